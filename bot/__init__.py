@@ -1,0 +1,1 @@
+"""diaodu: supervision of a district's key construction projects over chat."""

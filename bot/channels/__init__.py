@@ -1,0 +1,1 @@
+"""Chat channels (Telegram, WeCom, console) that carry the core's messages."""

@@ -1,0 +1,1 @@
+"""Channel-agnostic handlers: parse, call the domain, render a template."""

@@ -1,0 +1,123 @@
+"""Composition root: builds storage, clock, router and channels from settings, and serves them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from handlers.context import Deps
+from handlers.router import Router
+from storage.db import Database
+from storage.migrate import schema_is_current
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the latest migration."""
+
+
+@dataclass
+class Core:
+    """The channel-independent part of a running bot."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    router: Router
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Core:
+        clock = clock or SystemClock()
+        db = db or Database(settings.database_url)
+        return cls(settings=settings, db=db, clock=clock, router=Router(Deps(db=db, clock=clock, settings=settings)))
+
+    async def check_schema(self) -> None:
+        current, revision, head = await schema_is_current(self.db.engine)
+        if not current:
+            raise SchemaOutOfDate(
+                f"数据库结构不是最新版本(当前 {revision or '空库'},最新 {head})。请先运行:diaodu db upgrade"
+            )
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """`diaodu run`: Telegram by polling, or by webhook when TELEGRAM_WEBHOOK_URL is set."""
+    from bot.channels.telegram import TelegramChannel
+    from telegram import Update
+
+    core = Core.build(settings)
+    await core.check_schema()
+    channel = TelegramChannel(settings, core.router)
+    application = channel.application
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    http = web.Application()
+    http.router.add_get("/healthz", _healthz(core))
+    webhook_url = settings.telegram_webhook_url
+    if webhook_url:
+        secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
+        if not secret:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is set")
+        http.router.add_post(urlsplit(webhook_url).path or "/", _webhook(application, secret))
+    runner = web.AppRunner(http)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    try:
+        async with application:
+            await application.start()
+            if webhook_url:
+                await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+                log.info("serving Telegram by webhook at %s", webhook_url)
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                log.info("serving Telegram by polling")
+            await stop.wait()
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+    finally:
+        await runner.cleanup()
+        await core.db.dispose()
+
+
+def _healthz(core: Core) -> web.RequestHandler:  # type: ignore[name-defined]
+    async def healthz(_request: web.Request) -> web.Response:
+        try:
+            current, _revision, _head = await schema_is_current(core.db.engine)
+        except Exception:  # noqa: BLE001 - health reports any store failure
+            return web.json_response({"ok": False, "store": "unreachable"}, status=503)
+        return web.json_response({"ok": current, "store": "ok", "schema_current": current},
+                                 status=200 if current else 503)
+
+    return healthz
+
+
+def _webhook(application: object, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
+    import hmac
+
+    from telegram import Update
+
+    async def webhook(request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403)
+        try:
+            payload = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        update = Update.de_json(payload, application.bot)  # type: ignore[attr-defined]
+        await application.update_queue.put(update)  # type: ignore[attr-defined]
+        return web.Response(status=200)
+
+    return webhook

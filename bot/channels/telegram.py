@@ -1,0 +1,110 @@
+"""Telegram channel: turns PTB updates into Incoming messages and delivers the core's replies."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.messages import Incoming, MenuCommand, Outcome, Reply
+from handlers.router import Router
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+def incoming_from(update: Update) -> Incoming | None:
+    """The channel-neutral view of a message or button press; None for updates we do not handle."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    name = user.full_name or user.username or str(user.id)
+    if update.callback_query is not None:
+        return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
+                        callback_data=update.callback_query.data or "", display_name=name)
+    message = update.effective_message
+    if message is None:
+        return None
+    photos = (message.photo[-1].file_id,) if message.photo else ()
+    return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
+                    text=message.text or message.caption or "", photos=photos, display_name=name)
+
+
+class TelegramChannel:
+    """Owns the PTB Application; every update goes through the channel-neutral Router."""
+
+    def __init__(self, settings: Settings, router: Router, *, request: BaseRequest | None = None,
+                 get_updates_request: BaseRequest | None = None) -> None:
+        self.router = router
+        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+        if not token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        builder = ApplicationBuilder().token(token).post_init(self._post_init)
+        if settings.telegram_base_url:
+            builder = builder.base_url(settings.telegram_base_url)
+        if settings.telegram_base_file_url:
+            builder = builder.base_file_url(settings.telegram_base_file_url)
+        if request is not None:
+            builder = builder.request(request)
+        if get_updates_request is not None:
+            builder = builder.get_updates_request(get_updates_request)
+        if settings.telegram_proxy and request is None:
+            builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
+        self.application: Application = builder.build()
+        self.application.add_handler(CallbackQueryHandler(self.on_update))
+        self.application.add_handler(MessageHandler(filters.ALL, self.on_update))
+        self.application.add_error_handler(self._on_error)
+
+    async def _post_init(self, application: Application) -> None:
+        public = self.router.commands.menu(set(), bound=False)
+        await application.bot.set_my_commands(_bot_commands(public), scope=BotCommandScopeDefault())
+
+    async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Route one update through the core and send what it produced."""
+        incoming = incoming_from(update)
+        if incoming is None:
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+            if update.callback_query.message is not None:
+                try:
+                    await update.callback_query.edit_message_reply_markup(reply_markup=None)
+                except TelegramError:
+                    log.debug("could not remove the keyboard of a pressed message")
+        outcome = await self.router.handle(incoming)
+        await self.deliver(int(incoming.chat_id), outcome)
+
+    async def deliver(self, chat_id: int, outcome: Outcome) -> None:
+        bot = self.application.bot
+        for reply in outcome.replies:
+            await bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
+                                   disable_web_page_preview=True)
+        if outcome.menu is not None:
+            await bot.set_my_commands(_bot_commands(outcome.menu), scope=BotCommandScopeChat(chat_id))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+
+
+def _bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
+    return [BotCommand(c.name, c.description) for c in menu]

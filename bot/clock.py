@@ -1,0 +1,52 @@
+"""The one injectable clock: every rule that depends on "now" asks it, so tests can travel in time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    """Something that tells the current time as an aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to (tests, `diaodu job … --at`)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.set(at)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._now = at.astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self._now += timedelta(**delta)
+
+
+def local_today(clock: Clock, tz: ZoneInfo = SHANGHAI) -> date:
+    """Today's date where our users live."""
+    return clock.now().astimezone(tz).date()
+
+
+def to_local(at: datetime, tz: ZoneInfo = SHANGHAI) -> datetime:
+    """An aware datetime shown in local time (naive values from SQLite are taken as UTC)."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(tz)

@@ -1,0 +1,47 @@
+"""Settings read from the environment (and an optional .env file), built once and passed down."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/diaodu.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads from its environment; see .env.example for each variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+
+    telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_bot_username: str = Field("diaodu_bot", alias="TELEGRAM_BOT_USERNAME")
+    telegram_base_url: str | None = Field(None, alias="TELEGRAM_BASE_URL")
+    telegram_base_file_url: str | None = Field(None, alias="TELEGRAM_BASE_FILE_URL")
+    telegram_proxy: str | None = Field(None, alias="TELEGRAM_PROXY")
+    telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+
+    http_host: str = Field("0.0.0.0", alias="HTTP_HOST")
+    http_port: int = Field(8080, alias="HTTP_PORT")
+
+    timezone: str = Field("Asia/Shanghai", alias="TIMEZONE")
+    invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
+    workday_end: time = Field(time(17, 30), alias="WORKDAY_END")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file behind DATABASE_URL, if it is a file-backed SQLite URL."""
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
+            return Path(self.database_url[len(prefix):])
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, with explicit overrides (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,135 @@
+"""Parse and format money amounts typed by liaisons.
+
+Amounts are kept in 万元 (ten-thousand yuan). A bare number is read as 万元
+("850" = 850 万元); a number carrying 万/亿 or ending in 元 is a count of yuan
+("3000万元" = 3000, "1.2亿" = 12000, "12000000元" = 1200). Chinese numerals
+("三千万", "一亿二千万", "壹仟万") are converted with ``cn2an``; Arabic numbers
+are parsed with ``Decimal`` so no float rounding creeps in.
+
+Pure functions: no I/O. Every rejection raises ``AmountError`` carrying a
+Chinese, user-facing explanation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
+
+import cn2an
+
+# Sanity cap: 1000 亿元. No single project's period investment comes near it.
+MAX_REASONABLE_WAN = Decimal("10000000")
+
+_QUANTUM = Decimal("0.0001")
+_WAN = Decimal(10000)
+_EXAMPLES = "请写成如 1.2亿、3000万元、850 这样的形式（默认单位为万元）"
+
+# Multiplier of the scale word after an Arabic number ("3千万", "1.2亿").
+_SCALES: dict[str, Decimal] = {
+    "": Decimal(1),
+    "十": Decimal(10),
+    "百": Decimal(100),
+    "千": Decimal(1000),
+    "万": Decimal(10**4),
+    "十万": Decimal(10**5),
+    "百万": Decimal(10**6),
+    "千万": Decimal(10**7),
+    "亿": Decimal(10**8),
+}
+_UNIT_CHARS = set("十百千万亿元")
+
+_SPLIT = re.compile(r"(?P<num>[0-9.,]+)\s*(?P<unit>[^0-9]*)")
+_ARABIC = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?")
+_CHINESE = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟]+")
+_CN_DIGITS = re.compile(r"[0-9零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖]")
+_STACKED = re.compile(r"亿亿|亿万|万万")
+# Malformed unit sequences ("千千", "拾仟", a leading 千/万) and, once units are present,
+# adjacent digits ("三七拾", "六8佰"); a bare digit run such as "一二零零" stays valid.
+_MALFORMED = re.compile(r"^[百千万亿佰仟]|[十百千拾佰仟]{2}")
+_CN_NONZERO = "一二两三四五六七八九壹贰叁肆伍陆柒捌玖"
+_ADJACENT = re.compile(f"[{_CN_NONZERO}][0-9{_CN_NONZERO}]|[0-9][{_CN_NONZERO}]")
+_UNITS = re.compile(r"[十百千万亿拾佰仟]")
+
+
+class AmountError(ValueError):
+    """Raised with a Chinese, user-facing explanation in .message (also str(exc))."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "…"
+
+
+def _unrecognized(text: str) -> AmountError:
+    return AmountError(f"无法识别金额「{_shown(text)}」，{_EXAMPLES}")
+
+
+def _parse_arabic(text: str, num: str, unit: str) -> Decimal:
+    if not _ARABIC.fullmatch(num):
+        raise _unrecognized(text)
+    unit = unit.strip()
+    has_yuan = unit.endswith("元")
+    scale = unit[:-1].rstrip() if has_yuan else unit
+    if scale not in _SCALES:
+        if "%" in unit:
+            raise AmountError("金额不能写成百分比，请直接填写本期完成的投资额，如 850（万元）")
+        if set("".join(unit.split())) <= _UNIT_CHARS:  # e.g. "1亿亿", "1.2亿万"
+            raise AmountError(f"单位不明确「{_shown(text)}」，{_EXAMPLES}")
+        raise AmountError(f"无法识别单位「{_shown(unit)}」，只支持万元、亿元、元；{_EXAMPLES}")
+    value = Decimal(num.replace(",", "")) * _SCALES[scale]
+    in_yuan = has_yuan or "万" in scale or "亿" in scale
+    return value / _WAN if in_yuan else value
+
+
+def _parse_chinese(text: str) -> Decimal:
+    has_yuan = text.endswith("元")
+    core = text[:-1].rstrip() if has_yuan else text
+    if not _CHINESE.fullmatch(core):
+        raise _unrecognized(text)
+    if not _CN_DIGITS.search(core) and not core.startswith(("十", "拾")):
+        raise AmountError(f"金额缺少数字「{_shown(text)}」，{_EXAMPLES}")
+    if _STACKED.search(core):
+        raise AmountError(f"单位不明确「{_shown(text)}」，{_EXAMPLES}")
+    # cn2an is lenient ("三千千七" -> 3700), so reject malformed sequences first.
+    if _MALFORMED.search(core) or (_UNITS.search(core) and _ADJACENT.search(core)):
+        raise _unrecognized(text)
+    try:
+        # "smart" also takes mixed forms such as "1亿2千万".
+        value = cn2an.cn2an(core, "smart")
+    except (ValueError, KeyError, IndexError):  # cn2an raises KeyError on some malformed input
+        raise _unrecognized(text) from None
+    if not isinstance(value, int):  # defensive: never trust a float conversion
+        raise _unrecognized(text)
+    in_yuan = has_yuan or "万" in core or "亿" in core
+    return Decimal(value) / _WAN if in_yuan else Decimal(value)
+
+
+def parse_amount(text: str) -> Decimal:
+    """Parse a user-typed amount into 万元, rounded to at most 4 decimals (1 元)."""
+    # NFKC folds full-width digits, commas and points ("１２００" -> "1200").
+    norm = unicodedata.normalize("NFKC", text or "").strip()
+    if not norm:
+        raise AmountError("金额为空，" + _EXAMPLES)
+    if norm[0] in "-−负":
+        raise AmountError("金额不能为负数；本期没有完成投资请填 0")
+    split = _SPLIT.fullmatch(norm)
+    if split:
+        wan = _parse_arabic(norm, split["num"], split["unit"])
+    else:  # Chinese or mixed numerals; anything else ("1e5", "NaN") is rejected there
+        wan = _parse_chinese(norm)
+    if wan > MAX_REASONABLE_WAN:
+        raise AmountError(
+            f"金额过大「{_shown(norm)}」：超过 {format_wan(MAX_REASONABLE_WAN)} 万元（1000亿元），请核对单位"
+        )
+    if wan.as_tuple().exponent < -4:
+        wan = wan.quantize(_QUANTUM, rounding=ROUND_HALF_UP)
+    return wan
+
+
+def format_wan(amount: Decimal) -> str:
+    """Format 万元 with thousands separators and one decimal: 12000 -> "12,000.0"."""
+    return f"{amount.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,.1f}"

@@ -1,0 +1,65 @@
+"""Invite codes: creation for admins and redemption rules for /start."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit, people
+from storage.audit import Actor
+from storage.models import Invite, Person
+
+ROLES = ("liaison", "unit", "lead", "top", "admin")
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    code: str
+    link: str
+    expires_at: datetime
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+async def create_invite(
+    session: AsyncSession, *, person: Person, role: str, now: datetime, ttl: timedelta, actor: Actor, bot_username: str
+) -> NewInvite:
+    """A fresh single-use code for this person and role (only its hash is stored)."""
+    if role not in ROLES:
+        raise ValueError(role)
+    code = secrets.token_urlsafe(18)
+    expires_at = now + ttl
+    await people.add_invite(
+        session, code=code, person=person, role=role, now=now, expires_at=expires_at, created_by=actor.label
+    )
+    await audit.record(
+        session, actor=actor, at=now, action="invite.create", object_type="person", object_key=str(person.id),
+        detail={"role": role, "expires_at": expires_at.isoformat()},
+    )
+    return NewInvite(code=code, link=deep_link(bot_username, code), expires_at=expires_at)
+
+
+class InviteRefusal(Enum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    INACTIVE = "inactive"
+
+
+def refusal_for(invite: Invite | None, person: Person | None, now: datetime) -> InviteRefusal | None:
+    """Why this invite cannot be redeemed now, or None if it can."""
+    if invite is None or person is None:
+        return InviteRefusal.UNKNOWN
+    if invite.used_at is not None:
+        return InviteRefusal.USED
+    if invite.expires_at <= now:
+        return InviteRefusal.EXPIRED
+    if not person.active:
+        return InviteRefusal.INACTIVE
+    return None

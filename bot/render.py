@@ -1,0 +1,86 @@
+"""Jinja2 rendering of every user-facing text, escaped, and conversion of the HTML to other formats."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+from decimal import Decimal
+from html.parser import HTMLParser
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bot.clock import to_local
+from bot.domain.amounts import format_wan
+
+ROLE_LABELS = {"liaison": "联络员", "unit": "单位经办人", "lead": "包抓领导", "top": "区主要领导", "admin": "管理员"}
+LIGHT_LABELS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "none": "⚪"}
+
+
+def wan_or_dash(value: Decimal | int | None) -> str:
+    """万元 with thousands separators and one decimal (12,000.0), or a dash when unknown."""
+    return "—" if value is None else format_wan(Decimal(value))
+
+
+def format_pct(fraction: float | None) -> str:
+    """A fraction as a percentage with one decimal: 0.625 → 62.5%"""
+    return "—" if fraction is None else f"{fraction * 100:.1f}%"
+
+
+def format_points(points: float | None) -> str:
+    """A gap in percentage points with its sign: +3.2 / -12.0 个百分点"""
+    return "—" if points is None else f"{points:+.1f}"
+
+
+def format_time(value: datetime | None) -> str:
+    return "—" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def format_date(value: date | None) -> str:
+    return "—" if value is None else value.isoformat()
+
+
+class Renderer:
+    """Renders templates from bot/templates with autoescape and strict undefined variables."""
+
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=PackageLoader("bot", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(
+            wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
+            role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""),
+        )
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(f"{template}.j2").render(**context).strip()
+
+
+class _PlainText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+
+
+def html_to_plain(text: str) -> str:
+    """Strip the Telegram HTML subset to plain text (console)."""
+    parser = _PlainText()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)

@@ -1,0 +1,61 @@
+"""/project and /mine: read-only views of projects for anyone bound."""
+
+from __future__ import annotations
+
+from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
+from bot.messages import Button
+from handlers.context import Context
+from storage import projects as project_repo
+from storage import reports as report_repo
+from storage.models import Project
+
+
+async def project_card(ctx: Context, project: Project) -> dict[str, object]:
+    """Everything /project shows about one project, computed for today."""
+    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    schedule = schedule_progress(ctx.today)
+    rate = completion_rate(figures.ytd_done, project.annual_plan)
+    gap = gap_points(rate, schedule)
+    return {
+        "project": project,
+        "figures": figures,
+        "schedule": schedule,
+        "rate": rate,
+        "gap": gap,
+        "light": traffic_light(rate, gap, ctx.today),
+        "supporting": [s.unit.name for s in project.supporting],
+    }
+
+
+async def project_command(ctx: Context, args: str) -> None:
+    """Show one project's status."""
+    code = args.split()[0] if args.split() else ""
+    if not code:
+        mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
+        buttons = [[Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine[:20]]
+        ctx.reply("project_usage", buttons=buttons)
+        return
+    await show_project(ctx, code)
+
+
+async def show_project(ctx: Context, code: str) -> None:
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return
+    ctx.reply("project", **await project_card(ctx, project))
+
+
+async def project_button(ctx: Context, data: str) -> None:
+    """A project button from /project's list."""
+    await show_project(ctx, data)
+
+
+async def mine_command(ctx: Context, _args: str) -> None:
+    """My projects, with whether today's report is in."""
+    assert ctx.person is not None
+    mine = await project_repo.projects_for_person(ctx.session, person=ctx.person)
+    reported = await report_repo.projects_reported_on(
+        ctx.session, project_ids=[p.id for p in mine], local_day=ctx.today
+    )
+    ctx.reply("mine", projects=mine, reported=reported, today=ctx.today, person=ctx.person)

@@ -1,0 +1,223 @@
+"""Progress reports: one-shot `/report CODE AMOUNT PROGRESS`, the guided flow, photos and /undo."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bot.domain.amounts import AmountError, parse_amount
+from bot.domain.report_line import exceeds_remaining, parse_report_line
+from bot.messages import Button
+from handlers.context import Context
+from handlers.lookup import project_card
+from storage import audit, conversations
+from storage import projects as project_repo
+from storage import reports as report_repo
+from storage.models import Project
+
+FLOW = "report"
+PREFIX = "rp"
+
+
+def _buttons_photos() -> list[list[Button]]:
+    return [[Button("完成(不再上传照片)", f"{PREFIX}:done")], [Button("取消", f"{PREFIX}:cancel")]]
+
+
+def _buttons_confirm() -> list[list[Button]]:
+    return [[Button("确认", f"{PREFIX}:ok"), Button("修改", f"{PREFIX}:edit"), Button("取消", f"{PREFIX}:cancel")]]
+
+
+async def _own_project(ctx: Context, code: str) -> Project | None:
+    """The project if the caller is its liaison; replies with the refusal otherwise."""
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return None
+    if ctx.person is None or project.liaison_id != ctx.person.id:
+        ctx.reply("report_not_yours", project=project)
+        return None
+    return project
+
+
+async def _checked_amount(ctx: Context, project: Project, text: str) -> Decimal | None:
+    """Parse the amount and check it against the project's remaining investment; reply on failure."""
+    try:
+        amount = parse_amount(text)
+    except AmountError as error:
+        ctx.reply("amount_invalid", text=text, reason=error.message)
+        return None
+    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    remaining = project_repo.remaining_investment(project, figures.all_reported)
+    if exceeds_remaining(amount, remaining):
+        ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project)
+        return None
+    return amount
+
+
+async def _store(ctx: Context, project: Project, amount: Decimal, progress: str, photos: list[str]) -> None:
+    assert ctx.person is not None
+    report = await report_repo.add_report(
+        ctx.session, project_id=project.id, person_id=ctx.person.id, local_day=ctx.today, amount=amount,
+        progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now,
+    )
+    await audit.record(
+        ctx.session, actor=ctx.actor, at=ctx.now, action="report.create", object_type="project",
+        object_key=project.code,
+        detail={"report_id": report.id, "amount": str(amount), "progress": progress, "photos": len(photos)},
+    )
+    ctx.reply("report_saved", report=report, **await project_card(ctx, project))
+
+
+async def report_command(ctx: Context, args: str) -> None:
+    """`/report` starts the guided flow; `/report CODE AMOUNT PROGRESS` stores at once."""
+    if not args.strip():
+        await _ask_project(ctx)
+        return
+    line = parse_report_line(args)
+    if line is None:
+        ctx.reply("report_usage")
+        return
+    project = await _own_project(ctx, line.code)
+    if project is None:
+        return
+    if line.amount_text is None:
+        await _ask_amount(ctx, project)
+        return
+    amount = await _checked_amount(ctx, project, line.amount_text)
+    if amount is not None:
+        await _store(ctx, project, amount, line.progress, list(ctx.msg.photos))
+
+
+async def report_caption(ctx: Context, caption: str) -> bool:
+    """A photo whose caption is a report line; False if the caption is not one."""
+    if parse_report_line(caption) is None:
+        return False
+    await report_command(ctx, caption)
+    return True
+
+
+async def _save_state(ctx: Context, state: dict[str, Any]) -> None:
+    await conversations.save_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
+        state=state, now=ctx.now,
+    )
+
+
+async def _clear(ctx: Context) -> None:
+    await conversations.clear_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
+    )
+
+
+async def _ask_project(ctx: Context) -> None:
+    assert ctx.person is not None
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person.id)
+    if not mine:
+        ctx.reply("report_no_projects")
+        return
+    await _save_state(ctx, {"step": "project"})
+    buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
+    buttons.append([Button("取消", f"{PREFIX}:cancel")])
+    ctx.reply("report_pick_project", buttons=buttons)
+
+
+async def _ask_amount(ctx: Context, project: Project) -> None:
+    await _save_state(ctx, {"step": "amount", "code": project.code})
+    ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+
+
+async def report_step(ctx: Context, state: dict[str, Any]) -> None:
+    """A text or photo message while the guided flow waits for input."""
+    step = state.get("step")
+    text = ctx.msg.text.strip()
+    if step == "project":
+        ctx.reply("report_pick_project_again")
+        return
+    project = await _own_project(ctx, state["code"])
+    if project is None:
+        await _clear(ctx)
+        return
+    if step == "amount":
+        if not text:
+            ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+            return
+        amount = await _checked_amount(ctx, project, text)
+        if amount is None:
+            return
+        await _save_state(ctx, {**state, "step": "progress", "amount": str(amount)})
+        ctx.reply("report_ask_progress", project=project, amount=amount)
+    elif step == "progress":
+        if not text:
+            ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]))
+            return
+        await _save_state(ctx, {**state, "step": "photos", "progress": text, "photos": []})
+        ctx.reply("report_ask_photos", buttons=_buttons_photos())
+    elif step == "photos":
+        if not ctx.msg.photos:
+            ctx.reply("report_ask_photos", buttons=_buttons_photos())
+            return
+        photos = [*state.get("photos", []), *ctx.msg.photos]
+        await _save_state(ctx, {**state, "photos": photos})
+        ctx.reply("report_photo_received", count=len(photos), buttons=_buttons_photos())
+    else:
+        await _summary(ctx, project, state)
+
+
+async def _summary(ctx: Context, project: Project, state: dict[str, Any]) -> None:
+    await _save_state(ctx, {**state, "step": "confirm"})
+    ctx.reply(
+        "report_summary", project=project, amount=Decimal(state["amount"]), progress=state.get("progress", ""),
+        photo_count=len(state.get("photos", [])), buttons=_buttons_confirm(),
+    )
+
+
+async def report_button(ctx: Context, data: str) -> None:
+    """Buttons of the guided flow: pick project, photos done, confirm, edit, cancel."""
+    conversation = await conversations.get_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
+    )
+    state = dict(conversation.state) if conversation and conversation.flow == FLOW else None
+    if data == "cancel":
+        await _clear(ctx)
+        ctx.reply("report_cancelled")
+        return
+    if data.startswith("p:"):
+        project = await _own_project(ctx, data[2:])
+        if project is not None:
+            await _ask_amount(ctx, project)
+        return
+    if state is None or "code" not in state:
+        ctx.reply("button_expired")
+        return
+    project = await _own_project(ctx, state["code"])
+    if project is None:
+        await _clear(ctx)
+        return
+    if data == "done" and state.get("step") == "photos":
+        await _summary(ctx, project, state)
+    elif data == "edit" and state.get("step") == "confirm":
+        await _ask_amount(ctx, project)
+    elif data == "ok" and state.get("step") == "confirm":
+        amount = await _checked_amount(ctx, project, state["amount"])
+        await _clear(ctx)
+        if amount is not None:
+            await _store(ctx, project, amount, state.get("progress", ""), list(state.get("photos", [])))
+    else:
+        ctx.reply("button_expired")
+
+
+async def undo_command(ctx: Context, _args: str) -> None:
+    """Withdraw the caller's own last report of today (kept in the audit trail)."""
+    assert ctx.person is not None
+    report = await report_repo.last_report_of_day(ctx.session, person_id=ctx.person.id, local_day=ctx.today)
+    if report is None:
+        ctx.reply("undo_nothing")
+        return
+    report.withdrawn_at = ctx.now
+    project = await ctx.session.get(Project, report.project_id)
+    assert project is not None
+    await audit.record(
+        ctx.session, actor=ctx.actor, at=ctx.now, action="report.withdraw", object_type="project",
+        object_key=project.code, detail={"report_id": report.id, "amount": str(report.amount)},
+    )
+    ctx.reply("undo_done", report=report, project=project)

@@ -1,0 +1,110 @@
+"""Routes an Incoming to its handler: commands, button presses, guided-flow steps, photo captions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.messages import Incoming, Outcome
+from handlers import lookup, report, start
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context, Deps
+from storage import conversations, people
+
+ButtonHandler = Callable[[Context, str], Awaitable[None]]
+
+
+def build_commands() -> CommandRegistry:
+    """Every command, in help/menu order. Note: order matters, it is what users see."""
+    registry = CommandRegistry()
+    registry.add(Command("start", "绑定账号(发送邀请码)", start.start, public=True, usage="/start 邀请码"))
+    registry.add(Command("help", "查看我能用的命令", start.help_command, public=True))
+    registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
+                         usage="/report 项目编号 金额 形象进度"))
+    registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
+    registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
+    registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
+    registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
+    return registry
+
+
+BUTTONS: dict[str, ButtonHandler] = {
+    report.PREFIX: report.report_button,
+    "pj": lookup.project_button,
+}
+FLOWS = {report.FLOW: report.report_step}
+
+
+async def cancel_command(ctx: Context, _args: str) -> None:
+    """Leave any guided flow."""
+    cleared = await conversations.clear_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
+    )
+    ctx.reply("cancelled" if cleared else "nothing_to_cancel")
+
+
+class Router:
+    """The channel-agnostic entry point: one Incoming in, one Outcome out, one transaction."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.commands = build_commands()
+
+    async def handle(self, msg: Incoming) -> Outcome:
+        async with self.deps.db.session() as session:
+            account = await people.get_account(session, channel=msg.channel, external_id=msg.user_id)
+            person = None
+            if account is not None and account.blocked_at is None:
+                person = await people.get_person(session, person_id=account.person_id)
+                if person is not None and not person.active:
+                    person = None
+            ctx = Context(msg=msg, deps=self.deps, session=session, account=account, person=person,
+                          commands=self.commands)
+            await self._dispatch(ctx)
+        return ctx.outcome
+
+    async def _dispatch(self, ctx: Context) -> None:
+        msg = ctx.msg
+        if msg.callback_data is not None:
+            await self._button(ctx, msg.callback_data)
+            return
+        command = msg.command
+        if command is not None:
+            await self._command(ctx, *command)
+            return
+        if ctx.person is None:
+            ctx.reply("unbound")
+            return
+        conversation = await conversations.get_conversation(
+            ctx.session, channel=msg.channel, chat_id=msg.chat_id, user_id=msg.user_id
+        )
+        if conversation is not None and conversation.flow in FLOWS:
+            await FLOWS[conversation.flow](ctx, dict(conversation.state))
+            return
+        if msg.photos and msg.text and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text):
+            return
+        ctx.reply("not_understood", has_photo=bool(msg.photos))
+
+    async def _command(self, ctx: Context, name: str, args: str) -> None:
+        command = self.commands.get(name)
+        if command is None:
+            ctx.reply("unknown_command", name=name, bound=ctx.person is not None)
+            return
+        if not command.allowed(ctx.roles, bound=ctx.person is not None):
+            ctx.reply("unbound" if ctx.person is None else "not_allowed", command=command)
+            return
+        if not command.public and await conversations.clear_conversation(
+            ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
+        ) and name != "cancel":
+            ctx.reply("flow_abandoned")
+        await command.handler(ctx, args)
+
+    async def _button(self, ctx: Context, data: str) -> None:
+        if ctx.person is None:
+            ctx.reply("unbound")
+            return
+        prefix, _, rest = data.partition(":")
+        handler = BUTTONS.get(prefix)
+        if handler is None:
+            ctx.reply("button_expired")
+            return
+        await handler(ctx, rest)

@@ -1,0 +1,54 @@
+"""The audit trail: every change a user makes is written here in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a person (if known), a label for display, and the channel used."""
+
+    label: str
+    channel: str
+    person_id: int | None = None
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    at: datetime,
+    action: str,
+    object_type: str,
+    object_key: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit entry to the current unit of work."""
+    session.add(
+        AuditEntry(
+            at=at,
+            actor_person_id=actor.person_id,
+            actor=actor.label,
+            channel=actor.channel,
+            action=action,
+            object_type=object_type,
+            object_key=object_key,
+            detail=detail or {},
+        )
+    )
+
+
+async def entries_for(session: AsyncSession, *, object_key: str | None = None, limit: int = 50) -> list[AuditEntry]:
+    """The latest audit entries, newest first, optionally for one object."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if object_key is not None:
+        query = query.where(AuditEntry.object_key == object_key)
+    return list((await session.scalars(query)).all())

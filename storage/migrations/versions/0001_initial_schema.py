@@ -1,0 +1,212 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: 
+Create Date: 2026-11-22 14:45:12.978220
+"""
+
+from alembic import op
+import sqlalchemy as sa
+import storage.types
+
+
+revision = '0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('conversations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('chat_id', sa.String(length=100), nullable=False),
+    sa.Column('user_id', sa.String(length=100), nullable=False),
+    sa.Column('flow', sa.String(length=30), nullable=False),
+    sa.Column('state', sa.JSON(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'chat_id', 'user_id')
+    )
+    op.create_table('units',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
+    op.create_table('people',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=True),
+    sa.Column('title', sa.String(length=100), nullable=True),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('phone')
+    )
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_people_name'), ['name'], unique=False)
+
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_person_id', sa.Integer(), nullable=True),
+    sa.Column('actor', sa.String(length=100), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('action', sa.String(length=50), nullable=False),
+    sa.Column('object_type', sa.String(length=30), nullable=False),
+    sa.Column('object_key', sa.String(length=100), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_person_id'], ['people.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_log_object_key'), ['object_key'], unique=False)
+
+    op.create_table('chat_accounts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.Column('chat_id', sa.String(length=100), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('blocked_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'external_id')
+    )
+    with op.batch_alter_table('chat_accounts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chat_accounts_person_id'), ['person_id'], unique=False)
+
+    op.create_table('person_roles',
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('person_id', 'role')
+    )
+    op.create_table('projects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('category', sa.String(length=50), nullable=True),
+    sa.Column('level', sa.String(length=20), nullable=True),
+    sa.Column('location', sa.String(length=100), nullable=True),
+    sa.Column('owner', sa.String(length=200), nullable=True),
+    sa.Column('total_investment', storage.types.Wan(), nullable=False),
+    sa.Column('annual_plan', storage.types.Wan(), nullable=False),
+    sa.Column('done_before', storage.types.Wan(), nullable=False),
+    sa.Column('baseline_year', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=10), nullable=False),
+    sa.Column('planned_start', sa.Date(), nullable=True),
+    sa.Column('planned_finish', sa.Date(), nullable=True),
+    sa.Column('lead_official_id', sa.Integer(), nullable=True),
+    sa.Column('lead_unit_id', sa.Integer(), nullable=False),
+    sa.Column('liaison_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['lead_official_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['lead_unit_id'], ['units.id'], ),
+    sa.ForeignKeyConstraint(['liaison_id'], ['people.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code')
+    )
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_projects_lead_unit_id'), ['lead_unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_liaison_id'), ['liaison_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_projects_location'), ['location'], unique=False)
+
+    op.create_table('invites',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_by_account_id', sa.Integer(), nullable=True),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['used_by_account_id'], ['chat_accounts.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code_hash')
+    )
+    op.create_table('project_supporting_units',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('project_id', 'unit_id')
+    )
+    op.create_table('reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('local_day', sa.Date(), nullable=False),
+    sa.Column('amount', storage.types.Wan(), nullable=False),
+    sa.Column('progress_text', sa.Text(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reports_local_day'), ['local_day'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reports_person_id'), ['person_id'], unique=False)
+        batch_op.create_index('ix_reports_project_day', ['project_id', 'local_day'], unique=False)
+
+    op.create_table('report_photos',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('file_id', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('report_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_report_photos_report_id'), ['report_id'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('report_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_report_photos_report_id'))
+
+    op.drop_table('report_photos')
+    with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_reports_project_day')
+        batch_op.drop_index(batch_op.f('ix_reports_person_id'))
+        batch_op.drop_index(batch_op.f('ix_reports_local_day'))
+
+    op.drop_table('reports')
+    op.drop_table('project_supporting_units')
+    op.drop_table('invites')
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_projects_location'))
+        batch_op.drop_index(batch_op.f('ix_projects_liaison_id'))
+        batch_op.drop_index(batch_op.f('ix_projects_lead_unit_id'))
+
+    op.drop_table('projects')
+    op.drop_table('person_roles')
+    with op.batch_alter_table('chat_accounts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chat_accounts_person_id'))
+
+    op.drop_table('chat_accounts')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_log_object_key'))
+        batch_op.drop_index(batch_op.f('ix_audit_log_at'))
+
+    op.drop_table('audit_log')
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_people_name'))
+
+    op.drop_table('people')
+    op.drop_table('units')
+    op.drop_table('conversations')

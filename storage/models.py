@@ -1,0 +1,181 @@
+"""SQLAlchemy models: the project ledger, people and their chat accounts, reports and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime, Wan
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Unit(Base):
+    """A department or town government that can lead or support projects and answer problems."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Person(Base):
+    """Someone on the roster; may hold several roles and several chat accounts."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    title: Mapped[str | None] = mapped_column(String(100))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    roles: Mapped[list[PersonRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def role_names(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class PersonRole(Base):
+    """One role a person holds: liaison, unit, lead, top or admin."""
+
+    __tablename__ = "person_roles"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class Project(Base):
+    """A key project (重点项目) as kept in the ledger."""
+
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(50))
+    level: Mapped[str | None] = mapped_column(String(20))
+    location: Mapped[str | None] = mapped_column(String(100), index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    total_investment: Mapped[Decimal] = mapped_column(Wan())
+    annual_plan: Mapped[Decimal] = mapped_column(Wan())
+    done_before: Mapped[Decimal] = mapped_column(Wan())
+    baseline_year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(10))
+    planned_start: Mapped[date | None] = mapped_column(Date)
+    planned_finish: Mapped[date | None] = mapped_column(Date)
+    lead_official_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    lead_official: Mapped[Person | None] = relationship(foreign_keys=[lead_official_id], lazy="joined")
+    liaison: Mapped[Person | None] = relationship(foreign_keys=[liaison_id], lazy="joined")
+    lead_unit: Mapped[Unit] = relationship(lazy="joined")
+    supporting: Mapped[list[ProjectSupportingUnit]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="ProjectSupportingUnit.position"
+    )
+
+
+class ProjectSupportingUnit(Base):
+    """A supporting unit (配合单位) of a project, in ledger order."""
+
+    __tablename__ = "project_supporting_units"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class ChatAccount(Base):
+    """A chat identity (Telegram user, WeCom userid) bound to a person."""
+
+    __tablename__ = "chat_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Invite(Base):
+    """A single-use invite code (only its hash is kept) that binds a chat account to a person."""
+
+    __tablename__ = "invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("chat_accounts.id"))
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Report(Base):
+    """One progress report (进度填报) by a liaison on a project."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_project_day", "project_id", "local_day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    local_day: Mapped[date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal] = mapped_column(Wan())
+    progress_text: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    photos: Mapped[list[ReportPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class ReportPhoto(Base):
+    """A site photo attached to a report, kept as the channel's file id."""
+
+    __tablename__ = "report_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    file_id: Mapped[str] = mapped_column(String(300))
+
+
+class AuditEntry(Base):
+    """Who changed what, when and from which channel."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_key: Mapped[str] = mapped_column(String(100), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Conversation(Base):
+    """The state of a guided flow (e.g. /report step by step) for one user in one chat."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
+    flow: Mapped[str] = mapped_column(String(30))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,93 @@
+"""Repository functions for people, their roles, chat accounts and invites."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChatAccount, Invite, Person, PersonRole
+
+
+def hash_code(code: str) -> str:
+    """Invite codes are kept only as a SHA-256 hash."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+async def find_people_by_name(session: AsyncSession, *, name: str, phone: str | None = None) -> list[Person]:
+    """Active and inactive people with this name (names repeat), optionally narrowed by phone."""
+    query = select(Person).where(Person.name == name).order_by(Person.id)
+    if phone:
+        query = query.where(Person.phone == phone)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def get_person(session: AsyncSession, *, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def get_account(session: AsyncSession, *, channel: str, external_id: str) -> ChatAccount | None:
+    """The chat account of this channel user, if any."""
+    return await session.scalar(
+        select(ChatAccount).where(ChatAccount.channel == channel, ChatAccount.external_id == external_id)
+    )
+
+
+async def accounts_of(session: AsyncSession, *, person_id: int) -> list[ChatAccount]:
+    query = select(ChatAccount).where(ChatAccount.person_id == person_id).order_by(ChatAccount.id)
+    return list((await session.scalars(query)).all())
+
+
+def grant_role(person: Person, role: str) -> bool:
+    """Give a person a role; True if it was new."""
+    if role in person.role_names:
+        return False
+    person.roles.append(PersonRole(person_id=person.id, role=role))
+    return True
+
+
+async def add_invite(
+    session: AsyncSession, *, code: str, person: Person, role: str, now: datetime, expires_at: datetime, created_by: str
+) -> Invite:
+    invite = Invite(
+        code_hash=hash_code(code),
+        person_id=person.id,
+        role=role,
+        created_at=now,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def get_invite(session: AsyncSession, *, code: str) -> Invite | None:
+    return await session.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
+
+
+async def bind_account(
+    session: AsyncSession,
+    *,
+    person: Person,
+    channel: str,
+    external_id: str,
+    chat_id: str,
+    display_name: str | None,
+    now: datetime,
+) -> ChatAccount:
+    """Bind (or re-bind) a chat identity to a person."""
+    account = await get_account(session, channel=channel, external_id=external_id)
+    if account is None:
+        account = ChatAccount(channel=channel, external_id=external_id, created_at=now, person_id=person.id,
+                              chat_id=chat_id, display_name=display_name)
+        session.add(account)
+    else:
+        account.person_id = person.id
+        account.chat_id = chat_id
+        account.display_name = display_name
+        account.blocked_at = None
+    await session.flush()
+    return account

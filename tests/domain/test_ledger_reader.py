@@ -1,0 +1,522 @@
+"""The read+validate half of the ledger import (bot.ledger.read_ledger)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bot.ledger import (
+    PEOPLE_COLUMNS,
+    PEOPLE_SHEET,
+    PROJECT_COLUMNS,
+    PROJECT_SHEET,
+    ImportIssue,
+    PersonRow,
+    ProjectRow,
+    read_ledger,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "bot" / "demo"
+SAMPLE_XLSX = DEMO / "projects_sample.xlsx"
+SAMPLE_PROJECTS_CSV = DEMO / "projects_sample.csv"
+SAMPLE_PEOPLE_CSV = DEMO / "people_sample.csv"
+
+GOOD_PROJECT = {
+    "项目编号": "ZD2026-001",
+    "项目名称": "城北高速连接线",
+    "项目类别": "基础设施",
+    "项目级别": "市级",
+    "建设地点": "龙首新区",
+    "项目业主": "区交通投资公司",
+    "总投资(万元)": "68000",
+    "年度计划投资(万元)": "40800",
+    "截至上月累计完成(万元)": "26051",
+    "建设阶段": "在建",
+    "计划开工": "2026-07-01",
+    "计划竣工": "2027-12-30",
+    "包抓领导": "刘文华(副区长(城建))",
+    "牵头单位": "区住建局",
+    "配合单位": "区工信局、区发改局、城北街道",
+    "首办秘书(联络员)": "郝芳",
+    "联络员手机": "13900007919",
+}
+
+ZD2026_001 = ProjectRow(
+    row=3,
+    code="ZD2026-001",
+    name="城北高速连接线",
+    category="基础设施",
+    level="市级",
+    location="龙首新区",
+    owner="区交通投资公司",
+    total_investment=Decimal(68000),
+    annual_plan=Decimal(40800),
+    done_before=Decimal(26051),
+    stage="在建",
+    planned_start=date(2026, 7, 1),
+    planned_finish=date(2027, 12, 30),
+    lead_official="刘文华",
+    lead_official_title="副区长(城建)",
+    lead_unit="区住建局",
+    supporting_units=("区工信局", "区发改局", "城北街道"),
+    liaison="郝芳",
+    liaison_phone="13900007919",
+)
+
+# Rows 2..7 of a small people CSV: every unit GOOD_PROJECT names, and its lead official.
+BASE_PEOPLE = [
+    ["郝芳", "联络员", "区住建局", "13900007919", "ZD2026-001"],
+    ["胡杰", "单位经办人", "区工信局", "13800209458", ""],
+    ["王刚", "单位经办人", "区发改局", "13800000000", ""],
+    ["段桂英", "单位经办人", "城北街道", "13801152019", ""],
+    ["刘文华", "包抓领导", "副区长(城建)", "", ""],
+    ["李明德", "区主要领导", "区委书记", "", ""],
+]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8-sig") -> Path:
+    with path.open("w", encoding=encoding, newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def project_csv(tmp_path: Path, *rows: dict[str, object], name: str = "projects.csv") -> Path:
+    return write_csv(tmp_path / name, list(PROJECT_COLUMNS), [[r.get(c, "") for c in PROJECT_COLUMNS] for r in rows])
+
+
+def people_csv(tmp_path: Path, *extra: list[object], name: str = "people.csv") -> Path:
+    return write_csv(tmp_path / name, list(PEOPLE_COLUMNS), [*BASE_PEOPLE, *extra])
+
+
+def second_project(**overrides: object) -> dict[str, object]:
+    return {**GOOD_PROJECT, "项目编号": "ZD2026-002", **overrides}
+
+
+def without_row(rows: list) -> list:
+    return [dataclasses.replace(r, row=0) for r in rows]
+
+
+# --------------------------------------------------------------------------------------------
+# The sample ledger shipped in bot/demo
+
+
+def test_sample_xlsx_reads_clean_and_reports_progress_per_row():
+    calls: list[int] = []
+    ledger = read_ledger([SAMPLE_XLSX], progress=calls.append)
+    assert ledger.issues == []
+    assert len(ledger.projects) == 42
+    assert len(ledger.people) == 67
+    assert calls == [1] * (42 + 67)
+    assert [p.code for p in ledger.projects] == [f"ZD2026-{n:03d}" for n in range(1, 43)]
+    assert ledger.projects[0].row == 3  # row 1 is the title, row 2 the header
+    assert ledger.people[0].row == 2
+
+
+def test_sample_first_project_parsed_exactly():
+    ledger = read_ledger([SAMPLE_XLSX])
+    assert ledger.projects[0] == ZD2026_001
+
+
+def test_sample_csv_twins_equal_the_xlsx():
+    from_xlsx = read_ledger([SAMPLE_XLSX])
+    from_csv = read_ledger([SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV])
+    assert from_csv.issues == []
+    assert without_row(from_csv.projects) == without_row(from_xlsx.projects)
+    assert without_row(from_csv.people) == without_row(from_xlsx.people)
+    assert from_csv.projects[0].row == 2  # the CSV has no title row
+
+
+def test_sample_people_roles_units_and_titles():
+    people = {p.name: p for p in read_ledger([SAMPLE_XLSX]).people}
+    roles = [p.role for p in people.values()]
+    assert {r: roles.count(r) for r in set(roles)} == {"liaison": 42, "lead": 5, "top": 2, "unit": 17, "admin": 1}
+    assert people["郝芳"] == PersonRow(2, "郝芳", "liaison", "区住建局", None, "13900007919", ("ZD2026-001",))
+    assert people["马志强"] == PersonRow(48, "马志强", "lead", None, "区委常委、开发区党工委书记", None, ())
+    assert people["李明德"].role == "top" and people["李明德"].title == "区委书记"
+    assert people["管理员(区重大项目办)"].unit == "区重大项目办"
+
+
+def test_sample_projects_alone_need_known_units_but_not_leads():
+    units = {p.unit for p in read_ledger([SAMPLE_PEOPLE_CSV]).people if p.unit}
+    ledger = read_ledger([SAMPLE_PROJECTS_CSV], known_units=units)
+    assert ledger.issues == []  # no people table: 包抓领导 is left to the caller
+    assert len(ledger.projects) == 42
+
+    unknown = read_ledger([SAMPLE_PROJECTS_CSV])
+    assert unknown.projects == []
+    assert str(unknown.issues[0]) == (
+        "「projects_sample.csv」第2行【牵头单位】：未知单位「区住建局」："
+        "不在系统单位中，也不是人员名单中联络员/单位经办人的单位"
+    )
+    assert {i.column for i in unknown.issues} == {"牵头单位", "配合单位"}
+
+
+# --------------------------------------------------------------------------------------------
+# Accepted variants of project cells
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "expected"),
+    [
+        ({"总投资(万元)": "68,000"}, "total_investment", Decimal(68000)),
+        ({"总投资(万元)": " 68000.50 "}, "total_investment", Decimal("68000.50")),
+        ({"总投资(万元)": "68000万元"}, "total_investment", Decimal(68000)),
+        ({"截至上月累计完成(万元)": ""}, "done_before", Decimal(0)),
+        ({"年度计划投资(万元)": "0"}, "annual_plan", Decimal(0)),
+        ({"计划开工": "2026/7/1"}, "planned_start", date(2026, 7, 1)),
+        ({"计划开工": "2026.07.01"}, "planned_start", date(2026, 7, 1)),
+        ({"计划开工": "2026年7月1日"}, "planned_start", date(2026, 7, 1)),
+        ({"计划开工": "2026-07-01 00:00:00"}, "planned_start", date(2026, 7, 1)),
+        ({"计划开工": ""}, "planned_start", None),
+        ({"包抓领导": "刘文华（副区长（城建））"}, "lead_official_title", "副区长(城建)"),
+        ({"包抓领导": "刘文华（副区长（城建））"}, "lead_official", "刘文华"),
+        ({"包抓领导": "刘文华"}, "lead_official_title", None),
+        ({"包抓领导": ""}, "lead_official", None),
+        ({"配合单位": "区工信局，区发改局;城北街道 区工信局"}, "supporting_units", ("区工信局", "区发改局", "城北街道")),
+        ({"配合单位": ""}, "supporting_units", ()),
+        ({"项目编号": " zd2026-001 "}, "code", "ZD2026-001"),
+        ({"项目编号": "ZD2026－001"}, "code", "ZD2026-001"),
+        ({"联络员手机": "139 0000 7919"}, "liaison_phone", "13900007919"),
+        ({"联络员手机": "+86 13900007919"}, "liaison_phone", "13900007919"),
+        ({"联络员手机": ""}, "liaison_phone", None),
+        ({"项目级别": ""}, "level", None),
+        ({"建设阶段": "谋划"}, "stage", "谋划"),
+    ],
+)
+def test_project_cell_variants_are_accepted(tmp_path, overrides, field, expected):
+    ledger = read_ledger([project_csv(tmp_path, {**GOOD_PROJECT, **overrides}), people_csv(tmp_path)])
+    assert ledger.issues == []
+    assert getattr(ledger.projects[0], field) == expected
+
+
+def test_headers_with_full_width_parentheses_and_stray_whitespace(tmp_path):
+    header = [f" {c.replace('(', '（').replace(')', '）')}\u3000" for c in PROJECT_COLUMNS] + ["备注"]
+    path = write_csv(tmp_path / "p.csv", header, [[GOOD_PROJECT[c] for c in PROJECT_COLUMNS] + ["extra"]])
+    ledger = read_ledger([path, people_csv(tmp_path)])
+    assert ledger.issues == []
+    assert without_row(ledger.projects) == without_row([ZD2026_001])
+
+
+def test_gb18030_csv_as_saved_by_chinese_excel(tmp_path):
+    path = write_csv(tmp_path / "p.csv", list(PROJECT_COLUMNS), [list(GOOD_PROJECT.values())], encoding="gb18030")
+    ledger = read_ledger([path, people_csv(tmp_path)])
+    assert ledger.issues == []
+    assert ledger.projects[0].name == "城北高速连接线"
+
+
+# --------------------------------------------------------------------------------------------
+# Bad project rows: row 2 is good, row 3 carries the fault
+
+
+@pytest.mark.parametrize(
+    ("overrides", "column", "message"),
+    [
+        ({"项目编号": ""}, "项目编号", "项目编号不能为空"),
+        ({"项目编号": "ZD 2026-002"}, "项目编号", "「ZD 2026-002」不是有效的项目编号"),
+        ({"项目编号": "ZD2026-"}, "项目编号", "不是有效的项目编号"),
+        ({"项目编号": "ZD2026-001"}, "项目编号", "项目编号「ZD2026-001」重复（第2行已有）"),
+        ({"项目名称": " "}, "项目名称", "项目名称不能为空"),
+        ({"项目类别": ""}, "项目类别", "项目类别不能为空"),
+        ({"总投资(万元)": "abc"}, "总投资(万元)", "「abc」不是数字"),
+        ({"总投资(万元)": ""}, "总投资(万元)", "不能为空"),
+        ({"总投资(万元)": "-5"}, "总投资(万元)", "「-5」不能为负数"),
+        ({"总投资(万元)": "NaN"}, "总投资(万元)", "「NaN」不是数字"),
+        ({"年度计划投资(万元)": "四万"}, "年度计划投资(万元)", "「四万」不是数字"),
+        ({"年度计划投资(万元)": "-1"}, "年度计划投资(万元)", "不能为负数"),
+        ({"年度计划投资(万元)": ""}, "年度计划投资(万元)", "不能为空"),
+        ({"年度计划投资(万元)": "68000.5"}, "年度计划投资(万元)", "年度计划投资（68000.5）大于总投资（68000）"),
+        ({"截至上月累计完成(万元)": "1,2,x"}, "截至上月累计完成(万元)", "不是数字"),
+        ({"截至上月累计完成(万元)": "-3"}, "截至上月累计完成(万元)", "不能为负数"),
+        ({"截至上月累计完成(万元)": "70000"}, "截至上月累计完成(万元)", "截至上月累计完成（70000）大于总投资（68000）"),
+        ({"建设阶段": "施工"}, "建设阶段", "未知的建设阶段「施工」"),
+        ({"建设阶段": ""}, "建设阶段", "建设阶段不能为空"),
+        ({"计划开工": "2026-13-01"}, "计划开工", "「2026-13-01」不是有效日期"),
+        ({"计划开工": "2026-02-30"}, "计划开工", "不是有效日期"),
+        ({"计划竣工": "明年"}, "计划竣工", "「明年」不是有效日期"),
+        ({"计划竣工": "2026-06-30"}, "计划竣工", "计划竣工（2026-06-30）早于计划开工（2026-07-01）"),
+        ({"包抓领导": "刘文华(副区长(城建)"}, "包抓领导", "格式不对"),
+        ({"包抓领导": "(副区长)"}, "包抓领导", "格式不对"),
+        ({"包抓领导": "张三(副区长)"}, "包抓领导", "包抓领导「张三」不在人员名单中"),
+        ({"包抓领导": "郝芳(联络员)"}, "包抓领导", "包抓领导「郝芳」不在人员名单中"),
+        ({"牵头单位": ""}, "牵头单位", "牵头单位不能为空"),
+        ({"牵头单位": "区外事办"}, "牵头单位", "未知单位「区外事办」"),
+        ({"配合单位": "区工信局、区外事办"}, "配合单位", "未知单位「区外事办」"),
+        ({"联络员手机": "1390000791"}, "联络员手机", "「1390000791」不是有效的手机号"),
+        ({"联络员手机": "1390000791x"}, "联络员手机", "不是有效的手机号"),
+    ],
+)
+def test_bad_project_row_is_reported_and_left_out(tmp_path, overrides, column, message):
+    path = project_csv(tmp_path, GOOD_PROJECT, second_project(**overrides))
+    ledger = read_ledger([path, people_csv(tmp_path)])
+    assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("projects.csv", 3, column)]
+    assert message in ledger.issues[0].message
+    assert [p.row for p in ledger.projects] == [2]
+
+
+def test_every_error_of_a_row_is_collected(tmp_path):
+    bad = second_project(**{"项目名称": "", "总投资(万元)": "x", "建设阶段": "?", "计划竣工": "bad"})
+    ledger = read_ledger([project_csv(tmp_path, GOOD_PROJECT, bad, bad), people_csv(tmp_path)])
+    assert [(i.row, i.column) for i in ledger.issues] == [
+        (3, "项目名称"),
+        (3, "总投资(万元)"),
+        (3, "建设阶段"),
+        (3, "计划竣工"),
+        (4, "项目名称"),
+        (4, "总投资(万元)"),
+        (4, "建设阶段"),
+        (4, "计划竣工"),
+        (4, "项目编号"),  # the duplicate is found once the whole file is read
+    ]
+
+
+def test_duplicate_code_across_files_names_the_other_file(tmp_path):
+    first = project_csv(tmp_path, GOOD_PROJECT, name="a.csv")
+    second = project_csv(tmp_path, GOOD_PROJECT, name="b.csv")
+    ledger = read_ledger([first, second, people_csv(tmp_path)])
+    assert [str(i) for i in ledger.issues] == ["「b.csv」第2行【项目编号】：项目编号「ZD2026-001」重复（「a.csv」第2行已有）"]
+    assert len(ledger.projects) == 1
+
+
+def test_known_units_and_top_leaders_count(tmp_path):
+    project = second_project(**{"牵头单位": "区外事办", "包抓领导": "李明德(区委书记)"})
+    ledger = read_ledger([project_csv(tmp_path, project), people_csv(tmp_path)], known_units=["区外事办"])
+    assert ledger.issues == []
+    assert ledger.projects[0].lead_official == "李明德"
+
+
+def test_missing_columns_are_reported_once_and_rows_skipped(tmp_path):
+    columns = [c for c in PROJECT_COLUMNS if c not in ("建设阶段", "牵头单位")]
+    rows = [[GOOD_PROJECT[c] for c in columns]] * 3
+    path = write_csv(tmp_path / "p.csv", columns, rows)
+    ledger = read_ledger([path])
+    assert [(i.row, i.column, i.message) for i in ledger.issues] == [
+        (1, "建设阶段", "缺少这一列"),
+        (1, "牵头单位", "缺少这一列"),
+    ]
+    assert ledger.projects == []
+
+
+# --------------------------------------------------------------------------------------------
+# People
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (["", "联络员", "区住建局", "13900000001", ""], "姓名", "姓名不能为空"),
+        (["张三", "组长", "区住建局", "13900000001", ""], "角色", "未知的角色「组长」"),
+        (["张三", "", "区住建局", "13900000001", ""], "角色", "角色不能为空"),
+        (["张三", "联络员", "区住建局", "12345", ""], "手机", "「12345」不是有效的手机号"),
+        (["张三", "联络员", "区住建局", "2390000000a", ""], "手机", "不是有效的手机号"),
+        (["张三", "联络员", "", "13900000001", ""], "单位/职务", "联络员需要填写所在单位"),
+        (["张三", "联络员", "区住建局", "13900000001", "ZD2026-001、XM_9"], "负责项目", "「XM_9」不是有效的项目编号"),
+        (["郝芳", "单位经办人", "区工信局", "13900007919", ""], "姓名", "「郝芳」重复（第2行已有同名同手机号的人员）"),
+        (["刘文华", "区主要领导", "区长", "", ""], "姓名", "「刘文华」重复"),
+        (["张三", "联络员", "区住建局", "13900007919", ""], "手机", "手机号「13900007919」已用于第2行的「郝芳」"),
+    ],
+)
+def test_bad_person_row_is_reported_and_left_out(tmp_path, row, column, message):
+    ledger = read_ledger([people_csv(tmp_path, row)])
+    assert [(i.row, i.column) for i in ledger.issues] == [(8, column)]
+    assert message in ledger.issues[0].message
+    assert [p.row for p in ledger.people] == [2, 3, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (["张  三", "首办秘书", "区住建局", "139-0000-0001", "zd2026-001，ZD2026-002"],
+         PersonRow(8, "张三", "liaison", "区住建局", None, "13900000001", ("ZD2026-001", "ZD2026-002"))),
+        (["王立军", "区主要领导", "区长", "", ""], PersonRow(8, "王立军", "top", None, "区长", None, ())),
+        (["周海燕", "包抓领导", "副区长（工业）", 13900000002, ""],
+         PersonRow(8, "周海燕", "lead", None, "副区长(工业)", "13900000002", ())),
+        (["管理员", "管理员", "区重大项目办", "", ""], PersonRow(8, "管理员", "admin", "区重大项目办", None, None, ())),
+    ],
+)
+def test_person_row_variants(tmp_path, row, expected):
+    ledger = read_ledger([people_csv(tmp_path, row)])
+    assert ledger.issues == []
+    assert ledger.people[-1] == expected
+
+
+def test_units_of_people_rows_make_units_known(tmp_path):
+    project = second_project(**{"配合单位": "区外事办"})
+    people = people_csv(tmp_path, ["钱七", "单位经办人", "区外事办", "", ""])
+    assert read_ledger([project_csv(tmp_path, project), people]).issues == []
+    # ...but the 职务 of a leader is not a unit
+    people = people_csv(tmp_path, ["钱七", "包抓领导", "区外事办", "", ""])
+    issues = read_ledger([project_csv(tmp_path, project), people]).issues
+    assert [(i.row, i.column) for i in issues] == [(2, "配合单位")]
+
+
+# --------------------------------------------------------------------------------------------
+# Real-world workbooks
+
+
+def _workbook_with_layout(tmp_path: Path) -> Path:
+    """A projects sheet as offices really keep it: merged title, odd headers, typed cells, merges."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PROJECT_SHEET
+    ws.append(["2026年全区重点项目包抓责任分解表"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(PROJECT_COLUMNS))
+    ws.append([c.replace("(", "（").replace(")", "）").replace("万元", "\n万元") for c in PROJECT_COLUMNS] + ["备注"])
+    ws.append(["一、基础设施项目"])  # row 3: a banner across the table
+    ws.merge_cells(start_row=3, start_column=1, end_row=3, end_column=len(PROJECT_COLUMNS))
+    base = dict(GOOD_PROJECT)
+    base.update({"总投资(万元)": 68000, "年度计划投资(万元)": 40800.0, "截至上月累计完成(万元)": "26,051",
+                 "计划开工": datetime(2026, 7, 1), "计划竣工": datetime(2027, 12, 30), "联络员手机": 13900007919})
+    ws.append([base[c] for c in PROJECT_COLUMNS] + ["note"])  # row 4
+    second = {**base, "项目编号": "ZD2026-002", "总投资(万元)": 1234.5, "年度计划投资(万元)": "1,000",
+              "截至上月累计完成(万元)": None, "计划开工": 46204, "计划竣工": "2027/1/5",
+              "包抓领导": None, "牵头单位": None}
+    ws.append([second[c] for c in PROJECT_COLUMNS])  # row 5: lead and lead unit merged down from row 4
+    lead, unit = PROJECT_COLUMNS.index("包抓领导") + 1, PROJECT_COLUMNS.index("牵头单位") + 1
+    ws.merge_cells(start_row=4, start_column=lead, end_row=5, end_column=lead)
+    ws.merge_cells(start_row=4, start_column=unit, end_row=5, end_column=unit)
+    ws.append([])  # row 6: blank
+    ws.append(["合计", None, None, None, None, None, 69234.5])  # row 7: a total row
+    people = wb.create_sheet(PEOPLE_SHEET)
+    people.append(list(PEOPLE_COLUMNS))
+    for row in BASE_PEOPLE:
+        people.append(row)
+    wb.create_sheet("说明").append(["填表说明：金额单位为万元"])
+    path = tmp_path / "ledger.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_workbook_with_title_merges_typed_cells_banners_and_totals(tmp_path):
+    calls: list[int] = []
+    ledger = read_ledger([_workbook_with_layout(tmp_path)], progress=calls.append)
+    assert ledger.issues == []
+    assert ledger.projects[0] == dataclasses.replace(ZD2026_001, row=4)
+    second = ledger.projects[1]
+    assert (second.row, second.code) == (5, "ZD2026-002")
+    assert (second.total_investment, second.annual_plan, second.done_before) == (
+        Decimal("1234.5"),
+        Decimal(1000),
+        Decimal(0),
+    )
+    assert (second.planned_start, second.planned_finish) == (date(2026, 7, 1), date(2027, 1, 5))
+    assert (second.lead_official, second.lead_official_title, second.lead_unit) == ("刘文华", "副区长(城建)", "区住建局")
+    assert len(ledger.people) == len(BASE_PEOPLE)
+    assert calls == [1] * (2 + len(BASE_PEOPLE))
+
+
+def test_bad_xlsx_cell_message_names_sheet_row_and_column(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PROJECT_SHEET
+    ws.append(["2026年全区重点项目包抓责任分解表"])
+    ws.append(list(PROJECT_COLUMNS))
+    ws.append(list(GOOD_PROJECT.values()))
+    ws.append(list(second_project(**{"项目编号": "ZD2026-003"}).values()))
+    ws.append(list(second_project(**{"总投资(万元)": "abc", "计划开工": True}).values()))
+    path = tmp_path / "bad.xlsx"
+    wb.save(path)
+    ledger = read_ledger([path], known_units=["区住建局", "区工信局", "区发改局", "城北街道"])
+    assert [str(i) for i in ledger.issues] == [
+        "「重点项目包抓责任分解表」第5行【总投资(万元)】：「abc」不是数字",
+        "「重点项目包抓责任分解表」第5行【计划开工】：「是」不是有效日期（应类似 2026-07-01）",
+    ]
+    assert [p.row for p in ledger.projects] == [3, 4]
+
+
+# --------------------------------------------------------------------------------------------
+# Files and sheets that cannot be read
+
+
+def _xlsx(tmp_path: Path, sheets: dict[str, list[list[object]]], name: str = "book.xlsx") -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    path = tmp_path / name
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("ledger.pdf", b"%PDF-1.4", "无法识别的文件：需要 .xlsx 或 .csv"),
+        ("ledger", b"hello", "无法识别的文件：需要 .xlsx 或 .csv"),
+        ("ledger.xls", b"\xd0\xcf\x11\xe0", "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再上传"),
+        ("ledger.xlsx", b"not a zip", "无法打开 Excel 文件，请确认是有效的 .xlsx 文件"),
+        ("ledger.csv", "标题\n甲,乙,丙\n1,2,3\n".encode(), "无法识别的表格"),
+        ("ledger.csv", b"", "文件为空"),
+        ("ledger.csv", b"\xef\xbb\xbf\r\n,,\r\n", "文件为空"),
+    ],
+)
+def test_unreadable_file_is_one_issue(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    ledger = read_ledger([path])
+    assert len(ledger.issues) == 1
+    issue = ledger.issues[0]
+    assert (issue.sheet, issue.row, issue.column) == (name, 0, "")
+    assert issue.message.startswith(message)
+    assert str(issue) == f"「{name}」：{issue.message}"
+    assert ledger.projects == [] and ledger.people == []
+
+
+def test_missing_file_is_an_issue_not_an_exception(tmp_path):
+    ledger = read_ledger([tmp_path / "gone.csv", tmp_path / "gone.xlsx"])
+    assert [(i.sheet, i.message) for i in ledger.issues] == [("gone.csv", "找不到文件"), ("gone.xlsx", "找不到文件")]
+
+
+def test_empty_named_sheet_is_reported_and_the_other_sheet_still_read(tmp_path):
+    path = _xlsx(tmp_path, {PROJECT_SHEET: [], PEOPLE_SHEET: [list(PEOPLE_COLUMNS), *BASE_PEOPLE]})
+    ledger = read_ledger([path])
+    assert [str(i) for i in ledger.issues] == [f"「{PROJECT_SHEET}」：工作表为空"]
+    assert len(ledger.people) == len(BASE_PEOPLE)
+
+
+def test_header_only_sheet_and_workbook_without_tables(tmp_path):
+    header_only = _xlsx(tmp_path, {PROJECT_SHEET: [list(PROJECT_COLUMNS)]}, name="h.xlsx")
+    assert [(i.sheet, i.message) for i in read_ledger([header_only]).issues] == [(PROJECT_SHEET, "只有表头，没有数据行")]
+
+    blank = _xlsx(tmp_path, {"Sheet1": [], "Sheet2": [["随便写点什么"]]}, name="blank.xlsx")
+    issues = read_ledger([blank]).issues
+    assert [(i.sheet, i.row) for i in issues] == [("blank.xlsx", 0)]
+    assert "没有找到" in issues[0].message
+
+    no_header = _xlsx(tmp_path, {PEOPLE_SHEET: [["名单"], ["张三", "联络员"]]}, name="n.xlsx")
+    issues = read_ledger([no_header]).issues
+    assert [(i.sheet, i.row) for i in issues] == [(PEOPLE_SHEET, 0)]
+    assert "找不到表头" in issues[0].message
+
+
+def test_broken_people_table_does_not_flood_projects_with_unit_errors(tmp_path):
+    people = write_csv(tmp_path / "people.csv", ["姓名", "角色"], [["郝芳", "联络员"]])
+    ledger = read_ledger([project_csv(tmp_path, GOOD_PROJECT), people])
+    assert [(i.sheet, i.column) for i in ledger.issues] == [
+        ("people.csv", "单位/职务"),
+        ("people.csv", "手机"),
+        ("people.csv", "负责项目"),
+    ]
+    assert len(ledger.projects) == 1  # its units and lead cannot be checked against a broken roster
+
+
+@pytest.mark.parametrize(
+    ("issue", "text"),
+    [
+        (ImportIssue("重点项目包抓责任分解表", 5, "总投资(万元)", "「abc」不是数字"),
+         "「重点项目包抓责任分解表」第5行【总投资(万元)】：「abc」不是数字"),
+        (ImportIssue("人员名单", 0, "", "工作表为空"), "「人员名单」：工作表为空"),
+        (ImportIssue("p.csv", 1, "建设阶段", "缺少这一列"), "「p.csv」第1行【建设阶段】：缺少这一列"),
+    ],
+)
+def test_issue_text(issue, text):
+    assert str(issue) == text

@@ -7,9 +7,10 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
 
 DEMO_DIR = Path(__file__).with_name("demo")
@@ -44,11 +45,45 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("--as", dest="person", required=True, help="人员姓名")
     con.add_argument("--phone", help="同名时用手机号区分")
 
+    cal = sub.add_parser("calendar", help="工作日历:录入官方放假和调休安排")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    cal_sub.add_parser("list", help="查看已录入的安排")
+    cal_set = cal_sub.add_parser("set", help="录入一天:off 放假,work 调休上班,auto 恢复默认")
+    cal_set.add_argument("day", type=_date_arg)
+    cal_set.add_argument("kind", choices=["off", "work", "auto"])
+    cal_set.add_argument("--name", default="", help="节日名称,如 春节")
+
+    sla = sub.add_parser("sla", help="问题办理时限")
+    sla_sub = sla.add_subparsers(dest="sla_command", required=True)
+    sla_sub.add_parser("show", help="查看时限")
+    sla_set = sla_sub.add_parser("set", help="修改时限,如:sla set category 审批手续 3")
+    sla_set.add_argument("what", choices=["response", "resolution", "category", "end-of-day", "nudge-at"])
+    sla_set.add_argument("values", nargs="+")
+
+    job = sub.add_parser("job", help="立即运行一次定时任务")
+    job.add_argument("name", choices=["escalate"])
+    job.add_argument("--at", type=_datetime_arg, help="按指定时间运行,如 2026-12-03T18:00+08:00")
+
     demo = sub.add_parser("demo", help="用示例数据建立演示数据库并打开终端对话")
     demo.add_argument("--as", dest="person", default="郝芳", help="以谁的身份对话(默认 郝芳,联络员)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.sqlite3"), help="演示数据库文件")
     demo.add_argument("--no-console", action="store_true", help="只建库,不打开对话")
     return parser
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"「{text}」不是日期,请写成 2027-02-06") from None
+
+
+def _datetime_arg(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"「{text}」不是时间,请写成 2026-12-03T18:00+08:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +126,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_console(settings, args.person, args.phone))
     if args.command == "demo":
         return _demo(settings, args)
+    if args.command == "calendar":
+        return asyncio.run(_calendar(settings, args))
+    if args.command == "sla":
+        return asyncio.run(_sla(settings, args))
+    if args.command == "job":
+        return asyncio.run(_job(settings, args))
     raise AssertionError(args.command)
 
 
@@ -197,6 +238,73 @@ async def _console(settings: Settings, name: str, phone: str | None) -> int:
         await chat(core.router, external_id, person.name, read_line, print)
     finally:
         await core.db.dispose()
+    return 0
+
+
+async def _calendar(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.admin_ops import AdminInputError, set_day
+    from bot.render import Renderer, html_to_plain
+    from storage.audit import Actor
+    from storage.settings import calendar_overrides, load_calendar
+
+    core = await _open(settings)
+    try:
+        async with core.db.session() as session:
+            if args.calendar_command == "set":
+                try:
+                    await set_day(session, day=args.day, kind=args.kind, name=args.name, now=core.clock.now(),
+                                  actor=Actor(label="cli", channel="cli"))
+                except AdminInputError as error:
+                    raise CliError(str(error)) from error
+        async with core.db.session() as session:
+            calendar = await load_calendar(session)
+            overrides = await calendar_overrides(session)
+    finally:
+        await core.db.dispose()
+    print(html_to_plain(Renderer().render("calendar", overrides=overrides, official_until=calendar.official_until,
+                                          official_years=sorted(calendar.official_years))))
+    return 0
+
+
+async def _sla(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.admin_ops import AdminInputError, set_policy
+    from bot.domain.escalation import CATEGORIES
+    from bot.render import Renderer, html_to_plain
+    from storage.audit import Actor
+    from storage.settings import load_policy
+
+    core = await _open(settings)
+    try:
+        async with core.db.session() as session:
+            if args.sla_command == "set":
+                try:
+                    policy = await set_policy(session, what=args.what, args=args.values, now=core.clock.now(),
+                                              actor=Actor(label="cli", channel="cli"))
+                except AdminInputError as error:
+                    raise CliError(str(error)) from error
+            else:
+                policy = await load_policy(session)
+    finally:
+        await core.db.dispose()
+    print(html_to_plain(Renderer().render("sla", policy=policy, categories=CATEGORIES)))
+    return 0
+
+
+async def _job(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import deliver_outbox
+    from bot.clock import FrozenClock
+    from jobs import escalation
+
+    core = await _open(settings)
+    if args.at is not None:
+        core = core.with_clock(FrozenClock(args.at))
+    try:
+        result = await escalation.run(core.db, core.clock, core.deps.renderer)
+        stats = await deliver_outbox(core)
+    finally:
+        await core.db.dispose()
+    print(f"检查了 {result.checked} 个到期问题:" + ("、".join(result.actions) or "无需处理"))
+    print(stats)
     return 0
 
 

@@ -29,15 +29,25 @@ class Core:
     """The channel-independent part of a running bot."""
 
     settings: Settings
-    db: Database
-    clock: Clock
+    deps: Deps
     router: Router
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Core:
-        clock = clock or SystemClock()
-        db = db or Database(settings.database_url)
-        return cls(settings=settings, db=db, clock=clock, router=Router(Deps(db=db, clock=clock, settings=settings)))
+        deps = Deps(db=db or Database(settings.database_url), clock=clock or SystemClock(), settings=settings)
+        return cls(settings=settings, deps=deps, router=Router(deps))
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def clock(self) -> Clock:
+        return self.deps.clock
+
+    def with_clock(self, clock: Clock) -> Core:
+        """The same core seen through another clock (`diaodu job … --at`)."""
+        return Core.build(self.settings, clock=clock, db=self.db)
 
     async def check_schema(self) -> None:
         current, revision, head = await schema_is_current(self.db.engine)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -14,7 +13,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/diaodu.sqlite3"
 class Settings(BaseSettings):
     """Everything the bot reads from its environment; see .env.example for each variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)
 
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
 
@@ -29,9 +29,7 @@ class Settings(BaseSettings):
     http_host: str = Field("0.0.0.0", alias="HTTP_HOST")
     http_port: int = Field(8080, alias="HTTP_PORT")
 
-    timezone: str = Field("Asia/Shanghai", alias="TIMEZONE")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
-    workday_end: time = Field(time(17, 30), alias="WORKDAY_END")
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -215,7 +215,7 @@ def read_ledger(
     paths: Sequence[Path],
     *,
     known_units: Collection[str] = (),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Ledger:
     """Read every file in ``paths`` (.xlsx or .csv) into one ``Ledger``.
 
@@ -465,9 +465,7 @@ def _is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _find_table(
-    sheet: str, grid: list[list[object]], banners: set[int]
-) -> _Table | None:
+def _find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> _Table | None:
     """Locate the header in the first rows of ``grid`` and collect the data rows below it."""
     for index, cells in enumerate(grid[:_HEADER_SCAN_ROWS]):
         columns = _map_header(cells)
@@ -497,7 +495,7 @@ def _find_table(
 
 
 class _Reader:
-    def __init__(self, progress: Callable[[int], None] | None) -> None:
+    def __init__(self, progress: Callable[[int], object] | None) -> None:
         self._progress = progress
         self._issues: list[tuple[tuple[int, int, int], ImportIssue]] = []
         self._projects: list[_ProjectDraft] = []
@@ -552,6 +550,7 @@ class _Reader:
                 if not any(not _is_blank(c) for r in grid for c in r):
                     if named:
                         self._file_issue(sheet.title, "工作表为空")
+                        self._people_broken |= sheet.title.strip() == PEOPLE_SHEET
                         found = True
                     continue
                 table = _find_table(sheet.title, grid, banners)
@@ -813,7 +812,12 @@ class _Reader:
     def finish(self, known_units: Collection[str]) -> Ledger:
         self._check_duplicate_projects()
         self._check_duplicate_people()
-        if not self._people_broken:
+        if self._people_broken:
+            # The roster given could not be read, so units and leads cannot be checked. Its issue
+            # already explains why; leave every project out rather than bury it in unit errors.
+            for draft in self._projects:
+                draft.ok = False
+        else:
             known = {u.strip().translate(_PARENS) for u in known_units if u and u.strip()}
             known |= {p.unit for p in self._people if p.role in _UNIT_ROLES and p.unit}
             self._check_units(known)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.messages import Incoming, Outcome
-from handlers import lookup, report, start
+from handlers import lookup, problems, report, start
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context, Deps
 from storage import conversations, people
@@ -23,6 +23,23 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
+    registry.add(Command("issue", "反映问题 / 查看问题详情", problems.issue_command,
+                         usage="/issue 项目编号 类别 问题描述 或 /issue 问题编号"))
+    registry.add(Command("issues", "我的问题清单", problems.issues_command))
+    unit = frozenset({"unit"})
+    registry.add(Command("accept", "受理问题", problems.command_for("accept"), roles=unit, usage="/accept 问题编号"))
+    registry.add(Command("answer", "答复问题(可写承诺日期)", problems.command_for("answer"), roles=unit,
+                         usage="/answer 问题编号 [2026-12-10] 办理方案"))
+    registry.add(Command("reassign", "申请改派", problems.command_for("reassign"), roles=unit,
+                         usage="/reassign 问题编号 理由"))
+    registry.add(Command("resolved", "报告问题已解决", problems.command_for("resolve"), roles=unit,
+                         usage="/resolved 问题编号 办理结果"))
+    registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
+                         roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
+    registry.add(Command("reopen", "问题未解决,退回重办", problems.command_for("reopen"),
+                         roles=frozenset({"liaison"}), usage="/reopen 问题编号 理由"))
+    registry.add(Command("comment", "批示", problems.command_for("comment"),
+                         roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 
@@ -30,8 +47,11 @@ def build_commands() -> CommandRegistry:
 BUTTONS: dict[str, ButtonHandler] = {
     report.PREFIX: report.report_button,
     "pj": lookup.project_button,
+    problems.ISSUE_PREFIX: problems.issue_button,
+    problems.ACTION_PREFIX: problems.action_button,
 }
-FLOWS = {report.FLOW: report.report_step}
+FLOWS = {report.FLOW: report.report_step, problems.ISSUE_FLOW: problems.issue_step,
+         problems.TEXT_FLOW: problems.text_step}
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:

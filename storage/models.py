@@ -179,3 +179,107 @@ class Conversation(Base):
     flow: Mapped[str] = mapped_column(String(30))
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Problem(Base):
+    """A problem (问题) raised on a project, assigned to a unit, with deadlines and an escalation level."""
+
+    __tablename__ = "problems"
+    __table_args__ = (Index("ix_problems_next_check", "next_check_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    level_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    nudged: Mapped[list[str]] = mapped_column(JSON, default=list)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    promised_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    project: Mapped[Project] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    raised_by: Mapped[Person] = relationship(lazy="joined", foreign_keys=[raised_by_id])
+    photos: Mapped[list[ProblemPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> str:
+        return f"W{self.id:04d}"
+
+
+class ProblemPhoto(Base):
+    """A photo attached to a problem when it was raised."""
+
+    __tablename__ = "problem_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    file_id: Mapped[str] = mapped_column(String(300))
+
+
+class ProblemEvent(Base):
+    """One step in a problem's history: raised, accepted, answered, escalated, 批示, resolved, closed…"""
+
+    __tablename__ = "problem_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[Person | None] = relationship(lazy="joined")
+
+
+class CalendarOverride(Base):
+    """An admin-entered official day: a holiday (off) or a 调休 working day, winning over the library."""
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Setting(Base):
+    """An admin-changeable setting (deadlines, schedules…) stored as JSON under a dotted key."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class OutboxMessage(Base):
+    """A notice to deliver, written in the same transaction as the change that caused it.
+
+    States: pending → sent | failed (gave up after N tries) | undeliverable (no usable chat account).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    chat_id: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

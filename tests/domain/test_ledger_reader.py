@@ -89,7 +89,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding:
 
 
 def project_csv(tmp_path: Path, *rows: dict[str, object], name: str = "projects.csv") -> Path:
-    return write_csv(tmp_path / name, list(PROJECT_COLUMNS), [[r.get(c, "") for c in PROJECT_COLUMNS] for r in rows])
+    cells = [[r.get(c, "") for c in PROJECT_COLUMNS] for r in rows]
+    return write_csv(tmp_path / name, list(PROJECT_COLUMNS), cells)
 
 
 def people_csv(tmp_path: Path, *extra: list[object], name: str = "people.csv") -> Path:
@@ -137,7 +138,8 @@ def test_sample_csv_twins_equal_the_xlsx():
 def test_sample_people_roles_units_and_titles():
     people = {p.name: p for p in read_ledger([SAMPLE_XLSX]).people}
     roles = [p.role for p in people.values()]
-    assert {r: roles.count(r) for r in set(roles)} == {"liaison": 42, "lead": 5, "top": 2, "unit": 17, "admin": 1}
+    counts = {r: roles.count(r) for r in set(roles)}
+    assert counts == {"liaison": 42, "lead": 5, "top": 2, "unit": 17, "admin": 1}
     assert people["郝芳"] == PersonRow(2, "郝芳", "liaison", "区住建局", None, "13900007919", ("ZD2026-001",))
     assert people["马志强"] == PersonRow(48, "马志强", "lead", None, "区委常委、开发区党工委书记", None, ())
     assert people["李明德"].role == "top" and people["李明德"].title == "区委书记"
@@ -175,6 +177,7 @@ def test_sample_projects_alone_need_known_units_but_not_leads():
         ({"计划开工": "2026.07.01"}, "planned_start", date(2026, 7, 1)),
         ({"计划开工": "2026年7月1日"}, "planned_start", date(2026, 7, 1)),
         ({"计划开工": "2026-07-01 00:00:00"}, "planned_start", date(2026, 7, 1)),
+        ({"计划开工": "20260701"}, "planned_start", date(2026, 7, 1)),
         ({"计划开工": ""}, "planned_start", None),
         ({"包抓领导": "刘文华（副区长（城建））"}, "lead_official_title", "副区长(城建)"),
         ({"包抓领导": "刘文华（副区长（城建））"}, "lead_official", "刘文华"),
@@ -206,7 +209,8 @@ def test_headers_with_full_width_parentheses_and_stray_whitespace(tmp_path):
 
 
 def test_gb18030_csv_as_saved_by_chinese_excel(tmp_path):
-    path = write_csv(tmp_path / "p.csv", list(PROJECT_COLUMNS), [list(GOOD_PROJECT.values())], encoding="gb18030")
+    rows = [list(GOOD_PROJECT.values())]
+    path = write_csv(tmp_path / "p.csv", list(PROJECT_COLUMNS), rows, encoding="gb18030")
     ledger = read_ledger([path, people_csv(tmp_path)])
     assert ledger.issues == []
     assert ledger.projects[0].name == "城北高速连接线"
@@ -283,6 +287,16 @@ def test_duplicate_code_across_files_names_the_other_file(tmp_path):
     ledger = read_ledger([first, second, people_csv(tmp_path)])
     assert [str(i) for i in ledger.issues] == ["「b.csv」第2行【项目编号】：项目编号「ZD2026-001」重复（「a.csv」第2行已有）"]
     assert len(ledger.projects) == 1
+
+
+def test_csv_section_and_note_rows_are_skipped(tmp_path):
+    rows = [["2026年全区重点项目包抓责任分解表"], list(PROJECT_COLUMNS), ["一、基础设施项目"],
+            list(GOOD_PROJECT.values()), ["（二）工业项目"], list(second_project().values()),
+            ["合计", "", "", "", "", "", "136000"], ["备注：金额单位为万元"]]
+    path = write_csv(tmp_path / "p.csv", rows[0], rows[1:])
+    ledger = read_ledger([path, people_csv(tmp_path)])
+    assert ledger.issues == []
+    assert [(p.row, p.code) for p in ledger.projects] == [(4, "ZD2026-001"), (6, "ZD2026-002")]
 
 
 def test_known_units_and_top_leaders_count(tmp_path):
@@ -369,14 +383,14 @@ def _workbook_with_layout(tmp_path: Path) -> Path:
     ws.append(["2026年全区重点项目包抓责任分解表"])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(PROJECT_COLUMNS))
     ws.append([c.replace("(", "（").replace(")", "）").replace("万元", "\n万元") for c in PROJECT_COLUMNS] + ["备注"])
-    ws.append(["一、基础设施项目"])  # row 3: a banner across the table
+    ws.append(["基础设施类（2个）"])  # row 3: a banner merged across the table
     ws.merge_cells(start_row=3, start_column=1, end_row=3, end_column=len(PROJECT_COLUMNS))
     base = dict(GOOD_PROJECT)
     base.update({"总投资(万元)": 68000, "年度计划投资(万元)": 40800.0, "截至上月累计完成(万元)": "26,051",
                  "计划开工": datetime(2026, 7, 1), "计划竣工": datetime(2027, 12, 30), "联络员手机": 13900007919})
     ws.append([base[c] for c in PROJECT_COLUMNS] + ["note"])  # row 4
     second = {**base, "项目编号": "ZD2026-002", "总投资(万元)": 1234.5, "年度计划投资(万元)": "1,000",
-              "截至上月累计完成(万元)": None, "计划开工": 46204, "计划竣工": "2027/1/5",
+              "截至上月累计完成(万元)": None, "计划开工": 46204, "计划竣工": 20270105,
               "包抓领导": None, "牵头单位": None}
     ws.append([second[c] for c in PROJECT_COLUMNS])  # row 5: lead and lead unit merged down from row 4
     lead, unit = PROJECT_COLUMNS.index("包抓领导") + 1, PROJECT_COLUMNS.index("牵头单位") + 1
@@ -452,6 +466,7 @@ def _xlsx(tmp_path: Path, sheets: dict[str, list[list[object]]], name: str = "bo
     [
         ("ledger.pdf", b"%PDF-1.4", "无法识别的文件：需要 .xlsx 或 .csv"),
         ("ledger", b"hello", "无法识别的文件：需要 .xlsx 或 .csv"),
+        ("ledger.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "无法识别的文件：需要 .xlsx 或 .csv"),
         ("ledger.xls", b"\xd0\xcf\x11\xe0", "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再上传"),
         ("ledger.xlsx", b"not a zip", "无法打开 Excel 文件，请确认是有效的 .xlsx 文件"),
         ("ledger.csv", "标题\n甲,乙,丙\n1,2,3\n".encode(), "无法识别的表格"),
@@ -485,7 +500,8 @@ def test_empty_named_sheet_is_reported_and_the_other_sheet_still_read(tmp_path):
 
 def test_header_only_sheet_and_workbook_without_tables(tmp_path):
     header_only = _xlsx(tmp_path, {PROJECT_SHEET: [list(PROJECT_COLUMNS)]}, name="h.xlsx")
-    assert [(i.sheet, i.message) for i in read_ledger([header_only]).issues] == [(PROJECT_SHEET, "只有表头，没有数据行")]
+    issues = read_ledger([header_only]).issues
+    assert [(i.sheet, i.message) for i in issues] == [(PROJECT_SHEET, "只有表头，没有数据行")]
 
     blank = _xlsx(tmp_path, {"Sheet1": [], "Sheet2": [["随便写点什么"]]}, name="blank.xlsx")
     issues = read_ledger([blank]).issues
@@ -506,7 +522,7 @@ def test_broken_people_table_does_not_flood_projects_with_unit_errors(tmp_path):
         ("people.csv", "手机"),
         ("people.csv", "负责项目"),
     ]
-    assert len(ledger.projects) == 1  # its units and lead cannot be checked against a broken roster
+    assert ledger.projects == []  # its units and lead cannot be checked against a broken roster
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,33 @@
+# diaodu — one command to try it, one to test it.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DIAODU := $(VENV)/bin/diaodu
+
+.PHONY: install test demo run upgrade bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make test: install what is needed and run every test (PostgreSQL too when TEST_DATABASE_URL is set)
+test: install
+	$(PY) -m pytest -q
+
+## make demo: build a demo database from the bundled sample ledger and chat with the bot in the terminal
+demo: install
+	$(DIAODU) demo
+
+## make run: migrate the configured database and serve Telegram (needs TELEGRAM_BOT_TOKEN)
+run: install
+	$(DIAODU) db upgrade
+	$(DIAODU) run
+
+bench: install
+	$(PY) bench/report_throughput.py
+
+clean:
+	rm -rf $(VENV) data/demo.sqlite3* .pytest_cache

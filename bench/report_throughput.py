@@ -1,0 +1,288 @@
+"""Throughput of one-shot reports through the whole Telegram pipeline, against a bare PTB echo bot.
+
+    python bench/report_throughput.py [--n 500] [--batch 0] [--users 5] [--fake process|inline] [--profile]
+
+Both runs use the same transport: the fake Bot API from the tests, over real HTTP on 127.0.0.1, polled by
+python-telegram-bot 22 (poll_interval=0). By default the fake runs in its own process so its work does not
+compete with the bot for the interpreter, as Telegram's servers would not.
+
+- full: fake Bot API -> PTB polling -> TelegramChannel -> Router -> SQLite file database (WAL) in a temp
+  directory -> reply via sendMessage (HTML).
+- echo: fake Bot API -> PTB polling -> a MessageHandler that sends the (escaped) text back, same send options.
+
+All N updates are queued up front (or in batches of --batch), and the clock runs until N replies were
+recorded by the fake. Prints reports/s for both and their ratio (goal: full/echo >= 0.6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import html
+import io
+import multiprocessing
+import pstats
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import aiohttp  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from telegram import Update  # noqa: E402
+from telegram.constants import ParseMode  # noqa: E402
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bot.app import Core  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.clock import FrozenClock  # noqa: E402
+from bot.config import Settings, load_settings  # noqa: E402
+from bot.importing import import_ledger  # noqa: E402
+from bot.invites import create_invite  # noqa: E402
+from bot.messages import Incoming  # noqa: E402
+from storage.audit import Actor  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Project, Report  # noqa: E402
+from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
+
+LEDGER = REPO / "bot" / "demo" / "projects_sample.xlsx"
+START = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+ACTOR = Actor(label="bench", channel="cli")
+TOKEN = "123456:BENCH-token"
+FIRST_USER = 50_001
+
+
+# --- the fake, here or in a child process -----------------------------------------------------------
+
+
+def _serve_fake(conn: multiprocessing.connection.Connection) -> None:  # type: ignore[name-defined]
+    async def main() -> None:
+        async with FakeBotAPI(token=TOKEN, control=True) as fake:
+            conn.send(fake.port)
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+    asyncio.run(main())
+
+
+class FakeHandle:
+    """Talks to the fake through its control endpoints (in-process it could be called directly, but the
+    same path keeps both modes comparable)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}/bot"
+        self.http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> FakeHandle:
+        self.http = aiohttp.ClientSession()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self.http is not None
+        await self.http.close()
+
+    async def enqueue(self, texts: list[tuple[int, str]]) -> None:
+        assert self.http is not None
+        async with self.http.post(f"http://127.0.0.1:{self.port}/_fake/enqueue", json={"texts": texts}) as r:
+            r.raise_for_status()
+
+    async def counts(self, since: int = 0) -> tuple[int, int]:
+        """(successful sendMessage calls since `since`, all calls so far)."""
+        assert self.http is not None
+        url = f"http://127.0.0.1:{self.port}/_fake/count?method=sendMessage&since={since}"
+        async with self.http.get(url) as r:
+            body = await r.json()
+        return body["count"], body["total"]
+
+
+# --- the two bots --------------------------------------------------------------------------------------
+
+
+def settings_for(port: int, database_url: str) -> Settings:
+    return load_settings(
+        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        TELEGRAM_BASE_FILE_URL=f"http://127.0.0.1:{port}/file/bot", TELEGRAM_PROXY=None,
+        TELEGRAM_WEBHOOK_URL=None, DATABASE_URL=database_url, _env_file=None,
+    )
+
+
+async def prepare_core(settings: Settings, users: int) -> tuple[Core, list[tuple[int, str]]]:
+    """File database with the ledger and `users` liaisons bound; returns (core, [(user_id, code)])."""
+    clock = FrozenClock(START)
+    db = Database(settings.database_url)
+    await db.create_all()
+    summary = await import_ledger(db, clock, [LEDGER], actor=ACTOR)
+    if summary.issues:
+        raise SystemExit(f"ledger import failed: {summary.issues[:3]}")
+    core = Core.build(settings, clock=clock, db=db)
+    async with db.session() as session:
+        projects = (await session.scalars(
+            select(Project).where(Project.liaison_id.is_not(None)).order_by(Project.code)
+        )).unique().all()
+        chosen, seen = [], set()
+        for project in projects:
+            if project.liaison_id not in seen and project.total_investment - project.done_before > 1000:
+                seen.add(project.liaison_id)
+                chosen.append(project)
+            if len(chosen) == users:
+                break
+        codes = []
+        for project in chosen:
+            invite = await create_invite(session, person=project.liaison, role="liaison", now=clock.now(),
+                                         ttl=timedelta(hours=72), actor=ACTOR, bot_username="diaodu_bot")
+            codes.append((project.code, invite.code))
+    bound = []
+    for n, (project_code, invite_code) in enumerate(codes):
+        user_id = FIRST_USER + n
+        outcome = await core.router.handle(Incoming(channel="telegram", user_id=str(user_id), chat_id=str(user_id),
+                                                    text=f"/start {invite_code}", display_name="bench"))
+        assert "已绑定" in outcome.replies[0].html, outcome.replies[0].html
+        bound.append((user_id, project_code))
+    return core, bound
+
+
+def echo_application(port: int) -> Application:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or update.effective_chat is None:
+            return
+        await context.bot.send_message(update.effective_chat.id, html.escape(message.text or "", quote=False),
+                                       parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+
+    app = ApplicationBuilder().token(TOKEN).base_url(f"http://127.0.0.1:{port}/bot").build()
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    return app
+
+
+@dataclass
+class Run:
+    name: str
+    n: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds
+
+
+async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]], *, name: str, batch: int,
+                timeout: float) -> Run:
+    """Start polling, queue the texts (all at once, or `batch` at a time as replies catch up), and time
+    until as many replies were recorded."""
+    _, mark = await fake.counts()
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            n = len(texts)
+            step = batch or n
+            started = time.perf_counter()
+            queued = 0
+            deadline = started + timeout
+            while True:
+                done, _ = await fake.counts(since=mark)
+                if queued < n and done >= queued - step // 2:  # keep at least half a batch in flight
+                    await fake.enqueue(texts[queued:queued + step])
+                    queued += len(texts[queued:queued + step])
+                if done >= n:
+                    break
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"{name}: only {done} of {n} replies after {timeout}s")
+                await asyncio.sleep(0.002)
+            return Run(name, n, time.perf_counter() - started)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def report_texts(bound: list[tuple[int, str]], n: int, offset: int) -> list[tuple[int, str]]:
+    return [(bound[i % len(bound)][0], f"/report {bound[i % len(bound)][1]} 1 第{offset + i}次填报,主体施工中")
+            for i in range(n)]
+
+
+async def bench(args: argparse.Namespace, port: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="diaodu-bench-") as tmp:
+        settings = settings_for(port, f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        core, bound = await prepare_core(settings, args.users)
+        async with FakeHandle(port) as fake:
+            channel = TelegramChannel(settings, core.router)
+            echo_app = echo_application(port)
+            warm = max(10, args.n // 20)
+            await drive(echo_application(port), fake, report_texts(bound, warm, 0), name="warm-up echo",
+                        batch=0, timeout=args.timeout)
+            await drive(TelegramChannel(settings, core.router).application, fake, report_texts(bound, warm, 0),
+                        name="warm-up full", batch=0, timeout=args.timeout)
+
+            echo = await drive(echo_app, fake, report_texts(bound, args.n, 10_000), name="echo",
+                               batch=args.batch, timeout=args.timeout)
+            profiler = cProfile.Profile() if args.profile else None
+            if profiler:
+                profiler.enable()
+            full = await drive(channel.application, fake, report_texts(bound, args.n, 20_000), name="full",
+                               batch=args.batch, timeout=args.timeout)
+            if profiler:
+                profiler.disable()
+
+        async with core.db.session() as session:
+            stored = await session.scalar(select(func.count(Report.id)))
+        await core.db.dispose()
+
+    print(f"updates per run: {args.n} (batch: {args.batch or 'all at once'}), liaisons: {len(bound)}, "
+          f"fake Bot API: {'separate process' if args.fake == 'process' else 'same event loop'}")
+    print(f"echo (bare PTB)       : {echo.rate:8.1f} replies/s  ({echo.seconds:.2f} s)")
+    print(f"full (router + SQLite): {full.rate:8.1f} reports/s  ({full.seconds:.2f} s, {stored} reports stored)")
+    ratio = full.rate / echo.rate
+    print(f"ratio full/echo       : {ratio:8.2f}  (goal >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'})")
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")
+        stats.print_stats(args.profile_lines)
+        out.write("\n--- by own time ---\n")
+        stats.sort_stats("tottime").print_stats(args.profile_lines)
+        print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=500, help="reports per run (default 500)")
+    parser.add_argument("--batch", type=int, default=0, help="queue this many at a time (default: all up front)")
+    parser.add_argument("--users", type=int, default=5, help="liaisons reporting, round robin (default 5)")
+    parser.add_argument("--fake", choices=["process", "inline"], default="process",
+                        help="run the fake Bot API in a separate process (default) or in this event loop")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--profile", action="store_true", help="cProfile the full run and print the top entries")
+    parser.add_argument("--profile-lines", type=int, default=30)
+    args = parser.parse_args()
+
+    if args.fake == "inline":
+        async def inline() -> None:
+            async with FakeBotAPI(token=TOKEN, control=True) as fake:
+                await bench(args, fake.port)
+
+        asyncio.run(inline())
+        return
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_fake, args=(child,), daemon=True)
+    process.start()
+    try:
+        port = parent.recv()
+        asyncio.run(bench(args, port))
+    finally:
+        parent.send("stop")
+        process.join(5)
+        if process.is_alive():
+            process.terminate()
+
+
+if __name__ == "__main__":
+    main()

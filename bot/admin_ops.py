@@ -1,0 +1,86 @@
+"""Admin operations shared by the CLI (and later chat commands): calendar days and deadline policy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import CATEGORIES, TOP_LEVEL, SlaPolicy
+from storage import audit
+from storage.audit import Actor
+from storage.settings import SLA_KEY, clear_calendar_day, load_policy, set_calendar_day, set_setting
+
+
+class AdminInputError(ValueError):
+    """Bad input from an admin; the message is Chinese and shown as is."""
+
+
+async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now: datetime, actor: Actor) -> None:
+    """Enter an official day: `off` (holiday) or `work` (调休 working day); `auto` removes the entry."""
+    if kind == "auto":
+        if not await clear_calendar_day(session, day=day):
+            raise AdminInputError(f"{day} 没有设置过,无需恢复。")
+    elif kind in {"off", "work"}:
+        await set_calendar_day(session, day=day, working=kind == "work", name=name, now=now, by=actor.label)
+    else:
+        raise AdminInputError("日期类型只能是 off(放假)、work(调休上班)或 auto(恢复默认)。")
+    await audit.record(session, actor=actor, at=now, action="calendar.set", object_type="calendar",
+                       object_key=day.isoformat(), detail={"kind": kind, "name": name})
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 250:
+        raise AdminInputError(f"「{text}」不是 1 到 250 之间的工作日数。")
+    return int(text)
+
+
+def _level(text: str) -> int:
+    if not text.isdigit() or int(text) > TOP_LEVEL:
+        raise AdminInputError(f"层级「{text}」无效:0 责任单位,1 包抓领导,2 区长,3 区委书记/领导小组。")
+    return int(text)
+
+
+def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:
+    """A new policy with one limit changed. `what`: response LEVEL DAYS | resolution LEVEL DAYS |
+    category NAME DAYS | end-of-day HH:MM | nudge-at HH:MM."""
+    try:
+        if what == "response" and len(args) == 2:
+            days = list(policy.response_days)
+            days[_level(args[0])] = _days(args[1])
+            return replace(policy, response_days=tuple(days))  # type: ignore[arg-type]
+        if what == "resolution" and len(args) == 2:
+            level = _level(args[0])
+            if level == 0:
+                raise AdminInputError("第 0 层(责任单位)的办结时限按问题类别设置:sla set category 类别 天数")
+            above = list(policy.resolution_days_above)
+            above[level - 1] = _days(args[1])
+            return replace(policy, resolution_days_above=tuple(above))  # type: ignore[arg-type]
+        if what == "category" and len(args) == 2:
+            if args[0] not in CATEGORIES:
+                raise AdminInputError(f"没有「{args[0]}」这个类别。类别:{'、'.join(CATEGORIES)}")
+            return replace(policy, resolution_by_category={**policy.resolution_by_category, args[0]: _days(args[1])})
+        if what in {"end-of-day", "nudge-at"} and len(args) == 1:
+            try:
+                value = time.fromisoformat(args[0])
+            except ValueError:
+                raise AdminInputError(f"「{args[0]}」不是时间,请写成 17:30 这样的形式。") from None
+            return replace(policy, **{"end_of_day" if what == "end-of-day" else "nudge_at": value})
+    except ValueError as error:
+        if isinstance(error, AdminInputError):
+            raise
+        raise AdminInputError(f"设置无效:{error}") from error
+    raise AdminInputError("用法:sla set response 层级 天数 | resolution 层级 天数 | category 类别 天数 | "
+                          "end-of-day 17:30 | nudge-at 09:00")
+
+
+async def set_policy(session: AsyncSession, *, what: str, args: list[str], now: datetime,
+                     actor: Actor) -> SlaPolicy:
+    """Change the deadline policy for problems raised from now on (open ones keep theirs)."""
+    before = await load_policy(session)
+    after = changed_policy(before, what, args)
+    await set_setting(session, key=SLA_KEY, value=after.to_json(), now=now, by=actor.label)
+    await audit.record(session, actor=actor, at=now, action="sla.set", object_type="setting", object_key=SLA_KEY,
+                       detail={"before": before.to_json(), "after": after.to_json()})
+    return after

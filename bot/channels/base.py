@@ -1,0 +1,96 @@
+"""The channel-neutral delivery interface: what the outbox sender asks of a channel, and what can go wrong.
+
+A transport sends one message to one chat and reports failures by raising exactly one of the errors
+below; the sender decides from the error alone what to do with the notice:
+
+- ``RetryLater``: the channel asked us to slow down (Telegram 429); try again after the given delay.
+- ``TransientError``: network trouble, a timeout or a server-side (5xx) error; try again with backoff.
+- ``RecipientBlocked``: the user blocked the bot or the chat does not exist; never retry, and
+  remember that the chat account is blocked.
+- ``PermanentError``: the channel refused this message (bad request); retrying cannot help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from bot.messages import Reply
+
+AttachmentKind = Literal["photo", "document"]
+
+
+class DeliveryError(Exception):
+    """Base of every error a transport raises when a message did not get through."""
+
+
+class RetryLater(DeliveryError):
+    """The channel asked us to wait ``after_seconds`` before sending again (flood control)."""
+
+    def __init__(self, after_seconds: float, message: str = "") -> None:
+        self.after_seconds = max(0.0, float(after_seconds))
+        super().__init__(message or f"retry after {self.after_seconds:g} s")
+
+
+class TransientError(DeliveryError):
+    """Network trouble, a timeout or a 5xx answer: the same message may well go through later."""
+
+
+class RecipientBlocked(DeliveryError):
+    """The recipient blocked the bot, left or deleted the chat, or the chat was never found."""
+
+
+class PermanentError(DeliveryError):
+    """The channel rejected this very message (malformed, too long…): do not try it again."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a notice: a photo or a document kept in the file store under ``path``."""
+
+    kind: AttachmentKind
+    path: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """How fast a channel lets a bot send; the defaults are Telegram's published limits.
+
+    ``per_group_per_minute`` applies on top of the per-chat limit to group chats.
+    """
+
+    global_per_second: float = 30
+    per_chat_per_second: float = 1
+    per_group_per_minute: float = 20
+
+
+class Transport(Protocol):
+    """Delivers replies to chats of one channel (``channel`` is the name stored on chat accounts).
+
+    A transport may also declare ``limits: RateLimits`` and ``is_group_chat(chat_id) -> bool``;
+    see ``limits_of`` and ``is_group_chat`` below for what is assumed when it does not.
+    """
+
+    channel: str
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        """Send one message; raise a DeliveryError subclass when it did not get through."""
+        ...
+
+
+def limits_of(transport: Transport) -> RateLimits:
+    """The limits a transport declares in an optional ``limits`` attribute, else Telegram's."""
+    limits = getattr(transport, "limits", None)
+    return limits if isinstance(limits, RateLimits) else RateLimits()
+
+
+def is_group_chat(transport: Transport, chat_id: str) -> bool:
+    """Whether a chat is a group chat, asking the transport's optional ``is_group_chat(chat_id)``.
+
+    Without it, Telegram's convention holds: group and channel chat ids are negative.
+    """
+    ask = getattr(transport, "is_group_chat", None)
+    if callable(ask):
+        return bool(ask(chat_id))
+    return chat_id.strip().startswith("-")

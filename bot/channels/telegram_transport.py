@@ -1,0 +1,139 @@
+"""Telegram delivery for the outbox: sends replies with PTB and translates its errors into delivery errors."""
+
+from __future__ import annotations
+
+import datetime as dtm
+import logging
+import warnings
+from pathlib import Path
+
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.channels.base import (
+    Attachment,
+    DeliveryError,
+    PermanentError,
+    RateLimits,
+    RecipientBlocked,
+    RetryLater,
+    TransientError,
+)
+from bot.channels.telegram import CHANNEL, keyboard
+from bot.messages import Reply
+
+log = logging.getLogger(__name__)
+
+CAPTION_MAX = 1024
+# Bad requests that mean the chat is gone for us rather than that the message is wrong.
+UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
+               "have no rights to send a message", "not enough rights to send")
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """The wait Telegram asked for, whether this PTB gives it as seconds or as a timedelta."""
+    with warnings.catch_warnings():  # PTB 22 warns that the int form is going away
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    if isinstance(value, dtm.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """The channel-neutral meaning of a PTB error (order matters: BadRequest and TimedOut are NetworkErrors)."""
+    text = str(exc)
+    if isinstance(exc, RetryAfter):
+        return RetryLater(retry_after_seconds(exc), text)
+    if isinstance(exc, Forbidden):
+        return RecipientBlocked(text)
+    if isinstance(exc, BadRequest):
+        lowered = text.lower()
+        if any(marker in lowered for marker in UNREACHABLE):
+            return RecipientBlocked(text)
+        return PermanentError(text)
+    if isinstance(exc, TimedOut):
+        return TransientError(f"timed out: {text}")
+    if isinstance(exc, NetworkError):  # connection trouble and every 5xx answer
+        return TransientError(text)
+    if isinstance(exc, InvalidToken):  # a configuration problem: keep the notices until it is fixed
+        return TransientError(f"invalid bot token: {text}")
+    return TransientError(text)
+
+
+class TelegramTransport:
+    """Sends outbox notices through a PTB Bot: HTML, an inline keyboard, and optionally a photo or document.
+
+    The bot's request object should allow as many connections as the sender sends concurrently (an
+    ``HTTPXRequest(connection_pool_size=…)``); otherwise sends wait for a free connection and may time out.
+    Relative attachment paths are taken from ``files_root``.
+    """
+
+    channel = CHANNEL
+    limits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+
+    def __init__(self, bot: Bot, *, files_root: Path | None = None) -> None:
+        self.bot = bot
+        self.files_root = files_root
+
+    def is_group_chat(self, chat_id: str) -> bool:
+        """Groups, supergroups and channels have negative ids in Telegram."""
+        return chat_id.strip().startswith("-")
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        try:
+            target = int(chat_id)
+        except ValueError as exc:
+            raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
+        try:
+            await self._send(target, reply, attachment)
+        except ChatMigrated as exc:
+            # The group became a supergroup: deliver there. Its new id reaches the chat's records the
+            # next time someone writes from it.
+            log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
+            try:
+                await self._send(int(exc.new_chat_id), reply, attachment)
+            except TelegramError as again:
+                raise delivery_error(again) from again
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+
+    async def _send(self, chat_id: int, reply: Reply, attachment: Attachment | None) -> None:
+        markup = keyboard(reply)
+        if attachment is None:
+            await self.bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                        link_preview_options=LinkPreviewOptions(is_disabled=True))
+            return
+        fits = len(reply.html) <= CAPTION_MAX
+        caption = reply.html if fits else None
+        await self._send_file(chat_id, attachment, caption=caption, markup=markup if fits else None)
+        if not fits:
+            await self.bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                        link_preview_options=LinkPreviewOptions(is_disabled=True))
+
+    async def _send_file(self, chat_id: int, attachment: Attachment, *, caption: str | None,
+                         markup: InlineKeyboardMarkup | None) -> None:
+        path = Path(attachment.path)
+        if not path.is_absolute() and self.files_root is not None:
+            path = self.files_root / path
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PermanentError(f"attachment not readable: {attachment.path}") from exc
+        upload = InputFile(data, filename=attachment.filename or path.name)
+        parse_mode = ParseMode.HTML if caption else None
+        if attachment.kind == "photo":
+            await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode, reply_markup=markup)
+        else:
+            await self.bot.send_document(chat_id, upload, caption=caption, parse_mode=parse_mode,
+                                         reply_markup=markup)

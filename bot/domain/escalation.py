@@ -1,0 +1,211 @@
+"""Problem deadlines and escalation, as pure decisions.
+
+A problem sits at one level of the chain: 0 the assigned unit, 1 the project's lead official (包抓领导),
+2 the top official(s) (区长), 3 区委书记 / the leading group. Each level has two clocks, counted in
+China's working days from the moment the problem reached that level:
+
+* the **response** clock runs until the problem is accepted or answered;
+* the **resolution** clock runs until the unit reports it resolved.
+
+Breaching either clock moves the problem up one level, where both clocks start again. At the top
+level a breach is reported once as overdue and nothing moves. A nudge goes out at `nudge_at` on the
+working day before each deadline. The policy is snapshotted onto the problem when it is raised
+(`SlaPolicy.to_json`), so later edits don't rewrite open problems' history.
+
+Nothing here reads a clock or the database: the escalation job loads a problem, asks `decide`,
+applies the returned actions and stores `next_check_at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any, Literal
+
+from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar, deadline_after
+
+TOP_LEVEL = 3
+LEVEL_NAMES = ("责任单位", "包抓领导", "区长", "区委书记/领导小组")
+CATEGORIES = ("用地", "征地拆迁", "资金", "审批手续", "水电路气", "用工", "阻工与施工环境", "规划设计", "其他")
+ACTIVE = frozenset({"open", "accepted", "answered"})
+RESPONDED = frozenset({"accepted", "answered"})
+Clock = Literal["response", "resolution"]
+
+DEFAULT_RESOLUTION_BY_CATEGORY: dict[str, int] = {
+    "审批手续": 3, "水电路气": 5, "资金": 10, "用地": 10, "征地拆迁": 15,
+}
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Working-day limits per clock and level. Level 0's resolution limit depends on the category."""
+
+    response_days: tuple[int, int, int, int] = (1, 1, 1, 1)
+    resolution_by_category: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESOLUTION_BY_CATEGORY))
+    resolution_default: int = 5
+    resolution_days_above: tuple[int, int, int] = (5, 5, 5)
+    end_of_day: time = time(17, 30)
+    nudge_at: time = time(9, 0)
+
+    def __post_init__(self) -> None:
+        days = [*self.response_days, *self.resolution_by_category.values(), self.resolution_default,
+                *self.resolution_days_above]
+        if len(self.response_days) != TOP_LEVEL + 1 or len(self.resolution_days_above) != TOP_LEVEL:
+            raise ValueError("one response limit per level and one resolution limit per level above 0")
+        if any(not isinstance(d, int) or d < 1 or d > 250 for d in days):
+            raise ValueError("limits are whole working days from 1 to 250")
+
+    def response_limit(self, level: int) -> int:
+        return self.response_days[level]
+
+    def resolution_limit(self, category: str, level: int) -> int:
+        if level == 0:
+            return self.resolution_by_category.get(category, self.resolution_default)
+        return self.resolution_days_above[level - 1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "response_days": list(self.response_days),
+            "resolution_by_category": dict(self.resolution_by_category),
+            "resolution_default": self.resolution_default,
+            "resolution_days_above": list(self.resolution_days_above),
+            "end_of_day": self.end_of_day.strftime("%H:%M"),
+            "nudge_at": self.nudge_at.strftime("%H:%M"),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SlaPolicy:
+        base = cls()
+        return cls(
+            response_days=tuple(data.get("response_days", base.response_days)),  # type: ignore[arg-type]
+            resolution_by_category=dict(data.get("resolution_by_category", base.resolution_by_category)),
+            resolution_default=int(data.get("resolution_default", base.resolution_default)),
+            resolution_days_above=tuple(data.get("resolution_days_above", base.resolution_days_above)),  # type: ignore[arg-type]
+            end_of_day=time.fromisoformat(data.get("end_of_day", "17:30")),
+            nudge_at=time.fromisoformat(data.get("nudge_at", "09:00")),
+        )
+
+
+@dataclass(frozen=True)
+class LevelClocks:
+    """The two deadlines a problem gets when it reaches a level."""
+
+    response: Deadline
+    resolution: Deadline
+
+    @property
+    def estimated(self) -> bool:
+        return self.response.estimated or self.resolution.estimated
+
+
+def clocks_for_level(policy: SlaPolicy, calendar: WorkCalendar, *, category: str, level: int,
+                     started_at: datetime) -> LevelClocks:
+    return LevelClocks(
+        response=deadline_after(calendar, started_at, policy.response_limit(level), end_of_day=policy.end_of_day),
+        resolution=deadline_after(calendar, started_at, policy.resolution_limit(category, level),
+                                  end_of_day=policy.end_of_day),
+    )
+
+
+@dataclass(frozen=True)
+class ProblemClock:
+    """The part of a problem the escalation rules look at."""
+
+    status: str
+    level: int
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    nudged: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """Remind the current level that a deadline is near. `key` is stored so it is sent once."""
+
+    clock: Clock
+    due_at: datetime
+    key: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """Move the problem up to `to_level` because `clock` was breached."""
+
+    clock: Clock
+    to_level: int
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Overdue:
+    """A breach at the top level: reported once (`key`), nothing moves."""
+
+    clock: Clock
+    due_at: datetime
+    key: str
+
+
+Action = Nudge | Escalate | Overdue
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do now, and when the problem next needs looking at (None: never, it is no longer active)."""
+
+    actions: tuple[Action, ...]
+    next_check_at: datetime | None
+
+
+def nudge_time(calendar: WorkCalendar, due_at: datetime, at: time) -> datetime:
+    """`at` o'clock (Shanghai) on the working day before the deadline's day."""
+    due_day = due_at.astimezone(SHANGHAI).date()
+    day_before = calendar.previous_working_day(due_day)
+    return datetime.combine(day_before, at, tzinfo=SHANGHAI).astimezone(due_at.tzinfo)
+
+
+def _running_clocks(state: ProblemClock) -> list[tuple[Clock, datetime]]:
+    clocks: list[tuple[Clock, datetime]] = []
+    if state.status == "open" and state.response_due_at is not None:
+        clocks.append(("response", state.response_due_at))
+    if state.status in ACTIVE and state.resolution_due_at is not None:
+        clocks.append(("resolution", state.resolution_due_at))
+    return clocks
+
+
+def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy: SlaPolicy) -> Decision:
+    """The actions due at `now` for this problem, and when to look again.
+
+    A breach escalates once (the earliest breached clock wins; the caller resets both clocks at the new
+    level). Nudges and top-level overdue notices carry a key that the caller records in `nudged`.
+    """
+    clocks = _running_clocks(state)
+    if not clocks:
+        return Decision((), None)
+    breached = sorted((due, name) for name, due in clocks if due <= now)
+    if breached:
+        due, name = breached[0]
+        if state.level < TOP_LEVEL:
+            return Decision((Escalate(name, state.level + 1, due),), now)
+        key = f"overdue:{name}:{state.level}"
+        actions: tuple[Action, ...] = () if key in state.nudged else (Overdue(name, due, key),)
+        future = [d for _n, d in clocks if d > now]
+        return Decision(actions, min(future) if future else None)
+    actions_list: list[Action] = []
+    checks: list[datetime] = []
+    for name, due in clocks:
+        key = f"nudge:{name}:{state.level}"
+        remind = nudge_time(calendar, due, policy.nudge_at)
+        if key not in state.nudged:
+            if remind <= now:
+                actions_list.append(Nudge(name, due, key))
+            else:
+                checks.append(remind)
+        checks.append(due)
+    return Decision(tuple(actions_list), min(checks))
+
+
+__all__ = [
+    "ACTIVE", "CATEGORIES", "LEVEL_NAMES", "RESPONDED", "TOP_LEVEL", "Action", "Decision", "Escalate",
+    "LevelClocks", "Nudge", "Overdue", "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "nudge_time",
+]

@@ -1,0 +1,357 @@
+"""Problems: /issue (guided or one-shot), /issues, and the unit's, raiser's and leaders' actions."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from bot import problem_service as service
+from bot.domain.escalation import CATEGORIES
+from bot.domain.report_line import looks_like_code
+from bot.messages import Button
+from handlers.context import Context
+from storage import conversations
+from storage import problems as repo
+from storage import projects as project_repo
+from storage.models import Problem, Project, Unit
+from storage.settings import load_calendar, load_policy
+
+ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
+ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
+NUMBER = re.compile(r"^[Ww]?\d{1,7}$")
+PROMISED = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*")
+TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
+
+
+async def _deps(ctx: Context) -> service.ProblemDeps:
+    return service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=await load_policy(ctx.session),
+                               renderer=ctx.deps.renderer)
+
+
+async def _save(ctx: Context, flow: str, state: dict[str, Any]) -> None:
+    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                          user_id=ctx.msg.user_id, flow=flow, state=state, now=ctx.now)
+
+
+async def _clear(ctx: Context) -> None:
+    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                           user_id=ctx.msg.user_id)
+
+
+# --- who may do what -------------------------------------------------------------------------------
+
+def _handles(ctx: Context, problem: Problem) -> bool:
+    return ctx.person is not None and "unit" in ctx.roles and ctx.person.unit_id == problem.unit_id
+
+
+def _is_raiser(ctx: Context, problem: Problem) -> bool:
+    return ctx.person is not None and ctx.person.id == problem.raised_by_id
+
+
+async def _on_problem(ctx: Context, problem: Problem) -> bool:
+    if ctx.person is None:
+        return False
+    if "admin" in ctx.roles:
+        return True
+    return any(p.id == ctx.person.id for p in await repo.people_on(ctx.session, problem=problem))
+
+
+async def _may_comment(ctx: Context, problem: Problem) -> bool:
+    if ctx.person is None:
+        return False
+    if ctx.roles & {"admin", "top"} or problem.project.lead_official_id == ctx.person.id:
+        return True
+    holders = await repo.level_holders(ctx.session, problem=problem, level=problem.level)
+    return problem.level > 0 and any(p.id == ctx.person.id for p in holders)
+
+
+async def _load(ctx: Context, token: str) -> Problem | None:
+    """The problem named by "W0007", if it exists and the caller is on it; replies otherwise."""
+    number = repo.parse_number(token) if token else None
+    if number is None:
+        ctx.reply("problem_usage")
+        return None
+    problem = await repo.get_problem(ctx.session, problem_id=number)
+    if problem is None or not await _on_problem(ctx, problem):
+        ctx.reply("problem_not_found", number=f"W{number:04d}")
+        return None
+    return problem
+
+
+# --- raising ---------------------------------------------------------------------------------------
+
+async def issue_command(ctx: Context, args: str) -> None:
+    """`/issue` guided; `/issue CODE 类别 文字` at once; `/issue W0007` shows one problem."""
+    words = args.split(maxsplit=2)
+    if words and NUMBER.match(words[0]) and not looks_like_code(words[0]):
+        problem = await _load(ctx, words[0])
+        if problem is not None:
+            await show(ctx, problem)
+        return
+    if "liaison" not in ctx.roles:
+        ctx.reply("problem_only_liaison")
+        return
+    if not words:
+        await _ask_project(ctx)
+        return
+    project = await _own_project(ctx, words[0])
+    if project is None:
+        return
+    if len(words) < 3 or words[1] not in CATEGORIES:
+        ctx.reply("problem_raise_usage", categories=CATEGORIES)
+        return
+    await _raise(ctx, project, words[1], words[2].strip(), project.lead_unit, [])
+
+
+async def _own_project(ctx: Context, code: str) -> Project | None:
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return None
+    if ctx.person is None or project.liaison_id != ctx.person.id:
+        ctx.reply("problem_not_your_project", project=project)
+        return None
+    return project
+
+
+async def _raise(ctx: Context, project: Project, category: str, text: str, unit: Unit,
+                 photos: list[str]) -> None:
+    assert ctx.person is not None
+    problem = await service.raise_problem(
+        ctx.session, await _deps(ctx), project=project, raiser=ctx.person, category=category, text=text, unit=unit,
+        photos=[(ctx.msg.channel, f) for f in photos], now=ctx.now,
+    )
+    ctx.reply("problem_raised", problem=problem)
+
+
+async def _ask_project(ctx: Context) -> None:
+    assert ctx.person is not None
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person.id)
+    if not mine:
+        ctx.reply("report_no_projects")
+        return
+    await _save(ctx, ISSUE_FLOW, {"step": "project"})
+    buttons = [[Button(f"{p.code} {p.name}", f"{ISSUE_PREFIX}:p:{p.code}")] for p in mine]
+    ctx.reply("problem_pick_project", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
+
+
+def _category_buttons() -> list[list[Button]]:
+    row: list[Button] = []
+    rows: list[list[Button]] = []
+    for index, name in enumerate(CATEGORIES):
+        row.append(Button(name, f"{ISSUE_PREFIX}:c:{index}"))
+        if len(row) == 3:
+            rows.append(row)
+            row = []
+    return [*rows, *([row] if row else []), [Button("取消", f"{ISSUE_PREFIX}:x")]]
+
+
+async def _unit_choices(ctx: Context, project: Project) -> list[Unit]:
+    return [project.lead_unit, *(s.unit for s in project.supporting)]
+
+
+async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
+    """Typed text or photos while /issue waits for them."""
+    step, text = state.get("step"), ctx.msg.text.strip()
+    if step == "text" and text:
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
+        ctx.reply("problem_ask_photos", buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")],
+                                                  [Button("取消", f"{ISSUE_PREFIX}:x")]])
+    elif step == "photos" and ctx.msg.photos:
+        photos = [*state.get("photos", []), *ctx.msg.photos]
+        await _save(ctx, ISSUE_FLOW, {**state, "photos": photos})
+        ctx.reply("report_photo_received", count=len(photos),
+                  buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")], [Button("取消", f"{ISSUE_PREFIX}:x")]])
+    else:
+        ctx.reply("problem_flow_hint", step=step)
+
+
+async def issue_button(ctx: Context, data: str) -> None:
+    """Buttons of the guided /issue flow."""
+    conversation = await conversations.get_conversation(ctx.session, channel=ctx.msg.channel,
+                                                        chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id)
+    state = dict(conversation.state) if conversation and conversation.flow == ISSUE_FLOW else None
+    if data == "x":
+        await _clear(ctx)
+        ctx.reply("problem_cancelled")
+        return
+    if state is None:
+        ctx.reply("button_expired")
+        return
+    kind, _, value = data.partition(":")
+    if kind == "p" and state.get("step") == "project":
+        project = await _own_project(ctx, value)
+        if project is not None:
+            await _save(ctx, ISSUE_FLOW, {"step": "category", "code": project.code})
+            ctx.reply("problem_pick_category", project=project, buttons=_category_buttons())
+        return
+    project = await _own_project(ctx, state.get("code", ""))
+    if project is None:
+        await _clear(ctx)
+        return
+    if kind == "c" and state.get("step") == "category" and value.isdigit() and int(value) < len(CATEGORIES):
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[int(value)]})
+        ctx.reply("problem_ask_text", category=CATEGORIES[int(value)])
+    elif kind == "d" and state.get("step") == "photos":
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "unit"})
+        buttons = [[Button(("牵头单位:" if i == 0 else "配合单位:") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]
+                   for i, u in enumerate(await _unit_choices(ctx, project))]
+        ctx.reply("problem_pick_unit", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
+    elif kind == "u" and state.get("step") == "unit":
+        unit = next((u for u in await _unit_choices(ctx, project) if str(u.id) == value), None)
+        if unit is None:
+            ctx.reply("button_expired")
+            return
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "confirm", "unit_id": unit.id})
+        ctx.reply("problem_summary", project=project, category=state["category"], text=state["text"],
+                  unit=unit, photo_count=len(state.get("photos", [])),
+                  buttons=[[Button("确认", f"{ISSUE_PREFIX}:ok"), Button("取消", f"{ISSUE_PREFIX}:x")]])
+    elif kind == "ok" and state.get("step") == "confirm":
+        unit = next((u for u in await _unit_choices(ctx, project) if u.id == state.get("unit_id")), None)
+        await _clear(ctx)
+        if unit is None:
+            ctx.reply("button_expired")
+            return
+        await _raise(ctx, project, state["category"], state["text"], unit, list(state.get("photos", [])))
+    else:
+        ctx.reply("button_expired")
+
+
+# --- seeing ----------------------------------------------------------------------------------------
+
+async def show(ctx: Context, problem: Problem) -> None:
+    buttons: list[list[Button]] = []
+    if _handles(ctx, problem) and problem.status in {"open", "accepted", "answered"}:
+        buttons = service.unit_buttons(problem)
+    elif _is_raiser(ctx, problem) and problem.status == "resolved":
+        buttons = service.raiser_buttons(problem)
+    elif await _may_comment(ctx, problem) and problem.status != "closed":
+        buttons = [[Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")]]
+    ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
+              buttons=buttons)
+
+
+async def issues_command(ctx: Context, args: str) -> None:
+    """My queue: problems I raised, my unit holds, or that reached me."""
+    assert ctx.person is not None
+    include_closed = args.strip() in {"all", "全部"}
+    queue = await repo.queue_for(ctx.session, person=ctx.person, include_closed=include_closed)
+    ctx.reply("problem_list", problems=queue, include_closed=include_closed)
+
+
+# --- acting ----------------------------------------------------------------------------------------
+
+async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
+    """Check the caller may take `action` on the problem in its state, then do it."""
+    assert ctx.person is not None
+    deps = await _deps(ctx)
+    if action in {"accept", "answer", "reassign", "resolve"}:
+        if not _handles(ctx, problem):
+            ctx.reply("problem_refused", reason="not_unit", problem=problem)
+            return
+        if problem.status not in {"open", "accepted", "answered"}:
+            ctx.reply("problem_refused", reason="state", problem=problem)
+            return
+    if action == "accept":
+        if problem.status != "open":
+            ctx.reply("problem_refused", reason="already_accepted", problem=problem)
+            return
+        await service.accept(ctx.session, deps, problem, actor=ctx.person, now=ctx.now)
+    elif action == "answer":
+        promised, plan = _promised(text)
+        if not plan:
+            ctx.reply("problem_needs_text", action=action, problem=problem)
+            return
+        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=promised,
+                             now=ctx.now)
+    elif action == "reassign":
+        if not text:
+            ctx.reply("problem_needs_text", action=action, problem=problem)
+            return
+        await service.request_reassign(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
+    elif action == "resolve":
+        await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=text or "已解决", now=ctx.now)
+    elif action in {"confirm", "reopen"}:
+        as_admin = not _is_raiser(ctx, problem) and "admin" in ctx.roles
+        if not _is_raiser(ctx, problem) and not (as_admin and action == "confirm"):
+            ctx.reply("problem_refused", reason="not_raiser", problem=problem)
+            return
+        if problem.status != "resolved":
+            ctx.reply("problem_refused", reason="not_resolved", problem=problem)
+            return
+        if action == "confirm":
+            await service.confirm(ctx.session, deps, problem, actor=ctx.person, as_admin=as_admin, now=ctx.now)
+        elif not text:
+            ctx.reply("problem_needs_text", action=action, problem=problem)
+            return
+        else:
+            await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
+    elif action == "comment":
+        if not await _may_comment(ctx, problem):
+            ctx.reply("problem_refused", reason="not_leader", problem=problem)
+            return
+        if problem.status == "closed":
+            ctx.reply("problem_refused", reason="closed", problem=problem)
+            return
+        if not text:
+            ctx.reply("problem_needs_text", action=action, problem=problem)
+            return
+        await service.comment(ctx.session, deps, problem, actor=ctx.person, text=text, now=ctx.now)
+    ctx.reply("problem_done", action=action, problem=problem)
+
+
+def _promised(text: str) -> tuple[date | None, str]:
+    """A leading promised date ("2026-12-10 …" / "2026年12月10日 …") and the plan after it."""
+    match = PROMISED.match(text)
+    if not match:
+        return None, text.strip()
+    try:
+        promised = date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None, text.strip()
+    return promised, text[match.end():].strip()
+
+
+def command_for(action: str):  # type: ignore[no-untyped-def]
+    """A slash-command handler `/action W0007 text…`."""
+
+    async def handler(ctx: Context, args: str) -> None:
+        token, _, text = args.strip().partition(" ")
+        problem = await _load(ctx, token)
+        if problem is not None:
+            await _act(ctx, action, problem, text.strip())
+
+    handler.__doc__ = f"/{action} on a problem"
+    return handler
+
+
+async def action_button(ctx: Context, data: str) -> None:
+    """Buttons on problem notices: pb:<act>:<id>."""
+    act, _, token = data.partition(":")
+    problem = await _load(ctx, token)
+    if problem is None:
+        return
+    if act == "show":
+        await show(ctx, problem)
+    elif act == "acc":
+        await _act(ctx, "accept", problem, "")
+    elif act == "cfm":
+        await _act(ctx, "confirm", problem, "")
+    elif act in TEXT_ACTIONS:
+        await _save(ctx, TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
+        ctx.reply("problem_ask_action_text", action=TEXT_ACTIONS[act], problem=problem)
+    else:
+        ctx.reply("button_expired")
+
+
+async def text_step(ctx: Context, state: dict[str, Any]) -> None:
+    """The text asked for by an 答复/已解决/申请改派/未解决/批示 button."""
+    text = ctx.msg.text.strip()
+    if not text:
+        ctx.reply("problem_needs_text", action=state.get("action"), problem=None)
+        return
+    await _clear(ctx)
+    problem = await _load(ctx, str(state.get("id", "")))
+    if problem is not None:
+        await _act(ctx, str(state.get("action")), problem, text)

@@ -1,0 +1,43 @@
+"""The escalation tick: nudges, breaches and level-ups for the problems that are due, idempotently.
+
+Only problems whose `next_check_at` has come are loaded (an index serves that), so a tick costs what
+is due, not what is open. Each tick is one transaction: the new state and the notices it causes (in
+the outbox, with dedupe keys) are committed together, so a second run or a crash after commit can
+never escalate or notify twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot import problem_service
+from bot.clock import Clock
+from bot.render import Renderer
+from storage import problems as repo
+from storage.db import Database
+from storage.settings import load_calendar, load_policy
+
+
+@dataclass
+class TickResult:
+    """What one tick looked at and did."""
+
+    checked: int = 0
+    actions: list[str] = field(default_factory=list)
+
+
+async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 1000) -> TickResult:
+    """One escalation tick as of `clock.now()`."""
+    now = clock.now()
+    result = TickResult()
+    async with db.session() as session:
+        due = await repo.due_problems(session, now=now, limit=batch)
+        if not due:
+            return result
+        deps = problem_service.ProblemDeps(calendar=await load_calendar(session),
+                                           policy=await load_policy(session), renderer=renderer)
+        for problem in due:
+            result.checked += 1
+            done = await problem_service.apply_tick(session, deps, problem, now=now)
+            result.actions += [f"{problem.number}:{a}" for a in done]
+    return result

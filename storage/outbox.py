@@ -1,0 +1,330 @@
+"""Repository functions for the outbox: every outgoing notice is a row, written with the change that causes it.
+
+Life of a row (``OutboxMessage.state``):
+
+- ``pending``: waiting to be sent once ``next_attempt_at`` has come.
+- ``sending``: claimed by a sender. While a row is sending, ``next_attempt_at`` is the end of the
+  claim's lease: a sender that crashed mid-batch leaves rows in this state, and they become due again
+  when the lease has run out, so nothing stays stuck. ``attempts`` is counted up when a row is claimed
+  and doubles as a fencing token: the outcome of a send is only recorded by the claim that made it.
+- ``sent``, ``failed`` (gave up after too many tries, ``last_error`` says why) and ``undeliverable``
+  (no usable chat account, or the recipient blocked the bot) are final.
+
+Claiming is one conditional ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: on
+PostgreSQL concurrent senders skip each other's rows; on SQLite the statement runs under the single
+writer lock. Either way the outer condition is checked again on the row itself, so two senders never
+claim the same row.
+
+Dedupe: every notice has a caller-chosen key; each row's ``dedupe_key`` is that key plus the chat it
+goes to (``"{key}|telegram:123"``) or ``"{key}|none"``. Enqueuing a key that already has rows is a no-op,
+and the unique column makes that hold even when two transactions race (``ON CONFLICT DO NOTHING``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.channels.base import Attachment
+from bot.messages import Button, Reply
+from storage.models import ChatAccount, OutboxMessage
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+UNDELIVERABLE = "undeliverable"
+FINAL_STATES = (SENT, FAILED, UNDELIVERABLE)
+KEY_MAX = 200
+NO_ACCOUNT = "no chat account"
+ALL_BLOCKED = "every chat account blocked the bot"
+
+
+class Backlog(NamedTuple):
+    """Notices that should be going out now: due or in flight, and when the oldest of them was written."""
+
+    pending: int
+    oldest_created_at: datetime | None
+
+
+# ---------------------------------------------------------------- payloads
+
+
+def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[str, Any]:
+    """The JSON stored for a reply: its HTML, its rows of buttons and an optional file to send with it."""
+    payload: dict[str, Any] = {
+        "html": reply.html,
+        "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons],
+    }
+    if attachment is not None:
+        payload["attachment"] = {"kind": attachment.kind, "path": attachment.path, "filename": attachment.filename}
+    return payload
+
+
+def reply_from_payload(payload: dict[str, Any]) -> Reply:
+    """The reply a stored payload describes."""
+    rows = tuple(
+        tuple(Button(label=str(b["label"]), data=str(b["data"])) for b in row) for row in payload.get("buttons") or ()
+    )
+    return Reply(html=str(payload.get("html", "")), buttons=rows)
+
+
+def attachment_from_payload(payload: dict[str, Any]) -> Attachment | None:
+    """The file a stored payload asks to send with the message, if any."""
+    raw = payload.get("attachment")
+    if not raw:
+        return None
+    kind = raw.get("kind")
+    if kind not in ("photo", "document"):
+        raise ValueError(f"unknown attachment kind {kind!r}")
+    return Attachment(kind=kind, path=str(raw["path"]), filename=raw.get("filename"))
+
+
+# ---------------------------------------------------------------- enqueuing
+
+
+def _row_key(key: str, suffix: str) -> str:
+    full = f"{key}|{suffix}"
+    if len(full) > KEY_MAX:
+        raise ValueError(f"dedupe key longer than {KEY_MAX} characters: {full!r}")
+    return full
+
+
+async def _key_is_used(session: AsyncSession, key: str) -> bool:
+    prefix = OutboxMessage.dedupe_key.startswith(f"{key}|", autoescape=True)
+    return await session.scalar(select(OutboxMessage.id).where(prefix).limit(1)) is not None
+
+
+async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
+    """Insert rows whose dedupe key is not taken yet; returns the rows actually written."""
+    dialect = session.get_bind().dialect.name
+    written: list[OutboxMessage] = []
+    for values in rows:
+        if dialect in ("sqlite", "postgresql"):
+            module = sqlite if dialect == "sqlite" else postgresql
+            statement = (
+                module.insert(OutboxMessage)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+                .returning(OutboxMessage)
+            )
+            written.extend((await session.scalars(statement)).all())
+            continue
+        try:  # any other database: insert in a savepoint and shrug off the duplicate
+            async with session.begin_nested():
+                written.extend((await session.scalars(insert(OutboxMessage).values(**values).returning(OutboxMessage))).all())
+        except IntegrityError:
+            pass
+    return written
+
+
+def _values(
+    *, key: str, person_id: int | None, channel: str | None, chat_id: str | None, payload: dict[str, Any],
+    now: datetime, state: str = PENDING, last_error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "dedupe_key": key, "person_id": person_id, "channel": channel, "chat_id": chat_id, "payload": payload,
+        "state": state, "attempts": 0, "next_attempt_at": now, "last_error": last_error, "created_at": now,
+    }
+
+
+async def enqueue_for_person(
+    session: AsyncSession, *, person_id: int, reply: Reply, key: str, now: datetime,
+    attachment: Attachment | None = None,
+) -> list[OutboxMessage]:
+    """Queue a notice to a person: one row per chat account that has not blocked the bot.
+
+    A person without a usable account gets one "undeliverable" row (kept for the admins' list) instead.
+    Returns the rows written; none when the key was used before.
+    """
+    if await _key_is_used(session, key):
+        return []
+    payload = payload_from(reply, attachment=attachment)
+    accounts = list((await session.scalars(
+        select(ChatAccount).where(ChatAccount.person_id == person_id).order_by(ChatAccount.id)
+    )).all())
+    usable = [a for a in accounts if a.blocked_at is None]
+    if not usable:
+        reason = ALL_BLOCKED if accounts else NO_ACCOUNT
+        return await _insert_new(session, [_values(
+            key=_row_key(key, "none"), person_id=person_id, channel=None, chat_id=None, payload=payload,
+            now=now, state=UNDELIVERABLE, last_error=reason,
+        )])
+    return await _insert_new(session, [
+        _values(key=_row_key(key, f"{a.channel}:{a.chat_id}"), person_id=person_id, channel=a.channel,
+                chat_id=a.chat_id, payload=payload, now=now)
+        for a in usable
+    ])
+
+
+async def enqueue_for_chat(
+    session: AsyncSession, *, channel: str, chat_id: str, reply: Reply, key: str, now: datetime,
+    attachment: Attachment | None = None,
+) -> list[OutboxMessage]:
+    """Queue a notice to a chat that belongs to no person (a group chat); no-op when the key was used."""
+    if await _key_is_used(session, key):
+        return []
+    return await _insert_new(session, [_values(
+        key=_row_key(key, f"{channel}:{chat_id}"), person_id=None, channel=channel, chat_id=str(chat_id),
+        payload=payload_from(reply, attachment=attachment), now=now,
+    )])
+
+
+# ---------------------------------------------------------------- picking up work
+
+
+def _due(now: datetime, channels: Collection[str] | None, row: Any = OutboxMessage) -> Any:
+    condition = and_(row.state.in_((PENDING, SENDING)), row.next_attempt_at <= now)
+    if channels is not None:
+        condition = and_(condition, row.channel.in_(list(channels)))
+    return condition
+
+
+def _due_query(*, now: datetime, limit: int, channels: Collection[str] | None, row: Any = OutboxMessage) -> Select[Any]:
+    return (
+        select(row)
+        .where(_due(now, channels, row))
+        .order_by(row.created_at, row.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite has no row locks and ignores it
+    )
+
+
+async def due_messages(
+    session: AsyncSession, *, now: datetime, limit: int, channels: Collection[str] | None = None
+) -> list[OutboxMessage]:
+    """Rows to send now, oldest first: pending and due, or sending with a lease that ran out.
+
+    On PostgreSQL the rows stay locked (and are skipped by others) until the transaction ends.
+    """
+    return list((await session.scalars(_due_query(now=now, limit=limit, channels=channels))).all())
+
+
+async def claim_due_messages(
+    session: AsyncSession, *, now: datetime, limit: int, lease_until: datetime,
+    channels: Collection[str] | None = None,
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` due rows for sending: state "sending" until ``lease_until``, one more attempt.
+
+    The claim is one atomic statement; commit it before sending, so that other senders see it.
+    """
+    candidate = aliased(OutboxMessage)
+    ids = _due_query(now=now, limit=limit, channels=channels, row=candidate).with_only_columns(candidate.id)
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids.scalar_subquery()), _due(now, channels))
+        .values(state=SENDING, next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = list((await session.scalars(statement)).all())
+    return sorted(claimed, key=lambda m: (m.created_at, m.id))
+
+
+async def due_channels(session: AsyncSession, *, now: datetime) -> set[str]:
+    """The channels that have rows due now (a sender uses it to notice channels it cannot serve)."""
+    query = select(OutboxMessage.channel).where(_due(now, None), OutboxMessage.channel.is_not(None)).distinct()
+    return {c for c in (await session.scalars(query)).all() if c is not None}
+
+
+async def next_due_at(session: AsyncSession, *, channels: Collection[str] | None = None) -> datetime | None:
+    """When the next pending or in-flight row falls due, if there is one."""
+    query = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state.in_((PENDING, SENDING)))
+    if channels is not None:
+        query = query.where(OutboxMessage.channel.in_(list(channels)))
+    return await session.scalar(query)
+
+
+# ---------------------------------------------------------------- recording outcomes
+
+
+async def _set(session: AsyncSession, message_id: int, attempt: int | None, **values: Any) -> bool:
+    """Update one row that is still unfinished (and still claimed by ``attempt``); False if it was not."""
+    where = [OutboxMessage.id == message_id, OutboxMessage.state.not_in(FINAL_STATES)]
+    if attempt is not None:
+        where += [OutboxMessage.state == SENDING, OutboxMessage.attempts == attempt]
+    result = await session.execute(
+        update(OutboxMessage).where(*where).values(**values).execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_sent(session: AsyncSession, *, message_id: int, now: datetime, attempt: int | None = None) -> bool:
+    """The notice went out. ``attempt``, when given, must match the claim that sent it."""
+    return await _set(session, message_id, attempt, state=SENT, sent_at=now, last_error=None)
+
+
+async def mark_retry(
+    session: AsyncSession, *, message_id: int, at: datetime, error: str | None, attempt: int | None = None,
+    count_attempt: bool = True,
+) -> bool:
+    """Try again at ``at``; ``count_attempt=False`` gives the claimed attempt back (waiting was not a failure)."""
+    values: dict[str, Any] = {"state": PENDING, "next_attempt_at": at}
+    if error is not None:
+        values["last_error"] = error
+    if not count_attempt:
+        values["attempts"] = OutboxMessage.attempts - 1
+    return await _set(session, message_id, attempt, **values)
+
+
+async def mark_failed(session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None) -> bool:
+    """Give up on the notice; admins find it with ``failed_messages``."""
+    return await _set(session, message_id, attempt, state=FAILED, last_error=error)
+
+
+async def mark_undeliverable(
+    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None
+) -> bool:
+    """The recipient cannot be reached on this chat (blocked the bot, chat gone)."""
+    return await _set(session, message_id, attempt, state=UNDELIVERABLE, last_error=error)
+
+
+async def mark_chat_blocked(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> int:
+    """Remember that the chat accounts on this chat blocked the bot; how many accounts that was."""
+    result = await session.execute(
+        update(ChatAccount)
+        .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id, ChatAccount.blocked_at.is_(None))
+        .values(blocked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ---------------------------------------------------------------- looking at the outbox
+
+
+async def failed_messages(
+    session: AsyncSession, *, limit: int = 50, states: Collection[str] = (FAILED, UNDELIVERABLE)
+) -> list[OutboxMessage]:
+    """Notices that did not get through (given up on, or undeliverable), newest first."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.state.in_(list(states)))
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:
+    """How many notices should be going out by now (due, or being sent), and the oldest one's creation time.
+
+    Rows waiting for a later retry are not counted until they are due again.
+    """
+    in_flight = OutboxMessage.state == SENDING
+    due = and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now)
+    row = (await session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(or_(in_flight, due))
+    )).one()
+    return Backlog(pending=int(row[0] or 0), oldest_created_at=row[1])
+
+
+async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:
+    return await session.get(OutboxMessage, message_id)

@@ -1,0 +1,110 @@
+"""Repository functions for problems, their history, and who holds them at each level."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE
+from storage.models import Person, PersonRole, Problem, ProblemEvent, Project
+
+LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
+
+
+def parse_number(text: str) -> int | None:
+    """"W0007" / "w7" / "7" → 7."""
+    text = text.strip().upper().removeprefix("W")
+    return int(text) if text.isdigit() else None
+
+
+async def get_problem(session: AsyncSession, *, problem_id: int, lock: bool = False) -> Problem | None:
+    query = select(Problem).where(Problem.id == problem_id)
+    if lock:
+        query = query.with_for_update(of=Problem)
+    return await session.scalar(query)
+
+
+async def add_event(session: AsyncSession, *, problem: Problem, at: datetime, kind: str, actor_id: int | None,
+                    text: str = "", detail: dict[str, Any] | None = None) -> ProblemEvent:
+    event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id, level=problem.level,
+                         text=text, detail=detail or {})
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def history(session: AsyncSession, *, problem_id: int) -> list[ProblemEvent]:
+    query = select(ProblemEvent).where(ProblemEvent.problem_id == problem_id).order_by(ProblemEvent.id)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def people_with_role(session: AsyncSession, *, role: str, unit_id: int | None = None) -> list[Person]:
+    query = (select(Person).join(PersonRole, PersonRole.person_id == Person.id)
+             .where(PersonRole.role == role, Person.active.is_(True)).order_by(Person.id))
+    if unit_id is not None:
+        query = query.where(Person.unit_id == unit_id)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def unit_handlers(session: AsyncSession, *, unit_id: int) -> list[Person]:
+    return await people_with_role(session, role="unit", unit_id=unit_id)
+
+
+async def level_holders(session: AsyncSession, *, problem: Problem, level: int) -> list[Person]:
+    """Who answers for the problem at a level; admins stand in when a level has nobody."""
+    if level == 0:
+        holders = await unit_handlers(session, unit_id=problem.unit_id)
+    elif level == 1:
+        lead = problem.project.lead_official
+        holders = [lead] if lead is not None and lead.active else []
+    else:
+        tops = await people_with_role(session, role="top")
+        hints = LEVEL_TITLE_HINTS[level]
+        holders = [p for p in tops if p.title and any(h in p.title for h in hints) and "副" not in p.title]
+        if level == 2:
+            holders = [p for p in holders if "书记" not in (p.title or "")]
+        holders = holders or tops
+    return holders or await people_with_role(session, role="admin")
+
+
+async def people_on(session: AsyncSession, *, problem: Problem) -> list[Person]:
+    """Everyone on a problem: the raiser and every level it has reached, without repeats."""
+    seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
+    for level in range(problem.level + 1):
+        for person in await level_holders(session, problem=problem, level=level):
+            seen.setdefault(person.id, person)
+    return list(seen.values())
+
+
+async def queue_for(session: AsyncSession, *, person: Person, include_closed: bool = False) -> list[Problem]:
+    """Problems I raised, my unit holds, or that reached me (admins see all)."""
+    query = select(Problem).join(Project, Project.id == Problem.project_id).order_by(Problem.id)
+    if not include_closed:
+        query = query.where(Problem.status.in_([*ACTIVE, "resolved"]))
+    roles = person.role_names
+    if "admin" not in roles:
+        conditions = [Problem.raised_by_id == person.id,
+                      (Project.lead_official_id == person.id) & (Problem.level >= 1)]
+        if "unit" in roles and person.unit_id is not None:
+            conditions.append(Problem.unit_id == person.unit_id)
+        if "top" in roles:
+            conditions.append(Problem.level >= 2)
+        query = query.where(or_(*conditions))
+    return list((await session.scalars(query)).unique().all())
+
+
+async def due_problems(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Problem]:
+    """Active problems whose next check is due, oldest first; locked (skipping locked rows) on PostgreSQL."""
+    query = (select(Problem.id).where(Problem.next_check_at <= now, Problem.status.in_(ACTIVE))
+             .order_by(Problem.next_check_at).limit(limit))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(query)).all())
+    if not ids:
+        return []
+    return list((await session.scalars(select(Problem).where(Problem.id.in_(ids)).order_by(Problem.next_check_at)))
+                .unique().all())

@@ -1,0 +1,58 @@
+"""Admin-changeable settings and the calendar overrides, with the domain objects built from them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import SlaPolicy
+from bot.domain.workdays import DayOverride, WorkCalendar
+from storage.models import CalendarOverride, Setting
+
+SLA_KEY = "sla"
+
+
+async def get_setting(session: AsyncSession, *, key: str) -> Any | None:
+    row = await session.get(Setting, key)
+    return None if row is None else row.value
+
+
+async def set_setting(session: AsyncSession, *, key: str, value: Any, now: datetime, by: str) -> None:
+    row = await session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value, updated_at=now, updated_by=by))
+    else:
+        row.value, row.updated_at, row.updated_by = value, now, by
+
+
+async def load_policy(session: AsyncSession) -> SlaPolicy:
+    """The SLA policy in force (defaults until an admin changes it)."""
+    stored = await get_setting(session, key=SLA_KEY)
+    return SlaPolicy.from_json(stored) if stored else SlaPolicy()
+
+
+async def calendar_overrides(session: AsyncSession) -> list[CalendarOverride]:
+    return list((await session.scalars(select(CalendarOverride).order_by(CalendarOverride.day))).all())
+
+
+async def set_calendar_day(session: AsyncSession, *, day: date, working: bool, name: str, now: datetime,
+                           by: str) -> None:
+    row = await session.get(CalendarOverride, day)
+    if row is None:
+        session.add(CalendarOverride(day=day, working=working, name=name, created_at=now, created_by=by))
+    else:
+        row.working, row.name, row.created_at, row.created_by = working, name, now, by
+
+
+async def clear_calendar_day(session: AsyncSession, *, day: date) -> bool:
+    result = await session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
+    return bool(result.rowcount)
+
+
+async def load_calendar(session: AsyncSession) -> WorkCalendar:
+    """China's working-day calendar with the admins' official days applied."""
+    rows = await calendar_overrides(session)
+    return WorkCalendar([DayOverride(day=r.day, working=r.working, name=r.name) for r in rows])

@@ -1,0 +1,83 @@
+"""Shared fixtures: a fake Telegram Bot API over real HTTP and the real Telegram channel polling it.
+
+Heavier imports happen inside the fixtures so that a broken channel module only fails the tests that use it.
+Fixture names are distinct from those of package-level conftest files (``db``, ``clock``) on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from bot.app import Core
+    from bot.clock import FrozenClock
+    from bot.config import Settings
+    from tests.e2e.harness import TelegramHarness
+    from tests.fakes.bot_api import FakeBotAPI
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    """A fake Bot API server on a free local port."""
+    from tests.fakes.bot_api import FakeBotAPI
+
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def frozen_clock() -> FrozenClock:
+    """2026-11-20 10:00 in Shanghai, a Friday and a working day; tests move it with advance()."""
+    from bot.clock import FrozenClock
+    from tests.e2e.harness import START
+
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def tg_settings(fake_api: FakeBotAPI) -> Settings:
+    from tests.e2e.harness import e2e_settings
+
+    return e2e_settings(fake_api)
+
+
+@pytest.fixture(scope="session")
+def ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema and the sample ledger, imported once per session."""
+    from tests.e2e.harness import make_ledger_template
+
+    return make_ledger_template(tmp_path_factory.mktemp("ledger") / "ledger.sqlite3")
+
+
+@pytest.fixture
+async def e2e_core(tg_settings: Settings, frozen_clock: FrozenClock, ledger_template: Path) -> AsyncIterator[Core]:
+    """The core on a fresh in-memory database holding the sample ledger (a copy of the template)."""
+    from tests.e2e.harness import build_core
+
+    core = await build_core(tg_settings, frozen_clock, template=ledger_template)
+    try:
+        yield core
+    finally:
+        await core.db.dispose()
+
+
+@pytest.fixture
+async def telegram(fake_api: FakeBotAPI, e2e_core: Core, tg_settings: Settings) -> AsyncIterator[TelegramHarness]:
+    """The Telegram channel polling the fake. Fails the test if a handler raised or the fake refused a
+    message (bad HTML, bad keyboard) unless the test cleared `errors` itself."""
+    from tests.e2e.harness import TelegramHarness
+
+    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+    refused = [c for c in fake_api.calls if c.method in ("sendMessage", "sendPhoto", "setMyCommands")
+               and c.status == 400]
+    assert not harness.errors, f"errors while handling updates: {harness.errors!r}"
+    assert not refused, f"the Bot API refused: {[(c.method, c.error) for c in refused]}"

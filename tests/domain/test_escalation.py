@@ -1,0 +1,114 @@
+"""Pure tests of problem deadlines, nudges and escalation decisions."""
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.escalation import (
+    Escalate,
+    Nudge,
+    Overdue,
+    ProblemClock,
+    SlaPolicy,
+    clocks_for_level,
+    decide,
+    nudge_time,
+)
+from bot.domain.workdays import WorkCalendar
+
+SH = ZoneInfo("Asia/Shanghai")
+CAL = WorkCalendar()
+POLICY = SlaPolicy()
+
+
+def at(y: int, m: int, d: int, h: int = 10, mi: int = 0) -> datetime:
+    return datetime(y, m, d, h, mi, tzinfo=SH)
+
+
+def test_approval_paperwork_is_due_in_three_working_days_across_national_day() -> None:
+    clocks = clocks_for_level(POLICY, CAL, category="审批手续", level=0, started_at=at(2026, 9, 30))
+    assert clocks.resolution.local_day.isoformat() == "2026-10-10"  # a 调休 Saturday
+    assert clocks.resolution.at.astimezone(SH).time() == time(17, 30)
+    assert clocks.response.local_day.isoformat() == "2026-10-08"
+    assert not clocks.estimated
+
+
+@pytest.mark.parametrize(("category", "days"), [("审批手续", 3), ("水电路气", 5), ("资金", 10), ("用地", 10),
+                                                ("征地拆迁", 15), ("用工", 5), ("其他", 5)])
+def test_resolution_limits_by_category(category: str, days: int) -> None:
+    assert POLICY.resolution_limit(category, 0) == days
+    assert POLICY.resolution_limit(category, 2) == 5
+
+
+def test_deadline_into_2027_is_marked_estimated() -> None:
+    clocks = clocks_for_level(POLICY, CAL, category="用地", level=0, started_at=at(2026, 12, 28))
+    assert clocks.resolution.local_day.year == 2027
+    assert clocks.estimated
+
+
+def test_policy_round_trips_through_json_and_rejects_nonsense() -> None:
+    custom = SlaPolicy(response_days=(2, 1, 1, 1), resolution_by_category={"用地": 7}, end_of_day=time(18, 0))
+    assert SlaPolicy.from_json(custom.to_json()) == custom
+    with pytest.raises(ValueError):
+        SlaPolicy(response_days=(0, 1, 1, 1))
+    with pytest.raises(ValueError):
+        SlaPolicy(response_days=(1, 1, 1))  # type: ignore[arg-type]
+
+
+def _state(status: str = "open", level: int = 0, nudged: frozenset[str] = frozenset()) -> ProblemClock:
+    clocks = clocks_for_level(POLICY, CAL, category="审批手续", level=level, started_at=at(2026, 11, 16))
+    return ProblemClock(status=status, level=level, response_due_at=clocks.response.at,
+                        resolution_due_at=clocks.resolution.at, nudged=nudged)
+
+
+def test_nothing_due_before_the_nudge_and_next_check_is_the_nudge() -> None:
+    state = _state()  # raised Mon 16 Nov: response due Tue 17 17:30, resolution Thu 19 17:30
+    decision = decide(state, at(2026, 11, 16, 8), calendar=CAL, policy=POLICY)
+    assert decision.actions == ()
+    assert decision.next_check_at == at(2026, 11, 16, 9)  # nudge for the response clock
+
+
+def test_nudge_goes_out_once_on_the_working_day_before() -> None:
+    state = _state()
+    decision = decide(state, at(2026, 11, 16, 9, 5), calendar=CAL, policy=POLICY)
+    assert [type(a) for a in decision.actions] == [Nudge]
+    assert decision.actions[0].key == "nudge:response:0"  # type: ignore[union-attr]
+    again = decide(_state(nudged=frozenset({"nudge:response:0"})), at(2026, 11, 16, 9, 6), calendar=CAL,
+                   policy=POLICY)
+    assert again.actions == ()
+
+
+def test_response_breach_escalates_one_level() -> None:
+    decision = decide(_state(nudged=frozenset({"nudge:response:0"})), at(2026, 11, 17, 17, 31), calendar=CAL,
+                      policy=POLICY)
+    assert decision.actions == (Escalate("response", 1, _state().response_due_at),)  # type: ignore[arg-type]
+
+
+def test_accepted_problem_only_runs_the_resolution_clock() -> None:
+    state = _state(status="accepted", nudged=frozenset({"nudge:resolution:0"}))
+    assert decide(state, at(2026, 11, 18, 12), calendar=CAL, policy=POLICY).actions == ()
+    breach = decide(state, at(2026, 11, 19, 17, 31), calendar=CAL, policy=POLICY)
+    assert breach.actions == (Escalate("resolution", 1, state.resolution_due_at),)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+def test_resolved_or_closed_problems_are_never_looked_at_again(status: str) -> None:
+    decision = decide(_state(status=status), at(2027, 1, 1), calendar=CAL, policy=POLICY)
+    assert decision == decision.__class__((), None)
+
+
+def test_top_level_breach_is_reported_once_and_does_not_move() -> None:
+    state = _state(status="accepted", level=3)
+    first = decide(state, at(2026, 12, 31), calendar=CAL, policy=POLICY)
+    assert [type(a) for a in first.actions] == [Overdue]
+    key = first.actions[0].key  # type: ignore[union-attr]
+    second = decide(ProblemClock(**{**state.__dict__, "nudged": frozenset({key})}), at(2027, 1, 5),
+                    calendar=CAL, policy=POLICY)
+    assert second.actions == ()
+    assert second.next_check_at is None
+
+
+def test_nudge_time_skips_back_over_holidays() -> None:
+    due = at(2026, 10, 8, 17, 30)  # first working day after National Day; the one before is 30 Sept
+    assert nudge_time(CAL, due, time(9, 0)) == at(2026, 9, 30, 9, 0)

@@ -1,0 +1,261 @@
+"""Drives the real Telegram channel (python-telegram-bot) against the fake Bot API, one user action at a time.
+
+Every action (a text, a photo, a button press) is queued on the fake, and the harness waits until the
+application has finished handling that very update (a catch-all handler in a late group marks it done),
+so the replies returned are exactly the ones the action produced, with no sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import ContextTypes, TypeHandler
+
+from bot.app import Core
+from bot.channels.telegram import TelegramChannel
+from bot.clock import FrozenClock
+from bot.config import Settings, load_settings
+from bot.importing import import_ledger
+from bot.invites import create_invite
+from storage import people
+from storage.audit import Actor
+from storage.db import Database
+from storage.models import Project, Report
+from tests.fakes.bot_api import Call, FakeBotAPI, keyboard_labels
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_LEDGER = REPO / "bot" / "demo" / "projects_sample.xlsx"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A Friday and a working day, well inside the year, so the schedule progress (序时进度) is defined.
+START = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+TEST_ACTOR = Actor(label="test", channel="cli")
+DONE_GROUP = 1_000_000  # after every handler group of the channel
+
+
+def e2e_settings(fake: FakeBotAPI, **overrides: object) -> Settings:
+    """Settings pointing python-telegram-bot at the fake, ignoring any .env file."""
+    values: dict[str, object] = {
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_BASE_URL": fake.base_url,
+        "TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "TELEGRAM_BOT_USERNAME": fake.username,
+        "TELEGRAM_PROXY": None,
+        "TELEGRAM_WEBHOOK_URL": None,
+        "TELEGRAM_WEBHOOK_SECRET": None,
+        "DATABASE_URL": "sqlite+aiosqlite://",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+async def make_ledger_database(path: Path, clock: FrozenClock) -> None:
+    """A SQLite file created from the models holding the sample ledger (a template to clone)."""
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        await db.create_all()
+        summary = await import_ledger(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        assert not summary.issues, summary.issues
+    finally:
+        await db.dispose()
+
+
+def make_ledger_template(path: Path) -> Path:
+    """make_ledger_database, from synchronous code (runs its own event loop in a worker thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, make_ledger_database(path, FrozenClock(START))).result()
+    return path
+
+
+async def clone_database(db: Database, template: Path) -> None:
+    """Copy a SQLite file into `db` (an in-memory database) with SQLite's backup API: milliseconds,
+    where importing the ledger again would take most of a second."""
+    async with db.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        source = await aiosqlite.connect(template)
+        try:
+            await source.backup(raw.driver_connection)
+        finally:
+            await source.close()
+
+
+async def build_core(settings: Settings, clock: FrozenClock, *, template: Path | None = None,
+                     url: str = "sqlite+aiosqlite://") -> Core:
+    """A Core on a fresh database: a copy of `template` if given (in-memory only), else created from the
+    models with the sample ledger imported."""
+    db = Database(url)
+    if template is not None:
+        await clone_database(db, template)
+    else:
+        await db.create_all()
+        summary = await import_ledger(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        assert not summary.issues, summary.issues
+    return Core.build(settings, clock=clock, db=db)
+
+
+@dataclass
+class Replies:
+    """What the bot sent to one chat while handling one user action."""
+
+    calls: list[Call]
+
+    @property
+    def messages(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "sendMessage" and c.ok]
+
+    @property
+    def texts(self) -> list[str]:
+        return [c["text"] for c in self.messages]
+
+    @property
+    def text(self) -> str:
+        """Every message's HTML, joined by blank lines."""
+        return "\n\n".join(self.texts)
+
+    @property
+    def last(self) -> Call:
+        assert self.messages, "the bot sent no message"
+        return self.messages[-1]
+
+    @property
+    def buttons(self) -> list[str]:
+        """Button labels of every message, in order."""
+        return [label for call in self.messages for row in keyboard_labels(call) for label in row]
+
+    def __contains__(self, fragment: str) -> bool:
+        return fragment in self.text
+
+    def __repr__(self) -> str:
+        return f"Replies({self.texts!r})"
+
+
+class TelegramHarness:
+    """The real TelegramChannel and PTB Application, polling the fake Bot API."""
+
+    def __init__(self, fake: FakeBotAPI, core: Core, settings: Settings) -> None:
+        self.fake = fake
+        self.core = core
+        self.clock: FrozenClock = core.clock  # type: ignore[assignment]
+        self.channel = TelegramChannel(settings, core.router)
+        self.application = self.channel.application
+        self.errors: list[BaseException] = []
+        self.processed: set[int] = set()
+        self._waiters: set[asyncio.Future[None]] = set()
+        self.application.add_handler(TypeHandler(Update, self._mark_done), group=DONE_GROUP)
+        self.application.add_error_handler(self._record_error)
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self, *, polling: bool = True) -> None:
+        """Start like `diaodu run` does; with polling=False updates must be fed to update_queue."""
+        await self.application.initialize()
+        await self.application.start()
+        if polling:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(poll_interval=0, timeout=1)
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _mark_done(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.processed.add(update.update_id)
+        for waiter in list(self._waiters):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _record_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if context.error is not None:
+            self.errors.append(context.error)
+
+    async def wait_processed(self, update_id: int, timeout: float = 5.0) -> None:
+        """Wait until the application has run every handler on this update."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while update_id not in self.processed:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"update {update_id} was not handled within {timeout}s; errors: {self.errors}")
+            waiter = loop.create_future()
+            self._waiters.add(waiter)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiters.discard(waiter)
+
+    # --- acting as users -----------------------------------------------------------------------------
+
+    async def _exchange(self, update: dict, chat_id: int, mark: int) -> Replies:
+        await self.wait_processed(update["update_id"])
+        return Replies([c for c in self.fake.calls[mark:] if c.matches(None, {"chat_id": chat_id})])
+
+    async def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> Replies:
+        """A user types `text`; returns what the bot sent back to that chat."""
+        mark = len(self.fake.calls)
+        update = self.fake.enqueue_text(user_id, text, chat_id=chat_id)
+        return await self._exchange(update, user_id if chat_id is None else chat_id, mark)
+
+    async def photo(self, user_id: int, caption: str = "", *, file_id: str | None = None) -> Replies:
+        mark = len(self.fake.calls)
+        update = self.fake.enqueue_photo(user_id, caption=caption, file_id=file_id)
+        return await self._exchange(update, user_id, mark)
+
+    async def press(self, user_id: int, label: str) -> Replies:
+        """The user presses the newest visible button with this label."""
+        mark = len(self.fake.calls)
+        update = self.fake.enqueue_callback(user_id, label=label)
+        return await self._exchange(update, user_id, mark)
+
+    # --- the database --------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.core.db.session() as session:
+            yield session
+
+    async def invite(self, name: str, role: str = "liaison", *, ttl_hours: int = 72) -> str:
+        """A fresh invite code for the only person of this name in the roster."""
+        async with self.session() as session:
+            found = await people.find_people_by_name(session, name=name)
+            assert len(found) == 1, f"expected exactly one {name}, found {len(found)}"
+            invite = await create_invite(
+                session, person=found[0], role=role, now=self.clock.now(), ttl=timedelta(hours=ttl_hours),
+                actor=TEST_ACTOR, bot_username=self.fake.username,
+            )
+        return invite.code
+
+    async def bind(self, user_id: int, name: str, role: str = "liaison") -> Replies:
+        """Invite `name` and redeem the code as Telegram user `user_id`."""
+        self.fake.user(user_id, first_name=name)
+        code = await self.invite(name, role)
+        replies = await self.send(user_id, f"/start {code}")
+        assert "已绑定" in replies, replies
+        return replies
+
+    async def reports(self, code: str = "ZD2026-001", *, withdrawn: bool | None = False) -> list[Report]:
+        async with self.session() as session:
+            query = select(Report).join(Project, Project.id == Report.project_id).where(Project.code == code)
+            if withdrawn is not None:
+                query = query.where(Report.withdrawn_at.is_not(None) if withdrawn else Report.withdrawn_at.is_(None))
+            return list((await session.scalars(query.order_by(Report.id))).all())
+
+    async def report_count(self) -> int:
+        async with self.session() as session:
+            return int(await session.scalar(select(func.count(Report.id))) or 0)

@@ -1,0 +1,198 @@
+"""The fake Bot API itself: that it behaves like Telegram where the end-to-end tests rely on it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import ClientSession
+from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
+
+from tests.fakes.bot_api import FakeBotAPI, TelegramHtmlError, parse_telegram_html
+
+
+@pytest.mark.parametrize(("source", "plain"), [
+    ("<b>粗</b> <i>斜</i> <u>下</u> <s>删</s> <code>x</code> <pre>y</pre>", "粗 斜 下 删 x y"),
+    ('<a href="https://t.me/x?a=1&amp;b=2">链接</a>', "链接"),
+    ("城北&lt;连接线&gt;&amp;二期 &quot;引号&quot; &#20013;&#x6587;", '城北<连接线>&二期 "引号" 中文'),
+    ("<b>外<i>内</i></b>", "外内"),
+    ('<span class="tg-spoiler">藏</span><tg-spoiler>藏</tg-spoiler>', "藏藏"),
+    ("a > b", "a > b"),
+])
+def test_accepted_html(source: str, plain: str) -> None:
+    assert parse_telegram_html(source) == plain
+
+
+@pytest.mark.parametrize("source", [
+    "城北<连接线>",  # unescaped "<"
+    "A&B",  # unescaped "&"
+    "&nbsp;",  # named entities other than lt, gt, amp, quot
+    "<b>未闭合",
+    "<b><i>交错</b></i>",
+    "多余</b>",
+    "<br>",
+    "<br/>",
+    "<div>块</div>",
+    '<b class="x">属性</b>',
+    "<a>无链接</a>",
+    '<span class="x">非剧透</span>',
+    "<!-- 注释 -->",
+])
+def test_refused_html(source: str) -> None:
+    with pytest.raises(TelegramHtmlError):
+        parse_telegram_html(source)
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotAPI) -> AsyncIterator[Bot]:
+    async with Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url) as bot:
+        yield bot
+
+
+async def test_get_updates_confirms_by_offset(fake_api: FakeBotAPI, bot: Bot) -> None:
+    for text in ("一", "二", "三"):
+        fake_api.enqueue_text(7, text)
+
+    first = await bot.get_updates(timeout=0)
+    again = await bot.get_updates(offset=first[1].update_id, timeout=0)
+    last = await bot.get_updates(offset=first[-1].update_id + 1, timeout=0)
+
+    assert [u.message.text for u in first] == ["一", "二", "三"]
+    assert [u.message.text for u in again] == ["二", "三"]
+    assert last == ()
+    assert fake_api.updates == []
+
+
+async def test_long_poll_answers_as_soon_as_an_update_arrives(fake_api: FakeBotAPI, bot: Bot) -> None:
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, fake_api.enqueue_text, 7, "来了")
+    started = time.monotonic()
+
+    updates = await bot.get_updates(timeout=4)
+
+    assert [u.message.text for u in updates] == ["来了"]
+    assert time.monotonic() - started < 1.0
+
+
+async def test_long_poll_waits_for_the_timeout_when_there_is_nothing(fake_api: FakeBotAPI, bot: Bot) -> None:
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=0.3) == ()
+    assert 0.25 <= time.monotonic() - started < 2.0
+
+
+async def test_messages_are_recorded_and_returned_like_telegram(fake_api: FakeBotAPI, bot: Bot) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("确认", callback_data="rp:ok")]])
+    sent = await bot.send_message(7, "<b>请核对</b> &amp; 确认", parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    assert sent.text == "请核对 & 确认" and sent.chat.id == 7 and sent.from_user.is_bot
+    [call] = await fake_api.wait_for("sendMessage", chat_id=7)
+    assert call["text"] == "<b>请核对</b> &amp; 确认"
+    assert call["reply_markup"] == {"inline_keyboard": [[{"text": "确认", "callback_data": "rp:ok"}]]}
+    assert fake_api.find_button(7, label="确认") == (sent.message_id, "rp:ok")
+
+    await bot.edit_message_reply_markup(7, sent.message_id, reply_markup=None)
+    with pytest.raises(LookupError):
+        fake_api.find_button(7, label="确认")
+    with pytest.raises(BadRequest, match="(?i)not modified"):
+        await bot.edit_message_reply_markup(7, sent.message_id, reply_markup=None)
+    edited = await bot.edit_message_text("已确认", chat_id=7, message_id=sent.message_id)
+    assert edited.text == "已确认"
+
+
+async def test_form_and_json_bodies_are_both_understood(fake_api: FakeBotAPI) -> None:
+    url = f"{fake_api.base_url}{fake_api.token}/sendMessage"
+    async with ClientSession() as client:
+        async with client.post(url, json={"chat_id": 7, "text": "123", "reply_markup": {"inline_keyboard": []}}) as r:
+            assert r.status == 200
+        async with client.post(url, data={"chat_id": "7", "text": "true", "parse_mode": "HTML"}) as r:
+            assert r.status == 200
+    json_call, form_call = fake_api.calls_of("sendMessage")
+    assert json_call["text"] == "123" and json_call["chat_id"] == 7
+    assert form_call["text"] == "true" and form_call["chat_id"] == 7  # texts stay strings
+
+
+async def test_button_presses_carry_the_message_and_are_answered_once(fake_api: FakeBotAPI, bot: Bot) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("项目一", callback_data="rp:p:ZD2026-001")]])
+    sent = await bot.send_message(7, "请选择", reply_markup=markup)
+
+    fake_api.enqueue_callback(7, label="项目一")
+    [update] = await bot.get_updates(timeout=0)
+
+    query = update.callback_query
+    assert query.data == "rp:p:ZD2026-001" and query.message.message_id == sent.message_id
+    assert await query.answer()
+    with pytest.raises(BadRequest, match="(?i)query is too old"):
+        await query.answer()
+
+
+async def test_photos_can_be_downloaded_and_uploaded(fake_api: FakeBotAPI, bot: Bot) -> None:
+    fake_api.enqueue_photo(7, caption="ZD2026-001 850 桩基", file_id=fake_api.add_file(b"jpeg bytes"))
+    [update] = await bot.get_updates(timeout=0)
+    photo = update.message.photo
+
+    assert len(photo) == 3 and photo[-1].width > photo[0].width
+    assert update.message.caption == "ZD2026-001 850 桩基"
+    downloaded = await (await bot.get_file(photo[-1].file_id)).download_as_bytearray()
+    assert bytes(downloaded) == b"jpeg bytes"
+
+    sent = await bot.send_photo(7, photo=b"uploaded", caption="<b>现场</b>", parse_mode=ParseMode.HTML)
+    [call] = fake_api.calls_of("sendPhoto")
+    assert call.files == {"photo": b"uploaded"} or b"uploaded" in call.files.values()
+    assert sent.caption == "现场" and sent.photo
+
+
+async def test_command_menus_are_kept_per_scope(fake_api: FakeBotAPI, bot: Bot) -> None:
+    await bot.set_my_commands([BotCommand("start", "绑定"), BotCommand("help", "帮助")])
+    await bot.set_my_commands([BotCommand("report", "填报")], scope=BotCommandScopeChat(7))
+
+    assert fake_api.menu() == ["start", "help"]
+    assert fake_api.menu({"type": "chat", "chat_id": 7}) == ["report"]
+    assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(7))] == ["report"]
+    with pytest.raises(BadRequest):
+        await bot.set_my_commands([BotCommand("Bad-Name", "不行")])
+    assert await bot.delete_my_commands(scope=BotCommandScopeChat(7))
+    assert fake_api.menu({"type": "chat", "chat_id": 7}) is None
+
+
+@pytest.mark.filterwarnings("ignore:.*retry_after.*")  # PTB's RetryAfter warns about its own attribute type
+async def test_faults_can_be_injected(fake_api: FakeBotAPI, bot: Bot) -> None:
+    fake_api.inject_fault("sendMessage", status=429, retry_after=3, times=1)
+    with pytest.raises(RetryAfter, match="Retry in 3"):
+        await bot.send_message(7, "一")
+    await bot.send_message(7, "二")  # `times` is used up
+
+    fake_api.inject_fault("sendMessage", status=500)
+    with pytest.raises(NetworkError):
+        await bot.send_message(7, "三")
+
+    fake_api.inject_fault("sendMessage", status=None, delay=0.2)
+    started = time.monotonic()
+    await bot.send_message(7, "四")
+    assert time.monotonic() - started >= 0.2
+
+    fake_api.clear_faults()
+    fake_api.inject_fault("sendMessage", rate=0.5)
+    outcomes = []
+    for n in range(40):
+        try:
+            await bot.send_message(7, str(n))
+            outcomes.append(True)
+        except RetryAfter:
+            outcomes.append(False)
+    assert 5 < outcomes.count(False) < 35
+    assert [c.status for c in fake_api.calls_of("sendMessage")][:4] == [429, 200, 500, 200]
+
+
+async def test_a_wrong_token_is_unauthorized(fake_api: FakeBotAPI) -> None:
+    with pytest.raises(InvalidToken):
+        async with Bot("999:wrong", base_url=fake_api.base_url):
+            pass
+
+
+async def test_wait_for_explains_what_it_got(fake_api: FakeBotAPI) -> None:
+    with pytest.raises(AssertionError, match="got 0"):
+        await fake_api.wait_for("sendMessage", chat_id=7, timeout=0.05)

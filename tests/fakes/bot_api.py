@@ -1,0 +1,840 @@
+"""A small fake Telegram Bot API server speaking real HTTP, for end-to-end tests of the Telegram channel.
+
+It implements just enough of the Bot API for python-telegram-bot 22 to poll it, answer users and manage
+command menus: getMe, getUpdates (long polling with offset semantics), sendMessage, sendPhoto,
+editMessageText, editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands, set/deleteWebhook,
+getWebhookInfo, getFile (plus file downloads), logOut and close.
+
+Like Telegram, it rejects text sent with ``parse_mode=HTML`` that does not parse as Telegram-HTML
+("Bad Request: can't parse entities: ..."), so escaping bugs fail tests instead of passing silently.
+
+A test drives it by queueing what users do (``enqueue_text``, ``enqueue_photo``, ``enqueue_callback``),
+then waits for what the bot did (``await wait_for("sendMessage", chat_id=..., count=1)``). Every call is
+recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a method answer 429 (with
+``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls.
+
+Usage::
+
+    async with FakeBotAPI() as fake:
+        settings = load_settings(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, ...)
+        ...
+        fake.enqueue_text(1001, "/help")
+        [reply] = await fake.wait_for("sendMessage", chat_id=1001)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+JSON = dict[str, Any]
+
+# Parameters Telegram takes as plain strings; every other form field carries a JSON value
+# (python-telegram-bot json-encodes non-string values when it posts a form).
+STRING_PARAMS = frozenset({
+    "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url", "secret_token",
+    "file_id", "language_code", "photo", "certificate", "ip_address", "business_connection_id",
+    "message_effect_id", "description", "short_description", "name", "emoji", "action",
+})
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64
+COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+class ApiError(Exception):
+    """An error answer of the Bot API: {"ok": false, "error_code": ..., "description": ...}."""
+
+    def __init__(self, code: int, description: str, parameters: JSON | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+    def body(self) -> JSON:
+        body: JSON = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def bad_request(detail: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {detail}")
+
+
+# --- Telegram-HTML ------------------------------------------------------------------------------------
+
+# Tags Telegram accepts with parse_mode=HTML, and the attributes each may carry.
+ALLOWED_TAGS: dict[str, frozenset[str]] = {
+    "b": frozenset(), "strong": frozenset(), "i": frozenset(), "em": frozenset(), "u": frozenset(),
+    "ins": frozenset(), "s": frozenset(), "strike": frozenset(), "del": frozenset(),
+    "tg-spoiler": frozenset(), "span": frozenset({"class"}), "a": frozenset({"href"}),
+    "tg-emoji": frozenset({"emoji-id"}), "code": frozenset({"class"}), "pre": frozenset(),
+    "blockquote": frozenset({"expandable"}),
+}
+# Telegram supports every numeric character reference but only these named ones.
+_BAD_AMPERSAND = re.compile(r"&(?!(?:lt|gt|amp|quot);|#[0-9]+;|#[xX][0-9a-fA-F]+;)")
+
+
+class TelegramHtmlError(ValueError):
+    """Text that Telegram would refuse with "can't parse entities"."""
+
+
+class _TelegramHtml(HTMLParser):
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.source = source
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self.stack: list[str] = []
+        self.parts: list[str] = []
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def _fail(self, what: str) -> None:
+        raise TelegramHtmlError(f"{what} at character offset {self._offset()}")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self._fail(f'Unsupported start tag "{tag}"')
+        for name, value in attrs:
+            if name not in ALLOWED_TAGS[tag]:
+                self._fail(f'Unsupported attribute "{name}" of tag "{tag}"')
+            if tag == "span" and value != "tg-spoiler":
+                self._fail('Tag "span" must have class "tg-spoiler"')
+        if tag == "a" and not dict(attrs).get("href"):
+            self._fail('Tag "a" must have attribute "href"')
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._fail(f'Unsupported start tag "{tag}"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack:
+            self._fail(f'Unexpected end tag "{tag}"')
+        if self.stack[-1] != tag:
+            self._fail(f'Unmatched end tag, expected "</{self.stack[-1]}>", found "</{tag}>"')
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data:
+            self._fail('Unsupported start tag or unescaped "<"')
+        self.parts.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.parts.append(html.unescape(f"&{name};"))
+
+    def handle_charref(self, name: str) -> None:
+        self.parts.append(html.unescape(f"&#{name};"))
+
+    def handle_comment(self, data: str) -> None:
+        self._fail("Unsupported comment or bogus tag")
+
+    def handle_decl(self, decl: str) -> None:
+        self._fail("Unsupported declaration")
+
+    def handle_pi(self, data: str) -> None:
+        self._fail("Unsupported processing instruction")
+
+    def unknown_decl(self, data: str) -> None:
+        self._fail("Unsupported declaration")
+
+
+def parse_telegram_html(text: str) -> str:
+    """The plain text Telegram would show for this Telegram-HTML; raises TelegramHtmlError if it would
+    refuse it. Stricter than needed about "<" and "&" (always escape them) and lenient about ">"."""
+    bad = _BAD_AMPERSAND.search(text)
+    if bad:
+        raise TelegramHtmlError(f'Unsupported HTML entity or unescaped "&" at character offset {bad.start()}')
+    parser = _TelegramHtml(text)
+    parser.feed(text)
+    parser.close()
+    if parser.stack:
+        raise TelegramHtmlError(f'Can\'t find end tag corresponding to start tag "{parser.stack[-1]}"')
+    return "".join(parser.parts)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+# --- recording --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One request the bot made: the method, its decoded parameters, uploaded files and the answer."""
+
+    method: str
+    params: JSON
+    files: dict[str, bytes] = field(default_factory=dict)
+    status: int = 0
+    result: Any = None
+    error: str | None = None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    def matches(self, method: str | None, criteria: dict[str, Any]) -> bool:
+        if method is not None and self.method != method:
+            return False
+        return all(_same(self.params.get(key), value) for key, value in criteria.items())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    """Loose equality for criteria: 1001 matches "1001" (chat ids come as either)."""
+    if actual == expected:
+        return True
+    if isinstance(expected, (int, str)) and isinstance(actual, (int, str)):
+        return str(actual) == str(expected)
+    return False
+
+
+@dataclass
+class Fault:
+    """Misbehaviour injected into one method: for `rate` of the calls (while `times` lasts), wait `delay`
+    seconds, then answer `status` instead of doing the work (status None: only the delay)."""
+
+    status: int | None = 429
+    rate: float = 1.0
+    retry_after: int = 1
+    delay: float = 0.0
+    times: int | None = None
+    description: str | None = None
+
+    def error(self) -> ApiError | None:
+        if self.status is None:
+            return None
+        if self.status == 429:
+            return ApiError(429, self.description or f"Too Many Requests: retry after {self.retry_after}",
+                            {"retry_after": self.retry_after})
+        default = {500: "Internal Server Error", 502: "Bad Gateway", 403: "Forbidden: bot was blocked by the user",
+                   400: "Bad Request: injected fault"}.get(self.status, "Injected fault")
+        return ApiError(self.status, self.description or default)
+
+
+Handler = Callable[[JSON, dict[str, bytes]], Awaitable[Any]]
+
+
+class FakeBotAPI:
+    """The fake server. Start it with ``await start()`` (or ``async with``), stop it with ``await stop()``."""
+
+    def __init__(self, *, token: str = "123456:TEST-token", username: str = "diaodu_bot",
+                 validate_html: bool = True, max_poll_timeout: float = 5.0, seed: int = 0,
+                 control: bool = False) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.username = username
+        self.validate_html = validate_html
+        self.max_poll_timeout = max_poll_timeout
+        self.control = control
+        self.calls: list[Call] = []
+        self.updates: list[JSON] = []  # not yet confirmed by an offset
+        self.messages: dict[tuple[int, int], JSON] = {}  # (chat_id, message_id) -> message as stored
+        self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope json, language) -> commands
+        self.webhook: JSON | None = None
+        self.files: dict[str, bytes] = {}
+        self.callback_queries: dict[str, JSON] = {}  # id -> {"answered": bool, ...}
+        self.faults: dict[str, Fault] = {}
+        self._random = random.Random(seed)
+        self._update_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._users: dict[int, JSON] = {}
+        self._update_waiters: set[asyncio.Future[None]] = set()
+        self._call_waiters: set[asyncio.Future[None]] = set()
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._handlers: dict[str, Handler] = {
+            "getme": self._get_me,
+            "getupdates": self._get_updates,
+            "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
+            "editmessagetext": self._edit_message_text,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "answercallbackquery": self._answer_callback_query,
+            "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
+            "deletemycommands": self._delete_my_commands,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+            "getfile": self._get_file,
+            "logout": self._true,
+            "close": self._true,
+            "sendchataction": self._true,
+        }
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> FakeBotAPI:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        if self.control:
+            app.router.add_post("/_fake/enqueue", self._control_enqueue)
+            app.router.add_get("/_fake/count", self._control_count)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._wake(self._update_waiters)
+        self._wake(self._call_waiters)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeBotAPI:
+        return await self.start()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """What to give python-telegram-bot as base_url (it appends the token and the method)."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    @property
+    def bot_user(self) -> JSON:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "调度助手", "username": self.username,
+                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    # --- what users do -------------------------------------------------------------------------------
+
+    def user(self, user_id: int, *, first_name: str | None = None, last_name: str | None = None,
+             username: str | None = None, language_code: str = "zh-hans") -> JSON:
+        """Register (or update) how a user appears in updates; returns the User object."""
+        user = self._users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": f"用户{user_id}",
+                                            "language_code": language_code}
+        if first_name is not None:
+            user["first_name"] = first_name
+        if last_name is not None:
+            user["last_name"] = last_name
+        if username is not None:
+            user["username"] = username
+        self._users[user_id] = user
+        return dict(user)
+
+    def _chat(self, chat_id: int, user_id: int) -> JSON:
+        if chat_id == user_id:
+            user = self.user(user_id)
+            chat = {"id": chat_id, "type": "private", "first_name": user["first_name"]}
+            if "username" in user:
+                chat["username"] = user["username"]
+            return chat
+        return {"id": chat_id, "type": "group", "title": f"群{chat_id}"}
+
+    def _next_message_id(self, chat_id: int) -> int:
+        return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
+
+    def _user_message(self, user_id: int, chat_id: int | None) -> JSON:
+        chat_id = user_id if chat_id is None else chat_id
+        return {"message_id": self._next_message_id(chat_id), "from": self.user(user_id),
+                "chat": self._chat(chat_id, user_id), "date": int(time.time())}
+
+    def text_update(self, user_id: int, text: str, *, chat_id: int | None = None) -> JSON:
+        """An update for a text message (with a bot_command entity when it starts with "/"), not queued."""
+        message = self._user_message(user_id, chat_id)
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        return {"update_id": next(self._update_ids), "message": message}
+
+    def enqueue_text(self, user_id: int, text: str, *, chat_id: int | None = None) -> JSON:
+        """Queue a text message from a user (in their private chat unless chat_id is given)."""
+        return self.enqueue_update(self.text_update(user_id, text, chat_id=chat_id))
+
+    def add_file(self, content: bytes = b"\xff\xd8\xff\xe0fake-jpeg", *, file_id: str | None = None) -> str:
+        """Make a file downloadable through getFile; returns its file_id."""
+        file_id = file_id or f"AgACAgFake{next(self._file_ids):06d}"
+        self.files[file_id] = content
+        return file_id
+
+    def enqueue_photo(self, user_id: int, *, caption: str = "", file_id: str | None = None,
+                      chat_id: int | None = None, sizes: int = 3) -> JSON:
+        """Queue a photo message; like Telegram it carries several sizes, the largest last."""
+        file_id = file_id or self.add_file()
+        self.files.setdefault(file_id, b"\xff\xd8\xff\xe0fake-jpeg")
+        message = self._user_message(user_id, chat_id)
+        message["photo"] = [
+            {"file_id": f"{file_id}" if n == sizes - 1 else f"{file_id}_s{n}",
+             "file_unique_id": f"u{file_id}_{n}", "width": 320 * (n + 1), "height": 240 * (n + 1),
+             "file_size": 10_000 * (n + 1)}
+            for n in range(sizes)
+        ]
+        for size in message["photo"]:
+            self.files.setdefault(size["file_id"], self.files[file_id])
+        if caption:
+            message["caption"] = caption
+        return self.enqueue_update({"update_id": next(self._update_ids), "message": message})
+
+    def find_button(self, chat_id: int, *, label: str | None = None, data: str | None = None) -> tuple[int, str]:
+        """(message_id, callback_data) of the newest bot message in the chat that still shows a button
+        with this label (or callback data). Buttons whose keyboard was removed cannot be pressed."""
+        for (chat, message_id), message in sorted(self.messages.items(), key=lambda item: -item[0][1]):
+            if chat != chat_id:
+                continue
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if (label is not None and button.get("text") == label) or (
+                        data is not None and button.get("callback_data") == data
+                    ):
+                        return message_id, button["callback_data"]
+        raise LookupError(f"no visible button {label or data!r} in chat {chat_id}")
+
+    def enqueue_callback(self, user_id: int, data: str | None = None, *, label: str | None = None,
+                         message_id: int | None = None, chat_id: int | None = None) -> JSON:
+        """Queue a button press. Give the button's label (or data): the newest message showing it is used."""
+        chat_id = user_id if chat_id is None else chat_id
+        if message_id is None:
+            message_id, data = self.find_button(chat_id, label=label, data=data)
+        message = self.messages.get((chat_id, message_id))
+        if message is None:
+            raise LookupError(f"no bot message {message_id} in chat {chat_id}")
+        query_id = str(next(self._callback_ids))
+        self.callback_queries[query_id] = {"answered": False, "data": data}
+        query = {"id": query_id, "from": self.user(user_id), "chat_instance": f"ci{chat_id}",
+                 "message": json.loads(json.dumps(message)), "data": data}
+        return self.enqueue_update({"update_id": next(self._update_ids), "callback_query": query})
+
+    def enqueue_update(self, update: JSON) -> JSON:
+        """Queue any update (an update_id is assigned if missing)."""
+        if "update_id" not in update:
+            update["update_id"] = next(self._update_ids)
+        self.updates.append(update)
+        self._wake(self._update_waiters)
+        return update
+
+    # --- what the bot did ----------------------------------------------------------------------------
+
+    def calls_of(self, method: str | None = None, *, since: int = 0, ok: bool | None = None,
+                 **criteria: Any) -> list[Call]:
+        """Recorded calls of a method (any if None) from index `since` on whose params match `criteria`."""
+        return [c for c in self.calls[since:] if c.matches(method, criteria) and (ok is None or c.ok == ok)]
+
+    def texts(self, chat_id: int, *, since: int = 0) -> list[str]:
+        """The text of every accepted sendMessage to a chat."""
+        return [c["text"] for c in self.calls_of("sendMessage", since=since, chat_id=chat_id, ok=True)]
+
+    async def wait_for(self, method: str, *, count: int = 1, timeout: float = 5.0, since: int = 0,
+                       ok: bool | None = None, **criteria: Any) -> list[Call]:
+        """Wait until at least `count` matching calls were recorded (from index `since`); returns them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = self.calls_of(method, since=since, ok=ok, **criteria)
+            if len(found) >= count:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing:
+                recent = "\n".join(f"  {c.method} {c.status} {c.params}" for c in self.calls[-10:])
+                raise AssertionError(
+                    f"waited {timeout}s for {count} {method} call(s) matching {criteria}, got {len(found)}; "
+                    f"last calls:\n{recent}"
+                )
+            waiter = loop.create_future()
+            self._call_waiters.add(waiter)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self._call_waiters.discard(waiter)
+
+    def menu(self, scope: JSON | None = None, language_code: str = "") -> list[str] | None:
+        """Command names set for a scope (default scope if None), or None if never set."""
+        commands = self.commands.get((_scope_key(scope), language_code))
+        return None if commands is None else [c["command"] for c in commands]
+
+    # --- fault injection -----------------------------------------------------------------------------
+
+    def inject_fault(self, method: str, *, status: int | None = 429, rate: float = 1.0, retry_after: int = 1,
+                     delay: float = 0.0, times: int | None = None, description: str | None = None) -> Fault:
+        """Make `method` misbehave for `rate` of its calls (the first `times` of them if given)."""
+        fault = Fault(status=status, rate=rate, retry_after=retry_after, delay=delay, times=times,
+                      description=description)
+        self.faults[method.lower()] = fault
+        return fault
+
+    def clear_faults(self, method: str | None = None) -> None:
+        if method is None:
+            self.faults.clear()
+        else:
+            self.faults.pop(method.lower(), None)
+
+    # --- HTTP ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _wake(waiters: set[asyncio.Future[None]]) -> None:
+        for waiter in list(waiters):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        self._wake(self._call_waiters)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params, files = await _read_params(request)
+        call = Call(method=method, params=params, files=files)
+        try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            handler = self._handlers.get(method.lower())
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            fault = self.faults.get(method.lower())
+            if fault is not None and fault.times != 0 and self._random.random() < fault.rate:
+                if fault.times is not None:
+                    fault.times -= 1
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                error = fault.error()
+                if error is not None:
+                    raise error
+            call.result = await handler(params, files)
+            call.status = 200
+            body: JSON = {"ok": True, "result": call.result}
+        except ApiError as error:
+            call.status, call.error = error.code, error.description
+            body = error.body()
+        except Exception as error:  # a bug in the fake: answer like a broken server, keep the record
+            call.status, call.error = 500, f"fake failed: {error!r}"
+            body = {"ok": False, "error_code": 500, "description": call.error}
+        self._record(call)
+        return web.json_response(body, status=call.status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        file_id = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="image/jpeg")
+
+    # --- remote control (when the fake runs in another process) ------------------------------------
+
+    async def _control_enqueue(self, request: web.Request) -> web.Response:
+        """POST {"texts": [[user_id, text], ...]}: queue text messages; answers their update ids."""
+        body = await request.json()
+        ids = [self.enqueue_text(int(user_id), str(text))["update_id"] for user_id, text in body["texts"]]
+        return web.json_response({"update_ids": ids})
+
+    async def _control_count(self, request: web.Request) -> web.Response:
+        """GET ?method=sendMessage&since=0: how many successful calls of the method were recorded."""
+        method = request.query.get("method", "sendMessage")
+        since = int(request.query.get("since", "0"))
+        count = sum(1 for c in self.calls[since:] if c.method == method and c.ok)
+        return web.json_response({"count": count, "total": len(self.calls)})
+
+    # --- methods -------------------------------------------------------------------------------------
+
+    async def _true(self, _params: JSON, _files: dict[str, bytes]) -> bool:
+        return True
+
+    async def _get_me(self, _params: JSON, _files: dict[str, bytes]) -> JSON:
+        return self.bot_user
+
+    async def _get_updates(self, params: JSON, _files: dict[str, bytes]) -> list[JSON]:
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
+        offset = int(params.get("offset") or 0)
+        limit = max(1, min(int(params.get("limit") or 100), 100))
+        timeout = min(float(params.get("timeout") or 0), self.max_poll_timeout)
+        if offset > 0:  # confirms every update before it
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        elif offset < 0:  # only the last -offset updates
+            self.updates = self.updates[offset:]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.updates and not self._closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            waiter = loop.create_future()
+            self._update_waiters.add(waiter)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self._update_waiters.discard(waiter)
+        return [json.loads(json.dumps(u)) for u in self.updates[:limit]]
+
+    def _check_text(self, text: Any, parse_mode: Any, *, limit: int, empty_ok: bool = False) -> str:
+        """Validates a text or caption like Telegram does; returns the plain text it would show."""
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        plain = text
+        if parse_mode is not None and str(parse_mode).lower() == "html" and self.validate_html:
+            try:
+                plain = parse_telegram_html(text)
+            except TelegramHtmlError as error:
+                raise bad_request(f"can't parse entities: {error}") from None
+        elif parse_mode is not None and str(parse_mode).lower() not in ("html", "markdown", "markdownv2"):
+            raise bad_request(f"unsupported parse_mode {parse_mode!r}")
+        if not plain.strip() and not empty_ok:
+            raise bad_request("message text is empty")
+        if utf16_len(plain) > limit:
+            raise bad_request("message is too long" if limit == MAX_TEXT else "message caption is too long")
+        return plain
+
+    @staticmethod
+    def _check_markup(markup: Any) -> JSON | None:
+        if markup in (None, "", {}):
+            return None
+        if not isinstance(markup, dict):
+            raise bad_request("can't parse reply keyboard markup JSON object")
+        if "inline_keyboard" in markup:
+            rows = markup["inline_keyboard"]
+            if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+                raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays")
+            for row in rows:
+                for button in row:
+                    if not str(button.get("text", "")).strip():
+                        raise bad_request("BUTTON_TEXT_EMPTY")
+                    data = button.get("callback_data")
+                    if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+                        raise bad_request("BUTTON_DATA_INVALID")
+                    if data is None and not any(k in button for k in ("url", "switch_inline_query", "web_app",
+                                                                       "login_url", "pay", "copy_text")):
+                        raise bad_request("can't find field \"callback_data\" or another button action")
+        return markup
+
+    def _chat_id(self, params: JSON) -> int:
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            raise bad_request("chat_id is empty")
+        try:
+            return int(chat_id)
+        except (TypeError, ValueError):
+            raise bad_request("chat not found") from None
+
+    def _bot_message(self, chat_id: int) -> JSON:
+        user = self._users.get(chat_id)
+        chat = self._chat(chat_id, chat_id) if user else {"id": chat_id, "type": "private", "first_name": "?"}
+        return {"message_id": self._next_message_id(chat_id), "from": self.bot_user, "chat": chat,
+                "date": int(time.time())}
+
+    async def _send_message(self, params: JSON, _files: dict[str, bytes]) -> JSON:
+        chat_id = self._chat_id(params)
+        plain = self._check_text(params.get("text"), params.get("parse_mode"), limit=MAX_TEXT)
+        markup = self._check_markup(params.get("reply_markup"))
+        message = self._bot_message(chat_id)
+        message["text"] = plain
+        if markup is not None:
+            message["reply_markup"] = markup
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    async def _send_photo(self, params: JSON, files: dict[str, bytes]) -> JSON:
+        chat_id = self._chat_id(params)
+        caption = params.get("caption")
+        plain = (self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
+                 if caption else "")
+        markup = self._check_markup(params.get("reply_markup"))
+        photo = params.get("photo")
+        if "photo" in files or (isinstance(photo, str) and photo.startswith("attach://")):
+            content = files.get("photo") or files.get(str(photo).removeprefix("attach://"), b"")
+            file_id = self.add_file(content)
+        elif isinstance(photo, str) and photo in self.files:
+            file_id = photo
+        elif isinstance(photo, str) and photo.startswith(("http://", "https://")):
+            file_id = self.add_file(b"")
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        message = self._bot_message(chat_id)
+        message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280, "height": 960,
+                             "file_size": len(self.files[file_id])}]
+        if plain:
+            message["caption"] = plain
+        if markup is not None:
+            message["reply_markup"] = markup
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _target(self, params: JSON) -> JSON:
+        if params.get("inline_message_id"):
+            raise bad_request("inline messages are not supported by the fake")
+        chat_id = self._chat_id(params)
+        message = self.messages.get((chat_id, int(params.get("message_id") or 0)))
+        if message is None:
+            raise bad_request("message to edit not found")
+        return message
+
+    async def _edit_message_text(self, params: JSON, _files: dict[str, bytes]) -> JSON:
+        message = self._target(params)
+        if "text" not in message:
+            raise bad_request("there is no text in the message to edit")
+        plain = self._check_text(params.get("text"), params.get("parse_mode"), limit=MAX_TEXT)
+        markup = self._check_markup(params.get("reply_markup"))
+        if plain == message["text"] and markup == message.get("reply_markup"):
+            raise bad_request("message is not modified: specified new message content and reply markup are "
+                              "exactly the same as a current content and reply markup of the message")
+        message["text"] = plain
+        message["edit_date"] = int(time.time())
+        _set_markup(message, markup)
+        return message
+
+    async def _edit_message_reply_markup(self, params: JSON, _files: dict[str, bytes]) -> JSON:
+        message = self._target(params)
+        markup = self._check_markup(params.get("reply_markup"))
+        if markup == message.get("reply_markup"):
+            raise bad_request("message is not modified: specified new message content and reply markup are "
+                              "exactly the same as a current content and reply markup of the message")
+        message["edit_date"] = int(time.time())
+        _set_markup(message, markup)
+        return message
+
+    async def _answer_callback_query(self, params: JSON, _files: dict[str, bytes]) -> bool:
+        query = self.callback_queries.get(str(params.get("callback_query_id")))
+        if query is None or query["answered"]:
+            raise bad_request("query is too old and response timeout expired or query ID is invalid")
+        query["answered"] = True
+        query["text"] = params.get("text")
+        return True
+
+    async def _set_my_commands(self, params: JSON, _files: dict[str, bytes]) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise bad_request("can't parse commands JSON object")
+        if len(commands) > 100:
+            raise bad_request("too many commands")
+        for command in commands:
+            name, description = str(command.get("command", "")), str(command.get("description", ""))
+            if not COMMAND_NAME.match(name):
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= 256:
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[(_scope_key(params.get("scope")), str(params.get("language_code") or ""))] = commands
+        return True
+
+    async def _get_my_commands(self, params: JSON, _files: dict[str, bytes]) -> list[JSON]:
+        return self.commands.get((_scope_key(params.get("scope")), str(params.get("language_code") or "")), [])
+
+    async def _delete_my_commands(self, params: JSON, _files: dict[str, bytes]) -> bool:
+        self.commands.pop((_scope_key(params.get("scope")), str(params.get("language_code") or "")), None)
+        return True
+
+    async def _set_webhook(self, params: JSON, _files: dict[str, bytes]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            self.webhook = None
+            return True
+        if not url.startswith("https://"):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = dict(params)
+        return True
+
+    async def _delete_webhook(self, params: JSON, _files: dict[str, bytes]) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        return True
+
+    async def _get_webhook_info(self, _params: JSON, _files: dict[str, bytes]) -> JSON:
+        return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self.updates)}
+
+    async def _get_file(self, params: JSON, _files: dict[str, bytes]) -> JSON:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise bad_request("invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
+                "file_path": f"photos/{file_id}.jpg"}
+
+
+def _set_markup(message: JSON, markup: JSON | None) -> None:
+    if markup is None:
+        message.pop("reply_markup", None)
+    else:
+        message["reply_markup"] = markup
+
+
+def _scope_key(scope: Any) -> str:
+    if scope in (None, "", {}):
+        scope = {"type": "default"}
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    return json.dumps(scope, sort_keys=True)
+
+
+def _decode(key: str, value: str) -> Any:
+    if key in STRING_PARAMS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+async def _read_params(request: web.Request) -> tuple[JSON, dict[str, bytes]]:
+    """Parameters of a Bot API request: query string, JSON body, urlencoded or multipart form."""
+    params: JSON = {key: _decode(key, value) for key, value in request.query.items()}
+    files: dict[str, bytes] = {}
+    if request.method != "POST" or not request.can_read_body:
+        return params, files
+    if request.content_type == "application/json":
+        body = await request.json()
+        if isinstance(body, dict):
+            params.update(body)
+        return params, files
+    form = await request.post()
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            files[key] = value.file.read()
+        else:
+            params[key] = _decode(key, str(value))
+    return params, files
+
+
+def scope_chat(chat_id: int) -> JSON:
+    """The BotCommandScopeChat a bot sends for a chat, as the fake stores it."""
+    return {"type": "chat", "chat_id": chat_id}
+
+
+def keyboard_labels(call: Call) -> list[list[str]]:
+    """The button labels of a sendMessage call's inline keyboard, row by row."""
+    markup = call.params.get("reply_markup") or {}
+    return [[button["text"] for button in row] for row in markup.get("inline_keyboard", [])]
+
+
+def all_labels(calls: Iterable[Call]) -> list[str]:
+    return [label for call in calls for row in keyboard_labels(call) for label in row]

@@ -1,0 +1,692 @@
+"""The outbox: enqueuing with dedupe, and the sender's retries, limits, leases and final states.
+
+Every test that takes ``db`` runs on a fresh in-memory SQLite database, and again on PostgreSQL when
+TEST_DATABASE_URL names one (that database is emptied and re-created from the models for every test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.channels.base import (
+    Attachment,
+    PermanentError,
+    RateLimits,
+    RecipientBlocked,
+    RetryLater,
+    TransientError,
+    is_group_chat,
+    limits_of,
+)
+from bot.clock import SHANGHAI, FrozenClock, SystemClock
+from bot.messages import Button, Reply
+from bot.outbox import OutboxSender, SendStats
+from storage import outbox
+from storage.db import Database
+from storage.models import ChatAccount, OutboxMessage, Person
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
+FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
+
+
+# ---------------------------------------------------------------- fixtures and helpers
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL to test against (async driver), or None when none is configured."""
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain):]
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A database with every table created from the models and no rows."""
+    if request.param == "sqlite":
+        url = "sqlite+aiosqlite://"
+    else:
+        url = postgres_url() or ""
+        if not url:
+            pytest.skip("TEST_DATABASE_URL is not set")
+    database = Database(url)
+    try:
+        if not database.is_sqlite:
+            await database.drop_all()
+        await database.create_all()
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+class FakeTransport:
+    """Records what it sends; raises the errors a test scripted, per chat, in order."""
+
+    def __init__(self, channel: str = "telegram", *, delay: float = 0.0) -> None:
+        self.channel = channel
+        self.delay = delay
+        self.sent: list[tuple[str, Reply, Attachment | None]] = []
+        self.calls = 0
+        self.script: dict[str, list[Exception]] = {}
+        self.always: Exception | None = None
+
+    def fail(self, chat_id: str, *errors: Exception) -> None:
+        self.script.setdefault(chat_id, []).extend(errors)
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        self.calls += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.always is not None:
+            raise self.always
+        planned = self.script.get(chat_id)
+        if planned:
+            raise planned.pop(0)
+        self.sent.append((chat_id, reply, attachment))
+
+    def texts(self, chat_id: str | None = None) -> list[str]:
+        return [r.html for c, r, _ in self.sent if chat_id is None or c == chat_id]
+
+
+async def add_person(db: Database, name: str, *accounts: tuple[str, str], blocked: bool = False) -> int:
+    """A person with chat accounts given as (channel, chat_id); their external id is the chat id."""
+    async with db.session() as session:
+        person = Person(name=name, active=True, created_at=NOW)
+        session.add(person)
+        await session.flush()
+        for channel, chat_id in accounts:
+            session.add(ChatAccount(person_id=person.id, channel=channel, external_id=chat_id, chat_id=chat_id,
+                                    created_at=NOW, blocked_at=NOW if blocked else None))
+        return person.id
+
+
+async def notify(db: Database, person_id: int, text: str, *, key: str, now: datetime = NOW,
+                 **extra: object) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return await outbox.enqueue_for_person(session, person_id=person_id, reply=Reply(html=text), key=key,
+                                               now=now, **extra)  # type: ignore[arg-type]
+
+
+async def rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def account(db: Database, channel: str, chat_id: str) -> ChatAccount:
+    async with db.session() as session:
+        found = await session.scalar(
+            select(ChatAccount).where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id))
+        assert found is not None
+        return found
+
+
+def sender(db: Database, clock: object, *transports: FakeTransport, **options: object) -> OutboxSender:
+    options.setdefault("limits", {t.channel: FAST for t in transports})
+    return OutboxSender(db, clock, {t.channel: t for t in transports}, **options)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- enqueuing
+
+
+async def test_same_key_twice_is_one_row_and_one_delivery(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    first = await notify(db, person, "问题 W0001 已提交", key="problem:1:raised")
+    second = await notify(db, person, "问题 W0001 已提交", key="problem:1:raised")
+    assert [m.dedupe_key for m in first] == ["problem:1:raised|telegram:1001"]
+    assert second == []
+    transport = FakeTransport()
+    stats = await sender(db, clock, transport).drain(5)
+    assert stats.sent == 1
+    assert transport.texts() == ["问题 W0001 已提交"]
+    assert len(await rows(db)) == 1
+
+
+async def test_same_key_in_one_transaction_is_one_row(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    async with db.session() as session:
+        for _ in range(2):
+            await outbox.enqueue_for_person(session, person_id=person, reply=Reply("x"), key="k", now=NOW)
+    assert len(await rows(db)) == 1
+
+
+async def test_the_unique_key_holds_even_without_the_check(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two transactions racing past the check: the second insert does nothing instead of failing."""
+    async def never_used(_session: object, _key: str) -> bool:
+        return False
+
+    monkeypatch.setattr(outbox, "_key_is_used", never_used)
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    assert len(await notify(db, person, "x", key="k")) == 1
+    assert await notify(db, person, "x", key="k") == []
+    async with db.session() as session:
+        assert await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-5", reply=Reply("x"),
+                                             key="g", now=NOW)
+        assert await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-5", reply=Reply("x"),
+                                             key="g", now=NOW) == []
+    assert len(await rows(db)) == 2
+
+
+async def test_concurrent_enqueues_of_one_key_write_one_row(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("an in-memory SQLite database has a single connection; PostgreSQL shows the race")
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    other = Database(db.url)
+    try:
+        async def enqueue(database: Database) -> int:
+            async with database.session() as session:
+                written = await outbox.enqueue_for_person(session, person_id=person, reply=Reply("x"), key="k",
+                                                          now=NOW)
+                await asyncio.sleep(0.05)  # hold the transaction open while the other one tries
+                return len(written)
+
+        counts = await asyncio.gather(enqueue(db), enqueue(other))
+    finally:
+        await other.dispose()
+    assert sorted(counts) == [0, 1]
+    assert len(await rows(db)) == 1
+
+
+async def test_a_notice_fans_out_to_every_account(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "赵芳", ("telegram", "1001"), ("wecom", "zhaofang"))
+    written = await notify(db, person, "请处理 W0002", key="problem:2:assigned")
+    assert sorted(m.dedupe_key for m in written) == [
+        "problem:2:assigned|telegram:1001", "problem:2:assigned|wecom:zhaofang"]
+    telegram, wecom = FakeTransport("telegram"), FakeTransport("wecom")
+    stats = await sender(db, clock, telegram, wecom).drain(5)
+    assert stats.sent == 2
+    assert telegram.texts("1001") == ["请处理 W0002"]
+    assert wecom.texts("zhaofang") == ["请处理 W0002"]
+    assert {m.state for m in await rows(db)} == {"sent"}
+    assert all(m.sent_at == NOW for m in await rows(db))
+
+
+async def test_blocked_accounts_get_no_row(db: Database) -> None:
+    person = await add_person(db, "赵芳", ("telegram", "1001"))
+    async with db.session() as session:
+        session.add(ChatAccount(person_id=person, channel="wecom", external_id="zf", chat_id="zf", created_at=NOW,
+                                blocked_at=NOW))
+    written = await notify(db, person, "x", key="k")
+    assert [m.chat_id for m in written] == ["1001"]
+
+
+async def test_a_person_without_an_account_gets_an_undeliverable_row(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "刘文华")
+    [row] = await notify(db, person, "问题 W0003 升级到您", key="problem:3:level1")
+    assert (row.dedupe_key, row.state, row.channel, row.chat_id) == ("problem:3:level1|none", "undeliverable",
+                                                                      None, None)
+    assert row.last_error == outbox.NO_ACCOUNT
+    assert row.person_id == person
+    transport = FakeTransport()
+    assert (await sender(db, clock, transport).drain(5)).claimed == 0
+    assert transport.calls == 0
+    assert await notify(db, person, "again", key="problem:3:level1") == []
+    async with db.session() as session:
+        [listed] = await outbox.failed_messages(session, limit=10)
+    assert listed.id == row.id
+
+
+async def test_a_person_whose_accounts_all_blocked_the_bot_is_undeliverable(db: Database) -> None:
+    person = await add_person(db, "王立军", ("telegram", "1001"), blocked=True)
+    [row] = await notify(db, person, "x", key="k")
+    assert row.state == "undeliverable"
+    assert row.last_error == outbox.ALL_BLOCKED
+
+
+async def test_group_chat_notices(db: Database, clock: FrozenClock) -> None:
+    async with db.session() as session:
+        [row] = await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200", key="bulletin:1",
+                                              reply=Reply("<b>每日通报</b>"), now=NOW)
+    assert (row.dedupe_key, row.person_id, row.chat_id) == ("bulletin:1|telegram:-100200", None, "-100200")
+    transport = FakeTransport()
+    await sender(db, clock, transport).drain(5)
+    assert transport.texts("-100200") == ["<b>每日通报</b>"]
+
+
+async def test_payload_round_trip_with_buttons_and_attachment(db: Database, clock: FrozenClock) -> None:
+    reply = Reply(html="<b>W0004</b> 待受理", buttons=((Button("受理", "p:4:accept"), Button("退回", "p:4:refuse")),
+                                                        (Button("详情", "p:4:show"),)))
+    photo = Attachment(kind="photo", path="problems/4/1.jpg", filename="现场.jpg")
+    person = await add_person(db, "赵芳", ("telegram", "1001"))
+    [row] = await notify(db, person, "", key="k")  # only to get an id sequence going
+    async with db.session() as session:
+        [row] = await outbox.enqueue_for_person(session, person_id=person, reply=reply, key="p4", now=NOW,
+                                                attachment=photo)
+    assert row.payload == {
+        "html": "<b>W0004</b> 待受理",
+        "buttons": [[{"label": "受理", "data": "p:4:accept"}, {"label": "退回", "data": "p:4:refuse"}],
+                    [{"label": "详情", "data": "p:4:show"}]],
+        "attachment": {"kind": "photo", "path": "problems/4/1.jpg", "filename": "现场.jpg"},
+    }
+    assert outbox.reply_from_payload(row.payload) == reply
+    assert outbox.attachment_from_payload(row.payload) == photo
+    transport = FakeTransport()
+    await sender(db, clock, transport).drain(5)
+    assert transport.sent[-1] == ("1001", reply, photo)
+    assert transport.sent[0][2] is None
+
+
+async def test_a_too_long_key_is_refused(db: Database) -> None:
+    person = await add_person(db, "赵芳", ("telegram", "1001"))
+    with pytest.raises(ValueError, match="dedupe key"):
+        await notify(db, person, "x", key="k" * 200)
+
+
+async def test_keys_with_like_wildcards_do_not_collide(db: Database) -> None:
+    person = await add_person(db, "赵芳", ("telegram", "1001"))
+    assert await notify(db, person, "x", key="a%b_c")
+    assert await notify(db, person, "x", key="a%b")
+    assert await notify(db, person, "x", key="aXb_c")
+
+
+# ---------------------------------------------------------------- retries and final states
+
+
+async def test_a_transient_error_is_retried_after_a_backoff(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.fail("1001", TransientError("connection reset"))
+    send = sender(db, clock, transport)
+    stats = await send.drain(5)
+    assert (stats.retried, stats.sent) == (1, 0)
+    [row] = await rows(db)
+    assert (row.state, row.attempts, row.last_error) == ("pending", 1, "TransientError: connection reset")
+    assert NOW + timedelta(seconds=1.6) <= row.next_attempt_at <= NOW + timedelta(seconds=2.4)
+    clock.advance(seconds=1.5)
+    assert (await send.drain(5)).claimed == 0
+    clock.advance(seconds=1)
+    assert (await send.drain(5)).sent == 1
+    [row] = await rows(db)
+    assert (row.state, row.attempts, row.sent_at) == ("sent", 2, clock.now())
+    assert transport.texts() == ["hello"]
+
+
+async def test_backoff_doubles_and_is_capped(db: Database, clock: FrozenClock) -> None:
+    send = sender(db, clock, FakeTransport())
+    for attempts, expected in [(1, 2), (2, 4), (3, 8), (6, 64)]:
+        assert expected * 0.8 <= send.backoff(attempts) <= expected * 1.2
+    assert send.backoff(30) == 600
+
+
+async def test_flood_control_is_honoured(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.fail("1001", RetryLater(30))
+    send = sender(db, clock, transport)
+    assert (await send.drain(5)).retried == 1
+    [row] = await rows(db)
+    assert (row.state, row.next_attempt_at, row.attempts) == ("pending", NOW + timedelta(seconds=30), 0)
+    clock.advance(seconds=29)
+    assert (await send.drain(5)).claimed == 0
+    assert transport.calls == 1
+    clock.advance(seconds=1)
+    assert (await send.drain(5)).sent == 1
+    assert transport.texts() == ["hello"]
+
+
+async def test_flood_control_holds_back_the_rest_of_the_chat(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    other = await add_person(db, "赵芳", ("telegram", "1002"))
+    for n in range(3):
+        await notify(db, person, f"#{n}", key=f"k{n}")
+    await notify(db, other, "other", key="o")
+    transport = FakeTransport()
+    transport.fail("1001", RetryLater(10))
+    send = sender(db, clock, transport)
+    stats = await send.drain(5)
+    assert (stats.retried, stats.released, stats.sent) == (1, 2, 1)
+    assert transport.calls == 2  # the held-back ones were not even tried
+    clock.advance(seconds=10)
+    await send.drain(5)
+    assert transport.texts("1001") == ["#0", "#1", "#2"]
+
+
+async def test_gives_up_after_max_attempts_with_the_last_error(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.fail("1001", *(TransientError(f"502 Bad Gateway #{n}") for n in range(1, 10)))
+    send = sender(db, clock, transport, max_attempts=3)
+    for _ in range(5):
+        await send.drain(5)
+        clock.advance(minutes=11)
+    [row] = await rows(db)
+    assert (row.state, row.attempts, row.last_error) == ("failed", 3, "TransientError: 502 Bad Gateway #3")
+    assert transport.calls == 3
+    async with db.session() as session:
+        assert [m.id for m in await outbox.failed_messages(session, limit=5)] == [row.id]
+
+
+async def test_default_max_attempts_is_eight(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.always = TransientError("down")
+    send = sender(db, clock, transport)
+    for _ in range(12):
+        await send.drain(5)
+        clock.advance(minutes=11)
+    [row] = await rows(db)
+    assert (row.state, row.attempts, transport.calls) == ("failed", 8, 8)
+
+
+async def test_unexpected_errors_are_retried_like_transient_ones(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.fail("1001", RuntimeError("bug in a transport"))
+    send = sender(db, clock, transport)
+    assert (await send.drain(5)).retried == 1
+    clock.advance(minutes=1)
+    assert (await send.drain(5)).sent == 1
+
+
+async def test_a_permanent_error_fails_at_once(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.fail("1001", PermanentError("Bad Request: message is too long"))
+    assert (await sender(db, clock, transport).drain(5)).failed == 1
+    [row] = await rows(db)
+    assert (row.state, row.attempts, row.last_error) == ("failed", 1,
+                                                         "PermanentError: Bad Request: message is too long")
+
+
+async def test_a_blocked_recipient_is_undeliverable_and_the_account_marked(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    transport.fail("1001", RecipientBlocked("Forbidden: bot was blocked by the user"))
+    clock.advance(minutes=5)
+    assert (await sender(db, clock, transport).drain(5)).undeliverable == 1
+    [row] = await rows(db)
+    assert (row.state, row.last_error) == ("undeliverable", "RecipientBlocked: Forbidden: bot was blocked by the user")
+    assert (await account(db, "telegram", "1001")).blocked_at == clock.now()
+    [later] = await notify(db, person, "next", key="k2")
+    assert (later.state, later.dedupe_key) == ("undeliverable", "k2|none")
+
+
+async def test_bad_payloads_fail_instead_of_looping(db: Database, clock: FrozenClock) -> None:
+    async with db.session() as session:
+        session.add(OutboxMessage(dedupe_key="bad|telegram:1", channel="telegram", chat_id="1", state="pending",
+                                  payload={"html": "x", "attachment": {"kind": "video", "path": "a"}},
+                                  attempts=0, next_attempt_at=NOW, created_at=NOW))
+    assert (await sender(db, clock, FakeTransport()).drain(5)).failed == 1
+    [row] = await rows(db)
+    assert row.last_error is not None and row.last_error.startswith("bad payload")
+
+
+# ---------------------------------------------------------------- crashes, restarts and concurrency
+
+
+async def test_a_restart_between_commit_and_send_delivers_once(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    async with db.session() as session:  # the state change and its notice, committed together
+        session.add(Person(name="新人", active=True, created_at=NOW))
+        await outbox.enqueue_for_person(session, person_id=person, reply=Reply("已提交"), key="k", now=NOW)
+    # …the process dies here. After the restart, a brand-new sender finds the notice.
+    transport = FakeTransport()
+    stats = await sender(db, clock, transport).drain(5)
+    assert stats.sent == 1
+    assert (await sender(db, clock, transport).drain(5)).claimed == 0
+    assert transport.texts() == ["已提交"]
+
+
+async def test_rows_of_a_sender_that_died_mid_batch_come_back_after_the_lease(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    async with db.session() as session:  # a sender claims the row… and dies before sending
+        [claimed] = await outbox.claim_due_messages(session, now=NOW, limit=10,
+                                                    lease_until=NOW + timedelta(minutes=10))
+    assert (claimed.state, claimed.attempts) == ("sending", 1)
+    transport = FakeTransport()
+    send = sender(db, clock, transport)
+    assert (await send.drain(5)).claimed == 0  # still leased
+    async with db.session() as session:
+        assert (await outbox.backlog(session, now=clock.now())).pending == 1
+    clock.advance(minutes=10)
+    assert (await send.drain(5)).sent == 1
+    assert transport.texts() == ["hello"]
+    [row] = await rows(db)
+    assert (row.state, row.attempts) == ("sent", 2)
+
+
+async def test_a_late_outcome_from_a_lost_claim_is_not_recorded(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    async with db.session() as session:  # a claim whose lease runs out at once…
+        [first] = await outbox.claim_due_messages(session, now=NOW, limit=1, lease_until=NOW)
+    async with db.session() as session:  # …so another sender takes the row over
+        [second] = await outbox.claim_due_messages(session, now=NOW, limit=1, lease_until=NOW + timedelta(hours=1))
+    assert (first.attempts, second.attempts) == (1, 2)
+    async with db.session() as session:
+        assert not await outbox.mark_failed(session, message_id=first.id, attempt=first.attempts, error="late")
+        assert await outbox.mark_sent(session, message_id=second.id, attempt=second.attempts, now=NOW)
+        assert not await outbox.mark_retry(session, message_id=second.id, at=NOW, error="after the end")
+    [row] = await rows(db)
+    assert (row.state, row.last_error) == ("sent", None)
+
+
+async def _two_senders_deliver_each_once(first: Database, second: Database, clock: FrozenClock) -> None:
+    people = [await add_person(first, f"人{n}", ("telegram", str(2000 + n))) for n in range(10)]
+    for n in range(60):
+        await notify(first, people[n % 10], f"notice {n}", key=f"n{n}")
+    shared = FakeTransport(delay=0.002)  # both senders talk to the same "Telegram"
+    a = OutboxSender(first, clock, {"telegram": shared}, limits={"telegram": FAST}, batch=7)
+    b = OutboxSender(second, clock, {"telegram": shared}, limits={"telegram": FAST}, batch=7)
+    stats = await asyncio.gather(a.drain(20), b.drain(20))
+    counts = Counter(shared.texts())
+    assert counts == Counter({f"notice {n}": 1 for n in range(60)})
+    assert stats[0].sent + stats[1].sent == 60
+    assert {m.state for m in await rows(first)} == {"sent"}
+
+
+async def test_two_senders_deliver_each_notice_once(db: Database, clock: FrozenClock) -> None:
+    second = db if db.is_sqlite else Database(db.url)  # on PostgreSQL: another pool, like another process
+    try:
+        await _two_senders_deliver_each_once(db, second, clock)
+    finally:
+        if second is not db:
+            await second.dispose()
+
+
+async def test_two_senders_on_one_sqlite_file_deliver_each_notice_once(tmp_path: Path, clock: FrozenClock) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}"
+    first, second = Database(url), Database(url)
+    try:
+        await first.create_all()
+        await _two_senders_deliver_each_once(first, second, clock)
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_channel_without_transport_waits_and_is_logged_once(
+    db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    person = await add_person(db, "赵芳", ("telegram", "1001"), ("wecom", "zhaofang"))
+    await notify(db, person, "hello", key="k")
+    telegram = FakeTransport("telegram")
+    send = sender(db, clock, telegram)
+    with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+        assert (await send.drain(5)).sent == 1
+        await send.run_once()
+        await send.run_once()
+    assert [r.getMessage() for r in caplog.records if "wecom" in r.getMessage()] == [
+        "outbox has notices for channel 'wecom', which is not configured here; they stay pending"]
+    wecom_row = next(m for m in await rows(db) if m.channel == "wecom")
+    assert (wecom_row.state, wecom_row.attempts) == ("pending", 0)
+    wecom = FakeTransport("wecom")  # configured later: the notice goes out
+    assert (await sender(db, clock, telegram, wecom).drain(5)).sent == 1
+    assert wecom.texts() == ["hello"]
+
+
+# ---------------------------------------------------------------- rate limits
+
+
+def test_default_limits_are_telegrams() -> None:
+    assert RateLimits() == RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    assert limits_of(FakeTransport()) == RateLimits()  # type: ignore[arg-type]
+    assert is_group_chat(FakeTransport(), "-100123")  # type: ignore[arg-type]
+    assert not is_group_chat(FakeTransport(), "1001")  # type: ignore[arg-type]
+
+
+async def test_limiters_are_set_up_per_channel_chat_and_group(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "private", key="p")
+    async with db.session() as session:
+        await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200", reply=Reply("group"),
+                                      key="g", now=NOW)
+    transport = FakeTransport()
+    send = OutboxSender(db, clock, {"telegram": transport})  # Telegram's own limits, evenly spaced
+    glob = send._global["telegram"]
+    assert (glob.max_rate, glob.time_period) == (1, pytest.approx(1 / 30))
+    await send.drain(5)
+    chat, group_chat = send._per_chat[("telegram", "1001")], send._per_chat[("telegram", "-100200")]
+    assert (chat.max_rate, chat.time_period) == (1, 1)
+    assert (group_chat.max_rate, group_chat.time_period) == (1, 1)
+    assert set(send._per_group) == {("telegram", "-100200")}
+    group = send._per_group[("telegram", "-100200")]
+    assert (group.max_rate, group.time_period) == (1, 3)  # 20 a minute, never more in any minute
+
+
+async def test_slow_rates_below_one_per_period_still_work(db: Database, clock: FrozenClock) -> None:
+    send = OutboxSender(db, clock, {"x": FakeTransport("x")},  # type: ignore[dict-item]
+                        limits={"x": RateLimits(global_per_second=0.5, per_chat_per_second=1, per_group_per_minute=1)})
+    assert (send._global["x"].max_rate, send._global["x"].time_period) == (1, 2)
+
+
+async def test_one_chat_is_sent_at_the_per_chat_rate(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    for n in range(10):
+        await notify(db, person, f"#{n}", key=f"k{n}")
+    transport = FakeTransport()
+    send = sender(db, clock, transport,
+                  limits={"telegram": RateLimits(global_per_second=1000, per_chat_per_second=20,
+                                                 per_group_per_minute=60000)})
+    started = time.monotonic()
+    assert (await send.drain(10)).sent == 10
+    elapsed = time.monotonic() - started
+    assert elapsed >= 9 / 20 * 0.9  # the first goes at once, then one every 1/20 s
+    assert transport.texts() == [f"#{n}" for n in range(10)]  # in order
+
+
+async def test_many_chats_are_sent_at_the_global_rate(db: Database, clock: FrozenClock) -> None:
+    for n in range(30):
+        person = await add_person(db, f"人{n}", ("telegram", str(3000 + n)))
+        await notify(db, person, f"#{n}", key=f"k{n}")
+    transport = FakeTransport()
+    send = sender(db, clock, transport,
+                  limits={"telegram": RateLimits(global_per_second=40, per_chat_per_second=1000,
+                                                 per_group_per_minute=60000)})
+    started = time.monotonic()
+    assert (await send.drain(10)).sent == 30
+    assert time.monotonic() - started >= 29 / 40 * 0.9
+
+
+async def test_group_chats_are_held_to_the_per_minute_rate(db: Database, clock: FrozenClock) -> None:
+    async with db.session() as session:
+        for n in range(6):
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200", reply=Reply(f"#{n}"),
+                                          key=f"g{n}", now=NOW)
+    transport = FakeTransport()
+    send = sender(db, clock, transport,
+                  limits={"telegram": RateLimits(global_per_second=1000, per_chat_per_second=1000,
+                                                 per_group_per_minute=600)})  # one every 0.1 s
+    started = time.monotonic()
+    assert (await send.drain(10)).sent == 6
+    assert time.monotonic() - started >= 5 * 0.1 * 0.9
+    assert transport.texts() == [f"#{n}" for n in range(6)]
+
+
+# ---------------------------------------------------------------- watching the outbox, running the sender
+
+
+async def test_backlog_counts_what_should_be_going_out(db: Database, clock: FrozenClock) -> None:
+    async with db.session() as session:
+        assert await outbox.backlog(session, now=NOW) == (0, None)
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "a", key="a", now=NOW - timedelta(minutes=5))
+    await notify(db, person, "b", key="b")
+    await notify(db, await add_person(db, "无号"), "c", key="c")  # undeliverable: not backlog
+    async with db.session() as session:
+        pending, oldest = await outbox.backlog(session, now=NOW)
+    assert (pending, oldest) == (2, NOW - timedelta(minutes=5))
+    transport = FakeTransport()
+    transport.fail("1001", TransientError("down"))
+    await sender(db, clock, transport).drain(5)
+    async with db.session() as session:
+        assert (await outbox.backlog(session, now=NOW)).pending == 0  # a sent, b waiting for its retry
+        assert (await outbox.backlog(session, now=NOW + timedelta(minutes=1))).pending == 1
+
+
+async def test_due_messages_are_oldest_first(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "new", key="new")
+    await notify(db, person, "old", key="old", now=NOW - timedelta(hours=1))
+    await notify(db, person, "later", key="later", now=NOW + timedelta(hours=1))
+    async with db.session() as session:
+        due = await outbox.due_messages(session, now=NOW, limit=10)
+    assert [m.payload["html"] for m in due] == ["old", "new"]
+
+
+async def test_drain_waits_for_a_short_flood_control_on_the_real_clock(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k", now=SystemClock().now())
+    transport = FakeTransport()
+    transport.fail("1001", RetryLater(0.3))
+    send = sender(db, SystemClock(), transport)
+    started = time.monotonic()
+    stats = await send.drain(5, wait_for_retries=True)
+    assert (stats.retried, stats.sent) == (1, 1)
+    assert time.monotonic() - started >= 0.25
+    assert transport.texts() == ["hello"]
+
+
+async def test_drain_does_not_wait_for_retries_beyond_its_timeout(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k", now=SystemClock().now())
+    transport = FakeTransport()
+    transport.fail("1001", RetryLater(60))
+    started = time.monotonic()
+    stats = await sender(db, SystemClock(), transport).drain(1, wait_for_retries=True)
+    assert (stats.retried, stats.sent) == (1, 0)
+    assert time.monotonic() - started < 1
+
+
+async def test_run_forever_sends_until_stopped(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    transport = FakeTransport()
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender(db, clock, transport).run_forever(stop, idle_seconds=0.02))
+    for _ in range(200):
+        if transport.sent:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert transport.texts() == ["hello"]
+
+
+def test_send_stats_add_up() -> None:
+    assert SendStats(claimed=2, sent=1) + SendStats(claimed=1, failed=1) == SendStats(claimed=3, sent=1, failed=1)

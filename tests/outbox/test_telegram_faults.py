@@ -1,0 +1,269 @@
+"""Telegram delivery of the outbox over real HTTP, against the fake Bot API answering with faults.
+
+PTB's errors are mapped to delivery errors (unit tests first), then real notices go through a real
+``telegram.Bot`` to the fake server while it answers 429, 5xx and too late on a share of the calls:
+in the end every notice arrives exactly once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import Attachment, PermanentError, RateLimits, RecipientBlocked, RetryLater, TransientError
+from bot.channels.telegram_transport import TelegramTransport, delivery_error
+from bot.clock import FrozenClock, SystemClock
+from bot.messages import Button, Reply
+from bot.outbox import OutboxSender
+from storage import outbox
+from storage.db import Database
+from storage.models import ChatAccount, OutboxMessage, Person
+from tests.fakes.bot_api import FakeBotAPI, Fault
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # RetryAfter's own
+QUICK = RateLimits(global_per_second=200, per_chat_per_second=5, per_group_per_minute=600)
+
+
+# ---------------------------------------------------------------- mapping PTB errors
+
+
+@pytest.mark.parametrize(("make", "expected"), [
+    (lambda: RetryAfter(3), RetryLater),
+    (lambda: Forbidden("Forbidden: bot was blocked by the user"), RecipientBlocked),
+    (lambda: BadRequest("Chat not found"), RecipientBlocked),
+    (lambda: BadRequest("Bad Request: can't parse entities: unsupported start tag"), PermanentError),
+    (lambda: BadRequest("Message is too long"), PermanentError),
+    (lambda: TimedOut("Timed out"), TransientError),
+    (lambda: NetworkError("Bad Gateway"), TransientError),
+    (lambda: NetworkError("Internal Server Error (500)"), TransientError),
+    (lambda: InvalidToken("Unauthorized"), TransientError),
+], ids=["429", "403", "chat-not-found", "bad-html", "too-long", "timeout", "502", "500", "bad-token"])
+def test_ptb_errors_map_to_delivery_errors(make: Callable[[], TelegramError], expected: type[Exception]) -> None:
+    assert type(delivery_error(make())) is expected
+
+
+def test_retry_after_in_seconds_or_as_a_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    mapped = delivery_error(RetryAfter(7))
+    assert isinstance(mapped, RetryLater) and mapped.after_seconds == 7
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # the newer behaviour: retry_after is a timedelta
+    mapped = delivery_error(RetryAfter(timedelta(seconds=2.5)))
+    assert isinstance(mapped, RetryLater) and mapped.after_seconds == 2.5
+
+
+class StubBot:
+    """Answers like a Bot whose group chat became a supergroup."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_options: Any) -> None:
+        if chat_id == -5:
+            raise ChatMigrated(-1009)
+        self.sent.append((chat_id, text))
+
+
+async def test_a_migrated_group_gets_the_message_at_its_new_id() -> None:
+    stub = StubBot()
+    await TelegramTransport(stub).send("-5", Reply("通报"))  # type: ignore[arg-type]
+    assert stub.sent == [(-1009, "通报")]
+
+
+async def test_a_chat_id_that_is_no_number_is_a_permanent_error() -> None:
+    with pytest.raises(PermanentError):
+        await TelegramTransport(StubBot()).send("zhaofang", Reply("x"))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
+    """A real PTB Bot talking to the fake, with short timeouts and room for concurrent sends."""
+    request = HTTPXRequest(connection_pool_size=32, read_timeout=0.5, write_timeout=1.0, connect_timeout=1.0,
+                           pool_timeout=3.0)
+    async with Bot(fake.token, base_url=fake.base_url, request=request) as real_bot:
+        yield real_bot
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[Database]:
+    database = Database("sqlite+aiosqlite://")
+    await database.create_all()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def add_people(db: Database, chat_ids: list[int]) -> dict[int, int]:
+    """A person with a Telegram account per chat id; returns chat id → person id."""
+    now = SystemClock().now()
+    people: dict[int, int] = {}
+    async with db.session() as session:
+        for chat_id in chat_ids:
+            person = Person(name=f"用户{chat_id}", active=True, created_at=now)
+            session.add(person)
+            await session.flush()
+            session.add(ChatAccount(person_id=person.id, channel="telegram", external_id=str(chat_id),
+                                    chat_id=str(chat_id), created_at=now))
+            people[chat_id] = person.id
+    return people
+
+
+async def states(db: Database) -> Counter[str]:
+    async with db.session() as session:
+        return Counter((await session.scalars(select(OutboxMessage.state))).all())
+
+
+async def test_a_notice_with_buttons_arrives_as_html_with_a_keyboard(db: Database, fake: FakeBotAPI, bot: Bot) -> None:
+    clock = FrozenClock(SystemClock().now())
+    people = await add_people(db, [1001])
+    reply = Reply("<b>W0001</b> 待受理:工地停电 &amp; 断水", buttons=((Button("受理", "p:1:a"), Button("退回", "p:1:r")),))
+    async with db.session() as session:
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=reply, key="p1", now=clock.now())
+    send = OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK})
+    assert (await send.drain(5)).sent == 1
+    [call] = fake.calls_of("sendMessage", ok=True)
+    assert call["chat_id"] == 1001 and call["parse_mode"] == "HTML"
+    assert call["text"] == reply.html
+    assert [[b["text"] for b in row] for row in call["reply_markup"]["inline_keyboard"]] == [["受理", "退回"]]
+
+
+async def test_a_photo_notice_is_sent_with_its_caption(db: Database, fake: FakeBotAPI, bot: Bot, tmp_path: Path) -> None:
+    (tmp_path / "site.jpg").write_bytes(b"\xff\xd8\xff\xe0photo")
+    clock = FrozenClock(SystemClock().now())
+    people = await add_people(db, [1001])
+    async with db.session() as session:
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("<b>现场照片</b>"), key="ph",
+                                        now=clock.now(), attachment=Attachment("photo", "site.jpg", "现场.jpg"))
+    transport = TelegramTransport(bot, files_root=tmp_path)
+    send = OutboxSender(db, clock, {"telegram": transport}, limits={"telegram": QUICK})
+    assert (await send.drain(5)).sent == 1
+    [call] = fake.calls_of("sendPhoto", ok=True)
+    assert call["caption"] == "<b>现场照片</b>"
+    assert call.files["photo"] == b"\xff\xd8\xff\xe0photo"
+
+
+@pytest.mark.parametrize(("status", "description", "state", "blocked"), [
+    (403, "Forbidden: bot was blocked by the user", "undeliverable", True),
+    (400, "Bad Request: chat not found", "undeliverable", True),
+    (400, "Bad Request: message is too long", "failed", False),
+])
+async def test_refusals_over_http(db: Database, fake: FakeBotAPI, bot: Bot, status: int, description: str,
+                                  state: str, blocked: bool) -> None:
+    clock = FrozenClock(SystemClock().now())
+    people = await add_people(db, [1001])
+    async with db.session() as session:
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("hi"), key="k", now=clock.now())
+    fake.inject_fault("sendMessage", status=status, description=description)
+    await OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK}).drain(5)
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+        account = await session.scalar(select(ChatAccount))
+    assert row is not None and account is not None
+    assert (row.state, row.attempts) == (state, 1)
+    assert row.last_error is not None
+    assert description.removeprefix("Bad Request: ").lower() in row.last_error.lower()
+    assert (account.blocked_at is not None) is blocked
+
+
+async def test_flood_control_and_server_errors_over_http(db: Database, fake: FakeBotAPI, bot: Bot) -> None:
+    clock = FrozenClock(SystemClock().now())
+    people = await add_people(db, [1001])
+    async with db.session() as session:
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("hi"), key="k", now=clock.now())
+    send = OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK})
+    fake.inject_fault("sendMessage", status=429, retry_after=5, times=1)
+    assert (await send.drain(5)).retried == 1
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row is not None and row.next_attempt_at == clock.now() + timedelta(seconds=5)
+    clock.advance(seconds=5)
+    fake.inject_fault("sendMessage", status=500, times=1)
+    assert (await send.drain(5)).retried == 1
+    async with db.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row is not None and row.last_error == "TransientError: Internal Server Error"
+    clock.advance(minutes=1)
+    assert (await send.drain(5)).sent == 1
+    assert fake.texts(1001) == ["hi"]
+
+
+class MixedFaults(dict[str, Fault]):
+    """Stands in for the fake's fault table: sendMessage misbehaves on about ``rate`` of the calls, in turn
+    answering 429 (retry after 1 s), 500, 502, or too late for the client (then 504, nothing sent)."""
+
+    def __init__(self, rate: float, seed: int = 1) -> None:
+        super().__init__()
+        self.rate = rate
+        self.random = random.Random(seed)
+        self.kinds = [Fault(status=429, retry_after=1), Fault(status=500), Fault(status=502),
+                      Fault(status=504, delay=0.8, description="Gateway Timeout")]
+        self.injected: Counter[int] = Counter()
+
+    def get(self, method: str, default: Any = None) -> Fault | None:  # type: ignore[override]
+        if method != "sendmessage" or self.random.random() >= self.rate:
+            return default
+        fault = self.random.choice(self.kinds)
+        self.injected[fault.status or 0] += 1
+        return Fault(status=fault.status, retry_after=fault.retry_after, delay=fault.delay,
+                     description=fault.description)
+
+
+async def test_two_hundred_notices_through_faults_arrive_exactly_once(db: Database, fake: FakeBotAPI, bot: Bot) -> None:
+    chats = [1000 + n for n in range(16)] + [-100_000 - n for n in range(4)]  # 16 people and 4 group chats
+    people = await add_people(db, [c for c in chats if c > 0])
+    clock = SystemClock()
+    async with db.session() as session:
+        for n in range(200):
+            chat_id = chats[n % len(chats)]
+            reply = Reply(f"<b>通知</b> #{n:03d}", buttons=((Button("查看", f"n:{n}"),),))
+            if chat_id > 0:
+                await outbox.enqueue_for_person(session, person_id=people[chat_id], reply=reply, key=f"n{n}",
+                                                now=clock.now())
+            else:
+                await outbox.enqueue_for_chat(session, channel="telegram", chat_id=str(chat_id), reply=reply,
+                                              key=f"n{n}", now=clock.now())
+    faults = MixedFaults(rate=0.1)
+    fake.faults = faults
+    send = OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK},
+                        backoff_base=0.2, concurrency=16)
+    started = time.monotonic()
+    stats = await send.drain(25, wait_for_retries=True)
+    elapsed = time.monotonic() - started
+
+    delivered = Counter(c["text"] for c in fake.calls_of("sendMessage", ok=True))
+    assert delivered == Counter({f"<b>通知</b> #{n:03d}" for n in range(200)}), "each notice exactly once"
+    assert await states(db) == Counter({"sent": 200})
+    assert stats.sent == 200
+    assert sum(faults.injected.values()) >= 10 and faults.injected[429] and faults.injected[504]
+    assert stats.retried >= sum(faults.injected.values()) - faults.injected[504]  # every fault was retried
+    for chat_id in chats:  # each chat got its ten notices, in order but for the retried ones
+        assert len(fake.texts(chat_id)) == 10
+    assert elapsed < 20

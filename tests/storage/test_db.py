@@ -1,0 +1,71 @@
+"""The database handle: SQLite pragmas on a file-backed database, and the unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from storage.db import Database
+from storage.models import Person, Unit
+
+from .factories import NOW, count
+
+
+@pytest.fixture
+async def file_db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'diaodu.sqlite3'}")
+    try:
+        await database.create_all()
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def test_file_sqlite_uses_wal_and_foreign_keys(file_db: Database, tmp_path: Path) -> None:
+    assert (tmp_path / "nested" / "diaodu.sqlite3").exists()
+    async with file_db.engine.connect() as conn:
+        journal_mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+        foreign_keys = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
+    assert str(journal_mode).lower() == "wal"
+    assert foreign_keys == 1
+
+
+async def test_pragmas_hold_on_every_new_connection(file_db: Database) -> None:
+    # Connections are opened afresh after a dispose; the pragmas must be set on each of them.
+    await file_db.engine.dispose()
+    async with file_db.engine.connect() as conn:
+        assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert str((await conn.execute(text("PRAGMA journal_mode"))).scalar()).lower() == "wal"
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            session.add(Person(name="郝芳", unit_id=999, active=True, created_at=NOW))
+    assert await count(db, Person) == 0
+
+
+async def test_session_commits_at_the_end_and_rolls_back_on_error(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Unit(name="区住建局", created_at=NOW))
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            session.add(Unit(name="区发改局", created_at=NOW))
+            await session.flush()
+            raise RuntimeError("boom")
+    async with db.session() as session:
+        names = (await session.scalars(text("SELECT name FROM units ORDER BY id"))).all()
+    assert names == ["区住建局"]
+
+
+async def test_unit_names_are_unique(db: Database) -> None:
+    async with db.session() as session:
+        session.add(Unit(name="区住建局", created_at=NOW))
+    with pytest.raises(IntegrityError):
+        async with db.session() as session:
+            session.add(Unit(name="区住建局", created_at=NOW))
+    assert await count(db, Unit) == 1

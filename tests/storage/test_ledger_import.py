@@ -1,0 +1,259 @@
+"""The ledger import end to end: read and validate the sample files, then upsert all or nothing."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.importing import import_ledger
+from storage.audit import Actor
+from storage.db import Database
+from storage.ledger_import import ImportSummary
+from storage.models import AuditEntry, Person, Project, Unit
+
+from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
+
+CSV_TWINS = [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV]
+TOTAL = "总投资(万元)"
+PLAN = "年度计划投资(万元)"
+
+
+def _rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def _write(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def edited_projects_csv(tmp_path: Path, edit: Callable[[dict[str, str]], None],
+                        name: str = "projects.csv") -> Path:
+    """A copy of the sample projects CSV with `edit` applied to every row (as a header → value dict)."""
+    header, *body = _rows(SAMPLE_PROJECTS_CSV)
+    rows = [header]
+    for values in body:
+        row = dict(zip(header, values, strict=True))
+        edit(row)
+        rows.append([row[h] for h in header])
+    return _write(tmp_path / name, rows)
+
+
+def _set(code: str, column: str, value: str) -> Callable[[dict[str, str]], None]:
+    def edit(row: dict[str, str]) -> None:
+        if row["项目编号"] == code:
+            row[column] = value
+    return edit
+
+
+def _nothing_new(summary: ImportSummary) -> bool:
+    return not summary.issues and not +summary.added and not +summary.changed
+
+
+async def _import(db: Database, clock: FrozenClock, actor: Actor, files: list[Path], *,
+                  dry_run: bool = False) -> ImportSummary:
+    return await import_ledger(db, clock, files, actor=actor, dry_run=dry_run)
+
+
+async def _counts(db: Database) -> dict[str, int]:
+    return {model.__tablename__: await count(db, model) for model in (Project, Person, Unit, AuditEntry)}
+
+
+@pytest.fixture
+async def imported(db: Database, clock: FrozenClock, actor: Actor) -> ImportSummary:
+    """The sample workbook imported once."""
+    summary = await _import(db, clock, actor, [SAMPLE_XLSX])
+    assert summary.issues == []
+    return summary
+
+
+async def _only_person(db: Database, name: str) -> Person:
+    async with db.session() as session:
+        found = list((await session.scalars(select(Person).where(Person.name == name))).unique().all())
+    assert len(found) == 1, f"{name}: {len(found)} people"
+    return found[0]
+
+
+async def test_sample_workbook_imports_projects_people_units_and_roles(
+    db: Database, imported: ImportSummary
+) -> None:
+    assert imported.added["project"] == 42
+    assert imported.added["person"] >= 67
+    assert imported.added["unit"] >= 1
+    assert not +imported.changed
+    counts = await _counts(db)
+    assert counts["projects"] == 42
+    assert counts["people"] == imported.added["person"]
+    assert counts["units"] == imported.added["unit"]
+    # Every unit, person and project created is in the audit trail.
+    assert counts["audit_log"] == sum(imported.added.values())
+    async with db.session() as session:
+        unit_names = set((await session.scalars(select(Unit.name))).all())
+    assert {"区住建局", "区工信局", "区发改局", "城北街道", "区重大项目办"} <= unit_names
+
+    liaison = await _only_person(db, "郝芳")
+    assert liaison.role_names == {"liaison"}
+    assert liaison.unit is not None and liaison.unit.name == "区住建局"
+    assert liaison.phone == "13900007919"
+    lead = await _only_person(db, "刘文华")
+    assert lead.role_names == {"lead"}
+    assert lead.title == "副区长(城建)"
+    assert (await _only_person(db, "王立军")).role_names == {"top"}
+    assert (await _only_person(db, "管理员(区重大项目办)")).role_names == {"admin"}
+    handler = await _only_person(db, "赵芳")
+    assert handler.role_names == {"unit"}
+    assert handler.unit is not None and handler.unit.name == "区住建局"
+
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        assert project is not None
+        supporting = [s.unit.name for s in project.supporting]
+    assert project.name == "城北高速连接线"
+    assert project.lead_official is not None and project.lead_official.id == lead.id
+    assert project.liaison is not None and project.liaison.id == liaison.id
+    assert project.lead_unit.name == "区住建局"
+    assert supporting == ["区工信局", "区发改局", "城北街道"]
+    assert (project.total_investment, project.annual_plan, project.done_before) == (
+        Decimal(68000), Decimal(40800), Decimal(26051))
+    assert project.baseline_year == 2026
+    assert project.stage == "在建"
+
+
+async def test_reimporting_the_workbook_or_its_csv_twins_changes_nothing(
+    db: Database, clock: FrozenClock, actor: Actor, imported: ImportSummary
+) -> None:
+    before = await _counts(db)
+    clock.advance(days=1)
+    for files in ([SAMPLE_XLSX], CSV_TWINS):
+        again = await _import(db, clock, actor, files)
+        assert _nothing_new(again), (files, again.changes)
+        assert again.changes == []
+        assert again.unchanged["project"] == 42
+        assert await _counts(db) == before  # no new rows, not even in the audit trail
+
+
+async def test_changes_to_an_imported_ledger(
+    db: Database, clock: FrozenClock, actor: Actor, imported: ImportSummary, tmp_path: Path
+) -> None:
+    before = await _counts(db)
+
+    async def plan_of_001() -> Decimal | None:
+        async with db.session() as session:
+            return await session.scalar(select(Project.annual_plan).where(Project.code == "ZD2026-001"))
+
+    edited = edited_projects_csv(tmp_path, _set("ZD2026-001", PLAN, "41000.5"))
+
+    # A dry run tells what would change and leaves everything as it was.
+    dry = await _import(db, clock, actor, [edited, SAMPLE_PEOPLE_CSV], dry_run=True)
+    assert dry.issues == []
+    assert dict(dry.changed) == {"project": 1}
+    assert await _counts(db) == before
+    assert await plan_of_001() == Decimal(40800)
+
+    # The same good change next to one bad row: nothing at all is written.
+    def edit_with_bad_row(row: dict[str, str]) -> None:
+        _set("ZD2026-001", PLAN, "41000.5")(row)
+        _set("ZD2026-002", TOTAL, "abc")(row)
+
+    broken = edited_projects_csv(tmp_path, edit_with_bad_row, name="broken.csv")
+    refused = await _import(db, clock, actor, [broken, SAMPLE_PEOPLE_CSV])
+    assert refused.issues
+    assert not +refused.changed
+    assert await _counts(db) == before
+    assert await plan_of_001() == Decimal(40800)
+
+    # The real import: one changed project, one audit entry naming the field.
+    clock.advance(hours=1)
+    summary = await _import(db, clock, actor, [edited, SAMPLE_PEOPLE_CSV])
+    assert summary.issues == []
+    assert not +summary.added
+    assert dict(summary.changed) == {"project": 1}
+    assert summary.unchanged["project"] == 41
+    assert summary.changes == dry.changes
+    assert any("ZD2026-001" in line and "annual_plan" in line for line in summary.changes)
+    after = await _counts(db)
+    assert after == {**before, "audit_log": before["audit_log"] + 1}
+    async with db.session() as session:
+        entry = await session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+    assert entry is not None and project is not None
+    assert entry.action == "project.update"
+    assert entry.object_type == "project"
+    assert entry.object_key == "ZD2026-001"
+    assert (entry.actor, entry.channel) == (actor.label, actor.channel)
+    assert set(entry.detail["changed"]) == {"annual_plan"}
+    assert Decimal(entry.detail["changed"]["annual_plan"]) == Decimal("41000.5")
+    assert entry.at == clock.now()
+    assert project.annual_plan == Decimal("41000.5")
+    assert project.updated_at == clock.now()
+    assert project.created_at < clock.now()
+
+
+async def test_dry_run_reports_the_same_summary_but_writes_nothing(
+    db: Database, clock: FrozenClock, actor: Actor
+) -> None:
+    dry = await _import(db, clock, actor, [SAMPLE_XLSX], dry_run=True)
+    assert dry.added["project"] == 42
+    assert await _counts(db) == {"projects": 0, "people": 0, "units": 0, "audit_log": 0}
+
+    real = await _import(db, clock, actor, [SAMPLE_XLSX])
+    assert (dry.added, dry.changed, dry.unchanged, dry.issues, dry.changes) == (
+        real.added, real.changed, real.unchanged, real.issues, real.changes)
+    assert (await _counts(db))["projects"] == 42
+
+
+async def test_one_bad_row_writes_nothing(
+    db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path
+) -> None:
+    bad = edited_projects_csv(tmp_path, _set("ZD2026-007", TOTAL, "约三亿"))
+    summary = await _import(db, clock, actor, [bad, SAMPLE_PEOPLE_CSV])
+    assert summary.issues
+    assert any(issue.column == TOTAL for issue in summary.issues), [str(i) for i in summary.issues]
+    assert not +summary.added
+    assert await _counts(db) == {"projects": 0, "people": 0, "units": 0, "audit_log": 0}
+
+
+async def test_two_people_with_the_same_name_and_different_phones_are_two_people(
+    db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path
+) -> None:
+    roster = _write(tmp_path / "people.csv", [
+        ["姓名", "角色", "单位/职务", "手机", "负责项目"],
+        ["张伟", "联络员", "区住建局", "13912340001", ""],
+        ["张伟", "联络员", "区发改局", "13912340002", ""],
+    ])
+    summary = await _import(db, clock, actor, [roster])
+    assert summary.issues == []
+    assert summary.added["person"] == 2
+    async with db.session() as session:
+        found = list((await session.scalars(select(Person).where(Person.name == "张伟").order_by(Person.id)))
+                     .unique().all())
+    assert [(p.phone, p.unit.name if p.unit else None) for p in found] == [
+        ("13912340001", "区住建局"), ("13912340002", "区发改局")]
+    assert all(p.role_names == {"liaison"} for p in found)
+
+    again = await _import(db, clock, actor, [roster])
+    assert _nothing_new(again), again.changes
+    assert await count(db, Person) == 2
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "production bug: ledger amounts finer than 1 元 (e.g. float noise of Excel formulas) are stored rounded "
+    "to 4 decimals but compared unrounded, so every re-import reports them as changed"))
+async def test_reimporting_an_amount_finer_than_one_yuan_changes_nothing(
+    db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path
+) -> None:
+    noisy = edited_projects_csv(tmp_path, _set("ZD2026-001", PLAN, "40800.300000000003"))
+    first = await _import(db, clock, actor, [noisy, SAMPLE_PEOPLE_CSV])
+    assert first.issues == []
+    before = await _counts(db)
+    again = await _import(db, clock, actor, [noisy, SAMPLE_PEOPLE_CSV])
+    assert _nothing_new(again), again.changes
+    assert await _counts(db) == before

@@ -1,6 +1,7 @@
 """Throughput of one-shot reports through the whole Telegram pipeline, against a bare PTB echo bot.
 
-    python bench/report_throughput.py [--n 500] [--batch 0] [--users 5] [--fake process|inline] [--profile]
+    python bench/report_throughput.py [--n 500] [--rounds 3] [--batch 0] [--users 5] [--fake process|inline]
+                                      [--profile]
 
 Both runs use the same transport: the fake Bot API from the tests, over real HTTP on 127.0.0.1, polled by
 python-telegram-bot 22 (poll_interval=0). By default the fake runs in its own process so its work does not
@@ -11,7 +12,9 @@ compete with the bot for the interpreter, as Telegram's servers would not.
 - echo: fake Bot API -> PTB polling -> a MessageHandler that sends the (escaped) text back, same send options.
 
 All N updates are queued up front (or in batches of --batch), and the clock runs until N replies were
-recorded by the fake. Prints reports/s for both and their ratio (goal: full/echo >= 0.6).
+recorded by the fake. Echo and full runs alternate for --rounds rounds (shared machines are noisy) and the
+medians are reported, with the Router alone (no Telegram) to split the cost. Prints reports/s for both and
+their ratio (goal: full/echo >= 0.6).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -63,13 +67,15 @@ FIRST_USER = 50_001
 # --- the fake, here or in a child process -----------------------------------------------------------
 
 
-def _serve_fake(conn: multiprocessing.connection.Connection) -> None:  # type: ignore[name-defined]
-    async def main() -> None:
+def _serve_fake(conn: Connection) -> None:
+    """Child process: run the fake until the parent says stop."""
+
+    async def serve_until_told() -> None:
         async with FakeBotAPI(token=TOKEN, control=True) as fake:
             conn.send(fake.port)
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
-    asyncio.run(main())
+    asyncio.run(serve_until_told())
 
 
 class FakeHandle:
@@ -93,6 +99,14 @@ class FakeHandle:
         assert self.http is not None
         async with self.http.post(f"http://127.0.0.1:{self.port}/_fake/enqueue", json={"texts": texts}) as r:
             r.raise_for_status()
+
+    async def wait(self, *, since: int, count: int, timeout: float) -> int:
+        """Block (in the fake) until `count` replies were recorded after call index `since`."""
+        assert self.http is not None
+        url = (f"http://127.0.0.1:{self.port}/_fake/wait?method=sendMessage&since={since}&count={count}"
+               f"&timeout={timeout}")
+        async with self.http.get(url, timeout=aiohttp.ClientTimeout(total=timeout + 10)) as r:
+            return int((await r.json())["count"])
 
     async def counts(self, since: int = 0) -> tuple[int, int]:
         """(successful sendMessage calls since `since`, all calls so far)."""
@@ -142,8 +156,9 @@ async def prepare_core(settings: Settings, users: int) -> tuple[Core, list[tuple
     bound = []
     for n, (project_code, invite_code) in enumerate(codes):
         user_id = FIRST_USER + n
-        outcome = await core.router.handle(Incoming(channel="telegram", user_id=str(user_id), chat_id=str(user_id),
-                                                    text=f"/start {invite_code}", display_name="bench"))
+        outcome = await core.router.handle(Incoming(channel="telegram", user_id=str(user_id),
+                                                    chat_id=str(user_id), text=f"/start {invite_code}",
+                                                    display_name="bench"))
         assert "已绑定" in outcome.replies[0].html, outcome.replies[0].html
         bound.append((user_id, project_code))
     return core, bound
@@ -187,17 +202,14 @@ async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]]
             step = batch or n
             started = time.perf_counter()
             queued = 0
-            deadline = started + timeout
-            while True:
-                done, _ = await fake.counts(since=mark)
-                if queued < n and done >= queued - step // 2:  # keep at least half a batch in flight
-                    await fake.enqueue(texts[queued:queued + step])
-                    queued += len(texts[queued:queued + step])
-                if done >= n:
-                    break
-                if time.perf_counter() > deadline:
-                    raise SystemExit(f"{name}: only {done} of {n} replies after {timeout}s")
-                await asyncio.sleep(0.002)
+            while queued < n:
+                await fake.enqueue(texts[queued:queued + step])
+                queued += len(texts[queued:queued + step])
+                if queued < n:  # keep about half a batch in flight: wait, in the fake, for the replies
+                    await fake.wait(since=mark, count=max(1, queued - step // 2), timeout=timeout)
+            done = await fake.wait(since=mark, count=n, timeout=timeout)
+            if done < n:
+                raise SystemExit(f"{name}: only {done} of {n} replies after {timeout}s")
             return Run(name, n, time.perf_counter() - started)
         finally:
             await app.updater.stop()
@@ -209,38 +221,75 @@ def report_texts(bound: list[tuple[int, str]], n: int, offset: int) -> list[tupl
             for i in range(n)]
 
 
+async def router_only(core: Core, texts: list[tuple[int, str]]) -> Run:
+    """The same reports straight into the Router: no Telegram, no HTTP (to split the cost)."""
+    started = time.perf_counter()
+    for user_id, text in texts:
+        await core.router.handle(Incoming(channel="telegram", user_id=str(user_id), chat_id=str(user_id),
+                                          text=text, display_name="bench"))
+    return Run("router", len(texts), time.perf_counter() - started)
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 async def bench(args: argparse.Namespace, port: int) -> None:
     with tempfile.TemporaryDirectory(prefix="diaodu-bench-") as tmp:
         settings = settings_for(port, f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
         core, bound = await prepare_core(settings, args.users)
-        async with FakeHandle(port) as fake:
-            channel = TelegramChannel(settings, core.router)
-            echo_app = echo_application(port)
-            warm = max(10, args.n // 20)
-            await drive(echo_application(port), fake, report_texts(bound, warm, 0), name="warm-up echo",
-                        batch=0, timeout=args.timeout)
-            await drive(TelegramChannel(settings, core.router).application, fake, report_texts(bound, warm, 0),
-                        name="warm-up full", batch=0, timeout=args.timeout)
+        offset = 0
 
-            echo = await drive(echo_app, fake, report_texts(bound, args.n, 10_000), name="echo",
-                               batch=args.batch, timeout=args.timeout)
-            profiler = cProfile.Profile() if args.profile else None
-            if profiler:
-                profiler.enable()
-            full = await drive(channel.application, fake, report_texts(bound, args.n, 20_000), name="full",
-                               batch=args.batch, timeout=args.timeout)
-            if profiler:
-                profiler.disable()
+        def texts(n: int) -> list[tuple[int, str]]:
+            nonlocal offset
+            offset += n
+            return report_texts(bound, n, offset)
+
+        echo_runs: list[Run] = []
+        full_runs: list[Run] = []
+        router_runs: list[Run] = []
+        profiler = cProfile.Profile() if args.profile else None
+        async with FakeHandle(port) as fake:
+            warm = max(10, args.n // 20)
+            await drive(echo_application(port), fake, texts(warm), name="warm-up echo", batch=0,
+                        timeout=args.timeout)
+            await drive(TelegramChannel(settings, core.router).application, fake, texts(warm),
+                        name="warm-up full", batch=0, timeout=args.timeout)
+            for round_no in range(1, args.rounds + 1):
+                echo = await drive(echo_application(port), fake, texts(args.n), name="echo", batch=args.batch,
+                                   timeout=args.timeout)
+                application = TelegramChannel(settings, core.router).application
+                if profiler and round_no == 1:
+                    profiler.enable()
+                full = await drive(application, fake, texts(args.n), name="full", batch=args.batch,
+                                   timeout=args.timeout)
+                if profiler and round_no == 1:
+                    profiler.disable()
+                router = await router_only(core, texts(max(10, args.n // 5)))
+                echo_runs.append(echo)
+                full_runs.append(full)
+                router_runs.append(router)
+                print(f"round {round_no}: echo {echo.rate:7.1f}/s   full {full.rate:7.1f}/s   "
+                      f"ratio {full.rate / echo.rate:5.2f}   (router alone {router.rate:7.1f}/s)", flush=True)
 
         async with core.db.session() as session:
             stored = await session.scalar(select(func.count(Report.id)))
         await core.db.dispose()
 
+    echo_rate = median([r.rate for r in echo_runs])
+    full_rate = median([r.rate for r in full_runs])
+    router_rate = median([r.rate for r in router_runs])
+    print()
     print(f"updates per run: {args.n} (batch: {args.batch or 'all at once'}), liaisons: {len(bound)}, "
-          f"fake Bot API: {'separate process' if args.fake == 'process' else 'same event loop'}")
-    print(f"echo (bare PTB)       : {echo.rate:8.1f} replies/s  ({echo.seconds:.2f} s)")
-    print(f"full (router + SQLite): {full.rate:8.1f} reports/s  ({full.seconds:.2f} s, {stored} reports stored)")
-    ratio = full.rate / echo.rate
+          f"rounds: {args.rounds} (medians below), fake Bot API: "
+          f"{'separate process' if args.fake == 'process' else 'same event loop'}, {stored} reports stored")
+    print(f"echo (bare PTB)       : {echo_rate:8.1f} replies/s  ({1000 / echo_rate:5.1f} ms per update)")
+    print(f"full (router + SQLite): {full_rate:8.1f} reports/s  ({1000 / full_rate:5.1f} ms per update)")
+    print(f"router alone          : {router_rate:8.1f} reports/s  ({1000 / router_rate:5.1f} ms per report, "
+          "no Telegram)")
+    ratio = full_rate / echo_rate
     print(f"ratio full/echo       : {ratio:8.2f}  (goal >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'})")
     if profiler:
         out = io.StringIO()
@@ -254,12 +303,16 @@ async def bench(args: argparse.Namespace, port: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=500, help="reports per run (default 500)")
-    parser.add_argument("--batch", type=int, default=0, help="queue this many at a time (default: all up front)")
+    parser.add_argument("--batch", type=int, default=0,
+                        help="queue this many at a time (default: all up front)")
     parser.add_argument("--users", type=int, default=5, help="liaisons reporting, round robin (default 5)")
     parser.add_argument("--fake", choices=["process", "inline"], default="process",
                         help="run the fake Bot API in a separate process (default) or in this event loop")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate echo and full this many times and report medians (default 3)")
     parser.add_argument("--timeout", type=float, default=300.0)
-    parser.add_argument("--profile", action="store_true", help="cProfile the full run and print the top entries")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the first full run and print the top entries")
     parser.add_argument("--profile-lines", type=int, default=30)
     args = parser.parse_args()
 

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.outbox import OutboxSender, SendStats
 from handlers.context import Deps
 from handlers.router import Router
 from storage.db import Database
@@ -57,15 +58,55 @@ class Core:
             )
 
 
+def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
+    """A PTB Bot for sending only (CLI jobs), honouring the same base URLs and proxy as `diaodu run`."""
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    if settings.telegram_bot_token is None:
+        return None
+    kwargs: dict[str, object] = {}
+    if settings.telegram_base_url:
+        kwargs["base_url"] = settings.telegram_base_url
+    if settings.telegram_base_file_url:
+        kwargs["base_file_url"] = settings.telegram_base_file_url
+    request = HTTPXRequest(connection_pool_size=16, proxy=settings.telegram_proxy)
+    return Bot(settings.telegram_bot_token.get_secret_value(), request=request, **kwargs)  # type: ignore[arg-type]
+
+
+async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | None:
+    """Send what is due in the outbox through every configured channel (None when none is configured)."""
+    from bot.channels.telegram_transport import TelegramTransport
+
+    bot = telegram_bot(core.settings)
+    if bot is None:
+        return None
+    async with bot:
+        sender = OutboxSender(core.db, core.clock, {"telegram": TelegramTransport(bot)})
+        return await sender.drain(timeout, wait_for_retries=True)
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """`diaodu run`: Telegram by polling, or by webhook when TELEGRAM_WEBHOOK_URL is set."""
     from bot.channels.telegram import TelegramChannel
     from telegram import Update
 
+    from bot.channels.telegram_transport import TelegramTransport
+    from jobs import escalation
+    from jobs.scheduler import build_scheduler
+
     core = Core.build(settings)
     await core.check_schema()
     channel = TelegramChannel(settings, core.router)
     application = channel.application
+    sender = OutboxSender(core.db, core.clock, {"telegram": TelegramTransport(application.bot)})
+
+    async def escalation_tick() -> None:
+        result = await escalation.run(core.db, core.clock, core.deps.renderer)
+        if result.checked:
+            log.info("escalation tick: %s", result)
+
+    scheduler = build_scheduler(escalation=escalation_tick)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,6 +125,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     try:
         async with application:
+            await channel.publish_default_menu(application)  # run_polling would, via post_init
             await application.start()
             if webhook_url:
                 await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
@@ -92,7 +134,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 assert application.updater is not None
                 await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
                 log.info("serving Telegram by polling")
+            scheduler.start()
+            sending = asyncio.create_task(sender.run_forever(stop), name="outbox-sender")
             await stop.wait()
+            scheduler.shutdown(wait=False)
+            await sending
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             await application.stop()

@@ -1,4 +1,4 @@
-"""The outbox sender: delivers queued notices within each channel's rate limits, and records how each one ended.
+"""The outbox sender: delivers queued notices within each channel's rate limits, and records how each ended.
 
 One round (``run_once``) claims a batch of due rows, sends them, and writes each row's outcome in its
 own short transaction right after its send:
@@ -43,8 +43,8 @@ from bot.channels.base import (
     RateLimits,
     RecipientBlocked,
     RetryLater,
-    Transport,
     TransientError,
+    Transport,
     is_group_chat,
     limits_of,
 )
@@ -153,7 +153,8 @@ class OutboxSender:
         async with self._session() as session:
             # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
             claimed = await outbox.claim_due_messages(
-                session, now=now, limit=self.batch, lease_until=now + self.lease, channels=list(self.transports)
+                session, now=now, limit=self.batch, lease_until=now + self.lease,
+                channels=list(self.transports),
             )
             await self._notice_unserved(session, now)
         stats = SendStats(claimed=len(claimed))
@@ -247,7 +248,8 @@ class OutboxSender:
             reply = outbox.reply_from_payload(message.payload)
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
-            return await self._record(message, "failed", outbox.mark_failed, error=f"bad payload: {exc}"), None
+            error = f"bad payload: {exc}"
+            return await self._record(message, "failed", outbox.mark_failed, error=error), None
         try:
             async with self._in_flight:
                 if attachment is None:
@@ -297,7 +299,8 @@ class OutboxSender:
     async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException) -> str:
         error = _describe(exc)
         if message.attempts >= self.max_attempts:
-            log.warning("gave up on outbox message %s after %d tries: %s", message.id, message.attempts, error)
+            log.warning("gave up on outbox message %s after %d tries: %s",
+                        message.id, message.attempts, error)
             return await self._record(message, "failed", outbox.mark_failed, error=error)
         at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
         return await self._record(message, "retried", outbox.mark_retry, at=at, error=error)

@@ -94,7 +94,8 @@ def _schedule(problem: Problem, deps: ProblemDeps, now: datetime) -> Decision:
 
 def _clock(problem: Problem) -> ProblemClock:
     return ProblemClock(status=problem.status, level=problem.level, response_due_at=problem.response_due_at,
-                        resolution_due_at=problem.resolution_due_at, nudged=frozenset(problem.nudged or ()))
+                        resolution_due_at=problem.resolution_due_at, nudged=frozenset(problem.nudged or ()),
+                        level_started_at=problem.level_started_at)
 
 
 async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Project, raiser: Person,

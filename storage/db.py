@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,10 +24,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _in_memory(url: str) -> bool:
+    return url.rstrip("/").endswith("sqlite+aiosqlite:") or ":memory:" in url
+
+
 def make_engine(url: str) -> AsyncEngine:
     """An async engine for SQLite (WAL, foreign keys on) or PostgreSQL (asyncpg)."""
     if url.startswith("sqlite"):
-        in_memory = url.rstrip("/").endswith("sqlite+aiosqlite:") or ":memory:" in url
+        in_memory = _in_memory(url)
         if not in_memory:
             path = Path(url.split(":///", 1)[1])
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +49,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # An in-memory SQLite database is one shared connection: transactions must take turns on it.
+        self._turn = asyncio.Lock() if self.is_sqlite and _in_memory(url) else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -52,7 +59,11 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back on error."""
-        async with self._sessions() as session, session.begin():
+        if self._turn is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._turn, self._sessions() as session, session.begin():
             yield session
 
     async def create_all(self) -> None:

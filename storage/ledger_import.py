@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from storage import audit, people
 from storage.audit import Actor
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
 
+MONEY_FIELDS = ("total_investment", "annual_plan", "done_before")
+ONE_YUAN = Decimal("0.0001")
 PROJECT_FIELDS = ("name", "category", "level", "location", "owner", "total_investment", "annual_plan",
                   "done_before", "stage", "planned_start", "planned_finish")
 
@@ -115,6 +118,8 @@ class _Importer:
             liaison = await self.person(name=row.liaison, role="liaison", phone=row.liaison_phone, title=None,
                                         unit_name=None)
         wanted: dict[str, Any] = {k: getattr(row, k) for k in PROJECT_FIELDS}
+        for key in MONEY_FIELDS:  # stored to the 元, so compare to the 元 too
+            wanted[key] = Decimal(wanted[key]).quantize(ONE_YUAN, rounding=ROUND_HALF_UP)
         wanted.update(lead_official_id=lead.id if lead else None, liaison_id=liaison.id if liaison else None,
                       lead_unit_id=lead_unit.id)
         project = await self.session.scalar(select(Project).where(Project.code == row.code))

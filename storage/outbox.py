@@ -1,4 +1,4 @@
-"""Repository functions for the outbox: every outgoing notice is a row, written with the change that causes it.
+"""Repository functions for the outbox: every outgoing notice is a row, written with the change causing it.
 
 Life of a row (``OutboxMessage.state``):
 
@@ -10,10 +10,10 @@ Life of a row (``OutboxMessage.state``):
 - ``sent``, ``failed`` (gave up after too many tries, ``last_error`` says why) and ``undeliverable``
   (no usable chat account, or the recipient blocked the bot) are final.
 
-Claiming is one conditional ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: on
-PostgreSQL concurrent senders skip each other's rows; on SQLite the statement runs under the single
-writer lock. Either way the outer condition is checked again on the row itself, so two senders never
-claim the same row.
+Claiming is a conditional ``UPDATE … SET state='sending' … RETURNING`` of due rows. On PostgreSQL the
+candidates are first selected ``FOR UPDATE SKIP LOCKED``, so concurrent senders skip each other's rows;
+on SQLite it is one ``UPDATE … WHERE id IN (SELECT …)`` statement under the single writer lock. Either
+way the due condition is checked again on the row itself, so two senders never claim the same row.
 
 Dedupe: every notice has a caller-chosen key; each row's ``dedupe_key`` is that key plus the chat it
 goes to (``"{key}|telegram:123"``) or ``"{key}|none"``. Enqueuing a key that already has rows is a no-op,
@@ -64,14 +64,17 @@ def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[
         "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons],
     }
     if attachment is not None:
-        payload["attachment"] = {"kind": attachment.kind, "path": attachment.path, "filename": attachment.filename}
+        payload["attachment"] = {
+            "kind": attachment.kind, "path": attachment.path, "filename": attachment.filename,
+        }
     return payload
 
 
 def reply_from_payload(payload: dict[str, Any]) -> Reply:
     """The reply a stored payload describes."""
     rows = tuple(
-        tuple(Button(label=str(b["label"]), data=str(b["data"])) for b in row) for row in payload.get("buttons") or ()
+        tuple(Button(label=str(b["label"]), data=str(b["data"])) for b in row)
+        for row in payload.get("buttons") or ()
     )
     return Reply(html=str(payload.get("html", "")), buttons=rows)
 
@@ -91,6 +94,8 @@ def attachment_from_payload(payload: dict[str, Any]) -> Attachment | None:
 
 
 def _row_key(key: str, suffix: str) -> str:
+    if not key or "|" in key:
+        raise ValueError(f"a notice key must be non-empty and free of '|': {key!r}")
     full = f"{key}|{suffix}"
     if len(full) > KEY_MAX:
         raise ValueError(f"dedupe key longer than {KEY_MAX} characters: {full!r}")
@@ -98,6 +103,7 @@ def _row_key(key: str, suffix: str) -> str:
 
 
 async def _key_is_used(session: AsyncSession, key: str) -> bool:
+    _row_key(key, "")  # refuse bad keys before anything is read
     prefix = OutboxMessage.dedupe_key.startswith(f"{key}|", autoescape=True)
     return await session.scalar(select(OutboxMessage.id).where(prefix).limit(1)) is not None
 
@@ -119,7 +125,8 @@ async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
             continue
         try:  # any other database: insert in a savepoint and shrug off the duplicate
             async with session.begin_nested():
-                written.extend((await session.scalars(insert(OutboxMessage).values(**values).returning(OutboxMessage))).all())
+                statement = insert(OutboxMessage).values(**values).returning(OutboxMessage)
+                written.extend((await session.scalars(statement)).all())
         except IntegrityError:
             pass
     return written
@@ -187,7 +194,9 @@ def _due(now: datetime, channels: Collection[str] | None, row: Any = OutboxMessa
     return condition
 
 
-def _due_query(*, now: datetime, limit: int, channels: Collection[str] | None, row: Any = OutboxMessage) -> Select[Any]:
+def _due_query(
+    *, now: datetime, limit: int, channels: Collection[str] | None, row: Any = OutboxMessage
+) -> Select[Any]:
     return (
         select(row)
         .where(_due(now, channels, row))
@@ -213,13 +222,24 @@ async def claim_due_messages(
 ) -> list[OutboxMessage]:
     """Take up to ``limit`` due rows for sending: state "sending" until ``lease_until``, one more attempt.
 
-    The claim is one atomic statement; commit it before sending, so that other senders see it.
+    Commit the claim before sending, so that other senders see it.
     """
-    candidate = aliased(OutboxMessage)
-    ids = _due_query(now=now, limit=limit, channels=channels, row=candidate).with_only_columns(candidate.id)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the candidates first; they stay locked (and skipped by other senders) until commit. In one
+        # statement, PostgreSQL may run a LIMIT … SKIP LOCKED subquery once per row and so take them all.
+        query = _due_query(now=now, limit=limit, channels=channels).with_only_columns(OutboxMessage.id)
+        ids = list((await session.scalars(query)).all())
+        if not ids:
+            return []
+        chosen = OutboxMessage.id.in_(ids)
+    else:
+        # SQLite: one statement, so that the claim takes the write lock before it reads anything.
+        candidate = aliased(OutboxMessage)
+        query = _due_query(now=now, limit=limit, channels=channels, row=candidate)
+        chosen = OutboxMessage.id.in_(query.with_only_columns(candidate.id).scalar_subquery())
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids.scalar_subquery()), _due(now, channels))
+        .where(chosen, _due(now, channels))
         .values(state=SENDING, next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -230,7 +250,8 @@ async def claim_due_messages(
 
 async def due_channels(session: AsyncSession, *, now: datetime) -> set[str]:
     """The channels that have rows due now (a sender uses it to notice channels it cannot serve)."""
-    query = select(OutboxMessage.channel).where(_due(now, None), OutboxMessage.channel.is_not(None)).distinct()
+    query = select(OutboxMessage.channel).where(_due(now, None), OutboxMessage.channel.is_not(None))
+    query = query.distinct()
     return {c for c in (await session.scalars(query)).all() if c is not None}
 
 
@@ -256,7 +277,9 @@ async def _set(session: AsyncSession, message_id: int, attempt: int | None, **va
     return bool(getattr(result, "rowcount", 0))
 
 
-async def mark_sent(session: AsyncSession, *, message_id: int, now: datetime, attempt: int | None = None) -> bool:
+async def mark_sent(
+    session: AsyncSession, *, message_id: int, now: datetime, attempt: int | None = None
+) -> bool:
     """The notice went out. ``attempt``, when given, must match the claim that sent it."""
     return await _set(session, message_id, attempt, state=SENT, sent_at=now, last_error=None)
 
@@ -265,7 +288,10 @@ async def mark_retry(
     session: AsyncSession, *, message_id: int, at: datetime, error: str | None, attempt: int | None = None,
     count_attempt: bool = True,
 ) -> bool:
-    """Try again at ``at``; ``count_attempt=False`` gives the claimed attempt back (waiting was not a failure)."""
+    """Try again at ``at``.
+
+    ``count_attempt=False`` gives the claimed attempt back: waiting for flood control is not a failed try.
+    """
     values: dict[str, Any] = {"state": PENDING, "next_attempt_at": at}
     if error is not None:
         values["last_error"] = error
@@ -274,7 +300,9 @@ async def mark_retry(
     return await _set(session, message_id, attempt, **values)
 
 
-async def mark_failed(session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None) -> bool:
+async def mark_failed(
+    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None
+) -> bool:
     """Give up on the notice; admins find it with ``failed_messages``."""
     return await _set(session, message_id, attempt, state=FAILED, last_error=error)
 
@@ -290,7 +318,8 @@ async def mark_chat_blocked(session: AsyncSession, *, channel: str, chat_id: str
     """Remember that the chat accounts on this chat blocked the bot; how many accounts that was."""
     result = await session.execute(
         update(ChatAccount)
-        .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id, ChatAccount.blocked_at.is_(None))
+        .where(ChatAccount.channel == channel, ChatAccount.chat_id == chat_id)
+        .where(ChatAccount.blocked_at.is_(None))
         .values(blocked_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -328,3 +357,16 @@ async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:
 
 async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:
     return await session.get(OutboxMessage, message_id)
+
+
+async def take_pending_for_chat(session: AsyncSession, *, channel: str, chat_id: str,
+                                now: datetime) -> list[OutboxMessage]:
+    """Pending notices of one chat, marked sent as they are taken (a chat that reads its own, like the console)."""
+    rows = list((await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id, OutboxMessage.state == PENDING)
+        .order_by(OutboxMessage.id)
+    )).all())
+    for row in rows:
+        row.state, row.sent_at, row.attempts = SENT, now, row.attempts + 1
+    return rows

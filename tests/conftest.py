@@ -54,7 +54,8 @@ def ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def e2e_core(tg_settings: Settings, frozen_clock: FrozenClock, ledger_template: Path) -> AsyncIterator[Core]:
+async def e2e_core(tg_settings: Settings, frozen_clock: FrozenClock,
+                   ledger_template: Path) -> AsyncIterator[Core]:
     """The core on a fresh in-memory database holding the sample ledger (a copy of the template)."""
     from tests.e2e.harness import build_core
 
@@ -66,7 +67,8 @@ async def e2e_core(tg_settings: Settings, frozen_clock: FrozenClock, ledger_temp
 
 
 @pytest.fixture
-async def telegram(fake_api: FakeBotAPI, e2e_core: Core, tg_settings: Settings) -> AsyncIterator[TelegramHarness]:
+async def telegram(fake_api: FakeBotAPI, e2e_core: Core,
+                   tg_settings: Settings) -> AsyncIterator[TelegramHarness]:
     """The Telegram channel polling the fake. Fails the test if a handler raised or the fake refused a
     message (bad HTML, bad keyboard) unless the test cleared `errors` itself."""
     from tests.e2e.harness import TelegramHarness

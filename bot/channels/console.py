@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bot.messages import Button, Incoming, Outcome
 from bot.render import html_to_plain
 from handlers.router import Router
-from storage import audit, people
+from storage import audit, outbox, people
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Person
@@ -17,7 +18,7 @@ ReadLine = Callable[[str], Awaitable[str | None]]
 Write = Callable[[str], None]
 
 
-async def bind_console(db: Database, person: Person, *, now: object) -> str:
+async def bind_console(db: Database, person: Person, *, now: datetime) -> str:
     """Bind the console identity of this person (the operator at the terminal vouches for it)."""
     external_id = f"person-{person.id}"
     async with db.session() as session:
@@ -26,8 +27,8 @@ async def bind_console(db: Database, person: Person, *, now: object) -> str:
         existing = await people.get_account(session, channel=CHANNEL, external_id=external_id)
         if existing is None:
             await people.bind_account(session, person=fresh, channel=CHANNEL, external_id=external_id,
-                                      chat_id=external_id, display_name=fresh.name, now=now)  # type: ignore[arg-type]
-            await audit.record(session, actor=Actor(label="console", channel=CHANNEL), at=now,  # type: ignore[arg-type]
+                                      chat_id=external_id, display_name=fresh.name, now=now)
+            await audit.record(session, actor=Actor(label="console", channel=CHANNEL), at=now,
                                action="account.bind", object_type="person", object_key=str(fresh.id),
                                detail={"channel": CHANNEL})
     return external_id
@@ -46,10 +47,24 @@ def render_outcome(outcome: Outcome) -> tuple[str, list[Button]]:
     return "\n".join(lines), buttons
 
 
+async def take_notices(router: Router, external_id: str) -> Outcome:
+    """Notices the outbox holds for this console chat (shown before the next prompt)."""
+    deps = router.deps
+    async with deps.db.session() as session:
+        rows = await outbox.take_pending_for_chat(session, channel=CHANNEL, chat_id=external_id,
+                                                  now=deps.clock.now())
+    return Outcome(replies=[outbox.reply_from_payload(row.payload) for row in rows])
+
+
 async def chat(router: Router, external_id: str, name: str, read_line: ReadLine, write: Write) -> None:
-    """The loop: a line typed is a message; a number picks one of the buttons last shown; EOF ends it."""
+    """The loop: a line typed is a message; a number picks one of the buttons last shown; EOF ends it.
+    Notices for this person (e.g. a problem assigned to their unit) are shown as they arrive."""
     buttons: list[Button] = []
-    write(f"以 {name} 的身份对话。输入 /help 查看命令,输入数字选择按钮,Ctrl-D 退出。")
+    write(html_to_plain(router.deps.renderer.render("console_intro", name=name)))
+    pending = await take_notices(router, external_id)
+    if pending.replies:
+        notice_text, buttons = render_outcome(pending)
+        write(html_to_plain(router.deps.renderer.render("console_notices", text=notice_text)))
     while True:
         line = await read_line("> ")
         if line is None:
@@ -62,6 +77,10 @@ async def chat(router: Router, external_id: str, name: str, read_line: ReadLine,
                            callback_data=buttons[int(line) - 1].data, display_name=name)
         else:
             msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id, text=line, display_name=name)
-        text, new_buttons = render_outcome(await router.handle(msg))
-        buttons = new_buttons
+        text, buttons = render_outcome(await router.handle(msg))
         write(text)
+        notices = await take_notices(router, external_id)
+        if notices.replies:
+            notice_text, notice_buttons = render_outcome(notices)
+            write(html_to_plain(router.deps.renderer.render("console_notices", text=notice_text)))
+            buttons = notice_buttons or buttons

@@ -59,7 +59,7 @@ class TelegramChannel:
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         if not token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-        builder = ApplicationBuilder().token(token).post_init(self._post_init)
+        builder = ApplicationBuilder().token(token).post_init(self.publish_default_menu)
         if settings.telegram_base_url:
             builder = builder.base_url(settings.telegram_base_url)
         if settings.telegram_base_file_url:
@@ -72,10 +72,11 @@ class TelegramChannel:
             builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
-        self.application.add_handler(MessageHandler(filters.ALL, self.on_update))
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_error_handler(self._on_error)
 
-    async def _post_init(self, application: Application) -> None:
+    async def publish_default_menu(self, application: Application) -> None:
+        """The menu unbound users see; bound users get their own per chat."""
         public = self.router.commands.menu(set(), bound=False)
         await application.bot.set_my_commands(_bot_commands(public), scope=BotCommandScopeDefault())
 
@@ -93,6 +94,13 @@ class TelegramChannel:
                     log.debug("could not remove the keyboard of a pressed message")
         outcome = await self.router.handle(incoming)
         await self.deliver(int(incoming.chat_id), outcome)
+
+    async def on_edit(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Editing a sent message changes nothing already stored; say so rather than stay silent."""
+        chat = update.effective_chat
+        if chat is not None:
+            html = self.router.deps.renderer.render("edit_ignored")
+            await self.application.bot.send_message(chat.id, html, parse_mode=ParseMode.HTML)
 
     async def deliver(self, chat_id: int, outcome: Outcome) -> None:
         bot = self.application.bot

@@ -51,7 +51,10 @@ def retry_after_seconds(exc: RetryAfter) -> float:
 
 
 def delivery_error(exc: TelegramError) -> DeliveryError:
-    """The channel-neutral meaning of a PTB error (order matters: BadRequest and TimedOut are NetworkErrors)."""
+    """The channel-neutral meaning of a PTB error.
+
+    Order matters: BadRequest and TimedOut are subclasses of NetworkError.
+    """
     text = str(exc)
     if isinstance(exc, RetryAfter):
         return RetryLater(retry_after_seconds(exc), text)
@@ -133,7 +136,8 @@ class TelegramTransport:
         upload = InputFile(data, filename=attachment.filename or path.name)
         parse_mode = ParseMode.HTML if caption else None
         if attachment.kind == "photo":
-            await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode, reply_markup=markup)
+            await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode,
+                                      reply_markup=markup)
         else:
             await self.bot.send_document(chat_id, upload, caption=caption, parse_mode=parse_mode,
                                          reply_markup=markup)

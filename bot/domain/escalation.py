@@ -117,6 +117,7 @@ class ProblemClock:
     response_due_at: datetime | None
     resolution_due_at: datetime | None
     nudged: frozenset[str] = frozenset()
+    level_started_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,8 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     for name, due in clocks:
         key = f"nudge:{name}:{state.level}"
         remind = nudge_time(calendar, due, policy.nudge_at)
-        if key not in state.nudged:
+        too_early = state.level_started_at is not None and remind <= state.level_started_at
+        if key not in state.nudged and not too_early:
             if remind <= now:
                 actions_list.append(Nudge(name, due, key))
             else:

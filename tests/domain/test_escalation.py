@@ -112,3 +112,10 @@ def test_top_level_breach_is_reported_once_and_does_not_move() -> None:
 def test_nudge_time_skips_back_over_holidays() -> None:
     due = at(2026, 10, 8, 17, 30)  # first working day after National Day; the one before is 30 Sept
     assert nudge_time(CAL, due, time(9, 0)) == at(2026, 9, 30, 9, 0)
+
+
+def test_no_nudge_when_the_level_started_after_the_nudge_time() -> None:
+    state = ProblemClock(**{**_state().__dict__, "level_started_at": at(2026, 11, 16, 10)})
+    decision = decide(state, at(2026, 11, 16, 10, 5), calendar=CAL, policy=POLICY)
+    assert decision.actions == ()
+    assert decision.next_check_at == state.response_due_at

@@ -190,7 +190,9 @@ class TelegramHarness:
         while update_id not in self.processed:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise AssertionError(f"update {update_id} was not handled within {timeout}s; errors: {self.errors}")
+                raise AssertionError(
+                    f"update {update_id} was not handled within {timeout}s; errors: {self.errors}"
+                )
             waiter = loop.create_future()
             self._waiters.add(waiter)
             try:
@@ -253,7 +255,8 @@ class TelegramHarness:
         async with self.session() as session:
             query = select(Report).join(Project, Project.id == Report.project_id).where(Project.code == code)
             if withdrawn is not None:
-                query = query.where(Report.withdrawn_at.is_not(None) if withdrawn else Report.withdrawn_at.is_(None))
+                withdrawn_at = Report.withdrawn_at
+                query = query.where(withdrawn_at.is_not(None) if withdrawn else withdrawn_at.is_(None))
             return list((await session.scalars(query.order_by(Report.id))).all())
 
     async def report_count(self) -> int:

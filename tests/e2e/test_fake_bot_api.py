@@ -106,7 +106,8 @@ async def test_messages_are_recorded_and_returned_like_telegram(fake_api: FakeBo
 async def test_form_and_json_bodies_are_both_understood(fake_api: FakeBotAPI) -> None:
     url = f"{fake_api.base_url}{fake_api.token}/sendMessage"
     async with ClientSession() as client:
-        async with client.post(url, json={"chat_id": 7, "text": "123", "reply_markup": {"inline_keyboard": []}}) as r:
+        body = {"chat_id": 7, "text": "123", "reply_markup": {"inline_keyboard": []}}
+        async with client.post(url, json=body) as r:
             assert r.status == 200
         async with client.post(url, data={"chat_id": "7", "text": "true", "parse_mode": "HTML"}) as r:
             assert r.status == 200

@@ -47,7 +47,8 @@ async def hao(telegram: TelegramHarness) -> TelegramHarness:
 # --- binding -----------------------------------------------------------------------------------------
 
 
-async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarness, fake_api: FakeBotAPI) -> None:
+async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarness,
+                                                           fake_api: FakeBotAPI) -> None:
     code = await telegram.invite("郝芳", "liaison")
 
     replies = await telegram.send(HAO, f"/start {code}")
@@ -62,7 +63,8 @@ async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarn
     assert fake_api.menu(scope_chat(HAO)) is not None and "report" in fake_api.menu(scope_chat(HAO))
 
 
-async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness, fake_api: FakeBotAPI) -> None:
+async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness,
+                                                       fake_api: FakeBotAPI) -> None:
     code = await telegram.invite("郝芳")
     await telegram.send(HAO, f"/start {code}")
 
@@ -253,7 +255,8 @@ async def test_reporting_someone_elses_project_is_refused(hao: TelegramHarness) 
     ("abc", "无法识别"),
     ("10亿", "剩余总投资 41,949.0 万元"),
 ])
-async def test_bad_amounts_are_explained_and_not_stored(hao: TelegramHarness, amount: str, explanation: str) -> None:
+async def test_bad_amounts_are_explained_and_not_stored(hao: TelegramHarness, amount: str,
+                                                        explanation: str) -> None:
     replies = await hao.send(HAO, f"/report {CODE} {amount} 主体结构完成60%")
 
     assert_html(replies)
@@ -362,7 +365,8 @@ async def test_the_fake_refuses_html_that_telegram_would_refuse(telegram: Telegr
 # --- webhook -----------------------------------------------------------------------------------------
 
 
-async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: Core, tg_settings: Settings) -> None:
+async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: Core,
+                                               tg_settings: Settings) -> None:
     harness = TelegramHarness(fake_api, e2e_core, tg_settings)
     await harness.start(polling=False)
     http = web.Application()
@@ -436,10 +440,11 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
         assert fake_api.webhook["secret_token"] == "s3cret"
         update = fake_api.text_update(HAO, "/help")
         url = f"http://127.0.0.1:{settings.http_port}/telegram/hook"
+        header = "X-Telegram-Bot-Api-Secret-Token"
         async with ClientSession() as client:
-            async with client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}) as r:
+            async with client.post(url, json=update, headers={header: "nope"}) as r:
                 assert r.status == 403
-            async with client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}) as r:
+            async with client.post(url, json=update, headers={header: "s3cret"}) as r:
                 assert r.status == 200
         [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
         assert "/start" in reply["text"]
@@ -448,8 +453,8 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
         await asyncio.wait_for(task, 10)
 
 
-@pytest.mark.xfail(strict=True, reason="serve() starts the Application with `async with application` + start(), "
-                                       "which never runs post_init, so the default command menu is never set")
+@pytest.mark.xfail(strict=True, reason="serve() starts the Application with `async with application` "
+                                       "and start(): post_init never runs, so the default menu is never set")
 async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
                                                            migrated_settings: Settings) -> None:
     task, stop = await _serving(fake_api, migrated_settings)
@@ -463,19 +468,19 @@ async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
     assert fake_api.menu() == ["start", "help"]
 
 
-# --- known gaps ----------------------------------------------------------------------------------------
+# --- edited messages -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="MessageHandler(filters.ALL) also routes edited messages, so editing a "
-                                       "report's text stores the amount a second time")
 async def test_editing_a_report_message_does_not_store_it_twice(hao: TelegramHarness,
                                                                 fake_api: FakeBotAPI) -> None:
     sent = fake_api.text_update(HAO, f"/report {CODE} 850 桩基完成")
     fake_api.enqueue_update(sent)
     await hao.wait_processed(sent["update_id"])
+    mark = len(fake_api.calls)
     edited = {"edited_message": {**sent["message"], "text": f"/report {CODE} 850 桩基完成80%", "edit_date": 1}}
     fake_api.enqueue_update(edited)
     await hao.wait_processed(edited["update_id"])
 
     assert len(await hao.reports()) == 1
+    assert fake_api.calls_of("sendMessage", since=mark) == []
 

@@ -229,7 +229,8 @@ class Fault:
         if self.status == 429:
             return ApiError(429, self.description or f"Too Many Requests: retry after {self.retry_after}",
                             {"retry_after": self.retry_after})
-        default = {500: "Internal Server Error", 502: "Bad Gateway", 403: "Forbidden: bot was blocked by the user",
+        default = {500: "Internal Server Error", 502: "Bad Gateway",
+                   403: "Forbidden: bot was blocked by the user",
                    400: "Bad Request: injected fault"}.get(self.status, "Injected fault")
         return ApiError(self.status, self.description or default)
 
@@ -297,6 +298,7 @@ class FakeBotAPI:
         if self.control:
             app.router.add_post("/_fake/enqueue", self._control_enqueue)
             app.router.add_get("/_fake/count", self._control_count)
+            app.router.add_get("/_fake/wait", self._control_wait)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -330,7 +332,8 @@ class FakeBotAPI:
     @property
     def bot_user(self) -> JSON:
         return {"id": self.bot_id, "is_bot": True, "first_name": "调度助手", "username": self.username,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+                "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}
 
     # --- what users do -------------------------------------------------------------------------------
 
@@ -402,7 +405,8 @@ class FakeBotAPI:
             message["caption"] = caption
         return self.enqueue_update({"update_id": next(self._update_ids), "message": message})
 
-    def find_button(self, chat_id: int, *, label: str | None = None, data: str | None = None) -> tuple[int, str]:
+    def find_button(self, chat_id: int, *, label: str | None = None,
+                    data: str | None = None) -> tuple[int, str]:
         """(message_id, callback_data) of the newest bot message in the chat that still shows a button
         with this label (or callback data). Buttons whose keyboard was removed cannot be pressed."""
         for (chat, message_id), message in sorted(self.messages.items(), key=lambda item: -item[0][1]):
@@ -563,6 +567,19 @@ class FakeBotAPI:
         count = sum(1 for c in self.calls[since:] if c.method == method and c.ok)
         return web.json_response({"count": count, "total": len(self.calls)})
 
+    async def _control_wait(self, request: web.Request) -> web.Response:
+        """GET ?method=sendMessage&since=0&count=N&timeout=60: answers once N successful calls were
+        recorded (or at the timeout), so a remote driver need not poll."""
+        method = request.query.get("method", "sendMessage")
+        since = int(request.query.get("since", "0"))
+        count = int(request.query.get("count", "1"))
+        try:
+            found = await self.wait_for(method, count=count, since=since, ok=True,
+                                        timeout=float(request.query.get("timeout", "60")))
+        except AssertionError:
+            found = self.calls_of(method, since=since, ok=True)
+        return web.json_response({"count": len(found), "total": len(self.calls)})
+
     # --- methods -------------------------------------------------------------------------------------
 
     async def _true(self, _params: JSON, _files: dict[str, bytes]) -> bool:
@@ -625,7 +642,9 @@ class FakeBotAPI:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-                raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays")
+                raise bad_request(
+                    "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays"
+                )
             for row in rows:
                 for button in row:
                     if not str(button.get("text", "")).strip():
@@ -681,8 +700,8 @@ class FakeBotAPI:
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
         message = self._bot_message(chat_id)
-        message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280, "height": 960,
-                             "file_size": len(self.files[file_id])}]
+        message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280,
+                             "height": 960, "file_size": len(self.files[file_id])}]
         if plain:
             message["caption"] = plain
         if markup is not None:
@@ -747,7 +766,8 @@ class FakeBotAPI:
         return True
 
     async def _get_my_commands(self, params: JSON, _files: dict[str, bytes]) -> list[JSON]:
-        return self.commands.get((_scope_key(params.get("scope")), str(params.get("language_code") or "")), [])
+        key = (_scope_key(params.get("scope")), str(params.get("language_code") or ""))
+        return self.commands.get(key, [])
 
     async def _delete_my_commands(self, params: JSON, _files: dict[str, bytes]) -> bool:
         self.commands.pop((_scope_key(params.get("scope")), str(params.get("language_code") or "")), None)

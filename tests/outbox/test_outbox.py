@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.channels.base import (
     Attachment,
@@ -113,8 +113,8 @@ async def add_person(db: Database, name: str, *accounts: tuple[str, str], blocke
         session.add(person)
         await session.flush()
         for channel, chat_id in accounts:
-            session.add(ChatAccount(person_id=person.id, channel=channel, external_id=chat_id, chat_id=chat_id,
-                                    created_at=NOW, blocked_at=NOW if blocked else None))
+            session.add(ChatAccount(person_id=person.id, channel=channel, external_id=chat_id,
+                                    chat_id=chat_id, created_at=NOW, blocked_at=NOW if blocked else None))
         return person.id
 
 
@@ -167,7 +167,9 @@ async def test_same_key_in_one_transaction_is_one_row(db: Database) -> None:
     assert len(await rows(db)) == 1
 
 
-async def test_the_unique_key_holds_even_without_the_check(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_unique_key_holds_even_without_the_check(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two transactions racing past the check: the second insert does nothing instead of failing."""
     async def never_used(_session: object, _key: str) -> bool:
         return False
@@ -192,8 +194,8 @@ async def test_concurrent_enqueues_of_one_key_write_one_row(db: Database) -> Non
     try:
         async def enqueue(database: Database) -> int:
             async with database.session() as session:
-                written = await outbox.enqueue_for_person(session, person_id=person, reply=Reply("x"), key="k",
-                                                          now=NOW)
+                written = await outbox.enqueue_for_person(session, person_id=person, reply=Reply("x"),
+                                                          key="k", now=NOW)
                 await asyncio.sleep(0.05)  # hold the transaction open while the other one tries
                 return len(written)
 
@@ -221,13 +223,15 @@ async def test_a_notice_fans_out_to_every_account(db: Database, clock: FrozenClo
 async def test_blocked_accounts_get_no_row(db: Database) -> None:
     person = await add_person(db, "赵芳", ("telegram", "1001"))
     async with db.session() as session:
-        session.add(ChatAccount(person_id=person, channel="wecom", external_id="zf", chat_id="zf", created_at=NOW,
-                                blocked_at=NOW))
+        session.add(ChatAccount(person_id=person, channel="wecom", external_id="zf", chat_id="zf",
+                                created_at=NOW, blocked_at=NOW))
     written = await notify(db, person, "x", key="k")
     assert [m.chat_id for m in written] == ["1001"]
 
 
-async def test_a_person_without_an_account_gets_an_undeliverable_row(db: Database, clock: FrozenClock) -> None:
+async def test_a_person_without_an_account_gets_an_undeliverable_row(
+    db: Database, clock: FrozenClock
+) -> None:
     person = await add_person(db, "刘文华")
     [row] = await notify(db, person, "问题 W0003 升级到您", key="problem:3:level1")
     assert (row.dedupe_key, row.state, row.channel, row.chat_id) == ("problem:3:level1|none", "undeliverable",
@@ -252,8 +256,8 @@ async def test_a_person_whose_accounts_all_blocked_the_bot_is_undeliverable(db: 
 
 async def test_group_chat_notices(db: Database, clock: FrozenClock) -> None:
     async with db.session() as session:
-        [row] = await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200", key="bulletin:1",
-                                              reply=Reply("<b>每日通报</b>"), now=NOW)
+        [row] = await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200",
+                                              key="bulletin:1", reply=Reply("<b>每日通报</b>"), now=NOW)
     assert (row.dedupe_key, row.person_id, row.chat_id) == ("bulletin:1|telegram:-100200", None, "-100200")
     transport = FakeTransport()
     await sender(db, clock, transport).drain(5)
@@ -261,8 +265,8 @@ async def test_group_chat_notices(db: Database, clock: FrozenClock) -> None:
 
 
 async def test_payload_round_trip_with_buttons_and_attachment(db: Database, clock: FrozenClock) -> None:
-    reply = Reply(html="<b>W0004</b> 待受理", buttons=((Button("受理", "p:4:accept"), Button("退回", "p:4:refuse")),
-                                                        (Button("详情", "p:4:show"),)))
+    buttons = ((Button("受理", "p:4:accept"), Button("退回", "p:4:refuse")), (Button("详情", "p:4:show"),))
+    reply = Reply(html="<b>W0004</b> 待受理", buttons=buttons)
     photo = Attachment(kind="photo", path="problems/4/1.jpg", filename="现场.jpg")
     person = await add_person(db, "赵芳", ("telegram", "1001"))
     [row] = await notify(db, person, "", key="k")  # only to get an id sequence going
@@ -287,6 +291,12 @@ async def test_a_too_long_key_is_refused(db: Database) -> None:
     person = await add_person(db, "赵芳", ("telegram", "1001"))
     with pytest.raises(ValueError, match="dedupe key"):
         await notify(db, person, "x", key="k" * 200)
+
+
+async def test_keys_with_a_bar_are_refused(db: Database) -> None:
+    person = await add_person(db, "赵芳", ("telegram", "1001"))
+    with pytest.raises(ValueError, match="free of"):
+        await notify(db, person, "x", key="a|b")
 
 
 async def test_keys_with_like_wildcards_do_not_collide(db: Database) -> None:
@@ -411,7 +421,9 @@ async def test_a_permanent_error_fails_at_once(db: Database, clock: FrozenClock)
                                                          "PermanentError: Bad Request: message is too long")
 
 
-async def test_a_blocked_recipient_is_undeliverable_and_the_account_marked(db: Database, clock: FrozenClock) -> None:
+async def test_a_blocked_recipient_is_undeliverable_and_the_account_marked(
+    db: Database, clock: FrozenClock
+) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")
     transport = FakeTransport()
@@ -419,7 +431,8 @@ async def test_a_blocked_recipient_is_undeliverable_and_the_account_marked(db: D
     clock.advance(minutes=5)
     assert (await sender(db, clock, transport).drain(5)).undeliverable == 1
     [row] = await rows(db)
-    assert (row.state, row.last_error) == ("undeliverable", "RecipientBlocked: Forbidden: bot was blocked by the user")
+    assert row.state == "undeliverable"
+    assert row.last_error == "RecipientBlocked: Forbidden: bot was blocked by the user"
     assert (await account(db, "telegram", "1001")).blocked_at == clock.now()
     [later] = await notify(db, person, "next", key="k2")
     assert (later.state, later.dedupe_key) == ("undeliverable", "k2|none")
@@ -427,9 +440,9 @@ async def test_a_blocked_recipient_is_undeliverable_and_the_account_marked(db: D
 
 async def test_bad_payloads_fail_instead_of_looping(db: Database, clock: FrozenClock) -> None:
     async with db.session() as session:
-        session.add(OutboxMessage(dedupe_key="bad|telegram:1", channel="telegram", chat_id="1", state="pending",
+        session.add(OutboxMessage(dedupe_key="bad|telegram:1", channel="telegram", chat_id="1",
                                   payload={"html": "x", "attachment": {"kind": "video", "path": "a"}},
-                                  attempts=0, next_attempt_at=NOW, created_at=NOW))
+                                  state="pending", attempts=0, next_attempt_at=NOW, created_at=NOW))
     assert (await sender(db, clock, FakeTransport()).drain(5)).failed == 1
     [row] = await rows(db)
     assert row.last_error is not None and row.last_error.startswith("bad payload")
@@ -451,7 +464,9 @@ async def test_a_restart_between_commit_and_send_delivers_once(db: Database, clo
     assert transport.texts() == ["已提交"]
 
 
-async def test_rows_of_a_sender_that_died_mid_batch_come_back_after_the_lease(db: Database, clock: FrozenClock) -> None:
+async def test_rows_of_a_sender_that_died_mid_batch_come_back_after_the_lease(
+    db: Database, clock: FrozenClock
+) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")
     async with db.session() as session:  # a sender claims the row… and dies before sending
@@ -470,16 +485,29 @@ async def test_rows_of_a_sender_that_died_mid_batch_come_back_after_the_lease(db
     assert (row.state, row.attempts) == ("sent", 2)
 
 
+async def test_a_claim_takes_at_most_a_batch_oldest_first(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    for n in range(10):
+        await notify(db, person, f"#{n}", key=f"k{n}", now=NOW + timedelta(seconds=n - 10))
+    async with db.session() as session:
+        claimed = await outbox.claim_due_messages(session, now=NOW, limit=3,
+                                                  lease_until=NOW + timedelta(minutes=1))
+    assert [m.payload["html"] for m in claimed] == ["#0", "#1", "#2"]
+    assert Counter(m.state for m in await rows(db)) == Counter({"pending": 7, "sending": 3})
+
+
 async def test_a_late_outcome_from_a_lost_claim_is_not_recorded(db: Database, clock: FrozenClock) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")
     async with db.session() as session:  # a claim whose lease runs out at once…
         [first] = await outbox.claim_due_messages(session, now=NOW, limit=1, lease_until=NOW)
     async with db.session() as session:  # …so another sender takes the row over
-        [second] = await outbox.claim_due_messages(session, now=NOW, limit=1, lease_until=NOW + timedelta(hours=1))
+        [second] = await outbox.claim_due_messages(session, now=NOW, limit=1,
+                                                   lease_until=NOW + timedelta(hours=1))
     assert (first.attempts, second.attempts) == (1, 2)
     async with db.session() as session:
-        assert not await outbox.mark_failed(session, message_id=first.id, attempt=first.attempts, error="late")
+        assert not await outbox.mark_failed(session, message_id=first.id, attempt=first.attempts,
+                                            error="late")
         assert await outbox.mark_sent(session, message_id=second.id, attempt=second.attempts, now=NOW)
         assert not await outbox.mark_retry(session, message_id=second.id, at=NOW, error="after the end")
     [row] = await rows(db)
@@ -490,13 +518,16 @@ async def _two_senders_deliver_each_once(first: Database, second: Database, cloc
     people = [await add_person(first, f"人{n}", ("telegram", str(2000 + n))) for n in range(10)]
     for n in range(60):
         await notify(first, people[n % 10], f"notice {n}", key=f"n{n}")
-    shared = FakeTransport(delay=0.002)  # both senders talk to the same "Telegram"
+    shared = FakeTransport(delay=0.01)  # both senders talk to the same "Telegram"
+    async with second.session() as session:  # connected already, like a running sender
+        await session.execute(select(1))
     a = OutboxSender(first, clock, {"telegram": shared}, limits={"telegram": FAST}, batch=7)
     b = OutboxSender(second, clock, {"telegram": shared}, limits={"telegram": FAST}, batch=7)
     stats = await asyncio.gather(a.drain(20), b.drain(20))
     counts = Counter(shared.texts())
     assert counts == Counter({f"notice {n}": 1 for n in range(60)})
     assert stats[0].sent + stats[1].sent == 60
+    assert stats[0].sent and stats[1].sent  # both took part
     assert {m.state for m in await rows(first)} == {"sent"}
 
 
@@ -509,7 +540,9 @@ async def test_two_senders_deliver_each_notice_once(db: Database, clock: FrozenC
             await second.dispose()
 
 
-async def test_two_senders_on_one_sqlite_file_deliver_each_notice_once(tmp_path: Path, clock: FrozenClock) -> None:
+async def test_two_senders_on_one_sqlite_file_deliver_each_notice_once(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'outbox.sqlite3'}"
     first, second = Database(url), Database(url)
     try:
@@ -570,8 +603,8 @@ async def test_limiters_are_set_up_per_channel_chat_and_group(db: Database, cloc
 
 
 async def test_slow_rates_below_one_per_period_still_work(db: Database, clock: FrozenClock) -> None:
-    send = OutboxSender(db, clock, {"x": FakeTransport("x")},  # type: ignore[dict-item]
-                        limits={"x": RateLimits(global_per_second=0.5, per_chat_per_second=1, per_group_per_minute=1)})
+    slow = RateLimits(global_per_second=0.5, per_chat_per_second=1, per_group_per_minute=1)
+    send = OutboxSender(db, clock, {"x": FakeTransport("x")}, limits={"x": slow})  # type: ignore[dict-item]
     assert (send._global["x"].max_rate, send._global["x"].time_period) == (1, 2)
 
 
@@ -606,8 +639,8 @@ async def test_many_chats_are_sent_at_the_global_rate(db: Database, clock: Froze
 async def test_group_chats_are_held_to_the_per_minute_rate(db: Database, clock: FrozenClock) -> None:
     async with db.session() as session:
         for n in range(6):
-            await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200", reply=Reply(f"#{n}"),
-                                          key=f"g{n}", now=NOW)
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100200",
+                                          reply=Reply(f"#{n}"), key=f"g{n}", now=NOW)
     transport = FakeTransport()
     send = sender(db, clock, transport,
                   limits={"telegram": RateLimits(global_per_second=1000, per_chat_per_second=1000,
@@ -689,4 +722,5 @@ async def test_run_forever_sends_until_stopped(db: Database, clock: FrozenClock)
 
 
 def test_send_stats_add_up() -> None:
-    assert SendStats(claimed=2, sent=1) + SendStats(claimed=1, failed=1) == SendStats(claimed=3, sent=1, failed=1)
+    total = SendStats(claimed=2, sent=1) + SendStats(claimed=1, failed=1)
+    assert total == SendStats(claimed=3, sent=1, failed=1)

@@ -30,7 +30,14 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Attachment, PermanentError, RateLimits, RecipientBlocked, RetryLater, TransientError
+from bot.channels.base import (
+    Attachment,
+    PermanentError,
+    RateLimits,
+    RecipientBlocked,
+    RetryLater,
+    TransientError,
+)
 from bot.channels.telegram_transport import TelegramTransport, delivery_error
 from bot.clock import FrozenClock, SystemClock
 from bot.messages import Button, Reply
@@ -58,7 +65,9 @@ QUICK = RateLimits(global_per_second=200, per_chat_per_second=5, per_group_per_m
     (lambda: NetworkError("Internal Server Error (500)"), TransientError),
     (lambda: InvalidToken("Unauthorized"), TransientError),
 ], ids=["429", "403", "chat-not-found", "bad-html", "too-long", "timeout", "502", "500", "bad-token"])
-def test_ptb_errors_map_to_delivery_errors(make: Callable[[], TelegramError], expected: type[Exception]) -> None:
+def test_ptb_errors_map_to_delivery_errors(
+    make: Callable[[], TelegramError], expected: type[Exception]
+) -> None:
     assert type(delivery_error(make())) is expected
 
 
@@ -141,12 +150,16 @@ async def states(db: Database) -> Counter[str]:
         return Counter((await session.scalars(select(OutboxMessage.state))).all())
 
 
-async def test_a_notice_with_buttons_arrives_as_html_with_a_keyboard(db: Database, fake: FakeBotAPI, bot: Bot) -> None:
+async def test_a_notice_with_buttons_arrives_as_html_with_a_keyboard(
+    db: Database, fake: FakeBotAPI, bot: Bot
+) -> None:
     clock = FrozenClock(SystemClock().now())
     people = await add_people(db, [1001])
-    reply = Reply("<b>W0001</b> 待受理:工地停电 &amp; 断水", buttons=((Button("受理", "p:1:a"), Button("退回", "p:1:r")),))
+    buttons = ((Button("受理", "p:1:a"), Button("退回", "p:1:r")),)
+    reply = Reply("<b>W0001</b> 待受理:工地停电 &amp; 断水", buttons=buttons)
     async with db.session() as session:
-        await outbox.enqueue_for_person(session, person_id=people[1001], reply=reply, key="p1", now=clock.now())
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=reply, key="p1",
+                                        now=clock.now())
     send = OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK})
     assert (await send.drain(5)).sent == 1
     [call] = fake.calls_of("sendMessage", ok=True)
@@ -155,13 +168,16 @@ async def test_a_notice_with_buttons_arrives_as_html_with_a_keyboard(db: Databas
     assert [[b["text"] for b in row] for row in call["reply_markup"]["inline_keyboard"]] == [["受理", "退回"]]
 
 
-async def test_a_photo_notice_is_sent_with_its_caption(db: Database, fake: FakeBotAPI, bot: Bot, tmp_path: Path) -> None:
+async def test_a_photo_notice_is_sent_with_its_caption(
+    db: Database, fake: FakeBotAPI, bot: Bot, tmp_path: Path
+) -> None:
     (tmp_path / "site.jpg").write_bytes(b"\xff\xd8\xff\xe0photo")
     clock = FrozenClock(SystemClock().now())
     people = await add_people(db, [1001])
     async with db.session() as session:
-        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("<b>现场照片</b>"), key="ph",
-                                        now=clock.now(), attachment=Attachment("photo", "site.jpg", "现场.jpg"))
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("<b>现场照片</b>"),
+                                        key="ph", now=clock.now(),
+                                        attachment=Attachment("photo", "site.jpg", "现场.jpg"))
     transport = TelegramTransport(bot, files_root=tmp_path)
     send = OutboxSender(db, clock, {"telegram": transport}, limits={"telegram": QUICK})
     assert (await send.drain(5)).sent == 1
@@ -180,7 +196,8 @@ async def test_refusals_over_http(db: Database, fake: FakeBotAPI, bot: Bot, stat
     clock = FrozenClock(SystemClock().now())
     people = await add_people(db, [1001])
     async with db.session() as session:
-        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("hi"), key="k", now=clock.now())
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("hi"), key="k",
+                                        now=clock.now())
     fake.inject_fault("sendMessage", status=status, description=description)
     await OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK}).drain(5)
     async with db.session() as session:
@@ -197,7 +214,8 @@ async def test_flood_control_and_server_errors_over_http(db: Database, fake: Fak
     clock = FrozenClock(SystemClock().now())
     people = await add_people(db, [1001])
     async with db.session() as session:
-        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("hi"), key="k", now=clock.now())
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("hi"), key="k",
+                                        now=clock.now())
     send = OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK})
     fake.inject_fault("sendMessage", status=429, retry_after=5, times=1)
     assert (await send.drain(5)).retried == 1
@@ -236,7 +254,9 @@ class MixedFaults(dict[str, Fault]):
                      description=fault.description)
 
 
-async def test_two_hundred_notices_through_faults_arrive_exactly_once(db: Database, fake: FakeBotAPI, bot: Bot) -> None:
+async def test_two_hundred_notices_through_faults_arrive_exactly_once(
+    db: Database, fake: FakeBotAPI, bot: Bot
+) -> None:
     chats = [1000 + n for n in range(16)] + [-100_000 - n for n in range(4)]  # 16 people and 4 group chats
     people = await add_people(db, [c for c in chats if c > 0])
     clock = SystemClock()

@@ -17,7 +17,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import Base
 
-from .factories import BACKENDS, NOW, backend_url
+from .factories import BACKENDS, NOW, backend_url, taking_turns
 
 
 @pytest.fixture(params=BACKENDS)
@@ -25,14 +25,15 @@ async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     """A database with every table created from the models and no rows."""
     database = Database(backend_url(request.param))
     try:
-        if database.is_sqlite:
-            await database.create_all()
-        else:
-            # drop_all + create_all in one transaction: a clean slate, several times faster than two.
-            async with database.engine.begin() as conn:
-                await conn.run_sync(Base.metadata.drop_all)
-                await conn.run_sync(Base.metadata.create_all)
-        yield database
+        async with taking_turns(database):
+            if database.is_sqlite:
+                await database.create_all()
+            else:
+                # drop_all + create_all in one transaction: a clean slate, several times faster than two.
+                async with database.engine.begin() as conn:
+                    await conn.run_sync(Base.metadata.drop_all)
+                    await conn.run_sync(Base.metadata.create_all)
+            yield database
     finally:
         await database.dispose()
 

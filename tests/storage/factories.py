@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.clock import SHANGHAI
 from storage.db import Database
@@ -46,6 +48,25 @@ def backend_url(backend: str) -> str:
     if url is None:
         pytest.skip("TEST_DATABASE_URL is not set")
     return url
+
+
+_LOCK_KEY = 0x64696164  # any constant shared by every run of these tests
+
+
+@asynccontextmanager
+async def taking_turns(database: Database) -> AsyncIterator[None]:
+    """On PostgreSQL, hold an advisory lock for the whole test, so that two test runs sharing the
+    database (which every test empties) wait for each other instead of tripping over each other."""
+    if database.is_sqlite:
+        yield
+        return
+    async with database.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
 
 
 async def count(db: Database, model: type[Base]) -> int:

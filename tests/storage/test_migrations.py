@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.migrate import head_revision, schema_is_current, upgrade
 from storage.models import Base
 
-from .factories import BACKENDS, backend_url
+from .factories import BACKENDS, backend_url, taking_turns
 
 
 async def _drop_everything(database: Database) -> None:
@@ -37,12 +37,15 @@ async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         url = backend_url("postgresql")
     database = Database(url)
     try:
-        if not database.is_sqlite:
-            await _drop_everything(database)
-        yield database
+        async with taking_turns(database):
+            if not database.is_sqlite:
+                await _drop_everything(database)
+            try:
+                yield database
+            finally:
+                if not database.is_sqlite:
+                    await _drop_everything(database)
     finally:
-        if not database.is_sqlite:
-            await _drop_everything(database)
         await database.dispose()
 
 

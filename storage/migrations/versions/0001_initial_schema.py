@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 14:45:12.978220
+Create Date: 2026-11-22
 """
 
 from alembic import op
@@ -17,6 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('calendar_overrides',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('working', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.PrimaryKeyConstraint('day')
+    )
     op.create_table('conversations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
@@ -27,6 +35,13 @@ def upgrade() -> None:
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('channel', 'chat_id', 'user_id')
+    )
+    op.create_table('settings',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=100), nullable=False),
+    sa.PrimaryKeyConstraint('key')
     )
     op.create_table('units',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -83,6 +98,27 @@ def upgrade() -> None:
     with op.batch_alter_table('chat_accounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chat_accounts_person_id'), ['person_id'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=20), nullable=True),
+    sa.Column('chat_id', sa.String(length=100), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedupe_key')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['state', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_person_id'), ['person_id'], unique=False)
+
     op.create_table('person_roles',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
@@ -135,6 +171,39 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code_hash')
     )
+    op.create_table('problems',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('raised_by_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('category', sa.String(length=20), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('policy', sa.JSON(), nullable=False),
+    sa.Column('level_started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('response_due_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_estimated', sa.Boolean(), nullable=False),
+    sa.Column('nudged', sa.JSON(), nullable=False),
+    sa.Column('next_check_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answer_text', sa.Text(), nullable=True),
+    sa.Column('promised_date', sa.Date(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ),
+    sa.ForeignKeyConstraint(['raised_by_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('problems', schema=None) as batch_op:
+        batch_op.create_index('ix_problems_next_check', ['next_check_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problems_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problems_raised_by_id'), ['raised_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problems_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_problems_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('project_supporting_units',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -162,6 +231,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reports_person_id'), ['person_id'], unique=False)
         batch_op.create_index('ix_reports_project_day', ['project_id', 'local_day'], unique=False)
 
+    op.create_table('problem_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('problem_id', sa.Integer(), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_person_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_person_id'], ['people.id'], ),
+    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('problem_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_problem_events_problem_id'), ['problem_id'], unique=False)
+
+    op.create_table('problem_photos',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('problem_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('file_id', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['problem_id'], ['problems.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('problem_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_problem_photos_problem_id'), ['problem_id'], unique=False)
+
     op.create_table('report_photos',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('report_id', sa.Integer(), nullable=False),
@@ -180,6 +276,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_report_photos_report_id'))
 
     op.drop_table('report_photos')
+    with op.batch_alter_table('problem_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_problem_photos_problem_id'))
+
+    op.drop_table('problem_photos')
+    with op.batch_alter_table('problem_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_problem_events_problem_id'))
+
+    op.drop_table('problem_events')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index('ix_reports_project_day')
         batch_op.drop_index(batch_op.f('ix_reports_person_id'))
@@ -187,6 +291,14 @@ def downgrade() -> None:
 
     op.drop_table('reports')
     op.drop_table('project_supporting_units')
+    with op.batch_alter_table('problems', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_problems_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_problems_status'))
+        batch_op.drop_index(batch_op.f('ix_problems_raised_by_id'))
+        batch_op.drop_index(batch_op.f('ix_problems_project_id'))
+        batch_op.drop_index('ix_problems_next_check')
+
+    op.drop_table('problems')
     op.drop_table('invites')
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_projects_location'))
@@ -195,6 +307,11 @@ def downgrade() -> None:
 
     op.drop_table('projects')
     op.drop_table('person_roles')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_person_id'))
+        batch_op.drop_index('ix_outbox_due')
+
+    op.drop_table('outbox')
     with op.batch_alter_table('chat_accounts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chat_accounts_person_id'))
 
@@ -209,4 +326,6 @@ def downgrade() -> None:
 
     op.drop_table('people')
     op.drop_table('units')
+    op.drop_table('settings')
     op.drop_table('conversations')
+    op.drop_table('calendar_overrides')

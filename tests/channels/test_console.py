@@ -1,0 +1,64 @@
+"""The console channel: scripted input through the real router, buttons as numbers, notices shown."""
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.app import Core
+from bot.channels.console import bind_console, chat
+from bot.clock import FrozenClock
+from bot.config import load_settings
+from bot.importing import import_ledger
+from storage import people
+from storage.audit import Actor
+from storage.db import Database
+
+SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo" / "projects_sample.xlsx"
+
+
+async def _core() -> Core:
+    db = Database("sqlite+aiosqlite://")
+    await db.create_all()
+    clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await import_ledger(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    return Core.build(load_settings(DATABASE_URL="sqlite+aiosqlite://"), clock=clock, db=db)
+
+
+async def _console(core: Core, name: str, lines: list[str]) -> list[str]:
+    async with core.db.session() as session:
+        [person] = await people.find_people_by_name(session, name=name)
+    external_id = await bind_console(core.db, person, now=core.clock.now())
+    feed: Iterator[str] = iter(lines)
+    out: list[str] = []
+
+    async def read_line(_prompt: str) -> str | None:
+        return next(feed, None)
+
+    await chat(core.router, external_id, name, read_line, out.append)
+    return out
+
+
+async def test_guided_report_with_numbered_buttons_is_stored() -> None:
+    core = await _core()
+    out = await _console(core, "郝芳", ["/report", "1", "850万", "桩基完成", "1", "1", "/project ZD2026-001"])
+    assert "[1] ZD2026-001 城北高速连接线" in out[1]
+    assert "[1] 确认  [2] 修改  [3] 取消" in out[5]
+    assert "已记录填报:本期完成投资 850.0 万元" in out[6]
+    assert "年度累计完成:26,901.0 万元" in out[7]
+
+
+async def test_a_number_without_buttons_is_just_text() -> None:
+    core = await _core()
+    out = await _console(core, "郝芳", ["3"])
+    assert "没有看懂" in out[1]
+
+
+async def test_notices_for_the_console_person_are_shown_once() -> None:
+    core = await _core()
+    await _console(core, "赵芳", [])  # binds 赵芳's console account
+    await _console(core, "郝芳", ["/issue ZD2026-001 用地 还有12户未签约"])
+    first = await _console(core, "赵芳", [])
+    assert "【通知】" in first[1] and "新问题交办" in first[1] and "[1] 受理" in first[1]
+    again = await _console(core, "赵芳", [])
+    assert len(again) == 1  # only the greeting: the notice was taken

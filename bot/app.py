@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -92,21 +93,34 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from telegram import Update
 
     from bot.channels.telegram_transport import TelegramTransport
-    from jobs import escalation
+    from jobs import digests, escalation, reminders
     from jobs.scheduler import build_scheduler
+    from storage.settings import load_digest_settings
 
     core = Core.build(settings)
     await core.check_schema()
     channel = TelegramChannel(settings, core.router)
     application = channel.application
-    sender = OutboxSender(core.db, core.clock, {"telegram": TelegramTransport(application.bot)})
+    sender = OutboxSender(core.db, core.clock,
+                          {"telegram": TelegramTransport(application.bot, files_root=settings.data_dir)})
+    renderer = core.deps.renderer
 
     async def escalation_tick() -> None:
-        result = await escalation.run(core.db, core.clock, core.deps.renderer)
+        result = await escalation.run(core.db, core.clock, renderer)
         if result.checked:
             log.info("escalation tick: %s", result)
 
-    scheduler = build_scheduler(escalation=escalation_tick)
+    async def digest_tick() -> None:
+        for produced in await digests.run_due(core.db, renderer, now=core.clock.now(), files_root=settings.data_dir):
+            log.info("bulletin produced: %s", produced)
+
+    async def reminder_run(slot: time) -> None:
+        log.info("reminders %s: %s", slot, await reminders.run(core.db, core.clock.now(), renderer, slot=slot))
+
+    async with core.db.session() as session:
+        digest_settings = await load_digest_settings(session)
+    scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
+                                reminder_times=digest_settings.reminder_times)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -127,22 +141,33 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         async with application:
             await channel.publish_default_menu(application)  # run_polling would, via post_init
             await application.start()
-            if webhook_url:
-                await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-                log.info("serving Telegram by webhook at %s", webhook_url)
-            else:
-                assert application.updater is not None
-                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                log.info("serving Telegram by polling")
-            scheduler.start()
             sending = asyncio.create_task(sender.run_forever(stop), name="outbox-sender")
-            await stop.wait()
-            scheduler.shutdown(wait=False)
-            await sending
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            await application.stop()
+            try:
+                if webhook_url:
+                    await application.bot.set_webhook(webhook_url, secret_token=secret,
+                                                      allowed_updates=Update.ALL_TYPES)
+                    log.info("serving Telegram by webhook at %s", webhook_url)
+                else:
+                    assert application.updater is not None
+                    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                    log.info("serving Telegram by polling")
+                scheduler.start()
+                try:
+                    await digest_tick()  # a bulletin missed while the bot was down goes out now, marked late
+                except Exception:
+                    log.exception("start-up digest run failed; the scheduler tries again")
+                await stop.wait()
+            finally:
+                stop.set()
+                if scheduler.running:
+                    scheduler.shutdown(wait=False)
+                await sending
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
+                await application.stop()
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await runner.cleanup()
         await core.db.dispose()
 

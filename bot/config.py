@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     http_host: str = Field("0.0.0.0", alias="HTTP_HOST")
     http_port: int = Field(8080, alias="HTTP_PORT")
 
+    data_dir: Path = Field(Path("data"), alias="DATA_DIR")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
 
     @property

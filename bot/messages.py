@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,25 @@ class Button:
     data: str
 
 
+AttachmentKind = Literal["photo", "document"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: a photo or a document kept in the file store (DATA_DIR) under ``path``."""
+
+    kind: AttachmentKind
+    path: str
+    filename: str | None = None
+
+
 @dataclass(frozen=True)
 class Reply:
-    """A message to show: Telegram-flavoured HTML (channels convert it) and rows of buttons."""
+    """A message to show: Telegram-flavoured HTML (channels convert it), rows of buttons, maybe a file."""
 
     html: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)

@@ -197,15 +197,15 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
     problem.due_estimated = clocks.resolution.estimated
     _schedule(problem, deps, now)
     event = await repo.add_event(session, problem=problem, at=now, kind="reopened", actor_id=actor.id, text=reason)
-    holders = await repo.level_holders(session, problem=problem, level=problem.level)
-    await _notify(session, deps, await _watchers(session, problem, exclude=actor), template="problem_update",
-                  now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
-                  buttons=None, **await _context(session, problem))
-    if problem.level > 0:
-        units = await repo.level_holders(session, problem=problem, level=0)
-        await _notify(session, deps, [p for p in units if p not in holders], template="problem_new",
-                      key=f"problem:{problem.id}:e{event.id}:unit", now=now, buttons=unit_buttons(problem),
-                      **await _context(session, problem))
+    context = await _context(session, problem)
+    # One notice each: the unit's carries its buttons (it has to act again), everyone else's none.
+    unit_ids = {p.id for p in await repo.unit_handlers(session, unit_id=problem.unit_id)}
+    watchers = await _watchers(session, problem, exclude=actor)
+    await _notify(session, deps, [p for p in watchers if p.id not in unit_ids], template="problem_update",
+                  now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor, **context)
+    await _notify(session, deps, [p for p in watchers if p.id in unit_ids], template="problem_update",
+                  now=now, key=f"problem:{problem.id}:e{event.id}:unit", buttons=unit_buttons(problem),
+                  event=event, actor=actor, **context)
 
 
 async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, text: str,

@@ -62,13 +62,19 @@ async def level_holders(session: AsyncSession, *, problem: Problem, level: int) 
         lead = problem.project.lead_official
         holders = [lead] if lead is not None and lead.active else []
     else:
-        tops = await people_with_role(session, role="top")
-        hints = LEVEL_TITLE_HINTS[level]
-        holders = [p for p in tops if p.title and any(h in p.title for h in hints) and "副" not in p.title]
-        if level == 2:
-            holders = [p for p in holders if "书记" not in (p.title or "")]
-        holders = holders or tops
+        holders = await top_holders(session, level=level)
     return holders or await people_with_role(session, role="admin")
+
+
+async def top_holders(session: AsyncSession, *, level: int) -> list[Person]:
+    """The top officials holding level 2 (区长) or 3 (区委书记 / 领导小组), by title; all of them when no
+    title fits."""
+    tops = await people_with_role(session, role="top")
+    hints = LEVEL_TITLE_HINTS[level]
+    holders = [p for p in tops if p.title and any(h in p.title for h in hints) and "副" not in p.title]
+    if level == 2:
+        holders = [p for p in holders if "书记" not in (p.title or "")]
+    return holders or tops
 
 
 async def people_on(session: AsyncSession, *, problem: Problem) -> list[Person]:
@@ -92,7 +98,11 @@ async def queue_for(session: AsyncSession, *, person: Person, include_closed: bo
         if "unit" in roles and person.unit_id is not None:
             conditions.append(Problem.unit_id == person.unit_id)
         if "top" in roles:
-            conditions.append(Problem.level >= 2)
+            # Only from the level this official holds on: the same people `people_on` lets see a problem.
+            held = [level for level in LEVEL_TITLE_HINTS
+                    if any(p.id == person.id for p in await top_holders(session, level=level))]
+            if held:
+                conditions.append(Problem.level >= min(held))
         query = query.where(or_(*conditions))
     return list((await session.scalars(query)).unique().all())
 

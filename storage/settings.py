@@ -8,11 +8,17 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import DayOverride, WorkCalendar
 from storage.models import CalendarOverride, Setting
 
 SLA_KEY = "sla"
+
+
+async def load_digest_settings(session: AsyncSession) -> DigestSettings:
+    """The digest schedule and thresholds in force (defaults until an admin changes them)."""
+    return DigestSettings.from_json(await get_setting(session, key=DIGEST_KEY))
 
 
 async def get_setting(session: AsyncSession, *, key: str) -> Any | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
@@ -41,7 +41,7 @@ class Wan(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | int | None, dialect: object) -> int | None:
         if value is None:
             return None
-        return int((Decimal(value) * YUAN_PER_WAN).to_integral_value())
+        return int((Decimal(value) * YUAN_PER_WAN).to_integral_value(rounding=ROUND_HALF_UP))
 
     def process_result_value(self, value: int | None, dialect: object) -> Decimal | None:
         if value is None:

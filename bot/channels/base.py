@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot.messages import Reply
+from bot.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
 
-AttachmentKind = Literal["photo", "document"]
 
 
 class DeliveryError(Exception):
@@ -42,15 +41,6 @@ class RecipientBlocked(DeliveryError):
 
 class PermanentError(DeliveryError):
     """The channel rejected this very message (malformed, too long…): do not try it again."""
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a notice: a photo or a document kept in the file store under ``path``."""
-
-    kind: AttachmentKind
-    path: str
-    filename: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class TelegramChannel:
     def __init__(self, settings: Settings, router: Router, *, request: BaseRequest | None = None,
                  get_updates_request: BaseRequest | None = None) -> None:
         self.router = router
+        self.files_root = settings.data_dir
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         if not token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -103,10 +104,13 @@ class TelegramChannel:
             await self.application.bot.send_message(chat.id, html, parse_mode=ParseMode.HTML)
 
     async def deliver(self, chat_id: int, outcome: Outcome) -> None:
-        bot = self.application.bot
+        """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""
+        from bot.channels.telegram_transport import TelegramTransport
+
+        transport = TelegramTransport(self.application.bot, files_root=self.files_root)
         for reply in outcome.replies:
-            await bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
-                                   disable_web_page_preview=True)
+            await transport.send(str(chat_id), reply, attachment=reply.attachment)
+        bot = self.application.bot
         if outcome.menu is not None:
             await bot.set_my_commands(_bot_commands(outcome.menu), scope=BotCommandScopeChat(chat_id))
 

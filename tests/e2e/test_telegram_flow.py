@@ -453,10 +453,9 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
         await asyncio.wait_for(task, 10)
 
 
-@pytest.mark.xfail(strict=True, reason="serve() starts the Application with `async with application` "
-                                       "and start(): post_init never runs, so the default menu is never set")
 async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
                                                            migrated_settings: Settings) -> None:
+    """serve() does not use run_polling, so PTB's post_init never runs: it must publish the menu itself."""
     task, stop = await _serving(fake_api, migrated_settings)
     try:
         fake_api.enqueue_text(HAO, "/help")

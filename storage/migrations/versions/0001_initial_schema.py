@@ -17,6 +17,27 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('bulletin_groups',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('chat_id', sa.String(length=100), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'chat_id')
+    )
+    op.create_table('bulletins',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('period', sa.String(length=20), nullable=False),
+    sa.Column('produced_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'period')
+    )
     op.create_table('calendar_overrides',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('working', sa.Boolean(), nullable=False),
@@ -329,3 +350,5 @@ def downgrade() -> None:
     op.drop_table('settings')
     op.drop_table('conversations')
     op.drop_table('calendar_overrides')
+    op.drop_table('bulletins')
+    op.drop_table('bulletin_groups')

@@ -1,0 +1,88 @@
+"""Bulletin periods: which week, month, quarter, half-year or year a bulletin reports on, and when it is due.
+
+Pure date arithmetic. A period is named by what it reports on ("2026-W47", "2026-11", "2026-Q4",
+"2026-H2", "2026"); its bulletin is due on the first working day after it ends (the weekly one on the
+first working day of the next ISO week, the others on the first working day of the next month).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.domain.workdays import WorkCalendar
+
+KINDS = ("weekly", "monthly", "quarterly", "halfyear", "annual")
+KIND_NAMES = {"weekly": "周通报", "monthly": "月通报", "quarterly": "季度调度", "halfyear": "半年讲评",
+              "annual": "年终考核"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: its kind, name, first and last day."""
+
+    kind: str
+    name: str
+    start: date
+    end: date
+
+
+def _month_end(year: int, month: int) -> date:
+    return (date(year + month // 12, month % 12 + 1, 1)) - timedelta(days=1)
+
+
+def parse_period(kind: str, name: str) -> Period:
+    """"2026-W47" (weekly), "2026-11" (monthly), "2026-Q4", "2026-H2", "2026"; ValueError otherwise."""
+    patterns = {"weekly": r"(\d{4})-W(\d{1,2})", "monthly": r"(\d{4})-(\d{1,2})", "quarterly": r"(\d{4})-Q([1-4])",
+                "halfyear": r"(\d{4})-H([12])", "annual": r"(\d{4})"}
+    if kind not in patterns:
+        raise ValueError(f"unknown bulletin kind {kind!r}")
+    match = re.fullmatch(patterns[kind], name.strip().upper())
+    if not match:
+        raise ValueError(f"{name!r} is not a {kind} period")
+    year = int(match.group(1))
+    if kind == "weekly":
+        start = date.fromisocalendar(year, int(match.group(2)), 1)
+        return Period(kind, f"{year}-W{int(match.group(2)):02d}", start, start + timedelta(days=6))
+    if kind == "monthly":
+        month = int(match.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"{name!r} is not a month")
+        return Period(kind, f"{year}-{month:02d}", date(year, month, 1), _month_end(year, month))
+    if kind == "quarterly":
+        q = int(match.group(2))
+        return Period(kind, f"{year}-Q{q}", date(year, 3 * q - 2, 1), _month_end(year, 3 * q))
+    if kind == "halfyear":
+        h = int(match.group(2))
+        return Period(kind, f"{year}-H{h}", date(year, 6 * h - 5, 1), _month_end(year, 6 * h))
+    return Period(kind, str(year), date(year, 1, 1), date(year, 12, 31))
+
+
+def period_containing(kind: str, day: date) -> Period:
+    """The period of this kind that `day` falls in."""
+    if kind == "weekly":
+        iso = day.isocalendar()
+        return parse_period(kind, f"{iso.year}-W{iso.week}")
+    if kind == "monthly":
+        return parse_period(kind, f"{day.year}-{day.month}")
+    if kind == "quarterly":
+        return parse_period(kind, f"{day.year}-Q{(day.month - 1) // 3 + 1}")
+    if kind == "halfyear":
+        return parse_period(kind, f"{day.year}-H{1 if day.month <= 6 else 2}")
+    return parse_period(kind, str(day.year))
+
+
+def due_day(calendar: WorkCalendar, period: Period) -> date:
+    """The first working day after the period ends: when its bulletin goes out."""
+    return calendar.next_working_day(period.end)
+
+
+def latest_due(calendar: WorkCalendar, kind: str, today: date) -> Period | None:
+    """The most recent period of this kind whose bulletin is due on or before `today` (None if not yet)."""
+    current = period_containing(kind, today)
+    previous = period_containing(kind, current.start - timedelta(days=1))
+    if due_day(calendar, previous) <= today:
+        return previous
+    earlier = period_containing(kind, previous.start - timedelta(days=1))
+    return earlier if due_day(calendar, earlier) <= today else None

@@ -1,0 +1,176 @@
+"""Assembling a bulletin's standings from per-project figures: ranks, group scores, praise/urge/warn lists.
+
+Pure: no I/O and no clock. The queries that produce the per-project figures live in
+storage/standings.py; this module only decides who stands where.
+
+Decisions made here (and relied on by the bulletins):
+
+- Projects are ranked by their gap against schedule (completion rate minus 序时进度), highest first,
+  with competition ranking (1, 2, 2, 4) and ties listed by code. Projects without an annual plan have
+  no gap: they are unranked (rank None) and listed last, by code.
+- Lead units are grouped by the project's lead unit, towns by the project's location (建设地点).
+  Projects whose location is empty belong to no town and are left out of the town ranking (a
+  "未填写" pseudo-town would be praised or urged like a real one); they still count for their lead
+  unit, for the project ranking and for the start/finish rates.
+- A group's investment part is ``investment_index`` over its projects' completion rates; its
+  punctuality part is the pooled share of working days with a report over all its projects (every
+  project has the same window, so this is the mean of the projects' punctualities); its problem part
+  is the share of problems closed within deadline of the unit with the group's name (for a town, the
+  town government as a unit answering problems), None when nothing was due.
+- Praise and urge lists are the top and bottom ``praise_n`` ranked projects (ties with the n-th are
+  included, see ``praise_and_urge``). Every red project is warned, most behind first.
+- 开工率/竣工率 are for the cut-off day's year. Projects whose stage is not one of STAGES are left out
+  of both rates rather than failing the whole bulletin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+
+from bot.domain.progress import (
+    DEFAULT_LIGHT_THRESHOLDS,
+    STAGES,
+    LightThresholds,
+    StageInfo,
+    schedule_progress,
+    start_and_finish_rates,
+)
+from bot.domain.ranking import (
+    DEFAULT_SCORE_WEIGHTS,
+    Ranked,
+    ScoreWeights,
+    composite_score,
+    investment_index,
+    praise_and_urge,
+    rank,
+    share,
+)
+from bot.standings import GroupStanding, ProjectStanding, Standings
+
+__all__ = [
+    "assemble",
+    "group_standings",
+    "iso_week_period",
+    "month_period",
+    "month_window",
+    "rank_projects",
+    "week_window",
+]
+
+
+def iso_week_period(cutoff: date) -> str:
+    """The ISO week of the cut-off day as a period key: 2026-11-22 → "2026-W47"."""
+    year, week, _ = cutoff.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_window(cutoff: date) -> tuple[date, date]:
+    """(Monday of the cut-off day's ISO week, cut-off day): the window a weekly bulletin measures."""
+    return cutoff - timedelta(days=cutoff.weekday()), cutoff
+
+
+def month_period(cutoff: date) -> str:
+    """The month of the cut-off day as a period key: 2026-11-30 → "2026-11"."""
+    return f"{cutoff.year}-{cutoff.month:02d}"
+
+
+def month_window(cutoff: date) -> tuple[date, date]:
+    """(first day of the cut-off day's month, cut-off day): the window a monthly bulletin measures."""
+    return cutoff.replace(day=1), cutoff
+
+
+def rank_projects(projects: Iterable[ProjectStanding]) -> list[Ranked[ProjectStanding]]:
+    """The projects in ranking order with ``rank`` filled (by gap; ties by code; no plan unranked last)."""
+    ranked = rank(projects, score=lambda p: p.gap, tiebreak=lambda p: p.code)
+    return [Ranked(replace(r.item, rank=r.rank), r.score, r.rank) for r in ranked]
+
+
+def _groups(
+    projects: Iterable[ProjectStanding], key: Callable[[ProjectStanding], str | None]
+) -> dict[str, list[ProjectStanding]]:
+    grouped: dict[str, list[ProjectStanding]] = {}
+    for project in projects:
+        name = key(project)
+        if name is None or not name.strip():
+            continue
+        grouped.setdefault(name.strip(), []).append(project)
+    return grouped
+
+
+def group_standings(
+    projects: Iterable[ProjectStanding],
+    key: Callable[[ProjectStanding], str | None],
+    *,
+    schedule: float,
+    problem_shares: Mapping[str, float | None],
+    weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
+) -> list[GroupStanding]:
+    """Score and rank the groups ``key`` puts the projects in (a None or blank key: no group).
+
+    Returned in ranking order (score highest first, ties by name, unscored last) with ``rank`` filled.
+    """
+    groups: list[GroupStanding] = []
+    for name, members in _groups(projects, key).items():
+        investment = investment_index((p.rate for p in members), schedule)
+        punctuality = share(sum(p.reported_days for p in members), sum(p.working_days for p in members))
+        problems = problem_shares.get(name)
+        groups.append(GroupStanding(
+            name=name,
+            projects=len(members),
+            investment=investment,
+            punctuality=punctuality,
+            problems=problems,
+            score=composite_score(investment, punctuality, problems, weights),
+        ))
+    ranked = rank(groups, score=lambda g: g.score, tiebreak=lambda g: g.name)
+    return [replace(r.item, score=r.score, rank=r.rank) for r in ranked]
+
+
+def _stage_infos(projects: Iterable[ProjectStanding]) -> list[StageInfo]:
+    return [StageInfo(stage=p.stage, planned_start=p.planned_start, planned_finish=p.planned_finish)
+            for p in projects if p.stage in STAGES]
+
+
+def assemble(
+    period: str,
+    cutoff: date,
+    projects: list[ProjectStanding],
+    unit_problem_shares: Mapping[str, float | None],
+    weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
+    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
+    praise_n: int = 3,
+) -> Standings:
+    """Everything a bulletin shows for ``period``, from the per-project figures on ``cutoff``.
+
+    ``unit_problem_shares`` maps a unit's name to its share of problems closed within deadline
+    (a missing name counts as None: nothing to measure). ``thresholds`` are only recorded on the
+    result: the projects' lights were set when their figures were computed.
+    """
+    schedule = schedule_progress(cutoff)
+    by_rank = rank_projects(projects)
+    ranked = [r.item for r in by_rank]
+    praised, urged = praise_and_urge(by_rank, praise_n)
+    warned = sorted((p for p in ranked if p.light == "red"),
+                    key=lambda p: (p.gap if p.gap is not None else 0.0, p.code))
+    units = group_standings(ranked, lambda p: p.lead_unit, schedule=schedule,
+                            problem_shares=unit_problem_shares, weights=weights)
+    towns = group_standings(ranked, lambda p: p.town, schedule=schedule,
+                            problem_shares=unit_problem_shares, weights=weights)
+    start, finish = start_and_finish_rates(_stage_infos(ranked), cutoff.year)
+    return Standings(
+        period=period,
+        cutoff=cutoff,
+        schedule=schedule,
+        projects=ranked,
+        units=units,
+        towns=towns,
+        praised=[r.item for r in praised],
+        urged=[r.item for r in urged],
+        warned=warned,
+        start_rate=start,
+        finish_rate=finish,
+        weights=weights,
+        thresholds=thresholds,
+    )

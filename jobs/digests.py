@@ -1,0 +1,220 @@
+"""Periodic bulletins: the weekly ranking and the monthly/quarterly/half-year/annual editions.
+
+A bulletin is keyed by (kind, period): the `bulletins` row is inserted in the same transaction as the
+notices it sends, under a unique constraint, so it is produced at most once across restarts and
+processes. The digest tick looks for the latest period of each kind that is due; a period missed while
+the bot was down is produced once on start-up, marked late, and never once per missed tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import Attachment
+from bot.chart import group_chart, ranking_chart
+from bot.clock import SHANGHAI
+from bot.digest_settings import DigestSettings
+from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
+from bot.domain.workdays import WorkCalendar
+from bot.html_split import split_html
+from bot.ledger_export import bulletin_filename, ledger_workbook
+from bot.messages import Reply
+from bot.render import Renderer
+from bot.standings import Standings
+from storage import outbox
+from storage import problems as problem_repo
+from storage.db import Database
+from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
+from storage.models import Bulletin, Person, Problem, Project
+from storage.settings import load_calendar, load_digest_settings
+from storage.standings import compute_standings, problem_rows
+
+log = logging.getLogger(__name__)
+LATE_AFTER = timedelta(minutes=30)
+
+
+@dataclass
+class Rendered:
+    """A bulletin's texts and files, before anything is sent."""
+
+    period: Period
+    standings: Standings
+    text: str
+    parts: list[str]
+    files: dict[str, Path] = field(default_factory=dict)
+    leaders: dict[int, str] = field(default_factory=dict)
+    top_summary: str = ""
+
+
+@dataclass
+class Produced:
+    """What producing a bulletin did."""
+
+    kind: str
+    period: str
+    late: bool
+    notices: int
+
+
+def scheduled_at(calendar: WorkCalendar, settings: DigestSettings, period: Period) -> datetime:
+    """When a period's bulletin is meant to go out (Shanghai time on its due day)."""
+    at = settings.weekly_time if period.kind == "weekly" else settings.monthly_time
+    return datetime.combine(due_day(calendar, period), at, tzinfo=SHANGHAI)
+
+
+def _enabled(settings: DigestSettings, kind: str) -> bool:
+    return settings.weekly_enabled if kind == "weekly" else settings.monthly_enabled
+
+
+async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: Period, calendar: WorkCalendar,
+                          settings: DigestSettings, out_dir: Path) -> Rendered:
+    """Compute the standings for a period and render its text, chart and (monthly and up) Excel ledger."""
+    standings = await compute_standings(
+        session, period=period.name, cutoff=period.end, window_start=period.start, calendar=calendar,
+        thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"chart": out_dir / "ranking.png"}
+    files["chart"].write_bytes(ranking_chart(standings))
+    start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
+    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
+    unit_problems: list[UnitProblems] = []
+    if period.kind != "weekly":
+        files["units"] = out_dir / "units.png"
+        files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
+        files["ledger"] = out_dir / bulletin_filename(period.kind, period.name)
+        files["ledger"].write_bytes(ledger_workbook(standings, await problem_rows(session)))
+        unit_problems = await problems_by_unit(session, start=start, end=end)
+    text = renderer.render(
+        "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
+        s=standings, period=period, kind_name=KIND_NAMES[period.kind], unit_problems=unit_problems,
+        total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
+        total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
+        period_done=await reported_between(session, start=period.start, end=period.end),
+    )
+    rendered = Rendered(period=period, standings=standings, text=text, parts=split_html(text), files=files)
+    rendered.top_summary = renderer.render("bulletin_top_summary", s=standings, period=period,
+                                           kind_name=KIND_NAMES[period.kind])
+    open_problems = await _open_problems_by_project(session)
+    by_leader: dict[int, list] = {}
+    for project in standings.projects:
+        if project.lead_official_id is not None:
+            by_leader.setdefault(project.lead_official_id, []).append(project)
+    for leader_id, projects in by_leader.items():
+        rendered.leaders[leader_id] = renderer.render(
+            "bulletin_leader", projects=projects, s=standings, period=period, kind_name=KIND_NAMES[period.kind],
+            problems={p.code: open_problems.get(p.code, []) for p in projects},
+        )
+    return rendered
+
+
+async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Problem]]:
+    rows = await session.scalars(
+        select(Problem).join(Project, Project.id == Problem.project_id)
+        .where(Problem.status.in_(("open", "accepted", "answered", "resolved"))).order_by(Problem.id)
+    )
+    grouped: dict[str, list[Problem]] = {}
+    for problem in rows.unique().all():
+        grouped.setdefault(problem.project.code, []).append(problem)
+    return grouped
+
+
+async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
+                  late: bool = False) -> Produced | None:
+    """Produce and send one bulletin, unless it was produced before (then None)."""
+    try:
+        async with db.session() as session:
+            if await _exists(session, period):
+                return None
+            calendar = await load_calendar(session)
+            settings = await load_digest_settings(session)
+            session.add(Bulletin(kind=period.kind, period=period.name, produced_at=now, late=late, summary={}))
+            await session.flush()  # claims (kind, period) now: a concurrent producer fails here
+            out_dir = files_root / "bulletins" / period.kind / period.name
+            rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
+                                             settings=settings, out_dir=out_dir)
+            notices = await _send(session, rendered, now=now, files_root=files_root, late=late, renderer=renderer)
+            bulletin = await _get(session, period)
+            bulletin.recipients = notices  # type: ignore[union-attr]
+            bulletin.summary = {"projects": len(rendered.standings.projects), "parts": len(rendered.parts)}  # type: ignore[union-attr]
+    except IntegrityError:
+        log.info("%s %s was produced by another process", period.kind, period.name)
+        return None
+    return Produced(kind=period.kind, period=period.name, late=late, notices=notices)
+
+
+async def _exists(session: AsyncSession, period: Period) -> bool:
+    return await _get(session, period) is not None
+
+
+async def _get(session: AsyncSession, period: Period) -> Bulletin | None:
+    return await session.scalar(select(Bulletin).where(Bulletin.kind == period.kind, Bulletin.period == period.name))
+
+
+async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path, late: bool,
+                renderer: Renderer) -> int:
+    period = rendered.period
+    key = f"bulletin:{period.kind}:{period.name}"
+    header = renderer.render("bulletin_late", kind_name=KIND_NAMES[period.kind]) if late else ""
+    parts = [header + "\n" + rendered.parts[0], *rendered.parts[1:]] if header else rendered.parts
+    attachments = [Attachment(kind="photo", path=str(rendered.files["chart"].relative_to(files_root)))]
+    if "ledger" in rendered.files:
+        attachments.append(Attachment(kind="document", path=str(rendered.files["ledger"].relative_to(files_root)),
+                                      filename=rendered.files["ledger"].name))
+    count = 0
+    for group in await bulletin_groups(session):
+        for index, part in enumerate(parts):
+            count += len(await outbox.enqueue_for_chat(session, channel=group.channel, chat_id=group.chat_id,
+                                                       reply=Reply(html=part), key=f"{key}:g{group.id}:{index}",
+                                                       now=now))
+        for index, attachment in enumerate(attachments):
+            count += len(await outbox.enqueue_for_chat(
+                session, channel=group.channel, chat_id=group.chat_id, reply=Reply(html=""),
+                key=f"{key}:g{group.id}:file{index}", now=now, attachment=attachment))
+    for person in await problem_repo.people_with_role(session, role="top"):
+        for index, part in enumerate(split_html(rendered.top_summary)):
+            count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
+                                                         key=f"{key}:top:{index}:p{person.id}", now=now))
+        count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
+                                                     key=f"{key}:top:chart:p{person.id}", now=now,
+                                                     attachment=attachments[0]))
+    for leader_id, text in rendered.leaders.items():
+        leader = await session.get(Person, leader_id)
+        if leader is None or not leader.active:
+            continue
+        for index, part in enumerate(split_html(text)):
+            count += len(await outbox.enqueue_for_person(session, person_id=leader_id, reply=Reply(html=part),
+                                                         key=f"{key}:lead:{index}:p{leader_id}", now=now))
+    return count
+
+
+async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root: Path,
+                  kinds: tuple[str, ...] = KINDS) -> list[Produced]:
+    """Produce every bulletin whose time has come and that was not produced yet (the digest tick)."""
+    async with db.session() as session:
+        calendar = await load_calendar(session)
+        settings = await load_digest_settings(session)
+        due: list[tuple[Period, bool]] = []
+        for kind in kinds:
+            if not _enabled(settings, kind):
+                continue
+            period = latest_due(calendar, kind, now.astimezone(SHANGHAI).date())
+            if period is None or await _exists(session, period):
+                continue
+            moment = scheduled_at(calendar, settings, period)
+            if now >= moment:
+                due.append((period, now - moment > LATE_AFTER))
+    produced = []
+    for period, late in due:
+        result = await produce(db, renderer, period=period, now=now, files_root=files_root, late=late)
+        if result is not None:
+            produced.append(result)
+    return produced

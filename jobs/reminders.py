@@ -1,0 +1,91 @@
+"""Reporting reminders on working days, and alerts when a project goes unreported for days in a row.
+
+At each reminder time (16:00 and 18:00 by default) every liaison who has not reported today on one of
+their projects gets one message listing them, with a button per project into /report. At the last
+reminder time of the day, a project unreported for `missed_days_alert` working days in a row is
+reported once per streak to its lead unit's handlers and its lead official. Dedupe keys make every
+notice at most once, however often the job runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from bot.clock import SHANGHAI
+from bot.messages import Button, Reply
+from bot.render import Renderer
+from storage import outbox
+from storage import problems as people_repo
+from storage.db import Database
+from storage.digest_queries import ReportingDuty, reporting_duties
+from storage.models import Person
+from storage.settings import load_calendar, load_digest_settings
+
+
+@dataclass
+class ReminderResult:
+    """Whom a run reminded and which projects it flagged."""
+
+    reminded: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) -> ReminderResult:
+    """One reminder run for the time slot `slot` as of `now`."""
+    local = now.astimezone(SHANGHAI)
+    today = local.date()
+    result = ReminderResult()
+    async with db.session() as session:
+        settings = await load_digest_settings(session)
+        calendar = await load_calendar(session)
+        if not settings.reminders_enabled:
+            result.skipped = "disabled"
+            return result
+        if not calendar.is_working_day(today):
+            result.skipped = "not a working day"
+            return result
+        duties = await reporting_duties(session, up_to=today)
+        missing: dict[int, list[ReportingDuty]] = defaultdict(list)
+        for duty in duties:
+            if duty.last_day != today:
+                missing[duty.liaison_id].append(duty)
+        slot_name = slot.strftime("%H%M")
+        for liaison_id, projects in missing.items():
+            html = renderer.render("reminder", projects=projects, late=slot != min(settings.reminder_times))
+            buttons = tuple((Button(f"填报 {d.code}", f"rp:p:{d.code}"),) for d in projects[:10])
+            await outbox.enqueue_for_person(session, person_id=liaison_id, reply=Reply(html=html, buttons=buttons),
+                                            key=f"remind:{today}:{slot_name}:{liaison_id}", now=now)
+            result.reminded.append(projects[0].liaison)
+        if slot == max(settings.reminder_times):
+            for duty in duties:
+                missed = _missed_working_days(calendar, duty, today)
+                if missed >= settings.missed_days_alert:
+                    await _alert(session, renderer, duty, missed, now=now, key_day=str(duty.last_day or "never"))
+                    result.alerts.append(duty.code)
+    return result
+
+
+def _missed_working_days(calendar, duty: ReportingDuty, today) -> int:  # type: ignore[no-untyped-def]
+    """Working days up to today without a report since the last one (today counts: it is the last slot)."""
+    if duty.last_day == today:
+        return 0
+    if duty.last_day is None:
+        start = today.replace(month=1, day=1)
+        return calendar.working_days_between(start, today) + (1 if calendar.is_working_day(start) else 0)
+    return calendar.working_days_between(duty.last_day, today)
+
+
+async def _alert(session, renderer: Renderer, duty: ReportingDuty, missed: int, *, now: datetime,  # type: ignore[no-untyped-def]
+                 key_day: str) -> None:
+    recipients: dict[int, Person] = {p.id: p for p in await people_repo.unit_handlers(session, unit_id=duty.lead_unit_id)}
+    if duty.lead_official_id is not None:
+        lead = await session.get(Person, duty.lead_official_id)
+        if lead is not None and lead.active:
+            recipients.setdefault(lead.id, lead)
+    html = renderer.render("missed_reports", duty=duty, missed=missed)
+    for person in recipients.values():
+        await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=html),
+                                        key=f"missed:{duty.project_id}:{key_day}:p{person.id}", now=now)

@@ -1,0 +1,86 @@
+"""Queries behind reminders and periodic bulletins: who has not reported, and problems per unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import BulletinGroup, Person, Problem, Project, Report, Unit
+
+REPORTING_STAGES = ("谋划", "前期", "在建")
+
+
+@dataclass(frozen=True)
+class ReportingDuty:
+    """A project that should be reported on, its liaison, and its last report day."""
+
+    project_id: int
+    code: str
+    name: str
+    liaison_id: int
+    liaison: str
+    lead_unit_id: int
+    lead_official_id: int | None
+    last_day: date | None
+
+
+async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[ReportingDuty]:
+    """Projects still being built that have a liaison, with the last day (≤ up_to) a report came in."""
+    last = (select(Report.project_id, func.max(Report.local_day).label("last_day"))
+            .where(Report.withdrawn_at.is_(None), Report.local_day <= up_to)
+            .group_by(Report.project_id).subquery())
+    rows = await session.execute(
+        select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Project.lead_unit_id,
+               Project.lead_official_id, last.c.last_day)
+        .join(Person, Person.id == Project.liaison_id)
+        .outerjoin(last, last.c.project_id == Project.id)
+        .where(Project.stage.in_(REPORTING_STAGES), Person.active.is_(True))
+        .order_by(Project.liaison_id, Project.code)
+    )
+    return [ReportingDuty(*row) for row in rows.all()]
+
+
+@dataclass(frozen=True)
+class UnitProblems:
+    """Problems of one unit in a period: raised in it, solved in it, overdue at its end."""
+
+    unit: str
+    raised: int
+    solved: int
+    overdue: int
+
+
+async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datetime) -> list[UnitProblems]:
+    """Per unit: raised in [start, end), resolved/closed in [start, end), and still open past deadline at end."""
+    solved_at = func.coalesce(Problem.closed_at, Problem.updated_at)
+    rows = await session.execute(
+        select(
+            Unit.name,
+            func.sum(case((and_(Problem.created_at >= start, Problem.created_at < end), 1), else_=0)),
+            func.sum(case((and_(Problem.status.in_(("resolved", "closed")), solved_at >= start, solved_at < end),
+                           1), else_=0)),
+            func.sum(case((and_(Problem.status.in_(("open", "accepted", "answered")),
+                                Problem.resolution_due_at < end, Problem.created_at < end), 1), else_=0)),
+        )
+        .join(Unit, Unit.id == Problem.unit_id)
+        .group_by(Unit.name)
+        .order_by(Unit.name)
+    )
+    return [UnitProblems(name, int(r or 0), int(s or 0), int(o or 0)) for name, r, s, o in rows.all()]
+
+
+async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:
+    return list((await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all())
+
+
+async def reported_between(session: AsyncSession, *, start: date, end: date) -> Decimal:
+    """All projects' reported amounts (not withdrawn) from `start` to `end`, both included."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Report.amount), 0))
+        .where(Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)
+    )
+    return Decimal(total or 0)

@@ -1,0 +1,327 @@
+"""The figures of a bulletin, read with a few set-based queries: per-project standings, the units' problem
+handling and the problem ledger.
+
+Every function reads a fixed number of queries whatever the number of projects (none runs per project).
+Rules, as the users gave them:
+
+- Year-to-date completed investment = the ledger's baseline (``done_before``, only when ``baseline_year``
+  is the cut-off day's year) + the reports of that year up to and including the cut-off day. Reports
+  after the cut-off day and withdrawn reports never count.
+- Punctuality counts the distinct *working* days of the window (``window_start``..``cutoff``, both
+  included) on which the project has at least one report: two reports on one day count once, and a
+  report made on a weekend or holiday adds nothing (nor is that day in the denominator). 调休 working
+  weekends are working days. ``working_days`` is the number of working days in the window.
+- ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
+  starts in the previous year) up to the cut-off day.
+- ``open_problems`` counts problems raised by the end of the cut-off day that are still unresolved now
+  (open, accepted or answered).
+
+Money columns are ``Wan`` (万元 stored as whole 元): ``SUM`` over them keeps the type, so the sums come
+back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeric sums) alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import case, func, literal, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.clock import SHANGHAI
+from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, LightThresholds, assess
+from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
+from bot.domain.workdays import WorkCalendar
+from bot.standings import ProblemRow, ProjectStanding, Standings
+from bot.weekly import assemble
+from storage.models import Person, Problem, ProblemEvent, Project, Report, Unit
+from storage.types import Wan
+
+__all__ = [
+    "compute_standings",
+    "problem_rows",
+    "project_standings",
+    "unit_problem_shares",
+    "window_working_days",
+]
+
+# Event kinds that decide whether a problem was handled within its deadline.
+_RESOLVING = ("resolved", "closed")
+_HANDLING_KINDS = (*_RESOLVING, "reopened", "escalated")
+
+_KIND_NAMES = {
+    "raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
+    "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办", "comment": "批示", "escalated": "上报",
+}
+_HISTORY_TEXT_CHARS = 30
+_HISTORY_SEPARATOR = "；"
+
+
+def _day_start(day: date) -> datetime:
+    """The first instant of ``day`` in the users' time zone (aware)."""
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
+
+
+def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date) -> list[date]:
+    """The working days of ``window_start``..``cutoff`` (both included), in order."""
+    if window_start > cutoff:
+        raise ValueError(f"window starts after the cut-off: {window_start} > {cutoff}")
+    days: list[date] = []
+    day = window_start
+    while day <= cutoff:
+        if calendar.is_working_day(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+@dataclass(frozen=True)
+class _ReportFigures:
+    year_sum: Decimal
+    last_report_at: datetime | None
+    reported_days: int
+
+
+async def _report_figures(
+    session: AsyncSession, *, cutoff: date, working_days: list[date], window_start: date
+) -> dict[int, _ReportFigures]:
+    """One aggregate over the reports, grouped by project."""
+    year_start = date(cutoff.year, 1, 1)
+    lower = min(year_start, window_start)
+    amount = Report.amount
+    if lower < year_start:  # the window reaches into last year: only this year's amounts are summed
+        amount = case((Report.local_day >= year_start, Report.amount))
+    year_sum = func.sum(type_coerce(amount, Wan()))
+    if working_days:
+        reported = func.count(func.distinct(case((Report.local_day.in_(working_days), Report.local_day))))
+    else:
+        reported = literal(0)
+    query = (
+        select(Report.project_id, year_sum, func.max(Report.created_at), reported)
+        .where(Report.withdrawn_at.is_(None), Report.local_day >= lower, Report.local_day <= cutoff)
+        .group_by(Report.project_id)
+    )
+    figures: dict[int, _ReportFigures] = {}
+    for project_id, total, last_at, days in (await session.execute(query)).all():
+        figures[project_id] = _ReportFigures(
+            year_sum=total if total is not None else Decimal(0),
+            last_report_at=last_at,
+            reported_days=int(days or 0),
+        )
+    return figures
+
+
+async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
+    end = _day_start(cutoff + timedelta(days=1))
+    query = (
+        select(Problem.project_id, func.count(Problem.id))
+        .where(Problem.status.in_(sorted(ACTIVE)), Problem.created_at < end)
+        .group_by(Problem.project_id)
+    )
+    return {project_id: int(n) for project_id, n in (await session.execute(query)).all()}
+
+
+async def project_standings(
+    session: AsyncSession,
+    *,
+    cutoff: date,
+    window_start: date,
+    calendar: WorkCalendar,
+    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
+) -> list[ProjectStanding]:
+    """Every project's standing on ``cutoff``, in code order, unranked (see ``bot.weekly``).
+
+    Three queries: the projects with their names, one aggregate over the reports, one count of open
+    problems.
+    """
+    working_days = window_working_days(calendar, window_start, cutoff)
+    reports = await _report_figures(session, cutoff=cutoff, working_days=working_days,
+                                    window_start=window_start)
+    open_problems = await _open_problem_counts(session, cutoff=cutoff)
+
+    lead = aliased(Person, name="lead_official")
+    liaison = aliased(Person, name="liaison")
+    query = (
+        select(
+            Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
+            Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
+            Project.annual_plan, Project.done_before, Project.baseline_year,
+            Project.planned_start, Project.planned_finish,
+        )
+        .join(Unit, Unit.id == Project.lead_unit_id)
+        .outerjoin(lead, lead.id == Project.lead_official_id)
+        .outerjoin(liaison, liaison.id == Project.liaison_id)
+        .order_by(Project.code)
+    )
+    no_reports = _ReportFigures(Decimal(0), None, 0)
+    standings: list[ProjectStanding] = []
+    for (project_id, code, name, category, stage, location, unit_name, lead_name, lead_id, liaison_name,
+         liaison_id, plan, done_before, baseline_year, planned_start, planned_finish) in (
+            await session.execute(query)).all():
+        figures = reports.get(project_id, no_reports)
+        baseline = done_before if baseline_year == cutoff.year and done_before is not None else Decimal(0)
+        ytd = baseline + figures.year_sum
+        status = assess(ytd, plan, cutoff, thresholds)
+        standings.append(ProjectStanding(
+            code=code, name=name, category=category, stage=stage,
+            town=location.strip() if location and location.strip() else None,
+            lead_unit=unit_name, lead_official=lead_name, lead_official_id=lead_id,
+            liaison=liaison_name, liaison_id=liaison_id,
+            annual_plan=plan if plan is not None else Decimal(0), ytd_done=ytd,
+            rate=status.rate, schedule=status.schedule, gap=status.gap, light=status.light,
+            last_report_at=figures.last_report_at, reported_days=figures.reported_days,
+            working_days=len(working_days), open_problems=open_problems.get(project_id, 0),
+            planned_start=planned_start, planned_finish=planned_finish,
+        ))
+    return standings
+
+
+@dataclass
+class _Handling:
+    resolved_at: datetime | None = None
+    escalated_before_resolution: bool = False
+    escalated: bool = False
+
+
+def _replay(events: list[tuple[str, datetime]]) -> _Handling:
+    """Where a problem's handling stands after ``events`` (kind, at), oldest first."""
+    state = _Handling()
+    for kind, at in events:
+        if kind == "escalated":
+            state.escalated = True
+        elif kind == "reopened":
+            state.resolved_at = None
+        elif kind in _RESOLVING and state.resolved_at is None:
+            # "closed" right after "resolved" keeps the resolution time; a close without a resolution
+            # (an admin closing it directly) resolves it then.
+            state.resolved_at = at
+            state.escalated_before_resolution = state.escalated
+    return state
+
+
+async def unit_problem_shares(
+    session: AsyncSession, *, window_start: date, cutoff: date
+) -> dict[str, float | None]:
+    """Unit name → share of its problems handled within deadline in the window (0..1), None: none due.
+
+    The window is ``window_start``..``cutoff`` (local days, both included). In scope are the unit's
+    problems that were resolved in the window (the unit's "resolved", or a "closed" without one, not
+    undone by a later "reopened") and those still unresolved at the end of the cut-off day whose
+    ``resolution_due_at`` had passed by then (overdue: they count again every window they stay
+    overdue). Within deadline means resolved no later than ``resolution_due_at`` and never escalated
+    before that (an escalation is a breached deadline; it also resets ``resolution_due_at`` to the new
+    level's clock). A problem without a due date is within deadline when resolved unescalated.
+
+    Reads the current deadlines: figures for a cut-off long past may differ from what was known then.
+    Units with no problem raised by the end of the cut-off day are absent (the same as None).
+    Two queries: the problems with their unit names, and their handling events.
+    """
+    start, end = _day_start(window_start), _day_start(cutoff + timedelta(days=1))
+    problems = (await session.execute(
+        select(Problem.id, Unit.name, Problem.resolution_due_at)
+        .join(Unit, Unit.id == Problem.unit_id)
+        .where(Problem.created_at < end)
+    )).all()
+    events: dict[int, list[tuple[str, datetime]]] = {}
+    event_rows = await session.execute(
+        select(ProblemEvent.problem_id, ProblemEvent.kind, ProblemEvent.at)
+        .join(Problem, Problem.id == ProblemEvent.problem_id)
+        .where(ProblemEvent.kind.in_(_HANDLING_KINDS), ProblemEvent.at < end, Problem.created_at < end)
+        .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)
+    )
+    for problem_id, kind, at in event_rows.all():
+        events.setdefault(problem_id, []).append((kind, at))
+
+    counts: dict[str, list[int]] = {}  # name → [within deadline, in scope]
+    for problem_id, unit_name, due in problems:
+        tally = counts.setdefault(unit_name, [0, 0])
+        state = _replay(events.get(problem_id, []))
+        if state.resolved_at is not None:
+            if not start <= state.resolved_at < end:
+                continue
+            tally[1] += 1
+            on_time = due is None or state.resolved_at <= due
+            tally[0] += on_time and not state.escalated_before_resolution
+        elif due is not None and due < end:
+            tally[1] += 1
+    return {name: (within / whole if whole else None) for name, (within, whole) in counts.items()}
+
+
+def _history_entry(at: datetime, kind: str, actor: str | None, text: str | None,
+                   detail: Mapping[str, object] | None) -> str:
+    words = f"{at.astimezone(SHANGHAI):%m-%d %H:%M} {actor or '系统'} {_KIND_NAMES.get(kind, kind)}"
+    detail = detail or {}
+    if kind == "escalated":
+        to = detail.get("to")
+        if isinstance(to, int) and 0 <= to < len(LEVEL_NAMES):
+            words += f"至{LEVEL_NAMES[to]}"
+    if detail.get("as_admin"):
+        words += "(管理员代为销号)"
+    if text:
+        flat = " ".join(text.split())
+        if len(flat) > _HISTORY_TEXT_CHARS:
+            flat = flat[:_HISTORY_TEXT_CHARS] + "…"
+        words += f":{flat}"
+    return words
+
+
+async def problem_rows(session: AsyncSession, *, include_closed: bool = True) -> list[ProblemRow]:
+    """Every problem (closed ones too unless told otherwise) with its history, by number.
+
+    The history is one short line per event ("11-20 10:00 郝芳 提出:…"), oldest first, joined by "；";
+    event texts are cut to 30 characters. Two queries.
+    """
+    condition = [] if include_closed else [Problem.status != "closed"]
+    rows = (await session.execute(
+        select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
+               Problem.level, Problem.created_at, Problem.response_due_at, Problem.resolution_due_at,
+               Problem.closed_at, Problem.text)
+        .join(Project, Project.id == Problem.project_id)
+        .join(Unit, Unit.id == Problem.unit_id)
+        .where(*condition)
+        .order_by(Problem.id)
+    )).all()
+    history: dict[int, list[str]] = {}
+    events = await session.execute(
+        select(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.kind, Person.name, ProblemEvent.text,
+               ProblemEvent.detail)
+        .join(Problem, Problem.id == ProblemEvent.problem_id)
+        .outerjoin(Person, Person.id == ProblemEvent.actor_person_id)
+        .where(*condition)
+        .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)
+    )
+    for problem_id, at, kind, actor, text, detail in events.all():
+        history.setdefault(problem_id, []).append(_history_entry(at, kind, actor, text, detail))
+    return [
+        ProblemRow(
+            number=f"W{problem_id:04d}", project_code=code, project_name=name, category=category,
+            unit=unit, status=status, level=level, raised_at=raised_at, response_due_at=response_due,
+            resolution_due_at=resolution_due, closed_at=closed_at, text=text,
+            history=_HISTORY_SEPARATOR.join(history.get(problem_id, [])),
+        )
+        for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
+             closed_at, text) in rows
+    ]
+
+
+async def compute_standings(
+    session: AsyncSession,
+    *,
+    period: str,
+    cutoff: date,
+    window_start: date,
+    calendar: WorkCalendar,
+    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
+    weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
+    praise_n: int = 3,
+) -> Standings:
+    """The standings of ``period`` on ``cutoff``; punctuality and problem handling over the window
+    ``window_start``..``cutoff`` (a weekly bulletin passes ``bot.weekly.week_window(cutoff)``)."""
+    projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
+                                       thresholds=thresholds)
+    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
+    return assemble(period, cutoff, projects, shares, weights, thresholds, praise_n)

@@ -1,0 +1,137 @@
+"""Fixtures of the digest tests: a database on each backend and a small district builder.
+
+Every test that takes ``db`` runs on a fresh in-memory SQLite database, and on PostgreSQL when the
+environment variable TEST_DATABASE_URL names one (skipped otherwise); that database is emptied and
+re-created from the models before every test, so it must be reserved for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bot.clock import SHANGHAI
+from storage.db import Database
+from storage.models import Base, Person, Problem, ProblemEvent, Project, Report, Unit
+from tests.storage.factories import BACKENDS, backend_url, taking_turns
+
+# The weekly bulletin of ISO week 2026-W47: Monday 16 to Sunday 22 November 2026 (five working days).
+CUTOFF = date(2026, 11, 22)
+MONDAY = date(2026, 11, 16)
+CREATED = datetime(2026, 1, 5, 9, 0, tzinfo=SHANGHAI)
+
+
+def local(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    """An aware instant on ``day`` in the users' time zone."""
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A database with every table created from the models and no rows."""
+    database = Database(backend_url(request.param))
+    try:
+        async with taking_turns(database):
+            if database.is_sqlite:
+                await database.create_all()
+            else:
+                async with database.engine.begin() as conn:
+                    await conn.run_sync(Base.metadata.drop_all)
+                    await conn.run_sync(Base.metadata.create_all)
+            yield database
+    finally:
+        await database.dispose()
+
+
+@dataclass
+class District:
+    """Builds units, people, projects, reports and problems by name, and remembers their ids."""
+
+    db: Database
+    units: dict[str, int] = field(default_factory=dict)
+    people: dict[str, int] = field(default_factory=dict)
+    projects: dict[str, int] = field(default_factory=dict)
+
+    async def unit(self, name: str) -> int:
+        if name not in self.units:
+            async with self.db.session() as session:
+                unit = Unit(name=name, created_at=CREATED)
+                session.add(unit)
+                await session.flush()
+                self.units[name] = unit.id
+        return self.units[name]
+
+    async def person(self, name: str) -> int:
+        if name not in self.people:
+            async with self.db.session() as session:
+                person = Person(name=name, active=True, created_at=CREATED)
+                session.add(person)
+                await session.flush()
+                self.people[name] = person.id
+        return self.people[name]
+
+    async def project(self, code: str, *, unit: str = "区住建局", town: str | None = "河西镇",
+                      plan: str = "1000", done_before: str = "0", baseline_year: int = 2026,
+                      stage: str = "在建", lead: str | None = None, liaison: str | None = None,
+                      **fields: Any) -> int:
+        unit_id = await self.unit(unit)
+        lead_id = await self.person(lead) if lead else None
+        liaison_id = await self.person(liaison) if liaison else None
+        async with self.db.session() as session:
+            project = Project(
+                code=code, name=f"项目{code}", category="城建", location=town, total_investment=Decimal(100000),
+                annual_plan=Decimal(plan), done_before=Decimal(done_before), baseline_year=baseline_year,
+                stage=stage, lead_unit_id=unit_id, lead_official_id=lead_id, liaison_id=liaison_id,
+                created_at=CREATED, updated_at=CREATED, **fields,
+            )
+            session.add(project)
+            await session.flush()
+            self.projects[code] = project.id
+        return self.projects[code]
+
+    async def reports(self, code: str, *entries: tuple[date, str], withdrawn: bool = False,
+                      hour: int = 10) -> None:
+        """Reports of a project: (local day, amount in 万元), each made at ``hour`` on its day."""
+        person_id = await self.person("联络员")
+        async with self.db.session() as session:
+            for day, amount in entries:
+                at = local(day, hour)
+                session.add(Report(
+                    project_id=self.projects[code], person_id=person_id, local_day=day, amount=Decimal(amount),
+                    progress_text="", channel="telegram", created_at=at,
+                    withdrawn_at=at + timedelta(minutes=5) if withdrawn else None,
+                ))
+
+    async def problem(self, code: str, *, unit: str, raised: datetime, due: datetime | None,
+                      status: str = "open", events: tuple[tuple[str, datetime], ...] = (),
+                      text: str = "征地未完成", actor: str | None = None) -> int:
+        """A problem with its "raised" event and the given (kind, at) events, in that order."""
+        unit_id = await self.unit(unit)
+        raiser = await self.person("联络员")
+        actor_id = await self.person(actor) if actor else None
+        async with self.db.session() as session:
+            problem = Problem(
+                project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地", text=text,
+                status=status, level=0, policy={}, level_started_at=raised, response_due_at=None,
+                resolution_due_at=due, nudged=[], created_at=raised, updated_at=raised,
+                closed_at=next((at for kind, at in events if kind == "closed"), None),
+            )
+            session.add(problem)
+            await session.flush()
+            session.add(ProblemEvent(problem_id=problem.id, at=raised, kind="raised", actor_person_id=raiser,
+                                     level=0, text=text, detail={}))
+            for kind, at in events:
+                detail = {"from": 0, "to": 1, "clock": "resolution"} if kind == "escalated" else {}
+                session.add(ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id,
+                                         level=0, text="", detail=detail))
+            return problem.id
+
+
+@pytest.fixture
+def district(db: Database) -> District:
+    return District(db)

@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DIAODU := $(VENV)/bin/diaodu
 
-.PHONY: install test demo run upgrade bench clean
+.PHONY: install fonts test demo run upgrade bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -11,7 +11,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+install: fonts $(VENV)/.installed
+
+## make fonts: the Chinese font the bulletin charts are drawn with (Debian package fonts-wqy-microhei)
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+fonts:
+	@if [ -f $(CJK_FONT) ] || fc-list :lang=zh 2>/dev/null | grep -q .; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	    echo "No Chinese font found: install fonts-wqy-microhei (or another CJK font) for the charts" >&2; exit 1; fi; \
+	SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-wqy-microhei
 
 ## make test: install what is needed and run every test (PostgreSQL too when TEST_DATABASE_URL is set)
 test: install

@@ -64,6 +64,25 @@ def _parser() -> argparse.ArgumentParser:
     job.add_argument("name", choices=["escalate"])
     job.add_argument("--at", type=_datetime_arg, help="按指定时间运行,如 2026-12-03T18:00+08:00")
 
+    dig = sub.add_parser("digest", help="生成或发送通报(周通报、月通报、季度、半年、年度)")
+    dig.add_argument("kind", choices=["weekly", "monthly", "quarterly", "halfyear", "annual"])
+    dig.add_argument("--period", help="期间,如 2026-W47、2026-11、2026-Q4、2026-H2、2026(默认:最近一期)")
+    mode = dig.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="只生成文字、图表和台账到 --out 目录(默认)")
+    mode.add_argument("--send", action="store_true", help="发送(每期只发一次)")
+    dig.add_argument("--out", type=Path, default=Path("out"), help="--dry-run 的输出目录")
+
+    grp = sub.add_parser("groups", help="接收通报的群")
+    grp_sub = grp.add_subparsers(dest="groups_command", required=True)
+    grp_sub.add_parser("list", help="查看")
+    grp_add = grp_sub.add_parser("add", help="添加:Telegram 群 chat id,或企业微信群机器人名称")
+    grp_add.add_argument("chat_id")
+    grp_add.add_argument("--name", required=True)
+    grp_add.add_argument("--channel", default="telegram", choices=["telegram", "wecom_robot"])
+    grp_rm = grp_sub.add_parser("remove", help="移除")
+    grp_rm.add_argument("chat_id")
+    grp_rm.add_argument("--channel", default="telegram", choices=["telegram", "wecom_robot"])
+
     demo = sub.add_parser("demo", help="用示例数据建立演示数据库并打开终端对话")
     demo.add_argument("--as", dest="person", default="郝芳", help="以谁的身份对话(默认 郝芳,联络员)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.sqlite3"), help="演示数据库文件")
@@ -132,6 +151,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_sla(settings, args))
     if args.command == "job":
         return asyncio.run(_job(settings, args))
+    if args.command == "digest":
+        return asyncio.run(_digest(settings, args))
+    if args.command == "groups":
+        return asyncio.run(_groups(settings, args))
     raise AssertionError(args.command)
 
 
@@ -304,7 +327,89 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await core.db.dispose()
     print(f"检查了 {result.checked} 个到期问题:" + ("、".join(result.actions) or "无需处理"))
-    print(stats)
+    print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
+    return 0
+
+
+async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import deliver_outbox
+    from bot.clock import local_today
+    from bot.domain.periods import latest_due, parse_period, period_containing
+    from bot.render import html_to_plain
+    from jobs import digests
+    from storage.settings import load_calendar, load_digest_settings
+
+    core = await _open(settings)
+    try:
+        async with core.db.session() as session:
+            calendar = await load_calendar(session)
+            if args.period:
+                try:
+                    period = parse_period(args.kind, args.period)
+                except ValueError:
+                    raise CliError(f"「{args.period}」不是有效的期间(如 2026-W47、2026-11、2026-Q4、2026-H2、2026)。") from None
+            else:
+                today = local_today(core.clock)
+                period = latest_due(calendar, args.kind, today) or period_containing(args.kind, today)
+            if not args.send:
+                rendered = await digests.render_bulletin(
+                    session, core.deps.renderer, period=period, calendar=calendar,
+                    settings=await load_digest_settings(session), out_dir=args.out)
+                (args.out / "bulletin.html").write_text(rendered.text, encoding="utf-8")
+                (args.out / "bulletin.txt").write_text(html_to_plain(rendered.text), encoding="utf-8")
+                print(html_to_plain(rendered.text))
+                print(f"已写入 {args.out}:bulletin.txt、bulletin.html、" + "、".join(p.name for p in rendered.files.values()))
+                return 0
+        produced = await digests.produce(core.db, core.deps.renderer, period=period, now=core.clock.now(),
+                                         files_root=settings.data_dir)
+        if produced is None:
+            raise CliError(f"{period.name} 的通报已经发送过,每期只发一次。可用 --dry-run 重新生成查看。")
+        stats = await deliver_outbox(core)
+    finally:
+        await core.db.dispose()
+    print(f"{period.name} 通报已生成,{produced.notices} 条通知进入发件箱。")
+    print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
+    return 0
+
+
+async def _groups(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import delete
+
+    from storage import audit
+    from storage.audit import Actor
+    from storage.digest_queries import bulletin_groups
+    from storage.models import BulletinGroup
+
+    core = await _open(settings)
+    actor = Actor(label="cli", channel="cli")
+    try:
+        async with core.db.session() as session:
+            now = core.clock.now()
+            if args.groups_command == "add":
+                existing = [g for g in await bulletin_groups(session)
+                            if g.channel == args.channel and g.chat_id == args.chat_id]
+                if existing:
+                    existing[0].name = args.name
+                else:
+                    session.add(BulletinGroup(channel=args.channel, chat_id=args.chat_id, name=args.name,
+                                              created_at=now, created_by=actor.label))
+                await audit.record(session, actor=actor, at=now, action="group.add", object_type="group",
+                                   object_key=f"{args.channel}:{args.chat_id}", detail={"name": args.name})
+            elif args.groups_command == "remove":
+                result = await session.execute(delete(BulletinGroup).where(
+                    BulletinGroup.channel == args.channel, BulletinGroup.chat_id == args.chat_id))
+                if not result.rowcount:
+                    raise CliError(f"没有这个群:{args.channel} {args.chat_id}")
+                await audit.record(session, actor=actor, at=now, action="group.remove", object_type="group",
+                                   object_key=f"{args.channel}:{args.chat_id}")
+        async with core.db.session() as session:
+            groups = await bulletin_groups(session)
+    finally:
+        await core.db.dispose()
+    for group in groups:
+        print(f"{group.channel}\t{group.chat_id}\t{group.name}")
+    if not groups:
+        print("尚未设置接收通报的群。")
     return 0
 
 

@@ -169,7 +169,9 @@ class _Row:
     gap: bool = False
 
 
-def _project_order(projects: Sequence[ProjectStanding]) -> tuple[list[ProjectStanding], list[ProjectStanding]]:
+def _project_order(
+    projects: Sequence[ProjectStanding],
+) -> tuple[list[ProjectStanding], list[ProjectStanding]]:
     ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: (p.rank, p.code))
     unranked = sorted((p for p in projects if p.rank is None), key=lambda p: p.code)
     return ranked, unranked
@@ -300,8 +302,8 @@ def group_figure(groups: Sequence[GroupStanding], title: str) -> Figure:
         else:
             rows.append(_Row(label, g.score, f"{g.score:.1f}", GROUP_COLOR))
     fig, ax = _bar_figure(
-        rows, title=title, subtitle=f"共{len(groups)}个，按综合得分排序" if groups else "", xlabel="综合得分（满分100）",
-        xmax=110.0, percent=False,
+        rows, title=title, subtitle=f"共{len(groups)}个，按综合得分排序" if groups else "",
+        xlabel="综合得分（满分100）", xmax=110.0, percent=False,
     )
     ax.set_xticks(range(0, 101, 20))
     return fig

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     telegram_webhook_secret: SecretStr | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
 
+    wecom_corp_id: str | None = Field(None, alias="WECOM_CORP_ID")
+    wecom_agent_id: int | None = Field(None, alias="WECOM_AGENT_ID", ge=1)
+    wecom_secret: SecretStr | None = Field(None, alias="WECOM_SECRET")
+    wecom_token: SecretStr | None = Field(None, alias="WECOM_TOKEN")
+    wecom_aes_key: SecretStr | None = Field(None, alias="WECOM_AES_KEY")
+    wecom_api_base: str = Field("https://qyapi.weixin.qq.com", alias="WECOM_API_BASE")
+    wecom_robot_keys: SecretStr | None = Field(None, alias="WECOM_ROBOT_KEYS")
+
     http_host: str = Field("0.0.0.0", alias="HTTP_HOST")
     http_port: int = Field(8080, alias="HTTP_PORT")
 

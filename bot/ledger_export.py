@@ -39,7 +39,10 @@ SCORE = "0.0"
 INT = "0"
 DATETIME = "yyyy-mm-dd hh:mm"
 
-STATUS_NAMES = {"open": "待受理", "accepted": "办理中", "answered": "已答复", "resolved": "待销号", "closed": "已销号"}
+# As in the problem templates.
+STATUS_NAMES = {
+    "open": "待受理", "accepted": "办理中", "answered": "已答复", "resolved": "待销号", "closed": "已销号",
+}
 LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
 LIGHT_FILLS = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE"}
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, local_today
 from bot.config import Settings
-from bot.messages import Button, Incoming, Outcome, Reply
+from bot.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from handlers.commands import CommandRegistry
 from storage.audit import Actor
@@ -57,8 +57,9 @@ class Context:
         label = self.person.name if self.person else f"{self.msg.channel}:{self.msg.user_id}"
         return Actor(label=label, channel=self.msg.channel, person_id=self.person.id if self.person else None)
 
-    def reply(self, template: str, buttons: list[list[Button]] | None = None, **context: Any) -> None:
+    def reply(self, template: str, buttons: list[list[Button]] | None = None, *,
+              attachment: Attachment | None = None, **context: Any) -> None:
         """Render a template and queue it as a reply, with optional rows of buttons."""
         html = self.deps.renderer.render(template, **context)
         rows = tuple(tuple(row) for row in (buttons or []) if row)
-        self.outcome.replies.append(Reply(html=html, buttons=rows))
+        self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))

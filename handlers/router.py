@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.messages import Incoming, Outcome
-from handlers import lookup, problems, report, start
+from handlers import digest, lookup, problems, report, start
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context, Deps
 from storage import conversations, people
@@ -40,6 +40,8 @@ def build_commands() -> CommandRegistry:
                          roles=frozenset({"liaison"}), usage="/reopen 问题编号 理由"))
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
+    registry.add(Command("rank", "查看当前排名", digest.rank_command))
+    registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
     registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 

@@ -90,7 +90,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     if period.kind != "weekly":
         files["units"] = out_dir / "units.png"
         files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
-        files["ledger"] = out_dir / bulletin_filename(period.kind, period.name)
+        files["ledger"] = out_dir / bulletin_filename("ledger", period.name)
         files["ledger"].write_bytes(ledger_workbook(standings, await problem_rows(session)))
         unit_problems = await problems_by_unit(session, start=start, end=end)
     text = renderer.render(

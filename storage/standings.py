@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import case, func, literal, select, type_coerce
+from sqlalchemy import ColumnElement, Select, case, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -45,6 +46,8 @@ __all__ = [
     "compute_standings",
     "problem_rows",
     "project_standings",
+    "report_aggregate",
+    "report_aggregate_query",
     "unit_problem_shares",
     "window_working_days",
 ]
@@ -80,34 +83,41 @@ def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date
 
 
 @dataclass(frozen=True)
-class _ReportFigures:
+class ReportFigures:
+    """What the reports say about one project on the cut-off day."""
+
     year_sum: Decimal
     last_report_at: datetime | None
     reported_days: int
 
 
-async def _report_figures(
-    session: AsyncSession, *, cutoff: date, working_days: list[date], window_start: date
-) -> dict[int, _ReportFigures]:
-    """One aggregate over the reports, grouped by project."""
+def report_aggregate_query(*, cutoff: date, working_days: list[date], window_start: date) -> Select[Any]:
+    """The one aggregate over the reports: per project, the year's sum up to ``cutoff``, the latest
+    report time and the number of distinct ``working_days`` with a report."""
     year_start = date(cutoff.year, 1, 1)
     lower = min(year_start, window_start)
-    amount = Report.amount
+    amount: ColumnElement[Any] = Report.amount
     if lower < year_start:  # the window reaches into last year: only this year's amounts are summed
         amount = case((Report.local_day >= year_start, Report.amount))
     year_sum = func.sum(type_coerce(amount, Wan()))
+    reported: ColumnElement[Any] = literal(0)
     if working_days:
         reported = func.count(func.distinct(case((Report.local_day.in_(working_days), Report.local_day))))
-    else:
-        reported = literal(0)
-    query = (
+    return (
         select(Report.project_id, year_sum, func.max(Report.created_at), reported)
         .where(Report.withdrawn_at.is_(None), Report.local_day >= lower, Report.local_day <= cutoff)
         .group_by(Report.project_id)
     )
-    figures: dict[int, _ReportFigures] = {}
+
+
+async def report_aggregate(
+    session: AsyncSession, *, cutoff: date, working_days: list[date], window_start: date
+) -> dict[int, ReportFigures]:
+    """Project id → its report figures (projects without a counted report are absent)."""
+    query = report_aggregate_query(cutoff=cutoff, working_days=working_days, window_start=window_start)
+    figures: dict[int, ReportFigures] = {}
     for project_id, total, last_at, days in (await session.execute(query)).all():
-        figures[project_id] = _ReportFigures(
+        figures[project_id] = ReportFigures(
             year_sum=total if total is not None else Decimal(0),
             last_report_at=last_at,
             reported_days=int(days or 0),
@@ -139,7 +149,7 @@ async def project_standings(
     problems.
     """
     working_days = window_working_days(calendar, window_start, cutoff)
-    reports = await _report_figures(session, cutoff=cutoff, working_days=working_days,
+    reports = await report_aggregate(session, cutoff=cutoff, working_days=working_days,
                                     window_start=window_start)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
 
@@ -157,7 +167,7 @@ async def project_standings(
         .outerjoin(liaison, liaison.id == Project.liaison_id)
         .order_by(Project.code)
     )
-    no_reports = _ReportFigures(Decimal(0), None, 0)
+    no_reports = ReportFigures(Decimal(0), None, 0)
     standings: list[ProjectStanding] = []
     for (project_id, code, name, category, stage, location, unit_name, lead_name, lead_id, liaison_name,
          liaison_id, plan, done_before, baseline_year, planned_start, planned_finish) in (

@@ -184,17 +184,19 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     if not clocks:
         return Decision((), None)
     breached = sorted((due, name) for name, due in clocks if due <= now)
-    if breached:
+    if breached and state.level < TOP_LEVEL:
         due, name = breached[0]
-        if state.level < TOP_LEVEL:
-            return Decision((Escalate(name, state.level + 1, due),), now)
-        key = f"overdue:{name}:{state.level}"
-        actions: tuple[Action, ...] = () if key in state.nudged else (Overdue(name, due, key),)
-        future = [d for _n, d in clocks if d > now]
-        return Decision(actions, min(future) if future else None)
-    actions_list: list[Action] = []
+        return Decision((Escalate(name, state.level + 1, due),), now)
+    # At the top level each breached clock is reported once, and the clocks still running keep their
+    # nudges and deadlines (a response breach must not silence the resolution clock).
+    actions_list: list[Action] = [
+        Overdue(name, due, f"overdue:{name}:{state.level}") for due, name in breached
+        if f"overdue:{name}:{state.level}" not in state.nudged
+    ]
     checks: list[datetime] = []
     for name, due in clocks:
+        if due <= now:
+            continue
         key = f"nudge:{name}:{state.level}"
         remind = nudge_time(calendar, due, policy.nudge_at)
         too_early = state.level_started_at is not None and remind <= state.level_started_at
@@ -204,7 +206,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
             else:
                 checks.append(remind)
         checks.append(due)
-    return Decision(tuple(actions_list), min(checks))
+    return Decision(tuple(actions_list), min(checks) if checks else None)
 
 
 __all__ = [

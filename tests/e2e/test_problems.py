@@ -297,6 +297,54 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
                                    "closed"]
 
 
+async def test_unheeded_problem_climbs_to_the_secretary_then_is_reported_overdue_once_per_clock(desk: Desk) -> None:
+    tg = desk.tg
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+
+    desk.travel(nov(18, 17, 30))  # 刘文华 did not respond either
+    assert (await desk.tick()).actions == ["W0001:escalate:2"]
+    inbox = await desk.deliver()
+    assert WANG in inbox.chats and LI not in inbox.chats
+
+    desk.travel(nov(19, 17, 30))  # nor did 区长
+    assert (await desk.tick()).actions == ["W0001:escalate:3"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
+    assert "已上报至区委书记/领导小组" in inbox.text(LI) and "上报至区长(未按时受理)" in inbox.text(LI)
+    assert inbox.callback_data(LI) == [[["pb:cmt:1", "pb:show:1"]]]
+    assert inbox.callback_data(WANG) == [[]]  # told it went up, nothing to press
+
+    # Level 3 (started Thu 19 17:30): response due Fri 20 17:30, resolution due Thu 26 17:30. At the top
+    # a breach moves nothing: it is reported once to everyone on the problem.
+    desk.travel(nov(20, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:overdue:response:3"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
+    assert all("问题已超期" in inbox.text(chat) and "超过受理时限" in inbox.text(chat) for chat in inbox.chats)
+    assert (await desk.tick()).actions == []
+    problem = await desk.problem()
+    assert (problem.level, problem.status) == (3, "open")
+
+    # The resolution clock keeps running at the top: its nudge, then its own overdue notice, once.
+    desk.travel(nov(25, 9, 0))
+    assert (await desk.tick()).actions == ["W0001:nudge:resolution:3"]
+    assert (await desk.deliver()).chats == {LI}
+    desk.travel(nov(26, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:overdue:resolution:3"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
+    assert "超过办结时限" in inbox.text(HAO)
+
+    calls = len(tg.fake.calls)
+    for later in (nov(27, 9, 0), nov(30, 17, 30), datetime(2027, 1, 4, 9, 0, tzinfo=SHANGHAI)):
+        desk.travel(later)
+        assert (await desk.tick()).actions == []
+        await desk.deliver()
+    assert len(tg.fake.calls) == calls
+    assert (await desk.problem()).next_check_at is None
+
+
 # --- 2. reopening ------------------------------------------------------------------------------------
 
 

@@ -85,7 +85,8 @@ def test_chinese_label_renders_differently_from_the_latin_fallback() -> None:
 def test_font_has_a_glyph_for_every_character_of_the_charts() -> None:
     standings = make_standings(make_projects(200))
     font = FT2Font(chart_font().path)
-    labels = texts(ranking_figure(standings)) + texts(group_figure(standings.units + standings.towns, "乡镇综合得分排名"))
+    groups = standings.units + standings.towns
+    labels = texts(ranking_figure(standings)) + texts(group_figure(groups, "乡镇综合得分排名"))
     joined = "".join(labels)
     assert "城关镇" in joined and "重点项目第1号工程" in joined and "序时进度" in joined and "省略" in joined
     missing = sorted({ch for ch in joined if not ch.isspace() and font.get_char_index(ord(ch)) == 0})
@@ -154,7 +155,8 @@ def test_long_names_are_truncated() -> None:
 
 
 def test_an_overshooting_rate_is_capped_on_the_axis_but_labelled_truly() -> None:
-    fig = ranking_figure(make_standings([make_standing(rate=5.2), make_standing(code="ZD2026-002", rate=0.5, rank=2)]))
+    projects = [make_standing(rate=5.2), make_standing(code="ZD2026-002", rate=0.5, rank=2)]
+    fig = ranking_figure(make_standings(projects))
     (first, second) = bars(fig)
     xmax = fig.axes[0].get_xlim()[1]
     assert first.get_width() == pytest.approx(xmax) and xmax < 2
@@ -206,7 +208,8 @@ def test_group_chart_ranks_scores_and_puts_unscored_last() -> None:
     ]
     fig = group_figure(groups, "牵头单位综合得分排名（截至2026-11-15）")
     drawn = bars(fig)
-    assert [b.get_label() for b in drawn] == ["1. 区交通运输局（5个项目）", "2. 区住建局（5个项目）", "北塬镇（2个项目）"]
+    assert [b.get_label() for b in drawn] == [
+        "1. 区交通运输局（5个项目）", "2. 区住建局（5个项目）", "北塬镇（2个项目）"]
     assert [b.get_width() for b in drawn] == pytest.approx([86.0, 72.5, 0.0])
     assert {"86.0", "72.5", "无得分", "牵头单位综合得分排名（截至2026-11-15）"} <= set(texts(fig))
     decode(group_chart(groups, "牵头单位综合得分排名"))

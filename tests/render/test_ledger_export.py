@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
+from bot.clock import SHANGHAI
 from bot.ledger_export import bulletin_filename, ledger_workbook
 from tests.render.factories import make_group, make_problem, make_standing, make_standings
 
@@ -17,6 +18,10 @@ PROJECT_HEADERS = ["编号", "名称", "类别", "阶段", "乡镇", "牵头单�
                    "累计完成(万元)", "完成率", "序时进度", "差距(百分点)", "预警", "最近填报", "排名"]
 PROBLEM_HEADERS = ["编号", "项目", "类别", "责任单位", "状态", "层级", "提出时间", "受理时限", "办结时限",
                    "销号时间", "问题", "办理记录"]
+
+
+def shanghai_wall_clock(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=SHANGHAI).replace(tzinfo=None)
 
 
 def open_book(standings=None, problems=None) -> Workbook:
@@ -66,9 +71,11 @@ def test_number_formats_follow_the_column() -> None:
 
 
 def test_amounts_and_rates_are_numbers_not_text() -> None:
-    project = make_standing(annual_plan=Decimal("12345.6789"), ytd_done=Decimal("0.0500"), rate=0.625, gap=-12.25)
+    project = make_standing(annual_plan=Decimal("12345.6789"), ytd_done=Decimal("0.0500"), rate=0.625,
+                            gap=-12.25)
     ws = open_book(make_standings([project]))["项目台账"]
-    plan, done, rate, gap = (cell(ws, 2, h) for h in ("年度计划(万元)", "累计完成(万元)", "完成率", "差距(百分点)"))
+    headers = ("年度计划(万元)", "累计完成(万元)", "完成率", "差距(百分点)")
+    plan, done, rate, gap = (cell(ws, 2, h) for h in headers)
     for c in (plan, done, rate, gap):
         assert c.data_type == "n" and isinstance(c.value, int | float), c.coordinate
     assert plan.value == pytest.approx(12345.6789)
@@ -90,14 +97,14 @@ def test_text_survives_verbatim_and_never_becomes_a_formula() -> None:
 
 
 def test_datetimes_are_naive_shanghai_local_time() -> None:
-    problem = make_problem(raised_at=datetime(2026, 11, 10, 1, 0, tzinfo=UTC),
-                           closed_at=datetime(2026, 11, 12, 8, 15))  # naive, as SQLite returns: UTC
+    naive_utc = datetime(2026, 11, 12, 8, 15, tzinfo=UTC).replace(tzinfo=None)  # as SQLite returns it
+    problem = make_problem(raised_at=datetime(2026, 11, 10, 1, 0, tzinfo=UTC), closed_at=naive_utc)
     wb = open_book(problems=[problem])
     reported = cell(wb["项目台账"], 2, "最近填报").value
-    assert reported == datetime(2026, 11, 14, 10, 30) and reported.tzinfo is None
+    assert reported == shanghai_wall_clock(2026, 11, 14, 10, 30) and reported.tzinfo is None
     ws = wb["问题清单"]
-    assert cell(ws, 2, "提出时间").value == datetime(2026, 11, 10, 9, 0)
-    assert cell(ws, 2, "销号时间").value == datetime(2026, 11, 12, 16, 15)
+    assert cell(ws, 2, "提出时间").value == shanghai_wall_clock(2026, 11, 10, 9, 0)
+    assert cell(ws, 2, "销号时间").value == shanghai_wall_clock(2026, 11, 12, 16, 15)
     assert cell(ws, 2, "提出时间").number_format == "yyyy-mm-dd hh:mm"
 
 

@@ -1,0 +1,333 @@
+"""Cost of a weekly bulletin's standings on a large district, against a bare SQL aggregate of the same rows.
+
+    python bench/ranking.py [--projects 10000] [--reports 1000000] [--units 60] [--towns 20] [--problems 3000]
+                            [--rounds 3] [--chunk 20000] [--seed 7] [--analyze] [--explain] [--profile]
+                            [--database-url URL]
+
+A fresh database (SQLite file in a temp directory, WAL; or the PostgreSQL database given with
+--database-url, which is WIPED first: use a scratch database) gets --units lead units (plus one unit per
+town), --towns towns, --projects projects and --reports reports spread over the working days of 2026 from
+1 January to 27 November, in the order they would have come in (1% withdrawn; the last days lie after the
+cut-off, so the query must leave them out), and --problems problems with their handling events. Rows go
+in with core INSERT executemany, in chunks of --chunk.
+
+Then, alternating, --rounds times each (medians reported):
+
+- standings: ``storage.standings.compute_standings`` for the weekly bulletin of ISO week 2026-W47 (cut-off
+  Sunday 22 November 2026, window Monday 16 to Sunday 22), in a fresh session, with its parts timed
+  separately once more afterwards;
+- bare: ``SELECT project_id, SUM(amount), MAX(created_at), COUNT(DISTINCT local_day) FROM reports WHERE
+  withdrawn_at IS NULL AND local_day BETWEEN '2026-01-01' AND '2026-11-22' GROUP BY project_id`` as raw
+  SQL, every row fetched.
+
+Goal: standings in at most 1 s, and at most 3x the bare aggregate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from bot.clock import SHANGHAI  # noqa: E402
+from bot.domain.progress import STAGES  # noqa: E402
+from bot.weekly import assemble, iso_week_period, week_window  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Base, Person, Problem, ProblemEvent, Project, Report, Unit  # noqa: E402
+from storage.settings import load_calendar  # noqa: E402
+from storage.standings import (  # noqa: E402
+    compute_standings,
+    project_standings,
+    report_aggregate,
+    report_aggregate_query,
+    unit_problem_shares,
+    window_working_days,
+)
+
+CUTOFF = date(2026, 11, 22)
+LAST_REPORT_DAY = date(2026, 11, 27)  # reports go on after the cut-off; they must not count
+YEAR_START = date(2026, 1, 1)
+CREATED = datetime(2026, 1, 4, 9, 0, tzinfo=SHANGHAI)
+
+DEPARTMENTS = [
+    "区住建局", "区发改局", "区工信局", "区交通局", "区水务局", "区城管局", "区财政局", "区商务局", "区文旅局",
+    "区教育局", "区卫健局", "区农业农村局", "区自然资源局", "区生态环境局", "区应急管理局", "区市场监管局",
+    "区房管局", "区民政局", "区人社局", "区科技局", "区城投公司", "区交投公司", "区文旅集团", "开发区管委会",
+]
+TOWNS = [
+    "河西镇", "金川镇", "城北街道", "城南街道", "龙首新区", "东关街道", "西关街道", "柳湖镇", "杨家镇", "高桥镇",
+    "新桥镇", "石门镇", "沙河镇", "白马镇", "青龙镇", "双塔街道", "南湖街道", "北山镇", "桃园镇", "清水镇",
+]
+BARE_AGGREGATE = (
+    "SELECT project_id, SUM(amount), MAX(created_at), COUNT(DISTINCT local_day) FROM reports "
+    "WHERE withdrawn_at IS NULL AND local_day >= :lo AND local_day <= :hi GROUP BY project_id"
+)
+
+
+def unit_names(n: int) -> list[str]:
+    names = DEPARTMENTS[:n]
+    names += [f"区直单位{i:02d}" for i in range(1, n - len(names) + 1)]
+    return names
+
+
+def town_names(n: int) -> list[str]:
+    return TOWNS[:n] + [f"第{i}镇" for i in range(1, n - len(TOWNS) + 1)]
+
+
+async def insert_chunks(db: Database, table: Any, rows: list[dict[str, Any]], chunk: int) -> None:
+    for i in range(0, len(rows), chunk):
+        async with db.session() as session:
+            await session.execute(insert(table), rows[i:i + chunk])
+
+
+async def build(db: Database, args: argparse.Namespace) -> dict[str, int]:
+    """Fill the database; returns how many rows of each kind went in."""
+    rng = random.Random(args.seed)
+    towns = town_names(args.towns)
+    departments = unit_names(args.units)
+    all_units = departments + [t for t in towns if t not in departments]
+    await insert_chunks(db, Unit.__table__, [{"id": i + 1, "name": name, "created_at": CREATED}
+                                             for i, name in enumerate(all_units)], args.chunk)
+    unit_ids = {name: i + 1 for i, name in enumerate(all_units)}
+
+    n_people = max(50, args.projects // 5)
+    await insert_chunks(db, Person.__table__, [
+        {"id": i, "name": f"联络员{i:05d}", "phone": None, "title": None, "unit_id": None, "active": True,
+         "created_at": CREATED} for i in range(1, n_people + 1)], args.chunk)
+    leads = list(range(1, 13))  # the first people double as lead officials
+
+    projects = []
+    for i in range(1, args.projects + 1):
+        plan = Decimal(rng.randrange(500, 200_000))
+        start = YEAR_START + timedelta(days=rng.randrange(-400, 330))
+        projects.append({
+            "id": i, "code": f"ZD2026-{i:05d}", "name": f"重点项目{i:05d}", "category": rng.choice(["城建", "工业", "社会事业", "基础设施"]),
+            "level": rng.choice(["区级", "市级", "省级"]),
+            "location": None if rng.random() < 0.03 else rng.choice(towns), "owner": "业主公司",
+            "total_investment": plan * 3, "annual_plan": plan if rng.random() > 0.02 else Decimal(0),
+            "done_before": (plan * Decimal(rng.randrange(0, 30)) / 100).quantize(Decimal("0.0001")),
+            "baseline_year": 2026 if rng.random() > 0.1 else 2025, "stage": rng.choice(STAGES),
+            "planned_start": start, "planned_finish": start + timedelta(days=rng.randrange(200, 900)),
+            "lead_official_id": rng.choice(leads), "lead_unit_id": unit_ids[rng.choice(departments)],
+            "liaison_id": rng.randrange(1, n_people + 1), "created_at": CREATED, "updated_at": CREATED,
+        })
+    await insert_chunks(db, Project.__table__, projects, args.chunk)
+
+    # Reports come in day by day: each working day a random share of the projects report (some twice).
+    async with db.session() as session:
+        calendar = await load_calendar(session)
+    days = window_working_days(calendar, YEAR_START, LAST_REPORT_DAY)
+    per_day = args.reports // len(days)
+    extra = args.reports - per_day * len(days)
+    buffer: list[dict[str, Any]] = []
+    report_id = 0
+    for index, day in enumerate(days):
+        for _ in range(per_day + (1 if index < extra else 0)):
+            report_id += 1
+            at = datetime(day.year, day.month, day.day, rng.randrange(8, 21), rng.randrange(60),
+                          tzinfo=SHANGHAI)
+            buffer.append({
+                "id": report_id, "project_id": rng.randrange(1, args.projects + 1),
+                "person_id": rng.randrange(1, n_people + 1), "local_day": day,
+                "amount": Decimal(rng.randrange(0, 5_000_000)).scaleb(-4), "progress_text": "",
+                "channel": "telegram", "created_at": at,
+                "withdrawn_at": at + timedelta(minutes=3) if rng.random() < 0.01 else None,
+            })
+            if len(buffer) >= args.chunk:
+                await insert_chunks(db, Report.__table__, buffer, args.chunk)
+                buffer = []
+    await insert_chunks(db, Report.__table__, buffer, args.chunk)
+
+    problems, events = [], []
+    event_id = 0
+    for i in range(1, args.problems + 1):
+        raised = datetime.combine(CUTOFF - timedelta(days=rng.randrange(0, 120)), datetime.min.time(),
+                                  tzinfo=SHANGHAI) + timedelta(hours=rng.randrange(8, 18))
+        due = raised + timedelta(days=rng.randrange(2, 21))
+        fate = rng.random()
+        status = "closed" if fate < 0.6 else "resolved" if fate < 0.7 else "accepted"
+        problems.append({
+            "id": i, "project_id": rng.randrange(1, args.projects + 1), "raised_by_id": rng.randrange(1, n_people + 1),
+            "unit_id": rng.randrange(1, len(all_units) + 1), "category": "用地", "text": "征地拆迁未完成",
+            "status": status, "level": 0, "policy": {}, "level_started_at": raised, "response_due_at": None,
+            "resolution_due_at": due, "due_estimated": False, "nudged": [], "next_check_at": None,
+            "answer_text": None, "promised_date": None, "created_at": raised, "updated_at": raised,
+            "closed_at": None,
+        })
+        steps = [("raised", raised), ("accepted", raised + timedelta(hours=3))]
+        if status != "accepted":
+            resolved = raised + timedelta(days=rng.randrange(1, 25))
+            steps.append(("resolved", resolved))
+            if status == "closed":
+                steps.append(("closed", resolved + timedelta(hours=5)))
+                problems[-1]["closed_at"] = resolved + timedelta(hours=5)
+        for kind, at in steps:
+            event_id += 1
+            events.append({"id": event_id, "problem_id": i, "at": at, "actor_person_id": None, "kind": kind,
+                           "level": 0, "text": "", "detail": {}})
+    await insert_chunks(db, Problem.__table__, problems, args.chunk)
+    await insert_chunks(db, ProblemEvent.__table__, events, args.chunk)
+
+    if args.analyze or not db.is_sqlite:  # PostgreSQL's autovacuum would have analysed a table this size
+        async with db.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    return {"units": len(all_units), "people": n_people, "projects": len(projects), "reports": report_id,
+            "problems": len(problems), "events": len(events)}
+
+
+async def timed(action: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+    began = time.perf_counter()
+    result = await action()
+    return time.perf_counter() - began, result
+
+
+async def bench(db: Database, args: argparse.Namespace) -> None:
+    began = time.perf_counter()
+    counts = await build(db, args)
+    print(f"backend: {db.engine.dialect.name}; built in {time.perf_counter() - began:.1f} s: "
+          + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+
+    window_start, cutoff = week_window(CUTOFF)
+    async with db.session() as session:
+        calendar = await load_calendar(session)
+    period = iso_week_period(cutoff)
+
+    async def standings() -> Any:
+        async with db.session() as session:
+            return await compute_standings(session, period=period, cutoff=cutoff, window_start=window_start,
+                                           calendar=calendar)
+
+    async def bare() -> int:
+        async with db.session() as session:
+            rows = (await session.execute(text(BARE_AGGREGATE), {"lo": YEAR_START, "hi": cutoff})).all()
+        return len(rows)
+
+    if args.explain:
+        await explain(db, cutoff, window_start, calendar)
+
+    await standings()  # warm the caches (calendar year, statement cache) once, untimed
+    await bare()
+    standing_times, bare_times = [], []
+    result, groups = None, 0
+    for _ in range(args.rounds):
+        seconds, result = await timed(standings)
+        standing_times.append(seconds)
+        seconds, groups = await timed(bare)
+        bare_times.append(seconds)
+
+    assert result is not None
+    ranked = sum(1 for p in result.projects if p.rank is not None)
+    print(f"standings {period}: {len(result.projects):,} projects ({ranked:,} ranked), {len(result.units)} units, "
+          f"{len(result.towns)} towns, {len(result.warned):,} red; bare aggregate: {groups:,} groups")
+
+    # The parts, once each, to see where the time goes.
+    async with db.session() as session:
+        working_days = window_working_days(calendar, window_start, cutoff)
+        t_reports, _ = await timed(lambda: report_aggregate(session, cutoff=cutoff, working_days=working_days,
+                                                           window_start=window_start))
+        t_projects, projects = await timed(lambda: project_standings(
+            session, cutoff=cutoff, window_start=window_start, calendar=calendar))
+        t_problems, shares = await timed(lambda: unit_problem_shares(session, window_start=window_start,
+                                                                     cutoff=cutoff))
+    began = time.perf_counter()
+    assemble(period, cutoff, projects, shares)
+    t_assemble = time.perf_counter() - began
+    print(f"parts: report aggregate {t_reports * 1000:.0f} ms; project_standings (incl. the aggregate) "
+          f"{t_projects * 1000:.0f} ms; problem shares {t_problems * 1000:.0f} ms; assemble {t_assemble * 1000:.0f} ms")
+
+    s, b = statistics.median(standing_times), statistics.median(bare_times)
+    print(f"standings: median {s * 1000:.0f} ms of {[round(t * 1000) for t in standing_times]}")
+    print(f"bare SQL aggregate: median {b * 1000:.0f} ms of {[round(t * 1000) for t in bare_times]}")
+    print(f"ratio standings/bare: {s / b:.2f}x")
+    print(f"goal <= 1 s: {'met' if s <= 1.0 else 'MISSED'}; goal <= 3x bare: {'met' if s <= 3 * b else 'MISSED'}")
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await standings()
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        print(out.getvalue())
+
+
+async def explain(db: Database, cutoff: date, window_start: date, calendar: Any) -> None:
+    """Print the plans of the bare aggregate and of the standings' aggregate."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    query = report_aggregate_query(cutoff=cutoff, working_days=window_working_days(calendar, window_start, cutoff),
+                          window_start=window_start)
+    dialect = sqlite.dialect() if db.is_sqlite else postgresql.dialect()
+    compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN ANALYZE "
+    async with db.session() as session:
+        for label, sql, params in [("bare", BARE_AGGREGATE, {"lo": YEAR_START, "hi": cutoff}),
+                                   ("standings", str(compiled), {})]:
+            rows = (await session.execute(text(prefix + sql), params)).all()
+            print(f"-- plan of the {label} aggregate")
+            for row in rows:
+                print("   ", " | ".join(str(v) for v in row))
+
+
+async def run(args: argparse.Namespace) -> None:
+    if args.database_url:
+        url = args.database_url
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                url = "postgresql+asyncpg://" + url[len(plain):]
+        db = Database(url)
+        try:
+            async with db.engine.begin() as conn:
+                await conn.run_sync(Base.metadata.drop_all)
+                await conn.run_sync(Base.metadata.create_all)
+            await bench(db, args)
+        finally:
+            await db.dispose()
+        return
+    with tempfile.TemporaryDirectory(prefix="diaodu-bench-") as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        try:
+            await db.create_all()
+            await bench(db, args)
+        finally:
+            await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--projects", type=int, default=10_000)
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--units", type=int, default=60, help="lead units (towns are units too, on top)")
+    parser.add_argument("--towns", type=int, default=20)
+    parser.add_argument("--problems", type=int, default=3_000)
+    parser.add_argument("--rounds", type=int, default=3, help="timed runs of each side (medians reported)")
+    parser.add_argument("--chunk", type=int, default=20_000, help="rows per INSERT executemany")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE on SQLite too (always on PostgreSQL)")
+    parser.add_argument("--explain", action="store_true", help="print the query plans")
+    parser.add_argument("--profile", action="store_true", help="profile one more standings run")
+    parser.add_argument("--database-url", help="a scratch PostgreSQL database (wiped) instead of SQLite")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

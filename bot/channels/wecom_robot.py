@@ -1,0 +1,226 @@
+"""WeCom group robots (群机器人) for bulletins: the outbox transport of channel ``wecom_robot``.
+
+A robot is addressed by the name it has in ``WECOM_ROBOT_KEYS`` ("领导小组=key1,项目办=key2"): outbox
+rows carry that name as their chat id, never the key. A reply goes out as markdown, split at 4096
+UTF-8 bytes on line boundaries into several messages; a photo as an image message (base64 and md5
+of the file, at most 2 MB, JPG or PNG), anything else (or a larger picture) through
+``webhook/upload_media`` as a file message. Robots have no buttons: a reply's buttons are dropped.
+
+WeCom lets a robot send at most 20 messages a minute and drops the rest. The outbox spaces rows by
+``limits`` (every robot counts as a group chat), and the transport also counts the messages each
+row really became, in a sliding window per robot: a row that needs more room than the window has
+waits briefly or is handed back with ``RetryLater``. Parts already sent are remembered for an hour,
+so a retry after a partial failure sends only the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+
+from bot.channels.base import (
+    Attachment,
+    DeliveryError,
+    PermanentError,
+    RateLimits,
+    RecipientBlocked,
+    RetryLater,
+    TransientError,
+)
+from bot.channels.wecom_api import DEFAULT_API_BASE, SlidingWindow, TtlCache, delivery_error, redact
+from bot.channels.wecom_markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
+from bot.messages import Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wecom_robot"
+ROBOT_PER_MINUTE = 20
+ROBOT_WINDOW = 62.0  # a little over a minute: the robot's minute is counted on WeCom's side
+ROBOT_IMAGE_MAX = 2 * 1024 * 1024
+ROBOT_FILE_MAX = 20 * 1024 * 1024
+ROBOT_GONE = frozenset({93000})  # the webhook key is invalid: the robot was removed
+
+
+class RobotKeysError(ValueError):
+    """WECOM_ROBOT_KEYS is malformed; the message says where."""
+
+
+def parse_robot_keys(text: str | None) -> dict[str, str]:
+    """"领导小组=key1,项目办=key2" → {"领导小组": "key1", "项目办": "key2"}.
+
+    Pairs are separated by commas (or Chinese commas / semicolons / newlines); a value may also be
+    the robot's whole webhook URL, from which the key is taken.
+    """
+    robots: dict[str, str] = {}
+    if not text:
+        return robots
+    for raw in text.replace(",", ",").replace(";", ",").replace(";", ",").replace("\n", ",").split(","):
+        pair = raw.strip()
+        if not pair:
+            continue
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if value.startswith(("http://", "https://")):
+            value = (parse_qs(urlsplit(value).query).get("key") or [""])[0]
+        if not sep or not name or not value:
+            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 「{name or pair[:10]}」应写成 名称=key")
+        if name in robots:
+            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 机器人名称「{name}」重复")
+        robots[name] = value
+    return robots
+
+
+def _image_type(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None
+
+
+class WeComRobotTransport:
+    """Sends outbox rows of channel ``wecom_robot`` to group robots by name."""
+
+    channel = CHANNEL
+    limits = RateLimits(global_per_second=20, per_chat_per_second=1, per_group_per_minute=ROBOT_PER_MINUTE)
+
+    def __init__(self, robots: Mapping[str, str], *, base_url: str = DEFAULT_API_BASE,
+                 session: aiohttp.ClientSession | None = None, files_root: Path | None = None,
+                 timeout: float = 10.0, max_wait: float = 20.0, window: SlidingWindow | None = None) -> None:
+        self.robots = dict(robots)
+        self.base_url = (base_url or DEFAULT_API_BASE).rstrip("/")
+        self.files_root = files_root
+        self.max_wait = max_wait
+        self.window = window or SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW)
+        self._session = session
+        self._own_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._sent_parts: TtlCache[tuple[str, str], int] = TtlCache(ttl=3600, max_items=10_000)
+
+    def __repr__(self) -> str:
+        return f"WeComRobotTransport(robots={sorted(self.robots)!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs: Any) -> WeComRobotTransport | None:
+        """The transport for the robots in WECOM_ROBOT_KEYS, or None when there are none."""
+        keys = settings.wecom_robot_keys.get_secret_value() if settings.wecom_robot_keys else ""
+        robots = parse_robot_keys(keys)
+        if not robots:
+            return None
+        return cls(robots, base_url=settings.wecom_api_base, **kwargs)
+
+    def is_group_chat(self, chat_id: str) -> bool:
+        return True
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._own_session = True
+        return self._session
+
+    async def close(self) -> None:
+        if self._own_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    # -- sending
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        key = self.robots.get(chat_id)
+        if key is None:
+            raise PermanentError(f"no group robot named {chat_id!r} in WECOM_ROBOT_KEYS")
+        if reply.buttons:
+            log.debug("group robot %s: buttons dropped", chat_id)
+        parts: list[dict[str, Any]] = [
+            {"msgtype": "markdown", "markdown": {"content": chunk}}
+            for chunk in split_utf8(html_to_markdown(reply.html), ROBOT_MARKDOWN_MAX_BYTES)
+        ]
+        file_part = None
+        if attachment is not None:
+            data = self._read(attachment)
+            mime = _image_type(data) if attachment.kind == "photo" else None
+            if mime is not None and len(data) <= ROBOT_IMAGE_MAX:
+                parts.append({"msgtype": "image", "image": {
+                    "base64": base64.b64encode(data).decode("ascii"), "md5": hashlib.md5(data).hexdigest()}})
+            else:
+                if len(data) > ROBOT_FILE_MAX:
+                    raise PermanentError(f"attachment over {ROBOT_FILE_MAX} bytes: {attachment.path}")
+                file_part = len(parts)
+                name = attachment.filename or Path(attachment.path).name
+                parts.append({"msgtype": "file", "file": {"_data": data, "_name": name}})
+        if not parts:
+            return
+        digest = hashlib.sha256(json.dumps(
+            [reply.html, attachment.path if attachment else None], ensure_ascii=False).encode()).hexdigest()
+        done_key = (chat_id, digest)
+        done = self._sent_parts.get(done_key) or 0
+        todo = parts[done:]
+        if not todo:
+            return
+        await self.window.acquire(chat_id, len(todo), max_wait=self.max_wait)
+        for index, part in enumerate(todo, start=done):
+            if index == file_part:
+                media_id = await self._upload(key, part["file"]["_data"], part["file"]["_name"])
+                part = {"msgtype": "file", "file": {"media_id": media_id}}
+            await self._post(key, "webhook/send", json_body=part)
+            self._sent_parts.set(done_key, index + 1)
+        self._sent_parts.pop(done_key)
+
+    def _read(self, attachment: Attachment) -> bytes:
+        path = Path(attachment.path)
+        if not path.is_absolute() and self.files_root is not None:
+            path = self.files_root / path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise PermanentError(f"attachment not readable: {attachment.path}") from exc
+
+    async def _upload(self, key: str, data: bytes, filename: str) -> str:
+        form = aiohttp.FormData()
+        form.add_field("media", data, filename=filename, content_type="application/octet-stream")
+        answer = await self._post(key, "webhook/upload_media", params={"type": "file"}, data=form)
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise PermanentError("webhook/upload_media: no media_id in the answer")
+        return media_id
+
+    async def _post(self, key: str, path: str, *, params: dict[str, str] | None = None,
+                    json_body: Any = None, data: Any = None) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"params": {**(params or {}), "key": key}}
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            kwargs["headers"] = {"Content-Type": "application/json; charset=utf-8"}
+        else:
+            kwargs["data"] = data
+        try:
+            async with self.session.post(f"{self.base_url}/cgi-bin/{path}", **kwargs) as response:
+                raw, status = await response.read(), response.status
+        except TimeoutError as exc:
+            raise TransientError(f"{path}: timed out") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransientError(f"{path}: {type(exc).__name__}: {redact(str(exc))}") from exc
+        if status >= 500:
+            raise TransientError(f"{path}: HTTP {status}")
+        if status == 429:
+            raise RetryLater(60.0, f"{path}: HTTP 429")
+        if status != 200:
+            raise PermanentError(f"{path}: HTTP {status}")
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise TransientError(f"{path}: the answer is not JSON") from exc
+        errcode = int(answer.get("errcode") or 0) if isinstance(answer, dict) else -1
+        if errcode:
+            if errcode in ROBOT_GONE:
+                raise RecipientBlocked(f"{path}: WeCom errcode {errcode}: the robot's key is not valid")
+            error: DeliveryError = delivery_error(errcode, str(answer.get("errmsg", "")), what=path)
+            raise error
+        return answer

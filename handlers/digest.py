@@ -1,0 +1,51 @@
+"""/rank: current standings for the caller's scope; /export: the ledger (台账) as an Excel file for admins."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import SHANGHAI
+from bot.ledger_export import ledger_workbook
+from bot.messages import Attachment
+from bot.standings import Standings
+from handlers.context import Context
+from storage.settings import load_calendar, load_digest_settings
+from storage.standings import compute_standings, problem_rows
+
+
+async def _current(ctx: Context) -> Standings:
+    """Standings as of today; punctuality over this week so far."""
+    today = ctx.today
+    calendar = await load_calendar(ctx.session)
+    settings = await load_digest_settings(ctx.session)
+    return await compute_standings(
+        ctx.session, period=today.isoformat(), cutoff=today, window_start=today - timedelta(days=today.weekday()),
+        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+    )
+
+
+async def rank_command(ctx: Context, _args: str) -> None:
+    """Where my projects (or my unit, or everything, for top officials and admins) stand today."""
+    assert ctx.person is not None
+    standings = await _current(ctx)
+    person, roles = ctx.person, ctx.roles
+    overview = bool(roles & {"top", "admin"})
+    mine = [p for p in standings.projects
+            if p.liaison_id == person.id or p.lead_official_id == person.id
+            or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
+    unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
+    ctx.reply("rank", s=standings, mine=mine, unit=unit if "unit" in roles else None, overview=overview,
+              ranked=sum(1 for p in standings.projects if p.rank is not None))
+
+
+async def export_command(ctx: Context, _args: str) -> None:
+    """The ledger as xlsx: projects with plan, done, rate, gap, light, last report; problems with history."""
+    standings = await _current(ctx)
+    data = ledger_workbook(standings, await problem_rows(ctx.session))
+    name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
+    relative = f"exports/{name}"
+    path = ctx.deps.settings.data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    ctx.reply("export_ready", attachment=Attachment(kind="document", path=relative, filename=name),
+              projects=len(standings.projects), today=ctx.today)

@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-install: fonts $(VENV)/.installed
+install: $(VENV)/.installed
 
 ## make fonts: the Chinese font the bulletin charts are drawn with (Debian package fonts-wqy-microhei)
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -23,7 +23,7 @@ fonts:
 	$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-wqy-microhei
 
 ## make test: install what is needed and run every test (PostgreSQL too when TEST_DATABASE_URL is set)
-test: install
+test: fonts install
 	$(PY) -m pytest -q
 
 ## make demo: build a demo database from the bundled sample ledger and chat with the bot in the terminal
@@ -31,7 +31,7 @@ demo: install
 	$(DIAODU) demo
 
 ## make run: migrate the configured database and serve Telegram (needs TELEGRAM_BOT_TOKEN)
-run: install
+run: fonts install
 	$(DIAODU) db upgrade
 	$(DIAODU) run
 

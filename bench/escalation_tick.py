@@ -1,22 +1,26 @@
 """Cost of one escalation tick as the number of open problems grows, with a fixed number of them due.
 
-    python bench/escalation_tick.py [--sizes 10000,100000] [--due 100] [--scaled-due 200] [--repeat 3]
+    python bench/escalation_tick.py [--sizes 10000,100000] [--due 100] [--scaled-due 200] [--repeat 5]
                                     [--batch 1000] [--database-url URL] [--profile]
 
-For each size N: a fresh database (SQLite file in a temp directory, WAL; or the PostgreSQL database given
-with --database-url, which is wiped first) gets the sample ledger (42 projects, their units and people),
-Telegram accounts for most people, and then N open problems bulk-inserted with realistic fields, history
-events and the notices they already caused (sent rows in the outbox). Exactly --due of them are due now:
-their check time and one deadline have passed, so the tick escalates each of them one level. The rest
-have future deadlines and future checks.
+For each size N: a fresh database (SQLite file in a temp directory, WAL; or, with --database-url, that
+PostgreSQL database, whose tables are all dropped and re-created) gets the sample ledger (42 projects,
+their units and people), Telegram accounts for most people, and then N open problems bulk-inserted
+(Core executemany, in chunks) with realistic fields, history events and the notices they already caused
+(sent rows in the outbox). Exactly --due of them are due now: their check time and one deadline have
+passed, so the tick escalates each of them one level. The others have future deadlines and checks.
 
-Then one tick (``jobs.escalation.run``) is timed, --repeat times; between repeats the due problems are put
-back as they were and the tick's events and notices are deleted, so every repeat does the same work. The
-median is reported, with the statements the tick ran, the problems it escalated and the notices it wrote.
-The largest size is run again with --scaled-due problems due, to show that the cost follows the due ones.
+Then one tick (``jobs.escalation.run``) is timed, --repeat times after a first, warming one; between
+ticks the due problems are put back as they were and the tick's events and notices are deleted, so each
+tick does the same work. Reported: the median (tick_ms) and best tick, the statements one tick ran, the
+problems it escalated and the notices it wrote, and the load average (the machine may be shared). The
+largest size is run again with --scaled-due problems due, to show that the cost follows the due ones.
+--profile adds a cProfile of one more tick at the largest size.
 
 Goal: one tick with 100 due takes at most 200 ms here, whatever the number of open problems (the tick
-at the largest size is within 1.5x of the smallest), and twice the due ones cost about twice as much.
+at the largest size within 1.5x of the smallest), and twice the due ones cost at most about twice as much.
+
+On PostgreSQL the run holds the advisory lock the storage tests take, so it waits for them and they for it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import os
 import pstats
 import random
 import statistics
@@ -49,6 +54,7 @@ from bot.render import Renderer  # noqa: E402
 from jobs.escalation import TickResult, run  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
+from storage.problems import due_problems  # noqa: E402
 from storage.models import (  # noqa: E402
     ChatAccount,
     OutboxMessage,
@@ -257,9 +263,10 @@ def _history_rows(world: World, problems: list[dict[str, Any]], rng: random.Rand
 
 
 async def _bulk(db: Database, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Core executemany INSERTs (no ORM objects), a chunk per transaction."""
     for start in range(0, len(rows), CHUNK):
-        async with db.session() as session:
-            await session.execute(insert(model), rows[start:start + CHUNK])
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(model), rows[start:start + CHUNK])
 
 
 async def build(url: str | None, tmp: Path, size: int, due: int, max_due: int, seed: int) -> Dataset:
@@ -312,7 +319,8 @@ async def _high_water(db: Database) -> tuple[int, int]:
 async def _undo(db: Database, marks: tuple[int, int], due: list[int], data: Dataset) -> int:
     """Put the due problems back (not due), drop what the tick wrote; returns how many notices it wrote."""
     async with db.session() as session:
-        written = await session.scalar(select(func.count()).where(OutboxMessage.id > marks[1]))
+        written = await session.scalar(
+            select(func.count(OutboxMessage.id)).where(OutboxMessage.id > marks[1]))
         await session.execute(delete(ProblemEvent).where(ProblemEvent.id > marks[0]))
         await session.execute(delete(OutboxMessage).where(OutboxMessage.id > marks[1]))
     await _set_states(db, {pid: data.normal[pid] for pid in due})
@@ -358,35 +366,50 @@ async def tick_once(data: Dataset, due: int, renderer: Renderer, batch: int,
 
 @dataclass
 class Line:
+    """One measurement: the median of `repeat` ticks (and the best one, the least disturbed by other load)."""
+
     size: int
     due: int
     ms: float
+    best: float
     samples: list[float]
     sample: Sample
+    load: float
 
     def show(self) -> str:
         escalated = sum(1 for a in self.sample.result.actions if ":escalate:" in a)
         spread = " ".join(f"{s:.0f}" for s in self.samples)
-        return (f"open={self.size} due={self.due} tick_ms={self.ms:.1f} escalated={escalated} "
-                f"notices={self.sample.notices} statements={self.sample.statements} "
-                f"per_due_ms={self.ms / self.due:.2f} (ticks: {spread})")
+        return (f"open={self.size} due={self.due} tick_ms={self.ms:.1f} best_ms={self.best:.1f} "
+                f"escalated={escalated} notices={self.sample.notices} statements={self.sample.statements} "
+                f"per_due_ms={self.ms / self.due:.2f} (ticks: {spread}; load average {self.load:.1f})")
 
 
 async def measure(data: Dataset, due: int, repeat: int, renderer: Renderer, batch: int) -> Line:
     samples = [await tick_once(data, due, renderer, batch) for _ in range(repeat)]
     times = [s.ms for s in samples]
-    return Line(size=data.size, due=due, ms=statistics.median(times), samples=times, sample=samples[-1])
+    return Line(size=data.size, due=due, ms=statistics.median(times), best=min(times), samples=times,
+                sample=samples[-1], load=os.getloadavg()[0])
 
 
-async def query_plan(data: Dataset) -> str:
-    """How the database finds the due problems (it should use ix_problems_next_check)."""
-    query = select(Problem.id).where(Problem.next_check_at <= NOW, Problem.status.in_(["open", "accepted",
-                                                                                        "answered"]))
-    query = query.order_by(Problem.next_check_at).limit(1000)
+async def query_plan(data: Dataset, batch: int) -> str:
+    """How the database finds the due problems (it should range over ix_problems_next_check, not read every
+    active problem)."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        captured.append((statement, parameters))
+
+    engine = data.db.engine.sync_engine
     async with data.db.session() as session:
-        compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            await due_problems(session, now=NOW, limit=batch)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        statement, parameters = captured[0]
         prefix = "EXPLAIN QUERY PLAN " if data.db.is_sqlite else "EXPLAIN "
-        rows = (await session.execute(text(prefix + str(compiled)))).all()
+        connection = await session.connection()
+        rows = (await connection.exec_driver_sql(prefix + statement, parameters)).all()
     return " | ".join(str(r[-1]) for r in rows)
 
 
@@ -400,15 +423,36 @@ def print_profile(profiler: cProfile.Profile, limit: int = 30) -> None:
 # --- main ---------------------------------------------------------------------------------------------------
 
 
+# The advisory lock the storage tests hold on a shared PostgreSQL database: a run waits for them (and they
+# for it) instead of the two emptying each other's tables.
+PG_LOCK_KEY = 0x64696164
+
+
 async def main_async(args: argparse.Namespace) -> int:
+    if not args.database_url:
+        return await _run_all(args)
+    print(f"warning: every table of {args.database_url} is dropped and re-created for each size",
+          file=sys.stderr)
+    locker = Database(args.database_url)
+    try:
+        async with locker.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_LOCK_KEY})
+            try:
+                return await _run_all(args)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_LOCK_KEY})
+    finally:
+        await locker.dispose()
+
+
+async def _run_all(args: argparse.Namespace) -> int:
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     scaled = args.scaled_due if args.scaled_due is not None else 2 * args.due
-    if args.database_url:
-        print(f"warning: every table of {args.database_url} is dropped and re-created for each size",
-              file=sys.stderr)
     backend = "postgresql" if args.database_url else "sqlite (file, WAL)"
     print(f"escalation tick: backend={backend} sizes={sizes} due={args.due} scaled_due={scaled} "
-          f"repeat={args.repeat} batch={args.batch}")
+          f"repeat={args.repeat} batch={args.batch} cpus={os.cpu_count()} "
+          f"load_average={os.getloadavg()[0]:.1f}")
     renderer = Renderer()  # one per process, as in the app (templates compile once)
     lines: list[Line] = []
     with tempfile.TemporaryDirectory(prefix="diaodu-tick-") as tmp:
@@ -424,7 +468,7 @@ async def main_async(args: argparse.Namespace) -> int:
                         mode = await session.scalar(text("PRAGMA journal_mode"))
                     print(f"# journal_mode={mode}")
                 print(f"# built open={size} in {data.setup_s:.1f}s: {data.rows}")
-                print(f"# due query plan: {await query_plan(data)}")
+                print(f"# due query plan: {await query_plan(data, args.batch)}")
                 cold = await tick_once(data, args.due, renderer, args.batch)
                 print(f"# first tick (warms the engine and templates): {cold.ms:.1f} ms")
                 line = await measure(data, args.due, args.repeat, renderer, args.batch)
@@ -442,19 +486,24 @@ async def main_async(args: argparse.Namespace) -> int:
                 await data.db.dispose()
     base = [ln for ln in lines if ln.due == args.due]
     ok = all(ln.ms <= GOAL_MS for ln in base)
-    print(f"goal: one tick with {args.due} due <= {GOAL_MS:.0f} ms at every size: {'PASS' if ok else 'FAIL'}")
+    print(f"goal: one tick with {args.due} due <= {GOAL_MS:.0f} ms (median) at every size: "
+          f"{'PASS' if ok else 'FAIL'}")
     if len(base) > 1:
-        ratio = base[-1].ms / base[0].ms
+        first, last = base[0], base[-1]
+        ratio = last.ms / first.ms
         flat = ratio <= FLAT_RATIO
         ok = ok and flat
-        print(f"ratio open={base[-1].size}/open={base[0].size} (due={args.due}): {ratio:.2f} "
-              f"(goal <= {FLAT_RATIO}: cost follows the due problems, not the open ones): "
-              f"{'PASS' if flat else 'FAIL'}")
+        print(f"ratio open={last.size}/open={first.size} (due={args.due}): {ratio:.2f} median, "
+              f"{last.best / first.best:.2f} best; statements {first.sample.statements} -> "
+              f"{last.sample.statements} (goal <= {FLAT_RATIO}: the cost follows the due problems, not the "
+              f"open ones): {'PASS' if flat else 'FAIL'}")
     more = [ln for ln in lines if ln.due != args.due]
     if more and base:
         ratio = more[0].ms / base[-1].ms
-        print(f"ratio due={more[0].due}/due={args.due} (open={more[0].size}): {ratio:.2f} "
-              f"(expected about {more[0].due / args.due:.1f})")
+        print(f"ratio due={more[0].due}/due={args.due} (open={more[0].size}): {ratio:.2f} median, "
+              f"{more[0].best / base[-1].best:.2f} best (at most {more[0].due / args.due:.1f}: linear in the "
+              f"due ones; the statements stay a few per tick: {base[-1].sample.statements} -> "
+              f"{more[0].sample.statements})")
     return 0 if ok else 1
 
 
@@ -464,7 +513,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--due", type=int, default=100, help="problems due at each tick")
     parser.add_argument("--scaled-due", type=int, default=None,
                         help="also run the largest size with this many due (default: twice --due; 0: skip)")
-    parser.add_argument("--repeat", type=int, default=3, help="ticks per measurement; the median is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="ticks per measurement; the median is reported")
     parser.add_argument("--batch", type=int, default=1000, help="the tick's batch size")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default=None,

@@ -15,6 +15,13 @@ All N updates are queued up front (or in batches of --batch), and the clock runs
 recorded by the fake. Echo and full runs alternate for --rounds rounds (shared machines are noisy) and the
 medians are reported, with the Router alone (no Telegram) to split the cost. Prints reports/s for both and
 their ratio (goal: full/echo >= 0.6).
+
+Both applications are built the same way (ApplicationBuilder defaults: updates handled one at a time, the
+same HTTP client limits), poll the same fake with the same settings and send with the same options as
+the bot's own transport (HTML, link previews off); the configuration is printed first. Besides wall-clock
+rates it prints the CPU time of this process per update (the bot's event loop plus SQLite's thread; the
+fake runs elsewhere by default), which other load on the machine disturbs far less, and how many SQL
+statements one report takes.
 """
 
 from __future__ import annotations
@@ -25,7 +32,10 @@ import cProfile
 import html
 import io
 import multiprocessing
+import os
+import platform
 import pstats
+import sqlite3
 import sys
 import tempfile
 import time
@@ -40,8 +50,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from telegram import Update  # noqa: E402
+import aiosqlite  # noqa: E402
+import sqlalchemy  # noqa: E402
+import telegram  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
+from telegram import LinkPreviewOptions, Update  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
@@ -169,8 +182,10 @@ def echo_application(port: int) -> Application:
         message = update.effective_message
         if message is None or update.effective_chat is None:
             return
+        # The options the bot's transport sends every reply with.
         await context.bot.send_message(update.effective_chat.id, html.escape(message.text or "", quote=False),
-                                       parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+                                       parse_mode=ParseMode.HTML, reply_markup=None,
+                                       link_preview_options=LinkPreviewOptions(is_disabled=True))
 
     app = ApplicationBuilder().token(TOKEN).base_url(f"http://127.0.0.1:{port}/bot").build()
     app.add_handler(MessageHandler(filters.ALL, echo))
@@ -182,10 +197,15 @@ class Run:
     name: str
     n: int
     seconds: float
+    cpu_seconds: float  # of this process (all its threads) during the run
 
     @property
     def rate(self) -> float:
         return self.n / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu_seconds / self.n
 
 
 async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]], *, name: str, batch: int,
@@ -200,7 +220,7 @@ async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]]
         try:
             n = len(texts)
             step = batch or n
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             queued = 0
             while queued < n:
                 await fake.enqueue(texts[queued:queued + step])
@@ -210,7 +230,7 @@ async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]]
             done = await fake.wait(since=mark, count=n, timeout=timeout)
             if done < n:
                 raise SystemExit(f"{name}: only {done} of {n} replies after {timeout}s")
-            return Run(name, n, time.perf_counter() - started)
+            return Run(name, n, time.perf_counter() - started, time.process_time() - cpu_started)
         finally:
             await app.updater.stop()
             await app.stop()
@@ -221,13 +241,42 @@ def report_texts(bound: list[tuple[int, str]], n: int, offset: int) -> list[tupl
             for i in range(n)]
 
 
-async def router_only(core: Core, texts: list[tuple[int, str]]) -> Run:
-    """The same reports straight into the Router: no Telegram, no HTTP (to split the cost)."""
-    started = time.perf_counter()
-    for user_id, text in texts:
-        await core.router.handle(Incoming(channel="telegram", user_id=str(user_id), chat_id=str(user_id),
-                                          text=text, display_name="bench"))
-    return Run("router", len(texts), time.perf_counter() - started)
+async def router_only(core: Core, texts: list[tuple[int, str]]) -> tuple[Run, float]:
+    """The same reports straight into the Router: no Telegram, no HTTP (to split the cost). Also returns
+    the SQL statements per report (BEGIN/COMMIT are not statements here)."""
+    statements = 0
+
+    def count(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    engine = core.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for user_id, text in texts:
+            await core.router.handle(Incoming(channel="telegram", user_id=str(user_id), chat_id=str(user_id),
+                                              text=text, display_name="bench"))
+        run = Run("router", len(texts), time.perf_counter() - started, time.process_time() - cpu_started)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return run, statements / len(texts)
+
+
+def describe(args: argparse.Namespace, apps: dict[str, Application]) -> None:
+    """What is being compared, so that runs on different machines or versions can be told apart."""
+    print(f"python {platform.python_version()}, python-telegram-bot {telegram.__version__}, SQLAlchemy "
+          f"{sqlalchemy.__version__}, aiosqlite {aiosqlite.__version__}, SQLite {sqlite3.sqlite_version}; "
+          f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"updates per run: {args.n} (queued {f'{args.batch} at a time' if args.batch else 'all at once'}), "
+          f"liaisons: {args.users}, rounds: {args.rounds}, fake Bot API: "
+          f"{'separate process' if args.fake == 'process' else 'same event loop'}, over HTTP on 127.0.0.1")
+    print("both: polling with poll_interval=0, timeout=1; replies sent as HTML with link previews off")
+    for name, app in apps.items():
+        client = getattr(app.bot.request, "_client_kwargs", {})
+        print(f"  {name:5}: {type(app).__name__}, concurrent updates {app.concurrent_updates}, "
+              f"{type(app.bot.request).__name__} limits {client.get('limits')}")
+    print(flush=True)
 
 
 def median(values: list[float]) -> float:
@@ -250,7 +299,10 @@ async def bench(args: argparse.Namespace, port: int) -> None:
         echo_runs: list[Run] = []
         full_runs: list[Run] = []
         router_runs: list[Run] = []
+        statements: list[float] = []
         profiler = cProfile.Profile() if args.profile else None
+        describe(args, {"echo": echo_application(port),
+                        "full": TelegramChannel(settings, core.router).application})
         async with FakeHandle(port) as fake:
             warm = max(10, args.n // 20)
             await drive(echo_application(port), fake, texts(warm), name="warm-up echo", batch=0,
@@ -267,12 +319,15 @@ async def bench(args: argparse.Namespace, port: int) -> None:
                                    timeout=args.timeout)
                 if profiler and round_no == 1:
                     profiler.disable()
-                router = await router_only(core, texts(max(10, args.n // 5)))
+                router, per_report = await router_only(core, texts(max(10, args.n // 5)))
+                statements.append(per_report)
                 echo_runs.append(echo)
                 full_runs.append(full)
                 router_runs.append(router)
                 print(f"round {round_no}: echo {echo.rate:7.1f}/s   full {full.rate:7.1f}/s   "
-                      f"ratio {full.rate / echo.rate:5.2f}   (router alone {router.rate:7.1f}/s)", flush=True)
+                      f"ratio {full.rate / echo.rate:5.2f}   (router alone {router.rate:7.1f}/s)   "
+                      f"CPU ms/update: echo {echo.cpu_ms:4.1f}, full {full.cpu_ms:4.1f}, "
+                      f"router {router.cpu_ms:4.1f}", flush=True)
 
         async with core.db.session() as session:
             stored = await session.scalar(select(func.count(Report.id)))
@@ -281,16 +336,23 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     echo_rate = median([r.rate for r in echo_runs])
     full_rate = median([r.rate for r in full_runs])
     router_rate = median([r.rate for r in router_runs])
+    echo_cpu = median([r.cpu_ms for r in echo_runs])
+    full_cpu = median([r.cpu_ms for r in full_runs])
+    router_cpu = median([r.cpu_ms for r in router_runs])
     print()
     print(f"updates per run: {args.n} (batch: {args.batch or 'all at once'}), liaisons: {len(bound)}, "
           f"rounds: {args.rounds} (medians below), fake Bot API: "
-          f"{'separate process' if args.fake == 'process' else 'same event loop'}, {stored} reports stored")
-    print(f"echo (bare PTB)       : {echo_rate:8.1f} replies/s  ({1000 / echo_rate:5.1f} ms per update)")
-    print(f"full (router + SQLite): {full_rate:8.1f} reports/s  ({1000 / full_rate:5.1f} ms per update)")
+          f"{'separate process' if args.fake == 'process' else 'same event loop'}, {stored} reports stored, "
+          f"{median(statements):.0f} SQL statements per report")
+    print(f"echo (bare PTB)       : {echo_rate:8.1f} replies/s  ({1000 / echo_rate:5.1f} ms per update, "
+          f"CPU {echo_cpu:4.1f} ms)")
+    print(f"full (router + SQLite): {full_rate:8.1f} reports/s  ({1000 / full_rate:5.1f} ms per update, "
+          f"CPU {full_cpu:4.1f} ms)")
     print(f"router alone          : {router_rate:8.1f} reports/s  ({1000 / router_rate:5.1f} ms per report, "
-          "no Telegram)")
+          f"CPU {router_cpu:4.1f} ms, no Telegram)")
     ratio = full_rate / echo_rate
-    print(f"ratio full/echo       : {ratio:8.2f}  (goal >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'})")
+    print(f"ratio full/echo       : {ratio:8.2f}  (goal >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'}; "
+          f"by CPU time per update: {echo_cpu / full_cpu:.2f})")
     if profiler:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")

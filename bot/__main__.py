@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diaodu", description="重点项目调度助手")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="运行机器人(Telegram;设置 TELEGRAM_WEBHOOK_URL 时用 webhook)")
+    sub.add_parser("run", help="运行机器人(已配置的 Telegram 和/或企业微信;设置 TELEGRAM_WEBHOOK_URL 时 Telegram 用 webhook)")
 
     db = sub.add_parser("db", help="数据库迁移")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -83,10 +83,29 @@ def _parser() -> argparse.ArgumentParser:
     grp_rm.add_argument("chat_id")
     grp_rm.add_argument("--channel", default="telegram", choices=["telegram", "wecom_robot"])
 
+    ppl = sub.add_parser("people", help="人员的聊天账号")
+    ppl_sub = ppl.add_subparsers(dest="people_command", required=True)
+    ppl_bind = ppl_sub.add_parser("bind", help="把企业微信账号绑定到人员")
+    ppl_bind.add_argument("--wecom", required=True, help="企业微信 userid")
+    ppl_bind.add_argument("--person", required=True, help="人员姓名")
+    ppl_bind.add_argument("--phone", help="同名时用手机号区分")
+
+    wecom = sub.add_parser("wecom", help="企业微信应用")
+    wecom_sub = wecom.add_subparsers(dest="wecom_command", required=True)
+    wecom_menu = wecom_sub.add_parser("menu", help="发布应用菜单")
+    wecom_menu.add_argument("--dry-run", action="store_true", help="只打印菜单,不发布")
+
     demo = sub.add_parser("demo", help="用示例数据建立演示数据库并打开终端对话")
     demo.add_argument("--as", dest="person", default="郝芳", help="以谁的身份对话(默认 郝芳,联络员)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.sqlite3"), help="演示数据库文件")
     demo.add_argument("--no-console", action="store_true", help="只建库,不打开对话")
+
+    bak = sub.add_parser("backup", help="备份数据库(SQLite 在线备份;PostgreSQL 给出 pg_dump 用法)")
+    bak.add_argument("--out", type=Path, help="备份文件(默认 data/backups/diaodu-年月日-时分秒.sqlite3)")
+
+    rst = sub.add_parser("restore", help="从备份恢复 SQLite 数据库(请先停止机器人)")
+    rst.add_argument("file", type=Path, help="备份文件")
+    rst.add_argument("--force", action="store_true", help="目标数据库已有数据时也覆盖")
     return parser
 
 
@@ -107,7 +126,9 @@ def _datetime_arg(text: str) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = load_settings()
     try:
         return _dispatch(args, settings)
@@ -128,12 +149,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         return asyncio.run(_db_current(settings))
     if args.command == "run":
-        from bot.app import SchemaOutOfDate, serve
+        from bot.app import NoChannel, SchemaOutOfDate, serve
 
-        if settings.telegram_bot_token is None:
-            raise CliError("未设置 TELEGRAM_BOT_TOKEN。没有 Telegram 账号时可用 `make demo` 在终端中试用。")
         try:
             asyncio.run(serve(settings))
+        except NoChannel as error:
+            raise CliError(f"{error}没有账号时可用 `make demo` 在终端中试用。") from error
         except SchemaOutOfDate as error:
             raise CliError(str(error)) from error
         return 0
@@ -155,6 +176,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_digest(settings, args))
     if args.command == "groups":
         return asyncio.run(_groups(settings, args))
+    if args.command in {"people", "wecom"}:
+        return asyncio.run(_wecom_admin(settings, args))
+    if args.command == "backup":
+        return asyncio.run(_backup(settings, args))
+    if args.command == "restore":
+        return asyncio.run(_restore(settings, args))
     raise AssertionError(args.command)
 
 
@@ -411,6 +438,55 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
     if not groups:
         print("尚未设置接收通报的群。")
     return 0
+
+
+async def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from bot.ops.backup import BackupError, backup_sqlite, default_backup_path, is_sqlite_url, postgres_advice
+
+    clock = SystemClock()
+    if not is_sqlite_url(settings.database_url):
+        print(postgres_advice(settings.database_url, now=clock.now(), out=args.out))
+        return 0
+    try:
+        out = args.out or default_backup_path(settings.data_dir, clock)
+        info = await backup_sqlite(settings.database_url, out)
+    except BackupError as error:
+        raise CliError(str(error)) from error
+    print(f"已备份:{info.summary()}")
+    return 0
+
+
+async def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.clock import SystemClock
+    from bot.ops.backup import BackupError, is_sqlite_url, needs_upgrade, postgres_advice, restore_sqlite
+
+    if not is_sqlite_url(settings.database_url):
+        print(postgres_advice(settings.database_url, now=SystemClock().now(), restore_from=args.file))
+        return 0
+    try:
+        info = await restore_sqlite(args.file, settings.database_url, force=args.force)
+    except BackupError as error:
+        raise CliError(str(error)) from error
+    print(f"已从 {args.file} 恢复:{info.summary()}")
+    if needs_upgrade(info):
+        print("备份的数据库结构较旧,请运行:diaodu db upgrade")
+    return 0
+
+
+async def _wecom_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.admin_ops import AdminInputError
+    from bot.channels.wecom import cli_bind_wecom, cli_wecom_menu
+
+    core = await _open(settings)
+    try:
+        if args.command == "people":
+            return await cli_bind_wecom(core, args)
+        return await cli_wecom_menu(core, args)
+    except AdminInputError as error:
+        raise CliError(str(error)) from error
+    finally:
+        await core.db.dispose()
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

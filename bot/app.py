@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import time
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -75,34 +77,32 @@ def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
     return Bot(settings.telegram_bot_token.get_secret_value(), request=request, **kwargs)  # type: ignore[arg-type]
 
 
+class NoChannel(RuntimeError):
+    """Neither Telegram nor WeCom is configured."""
+
+
 async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | None:
     """Send what is due in the outbox through every configured channel (None when none is configured)."""
     from bot.channels.telegram_transport import TelegramTransport
+    from bot.channels.wecom import wecom_outbox_transports
 
     bot = telegram_bot(core.settings)
-    if bot is None:
-        return None
-    async with bot:
-        sender = OutboxSender(core.db, core.clock, {"telegram": TelegramTransport(bot)})
+    async with AsyncExitStack() as stack:
+        transports = dict(await stack.enter_async_context(wecom_outbox_transports(core.settings)))
+        if bot is not None:
+            await stack.enter_async_context(bot)
+            transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
+        if not transports:
+            return None
+        sender = OutboxSender(core.db, core.clock, transports)
         return await sender.drain(timeout, wait_for_retries=True)
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """`diaodu run`: Telegram by polling, or by webhook when TELEGRAM_WEBHOOK_URL is set."""
-    from bot.channels.telegram import TelegramChannel
-    from telegram import Update
-
-    from bot.channels.telegram_transport import TelegramTransport
+def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
+    """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
     from jobs import digests, escalation, reminders
     from jobs.scheduler import build_scheduler
-    from storage.settings import load_digest_settings
 
-    core = Core.build(settings)
-    await core.check_schema()
-    channel = TelegramChannel(settings, core.router)
-    application = channel.application
-    sender = OutboxSender(core.db, core.clock,
-                          {"telegram": TelegramTransport(application.bot, files_root=settings.data_dir)})
     renderer = core.deps.renderer
 
     async def escalation_tick() -> None:
@@ -111,16 +111,63 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             log.info("escalation tick: %s", result)
 
     async def digest_tick() -> None:
-        for produced in await digests.run_due(core.db, renderer, now=core.clock.now(), files_root=settings.data_dir):
+        for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),
+                                              files_root=core.settings.data_dir):
             log.info("bulletin produced: %s", produced)
 
     async def reminder_run(slot: time) -> None:
         log.info("reminders %s: %s", slot, await reminders.run(core.db, core.clock.now(), renderer, slot=slot))
 
+    scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
+                                reminder_times=reminder_times)
+    return scheduler, digest_tick
+
+
+@asynccontextmanager
+async def _telegram_serving(channel, settings: Settings) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    """Run the PTB application (polling, or webhook registration) for the duration of the block."""
+    from telegram import Update
+
+    application = channel.application
+    async with application:
+        await channel.publish_default_menu(application)  # run_polling would, via post_init
+        await application.start()
+        try:
+            if settings.telegram_webhook_url:
+                secret = settings.telegram_webhook_secret.get_secret_value()  # checked in serve()
+                await application.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
+                                                  allowed_updates=Update.ALL_TYPES)
+                log.info("serving Telegram by webhook at %s", settings.telegram_webhook_url)
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                log.info("serving Telegram by polling")
+            yield
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
+    one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram_transport import TelegramTransport
+    from bot.channels.wecom import WeComChannel, add_wecom_routes, wecom_configured, wecom_outbox_transports
+    from storage.settings import load_digest_settings
+
+    core = Core.build(settings)
+    await core.check_schema()
+    telegram = TelegramChannel(settings, core.router) if settings.telegram_bot_token else None
+    wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
+    if telegram is None and wecom is None:
+        raise NoChannel("未配置任何渠道:请设置 TELEGRAM_BOT_TOKEN,或 WECOM_CORP_ID 等企业微信参数。")
+    if telegram is not None and settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+        raise ValueError("TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is set")
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
-    scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
-                                reminder_times=digest_settings.reminder_times)
+    scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,29 +175,24 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
     http = web.Application()
     http.router.add_get("/healthz", _healthz(core))
-    webhook_url = settings.telegram_webhook_url
-    if webhook_url:
-        secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else ""
-        if not secret:
-            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is set")
-        http.router.add_post(urlsplit(webhook_url).path or "/", _webhook(application, secret))
+    if telegram is not None and settings.telegram_webhook_url:
+        secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
+        http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
+                             _webhook(telegram.application, secret))
+    if wecom is not None:
+        add_wecom_routes(http, wecom)
     runner = web.AppRunner(http)
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     try:
-        async with application:
-            await channel.publish_default_menu(application)  # run_polling would, via post_init
-            await application.start()
+        async with AsyncExitStack() as stack:
+            transports = dict(await stack.enter_async_context(wecom_outbox_transports(settings, channel=wecom)))
+            await runner.setup()
+            await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            if telegram is not None:
+                await stack.enter_async_context(_telegram_serving(telegram, settings))
+                transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
+            sender = OutboxSender(core.db, core.clock, transports)
             sending = asyncio.create_task(sender.run_forever(stop), name="outbox-sender")
             try:
-                if webhook_url:
-                    await application.bot.set_webhook(webhook_url, secret_token=secret,
-                                                      allowed_updates=Update.ALL_TYPES)
-                    log.info("serving Telegram by webhook at %s", webhook_url)
-                else:
-                    assert application.updater is not None
-                    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                    log.info("serving Telegram by polling")
                 scheduler.start()
                 try:
                     await digest_tick()  # a bulletin missed while the bot was down goes out now, marked late
@@ -162,9 +204,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
                 await sending
-                if application.updater is not None and application.updater.running:
-                    await application.updater.stop()
-                await application.stop()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -7,12 +7,14 @@ outbox, all in the caller's transaction. Handlers check who may do what; the esc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.domain.escalation import (
     LEVEL_NAMES,
@@ -30,7 +32,7 @@ from bot.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
 from storage import problems as repo
-from storage.models import Person, Problem, ProblemPhoto, Project, Unit
+from storage.models import Person, Problem, ProblemEvent, ProblemPhoto, Project, Unit
 
 
 @dataclass
@@ -60,18 +62,87 @@ def buttons_for_level(problem: Problem, level: int) -> list[list[Button]]:
     return unit_buttons(problem) if level == 0 else leader_buttons(problem)
 
 
+# Every column of a problem that a tick may change.
+TICK_COLUMNS = ("status", "level", "updated_at", "level_started_at", "response_due_at", "resolution_due_at",
+                "due_estimated", "nudged", "next_check_at")
+
+
+@dataclass
+class TickWork:
+    """What the `apply_tick` calls of one escalation tick (one transaction) share, so that the tick costs a
+    few statements in all rather than a dozen per due problem: who holds each level (people and roles do
+    not change during a tick), the problems' histories (read for all of them at once, then kept up to
+    date), and the writes, which `flush` makes together at the end, in the order they were made: the
+    problems' changes, their new events, then the notices.
+    """
+
+    people: repo.RoleCache = field(default_factory=repo.RoleCache)
+    histories: dict[int, list[ProblemEvent]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    events: list[ProblemEvent] = field(default_factory=list)
+    notices: list[outbox.PersonNotice] = field(default_factory=list)
+
+    async def preload(self, session: AsyncSession, problems: Sequence[Problem]) -> None:
+        """Read the histories of these problems in one query, and the unit handlers and top officials."""
+        missing = [p.id for p in problems if p.id not in self.histories]
+        self.histories.update(await repo.histories(session, problem_ids=missing))
+        for role in ("unit", "top"):
+            await self.people.people_with_role(session, role=role)
+
+    async def history(self, session: AsyncSession, problem: Problem) -> list[ProblemEvent]:
+        if problem.id not in self.histories:
+            self.histories[problem.id] = await repo.history(session, problem_id=problem.id)
+        return list(self.histories[problem.id])
+
+    async def add_event(self, session: AsyncSession, *, problem: Problem, at: datetime, kind: str,
+                        actor_id: int | None, text: str = "", detail: dict[str, Any] | None = None
+                        ) -> ProblemEvent:
+        """`repo.add_event`, but the row is written by `flush`. Until then the event has no id and no session:
+        it only joins the problem's history (so it must have no actor: a tick's events never do)."""
+        history = self.histories.get(problem.id)
+        if history is None:
+            history = self.histories[problem.id] = await repo.history(session, problem_id=problem.id)
+        event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id,
+                             level=problem.level, text=text, detail=detail or {})
+        history.append(event)
+        self.events.append(event)
+        return event
+
+    async def flush(self, session: AsyncSession, *, now: datetime) -> None:
+        """Write everything collected so far: the same rows as writing each change when it was made."""
+        # The same columns in every UPDATE (unchanged ones keep their value) make one executemany of them.
+        for problem in self.problems:
+            for name in TICK_COLUMNS:
+                flag_modified(problem, name)
+        self.problems = []
+        await session.flush()
+        events, self.events = self.events, []
+        if events:
+            columns = ("problem_id", "at", "kind", "actor_person_id", "level", "text", "detail")
+            await session.execute(insert(ProblemEvent), [{c: getattr(e, c) for c in columns} for e in events])
+        notices, self.notices = self.notices, []
+        await outbox.enqueue_for_people(session, notices, now=now)
+
+
 async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Person], *, template: str,
-                  key: str, now: datetime, buttons: list[list[Button]] | None = None, **context: Any) -> None:
+                  key: str, now: datetime, buttons: list[list[Button]] | None = None,
+                  work: TickWork | None = None, **context: Any) -> None:
+    """Render once and queue for each person; with `work`, the outbox rows wait for `work.flush`."""
     html = deps.renderer.render(template, **context)
     reply = Reply(html=html, buttons=tuple(tuple(row) for row in (buttons or [])))
     for person in people:
+        if work is not None:
+            work.notices.append(outbox.PersonNotice(person_id=person.id, reply=reply,
+                                                    key=f"{key}:p{person.id}"))
+            continue
         await outbox.enqueue_for_person(session, person_id=person.id, reply=reply, key=f"{key}:p{person.id}",
                                         now=now)
 
 
-async def _context(session: AsyncSession, problem: Problem) -> dict[str, Any]:
-    return {"problem": problem, "history": await repo.history(session, problem_id=problem.id),
-            "level_names": LEVEL_NAMES}
+async def _context(session: AsyncSession, problem: Problem, work: TickWork | None = None) -> dict[str, Any]:
+    history = await repo.history(session, problem_id=problem.id) if work is None else \
+        await work.history(session, problem)
+    return {"problem": problem, "history": history, "level_names": LEVEL_NAMES}
 
 
 def _start_level(problem: Problem, deps: ProblemDeps, now: datetime) -> None:
@@ -222,51 +293,65 @@ async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
                   **await _context(session, problem))
 
 
-async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None) -> list[Person]:
-    return [p for p in await repo.people_on(session, problem=problem) if exclude is None or p.id != exclude.id]
+async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None,
+                    cache: repo.RoleCache | None = None) -> list[Person]:
+    return [p for p in await repo.people_on(session, problem=problem, cache=cache)
+            if exclude is None or p.id != exclude.id]
 
 
-async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, now: datetime) -> list[str]:
-    """Run the escalation rules for one due problem; returns what happened (for logs and tests)."""
+async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, now: datetime,
+                     work: TickWork | None = None) -> list[str]:
+    """Run the escalation rules for one due problem; returns what happened (for logs and tests).
+
+    The tick passes one `work` to all its problems and flushes it at the end; without one, the notices
+    are written before returning.
+    """
+    own = work is None
+    work = TickWork() if work is None else work
+    work.problems.append(problem)
     decision = _schedule(problem, deps, now)
     done: list[str] = []
     for action in decision.actions:
         if isinstance(action, Escalate):
-            await _escalate(session, deps, problem, action, now)
+            await _escalate(session, deps, problem, action, now, work)
             done.append(f"escalate:{action.to_level}")
         elif isinstance(action, Nudge):
             problem.nudged = [*(problem.nudged or []), action.key]
-            holders = await repo.level_holders(session, problem=problem, level=problem.level)
-            await _notify(session, deps, holders, template="problem_nudge", now=now,
+            holders = await repo.level_holders(session, problem=problem, level=problem.level,
+                                               cache=work.people)
+            await _notify(session, deps, holders, template="problem_nudge", now=now, work=work,
                           key=f"problem:{problem.id}:{action.key}", buttons=buttons_for_level(problem, problem.level),
-                          clock=action.clock, due_at=action.due_at, **await _context(session, problem))
+                          clock=action.clock, due_at=action.due_at, **await _context(session, problem, work))
             done.append(action.key)
         elif isinstance(action, Overdue):
             problem.nudged = [*(problem.nudged or []), action.key]
-            await _notify(session, deps, await _watchers(session, problem, exclude=None), template="problem_overdue",
-                          now=now, key=f"problem:{problem.id}:{action.key}", clock=action.clock,
-                          due_at=action.due_at, **await _context(session, problem))
+            await _notify(session, deps, await _watchers(session, problem, exclude=None, cache=work.people),
+                          template="problem_overdue", now=now, work=work,
+                          key=f"problem:{problem.id}:{action.key}", clock=action.clock, due_at=action.due_at,
+                          **await _context(session, problem, work))
             done.append(action.key)
     _schedule(problem, deps, now)
+    if own:
+        await work.flush(session, now=now)
     return done
 
 
 async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, action: Escalate,
-                    now: datetime) -> None:
-    below = await _watchers(session, problem, exclude=None)
+                    now: datetime, work: TickWork) -> None:
+    below = await _watchers(session, problem, exclude=None, cache=work.people)
     from_level = problem.level
     problem.level = action.to_level
     problem.status = "open"
     problem.updated_at = now
     _start_level(problem, deps, now)
-    await repo.add_event(session, problem=problem, at=now, kind="escalated", actor_id=None,
+    await work.add_event(session, problem=problem, at=now, kind="escalated", actor_id=None,
                          detail={"from": from_level, "to": action.to_level, "clock": action.clock,
                                  "due_at": action.due_at.isoformat()})
-    context = await _context(session, problem)
-    holders = await repo.level_holders(session, problem=problem, level=action.to_level)
+    context = await _context(session, problem, work)
+    holders = await repo.level_holders(session, problem=problem, level=action.to_level, cache=work.people)
     key = f"problem:{problem.id}:up{action.to_level}"
-    await _notify(session, deps, holders, template="problem_escalated", key=key, now=now,
+    await _notify(session, deps, holders, template="problem_escalated", key=key, now=now, work=work,
                   buttons=leader_buttons(problem), clock=action.clock, **context)
     holder_ids = {p.id for p in holders}
     await _notify(session, deps, [p for p in below if p.id not in holder_ids], template="problem_went_up",
-                  key=f"{key}:below", now=now, clock=action.clock, **context)
+                  key=f"{key}:below", now=now, work=work, clock=action.clock, **context)

@@ -25,7 +25,7 @@ Decisions made here (and relied on by the bulletins):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -55,6 +55,7 @@ __all__ = [
     "iso_week_period",
     "month_period",
     "month_window",
+    "project_places",
     "rank_projects",
     "week_window",
 ]
@@ -81,10 +82,41 @@ def month_window(cutoff: date) -> tuple[date, date]:
     return cutoff.replace(day=1), cutoff
 
 
+def _with_rank(project: ProjectStanding, place: int | None) -> ProjectStanding:
+    """``replace(project, rank=place)``, cheaply: a district has some 10,000 projects and ``replace``
+    re-runs ``__init__`` over every field, which is most of a bulletin's Python time."""
+    if project.rank == place:
+        return project  # frozen: sharing is safe
+    try:
+        state = vars(project)
+    except TypeError:  # a slotted dataclass has no __dict__ to copy
+        return replace(project, rank=place)
+    clone = object.__new__(type(project))
+    vars(clone).update(state)
+    vars(clone)["rank"] = place
+    return clone
+
+
+def project_places(keys: Sequence[tuple[float | None, str]]) -> list[int | None]:
+    """The rank each (gap, code) gets under ``rank_projects``, in input order.
+
+    For building standings with their rank already set (``assemble`` then keeps them as they are
+    instead of copying every one).
+    """
+    places: list[int | None] = [None] * len(keys)
+    for ranked in rank(range(len(keys)), score=lambda i: keys[i][0], tiebreak=lambda i: keys[i][1]):
+        places[ranked.item] = ranked.rank
+    return places
+
+
 def rank_projects(projects: Iterable[ProjectStanding]) -> list[Ranked[ProjectStanding]]:
-    """The projects in ranking order with ``rank`` filled (by gap; ties by code; no plan unranked last)."""
+    """The projects in ranking order with ``rank`` filled (by gap; ties by code; no plan unranked last).
+
+    Projects whose ``rank`` is already right are kept as they are; the others are copied.
+    """
     ranked = rank(projects, score=lambda p: p.gap, tiebreak=lambda p: p.code)
-    return [Ranked(replace(r.item, rank=r.rank), r.score, r.rank) for r in ranked]
+    return [r if r.item.rank == r.rank else Ranked(_with_rank(r.item, r.rank), r.score, r.rank)
+            for r in ranked]
 
 
 def _groups(

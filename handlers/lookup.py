@@ -8,11 +8,16 @@ from handlers.context import Context
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
+from storage.projects import ProjectFigures
 
 
-async def project_card(ctx: Context, project: Project) -> dict[str, object]:
-    """Everything /project shows about one project, computed for today."""
-    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+async def project_card(
+    ctx: Context, project: Project, *, figures: ProjectFigures | None = None
+) -> dict[str, object]:
+    """Everything /project shows about one project, computed for today (from `figures` when the caller
+    already has today's)."""
+    if figures is None:
+        figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     schedule = schedule_progress(ctx.today)
     rate = completion_rate(figures.ytd_done, project.annual_plan)
     gap = gap_points(rate, schedule)
@@ -39,11 +44,12 @@ async def project_command(ctx: Context, args: str) -> None:
 
 
 async def show_project(ctx: Context, code: str) -> None:
-    project = await project_repo.get_project_by_code(ctx.session, code=code)
-    if project is None:
+    found = await project_repo.get_project_and_figures(ctx.session, code=code, today=ctx.today)
+    if found is None:
         ctx.reply("project_not_found", code=code)
         return
-    ctx.reply("project", **await project_card(ctx, project))
+    project, figures = found
+    ctx.reply("project", **await project_card(ctx, project, figures=figures))
 
 
 async def project_button(ctx: Context, data: str) -> None:

@@ -14,6 +14,7 @@ from storage import audit, conversations
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
+from storage.projects import ProjectFigures
 
 FLOW = "report"
 PREFIX = "rp"
@@ -28,8 +29,8 @@ def _buttons_confirm() -> list[list[Button]]:
 
 
 async def _own_project(ctx: Context, code: str) -> Project | None:
-    """The project if the caller is its liaison; replies with the refusal otherwise."""
-    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    """The project (loaded for its card) if the caller is its liaison; replies with the refusal otherwise."""
+    project = await project_repo.get_project_for_card(ctx.session, code=code)
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
@@ -39,22 +40,44 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
     return project
 
 
-async def _checked_amount(ctx: Context, project: Project, text: str) -> Decimal | None:
-    """Parse the amount and check it against the project's remaining investment; reply on failure."""
+async def _own_project_and_figures(ctx: Context, code: str) -> tuple[Project, ProjectFigures] | None:
+    """`_own_project` with the project's figures for today, read in the same statement."""
+    found = await project_repo.get_project_and_figures(ctx.session, code=code, today=ctx.today)
+    if found is None:
+        ctx.reply("project_not_found", code=code)
+        return None
+    project, figures = found
+    if ctx.person is None or project.liaison_id != ctx.person.id:
+        ctx.reply("report_not_yours", project=project)
+        return None
+    return project, figures
+
+
+async def _checked_amount(ctx: Context, project: Project, text: str, figures: ProjectFigures | None = None
+                          ) -> tuple[Decimal, ProjectFigures] | None:
+    """Parse the amount and check it against the project's remaining investment; reply on failure.
+
+    Returns the amount with the figures it was checked against (for `_store` to build on); `figures` are
+    today's if the caller has them already.
+    """
     try:
         amount = parse_amount(text)
     except AmountError as error:
         ctx.reply("amount_invalid", text=text, reason=error.message)
         return None
-    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    if figures is None:
+        figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     remaining = project_repo.remaining_investment(project, figures.all_reported)
     if exceeds_remaining(amount, remaining):
         ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project)
         return None
-    return amount
+    return amount, figures
 
 
-async def _store(ctx: Context, project: Project, amount: Decimal, progress: str, photos: list[str]) -> None:
+async def _store(ctx: Context, project: Project, amount: Decimal, progress: str, photos: list[str],
+                 before: ProjectFigures) -> None:
+    """Store the report, audit it and reply with the project card; `before` are the project's figures
+    read earlier in this transaction (the card adds the new report to them instead of reading again)."""
     assert ctx.person is not None
     report = await report_repo.add_report(
         ctx.session, project_id=project.id, person_id=ctx.person.id, local_day=ctx.today, amount=amount,
@@ -65,7 +88,11 @@ async def _store(ctx: Context, project: Project, amount: Decimal, progress: str,
         object_key=project.code,
         detail={"report_id": report.id, "amount": str(amount), "progress": progress, "photos": len(photos)},
     )
-    ctx.reply("report_saved", report=report, **await project_card(ctx, project))
+    today = ctx.today
+    figures = None  # read again if the year turned since `before` (their "this year" is another one)
+    if before.as_of is not None and before.as_of.year == today.year:
+        figures = project_repo.figures_with_report(before, project, report, photo_count=len(photos))
+    ctx.reply("report_saved", report=report, **await project_card(ctx, project, figures=figures))
 
 
 async def report_command(ctx: Context, args: str) -> None:
@@ -77,15 +104,19 @@ async def report_command(ctx: Context, args: str) -> None:
     if line is None:
         ctx.reply("report_usage")
         return
-    project = await _own_project(ctx, line.code)
-    if project is None:
-        return
     if line.amount_text is None:
-        await _ask_amount(ctx, project)
+        project = await _own_project(ctx, line.code)
+        if project is not None:
+            await _ask_amount(ctx, project)
         return
-    amount = await _checked_amount(ctx, project, line.amount_text)
-    if amount is not None:
-        await _store(ctx, project, amount, line.progress, list(ctx.msg.photos))
+    found = await _own_project_and_figures(ctx, line.code)
+    if found is None:
+        return
+    project, figures = found
+    checked = await _checked_amount(ctx, project, line.amount_text, figures)
+    if checked is not None:
+        amount, figures = checked
+        await _store(ctx, project, amount, line.progress, list(ctx.msg.photos), figures)
 
 
 async def report_caption(ctx: Context, caption: str) -> bool:
@@ -141,9 +172,10 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if not text:
             ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
             return
-        amount = await _checked_amount(ctx, project, text)
-        if amount is None:
+        checked = await _checked_amount(ctx, project, text)
+        if checked is None:
             return
+        amount = checked[0]
         await _save_state(ctx, {**state, "step": "progress", "amount": str(amount)})
         ctx.reply("report_ask_progress", project=project, amount=amount)
     elif step == "progress":
@@ -198,10 +230,12 @@ async def report_button(ctx: Context, data: str) -> None:
     elif data == "edit" and state.get("step") == "confirm":
         await _ask_amount(ctx, project)
     elif data == "ok" and state.get("step") == "confirm":
-        amount = await _checked_amount(ctx, project, state["amount"])
+        checked = await _checked_amount(ctx, project, state["amount"])
         await _clear(ctx)
-        if amount is not None:
-            await _store(ctx, project, amount, state.get("progress", ""), list(state.get("photos", [])))
+        if checked is not None:
+            amount, figures = checked
+            photos = list(state.get("photos", []))
+            await _store(ctx, project, amount, state.get("progress", ""), photos, figures)
     else:
         ctx.reply("button_expired")
 

@@ -9,6 +9,7 @@ from handlers import digest, lookup, problems, report, start
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context, Deps
 from storage import conversations, people
+from storage.models import Conversation
 
 ButtonHandler = Callable[[Context, str], Awaitable[None]]
 
@@ -73,32 +74,32 @@ class Router:
 
     async def handle(self, msg: Incoming) -> Outcome:
         async with self.deps.db.session() as session:
-            account = await people.get_account(session, channel=msg.channel, external_id=msg.user_id)
-            person = None
+            caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
+                                             chat_id=msg.chat_id)
+            account, person = caller.account, None
             if account is not None and account.blocked_at is None:
-                person = await people.get_person(session, person_id=account.person_id)
+                person = caller.person
                 if person is not None and not person.active:
                     person = None
             ctx = Context(msg=msg, deps=self.deps, session=session, account=account, person=person,
                           commands=self.commands)
-            await self._dispatch(ctx)
+            await self._dispatch(ctx, caller.conversation)
         return ctx.outcome
 
-    async def _dispatch(self, ctx: Context) -> None:
+    async def _dispatch(self, ctx: Context, conversation: Conversation | None) -> None:
+        """`conversation` is the caller's flow state in this chat as loaded with the caller (only ever
+        needed when they are bound)."""
         msg = ctx.msg
         if msg.callback_data is not None:
             await self._button(ctx, msg.callback_data)
             return
         command = msg.command
         if command is not None:
-            await self._command(ctx, *command)
+            await self._command(ctx, *command, in_flow=conversation is not None)
             return
         if ctx.person is None:
             ctx.reply("unbound")
             return
-        conversation = await conversations.get_conversation(
-            ctx.session, channel=msg.channel, chat_id=msg.chat_id, user_id=msg.user_id
-        )
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
             return
@@ -106,7 +107,7 @@ class Router:
             return
         ctx.reply("not_understood", has_photo=bool(msg.photos))
 
-    async def _command(self, ctx: Context, name: str, args: str) -> None:
+    async def _command(self, ctx: Context, name: str, args: str, *, in_flow: bool) -> None:
         command = self.commands.get(name)
         if command is None:
             ctx.reply("unknown_command", name=name, bound=ctx.person is not None)
@@ -114,7 +115,8 @@ class Router:
         if not command.allowed(ctx.roles, bound=ctx.person is not None):
             ctx.reply("unbound" if ctx.person is None else "not_allowed", command=command)
             return
-        if not command.public and await conversations.clear_conversation(
+        # A command leaves any guided flow; no DELETE when the caller had none in this chat.
+        if not command.public and in_flow and await conversations.clear_conversation(
             ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
         ) and name != "cancel":
             ctx.reply("flow_abandoned")

@@ -24,7 +24,7 @@ from bot.clock import SHANGHAI
 from bot.digest_settings import DigestSettings
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
 from bot.domain.workdays import WorkCalendar
-from bot.html_split import split_html
+from bot.html_split import TELEGRAM_LIMIT, split_html
 from bot.ledger_export import bulletin_filename, ledger_workbook
 from bot.messages import Reply
 from bot.render import Renderer
@@ -100,7 +100,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
         period_done=await reported_between(session, start=period.start, end=period.end),
     )
-    rendered = Rendered(period=period, standings=standings, text=text, parts=split_html(text), files=files)
+    rendered = Rendered(period=period, standings=standings, text=text, parts=message_parts(text), files=files)
     rendered.top_summary = renderer.render("bulletin_top_summary", s=standings, period=period,
                                            kind_name=KIND_NAMES[period.kind])
     open_problems = await _open_problems_by_project(session)
@@ -114,6 +114,23 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
             problems={p.code: open_problems.get(p.code, []) for p in projects},
         )
     return rendered
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def message_parts(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """`split_html`, measured the way Telegram measures: in UTF-16 code units, where an emoji (every
+    light 🟢🟡🔴 of a ranking line) counts twice. Cuts shorter until every part's raw HTML fits, which
+    bounds the parsed text too."""
+    cut = limit
+    while True:
+        parts = split_html(text, cut)
+        longest = max(_utf16_len(part) for part in parts)
+        if longest <= limit or cut <= limit // 4:
+            return parts
+        cut -= max(longest - limit, 16)
 
 
 async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Problem]]:
@@ -163,8 +180,10 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
                 renderer: Renderer) -> int:
     period = rendered.period
     key = f"bulletin:{period.kind}:{period.name}"
-    header = renderer.render("bulletin_late", kind_name=KIND_NAMES[period.kind]) if late else ""
-    parts = [header + "\n" + rendered.parts[0], *rendered.parts[1:]] if header else rendered.parts
+    parts = rendered.parts
+    if late:  # the notice goes in before splitting: added to a full first part it would not fit
+        notice = renderer.render("bulletin_late", kind_name=KIND_NAMES[period.kind])
+        parts = message_parts(notice + "\n" + rendered.text)
     attachments = [Attachment(kind="photo", path=str(rendered.files["chart"].relative_to(files_root)))]
     if "ledger" in rendered.files:
         attachments.append(Attachment(kind="document", path=str(rendered.files["ledger"].relative_to(files_root)),
@@ -180,7 +199,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
                 session, channel=group.channel, chat_id=group.chat_id, reply=Reply(html=""),
                 key=f"{key}:g{group.id}:file{index}", now=now, attachment=attachment))
     for person in await problem_repo.people_with_role(session, role="top"):
-        for index, part in enumerate(split_html(rendered.top_summary)):
+        for index, part in enumerate(message_parts(rendered.top_summary)):
             count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
                                                          key=f"{key}:top:{index}:p{person.id}", now=now))
         count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
@@ -190,7 +209,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         leader = await session.get(Person, leader_id)
         if leader is None or not leader.active:
             continue
-        for index, part in enumerate(split_html(text)):
+        for index, part in enumerate(message_parts(text)):
             count += len(await outbox.enqueue_for_person(session, person_id=leader_id, reply=Reply(html=part),
                                                          key=f"{key}:lead:{index}:p{leader_id}", now=now))
     return count

@@ -36,8 +36,13 @@ async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 10
             return result
         deps = problem_service.ProblemDeps(calendar=await load_calendar(session),
                                            policy=await load_policy(session), renderer=renderer)
+        # Shared by the whole batch: histories read at once, level holders read once, and the notices
+        # written together at the end (with the problems' changes and events, in one flush).
+        work = problem_service.TickWork()
+        await work.preload(session, due)
         for problem in due:
             result.checked += 1
-            done = await problem_service.apply_tick(session, deps, problem, now=now)
+            done = await problem_service.apply_tick(session, deps, problem, now=now, work=work)
             result.actions += [f"{problem.number}:{a}" for a in done]
+        await work.flush(session, now=now)
     return result

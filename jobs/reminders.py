@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from bot.clock import SHANGHAI
 from bot.messages import Button, Reply
@@ -69,12 +69,16 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
 
 
 def _missed_working_days(calendar, duty: ReportingDuty, today) -> int:  # type: ignore[no-untyped-def]
-    """Working days up to today without a report since the last one (today counts: it is the last slot)."""
+    """Working days up to today without a report since the last one (today counts: it is the last slot).
+
+    A project never reported on has missed every working day since it was entered (the day it was
+    entered included), not every one since New Year: a project imported this morning has missed one.
+    """
     if duty.last_day == today:
         return 0
     if duty.last_day is None:
-        start = today.replace(month=1, day=1)
-        return calendar.working_days_between(start, today) + (1 if calendar.is_working_day(start) else 0)
+        since = duty.since or today.replace(month=1, day=1)
+        return calendar.working_days_between(since - timedelta(days=1), today)
     return calendar.working_days_between(duty.last_day, today)
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -24,6 +28,106 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# --- SQLite: one thread hop per statement ---------------------------------------------------------------
+#
+# aiosqlite runs the sqlite3 connection in a thread of its own; every call is a hop there and back. Through
+# SQLAlchemy's adapter a statement costs four (create the cursor, execute, fetch, close) and every commit
+# and every return to the pool (a rollback) one more, even when no transaction is open. Those hops, not
+# SQLite, are most of the time of a small statement. The connection below runs a statement in one hop
+# (cursor, execute, fetch every row, close, all in the thread) and skips commit/rollback when SQLite has no
+# transaction open. Everything still happens in the connection's own thread, in the same order.
+
+
+class _PrefetchedCursor:
+    """What SQLAlchemy's aiosqlite adapter needs of a cursor; rows are fetched with the execute."""
+
+    arraysize = 1
+
+    def __init__(self, connection: _OneHopConnection) -> None:
+        self._connection = connection
+        self._rows: deque[Any] = deque()
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+
+    async def __aenter__(self) -> _PrefetchedCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    def _run(self, method: str, sql: str, parameters: Any) -> None:
+        """In the connection's thread: execute, keep what the cursor reports, fetch everything, close."""
+        cursor = self._connection._conn.cursor()
+        try:
+            getattr(cursor, method)(sql, parameters)
+            self.description, self.rowcount, self.lastrowid = cursor.description, cursor.rowcount, cursor.lastrowid
+            self._rows = deque(cursor.fetchall()) if cursor.description else deque()
+        finally:
+            cursor.close()
+
+    async def execute(self, sql: str, parameters: Any = None) -> _PrefetchedCursor:
+        await self._connection._execute(self._run, "execute", sql, () if parameters is None else parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> _PrefetchedCursor:
+        await self._connection._execute(self._run, "executemany", sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        count = min(len(self._rows), self.arraysize if size is None else size)
+        return [self._rows.popleft() for _ in range(count)]
+
+    async def fetchall(self) -> Sequence[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()
+
+    async def nextset(self) -> None:
+        return None
+
+    def __aiter__(self) -> _PrefetchedCursor:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self._rows:
+            raise StopAsyncIteration
+        return self._rows.popleft()
+
+
+class _OneHopConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors take one hop per statement (see above)."""
+
+    def cursor(self) -> _PrefetchedCursor:  # type: ignore[override]
+        return _PrefetchedCursor(self)
+
+    async def commit(self) -> None:
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self._conn.in_transaction:
+            await super().rollback()
+
+
+def _connect_one_hop(database: str, **kwargs: Any) -> _OneHopConnection:
+    """Like `aiosqlite.connect`, with `_OneHopConnection` (awaiting it opens the connection)."""
+    connection = _OneHopConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size=64)
+    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
+    return connection
+
+
+def _do_connect_one_hop(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+    """Connect event: the same arguments SQLAlchemy would give aiosqlite, our connection class."""
+    return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=_connect_one_hop, **cparams)
+
+
 def _in_memory(url: str) -> bool:
     return url.rstrip("/").endswith("sqlite+aiosqlite:") or ":memory:" in url
 
@@ -37,6 +141,7 @@ def make_engine(url: str) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
         engine = create_async_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        event.listen(engine.sync_engine, "do_connect", _do_connect_one_hop)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)

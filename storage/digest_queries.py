@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import to_local
 from storage.models import BulletinGroup, Person, Problem, Project, Report, Unit
 
 REPORTING_STAGES = ("谋划", "前期", "在建")
@@ -26,22 +27,24 @@ class ReportingDuty:
     lead_unit_id: int
     lead_official_id: int | None
     last_day: date | None
+    since: date | None = None  # the local day the project was entered: a duty starts then
 
 
 async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[ReportingDuty]:
-    """Projects still being built that have a liaison, with the last day (≤ up_to) a report came in."""
+    """Projects still being built that have a liaison, with the last day (≤ up_to) a report came in
+    and the day the project was entered."""
     last = (select(Report.project_id, func.max(Report.local_day).label("last_day"))
             .where(Report.withdrawn_at.is_(None), Report.local_day <= up_to)
             .group_by(Report.project_id).subquery())
     rows = await session.execute(
         select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Project.lead_unit_id,
-               Project.lead_official_id, last.c.last_day)
+               Project.lead_official_id, last.c.last_day, Project.created_at)
         .join(Person, Person.id == Project.liaison_id)
         .outerjoin(last, last.c.project_id == Project.id)
         .where(Project.stage.in_(REPORTING_STAGES), Person.active.is_(True))
         .order_by(Project.liaison_id, Project.code)
     )
-    return [ReportingDuty(*row) for row in rows.all()]
+    return [ReportingDuty(*row[:-1], since=to_local(row[-1]).date()) for row in rows.all()]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime, Wan
@@ -129,7 +130,14 @@ class Report(Base):
     """One progress report (进度填报) by a liaison on a project."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_project_day", "project_id", "local_day"),)
+    __table_args__ = (
+        Index("ix_reports_project_day", "project_id", "local_day"),
+        # Covers the bulletins' aggregate (per project: year-to-date sum, latest report, days reported)
+        # so it reads this index in project order and never the table.
+        Index("ix_reports_standings", "project_id", "local_day", "amount", "created_at",
+              sqlite_where=sql_text("withdrawn_at IS NULL"),
+              postgresql_where=sql_text("withdrawn_at IS NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)

@@ -22,11 +22,14 @@ and the unique column makes that hold even when two transactions race (``ON CONF
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +48,9 @@ FINAL_STATES = (SENT, FAILED, UNDELIVERABLE)
 KEY_MAX = 200
 NO_ACCOUNT = "no chat account"
 ALL_BLOCKED = "every chat account blocked the bot"
+KEYS_PER_QUERY = 100  # keys looked up per statement (two bound values each)
+# Collations under which text sorts byte by byte (UTF-8 bytes sort as code points do).
+_BYTE_ORDER_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
 
 
 class Backlog(NamedTuple):
@@ -102,27 +108,94 @@ def _row_key(key: str, suffix: str) -> str:
     return full
 
 
+_sorts_by_bytes_cache: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+async def _sorts_by_bytes(session: AsyncSession) -> bool:
+    """Whether dedupe keys compare byte by byte, so that the rows of a key are one range of the unique index.
+
+    SQLite compares them so (BINARY collation); PostgreSQL does under a C-like database collation. Then a
+    range finds a key's rows through the index; ``LIKE 'key|%'`` cannot (SQLite's LIKE ignores case and
+    PostgreSQL's needs the C collation), and reads the whole outbox for every notice.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        return True
+    if bind.dialect.name != "postgresql":
+        return False
+    engine = bind.engine
+    known = _sorts_by_bytes_cache.get(engine)
+    if known is None:
+        row = (await session.execute(text(
+            "SELECT datcollate::text, to_jsonb(d) ->> 'datlocprovider' FROM pg_database d "
+            "WHERE datname = current_database()"
+        ))).one()
+        collation, provider = row[0], row[1]
+        known = _sorts_by_bytes_cache[engine] = (collation in _BYTE_ORDER_COLLATIONS
+                                                 and provider in (None, "c", "b"))
+    return known
+
+
+@functools.cache
+def _keys_query(count: int, by_bytes: bool) -> Select[Any]:
+    """The row keys under any of `count` notice keys, given as bound values k0, k1… (ranges or patterns)."""
+    column = OutboxMessage.dedupe_key
+    if by_bytes:
+        return select(column).where(or_(*(
+            and_(column >= bindparam(f"k{i}"), column < bindparam(f"k{i}_end")) for i in range(count)
+        )))
+    return select(column).where(or_(*(column.like(bindparam(f"k{i}"), escape="/") for i in range(count))))
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern (escape character '/') for the values starting with `text`."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+async def _keys_used(session: AsyncSession, keys: Collection[str]) -> set[str]:
+    """Which of these notice keys (valid ones, see `_row_key`) already have rows: one query per 100 keys."""
+    wanted = list(dict.fromkeys(keys))
+    by_bytes = await _sorts_by_bytes(session)
+    used: set[str] = set()
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        chunk = wanted[start:start + KEYS_PER_QUERY]
+        if len(wanted) > 1:  # always the same statement (repeating a key), so it is built and compiled once
+            chunk += chunk[-1:] * (KEYS_PER_QUERY - len(chunk))
+        params: dict[str, str] = {}
+        for i, key in enumerate(chunk):
+            if by_bytes:
+                # The rows of a key run from "key|" to just before "key}": '}' follows '|'; keys have no '|'.
+                params[f"k{i}"], params[f"k{i}_end"] = f"{key}|", f"{key}}}"
+            else:
+                params[f"k{i}"] = _like_prefix(f"{key}|")
+        for row_key in (await session.scalars(_keys_query(len(chunk), by_bytes), params)).all():
+            used.add(row_key.split("|", 1)[0])
+    return used
+
+
 async def _key_is_used(session: AsyncSession, key: str) -> bool:
     _row_key(key, "")  # refuse bad keys before anything is read
-    prefix = OutboxMessage.dedupe_key.startswith(f"{key}|", autoescape=True)
-    return await session.scalar(select(OutboxMessage.id).where(prefix).limit(1)) is not None
+    return key in await _keys_used(session, [key])
 
 
 async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
-    """Insert rows whose dedupe key is not taken yet; returns the rows actually written."""
+    """Insert rows whose dedupe key is not taken yet; returns the rows actually written, in order."""
     dialect = session.get_bind().dialect.name
     written: list[OutboxMessage] = []
+    if dialect in ("sqlite", "postgresql"):
+        if not rows:
+            return written
+        module = sqlite if dialect == "sqlite" else postgresql
+        statement = (
+            module.insert(OutboxMessage)
+            .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+            .returning(OutboxMessage)
+            .execution_options(render_nulls=True)  # every row the same columns: one batch, not one per kind
+        )
+        # One executemany, sent as multi-row INSERTs: rows (and so ids) in order; RETURNING's order is not.
+        written.extend((await session.scalars(statement, list(rows))).all())
+        return sorted(written, key=lambda m: m.id)
     for values in rows:
-        if dialect in ("sqlite", "postgresql"):
-            module = sqlite if dialect == "sqlite" else postgresql
-            statement = (
-                module.insert(OutboxMessage)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
-                .returning(OutboxMessage)
-            )
-            written.extend((await session.scalars(statement)).all())
-            continue
         try:  # any other database: insert in a savepoint and shrug off the duplicate
             async with session.begin_nested():
                 statement = insert(OutboxMessage).values(**values).returning(OutboxMessage)
@@ -157,18 +230,64 @@ async def enqueue_for_person(
     accounts = list((await session.scalars(
         select(ChatAccount).where(ChatAccount.person_id == person_id).order_by(ChatAccount.id)
     )).all())
+    return await _insert_new(session, _person_rows(person_id=person_id, key=key, payload=payload,
+                                                   accounts=accounts, now=now))
+
+
+def _person_rows(*, person_id: int, key: str, payload: dict[str, Any], accounts: Sequence[ChatAccount],
+                 now: datetime) -> list[dict[str, Any]]:
+    """The rows of a notice to a person with these chat accounts (in id order)."""
     usable = [a for a in accounts if a.blocked_at is None]
     if not usable:
         reason = ALL_BLOCKED if accounts else NO_ACCOUNT
-        return await _insert_new(session, [_values(
+        return [_values(
             key=_row_key(key, "none"), person_id=person_id, channel=None, chat_id=None, payload=payload,
             now=now, state=UNDELIVERABLE, last_error=reason,
-        )])
-    return await _insert_new(session, [
+        )]
+    return [
         _values(key=_row_key(key, f"{a.channel}:{a.chat_id}"), person_id=person_id, channel=a.channel,
                 chat_id=a.chat_id, payload=payload, now=now)
         for a in usable
-    ])
+    ]
+
+
+@dataclass(frozen=True)
+class PersonNotice:
+    """One notice for `enqueue_for_people`: what `enqueue_for_person` takes besides the session and time."""
+
+    person_id: int
+    reply: Reply
+    key: str
+    attachment: Attachment | None = None
+
+
+async def enqueue_for_people(
+    session: AsyncSession, notices: Sequence[PersonNotice], *, now: datetime
+) -> list[OutboxMessage]:
+    """`enqueue_for_person` for each notice in turn, with the same rows as a result, in a few statements
+    however many there are: one per 200 keys to find the keys used before, one for the chat accounts and
+    one insert per 200 rows. Returns the rows written, in order.
+    """
+    for notice in notices:
+        _row_key(notice.key, "")  # refuse bad keys before anything is read
+    if not notices:
+        return []
+    used = await _keys_used(session, [n.key for n in notices])
+    person_ids = {n.person_id for n in notices if n.key not in used}
+    accounts: dict[int, list[ChatAccount]] = {pid: [] for pid in person_ids}
+    if person_ids:
+        query = select(ChatAccount).where(ChatAccount.person_id.in_(person_ids)).order_by(ChatAccount.id)
+        for account in (await session.scalars(query)).all():
+            accounts[account.person_id].append(account)
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        if notice.key in used:  # written before, or by an earlier notice of this batch
+            continue
+        used.add(notice.key)
+        rows += _person_rows(person_id=notice.person_id, key=notice.key, now=now,
+                             accounts=accounts[notice.person_id],
+                             payload=payload_from(notice.reply, attachment=notice.attachment))
+    return await _insert_new(session, rows)
 
 
 async def enqueue_for_chat(

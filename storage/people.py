@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
-from storage.models import ChatAccount, Invite, Person, PersonRole
+from storage.models import ChatAccount, Conversation, Invite, Person, PersonRole
 
 
 def hash_code(code: str) -> str:
@@ -33,6 +35,45 @@ async def get_account(session: AsyncSession, *, channel: str, external_id: str) 
     return await session.scalar(
         select(ChatAccount).where(ChatAccount.channel == channel, ChatAccount.external_id == external_id)
     )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a message, as stored: their chat account, its person (whatever their state) with roles and
+    unit loaded, and their guided-flow state in that chat. All None for an unknown account."""
+
+    account: ChatAccount | None
+    person: Person | None
+    conversation: Conversation | None
+
+
+# One SELECT instead of account, person and roles (and the conversation, which the router needs for every
+# non-command message and to leave a flow on a command): roles are joined rather than selected in.
+_CALLER_QUERY = (
+    select(ChatAccount, Person, Conversation)
+    .outerjoin(Person, Person.id == ChatAccount.person_id)
+    .outerjoin(
+        Conversation,
+        and_(
+            Conversation.channel == ChatAccount.channel,
+            Conversation.chat_id == bindparam("chat_id"),
+            Conversation.user_id == ChatAccount.external_id,
+        ),
+    )
+    .where(ChatAccount.channel == bindparam("channel"), ChatAccount.external_id == bindparam("external_id"))
+    .options(joinedload(Person.roles))
+)
+
+
+async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str) -> Caller:
+    """The chat account of this channel user with its person and their conversation in `chat_id`."""
+    result = await session.execute(_CALLER_QUERY, {"channel": channel, "external_id": external_id,
+                                                   "chat_id": chat_id})
+    rows = result.unique().all()  # every row: the roles come one per row
+    if not rows:
+        return Caller(account=None, person=None, conversation=None)
+    account, person, conversation = rows[0]
+    return Caller(account=account, person=person, conversation=conversation)
 
 
 async def accounts_of(session: AsyncSession, *, person_id: int) -> list[ChatAccount]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,17 @@ async def history(session: AsyncSession, *, problem_id: int) -> list[ProblemEven
     return list((await session.scalars(query)).unique().all())
 
 
+async def histories(session: AsyncSession, *, problem_ids: Collection[int]) -> dict[int, list[ProblemEvent]]:
+    """`history` of several problems in one query: each id maps to its events in id order (maybe none)."""
+    found: dict[int, list[ProblemEvent]] = {pid: [] for pid in problem_ids}
+    if not found:
+        return found
+    query = select(ProblemEvent).where(ProblemEvent.problem_id.in_(list(found))).order_by(ProblemEvent.id)
+    for event in (await session.scalars(query)).unique().all():
+        found[event.problem_id].append(event)
+    return found
+
+
 async def people_with_role(session: AsyncSession, *, role: str, unit_id: int | None = None) -> list[Person]:
     query = (select(Person).join(PersonRole, PersonRole.person_id == Person.id)
              .where(PersonRole.role == role, Person.active.is_(True)).order_by(Person.id))
@@ -54,22 +65,45 @@ async def unit_handlers(session: AsyncSession, *, unit_id: int) -> list[Person]:
     return await people_with_role(session, role="unit", unit_id=unit_id)
 
 
-async def level_holders(session: AsyncSession, *, problem: Problem, level: int) -> list[Person]:
+class RoleCache:
+    """`people_with_role` answers kept for one transaction that changes no people or roles (the escalation
+    tick): each role is read once, with the holders of every unit, instead of once per problem and level."""
+
+    def __init__(self) -> None:
+        self._by_role: dict[str, list[Person]] = {}
+
+    async def people_with_role(self, session: AsyncSession, *, role: str, unit_id: int | None = None
+                               ) -> list[Person]:
+        everyone = self._by_role.get(role)
+        if everyone is None:
+            everyone = self._by_role[role] = await people_with_role(session, role=role)
+        return [p for p in everyone if unit_id is None or p.unit_id == unit_id]
+
+
+async def _with_role(session: AsyncSession, cache: RoleCache | None, role: str, unit_id: int | None = None
+                     ) -> list[Person]:
+    if cache is None:
+        return await people_with_role(session, role=role, unit_id=unit_id)
+    return await cache.people_with_role(session, role=role, unit_id=unit_id)
+
+
+async def level_holders(session: AsyncSession, *, problem: Problem, level: int, cache: RoleCache | None = None
+                        ) -> list[Person]:
     """Who answers for the problem at a level; admins stand in when a level has nobody."""
     if level == 0:
-        holders = await unit_handlers(session, unit_id=problem.unit_id)
+        holders = await _with_role(session, cache, "unit", problem.unit_id)
     elif level == 1:
         lead = problem.project.lead_official
         holders = [lead] if lead is not None and lead.active else []
     else:
-        holders = await top_holders(session, level=level)
-    return holders or await people_with_role(session, role="admin")
+        holders = await top_holders(session, level=level, cache=cache)
+    return holders or await _with_role(session, cache, "admin")
 
 
-async def top_holders(session: AsyncSession, *, level: int) -> list[Person]:
+async def top_holders(session: AsyncSession, *, level: int, cache: RoleCache | None = None) -> list[Person]:
     """The top officials holding level 2 (区长) or 3 (区委书记 / 领导小组), by title; all of them when no
     title fits."""
-    tops = await people_with_role(session, role="top")
+    tops = await _with_role(session, cache, "top")
     hints = LEVEL_TITLE_HINTS[level]
     holders = [p for p in tops if p.title and any(h in p.title for h in hints) and "副" not in p.title]
     if level == 2:
@@ -77,11 +111,12 @@ async def top_holders(session: AsyncSession, *, level: int) -> list[Person]:
     return holders or tops
 
 
-async def people_on(session: AsyncSession, *, problem: Problem) -> list[Person]:
+async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache | None = None
+                    ) -> list[Person]:
     """Everyone on a problem: the raiser and every level it has reached, without repeats."""
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
     for level in range(problem.level + 1):
-        for person in await level_holders(session, problem=problem, level=level):
+        for person in await level_holders(session, problem=problem, level=level, cache=cache):
             seen.setdefault(person.id, person)
     return list(seen.values())
 
@@ -108,13 +143,18 @@ async def queue_for(session: AsyncSession, *, person: Person, include_closed: bo
 
 
 async def due_problems(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Problem]:
-    """Active problems whose next check is due, oldest first; locked (skipping locked rows) on PostgreSQL."""
-    query = (select(Problem.id).where(Problem.next_check_at <= now, Problem.status.in_(ACTIVE))
-             .order_by(Problem.next_check_at).limit(limit))
+    """Active problems whose next check is due, oldest first (then by id); locked (skipping locked rows) on
+    PostgreSQL."""
+    # `status || ''` is the status, but keeps SQLite (which has no statistics) from reading every active
+    # problem through ix_problems_status and sorting them: the range on ix_problems_next_check is what
+    # makes a tick cost what is due, not what is open.
+    query = (select(Problem.id).where(Problem.next_check_at <= now, (Problem.status + "").in_(ACTIVE))
+             .order_by(Problem.next_check_at, Problem.id).limit(limit))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list((await session.scalars(query)).all())
     if not ids:
         return []
-    return list((await session.scalars(select(Problem).where(Problem.id.in_(ids)).order_by(Problem.next_check_at)))
+    return list((await session.scalars(select(Problem).where(Problem.id.in_(ids))
+                                       .order_by(Problem.next_check_at, Problem.id)))
                 .unique().all())

@@ -5,15 +5,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from storage.models import Person, Project, ProjectSupportingUnit, Report, ReportPhoto
+from storage.types import Wan
 
 
 async def get_project_by_code(session: AsyncSession, *, code: str) -> Project | None:
     return await session.scalar(select(Project).where(Project.code == code.strip().upper()))
+
+
+# What the project card shows (code, money, lead official, lead unit, supporting units, liaison) in one
+# statement: the people come without their roles and units (the card shows names only; reading them raises
+# rather than quietly loading), the supporting units are joined instead of a second SELECT.
+_CARD_QUERY = (
+    select(Project)
+    .where(Project.code == bindparam("code"))
+    .options(
+        joinedload(Project.lead_official).raiseload("*"),
+        joinedload(Project.liaison).raiseload("*"),
+        joinedload(Project.supporting).joinedload(ProjectSupportingUnit.unit),
+    )
+)
+
+
+async def get_project_for_card(session: AsyncSession, *, code: str) -> Project | None:
+    """The project with just what its card shows, in one SELECT (see `_CARD_QUERY`).
+
+    The lead official and liaison are loaded without roles or unit: do not use them for anything but their
+    names and titles (the caller's own Person, already in the session, keeps everything it had).
+    """
+    result = await session.scalars(_CARD_QUERY, {"code": code.strip().upper()})
+    return result.unique().one_or_none()
 
 
 async def projects_of_liaison(session: AsyncSession, *, person_id: int) -> list[Project]:
@@ -44,6 +71,7 @@ class ProjectFigures:
     all_reported: Decimal
     last_report: Report | None
     photo_count: int
+    as_of: date | None = None  # the day they were computed for (its year decides what "this year" is)
 
 
 async def reported_sum(session: AsyncSession, *, project_id: int, since: date | None = None) -> Decimal:
@@ -56,24 +84,126 @@ async def reported_sum(session: AsyncSession, *, project_id: int, since: date | 
     return Decimal(await session.scalar(query) or 0)
 
 
-async def project_figures(session: AsyncSession, *, project: Project, today: date) -> ProjectFigures:
-    year_start = date(today.year, 1, 1)
-    this_year = await reported_sum(session, project_id=project.id, since=year_start)
-    everything = await reported_sum(session, project_id=project.id)
-    baseline = project.done_before if project.baseline_year == today.year else Decimal(0)
-    last = await session.scalar(
-        select(Report)
-        .where(Report.project_id == project.id, Report.withdrawn_at.is_(None))
-        .order_by(Report.created_at.desc(), Report.id.desc())
-        .limit(1)
-    )
-    photos = await session.scalar(
+def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
+    """One row for all of `ProjectFigures` but the report itself: both sums (CASE for this year's), the
+    photo count and the id of the latest live report."""
+    with_photo, latest = aliased(Report), aliased(Report)
+    photos = (
         select(func.count(ReportPhoto.id))
-        .join(Report, Report.id == ReportPhoto.report_id)
-        .where(Report.project_id == project.id, Report.withdrawn_at.is_(None))
+        .join(with_photo, with_photo.id == ReportPhoto.report_id)
+        .where(with_photo.project_id == project_id, with_photo.withdrawn_at.is_(None))
+        .scalar_subquery()
     )
+    latest_id = (
+        select(latest.id)
+        .where(latest.project_id == project_id, latest.withdrawn_at.is_(None))
+        .order_by(latest.created_at.desc(), latest.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        func.coalesce(func.sum(case((Report.local_day >= year_start, Report.amount))), 0).label("this_year"),
+        func.coalesce(func.sum(Report.amount), 0).label("everything"),
+        photos.label("photos"),
+        latest_id.label("latest_id"),
+    ).where(Report.project_id == project_id, Report.withdrawn_at.is_(None))
+
+
+_YEAR_START = bindparam("year_start", type_=Report.local_day.type)
+
+# The figures of one project, and the latest report outer-joined (the aggregate always gives one row).
+_FIGURES = _figures_columns(bindparam("project_id"), _YEAR_START).subquery("figures")
+_FIGURES_QUERY = (
+    select(_FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.photos, Report)
+    .select_from(_FIGURES)
+    .outerjoin(Report, Report.id == _FIGURES.c.latest_id)
+    .options(raiseload(Report.photos))  # the card shows the latest report's text, not its photos
+)
+
+# The card's project and its figures in one statement: the figures subquery finds the project by code
+# itself, so it is computed once, not once per joined row (supporting units).
+_BY_CODE = aliased(Project)
+_CODE_FIGURES = _figures_columns(
+    select(_BY_CODE.id).where(_BY_CODE.code == bindparam("code")).scalar_subquery(), _YEAR_START
+).subquery("figures")
+_CARD_AND_FIGURES_QUERY = (
+    _CARD_QUERY.add_columns(_CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything, _CODE_FIGURES.c.photos,
+                            Report)
+    .select_from(Project)
+    .join(_CODE_FIGURES, true())
+    .outerjoin(Report, Report.id == _CODE_FIGURES.c.latest_id)
+    .options(raiseload(Report.photos))
+)
+
+
+def _figures(project: Project, today: date, this_year: Any, everything: Any, photos: Any,
+             last: Report | None) -> ProjectFigures:
+    baseline = project.done_before if project.baseline_year == today.year else Decimal(0)
     return ProjectFigures(
-        ytd_done=baseline + this_year, all_reported=everything, last_report=last, photo_count=int(photos or 0)
+        ytd_done=baseline + Decimal(this_year or 0), all_reported=Decimal(everything or 0), last_report=last,
+        photo_count=int(photos or 0), as_of=today,
+    )
+
+
+async def project_figures(session: AsyncSession, *, project: Project, today: date) -> ProjectFigures:
+    """The figures of a project for `today`, in one SELECT.
+
+    `last_report` comes without its photos (reading `.photos` raises, unless the report was already in the
+    session with them).
+    """
+    row = (await session.execute(
+        _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1)}
+    )).one()
+    this_year, everything, photos, last = row
+    return _figures(project, today, this_year, everything, photos, last)
+
+
+async def get_project_and_figures(
+    session: AsyncSession, *, code: str, today: date
+) -> tuple[Project, ProjectFigures] | None:
+    """`get_project_for_card` and `project_figures` in one SELECT (same caveats as both)."""
+    result = await session.execute(_CARD_AND_FIGURES_QUERY,
+                                   {"code": code.strip().upper(), "year_start": date(today.year, 1, 1)})
+    rows = result.unique().all()  # every row: supporting units come one per row
+    if not rows:
+        return None
+    project, this_year, everything, photos, last = rows[0]
+    return project, _figures(project, today, this_year, everything, photos, last)
+
+
+_WAN = Wan()
+
+
+def as_stored(amount: Decimal) -> Decimal:
+    """An amount as it reads back from the database (whole 元, in 万元)."""
+    stored = _WAN.process_result_value(_WAN.process_bind_param(amount, None), None)
+    assert stored is not None
+    return stored
+
+
+def figures_with_report(
+    figures: ProjectFigures, project: Project, report: Report, *, photo_count: int
+) -> ProjectFigures:
+    """`figures` (as `project_figures` gave them, in this transaction) updated for a report just added with
+    `photo_count` photos, without reading them again: equal to what `project_figures` would now return for
+    the same day, or for any day of the same year."""
+    if figures.as_of is None:
+        raise ValueError("figures_with_report needs figures from project_figures")
+    today = figures.as_of
+    year_start = date(today.year, 1, 1)
+    baseline = project.done_before if project.baseline_year == today.year else Decimal(0)
+    amount = as_stored(report.amount)
+    this_year = figures.ytd_done - baseline
+    if report.local_day >= year_start:
+        this_year += amount
+    everything = figures.all_reported + amount
+    last = figures.last_report
+    # Latest by (created_at, id); the new report's id is the highest, so it wins a tie.
+    if last is None or report.created_at >= last.created_at:
+        last = report
+    return ProjectFigures(
+        ytd_done=baseline + (this_year or Decimal(0)), all_reported=everything or Decimal(0),
+        last_report=last, photo_count=figures.photo_count + photo_count, as_of=today,
     )
 
 

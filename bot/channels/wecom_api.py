@@ -70,7 +70,7 @@ def delivery_error(errcode: int, errmsg: str, *, what: str = "") -> DeliveryErro
         error = TransientError(text)
     else:
         error = PermanentError(text)
-    error.errcode = errcode  # type: ignore[attr-defined]
+    vars(error)["errcode"] = errcode
     return error
 
 
@@ -85,7 +85,8 @@ def errcode_of(error: BaseException) -> int | None:
 class TtlCache(Generic[K, V]):
     """A bounded mapping whose entries expire ``ttl`` seconds after they were set (oldest evicted first)."""
 
-    def __init__(self, *, ttl: float, max_items: int, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, ttl: float, max_items: int,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         if ttl <= 0 or max_items < 1:
             raise ValueError("ttl and max_items must be positive")
         self.ttl = ttl
@@ -250,8 +251,8 @@ class WeComApi:
 
     # -- transport
 
-    async def _request(self, method: str, path: str, *, params: dict[str, Any],
-                       json_body: Any = None, form: Callable[[], aiohttp.FormData] | None = None) -> dict[str, Any]:
+    async def _request(self, method: str, path: str, *, params: dict[str, Any], json_body: Any = None,
+                       form: Callable[[], aiohttp.FormData] | None = None) -> dict[str, Any]:
         """One HTTP round trip; the answer's JSON (errcode not interpreted yet)."""
         kwargs: dict[str, Any] = {"params": params}
         if json_body is not None:
@@ -301,7 +302,8 @@ class WeComApi:
                     self._secret_failed_until = now + SECRET_FAILURE_PAUSE
                 error = delivery_error(errcode, str(answer.get("errmsg", "")), what="gettoken")
                 if errcode in SECRET_ERRORS:
-                    log.error("WeCom refused the app credentials (check WECOM_CORP_ID / WECOM_SECRET): %s", error)
+                    log.error("WeCom refused the app credentials (check WECOM_CORP_ID / WECOM_SECRET): %s",
+                              error)
                 raise error
             token = answer.get("access_token")
             if not isinstance(token, str) or not token:
@@ -320,7 +322,8 @@ class WeComApi:
     # -- calls
 
     async def call(self, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None,
-                   form: Callable[[], aiohttp.FormData] | None = None, method: str = "POST") -> dict[str, Any]:
+                   form: Callable[[], aiohttp.FormData] | None = None,
+                   method: str = "POST") -> dict[str, Any]:
         """Call an API with the access token; an invalid or expired token is refreshed once and the
         call retried once. Returns the answer when its errcode is 0; raises a delivery error otherwise."""
         token = await self.access_token()
@@ -353,7 +356,7 @@ class WeComApi:
         """``media/upload`` (a temporary medium, valid three days); returns its media_id."""
 
         def form() -> aiohttp.FormData:
-            fields = aiohttp.FormData()
+            fields = aiohttp.FormData(quote_fields=False)  # raw UTF-8 file names, as WeCom expects
             fields.add_field("media", data, filename=filename, content_type=content_type)
             return fields
 

@@ -49,8 +49,6 @@ _ESCAPES = {
     "`": "&#96;",
     "[": "&#91;",
     "]": "&#93;",
-    "~": "&#126;",
-    "|": "&#124;",
 }
 _ESCAPE_RE = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
 # A line starting with these is a heading / list / quote; the first character is escaped.

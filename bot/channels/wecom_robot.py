@@ -62,7 +62,9 @@ def parse_robot_keys(text: str | None) -> dict[str, str]:
     robots: dict[str, str] = {}
     if not text:
         return robots
-    for raw in text.replace(",", ",").replace(";", ",").replace(";", ",").replace("\n", ",").split(","):
+    for sep in ("\uff0c", "\uff1b", ";", "\n"):  # Chinese comma and semicolon, semicolon, newline
+        text = text.replace(sep, ",")
+    for raw in text.split(","):
         pair = raw.strip()
         if not pair:
             continue
@@ -115,6 +117,7 @@ class WeComRobotTransport:
         robots = parse_robot_keys(keys)
         if not robots:
             return None
+        kwargs.setdefault("files_root", getattr(settings, "data_dir", None))
         return cls(robots, base_url=settings.wecom_api_base, **kwargs)
 
     def is_group_chat(self, chat_id: str) -> bool:
@@ -139,6 +142,8 @@ class WeComRobotTransport:
             raise PermanentError(f"no group robot named {chat_id!r} in WECOM_ROBOT_KEYS")
         if reply.buttons:
             log.debug("group robot %s: buttons dropped", chat_id)
+        if attachment is None:
+            attachment = reply.attachment
         parts: list[dict[str, Any]] = [
             {"msgtype": "markdown", "markdown": {"content": chunk}}
             for chunk in split_utf8(html_to_markdown(reply.html), ROBOT_MARKDOWN_MAX_BYTES)
@@ -164,6 +169,7 @@ class WeComRobotTransport:
         done = self._sent_parts.get(done_key) or 0
         todo = parts[done:]
         if not todo:
+            self._sent_parts.pop(done_key)
             return
         await self.window.acquire(chat_id, len(todo), max_wait=self.max_wait)
         for index, part in enumerate(todo, start=done):
@@ -184,7 +190,7 @@ class WeComRobotTransport:
             raise PermanentError(f"attachment not readable: {attachment.path}") from exc
 
     async def _upload(self, key: str, data: bytes, filename: str) -> str:
-        form = aiohttp.FormData()
+        form = aiohttp.FormData(quote_fields=False)  # raw UTF-8 file names, as WeCom expects
         form.add_field("media", data, filename=filename, content_type="application/octet-stream")
         answer = await self._post(key, "webhook/upload_media", params={"type": "file"}, data=form)
         media_id = answer.get("media_id")

@@ -83,6 +83,34 @@ class _Year:
     names: dict[date, str]  # package names of days off, already normalised
 
 
+_LIBRARY_YEARS: dict[int, _Year] = {}
+
+
+def _library_year(year: int) -> _Year:
+    """The library's working days and holiday names of a year, built once per process: they do not depend
+    on a calendar's overrides, and building a year takes milliseconds (every tick makes a calendar)."""
+    cached = _LIBRARY_YEARS.get(year)
+    if cached is not None:
+        return cached
+    lib = holidays.China(years=year, language="zh_CN")
+    day = date(year, 1, 1)
+    working: set[date] = set()
+    while day.year == year:
+        if lib.is_working_day(day):
+            working.add(day)
+        day += timedelta(days=1)
+    names: dict[date, str] = {}
+    for holiday, raw in lib.items():
+        if holiday.year != year:
+            continue
+        name = _normalise_name(raw)
+        if name:
+            names[holiday] = name
+    built = _Year(working=frozenset(working), names=names)
+    _LIBRARY_YEARS[year] = built
+    return built
+
+
 def _normalise_name(raw: str) -> str | None:
     """Turn a package zh_CN holiday name into a festival name, or None.
 
@@ -212,25 +240,9 @@ class WorkCalendar:
 
     def _year(self, year: int) -> _Year:
         cached = self._years.get(year)
-        if cached is not None:
-            return cached
-        lib = holidays.China(years=year, language="zh_CN")
-        day = date(year, 1, 1)
-        working: set[date] = set()
-        while day.year == year:
-            if lib.is_working_day(day):
-                working.add(day)
-            day += timedelta(days=1)
-        names: dict[date, str] = {}
-        for holiday, raw in lib.items():
-            if holiday.year != year:
-                continue
-            name = _normalise_name(raw)
-            if name:
-                names[holiday] = name
-        built = _Year(working=frozenset(working), names=names)
-        self._years[year] = built
-        return built
+        if cached is None:
+            cached = self._years[year] = _library_year(year)
+        return cached
 
     def _own_name(self, day: date) -> str | None:
         """Name recorded for this very day (override, then library)."""

@@ -84,7 +84,8 @@ class District:
         liaison_id = await self.person(liaison) if liaison else None
         async with self.db.session() as session:
             project = Project(
-                code=code, name=f"项目{code}", category="城建", location=town, total_investment=Decimal(100000),
+                code=code, name=f"项目{code}", category="城建", location=town,
+                total_investment=Decimal(100000),
                 annual_plan=Decimal(plan), done_before=Decimal(done_before), baseline_year=baseline_year,
                 stage=stage, lead_unit_id=unit_id, lead_official_id=lead_id, liaison_id=liaison_id,
                 created_at=CREATED, updated_at=CREATED, **fields,
@@ -102,7 +103,8 @@ class District:
             for day, amount in entries:
                 at = local(day, hour)
                 session.add(Report(
-                    project_id=self.projects[code], person_id=person_id, local_day=day, amount=Decimal(amount),
+                    project_id=self.projects[code], person_id=person_id, local_day=day,
+                    amount=Decimal(amount),
                     progress_text="", channel="telegram", created_at=at,
                     withdrawn_at=at + timedelta(minutes=5) if withdrawn else None,
                 ))
@@ -116,7 +118,8 @@ class District:
         actor_id = await self.person(actor) if actor else None
         async with self.db.session() as session:
             problem = Problem(
-                project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地", text=text,
+                project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地",
+                text=text,
                 status=status, level=0, policy={}, level_started_at=raised, response_due_at=None,
                 resolution_due_at=due, nudged=[], created_at=raised, updated_at=raised,
                 closed_at=next((at for kind, at in events if kind == "closed"), None),

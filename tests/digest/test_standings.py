@@ -36,7 +36,8 @@ async def standings(db: Database, *, cutoff: date = CUTOFF, window_start: date =
     return {row.code: row for row in rows}
 
 
-async def shares(db: Database, *, window_start: date = MONDAY, cutoff: date = CUTOFF) -> dict[str, float | None]:
+async def shares(db: Database, *, window_start: date = MONDAY,
+                 cutoff: date = CUTOFF) -> dict[str, float | None]:
     async with db.session() as session:
         return await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
 
@@ -111,6 +112,7 @@ async def test_rate_gap_and_light_follow_the_thresholds(db: Database, district: 
     assert default["BEHIND"].gap == pytest.approx((0.70 - schedule) * 100)  # about -19.3 points
     assert default["BEHIND"].light == "yellow"
     assert lenient["BEHIND"].light == "green"
+    assert (default["AHEAD"].rank, default["BEHIND"].rank) == (1, 2)  # ranked already, by gap
 
 
 async def test_zero_plan_has_no_rate_and_no_light(db: Database, district: District) -> None:
@@ -130,7 +132,8 @@ async def test_projects_without_reports_have_zero_figures(db: Database, district
     row = (await standings(db))["QUIET"]
 
     assert (row.ytd_done, row.last_report_at, row.reported_days, row.working_days) == (Decimal(0), None, 0, 5)
-    assert (row.lead_official, row.liaison, row.town, row.lead_unit) == ("刘文华", "郝芳", "河西镇", "区住建局")
+    assert (row.lead_official, row.liaison) == ("刘文华", "郝芳")
+    assert (row.town, row.lead_unit) == ("河西镇", "区住建局")
     assert row.lead_official_id == district.people["刘文华"] and row.liaison_id == district.people["郝芳"]
     assert row.rate == 0.0 and row.light == "red"  # after 30 September below 30% of the plan
 
@@ -138,7 +141,8 @@ async def test_projects_without_reports_have_zero_figures(db: Database, district
 # --- punctuality ------------------------------------------------------------------------------------
 
 
-async def test_punctuality_counts_distinct_working_days_of_the_window(db: Database, district: District) -> None:
+async def test_punctuality_counts_distinct_working_days_of_the_window(
+        db: Database, district: District) -> None:
     await district.project("P1")
     await district.reports("P1", (MONDAY - timedelta(days=3), "1"))  # the Friday before: outside the window
     await district.reports("P1", (MONDAY, "1"), (MONDAY, "2"), (WEDNESDAY, "1"), (SATURDAY, "1"))
@@ -211,7 +215,8 @@ async def test_problems_closed_within_deadline(db: Database, district: District)
     unit = "区水务局"
     # In scope and on time: resolved on Tuesday, then confirmed.
     await district.problem("P1", unit=unit, raised=raised, due=due, status="closed",
-                           events=(("resolved", local(MONDAY + timedelta(days=1))), ("closed", local(FRIDAY))))
+                           events=(("resolved", local(MONDAY + timedelta(days=1))),
+                                   ("closed", local(FRIDAY))))
     # In scope, late: resolved on Friday after the Wednesday deadline.
     await district.problem("P1", unit=unit, raised=raised, due=due, status="resolved",
                            events=(("resolved", local(FRIDAY)),))
@@ -238,13 +243,26 @@ async def test_problem_shares_reopen_admin_close_and_nothing_due(db: Database, d
     await district.project("P1")
     raised = local(MONDAY)
     # 区城管局: resolved then sent back (reopened), now overdue → 0 of 1.
-    await district.problem("P1", unit="区城管局", raised=raised, due=local(WEDNESDAY, 17, 30), status="accepted",
+    await district.problem("P1", unit="区城管局", raised=raised, due=local(WEDNESDAY, 17, 30),
+                           status="accepted",
                            events=(("resolved", local(MONDAY, 15)), ("reopened", local(MONDAY, 16))))
-    # 区财政局: closed directly by an admin on time, and resolved after the cut-off though due after it → 1 of 1.
+    # 区财政局: closed directly by an admin on time, and resolved after the cut-off though due after
+    # it → 1 of 1.
     await district.problem("P1", unit="区财政局", raised=raised, due=local(FRIDAY, 17, 30), status="closed",
                            events=(("closed", local(FRIDAY, 9)),))
-    await district.problem("P1", unit="区财政局", raised=raised, due=local(date(2026, 11, 30)), status="resolved",
+    await district.problem("P1", unit="区财政局", raised=raised, due=local(date(2026, 11, 30)),
+                           status="resolved", events=(("resolved", local(date(2026, 11, 24))),))
+    # 区教育局: resolved the week before, sent back this week with a new deadline it missed → 0 of 1.
+    await district.problem("P1", unit="区教育局", raised=raised - timedelta(days=14),
+                           due=local(WEDNESDAY, 17, 30), status="accepted",
+                           events=(("resolved", local(MONDAY - timedelta(days=5))),
+                                   ("reopened", local(MONDAY, 9))))
+    # 区卫健局: overdue on Sunday night and only resolved on the Tuesday after → 0 of 1.
+    await district.problem("P1", unit="区卫健局", raised=raised, due=local(FRIDAY, 17, 30), status="resolved",
                            events=(("resolved", local(date(2026, 11, 24))),))
+    # 区民政局: overdue since the week before and still open → counted again this week, 0 of 1.
+    await district.problem("P1", unit="区民政局", raised=raised - timedelta(days=21),
+                           due=local(MONDAY - timedelta(days=7), 17, 30), status="open")
     # 区商务局: only a problem not yet due → nothing to measure.
     await district.problem("P1", unit="区商务局", raised=raised, due=local(date(2026, 11, 30)))
     # 河西镇 (a town answering problems as a unit): resolved in the window with no deadline → 1 of 1.
@@ -255,6 +273,9 @@ async def test_problem_shares_reopen_admin_close_and_nothing_due(db: Database, d
 
     assert result["区城管局"] == 0.0
     assert result["区财政局"] == 1.0
+    assert result["区教育局"] == 0.0
+    assert result["区卫健局"] == 0.0
+    assert result["区民政局"] == 0.0
     assert result["区商务局"] is None
     assert result["河西镇"] == 1.0
     assert "区住建局" not in result  # no problems at all
@@ -263,7 +284,8 @@ async def test_problem_shares_reopen_admin_close_and_nothing_due(db: Database, d
 async def test_problem_rows_with_history(db: Database, district: District) -> None:
     await district.project("P1")
     first = await district.problem(
-        "P1", unit="区水务局", raised=local(MONDAY, 9), due=local(FRIDAY, 17, 30), status="closed", actor="赵芳",
+        "P1", unit="区水务局", raised=local(MONDAY, 9), due=local(FRIDAY, 17, 30), status="closed",
+        actor="赵芳",
         text="临时用电   未接入，影响夜间施工，已经拖延两周，请供电公司尽快协调处理，谢谢各位领导",
         events=(("accepted", local(MONDAY, 10)), ("escalated", local(WEDNESDAY, 17, 31)),
                 ("resolved", local(FRIDAY, 10)), ("closed", local(FRIDAY, 11))))
@@ -276,11 +298,13 @@ async def test_problem_rows_with_history(db: Database, district: District) -> No
     assert [r.number for r in everything] == [f"W{first:04d}", f"W{second:04d}"]
     assert [r.number for r in unclosed] == [f"W{second:04d}"]
     row = everything[0]
-    assert (row.project_code, row.project_name, row.unit, row.status) == ("P1", "项目P1", "区水务局", "closed")
+    assert (row.project_code, row.project_name) == ("P1", "项目P1")
+    assert (row.unit, row.status) == ("区水务局", "closed")
     assert row.raised_at == local(MONDAY, 9) and row.closed_at == local(FRIDAY, 11)
     entries = row.history.split("；")
     assert len(entries) == 5
-    assert entries[0] == "11-16 09:00 联络员 提出:临时用电 未接入，影响夜间施工，已经拖延两周，请供电公司尽快…"
+    assert entries[0] == ("11-16 09:00 联络员 提出:"
+                          "临时用电 未接入，影响夜间施工，已经拖延两周，请供电公司尽快…")
     assert entries[1] == "11-16 10:00 赵芳 受理"
     assert entries[2] == "11-18 17:31 赵芳 上报至包抓领导"
     assert entries[4] == "11-20 11:00 赵芳 确认销号"
@@ -355,5 +379,5 @@ async def test_query_count_does_not_grow_with_projects(db: Database, district: D
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
     assert few == many
-    assert many <= 5
+    assert many <= 7
 

@@ -17,6 +17,7 @@ from bot.weekly import (
     iso_week_period,
     month_period,
     month_window,
+    project_places,
     rank_projects,
     week_window,
 )
@@ -79,6 +80,24 @@ def test_projects_rank_by_gap_with_ties_by_code_and_no_plan_last() -> None:
     assert [(p.code, p.rank) for p in ranked] == [
         ("A", 1), ("B", 2), ("C", 2), ("D", 4), ("E", None), ("Z", None)]
     assert all(p.rank is None for p in projects)  # the inputs are left alone
+
+
+def test_project_places_match_rank_projects() -> None:
+    keys = [(1.0, "B"), (None, "A"), (1.0, "A"), (-3.0, "C"), (2.5, "D")]
+
+    assert project_places(keys) == [2, None, 2, 4, 1]
+    ranked = rank_projects([standing(code, None) if gap is None else replace(standing(code, 0.5), gap=gap)
+                            for gap, code in keys])
+    assert {r.item.code: r.rank for r in ranked} == {"B": 2, "A": None, "C": 4, "D": 1}
+
+
+def test_already_ranked_projects_are_kept_as_they_are() -> None:
+    projects = [standing("P1", 0.2), standing("P2", 0.95), standing("P3", None)]
+    ranked = [r.item for r in rank_projects(projects)]
+
+    result = assemble("2026-W47", CUTOFF, list(reversed(ranked)), {})
+
+    assert all(a is b for a, b in zip(result.projects, ranked, strict=True))
 
 
 def test_assemble_fills_ranks_everywhere() -> None:
@@ -157,7 +176,8 @@ def test_unit_composite_score_with_stated_weights() -> None:
 
 
 def test_unit_ties_share_a_rank_and_list_by_name() -> None:
-    projects = [standing("A", 0.9, unit="乙局"), standing("B", 0.9, unit="甲局"), standing("C", 0.1, unit="丙局")]
+    projects = [standing("A", 0.9, unit="乙局"), standing("B", 0.9, unit="甲局"),
+                standing("C", 0.1, unit="丙局")]
 
     result = assemble("2026-W47", CUTOFF, projects, {})
 

@@ -1,0 +1,312 @@
+"""Fan-out of one bulletin to thousands of people through the outbox, while the Bot API misbehaves.
+
+    python bench/fanout.py [--recipients 3000] [--fault-rate 0.05] [--timeout-delivers] [--fake process|inline]
+                           [--seed 1] [--budget SECONDS]
+
+One weekly bulletin (rendered from the sample ledger) is queued for every recipient, each a person with a
+Telegram account in a SQLite file database in a temp directory. An ``OutboxSender`` with the production
+``TelegramTransport`` (python-telegram-bot over real HTTP on 127.0.0.1) drains the outbox on the real
+clock, with the transport's own limits (30 messages/s in all, 1/s per chat), waiting for retries.
+
+The fake Bot API from the tests (by default in its own process, as Telegram's servers would not share the
+sender's interpreter) fails ``--fault-rate`` of the sendMessage calls, a third each:
+
+- 429 Too Many Requests with retry_after 1;
+- 500 Internal Server Error;
+- a timeout: the fake holds the request past the client's read timeout (5 s), then drops it. With
+  ``--timeout-delivers`` it delivers the message after all, as a server whose answer was lost on the way
+  would: the sender cannot know, and sends again (delivery is at least once; those show as duplicated).
+
+Prints the achieved rate of delivered messages against the 30/s limit (goal: at least 95 %), the rate of
+all attempts (failed ones count against Telegram's limit too), how many rows were not sent at the end
+(lost; goal 0) and how many chats got the bulletin more than once (duplicated; goal 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import multiprocessing
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import telegram  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
+from telegram import Bot  # noqa: E402
+from telegram.request import HTTPXRequest  # noqa: E402
+
+from bot.channels.telegram_transport import TelegramTransport  # noqa: E402
+from bot.clock import FrozenClock, SystemClock  # noqa: E402
+from bot.domain.periods import parse_period  # noqa: E402
+from bot.importing import import_ledger  # noqa: E402
+from bot.messages import Reply  # noqa: E402
+from bot.outbox import OutboxSender  # noqa: E402
+from bot.render import Renderer  # noqa: E402
+from jobs.digests import render_bulletin  # noqa: E402
+from storage import outbox  # noqa: E402
+from storage.audit import Actor  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import ChatAccount, OutboxMessage, Person  # noqa: E402
+from storage.settings import load_calendar, load_digest_settings  # noqa: E402
+from tests.fakes.bot_api import ApiError, FakeBotAPI  # noqa: E402
+
+LEDGER = REPO / "bot" / "demo" / "projects_sample.xlsx"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+TOKEN = "123456:FANOUT-token"
+FIRST_CHAT = 700_000_001
+READ_TIMEOUT = 5.0  # python-telegram-bot's default read timeout, set explicitly below
+KINDS = ("429", "500", "timeout")
+
+_kind: contextvars.ContextVar[str] = contextvars.ContextVar("fault_kind", default="")
+
+
+class MixedFault:
+    """What the fake's fault hook reads (``times``, ``rate``, ``delay``, ``error()``), choosing one kind of
+    failure per failing call. The fake reads ``delay`` (twice) and then ``error()``, all in the task serving
+    the request: the kind chosen at the first read is kept in a context variable until ``error()``, so
+    concurrent requests do not mix their kinds up."""
+
+    def __init__(self, rate: float, *, seed: int, timeout_delivers: bool) -> None:
+        self.rate = rate
+        self.times: int | None = None
+        self.timeout_delivers = timeout_delivers
+        self.injected: Counter[str] = Counter()
+        self._random = random.Random(seed)
+
+    @property
+    def delay(self) -> float:
+        kind = _kind.get()
+        if not kind:  # the first look at this call
+            kind = self._random.choice(KINDS)
+            _kind.set(kind)
+            self.injected[kind] += 1
+        return READ_TIMEOUT + 1.0 if kind == "timeout" else 0.0
+
+    def error(self) -> ApiError | None:
+        kind = _kind.get()
+        _kind.set("")  # a kept-alive connection serves its next request in the same task
+        if kind == "429":
+            return ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        if kind == "timeout" and self.timeout_delivers:
+            return None  # the message goes out; the answer reaches nobody
+        return ApiError(500, "Internal Server Error")
+
+
+@dataclass
+class FakeRecord:
+    """What the fake saw, sent back to the parent: per sendMessage call (chat id, status, monotonic time)."""
+
+    calls: list[tuple[int, int, float]]
+    injected: dict[str, int]
+
+
+async def run_fake(args: argparse.Namespace, port_out: Any, stop: Any) -> FakeRecord:
+    fake = FakeBotAPI(token=TOKEN, validate_html=True, seed=args.seed)
+    fault = MixedFault(args.fault_rate, seed=args.seed + 1, timeout_delivers=args.timeout_delivers)
+    fake.faults["sendmessage"] = fault  # type: ignore[assignment]
+    async with fake:
+        await port_out(fake.port)
+        await stop()
+    calls = [(int(c.params.get("chat_id") or 0), c.status, c.at) for c in fake.calls if c.method == "sendMessage"]
+    return FakeRecord(calls=calls, injected=dict(fault.injected))
+
+
+def _serve_fake(conn: Connection, args: argparse.Namespace) -> None:
+    """Child process: serve the fake until the parent says stop, then send back what it saw."""
+
+    async def port_out(port: int) -> None:
+        conn.send(port)
+
+    async def stop() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+    conn.send(asyncio.run(run_fake(args, port_out, stop)))
+
+
+# --- the district ------------------------------------------------------------------------------------
+
+
+async def prepare(db: Database, recipients: int) -> tuple[str, list[int]]:
+    """The schema, the sample ledger (for a real bulletin text) and `recipients` people with Telegram
+    accounts; returns the bulletin's first message and the recipients' person ids."""
+    await db.create_all()
+    summary = await import_ledger(db, FrozenClock(NOW), [LEDGER], actor=Actor(label="bench", channel="cli"))
+    if summary.issues:
+        raise SystemExit(f"ledger import failed: {summary.issues[:3]}")
+    with tempfile.TemporaryDirectory(prefix="diaodu-fanout-files-") as files:
+        async with db.session() as session:
+            rendered = await render_bulletin(
+                session, Renderer(), period=parse_period("weekly", "2026-W47"),
+                calendar=await load_calendar(session), settings=await load_digest_settings(session),
+                out_dir=Path(files))
+    created = NOW.astimezone(UTC)
+    async with db.session() as session:
+        first = int(await session.scalar(select(func.coalesce(func.max(Person.id), 0))) or 0) + 1
+        ids = list(range(first, first + recipients))
+        await session.execute(insert(Person), [
+            {"id": pid, "name": f"收件人{n:05d}", "active": True, "created_at": created}
+            for n, pid in enumerate(ids)])
+        await session.execute(insert(ChatAccount), [
+            {"person_id": pid, "channel": "telegram", "external_id": str(FIRST_CHAT + n),
+             "chat_id": str(FIRST_CHAT + n), "display_name": None, "created_at": created}
+            for n, pid in enumerate(ids)])
+    return rendered.parts[0], ids
+
+
+async def enqueue(db: Database, html: str, ids: list[int]) -> int:
+    """Queue the bulletin for every recipient, as the bulletin job does (one row per chat account)."""
+    rows = 0
+    for start in range(0, len(ids), 500):
+        async with db.session() as session:
+            for pid in ids[start:start + 500]:
+                rows += len(await outbox.enqueue_for_person(
+                    session, person_id=pid, reply=Reply(html=html), key=f"bulletin:weekly:2026-W47:p{pid}",
+                    now=datetime.now(UTC)))
+    return rows
+
+
+# --- the run -------------------------------------------------------------------------------------------
+
+
+async def deliver(args: argparse.Namespace, port: int, db: Database) -> tuple[float, float, Any]:
+    """Drain the outbox; returns (monotonic start, monotonic end, SendStats)."""
+    request = HTTPXRequest(connection_pool_size=64, read_timeout=READ_TIMEOUT)
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+    async with bot:
+        transport = TelegramTransport(bot)
+        sender = OutboxSender(db, SystemClock(), {"telegram": transport})
+        started = time.monotonic()
+        stats = await sender.drain(args.budget, wait_for_retries=True)
+        return started, time.monotonic(), stats
+
+
+async def states(db: Database) -> Counter[str]:
+    async with db.session() as session:
+        rows = await session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))
+        return Counter({state: int(n) for state, n in rows.all()})
+
+
+def summarise(args: argparse.Namespace, record: FakeRecord, started: float, ended: float, stats: Any,
+              final: Counter[str], queued: int) -> None:
+    limit = TelegramTransport.limits.global_per_second
+    attempts = [c for c in record.calls if c[2] >= started]
+    ok = sorted(c for c in attempts if c[1] == 200)
+    delivered_at = sorted(t for _chat, _status, t in ok)
+    per_chat = Counter(chat for chat, _status, _t in ok)
+    duplicated = sum(1 for n in per_chat.values() if n > 1)
+    extra = sum(n - 1 for n in per_chat.values() if n > 1)
+    lost = queued - final.get("sent", 0)
+    first = min(t for _c, _s, t in attempts) if attempts else started
+    span = (delivered_at[-1] - first) if delivered_at else float("nan")
+    rate = len(ok) / span if delivered_at else 0.0
+    n95 = max(1, int(0.95 * queued))
+    span95 = (delivered_at[n95 - 1] - first) if len(delivered_at) >= n95 else float("nan")
+    seconds = [int(t - first) for t in delivered_at]
+    per_second = Counter(seconds)
+    steady = [per_second.get(s, 0) for s in range(1, max(seconds, default=0))]
+    statuses = Counter(status for _c, status, _t in attempts)
+
+    print(f"recipients {args.recipients}, rows queued {queued}, fault rate {args.fault_rate:.0%} of sendMessage "
+          f"calls ({', '.join(f'{k}: {record.injected.get(k, 0)}' for k in KINDS)}), timeouts "
+          f"{'deliver' if args.timeout_delivers else 'do not deliver'}")
+    print(f"sender: {stats}")
+    print(f"fake answered: {dict(sorted(statuses.items()))} in {len(attempts)} sendMessage calls")
+    print(f"wall time: drain {ended - started:.1f} s; first attempt to last delivery {span:.1f} s; "
+          f"to 95 % delivered {span95:.1f} s")
+    print(f"attempts: {len(attempts) / span:.1f}/s ({len(attempts) / span / limit:.1%} of the {limit:g}/s limit)")
+    if steady:
+        print(f"delivered per whole second, steady state: median {statistics.median(steady):.0f}, "
+              f"min {min(steady)}, max {max(steady)}")
+    print(f"ACHIEVED {rate:.2f} msgs/s delivered = {rate / limit:.1%} of {limit:g}/s (goal >= 95%)")
+    print(f"LOST {lost} (rows not sent at the end: {dict(final)}; goal 0)")
+    print(f"DUPLICATED {duplicated} chats got the bulletin more than once ({extra} extra messages; goal 0)")
+
+
+async def bench(args: argparse.Namespace, port: int) -> tuple[float, float, Any, Counter[str], int]:
+    with tempfile.TemporaryDirectory(prefix="diaodu-fanout-") as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'fanout.sqlite3'}")
+        try:
+            prep = time.perf_counter()
+            html, ids = await prepare(db, args.recipients)
+            queued = await enqueue(db, html, ids)
+            print(f"prepared {len(ids)} recipients and {queued} outbox rows in {time.perf_counter() - prep:.1f} s; "
+                  f"message: {len(html)} characters of HTML", flush=True)
+            started, ended, stats = await deliver(args, port, db)
+            return started, ended, stats, await states(db), queued
+        finally:
+            await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=3000)
+    parser.add_argument("--fault-rate", type=float, default=0.05)
+    parser.add_argument("--timeout-delivers", action="store_true",
+                        help="a timed-out request is delivered all the same (its answer was lost)")
+    parser.add_argument("--fake", choices=["process", "inline"], default="process")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--budget", type=float, default=0.0,
+                        help="seconds the drain may take (default: twice the ideal time plus a minute)")
+    args = parser.parse_args()
+    if args.recipients < 1 or not 0 <= args.fault_rate < 1:
+        parser.error("need at least one recipient and a fault rate in [0, 1)")
+    limit = TelegramTransport.limits.global_per_second
+    args.budget = args.budget or 2 * args.recipients / limit + 60
+    print(f"python {platform.python_version()}, python-telegram-bot {telegram.__version__}; {os.cpu_count()} CPUs, "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; fake Bot API "
+          f"{'in its own process' if args.fake == 'process' else 'in the same event loop'}; "
+          f"ideal time at {limit:g}/s: {args.recipients / limit:.0f} s", flush=True)
+
+    if args.fake == "inline":
+        async def inline() -> None:
+            port_ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            done = asyncio.Event()
+
+            async def port_out(port: int) -> None:
+                port_ready.set_result(port)
+
+            fake_task = asyncio.create_task(run_fake(args, port_out, done.wait))
+            try:
+                result = await bench(args, await port_ready)
+            finally:
+                done.set()
+            summarise(args, await fake_task, *result[:3], result[3], result[4])
+
+        asyncio.run(inline())
+        return
+
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=_serve_fake, args=(child, args), daemon=True)
+    process.start()
+    try:
+        port = parent.recv()
+        result = asyncio.run(bench(args, port))
+        parent.send("stop")
+        record: FakeRecord = parent.recv()
+    finally:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+    summarise(args, record, *result[:3], result[3], result[4])
+
+
+if __name__ == "__main__":
+    main()

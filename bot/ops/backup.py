@@ -1,0 +1,358 @@
+"""Backups and restores of the bot's database.
+
+SQLite: ``backup_sqlite`` copies a live database with SQLite's online backup API in one step, i.e. inside
+one read transaction. In WAL mode (which the bot always uses) readers do not block writers, so the bot
+keeps handling messages while the copy is made, and the copy is a consistent snapshot: every transaction
+committed before the copy started is in it, none that committed later is. The copy is written next to its
+final name, checked (``PRAGMA integrity_check``, an ``alembic_version`` row), switched to a rollback
+journal so that it is one self-contained file, and only then renamed into place.
+
+``restore_sqlite`` checks the backup the same way and copies it into the target with the same API (so the
+target's WAL and shared-memory files stay consistent). It refuses a target that holds data unless
+``force`` is given, and refuses while a ``diaodu run`` holds the database's leader lock (see
+``storage.leader``): stop the bot first.
+
+PostgreSQL is backed up with PostgreSQL's own tools; ``postgres_advice`` tells how, for the configured URL,
+without ever showing its password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bot.clock import SHANGHAI, Clock
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+ALEMBIC_TABLE = "alembic_version"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message is for the operator (Chinese)."""
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """A checked SQLite database file: where, how big, at which schema revision, rows per table."""
+
+    path: Path
+    size: int
+    revision: str | None
+    tables: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+    def summary(self) -> str:
+        """One line for the operator."""
+        shown = "、".join(f"{name} {count}" for name, count in self.tables.items()
+                         if name in ("projects", "reports", "problems", "audit_log", "outbox"))
+        return (f"{self.path}({self.size / 1024:.0f} KB,结构版本 {self.revision or '无'};"
+                f"共 {self.rows} 行{':' + shown if shown else ''})")
+
+
+# ---------------------------------------------------------------- locating the database
+
+
+def is_sqlite_url(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_file(db_url_or_path: str | Path) -> Path:
+    """The file behind a SQLite URL (``sqlite+aiosqlite:///data/x.sqlite3``) or a plain path."""
+    if isinstance(db_url_or_path, Path):
+        return db_url_or_path
+    text = db_url_or_path.strip()
+    if "://" not in text and not text.startswith("sqlite"):
+        return Path(text)
+    if not is_sqlite_url(text):
+        raise BackupError("这不是 SQLite 数据库地址;PostgreSQL 请用 pg_dump / pg_restore"
+                          "(运行 diaodu backup 查看用法)。")
+    _scheme, sep, rest = text.partition(":///")
+    path = rest.split("?", 1)[0]
+    if not sep or not path or path == ":memory:" or "mode=memory" in text:
+        raise BackupError("内存数据库无法备份或恢复,请把 DATABASE_URL 指向一个 SQLite 文件。")
+    return Path(path)
+
+
+def default_backup_path(data_dir: Path, clock: Clock) -> Path:
+    """``<data dir>/backups/diaodu-YYYYmmdd-HHMMSS.sqlite3``, named in Shanghai time."""
+    stamp = clock.now().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M%S")
+    return Path(data_dir) / "backups" / f"diaodu-{stamp}.sqlite3"
+
+
+# ---------------------------------------------------------------- checking a file
+
+
+def _uri(path: Path, mode: str) -> str:
+    return f"{path.resolve().as_uri()}?mode={mode}"
+
+
+def _user_tables(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {name: int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            for name in _user_tables(conn)}
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def inspect_database(path: Path) -> BackupInfo:
+    """Check that a file is a sound SQLite database of this bot; raises BackupError saying why not."""
+    if not path.is_file():
+        raise BackupError(f"找不到文件:{path}")
+    if not _looks_like_sqlite(path):
+        raise BackupError(f"{path} 不是 SQLite 数据库文件。")
+    try:
+        conn = sqlite3.connect(_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as error:
+        raise BackupError(f"无法打开 {path}:{error}") from error
+    try:
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        if problems != ["ok"]:
+            raise BackupError(f"{path} 已损坏:{';'.join(problems[:3])}")
+        tables = _user_tables(conn)
+        if ALEMBIC_TABLE not in tables:
+            raise BackupError(f"{path} 不是调度助手的数据库(没有 {ALEMBIC_TABLE} 表)。")
+        row = conn.execute(f"SELECT version_num FROM {ALEMBIC_TABLE}").fetchone()
+        if row is None:
+            raise BackupError(f"{path} 没有记录结构版本({ALEMBIC_TABLE} 为空)。")
+        counts = _counts(conn)
+    except sqlite3.Error as error:
+        raise BackupError(f"无法读取 {path}:{error}") from error
+    finally:
+        conn.close()
+    return BackupInfo(path=path, size=path.stat().st_size, revision=str(row[0]), tables=counts)
+
+
+def _known_revision(revision: str | None) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from storage.migrate import alembic_config
+
+    if revision is None:
+        return False
+    try:
+        return ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- backup
+
+
+def _backup(source: Path, out: Path) -> BackupInfo:
+    if not source.is_file():
+        raise BackupError(f"数据库文件不存在:{source}")
+    if out.exists():
+        raise BackupError(f"备份文件已存在,不会覆盖:{out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    part.unlink(missing_ok=True)
+    try:
+        # mode=rw: never create an empty database where the real one was expected.
+        src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as error:
+        raise BackupError(f"无法打开数据库 {source}:{error}") from error
+    try:
+        src.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        dst = sqlite3.connect(part)
+        try:
+            # pages=-1: the whole database in one step, i.e. one read transaction and one snapshot. Stepwise
+            # copying would restart whenever the bot writes, and might never finish on a busy database.
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            dst.commit()
+        finally:
+            dst.close()
+    except sqlite3.Error as error:
+        part.unlink(missing_ok=True)
+        raise BackupError(f"备份失败:{error}") from error
+    finally:
+        src.close()
+    try:
+        inspect_database(part)
+        _fsync(part)
+        os.replace(part, out)
+        _fsync(out.parent)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return inspect_database(out)
+
+
+async def backup_sqlite(db_url_or_path: str | Path, out: Path) -> BackupInfo:
+    """A consistent online copy of a live SQLite database at ``out`` (which must not exist yet).
+
+    Runs in a worker thread; the bot may go on reading and writing meanwhile.
+    """
+    return await asyncio.to_thread(_backup, sqlite_file(db_url_or_path), Path(out))
+
+
+# ---------------------------------------------------------------- restore
+
+
+def _holding_data(target: Path) -> dict[str, int] | None:
+    """Rows per non-empty table of the target (alembic_version aside); None if it is not a SQLite file."""
+    if not _looks_like_sqlite(target):
+        return None if target.stat().st_size else {}
+    try:
+        conn = sqlite3.connect(_uri(target, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            return {name: count for name, count in _counts(conn).items() if count and name != ALEMBIC_TABLE}
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+def _remove_database_files(target: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+
+
+def _restore(backup: Path, target: Path, force: bool) -> BackupInfo:
+    from storage.leader import file_lock, leader_lock_path
+
+    info = inspect_database(backup)
+    if not _known_revision(info.revision):
+        raise BackupError(f"备份的结构版本 {info.revision} 不是本版本程序所知的版本"
+                          "(备份可能来自更新的版本),请先升级程序。")
+    if backup.resolve() == target.resolve():
+        raise BackupError("备份文件和目标数据库是同一个文件。")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(leader_lock_path(target)) as locked:
+        if not locked:
+            raise BackupError(f"机器人正在使用 {target}(diaodu run 持有其锁),请先停止机器人再恢复。")
+        if target.exists():
+            held = _holding_data(target)
+            if held is None:
+                if not force:
+                    raise BackupError(f"{target} 不是可读的 SQLite 数据库;确认要覆盖请加 --force。")
+                _remove_database_files(target)
+            elif held and not force:
+                shown = "、".join(f"{name} {count} 行" for name, count in held.items())
+                raise BackupError(f"目标数据库 {target} 已有数据({shown});确认要覆盖请加 --force。")
+        else:
+            _remove_database_files(target)  # a stale -wal of a deleted database must not be replayed
+        try:
+            src = sqlite3.connect(_uri(backup, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                dst = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000)
+                try:
+                    src.backup(dst, pages=-1)
+                    dst.execute("PRAGMA journal_mode=WAL")
+                    dst.commit()
+                finally:
+                    dst.close()
+            finally:
+                src.close()
+        except sqlite3.Error as error:
+            raise BackupError(f"恢复失败:{error}") from error
+        restored = inspect_database(target)
+    if restored.tables != info.tables:
+        raise BackupError(f"恢复后的行数与备份不一致:{restored.tables} ≠ {info.tables}")
+    return BackupInfo(path=target, size=restored.size, revision=restored.revision, tables=restored.tables)
+
+
+async def restore_sqlite(backup: Path, target_url: str | Path, *, force: bool = False) -> BackupInfo:
+    """Copy a checked backup into the target database (stop the bot first). Returns the restored target.
+
+    Refuses a target holding data unless ``force``. Afterwards run ``diaodu db upgrade`` if the backup's
+    schema revision is older than this program's.
+    """
+    return await asyncio.to_thread(_restore, Path(backup), sqlite_file(target_url), force)
+
+
+def needs_upgrade(info: BackupInfo) -> bool:
+    from storage.migrate import head_revision
+
+    return info.revision != head_revision()
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _pg_connection_flags(url: str) -> tuple[list[str], str, str]:
+    """(connection flags, environment prefix, database name) for pg_dump/pg_restore; never the password."""
+    parsed = make_url(url)
+    flags: list[str] = []
+    if parsed.host:
+        flags.append(f"--host={shlex.quote(parsed.host)}")
+    if parsed.port:
+        flags.append(f"--port={parsed.port}")
+    if parsed.username:
+        flags.append(f"--username={shlex.quote(parsed.username)}")
+    database = parsed.database or parsed.username or "postgres"
+    flags.append(f"--dbname={shlex.quote(database)}")
+    query = {key.lower(): value for key, value in parsed.query.items()}
+    ssl = query.get("sslmode") or query.get("ssl")
+    if isinstance(ssl, tuple):
+        ssl = ssl[0]
+    if ssl in ("true", "1", "on"):
+        ssl = "require"
+    env = f"PGSSLMODE={shlex.quote(str(ssl))} " if ssl else ""
+    return flags, env, database
+
+
+def postgres_advice(url: str, *, now: datetime, out: Path | None = None,
+                    restore_from: Path | None = None) -> str:
+    """How to back up (or restore) the configured PostgreSQL database, in Chinese; no password shown."""
+    flags, env, database = _pg_connection_flags(url)
+    connection = " ".join(flags)
+    parsed = make_url(url)
+    where = f"{parsed.host or '本机'}{f':{parsed.port}' if parsed.port else ''}"
+    stamp = now.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M%S")
+    dump = out if out is not None else Path(f"diaodu-{stamp}.dump")
+    restore_file = restore_from if restore_from is not None else dump
+    lines = [
+        f"当前数据库是 PostgreSQL(服务器 {where},数据库 {database})。",
+        "diaodu 不直接备份或恢复 PostgreSQL,请使用 PostgreSQL 自带的 pg_dump / pg_restore"
+        "(版本不低于服务器版本):",
+        "",
+    ]
+    if restore_from is None:
+        lines += [
+            "备份(可在机器人运行时进行,得到一致的快照):",
+            f"  {env}pg_dump {connection} --format=custom --no-owner --no-privileges "
+            f"--file={shlex.quote(str(dump))}",
+            "",
+        ]
+    lines += [
+        "恢复(先停止机器人;--clean --if-exists 会先删除库中已有的同名对象):",
+        f"  {env}pg_restore {connection} --clean --if-exists --no-owner --no-privileges "
+        f"--single-transaction --exit-on-error {shlex.quote(str(restore_file))}",
+        "  恢复后运行 diaodu db upgrade,再启动机器人。",
+        "",
+        "密码不在这里显示:请用环境变量 PGPASSWORD 或 .pgpass 文件提供。",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,395 @@
+"""The bulletin jobs against the database: produced at most once per (kind, period) — twice in a row, by two
+producers at once, or by ticks before, at and long after the scheduled time — and `diaodu digest` on a
+migrated SQLite file.
+
+A small district of its own: 区住建局 with its handler 赵芳, liaison 郝芳, lead official 刘文华 (Telegram
+4001), 区长 王立军 (Telegram 5001), projects ZD2026-001…, and the leadership group chat GROUP. Week
+2026-W47 runs from Monday 11/16 to Sunday 11/22; its bulletin is due Monday 11/23 at 09:00. October's
+monthly bulletin is due on the first working day of November, Monday 11/2, at 09:00.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.__main__ import main
+from bot.clock import SHANGHAI
+from bot.domain.periods import parse_period
+from bot.render import Renderer
+from jobs import digests
+from storage import people
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Base, Bulletin, BulletinGroup, OutboxMessage, Person, PersonRole, Project, Report, Unit
+from tests.fakes.bot_api import utf16_len
+from tests.storage.factories import SAMPLE_XLSX, postgres_url, taking_turns
+
+RENDERER = Renderer()
+GROUP = "-1001234567890"
+W47 = parse_period("weekly", "2026-W47")
+OCTOBER = parse_period("monthly", "2026-10")
+LATE_NOTICE = "(本期周通报因系统停机补发)"
+
+
+def local(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=SHANGHAI)
+
+
+MONDAY_23 = date(2026, 11, 23)
+
+
+@dataclass
+class Seeded:
+    projects: int
+    lead: int
+    top: int
+
+
+async def seed(db: Database, *, projects: int = 3, long_names: bool = False) -> Seeded:
+    """The district; every project led by 刘文华, reported on in week 47 (more for the lower codes)."""
+    at = local(date(2026, 9, 1))
+    async with db.session() as session:
+        unit = Unit(name="区住建局", created_at=at)
+        session.add(unit)
+        await session.flush()
+
+        def person(name: str, role: str, title: str | None = None) -> Person:
+            return Person(name=name, title=title, unit_id=unit.id if role in ("unit", "liaison") else None,
+                          active=True, created_at=at, roles=[PersonRole(role=role)])
+
+        liaison, handler = person("郝芳", "liaison"), person("赵芳", "unit")
+        lead, top = person("刘文华", "lead", "副区长(城建)"), person("王立军", "top", "区长")
+        session.add_all([liaison, handler, lead, top])
+        await session.flush()
+        for chat, someone in ((4001, lead), (5001, top)):
+            await people.bind_account(session, person=someone, channel="telegram", external_id=str(chat),
+                                      chat_id=str(chat), display_name=someone.name, now=at)
+        session.add(BulletinGroup(channel="telegram", chat_id=GROUP, name="领导小组", created_at=at,
+                                  created_by="test"))
+        suffix = "(含配套道路、综合管网及景观绿化工程)" if long_names else ""
+        for n in range(1, projects + 1):
+            project = Project(
+                code=f"ZD2026-{n:03d}", name=f"城区更新项目{n}{suffix}", category="城建", location="河西镇",
+                total_investment=Decimal(100000), annual_plan=Decimal(10000), done_before=Decimal(100 * n),
+                baseline_year=2026, stage="在建", lead_unit_id=unit.id, lead_official_id=lead.id,
+                liaison_id=liaison.id, created_at=at, updated_at=at,
+            )
+            session.add(project)
+            await session.flush()
+            for offset in range(n % 5):
+                day = W47.start + timedelta(days=offset)
+                session.add(Report(project_id=project.id, person_id=liaison.id, local_day=day,
+                                   amount=Decimal(700), progress_text="", channel="telegram",
+                                   created_at=local(day, 10)))
+        return Seeded(projects=projects, lead=lead.id, top=top.id)
+
+
+async def counts(db: Database) -> tuple[int, int]:
+    """(bulletins, outbox rows)."""
+    async with db.session() as session:
+        bulletins = await session.scalar(select(func.count()).select_from(Bulletin))
+        rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    return int(bulletins or 0), int(rows or 0)
+
+
+async def outbox_rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+def group_rows(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    return [r for r in rows if r.chat_id == GROUP]
+
+
+@pytest.fixture
+async def memory() -> AsyncIterator[Database]:
+    """An in-memory SQLite database (for rules that do not depend on the backend)."""
+    db = Database("sqlite+aiosqlite://")
+    await db.create_all()
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+# --- produce ------------------------------------------------------------------------------------------
+
+
+async def test_a_period_is_produced_once(db: Database, tmp_path: Path) -> None:
+    await seed(db)
+    first = await digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23), files_root=tmp_path)
+
+    assert first == digests.Produced(kind="weekly", period="2026-W47", late=False, notices=5)
+    rows = await outbox_rows(db)
+    # The group: the text and the chart; 王立军: the summary and the chart; 刘文华: his projects.
+    assert sorted((r.chat_id, bool(r.payload.get("attachment"))) for r in rows) == [
+        (GROUP, False), (GROUP, True), ("4001", False), ("5001", False), ("5001", True)]
+    assert all(r.state == "pending" for r in rows)
+    assert (tmp_path / "bulletins" / "weekly" / "2026-W47" / "ranking.png").read_bytes()[:4] == b"\x89PNG"
+
+    again = await digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23, 9, 10), files_root=tmp_path)
+    assert again is None
+    assert await counts(db) == (1, 5)
+    async with db.session() as session:
+        bulletin = await session.scalar(select(Bulletin))
+    assert bulletin is not None
+    assert (bulletin.kind, bulletin.period, bulletin.late, bulletin.recipients) == ("weekly", "2026-W47", False, 5)
+    assert bulletin.summary == {"projects": 3, "parts": 1}
+
+
+@pytest.fixture(params=["sqlite-file", "postgresql"])
+async def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database two "processes" can use at once, with the schema: a SQLite file, or a scratch
+    PostgreSQL database created next to TEST_DATABASE_URL's (dropped afterwards)."""
+    if request.param == "sqlite-file":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}"
+        database = Database(url)
+        await database.create_all()
+        await database.dispose()
+        yield url
+        return
+    base = postgres_url()
+    if base is None:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name = f"diaodu_digest_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except DBAPIError:  # no right to create databases: take turns on the shared test database instead
+            shared = Database(base)
+            try:
+                async with taking_turns(shared):
+                    async with shared.engine.begin() as conn:
+                        await conn.run_sync(Base.metadata.drop_all)
+                        await conn.run_sync(Base.metadata.create_all)
+                    yield base
+            finally:
+                await shared.dispose()
+            return
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        database = Database(url)
+        await database.create_all()
+        await database.dispose()
+        try:
+            yield url
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path: Path) -> None:
+    """Two processes (two engines on one database) produce the same period at the same moment."""
+    first, second = Database(shared_url), Database(shared_url)
+    try:
+        await seed(first)
+        results = await asyncio.gather(*(
+            digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23), files_root=tmp_path / name)
+            for db, name in ((first, "a"), (second, "b"))
+        ))
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1, results
+        assert await counts(first) == (1, winners[0].notices) == (1, 5)
+        rows = await outbox_rows(second)
+        assert len({r.dedupe_key for r in rows}) == len(rows)
+        assert sorted(r.chat_id or "" for r in rows) == sorted([GROUP, GROUP, "4001", "5001", "5001"])
+        # Both ticks of a restarted pair find nothing left to do.
+        ticks = await asyncio.gather(*(
+            digests.run_due(db, RENDERER, now=local(MONDAY_23, 9, 10), files_root=tmp_path, kinds=("weekly",))
+            for db in (first, second)
+        ))
+        assert ticks == [[], []]
+        assert await counts(second) == (1, 5)
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+# --- the tick -----------------------------------------------------------------------------------------
+
+
+async def test_nothing_goes_out_before_the_scheduled_time(memory: Database, tmp_path: Path) -> None:
+    """Last week's bulletin went out on Monday 11/16; this week's waits for Monday 11/23 09:00."""
+    await seed(memory)
+    last_week = await digests.run_due(memory, RENDERER, now=local(date(2026, 11, 16)), files_root=tmp_path,
+                                      kinds=("weekly",))
+    assert [(p.period, p.late) for p in last_week] == [("2026-W46", False)]
+
+    for moment in (local(date(2026, 11, 20), 17), local(date(2026, 11, 22), 23, 59), local(MONDAY_23, 8, 59)):
+        assert await digests.run_due(memory, RENDERER, now=moment, files_root=tmp_path, kinds=("weekly",)) == []
+    assert await counts(memory) == (1, 5)
+
+
+@pytest.mark.parametrize(("hour", "minute", "late"), [(9, 0, False), (9, 30, False), (9, 31, True), (11, 0, True)])
+async def test_on_time_until_half_an_hour_after_then_late(memory: Database, tmp_path: Path, hour: int,
+                                                          minute: int, late: bool) -> None:
+    await seed(memory)
+    now = local(MONDAY_23, hour, minute)
+
+    produced = await digests.run_due(memory, RENDERER, now=now, files_root=tmp_path, kinds=("weekly",))
+
+    assert produced == [digests.Produced(kind="weekly", period="2026-W47", late=late, notices=5)]
+    async with memory.session() as session:
+        bulletin = await session.scalar(select(Bulletin))
+    assert bulletin is not None and bulletin.late is late
+    first_part = group_rows(await outbox_rows(memory))[0].payload["html"]
+    assert first_part.startswith(LATE_NOTICE) is late
+    assert "重点项目周通报(2026-W47,截至 2026-11-22)" in first_part
+    # The scheduler's later ticks, that day and the rest of the week, find it done.
+    for later in (now + timedelta(minutes=10), now + timedelta(hours=3), local(date(2026, 11, 27), 18)):
+        assert await digests.run_due(memory, RENDERER, now=later, files_root=tmp_path, kinds=("weekly",)) == []
+    assert await counts(memory) == (1, 5)
+
+
+async def test_after_a_week_down_only_the_latest_week_goes_out_once(memory: Database, tmp_path: Path) -> None:
+    """Down from Friday 11/20 to Tuesday 12/1: W47 (due 11/23) and W48 (due 11/30) were missed; W48 is
+    produced once, late, and W47 never."""
+    await seed(memory)
+    ticks = [local(date(2026, 12, 1), 10, m) for m in (0, 10, 20)]
+    results = [await digests.run_due(memory, RENDERER, now=t, files_root=tmp_path, kinds=("weekly",))
+               for t in ticks]
+    assert [[(p.period, p.late) for p in r] for r in results] == [[("2026-W48", True)], [], []]
+    async with memory.session() as session:
+        assert (await session.scalars(select(Bulletin.period))).all() == ["2026-W48"]
+
+
+async def test_a_long_late_bulletin_still_fits_telegram(memory: Database, tmp_path: Path) -> None:
+    """160 projects: the bulletin and 刘文华's digest run over several messages, and with the late notice
+    in front every part still fits 4,096 UTF-16 units (each traffic-light emoji counts twice)."""
+    await seed(memory, projects=160, long_names=True)
+    produced = await digests.produce(memory, RENDERER, period=W47, now=local(MONDAY_23, 11), files_root=tmp_path,
+                                     late=True)
+    assert produced is not None and produced.late
+    rows = await outbox_rows(memory)
+    texts = [r.payload["html"] for r in rows if r.payload["html"]]
+    assert max(utf16_len(t) for t in texts) <= 4096
+    group = [r.payload["html"] for r in group_rows(rows) if r.payload["html"]]
+    assert len(group) >= 3 and group[0].startswith(LATE_NOTICE)
+    assert sum(part.count("城区更新项目") for part in group) >= 160
+    leader = [r.payload["html"] for r in rows if r.chat_id == "4001"]
+    assert len(leader) >= 2 and sum(part.count("城区更新项目") for part in leader) == 160
+
+
+async def test_october_goes_out_on_the_first_working_day_of_november_with_the_ledger(
+        db: Database, tmp_path: Path) -> None:
+    await seed(db)
+    before = await digests.run_due(db, RENDERER, now=local(date(2026, 11, 2), 8, 30), files_root=tmp_path,
+                                   kinds=("monthly",))
+    assert before == []
+
+    produced = await digests.run_due(db, RENDERER, now=local(date(2026, 11, 2)), files_root=tmp_path,
+                                     kinds=("monthly",))
+
+    assert [(p.kind, p.period, p.late) for p in produced] == [("monthly", "2026-10", False)]
+    group = group_rows(await outbox_rows(db))
+    html = "\n".join(r.payload["html"] for r in group)
+    assert "重点项目月通报(2026-10,2026-10-01 至 2026-10-31)" in html and "年度项目台账见附件" in html
+    attachments = [r.payload["attachment"] for r in group if r.payload.get("attachment")]
+    assert [a["kind"] for a in attachments] == ["photo", "document"]
+    [ledger] = [a for a in attachments if a["kind"] == "document"]
+    assert ledger["filename"] == "重点项目台账_2026-10.xlsx" and ledger["path"].endswith(".xlsx")
+    assert (tmp_path / ledger["path"]).read_bytes()[:2] == b"PK"  # a zip: an xlsx workbook
+    assert await digests.run_due(db, RENDERER, now=local(date(2026, 11, 3)), files_root=tmp_path,
+                                 kinds=("monthly",)) == []
+
+
+# --- diaodu digest --------------------------------------------------------------------------------------
+
+
+def _in_thread(function: Any, *args: Any) -> Any:
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args).result()
+
+
+@pytest.fixture
+def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite file holding the sample ledger, named by DATABASE_URL; files under DATA_DIR."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    _in_thread(upgrade, url)
+    monkeypatch.chdir(tmp_path)  # no .env file to pick settings up from
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(SAMPLE_XLSX)]) == 0
+    return url
+
+
+async def _bulletins_and_rows(url: str) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            bulletins = [(b.kind, b.period, b.late) for b in (await session.scalars(select(Bulletin))).all()]
+            states = list((await session.scalars(select(OutboxMessage.state))).all())
+        return bulletins, states
+    finally:
+        await db.dispose()
+
+
+def test_digest_dry_run_writes_the_text_the_html_and_the_chart(
+        cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+
+    assert main(["digest", "weekly", "--period", "2026-W46", "--out", str(out)]) == 0
+
+    printed = capsys.readouterr().out
+    assert "重点项目周通报(2026-W46,截至 2026-11-15)" in printed
+    assert "已写入" in printed and "ranking.png" in printed
+    plain = (out / "bulletin.txt").read_text(encoding="utf-8")
+    html = (out / "bulletin.html").read_text(encoding="utf-8")
+    assert "重点项目周通报(2026-W46" in plain and "<b>" not in plain
+    assert "<b>项目排名</b>" in html and "ZD2026-001" in html and html.count("ZD2026-0") >= 42
+    assert (out / "ranking.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])  # nothing recorded or queued
+
+
+def test_digest_send_goes_once_per_period(cli_database: str, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["groups", "add", GROUP, "--name", "重点项目领导小组"]) == 0
+    capsys.readouterr()
+
+    assert main(["digest", "weekly", "--period", "2026-W46", "--send"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-W46 通报已生成" in out and "未配置任何渠道" in out
+    bulletins, states = _in_thread(asyncio.run, _bulletins_and_rows(cli_database))
+    assert bulletins == [("weekly", "2026-W46", False)]
+    assert states.count("pending") == 2  # the group's text and chart; nobody else has a chat account
+    assert (tmp_path / "data" / "bulletins" / "weekly" / "2026-W46" / "ranking.png").is_file()
+
+    assert main(["digest", "weekly", "--period", "2026-W46", "--send"]) == 1
+    err = capsys.readouterr().err
+    assert "2026-W46 的通报已经发送过" in err
+    assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == (bulletins, states)
+
+
+@pytest.mark.parametrize(("kind", "period"), [("weekly", "2026-13"), ("monthly", "2026-13"),
+                                              ("weekly", "2026-W54")])
+def test_digest_refuses_a_bad_period_in_chinese(cli_database: str, kind: str, period: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["digest", kind, "--period", period, "--send"]) == 1
+    err = capsys.readouterr().err
+    assert f"「{period}」不是有效的期间" in err
+    assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])
+
+
+def test_digest_refuses_an_unknown_kind(cli_database: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["digest", "fortnightly"])
+    assert exit_info.value.code == 2

@@ -1,0 +1,55 @@
+"""Fixtures of the WeCom tests: the fake WeCom server, a core on the sample ledger, the channel serving it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Core
+from bot.clock import FrozenClock
+from bot.config import Settings
+from tests.e2e.harness import build_core
+from tests.fakes.wecom_api import FakeWeCom
+from tests.wecom.harness import WeComHarness, wecom_settings
+
+# Answers of the fake that mean the bot sent something WeCom would refuse (not flow control).
+REFUSALS = {40058, 45002, 44004, 40007, 40004, 40005, 40006, 301002, 40016, 40017, 40018, 40019}
+
+
+@pytest.fixture
+async def fake_wecom() -> AsyncIterator[FakeWeCom]:
+    async with FakeWeCom() as fake:
+        yield fake
+
+
+@pytest.fixture
+def wc_settings(fake_wecom: FakeWeCom) -> Settings:
+    return wecom_settings(fake_wecom)
+
+
+@pytest.fixture
+async def wecom_core(wc_settings: Settings, frozen_clock: FrozenClock,
+                     ledger_template: Path) -> AsyncIterator[Core]:
+    core = await build_core(wc_settings, frozen_clock, template=ledger_template)
+    try:
+        yield core
+    finally:
+        await core.db.dispose()
+
+
+@pytest.fixture
+async def wecom(fake_wecom: FakeWeCom, wecom_core: Core,
+                wc_settings: Settings) -> AsyncIterator[WeComHarness]:
+    """The WeCom channel on a local port. Fails the test if handling a message raised, or if the fake
+    refused something the bot sent (bad markdown, a bad card…)."""
+    harness = WeComHarness(fake_wecom, wecom_core, wc_settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+    refused = [(c.path, c.answer) for c in fake_wecom.calls if c.errcode in REFUSALS]
+    assert harness.channel.stats["failed"] == 0, "a WeCom message raised while being handled"
+    assert not refused, f"the fake WeCom refused: {refused}"

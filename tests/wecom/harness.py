@@ -1,0 +1,232 @@
+"""Drives the real WeCom channel end to end: the fake WeCom server posts signed, encrypted callbacks to
+the channel's aiohttp endpoint, the Router handles them, and the replies reach the fake through the API.
+
+Every action posts one callback and then waits until the channel has handled and answered everything it
+accepted (``WeComChannel.idle``), so the replies returned are exactly the ones the action produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import Core
+from bot.channels.base import RateLimits
+from bot.channels.wecom import WeComChannel, add_wecom_routes
+from bot.channels.wecom_robot import WeComRobotTransport
+from bot.clock import FrozenClock
+from bot.config import Settings, load_settings
+from bot.invites import create_invite
+from bot.messages import Incoming, Outcome
+from bot.outbox import OutboxSender, SendStats
+from storage import people
+from storage.audit import Actor
+from storage.models import Project, Report
+from tests.fakes.wecom_api import Card, FakeWeCom, shown_text
+
+TEST_ACTOR = Actor(label="test", channel="cli")
+FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
+# WeCom userids of the sample people used in these tests.
+HAO = "HaoFang"  # 郝芳, liaison of ZD2026-001 城北高速连接线
+ZHAO = "ZhaoFang"  # 赵芳, unit handler of 区住建局 (lead unit of ZD2026-001)
+STRANGER = "Stranger01"
+
+
+def wecom_settings(fake: FakeWeCom, **overrides: object) -> Settings:
+    """Settings pointing the WeCom channel at the fake, ignoring any .env file."""
+    values: dict[str, object] = {
+        "WECOM_CORP_ID": fake.corp_id,
+        "WECOM_AGENT_ID": fake.agent_id,
+        "WECOM_SECRET": fake.secret,
+        "WECOM_TOKEN": fake.callback_token,
+        "WECOM_AES_KEY": fake.aes_key,
+        "WECOM_API_BASE": fake.base_url,
+        "WECOM_ROBOT_KEYS": fake.robot_keys_setting(),
+        "TELEGRAM_BOT_TOKEN": None,
+        "DATABASE_URL": "sqlite+aiosqlite://",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class SpyRouter:
+    """The real router, recording every Incoming it is asked to handle."""
+
+    def __init__(self, router: Any) -> None:
+        self.real = router
+        self.handled: list[Incoming] = []
+
+    @property
+    def deps(self) -> Any:
+        return self.real.deps
+
+    @property
+    def commands(self) -> Any:
+        return self.real.commands
+
+    async def handle(self, msg: Incoming) -> Outcome:
+        self.handled.append(msg)
+        return await self.real.handle(msg)
+
+
+@dataclass
+class WeComReplies:
+    """What one member received while the bot handled one action (message/send bodies)."""
+
+    messages: list[dict[str, Any]]
+
+    @property
+    def msgtypes(self) -> list[str]:
+        return [m["msgtype"] for m in self.messages]
+
+    @property
+    def texts(self) -> list[str]:
+        """What the member's client shows for each message."""
+        return [shown_text(m) for m in self.messages]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.texts)
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return [m["template_card"] for m in self.messages if m["msgtype"] == "template_card"]
+
+    @property
+    def buttons(self) -> list[str]:
+        """Labels of card buttons, and of numbered choices ("[1] 用地"), in order."""
+        labels: list[str] = []
+        for message, shown in zip(self.messages, self.texts, strict=True):
+            if message["msgtype"] == "template_card":
+                labels += [b["text"] for b in message["template_card"]["button_list"]]
+            else:
+                labels += [line.split("] ", 1)[1] for line in shown.splitlines()
+                           if line.startswith("[") and "] " in line and line[1:line.index("]")].isdigit()]
+        return labels
+
+    def __contains__(self, fragment: str) -> bool:
+        return fragment in self.text
+
+    def __repr__(self) -> str:
+        return f"WeComReplies({self.texts!r})"
+
+
+class WeComHarness:
+    """The WeCom channel served on a local port, the fake WeCom posting to it."""
+
+    def __init__(self, fake: FakeWeCom, core: Core, settings: Settings) -> None:
+        self.fake = fake
+        self.core = core
+        self.settings = settings
+        self.clock: FrozenClock = core.clock  # type: ignore[assignment]
+        self.spy = SpyRouter(core.router)
+        self.channel = WeComChannel.from_settings(settings, self.spy)  # type: ignore[arg-type]
+        self.robots = WeComRobotTransport.from_settings(settings)
+        self.app = web.Application()
+        add_wecom_routes(self.app, self.channel)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/wecom/callback"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # closes the channel (on_shutdown)
+        if self.robots is not None:
+            await self.robots.close()
+
+    # --- acting as users -----------------------------------------------------------------------------
+
+    async def post(self, inner_xml: str | None = None, **kwargs: Any) -> tuple[int, str]:
+        """Post a callback and wait until the channel has handled what it accepted."""
+        status, text = await self.fake.post_callback(self.url, inner_xml, **kwargs)
+        await self.channel.idle(timeout=10)
+        return status, text
+
+    async def exchange(self, userid: str, inner_xml: str) -> WeComReplies:
+        mark = len(self.fake.calls)
+        status, text = await self.post(inner_xml)
+        assert (status, text) == (200, ""), (status, text)
+        return WeComReplies(self.fake.sent_to(userid, since=mark))
+
+    async def send(self, userid: str, text: str) -> WeComReplies:
+        """A member types ``text`` in the app chat."""
+        return await self.exchange(userid, self.fake.text_xml(userid, text))
+
+    async def photo(self, userid: str, media_id: str | None = None) -> WeComReplies:
+        return await self.exchange(userid, self.fake.image_xml(userid, media_id))
+
+    async def click(self, userid: str, key: str) -> WeComReplies:
+        """A menu click."""
+        return await self.exchange(userid, self.fake.event_xml(userid, "click", key))
+
+    async def enter(self, userid: str) -> WeComReplies:
+        return await self.exchange(userid, self.fake.event_xml(userid, "enter_agent"))
+
+    async def press(self, userid: str, label: str) -> WeComReplies:
+        """Press the newest pressable card button with this label, or answer a numbered list's number."""
+        try:
+            card: Card = self.fake.find_card(userid, label)
+        except LookupError:
+            numbered = self.channel.transport.numbered.get(userid) or ()
+            labels = [b.label for b in numbered]
+            if label not in labels:
+                raise
+            return await self.send(userid, str(labels.index(label) + 1))
+        return await self.exchange(userid, self.fake.card_event_xml(userid, card, label))
+
+    # --- the database and the outbox -----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.core.db.session() as session:
+            yield session
+
+    async def invite(self, name: str, role: str = "liaison") -> str:
+        async with self.session() as session:
+            found = await people.find_people_by_name(session, name=name)
+            assert len(found) == 1, f"expected exactly one {name}, found {len(found)}"
+            invite = await create_invite(session, person=found[0], role=role, now=self.clock.now(),
+                                         ttl=timedelta(hours=72), actor=TEST_ACTOR, bot_username="diaodu_bot")
+        return invite.code
+
+    async def bind(self, userid: str, name: str, role: str = "liaison", *,
+                   keyword: bool = False) -> WeComReplies:
+        """Invite ``name`` and redeem the code as WeCom member ``userid`` ("/start CODE" or "绑定 CODE")."""
+        self.fake.add_user(userid)
+        code = await self.invite(name, role)
+        replies = await self.send(userid, f"绑定 {code}" if keyword else f"/start {code}")
+        assert "已绑定" in replies, replies
+        return replies
+
+    async def deliver_outbox(self) -> SendStats:
+        transports: dict[str, Any] = {"wecom": self.channel.transport}
+        if self.robots is not None:
+            transports["wecom_robot"] = self.robots
+        sender = OutboxSender(self.core.db, self.clock, transports,
+                              limits={name: FAST for name in transports})
+        return await sender.drain(10)
+
+    async def reports(self, code: str = "ZD2026-001") -> list[Report]:
+        async with self.session() as session:
+            query = select(Report).join(Project, Project.id == Report.project_id).where(
+                Project.code == code, Report.withdrawn_at.is_(None))
+            return list((await session.scalars(query.order_by(Report.id))).all())
+
+    async def report_count(self) -> int:
+        async with self.session() as session:
+            return int(await session.scalar(select(func.count(Report.id))) or 0)

@@ -1,0 +1,116 @@
+"""Our Telegram-HTML as WeCom markdown: formatting kept, every character of user text shown literally,
+and messages split within WeCom's byte limits. "Shown" is what the fake's model of the WeCom renderer
+displays (tags it does not know vanish, character references are decoded)."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from bot.channels.wecom import card_parts, numbered_html, reply_parts, text_parts
+from bot.channels.wecom_markdown import escape_markdown, html_to_markdown, split_utf8, utf8_len
+from bot.messages import Button, Reply
+from bot.render import Renderer
+from tests.fakes.wecom_api import render_markdown
+
+
+def test_tags_become_wecom_markdown() -> None:
+    converted = html_to_markdown(
+        "您好,<b>郝芳</b>!发送 <code>/start 邀请码</code>\n"
+        "<i>提示</i> <a href=\"https://example.org/a b\">详情</a>\n<blockquote>引用一\n引用二</blockquote>")
+    assert converted == ("您好,**郝芳**!发送 `/start 邀请码`\n<font color=\"comment\">提示</font> "
+                         "[详情](https://example.org/a%20b)\n> 引用一\n> 引用二")
+
+
+def test_a_project_name_with_markup_characters_shows_literally() -> None:
+    name = "城北<连接线>&二期"
+    reply = Renderer().env.from_string("<b>{{ p }}</b> 项目:{{ p }}").render(p=name)
+    assert "&lt;" in reply  # our templates escape user text for HTML
+
+    markdown = html_to_markdown(reply)
+
+    assert render_markdown(markdown) == f"{name} 项目:{name}"
+    assert "<连接线>" not in markdown  # a raw "<…>" would be taken as a tag by WeCom and vanish
+    assert render_markdown("城北<连接线>&二期") == "城北&二期"  # which is what the test guards against
+
+
+@pytest.mark.parametrize("text", [
+    "**不是粗体**", "`不是代码`", "[不是链接](https://x.org)", "_下划线_", "# 不是标题", "> 不是引用",
+    "- 不是列表", "1. 不是列表", "&amp; 原样", "a < b > c", '<font color="warning">不是颜色</font>',
+])
+def test_user_text_never_becomes_markup(text: str) -> None:
+    markdown = html_to_markdown(html.escape(text, quote=False))
+    shown = render_markdown(markdown)
+    assert shown == text
+    assert not any(mark in markdown for mark in ("**", "`", "](", "<font"))
+
+
+def test_bold_spans_lines_and_spaces_stay_outside_the_markers() -> None:
+    assert html_to_markdown("<b> 第一行\n第二行 </b>!") == " **第一行**\n**第二行** !"
+
+
+def test_unsafe_code_falls_back_to_escaped_text() -> None:
+    assert html_to_markdown("<code>a &lt; b</code>") == "a &lt; b"
+    assert html_to_markdown("<code>/answer 问题编号 [2026-12-10] 办理方案</code>") == \
+        "`/answer 问题编号 [2026-12-10] 办理方案`"
+
+
+def test_only_http_links_become_links() -> None:
+    assert html_to_markdown('<a href="javascript:alert(1)">点我</a>') == "点我"
+    assert render_markdown(html_to_markdown('<a href="https://x.org/p?a=1&amp;b=(2)">点我</a>')) == "点我"
+
+
+@pytest.mark.parametrize("limit", [256, 2048, 4096])
+def test_splitting_keeps_lines_whole_within_the_byte_limit(limit: int) -> None:
+    text = "\n".join(f"第{n}行:" + "城北连接线" * (n % 7) + escape_markdown("*<>") for n in range(400))
+
+    chunks = split_utf8(text, limit)
+
+    assert all(utf8_len(c) <= limit for c in chunks)
+    assert "\n".join(chunks) == text
+    assert len(chunks) > 1
+
+
+def test_an_over_long_line_is_cut_between_characters_never_inside_a_reference() -> None:
+    line = escape_markdown("*") * 40 + "城" * 30
+    chunks = split_utf8(line, 50)
+    assert all(utf8_len(c) <= 50 for c in chunks)
+    assert "".join(chunks) == line
+    assert all(render_markdown(c).strip("*城") == "" for c in chunks)
+
+
+def test_plain_replies_are_text_and_formatted_ones_markdown() -> None:
+    assert [p.msgtype for p in text_parts("没有看懂这条消息。发送 /help 查看可用命令。")] == ["text"]
+    assert [p.msgtype for p in text_parts("您好,<b>郝芳</b>")] == ["markdown"]
+    # A "<" in plain text goes as markdown (escaped), since text messages interpret <a> tags.
+    parts = text_parts("项目 城北&lt;连接线&gt;")
+    assert [p.msgtype for p in parts] == ["markdown"]
+    assert render_markdown(parts[0].content["content"]) == "项目 城北<连接线>"
+    long = text_parts("\n".join(f"第{n}行 城北高速连接线进展顺利" for n in range(200)))
+    assert len(long) > 1 and all(utf8_len(p.content["content"]) <= 2048 for p in long)
+
+
+def test_a_short_reply_with_buttons_is_one_card_and_a_long_one_text_then_card() -> None:
+    buttons = ((Button("确认", "rp:ok"), Button("修改", "rp:edit")), (Button("取消", "rp:cancel"),))
+    [card] = card_parts(Reply(html="请核对填报内容:\n项目:ZD2026-001", buttons=buttons))
+    assert card.msgtype == "template_card"
+    assert card.content["main_title"]["title"] == "请核对填报内容:"
+    assert card.content["sub_title_text"] == "项目:ZD2026-001"
+    assert [(b["text"], b["key"]) for b in card.content["button_list"]] == [
+        ("确认", "rp:ok"), ("修改", "rp:edit"), ("取消", "rp:cancel")]
+
+    long = card_parts(Reply(html="<b>标题</b>\n" + "很长的说明" * 60, buttons=buttons))
+    assert [p.msgtype for p in long] == ["markdown", "template_card"]
+    assert long[1].content["main_title"]["title"] == "标题"
+
+
+def test_too_many_or_repeated_buttons_become_a_numbered_list() -> None:
+    seven = Reply(html="请选择:", buttons=tuple((Button(f"选项{n}", f"x:{n}"),) for n in range(7)))
+    parts, numbered = reply_parts(seven)
+    assert numbered and [p.msgtype for p in parts] == ["text"]
+    assert parts[0].content["content"].endswith("[7] 选项6")
+    twice = Reply(html="请选择:", buttons=((Button("甲", "same"), Button("乙", "same")),))
+    assert reply_parts(twice)[1] is True
+    escaped = numbered_html(Reply(html="选:", buttons=((Button("城北<连接线>", "a"),),)))
+    assert "[1] 城北&lt;连接线&gt;" in escaped

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
+from bot.ops.logs import setup_logging
 
 DEMO_DIR = Path(__file__).with_name("demo")
 
@@ -126,10 +127,10 @@ def _datetime_arg(text: str) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = load_settings()
+    setup_logging(settings, json=settings.log_format == "json",
+                  level=logging.INFO if args.command == "run" else logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return _dispatch(args, settings)
     except CliError as error:

@@ -138,10 +138,7 @@ async def _telegram_serving(channel, settings: Settings) -> AsyncIterator[None]:
                 await application.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
                                                   allowed_updates=Update.ALL_TYPES)
                 log.info("serving Telegram by webhook at %s", settings.telegram_webhook_url)
-            else:
-                assert application.updater is not None
-                await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                log.info("serving Telegram by polling")
+            # Polling (one poller per token) is started by the leader only: see serve().
             yield
         finally:
             if application.updater is not None and application.updater.running:
@@ -155,10 +152,23 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from bot.channels.telegram import TelegramChannel
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom import WeComChannel, add_wecom_routes, wecom_configured, wecom_outbox_transports
+    from bot.ops.metrics import (
+        BotMetrics,
+        Runtime,
+        healthz_handler,
+        instrument_router,
+        instrument_scheduler,
+        instrument_transports,
+        metrics_handler,
+    )
+    from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
+    from telegram import Update
 
     core = Core.build(settings)
     await core.check_schema()
+    metrics = BotMetrics()
+    instrument_router(core.router, metrics)  # before the channels take the router
     telegram = TelegramChannel(settings, core.router) if settings.telegram_bot_token else None
     wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
     if telegram is None and wecom is None:
@@ -168,13 +178,17 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
     scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
+    instrument_scheduler(scheduler, metrics)
+    leadership = leadership_for(settings.database_url)
+    runtime = Runtime(scheduler=scheduler, leadership=leadership)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     http = web.Application()
-    http.router.add_get("/healthz", _healthz(core))
+    http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))
+    http.router.add_get("/metrics", metrics_handler(metrics, core.db, core.clock, leadership=leadership))
     if telegram is not None and settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
@@ -190,37 +204,44 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             if telegram is not None:
                 await stack.enter_async_context(_telegram_serving(telegram, settings))
                 transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
-            sender = OutboxSender(core.db, core.clock, transports)
-            sending = asyncio.create_task(sender.run_forever(stop), name="outbox-sender")
-            try:
-                scheduler.start()
+            runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics))
+            polling = telegram is not None and not settings.telegram_webhook_url
+            sender_stop = asyncio.Event()
+            scheduler.start(paused=True)  # the jobs run while this process leads
+
+            async def elected() -> None:
+                nonlocal sender_stop
+                sender_stop = asyncio.Event()
+                runtime.sending = asyncio.create_task(sender.run_forever(sender_stop), name="outbox-sender")
+                if polling:
+                    assert telegram is not None and telegram.application.updater is not None
+                    await telegram.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                    log.info("serving Telegram by polling")
+                scheduler.resume()
                 try:
-                    await digest_tick()  # a bulletin missed while the bot was down goes out now, marked late
+                    await digest_tick()  # a bulletin missed while no process led goes out now, marked late
                 except Exception:
                     log.exception("start-up digest run failed; the scheduler tries again")
-                await stop.wait()
+
+            async def deposed() -> None:
+                scheduler.pause()
+                sender_stop.set()
+                if runtime.sending is not None:
+                    await runtime.sending
+                if polling and telegram.application.updater.running:  # type: ignore[union-attr]
+                    await telegram.application.updater.stop()  # type: ignore[union-attr]
+
+            try:
+                await lead(leadership, stop, on_elected=elected, on_deposed=deposed)
             finally:
                 stop.set()
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
-                await sending
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await runner.cleanup()
         await core.db.dispose()
-
-
-def _healthz(core: Core) -> web.RequestHandler:  # type: ignore[name-defined]
-    async def healthz(_request: web.Request) -> web.Response:
-        try:
-            current, _revision, _head = await schema_is_current(core.db.engine)
-        except Exception:  # noqa: BLE001 - health reports any store failure
-            return web.json_response({"ok": False, "store": "unreachable"}, status=503)
-        return web.json_response({"ok": current, "store": "ok", "schema_current": current},
-                                 status=200 if current else 503)
-
-    return healthz
 
 
 def _webhook(application: object, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,7 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, alias="HTTP_PORT")
 
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
+    log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
 
     @property

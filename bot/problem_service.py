@@ -97,15 +97,19 @@ class TickWork:
     async def add_event(self, session: AsyncSession, *, problem: Problem, at: datetime, kind: str,
                         actor_id: int | None, text: str = "", detail: dict[str, Any] | None = None
                         ) -> ProblemEvent:
-        """`repo.add_event`, but the row is written by `flush`. Until then the event has no id and no session:
-        it only joins the problem's history (so it must have no actor: a tick's events never do)."""
+        """`repo.add_event`, and the event joins the problem's history. One without an actor (a tick's events
+        have none) is written by `flush`: until then it has no id and no session."""
         history = self.histories.get(problem.id)
         if history is None:
             history = self.histories[problem.id] = await repo.history(session, problem_id=problem.id)
-        event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id,
-                             level=problem.level, text=text, detail=detail or {})
+        if actor_id is not None:  # written now, so that its actor loads
+            event = await repo.add_event(session, problem=problem, at=at, kind=kind, actor_id=actor_id,
+                                         text=text, detail=detail)
+        else:
+            event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=None,
+                                 level=problem.level, text=text, detail=detail or {})
+            self.events.append(event)
         history.append(event)
-        self.events.append(event)
         return event
 
     async def flush(self, session: AsyncSession, *, now: datetime) -> None:
@@ -140,8 +144,10 @@ async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Per
 
 
 async def _context(session: AsyncSession, problem: Problem, work: TickWork | None = None) -> dict[str, Any]:
-    history = await repo.history(session, problem_id=problem.id) if work is None else \
-        await work.history(session, problem)
+    if work is None:
+        history = await repo.history(session, problem_id=problem.id)
+    else:
+        history = await work.history(session, problem)
     return {"problem": problem, "history": history, "level_names": LEVEL_NAMES}
 
 

@@ -25,7 +25,9 @@ Decisions made here (and relied on by the bulletins):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -51,6 +53,7 @@ from bot.standings import GroupStanding, ProjectStanding, Standings
 
 __all__ = [
     "assemble",
+    "gc_paused",
     "group_standings",
     "iso_week_period",
     "month_period",
@@ -59,6 +62,24 @@ __all__ = [
     "rank_projects",
     "week_window",
 ]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a burst of allocations, then restore it as it was.
+
+    A district's standings are some 100,000 small objects built in one go; left on, the collector runs
+    several full collections of the whole process meanwhile, a fifth to a third of the CPU time of a
+    bulletin. Nothing built here forms reference cycles, so reference counting frees it all anyway. Use
+    only around synchronous code (no ``await`` inside), so no other task runs while it is paused.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def iso_week_period(cutoff: date) -> str:
@@ -180,6 +201,19 @@ def assemble(
     (a missing name counts as None: nothing to measure). ``thresholds`` are only recorded on the
     result: the projects' lights were set when their figures were computed.
     """
+    with gc_paused():
+        return _assemble(period, cutoff, projects, unit_problem_shares, weights, thresholds, praise_n)
+
+
+def _assemble(
+    period: str,
+    cutoff: date,
+    projects: list[ProjectStanding],
+    unit_problem_shares: Mapping[str, float | None],
+    weights: ScoreWeights,
+    thresholds: LightThresholds,
+    praise_n: int,
+) -> Standings:
     schedule = schedule_progress(cutoff)
     by_rank = rank_projects(projects)
     ranked = [r.item for r in by_rank]

@@ -100,7 +100,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
         period_done=await reported_between(session, start=period.start, end=period.end),
     )
-    rendered = Rendered(period=period, standings=standings, text=text, parts=message_parts(text), files=files)
+    rendered = Rendered(period=period, standings=standings, text=text, parts=message_parts(text),
+                        files=files)
     rendered.top_summary = renderer.render("bulletin_top_summary", s=standings, period=period,
                                            kind_name=KIND_NAMES[period.kind])
     open_problems = await _open_problems_by_project(session)

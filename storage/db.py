@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -35,7 +37,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # and every return to the pool (a rollback) one more, even when no transaction is open. Those hops, not
 # SQLite, are most of the time of a small statement. The connection below runs a statement in one hop
 # (cursor, execute, fetch every row, close, all in the thread) and skips commit/rollback when SQLite has no
-# transaction open. Everything still happens in the connection's own thread, in the same order.
+# transaction open (sqlite3's own commit and rollback do nothing then: Python's default, legacy transaction
+# control). Everything still happens in the connection's own thread, in the same order. Rows are fetched
+# whole, server-side cursors included (nothing here streams large results).
 
 
 class _PrefetchedCursor:
@@ -61,7 +65,8 @@ class _PrefetchedCursor:
         cursor = self._connection._conn.cursor()
         try:
             getattr(cursor, method)(sql, parameters)
-            self.description, self.rowcount, self.lastrowid = cursor.description, cursor.rowcount, cursor.lastrowid
+            self.description, self.rowcount = cursor.description, cursor.rowcount
+            self.lastrowid = cursor.lastrowid
             self._rows = deque(cursor.fetchall()) if cursor.description else deque()
         finally:
             cursor.close()
@@ -116,16 +121,22 @@ class _OneHopConnection(aiosqlite.Connection):
             await super().rollback()
 
 
-def _connect_one_hop(database: str, **kwargs: Any) -> _OneHopConnection:
-    """Like `aiosqlite.connect`, with `_OneHopConnection` (awaiting it opens the connection)."""
+async def _connect_one_hop(database: str, **kwargs: Any) -> _OneHopConnection:
+    """Like `aiosqlite.connect`, with `_OneHopConnection`."""
     connection = _OneHopConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size=64)
-    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
-    return connection
+    # As SQLAlchemy does for aiosqlite's own connections (before 0.22 the connection was the thread).
+    thread = connection if isinstance(connection, Thread) else connection._thread
+    thread.daemon = True
+    return await connection
 
 
-def _do_connect_one_hop(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
-    """Connect event: the same arguments SQLAlchemy would give aiosqlite, our connection class."""
-    return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=_connect_one_hop, **cparams)
+def _one_hop_creator(url: str, connect_args: dict[str, Any]) -> Callable[[], Awaitable[_OneHopConnection]]:
+    """An `async_creator` giving `_OneHopConnection`s, opened with the arguments SQLAlchemy would give
+    `aiosqlite.connect` for this URL."""
+    sa_url = make_url(url)
+    cargs, cparams = sa_url.get_dialect()().create_connect_args(sa_url)
+    cparams = {**cparams, **connect_args}
+    return partial(_connect_one_hop, *cargs, **cparams)
 
 
 def _in_memory(url: str) -> bool:
@@ -140,8 +151,9 @@ def make_engine(url: str) -> AsyncEngine:
             path = Path(url.split(":///", 1)[1])
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-        engine = create_async_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine.sync_engine, "do_connect", _do_connect_one_hop)
+        connect_args = {"check_same_thread": False}
+        engine = create_async_engine(url, connect_args=connect_args,
+                                     async_creator=_one_hop_creator(url, connect_args), **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True)

@@ -132,8 +132,8 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_project_day", "project_id", "local_day"),
-        # Covers the bulletins' aggregate (per project: year-to-date sum, latest report, days reported)
-        # so it reads this index in project order and never the table.
+        # Covers the bulletins' aggregate (per project: year-to-date sum and latest report), read in
+        # project order without touching the table. storage/standings.py names it on SQLite (INDEXED BY).
         Index("ix_reports_standings", "project_id", "local_day", "amount", "created_at",
               sqlite_where=sql_text("withdrawn_at IS NULL"),
               postgresql_where=sql_text("withdrawn_at IS NULL")),

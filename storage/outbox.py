@@ -48,7 +48,7 @@ FINAL_STATES = (SENT, FAILED, UNDELIVERABLE)
 KEY_MAX = 200
 NO_ACCOUNT = "no chat account"
 ALL_BLOCKED = "every chat account blocked the bot"
-KEYS_PER_QUERY = 100  # keys looked up per statement (two bound values each)
+KEYS_PER_QUERY = 250  # keys looked up per statement (two bound values each)
 # Collations under which text sorts byte by byte (UTF-8 bytes sort as code points do).
 _BYTE_ORDER_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
 
@@ -153,7 +153,7 @@ def _like_prefix(text: str) -> str:
 
 
 async def _keys_used(session: AsyncSession, keys: Collection[str]) -> set[str]:
-    """Which of these notice keys (valid ones, see `_row_key`) already have rows: one query per 100 keys."""
+    """Which of these notice keys (valid ones, see `_row_key`) already have rows: one query per 250 keys."""
     wanted = list(dict.fromkeys(keys))
     by_bytes = await _sorts_by_bytes(session)
     used: set[str] = set()
@@ -178,10 +178,13 @@ async def _key_is_used(session: AsyncSession, key: str) -> bool:
     return key in await _keys_used(session, [key])
 
 
-async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
-    """Insert rows whose dedupe key is not taken yet; returns the rows actually written, in order."""
+async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]], *, ids_only: bool = False
+                      ) -> list[Any]:
+    """Insert rows whose dedupe key is not taken yet; returns the rows actually written (or only their ids),
+    in order."""
     dialect = session.get_bind().dialect.name
-    written: list[OutboxMessage] = []
+    returned: Any = OutboxMessage.id if ids_only else OutboxMessage
+    written: list[Any] = []
     if dialect in ("sqlite", "postgresql"):
         if not rows:
             return written
@@ -189,16 +192,16 @@ async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
         statement = (
             module.insert(OutboxMessage)
             .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
-            .returning(OutboxMessage)
+            .returning(returned)
             .execution_options(render_nulls=True)  # every row the same columns: one batch, not one per kind
         )
         # One executemany, sent as multi-row INSERTs: rows (and so ids) in order; RETURNING's order is not.
         written.extend((await session.scalars(statement, list(rows))).all())
-        return sorted(written, key=lambda m: m.id)
+        return sorted(written) if ids_only else sorted(written, key=lambda m: m.id)
     for values in rows:
         try:  # any other database: insert in a savepoint and shrug off the duplicate
             async with session.begin_nested():
-                statement = insert(OutboxMessage).values(**values).returning(OutboxMessage)
+                statement = insert(OutboxMessage).values(**values).returning(returned)
                 written.extend((await session.scalars(statement)).all())
         except IntegrityError:
             pass
@@ -263,10 +266,10 @@ class PersonNotice:
 
 async def enqueue_for_people(
     session: AsyncSession, notices: Sequence[PersonNotice], *, now: datetime
-) -> list[OutboxMessage]:
+) -> list[int]:
     """`enqueue_for_person` for each notice in turn, with the same rows as a result, in a few statements
-    however many there are: one per 200 keys to find the keys used before, one for the chat accounts and
-    one insert per 200 rows. Returns the rows written, in order.
+    however many there are: one per 250 keys to find the keys used before, one for the chat accounts and
+    one executemany insert. Returns the ids of the rows written, in order.
     """
     for notice in notices:
         _row_key(notice.key, "")  # refuse bad keys before anything is read
@@ -276,7 +279,8 @@ async def enqueue_for_people(
     person_ids = {n.person_id for n in notices if n.key not in used}
     accounts: dict[int, list[ChatAccount]] = {pid: [] for pid in person_ids}
     if person_ids:
-        query = select(ChatAccount).where(ChatAccount.person_id.in_(person_ids)).order_by(ChatAccount.id)
+        query = (select(ChatAccount).where(ChatAccount.person_id.in_(sorted(person_ids)))
+                 .order_by(ChatAccount.id))
         for account in (await session.scalars(query)).all():
             accounts[account.person_id].append(account)
     rows: list[dict[str, Any]] = []
@@ -287,7 +291,7 @@ async def enqueue_for_people(
         rows += _person_rows(person_id=notice.person_id, key=notice.key, now=now,
                              accounts=accounts[notice.person_id],
                              payload=payload_from(notice.reply, attachment=notice.attachment))
-    return await _insert_new(session, rows)
+    return await _insert_new(session, rows, ids_only=True)
 
 
 async def enqueue_for_chat(

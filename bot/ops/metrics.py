@@ -335,6 +335,8 @@ def instrument_router(router: Any, registry: BotMetrics) -> Any:
 
 _FAILURE_REASONS = (
     ("RetryLater", "retry_later"), ("RecipientBlocked", "blocked"), ("PermanentError", "permanent"),
+    # The sender cancels a send that takes too long (asyncio.wait_for): counted as a timeout, like the
+    # rare send cancelled by a shutdown.
     ("TransientError", "transient"), ("TimeoutError", "timeout"), ("CancelledError", "timeout"),
 )
 

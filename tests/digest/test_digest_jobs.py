@@ -35,8 +35,18 @@ from jobs import digests
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Base, Bulletin, BulletinGroup, OutboxMessage, Person, PersonRole, Project, Report, Unit
-from tests.fakes.bot_api import utf16_len
+from storage.models import (
+    Base,
+    Bulletin,
+    BulletinGroup,
+    OutboxMessage,
+    Person,
+    PersonRole,
+    Project,
+    Report,
+    Unit,
+)
+from tests.fakes.bot_api import FakeBotAPI, utf16_len
 from tests.storage.factories import SAMPLE_XLSX, postgres_url, taking_turns
 
 RENDERER = Renderer()
@@ -99,6 +109,11 @@ async def seed(db: Database, *, projects: int = 3, long_names: bool = False) -> 
         return Seeded(projects=projects, lead=lead.id, top=top.id)
 
 
+async def weekly_tick(db: Database, now: datetime, files_root: Path) -> list[digests.Produced]:
+    """The digest tick, for the weekly bulletin only (a fresh database has every other kind due too)."""
+    return await digests.run_due(db, RENDERER, now=now, files_root=files_root, kinds=("weekly",))
+
+
 async def counts(db: Database) -> tuple[int, int]:
     """(bulletins, outbox rows)."""
     async with db.session() as session:
@@ -148,7 +163,8 @@ async def test_a_period_is_produced_once(db: Database, tmp_path: Path) -> None:
     async with db.session() as session:
         bulletin = await session.scalar(select(Bulletin))
     assert bulletin is not None
-    assert (bulletin.kind, bulletin.period, bulletin.late, bulletin.recipients) == ("weekly", "2026-W47", False, 5)
+    assert (bulletin.kind, bulletin.period, bulletin.late) == ("weekly", "2026-W47", False)
+    assert bulletin.recipients == 5
     assert bulletin.summary == {"projects": 3, "parts": 1}
 
 
@@ -229,22 +245,22 @@ async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path
 async def test_nothing_goes_out_before_the_scheduled_time(memory: Database, tmp_path: Path) -> None:
     """Last week's bulletin went out on Monday 11/16; this week's waits for Monday 11/23 09:00."""
     await seed(memory)
-    last_week = await digests.run_due(memory, RENDERER, now=local(date(2026, 11, 16)), files_root=tmp_path,
-                                      kinds=("weekly",))
+    last_week = await weekly_tick(memory, local(date(2026, 11, 16)), tmp_path)
     assert [(p.period, p.late) for p in last_week] == [("2026-W46", False)]
 
     for moment in (local(date(2026, 11, 20), 17), local(date(2026, 11, 22), 23, 59), local(MONDAY_23, 8, 59)):
-        assert await digests.run_due(memory, RENDERER, now=moment, files_root=tmp_path, kinds=("weekly",)) == []
+        assert await weekly_tick(memory, moment, tmp_path) == []
     assert await counts(memory) == (1, 5)
 
 
-@pytest.mark.parametrize(("hour", "minute", "late"), [(9, 0, False), (9, 30, False), (9, 31, True), (11, 0, True)])
+@pytest.mark.parametrize(("hour", "minute", "late"),
+                         [(9, 0, False), (9, 30, False), (9, 31, True), (11, 0, True)])
 async def test_on_time_until_half_an_hour_after_then_late(memory: Database, tmp_path: Path, hour: int,
                                                           minute: int, late: bool) -> None:
     await seed(memory)
     now = local(MONDAY_23, hour, minute)
 
-    produced = await digests.run_due(memory, RENDERER, now=now, files_root=tmp_path, kinds=("weekly",))
+    produced = await weekly_tick(memory, now, tmp_path)
 
     assert produced == [digests.Produced(kind="weekly", period="2026-W47", late=late, notices=5)]
     async with memory.session() as session:
@@ -255,7 +271,7 @@ async def test_on_time_until_half_an_hour_after_then_late(memory: Database, tmp_
     assert "重点项目周通报(2026-W47,截至 2026-11-22)" in first_part
     # The scheduler's later ticks, that day and the rest of the week, find it done.
     for later in (now + timedelta(minutes=10), now + timedelta(hours=3), local(date(2026, 11, 27), 18)):
-        assert await digests.run_due(memory, RENDERER, now=later, files_root=tmp_path, kinds=("weekly",)) == []
+        assert await weekly_tick(memory, later, tmp_path) == []
     assert await counts(memory) == (1, 5)
 
 
@@ -264,8 +280,7 @@ async def test_after_a_week_down_only_the_latest_week_goes_out_once(memory: Data
     produced once, late, and W47 never."""
     await seed(memory)
     ticks = [local(date(2026, 12, 1), 10, m) for m in (0, 10, 20)]
-    results = [await digests.run_due(memory, RENDERER, now=t, files_root=tmp_path, kinds=("weekly",))
-               for t in ticks]
+    results = [await weekly_tick(memory, t, tmp_path) for t in ticks]
     assert [[(p.period, p.late) for p in r] for r in results] == [[("2026-W48", True)], [], []]
     async with memory.session() as session:
         assert (await session.scalars(select(Bulletin.period))).all() == ["2026-W48"]
@@ -275,8 +290,8 @@ async def test_a_long_late_bulletin_still_fits_telegram(memory: Database, tmp_pa
     """160 projects: the bulletin and 刘文华's digest run over several messages, and with the late notice
     in front every part still fits 4,096 UTF-16 units (each traffic-light emoji counts twice)."""
     await seed(memory, projects=160, long_names=True)
-    produced = await digests.produce(memory, RENDERER, period=W47, now=local(MONDAY_23, 11), files_root=tmp_path,
-                                     late=True)
+    produced = await digests.produce(memory, RENDERER, period=W47, now=local(MONDAY_23, 11),
+                                     files_root=tmp_path, late=True)
     assert produced is not None and produced.late
     rows = await outbox_rows(memory)
     texts = [r.payload["html"] for r in rows if r.payload["html"]]
@@ -357,7 +372,7 @@ def test_digest_dry_run_writes_the_text_the_html_and_the_chart(
     assert "重点项目周通报(2026-W46" in plain and "<b>" not in plain
     assert "<b>项目排名</b>" in html and "ZD2026-001" in html and html.count("ZD2026-0") >= 42
     assert (out / "ranking.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])  # nothing recorded or queued
+    assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])  # nothing recorded, queued
 
 
 def test_digest_send_goes_once_per_period(cli_database: str, tmp_path: Path,
@@ -377,6 +392,36 @@ def test_digest_send_goes_once_per_period(cli_database: str, tmp_path: Path,
     err = capsys.readouterr().err
     assert "2026-W46 的通报已经发送过" in err
     assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == (bulletins, states)
+
+
+async def _bind_top_official(url: str, chat: int) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            [wang] = (await session.scalars(select(Person).where(Person.name == "王立军"))).unique().all()
+            await people.bind_account(session, person=wang, channel="telegram", external_id=str(chat),
+                                      chat_id=str(chat), display_name=wang.name,
+                                      now=local(date(2026, 11, 16)))
+    finally:
+        await db.dispose()
+
+
+async def test_digest_send_with_a_bot_delivers_the_summary_and_the_chart(
+        cli_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_api: FakeBotAPI) -> None:
+    """The chart is stored under DATA_DIR and named relative to it; the CLI's sender finds it there (the
+    working directory is elsewhere)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake_api.token)
+    monkeypatch.setenv("TELEGRAM_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("TELEGRAM_BASE_FILE_URL", fake_api.base_file_url)
+    await _bind_top_official(cli_database, 5001)
+
+    status = await asyncio.to_thread(main, ["digest", "weekly", "--period", "2026-W46", "--send"])
+
+    assert status == 0
+    [summary] = fake_api.calls_of("sendMessage", chat_id=5001, ok=True)
+    assert "周通报摘要(2026-W46)" in summary["text"]
+    photos = fake_api.calls_of("sendPhoto", chat_id=5001, ok=True)
+    assert len(photos) == 1 and next(iter(photos[0].files.values()))[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize(("kind", "period"), [("weekly", "2026-13"), ("monthly", "2026-13"),

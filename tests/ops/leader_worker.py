@@ -4,7 +4,8 @@
 
 It writes "started <pid>" to WORK_DIR/leaders.log, waits for leadership, writes "leader <pid>" when it gets
 it, and then drains the outbox one row at a time through the real OutboxSender into a transport that
-appends "<chat id> <pid>" to WORK_DIR/delivered.log (made durable before the send counts as done).
+appends "<chat id> <pid>" to WORK_DIR/delivered.log (made durable before the send counts as done). The
+transport holds every send until the file WORK_DIR/go exists, so the test decides when sending starts.
 SIGTERM stops it cleanly.
 """
 
@@ -45,13 +46,16 @@ class FileTransport:
     channel = CHANNEL
     limits = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=1_000_000)
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, go: Path) -> None:
         self.path = path
+        self.go = go
 
     def is_group_chat(self, _chat_id: str) -> bool:
         return False
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        while not self.go.exists():
+            await asyncio.sleep(0.02)
         await asyncio.sleep(SEND_SECONDS)
         append_line(self.path, f"{chat_id} {os.getpid()}")
 
@@ -62,7 +66,7 @@ async def run(url: str, work: Path) -> None:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     db = Database(url)
-    sender = OutboxSender(db, SystemClock(), {CHANNEL: FileTransport(work / "delivered.log")},
+    sender = OutboxSender(db, SystemClock(), {CHANNEL: FileTransport(work / "delivered.log", work / "go")},
                           batch=1, lease=timedelta(seconds=2))
     leadership = leadership_for(url, poll_interval=0.3, check_interval=0.5)
     term: dict[str, object] = {}

@@ -94,6 +94,7 @@ async def test_a_killed_leader_is_replaced_and_no_notice_is_lost(store_url: str,
             first = int(elected[0].split()[1])
             [second] = [pid for pid in procs if pid != first]
 
+            (work / "go").touch()  # the leader may send now
             await _until(lambda: len(_lines(delivered)) >= 10, 30, "the leader to send 10 notices")
             os.kill(first, signal.SIGKILL)
             killed_at = time.monotonic()

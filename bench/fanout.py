@@ -1,7 +1,8 @@
 """Fan-out of one bulletin to thousands of people through the outbox, while the Bot API misbehaves.
 
     python bench/fanout.py [--recipients 3000] [--fault-rate 0.05] [--timeout-delivers]
-                           [--fake process|inline] [--batch N] [--concurrency N] [--seed 1] [--budget SECONDS]
+                           [--kinds 429,500,timeout] [--fake process|inline] [--batch N] [--concurrency N]
+                           [--seed 1] [--budget SECONDS]
 
 One weekly bulletin (rendered from the sample ledger) is queued for every recipient, each a person with a
 Telegram account in a SQLite file database in a temp directory. An ``OutboxSender`` with the production
@@ -10,7 +11,8 @@ clock, with the transport's own limits (30 messages/s in all, 1/s per chat), wai
 sender's batch and concurrency are its defaults (as `diaodu run` uses it) unless given.
 
 The fake Bot API from the tests (by default in its own process, as Telegram's servers would not share the
-sender's interpreter) fails ``--fault-rate`` of the sendMessage calls, a third each:
+sender's interpreter) fails ``--fault-rate`` of the sendMessage calls, a third each (or split among the
+``--kinds`` given):
 
 - 429 Too Many Requests with retry_after 1;
 - 500 Internal Server Error;
@@ -85,8 +87,10 @@ class MixedFault:
     the request: the kind chosen at the first read is kept in a context variable until ``error()``, so
     concurrent requests do not mix their kinds up."""
 
-    def __init__(self, rate: float, *, seed: int, timeout_delivers: bool) -> None:
+    def __init__(self, rate: float, *, seed: int, timeout_delivers: bool,
+                 kinds: tuple[str, ...] = KINDS) -> None:
         self.rate = rate
+        self.kinds = kinds
         self.times: int | None = None
         self.timeout_delivers = timeout_delivers
         self.injected: Counter[str] = Counter()
@@ -96,7 +100,7 @@ class MixedFault:
     def delay(self) -> float:
         kind = _kind.get()
         if not kind:  # the first look at this call
-            kind = self._random.choice(KINDS)
+            kind = self._random.choice(self.kinds)
             _kind.set(kind)
             self.injected[kind] += 1
         return READ_TIMEOUT + 1.0 if kind == "timeout" else 0.0
@@ -121,7 +125,8 @@ class FakeRecord:
 
 async def run_fake(args: argparse.Namespace, port_out: Any, stop: Any) -> FakeRecord:
     fake = FakeBotAPI(token=TOKEN, validate_html=True, seed=args.seed)
-    fault = MixedFault(args.fault_rate, seed=args.seed + 1, timeout_delivers=args.timeout_delivers)
+    fault = MixedFault(args.fault_rate, seed=args.seed + 1, timeout_delivers=args.timeout_delivers,
+                       kinds=args.kinds)
     fake.faults["sendmessage"] = fault  # type: ignore[assignment]
     async with fake:
         await port_out(fake.port)
@@ -273,6 +278,8 @@ def main() -> None:
     parser.add_argument("--fault-rate", type=float, default=0.05)
     parser.add_argument("--timeout-delivers", action="store_true",
                         help="a timed-out request is delivered all the same (its answer was lost)")
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help="which failures to inject, comma-separated (default: 429,500,timeout)")
     parser.add_argument("--fake", choices=["process", "inline"], default="process")
     parser.add_argument("--batch", type=int, default=0, help="rows per sender round (default: the sender's)")
     parser.add_argument("--concurrency", type=int, default=0, help="sends in flight (default: the sender's)")
@@ -280,8 +287,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=0.0,
                         help="seconds the drain may take (default: twice the ideal time plus a minute)")
     args = parser.parse_args()
-    if args.recipients < 1 or not 0 <= args.fault_rate < 1:
-        parser.error("need at least one recipient and a fault rate in [0, 1)")
+    args.kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    if args.recipients < 1 or not 0 <= args.fault_rate < 1 or not args.kinds or set(args.kinds) - set(KINDS):
+        parser.error(f"need at least one recipient, a fault rate in [0, 1) and kinds among {','.join(KINDS)}")
     limit = TelegramTransport.limits.global_per_second
     args.budget = args.budget or 2 * args.recipients / limit + 60
     print(f"python {platform.python_version()}, python-telegram-bot {telegram.__version__}; "

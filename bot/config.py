@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
+    import_max_bytes: int = Field(5 * 1024 * 1024, alias="IMPORT_MAX_BYTES", ge=1)
 
     @property
     def sqlite_path(self) -> Path | None:

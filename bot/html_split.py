@@ -1,8 +1,8 @@
 """Splitting long Telegram-HTML messages at the 4096-character limit: on line boundaries, never mid-tag.
 
 Each part is valid on its own: tags still open at a cut are closed at the end of the part and opened
-again at the start of the next one. Telegram counts the text after entity parsing, so measuring the
-raw HTML is conservative.
+again at the start of the next one. Lengths are measured as Telegram measures them, in UTF-16 code
+units (an emoji such as 🟢 counts twice), on the raw HTML, which is never shorter than the parsed text.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class _Parts:
         after = list(self.stack)
         for match in _TAG.finditer(text):
             _track(after, match)
-        return len(self.current) + len(text) + len(self.closing(after)) <= self.limit
+        return utf16_len(self.current) + utf16_len(text) + len(self.closing(after)) <= self.limit
 
     def flush(self) -> None:
         if self.current != self.prefix:
@@ -41,6 +41,11 @@ class _Parts:
         self.current += text
         for match in _TAG.finditer(text):
             _track(self.stack, match)
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, Telegram's measure of a message."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _track(stack: list[tuple[str, str]], match: re.Match[str]) -> None:
@@ -55,8 +60,8 @@ def _track(stack: list[tuple[str, str]], match: re.Match[str]) -> None:
 
 
 def split_html(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Parts of at most `limit` characters, cut between lines where possible, never inside a tag or entity."""
-    if len(text) <= limit:
+    """Parts of at most `limit` UTF-16 units, cut between lines where possible, never inside a tag or entity."""
+    if utf16_len(text) <= limit:
         return [text]
     parts = _Parts(limit)
     for line in text.splitlines(keepends=True):

@@ -117,7 +117,7 @@ def _group_columns(name_header: str) -> tuple[Column[GroupStanding], ...]:
 
 PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
     Column("编号", lambda r: r.number),
-    Column("项目", lambda r: f"{r.project_code} {r.project_name}"),
+    Column("项目", lambda r: f"{r.project_code} {r.project_name}".strip()),
     Column("类别", lambda r: r.category),
     Column("责任单位", lambda r: r.unit),
     Column("状态", lambda r: STATUS_NAMES.get(r.status, r.status)),

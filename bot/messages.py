@@ -7,8 +7,18 @@ from typing import Literal
 
 
 @dataclass(frozen=True)
+class IncomingFile:
+    """A document a user sent (e.g. a ledger to import). `data` is None when the channel did not fetch it:
+    over the size cap it was given, or the download failed."""
+
+    name: str
+    size: int
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Incoming:
-    """One thing a user did in a chat: typed text, sent photos, or pressed a button."""
+    """One thing a user did in a chat: typed text, sent photos or a document, or pressed a button."""
 
     channel: str
     user_id: str
@@ -17,6 +27,7 @@ class Incoming:
     callback_data: str | None = None
     photos: tuple[str, ...] = ()
     display_name: str = ""
+    document: IncomingFile | None = None
 
     @property
     def command(self) -> tuple[str, str] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.domain.escalation import (
+    DECISION_CATEGORY,
     LEVEL_NAMES,
     Decision,
     Escalate,
@@ -26,8 +27,9 @@ from bot.domain.escalation import (
     SlaPolicy,
     clocks_for_level,
     decide,
+    next_level,
 )
-from bot.domain.workdays import WorkCalendar
+from bot.domain.workdays import SHANGHAI, WorkCalendar
 from bot.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
@@ -148,7 +150,8 @@ async def _context(session: AsyncSession, problem: Problem, work: TickWork | Non
         history = await repo.history(session, problem_id=problem.id)
     else:
         history = await work.history(session, problem)
-    return {"problem": problem, "history": history, "level_names": LEVEL_NAMES}
+    return {"problem": problem, "history": history, "level_names": LEVEL_NAMES,
+            "next_level": next_level(problem.level, repo.problem_skipped_levels(problem))}
 
 
 def _start_level(problem: Problem, deps: ProblemDeps, now: datetime) -> None:
@@ -172,7 +175,7 @@ def _schedule(problem: Problem, deps: ProblemDeps, now: datetime) -> Decision:
 def _clock(problem: Problem) -> ProblemClock:
     return ProblemClock(status=problem.status, level=problem.level, response_due_at=problem.response_due_at,
                         resolution_due_at=problem.resolution_due_at, nudged=frozenset(problem.nudged or ()),
-                        level_started_at=problem.level_started_at)
+                        level_started_at=problem.level_started_at, skipped=repo.problem_skipped_levels(problem))
 
 
 async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Project, raiser: Person,
@@ -193,6 +196,38 @@ async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Pr
     await _notify(session, deps, handlers, template="problem_new", key=f"problem:{problem.id}:new", now=now,
                   buttons=unit_buttons(problem), **await _context(session, problem))
     return problem
+
+
+async def record_decision(session: AsyncSession, deps: ProblemDeps, *, raiser: Person, text: str, unit: Unit,
+                          due: date, now: datetime) -> Problem:
+    """A meeting decision (议定事项): a problem without a project, due at the end of day `due`.
+
+    The response clock runs per policy; the resolution deadline at level 0 is the one the meeting set.
+    Above level 0 (it skips level 1, see bot.domain.escalation) both clocks come from the policy.
+    """
+    problem = Problem(kind="decision", project_id=None, raised_by_id=raiser.id, unit_id=unit.id,
+                      category=DECISION_CATEGORY, text=text, status="open", level=0, policy=deps.policy.to_json(),
+                      level_started_at=now, nudged=[], created_at=now, updated_at=now, photos=[])
+    session.add(problem)
+    await session.flush()
+    await session.refresh(problem, ["project", "unit", "raised_by"])
+    clocks = clocks_for_level(deps.policy, deps.calendar, category=DECISION_CATEGORY, level=0, started_at=now)
+    problem.level_started_at = now
+    problem.response_due_at = clocks.response.at
+    problem.resolution_due_at = decision_due_at(due, deps.policy)
+    problem.due_estimated = clocks.response.estimated or deps.calendar.is_estimated(due)
+    _schedule(problem, deps, now)
+    await repo.add_event(session, problem=problem, at=now, kind="raised", actor_id=raiser.id, text=text,
+                         detail={"unit": unit.name, "category": DECISION_CATEGORY, "due": due.isoformat()})
+    handlers = await repo.level_holders(session, problem=problem, level=0)
+    await _notify(session, deps, handlers, template="problem_new", key=f"problem:{problem.id}:new", now=now,
+                  buttons=unit_buttons(problem), **await _context(session, problem))
+    return problem
+
+
+def decision_due_at(due: date, policy: SlaPolicy) -> datetime:
+    """The end of the working day (per policy) on `due`, Shanghai time."""
+    return datetime.combine(due, policy.end_of_day, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 async def accept(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person,
@@ -224,7 +259,7 @@ async def request_reassign(session: AsyncSession, deps: ProblemDeps, problem: Pr
     event = await repo.add_event(session, problem=problem, at=now, kind="reassign_requested", actor_id=actor.id,
                                  text=reason)
     deciders = {p.id: p for p in await repo.people_with_role(session, role="admin")}
-    lead = problem.project.lead_official
+    lead = problem.project.lead_official if problem.project is not None else None
     if lead is not None:
         deciders.setdefault(lead.id, lead)
     await _notify(session, deps, deciders.values(), template="problem_update", now=now,

@@ -51,6 +51,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code: no stat() per render
         )
         self.env.filters.update(
             wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,

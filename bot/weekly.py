@@ -55,12 +55,8 @@ __all__ = [
     "assemble",
     "gc_paused",
     "group_standings",
-    "iso_week_period",
-    "month_period",
-    "month_window",
     "project_places",
     "rank_projects",
-    "week_window",
 ]
 
 
@@ -82,25 +78,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def iso_week_period(cutoff: date) -> str:
-    """The ISO week of the cut-off day as a period key: 2026-11-22 → "2026-W47"."""
-    year, week, _ = cutoff.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
-def week_window(cutoff: date) -> tuple[date, date]:
-    """(Monday of the cut-off day's ISO week, cut-off day): the window a weekly bulletin measures."""
-    return cutoff - timedelta(days=cutoff.weekday()), cutoff
 
 
-def month_period(cutoff: date) -> str:
-    """The month of the cut-off day as a period key: 2026-11-30 → "2026-11"."""
-    return f"{cutoff.year}-{cutoff.month:02d}"
 
 
-def month_window(cutoff: date) -> tuple[date, date]:
-    """(first day of the cut-off day's month, cut-off day): the window a monthly bulletin measures."""
-    return cutoff.replace(day=1), cutoff
 
 
 def _with_rank(project: ProjectStanding, place: int | None) -> ProjectStanding:

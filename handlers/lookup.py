@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from bot.messages import Button
 from handlers.context import Context
+from storage import approvals as approval_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
@@ -12,10 +13,11 @@ from storage.projects import ProjectFigures
 
 
 async def project_card(
-    ctx: Context, project: Project, *, figures: ProjectFigures | None = None
+    ctx: Context, project: Project, *, figures: ProjectFigures | None = None, with_approvals: bool = False
 ) -> dict[str, object]:
     """Everything /project shows about one project, computed for today (from `figures` when the caller
-    already has today's)."""
+    already has today's). The 前期手续 checklist only `with_approvals` (one more query; the report card
+    does without), and only for projects still being prepared or with an item recorded."""
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     schedule = schedule_progress(ctx.today)
@@ -29,7 +31,15 @@ async def project_card(
         "gap": gap,
         "light": traffic_light(rate, gap, ctx.today),
         "supporting": [s.unit.name for s in project.supporting],
+        "approvals": await _approvals(ctx, project) if with_approvals else [],
     }
+
+
+async def _approvals(ctx: Context, project: Project) -> list[approval_repo.ChecklistItem]:
+    checklist = await approval_repo.checklist(ctx.session, project_id=project.id)
+    if project.stage in ("谋划", "前期") or any(item.recorded for item in checklist):
+        return checklist
+    return []
 
 
 async def project_command(ctx: Context, args: str) -> None:
@@ -49,7 +59,7 @@ async def show_project(ctx: Context, code: str) -> None:
         ctx.reply("project_not_found", code=code)
         return
     project, figures = found
-    ctx.reply("project", **await project_card(ctx, project, figures=figures))
+    ctx.reply("project", **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 
 async def project_button(ctx: Context, data: str) -> None:

@@ -60,7 +60,8 @@ async def _on_problem(ctx: Context, problem: Problem) -> bool:
 async def _may_comment(ctx: Context, problem: Problem) -> bool:
     if ctx.person is None:
         return False
-    if ctx.roles & {"admin", "top"} or problem.project.lead_official_id == ctx.person.id:
+    if ctx.roles & {"admin", "top"} or (problem.project is not None
+                                         and problem.project.lead_official_id == ctx.person.id):
         return True
     holders = await repo.level_holders(ctx.session, problem=problem, level=problem.level)
     return problem.level > 0 and any(p.id == ctx.person.id for p in holders)

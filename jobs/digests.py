@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +24,7 @@ from bot.clock import SHANGHAI
 from bot.digest_settings import DigestSettings
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
 from bot.domain.workdays import WorkCalendar
-from bot.html_split import TELEGRAM_LIMIT, split_html
+from bot.html_split import split_html
 from bot.ledger_export import bulletin_filename, ledger_workbook
 from bot.messages import Reply
 from bot.render import Renderer
@@ -100,7 +100,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
         period_done=await reported_between(session, start=period.start, end=period.end),
     )
-    rendered = Rendered(period=period, standings=standings, text=text, parts=message_parts(text),
+    rendered = Rendered(period=period, standings=standings, text=text, parts=split_html(text),
                         files=files)
     rendered.top_summary = renderer.render("bulletin_top_summary", s=standings, period=period,
                                            kind_name=KIND_NAMES[period.kind])
@@ -115,23 +115,6 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
             problems={p.code: open_problems.get(p.code, []) for p in projects},
         )
     return rendered
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def message_parts(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """`split_html`, measured the way Telegram measures: in UTF-16 code units, where an emoji (every
-    light 🟢🟡🔴 of a ranking line) counts twice. Cuts shorter until every part's raw HTML fits, which
-    bounds the parsed text too."""
-    cut = limit
-    while True:
-        parts = split_html(text, cut)
-        longest = max(_utf16_len(part) for part in parts)
-        if longest <= limit or cut <= limit // 4:
-            return parts
-        cut -= max(longest - limit, 16)
 
 
 async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Problem]]:
@@ -184,8 +167,9 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     parts = rendered.parts
     if late:  # the notice goes in before splitting: added to a full first part it would not fit
         notice = renderer.render("bulletin_late", kind_name=KIND_NAMES[period.kind])
-        parts = message_parts(notice + "\n" + rendered.text)
-    attachments = [Attachment(kind="photo", path=str(rendered.files["chart"].relative_to(files_root)))]
+        parts = split_html(notice + "\n" + rendered.text)
+    attachments = [Attachment(kind="photo", path=str(rendered.files[name].relative_to(files_root)))
+                   for name in ("chart", "units") if name in rendered.files]
     if "ledger" in rendered.files:
         attachments.append(Attachment(kind="document", path=str(rendered.files["ledger"].relative_to(files_root)),
                                       filename=rendered.files["ledger"].name))
@@ -200,7 +184,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
                 session, channel=group.channel, chat_id=group.chat_id, reply=Reply(html=""),
                 key=f"{key}:g{group.id}:file{index}", now=now, attachment=attachment))
     for person in await problem_repo.people_with_role(session, role="top"):
-        for index, part in enumerate(message_parts(rendered.top_summary)):
+        for index, part in enumerate(split_html(rendered.top_summary)):
             count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
                                                          key=f"{key}:top:{index}:p{person.id}", now=now))
         count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
@@ -210,7 +194,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         leader = await session.get(Person, leader_id)
         if leader is None or not leader.active:
             continue
-        for index, part in enumerate(message_parts(text)):
+        for index, part in enumerate(split_html(text)):
             count += len(await outbox.enqueue_for_person(session, person_id=leader_id, reply=Reply(html=part),
                                                          key=f"{key}:lead:{index}:p{leader_id}", now=now))
     return count
@@ -218,8 +202,16 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
 
 async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root: Path,
                   kinds: tuple[str, ...] = KINDS) -> list[Produced]:
-    """Produce every bulletin whose time has come and that was not produced yet (the digest tick)."""
+    """Produce every bulletin whose time has come and that was not produced yet (the digest tick).
+
+    Bulletins that were due before the ledger was first imported are never produced: a fresh install
+    does not send last year's annual assessment.
+    """
     async with db.session() as session:
+        first_import = await session.scalar(select(func.min(Project.created_at)))
+        if first_import is None:
+            return []
+        since = first_import.astimezone(SHANGHAI).date()
         calendar = await load_calendar(session)
         settings = await load_digest_settings(session)
         due: list[tuple[Period, bool]] = []
@@ -227,7 +219,7 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
             if not _enabled(settings, kind):
                 continue
             period = latest_due(calendar, kind, now.astimezone(SHANGHAI).date())
-            if period is None or await _exists(session, period):
+            if period is None or due_day(calendar, period) < since or await _exists(session, period):
                 continue
             moment = scheduled_at(calendar, settings, period)
             if now >= moment:

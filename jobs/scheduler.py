@@ -3,41 +3,103 @@
 Every job has a stable id, runs one instance at a time, and coalesces missed runs. The jobs decide
 themselves whether there is anything to do (a working day? a bulletin due and not yet produced?), so a
 tick that fires late or twice does no harm.
+
+Admins change the reminder times in chat (/schedule); the settings watcher (`add_settings_watcher`)
+reloads the stored settings every minute and moves the reminder jobs when the times changed, so a
+running bot follows without a restart. The other digest settings are read by the jobs on every run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import time
+from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import SHANGHAI
+from bot.digest_settings import DigestSettings
+
+log = logging.getLogger(__name__)
 
 ESCALATION_JOB = "escalation"
 DIGEST_JOB = "digests"
 REMINDER_JOB = "reminder-{:%H%M}"
+REMINDER_PREFIX = "reminder-"
+SETTINGS_JOB = "settings-watch"
+COMMON: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True,
+                          "misfire_grace_time": None}
+Reminder = Callable[[time], Awaitable[object]]
 
 
 def build_scheduler(
     *,
     escalation: Callable[[], Awaitable[object]],
     digests: Callable[[], Awaitable[object]],
-    reminder: Callable[[time], Awaitable[object]],
+    reminder: Reminder,
     reminder_times: Sequence[time],
     escalation_minutes: int = 5,
     digest_minutes: int = 10,
 ) -> AsyncIOScheduler:
     """A scheduler with every job registered under a stable id."""
     scheduler = AsyncIOScheduler(timezone=SHANGHAI)
-    common = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": None}
     scheduler.add_job(escalation, IntervalTrigger(minutes=escalation_minutes, timezone=SHANGHAI),
-                      id=ESCALATION_JOB, name="问题逐级上报", **common)
+                      id=ESCALATION_JOB, name="问题逐级上报", **COMMON)
     scheduler.add_job(digests, IntervalTrigger(minutes=digest_minutes, timezone=SHANGHAI), id=DIGEST_JOB,
-                      name="定期通报", **common)
+                      name="定期通报", **COMMON)
     for at in reminder_times:
-        scheduler.add_job(reminder, CronTrigger(hour=at.hour, minute=at.minute, timezone=SHANGHAI), args=[at],
-                          id=REMINDER_JOB.format(at), name=f"填报提醒 {at:%H:%M}", **common)
+        _add_reminder(scheduler, reminder, at)
     return scheduler
+
+
+def _add_reminder(scheduler: BaseScheduler, reminder: Reminder, at: time) -> None:
+    scheduler.add_job(reminder, CronTrigger(hour=at.hour, minute=at.minute, timezone=SHANGHAI), args=[at],
+                      id=REMINDER_JOB.format(at), name=f"填报提醒 {at:%H:%M}", **COMMON)
+
+
+def reminder_job_times(scheduler: BaseScheduler) -> list[str]:
+    """The ids of the reminder jobs the scheduler holds, sorted ("reminder-1600", …)."""
+    return sorted(job.id for job in scheduler.get_jobs() if job.id.startswith(REMINDER_PREFIX))
+
+
+def reschedule_reminders(scheduler: BaseScheduler, reminder: Reminder, times: Sequence[time]) -> bool:
+    """Make the reminder jobs exactly one per time in `times`: jobs of times no longer wanted are removed,
+    new times get a job, unchanged ones are left alone. Returns whether anything changed."""
+    wanted = {REMINDER_JOB.format(at): at for at in times}
+    held = set(reminder_job_times(scheduler))
+    for job_id in sorted(held - wanted.keys()):
+        scheduler.remove_job(job_id)
+    for job_id, at in sorted(wanted.items()):
+        if job_id not in held:
+            _add_reminder(scheduler, reminder, at)
+    changed = held != wanted.keys()
+    if changed:
+        log.info("reminder times now %s", ", ".join(f"{at:%H:%M}" for at in sorted(wanted.values())))
+    return changed
+
+
+def apply_schedule(scheduler: BaseScheduler, settings: DigestSettings, reminder: Reminder) -> bool:
+    """Bring the scheduler in line with the digest settings; returns whether any job changed.
+
+    Only the reminder jobs have times of their own: the digest tick reads the weekly and monthly times and
+    switches on every run, and a reminder run skips itself when reminders are switched off.
+    """
+    return reschedule_reminders(scheduler, reminder, settings.reminder_times)
+
+
+def add_settings_watcher(scheduler: BaseScheduler, *, load: Callable[[], Awaitable[DigestSettings]],
+                         reminder: Reminder, seconds: float = 60) -> Callable[[], Awaitable[bool]]:
+    """A job (id "settings-watch") that every `seconds` reloads the digest settings with `load` and applies
+    them (`apply_schedule`): reminder times changed in chat take effect in a running bot within a minute.
+    Returns the watch coroutine function too (run it once at start-up, or in tests)."""
+
+    async def watch() -> bool:
+        return apply_schedule(scheduler, await load(), reminder)
+
+    scheduler.add_job(watch, IntervalTrigger(seconds=seconds, timezone=SHANGHAI), id=SETTINGS_JOB,
+                      name="设置同步", **COMMON)
+    return watch

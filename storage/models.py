@@ -190,12 +190,17 @@ class Conversation(Base):
 
 
 class Problem(Base):
-    """A problem (问题) raised on a project, assigned to a unit, with deadlines and an escalation level."""
+    """A problem (问题) raised on a project, assigned to a unit, with deadlines and an escalation level.
+
+    `kind` "decision" is a decision of a dispatch meeting (议定事项): followed like a problem, but it has
+    no project (`project_id` None) and skips level 1 (see bot.domain.escalation).
+    """
 
     __tablename__ = "problems"
     __table_args__ = (Index("ix_problems_next_check", "next_check_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="problem")
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     raised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     category: Mapped[str] = mapped_column(String(20))
@@ -215,7 +220,7 @@ class Problem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    project: Mapped[Project] = relationship(lazy="joined")
+    project: Mapped[Project | None] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
     raised_by: Mapped[Person] = relationship(lazy="joined", foreign_keys=[raised_by_id])
     photos: Mapped[list[ProblemPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
@@ -318,3 +323,17 @@ class Bulletin(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProjectApproval(Base):
+    """One item of a project's 前期手续 checklist (立项, 环评…): pending or done, and on which day."""
+
+    __tablename__ = "project_approvals"
+    __table_args__ = (UniqueConstraint("project_id", "item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))  # pending | done
+    done_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(100))

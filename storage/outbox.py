@@ -482,6 +482,22 @@ async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessag
     return await session.get(OutboxMessage, message_id)
 
 
+async def retry_message(session: AsyncSession, *, message_id: int, now: datetime) -> bool:
+    """An admin sends a failed or undeliverable notice again: pending, no tries counted, due now.
+
+    False (and nothing changed) when the row is in another state, or has no chat to go to (a person
+    without a usable account: give the row a chat first).
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.state.in_((FAILED, UNDELIVERABLE)),
+               OutboxMessage.channel.is_not(None), OutboxMessage.chat_id.is_not(None))
+        .values(state=PENDING, attempts=0, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def take_pending_for_chat(session: AsyncSession, *, channel: str, chat_id: str,
                                 now: datetime) -> list[OutboxMessage]:
     """Pending notices of one chat, marked sent as they are taken (a chat that reads its own, like the console)."""

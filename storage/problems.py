@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.escalation import ACTIVE
+from bot.domain.escalation import ACTIVE, levels_reached, skipped_levels
 from storage.models import Person, PersonRole, Problem, ProblemEvent, Project
 
 LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
@@ -89,11 +89,15 @@ async def _with_role(session: AsyncSession, cache: RoleCache | None, role: str, 
 
 async def level_holders(session: AsyncSession, *, problem: Problem, level: int, cache: RoleCache | None = None
                         ) -> list[Person]:
-    """Who answers for the problem at a level; admins stand in when a level has nobody."""
+    """Who answers for the problem at a level; admins stand in when a level has nobody.
+
+    A meeting decision (no project) has no lead official: level 1 is skipped (bot.domain.escalation), and
+    should it be asked for anyway, the admins who record decisions stand in.
+    """
     if level == 0:
         holders = await _with_role(session, cache, "unit", problem.unit_id)
     elif level == 1:
-        lead = problem.project.lead_official
+        lead = problem.project.lead_official if problem.project is not None else None
         holders = [lead] if lead is not None and lead.active else []
     else:
         holders = await top_holders(session, level=level, cache=cache)
@@ -113,17 +117,22 @@ async def top_holders(session: AsyncSession, *, level: int, cache: RoleCache | N
 
 async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache | None = None
                     ) -> list[Person]:
-    """Everyone on a problem: the raiser and every level it has reached, without repeats."""
+    """Everyone on a problem: the raiser and every level it has reached (a skipped one not), without repeats."""
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
-    for level in range(problem.level + 1):
+    for level in levels_reached(problem.level, problem_skipped_levels(problem)):
         for person in await level_holders(session, problem=problem, level=level, cache=cache):
             seen.setdefault(person.id, person)
     return list(seen.values())
 
 
+def problem_skipped_levels(problem: Problem) -> frozenset[int]:
+    """The levels this problem passes over (level 1 for a meeting decision, which has no project)."""
+    return skipped_levels(has_project=problem.project_id is not None)
+
+
 async def queue_for(session: AsyncSession, *, person: Person, include_closed: bool = False) -> list[Problem]:
-    """Problems I raised, my unit holds, or that reached me (admins see all)."""
-    query = select(Problem).join(Project, Project.id == Problem.project_id).order_by(Problem.id)
+    """Problems I raised, my unit holds, or that reached me (admins see all); meeting decisions included."""
+    query = select(Problem).outerjoin(Project, Project.id == Problem.project_id).order_by(Problem.id)
     if not include_closed:
         query = query.where(Problem.status.in_([*ACTIVE, "resolved"]))
     roles = person.role_names

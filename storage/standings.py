@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import SHANGHAI
-from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
     LightThresholds,
@@ -388,7 +388,7 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
                Problem.level, Problem.created_at, Problem.response_due_at, Problem.resolution_due_at,
                Problem.closed_at, Problem.text)
-        .join(Project, Project.id == Problem.project_id)
+        .outerjoin(Project, Project.id == Problem.project_id)  # a meeting decision has no project
         .join(Unit, Unit.id == Problem.unit_id)
         .where(*condition)
         .order_by(Problem.id)
@@ -406,7 +406,8 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
         history.setdefault(problem_id, []).append(_history_entry(at, kind, actor, text, detail))
     return [
         ProblemRow(
-            number=f"W{problem_id:04d}", project_code=code, project_name=name, category=category,
+            number=f"W{problem_id:04d}", project_code=code or "", project_name=name or DECISION_CATEGORY,
+            category=category,
             unit=unit, status=status, level=level, raised_at=raised_at, response_due_at=response_due,
             resolution_due_at=resolution_due, closed_at=closed_at, text=text,
             history=_HISTORY_SEPARATOR.join(history.get(problem_id, [])),
@@ -428,7 +429,7 @@ async def compute_standings(
     praise_n: int = 3,
 ) -> Standings:
     """The standings of ``period`` on ``cutoff``; punctuality and problem handling over the window
-    ``window_start``..``cutoff`` (a weekly bulletin passes ``bot.weekly.week_window(cutoff)``)."""
+    ``window_start``..``cutoff`` (a weekly bulletin passes its ISO week, see bot.domain.periods)."""
     projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
                                        thresholds=thresholds)
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)

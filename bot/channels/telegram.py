@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -18,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.messages import Incoming, MenuCommand, Outcome, Reply
+from bot.messages import Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from handlers.router import Router
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,23 @@ def incoming_from(update: Update) -> Incoming | None:
                     text=message.text or message.caption or "", photos=photos, display_name=name)
 
 
+async def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:
+    """A document the user sent, downloaded when it is at most `max_bytes` (else, or when the download
+    fails, without its data: the core refuses it)."""
+    name = document.file_name or "文件"
+    size = document.file_size
+    if size is not None and size > max_bytes:
+        return IncomingFile(name=name, size=size)
+    try:
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+    except TelegramError:
+        log.warning("could not download a document sent by a user", exc_info=True)
+        return IncomingFile(name=name, size=size or 0)
+    if len(data) > max_bytes:
+        return IncomingFile(name=name, size=len(data))
+    return IncomingFile(name=name, size=len(data), data=data)
+
+
 class TelegramChannel:
     """Owns the PTB Application; every update goes through the channel-neutral Router."""
 
@@ -57,6 +76,7 @@ class TelegramChannel:
                  get_updates_request: BaseRequest | None = None) -> None:
         self.router = router
         self.files_root = settings.data_dir
+        self.document_max_bytes = settings.import_max_bytes
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         if not token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set")
@@ -86,6 +106,10 @@ class TelegramChannel:
         incoming = incoming_from(update)
         if incoming is None:
             return
+        message = update.effective_message
+        if update.callback_query is None and message is not None and message.document is not None:
+            document = await incoming_file(message.document, max_bytes=self.document_max_bytes)
+            incoming = replace(incoming, document=document)
         if update.callback_query is not None:
             await update.callback_query.answer()
             if update.callback_query.message is not None:

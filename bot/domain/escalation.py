@@ -8,7 +8,11 @@ China's working days from the moment the problem reached that level:
 * the **resolution** clock runs until the unit reports it resolved.
 
 Breaching either clock moves the problem up one level, where both clocks start again. At the top
-level a breach is reported once as overdue and nothing moves. A nudge goes out at `nudge_at` on the
+level a breach is reported once as overdue and nothing moves.
+
+A decision taken at a dispatch meeting (议定事项, `Problem.kind == "decision"`) is followed the same
+way, but it belongs to no project and so has no lead official: it skips level 1 and goes from the
+assigned unit straight to 区长 (`skipped_levels`, `next_level`). A nudge goes out at `nudge_at` on the
 working day before each deadline. The policy is snapshotted onto the problem when it is raised
 (`SlaPolicy.to_json`), so later edits don't rewrite open problems' history.
 
@@ -29,6 +33,8 @@ TOP_LEVEL = 3
 LEVEL_NAMES = ("责任单位", "包抓领导", "区长", "区委书记/领导小组")
 CATEGORIES = ("用地", "征地拆迁", "资金", "审批手续", "水电路气", "用工", "阻工与施工环境", "规划设计", "其他")
 ACTIVE = frozenset({"open", "accepted", "answered"})
+DECISION_CATEGORY = "议定事项"
+DECISION_SKIPPED_LEVELS = frozenset({1})
 RESPONDED = frozenset({"accepted", "answered"})
 Clock = Literal["response", "resolution"]
 
@@ -118,6 +124,7 @@ class ProblemClock:
     resolution_due_at: datetime | None
     nudged: frozenset[str] = frozenset()
     level_started_at: datetime | None = None
+    skipped: frozenset[int] = frozenset()  # levels this problem passes over (see `skipped_levels`)
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,25 @@ class Decision:
     next_check_at: datetime | None
 
 
+def skipped_levels(*, has_project: bool) -> frozenset[int]:
+    """The levels a problem passes over: none for a project's problem; level 1 (the project's lead official)
+    for a meeting decision, which has no project and so no lead official."""
+    return frozenset() if has_project else DECISION_SKIPPED_LEVELS
+
+
+def next_level(level: int, skipped: frozenset[int] = frozenset()) -> int:
+    """The level a breach at `level` moves a problem to (never past the top)."""
+    up = level + 1
+    while up in skipped and up < TOP_LEVEL:
+        up += 1
+    return min(up, TOP_LEVEL)
+
+
+def levels_reached(level: int, skipped: frozenset[int] = frozenset()) -> list[int]:
+    """The levels a problem now at `level` has been through, lowest first."""
+    return [n for n in range(level + 1) if n not in skipped]
+
+
 def nudge_time(calendar: WorkCalendar, due_at: datetime, at: time) -> datetime:
     """`at` o'clock (Shanghai) on the working day before the deadline's day."""
     due_day = due_at.astimezone(SHANGHAI).date()
@@ -186,7 +212,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     breached = sorted((due, name) for name, due in clocks if due <= now)
     if breached and state.level < TOP_LEVEL:
         due, name = breached[0]
-        return Decision((Escalate(name, state.level + 1, due),), now)
+        return Decision((Escalate(name, next_level(state.level, state.skipped), due),), now)
     # At the top level each breached clock is reported once, and the clocks still running keep their
     # nudges and deadlines (a response breach must not silence the resolution clock).
     actions_list: list[Action] = [
@@ -210,6 +236,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
 
 
 __all__ = [
-    "ACTIVE", "CATEGORIES", "LEVEL_NAMES", "RESPONDED", "TOP_LEVEL", "Action", "Decision", "Escalate",
-    "LevelClocks", "Nudge", "Overdue", "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "nudge_time",
+    "ACTIVE", "CATEGORIES", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
+    "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue", "ProblemClock",
+    "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time", "skipped_levels",
 ]

@@ -212,17 +212,22 @@ async def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         await admin.dispose()
 
 
-async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path: Path) -> None:
-    """Two processes (two engines on one database) produce the same period at the same moment."""
+async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Two processes (two engines on one database) produce the same period at the same moment: both find
+    no bulletin yet, the second one's claim waits for the first one's transaction and then hits the
+    unique key, and it gives up without sending anything."""
     first, second = Database(shared_url), Database(shared_url)
     try:
         await seed(first)
-        results = await asyncio.gather(*(
-            digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23), files_root=tmp_path / name)
-            for db, name in ((first, "a"), (second, "b"))
-        ))
+        with caplog.at_level("INFO", logger="jobs.digests"):
+            results = await asyncio.gather(*(
+                digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23), files_root=tmp_path / name)
+                for db, name in ((first, "a"), (second, "b"))
+            ))
         winners = [r for r in results if r is not None]
         assert len(winners) == 1, results
+        assert [r.getMessage() for r in caplog.records] == ["weekly 2026-W47 was produced by another process"]
         assert await counts(first) == (1, winners[0].notices) == (1, 5)
         rows = await outbox_rows(second)
         assert len({r.dedupe_key for r in rows}) == len(rows)

@@ -11,16 +11,8 @@ import pytest
 from bot.domain.progress import LightThresholds, assess, schedule_progress
 from bot.domain.ranking import ScoreWeights
 from bot.standings import ProjectStanding
-from bot.weekly import (
-    assemble,
-    group_standings,
-    iso_week_period,
-    month_period,
-    month_window,
-    project_places,
-    rank_projects,
-    week_window,
-)
+from bot.domain.periods import period_containing
+from bot.weekly import assemble, group_standings, project_places, rank_projects
 
 CUTOFF = date(2026, 11, 22)
 SCHEDULE = schedule_progress(CUTOFF)
@@ -47,25 +39,13 @@ def standing(code: str, rate: float | None, *, unit: str = "区住建局", town:
 
 @pytest.mark.parametrize(("cutoff", "period"), [
     (date(2026, 11, 22), "2026-W47"),
-    (date(2027, 1, 3), "2026-W53"),  # 2026 has 53 ISO weeks
-    (date(2026, 1, 4), "2026-W01"),
+    (date(2027, 1, 3), "2026-W53"),
     (date(2025, 12, 28), "2025-W52"),
     (date(2026, 3, 8), "2026-W10"),
 ])
-def test_iso_week_period(cutoff: date, period: str) -> None:
-    assert iso_week_period(cutoff) == period
-
-
-def test_week_window_runs_from_monday_to_the_cutoff() -> None:
-    assert week_window(date(2026, 11, 22)) == (date(2026, 11, 16), date(2026, 11, 22))
-    assert week_window(date(2027, 1, 3)) == (date(2026, 12, 28), date(2027, 1, 3))
-    assert week_window(date(2026, 11, 18)) == (date(2026, 11, 16), date(2026, 11, 18))
-    assert week_window(date(2026, 11, 16)) == (date(2026, 11, 16), date(2026, 11, 16))
-
-
-def test_month_period_and_window() -> None:
-    assert month_period(date(2026, 2, 28)) == "2026-02"
-    assert month_window(date(2026, 2, 28)) == (date(2026, 2, 1), date(2026, 2, 28))
+def test_a_weekly_cutoff_names_its_iso_week(cutoff: date, period: str) -> None:
+    week = period_containing("weekly", cutoff)
+    assert (week.name, week.end) == (period, cutoff)
 
 
 # --- project ranking ----------------------------------------------------------------------------------

@@ -66,3 +66,11 @@ def test_a_line_longer_than_a_part_is_cut_but_never_inside_a_tag_or_entity(limit
         assert not re.search(r"<[^>]*$", part), part  # no cut inside a tag
         assert not re.search(r"&[a-z]*$", part), part  # no cut inside an entity
     assert "".join(_check(p) for p in parts) == "".join(f"链接&{i}" for i in range(40))
+
+
+def test_length_is_counted_in_utf16_units_like_telegram() -> None:
+    lines = [f"🟢 项目{i}" for i in range(100)]  # each emoji counts twice
+    parts = split_html("\n".join(lines), limit=100)
+    assert all(len(p.encode("utf-16-le")) // 2 <= 100 for p in parts)
+    total = sum(len(line.encode("utf-16-le")) // 2 + 1 for line in lines)
+    assert len(parts) >= total // 100  # counting characters instead would make fewer, too long parts

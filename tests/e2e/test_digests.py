@@ -204,6 +204,7 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     alerts: dict[int, list[tuple[date, str, str]]] = defaultdict(list)  # chat → (day, code, text)
     skipped: dict[date, str | None] = {}
     bulletin_calls: dict[str, list[Call]] = {}
+    produced_on: dict[str, date] = {}
 
     def collect(day: date, slot: str, calls: list[Call]) -> None:
         reminded[(day, slot)] = set()
@@ -221,11 +222,11 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
                 raise AssertionError(f"unexpected notice on {day} {slot}: {call.params}")
 
     for day in days(date(2026, 9, 28), date(2026, 10, 13)):
-        if day in (date(2026, 10, 8), date(2026, 10, 12)):
-            office.travel(at(day.month, day.day, 9, 0))
-            produced = await office.tick()
-            assert [(p.kind, p.late) for p in produced] == [("weekly", False)], produced
-            bulletin_calls[produced[0].period] = await office.deliver()
+        office.travel(at(day.month, day.day, 9, 0))  # the digest tick, every day
+        for produced in await office.tick():
+            assert produced.kind == "weekly" and not produced.late, produced
+            bulletin_calls[produced.period] = await office.deliver()
+            produced_on[produced.period] = day
         if day in (date(2026, 9, 28), date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 8),
                    date(2026, 10, 9), date(2026, 10, 10), date(2026, 10, 12), date(2026, 10, 13)):
             office.travel(at(day.month, day.day, 9, 30))
@@ -317,6 +318,10 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
                                                       "ZD2026-026", "ZD2026-031", "ZD2026-036", "ZD2026-041"}
     assert set(alerts) == {ZHAO, LIU, SUN}  # liaisons and 区长 get no alerts
 
+    # --- bulletins: on the first working day after each week, not on the Monday of a holiday ---------
+    assert produced_on == {"2026-W39": date(2026, 9, 28), "2026-W40": date(2026, 10, 8),
+                           "2026-W41": date(2026, 10, 12)}
+
     # --- the W40 bulletin, on Thursday 10/8 at 09:00 -------------------------------------------------
     calls = bulletin_calls["2026-W40"]
     assert all(c.ok for c in calls), [(c.method, c.error) for c in calls if not c.ok]
@@ -365,7 +370,8 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     rates = {code: rate for _rank, code, rate in ranking(text)}
     assert rates["ZD2026-001"] == f"{(26051 + 2 * 500 + 300) / 40800 * 100:.1f}"  # 67.0
     assert len(to(GROUP, calls, method="sendPhoto")) == 1
-    assert await office.bulletins() == [("weekly", "2026-W40", False), ("weekly", "2026-W41", False)]
+    assert await office.bulletins() == [("weekly", "2026-W39", False), ("weekly", "2026-W40", False),
+                                        ("weekly", "2026-W41", False)]
 
 
 async def test_a_bulletin_missed_while_down_goes_out_once_marked_late(cloned: TelegramHarness,

@@ -1,0 +1,403 @@
+"""Admins' operations in chat: /groups (bulletin groups), /broadcast (a notice to many people through the
+outbox), /audit (who changed what) and /outbox (notices that did not get through, with retry buttons).
+
+Every change is audited in the same transaction; every refusal says why, in Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from bot.clock import to_local
+from bot.messages import Button, Reply
+from bot.render import ROLE_LABELS, html_to_plain
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context
+from storage import audit, outbox
+from storage import people as people_repo
+from storage import problems as problem_repo
+from storage import projects as project_repo
+from storage.digest_queries import bulletin_groups
+from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
+
+ADMIN = frozenset({"admin"})
+OUTBOX_PREFIX = "obx"
+AUDIT_LIMIT = 20
+OUTBOX_SHOWN = 20
+RETRY_ALL_LIMIT = 1000
+BROADCAST_MAX = 3000
+GROUP_NAME_MAX = 100
+PROBLEM_NUMBER = re.compile(r"^[Ww]\d{1,7}$")
+ROLE_WORDS: dict[str, str] = {
+    **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
+    "经办人": "unit", "单位": "unit", "主要领导": "top", "领导": "lead",
+}
+EVERYONE = {"all", "全部", "所有人", "全体"}
+CHANNEL_LABELS = {"telegram": "Telegram", "wecom": "企业微信", "wecom_robot": "企业微信群机器人",
+                  "console": "控制台", "cli": "命令行"}
+ACTION_LABELS = {
+    "account.bind": "绑定账号", "invite.create": "生成邀请码", "report.create": "填报进度",
+    "report.withdraw": "撤回填报", "calendar.set": "录入日历", "sla.set": "修改办理时限",
+    "digests.set": "修改提醒和通报安排", "group.add": "添加通报群", "group.remove": "移除通报群",
+    "broadcast.send": "群发通知", "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",
+    "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",
+    "project.create": "新增项目", "project.update": "修改项目信息",
+}
+EVENT_LABELS = {"raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
+                "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办", "comment": "批示",
+                "escalated": "上报"}
+SETTING_LABELS = {
+    "response_days": "受理时限", "resolution_by_category": "办结时限(按类别)", "resolution_default": "默认办结时限",
+    "resolution_days_above": "上报后办结时限", "end_of_day": "每日截止", "nudge_at": "临期提醒",
+    "reminders_enabled": "填报提醒", "reminder_times": "提醒时间", "missed_days_alert": "未填报预警天数",
+    "weekly_enabled": "周报", "weekly_time": "周报时间", "monthly_enabled": "月报", "monthly_time": "月报时间",
+    "praise_n": "表扬个数", "thresholds": "红黄灯", "weights": "得分权重",
+}
+
+
+def register(registry: CommandRegistry) -> None:
+    """/groups, /broadcast, /audit and /outbox, for admins."""
+    registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN,
+                         usage="在群里发送 /groups add 群名称"))
+    registry.add(Command("broadcast", "群发通知", broadcast_command, roles=ADMIN,
+                         usage="/broadcast 联络员|单位名称|all 通知内容"))
+    registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
+    registry.add(Command("outbox", "查看未送达的消息并重发", outbox_command, roles=ADMIN))
+
+
+# --- /groups ---------------------------------------------------------------------------------------
+
+def _in_group(ctx: Context) -> bool:
+    """A message from a group chat: the chat is not the sender's private chat."""
+    return ctx.msg.chat_id != ctx.msg.user_id
+
+
+async def groups_command(ctx: Context, args: str) -> None:
+    """`/groups` lists; `/groups add [名称]` in a group registers it; `/groups remove [chat_id]`."""
+    action, _, rest = args.strip().partition(" ")
+    rest = rest.strip()
+    if action in {"add", "添加"}:
+        await _add_group(ctx, rest)
+    elif action in {"remove", "rm", "移除", "删除"}:
+        await _remove_group(ctx, rest)
+    elif action:
+        ctx.reply("admin_ops_refused", reason="groups_usage")
+    else:
+        ctx.reply("admin_ops_groups", groups=await bulletin_groups(ctx.session), changed=None,
+                  channels=CHANNEL_LABELS, in_group=_in_group(ctx))
+
+
+async def _add_group(ctx: Context, name: str) -> None:
+    if not _in_group(ctx):
+        ctx.reply("admin_ops_refused", reason="group_add_private")
+        return
+    if len(name) > GROUP_NAME_MAX:
+        ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
+        return
+    channel, chat_id = ctx.msg.channel, ctx.msg.chat_id
+    name = name or f"通报群 {chat_id}"
+    existing = await ctx.session.scalar(select(BulletinGroup).where(BulletinGroup.channel == channel,
+                                                                     BulletinGroup.chat_id == chat_id))
+    if existing is not None:
+        existing.name = name
+    else:
+        ctx.session.add(BulletinGroup(channel=channel, chat_id=chat_id, name=name, created_at=ctx.now,
+                                      created_by=ctx.actor.label))
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="group.add", object_type="group",
+                       object_key=f"{channel}:{chat_id}", detail={"name": name, "renamed": existing is not None})
+    await ctx.session.flush()
+    ctx.reply("admin_ops_groups", groups=await bulletin_groups(ctx.session), channels=CHANNEL_LABELS,
+              changed="renamed" if existing is not None else "added", name=name, in_group=True)
+
+
+async def _remove_group(ctx: Context, token: str) -> None:
+    groups = await bulletin_groups(ctx.session)
+    if token:
+        found = [g for g in groups if g.chat_id == token or f"{g.channel}:{g.chat_id}" == token]
+    elif _in_group(ctx):
+        found = [g for g in groups if g.channel == ctx.msg.channel and g.chat_id == ctx.msg.chat_id]
+    else:
+        ctx.reply("admin_ops_refused", reason="group_remove_which")
+        return
+    if not found:
+        ctx.reply("admin_ops_refused", reason="group_not_found", token=token or ctx.msg.chat_id)
+        return
+    if len(found) > 1:
+        ctx.reply("admin_ops_refused", reason="group_ambiguous", groups=found)
+        return
+    group = found[0]
+    await ctx.session.execute(delete(BulletinGroup).where(BulletinGroup.id == group.id))
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="group.remove", object_type="group",
+                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
+    ctx.reply("admin_ops_groups", groups=[g for g in groups if g.id != group.id], channels=CHANNEL_LABELS,
+              changed="removed", name=group.name, in_group=_in_group(ctx))
+
+
+# --- /broadcast ------------------------------------------------------------------------------------
+
+async def broadcast_command(ctx: Context, args: str) -> None:
+    """`/broadcast 联络员|区住建局|all 内容`: one notice per active person matching, through the outbox."""
+    assert ctx.person is not None
+    target, _, text = args.strip().partition(" ")
+    text = text.strip()
+    if not target or not text:
+        ctx.reply("admin_ops_refused", reason="broadcast_usage")
+        return
+    if len(text) > BROADCAST_MAX:
+        ctx.reply("admin_ops_refused", reason="broadcast_too_long", limit=BROADCAST_MAX)
+        return
+    resolved = await _audience(ctx, target)
+    if resolved is None:
+        return
+    label, recipients = resolved
+    if not recipients:
+        ctx.reply("admin_ops_refused", reason="broadcast_nobody", target=label)
+        return
+    stamp = f"{ctx.now:%Y%m%d%H%M%S%f}"
+    key = f"broadcast:{stamp}:{ctx.person.id}"
+    reply = Reply(html=ctx.deps.renderer.render("admin_ops_broadcast_notice", sender=ctx.person, text=text))
+    ids = await outbox.enqueue_for_people(
+        ctx.session, [outbox.PersonNotice(person_id=p.id, reply=reply, key=f"{key}:p{p.id}") for p in recipients],
+        now=ctx.now)
+    unreachable = int(await ctx.session.scalar(
+        select(func.count(func.distinct(OutboxMessage.person_id)))
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == outbox.UNDELIVERABLE)) or 0) if ids else 0
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="broadcast.send", object_type="broadcast",
+                       object_key=key, detail={"target": label, "people": len(recipients),
+                                               "unreachable": unreachable, "text": text[:500]})
+    ctx.reply("admin_ops_broadcast_sent", target=label, count=len(recipients), unreachable=unreachable)
+
+
+async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | None:
+    """Who a broadcast target names: everyone, a role, or a unit (exact name, or the one unit containing it)."""
+    base = select(Person).where(Person.active.is_(True)).order_by(Person.id)
+    if target.lower() in EVERYONE:
+        return "全体人员", list((await ctx.session.scalars(base)).unique().all())
+    role = ROLE_WORDS.get(target) or ROLE_WORDS.get(target.lower())
+    if role is not None:
+        query = base.join(PersonRole, PersonRole.person_id == Person.id).where(PersonRole.role == role)
+        return ROLE_LABELS[role], list((await ctx.session.scalars(query)).unique().all())
+    units = list((await ctx.session.scalars(select(Unit).order_by(Unit.name))).all())
+    matches = [u for u in units if u.name == target] or [u for u in units if target in u.name]
+    if len(matches) != 1:
+        ctx.reply("admin_ops_refused", reason="broadcast_target", target=target, units=matches,
+                  roles=list(ROLE_LABELS.values()))
+        return None
+    unit = matches[0]
+    return unit.name, list((await ctx.session.scalars(base.where(Person.unit_id == unit.id))).unique().all())
+
+
+# --- /audit ----------------------------------------------------------------------------------------
+
+async def audit_command(ctx: Context, args: str) -> None:
+    """`/audit` the last 20 changes; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object key."""
+    token = args.strip()
+    keys: list[str] = []
+    subject = ""
+    events: list[dict[str, Any]] = []
+    if not token:
+        entries = await audit.entries_for(ctx.session, limit=AUDIT_LIMIT)
+    else:
+        keys, subject, events = await _audit_subject(ctx, token)
+        entries = []
+        for key in keys:
+            entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_LIMIT)
+    rows = [_entry_row(e) for e in entries] + events
+    rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
+    names = await _person_names(ctx, {int(r["object_key"]) for r in rows
+                                      if r.get("object_type") == "person" and str(r["object_key"]).isdigit()})
+    for row in rows:
+        if row.get("object_type") == "person" and str(row["object_key"]).isdigit():
+            row["object"] = names.get(int(row["object_key"]), row["object"])
+    ctx.reply("admin_ops_audit", rows=rows[:AUDIT_LIMIT], token=token, subject=subject)
+
+
+async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list[dict[str, Any]]]:
+    """The audit keys a token stands for, how to name it, and (for a problem) its history as rows."""
+    if PROBLEM_NUMBER.match(token):
+        number = problem_repo.parse_number(token)
+        assert number is not None
+        key = f"W{number:04d}"
+        problem = await problem_repo.get_problem(ctx.session, problem_id=number)
+        if problem is None:
+            return [key], key, []
+        history = await problem_repo.history(ctx.session, problem_id=problem.id)
+        rows = [{"at": e.at, "order": -1, "actor": e.actor.name if e.actor else "系统", "channel": "—",
+                 "action": EVENT_LABELS.get(e.kind, e.kind), "object": key, "object_type": "problem",
+                 "object_key": key, "summary": (e.text or "")[:60]} for e in history]
+        what = "议定事项" if problem.project is None else f"{problem.project.code} 的问题"
+        return [key], f"{key}({what})", rows
+    project = await project_repo.get_project_by_code(ctx.session, code=token)
+    if project is not None:
+        return [project.code], f"{project.code} {project.name}", []
+    found = await people_repo.find_people_by_name(ctx.session, name=token)
+    if found:
+        return [str(p.id) for p in found], token, []
+    return [token], token, []
+
+
+def _entry_row(entry: AuditEntry) -> dict[str, Any]:
+    return {"at": entry.at, "order": entry.id, "actor": entry.actor,
+            "channel": CHANNEL_LABELS.get(entry.channel, entry.channel),
+            "action": ACTION_LABELS.get(entry.action, entry.action),
+            "object": "" if entry.object_type in {"broadcast", "outbox"} else entry.object_key,
+            "object_type": entry.object_type, "object_key": entry.object_key,
+            "summary": _summary(entry)}
+
+
+def _summary(entry: AuditEntry) -> str:
+    """A short Chinese gist of an entry's detail."""
+    detail = entry.detail or {}
+    if entry.action == "calendar.set":
+        kind = {"off": "放假", "work": "调休上班", "auto": "恢复默认"}.get(detail.get("kind", ""), "")
+        return f"{kind} {detail.get('name', '')}".strip()
+    if entry.action in {"sla.set", "digests.set"}:
+        return ";".join(_changes(detail.get("before") or {}, detail.get("after") or {}))
+    if entry.action == "broadcast.send":
+        return f"发给{detail.get('target', '')} {detail.get('people', 0)} 人:{str(detail.get('text', ''))[:30]}"
+    if entry.action in {"group.add", "group.remove"}:
+        return str(detail.get("name", ""))
+    if entry.action == "outbox.retry":
+        return f"{len(detail.get('ids', []))} 条"
+    if entry.action == "decision.create":
+        return f"{detail.get('unit', '')} {detail.get('due', '')} 前:{str(detail.get('text', ''))[:30]}"
+    if entry.action == "report.create":
+        return f"{detail.get('amount', '')} 万元"
+    return ""
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    changes = []
+    for key, new in after.items():
+        old = before.get(key)
+        if old == new:
+            continue
+        label = SETTING_LABELS.get(key, key)
+        if isinstance(new, dict) and isinstance(old, dict):
+            parts = [f"{k} {_plain(old.get(k))}→{_plain(v)}" for k, v in new.items() if old.get(k) != v]
+            changes.append(f"{label} " + "、".join(parts))
+        else:
+            changes.append(f"{label} {_plain(old)}→{_plain(new)}")
+    return changes
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "开" if value else "关"
+    if isinstance(value, list):
+        return ",".join(_plain(v) for v in value)
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+async def _person_names(ctx: Context, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await ctx.session.execute(select(Person.id, Person.name).where(Person.id.in_(sorted(ids))))
+    return {pid: name for pid, name in rows.all()}
+
+
+# --- /outbox ---------------------------------------------------------------------------------------
+
+async def outbox_command(ctx: Context, _args: str) -> None:
+    """Notices that did not get through, newest first, with a 重试 button each (and 全部重试); the backlog."""
+    await _show_outbox(ctx, done=None)
+
+
+async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
+    rows = await outbox.failed_messages(ctx.session, limit=OUTBOX_SHOWN)
+    total = int(await ctx.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.state.in_((outbox.FAILED, outbox.UNDELIVERABLE)))) or 0)
+    backlog = await outbox.backlog(ctx.session, now=ctx.now)
+    names = await _person_names(ctx, {r.person_id for r in rows if r.person_id is not None})
+    shown = [_outbox_row(r, names) for r in rows]
+    buttons = [[Button(f"重试 #{r.id}", f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
+    if rows:
+        buttons.append([Button("全部重试", f"{OUTBOX_PREFIX}:all")])
+    age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
+    ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done, buttons=buttons)
+
+
+def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:
+    if row.person_id is not None:
+        recipient = names.get(row.person_id, f"人员 {row.person_id}")
+    else:
+        recipient = f"群 {row.chat_id}"
+    channel = CHANNEL_LABELS.get(row.channel or "", row.channel or "")
+    plain = " ".join(html_to_plain(str((row.payload or {}).get("html", ""))).split())
+    preview = plain if len(plain) <= 30 else plain[:30] + "…"
+    if row.last_error == outbox.NO_ACCOUNT:
+        reason = "未绑定聊天账号"
+    elif row.last_error == outbox.ALL_BLOCKED:
+        reason = "已屏蔽机器人"
+    else:
+        error = row.last_error or ""
+        reason = error if len(error) <= 80 else error[:80] + "…"
+    return {"id": row.id, "recipient": recipient, "channel": channel, "state": row.state,
+            "created_at": row.created_at, "preview": preview, "reason": reason}
+
+
+def _age(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} 小时 {minutes % 60} 分钟"
+    return f"{minutes // 1440} 天"
+
+
+async def outbox_button(ctx: Context, data: str) -> None:
+    """obx:r:<id> retries one notice, obx:all every one that did not get through."""
+    if "admin" not in ctx.roles:
+        ctx.reply("admin_ops_refused", reason="not_admin")
+        return
+    kind, _, value = data.partition(":")
+    if kind == "r" and value.isdigit():
+        rows = [await outbox.get_message(ctx.session, message_id=int(value))]
+        if rows[0] is None or rows[0].state not in (outbox.FAILED, outbox.UNDELIVERABLE):
+            ctx.reply("admin_ops_refused", reason="retry_gone", id=value)
+            return
+    elif kind == "all":
+        rows = list(await outbox.failed_messages(ctx.session, limit=RETRY_ALL_LIMIT))
+    else:
+        ctx.reply("button_expired")
+        return
+    retried, stuck = [], []
+    for row in rows:
+        assert row is not None
+        if await _readdress(ctx, row) and await outbox.retry_message(ctx.session, message_id=row.id, now=ctx.now):
+            retried.append(row.id)
+        else:
+            stuck.append(row.id)
+    if retried:
+        await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="outbox.retry", object_type="outbox",
+                           object_key="outbox", detail={"ids": retried, "skipped": stuck})
+    await _show_outbox(ctx, done={"retried": len(retried), "stuck": len(stuck)})
+
+
+async def _readdress(ctx: Context, row: OutboxMessage) -> bool:
+    """A notice to a person that had no usable chat goes to the person's first usable account, if they have
+    one by now (they bound one, or unblocked the bot by binding again). False if there is still none."""
+    if row.channel is not None and row.chat_id is not None:
+        return True
+    if row.person_id is None:
+        return False
+    account = await ctx.session.scalar(
+        select(ChatAccount).where(ChatAccount.person_id == row.person_id, ChatAccount.blocked_at.is_(None))
+        .order_by(ChatAccount.id).limit(1))
+    if account is None:
+        return False
+    row.channel, row.chat_id = account.channel, account.chat_id
+    await ctx.session.flush()
+    return True
+
+
+BUTTONS: dict[str, Callable[[Context, str], Awaitable[None]]] = {OUTBOX_PREFIX: outbox_button}

@@ -1,0 +1,363 @@
+"""Admin commands about people: /invite, /people, /person, /deactivate and /handover.
+
+Only admins may use them (the commands are registered for the "admin" role; the buttons check it again,
+since the router does not check roles for buttons). Every change is audited with the admin and the channel.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE
+from bot.invites import ROLES, create_invite
+from bot.ledger import ROLE_BY_LABEL
+from bot.messages import Button, Reply
+from bot.render import ROLE_LABELS
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context
+from storage import audit, outbox, people
+from storage import problems as problem_repo
+from storage import projects as project_repo
+from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
+
+PREFIX = "adp"
+ADMIN = frozenset({"admin"})
+ROSTER_LIMIT = 100  # lines of /people in one message (Telegram messages stop at 4096 characters)
+CANDIDATE_LIMIT = 10
+_PHONE_CHARS = re.compile(r"[\d\s\-+()]+")
+_PHONE = re.compile(r"1[3-9]\d{9}")
+
+
+def register(registry: CommandRegistry) -> None:
+    """Add the people commands, in menu order."""
+    registry.add(Command("invite", "生成邀请链接", invite_command, roles=ADMIN, usage="/invite 角色 姓名或手机"))
+    registry.add(Command("people", "人员名单", people_command, roles=ADMIN, usage="/people [单位或角色]"))
+    registry.add(Command("person", "查看人员详情", person_command, roles=ADMIN, usage="/person 姓名或手机"))
+    registry.add(Command("deactivate", "停用人员", deactivate_command, roles=ADMIN,
+                         usage="/deactivate 姓名或手机"))
+    registry.add(Command("handover", "工作移交", handover_command, roles=ADMIN,
+                         usage="/handover 原人员 接替人员"))
+
+
+# --- shared by the admin handlers ------------------------------------------------------------------
+
+def is_admin(ctx: Context) -> bool:
+    return ctx.person is not None and "admin" in ctx.roles
+
+
+def refuse_unless_admin(ctx: Context) -> bool:
+    """For buttons and flow steps (commands are checked by the router): True, after replying, if the caller
+    is not an admin."""
+    if is_admin(ctx):
+        return False
+    ctx.reply("admin_people_refused", reason="not_admin")
+    return True
+
+
+def mask_phone(phone: str | None) -> str:
+    """13800104729 → 138****4729."""
+    if not phone:
+        return "—"
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else phone
+
+
+def role_text(person: Person) -> str:
+    """The person's roles in Chinese, in the usual order: 联络员、单位经办人."""
+    return "、".join(ROLE_LABELS[r] for r in ROLES if r in person.role_names)
+
+
+def parse_role(text: str) -> str | None:
+    """"liaison" or 联络员 (and the other labels of the roster) → "liaison"."""
+    text = text.strip()
+    if text.lower() in ROLES:
+        return text.lower()
+    return ROLE_BY_LABEL.get(text)
+
+
+def as_phone(text: str) -> str | None:
+    """The 11-digit mobile number written in `text` (spaces, dashes, +86 allowed), or None."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not _PHONE_CHARS.fullmatch(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits if _PHONE.fullmatch(digits) else None
+
+
+async def find_people(session: AsyncSession, spec: str) -> list[Person]:
+    """People matching "姓名", "手机" or "姓名 手机" (inactive ones included)."""
+    words = spec.split()
+    phones = [p for p in (as_phone(w) for w in words) if p]
+    names = [w for w in words if as_phone(w) is None]
+    if phones:
+        query = select(Person).where(Person.phone == phones[0]).order_by(Person.id)
+        found = list((await session.scalars(query)).unique().all())
+        return [p for p in found if not names or p.name == names[0]]
+    if not names:
+        return []
+    return await people.find_people_by_name(session, name=names[0])
+
+
+async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = None) -> Person | None:
+    """The one person `spec` names; otherwise replies (not found, or the candidates to pick from by phone,
+    with a button each when `buttons_for` gives the button data before the person id)."""
+    found = await find_people(ctx.session, spec)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        ctx.reply("admin_people_refused", reason="not_found", spec=spec.strip())
+        return None
+    buttons = ([[Button(_label(p), f"{buttons_for}:{p.id}")] for p in found[:CANDIDATE_LIMIT]]
+               if buttons_for else [])
+    ctx.reply("admin_people_candidates", spec=spec.strip(), candidates=found[:CANDIDATE_LIMIT],
+              more=max(len(found) - CANDIDATE_LIMIT, 0), mask=mask_phone, pick=bool(buttons), buttons=buttons)
+    return None
+
+
+def _label(person: Person) -> str:
+    where = person.unit.name if person.unit else (person.title or "")
+    return " ".join(part for part in (person.name, where, mask_phone(person.phone)) if part)
+
+
+async def _bound_ids(session: AsyncSession, person_ids: list[int] | None = None) -> set[int]:
+    """Ids of the people (of those given) with at least one chat account that has not blocked the bot."""
+    query = select(ChatAccount.person_id).where(ChatAccount.blocked_at.is_(None))
+    if person_ids is not None:
+        query = query.where(ChatAccount.person_id.in_(person_ids))
+    return set((await session.scalars(query)).all())
+
+
+# --- /invite ---------------------------------------------------------------------------------------
+
+async def invite_command(ctx: Context, args: str) -> None:
+    """`/invite 角色 姓名|手机`: a fresh single-use link to forward to that person."""
+    role_text, _, spec = args.strip().partition(" ")
+    role = parse_role(role_text) if role_text else None
+    if role is None or not spec.strip():
+        ctx.reply("admin_people_usage", command="invite", role_text=role_text, roles=ROLES)
+        return
+    person = await resolve_person(ctx, spec, buttons_for=f"{PREFIX}:inv:{role}")
+    if person is not None:
+        await _invite(ctx, person, role)
+
+
+async def _invite(ctx: Context, person: Person, role: str) -> None:
+    if not person.active:
+        ctx.reply("admin_people_refused", reason="inactive", person=person)
+        return
+    settings = ctx.deps.settings
+    invite = await create_invite(ctx.session, person=person, role=role, now=ctx.now,
+                                 ttl=timedelta(hours=settings.invite_ttl_hours), actor=ctx.actor,
+                                 bot_username=settings.telegram_bot_username)
+    accounts = await people.accounts_of(ctx.session, person_id=person.id)
+    ctx.reply("admin_people_invite", person=person, role=role, invite=invite,
+              bound=sum(1 for a in accounts if a.blocked_at is None))
+
+
+# --- /people and /person ---------------------------------------------------------------------------
+
+async def people_command(ctx: Context, args: str) -> None:
+    """`/people [单位|角色]`: the roster, with who has a bound chat account."""
+    text = args.strip()
+    query = select(Person).order_by(Person.id)
+    title, role, unit = "全部人员", None, None
+    if text:
+        role = parse_role(text)
+        if role is not None:
+            query = query.where(Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role)))
+            title = f"角色:{text}"
+        else:
+            unit = await _pick_unit(ctx, text)
+            if unit is None:
+                return
+            query = query.where(Person.unit_id == unit.id)
+            title = f"单位:{unit.name}"
+    roster = list((await ctx.session.scalars(query)).unique().all())
+    bound = await _bound_ids(ctx.session)
+    ctx.reply("admin_people_list", title=title, people=roster[:ROSTER_LIMIT], bound=bound, labels=role_text,
+              more=max(len(roster) - ROSTER_LIMIT, 0), total=len(roster))
+
+
+async def _pick_unit(ctx: Context, text: str) -> Unit | None:
+    """The unit named exactly, or the only one whose name contains `text`; replies otherwise."""
+    units = await find_units(ctx.session, text)
+    if len(units) == 1:
+        return units[0]
+    ctx.reply("admin_people_refused", reason="unit_unknown" if not units else "unit_ambiguous", text=text,
+              units=[u.name for u in units], roles=ROLES)
+    return None
+
+
+async def find_units(session: AsyncSession, text: str) -> list[Unit]:
+    """The unit with exactly this name, else every unit whose name contains it."""
+    text = text.strip().replace("（", "(").replace("）", ")")
+    exact = await session.scalar(select(Unit).where(Unit.name == text))
+    if exact is not None:
+        return [exact]
+    if not text:
+        return []
+    return list((await session.scalars(select(Unit).where(Unit.name.contains(text, autoescape=True))
+                                       .order_by(Unit.name))).all())
+
+
+async def person_command(ctx: Context, args: str) -> None:
+    """`/person 姓名|手机`: roles, unit or title, phone (masked), chat accounts and projects."""
+    if not args.strip():
+        ctx.reply("admin_people_usage", command="person", role_text="", roles=ROLES)
+        return
+    found = await find_people(ctx.session, args)
+    if not found:
+        ctx.reply("admin_people_refused", reason="not_found", spec=args.strip())
+        return
+    cards = []
+    for person in found[:CANDIDATE_LIMIT]:
+        liaison_of = await project_repo.projects_of_liaison(ctx.session, person_id=person.id)
+        cards.append({"person": person, "phone": mask_phone(person.phone),
+                      "accounts": await people.accounts_of(ctx.session, person_id=person.id),
+                      "liaison_of": liaison_of, "lead_of": await _projects_led(ctx.session, person.id)})
+    ctx.reply("admin_people_card", cards=cards, labels=role_text, more=max(len(found) - CANDIDATE_LIMIT, 0))
+
+
+async def _projects_led(session: AsyncSession, person_id: int) -> list[Project]:
+    query = select(Project).where(Project.lead_official_id == person_id).order_by(Project.code)
+    return list((await session.scalars(query)).unique().all())
+
+
+# --- /deactivate -----------------------------------------------------------------------------------
+
+@dataclass
+class OpenItems:
+    """What a person still answers for: to hand over before (or after) they leave."""
+
+    liaison_of: list[Project] = field(default_factory=list)
+    lead_of: list[Project] = field(default_factory=list)
+    raised: list[Problem] = field(default_factory=list)
+    unit_held: list[Problem] = field(default_factory=list)  # their unit's, when nobody else handles it
+
+    @property
+    def empty(self) -> bool:
+        return not (self.liaison_of or self.lead_of or self.raised or self.unit_held)
+
+
+async def open_items(session: AsyncSession, person: Person) -> OpenItems:
+    items = OpenItems(liaison_of=await project_repo.projects_of_liaison(session, person_id=person.id),
+                      lead_of=await _projects_led(session, person.id))
+    query = (select(Problem).where(Problem.raised_by_id == person.id, Problem.status != "closed")
+             .order_by(Problem.id))
+    items.raised = list((await session.scalars(query)).unique().all())
+    if "unit" in person.role_names and person.unit_id is not None:
+        others = [p for p in await problem_repo.unit_handlers(session, unit_id=person.unit_id) if p.id != person.id]
+        if not others:
+            query = (select(Problem).where(Problem.unit_id == person.unit_id, Problem.status.in_(ACTIVE))
+                     .order_by(Problem.id))
+            items.unit_held = list((await session.scalars(query)).unique().all())
+    return items
+
+
+async def deactivate_command(ctx: Context, args: str) -> None:
+    """`/deactivate 姓名|手机`: the person's chat accounts stop working; lists what to hand over."""
+    if not args.strip():
+        ctx.reply("admin_people_usage", command="deactivate", role_text="", roles=ROLES)
+        return
+    person = await resolve_person(ctx, args, buttons_for=f"{PREFIX}:dea")
+    if person is not None:
+        await _deactivate(ctx, person)
+
+
+async def _deactivate(ctx: Context, person: Person) -> None:
+    assert ctx.person is not None
+    if person.id == ctx.person.id:
+        ctx.reply("admin_people_refused", reason="self", person=person)
+        return
+    if not person.active:
+        ctx.reply("admin_people_refused", reason="already_inactive", person=person)
+        return
+    person.active = False
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.deactivate",
+                       object_type="person", object_key=str(person.id), detail={"name": person.name})
+    ctx.reply("admin_people_deactivated", person=person, items=await open_items(ctx.session, person))
+
+
+# --- /handover -------------------------------------------------------------------------------------
+
+async def handover_command(ctx: Context, args: str) -> None:
+    """`/handover 原人员 接替人员`: projects (as liaison or lead official) and the open problems `from`
+    raised go to `to`, who gets the roles for them and a notice."""
+    words = args.split()
+    if len(words) != 2:
+        ctx.reply("admin_people_usage", command="handover", role_text="", roles=ROLES)
+        return
+    giver = await resolve_person(ctx, words[0])
+    if giver is None:
+        return
+    taker = await resolve_person(ctx, words[1])
+    if taker is None:
+        return
+    if giver.id == taker.id:
+        ctx.reply("admin_people_refused", reason="same_person", person=giver)
+        return
+    if not taker.active:
+        ctx.reply("admin_people_refused", reason="inactive", person=taker)
+        return
+    items = await open_items(ctx.session, giver)
+    if not (items.liaison_of or items.lead_of or items.raised):
+        ctx.reply("admin_people_refused", reason="nothing_to_hand_over", person=giver, items=items)
+        return
+    await _hand_over(ctx, giver, taker, items)
+
+
+async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItems) -> None:
+    async def record(action: str, object_type: str, key: str, detail: dict[str, object]) -> None:
+        await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action=action, object_type=object_type,
+                           object_key=key, detail={"from": giver.id, "to": taker.id, **detail})
+
+    for project in items.liaison_of:
+        project.liaison_id, project.liaison, project.updated_at = taker.id, taker, ctx.now
+        await record("project.update", "project", project.code,
+                     {"field": "liaison", "before": giver.name, "after": taker.name, "handover": True})
+    for project in items.lead_of:
+        project.lead_official_id, project.lead_official, project.updated_at = taker.id, taker, ctx.now
+        await record("project.update", "project", project.code,
+                     {"field": "lead_official", "before": giver.name, "after": taker.name, "handover": True})
+    for problem in items.raised:
+        problem.raised_by_id, problem.raised_by, problem.updated_at = taker.id, taker, ctx.now
+        await record("problem.raiser", "problem", problem.number, {"before": giver.name, "after": taker.name})
+    wanted = (["liaison"] if items.liaison_of or items.raised else []) + (["lead"] if items.lead_of else [])
+    granted = [role for role in wanted if people.grant_role(taker, role)]
+    for role in granted:
+        await record("person.grant_role", "person", str(taker.id), {"role": role})
+    await ctx.session.flush()
+    context = {"giver": giver, "taker": taker, "items": items, "granted": granted}
+    html = ctx.deps.renderer.render("admin_people_handover_notice", **context)
+    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html), now=ctx.now,
+                                    key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
+    ctx.reply("admin_people_handover", **context)
+
+
+# --- buttons ---------------------------------------------------------------------------------------
+
+async def people_button(ctx: Context, data: str) -> None:
+    """adp:inv:<role>:<person id> and adp:dea:<person id>: a candidate picked from a list of namesakes."""
+    if refuse_unless_admin(ctx):
+        return
+    kind, _, rest = data.partition(":")
+    role, _, token = rest.rpartition(":")
+    person = await people.get_person(ctx.session, person_id=int(token)) if token.isdigit() else None
+    if person is None:
+        ctx.reply("button_expired")
+    elif kind == "inv" and role in ROLES:
+        await _invite(ctx, person, role)
+    elif kind == "dea" and not role:
+        await _deactivate(ctx, person)
+    else:
+        ctx.reply("button_expired")
+
+
+BUTTONS = {PREFIX: people_button}

@@ -1,0 +1,227 @@
+"""Admins' settings in chat: /sla (problem deadlines), /calendar (official days off and 调休 working days) and
+/schedule (reminder and bulletin times, switches, thresholds, weights).
+
+Deadlines and days go through bot.admin_ops, exactly as the CLI does (same validation, same audit entries).
+The schedule is the stored DigestSettings: each change is validated, stored and audited here; a running
+bot picks up new reminder times through the scheduler's settings watcher (jobs.scheduler).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from datetime import date, time
+from typing import Any
+
+from bot.admin_ops import AdminInputError, set_day, set_policy
+from bot.digest_settings import DIGEST_KEY, DigestSettings
+from bot.domain.escalation import CATEGORIES
+from bot.domain.progress import LightThresholds
+from bot.domain.ranking import ScoreWeights
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context
+from storage import audit
+from storage.settings import calendar_overrides, load_calendar, load_digest_settings, load_policy, set_setting
+
+ADMIN = frozenset({"admin"})
+SLA_WHATS = ("category", "response", "resolution", "end-of-day", "nudge-at")
+DAY_KINDS = {"off": "off", "放假": "off", "休": "off", "休息": "off",
+             "work": "work", "上班": "work", "调休": "work", "调休上班": "work",
+             "auto": "auto", "恢复": "auto", "默认": "auto"}
+SCHEDULE_ALIASES = {"提醒": "reminders", "周报": "weekly", "月报": "monthly", "预警": "alert", "表扬": "praise",
+                    "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds"}
+ON_WORDS = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
+CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+DAY = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+MAX_REMINDERS = 6
+
+
+def register(registry: CommandRegistry) -> None:
+    """/sla, /calendar and /schedule, for admins."""
+    registry.add(Command("sla", "查看或修改问题办理时限", sla_command, roles=ADMIN,
+                         usage="/sla category 审批手续 3"))
+    registry.add(Command("calendar", "查看或录入放假、调休安排", calendar_command, roles=ADMIN,
+                         usage="/calendar 2027-02-06 off 春节"))
+    registry.add(Command("schedule", "查看或修改提醒和通报安排", schedule_command, roles=ADMIN,
+                         usage="/schedule reminders 16:00,18:00"))
+
+
+# --- /sla ------------------------------------------------------------------------------------------
+
+async def sla_command(ctx: Context, args: str) -> None:
+    """`/sla` shows the deadlines; `/sla category 审批手续 3` (response, resolution, end-of-day, nudge-at)
+    changes one of them for problems raised from now on."""
+    words = args.split()
+    if not words:
+        ctx.reply("sla", policy=await load_policy(ctx.session), categories=CATEGORIES)
+        return
+    what = words[0].lower()
+    if what not in SLA_WHATS:
+        ctx.reply("admin_settings_refused", reason="sla_usage", word=words[0])
+        return
+    try:
+        policy = await set_policy(ctx.session, what=what, args=words[1:], now=ctx.now, actor=ctx.actor)
+    except AdminInputError as error:
+        ctx.reply("admin_settings_refused", reason="message", message=_chat_wording(str(error)))
+        return
+    ctx.reply("admin_settings_sla_changed", policy=policy, categories=CATEGORIES)
+
+
+def _chat_wording(message: str) -> str:
+    """bot.admin_ops speaks of the CLI's `sla set …`; in chat the command is `/sla …`."""
+    return message.replace("sla set ", "/sla ")
+
+
+# --- /calendar -------------------------------------------------------------------------------------
+
+async def calendar_command(ctx: Context, args: str) -> None:
+    """`/calendar` shows the official days entered; `/calendar 2027-02-06 off 春节`, `… work`, `… auto`."""
+    words = args.split(maxsplit=2)
+    if words:
+        day = _parse_day(words[0])
+        kind = DAY_KINDS.get(words[1].lower()) if len(words) > 1 else None
+        if day is None or kind is None:
+            ctx.reply("admin_settings_refused", reason="calendar_usage", word=words[0])
+            return
+        name = words[2].strip() if len(words) > 2 else ""
+        if len(name) > 50:
+            ctx.reply("admin_settings_refused", reason="name_too_long")
+            return
+        try:
+            await set_day(ctx.session, day=day, kind=kind, name=name, now=ctx.now, actor=ctx.actor)
+        except AdminInputError as error:
+            ctx.reply("admin_settings_refused", reason="message", message=str(error))
+            return
+        await ctx.session.flush()
+    calendar = await load_calendar(ctx.session)
+    ctx.reply("admin_settings_calendar", changed=bool(words), overrides=await calendar_overrides(ctx.session),
+              official_until=calendar.official_until, official_years=sorted(calendar.official_years))
+
+
+def _parse_day(text: str) -> date | None:
+    match = DAY.match(text.strip())
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+# --- /schedule -------------------------------------------------------------------------------------
+
+class ScheduleInputError(ValueError):
+    """A /schedule change that cannot be made; the message is Chinese and shown as is."""
+
+
+async def schedule_command(ctx: Context, args: str) -> None:
+    """`/schedule` shows the reminder and bulletin settings; `/schedule reminders 16:00,18:00` etc. change
+    them (stored, audited, and picked up by the running scheduler within a minute)."""
+    words = args.split()
+    before = await load_digest_settings(ctx.session)
+    if not words:
+        ctx.reply("admin_settings_schedule", s=before, changed=None)
+        return
+    what = SCHEDULE_ALIASES.get(words[0], words[0].lower())
+    try:
+        after = changed_schedule(before, what, words[1:])
+    except ScheduleInputError as error:
+        ctx.reply("admin_settings_refused", reason="message", message=str(error))
+        return
+    await set_setting(ctx.session, key=DIGEST_KEY, value=after.to_json(), now=ctx.now, by=ctx.actor.label)
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="digests.set", object_type="setting",
+                       object_key=DIGEST_KEY, detail={"what": what, "before": before.to_json(),
+                                                      "after": after.to_json()})
+    ctx.reply("admin_settings_schedule", s=after, changed=what)
+
+
+def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> DigestSettings:
+    """New settings with one thing changed; raises ScheduleInputError (in Chinese) on bad input."""
+    values: dict[str, Any]
+    if what == "reminders" and len(args) == 1 and args[0].lower() in ON_WORDS:
+        values = {"reminders_enabled": ON_WORDS[args[0].lower()]}
+    elif what == "reminders" and args:
+        values = {"reminder_times": _times(" ".join(args))}
+    elif what in {"weekly", "monthly"} and len(args) == 1:
+        word = args[0].lower()
+        if word in ON_WORDS:
+            values = {f"{what}_enabled": ON_WORDS[word]}
+        else:
+            values = {f"{what}_time": _clock(args[0])}
+    elif what in {"alert", "praise"} and len(args) == 1:
+        values = {"missed_days_alert" if what == "alert" else "praise_n": _count(args[0], what)}
+    elif what == "weights" and len(args) == 3:
+        values = {"weights": _weights(args)}
+    elif what == "thresholds" and len(args) == 2:
+        values = {"thresholds": _thresholds(settings.thresholds, args)}
+    else:
+        raise ScheduleInputError(SCHEDULE_USAGE)
+    try:
+        return replace(settings, **values)
+    except ValueError as error:  # DigestSettings' own checks; the parsers above catch what users can type
+        raise ScheduleInputError(f"设置无效:{error}") from error
+
+
+SCHEDULE_USAGE = ("用法:/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
+                  "monthly 09:00 | monthly on/off | alert 天数 | praise 个数 | weights 投资 及时 办结(合计 1) | "
+                  "thresholds 黄灯点数 红灯点数")
+
+
+def _clock(text: str) -> time:
+    match = CLOCK.match(text.strip())
+    if match and int(match[1]) < 24 and int(match[2]) < 60:
+        return time(int(match[1]), int(match[2]))
+    raise ScheduleInputError(f"「{text}」不是时间,请写成 16:00 这样的形式。")
+
+
+def _times(text: str) -> tuple[time, ...]:
+    parts = [p for p in re.split(r"[,，、;；\s]+", text) if p]
+    times = sorted({_clock(p) for p in parts})
+    if not times:
+        raise ScheduleInputError("请至少写一个提醒时间,如 16:00,18:00。")
+    if len(times) > MAX_REMINDERS:
+        raise ScheduleInputError(f"提醒时间最多 {MAX_REMINDERS} 个。")
+    return tuple(times)
+
+
+def _count(text: str, what: str) -> int:
+    limit = 20 if what == "alert" else 50
+    if not text.isdigit() or not 1 <= int(text) <= limit:
+        noun = "连续未填报的工作日数" if what == "alert" else "表扬的项目个数"
+        raise ScheduleInputError(f"「{text}」无效:{noun}应为 1 到 {limit} 之间的整数。")
+    return int(text)
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise ScheduleInputError(f"「{text}」不是数字。") from None
+    if not math.isfinite(value) or value < 0:
+        raise ScheduleInputError(f"「{text}」应为不小于 0 的数字。")
+    return value
+
+
+def _weights(args: list[str]) -> ScoreWeights:
+    """Three weights summing to 1 (or to 100, as percentages)."""
+    parts = [_number(a) for a in args]
+    total = sum(parts)
+    if math.isclose(total, 100, abs_tol=1e-6) and any(p > 1 for p in parts):
+        parts = [p / 100 for p in parts]
+        total = 1.0
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ScheduleInputError(f"三项权重之和须为 1(现为 {total:g}),如 0.6 0.2 0.2。")
+    investment, punctuality, _ = parts
+    try:  # the third takes up the rounding, so that the three sum to 1 as ScoreWeights insists
+        return ScoreWeights(investment=investment, punctuality=punctuality,
+                            problems=max(0.0, 1.0 - investment - punctuality))
+    except ValueError:
+        raise ScheduleInputError(f"三项权重之和须为 1(现为 {total:g}),如 0.6 0.2 0.2。") from None
+
+
+def _thresholds(current: LightThresholds, args: list[str]) -> LightThresholds:
+    yellow, red = (_number(a) for a in args)
+    if yellow > red or red > 100:
+        raise ScheduleInputError("黄灯点数须不大于红灯点数,且都在 0 到 100 之间,如 10 30。")
+    return replace(current, yellow_from_points=yellow, red_from_points=red)  # valid: checked just above

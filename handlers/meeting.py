@@ -1,0 +1,169 @@
+"""The dispatch meeting (调度会): /meeting builds its agenda, /decide records a decision (议定事项).
+
+The agenda lists the open problems at or near their deadline (within two working days, or past it) by
+level and unit, the red-light projects, and the decisions still open. A decision is then followed
+exactly like a problem (bot.problem_service.record_decision): assigned to a unit, with deadlines,
+escalation (skipping level 1, as it has no project) and 销号 by the admin who recorded it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot import problem_service as service
+from bot.clock import to_local
+from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.workdays import WorkCalendar
+from bot.html_split import split_html
+from bot.messages import Reply
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context
+from storage import audit
+from storage import problems as repo
+from storage.models import Problem, Unit
+from storage.settings import load_calendar, load_digest_settings, load_policy
+from storage.standings import compute_standings
+
+ADMIN = frozenset({"admin"})
+NEAR_WORKING_DAYS = 2
+TEXT_MAX = 500
+PREVIEW = 40
+FULL_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+MONTH_DAY = re.compile(r"^(\d{1,2})月(\d{1,2})日?$")
+
+
+def register(registry: CommandRegistry) -> None:
+    """/meeting and /decide, for admins."""
+    registry.add(Command("meeting", "生成调度会议程", meeting_command, roles=ADMIN))
+    registry.add(Command("decide", "记录调度会议定事项并跟踪落实", decide_command, roles=ADMIN,
+                         usage="/decide 事项内容 责任单位 2026-12-15"))
+
+
+# --- /meeting --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgendaItem:
+    """An open problem at or near a deadline: which clock, when, and how many working days over or left."""
+
+    problem: Problem
+    clock: str  # "response" | "resolution"
+    due_at: datetime
+    overdue: bool
+    working_days: int  # over (overdue) or left (near)
+
+    @property
+    def preview(self) -> str:
+        text = " ".join(self.problem.text.split())
+        return text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
+
+
+def agenda_items(problems: Sequence[Problem], *, now: datetime, today: date, calendar: WorkCalendar,
+                 near: int = NEAR_WORKING_DAYS) -> list[AgendaItem]:
+    """The active problems whose earliest running deadline has passed or falls within `near` working days."""
+    horizon = calendar.add_working_days(today, near)
+    items = []
+    for problem in problems:
+        if problem.status not in ACTIVE:
+            continue
+        clocks = [("resolution", problem.resolution_due_at)]
+        if problem.status == "open":
+            clocks.append(("response", problem.response_due_at))
+        running = sorted((due, name) for name, due in clocks if due is not None)
+        if not running:
+            continue
+        due, name = running[0]
+        due_day = to_local(due).date()
+        if due <= now:
+            items.append(AgendaItem(problem, name, due, True, calendar.working_days_between(due_day, today)))
+        elif due_day <= horizon:
+            items.append(AgendaItem(problem, name, due, False, calendar.working_days_between(today, due_day)))
+    return items
+
+
+def grouped(items: Sequence[AgendaItem]) -> list[tuple[int, list[tuple[str, list[AgendaItem]]]]]:
+    """Items by level (highest first), then by unit name, then by deadline."""
+    levels: dict[int, dict[str, list[AgendaItem]]] = {}
+    for item in sorted(items, key=lambda i: (i.due_at, i.problem.id)):
+        levels.setdefault(item.problem.level, {}).setdefault(item.problem.unit.name, []).append(item)
+    return [(level, sorted(units.items())) for level, units in sorted(levels.items(), reverse=True)]
+
+
+async def meeting_command(ctx: Context, _args: str) -> None:
+    """The agenda of a dispatch meeting, as one message (several if it is long)."""
+    today = ctx.today
+    calendar = await load_calendar(ctx.session)
+    settings = await load_digest_settings(ctx.session)
+    query = select(Problem).where(Problem.status.in_(sorted(ACTIVE))).order_by(Problem.id)
+    problems = list((await ctx.session.scalars(query)).unique().all())
+    items = agenda_items(problems, now=ctx.now, today=today, calendar=calendar)
+    standings = await compute_standings(
+        ctx.session, period=today.isoformat(), cutoff=today, window_start=today - timedelta(days=today.weekday()),
+        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+    )
+    reds = [p for p in standings.projects if p.light == "red"]
+    decisions = [p for p in problems if p.project_id is None]
+    html = ctx.deps.renderer.render(
+        "meeting_agenda", today=today, groups=grouped(items), count=len(items),
+        overdue=sum(1 for i in items if i.overdue), reds=reds, decisions=decisions, level_names=LEVEL_NAMES,
+        near=NEAR_WORKING_DAYS, schedule=standings.schedule,
+    )
+    for part in split_html(html):
+        ctx.outcome.replies.append(Reply(html=part))
+
+
+# --- /decide ---------------------------------------------------------------------------------------
+
+async def decide_command(ctx: Context, args: str) -> None:
+    """`/decide 事项内容 责任单位 期限`: record a meeting decision, assigned to the unit, due that day."""
+    assert ctx.person is not None
+    parts = args.strip().rsplit(maxsplit=2)
+    if len(parts) < 3:
+        ctx.reply("meeting_refused", reason="usage")
+        return
+    text, unit_token, due_token = parts[0].strip(), parts[1], parts[2]
+    due = parse_due(due_token, today=ctx.today)
+    if due is None:
+        ctx.reply("meeting_refused", reason="bad_date", token=due_token)
+        return
+    policy = await load_policy(ctx.session)
+    if service.decision_due_at(due, policy) <= ctx.now:
+        ctx.reply("meeting_refused", reason="past_date", due=due, end_of_day=policy.end_of_day)
+        return
+    units = list((await ctx.session.scalars(select(Unit).order_by(Unit.name))).all())
+    matches = [u for u in units if u.name == unit_token] or [u for u in units if unit_token in u.name]
+    if len(matches) != 1:
+        ctx.reply("meeting_refused", reason="unit", token=unit_token, units=matches)
+        return
+    if len(text) < 2 or len(text) > TEXT_MAX:
+        ctx.reply("meeting_refused", reason="text", limit=TEXT_MAX)
+        return
+    unit = matches[0]
+    deps = service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=policy,
+                               renderer=ctx.deps.renderer)
+    problem = await service.record_decision(ctx.session, deps, raiser=ctx.person, text=text, unit=unit, due=due,
+                                            now=ctx.now)
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="decision.create", object_type="problem",
+                       object_key=problem.number, detail={"unit": unit.name, "due": due.isoformat(), "text": text})
+    handlers = await repo.unit_handlers(ctx.session, unit_id=unit.id)
+    ctx.reply("meeting_decided", problem=problem, handlers=handlers)
+
+
+def parse_due(text: str, *, today: date) -> date | None:
+    """"2026-12-15", "2026/12/15", "2026年12月15日", or "12月15日" (this year; next year if that day has passed)."""
+    text = text.strip()
+    try:
+        match = FULL_DATE.match(text)
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        match = MONTH_DAY.match(text)
+        if match:
+            day = date(today.year, int(match[1]), int(match[2]))
+            return day if day >= today else date(today.year + 1, day.month, day.day)
+    except ValueError:
+        return None
+    return None

@@ -1,0 +1,290 @@
+"""/groups, /broadcast, /audit and /outbox: through the router with console accounts, and /groups add in a
+Telegram group chat and /broadcast delivery through the real PTB application and the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import handlers.router as router_module
+from bot.admin_ops import set_day, set_policy
+from bot.app import Core
+from bot.channels.base import RateLimits
+from bot.channels.console import CHANNEL, bind_console
+from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.channels.telegram_transport import TelegramTransport
+from bot.clock import FrozenClock
+from bot.config import load_settings
+from bot.messages import Incoming, Outcome, Reply
+from bot.outbox import OutboxSender
+from bot.render import html_to_plain
+from handlers import admin_ops
+from storage import outbox, people
+from storage.audit import Actor
+from storage.models import AuditEntry, BulletinGroup, OutboxMessage, Person, PersonRole
+from tests.e2e.harness import START, TelegramHarness, build_core
+
+ADMIN = "管理员(区重大项目办)"
+FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
+
+
+def wire(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Register the admin commands and buttons, unless the router already has them."""
+    if core.router.commands.get("groups") is None:
+        admin_ops.register(core.router.commands)
+    for prefix, handler in admin_ops.BUTTONS.items():
+        monkeypatch.setitem(router_module.BUTTONS, prefix, handler)
+
+
+@pytest.fixture
+async def core(ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Core]:
+    settings = load_settings(DATABASE_URL="sqlite+aiosqlite://", DATA_DIR=str(tmp_path), _env_file=None)
+    built = await build_core(settings, FrozenClock(START), template=ledger_template)
+    wire(built, monkeypatch)
+    try:
+        yield built
+    finally:
+        await built.db.dispose()
+
+
+async def console_id(core: Core, name: str) -> str:
+    async with core.db.session() as session:
+        [person] = await people.find_people_by_name(session, name=name)
+    return await bind_console(core.db, person, now=core.clock.now())
+
+
+async def handle(core: Core, name: str, *, text: str = "", data: str | None = None) -> Outcome:
+    external_id = await console_id(core, name)
+    return await core.router.handle(Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id,
+                                             text=text, callback_data=data, display_name=name))
+
+
+def plain(outcome: Outcome) -> str:
+    return "\n\n".join(html_to_plain(r.html) for r in outcome.replies)
+
+
+async def say(core: Core, name: str, text: str) -> str:
+    return plain(await handle(core, name, text=text))
+
+
+async def entries(core: Core, action: str) -> list[AuditEntry]:
+    async with core.db.session() as session:
+        return list((await session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                                           .order_by(AuditEntry.id))).all())
+
+
+async def rows(core: Core) -> list[OutboxMessage]:
+    async with core.db.session() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+# --- permissions -----------------------------------------------------------------------------------
+
+async def test_non_admins_get_no_admin_operations(core: Core) -> None:
+    for command in ("/groups", "/broadcast all 开会", "/audit", "/outbox"):
+        assert "没有权限" in await say(core, "郝芳", command), command
+    assert "没有权限" in await say(core, "赵芳", "/broadcast 联络员 开会")
+    assert await rows(core) == []
+    # A retry button reaching a non-admin (a forwarded message, a stale keyboard) does nothing either.
+    pressed = plain(await handle(core, "郝芳", data="obx:all"))
+    assert "没有权限" in pressed
+
+
+# --- /groups ---------------------------------------------------------------------------------------
+
+async def test_groups_add_in_a_private_chat_is_refused_and_remove_explains(core: Core) -> None:
+    assert "这里是私聊" in await say(core, ADMIN, "/groups add 领导群")
+    assert "要移除哪个群" in await say(core, ADMIN, "/groups remove")
+    assert "没有接收通报的群「-100999」" in await say(core, ADMIN, "/groups remove -100999")
+    assert "尚未设置接收通报的群" in await say(core, ADMIN, "/groups")
+    assert "用法" in await say(core, ADMIN, "/groups rename x")
+    assert await entries(core, "group.add") == []
+
+
+@pytest.fixture
+async def tg(telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> TelegramHarness:
+    wire(telegram.core, monkeypatch)
+    return telegram
+
+
+async def bind_telegram(tg: TelegramHarness, user: int, name: str) -> None:
+    """Bind a Telegram user to a roster person directly, as redeeming an invite would."""
+    tg.fake.user(user, first_name=name)
+    async with tg.session() as session:
+        [person] = await people.find_people_by_name(session, name=name)
+        await people.bind_account(session, person=person, channel=TELEGRAM, external_id=str(user),
+                                  chat_id=str(user), display_name=name, now=tg.clock.now())
+
+
+async def test_groups_add_inside_a_telegram_group_registers_that_chat(tg: TelegramHarness) -> None:
+    group = -100500
+    await bind_telegram(tg, 9001, ADMIN)
+    await bind_telegram(tg, 1001, "郝芳")
+
+    denied = await tg.send(1001, "/groups add 抢注", chat_id=group)
+    assert "没有权限" in denied.text
+    added = await tg.send(9001, "/groups@diaodu_bot add 重点项目领导小组", chat_id=group)
+    assert len(added.messages) == 1 and int(added.last["chat_id"]) == group
+    assert "已将本群添加为通报群「重点项目领导小组」" in added.text
+    async with tg.session() as session:
+        [stored] = (await session.scalars(select(BulletinGroup))).all()
+    assert (stored.channel, stored.chat_id, stored.name, stored.created_by) == (
+        TELEGRAM, str(group), "重点项目领导小组", ADMIN)
+    renamed = await tg.send(9001, "/groups add 领导小组", chat_id=group)
+    assert "名称改为「领导小组」" in renamed.text
+
+    listed = await tg.send(9001, "/groups")  # in the admin's private chat
+    assert "领导小组" in listed.text and str(group) in listed.text
+    removed = await tg.send(9001, "/groups remove", chat_id=group)
+    assert "已移除通报群「领导小组」" in removed.text
+    async with tg.session() as session:
+        assert (await session.scalar(select(func.count(BulletinGroup.id)))) == 0
+        audit_rows = (await session.execute(select(AuditEntry.action, AuditEntry.object_key, AuditEntry.channel)
+                                            .where(AuditEntry.object_type == "group")
+                                            .order_by(AuditEntry.id))).all()
+    assert [tuple(r) for r in audit_rows] == [("group.add", f"telegram:{group}", TELEGRAM)] * 2 + [
+        ("group.remove", f"telegram:{group}", TELEGRAM)]
+
+
+# --- /broadcast ------------------------------------------------------------------------------------
+
+async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarness) -> None:
+    await bind_telegram(tg, 9001, ADMIN)
+    await bind_telegram(tg, 1001, "郝芳")
+    await bind_telegram(tg, 1002, "武杰")
+    await bind_telegram(tg, 3003, "赵芳")  # a unit handler: not a liaison
+    async with tg.session() as session:
+        liaisons = int(await session.scalar(
+            select(func.count(Person.id)).join(PersonRole, PersonRole.person_id == Person.id)
+            .where(PersonRole.role == "liaison", Person.active.is_(True))) or 0)
+    assert liaisons > 2
+
+    replies = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    assert f"已向联络员群发通知:{liaisons} 人,其中 {liaisons - 2} 人未绑定账号" in replies.text
+
+    mark = len(tg.fake.calls)
+    sender = OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)},
+                          limits={"telegram": FAST})
+    stats = await sender.drain(5)
+    assert stats.sent == 2
+    received = {int(c["chat_id"]): c["text"] for c in tg.fake.calls[mark:]
+                if c.method == "sendMessage" and c.ok}
+    assert set(received) == {1001, 1002}
+    assert all("明天上午9:00召开调度会" in t and f"来自 {ADMIN}" in t for t in received.values())
+    undelivered = [r for r in await rows(tg.core) if r.state == outbox.UNDELIVERABLE]
+    assert len(undelivered) == liaisons - 2 and all(r.last_error == outbox.NO_ACCOUNT for r in undelivered)
+    [entry] = await entries(tg.core, "broadcast.send")
+    assert entry.detail["people"] == liaisons and entry.detail["unreachable"] == liaisons - 2
+
+    # The same words again are another broadcast (its own dedupe key), not swallowed as a duplicate.
+    tg.clock.advance(seconds=1)
+    again = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    assert f"{liaisons} 人" in again.text
+    assert (await sender.drain(5)).sent == 2
+
+
+async def test_broadcast_to_a_unit_and_refusals(core: Core) -> None:
+    async with core.db.session() as session:
+        housing = (await session.scalars(select(Person).where(Person.active.is_(True)))).unique().all()
+        in_housing = [p for p in housing if p.unit is not None and p.unit.name == "区住建局"]
+    assert "赵芳" in {p.name for p in in_housing}
+    await console_id(core, "赵芳")
+    sent = await say(core, ADMIN, "/broadcast 住建局 请于本周五前报送征迁进度")
+    assert f"已向区住建局群发通知:{len(in_housing)} 人,其中 {len(in_housing) - 1} 人未绑定账号" in sent
+    [to_zhao] = [r for r in await rows(core) if r.state == outbox.PENDING]
+    assert to_zhao.channel == CHANNEL and "请于本周五前报送征迁进度" in to_zhao.payload["html"]
+
+    everyone = await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
+    async with core.db.session() as session:
+        active = int(await session.scalar(select(func.count(Person.id)).where(Person.active.is_(True))) or 0)
+    assert f"已向全体人员群发通知:{active} 人" in everyone
+
+    assert "用法" in await say(core, ADMIN, "/broadcast 联络员")
+    assert "没有「宇宙局」这个角色或单位" in await say(core, ADMIN, "/broadcast 宇宙局 你好")
+    ambiguous = await say(core, ADMIN, "/broadcast 局 你好")
+    assert "对应多个单位" in ambiguous and "区住建局" in ambiguous
+    assert "太长" in await say(core, ADMIN, "/broadcast all " + "长" * 3001)
+    assert len(await entries(core, "broadcast.send")) == 2
+
+
+# --- /audit ----------------------------------------------------------------------------------------
+
+async def test_audit_lists_changes_in_chinese_and_by_object(core: Core) -> None:
+    await say(core, ADMIN, "/broadcast 管理员 自测")
+    core.clock.advance(minutes=5)  # type: ignore[attr-defined]
+    async with core.db.session() as session:  # changes made elsewhere (say, from Telegram)
+        actor = Actor(label=ADMIN, channel=TELEGRAM, person_id=None)
+        await set_policy(session, what="category", args=["审批手续", "4"], now=core.clock.now(), actor=actor)
+        await set_day(session, day=date(2027, 3, 10), kind="off", name="区运会", now=core.clock.now(),
+                      actor=actor)
+
+    latest = await say(core, ADMIN, "/audit")
+    lines = latest.splitlines()
+    assert lines[0] == "最近的修改记录(20 条)"
+    assert lines[1] == f"2026-11-20 10:05 {ADMIN}(Telegram) 录入日历 2027-03-10:放假 区运会"
+    assert lines[2] == f"2026-11-20 10:05 {ADMIN}(Telegram) 修改办理时限 sla:办结时限(按类别) 审批手续 3→4"
+    assert "群发通知" in latest and "(控制台)" in latest
+
+    day = await say(core, ADMIN, "/audit 2027-03-10")
+    assert "「2027-03-10」的修改记录" in day and "录入日历" in day and "修改办理时限" not in day
+
+    person = await say(core, ADMIN, "/audit 郝芳")
+    assert "新增人员" in person  # from the ledger import
+    await console_id(core, "郝芳")
+    assert "绑定账号" in await say(core, ADMIN, "/audit 郝芳")
+
+    project = await say(core, ADMIN, "/audit ZD2026-001")
+    assert "「ZD2026-001 城北高速连接线」的修改记录" in project and "新增项目" in project
+    assert "没有找到修改记录" in await say(core, ADMIN, "/audit 无此对象")
+
+
+# --- /outbox ---------------------------------------------------------------------------------------
+
+async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
+    now = core.clock.now()
+    zhao_chat = await console_id(core, "赵芳")
+    async with core.db.session() as session:
+        [zhao] = await people.find_people_by_name(session, name="赵芳")
+        [wang] = await people.find_people_by_name(session, name="王刚")  # no chat account
+        [failed] = await outbox.enqueue_for_person(session, person_id=zhao.id, reply=Reply(html="<b>周报</b>已发布"),
+                                                   key="test:failed", now=now - timedelta(hours=2))
+        await outbox.mark_failed(session, message_id=failed.id, error="PermanentError: chat is deactivated")
+        [lost] = await outbox.enqueue_for_person(session, person_id=wang.id, reply=Reply(html="请受理 W0001"),
+                                                 key="test:lost", now=now - timedelta(hours=1))
+        await outbox.enqueue_for_person(session, person_id=zhao.id, reply=Reply(html="待发"), key="test:pending",
+                                        now=now - timedelta(minutes=30))
+        failed_id, lost_id = failed.id, lost.id
+
+    shown = await handle(core, ADMIN, text="/outbox")
+    text = plain(shown)
+    assert "待发送 1 条,最早的已等待 30 分钟" in text
+    assert "未送达的消息(共 2 条)" in text
+    assert f"#{lost_id} 王刚|无法送达|2026-11-20 09:00" in text and "原因:未绑定聊天账号" in text
+    assert f"#{failed_id} 赵芳(控制台)|发送失败" in text and "「周报已发布」 原因:PermanentError" in text
+    labels = [b.label for row in shown.replies[-1].buttons for b in row]
+    assert labels == [f"重试 #{lost_id}", f"重试 #{failed_id}", "全部重试"]
+
+    one = plain(await handle(core, ADMIN, data=f"obx:r:{failed_id}"))
+    assert "已重新排队 1 条" in one and "未送达的消息(共 1 条)" in one
+    async with core.db.session() as session:
+        row = await outbox.get_message(session, message_id=failed_id)
+        assert row is not None
+        assert (row.state, row.attempts, row.next_attempt_at, row.chat_id) == (
+            outbox.PENDING, 0, core.clock.now(), zhao_chat)
+    assert "已不在未送达列表中" in plain(await handle(core, ADMIN, data=f"obx:r:{failed_id}"))
+
+    stuck = plain(await handle(core, ADMIN, data="obx:all"))
+    assert "1 条因收件人仍未绑定可用账号,无法重发" in stuck and "已重新排队" not in stuck
+
+    wang_chat = await console_id(core, "王刚")  # 王刚 binds an account at last
+    retried = plain(await handle(core, ADMIN, data="obx:all"))
+    assert "已重新排队 1 条" in retried and "没有未送达的消息" in retried
+    async with core.db.session() as session:
+        row = await outbox.get_message(session, message_id=lost_id)
+        assert row is not None and (row.state, row.channel, row.chat_id) == (outbox.PENDING, CHANNEL, wang_chat)
+    audit_ids = [e.detail["ids"] for e in await entries(core, "outbox.retry")]
+    assert audit_ids == [[failed_id], [lost_id]]

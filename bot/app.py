@@ -101,7 +101,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
     from jobs import digests, escalation, reminders
-    from jobs.scheduler import build_scheduler
+    from jobs.scheduler import add_settings_watcher, build_scheduler
+    from storage.settings import load_digest_settings
 
     renderer = core.deps.renderer
 
@@ -120,6 +121,12 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
 
     scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
                                 reminder_times=reminder_times)
+
+    async def current_settings():  # type: ignore[no-untyped-def]
+        async with core.db.session() as session:
+            return await load_digest_settings(session)
+
+    add_settings_watcher(scheduler, load=current_settings, reminder=reminder_run)  # chat changes take effect
     return scheduler, digest_tick
 
 

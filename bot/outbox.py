@@ -1,14 +1,27 @@
 """The outbox sender: delivers queued notices within each channel's rate limits, and records how each ended.
 
-One round (``run_once``) claims a batch of due rows, sends them, and writes each row's outcome in its
-own short transaction right after its send:
+The sender is a pipeline. It claims due rows (a claim is a lease, see below) and hands each to the worker
+of its chat; it claims more whenever it holds at most half of ``batch`` rows and more are due, without
+waiting for the sends still in flight. So a slow send (one that ends in a timeout takes as long as the
+client's timeouts allow) holds up its own chat only, and the channel's global limit keeps being used.
+
+- At most ``batch`` rows are held at once (claimed and not yet finished), and at most ``concurrency``
+  sends are in flight.
+- One worker per chat sends that chat's rows one at a time, in the order they were claimed (oldest
+  first): never two sends to one chat at once, never a later row of a chat before an earlier one that
+  this sender holds.
+- Each row waits for its turn under the limiters: the chat's, the group's (per minute, for group chats)
+  and then, holding a free send slot, the channel's global one, evenly spaced.
+
+Each row's outcome is written in its own short transaction right after its send:
 
 - sent → ``sent``;
 - ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
   backoff and jitter (2, 4, 8 … s, at most 10 min), ``failed`` with ``last_error`` once the row has had
   ``max_attempts`` tries;
-- ``RetryLater`` (flood control) → retried after the delay the channel asked for; the rest of that chat's
-  batch waits too, and such waits do not count as tries;
+- ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
+  until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
+  Such waits do not count as tries;
 - ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
 - ``PermanentError`` → ``failed`` at once.
 
@@ -16,12 +29,18 @@ Every "later" is stored in ``next_attempt_at`` and taken from the injected clock
 and tests can travel in time; real time passes only inside the rate limiters (and in ``drain`` when it
 is asked to wait for retries on the real clock).
 
-Delivery is at least once: a claim is a lease (``lease``, 10 minutes by default; it must outlast the
-slowest batch, e.g. 100 notices to one group chat at 20 a minute take 5 minutes). When a sender dies
-mid-batch, its rows become due again when their lease runs out. A message is sent twice only when the
-process dies (or the database fails) between a successful send and the write that records it.
+Delivery is at least once. A claim is a lease (``lease``, 10 minutes by default) and counts one attempt
+up, which doubles as a fencing token: an outcome is recorded only by the claim that made it. The lease
+must outlast the longest a held row can wait for its turn: with at most ``batch`` rows held, e.g. 100
+notices to one group chat at 20 a minute take 5 minutes. A row that waited past its lease is handed back
+unsent (another sender may have taken it). When a sender dies, its rows become due again when their
+lease runs out; when it is stopped, it hands back the rows it has not started and finishes the sends in
+flight. A message can go out twice when:
 
-Messages to one chat are sent in order, one at a time; different chats are served concurrently.
+- the process dies (or the database fails) between a successful send and the write that records it;
+- a send timed out (the client's own timeouts, or ``send_timeout`` around the whole send): the channel
+  may have delivered it and only the answer was lost. The row is retried, so the recipient may get it
+  twice. Shorter timeouts make that more likely; with the pipeline they no longer slow other chats down.
 """
 
 from __future__ import annotations
@@ -29,8 +48,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
@@ -39,6 +59,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import (
+    Attachment,
     PermanentError,
     RateLimits,
     RecipientBlocked,
@@ -49,6 +70,7 @@ from bot.channels.base import (
     limits_of,
 )
 from bot.clock import Clock, SystemClock
+from bot.messages import Reply
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -56,8 +78,11 @@ from storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 ERROR_MAX = 1000
+LIMITER_SLACK = 0.003  # seconds of lateness a rate limiter makes up for, see _limiter
 _SQLITE_TURNS: WeakKeyDictionary[Database, asyncio.Lock] = WeakKeyDictionary()
 Mark = Callable[..., Awaitable[bool]]
+ChatKey = tuple[str, str]  # (channel, chat id)
+Outcome = tuple[str, datetime | None]  # what happened to a row, and when it falls due again if it was put back
 
 
 @dataclass
@@ -69,27 +94,150 @@ class SendStats:
     retried: int = 0  # rescheduled after a transient error or flood control
     failed: int = 0
     undeliverable: int = 0
-    released: int = 0  # handed back unsent: the chat was on hold or the claim's lease ran out
+    released: int = 0  # handed back unsent: the chat was on hold, the claim's lease ran out, or a stop
 
     def __add__(self, other: SendStats) -> SendStats:
         return SendStats(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def __sub__(self, other: SendStats) -> SendStats:
+        return SendStats(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
 
 
 def _limiter(rate: float, period: float) -> AsyncLimiter:
     """A limiter letting ``rate`` messages through per ``period`` seconds, evenly spaced.
 
     The bucket holds one message: a bucket as deep as the rate would allow a full burst on top of the
-    steady flow, i.e. up to twice the limit within one period (40 messages in a minute to a group).
+    steady flow, i.e. up to twice the limit within one period (40 messages in a minute to a group). On
+    top of that it holds a sliver, ``LIMITER_SLACK`` seconds' worth of the rate (at most a tenth of a
+    message): a waiting sender wakes a little late (timers fire up to a millisecond or so after their time,
+    and then the event loop has other work), and a bucket of exactly one message would lose that lateness
+    on every message, 3 % of the rate at 30 a second. With the sliver the lateness is made up on the next
+    messages; over any stretch of time the rate still never exceeds the limit, and no more than one
+    message goes early, by at most the slack, after a pause.
     """
     if rate <= 0:
         raise ValueError("a rate limit must be positive")
-    return AsyncLimiter(1, period / rate)
+    per_second = rate / period
+    depth = 1 + min(LIMITER_SLACK * per_second, 0.1)
+    return AsyncLimiter(depth, depth / per_second)
 
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return described[:ERROR_MAX]
+
+
+@dataclass
+class _Held:
+    """A claimed row waiting in its chat's queue, and when its claim's lease runs out."""
+
+    message: OutboxMessage
+    lease_until: datetime
+
+
+class _Pipeline:
+    """The rows one ``run_once``, ``drain`` or ``run_forever`` holds, served by one worker task per chat."""
+
+    def __init__(self, sender: OutboxSender) -> None:
+        self.sender = sender
+        self.stats = SendStats()
+        self.queues: dict[ChatKey, deque[_Held]] = {}
+        self.workers: dict[ChatKey, asyncio.Task[None]] = {}
+        self.waiting: set[ChatKey] = set()  # chats whose current row waits for its turn (not started yet)
+        self.held = 0  # rows claimed and not finished
+        self.stopping = False
+        self.changed = asyncio.Event()  # a row finished (or a stop was asked for)
+        self.due_again: datetime | None = None  # the earliest time a row this run put back falls due
+
+    async def claim(self, limit: int) -> int:
+        """Claim up to ``limit`` due rows and queue each behind the rows of its chat; how many were claimed."""
+        sender = self.sender
+        now = sender.clock.now()
+        lease_until = now + sender.lease
+        async with sender._session() as session:
+            # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
+            claimed = await outbox.claim_due_messages(session, now=now, limit=limit, lease_until=lease_until,
+                                                      channels=list(sender.transports))
+            await sender._notice_unserved(session, now)
+        sender._forget_holds(now)
+        for message in claimed:  # oldest first
+            key = (str(message.channel), str(message.chat_id))
+            queue = self.queues.get(key)
+            if queue is None:
+                queue = self.queues[key] = deque()
+                self.workers[key] = asyncio.create_task(self._serve_chat(key, queue),
+                                                        name=f"outbox {key[0]}:{key[1]}")
+            queue.append(_Held(message, lease_until))
+        self.held += len(claimed)
+        self.stats.claimed += len(claimed)
+        if claimed:
+            log.debug("outbox claimed %d rows, %d held", len(claimed), self.held)
+        return len(claimed)
+
+    async def _serve_chat(self, key: ChatKey, queue: deque[_Held]) -> None:
+        """Send one chat's rows in order, one at a time, taking rows claimed meanwhile as they come."""
+        try:
+            while queue:
+                held = queue[0]
+                try:
+                    outcome, due = await self._serve(key, held)
+                except Exception:  # recording failed: the row stays claimed and comes back when its lease ends
+                    log.exception("could not record the outcome of outbox message %s", held.message.id)
+                    outcome, due = None, None
+                queue.popleft()
+                self.held -= 1
+                if outcome is not None:
+                    self.stats.count(outcome)
+                if due is not None and (self.due_again is None or due < self.due_again):
+                    self.due_again = due
+                self.changed.set()
+        finally:
+            # Left early only when cancelled from outside: those rows come back when their lease runs out.
+            self.held -= len(queue)
+            queue.clear()
+            del self.queues[key], self.workers[key]
+            self.changed.set()
+
+    async def _serve(self, key: ChatKey, held: _Held) -> tuple[str | None, datetime | None]:
+        sender = self.sender
+        if self.stopping:
+            return await sender._hand_back(held.message)
+        self.waiting.add(key)
+        try:
+            return await sender._serve(held.message, held.lease_until, started=lambda: self.waiting.discard(key))
+        except asyncio.CancelledError:
+            if not (self.stopping and key in self.waiting):
+                raise
+            # Stopped while the row waited for its turn: it was not sent, so it goes back at once.
+            self.waiting.discard(key)
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return await sender._hand_back(held.message)
+        finally:
+            self.waiting.discard(key)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until a row finishes, a stop is asked for, or ``timeout`` seconds have passed."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.changed.wait(), timeout)
+
+    async def settle(self) -> None:
+        """Until every held row is finished."""
+        while self.workers:
+            await asyncio.gather(*list(self.workers.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Hand back the rows not started yet, and let the sends in flight finish and be recorded."""
+        self.stopping = True
+        for key, task in list(self.workers.items()):
+            if key in self.waiting:
+                task.cancel()
+        await self.settle()
 
 
 class OutboxSender:
@@ -114,6 +262,12 @@ class OutboxSender:
         backoff_cap: float = 600.0,
         rng: random.Random | None = None,
     ) -> None:
+        """``batch``: rows held at once (claimed, not finished); ``concurrency``: sends in flight at once.
+
+        ``send_timeout`` bounds a whole send (a message and its attachment) in case a transport hangs; the
+        transport's own timeouts (for Telegram those of the bot's request, 5 s to read an answer by
+        default) should end a send well before it.
+        """
         if max_attempts < 1 or batch < 1 or concurrency < 1:
             raise ValueError("max_attempts, batch and concurrency must be at least 1")
         self.db = db
@@ -123,14 +277,16 @@ class OutboxSender:
         self.max_attempts = max_attempts
         self.batch = batch
         self.lease = lease
+        self.concurrency = concurrency
         self.send_timeout = send_timeout
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._rng = rng or random.Random()
         self._in_flight = asyncio.Semaphore(concurrency)
         self._global = {name: _limiter(lim.global_per_second, 1) for name, lim in self.limits.items()}
-        self._per_chat: dict[tuple[str, str], AsyncLimiter] = {}
-        self._per_group: dict[tuple[str, str], AsyncLimiter] = {}
+        self._per_chat: dict[ChatKey, AsyncLimiter] = {}
+        self._per_group: dict[ChatKey, AsyncLimiter] = {}
+        self._holds: dict[ChatKey, datetime] = {}  # chats under flood control, until when
         self._unserved: set[str] = set()
         # SQLite has one writer at a time anyway, and an in-memory database is one shared connection on
         # which transactions must not overlap: every sender of the same database takes its turn.
@@ -145,145 +301,213 @@ class OutboxSender:
         async with self._db_turn, self.db.session() as session:
             yield session
 
-    # ------------------------------------------------------------ rounds
+    # ------------------------------------------------------------ running
 
     async def run_once(self) -> SendStats:
-        """Claim one batch of due rows and send them; returns what happened to them."""
-        now = self.clock.now()
-        async with self._session() as session:
-            # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
-            claimed = await outbox.claim_due_messages(
-                session, now=now, limit=self.batch, lease_until=now + self.lease,
-                channels=list(self.transports),
-            )
-            await self._notice_unserved(session, now)
-        stats = SendStats(claimed=len(claimed))
-        if not claimed:
-            return stats
-        by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
-        for message in claimed:
-            by_chat.setdefault((str(message.channel), str(message.chat_id)), []).append(message)
-        lease_until = now + self.lease
-        results = await asyncio.gather(*(self._serve_chat(rows, lease_until) for rows in by_chat.values()))
-        for outcomes in results:
-            for outcome in outcomes:
-                setattr(stats, outcome, getattr(stats, outcome) + 1)
-        log.info("outbox round: %s", stats)
-        return stats
+        """One bounded pass: claim up to ``batch`` due rows, send them, and return once every one has its
+        outcome recorded (or was handed back); returns what happened to them."""
+        run = _Pipeline(self)
+        try:
+            await run.claim(self.batch)
+            await run.settle()
+        finally:
+            await run.close()
+        if run.stats.claimed:
+            log.info("outbox round: %s", run.stats)
+        return run.stats
 
     async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
-        """Send rounds until ``stop`` is set, resting ``idle_seconds`` whenever nothing was due."""
-        while not stop.is_set():
-            try:
-                stats = await self.run_once()
-            except Exception:
-                log.exception("outbox round failed")
-                stats = SendStats()
-            if stats.claimed:
-                continue
-            try:
-                await asyncio.wait_for(stop.wait(), idle_seconds)
-            except TimeoutError:
-                pass
+        """Claim and send until ``stop`` is set; look for due rows at least every ``idle_seconds`` when
+        caught up. On stop, rows not started yet are handed back (due at once) and sends in flight finish."""
+        run = _Pipeline(self)
+
+        async def relay_stop() -> None:
+            await stop.wait()
+            run.changed.set()
+
+        relay = asyncio.create_task(relay_stop())
+        try:
+            await self._pump(run, stop=stop, idle_seconds=idle_seconds)
+        finally:
+            relay.cancel()
+            await run.close()
 
     async def drain(self, timeout: float = 30.0, *, wait_for_retries: bool = False) -> SendStats:
-        """Send rounds until nothing is due (or ``timeout`` real seconds have passed).
+        """Claim and send until nothing is due and nothing is held (or ``timeout`` real seconds have passed:
+        then the rows not started yet are handed back and the sends in flight finish).
 
-        With ``wait_for_retries`` and the real clock, it also sleeps until rows scheduled for a retry fall
+        With ``wait_for_retries`` and the real clock, it also waits until rows scheduled for a retry fall
         due, as long as that happens within the timeout. Under any other clock time only moves when the
         caller moves it, so the drain ends as soon as nothing is due.
         """
+        deadline = asyncio.get_running_loop().time() + timeout
+        follow = wait_for_retries and isinstance(self.clock, SystemClock)
+        run = _Pipeline(self)
+        try:
+            await self._pump(run, deadline=deadline, follow_retries=follow)
+        finally:
+            await run.close()
+        log.info("outbox drained: %s", run.stats)
+        return run.stats
+
+    async def _pump(self, run: _Pipeline, *, stop: asyncio.Event | None = None, deadline: float | None = None,
+                    idle_seconds: float | None = None, follow_retries: bool = False) -> None:
+        """Keep claiming while there is room and rows are due, until stopped or past the deadline.
+
+        The next claim comes as soon as at most half of ``batch`` is held, so that rows are always waiting
+        for the global limiter. After a claim that found fewer due rows than it could take ("caught up"),
+        the next one waits for the next look: ``idle_seconds`` later (``run_forever``), or when the next
+        retry falls due (a drain following retries on the real clock), or else once nothing is held. A
+        drain ends when it is caught up, holds nothing, and has no next look before its deadline.
+        """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        total = SendStats()
-        while True:
-            stats = await self.run_once()
-            total += stats
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+        real_clock = isinstance(self.clock, SystemClock)
+        low_water = self.batch // 2
+        caught_up = False  # the last claim found fewer due rows than it could take
+        on_empty = False  # ...while rows were held: look again once none is
+        look_at: float | None = None  # loop time of the next look while caught up
+        reported = SendStats()
+        while stop is None or not stop.is_set():
+            run.changed.clear()
+            now = loop.time()
+            if deadline is not None and now >= deadline:
                 break
-            if stats.claimed:
+            if run.due_again is not None:
+                if real_clock and (follow_retries or idle_seconds is not None):
+                    # A row this run put back (a retry, flood control) falls due then: look again at that time.
+                    due = now + max((run.due_again - self.clock.now()).total_seconds(), 0.0)
+                    if deadline is None or due <= deadline:
+                        look_at = due if look_at is None else min(look_at, due)
+                run.due_again = None
+            room = self.batch - run.held
+            if caught_up:
+                ready = (look_at is not None and now >= look_at) or (on_empty and run.held == 0)
+            else:
+                ready = run.held <= low_water
+            if room > 0 and ready:
+                later = look_at if look_at is not None and look_at > now else None
+                try:
+                    claimed = await run.claim(room)
+                except Exception:
+                    if idle_seconds is None:
+                        raise
+                    log.exception("outbox claim failed")
+                    claimed = 0
+                caught_up = claimed < room
+                if caught_up:
+                    on_empty = run.held > 0
+                    if not on_empty and idle_seconds is not None and run.stats != reported:
+                        log.info("outbox: %s", run.stats - reported)
+                        reported = run.stats + SendStats()
+                    look_at = await self._next_look(idle_seconds, follow_retries, deadline)
+                    if later is not None:
+                        look_at = later if look_at is None else min(look_at, later)
+                    if look_at is None and not on_empty:
+                        break  # a drain with nothing held and nothing falling due in time
                 continue
-            if not (wait_for_retries and isinstance(self.clock, SystemClock)):
-                break
-            async with self._session() as session:
-                next_due = await outbox.next_due_at(session, channels=list(self.transports))
-            if next_due is None:
-                break
-            wait = (next_due - self.clock.now()).total_seconds()
-            if wait > remaining:
-                break
-            await asyncio.sleep(min(max(wait, 0.01), remaining))
-        return total
+            timeout: float | None = None
+            for at in (look_at if caught_up else None, deadline):
+                if at is not None:
+                    left = max(at - loop.time(), 0.0)
+                    timeout = left if timeout is None else min(timeout, left)
+            await run.wait(timeout)
+
+    async def _next_look(self, idle_seconds: float | None, follow_retries: bool,
+                         deadline: float | None) -> float | None:
+        """When a caught-up pipeline should look for due rows again (loop time), None for "when nothing is
+        held" (a drain that does not follow retries, or whose next retry falls due past the deadline)."""
+        loop = asyncio.get_running_loop()
+        if idle_seconds is not None:
+            return loop.time() + idle_seconds
+        if not follow_retries:
+            return None
+        async with self._session() as session:
+            next_due = await outbox.next_due_at(session, channels=list(self.transports))
+        if next_due is None:
+            return None
+        at = loop.time() + min(max((next_due - self.clock.now()).total_seconds(), 0.01), 3600.0)
+        return at if deadline is None or at <= deadline else None
 
     # ------------------------------------------------------------ one chat, one message
 
-    async def _serve_chat(self, rows: list[OutboxMessage], lease_until: datetime) -> list[str]:
-        """Send one chat's rows in order; a flood-control answer holds back the rest of them."""
-        outcomes: list[str] = []
-        hold_until: datetime | None = None
-        for message in rows:
-            try:
-                if hold_until is not None:
-                    await self._record(message, "released", outbox.mark_retry, at=hold_until, error=None,
-                                       count_attempt=False)
-                    outcomes.append("released")
-                    continue
-                outcome, hold_until = await self._deliver(message, lease_until)
-                outcomes.append(outcome)
-            except Exception:  # recording failed: the row stays claimed and comes back when its lease ends
-                log.exception("could not record the outcome of outbox message %s", message.id)
-        return outcomes
+    async def _serve(self, message: OutboxMessage, lease_until: datetime,
+                     started: Callable[[], None]) -> Outcome:
+        """Send one claimed row when its turn comes and record the outcome.
 
-    async def _deliver(self, message: OutboxMessage, lease_until: datetime) -> tuple[str, datetime | None]:
+        ``started`` is called once the row no longer waits: from then on it must not be cancelled (it is
+        being sent, or its outcome written).
+        """
         channel, chat_id = str(message.channel), str(message.chat_id)
-        transport = self.transports[channel]
-        await self._wait_for_turn(transport, channel, chat_id)
-        if self.clock.now() >= lease_until:
-            # Waited so long that another sender may have taken the row: hand it back unsent.
-            await self._record(message, "released", outbox.mark_retry, at=self.clock.now(), error=None,
-                               count_attempt=False)
-            return "released", None
+        key = (channel, chat_id)
+        hold = self._holds.get(key)
+        if hold is not None and self.clock.now() < hold:
+            started()
+            return await self._release(message, at=hold)
         try:
             reply = outbox.reply_from_payload(message.payload)
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
-            error = f"bad payload: {exc}"
-            return await self._record(message, "failed", outbox.mark_failed, error=error), None
+            started()
+            return await self._record(message, "failed", outbox.mark_failed, error=f"bad payload: {exc}"), None
+        transport = self.transports[channel]
+        await self._wait_for_chat(transport, key)
+        async with self._in_flight:
+            await self._global[channel].acquire()
+            started()
+            if self.clock.now() >= lease_until:
+                expired = True
+            else:
+                expired = False
+                error = await self._attempt(transport, chat_id, reply, attachment)
+        if expired:
+            # Waited so long that another sender may have taken the row: hand it back unsent.
+            return await self._release(message, at=self.clock.now())
+        return await self._conclude(message, key, error)
+
+    async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
+                       attachment: Attachment | None) -> Exception | None:
+        """One send; the error it ended with, if any."""
         try:
-            async with self._in_flight:
-                if attachment is None:
-                    sending = transport.send(chat_id, reply)
-                else:
-                    sending = transport.send(chat_id, reply, attachment=attachment)
-                await asyncio.wait_for(sending, self.send_timeout)
-        except RetryLater as exc:
-            at = self.clock.now() + timedelta(seconds=exc.after_seconds)
-            log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, exc.after_seconds)
-            await self._record(message, "retried", outbox.mark_retry, at=at, error=_describe(exc),
+            if attachment is None:
+                sending = transport.send(chat_id, reply)
+            else:
+                sending = transport.send(chat_id, reply, attachment=attachment)
+            await asyncio.wait_for(sending, self.send_timeout)
+        except Exception as exc:  # the channel's errors, timeouts, and transport bugs alike
+            return exc
+        return None
+
+    async def _conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None) -> Outcome:
+        channel, chat_id = key
+        if error is None:
+            return await self._record(message, "sent", outbox.mark_sent, now=self.clock.now()), None
+        if isinstance(error, RetryLater):
+            at = self.clock.now() + timedelta(seconds=error.after_seconds)
+            log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, error.after_seconds)
+            self._holds[key] = max(at, self._holds.get(key, at))
+            await self._record(message, "retried", outbox.mark_retry, at=at, error=_describe(error),
                                count_attempt=False)
             return "retried", at
-        except RecipientBlocked as exc:
-            log.info("%s:%s cannot be reached: %s", channel, chat_id, exc)
+        if isinstance(error, RecipientBlocked):
+            log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
             now = self.clock.now()
             async with self._session() as session:
-                await outbox.mark_undeliverable(session, message_id=message.id, error=_describe(exc),
+                await outbox.mark_undeliverable(session, message_id=message.id, error=_describe(error),
                                                 attempt=message.attempts)
                 await outbox.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
             return "undeliverable", None
-        except PermanentError as exc:
-            log.warning("outbox message %s refused by %s: %s", message.id, channel, exc)
-            return await self._record(message, "failed", outbox.mark_failed, error=_describe(exc)), None
-        except (TransientError, TimeoutError) as exc:
-            return await self._retry_or_give_up(message, exc), None
-        except Exception as exc:
-            log.exception("unexpected error sending outbox message %s", message.id)
-            return await self._retry_or_give_up(message, exc), None
-        return await self._record(message, "sent", outbox.mark_sent, now=self.clock.now()), None
+        if isinstance(error, PermanentError):
+            log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
+            return await self._record(message, "failed", outbox.mark_failed, error=_describe(error)), None
+        if not isinstance(error, (TransientError, TimeoutError)):
+            log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
+        # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.
+        return await self._retry_or_give_up(message, error)
 
-    async def _wait_for_turn(self, transport: Transport, channel: str, chat_id: str) -> None:
-        """Wait until the chat's, the group's and then the channel's limit allow one more message."""
-        key = (channel, chat_id)
+    async def _wait_for_chat(self, transport: Transport, key: ChatKey) -> None:
+        """Wait until the chat's and the group's limits allow one more message (the global one comes later,
+        with a free send slot)."""
+        channel, chat_id = key
         limits = self.limits[channel]
         per_chat = self._per_chat.get(key)
         if per_chat is None:
@@ -294,21 +518,35 @@ class OutboxSender:
             if per_group is None:
                 per_group = self._per_group[key] = _limiter(limits.per_group_per_minute, 60)
             await per_group.acquire()
-        await self._global[channel].acquire()
 
-    async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException) -> str:
+    async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException) -> Outcome:
         error = _describe(exc)
         if message.attempts >= self.max_attempts:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
-            return await self._record(message, "failed", outbox.mark_failed, error=error)
+            return await self._record(message, "failed", outbox.mark_failed, error=error), None
         at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
-        return await self._record(message, "retried", outbox.mark_retry, at=at, error=error)
+        return await self._record(message, "retried", outbox.mark_retry, at=at, error=error), at
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed try: 2, 4, 8 … with ±20 % jitter, capped."""
         delay = self.backoff_base * 2 ** max(attempts - 1, 0)
         return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
+
+    async def _release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
+        """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""
+        await self._record(message, "released", outbox.mark_retry, at=at, error=None, count_attempt=False)
+        return "released", at
+
+    async def _hand_back(self, message: OutboxMessage) -> Outcome:
+        """Hand back a row that was not started: due now, or when its chat's flood control ends."""
+        now = self.clock.now()
+        hold = self._holds.get((str(message.channel), str(message.chat_id)))
+        return await self._release(message, at=hold if hold is not None and hold > now else now)
+
+    def _forget_holds(self, now: datetime) -> None:
+        for key in [key for key, until in self._holds.items() if until <= now]:
+            del self._holds[key]
 
     async def _record(self, message: OutboxMessage, outcome: str, mark: Mark, **values: object) -> str:
         """Write one row's outcome in its own transaction, only if this sender's claim still holds."""

@@ -175,7 +175,8 @@ def _schedule(problem: Problem, deps: ProblemDeps, now: datetime) -> Decision:
 def _clock(problem: Problem) -> ProblemClock:
     return ProblemClock(status=problem.status, level=problem.level, response_due_at=problem.response_due_at,
                         resolution_due_at=problem.resolution_due_at, nudged=frozenset(problem.nudged or ()),
-                        level_started_at=problem.level_started_at, skipped=repo.problem_skipped_levels(problem))
+                        level_started_at=problem.level_started_at,
+                        skipped=repo.problem_skipped_levels(problem))
 
 
 async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Project, raiser: Person,
@@ -206,8 +207,9 @@ async def record_decision(session: AsyncSession, deps: ProblemDeps, *, raiser: P
     Above level 0 (it skips level 1, see bot.domain.escalation) both clocks come from the policy.
     """
     problem = Problem(kind="decision", project_id=None, raised_by_id=raiser.id, unit_id=unit.id,
-                      category=DECISION_CATEGORY, text=text, status="open", level=0, policy=deps.policy.to_json(),
-                      level_started_at=now, nudged=[], created_at=now, updated_at=now, photos=[])
+                      category=DECISION_CATEGORY, text=text, status="open", level=0,
+                      policy=deps.policy.to_json(), level_started_at=now, nudged=[], created_at=now,
+                      updated_at=now, photos=[])
     session.add(problem)
     await session.flush()
     await session.refresh(problem, ["project", "unit", "raised_by"])

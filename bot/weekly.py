@@ -29,7 +29,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,

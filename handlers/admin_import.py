@@ -59,8 +59,12 @@ def _buttons_cancel() -> list[list[Button]]:
     return [[Button("取消", f"{PREFIX}:x")]]
 
 
-def _max_mb(ctx: Context) -> str:
-    return f"{ctx.deps.settings.import_max_bytes / 1024 / 1024:g}"
+def _max_size(ctx: Context) -> str:
+    """The size cap as people write it: 5 MB, 512 KB."""
+    cap = ctx.deps.settings.import_max_bytes
+    if cap >= 1024 * 1024:
+        return f"{round(cap / 1024 / 1024, 1):g} MB"
+    return f"{round(cap / 1024, 1):g} KB"
 
 
 # --- checking a file -------------------------------------------------------------------------------
@@ -106,12 +110,29 @@ def _xlsx_refusal(data: bytes) -> str | None:
     return None
 
 
-def stored_name(name: str, ctx: Context) -> str:
-    """<local timestamp>_<the file's own name, made safe>: no directories, no odd characters."""
+def stored_name(name: str, ctx: Context, attempt: int = 0) -> str:
+    """<local timestamp>_<the file's own name, made safe>: no directories, no odd characters (`attempt`
+    tells apart uploads stamped with the same instant)."""
     base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "ledger"
     stem, suffix = Path(base).stem[:60], Path(base).suffix.lower()
-    stamp = ctx.now.astimezone(SHANGHAI).strftime("%Y%m%d_%H%M%S_%f")
+    stamp = ctx.now.astimezone(SHANGHAI).strftime("%Y%m%d_%H%M%S_%f") + (f"-{attempt}" if attempt else "")
     return f"{stamp}_{stem}{suffix}"
+
+
+def _keep(ctx: Context, name: str, data: bytes) -> tuple[str, Path]:
+    """Write the upload under DATA_DIR/imports (never over another one); its stored name and path."""
+    folder = _folder(ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    attempt = 0
+    while True:
+        stored = stored_name(name, ctx, attempt)
+        try:
+            with (folder / stored).open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            attempt += 1
+            continue
+        return stored, folder / stored
 
 
 def _folder(ctx: Context) -> Path:
@@ -170,7 +191,7 @@ async def import_command(ctx: Context, _args: str) -> None:
         await _receive(ctx, ctx.msg.document)
         return
     await _save(ctx, {"step": "file"})
-    ctx.reply("admin_import_ask", max_mb=_max_mb(ctx), buttons=_buttons_cancel())
+    ctx.reply("admin_import_ask", max_size=_max_size(ctx), buttons=_buttons_cancel())
 
 
 async def import_step(ctx: Context, state: dict[str, Any]) -> None:
@@ -185,7 +206,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
     elif state.get("step") == "confirm":
         ctx.reply("admin_import_waiting", name=state.get("name", ""), buttons=_buttons_confirm())
     else:
-        ctx.reply("admin_import_ask", max_mb=_max_mb(ctx), buttons=_buttons_cancel())
+        ctx.reply("admin_import_ask", max_size=_max_size(ctx), buttons=_buttons_cancel())
 
 
 async def _receive(ctx: Context, document: IncomingFile) -> None:
@@ -193,14 +214,11 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
     reason = refusal_for(document, max_bytes=ctx.deps.settings.import_max_bytes)
     if reason is not None:
         await _save(ctx, {"step": "file"})
-        ctx.reply("admin_import_refused", reason=reason, name=document.name, max_mb=_max_mb(ctx),
+        ctx.reply("admin_import_refused", reason=reason, name=document.name, max_size=_max_size(ctx),
                   buttons=_buttons_cancel())
         return
     assert document.data is not None
-    name = stored_name(document.name, ctx)
-    path = _folder(ctx) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(document.data)
+    name, path = _keep(ctx, document.name, document.data)
     summary = await _run(ctx, path, dry_run=True)
     if summary.issues:
         _drop(path)
@@ -259,12 +277,13 @@ async def import_button(ctx: Context, data: str) -> None:
     path = _path(ctx, str(state.get("path", "")))
     await _clear(ctx)
     if path is None or not path.is_file():
-        ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_mb=_max_mb(ctx))
+        ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != state.get("sha256"):
         _drop(path)
-        ctx.reply("admin_import_refused", reason="changed", name=state.get("name", ""), max_mb=_max_mb(ctx))
+        ctx.reply("admin_import_refused", reason="changed", name=state.get("name", ""),
+                  max_size=_max_size(ctx))
         return
     original = str(state.get("name", path.name))
     summary = await _run(ctx, path, dry_run=False)

@@ -7,6 +7,7 @@ Every change is audited in the same transaction; every refusal says why, in Chin
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -63,7 +64,7 @@ SETTING_LABELS = {
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
     registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN,
-                         usage="在群里发送 /groups add 群名称"))
+                         usage="/groups add 群名称(在群里发送)"))
     registry.add(Command("broadcast", "群发通知", broadcast_command, roles=ADMIN,
                          usage="/broadcast 联络员|单位名称|all 通知内容"))
     registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
@@ -109,7 +110,8 @@ async def _add_group(ctx: Context, name: str) -> None:
         ctx.session.add(BulletinGroup(channel=channel, chat_id=chat_id, name=name, created_at=ctx.now,
                                       created_by=ctx.actor.label))
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="group.add", object_type="group",
-                       object_key=f"{channel}:{chat_id}", detail={"name": name, "renamed": existing is not None})
+                       object_key=f"{channel}:{chat_id}",
+                       detail={"name": name, "renamed": existing is not None})
     await ctx.session.flush()
     ctx.reply("admin_ops_groups", groups=await bulletin_groups(ctx.session), channels=CHANNEL_LABELS,
               changed="renamed" if existing is not None else "added", name=name, in_group=True)
@@ -158,23 +160,22 @@ async def broadcast_command(ctx: Context, args: str) -> None:
     if not recipients:
         ctx.reply("admin_ops_refused", reason="broadcast_nobody", target=label)
         return
-    stamp = f"{ctx.now:%Y%m%d%H%M%S%f}"
-    key = f"broadcast:{stamp}:{ctx.person.id}"
+    # Its own key per broadcast (time and a random token): the same words sent twice are two broadcasts.
+    key = f"broadcast:{ctx.now:%Y%m%d%H%M%S}:{ctx.person.id}:{secrets.token_hex(4)}"
     reply = Reply(html=ctx.deps.renderer.render("admin_ops_broadcast_notice", sender=ctx.person, text=text))
-    ids = await outbox.enqueue_for_people(
-        ctx.session, [outbox.PersonNotice(person_id=p.id, reply=reply, key=f"{key}:p{p.id}") for p in recipients],
-        now=ctx.now)
+    notices = [outbox.PersonNotice(person_id=p.id, reply=reply, key=f"{key}:p{p.id}") for p in recipients]
+    ids = await outbox.enqueue_for_people(ctx.session, notices, now=ctx.now)
     unreachable = int(await ctx.session.scalar(
         select(func.count(func.distinct(OutboxMessage.person_id)))
         .where(OutboxMessage.id.in_(ids), OutboxMessage.state == outbox.UNDELIVERABLE)) or 0) if ids else 0
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="broadcast.send", object_type="broadcast",
-                       object_key=key, detail={"target": label, "people": len(recipients),
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="broadcast.send",
+                       object_type="broadcast", object_key=key, detail={"target": label, "people": len(recipients),
                                                "unreachable": unreachable, "text": text[:500]})
     ctx.reply("admin_ops_broadcast_sent", target=label, count=len(recipients), unreachable=unreachable)
 
 
 async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | None:
-    """Who a broadcast target names: everyone, a role, or a unit (exact name, or the one unit containing it)."""
+    """Who a broadcast target names: everyone, a role, or a unit (its name, or the one unit containing it)."""
     base = select(Person).where(Person.active.is_(True)).order_by(Person.id)
     if target.lower() in EVERYONE:
         return "全体人员", list((await ctx.session.scalars(base)).unique().all())
@@ -323,7 +324,8 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     if rows:
         buttons.append([Button("全部重试", f"{OUTBOX_PREFIX}:all")])
     age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
-    ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done, buttons=buttons)
+    ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done,
+              buttons=buttons)
 
 
 def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:
@@ -373,13 +375,14 @@ async def outbox_button(ctx: Context, data: str) -> None:
     retried, stuck = [], []
     for row in rows:
         assert row is not None
-        if await _readdress(ctx, row) and await outbox.retry_message(ctx.session, message_id=row.id, now=ctx.now):
+        if await _readdress(ctx, row) and await outbox.retry_message(ctx.session, message_id=row.id,
+                                                                     now=ctx.now):
             retried.append(row.id)
         else:
             stuck.append(row.id)
     if retried:
-        await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="outbox.retry", object_type="outbox",
-                           object_key="outbox", detail={"ids": retried, "skipped": stuck})
+        await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="outbox.retry",
+                           object_type="outbox", object_key="outbox", detail={"ids": retried, "skipped": stuck})
     await _show_outbox(ctx, done={"retried": len(retried), "stuck": len(stuck)})
 
 

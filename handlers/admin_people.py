@@ -126,11 +126,9 @@ def _label(person: Person) -> str:
     return " ".join(part for part in (person.name, where, mask_phone(person.phone)) if part)
 
 
-async def _bound_ids(session: AsyncSession, person_ids: list[int] | None = None) -> set[int]:
-    """Ids of the people (of those given) with at least one chat account that has not blocked the bot."""
+async def _bound_ids(session: AsyncSession) -> set[int]:
+    """Ids of the people with at least one chat account that has not blocked the bot."""
     query = select(ChatAccount.person_id).where(ChatAccount.blocked_at.is_(None))
-    if person_ids is not None:
-        query = query.where(ChatAccount.person_id.in_(person_ids))
     return set((await session.scalars(query)).all())
 
 
@@ -167,12 +165,12 @@ async def people_command(ctx: Context, args: str) -> None:
     """`/people [单位|角色]`: the roster, with who has a bound chat account."""
     text = args.strip()
     query = select(Person).order_by(Person.id)
-    title, role, unit = "全部人员", None, None
+    title = "全部人员"
     if text:
         role = parse_role(text)
         if role is not None:
             query = query.where(Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role)))
-            title = f"角色:{text}"
+            title = f"角色:{ROLE_LABELS[role]}"
         else:
             unit = await _pick_unit(ctx, text)
             if unit is None:
@@ -253,7 +251,8 @@ async def open_items(session: AsyncSession, person: Person) -> OpenItems:
              .order_by(Problem.id))
     items.raised = list((await session.scalars(query)).unique().all())
     if "unit" in person.role_names and person.unit_id is not None:
-        others = [p for p in await problem_repo.unit_handlers(session, unit_id=person.unit_id) if p.id != person.id]
+        handlers = await problem_repo.unit_handlers(session, unit_id=person.unit_id)
+        others = [p for p in handlers if p.id != person.id]
         if not others:
             query = (select(Problem).where(Problem.unit_id == person.unit_id, Problem.status.in_(ACTIVE))
                      .order_by(Problem.id))

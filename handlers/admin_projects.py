@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,12 +89,23 @@ def parse_day(text: str) -> date | None:
         return None
 
 
+def _value(project: Project, key: str) -> object:
+    """A field's stored value, to tell whether it changed."""
+    return {"stage": lambda: project.stage, "plan": lambda: project.annual_plan,
+            "total": lambda: project.total_investment, "start": lambda: project.planned_start,
+            "finish": lambda: project.planned_finish, "lead": lambda: project.lead_official_id,
+            "unit": lambda: project.lead_unit_id, "liaison": lambda: project.liaison_id,
+            "supporting": lambda: [s.unit_id for s in project.supporting]}[key]()
+
+
 def shown(project: Project, key: str) -> str:
     """A field's current value as the admin reads it."""
     if key == "stage":
         return project.stage
     if key in ("plan", "total"):
         amount = project.annual_plan if key == "plan" else project.total_investment
+        if amount != amount.quantize(Decimal("0.1")):  # down to the 元, as stored
+            return f"{amount:,.4f}".rstrip("0") + " 万元"
         return f"{format_wan(amount)} 万元"
     if key in ("start", "finish"):
         day = project.planned_start if key == "start" else project.planned_finish
@@ -122,22 +134,24 @@ async def project_set_command(ctx: Context, args: str) -> None:
     if found is None:
         ctx.reply("admin_project_refused", reason="unknown_field", field=field_name, fields=FIELDS)
         return
-    before = shown(project, found.key)
+    before, value_before = shown(project, found.key), _value(project, found.key)
     try:
         granted = await _apply(ctx, project, found, value)
     except Invalid as error:
-        ctx.reply("admin_project_refused", reason=error.reason, field=found.label, value=value, project=project,
-                  **error.context)
+        ctx.reply("admin_project_refused", reason=error.reason, field=found.label, value=value,
+                  project=project, **error.context)
         return
     if granted is None:  # a person could not be named: resolve_person replied
         return
     after = shown(project, found.key)
-    if after == before:
-        ctx.reply("admin_project_refused", reason="unchanged", field=found.label, value=after, project=project)
+    if _value(project, found.key) == value_before:
+        ctx.reply("admin_project_refused", reason="unchanged", field=found.label, value=after,
+                  project=project)
         return
     project.updated_at = ctx.now
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update", object_type="project",
-                       object_key=project.code, detail={"field": found.key, "before": before, "after": after})
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update",
+                       object_type="project", object_key=project.code,
+                       detail={"field": found.key, "before": before, "after": after})
     for person, role in granted:
         await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.grant_role",
                            object_type="person", object_key=str(person.id), detail={"role": role})
@@ -198,8 +212,8 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str) -> li
             raise Invalid("lead_is_supporting", unit=unit.name)
         project.lead_unit_id, project.lead_unit = unit.id, unit
     else:
-        names = [] if value.lower() in NONE_WORDS else list(dict.fromkeys(n for n in _LIST_SPLIT.split(value) if n))
-        units = [await _exact_unit(ctx.session, name) for name in names]
+        names = [] if value.lower() in NONE_WORDS else [n for n in _LIST_SPLIT.split(value) if n]
+        units = list({u.id: u for u in [await _exact_unit(ctx.session, name) for name in names]}.values())
         if any(u.id == project.lead_unit_id for u in units):
             raise Invalid("lead_is_supporting", unit=project.lead_unit.name)
         if [s.unit_id for s in project.supporting] != [u.id for u in units]:
@@ -251,20 +265,26 @@ async def approval_command(ctx: Context, args: str) -> None:
     if status == approval_repo.DONE:
         done_on = parse_day(words[3]) if len(words) > 3 else ctx.today
         if done_on is None:
-            ctx.reply("admin_project_refused", reason="bad_date", field="办结日期", value=words[3], project=project)
+            ctx.reply("admin_project_refused", reason="bad_date", field="办结日期", value=words[3],
+                      project=project)
             return
         if done_on > ctx.today:
-            ctx.reply("admin_project_refused", reason="future_date", value=done_on.isoformat(), project=project)
+            ctx.reply("admin_project_refused", reason="future_date", value=done_on.isoformat(),
+                      project=project)
             return
-    _row, before = await approval_repo.set_approval(ctx.session, project_id=project.id, item=item, status=status,
-                                                    done_on=done_on, now=ctx.now, by=ctx.actor.label)
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="approval.set", object_type="project",
-                       object_key=project.code,
-                       detail={"item": item, "status": status, "done_on": done_on.isoformat() if done_on else None,
-                               "before": None if before is None else
-                               {"status": before[0], "done_on": before[1].isoformat() if before[1] else None}})
+    _row, before = await approval_repo.set_approval(ctx.session, project_id=project.id, item=item,
+                                                    status=status, done_on=done_on, now=ctx.now,
+                                                    by=ctx.actor.label)
+    was = None if before is None else {"status": before[0], "done_on": _iso(before[1])}
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="approval.set",
+                       object_type="project", object_key=project.code,
+                       detail={"item": item, "status": status, "done_on": _iso(done_on), "before": was})
     ctx.reply("admin_project_approval_done", project=project, item=item, status=status, done_on=done_on,
               approvals=await approval_repo.checklist(ctx.session, project_id=project.id))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 # --- /assign ---------------------------------------------------------------------------------------
@@ -293,15 +313,17 @@ async def assign_command(ctx: Context, args: str) -> None:
     if unit.id == problem.unit_id:
         ctx.reply("admin_project_refused", reason="same_unit", problem=problem)
         return
-    deps = service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=await load_policy(ctx.session),
-                               renderer=ctx.deps.renderer)
+    deps = service.ProblemDeps(calendar=await load_calendar(ctx.session),
+                               policy=await load_policy(ctx.session), renderer=ctx.deps.renderer)
     old_unit = problem.unit.name
     event, handlers = await reassign(ctx.session, deps, problem, actor=ctx.person, unit=unit,
                                      reason=words[2].strip() if len(words) > 2 else "", now=ctx.now)
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.assign", object_type="problem",
-                       object_key=problem.number, detail={"from": old_unit, "to": unit.name, "reason": event.text})
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.assign",
+                       object_type="problem", object_key=problem.number,
+                       detail={"from": old_unit, "to": unit.name, "reason": event.text})
     fallback = not await problem_repo.unit_handlers(ctx.session, unit_id=unit.id)
-    ctx.reply("admin_project_assign_done", problem=problem, old_unit=old_unit, handlers=handlers, fallback=fallback)
+    ctx.reply("admin_project_assign_done", problem=problem, old_unit=old_unit, handlers=handlers,
+              fallback=fallback)
 
 
 async def reassign(session: AsyncSession, deps: service.ProblemDeps, problem: Problem, *, actor: Person,
@@ -320,9 +342,10 @@ async def reassign(session: AsyncSession, deps: service.ProblemDeps, problem: Pr
     problem.answer_text, problem.promised_date, problem.updated_at = None, None, now
     service._start_level(problem, deps, now)
     await session.flush()
-    event = await problem_repo.add_event(session, problem=problem, at=now, kind="reassigned", actor_id=actor.id,
-                                         text=reason, detail={"from": old_unit.name, "to": unit.name,
-                                                              "from_level": from_level})
+    event = await problem_repo.add_event(session, problem=problem, at=now, kind="reassigned",
+                                         actor_id=actor.id, text=reason,
+                                         detail={"from": old_unit.name, "to": unit.name,
+                                                 "from_level": from_level})
     context = {**await service._context(session, problem), "event": event, "old_unit": old_unit.name}
     holders = await problem_repo.level_holders(session, problem=problem, level=0)
     key = f"problem:{problem.id}:e{event.id}"
@@ -330,6 +353,6 @@ async def reassign(session: AsyncSession, deps: service.ProblemDeps, problem: Pr
                           buttons=service.unit_buttons(problem), **context)
     told = {p.id for p in holders} | {actor.id}
     others = {p.id: p for p in [*old_handlers, problem.raised_by] if p.id not in told}
-    await service._notify(session, deps, others.values(), template="admin_project_reassigned", key=f"{key}:moved",
-                          now=now, **context)
+    await service._notify(session, deps, others.values(), template="admin_project_reassigned",
+                          key=f"{key}:moved", now=now, **context)
     return event, holders

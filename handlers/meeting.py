@@ -102,8 +102,9 @@ async def meeting_command(ctx: Context, _args: str) -> None:
     problems = list((await ctx.session.scalars(query)).unique().all())
     items = agenda_items(problems, now=ctx.now, today=today, calendar=calendar)
     standings = await compute_standings(
-        ctx.session, period=today.isoformat(), cutoff=today, window_start=today - timedelta(days=today.weekday()),
-        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+        ctx.session, period=today.isoformat(), cutoff=today,
+        window_start=today - timedelta(days=today.weekday()), calendar=calendar,
+        thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
     )
     reds = [p for p in standings.projects if p.light == "red"]
     decisions = [p for p in problems if p.project_id is None]
@@ -145,16 +146,17 @@ async def decide_command(ctx: Context, args: str) -> None:
     unit = matches[0]
     deps = service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=policy,
                                renderer=ctx.deps.renderer)
-    problem = await service.record_decision(ctx.session, deps, raiser=ctx.person, text=text, unit=unit, due=due,
-                                            now=ctx.now)
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="decision.create", object_type="problem",
-                       object_key=problem.number, detail={"unit": unit.name, "due": due.isoformat(), "text": text})
+    problem = await service.record_decision(ctx.session, deps, raiser=ctx.person, text=text, unit=unit,
+                                            due=due, now=ctx.now)
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="decision.create",
+                       object_type="problem", object_key=problem.number,
+                       detail={"unit": unit.name, "due": due.isoformat(), "text": text})
     handlers = await repo.unit_handlers(ctx.session, unit_id=unit.id)
     ctx.reply("meeting_decided", problem=problem, handlers=handlers)
 
 
 def parse_due(text: str, *, today: date) -> date | None:
-    """"2026-12-15", "2026/12/15", "2026年12月15日", or "12月15日" (this year; next year if that day has passed)."""
+    """"2026-12-15", "2026/12/15", "2026年12月15日", or "12月15日" (this year, or next year if it has passed)."""
     text = text.strip()
     try:
         match = FULL_DATE.match(text)

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.messages import Incoming, Outcome
-from handlers import digest, lookup, problems, report, start
+from handlers import (
+    admin_import,
+    admin_ops,
+    admin_people,
+    admin_projects,
+    admin_settings,
+    digest,
+    lookup,
+    meeting,
+    problems,
+    report,
+    start,
+)
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context, Deps
 from storage import conversations, people
@@ -38,11 +50,17 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
                          roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
     registry.add(Command("reopen", "问题未解决,退回重办", problems.command_for("reopen"),
-                         roles=frozenset({"liaison"}), usage="/reopen 问题编号 理由"))
+                         roles=frozenset({"liaison", "admin"}), usage="/reopen 问题编号 理由"))
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("rank", "查看当前排名", digest.rank_command))
     registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
+    admin_people.register(registry)  # /invite /people /person /deactivate /handover
+    admin_projects.register(registry)  # /project_set /approval /assign
+    admin_import.register(registry)  # /import
+    admin_settings.register(registry)  # /sla /calendar /schedule
+    admin_ops.register(registry)  # /groups /broadcast /audit /outbox
+    meeting.register(registry)  # /meeting /decide
     registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 
@@ -52,9 +70,12 @@ BUTTONS: dict[str, ButtonHandler] = {
     "pj": lookup.project_button,
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
+    **admin_people.BUTTONS,
+    **admin_import.BUTTONS,
+    **admin_ops.BUTTONS,
 }
 FLOWS = {report.FLOW: report.report_step, problems.ISSUE_FLOW: problems.issue_step,
-         problems.TEXT_FLOW: problems.text_step}
+         problems.TEXT_FLOW: problems.text_step, **admin_import.FLOWS}
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:

@@ -16,8 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import time
 from typing import Any
 
-from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 

@@ -41,13 +41,17 @@ async def checklist(session: AsyncSession, *, project_id: int,
         if item not in items:
             continue
         row = recorded.get(item)
-        lines.append(ChecklistItem(item=item, done=row is not None and row.status == DONE,
-                                   done_on=row.done_on if row is not None else None, recorded=row is not None))
+        if row is None:
+            lines.append(ChecklistItem(item=item, done=False, done_on=None, recorded=False))
+        else:
+            lines.append(ChecklistItem(item=item, done=row.status == DONE, done_on=row.done_on,
+                                       recorded=True))
     return lines
 
 
-async def set_approval(session: AsyncSession, *, project_id: int, item: str, status: str, done_on: date | None,
-                       now: datetime, by: str) -> tuple[ProjectApproval, tuple[str, date | None] | None]:
+async def set_approval(session: AsyncSession, *, project_id: int, item: str, status: str,
+                       done_on: date | None, now: datetime, by: str
+                       ) -> tuple[ProjectApproval, tuple[str, date | None] | None]:
     """Record an item as done (on `done_on`) or pending; returns the row and what it was before (None when
     the item had never been set)."""
     if item not in ITEMS:

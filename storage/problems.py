@@ -117,7 +117,7 @@ async def top_holders(session: AsyncSession, *, level: int, cache: RoleCache | N
 
 async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache | None = None
                     ) -> list[Person]:
-    """Everyone on a problem: the raiser and every level it has reached (a skipped one not), without repeats."""
+    """Everyone on a problem: the raiser and every level it has reached (skipped ones aside), without repeats."""
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
     for level in levels_reached(problem.level, problem_skipped_levels(problem)):
         for person in await level_holders(session, problem=problem, level=level, cache=cache):

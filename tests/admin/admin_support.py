@@ -83,9 +83,13 @@ class Desk:
         outcome = self.last[name]
         data = [b.data for r in outcome.replies for row in r.buttons for b in row if b.label == label]
         assert data, f"no button {label!r} in {outcome.replies!r}"
+        return await self.tap(name, data[-1])
+
+    async def tap(self, name: str, data: str) -> str:
+        """`name` presses a button carrying this callback data (shown to them earlier, say)."""
         external = await self.account(name)
         outcome = await self.router.handle(Incoming(channel="console", user_id=external, chat_id=external,
-                                                    callback_data=data[-1], display_name=name))
+                                                    callback_data=data, display_name=name))
         self.last[name] = outcome
         return plain(outcome)
 
@@ -99,7 +103,8 @@ class Desk:
 
     async def notices(self, person_id: int) -> list[OutboxMessage]:
         async with self.session() as session:
-            query = select(OutboxMessage).where(OutboxMessage.person_id == person_id).order_by(OutboxMessage.id)
+            query = (select(OutboxMessage).where(OutboxMessage.person_id == person_id)
+                     .order_by(OutboxMessage.id))
             return list((await session.scalars(query)).all())
 
 
@@ -107,7 +112,8 @@ def plain(outcome: Outcome) -> str:
     return "\n".join(html_to_plain(r.html) for r in outcome.replies)
 
 
-async def make_desk(template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, **settings: object) -> Desk:
+async def make_desk(template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                    **settings: object) -> Desk:
     """A Desk on a fresh in-memory copy of the sample ledger, with DATA_DIR in `data_dir`."""
     values: dict[str, object] = {"DATABASE_URL": "sqlite+aiosqlite://", "DATA_DIR": str(data_dir),
                                  "TELEGRAM_BOT_USERNAME": "diaodu_bot", "_env_file": None, **settings}

@@ -143,9 +143,9 @@ async def test_groups_add_inside_a_telegram_group_registers_that_chat(tg: Telegr
     assert "已移除通报群「领导小组」" in removed.text
     async with tg.session() as session:
         assert (await session.scalar(select(func.count(BulletinGroup.id)))) == 0
-        audit_rows = (await session.execute(select(AuditEntry.action, AuditEntry.object_key, AuditEntry.channel)
-                                            .where(AuditEntry.object_type == "group")
-                                            .order_by(AuditEntry.id))).all()
+        audit_rows = (await session.execute(
+            select(AuditEntry.action, AuditEntry.object_key, AuditEntry.channel)
+            .where(AuditEntry.object_type == "group").order_by(AuditEntry.id))).all()
     assert [tuple(r) for r in audit_rows] == [("group.add", f"telegram:{group}", TELEGRAM)] * 2 + [
         ("group.remove", f"telegram:{group}", TELEGRAM)]
 
@@ -180,8 +180,7 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
     [entry] = await entries(tg.core, "broadcast.send")
     assert entry.detail["people"] == liaisons and entry.detail["unreachable"] == liaisons - 2
 
-    # The same words again are another broadcast (its own dedupe key), not swallowed as a duplicate.
-    tg.clock.advance(seconds=1)
+    # The same words again, at the same moment, are another broadcast (its own dedupe key), not a duplicate.
     again = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
     assert f"{liaisons} 人" in again.text
     assert (await sender.drain(5)).sent == 2
@@ -250,13 +249,14 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
     async with core.db.session() as session:
         [zhao] = await people.find_people_by_name(session, name="赵芳")
         [wang] = await people.find_people_by_name(session, name="王刚")  # no chat account
-        [failed] = await outbox.enqueue_for_person(session, person_id=zhao.id, reply=Reply(html="<b>周报</b>已发布"),
-                                                   key="test:failed", now=now - timedelta(hours=2))
+        [failed] = await outbox.enqueue_for_person(session, person_id=zhao.id, key="test:failed",
+                                                   reply=Reply(html="<b>周报</b>已发布"),
+                                                   now=now - timedelta(hours=2))
         await outbox.mark_failed(session, message_id=failed.id, error="PermanentError: chat is deactivated")
         [lost] = await outbox.enqueue_for_person(session, person_id=wang.id, reply=Reply(html="请受理 W0001"),
                                                  key="test:lost", now=now - timedelta(hours=1))
-        await outbox.enqueue_for_person(session, person_id=zhao.id, reply=Reply(html="待发"), key="test:pending",
-                                        now=now - timedelta(minutes=30))
+        await outbox.enqueue_for_person(session, person_id=zhao.id, reply=Reply(html="待发"),
+                                        key="test:pending", now=now - timedelta(minutes=30))
         failed_id, lost_id = failed.id, lost.id
 
     shown = await handle(core, ADMIN, text="/outbox")
@@ -285,6 +285,7 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
     assert "已重新排队 1 条" in retried and "没有未送达的消息" in retried
     async with core.db.session() as session:
         row = await outbox.get_message(session, message_id=lost_id)
-        assert row is not None and (row.state, row.channel, row.chat_id) == (outbox.PENDING, CHANNEL, wang_chat)
+        assert row is not None
+        assert (row.state, row.channel, row.chat_id) == (outbox.PENDING, CHANNEL, wang_chat)
     audit_ids = [e.detail["ids"] for e in await entries(core, "outbox.retry")]
     assert audit_ids == [[failed_id], [lost_id]]

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.messages import Incoming
+from bot.app import Core
+from bot.config import Settings
 from storage import people
 from storage.models import Invite, Person, Problem, Project
 from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk, wire_admin
@@ -89,10 +91,10 @@ async def test_invite_gives_a_link_that_binds_the_person_and_is_audited(desk: De
 async def test_invite_takes_english_roles_and_phones(desk: Desk) -> None:
     reply = await desk.send(ADMIN_NAME, "/invite unit 138-0010-4729")
     assert "赵芳" in reply and "单位经办人" in reply
+    zhao = await _person(desk, "赵芳")
     async with desk.session() as session:
         invite = await session.scalar(select(Invite))
-        assert invite is not None and invite.role == "unit"
-        assert invite.person_id == (await _person(desk, "赵芳")).id
+    assert invite is not None and (invite.role, invite.person_id) == ("unit", zhao.id)
 
 
 async def test_invite_refuses_unknown_roles_people_and_inactive_people(desk: Desk) -> None:
@@ -123,6 +125,13 @@ async def test_namesakes_are_listed_with_masked_phones_and_picked_by_button_or_p
         phones = [(await session.get(Person, i.person_id)).phone for i in invites]  # type: ignore[union-attr]
     assert phones == ["13711112222", "13900126704"]
 
+    await desk.send(ADMIN_NAME, "/deactivate 严超")
+    assert "已停用 严超" in await desk.press(ADMIN_NAME, "严超 137****2222")
+    async with desk.session() as session:
+        rows = await session.execute(select(Person.phone, Person.active).where(Person.name == "严超"))
+        states = dict(rows.all())
+    assert states == {"13711112222": False, "13900126704": True}
+
 
 # --- /people and /person ---------------------------------------------------------------------------
 
@@ -138,7 +147,7 @@ async def test_people_filters_by_unit_or_role_and_shows_who_is_bound(desk: Desk)
     assert "✅ 赵芳 单位经办人 区住建局" in by_unit and "⬜ 郝芳 联络员 区住建局" in by_unit
     assert "严超" in by_unit and "武杰" not in by_unit
     assert "角色:联络员(共 42 人" in by_role and "赵芳" not in by_role
-    assert "全部人员(共 68 人" in everyone
+    assert "全部人员(共 67 人" in everyone
     assert "住建局" in (await desk.send(ADMIN_NAME, "/people 住建"))
     assert "既不是单位名称,也不是角色" in await desk.send(ADMIN_NAME, "/people 火星局")
 
@@ -233,12 +242,12 @@ ADMIN_TG, YAN_TG = 9001, 1016
 
 
 @pytest.fixture
-def tg_settings(fake_api: FakeBotAPI, tmp_path: Path):  # type: ignore[no-untyped-def]
+def tg_settings(fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
     return e2e_settings(fake_api, DATA_DIR=str(tmp_path / "data"))
 
 
 async def test_invite_through_telegram_binds_the_invited_person(
-        e2e_core, telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        e2e_core: Core, telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> None:
     wire_admin(e2e_core.router, monkeypatch)
     await telegram.bind(ADMIN_TG, ADMIN_NAME, "admin")
 

@@ -122,8 +122,9 @@ async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:
     assert "投资完成 60%、填报及时 20%、问题按期办结 20%" in shown
 
     for command in ("/schedule reminders 17:00,09:30", "/schedule reminders off", "/schedule weekly 09:30",
-                    "/schedule weekly off", "/schedule monthly off", "/schedule monthly on", "/schedule alert 3",
-                    "/schedule praise 5", "/schedule weights 0.5 0.3 0.2", "/schedule thresholds 12 35"):
+                    "/schedule weekly off", "/schedule monthly off", "/schedule monthly on",
+                    "/schedule alert 3", "/schedule praise 5", "/schedule weights 0.5 0.3 0.2",
+                    "/schedule thresholds 12 35"):
         assert "已修改" in await say(core, ADMIN, command), command
     async with core.db.session() as session:
         s = await load_digest_settings(session)
@@ -190,7 +191,8 @@ async def test_the_running_scheduler_follows_reminder_times_changed_in_chat(core
         async with core.db.session() as session:
             return await load_digest_settings(session)
 
-    scheduler = build_scheduler(escalation=job, digests=job, reminder=reminder, reminder_times=(await load()).reminder_times)
+    scheduler = build_scheduler(escalation=job, digests=job, reminder=reminder,
+                                reminder_times=(await load()).reminder_times)
     watch = add_settings_watcher(scheduler, load=load, reminder=reminder)
     scheduler.start(paused=True)
     try:

@@ -125,8 +125,8 @@ def test_a_decision_skips_the_missing_lead_official() -> None:
                          skipped=frozenset({1}))
     [action] = decide(clock, nov(17, 17, 31), calendar=calendar, policy=policy).actions
     assert action == Escalate("response", 2, due)
-    [project_problem] = decide(ProblemClock(status="open", level=0, response_due_at=due, resolution_due_at=None),
-                               nov(17, 17, 31), calendar=calendar, policy=policy).actions
+    plain = ProblemClock(status="open", level=0, response_due_at=due, resolution_due_at=None)
+    [project_problem] = decide(plain, nov(17, 17, 31), calendar=calendar, policy=policy).actions
     assert isinstance(project_problem, Escalate) and project_problem.to_level == 1
     at_top = ProblemClock(status="open", level=3, response_due_at=due, resolution_due_at=None,
                           skipped=frozenset({1}))
@@ -156,7 +156,8 @@ async def test_a_decision_escalates_to_the_district_head_and_is_closed_by_the_ad
     assert result.actions == ["W0001:escalate:2"]
     async with core.db.session() as session:
         problem = await repo.get_problem(session, problem_id=1)
-        assert problem is not None and (problem.kind, problem.project_id, problem.level) == ("decision", None, 2)
+        assert problem is not None
+        assert (problem.kind, problem.project_id, problem.level) == ("decision", None, 2)
         assert [e.detail.get("to") for e in await repo.history(session, problem_id=1)] == [None, 2]
     up = await notices(core, "王立军")
     assert "问题上报" in up and "已上报至区长" in up and "W0001 议定事项" in up

@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiolimiter import AsyncLimiter
 from sqlalchemy import select
 
 from bot.channels.base import (
@@ -30,7 +32,7 @@ from bot.channels.base import (
 )
 from bot.clock import SHANGHAI, FrozenClock, SystemClock
 from bot.messages import Button, Reply
-from bot.outbox import OutboxSender, SendStats
+from bot.outbox import LIMITER_SLACK, OutboxSender, SendStats
 from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
@@ -591,21 +593,27 @@ async def test_limiters_are_set_up_per_channel_chat_and_group(db: Database, cloc
                                       key="g", now=NOW)
     transport = FakeTransport()
     send = OutboxSender(db, clock, {"telegram": transport})  # Telegram's own limits, evenly spaced
-    glob = send._global["telegram"]
-    assert (glob.max_rate, glob.time_period) == (1, pytest.approx(1 / 30))
+    assert spacing(send._global["telegram"]) == pytest.approx(1 / 30)
     await send.drain(5)
     chat, group_chat = send._per_chat[("telegram", "1001")], send._per_chat[("telegram", "-100200")]
-    assert (chat.max_rate, chat.time_period) == (1, 1)
-    assert (group_chat.max_rate, group_chat.time_period) == (1, 1)
+    assert spacing(chat) == pytest.approx(1)
+    assert spacing(group_chat) == pytest.approx(1)
     assert set(send._per_group) == {("telegram", "-100200")}
-    group = send._per_group[("telegram", "-100200")]
-    assert (group.max_rate, group.time_period) == (1, 3)  # 20 a minute, never more in any minute
+    assert spacing(send._per_group[("telegram", "-100200")]) == pytest.approx(3)  # 20 a minute
+
+
+def spacing(limiter: AsyncLimiter) -> float:
+    """Seconds between two messages through a limiter, after checking that it lets no burst through: the
+    bucket holds one message and a sliver (the slack for timers that fire late), never two."""
+    assert 1 <= limiter.max_rate <= 1.1
+    assert limiter.max_rate - 1 <= LIMITER_SLACK * limiter.max_rate / limiter.time_period + 1e-9
+    return limiter.time_period / limiter.max_rate
 
 
 async def test_slow_rates_below_one_per_period_still_work(db: Database, clock: FrozenClock) -> None:
     slow = RateLimits(global_per_second=0.5, per_chat_per_second=1, per_group_per_minute=1)
     send = OutboxSender(db, clock, {"x": FakeTransport("x")}, limits={"x": slow})  # type: ignore[dict-item]
-    assert (send._global["x"].max_rate, send._global["x"].time_period) == (1, 2)
+    assert spacing(send._global["x"]) == pytest.approx(2)
 
 
 async def test_one_chat_is_sent_at_the_per_chat_rate(db: Database, clock: FrozenClock) -> None:
@@ -724,3 +732,245 @@ async def test_run_forever_sends_until_stopped(db: Database, clock: FrozenClock)
 def test_send_stats_add_up() -> None:
     total = SendStats(claimed=2, sent=1) + SendStats(claimed=1, failed=1)
     assert total == SendStats(claimed=3, sent=1, failed=1)
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+class PacedTransport(FakeTransport):
+    """A FakeTransport whose sends take ``pause(chat_id)`` seconds (then fail with ``hang_error`` for the chats
+    in ``hanging``), recording when each send ended and whether two sends to one chat ever overlapped."""
+
+    def __init__(self, pause: Callable[[str], float] = lambda _chat: 0.0, *, hanging: frozenset[str] = frozenset(),
+                 hang_error: Exception | None = None) -> None:
+        super().__init__()
+        self.pause = pause
+        self.hanging = hanging
+        self.hang_error = hang_error or TransientError("timed out")
+        self.in_flight: Counter[str] = Counter()
+        self.overlaps: list[str] = []
+        self.most_in_flight = 0
+        self.ended: list[tuple[str, float]] = []  # (chat id, monotonic time) of every send, as it ended
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        if self.in_flight[chat_id]:
+            self.overlaps.append(chat_id)
+        self.in_flight[chat_id] += 1
+        self.most_in_flight = max(self.most_in_flight, sum(self.in_flight.values()))
+        try:
+            await asyncio.sleep(self.pause(chat_id))
+            if chat_id in self.hanging:
+                self.calls += 1
+                raise self.hang_error
+            await super().send(chat_id, reply, attachment=attachment)
+        finally:
+            self.in_flight[chat_id] -= 1
+            self.ended.append((chat_id, time.monotonic()))
+
+
+async def people_with_chats(db: Database, chat_ids: list[str]) -> dict[str, int]:
+    return {chat_id: await add_person(db, f"人{chat_id}", ("telegram", chat_id)) for chat_id in chat_ids}
+
+
+async def test_sends_hanging_until_a_timeout_do_not_idle_the_global_limit(
+    db: Database, clock: FrozenClock
+) -> None:
+    """Every eighth chat's send hangs for a second and then times out. Sending in rounds of a batch, each
+    round would wait for its hanging send (four rounds of ten: four seconds and more); the pipeline keeps
+    the global limit busy, so the others are through in about the time the limit takes for all forty."""
+    chats = [str(4000 + n) for n in range(40)]
+    people = await people_with_chats(db, chats)
+    for n, chat_id in enumerate(chats):
+        await notify(db, people[chat_id], f"#{n}", key=f"k{n}")
+    hanging = frozenset(chats[::8])
+    transport = PacedTransport(lambda chat: 1.0 if chat in hanging else 0.0, hanging=hanging)
+    send = sender(db, clock, transport, batch=10, concurrency=8,
+                  limits={"telegram": RateLimits(global_per_second=40, per_chat_per_second=1000,
+                                                 per_group_per_minute=60000)})
+    started = time.monotonic()
+    stats = await send.drain(20)
+    elapsed = time.monotonic() - started
+    assert (stats.claimed, stats.sent, stats.retried) == (40, 35, 5)
+    last_sent = max(t for chat, t in transport.ended if chat not in hanging) - started
+    assert last_sent < 1.6, f"the others took {last_sent:.2f} s"  # 40 turns at 40/s: about 1 s
+    assert elapsed < 3.0, f"the drain took {elapsed:.2f} s"
+    assert not transport.overlaps
+    for row in await rows(db):
+        expected = ("pending", 1) if row.chat_id in hanging else ("sent", 1)
+        assert (row.state, row.attempts) == expected  # a retry keeps the try its claim counted
+
+
+async def test_a_slow_chat_holds_up_only_itself(db: Database, clock: FrozenClock) -> None:
+    """A chat whose sends take a second gets its two notices in order; meanwhile, with a batch of eight,
+    the pipeline claims and sends the notices of thirty other chats."""
+    people = await people_with_chats(db, ["9000"] + [str(3000 + n) for n in range(30)])
+    await notify(db, people["9000"], "slow #0", key="s0", now=NOW - timedelta(seconds=2))
+    await notify(db, people["9000"], "slow #1", key="s1", now=NOW - timedelta(seconds=1))
+    for n in range(30):
+        await notify(db, people[str(3000 + n)], f"#{n}", key=f"k{n}")
+    transport = PacedTransport(lambda chat: 1.0 if chat == "9000" else 0.0)
+    send = sender(db, clock, transport, batch=8, concurrency=4,
+                  limits={"telegram": RateLimits(global_per_second=100, per_chat_per_second=1000,
+                                                 per_group_per_minute=60000)})
+    stats = await send.drain(10)
+    assert (stats.claimed, stats.sent) == (32, 32)
+    slow_ends = [t for chat, t in transport.ended if chat == "9000"]
+    assert max(t for chat, t in transport.ended if chat != "9000") < slow_ends[0]
+    assert transport.texts("9000") == ["slow #0", "slow #1"]
+    assert not transport.overlaps
+
+
+async def test_each_chat_in_order_and_one_send_at_a_time_across_claims(
+    db: Database, clock: FrozenClock
+) -> None:
+    chats = [str(5000 + n) for n in range(5)]
+    people = await people_with_chats(db, chats)
+    for n in range(40):
+        chat_id = chats[n % 5]
+        await notify(db, people[chat_id], f"{chat_id} #{n // 5}", key=f"k{n}",
+                     now=NOW - timedelta(seconds=40 - n))
+    pauses = random.Random(5)
+    transport = PacedTransport(lambda _chat: pauses.uniform(0, 0.02))
+    stats = await sender(db, clock, transport, batch=3, concurrency=8).drain(10)
+    assert (stats.claimed, stats.sent) == (40, 40)
+    for chat_id in chats:
+        assert transport.texts(chat_id) == [f"{chat_id} #{k}" for k in range(8)]
+    assert not transport.overlaps
+    assert transport.most_in_flight > 1  # different chats at once
+
+
+async def test_a_chat_under_flood_control_is_skipped_until_the_hold_ends(
+    db: Database, clock: FrozenClock
+) -> None:
+    """One row per claim: the rows of the held chat claimed after the flood-control answer, and one queued
+    later still, go back unsent to the end of the hold; then all go out in order."""
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    other = await add_person(db, "赵芳", ("telegram", "1002"))
+    for n in range(3):
+        await notify(db, person, f"#{n}", key=f"k{n}", now=NOW - timedelta(seconds=10 - n))
+    await notify(db, other, "other", key="o")
+    transport = FakeTransport()
+    transport.fail("1001", RetryLater(10))
+    send = sender(db, clock, transport, batch=1)
+    stats = await send.drain(5)
+    assert (stats.claimed, stats.retried, stats.released, stats.sent) == (4, 1, 2, 1)
+    await notify(db, person, "#3", key="k3")  # due now, but the chat is still on hold
+    assert (await send.drain(5)).released == 1
+    assert transport.calls == 2
+    held = [row for row in await rows(db) if row.chat_id == "1001"]
+    assert {(row.state, row.attempts, row.next_attempt_at) for row in held} == {
+        ("pending", 0, NOW + timedelta(seconds=10))}
+    clock.advance(seconds=10)
+    assert (await send.drain(5)).sent == 4
+    assert transport.texts("1001") == ["#0", "#1", "#2", "#3"]
+
+
+class ClockPushingTransport(FakeTransport):
+    """Each send takes ``minutes`` on a frozen clock."""
+
+    def __init__(self, clock: FrozenClock, minutes: float) -> None:
+        super().__init__()
+        self.clock = clock
+        self.minutes = minutes
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        self.clock.advance(minutes=self.minutes)
+        await super().send(chat_id, reply, attachment=attachment)
+
+
+async def test_a_row_whose_lease_ran_out_while_it_waited_is_handed_back_unsent(
+    db: Database, clock: FrozenClock
+) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    for n in range(3):
+        await notify(db, person, f"#{n}", key=f"k{n}", now=NOW - timedelta(seconds=3 - n))
+    transport = ClockPushingTransport(clock, minutes=6)
+    send = sender(db, clock, transport)  # a ten-minute lease: the third row's runs out before its turn
+    assert await send.run_once() == SendStats(claimed=3, sent=2, released=1)
+    assert transport.texts() == ["#0", "#1"]
+    third = (await rows(db))[2]
+    assert (third.state, third.attempts, third.next_attempt_at) == ("pending", 0, clock.now())
+    assert (await send.drain(5)).sent == 1
+    assert transport.texts() == ["#0", "#1", "#2"]
+    assert [row.attempts for row in await rows(db)] == [1, 1, 1]
+
+
+async def test_a_stop_hands_back_what_was_not_started_and_finishes_what_was(db: Database) -> None:
+    clock = SystemClock()
+    chats = [str(6000 + n) for n in range(6)]
+    people = await people_with_chats(db, chats)
+    for n, chat_id in enumerate(chats):
+        await notify(db, people[chat_id], f"#{n}", key=f"k{n}", now=clock.now() - timedelta(seconds=6 - n))
+    transport = PacedTransport(lambda _chat: 0.3)
+    send = sender(db, clock, transport,
+                  limits={"telegram": RateLimits(global_per_second=2, per_chat_per_second=1000,
+                                                 per_group_per_minute=60000)})
+    stop = asyncio.Event()
+    task = asyncio.create_task(send.run_forever(stop, idle_seconds=0.05))
+    for _ in range(200):
+        if sum(transport.in_flight.values()):
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 3)
+    assert transport.texts() == ["#0"]  # in flight when stopped: finished and recorded
+    first, *others = await rows(db)
+    assert (first.state, first.attempts) == ("sent", 1)
+    assert {(row.state, row.attempts) for row in others} == {("pending", 0)}
+    assert all(row.next_attempt_at <= clock.now() for row in others)  # due at once, for the next leader
+
+
+async def test_a_drain_hands_back_the_rest_at_its_deadline(db: Database) -> None:
+    clock = SystemClock()
+    chats = [str(7000 + n) for n in range(30)]
+    people = await people_with_chats(db, chats)
+    for n, chat_id in enumerate(chats):
+        await notify(db, people[chat_id], f"#{n}", key=f"k{n}", now=clock.now())
+    transport = FakeTransport()
+    send = sender(db, clock, transport,
+                  limits={"telegram": RateLimits(global_per_second=10, per_chat_per_second=1000,
+                                                 per_group_per_minute=60000)})
+    started = time.monotonic()
+    stats = await send.drain(0.5)
+    assert time.monotonic() - started < 1.5
+    assert 3 <= stats.sent <= 8
+    assert (stats.claimed, stats.released) == (30, 30 - stats.sent)
+    assert Counter(row.state for row in await rows(db)) == Counter({"sent": stats.sent,
+                                                                     "pending": 30 - stats.sent})
+
+
+async def test_run_forever_sends_rows_queued_while_a_send_hangs(db: Database, clock: FrozenClock) -> None:
+    people = await people_with_chats(db, ["1", "2"])
+    await notify(db, people["1"], "slow", key="slow")
+    transport = PacedTransport(lambda chat: 1.5 if chat == "1" else 0.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender(db, clock, transport).run_forever(stop, idle_seconds=0.05))
+    for _ in range(100):
+        if transport.in_flight["1"]:
+            break
+        await asyncio.sleep(0.01)
+    await notify(db, people["2"], "quick", key="quick")
+    for _ in range(100):
+        if transport.texts("2"):
+            break
+        await asyncio.sleep(0.01)
+    assert transport.texts("2") == ["quick"]
+    assert transport.in_flight["1"] == 1  # still hanging
+    stop.set()
+    await asyncio.wait_for(task, 3)
+    assert transport.texts("1") == ["slow"]
+    assert {row.state for row in await rows(db)} == {"sent"}
+
+
+async def test_run_once_is_one_bounded_pass(db: Database, clock: FrozenClock) -> None:
+    chats = [str(8000 + n) for n in range(5)]
+    people = await people_with_chats(db, chats)
+    for n, chat_id in enumerate(chats):
+        await notify(db, people[chat_id], f"#{n}", key=f"k{n}", now=NOW - timedelta(seconds=5 - n))
+    transport = FakeTransport()
+    send = sender(db, clock, transport, batch=3)
+    assert await send.run_once() == SendStats(claimed=3, sent=3)
+    assert transport.texts() == ["#0", "#1", "#2"]
+    assert Counter(row.state for row in await rows(db)) == Counter({"sent": 3, "pending": 2})
+    assert await send.run_once() == SendStats(claimed=2, sent=2)
+    assert await send.run_once() == SendStats()

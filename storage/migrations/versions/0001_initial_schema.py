@@ -194,7 +194,8 @@ def upgrade() -> None:
     )
     op.create_table('problems',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
     sa.Column('raised_by_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('category', sa.String(length=20), nullable=False),
@@ -225,6 +226,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_problems_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_problems_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('project_approvals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('item', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('done_on', sa.Date(), nullable=True),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('project_id', 'item')
+    )
     op.create_table('project_supporting_units',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -251,6 +264,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reports_local_day'), ['local_day'], unique=False)
         batch_op.create_index(batch_op.f('ix_reports_person_id'), ['person_id'], unique=False)
         batch_op.create_index('ix_reports_project_day', ['project_id', 'local_day'], unique=False)
+        batch_op.create_index('ix_reports_standings', ['project_id', 'local_day', 'amount', 'created_at'], unique=False, sqlite_where=sa.text('withdrawn_at IS NULL'), postgresql_where=sa.text('withdrawn_at IS NULL'))
 
     op.create_table('problem_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -306,12 +320,14 @@ def downgrade() -> None:
 
     op.drop_table('problem_events')
     with op.batch_alter_table('reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_reports_standings', sqlite_where=sa.text('withdrawn_at IS NULL'), postgresql_where=sa.text('withdrawn_at IS NULL'))
         batch_op.drop_index('ix_reports_project_day')
         batch_op.drop_index(batch_op.f('ix_reports_person_id'))
         batch_op.drop_index(batch_op.f('ix_reports_local_day'))
 
     op.drop_table('reports')
     op.drop_table('project_supporting_units')
+    op.drop_table('project_approvals')
     with op.batch_alter_table('problems', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_problems_unit_id'))
         batch_op.drop_index(batch_op.f('ix_problems_status'))

@@ -1,0 +1,287 @@
+"""/import: the ledger sent in the chat, previewed (a dry run), then imported on 确认 or dropped on 取消.
+
+Most tests go through the Router with console accounts and `Incoming.document`; one goes through the real
+Telegram channel (PTB polling the fake Bot API), which downloads the document with getFile.
+The sample ledger has ZD2026-001 城北高速连接线 with an annual plan of 40,800 万元.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Core
+from bot.config import Settings
+from bot.messages import Incoming, IncomingFile
+from handlers import admin_import
+from storage import people
+from storage.models import Conversation, Project
+from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk, wire_admin
+from tests.e2e.harness import SAMPLE_LEDGER, Replies, TelegramHarness, e2e_settings
+from tests.fakes.bot_api import FakeBotAPI
+
+SAMPLE_CSV = Path(__file__).resolve().parents[2] / "bot" / "demo" / "projects_sample.csv"
+CODE = "ZD2026-001"
+
+
+def ledger_csv(plan: str = "45000") -> bytes:
+    """The sample projects CSV with ZD2026-001's annual plan changed."""
+    text = SAMPLE_CSV.read_text(encoding="utf-8-sig")
+    assert "68000,40800,26051" in text
+    return text.replace("68000,40800,26051", f"68000,{plan},26051").encode("utf-8-sig")
+
+
+def ledger_xlsx(plan: int = 45000) -> bytes:
+    """The sample workbook with ZD2026-001's annual plan (row 3, column H) changed."""
+    workbook = openpyxl.load_workbook(SAMPLE_LEDGER)
+    sheet = workbook["重点项目包抓责任分解表"]
+    assert sheet["A3"].value == CODE and sheet["H2"].value == "年度计划投资(万元)"
+    sheet["H3"] = plan
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def upload(name: str, data: bytes | None, size: int | None = None) -> IncomingFile:
+    return IncomingFile(name=name, size=len(data) if size is None else size, data=data)
+
+
+@pytest.fixture
+async def desk(ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Desk]:
+    built = await make_desk(ledger_template, tmp_path / "data", monkeypatch)
+    try:
+        yield built
+    finally:
+        await built.core.db.dispose()
+
+
+async def annual_plan(desk: Desk) -> Decimal:
+    async with desk.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        assert project is not None
+        return project.annual_plan
+
+
+def waiting(desk: Desk) -> list[Path]:
+    folder = desk.data_dir / "imports"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -> None:
+    asked = await desk.send(ADMIN_NAME, "/import")
+    assert "请发送项目台账文件(.xlsx 或 .csv,不超过 5 MB)" in asked
+
+    preview = await desk.send(ADMIN_NAME, document=upload("2026台账.csv", ledger_csv()))
+
+    assert "导入预览(尚未写入):「2026台账.csv」" in preview
+    assert "项目:新增 0,更新 1,不变 41" in preview and "更新项目 ZD2026-001:annual_plan" in preview
+    assert desk.labels(ADMIN_NAME) == ["确认", "取消"]
+    assert await annual_plan(desk) == Decimal(40800)  # a dry run writes nothing
+    [kept] = waiting(desk)
+    assert kept.name.startswith("20261120_100000_") and kept.name.endswith("_2026台账.csv")
+    async with desk.session() as session:
+        conversation = await session.scalar(select(Conversation))
+        assert conversation is not None and conversation.state["path"] == f"imports/{kept.name}"
+
+    done = await desk.press(ADMIN_NAME, "确认")
+
+    assert "导入完成:「2026台账.csv」" in done and "更新 1" in done
+    assert await annual_plan(desk) == Decimal(45000)
+    assert waiting(desk) == []
+    [entry] = await desk.audits("ledger.import")
+    assert (entry.actor, entry.channel, entry.object_key) == (ADMIN_NAME, "console", "2026台账.csv")
+    assert entry.detail["changed"] == {"project": 1}
+    [update] = await desk.audits("project.update")  # the importer's own audit, as the admin
+    assert (update.actor, update.channel, update.object_key) == (ADMIN_NAME, "console", CODE)
+    assert "已失效" in await desk.tap(ADMIN_NAME, "imp:ok")  # pressed again: the flow is over
+
+
+async def test_cancel_drops_the_file_and_changes_nothing(desk: Desk) -> None:
+    await desk.send(ADMIN_NAME, "/import")
+    await desk.send(ADMIN_NAME, document=upload("台账.xlsx", ledger_xlsx()))
+    assert len(waiting(desk)) == 1
+
+    assert "已取消导入" in await desk.press(ADMIN_NAME, "取消")
+
+    assert waiting(desk) == [] and await annual_plan(desk) == Decimal(40800)
+    assert await desk.audits("ledger.import") == []
+    assert "没有看懂" in await desk.send(ADMIN_NAME, document=upload("台账.xlsx", ledger_xlsx()))  # flow over
+
+
+async def test_a_file_sent_with_import_as_its_caption_is_previewed_at_once(desk: Desk) -> None:
+    preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.xlsx", ledger_xlsx(46000)))
+    assert "导入预览" in preview and "更新 1" in preview
+    assert "导入完成" in await desk.press(ADMIN_NAME, "确认")
+    assert await annual_plan(desk) == Decimal(46000)
+
+
+async def test_a_ledger_with_errors_is_listed_by_row_and_not_imported(desk: Desk) -> None:
+    await desk.send(ADMIN_NAME, "/import")
+
+    reply = await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv(plan="四万多")))
+
+    assert "「台账.csv」有 1 处错误,未导入任何数据" in reply
+    assert "「台账.csv」第2行【年度计划投资(万元)】" in reply and "不是数字" in reply
+    assert desk.labels(ADMIN_NAME) == ["取消"] and waiting(desk) == []
+    fixed = await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv()))  # still waiting for a file
+    assert "导入预览" in fixed
+
+
+async def test_a_new_file_replaces_the_one_waiting_for_confirmation(desk: Desk) -> None:
+    await desk.send(ADMIN_NAME, "/import")
+    await desk.send(ADMIN_NAME, document=upload("一.csv", ledger_csv("45000")))
+    desk.core.clock.advance(seconds=5)
+    await desk.send(ADMIN_NAME, document=upload("二.csv", ledger_csv("47000")))
+    [kept] = waiting(desk)
+    assert kept.name.endswith("_二.csv")
+    await desk.press(ADMIN_NAME, "确认")
+    assert await annual_plan(desk) == Decimal(47000)
+
+
+@pytest.mark.parametrize(("name", "data", "size", "expected"), [
+    ("台账.pdf", b"%PDF-1.4", None, "只接受 .xlsx 或 .csv"),
+    ("台账.xls", b"\xd0\xcf\x11\xe0", None, "旧版 .xls"),
+    ("台账.xlsx", b"just text renamed", None, "不是有效的 .xlsx 文件"),
+    ("台账.xlsx", zipped({"sheet.xml": b"<x/>"}), None, "不是有效的 .xlsx 文件"),
+    ("台账.xlsx", zipped({"[Content_Types].xml": b"<Types/>", "xl/bomb.xml": bytes(4 * 1024 * 1024)}), None,
+     "解压后过大"),
+    ("台账.csv", b"\x80\x81\x82 not text", None, "不是文本格式的 CSV"),
+    ("台账.csv", b"a,b\x00c", None, "不是文本格式的 CSV"),
+    ("台账.xlsx", None, 6 * 1024 * 1024, "超过 5 MB"),
+    ("台账.xlsx", None, 1000, "没能收到"),
+])
+async def test_files_that_are_not_ledgers_are_refused_before_reading(
+        desk: Desk, name: str, data: bytes | None, size: int | None, expected: str) -> None:
+    await desk.send(ADMIN_NAME, "/import")
+
+    reply = await desk.send(ADMIN_NAME, document=upload(name, data, size))
+
+    assert expected in reply
+    assert waiting(desk) == [] and desk.labels(ADMIN_NAME) == ["取消"]
+
+
+def test_zip_size_limits_count_what_the_members_inflate_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    rng = random.Random(1)
+    noise = "".join(rng.choice("0123456789abcdef") for _ in range(400_000)).encode()
+    workbook = zipped({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": noise})
+    assert admin_import.refusal_for(upload("a.xlsx", workbook), max_bytes=5 * 1024 * 1024) is None
+    monkeypatch.setattr(admin_import, "ZIP_MAX_BYTES", 300_000)  # under the ratio, over the size
+    assert admin_import.refusal_for(upload("a.xlsx", workbook), max_bytes=5 * 1024 * 1024) == "zip_bomb"
+    assert admin_import.refusal_for(upload("a.xlsx", ledger_xlsx()), max_bytes=5 * 1024 * 1024) is None
+
+
+async def test_the_size_cap_is_a_setting(ledger_template: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    small = await make_desk(ledger_template, tmp_path / "data", monkeypatch, IMPORT_MAX_BYTES=2048)
+    try:
+        assert "不超过 2 KB" in await small.send(ADMIN_NAME, "/import")
+        assert "超过 2 KB" in await small.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv()))
+    finally:
+        await small.core.db.dispose()
+
+
+async def test_non_admins_can_neither_start_nor_confirm_an_import(desk: Desk) -> None:
+    assert "没有权限" in await desk.send("郝芳", "/import")
+    assert "没有权限" in await desk.send("郝芳", "/import", document=upload("台账.csv", ledger_csv()))
+    await desk.send(ADMIN_NAME, "/import")
+    await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv()))
+    liaison = await desk.account("郝芳")
+    outcome = await desk.router.handle(Incoming(channel="console", user_id=liaison, chat_id=liaison,
+                                                callback_data="imp:ok"))
+    assert "没有权限" in outcome.replies[0].html
+    assert await annual_plan(desk) == Decimal(40800) and len(waiting(desk)) == 1
+
+
+# --- through Telegram ------------------------------------------------------------------------------
+
+ADMIN_TG = 9001
+
+
+@pytest.fixture
+def tg_settings(fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
+    return e2e_settings(fake_api, DATA_DIR=str(tmp_path / "data"))
+
+
+async def send_document(telegram: TelegramHarness, user_id: int, name: str, data: bytes, *,
+                        size: int | None = None, caption: str = "") -> Replies:
+    """The user sends a file; the fake serves its bytes through getFile and the file URL."""
+    fake = telegram.fake
+    file_id = fake.add_file(data)
+    update = fake.text_update(user_id, "")
+    message = update["message"]
+    del message["text"]
+    message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name,
+                           "mime_type": "application/octet-stream",
+                           "file_size": len(data) if size is None else size}
+    if caption:
+        message["caption"] = caption
+    mark = len(fake.calls)
+    fake.enqueue_update(update)
+    await telegram.wait_processed(update["update_id"])
+    return Replies([c for c in fake.calls[mark:] if c.matches(None, {"chat_id": user_id})])
+
+
+async def test_import_through_telegram_downloads_previews_and_imports(
+        e2e_core: Core, telegram: TelegramHarness, fake_api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch,
+        tg_settings: Settings) -> None:
+    wire_admin(e2e_core.router, monkeypatch)
+    await telegram.bind(ADMIN_TG, ADMIN_NAME, "admin")
+    assert "请发送项目台账文件" in (await telegram.send(ADMIN_TG, "/import")).text
+
+    preview = await send_document(telegram, ADMIN_TG, "重点项目台账.xlsx", ledger_xlsx())
+
+    assert "<b>导入预览</b>" in preview.text and "更新 1" in preview.text, preview
+    assert preview.buttons == ["确认", "取消"]
+    assert fake_api.calls_of("getFile", ok=True)
+    done = await telegram.press(ADMIN_TG, "确认")
+    assert "<b>导入完成</b>" in done.text
+    async with telegram.session() as session:
+        plan = await session.scalar(select(Project.annual_plan).where(Project.code == CODE))
+        assert plan == Decimal(45000)
+        assert await session.scalar(select(func.count(Conversation.id))) == 0
+    assert not any((tg_settings.data_dir / "imports").iterdir())
+
+
+async def test_telegram_does_not_download_a_document_over_the_cap(
+        e2e_core: Core, telegram: TelegramHarness, fake_api: FakeBotAPI,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    wire_admin(e2e_core.router, monkeypatch)
+    await telegram.bind(ADMIN_TG, ADMIN_NAME, "admin")
+
+    replies = await send_document(telegram, ADMIN_TG, "台账.xlsx", b"PK", size=6 * 1024 * 1024,
+                                  caption="/import")
+
+    assert "超过 5 MB" in replies.text
+    assert fake_api.calls_of("getFile") == []
+
+
+
+async def test_uploads_stamped_the_same_instant_do_not_overwrite_each_other(desk: Desk) -> None:
+    second_chat = "admin-second-device"
+    async with desk.session() as session:
+        [admin] = await people.find_people_by_name(session, name=ADMIN_NAME)
+        await people.bind_account(session, person=admin, channel="console", external_id=second_chat,
+                                  chat_id=second_chat, display_name=None, now=desk.core.clock.now())
+    for chat, plan in ((None, "45000"), (second_chat, "47000")):  # the clock does not move in between
+        await desk.send(ADMIN_NAME, "/import", user_id=chat)
+        assert "导入预览" in await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv(plan)),
+                                           user_id=chat)
+    first, second = waiting(desk)
+    assert first.name != second.name and first.read_bytes() != second.read_bytes()

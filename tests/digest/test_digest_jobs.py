@@ -323,7 +323,7 @@ async def test_october_goes_out_on_the_first_working_day_of_november_with_the_le
     html = "\n".join(r.payload["html"] for r in group)
     assert "重点项目月通报(2026-10,2026-10-01 至 2026-10-31)" in html and "年度项目台账见附件" in html
     attachments = [r.payload["attachment"] for r in group if r.payload.get("attachment")]
-    assert [a["kind"] for a in attachments] == ["photo", "document"]
+    assert [a["kind"] for a in attachments] == ["photo", "photo", "document"]  # ranking, units, ledger
     [ledger] = [a for a in attachments if a["kind"] == "document"]
     assert ledger["filename"] == "重点项目台账_2026-10.xlsx" and ledger["path"].endswith(".xlsx")
     assert (tmp_path / ledger["path"]).read_bytes()[:2] == b"PK"  # a zip: an xlsx workbook
@@ -443,3 +443,12 @@ def test_digest_refuses_an_unknown_kind(cli_database: str) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["digest", "fortnightly"])
     assert exit_info.value.code == 2
+
+
+async def test_a_fresh_install_sends_nothing_that_was_due_before_the_ledger_existed(
+        memory: Database, tmp_path: Path) -> None:
+    await seed(memory)  # projects entered on 2026-09-01
+    produced = await digests.run_due(memory, RENDERER, now=local(date(2026, 9, 1), 10), files_root=tmp_path)
+    # August's bulletin is due on Tuesday 9/1 itself: it goes out. W35 was due on Monday 8/31, 2025's
+    # annual and H2 in January, Q2 and H1 of 2026 in July: all before the ledger existed, so never.
+    assert [(p.kind, p.period) for p in produced] == [("monthly", "2026-08")]

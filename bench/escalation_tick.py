@@ -54,7 +54,6 @@ from bot.render import Renderer  # noqa: E402
 from jobs.escalation import TickResult, run  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.problems import due_problems  # noqa: E402
 from storage.models import (  # noqa: E402
     ChatAccount,
     OutboxMessage,
@@ -65,6 +64,7 @@ from storage.models import (  # noqa: E402
     Project,
     ProjectSupportingUnit,
 )
+from storage.problems import due_problems  # noqa: E402
 
 LEDGER = REPO / "bot" / "demo" / "projects_sample.xlsx"
 # A Friday morning in the sample ledger's year (2026 is officially known to the working-day calendar).

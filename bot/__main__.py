@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diaodu", description="重点项目调度助手")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="运行机器人(已配置的 Telegram 和/或企业微信;设置 TELEGRAM_WEBHOOK_URL 时 Telegram 用 webhook)")
+    sub.add_parser("run", help="运行机器人(已配置的 Telegram 和/或企业微信;"
+                              "设置 TELEGRAM_WEBHOOK_URL 时 Telegram 用 webhook)")
 
     db = sub.add_parser("db", help="数据库迁移")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -375,7 +376,8 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
                 try:
                     period = parse_period(args.kind, args.period)
                 except ValueError:
-                    raise CliError(f"「{args.period}」不是有效的期间(如 2026-W47、2026-11、2026-Q4、2026-H2、2026)。") from None
+                    raise CliError(f"「{args.period}」不是有效的期间"
+                                   "(如 2026-W47、2026-11、2026-Q4、2026-H2、2026)。") from None
             else:
                 today = local_today(core.clock)
                 period = latest_due(calendar, args.kind, today) or period_containing(args.kind, today)
@@ -386,7 +388,8 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
                 (args.out / "bulletin.html").write_text(rendered.text, encoding="utf-8")
                 (args.out / "bulletin.txt").write_text(html_to_plain(rendered.text), encoding="utf-8")
                 print(html_to_plain(rendered.text))
-                print(f"已写入 {args.out}:bulletin.txt、bulletin.html、" + "、".join(p.name for p in rendered.files.values()))
+                files = "、".join(p.name for p in rendered.files.values())
+                print(f"已写入 {args.out}:bulletin.txt、bulletin.html、{files}")
                 return 0
         produced = await digests.produce(core.db, core.deps.renderer, period=period, now=core.clock.now(),
                                          files_root=settings.data_dir)

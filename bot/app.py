@@ -156,6 +156,8 @@ async def _telegram_serving(channel, settings: Settings) -> AsyncIterator[None]:
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
     one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
+    from telegram import Update
+
     from bot.channels.telegram import TelegramChannel
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom import WeComChannel, add_wecom_routes, wecom_configured, wecom_outbox_transports
@@ -170,7 +172,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     )
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
-    from telegram import Update
 
     core = Core.build(settings)
     await core.check_schema()

@@ -84,7 +84,8 @@ def _missed_working_days(calendar, duty: ReportingDuty, today) -> int:  # type: 
 
 async def _alert(session, renderer: Renderer, duty: ReportingDuty, missed: int, *, now: datetime,  # type: ignore[no-untyped-def]
                  key_day: str) -> None:
-    recipients: dict[int, Person] = {p.id: p for p in await people_repo.unit_handlers(session, unit_id=duty.lead_unit_id)}
+    handlers = await people_repo.unit_handlers(session, unit_id=duty.lead_unit_id)
+    recipients: dict[int, Person] = {p.id: p for p in handlers}
     if duty.lead_official_id is not None:
         lead = await session.get(Person, duty.lead_official_id)
         if lead is not None and lead.active:

@@ -13,10 +13,9 @@ below; the sender decides from the error alone what to do with the notice:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bot.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
-
 
 
 class DeliveryError(Exception):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -331,5 +331,5 @@ def deadline_after(
             estimated = True
             break
         day += timedelta(days=1)
-    at = datetime.combine(due, end_of_day, tzinfo=tz).astimezone(timezone.utc)
+    at = datetime.combine(due, end_of_day, tzinfo=tz).astimezone(UTC)
     return Deadline(at=at, local_day=due, estimated=estimated)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.messages import Incoming
 from bot.app import Core
 from bot.config import Settings
+from bot.messages import Incoming
 from storage import people
 from storage.models import Invite, Person, Problem, Project
 from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk, wire_admin

@@ -617,7 +617,6 @@ async def test_admin_confirms_on_behalf_and_history_says_so(desk: Desk) -> None:
 
 
 async def test_ticks_and_senders_deliver_each_notice_once(desk: Desk) -> None:
-    tg = desk.tg
     await desk.raise_w0001()
 
     # The 09:00 nudge: two ticks at the same moment, one notice.

@@ -136,10 +136,11 @@ class Router:
         if not command.allowed(ctx.roles, bound=ctx.person is not None):
             ctx.reply("unbound" if ctx.person is None else "not_allowed", command=command)
             return
-        # A command leaves any guided flow; no DELETE when the caller had none in this chat.
-        if not command.public and in_flow and await conversations.clear_conversation(
+        # A command leaves any guided flow (/cancel does so itself, and says so); no DELETE when the caller
+        # had none in this chat.
+        if name != "cancel" and not command.public and in_flow and await conversations.clear_conversation(
             ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-        ) and name != "cancel":
+        ):
             ctx.reply("flow_abandoned")
         await command.handler(ctx, args)
 

@@ -62,3 +62,10 @@ async def test_notices_for_the_console_person_are_shown_once() -> None:
     assert "【通知】" in first[1] and "新问题交办" in first[1] and "[1] 受理" in first[1]
     again = await _console(core, "赵芳", [])
     assert len(again) == 1  # only the greeting: the notice was taken
+
+
+async def test_cancel_leaves_a_guided_flow_and_says_so() -> None:
+    core = await _core()
+    out = await _console(core, "郝芳", ["/report", "/cancel", "/cancel"])
+    assert out[2].strip() == "已取消。"
+    assert "当前没有进行中的操作" in out[3]

@@ -13,6 +13,10 @@ client's timeouts allow) holds up its own chat only, and the channel's global li
 - Each row waits for its turn under the limiters: the chat's, the group's (per minute, for group chats)
   and then, holding a free send slot, the channel's global one, evenly spaced.
 
+``run_forever`` keeps the pipeline going until it is stopped (the leading ``diaodu run`` process),
+``drain`` until nothing is due or held (the CLI, tests), and ``run_once`` is one bounded pass: a single
+claim of up to ``batch`` rows, done when each of them is.
+
 Each row's outcome is written in its own short transaction right after its send:
 
 - sent → ``sent``;
@@ -110,13 +114,14 @@ def _limiter(rate: float, period: float) -> AsyncLimiter:
     """A limiter letting ``rate`` messages through per ``period`` seconds, evenly spaced.
 
     The bucket holds one message: a bucket as deep as the rate would allow a full burst on top of the
-    steady flow, i.e. up to twice the limit within one period (40 messages in a minute to a group). On
-    top of that it holds a sliver, ``LIMITER_SLACK`` seconds' worth of the rate (at most a tenth of a
-    message): a waiting sender wakes a little late (timers fire up to a millisecond or so after their time,
-    and then the event loop has other work), and a bucket of exactly one message would lose that lateness
-    on every message, 3 % of the rate at 30 a second. With the sliver the lateness is made up on the next
-    messages; over any stretch of time the rate still never exceeds the limit, and no more than one
-    message goes early, by at most the slack, after a pause.
+    steady flow, i.e. up to twice the limit within one period (40 messages in a minute to a group).
+
+    On top of that it holds a sliver: ``LIMITER_SLACK`` seconds' worth of the rate, at most a tenth of a
+    message. A waiting sender wakes a little late (timers fire up to a millisecond after their time, and
+    the event loop may have other work first), and a bucket of exactly one message loses that lateness on
+    every message: 3 % of the rate at 30 a second. With the sliver, a message after a late one may go up to
+    ``LIMITER_SLACK`` seconds early, which makes up for it. Any run of n messages still spans at least
+    n - 1 intervals less ``LIMITER_SLACK`` seconds, so the rate over time stays the limit.
     """
     if rate <= 0:
         raise ValueError("a rate limit must be positive")
@@ -230,6 +235,10 @@ class _Pipeline:
         """Until every held row is finished."""
         while self.workers:
             await asyncio.gather(*list(self.workers.values()), return_exceptions=True)
+            for key, task in list(self.workers.items()):
+                if task.done():  # cancelled from outside before it ever ran, so it could not clean up
+                    self.held -= len(self.queues.pop(key, ()))
+                    del self.workers[key]
 
     async def close(self) -> None:
         """Hand back the rows not started yet, and let the sends in flight finish and be recorded."""
@@ -406,7 +415,7 @@ class OutboxSender:
                         break  # a drain with nothing held and nothing falling due in time
                 continue
             timeout: float | None = None
-            for at in (look_at if caught_up else None, deadline):
+            for at in (look_at if caught_up and room > 0 else None, deadline):
                 if at is not None:
                     left = max(at - loop.time(), 0.0)
                     timeout = left if timeout is None else min(timeout, left)

@@ -146,6 +146,26 @@ async def test_photos_can_be_downloaded_and_uploaded(fake_api: FakeBotAPI, bot: 
     assert sent.caption == "现场" and sent.photo
 
 
+async def test_documents_are_uploaded_with_a_caption_and_can_be_sent_again(fake_api: FakeBotAPI, bot: Bot) -> None:
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("查看", callback_data="d:1")]])
+    sent = await bot.send_document(7, document=b"PK\x03\x04ledger", filename="台账.xlsx",
+                                   caption="<b>台账</b> &amp; 附件", parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    [call] = fake_api.calls_of("sendDocument", chat_id=7, ok=True)
+    assert call.files == {"document": b"PK\x03\x04ledger"} or b"PK\x03\x04ledger" in call.files.values()
+    assert call["caption"] == "<b>台账</b> &amp; 附件" and call["parse_mode"] == "HTML"
+    assert sent.caption == "台账 & 附件" and sent.document.file_size == 10
+    assert fake_api.files[sent.document.file_id] == b"PK\x03\x04ledger"
+    assert fake_api.find_button(7, label="查看") == (sent.message_id, "d:1")
+
+    again = await bot.send_document(8, document=sent.document.file_id)  # by file_id, no upload
+    assert again.document.file_id == sent.document.file_id
+    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+        await bot.send_document(7, document=b"x", filename="x.txt", caption="<div>块</div>",
+                                parse_mode=ParseMode.HTML)
+    assert [c.status for c in fake_api.calls_of("sendDocument")] == [200, 200, 400]
+
+
 async def test_command_menus_are_kept_per_scope(fake_api: FakeBotAPI, bot: Bot) -> None:
     await bot.set_my_commands([BotCommand("start", "绑定"), BotCommand("help", "帮助")])
     await bot.set_my_commands([BotCommand("report", "填报")], scope=BotCommandScopeChat(7))

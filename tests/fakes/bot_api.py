@@ -2,7 +2,7 @@
 
 It implements just enough of the Bot API for python-telegram-bot 22 to poll it, answer users and manage
 command menus: getMe, getUpdates (long polling with offset semantics), sendMessage, sendPhoto,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands, set/deleteWebhook,
+sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands, set/deleteWebhook,
 getWebhookInfo, getFile (plus file downloads), logOut and close.
 
 Like Telegram, it rejects text sent with ``parse_mode=HTML`` that does not parse as Telegram-HTML
@@ -274,6 +274,7 @@ class FakeBotAPI:
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
@@ -702,6 +703,33 @@ class FakeBotAPI:
         message = self._bot_message(chat_id)
         message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280,
                              "height": 960, "file_size": len(self.files[file_id])}]
+        if plain:
+            message["caption"] = plain
+        if markup is not None:
+            message["reply_markup"] = markup
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    async def _send_document(self, params: JSON, files: dict[str, bytes]) -> JSON:
+        """Like sendPhoto, for any file: uploaded in the multipart form (``document``), or a known file_id."""
+        chat_id = self._chat_id(params)
+        caption = params.get("caption")
+        plain = (self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
+                 if caption else "")
+        markup = self._check_markup(params.get("reply_markup"))
+        document = params.get("document")
+        if "document" in files or (isinstance(document, str) and document.startswith("attach://")):
+            content = files.get("document") or files.get(str(document).removeprefix("attach://"), b"")
+            file_id = self.add_file(content)
+        elif isinstance(document, str) and document in self.files:
+            file_id = document
+        elif isinstance(document, str) and document.startswith(("http://", "https://")):
+            file_id = self.add_file(b"")
+        else:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        message = self._bot_message(chat_id)
+        message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                               "file_size": len(self.files[file_id])}
         if plain:
             message["caption"] = plain
         if markup is not None:

@@ -186,6 +186,30 @@ async def test_a_photo_notice_is_sent_with_its_caption(
     assert call.files["photo"] == b"\xff\xd8\xff\xe0photo"
 
 
+async def test_document_notices_are_uploaded_with_their_caption_or_before_a_long_text(
+    db: Database, fake: FakeBotAPI, bot: Bot, tmp_path: Path
+) -> None:
+    (tmp_path / "ledger.xlsx").write_bytes(b"PK\x03\x04ledger")
+    clock = FrozenClock(SystemClock().now())
+    people = await add_people(db, [1001, 1002])
+    ledger = Attachment("document", "ledger.xlsx", "台账.xlsx")
+    long_text = "<b>月通报</b>\n" + "项目进展正常。" * 200  # past a caption's 1,024 characters
+    async with db.session() as session:
+        await outbox.enqueue_for_person(session, person_id=people[1001], reply=Reply("<b>台账</b> 见附件"),
+                                        key="d1", now=clock.now(), attachment=ledger)
+        await outbox.enqueue_for_person(session, person_id=people[1002], reply=Reply(long_text), key="d2",
+                                        now=clock.now(), attachment=ledger)
+    transport = TelegramTransport(bot, files_root=tmp_path)
+    send = OutboxSender(db, clock, {"telegram": transport}, limits={"telegram": QUICK})
+    assert (await send.drain(5)).sent == 2
+    short, long = (fake.calls_of("sendDocument", chat_id=chat, ok=True)[0] for chat in (1001, 1002))
+    assert b"PK\x03\x04ledger" in short.files.values() and b"PK\x03\x04ledger" in long.files.values()
+    assert short["caption"] == "<b>台账</b> 见附件"
+    assert "caption" not in long.params and fake.texts(1002) == [long_text]  # the text follows the file
+    assert [c.method for c in fake.calls if c.get("chat_id") == 1002] == ["sendDocument", "sendMessage"]
+    assert fake.texts(1001) == []
+
+
 @pytest.mark.parametrize(("status", "description", "state", "blocked"), [
     (403, "Forbidden: bot was blocked by the user", "undeliverable", True),
     (400, "Bad Request: chat not found", "undeliverable", True),

@@ -17,8 +17,8 @@ import pytest
 
 from bot.clock import SHANGHAI
 from storage.db import Database
-from storage.models import Base, Person, Problem, ProblemEvent, Project, Report, Unit
-from tests.storage.factories import BACKENDS, backend_url, taking_turns
+from storage.models import Person, Problem, ProblemEvent, Project, Report, Unit
+from tests.storage.factories import BACKENDS, fresh_database
 
 # The weekly bulletin of ISO week 2026-W47: Monday 16 to Sunday 22 November 2026 (five working days).
 CUTOFF = date(2026, 11, 22)
@@ -34,18 +34,8 @@ def local(day: date, hour: int = 10, minute: int = 0) -> datetime:
 @pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     """A database with every table created from the models and no rows."""
-    database = Database(backend_url(request.param))
-    try:
-        async with taking_turns(database):
-            if database.is_sqlite:
-                await database.create_all()
-            else:
-                async with database.engine.begin() as conn:
-                    await conn.run_sync(Base.metadata.drop_all)
-                    await conn.run_sync(Base.metadata.create_all)
-            yield database
-    finally:
-        await database.dispose()
+    async with fresh_database(request.param) as database:
+        yield database
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import time
 from collections import Counter
@@ -36,6 +35,7 @@ from bot.outbox import LIMITER_SLACK, OutboxSender, SendStats
 from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
+from tests.storage.factories import BACKENDS, fresh_database
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
@@ -44,34 +44,11 @@ FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_pe
 # ---------------------------------------------------------------- fixtures and helpers
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL URL to test against (async driver), or None when none is configured."""
-    url = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not url:
-        return None
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+asyncpg://" + url[len(plain):]
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     """A database with every table created from the models and no rows."""
-    if request.param == "sqlite":
-        url = "sqlite+aiosqlite://"
-    else:
-        url = postgres_url() or ""
-        if not url:
-            pytest.skip("TEST_DATABASE_URL is not set")
-    database = Database(url)
-    try:
-        if not database.is_sqlite:
-            await database.drop_all()
-        await database.create_all()
+    async with fresh_database(request.param) as database:
         yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

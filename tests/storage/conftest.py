@@ -15,27 +15,15 @@ import pytest
 from bot.clock import FrozenClock
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import Base
 
-from .factories import BACKENDS, NOW, backend_url, taking_turns
+from .factories import BACKENDS, NOW, fresh_database
 
 
 @pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     """A database with every table created from the models and no rows."""
-    database = Database(backend_url(request.param))
-    try:
-        async with taking_turns(database):
-            if database.is_sqlite:
-                await database.create_all()
-            else:
-                # drop_all + create_all in one transaction: a clean slate, several times faster than two.
-                async with database.engine.begin() as conn:
-                    await conn.run_sync(Base.metadata.drop_all)
-                    await conn.run_sync(Base.metadata.create_all)
-            yield database
-    finally:
-        await database.dispose()
+    async with fresh_database(request.param) as database:
+        yield database
 
 
 @pytest.fixture

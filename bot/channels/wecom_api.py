@@ -192,6 +192,32 @@ class SlidingWindow:
 # ---------------------------------------------------------------- the API client
 
 
+async def json_round_trip(request: Callable[[], Any], path: str) -> dict[str, Any]:
+    """One HTTP call to WeCom (`request()` opens the aiohttp response) and its JSON answer, errcode not
+    interpreted yet; network trouble, HTTP errors and a body that is not a JSON object become the
+    delivery error the outbox acts on."""
+    try:
+        async with request() as response:
+            raw, status = await response.read(), response.status
+    except TimeoutError as exc:
+        raise TransientError(f"{path}: timed out") from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise TransientError(f"{path}: {type(exc).__name__}: {redact(str(exc))}") from exc
+    if status >= 500:
+        raise TransientError(f"{path}: HTTP {status}")
+    if status == 429:
+        raise RetryLater(60.0, f"{path}: HTTP 429")
+    if status != 200:
+        raise PermanentError(f"{path}: HTTP {status}")
+    try:
+        answer = json.loads(raw)
+    except ValueError as exc:
+        raise TransientError(f"{path}: the answer is not JSON") from exc
+    if not isinstance(answer, dict):
+        raise TransientError(f"{path}: unexpected answer")
+    return answer
+
+
 class WeComApi:
     """One self-built app's server API: ``gettoken`` with a cached token, and the calls the bot makes.
 
@@ -260,27 +286,7 @@ class WeComApi:
             kwargs["headers"] = {"Content-Type": "application/json; charset=utf-8"}
         elif form is not None:
             kwargs["data"] = form()
-        try:
-            async with self.session.request(method, self.url(path), **kwargs) as response:
-                raw = await response.read()
-                status = response.status
-        except TimeoutError as exc:
-            raise TransientError(f"{path}: timed out") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TransientError(f"{path}: {type(exc).__name__}: {redact(str(exc))}") from exc
-        if status >= 500:
-            raise TransientError(f"{path}: HTTP {status}")
-        if status == 429:
-            raise RetryLater(60.0, f"{path}: HTTP 429")
-        if status != 200:
-            raise PermanentError(f"{path}: HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError as exc:
-            raise TransientError(f"{path}: the answer is not JSON") from exc
-        if not isinstance(answer, dict):
-            raise TransientError(f"{path}: unexpected answer")
-        return answer
+        return await json_round_trip(lambda: self.session.request(method, self.url(path), **kwargs), path)
 
     # -- access token
 

@@ -32,10 +32,14 @@ from bot.channels.base import (
     PermanentError,
     RateLimits,
     RecipientBlocked,
-    RetryLater,
-    TransientError,
 )
-from bot.channels.wecom_api import DEFAULT_API_BASE, SlidingWindow, TtlCache, delivery_error, redact
+from bot.channels.wecom_api import (
+    DEFAULT_API_BASE,
+    SlidingWindow,
+    TtlCache,
+    delivery_error,
+    json_round_trip,
+)
 from bot.channels.wecom_markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
 from bot.messages import Reply
 
@@ -206,24 +210,9 @@ class WeComRobotTransport:
             kwargs["headers"] = {"Content-Type": "application/json; charset=utf-8"}
         else:
             kwargs["data"] = data
-        try:
-            async with self.session.post(f"{self.base_url}/cgi-bin/{path}", **kwargs) as response:
-                raw, status = await response.read(), response.status
-        except TimeoutError as exc:
-            raise TransientError(f"{path}: timed out") from exc
-        except (aiohttp.ClientError, OSError) as exc:
-            raise TransientError(f"{path}: {type(exc).__name__}: {redact(str(exc))}") from exc
-        if status >= 500:
-            raise TransientError(f"{path}: HTTP {status}")
-        if status == 429:
-            raise RetryLater(60.0, f"{path}: HTTP 429")
-        if status != 200:
-            raise PermanentError(f"{path}: HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError as exc:
-            raise TransientError(f"{path}: the answer is not JSON") from exc
-        errcode = int(answer.get("errcode") or 0) if isinstance(answer, dict) else -1
+        url = f"{self.base_url}/cgi-bin/{path}"
+        answer = await json_round_trip(lambda: self.session.post(url, **kwargs), path)
+        errcode = int(answer.get("errcode") or 0)
         if errcode:
             if errcode in ROBOT_GONE:
                 raise RecipientBlocked(f"{path}: WeCom errcode {errcode}: the robot's key is not valid")

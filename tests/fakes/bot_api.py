@@ -685,51 +685,33 @@ class FakeBotAPI:
         return message
 
     async def _send_photo(self, params: JSON, files: dict[str, bytes]) -> JSON:
-        chat_id = self._chat_id(params)
-        caption = params.get("caption")
-        plain = (self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
-                 if caption else "")
-        markup = self._check_markup(params.get("reply_markup"))
-        photo = params.get("photo")
-        if "photo" in files or (isinstance(photo, str) and photo.startswith("attach://")):
-            content = files.get("photo") or files.get(str(photo).removeprefix("attach://"), b"")
-            file_id = self.add_file(content)
-        elif isinstance(photo, str) and photo in self.files:
-            file_id = photo
-        elif isinstance(photo, str) and photo.startswith(("http://", "https://")):
-            file_id = self.add_file(b"")
-        else:
-            raise bad_request("wrong file identifier/HTTP URL specified")
-        message = self._bot_message(chat_id)
-        message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280,
-                             "height": 960, "file_size": len(self.files[file_id])}]
-        if plain:
-            message["caption"] = plain
-        if markup is not None:
-            message["reply_markup"] = markup
-        self.messages[(chat_id, message["message_id"])] = message
-        return message
+        return self._send_file(params, files, "photo", lambda file_id, size: [
+            {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 1280, "height": 960, "file_size": size}])
 
     async def _send_document(self, params: JSON, files: dict[str, bytes]) -> JSON:
         """Like sendPhoto, for any file: uploaded in the multipart form (``document``), or a known file_id."""
+        return self._send_file(params, files, "document", lambda file_id, size: {
+            "file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size})
+
+    def _send_file(self, params: JSON, files: dict[str, bytes], field: str,
+                   describe: Callable[[str, int], Any]) -> JSON:
+        """sendPhoto/sendDocument: the file (uploaded, ``attach://``, a known file_id or a URL), a caption."""
         chat_id = self._chat_id(params)
         caption = params.get("caption")
         plain = (self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
                  if caption else "")
         markup = self._check_markup(params.get("reply_markup"))
-        document = params.get("document")
-        if "document" in files or (isinstance(document, str) and document.startswith("attach://")):
-            content = files.get("document") or files.get(str(document).removeprefix("attach://"), b"")
-            file_id = self.add_file(content)
-        elif isinstance(document, str) and document in self.files:
-            file_id = document
-        elif isinstance(document, str) and document.startswith(("http://", "https://")):
+        given = params.get(field)
+        if field in files or (isinstance(given, str) and given.startswith("attach://")):
+            file_id = self.add_file(files.get(field) or files.get(str(given).removeprefix("attach://"), b""))
+        elif isinstance(given, str) and given in self.files:
+            file_id = given
+        elif isinstance(given, str) and given.startswith(("http://", "https://")):
             file_id = self.add_file(b"")
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
         message = self._bot_message(chat_id)
-        message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}",
-                               "file_size": len(self.files[file_id])}
+        message[field] = describe(file_id, len(self.files[file_id]))
         if plain:
             message["caption"] = plain
         if markup is not None:

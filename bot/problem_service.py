@@ -33,6 +33,7 @@ from bot.domain.workdays import SHANGHAI, WorkCalendar
 from bot.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
+from storage import people as people_repo
 from storage import problems as repo
 from storage.models import Person, Problem, ProblemEvent, ProblemPhoto, Project, Unit
 
@@ -260,7 +261,7 @@ async def request_reassign(session: AsyncSession, deps: ProblemDeps, problem: Pr
     """The unit asks the admins and the lead official to assign the problem elsewhere."""
     event = await repo.add_event(session, problem=problem, at=now, kind="reassign_requested", actor_id=actor.id,
                                  text=reason)
-    deciders = {p.id: p for p in await repo.people_with_role(session, role="admin")}
+    deciders = {p.id: p for p in await people_repo.people_with_role(session, role="admin")}
     lead = problem.project.lead_official if problem.project is not None else None
     if lead is not None:
         deciders.setdefault(lead.id, lead)
@@ -313,7 +314,7 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
     event = await repo.add_event(session, problem=problem, at=now, kind="reopened", actor_id=actor.id, text=reason)
     context = await _context(session, problem)
     # One notice each: the unit's carries its buttons (it has to act again), everyone else's none.
-    unit_ids = {p.id for p in await repo.unit_handlers(session, unit_id=problem.unit_id)}
+    unit_ids = {p.id for p in await people_repo.unit_handlers(session, unit_id=problem.unit_id)}
     watchers = await _watchers(session, problem, exclude=actor)
     await _notify(session, deps, [p for p in watchers if p.id not in unit_ids], template="problem_update",
                   now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor, **context)

@@ -22,7 +22,6 @@ from bot.render import ROLE_LABELS
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, outbox, people
-from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
 
@@ -251,7 +250,7 @@ async def open_items(session: AsyncSession, person: Person) -> OpenItems:
              .order_by(Problem.id))
     items.raised = list((await session.scalars(query)).unique().all())
     if "unit" in person.role_names and person.unit_id is not None:
-        handlers = await problem_repo.unit_handlers(session, unit_id=person.unit_id)
+        handlers = await people.unit_handlers(session, unit_id=person.unit_id)
         others = [p for p in handlers if p.id != person.id]
         if not others:
             query = (select(Problem).where(Problem.unit_id == person.unit_id, Problem.status.in_(ACTIVE))

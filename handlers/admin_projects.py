@@ -321,7 +321,7 @@ async def assign_command(ctx: Context, args: str) -> None:
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.assign",
                        object_type="problem", object_key=problem.number,
                        detail={"from": old_unit, "to": unit.name, "reason": event.text})
-    fallback = not await problem_repo.unit_handlers(ctx.session, unit_id=unit.id)
+    fallback = not await people.unit_handlers(ctx.session, unit_id=unit.id)
     ctx.reply("admin_project_assign_done", problem=problem, old_unit=old_unit, handlers=handlers,
               fallback=fallback)
 
@@ -335,7 +335,7 @@ async def reassign(session: AsyncSession, deps: service.ProblemDeps, problem: Pr
     Clocks, notice context and notices are problem_service's own helpers, so a reassigned problem runs on
     exactly the rules of a new one."""
     old_unit = problem.unit
-    old_handlers = await problem_repo.unit_handlers(session, unit_id=old_unit.id)
+    old_handlers = await people.unit_handlers(session, unit_id=old_unit.id)
     from_level = problem.level
     problem.unit_id, problem.unit = unit.id, unit
     problem.level, problem.status, problem.nudged = 0, "open", []

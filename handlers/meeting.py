@@ -24,7 +24,7 @@ from bot.messages import Reply
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
-from storage import problems as repo
+from storage import people as people_repo
 from storage.models import Problem, Unit
 from storage.settings import load_calendar, load_digest_settings, load_policy
 from storage.standings import compute_standings
@@ -151,7 +151,7 @@ async def decide_command(ctx: Context, args: str) -> None:
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="decision.create",
                        object_type="problem", object_key=problem.number,
                        detail={"unit": unit.name, "due": due.isoformat(), "text": text})
-    handlers = await repo.unit_handlers(ctx.session, unit_id=unit.id)
+    handlers = await people_repo.unit_handlers(ctx.session, unit_id=unit.id)
     ctx.reply("meeting_decided", problem=problem, handlers=handlers)
 
 

@@ -30,7 +30,7 @@ from bot.messages import Reply
 from bot.render import Renderer
 from bot.standings import Standings
 from storage import outbox
-from storage import problems as problem_repo
+from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
@@ -183,7 +183,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
             count += len(await outbox.enqueue_for_chat(
                 session, channel=group.channel, chat_id=group.chat_id, reply=Reply(html=""),
                 key=f"{key}:g{group.id}:file{index}", now=now, attachment=attachment))
-    for person in await problem_repo.people_with_role(session, role="top"):
+    for person in await people_repo.people_with_role(session, role="top"):
         for index, part in enumerate(split_html(rendered.top_summary)):
             count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
                                                          key=f"{key}:top:{index}:p{person.id}", now=now))

@@ -17,7 +17,7 @@ from bot.clock import SHANGHAI
 from bot.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
-from storage import problems as people_repo
+from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import ReportingDuty, reporting_duties
 from storage.models import Person

@@ -132,3 +132,17 @@ async def bind_account(
         account.blocked_at = None
     await session.flush()
     return account
+
+
+async def people_with_role(session: AsyncSession, *, role: str, unit_id: int | None = None) -> list[Person]:
+    """Active people holding a role (optionally in one unit), in id order."""
+    query = (select(Person).join(PersonRole, PersonRole.person_id == Person.id)
+             .where(PersonRole.role == role, Person.active.is_(True)).order_by(Person.id))
+    if unit_id is not None:
+        query = query.where(Person.unit_id == unit_id)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def unit_handlers(session: AsyncSession, *, unit_id: int) -> list[Person]:
+    """The handlers (经办人) who answer for a unit."""
+    return await people_with_role(session, role="unit", unit_id=unit_id)

@@ -10,7 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE, levels_reached, skipped_levels
-from storage.models import Person, PersonRole, Problem, ProblemEvent, Project
+from storage.models import Person, Problem, ProblemEvent, Project
+from storage.people import people_with_role
 
 LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
 
@@ -51,18 +52,6 @@ async def histories(session: AsyncSession, *, problem_ids: Collection[int]) -> d
     for event in (await session.scalars(query)).unique().all():
         found[event.problem_id].append(event)
     return found
-
-
-async def people_with_role(session: AsyncSession, *, role: str, unit_id: int | None = None) -> list[Person]:
-    query = (select(Person).join(PersonRole, PersonRole.person_id == Person.id)
-             .where(PersonRole.role == role, Person.active.is_(True)).order_by(Person.id))
-    if unit_id is not None:
-        query = query.where(Person.unit_id == unit_id)
-    return list((await session.scalars(query)).unique().all())
-
-
-async def unit_handlers(session: AsyncSession, *, unit_id: int) -> list[Person]:
-    return await people_with_role(session, role="unit", unit_id=unit_id)
 
 
 class RoleCache:

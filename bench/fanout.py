@@ -17,17 +17,21 @@ sender's interpreter) fails ``--fault-rate`` of the sendMessage calls, a third e
 
 - 429 Too Many Requests with retry_after 1;
 - 500 Internal Server Error;
-- a timeout: the fake holds the request past the client's read timeout (a second longer), then drops it. With
-  ``--timeout-delivers`` it delivers the message after all, as a server whose answer was lost on the way
-  would: the sender cannot know, and sends again (delivery is at least once; those show as duplicated).
+- a timeout: the fake holds the request past the client's read timeout (a second longer), then answers a
+  504 that nobody reads any more. With ``--timeout-delivers`` it delivers the message after all, as a
+  server whose answer was lost on the way would: the sender cannot know, and sends again (delivery is at
+  least once; those show as duplicated).
 
 Prints the achieved rate of delivered messages against the 30/s limit (goal: at least 95 %), the rate of
-all attempts (failed ones count against Telegram's limit too, so with 5 % of them failing the delivered
-rate cannot pass about 95 % of the limit), how many rows were not sent at the end (lost; goal 0) and how
-many chats got the bulletin more than once (duplicated; goal 0). Both rates are given over the whole run
-(first attempt to last delivery) and over the sending phase (until every chat had its first try), which
-leaves out the tail of the last retries: a send that timed out near the end is tried again only after the
-timeout and a backoff, while nothing else is left to send.
+all attempts, how many rows were not sent at the end (lost; goal 0) and how many chats got the bulletin
+more than once (duplicated; goal 0). The sender's global limiter charges every attempt, failed ones too: a
+timed-out send may have been delivered, a 429 is flood control itself, and Telegram answers some sends it
+did deliver with a 500. So with 5 % of the attempts failing, the delivered rate cannot pass about 95 % of
+the limit. Both rates are given over the whole run (first attempt to last delivery) and over the sending
+phase (until every chat had its first try), which leaves out the tail of the last retries: a send that
+timed out near the end is tried again only after the client's read timeout and the first retry's delay,
+while nothing else is left to send (the sending-phase line tells what the tail was made of). The GOAL
+line says which reading of the goal is met.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ TOKEN = "123456:FANOUT-token"
 FIRST_CHAT = 700_000_001
 READ_TIMEOUT = 5.0  # python-telegram-bot's default read timeout, set explicitly below (--read-timeout)
 KINDS = ("429", "500", "timeout")
+TIMEOUT_STATUS = 504  # what the fake answers a "timeout" with, after the client gave up
 
 _kind: contextvars.ContextVar[str] = contextvars.ContextVar("fault_kind", default="")
 
@@ -100,6 +105,7 @@ class MixedFault:
         self.times: int | None = None
         self.timeout_delivers = timeout_delivers
         self.injected: Counter[str] = Counter()
+        self.in_flight = 0  # failing calls not answered yet (held "timeouts")
         self._random = random.Random(seed)
 
     @property
@@ -109,15 +115,19 @@ class MixedFault:
             kind = self._random.choice(self.kinds)
             _kind.set(kind)
             self.injected[kind] += 1
+            self.in_flight += 1
         return self.hold if kind == "timeout" else 0.0
 
     def error(self) -> ApiError | None:
         kind = _kind.get()
         _kind.set("")  # a kept-alive connection serves its next request in the same task
+        self.in_flight -= 1
         if kind == "429":
             return ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
-        if kind == "timeout" and self.timeout_delivers:
-            return None  # the message goes out; the answer reaches nobody
+        if kind == "timeout":
+            if self.timeout_delivers:
+                return None  # the message goes out; the answer reaches nobody
+            return ApiError(TIMEOUT_STATUS, "Gateway Timeout")  # nobody reads it: the client gave up
         return ApiError(500, "Internal Server Error")
 
 
@@ -137,6 +147,12 @@ async def run_fake(args: argparse.Namespace, port_out: Any, stop: Any) -> FakeRe
     async with fake:
         await port_out(fake.port)
         await stop()
+        # A call is recorded when it is answered: wait for the "timeouts" still held, or their first
+        # tries would be missing from the record (the drain can end before their answers are due).
+        waited = 0.0
+        while fault.in_flight > 0 and waited < fault.hold + 2:
+            await asyncio.sleep(0.05)
+            waited += 0.05
     calls = [(int(c.params.get("chat_id") or 0), c.status, c.at)
              for c in fake.calls if c.method == "sendMessage"]
     return FakeRecord(calls=calls, injected=dict(fault.injected))
@@ -208,7 +224,9 @@ async def deliver(args: argparse.Namespace, port: int, db: Database) -> tuple[fl
         tuning = {k: v for k, v in (("batch", args.batch), ("concurrency", args.concurrency)) if v}
         sender = OutboxSender(db, SystemClock(), {"telegram": transport}, **tuning)
         print(f"sender: {sender.batch} rows held and {sender.concurrency} sends in flight at most, send "
-              f"timeout {sender.send_timeout:g} s, client read timeout {args.read_timeout:g} s", flush=True)
+              f"timeout {sender.send_timeout:g} s, client read timeout {args.read_timeout:g} s, retries after "
+              f"{sender.first_retry:g}, {sender.backoff_base * 2:g}, {sender.backoff_base * 4:g} … s (±20 %)",
+              flush=True)
         started = time.monotonic()
         stats = await sender.drain(args.budget, wait_for_retries=True)
         return started, time.monotonic(), stats
@@ -220,49 +238,87 @@ async def states(db: Database) -> Counter[str]:
         return Counter({state: int(n) for state, n in rows.all()})
 
 
+STATUS_NAMES = {200: "delivered", 429: "429", 500: "500", TIMEOUT_STATUS: "timed out"}
+
+
+@dataclass
+class Timeline:
+    """The sendMessage calls of one run, read from the fake's record: what the rates are computed from."""
+
+    attempts: list[tuple[int, int, float]]  # (chat id, status, monotonic time) of every call, in time order
+    delivered_at: list[float]  # each chat's first delivery, in time order (a duplicate delivers nothing new)
+    first: float  # the first attempt
+    phase_end: float  # the last chat's first try: the sending phase ends, only retries are left
+
+    @classmethod
+    def of(cls, record: FakeRecord, started: float) -> Timeline:
+        attempts = sorted((c for c in record.calls if c[2] >= started), key=lambda c: c[2])
+        first_delivery: dict[int, float] = {}
+        first_try: dict[int, float] = {}
+        for chat, status, t in attempts:
+            first_try.setdefault(chat, t)
+            if status == 200:
+                first_delivery.setdefault(chat, t)
+        first = attempts[0][2] if attempts else started
+        return cls(attempts, sorted(first_delivery.values()), first, max(first_try.values(), default=first))
+
+    @property
+    def span(self) -> float:
+        """First attempt to last delivery."""
+        return self.delivered_at[-1] - self.first if self.delivered_at else float("nan")
+
+    @property
+    def phase(self) -> float:
+        return self.phase_end - self.first
+
+    def tail_story(self) -> str:
+        """What the tail was made of: the tries of the chat delivered last, relative to the first attempt."""
+        if not self.delivered_at or self.delivered_at[-1] <= self.phase_end:
+            return "no tail: the last delivery was a first try"
+        last = self.delivered_at[-1]
+        chat = next(c for c, status, t in self.attempts if t == last and status == 200)
+        tries = ", ".join(f"+{t - self.first:.1f} s {STATUS_NAMES.get(status, str(status))}"
+                          for c, status, t in self.attempts if c == chat)
+        return f"the tail ends with chat {chat}'s tries: {tries}"
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("nan")
+
+
+def _verdict(share: float) -> str:
+    return "met" if share >= 0.95 else "not met"
+
+
 def summarise(args: argparse.Namespace, record: FakeRecord, started: float, ended: float, stats: Any,
               final: Counter[str], queued: int) -> None:
     limit = TelegramTransport.limits.global_per_second
-    attempts = [c for c in record.calls if c[2] >= started]
-    ok = sorted(c for c in attempts if c[1] == 200)
-    per_chat = Counter(chat for chat, _status, _t in ok)
-    first_delivery: dict[int, float] = {}
-    for chat, _status, t in ok:
-        first_delivery[chat] = min(t, first_delivery.get(chat, t))
-    delivered_at = sorted(first_delivery.values())  # a duplicate delivers nothing new
+    line = Timeline.of(record, started)
+    attempts, delivered_at = line.attempts, line.delivered_at
+    per_chat = Counter(chat for chat, status, _t in attempts if status == 200)
     duplicated = sum(1 for n in per_chat.values() if n > 1)
     extra = sum(n - 1 for n in per_chat.values() if n > 1)
     lost = queued - final.get("sent", 0)
-    first = min(t for _c, _s, t in attempts) if attempts else started
-    span = (delivered_at[-1] - first) if delivered_at else float("nan")
-    rate = len(delivered_at) / span if delivered_at else 0.0
     n95 = max(1, int(0.95 * queued))
-    span95 = (delivered_at[n95 - 1] - first) if len(delivered_at) >= n95 else float("nan")
-    # The sending phase lasts until every chat had its first try; after it only retries are left (the tail).
-    first_try: dict[int, float] = {}
-    for chat, _status, t in attempts:
-        first_try[chat] = min(t, first_try.get(chat, t))
-    phase_end = max(first_try.values(), default=first)
-    phase = phase_end - first
-    phase_attempts = sum(1 for _c, _s, t in attempts if t <= phase_end)
-    phase_delivered = sum(1 for t in delivered_at if t <= phase_end)
-    tail = (delivered_at[-1] - phase_end) if delivered_at else float("nan")
-    per_second = Counter(int(t - first) for t in delivered_at)
-    steady = [per_second.get(s, 0) for s in range(1, int(phase))]  # whole seconds inside the sending phase
-    statuses = Counter(status for _c, status, _t in attempts)
+    span95 = (delivered_at[n95 - 1] - line.first) if len(delivered_at) >= n95 else float("nan")
+    phase_attempts = sum(1 for _c, _s, t in attempts if t <= line.phase_end)
+    phase_delivered = sum(1 for t in delivered_at if t <= line.phase_end)
+    tail = (delivered_at[-1] - line.phase_end) if delivered_at else float("nan")
+    per_second = Counter(int(t - line.first) for t in delivered_at)
+    steady = [per_second.get(s, 0) for s in range(1, int(line.phase))]  # whole seconds of the sending phase
+    statuses = Counter(STATUS_NAMES.get(status, str(status)) for _c, status, _t in attempts)
 
     print(f"recipients {args.recipients}, rows queued {queued}, fault rate {args.fault_rate:.0%} of "
           f"sendMessage calls ({', '.join(f'{k}: {record.injected.get(k, 0)}' for k in KINDS)}), timeouts "
           f"{'deliver' if args.timeout_delivers else 'do not deliver'}")
     print(f"sender: {stats}")
-    print(f"fake answered: {dict(sorted(statuses.items()))} in {len(attempts)} sendMessage calls")
-    print(f"wall time: drain {ended - started:.1f} s; first attempt to last delivery {span:.1f} s; "
+    print(f"fake: {len(attempts)} sendMessage calls, {dict(sorted(statuses.items()))}")
+    print(f"wall time: drain {ended - started:.1f} s; first attempt to last delivery {line.span:.1f} s; "
           f"to 95 % delivered {span95:.1f} s")
-    attempt_rate = len(attempts) / span
-    phase_attempt_rate = phase_attempts / phase if phase > 0 else float("nan")
-    phase_rate = phase_delivered / phase if phase > 0 else float("nan")
-    print(f"sending phase (until every chat had its first try): {phase:.1f} s, {phase_attempts} attempts, "
-          f"{phase_delivered} delivered; then a tail of retries for {tail:.1f} s")
+    rate, attempt_rate = _rate(len(delivered_at), line.span), _rate(len(attempts), line.span)
+    phase_rate, phase_attempt_rate = _rate(phase_delivered, line.phase), _rate(phase_attempts, line.phase)
+    print(f"sending phase (until every chat had its first try): {line.phase:.1f} s, {phase_attempts} attempts, "
+          f"{phase_delivered} delivered; then a tail of retries for {tail:.1f} s ({line.tail_story()})")
     if steady:
         print(f"delivered per whole second of the sending phase: median {statistics.median(steady):.0f}, "
               f"min {min(steady)}, max {max(steady)}")
@@ -270,9 +326,14 @@ def summarise(args: argparse.Namespace, record: FakeRecord, started: float, ende
           f"{phase_attempt_rate:.2f}/s = {phase_attempt_rate / limit:.1%} in the sending phase")
     print(f"DELIVERED {rate:.2f}/s = {rate / limit:.1%} of {limit:g}/s over the whole run; "
           f"{phase_rate:.2f}/s = {phase_rate / limit:.1%} in the sending phase")
-    print(f"ACHIEVED {rate:.2f} msgs/s delivered = {rate / limit:.1%} of {limit:g}/s (goal >= 95%; every "
-          f"attempt counts against the limit, so {len(delivered_at)} deliveries in {len(attempts)} attempts "
-          f"cap it at {len(delivered_at) / max(len(attempts), 1):.1%})")
+    print(f"ACHIEVED {rate:.2f} msgs/s delivered = {rate / limit:.1%} of {limit:g}/s over the whole run (goal "
+          f">= 95%). The limiter charges every attempt, so {len(delivered_at)} deliveries in {len(attempts)} "
+          f"attempts can reach at most {len(delivered_at) / max(len(attempts), 1):.1%} of the limit, and the "
+          f"tail comes on top")
+    print(f"GOAL >= 95% of {limit:g}/s: delivered over the whole run {rate / limit:.1%} "
+          f"({_verdict(rate / limit)}); delivered in the sending phase {phase_rate / limit:.1%} "
+          f"({_verdict(phase_rate / limit)}); attempts in the sending phase {phase_attempt_rate / limit:.1%} "
+          f"({_verdict(phase_attempt_rate / limit)})")
     print(f"LOST {lost} (rows not sent at the end: {dict(final)}; goal 0)")
     print(f"DUPLICATED {duplicated} chats got the bulletin more than once ({extra} extra messages; goal 0)")
 

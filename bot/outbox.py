@@ -11,18 +11,27 @@ client's timeouts allow) holds up its own chat only, and the channel's global li
   first): never two sends to one chat at once, never a later row of a chat before an earlier one that
   this sender holds.
 - Each row waits for its turn under the limiters: the chat's, the group's (per minute, for group chats)
-  and then, holding a free send slot, the channel's global one, evenly spaced.
+  and then, holding a free send slot, the channel's global one, evenly spaced. Free send slots go to the
+  oldest rows waiting (as claims do), so a row retried after a failure goes ahead of the younger rows
+  already held when it comes due again, instead of queueing behind all of them.
+- The global limiter charges every attempt, failed ones too: a timed-out send may have been delivered, a
+  flood-control answer is the limit itself, and Telegram answers some sends it did deliver with a 500
+  ("sent message was immediately deleted"). With a share of failures, the delivered rate stays that much
+  below the limit.
 
 ``run_forever`` keeps the pipeline going until it is stopped (the leading ``diaodu run`` process),
 ``drain`` until nothing is due or held (the CLI, tests), and ``run_once`` is one bounded pass: a single
 claim of up to ``batch`` rows, done when each of them is.
 
-Each row's outcome is written in its own short transaction right after its send:
+Right before a row's send (after every rate-limiter wait, holding its send slot) the sender commits that
+the send starts (``storage.outbox.mark_send_started``, fenced by the claim like the outcomes); if that
+write finds the claim gone, the row is handed back unsent. Each row's outcome is written in its own short
+transaction right after its send:
 
 - sent → ``sent``;
 - ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
-  backoff and jitter (2, 4, 8 … s, at most 10 min), ``failed`` with ``last_error`` once the row has had
-  ``max_attempts`` tries;
+  backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
+  ``last_error`` once the row has had ``max_attempts`` tries;
 - ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
@@ -33,18 +42,22 @@ Every "later" is stored in ``next_attempt_at`` and taken from the injected clock
 and tests can travel in time; real time passes only inside the rate limiters (and in ``drain`` when it
 is asked to wait for retries on the real clock).
 
-Delivery is at least once. A claim is a lease (``lease``, 10 minutes by default) and counts one attempt
-up, which doubles as a fencing token: an outcome is recorded only by the claim that made it. The lease
-must outlast the longest a held row can wait for its turn: with at most ``batch`` rows held, e.g. 100
-notices to one group chat at 20 a minute take 5 minutes. A row that waited past its lease is handed back
-unsent (another sender may have taken it). When a sender dies, its rows become due again when their
-lease runs out; when it is stopped, it hands back the rows it has not started and finishes the sends in
-flight. A message can go out twice when:
+A crash never makes the sender send a row twice. A claim is a lease (``lease``, 10 minutes by default)
+and counts one attempt up, which doubles as a fencing token: a send's start and its outcome are recorded
+only by the claim that made it. The lease must outlast the longest a held row can wait for its turn: with
+at most ``batch`` rows held, e.g. 100 notices to one group chat at 20 a minute take 5 minutes. A row that
+waited past its lease is handed back unsent (another sender may have taken it). When a sender is stopped,
+it hands back the rows it has not started and finishes the sends in flight. When it dies (or loses the
+database), its rows come back when their lease runs out: those whose send had not started are sent
+again as usual, and those whose send had started, but whose outcome was not recorded, are set
+``in_doubt``: they may or may not have reached the chat, so they are not sent again automatically, and
+an admin decides (``/outbox`` lists them with a retry button). That is at most ``concurrency`` rows per
+crash; the rest of the batch is simply sent.
 
-- the process dies (or the database fails) between a successful send and the write that records it;
-- a send timed out (the client's own timeouts, or ``send_timeout`` around the whole send): the channel
-  may have delivered it and only the answer was lost. The row is retried, so the recipient may get it
-  twice. Shorter timeouts make that more likely; with the pipeline they no longer slow other chats down.
+A message can still go out twice when a send timed out (the client's own timeouts, or ``send_timeout``
+around the whole send): the channel may have delivered it and only the answer was lost. The row is
+retried like any transient error, so the recipient may get it twice. Shorter timeouts make that more
+likely; with the pipeline they no longer slow other chats down.
 """
 
 from __future__ import annotations
@@ -75,6 +88,7 @@ from bot.channels.base import (
 )
 from bot.clock import Clock, SystemClock
 from bot.messages import Reply
+from bot.slots import OldestFirstSlots
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -190,8 +204,10 @@ class _Pipeline:
                 held = queue[0]
                 try:
                     outcome, due = await self._serve(key, held)
-                except Exception:  # recording failed: the row stays claimed and comes back when its lease ends
-                    log.exception("could not record the outcome of outbox message %s", held.message.id)
+                except Exception:  # a write failed: the row stays claimed until its lease ends, then it is due
+                    # again (its send had not started) or held in doubt (it had)
+                    log.exception("could not record the start or outcome of outbox message %s",
+                                  held.message.id)
                     outcome, due = None, None
                 queue.popleft()
                 self.held -= 1
@@ -267,6 +283,7 @@ class OutboxSender:
         lease: timedelta = timedelta(minutes=10),
         concurrency: int = 16,
         send_timeout: float = 60.0,
+        first_retry: float = 1.0,
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         rng: random.Random | None = None,
@@ -275,7 +292,11 @@ class OutboxSender:
 
         ``send_timeout`` bounds a whole send (a message and its attachment) in case a transport hangs; the
         transport's own timeouts (for Telegram those of the bot's request, 5 s to read an answer by
-        default) should end a send well before it.
+        default) should end a send well before it. A shorter read timeout would retry a lost answer sooner
+        (a fan-out whose last sends time out ends about that much earlier), but would also give up on slow
+        answers that did deliver, and each of those is a message sent twice.
+
+        ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``.
         """
         if max_attempts < 1 or batch < 1 or concurrency < 1:
             raise ValueError("max_attempts, batch and concurrency must be at least 1")
@@ -288,10 +309,11 @@ class OutboxSender:
         self.lease = lease
         self.concurrency = concurrency
         self.send_timeout = send_timeout
+        self.first_retry = first_retry
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._rng = rng or random.Random()
-        self._in_flight = asyncio.Semaphore(concurrency)
+        self._in_flight = OldestFirstSlots(concurrency)
         self._global = {name: _limiter(lim.global_per_second, 1) for name, lim in self.limits.items()}
         self._per_chat: dict[ChatKey, AsyncLimiter] = {}
         self._per_group: dict[ChatKey, AsyncLimiter] = {}
@@ -460,18 +482,24 @@ class OutboxSender:
             return await self._record(message, "failed", outbox.mark_failed, error=f"bad payload: {exc}"), None
         transport = self.transports[channel]
         await self._wait_for_chat(transport, key)
-        async with self._in_flight:
+        async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed
             await self._global[channel].acquire()
             started()
-            if self.clock.now() >= lease_until:
-                expired = True
-            else:
-                expired = False
+            now = self.clock.now()
+            # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
+            go = now < lease_until and await self._mark_started(message, now)
+            if go:
                 error = await self._attempt(transport, chat_id, reply, attachment)
-        if expired:
-            # Waited so long that another sender may have taken the row: hand it back unsent.
+        if not go:
+            # Waited so long that another sender may have taken the row (or did): hand it back unsent.
             return await self._release(message, at=self.clock.now())
         return await self._conclude(message, key, error)
+
+    async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
+        """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it."""
+        async with self._session() as session:
+            return await outbox.mark_send_started(session, message_id=message.id, attempt=message.attempts,
+                                                  now=now)
 
     async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
                        attachment: Attachment | None) -> Exception | None:
@@ -538,8 +566,15 @@ class OutboxSender:
         return await self._record(message, "retried", outbox.mark_retry, at=at, error=error), at
 
     def backoff(self, attempts: int) -> float:
-        """Seconds to wait after the ``attempts``-th failed try: 2, 4, 8 … with ±20 % jitter, capped."""
-        delay = self.backoff_base * 2 ** max(attempts - 1, 0)
+        """Seconds to wait after the ``attempts``-th failed try, with ±20 % jitter and at most ``backoff_cap``.
+
+        The first retry comes soon (``first_retry``, 1 s): a glitch (a 5xx, a dropped connection) has
+        usually passed by then, and a row retried while the rest of a fan-out is still going out does not
+        trail behind it. From the second retry on the wait doubles from ``backoff_base``: 4, 8, 16 … s, so
+        that the default 8 tries still span about four minutes of an outage before a row fails. (A row of
+        a chat gets no closer than the chat's own limit, 1 s on Telegram, whatever the backoff says.)
+        """
+        delay = self.first_retry if attempts <= 1 else self.backoff_base * 2 ** (attempts - 1)
         return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
 
     async def _release(self, message: OutboxMessage, *, at: datetime) -> Outcome:

@@ -316,7 +316,7 @@ async def outbox_command(ctx: Context, _args: str) -> None:
 async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     rows = await outbox.failed_messages(ctx.session, limit=OUTBOX_SHOWN)
     total = int(await ctx.session.scalar(select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.state.in_((outbox.FAILED, outbox.UNDELIVERABLE)))) or 0)
+        OutboxMessage.state.in_(outbox.UNDELIVERED_STATES))) or 0)
     backlog = await outbox.backlog(ctx.session, now=ctx.now)
     names = await _person_names(ctx, {r.person_id for r in rows if r.person_id is not None})
     shown = [_outbox_row(r, names) for r in rows]
@@ -336,7 +336,9 @@ def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:
     channel = CHANNEL_LABELS.get(row.channel or "", row.channel or "")
     plain = " ".join(html_to_plain(str((row.payload or {}).get("html", ""))).split())
     preview = plain if len(plain) <= 30 else plain[:30] + "…"
-    if row.last_error == outbox.NO_ACCOUNT:
+    if row.state == outbox.IN_DOUBT:
+        reason = "发送中途中断,对方可能已收到"
+    elif row.last_error == outbox.NO_ACCOUNT:
         reason = "未绑定聊天账号"
     elif row.last_error == outbox.ALL_BLOCKED:
         reason = "已屏蔽机器人"
@@ -364,7 +366,7 @@ async def outbox_button(ctx: Context, data: str) -> None:
     kind, _, value = data.partition(":")
     if kind == "r" and value.isdigit():
         rows = [await outbox.get_message(ctx.session, message_id=int(value))]
-        if rows[0] is None or rows[0].state not in (outbox.FAILED, outbox.UNDELIVERABLE):
+        if rows[0] is None or rows[0].state not in outbox.UNDELIVERED_STATES:
             ctx.reply("admin_ops_refused", reason="retry_gone", id=value)
             return
     elif kind == "all":

@@ -25,11 +25,14 @@ The lock file is never deleted (deleting a lock file races with processes openin
 down if somebody replaces it anyway. Without ``fcntl`` (Windows) and for in-memory databases every
 process is simply its own leader (``AlwaysLeader``).
 
-Leadership does not make delivery exactly-once: a leader killed between a successful send and the
-transaction recording it leaves the row claimed, and the next leader sends it again once the claim's
-lease has run out (see ``bot.outbox``). What it guarantees is that two processes do not run the jobs and
-the sender at the same time, except for the moment between a partitioned leader losing its lock and its
-watchdog noticing; the outbox claims and the jobs' own keys make that overlap harmless.
+A take-over never sends a notice twice, and loses none silently. The sender commits each send's start
+before making it, so the next leader (once the old claims' lease has run out, see ``bot.outbox``) sends
+again only the rows whose send had not started; a row whose send had started but whose outcome was not
+recorded (the leader was killed mid-send, at most the sender's ``concurrency`` rows) is held as
+``in_doubt`` for an admin to check and resend from ``/outbox``. Leadership itself guarantees that two
+processes do not run the jobs and the sender at the same time, except for the moment between a
+partitioned leader losing its lock and its watchdog noticing; the outbox claims and the jobs' own keys
+make that overlap harmless.
 """
 
 from __future__ import annotations

@@ -26,6 +26,11 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def downgrade(url: str, revision: str) -> None:
+    """Undo migrations down to `revision` (call outside a running event loop)."""
+    command.downgrade(alembic_config(url), revision)
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

@@ -279,7 +279,9 @@ class Setting(Base):
 class OutboxMessage(Base):
     """A notice to deliver, written in the same transaction as the change that caused it.
 
-    States: pending → sent | failed (gave up after N tries) | undeliverable (no usable chat account).
+    States: pending → sending → sent | failed (gave up after N tries) | undeliverable (no usable chat
+    account) | in_doubt (a send interrupted by a crash: it may have arrived, so only a person sends it
+    again); see ``storage.outbox``. ``send_started_at``: when the last claim began the send (None while pending).
     """
 
     __tablename__ = "outbox"
@@ -296,6 +298,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BulletinGroup(Base):

@@ -4,16 +4,26 @@ Life of a row (``OutboxMessage.state``):
 
 - ``pending``: waiting to be sent once ``next_attempt_at`` has come.
 - ``sending``: claimed by a sender. While a row is sending, ``next_attempt_at`` is the end of the
-  claim's lease: a sender that crashed mid-batch leaves rows in this state, and they become due again
-  when the lease has run out, so nothing stays stuck. ``attempts`` is counted up when a row is claimed
-  and doubles as a fencing token: the outcome of a send is only recorded by the claim that made it.
-- ``sent``, ``failed`` (gave up after too many tries, ``last_error`` says why) and ``undeliverable``
-  (no usable chat account, or the recipient blocked the bot) are final.
+  claim's lease. ``attempts`` is counted up when a row is claimed and doubles as a fencing token: the
+  outcome of a send is only recorded by the claim that made it. Right before the network call the
+  sender commits ``send_started_at`` (``mark_send_started``, fenced like the outcomes); until then the
+  row has certainly not gone out.
+- A sender that crashed leaves its rows in ``sending``. When a row's lease has run out, the next claim
+  takes it over: a row whose send had not started is simply due again (it was only held in a batch),
+  while a row whose send had started is set ``in_doubt`` (``hold_interrupted_sends``): the send may or
+  may not have reached the chat, so it is not sent again automatically. Nothing stays stuck either way.
+- ``sent``, ``failed`` (gave up after too many tries, ``last_error`` says why), ``undeliverable`` (no
+  usable chat account, or the recipient blocked the bot) and ``in_doubt`` are final for the sender.
+  Admins see the last three (``failed_messages``) and may send one again (``retry_message``): back to
+  ``pending``. A late "sent" from the claim that was interrupted still turns its ``in_doubt`` row
+  ``sent``.
 
 Claiming is a conditional ``UPDATE … SET state='sending' … RETURNING`` of due rows. On PostgreSQL the
 candidates are first selected ``FOR UPDATE SKIP LOCKED``, so concurrent senders skip each other's rows;
 on SQLite it is one ``UPDATE … WHERE id IN (SELECT …)`` statement under the single writer lock. Either
 way the due condition is checked again on the row itself, so two senders never claim the same row.
+A row whose send has started is never due: a claim sets such rows ``in_doubt`` instead, first thing in
+the same transaction.
 
 Dedupe: every notice has a caller-chosen key; each row's ``dedupe_key`` is that key plus the chat it
 goes to (``"{key}|telegram:123"``) or ``"{key}|none"``. Enqueuing a key that already has rows is a no-op,
@@ -23,13 +33,14 @@ and the unique column makes that hold even when two transactions race (``ON CONF
 from __future__ import annotations
 
 import functools
+import logging
 import weakref
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Select, and_, bindparam, case, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,15 +50,21 @@ from bot.channels.base import Attachment
 from bot.messages import Button, Reply
 from storage.models import ChatAccount, OutboxMessage
 
+log = logging.getLogger(__name__)
+
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 UNDELIVERABLE = "undeliverable"
-FINAL_STATES = (SENT, FAILED, UNDELIVERABLE)
+IN_DOUBT = "in_doubt"
+FINAL_STATES = (SENT, FAILED, UNDELIVERABLE, IN_DOUBT)
+UNDELIVERED_STATES = (FAILED, UNDELIVERABLE, IN_DOUBT)  # what the admins are shown, with a retry button
 KEY_MAX = 200
 NO_ACCOUNT = "no chat account"
 ALL_BLOCKED = "every chat account blocked the bot"
+INTERRUPTED = ("send interrupted: its sender stopped after the send began and before its outcome was "
+               "recorded; it may have been delivered, so it is not sent again automatically")
 KEYS_PER_QUERY = 250  # keys looked up per statement (two bound values each)
 # Collations under which text sorts byte by byte (UTF-8 bytes sort as code points do).
 _BYTE_ORDER_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
@@ -311,7 +328,9 @@ async def enqueue_for_chat(
 
 
 def _due(now: datetime, channels: Collection[str] | None, row: Any = OutboxMessage) -> Any:
-    condition = and_(row.state.in_((PENDING, SENDING)), row.next_attempt_at <= now)
+    # Pending rows never have a send started (see mark_retry); sending ones are taken over only if not.
+    condition = and_(row.state.in_((PENDING, SENDING)), row.next_attempt_at <= now,
+                     row.send_started_at.is_(None))
     if channels is not None:
         condition = and_(condition, row.channel.in_(list(channels)))
     return condition
@@ -345,8 +364,11 @@ async def claim_due_messages(
 ) -> list[OutboxMessage]:
     """Take up to ``limit`` due rows for sending: state "sending" until ``lease_until``, one more attempt.
 
-    Commit the claim before sending, so that other senders see it.
+    First, rows whose lease ran out after their send had started are set ``in_doubt``
+    (``hold_interrupted_sends``), whatever their channel. Commit the claim before sending, so that other
+    senders see it.
     """
+    await hold_interrupted_sends(session, now=now)
     if session.get_bind().dialect.name == "postgresql":
         # Lock the candidates first; they stay locked (and skipped by other senders) until commit. In one
         # statement, PostgreSQL may run a LIMIT … SKIP LOCKED subquery once per row and so take them all.
@@ -371,6 +393,38 @@ async def claim_due_messages(
     return sorted(claimed, key=lambda m: (m.created_at, m.id))
 
 
+def _interrupted(now: datetime) -> Any:
+    return and_(OutboxMessage.state == SENDING, OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.send_started_at.is_not(None))
+
+
+async def hold_interrupted_sends(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Set ``in_doubt`` the rows whose send started under a claim whose lease has run out by ``now``: their
+    sender stopped (crashed, or lost the database) between starting the send and recording how it ended.
+    They are not sent again automatically; an admin decides. Returns their ids.
+    """
+    statement = (
+        update(OutboxMessage)
+        .values(state=IN_DOUBT, last_error=INTERRUPTED)
+        .returning(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.send_started_at)
+        .execution_options(synchronize_session=False)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock them first, skipping rows another sender holds, so that two claims never wait on each other.
+        query = select(OutboxMessage.id).where(_interrupted(now)).with_for_update(skip_locked=True)
+        ids = list((await session.scalars(query)).all())
+        if not ids:
+            return []
+        statement = statement.where(OutboxMessage.id.in_(ids), _interrupted(now))
+    else:
+        statement = statement.where(_interrupted(now))
+    held = (await session.execute(statement)).all()
+    for message_id, key, started_at in held:
+        log.warning("outbox message %s (%s) was interrupted mid-send (started %s): held as in_doubt, "
+                    "not sent again automatically", message_id, key, started_at)
+    return sorted(message_id for message_id, _key, _started in held)
+
+
 async def due_channels(session: AsyncSession, *, now: datetime) -> set[str]:
     """The channels that have rows due now (a sender uses it to notice channels it cannot serve)."""
     query = select(OutboxMessage.channel).where(_due(now, None), OutboxMessage.channel.is_not(None))
@@ -379,7 +433,8 @@ async def due_channels(session: AsyncSession, *, now: datetime) -> set[str]:
 
 
 async def next_due_at(session: AsyncSession, *, channels: Collection[str] | None = None) -> datetime | None:
-    """When the next pending or in-flight row falls due, if there is one."""
+    """When the next pending or in-flight row falls due (or, if its send started, is due to be held as
+    ``in_doubt``), if there is one."""
     query = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state.in_((PENDING, SENDING)))
     if channels is not None:
         query = query.where(OutboxMessage.channel.in_(list(channels)))
@@ -389,13 +444,34 @@ async def next_due_at(session: AsyncSession, *, channels: Collection[str] | None
 # ---------------------------------------------------------------- recording outcomes
 
 
-async def _set(session: AsyncSession, message_id: int, attempt: int | None, **values: Any) -> bool:
-    """Update one row that is still unfinished (and still claimed by ``attempt``); False if it was not."""
-    where = [OutboxMessage.id == message_id, OutboxMessage.state.not_in(FINAL_STATES)]
-    if attempt is not None:
-        where += [OutboxMessage.state == SENDING, OutboxMessage.attempts == attempt]
+async def _set(session: AsyncSession, message_id: int, attempt: int | None, *,
+               claimed_states: Collection[str] = (SENDING,), **values: Any) -> bool:
+    """Update one row that is still unfinished (and still claimed by ``attempt``: in one of
+    ``claimed_states`` with that attempt); False if it was not."""
+    if attempt is None:
+        where = [OutboxMessage.id == message_id, OutboxMessage.state.not_in(FINAL_STATES)]
+    else:
+        where = [OutboxMessage.id == message_id, OutboxMessage.state.in_(list(claimed_states)),
+                 OutboxMessage.attempts == attempt]
     result = await session.execute(
         update(OutboxMessage).where(*where).values(**values).execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_send_started(session: AsyncSession, *, message_id: int, attempt: int, now: datetime) -> bool:
+    """The claim ``attempt`` sends the row now: commit this, then send. False (do not send) when that claim
+    no longer holds the row: it was taken over, or its lease has run out by ``now``.
+
+    From then on the row is never sent again automatically: if its outcome is not recorded before the
+    lease runs out, the next claim sets it ``in_doubt``.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.state == SENDING, OutboxMessage.attempts == attempt,
+               OutboxMessage.next_attempt_at > now)
+        .values(send_started_at=now)
+        .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -403,8 +479,10 @@ async def _set(session: AsyncSession, message_id: int, attempt: int | None, **va
 async def mark_sent(
     session: AsyncSession, *, message_id: int, now: datetime, attempt: int | None = None
 ) -> bool:
-    """The notice went out. ``attempt``, when given, must match the claim that sent it."""
-    return await _set(session, message_id, attempt, state=SENT, sent_at=now, last_error=None)
+    """The notice went out. ``attempt``, when given, must match the claim that sent it; that claim's late
+    word also settles the row if it was set ``in_doubt`` meanwhile."""
+    return await _set(session, message_id, attempt, claimed_states=(SENDING, IN_DOUBT),
+                      state=SENT, sent_at=now, last_error=None)
 
 
 async def mark_retry(
@@ -415,7 +493,7 @@ async def mark_retry(
 
     ``count_attempt=False`` gives the claimed attempt back: waiting for flood control is not a failed try.
     """
-    values: dict[str, Any] = {"state": PENDING, "next_attempt_at": at}
+    values: dict[str, Any] = {"state": PENDING, "next_attempt_at": at, "send_started_at": None}
     if error is not None:
         values["last_error"] = error
     if not count_attempt:
@@ -453,9 +531,9 @@ async def mark_chat_blocked(session: AsyncSession, *, channel: str, chat_id: str
 
 
 async def failed_messages(
-    session: AsyncSession, *, limit: int = 50, states: Collection[str] = (FAILED, UNDELIVERABLE)
+    session: AsyncSession, *, limit: int = 50, states: Collection[str] = UNDELIVERED_STATES
 ) -> list[OutboxMessage]:
-    """Notices that did not get through (given up on, or undeliverable), newest first."""
+    """Notices that did not get through (given up on, undeliverable, or in doubt), newest first."""
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.state.in_(list(states)))
@@ -483,16 +561,19 @@ async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessag
 
 
 async def retry_message(session: AsyncSession, *, message_id: int, now: datetime) -> bool:
-    """An admin sends a failed or undeliverable notice again: pending, no tries counted, due now.
+    """An admin sends a failed, undeliverable or in-doubt notice again: pending, due now.
 
-    False (and nothing changed) when the row is in another state, or has no chat to go to (a person
-    without a usable account: give the row a chat first).
+    A failed or undeliverable row starts again with no tries counted. An in-doubt row keeps its count, so
+    that the new claims' attempt numbers stay above the interrupted one's, whose late outcome (if its sender
+    still lives) must not be taken for theirs. False (and nothing changed) when the row is in another state,
+    or has no chat to go to (a person without a usable account: give the row a chat first).
     """
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.state.in_((FAILED, UNDELIVERABLE)),
+        .where(OutboxMessage.id == message_id, OutboxMessage.state.in_(UNDELIVERED_STATES),
                OutboxMessage.channel.is_not(None), OutboxMessage.chat_id.is_not(None))
-        .values(state=PENDING, attempts=0, next_attempt_at=now)
+        .values(state=PENDING, next_attempt_at=now, send_started_at=None,
+                attempts=case((OutboxMessage.state == IN_DOUBT, OutboxMessage.attempts), else_=0))
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))

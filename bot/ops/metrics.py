@@ -7,7 +7,8 @@ A deliberately small registry (counters, gauges, histograms with fixed buckets) 
   the router (``instrument_router``), outcome ``ok``, ``error`` or ``cancelled``;
 - ``diaodu_outbox_sent_total{channel}`` and ``diaodu_outbox_failed_total{channel,reason}``: send attempts
   through the transports (``instrument_transports``); a failed attempt may still be retried later, the
-  final states are ``diaodu_outbox_messages{state}``;
+  final states are ``diaodu_outbox_messages{state}`` (``failed``, ``undeliverable`` and ``in_doubt``, a
+  send cut short by a crash, wait for an admin's ``/outbox`` retry);
 - ``diaodu_outbox_pending`` and ``diaodu_outbox_oldest_pending_age_seconds``: read from the store at
   scrape time (``storage.outbox.backlog``: due or in flight), with ``diaodu_outbox_messages{state}``;
 - ``diaodu_job_runs_total{job,outcome}`` and ``diaodu_job_last_success_timestamp_seconds{job}``: scheduler

@@ -289,3 +289,32 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
         assert (row.state, row.channel, row.chat_id) == (outbox.PENDING, CHANNEL, wang_chat)
     audit_ids = [e.detail["ids"] for e in await entries(core, "outbox.retry")]
     assert audit_ids == [[failed_id], [lost_id]]
+
+
+async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core: Core) -> None:
+    now = core.clock.now()
+    await console_id(core, "赵芳")
+    async with core.db.session() as session:
+        [zhao] = await people.find_people_by_name(session, name="赵芳")
+        [doubt] = await outbox.enqueue_for_person(session, person_id=zhao.id, key="test:doubt",
+                                                  reply=Reply(html="请于周五前报送"), now=now - timedelta(hours=1))
+    async with core.db.session() as session:  # a sender claims it and starts the send… and dies
+        [claimed] = await outbox.claim_due_messages(session, now=now - timedelta(hours=1), limit=1,
+                                                    lease_until=now - timedelta(minutes=50))
+        assert await outbox.mark_send_started(session, message_id=claimed.id, attempt=1,
+                                              now=now - timedelta(minutes=55))
+    sender = OutboxSender(core.db, core.clock, {}, limits={})
+    assert (await sender.drain(2)).claimed == 0  # the next sender's claim holds it in doubt, unsent
+
+    shown = await handle(core, ADMIN, text="/outbox")
+    text = plain(shown)
+    assert f"#{doubt.id} 赵芳(控制台)|结果未知" in text and "原因:发送中途中断,对方可能已收到" in text
+    assert "系统不会自动重发;请先向收件人确认" in text and "待发送 0 条" in text
+    assert [b.label for row in shown.replies[-1].buttons for b in row] == [f"重试 #{doubt.id}", "全部重试"]
+
+    assert "已重新排队 1 条" in plain(await handle(core, ADMIN, data=f"obx:r:{doubt.id}"))
+    async with core.db.session() as session:
+        row = await outbox.get_message(session, message_id=doubt.id)
+        assert row is not None
+        assert (row.state, row.attempts, row.send_started_at) == (outbox.PENDING, 1, None)
+    assert [e.detail["ids"] for e in await entries(core, "outbox.retry")] == [[doubt.id]]

@@ -28,6 +28,7 @@ from storage.leader import lead, leadership_for
 
 CHANNEL = "testfile"
 SEND_SECONDS = 0.05
+BATCH = 1  # rows the sender holds at once, so a kill interrupts at most this many sends
 
 
 def append_line(path: Path, line: str) -> None:
@@ -67,7 +68,7 @@ async def run(url: str, work: Path) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     db = Database(url)
     sender = OutboxSender(db, SystemClock(), {CHANNEL: FileTransport(work / "delivered.log", work / "go")},
-                          batch=1, lease=timedelta(seconds=2))
+                          batch=BATCH, lease=timedelta(seconds=2))
     leadership = leadership_for(url, poll_interval=0.3, check_interval=0.5)
     term: dict[str, object] = {}
 

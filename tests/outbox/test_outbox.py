@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiolimiter import AsyncLimiter
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.channels.base import (
     Attachment,
@@ -292,27 +292,42 @@ async def test_a_transient_error_is_retried_after_a_backoff(db: Database, clock:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")
     transport = FakeTransport()
-    transport.fail("1001", TransientError("connection reset"))
+    transport.fail("1001", TransientError("connection reset"), TransientError("bad gateway"))
     send = sender(db, clock, transport)
     stats = await send.drain(5)
     assert (stats.retried, stats.sent) == (1, 0)
     [row] = await rows(db)
     assert (row.state, row.attempts, row.last_error) == ("pending", 1, "TransientError: connection reset")
-    assert NOW + timedelta(seconds=1.6) <= row.next_attempt_at <= NOW + timedelta(seconds=2.4)
-    clock.advance(seconds=1.5)
+    assert NOW + timedelta(seconds=0.8) <= row.next_attempt_at <= NOW + timedelta(seconds=1.2)  # soon
+    clock.advance(seconds=0.7)
     assert (await send.drain(5)).claimed == 0
-    clock.advance(seconds=1)
+    clock.advance(seconds=0.6)
+    assert (await send.drain(5)).retried == 1
+    [row] = await rows(db)
+    assert (row.state, row.attempts, row.last_error) == ("pending", 2, "TransientError: bad gateway")
+    second = clock.now()
+    assert second + timedelta(seconds=3.2) <= row.next_attempt_at <= second + timedelta(seconds=4.8)
+    clock.advance(seconds=3.1)
+    assert (await send.drain(5)).claimed == 0
+    clock.advance(seconds=1.8)
     assert (await send.drain(5)).sent == 1
     [row] = await rows(db)
-    assert (row.state, row.attempts, row.sent_at) == ("sent", 2, clock.now())
+    assert (row.state, row.attempts, row.sent_at) == ("sent", 3, clock.now())
     assert transport.texts() == ["hello"]
 
 
-async def test_backoff_doubles_and_is_capped(db: Database, clock: FrozenClock) -> None:
-    send = sender(db, clock, FakeTransport())
-    for attempts, expected in [(1, 2), (2, 4), (3, 8), (6, 64)]:
-        assert expected * 0.8 <= send.backoff(attempts) <= expected * 1.2
+async def test_backoff_is_short_first_then_doubles_and_is_capped(db: Database, clock: FrozenClock) -> None:
+    send = sender(db, clock, FakeTransport(), rng=random.Random(7))
+    for attempts, expected in [(1, 1), (2, 4), (3, 8), (4, 16), (7, 128)]:
+        delays = [send.backoff(attempts) for _ in range(200)]
+        assert expected * 0.8 <= min(delays) < max(delays) <= expected * 1.2, attempts  # jittered
     assert send.backoff(30) == 600
+    # The default eight tries still wait out an outage of about four minutes before a row fails.
+    assert sum(send.backoff(n) for n in range(1, send.max_attempts)) >= 0.8 * 253
+    tuned = sender(db, clock, FakeTransport(), first_retry=0.2, backoff_base=0.5, backoff_cap=1.5)
+    assert 0.16 <= tuned.backoff(1) <= 0.24
+    assert 0.8 <= tuned.backoff(2) <= 1.2
+    assert tuned.backoff(3) == 1.5
 
 
 async def test_flood_control_is_honoured(db: Database, clock: FrozenClock) -> None:
@@ -491,6 +506,145 @@ async def test_a_late_outcome_from_a_lost_claim_is_not_recorded(db: Database, cl
         assert not await outbox.mark_retry(session, message_id=second.id, at=NOW, error="after the end")
     [row] = await rows(db)
     assert (row.state, row.last_error) == ("sent", None)
+
+
+async def claim(db: Database, *, now: datetime = NOW, lease: timedelta = timedelta(minutes=10),
+                limit: int = 10) -> list[OutboxMessage]:
+    """Claim due rows as a sender would (which then dies, unless the test goes on for it)."""
+    async with db.session() as session:
+        return await outbox.claim_due_messages(session, now=now, limit=limit, lease_until=now + lease)
+
+
+async def start(db: Database, message: OutboxMessage, *, attempt: int | None = None,
+                now: datetime = NOW) -> bool:
+    async with db.session() as session:
+        return await outbox.mark_send_started(session, message_id=message.id, now=now,
+                                              attempt=message.attempts if attempt is None else attempt)
+
+
+async def test_a_send_start_is_recorded_only_by_the_claim_holding_the_row(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    [claimed] = await claim(db)
+    assert not await start(db, claimed, attempt=claimed.attempts + 1)  # another claim's number
+    assert not await start(db, claimed, now=NOW + timedelta(minutes=10))  # the lease has run out
+    [row] = await rows(db)
+    assert (row.state, row.send_started_at) == ("sending", None)
+    assert await start(db, claimed, now=NOW + timedelta(seconds=3))
+    [row] = await rows(db)
+    assert (row.state, row.attempts, row.send_started_at) == ("sending", 1, NOW + timedelta(seconds=3))
+    async with db.session() as session:  # a pending row has no claim to start under
+        await outbox.mark_retry(session, message_id=row.id, at=NOW, error=None, attempt=1)
+    [row] = await rows(db)
+    assert (row.state, row.send_started_at) == ("pending", None)
+    assert not await start(db, row, attempt=1)
+
+
+async def test_a_take_over_holds_a_started_send_in_doubt_and_sends_the_unstarted_rows(
+    db: Database, clock: FrozenClock
+) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    for n in range(3):
+        await notify(db, person, f"#{n}", key=f"k{n}", now=NOW - timedelta(seconds=3 - n))
+    # A sender claims a batch of three, starts sending the first… and dies.
+    first, second, third = await claim(db)
+    assert await start(db, first)
+    async with db.session() as session:  # nothing is taken over before the lease runs out
+        assert await outbox.hold_interrupted_sends(session, now=NOW + timedelta(minutes=9)) == []
+    transport = FakeTransport()
+    send = sender(db, clock, transport)
+    clock.advance(minutes=10)
+    stats = await send.drain(5)
+    assert (stats.claimed, stats.sent) == (2, 2)
+    assert transport.texts() == ["#1", "#2"]  # never "#0": it may have gone out before the crash
+    held, *others = await rows(db)
+    assert (held.state, held.attempts, held.send_started_at, held.last_error) == (
+        outbox.IN_DOUBT, 1, NOW, outbox.INTERRUPTED)
+    assert [(row.state, row.attempts) for row in others] == [("sent", 2), ("sent", 2)]
+    async with db.session() as session:
+        assert [m.id for m in await outbox.failed_messages(session)] == [held.id]  # shown to the admins
+        assert (await outbox.backlog(session, now=clock.now())).pending == 0
+        assert await outbox.next_due_at(session) is None
+    clock.advance(hours=1)
+    assert (await send.drain(5)).claimed == 0  # and it stays so
+    assert transport.texts() == ["#1", "#2"]
+    # The interrupted claim cannot write anything but a late "sent" now (its sender might still be alive).
+    async with db.session() as session:
+        assert not await outbox.mark_failed(session, message_id=held.id, error="late", attempt=1)
+        assert not await outbox.mark_retry(session, message_id=held.id, at=NOW, error="late", attempt=1)
+        assert not await outbox.mark_sent(session, message_id=held.id, now=NOW)  # no claim: no effect
+    assert (await rows(db))[0].state == outbox.IN_DOUBT
+
+
+async def test_a_late_sent_from_the_interrupted_claim_settles_the_doubt(db: Database) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    [claimed] = await claim(db, lease=timedelta(seconds=30))
+    assert await start(db, claimed, now=NOW + timedelta(seconds=29))  # the send took long…
+    assert await claim(db, now=NOW + timedelta(seconds=31)) == []  # …another sender holds it in doubt
+    assert (await rows(db))[0].state == outbox.IN_DOUBT
+    async with db.session() as session:  # then the slow send's answer comes: it did go out
+        assert await outbox.mark_sent(session, message_id=claimed.id, attempt=claimed.attempts,
+                                      now=NOW + timedelta(seconds=40))
+    [row] = await rows(db)
+    assert (row.state, row.sent_at, row.last_error) == ("sent", NOW + timedelta(seconds=40), None)
+
+
+async def test_an_admin_retry_sends_an_in_doubt_row_once_more(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    [claimed] = await claim(db)
+    assert await start(db, claimed)
+    clock.advance(minutes=10)
+    transport = FakeTransport()
+    send = sender(db, clock, transport)
+    assert (await send.drain(5)).claimed == 0
+    async with db.session() as session:
+        assert await outbox.retry_message(session, message_id=claimed.id, now=clock.now())
+        assert not await outbox.retry_message(session, message_id=claimed.id, now=clock.now())  # pending now
+    [row] = await rows(db)
+    # Its count of tries is kept, so that the new claim's number is above the interrupted one's.
+    assert (row.state, row.attempts, row.send_started_at, row.next_attempt_at) == (
+        "pending", 1, None, clock.now())
+    assert (await send.drain(5)).sent == 1
+    assert transport.texts() == ["hello"]
+    [row] = await rows(db)
+    assert (row.state, row.attempts) == ("sent", 2)
+    assert row.send_started_at == clock.now()
+
+
+async def test_the_send_start_is_committed_before_the_send(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    seen: list[tuple[str, datetime | None]] = []
+
+    class Observing(FakeTransport):
+        async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+            [row] = await rows(db)  # another session: only what was committed
+            seen.append((row.state, row.send_started_at))
+            await super().send(chat_id, reply, attachment=attachment)
+
+    assert (await sender(db, clock, Observing()).drain(5)).sent == 1
+    assert seen == [("sending", NOW)]
+
+
+async def test_a_row_taken_over_before_its_send_starts_is_not_sent(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    for n in range(2):
+        await notify(db, person, f"#{n}", key=f"k{n}", now=NOW - timedelta(seconds=2 - n))
+
+    class TakingOver(FakeTransport):
+        async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+            await super().send(chat_id, reply, attachment=attachment)
+            async with db.session() as session:  # meanwhile another sender takes the second row over
+                await session.execute(update(OutboxMessage).where(OutboxMessage.dedupe_key.startswith("k1|"))
+                                      .values(attempts=OutboxMessage.attempts + 1))
+
+    transport = TakingOver()
+    assert await sender(db, clock, transport).run_once() == SendStats(claimed=2, sent=1, released=1)
+    assert transport.texts() == ["#0"]
+    first, second = await rows(db)
+    assert (first.state, second.state, second.attempts, second.send_started_at) == ("sent", "sending", 2, None)
 
 
 async def _two_senders_deliver_each_once(first: Database, second: Database, clock: FrozenClock) -> None:
@@ -797,6 +951,25 @@ async def test_a_slow_chat_holds_up_only_itself(db: Database, clock: FrozenClock
     assert not transport.overlaps
 
 
+async def test_a_retried_row_goes_ahead_of_the_younger_rows_held(db: Database) -> None:
+    """Forty chats, one send slot, sends of 20 ms: the oldest row fails and is due again 50 ms later, when
+    more than thirty younger rows are held and waiting for the slot. It gets the next free slot (oldest
+    first, as claims go) instead of queueing behind all of them."""
+    chats = [str(6000 + n) for n in range(40)]
+    people = await people_with_chats(db, chats)
+    start = SystemClock().now() - timedelta(seconds=1)
+    for n, chat_id in enumerate(chats):
+        await notify(db, people[chat_id], f"#{n}", key=f"k{n}", now=start + timedelta(milliseconds=n))
+    transport = FakeTransport(delay=0.02)
+    transport.fail("6000", TransientError("bad gateway"))
+    send = sender(db, SystemClock(), transport, concurrency=1, first_retry=0.05)
+    stats = await send.drain(10, wait_for_retries=True)
+    assert (stats.sent, stats.retried) == (40, 1)
+    order = [chat_id for chat_id, _reply, _attachment in transport.sent]
+    assert sorted(order) == chats
+    assert order.index("6000") < 10, order  # queueing behind the held rows would make it the last
+
+
 async def test_each_chat_in_order_and_one_send_at_a_time_across_claims(
     db: Database, clock: FrozenClock
 ) -> None:
@@ -947,7 +1120,9 @@ async def test_run_once_is_one_bounded_pass(db: Database, clock: FrozenClock) ->
     transport = FakeTransport()
     send = sender(db, clock, transport, batch=3)
     assert await send.run_once() == SendStats(claimed=3, sent=3)
-    assert transport.texts() == ["#0", "#1", "#2"]
+    # The oldest three. Their chats are served side by side, each send starting once its start is recorded,
+    # so the order across chats is the database's.
+    assert sorted(transport.texts()) == ["#0", "#1", "#2"]
     assert Counter(row.state for row in await rows(db)) == Counter({"sent": 3, "pending": 2})
     assert await send.run_once() == SendStats(claimed=2, sent=2)
     assert await send.run_once() == SendStats()

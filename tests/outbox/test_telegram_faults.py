@@ -297,7 +297,7 @@ async def test_two_hundred_notices_through_faults_arrive_exactly_once(
     faults = MixedFaults(rate=0.1)
     fake.faults = faults
     send = OutboxSender(db, clock, {"telegram": TelegramTransport(bot)}, limits={"telegram": QUICK},
-                        backoff_base=0.2, concurrency=16)
+                        first_retry=0.2, backoff_base=0.2, concurrency=16)
     started = time.monotonic()
     stats = await send.drain(25, wait_for_retries=True)
     elapsed = time.monotonic() - started

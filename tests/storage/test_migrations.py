@@ -1,23 +1,35 @@
-"""Alembic migrations: an empty database upgrades to a schema identical to the models."""
+"""Alembic migrations: an empty database upgrades to a schema identical to the models, and a database of
+the previous release, with data in it, upgrades (and downgrades) keeping every row."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import JSON, Boolean, Date, MetaData, bindparam, inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.__main__ import main
+from bot.app import Core, SchemaOutOfDate
+from bot.config import load_settings
+from bot.messages import Reply
+from storage import outbox
 from storage.db import Database
-from storage.migrate import head_revision, schema_is_current, upgrade
-from storage.models import Base
+from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
+from storage.models import Base, OutboxMessage, Problem, Project, Report
+from storage.types import UTCDateTime, Wan
 
-from .factories import BACKENDS, backend_url, taking_turns
+from .factories import BACKENDS, NOW, backend_url, taking_turns
+
+PREVIOUS = "0001"  # the schema of the previous release
 
 
 async def _drop_everything(database: Database) -> None:
@@ -102,3 +114,202 @@ async def test_tables_from_the_models_alone_are_not_current(db: Database) -> Non
     # create_all makes the tables but no alembic_version: `diaodu run` must still refuse such a database.
     current, revision, _head = await schema_is_current(db.engine)
     assert (current, revision) == (False, None)
+
+
+# ---------------------------------------------------------------- from the previous release, with data
+
+# How the previous release's columns are bound, for the plain-SQL inserts below.
+_TYPES = {"created_at": UTCDateTime(), "updated_at": UTCDateTime(), "at": UTCDateTime(),
+          "level_started_at": UTCDateTime(), "response_due_at": UTCDateTime(), "resolution_due_at": UTCDateTime(),
+          "next_check_at": UTCDateTime(), "next_attempt_at": UTCDateTime(), "sent_at": UTCDateTime(),
+          "total_investment": Wan(), "annual_plan": Wan(), "done_before": Wan(), "amount": Wan(),
+          "payload": JSON(), "policy": JSON(), "nudged": JSON(), "detail": JSON(),
+          "active": Boolean(), "due_estimated": Boolean(), "local_day": Date(), "planned_start": Date(),
+          "planned_finish": Date()}
+HTML = "问题 W0001 已提交:<b>ZD2026-001</b> 用地 还有12户未签约"
+BUTTONS = [[{"label": "受理", "data": "p:1:ack"}, {"label": "申请改派", "data": "p:1:reassign"}]]
+
+
+async def _insert(conn: AsyncConnection, table: str, **values: Any) -> int:
+    """INSERT one row in plain SQL (as the previous release would have it); its id."""
+    columns = ", ".join(values)
+    statement = text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)}) RETURNING id")
+    statement = statement.bindparams(*(bindparam(c, type_=_TYPES[c]) for c in values if c in _TYPES))
+    return int((await conn.execute(statement, values)).scalar_one())
+
+
+async def _fill_previous_release(conn: AsyncConnection) -> dict[str, int]:
+    """A little district in the 0001 schema: two units, a liaison and an admin, a project, a report, a problem,
+    three notices (pending, sent, failed) and an audit entry. Returns the ids."""
+    ids: dict[str, int] = {}
+    ids["housing"] = await _insert(conn, "units", name="区住建局", created_at=NOW)
+    ids["reform"] = await _insert(conn, "units", name="区发改局", created_at=NOW)
+    ids["liaison"] = await _insert(conn, "people", name="郝芳", phone="13800000001", title="联络员",
+                                   unit_id=ids["housing"], active=True, created_at=NOW)
+    ids["admin"] = await _insert(conn, "people", name="管理员", phone=None, title=None, unit_id=None,
+                                 active=True, created_at=NOW)
+    await conn.execute(text("INSERT INTO person_roles (person_id, role) VALUES (:p, 'liaison'), (:a, 'admin')"),
+                       {"p": ids["liaison"], "a": ids["admin"]})
+    ids["account"] = await _insert(conn, "chat_accounts", person_id=ids["liaison"], channel="telegram",
+                                   external_id="1001", chat_id="1001", display_name="郝芳", created_at=NOW)
+    ids["project"] = await _insert(
+        conn, "projects", code="ZD2026-001", name="城北高速连接线", category="交通", level="市级",
+        location="城北街道", owner="区城投公司", total_investment=Decimal("120000"),
+        annual_plan=Decimal("30000"), done_before=Decimal("5200.5"), baseline_year=2026, stage="在建",
+        planned_start=date(2026, 3, 1), planned_finish=date(2028, 12, 31), lead_official_id=None,
+        lead_unit_id=ids["housing"], liaison_id=ids["liaison"], created_at=NOW, updated_at=NOW)
+    await conn.execute(text("INSERT INTO project_supporting_units (project_id, unit_id, position) "
+                            "VALUES (:p, :u, 0)"), {"p": ids["project"], "u": ids["reform"]})
+    ids["report"] = await _insert(conn, "reports", project_id=ids["project"], person_id=ids["liaison"],
+                                  local_day=date(2026, 11, 23), amount=Decimal("1.2345"),
+                                  progress_text="主体结构完成60%", channel="telegram", created_at=NOW)
+    ids["problem"] = await _insert(
+        conn, "problems", kind="problem", project_id=ids["project"], raised_by_id=ids["liaison"],
+        unit_id=ids["housing"], category="用地", text="还有12户未签约", status="open", level=0,
+        policy={"response_days": [1, 1, 1], "resolution_default": 5}, level_started_at=NOW,
+        response_due_at=NOW + timedelta(days=1), resolution_due_at=NOW + timedelta(days=7),
+        due_estimated=False, nudged=[], next_check_at=NOW + timedelta(days=1), created_at=NOW,
+        updated_at=NOW)
+    for name, state, attempts, sent_at, error in [
+        ("pending", "pending", 0, None, None),
+        ("sent", "sent", 1, NOW + timedelta(seconds=2), None),
+        ("failed", "failed", 8, None, "TransientError: connection reset"),
+    ]:
+        ids[name] = await _insert(
+            conn, "outbox", dedupe_key=f"problem:{ids['problem']}:{name}|telegram:1001",
+            person_id=ids["liaison"], channel="telegram", chat_id="1001",
+            payload={"html": HTML, "buttons": BUTTONS}, state=state, attempts=attempts,
+            next_attempt_at=NOW, last_error=error, created_at=NOW, sent_at=sent_at)
+    ids["audit"] = await _insert(conn, "audit_log", at=NOW, actor_person_id=ids["admin"], actor="管理员",
+                                 channel="telegram", action="project.update", object_type="project",
+                                 object_key="ZD2026-001", detail={"field": "stage", "from": "前期", "to": "在建"})
+    return ids
+
+
+def _snapshot(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table but alembic_version, as column → value, in primary key order."""
+    inspector = inspect(conn)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for name in sorted(inspector.get_table_names()):
+        if name != "alembic_version":
+            key = ", ".join(inspector.get_pk_constraint(name)["constrained_columns"])
+            result = conn.execute(text(f"SELECT * FROM {name} ORDER BY {key}"))
+            tables[name] = [dict(row) for row in result.mappings()]
+    return tables
+
+
+def _without(tables: dict[str, list[dict[str, Any]]], column: str) -> dict[str, list[dict[str, Any]]]:
+    return {name: [{k: v for k, v in row.items() if k != column} for row in rows] for name, rows in tables.items()}
+
+
+def _outbox_columns(conn: Connection) -> set[str]:
+    return {c["name"] for c in inspect(conn).get_columns("outbox")}
+
+
+async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Database) -> None:
+    url = empty_db.url
+    await asyncio.to_thread(upgrade, url, PREVIOUS)
+    assert await schema_is_current(empty_db.engine) == (False, PREVIOUS, head_revision())
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+    async with empty_db.engine.connect() as conn:
+        before = await conn.run_sync(_snapshot)
+    assert {name for name, rows in before.items() if rows} == {
+        "units", "people", "person_roles", "chat_accounts", "projects", "project_supporting_units", "reports",
+        "problems", "outbox", "audit_log"}
+
+    await asyncio.to_thread(upgrade, url)
+    await empty_db.engine.dispose()  # forget cached table shapes
+
+    assert await schema_is_current(empty_db.engine) == (True, head_revision(), head_revision())
+    async with empty_db.engine.connect() as conn:
+        after = await conn.run_sync(_snapshot)
+        assert "send_started_at" in await conn.run_sync(_outbox_columns)
+    assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
+    assert _without(after, "send_started_at") == before
+
+    # The program reads the old rows as it wrote them…
+    async with empty_db.session() as session:
+        project = await session.get(Project, ids["project"])
+        report = await session.get(Report, ids["report"])
+        problem = await session.get(Problem, ids["problem"])
+        pending = await session.get(OutboxMessage, ids["pending"])
+        assert project is not None and report is not None and problem is not None and pending is not None
+        assert (project.code, project.total_investment, project.done_before) == (
+            "ZD2026-001", Decimal("120000"), Decimal("5200.5"))
+        assert (report.amount, report.local_day, report.created_at) == (Decimal("1.2345"), date(2026, 11, 23), NOW)
+        assert (problem.status, problem.response_due_at, problem.nudged) == ("open", NOW + timedelta(days=1), [])
+        assert (pending.payload, pending.state, pending.send_started_at) == (
+            {"html": HTML, "buttons": BUTTONS}, "pending", None)
+        assert outbox.reply_from_payload(pending.payload).buttons[0][1].data == "p:1:reassign"
+
+    # …and works on them: the pending notice is claimed, started and sent; the failed one is listed.
+    later = NOW + timedelta(minutes=1)
+    async with empty_db.session() as session:
+        [claimed] = await outbox.claim_due_messages(session, now=later, limit=10,
+                                                    lease_until=later + timedelta(minutes=10))
+        assert (claimed.id, claimed.state, claimed.attempts) == (ids["pending"], "sending", 1)
+    async with empty_db.session() as session:
+        assert await outbox.mark_send_started(session, message_id=claimed.id, attempt=1, now=later)
+    async with empty_db.session() as session:
+        assert await outbox.mark_sent(session, message_id=claimed.id, attempt=1, now=later)
+        assert [m.id for m in await outbox.failed_messages(session)] == [ids["failed"]]
+        # New rows get new ids (on PostgreSQL the sequences went on with the plain-SQL inserts).
+        [fresh] = await outbox.enqueue_for_person(session, person_id=ids["liaison"], reply=Reply(html="新通知"),
+                                                  key="after-upgrade", now=later)
+        assert fresh.id > max(ids["pending"], ids["sent"], ids["failed"])
+    async with empty_db.session() as session:  # a send the next leader finds interrupted: in doubt
+        [claimed] = await outbox.claim_due_messages(session, now=later, limit=10,
+                                                    lease_until=later + timedelta(minutes=10))
+    async with empty_db.session() as session:
+        assert await outbox.mark_send_started(session, message_id=fresh.id, attempt=1, now=later)
+    async with empty_db.session() as session:
+        assert await outbox.hold_interrupted_sends(session, now=later + timedelta(minutes=10)) == [fresh.id]
+    async with empty_db.engine.connect() as conn:
+        upgraded = await conn.run_sync(_snapshot)
+
+    # Down to the previous release: the column goes, the row in doubt becomes a failed one (which that
+    # release lists for a retry), everything else stays as it was.
+    await asyncio.to_thread(downgrade, url, PREVIOUS)
+    await empty_db.engine.dispose()
+    assert await schema_is_current(empty_db.engine) == (False, PREVIOUS, head_revision())
+    async with empty_db.engine.connect() as conn:
+        assert "send_started_at" not in await conn.run_sync(_outbox_columns)
+        downgraded = await conn.run_sync(_snapshot)
+    expected = _without(upgraded, "send_started_at")
+    assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
+    expected["outbox"][3]["state"] = "failed"
+    assert downgraded == expected
+    assert {k: v for k, v in downgraded.items() if k != "outbox"} == {k: v for k, v in before.items() if k != "outbox"}
+
+    await asyncio.to_thread(upgrade, url)  # and up again
+    await empty_db.engine.dispose()
+    assert (await schema_is_current(empty_db.engine))[0] is True
+    async with empty_db.session() as session:
+        states = (await session.scalars(select(OutboxMessage.state).order_by(OutboxMessage.id))).all()
+    assert states == ["sent", "sent", "failed", "failed"]
+
+
+def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url, PREVIOUS)
+    monkeypatch.chdir(tmp_path)  # no .env file to pick settings up from
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+
+    async def check() -> None:
+        core = Core.build(load_settings(DATABASE_URL=url, _env_file=None))
+        try:
+            await core.check_schema()  # what `diaodu run` does first
+        finally:
+            await core.db.dispose()
+
+    with pytest.raises(SchemaOutOfDate, match=f"当前 {PREVIOUS},最新 {head_revision()}"):
+        asyncio.run(check())
+    assert main(["db", "current"]) == 1
+    assert f"当前版本 {PREVIOUS},最新版本 {head_revision()},需要运行 diaodu db upgrade" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "current"]) == 0
+    asyncio.run(check())

@@ -17,7 +17,9 @@ ANY_BOUND = frozenset({"liaison", "unit", "lead", "top", "admin"})
 
 @dataclass(frozen=True)
 class Command:
-    """A slash command. `roles` lists who may use it; `public` ones work before binding too."""
+    """A slash command. `roles` lists who may use it; `public` ones work before binding too. A `light`
+    handler needs no more of the caller than `Context.caller` (ids, name, roles): the router then does not
+    load their stored `Person` (`Context.person` stays None)."""
 
     name: str
     description: str
@@ -25,6 +27,7 @@ class Command:
     roles: frozenset[str] = ANY_BOUND
     public: bool = False
     usage: str = ""
+    light: bool = False
 
     def allowed(self, roles: set[str], *, bound: bool) -> bool:
         if self.public:

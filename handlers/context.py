@@ -16,6 +16,7 @@ from handlers.commands import CommandRegistry
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import ChatAccount, Person
+from storage.people import Caller
 
 
 @dataclass
@@ -35,8 +36,9 @@ class Context:
     msg: Incoming
     deps: Deps
     session: AsyncSession
-    account: ChatAccount | None
-    person: Person | None
+    caller: Caller  # who sent it, as plain values (always there)
+    account: ChatAccount | None  # the stored account and person: None when the caller is not bound, and
+    person: Person | None  # for light commands (see `Command.light`) unless a handler sets them
     commands: CommandRegistry
     outcome: Outcome = field(default_factory=Outcome)
     now: datetime = field(init=False)
@@ -49,13 +51,29 @@ class Context:
         return local_today(self.deps.clock)
 
     @property
+    def bound(self) -> bool:
+        """The sender acts as a person: bound before this message, or by it (/start)."""
+        return self.person is not None or self.caller.bound
+
+    @property
+    def person_id(self) -> int | None:
+        if self.person is not None:
+            return self.person.id
+        return self.caller.person_id if self.caller.bound else None
+
+    @property
     def roles(self) -> set[str]:
-        return self.person.role_names if self.person else set()
+        if self.person is not None:
+            return self.person.role_names
+        return set(self.caller.roles) if self.caller.bound else set()
 
     @property
     def actor(self) -> Actor:
-        label = self.person.name if self.person else f"{self.msg.channel}:{self.msg.user_id}"
-        return Actor(label=label, channel=self.msg.channel, person_id=self.person.id if self.person else None)
+        if self.person is not None:
+            return Actor(label=self.person.name, channel=self.msg.channel, person_id=self.person.id)
+        if self.caller.bound and self.caller.name is not None:
+            return Actor(label=self.caller.name, channel=self.msg.channel, person_id=self.caller.person_id)
+        return Actor(label=f"{self.msg.channel}:{self.msg.user_id}", channel=self.msg.channel, person_id=None)
 
     def reply(self, template: str, buttons: list[list[Button]] | None = None, *,
               attachment: Attachment | None = None, **context: Any) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from bot.messages import Button
 from handlers.context import Context
@@ -9,7 +12,7 @@ from storage import approvals as approval_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
-from storage.projects import ProjectFigures
+from storage.projects import ProjectFigures, ReportTarget
 
 
 async def project_card(
@@ -20,19 +23,21 @@ async def project_card(
     does without), and only for projects still being prepared or with an item recorded."""
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
-    schedule = schedule_progress(ctx.today)
-    rate = completion_rate(figures.ytd_done, project.annual_plan)
-    gap = gap_points(rate, schedule)
     return {
         "project": project,
         "figures": figures,
-        "schedule": schedule,
-        "rate": rate,
-        "gap": gap,
-        "light": traffic_light(rate, gap, ctx.today),
+        **progress_numbers(ctx.today, project, figures),
         "supporting": [s.unit.name for s in project.supporting],
         "approvals": await _approvals(ctx, project) if with_approvals else [],
     }
+
+
+def progress_numbers(today: date, project: Project | ReportTarget, figures: ProjectFigures) -> dict[str, Any]:
+    """What the card's progress lines show: schedule progress today, completion rate, gap and light."""
+    schedule = schedule_progress(today)
+    rate = completion_rate(figures.ytd_done, project.annual_plan)
+    gap = gap_points(rate, schedule)
+    return {"schedule": schedule, "rate": rate, "gap": gap, "light": traffic_light(rate, gap, today)}
 
 
 async def _approvals(ctx: Context, project: Project) -> list[approval_repo.ChecklistItem]:

@@ -9,12 +9,12 @@ from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.report_line import exceeds_remaining, parse_report_line
 from bot.messages import Button
 from handlers.context import Context
-from handlers.lookup import project_card
+from handlers.lookup import progress_numbers
 from storage import audit, conversations
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
-from storage.projects import ProjectFigures
+from storage.projects import ProjectFigures, ReportTarget
 
 FLOW = "report"
 PREFIX = "rp"
@@ -34,27 +34,28 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
-    if ctx.person is None or project.liaison_id != ctx.person.id:
+    if ctx.person_id is None or project.liaison_id != ctx.person_id:
         ctx.reply("report_not_yours", project=project)
         return None
     return project
 
 
-async def _own_project_and_figures(ctx: Context, code: str) -> tuple[Project, ProjectFigures] | None:
-    """`_own_project` with the project's figures for today, read in the same statement."""
-    found = await project_repo.get_project_and_figures(ctx.session, code=code, today=ctx.today)
+async def _own_project_and_figures(ctx: Context, code: str) -> tuple[ReportTarget, ProjectFigures] | None:
+    """`_own_project` for a one-shot report: just what storing it needs, with the project's figures for
+    today, read in the same statement."""
+    found = await project_repo.get_report_target(ctx.session, code=code, today=ctx.today)
     if found is None:
         ctx.reply("project_not_found", code=code)
         return None
     project, figures = found
-    if ctx.person is None or project.liaison_id != ctx.person.id:
+    if ctx.person_id is None or project.liaison_id != ctx.person_id:
         ctx.reply("report_not_yours", project=project)
         return None
     return project, figures
 
 
-async def _checked_amount(ctx: Context, project: Project, text: str, figures: ProjectFigures | None = None
-                          ) -> tuple[Decimal, ProjectFigures] | None:
+async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: str,
+                          figures: ProjectFigures | None = None) -> tuple[Decimal, ProjectFigures] | None:
     """Parse the amount and check it against the project's remaining investment; reply on failure.
 
     Returns the amount with the figures it was checked against (for `_store` to build on); `figures` are
@@ -74,25 +75,24 @@ async def _checked_amount(ctx: Context, project: Project, text: str, figures: Pr
     return amount, figures
 
 
-async def _store(ctx: Context, project: Project, amount: Decimal, progress: str, photos: list[str],
-                 before: ProjectFigures) -> None:
+async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal, progress: str,
+                 photos: list[str], before: ProjectFigures) -> None:
     """Store the report, audit it and reply with the project card; `before` are the project's figures
     read earlier in this transaction (the card adds the new report to them instead of reading again)."""
-    assert ctx.person is not None
+    assert ctx.person_id is not None
     report = await report_repo.add_report(
-        ctx.session, project_id=project.id, person_id=ctx.person.id, local_day=ctx.today, amount=amount,
-        progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now,
-    )
-    await audit.record(
-        ctx.session, actor=ctx.actor, at=ctx.now, action="report.create", object_type="project",
-        object_key=project.code,
-        detail={"report_id": report.id, "amount": str(amount), "progress": progress, "photos": len(photos)},
+        ctx.session, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
+        progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor,
+        project_code=project.code,
     )
     today = ctx.today
     figures = None  # read again if the year turned since `before` (their "this year" is another one)
     if before.as_of is not None and before.as_of.year == today.year:
         figures = project_repo.figures_with_report(before, project, report, photo_count=len(photos))
-    ctx.reply("report_saved", report=report, **await project_card(ctx, project, figures=figures))
+    if figures is None:
+        figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    ctx.reply("report_saved", report=report, project=project, figures=figures,
+              **progress_numbers(today, project, figures))
 
 
 async def report_command(ctx: Context, args: str) -> None:
@@ -141,8 +141,8 @@ async def _clear(ctx: Context) -> None:
 
 
 async def _ask_project(ctx: Context) -> None:
-    assert ctx.person is not None
-    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person.id)
+    assert ctx.person_id is not None
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     if not mine:
         ctx.reply("report_no_projects")
         return
@@ -242,8 +242,8 @@ async def report_button(ctx: Context, data: str) -> None:
 
 async def undo_command(ctx: Context, _args: str) -> None:
     """Withdraw the caller's own last report of today (kept in the audit trail)."""
-    assert ctx.person is not None
-    report = await report_repo.last_report_of_day(ctx.session, person_id=ctx.person.id, local_day=ctx.today)
+    assert ctx.person_id is not None
+    report = await report_repo.last_report_of_day(ctx.session, person_id=ctx.person_id, local_day=ctx.today)
     if report is None:
         ctx.reply("undo_nothing")
         return

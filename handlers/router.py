@@ -21,7 +21,7 @@ from handlers import (
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context, Deps
 from storage import conversations, people
-from storage.models import Conversation
+from storage.people import Flow
 
 ButtonHandler = Callable[[Context, str], Awaitable[None]]
 
@@ -32,7 +32,7 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("start", "绑定账号(发送邀请码)", start.start, public=True, usage="/start 邀请码"))
     registry.add(Command("help", "查看我能用的命令", start.help_command, public=True))
     registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
-                         usage="/report 项目编号 金额 形象进度"))
+                         usage="/report 项目编号 金额 形象进度", light=True))
     registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
@@ -97,17 +97,22 @@ class Router:
         async with self.deps.db.session() as session:
             caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
                                              chat_id=msg.chat_id)
-            account, person = caller.account, None
-            if account is not None and account.blocked_at is None:
-                person = caller.person
-                if person is not None and not person.active:
-                    person = None
-            ctx = Context(msg=msg, deps=self.deps, session=session, account=account, person=person,
+            person = None
+            if caller.bound and caller.person_id is not None and not self._light(msg):
+                person = await people.get_person_with_roles(session, person_id=caller.person_id)
+            ctx = Context(msg=msg, deps=self.deps, session=session, caller=caller, account=None, person=person,
                           commands=self.commands)
-            await self._dispatch(ctx, caller.conversation)
+            await self._dispatch(ctx, caller.flow)
         return ctx.outcome
 
-    async def _dispatch(self, ctx: Context, conversation: Conversation | None) -> None:
+    def _light(self, msg: Incoming) -> bool:
+        """Whether the message goes to a light command (which needs no stored Person)."""
+        if msg.callback_data is not None or msg.command is None:
+            return False
+        command = self.commands.get(msg.command[0])
+        return command is not None and command.light
+
+    async def _dispatch(self, ctx: Context, conversation: Flow | None) -> None:
         """`conversation` is the caller's flow state in this chat as loaded with the caller (only ever
         needed when they are bound)."""
         msg = ctx.msg
@@ -118,7 +123,7 @@ class Router:
         if command is not None:
             await self._command(ctx, *command, in_flow=conversation is not None)
             return
-        if ctx.person is None:
+        if not ctx.bound:
             ctx.reply("unbound")
             return
         if conversation is not None and conversation.flow in FLOWS:
@@ -131,10 +136,10 @@ class Router:
     async def _command(self, ctx: Context, name: str, args: str, *, in_flow: bool) -> None:
         command = self.commands.get(name)
         if command is None:
-            ctx.reply("unknown_command", name=name, bound=ctx.person is not None)
+            ctx.reply("unknown_command", name=name, bound=ctx.bound)
             return
-        if not command.allowed(ctx.roles, bound=ctx.person is not None):
-            ctx.reply("unbound" if ctx.person is None else "not_allowed", command=command)
+        if not command.allowed(ctx.roles, bound=ctx.bound):
+            ctx.reply("not_allowed" if ctx.bound else "unbound", command=command)
             return
         # A command leaves any guided flow (/cancel does so itself, and says so); no DELETE when the caller
         # had none in this chat.
@@ -145,7 +150,7 @@ class Router:
         await command.handler(ctx, args)
 
     async def _button(self, ctx: Context, data: str) -> None:
-        if ctx.person is None:
+        if not ctx.bound:
             ctx.reply("unbound")
             return
         prefix, _, rest = data.partition(":")

@@ -120,6 +120,15 @@ class _OneHopConnection(aiosqlite.Connection):
         if self._conn.in_transaction:
             await super().rollback()
 
+    async def run_in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(sqlite3_connection, *args)`` in the connection's thread, in one hop (see storage.direct)."""
+        return await self._execute(fn, self._conn, *args)
+
+    def run_inline(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(sqlite3_connection, *args)`` in the calling thread, for short reads while nothing else runs
+        on this connection (see storage.direct)."""
+        return fn(self._conn, *args)
+
 
 async def _connect_one_hop(database: str, **kwargs: Any) -> _OneHopConnection:
     """Like `aiosqlite.connect`, with `_OneHopConnection`."""

@@ -126,6 +126,10 @@ class Invite(Base):
     created_by: Mapped[str] = mapped_column(String(100))
 
 
+# The partial covering index of live reports by project and day (see Report); SQLite's planner needs it named.
+STANDINGS_INDEX = "ix_reports_standings"
+
+
 class Report(Base):
     """One progress report (进度填报) by a liaison on a project."""
 
@@ -134,7 +138,7 @@ class Report(Base):
         Index("ix_reports_project_day", "project_id", "local_day"),
         # Covers the bulletins' aggregate (per project: year-to-date sum and latest report), read in
         # project order without touching the table. storage/standings.py names it on SQLite (INDEXED BY).
-        Index("ix_reports_standings", "project_id", "local_day", "amount", "created_at",
+        Index(STANDINGS_INDEX, "project_id", "local_day", "amount", "created_at",
               sqlite_where=sql_text("withdrawn_at IS NULL"),
               postgresql_where=sql_text("withdrawn_at IS NULL")),
     )

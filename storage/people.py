@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from storage import direct
+from storage.direct import Direct
 from storage.models import ChatAccount, Conversation, Invite, Person, PersonRole
 
 
@@ -38,20 +41,40 @@ async def get_account(session: AsyncSession, *, channel: str, external_id: str) 
 
 
 @dataclass(frozen=True)
+class Flow:
+    """A caller's guided-flow state in one chat (see storage.conversations)."""
+
+    flow: str
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Caller:
-    """Who sent a message, as stored: their chat account, its person (whatever their state) with roles and
-    unit loaded, and their guided-flow state in that chat. All None for an unknown account."""
+    """Who sent a message, as stored: their chat account, its person, that person's roles, and their
+    guided-flow state in the chat. Plain values, read without the ORM; `bound` says whether the sender may
+    act as `person_id` (an account that is not blocked, of a person still active)."""
 
-    account: ChatAccount | None
-    person: Person | None
-    conversation: Conversation | None
+    account_id: int | None = None
+    blocked: bool = False
+    person_id: int | None = None
+    name: str | None = None
+    active: bool = False
+    roles: frozenset[str] = frozenset()
+    flow: Flow | None = None
+
+    @property
+    def bound(self) -> bool:
+        return self.account_id is not None and not self.blocked and self.person_id is not None and self.active
 
 
-# One SELECT instead of account, person and roles (and the conversation, which the router needs for every
-# non-command message and to leave a flow on a command): roles are joined rather than selected in.
-_CALLER_QUERY = (
-    select(ChatAccount, Person, Conversation)
+# One SELECT for account, person, roles (one row per role) and the conversation, which the router needs for
+# every non-command message and to leave a flow on a command.
+_CALLER = Direct(
+    select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
+           Conversation.flow, Conversation.state)
+    .select_from(ChatAccount)
     .outerjoin(Person, Person.id == ChatAccount.person_id)
+    .outerjoin(PersonRole, PersonRole.person_id == Person.id)
     .outerjoin(
         Conversation,
         and_(
@@ -61,19 +84,29 @@ _CALLER_QUERY = (
         ),
     )
     .where(ChatAccount.channel == bindparam("channel"), ChatAccount.external_id == bindparam("external_id"))
-    .options(joinedload(Person.roles))
 )
 
 
 async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str) -> Caller:
-    """The chat account of this channel user with its person and their conversation in `chat_id`."""
-    result = await session.execute(_CALLER_QUERY, {"channel": channel, "external_id": external_id,
-                                                   "chat_id": chat_id})
-    rows = result.unique().all()  # every row: the roles come one per row
-    if not rows:
-        return Caller(account=None, person=None, conversation=None)
-    account, person, conversation = rows[0]
-    return Caller(account=account, person=person, conversation=conversation)
+    """The sender of a message in `chat_id` as stored; an empty `Caller` for an unknown account."""
+    found = await direct.rows(session, _CALLER, {"channel": channel, "external_id": external_id, "chat_id": chat_id})
+    if not found:
+        return Caller()
+    account_id, blocked_at, person_id, name, active, _role, flow, state = found[0]
+    return Caller(
+        account_id=account_id, blocked=blocked_at is not None, person_id=person_id, name=name,
+        active=bool(active), roles=frozenset(row[5] for row in found if row[5] is not None),
+        flow=Flow(flow, dict(state or {})) if flow is not None else None,
+    )
+
+
+# The person with roles and unit, in one SELECT (roles joined rather than selected in).
+_PERSON_QUERY = select(Person).where(Person.id == bindparam("person_id")).options(joinedload(Person.roles))
+
+
+async def get_person_with_roles(session: AsyncSession, *, person_id: int) -> Person | None:
+    """The stored person for handlers that need more than the caller's id, name and roles."""
+    return (await session.scalars(_PERSON_QUERY, {"person_id": person_id})).unique().one_or_none()
 
 
 async def accounts_of(session: AsyncSession, *, person_id: int) -> list[ChatAccount]:

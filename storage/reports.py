@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import audit, direct
+from storage.audit import Actor
+from storage.direct import Direct
 from storage.models import Report, ReportPhoto
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """A report as just stored by `add_report` (plain values; the amount as it reads back)."""
+
+    id: int
+    project_id: int
+    person_id: int
+    local_day: date
+    amount: Decimal
+    progress_text: str
+    photos: tuple[str, ...]
+    channel: str
+    created_at: datetime
+
+
+_REPORTS, _PHOTOS = Report.__table__, ReportPhoto.__table__
+_INSERT_REPORT = Direct(
+    insert(_REPORTS).values(
+        project_id=bindparam("project_id"), person_id=bindparam("person_id"), local_day=bindparam("local_day"),
+        amount=bindparam("amount"), progress_text=bindparam("progress_text"), channel=bindparam("channel"),
+        created_at=bindparam("created_at"),
+    ).returning(_REPORTS.c.id, _REPORTS.c.amount)
+)
+_INSERT_PHOTO = Direct(
+    insert(_PHOTOS).values(report_id=bindparam("report_id"), channel=bindparam("channel"),
+                           file_id=bindparam("file_id"))
+)
 
 
 async def add_report(
@@ -23,20 +57,29 @@ async def add_report(
     photos: Sequence[str],
     channel: str,
     now: datetime,
-) -> Report:
-    report = Report(
-        project_id=project_id,
-        person_id=person_id,
-        local_day=local_day,
-        amount=amount,
-        progress_text=progress_text,
-        channel=channel,
-        created_at=now,
-        photos=[ReportPhoto(channel=channel, file_id=file_id) for file_id in photos],
-    )
-    session.add(report)
-    await session.flush()
-    return report
+    actor: Actor,
+    project_code: str,
+) -> NewReport:
+    """Store a report, its photos and its audit entry (``report.create`` on the project) in one round trip
+    on SQLite (see storage.direct)."""
+    steps = [direct.Step(_INSERT_REPORT, {
+        "project_id": project_id, "person_id": person_id, "local_day": local_day, "amount": amount,
+        "progress_text": progress_text, "channel": channel, "created_at": now,
+    })]
+    steps += [direct.Step(_INSERT_PHOTO, functools.partial(_photo, file_id=file_id, channel=channel))
+              for file_id in photos]
+    steps.append(audit.entry(
+        actor=actor, at=now, action="report.create", object_type="project", object_key=project_code,
+        detail=lambda done: {"report_id": done[0][0][0], "amount": str(amount), "progress": progress_text,
+                             "photos": len(photos)},
+    ))
+    [(report_id, stored)], *_ = await direct.run(session, *steps)
+    return NewReport(id=report_id, project_id=project_id, person_id=person_id, local_day=local_day, amount=stored,
+                     progress_text=progress_text, photos=tuple(photos), channel=channel, created_at=now)
+
+
+def _photo(done: list[list[direct.Row]], *, file_id: str, channel: str) -> dict[str, object]:
+    return {"report_id": done[0][0][0], "channel": channel, "file_id": file_id}
 
 
 async def last_report_of_day(session: AsyncSession, *, person_id: int, local_day: date) -> Report | None:

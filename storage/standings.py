@@ -59,7 +59,7 @@ from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 from bot.domain.workdays import WorkCalendar
 from bot.standings import ProblemRow, ProjectStanding, Standings
 from bot.weekly import assemble, gc_paused, project_places
-from storage.models import Person, Problem, ProblemEvent, Project, Report, Unit
+from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.types import Wan
 
 __all__ = [
@@ -123,7 +123,6 @@ class ReportFigures(NamedTuple):
     reported_days: int
 
 
-STANDINGS_INDEX = "ix_reports_standings"
 
 
 def report_aggregate_query(

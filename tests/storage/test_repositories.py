@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
 from storage import conversations, people
 from storage import projects as project_repo
 from storage import reports as report_repo
+from storage.audit import Actor
 from storage.db import Database
 from storage.models import ChatAccount, Conversation, Invite, Person, Project, Report
 
@@ -41,9 +42,11 @@ async def _add_report(db: Database, world: World, *, project_id: int | None = No
         report = await report_repo.add_report(
             session, project_id=project_id or world.p1, person_id=world.liaison, local_day=day,
             amount=Decimal(amount), progress_text="桩基施工", photos=photos, channel="telegram", now=at,
+            actor=Actor(label="测试", channel="telegram"), project_code="ZD-TEST",
         )
         if withdrawn:
-            report.withdrawn_at = at + timedelta(minutes=1)
+            await session.execute(update(Report).where(Report.id == report.id)
+                                  .values(withdrawn_at=at + timedelta(minutes=1)))
         return report.id
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import StatementError
 from bot.clock import SHANGHAI
 from storage import projects as project_repo
 from storage import reports as report_repo
+from storage.audit import Actor
 from storage.db import Database
 from storage.models import Project, Report, Unit
 
@@ -27,6 +28,7 @@ async def _report(db: Database, *, project_id: int, person_id: int, amount: Deci
             session, project_id=project_id, person_id=person_id,
             local_day=day or at.astimezone(SHANGHAI).date(), amount=amount, progress_text="", photos=[],
             channel="console", now=at,
+            actor=Actor(label="测试", channel="console"), project_code="ZD-TEST",
         )
         return report.id
 

@@ -1,0 +1,196 @@
+"""Direct statements and the repository functions built on them: same values as through the ORM, same
+transaction as the session, and the report path without the ORM."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import bindparam, event, func, insert, select, update
+
+from bot.channels.console import bind_console
+from bot.clock import FrozenClock
+from bot.config import load_settings
+from bot.messages import Incoming
+from handlers.context import Deps
+from handlers.router import Router
+from storage import conversations, direct, people
+from storage import projects as project_repo
+from storage import reports as report_repo
+from storage.audit import Actor
+from storage.db import Database
+from storage.direct import Direct
+from storage.models import AuditEntry, ChatAccount, Person, Report, Unit
+
+from .factories import NOW, World, build_world, count
+
+TODAY = NOW.date()
+ACTOR = Actor(label="郝芳", channel="console")
+_REPORT_COLUMNS = select(Report.id, Report.amount, Report.local_day, Report.created_at, Report.withdrawn_at,
+                         Report.progress_text).where(Report.id == bindparam("id"))
+_AUDIT_DETAIL = select(AuditEntry.detail, AuditEntry.at).where(AuditEntry.object_key == bindparam("key"))
+
+
+async def _report(db: Database, world: World, *, amount: str = "850.25", photos: tuple[str, ...] = ()
+                  ) -> report_repo.NewReport:
+    async with db.session() as session:
+        return await report_repo.add_report(
+            session, project_id=world.p1, person_id=world.liaison, local_day=TODAY, amount=Decimal(amount),
+            progress_text="桩基施工", photos=photos, channel="console", now=NOW, actor=ACTOR,
+            project_code="ZD2026-001",
+        )
+
+
+async def test_rows_come_back_as_through_the_orm(db: Database) -> None:
+    world = await build_world(db, NOW)
+    report = await _report(db, world, amount="0.0001")
+    assert report.amount == Decimal("0.0001")
+    statement = Direct(_REPORT_COLUMNS)
+    async with db.session() as session:
+        mine = await direct.rows(session, statement, {"id": report.id})
+        orm = [tuple(row) for row in (await session.execute(_REPORT_COLUMNS, {"id": report.id})).all()]
+    assert mine == orm
+    [(report_id, amount, day, created_at, withdrawn_at, text)] = mine
+    assert (report_id, amount, day, withdrawn_at, text) == (report.id, Decimal("0.0001"), TODAY, None, "桩基施工")
+    assert isinstance(amount, Decimal) and isinstance(day, date)
+    assert created_at == NOW and created_at.tzinfo is not None and created_at.utcoffset() == timedelta(0)
+
+
+async def test_add_report_writes_photos_and_the_audit_entry(db: Database) -> None:
+    world = await build_world(db, NOW)
+    report = await _report(db, world, photos=("ph-1", "ph-2"))
+    async with db.session() as session:
+        stored = await session.get(Report, report.id)
+        assert stored is not None
+        assert [p.file_id for p in stored.photos] == ["ph-1", "ph-2"]
+        [(detail, at)] = await direct.rows(session, Direct(_AUDIT_DETAIL), {"key": "ZD2026-001"})
+    assert detail == {"report_id": report.id, "amount": "850.25", "progress": "桩基施工", "photos": 2}
+    assert at == NOW.astimezone(UTC)
+
+
+async def test_a_chain_is_part_of_the_session_transaction(db: Database) -> None:
+    world = await build_world(db, NOW)
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            report = await report_repo.add_report(
+                session, project_id=world.p1, person_id=world.liaison, local_day=TODAY, amount=Decimal(1),
+                progress_text="", photos=["p"], channel="console", now=NOW, actor=ACTOR, project_code="ZD2026-001",
+            )
+            # Visible inside the transaction, to direct reads and to the ORM alike ...
+            assert await direct.rows(session, Direct(_REPORT_COLUMNS), {"id": report.id})
+            assert await session.scalar(select(func.count(Report.id))) == 1
+            raise RuntimeError("roll back")
+    # ... and gone with it.
+    assert await count(db, Report) == 0
+    assert await count(db, AuditEntry) == 0
+
+
+async def test_pending_orm_changes_are_written_before_a_direct_statement(db: Database) -> None:
+    by_name = Direct(select(Unit.id).where(Unit.name == bindparam("name")))
+    async with db.session() as session:
+        session.add(Unit(name="区水务局", created_at=NOW))
+        found = await direct.rows(session, by_name, {"name": "区水务局"})
+    assert len(found) == 1
+
+
+async def test_a_later_step_takes_its_parameters_from_earlier_rows(db: Database) -> None:
+    units = Unit.__table__
+    add = Direct(insert(units).values(name=bindparam("name"), created_at=bindparam("at"))
+                 .returning(units.c.id, units.c.name))
+    async with db.session() as session:
+        first, second = await direct.run(
+            session, direct.Step(add, {"name": "甲局", "at": NOW}),
+            direct.Step(add, lambda done: {"name": f"{done[0][0][1]}分局{done[0][0][0]}", "at": NOW}),
+        )
+    [(first_id, first_name)], [(second_id, second_name)] = first, second
+    assert first_name == "甲局" and second_name == f"甲局分局{first_id}" and second_id != first_id
+
+
+def test_only_selects_and_dml_are_direct() -> None:
+    with pytest.raises(TypeError):
+        Direct(func.now())  # type: ignore[arg-type]
+
+
+# --- the caller and the report target ---------------------------------------------------------------
+
+
+async def test_get_caller_reads_account_person_roles_and_flow(db: Database) -> None:
+    world = await build_world(db, NOW)
+    async with db.session() as session:
+        assert await people.get_caller(session, channel="console", external_id="nobody", chat_id="nobody") \
+            == people.Caller()
+    async with db.session() as session:
+        liaison = await people.get_person(session, person_id=world.liaison)
+    assert liaison is not None
+    external_id = await bind_console(db, liaison, now=NOW)
+    async with db.session() as session:
+        await conversations.save_conversation(session, channel="console", chat_id=external_id,
+                                              user_id=external_id, flow="report", state={"step": "amount"}, now=NOW)
+    async with db.session() as session:
+        caller = await people.get_caller(session, channel="console", external_id=external_id, chat_id=external_id)
+        elsewhere = await people.get_caller(session, channel="console", external_id=external_id, chat_id="-1")
+    assert caller.bound and caller.person_id == world.liaison and caller.name == "郝芳"
+    assert caller.roles == frozenset(liaison.role_names)
+    assert caller.flow == people.Flow("report", {"step": "amount"})
+    assert elsewhere.bound and elsewhere.flow is None  # the flow belongs to the chat it started in
+
+    async with db.session() as session:
+        await session.execute(update(Person).where(Person.id == world.liaison).values(active=False))
+    async with db.session() as session:
+        inactive = await people.get_caller(session, channel="console", external_id=external_id, chat_id=external_id)
+        await session.execute(update(Person).where(Person.id == world.liaison).values(active=True))
+        await session.execute(update(ChatAccount).where(ChatAccount.external_id == external_id)
+                              .values(blocked_at=NOW))
+    async with db.session() as session:
+        blocked = await people.get_caller(session, channel="console", external_id=external_id, chat_id=external_id)
+    assert not inactive.bound and inactive.person_id == world.liaison
+    assert not blocked.bound and blocked.blocked
+
+
+async def test_report_target_agrees_with_the_project_figures(db: Database) -> None:
+    world = await build_world(db, NOW)
+    await _report(db, world, amount="100", photos=("a",))
+    async with db.session() as session:
+        found = await project_repo.get_report_target(session, code=" zd2026-001 ", today=TODAY)
+        project = await project_repo.get_project_by_code(session, code="ZD2026-001")
+        assert found is not None and project is not None
+        figures = await project_repo.project_figures(session, project=project, today=TODAY)
+        missing = await project_repo.get_report_target(session, code="ZD2099-999", today=TODAY)
+    target, light = found
+    assert missing is None
+    assert (target.id, target.code, target.name, target.liaison_id) == (world.p1, "ZD2026-001", project.name,
+                                                                       world.liaison)
+    assert (target.annual_plan, target.total_investment, target.done_before) == (
+        project.annual_plan, project.total_investment, project.done_before)
+    assert (light.ytd_done, light.all_reported, light.as_of) == (figures.ytd_done, figures.all_reported,
+                                                                  figures.as_of)
+    assert figures.all_reported == Decimal(100)  # the report counted
+    # Left out on purpose: the report card shows neither.
+    assert (light.last_report, light.photo_count) == (None, None)
+
+
+async def test_a_one_shot_report_loads_no_orm_person(db: Database, clock: FrozenClock) -> None:
+    world = await build_world(db, clock.now())
+    async with db.session() as session:
+        liaison = await people.get_person(session, person_id=world.liaison)
+    assert liaison is not None
+    external_id = await bind_console(db, liaison, now=clock.now())
+    router = Router(Deps(db=db, clock=clock, settings=load_settings(DATABASE_URL=db.url)))
+    loaded: list[object] = []
+
+    def on_load(target: object, _context: object) -> None:
+        loaded.append(target)
+
+    event.listen(Person, "load", on_load)
+    try:
+        outcome = await router.handle(Incoming(channel="console", user_id=external_id, chat_id=external_id,
+                                               text="/report ZD2026-001 850 桩基完成"))
+        light = len(loaded)
+        await router.handle(Incoming(channel="console", user_id=external_id, chat_id=external_id, text="/mine"))
+    finally:
+        event.remove(Person, "load", on_load)
+    assert "已记录填报" in outcome.replies[0].html
+    assert light == 0  # /report took the caller from the light lookup ...
+    assert len(loaded) > light  # ... while other commands still get the stored Person
+    assert await count(db, Report) == 1

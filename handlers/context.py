@@ -14,7 +14,7 @@ from bot.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from handlers.commands import CommandRegistry
 from storage.audit import Actor
-from storage.db import Database
+from storage.db import Database, Unit
 from storage.models import ChatAccount, Person
 from storage.people import Caller
 
@@ -35,7 +35,7 @@ class Context:
 
     msg: Incoming
     deps: Deps
-    session: AsyncSession
+    unit: Unit  # the unit of work: pass it to repository functions made of direct statements
     caller: Caller  # who sent it, as plain values (always there)
     account: ChatAccount | None  # the stored account and person: None when the caller is not bound, and
     person: Person | None  # for light commands (see `Command.light`) unless a handler sets them
@@ -45,6 +45,11 @@ class Context:
 
     def __post_init__(self) -> None:
         self.now = self.deps.clock.now()
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM session of this unit of work (opened on first use)."""
+        return self.unit.session
 
     @property
     def today(self) -> date:

@@ -43,7 +43,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
 async def _own_project_and_figures(ctx: Context, code: str) -> tuple[ReportTarget, ProjectFigures] | None:
     """`_own_project` for a one-shot report: just what storing it needs, with the project's figures for
     today, read in the same statement."""
-    found = await project_repo.get_report_target(ctx.session, code=code, today=ctx.today)
+    found = await project_repo.get_report_target(ctx.unit, code=code, today=ctx.today)
     if found is None:
         ctx.reply("project_not_found", code=code)
         return None
@@ -81,7 +81,7 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
     read earlier in this transaction (the card adds the new report to them instead of reading again)."""
     assert ctx.person_id is not None
     report = await report_repo.add_report(
-        ctx.session, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
+        ctx.unit, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
         progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor,
         project_code=project.code,
     )

@@ -94,13 +94,13 @@ class Router:
         self.commands = build_commands()
 
     async def handle(self, msg: Incoming) -> Outcome:
-        async with self.deps.db.session() as session:
-            caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
+        async with self.deps.db.unit() as unit:
+            caller = await people.get_caller(unit, channel=msg.channel, external_id=msg.user_id,
                                              chat_id=msg.chat_id)
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
-                person = await people.get_person_with_roles(session, person_id=caller.person_id)
-            ctx = Context(msg=msg, deps=self.deps, session=session, caller=caller, account=None, person=person,
+                person = await people.get_person_with_roles(unit.session, person_id=caller.person_id)
+            ctx = Context(msg=msg, deps=self.deps, unit=unit, caller=caller, account=None, person=person,
                           commands=self.commands)
             await self._dispatch(ctx, caller.flow)
         return ctx.outcome

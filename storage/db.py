@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from threading import Thread
@@ -14,8 +14,8 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from storage.models import Base
@@ -168,6 +168,36 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+class Unit:
+    """One unit of work on one connection, as the router uses it: an ORM session only if something asks.
+
+    Direct statements (storage.direct) given the unit run on its connection at once. ``session`` opens an
+    ORM session on the same connection and transaction the first time it is read; most messages need one
+    (handlers pass ``session`` to the repository functions), a one-shot report does not, and opening and
+    closing an ORM session costs more than the report's own statements.
+    """
+
+    def __init__(self, connection: AsyncConnection, driver: Any) -> None:
+        self.connection = connection
+        self.driver = driver  # the DBAPI connection (aiosqlite's on SQLite)
+        self.dialect = connection.dialect
+        self.opened: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self.opened is None:
+            # Joins the connection's transaction: the unit, not the session, commits or rolls back.
+            self.opened = AsyncSession(bind=self.connection, expire_on_commit=False,
+                                       join_transaction_mode="rollback_only")
+        return self.opened
+
+
+def _begin(connection: Connection) -> Any:
+    """Begin the connection's transaction; its DBAPI connection (one switch to SQLAlchemy's greenlet)."""
+    connection.begin()
+    return connection.connection.driver_connection
+
+
 class Database:
     """Owns the engine; hands out transactional sessions."""
 
@@ -191,6 +221,23 @@ class Database:
             return
         async with self._turn, self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """One unit of work like `session`, on a connection, with an ORM session only when asked (`Unit`)."""
+        async with self._turn if self._turn is not None else nullcontext(), self.engine.connect() as connection:
+            unit = Unit(connection, await connection.run_sync(_begin))
+            try:
+                yield unit
+                if unit.opened is not None:
+                    await unit.opened.flush()
+                await connection.commit()
+            except BaseException:
+                await connection.rollback()
+                raise
+            finally:
+                if unit.opened is not None:
+                    await unit.opened.close()
 
     async def create_all(self) -> None:
         """Create every table from the models (tests; real databases use migrations)."""

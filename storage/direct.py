@@ -38,6 +38,8 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
+from storage.db import Unit
+
 Row = tuple[Any, ...]
 Params = Mapping[str, Any] | Callable[[list[list[Row]]], Mapping[str, Any]]
 _DRIVER_KEY = "direct.sqlite_connection"
@@ -146,23 +148,37 @@ async def _flush_pending(session: AsyncSession) -> None:
         await session.flush()
 
 
-async def run(session: AsyncSession, *steps: Step) -> list[list[Row]]:
-    """Run the steps in order inside the session's transaction; the rows of each (empty for no rows)."""
-    dialect = session.get_bind().dialect
+async def run(target: AsyncSession | Unit, *steps: Step) -> list[list[Row]]:
+    """Run the steps in order inside the transaction of `target` (a session, or a router's unit of work,
+    whose ORM session is not opened for them); the rows of each (empty for no rows)."""
+    if isinstance(target, Unit):
+        if target.opened is not None:
+            await _flush_pending(target.opened)
+        if target.dialect.name == "sqlite":
+            return await _on_sqlite(target.driver, target.dialect, steps)
+        return await _one_by_one(target.connection.execute, steps)
+    await _flush_pending(target)
+    dialect = target.get_bind().dialect
     if dialect.name == "sqlite":
-        await _flush_pending(session)
-        driver = await _sqlite_connection(session)
-        plans = [step.direct.plan(dialect) for step in steps]
-        if all(plan.reads_only for plan in plans):
-            return driver.run_inline(_run_chain, plans, steps)
-        return await driver.run_in_thread(_run_chain, plans, steps)
+        return await _on_sqlite(await _sqlite_connection(target), dialect, steps)
+    return await _one_by_one(target.execute, steps)
+
+
+async def _on_sqlite(driver: Any, dialect: Dialect, steps: Sequence[Step]) -> list[list[Row]]:
+    plans = [step.direct.plan(dialect) for step in steps]
+    if all(plan.reads_only for plan in plans):
+        return driver.run_inline(_run_chain, plans, steps)
+    return await driver.run_in_thread(_run_chain, plans, steps)
+
+
+async def _one_by_one(execute: Callable[..., Any], steps: Sequence[Step]) -> list[list[Row]]:
     done: list[list[Row]] = []
     for step in steps:
-        result = await session.execute(step.direct.statement, dict(_params(step, done)))
+        result = await execute(step.direct.statement, dict(_params(step, done)))
         done.append([tuple(row) for row in result.all()] if step.direct.returns_rows else [])
     return done
 
 
-async def rows(session: AsyncSession, direct: Direct, params: Mapping[str, Any]) -> list[Row]:
+async def rows(target: AsyncSession | Unit, direct: Direct, params: Mapping[str, Any]) -> list[Row]:
     """The rows of one statement."""
-    return (await run(session, Step(direct, params)))[0]
+    return (await run(target, Step(direct, params)))[0]

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage import direct
+from storage.db import Unit
 from storage.direct import Direct
 from storage.models import ChatAccount, Conversation, Invite, Person, PersonRole
 
@@ -87,7 +88,7 @@ _CALLER = Direct(
 )
 
 
-async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str) -> Caller:
+async def get_caller(session: AsyncSession | Unit, *, channel: str, external_id: str, chat_id: str) -> Caller:
     """The sender of a message in `chat_id` as stored; an empty `Caller` for an unknown account."""
     found = await direct.rows(session, _CALLER, {"channel": channel, "external_id": external_id, "chat_id": chat_id})
     if not found:

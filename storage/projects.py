@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from storage import direct
+from storage.db import Unit
 from storage.direct import Direct
 from storage.models import STANDINGS_INDEX, Person, Project, ProjectSupportingUnit, Report, ReportPhoto
 from storage.reports import NewReport
@@ -227,7 +228,7 @@ _TARGET = Direct(_target_query(), sqlite=_target_query(sqlite_index=STANDINGS_IN
 
 
 async def get_report_target(
-    session: AsyncSession, *, code: str, today: date
+    session: AsyncSession | Unit, *, code: str, today: date
 ) -> tuple[ReportTarget, ProjectFigures] | None:
     """The project a report is for, with its figures for `today`, in one SELECT without the ORM. The figures
     leave out the latest report and the photo count (both None: the report's card shows neither)."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, direct
 from storage.audit import Actor
+from storage.db import Unit
 from storage.direct import Direct
 from storage.models import Report, ReportPhoto
 
@@ -47,7 +48,7 @@ _INSERT_PHOTO = Direct(
 
 
 async def add_report(
-    session: AsyncSession,
+    session: AsyncSession | Unit,
     *,
     project_id: int,
     person_id: int,

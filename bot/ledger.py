@@ -490,6 +490,24 @@ def _find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> _Tab
     return None
 
 
+class _RowCheck:
+    """One data row being checked: its cells by template column, and whether any issue was found in it."""
+
+    def __init__(self, issue: Callable[[tuple[int, int], str, int, str, str], None], key: tuple[int, int],
+                 table: _Table, cells: list[object]) -> None:
+        self._issue, self.key, self._table, self._cells = issue, key, table, cells
+        self.ok = True
+
+    def get(self, column: str) -> object:
+        index = self._table.columns[column]
+        return self._cells[index] if index < len(self._cells) else None
+
+    def err(self, column: str, message: str) -> None:
+        """Report a problem in ``column`` of this row (which is then left out)."""
+        self.ok = False
+        self._issue(self.key, self._table.sheet, self.key[1], column, message)
+
+
 # --------------------------------------------------------------------------------------------
 # Reading
 
@@ -643,17 +661,8 @@ class _Reader:
     # rows --------------------------------------------------------------------------------
 
     def _project_row(self, seq: int, table: _Table, number: int, cells: list[object]) -> _ProjectDraft:
-        key = (seq, number)
-        ok = True
-
-        def get(column: str) -> object:
-            index = table.columns[column]
-            return cells[index] if index < len(cells) else None
-
-        def err(column: str, message: str) -> None:
-            nonlocal ok
-            ok = False
-            self._issue(key, table.sheet, number, column, message)
+        check = _RowCheck(self._issue, (seq, number), table, cells)
+        get, err = check.get, check.err
 
         code: str | None = None
         raw_code = _text(get(C_CODE))
@@ -730,7 +739,7 @@ class _Reader:
             err(C_LIAISON_PHONE, problem)
 
         row: ProjectRow | None = None
-        if ok:
+        if check.ok:
             assert code and name and category and stage and lead_unit
             assert total is not None and plan is not None and done is not None
             row = ProjectRow(
@@ -754,20 +763,11 @@ class _Reader:
                 liaison=liaison,
                 liaison_phone=liaison_phone,
             )
-        return _ProjectDraft(key, table.sheet, row, code, lead_name, lead_unit, supporting, ok)
+        return _ProjectDraft(check.key, table.sheet, row, code, lead_name, lead_unit, supporting, check.ok)
 
     def _person_row(self, seq: int, table: _Table, number: int, cells: list[object]) -> _PersonDraft:
-        key = (seq, number)
-        ok = True
-
-        def get(column: str) -> object:
-            index = table.columns[column]
-            return cells[index] if index < len(cells) else None
-
-        def err(column: str, message: str) -> None:
-            nonlocal ok
-            ok = False
-            self._issue(key, table.sheet, number, column, message)
+        check = _RowCheck(self._issue, (seq, number), table, cells)
+        get, err = check.get, check.err
 
         name = _person_name(get(P_NAME))
         if name is None:
@@ -802,10 +802,10 @@ class _Reader:
                 err(P_PROJECTS, f"「{part}」不是有效的项目编号（应类似 ZD2026-001）")
 
         row: PersonRow | None = None
-        if ok:
+        if check.ok:
             assert name and role
             row = PersonRow(number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)))
-        return _PersonDraft(key, table.sheet, row, name, role, unit, ok)
+        return _PersonDraft(check.key, table.sheet, row, name, role, unit, check.ok)
 
     # cross-row checks --------------------------------------------------------------------
 

@@ -1,7 +1,6 @@
 """/import: an admin sends the ledger (台账, .xlsx or .csv) in the chat, sees a preview, then confirms it.
 
-The same reader and upsert as the CLI's `diaodu import` (bot.ledger.read_ledger, then
-storage.ledger_import.apply_ledger, as bot.importing.import_ledger runs them), but inside the caller's
+The same import as the CLI's `diaodu import` (bot.importing.import_into), run inside the router's
 transaction: the preview is the upsert in a SAVEPOINT that is rolled back (a dry run), and 确认 reads and
 checks the same file again before writing. While the admin decides, the file waits under
 DATA_DIR/imports/<timestamp>_<name> (its path is in the conversation state); it is removed once imported or
@@ -14,7 +13,6 @@ ZIP_MAX_BYTES or ZIP_MAX_RATIO times the upload (a zip bomb); a CSV must decode 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import re
@@ -24,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import SHANGHAI
-from bot.ledger import read_ledger
+from bot.importing import import_into
 from bot.messages import Button, IncomingFile
 from handlers.admin_people import refuse_unless_admin
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, conversations
-from storage.ledger_import import ImportSummary, apply_ledger, known_unit_names
+from storage.ledger_import import ImportSummary
 
 FLOW = "admin_import"
 PREFIX = "imp"
@@ -233,22 +231,9 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
 
 
 async def _run(ctx: Context, path: Path, *, dry_run: bool) -> ImportSummary:
-    """`bot.importing.import_ledger` inside this transaction: read and check every row first, then upsert
-    all of it; a dry run upserts in a savepoint and rolls it back."""
-    actor = ctx.actor
-    known = await known_unit_names(ctx.session)
-    ledger = await asyncio.to_thread(read_ledger, [path], known_units=known)
-    if ledger.issues:
-        return ImportSummary(issues=list(ledger.issues))
-    if not dry_run:
-        return await apply_ledger(ctx.session, ledger, now=ctx.now, actor=actor, year=ctx.today.year)
-    savepoint = await ctx.session.begin_nested()
-    try:
-        return await apply_ledger(ctx.session, ledger, now=ctx.now, actor=actor, year=ctx.today.year)
-    finally:
-        await savepoint.rollback()
-        if ctx.person is not None:  # the rollback expires what the upsert changed, the caller included
-            await ctx.session.refresh(ctx.person)
+    """The import in this message's transaction; the caller stays loaded after a dry run's rollback."""
+    return await import_into(ctx.session, [path], now=ctx.now, actor=ctx.actor, dry_run=dry_run,
+                             keep_loaded=[ctx.person] if ctx.person is not None else [])
 
 
 def _shown(summary: ImportSummary, stored: str, original: str) -> dict[str, Any]:

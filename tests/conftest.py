@@ -57,13 +57,10 @@ def ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def e2e_core(tg_settings: Settings, frozen_clock: FrozenClock,
                    ledger_template: Path) -> AsyncIterator[Core]:
     """The core on a fresh in-memory database holding the sample ledger (a copy of the template)."""
-    from tests.e2e.harness import build_core
+    from tests.e2e.harness import sample_core
 
-    core = await build_core(tg_settings, frozen_clock, template=ledger_template)
-    try:
+    async with sample_core(tg_settings, frozen_clock, ledger_template) as core:
         yield core
-    finally:
-        await core.db.dispose()
 
 
 @pytest.fixture
@@ -71,15 +68,8 @@ async def telegram(fake_api: FakeBotAPI, e2e_core: Core,
                    tg_settings: Settings) -> AsyncIterator[TelegramHarness]:
     """The Telegram channel polling the fake. Fails the test if a handler raised or the fake refused a
     message (bad HTML, bad keyboard) unless the test cleared `errors` itself."""
-    from tests.e2e.harness import TelegramHarness
+    from tests.e2e.harness import TelegramHarness, running
 
-    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
-    await harness.start()
-    try:
+    async with running(TelegramHarness(fake_api, e2e_core, tg_settings)) as harness:
         yield harness
-    finally:
-        await harness.stop()
-    refused = [c for c in fake_api.calls if c.method in ("sendMessage", "sendPhoto", "setMyCommands")
-               and c.status == 400]
-    assert not harness.errors, f"errors while handling updates: {harness.errors!r}"
-    assert not refused, f"the Bot API refused: {[(c.method, c.error) for c in refused]}"
+    harness.assert_nothing_failed()

@@ -18,7 +18,7 @@ import pytest
 from bot.clock import SHANGHAI
 from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, Project, Report, Unit
-from tests.storage.factories import BACKENDS, fresh_database
+from tests.databases import BACKENDS, fresh_database
 
 # The weekly bulletin of ISO week 2026-W47: Monday 16 to Sunday 22 November 2026 (five working days).
 CUTOFF = date(2026, 11, 22)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.__main__ import main
 from bot.clock import SHANGHAI
@@ -36,7 +34,6 @@ from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import (
-    Base,
     Bulletin,
     BulletinGroup,
     OutboxMessage,
@@ -46,8 +43,9 @@ from storage.models import (
     Report,
     Unit,
 )
+from tests.databases import database_of_its_own, fresh_database
 from tests.fakes.bot_api import FakeBotAPI, utf16_len
-from tests.storage.factories import SAMPLE_XLSX, postgres_url, taking_turns
+from tests.storage.factories import SAMPLE_XLSX
 
 RENDERER = Renderer()
 GROUP = "-1001234567890"
@@ -179,37 +177,17 @@ async def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         await database.dispose()
         yield url
         return
-    base = postgres_url()
-    if base is None:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    name = f"diaodu_digest_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
-    try:
+    async with AsyncExitStack() as stack:
         try:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = await stack.enter_async_context(database_of_its_own(f"diaodu_digest_{os.getpid()}"))
         except DBAPIError:  # no right to create databases: take turns on the shared test database instead
-            shared = Database(base)
-            try:
-                async with taking_turns(shared):
-                    async with shared.engine.begin() as conn:
-                        await conn.run_sync(Base.metadata.drop_all)
-                        await conn.run_sync(Base.metadata.create_all)
-                    yield base
-            finally:
-                await shared.dispose()
+            async with fresh_database("postgresql") as shared:
+                yield shared.url
             return
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
         database = Database(url)
         await database.create_all()
         await database.dispose()
-        try:
-            yield url
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+        yield url
 
 
 async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path: Path,

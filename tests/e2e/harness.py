@@ -3,17 +3,22 @@
 Every action (a text, a photo, a button press) is queued on the fake, and the harness waits until the
 application has finished handling that very update (a catch-all handler in a late group marks it done),
 so the replies returned are exactly the ones the action produced, with no sleeps.
+
+The first part of this module is shared with the WeCom harness (``tests.wecom.harness``): the core on the
+sample ledger, settings that ignore any .env file, starting and stopping a harness, and the database
+helpers every channel harness offers (``ChannelHarness``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -33,6 +38,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import Project, Report
 from tests.fakes.bot_api import Call, FakeBotAPI, keyboard_labels
+from tests.fakes.serving import wait_for_wake, wake
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_LEDGER = REPO / "bot" / "demo" / "projects_sample.xlsx"
@@ -40,22 +46,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Friday and a working day, well inside the year, so the schedule progress (序时进度) is defined.
 START = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
 TEST_ACTOR = Actor(label="test", channel="cli")
-DONE_GROUP = 1_000_000  # after every handler group of the channel
 
 
-def e2e_settings(fake: FakeBotAPI, **overrides: object) -> Settings:
-    """Settings pointing python-telegram-bot at the fake, ignoring any .env file."""
-    values: dict[str, object] = {
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_BASE_URL": fake.base_url,
-        "TELEGRAM_BASE_FILE_URL": fake.base_file_url,
-        "TELEGRAM_BOT_USERNAME": fake.username,
-        "TELEGRAM_PROXY": None,
-        "TELEGRAM_WEBHOOK_URL": None,
-        "TELEGRAM_WEBHOOK_SECRET": None,
-        "DATABASE_URL": "sqlite+aiosqlite://",
-        "_env_file": None,
-    }
+# --- shared by the channel harnesses -------------------------------------------------------------------
+
+
+def harness_settings(channel: dict[str, object], overrides: dict[str, object]) -> Settings:
+    """Settings of a channel pointed at its fake: an in-memory database, no .env file, then `overrides`."""
+    values: dict[str, object] = {**channel, "DATABASE_URL": "sqlite+aiosqlite://", "_env_file": None}
     values.update(overrides)
     return load_settings(**values)
 
@@ -104,6 +102,95 @@ async def build_core(settings: Settings, clock: FrozenClock, *, template: Path |
     return Core.build(settings, clock=clock, db=db)
 
 
+@asynccontextmanager
+async def sample_core(settings: Settings, clock: FrozenClock, template: Path) -> AsyncIterator[Core]:
+    """build_core on a copy of the template, its database disposed of afterwards."""
+    core = await build_core(settings, clock, template=template)
+    try:
+        yield core
+    finally:
+        await core.db.dispose()
+
+
+class Startable(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+StartableT = TypeVar("StartableT", bound=Startable)
+
+
+@asynccontextmanager
+async def running(harness: StartableT) -> AsyncIterator[StartableT]:
+    """The harness started, and stopped afterwards."""
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+
+
+class ChannelHarness:
+    """The database helpers of a channel harness: sessions, invites, the reports of a project."""
+
+    core: Core
+    clock: FrozenClock
+
+    @property
+    def bot_username(self) -> str:
+        """Whom the invites are for (only Telegram shows it, in the invite link)."""
+        return "diaodu_bot"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.core.db.session() as session:
+            yield session
+
+    async def invite(self, name: str, role: str = "liaison", *, ttl_hours: int = 72) -> str:
+        """A fresh invite code for the only person of this name in the roster."""
+        async with self.session() as session:
+            found = await people.find_people_by_name(session, name=name)
+            assert len(found) == 1, f"expected exactly one {name}, found {len(found)}"
+            invite = await create_invite(
+                session, person=found[0], role=role, now=self.clock.now(), ttl=timedelta(hours=ttl_hours),
+                actor=TEST_ACTOR, bot_username=self.bot_username,
+            )
+        return invite.code
+
+    async def reports(self, code: str = "ZD2026-001", *, withdrawn: bool | None = False) -> list[Report]:
+        async with self.session() as session:
+            query = select(Report).join(Project, Project.id == Report.project_id).where(Project.code == code)
+            if withdrawn is not None:
+                withdrawn_at = Report.withdrawn_at
+                query = query.where(withdrawn_at.is_not(None) if withdrawn else withdrawn_at.is_(None))
+            return list((await session.scalars(query.order_by(Report.id))).all())
+
+    async def report_count(self) -> int:
+        async with self.session() as session:
+            return int(await session.scalar(select(func.count(Report.id))) or 0)
+
+
+# --- Telegram ------------------------------------------------------------------------------------------
+
+DONE_GROUP = 1_000_000  # after every handler group of the channel
+# What the bot sends that the fake may refuse (bad HTML, a bad keyboard) in most tests.
+CHECKED_CALLS = ("sendMessage", "sendPhoto", "setMyCommands")
+
+
+def e2e_settings(fake: FakeBotAPI, **overrides: object) -> Settings:
+    """Settings pointing python-telegram-bot at the fake, ignoring any .env file."""
+    return harness_settings({
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_BASE_URL": fake.base_url,
+        "TELEGRAM_BASE_FILE_URL": fake.base_file_url,
+        "TELEGRAM_BOT_USERNAME": fake.username,
+        "TELEGRAM_PROXY": None,
+        "TELEGRAM_WEBHOOK_URL": None,
+        "TELEGRAM_WEBHOOK_SECRET": None,
+    }, overrides)
+
+
 @dataclass
 class Replies:
     """What the bot sent to one chat while handling one user action."""
@@ -140,7 +227,7 @@ class Replies:
         return f"Replies({self.texts!r})"
 
 
-class TelegramHarness:
+class TelegramHarness(ChannelHarness):
     """The real TelegramChannel and PTB Application, polling the fake Bot API."""
 
     def __init__(self, fake: FakeBotAPI, core: Core, settings: Settings) -> None:
@@ -173,11 +260,15 @@ class TelegramHarness:
             await self.application.stop()
         await self.application.shutdown()
 
+    def assert_nothing_failed(self, sends: Collection[str] = CHECKED_CALLS) -> None:
+        """No handler raised, and the fake refused none of these calls (unless the test cleared them)."""
+        refused = [c for c in self.fake.calls if c.method in sends and c.status == 400]
+        assert not self.errors, f"errors while handling updates: {self.errors!r}"
+        assert not refused, f"the Bot API refused: {[(c.method, c.error) for c in refused]}"
+
     async def _mark_done(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         self.processed.add(update.update_id)
-        for waiter in list(self._waiters):
-            if not waiter.done():
-                waiter.set_result(None)
+        wake(self._waiters)
 
     async def _record_error(self, _update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if context.error is not None:
@@ -193,14 +284,7 @@ class TelegramHarness:
                 raise AssertionError(
                     f"update {update_id} was not handled within {timeout}s; errors: {self.errors}"
                 )
-            waiter = loop.create_future()
-            self._waiters.add(waiter)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter), remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._waiters.discard(waiter)
+            await wait_for_wake(self._waiters, remaining)
 
     # --- acting as users -----------------------------------------------------------------------------
 
@@ -227,21 +311,9 @@ class TelegramHarness:
 
     # --- the database --------------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.core.db.session() as session:
-            yield session
-
-    async def invite(self, name: str, role: str = "liaison", *, ttl_hours: int = 72) -> str:
-        """A fresh invite code for the only person of this name in the roster."""
-        async with self.session() as session:
-            found = await people.find_people_by_name(session, name=name)
-            assert len(found) == 1, f"expected exactly one {name}, found {len(found)}"
-            invite = await create_invite(
-                session, person=found[0], role=role, now=self.clock.now(), ttl=timedelta(hours=ttl_hours),
-                actor=TEST_ACTOR, bot_username=self.fake.username,
-            )
-        return invite.code
+    @property
+    def bot_username(self) -> str:
+        return self.fake.username
 
     async def bind(self, user_id: int, name: str, role: str = "liaison") -> Replies:
         """Invite `name` and redeem the code as Telegram user `user_id`."""
@@ -250,15 +322,3 @@ class TelegramHarness:
         replies = await self.send(user_id, f"/start {code}")
         assert "已绑定" in replies, replies
         return replies
-
-    async def reports(self, code: str = "ZD2026-001", *, withdrawn: bool | None = False) -> list[Report]:
-        async with self.session() as session:
-            query = select(Report).join(Project, Project.id == Report.project_id).where(Project.code == code)
-            if withdrawn is not None:
-                withdrawn_at = Report.withdrawn_at
-                query = query.where(withdrawn_at.is_not(None) if withdrawn else withdrawn_at.is_(None))
-            return list((await session.scalars(query.order_by(Report.id))).all())
-
-    async def report_count(self) -> int:
-        async with self.session() as session:
-            return int(await session.scalar(select(func.count(Report.id))) or 0)

@@ -38,7 +38,7 @@ from bot.outbox import OutboxSender
 from jobs import digests, reminders
 from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Project, Unit
 from storage.settings import set_setting
-from tests.e2e.harness import TelegramHarness, build_core, e2e_settings
+from tests.e2e.harness import TelegramHarness, build_core, e2e_settings, running
 from tests.fakes.bot_api import Call, FakeBotAPI, parse_telegram_html, utf16_len
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -80,15 +80,12 @@ def settings(fake_api: FakeBotAPI, data_dir: Path) -> Settings:
 async def _harness(fake: FakeBotAPI, core: Core, settings: Settings) -> AsyncIterator[TelegramHarness]:
     """Like the shared `telegram` fixture: fails the test on a handler error or a message the API refused."""
     harness = TelegramHarness(fake, core, settings)
-    await harness.start()
     try:
-        yield harness
+        async with running(harness):
+            yield harness
     finally:
-        await harness.stop()
         await core.db.dispose()
-    refused = [c for c in fake.calls if c.method in SENDS and c.status == 400]
-    assert not harness.errors, f"errors while handling updates: {harness.errors!r}"
-    assert not refused, f"the Bot API refused: {[(c.method, c.error) for c in refused]}"
+    harness.assert_nothing_failed(SENDS)
 
 
 @pytest.fixture

@@ -38,6 +38,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.serving import serve_locally, wait_for_wake, wake
+
 JSON = dict[str, Any]
 
 # Parameters Telegram takes as plain strings; every other form field carries a JSON value
@@ -300,17 +302,13 @@ class FakeBotAPI:
             app.router.add_post("/_fake/enqueue", self._control_enqueue)
             app.router.add_get("/_fake/count", self._control_count)
             app.router.add_get("/_fake/wait", self._control_wait)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_locally(app, shutdown_timeout=0.5)
         return self
 
     async def stop(self) -> None:
         self._closing = True
-        self._wake(self._update_waiters)
-        self._wake(self._call_waiters)
+        wake(self._update_waiters)
+        wake(self._call_waiters)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -441,7 +439,7 @@ class FakeBotAPI:
         if "update_id" not in update:
             update["update_id"] = next(self._update_ids)
         self.updates.append(update)
-        self._wake(self._update_waiters)
+        wake(self._update_waiters)
         return update
 
     # --- what the bot did ----------------------------------------------------------------------------
@@ -471,14 +469,7 @@ class FakeBotAPI:
                     f"waited {timeout}s for {count} {method} call(s) matching {criteria}, got {len(found)}; "
                     f"last calls:\n{recent}"
                 )
-            waiter = loop.create_future()
-            self._call_waiters.add(waiter)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter), remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._call_waiters.discard(waiter)
+            await wait_for_wake(self._call_waiters, remaining)
 
     def menu(self, scope: JSON | None = None, language_code: str = "") -> list[str] | None:
         """Command names set for a scope (default scope if None), or None if never set."""
@@ -503,15 +494,9 @@ class FakeBotAPI:
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _wake(waiters: set[asyncio.Future[None]]) -> None:
-        for waiter in list(waiters):
-            if not waiter.done():
-                waiter.set_result(None)
-
     def _record(self, call: Call) -> None:
         self.calls.append(call)
-        self._wake(self._call_waiters)
+        wake(self._call_waiters)
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -606,14 +591,7 @@ class FakeBotAPI:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            waiter = loop.create_future()
-            self._update_waiters.add(waiter)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter), remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._update_waiters.discard(waiter)
+            await wait_for_wake(self._update_waiters, remaining)
         return [json.loads(json.dumps(u)) for u in self.updates[:limit]]
 
     def _check_text(self, text: Any, parse_mode: Any, *, limit: int, empty_ok: bool = False) -> str:

@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from yarl import URL
 
 from bot.channels.wecom_crypto import WeComCrypto
+from tests.fakes.serving import serve_locally, wait_for_wake, wake
 
 JSON = dict[str, Any]
 
@@ -222,17 +223,11 @@ class FakeWeCom:
     async def start(self) -> FakeWeCom:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_route("*", "/cgi-bin/{path:.+}", self._api)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_locally(app, shutdown_timeout=0.5)
         return self
 
     async def stop(self) -> None:
-        for waiter in list(self._waiters):
-            if not waiter.done():
-                waiter.set_result(None)
+        wake(self._waiters)
         if self._client is not None:
             await self._client.close()
         if self._runner is not None:
@@ -308,14 +303,7 @@ class FakeWeCom:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise AssertionError(f"waited {timeout}s for {count} {path} call(s), got {len(found)}")
-            waiter = loop.create_future()
-            self._waiters.add(waiter)
-            try:
-                await asyncio.wait_for(asyncio.shield(waiter), remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._waiters.discard(waiter)
+            await wait_for_wake(self._waiters, remaining)
 
     # --- callbacks: what WeCom posts to the bot -----------------------------------------------------
 
@@ -406,11 +394,6 @@ class FakeWeCom:
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
-    def _wake(self) -> None:
-        for waiter in list(self._waiters):
-            if not waiter.done():
-                waiter.set_result(None)
-
     async def _api(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
         query = dict(request.query)
@@ -445,7 +428,7 @@ class FakeWeCom:
         except Exception as error:  # a bug in the fake: answer like a broken server, keep the record
             call.status, call.answer = 500, {"errcode": -1, "errmsg": f"fake failed: {error!r}"}
         self.calls.append(call)
-        self._wake()
+        wake(self._waiters)
         return web.Response(status=call.status, text=json.dumps(call.answer, ensure_ascii=False),
                             content_type="application/json")
 

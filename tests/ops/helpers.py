@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,17 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
-
 from bot.app import Core
 from bot.channels.console import bind_console
 from bot.messages import Incoming
 from bot.render import html_to_plain
 from storage import people
+from tests.databases import database_of_its_own
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "bot" / "demo" / "projects_sample.xlsx"
@@ -30,49 +23,15 @@ SAMPLE = REPO / "bot" / "demo" / "projects_sample.xlsx"
 START = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-def server_url() -> str | None:
-    """The PostgreSQL server to make scratch databases on (TEST_DATABASE_URL), async driver."""
-    url = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not url:
-        return None
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+asyncpg://" + url[len(plain):]
-    return url
-
-
-def require_server() -> str:
-    url = server_url()
-    if url is None:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    return url
-
-
-def url_for_database(server: str, name: str) -> str:
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
-
-
 @asynccontextmanager
 async def scratch_postgres(*, migrate: bool = True) -> AsyncIterator[str]:
     """A fresh PostgreSQL database of its own (dropped afterwards), migrated to head: its URL."""
     from storage.migrate import upgrade
 
-    server = require_server()
-    name = f"diaodu_ops_{secrets.token_hex(6)}"
-    admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = url_for_database(server, name)
-        try:
-            if migrate:
-                await asyncio.to_thread(upgrade, url)
-            yield url
-        finally:
-            async with admin.connect() as conn:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with database_of_its_own("diaodu_ops") as url:
+        if migrate:
+            await asyncio.to_thread(upgrade, url)
+        yield url
 
 
 def dump_tables(path: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -38,8 +38,9 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.leader import AlwaysLeader
 from storage.migrate import upgrade
+from tests.databases import require_postgres, url_for_database
 
-from .helpers import SAMPLE, START, console_account, require_server, say, url_for_database
+from .helpers import SAMPLE, START, console_account, say
 
 _PAIR = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
 _SAMPLE = re.compile(
@@ -322,7 +323,7 @@ async def test_health_503_when_the_store_is_unreachable_sqlite(tmp_path: Path) -
 
 
 async def test_health_503_when_the_store_is_unreachable_postgres() -> None:
-    missing = url_for_database(require_server(), "diaodu_ops_missing_database")
+    missing = url_for_database(require_postgres(), "diaodu_ops_missing_database")
     db = Database(missing)
     try:
         async with TestClient(TestServer(_app(BotMetrics(), db, FrozenClock(START), Runtime()))) as client:

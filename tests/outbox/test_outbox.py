@@ -35,7 +35,7 @@ from bot.outbox import LIMITER_SLACK, OutboxSender, SendStats
 from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
-from tests.storage.factories import BACKENDS, fresh_database
+from tests.databases import BACKENDS, fresh_database
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)

@@ -15,8 +15,9 @@ import pytest
 from bot.clock import FrozenClock
 from storage.audit import Actor
 from storage.db import Database
+from tests.databases import BACKENDS, fresh_database
 
-from .factories import BACKENDS, NOW, fresh_database
+from .factories import NOW
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,17 +1,13 @@
-"""Shared helpers of the storage tests: sample files, backends, a hand-made data set, row counting."""
+"""Shared helpers of the storage tests: sample files, a hand-made data set, row counting."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bot.clock import SHANGHAI
 from storage.db import Database
@@ -25,67 +21,6 @@ SAMPLE_PEOPLE_CSV = DEMO / "people_sample.csv"
 
 # A Monday morning in the sample ledger's year, in the users' time zone.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
-
-BACKENDS = ["sqlite", "postgresql"]
-
-
-def postgres_url() -> str | None:
-    """The PostgreSQL URL to test against (async driver), or None when none is configured."""
-    url = os.environ.get("TEST_DATABASE_URL", "").strip()
-    if not url:
-        return None
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+asyncpg://" + url[len(plain):]
-    return url
-
-
-def backend_url(backend: str) -> str:
-    """The URL of a backend (in-memory for SQLite); skips the test when PostgreSQL is not configured."""
-    if backend == "sqlite":
-        return "sqlite+aiosqlite://"
-    url = postgres_url()
-    if url is None:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    return url
-
-
-_LOCK_KEY = 0x64696164  # any constant shared by every run of these tests
-
-
-@asynccontextmanager
-async def fresh_database(backend: str) -> AsyncIterator[Database]:
-    """A database of that backend with every table created from the models and no rows (a fresh in-memory
-    SQLite, or the TEST_DATABASE_URL PostgreSQL emptied, taking turns with other test runs)."""
-    database = Database(backend_url(backend))
-    try:
-        async with taking_turns(database):
-            if database.is_sqlite:
-                await database.create_all()
-            else:
-                # drop_all + create_all in one transaction: a clean slate, several times faster than two.
-                async with database.engine.begin() as conn:
-                    await conn.run_sync(Base.metadata.drop_all)
-                    await conn.run_sync(Base.metadata.create_all)
-            yield database
-    finally:
-        await database.dispose()
-
-
-@asynccontextmanager
-async def taking_turns(database: Database) -> AsyncIterator[None]:
-    """On PostgreSQL, hold an advisory lock for the whole test, so that two test runs sharing the
-    database (which every test empties) wait for each other instead of tripping over each other."""
-    if database.is_sqlite:
-        yield
-        return
-    async with database.engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
-        try:
-            yield
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
 
 
 async def count(db: Database, model: type[Base]) -> int:

@@ -26,8 +26,9 @@ from storage.db import Database
 from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
 from storage.models import Base, OutboxMessage, Problem, Project, Report
 from storage.types import UTCDateTime, Wan
+from tests.databases import BACKENDS, backend_url, taking_turns
 
-from .factories import BACKENDS, NOW, backend_url, taking_turns
+from .factories import NOW
 
 PREVIOUS = "0001"  # the schema of the previous release
 

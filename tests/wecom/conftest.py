@@ -10,7 +10,7 @@ import pytest
 from bot.app import Core
 from bot.clock import FrozenClock
 from bot.config import Settings
-from tests.e2e.harness import build_core
+from tests.e2e.harness import running, sample_core
 from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import WeComHarness, wecom_settings
 
@@ -32,11 +32,8 @@ def wc_settings(fake_wecom: FakeWeCom) -> Settings:
 @pytest.fixture
 async def wecom_core(wc_settings: Settings, frozen_clock: FrozenClock,
                      ledger_template: Path) -> AsyncIterator[Core]:
-    core = await build_core(wc_settings, frozen_clock, template=ledger_template)
-    try:
+    async with sample_core(wc_settings, frozen_clock, ledger_template) as core:
         yield core
-    finally:
-        await core.db.dispose()
 
 
 @pytest.fixture
@@ -44,12 +41,8 @@ async def wecom(fake_wecom: FakeWeCom, wecom_core: Core,
                 wc_settings: Settings) -> AsyncIterator[WeComHarness]:
     """The WeCom channel on a local port. Fails the test if handling a message raised, or if the fake
     refused something the bot sent (bad markdown, a bad card…)."""
-    harness = WeComHarness(fake_wecom, wecom_core, wc_settings)
-    await harness.start()
-    try:
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as harness:
         yield harness
-    finally:
-        await harness.stop()
     refused = [(c.path, c.answer) for c in fake_wecom.calls if c.errcode in REFUSALS]
     assert harness.channel.stats["failed"] == 0, "a WeCom message raised while being handled"
     assert not refused, f"the fake WeCom refused: {refused}"

@@ -7,31 +7,23 @@ accepted (``WeComChannel.idle``), so the replies returned are exactly the ones t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Core
 from bot.channels.base import RateLimits
 from bot.channels.wecom import WeComChannel, add_wecom_routes
 from bot.channels.wecom_robot import WeComRobotTransport
 from bot.clock import FrozenClock
-from bot.config import Settings, load_settings
-from bot.invites import create_invite
+from bot.config import Settings
 from bot.messages import Incoming, Outcome
 from bot.outbox import OutboxSender, SendStats
-from storage import people
-from storage.audit import Actor
-from storage.models import Project, Report
+from tests.e2e.harness import ChannelHarness, harness_settings
+from tests.fakes.serving import serve_locally
 from tests.fakes.wecom_api import Card, FakeWeCom, shown_text
 
-TEST_ACTOR = Actor(label="test", channel="cli")
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
 # WeCom userids of the sample people used in these tests.
 HAO = "HaoFang"  # 郝芳, liaison of ZD2026-001 城北高速连接线
@@ -41,7 +33,7 @@ STRANGER = "Stranger01"
 
 def wecom_settings(fake: FakeWeCom, **overrides: object) -> Settings:
     """Settings pointing the WeCom channel at the fake, ignoring any .env file."""
-    values: dict[str, object] = {
+    return harness_settings({
         "WECOM_CORP_ID": fake.corp_id,
         "WECOM_AGENT_ID": fake.agent_id,
         "WECOM_SECRET": fake.secret,
@@ -50,11 +42,7 @@ def wecom_settings(fake: FakeWeCom, **overrides: object) -> Settings:
         "WECOM_API_BASE": fake.base_url,
         "WECOM_ROBOT_KEYS": fake.robot_keys_setting(),
         "TELEGRAM_BOT_TOKEN": None,
-        "DATABASE_URL": "sqlite+aiosqlite://",
-        "_env_file": None,
-    }
-    values.update(overrides)
-    return load_settings(**values)
+    }, overrides)
 
 
 class SpyRouter:
@@ -119,7 +107,7 @@ class WeComReplies:
         return f"WeComReplies({self.texts!r})"
 
 
-class WeComHarness:
+class WeComHarness(ChannelHarness):
     """The WeCom channel served on a local port, the fake WeCom posting to it."""
 
     def __init__(self, fake: FakeWeCom, core: Core, settings: Settings) -> None:
@@ -136,11 +124,7 @@ class WeComHarness:
         self.url = ""
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve_locally(self.app)
         self.url = f"http://127.0.0.1:{port}/wecom/callback"
 
     async def stop(self) -> None:
@@ -191,19 +175,6 @@ class WeComHarness:
 
     # --- the database and the outbox -----------------------------------------------------------------
 
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.core.db.session() as session:
-            yield session
-
-    async def invite(self, name: str, role: str = "liaison") -> str:
-        async with self.session() as session:
-            found = await people.find_people_by_name(session, name=name)
-            assert len(found) == 1, f"expected exactly one {name}, found {len(found)}"
-            invite = await create_invite(session, person=found[0], role=role, now=self.clock.now(),
-                                         ttl=timedelta(hours=72), actor=TEST_ACTOR, bot_username="diaodu_bot")
-        return invite.code
-
     async def bind(self, userid: str, name: str, role: str = "liaison", *,
                    keyword: bool = False) -> WeComReplies:
         """Invite ``name`` and redeem the code as WeCom member ``userid`` ("/start CODE" or "绑定 CODE")."""
@@ -220,13 +191,3 @@ class WeComHarness:
         sender = OutboxSender(self.core.db, self.clock, transports,
                               limits={name: FAST for name in transports})
         return await sender.drain(10)
-
-    async def reports(self, code: str = "ZD2026-001") -> list[Report]:
-        async with self.session() as session:
-            query = select(Report).join(Project, Project.id == Report.project_id).where(
-                Project.code == code, Report.withdrawn_at.is_(None))
-            return list((await session.scalars(query.order_by(Report.id))).all())
-
-    async def report_count(self) -> int:
-        async with self.session() as session:
-            return int(await session.scalar(select(func.count(Report.id))) or 0)

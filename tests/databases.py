@@ -1,0 +1,112 @@
+"""The databases tests run on: the PostgreSQL server named by TEST_DATABASE_URL (when set), a backend's
+URL, a fresh database with every table, and scratch databases of their own next to the configured one.
+
+The TEST_DATABASE_URL database is emptied and re-created from the models by the tests that use it, so
+it must be a database reserved for tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from storage.db import Database
+from storage.models import Base
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL to test against (async driver), or None when none is configured."""
+    url = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not url:
+        return None
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+asyncpg://" + url[len(plain):]
+    return url
+
+
+def require_postgres() -> str:
+    """postgres_url(); skips the test when PostgreSQL is not configured."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    return url
+
+
+def backend_url(backend: str) -> str:
+    """The URL of a backend (in-memory for SQLite); skips the test when PostgreSQL is not configured."""
+    if backend == "sqlite":
+        return "sqlite+aiosqlite://"
+    return require_postgres()
+
+
+def url_for_database(server: str, name: str) -> str:
+    """The URL of another database `name` on the same server as the URL `server`."""
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+_LOCK_KEY = 0x64696164  # any constant shared by every run of these tests
+
+
+@asynccontextmanager
+async def fresh_database(backend: str) -> AsyncIterator[Database]:
+    """A database of that backend with every table created from the models and no rows (a fresh in-memory
+    SQLite, or the TEST_DATABASE_URL PostgreSQL emptied, taking turns with other test runs)."""
+    database = Database(backend_url(backend))
+    try:
+        async with taking_turns(database):
+            if database.is_sqlite:
+                await database.create_all()
+            else:
+                # drop_all + create_all in one transaction: a clean slate, several times faster than two.
+                async with database.engine.begin() as conn:
+                    await conn.run_sync(Base.metadata.drop_all)
+                    await conn.run_sync(Base.metadata.create_all)
+            yield database
+    finally:
+        await database.dispose()
+
+
+@asynccontextmanager
+async def taking_turns(database: Database) -> AsyncIterator[None]:
+    """On PostgreSQL, hold an advisory lock for the whole test, so that two test runs sharing the
+    database (which every test empties) wait for each other instead of tripping over each other."""
+    if database.is_sqlite:
+        yield
+        return
+    async with database.engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+
+
+@asynccontextmanager
+async def database_of_its_own(prefix: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server (dropped afterwards): its URL. Skips
+    the test when TEST_DATABASE_URL is not set; raises DBAPIError when the role may not create databases."""
+    server = require_postgres()
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield url_for_database(server, name)
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()

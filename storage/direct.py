@@ -1,4 +1,4 @@
-"""Direct statements: Core statements run on the session's own connection without SQLAlchemy's per-call work.
+"""Direct statements: Core statements run on a unit of work's own connection without SQLAlchemy's per-call work.
 
 The few statements every progress report runs (who is calling, the project and its figures, the report
 and its audit entry) are small point reads and inserts. Through an ``AsyncSession`` each costs a greenlet
@@ -8,15 +8,16 @@ several times the cost of the statement itself, and most of the bot's time per r
 A ``Direct`` wraps one Core statement (a ``select`` or an ``insert … returning``, with ``bindparam``s).
 It is compiled once per dialect, with the bind and result processors SQLAlchemy would apply (so values go
 in and come out exactly as through the session: aware datetimes, money as ``Decimal``, JSON). ``run``
-executes a chain of them as one unit:
+executes a chain of them on an ``AsyncSession`` or on the router's ``storage.db.Unit`` (which then opens
+no ORM session for them):
 
-- SQLite: on the session's connection and so inside its transaction (the session still commits or rolls
-  back). A chain that writes runs in one hop to the connection's thread (a write may wait for another
+- SQLite: on the connection of the session or unit and so inside its transaction (which still commits or
+  rolls back as usual). A chain that writes runs in one hop to the connection's thread (a write may wait for another
   writer's lock). A chain of SELECTs runs right away in the calling thread: in WAL mode readers never wait
   for writers, and these reads are a few index lookups in SQLite's page cache, cheaper than the hop itself
   (use ``Direct`` for such small indexed reads only; the event loop waits while they run). The session's
   operations are sequential, so the connection's thread is idle meanwhile;
-- any other database (PostgreSQL): each statement through ``session.execute`` as usual; asyncpg is
+- any other database (PostgreSQL): each statement through SQLAlchemy's ``execute`` as usual; asyncpg is
   already cheap per statement, and this keeps one code path for callers.
 
 A step's parameters may be a function of the rows the earlier steps of the chain returned (e.g. an audit

@@ -70,7 +70,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,7 +96,6 @@ log = logging.getLogger(__name__)
 
 ERROR_MAX = 1000
 LIMITER_SLACK = 0.003  # seconds of lateness a rate limiter makes up for, see _limiter
-_SQLITE_TURNS: WeakKeyDictionary[Database, asyncio.Lock] = WeakKeyDictionary()
 Mark = Callable[..., Awaitable[bool]]
 ChatKey = tuple[str, str]  # (channel, chat id)
 Outcome = tuple[str, datetime | None]  # what happened to a row, and when it falls due again if it was put back
@@ -319,17 +317,12 @@ class OutboxSender:
         self._per_group: dict[ChatKey, AsyncLimiter] = {}
         self._holds: dict[ChatKey, datetime] = {}  # chats under flood control, until when
         self._unserved: set[str] = set()
-        # SQLite has one writer at a time anyway, and an in-memory database is one shared connection on
-        # which transactions must not overlap: every sender of the same database takes its turn.
-        self._db_turn = _SQLITE_TURNS.setdefault(db, asyncio.Lock()) if db.is_sqlite else None
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
-        if self._db_turn is None:
-            async with self.db.session() as session:
-                yield session
-            return
-        async with self._db_turn, self.db.session() as session:
+        """SQLite has one writer at a time anyway: the sender's many short writes take turns
+        (`Database.session`), every sender of the same database with the others."""
+        async with self.db.session(take_turn=True) as session:
             yield session
 
     # ------------------------------------------------------------ running

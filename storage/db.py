@@ -205,27 +205,32 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # An in-memory SQLite database is one shared connection: transactions must take turns on it.
-        self._turn = asyncio.Lock() if self.is_sqlite and _in_memory(url) else None
+        # SQLite has one writer at a time: sessions asked to (`take_turn`) wait for each other here rather
+        # than contend for its write lock. An in-memory database is one shared connection on which
+        # transactions must not overlap at all: there every unit of work takes its turn.
+        self._turn = asyncio.Lock() if self.is_sqlite else None
+        self._always_take_turns = self.is_sqlite and _in_memory(url)
+
+    def _turn_for(self, take_turn: bool) -> asyncio.Lock | nullcontext[None]:
+        if self._turn is not None and (take_turn or self._always_take_turns):
+            return self._turn
+        return nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block ends, rolled back on error."""
-        if self._turn is None:
-            async with self._sessions() as session, session.begin():
-                yield session
-            return
-        async with self._turn, self._sessions() as session, session.begin():
+    async def session(self, *, take_turn: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed when the block ends, rolled back on error. With `take_turn` (for a
+        busy writer such as the outbox sender), on SQLite it waits for the other sessions taking turns."""
+        async with self._turn_for(take_turn), self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
         """One unit of work like `session`, on a connection, with an ORM session only when asked (`Unit`)."""
-        async with self._turn if self._turn is not None else nullcontext(), self.engine.connect() as connection:
+        async with self._turn_for(False), self.engine.connect() as connection:
             unit = Unit(connection, await connection.run_sync(_begin))
             try:
                 yield unit

@@ -15,7 +15,7 @@ from bot.render import Renderer
 from handlers.commands import CommandRegistry
 from storage.audit import Actor
 from storage.db import Database, Unit
-from storage.models import ChatAccount, Person
+from storage.models import Person
 from storage.people import Caller
 
 
@@ -37,8 +37,8 @@ class Context:
     deps: Deps
     unit: Unit  # the unit of work: pass it to repository functions made of direct statements
     caller: Caller  # who sent it, as plain values (always there)
-    account: ChatAccount | None  # the stored account and person: None when the caller is not bound, and
-    person: Person | None  # for light commands (see `Command.light`) unless a handler sets them
+    person: Person | None  # the stored person: None when the caller is not bound (until /start binds them)
+    # and for light commands (see `Command.light`)
     commands: CommandRegistry
     outcome: Outcome = field(default_factory=Outcome)
     now: datetime = field(init=False)

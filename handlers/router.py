@@ -100,7 +100,7 @@ class Router:
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
                 person = await people.get_person_with_roles(unit.session, person_id=caller.person_id)
-            ctx = Context(msg=msg, deps=self.deps, unit=unit, caller=caller, account=None, person=person,
+            ctx = Context(msg=msg, deps=self.deps, unit=unit, caller=caller, person=person,
                           commands=self.commands)
             await self._dispatch(ctx, caller.flow)
         return ctx.outcome

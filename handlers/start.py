@@ -39,7 +39,7 @@ async def start(ctx: Context, args: str) -> None:
     )
     invite.used_at = ctx.now
     invite.used_by_account_id = account.id
-    ctx.account, ctx.person = account, person
+    ctx.person = person
     await audit.record(
         ctx.session, actor=ctx.actor, at=ctx.now, action="account.bind", object_type="person",
         object_key=str(person.id),

@@ -13,6 +13,7 @@ below; the sender decides from the error alone what to do with the notice:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
@@ -83,3 +84,15 @@ def is_group_chat(transport: Transport, chat_id: str) -> bool:
     if callable(ask):
         return bool(ask(chat_id))
     return chat_id.strip().startswith("-")
+
+
+def read_attachment(attachment: Attachment, files_root: Path | None) -> bytes:
+    """The bytes of an attachment's file (a relative path is taken from ``files_root``); a file that cannot
+    be read is a `PermanentError`: sending again will not make it readable."""
+    path = Path(attachment.path)
+    if not path.is_absolute() and files_root is not None:
+        path = files_root / path
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PermanentError(f"attachment not readable: {attachment.path}") from exc

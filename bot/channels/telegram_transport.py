@@ -28,6 +28,7 @@ from bot.channels.base import (
     RecipientBlocked,
     RetryLater,
     TransientError,
+    read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.messages import Reply
@@ -126,14 +127,8 @@ class TelegramTransport:
 
     async def _send_file(self, chat_id: int, attachment: Attachment, *, caption: str | None,
                          markup: InlineKeyboardMarkup | None) -> None:
-        path = Path(attachment.path)
-        if not path.is_absolute() and self.files_root is not None:
-            path = self.files_root / path
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PermanentError(f"attachment not readable: {attachment.path}") from exc
-        upload = InputFile(data, filename=attachment.filename or path.name)
+        data = read_attachment(attachment, self.files_root)
+        upload = InputFile(data, filename=attachment.filename or Path(attachment.path).name)
         parse_mode = ParseMode.HTML if caption else None
         if attachment.kind == "photo":
             await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode,

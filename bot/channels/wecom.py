@@ -71,8 +71,9 @@ from bot.channels.base import (
     RetryLater,
     TransientError,
     Transport,
+    read_attachment,
 )
-from bot.channels.wecom_api import DEFAULT_API_BASE, SlidingWindow, TtlCache, WeComApi
+from bot.channels.wecom_api import DEFAULT_API_BASE, SlidingWindow, TtlCache, WeComApi, image_type
 from bot.channels.wecom_crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
 from bot.channels.wecom_markdown import (
     APP_MARKDOWN_MAX_BYTES,
@@ -239,14 +240,6 @@ def reply_parts(reply: Reply) -> tuple[list[Part], bool]:
     return text_parts(numbered_html(reply)), True
 
 
-def _image_type(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    return None
-
-
 # ---------------------------------------------------------------- the transport
 
 
@@ -331,13 +324,7 @@ class WeComTransport:
             self.cards.set(content["task_id"], {b.data: b.label for b in part.buttons})
 
     def _read(self, attachment: Attachment) -> tuple[Attachment, bytes]:
-        path = Path(attachment.path)
-        if not path.is_absolute() and self.files_root is not None:
-            path = self.files_root / path
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise PermanentError(f"attachment not readable: {attachment.path}") from exc
+        data = read_attachment(attachment, self.files_root)
         if len(data) < MEDIA_MIN:
             raise PermanentError(f"attachment too small for WeCom: {attachment.path}")
         return attachment, data
@@ -345,7 +332,7 @@ class WeComTransport:
     async def _upload(self, media: tuple[Attachment, bytes]) -> Part:
         attachment, data = media
         filename = attachment.filename or Path(attachment.path).name
-        mime = _image_type(data) if attachment.kind == "photo" else None
+        mime = image_type(data) if attachment.kind == "photo" else None
         if mime is not None and len(data) <= IMAGE_MAX:
             media_id = await self.api.upload_media("image", data, filename, mime)
             return Part("image", {"media_id": media_id})

@@ -381,3 +381,12 @@ class WeComApi:
             "userids": [userid], "agentid": self.agent_id, "response_code": response_code,
             "button": {"replace_name": replace_name},
         })
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of a JPEG or PNG file by its first bytes (the image kinds WeCom shows inline), else None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None

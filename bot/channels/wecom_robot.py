@@ -32,12 +32,14 @@ from bot.channels.base import (
     PermanentError,
     RateLimits,
     RecipientBlocked,
+    read_attachment,
 )
 from bot.channels.wecom_api import (
     DEFAULT_API_BASE,
     SlidingWindow,
     TtlCache,
     delivery_error,
+    image_type,
     json_round_trip,
 )
 from bot.channels.wecom_markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
@@ -82,14 +84,6 @@ def parse_robot_keys(text: str | None) -> dict[str, str]:
             raise RobotKeysError(f"WECOM_ROBOT_KEYS: 机器人名称「{name}」重复")
         robots[name] = value
     return robots
-
-
-def _image_type(data: bytes) -> str | None:
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    return None
 
 
 class WeComRobotTransport:
@@ -154,8 +148,8 @@ class WeComRobotTransport:
         ]
         file_part = None
         if attachment is not None:
-            data = self._read(attachment)
-            mime = _image_type(data) if attachment.kind == "photo" else None
+            data = read_attachment(attachment, self.files_root)
+            mime = image_type(data) if attachment.kind == "photo" else None
             if mime is not None and len(data) <= ROBOT_IMAGE_MAX:
                 parts.append({"msgtype": "image", "image": {
                     "base64": base64.b64encode(data).decode("ascii"), "md5": hashlib.md5(data).hexdigest()}})
@@ -183,15 +177,6 @@ class WeComRobotTransport:
             await self._post(key, "webhook/send", json_body=part)
             self._sent_parts.set(done_key, index + 1)
         self._sent_parts.pop(done_key)
-
-    def _read(self, attachment: Attachment) -> bytes:
-        path = Path(attachment.path)
-        if not path.is_absolute() and self.files_root is not None:
-            path = self.files_root / path
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise PermanentError(f"attachment not readable: {attachment.path}") from exc
 
     async def _upload(self, key: str, data: bytes, filename: str) -> str:
         form = aiohttp.FormData(quote_fields=False)  # raw UTF-8 file names, as WeCom expects

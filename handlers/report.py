@@ -78,12 +78,13 @@ async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: s
 async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal, progress: str,
                  photos: list[str], before: ProjectFigures) -> None:
     """Store the report, audit it and reply with the project card; `before` are the project's figures
-    read earlier in this transaction (the card adds the new report to them instead of reading again)."""
+    read earlier in this transaction (the card adds the new report to them instead of reading again).
+    The report is the last write of the unit of work, and is committed with it."""
     assert ctx.person_id is not None
     report = await report_repo.add_report(
         ctx.unit, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
         progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor,
-        project_code=project.code,
+        project_code=project.code, commit=True,
     )
     today = ctx.today
     figures = None  # read again if the year turned since `before` (their "this year" is another one)

@@ -20,6 +20,11 @@ no ORM session for them):
 - any other database (PostgreSQL): each statement through SQLAlchemy's ``execute`` as usual; asyncpg is
   already cheap per statement, and this keeps one code path for callers.
 
+A unit of work's last chain of writes may also commit it (``run(unit, …, commit=True)``): on SQLite the
+commit then happens in the same hop to the connection's thread as the writes, instead of a second hop when
+the unit ends (each hop is a wake-up of that thread and then of the event loop, several times the cost of
+a small insert). Whatever the unit does after that runs in a new transaction, committed when it ends.
+
 A step's parameters may be a function of the rows the earlier steps of the chain returned (e.g. an audit
 entry naming the report just inserted). Rows come back as plain tuples; nothing enters the ORM's identity
 map, so do not mix a direct write with ORM objects of the same rows in one unit of work.
@@ -113,8 +118,9 @@ def _params(step: Step, done: list[list[Row]]) -> Mapping[str, Any]:
     return step.params(done) if callable(step.params) else step.params
 
 
-def _run_chain(connection: sqlite3.Connection, plans: list[_Plan], steps: Sequence[Step]) -> list[list[Row]]:
-    """In the SQLite connection's thread: every step in turn, rows converted."""
+def _run_chain(connection: sqlite3.Connection, plans: list[_Plan], steps: Sequence[Step],
+               commit: bool = False) -> list[list[Row]]:
+    """In the SQLite connection's thread: every step in turn, rows converted; then the commit if asked."""
     done: list[list[Row]] = []
     for plan, step in zip(plans, steps, strict=True):
         cursor = connection.cursor()
@@ -123,6 +129,8 @@ def _run_chain(connection: sqlite3.Connection, plans: list[_Plan], steps: Sequen
             done.append([plan.row(raw) for raw in cursor.fetchall()] if cursor.description else [])
         finally:
             cursor.close()
+    if commit:
+        connection.commit()
     return done
 
 
@@ -149,15 +157,21 @@ async def _flush_pending(session: AsyncSession) -> None:
         await session.flush()
 
 
-async def run(target: AsyncSession | Unit, *steps: Step) -> list[list[Row]]:
+async def run(target: AsyncSession | Unit, *steps: Step, commit: bool = False) -> list[list[Row]]:
     """Run the steps in order inside the transaction of `target` (a session, or a router's unit of work,
-    whose ORM session is not opened for them); the rows of each (empty for no rows)."""
+    whose ORM session is not opened for them); the rows of each (empty for no rows). With `commit` (a unit
+    of work only), the unit's transaction is committed right after the steps (see above)."""
     if isinstance(target, Unit):
         if target.opened is not None:
             await _flush_pending(target.opened)
         if target.dialect.name == "sqlite":
-            return await _on_sqlite(target.driver, target.dialect, steps)
-        return await _one_by_one(target.connection.execute, steps)
+            return await _on_sqlite(target.driver, target.dialect, steps, commit=commit)
+        done = await _one_by_one(target.connection.execute, steps)
+        if commit:
+            await target.connection.commit()
+        return done
+    if commit:
+        raise TypeError("commit=True is for a unit of work; a session commits when its block ends")
     await _flush_pending(target)
     dialect = target.get_bind().dialect
     if dialect.name == "sqlite":
@@ -165,11 +179,12 @@ async def run(target: AsyncSession | Unit, *steps: Step) -> list[list[Row]]:
     return await _one_by_one(target.execute, steps)
 
 
-async def _on_sqlite(driver: Any, dialect: Dialect, steps: Sequence[Step]) -> list[list[Row]]:
+async def _on_sqlite(driver: Any, dialect: Dialect, steps: Sequence[Step], *, commit: bool = False
+                     ) -> list[list[Row]]:
     plans = [step.direct.plan(dialect) for step in steps]
-    if all(plan.reads_only for plan in plans):
+    if all(plan.reads_only for plan in plans) and not (commit and driver.in_transaction):
         return driver.run_inline(_run_chain, plans, steps)
-    return await driver.run_in_thread(_run_chain, plans, steps)
+    return await driver.run_in_thread(_run_chain, plans, steps, commit)
 
 
 async def _one_by_one(execute: Callable[..., Any], steps: Sequence[Step]) -> list[list[Row]]:

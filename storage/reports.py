@@ -60,9 +60,11 @@ async def add_report(
     now: datetime,
     actor: Actor,
     project_code: str,
+    commit: bool = False,
 ) -> NewReport:
     """Store a report, its photos and its audit entry (``report.create`` on the project) in one round trip
-    on SQLite (see storage.direct)."""
+    on SQLite (see storage.direct). With `commit` (`session` is then a unit of work), the report is the
+    unit's last write and is committed in the same round trip."""
     steps = [direct.Step(_INSERT_REPORT, {
         "project_id": project_id, "person_id": person_id, "local_day": local_day, "amount": amount,
         "progress_text": progress_text, "channel": channel, "created_at": now,
@@ -74,7 +76,7 @@ async def add_report(
         detail=lambda done: {"report_id": done[0][0][0], "amount": str(amount), "progress": progress_text,
                              "photos": len(photos)},
     ))
-    [(report_id, stored)], *_ = await direct.run(session, *steps)
+    [(report_id, stored)], *_ = await direct.run(session, *steps, commit=commit)
     return NewReport(id=report_id, project_id=project_id, person_id=person_id, local_day=local_day, amount=stored,
                      progress_text=progress_text, photos=tuple(photos), channel=channel, created_at=now)
 

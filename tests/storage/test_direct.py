@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, update
@@ -19,7 +20,7 @@ from storage import conversations, direct, people
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
-from storage.db import Database
+from storage.db import Database, _OneHopConnection
 from storage.direct import Direct
 from storage.models import AuditEntry, ChatAccount, Person, Report, Unit
 
@@ -105,6 +106,43 @@ async def test_a_later_step_takes_its_parameters_from_earlier_rows(db: Database)
         )
     [(first_id, first_name)], [(second_id, second_name)] = first, second
     assert first_name == "甲局" and second_name == f"甲局分局{first_id}" and second_id != first_id
+
+
+async def test_a_unit_s_last_chain_commits_with_it(db: Database) -> None:
+    world = await build_world(db, NOW)
+    by_name = Direct(select(Unit.id).where(Unit.name == bindparam("name")))
+
+    async def report_then_write(name: str, *, fail: bool) -> None:
+        async with db.unit() as unit:
+            await report_repo.add_report(
+                unit, project_id=world.p1, person_id=world.liaison, local_day=TODAY, amount=Decimal(1),
+                progress_text="", photos=["p"], channel="console", now=NOW, actor=ACTOR,
+                project_code="ZD2026-001", commit=True,
+            )
+            # What the unit does afterwards is a transaction of its own, committed or rolled back at the end.
+            unit.session.add(Unit(name=name, created_at=NOW))
+            assert await direct.rows(unit, by_name, {"name": name})
+            if fail:
+                raise RuntimeError("after the commit")
+
+    with pytest.raises(RuntimeError):
+        await report_then_write("后来的局", fail=True)
+    assert await count(db, Report) == 1  # committed with its chain ...
+    assert await count(db, AuditEntry) == 1
+    async with db.session() as session:
+        assert await direct.rows(session, by_name, {"name": "后来的局"}) == []  # ... the later write is not
+    await report_then_write("再来的局", fail=False)
+    assert await count(db, Report) == 2
+    async with db.session() as session:
+        assert len(await direct.rows(session, by_name, {"name": "再来的局"})) == 1
+
+
+async def test_only_a_unit_of_work_is_committed_by_a_chain(db: Database) -> None:
+    add = Direct(insert(Unit.__table__).values(name=bindparam("name"), created_at=bindparam("at")))
+    with pytest.raises(TypeError):
+        async with db.session() as session:
+            await direct.run(session, direct.Step(add, {"name": "甲局", "at": NOW}), commit=True)
+    assert await count(db, Unit) == 0
 
 
 def test_only_selects_and_dml_are_direct() -> None:
@@ -194,3 +232,28 @@ async def test_a_one_shot_report_loads_no_orm_person(db: Database, clock: Frozen
     assert light == 0  # /report took the caller from the light lookup ...
     assert len(loaded) > light  # ... while other commands still get the stored Person
     assert await count(db, Report) == 1
+
+
+async def test_a_one_shot_report_writes_and_commits_in_one_hop(db: Database, clock: FrozenClock,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    if not db.is_sqlite:
+        pytest.skip("thread hops are SQLite's")
+    world = await build_world(db, clock.now())
+    async with db.session() as session:
+        liaison = await people.get_person(session, person_id=world.liaison)
+    assert liaison is not None
+    external_id = await bind_console(db, liaison, now=clock.now())
+    router = Router(Deps(db=db, clock=clock, settings=load_settings(DATABASE_URL=db.url)))
+    hops: list[str] = []
+    original = _OneHopConnection._execute
+
+    async def counted(self: _OneHopConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(_OneHopConnection, "_execute", counted)
+    outcome = await router.handle(Incoming(channel="console", user_id=external_id, chat_id=external_id,
+                                           text="/report ZD2026-001 850 桩基完成"))
+    assert "已记录填报" in outcome.replies[0].html
+    assert hops == ["_run_chain"]  # the reads ran at once; the report, its audit entry and the commit: one hop
+    assert await count(db, Report) == 1 and await count(db, AuditEntry) >= 1

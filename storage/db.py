@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -192,12 +192,6 @@ class Unit:
         return self.opened
 
 
-def _begin(connection: Connection) -> Any:
-    """Begin the connection's transaction; its DBAPI connection (one switch to SQLAlchemy's greenlet)."""
-    connection.begin()
-    return connection.connection.driver_connection
-
-
 class Database:
     """Owns the engine; hands out transactional sessions."""
 
@@ -229,16 +223,26 @@ class Database:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
-        """One unit of work like `session`, on a connection, with an ORM session only when asked (`Unit`)."""
+        """One unit of work like `session`, on a connection, with an ORM session only when asked (`Unit`).
+
+        The transaction begins with the unit's first statement (SQLAlchemy's autobegin; on SQLite, direct
+        statements bypass SQLAlchemy and SQLite begins before the first write), so a unit that only reads
+        or whose last writes committed already (storage.direct) ends without a commit."""
         async with self._turn_for(False), self.engine.connect() as connection:
-            unit = Unit(connection, await connection.run_sync(_begin))
+            unit = Unit(connection, connection.sync_connection.connection.driver_connection)
             try:
                 yield unit
                 if unit.opened is not None:
                     await unit.opened.flush()
-                await connection.commit()
+                if connection.in_transaction():
+                    await connection.commit()
+                elif self.is_sqlite and unit.driver.in_transaction:
+                    await unit.driver.commit()  # written by direct statements only
             except BaseException:
-                await connection.rollback()
+                if connection.in_transaction():
+                    await connection.rollback()
+                elif self.is_sqlite and unit.driver.in_transaction:
+                    await unit.driver.rollback()
                 raise
             finally:
                 if unit.opened is not None:

@@ -3,6 +3,7 @@ transaction as the session, and the report path without the ORM."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -135,6 +136,29 @@ async def test_a_unit_s_last_chain_commits_with_it(db: Database) -> None:
     assert await count(db, Report) == 2
     async with db.session() as session:
         assert len(await direct.rows(session, by_name, {"name": "再来的局"})) == 1
+
+
+@pytest.mark.parametrize("through", ["direct", "orm", "both"])
+@pytest.mark.parametrize("fail", [False, True], ids=["ends", "raises"])
+async def test_a_unit_of_work_commits_or_rolls_back_what_it_wrote(db: Database, through: str, fail: bool) -> None:
+    add = Direct(insert(Unit.__table__).values(name=bindparam("name"), created_at=bindparam("at")))
+    with pytest.raises(RuntimeError) if fail else nullcontext():
+        async with db.unit() as unit:
+            if through in ("direct", "both"):
+                await direct.run(unit, direct.Step(add, {"name": "甲局", "at": NOW}))
+            if through in ("orm", "both"):
+                unit.session.add(Unit(name="乙局", created_at=NOW))
+            if fail:
+                raise RuntimeError("roll back")
+    assert await count(db, Unit) == (0 if fail else 2 if through == "both" else 1)
+
+
+async def test_a_unit_of_work_that_only_reads_writes_nothing(db: Database) -> None:
+    world = await build_world(db, NOW)
+    async with db.unit() as unit:
+        assert await project_repo.get_report_target(unit, code="ZD2026-001", today=TODAY) is not None
+        assert await unit.session.get(Person, world.liaison) is not None
+    assert await count(db, Report) == 0
 
 
 async def test_only_a_unit_of_work_is_committed_by_a_chain(db: Database) -> None:

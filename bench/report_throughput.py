@@ -16,7 +16,9 @@ recorded by the fake. Echo and full runs alternate for --rounds rounds (shared m
 medians are reported, with the Router alone (no Telegram) to split the cost. Prints reports/s for both and
 their ratio (goal: full/echo >= 0.6).
 
-Both applications are built the same way (ApplicationBuilder defaults: updates handled one at a time, the
+After the warm-up the heap is settled (``bot.app.settle_heap``: start-up objects are left out of later
+garbage collections) as ``diaodu run`` does once it has started; both bots share the process, so both
+gain from it. Both applications are built the same way (ApplicationBuilder defaults: updates handled one at a time, the
 same HTTP client limits), poll the same fake with the same settings and send with the same options as
 the bot's own transport (HTML, link previews off); the configuration is printed first. Besides wall-clock
 rates it prints the CPU time of this process per update (the bot's event loop plus SQLite's thread; the
@@ -58,7 +60,7 @@ from telegram import LinkPreviewOptions, Update  # noqa: E402
 from telegram.constants import ParseMode  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
 
-from bot.app import Core  # noqa: E402
+from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
@@ -319,6 +321,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
                         timeout=args.timeout)
             await drive(TelegramChannel(settings, core.router).application, fake, texts(warm),
                         name="warm-up full", batch=0, timeout=args.timeout)
+            settle_heap()  # as `diaodu run` does once it has started (for both bots: they share this process)
             for round_no in range(1, args.rounds + 1):
                 echo = await drive(echo_application(port), fake, texts(args.n), name="echo", batch=args.batch,
                                    timeout=args.timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -153,6 +154,19 @@ async def _telegram_serving(channel, settings: Settings) -> AsyncIterator[None]:
             await application.stop()
 
 
+def settle_heap() -> None:
+    """Collect what start-up left behind, then exempt the objects that remain from later collections.
+
+    A running bot keeps what it built at start-up (modules, SQLAlchemy's metadata, the templates, the
+    Telegram client: some 210,000 objects) for its whole life, yet every full collection of the garbage
+    collector walks them all again: a pause of about 0.1 s on a small machine, once every thousand or so
+    messages under load (in the report benchmark, 0.1 ms per message on average). `gc.freeze` leaves them
+    out of every later collection.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
     one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
@@ -216,6 +230,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             polling = telegram is not None and not settings.telegram_webhook_url
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads
+            settle_heap()  # start-up is done: what exists now lives as long as the process
 
             async def elected() -> None:
                 nonlocal sender_stop

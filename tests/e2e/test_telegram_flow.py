@@ -8,7 +8,9 @@ year's reports, annual plan 40,800), 2002 is a stranger, 3003 is 赵芳 (a unit 
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+from collections.abc import Iterator
 
 import pytest
 from aiohttp import ClientSession, web
@@ -453,14 +455,24 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
         await asyncio.wait_for(task, 10)
 
 
-async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
-                                                           migrated_settings: Settings) -> None:
+@pytest.fixture
+def unfrozen_heap() -> Iterator[None]:
+    """serve() freezes the garbage collector's view of the heap (settle_heap); give the test process back
+    its ordinary collector afterwards."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI, migrated_settings: Settings,
+                                                           unfrozen_heap: None) -> None:
     """serve() does not use run_polling, so PTB's post_init never runs: it must publish the menu itself."""
     task, stop = await _serving(fake_api, migrated_settings)
     try:
         fake_api.enqueue_text(HAO, "/help")
         [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
         assert "/start" in reply["text"]
+        assert gc.get_freeze_count() > 0  # polling means start-up is over: the heap was settled
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -183,7 +183,8 @@ def test_sample_projects_alone_need_known_units_but_not_leads():
         ({"包抓领导": "刘文华（副区长（城建））"}, "lead_official", "刘文华"),
         ({"包抓领导": "刘文华"}, "lead_official_title", None),
         ({"包抓领导": ""}, "lead_official", None),
-        ({"配合单位": "区工信局，区发改局;城北街道 区工信局"}, "supporting_units", ("区工信局", "区发改局", "城北街道")),
+        ({"配合单位": "区工信局，区发改局;城北街道 区工信局"}, "supporting_units",
+         ("区工信局", "区发改局", "城北街道")),
         ({"配合单位": ""}, "supporting_units", ()),
         ({"项目编号": " zd2026-001 "}, "code", "ZD2026-001"),
         ({"项目编号": "ZD2026－001"}, "code", "ZD2026-001"),
@@ -285,7 +286,9 @@ def test_duplicate_code_across_files_names_the_other_file(tmp_path):
     first = project_csv(tmp_path, GOOD_PROJECT, name="a.csv")
     second = project_csv(tmp_path, GOOD_PROJECT, name="b.csv")
     ledger = read_ledger([first, second, people_csv(tmp_path)])
-    assert [str(i) for i in ledger.issues] == ["「b.csv」第2行【项目编号】：项目编号「ZD2026-001」重复（「a.csv」第2行已有）"]
+    assert [str(i) for i in ledger.issues] == [
+        "「b.csv」第2行【项目编号】：项目编号「ZD2026-001」重复（「a.csv」第2行已有）"
+    ]
     assert len(ledger.projects) == 1
 
 
@@ -421,7 +424,8 @@ def test_workbook_with_title_merges_typed_cells_banners_and_totals(tmp_path):
         Decimal(0),
     )
     assert (second.planned_start, second.planned_finish) == (date(2026, 7, 1), date(2027, 1, 5))
-    assert (second.lead_official, second.lead_official_title, second.lead_unit) == ("刘文华", "副区长(城建)", "区住建局")
+    assert (second.lead_official, second.lead_official_title, second.lead_unit) == (
+        "刘文华", "副区长(城建)", "区住建局")
     assert len(ledger.people) == len(BASE_PEOPLE)
     assert calls == [1] * (2 + len(BASE_PEOPLE))
 

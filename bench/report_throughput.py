@@ -366,6 +366,10 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     ratio = full_rate / echo_rate
     print(f"ratio full/echo       : {ratio:8.2f}  (goal >= 0.60: {'met' if ratio >= 0.6 else 'NOT met'}; "
           f"by CPU time per update: {echo_cpu / full_cpu:.2f})")
+    # Each round's echo and full run back to back, so a round's own ratio is the least disturbed by a machine
+    # whose speed drifts: their spread says how far to trust the line above.
+    paired = sorted(full.rate / echo.rate for echo, full in zip(echo_runs, full_runs, strict=True))
+    print(f"ratio of each round   :     {' '.join(f'{r:.2f}' for r in paired)}  (median {median(paired):.2f})")
     if profiler:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")

@@ -232,13 +232,18 @@ async def test_report_target_agrees_with_the_project_figures(db: Database) -> No
     assert (light.last_report, light.photo_count) == (None, None)
 
 
-async def test_a_one_shot_report_loads_no_orm_person(db: Database, clock: FrozenClock) -> None:
+async def _liaison_router(db: Database, clock: FrozenClock) -> tuple[Router, str]:
+    """A router over `db`, and the console account of the liaison of ZD2026-001, bound."""
     world = await build_world(db, clock.now())
     async with db.session() as session:
         liaison = await people.get_person(session, person_id=world.liaison)
     assert liaison is not None
     external_id = await bind_console(db, liaison, now=clock.now())
-    router = Router(Deps(db=db, clock=clock, settings=load_settings(DATABASE_URL=db.url)))
+    return Router(Deps(db=db, clock=clock, settings=load_settings(DATABASE_URL=db.url))), external_id
+
+
+async def test_a_one_shot_report_loads_no_orm_person(db: Database, clock: FrozenClock) -> None:
+    router, external_id = await _liaison_router(db, clock)
     loaded: list[object] = []
 
     def on_load(target: object, _context: object) -> None:
@@ -262,12 +267,7 @@ async def test_a_one_shot_report_writes_and_commits_in_one_hop(db: Database, clo
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     if not db.is_sqlite:
         pytest.skip("thread hops are SQLite's")
-    world = await build_world(db, clock.now())
-    async with db.session() as session:
-        liaison = await people.get_person(session, person_id=world.liaison)
-    assert liaison is not None
-    external_id = await bind_console(db, liaison, now=clock.now())
-    router = Router(Deps(db=db, clock=clock, settings=load_settings(DATABASE_URL=db.url)))
+    router, external_id = await _liaison_router(db, clock)
     hops: list[str] = []
     original = _OneHopConnection._execute
 

@@ -226,8 +226,8 @@ class Database:
         """One unit of work like `session`, on a connection, with an ORM session only when asked (`Unit`).
 
         The transaction begins with the unit's first statement (SQLAlchemy's autobegin; on SQLite, direct
-        statements bypass SQLAlchemy and SQLite begins before the first write), so a unit that only reads
-        or whose last writes committed already (storage.direct) ends without a commit."""
+        statements bypass SQLAlchemy and SQLite begins before the first write), so a unit with nothing to
+        commit (direct reads only, or its last writes committed already: storage.direct) ends without one."""
         async with self._turn_for(False), self.engine.connect() as connection:
             unit = Unit(connection, connection.sync_connection.connection.driver_connection)
             try:

@@ -20,13 +20,18 @@ from sqlalchemy.pool import StaticPool
 
 from storage.models import Base
 
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite statement waits for another connection's lock
+WAL_AUTOCHECKPOINT = 1000  # pages of WAL after which a commit checkpoints (SQLite's default)
+INLINE_COMMITS_PER_CHECKPOINT = 200  # commits of small writes on the event loop between two checkpoints
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
     cursor.close()
 
 
@@ -40,6 +45,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # transaction open (sqlite3's own commit and rollback do nothing then: Python's default, legacy transaction
 # control). Everything still happens in the connection's own thread, in the same order. Rows are fetched
 # whole, server-side cursors included (nothing here streams large results).
+# Direct statements (storage.direct) skip even that hop: they run in the calling thread (`run_inline`,
+# `write_inline`, which never wait there for a lock or a checkpoint).
 
 
 class _PrefetchedCursor:
@@ -106,8 +113,14 @@ class _PrefetchedCursor:
         return self._rows.popleft()
 
 
+class WouldWait(Exception):
+    """A write on the event loop would have had to wait for another connection's lock; nothing was written."""
+
+
 class _OneHopConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors take one hop per statement (see above)."""
+
+    inline_commits = 0  # commits by `write_inline` since the last `checkpoint`
 
     def cursor(self) -> _PrefetchedCursor:  # type: ignore[override]
         return _PrefetchedCursor(self)
@@ -128,6 +141,48 @@ class _OneHopConnection(aiosqlite.Connection):
         """``fn(sqlite3_connection, *args)`` in the calling thread, for short reads while nothing else runs
         on this connection (see storage.direct)."""
         return fn(self._conn, *args)
+
+    def write_inline(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(sqlite3_connection, *args)``, a few small writes (and perhaps the commit), in the calling
+        thread, without ever waiting there (see storage.direct):
+
+        - for SQLite's write lock: if another connection holds it, the transaction this call began is rolled
+          back and `WouldWait` raised, for the caller to write in the connection's thread, where waiting is
+          fine (while this connection holds the lock already, from earlier writes, there is nothing to wait
+          for);
+        - for a checkpoint (copying the WAL into the database and syncing the disk): a commit here makes
+          none; `checkpoint_due` says when to run one in the thread instead.
+        """
+        connection = self._conn
+        locked_already = connection.in_transaction  # legacy transaction control: only writes begin one
+        connection.execute("PRAGMA busy_timeout=0")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            result = fn(connection, *args)
+        except sqlite3.OperationalError as error:
+            if not locked_already and error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                connection.rollback()
+                raise WouldWait from error
+            raise
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            connection.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+        if not connection.in_transaction:
+            self.inline_commits += 1
+        return result
+
+    def checkpoint_due(self) -> bool:
+        """Whether enough commits were made by `write_inline` for a checkpoint to be run (`checkpoint`)."""
+        return self.inline_commits >= INLINE_COMMITS_PER_CHECKPOINT
+
+    async def checkpoint(self) -> None:
+        """A passive checkpoint (it never waits for readers or writers), in the connection's thread."""
+        self.inline_commits = 0
+        await self._execute(_passive_checkpoint, self._conn)
+
+
+def _passive_checkpoint(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 async def _connect_one_hop(database: str, **kwargs: Any) -> _OneHopConnection:

@@ -12,18 +12,21 @@ executes a chain of them on an ``AsyncSession`` or on the router's ``storage.db.
 no ORM session for them):
 
 - SQLite: on the connection of the session or unit and so inside its transaction (which still commits or
-  rolls back as usual). A chain that writes runs in one hop to the connection's thread (a write may wait for another
-  writer's lock). A chain of SELECTs runs right away in the calling thread: in WAL mode readers never wait
-  for writers, and these reads are a few index lookups in SQLite's page cache, cheaper than the hop itself
-  (use ``Direct`` for such small indexed reads only; the event loop waits while they run). The session's
-  operations are sequential, so the connection's thread is idle meanwhile;
+  rolls back as usual), right away in the calling thread: a hop to the connection's thread and back (a
+  wake-up of that thread, then of the event loop) costs several times what these statements do. The
+  session's operations are sequential, so the connection's thread is idle meanwhile. Use ``Direct`` for
+  small indexed statements only: the event loop waits while they run. It never waits for another connection
+  there: in WAL mode readers never wait for writers; a chain that writes asks for SQLite's write lock
+  without waiting and, when another connection holds it, runs in the connection's thread instead, where it
+  waits as usual; and a commit made on the event loop never checkpoints the WAL (a copy into the database
+  and a sync of the disk): after every ``INLINE_COMMITS_PER_CHECKPOINT`` of them the connection's thread
+  runs a passive checkpoint (``storage.db._OneHopConnection.write_inline``);
 - any other database (PostgreSQL): each statement through SQLAlchemy's ``execute`` as usual; asyncpg is
   already cheap per statement, and this keeps one code path for callers.
 
-A unit of work's last chain of writes may also commit it (``run(unit, …, commit=True)``): on SQLite the
-commit then happens in the same hop to the connection's thread as the writes, instead of a second hop when
-the unit ends (each hop is a wake-up of that thread and then of the event loop, several times the cost of
-a small insert). Whatever the unit does after that runs in a new transaction, committed when it ends.
+A unit of work's last chain of writes may also commit it (``run(unit, …, commit=True)``), on SQLite with
+the writes instead of in another call when the unit ends. Whatever the unit does after that runs in a new
+transaction, committed when it ends.
 
 A step's parameters may be a function of the rows the earlier steps of the chain returned (e.g. an audit
 entry naming the report just inserted). Rows come back as plain tuples; nothing enters the ORM's identity
@@ -44,7 +47,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 
-from storage.db import Unit
+from storage.db import Unit, WouldWait
 
 Row = tuple[Any, ...]
 Params = Mapping[str, Any] | Callable[[list[list[Row]]], Mapping[str, Any]]
@@ -184,7 +187,13 @@ async def _on_sqlite(driver: Any, dialect: Dialect, steps: Sequence[Step], *, co
     plans = [step.direct.plan(dialect) for step in steps]
     if all(plan.reads_only for plan in plans) and not (commit and driver.in_transaction):
         return driver.run_inline(_run_chain, plans, steps)
-    return await driver.run_in_thread(_run_chain, plans, steps, commit)
+    try:
+        done = driver.write_inline(_run_chain, plans, steps, commit)
+    except WouldWait:  # another connection is writing: wait for it in the connection's thread
+        return await driver.run_in_thread(_run_chain, plans, steps, commit)
+    if driver.checkpoint_due():
+        await driver.checkpoint()
+    return done
 
 
 async def _one_by_one(execute: Callable[..., Any], steps: Sequence[Step]) -> list[list[Row]]:

@@ -3,14 +3,20 @@ transaction as the session, and the report path without the ORM."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
 from contextlib import nullcontext
 from datetime import UTC, date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, update
 
+import storage.db
 from bot.channels.console import bind_console
 from bot.clock import FrozenClock
 from bot.config import load_settings
@@ -21,7 +27,7 @@ from storage import conversations, direct, people
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
-from storage.db import Database, _OneHopConnection
+from storage.db import BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT, Database, _OneHopConnection
 from storage.direct import Direct
 from storage.models import AuditEntry, ChatAccount, Person, Report, Unit
 
@@ -263,21 +269,83 @@ async def test_a_one_shot_report_loads_no_orm_person(db: Database, clock: Frozen
     assert await count(db, Report) == 1
 
 
-async def test_a_one_shot_report_writes_and_commits_in_one_hop(db: Database, clock: FrozenClock,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    if not db.is_sqlite:
-        pytest.skip("thread hops are SQLite's")
-    router, external_id = await _liaison_router(db, clock)
-    hops: list[str] = []
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions SQLite connections run in their own thread (one hop each), in order."""
+    seen: list[str] = []
     original = _OneHopConnection._execute
 
     async def counted(self: _OneHopConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(fn, "__name__", repr(fn)))
+        seen.append(getattr(fn, "__name__", repr(fn)))
         return await original(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(_OneHopConnection, "_execute", counted)
+    return seen
+
+
+async def test_a_one_shot_report_is_read_written_and_committed_without_a_hop(
+        db: Database, clock: FrozenClock, hops: list[str]) -> None:
+    if not db.is_sqlite:
+        pytest.skip("thread hops are SQLite's")
+    router, external_id = await _liaison_router(db, clock)
+    hops.clear()
     outcome = await router.handle(Incoming(channel="console", user_id=external_id, chat_id=external_id,
                                            text="/report ZD2026-001 850 桩基完成"))
     assert "已记录填报" in outcome.replies[0].html
-    assert hops == ["_run_chain"]  # the reads ran at once; the report, its audit entry and the commit: one hop
+    assert hops == []  # the reads, the report, its audit entry and the commit all ran on the event loop
     assert await count(db, Report) == 1 and await count(db, AuditEntry) >= 1
+
+
+@pytest.fixture
+async def file_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite file database (WAL), where other connections can hold the write lock."""
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'direct.sqlite3'}")
+    await database.create_all()
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+_ADD_UNIT = Direct(insert(Unit.__table__).values(name=bindparam("name"), created_at=bindparam("at")))
+
+
+async def _add_unit(db: Database, name: str) -> None:
+    async with db.unit() as unit:
+        await direct.run(unit, direct.Step(_ADD_UNIT, {"name": name, "at": NOW}), commit=True)
+
+
+async def test_a_write_that_must_wait_for_another_writer_waits_off_the_event_loop(
+        file_db: Database, hops: list[str]) -> None:
+    holder = sqlite3.connect(file_db.url.split(":///", 1)[1], isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+        writing = asyncio.create_task(_add_unit(file_db, "甲局"))
+        started = time.perf_counter()
+        await asyncio.sleep(0.3)
+        assert time.perf_counter() - started < 2  # the loop went on (blocked, it would wait out the lock)
+        assert not writing.done()
+        holder.execute("COMMIT")
+        await asyncio.wait_for(writing, 10)
+    finally:
+        holder.close()
+    assert hops == ["_run_chain"]  # the write went to the connection's thread and waited there
+    assert await count(file_db, Unit) == 1
+    async with file_db.unit() as unit:  # the connection waits for locks as before
+        assert unit.driver.run_inline(_pragma, "busy_timeout") == BUSY_TIMEOUT_MS
+
+
+async def test_writes_on_the_event_loop_leave_checkpoints_to_the_thread(
+        file_db: Database, hops: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage.db, "INLINE_COMMITS_PER_CHECKPOINT", 3)
+    hops.clear()
+    for n in range(7):
+        await _add_unit(file_db, f"第{n}局")
+    assert hops == ["_passive_checkpoint", "_passive_checkpoint"]  # after the 3rd and the 6th commit
+    assert await count(file_db, Unit) == 7
+    async with file_db.unit() as unit:  # commits elsewhere still checkpoint on their own
+        assert unit.driver.run_inline(_pragma, "wal_autocheckpoint") == WAL_AUTOCHECKPOINT
+
+
+def _pragma(connection: sqlite3.Connection, name: str) -> Any:
+    return connection.execute(f"PRAGMA {name}").fetchone()[0]

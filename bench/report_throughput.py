@@ -243,16 +243,22 @@ def report_texts(bound: list[tuple[int, str]], n: int, offset: int) -> list[tupl
             for i in range(n)]
 
 
-async def router_only(core: Core, texts: list[tuple[int, str]]) -> tuple[Run, float]:
+async def router_only(core: Core, texts: list[tuple[int, str]]) -> tuple[Run, dict[str, float]]:
     """The same reports straight into the Router: no Telegram, no HTTP (to split the cost). Also returns
-    the SQL statements per report, as SQLite runs them (the ORM's and the direct ones alike; BEGIN and
-    COMMIT are not counted)."""
-    statements = 0
+    what SQLite ran per report: SQL statements (the ORM's and the direct ones alike; BEGIN and COMMIT are
+    not counted), trigger programs (storage.report_sums) and PRAGMAs (storage.db.write_inline)."""
+    ran = {"statements": 0, "triggers": 0, "pragmas": 0}
+    last = [""]
 
     def count(sql: str) -> None:
-        nonlocal statements
-        if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            statements += 1
+        head = sql.lstrip().upper()
+        if sql == last[0]:  # Python reports each trigger program a statement starts as that statement again
+            ran["triggers"] += 1
+        elif head.startswith("PRAGMA"):
+            ran["pragmas"] += 1
+        elif not head.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            ran["statements"] += 1
+        last[0] = sql
 
     def trace(dbapi_connection: object, *_args: object) -> None:
         dbapi_connection.driver_connection._conn.set_trace_callback(count)  # type: ignore[attr-defined]
@@ -272,7 +278,7 @@ async def router_only(core: Core, texts: list[tuple[int, str]]) -> tuple[Run, fl
     finally:
         event.remove(engine, "checkout", trace)
         event.remove(engine, "checkin", untrace)
-    return run, statements / len(texts)
+    return run, {kind: n / len(texts) for kind, n in ran.items()}
 
 
 def describe(args: argparse.Namespace, apps: dict[str, Application]) -> None:
@@ -311,7 +317,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
         echo_runs: list[Run] = []
         full_runs: list[Run] = []
         router_runs: list[Run] = []
-        statements: list[float] = []
+        statements: list[dict[str, float]] = []
         profiler = cProfile.Profile() if args.profile else None
         describe(args, {"echo": echo_application(port),
                         "full": TelegramChannel(settings, core.router).application})
@@ -356,7 +362,9 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     print(f"updates per run: {args.n} (batch: {args.batch or 'all at once'}), liaisons: {len(bound)}, "
           f"rounds: {args.rounds} (medians below), fake Bot API: "
           f"{'separate process' if args.fake == 'process' else 'same event loop'}, {stored} reports stored, "
-          f"{median(statements):.0f} SQL statements per report")
+          f"{median([s['statements'] for s in statements]):.0f} SQL statements per report (and "
+          f"{median([s['triggers'] for s in statements]):.0f} trigger programs, "
+          f"{median([s['pragmas'] for s in statements]):.0f} PRAGMAs)")
     print(f"echo (bare PTB)       : {echo_rate:8.1f} replies/s  ({1000 / echo_rate:5.1f} ms per update, "
           f"CPU {echo_cpu:4.1f} ms)")
     print(f"full (router + SQLite): {full_rate:8.1f} reports/s  ({1000 / full_rate:5.1f} ms per update, "

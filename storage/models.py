@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.report_sums import create_triggers
 from storage.types import UTCDateTime, Wan
 
 
@@ -152,6 +153,24 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     photos: Mapped[list[ReportPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class ReportSum(Base):
+    """The sum of a project's live (not withdrawn) reports of one calendar year; kept by the database
+    itself (storage.report_sums), never written by the program."""
+
+    __tablename__ = "report_sums"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Wan())
+
+
+def _create_report_sum_triggers(_metadata: Any, connection: Any, **_kw: Any) -> None:
+    for statement in create_triggers(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+event.listen(Base.metadata, "after_create", _create_report_sum_triggers)
 
 
 class ReportPhoto(Base):

@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, literal_column, or_, select, true
-from sqlalchemy import text as sql_text
+from sqlalchemy import Integer, Select, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from storage import direct
 from storage.db import Unit
 from storage.direct import Direct
-from storage.models import STANDINGS_INDEX, Person, Project, ProjectSupportingUnit, Report, ReportPhoto
+from storage.models import Person, Project, ProjectSupportingUnit, Report, ReportPhoto, ReportSum
 from storage.reports import NewReport
 from storage.types import Wan
 
@@ -193,26 +191,18 @@ class ReportTarget:
     liaison_id: int | None
 
 
-def _target_query(*, sqlite_index: str | None = None) -> Select[Any]:
-    """The project by code with the two sums of its live reports (this year's and all), in one SELECT.
-
-    With ``sqlite_index`` the sums read that index by name (``INDEXED BY``): left to itself, SQLite's
-    planner walks ``ix_reports_project_day`` and reads every report of the project from the table, about
-    twice as slow as the covering ``ix_reports_standings`` (see storage.standings)."""
-    source: Any = Report.__table__
-    columns: Any = Report.__table__.c
-    if sqlite_index is not None:
-        source = sql_text(f"reports INDEXED BY {sqlite_index}")
-        columns = SimpleNamespace(**{c.name: literal_column(c.name, c.type) for c in Report.__table__.c})
-    projects, by_code = Project.__table__.c, Project.__table__.alias("by_code")  # Core: no ORM compilation
+def _target_query() -> Select[Any]:
+    """The project by code with the two sums of its live reports (this year's and all), in one SELECT,
+    from the running sums per year (storage.report_sums): a few rows, however long the project's history."""
+    projects, by_code, sums = Project.__table__.c, Project.__table__.alias("by_code"), ReportSum.__table__.c
     project_id = select(by_code.c.id).where(by_code.c.code == bindparam("code")).scalar_subquery()
     figures = (
         select(
-            func.coalesce(func.sum(case((columns.local_day >= _YEAR_START, columns.amount))), 0).label("this_year"),
-            func.coalesce(func.sum(columns.amount), 0).label("everything"),
+            func.coalesce(func.sum(case((sums.year >= bindparam("year", type_=Integer), sums.amount))), 0)
+            .label("this_year"),
+            func.coalesce(func.sum(sums.amount), 0).label("everything"),
         )
-        .select_from(source)
-        .where(columns.project_id == project_id, columns.withdrawn_at.is_(None))
+        .where(sums.project_id == project_id)
         .subquery("figures")
     )
     return (
@@ -224,7 +214,7 @@ def _target_query(*, sqlite_index: str | None = None) -> Select[Any]:
     )
 
 
-_TARGET = Direct(_target_query(), sqlite=_target_query(sqlite_index=STANDINGS_INDEX))
+_TARGET = Direct(_target_query())
 
 
 async def get_report_target(
@@ -232,7 +222,7 @@ async def get_report_target(
 ) -> tuple[ReportTarget, ProjectFigures] | None:
     """The project a report is for, with its figures for `today`, in one SELECT without the ORM. The figures
     leave out the latest report and the photo count (both None: the report's card shows neither)."""
-    found = await direct.rows(session, _TARGET, {"code": code.strip().upper(), "year_start": date(today.year, 1, 1)})
+    found = await direct.rows(session, _TARGET, {"code": code.strip().upper(), "year": today.year})
     if not found:
         return None
     *columns, this_year, everything = found[0]

@@ -22,6 +22,9 @@ from bot.app import Core, SchemaOutOfDate
 from bot.config import load_settings
 from bot.messages import Reply
 from storage import outbox
+from storage import projects as project_repo
+from storage import reports as report_repo
+from storage.audit import Actor
 from storage.db import Database
 from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
 from storage.models import Base, OutboxMessage, Problem, Project, Report
@@ -227,6 +230,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         after = await conn.run_sync(_snapshot)
         assert "send_started_at" in await conn.run_sync(_outbox_columns)
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
+    # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
+    assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert _without(after, "send_started_at") == before
 
     # The program reads the old rows as it wrote them…
@@ -278,6 +283,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         assert "send_started_at" not in await conn.run_sync(_outbox_columns)
         downgraded = await conn.run_sync(_snapshot)
     expected = _without(upgraded, "send_started_at")
+    assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
+    assert "report_sums" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
     assert downgraded == expected
@@ -289,6 +296,14 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     async with empty_db.session() as session:
         states = (await session.scalars(select(OutboxMessage.state).order_by(OutboxMessage.id))).all()
     assert states == ["sent", "sent", "failed", "failed"]
+    # The sums are filled again, and a report stored now is summed with the old one (triggers back too).
+    async with empty_db.session() as session:
+        await report_repo.add_report(session, project_id=ids["project"], person_id=ids["liaison"],
+                                     local_day=date(2026, 11, 24), amount=Decimal("2"), progress_text="",
+                                     photos=[], channel="telegram", now=NOW, project_code="ZD2026-001",
+                                     actor=Actor(label="郝芳", channel="telegram"))
+        found = await project_repo.get_report_target(session, code="ZD2026-001", today=date(2026, 11, 24))
+    assert found is not None and found[1].all_reported == Decimal("3.2345")
 
 
 def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(

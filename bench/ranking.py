@@ -57,8 +57,9 @@ if str(REPO) not in sys.path:
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.clock import SHANGHAI  # noqa: E402
+from bot.domain.periods import period_containing  # noqa: E402
 from bot.domain.progress import STAGES  # noqa: E402
-from bot.weekly import assemble, iso_week_period, week_window  # noqa: E402
+from bot.weekly import assemble  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Base, Person, Problem, ProblemEvent, Project, Report, Unit  # noqa: E402
 from storage.settings import load_calendar  # noqa: E402
@@ -236,10 +237,10 @@ async def bench(db: Database, args: argparse.Namespace, *, reuse: bool = False) 
         print(f"backend: {db.engine.dialect.name}; built in {time.perf_counter() - began:.1f} s: "
               + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
 
-    window_start, cutoff = week_window(CUTOFF)
+    week = period_containing("weekly", CUTOFF)  # the bulletin's ISO week, measured up to the cut-off day
+    window_start, cutoff, period = week.start, CUTOFF, week.name
     async with db.session() as session:
         calendar = await load_calendar(session)
-    period = iso_week_period(cutoff)
 
     async def standings() -> Any:
         async with db.session() as session:

@@ -22,7 +22,7 @@ from storage.models import Base
 
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite statement waits for another connection's lock
 WAL_AUTOCHECKPOINT = 1000  # pages of WAL after which a commit checkpoints (SQLite's default)
-INLINE_COMMITS_PER_CHECKPOINT = 100  # small commits on the event loop (about 10 pages each) between checkpoints
+INLINE_COMMITS_PER_CHECKPOINT = 100  # small commits on the event loop (a report: about 5 pages) between checkpoints
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,34 @@
+"""Every benchmark in bench/ still runs: each at a tiny size, in a process of its own, to the end.
+
+The numbers are not checked (they mean nothing at this size); what is checked is that the benchmark starts,
+finishes and prints its verdict lines, and the outcomes that must hold at any size (fan-out: nothing lost,
+nothing sent twice).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+TINY = {
+    "report_throughput.py": (["--n", "20", "--rounds", "1"], ["ratio full/echo", "SQL statements per report"]),
+    "ranking.py": (["--projects", "60", "--reports", "3000", "--problems", "30", "--rounds", "1"],
+                   ["standings 2026-W47: 60 projects", "goal <= 1 s:"]),
+    "escalation_tick.py": (["--sizes", "200", "--due", "5", "--repeat", "1"], ["goal: one tick with 5 due"]),
+    "fanout.py": (["--recipients", "30"], ["LOST 0 ", "DUPLICATED 0 chats"]),
+}
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_the_benchmark_runs_to_the_end(script: str, tmp_path: Path) -> None:
+    arguments, expected = TINY[script]
+    done = subprocess.run([sys.executable, str(BENCH / script), *arguments], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    for line in expected:
+        assert line in done.stdout, f"{line!r} missing from:\n{done.stdout[-2000:]}"

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import problem_service as service
 from bot.domain.amounts import AmountError, format_wan, parse_amount
+from bot.domain.dates import day_of
 from bot.domain.escalation import ACTIVE
 from bot.ledger import STAGES
 from handlers.admin_people import find_units, resolve_person
@@ -81,12 +82,7 @@ class Invalid(ValueError):
 def parse_day(text: str) -> date | None:
     """2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日; None if it is not a real date."""
     match = _DATE.fullmatch(unicodedata.normalize("NFKC", text).strip())
-    if not match:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
+    return day_of(match) if match else None
 
 
 def _value(project: Project, key: str) -> object:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import replace
-from datetime import date, time
+from datetime import time
 from typing import Any
 
 from bot.admin_ops import AdminInputError, set_day, set_policy
 from bot.digest_settings import DIGEST_KEY, DigestSettings
+from bot.domain.dates import parse_day
 from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
@@ -33,7 +34,6 @@ SCHEDULE_ALIASES = {"提醒": "reminders", "周报": "weekly", "月报": "monthl
                     "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds"}
 ON_WORDS = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
 CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})$")
-DAY = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 MAX_REMINDERS = 6
 
 
@@ -79,7 +79,7 @@ async def calendar_command(ctx: Context, args: str) -> None:
     """`/calendar` shows the official days entered; `/calendar 2027-02-06 off 春节`, `… work`, `… auto`."""
     words = args.split(maxsplit=2)
     if words:
-        day = _parse_day(words[0])
+        day = parse_day(words[0])
         kind = DAY_KINDS.get(words[1].lower()) if len(words) > 1 else None
         if day is None or kind is None:
             ctx.reply("admin_settings_refused", reason="calendar_usage", word=words[0])
@@ -97,16 +97,6 @@ async def calendar_command(ctx: Context, args: str) -> None:
     calendar = await load_calendar(ctx.session)
     ctx.reply("admin_settings_calendar", changed=bool(words), overrides=await calendar_overrides(ctx.session),
               official_until=calendar.official_until, official_years=sorted(calendar.official_years))
-
-
-def _parse_day(text: str) -> date | None:
-    match = DAY.match(text.strip())
-    if not match:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
 
 
 # --- /schedule -------------------------------------------------------------------------------------

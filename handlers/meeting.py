@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot import problem_service as service
 from bot.clock import to_local
+from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
@@ -33,7 +34,6 @@ ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
 TEXT_MAX = 500
 PREVIEW = 40
-FULL_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 MONTH_DAY = re.compile(r"^(\d{1,2})月(\d{1,2})日?$")
 
 
@@ -158,10 +158,10 @@ async def decide_command(ctx: Context, args: str) -> None:
 def parse_due(text: str, *, today: date) -> date | None:
     """"2026-12-15", "2026/12/15", "2026年12月15日", or "12月15日" (this year, or next year if it has passed)."""
     text = text.strip()
+    full = parse_day(text)
+    if full is not None:
+        return full
     try:
-        match = FULL_DATE.match(text)
-        if match:
-            return date(int(match[1]), int(match[2]), int(match[3]))
         match = MONTH_DAY.match(text)
         if match:
             day = date(today.year, int(match[1]), int(match[2]))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from bot import problem_service as service
+from bot.domain.dates import split_leading_day
 from bot.domain.escalation import CATEGORIES
 from bot.domain.report_line import looks_like_code
 from bot.messages import Button
@@ -20,7 +20,6 @@ from storage.settings import load_calendar, load_policy
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
 NUMBER = re.compile(r"^[Ww]?\d{1,7}$")
-PROMISED = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?\s*")
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
 
@@ -260,7 +259,7 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
             return
         await service.accept(ctx.session, deps, problem, actor=ctx.person, now=ctx.now)
     elif action == "answer":
-        promised, plan = _promised(text)
+        promised, plan = split_leading_day(text)
         if not plan:
             ctx.reply("problem_needs_text", action=action, problem=problem)
             return
@@ -302,16 +301,6 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     ctx.reply("problem_done", action=action, problem=problem)
 
 
-def _promised(text: str) -> tuple[date | None, str]:
-    """A leading promised date ("2026-12-10 …" / "2026年12月10日 …") and the plan after it."""
-    match = PROMISED.match(text)
-    if not match:
-        return None, text.strip()
-    try:
-        promised = date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None, text.strip()
-    return promised, text[match.end():].strip()
 
 
 def command_for(action: str):  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,15 +58,6 @@ def zipped(members: dict[str, bytes]) -> bytes:
 
 def upload(name: str, data: bytes | None, size: int | None = None) -> IncomingFile:
     return IncomingFile(name=name, size=len(data) if size is None else size, data=data)
-
-
-@pytest.fixture
-async def desk(ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Desk]:
-    built = await make_desk(ledger_template, tmp_path / "data", monkeypatch)
-    try:
-        yield built
-    finally:
-        await built.core.db.dispose()
 
 
 async def annual_plan(desk: Desk) -> Decimal:

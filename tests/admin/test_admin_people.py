@@ -8,7 +8,6 @@ Sample roster: 郝芳 (liaison of ZD2026-001, 区住建局), 赵芳 (the only un
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,20 +19,11 @@ from bot.config import Settings
 from bot.messages import Incoming
 from storage import people
 from storage.models import Invite, Person, Problem, Project
-from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk, wire_admin
+from tests.admin.admin_support import ADMIN_NAME, Desk, wire_admin
 from tests.e2e.harness import TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
 
 LINK = re.compile(r"https://t\.me/diaodu_bot\?start=([\w-]+)")
-
-
-@pytest.fixture
-async def desk(ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Desk]:
-    built = await make_desk(ledger_template, tmp_path / "data", monkeypatch)
-    try:
-        yield built
-    finally:
-        await built.core.db.dispose()
 
 
 async def _person(desk: Desk, name: str) -> Person:

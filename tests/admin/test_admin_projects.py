@@ -8,28 +8,16 @@ ZD2026-001 城北高速连接线: 在建, total 68,000, annual plan 40,800 万�
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from storage import people
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectApproval
-from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk
+from tests.admin.admin_support import ADMIN_NAME, Desk
 
 CODE = "ZD2026-001"
-
-
-@pytest.fixture
-async def desk(ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Desk]:
-    built = await make_desk(ledger_template, tmp_path / "data", monkeypatch)
-    try:
-        yield built
-    finally:
-        await built.core.db.dispose()
 
 
 async def admin(desk: Desk, text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 
@@ -29,7 +30,7 @@ class Incoming:
     display_name: str = ""
     document: IncomingFile | None = None
 
-    @property
+    @cached_property
     def command(self) -> tuple[str, str] | None:
         """("report", "ZD2026-001 1.2亿 …") for "/report ZD2026-001 1.2亿 …", else None."""
         text = self.text.strip()

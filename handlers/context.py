@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock, local_today
+from bot.clock import Clock, to_local
 from bot.config import Settings
 from bot.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
@@ -53,7 +53,8 @@ class Context:
 
     @property
     def today(self) -> date:
-        return local_today(self.deps.clock)
+        """The local day of `now`: one message is handled on one day, even across midnight."""
+        return to_local(self.now).date()
 
     @property
     def bound(self) -> bool:

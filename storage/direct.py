@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
@@ -65,11 +66,19 @@ class _Plan:
     names: tuple[str, ...]
     binds: tuple[Callable[[Any], Any] | None, ...]
     results: tuple[Callable[[Any], Any] | None, ...]
+    fixed: Mapping[str, Any]  # the values of the statement's own literal binds (e.g. the 0 of a coalesce)
+    computed: bool  # a bind's value is computed when the statement runs: SQLAlchemy builds the parameters
 
     def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = self.compiled.construct_params(params)
+        if self.computed:
+            params = self.compiled.construct_params(params)
+        fixed = self.fixed
+        try:
+            values = [params[name] if name in params else fixed[name] for name in self.names]
+        except KeyError as missing:
+            raise InvalidRequestError(f"A value is required for bind parameter {missing.args[0]!r}") from None
         return tuple(value if convert is None else convert(value)
-                     for value, convert in zip((values[name] for name in self.names), self.binds, strict=True))
+                     for value, convert in zip(values, self.binds, strict=True))
 
     def row(self, raw: Sequence[Any]) -> Row:
         return tuple(value if convert is None else convert(value)
@@ -105,8 +114,12 @@ class Direct:
         else:
             types = [description["type"] for description in statement.returning_column_descriptions]
         results = tuple(type_.dialect_impl(dialect).result_processor(dialect, None) for type_ in types)
+        own = [compiled.binds[name] for name in names]
         return _Plan(sql=compiled.string, compiled=compiled, reads_only=isinstance(statement, SelectBase),
-                     names=names, binds=binds, results=results)
+                     names=names, binds=binds, results=results,
+                     fixed={name: bind.value for name, bind in zip(names, own, strict=True)
+                            if not bind.required and bind.callable is None},
+                     computed=any(bind.callable is not None for bind in own))
 
 
 @dataclass(frozen=True)

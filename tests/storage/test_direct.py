@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 import storage.db
 from bot.channels.console import bind_console
@@ -173,6 +174,20 @@ async def test_only_a_unit_of_work_is_committed_by_a_chain(db: Database) -> None
         async with db.session() as session:
             await direct.run(session, direct.Step(add, {"name": "甲局", "at": NOW}), commit=True)
     assert await count(db, Unit) == 0
+
+
+async def test_parameters_literals_and_computed_values_go_in_as_sqlalchemy_would_send_them(db: Database) -> None:
+    world = await build_world(db, NOW)
+    await _report(db, world, amount="850.25")
+    counted = Direct(select(func.coalesce(func.sum(Report.amount), 0), bindparam("label"))
+                     .where(Report.project_id == bindparam("project")))
+    computed = Direct(select(Report.id).where(Report.project_id == bindparam("project", callable_=lambda: world.p1)))
+    async with db.session() as session:
+        assert await direct.rows(session, counted, {"project": world.p1, "label": "甲"}) == [(Decimal("850.25"), "甲")]
+        assert await direct.rows(session, counted, {"project": -1, "label": "乙"}) == [(0, "乙")]
+        assert len(await direct.rows(session, computed, {})) == 1
+        with pytest.raises(SQLAlchemyError, match="A value is required for bind parameter 'label'"):
+            await direct.rows(session, counted, {"project": world.p1})
 
 
 def test_only_selects_and_dml_are_direct() -> None:

@@ -283,7 +283,8 @@ class Database:
         The transaction begins with the unit's first statement (SQLAlchemy's autobegin; on SQLite, direct
         statements bypass SQLAlchemy and SQLite begins before the first write), so a unit with nothing to
         commit (direct reads only, or its last writes committed already: storage.direct) ends without one."""
-        async with self._turn_for(False), self.engine.connect() as connection:
+        async with self._turn_for(False):
+            connection = await self.engine.connect().start()
             unit = Unit(connection, connection.sync_connection.connection.driver_connection)
             try:
                 yield unit
@@ -300,8 +301,28 @@ class Database:
                     await unit.driver.rollback()
                 raise
             finally:
-                if unit.opened is not None:
-                    await unit.opened.close()
+                try:
+                    if unit.opened is not None:
+                        await unit.opened.close()
+                finally:
+                    await self._close(unit)
+
+    async def _close(self, unit: Unit) -> None:
+        """Give a unit's connection back to the pool, all the way even if the task is cancelled meanwhile.
+
+        SQLAlchemy's ``async with`` closes in a task of its own for that, at the cost of a task and two turns
+        of the event loop. A SQLite connection with no transaction open has nothing to roll back: its close
+        never waits, so nothing can cancel it halfway, and it is closed right here.
+        """
+        connection = unit.connection
+        try:
+            settled = self.is_sqlite and not connection.in_transaction() and not unit.driver.in_transaction
+        except ValueError:  # aiosqlite: the connection is closed already
+            settled = False
+        if settled:
+            await connection.close()
+        else:
+            await connection.__aexit__(None, None, None)  # SQLAlchemy's own close, in a task of its own
 
     async def create_all(self) -> None:
         """Create every table from the models (tests; real databases use migrations)."""

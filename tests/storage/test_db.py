@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
@@ -69,3 +71,51 @@ async def test_unit_names_are_unique(db: Database) -> None:
         async with db.session() as session:
             session.add(Unit(name="区住建局", created_at=NOW))
     assert await count(db, Unit) == 1
+
+
+ENDINGS = ["reads", "writes", "raises", "cancelled"]
+
+
+async def _end_a_unit(database: Database, ending: str) -> list[str]:
+    """Run a unit of work that ends as told; the pool's checkouts and checkins meanwhile."""
+    pool: list[str] = []
+    engine = database.engine.sync_engine
+    event.listen(engine, "checkout", lambda *_: pool.append("out"))
+    event.listen(engine, "checkin", lambda *_: pool.append("in"))
+    waiting = asyncio.Event()
+
+    async def work() -> None:
+        async with database.unit() as unit:
+            if ending == "reads":
+                await unit.session.execute(text("SELECT 1"))
+            else:
+                unit.session.add(Unit(name="甲", created_at=NOW))
+                await unit.session.flush()
+            if ending == "raises":
+                raise RuntimeError("the handler failed")
+            if ending == "cancelled":
+                waiting.set()
+                await asyncio.sleep(3600)
+
+    task = asyncio.create_task(work())
+    if ending == "cancelled":
+        await waiting.wait()
+        task.cancel()
+    with suppress(RuntimeError, asyncio.CancelledError):
+        await task
+    assert task.cancelled() == (ending == "cancelled")
+    return pool
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+async def test_a_unit_gives_its_connection_back_however_it_ends(db: Database, ending: str) -> None:
+    assert await _end_a_unit(db, ending) == ["out", "in"]
+    assert await count(db, Unit) == (1 if ending == "writes" else 0)
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+async def test_a_unit_on_a_sqlite_file_gives_its_connection_back_however_it_ends(file_db: Database,
+                                                                                 ending: str) -> None:
+    assert await _end_a_unit(file_db, ending) == ["out", "in"]
+    assert await count(file_db, Unit) == (1 if ending == "writes" else 0)
+    assert file_db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

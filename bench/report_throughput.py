@@ -359,7 +359,8 @@ async def bench(args: argparse.Namespace, port: int) -> None:
                 echo_runs.append(echo)
                 full_runs.append(full)
                 router_runs.append(router)
-                print(f"round {round_no} ({'echo' if round_no % 2 else 'full'} first): echo {echo.rate:7.1f}/s   full {full.rate:7.1f}/s   "
+                first = "echo" if round_no % 2 else "full"
+                print(f"round {round_no} ({first} first): echo {echo.rate:7.1f}/s   full {full.rate:7.1f}/s   "
                       f"ratio {full.rate / echo.rate:5.2f}   (router alone {router.rate:7.1f}/s)   "
                       f"CPU ms/update: echo {echo.cpu_ms:4.1f}, full {full.cpu_ms:4.1f}, "
                       f"router {router.cpu_ms:4.1f}", flush=True)

@@ -381,7 +381,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
           f"{'separate process' if args.fake == 'process' else 'same event loop'}, {stored} reports stored, "
           f"{median([s['statements'] for s in statements]):.0f} SQL statements per report (and "
           f"{median([s['triggers'] for s in statements]):.0f} trigger programs, "
-          f"{median([s['pragmas'] for s in statements]):.0f} PRAGMAs)")
+          f"{median([s['pragmas'] for s in statements]):.2g} PRAGMAs)")
     print(f"echo (bare PTB)       : {echo_rate:8.1f} replies/s  ({1000 / echo_rate:5.1f} ms per update, "
           f"CPU {echo_cpu:4.1f} ms)")
     print(f"full (router + SQLite): {full_rate:8.1f} reports/s  ({1000 / full_rate:5.1f} ms per update, "

@@ -23,6 +23,10 @@ from storage.models import Base
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite statement waits for another connection's lock
 WAL_AUTOCHECKPOINT = 1000  # pages of WAL after which a commit checkpoints (SQLite's default)
 INLINE_COMMITS_PER_CHECKPOINT = 100  # small commits on the event loop (a report: about 5 pages) between checkpoints
+# How a connection waits for locks and checkpoints: in its own thread (as opened), and on the event loop
+# (storage.direct's writes there: never wait for a lock, never checkpoint).
+_THREAD_PRAGMAS = (f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}", f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+_LOOP_PRAGMAS = ("PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,8 +34,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
+    for pragma in _THREAD_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 
@@ -121,9 +125,24 @@ class _OneHopConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors take one hop per statement (see above)."""
 
     inline_commits = 0  # commits by `write_inline` since the last `checkpoint`
+    # Set for the event loop by `write_inline`; set back for the thread before the thread next runs anything.
+    # Between two writes on the loop (a report after a report) nothing runs in the thread, so nothing is set.
+    tuned_for_loop = False
 
     def cursor(self) -> _PrefetchedCursor:  # type: ignore[override]
         return _PrefetchedCursor(self)
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Everything aiosqlite runs in the connection's thread comes here."""
+        if self.tuned_for_loop:
+            self.tuned_for_loop = False
+            return await super()._execute(self._tuned_for_thread, fn, *args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)
+
+    def _tuned_for_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        for pragma in _THREAD_PRAGMAS:
+            self._conn.execute(pragma)
+        return fn(*args, **kwargs)
 
     async def commit(self) -> None:
         if self._conn.in_transaction:
@@ -139,8 +158,14 @@ class _OneHopConnection(aiosqlite.Connection):
 
     def run_inline(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(sqlite3_connection, *args)`` in the calling thread, for short reads while nothing else runs
-        on this connection (see storage.direct)."""
-        return fn(self._conn, *args)
+        on this connection (see storage.direct). Raises `WouldWait` if they met a lock they were not to
+        wait for there (readers seldom meet one in WAL mode); they have changed nothing."""
+        try:
+            return fn(self._conn, *args)
+        except sqlite3.OperationalError as error:
+            if self.tuned_for_loop and _is_busy(error):
+                raise WouldWait from error
+            raise
 
     def write_inline(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(sqlite3_connection, *args)``, a few small writes (and perhaps the commit), in the calling
@@ -152,21 +177,22 @@ class _OneHopConnection(aiosqlite.Connection):
           for);
         - for a checkpoint (copying the WAL into the database and syncing the disk): a commit here makes
           none; `checkpoint_due` says when to run one in the thread instead.
+
+        The connection stays set so (`tuned_for_loop`) until it next runs something in its thread.
         """
         connection = self._conn
         locked_already = connection.in_transaction  # legacy transaction control: only writes begin one
-        connection.execute("PRAGMA busy_timeout=0")
-        connection.execute("PRAGMA wal_autocheckpoint=0")
+        if not self.tuned_for_loop:
+            for pragma in _LOOP_PRAGMAS:
+                connection.execute(pragma)
+            self.tuned_for_loop = True
         try:
             result = fn(connection, *args)
         except sqlite3.OperationalError as error:
-            if not locked_already and error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if not locked_already and _is_busy(error):
                 connection.rollback()
                 raise WouldWait from error
             raise
-        finally:
-            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            connection.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
         if not connection.in_transaction:
             self.inline_commits += 1
         return result
@@ -179,6 +205,11 @@ class _OneHopConnection(aiosqlite.Connection):
         """A passive checkpoint (it never waits for readers or writers), in the connection's thread."""
         self.inline_commits = 0
         await self._execute(_passive_checkpoint, self._conn)
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLite could not get a lock another connection holds."""
+    return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _passive_checkpoint(connection: sqlite3.Connection) -> None:

@@ -199,7 +199,10 @@ async def _on_sqlite(driver: Any, dialect: Dialect, steps: Sequence[Step], *, co
                      ) -> list[list[Row]]:
     plans = [step.direct.plan(dialect) for step in steps]
     if all(plan.reads_only for plan in plans) and not (commit and driver.in_transaction):
-        return driver.run_inline(_run_chain, plans, steps)
+        try:
+            return driver.run_inline(_run_chain, plans, steps)
+        except WouldWait:  # met a lock: read in the connection's thread, which waits for it
+            return await driver.run_in_thread(_run_chain, plans, steps)
     try:
         done = driver.write_inline(_run_chain, plans, steps, commit)
     except WouldWait:  # another connection is writing: wait for it in the connection's thread

@@ -4,7 +4,9 @@ transaction as the session, and the report path without the ORM."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
@@ -360,6 +362,55 @@ async def test_writes_on_the_event_loop_leave_checkpoints_to_the_thread(
     assert await count(file_db, Unit) == 7
     async with file_db.unit() as unit:  # commits elsewhere still checkpoint on their own
         assert unit.driver.run_inline(_pragma, "wal_autocheckpoint") == WAL_AUTOCHECKPOINT
+
+
+async def test_writes_on_the_event_loop_set_the_connection_for_it_once(file_db: Database, hops: list[str]) -> None:
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, *_args: object) -> None:
+        dbapi_connection.driver_connection._conn.set_trace_callback(statements.append)
+
+    event.listen(file_db.engine.sync_engine, "checkout", trace)
+    hops.clear()
+    for n in range(3):
+        await _add_unit(file_db, f"第{n}局")
+    assert hops == []
+    # Set before the first write, and kept for the next ones: nothing ran in the thread in between.
+    assert [sql for sql in statements if sql.startswith("PRAGMA")] == list(storage.db._LOOP_PRAGMAS)
+    async with file_db.unit() as unit:  # what runs in the thread waits for locks and checkpoints as before
+        assert unit.driver.tuned_for_loop
+        assert await unit.driver.run_in_thread(_pragma, "busy_timeout") == BUSY_TIMEOUT_MS
+        assert await unit.driver.run_in_thread(_pragma, "wal_autocheckpoint") == WAL_AUTOCHECKPOINT
+        assert not unit.driver.tuned_for_loop
+        assert unit.driver.run_inline(_pragma, "busy_timeout") == BUSY_TIMEOUT_MS
+
+
+_UNIT_NAMES = Direct(select(Unit.name).order_by(Unit.id))
+
+
+async def test_a_read_on_the_event_loop_that_meets_a_lock_is_read_in_the_thread(
+        file_db: Database, hops: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Readers of a WAL database meet a lock only in rare moments (another connection recovering the WAL or
+    # resetting it); on the event loop the connection does not wait for one, so the first try meets it here.
+    await _add_unit(file_db, "甲局")  # the connection is set for the event loop now
+    run_chain, tries = direct._run_chain, []
+
+    @functools.wraps(run_chain)
+    def locked_once(*args: Any, **kwargs: Any) -> Any:
+        tries.append(threading.current_thread() is threading.main_thread())
+        if len(tries) == 1:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise error
+        return run_chain(*args, **kwargs)
+
+    monkeypatch.setattr(direct, "_run_chain", locked_once)
+    async with file_db.unit() as unit:
+        assert unit.driver.tuned_for_loop
+        hops.clear()
+        assert await direct.rows(unit, _UNIT_NAMES, {}) == [("甲局",)]
+    assert tries == [True, False]  # on the loop, then again in the connection's thread
+    assert hops == ["_run_chain"]
 
 
 def _pragma(connection: sqlite3.Connection, name: str) -> Any:

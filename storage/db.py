@@ -118,7 +118,8 @@ class _PrefetchedCursor:
 
 
 class WouldWait(Exception):
-    """A write on the event loop would have had to wait for another connection's lock; nothing was written."""
+    """A read or write on the event loop would have had to wait for another connection's lock; nothing was
+    written (`run_inline`, `write_inline`)."""
 
 
 class _OneHopConnection(aiosqlite.Connection):

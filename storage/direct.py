@@ -198,14 +198,12 @@ async def run(target: AsyncSession | Unit, *steps: Step, commit: bool = False) -
 async def _on_sqlite(driver: Any, dialect: Dialect, steps: Sequence[Step], *, commit: bool = False
                      ) -> list[list[Row]]:
     plans = [step.direct.plan(dialect) for step in steps]
-    if all(plan.reads_only for plan in plans) and not (commit and driver.in_transaction):
-        try:
-            return driver.run_inline(_run_chain, plans, steps)
-        except WouldWait:  # met a lock: read in the connection's thread, which waits for it
-            return await driver.run_in_thread(_run_chain, plans, steps)
+    reads_only = all(plan.reads_only for plan in plans) and not (commit and driver.in_transaction)
     try:
+        if reads_only:
+            return driver.run_inline(_run_chain, plans, steps)
         done = driver.write_inline(_run_chain, plans, steps, commit)
-    except WouldWait:  # another connection is writing: wait for it in the connection's thread
+    except WouldWait:  # another connection holds a lock: wait for it in the connection's thread
         return await driver.run_in_thread(_run_chain, plans, steps, commit)
     if driver.checkpoint_due():
         await driver.checkpoint()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.clock import SHANGHAI
-from bot.ledger_export import ledger_workbook
 from bot.messages import Attachment
 from bot.standings import Standings
 from handlers.context import Context
@@ -41,7 +41,9 @@ async def rank_command(ctx: Context, _args: str) -> None:
 async def export_command(ctx: Context, _args: str) -> None:
     """The ledger as xlsx: projects with plan, done, rate, gap, light, last report; problems with history."""
     standings = await _current(ctx)
-    data = ledger_workbook(standings, await problem_rows(ctx.session))
+    from bot.ledger_export import ledger_workbook  # openpyxl loads with the first export, not at start-up
+
+    data = await asyncio.to_thread(ledger_workbook, standings, await problem_rows(ctx.session))
     name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative

@@ -22,6 +22,7 @@ back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeri
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -242,14 +243,22 @@ async def project_standings(
         .order_by(Project.code)
     )
     rows = await _rows(session, query)
-    with gc_paused():
-        return _build_standings(rows, reports, open_problems, cutoff=cutoff, thresholds=thresholds,
-                                working_days=len(working_days))
+    # Some 10,000 rows to convert: in a worker thread, so that the event loop goes on answering.
+    return await asyncio.to_thread(_build_standings, rows, reports, open_problems, cutoff=cutoff,
+                                   thresholds=thresholds, working_days=len(working_days))
 
 
 def _build_standings(rows: Sequence[Row[Any]], reports: Mapping[int, ReportFigures],
                      open_problems: Mapping[int, int], *, cutoff: date, thresholds: LightThresholds,
                      working_days: int) -> list[ProjectStanding]:
+    with gc_paused():
+        return _convert(rows, reports, open_problems, cutoff=cutoff, thresholds=thresholds,
+                        working_days=working_days)
+
+
+def _convert(rows: Sequence[Row[Any]], reports: Mapping[int, ReportFigures],
+             open_problems: Mapping[int, int], *, cutoff: date, thresholds: LightThresholds,
+             working_days: int) -> list[ProjectStanding]:
     no_reports = ReportFigures(Decimal(0), None, 0)
     schedule = schedule_progress(cutoff)
     computed = []
@@ -432,4 +441,4 @@ async def compute_standings(
     projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
                                        thresholds=thresholds)
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
-    return assemble(period, cutoff, projects, shares, weights, thresholds, praise_n)
+    return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)

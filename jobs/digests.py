@@ -164,18 +164,25 @@ async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Pro
 
 async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
                   late: bool = False) -> Produced | None:
-    """Produce and send one bulletin, unless it was produced before (then None)."""
+    """Produce and send one bulletin, unless it was produced before (then None).
+
+    Rendering reads in one transaction and writes nothing, so the seconds it takes for a large district
+    hold no write lock (on SQLite, replies to reports would wait for it). The bulletin is then claimed and
+    its notices queued in one short transaction: the claim's unique key makes sure that of two producers
+    racing for a period only one sends it (the other's rendering is wasted, nothing more).
+    """
+    async with db.session() as session:
+        if await _exists(session, period):
+            return None
+        calendar = await load_calendar(session)
+        settings = await load_digest_settings(session)
+        out_dir = files_root / "bulletins" / period.kind / period.name
+        rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
+                                         settings=settings, out_dir=out_dir)
     try:
         async with db.session() as session:
-            if await _exists(session, period):
-                return None
-            calendar = await load_calendar(session)
-            settings = await load_digest_settings(session)
             session.add(Bulletin(kind=period.kind, period=period.name, produced_at=now, late=late, summary={}))
-            await session.flush()  # claims (kind, period) now: a concurrent producer fails here
-            out_dir = files_root / "bulletins" / period.kind / period.name
-            rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
-                                             settings=settings, out_dir=out_dir)
+            await session.flush()  # claims (kind, period): a concurrent producer fails here
             notices = await _send(session, rendered, now=now, files_root=files_root, late=late, renderer=renderer)
             bulletin = await _get(session, period)
             bulletin.recipients = notices  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.outbox import OutboxSender, SendStats
+from bot.services.outbox import OutboxSender, SendStats
 from handlers.context import Deps
 from handlers.router import Router
 from storage.db import Database

@@ -47,7 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.channels.base import Attachment
-from bot.messages import Button, Reply
+from bot.domain.messages import Button, Reply
 from storage.models import ChatAccount, OutboxMessage
 
 log = logging.getLogger(__name__)

@@ -56,8 +56,8 @@ from bot.domain.progress import (
     traffic_light,
 )
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
+from bot.domain.standings import ProblemRow, ProjectStanding, Standings
 from bot.domain.workdays import WorkCalendar
-from bot.standings import ProblemRow, ProjectStanding, Standings
 from bot.weekly import assemble, gc_paused, project_places
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.types import Wan

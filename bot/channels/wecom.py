@@ -85,7 +85,7 @@ from bot.channels.wecom_markdown import (
 )
 from bot.channels.wecom_robot import WeComRobotTransport
 from bot.clock import Clock
-from bot.messages import Button, Incoming, Outcome, Reply
+from bot.domain.messages import Button, Incoming, Outcome, Reply
 from bot.render import html_to_plain
 
 if TYPE_CHECKING:
@@ -748,7 +748,7 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
     Raises ``AdminInputError`` with a Chinese message when the userid is malformed or the person is
     unknown, inactive or ambiguous (several of that name: give the phone).
     """
-    from bot.admin_ops import AdminInputError
+    from bot.services.admin_ops import AdminInputError
     from storage import audit, people
     from storage.audit import Actor
 
@@ -803,7 +803,7 @@ async def cli_bind_wecom(core: Any, args: argparse.Namespace, *, out: Callable[[
 async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[str], None] = print,
                          api: WeComApi | None = None) -> int:
     """`diaodu wecom menu [--dry-run]`: publish the app menu (dry run: print it as JSON)."""
-    from bot.admin_ops import AdminInputError
+    from bot.services.admin_ops import AdminInputError
 
     if getattr(args, "dry_run", False):
         out(json.dumps(MENU, ensure_ascii=False, indent=2))

@@ -43,7 +43,7 @@ from bot.channels.wecom_api import (
     json_round_trip,
 )
 from bot.channels.wecom_markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
-from bot.messages import Reply
+from bot.domain.messages import Reply
 
 log = logging.getLogger(__name__)
 

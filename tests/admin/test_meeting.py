@@ -18,9 +18,9 @@ from bot.channels.console import CHANNEL, bind_console, take_notices
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.domain.escalation import Escalate, Overdue, ProblemClock, SlaPolicy, decide
+from bot.domain.messages import Incoming, Outcome
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import TELEGRAM_LIMIT
-from bot.messages import Incoming, Outcome
 from bot.render import html_to_plain
 from handlers import meeting
 from handlers.meeting import parse_due

@@ -10,8 +10,8 @@ from sqlalchemy import event, text
 
 from bot.domain.progress import LightThresholds, schedule_progress
 from bot.domain.ranking import ScoreWeights
+from bot.domain.standings import ProjectStanding
 from bot.domain.workdays import DayOverride, WorkCalendar
-from bot.standings import ProjectStanding
 from storage.db import Database
 from storage.standings import (
     compute_standings,

@@ -8,7 +8,6 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.admin_ops import AdminInputError
 from bot.app import Core
 from bot.channels.base import PermanentError
 from bot.channels.wecom import (
@@ -25,6 +24,7 @@ from bot.channels.wecom import (
 from bot.channels.wecom_api import errcode_of
 from bot.channels.wecom_robot import RobotKeysError, parse_robot_keys
 from bot.config import load_settings
+from bot.services.admin_ops import AdminInputError
 from storage.models import AuditEntry, ChatAccount, Person
 from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import HAO, WeComHarness, wecom_settings

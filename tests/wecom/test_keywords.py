@@ -3,7 +3,7 @@
 import pytest
 
 from bot.channels.wecom import keyword_to_command
-from bot.messages import Incoming
+from bot.domain.messages import Incoming
 
 
 @pytest.mark.parametrize(("typed", "command"), [

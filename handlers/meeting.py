@@ -22,13 +22,13 @@ from bot.domain.messages import Reply
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
 from bot.services import problems as service
+from bot.services.standings import compute_standings
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
 from storage import people as people_repo
 from storage.models import Problem, Unit
 from storage.settings import load_calendar, load_digest_settings, load_policy
-from storage.standings import compute_standings
 
 ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2

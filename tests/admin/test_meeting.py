@@ -22,13 +22,14 @@ from bot.domain.messages import Incoming, Outcome
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import TELEGRAM_LIMIT
 from bot.render import html_to_plain
+from bot.services.standings import compute_standings
 from handlers import meeting
 from handlers.meeting import parse_due
 from jobs import escalation
 from storage import people
 from storage import problems as repo
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import compute_standings, problem_rows
+from storage.standings import problem_rows
 from tests.e2e.harness import START, build_core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

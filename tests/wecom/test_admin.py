@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.channels.base import PermanentError
-from bot.channels.wecom import (
+from bot.channels.wecom.api import errcode_of
+from bot.channels.wecom.callback import (
     MENU,
     WeComChannel,
     bind_wecom,
@@ -21,8 +22,7 @@ from bot.channels.wecom import (
     wecom_configured,
     wecom_outbox_transports,
 )
-from bot.channels.wecom_api import errcode_of
-from bot.channels.wecom_robot import RobotKeysError, parse_robot_keys
+from bot.channels.wecom.robot import RobotKeysError, parse_robot_keys
 from bot.config import load_settings
 from bot.services.admin_ops import AdminInputError
 from storage.models import AuditEntry, ChatAccount, Person

@@ -23,7 +23,7 @@ Receiving (``/wecom/callback``):
 Replying (:class:`WeComTransport`, also the outbox transport of channel "wecom"):
 
 - a reply without markup and without "<" goes out as a text message, otherwise as markdown (see
-  ``wecom_markdown``); both are split at 2048 UTF-8 bytes on line boundaries;
+  ``bot.channels.wecom.markdown``); both are split at 2048 UTF-8 bytes on line boundaries;
 - a reply with buttons becomes a ``button_interaction`` template card (its text as title and
   subtitle, or sent as markdown first when too long for a card); with more than 6 buttons, a key
   over 1024 bytes or repeated keys, the buttons become a numbered list instead and the user answers
@@ -73,9 +73,9 @@ from bot.channels.base import (
     Transport,
     read_attachment,
 )
-from bot.channels.wecom_api import DEFAULT_API_BASE, SlidingWindow, TtlCache, WeComApi, image_type
-from bot.channels.wecom_crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
-from bot.channels.wecom_markdown import (
+from bot.channels.wecom.api import DEFAULT_API_BASE, SlidingWindow, TtlCache, WeComApi, image_type
+from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
+from bot.channels.wecom.markdown import (
     APP_MARKDOWN_MAX_BYTES,
     APP_TEXT_MAX_BYTES,
     has_markup,
@@ -83,7 +83,7 @@ from bot.channels.wecom_markdown import (
     split_utf8,
     utf8_len,
 )
-from bot.channels.wecom_robot import WeComRobotTransport
+from bot.channels.wecom.robot import WeComRobotTransport
 from bot.clock import Clock
 from bot.domain.messages import Button, Incoming, Outcome, Reply
 from bot.render import html_to_plain

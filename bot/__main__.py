@@ -479,7 +479,8 @@ async def _restore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _wecom_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.channels.wecom.callback import cli_bind_wecom, cli_wecom_menu
+    from bot.channels.wecom.binding import cli_bind_wecom
+    from bot.channels.wecom.wiring import cli_wecom_menu
     from bot.services.admin_ops import AdminInputError
 
     core = await _open(settings)

@@ -14,8 +14,9 @@ from aiohttp import web
 
 from bot.app import Core
 from bot.channels.base import RateLimits
-from bot.channels.wecom.callback import WeComChannel, add_wecom_routes
+from bot.channels.wecom.callback import WeComChannel
 from bot.channels.wecom.robot import WeComRobotTransport
+from bot.channels.wecom.wiring import add_wecom_routes
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.domain.messages import Incoming, Outcome

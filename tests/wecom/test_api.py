@@ -19,7 +19,8 @@ from bot.channels.base import (
     TransientError,
 )
 from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, errcode_of, redact
-from bot.channels.wecom.callback import WeComTransport, bind_wecom
+from bot.channels.wecom.binding import bind_wecom
+from bot.channels.wecom.transport import WeComTransport
 from bot.domain.messages import Button, Reply
 from storage import outbox as outbox_repo
 from storage.models import ChatAccount, OutboxMessage

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.base import Attachment
-from bot.channels.wecom.callback import bind_wecom
+from bot.channels.wecom.binding import bind_wecom
 from bot.channels.wecom.markdown import html_to_markdown
 from bot.clock import FrozenClock
 from bot.domain.messages import Reply

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.channels.wecom.callback import keyword_to_command
+from bot.channels.wecom.incoming import keyword_to_command
 from bot.domain.messages import Incoming
 
 

@@ -4,6 +4,7 @@ collector paused while the rows are built."""
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,22 +15,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 __all__ = ["all_rows", "gc_paused"]
 
 
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # gc_paused blocks running now, in any thread
+_gc_was_enabled = False
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause Python's cycle collector for a burst of allocations, then restore it as it was.
 
-    Tens of thousands of small row objects built in one go would otherwise set off several full
-    collections of the whole process. Rows form no reference cycles, so reference counting frees them
-    anyway. Use only around synchronous code (no ``await`` inside), so no other task runs while it is
-    paused.
+    Tens of thousands of small objects built in one go (rows, standings) would otherwise set off several
+    full collections of the whole process; they form no reference cycles, so reference counting frees
+    them anyway. Blocks may overlap (rows read on the event loop while a worker thread builds
+    standings): the collector is switched back on when the last of them ends, if it was on before the
+    first began. Keep the blocks short and synchronous: the pause holds for the whole process.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 async def all_rows(session: AsyncSession, query: Select[Any]) -> Sequence[Row[Any]]:

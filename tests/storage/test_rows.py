@@ -28,6 +28,16 @@ def test_gc_paused_pauses_and_restores_the_collector_as_it_was() -> None:
         gc.enable()
 
 
+def test_overlapping_pauses_end_with_the_last_one() -> None:
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second block still runs
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
 def test_gc_paused_restores_the_collector_when_the_block_fails() -> None:
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError("boom")

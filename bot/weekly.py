@@ -25,10 +25,7 @@ Decisions made here (and relied on by the bulletins):
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -50,7 +47,8 @@ from bot.domain.ranking import (
     rank,
     share,
 )
-from bot.standings import GroupStanding, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+from storage.rows import gc_paused
 
 __all__ = [
     "assemble",
@@ -59,37 +57,6 @@ __all__ = [
     "project_places",
     "rank_projects",
 ]
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0  # how many gc_paused blocks are running now (in any thread)
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a burst of allocations, then restore it as it was.
-
-    A district's standings are some 100,000 small objects built in one go; left on, the collector runs
-    several full collections of the whole process meanwhile, a fifth to a third of the CPU time of a
-    bulletin. Nothing built here forms reference cycles, so reference counting frees it all anyway.
-    Blocks may overlap (a bulletin assembled in a worker thread while the event loop reads rows): the
-    collector is switched back on when the last of them ends, as it was before the first began. Keep the
-    blocks short and synchronous: the pause holds for the whole process.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _with_rank(project: ProjectStanding, place: int | None) -> ProjectStanding:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bot.clock import to_local
-from bot.messages import Button, Reply
+from bot.domain.messages import Button, Reply
 from bot.render import ROLE_LABELS, html_to_plain
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
-from bot.invites import ROLES, create_invite
+from bot.domain.messages import Button, Reply
 from bot.ledger import ROLE_BY_LABEL
-from bot.messages import Button, Reply
 from bot.render import ROLE_LABELS
+from bot.services.invites import ROLES, create_invite
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, outbox, people

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import problem_service as service
 from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
 from bot.domain.escalation import ACTIVE
 from bot.ledger import STAGES
+from bot.services import problems as service
 from handlers.admin_people import find_units, resolve_person
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -328,7 +328,7 @@ async def reassign(session: AsyncSession, deps: service.ProblemDeps, problem: Pr
     promised date no longer hold), a "reassigned" history event, the new unit's handlers told with the unit
     buttons, the old unit's handlers and the raiser told it moved. Returns the event and the new holders.
 
-    Clocks, notice context and notices are problem_service's own helpers, so a reassigned problem runs on
+    Clocks, notice context and notices are the problem service's own helpers, so a reassigned problem runs on
     exactly the rules of a new one."""
     old_unit = problem.unit
     old_handlers = await people.unit_handlers(session, unit_id=old_unit.id)

@@ -1,7 +1,7 @@
 """Admins' settings in chat: /sla (problem deadlines), /calendar (official days off and 调休 working days) and
 /schedule (reminder and bulletin times, switches, thresholds, weights).
 
-Deadlines and days go through bot.admin_ops, exactly as the CLI does (same validation, same audit entries).
+Deadlines and days go through bot.services.admin_ops, exactly as the CLI does (same validation, same audit entries).
 The schedule is the stored DigestSettings: each change is validated, stored and audited here; a running
 bot picks up new reminder times through the scheduler's settings watcher (jobs.scheduler).
 """
@@ -14,12 +14,12 @@ from dataclasses import replace
 from datetime import time
 from typing import Any
 
-from bot.admin_ops import AdminInputError, set_day, set_policy
-from bot.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.dates import parse_day
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
+from bot.services.admin_ops import AdminInputError, set_day, set_policy
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
@@ -69,7 +69,7 @@ async def sla_command(ctx: Context, args: str) -> None:
 
 
 def _chat_wording(message: str) -> str:
-    """bot.admin_ops speaks of the CLI's `sla set …`; in chat the command is `/sla …`."""
+    """bot.services.admin_ops speaks of the CLI's `sla set …`; in chat the command is `/sla …`."""
     return message.replace("sla set ", "/sla ")
 
 

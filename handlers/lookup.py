@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
-from bot.messages import Button
 from handlers.context import Context
 from storage import approvals as approval_repo
 from storage import projects as project_repo

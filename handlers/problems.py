@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import problem_service as service
 from bot.domain.dates import split_leading_day
 from bot.domain.escalation import CATEGORIES
+from bot.domain.messages import Button
 from bot.domain.report_line import looks_like_code
-from bot.messages import Button
+from bot.services import problems as service
 from handlers.context import Context
 from storage import conversations
 from storage import problems as repo

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.amounts import AmountError, parse_amount
+from bot.domain.messages import Button
 from bot.domain.report_line import exceeds_remaining, parse_report_line
-from bot.messages import Button
 from handlers.context import Context
 from handlers.lookup import progress_numbers
 from storage import audit, conversations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.messages import Incoming, Outcome
+from bot.domain.messages import Incoming, Outcome
 from handlers import (
     admin_import,
     admin_ops,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from bot.clock import SHANGHAI
-from bot.messages import Button, Reply
+from bot.domain.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
 from storage import people as people_repo

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.messages import Button, Incoming, Outcome
+from bot.domain.messages import Button, Incoming, Outcome
 from bot.render import html_to_plain
 from handlers.router import Router
 from storage import audit, outbox, people

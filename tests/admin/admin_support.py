@@ -16,7 +16,7 @@ from bot.app import Core
 from bot.channels.console import bind_console
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.messages import Incoming, IncomingFile, Outcome
+from bot.domain.messages import Incoming, IncomingFile, Outcome
 from bot.render import html_to_plain
 from handlers import admin_import, admin_people, admin_projects
 from handlers.commands import CommandRegistry

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 import handlers.router as router_module
-from bot.admin_ops import set_day, set_policy
 from bot.app import Core
 from bot.channels.base import RateLimits
 from bot.channels.console import CHANNEL, bind_console
@@ -19,9 +18,10 @@ from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.messages import Incoming, Outcome, Reply
-from bot.outbox import OutboxSender
+from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import html_to_plain
+from bot.services.admin_ops import set_day, set_policy
+from bot.services.outbox import OutboxSender
 from handlers import admin_ops
 from storage import outbox, people
 from storage.audit import Actor

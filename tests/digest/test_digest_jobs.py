@@ -442,8 +442,8 @@ async def test_a_bulletin_draws_and_assembles_off_the_event_loop(db: Database, t
     import threading
 
     import bot.chart
-    import bot.ledger_export
-    import storage.standings
+    import bot.services.ledger_export
+    import bot.services.standings
 
     threads: dict[str, set[int]] = {}
 
@@ -457,8 +457,8 @@ async def test_a_bulletin_draws_and_assembles_off_the_event_loop(db: Database, t
         monkeypatch.setattr(module, name, recorded)
 
     for module, name in [(bot.chart, "ranking_chart"), (bot.chart, "group_chart"),
-                         (bot.ledger_export, "ledger_workbook"), (storage.standings, "assemble"),
-                         (storage.standings, "_build_standings"), (RENDERER, "render")]:
+                         (bot.services.ledger_export, "ledger_workbook"), (bot.services.standings, "assemble"),
+                         (bot.services.standings, "build_standings"), (RENDERER, "render")]:
         spy(module, name)
     await seed(db)
     produced = await digests.run_due(db, RENDERER, now=local(date(2026, 11, 2)), files_root=tmp_path,
@@ -466,6 +466,6 @@ async def test_a_bulletin_draws_and_assembles_off_the_event_loop(db: Database, t
 
     assert [p.period for p in produced] == ["2026-10"]
     loop_thread = threading.get_ident()
-    assert sorted(threads) == ["_build_standings", "assemble", "group_chart", "ledger_workbook",
+    assert sorted(threads) == ["assemble", "build_standings", "group_chart", "ledger_workbook",
                                "ranking_chart", "render"]
     assert all(loop_thread not in seen for seen in threads.values()), threads

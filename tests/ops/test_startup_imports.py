@@ -39,6 +39,6 @@ def test_starting_the_bot_imports_no_chart_or_workbook_library() -> None:
 
 def test_a_chart_a_workbook_and_a_chinese_numeral_load_them() -> None:
     # The same probe sees them once they are needed (so the check above is not blind).
-    assert _loaded_after(STARTUP + "import bot.chart, bot.ledger_export\n") == ["matplotlib", "numpy", "openpyxl"]
+    assert _loaded_after(STARTUP + "import bot.chart, bot.services.ledger_export\n") == ["matplotlib", "numpy", "openpyxl"]
     assert _loaded_after(STARTUP + "from bot.domain.amounts import parse_amount\nparse_amount('三千万')\n") == [
         "cn2an"]

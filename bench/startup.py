@@ -34,7 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +96,7 @@ async def prepare(tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> s
             seed=7, towns=20, units=60, projects=args.projects, reports=args.reports,
             problems=args.problems, chunk=20_000, analyze=False))
         async with db.session() as session:  # imported today: nothing of the past is due at start-up
-            await session.execute(update(Project).values(created_at=datetime.now(timezone.utc)))
+            await session.execute(update(Project).values(created_at=datetime.now(UTC)))
     finally:
         await db.dispose()
     return f"built in {time.perf_counter() - began:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
@@ -127,7 +127,7 @@ async def one_start(fake: FakeBotAPI, env: dict[str, str], cwd: Path, idle: floa
             process.send_signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 process.kill()
                 await process.wait()
                 raise SystemExit("the bot did not stop within 10 s of SIGTERM") from None
@@ -165,9 +165,10 @@ async def bench(args: argparse.Namespace) -> None:
             if args.cold:
                 print(f"removed {remove_bytecode()} __pycache__ directories of the project before the first start")
             compiled, modules = compiled_modules()
+            unwritten = "; PYTHONDONTWRITEBYTECODE is set, so no start compiles them" \
+                if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
             print(f"project bytecode: {compiled} of {modules} modules compiled ahead (`make install` compiles "
-                  f"them{'; PYTHONDONTWRITEBYTECODE is set, so no start compiles them' if os.environ.get('PYTHONDONTWRITEBYTECODE') else ''})",
-                  flush=True)
+                  f"them{unwritten})", flush=True)
             polls, rsss = [], []
             for n in range(1, args.starts + 1):
                 first_poll, rss, peak = await one_start(fake, env, tmp, args.idle)

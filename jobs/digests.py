@@ -102,7 +102,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     )
 
 
-def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period, out_dir: Path) -> dict[str, Path]:
+def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
+                 out_dir: Path) -> dict[str, Path]:
     """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir.
 
     Blocking (a second or more for 10,000 projects): run it in a worker thread. matplotlib and openpyxl

@@ -27,7 +27,8 @@ import storage.leader, storage.settings
 
 
 def _loaded_after(code: str) -> list[str]:
-    probe = code + f"\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))"
+    loaded = f"sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})"
+    probe = code + f"\nimport json, sys\nprint(json.dumps({loaded}))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -39,6 +40,7 @@ def test_starting_the_bot_imports_no_chart_or_workbook_library() -> None:
 
 def test_a_chart_a_workbook_and_a_chinese_numeral_load_them() -> None:
     # The same probe sees them once they are needed (so the check above is not blind).
-    assert _loaded_after(STARTUP + "import bot.chart, bot.services.ledger_export\n") == ["matplotlib", "numpy", "openpyxl"]
+    assert _loaded_after(STARTUP + "import bot.chart, bot.services.ledger_export\n") == [
+        "matplotlib", "numpy", "openpyxl"]
     assert _loaded_after(STARTUP + "from bot.domain.amounts import parse_amount\nparse_amount('三千万')\n") == [
         "cn2an"]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bot.clock import to_local
+from bot.domain.digits import is_digits
 from bot.messages import Button, Reply
 from bot.render import ROLE_LABELS, html_to_plain
 from handlers.commands import Command, CommandRegistry
@@ -33,7 +34,7 @@ OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
 BROADCAST_MAX = 3000
 GROUP_NAME_MAX = 100
-PROBLEM_NUMBER = re.compile(r"^[Ww]\d{1,7}$")
+PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
 ROLE_WORDS: dict[str, str] = {
     **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
     "经办人": "unit", "单位": "unit", "主要领导": "top", "领导": "lead",
@@ -211,9 +212,9 @@ async def audit_command(ctx: Context, args: str) -> None:
     rows = [_entry_row(e) for e in entries] + events
     rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
     names = await _person_names(ctx, {int(r["object_key"]) for r in rows
-                                      if r.get("object_type") == "person" and str(r["object_key"]).isdigit()})
+                                      if r.get("object_type") == "person" and is_digits(str(r["object_key"]))})
     for row in rows:
-        if row.get("object_type") == "person" and str(row["object_key"]).isdigit():
+        if row.get("object_type") == "person" and is_digits(str(row["object_key"])):
             row["object"] = names.get(int(row["object_key"]), row["object"])
     ctx.reply("admin_ops_audit", rows=rows[:AUDIT_LIMIT], token=token, subject=subject)
 
@@ -364,7 +365,7 @@ async def outbox_button(ctx: Context, data: str) -> None:
         ctx.reply("admin_ops_refused", reason="not_admin")
         return
     kind, _, value = data.partition(":")
-    if kind == "r" and value.isdigit():
+    if kind == "r" and is_digits(value):
         rows = [await outbox.get_message(ctx.session, message_id=int(value))]
         if rows[0] is None or rows[0].state not in outbox.UNDELIVERED_STATES:
             ctx.reply("admin_ops_refused", reason="retry_gone", id=value)

@@ -31,7 +31,7 @@ from storage.models import Person, Problem, ProblemEvent, Project, ProjectSuppor
 from storage.settings import load_calendar, load_policy
 
 ADMIN = frozenset({"admin"})
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _LIST_SPLIT = re.compile(r"[、，,;；\s]+")
 NONE_WORDS = frozenset({"无", "空", "-", "—", "none"})
 DONE_WORDS = frozenset({"done", "完成", "已完成", "办结", "已办结", "✅"})

@@ -85,6 +85,7 @@ from bot.channels.wecom_markdown import (
 )
 from bot.channels.wecom_robot import WeComRobotTransport
 from bot.clock import Clock
+from bot.domain.digits import as_int
 from bot.messages import Button, Incoming, Outcome, Reply
 from bot.render import html_to_plain
 
@@ -347,9 +348,9 @@ class WeComTransport:
         """The button a typed number picks from the numbered list last shown to this user, if any."""
         token = text.strip()
         buttons = self.numbered.get(userid)
-        if not buttons or not token.isdigit() or len(token) > 3:
+        number = as_int(token) if len(token) <= 3 else None
+        if not buttons or number is None:
             return None
-        number = int(token)
         return buttons[number - 1] if 1 <= number <= len(buttons) else None
 
     def forget_numbers(self, userid: str) -> None:

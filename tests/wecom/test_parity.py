@@ -162,7 +162,7 @@ async def test_guided_report_with_buttons(driver: Driver) -> None:
     assert photos_asked.buttons == ["完成(不再上传照片)", "取消"]
     assert "已收到 1 张照片" in await driver.photo("hao")
     summary = await driver.press("hao", "完成(不再上传照片)")
-    assert "本期完成投资:3,000.0 万元" in summary and "形象进度:路基完成40%" in summary
+    assert "本期完成投资：3000万元 = 3,000.0 万元" in summary and "形象进度:路基完成40%" in summary
     assert "现场照片:1 张" in summary and summary.buttons == ["确认", "修改", "取消"]
     assert await driver.reports() == []  # nothing until confirmed
 

@@ -6,9 +6,10 @@ reading the first words as an amount is tried with the one amount grammar (`pars
 
 - a reading that leaves a bare unit word ("亿", "万元", "元") at the head of the progress text is no
   reading: the unit belongs to the amount ("1.2 亿 主体" is 12,000 万元);
-- when more than one reading remains ("3 000 主体": 3 万元 or 3,000 万元), or the progress text opens
-  with another number ("850 1200 桩基"), the line is ambiguous and the liaison is asked which one they
-  meant; it is never guessed.
+- when more than one reading remains ("3 000 主体": 3 万元 or 3,000 万元), the progress text opens with
+  another number ("850 1200 桩基"), or with a unit glued to words ("5000 元旦前完成": 5000 万元, or 5000
+  元 and "旦前完成"?), the line is ambiguous and the liaison is asked which one they meant; it is never
+  guessed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from bot.domain.amounts import AmountError, parse_amount
 CODE_PATTERN = re.compile(r"^[A-Za-z]{1,10}[0-9]{2,4}-[0-9]{1,5}$")
 # A word made only of unit characters ("亿", "万元", "億元", "元整"): never the start of a progress text.
 _UNIT_WORD = re.compile(r"[十百千万亿萬億元圆整]+")
+# The unit characters a progress text may open with when the unit was meant for the amount.
+_UNIT_PREFIX = re.compile(r"(?:[万亿萬億]\s*)?[元圆]?整?")
 # At most this many words are tried as one amount ("1 200 万 元").
 _MAX_AMOUNT_WORDS = 4
 
@@ -77,6 +80,18 @@ def split_amount(words: list[str]) -> tuple[Reading, ...]:
     readings = [r for r in readings if not (r.progress and _UNIT_WORD.fullmatch(r.progress.split()[0])
                                              and any(o.amount_text.startswith(r.amount_text + " ")
                                                      for o in readings))]
+    # A progress text that opens with a unit glued to words ("1.2 亿元主体完工", "5000 元旦前完成"): the unit
+    # may belong to the amount or to the words. Ask, unless both readings give the same amount
+    # ("850 万达广场": 850 万元 either way, the words are kept whole).
+    for reading in list(readings):
+        head, _, tail = reading.progress.partition(" ")
+        unit = _UNIT_PREFIX.match(head)
+        if unit is None or unit.group() == head:
+            continue
+        written = f"{reading.amount_text} {unit.group()}"
+        amount = _amount_or_none(written)
+        if amount is not None and amount != reading.amount:
+            readings.append(Reading(written, amount, f"{head[unit.end():]} {tail}".strip()))
     if len(readings) == 1:
         reading = readings[0]
         rest = reading.progress.split(maxsplit=1)

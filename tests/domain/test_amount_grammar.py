@@ -103,6 +103,8 @@ def test_the_table_is_long_enough() -> None:
     ("ZD2026-001 850 1200 桩基", [("850", "1200 桩基"), ("1200", "850 桩基")]),
     ("ZD2026-001 1 200 万 主体", [("1", "200 万 主体"), ("1200", "主体")]),
     ("ZD2026-001 850 一千 主体", [("850", "一千 主体"), ("1000", "850 主体")]),
+    ("ZD2026-001 1.2 亿元主体完工", [("1.2", "亿元主体完工"), ("12000", "主体完工")]),
+    ("ZD2026-001 5000 元旦前完成", [("5000", "元旦前完成"), ("0.5", "旦前完成")]),
     ("ZD2026-001 12 000 000 元 主体", [("12", "000 000 元 主体"), ("12000", "000 元 主体"), ("1200", "主体")]),
 ])
 def test_ambiguous_lines_are_asked_back(line: str, readings: list[tuple[str, str]]) -> None:
@@ -119,6 +121,7 @@ def test_ambiguous_lines_are_asked_back(line: str, readings: list[tuple[str, str
     ("ZD2026-001 850 3号楼封顶", "850", "3号楼封顶"),
     ("ZD2026-001 1200 万元整 路基", "1200", "路基"),
     ("ZD2026-001 1.2", "1.2", ""),
+    ("ZD2026-001 850 万达广场基础", "850", "万达广场基础"),  # 850 万元 either way: the words stay whole
 ])
 def test_clear_lines_are_not_asked(line: str, amount: str, progress: str) -> None:
     parsed = parse_report_line(line)

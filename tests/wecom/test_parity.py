@@ -175,6 +175,22 @@ async def test_guided_report_with_buttons(driver: Driver) -> None:
         await driver.press("hao", "确认")
 
 
+async def test_an_amount_with_a_space_and_an_ambiguous_line(driver: Driver) -> None:
+    """The one amount grammar on both channels: "1.2 亿" is 12,000 万元; "3 000" is asked back."""
+    await bind_hao(driver)
+
+    saved = await driver.send("hao", f"/report {CODE} 1.2 亿 主体完工")
+    assert "1.2 亿 = 12,000.0 万元" in saved
+
+    asked = await driver.send("hao", f"/report {CODE} 3 000 主体")
+    assert "尚未保存" in asked
+    assert asked.buttons == ["3.0 万元，进度「000 主体」", "3,000.0 万元，进度「主体」", "都不对，取消"]
+    picked = await driver.press("hao", "3,000.0 万元，进度「主体」")
+
+    assert "已记录" in picked
+    assert sorted((r.amount, r.progress_text) for r in await driver.reports()) == [(3000, "主体"), (12000, "主体完工")]
+
+
 async def test_someone_elses_project_is_refused(driver: Driver) -> None:
     await bind_hao(driver)
 

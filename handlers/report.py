@@ -92,7 +92,8 @@ async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: s
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     remaining = project_repo.remaining_investment(project, figures.all_reported)
     if exceeds_remaining(amount, remaining):
-        ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project)
+        ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project,
+                  written=text)
         return None
     return amount, figures
 

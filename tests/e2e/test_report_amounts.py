@@ -84,3 +84,10 @@ async def test_a_number_then_another_number_is_asked_back(hao: TelegramHarness) 
     cancelled = await hao.press(HAO, "都不对，取消")
     assert "未保存" in cancelled.text
     assert await hao.report_count() == 0
+
+
+async def test_a_slip_of_unit_shows_what_was_read(hao: TelegramHarness) -> None:
+    refused = await hao.send(HAO, f"/report {CODE} 10 亿 主体")
+
+    assert "10 亿 = 100,000.0 万元" in refused and "未保存" in refused.text
+    assert await hao.report_count() == 0

@@ -288,7 +288,6 @@ async def test_bad_amounts_are_explained_and_not_stored(hao: TelegramHarness, am
 
     assert_html(replies)
     assert explanation in replies.text
-    assert f"{amount} = " in replies.text or amount in replies.text
     assert "未保存" in replies.text
     assert await hao.report_count() == 0
 

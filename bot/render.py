@@ -59,7 +59,7 @@ class Renderer:
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
         )
 
-        self.env.globals["labels"] = labels  # the Chinese words for code names (audit, histories)
+        self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(f"{template}.j2").render(**context).strip()

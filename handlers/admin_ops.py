@@ -212,7 +212,8 @@ async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list
             return [key], key, []
         history = await problem_repo.history(ctx.session, problem_id=problem.id)
         rows = [{"at": e.at, "order": -1, "actor": e.actor.name if e.actor else "系统", "channel": "—",
-                 "action": labels.label(labels.EVENTS, e.kind), "code": None, "detail": e.detail or {}, "kind": e.kind, "object": key,
+                 "action": labels.label(labels.EVENTS, e.kind), "code": None, "detail": e.detail or {},
+                 "kind": e.kind, "object": key,
                  "object_type": "problem", "object_key": key, "summary": (e.text or "")[:60]} for e in history]
         what = "议定事项" if problem.project is None else f"{problem.project.code} 的问题"
         return [key], f"{key}({what})", rows

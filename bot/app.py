@@ -172,7 +172,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
     from telegram import Update
 
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.callback import WeComChannel
     from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
@@ -215,7 +215,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     if telegram is not None and settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
-                             _webhook(telegram.application, secret))
+                             webhook_handler(telegram.application, secret))
     if wecom is not None:
         add_wecom_routes(http, wecom)
     runner = web.AppRunner(http)
@@ -266,23 +266,3 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             loop.remove_signal_handler(sig)
         await runner.cleanup()
         await core.db.dispose()
-
-
-def _webhook(application: object, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
-    import hmac
-
-    from telegram import Update
-
-    async def webhook(request: web.Request) -> web.Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.Response(status=403)
-        try:
-            payload = await request.json()
-        except ValueError:
-            return web.Response(status=400)
-        update = Update.de_json(payload, application.bot)  # type: ignore[attr-defined]
-        await application.update_queue.put(update)  # type: ignore[attr-defined]
-        return web.Response(status=200)
-
-    return webhook

@@ -1,10 +1,13 @@
-"""Telegram channel: turns PTB updates into Incoming messages and delivers the core's replies."""
+"""Telegram channel: turns PTB updates into Incoming messages and delivers the core's replies; the webhook
+endpoint Telegram posts updates to (:func:`webhook_handler`)."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import replace
 
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -144,3 +147,36 @@ class TelegramChannel:
 
 def _bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in menu]
+
+
+def update_from_body(payload: object, application: Application) -> Update | None:
+    """The Update a webhook body holds, or None when it is not one (not an object, no integer
+    ``update_id``, or fields PTB cannot read)."""
+    if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
+        return None
+    try:
+        return Update.de_json(payload, application.bot)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def webhook_handler(application: Application, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
+    """The aiohttp handler Telegram posts updates to: 403 without the secret token, 400 for a body that is
+    not an Update (never a 500), 200 once the update is queued for the application."""
+
+    async def webhook(request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403)
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = None
+        update = update_from_body(payload, application)
+        if update is None:
+            log.warning("webhook: refused a body that is not a Telegram update")
+            return web.Response(status=400, text="not a Telegram update")
+        await application.update_queue.put(update)
+        return web.Response(status=200)
+
+    return webhook

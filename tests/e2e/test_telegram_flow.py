@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.app import Core, _webhook, serve
+from bot.app import Core, serve
+from bot.channels.telegram import webhook_handler
 from bot.config import Settings
 from storage import projects as project_repo
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings
@@ -372,7 +373,7 @@ async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: C
     harness = TelegramHarness(fake_api, e2e_core, tg_settings)
     await harness.start(polling=False)
     http = web.Application()
-    http.router.add_post("/telegram/hook", _webhook(harness.application, "s3cret-token"))
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
     try:
         async with TestClient(TestServer(http)) as client:
             forged = fake_api.text_update(STRANGER, "/help")
@@ -393,6 +394,37 @@ async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: C
             assert fake_api.calls_of("sendMessage", chat_id=STRANGER) == []
     finally:
         await harness.stop()
+    assert not harness.errors
+
+
+NOT_UPDATES = [
+    b"{}", b"[]", b'"text"', b"42", b"null", b"{not json", b"\xff\xfe", b"",
+    b'{"update_id": "7"}', b'{"update_id": true}', b'{"update_id": 7, "message": "hello"}',
+    b'{"update_id": 7, "message": {"chat": 5}}',
+    b'{"update_id": 7, "message": {"message_id": 1, "date": "today", "chat": {"id": 1, "type": "private"}}}',
+]
+
+
+async def test_webhook_answers_400_to_a_body_that_is_not_an_update(fake_api: FakeBotAPI, e2e_core: Core,
+                                                                   tg_settings: Settings) -> None:
+    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
+    await harness.start(polling=False)
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
+    try:
+        async with TestClient(TestServer(http)) as client:
+            statuses = {}
+            for body in NOT_UPDATES:
+                response = await client.post("/telegram/hook", data=body, headers=headers)
+                statuses[body] = (response.status, await response.text())
+            genuine = fake_api.text_update(HAO, "/help")
+            right = await client.post("/telegram/hook", json=genuine, headers=headers)
+            assert right.status == 200
+            await harness.wait_processed(genuine["update_id"])
+    finally:
+        await harness.stop()
+    assert statuses == {body: (400, "not a Telegram update") for body in NOT_UPDATES}
     assert not harness.errors
 
 

@@ -211,7 +211,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
     http = web.Application()
     http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))
-    http.router.add_get("/metrics", metrics_handler(metrics, core.db, core.clock, leadership=leadership))
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    http.router.add_get("/metrics", metrics_handler(metrics, core.db, core.clock, leadership=leadership,
+                                                    token=metrics_token))
     if telegram is not None and settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",

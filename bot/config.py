@@ -35,8 +35,10 @@ class Settings(BaseSettings):
     wecom_api_base: str = Field("https://qyapi.weixin.qq.com", alias="WECOM_API_BASE")
     wecom_robot_keys: SecretStr | None = Field(None, alias="WECOM_ROBOT_KEYS")
 
-    http_host: str = Field("0.0.0.0", alias="HTTP_HOST")
+    # Loopback unless configured: the server is meant to sit behind a TLS-terminating proxy.
+    http_host: str = Field("127.0.0.1", alias="HTTP_HOST")
     http_port: int = Field(8080, alias="HTTP_PORT")
+    metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN")
 
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")

@@ -465,10 +465,16 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
     settings = e2e_settings(
         fake_api, DATABASE_URL=migrated_settings.database_url, HTTP_HOST="127.0.0.1",
         HTTP_PORT=migrated_settings.http_port, TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram/hook",
-        TELEGRAM_WEBHOOK_SECRET="s3cret",
+        TELEGRAM_WEBHOOK_SECRET="s3cret", METRICS_TOKEN="scrape-me",
     )
     task, stop = await _serving(fake_api, settings)
     try:
+        metrics = f"http://127.0.0.1:{settings.http_port}/metrics"
+        async with ClientSession() as client:
+            async with client.get(metrics) as r:
+                assert r.status == 401
+            async with client.get(metrics, headers={"Authorization": "Bearer scrape-me"}) as r:
+                assert r.status == 200 and "diaodu_leader" in await r.text()
         assert fake_api.webhook is not None
         assert fake_api.webhook["url"] == "https://bot.example.org/telegram/hook"
         assert fake_api.webhook["secret_token"] == "s3cret"

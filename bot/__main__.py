@@ -411,6 +411,8 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
     from storage.digest_queries import bulletin_groups
     from storage.models import BulletinGroup
 
+    if args.groups_command == "add" and args.channel == "wecom_robot":
+        _check_robot_name(settings, args.chat_id)
     core = await _open(settings)
     actor = Actor(label="cli", channel="cli")
     try:
@@ -442,6 +444,23 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
     if not groups:
         print("尚未设置接收通报的群。")
     return 0
+
+
+def _check_robot_name(settings: Settings, name: str) -> None:
+    """A group robot is added by the name WECOM_ROBOT_KEYS gives it; refuse any other name."""
+    from bot.config import RobotKeysError
+
+    try:
+        robots = settings.wecom_robots()
+    except RobotKeysError as error:
+        raise CliError(str(error)) from error
+    if name in robots:
+        return
+    if not robots:
+        raise CliError(f"没有名为「{name}」的企业微信群机器人:尚未配置任何群机器人。"
+                       "请先在 WECOM_ROBOT_KEYS 中写上 名称=key,再添加。")
+    raise CliError(f"没有名为「{name}」的企业微信群机器人。已配置的群机器人:{'、'.join(robots)}"
+                   "(见 WECOM_ROBOT_KEYS)。")
 
 
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:

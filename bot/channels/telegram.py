@@ -55,21 +55,22 @@ def incoming_from(update: Update) -> Incoming | None:
                     text=message.text or message.caption or "", photos=photos, display_name=name)
 
 
-async def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:
-    """A document the user sent, downloaded when it is at most `max_bytes` (else, or when the download
-    fails, without its data: the core refuses it)."""
+def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:
+    """A document the user sent, not downloaded yet: the handler that accepts it fetches it (getFile, then
+    the file) when it is at most `max_bytes`; over that it is never fetched, and the core refuses it."""
     name = document.file_name or "文件"
     size = document.file_size
     if size is not None and size > max_bytes:
         return IncomingFile(name=name, size=size)
-    try:
-        data = bytes(await (await document.get_file()).download_as_bytearray())
-    except TelegramError:
-        log.warning("could not download a document sent by a user", exc_info=True)
-        return IncomingFile(name=name, size=size or 0)
-    if len(data) > max_bytes:
-        return IncomingFile(name=name, size=len(data))
-    return IncomingFile(name=name, size=len(data), data=data)
+
+    async def download() -> bytes | None:
+        try:
+            return bytes(await (await document.get_file()).download_as_bytearray())
+        except TelegramError:
+            log.warning("could not download a document sent by a user", exc_info=True)
+            return None
+
+    return IncomingFile(name=name, size=size or 0, fetch=download)
 
 
 class TelegramChannel:
@@ -111,8 +112,8 @@ class TelegramChannel:
             return
         message = update.effective_message
         if update.callback_query is None and message is not None and message.document is not None:
-            document = await incoming_file(message.document, max_bytes=self.document_max_bytes)
-            incoming = replace(incoming, document=document)
+            document = incoming_file(message.document, max_bytes=self.document_max_bytes)
+            incoming = replace(incoming, document=document)  # fetched only if a handler accepts it
         if update.callback_query is not None:
             await update.callback_query.answer()
             if update.callback_query.message is not None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -22,6 +23,7 @@ from bot.app import Core, serve
 from bot.channels.telegram import webhook_handler
 from bot.config import Settings
 from storage import projects as project_repo
+from storage.models import ChatAccount
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI, scope_chat
 
@@ -64,6 +66,16 @@ async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarn
     assert len(menus) == 1
     assert {"report", "undo", "mine", "project"} <= {c["command"] for c in menus[0]["commands"]}
     assert fake_api.menu(scope_chat(HAO)) is not None and "report" in fake_api.menu(scope_chat(HAO))
+
+
+async def test_a_bare_code_binds_in_a_private_chat_never_in_a_group(telegram: TelegramHarness) -> None:
+    code = await telegram.invite("郝芳", "liaison")
+
+    await telegram.send(HAO, code, chat_id=-100777)  # typed in a group: nothing is bound
+    async with telegram.session() as session:
+        assert (await session.scalars(select(ChatAccount))).all() == []
+
+    assert "已绑定为:联络员" in (await telegram.send(HAO, code)).text
 
 
 async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness,

@@ -25,7 +25,7 @@ from bot.domain.messages import Reply
 from storage import outbox as outbox_repo
 from storage.models import ChatAccount, OutboxMessage, Problem
 from tests.e2e.harness import build_core
-from tests.fakes.wecom_api import FakeWeCom, render_markdown
+from tests.fakes.wecom_api import FakeWeCom, as_read, render_markdown
 from tests.wecom.harness import HAO, STRANGER, ZHAO, WeComHarness, wecom_settings
 
 CODE = "ZD2026-001"
@@ -211,7 +211,8 @@ async def test_replies_with_user_text_are_escaped_markdown(hao: WeComHarness) ->
     replies = await hao.send(HAO, f"/report {CODE} 100 <b>桩基</b>&承台**完成** `x`")
 
     assert replies.msgtypes == ["markdown"]
-    assert "<b>桩基</b>&承台**完成** `x`" in replies.text  # shown literally
+    assert "＜b＞桩基＜/b＞&承台＊＊完成＊＊ ｀x｀" in replies.text  # shown literally, in full-width twins
+    assert "<b>桩基</b>&承台**完成** `x`" in as_read(replies.text)
     [report] = await hao.reports()
     assert report.progress_text == "<b>桩基</b>&承台**完成** `x`"
 
@@ -248,7 +249,8 @@ async def test_a_bulletin_is_split_at_4096_bytes_and_carries_its_image(wecom: We
     assert all(len(p["markdown"]["content"].encode()) <= 4096 for p in parts)
     shown = "\n".join(render_markdown(p["markdown"]["content"]) for p in parts)
     assert shown.splitlines()[0] == "重点项目周报"
-    assert "180 ZD2026-180 城北<连接线>&二期 完成率 80.5% 🟢" in shown
+    assert "180 ZD2026-180 城北＜连接线＞&二期 完成率 80.5% 🟢" in shown
+    assert not any("&#" in p["markdown"]["content"] or "&lt;" in p["markdown"]["content"] for p in parts)
     assert len(shown.splitlines()) == 181  # split on line boundaries, nothing lost
     assert "\n".join(p["markdown"]["content"] for p in parts) == html_to_markdown(bulletin.html)
     image = sent[-1]

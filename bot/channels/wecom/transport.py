@@ -26,6 +26,7 @@ from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, image_type
 from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten
+from bot.domain.digits import as_int
 from bot.domain.messages import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -145,9 +146,9 @@ class WeComTransport:
         """The button a typed number picks from the numbered list last shown to this user, if any."""
         token = text.strip()
         buttons = self.numbered.get(userid)
-        if not buttons or not token.isdigit() or len(token) > 3:
+        number = as_int(token) if len(token) <= 3 else None
+        if not buttons or number is None:
             return None
-        number = int(token)
         return buttons[number - 1] if 1 <= number <= len(buttons) else None
 
     def forget_numbers(self, userid: str) -> None:

@@ -316,9 +316,9 @@ async def test_database_wal_lock_and_backups_are_private_whatever_the_umask(tmp_
             await restore_sqlite(backup, restored)
         finally:
             await leadership.release()
-        modes = {str(path.relative_to(tmp_path)): _mode(path) for path in (database, wal, shm, leader_lock_path(database), backup,
-                                                     restored, Path(f"{restored}-wal"), Path(f"{restored}-shm"))
-                 if path.exists()}
+        files = (database, wal, shm, leader_lock_path(database), backup, restored, Path(f"{restored}-wal"),
+                 Path(f"{restored}-shm"))
+        modes = {str(path.relative_to(tmp_path)): _mode(path) for path in files if path.exists()}
     finally:
         await core.db.dispose()
     assert len(modes) >= 6, modes

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
 from bot.invites import ROLES, create_invite
-from bot.ledger import ROLE_BY_LABEL
+from bot.domain.ledger_rows import ROLE_BY_LABEL
 from bot.messages import Button, Reply
 from bot.render import ROLE_LABELS
 from handlers.commands import Command, CommandRegistry

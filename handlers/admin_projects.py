@@ -19,7 +19,7 @@ from bot import problem_service as service
 from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
 from bot.domain.escalation import ACTIVE
-from bot.ledger import STAGES
+from bot.domain.ledger_rows import STAGES
 from handlers.admin_people import find_units, resolve_person
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ledger import ImportIssue, Ledger, PersonRow, ProjectRow
+from bot.domain.ledger_rows import ImportIssue, Ledger, PersonRow, ProjectRow
 from storage import audit, people
 from storage.audit import Actor
 from storage.models import Person, Project, ProjectSupportingUnit, Unit

@@ -4,9 +4,10 @@ handling and the problem ledger.
 Every function reads a fixed number of queries whatever the number of projects (none runs per project).
 Rules, as the users gave them:
 
-- Year-to-date completed investment = the ledger's baseline (``done_before``, only when ``baseline_year``
-  is the cut-off day's year) + the reports of that year up to and including the cut-off day. Reports
-  after the cut-off day and withdrawn reports never count.
+- Year-to-date completed investment = the ledger's dated baseline (``done_before`` as of ``baseline_date``,
+  only when ``baseline_year`` is the cut-off day's year) + the reports of that year dated after the
+  baseline's day, up to and including the cut-off day (bot.domain.year_to_date). Reports the baseline
+  covers, reports after the cut-off day and withdrawn reports never count.
 - Punctuality counts the distinct *working* days of the window (``window_start``..``cutoff``, both
   included) on which the project has at least one report: two reports on one day count once, and a
   report made on a weekend or holiday adds nothing (nor is that day in the denominator). 调休 working
@@ -57,6 +58,7 @@ from bot.domain.progress import (
 )
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 from bot.domain.workdays import WorkCalendar
+from bot.domain.year_to_date import baseline_on
 from bot.standings import ProblemRow, ProjectStanding, Standings
 from bot.weekly import assemble, gc_paused, project_places
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
@@ -199,6 +201,25 @@ async def report_aggregate(
     return figures
 
 
+def covered_sums_query(*, cutoff: date) -> Select[Any]:
+    """Per project whose baseline is dated in the cut-off day's year: the sum of the live reports of that
+    year up to the baseline's day (and the cut-off day), which the baseline already counts."""
+    year_start = date(cutoff.year, 1, 1)
+    return (
+        select(Report.project_id, func.sum(Report.amount))
+        .join(Project, Project.id == Report.project_id)
+        .where(Project.baseline_year == cutoff.year, Project.baseline_date >= year_start,
+               Report.withdrawn_at.is_(None), Report.local_day >= year_start,
+               Report.local_day <= Project.baseline_date, Report.local_day <= cutoff)
+        .group_by(Report.project_id)
+    )
+
+
+async def _covered_sums(session: AsyncSession, *, cutoff: date) -> dict[int, Decimal]:
+    return {project_id: Decimal(total or 0)
+            for project_id, total in await _rows(session, covered_sums_query(cutoff=cutoff))}
+
+
 async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
     end = _day_start(cutoff + timedelta(days=1))
     query = (
@@ -226,6 +247,7 @@ async def project_standings(
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,
                                      working_days=working_days)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
+    covered = await _covered_sums(session, cutoff=cutoff)
 
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -244,20 +266,19 @@ async def project_standings(
     rows = await _rows(session, query)
     with gc_paused():
         return _build_standings(rows, reports, open_problems, cutoff=cutoff, thresholds=thresholds,
-                                working_days=len(working_days))
+                                working_days=len(working_days), covered=covered)
 
 
 def _build_standings(rows: Sequence[Row[Any]], reports: Mapping[int, ReportFigures],
                      open_problems: Mapping[int, int], *, cutoff: date, thresholds: LightThresholds,
-                     working_days: int) -> list[ProjectStanding]:
+                     working_days: int, covered: Mapping[int, Decimal]) -> list[ProjectStanding]:
     no_reports = ReportFigures(Decimal(0), None, 0)
     schedule = schedule_progress(cutoff)
     computed = []
     for row in rows:
         project_id, plan, done_before, baseline_year = row[0], row[11], row[12], row[13]
         figures = reports.get(project_id, no_reports)
-        baseline = done_before if baseline_year == cutoff.year and done_before is not None else Decimal(0)
-        ytd = baseline + figures.year_sum
+        ytd = baseline_on(done_before, baseline_year, cutoff) + figures.year_sum - covered.get(project_id, 0)
         rate = completion_rate(ytd, plan)  # what assess() does, with the schedule computed once
         gap = gap_points(rate, schedule)
         computed.append((row, figures, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))

@@ -14,7 +14,7 @@ from bot.__main__ import main
 from bot.app import Core
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.importing import import_ledger
+from bot.services.ledger_import import import_ledger_files
 from bot.ops.backup import (
     BackupError,
     backup_sqlite,
@@ -40,7 +40,7 @@ async def _live_core(path: Path) -> Core:
     await asyncio.to_thread(upgrade, url)
     clock = FrozenClock(START)
     core = Core.build(load_settings(DATABASE_URL=url, _env_file=None), clock=clock)
-    summary = await import_ledger(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    summary = await import_ledger_files(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
     assert not summary.issues
     return core
 

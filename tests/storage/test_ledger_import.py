@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.importing import import_ledger
+from bot.services.ledger_import import ImportResult as ImportSummary
+from bot.services.ledger_import import import_ledger_files
 from storage.audit import Actor
 from storage.db import Database
-from storage.ledger_import import ImportSummary
 from storage.models import AuditEntry, Person, Project, Unit
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
@@ -60,7 +60,7 @@ def _nothing_new(summary: ImportSummary) -> bool:
 
 async def _import(db: Database, clock: FrozenClock, actor: Actor, files: list[Path], *,
                   dry_run: bool = False) -> ImportSummary:
-    return await import_ledger(db, clock, files, actor=actor, dry_run=dry_run)
+    return await import_ledger_files(db, clock, files, actor=actor, dry_run=dry_run)
 
 
 async def _counts(db: Database) -> dict[str, int]:
@@ -186,7 +186,7 @@ async def test_changes_to_an_imported_ledger(
     assert dict(summary.changed) == {"project": 1}
     assert summary.unchanged["project"] == 41
     assert summary.changes == dry.changes
-    assert any("ZD2026-001" in line and "annual_plan" in line for line in summary.changes)
+    assert [(c.key, [f.field for f in c.fields]) for c in summary.changes] == [("ZD2026-001", ["annual_plan"])]
     after = await _counts(db)
     assert after == {**before, "audit_log": before["audit_log"] + 1}
     async with db.session() as session:
@@ -197,8 +197,9 @@ async def test_changes_to_an_imported_ledger(
     assert entry.object_type == "project"
     assert entry.object_key == "ZD2026-001"
     assert (entry.actor, entry.channel) == (actor.label, actor.channel)
-    assert set(entry.detail["changed"]) == {"annual_plan"}
-    assert Decimal(entry.detail["changed"]["annual_plan"]) == Decimal("41000.5")
+    [change] = entry.detail["fields"]
+    assert change["field"] == "annual_plan"
+    assert (Decimal(change["before"]), Decimal(change["after"])) == (Decimal(40800), Decimal("41000.5"))
     assert entry.at == clock.now()
     assert project.annual_plan == Decimal("41000.5")
     assert project.updated_at == clock.now()

@@ -94,7 +94,7 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     if supporting:
         await _executemany(session, insert(ProjectSupportingUnit.__table__), supporting)
 
-    audit = [_audit_row(change, units, now=now, actor=actor) for change in plan.changes]
+    audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
 
@@ -135,11 +135,15 @@ def _shown(value: Any) -> Any:
     return str(value)
 
 
-def _audit_row(change: RowChange, ids: _Ids, *, now: datetime, actor: Actor) -> dict[str, Any]:
+def _audit_row(change: RowChange, *, now: datetime, actor: Actor) -> dict[str, Any]:
     detail: dict[str, Any] = {"source": "ledger"}
+    key = change.key
+    if change.person is not None:  # added: known by the id just given
+        key = str(change.person.id)
+        detail["name"] = change.name
     if change.fields:
         detail["fields"] = [{"field": f.field, "before": _shown(f.before), "after": _shown(f.after)}
                             for f in change.fields]
     return {"at": now, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
             "action": _ACTIONS[(change.kind, change.action)], "object_type": change.kind,
-            "object_key": change.key[:100], "detail": detail}
+            "object_key": key[:100], "detail": detail}

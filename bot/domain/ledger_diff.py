@@ -102,6 +102,7 @@ class RowChange:
     key: str  # unit name, person id (updates), project code
     name: str
     fields: tuple[FieldChange, ...] = ()
+    person: KnownPerson | None = field(default=None, compare=False, repr=False)  # a person added: their id
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ class _Planner:
                 self.by_phone[phone] = person
             self.by_name.setdefault(name, []).append(person)
             self.result.added["person"] += 1
-            self.result.changes.append(RowChange("person", "add", name, name))
+            self.result.changes.append(RowChange("person", "add", name, name, person=person))
             if roster_row:
                 self.roster.add(id(person))
             return person

@@ -193,6 +193,7 @@ class _Planner:
         for person in self.people:
             self.by_name.setdefault(person.name, []).append(person)
         self.units = dict(state.units)
+        self.names = {p.id: p.name for p in state.people}  # stored people by id, as they were
         self.named: set[int] = set()  # ids of stored people the file names
         self.touched: dict[int, KnownPerson] = {}  # stored people changed, by id
         self.roster: set[int] = set()  # python ids of people seen as roster rows
@@ -348,7 +349,7 @@ class _Planner:
             self._year_to_date(row, None, wanted)
             return
         before = known.values
-        names = person_names(self.people)
+        names = self.names
         fields: list[FieldChange] = []
         people = {"lead_official": (lead, row.lead_official), "liaison": (liaison, row.liaison)}
         for name, (person, named) in people.items():

@@ -23,6 +23,7 @@ from bot.ledger.columns import (
     PROJECT_COLUMNS,
     PROJECT_SHEET,
 )
+from bot.ledger.merges import merged_ranges
 from bot.ledger.tables import Table, find_table, sheet_grid
 
 
@@ -77,7 +78,7 @@ class _Reader(Checks):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                workbook = openpyxl.load_workbook(path, data_only=True)
+                workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except FileNotFoundError:
             self._file_issue(path.name, "找不到文件")
             return
@@ -85,11 +86,10 @@ class _Reader(Checks):
             self._file_issue(path.name, "无法打开 Excel 文件，请确认是有效的 .xlsx 文件")
             return
         found = False
+        merges = merged_ranges(path)
         try:
             for sheet in workbook.worksheets:
-                if not hasattr(sheet, "merged_cells"):
-                    continue  # a chart sheet
-                grid, banners = sheet_grid(sheet)
+                grid, banners = sheet_grid(sheet, merges.get(sheet.title, ()))
                 named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET)
                 if not any(not is_blank(c) for r in grid for c in r):
                     if named:

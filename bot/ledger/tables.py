@@ -4,12 +4,14 @@ resolved; banners, totals and repeated headers left out), and the baseline's day
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from bot.ledger.cells import BANNER_RE, TOTAL_LABELS, as_of_in, cell_str, is_blank
 from bot.ledger.columns import C_CODE, HEADER_SCAN_ROWS, P_NAME, header_key, map_header, table_kind
+from bot.ledger.merges import Range
 
 
 @dataclass
@@ -51,27 +53,31 @@ def find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> Table
     return None
 
 
-def sheet_grid(sheet: object) -> tuple[list[list[object]], set[int]]:
-    """Cell values of a worksheet, merges resolved; plus the 1-based rows that are only a banner.
+def sheet_grid(sheet: object, merges: Sequence[Range]) -> tuple[list[list[object]], set[int]]:
+    """Cell values of a worksheet, its `merges` resolved; plus the 1-based rows that are only a banner.
 
     A value merged down several rows is copied into each of them. A merge across several columns
     keeps its value in the first cell only; a row holding nothing but such a merge is a banner.
     """
+    # A read-only sheet whose stored size is missing or wrong would be read twice to size it; rows of
+    # different lengths are fine here (every reader of a row checks its length).
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()
     grid = [list(r) for r in sheet.iter_rows(min_row=1, values_only=True)]  # type: ignore[attr-defined]
     banners: set[int] = set()
-    for merged in sheet.merged_cells.ranges:  # type: ignore[attr-defined]
-        top, left = merged.min_row, merged.min_col
+    for min_col, top, max_col, max_row in merges:
+        left = min_col
         if top > len(grid):
             continue
         value = grid[top - 1][left - 1] if left - 1 < len(grid[top - 1]) else None
-        for r in range(top + 1, min(merged.max_row, len(grid)) + 1):
+        for r in range(top + 1, min(max_row, len(grid)) + 1):
             cells = grid[r - 1]
             if left - 1 < len(cells):
                 cells[left - 1] = value
-        if merged.max_col > merged.min_col:
-            for r in range(top, min(merged.max_row, len(grid)) + 1):
+        if max_col > min_col:
+            for r in range(top, min(max_row, len(grid)) + 1):
                 cells = grid[r - 1]
-                outside = [c for i, c in enumerate(cells, start=1) if not left <= i <= merged.max_col]
+                outside = [c for i, c in enumerate(cells, start=1) if not left <= i <= max_col]
                 if all(is_blank(c) for c in outside):
                     banners.add(r)
     return grid, banners

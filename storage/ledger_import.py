@@ -29,13 +29,19 @@ def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]
         yield rows[start:start + _CHUNK]
 
 
-async def _insert_returning_ids(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert `rows`; their new ids, in the same order."""
-    ids: list[int] = []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+async def _insert_returning_ids(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]],
+                                key: Sequence[str]) -> list[int]:
+    """Insert `rows` in batches; their new ids, in the order of `rows`.
+
+    The ids come back with the `key` columns of each row, in whatever order the database returns them, and
+    are matched to the rows by those values (rows with equal keys are equal in every column that could
+    tell them apart, so which of them gets which id does not matter)."""
+    statement = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+    returned: dict[tuple[Any, ...], list[int]] = {}
     for chunk in _chunks(rows):
-        ids.extend((await session.execute(statement, list(chunk))).scalars().all())
-    return ids
+        for row_id, *values in (await session.execute(statement, list(chunk))).all():
+            returned.setdefault(tuple(values), []).append(row_id)
+    return [returned[tuple(row[k] for k in key)].pop() for row in rows]
 
 
 async def _executemany(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -48,13 +54,14 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     units = _Ids(plan)
     unit_table, person_table, project_table = Unit.__table__, Person.__table__, Project.__table__
 
-    new_unit_ids = await _insert_returning_ids(session, unit_table,
-                                               [{"name": name, "created_at": now} for name in plan.new_units])
+    new_unit_ids = await _insert_returning_ids(
+        session, unit_table, [{"name": name, "created_at": now} for name in plan.new_units], ("name",))
     units.unit_ids.update(zip(plan.new_units, new_unit_ids, strict=True))
 
     people_rows = [{"name": p.name, "phone": p.phone, "title": p.title, "unit_id": units.unit(p.unit_id),
                     "active": True, "created_at": now} for p in plan.new_people]
-    units.person_ids = await _insert_returning_ids(session, person_table, people_rows)
+    units.person_ids = await _insert_returning_ids(session, person_table, people_rows,
+                                                   ("name", "phone", "title", "unit_id"))
     for person, person_id in zip(plan.new_people, units.person_ids, strict=True):
         person.id = person_id
     roles = [{"person_id": p.id, "role": role} for p in plan.new_people for role in sorted(p.roles)]
@@ -73,7 +80,7 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
                      "code": project["code"], "lead_official_id": units.person(project["lead_official"]),
                      "liaison_id": units.person(project["liaison"]), "created_at": now, "updated_at": now}
                     for project in plan.new_projects]
-    project_ids = await _insert_returning_ids(session, project_table, new_projects)
+    project_ids = await _insert_returning_ids(session, project_table, new_projects, ("code",))
     supporting = [{"project_id": project_id, "unit_id": units.unit(unit), "position": position}
                   for project, project_id in zip(plan.new_projects, project_ids, strict=True)
                   for position, unit in enumerate(project["supporting"])]

@@ -104,6 +104,11 @@ class RowChange:
     fields: tuple[FieldChange, ...] = ()
     person: KnownPerson | None = field(default=None, compare=False, repr=False)  # a person added: their id
 
+    @property
+    def only_dated(self) -> bool:
+        """Only the baseline's day changed (the whole ledger dated anew): summed up, not listed."""
+        return bool(self.fields) and all(f.field in ("baseline_date", "baseline_year") for f in self.fields)
+
 
 @dataclass(frozen=True)
 class Conflict:
@@ -117,6 +122,7 @@ class Conflict:
     file: str | None = None  # the value the file gives
     field: str | None = None  # liaison | lead_official for a handover
     choice: str | None = KEEP
+    blocked: bool = False  # the file's person is deactivated and kept so: the chat's value stays anyway
 
 
 @dataclass(frozen=True)
@@ -355,14 +361,16 @@ class _Planner:
         for name, (person, named) in people.items():
             current = before[f"{name}_id"]
             target: int | KnownPerson | None = person.id if person and person.id is not None else person
-            if named and person is None:  # a deactivated person, kept so: the project keeps its own
-                target = current
-            elif target != current and (row.code, name) in self.state.changed_in_chat and current is not None:
+            blocked = bool(named) and person is None  # a deactivated person, kept so: cannot take the post
+            same = target == current or (blocked and named == names.get(current))
+            if not same and (row.code, name) in self.state.changed_in_chat and current is not None:
                 choice = self._conflict(Conflict(f"handover:{row.code}:{name}", "handover",
                                                  f"{row.code} {row.name}", chat=names.get(current, ""),
-                                                 file=person.name if person else "（空）", field=name))
+                                                 file=named or None, field=name, blocked=blocked))
                 if choice == KEEP:
                     target = current
+            if blocked:
+                target = current
             wanted[f"{name}_id"] = target
             if target != current:
                 fields.append(FieldChange(name, names.get(current) if current else None,
@@ -404,7 +412,8 @@ class _Planner:
                      - (totals.new_covered_sum if covered else totals.old_covered_sum))
         count = totals.new_covered_count if covered else 0
         self.result.covered_reports += count
-        if known is None or new_after != before:
+        rebased = known is not None and after["done_before"] != known.values["done_before"]
+        if known is None or new_after != before or rebased:
             self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count))
 
 

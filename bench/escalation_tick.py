@@ -49,8 +49,8 @@ from sqlalchemy import bindparam, delete, event, func, insert, select, text, upd
 
 from bot.clock import SHANGHAI, FrozenClock  # noqa: E402
 from bot.domain.escalation import CATEGORIES, LEVEL_NAMES, SlaPolicy  # noqa: E402
-from bot.services.ledger_import import import_ledger_files  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.services.ledger_import import import_ledger_files  # noqa: E402
 from jobs.escalation import TickResult, run  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402

@@ -81,8 +81,11 @@ def write_workbook(path: Path, *, projects: int, people: int, units: int, seed: 
         else:
             roster.append([name, "联络员", unit_names[index % units], phone, ""])
             liaisons.append((name, phone))
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(PROJECT_SHEET)
+    # Written as Excel writes it (openpyxl's write-only mode leaves out the sheets' size, which would make
+    # every reader scan each sheet once more to find it).
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = PROJECT_SHEET
     sheet.append([f"{NOW.year}年全区重点项目包抓责任分解表(截至{AS_OF.year}年{AS_OF.month}月{AS_OF.day}日)"])
     sheet.append(list(PROJECT_COLUMNS))
     for number in range(1, projects + 1):

@@ -248,7 +248,7 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
                   buttons=_buttons_cancel())
         return
     assert document.data is not None
-    name, _path_kept = _keep(ctx, document.name, document.data)
+    name, _kept = _keep(ctx, document.name, document.data)
     await _preview(ctx, {"path": f"{FOLDER}/{name}", "name": document.name,
                          "sha256": hashlib.sha256(document.data).hexdigest(), "as_of": None, "choices": {}})
 

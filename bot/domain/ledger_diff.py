@@ -139,7 +139,7 @@ class YearToDate:
 @dataclass
 class ImportPlan:
     as_of: date | None
-    as_of_source: Literal["file", "given", "default", "kept"] | None
+    as_of_source: Literal["file", "given", "default"] | None
     needs_as_of: bool = False
     new_units: list[str] = field(default_factory=list)
     new_people: list[KnownPerson] = field(default_factory=list)
@@ -415,7 +415,3 @@ class _Planner:
         rebased = known is not None and after["done_before"] != known.values["done_before"]
         if known is None or new_after != before or rebased:
             self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count))
-
-
-def person_names(people: Iterable[KnownPerson]) -> dict[int, str]:
-    return {p.id: p.name for p in people if p.id is not None}

@@ -14,7 +14,6 @@ from bot.__main__ import main
 from bot.app import Core
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.services.ledger_import import import_ledger_files
 from bot.ops.backup import (
     BackupError,
     backup_sqlite,
@@ -24,6 +23,7 @@ from bot.ops.backup import (
     restore_sqlite,
     sqlite_file,
 )
+from bot.services.ledger_import import import_ledger_files
 from storage.audit import Actor
 from storage.leader import FileLeadership, leader_lock_path
 from storage.migrate import head_revision, upgrade

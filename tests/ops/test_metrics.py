@@ -19,7 +19,6 @@ from bot.app import Core
 from bot.channels.base import RateLimits, TransientError
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.services.ledger_import import import_ledger_files
 from bot.messages import Incoming, Reply
 from bot.ops.metrics import (
     CONTENT_TYPE,
@@ -33,6 +32,7 @@ from bot.ops.metrics import (
     metrics_handler,
 )
 from bot.outbox import OutboxSender
+from bot.services.ledger_import import import_ledger_files
 from storage import outbox
 from storage.audit import Actor
 from storage.db import Database

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.services.ledger_import import ImportResult as ImportSummary
-from bot.services.ledger_import import import_ledger_files
+from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import AuditEntry, Person, Project, Unit
@@ -54,12 +53,12 @@ def _set(code: str, column: str, value: str) -> Callable[[dict[str, str]], None]
     return edit
 
 
-def _nothing_new(summary: ImportSummary) -> bool:
+def _nothing_new(summary: ImportResult) -> bool:
     return not summary.issues and not +summary.added and not +summary.changed
 
 
 async def _import(db: Database, clock: FrozenClock, actor: Actor, files: list[Path], *,
-                  dry_run: bool = False) -> ImportSummary:
+                  dry_run: bool = False) -> ImportResult:
     return await import_ledger_files(db, clock, files, actor=actor, dry_run=dry_run)
 
 
@@ -68,7 +67,7 @@ async def _counts(db: Database) -> dict[str, int]:
 
 
 @pytest.fixture
-async def imported(db: Database, clock: FrozenClock, actor: Actor) -> ImportSummary:
+async def imported(db: Database, clock: FrozenClock, actor: Actor) -> ImportResult:
     """The sample workbook imported once."""
     summary = await _import(db, clock, actor, [SAMPLE_XLSX])
     assert summary.issues == []
@@ -136,7 +135,7 @@ async def test_sample_workbook_dry_run_then_import(db: Database, clock: FrozenCl
 
 
 async def test_reimporting_the_workbook_or_its_csv_twins_changes_nothing(
-    db: Database, clock: FrozenClock, actor: Actor, imported: ImportSummary
+    db: Database, clock: FrozenClock, actor: Actor, imported: ImportResult
 ) -> None:
     before = await _counts(db)
     clock.advance(days=1)
@@ -149,7 +148,7 @@ async def test_reimporting_the_workbook_or_its_csv_twins_changes_nothing(
 
 
 async def test_changes_to_an_imported_ledger(
-    db: Database, clock: FrozenClock, actor: Actor, imported: ImportSummary, tmp_path: Path
+    db: Database, clock: FrozenClock, actor: Actor, imported: ImportResult, tmp_path: Path
 ) -> None:
     before = await _counts(db)
 

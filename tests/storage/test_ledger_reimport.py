@@ -3,18 +3,24 @@ asked for when it matters, the conflicts with the chat, and nothing deleted by o
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import delete, select
+import openpyxl
+import pytest
+from sqlalchemy import event, select
 
-from bot.clock import FrozenClock
+from bot.__main__ import main
+from bot.clock import FrozenClock, to_local
 from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage import audit
 from storage import projects as project_repo
 from storage.audit import Actor
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.models import Person, Project, Report
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
@@ -78,8 +84,6 @@ async def test_a_report_before_the_baseline_day_is_not_counted_twice(
 
 async def test_the_day_a_title_names_is_the_baseline_day(
         db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
-    import openpyxl
-
     workbook = openpyxl.load_workbook(SAMPLE_XLSX)
     workbook["重点项目包抓责任分解表"]["A1"] = "2026年全区重点项目包抓责任分解表（截至2026年10月31日）"
     titled = tmp_path / "titled.xlsx"
@@ -153,8 +157,6 @@ async def test_projects_without_a_roster_into_an_empty_database_give_one_issue(
 
 async def test_a_large_import_writes_in_a_few_statements(
         db: Database, clock: FrozenClock, actor: Actor) -> None:
-    from sqlalchemy import event
-
     statements: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -169,3 +171,44 @@ async def test_a_large_import_writes_in_a_few_statements(
     writes = [s for s in statements if s in ("INSERT", "UPDATE", "DELETE")]
     assert len(writes) <= 8, statements
     assert len(statements) <= 20, statements
+
+
+def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`diaodu import` refuses with a clear message when the baseline's day matters and is unknown, and
+    imports with --as-of; conflicts are listed and kept by default."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, url).result()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(SAMPLE_XLSX)]) == 0
+    today = to_local(datetime.now(UTC)).date()
+
+    async def report_and_deactivate() -> None:
+        db = Database(url)
+        try:
+            await _report(db, CODE, today, "1000")
+            async with db.session() as session:
+                hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
+                assert hao is not None
+                hao.active = False
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, report_and_deactivate()).result()
+    edited = edited_projects_csv(tmp_path, _set(CODE, DONE, "27051"))
+    capsys.readouterr()
+
+    assert main(["import", str(edited), str(SAMPLE_PEOPLE_CSV)]) == 1
+    refused = capsys.readouterr().err
+    assert "没有注明累计完成数的截至日期" in refused and "--as-of" in refused
+
+    assert main(["import", str(edited), str(SAMPLE_PEOPLE_CSV), "--as-of", today.isoformat()]) == 0
+    done = capsys.readouterr().out
+    assert f"累计完成基数截至 {today.isoformat()}（按指定日期），基数已含 1 条已有填报" in done
+    assert "郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in done
+    assert "默认保留系统中的更改；加 --take-file 则采用台账" in done

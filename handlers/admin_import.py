@@ -335,19 +335,23 @@ async def import_button(ctx: Context, data: str) -> None:
 
 
 async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
+    """Import for real. Nothing is written in this transaction before the import's own writes (the flow is
+    cleared after them), so the write lock is not held while the file is read and checked."""
     path = _path(ctx, str(state.get("path", "")))
-    await _clear(ctx)
     if path is None or not path.is_file():
+        await _clear(ctx)
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != state.get("sha256"):
         _drop(path)
+        await _clear(ctx)
         ctx.reply("admin_import_refused", reason="changed", name=state.get("name", ""),
                   max_size=_max_size(ctx))
         return
     original = str(state.get("name", path.name))
     result = await _run(ctx, path, state, dry_run=False)
+    await _clear(ctx)
     _drop(path)
     if result.issues or result.plan is None or not result.written:
         ctx.reply("admin_import_summary", stage="invalid", **_shown(result, path.name, original))

@@ -120,7 +120,7 @@ def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date
 class ReportFigures(NamedTuple):
     """What the reports say about one project on the cut-off day."""
 
-    year_sum: Decimal
+    year_sum: Decimal  # the year's reports up to the cut-off day, less those the dated baseline covers
     last_report_at: datetime | None
     reported_days: int
 
@@ -180,27 +180,6 @@ def reported_days_query(*, working_days: Sequence[date]) -> Select[Any]:
     )
 
 
-async def report_aggregate(
-    session: AsyncSession, *, cutoff: date, window_start: date, working_days: Sequence[date]
-) -> dict[int, ReportFigures]:
-    """Project id → its report figures (projects without a counted report are absent).
-
-    Two aggregates: the year's money over most of the table, and the window's days over its few reports
-    (one query doing both costs more: its COUNT(DISTINCT …) would go through every report of the year).
-    """
-    index = await _sqlite_index(session, STANDINGS_INDEX)
-    days: dict[int, int] = {}
-    if working_days:
-        days = {project_id: int(n) for project_id, n in
-                await _rows(session, reported_days_query(working_days=working_days))}
-    figures: dict[int, ReportFigures] = {}
-    query = report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index)
-    for project_id, total, last_at in await _rows(session, query):
-        figures[project_id] = ReportFigures(total if total is not None else Decimal(0), last_at,
-                                            days.get(project_id, 0))
-    return figures
-
-
 def covered_sums_query(*, cutoff: date) -> Select[Any]:
     """Per project whose baseline is dated in the cut-off day's year: the sum of the live reports of that
     year up to the baseline's day (and the cut-off day), which the baseline already counts."""
@@ -218,6 +197,29 @@ def covered_sums_query(*, cutoff: date) -> Select[Any]:
 async def _covered_sums(session: AsyncSession, *, cutoff: date) -> dict[int, Decimal]:
     return {project_id: Decimal(total or 0)
             for project_id, total in await _rows(session, covered_sums_query(cutoff=cutoff))}
+
+
+async def report_aggregate(
+    session: AsyncSession, *, cutoff: date, window_start: date, working_days: Sequence[date]
+) -> dict[int, ReportFigures]:
+    """Project id → its report figures (projects without a counted report are absent).
+
+    Two aggregates: the year's money over most of the table, and the window's days over its few reports
+    (one query doing both costs more: its COUNT(DISTINCT …) would go through every report of the year);
+    and the sums the projects' dated baselines cover, taken off the year's money (bot.domain.year_to_date).
+    """
+    index = await _sqlite_index(session, STANDINGS_INDEX)
+    days: dict[int, int] = {}
+    if working_days:
+        days = {project_id: int(n) for project_id, n in
+                await _rows(session, reported_days_query(working_days=working_days))}
+    covered = await _covered_sums(session, cutoff=cutoff)
+    figures: dict[int, ReportFigures] = {}
+    query = report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index)
+    for project_id, total, last_at in await _rows(session, query):
+        year_sum = (total if total is not None else Decimal(0)) - covered.get(project_id, Decimal(0))
+        figures[project_id] = ReportFigures(year_sum, last_at, days.get(project_id, 0))
+    return figures
 
 
 async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
@@ -247,7 +249,6 @@ async def project_standings(
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,
                                      working_days=working_days)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
-    covered = await _covered_sums(session, cutoff=cutoff)
 
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -266,19 +267,19 @@ async def project_standings(
     rows = await _rows(session, query)
     with gc_paused():
         return _build_standings(rows, reports, open_problems, cutoff=cutoff, thresholds=thresholds,
-                                working_days=len(working_days), covered=covered)
+                                working_days=len(working_days))
 
 
 def _build_standings(rows: Sequence[Row[Any]], reports: Mapping[int, ReportFigures],
                      open_problems: Mapping[int, int], *, cutoff: date, thresholds: LightThresholds,
-                     working_days: int, covered: Mapping[int, Decimal]) -> list[ProjectStanding]:
+                     working_days: int) -> list[ProjectStanding]:
     no_reports = ReportFigures(Decimal(0), None, 0)
     schedule = schedule_progress(cutoff)
     computed = []
     for row in rows:
         project_id, plan, done_before, baseline_year = row[0], row[11], row[12], row[13]
         figures = reports.get(project_id, no_reports)
-        ytd = baseline_on(done_before, baseline_year, cutoff) + figures.year_sum - covered.get(project_id, 0)
+        ytd = baseline_on(done_before, baseline_year, cutoff) + figures.year_sum
         rate = completion_rate(ytd, plan)  # what assess() does, with the schedule computed once
         gap = gap_points(rate, schedule)
         computed.append((row, figures, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))

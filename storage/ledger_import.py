@@ -1,4 +1,4 @@
-"""Writing an import plan (bot.domain.ledger_diff.ImportPlan) in bulk: a few executemany statements per
+"""Writing an import plan (bot.domain.ledger_plan.ImportPlan) in bulk: a few executemany statements per
 table through the caller's session, whatever the number of rows, with one audit entry per row changed.
 
 The caller owns the transaction; planning happened before (outside any write), so the write lock is held
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.ledger_diff import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
+from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
 from storage.audit import Actor
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 

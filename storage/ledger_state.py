@@ -1,5 +1,5 @@
 """What the ledger import compares the file with: every unit, person and project, read once in a few
-set-based queries as plain values (bot.domain.ledger_diff.LedgerState), plus the year's reports per project
+set-based queries as plain values (bot.domain.ledger_plan.LedgerState), plus the year's reports per project
 split at the baseline's day, and the liaisons and leads changed in the chat since the last import."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.ledger_diff import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
+from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
 
 IMPORT_ACTION = "ledger.import"

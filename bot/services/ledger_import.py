@@ -24,7 +24,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, to_local
-from bot.domain.ledger_diff import Conflict, ImportPlan, RowChange, plan_import
+from bot.domain.ledger_diff import plan_import
+from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
 from bot.domain.ledger_rows import ImportIssue
 from bot.ledger import read_ledger
 from storage.audit import Actor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.messages import Incoming, Outcome
+from bot.domain.messages import Incoming, Outcome
 from handlers import (
     admin_import,
     admin_ops,
@@ -71,6 +71,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
     **admin_people.BUTTONS,
+    **admin_projects.BUTTONS,
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
 }

@@ -8,8 +8,7 @@ only for these statements.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, update
@@ -135,22 +134,35 @@ _ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",
 
 
 def _shown(value: Any) -> Any:
+    """A value as JSON keeps it: amounts and days as text."""
     if value is None or isinstance(value, bool | int | str):
         return value
-    if isinstance(value, Decimal | date):
-        return str(value)
     return str(value)
 
 
+# Field keys as the audit trail names them (bot.domain.labels.FIELDS), where the plan's differ.
+_AUDIT_FIELDS = {"unit": "unit_name"}
+
+
 def _audit_row(change: RowChange, *, now: datetime, actor: Actor) -> dict[str, Any]:
-    detail: dict[str, Any] = {"source": "ledger"}
+    """One audit entry per row: what changed as {"changed": {field: new}, "before": {field: old}} (people
+    and units by name), like the chat's own changes; a row added is named (and a person's role given)."""
+    detail: dict[str, Any] = {"source": "ledger", "name": change.name}
     key = change.key
     if change.person is not None:  # added: known by the id just given
         key = str(change.person.id)
-        detail["name"] = change.name
-    if change.fields:
-        detail["fields"] = [{"field": f.field, "before": _shown(f.before), "after": _shown(f.after)}
-                            for f in change.fields]
+        detail["role"] = sorted(change.person.roles)[0] if change.person.roles else None
+    changed = [f for f in change.fields if f.field != "role"]
+    if change.action == "add":  # what the row is added with
+        detail.update({f.field: _shown(f.after) for f in changed})
+    elif changed:
+        detail["changed"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.after) for f in changed}
+        detail["before"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.before) for f in changed}
+    roles = [f.after for f in change.fields if f.field == "role"]
+    if roles:
+        detail["role_added"] = roles[0]
+    if change.kind == "person" and change.action == "update" and "changed" not in detail:
+        detail["changed"] = {}
     return {"at": now, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
             "action": _ACTIONS[(change.kind, change.action)], "object_type": change.kind,
             "object_key": key[:100], "detail": detail}

@@ -243,7 +243,8 @@ class _Planner:
                           lead_official=lead, liaison=liaison, supporting=supporting)
             self.result.new_projects.append(wanted)
             self.result.added["project"] += 1
-            self.result.changes.append(RowChange("project", "add", row.code, row.name))
+            self.result.changes.append(RowChange("project", "add", row.code, row.name,
+                                                 (FieldChange("annual_plan", None, wanted["annual_plan"]),)))
             self._year_to_date(row, None, wanted)
             return
         before = known.values

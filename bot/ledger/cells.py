@@ -13,19 +13,20 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from bot.domain.amounts import AmountError, parse_amount
+from bot.domain.digits import ASCII_DIGITS
 
 _CODE_MAX = 40
 # Excel serial numbers for 1950-01-01 .. 2100-12-31; other numbers in a date column are errors.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73415
 
 _CODE_RE = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
-_PHONE_RE = re.compile(r"1[3-9]\d{9}")
-_PHONE_CHARS_RE = re.compile(r"[\d\s\-+()]+")
+_PHONE_RE = re.compile(r"1[3-9][0-9]{9}")
+_PHONE_CHARS_RE = re.compile(r"[0-9\s\-+()]+")
 _DATE_RE = re.compile(
-    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[\sT]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?"
+    r"(?:[\sT]+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 )
-_COMPACT_DATE_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_COMPACT_DATE_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 _LIST_SPLIT_RE = re.compile(r"[、，,;；\s]+")
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―－﹣−"})
 PARENS = str.maketrans({"（": "(", "）": ")"})
@@ -72,7 +73,7 @@ def norm_code(text: str) -> str:
 
 def valid_code(code: str) -> bool:
     return (
-        len(code) <= _CODE_MAX and bool(_CODE_RE.fullmatch(code)) and any(ch.isdigit() for ch in code)
+        len(code) <= _CODE_MAX and bool(_CODE_RE.fullmatch(code)) and any(ch in ASCII_DIGITS for ch in code)
     )
 
 
@@ -207,7 +208,7 @@ def is_blank(value: object) -> bool:
 
 
 _AS_OF_RE = re.compile(
-    r"截[至止]\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(\d{1,2})\s*日?|月\s*(底|末))"
+    r"截[至止]\s*([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*(?:[-/.月]\s*([0-9]{1,2})\s*日?|月\s*(底|末))"
 )
 
 

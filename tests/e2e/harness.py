@@ -31,7 +31,7 @@ from bot.app import Core
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
-from bot.invites import create_invite
+from bot.services.invites import create_invite
 from bot.services.ledger_import import import_ledger_files
 from storage import people
 from storage.audit import Actor

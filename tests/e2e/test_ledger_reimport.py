@@ -75,7 +75,7 @@ async def test_reimport_with_a_dated_baseline_keeps_the_chat_work(
             "基数截至日期 2026-11-19 → 2026-11-30") in text
     assert f"{CODE} 城北高速连接线：本年累计完成 27,051.0 → 27,051.0 万元，基数已含 1 条填报" in text
     assert "1. 郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in text
-    assert (f"2. {CODE} 城北高速连接线 的首办秘书（联络员）已在系统中改为 严超，台账为 郝芳：保留 严超"
+    assert (f"2. {CODE} 城北高速连接线 的联络员已在系统中改为 严超，台账为 郝芳：保留 严超"
             in text)
     assert "annual_plan" not in text and "done_before" not in text
     assert preview.buttons == ["✓ 1 保留系统", "1 用台账", "✓ 2 保留系统", "2 用台账",

@@ -128,7 +128,7 @@ class _Ids:
         return value
 
 
-_ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",
+AUDIT_ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",
             ("person", "update"): "person.update", ("project", "add"): "project.create",
             ("project", "update"): "project.update"}
 
@@ -164,5 +164,5 @@ def _audit_row(change: RowChange, *, now: datetime, actor: Actor) -> dict[str, A
     if change.kind == "person" and change.action == "update" and "changed" not in detail:
         detail["changed"] = {}
     return {"at": now, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
-            "action": _ACTIONS[(change.kind, change.action)], "object_type": change.kind,
+            "action": AUDIT_ACTIONS[(change.kind, change.action)], "object_type": change.kind,
             "object_key": key[:100], "detail": detail}

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import counts, covered_until
+from bot.services.standings import project_standings
 from storage import projects as project_repo
 from storage.db import Database
-from storage.standings import project_standings
 
 from .conftest import District
 

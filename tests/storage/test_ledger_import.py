@@ -196,9 +196,9 @@ async def test_changes_to_an_imported_ledger(
     assert entry.object_type == "project"
     assert entry.object_key == "ZD2026-001"
     assert (entry.actor, entry.channel) == (actor.label, actor.channel)
-    [change] = entry.detail["fields"]
-    assert change["field"] == "annual_plan"
-    assert (Decimal(change["before"]), Decimal(change["after"])) == (Decimal(40800), Decimal("41000.5"))
+    assert set(entry.detail["changed"]) == set(entry.detail["before"]) == {"annual_plan"}
+    assert (Decimal(entry.detail["before"]["annual_plan"]), Decimal(entry.detail["changed"]["annual_plan"])) == (
+        Decimal(40800), Decimal("41000.5"))
     assert entry.at == clock.now()
     assert project.annual_plan == Decimal("41000.5")
     assert project.updated_at == clock.now()

@@ -11,9 +11,6 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage import direct
-from storage.db import Unit
-from storage.direct import Direct
 from storage.models import ChatAccount, Conversation, Invite, Person, PersonRole
 
 
@@ -70,7 +67,7 @@ class Caller:
 
 # One SELECT for account, person, roles (one row per role) and the conversation, which the router needs for
 # every non-command message and to leave a flow on a command.
-_CALLER = Direct(
+_CALLER = (
     select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
            Conversation.flow, Conversation.state)
     .select_from(ChatAccount)
@@ -88,9 +85,10 @@ _CALLER = Direct(
 )
 
 
-async def get_caller(session: AsyncSession | Unit, *, channel: str, external_id: str, chat_id: str) -> Caller:
+async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str) -> Caller:
     """The sender of a message in `chat_id` as stored; an empty `Caller` for an unknown account."""
-    found = await direct.rows(session, _CALLER, {"channel": channel, "external_id": external_id, "chat_id": chat_id})
+    params = {"channel": channel, "external_id": external_id, "chat_id": chat_id}
+    found = (await session.execute(_CALLER, params)).all()
     if not found:
         return Caller()
     account_id, blocked_at, person_id, name, active, _role, flow, state = found[0]

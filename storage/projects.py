@@ -11,9 +11,6 @@ from sqlalchemy import Integer, Select, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
-from storage import direct
-from storage.db import Unit
-from storage.direct import Direct
 from storage.models import Person, Project, ProjectSupportingUnit, Report, ReportPhoto, ReportSum
 from storage.reports import NewReport
 from storage.types import Wan
@@ -214,18 +211,18 @@ def _target_query() -> Select[Any]:
     )
 
 
-_TARGET = Direct(_target_query())
+_TARGET = _target_query()
 
 
 async def get_report_target(
-    session: AsyncSession | Unit, *, code: str, today: date
+    session: AsyncSession, *, code: str, today: date
 ) -> tuple[ReportTarget, ProjectFigures] | None:
-    """The project a report is for, with its figures for `today`, in one SELECT without the ORM. The figures
-    leave out the latest report and the photo count (both None: the report's card shows neither)."""
-    found = await direct.rows(session, _TARGET, {"code": code.strip().upper(), "year": today.year})
-    if not found:
+    """The project a report is for, with its figures for `today`, in one Core SELECT (no ORM objects). The
+    figures leave out the latest report and the photo count (both None: the report's card shows neither)."""
+    found = (await session.execute(_TARGET, {"code": code.strip().upper(), "year": today.year})).first()
+    if found is None:
         return None
-    *columns, this_year, everything = found[0]
+    *columns, this_year, everything = found
     target = ReportTarget(*columns)
     figures = _figures(target, today, this_year, everything, None, None)
     return target, replace(figures, photo_count=None)

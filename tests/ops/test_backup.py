@@ -53,7 +53,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Core]:
         liaison = await console_account(core, "郝芳")
         unit = await console_account(core, "赵芳")
         assert "已记录填报" in await say(core, liaison, "/report ZD2026-001 850万 桩基完成")
-        core.clock.advance(minutes=5)  # type: ignore[attr-defined]
+        core.clock.advance(days=1)  # type: ignore[attr-defined]  # one report a project a day
         assert "已记录填报" in await say(core, liaison, "/report ZD2026-001 120万 承台施工")
         assert "W0001" in await say(core, liaison, "/issue ZD2026-001 用地 还有12户未签约")
         assert "受理" in await say(core, unit, "/accept W0001")

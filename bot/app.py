@@ -103,6 +103,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
     from jobs import digests, escalation, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
+    from storage import processed
     from storage.settings import load_digest_settings
 
     renderer = core.deps.renderer
@@ -111,6 +112,8 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
         result = await escalation.run(core.db, core.clock, renderer)
         if result.checked:
             log.info("escalation tick: %s", result)
+        async with core.db.session() as session:  # keys of messages handled long ago (storage.processed)
+            await processed.forget_old(session, now=core.clock.now())
 
     async def digest_tick() -> None:
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),

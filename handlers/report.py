@@ -91,7 +91,8 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
     confirm replacing it: `replaces`, its id and amount), nothing is stored and the user is asked, both
     shown."""
     assert ctx.person_id is not None
-    if replaces is None:
+    none_today = isinstance(project, ReportTarget) and project.today_report_id is None  # read with the target
+    if replaces is None and not none_today:
         old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
         if old is not None:
             await _ask_replace(ctx, project, old, amount, progress, photos)

@@ -9,7 +9,8 @@ restart) finds it, or fails to record it and is rolled back whole.
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,11 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ProcessedMessage
 
 _TABLE = ProcessedMessage.__table__
+KEEP = timedelta(days=7)  # Telegram keeps an undelivered update for 24 hours; WeCom retries for seconds
+_LONGEST = 200  # the column's width: a longer key is kept as its SHA-256
+
+
+def _stored(key: str) -> str:
+    return key if len(key) <= _LONGEST else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 async def was_handled(session: AsyncSession, *, channel: str, key: str) -> bool:
     """Whether a message with this key has had its changes stored already."""
-    found = await session.scalar(select(_TABLE.c.key).where(_TABLE.c.channel == channel, _TABLE.c.key == key))
+    found = await session.scalar(select(_TABLE.c.key).where(_TABLE.c.channel == channel,
+                                                         _TABLE.c.key == _stored(key)))
     return found is not None
 
 
@@ -32,12 +40,12 @@ async def mark_handled(session: AsyncSession, *, channel: str, key: str, now: da
     transaction, which this one waited for): then this transaction must be rolled back."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (insert(_TABLE).values(channel=channel, key=key, handled_at=now)
+    statement = (insert(_TABLE).values(channel=channel, key=_stored(key), handled_at=now)
                  .on_conflict_do_nothing().returning(_TABLE.c.key))
     return (await session.execute(statement)).first() is not None
 
 
-async def forget_before(session: AsyncSession, *, before: datetime) -> int:
-    """Drop the keys of messages handled before `before` (no channel re-delivers after a day); how many."""
-    result = await session.execute(delete(_TABLE).where(_TABLE.c.handled_at < before))
+async def forget_old(session: AsyncSession, *, now: datetime) -> int:
+    """Drop the keys of messages handled more than `KEEP` ago (no channel re-delivers that late); how many."""
+    result = await session.execute(delete(_TABLE).where(_TABLE.c.handled_at < now - KEEP))
     return result.rowcount or 0

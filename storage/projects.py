@@ -186,6 +186,7 @@ class ReportTarget:
     done_before: Decimal
     baseline_year: int
     liaison_id: int | None
+    today_report_id: int | None  # the project's report that counts for the day asked about, if any
 
 
 def _target_query() -> Select[Any]:
@@ -202,10 +203,19 @@ def _target_query() -> Select[Any]:
         .where(sums.project_id == project_id)
         .subquery("figures")
     )
+    reports = Report.__table__.c
+    today_report = (
+        select(reports.id)
+        .where(reports.project_id == projects.id, reports.local_day == bindparam("day", type_=Report.local_day.type),
+               reports.withdrawn_at.is_(None))
+        .order_by(reports.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
         select(projects.id, projects.code, projects.name, projects.stage, projects.annual_plan,
                projects.total_investment, projects.done_before, projects.baseline_year, projects.liaison_id,
-               figures.c.this_year, figures.c.everything)
+               today_report, figures.c.this_year, figures.c.everything)
         .select_from(Project.__table__.join(figures, true()))
         .where(projects.code == bindparam("code"))
     )
@@ -217,9 +227,11 @@ _TARGET = _target_query()
 async def get_report_target(
     session: AsyncSession, *, code: str, today: date
 ) -> tuple[ReportTarget, ProjectFigures] | None:
-    """The project a report is for, with its figures for `today`, in one Core SELECT (no ORM objects). The
-    figures leave out the latest report and the photo count (both None: the report's card shows neither)."""
-    found = (await session.execute(_TARGET, {"code": code.strip().upper(), "year": today.year})).first()
+    """The project a report is for, with its figures for `today` and whether it has a report today already,
+    in one Core SELECT (no ORM objects). The figures leave out the latest report and the photo count (both
+    None: the report's card shows neither)."""
+    params = {"code": code.strip().upper(), "year": today.year, "day": today}
+    found = (await session.execute(_TARGET, params)).first()
     if found is None:
         return None
     *columns, this_year, everything = found

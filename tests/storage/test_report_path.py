@@ -20,7 +20,7 @@ from bot.config import load_settings
 from bot.messages import Incoming
 from handlers.context import Deps
 from handlers.router import Router
-from storage import conversations, people
+from storage import conversations, people, processed
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
@@ -218,3 +218,19 @@ async def test_a_write_that_must_wait_for_another_writer_waits_off_the_event_loo
     finally:
         holder.close()
     assert await count(file_db, Unit) == 1
+
+
+async def test_a_message_key_is_recorded_once_and_forgotten_after_a_week(db: Database) -> None:
+    long_key = "e:" + "x" * 300  # longer than the column: kept as its hash, found the same way
+    for key in ("1001:17", long_key):
+        async with db.session() as session:
+            assert not await processed.was_handled(session, channel="telegram", key=key)
+            assert await processed.mark_handled(session, channel="telegram", key=key, now=NOW)
+        async with db.session() as session:
+            assert await processed.was_handled(session, channel="telegram", key=key)
+            assert not await processed.was_handled(session, channel="wecom", key=key)  # keys are per channel
+            assert not await processed.mark_handled(session, channel="telegram", key=key, now=NOW)
+    async with db.session() as session:
+        assert await processed.forget_old(session, now=NOW + processed.KEEP) == 0
+        assert await processed.forget_old(session, now=NOW + processed.KEEP + timedelta(seconds=1)) == 2
+        assert not await processed.was_handled(session, channel="telegram", key="1001:17")

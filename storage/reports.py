@@ -38,16 +38,17 @@ class ReportConflict(Exception):
     one to replace was withdrawn or replaced meanwhile): nothing was written."""
 
 
-def _insert_unless_reported(values: dict[str, object]) -> Insert:
-    """INSERT the report unless the project already has a live report that day, as one statement (so the
-    check and the write cannot be split by another writer on SQLite, whose write lock the INSERT holds)."""
+def _insert_unless_reported(values: dict[str, object], *, check: bool) -> Insert:
+    """INSERT the report unless (with `check`) the project already has a live report that day, as one
+    statement (so the check and the write cannot be split by another writer on SQLite, whose write lock
+    the INSERT holds)."""
     columns = list(values)
     live = select(_REPORTS.c.id).where(
         _REPORTS.c.project_id == values["project_id"], _REPORTS.c.local_day == values["local_day"],
         _REPORTS.c.withdrawn_at.is_(None),
     )
     row = select(*(literal(values[name], _REPORTS.c[name].type).label(name) for name in columns))
-    return (insert(_REPORTS).from_select(columns, row.where(~exists(live)))
+    return (insert(_REPORTS).from_select(columns, row.where(~exists(live)) if check else row)
             .returning(_REPORTS.c.id, _REPORTS.c.amount))
 
 
@@ -90,7 +91,9 @@ async def add_report(
         "project_id": project_id, "person_id": person_id, "local_day": local_day, "amount": amount,
         "progress_text": progress_text, "channel": channel, "created_at": now, "replaces_id": replaces,
     }
-    stored_row = (await session.execute(_insert_unless_reported(values))).first()
+    # Replacing, the day's report was just withdrawn under the lock: nothing to check (and a day with two
+    # live reports from before the one-a-day rule keeps its other one rather than fail half-written).
+    stored_row = (await session.execute(_insert_unless_reported(values, check=replaces is None))).first()
     if stored_row is None:
         raise ReportConflict(project_code)
     report_id, stored = stored_row

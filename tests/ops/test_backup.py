@@ -81,10 +81,12 @@ def sample_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _write_reports(core: Core, liaison: str, stop: asyncio.Event, written: list[int]) -> None:
-    """Keep filing reports (each its own transaction) until told to stop."""
+    """Keep filing reports (each its own transaction, each on a day of its own: one report counts per
+    project and day) until told to stop."""
     n = 0
     while not stop.is_set():
         n += 1
+        core.clock.advance(days=1)  # type: ignore[attr-defined]
         reply = await say(core, liaison, f"/report ZD2026-001 1万 第{n}次进展")
         assert "已记录填报" in reply, reply
         written.append(n)

@@ -122,10 +122,10 @@ class Router:
 
     async def _handle(self, msg: Incoming) -> Outcome:
         async with self.deps.db.session() as session:
-            if msg.key is not None and await processed.was_handled(session, channel=msg.channel, key=msg.key):
-                raise _AlreadyHandled
             caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
-                                             chat_id=msg.chat_id)
+                                             chat_id=msg.chat_id, message_key=msg.key)
+            if caller.handled:
+                raise _AlreadyHandled
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
                 person = await people.get_person_with_roles(session, person_id=caller.person_id)

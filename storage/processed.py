@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,14 +24,21 @@ KEEP = timedelta(days=7)  # Telegram keeps an undelivered update for 24 hours; W
 _LONGEST = 200  # the column's width: a longer key is kept as its SHA-256
 
 
-def _stored(key: str) -> str:
+def stored_key(key: str) -> str:
+    """The key as the table keeps it."""
     return key if len(key) <= _LONGEST else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def handled(channel: ColumnElement[str], key: ColumnElement[str]) -> ColumnElement[bool]:
+    """Whether the message with this key (a `stored_key`) was handled: for a column of a larger query (the
+    router reads it with the caller, storage.people)."""
+    return exists().where(_TABLE.c.channel == channel, _TABLE.c.key == key)
 
 
 async def was_handled(session: AsyncSession, *, channel: str, key: str) -> bool:
     """Whether a message with this key has had its changes stored already."""
     found = await session.scalar(select(_TABLE.c.key).where(_TABLE.c.channel == channel,
-                                                         _TABLE.c.key == _stored(key)))
+                                                         _TABLE.c.key == stored_key(key)))
     return found is not None
 
 
@@ -40,7 +47,7 @@ async def mark_handled(session: AsyncSession, *, channel: str, key: str, now: da
     transaction, which this one waited for): then this transaction must be rolled back."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (insert(_TABLE).values(channel=channel, key=_stored(key), handled_at=now)
+    statement = (insert(_TABLE).values(channel=channel, key=stored_key(key), handled_at=now)
                  .on_conflict_do_nothing().returning(_TABLE.c.key))
     return (await session.execute(statement)).first() is not None
 

@@ -122,6 +122,16 @@ async def test_get_caller_reads_account_person_roles_and_flow(db: Database) -> N
     assert caller.roles == frozenset(liaison.role_names)
     assert caller.flow == people.Flow("report", {"step": "amount"})
     assert elsewhere.bound and elsewhere.flow is None  # the flow belongs to the chat it started in
+    assert not caller.handled
+
+    async with db.session() as session:  # a message of theirs was handled: the caller's read says so
+        await processed.mark_handled(session, channel="console", key=f"{external_id}:9", now=NOW)
+    async with db.session() as session:
+        again = await people.get_caller(session, channel="console", external_id=external_id, chat_id=external_id,
+                                        message_key=f"{external_id}:9")
+        other = await people.get_caller(session, channel="console", external_id=external_id, chat_id=external_id,
+                                        message_key=f"{external_id}:10")
+    assert again.handled and again.person_id == world.liaison and not other.handled
 
     async with db.session() as session:
         await session.execute(update(Person).where(Person.id == world.liaison).values(active=False))

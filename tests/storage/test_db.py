@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from storage.db import Database
 from storage.models import Person, Unit
@@ -170,3 +170,24 @@ async def test_a_write_waits_a_bounded_time_for_the_lock_then_fails(tmp_path: Pa
         assert await count(database, Unit) == 0
     finally:
         await database.dispose()
+
+
+async def test_on_postgresql_a_write_waits_a_bounded_time_for_a_row_lock(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's lock_timeout (SQLite's busy timeout is tested above)")
+    async with db.session() as session:
+        session.add(Unit(name="甲", created_at=NOW))
+    other = Database(db.url, lock_wait=0.3)
+    try:
+        async with db.session() as holder:
+            await holder.execute(text("SELECT id FROM units WHERE name = '甲' FOR UPDATE"))
+            started = time.monotonic()
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                async with other.session() as session:
+                    await session.execute(text("UPDATE units SET name = '乙' WHERE name = '甲'"))
+            waited = time.monotonic() - started
+        assert 0.25 <= waited < 3
+        async with db.session() as session:
+            assert (await session.execute(text("SELECT name FROM units"))).scalars().all() == ["甲"]
+    finally:
+        await other.dispose()

@@ -78,14 +78,16 @@ async def add_report(
         # Reports of one project wait for each other here (READ COMMITTED: the check below then sees what
         # the one before committed). On SQLite the INSERT itself holds the one write lock.
         await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+    replaced_amount: Decimal | None = None
     if replaces is not None:
-        withdrawn = await session.execute(
+        replaced_amount = await session.scalar(
             update(_REPORTS)
             .where(_REPORTS.c.id == replaces, _REPORTS.c.project_id == project_id,
                    _REPORTS.c.local_day == local_day, _REPORTS.c.withdrawn_at.is_(None))
             .values(withdrawn_at=now)
+            .returning(_REPORTS.c.amount)
         )
-        if withdrawn.rowcount != 1:
+        if replaced_amount is None:
             raise ReportConflict(project_code)
     values: dict[str, object] = {
         "project_id": project_id, "person_id": person_id, "local_day": local_day, "amount": amount,
@@ -103,7 +105,7 @@ async def add_report(
     detail: dict[str, object] = {"report_id": report_id, "amount": str(amount), "progress": progress_text,
                                  "photos": len(photos)}
     if replaces is not None:
-        detail["replaces"] = replaces
+        detail.update(replaces=replaces, replaced_amount=f"{replaced_amount.normalize():f}")
     await audit.record(session, actor=actor, at=now, action="report.replace" if replaces else "report.create",
                        object_type="project", object_key=project_code, detail=detail)
     return NewReport(id=report_id, project_id=project_id, person_id=person_id, local_day=local_day, amount=stored,

@@ -31,6 +31,7 @@ from tests.e2e.harness import TelegramHarness, running
 from tests.fakes.bot_api import FakeBotAPI
 
 HAO = 1001
+ADMIN = 9009
 CODE = "ZD2026-001"
 NOT_SAVED = "没有处理成功"
 SECRET = "s3cret-token"
@@ -59,6 +60,10 @@ async def test_a_second_report_the_same_day_replaces_the_first_after_confirmatio
     [live] = await hao.reports()
     [old] = await hao.reports(withdrawn=True)
     assert (live.amount, live.replaces_id, old.amount) == (Decimal(900), old.id, Decimal(850))
+
+    await hao.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    history = await hao.send(ADMIN, f"/audit {CODE}")
+    assert "替换当天填报:850 → 900 万元" in history and "填报进度:850 万元" in history  # both versions named
 
     kept = await hao.send(HAO, f"/report {CODE} 1000 再报一次")
     assert "原填报:本期完成投资 900.0 万元" in kept

@@ -101,6 +101,10 @@ async def test_one_report_counts_per_project_and_day(db: Database) -> None:
     assert await count(db, Report) == 2
     assert await _sum(db, world) == Decimal(900)  # the running sums follow (storage.report_sums)
     assert actions == ["report.create", "report.replace"]
+    async with db.session() as session:
+        replaced = await session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "report.replace"))
+    assert replaced == {"report_id": second.id, "amount": "900", "progress": "桩基施工", "photos": 0,
+                        "replaces": first.id, "replaced_amount": "850"}
 
 
 async def test_get_caller_reads_account_person_roles_and_flow(db: Database) -> None:

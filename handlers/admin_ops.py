@@ -43,7 +43,8 @@ CHANNEL_LABELS = {"telegram": "Telegram", "wecom": "企业微信", "wecom_robot"
                   "console": "控制台", "cli": "命令行"}
 ACTION_LABELS = {
     "account.bind": "绑定账号", "invite.create": "生成邀请码", "report.create": "填报进度",
-    "report.withdraw": "撤回填报", "report.replace": "替换当天填报", "calendar.set": "录入日历", "sla.set": "修改办理时限",
+    "report.withdraw": "撤回填报", "report.replace": "替换当天填报", "calendar.set": "录入日历",
+    "sla.set": "修改办理时限",
     "digests.set": "修改提醒和通报安排", "group.add": "添加通报群", "group.remove": "移除通报群",
     "broadcast.send": "群发通知", "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",
     "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",

@@ -90,7 +90,7 @@ def _note_flush(session: Session, _context: Any) -> None:
 
 
 def wrote(session: AsyncSession) -> bool:
-    """Whether the session has written anything (so far)."""
+    """Whether the session has written anything so far (ORM changes count once flushed: flush first)."""
     return bool(session.info.get(_WROTE))
 
 

@@ -25,7 +25,7 @@ from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import AuditEntry, ChatAccount, Person, Report, ReportSum, Unit
+from storage.models import AuditEntry, ChatAccount, Conversation, Person, Report, ReportSum, Unit
 
 from .factories import NOW, World, build_world, count
 
@@ -248,3 +248,31 @@ async def test_a_message_key_is_recorded_once_and_forgotten_after_a_week(db: Dat
         assert await processed.forget_old(session, now=NOW + processed.KEEP) == 0
         assert await processed.forget_old(session, now=NOW + processed.KEEP + timedelta(seconds=1)) == 2
         assert not await processed.was_handled(session, channel="telegram", key="1001:17")
+
+
+async def test_the_same_message_handled_by_two_processes_at_once_is_stored_once(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    """Two processes (two engines) get the same delivery at the same moment: both read it as new, both
+    handle it; one commits, the other finds the key taken (or the day's report there) and rolls back whole,
+    answering nothing."""
+    shared = db
+    if db.is_sqlite:  # in-memory databases are private to their engine: share a file instead
+        shared = Database(f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}")
+        await shared.create_all()
+    other = Database(shared.url)
+    try:
+        router, external_id = await _liaison_router(shared, clock)
+        second = Router(Deps(db=other, clock=clock, settings=router.deps.settings))
+        message = Incoming(channel="console", user_id=external_id, chat_id=external_id,
+                           text="/report ZD2026-001 850 桩基完成", key="console:42")
+        outcomes = await asyncio.gather(router.handle(message), second.handle(message))
+        answered = [o for o in outcomes if o.replies]
+        assert len(answered) == 1 and "已记录填报" in answered[0].replies[0].html
+        assert await count(shared, Report) == 1
+        async with shared.session() as session:
+            flows = (await session.execute(select(func.count()).select_from(Conversation))).scalar()
+        assert flows == 0  # the loser's question (replace the day's report?) was rolled back with it
+    finally:
+        await other.dispose()
+        if shared is not db:
+            await shared.dispose()

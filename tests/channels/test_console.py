@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.app import Core
 from bot.channels.console import bind_console, chat
 from bot.clock import FrozenClock
@@ -72,6 +74,7 @@ async def test_cancel_leaves_a_guided_flow_and_says_so() -> None:
     assert "当前没有进行中的操作" in out[3]
 
 
+@pytest.mark.handler_failures
 async def test_a_report_that_cannot_be_written_in_time_is_answered_not_saved(tmp_path: Path) -> None:
     path = tmp_path / "console.sqlite3"
     url = f"sqlite+aiosqlite:///{path}"

@@ -159,6 +159,7 @@ async def test_a_redelivered_update_stores_one_report_in_this_process_or_another
         assert not first.errors and not second.errors
 
 
+@pytest.mark.handler_failures
 async def test_a_report_meeting_a_held_write_lock_is_answered_not_saved(
         fake_api: FakeBotAPI, tg_settings: Settings, frozen_clock: FrozenClock, shared_file: Path,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -57,6 +57,7 @@ async def test_the_same_msgid_in_another_process_stores_one_report(
         assert second.channel.stats["failed"] == 0
 
 
+@pytest.mark.handler_failures
 async def test_a_report_meeting_a_held_write_lock_is_answered_not_saved(
         fake_wecom: FakeWeCom, wc_settings: Settings, frozen_clock: FrozenClock, shared_file: Path) -> None:
     async with process(shared_file, fake_wecom, wc_settings, frozen_clock, lock_wait=0.3) as wecom:

@@ -66,11 +66,11 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.channels.telegram_transport import TelegramTransport  # noqa: E402
 from bot.clock import FrozenClock, SystemClock  # noqa: E402
+from bot.domain.messages import Reply  # noqa: E402
 from bot.domain.periods import parse_period  # noqa: E402
 from bot.importing import import_ledger  # noqa: E402
-from bot.messages import Reply  # noqa: E402
-from bot.outbox import OutboxSender  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.services.outbox import OutboxSender  # noqa: E402
 from jobs.digests import render_bulletin  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.audit import Actor  # noqa: E402

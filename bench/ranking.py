@@ -16,7 +16,7 @@ file exists (to iterate on the queries without rebuilding; indexes the models ga
 
 Then, alternating, --rounds times each (medians reported):
 
-- standings: ``storage.standings.compute_standings`` for the weekly bulletin of ISO week 2026-W47 (cut-off
+- standings: ``bot.services.standings.compute_standings`` for the weekly bulletin of ISO week 2026-W47 (cut-off
   Sunday 22 November 2026, window Monday 16 to Sunday 22), in a fresh session: two aggregates over the
   reports (the year's money, the window's days), the projects, the open problems and the problems'
   handling, then the ranking in Python. Its parts are timed separately once more afterwards;
@@ -59,14 +59,13 @@ from sqlalchemy import insert, text  # noqa: E402
 from bot.clock import SHANGHAI  # noqa: E402
 from bot.domain.periods import period_containing  # noqa: E402
 from bot.domain.progress import STAGES  # noqa: E402
+from bot.services.standings import compute_standings, project_standings  # noqa: E402
 from bot.weekly import assemble  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Base, Person, Problem, ProblemEvent, Project, Report, Unit  # noqa: E402
 from storage.settings import load_calendar  # noqa: E402
 from storage.standings import (  # noqa: E402
     STANDINGS_INDEX,
-    compute_standings,
-    project_standings,
     report_aggregate,
     report_aggregate_query,
     reported_days_query,

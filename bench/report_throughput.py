@@ -69,9 +69,9 @@ from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
+from bot.domain.messages import Incoming  # noqa: E402
 from bot.importing import import_ledger  # noqa: E402
-from bot.invites import create_invite  # noqa: E402
-from bot.messages import Incoming  # noqa: E402
+from bot.services.invites import create_invite  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Project, Report  # noqa: E402

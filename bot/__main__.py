@@ -250,8 +250,8 @@ async def _pick_person(core, name: str, phone: str | None):  # type: ignore[no-u
 
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.invites import create_invite
     from bot.render import format_time
+    from bot.services.invites import create_invite
     from storage.audit import Actor
 
     core = await _open(settings)
@@ -294,8 +294,8 @@ async def _console(settings: Settings, name: str, phone: str | None) -> int:
 
 
 async def _calendar(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.admin_ops import AdminInputError, set_day
     from bot.render import Renderer, html_to_plain
+    from bot.services.admin_ops import AdminInputError, set_day
     from storage.audit import Actor
     from storage.settings import calendar_overrides, load_calendar
 
@@ -319,9 +319,9 @@ async def _calendar(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _sla(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.admin_ops import AdminInputError, set_policy
     from bot.domain.escalation import CATEGORIES
     from bot.render import Renderer, html_to_plain
+    from bot.services.admin_ops import AdminInputError, set_policy
     from storage.audit import Actor
     from storage.settings import load_policy
 
@@ -479,8 +479,9 @@ async def _restore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _wecom_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.admin_ops import AdminInputError
-    from bot.channels.wecom import cli_bind_wecom, cli_wecom_menu
+    from bot.channels.wecom.binding import cli_bind_wecom
+    from bot.channels.wecom.wiring import cli_wecom_menu
+    from bot.services.admin_ops import AdminInputError
 
     core = await _open(settings)
     try:

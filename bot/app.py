@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.outbox import OutboxSender, SendStats
+from bot.services.outbox import OutboxSender, SendStats
 from handlers.context import Deps
 from handlers.router import Router
 from storage.db import Database
@@ -85,7 +85,7 @@ class NoChannel(RuntimeError):
 async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | None:
     """Send what is due in the outbox through every configured channel (None when none is configured)."""
     from bot.channels.telegram_transport import TelegramTransport
-    from bot.channels.wecom import wecom_outbox_transports
+    from bot.channels.wecom.wiring import wecom_outbox_transports
 
     bot = telegram_bot(core.settings)
     async with AsyncExitStack() as stack:
@@ -177,7 +177,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
     from bot.channels.telegram import TelegramChannel
     from bot.channels.telegram_transport import TelegramTransport
-    from bot.channels.wecom import WeComChannel, add_wecom_routes, wecom_configured, wecom_outbox_transports
+    from bot.channels.wecom.callback import WeComChannel
+    from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
     from bot.ops.metrics import (
         BotMetrics,
         Runtime,

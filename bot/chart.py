@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
-from bot.standings import GroupStanding, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 
 # Files of Debian's CJK font packages, in order of preference:
 # fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-arphic-ukai/uming, fonts-droid-fallback.

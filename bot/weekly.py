@@ -49,7 +49,7 @@ from bot.domain.ranking import (
     rank,
     share,
 )
-from bot.standings import GroupStanding, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 
 __all__ = [
     "assemble",

@@ -1,7 +1,7 @@
 """Admins' settings in chat: /sla (problem deadlines), /calendar (official days off and 调休 working days) and
 /schedule (reminder and bulletin times, switches, thresholds, weights).
 
-Deadlines and days go through bot.admin_ops, exactly as the CLI does (same validation, same audit entries).
+Deadlines and days go through bot.services.admin_ops, exactly as the CLI does (same validation, same audit entries).
 The schedule is the stored DigestSettings: each change is validated, stored and audited here; a running
 bot picks up new reminder times through the scheduler's settings watcher (jobs.scheduler).
 """
@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import time
 from typing import Any
 
-from bot.admin_ops import AdminInputError, set_day, set_policy
-from bot.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.dates import parse_day
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
+from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
+from bot.services.admin_ops import AdminInputError, set_day, set_policy
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
@@ -33,7 +34,7 @@ DAY_KINDS = {"off": "off", "放假": "off", "休": "off", "休息": "off",
 SCHEDULE_ALIASES = {"提醒": "reminders", "周报": "weekly", "月报": "monthly", "预警": "alert", "表扬": "praise",
                     "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds"}
 ON_WORDS = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
-CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+CLOCK = re.compile(r"^([0-9]{1,2})[:：]([0-9]{2})$")
 MAX_REMINDERS = 6
 
 
@@ -69,7 +70,7 @@ async def sla_command(ctx: Context, args: str) -> None:
 
 
 def _chat_wording(message: str) -> str:
-    """bot.admin_ops speaks of the CLI's `sla set …`; in chat the command is `/sla …`."""
+    """bot.services.admin_ops speaks of the CLI's `sla set …`; in chat the command is `/sla …`."""
     return message.replace("sla set ", "/sla ")
 
 
@@ -177,10 +178,11 @@ def _times(text: str) -> tuple[time, ...]:
 
 def _count(text: str, what: str) -> int:
     limit = 20 if what == "alert" else 50
-    if not text.isdigit() or not 1 <= int(text) <= limit:
+    number = as_int(text)
+    if number is None or not 1 <= number <= limit:
         noun = "连续未填报的工作日数" if what == "alert" else "表扬的项目个数"
         raise ScheduleInputError(f"「{text}」无效:{noun}应为 1 到 {limit} 之间的整数。")
-    return int(text)
+    return number
 
 
 def _number(text: str) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.messages import MenuCommand
+from bot.domain.messages import MenuCommand
 
 if TYPE_CHECKING:
     from handlers.context import Context

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, to_local
 from bot.config import Settings
-from bot.messages import Attachment, Button, Incoming, Outcome, Reply
+from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from handlers.commands import CommandRegistry
 from storage.audit import Actor

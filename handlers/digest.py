@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import SHANGHAI
-from bot.ledger_export import ledger_workbook
-from bot.messages import Attachment
-from bot.standings import Standings
+from bot.domain.messages import Attachment
+from bot.domain.standings import Standings
+from bot.services.ledger_export import ledger_workbook
+from bot.services.standings import compute_standings
 from handlers.context import Context
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import compute_standings, problem_rows
+from storage.standings import problem_rows
 
 
 async def _current(ctx: Context) -> Standings:

@@ -2,7 +2,7 @@
 
 The agenda lists the open problems at or near their deadline (within two working days, or past it) by
 level and unit, the red-light projects, and the decisions still open. A decision is then followed
-exactly like a problem (bot.problem_service.record_decision): assigned to a unit, with deadlines,
+exactly like a problem (bot.services.problems.record_decision): assigned to a unit, with deadlines,
 escalation (skipping level 1, as it has no project) and 销号 by the admin who recorded it.
 """
 
@@ -15,26 +15,26 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot import problem_service as service
 from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.messages import Reply
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
-from bot.messages import Reply
+from bot.services import problems as service
+from bot.services.standings import compute_standings
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
 from storage import people as people_repo
 from storage.models import Problem, Unit
 from storage.settings import load_calendar, load_digest_settings, load_policy
-from storage.standings import compute_standings
 
 ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
 TEXT_MAX = 500
 PREVIEW = 40
-MONTH_DAY = re.compile(r"^(\d{1,2})月(\d{1,2})日?$")
+MONTH_DAY = re.compile(r"^([0-9]{1,2})月([0-9]{1,2})日?$")
 
 
 def register(registry: CommandRegistry) -> None:

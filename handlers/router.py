@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.messages import Incoming, Outcome, Reply
+from bot.domain.messages import Incoming, Outcome, Reply
 from handlers import (
     admin_import,
     admin_ops,
@@ -85,6 +85,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
     **admin_people.BUTTONS,
+    **admin_projects.BUTTONS,
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
 }

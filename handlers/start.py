@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.invites import refusal_for
+from bot.services.invites import refusal_for
 from handlers.context import Context
 from storage import audit, people
 

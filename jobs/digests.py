@@ -21,21 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment
 from bot.chart import group_chart, ranking_chart
 from bot.clock import SHANGHAI
-from bot.digest_settings import DigestSettings
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.messages import Reply
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
+from bot.domain.standings import Standings
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
-from bot.ledger_export import bulletin_filename, ledger_workbook
-from bot.messages import Reply
 from bot.render import Renderer
-from bot.standings import Standings
+from bot.services.ledger_export import bulletin_filename, ledger_workbook
+from bot.services.standings import compute_standings
 from storage import outbox
 from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import compute_standings, problem_rows
+from storage.standings import problem_rows
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot import problem_service
 from bot.clock import Clock
 from bot.render import Renderer
+from bot.services import problems as problem_service
 from storage import problems as repo
 from storage.db import Database
 from storage.settings import load_calendar, load_policy

@@ -22,7 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import SHANGHAI
-from bot.digest_settings import DigestSettings
+from bot.domain.digest_settings import DigestSettings
 
 log = logging.getLogger(__name__)
 

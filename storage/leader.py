@@ -26,13 +26,13 @@ down if somebody replaces it anyway. Without ``fcntl`` (Windows) and for in-memo
 process is simply its own leader (``AlwaysLeader``).
 
 A take-over never sends a notice twice, and loses none silently. The sender commits each send's start
-before making it, so the next leader (once the old claims' lease has run out, see ``bot.outbox``) sends
-again only the rows whose send had not started; a row whose send had started but whose outcome was not
-recorded (the leader was killed mid-send, at most the sender's ``concurrency`` rows) is held as
-``in_doubt`` for an admin to check and resend from ``/outbox``. Leadership itself guarantees that two
-processes do not run the jobs and the sender at the same time, except for the moment between a
-partitioned leader losing its lock and its watchdog noticing; the outbox claims and the jobs' own keys
-make that overlap harmless.
+before making it, so the next leader (once the old claims' lease has run out, see
+``bot.services.outbox``) sends again only the rows whose send had not started; a row whose send had
+started but whose outcome was not recorded (the leader was killed mid-send, at most the sender's
+``concurrency`` rows) is held as ``in_doubt`` for an admin to check and resend from ``/outbox``.
+Leadership itself guarantees that two processes do not run the jobs and the sender at the same time,
+except for the moment between a partitioned leader losing its lock and its watchdog noticing; the outbox
+claims and the jobs' own keys make that overlap harmless.
 """
 
 from __future__ import annotations

@@ -46,8 +46,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.channels.base import Attachment
-from bot.messages import Button, Reply
+from bot.domain.messages import Attachment, Button, Reply
 from storage.models import ChatAccount, OutboxMessage
 
 log = logging.getLogger(__name__)

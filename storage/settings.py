@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.digest_settings import DIGEST_KEY, DigestSettings
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import DayOverride, WorkCalendar
 from storage.models import CalendarOverride, Setting

@@ -1,5 +1,5 @@
-"""The figures of a bulletin, read with a few set-based queries: per-project standings, the units' problem
-handling and the problem ledger.
+"""The figures of a bulletin, read with a few set-based queries: per-project figures, the units' problem
+handling and the problem ledger. ``bot.services.standings`` turns them into ranked standings.
 
 Every function reads a fixed number of queries whatever the number of projects (none runs per project).
 Rules, as the users gave them:
@@ -31,7 +31,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     and_,
     case,
@@ -46,28 +45,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import SHANGHAI
+from bot.domain import labels
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
-from bot.domain.progress import (
-    DEFAULT_LIGHT_THRESHOLDS,
-    LightThresholds,
-    completion_rate,
-    gap_points,
-    schedule_progress,
-    traffic_light,
-)
-from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
+from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
-from bot.standings import ProblemRow, ProjectStanding, Standings
-from bot.weekly import assemble, gc_paused, project_places
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
+from storage.rows import all_rows as _rows
+from storage.rows import gc_paused
 from storage.types import Wan
 
 __all__ = [
     "STANDINGS_INDEX",
+    "ProjectFigures",
+    "ProjectRow",
     "ReportFigures",
-    "compute_standings",
     "problem_rows",
-    "project_standings",
+    "project_figures",
     "report_aggregate",
     "report_aggregate_query",
     "reported_days_query",
@@ -79,22 +72,8 @@ __all__ = [
 _RESOLVING = ("resolved", "closed")
 _HANDLING_KINDS = (*_RESOLVING, "reopened", "escalated")
 
-_KIND_NAMES = {
-    "raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
-    "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办", "comment": "批示",
-    "escalated": "上报",
-}
 _HISTORY_TEXT_CHARS = 30
 _HISTORY_SEPARATOR = "；"
-
-
-async def _rows(session: AsyncSession, query: Select[Any]) -> Sequence[Row[Any]]:
-    """The rows of a column query, run on the session's connection: the same typed values as
-    ``session.execute`` without the ORM's per-row loading (a third of the Python time on 10,000 rows)."""
-    connection = await session.connection()
-    result = await connection.execute(query)
-    with gc_paused():
-        return result.all()
 
 
 def _day_start(day: date) -> datetime:
@@ -209,15 +188,40 @@ async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[i
     return {project_id: int(n) for project_id, n in await _rows(session, query)}
 
 
-async def project_standings(
-    session: AsyncSession,
-    *,
-    cutoff: date,
-    window_start: date,
-    calendar: WorkCalendar,
-    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
-) -> list[ProjectStanding]:
-    """Every project's standing on ``cutoff``, in code order, with its rank (``bot.weekly.rank_projects``).
+class ProjectRow(NamedTuple):
+    """One project as the standings read it: what the ledger says, with its unit's and people's names."""
+
+    id: int
+    code: str
+    name: str
+    category: str | None
+    stage: str
+    location: str | None
+    lead_unit: str
+    lead_official: str | None
+    lead_official_id: int | None
+    liaison: str | None
+    liaison_id: int | None
+    annual_plan: Decimal | None
+    done_before: Decimal | None
+    baseline_year: int | None
+    planned_start: date | None
+    planned_finish: date | None
+
+
+class ProjectFigures(NamedTuple):
+    """Everything the standings of the projects are computed from, for one cut-off day and window."""
+
+    projects: list[ProjectRow]  # in code order
+    reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
+    open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
+    working_days: int  # working days in the window
+
+
+async def project_figures(
+    session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar
+) -> ProjectFigures:
+    """The projects in code order with their report figures and open problems on ``cutoff``.
 
     Four queries: the projects with their names, two aggregates over the reports (the year's money, the
     window's days), one count of open problems.
@@ -243,42 +247,8 @@ async def project_standings(
     )
     rows = await _rows(session, query)
     with gc_paused():
-        return _build_standings(rows, reports, open_problems, cutoff=cutoff, thresholds=thresholds,
-                                working_days=len(working_days))
-
-
-def _build_standings(rows: Sequence[Row[Any]], reports: Mapping[int, ReportFigures],
-                     open_problems: Mapping[int, int], *, cutoff: date, thresholds: LightThresholds,
-                     working_days: int) -> list[ProjectStanding]:
-    no_reports = ReportFigures(Decimal(0), None, 0)
-    schedule = schedule_progress(cutoff)
-    computed = []
-    for row in rows:
-        project_id, plan, done_before, baseline_year = row[0], row[11], row[12], row[13]
-        figures = reports.get(project_id, no_reports)
-        baseline = done_before if baseline_year == cutoff.year and done_before is not None else Decimal(0)
-        ytd = baseline + figures.year_sum
-        rate = completion_rate(ytd, plan)  # what assess() does, with the schedule computed once
-        gap = gap_points(rate, schedule)
-        computed.append((row, figures, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))
-    # Ranked here already, so that bot.weekly.assemble need not copy 10,000 standings to set their rank.
-    places = project_places([(gap, row[1]) for row, _f, _y, _r, gap, _l in computed])
-    standings: list[ProjectStanding] = []
-    for place, (row, figures, ytd, rate, gap, light) in zip(places, computed, strict=True):
-        (project_id, code, name, category, stage, location, unit_name, lead_name, lead_id, liaison_name,
-         liaison_id, plan, _done, _year, planned_start, planned_finish) = row
-        standings.append(ProjectStanding(
-            code=code, name=name, category=category, stage=stage,
-            town=location.strip() if location and location.strip() else None,
-            lead_unit=unit_name, lead_official=lead_name, lead_official_id=lead_id,
-            liaison=liaison_name, liaison_id=liaison_id,
-            annual_plan=plan if plan is not None else Decimal(0), ytd_done=ytd,
-            rate=rate, schedule=schedule, gap=gap, light=light,
-            last_report_at=figures.last_report_at, reported_days=figures.reported_days,
-            working_days=working_days, open_problems=open_problems.get(project_id, 0),
-            planned_start=planned_start, planned_finish=planned_finish, rank=place,
-        ))
-    return standings
+        projects = list(map(ProjectRow._make, rows))
+    return ProjectFigures(projects, reports, open_problems, len(working_days))
 
 
 @dataclass
@@ -360,8 +330,10 @@ async def unit_problem_shares(
 
 def _history_entry(at: datetime, kind: str, actor: str | None, text: str | None,
                    detail: Mapping[str, object] | None) -> str:
-    words = f"{at.astimezone(SHANGHAI):%m-%d %H:%M} {actor or '系统'} {_KIND_NAMES.get(kind, kind)}"
+    words = f"{at.astimezone(SHANGHAI):%m-%d %H:%M} {actor or '系统'} {labels.label(labels.EVENTS, kind)}"
     detail = detail or {}
+    if kind == "reassigned" and detail.get("from") and detail.get("to"):
+        words += f"({detail['from']}→{detail['to']})"
     if kind == "escalated":
         to = detail.get("to")
         if isinstance(to, int) and 0 <= to < len(LEVEL_NAMES):
@@ -414,22 +386,3 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
         for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
              closed_at, text) in rows
     ]
-
-
-async def compute_standings(
-    session: AsyncSession,
-    *,
-    period: str,
-    cutoff: date,
-    window_start: date,
-    calendar: WorkCalendar,
-    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
-    weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
-    praise_n: int = 3,
-) -> Standings:
-    """The standings of ``period`` on ``cutoff``; punctuality and problem handling over the window
-    ``window_start``..``cutoff`` (a weekly bulletin passes its ISO week, see bot.domain.periods)."""
-    projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
-                                       thresholds=thresholds)
-    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
-    return assemble(period, cutoff, projects, shares, weights, thresholds, praise_n)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import FrozenClock
-from bot.messages import Incoming
+from bot.domain.messages import Incoming
 from handlers.context import Context, Deps
 
 

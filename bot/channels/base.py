@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
+from bot.domain.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
 
 
 class DeliveryError(Exception):

@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.messages import Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.domain.messages import Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from handlers.router import Router
 
 log = logging.getLogger(__name__)

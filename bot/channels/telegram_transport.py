@@ -31,7 +31,7 @@ from bot.channels.base import (
     read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
-from bot.messages import Reply
+from bot.domain.messages import Reply
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from bot.app import Core
 from bot.channels.console import bind_console
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.messages import Incoming, IncomingFile, Outcome
+from bot.domain.messages import Incoming, IncomingFile, Outcome
 from bot.render import html_to_plain
 from handlers import admin_import, admin_people, admin_projects
 from handlers.commands import CommandRegistry
@@ -37,7 +37,7 @@ def wire_admin(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
     for command in commands.available({"admin"}, bound=True):
         if router.commands.get(command.name) is None:
             router.commands.add(command)
-    for prefix, handler in {**admin_people.BUTTONS, **admin_import.BUTTONS}.items():
+    for prefix, handler in {**admin_people.BUTTONS, **admin_projects.BUTTONS, **admin_import.BUTTONS}.items():
         monkeypatch.setitem(router_module.BUTTONS, prefix, handler)
     for flow, step in admin_import.FLOWS.items():
         monkeypatch.setitem(router_module.FLOWS, flow, step)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.app import Core
 from bot.config import Settings
-from bot.messages import Incoming, IncomingFile
+from bot.domain.messages import Incoming, IncomingFile
 from handlers import admin_import
 from storage import people
 from storage.models import Conversation, Project

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 import handlers.router as router_module
-from bot.admin_ops import set_day, set_policy
 from bot.app import Core
 from bot.channels.base import RateLimits
 from bot.channels.console import CHANNEL, bind_console
@@ -19,9 +18,10 @@ from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.messages import Incoming, Outcome, Reply
-from bot.outbox import OutboxSender
+from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import html_to_plain
+from bot.services.admin_ops import set_day, set_policy
+from bot.services.outbox import OutboxSender
 from handlers import admin_ops
 from storage import outbox, people
 from storage.audit import Actor
@@ -225,7 +225,7 @@ async def test_audit_lists_changes_in_chinese_and_by_object(core: Core) -> None:
     lines = latest.splitlines()
     assert lines[0] == "最近的修改记录(20 条)"
     assert lines[1] == f"2026-11-20 10:05 {ADMIN}(Telegram) 录入日历 2027-03-10:放假 区运会"
-    assert lines[2] == f"2026-11-20 10:05 {ADMIN}(Telegram) 修改办理时限 sla:办结时限(按类别) 审批手续 3→4"
+    assert lines[2] == f"2026-11-20 10:05 {ADMIN}(Telegram) 修改办理时限:办结时限(按类别) 审批手续 3 → 4"
     assert "群发通知" in latest and "(控制台)" in latest
 
     day = await say(core, ADMIN, "/audit 2027-03-10")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.config import Settings
-from bot.messages import Incoming
+from bot.domain.messages import Incoming
 from storage import people
 from storage.models import Invite, Person, Problem, Project
 from tests.admin.admin_support import ADMIN_NAME, Desk, wire_admin

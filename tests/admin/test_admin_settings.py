@@ -13,8 +13,8 @@ from bot.app import Core
 from bot.channels.console import CHANNEL, bind_console
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.digest_settings import DigestSettings
-from bot.messages import Incoming
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.messages import Incoming
 from bot.render import html_to_plain
 from handlers import admin_settings
 from jobs.scheduler import add_settings_watcher, apply_schedule, build_scheduler, reminder_job_times

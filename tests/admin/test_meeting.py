@@ -18,17 +18,18 @@ from bot.channels.console import CHANNEL, bind_console, take_notices
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.domain.escalation import Escalate, Overdue, ProblemClock, SlaPolicy, decide
+from bot.domain.messages import Incoming, Outcome
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import TELEGRAM_LIMIT
-from bot.messages import Incoming, Outcome
 from bot.render import html_to_plain
+from bot.services.standings import compute_standings
 from handlers import meeting
 from handlers.meeting import parse_due
 from jobs import escalation
 from storage import people
 from storage import problems as repo
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import compute_standings, problem_rows
+from storage.standings import problem_rows
 from tests.e2e.harness import START, build_core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

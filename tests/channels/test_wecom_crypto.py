@@ -7,7 +7,7 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from bot.channels.wecom_crypto import WeComCrypto, WeComCryptoError, parse_xml
+from bot.channels.wecom.crypto import WeComCrypto, WeComCryptoError, parse_xml
 
 # Official callback sample for self-built apps (2016).
 TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"

@@ -10,13 +10,12 @@ from sqlalchemy import event, text
 
 from bot.domain.progress import LightThresholds, schedule_progress
 from bot.domain.ranking import ScoreWeights
+from bot.domain.standings import ProjectStanding
 from bot.domain.workdays import DayOverride, WorkCalendar
-from bot.standings import ProjectStanding
+from bot.services.standings import compute_standings, project_standings
 from storage.db import Database
 from storage.standings import (
-    compute_standings,
     problem_rows,
-    project_standings,
     unit_problem_shares,
     window_working_days,
 )

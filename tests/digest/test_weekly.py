@@ -11,7 +11,7 @@ import pytest
 from bot.domain.periods import period_containing
 from bot.domain.progress import LightThresholds, assess, schedule_progress
 from bot.domain.ranking import ScoreWeights
-from bot.standings import ProjectStanding
+from bot.domain.standings import ProjectStanding
 from bot.weekly import assemble, group_standings, project_places, rank_projects
 
 CUTOFF = date(2026, 11, 22)

@@ -32,7 +32,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.importing import import_ledger
-from bot.invites import create_invite
+from bot.services.invites import create_invite
 from storage import people
 from storage.audit import Actor
 from storage.db import Database

@@ -33,8 +33,8 @@ from bot.channels.base import RateLimits
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.digest_settings import DIGEST_KEY, DigestSettings
-from bot.outbox import OutboxSender
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
+from bot.services.outbox import OutboxSender
 from jobs import digests, reminders
 from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Project, Unit
 from storage.settings import set_setting

@@ -48,14 +48,14 @@ async def test_a_second_report_the_same_day_replaces_the_first_after_confirmatio
     assert "已记录填报" in saved
 
     asked = await hao.send(HAO, f"/report {CODE} 900 桩基完成,承台开挖")
-    assert "今天(2026-11-20)已有一条填报" in asked
-    assert "原填报:本期完成投资 850.0 万元,桩基完成" in asked and "郝芳" in asked
-    assert "新填报:本期完成投资 900.0 万元,桩基完成,承台开挖" in asked
+    assert "今天（2026-11-20）已有一条填报" in asked
+    assert "原填报：本期完成投资 850.0 万元，桩基完成" in asked and "郝芳" in asked
+    assert "新填报：本期完成投资 900（未写单位，按万元计）= 900.0 万元，桩基完成,承台开挖" in asked
     assert asked.buttons == ["确认替换", "保留原填报"]
     assert [r.amount for r in await hao.reports()] == [Decimal(850)]  # nothing changed yet
 
     replaced = await hao.press(HAO, "确认替换")
-    assert "已替换今天的填报:本期完成投资 850.0 万元 → 900.0 万元" in replaced
+    assert "已替换今天的填报：本期完成投资 850.0 万元 → 900（未写单位，按万元计）= 900.0 万元" in replaced
     assert "年度累计完成:26,951.0 万元" in replaced  # 26,051 before the year's reports + 900, not + 1,750
     [live] = await hao.reports()
     [old] = await hao.reports(withdrawn=True)
@@ -63,10 +63,10 @@ async def test_a_second_report_the_same_day_replaces_the_first_after_confirmatio
 
     await hao.bind(ADMIN, "管理员(区重大项目办)", "admin")
     history = await hao.send(ADMIN, f"/audit {CODE}")
-    assert "替换当天填报:850 → 900 万元" in history and "填报进度:850 万元" in history  # both versions named
+    assert "替换当天填报:850.0 万元 → 900.0 万元" in history and "填报进度:850.0 万元" in history  # both versions
 
     kept = await hao.send(HAO, f"/report {CODE} 1000 再报一次")
-    assert "原填报:本期完成投资 900.0 万元" in kept
+    assert "原填报：本期完成投资 900.0 万元" in kept
     assert "已保留原填报" in await hao.press(HAO, "保留原填报")
     assert [r.amount for r in await hao.reports()] == [Decimal(900)]
     assert len(await hao.reports(withdrawn=None)) == 2
@@ -80,7 +80,7 @@ async def test_the_guided_flow_asks_too_before_replacing(hao: TelegramHarness) -
     await hao.send(HAO, "承台施工")
     await hao.press(HAO, "完成(不再上传照片)")
     asked = await hao.press(HAO, "确认")
-    assert "原填报:本期完成投资 850.0 万元" in asked and "新填报:本期完成投资 120.0 万元,承台施工" in asked
+    assert "原填报：本期完成投资 850.0 万元" in asked and "新填报：本期完成投资 120（未写单位，按万元计）= 120.0 万元，承台施工" in asked
     assert "已替换" in await hao.press(HAO, "确认替换")
     assert [r.amount for r in await hao.reports()] == [Decimal(120)]
 

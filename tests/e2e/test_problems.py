@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from bot.channels.base import RateLimits
 from bot.channels.telegram import CHANNEL
 from bot.channels.telegram_transport import TelegramTransport
-from bot.outbox import OutboxSender
+from bot.services.outbox import OutboxSender
 from jobs import escalation
 from jobs.escalation import TickResult
 from storage import outbox as outbox_repo

@@ -46,7 +46,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from yarl import URL
 
-from bot.channels.wecom_crypto import WeComCrypto
+from bot.channels.wecom.crypto import WeComCrypto
 from tests.fakes.serving import serve_locally, wait_for_wake, wake
 
 JSON = dict[str, Any]

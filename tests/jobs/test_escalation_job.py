@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, func, select
 
-from bot import problem_service
 from bot.__main__ import main
 from bot.clock import FrozenClock
 from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
+from bot.services import problems as problem_service
 from jobs import escalation
 from storage import people
 from storage.db import Database

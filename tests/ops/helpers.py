@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.app import Core
 from bot.channels.console import bind_console
-from bot.messages import Incoming
+from bot.domain.messages import Incoming
 from bot.render import html_to_plain
 from storage import people
 from tests.databases import database_of_its_own

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from bot.channels.base import RateLimits
 from bot.clock import SystemClock
-from bot.messages import Attachment, Reply
-from bot.outbox import OutboxSender
+from bot.domain.messages import Attachment, Reply
+from bot.services.outbox import OutboxSender
 from storage.db import Database
 from storage.leader import lead, leadership_for
 

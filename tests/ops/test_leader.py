@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.clock import SystemClock
-from bot.messages import Reply
+from bot.domain.messages import Reply
 from storage import outbox
 from storage.db import Database
 from storage.leader import (

@@ -91,7 +91,7 @@ def test_every_kind_of_secret_is_redacted(captured: io.StringIO) -> None:
 
 
 def test_extra_fields_and_tracebacks_are_kept_and_redacted(captured: io.StringIO) -> None:
-    log = logging.getLogger("bot.outbox")
+    log = logging.getLogger("bot.services.outbox")
     try:
         raise ConnectionError(f"https://api.telegram.org/bot{TOKEN}/sendPhoto: reset")
     except ConnectionError:

@@ -19,8 +19,8 @@ from bot.app import Core
 from bot.channels.base import RateLimits, TransientError
 from bot.clock import FrozenClock
 from bot.config import load_settings
+from bot.domain.messages import Incoming, Reply
 from bot.importing import import_ledger
-from bot.messages import Incoming, Reply
 from bot.ops.metrics import (
     CONTENT_TYPE,
     BotMetrics,
@@ -32,7 +32,7 @@ from bot.ops.metrics import (
     instrument_transports,
     metrics_handler,
 )
-from bot.outbox import OutboxSender
+from bot.services.outbox import OutboxSender
 from storage import outbox
 from storage.audit import Actor
 from storage.db import Database

@@ -30,8 +30,8 @@ from bot.channels.base import (
     limits_of,
 )
 from bot.clock import SHANGHAI, FrozenClock, SystemClock
-from bot.messages import Button, Reply
-from bot.outbox import LIMITER_SLACK, OutboxSender, SendStats
+from bot.domain.messages import Button, Reply
+from bot.services.outbox import LIMITER_SLACK, OutboxSender, SendStats
 from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
@@ -693,7 +693,7 @@ async def test_a_channel_without_transport_waits_and_is_logged_once(
     await notify(db, person, "hello", key="k")
     telegram = FakeTransport("telegram")
     send = sender(db, clock, telegram)
-    with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+    with caplog.at_level(logging.WARNING, logger="bot.services.outbox"):
         assert (await send.drain(5)).sent == 1
         await send.run_once()
         await send.run_once()

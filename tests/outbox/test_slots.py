@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.slots import OldestFirstSlots
+from bot.services.slots import OldestFirstSlots
 
 
 async def hold(slots: OldestFirstSlots, key: int, order: list[int], release: asyncio.Event) -> None:

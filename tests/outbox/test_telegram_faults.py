@@ -40,8 +40,8 @@ from bot.channels.base import (
 )
 from bot.channels.telegram_transport import TelegramTransport, delivery_error
 from bot.clock import FrozenClock, SystemClock
-from bot.messages import Button, Reply
-from bot.outbox import OutboxSender
+from bot.domain.messages import Button, Reply
+from bot.services.outbox import OutboxSender
 from storage import outbox
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person

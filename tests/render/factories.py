@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.progress import RateCount
-from bot.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
 
 CUTOFF = date(2026, 11, 15)
 SCHEDULE = 319 / 365  # 序时进度 on 2026-11-15: 87.4%

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
 from bot.clock import SHANGHAI
-from bot.ledger_export import bulletin_filename, ledger_workbook
+from bot.services.ledger_export import bulletin_filename, ledger_workbook
 from tests.render.factories import make_group, make_problem, make_standing, make_standings
 
 PROJECT_HEADERS = ["编号", "名称", "类别", "阶段", "乡镇", "牵头单位", "包抓领导", "联络员", "年度计划(万元)",

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.channels.console import bind_console
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.messages import Incoming
+from bot.domain.messages import Incoming
 from handlers.context import Deps
 from handlers.router import Router
 from storage import audit, people

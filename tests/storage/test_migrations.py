@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.__main__ import main
 from bot.app import Core, SchemaOutOfDate
 from bot.config import load_settings
-from bot.messages import Reply
+from bot.domain.messages import Reply
 from storage import outbox
 from storage import projects as project_repo
 from storage import reports as report_repo

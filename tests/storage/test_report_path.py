@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select, update
 from bot.channels.console import bind_console
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.messages import Incoming
+from bot.domain.messages import Incoming
 from handlers.context import Deps
 from handlers.router import Router
 from storage import conversations, people, processed

@@ -14,12 +14,13 @@ from aiohttp import web
 
 from bot.app import Core
 from bot.channels.base import RateLimits
-from bot.channels.wecom import WeComChannel, add_wecom_routes
-from bot.channels.wecom_robot import WeComRobotTransport
+from bot.channels.wecom.callback import WeComChannel
+from bot.channels.wecom.robot import WeComRobotTransport
+from bot.channels.wecom.wiring import add_wecom_routes
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.messages import Incoming, Outcome
-from bot.outbox import OutboxSender, SendStats
+from bot.domain.messages import Incoming, Outcome
+from bot.services.outbox import OutboxSender, SendStats
 from tests.e2e.harness import ChannelHarness, harness_settings
 from tests.fakes.serving import serve_locally
 from tests.fakes.wecom_api import Card, FakeWeCom, shown_text

@@ -8,23 +8,22 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.admin_ops import AdminInputError
 from bot.app import Core
 from bot.channels.base import PermanentError
-from bot.channels.wecom import (
+from bot.channels.wecom.api import errcode_of
+from bot.channels.wecom.binding import bind_wecom, cli_bind_wecom
+from bot.channels.wecom.callback import WeComChannel
+from bot.channels.wecom.robot import RobotKeysError, parse_robot_keys
+from bot.channels.wecom.wiring import (
     MENU,
-    WeComChannel,
-    bind_wecom,
-    cli_bind_wecom,
     cli_wecom_menu,
     make_api,
     publish_menu,
     wecom_configured,
     wecom_outbox_transports,
 )
-from bot.channels.wecom_api import errcode_of
-from bot.channels.wecom_robot import RobotKeysError, parse_robot_keys
 from bot.config import load_settings
+from bot.services.admin_ops import AdminInputError
 from storage.models import AuditEntry, ChatAccount, Person
 from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import HAO, WeComHarness, wecom_settings

@@ -18,9 +18,10 @@ from bot.channels.base import (
     RetryLater,
     TransientError,
 )
-from bot.channels.wecom import WeComTransport, bind_wecom
-from bot.channels.wecom_api import SlidingWindow, TtlCache, WeComApi, errcode_of, redact
-from bot.messages import Button, Reply
+from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, errcode_of, redact
+from bot.channels.wecom.binding import bind_wecom
+from bot.channels.wecom.transport import WeComTransport
+from bot.domain.messages import Button, Reply
 from storage import outbox as outbox_repo
 from storage.models import ChatAccount, OutboxMessage
 from tests.fakes.wecom_api import FakeWeCom

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.base import Attachment
-from bot.channels.wecom import bind_wecom
-from bot.channels.wecom_markdown import html_to_markdown
+from bot.channels.wecom.binding import bind_wecom
+from bot.channels.wecom.markdown import html_to_markdown
 from bot.clock import FrozenClock
-from bot.messages import Reply
+from bot.domain.messages import Reply
 from storage import outbox as outbox_repo
 from storage.models import OutboxMessage, Problem
 from tests.e2e.harness import build_core

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.channels.wecom import keyword_to_command
-from bot.messages import Incoming
+from bot.channels.wecom.incoming import keyword_to_command
+from bot.domain.messages import Incoming
 
 
 @pytest.mark.parametrize(("typed", "command"), [

@@ -8,9 +8,9 @@ import html
 
 import pytest
 
-from bot.channels.wecom import card_parts, numbered_html, reply_parts, text_parts
-from bot.channels.wecom_markdown import escape_markdown, html_to_markdown, split_utf8, utf8_len
-from bot.messages import Button, Reply
+from bot.channels.wecom.markdown import escape_markdown, html_to_markdown, split_utf8, utf8_len
+from bot.channels.wecom.render import card_parts, numbered_html, reply_parts, text_parts
+from bot.domain.messages import Button, Reply
 from bot.render import Renderer
 from tests.fakes.wecom_api import render_markdown
 

@@ -29,8 +29,8 @@ from bot.domain.escalation import (
     decide,
     next_level,
 )
+from bot.domain.messages import Button, Reply
 from bot.domain.workdays import SHANGHAI, WorkCalendar
-from bot.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
 from storage import people as people_repo

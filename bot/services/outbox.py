@@ -86,8 +86,8 @@ from bot.channels.base import (
     limits_of,
 )
 from bot.clock import Clock, SystemClock
-from bot.messages import Reply
-from bot.slots import OldestFirstSlots
+from bot.domain.messages import Reply
+from bot.services.slots import OldestFirstSlots
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage

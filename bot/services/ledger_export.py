@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.clock import to_local
 from bot.domain.escalation import LEVEL_NAMES
-from bot.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
 
 T = TypeVar("T")
 

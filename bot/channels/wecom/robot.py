@@ -34,7 +34,7 @@ from bot.channels.base import (
     RecipientBlocked,
     read_attachment,
 )
-from bot.channels.wecom_api import (
+from bot.channels.wecom.api import (
     DEFAULT_API_BASE,
     SlidingWindow,
     TtlCache,
@@ -42,8 +42,8 @@ from bot.channels.wecom_api import (
     image_type,
     json_round_trip,
 )
-from bot.channels.wecom_markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
-from bot.messages import Reply
+from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
+from bot.domain.messages import Reply
 
 log = logging.getLogger(__name__)
 

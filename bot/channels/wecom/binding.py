@@ -1,0 +1,89 @@
+"""An admin binds a WeCom userid to a person of the roster (``diaodu people bind --wecom``)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.channels.wecom import CHANNEL
+from bot.clock import Clock
+
+if TYPE_CHECKING:
+    from storage.db import Database
+
+# What an admin may type for a userid (WeCom's rule for new accounts).
+USERID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class WeComBinding:
+    """What ``bind_wecom`` did."""
+
+    person_id: int
+    person_name: str
+    userid: str
+    previous_person: str | None  # the userid was bound to someone else before
+    already: bool  # it was bound to this person already
+
+
+async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: str,
+                     phone: str | None = None, actor_label: str = "cli") -> WeComBinding:
+    """Bind a WeCom userid to a person of the roster (an admin vouches for it).
+
+    Raises ``AdminInputError`` with a Chinese message when the userid is malformed or the person is
+    unknown, inactive or ambiguous (several of that name: give the phone).
+    """
+    from bot.services.admin_ops import AdminInputError
+    from storage import audit, people
+    from storage.audit import Actor
+
+    userid = userid.strip()
+    if not USERID_RE.match(userid):
+        raise AdminInputError(f"企业微信账号「{userid}」无效:账号只能由字母、数字和 _ - @ . 组成,"
+                              "以字母或数字开头,最长 64 个字符。")
+    now: datetime = clock.now()
+    async with db.session() as session:
+        found = await people.find_people_by_name(session, name=person_name.strip(), phone=phone or None)
+        if not found:
+            raise AdminInputError(f"人员名单中没有「{person_name}」{f'(手机 {phone})' if phone else ''}。"
+                                  "请先导入人员名单。")
+        if len(found) > 1:
+            lines = "\n".join(
+                f"  {p.name}  手机 {p.phone or '—'}  {(p.unit.name if p.unit else p.title) or ''}"
+                for p in found)
+            raise AdminInputError(
+                f"人员名单中有 {len(found)} 位「{person_name}」,请用 --phone 指定:\n{lines}")
+        person = found[0]
+        if not person.active:
+            raise AdminInputError(f"「{person.name}」已停用,不能绑定。")
+        existing = await people.get_account(session, channel=CHANNEL, external_id=userid)
+        previous = None
+        if existing is not None and existing.person_id != person.id:
+            other = await people.get_person(session, person_id=existing.person_id)
+            previous = other.name if other else str(existing.person_id)
+        already = existing is not None and existing.person_id == person.id and existing.blocked_at is None
+        await people.bind_account(session, person=person, channel=CHANNEL, external_id=userid, chat_id=userid,
+                                  display_name=person.name, now=now)
+        await audit.record(session, actor=Actor(label=actor_label, channel="cli"), at=now,
+                           action="account.bind", object_type="person", object_key=str(person.id),
+                           detail={"channel": CHANNEL, "external_id": userid, "by": "admin",
+                                   "previous_person": previous})
+        return WeComBinding(person_id=person.id, person_name=person.name, userid=userid,
+                            previous_person=previous, already=already)
+
+
+async def cli_bind_wecom(core: Any, args: argparse.Namespace, *, out: Callable[[str], None] = print) -> int:
+    """`diaodu people bind --wecom USERID --person NAME [--phone PHONE]`."""
+    result = await bind_wecom(core.db, core.clock, userid=args.wecom, person_name=args.person,
+                              phone=getattr(args, "phone", None))
+    if result.already:
+        out(f"企业微信账号 {result.userid} 已绑定到 {result.person_name},无需重复绑定。")
+    elif result.previous_person:
+        out(f"企业微信账号 {result.userid} 已从 {result.previous_person} 改绑到 {result.person_name}。")
+    else:
+        out(f"已将企业微信账号 {result.userid} 绑定到 {result.person_name}。")
+    return 0

@@ -1,0 +1,278 @@
+"""The WeCom app's callback (``/wecom/callback``): messages in, through the Router, replies out.
+
+- GET is the URL verification: the signed, encrypted ``echostr`` is answered decrypted and bare.
+- POST carries one encrypted message. In this order: the body is capped (``too_large`` → 413) and
+  parsed safely, the signature checked in constant time (403), the timestamp checked against a
+  5-minute window (403), the message decrypted and its receiveid checked against our corp id (403);
+  any other malformation is a 400. Only then is the message deduplicated (WeCom retries a message
+  it got no answer to within 5 s; ``MsgId``, or sender + CreateTime + event + key for events, in a
+  bounded in-memory cache that outlives the timestamp window both ways, so a captured request
+  cannot be replayed either) and queued, and the answer is an empty 200 at once. The work runs in
+  a task per user, one message after another, so guided flows stay in order; different users run
+  concurrently (their database transactions one at a time on SQLite; sending is concurrent). The
+  dedupe cache is in memory only: after a restart, a retry of a message that was acknowledged just
+  before is taken as new.
+- What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
+  ``bot.channels.wecom.transport``'s. A pressed card's buttons are replaced by "已选择:…" once the
+  press is handled.
+
+A direct reply that meets a transient error or flood control is handed to the outbox (when the
+outbox sender serves "wecom" it will be retried there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from bot.channels.base import DeliveryError, RetryLater, TransientError
+from bot.channels.wecom import CHANNEL
+from bot.channels.wecom.api import TtlCache
+from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
+from bot.channels.wecom.incoming import dedupe_key, incoming_from
+from bot.channels.wecom.transport import WeComTransport
+from bot.channels.wecom.wiring import make_api, wecom_configured
+from bot.domain.messages import Outcome, Reply
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from handlers.router import Router
+
+log = logging.getLogger(__name__)
+
+_REFUSAL_STATUS = {"signature": 403, "stale": 403, "receiveid": 403, "too_large": 413}
+
+
+def _query(request: web.Request) -> dict[str, str]:
+    """Query parameters percent-decoded without turning "+" into a space (echostr is base64)."""
+    values: dict[str, str] = {}
+    for pair in request.rel_url.raw_query_string.split("&"):
+        name, _, value = pair.partition("=")
+        if name:
+            values.setdefault(unquote(name), unquote(value))
+    return values
+
+
+class WeComChannel:
+    """Serves ``/wecom/callback`` and runs each message through the Router, replying via the transport."""
+
+    def __init__(
+        self,
+        router: Router,
+        crypto: WeComCrypto,
+        transport: WeComTransport,
+        *,
+        agent_id: int | None = None,
+        now: Callable[[], float] = time.time,
+        window: int = DEFAULT_WINDOW,
+        dedupe_max: int = 50_000,
+        max_pending: int = 2_000,
+        greet_every: float = 12 * 3600,
+        direct_max_wait: float = 65.0,
+        outbox_fallback: bool = True,
+        concurrency: int | None = None,
+    ) -> None:
+        self.router = router
+        self.crypto = crypto
+        self.transport = transport
+        self.agent_id = agent_id
+        self.now = now
+        self.window = window
+        self.max_pending = max_pending
+        self.direct_max_wait = direct_max_wait
+        self.outbox_fallback = outbox_fallback
+        # Handling takes a database transaction: one at a time on SQLite (a transaction that reads and
+        # then writes can be refused at once while another writes), a few at a time elsewhere. Sending
+        # the replies happens outside, concurrently.
+        db = getattr(getattr(router, "deps", None), "db", None)
+        self._handling = asyncio.Semaphore(concurrency or (1 if getattr(db, "is_sqlite", True) else 8))
+        # Longer than the timestamp window both ways: a replay that passes the timestamp check is
+        # still remembered.
+        self.seen: TtlCache[str, bool] = TtlCache(ttl=2 * window + 60, max_items=dedupe_max)
+        self.greeted: TtlCache[str, bool] = TtlCache(ttl=greet_every, max_items=50_000)
+        self.stats: Counter[str] = Counter()
+        self._queues: dict[str, deque[dict[str, str]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, router: Router, *, files_root: Path | None = None,
+                      **kwargs: Any) -> WeComChannel:
+        """The channel of the app configured by the WECOM_* settings (see ``wecom_configured``)."""
+        if not wecom_configured(settings):
+            raise ValueError("WeCom is not configured: set WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, "
+                             "WECOM_TOKEN and WECOM_AES_KEY")
+        assert settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id
+        crypto = WeComCrypto(settings.wecom_token.get_secret_value(),
+                             settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id)
+        if files_root is None:
+            files_root = getattr(settings, "data_dir", None)
+        transport = WeComTransport(make_api(settings), files_root=files_root)
+        return cls(router, crypto, transport, agent_id=settings.wecom_agent_id, **kwargs)
+
+    # -- HTTP
+
+    def _refuse(self, request: web.Request, error: WeComCryptoError) -> web.Response:
+        self.stats[f"refused:{error.reason}"] += 1
+        log.warning("WeCom callback refused (%s) from %s", error.reason, request.remote)
+        return web.Response(status=_REFUSAL_STATUS.get(error.reason, 400), text=error.reason)
+
+    async def on_get(self, request: web.Request) -> web.Response:
+        """URL verification: answer the decrypted echostr, bare."""
+        query = _query(request)
+        if not all(query.get(k) for k in ("msg_signature", "timestamp", "nonce", "echostr")):
+            self.stats["refused:params"] += 1
+            return web.Response(status=400, text="missing parameters")
+        try:
+            echo = self.crypto.verify_url(query["msg_signature"], query["timestamp"], query["nonce"],
+                                          query["echostr"], now=int(self.now()), window=self.window)
+        except WeComCryptoError as error:
+            return self._refuse(request, error)
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def _read_body(self, request: web.Request) -> bytes | None:
+        """The body, or None when it is over the size cap (read no further than the cap)."""
+        cap = self.crypto.max_xml_bytes
+        if request.content_length is not None and request.content_length > cap:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(16 * 1024):
+            size += len(chunk)
+            if size > cap:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def on_post(self, request: web.Request) -> web.Response:
+        """One encrypted message: check it, acknowledge at once, handle it in the user's task."""
+        query = _query(request)
+        if not all(query.get(k) for k in ("msg_signature", "timestamp", "nonce")):
+            self.stats["refused:params"] += 1
+            return web.Response(status=400, text="missing parameters")
+        body = await self._read_body(request)
+        if body is None:
+            return self._refuse(request, WeComCryptoError("too_large", "request body over the cap"))
+        try:
+            fields = self.crypto.decrypt_message(body, query["msg_signature"], query["timestamp"],
+                                                 query["nonce"], now=int(self.now()), window=self.window)
+        except WeComCryptoError as error:
+            return self._refuse(request, error)
+        status = self.accept(fields)
+        return web.Response(status=status, text="")
+
+    def accept(self, fields: dict[str, str]) -> int:
+        """Deduplicate and queue an authenticated message; the HTTP status to answer with."""
+        userid = (fields.get("FromUserName") or "").strip()
+        agent = (fields.get("AgentID") or "").strip()
+        if not userid or (self.agent_id is not None and agent and agent != str(self.agent_id)):
+            self.stats["ignored"] += 1
+            return 200
+        key = dedupe_key(fields)
+        if key in self.seen:
+            self.stats["duplicate"] += 1
+            return 200
+        if self._closing or self._pending >= self.max_pending:
+            self.stats["busy"] += 1
+            return 503  # not remembered: WeCom's retry may find room
+        self.seen.set(key, True)
+        self.stats["accepted"] += 1
+        self._pending += 1
+        self._idle.clear()
+        self._queues.setdefault(userid, deque()).append(fields)
+        if userid not in self._workers:
+            self._workers[userid] = asyncio.create_task(self._work(userid), name=f"wecom:{userid}")
+        return 200
+
+    # -- the work
+
+    async def _work(self, userid: str) -> None:
+        queue = self._queues[userid]
+        try:
+            while queue:
+                fields = queue.popleft()
+                try:
+                    await self._process(userid, fields)
+                except Exception:
+                    self.stats["failed"] += 1
+                    log.exception("error while handling a WeCom message from %s", userid)
+                finally:
+                    self._pending -= 1
+        finally:
+            self._workers.pop(userid, None)
+            if not queue:
+                self._queues.pop(userid, None)
+            if self._pending == 0:
+                self._idle.set()
+
+    async def _process(self, userid: str, fields: dict[str, str]) -> None:
+        incoming, press = incoming_from(userid, fields, pressed_number=self.transport.pressed_number,
+                                        greet=lambda user: self.greeted.add(user, True))
+        if incoming is None:
+            self.stats["ignored"] += 1
+            return
+        async with self._handling:
+            outcome = await self.router.handle(incoming)
+        self.stats["handled"] += 1
+        if press is not None and press.response_code:
+            await self.transport.mark_pressed(userid, press.task_id, press.response_code, press.key)
+        await self.deliver(userid, outcome)
+
+    async def deliver(self, userid: str, outcome: Outcome) -> None:
+        """Send an outcome's replies in order (the app menu is the same for everyone: ``outcome.menu``
+        is not used). What cannot go out now is handed to the outbox."""
+        for index, reply in enumerate(outcome.replies):
+            try:
+                await self.transport.deliver(userid, reply, max_wait=self.direct_max_wait)
+            except (RetryLater, TransientError) as exc:
+                log.warning("WeCom reply to %s not sent now (%s)", userid, exc)
+                if self.outbox_fallback:
+                    await self._to_outbox(userid, outcome.replies[index:])
+                    break
+            except DeliveryError as exc:
+                log.warning("WeCom reply to %s refused: %s", userid, exc)
+        if not any(reply.buttons for reply in outcome.replies):
+            self.transport.forget_numbers(userid)
+
+    async def _to_outbox(self, userid: str, replies: list[Reply]) -> None:
+        from storage import outbox
+
+        deps = self.router.deps
+        batch = uuid.uuid4().hex
+        try:
+            async with deps.db.session() as session:
+                for n, reply in enumerate(replies):
+                    await outbox.enqueue_for_chat(session, channel=CHANNEL, chat_id=userid, reply=reply,
+                                                  key=f"wecom-reply:{batch}:{n}", now=deps.clock.now(),
+                                                  attachment=reply.attachment)
+            self.stats["to_outbox"] += len(replies)
+        except Exception:
+            log.exception("could not queue WeCom replies for %s", userid)
+
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait until every accepted message has been handled and answered."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop accepting (503), let queued messages finish for up to ``timeout`` s, close the API session."""
+        self._closing = True
+        try:
+            await self.idle(timeout)
+        except TimeoutError:
+            log.warning("WeCom: %d messages still unhandled at shutdown", self._pending)
+            for task in list(self._workers.values()):
+                task.cancel()
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await self.transport.close()

@@ -1,0 +1,168 @@
+"""Sending replies to WeCom members through the app's API (:class:`WeComTransport`, also the outbox
+transport of channel "wecom").
+
+- Each reply goes out as the messages ``bot.channels.wecom.render`` makes of it, in order; a reply
+  retried after a failure part-way resumes after the parts already sent.
+- Photos and documents (the outbox row's attachment, or ``Reply.attachment``) are uploaded with
+  ``media/upload`` and sent as image / file messages after the text (relative paths are taken from
+  ``files_root``, DATA_DIR by default).
+- At most 30 messages per member per minute (WeCom drops the excess silently): counted per message
+  actually sent, over direct replies and outbox notices alike.
+- It remembers the buttons it showed: the numbered lists a user may answer with a number (until the
+  next reply that has buttons or the next user message answered without any), and each card's button
+  labels, so a pressed card's buttons can be replaced by "已选择:…".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from pathlib import Path
+
+from bot.channels.base import Attachment, DeliveryError, PermanentError, RateLimits, read_attachment
+from bot.channels.wecom import CHANNEL
+from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, image_type
+from bot.channels.wecom.markdown import utf8_len
+from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten
+from bot.domain.digits import as_int
+from bot.domain.messages import Button, Reply
+
+log = logging.getLogger(__name__)
+
+REPLACE_NAME_MAX = 20
+MEMBER_PER_MINUTE = 30
+MEMBER_WINDOW = 62.0  # a little over a minute: WeCom counts on its side, after network delays
+IMAGE_MAX = 10 * 1024 * 1024
+FILE_MAX = 20 * 1024 * 1024
+MEDIA_MIN = 6  # WeCom refuses files of 5 bytes or fewer
+# When sending, any userid of 1-64 bytes without "|" (a list separator), spaces or control characters
+# is accepted.
+_SENDABLE_USERID = re.compile(r"^[^|\s\x00-\x1f]{1,64}$")
+
+
+class WeComTransport:
+    """Sends replies to WeCom members (chat id = userid) through the app's API.
+
+    The outbox calls ``send``; the callback channel calls ``deliver`` with a longer wait for the
+    per-member limit. Both share the button memories: the numbered lists a user may answer with a
+    number, and the labels of each card's buttons (for the "已选择:…" update).
+    """
+
+    channel = CHANNEL
+    # 30 messages a member a minute, enforced per message by ``window``; the outbox's spacing of
+    # rows (one every 2 s per member) keeps most rows clear of it. 50/s stays far below WeCom's
+    # 10,000 calls a minute per API.
+    limits = RateLimits(global_per_second=50, per_chat_per_second=0.5, per_group_per_minute=20)
+
+    def __init__(self, api: WeComApi, *, files_root: Path | None = None, max_wait: float = 20.0,
+                 window: SlidingWindow | None = None) -> None:
+        self.api = api
+        self.files_root = files_root
+        self.max_wait = max_wait
+        self.window = window or SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW)
+        self.numbered: TtlCache[str, tuple[Button, ...]] = TtlCache(ttl=86_400, max_items=50_000)
+        self.cards: TtlCache[str, dict[str, str]] = TtlCache(ttl=72 * 3600, max_items=50_000)
+        self._sent_parts: TtlCache[tuple[str, str], int] = TtlCache(ttl=3600, max_items=10_000)
+
+    def __repr__(self) -> str:
+        return f"WeComTransport({self.api!r})"
+
+    def is_group_chat(self, chat_id: str) -> bool:
+        return False
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        await self.deliver(chat_id, reply, attachment=attachment, max_wait=self.max_wait)
+
+    async def deliver(self, userid: str, reply: Reply, *, attachment: Attachment | None = None,
+                      max_wait: float) -> None:
+        """Send one reply (and its file: ``attachment``, else the reply's own) to a member; raises a
+        DeliveryError when it did not get through."""
+        if not _SENDABLE_USERID.match(userid) or utf8_len(userid) > 64:
+            raise PermanentError(f"not a WeCom userid: {userid!r}")
+        if attachment is None:
+            attachment = reply.attachment
+        parts, numbered = reply_parts(reply)
+        media = self._read(attachment) if attachment is not None else None
+        total = len(parts) + (1 if media else 0)
+        if total == 0:
+            return
+        digest = hashlib.sha256(json.dumps(
+            [reply.html, [[b.label, b.data] for row in reply.buttons for b in row],
+             attachment.path if attachment else None], ensure_ascii=False).encode()).hexdigest()
+        done_key = (userid, digest)
+        done = self._sent_parts.get(done_key) or 0
+        if done >= total:
+            self._sent_parts.pop(done_key)
+            return
+        media_part: Part | None = None
+        if media is not None:
+            media_part = await self._upload(media)  # before any message: the likeliest to fail
+        await self.window.acquire(userid, total - done, max_wait=max_wait)
+        everything = [*parts, *([media_part] if media_part else [])]
+        for index in range(done, total):
+            part = everything[index]
+            await self._send_part(userid, part)
+            self._sent_parts.set(done_key, index + 1)
+        self._sent_parts.pop(done_key)
+        if numbered:
+            self.numbered.set(userid, tuple(b for row in reply.buttons for b in row))
+        elif reply.buttons:
+            self.numbered.pop(userid)
+
+    async def _send_part(self, userid: str, part: Part) -> None:
+        content = part.content
+        if part.msgtype == "template_card":
+            content = {**content, "task_id": new_task_id()}
+        await self.api.send_message(userid, part.msgtype, content)
+        if part.buttons:
+            self.cards.set(content["task_id"], {b.data: b.label for b in part.buttons})
+
+    def _read(self, attachment: Attachment) -> tuple[Attachment, bytes]:
+        data = read_attachment(attachment, self.files_root)
+        if len(data) < MEDIA_MIN:
+            raise PermanentError(f"attachment too small for WeCom: {attachment.path}")
+        return attachment, data
+
+    async def _upload(self, media: tuple[Attachment, bytes]) -> Part:
+        attachment, data = media
+        filename = attachment.filename or Path(attachment.path).name
+        mime = image_type(data) if attachment.kind == "photo" else None
+        if mime is not None and len(data) <= IMAGE_MAX:
+            media_id = await self.api.upload_media("image", data, filename, mime)
+            return Part("image", {"media_id": media_id})
+        if len(data) > FILE_MAX:
+            raise PermanentError(f"attachment over {FILE_MAX} bytes: {attachment.path}")
+        media_id = await self.api.upload_media("file", data, filename, "application/octet-stream")
+        return Part("file", {"media_id": media_id})
+
+    # -- button memories
+
+    def pressed_number(self, userid: str, text: str) -> Button | None:
+        """The button a typed number picks from the numbered list last shown to this user, if any."""
+        token = text.strip()
+        buttons = self.numbered.get(userid)
+        number = as_int(token) if len(token) <= 3 else None
+        if not buttons or number is None:
+            return None
+        return buttons[number - 1] if 1 <= number <= len(buttons) else None
+
+    def forget_numbers(self, userid: str) -> None:
+        self.numbered.pop(userid)
+
+    async def mark_pressed(self, userid: str, task_id: str, response_code: str, key: str) -> None:
+        """Replace a pressed card's buttons by "已选择:<label>".
+
+        A ResponseCode works once; failures are only logged.
+        """
+        labels = self.cards.get(task_id) or {}
+        label = labels.get(key)
+        name = shorten(f"已选择:{label}", REPLACE_NAME_MAX) if label else "已处理"
+        try:
+            await self.api.update_card_button(userid, response_code, name)
+        except DeliveryError as exc:
+            log.info("could not update the pressed card %s: %s", task_id, exc)

@@ -1,0 +1,122 @@
+"""Wiring the WeCom app: from the WECOM_* settings to the API client, the callback channel's routes and
+the outbox transports; the app menu and the command that publishes it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.channels.base import DeliveryError, Transport
+from bot.channels.wecom import CHANNEL
+from bot.channels.wecom.api import DEFAULT_API_BASE, WeComApi
+from bot.channels.wecom.robot import WeComRobotTransport
+from bot.channels.wecom.transport import WeComTransport
+
+if TYPE_CHECKING:
+    from bot.channels.wecom.callback import WeComChannel
+    from bot.config import Settings
+
+CALLBACK_PATH = "/wecom/callback"
+
+
+def wecom_configured(settings: Settings) -> bool:
+    """Whether the self-built app is configured: corp id, agent id, secret, token and AES key."""
+    return bool(settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret
+                and settings.wecom_token and settings.wecom_aes_key)
+
+
+def make_api(settings: Settings) -> WeComApi:
+    """The API client of the configured app."""
+    if not (settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret):
+        raise ValueError("set WECOM_CORP_ID, WECOM_AGENT_ID and WECOM_SECRET")
+    return WeComApi(corp_id=settings.wecom_corp_id, secret=settings.wecom_secret.get_secret_value(),
+                    agent_id=settings.wecom_agent_id, base_url=settings.wecom_api_base or DEFAULT_API_BASE)
+
+
+def add_wecom_routes(app: web.Application, channel: WeComChannel, *, path: str = CALLBACK_PATH) -> None:
+    """Serve the callback (GET verification, POST messages) on ``app``; on shutdown, let queued messages
+    finish and close the channel's API session."""
+    app.router.add_get(path, channel.on_get)
+    app.router.add_post(path, channel.on_post)
+
+    async def _close(_app: web.Application) -> None:
+        await channel.close()
+
+    app.on_shutdown.append(_close)
+
+
+@asynccontextmanager
+async def wecom_outbox_transports(settings: Settings, *,
+                                  channel: WeComChannel | None = None) -> AsyncIterator[dict[str, Transport]]:
+    """The outbox transports of the configured WeCom app ("wecom") and group robots ("wecom_robot");
+    empty when neither is configured. Sessions made here are closed on exit (a given channel's are not)."""
+    transports: dict[str, Transport] = {}
+    own: list[Any] = []
+    if channel is not None:
+        transports[CHANNEL] = channel.transport
+    elif settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret:
+        transport = WeComTransport(make_api(settings), files_root=getattr(settings, "data_dir", None))
+        transports[CHANNEL] = transport
+        own.append(transport)
+    robots = WeComRobotTransport.from_settings(settings)
+    if robots is not None:
+        transports[robots.channel] = robots
+        own.append(robots)
+    try:
+        yield transports
+    finally:
+        for transport in own:
+            await transport.close()
+
+
+# ---------------------------------------------------------------- the app menu
+
+MENU: dict[str, Any] = {
+    # WeCom allows 3 top-level buttons (16 bytes a name) with up to 5 sub-buttons (40 bytes) each.
+    "button": [
+        {"type": "click", "name": "填报进度", "key": "/report"},
+        {"name": "问题", "sub_button": [
+            {"type": "click", "name": "我的问题清单", "key": "/issues"},
+            {"type": "click", "name": "反映问题", "key": "/issue"},
+        ]},
+        {"name": "我的", "sub_button": [
+            {"type": "click", "name": "我的项目", "key": "/mine"},
+            {"type": "click", "name": "排名", "key": "/rank"},
+            {"type": "click", "name": "帮助", "key": "/help"},
+        ]},
+    ],
+}
+
+
+async def publish_menu(api: WeComApi, menu: Mapping[str, Any] = MENU) -> None:
+    """Publish the app's menu (``menu/create``); clicks arrive as the command in each button's key."""
+    await api.create_menu(dict(menu))
+
+
+async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[str], None] = print,
+                         api: WeComApi | None = None) -> int:
+    """`diaodu wecom menu [--dry-run]`: publish the app menu (dry run: print it as JSON)."""
+    from bot.services.admin_ops import AdminInputError
+
+    if getattr(args, "dry_run", False):
+        out(json.dumps(MENU, ensure_ascii=False, indent=2))
+        return 0
+    settings = core.settings
+    if api is None and not (settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret):
+        raise AdminInputError("未配置企业微信应用:请设置 WECOM_CORP_ID、WECOM_AGENT_ID 和 WECOM_SECRET。")
+    client = api or make_api(settings)
+    try:
+        await publish_menu(client)
+    except DeliveryError as error:
+        raise AdminInputError(f"发布企业微信应用菜单失败:{error}") from error
+    finally:
+        if api is None:
+            await client.close()
+    names = "、".join(b["name"] for b in MENU["button"])
+    out(f"已发布企业微信应用菜单:{names}。")
+    return 0

@@ -1,0 +1,89 @@
+"""Channel-neutral messages: what a channel hands to the core and what the core hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A document a user sent (e.g. a ledger to import). `data` is None when the channel did not fetch it:
+    over the size cap it was given, or the download failed."""
+
+    name: str
+    size: int
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did in a chat: typed text, sent photos or a document, or pressed a button."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    text: str = ""
+    callback_data: str | None = None
+    photos: tuple[str, ...] = ()
+    display_name: str = ""
+    document: IncomingFile | None = None
+    # What identifies this message across deliveries (the same message sent to us again keeps it); None when
+    # the channel has nothing stable (the console). See storage.processed.
+    key: str | None = None
+
+    @cached_property
+    def command(self) -> tuple[str, str] | None:
+        """("report", "ZD2026-001 1.2亿 …") for "/report ZD2026-001 1.2亿 …", else None."""
+        text = self.text.strip()
+        if not text.startswith("/"):
+            return None
+        head, _, rest = text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()
+        return (name, rest.strip()) if name else None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button under a message; `data` comes back as Incoming.callback_data when pressed."""
+
+    label: str
+    data: str
+
+
+AttachmentKind = Literal["photo", "document"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: a photo or a document kept in the file store (DATA_DIR) under ``path``."""
+
+    kind: AttachmentKind
+    path: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to show: Telegram-flavoured HTML (channels convert it), rows of buttons, maybe a file."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class MenuCommand:
+    """A command as shown in a chat's command menu."""
+
+    name: str
+    description: str
+
+
+@dataclass
+class Outcome:
+    """What handling one Incoming produced: replies, and a new command menu when the user's roles changed."""
+
+    replies: list[Reply] = field(default_factory=list)
+    menu: list[MenuCommand] | None = None

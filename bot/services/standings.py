@@ -1,0 +1,100 @@
+"""The standings of a bulletin: the figures storage reads, turned into ranked per-project standings and
+assembled into a bulletin's standings (groups, praise, urge and warn lists; see ``bot.weekly``).
+
+Rules (year-to-date completion, punctuality, open problems) are documented with the queries in
+``storage.standings``; the ranking and grouping rules in ``bot.weekly``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.progress import (
+    DEFAULT_LIGHT_THRESHOLDS,
+    LightThresholds,
+    completion_rate,
+    gap_points,
+    schedule_progress,
+    traffic_light,
+)
+from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
+from bot.domain.standings import ProjectStanding, Standings
+from bot.domain.workdays import WorkCalendar
+from bot.weekly import assemble, project_places
+from storage.rows import gc_paused
+from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
+
+__all__ = ["build_standings", "compute_standings", "project_standings"]
+
+
+async def project_standings(
+    session: AsyncSession,
+    *,
+    cutoff: date,
+    window_start: date,
+    calendar: WorkCalendar,
+    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
+) -> list[ProjectStanding]:
+    """Every project's standing on ``cutoff``, in code order, with its rank (``bot.weekly.rank_projects``).
+
+    Four queries (``storage.standings.project_figures``), then Python.
+    """
+    figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar)
+    with gc_paused():
+        return build_standings(figures, cutoff=cutoff, thresholds=thresholds)
+
+
+def build_standings(figures: ProjectFigures, *, cutoff: date,
+                    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS) -> list[ProjectStanding]:
+    """The projects' standings on ``cutoff`` from their figures, in code order, ranked."""
+    reports, open_problems = figures.reports, figures.open_problems
+    no_reports = ReportFigures(Decimal(0), None, 0)
+    schedule = schedule_progress(cutoff)
+    computed = []
+    for row in figures.projects:
+        report = reports.get(row.id, no_reports)
+        baseline = row.done_before if row.baseline_year == cutoff.year and row.done_before is not None \
+            else Decimal(0)
+        ytd = baseline + report.year_sum
+        rate = completion_rate(ytd, row.annual_plan)  # what assess() does, with the schedule computed once
+        gap = gap_points(rate, schedule)
+        computed.append((row, report, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))
+    # Ranked here already, so that bot.weekly.assemble need not copy 10,000 standings to set their rank.
+    places = project_places([(gap, row.code) for row, _f, _y, _r, gap, _l in computed])
+    standings: list[ProjectStanding] = []
+    for place, (row, report, ytd, rate, gap, light) in zip(places, computed, strict=True):
+        location = row.location
+        standings.append(ProjectStanding(
+            code=row.code, name=row.name, category=row.category, stage=row.stage,
+            town=location.strip() if location and location.strip() else None,
+            lead_unit=row.lead_unit, lead_official=row.lead_official, lead_official_id=row.lead_official_id,
+            liaison=row.liaison, liaison_id=row.liaison_id,
+            annual_plan=row.annual_plan if row.annual_plan is not None else Decimal(0), ytd_done=ytd,
+            rate=rate, schedule=schedule, gap=gap, light=light,
+            last_report_at=report.last_report_at, reported_days=report.reported_days,
+            working_days=figures.working_days, open_problems=open_problems.get(row.id, 0),
+            planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
+        ))
+    return standings
+
+
+async def compute_standings(
+    session: AsyncSession,
+    *,
+    period: str,
+    cutoff: date,
+    window_start: date,
+    calendar: WorkCalendar,
+    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
+    weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
+    praise_n: int = 3,
+) -> Standings:
+    """The standings of ``period`` on ``cutoff``; punctuality and problem handling over the window
+    ``window_start``..``cutoff`` (a weekly bulletin passes its ISO week, see bot.domain.periods)."""
+    projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
+                                       thresholds=thresholds)
+    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
+    return assemble(period, cutoff, projects, shares, weights, thresholds, praise_n)

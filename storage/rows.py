@@ -1,0 +1,54 @@
+"""Reading many rows at once: column queries without the ORM's per-row loading, with the cycle
+collector paused while the rows are built."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Row, Select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["all_rows", "gc_paused"]
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # gc_paused blocks running now, in any thread
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a burst of allocations, then restore it as it was.
+
+    Tens of thousands of small objects built in one go (rows, standings) would otherwise set off several
+    full collections of the whole process; they form no reference cycles, so reference counting frees
+    them anyway. Blocks may overlap (rows read on the event loop while a worker thread builds
+    standings): the collector is switched back on when the last of them ends, if it was on before the
+    first began. Keep the blocks short and synchronous: the pause holds for the whole process.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
+async def all_rows(session: AsyncSession, query: Select[Any]) -> Sequence[Row[Any]]:
+    """The rows of a column query, run on the session's connection: the same typed values as
+    ``session.execute`` without the ORM's per-row loading (a third of the Python time on 10,000 rows)."""
+    connection = await session.connection()
+    result = await connection.execute(query)
+    with gc_paused():
+        return result.all()

@@ -80,7 +80,8 @@ async def test_the_guided_flow_asks_too_before_replacing(hao: TelegramHarness) -
     await hao.send(HAO, "承台施工")
     await hao.press(HAO, "完成(不再上传照片)")
     asked = await hao.press(HAO, "确认")
-    assert "原填报：本期完成投资 850.0 万元" in asked and "新填报：本期完成投资 120（未写单位，按万元计）= 120.0 万元，承台施工" in asked
+    assert "原填报：本期完成投资 850.0 万元" in asked
+    assert "新填报：本期完成投资 120（未写单位，按万元计）= 120.0 万元，承台施工" in asked
     assert "已替换" in await hao.press(HAO, "确认替换")
     assert [r.amount for r in await hao.reports()] == [Decimal(120)]
 

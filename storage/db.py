@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from storage.files import create_private_file
 from storage.models import Base
 
 LOCK_WAIT_SECONDS = 5.0  # how long a write waits for another transaction's lock before it fails
@@ -62,7 +63,9 @@ def make_engine(url: str, *, lock_wait: float = LOCK_WAIT_SECONDS) -> AsyncEngin
     if url.startswith("sqlite"):
         in_memory = _in_memory(url)
         if not in_memory:
-            Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.split(":///", 1)[1].split("?", 1)[0])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(path)  # 0600, and so are the -wal and -shm SQLite makes beside it
         kwargs: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
         engine = create_async_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(lock_wait))

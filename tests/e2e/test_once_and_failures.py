@@ -22,7 +22,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Core, _webhook
+from bot.app import Core
+from bot.channels.telegram import webhook_handler
 from bot.clock import FrozenClock
 from bot.config import Settings
 from storage import people
@@ -109,7 +110,7 @@ async def file_core(path: Path, settings: Settings, clock: FrozenClock, *, lock_
 async def webhook_client(harness: TelegramHarness) -> AsyncIterator[TestClient]:
     """The harness's application behind the production webhook endpoint."""
     http = web.Application()
-    http.router.add_post("/telegram/hook", _webhook(harness.application, SECRET))
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, SECRET))
     async with TestClient(TestServer(http)) as client:
         yield client
 

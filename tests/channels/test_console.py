@@ -12,7 +12,7 @@ from bot.app import Core
 from bot.channels.console import bind_console, chat
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.importing import import_ledger
+from bot.services.ledger_import import import_ledger_files
 from storage import people
 from storage.audit import Actor
 from storage.db import Database
@@ -24,7 +24,7 @@ async def _core() -> Core:
     db = Database("sqlite+aiosqlite://")
     await db.create_all()
     clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
-    await import_ledger(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    await import_ledger_files(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
     return Core.build(load_settings(DATABASE_URL="sqlite+aiosqlite://"), clock=clock, db=db)
 
 
@@ -81,7 +81,7 @@ async def test_a_report_that_cannot_be_written_in_time_is_answered_not_saved(tmp
     db = Database(url, lock_wait=0.3)  # a write waits at most 0.3 s for the lock
     await db.create_all()
     clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
-    await import_ledger(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    await import_ledger_files(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
     core = Core.build(load_settings(DATABASE_URL=url), clock=clock, db=db)
     await _console(core, "郝芳", [])  # binds the console account
     holder = sqlite3.connect(path, isolation_level=None)

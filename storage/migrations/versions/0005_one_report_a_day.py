@@ -5,8 +5,8 @@ earlier one is kept, withdrawn, as a superseded version). ``processed_messages``
 message whose changes were stored, in the same transaction, so that a message delivered again (a webhook
 re-delivery, a client retry, another process) is not handled twice. Existing reports are left as they are.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ import storage.types
 from storage.report_sums import create_triggers
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -183,6 +183,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.callback import WeComChannel
+    from bot.channels.wecom.crypto import WeComCryptoError
     from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
     from bot.ops.metrics import (
         BotMetrics,
@@ -193,7 +194,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         instrument_transports,
         metrics_handler,
     )
-    from bot.channels.wecom.crypto import WeComCryptoError
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 

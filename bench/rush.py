@@ -118,17 +118,21 @@ def settings_for(port: int, database_url: str, data_dir: Path) -> Settings:
 
 
 async def bind_liaisons(core: Core, n: int) -> list[tuple[int, str, int]]:
-    """Bind `n` liaisons (each of one project of theirs) to Telegram accounts: [(user_id, code, person_id)]."""
+    """Bind `n` liaisons (each of one project of theirs with room for the report and none today) to Telegram
+    accounts: [(user_id, code, person_id)]."""
     async with core.db.session() as session:
         reported = dict((await session.execute(
             select(Report.project_id, func.sum(Report.amount)).where(Report.withdrawn_at.is_(None))
             .group_by(Report.project_id))).all())
+        # A project with a report today already would ask whether to replace it (one report a day counts).
+        today = set((await session.scalars(select(Report.project_id).where(
+            Report.local_day == NOW.date(), Report.withdrawn_at.is_(None)))).all())
         projects = (await session.execute(
             select(Project.id, Project.liaison_id, Project.code, Project.total_investment, Project.done_before)
             .where(Project.liaison_id.is_not(None)).order_by(Project.liaison_id, Project.code))).all()
         rows: list[tuple[int, str]] = []
         for project_id, person_id, code, total, done in projects:  # one with room for the report's 1 万元
-            if len(rows) < n and (not rows or rows[-1][0] != person_id) \
+            if len(rows) < n and (not rows or rows[-1][0] != person_id) and project_id not in today \
                     and (total or 0) - (done or 0) - (reported.get(project_id) or 0) > 10:
                 rows.append((person_id, code))
         invites = []

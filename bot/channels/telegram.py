@@ -51,12 +51,18 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     where = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id), display_name=name,
                      chat_type="private" if chat.type == Chat.PRIVATE else "group", bot_username=bot_username)
     if update.callback_query is not None:
-        return replace(where, callback_data=update.callback_query.data or "")
+        return replace(where, callback_data=update.callback_query.data or "", key=f"press:{update.callback_query.id}")
     message = update.effective_message
     if message is None:
         return None
     photos = (message.photo[-1].file_id,) if message.photo else ()
-    return replace(where, text=message.text or message.caption or "", photos=photos)
+    return replace(where, text=message.text or message.caption or "", photos=photos,
+                   key=message_key(chat.id, message.message_id))
+
+
+def message_key(chat_id: int, message_id: int) -> str:
+    """A message's key (storage.processed): its id, unique within its chat, kept by every re-delivery."""
+    return f"{chat_id}:{message_id}"
 
 
 def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:

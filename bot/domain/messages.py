@@ -46,6 +46,9 @@ class Incoming:
     photos: tuple[str, ...] = ()
     display_name: str = ""
     document: IncomingFile | None = None
+    # What identifies this message across deliveries (the same message sent to us again keeps it); None when
+    # the channel has nothing stable (the console). See storage.processed.
+    key: str | None = None
     chat_type: ChatType = "private"
     bot_username: str = ""
 

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels.telegram import CHANNEL
-from bot.domain.messages import Incoming
+from bot.channels.wecom.render import reply_parts
+from bot.domain.messages import Button, Incoming, Reply
 from handlers.commands import Command
 from storage import people
 from storage.models import (
@@ -30,6 +31,7 @@ from storage.models import (
     Problem,
     Report,
 )
+from storage.outbox import payload_from, reply_from_payload
 from tests.e2e.harness import Replies, TelegramHarness
 
 HAO = 1001  # 郝芳, liaison of ZD2026-001
@@ -278,3 +280,12 @@ def test_incoming_knows_whom_a_command_is_for() -> None:
     assert not msg("/rank").for_another_bot and not msg("rank@other_bot").for_another_bot
     assert not msg("/rank@other_bot", bot="").for_another_bot  # unknown name: cannot tell, so ours
     assert msg("/rank").in_group and not Incoming(channel="console", user_id="1", chat_id="1").in_group
+
+
+def test_link_buttons_survive_the_outbox_and_are_left_out_in_wecom() -> None:
+    link = Button("打开私聊", "", url=BOT_LINK)
+    reply = Reply(html="请私聊我", buttons=((link,), (Button("取消", "rp:cancel"),)))
+    assert reply_from_payload(payload_from(reply)) == reply
+    parts, numbered = reply_parts(reply)
+    assert not numbered and [b.label for p in parts for b in p.buttons] == ["取消"]
+    assert reply_parts(Reply(html="请私聊我", buttons=((link,),)))[0][0].msgtype != "template_card"

@@ -11,8 +11,9 @@ process, as Telegram's servers would; the bot is the real python-telegram-bot ``
 
 The fake then receives one one-shot report (``/report 项目编号 1 …``) from each liaison, at random moments
 spread evenly over --window seconds. --bulletin-at seconds into the window, the bot produces the weekly
-bulletin of 2026-W47 (``jobs.digests.produce``: standings, chart, texts, the outbox rows) in the same
-event loop, as the scheduler would.
+bulletin of 2026-W47 (``jobs.digests.produce``: standings, chart, texts, the outbox rows) as the scheduler
+would: the database read in the same event loop, the rest in the app's worker process (``bot.workers``,
+started by this first bulletin, as in ``diaodu run``).
 
 Measured, in the fake's process: each report's reply latency, from the moment the update reached the fake
 (its "arrival" at Telegram: the time until the bot polls it counts too) to the moment the bot's
@@ -198,7 +199,7 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
             await asyncio.sleep(max(0.0, start + args.bulletin_at - time.monotonic()))
             bulletin["start"] = time.monotonic()
             bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
-                                                         files_root=Path(tmp))
+                                                         files_root=Path(tmp), workers=core.workers)
             bulletin["end"] = time.monotonic()
 
         async with application:
@@ -218,6 +219,7 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
             finally:
                 await application.updater.stop()
                 await application.stop()
+        core.workers.close()
         stored = await stored_per_person(db)
         await db.dispose()
 

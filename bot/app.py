@@ -8,7 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.services.outbox import OutboxSender, SendStats
+from bot.workers import Workers
 from handlers.context import Deps
 from handlers.router import Router
 from storage.db import Database
@@ -41,6 +42,8 @@ class Core:
     settings: Settings
     deps: Deps
     router: Router
+    # The bulletins' worker process, started with the first bulletin (bot.workers); close() it on stop.
+    workers: Workers = field(default_factory=Workers)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Core:
@@ -57,7 +60,9 @@ class Core:
 
     def with_clock(self, clock: Clock) -> Core:
         """The same core seen through another clock (`diaodu job … --at`)."""
-        return Core.build(self.settings, clock=clock, db=self.db)
+        core = Core.build(self.settings, clock=clock, db=self.db)
+        core.workers = self.workers
+        return core
 
     async def check_schema(self) -> None:
         current, revision, head = await schema_is_current(self.db.engine)
@@ -122,7 +127,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
 
     async def digest_tick() -> None:
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),
-                                              files_root=core.settings.data_dir):
+                                              files_root=core.settings.data_dir, workers=core.workers):
             log.info("bulletin produced: %s", produced)
 
     async def reminder_run(slot: time) -> None:
@@ -289,4 +294,5 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await runner.cleanup()
+        await asyncio.to_thread(core.workers.close)  # waits for a bulletin under way
         await core.db.dispose()

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -23,19 +22,18 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
-from bot.domain.standings import ProblemRow, Standings
+from bot.domain.periods import KINDS, Period, due_day, latest_due
 from bot.domain.workdays import WorkCalendar
-from bot.html_split import split_html
 from bot.render import Renderer
-from bot.services.standings import compute_standings
+from bot.services.bulletin_work import BulletinJob, OpenProblem, render_files_and_texts
+from bot.workers import Workers
 from storage import outbox
 from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import problem_rows
+from storage.standings import problem_rows, project_figures, unit_problem_shares
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
@@ -46,12 +44,12 @@ class Rendered:
     """A bulletin's texts and files, before anything is sent."""
 
     period: Period
-    standings: Standings
     text: str
-    parts: list[str]
+    parts: list[str]  # the text split into messages, with the late notice when late
     files: dict[str, Path] = field(default_factory=dict)
-    leaders: dict[int, str] = field(default_factory=dict)
-    top_summary: str = ""
+    leaders: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
+    top_parts: list[str] = field(default_factory=list)
+    projects: int = 0
 
 
 @dataclass
@@ -75,97 +73,51 @@ def _enabled(settings: DigestSettings, kind: str) -> bool:
 
 
 async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: Period, calendar: WorkCalendar,
-                          settings: DigestSettings, out_dir: Path) -> Rendered:
+                          settings: DigestSettings, out_dir: Path, late: bool = False,
+                          workers: Workers | None = None) -> Rendered:
     """Compute the standings for a period and render its text, chart and (monthly and up) Excel ledger.
 
-    The database is read on the event loop; everything else (the standings' assembly, the charts, the
-    workbook, the texts and their splitting, a few seconds for 10,000 projects) runs in a worker thread,
-    so that the bot keeps answering meanwhile.
+    The database is read here, on the event loop; everything else (the standings' assembly, the charts, the
+    workbook, the texts and their splitting: seconds of pure Python for 10,000 projects) runs in a worker
+    process of ``workers`` (``bot.workers``), so that the bot keeps answering meanwhile. Without
+    ``workers`` it runs in a worker thread of this process with ``renderer`` (tests, one-off commands).
     """
-    standings = await compute_standings(
-        session, period=period.name, cutoff=period.end, window_start=period.start, calendar=calendar,
-        thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
-    )
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
     end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
+    figures = await project_figures(session, cutoff=period.end, window_start=period.start, calendar=calendar)
+    shares = await unit_problem_shares(session, window_start=period.start, cutoff=period.end)
     unit_problems: list[UnitProblems] = []
     problems = None
     if period.kind != "weekly":
         problems = await problem_rows(session)
         unit_problems = await problems_by_unit(session, start=start, end=end)
-    period_done = await reported_between(session, start=period.start, end=period.end)
-    open_problems = await _open_problems_by_project(session)
-    files = await asyncio.to_thread(_write_files, standings, problems, period, out_dir)
-    return await asyncio.to_thread(
-        _render_texts, renderer, standings, period=period, files=files, unit_problems=unit_problems,
-        period_done=period_done, open_problems=open_problems,
+    job = BulletinJob(
+        period=period, settings=settings, figures=figures, problem_shares=shares, problems=problems,
+        unit_problems=unit_problems, period_done=await reported_between(session, start=period.start, end=period.end),
+        open_problems=await _open_problems_by_project(session), out_dir=out_dir, late=late,
     )
+    if workers is None:
+        work = await asyncio.to_thread(render_files_and_texts, job, renderer)
+    else:
+        work = await workers.run(render_files_and_texts, job)
+    return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
+                    top_parts=work.top_parts, projects=work.projects)
 
 
-def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
-                 out_dir: Path) -> dict[str, Path]:
-    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir.
-
-    Blocking (a second or more for 10,000 projects): run it in a worker thread. matplotlib and openpyxl
-    are imported here, the first time a bulletin is drawn, not when the bot starts.
-    """
-    from bot.chart import group_chart, ranking_chart
-    from bot.services.ledger_export import bulletin_filename, ledger_workbook
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"chart": out_dir / "ranking.png"}
-    files["chart"].write_bytes(ranking_chart(standings))
-    if problems is not None:
-        files["units"] = out_dir / "units.png"
-        files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
-        files["ledger"] = out_dir / bulletin_filename("ledger", period.name)
-        files["ledger"].write_bytes(ledger_workbook(standings, problems))
-    return files
-
-
-def _render_texts(renderer: Renderer, standings: Standings, *, period: Period, files: dict[str, Path],
-                  unit_problems: list[UnitProblems], period_done: Decimal,
-                  open_problems: dict[str, list[Problem]]) -> Rendered:
-    """The bulletin's text, its parts, the top officials' summary and each lead official's digest.
-
-    Pure rendering over what was read (blocking for large districts: run it in a worker thread).
-    """
-    text = renderer.render(
-        "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
-        s=standings, period=period, kind_name=KIND_NAMES[period.kind], unit_problems=unit_problems,
-        total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
-        total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
-        period_done=period_done,
-    )
-    rendered = Rendered(period=period, standings=standings, text=text, parts=split_html(text),
-                        files=files)
-    rendered.top_summary = renderer.render("bulletin_top_summary", s=standings, period=period,
-                                           kind_name=KIND_NAMES[period.kind])
-    by_leader: dict[int, list] = {}
-    for project in standings.projects:
-        if project.lead_official_id is not None:
-            by_leader.setdefault(project.lead_official_id, []).append(project)
-    for leader_id, projects in by_leader.items():
-        rendered.leaders[leader_id] = renderer.render(
-            "bulletin_leader", projects=projects, s=standings, period=period, kind_name=KIND_NAMES[period.kind],
-            problems={p.code: open_problems.get(p.code, []) for p in projects},
-        )
-    return rendered
-
-
-async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Problem]]:
-    rows = await session.scalars(
-        select(Problem).join(Project, Project.id == Problem.project_id)
+async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[OpenProblem]]:
+    rows = await session.execute(
+        select(Project.code, Problem.id, Problem.category, Problem.text, Problem.resolution_due_at)
+        .join(Project, Project.id == Problem.project_id)
         .where(Problem.status.in_(("open", "accepted", "answered", "resolved"))).order_by(Problem.id)
     )
-    grouped: dict[str, list[Problem]] = {}
-    for problem in rows.unique().all():
-        grouped.setdefault(problem.project.code, []).append(problem)
+    grouped: dict[str, list[OpenProblem]] = {}
+    for code, problem_id, category, text, due in rows.all():
+        grouped.setdefault(code, []).append(OpenProblem(f"W{problem_id:04d}", category, text, due))
     return grouped
 
 
 async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
-                  late: bool = False) -> Produced | None:
+                  late: bool = False, workers: Workers | None = None) -> Produced | None:
     """Produce and send one bulletin, unless it was produced before (then None).
 
     Rendering reads in one transaction and writes nothing, so the seconds it takes for a large district
@@ -180,15 +132,15 @@ async def produce(db: Database, renderer: Renderer, *, period: Period, now: date
         settings = await load_digest_settings(session)
         out_dir = files_root / "bulletins" / period.kind / period.name
         rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
-                                         settings=settings, out_dir=out_dir)
+                                         settings=settings, out_dir=out_dir, late=late, workers=workers)
     try:
         async with db.session() as session:
             session.add(Bulletin(kind=period.kind, period=period.name, produced_at=now, late=late, summary={}))
             await session.flush()  # claims (kind, period): a concurrent producer fails here
-            notices = await _send(session, rendered, now=now, files_root=files_root, late=late, renderer=renderer)
+            notices = await _send(session, rendered, now=now, files_root=files_root)
             bulletin = await _get(session, period)
             bulletin.recipients = notices  # type: ignore[union-attr]
-            bulletin.summary = {"projects": len(rendered.standings.projects), "parts": len(rendered.parts)}  # type: ignore[union-attr]
+            bulletin.summary = {"projects": rendered.projects, "parts": len(rendered.parts)}  # type: ignore[union-attr]
     except IntegrityError:
         log.info("%s %s was produced by another process", period.kind, period.name)
         return None
@@ -203,14 +155,10 @@ async def _get(session: AsyncSession, period: Period) -> Bulletin | None:
     return await session.scalar(select(Bulletin).where(Bulletin.kind == period.kind, Bulletin.period == period.name))
 
 
-async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path, late: bool,
-                renderer: Renderer) -> int:
+async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path) -> int:
     period = rendered.period
     key = f"bulletin:{period.kind}:{period.name}"
     parts = rendered.parts
-    if late:  # the notice goes in before splitting: added to a full first part it would not fit
-        notice = renderer.render("bulletin_late", kind_name=KIND_NAMES[period.kind])
-        parts = await asyncio.to_thread(split_html, notice + "\n" + rendered.text)
     attachments = [Attachment(kind="photo", path=str(rendered.files[name].relative_to(files_root)))
                    for name in ("chart", "units") if name in rendered.files]
     if "ledger" in rendered.files:
@@ -227,24 +175,24 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
                 session, channel=group.channel, chat_id=group.chat_id, reply=Reply(html=""),
                 key=f"{key}:g{group.id}:file{index}", now=now, attachment=attachment))
     for person in await people_repo.people_with_role(session, role="top"):
-        for index, part in enumerate(split_html(rendered.top_summary)):
+        for index, part in enumerate(rendered.top_parts):
             count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
                                                          key=f"{key}:top:{index}:p{person.id}", now=now))
         count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
                                                      key=f"{key}:top:chart:p{person.id}", now=now,
                                                      attachment=attachments[0]))
-    for leader_id, text in rendered.leaders.items():
+    for leader_id, leader_parts in rendered.leaders.items():
         leader = await session.get(Person, leader_id)
         if leader is None or not leader.active:
             continue
-        for index, part in enumerate(split_html(text)):
+        for index, part in enumerate(leader_parts):
             count += len(await outbox.enqueue_for_person(session, person_id=leader_id, reply=Reply(html=part),
                                                          key=f"{key}:lead:{index}:p{leader_id}", now=now))
     return count
 
 
 async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root: Path,
-                  kinds: tuple[str, ...] = KINDS) -> list[Produced]:
+                  kinds: tuple[str, ...] = KINDS, workers: Workers | None = None) -> list[Produced]:
     """Produce every bulletin whose time has come and that was not produced yet (the digest tick).
 
     Bulletins that were due before the ledger was first imported are never produced: a fresh install
@@ -269,7 +217,8 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
                 due.append((period, now - moment > LATE_AFTER))
     produced = []
     for period, late in due:
-        result = await produce(db, renderer, period=period, now=now, files_root=files_root, late=late)
+        result = await produce(db, renderer, period=period, now=now, files_root=files_root, late=late,
+                               workers=workers)
         if result is not None:
             produced.append(result)
     return produced

@@ -33,6 +33,7 @@ from jobs import digests
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.settings import load_calendar, load_digest_settings
 from storage.models import (
     Bulletin,
     BulletinGroup,
@@ -437,8 +438,9 @@ async def test_a_fresh_install_sends_nothing_that_was_due_before_the_ledger_exis
 
 async def test_a_bulletin_draws_and_assembles_off_the_event_loop(db: Database, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """The standings' assembly, the charts, the workbook and the texts run in worker threads: while they
-    take their seconds for a large district, the event loop goes on answering messages."""
+    """Without a worker process (tests, one-off commands), the standings' assembly, the charts, the workbook
+    and the texts run in a worker thread: while they take their seconds for a large district, the event
+    loop goes on answering messages. (With the app's worker process: the test below.)"""
     import threading
 
     import bot.chart
@@ -469,3 +471,44 @@ async def test_a_bulletin_draws_and_assembles_off_the_event_loop(db: Database, t
     assert sorted(threads) == ["assemble", "build_standings", "group_chart", "ledger_workbook",
                                "ranking_chart", "render"]
     assert all(loop_thread not in seen for seen in threads.values()), threads
+
+
+async def test_the_app_draws_a_bulletin_in_its_worker_process(db: Database, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `diaodu run` does: the app's worker process (started by this first bulletin) assembles, draws and
+    renders, with none of this process's functions (they would fail here); what it sends is what a worker
+    thread renders from the same rows. Work in a thread would hold this process's interpreter lock, and
+    every hand-over of the event loop to the database driver's thread would wait for it."""
+    import bot.chart
+    import bot.services.ledger_export
+    import bot.services.standings
+    from bot.workers import Workers
+
+    def not_here(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("ran in the bot's own process")
+
+    await seed(db)
+    async with db.session() as session:
+        calendar, settings = await load_calendar(session), await load_digest_settings(session)
+        in_thread = await digests.render_bulletin(session, RENDERER, period=OCTOBER,
+                                                  calendar=calendar, settings=settings, out_dir=tmp_path / "t")
+    for module, name in [(bot.chart, "ranking_chart"), (bot.chart, "group_chart"),
+                         (bot.services.ledger_export, "ledger_workbook"), (bot.services.standings, "assemble"),
+                         (bot.services.standings, "build_standings"), (RENDERER, "render")]:
+        monkeypatch.setattr(module, name, not_here)
+    workers = Workers()
+    assert not workers.started  # nothing started before the first bulletin
+    try:
+        produced = await digests.run_due(db, RENDERER, now=local(date(2026, 11, 2)), files_root=tmp_path,
+                                         kinds=("monthly",), workers=workers)
+        assert workers.started and await workers.run(os.getpid) != os.getpid()
+    finally:
+        workers.close()
+    assert not workers.started
+
+    assert [p.period for p in produced] == ["2026-10"]
+    sent = [r.payload["html"] for r in group_rows(await outbox_rows(db)) if r.payload["html"]]
+    assert sent == in_thread.parts
+    out = tmp_path / "bulletins" / "monthly" / "2026-10"
+    assert {p.name: p.read_bytes()[:4] for p in out.iterdir()} == {
+        "ranking.png": b"\x89PNG", "units.png": b"\x89PNG", in_thread.files["ledger"].name: b"PK\x03\x04"}

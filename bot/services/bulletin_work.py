@@ -1,0 +1,132 @@
+"""The CPU-heavy half of a bulletin: from the rows the database gave, the standings, the charts, the Excel
+ledger and the texts, split into messages.
+
+``render_files_and_texts`` is a pure function of plain, picklable data (``BulletinJob``) returning plain data
+(``BulletinWork``: strings, and the files it wrote), so that ``jobs.digests`` can run it in a worker process
+(``bot.workers``) while the event loop goes on answering messages; the database is read before, on the loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.periods import KIND_NAMES, Period
+from bot.domain.standings import ProblemRow, Standings
+from bot.html_split import split_html
+from bot.render import Renderer
+from bot.services import standings as standings_service
+from storage.digest_queries import UnitProblems
+from storage.standings import ProjectFigures
+
+__all__ = ["BulletinJob", "BulletinWork", "OpenProblem", "render_files_and_texts"]
+
+
+class OpenProblem(NamedTuple):
+    """An open problem as a lead official's digest lists it."""
+
+    number: str
+    category: str
+    text: str
+    resolution_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BulletinJob:
+    """Everything a bulletin is computed from, read from the database beforehand."""
+
+    period: Period
+    settings: DigestSettings
+    figures: ProjectFigures
+    problem_shares: dict[str, float | None]
+    problems: list[ProblemRow] | None  # monthly and up: the problem ledger of the workbook
+    unit_problems: list[UnitProblems]
+    period_done: Decimal
+    open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
+    out_dir: Path
+    late: bool = False  # the texts open with the late notice
+
+
+@dataclass
+class BulletinWork:
+    """A bulletin's texts and the files written for it."""
+
+    text: str
+    parts: list[str]  # the text split into messages (with the late notice when late)
+    top_parts: list[str]  # the top officials' summary, split
+    leader_parts: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
+    files: dict[str, Path] = field(default_factory=dict)
+    projects: int = 0
+
+
+_renderers: list[Renderer] = []
+
+
+def _own_renderer() -> Renderer:
+    """The worker process's renderer (templates compiled once per process)."""
+    if not _renderers:
+        _renderers.append(Renderer())
+    return _renderers[0]
+
+
+def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -> BulletinWork:
+    """The standings, files and texts of a bulletin (seconds for 10,000 projects: never on the event loop)."""
+    renderer = renderer or _own_renderer()
+    settings = job.settings
+    projects = standings_service.build_standings(job.figures, cutoff=job.period.end,
+                                                 thresholds=settings.thresholds)
+    standings = standings_service.assemble(job.period.name, job.period.end, projects, job.problem_shares,
+                                           settings.weights, settings.thresholds, settings.praise_n)
+    files = _write_files(standings, job.problems, job.period, job.out_dir)
+    return _render_texts(renderer, standings, job, files)
+
+
+def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
+                 out_dir: Path) -> dict[str, Path]:
+    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir.
+
+    matplotlib and openpyxl are imported here, the first time a bulletin is drawn, not when the bot starts.
+    """
+    from bot.chart import group_chart, ranking_chart
+    from bot.services.ledger_export import bulletin_filename, ledger_workbook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"chart": out_dir / "ranking.png"}
+    files["chart"].write_bytes(ranking_chart(standings))
+    if problems is not None:
+        files["units"] = out_dir / "units.png"
+        files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
+        files["ledger"] = out_dir / bulletin_filename("ledger", period.name)
+        files["ledger"].write_bytes(ledger_workbook(standings, problems))
+    return files
+
+
+def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, files: dict[str, Path]) -> BulletinWork:
+    """The bulletin's text and parts, the top officials' summary and each lead official's digest."""
+    period, kind_name = job.period, KIND_NAMES[job.period.kind]
+    text = renderer.render(
+        "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
+        s=standings, period=period, kind_name=kind_name, unit_problems=job.unit_problems,
+        total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
+        total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
+        period_done=job.period_done,
+    )
+    # The late notice goes in before splitting: added to a full first part it would not fit.
+    sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
+    work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
+                        top_parts=split_html(renderer.render("bulletin_top_summary", s=standings, period=period,
+                                                             kind_name=kind_name)))
+    by_leader: dict[int, list] = {}
+    for project in standings.projects:
+        if project.lead_official_id is not None:
+            by_leader.setdefault(project.lead_official_id, []).append(project)
+    for leader_id, projects in by_leader.items():
+        work.leader_parts[leader_id] = split_html(renderer.render(
+            "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
+            problems={p.code: job.open_problems.get(p.code, []) for p in projects},
+        ))
+    return work

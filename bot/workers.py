@@ -1,0 +1,68 @@
+"""CPU-heavy work off the event loop, in a worker process.
+
+A bulletin for a large district is seconds of pure Python (standings, charts, the workbook, texts). Run in
+a worker *thread*, it would hold the interpreter's lock while the event loop and the database driver's
+thread each wait up to the switch interval (5 ms) for every one of the many hand-overs a reply to a message
+takes: replies to reports then wait seconds. In another process it competes for a CPU only.
+
+``Workers`` owns a small process pool, started the first time work is given to it (the bot at rest loads
+neither the pool nor the libraries a chart needs) and shut down by ``close()``. The functions it runs and
+their arguments and results must be picklable: plain rows in, bytes and strings out.
+
+``Workers(in_process=True)`` runs the same functions in a worker thread of this process instead: for tests,
+which would otherwise start a process for each bulletin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+__all__ = ["Workers"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Workers:
+    """A lazily started pool of worker processes (or, with ``in_process``, worker threads)."""
+
+    def __init__(self, *, processes: int = 1, in_process: bool = False) -> None:
+        self.processes = processes
+        self.in_process = in_process
+        self._pool: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the process pool exists (it is created by the first ``run``)."""
+        return self._pool is not None
+
+    async def run(self, function: Callable[..., T], /, *args: Any) -> T:
+        """``function(*args)`` in a worker process (or thread), awaited without blocking the event loop."""
+        if self.in_process:
+            return await asyncio.to_thread(function, *args)
+        pool = self._pool
+        if pool is None:
+            # spawn: a fresh interpreter, not a fork of one running the event loop and the driver's threads.
+            pool = self._pool = ProcessPoolExecutor(max_workers=self.processes,
+                                                    mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): the next run starts a new pool.
+            log.error("a worker process died; a new pool starts with the next job")
+            if self._pool is pool:
+                self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    def close(self) -> None:
+        """Stop the worker processes (waiting for a job under way); a later ``run`` starts a new pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

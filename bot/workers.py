@@ -9,8 +9,8 @@ takes: replies to reports then wait seconds. In another process it competes for 
 neither the pool nor the libraries a chart needs) and shut down by ``close()``. The functions it runs and
 their arguments and results must be picklable: plain rows in, bytes and strings out.
 
-``Workers(in_process=True)`` runs the same functions in a worker thread of this process instead: for tests,
-which would otherwise start a process for each bulletin.
+Callers that own no pool (tests, which would otherwise start a process for each bulletin, and one-off
+commands, which have no event loop to keep answering) run the same functions in a worker thread.
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ T = TypeVar("T")
 
 
 class Workers:
-    """A lazily started pool of worker processes (or, with ``in_process``, worker threads)."""
+    """A lazily started pool of worker processes."""
 
-    def __init__(self, *, processes: int = 1, in_process: bool = False) -> None:
+    def __init__(self, *, processes: int = 1) -> None:
         self.processes = processes
-        self.in_process = in_process
         self._pool: ProcessPoolExecutor | None = None
 
     @property
@@ -43,9 +42,7 @@ class Workers:
         return self._pool is not None
 
     async def run(self, function: Callable[..., T], /, *args: Any) -> T:
-        """``function(*args)`` in a worker process (or thread), awaited without blocking the event loop."""
-        if self.in_process:
-            return await asyncio.to_thread(function, *args)
+        """``function(*args)`` in a worker process, awaited without blocking the event loop."""
         pool = self._pool
         if pool is None:
             # spawn: a fresh interpreter, not a fork of one running the event loop and the driver's threads.

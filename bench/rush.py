@@ -223,13 +223,14 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
         stored = await stored_per_person(db)
         await db.dispose()
 
-    latencies, during = [], []
+    latencies, during, slowest = [], [], []
     unanswered = [user_id for user_id, (_, replies) in results.items() if not replies]
     extra_replies = sum(max(0, len(replies) - 1) for _, replies in results.values())
     for arrived, replies in results.values():
         after = [at for at, _ in replies if at >= arrived]
         if after:
             latencies.append(after[0] - arrived)
+            slowest.append((after[0] - arrived, arrived - start))
             if bulletin and bulletin["start"] <= arrived <= bulletin["end"]:
                 during.append(after[0] - arrived)
     person_of = {user_id: person_id for user_id, _, person_id in bound}
@@ -248,6 +249,9 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
           f"p90 {percentile(latencies, 0.9) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
           f"max {max(latencies, default=float('nan')) * 1000:.0f} ms, "
           f"mean {statistics.fmean(latencies) * 1000 if latencies else float('nan'):.0f} ms")
+    print(f"slowest replies (latency at arrival, seconds into the rush; the bulletin ran "
+          f"{bulletin['start'] - start:.1f}–{bulletin['end'] - start:.1f} s): "
+          + ", ".join(f"{lat * 1000:.0f} ms at {at:.1f} s" for lat, at in sorted(slowest, reverse=True)[:8]))
     goals = [
         (f"every report answered: {len(results) - len(unanswered):,} of {len(results):,} "
          f"(LOST {len(unanswered)}; {extra_replies} replies beyond one)", not unanswered),

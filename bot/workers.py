@@ -3,7 +3,8 @@
 A bulletin for a large district is seconds of pure Python (standings, charts, the workbook, texts). Run in
 a worker *thread*, it would hold the interpreter's lock while the event loop and the database driver's
 thread each wait up to the switch interval (5 ms) for every one of the many hand-overs a reply to a message
-takes: replies to reports then wait seconds. In another process it competes for a CPU only.
+takes: replies to reports then wait seconds. In another process it competes for a CPU only, and at a lower
+priority than the bot's own process (``NICENESS``): on a busy machine replies get the CPU first.
 
 ``Workers`` owns a small process pool, started the first time work is given to it (the bot at rest loads
 neither the pool nor the libraries a chart needs) and shut down by ``close()``. The functions it runs and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +29,19 @@ __all__ = ["Workers"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+NICENESS = 10  # added to the workers' scheduling priority: on a busy machine, replies get the CPU first
+
+
+def _lower_priority() -> None:
+    """In a new worker process: yield the CPU to the bot's own process (a bulletin can wait a few seconds
+    more; a reply should not). Where priorities cannot be changed, nothing is."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(NICENESS)
+        except OSError:
+            pass
 
 
 class Workers:
@@ -47,7 +62,8 @@ class Workers:
         if pool is None:
             # spawn: a fresh interpreter, not a fork of one running the event loop and the driver's threads.
             pool = self._pool = ProcessPoolExecutor(max_workers=self.processes,
-                                                    mp_context=multiprocessing.get_context("spawn"))
+                                                    mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_lower_priority)
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
         except BrokenProcessPool:

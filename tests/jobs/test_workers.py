@@ -8,7 +8,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from bot.workers import Workers
+from bot.workers import NICENESS, Workers
 
 
 async def test_the_pool_starts_with_the_first_job_survives_a_dead_worker_and_stops() -> None:
@@ -17,6 +17,8 @@ async def test_the_pool_starts_with_the_first_job_survives_a_dead_worker_and_sto
     try:
         first = await workers.run(os.getpid)
         assert first != os.getpid() and workers.started
+        if hasattr(os, "nice"):  # at a lower priority than this process
+            assert await workers.run(os.nice, 0) == os.nice(0) + NICENESS
         assert await workers.run(os.getpid) == first  # the same process serves the next job
         with pytest.raises(BrokenProcessPool):
             await workers.run(os._exit, 1)  # a worker killed mid-job (out of memory, say)

@@ -28,6 +28,7 @@ from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, OpenProblem, render_files_and_texts
 from bot.workers import Workers
 from storage import outbox
+from storage.outbox import PersonNotice
 from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
@@ -174,20 +175,20 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
             count += len(await outbox.enqueue_for_chat(
                 session, channel=group.channel, chat_id=group.chat_id, reply=Reply(html=""),
                 key=f"{key}:g{group.id}:file{index}", now=now, attachment=attachment))
+    # The officials' notices in a few statements whatever their number: the transaction holds SQLite's write
+    # lock, and replies to reports wait for it.
+    notices: list[PersonNotice] = []
     for person in await people_repo.people_with_role(session, role="top"):
-        for index, part in enumerate(rendered.top_parts):
-            count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
-                                                         key=f"{key}:top:{index}:p{person.id}", now=now))
-        count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
-                                                     key=f"{key}:top:chart:p{person.id}", now=now,
-                                                     attachment=attachments[0]))
+        notices += [PersonNotice(person.id, Reply(html=part), f"{key}:top:{index}:p{person.id}")
+                    for index, part in enumerate(rendered.top_parts)]
+        notices.append(PersonNotice(person.id, Reply(html=""), f"{key}:top:chart:p{person.id}", attachments[0]))
+    active = set((await session.scalars(select(Person.id).where(
+        Person.id.in_(sorted(rendered.leaders)), Person.active.is_(True)))).all()) if rendered.leaders else set()
     for leader_id, leader_parts in rendered.leaders.items():
-        leader = await session.get(Person, leader_id)
-        if leader is None or not leader.active:
-            continue
-        for index, part in enumerate(leader_parts):
-            count += len(await outbox.enqueue_for_person(session, person_id=leader_id, reply=Reply(html=part),
-                                                         key=f"{key}:lead:{index}:p{leader_id}", now=now))
+        if leader_id in active:
+            notices += [PersonNotice(leader_id, Reply(html=part), f"{key}:lead:{index}:p{leader_id}")
+                        for index, part in enumerate(leader_parts)]
+    count += len(await outbox.enqueue_for_people(session, notices, now=now))
     return count
 
 

@@ -3,8 +3,9 @@
 The plan of a project for year Y is its ``annual_plans`` row for Y. A project without one has no plan for Y
 (shown as 无年度计划, left out of rankings, never praised or warned), with one fallback: a project whose
 ledger baseline is of Y reads ``projects.annual_plan`` (the import and /project_set always write the row of
-the baseline's year, so this only serves rows written by hand). Plans of earlier years are never overwritten by a later year's: a ledger import
-writes the plan of the year it is for, /project_set the plan of the current year.
+the baseline's year, so this only serves rows written by hand). Plans of earlier years are never
+overwritten by a later year's: a ledger import writes the plan of the year it is for, /project_set the
+plan of the current year.
 """
 
 from __future__ import annotations

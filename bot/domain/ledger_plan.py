@@ -119,7 +119,7 @@ class YearToDate:
 @dataclass
 class ImportPlan:
     as_of: date | None
-    as_of_source: Literal["file", "given", "default"] | None
+    as_of_source: Literal["file", "title", "given", "default"] | None
     needs_as_of: bool = False
     new_units: list[str] = field(default_factory=list)
     new_people: list[KnownPerson] = field(default_factory=list)

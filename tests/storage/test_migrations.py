@@ -259,9 +259,11 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
+    assert after.pop("processed_messages") == []
+    assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
-    assert _without(_without(after, "send_started_at"), "baseline_date") == before
+    assert _without(_without(_without(after, "send_started_at"), "baseline_date"), "replaces_id") == before
 
     # The program reads the old rows as it wrote them…
     async with empty_db.session() as session:
@@ -311,7 +313,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     async with empty_db.engine.connect() as conn:
         assert "send_started_at" not in await conn.run_sync(_outbox_columns)
         downgraded = await conn.run_sync(_snapshot)
-    expected = _without(_without(upgraded, "send_started_at"), "baseline_date")
+    expected = _without(_without(_without(upgraded, "send_started_at"), "baseline_date"), "replaces_id")
+    assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded

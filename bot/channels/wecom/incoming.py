@@ -10,6 +10,10 @@
 - Voice, video, files, locations and links are answered "not understood"; anything else is ignored.
 
 :func:`dedupe_key` says what identifies a message across WeCom's retries.
+
+Every message here comes from a user's own chat with the app, so each ``Incoming`` is a private one
+(``chat_type`` "private"): WeCom groups are reached only through group robots, which send and never
+receive.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def incoming_from(
     msgtype = (fields.get("MsgType") or "").strip().lower()
 
     def base(**what: Any) -> Incoming:
-        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, **what)
+        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, key=dedupe_key(fields), **what)
 
     if msgtype == "text":
         text = fields.get("Content") or ""

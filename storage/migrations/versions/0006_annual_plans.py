@@ -3,8 +3,8 @@
 Each year has its own annual plan per project (``annual_plans``), the earlier years' kept. Filled here with
 the plan every project has now, for the year of its ledger baseline.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import storage.types
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -22,8 +22,7 @@ from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
 from handlers.admin_people import find_units, resolve_person
 from handlers.context import Context
-from storage import annual_plans
-from storage import audit, conversations, people
+from storage import annual_plans, audit, conversations, people
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
 

@@ -153,8 +153,8 @@ _CODE_FIGURES = _figures_columns(
     select(_BY_CODE.id).where(_BY_CODE.code == bindparam("code")).scalar_subquery(), _YEAR_START
 ).subquery("figures")
 _CARD_AND_FIGURES_QUERY = (
-    _CARD_QUERY.add_columns(_CODE_FIGURES.c.plan, _CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything, _CODE_FIGURES.c.covered,
-                            _CODE_FIGURES.c.photos, Report)
+    _CARD_QUERY.add_columns(_CODE_FIGURES.c.plan, _CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything,
+                            _CODE_FIGURES.c.covered, _CODE_FIGURES.c.photos, Report)
     .select_from(Project)
     .join(_CODE_FIGURES, true())
     .outerjoin(Report, Report.id == _CODE_FIGURES.c.latest_id)

@@ -248,8 +248,8 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Four queries: the projects with their names and the plan of the cut-off day's year, two aggregates over the reports (the year's money, the
-    window's days), one count of open problems.
+    Four queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
+    the reports (the year's money, the window's days), one count of open problems.
     """
     working_days = window_working_days(calendar, window_start, cutoff)
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,8 +43,8 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 
 def ledger_2027() -> bytes:
-    """The sample workbook as the 2027 ledger: titled for 2027 as of 2027-01-07, every plan 10 % up where the total allows, nothing
-    done yet but ZD2026-002's two January reports (200 万元), six projects left out. (A plan never exceeds
+    """The sample workbook as the 2027 ledger: titled for 2027 as of 2027-01-07, every plan 10 % up where the
+    total allows, nothing done yet but ZD2026-002's two January reports (200 万元), six projects left out. (A plan never exceeds
     the total investment.)"""
     workbook = openpyxl.load_workbook(SAMPLE_LEDGER)
     sheet = workbook["重点项目包抓责任分解表"]

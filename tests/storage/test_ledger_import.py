@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.services.ledger_import import ImportResult, import_ledger_files
+from storage.annual_plans import plan_for, plans_of_year
 from storage.audit import Actor
 from storage.db import Database
-from storage.annual_plans import plan_for, plans_of_year
 from storage.models import AuditEntry, Person, Project, Unit
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count

@@ -44,8 +44,8 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
 
 def ledger_2027() -> bytes:
     """The sample workbook as the 2027 ledger: titled for 2027 as of 2027-01-07, every plan 10 % up where the
-    total allows, nothing done yet but ZD2026-002's two January reports (200 万元), six projects left out. (A plan never exceeds
-    the total investment.)"""
+    total allows, nothing done yet but ZD2026-002's two January reports (200 万元), six projects left out.
+    (A plan never exceeds the total investment.)"""
     workbook = openpyxl.load_workbook(SAMPLE_LEDGER)
     sheet = workbook["重点项目包抓责任分解表"]
     sheet["A1"] = "2027年全区重点项目包抓责任分解表(截至2027年1月7日)"

@@ -9,7 +9,7 @@ ledger and the texts, split into messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -40,6 +40,7 @@ class BulletinJob:
     """Everything a bulletin is computed from, read from the database beforehand."""
 
     period: Period
+    cutoff: date  # the day the standings are measured on (bot.domain.periods.measured_on)
     settings: DigestSettings
     figures: ProjectFigures
     problem_shares: dict[str, float | None]
@@ -77,9 +78,8 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     """The standings, files and texts of a bulletin (seconds for 10,000 projects: never on the event loop)."""
     renderer = renderer or _own_renderer()
     settings = job.settings
-    projects = standings_service.build_standings(job.figures, cutoff=job.period.end,
-                                                 thresholds=settings.thresholds)
-    standings = standings_service.assemble(job.period.name, job.period.end, projects, job.problem_shares,
+    projects = standings_service.build_standings(job.figures, cutoff=job.cutoff, thresholds=settings.thresholds)
+    standings = standings_service.assemble(job.period.name, job.cutoff, projects, job.problem_shares,
                                            settings.weights, settings.thresholds, settings.praise_n)
     files = _write_files(standings, job.problems, job.period, job.out_dir)
     return _render_texts(renderer, standings, job, files)

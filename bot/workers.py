@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = ["Workers"]
 
@@ -58,6 +58,11 @@ class Workers:
 
     async def run(self, function: Callable[..., T], /, *args: Any) -> T:
         """``function(*args)`` in a worker process, awaited without blocking the event loop."""
+        # Imported with the first job: the bot at rest has no use for them (some 2 MB).
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         pool = self._pool
         if pool is None:
             # spawn: a fresh interpreter, not a fork of one running the event loop and the driver's threads.

@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.services.outbox import OutboxSender, SendStats
+from bot.services.shared_memory import SharedMemory
 from handlers.context import Deps
 from handlers.router import Router
 from storage.db import Database
@@ -89,7 +90,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 
     bot = telegram_bot(core.settings)
     async with AsyncExitStack() as stack:
-        transports = dict(await stack.enter_async_context(wecom_outbox_transports(core.settings)))
+        memory = SharedMemory(core.db, core.clock)
+        transports = dict(await stack.enter_async_context(wecom_outbox_transports(core.settings, memory=memory)))
         if bot is not None:
             await stack.enter_async_context(bot)
             transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
@@ -221,7 +223,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     runner = web.AppRunner(http)
     try:
         async with AsyncExitStack() as stack:
-            transports = dict(await stack.enter_async_context(wecom_outbox_transports(settings, channel=wecom)))
+            transports = dict(await stack.enter_async_context(wecom_outbox_transports(
+                settings, channel=wecom, memory=SharedMemory(core.db, core.clock))))
             await runner.setup()
             await web.TCPSite(runner, settings.http_host, settings.http_port).start()
             if telegram is not None:

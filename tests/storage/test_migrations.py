@@ -232,6 +232,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
+    assert after.pop("shared_marks") == []  # a new table, empty
     assert _without(after, "send_started_at") == before
 
     # The program reads the old rows as it wrote them…
@@ -285,6 +286,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     expected = _without(upgraded, "send_started_at")
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
+    assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
     assert downgraded == expected

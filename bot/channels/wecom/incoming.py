@@ -80,6 +80,15 @@ class Press:
     key: str
 
 
+def pick_number(buttons: tuple[Button, ...], text: str) -> Button | None:
+    """The button a typed number ("1") picks from a numbered list, if any."""
+    token = text.strip()
+    if not buttons or not token.isascii() or not token.isdigit() or len(token) > 3:
+        return None
+    number = int(token)
+    return buttons[number - 1] if 1 <= number <= len(buttons) else None
+
+
 def incoming_from(
     userid: str,
     fields: Mapping[str, str],

@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "digests.set": "修改提醒和通报安排", "group.add": "添加通报群", "group.remove": "移除通报群",
     "broadcast.send": "群发通知", "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",
     "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",
+    "person.handover": "工作移交",
     "project.create": "新增项目", "project.update": "修改项目信息",
 }
 EVENT_LABELS = {"raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",

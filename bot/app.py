@@ -239,7 +239,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             async def elected() -> None:
                 nonlocal sender_stop
                 sender_stop = asyncio.Event()
-                runtime.sending = asyncio.create_task(sender.run_forever(sender_stop), name="outbox-sender")
+                runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
+                                                     name="outbox-sender")
                 if polling:
                     assert telegram is not None and telegram.application.updater is not None
                     await telegram.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)

@@ -414,6 +414,16 @@ async def claim_due_messages(
     return sorted(claimed, key=lambda m: (m.created_at, m.id))
 
 
+async def end_leases(session: AsyncSession, *, now: datetime) -> int:
+    """End now the lease of every claimed row (state ``sending`` with a lease still running): the next claim
+    takes them over as if the lease had run out (rows whose send had started are held ``in_doubt``, the
+    others are due). For the leader taking over from a dead one; returns how many rows it was."""
+    result = await session.execute(
+        update(OutboxMessage).where(OutboxMessage.state == SENDING, OutboxMessage.next_attempt_at > now)
+        .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
 def _interrupted(now: datetime) -> Any:
     return and_(OutboxMessage.state == SENDING, OutboxMessage.next_attempt_at <= now,
                 OutboxMessage.send_started_at.is_not(None))

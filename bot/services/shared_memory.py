@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import PermanentError, RetryLater
@@ -18,6 +18,7 @@ from storage import shared
 from storage.db import Database
 
 SLOT_RACE_TRIES = 5
+PURGE_EVERY = timedelta(minutes=10)
 
 
 class SharedMemory:
@@ -26,13 +27,18 @@ class SharedMemory:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._next_purge: datetime | None = None
 
     async def first_sighting(self, name: str, *, ttl: float) -> bool:
         """True the first time any process asks about ``name`` within ``ttl`` seconds (committed before
-        this returns, so the others see it at once)."""
+        this returns, so the others see it at once). Every ``PURGE_EVERY`` it also deletes the expired
+        marks, so that the table holds about the last ``ttl`` seconds' worth of messages."""
+        now = self.clock.now()
         async with self.db.session(take_turn=True) as session:
-            return await shared.first_sighting(session, name=name, now=self.clock.now(),
-                                               ttl=timedelta(seconds=ttl))
+            if self._next_purge is None or now >= self._next_purge:
+                self._next_purge = now + PURGE_EVERY
+                await shared.purge(session, now=now)
+            return await shared.first_sighting(session, name=name, now=now, ttl=timedelta(seconds=ttl))
 
     async def put(self, name: str, value: Any, *, ttl: float) -> None:
         async with self.db.session(take_turn=True) as session:

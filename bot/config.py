@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
     import_max_bytes: int = Field(5 * 1024 * 1024, alias="IMPORT_MAX_BYTES", ge=1)
+    # /project_set asks for 确认 when the annual plan changes by more than this share of the old plan, or
+    # when the completion rate would end above the second figure (shares: 0.30 = 30 %).
+    plan_change_confirm: float = Field(0.30, alias="PLAN_CHANGE_CONFIRM", ge=0)
+    completion_confirm: float = Field(1.20, alias="COMPLETION_CONFIRM", ge=0)
 
     @property
     def sqlite_path(self) -> Path | None:

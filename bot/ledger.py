@@ -48,6 +48,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
+from bot.domain.digits import ASCII_DIGITS
+
 __all__ = [
     "PEOPLE_COLUMNS",
     "PEOPLE_SHEET",
@@ -129,13 +131,13 @@ _HEADER_SCAN_ROWS = 10
 _CODE_MAX = 40
 
 _CODE_RE = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
-_PHONE_RE = re.compile(r"1[3-9]\d{9}")
-_PHONE_CHARS_RE = re.compile(r"[\d\s\-+()]+")
+_PHONE_RE = re.compile(r"1[3-9][0-9]{9}")
+_PHONE_CHARS_RE = re.compile(r"[0-9\s\-+()]+")
 _DATE_RE = re.compile(
-    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:[\sT]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?"
+    r"(?:[\sT]+[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 )
-_COMPACT_DATE_RE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_COMPACT_DATE_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 _LIST_SPLIT_RE = re.compile(r"[、，,;；\s]+")
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―－﹣−"})
 _PARENS = str.maketrans({"（": "(", "）": ")"})
@@ -274,7 +276,7 @@ def _norm_code(text: str) -> str:
 
 def _valid_code(code: str) -> bool:
     return (
-        len(code) <= _CODE_MAX and bool(_CODE_RE.fullmatch(code)) and any(ch.isdigit() for ch in code)
+        len(code) <= _CODE_MAX and bool(_CODE_RE.fullmatch(code)) and any(ch in ASCII_DIGITS for ch in code)
     )
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from bot.clock import to_local
-from bot.domain.amounts import format_wan
+from bot.domain import labels
+from bot.domain.amounts import format_wan, has_unit
 
-ROLE_LABELS = {"liaison": "联络员", "unit": "单位经办人", "lead": "包抓领导", "top": "区主要领导", "admin": "管理员"}
+ROLE_LABELS = labels.ROLES
 LIGHT_LABELS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "none": "⚪"}
 
 
@@ -55,8 +56,10 @@ class Renderer:
         )
         self.env.filters.update(
             wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
-            role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""),
+            role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
         )
+
+        self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(f"{template}.j2").render(**context).strip()

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from bot.clock import to_local
+from bot.domain import labels
+from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
 from bot.render import ROLE_LABELS, html_to_plain
 from handlers.commands import Command, CommandRegistry
@@ -33,33 +35,13 @@ OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
 BROADCAST_MAX = 3000
 GROUP_NAME_MAX = 100
-PROBLEM_NUMBER = re.compile(r"^[Ww]\d{1,7}$")
+PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
 ROLE_WORDS: dict[str, str] = {
     **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
     "经办人": "unit", "单位": "unit", "主要领导": "top", "领导": "lead",
 }
 EVERYONE = {"all", "全部", "所有人", "全体"}
-CHANNEL_LABELS = {"telegram": "Telegram", "wecom": "企业微信", "wecom_robot": "企业微信群机器人",
-                  "console": "控制台", "cli": "命令行"}
-ACTION_LABELS = {
-    "account.bind": "绑定账号", "invite.create": "生成邀请码", "report.create": "填报进度",
-    "report.withdraw": "撤回填报", "calendar.set": "录入日历", "sla.set": "修改办理时限",
-    "digests.set": "修改提醒和通报安排", "group.add": "添加通报群", "group.remove": "移除通报群",
-    "broadcast.send": "群发通知", "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",
-    "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",
-    "person.handover": "工作移交",
-    "project.create": "新增项目", "project.update": "修改项目信息",
-}
-EVENT_LABELS = {"raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
-                "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办", "comment": "批示",
-                "escalated": "上报"}
-SETTING_LABELS = {
-    "response_days": "受理时限", "resolution_by_category": "办结时限(按类别)", "resolution_default": "默认办结时限",
-    "resolution_days_above": "上报后办结时限", "end_of_day": "每日截止", "nudge_at": "临期提醒",
-    "reminders_enabled": "填报提醒", "reminder_times": "提醒时间", "missed_days_alert": "未填报预警天数",
-    "weekly_enabled": "周报", "weekly_time": "周报时间", "monthly_enabled": "月报", "monthly_time": "月报时间",
-    "praise_n": "表扬个数", "thresholds": "红黄灯", "weights": "得分权重",
-}
+CHANNEL_LABELS = labels.CHANNELS
 
 
 def register(registry: CommandRegistry) -> None:
@@ -211,12 +193,12 @@ async def audit_command(ctx: Context, args: str) -> None:
             entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_LIMIT)
     rows = [_entry_row(e) for e in entries] + events
     rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
-    names = await _person_names(ctx, {int(r["object_key"]) for r in rows
-                                      if r.get("object_type") == "person" and str(r["object_key"]).isdigit()})
+    rows = rows[:AUDIT_LIMIT]
+    names = await _names_in(ctx, rows)
     for row in rows:
-        if row.get("object_type") == "person" and str(row["object_key"]).isdigit():
-            row["object"] = names.get(int(row["object_key"]), row["object"])
-    ctx.reply("admin_ops_audit", rows=rows[:AUDIT_LIMIT], token=token, subject=subject)
+        if row.get("object_type") == "person" and is_digits(str(row["object_key"])):
+            row["object"] = names["people"].get(int(row["object_key"]), row["object"])
+    ctx.reply("admin_ops_audit", rows=rows, token=token, subject=subject, names=names)
 
 
 async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list[dict[str, Any]]]:
@@ -230,8 +212,9 @@ async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list
             return [key], key, []
         history = await problem_repo.history(ctx.session, problem_id=problem.id)
         rows = [{"at": e.at, "order": -1, "actor": e.actor.name if e.actor else "系统", "channel": "—",
-                 "action": EVENT_LABELS.get(e.kind, e.kind), "object": key, "object_type": "problem",
-                 "object_key": key, "summary": (e.text or "")[:60]} for e in history]
+                 "action": labels.label(labels.EVENTS, e.kind), "code": None, "detail": e.detail or {},
+                 "kind": e.kind, "object": key,
+                 "object_type": "problem", "object_key": key, "summary": (e.text or "")[:60]} for e in history]
         what = "议定事项" if problem.project is None else f"{problem.project.code} 的问题"
         return [key], f"{key}({what})", rows
     project = await project_repo.get_project_by_code(ctx.session, code=token)
@@ -244,60 +227,34 @@ async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list
 
 
 def _entry_row(entry: AuditEntry) -> dict[str, Any]:
+    """One line of /audit; what changed is worded by the template from `code` and `detail`."""
+    # a group, a broadcast, a retry or a setting is named by the action and its detail
+    shown = "" if entry.object_type in {"broadcast", "outbox", "group", "setting"} else entry.object_key
     return {"at": entry.at, "order": entry.id, "actor": entry.actor,
-            "channel": CHANNEL_LABELS.get(entry.channel, entry.channel),
-            "action": ACTION_LABELS.get(entry.action, entry.action),
-            "object": "" if entry.object_type in {"broadcast", "outbox"} else entry.object_key,
-            "object_type": entry.object_type, "object_key": entry.object_key,
-            "summary": _summary(entry)}
+            "channel": labels.label(labels.CHANNELS, entry.channel) if entry.channel else "—",
+            "action": labels.label(labels.ACTIONS, entry.action), "code": entry.action,
+            "detail": entry.detail or {}, "object": shown, "object_type": entry.object_type,
+            "object_key": entry.object_key, "summary": ""}
 
 
-def _summary(entry: AuditEntry) -> str:
-    """A short Chinese gist of an entry's detail."""
-    detail = entry.detail or {}
-    if entry.action == "calendar.set":
-        kind = {"off": "放假", "work": "调休上班", "auto": "恢复默认"}.get(detail.get("kind", ""), "")
-        return f"{kind} {detail.get('name', '')}".strip()
-    if entry.action in {"sla.set", "digests.set"}:
-        return ";".join(_changes(detail.get("before") or {}, detail.get("after") or {}))
-    if entry.action == "broadcast.send":
-        return f"发给{detail.get('target', '')} {detail.get('people', 0)} 人:{str(detail.get('text', ''))[:30]}"
-    if entry.action in {"group.add", "group.remove"}:
-        return str(detail.get("name", ""))
-    if entry.action == "outbox.retry":
-        return f"{len(detail.get('ids', []))} 条"
-    if entry.action == "decision.create":
-        return f"{detail.get('unit', '')} {detail.get('due', '')} 前:{str(detail.get('text', ''))[:30]}"
-    if entry.action == "report.create":
-        return f"{detail.get('amount', '')} 万元"
-    return ""
-
-
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    changes = []
-    for key, new in after.items():
-        old = before.get(key)
-        if old == new:
-            continue
-        label = SETTING_LABELS.get(key, key)
-        if isinstance(new, dict) and isinstance(old, dict):
-            parts = [f"{k} {_plain(old.get(k))}→{_plain(v)}" for k, v in new.items() if old.get(k) != v]
-            changes.append(f"{label} " + "、".join(parts))
-        else:
-            changes.append(f"{label} {_plain(old)}→{_plain(new)}")
-    return changes
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, bool):
-        return "开" if value else "关"
-    if isinstance(value, list):
-        return ",".join(_plain(v) for v in value)
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+async def _names_in(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, dict[int, str]]:
+    """The names of the people and units that the rows name by id (object keys, import details)."""
+    people: set[int] = set()
+    units: set[int] = set()
+    for row in rows:
+        if row.get("object_type") == "person" and is_digits(str(row["object_key"])):
+            people.add(int(row["object_key"]))
+        detail = row.get("detail") or {}
+        for part in (detail.get("changed"), detail.get("before")):
+            if not isinstance(part, dict):
+                continue
+            people |= {v for k, v in part.items() if k in labels.PERSON_ID_FIELDS and isinstance(v, int)}
+            units |= {v for k, v in part.items() if k in labels.UNIT_ID_FIELDS and isinstance(v, int)}
+    unit_names = {}
+    if units:
+        found = await ctx.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(sorted(units))))
+        unit_names = {uid: name for uid, name in found.all()}
+    return {"people": await _person_names(ctx, people), "units": unit_names}
 
 
 async def _person_names(ctx: Context, ids: set[int]) -> dict[int, str]:
@@ -365,7 +322,7 @@ async def outbox_button(ctx: Context, data: str) -> None:
         ctx.reply("admin_ops_refused", reason="not_admin")
         return
     kind, _, value = data.partition(":")
-    if kind == "r" and value.isdigit():
+    if kind == "r" and is_digits(value):
         rows = [await outbox.get_message(ctx.session, message_id=int(value))]
         if rows[0] is None or rows[0].state not in outbox.UNDELIVERED_STATES:
             ctx.reply("admin_ops_refused", reason="retry_gone", id=value)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.digits import is_digits
 from bot.domain.escalation import ACTIVE
 from bot.domain.messages import Button, Reply
 from bot.ledger import ROLE_BY_LABEL
@@ -29,8 +30,8 @@ PREFIX = "adp"
 ADMIN = frozenset({"admin"})
 ROSTER_LIMIT = 100  # lines of /people in one message (Telegram messages stop at 4096 characters)
 CANDIDATE_LIMIT = 10
-_PHONE_CHARS = re.compile(r"[\d\s\-+()]+")
-_PHONE = re.compile(r"1[3-9]\d{9}")
+_PHONE_CHARS = re.compile(r"[0-9\s\-+()]+")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def register(registry: CommandRegistry) -> None:
@@ -350,7 +351,7 @@ async def people_button(ctx: Context, data: str) -> None:
         return
     kind, _, rest = data.partition(":")
     role, _, token = rest.rpartition(":")
-    person = await people.get_person(ctx.session, person_id=int(token)) if token.isdigit() else None
+    person = await people.get_person(ctx.session, person_id=int(token)) if is_digits(token) else None
     if person is None:
         ctx.reply("button_expired")
     elif kind == "inv" and role in ROLES:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain.dates import parse_day
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
+from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
@@ -33,7 +34,7 @@ DAY_KINDS = {"off": "off", "放假": "off", "休": "off", "休息": "off",
 SCHEDULE_ALIASES = {"提醒": "reminders", "周报": "weekly", "月报": "monthly", "预警": "alert", "表扬": "praise",
                     "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds"}
 ON_WORDS = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
-CLOCK = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+CLOCK = re.compile(r"^([0-9]{1,2})[:：]([0-9]{2})$")
 MAX_REMINDERS = 6
 
 
@@ -177,10 +178,11 @@ def _times(text: str) -> tuple[time, ...]:
 
 def _count(text: str, what: str) -> int:
     limit = 20 if what == "alert" else 50
-    if not text.isdigit() or not 1 <= int(text) <= limit:
+    number = as_int(text)
+    if number is None or not 1 <= number <= limit:
         noun = "连续未填报的工作日数" if what == "alert" else "表扬的项目个数"
         raise ScheduleInputError(f"「{text}」无效:{noun}应为 1 到 {limit} 之间的整数。")
-    return int(text)
+    return number
 
 
 def _number(text: str) -> float:

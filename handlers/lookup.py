@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from handlers.context import Context
@@ -13,6 +14,7 @@ from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 from storage.projects import ProjectFigures, ReportTarget
+from storage.settings import load_calendar
 
 
 async def project_card(
@@ -73,10 +75,13 @@ async def project_button(ctx: Context, data: str) -> None:
 
 
 async def mine_command(ctx: Context, _args: str) -> None:
-    """My projects, with whether today's report is in."""
+    """My projects, with whether today's report is in, and whether one is due at all (`report_due`)."""
     assert ctx.person is not None
     mine = await project_repo.projects_for_person(ctx.session, person=ctx.person)
     reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in mine], local_day=ctx.today
     )
-    ctx.reply("mine", projects=mine, reported=reported, today=ctx.today, person=ctx.person)
+    calendar = await load_calendar(ctx.session)
+    due = {p.id for p in mine if report_due(ctx.today, p.stage, calendar)}
+    ctx.reply("mine", projects=mine, reported=reported, due=due, today=ctx.today, person=ctx.person,
+              reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today))

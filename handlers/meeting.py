@@ -34,7 +34,7 @@ ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
 TEXT_MAX = 500
 PREVIEW = 40
-MONTH_DAY = re.compile(r"^(\d{1,2})月(\d{1,2})日?$")
+MONTH_DAY = re.compile(r"^([0-9]{1,2})月([0-9]{1,2})日?$")
 
 
 def register(registry: CommandRegistry) -> None:

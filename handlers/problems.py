@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from bot.domain.dates import split_leading_day
+from bot.domain.digits import is_digits
 from bot.domain.escalation import CATEGORIES
 from bot.domain.messages import Button
 from bot.domain.report_line import looks_like_code
@@ -19,7 +20,7 @@ from storage.settings import load_calendar, load_policy
 
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
-NUMBER = re.compile(r"^[Ww]?\d{1,7}$")
+NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
 
@@ -190,7 +191,7 @@ async def issue_button(ctx: Context, data: str) -> None:
     if project is None:
         await _clear(ctx)
         return
-    if kind == "c" and state.get("step") == "category" and value.isdigit() and int(value) < len(CATEGORIES):
+    if kind == "c" and state.get("step") == "category" and is_digits(value) and int(value) < len(CATEGORIES):
         await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[int(value)]})
         ctx.reply("problem_ask_text", category=CATEGORIES[int(value)])
     elif kind == "d" and state.get("step") == "photos":

@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.amounts import AmountError, parse_amount
+from bot.domain.amounts import AmountError, format_wan, parse_amount
+from bot.domain.digits import is_digits
 from bot.domain.messages import Button
-from bot.domain.report_line import exceeds_remaining, parse_report_line
+from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_line
 from handlers.context import Context
 from handlers.lookup import progress_numbers
 from storage import audit, conversations
@@ -26,6 +27,26 @@ def _buttons_photos() -> list[list[Button]]:
 
 def _buttons_confirm() -> list[list[Button]]:
     return [[Button("确认", f"{PREFIX}:ok"), Button("修改", f"{PREFIX}:edit"), Button("取消", f"{PREFIX}:cancel")]]
+
+
+def _buttons_edit(photo_count: int) -> list[list[Button]]:
+    """修改 picks one field; the others are kept."""
+    rows = [[Button("金额", f"{PREFIX}:e:amount"), Button("形象进度", f"{PREFIX}:e:progress")],
+            [Button("补充照片", f"{PREFIX}:e:photos")]]
+    if photo_count:
+        rows[1].append(Button("清空照片", f"{PREFIX}:e:nophotos"))
+    rows.append([Button("不修改，返回核对", f"{PREFIX}:e:back"), Button("取消", f"{PREFIX}:cancel")])
+    return rows
+
+
+def _buttons_readings(line: ReportLine) -> list[list[Button]]:
+    """One button per reading of an ambiguous line, saying amount and progress as they would be stored."""
+    rows = []
+    for i, reading in enumerate(line.readings):
+        progress = reading.progress if len(reading.progress) <= 16 else reading.progress[:16] + "…"
+        rows.append([Button(f"{format_wan(reading.amount)} 万元，进度「{progress or '无'}」", f"{PREFIX}:r:{i}")])
+    rows.append([Button("都不对，取消", f"{PREFIX}:cancel")])
+    return rows
 
 
 async def _own_project(ctx: Context, code: str) -> Project | None:
@@ -70,13 +91,14 @@ async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: s
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     remaining = project_repo.remaining_investment(project, figures.all_reported)
     if exceeds_remaining(amount, remaining):
-        ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project)
+        ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project,
+                  written=text)
         return None
     return amount, figures
 
 
 async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal, progress: str,
-                 photos: list[str], before: ProjectFigures) -> None:
+                 photos: list[str], before: ProjectFigures, written: str | None = None) -> None:
     """Store the report, audit it and reply with the project card; `before` are the project's figures
     read earlier in this transaction (the card adds the new report to them instead of reading again).
     The report is the last write of the unit of work, and is committed with it."""
@@ -92,7 +114,7 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
         figures = project_repo.figures_with_report(before, project, report, photo_count=len(photos))
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
-    ctx.reply("report_saved", report=report, project=project, figures=figures,
+    ctx.reply("report_saved", report=report, project=project, figures=figures, written=written,
               **progress_numbers(today, project, figures))
 
 
@@ -110,6 +132,9 @@ async def report_command(ctx: Context, args: str) -> None:
         if project is not None:
             await _ask_amount(ctx, project)
         return
+    if line.ambiguous:
+        await _ask_reading(ctx, line)
+        return
     found = await _own_project_and_figures(ctx, line.code)
     if found is None:
         return
@@ -117,7 +142,18 @@ async def report_command(ctx: Context, args: str) -> None:
     checked = await _checked_amount(ctx, project, line.amount_text, figures)
     if checked is not None:
         amount, figures = checked
-        await _store(ctx, project, amount, line.progress, list(ctx.msg.photos), figures)
+        await _store(ctx, project, amount, line.progress, list(ctx.msg.photos), figures, written=line.amount_text)
+
+
+async def _ask_reading(ctx: Context, line: ReportLine) -> None:
+    """The words after the code read as an amount in more than one way: ask which, never guess."""
+    project = await _own_project(ctx, line.code)
+    if project is None:
+        return
+    readings = [[r.amount_text, str(r.amount), r.progress] for r in line.readings]
+    await _save_state(ctx, {"step": "reading", "code": project.code, "readings": readings,
+                            "photos": list(ctx.msg.photos)})
+    ctx.reply("report_ask_reading", project=project, readings=line.readings, buttons=_buttons_readings(line))
 
 
 async def report_caption(ctx: Context, caption: str) -> bool:
@@ -177,14 +213,24 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if checked is None:
             return
         amount = checked[0]
-        await _save_state(ctx, {**state, "step": "progress", "amount": str(amount)})
-        ctx.reply("report_ask_progress", project=project, amount=amount)
+        state = {**state, "amount": str(amount), "written": text}
+        if state.get("editing"):
+            await _summary(ctx, project, state)
+            return
+        await _save_state(ctx, {**state, "step": "progress"})
+        ctx.reply("report_ask_progress", project=project, amount=amount, written=text)
     elif step == "progress":
         if not text:
-            ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]))
+            ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
+                      written=state.get("written"))
+            return
+        if state.get("editing"):
+            await _summary(ctx, project, {**state, "progress": text})
             return
         await _save_state(ctx, {**state, "step": "photos", "progress": text, "photos": []})
         ctx.reply("report_ask_photos", buttons=_buttons_photos())
+    elif step == "reading":
+        ctx.reply("report_pick_reading_again")
     elif step == "photos":
         if not ctx.msg.photos:
             ctx.reply("report_ask_photos", buttons=_buttons_photos())
@@ -197,11 +243,30 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
 
 
 async def _summary(ctx: Context, project: Project, state: dict[str, Any]) -> None:
-    await _save_state(ctx, {**state, "step": "confirm"})
+    await _save_state(ctx, {**state, "step": "confirm", "editing": False})
     ctx.reply(
-        "report_summary", project=project, amount=Decimal(state["amount"]), progress=state.get("progress", ""),
-        photo_count=len(state.get("photos", [])), buttons=_buttons_confirm(),
+        "report_summary", project=project, amount=Decimal(state["amount"]), written=state.get("written"),
+        progress=state.get("progress", ""), photo_count=len(state.get("photos", [])), buttons=_buttons_confirm(),
     )
+
+
+async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: str) -> None:
+    """修改 one field of the summary; everything else (photos included) is kept."""
+    photo_count = len(state.get("photos", []))
+    if field == "amount":
+        await _save_state(ctx, {**state, "step": "amount", "editing": True})
+        ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+    elif field == "progress":
+        await _save_state(ctx, {**state, "step": "progress", "editing": True})
+        ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
+                  written=state.get("written"))
+    elif field == "photos":
+        await _save_state(ctx, {**state, "step": "photos", "editing": True})
+        ctx.reply("report_photo_received", count=photo_count, buttons=_buttons_photos())
+    elif field == "nophotos":
+        await _summary(ctx, project, {**state, "photos": []})
+    else:  # back
+        await _summary(ctx, project, state)
 
 
 async def report_button(ctx: Context, data: str) -> None:
@@ -229,14 +294,26 @@ async def report_button(ctx: Context, data: str) -> None:
     if data == "done" and state.get("step") == "photos":
         await _summary(ctx, project, state)
     elif data == "edit" and state.get("step") == "confirm":
-        await _ask_amount(ctx, project)
+        await _save_state(ctx, {**state, "step": "edit"})
+        ctx.reply("report_edit_pick", buttons=_buttons_edit(len(state.get("photos", []))))
+    elif data.startswith("e:") and state.get("step") == "edit":
+        await _edit(ctx, project, state, data[2:])
+    elif data.startswith("r:") and state.get("step") == "reading" and is_digits(data[2:]) \
+            and int(data[2:]) < len(state.get("readings", [])):
+        written, _value, progress = state["readings"][int(data[2:])]
+        checked = await _checked_amount(ctx, project, written)
+        await _clear(ctx)
+        if checked is not None:
+            amount, figures = checked
+            await _store(ctx, project, amount, progress, list(state.get("photos", [])), figures, written=written)
     elif data == "ok" and state.get("step") == "confirm":
         checked = await _checked_amount(ctx, project, state["amount"])
         await _clear(ctx)
         if checked is not None:
             amount, figures = checked
             photos = list(state.get("photos", []))
-            await _store(ctx, project, amount, state.get("progress", ""), photos, figures)
+            await _store(ctx, project, amount, state.get("progress", ""), photos, figures,
+                         written=state.get("written"))
     else:
         ctx.reply("button_expired")
 

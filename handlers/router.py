@@ -71,6 +71,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
     **admin_people.BUTTONS,
+    **admin_projects.BUTTONS,
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
 }

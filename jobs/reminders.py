@@ -1,6 +1,8 @@
 """Reporting reminders on working days, and alerts when a project goes unreported for days in a row.
 
-At each reminder time (16:00 and 18:00 by default) every liaison who has not reported today on one of
+Who owes a report today is decided by `bot.domain.duties.report_due`, the rule /mine shows too: working
+days of the calendar, projects not yet finished. At each reminder time (16:00 and 18:00 by default) every
+liaison who has not reported today on one of
 their projects gets one message listing them, with a button per project into /report. At the last
 reminder time of the day, a project unreported for `missed_days_alert` working days in a row is
 reported once per streak to its lead unit's handlers and its lead official. Dedupe keys make every
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from bot.clock import SHANGHAI
+from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.messages import Button, Reply
 from bot.render import Renderer
 from storage import outbox
@@ -44,10 +47,10 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
         if not settings.reminders_enabled:
             result.skipped = "disabled"
             return result
-        if not calendar.is_working_day(today):
+        if not is_reporting_day(today, calendar):
             result.skipped = "not a working day"
             return result
-        duties = await reporting_duties(session, up_to=today)
+        duties = [d for d in await reporting_duties(session, up_to=today) if report_due(today, d.stage, calendar)]
         missing: dict[int, list[ReportingDuty]] = defaultdict(list)
         for duty in duties:
             if duty.last_day != today:

@@ -10,9 +10,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
+from bot.domain.duties import REPORTING_STAGES
 from storage.models import BulletinGroup, Person, Problem, Project, Report, Unit
-
-REPORTING_STAGES = ("谋划", "前期", "在建")
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,7 @@ class ReportingDuty:
     lead_official_id: int | None
     last_day: date | None
     since: date | None = None  # the local day the project was entered: a duty starts then
+    stage: str = "在建"
 
 
 async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[ReportingDuty]:
@@ -38,13 +38,13 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
             .group_by(Report.project_id).subquery())
     rows = await session.execute(
         select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Project.lead_unit_id,
-               Project.lead_official_id, last.c.last_day, Project.created_at)
+               Project.lead_official_id, last.c.last_day, Project.created_at, Project.stage)
         .join(Person, Person.id == Project.liaison_id)
         .outerjoin(last, last.c.project_id == Project.id)
         .where(Project.stage.in_(REPORTING_STAGES), Person.active.is_(True))
         .order_by(Project.liaison_id, Project.code)
     )
-    return [ReportingDuty(*row[:-1], since=to_local(row[-1]).date()) for row in rows.all()]
+    return [ReportingDuty(*row[:-2], since=to_local(row[-2]).date(), stage=row[-1]) for row in rows.all()]
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ class _Importer:
             await self._audit("person.create", "person", str(person.id), {"role": role, **_jsonable(wanted)})
             return person
         changed = {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}
+        before = {k: getattr(person, k) for k in changed}
         for key, value in changed.items():
             setattr(person, key, value)
         new_role = people.grant_role(person, role)
@@ -97,7 +98,8 @@ class _Importer:
             self.summary.changed["person"] += 1
             self.summary.changes.append(f"更新人员 {name}:{'、'.join([*changed, *(['role'] if new_role else [])])}")
             await self._audit("person.update", "person", str(person.id),
-                              {"changed": _jsonable(changed), "role_added": role if new_role else None})
+                              {"changed": _jsonable(changed), "before": _jsonable(before),
+                               "role_added": role if new_role else None})
         elif roster_row:
             self.summary.unchanged["person"] += 1
         return person
@@ -134,10 +136,12 @@ class _Importer:
             await self._audit("project.create", "project", row.code, _jsonable(wanted))
             return
         changed = {k: v for k, v in wanted.items() if getattr(project, k) != v}
+        before: dict[str, Any] = {k: getattr(project, k) for k in changed}
         if project.done_before != row.done_before or project.baseline_year != self.year:
-            changed["baseline_year"] = self.year
+            changed["baseline_year"], before["baseline_year"] = self.year, project.baseline_year
         if [s.unit_id for s in project.supporting] != supporting_ids:
             changed["supporting_units"] = list(row.supporting_units)
+            before["supporting_units"] = [s.unit.name for s in project.supporting]
             project.supporting.clear()
             await self.session.flush()
             project.supporting.extend(
@@ -152,11 +156,13 @@ class _Importer:
         project.updated_at = self.now
         self.summary.changed["project"] += 1
         self.summary.changes.append(f"更新项目 {row.code}:{'、'.join(changed)}")
-        await self._audit("project.update", "project", row.code, {"changed": _jsonable(changed)})
+        await self._audit("project.update", "project", row.code,
+                          {"changed": _jsonable(changed), "before": _jsonable(before)})
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if v is None or isinstance(v, bool | int | str) else str(v)) for k, v in values.items()}
+    return {k: (v if v is None or isinstance(v, bool | int | str) else [str(x) for x in v] if isinstance(v, list)
+                else str(v)) for k, v in values.items()}
 
 
 async def apply_ledger(session: AsyncSession, ledger: Ledger, *, now: datetime, actor: Actor,

@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import SHANGHAI
+from bot.domain import labels
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
 from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
@@ -71,11 +72,6 @@ __all__ = [
 _RESOLVING = ("resolved", "closed")
 _HANDLING_KINDS = (*_RESOLVING, "reopened", "escalated")
 
-_KIND_NAMES = {
-    "raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
-    "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办", "comment": "批示",
-    "escalated": "上报",
-}
 _HISTORY_TEXT_CHARS = 30
 _HISTORY_SEPARATOR = "；"
 
@@ -334,8 +330,10 @@ async def unit_problem_shares(
 
 def _history_entry(at: datetime, kind: str, actor: str | None, text: str | None,
                    detail: Mapping[str, object] | None) -> str:
-    words = f"{at.astimezone(SHANGHAI):%m-%d %H:%M} {actor or '系统'} {_KIND_NAMES.get(kind, kind)}"
+    words = f"{at.astimezone(SHANGHAI):%m-%d %H:%M} {actor or '系统'} {labels.label(labels.EVENTS, kind)}"
     detail = detail or {}
+    if kind == "reassigned" and detail.get("from") and detail.get("to"):
+        words += f"({detail['from']}→{detail['to']})"
     if kind == "escalated":
         to = detail.get("to")
         if isinstance(to, int) and 0 <= to < len(LEVEL_NAMES):

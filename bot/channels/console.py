@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.domain.digits import as_int
 from bot.domain.messages import Button, Incoming, Outcome
 from bot.render import html_to_plain
 from handlers.router import Router
@@ -72,9 +73,10 @@ async def chat(router: Router, external_id: str, name: str, read_line: ReadLine,
         line = line.strip()
         if not line:
             continue
-        if line.isdigit() and buttons and 1 <= int(line) <= len(buttons):
+        number = as_int(line)
+        if number is not None and buttons and 1 <= number <= len(buttons):
             msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id,
-                           callback_data=buttons[int(line) - 1].data, display_name=name)
+                           callback_data=buttons[number - 1].data, display_name=name)
         else:
             msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id, text=line, display_name=name)
         text, buttons = render_outcome(await router.handle(msg))

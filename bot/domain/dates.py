@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-_DAY = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+_DAY = r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
 _WHOLE = re.compile(_DAY)
 _LEADING = re.compile(rf"{_DAY}\s*")
 

@@ -34,8 +34,9 @@ def _month_end(year: int, month: int) -> date:
 
 def parse_period(kind: str, name: str) -> Period:
     """"2026-W47" (weekly), "2026-11" (monthly), "2026-Q4", "2026-H2", "2026"; ValueError otherwise."""
-    patterns = {"weekly": r"(\d{4})-W(\d{1,2})", "monthly": r"(\d{4})-(\d{1,2})", "quarterly": r"(\d{4})-Q([1-4])",
-                "halfyear": r"(\d{4})-H([12])", "annual": r"(\d{4})"}
+    patterns = {"weekly": r"([0-9]{4})-W([0-9]{1,2})", "monthly": r"([0-9]{4})-([0-9]{1,2})",
+                "quarterly": r"([0-9]{4})-Q([1-4])",
+                "halfyear": r"([0-9]{4})-H([12])", "annual": r"([0-9]{4})"}
     if kind not in patterns:
         raise ValueError(f"unknown bulletin kind {kind!r}")
     match = re.fullmatch(patterns[kind], name.strip().upper())

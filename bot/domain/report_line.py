@@ -1,4 +1,16 @@
-"""Parsing a one-shot report line ("ZD2026-001 1.2亿 主体结构完成60%") and checking the amount."""
+"""Parsing a one-shot report line ("ZD2026-001 1.2 亿 主体结构完成60%") and checking the amount.
+
+The words after the code are an amount then the progress text, but phone keyboards put spaces inside
+amounts ("1.2 亿", "5000 元", "3 000"), so the split is not simply at the first space. Every way of
+reading the first words as an amount is tried with the one amount grammar (`parse_amount`):
+
+- a reading that leaves a bare unit word ("亿", "万元", "元") at the head of the progress text is no
+  reading: the unit belongs to the amount ("1.2 亿 主体" is 12,000 万元);
+- when more than one reading remains ("3 000 主体": 3 万元 or 3,000 万元), the progress text opens with
+  another number ("850 1200 桩基"), or with a unit glued to words ("5000 元旦前完成": 5000 万元, or 5000
+  元 and "旦前完成"?), the line is ambiguous and the liaison is asked which one they meant; it is never
+  guessed.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +18,105 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-CODE_PATTERN = re.compile(r"^[A-Za-z]{1,10}\d{2,4}-\d{1,5}$")
+from bot.domain.amounts import AmountError, parse_amount
+
+CODE_PATTERN = re.compile(r"^[A-Za-z]{1,10}[0-9]{2,4}-[0-9]{1,5}$")
+# A word made only of unit characters ("亿", "万元", "億元", "元整"): never the start of a progress text.
+_UNIT_WORD = re.compile(r"[十百千万亿萬億元圆整]+")
+# The unit characters a progress text may open with when the unit was meant for the amount.
+_UNIT_PREFIX = re.compile(r"(?:[万亿萬億]\s*)?[元圆]?整?")
+# At most this many words are tried as one amount ("1 200 万 元").
+_MAX_AMOUNT_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read the words after the code: the amount as written, its value in 万元, the rest."""
+
+    amount_text: str
+    amount: Decimal
+    progress: str
 
 
 @dataclass(frozen=True)
 class ReportLine:
-    """The parts of a one-shot report; amount and progress may be missing."""
+    """The parts of a one-shot report; amount and progress may be missing.
+
+    `readings` are the possible splits into amount and progress: one when the line is clear, several when
+    it must be asked, none when no amount could be read (then `amount_text` is the first word, for the
+    error message).
+    """
 
     code: str
     amount_text: str | None
     progress: str
+    readings: tuple[Reading, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.readings) > 1
 
 
 def looks_like_code(token: str) -> bool:
     return bool(CODE_PATTERN.match(token))
 
 
+def _amount_or_none(text: str) -> Decimal | None:
+    try:
+        return parse_amount(text)
+    except AmountError:
+        return None
+
+
+def split_amount(words: list[str]) -> tuple[Reading, ...]:
+    """The readings of `words` (the line after the code) as amount + progress; see the module docstring."""
+    readings: list[Reading] = []
+    for n in range(1, min(len(words), _MAX_AMOUNT_WORDS) + 1):
+        text = " ".join(words[:n])
+        amount = _amount_or_none(text)
+        if amount is not None:
+            readings.append(Reading(text, amount, " ".join(words[n:])))
+    # A unit word right after a reading belongs to it: drop the shorter reading.
+    readings = [r for r in readings if not (r.progress and _UNIT_WORD.fullmatch(r.progress.split()[0])
+                                             and any(o.amount_text.startswith(r.amount_text + " ")
+                                                     for o in readings))]
+    # A progress text that opens with a unit glued to words ("1.2 亿元主体完工", "5000 元旦前完成"): the unit
+    # may belong to the amount or to the words. Ask, unless both readings give the same amount
+    # ("850 万达广场": 850 万元 either way, the words are kept whole).
+    for reading in list(readings):
+        head, _, tail = reading.progress.partition(" ")
+        unit = _UNIT_PREFIX.match(head)
+        if unit is None or unit.group() == head:
+            continue
+        written = f"{reading.amount_text} {unit.group()}"
+        amount = _amount_or_none(written)
+        if amount is not None and amount != reading.amount:
+            readings.append(Reading(written, amount, f"{head[unit.end():]} {tail}".strip()))
+    if len(readings) == 1:
+        reading = readings[0]
+        rest = reading.progress.split(maxsplit=1)
+        second = _amount_or_none(rest[0]) if rest else None
+        if second is not None and not _UNIT_WORD.fullmatch(rest[0]):
+            # "850 1200 桩基": the progress text opens with another amount. Which one is it?
+            others = " ".join([reading.amount_text, *rest[1:]])
+            readings.append(Reading(rest[0], second, others))
+    return tuple(readings)
+
+
 def parse_report_line(text: str) -> ReportLine | None:
     """Split "CODE AMOUNT PROGRESS…"; None when the first word is not a project code."""
-    parts = text.strip().split(maxsplit=2)
+    parts = text.strip().split(maxsplit=1)
     if not parts or not looks_like_code(parts[0]):
         return None
-    return ReportLine(
-        code=parts[0].upper(),
-        amount_text=parts[1] if len(parts) > 1 else None,
-        progress=parts[2].strip() if len(parts) > 2 else "",
-    )
+    code = parts[0].upper()
+    words = parts[1].split() if len(parts) > 1 else []
+    if not words:
+        return ReportLine(code=code, amount_text=None, progress="")
+    readings = split_amount(words)
+    if not readings:
+        return ReportLine(code=code, amount_text=words[0], progress=" ".join(words[1:]))
+    first = readings[0]
+    return ReportLine(code=code, amount_text=first.amount_text, progress=first.progress, readings=readings)
 
 
 def exceeds_remaining(amount: Decimal, remaining: Decimal) -> bool:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES, TOP_LEVEL, SlaPolicy
 from storage import audit
 from storage.audit import Actor
@@ -31,15 +32,17 @@ async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now
 
 
 def _days(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 250:
+    days = as_int(text)
+    if days is None or not 1 <= days <= 250:
         raise AdminInputError(f"「{text}」不是 1 到 250 之间的工作日数。")
-    return int(text)
+    return days
 
 
 def _level(text: str) -> int:
-    if not text.isdigit() or int(text) > TOP_LEVEL:
+    level = as_int(text)
+    if level is None or level > TOP_LEVEL:
         raise AdminInputError(f"层级「{text}」无效:0 责任单位,1 包抓领导,2 区长,3 区委书记/领导小组。")
-    return int(text)
+    return level
 
 
 def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:

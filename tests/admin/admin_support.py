@@ -37,7 +37,7 @@ def wire_admin(router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
     for command in commands.available({"admin"}, bound=True):
         if router.commands.get(command.name) is None:
             router.commands.add(command)
-    for prefix, handler in {**admin_people.BUTTONS, **admin_import.BUTTONS}.items():
+    for prefix, handler in {**admin_people.BUTTONS, **admin_projects.BUTTONS, **admin_import.BUTTONS}.items():
         monkeypatch.setitem(router_module.BUTTONS, prefix, handler)
     for flow, step in admin_import.FLOWS.items():
         monkeypatch.setitem(router_module.FLOWS, flow, step)

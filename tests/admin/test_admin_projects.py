@@ -58,6 +58,9 @@ async def test_money_fields_take_chinese_or_english_names_and_are_audited(desk: 
 
     [plan, total] = await desk.audits("project.update")
     assert plan.detail == {"field": "plan", "before": "40,800.0 万元", "after": "45,000.0 万元"}
+    trail = await admin(desk, f"/audit {CODE}")
+    assert f"{ADMIN_NAME}(控制台) 修改项目信息:年度计划投资 40,800.0 万元 → 45,000.0 万元" in trail
+    assert "总投资 68,000.0 万元 → 72,000.0 万元" in trail
     assert (plan.actor, plan.channel, plan.object_key) == (ADMIN_NAME, "console", CODE)
     assert total.detail["field"] == "total"
 
@@ -181,6 +184,9 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
     assert [(e.text, e.detail["from"], e.detail["to"]) for e in events] == [("属发改职能", "区住建局", "区发改局")]
     [entry] = await desk.audits("problem.assign")
     assert (entry.object_key, entry.actor, entry.channel) == ("W0001", ADMIN_NAME, "console")
+    trail = await admin(desk, "/audit W0001")
+    assert f"{ADMIN_NAME}(控制台) 问题改派:从区住建局改派至区发改局:属发改职能" in trail
+    assert "改派:从区住建局改派至区发改局，属发改职能" in trail and "problem" not in trail and "reassigned" not in trail
 
     wang, zhao, hao = [await person(desk, n) for n in ("王刚", "赵芳", "郝芳")]
     [new] = await desk.notices(wang.id)

@@ -188,7 +188,7 @@ async def _guided_until_summary(hao: TelegramHarness, amount: str, progress: str
 
 async def test_guided_report_confirmed(hao: TelegramHarness) -> None:
     summary = await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=2)
-    assert "本期完成投资:3,000.0 万元" in summary.text
+    assert "本期完成投资：3000万元 = 3,000.0 万元" in summary.text
     assert "形象进度:路基完成40%" in summary.text
     assert "现场照片:2 张" in summary.text
     assert await hao.report_count() == 0  # nothing until confirmed
@@ -203,21 +203,46 @@ async def test_guided_report_confirmed(hao: TelegramHarness) -> None:
         hao.fake.find_button(HAO, label="确认")
 
 
-async def test_guided_report_edited_before_confirming(hao: TelegramHarness) -> None:
-    await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=1)
+async def test_guided_report_edits_one_field_and_keeps_the_rest(hao: TelegramHarness) -> None:
+    await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=2)
 
-    again = await hao.press(HAO, "修改")
-    assert "请输入本期完成投资" in again.text
-    await hao.send(HAO, "500")
-    await hao.send(HAO, "路基完成45%")
+    pick = await hao.press(HAO, "修改")
+    assert "其余内容(包括已发送的照片)保持不变" in pick.text.replace("（", "(").replace("）", ")")
+    assert pick.buttons == ["金额", "形象进度", "补充照片", "清空照片", "不修改，返回核对", "取消"]
+    asked = await hao.press(HAO, "金额")
+    assert "请输入本期完成投资" in asked.text
+    summary = await hao.send(HAO, "500")  # straight back to the summary: progress and photos are kept
+    assert "本期完成投资：500(未写单位，按万元计)= 500.0 万元".replace("(", "（").replace(")", "）") in summary.text
+    assert "形象进度:路基完成40%" in summary.text and "现场照片:2 张" in summary.text
+
+    await hao.press(HAO, "修改")
+    await hao.press(HAO, "形象进度")
+    summary = await hao.send(HAO, "路基完成45%")
+    assert "500.0 万元" in summary.text and "形象进度:路基完成45%" in summary.text
+    assert "现场照片:2 张" in summary.text
+
+    await hao.press(HAO, "修改")
+    await hao.press(HAO, "补充照片")
+    assert "已收到 3 张照片" in (await hao.photo(HAO)).text
     summary = await hao.press(HAO, "完成(不再上传照片)")
-    assert "本期完成投资:500.0 万元" in summary.text
-    assert "形象进度:路基完成45%" in summary.text
+    assert "现场照片:3 张" in summary.text and "形象进度:路基完成45%" in summary.text
     saved = await hao.press(HAO, "确认")
 
-    assert "500.0 万元" in saved.text
+    assert "500.0 万元" in saved.text and "照片 3 张" in saved.text
     [report] = await hao.reports()
-    assert (report.amount, report.progress_text) == (500, "路基完成45%")
+    assert (report.amount, report.progress_text, len(report.photos)) == (500, "路基完成45%", 3)
+
+
+async def test_guided_report_photos_can_be_cleared(hao: TelegramHarness) -> None:
+    await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=1)
+
+    await hao.press(HAO, "修改")
+    summary = await hao.press(HAO, "清空照片")
+    assert "现场照片:0 张" in summary.text and "3,000.0 万元" in summary.text
+    await hao.press(HAO, "确认")
+
+    [report] = await hao.reports()
+    assert (report.amount, report.progress_text, len(report.photos)) == (3000, "路基完成40%", 0)
 
 
 async def test_guided_report_cancelled_stores_nothing(hao: TelegramHarness) -> None:
@@ -317,7 +342,7 @@ async def test_mine_marks_the_projects_reported_today(hao: TelegramHarness) -> N
     after = await hao.send(HAO, "/mine")
     assert f"✅ {CODE} 城北高速连接线" in after.text and "今日未填报" not in after.text
 
-    hao.clock.advance(days=1)
+    hao.clock.advance(days=3)  # the next working day (Monday): a new day's report is due again
     assert f"⬜ {CODE}" in (await hao.send(HAO, "/mine")).text
 
 

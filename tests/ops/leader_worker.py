@@ -10,8 +10,8 @@ SIGTERM stops it cleanly.
 
 The environment may change the sender: LEADER_WORKER_LEASE (seconds, 2 by default), LEADER_WORKER_BATCH
 (rows held at once, 1), LEADER_WORKER_CONCURRENCY (sends in flight, 16) and LEADER_WORKER_SEND_SECONDS
-(how long a send takes, 0.05), LEADER_WORKER_POLL (how often a standby tries for the lock, 0.3 s). A new leader takes over the rows its predecessor held, as ``diaodu run``
-does.
+(how long a send takes, 0.05), LEADER_WORKER_POLL (how often a standby tries for the lock, 0.3 s). A new
+leader takes over the rows its predecessor held, as ``diaodu run`` does.
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ async def test_guided_report_with_buttons(driver: Driver) -> None:
     assert photos_asked.buttons == ["完成(不再上传照片)", "取消"]
     assert "已收到 1 张照片" in await driver.photo("hao")
     summary = await driver.press("hao", "完成(不再上传照片)")
-    assert "本期完成投资:3,000.0 万元" in summary and "形象进度:路基完成40%" in summary
+    assert "本期完成投资：3000万元 = 3,000.0 万元" in summary and "形象进度:路基完成40%" in summary
     assert "现场照片:1 张" in summary and summary.buttons == ["确认", "修改", "取消"]
     assert await driver.reports() == []  # nothing until confirmed
 
@@ -173,6 +173,22 @@ async def test_guided_report_with_buttons(driver: Driver) -> None:
     assert (report.amount, report.progress_text, len(report.photos)) == (3000, "路基完成40%", 1)
     with pytest.raises(LookupError):  # the summary's buttons are gone: it cannot be confirmed twice
         await driver.press("hao", "确认")
+
+
+async def test_an_amount_with_a_space_and_an_ambiguous_line(driver: Driver) -> None:
+    """The one amount grammar on both channels: "1.2 亿" is 12,000 万元; "3 000" is asked back."""
+    await bind_hao(driver)
+
+    saved = await driver.send("hao", f"/report {CODE} 1.2 亿 主体完工")
+    assert "1.2 亿 = 12,000.0 万元" in saved
+
+    asked = await driver.send("hao", f"/report {CODE} 3 000 主体")
+    assert "尚未保存" in asked
+    assert asked.buttons == ["3.0 万元，进度「000 主体」", "3,000.0 万元，进度「主体」", "都不对，取消"]
+    picked = await driver.press("hao", "3,000.0 万元，进度「主体」")
+
+    assert "已记录" in picked
+    assert sorted((r.amount, r.progress_text) for r in await driver.reports()) == [(3000, "主体"), (12000, "主体完工")]
 
 
 async def test_someone_elses_project_is_refused(driver: Driver) -> None:
@@ -193,7 +209,7 @@ async def test_mine_marks_the_projects_reported_today(driver: Driver) -> None:
     after = await driver.send("hao", "/mine")
     assert f"✅ {PROJECT}" in after and "今日未填报" not in after
 
-    driver.advance(days=1)
+    driver.advance(days=3)  # the next working day (Monday): a new day's report is due again
     assert f"⬜ {CODE}" in await driver.send("hao", "/mine")
 
 

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as _safe_fromstring
 
+from bot.domain.digits import is_digits
+
 __all__ = [
     "DEFAULT_MAX_XML_BYTES",
     "DEFAULT_WINDOW",
@@ -144,7 +146,7 @@ def _unpad(data: bytes) -> bytes:
 
 
 def _parse_timestamp(timestamp: str) -> int:
-    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+    if not is_digits(timestamp) or len(timestamp) > 12:
         raise WeComCryptoError("timestamp", "not a decimal epoch")
     return int(timestamp)
 

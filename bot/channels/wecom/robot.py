@@ -11,8 +11,8 @@ WeCom lets a robot send at most 20 messages a minute and drops the rest. The out
 row really became, in a sliding window per robot: a row that needs more room than the window has
 waits briefly or is handed back with ``RetryLater``. Given a ``SharedMemory`` (as every command that
 sends does), the window is counted in the database over every process (``SharedWindow``), so two
-processes, or CLI runs back to back, together stay within the 20 a minute. Parts already sent are remembered for an hour,
-so a retry after a partial failure sends only the rest.
+processes, or CLI runs back to back, together stay within the 20 a minute. Parts already sent are
+remembered for an hour, so a retry after a partial failure sends only the rest.
 """
 
 from __future__ import annotations

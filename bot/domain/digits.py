@@ -1,0 +1,23 @@
+"""Which characters are digits when a number is read from user text.
+
+``str.isdigit()`` and ``str.isdecimal()`` accept superscripts ("²"), circled numbers ("①") and the digits of
+other scripts ("٣"), and NFKC folds "1²" into "12". User text is read with explicit sets instead: ASCII
+digits, and full-width digits folded to ASCII.
+"""
+
+from __future__ import annotations
+
+ASCII_DIGITS = frozenset("0123456789")
+FULL_WIDTH_DIGITS = frozenset("０１２３４５６７８９")
+_FOLD = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def is_digits(text: str) -> bool:
+    """Whether `text` is a non-empty run of ASCII digits 0-9."""
+    return bool(text) and all(ch in ASCII_DIGITS for ch in text)
+
+
+def as_int(text: str) -> int | None:
+    """A whole number typed by a user (ASCII or full-width digits, surrounding spaces ignored); None otherwise."""
+    folded = text.strip().translate(_FOLD)
+    return int(folded) if is_digits(folded) else None

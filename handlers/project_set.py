@@ -1,0 +1,283 @@
+"""/project_set: an admin changes one field of a project, audited with the old and the new value.
+
+A change of the annual plan that moves the completion rate a lot (settings PLAN_CHANGE_CONFIRM and
+COMPLETION_CONFIRM, see `bot.domain.plan_change`) is shown with its consequence and waits for 确认.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.amounts import AmountError, format_wan, parse_amount
+from bot.domain.dates import day_of
+from bot.domain.messages import Button
+from bot.domain.plan_change import plan_change
+from bot.ledger import STAGES
+from handlers.admin_people import find_units, resolve_person
+from handlers.context import Context
+from storage import audit, conversations, people
+from storage import projects as project_repo
+from storage.models import Person, Project, ProjectSupportingUnit, Unit
+
+_DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
+_LIST_SPLIT = re.compile(r"[、，,;；\s]+")
+NONE_WORDS = frozenset({"无", "空", "-", "—", "none"})
+FLOW = "project_set"
+PREFIX = "ps"
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    aliases: tuple[str, ...]
+
+
+FIELDS = (
+    Field("name", "项目名称", ("name", "项目名称", "名称")),
+    Field("category", "项目类别", ("category", "项目类别", "类别")),
+    Field("stage", "建设阶段", ("stage", "建设阶段", "阶段")),
+    Field("plan", "年度计划投资", ("plan", "annual_plan", "年度计划", "年度计划投资", "年度投资")),
+    Field("total", "总投资", ("total", "total_investment", "总投资")),
+    Field("start", "计划开工", ("start", "planned_start", "计划开工", "开工")),
+    Field("finish", "计划竣工", ("finish", "planned_finish", "计划竣工", "竣工")),
+    Field("lead", "包抓领导", ("lead", "lead_official", "包抓领导")),
+    Field("unit", "牵头单位", ("unit", "lead_unit", "牵头单位")),
+    Field("supporting", "配合单位", ("supporting", "supporting_units", "配合单位")),
+    Field("liaison", "联络员", ("liaison", "联络员", "首办秘书")),
+)
+_BY_ALIAS = {alias.lower(): f for f in FIELDS for alias in f.aliases}
+
+
+class Invalid(ValueError):
+    """A value that cannot be set; `reason` picks the message of admin_project_refused."""
+
+    def __init__(self, reason: str, **context: Any) -> None:
+        super().__init__(reason)
+        self.reason, self.context = reason, context
+
+
+def parse_day(text: str) -> date | None:
+    """2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日; None if it is not a real date."""
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    return day_of(match) if match else None
+
+
+def _value(project: Project, key: str) -> object:
+    """A field's stored value, to tell whether it changed."""
+    return {"name": lambda: project.name, "category": lambda: project.category,
+            "stage": lambda: project.stage, "plan": lambda: project.annual_plan,
+            "total": lambda: project.total_investment, "start": lambda: project.planned_start,
+            "finish": lambda: project.planned_finish, "lead": lambda: project.lead_official_id,
+            "unit": lambda: project.lead_unit_id, "liaison": lambda: project.liaison_id,
+            "supporting": lambda: [s.unit_id for s in project.supporting]}[key]()
+
+
+def shown(project: Project, key: str) -> str:
+    """A field's current value as the admin reads it."""
+    if key == "name":
+        return project.name
+    if key == "category":
+        return project.category or "—"
+    if key == "stage":
+        return project.stage
+    if key in ("plan", "total"):
+        amount = project.annual_plan if key == "plan" else project.total_investment
+        if amount != amount.quantize(Decimal("0.1")):  # down to the 元, as stored
+            return f"{amount:,.4f}".rstrip("0") + " 万元"
+        return f"{format_wan(amount)} 万元"
+    if key in ("start", "finish"):
+        day = project.planned_start if key == "start" else project.planned_finish
+        return day.isoformat() if day else "—"
+    if key == "lead":
+        return project.lead_official.name if project.lead_official else "—"
+    if key == "unit":
+        return project.lead_unit.name
+    if key == "supporting":
+        return "、".join(s.unit.name for s in project.supporting) or "—"
+    return project.liaison.name if project.liaison else "—"
+
+
+async def project_set_command(ctx: Context, args: str) -> None:
+    """`/project_set ZD2026-001 字段 值`: change one field of a project."""
+    words = args.split(maxsplit=2)
+    if len(words) < 3:
+        ctx.reply("admin_project_set_usage", fields=FIELDS, stages=STAGES)
+        return
+    code, field_name, value = words[0], words[1], words[2].strip()
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return
+    found = _BY_ALIAS.get(field_name.lower())
+    if found is None:
+        ctx.reply("admin_project_refused", reason="unknown_field", field=field_name, fields=FIELDS)
+        return
+    if found.key == "plan" and await _ask_to_confirm(ctx, project, value):
+        return
+    await _set(ctx, project, found, value)
+
+
+async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
+    """A plan change that moves the completion rate a lot is shown with its consequence and waits for 确认
+    (True); False when it can go ahead (or is invalid: applying it says why)."""
+    try:
+        new_plan = parse_amount(value)
+    except AmountError:
+        return False
+    if new_plan > project.total_investment:
+        return False  # refused when applied
+    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    settings = ctx.deps.settings
+    change = plan_change(project.annual_plan, new_plan, figures.ytd_done, max_change=settings.plan_change_confirm,
+                         max_rate=settings.completion_confirm)
+    if not change.needs_confirmation or new_plan == project.annual_plan:
+        return False
+    await conversations.save_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
+        state={"code": project.code, "field": "plan", "value": value}, now=ctx.now,
+    )
+    ctx.reply("admin_project_set_confirm", project=project, change=change, before=shown(project, "plan"),
+              after=f"{format_wan(new_plan)} 万元", max_change=settings.plan_change_confirm,
+              max_rate=settings.completion_confirm,
+              buttons=[[Button("确认修改", f"{PREFIX}:ok"), Button("取消", f"{PREFIX}:cancel")]])
+    return True
+
+
+async def confirm_button(ctx: Context, data: str) -> None:
+    """确认修改 / 取消 under a plan change that waited for confirmation."""
+    if "admin" not in ctx.roles:  # the router does not check roles for buttons
+        ctx.reply("not_allowed", command=ctx.commands.get("project_set"))
+        return
+    conversation = await conversations.get_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
+    )
+    if conversation is None or conversation.flow != FLOW:
+        ctx.reply("button_expired")
+        return
+    state = dict(conversation.state)
+    await conversations.clear_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
+    )
+    project = await project_repo.get_project_by_code(ctx.session, code=state["code"])
+    if data != "ok" or project is None:
+        ctx.reply("admin_project_set_cancelled", code=state["code"])
+        return
+    await _set(ctx, project, _BY_ALIAS[state["field"]], state["value"])
+
+
+async def _set(ctx: Context, project: Project, found: Field, value: str) -> None:
+    """Apply, audit and confirm one change."""
+    before, value_before = shown(project, found.key), _value(project, found.key)
+    try:
+        granted = await _apply(ctx, project, found, value)
+    except Invalid as error:
+        ctx.reply("admin_project_refused", reason=error.reason, field=found.label, value=value,
+                  project=project, **error.context)
+        return
+    if granted is None:  # a person could not be named: resolve_person replied
+        return
+    after = shown(project, found.key)
+    if _value(project, found.key) == value_before:
+        ctx.reply("admin_project_refused", reason="unchanged", field=found.label, value=after,
+                  project=project)
+        return
+    project.updated_at = ctx.now
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update",
+                       object_type="project", object_key=project.code,
+                       detail={"field": found.key, "before": before, "after": after})
+    for person, role in granted:
+        await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.grant_role",
+                           object_type="person", object_key=str(person.id), detail={"role": role})
+    ctx.reply("admin_project_set_done", project=project, field=found.label, before=before, after=after,
+              granted=granted)
+
+
+async def _apply(ctx: Context, project: Project, field: Field, value: str) -> list[tuple[Person, str]] | None:
+    """Set the field from the typed value; returns the roles granted on the way (None when the value names
+    no single person: the candidates were shown). Raises Invalid."""
+    key = field.key
+    if key in ("name", "category"):
+        text = " ".join(value.split())
+        limit = 200 if key == "name" else 50
+        if not text or len(text) > limit:
+            raise Invalid("bad_text", limit=limit)
+        if key == "name":
+            project.name = text
+        else:
+            project.category = text
+    elif key == "stage":
+        if value not in STAGES:
+            raise Invalid("bad_stage", stages=STAGES)
+        project.stage = value
+    elif key in ("plan", "total"):
+        try:
+            amount = parse_amount(value)
+        except AmountError as error:
+            raise Invalid("bad_amount", detail=error.message) from None
+        plan = amount if key == "plan" else project.annual_plan
+        total = amount if key == "total" else project.total_investment
+        if key == "total" and amount <= 0:
+            raise Invalid("total_zero")
+        if plan > total:
+            raise Invalid("plan_over_total", plan=format_wan(plan), total=format_wan(total))
+        if key == "plan":
+            project.annual_plan = amount
+        else:
+            project.total_investment = amount
+    elif key in ("start", "finish"):
+        day = None if value.lower() in NONE_WORDS else parse_day(value)
+        if day is None and value.lower() not in NONE_WORDS:
+            raise Invalid("bad_date")
+        start = day if key == "start" else project.planned_start
+        finish = day if key == "finish" else project.planned_finish
+        if start is not None and finish is not None and start > finish:
+            raise Invalid("start_after_finish", start=start.isoformat(), finish=finish.isoformat())
+        if key == "start":
+            project.planned_start = day
+        else:
+            project.planned_finish = day
+    elif key in ("lead", "liaison"):
+        person = await resolve_person(ctx, value)
+        if person is None:
+            return None
+        if not person.active:
+            raise Invalid("inactive", person=person.name)
+        if key == "lead":
+            project.lead_official_id, project.lead_official = person.id, person
+        else:
+            project.liaison_id, project.liaison = person.id, person
+        role = "lead" if key == "lead" else "liaison"
+        return [(person, role)] if people.grant_role(person, role) else []
+    elif key == "unit":
+        unit = await _exact_unit(ctx.session, value)
+        if any(s.unit_id == unit.id for s in project.supporting):
+            raise Invalid("lead_is_supporting", unit=unit.name)
+        project.lead_unit_id, project.lead_unit = unit.id, unit
+    else:
+        names = [] if value.lower() in NONE_WORDS else [n for n in _LIST_SPLIT.split(value) if n]
+        units = list({u.id: u for u in [await _exact_unit(ctx.session, name) for name in names]}.values())
+        if any(u.id == project.lead_unit_id for u in units):
+            raise Invalid("lead_is_supporting", unit=project.lead_unit.name)
+        if [s.unit_id for s in project.supporting] != [u.id for u in units]:
+            project.supporting.clear()
+            await ctx.session.flush()
+            project.supporting.extend(ProjectSupportingUnit(unit_id=u.id, unit=u, position=i)
+                                      for i, u in enumerate(units))
+    await ctx.session.flush()
+    return []
+
+
+async def _exact_unit(session: AsyncSession, name: str) -> Unit:
+    units = await find_units(session, name)
+    if len(units) == 1 and units[0].name == name.strip().replace("（", "(").replace("）", ")"):
+        return units[0]
+    raise Invalid("unknown_unit", unit=name, similar=[u.name for u in units[:10]])
+

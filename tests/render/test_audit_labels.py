@@ -1,0 +1,138 @@
+"""Code names never reach people: every audit action the code can write renders in Chinese, saying which
+field changed from what to what; the problem histories (办理记录) likewise."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain import labels
+from bot.render import Renderer, html_to_plain
+from handlers.admin_ops import _entry_row
+from storage.models import AuditEntry
+
+ROOT = Path(__file__).resolve().parents[2]
+# How the code names an audit action when it writes one.
+_WRITES = re.compile(r"""(?:action=|record\(|_audit\()\s*f?["']([a-z_]+\.[a-z_]+)["']""")
+
+# One detail per action, shaped as the code writes it.
+SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "account.bind": ("person", "7", {"channel": "wecom", "external_id": "hao", "role": "liaison", "new_role": True}),
+    "invite.create": ("person", "7", {"role": "liaison", "expires_at": "2026-11-23T10:00:00+08:00"}),
+    "report.create": ("project", "ZD2026-001", {"report_id": 3, "amount": "12000.0000"}),
+    "report.withdraw": ("project", "ZD2026-001", {"report_id": 3, "amount": "850"}),
+    "report.correct": ("project", "ZD2026-001",
+                       {"report_id": 3, "before": "850", "after": "8.5", "reason": "单位写错"}),
+    "calendar.set": ("calendar", "2027-03-10", {"kind": "off", "name": "区运会"}),
+    "sla.set": ("setting", "sla", {"before": {"resolution_default": 5, "end_of_day": "17:30"},
+                                   "after": {"resolution_default": 7, "end_of_day": "17:30"}}),
+    "digests.set": ("setting", "digests", {"what": "weights",
+                                           "before": {"praise_n": 3, "reminders_enabled": True,
+                                                      "weights": {"investment": 0.6, "punctuality": 0.2}},
+                                           "after": {"praise_n": 5, "reminders_enabled": False,
+                                                     "weights": {"investment": 0.5, "punctuality": 0.3}}}),
+    "group.add": ("group", "telegram:-100123", {"name": "重点项目领导小组", "renamed": False}),
+    "group.remove": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "broadcast.send": ("broadcast", "all", {"target": "全体人员", "people": 40, "text": "系统将于今晚升级"}),
+    "outbox.retry": ("outbox", "all", {"ids": [1, 2, 3]}),
+    "decision.create": ("problem", "W0009", {"unit": "区住建局", "due": "2026-12-10", "text": "协调征迁"}),
+    "unit.create": ("unit", "区住建局", {}),
+    "person.create": ("person", "7", {"role": "liaison", "name": "郝芳", "phone": "13800000000", "title": None}),
+    "person.update": ("person", "7", {"changed": {"phone": "13900000000", "unit_id": 2},
+                                      "before": {"phone": "13800000000", "unit_id": 1}, "role_added": "lead"}),
+    "person.deactivate": ("person", "7", {"name": "郝芳"}),
+    "person.grant_role": ("person", "7", {"role": "lead"}),
+    "person.handover": ("person", "7", {"to": 8, "name": "严超"}),
+    "project.create": ("project", "ZD2026-001", {"name": "城北高速连接线", "annual_plan": "40800.0000"}),
+    "project.update": ("project", "ZD2026-001", {"field": "plan", "before": "40,800.0 万元", "after": "51,000.0 万元"}),
+    "problem.assign": ("problem", "W0001", {"from": "区住建局", "to": "区发改局", "reason": "职责调整"}),
+    "problem.raiser": ("problem", "W0001", {"from": 7, "to": 8, "before": "郝芳", "after": "严超"}),
+    "approval.set": ("project", "ZD2026-001", {"item": "环评", "status": "done", "done_on": "2026-11-18",
+                                              "before": {"status": "pending", "done_on": None}}),
+    "ledger.import": ("ledger", "台账.xlsx", {"file": "台账.xlsx", "sha256": "ab", "bytes": 10,
+                                             "added": {"project": 2, "person": 0}, "changed": {"project": 1},
+                                             "unchanged": {"project": 38}}),
+}
+# The import's project.update: new values and the old ones, ids for people and units.
+IMPORT_UPDATE = {"changed": {"annual_plan": "51000.0000", "liaison_id": 8, "lead_unit_id": 2,
+                             "supporting_units": ["区发改局", "河西镇"], "stage": "竣工"},
+                 "before": {"annual_plan": "40800.0000", "liaison_id": 7, "lead_unit_id": 1,
+                            "supporting_units": ["区发改局"], "stage": "在建"}}
+NAMES = {"people": {7: "郝芳", 8: "严超"}, "units": {1: "区住建局", 2: "区水务局"}}
+# ASCII words a reader may see: the channel's own name, project codes and problem numbers.
+ALLOWED_ASCII = {"Telegram", "ZD", "W"}
+
+
+def written_actions() -> set[str]:
+    found: set[str] = set()
+    for folder in ("bot", "handlers", "jobs", "storage"):
+        for path in (ROOT / folder).rglob("*.py"):
+            found |= set(_WRITES.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def render_entry(action: str, object_type: str, key: str, detail: dict[str, Any], channel: str = "telegram") -> str:
+    entry = AuditEntry(id=1, at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), actor="管理员", channel=channel,
+                       action=action, object_type=object_type, object_key=key, detail=detail)
+    html = Renderer().render("admin_ops_audit", rows=[_entry_row(entry)], token="x", subject="对象", names=NAMES)
+    return html_to_plain(html).splitlines()[-1]
+
+
+def test_every_action_the_code_writes_has_a_label_and_a_sample() -> None:
+    written = written_actions()
+
+    assert len(written) >= 20  # the grep still finds the writers
+    assert written <= set(labels.ACTIONS), written - set(labels.ACTIONS)
+    assert written <= set(SAMPLES), written - set(SAMPLES)
+
+
+@pytest.mark.parametrize("action", sorted(SAMPLES))
+def test_no_code_name_leaks_from_an_audit_line(action: str) -> None:
+    object_type, key, detail = SAMPLES[action]
+
+    line = render_entry(action, object_type, key, detail)
+
+    assert labels.ACTIONS[action] in line
+    assert set(re.findall(r"[A-Za-z_]+", line)) <= ALLOWED_ASCII, line
+    assert labels.UNKNOWN not in line, line
+    assert line.startswith("2026-11-20 10:00 管理员(Telegram) ")
+
+
+def test_a_changed_field_says_from_what_to_what() -> None:
+    assert render_entry("project.update", *SAMPLES["project.update"][:2], SAMPLES["project.update"][2]).endswith(
+        "修改项目信息:年度计划投资 40,800.0 万元 → 51,000.0 万元")
+    imported = render_entry("project.update", "project", "ZD2026-001", IMPORT_UPDATE, channel="cli")
+    assert "(命令行)" in imported
+    assert "年度计划投资 40,800.0 万元 → 51,000.0 万元" in imported
+    assert "联络员 郝芳 → 严超" in imported and "牵头单位 区住建局 → 区水务局" in imported
+    assert "配合单位 区发改局 → 区发改局、河西镇" in imported and "建设阶段 在建 → 竣工" in imported
+    assert set(re.findall(r"[A-Za-z_]+", imported)) <= ALLOWED_ASCII, imported
+
+
+def test_settings_name_each_part_that_changed() -> None:
+    line = render_entry("digests.set", *SAMPLES["digests.set"][:2], SAMPLES["digests.set"][2])
+
+    assert "表扬个数 3 → 5" in line and "填报提醒 开 → 关" in line
+    assert "得分权重 投资完成 0.6 → 0.5" in line and "得分权重 按时填报 0.2 → 0.3" in line
+
+
+def test_unknown_codes_show_as_other_not_as_code() -> None:
+    line = render_entry("something.new", "thing", "k", {}, channel="pigeon")
+    assert "something" not in line and "pigeon" not in line and labels.UNKNOWN in line
+
+
+def test_problem_history_names_every_event_kind() -> None:
+    """The xlsx 办理记录 and the problem card word each event kind in Chinese (改派 included)."""
+    from storage.standings import _history_entry
+
+    for kind in labels.EVENTS:
+        entry = _history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), kind, "郝芳", "说明",
+                               {"from": "区住建局", "to": "区发改局", "to_level": 1})
+        assert labels.EVENTS[kind] in entry and not re.search(r"[A-Za-z]", entry), entry
+    reassigned = _history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "reassigned", "管理员", "职责调整",
+                                {"from": "区住建局", "to": "区发改局"})
+    assert "改派(区住建局→区发改局)" in reassigned

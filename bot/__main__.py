@@ -10,6 +10,9 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError
+
 from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
 from bot.ops.logs import setup_logging
@@ -17,8 +20,21 @@ from bot.ops.logs import setup_logging
 DEMO_DIR = Path(__file__).with_name("demo")
 
 
+# The exit status of a configuration error (sysexits.h's EX_CONFIG): the settings must be fixed before the
+# command can succeed, so a supervisor should not restart it (deploy/diaodu.service: RestartPreventExitStatus).
+EXIT_CONFIG = 78
+
+
 class CliError(Exception):
     """A user-facing error: printed in Chinese, exit code 1."""
+
+    exit_code = 1
+
+
+class ConfigError(CliError):
+    """The settings are wrong: printed in Chinese, exit code EXIT_CONFIG."""
+
+    exit_code = EXIT_CONFIG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,17 +144,35 @@ def _datetime_arg(text: str) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        print(f"配置错误:{_describe_invalid(error)}", file=sys.stderr)
+        print(_NOT_RESTARTED, file=sys.stderr)
+        return EXIT_CONFIG
     setup_logging(settings, json=settings.log_format == "json",
                   level=logging.INFO if args.command == "run" else logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return _dispatch(args, settings)
+    except ConfigError as error:
+        print(f"配置错误:{error}", file=sys.stderr)
+        print(_NOT_RESTARTED, file=sys.stderr)
+        return error.exit_code
     except CliError as error:
         print(f"错误:{error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+_NOT_RESTARTED = f"请修改配置后再启动(退出状态 {EXIT_CONFIG}:按 deploy/diaodu.service 运行时 systemd 不会自动重启)。"
+
+
+def _describe_invalid(error: ValidationError) -> str:
+    """Which variables are wrong, and how: "HTTP_PORT(abc):Input should be a valid integer…"."""
+    return ";".join(f"{'.'.join(str(part) for part in e['loc'])}({str(e.get('input'))[:40]}):{e['msg']}"
+                    for e in error.errors())
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -146,19 +180,22 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.command == "db":
         if args.db_command == "upgrade":
-            upgrade(settings.database_url)
+            try:
+                upgrade(settings.database_url)
+            except ArgumentError as error:
+                raise ConfigError(f"DATABASE_URL 无法识别:{error}") from error
             print("数据库已升级到最新版本。")
             return 0
         return asyncio.run(_db_current(settings))
     if args.command == "run":
-        from bot.app import NoChannel, SchemaOutOfDate, serve
+        from bot.app import ConfigurationError, NoChannel, serve
 
         try:
             asyncio.run(serve(settings))
         except NoChannel as error:
-            raise CliError(f"{error}没有账号时可用 `make demo` 在终端中试用。") from error
-        except SchemaOutOfDate as error:
-            raise CliError(str(error)) from error
+            raise ConfigError(f"{error}没有账号时可用 `make demo` 在终端中试用。") from error
+        except ConfigurationError as error:
+            raise ConfigError(str(error)) from error
         return 0
     if args.command == "import":
         return asyncio.run(_import(settings, args.files, dry_run=args.dry_run))
@@ -411,6 +448,8 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
     from storage.digest_queries import bulletin_groups
     from storage.models import BulletinGroup
 
+    if args.groups_command == "add" and args.channel == "wecom_robot":
+        _check_robot_name(settings, args.chat_id)
     core = await _open(settings)
     actor = Actor(label="cli", channel="cli")
     try:
@@ -442,6 +481,23 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
     if not groups:
         print("尚未设置接收通报的群。")
     return 0
+
+
+def _check_robot_name(settings: Settings, name: str) -> None:
+    """A group robot is added by the name WECOM_ROBOT_KEYS gives it; refuse any other name."""
+    from bot.config import RobotKeysError
+
+    try:
+        robots = settings.wecom_robots()
+    except RobotKeysError as error:
+        raise CliError(str(error)) from error
+    if name in robots:
+        return
+    if not robots:
+        raise CliError(f"没有名为「{name}」的企业微信群机器人:尚未配置任何群机器人。"
+                       "请先在 WECOM_ROBOT_KEYS 中写上 名称=key,再添加。")
+    raise CliError(f"没有名为「{name}」的企业微信群机器人。已配置的群机器人:{'、'.join(robots)}"
+                   "(见 WECOM_ROBOT_KEYS)。")
 
 
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:

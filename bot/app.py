@@ -13,6 +13,7 @@ from datetime import time
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.exc import ArgumentError
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -26,8 +27,12 @@ from storage.migrate import schema_is_current
 log = logging.getLogger(__name__)
 
 
-class SchemaOutOfDate(RuntimeError):
-    """The database is not at the latest migration."""
+class ConfigurationError(RuntimeError):
+    """`diaodu run` cannot run with these settings; restarting will not help until they are fixed."""
+
+
+class SchemaOutOfDate(ConfigurationError):
+    """The database is not at the latest migration (run `diaodu db upgrade`)."""
 
 
 @dataclass
@@ -79,7 +84,7 @@ def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
     return Bot(settings.telegram_bot_token.get_secret_value(), request=request, **kwargs)  # type: ignore[arg-type]
 
 
-class NoChannel(RuntimeError):
+class NoChannel(ConfigurationError):
     """Neither Telegram nor WeCom is configured."""
 
 
@@ -174,7 +179,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
     from telegram import Update
 
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.callback import WeComChannel
     from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
@@ -187,19 +192,33 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         instrument_transports,
         metrics_handler,
     )
+    from bot.channels.wecom.crypto import WeComCryptoError
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 
-    core = Core.build(settings)
-    await core.check_schema()
+    if settings.telegram_bot_token and settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
+        raise ConfigurationError("设置了 TELEGRAM_WEBHOOK_URL 时必须同时设置 TELEGRAM_WEBHOOK_SECRET。")
+    try:
+        core = Core.build(settings)
+    except ArgumentError as error:
+        raise ConfigurationError(f"DATABASE_URL 无法识别:{error}") from error
+    try:
+        await core.check_schema()
+    except BaseException:
+        await core.db.dispose()
+        raise
     metrics = BotMetrics()
     instrument_router(core.router, metrics)  # before the channels take the router
-    telegram = TelegramChannel(settings, core.router) if settings.telegram_bot_token else None
-    wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
+    try:
+        settings.wecom_robots()
+        telegram = TelegramChannel(settings, core.router) if settings.telegram_bot_token else None
+        wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
+    except (ValueError, WeComCryptoError) as error:  # what the settings hold cannot be used
+        await core.db.dispose()
+        raise ConfigurationError(f"渠道配置有误:{error}") from error
     if telegram is None and wecom is None:
+        await core.db.dispose()
         raise NoChannel("未配置任何渠道:请设置 TELEGRAM_BOT_TOKEN,或 WECOM_CORP_ID 等企业微信参数。")
-    if telegram is not None and settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
-        raise ValueError("TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is set")
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
     scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
@@ -213,11 +232,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
     http = web.Application()
     http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))
-    http.router.add_get("/metrics", metrics_handler(metrics, core.db, core.clock, leadership=leadership))
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    http.router.add_get("/metrics", metrics_handler(metrics, core.db, core.clock, leadership=leadership,
+                                                    token=metrics_token))
     if telegram is not None and settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
-                             _webhook(telegram.application, secret))
+                             webhook_handler(telegram.application, secret))
     if wecom is not None:
         add_wecom_routes(http, wecom)
     runner = web.AppRunner(http)
@@ -270,23 +291,3 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             loop.remove_signal_handler(sig)
         await runner.cleanup()
         await core.db.dispose()
-
-
-def _webhook(application: object, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
-    import hmac
-
-    from telegram import Update
-
-    async def webhook(request: web.Request) -> web.Response:
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            return web.Response(status=403)
-        try:
-            payload = await request.json()
-        except ValueError:
-            return web.Response(status=400)
-        update = Update.de_json(payload, application.bot)  # type: ignore[attr-defined]
-        await application.update_queue.put(update)  # type: ignore[attr-defined]
-        return web.Response(status=200)
-
-    return webhook

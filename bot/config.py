@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,8 +36,10 @@ class Settings(BaseSettings):
     wecom_api_base: str = Field("https://qyapi.weixin.qq.com", alias="WECOM_API_BASE")
     wecom_robot_keys: SecretStr | None = Field(None, alias="WECOM_ROBOT_KEYS")
 
-    http_host: str = Field("0.0.0.0", alias="HTTP_HOST")
+    # Loopback unless configured: the server is meant to sit behind a TLS-terminating proxy.
+    http_host: str = Field("127.0.0.1", alias="HTTP_HOST")
     http_port: int = Field(8080, alias="HTTP_PORT")
+    metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN")
 
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
@@ -47,6 +50,10 @@ class Settings(BaseSettings):
     plan_change_confirm: float = Field(0.30, alias="PLAN_CHANGE_CONFIRM", ge=0)
     completion_confirm: float = Field(1.20, alias="COMPLETION_CONFIRM", ge=0)
 
+    def wecom_robots(self) -> dict[str, str]:
+        """The group robots of WECOM_ROBOT_KEYS, name → key (raises RobotKeysError when malformed)."""
+        return parse_robot_keys(self.wecom_robot_keys.get_secret_value() if self.wecom_robot_keys else None)
+
     @property
     def sqlite_path(self) -> Path | None:
         """The SQLite file behind DATABASE_URL, if it is a file-backed SQLite URL."""
@@ -54,6 +61,37 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix) and ":memory:" not in self.database_url:
             return Path(self.database_url[len(prefix):])
         return None
+
+
+class RobotKeysError(ValueError):
+    """WECOM_ROBOT_KEYS is malformed; the message says where."""
+
+
+def parse_robot_keys(text: str | None) -> dict[str, str]:
+    """"领导小组=key1,项目办=key2" → {"领导小组": "key1", "项目办": "key2"}.
+
+    Pairs are separated by commas (or Chinese commas / semicolons / newlines); a value may also be
+    the robot's whole webhook URL, from which the key is taken.
+    """
+    robots: dict[str, str] = {}
+    if not text:
+        return robots
+    for sep in ("\uff0c", "\uff1b", ";", "\n"):  # Chinese comma and semicolon, semicolon, newline
+        text = text.replace(sep, ",")
+    for raw in text.split(","):
+        pair = raw.strip()
+        if not pair:
+            continue
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if value.startswith(("http://", "https://")):
+            value = (parse_qs(urlsplit(value).query).get("key") or [""])[0]
+        if not sep or not name or not value:
+            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 「{name or pair[:10]}」应写成 名称=key")
+        if name in robots:
+            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 机器人名称「{name}」重复")
+        robots[name] = value
+    return robots
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -208,7 +208,10 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
 
 
 async def _receive(ctx: Context, document: IncomingFile) -> None:
-    """Check the upload, keep it, and show what importing it would do."""
+    """Check the upload, keep it, and show what importing it would do. Only here, once the sender is known
+    to be an admin in an /import, is the file downloaded (and only if its name is a ledger's)."""
+    if Path(document.name).suffix.lower() in EXTENSIONS:
+        document = await document.load()
     reason = refusal_for(document, max_bytes=ctx.deps.settings.import_max_bytes)
     if reason is not None:
         await _save(ctx, {"step": "file"})

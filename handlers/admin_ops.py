@@ -35,6 +35,7 @@ OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
 BROADCAST_MAX = 3000
 GROUP_NAME_MAX = 100
+ROBOT_CHANNEL = "wecom_robot"
 PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
 ROLE_WORDS: dict[str, str] = {
     **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
@@ -47,7 +48,7 @@ CHANNEL_LABELS = labels.CHANNELS
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
     registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN,
-                         usage="/groups add 群名称(在群里发送)"))
+                         usage="/groups add 群名称(在群里发送),或 /groups add 群机器人名称"))
     registry.add(Command("broadcast", "群发通知", broadcast_command, roles=ADMIN,
                          usage="/broadcast 联络员|单位名称|all 通知内容"))
     registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
@@ -76,15 +77,35 @@ async def groups_command(ctx: Context, args: str) -> None:
                   channels=CHANNEL_LABELS, in_group=_in_group(ctx))
 
 
+def _robot_names(ctx: Context) -> list[str] | None:
+    """The WeCom group robots configured, by name (None when the configuration cannot be read)."""
+    try:
+        return list(ctx.deps.settings.wecom_robots())
+    except ValueError:
+        return None
+
+
 async def _add_group(ctx: Context, name: str) -> None:
+    """In a group: register that chat. In a private chat: register a configured WeCom group robot by name,
+    or say which names there are."""
     if not _in_group(ctx):
-        ctx.reply("admin_ops_refused", reason="group_add_private")
+        robots = _robot_names(ctx)
+        if robots and name in robots:
+            await _register(ctx, channel=ROBOT_CHANNEL, chat_id=name, name=name, in_group=False)
+        elif robots or robots is None:
+            ctx.reply("admin_ops_refused", reason="group_robot_unknown", name=name, robots=robots or [])
+        else:
+            ctx.reply("admin_ops_refused", reason="group_add_private")
         return
     if len(name) > GROUP_NAME_MAX:
         ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
         return
-    channel, chat_id = ctx.msg.channel, ctx.msg.chat_id
-    name = name or f"通报群 {chat_id}"
+    chat_id = ctx.msg.chat_id
+    await _register(ctx, channel=ctx.msg.channel, chat_id=chat_id, name=name or f"通报群 {chat_id}",
+                    in_group=True)
+
+
+async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_group: bool) -> None:
     existing = await ctx.session.scalar(select(BulletinGroup).where(BulletinGroup.channel == channel,
                                                                      BulletinGroup.chat_id == chat_id))
     if existing is not None:
@@ -97,7 +118,8 @@ async def _add_group(ctx: Context, name: str) -> None:
                        detail={"name": name, "renamed": existing is not None})
     await ctx.session.flush()
     ctx.reply("admin_ops_groups", groups=await bulletin_groups(ctx.session), channels=CHANNEL_LABELS,
-              changed="renamed" if existing is not None else "added", name=name, in_group=True)
+              changed="renamed" if existing is not None else "added", name=name, in_group=in_group,
+              robot=channel == ROBOT_CHANNEL)
 
 
 async def _remove_group(ctx: Context, token: str) -> None:

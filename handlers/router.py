@@ -125,7 +125,11 @@ class Router:
             await self._command(ctx, *command, in_flow=conversation is not None)
             return
         if not ctx.bound:
-            ctx.reply("unbound")
+            code = start.bare_invite_code(msg)
+            if code is not None:
+                await start.start(ctx, code)
+            else:
+                ctx.reply("unbound")
             return
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))

@@ -1,8 +1,13 @@
-"""/start <code>: bind a chat account to a person from the roster; /help: what the caller can do."""
+"""/start <code>: bind a chat account to a person from the roster; /help: what the caller can do.
+
+An unbound sender who types an invite code on its own in a private chat binds as with ``/start <code>``:
+WeCom has no deep link to tap, and people there paste the code they were given (:func:`bare_invite_code`).
+"""
 
 from __future__ import annotations
 
-from bot.services.invites import refusal_for
+from bot.domain.messages import Incoming
+from bot.services.invites import looks_like_code, refusal_for
 from handlers.context import Context
 from storage import audit, people
 
@@ -12,6 +17,14 @@ async def help_command(ctx: Context, _args: str) -> None:
     bound = ctx.person is not None
     commands = ctx.commands.available(ctx.roles, bound=bound)
     ctx.reply("help", person=ctx.person, roles=sorted(ctx.roles), commands=commands)
+
+
+def bare_invite_code(msg: Incoming) -> str | None:
+    """The invite code a message is made of, when it came from a private chat (never a group's: binding
+    happens in private) and holds nothing else; else None."""
+    if msg.chat_id != msg.user_id or msg.photos or msg.document is not None or msg.callback_data is not None:
+        return None
+    return msg.text.strip() if looks_like_code(msg.text) else None
 
 
 async def start(ctx: Context, args: str) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from storage.files import create_private_file
 from storage.models import Base
 
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite statement waits for another connection's lock
@@ -244,8 +245,9 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         in_memory = _in_memory(url)
         if not in_memory:
-            path = Path(url.split(":///", 1)[1])
+            path = Path(url.split(":///", 1)[1].split("?", 1)[0])
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(path)  # 0600, and so are the -wal and -shm SQLite makes beside it
         kwargs: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
         connect_args = {"check_same_thread": False}
         engine = create_async_engine(url, connect_args=connect_args,

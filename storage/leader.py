@@ -51,6 +51,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from storage.files import open_private
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -157,7 +159,7 @@ def leader_lock_path(database_file: Path | str) -> Path:
 def _try_flock(path: Path) -> int | None:
     """An open descriptor holding an exclusive lock on ``path``, or None if another holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = open_private(path, os.O_RDWR)
     if fcntl is None:  # pragma: no cover - Windows: no locking
         return fd
     try:

@@ -1,7 +1,12 @@
-"""Alembic migrations, driven from code: upgrade a database and check that its schema is current."""
+"""Alembic migrations, driven from code: upgrade a database and check that its schema is current.
+
+On PostgreSQL, migrations take the advisory lock ``MIGRATION_LOCK_KEY`` for their transaction (see
+``migrations/env.py``), so that concurrent upgrades of one database run one after the other.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +16,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The advisory lock concurrent upgrades take turns on (a key of its own: not the leader's).
+MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"diaodu:migrate").digest()[:8], "big", signed=True)
 
 
 def alembic_config(url: str) -> Config:

@@ -1,4 +1,5 @@
-"""Telegram channel: turns PTB updates into Incoming messages and delivers the core's replies.
+"""Telegram channel: turns PTB updates into Incoming messages and delivers the core's replies; the webhook
+endpoint Telegram posts updates to (:func:`webhook_handler`).
 
 Replies go out through ``bot.services.direct_replies``: flood control and passing failures are retried
 for a few seconds, and what still fails is handed to the outbox, so a confirmation is never lost. Answering
@@ -8,9 +9,11 @@ logged and do not stop the update from being handled.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from dataclasses import replace
 
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -59,21 +62,22 @@ def incoming_from(update: Update) -> Incoming | None:
                     text=message.text or message.caption or "", photos=photos, display_name=name)
 
 
-async def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:
-    """A document the user sent, downloaded when it is at most `max_bytes` (else, or when the download
-    fails, without its data: the core refuses it)."""
+def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:
+    """A document the user sent, not downloaded yet: the handler that accepts it fetches it (getFile, then
+    the file) when it is at most `max_bytes`; over that it is never fetched, and the core refuses it."""
     name = document.file_name or "文件"
     size = document.file_size
     if size is not None and size > max_bytes:
         return IncomingFile(name=name, size=size)
-    try:
-        data = bytes(await (await document.get_file()).download_as_bytearray())
-    except TelegramError:
-        log.warning("could not download a document sent by a user", exc_info=True)
-        return IncomingFile(name=name, size=size or 0)
-    if len(data) > max_bytes:
-        return IncomingFile(name=name, size=len(data))
-    return IncomingFile(name=name, size=len(data), data=data)
+
+    async def download() -> bytes | None:
+        try:
+            return bytes(await (await document.get_file()).download_as_bytearray())
+        except TelegramError:
+            log.warning("could not download a document sent by a user", exc_info=True)
+            return None
+
+    return IncomingFile(name=name, size=size or 0, fetch=download)
 
 
 class TelegramChannel:
@@ -116,8 +120,8 @@ class TelegramChannel:
             return
         message = update.effective_message
         if update.callback_query is None and message is not None and message.document is not None:
-            document = await incoming_file(message.document, max_bytes=self.document_max_bytes)
-            incoming = replace(incoming, document=document)
+            document = incoming_file(message.document, max_bytes=self.document_max_bytes)
+            incoming = replace(incoming, document=document)  # fetched only if a handler accepts it
         if update.callback_query is not None:
             try:
                 await update.callback_query.answer()
@@ -157,3 +161,36 @@ class TelegramChannel:
 
 def _bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in menu]
+
+
+def update_from_body(payload: object, application: Application) -> Update | None:
+    """The Update a webhook body holds, or None when it is not one (not an object, no integer
+    ``update_id``, or fields PTB cannot read)."""
+    if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
+        return None
+    try:
+        return Update.de_json(payload, application.bot)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def webhook_handler(application: Application, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
+    """The aiohttp handler Telegram posts updates to: 403 without the secret token, 400 for a body that is
+    not an Update (never a 500), 200 once the update is queued for the application."""
+
+    async def webhook(request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.Response(status=403)
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = None
+        update = update_from_body(payload, application)
+        if update is None:
+            log.warning("webhook: refused a body that is not a Telegram update")
+            return web.Response(status=400, text="not a Telegram update")
+        await application.update_queue.put(update)
+        return web.Response(status=200)
+
+    return webhook

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -9,12 +10,22 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class IncomingFile:
-    """A document a user sent (e.g. a ledger to import). `data` is None when the channel did not fetch it:
-    over the size cap it was given, or the download failed."""
+    """A document a user sent (e.g. a ledger to import). Channels do not download it up front: `fetch`, when
+    given, downloads it, and only a handler that accepts the file from this sender calls it (through
+    :meth:`load`). `data` is None until then, and stays None when the file is over the size cap the channel
+    was given or the download failed."""
 
     name: str
     size: int
     data: bytes | None = None
+    fetch: Callable[[], Awaitable[bytes | None]] | None = field(default=None, compare=False, repr=False)
+
+    async def load(self) -> IncomingFile:
+        """This file with its data, downloaded now if it was not yet (data None when that failed)."""
+        if self.data is not None or self.fetch is None:
+            return self
+        data = await self.fetch()
+        return IncomingFile(name=self.name, size=self.size if data is None else len(data), data=data)
 
 
 @dataclass(frozen=True)

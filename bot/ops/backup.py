@@ -5,7 +5,8 @@ one read transaction. In WAL mode (which the bot always uses) readers do not blo
 keeps handling messages while the copy is made, and the copy is a consistent snapshot: every transaction
 committed before the copy started is in it, none that committed later is. The copy is written next to its
 final name, checked (``PRAGMA integrity_check``, an ``alembic_version`` row), switched to a rollback
-journal so that it is one self-contained file, and only then renamed into place.
+journal so that it is one self-contained file, and only then renamed into place. Backups, like the
+database, are created with mode 0600 whatever the umask (``storage.files``).
 
 ``restore_sqlite`` checks the backup the same way and copies it into the target with the same API (so the
 target's WAL and shared-memory files stay consistent). It refuses a target that holds data unless
@@ -29,6 +30,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.clock import SHANGHAI, Clock
+from storage.files import create_private_file
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ALEMBIC_TABLE = "alembic_version"
@@ -185,6 +187,7 @@ def _backup(source: Path, out: Path) -> BackupInfo:
         raise BackupError(f"无法打开数据库 {source}:{error}") from error
     try:
         src.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        create_private_file(part)  # 0600 (its journal too): the copy holds everything the database does
         dst = sqlite3.connect(part)
         try:
             # pages=-1: the whole database in one step, i.e. one read transaction and one snapshot. Stepwise
@@ -265,6 +268,7 @@ def _restore(backup: Path, target: Path, force: bool) -> BackupInfo:
         else:
             _remove_database_files(target)  # a stale -wal of a deleted database must not be replayed
         try:
+            create_private_file(target)  # a new target is 0600, and so are its -wal and -shm
             src = sqlite3.connect(_uri(backup, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
             try:
                 dst = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000)

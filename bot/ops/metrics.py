@@ -23,6 +23,7 @@ there too); a lock makes rendering safe from any thread anyway.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import math
 import re
 import threading
@@ -299,10 +300,21 @@ def _age(now: datetime, then: datetime | None) -> float | None:
     return max(0.0, (now - then).total_seconds())
 
 
-def metrics_handler(registry: BotMetrics, db: Any, clock: Clock, *, leadership: Any = None) -> Any:
-    """An aiohttp handler serving ``registry`` (outbox figures refreshed from ``db`` at every scrape)."""
+def metrics_handler(registry: BotMetrics, db: Any, clock: Clock, *, leadership: Any = None,
+                    token: str | None = None) -> Any:
+    """An aiohttp handler serving ``registry`` (outbox figures refreshed from ``db`` at every scrape).
 
-    async def metrics(_request: web.Request) -> web.Response:
+    With a ``token`` (METRICS_TOKEN), a scrape must send ``Authorization: Bearer <token>``; any other
+    request is answered 401 without touching the store.
+    """
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics(request: web.Request) -> web.Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return web.Response(status=401, text="unauthorized",
+                                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         await registry.collect(db, clock, leadership=leadership)
         return web.Response(body=registry.render().encode("utf-8"), headers={"Content-Type": CONTENT_TYPE})
 

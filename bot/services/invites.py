@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +15,13 @@ from storage.audit import Actor
 from storage.models import Invite, Person
 
 ROLES = ("liaison", "unit", "lead", "top", "admin")
+CODE_BYTES = 18  # secrets.token_urlsafe: 24 characters of A-Z a-z 0-9 _ -
+_CODE_SHAPE = re.compile(r"[A-Za-z0-9_-]{24}")
+
+
+def looks_like_code(text: str) -> bool:
+    """Whether a message is nothing but what an invite code looks like (24 URL-safe characters)."""
+    return _CODE_SHAPE.fullmatch(text.strip()) is not None
 
 
 @dataclass(frozen=True)
@@ -33,7 +41,7 @@ async def create_invite(
     """A fresh single-use code for this person and role (only its hash is stored)."""
     if role not in ROLES:
         raise ValueError(role)
-    code = secrets.token_urlsafe(18)
+    code = secrets.token_urlsafe(CODE_BYTES)
     expires_at = now + ttl
     await people.add_invite(
         session, code=code, person=person, role=role, now=now, expires_at=expires_at, created_by=actor.label

@@ -1,19 +1,31 @@
-"""Alembic environment: runs migrations on the async engine of the configured URL."""
+"""Alembic environment: runs migrations on the async engine of the configured URL.
+
+On PostgreSQL the migrations run under a transaction-level advisory lock (``MIGRATION_LOCK_KEY``), taken
+before Alembic looks at the schema: several instances starting together (each running ``diaodu db
+upgrade``) take turns, and each one after the first finds the schema already at head and does nothing.
+The lock goes with the transaction's commit or rollback. SQLite needs none: its write lock already
+serialises the migrations of processes sharing the file.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
+from storage.migrate import MIGRATION_LOCK_KEY
 from storage.models import Base
 
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Begins the transaction Alembic then runs in (it does not open its own inside one).
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -239,7 +239,7 @@ async def test_import_through_telegram_downloads_previews_and_imports(
 
     assert "<b>导入预览</b>" in preview.text and "更新 1" in preview.text, preview
     assert preview.buttons == ["确认", "取消"]
-    assert fake_api.calls_of("getFile", ok=True)
+    assert len(fake_api.calls_of("getFile", ok=True)) == 1 and len(fake_api.downloads) == 1
     done = await telegram.press(ADMIN_TG, "确认")
     assert "<b>导入完成</b>" in done.text
     async with telegram.session() as session:
@@ -275,3 +275,27 @@ async def test_uploads_stamped_the_same_instant_do_not_overwrite_each_other(desk
                                            user_id=chat)
     first, second = waiting(desk)
     assert first.name != second.name and first.read_bytes() != second.read_bytes()
+
+
+async def test_telegram_downloads_a_document_only_for_an_admin_importing_it(
+        e2e_core: Core, telegram: TelegramHarness, fake_api: FakeBotAPI,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    wire_admin(e2e_core.router, monkeypatch)
+    await telegram.bind(1001, "郝芳", "liaison")
+    await telegram.bind(ADMIN_TG, ADMIN_NAME, "admin")
+    stranger = 4242
+    telegram.fake.user(stranger, first_name="陌生人")
+
+    as_caption = await send_document(telegram, 1001, "台账.xlsx", ledger_xlsx(), caption="/import")
+    assert "没有权限" in as_caption.text
+    assert "没有看懂" in (await send_document(telegram, 1001, "台账.xlsx", ledger_xlsx())).text
+    await send_document(telegram, stranger, "台账.xlsx", ledger_xlsx(), caption="/import")
+    await send_document(telegram, ADMIN_TG, "台账.xlsx", ledger_xlsx())  # an admin, but no /import
+    await telegram.send(ADMIN_TG, "/import")
+    refused = await send_document(telegram, ADMIN_TG, "说明.pdf", b"%PDF-1.4")  # not a ledger: not fetched
+    assert "不是台账文件" in refused.text, refused
+
+    assert fake_api.calls_of("getFile") == [] and fake_api.downloads == []
+    preview = await send_document(telegram, ADMIN_TG, "台账.xlsx", ledger_xlsx())
+    assert "<b>导入预览</b>" in preview.text
+    assert len(fake_api.calls_of("getFile")) == 1 and len(fake_api.downloads) == 1

@@ -17,6 +17,7 @@ from bot.channels.console import CHANNEL, bind_console
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
+from bot.__main__ import main
 from bot.config import load_settings
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import html_to_plain
@@ -25,6 +26,7 @@ from bot.services.outbox import OutboxSender
 from handlers import admin_ops
 from storage import outbox, people
 from storage.audit import Actor
+from storage.migrate import upgrade
 from storage.models import AuditEntry, BulletinGroup, OutboxMessage, Person, PersonRole
 from tests.e2e.harness import START, TelegramHarness, build_core
 
@@ -103,6 +105,57 @@ async def test_groups_add_in_a_private_chat_is_refused_and_remove_explains(core:
     assert "尚未设置接收通报的群" in await say(core, ADMIN, "/groups")
     assert "用法" in await say(core, ADMIN, "/groups rename x")
     assert await entries(core, "group.add") == []
+
+
+ROBOTS = "领导小组=key-one,项目办=https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=key-two"
+
+
+async def test_groups_add_in_a_private_chat_takes_only_a_configured_robot(
+        ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(DATABASE_URL="sqlite+aiosqlite://", DATA_DIR=str(tmp_path), WECOM_ROBOT_KEYS=ROBOTS,
+                             _env_file=None)
+    robots = await build_core(settings, FrozenClock(START), template=ledger_template)
+    wire(robots, monkeypatch)
+    try:
+        refused = await say(robots, ADMIN, "/groups add 不存在的机器人")
+        assert "没有名为「不存在的机器人」的企业微信群机器人" in refused
+        assert "已配置的群机器人:领导小组、项目办" in refused
+        assert "请写明" in await say(robots, ADMIN, "/groups add")
+        assert await entries(robots, "group.add") == []
+
+        added = await say(robots, ADMIN, "/groups add 项目办")
+        assert "已添加企业微信群机器人「项目办」" in added
+        async with robots.db.session() as session:
+            groups = (await session.scalars(select(BulletinGroup))).all()
+            assert [(g.channel, g.chat_id, g.name) for g in groups] == [("wecom_robot", "项目办", "项目办")]
+        assert "已在接收通报的群中" in await say(robots, ADMIN, "/groups add 项目办")
+        assert [e.object_key for e in await entries(robots, "group.add")] == ["wecom_robot:项目办"] * 2
+    finally:
+        await robots.db.dispose()
+
+
+def test_cli_groups_add_refuses_a_robot_that_is_not_configured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    monkeypatch.chdir(tmp_path)  # no .env file to pick settings up from
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("WECOM_ROBOT_KEYS", ROBOTS)
+
+    assert main(["groups", "add", "不存在的机器人", "--channel", "wecom_robot", "--name", "领导"]) == 1
+    err = capsys.readouterr().err
+    assert "没有名为「不存在的机器人」的企业微信群机器人" in err and "已配置的群机器人:领导小组、项目办" in err
+    assert main(["groups", "add", "项目办", "--channel", "wecom_robot", "--name", "项目办"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["wecom_robot\t项目办\t项目办"]
+
+    monkeypatch.delenv("WECOM_ROBOT_KEYS")
+    assert main(["groups", "add", "领导小组", "--channel", "wecom_robot", "--name", "领导小组"]) == 1
+    assert "尚未配置任何群机器人" in capsys.readouterr().err
+    monkeypatch.setenv("WECOM_ROBOT_KEYS", "领导小组")
+    assert main(["groups", "add", "领导小组", "--channel", "wecom_robot", "--name", "领导小组"]) == 1
+    assert "应写成 名称=key" in capsys.readouterr().err
+    assert main(["groups", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["wecom_robot\t项目办\t项目办"]
 
 
 @pytest.fixture

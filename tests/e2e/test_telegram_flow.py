@@ -15,12 +15,15 @@ from collections.abc import Iterator
 import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.app import Core, _webhook, serve
+from bot.app import Core, serve
+from bot.channels.telegram import webhook_handler
 from bot.config import Settings
 from storage import projects as project_repo
+from storage.models import ChatAccount
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI, scope_chat
 
@@ -63,6 +66,16 @@ async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarn
     assert len(menus) == 1
     assert {"report", "undo", "mine", "project"} <= {c["command"] for c in menus[0]["commands"]}
     assert fake_api.menu(scope_chat(HAO)) is not None and "report" in fake_api.menu(scope_chat(HAO))
+
+
+async def test_a_bare_code_binds_in_a_private_chat_never_in_a_group(telegram: TelegramHarness) -> None:
+    code = await telegram.invite("郝芳", "liaison")
+
+    await telegram.send(HAO, code, chat_id=-100777)  # typed in a group: nothing is bound
+    async with telegram.session() as session:
+        assert (await session.scalars(select(ChatAccount))).all() == []
+
+    assert "已绑定为:联络员" in (await telegram.send(HAO, code)).text
 
 
 async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness,
@@ -397,7 +410,7 @@ async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: C
     harness = TelegramHarness(fake_api, e2e_core, tg_settings)
     await harness.start(polling=False)
     http = web.Application()
-    http.router.add_post("/telegram/hook", _webhook(harness.application, "s3cret-token"))
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
     try:
         async with TestClient(TestServer(http)) as client:
             forged = fake_api.text_update(STRANGER, "/help")
@@ -418,6 +431,37 @@ async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: C
             assert fake_api.calls_of("sendMessage", chat_id=STRANGER) == []
     finally:
         await harness.stop()
+    assert not harness.errors
+
+
+NOT_UPDATES = [
+    b"{}", b"[]", b'"text"', b"42", b"null", b"{not json", b"\xff\xfe", b"",
+    b'{"update_id": "7"}', b'{"update_id": true}', b'{"update_id": 7, "message": "hello"}',
+    b'{"update_id": 7, "message": {"chat": 5}}',
+    b'{"update_id": 7, "message": {"message_id": 1, "date": "today", "chat": {"id": 1, "type": "private"}}}',
+]
+
+
+async def test_webhook_answers_400_to_a_body_that_is_not_an_update(fake_api: FakeBotAPI, e2e_core: Core,
+                                                                   tg_settings: Settings) -> None:
+    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
+    await harness.start(polling=False)
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
+    try:
+        async with TestClient(TestServer(http)) as client:
+            statuses = {}
+            for body in NOT_UPDATES:
+                response = await client.post("/telegram/hook", data=body, headers=headers)
+                statuses[body] = (response.status, await response.text())
+            genuine = fake_api.text_update(HAO, "/help")
+            right = await client.post("/telegram/hook", json=genuine, headers=headers)
+            assert right.status == 200
+            await harness.wait_processed(genuine["update_id"])
+    finally:
+        await harness.stop()
+    assert statuses == {body: (400, "not a Telegram update") for body in NOT_UPDATES}
     assert not harness.errors
 
 
@@ -458,10 +502,16 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
     settings = e2e_settings(
         fake_api, DATABASE_URL=migrated_settings.database_url, HTTP_HOST="127.0.0.1",
         HTTP_PORT=migrated_settings.http_port, TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram/hook",
-        TELEGRAM_WEBHOOK_SECRET="s3cret",
+        TELEGRAM_WEBHOOK_SECRET="s3cret", METRICS_TOKEN="scrape-me",
     )
     task, stop = await _serving(fake_api, settings)
     try:
+        metrics = f"http://127.0.0.1:{settings.http_port}/metrics"
+        async with ClientSession() as client:
+            async with client.get(metrics) as r:
+                assert r.status == 401
+            async with client.get(metrics, headers={"Authorization": "Bearer scrape-me"}) as r:
+                assert r.status == 200 and "diaodu_leader" in await r.text()
         assert fake_api.webhook is not None
         assert fake_api.webhook["url"] == "https://bot.example.org/telegram/hook"
         assert fake_api.webhook["secret_token"] == "s3cret"

@@ -259,6 +259,7 @@ class FakeBotAPI:
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope json, language) -> commands
         self.webhook: JSON | None = None
         self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []  # file ids whose bytes were fetched from the file URL
         self.callback_queries: dict[str, JSON] = {}  # id -> {"answered": bool, ...}
         self.faults: dict[str, Fault] = {}
         self.mixed_faults: dict[str, list[Fault]] = {}
@@ -559,6 +560,7 @@ class FakeBotAPI:
         file_id = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if file_id not in self.files:
             return web.Response(status=404)
+        self.downloads.append(file_id)
         return web.Response(body=self.files[file_id], content_type="image/jpeg")
 
     # --- remote control (when the fake runs in another process) ------------------------------------

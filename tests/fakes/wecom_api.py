@@ -14,7 +14,7 @@ The callback side is what WeCom does to the bot: it builds the encrypted, signed
 user's message (``text_xml``, ``image_xml``, ``event_xml``, ``card_event_xml``, ``envelope``) and
 posts it to the bot's callback URL (``post_callback``). ``shown(userid)`` is what that user's
 WeCom client displays (markdown rendered the way WeCom's renderer treats it: tags it does not know
-vanish, character references are decoded), so escaping bugs fail tests.
+vanish, character references are not decoded), so escaping bugs fail tests.
 
 Usage::
 
@@ -36,6 +36,7 @@ import json
 import re
 import secrets
 import time
+import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,7 @@ FILE_MAX = 20 * 1024 * 1024
 ROBOT_PER_MINUTE = 20
 TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
 FONT_COLORS = ("info", "comment", "warning")
+ZERO_WIDTH_SPACE = "\u200b"
 DEFAULT_AES_KEY = base64.b64encode(bytes(range(1, 33))).decode().rstrip("=")
 
 
@@ -84,7 +86,9 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 def render_markdown(content: str) -> str:
-    """The text a WeCom client shows for a markdown message (a simple model of its renderer)."""
+    """The text a WeCom client shows for a markdown message (a simple model of its renderer, keeping to
+    what WeCom documents: character references such as ``&lt;`` or ``&#46;`` are shown as typed, since
+    no escaping is documented; a zero-width space shows as nothing)."""
     codes: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
@@ -102,8 +106,14 @@ def render_markdown(content: str) -> str:
         line = re.sub(r"^\s*>\s?", "", line)
         line = re.sub(r"^(\s*)[-+*]\s+", r"\1• ", line)
         lines.append(line)
-    text = html.unescape("\n".join(lines))
+    text = "\n".join(lines).replace(ZERO_WIDTH_SPACE, "")  # it shows as nothing
     return re.sub("\x00(\\d+)\x00", lambda m: codes[int(m.group(1))], text)
+
+
+def as_read(text: str) -> str:
+    """What a reader takes a shown text for: the full-width twins of ASCII characters (＊ ［ ＜, used to
+    show markdown syntax characters literally) read as those characters (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def check_markdown(content: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
-from collections.abc import AsyncIterator
+import stat
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -280,3 +282,47 @@ def test_cli_backup_on_postgres_only_advises(monkeypatch: pytest.MonkeyPatch, tm
     assert "pg_restore --host=10.0.0.5" in out and "x.dump" in out
     assert "TopSecret99" not in out
     assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask there is, for the length of the test."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_database_wal_lock_and_backups_are_private_whatever_the_umask(tmp_path: Path,
+                                                                           open_umask: None) -> None:
+    database = tmp_path / "data" / "diaodu.sqlite3"
+    core = await _live_core(database)  # migrated, the sample imported: written through the WAL
+    try:
+        liaison = await console_account(core, "郝芳")
+        assert "已记录填报" in await say(core, liaison, "/report ZD2026-001 850万 桩基完成")
+        wal, shm = Path(f"{database}-wal"), Path(f"{database}-shm")
+        assert wal.exists() and shm.exists()
+        leadership = FileLeadership(leader_lock_path(database))
+        assert await leadership.acquire(asyncio.Event())
+        try:
+            backup = tmp_path / "backups" / "copy.sqlite3"
+            await backup_sqlite(core.db.url, backup)
+            restored = tmp_path / "restored" / "diaodu.sqlite3"
+            await restore_sqlite(backup, restored)
+        finally:
+            await leadership.release()
+        files = (database, wal, shm, leader_lock_path(database), backup, restored, Path(f"{restored}-wal"),
+                 Path(f"{restored}-shm"))
+        modes = {str(path.relative_to(tmp_path)): _mode(path) for path in files if path.exists()}
+    finally:
+        await core.db.dispose()
+    assert len(modes) >= 6, modes
+    assert modes == dict.fromkeys(modes, 0o600)
+    # A file made in the same directory without care shows what the umask alone would have given.
+    (tmp_path / "plain").touch()
+    assert _mode(tmp_path / "plain") == 0o666

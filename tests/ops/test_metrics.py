@@ -273,6 +273,42 @@ async def test_metrics_over_http(core: Core) -> None:
         assert value(samples, "diaodu_outbox_oldest_pending_age_seconds") == 150
 
 
+async def test_metrics_protected_by_a_bearer_token(core: Core) -> None:
+    registry = BotMetrics()
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler(registry, core.db, core.clock, token="scrape-me"))
+    app.router.add_get("/healthz", healthz_handler(core.db, core.clock, Runtime()))
+    async with TestClient(TestServer(app)) as client:
+        refused = [await client.get("/metrics", headers=headers) for headers in (
+            {}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-me"},
+            {"Authorization": "Basic c2NyYXBlLW1l"}, {"Authorization": "Bearer scrape-me-too"})]
+        assert [r.status for r in refused] == [401] * 5
+        assert refused[0].headers["WWW-Authenticate"].startswith("Bearer")
+        assert "diaodu_" not in await refused[0].text()
+        allowed = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert allowed.status == 200
+        assert "diaodu_outbox_pending" in parse_exposition_names(await allowed.text())
+        assert (await client.get("/healthz")).status in (200, 503)  # health stays open to probes
+
+
+def parse_exposition_names(body: str) -> set[str]:
+    return {name for name, _labels in parse_exposition(body)}
+
+
+def test_the_http_server_listens_on_loopback_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HTTP_HOST", raising=False)
+    monkeypatch.delenv("METRICS_TOKEN", raising=False)
+    settings = load_settings(_env_file=None)
+    assert (settings.http_host, settings.metrics_token) == ("127.0.0.1", None)
+    monkeypatch.setenv("HTTP_HOST", "0.0.0.0")
+    monkeypatch.setenv("METRICS_TOKEN", "scrape-me")
+    settings = load_settings(_env_file=None)
+    assert settings.http_host == "0.0.0.0"
+    assert settings.metrics_token is not None and settings.metrics_token.get_secret_value() == "scrape-me"
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text(encoding="utf-8")
+    assert "\nHTTP_HOST=127.0.0.1\n" in example and "\nMETRICS_TOKEN=\n" in example
+
+
 async def test_health_of_a_standby_process(core: Core) -> None:
     class Standby:
         is_leader = False

@@ -4,6 +4,9 @@ the previous release, with data in it, upgrades (and downgrades) keeping every r
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -29,7 +32,7 @@ from storage.db import Database
 from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
 from storage.models import Base, OutboxMessage, Problem, Project, Report
 from storage.types import UTCDateTime, Wan
-from tests.databases import BACKENDS, backend_url, taking_turns
+from tests.databases import BACKENDS, backend_url, database_of_its_own, taking_turns
 
 from .factories import NOW
 
@@ -112,6 +115,27 @@ async def test_upgrade_from_empty_matches_the_models(empty_db: Database) -> None
     # Upgrading again is a no-op.
     await asyncio.to_thread(upgrade, empty_db.url)
     assert (await schema_is_current(empty_db.engine))[0] is True
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def test_concurrent_upgrades_of_an_empty_postgresql_database_all_succeed(tmp_path: Path) -> None:
+    """Several instances starting together each run `diaodu db upgrade`: they take turns on an advisory
+    lock, the first migrates, the others find the schema at head."""
+    async with database_of_its_own("diaodu_migrate") as url:
+        env = {**os.environ, "DATABASE_URL": url}
+        upgrades = [subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
+        outputs = [process.communicate(timeout=120)[0].decode(errors="replace") for process in upgrades]
+        assert [process.returncode for process in upgrades] == [0, 0, 0], "\n".join(outputs)
+        database = Database(url)
+        try:
+            assert await schema_is_current(database.engine) == (True, head_revision(), head_revision())
+            async with database.engine.connect() as conn:
+                assert await conn.run_sync(_differences) == []
+        finally:
+            await database.dispose()
 
 
 async def test_tables_from_the_models_alone_are_not_current(db: Database) -> None:

@@ -23,9 +23,9 @@ from bot.channels.wecom.markdown import html_to_markdown
 from bot.clock import FrozenClock
 from bot.domain.messages import Reply
 from storage import outbox as outbox_repo
-from storage.models import OutboxMessage, Problem
+from storage.models import ChatAccount, OutboxMessage, Problem
 from tests.e2e.harness import build_core
-from tests.fakes.wecom_api import FakeWeCom, render_markdown
+from tests.fakes.wecom_api import FakeWeCom, as_read, render_markdown
 from tests.wecom.harness import HAO, STRANGER, ZHAO, WeComHarness, wecom_settings
 
 CODE = "ZD2026-001"
@@ -77,6 +77,28 @@ async def test_binding_by_keyword_then_a_one_shot_report(wecom: WeComHarness, fa
     assert (incoming.channel, incoming.user_id, incoming.chat_id) == ("wecom", HAO, HAO)
     card = await wecom.send(HAO, f"项目 {CODE}")  # not a keyword: plain text
     assert "没有看懂" in card.text
+
+
+async def test_an_invite_code_typed_on_its_own_binds_an_unbound_member(wecom: WeComHarness,
+                                                                        fake_wecom: FakeWeCom) -> None:
+    fake_wecom.add_user(HAO)
+    code = await wecom.invite("郝芳", "liaison")
+
+    welcome = await wecom.send(HAO, f"  {code}\n")
+
+    assert "已绑定为:联络员" in welcome.text and "郝芳" in welcome.text
+    saved = await wecom.send(HAO, f"/report {CODE} 850 桩基完成")
+    assert "已记录" in saved.text
+    # Once bound, a code-shaped text is just text (it never rebinds), and a used code is refused when
+    # someone else types it.
+    assert "没有看懂" in (await wecom.send(HAO, code)).text
+    fake_wecom.add_user(STRANGER)
+    assert "已被使用" in (await wecom.send(STRANGER, code)).text
+    assert "邀请码无效" in (await wecom.send(STRANGER, "A" * 24)).text
+    assert "/start 邀请码" in (await wecom.send(STRANGER, "A" * 23)).text  # not code-shaped: the usual hint
+    async with wecom.session() as session:
+        accounts = (await session.scalars(select(ChatAccount).where(ChatAccount.channel == "wecom"))).all()
+    assert [a.external_id for a in accounts] == [HAO]
 
 
 async def test_chinese_keywords_run_the_commands(hao: WeComHarness) -> None:
@@ -189,7 +211,8 @@ async def test_replies_with_user_text_are_escaped_markdown(hao: WeComHarness) ->
     replies = await hao.send(HAO, f"/report {CODE} 100 <b>桩基</b>&承台**完成** `x`")
 
     assert replies.msgtypes == ["markdown"]
-    assert "<b>桩基</b>&承台**完成** `x`" in replies.text  # shown literally
+    assert "＜b＞桩基＜/b＞&承台＊＊完成＊＊ ｀x｀" in replies.text  # shown literally, in full-width twins
+    assert "<b>桩基</b>&承台**完成** `x`" in as_read(replies.text)
     [report] = await hao.reports()
     assert report.progress_text == "<b>桩基</b>&承台**完成** `x`"
 
@@ -226,7 +249,8 @@ async def test_a_bulletin_is_split_at_4096_bytes_and_carries_its_image(wecom: We
     assert all(len(p["markdown"]["content"].encode()) <= 4096 for p in parts)
     shown = "\n".join(render_markdown(p["markdown"]["content"]) for p in parts)
     assert shown.splitlines()[0] == "重点项目周报"
-    assert "180 ZD2026-180 城北<连接线>&二期 完成率 80.5% 🟢" in shown
+    assert "180 ZD2026-180 城北＜连接线＞&二期 完成率 80.5% 🟢" in shown
+    assert not any("&#" in p["markdown"]["content"] or "&lt;" in p["markdown"]["content"] for p in parts)
     assert len(shown.splitlines()) == 181  # split on line boundaries, nothing lost
     assert "\n".join(p["markdown"]["content"] for p in parts) == html_to_markdown(bulletin.html)
     image = sent[-1]

@@ -1,18 +1,26 @@
 """Our Telegram-HTML as WeCom markdown: formatting kept, every character of user text shown literally,
 and messages split within WeCom's byte limits. "Shown" is what the fake's model of the WeCom renderer
-displays (tags it does not know vanish, character references are decoded)."""
+displays (tags it does not know vanish, character references are shown as typed, a zero-width space shows
+as nothing); "read" takes the full-width twins of syntax characters for the characters themselves."""
 
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
-from bot.channels.wecom.markdown import escape_markdown, html_to_markdown, split_utf8, utf8_len
+from bot.channels.wecom.markdown import (
+    ZERO_WIDTH_SPACE,
+    escape_markdown,
+    html_to_markdown,
+    split_utf8,
+    utf8_len,
+)
 from bot.channels.wecom.render import card_parts, numbered_html, reply_parts, text_parts
 from bot.domain.messages import Button, Reply
 from bot.render import Renderer
-from tests.fakes.wecom_api import render_markdown
+from tests.fakes.wecom_api import as_read, render_markdown
 
 
 def test_tags_become_wecom_markdown() -> None:
@@ -30,7 +38,8 @@ def test_a_project_name_with_markup_characters_shows_literally() -> None:
 
     markdown = html_to_markdown(reply)
 
-    assert render_markdown(markdown) == f"{name} 项目:{name}"
+    assert render_markdown(markdown) == "城北＜连接线＞&二期 项目:城北＜连接线＞&二期"
+    assert as_read(render_markdown(markdown)) == f"{name} 项目:{name}"
     assert "<连接线>" not in markdown  # a raw "<…>" would be taken as a tag by WeCom and vanish
     assert render_markdown("城北<连接线>&二期") == "城北&二期"  # which is what the test guards against
 
@@ -42,8 +51,31 @@ def test_a_project_name_with_markup_characters_shows_literally() -> None:
 def test_user_text_never_becomes_markup(text: str) -> None:
     markdown = html_to_markdown(html.escape(text, quote=False))
     shown = render_markdown(markdown)
-    assert shown == text
-    assert not any(mark in markdown for mark in ("**", "`", "](", "<font"))
+    assert as_read(shown) == text
+    assert not any(mark in markdown for mark in ("**", "`", "](", "<font", "&#", "&lt;", "&gt;", "&amp;"))
+    assert not re.match(r"\s*(#|>|[-+*]\s|\d+[.)]\s)", markdown)  # no heading, quote or list
+
+
+def test_ranked_lines_are_sent_as_typed_never_as_character_references() -> None:
+    ranking = "<b>项目排名</b>\n1. 城北高速连接线 98.5分\n2. 城南污水厂 97.0分\n2. 城西安置房 97.0分\n10) 旧城改造"
+
+    markdown = html_to_markdown(ranking)
+
+    assert "&#" not in markdown
+    assert markdown.split("\n")[1:] == [ZERO_WIDTH_SPACE + line for line in html_to_plain_lines(ranking)[1:]]
+    assert render_markdown(markdown).split("\n") == html_to_plain_lines(ranking)
+
+
+def html_to_plain_lines(reply_html: str) -> list[str]:
+    return re.sub(r"</?b>", "", reply_html).split("\n")
+
+
+@pytest.mark.parametrize("typed", ["&amp;", "&lt;b&gt;", "&#46;", "&#x41;", "A&B", "a=1&b=2"])
+def test_references_typed_by_users_stay_as_typed_even_where_references_are_decoded(typed: str) -> None:
+    markdown = html_to_markdown(html.escape(typed, quote=False))
+    assert render_markdown(markdown) == typed
+    assert html.unescape(markdown).replace(ZERO_WIDTH_SPACE, "") == typed  # a renderer that decodes them
+    assert ("&" + ZERO_WIDTH_SPACE in markdown) == bool(re.search(r"&#?\w+;", typed))  # URLs stay whole
 
 
 def test_bold_spans_lines_and_spaces_stay_outside_the_markers() -> None:
@@ -51,7 +83,7 @@ def test_bold_spans_lines_and_spaces_stay_outside_the_markers() -> None:
 
 
 def test_unsafe_code_falls_back_to_escaped_text() -> None:
-    assert html_to_markdown("<code>a &lt; b</code>") == "a &lt; b"
+    assert html_to_markdown("<code>a &lt; b</code>") == "a ＜ b"
     assert html_to_markdown("<code>/answer 问题编号 [2026-12-10] 办理方案</code>") == \
         "`/answer 问题编号 [2026-12-10] 办理方案`"
 
@@ -72,12 +104,12 @@ def test_splitting_keeps_lines_whole_within_the_byte_limit(limit: int) -> None:
     assert len(chunks) > 1
 
 
-def test_an_over_long_line_is_cut_between_characters_never_inside_a_reference() -> None:
+def test_an_over_long_line_is_cut_between_characters() -> None:
     line = escape_markdown("*") * 40 + "城" * 30
     chunks = split_utf8(line, 50)
-    assert all(utf8_len(c) <= 50 for c in chunks)
+    assert len(chunks) > 1 and all(utf8_len(c) <= 50 for c in chunks)
     assert "".join(chunks) == line
-    assert all(render_markdown(c).strip("*城") == "" for c in chunks)
+    assert all(render_markdown(c).strip("＊城") == "" for c in chunks)
 
 
 def test_plain_replies_are_text_and_formatted_ones_markdown() -> None:
@@ -86,7 +118,7 @@ def test_plain_replies_are_text_and_formatted_ones_markdown() -> None:
     # A "<" in plain text goes as markdown (escaped), since text messages interpret <a> tags.
     parts = text_parts("项目 城北&lt;连接线&gt;")
     assert [p.msgtype for p in parts] == ["markdown"]
-    assert render_markdown(parts[0].content["content"]) == "项目 城北<连接线>"
+    assert render_markdown(parts[0].content["content"]) == "项目 城北＜连接线＞"
     long = text_parts("\n".join(f"第{n}行 城北高速连接线进展顺利" for n in range(200)))
     assert len(long) > 1 and all(utf8_len(p.content["content"]) <= 2048 for p in long)
 

@@ -1,11 +1,22 @@
 """Our Telegram-flavoured HTML replies as WeCom text and markdown, and byte-exact splitting.
 
-WeCom's markdown is a small subset: bold (``**…**``), links (``[text](url)``), inline code
-(`` `…` ``, one line), quotes (``> …``), headings and ``<font color="info|comment|warning">``. Its
-renderer treats ``<…>`` as markup and decodes HTML character references, so text that came from
-users (a project named ``城北<连接线>&二期``) is escaped with character references: ``&lt;``,
-``&gt;``, ``&amp;`` and ``&#42;`` for ``*`` and so on. A reference is never taken as markdown syntax
-and shows as the character itself.
+WeCom documents its markdown as a small subset: headings (``#`` … ``######`` and a space), bold
+(``**…**``), links (``[text](url)``), inline code (`` `…` ``, one line), quotes (``> …``) and
+``<font color="info|comment|warning">``. It documents no escape: neither backslashes nor HTML character
+references (``&lt;``, ``&#46;``) are promised to be undone, and a client may show them as typed. So text
+that came from users (a project named ``城北<连接线>&二期``) is made harmless with characters that render
+as themselves whatever the renderer does:
+
+- mid-line syntax characters become their full-width twins: ``*`` → ``＊``, `` ` `` → ``｀``, ``[`` → ``［``,
+  ``]`` → ``］``, ``<`` → ``＜``, ``>`` → ``＞`` (``<连接线>`` would otherwise be taken as a tag and vanish);
+- a ``&`` that starts what reads as a character reference (``&amp;``, ``&#46;``) is followed by a zero-width
+  space (U+200B), so it shows as typed even on a renderer that decodes references;
+- a line that would start a block (``#``, ``-``, ``+``, ``1.``, ``1)``: a heading or a list, which a fuller
+  markdown renderer would restyle or renumber, e.g. the tied ranks of a bulletin) starts with a
+  zero-width space: the line shows unchanged, ASCII characters and all.
+
+``_`` and ``~`` stay as they are: the documented subset has no emphasis or strike-through with them, and
+they are common in file names and ids.
 
 Mapping of our tags: ``<b>``/``<strong>`` → ``**…**`` (per line: bold does not span lines there);
 ``<i>``/``<em>`` → grey ``<font color="comment">``; ``<code>`` → `` `…` `` when its text is safe
@@ -13,14 +24,13 @@ inside a code span (else escaped plain text); ``<a href>`` → ``[text](url)`` f
 ``<blockquote>`` → ``> `` lines; ``<pre>`` and every other tag keep only their text.
 
 Limits are in UTF-8 bytes: 2048 for an app's text and markdown messages, 4096 for a group robot's
-markdown. :func:`split_utf8` cuts on line boundaries (inside an over-long line only between
-characters, never inside a character reference).
+markdown. :func:`split_utf8` cuts on line boundaries (inside an over-long line only between characters).
 """
 
 from __future__ import annotations
 
-import html
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
@@ -39,24 +49,14 @@ APP_TEXT_MAX_BYTES = 2048
 APP_MARKDOWN_MAX_BYTES = 2048
 ROBOT_MARKDOWN_MAX_BYTES = 4096
 
-# Characters that mean something to WeCom's markdown or its HTML layer, as character references.
-_ESCAPES = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    "*": "&#42;",
-    "_": "&#95;",
-    "`": "&#96;",
-    "[": "&#91;",
-    "]": "&#93;",
-}
-_ESCAPE_RE = re.compile("[" + re.escape("".join(_ESCAPES)) + "]")
-# A line starting with these is a heading / list / quote; the first character is escaped.
-_LINE_START = {"#": "&#35;", "-": "&#45;", "+": "&#43;"}
-_ORDERED = re.compile(r"^(\s*\d+)\.(\s)", re.MULTILINE)
+ZERO_WIDTH_SPACE = "\u200b"
+# Markdown (and tag) syntax characters, as the full-width characters that look like them.
+_FULL_WIDTH = {"*": "\uff0a", "`": "\uff40", "[": "\uff3b", "]": "\uff3d", "<": "\uff1c", ">": "\uff1e"}
+_ESCAPE_RE = re.compile("[" + re.escape("".join(_FULL_WIDTH)) + "]|&(?=#?[A-Za-z0-9]{1,32};)")
+# A line starting (after its indent) like a heading or a list item.
+_BLOCK_START = re.compile(r"^([ \t]*(?:> )?)(?=[#+-]|\d+[.)](?:\s|$))", re.MULTILINE)
 _TAG_RE = re.compile(r"<[A-Za-z/!?]")
 _CODE_UNSAFE = set("`<>&\n\r")
-_ENTITY_TAIL = re.compile(r"&[#A-Za-z0-9]{0,10}$")
 
 
 def utf8_len(text: str) -> int:
@@ -65,7 +65,7 @@ def utf8_len(text: str) -> int:
 
 def escape_markdown(text: str) -> str:
     """Text shown literally inside WeCom markdown (mid-line; see :func:`html_to_markdown` for line starts)."""
-    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], text)
+    return _ESCAPE_RE.sub(lambda m: _FULL_WIDTH.get(m.group(), "&" + ZERO_WIDTH_SPACE), text)
 
 
 def has_markup(reply_html: str) -> bool:
@@ -74,14 +74,7 @@ def has_markup(reply_html: str) -> bool:
 
 
 def _escape_line_starts(markdown: str) -> str:
-    lines = []
-    for line in markdown.split("\n"):
-        stripped = line.lstrip(" ")
-        if stripped[:1] in _LINE_START:
-            indent = line[: len(line) - len(stripped)]
-            line = indent + _LINE_START[stripped[0]] + stripped[1:]
-        lines.append(line)
-    return _ORDERED.sub(lambda m: f"{m.group(1)}&#46;{m.group(2)}", "\n".join(lines))
+    return _BLOCK_START.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, markdown)
 
 
 def _safe_url(href: str) -> str | None:
@@ -96,59 +89,70 @@ def _safe_url(href: str) -> str | None:
     return quote(href, safe="/:?#@!$&'*+,;=%-._~")
 
 
+@dataclass
+class _Frame:
+    """An open tag: its markdown so far, and its text as the user wrote it (for code spans)."""
+
+    tag: str
+    attrs: dict[str, str | None]
+    parts: list[str] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
+
+
 class _Converter(HTMLParser):
     """Telegram-HTML → WeCom markdown. Each open tag collects its output in a frame of its own."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.frames: list[tuple[str, dict[str, str | None], list[str]]] = [("", {}, [])]
+        self.frames: list[_Frame] = [_Frame("", {})]
 
-    @property
-    def out(self) -> list[str]:
-        return self.frames[-1][2]
+    def _emit(self, markdown: str, raw: str) -> None:
+        self.frames[-1].parts.append(markdown)
+        self.frames[-1].raw.append(raw)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
-            self.out.append("\n")
+            self._emit("\n", "\n")
             return
-        self.frames.append((tag, dict(attrs), []))
+        self.frames.append(_Frame(tag, dict(attrs)))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
-            self.out.append("\n")
+            self._emit("\n", "\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "br" or not any(frame[0] == tag for frame in self.frames[1:]):
+        if tag == "br" or not any(frame.tag == tag for frame in self.frames[1:]):
             return  # stray end tag
         while True:
-            name, attrs, parts = self.frames.pop()
-            self.out.append(self._close(name, attrs, parts))
-            if name == tag:
+            frame = self.frames.pop()
+            self._emit(self._close(frame), "".join(frame.raw))
+            if frame.tag == tag:
                 return
 
     def handle_data(self, data: str) -> None:
-        self.out.append(escape_markdown(data))
+        self._emit(escape_markdown(data), data)
 
     def result(self) -> str:
         while len(self.frames) > 1:
-            name, attrs, parts = self.frames.pop()
-            self.out.append(self._close(name, attrs, parts))
-        return "".join(self.out)
+            frame = self.frames.pop()
+            self._emit(self._close(frame), "".join(frame.raw))
+        return "".join(self.frames[0].parts)
 
     @staticmethod
-    def _close(tag: str, attrs: dict[str, str | None], parts: list[str]) -> str:
-        inner = "".join(parts)
+    def _close(frame: _Frame) -> str:
+        inner = "".join(frame.parts)
+        tag = frame.tag
         if tag in ("b", "strong"):
             return _wrap_lines(inner, "**", "**")
         if tag in ("i", "em"):
             return _wrap_lines(inner, '<font color="comment">', "</font>")
         if tag == "code":
-            plain = html.unescape(inner)
+            plain = "".join(frame.raw)
             if plain.strip() and not (_CODE_UNSAFE & set(plain)):
                 return f"`{plain}`"
             return inner
         if tag == "a":
-            url = _safe_url(attrs.get("href") or "")
+            url = _safe_url(frame.attrs.get("href") or "")
             if url is None or not inner.strip():
                 return inner
             return f"[{inner}]({url})"
@@ -182,22 +186,15 @@ def html_to_markdown(reply_html: str) -> str:
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
-    """Cut an over-long line into pieces of at most ``limit`` bytes, never inside a character or a
-    character reference."""
+    """Cut an over-long line into pieces of at most ``limit`` bytes, never inside a character."""
     pieces: list[str] = []
     current = ""
     size = 0
     for char in line:
         width = utf8_len(char)
         if size + width > limit and current:
-            tail = _ENTITY_TAIL.search(current)
-            if tail and tail.start() > 0:
-                pieces.append(current[: tail.start()])
-                current = current[tail.start():]
-            else:
-                pieces.append(current)
-                current = ""
-            size = utf8_len(current)
+            pieces.append(current)
+            current, size = "", 0
         current += char
         size += width
     if current:

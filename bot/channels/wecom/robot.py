@@ -24,7 +24,6 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
@@ -45,10 +44,12 @@ from bot.channels.wecom.api import (
     json_round_trip,
 )
 from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
+from bot.config import RobotKeysError, parse_robot_keys
 from bot.domain.messages import Reply
 from bot.services.shared_memory import SharedMemory, SharedWindow
 
 log = logging.getLogger(__name__)
+__all__ = ["CHANNEL", "RobotKeysError", "WeComRobotTransport", "parse_robot_keys"]
 
 CHANNEL = "wecom_robot"
 ROBOT_PER_MINUTE = 20
@@ -56,37 +57,6 @@ ROBOT_WINDOW = 62.0  # a little over a minute: the robot's minute is counted on 
 ROBOT_IMAGE_MAX = 2 * 1024 * 1024
 ROBOT_FILE_MAX = 20 * 1024 * 1024
 ROBOT_GONE = frozenset({93000})  # the webhook key is invalid: the robot was removed
-
-
-class RobotKeysError(ValueError):
-    """WECOM_ROBOT_KEYS is malformed; the message says where."""
-
-
-def parse_robot_keys(text: str | None) -> dict[str, str]:
-    """"领导小组=key1,项目办=key2" → {"领导小组": "key1", "项目办": "key2"}.
-
-    Pairs are separated by commas (or Chinese commas / semicolons / newlines); a value may also be
-    the robot's whole webhook URL, from which the key is taken.
-    """
-    robots: dict[str, str] = {}
-    if not text:
-        return robots
-    for sep in ("\uff0c", "\uff1b", ";", "\n"):  # Chinese comma and semicolon, semicolon, newline
-        text = text.replace(sep, ",")
-    for raw in text.split(","):
-        pair = raw.strip()
-        if not pair:
-            continue
-        name, sep, value = pair.partition("=")
-        name, value = name.strip(), value.strip()
-        if value.startswith(("http://", "https://")):
-            value = (parse_qs(urlsplit(value).query).get("key") or [""])[0]
-        if not sep or not name or not value:
-            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 「{name or pair[:10]}」应写成 名称=key")
-        if name in robots:
-            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 机器人名称「{name}」重复")
-        robots[name] = value
-    return robots
 
 
 class WeComRobotTransport:

@@ -49,8 +49,8 @@ from sqlalchemy import bindparam, delete, event, func, insert, select, text, upd
 
 from bot.clock import SHANGHAI, FrozenClock  # noqa: E402
 from bot.domain.escalation import CATEGORIES, LEVEL_NAMES, SlaPolicy  # noqa: E402
-from bot.importing import import_ledger  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.services.ledger_import import import_ledger_files  # noqa: E402
 from jobs.escalation import TickResult, run  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -129,7 +129,7 @@ async def _prepare_database(url: str | None, tmp: Path, size: int) -> Database:
 
 async def _world(db: Database, rng: random.Random) -> World:
     clock = FrozenClock(NOW - timedelta(days=60))
-    summary = await import_ledger(db, clock, [LEDGER], actor=ACTOR)
+    summary = await import_ledger_files(db, clock, [LEDGER], actor=ACTOR)
     if summary.issues:
         raise SystemExit(f"the sample ledger did not import: {summary.issues[:3]}")
     async with db.session() as session:

@@ -68,8 +68,8 @@ from bot.channels.telegram_transport import TelegramTransport  # noqa: E402
 from bot.clock import FrozenClock, SystemClock  # noqa: E402
 from bot.domain.messages import Reply  # noqa: E402
 from bot.domain.periods import parse_period  # noqa: E402
-from bot.importing import import_ledger  # noqa: E402
 from bot.render import Renderer  # noqa: E402
+from bot.services.ledger_import import import_ledger_files  # noqa: E402
 from bot.services.outbox import OutboxSender  # noqa: E402
 from jobs.digests import render_bulletin  # noqa: E402
 from storage import outbox  # noqa: E402
@@ -177,7 +177,7 @@ async def prepare(db: Database, recipients: int) -> tuple[str, list[int]]:
     """The schema, the sample ledger (for a real bulletin text) and `recipients` people with Telegram
     accounts; returns the bulletin's first message and the recipients' person ids."""
     await db.create_all()
-    summary = await import_ledger(db, FrozenClock(NOW), [LEDGER], actor=Actor(label="bench", channel="cli"))
+    summary = await import_ledger_files(db, FrozenClock(NOW), [LEDGER], actor=Actor(label="bench", channel="cli"))
     if summary.issues:
         raise SystemExit(f"ledger import failed: {summary.issues[:3]}")
     with tempfile.TemporaryDirectory(prefix="diaodu-fanout-files-") as files:

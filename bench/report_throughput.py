@@ -66,8 +66,8 @@ from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.domain.messages import Incoming  # noqa: E402
-from bot.importing import import_ledger  # noqa: E402
 from bot.services.invites import create_invite  # noqa: E402
+from bot.services.ledger_import import import_ledger_files  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Project, Report  # noqa: E402
@@ -149,7 +149,7 @@ async def prepare_core(settings: Settings, users: int) -> tuple[Core, list[tuple
     clock = FrozenClock(START)
     db = Database(settings.database_url)
     await db.create_all()
-    summary = await import_ledger(db, clock, [LEDGER], actor=ACTOR)
+    summary = await import_ledger_files(db, clock, [LEDGER], actor=ACTOR)
     if summary.issues:
         raise SystemExit(f"ledger import failed: {summary.issues[:3]}")
     core = Core.build(settings, clock=clock, db=db)

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="导入项目台账(xlsx 或 csv)")
     imp.add_argument("files", nargs="+", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="只检查并报告将发生的变化,不写入")
+    imp.add_argument("--as-of", type=_date_arg, metavar="YYYY-MM-DD",
+                     help="台账中累计完成数的截至日期(台账未注明时使用)")
+    imp.add_argument("--take-file", action="store_true",
+                     help="与系统中已做的更改冲突时采用台账的版本(默认保留系统中的更改)")
 
     inv = sub.add_parser("invite", help="生成一次性邀请码")
     inv.add_argument("--role", required=True, choices=["liaison", "unit", "lead", "top", "admin"])
@@ -198,7 +202,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(str(error)) from error
         return 0
     if args.command == "import":
-        return asyncio.run(_import(settings, args.files, dry_run=args.dry_run))
+        return asyncio.run(_import(settings, args.files, dry_run=args.dry_run, as_of=args.as_of,
+                                   take_file=args.take_file))
     if args.command == "invite":
         return asyncio.run(_invite(settings, args))
     if args.command == "console":
@@ -249,11 +254,12 @@ async def _open(settings: Settings):  # type: ignore[no-untyped-def]
     return core
 
 
-async def _import(settings: Settings, files: list[Path], *, dry_run: bool) -> int:
+async def _import(settings: Settings, files: list[Path], *, dry_run: bool, as_of: date | None = None,
+                  take_file: bool = False) -> int:
     from tqdm import tqdm
 
-    from bot.importing import import_ledger
     from bot.render import Renderer, html_to_plain
+    from bot.services.ledger_import import import_ledger
     from storage.audit import Actor
 
     missing = [str(f) for f in files if not f.is_file()]
@@ -262,13 +268,16 @@ async def _import(settings: Settings, files: list[Path], *, dry_run: bool) -> in
     core = await _open(settings)
     try:
         with tqdm(desc="读取台账", unit="行", disable=None, file=sys.stderr) as bar:
-            summary = await import_ledger(core.db, core.clock, files, actor=Actor(label="cli", channel="cli"),
-                                          dry_run=dry_run, progress=bar.update)
+            async with core.db.session() as session:
+                result = await import_ledger(session, files, now=core.clock.now(),
+                                             actor=Actor(label="cli", channel="cli"), as_of=as_of,
+                                             dry_run=dry_run, take_file=take_file, progress=bar.update)
     finally:
         await core.db.dispose()
-    text = Renderer().render("import_summary", summary=summary, dry_run=dry_run, limit=30)
-    print(html_to_plain(text), file=sys.stderr if summary.issues else sys.stdout)
-    return 1 if summary.issues else 0
+    text = Renderer().render("import_summary", result=result, dry_run=dry_run, take_file=take_file, limit=30)
+    failed = bool(result.issues) or result.needs_as_of
+    print(html_to_plain(text), file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0
 
 
 async def _pick_person(core, name: str, phone: str | None):  # type: ignore[no-untyped-def]

@@ -1,8 +1,10 @@
 """/import: an admin sends the ledger (台账, .xlsx or .csv) in the chat, sees a preview, then confirms it.
 
-The same import as the CLI's `diaodu import` (bot.importing.import_into), run inside the router's
-transaction: the preview is the upsert in a SAVEPOINT that is rolled back (a dry run), and 确认 reads and
-checks the same file again before writing. While the admin decides, the file waits under
+The same import as the CLI's `diaodu import` (bot.services.ledger_import), in the router's transaction:
+the preview is a dry run (nothing written), and 确认 reads and checks the same file again before writing.
+Before 确认 the admin may have to give the baseline's day (截至某日, when the file names none and it
+matters) and may choose, conflict by conflict, between what was done in the chat (the default) and the
+file (buttons under the preview). While the admin decides, the file waits under
 DATA_DIR/imports/<timestamp>_<name> (its path is in the conversation state); it is removed once imported or
 cancelled, and leftovers of abandoned imports are removed by the next /import.
 
@@ -18,17 +20,18 @@ import io
 import re
 import time
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.clock import SHANGHAI
-from bot.importing import import_into
+from bot.domain.dates import parse_day
 from bot.messages import Button, IncomingFile
+from bot.services.ledger_import import ImportResult, import_ledger
 from handlers.admin_people import refuse_unless_admin
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, conversations
-from storage.ledger_import import ImportSummary
 
 FLOW = "admin_import"
 PREFIX = "imp"
@@ -41,6 +44,7 @@ ZIP_MAX_RATIO = 100
 ZIP_MAX_MEMBERS = 10_000
 STALE_SECONDS = 24 * 3600
 SHOWN = 30  # changes and issues listed in a preview
+CONFLICT_BUTTONS = 8  # conflicts with a button row of their own (the others follow 全部保留 / 全部用台账)
 _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
 
@@ -49,8 +53,27 @@ def register(registry: CommandRegistry) -> None:
                          usage="/import,再发送台账文件"))
 
 
-def _buttons_confirm() -> list[list[Button]]:
-    return [[Button("确认", f"{PREFIX}:ok"), Button("取消", f"{PREFIX}:x")]]
+def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | None = None) -> list[list[Button]]:
+    """确认 / 取消, under a row per conflict to choose (the current choice ticked) and 全部… for several."""
+    rows: list[list[Button]] = []
+    choices = choices or {}
+    for index, key in enumerate((keys or [])[:CONFLICT_BUTTONS]):
+        keep = choices.get(key, "keep") == "keep"
+        rows.append([Button(f"{'✓ ' if keep else ''}{index + 1} 保留系统", f"{PREFIX}:k:{index}"),
+                     Button(f"{'' if keep else '✓ '}{index + 1} 用台账", f"{PREFIX}:f:{index}")])
+    if keys and len(keys) > 1:
+        rows.append([Button("全部保留系统", f"{PREFIX}:k:all"), Button("全部用台账", f"{PREFIX}:f:all")])
+    return [*rows, [Button("确认", f"{PREFIX}:ok"), Button("取消", f"{PREFIX}:x")]]
+
+
+def _buttons_as_of(ctx: Context) -> list[list[Button]]:
+    """The two days a ledger's baseline usually stands at: the end of last month, and yesterday."""
+    today = ctx.today
+    month_end = today.replace(day=1) - timedelta(days=1)
+    yesterday = today - timedelta(days=1)
+    days = [month_end] if month_end == yesterday else [month_end, yesterday]
+    return [[Button(f"截至 {day.isoformat()}", f"{PREFIX}:d:{day.isoformat()}") for day in days],
+            [Button("取消", f"{PREFIX}:x")]]
 
 
 def _buttons_cancel() -> list[list[Button]]:
@@ -193,16 +216,25 @@ async def import_command(ctx: Context, _args: str) -> None:
 
 
 async def import_step(ctx: Context, state: dict[str, Any]) -> None:
-    """A message while /import waits: the file (a new one replaces a file awaiting 确认), or a hint."""
+    """A message while /import waits: the file (a new one replaces a file awaiting 确认), the baseline's
+    day when it was asked for, or a hint."""
     if refuse_unless_admin(ctx):
         await _clear(ctx)
         return
     if ctx.msg.document is not None:
-        if state.get("step") == "confirm":
+        if state.get("step") in ("confirm", "as_of"):
             _drop(_path(ctx, str(state.get("path", ""))))
         await _receive(ctx, ctx.msg.document)
+    elif state.get("step") == "as_of":
+        day = parse_day(ctx.msg.text or "")
+        if day is None or day > ctx.today:
+            ctx.reply("admin_import_as_of", name=state.get("name", ""), typed=ctx.msg.text or "",
+                      buttons=_buttons_as_of(ctx))
+            return
+        await _preview(ctx, {**state, "as_of": day.isoformat()})
     elif state.get("step") == "confirm":
-        ctx.reply("admin_import_waiting", name=state.get("name", ""), buttons=_buttons_confirm())
+        ctx.reply("admin_import_waiting", name=state.get("name", ""),
+                  buttons=_buttons_confirm(state.get("conflicts"), state.get("choices")))
     else:
         ctx.reply("admin_import_ask", max_size=_max_size(ctx), buttons=_buttons_cancel())
 
@@ -219,37 +251,56 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
                   buttons=_buttons_cancel())
         return
     assert document.data is not None
-    name, path = _keep(ctx, document.name, document.data)
-    summary = await _run(ctx, path, dry_run=True)
-    if summary.issues:
+    name, _kept = _keep(ctx, document.name, document.data)
+    await _preview(ctx, {"path": f"{FOLDER}/{name}", "name": document.name,
+                         "sha256": hashlib.sha256(document.data).hexdigest(), "as_of": None, "choices": {}})
+
+
+async def _preview(ctx: Context, state: dict[str, Any]) -> None:
+    """The dry run of the waiting file with the admin's answers so far; ask for the baseline's day if it
+    is needed, else show the preview with 确认 and the conflicts' buttons."""
+    path = _path(ctx, str(state.get("path", "")))
+    if path is None or not path.is_file():
+        await _clear(ctx)
+        ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
+        return
+    result = await _run(ctx, path, state, dry_run=True)
+    if result.issues:
         _drop(path)
         await _save(ctx, {"step": "file"})
-        ctx.reply("admin_import_summary", stage="invalid", **_shown(summary, name, document.name),
+        ctx.reply("admin_import_summary", stage="invalid", **_shown(result, path.name, state["name"]),
                   buttons=_buttons_cancel())
         return
-    await _save(ctx, {"step": "confirm", "path": f"{FOLDER}/{name}", "name": document.name,
-                      "sha256": hashlib.sha256(document.data).hexdigest()})
-    ctx.reply("admin_import_summary", stage="preview", **_shown(summary, name, document.name),
-              buttons=_buttons_confirm())
+    if result.needs_as_of:
+        await _save(ctx, {**state, "step": "as_of"})
+        ctx.reply("admin_import_as_of", name=state["name"], typed=None, buttons=_buttons_as_of(ctx))
+        return
+    keys = [c.key for c in result.conflicts if c.choice is not None]
+    await _save(ctx, {**state, "step": "confirm", "conflicts": keys})
+    ctx.reply("admin_import_summary", stage="preview", **_shown(result, path.name, state["name"]),
+              buttons=_buttons_confirm(keys, state.get("choices")))
 
 
-async def _run(ctx: Context, path: Path, *, dry_run: bool) -> ImportSummary:
-    """The import in this message's transaction; the caller stays loaded after a dry run's rollback."""
-    return await import_into(ctx.session, [path], now=ctx.now, actor=ctx.actor, dry_run=dry_run,
-                             keep_loaded=[ctx.person] if ctx.person is not None else [])
+async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool) -> ImportResult:
+    """The import in this message's transaction, with the admin's day and choices."""
+    as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
+    return await import_ledger(ctx.session, [path], now=ctx.now, actor=ctx.actor, as_of=as_of, dry_run=dry_run,
+                               choices=dict(state.get("choices") or {}))
 
 
-def _shown(summary: ImportSummary, stored: str, original: str) -> dict[str, Any]:
+def _shown(result: ImportResult, stored: str, original: str) -> dict[str, Any]:
     """What the summary template lists: counts, the first changes, and the issues by row (naming the file
     as the admin sent it)."""
-    issues = [str(issue).replace(stored, original) for issue in summary.issues]
-    return {"summary": summary, "name": original, "changes": summary.changes[:SHOWN],
-            "more_changes": max(len(summary.changes) - SHOWN, 0), "issues": issues[:SHOWN],
+    issues = [str(issue).replace(stored, original) for issue in result.issues]
+    return {"result": result, "plan": result.plan, "name": original, "shown": SHOWN,
+            "conflict_buttons": CONFLICT_BUTTONS, "issues": issues[:SHOWN],
             "more_issues": max(len(issues) - SHOWN, 0)}
 
 
 async def import_button(ctx: Context, data: str) -> None:
-    """imp:ok imports the previewed file for real (checked again); imp:x drops it."""
+    """imp:ok imports the previewed file for real (checked again); imp:x drops it; imp:d:<day> gives the
+    baseline's day; imp:k:<n> / imp:f:<n> keep the chat's version or take the file's for conflict n (or
+    all)."""
     if refuse_unless_admin(ctx):
         return
     state = await _state(ctx)
@@ -259,32 +310,64 @@ async def import_button(ctx: Context, data: str) -> None:
             await _clear(ctx)
         ctx.reply("admin_import_cancelled")
         return
-    if data != "ok" or state is None or state.get("step") != "confirm":
+    if state is None or state.get("step") not in ("confirm", "as_of"):
         ctx.reply("button_expired")
         return
+    kind, _, value = data.partition(":")
+    if kind == "d" and state.get("step") == "as_of":
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            ctx.reply("button_expired")
+            return
+        await _preview(ctx, {**state, "as_of": day.isoformat()})
+        return
+    if kind in ("k", "f") and state.get("step") == "confirm":
+        keys = list(state.get("conflicts") or [])
+        chosen = keys if value == "all" else keys[int(value):int(value) + 1] if value.isdigit() else []
+        if not chosen:
+            ctx.reply("button_expired")
+            return
+        choices = {**(state.get("choices") or {}), **{key: "keep" if kind == "k" else "file" for key in chosen}}
+        await _preview(ctx, {**state, "choices": choices})
+        return
+    if data != "ok" or state.get("step") != "confirm":
+        ctx.reply("button_expired")
+        return
+    await _confirm(ctx, state)
+
+
+async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
+    """Import for real. Nothing is written in this transaction before the import's own writes (the flow is
+    cleared after them), so the write lock is not held while the file is read and checked."""
     path = _path(ctx, str(state.get("path", "")))
-    await _clear(ctx)
     if path is None or not path.is_file():
+        await _clear(ctx)
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != state.get("sha256"):
         _drop(path)
+        await _clear(ctx)
         ctx.reply("admin_import_refused", reason="changed", name=state.get("name", ""),
                   max_size=_max_size(ctx))
         return
     original = str(state.get("name", path.name))
-    summary = await _run(ctx, path, dry_run=False)
+    result = await _run(ctx, path, state, dry_run=False)
+    await _clear(ctx)
     _drop(path)
-    if summary.issues:
-        ctx.reply("admin_import_summary", stage="invalid", **_shown(summary, path.name, original))
+    if result.issues or result.plan is None or not result.written:
+        ctx.reply("admin_import_summary", stage="invalid", **_shown(result, path.name, original))
         return
+    plan = result.plan
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="ledger.import", object_type="ledger",
                        object_key=original[:100],
                        detail={"file": original, "sha256": state.get("sha256"), "bytes": len(content),
-                               "added": dict(summary.added), "changed": dict(summary.changed),
-                               "unchanged": dict(summary.unchanged)})
-    ctx.reply("admin_import_summary", stage="done", **_shown(summary, path.name, original))
+                               "as_of": plan.as_of.isoformat() if plan.as_of else None,
+                               "added": dict(plan.added), "changed": dict(plan.changed),
+                               "unchanged": dict(plan.unchanged),
+                               "conflicts": {c.key: c.choice for c in plan.conflicts if c.choice is not None}})
+    ctx.reply("admin_import_summary", stage="done", **_shown(result, path.name, original))
 
 
 BUTTONS = {PREFIX: import_button}

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import is_digits
 from bot.domain.escalation import ACTIVE
+from bot.domain.ledger_rows import ROLE_BY_LABEL
 from bot.domain.messages import Button, Reply
-from bot.ledger import ROLE_BY_LABEL
 from bot.render import ROLE_LABELS
 from bot.services.invites import ROLES, create_invite
 from handlers.commands import Command, CommandRegistry

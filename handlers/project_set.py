@@ -19,7 +19,7 @@ from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
 from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
-from bot.ledger import STAGES
+from bot.domain.ledger_rows import STAGES
 from handlers.admin_people import find_units, resolve_person
 from handlers.context import Context
 from storage import audit, conversations, people

@@ -1,180 +1,168 @@
-"""Upserting a validated ledger (projects, units, people) into the database, all or nothing."""
+"""Writing an import plan (bot.domain.ledger_plan.ImportPlan) in bulk: a few executemany statements per
+table through the caller's session, whatever the number of rows, with one audit entry per row changed.
+
+The caller owns the transaction; planning happened before (outside any write), so the write lock is held
+only for these statements.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ledger import ImportIssue, Ledger, PersonRow, ProjectRow
-from storage import audit, people
+from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
 from storage.audit import Actor
-from storage.models import Person, Project, ProjectSupportingUnit, Unit
+from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 
-MONEY_FIELDS = ("total_investment", "annual_plan", "done_before")
-ONE_YUAN = Decimal("0.0001")
-PROJECT_FIELDS = ("name", "category", "level", "location", "owner", "total_investment", "annual_plan",
-                  "done_before", "stage", "planned_start", "planned_finish")
-
-
-@dataclass
-class ImportSummary:
-    """What an import did (or, in a dry run, would do), counted per kind of thing."""
-
-    added: Counter[str] = field(default_factory=Counter)
-    changed: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    issues: list[ImportIssue] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
+_CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
+_PROJECT_VALUES = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_official_id", "liaison_id",
+                   "lead_unit_id")
 
 
-async def known_unit_names(session: AsyncSession) -> set[str]:
-    return set((await session.scalars(select(Unit.name))).all())
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), _CHUNK):
+        yield rows[start:start + _CHUNK]
 
 
-class _Importer:
-    def __init__(self, session: AsyncSession, *, now: datetime, actor: Actor, year: int) -> None:
-        self.session, self.now, self.actor, self.year = session, now, actor, year
-        self.summary = ImportSummary()
-        self.units: dict[str, Unit] = {}
+async def _insert_returning_ids(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]],
+                                key: Sequence[str]) -> list[int]:
+    """Insert `rows` in batches; their new ids, in the order of `rows`.
 
-    async def _audit(self, action: str, object_type: str, key: str, detail: dict[str, Any]) -> None:
-        await audit.record(self.session, actor=self.actor, at=self.now, action=action, object_type=object_type,
-                           object_key=key, detail=detail)
+    The ids come back with the `key` columns of each row, in whatever order the database returns them, and
+    are matched to the rows by those values (rows with equal keys are equal in every column that could
+    tell them apart, so which of them gets which id does not matter)."""
+    statement = insert(table).returning(table.c.id, *(table.c[k] for k in key))
+    returned: dict[tuple[Any, ...], list[int]] = {}
+    for chunk in _chunks(rows):
+        for row_id, *values in (await session.execute(statement, list(chunk))).all():
+            returned.setdefault(tuple(values), []).append(row_id)
+    return [returned[tuple(row[k] for k in key)].pop() for row in rows]
 
-    async def unit(self, name: str) -> Unit:
-        if name not in self.units:
-            found = await self.session.scalar(select(Unit).where(Unit.name == name))
-            if found is None:
-                found = Unit(name=name, created_at=self.now)
-                self.session.add(found)
-                await self.session.flush()
-                self.summary.added["unit"] += 1
-                self.summary.changes.append(f"新增单位 {name}")
-                await self._audit("unit.create", "unit", name, {})
-            self.units[name] = found
-        return self.units[name]
 
-    async def _find_person(self, name: str, phone: str | None, role: str, title: str | None,
-                           unit: Unit | None) -> Person | None:
-        """The same person by phone, else by name with the same role and title or unit, else the only
-        person of that name and role; None means a new person."""
-        if phone:
-            by_phone = await self.session.scalar(select(Person).where(Person.phone == phone))
-            if by_phone is not None:
-                return by_phone
-        same_role = [p for p in await people.find_people_by_name(self.session, name=name)
-                     if role in p.role_names and not (phone and p.phone)]
-        for person in same_role:
-            if (title and person.title == title) or (unit and person.unit_id == unit.id):
-                return person
-        return same_role[0] if len(same_role) == 1 else None
+async def _executemany(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        await session.execute(statement, list(chunk))
 
-    async def person(self, *, name: str, role: str, phone: str | None, title: str | None,
-                     unit_name: str | None, roster_row: bool = False) -> Person:
-        unit = await self.unit(unit_name) if unit_name else None
-        person = await self._find_person(name, phone, role, title, unit)
-        wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit.id if unit else None}
-        if person is None:
-            person = Person(created_at=self.now, active=True, roles=[], **wanted)
-            self.session.add(person)
-            await self.session.flush()
-            people.grant_role(person, role)
-            self.summary.added["person"] += 1
-            self.summary.changes.append(f"新增人员 {name}")
-            await self._audit("person.create", "person", str(person.id), {"role": role, **_jsonable(wanted)})
-            return person
-        changed = {k: v for k, v in wanted.items() if v is not None and getattr(person, k) != v}
-        before = {k: getattr(person, k) for k in changed}
-        for key, value in changed.items():
-            setattr(person, key, value)
-        new_role = people.grant_role(person, role)
-        if changed or new_role:
-            self.summary.changed["person"] += 1
-            self.summary.changes.append(f"更新人员 {name}:{'、'.join([*changed, *(['role'] if new_role else [])])}")
-            await self._audit("person.update", "person", str(person.id),
-                              {"changed": _jsonable(changed), "before": _jsonable(before),
-                               "role_added": role if new_role else None})
-        elif roster_row:
-            self.summary.unchanged["person"] += 1
+
+async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
+    """Insert and update what `plan` says, in the session's transaction."""
+    units = _Ids(plan)
+    unit_table, person_table, project_table = Unit.__table__, Person.__table__, Project.__table__
+
+    new_unit_ids = await _insert_returning_ids(
+        session, unit_table, [{"name": name, "created_at": now} for name in plan.new_units], ("name",))
+    units.unit_ids.update(zip(plan.new_units, new_unit_ids, strict=True))
+
+    people_rows = [{"name": p.name, "phone": p.phone, "title": p.title, "unit_id": units.unit(p.unit_id),
+                    "active": True, "created_at": now} for p in plan.new_people]
+    units.person_ids = await _insert_returning_ids(session, person_table, people_rows,
+                                                   ("name", "phone", "title", "unit_id"))
+    for person, person_id in zip(plan.new_people, units.person_ids, strict=True):
+        person.id = person_id
+    roles = [{"person_id": p.id, "role": role} for p in plan.new_people for role in sorted(p.roles)]
+    roles += [{"person_id": p.id, "role": role} for p, role in plan.new_roles]
+    if roles:
+        await _executemany(session, insert(PersonRole.__table__), roles)
+    if plan.person_updates:
+        statement = (update(person_table).where(person_table.c.id == bindparam("b_id"))
+                     .values({k: bindparam(f"b_{k}") for k in ("name", "phone", "title", "unit_id", "active")}))
+        await _executemany(session, statement, [
+            {"b_id": p.id, "b_name": p.name, "b_phone": p.phone, "b_title": p.title,
+             "b_unit_id": units.unit(p.unit_id), "b_active": p.active} for p in plan.person_updates])
+
+    new_projects = [{**{k: units.value(k, project[k]) for k in _PROJECT_VALUES
+                        if k not in ("lead_official_id", "liaison_id")},
+                     "code": project["code"], "lead_official_id": units.person(project["lead_official"]),
+                     "liaison_id": units.person(project["liaison"]), "created_at": now, "updated_at": now}
+                    for project in plan.new_projects]
+    project_ids = await _insert_returning_ids(session, project_table, new_projects, ("code",))
+    supporting = [{"project_id": project_id, "unit_id": units.unit(unit), "position": position}
+                  for project, project_id in zip(plan.new_projects, project_ids, strict=True)
+                  for position, unit in enumerate(project["supporting"])]
+    if plan.project_updates:
+        statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
+                     .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
+        await _executemany(session, statement, [
+            {"b_id": change["id"], "b_updated_at": now,
+             **{f"b_{k}": units.value(k, change["values"][k]) for k in _PROJECT_VALUES}}
+            for change in plan.project_updates])
+        replaced = [change for change in plan.project_updates if change["supporting"] is not None]
+        table = ProjectSupportingUnit.__table__
+        for start in range(0, len(replaced), _CHUNK):
+            ids = [change["id"] for change in replaced[start:start + _CHUNK]]
+            await session.execute(delete(table).where(table.c.project_id.in_(ids)))
+        supporting += [{"project_id": change["id"], "unit_id": units.unit(unit), "position": position}
+                       for change in replaced for position, unit in enumerate(change["supporting"])]
+    if supporting:
+        await _executemany(session, insert(ProjectSupportingUnit.__table__), supporting)
+
+    audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
+    if audit:
+        await _executemany(session, insert(AuditEntry.__table__), audit)
+
+
+class _Ids:
+    """Ids of the rows this import inserts, for the rows that name them (units by name, people by position)."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        self.unit_ids: dict[str, int] = {}
+        self.person_ids: list[int] = []
+
+    def unit(self, unit: int | str | None) -> int | None:
+        return self.unit_ids[unit] if isinstance(unit, str) else unit
+
+    def person(self, person: int | KnownPerson | None) -> int | None:
+        if isinstance(person, KnownPerson):
+            return person.id if person.id is not None else self.person_ids[person.ref]
         return person
 
-    async def person_row(self, row: PersonRow) -> None:
-        await self.person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                          roster_row=True)
-
-    async def project_row(self, row: ProjectRow) -> None:
-        lead_unit = await self.unit(row.lead_unit)
-        supporting = [await self.unit(name) for name in row.supporting_units]
-        lead = None
-        if row.lead_official:
-            lead = await self.person(name=row.lead_official, role="lead", phone=None,
-                                     title=row.lead_official_title, unit_name=None)
-        liaison = None
-        if row.liaison:
-            liaison = await self.person(name=row.liaison, role="liaison", phone=row.liaison_phone, title=None,
-                                        unit_name=None)
-        wanted: dict[str, Any] = {k: getattr(row, k) for k in PROJECT_FIELDS}
-        for key in MONEY_FIELDS:  # stored to the 元, so compare to the 元 too
-            wanted[key] = Decimal(wanted[key]).quantize(ONE_YUAN, rounding=ROUND_HALF_UP)
-        wanted.update(lead_official_id=lead.id if lead else None, liaison_id=liaison.id if liaison else None,
-                      lead_unit_id=lead_unit.id)
-        project = await self.session.scalar(select(Project).where(Project.code == row.code))
-        supporting_ids = [u.id for u in supporting]
-        if project is None:
-            project = Project(code=row.code, baseline_year=self.year, created_at=self.now, updated_at=self.now,
-                              supporting=[ProjectSupportingUnit(unit_id=uid, position=i)
-                                          for i, uid in enumerate(supporting_ids)], **wanted)
-            self.session.add(project)
-            self.summary.added["project"] += 1
-            self.summary.changes.append(f"新增项目 {row.code} {row.name}")
-            await self._audit("project.create", "project", row.code, _jsonable(wanted))
-            return
-        changed = {k: v for k, v in wanted.items() if getattr(project, k) != v}
-        before: dict[str, Any] = {k: getattr(project, k) for k in changed}
-        if project.done_before != row.done_before or project.baseline_year != self.year:
-            changed["baseline_year"], before["baseline_year"] = self.year, project.baseline_year
-        if [s.unit_id for s in project.supporting] != supporting_ids:
-            changed["supporting_units"] = list(row.supporting_units)
-            before["supporting_units"] = [s.unit.name for s in project.supporting]
-            project.supporting.clear()
-            await self.session.flush()
-            project.supporting.extend(
-                ProjectSupportingUnit(unit_id=uid, position=i) for i, uid in enumerate(supporting_ids)
-            )
-        if not changed:
-            self.summary.unchanged["project"] += 1
-            return
-        for key, value in changed.items():
-            if key != "supporting_units":
-                setattr(project, key, value)
-        project.updated_at = self.now
-        self.summary.changed["project"] += 1
-        self.summary.changes.append(f"更新项目 {row.code}:{'、'.join(changed)}")
-        await self._audit("project.update", "project", row.code,
-                          {"changed": _jsonable(changed), "before": _jsonable(before)})
+    def value(self, key: str, value: Any) -> Any:
+        if key == "lead_unit_id":
+            return self.unit(value)
+        if key in ("lead_official_id", "liaison_id"):
+            return self.person(value)
+        return value
 
 
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if v is None or isinstance(v, bool | int | str) else [str(x) for x in v] if isinstance(v, list)
-                else str(v)) for k, v in values.items()}
+AUDIT_ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",
+            ("person", "update"): "person.update", ("project", "add"): "project.create",
+            ("project", "update"): "project.update"}
 
 
-async def apply_ledger(session: AsyncSession, ledger: Ledger, *, now: datetime, actor: Actor,
-                       year: int) -> ImportSummary:
-    """Upsert people first (so projects can name them), then projects by 项目编号.
+def _shown(value: Any) -> Any:
+    """A value as JSON keeps it: amounts and days as text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
 
-    The caller owns the transaction: on issues it must not commit (and in a dry run it never does).
-    """
-    importer = _Importer(session, now=now, actor=actor, year=year)
-    for person_row in ledger.people:
-        await importer.person_row(person_row)
-    for project_row in ledger.projects:
-        await importer.project_row(project_row)
-    await session.flush()
-    return importer.summary
+
+# Field keys as the audit trail names them (bot.domain.labels.FIELDS), where the plan's differ.
+_AUDIT_FIELDS = {"unit": "unit_name"}
+
+
+def _audit_row(change: RowChange, *, now: datetime, actor: Actor) -> dict[str, Any]:
+    """One audit entry per row: what changed as {"changed": {field: new}, "before": {field: old}} (people
+    and units by name), like the chat's own changes; a row added is named (and a person's role given)."""
+    detail: dict[str, Any] = {"source": "ledger", "name": change.name}
+    key = change.key
+    if change.person is not None:  # added: known by the id just given
+        key = str(change.person.id)
+        detail["role"] = sorted(change.person.roles)[0] if change.person.roles else None
+    changed = [f for f in change.fields if f.field != "role"]
+    if change.action == "add":  # what the row is added with
+        detail.update({f.field: _shown(f.after) for f in changed})
+    elif changed:
+        detail["changed"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.after) for f in changed}
+        detail["before"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.before) for f in changed}
+    roles = [f.after for f in change.fields if f.field == "role"]
+    if roles:
+        detail["role_added"] = roles[0]
+    if change.kind == "person" and change.action == "update" and "changed" not in detail:
+        detail["changed"] = {}
+    return {"at": now, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
+            "action": AUDIT_ACTIONS[(change.kind, change.action)], "object_type": change.kind,
+            "object_key": key[:100], "detail": detail}

@@ -70,6 +70,9 @@ class Project(Base):
     annual_plan: Mapped[Decimal] = mapped_column(Wan())
     done_before: Mapped[Decimal] = mapped_column(Wan())
     baseline_year: Mapped[int] = mapped_column(Integer)
+    # The day up to which `done_before` counts (截至某日): reports dated after it add to it. None for a baseline
+    # imported before baselines were dated (it then covers no report of its year).
+    baseline_date: Mapped[date | None] = mapped_column(Date)
     stage: Mapped[str] = mapped_column(String(10))
     planned_start: Mapped[date | None] = mapped_column(Date)
     planned_finish: Mapped[date | None] = mapped_column(Date)

@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, case, func, or_, select, true
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
+from bot.domain.year_to_date import baseline_on, counts
 from storage import direct
 from storage.db import Unit
 from storage.direct import Direct
@@ -88,10 +89,23 @@ async def reported_sum(session: AsyncSession, *, project_id: int, since: date | 
     return Decimal(await session.scalar(query) or 0)
 
 
+def _covered_until(project_id: Any) -> Any:
+    """The last day whose reports the project's baseline already counts this year (NULL when none): see
+    bot.domain.year_to_date. Reads the ``year`` parameter."""
+    baseline = aliased(Project)
+    return (
+        select(case((baseline.baseline_year == bindparam("year", type_=Integer), baseline.baseline_date)))
+        .where(baseline.id == project_id)
+        .scalar_subquery()
+    )
+
+
 def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
-    """One row for all of `ProjectFigures` but the report itself: both sums (CASE for this year's), the
-    photo count and the id of the latest live report."""
+    """One row for all of `ProjectFigures` but the report itself: this year's sum of the reports the
+    baseline does not cover, the sum of every report, the sum the baseline covers, the photo count and the
+    id of the latest live report."""
     with_photo, latest = aliased(Report), aliased(Report)
+    covered = _covered_until(project_id)
     photos = (
         select(func.count(ReportPhoto.id))
         .join(with_photo, with_photo.id == ReportPhoto.report_id)
@@ -106,8 +120,12 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
         .scalar_subquery()
     )
     return select(
-        func.coalesce(func.sum(case((Report.local_day >= year_start, Report.amount))), 0).label("this_year"),
+        func.coalesce(func.sum(case(
+            (and_(Report.local_day >= year_start, or_(covered.is_(None), Report.local_day > covered)),
+             Report.amount))), 0).label("this_year"),
         func.coalesce(func.sum(Report.amount), 0).label("everything"),
+        func.coalesce(func.sum(case((and_(Report.local_day >= year_start, Report.local_day <= covered),
+                                     Report.amount))), 0).label("covered"),
         photos.label("photos"),
         latest_id.label("latest_id"),
     ).where(Report.project_id == project_id, Report.withdrawn_at.is_(None))
@@ -118,7 +136,7 @@ _YEAR_START = bindparam("year_start", type_=Report.local_day.type)
 # The figures of one project, and the latest report outer-joined (the aggregate always gives one row).
 _FIGURES = _figures_columns(bindparam("project_id"), _YEAR_START).subquery("figures")
 _FIGURES_QUERY = (
-    select(_FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.photos, Report)
+    select(_FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.covered, _FIGURES.c.photos, Report)
     .select_from(_FIGURES)
     .outerjoin(Report, Report.id == _FIGURES.c.latest_id)
     .options(raiseload(Report.photos))  # the card shows the latest report's text, not its photos
@@ -131,8 +149,8 @@ _CODE_FIGURES = _figures_columns(
     select(_BY_CODE.id).where(_BY_CODE.code == bindparam("code")).scalar_subquery(), _YEAR_START
 ).subquery("figures")
 _CARD_AND_FIGURES_QUERY = (
-    _CARD_QUERY.add_columns(_CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything, _CODE_FIGURES.c.photos,
-                            Report)
+    _CARD_QUERY.add_columns(_CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything, _CODE_FIGURES.c.covered,
+                            _CODE_FIGURES.c.photos, Report)
     .select_from(Project)
     .join(_CODE_FIGURES, true())
     .outerjoin(Report, Report.id == _CODE_FIGURES.c.latest_id)
@@ -140,11 +158,13 @@ _CARD_AND_FIGURES_QUERY = (
 )
 
 
-def _figures(project: Project | ReportTarget, today: date, this_year: Any, everything: Any, photos: Any,
-             last: Report | None) -> ProjectFigures:
-    baseline = project.done_before if project.baseline_year == today.year else Decimal(0)
+def _figures(project: Project | ReportTarget, today: date, this_year: Any, everything: Any, covered: Any,
+             photos: Any, last: Report | None) -> ProjectFigures:
+    """Year-to-date = the baseline + this year's reports it does not cover (bot.domain.year_to_date);
+    `all_reported` leaves out the reports the baseline covers (they are in `done_before` already)."""
     return ProjectFigures(
-        ytd_done=baseline + Decimal(this_year or 0), all_reported=Decimal(everything or 0), last_report=last,
+        ytd_done=baseline_on(project.done_before, project.baseline_year, today) + Decimal(this_year or 0),
+        all_reported=Decimal(everything or 0) - Decimal(covered or 0), last_report=last,
         photo_count=int(photos or 0), as_of=today,
     )
 
@@ -156,10 +176,10 @@ async def project_figures(session: AsyncSession, *, project: Project, today: dat
     session with them).
     """
     row = (await session.execute(
-        _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1)}
+        _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1), "year": today.year}
     )).one()
-    this_year, everything, photos, last = row
-    return _figures(project, today, this_year, everything, photos, last)
+    this_year, everything, covered, photos, last = row
+    return _figures(project, today, this_year, everything, covered, photos, last)
 
 
 async def get_project_and_figures(
@@ -167,12 +187,13 @@ async def get_project_and_figures(
 ) -> tuple[Project, ProjectFigures] | None:
     """`get_project_for_card` and `project_figures` in one SELECT (same caveats as both)."""
     result = await session.execute(_CARD_AND_FIGURES_QUERY,
-                                   {"code": code.strip().upper(), "year_start": date(today.year, 1, 1)})
+                                   {"code": code.strip().upper(), "year_start": date(today.year, 1, 1),
+                                    "year": today.year})
     rows = result.unique().all()  # every row: supporting units come one per row
     if not rows:
         return None
-    project, this_year, everything, photos, last = rows[0]
-    return project, _figures(project, today, this_year, everything, photos, last)
+    project, this_year, everything, covered, photos, last = rows[0]
+    return project, _figures(project, today, this_year, everything, covered, photos, last)
 
 
 @dataclass(frozen=True)
@@ -188,13 +209,16 @@ class ReportTarget:
     total_investment: Decimal
     done_before: Decimal
     baseline_year: int
+    baseline_date: date | None
     liaison_id: int | None
 
 
 def _target_query() -> Select[Any]:
     """The project by code with the two sums of its live reports (this year's and all), in one SELECT,
-    from the running sums per year (storage.report_sums): a few rows, however long the project's history."""
+    from the running sums per year (storage.report_sums): a few rows, however long the project's history;
+    and the sum of this year's reports its baseline covers (a range of the report index)."""
     projects, by_code, sums = Project.__table__.c, Project.__table__.alias("by_code"), ReportSum.__table__.c
+    reports = Report.__table__.c
     project_id = select(by_code.c.id).where(by_code.c.code == bindparam("code")).scalar_subquery()
     figures = (
         select(
@@ -205,10 +229,18 @@ def _target_query() -> Select[Any]:
         .where(sums.project_id == project_id)
         .subquery("figures")
     )
+    covered_until = case((projects.baseline_year == bindparam("year", type_=Integer), projects.baseline_date))
+    covered = (
+        select(func.coalesce(func.sum(reports.amount), 0))
+        .where(reports.project_id == projects.id, reports.withdrawn_at.is_(None),
+               reports.local_day >= bindparam("year_start", type_=Report.local_day.type),
+               reports.local_day <= covered_until)
+        .scalar_subquery()
+    )
     return (
         select(projects.id, projects.code, projects.name, projects.stage, projects.annual_plan,
-               projects.total_investment, projects.done_before, projects.baseline_year, projects.liaison_id,
-               figures.c.this_year, figures.c.everything)
+               projects.total_investment, projects.done_before, projects.baseline_year, projects.baseline_date,
+               projects.liaison_id, figures.c.this_year, figures.c.everything, covered.label("covered"))
         .select_from(Project.__table__.join(figures, true()))
         .where(projects.code == bindparam("code"))
     )
@@ -222,12 +254,14 @@ async def get_report_target(
 ) -> tuple[ReportTarget, ProjectFigures] | None:
     """The project a report is for, with its figures for `today`, in one SELECT without the ORM. The figures
     leave out the latest report and the photo count (both None: the report's card shows neither)."""
-    found = await direct.rows(session, _TARGET, {"code": code.strip().upper(), "year": today.year})
+    found = await direct.rows(session, _TARGET, {"code": code.strip().upper(), "year": today.year,
+                                                 "year_start": date(today.year, 1, 1)})
     if not found:
         return None
-    *columns, this_year, everything = found[0]
+    *columns, this_year, everything, covered = found[0]
     target = ReportTarget(*columns)
-    figures = _figures(target, today, this_year, everything, None, None)
+    figures = _figures(target, today, Decimal(this_year or 0) - Decimal(covered or 0), everything, covered, None,
+                       None)
     return target, replace(figures, photo_count=None)
 
 
@@ -250,11 +284,11 @@ def figures_with_report(
     if figures.as_of is None:
         raise ValueError("figures_with_report needs figures from project_figures")
     today = figures.as_of
-    year_start = date(today.year, 1, 1)
-    baseline = project.done_before if project.baseline_year == today.year else Decimal(0)
+    baseline = baseline_on(project.done_before, project.baseline_year, today)
     amount = as_stored(report.amount)
     this_year = figures.ytd_done - baseline
-    if report.local_day >= year_start:
+    if counts(report.local_day, baseline_year=project.baseline_year, baseline_date=project.baseline_date,
+              day=max(today, report.local_day)):
         this_year += amount
     everything = figures.all_reported + amount
     last = figures.last_report
@@ -269,5 +303,6 @@ def figures_with_report(
 
 
 def remaining_investment(project: Project | ReportTarget, all_reported: Decimal) -> Decimal:
-    """What is left of the total investment after the ledger's baseline and every report."""
+    """What is left of the total investment after the ledger's baseline and every report it does not cover
+    (`all_reported` of `ProjectFigures`)."""
     return project.total_investment - project.done_before - all_reported

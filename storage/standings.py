@@ -4,9 +4,10 @@ handling and the problem ledger. ``bot.services.standings`` turns them into rank
 Every function reads a fixed number of queries whatever the number of projects (none runs per project).
 Rules, as the users gave them:
 
-- Year-to-date completed investment = the ledger's baseline (``done_before``, only when ``baseline_year``
-  is the cut-off day's year) + the reports of that year up to and including the cut-off day. Reports
-  after the cut-off day and withdrawn reports never count.
+- Year-to-date completed investment = the ledger's dated baseline (``done_before`` as of ``baseline_date``,
+  only when ``baseline_year`` is the cut-off day's year) + the reports of that year dated after the
+  baseline's day, up to and including the cut-off day (bot.domain.year_to_date). Reports the baseline
+  covers, reports after the cut-off day and withdrawn reports never count.
 - Punctuality counts the distinct *working* days of the window (``window_start``..``cutoff``, both
   included) on which the project has at least one report: two reports on one day count once, and a
   report made on a weekend or holiday adds nothing (nor is that day in the denominator). 调休 working
@@ -97,7 +98,7 @@ def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date
 class ReportFigures(NamedTuple):
     """What the reports say about one project on the cut-off day."""
 
-    year_sum: Decimal
+    year_sum: Decimal  # the year's reports up to the cut-off day, less those the dated baseline covers
     last_report_at: datetime | None
     reported_days: int
 
@@ -157,24 +158,45 @@ def reported_days_query(*, working_days: Sequence[date]) -> Select[Any]:
     )
 
 
+def covered_sums_query(*, cutoff: date) -> Select[Any]:
+    """Per project whose baseline is dated in the cut-off day's year: the sum of the live reports of that
+    year up to the baseline's day (and the cut-off day), which the baseline already counts."""
+    year_start = date(cutoff.year, 1, 1)
+    return (
+        select(Report.project_id, func.sum(Report.amount))
+        .join(Project, Project.id == Report.project_id)
+        .where(Project.baseline_year == cutoff.year, Project.baseline_date >= year_start,
+               Report.withdrawn_at.is_(None), Report.local_day >= year_start,
+               Report.local_day <= Project.baseline_date, Report.local_day <= cutoff)
+        .group_by(Report.project_id)
+    )
+
+
+async def _covered_sums(session: AsyncSession, *, cutoff: date) -> dict[int, Decimal]:
+    return {project_id: Decimal(total or 0)
+            for project_id, total in await _rows(session, covered_sums_query(cutoff=cutoff))}
+
+
 async def report_aggregate(
     session: AsyncSession, *, cutoff: date, window_start: date, working_days: Sequence[date]
 ) -> dict[int, ReportFigures]:
     """Project id → its report figures (projects without a counted report are absent).
 
     Two aggregates: the year's money over most of the table, and the window's days over its few reports
-    (one query doing both costs more: its COUNT(DISTINCT …) would go through every report of the year).
+    (one query doing both costs more: its COUNT(DISTINCT …) would go through every report of the year);
+    and the sums the projects' dated baselines cover, taken off the year's money (bot.domain.year_to_date).
     """
     index = await _sqlite_index(session, STANDINGS_INDEX)
     days: dict[int, int] = {}
     if working_days:
         days = {project_id: int(n) for project_id, n in
                 await _rows(session, reported_days_query(working_days=working_days))}
+    covered = await _covered_sums(session, cutoff=cutoff)
     figures: dict[int, ReportFigures] = {}
     query = report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index)
     for project_id, total, last_at in await _rows(session, query):
-        figures[project_id] = ReportFigures(total if total is not None else Decimal(0), last_at,
-                                            days.get(project_id, 0))
+        year_sum = (total if total is not None else Decimal(0)) - covered.get(project_id, Decimal(0))
+        figures[project_id] = ReportFigures(year_sum, last_at, days.get(project_id, 0))
     return figures
 
 

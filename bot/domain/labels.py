@@ -33,13 +33,15 @@ ACTIONS: dict[str, str] = {
 FIELDS: dict[str, str] = {
     "name": "项目名称", "category": "项目类别", "level": "项目级别", "location": "所在镇街", "owner": "业主单位",
     "total_investment": "总投资", "total": "总投资", "annual_plan": "年度计划投资", "plan": "年度计划投资",
-    "done_before": "以前年度累计完成", "baseline_year": "台账基准年度", "stage": "建设阶段",
+    "done_before": "累计完成基数", "baseline_year": "基数年度", "baseline_date": "基数截至日期",
+    "stage": "建设阶段",
     "planned_start": "计划开工", "start": "计划开工", "planned_finish": "计划竣工", "finish": "计划竣工",
     "lead_official": "包抓领导", "lead_official_id": "包抓领导", "lead": "包抓领导",
     "lead_unit": "牵头单位", "lead_unit_id": "牵头单位", "unit": "牵头单位",
     "supporting": "配合单位", "supporting_units": "配合单位",
     "liaison": "联络员", "liaison_id": "联络员",
-    "phone": "电话", "title": "职务", "unit_id": "所在单位", "role": "角色", "active": "在岗",
+    "phone": "电话", "title": "职务", "unit_id": "所在单位", "unit_name": "所在单位", "role": "角色",
+    "active": "在岗",
 }
 # Fields holding 万元.
 MONEY_FIELDS = frozenset({"total_investment", "total", "annual_plan", "plan", "done_before"})

@@ -23,6 +23,7 @@ from bot.domain.progress import (
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 from bot.domain.standings import ProjectStanding, Standings
 from bot.domain.workdays import WorkCalendar
+from bot.domain.year_to_date import baseline_on
 from bot.weekly import assemble, project_places
 from storage.rows import gc_paused
 from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
@@ -56,9 +57,9 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
     computed = []
     for row in figures.projects:
         report = reports.get(row.id, no_reports)
-        baseline = row.done_before if row.baseline_year == cutoff.year and row.done_before is not None \
-            else Decimal(0)
-        ytd = baseline + report.year_sum
+        # The dated baseline + the reports after its day (bot.domain.year_to_date); the aggregate's year_sum
+        # already leaves out the reports the baseline covers.
+        ytd = baseline_on(row.done_before, row.baseline_year, cutoff) + report.year_sum
         rate = completion_rate(ytd, row.annual_plan)  # what assess() does, with the schedule computed once
         gap = gap_points(rate, schedule)
         computed.append((row, report, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))

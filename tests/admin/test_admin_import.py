@@ -78,8 +78,10 @@ async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -
 
     preview = await desk.send(ADMIN_NAME, document=upload("2026台账.csv", ledger_csv()))
 
-    assert "导入预览(尚未写入):「2026台账.csv」" in preview
-    assert "项目:新增 0,更新 1,不变 41" in preview and "更新项目 ZD2026-001:annual_plan" in preview
+    assert "导入预览（尚未写入）：「2026台账.csv」" in preview
+    assert "项目：新增 0，更新 1，不变 41" in preview
+    assert "更新项目 ZD2026-001 城北高速连接线：年度计划投资 40,800.0 → 45,000.0 万元" in preview
+    assert "annual_plan" not in preview
     assert desk.labels(ADMIN_NAME) == ["确认", "取消"]
     assert await annual_plan(desk) == Decimal(40800)  # a dry run writes nothing
     [kept] = waiting(desk)
@@ -90,7 +92,7 @@ async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -
 
     done = await desk.press(ADMIN_NAME, "确认")
 
-    assert "导入完成:「2026台账.csv」" in done and "更新 1" in done
+    assert "导入完成：「2026台账.csv」" in done and "更新 1" in done
     assert await annual_plan(desk) == Decimal(45000)
     assert waiting(desk) == []
     [entry] = await desk.audits("ledger.import")
@@ -125,7 +127,7 @@ async def test_a_ledger_with_errors_is_listed_by_row_and_not_imported(desk: Desk
 
     reply = await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv(plan="四万多")))
 
-    assert "「台账.csv」有 1 处错误,未导入任何数据" in reply
+    assert "「台账.csv」有 1 处错误，未导入任何数据" in reply
     assert "「台账.csv」第2行【年度计划投资(万元)】" in reply and "不是数字" in reply
     assert desk.labels(ADMIN_NAME) == ["取消"] and waiting(desk) == []
     fixed = await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv()))  # still waiting for a file

@@ -9,7 +9,7 @@ from bot.app import Core
 from bot.channels.console import bind_console, chat
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.importing import import_ledger
+from bot.services.ledger_import import import_ledger_files
 from storage import people
 from storage.audit import Actor
 from storage.db import Database
@@ -21,7 +21,7 @@ async def _core() -> Core:
     db = Database("sqlite+aiosqlite://")
     await db.create_all()
     clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
-    await import_ledger(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    await import_ledger_files(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
     return Core.build(load_settings(DATABASE_URL="sqlite+aiosqlite://"), clock=clock, db=db)
 
 

@@ -152,13 +152,39 @@ def test_sample_projects_alone_need_known_units_but_not_leads():
     assert ledger.issues == []  # no people table: 包抓领导 is left to the caller
     assert len(ledger.projects) == 42
 
-    unknown = read_ledger([SAMPLE_PROJECTS_CSV])
+    unknown = read_ledger([SAMPLE_PROJECTS_CSV], known_units=["区外事办"])
     assert unknown.projects == []
     assert str(unknown.issues[0]) == (
         "「projects_sample.csv」第2行【牵头单位】：未知单位「区住建局」："
         "不在系统单位中，也不是人员名单中联络员/单位经办人的单位"
     )
     assert {i.column for i in unknown.issues} == {"牵头单位", "配合单位"}
+
+
+def test_projects_without_a_roster_into_an_empty_database_give_one_line():
+    ledger = read_ledger([SAMPLE_PROJECTS_CSV])
+    assert ledger.projects == []
+    assert [str(i) for i in ledger.issues] == [
+        "「人员名单」：未提供。系统中还没有任何单位和人员，首次导入须同时提供人员名单"
+        "（同一工作簿中的「人员名单」表，或另一个人员名单 CSV 文件），项目表才能核对单位"
+    ]
+
+
+def test_the_baseline_day_is_read_from_a_title_or_a_dated_header(tmp_path):
+    assert read_ledger([SAMPLE_XLSX]).as_of is None  # 「截至上月」 names no day
+    workbook = openpyxl.load_workbook(SAMPLE_XLSX)
+    sheet = workbook["重点项目包抓责任分解表"]
+    sheet["A1"] = "2026年全区重点项目包抓责任分解表（截至2026年11月30日）"
+    titled = tmp_path / "titled.xlsx"
+    workbook.save(titled)
+    assert read_ledger([titled]).as_of == date(2026, 11, 30)
+    sheet["A1"] = "2026年全区重点项目包抓责任分解表"
+    sheet["I2"] = "截止2026年10月底累计完成（万元）"
+    headed = tmp_path / "headed.xlsx"
+    workbook.save(headed)
+    ledger = read_ledger([headed])
+    assert ledger.issues == [] and ledger.as_of == date(2026, 10, 31)
+    assert ledger.projects[0].done_before == ZD2026_001.done_before
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,6 +197,8 @@ def test_sample_projects_alone_need_known_units_but_not_leads():
         ({"总投资(万元)": "68,000"}, "total_investment", Decimal(68000)),
         ({"总投资(万元)": " 68000.50 "}, "total_investment", Decimal("68000.50")),
         ({"总投资(万元)": "68000万元"}, "total_investment", Decimal(68000)),
+        ({"总投资(万元)": "6.8亿"}, "total_investment", Decimal(68000)),
+        ({"年度计划投资(万元)": "4.08 亿元"}, "annual_plan", Decimal(40800)),
         ({"截至上月累计完成(万元)": ""}, "done_before", Decimal(0)),
         ({"年度计划投资(万元)": "0"}, "annual_plan", Decimal(0)),
         ({"计划开工": "2026/7/1"}, "planned_start", date(2026, 7, 1)),
@@ -234,7 +262,7 @@ def test_gb18030_csv_as_saved_by_chinese_excel(tmp_path):
         ({"总投资(万元)": ""}, "总投资(万元)", "不能为空"),
         ({"总投资(万元)": "-5"}, "总投资(万元)", "「-5」不能为负数"),
         ({"总投资(万元)": "NaN"}, "总投资(万元)", "「NaN」不是数字"),
-        ({"年度计划投资(万元)": "四万"}, "年度计划投资(万元)", "「四万」不是数字"),
+        ({"年度计划投资(万元)": "约四万"}, "年度计划投资(万元)", "「约四万」不是数字"),
         ({"年度计划投资(万元)": "-1"}, "年度计划投资(万元)", "不能为负数"),
         ({"年度计划投资(万元)": ""}, "年度计划投资(万元)", "不能为空"),
         ({"年度计划投资(万元)": "68000.5"}, "年度计划投资(万元)", "年度计划投资（68000.5）大于总投资（68000）"),

@@ -31,8 +31,8 @@ from bot.app import Core
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
-from bot.importing import import_ledger
 from bot.services.invites import create_invite
+from bot.services.ledger_import import import_ledger_files
 from storage import people
 from storage.audit import Actor
 from storage.db import Database
@@ -63,7 +63,7 @@ async def make_ledger_database(path: Path, clock: FrozenClock) -> None:
     db = Database(f"sqlite+aiosqlite:///{path}")
     try:
         await db.create_all()
-        summary = await import_ledger(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        summary = await import_ledger_files(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
         assert not summary.issues, summary.issues
     finally:
         await db.dispose()
@@ -97,7 +97,7 @@ async def build_core(settings: Settings, clock: FrozenClock, *, template: Path |
         await clone_database(db, template)
     else:
         await db.create_all()
-        summary = await import_ledger(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        summary = await import_ledger_files(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
         assert not summary.issues, summary.issues
     return Core.build(settings, clock=clock, db=db)
 

@@ -16,7 +16,6 @@ from bot.__main__ import main
 from bot.app import Core
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.importing import import_ledger
 from bot.ops.backup import (
     BackupError,
     backup_sqlite,
@@ -26,6 +25,7 @@ from bot.ops.backup import (
     restore_sqlite,
     sqlite_file,
 )
+from bot.services.ledger_import import import_ledger_files
 from storage.audit import Actor
 from storage.leader import FileLeadership, leader_lock_path
 from storage.migrate import head_revision, upgrade
@@ -42,7 +42,7 @@ async def _live_core(path: Path) -> Core:
     await asyncio.to_thread(upgrade, url)
     clock = FrozenClock(START)
     core = Core.build(load_settings(DATABASE_URL=url, _env_file=None), clock=clock)
-    summary = await import_ledger(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    summary = await import_ledger_files(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
     assert not summary.issues
     return core
 

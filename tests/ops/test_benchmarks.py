@@ -21,6 +21,8 @@ TINY = {
                    ["standings 2026-W47: 60 projects", "goal <= 1 s:"]),
     "escalation_tick.py": (["--sizes", "200", "--due", "5", "--repeat", "1"], ["goal: one tick with 5 due"]),
     "fanout.py": (["--recipients", "30"], ["LOST 0 ", "DUPLICATED 0 chats"]),
+    "ledger_import.py": (["--projects", "40", "--people", "30", "--units", "5"],
+                         ["unchanged re-import", "goal <= 10.00 s:", "(projects +0 ~0 =40; people +0 ~0 =30)"]),
 }
 
 

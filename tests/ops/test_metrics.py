@@ -20,7 +20,6 @@ from bot.channels.base import RateLimits, TransientError
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.domain.messages import Incoming, Reply
-from bot.importing import import_ledger
 from bot.ops.metrics import (
     CONTENT_TYPE,
     BotMetrics,
@@ -32,6 +31,7 @@ from bot.ops.metrics import (
     instrument_transports,
     metrics_handler,
 )
+from bot.services.ledger_import import import_ledger_files
 from bot.services.outbox import OutboxSender
 from storage import outbox
 from storage.audit import Actor
@@ -148,7 +148,7 @@ async def core(tmp_path: Path) -> AsyncIterator[Core]:
     await asyncio.to_thread(upgrade, url)
     clock = FrozenClock(START)
     core = Core.build(load_settings(DATABASE_URL=url, _env_file=None), clock=clock)
-    await import_ledger(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    await import_ledger_files(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
     try:
         yield core
     finally:

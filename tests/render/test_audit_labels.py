@@ -16,8 +16,10 @@ from handlers.admin_ops import _entry_row
 from storage.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[2]
-# How the code names an audit action when it writes one.
+# How the code names an audit action when it writes one (or a table of them, AUDIT_ACTIONS = {…}).
 _WRITES = re.compile(r"""(?:action=|record\(|_audit\()\s*f?["']([a-z_]+\.[a-z_]+)["']""")
+_TABLE = re.compile(r"AUDIT_ACTIONS = \{(.*?)\}", re.S)
+_TABLE_ACTION = re.compile(r""":\s*["']([a-z_]+\.[a-z_]+)["']""")
 
 # One detail per action, shaped as the code writes it.
 SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -62,6 +64,14 @@ IMPORT_UPDATE = {"changed": {"annual_plan": "51000.0000", "liaison_id": 8, "lead
                              "supporting_units": ["区发改局", "河西镇"], "stage": "竣工"},
                  "before": {"annual_plan": "40800.0000", "liaison_id": 7, "lead_unit_id": 1,
                             "supporting_units": ["区发改局"], "stage": "在建"}}
+# The same as the ledger import writes it: people and units by name, the baseline with its day.
+LEDGER_UPDATE = {"source": "ledger", "name": "城北高速连接线",
+                 "changed": {"done_before": "27051.0000", "baseline_date": "2026-11-30", "liaison": "严超",
+                             "lead_unit": "区水务局", "supporting_units": "区发改局、河西镇"},
+                 "before": {"done_before": "26051.0000", "baseline_date": "2026-10-31", "liaison": "郝芳",
+                            "lead_unit": "区住建局", "supporting_units": "区发改局"}}
+LEDGER_PERSON = {"source": "ledger", "name": "郝芳", "changed": {"unit_name": "区水务局", "active": True},
+                 "before": {"unit_name": "区住建局", "active": False}, "role_added": "lead"}
 NAMES = {"people": {7: "郝芳", 8: "严超"}, "units": {1: "区住建局", 2: "区水务局"}}
 # ASCII words a reader may see: the channel's own name, project codes and problem numbers.
 ALLOWED_ASCII = {"Telegram", "ZD", "W"}
@@ -71,7 +81,10 @@ def written_actions() -> set[str]:
     found: set[str] = set()
     for folder in ("bot", "handlers", "jobs", "storage"):
         for path in (ROOT / folder).rglob("*.py"):
-            found |= set(_WRITES.findall(path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+            found |= set(_WRITES.findall(text))
+            for table in _TABLE.findall(text):
+                found |= set(_TABLE_ACTION.findall(table))
     return found
 
 
@@ -111,6 +124,14 @@ def test_a_changed_field_says_from_what_to_what() -> None:
     assert "联络员 郝芳 → 严超" in imported and "牵头单位 区住建局 → 区水务局" in imported
     assert "配合单位 区发改局 → 区发改局、河西镇" in imported and "建设阶段 在建 → 竣工" in imported
     assert set(re.findall(r"[A-Za-z_]+", imported)) <= ALLOWED_ASCII, imported
+    ledger = render_entry("project.update", "project", "ZD2026-001", LEDGER_UPDATE, channel="cli")
+    assert "累计完成基数 26,051.0 万元 → 27,051.0 万元" in ledger, ledger
+    assert "基数截至日期 2026-10-31 → 2026-11-30" in ledger and "联络员 郝芳 → 严超" in ledger
+    assert "配合单位 区发改局 → 区发改局、河西镇" in ledger
+    person = render_entry("person.update", "person", "7", LEDGER_PERSON, channel="cli")
+    assert "所在单位 区住建局 → 区水务局" in person and "增加角色 包抓领导" in person, person
+    for line in (ledger, person):
+        assert set(re.findall(r"[A-Za-z_]+", line)) <= ALLOWED_ASCII, line
 
 
 def test_settings_name_each_part_that_changed() -> None:

@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.importing import import_ledger
+from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage.audit import Actor
 from storage.db import Database
-from storage.ledger_import import ImportSummary
 from storage.models import AuditEntry, Person, Project, Unit
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
@@ -54,13 +53,13 @@ def _set(code: str, column: str, value: str) -> Callable[[dict[str, str]], None]
     return edit
 
 
-def _nothing_new(summary: ImportSummary) -> bool:
+def _nothing_new(summary: ImportResult) -> bool:
     return not summary.issues and not +summary.added and not +summary.changed
 
 
 async def _import(db: Database, clock: FrozenClock, actor: Actor, files: list[Path], *,
-                  dry_run: bool = False) -> ImportSummary:
-    return await import_ledger(db, clock, files, actor=actor, dry_run=dry_run)
+                  dry_run: bool = False) -> ImportResult:
+    return await import_ledger_files(db, clock, files, actor=actor, dry_run=dry_run)
 
 
 async def _counts(db: Database) -> dict[str, int]:
@@ -68,7 +67,7 @@ async def _counts(db: Database) -> dict[str, int]:
 
 
 @pytest.fixture
-async def imported(db: Database, clock: FrozenClock, actor: Actor) -> ImportSummary:
+async def imported(db: Database, clock: FrozenClock, actor: Actor) -> ImportResult:
     """The sample workbook imported once."""
     summary = await _import(db, clock, actor, [SAMPLE_XLSX])
     assert summary.issues == []
@@ -136,7 +135,7 @@ async def test_sample_workbook_dry_run_then_import(db: Database, clock: FrozenCl
 
 
 async def test_reimporting_the_workbook_or_its_csv_twins_changes_nothing(
-    db: Database, clock: FrozenClock, actor: Actor, imported: ImportSummary
+    db: Database, clock: FrozenClock, actor: Actor, imported: ImportResult
 ) -> None:
     before = await _counts(db)
     clock.advance(days=1)
@@ -149,7 +148,7 @@ async def test_reimporting_the_workbook_or_its_csv_twins_changes_nothing(
 
 
 async def test_changes_to_an_imported_ledger(
-    db: Database, clock: FrozenClock, actor: Actor, imported: ImportSummary, tmp_path: Path
+    db: Database, clock: FrozenClock, actor: Actor, imported: ImportResult, tmp_path: Path
 ) -> None:
     before = await _counts(db)
 
@@ -186,7 +185,7 @@ async def test_changes_to_an_imported_ledger(
     assert dict(summary.changed) == {"project": 1}
     assert summary.unchanged["project"] == 41
     assert summary.changes == dry.changes
-    assert any("ZD2026-001" in line and "annual_plan" in line for line in summary.changes)
+    assert [(c.key, [f.field for f in c.fields]) for c in summary.changes] == [("ZD2026-001", ["annual_plan"])]
     after = await _counts(db)
     assert after == {**before, "audit_log": before["audit_log"] + 1}
     async with db.session() as session:
@@ -197,8 +196,9 @@ async def test_changes_to_an_imported_ledger(
     assert entry.object_type == "project"
     assert entry.object_key == "ZD2026-001"
     assert (entry.actor, entry.channel) == (actor.label, actor.channel)
-    assert set(entry.detail["changed"]) == {"annual_plan"}
-    assert Decimal(entry.detail["changed"]["annual_plan"]) == Decimal("41000.5")
+    assert set(entry.detail["changed"]) == set(entry.detail["before"]) == {"annual_plan"}
+    assert (Decimal(entry.detail["before"]["annual_plan"]), Decimal(entry.detail["changed"]["annual_plan"])) == (
+        Decimal(40800), Decimal("41000.5"))
     assert entry.at == clock.now()
     assert project.annual_plan == Decimal("41000.5")
     assert project.updated_at == clock.now()

@@ -1,0 +1,310 @@
+"""What importing a checked ledger would change, worked out in memory against what the database holds.
+
+`plan_import` is pure: it takes the ledger's rows and a snapshot of the units, people and projects already
+stored (`LedgerState`, read by storage.ledger_state in a few set-based queries), and returns an `ImportPlan`:
+the rows to insert and update (storage.ledger_import writes them in bulk), every change field by field
+(shown in the preview and kept in the audit trail), and the conflicts with work done in the chat.
+
+Rules, as a careful 区项目办 expects them:
+
+- People are matched as before: by phone; else by name with the same role and the same title or unit; else
+  the only person of that name and role. Units by name. Projects by 项目编号.
+- Nothing is deleted by omission: projects and people in the database but absent from the file are listed
+  and kept (people only when the file has a roster).
+- Conflicts with the chat, decided per conflict by `choices` (key → "keep" | "file"; default "keep"):
+  a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
+  project; file: active again, as the file says), and a liaison or lead changed in the chat (/handover,
+  /project_set) since the last import that the file would revert (keep: the chat's choice stays).
+- The baseline (截至某日累计完成) is dated: a changed baseline takes the import's `as_of` day. Without a day,
+  a baseline may still be dated the day before the import when no report of the year could be covered by
+  it; otherwise the plan says `needs_as_of` and nothing may be written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from bot.domain.ledger_plan import (
+    FILE,
+    KEEP,
+    MONEY_FIELDS,
+    ONE_YUAN,
+    PROJECT_FIELDS,
+    Conflict,
+    FieldChange,
+    ImportPlan,
+    KnownPerson,
+    KnownProject,
+    LedgerState,
+    ReportTotals,
+    RowChange,
+    YearToDate,
+)
+from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
+from bot.domain.year_to_date import baseline_on
+
+
+def money(amount: Decimal) -> Decimal:
+    """An amount as stored (whole 元)."""
+    return Decimal(amount).quantize(ONE_YUAN, rounding=ROUND_HALF_UP)
+
+
+def needs_day(ledger: Ledger, state: LedgerState) -> bool:
+    """Whether the baseline's day matters: some project whose baseline the file sets or changes already has
+    reports this year (up to the import day), so the day decides which of them the baseline covers."""
+    for row in ledger.projects:
+        known = state.projects.get(row.code)
+        if known is not None and money(row.done_before) == known.values["done_before"]:
+            continue
+        if known is not None and state.reports.get(known.id, ReportTotals()).year_count:
+            return True
+    return False
+
+
+def plan_import(ledger: Ledger, state: LedgerState, *, today: date, as_of: date | None,
+                as_of_source: str | None, choices: Mapping[str, str] | None = None,
+                default_choice: str = KEEP) -> ImportPlan:
+    """The plan for importing `ledger` on `today` (see the module's rules). `as_of` is the baseline's day,
+    from the file or the person importing; None lets the plan date it the day before `today` when that
+    covers no report (else `needs_as_of`). A conflict not in `choices` gets `default_choice`."""
+    if as_of is None and needs_day(ledger, state):
+        return ImportPlan(as_of=None, as_of_source=None, needs_as_of=True)
+    source: Any = as_of_source if as_of is not None else "default"
+    return _Planner(state, today=today, as_of=as_of or today - timedelta(days=1), source=source,
+                    given=as_of is not None, choices=choices or {}, default_choice=default_choice).plan(ledger)
+
+
+class _Planner:
+    def __init__(self, state: LedgerState, *, today: date, as_of: date, source: Any, given: bool,
+                 choices: Mapping[str, str], default_choice: str) -> None:
+        self.state, self.today, self.as_of, self.given, self.choices = state, today, as_of, given, choices
+        self.default_choice = default_choice
+        self.result = ImportPlan(as_of=as_of, as_of_source=source)
+        self.people = [replace(p, roles=set(p.roles)) for p in state.people]  # as the import leaves them
+        self.original = {id(now): before for now, before in zip(self.people, state.people, strict=True)}
+        self.by_phone = {p.phone: p for p in self.people if p.phone}
+        self.by_name: dict[str, list[KnownPerson]] = {}
+        for person in self.people:
+            self.by_name.setdefault(person.name, []).append(person)
+        self.units = dict(state.units)
+        self.names = {p.id: p.name for p in state.people}  # stored people by id, as they were
+        self.named: set[int] = set()  # ids of stored people the file names
+        self.touched: dict[int, KnownPerson] = {}  # stored people changed, by id
+        self.roster: set[int] = set()  # python ids of people seen as roster rows
+        self.conflict_keys: set[str] = set()
+
+    def plan(self, ledger: Ledger) -> ImportPlan:
+        for row in ledger.people:
+            self._person_row(row)
+        codes = set()
+        for row in ledger.projects:
+            codes.add(row.code)
+            self._project_row(row)
+        result = self.result
+        result.person_updates = list(self.touched.values())
+        for known in self.state.projects.values():
+            if known.code not in codes:
+                self._conflict(Conflict(f"absent_project:{known.code}", "absent_project",
+                                        f"{known.code} {known.values['name']}", choice=None))
+        if ledger.people:
+            for person in self.state.people:
+                if person.active and person.id not in self.named and person.roles - {"admin"}:
+                    self._conflict(Conflict(f"absent_person:{person.id}", "absent_person", person.name,
+                                            choice=None))
+        return result
+
+    # conflicts ---------------------------------------------------------------------------------
+
+    def _conflict(self, conflict: Conflict) -> str | None:
+        """Record a conflict once; the admin's choice for it (None when there is nothing to choose)."""
+        if conflict.choice is not None:
+            choice = FILE if self.choices.get(conflict.key, self.default_choice) == FILE else KEEP
+            conflict = replace(conflict, choice=choice)
+        if conflict.key not in self.conflict_keys:
+            self.conflict_keys.add(conflict.key)
+            self.result.conflicts.append(conflict)
+        return conflict.choice
+
+    # units and people --------------------------------------------------------------------------
+
+    def _unit(self, name: str) -> int | str:
+        if name not in self.units:
+            self.units[name] = name  # new: known by name until written
+            self.result.new_units.append(name)
+            self.result.added["unit"] += 1
+            self.result.changes.append(RowChange("unit", "add", name, name))
+        return self.units[name]
+
+    def _find(self, name: str, phone: str | None, role: str, title: str | None,
+              unit: int | str | None) -> KnownPerson | None:
+        if phone and phone in self.by_phone:
+            return self.by_phone[phone]
+        same_role = [p for p in self.by_name.get(name, []) if role in p.roles and not (phone and p.phone)]
+        for person in same_role:
+            if (title and person.title == title) or (unit and person.unit_id == unit):
+                return person
+        return same_role[0] if len(same_role) == 1 else None
+
+    def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
+                roster_row: bool = False) -> KnownPerson | None:
+        """The person the file means, as the import leaves them; None when a deactivated person is named
+        and kept deactivated."""
+        unit = self._unit(unit_name) if unit_name else None
+        person = self._find(name, phone, role, title, unit)
+        if person is None:
+            person = KnownPerson(None, name, phone, title, unit, True, {role}, ref=len(self.result.new_people))
+            self.result.new_people.append(person)
+            self.people.append(person)
+            if phone:
+                self.by_phone[phone] = person
+            self.by_name.setdefault(name, []).append(person)
+            self.result.added["person"] += 1
+            self.result.changes.append(RowChange("person", "add", name, name, person=person))
+            if roster_row:
+                self.roster.add(id(person))
+            return person
+        if person.id is None:  # new in this import: just make sure of the role
+            if role not in person.roles:
+                person.roles.add(role)
+            return person
+        self.named.add(person.id)
+        if not person.active:
+            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name,
+                                             chat="已停用", file="在台账中"))
+            if choice == KEEP:
+                return None
+            person.active = True
+        wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit}
+        for key, value in wanted.items():
+            if value is not None and getattr(person, key) != value:
+                setattr(person, key, value)
+                if key == "phone":
+                    self.by_phone[value] = person
+        if role not in person.roles:
+            person.roles.add(role)
+            self.result.new_roles.append((person, role))
+        before = self.original[id(person)]
+        unit_names = {v: k for k, v in self.units.items()}
+        fields = tuple(FieldChange(k, getattr(before, k), getattr(person, k))
+                       for k in ("name", "phone", "title", "active") if getattr(before, k) != getattr(person, k))
+        if before.unit_id != person.unit_id:
+            fields += (FieldChange("unit", unit_names.get(before.unit_id), unit_names.get(person.unit_id)),)
+        fields += tuple(FieldChange("role", None, r) for r in sorted(person.roles - before.roles))
+        first_time = person.id not in self.touched and id(person) not in self.roster
+        if fields:
+            self.touched[person.id] = person
+            self._person_change(person, fields)
+        elif roster_row and first_time:
+            self.result.unchanged["person"] += 1
+        if roster_row:
+            self.roster.add(id(person))
+        return person
+
+    def _person_change(self, person: KnownPerson, fields: tuple[FieldChange, ...]) -> None:
+        """One change line per person, with every field changed so far (a person may be named twice)."""
+        key = str(person.id)
+        changes = self.result.changes
+        for index, change in enumerate(changes):
+            if change.kind == "person" and change.key == key:
+                changes[index] = RowChange("person", "update", key, person.name, fields)
+                return
+        if id(person) in self.roster:  # counted unchanged as a roster row, changed since by a project row
+            self.result.unchanged["person"] -= 1
+        self.result.changed["person"] += 1
+        changes.append(RowChange("person", "update", key, person.name, fields))
+
+    def _person_row(self, row: PersonRow) -> None:
+        self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
+                     roster_row=True)
+
+    # projects ----------------------------------------------------------------------------------
+
+    def _project_row(self, row: ProjectRow) -> None:
+        lead_unit = self._unit(row.lead_unit)
+        supporting = tuple(self._unit(name) for name in row.supporting_units)
+        lead = liaison = None
+        if row.lead_official:
+            lead = self._person(name=row.lead_official, role="lead", phone=None, title=row.lead_official_title,
+                                unit_name=None)
+        if row.liaison:
+            liaison = self._person(name=row.liaison, role="liaison", phone=row.liaison_phone, title=None,
+                                   unit_name=None)
+        wanted: dict[str, Any] = {k: getattr(row, k) for k in PROJECT_FIELDS}
+        for key in MONEY_FIELDS:
+            wanted[key] = money(wanted[key])
+        wanted["lead_unit_id"] = lead_unit
+        known = self.state.projects.get(row.code)
+        if known is None:
+            wanted.update(code=row.code, baseline_year=self.as_of.year, baseline_date=self.as_of,
+                          lead_official=lead, liaison=liaison, supporting=supporting)
+            self.result.new_projects.append(wanted)
+            self.result.added["project"] += 1
+            self.result.changes.append(RowChange("project", "add", row.code, row.name,
+                                                 (FieldChange("annual_plan", None, wanted["annual_plan"]),)))
+            self._year_to_date(row, None, wanted)
+            return
+        before = known.values
+        names = self.names
+        fields: list[FieldChange] = []
+        people = {"lead_official": (lead, row.lead_official), "liaison": (liaison, row.liaison)}
+        for name, (person, named) in people.items():
+            current = before[f"{name}_id"]
+            target: int | KnownPerson | None = person.id if person and person.id is not None else person
+            blocked = bool(named) and person is None  # a deactivated person, kept so: cannot take the post
+            same = target == current or (blocked and named == names.get(current))
+            if not same and (row.code, name) in self.state.changed_in_chat and current is not None:
+                choice = self._conflict(Conflict(f"handover:{row.code}:{name}", "handover",
+                                                 f"{row.code} {row.name}", chat=names.get(current, ""),
+                                                 file=named or None, field=name, blocked=blocked))
+                if choice == KEEP:
+                    target = current
+            if blocked:
+                target = current
+            wanted[f"{name}_id"] = target
+            if target != current:
+                fields.append(FieldChange(name, names.get(current) if current else None,
+                                          person.name if person else None))
+        if self.given or money(row.done_before) != before["done_before"]:
+            if before["baseline_date"] != self.as_of or before["baseline_year"] != self.as_of.year:
+                wanted.update(baseline_year=self.as_of.year, baseline_date=self.as_of)
+        people_keys = ("lead_official_id", "liaison_id")
+        unit_names = {v: k for k, v in self.units.items()}
+        fields = [FieldChange(k, before[k], v) for k, v in wanted.items()
+                  if k not in (*people_keys, "lead_unit_id") and before[k] != v] + fields
+        if wanted["lead_unit_id"] != before["lead_unit_id"]:
+            fields.append(FieldChange("lead_unit", unit_names.get(before["lead_unit_id"]), row.lead_unit))
+        new_supporting = supporting if supporting != known.supporting else None
+        if new_supporting is not None:
+            fields.append(FieldChange("supporting_units", "、".join(unit_names.get(u, "") for u in known.supporting),
+                                      "、".join(row.supporting_units)))
+        if not fields:
+            self.result.unchanged["project"] += 1
+            self._year_to_date(row, known, {**before, **wanted})
+            return
+        values = {**before, **wanted}
+        self.result.project_updates.append({"id": known.id, "code": row.code, "values": values,
+                                            "supporting": new_supporting})
+        self.result.changed["project"] += 1
+        self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
+        self._year_to_date(row, known, values)
+
+    def _year_to_date(self, row: ProjectRow, known: KnownProject | None, after: Mapping[str, Any]) -> None:
+        """Year-to-date today before and after (bot.domain.year_to_date), when the import changes it."""
+        totals = self.state.reports.get(known.id, ReportTotals()) if known else ReportTotals()
+        before = Decimal(0)
+        if known is not None:
+            values = known.values
+            before = (baseline_on(values["done_before"], values["baseline_year"], self.today)
+                      + totals.year_sum - totals.old_covered_sum)
+        covered = after.get("baseline_date") == self.as_of and after.get("baseline_year") == self.today.year
+        new_after = (baseline_on(after["done_before"], after["baseline_year"], self.today) + totals.year_sum
+                     - (totals.new_covered_sum if covered else totals.old_covered_sum))
+        count = totals.new_covered_count if covered else 0
+        self.result.covered_reports += count
+        rebased = known is not None and after["done_before"] != known.values["done_before"]
+        if known is None or new_after != before or rebased:
+            self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count))

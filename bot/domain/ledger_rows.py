@@ -1,0 +1,89 @@
+"""The rows of the project ledger (重点项目台账) as plain values: what the reader hands to the import.
+
+Both the reader (bot.ledger) and the storage that writes a ledger (storage.ledger_import) use these types,
+so neither depends on the other. Amounts are in 万元.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+__all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "PersonRow", "ProjectRow"]
+
+ROLE_BY_LABEL = {
+    "联络员": "liaison",
+    "首办秘书": "liaison",
+    "单位经办人": "unit",
+    "包抓领导": "lead",
+    "区主要领导": "top",
+    "管理员": "admin",
+}
+STAGES = ("谋划", "前期", "在建", "竣工", "投产")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One row of 人员名单."""
+
+    row: int
+    name: str
+    role: str  # a value of ROLE_BY_LABEL
+    unit: str | None  # liaison / unit / admin: the unit (单位)
+    title: str | None  # lead / top: the title (职务)
+    phone: str | None  # 11 digits
+    projects: tuple[str, ...]  # 负责项目, normalised project codes
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """One row of 重点项目包抓责任分解表. Amounts are in 万元."""
+
+    row: int
+    code: str
+    name: str
+    category: str
+    level: str | None
+    location: str | None
+    owner: str | None
+    total_investment: Decimal
+    annual_plan: Decimal
+    done_before: Decimal  # the year's completed investment up to the ledger's baseline day
+    stage: str  # one of STAGES
+    planned_start: date | None
+    planned_finish: date | None
+    lead_official: str | None  # 包抓领导 name
+    lead_official_title: str | None  # the title in parentheses after the name
+    lead_unit: str
+    supporting_units: tuple[str, ...]
+    liaison: str | None
+    liaison_phone: str | None
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """One problem found in the input, worded in Chinese for the person who uploaded it."""
+
+    sheet: str  # sheet title, or the file name for a CSV / an unreadable file
+    row: int  # the spreadsheet's 1-based row number; 0 = the whole sheet or file
+    column: str  # the template header; "" = not about one column
+    message: str
+
+    def __str__(self) -> str:
+        where = f"「{self.sheet}」"
+        if self.row:
+            where += f"第{self.row}行"
+        if self.column:
+            where += f"【{self.column}】"
+        return f"{where}：{self.message}"
+
+
+@dataclass
+class Ledger:
+    """What the reader found: clean rows plus every issue, and the baseline's day when the file says it."""
+
+    projects: list[ProjectRow] = field(default_factory=list)
+    people: list[PersonRow] = field(default_factory=list)
+    issues: list[ImportIssue] = field(default_factory=list)
+    as_of: date | None = None  # 截至某日: the day up to which 截至…累计完成 counts, if the file names it

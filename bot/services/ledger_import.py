@@ -1,0 +1,107 @@
+"""The ledger import, one use case for the chat's /import and the CLI's `diaodu import`.
+
+`import_ledger` runs in the caller's session: it reads and checks the files (in a worker thread), reads
+what the database holds once, works out every change in memory (bot.domain.ledger_diff, in a worker
+thread too), and only then writes, in bulk (storage.ledger_import). Until that last step it only reads, so
+a long import holds SQLite's write lock for the few statements of the write alone. A dry run stops before
+writing and says what importing would do.
+
+The baseline's day (截至某日) comes from the file when it names one, else from `as_of` (the admin's answer
+in the chat, `--as-of` on the CLI). Without either, the import can still go ahead when the day would not
+change any figure (no report of the year that it could cover); otherwise the result `needs_as_of` and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock, to_local
+from bot.domain.ledger_diff import plan_import
+from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
+from bot.domain.ledger_rows import ImportIssue
+from bot.ledger import read_ledger
+from storage.audit import Actor
+from storage.db import Database
+from storage.ledger_import import write_plan
+from storage.ledger_state import known_unit_names, load_state
+
+__all__ = ["ImportResult", "import_ledger", "import_ledger_files"]
+
+
+@dataclass
+class ImportResult:
+    """What an import did (`written`), or in a dry run would do; or why it cannot (issues, no baseline day)."""
+
+    issues: list[ImportIssue] = field(default_factory=list)
+    plan: ImportPlan | None = None
+    written: bool = False
+
+    @property
+    def needs_as_of(self) -> bool:
+        return self.plan is not None and self.plan.needs_as_of
+
+    @property
+    def added(self) -> Counter[str]:
+        return self.plan.added if self.plan else Counter()
+
+    @property
+    def changed(self) -> Counter[str]:
+        return self.plan.changed if self.plan else Counter()
+
+    @property
+    def unchanged(self) -> Counter[str]:
+        return self.plan.unchanged if self.plan else Counter()
+
+    @property
+    def changes(self) -> list[RowChange]:
+        return self.plan.changes if self.plan else []
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return self.plan.conflicts if self.plan else []
+
+
+async def import_ledger(
+    session: AsyncSession,
+    files: Sequence[Path],
+    *,
+    now: datetime,
+    actor: Actor,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    choices: Mapping[str, str] | None = None,
+    take_file: bool = False,
+    progress: Callable[[int], object] | None = None,
+) -> ImportResult:
+    """Import `files` in `session`'s transaction (the caller commits): nothing is written when the files
+    have an issue, when the baseline's day is needed and unknown, or in a dry run. `choices` decides the
+    conflicts with the chat by key ("keep" or "file"; for the others: the file's version with `take_file`,
+    else keep what was done in the chat)."""
+    known = await known_unit_names(session)
+    ledger = await asyncio.to_thread(read_ledger, list(files), known_units=known, progress=progress)
+    if ledger.issues:
+        return ImportResult(issues=list(ledger.issues))
+    today = to_local(now).date()
+    day, source = (ledger.as_of, "file") if ledger.as_of else (as_of, "given") if as_of else (None, None)
+    state = await load_state(session, today=today, as_of=day)
+    plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
+                                   choices=choices, default_choice="file" if take_file else "keep")
+    if plan.needs_as_of or dry_run:
+        return ImportResult(plan=plan)
+    await write_plan(session, plan, now=now, actor=actor)
+    return ImportResult(plan=plan, written=True)
+
+
+async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,
+                              **options: object) -> ImportResult:
+    """`import_ledger` in a transaction of its own, committed unless nothing was written."""
+    async with db.session() as session:
+        return await import_ledger(session, files, now=clock.now(), actor=actor, **options)  # type: ignore[arg-type]

@@ -1,0 +1,89 @@
+"""What the ledger import compares the file with: every unit, person and project, read once in a few
+set-based queries as plain values (bot.domain.ledger_plan.LedgerState), plus the year's reports per project
+split at the baseline's day, and the liaisons and leads changed in the chat since the last import."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
+from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
+
+IMPORT_ACTION = "ledger.import"
+# Audit entries of a change of a project's people made in the chat (/handover, /project_set).
+_PEOPLE_FIELDS = ("liaison", "lead_official")
+
+
+async def known_unit_names(session: AsyncSession) -> set[str]:
+    return set((await session.scalars(select(Unit.name))).all())
+
+
+async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
+    """Everything `plan_import` compares with, in seven queries whatever the size of the district."""
+    state = LedgerState()
+    state.units = {name: unit_id for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
+    roles: dict[int, set[str]] = {}
+    for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
+        roles.setdefault(person_id, set()).add(role)
+    people = select(Person.id, Person.name, Person.phone, Person.title, Person.unit_id, Person.active)
+    state.people = [KnownPerson(pid, name, phone, title, unit_id, bool(active), roles.get(pid, set()))
+                    for pid, name, phone, title, unit_id, active in await session.execute(people.order_by(Person.id))]
+    supporting: dict[int, list[int]] = {}
+    query = select(ProjectSupportingUnit.project_id, ProjectSupportingUnit.unit_id).order_by(
+        ProjectSupportingUnit.project_id, ProjectSupportingUnit.position)
+    for project_id, unit_id in await session.execute(query):
+        supporting.setdefault(project_id, []).append(unit_id)
+    columns = [Project.id, Project.code, *(getattr(Project, k) for k in _PROJECT_COLUMNS)]
+    for row in await session.execute(select(*columns)):
+        project_id, code, *values = row
+        state.projects[code] = KnownProject(project_id, code, dict(zip(_PROJECT_COLUMNS, values, strict=True)),
+                                            tuple(supporting.get(project_id, ())))
+    state.changed_in_chat = await _changed_in_chat(session)
+    state.reports = await _report_totals(session, today=today, as_of=as_of)
+    return state
+
+
+_PROJECT_COLUMNS = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_official_id", "liaison_id",
+                    "lead_unit_id")
+
+
+async def _changed_in_chat(session: AsyncSession) -> set[tuple[str, str]]:
+    """(project code, field) of the liaisons and leads changed in the chat since the last import."""
+    last_import = await session.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.action == IMPORT_ACTION))
+    query = select(AuditEntry.object_key, AuditEntry.detail).where(
+        AuditEntry.action == "project.update", AuditEntry.object_type == "project")
+    if last_import is not None:
+        query = query.where(AuditEntry.at > last_import)
+    changed: set[tuple[str, str]] = set()
+    for code, detail in await session.execute(query):
+        field = (detail or {}).get("field")
+        if field in _PEOPLE_FIELDS:
+            changed.add((code, field))
+    return changed
+
+
+async def _report_totals(session: AsyncSession, *, today: date, as_of: date | None) -> dict[int, ReportTotals]:
+    """Per project with live reports this year up to `today`: their sum and count, the sum and count on or
+    before `as_of`, and the sum the stored baseline covers (bot.domain.year_to_date)."""
+    year_start = date(today.year, 1, 1)
+    split = as_of if as_of is not None else year_start - timedelta(days=1)
+    new_covered = Report.local_day <= split
+    old_covered = and_(Project.baseline_year == today.year, Report.local_day <= Project.baseline_date)
+    zero: Any = 0
+    query = (
+        select(Report.project_id, func.sum(Report.amount), func.count(Report.id),
+               func.sum(case((new_covered, Report.amount), else_=zero)),
+               func.sum(case((new_covered, 1), else_=0)),
+               func.sum(case((old_covered, Report.amount), else_=zero)))
+        .join(Project, Project.id == Report.project_id)
+        .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= today)
+        .group_by(Report.project_id)
+    )
+    return {project_id: ReportTotals(Decimal(total or 0), int(n), Decimal(new_sum or 0), int(new_n or 0),
+                                     Decimal(old_sum or 0))
+            for project_id, total, n, new_sum, new_n, old_sum in await session.execute(query)}

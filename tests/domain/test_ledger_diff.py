@@ -1,0 +1,81 @@
+"""Planning an import in memory (bot.domain.ledger_diff): what changes, the baseline's day, the conflicts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+from bot.domain.ledger_diff import plan_import
+from bot.domain.ledger_plan import KnownPerson, KnownProject, LedgerState, ReportTotals
+from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
+
+TODAY = date(2026, 12, 3)
+ROW = ProjectRow(
+    row=3, code="ZD2026-001", name="城北高速连接线", category="交通", level="市级", location="城北街道",
+    owner="区城投公司", total_investment=Decimal(68000), annual_plan=Decimal(40800), done_before=Decimal(26051),
+    stage="在建", planned_start=None, planned_finish=None, lead_official=None, lead_official_title=None,
+    lead_unit="区住建局", supporting_units=(), liaison="郝芳", liaison_phone="13900007919",
+)
+HAO = KnownPerson(1, "郝芳", "13900007919", None, 10, True, {"liaison"})
+YAN = KnownPerson(2, "严超", "13900000002", None, 10, True, {"liaison"})
+
+
+def _state(*, liaison: int = 1, reports: int = 0, hao_active: bool = True,
+           handed_over: bool = False) -> LedgerState:
+    values = {"name": ROW.name, "category": ROW.category, "level": ROW.level, "location": ROW.location,
+              "owner": ROW.owner, "total_investment": Decimal("68000.0000"), "annual_plan": Decimal("40800.0000"),
+              "done_before": Decimal("26051.0000"), "stage": "在建", "planned_start": None, "planned_finish": None,
+              "baseline_year": 2026, "baseline_date": date(2026, 10, 31), "lead_official_id": None,
+              "liaison_id": liaison, "lead_unit_id": 10}
+    totals = {100: ReportTotals(Decimal(1000), reports, Decimal(1000), reports, Decimal(0))} if reports else {}
+    return LedgerState(
+        units={"区住建局": 10}, people=[replace(HAO, active=hao_active), YAN],
+        projects={ROW.code: KnownProject(100, ROW.code, values, ())},
+        changed_in_chat={(ROW.code, "liaison")} if handed_over else set(), reports=totals)
+
+
+def test_an_unchanged_ledger_plans_nothing() -> None:
+    plan = plan_import(Ledger(projects=[ROW]), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert (plan.changes, plan.conflicts, dict(plan.unchanged)) == ([], [], {"project": 1})
+    assert plan.project_updates == [] and plan.new_people == []
+
+
+def test_a_changed_baseline_needs_its_day_only_when_reports_could_be_counted_twice() -> None:
+    ledger = Ledger(projects=[replace(ROW, done_before=Decimal(27051))])
+    assert plan_import(ledger, _state(reports=1), today=TODAY, as_of=None, as_of_source=None).needs_as_of
+    quiet = plan_import(ledger, _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert (quiet.needs_as_of, quiet.as_of, quiet.as_of_source) == (False, date(2026, 12, 2), "default")
+    dated = plan_import(ledger, _state(reports=1), today=TODAY, as_of=date(2026, 11, 30), as_of_source="given")
+    [change] = dated.changes
+    assert [(f.field, f.before, f.after) for f in change.fields] == [
+        ("done_before", Decimal("26051.0000"), Decimal("27051.0000")),
+        ("baseline_date", date(2026, 10, 31), date(2026, 11, 30))]
+    [ytd] = dated.year_to_date
+    assert (ytd.before, ytd.after, ytd.covered_reports) == (Decimal(27051), Decimal(27051), 1)
+
+
+def test_a_handover_done_in_the_chat_is_a_conflict_kept_by_default() -> None:
+    state = _state(liaison=2, handed_over=True)
+    kept = plan_import(Ledger(projects=[ROW]), state, today=TODAY, as_of=None, as_of_source=None)
+    [conflict] = kept.conflicts
+    assert (conflict.kind, conflict.chat, conflict.file, conflict.choice) == ("handover", "严超", "郝芳", "keep")
+    assert kept.project_updates == []
+    taken = plan_import(Ledger(projects=[ROW]), state, today=TODAY, as_of=None, as_of_source=None,
+                        choices={conflict.key: "file"})
+    [update] = taken.project_updates
+    assert update["values"]["liaison_id"] == 1
+    # Without a chat handover, a different liaison in the file is a plain change.
+    plain = plan_import(Ledger(projects=[ROW]), _state(liaison=2), today=TODAY, as_of=None, as_of_source=None)
+    assert plain.conflicts == [] and [f.field for f in plain.changes[0].fields] == ["liaison"]
+
+
+def test_a_deactivated_person_stays_so_and_absent_rows_are_listed() -> None:
+    roster = [PersonRow(2, "严超", "liaison", "区住建局", None, "13900000002", ())]
+    ledger = Ledger(projects=[replace(ROW, code="ZD2026-002")], people=roster)
+    plan = plan_import(ledger, _state(hao_active=False), today=TODAY, as_of=None, as_of_source=None)
+    assert [(c.kind, c.choice) for c in plan.conflicts] == [
+        ("deactivated", "keep"), ("absent_project", None)]
+    [new] = plan.new_projects
+    assert new["liaison"] is None  # 郝芳 stays deactivated: not made liaison of the new project
+    assert plan.person_updates == []

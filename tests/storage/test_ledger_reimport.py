@@ -1,0 +1,214 @@
+"""Re-importing the ledger over work done since (storage, both databases): the dated baseline, the day
+asked for when it matters, the conflicts with the chat, and nothing deleted by omission."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import event, select
+
+from bot.__main__ import main
+from bot.clock import FrozenClock, to_local
+from bot.services.ledger_import import ImportResult, import_ledger_files
+from storage import audit
+from storage import projects as project_repo
+from storage.audit import Actor
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Person, Project, Report
+
+from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
+from .test_ledger_import import _set, edited_projects_csv
+
+CODE = "ZD2026-001"
+DONE = "截至上月累计完成(万元)"
+
+
+async def _import(db: Database, clock: FrozenClock, actor: Actor, files: list[Path],
+                  **options: object) -> ImportResult:
+    result = await import_ledger_files(db, clock, files, actor=actor, **options)
+    assert result.issues == [], [str(i) for i in result.issues]
+    return result
+
+
+async def _report(db: Database, code: str, day: date, amount: str) -> None:
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == code))
+        assert project is not None and project.liaison_id is not None
+        session.add(Report(project_id=project.id, person_id=project.liaison_id, local_day=day,
+                           amount=Decimal(amount), channel="telegram", created_at=project.created_at))
+
+
+async def _ytd(db: Database, code: str, day: date) -> Decimal:
+    async with db.session() as session:
+        found = await project_repo.get_project_and_figures(session, code=code, today=day)
+        assert found is not None
+        return found[1].ytd_done
+
+
+async def test_a_report_before_the_baseline_day_is_not_counted_twice(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    first = await _import(db, clock, actor, [SAMPLE_XLSX])  # 2026-11-23, nothing reported yet
+    assert (first.plan.as_of, first.plan.as_of_source) == (date(2026, 11, 22), "default")
+    await _report(db, CODE, date(2026, 11, 20), "1000")
+    assert await _ytd(db, CODE, date(2026, 12, 3)) == Decimal(26051)  # dated 11-22: the 11-20 report is in it
+
+    clock.advance(days=10)  # 2026-12-03: the end-of-November ledger says 27,051 done by 11-30
+    edited = edited_projects_csv(tmp_path, _set(CODE, DONE, "27051"))
+    files = [edited, SAMPLE_PEOPLE_CSV]
+    refused = await import_ledger_files(db, clock, files, actor=actor)
+    assert refused.needs_as_of and not refused.written  # the day decides what is counted twice: asked
+    async with db.session() as session:
+        assert await session.scalar(select(Project.done_before).where(Project.code == CODE)) == Decimal(26051)
+
+    await _report(db, CODE, date(2026, 12, 1), "500")
+    dry = await _import(db, clock, actor, files, as_of=date(2026, 11, 30), dry_run=True)
+    [ytd] = [y for y in dry.plan.year_to_date if y.code == CODE]
+    assert (ytd.before, ytd.after, ytd.covered_reports) == (Decimal(26551), Decimal(27551), 1)
+    assert dry.plan.covered_reports == 1
+
+    done = await _import(db, clock, actor, files, as_of=date(2026, 11, 30))
+    assert done.written and done.plan.as_of_source == "given"
+    assert await _ytd(db, CODE, date(2026, 12, 3)) == Decimal(27551)  # 27,051 + the 500 of 12-01
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        assert project is not None
+        assert (project.baseline_year, project.baseline_date) == (2026, date(2026, 11, 30))
+
+
+async def test_the_day_a_title_names_is_the_baseline_day(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    workbook = openpyxl.load_workbook(SAMPLE_XLSX)
+    workbook["重点项目包抓责任分解表"]["A1"] = "2026年全区重点项目包抓责任分解表（截至2026年10月31日）"
+    titled = tmp_path / "titled.xlsx"
+    workbook.save(titled)
+    result = await _import(db, clock, actor, [titled], as_of=date(2026, 11, 15))
+    assert (result.plan.as_of, result.plan.as_of_source) == (date(2026, 10, 31), "file")
+
+
+async def test_chat_work_is_kept_unless_the_file_is_chosen(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    await _import(db, clock, actor, [SAMPLE_XLSX])
+    async with db.session() as session:  # /handover 郝芳 严超 then /deactivate 郝芳, as the chat does them
+        hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
+        yan = await session.scalar(select(Person).where(Person.name == "严超"))
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        assert hao is not None and yan is not None and project is not None
+        project.liaison_id, hao.active = yan.id, False
+        clock.advance(minutes=5)
+        await audit.record(session, actor=actor, at=clock.now(), action="project.update", object_type="project",
+                           object_key=CODE, detail={"field": "liaison", "before": "郝芳", "after": "严超",
+                                                    "handover": True})
+        hao_id, yan_id = hao.id, yan.id
+    clock.advance(days=1)
+
+    kept = await _import(db, clock, actor, [SAMPLE_XLSX])
+    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep"), ("handover", "keep")]
+    assert kept.conflicts[1].chat == "严超" and kept.conflicts[1].file == "郝芳"
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        hao = await session.get(Person, hao_id)
+        assert project is not None and hao is not None
+        assert (project.liaison_id, hao.active) == (yan_id, False)
+
+    taken = await _import(db, clock, actor, [SAMPLE_XLSX], take_file=True)
+    assert [(c.kind, c.choice) for c in taken.conflicts] == [("deactivated", "file"), ("handover", "file")]
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        hao = await session.get(Person, hao_id)
+        assert project is not None and hao is not None
+        assert (project.liaison_id, hao.active) == (hao_id, True)
+
+
+async def test_rows_absent_from_the_file_are_listed_and_kept(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    await _import(db, clock, actor, [SAMPLE_XLSX])
+    before = await count(db, Project), await count(db, Person)
+    without_002 = edited_projects_csv(tmp_path, lambda row: None)
+    lines = without_002.read_text(encoding="utf-8-sig").splitlines()
+    without_002.write_text("\n".join(line for line in lines if not line.startswith("ZD2026-002,")) + "\n",
+                           encoding="utf-8-sig")
+    people = SAMPLE_PEOPLE_CSV.read_text(encoding="utf-8-sig").splitlines()
+    roster = tmp_path / "people.csv"
+    roster.write_text("\n".join(line for line in people if not line.startswith("赵芳,")) + "\n",
+                      encoding="utf-8-sig")
+
+    result = await _import(db, clock, actor, [without_002, roster])
+    absent = [(c.kind, c.subject, c.choice) for c in result.conflicts]
+    assert ("absent_project", "ZD2026-002 滨江四期沿江路", None) in absent
+    assert ("absent_person", "赵芳", None) in absent
+    assert (await count(db, Project), await count(db, Person)) == before
+
+
+async def test_projects_without_a_roster_into_an_empty_database_give_one_issue(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    result = await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV], actor=actor)
+    assert [str(issue) for issue in result.issues] == [
+        "「人员名单」：未提供。系统中还没有任何单位和人员，首次导入须同时提供人员名单"
+        "（同一工作簿中的「人员名单」表，或另一个人员名单 CSV 文件），项目表才能核对单位"]
+    assert await count(db, Project) == 0
+
+
+async def test_a_large_import_writes_in_a_few_statements(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await _import(db, clock, actor, [SAMPLE_XLSX])
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    # 42 projects, 67+ people, 60+ audit entries: a statement per table and kind, not one per row.
+    writes = [s for s in statements if s in ("INSERT", "UPDATE", "DELETE")]
+    assert len(writes) <= 8, statements
+    assert len(statements) <= 20, statements
+
+
+def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`diaodu import` refuses with a clear message when the baseline's day matters and is unknown, and
+    imports with --as-of; conflicts are listed and kept by default."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, url).result()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(SAMPLE_XLSX)]) == 0
+    today = to_local(datetime.now(UTC)).date()
+
+    async def report_and_deactivate() -> None:
+        db = Database(url)
+        try:
+            await _report(db, CODE, today, "1000")
+            async with db.session() as session:
+                hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
+                assert hao is not None
+                hao.active = False
+        finally:
+            await db.dispose()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, report_and_deactivate()).result()
+    edited = edited_projects_csv(tmp_path, _set(CODE, DONE, "27051"))
+    capsys.readouterr()
+
+    assert main(["import", str(edited), str(SAMPLE_PEOPLE_CSV)]) == 1
+    refused = capsys.readouterr().err
+    assert "没有注明累计完成数的截至日期" in refused and "--as-of" in refused
+
+    assert main(["import", str(edited), str(SAMPLE_PEOPLE_CSV), "--as-of", today.isoformat()]) == 0
+    done = capsys.readouterr().out
+    assert f"累计完成基数截至 {today.isoformat()}（按指定日期），基数已含 1 条已有填报" in done
+    assert "郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in done
+    assert "默认保留系统中的更改；加 --take-file 则采用台账" in done

@@ -22,7 +22,7 @@ from bot.channels.wecom.robot import ROBOT_PER_MINUTE, WeComRobotTransport
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.domain.messages import Reply
-from bot.importing import import_ledger
+from bot.services.ledger_import import import_ledger_files
 from storage.db import Database
 from storage.models import Problem, Report
 from tests.databases import database_of_its_own
@@ -46,7 +46,7 @@ async def shared_url(backend: str, tmp_path: Path, template: Path, clock: Frozen
         db = Database(url)
         try:
             await db.create_all()
-            summary = await import_ledger(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+            summary = await import_ledger_files(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
             assert not summary.issues
         finally:
             await db.dispose()

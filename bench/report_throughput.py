@@ -1,4 +1,5 @@
-"""Throughput of one-shot reports through the whole Telegram pipeline, against a bare PTB echo bot.
+"""Throughput of one-shot reports through the whole Telegram pipeline (a regression guard), with a bare PTB
+echo bot on the same transport for comparison.
 
     python bench/report_throughput.py [--n 500] [--rounds 5] [--batch 0] [--users 5] [--fake process|inline]
                                       [--profile]
@@ -13,9 +14,12 @@ compete with the bot for the interpreter, as Telegram's servers would not.
 
 All N updates are queued up front (or in batches of --batch), and the clock runs until N replies were
 recorded by the fake. Each of --rounds rounds runs echo and full back to back (every other round full
-first), and the Router alone (no Telegram) to split the cost. Prints the median reports/s of both and, as
-the verdict, the median of the rounds' own full/echo ratios (goal: >= 0.6): shared machines drift, and a
-round's two runs see the same machine.
+first), and the Router alone (no Telegram) to split the cost. Prints the median reports/s of both and the
+median of the rounds' own full/echo ratios (for information: no goal). The verdict is the sustained
+throughput of the full pipeline: at least 100 reports/s (three times what Telegram lets a bot send in bulk).
+
+One report counts per project and day, so the bot's clock moves on a day with every message
+(``NextDayClock``): every report is the day's first for its project, as at an evening rush.
 
 After the warm-up the heap is settled (``bot.app.settle_heap``: start-up objects are left out of later
 garbage collections) as ``diaodu run`` does once it has started; both bots share the process, so both
@@ -76,6 +80,7 @@ from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 LEDGER = REPO / "bot" / "demo" / "projects_sample.xlsx"
 START = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 ACTOR = Actor(label="bench", channel="cli")
+GOAL = 100.0  # reports/s the full pipeline must sustain
 TOKEN = "123456:BENCH-token"
 FIRST_USER = 50_001
 
@@ -133,6 +138,14 @@ class FakeHandle:
         return body["count"], body["total"]
 
 
+class NextDayClock(FrozenClock):
+    """A clock one day later at every reading: each message is handled on a day of its own."""
+
+    def now(self) -> datetime:
+        self.advance(days=1)
+        return super().now()
+
+
 # --- the two bots --------------------------------------------------------------------------------------
 
 
@@ -177,7 +190,7 @@ async def prepare_core(settings: Settings, users: int) -> tuple[Core, list[tuple
                                                     display_name="bench"))
         assert "已绑定" in outcome.replies[0].html, outcome.replies[0].html
         bound.append((user_id, project_code))
-    return core, bound
+    return Core.build(settings, clock=NextDayClock(START), db=db), bound
 
 
 def echo_application(port: int) -> Application:
@@ -246,30 +259,14 @@ def report_texts(bound: list[tuple[int, str]], n: int, offset: int) -> list[tupl
 
 async def router_only(core: Core, texts: list[tuple[int, str]]) -> tuple[Run, dict[str, float]]:
     """The same reports straight into the Router: no Telegram, no HTTP (to split the cost). Also returns
-    what SQLite ran per report: SQL statements (the ORM's and the direct ones alike; BEGIN and COMMIT are
-    not counted), trigger programs (storage.report_sums) and PRAGMAs (storage.db.write_inline)."""
-    ran = {"statements": 0, "triggers": 0, "pragmas": 0}
-    last = [""]
+    how many SQL statements SQLAlchemy ran per report (BEGIN and COMMIT are not counted)."""
+    ran = {"statements": 0}
 
-    def count(sql: str) -> None:
-        head = sql.lstrip().upper()
-        if sql == last[0]:  # Python reports each trigger program a statement starts as that statement again
-            ran["triggers"] += 1
-        elif head.startswith("PRAGMA"):
-            ran["pragmas"] += 1
-        elif not head.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            ran["statements"] += 1
-        last[0] = sql
-
-    def trace(dbapi_connection: object, *_args: object) -> None:
-        dbapi_connection.driver_connection._conn.set_trace_callback(count)  # type: ignore[attr-defined]
-
-    def untrace(dbapi_connection: object, *_args: object) -> None:
-        dbapi_connection.driver_connection._conn.set_trace_callback(None)  # type: ignore[attr-defined]
+    def count(*_args: object) -> None:
+        ran["statements"] += 1
 
     engine = core.db.engine.sync_engine
-    event.listen(engine, "checkout", trace)
-    event.listen(engine, "checkin", untrace)
+    event.listen(engine, "before_cursor_execute", count)
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
         for user_id, text in texts:
@@ -277,8 +274,7 @@ async def router_only(core: Core, texts: list[tuple[int, str]]) -> tuple[Run, di
                                               text=text, display_name="bench"))
         run = Run("router", len(texts), time.perf_counter() - started, time.process_time() - cpu_started)
     finally:
-        event.remove(engine, "checkout", trace)
-        event.remove(engine, "checkin", untrace)
+        event.remove(engine, "before_cursor_execute", count)
     return run, {kind: n / len(texts) for kind, n in ran.items()}
 
 
@@ -292,9 +288,8 @@ def describe(args: argparse.Namespace, apps: dict[str, Application]) -> None:
           f"{'separate process' if args.fake == 'process' else 'same event loop'}, over HTTP on 127.0.0.1")
     print("both: polling with poll_interval=0, timeout=1; replies sent as HTML with link previews off")
     for name, app in apps.items():
-        client = getattr(app.bot.request, "_client_kwargs", {})
         print(f"  {name:5}: {type(app).__name__}, concurrent updates {app.concurrent_updates}, "
-              f"{type(app.bot.request).__name__} limits {client.get('limits')}")
+              f"{type(app.bot.request).__name__} (PTB's default HTTP client settings)")
     print(flush=True)
 
 
@@ -379,9 +374,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     print(f"updates per run: {args.n} (batch: {args.batch or 'all at once'}), liaisons: {len(bound)}, "
           f"rounds: {args.rounds} (medians below), fake Bot API: "
           f"{'separate process' if args.fake == 'process' else 'same event loop'}, {stored} reports stored, "
-          f"{median([s['statements'] for s in statements]):.0f} SQL statements per report (and "
-          f"{median([s['triggers'] for s in statements]):.0f} trigger programs, "
-          f"{median([s['pragmas'] for s in statements]):.2g} PRAGMAs)")
+          f"{median([s['statements'] for s in statements]):.0f} SQL statements per report")
     print(f"echo (bare PTB)       : {echo_rate:8.1f} replies/s  ({1000 / echo_rate:5.1f} ms per update, "
           f"CPU {echo_cpu:4.1f} ms)")
     print(f"full (router + SQLite): {full_rate:8.1f} reports/s  ({1000 / full_rate:5.1f} ms per update, "
@@ -394,9 +387,11 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     paired = sorted(full.rate / echo.rate for echo, full in zip(echo_runs, full_runs, strict=True))
     ratio = median(paired)
     print(f"ratio of each round   :     {' '.join(f'{r:.2f}' for r in paired)}")
-    print(f"ratio full/echo       : {ratio:8.2f}  (median of the rounds; goal >= 0.60: "
-          f"{'met' if ratio >= 0.6 else 'NOT met'}; ratio of the median rates {full_rate / echo_rate:.2f}, "
-          f"by CPU time per update {echo_cpu / full_cpu:.2f})")
+    print(f"ratio full/echo       : {ratio:8.2f}  (median of the rounds, no goal; ratio of the median rates "
+          f"{full_rate / echo_rate:.2f}, by CPU time per update {echo_cpu / full_cpu:.2f})")
+    slowest = min(r.rate for r in full_runs)
+    print(f"verdict: sustained throughput of the stock path >= {GOAL:.0f} reports/s: "
+          f"{'PASS' if slowest >= GOAL else 'FAIL'} (slowest full run {slowest:.1f}/s, median {full_rate:.1f}/s)")
     if profiler:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative")

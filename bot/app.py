@@ -110,6 +110,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
     from jobs import digests, escalation, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
+    from storage import processed
     from storage.settings import load_digest_settings
 
     renderer = core.deps.renderer
@@ -118,6 +119,8 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
         result = await escalation.run(core.db, core.clock, renderer)
         if result.checked:
             log.info("escalation tick: %s", result)
+        async with core.db.session() as session:  # keys of messages handled long ago (storage.processed)
+            await processed.forget_old(session, now=core.clock.now())
 
     async def digest_tick() -> None:
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),
@@ -182,6 +185,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.callback import WeComChannel
+    from bot.channels.wecom.crypto import WeComCryptoError
     from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
     from bot.ops.metrics import (
         BotMetrics,
@@ -192,7 +196,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         instrument_transports,
         metrics_handler,
     )
-    from bot.channels.wecom.crypto import WeComCryptoError
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 

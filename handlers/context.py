@@ -1,4 +1,5 @@
-"""What every handler gets: the message, the shared services, the caller, one unit of work, and a reply list."""
+"""What every handler gets: the message, the shared services, the caller, one unit of work (an AsyncSession),
+and a reply list."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from handlers.commands import CommandRegistry
 from storage.audit import Actor
-from storage.db import Database, Unit
+from storage.db import Database
 from storage.models import Person
 from storage.people import Caller
 
@@ -35,7 +36,7 @@ class Context:
 
     msg: Incoming
     deps: Deps
-    unit: Unit  # the unit of work: pass it to repository functions made of direct statements
+    session: AsyncSession  # the unit of work: committed after the handler, rolled back if it raises
     caller: Caller  # who sent it, as plain values (always there)
     person: Person | None  # the stored person: None when the caller is not bound (until /start binds them)
     # and for light commands (see `Command.light`)
@@ -45,11 +46,6 @@ class Context:
 
     def __post_init__(self) -> None:
         self.now = self.deps.clock.now()
-
-    @property
-    def session(self) -> AsyncSession:
-        """The ORM session of this unit of work (opened on first use)."""
-        return self.unit.session
 
     @property
     def today(self) -> date:

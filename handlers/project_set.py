@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
+from bot.domain.ledger_rows import STAGES
 from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
-from bot.domain.ledger_rows import STAGES
 from handlers.admin_people import find_units, resolve_person
 from handlers.context import Context
 from storage import audit, conversations, people

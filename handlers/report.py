@@ -16,6 +16,7 @@ from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 from storage.projects import ProjectFigures, ReportTarget
+from storage.reports import DayReport, ReportConflict
 
 FLOW = "report"
 PREFIX = "rp"
@@ -27,6 +28,10 @@ def _buttons_photos() -> list[list[Button]]:
 
 def _buttons_confirm() -> list[list[Button]]:
     return [[Button("确认", f"{PREFIX}:ok"), Button("修改", f"{PREFIX}:edit"), Button("取消", f"{PREFIX}:cancel")]]
+
+
+def _buttons_replace() -> list[list[Button]]:
+    return [[Button("确认替换", f"{PREFIX}:replace"), Button("保留原填报", f"{PREFIX}:keep")]]
 
 
 def _buttons_edit(photo_count: int) -> list[list[Button]]:
@@ -64,7 +69,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
 async def _own_project_and_figures(ctx: Context, code: str) -> tuple[ReportTarget, ProjectFigures] | None:
     """`_own_project` for a one-shot report: just what storing it needs, with the project's figures for
     today, read in the same statement."""
-    found = await project_repo.get_report_target(ctx.unit, code=code, today=ctx.today)
+    found = await project_repo.get_report_target(ctx.session, code=code, today=ctx.today)
     if found is None:
         ctx.reply("project_not_found", code=code)
         return None
@@ -76,8 +81,10 @@ async def _own_project_and_figures(ctx: Context, code: str) -> tuple[ReportTarge
 
 
 async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: str,
-                          figures: ProjectFigures | None = None) -> tuple[Decimal, ProjectFigures] | None:
-    """Parse the amount and check it against the project's remaining investment; reply on failure.
+                          figures: ProjectFigures | None = None, *, freed: Decimal = Decimal(0)
+                          ) -> tuple[Decimal, ProjectFigures] | None:
+    """Parse the amount and check it against the project's remaining investment (plus `freed`, the amount of
+    a report it replaces); reply on failure.
 
     Returns the amount with the figures it was checked against (for `_store` to build on); `figures` are
     today's if the caller has them already.
@@ -89,7 +96,7 @@ async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: s
         return None
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
-    remaining = project_repo.remaining_investment(project, figures.all_reported)
+    remaining = project_repo.remaining_investment(project, figures.all_reported) + freed
     if exceeds_remaining(amount, remaining):
         ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project,
                   written=text)
@@ -98,24 +105,71 @@ async def _checked_amount(ctx: Context, project: Project | ReportTarget, text: s
 
 
 async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal, progress: str,
-                 photos: list[str], before: ProjectFigures, written: str | None = None) -> None:
-    """Store the report, audit it and reply with the project card; `before` are the project's figures
+                 photos: list[str], before: ProjectFigures, written: str | None = None, *,
+                 replaces: tuple[int, Decimal] | None = None) -> None:
+    """Store the day's report, audit it and reply with the project card; `before` are the project's figures
     read earlier in this transaction (the card adds the new report to them instead of reading again).
-    The report is the last write of the unit of work, and is committed with it."""
+
+    One report counts per project and day: if the project has one today already (and the user did not
+    confirm replacing it: `replaces`, its id and amount), nothing is stored and the user is asked, both
+    shown."""
     assert ctx.person_id is not None
-    report = await report_repo.add_report(
-        ctx.unit, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
-        progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor,
-        project_code=project.code, commit=True,
-    )
+    none_today = isinstance(project, ReportTarget) and project.today_report_id is None  # read with the target
+    if replaces is None and not none_today:
+        old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
+        if old is not None:
+            await _ask_replace(ctx, project, old, amount, progress, photos, written)
+            return
+    try:
+        report = await report_repo.add_report(
+            ctx.session, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
+            progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor,
+            project_code=project.code, replaces=replaces[0] if replaces else None,
+        )
+    except ReportConflict:  # the day's report changed since it was shown: show it again
+        old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
+        if old is None:
+            ctx.reply("button_expired")
+        else:
+            await _ask_replace(ctx, project, old, amount, progress, photos, written)
+        return
     today = ctx.today
     figures = None  # read again if the year turned since `before` (their "this year" is another one)
-    if before.as_of is not None and before.as_of.year == today.year:
+    if replaces is None and before.as_of is not None and before.as_of.year == today.year:
         figures = project_repo.figures_with_report(before, project, report, photo_count=len(photos))
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
-    ctx.reply("report_saved", report=report, project=project, figures=figures, written=written,
-              **progress_numbers(today, project, figures))
+    numbers = progress_numbers(today, project, figures)
+    if replaces is None:
+        ctx.reply("report_saved", report=report, project=project, figures=figures, written=written, **numbers)
+    else:
+        ctx.reply("report_replaced", report=report, project=project, figures=figures, written=written,
+                  old_amount=replaces[1], **numbers)
+
+
+async def _ask_replace(ctx: Context, project: Project | ReportTarget, old: DayReport, amount: Decimal,
+                       progress: str, photos: list[str], written: str | None) -> None:
+    """Keep the new report in the conversation and ask whether it replaces the day's report `old`."""
+    await _save_state(ctx, {"step": "replace", "code": project.code, "amount": str(amount), "written": written,
+                            "progress": progress, "photos": photos, "replaces": old.id,
+                            "old_amount": str(old.amount)})
+    ctx.reply("report_replace_ask", project=project, day=ctx.today, old=old, amount=amount, written=written,
+              progress=progress, photo_count=len(photos), buttons=_buttons_replace())
+
+
+async def _replace(ctx: Context, state: dict[str, Any]) -> None:
+    """The user confirmed: the kept report replaces the day's report shown to them."""
+    await _clear(ctx)
+    found = await _own_project_and_figures(ctx, state["code"])
+    if found is None:
+        return
+    project, figures = found
+    old_amount = Decimal(state["old_amount"])
+    checked = await _checked_amount(ctx, project, state["amount"], figures, freed=old_amount)
+    if checked is None:
+        return
+    await _store(ctx, project, checked[0], state.get("progress", ""), list(state.get("photos", [])), figures,
+                 state.get("written"), replaces=(int(state["replaces"]), old_amount))
 
 
 async def report_command(ctx: Context, args: str) -> None:
@@ -201,6 +255,9 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
     if step == "project":
         ctx.reply("report_pick_project_again")
         return
+    if step == "replace":
+        ctx.reply("report_replace_pending", buttons=_buttons_replace())
+        return
     project = await _own_project(ctx, state["code"])
     if project is None:
         await _clear(ctx)
@@ -278,6 +335,15 @@ async def report_button(ctx: Context, data: str) -> None:
     if data == "cancel":
         await _clear(ctx)
         ctx.reply("report_cancelled")
+        return
+    if data in ("replace", "keep"):
+        if state is None or state.get("step") != "replace":
+            ctx.reply("button_expired")
+        elif data == "keep":
+            await _clear(ctx)
+            ctx.reply("report_replace_kept")
+        else:
+            await _replace(ctx, state)
         return
     if data.startswith("p:"):
         project = await _own_project(ctx, data[2:])

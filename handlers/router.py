@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
-from bot.domain.messages import Incoming, Outcome
+from bot.domain.messages import Incoming, Outcome, Reply
 from handlers import (
     admin_import,
     admin_ops,
@@ -20,10 +21,23 @@ from handlers import (
 )
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context, Deps
-from storage import conversations, people
+from storage import conversations, people, processed
+from storage.db import wrote
 from storage.people import Flow
 
 ButtonHandler = Callable[[Context, str], Awaitable[None]]
+log = logging.getLogger(__name__)
+
+
+class _AlreadyHandled(Exception):
+    """The message's key is stored: a delivery of it was handled (and answered) already."""
+
+
+def describe(msg: Incoming) -> str:
+    """A message for the log: channel, key, sender, chat and what was sent."""
+    what = msg.callback_data if msg.callback_data is not None else msg.text
+    return (f"channel={msg.channel} key={msg.key} user={msg.user_id} chat={msg.chat_id} "
+            f"photos={len(msg.photos)} text={what!r}")
 
 
 def build_commands() -> CommandRegistry:
@@ -95,15 +109,34 @@ class Router:
         self.commands = build_commands()
 
     async def handle(self, msg: Incoming) -> Outcome:
-        async with self.deps.db.unit() as unit:
-            caller = await people.get_caller(unit, channel=msg.channel, external_id=msg.user_id,
-                                             chat_id=msg.chat_id)
+        """Handle one message in one unit of work. A message whose key was handled before gets nothing (its
+        first delivery was answered); one that fails (a lock not free in time, any error) changes nothing
+        and is answered that it was not saved."""
+        try:
+            return await self._handle(msg)
+        except _AlreadyHandled:
+            log.info("message %s:%s was handled before; not again", msg.channel, msg.key)
+            return Outcome()
+        except Exception:
+            log.exception("could not handle a message: %s", describe(msg))
+            return Outcome(replies=[Reply(html=self.deps.renderer.render("message_failed"))])
+
+    async def _handle(self, msg: Incoming) -> Outcome:
+        async with self.deps.db.session() as session:
+            caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
+                                             chat_id=msg.chat_id, message_key=msg.key)
+            if caller.handled:
+                raise _AlreadyHandled
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
-                person = await people.get_person_with_roles(unit.session, person_id=caller.person_id)
-            ctx = Context(msg=msg, deps=self.deps, unit=unit, caller=caller, person=person,
+                person = await people.get_person_with_roles(session, person_id=caller.person_id)
+            ctx = Context(msg=msg, deps=self.deps, session=session, caller=caller, person=person,
                           commands=self.commands)
             await self._dispatch(ctx, caller.flow)
+            await session.flush()  # what the ORM holds unwritten counts as written (nothing to do if none)
+            if msg.key is not None and wrote(session) and not await processed.mark_handled(
+                    session, channel=msg.channel, key=msg.key, now=ctx.now):
+                raise _AlreadyHandled  # another delivery of it committed meanwhile: roll this one back
         return ctx.outcome
 
     def _light(self, msg: Incoming) -> bool:

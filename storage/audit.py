@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import direct
-from storage.direct import Direct
 from storage.models import AuditEntry
 
 
@@ -24,30 +21,21 @@ class Actor:
     person_id: int | None = None
 
 
-_AUDIT = AuditEntry.__table__
-_INSERT = Direct(insert(_AUDIT).values({
-    column: bindparam(column) for column in
-    ("at", "actor_person_id", "actor", "channel", "action", "object_type", "object_key", "detail")
-}))
+_INSERT = insert(AuditEntry.__table__)
 
 
-def entry(
+def entry_values(
     *,
     actor: Actor,
     at: datetime,
     action: str,
     object_type: str,
     object_key: str,
-    detail: dict[str, Any] | Callable[[list[list[direct.Row]]], dict[str, Any]] | None = None,
-) -> direct.Step:
-    """One audit entry as a step of a direct chain (`detail` may be made from the rows of earlier steps,
-    e.g. the id of a row just inserted)."""
-    values = {"at": at, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
-              "action": action, "object_type": object_type, "object_key": object_key}
-    if callable(detail):
-        make = detail
-        return direct.Step(_INSERT, lambda done: {**values, "detail": make(done)})
-    return direct.Step(_INSERT, {**values, "detail": detail or {}})
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The column values of one audit entry (for a Core insert, alone or with others)."""
+    return {"at": at, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
+            "action": action, "object_type": object_type, "object_key": object_key, "detail": detail or {}}
 
 
 async def record(
@@ -60,9 +48,9 @@ async def record(
     object_key: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit entry in the current unit of work (at once: see storage.direct)."""
-    await direct.run(session, entry(actor=actor, at=at, action=action, object_type=object_type,
-                                    object_key=object_key, detail=detail))
+    """Write one audit entry in the current unit of work (at once: one INSERT)."""
+    await session.execute(_INSERT, entry_values(actor=actor, at=at, action=action, object_type=object_type,
+                                                object_key=object_key, detail=detail))
 
 
 async def entries_for(session: AsyncSession, *, object_key: str | None = None, limit: int = 50) -> list[AuditEntry]:

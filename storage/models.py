@@ -135,7 +135,11 @@ STANDINGS_INDEX = "ix_reports_standings"
 
 
 class Report(Base):
-    """One progress report (进度填报) by a liaison on a project."""
+    """One progress report (进度填报) by a liaison on a project: at most one counts per project and local day.
+
+    A report stops counting when it is withdrawn (/undo) or replaced by a later report of the same day
+    (then `withdrawn_at` is set and the replacing report names it in `replaces_id`): both are kept.
+    """
 
     __tablename__ = "reports"
     __table_args__ = (
@@ -154,8 +158,19 @@ class Report(Base):
     progress_text: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # stopped counting (see above)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))  # the same day's report it replaced
     photos: Mapped[list[ReportPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class ProcessedMessage(Base):
+    """A chat message (Telegram message or button press, WeCom MsgId) whose changes are stored: written in
+    the same transaction as them, so that the same message delivered again is never handled twice."""
+
+    __tablename__ = "processed_messages"
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class ReportSum(Base):

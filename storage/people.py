@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import String, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from storage import direct
-from storage.db import Unit
-from storage.direct import Direct
+from storage import processed
 from storage.models import ChatAccount, Conversation, Invite, Person, PersonRole
 
 
@@ -62,6 +60,7 @@ class Caller:
     active: bool = False
     roles: frozenset[str] = frozenset()
     flow: Flow | None = None
+    handled: bool = False  # the message being handled was handled before (storage.processed)
 
     @property
     def bound(self) -> bool:
@@ -69,10 +68,11 @@ class Caller:
 
 
 # One SELECT for account, person, roles (one row per role) and the conversation, which the router needs for
-# every non-command message and to leave a flow on a command.
-_CALLER = Direct(
+# every non-command message and to leave a flow on a command, and whether the message was handled before.
+_CALLER = (
     select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
-           Conversation.flow, Conversation.state)
+           Conversation.flow, Conversation.state,
+           processed.handled(bindparam("channel"), bindparam("message_key", type_=String)))
     .select_from(ChatAccount)
     .outerjoin(Person, Person.id == ChatAccount.person_id)
     .outerjoin(PersonRole, PersonRole.person_id == Person.id)
@@ -88,16 +88,21 @@ _CALLER = Direct(
 )
 
 
-async def get_caller(session: AsyncSession | Unit, *, channel: str, external_id: str, chat_id: str) -> Caller:
-    """The sender of a message in `chat_id` as stored; an empty `Caller` for an unknown account."""
-    found = await direct.rows(session, _CALLER, {"channel": channel, "external_id": external_id, "chat_id": chat_id})
+async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str,
+                     message_key: str | None = None) -> Caller:
+    """The sender of a message in `chat_id` as stored, and whether the message with `message_key` was
+    handled before; an empty `Caller` for an unknown account (which has had no message handled: its
+    first, /start, creates the account)."""
+    params = {"channel": channel, "external_id": external_id, "chat_id": chat_id,
+              "message_key": processed.stored_key(message_key) if message_key is not None else None}
+    found = (await session.execute(_CALLER, params)).all()
     if not found:
         return Caller()
-    account_id, blocked_at, person_id, name, active, _role, flow, state = found[0]
+    account_id, blocked_at, person_id, name, active, _role, flow, state, handled = found[0]
     return Caller(
         account_id=account_id, blocked=blocked_at is not None, person_id=person_id, name=name,
         active=bool(active), roles=frozenset(row[5] for row in found if row[5] is not None),
-        flow=Flow(flow, dict(state or {})) if flow is not None else None,
+        flow=Flow(flow, dict(state or {})) if flow is not None else None, handled=bool(handled),
     )
 
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Insert, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, direct
+from storage import audit
 from storage.audit import Actor
-from storage.db import Unit
-from storage.direct import Direct
-from storage.models import Report, ReportPhoto
+from storage.models import Person, Project, Report, ReportPhoto
 
 
 @dataclass(frozen=True)
@@ -34,21 +31,29 @@ class NewReport:
 
 
 _REPORTS, _PHOTOS = Report.__table__, ReportPhoto.__table__
-_INSERT_REPORT = Direct(
-    insert(_REPORTS).values(
-        project_id=bindparam("project_id"), person_id=bindparam("person_id"), local_day=bindparam("local_day"),
-        amount=bindparam("amount"), progress_text=bindparam("progress_text"), channel=bindparam("channel"),
-        created_at=bindparam("created_at"),
-    ).returning(_REPORTS.c.id, _REPORTS.c.amount)
-)
-_INSERT_PHOTO = Direct(
-    insert(_PHOTOS).values(report_id=bindparam("report_id"), channel=bindparam("channel"),
-                           file_id=bindparam("file_id"))
-)
+
+
+class ReportConflict(Exception):
+    """The day's report of the project is no longer what the caller saw (another report was stored, or the
+    one to replace was withdrawn or replaced meanwhile): nothing was written."""
+
+
+def _insert_unless_reported(values: dict[str, object], *, check: bool) -> Insert:
+    """INSERT the report unless (with `check`) the project already has a live report that day, as one
+    statement (so the check and the write cannot be split by another writer on SQLite, whose write lock
+    the INSERT holds)."""
+    columns = list(values)
+    live = select(_REPORTS.c.id).where(
+        _REPORTS.c.project_id == values["project_id"], _REPORTS.c.local_day == values["local_day"],
+        _REPORTS.c.withdrawn_at.is_(None),
+    )
+    row = select(*(literal(values[name], _REPORTS.c[name].type).label(name) for name in columns))
+    return (insert(_REPORTS).from_select(columns, row.where(~exists(live)) if check else row)
+            .returning(_REPORTS.c.id, _REPORTS.c.amount))
 
 
 async def add_report(
-    session: AsyncSession | Unit,
+    session: AsyncSession,
     *,
     project_id: int,
     person_id: int,
@@ -60,29 +65,76 @@ async def add_report(
     now: datetime,
     actor: Actor,
     project_code: str,
-    commit: bool = False,
+    replaces: int | None = None,
 ) -> NewReport:
-    """Store a report, its photos and its audit entry (``report.create`` on the project) in one round trip
-    on SQLite (see storage.direct). With `commit` (`session` is then a unit of work), the report is the
-    unit's last write and is committed in the same round trip."""
-    steps = [direct.Step(_INSERT_REPORT, {
+    """Store the day's report of a project, its photos and its audit entry (``report.create``, or
+    ``report.replace`` naming the report replaced): a few Core statements in the session's transaction.
+
+    The project has at most one live report a day: with `replaces` (the id of the live report of that day
+    the caller showed the user) that one is withdrawn and named by the new one; without it there must be
+    none. Otherwise `ReportConflict` is raised, with nothing written.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # Reports of one project wait for each other here (READ COMMITTED: the check below then sees what
+        # the one before committed). On SQLite the INSERT itself holds the one write lock.
+        await session.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+    replaced_amount: Decimal | None = None
+    if replaces is not None:
+        replaced_amount = await session.scalar(
+            update(_REPORTS)
+            .where(_REPORTS.c.id == replaces, _REPORTS.c.project_id == project_id,
+                   _REPORTS.c.local_day == local_day, _REPORTS.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=now)
+            .returning(_REPORTS.c.amount)
+        )
+        if replaced_amount is None:
+            raise ReportConflict(project_code)
+    values: dict[str, object] = {
         "project_id": project_id, "person_id": person_id, "local_day": local_day, "amount": amount,
-        "progress_text": progress_text, "channel": channel, "created_at": now,
-    })]
-    steps += [direct.Step(_INSERT_PHOTO, functools.partial(_photo, file_id=file_id, channel=channel))
-              for file_id in photos]
-    steps.append(audit.entry(
-        actor=actor, at=now, action="report.create", object_type="project", object_key=project_code,
-        detail=lambda done: {"report_id": done[0][0][0], "amount": str(amount), "progress": progress_text,
-                             "photos": len(photos)},
-    ))
-    [(report_id, stored)], *_ = await direct.run(session, *steps, commit=commit)
+        "progress_text": progress_text, "channel": channel, "created_at": now, "replaces_id": replaces,
+    }
+    # Replacing, the day's report was just withdrawn under the lock: nothing to check (and a day with two
+    # live reports from before the one-a-day rule keeps its other one rather than fail half-written).
+    stored_row = (await session.execute(_insert_unless_reported(values, check=replaces is None))).first()
+    if stored_row is None:
+        raise ReportConflict(project_code)
+    report_id, stored = stored_row
+    if photos:
+        await session.execute(insert(_PHOTOS), [{"report_id": report_id, "channel": channel, "file_id": file_id}
+                                                for file_id in photos])
+    detail: dict[str, object] = {"report_id": report_id, "amount": str(amount), "progress": progress_text,
+                                 "photos": len(photos)}
+    if replaces is not None:
+        detail.update(replaces=replaces, replaced_amount=f"{replaced_amount.normalize():f}")
+    await audit.record(session, actor=actor, at=now, action="report.replace" if replaces else "report.create",
+                       object_type="project", object_key=project_code, detail=detail)
     return NewReport(id=report_id, project_id=project_id, person_id=person_id, local_day=local_day, amount=stored,
                      progress_text=progress_text, photos=tuple(photos), channel=channel, created_at=now)
 
 
-def _photo(done: list[list[direct.Row]], *, file_id: str, channel: str) -> dict[str, object]:
-    return {"report_id": done[0][0][0], "channel": channel, "file_id": file_id}
+@dataclass(frozen=True)
+class DayReport:
+    """The live report of a project on a day, as the replace question shows it."""
+
+    id: int
+    amount: Decimal
+    progress_text: str
+    created_at: datetime
+    person_name: str
+    photo_count: int
+
+
+async def live_report_of_day(session: AsyncSession, *, project_id: int, local_day: date) -> DayReport | None:
+    """The project's report that counts for that day, if any (one SELECT)."""
+    photos = select(func.count(ReportPhoto.id)).where(ReportPhoto.report_id == Report.id).scalar_subquery()
+    row = (await session.execute(
+        select(Report.id, Report.amount, Report.progress_text, Report.created_at, Person.name, photos)
+        .join(Person, Person.id == Report.person_id)
+        .where(Report.project_id == project_id, Report.local_day == local_day, Report.withdrawn_at.is_(None))
+        .order_by(Report.id.desc())
+        .limit(1)
+    )).first()
+    return DayReport(*row) if row is not None else None
 
 
 async def last_report_of_day(session: AsyncSession, *, person_id: int, local_day: date) -> Report | None:

@@ -6,7 +6,8 @@ Fixture names are distinct from those of package-level conftest files (``db``, `
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,3 +74,17 @@ async def telegram(fake_api: FakeBotAPI, e2e_core: Core,
     async with running(TelegramHarness(fake_api, e2e_core, tg_settings)) as harness:
         yield harness
     harness.assert_nothing_failed()
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_handler_failures(request: pytest.FixtureRequest,
+                                   caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A message that fails is answered "not saved" rather than raising (handlers.router), which would hide
+    a broken handler from the test that drove it: fail any test during which the router logged a failure,
+    unless it is marked ``handler_failures`` (it provokes them on purpose)."""
+    yield
+    if request.node.get_closest_marker("handler_failures"):
+        return
+    failures = [r for r in caplog.get_records("call") if r.name == "handlers.router" and r.levelno >= logging.ERROR]
+    if failures:
+        pytest.fail(f"a message could not be handled: {failures[0].getMessage()}\n{failures[0].exc_text or ''}")

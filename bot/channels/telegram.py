@@ -53,13 +53,20 @@ def incoming_from(update: Update) -> Incoming | None:
     name = user.full_name or user.username or str(user.id)
     if update.callback_query is not None:
         return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
-                        callback_data=update.callback_query.data or "", display_name=name)
+                        callback_data=update.callback_query.data or "", display_name=name,
+                        key=f"press:{update.callback_query.id}")
     message = update.effective_message
     if message is None:
         return None
     photos = (message.photo[-1].file_id,) if message.photo else ()
     return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
-                    text=message.text or message.caption or "", photos=photos, display_name=name)
+                    text=message.text or message.caption or "", photos=photos, display_name=name,
+                    key=message_key(chat.id, message.message_id))
+
+
+def message_key(chat_id: int, message_id: int) -> str:
+    """A message's key (storage.processed): its id, unique within its chat, kept by every re-delivery."""
+    return f"{chat_id}:{message_id}"
 
 
 def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:

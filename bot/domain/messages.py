@@ -40,6 +40,9 @@ class Incoming:
     photos: tuple[str, ...] = ()
     display_name: str = ""
     document: IncomingFile | None = None
+    # What identifies this message across deliveries (the same message sent to us again keeps it); None when
+    # the channel has nothing stable (the console). See storage.processed.
+    key: str | None = None
 
     @cached_property
     def command(self) -> tuple[str, str] | None:

@@ -56,6 +56,7 @@ from bot.ledger.columns import (
 )
 from bot.ledger.tables import Table
 
+
 @dataclass
 class ProjectDraft:
     """A project row as read, with what the cross-row checks need even when the row failed."""

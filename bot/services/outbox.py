@@ -324,9 +324,8 @@ class OutboxSender:
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
-        """SQLite has one writer at a time anyway: the sender's many short writes take turns
-        (`Database.session`), every sender of the same database with the others."""
-        async with self.db.session(take_turn=True) as session:
+        """One short unit of work (how writers wait for each other: storage.db)."""
+        async with self.db.session() as session:
             yield session
 
     # ------------------------------------------------------------ running

@@ -34,14 +34,14 @@ class SharedMemory:
         this returns, so the others see it at once). Every ``PURGE_EVERY`` it also deletes the expired
         marks, so that the table holds about the last ``ttl`` seconds' worth of messages."""
         now = self.clock.now()
-        async with self.db.session(take_turn=True) as session:
+        async with self.db.session() as session:
             if self._next_purge is None or now >= self._next_purge:
                 self._next_purge = now + PURGE_EVERY
                 await shared.purge(session, now=now)
             return await shared.first_sighting(session, name=name, now=now, ttl=timedelta(seconds=ttl))
 
     async def put(self, name: str, value: Any, *, ttl: float) -> None:
-        async with self.db.session(take_turn=True) as session:
+        async with self.db.session() as session:
             await shared.put(session, name=name, value=value, now=self.clock.now(), ttl=timedelta(seconds=ttl))
 
     async def get(self, name: str) -> Any:
@@ -49,14 +49,14 @@ class SharedMemory:
             return await shared.get(session, name=name, now=self.clock.now())
 
     async def forget(self, name: str) -> None:
-        async with self.db.session(take_turn=True) as session:
+        async with self.db.session() as session:
             await shared.forget(session, name=name)
 
     async def take_slots(self, window: str, n: int, *, limit: int, period: float) -> float:
         """``storage.shared.take_slots`` in a transaction of its own: 0.0 when taken, else seconds to wait."""
         for _ in range(SLOT_RACE_TRIES):
             try:
-                async with self.db.session(take_turn=True) as session:
+                async with self.db.session() as session:
                     return await shared.take_slots(session, window=window, n=n, limit=limit,
                                                    period=timedelta(seconds=period), now=self.clock.now())
             except shared.SlotsTaken:

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 import handlers.router as router_module
+from bot.__main__ import main
 from bot.app import Core
 from bot.channels.base import RateLimits
 from bot.channels.console import CHANNEL, bind_console
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
-from bot.__main__ import main
 from bot.config import load_settings
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import html_to_plain

@@ -1,9 +1,12 @@
 """The console channel: scripted input through the real router, buttons as numbers, notices shown."""
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.app import Core
 from bot.channels.console import bind_console, chat
@@ -69,3 +72,34 @@ async def test_cancel_leaves_a_guided_flow_and_says_so() -> None:
     out = await _console(core, "郝芳", ["/report", "/cancel", "/cancel"])
     assert out[2].strip() == "已取消。"
     assert "当前没有进行中的操作" in out[3]
+
+
+@pytest.mark.handler_failures
+async def test_a_report_that_cannot_be_written_in_time_is_answered_not_saved(tmp_path: Path) -> None:
+    path = tmp_path / "console.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    db = Database(url, lock_wait=0.3)  # a write waits at most 0.3 s for the lock
+    await db.create_all()
+    clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await import_ledger_files(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+    core = Core.build(load_settings(DATABASE_URL=url), clock=clock, db=db)
+    await _console(core, "郝芳", [])  # binds the console account
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, past the bound
+        async with core.db.session() as session:
+            [person] = await people.find_people_by_name(session, name="郝芳")
+        feed = iter(["/report ZD2026-001 850 桩基完成"])
+        failed: list[str] = []
+
+        async def read_line(_prompt: str) -> str | None:
+            return next(feed, None)
+
+        await chat(core.router, f"person-{person.id}", "郝芳", read_line, failed.append)
+        holder.execute("ROLLBACK")
+        saved = await _console(core, "郝芳", ["/report ZD2026-001 850 桩基完成"])
+    finally:
+        holder.close()
+        await db.dispose()
+    assert "没有处理成功" in failed[1] and "未保存" in failed[1]
+    assert "已记录填报" in saved[1]

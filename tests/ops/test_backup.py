@@ -55,7 +55,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Core]:
         liaison = await console_account(core, "郝芳")
         unit = await console_account(core, "赵芳")
         assert "已记录填报" in await say(core, liaison, "/report ZD2026-001 850万 桩基完成")
-        core.clock.advance(minutes=5)  # type: ignore[attr-defined]
+        core.clock.advance(days=1)  # type: ignore[attr-defined]  # one report a project a day
         assert "已记录填报" in await say(core, liaison, "/report ZD2026-001 120万 承台施工")
         assert "W0001" in await say(core, liaison, "/issue ZD2026-001 用地 还有12户未签约")
         assert "受理" in await say(core, unit, "/accept W0001")
@@ -83,10 +83,12 @@ def sample_backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def _write_reports(core: Core, liaison: str, stop: asyncio.Event, written: list[int]) -> None:
-    """Keep filing reports (each its own transaction) until told to stop."""
+    """Keep filing reports (each its own transaction, each on a day of its own: one report counts per
+    project and day) until told to stop."""
     n = 0
     while not stop.is_set():
         n += 1
+        core.clock.advance(days=1)  # type: ignore[attr-defined]
         reply = await say(core, liaison, f"/report ZD2026-001 1万 第{n}次进展")
         assert "已记录填报" in reply, reply
         written.append(n)

@@ -27,6 +27,8 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "invite.create": ("person", "7", {"role": "liaison", "expires_at": "2026-11-23T10:00:00+08:00"}),
     "report.create": ("project", "ZD2026-001", {"report_id": 3, "amount": "12000.0000"}),
     "report.withdraw": ("project", "ZD2026-001", {"report_id": 3, "amount": "850"}),
+    "report.replace": ("project", "ZD2026-001", {"report_id": 4, "amount": "900", "progress": "桩基完成",
+                                                 "photos": 0, "replaces": 3, "replaced_amount": "850"}),
     "report.correct": ("project", "ZD2026-001",
                        {"report_id": 3, "before": "850", "after": "8.5", "reason": "单位写错"}),
     "calendar.set": ("calendar", "2027-03-10", {"kind": "off", "name": "区运会"}),

@@ -165,7 +165,7 @@ async def test_add_report_stores_photos_and_fields(db: Database, world: World) -
 
 async def test_last_report_of_day_ignores_withdrawn_and_other_days(db: Database, world: World) -> None:
     first = await _add_report(db, world, minutes=0)
-    second = await _add_report(db, world, minutes=5)
+    second = await _add_report(db, world, project_id=world.p2, minutes=5)  # one report a project a day
     await _add_report(db, world, day=TODAY + timedelta(days=1), minutes=60 * 24)
     async with db.session() as session:
         latest = await report_repo.last_report_of_day(session, person_id=world.liaison, local_day=TODAY)
@@ -203,9 +203,10 @@ async def test_projects_reported_on(db: Database, world: World) -> None:
 
 
 async def test_project_figures(db: Database, world: World) -> None:
-    await _add_report(db, world, amount="10", minutes=0, photos=("a",))
+    await _add_report(db, world, amount="10", day=TODAY - timedelta(days=1), minutes=0, photos=("a",))
     latest = await _add_report(db, world, amount="20.5", minutes=10, photos=("b", "c"))
-    await _add_report(db, world, amount="5", minutes=20, photos=("d",), withdrawn=True)
+    await _add_report(db, world, amount="5", day=TODAY - timedelta(days=2), minutes=20, photos=("d",),
+                      withdrawn=True)
     await _add_report(db, world, amount="7", day=date(2025, 12, 31), minutes=-60 * 24 * 330)
     await _add_report(db, world, project_id=world.p2, amount="99", minutes=30, photos=("e",))
 

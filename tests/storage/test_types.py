@@ -18,6 +18,7 @@ from storage.models import Project, Report, Unit
 
 from .factories import NOW, build_world
 
+FIRST_DAY = date(2026, 1, 5)
 AMOUNTS = [Decimal("5200.5"), Decimal("0.0001"), Decimal("12000"), Decimal("99999999.9999")]
 
 
@@ -35,8 +36,9 @@ async def _report(db: Database, *, project_id: int, person_id: int, amount: Deci
 
 async def test_wan_round_trips_exactly(db: Database) -> None:
     world = await build_world(db, NOW)
-    ids = {amount: await _report(db, project_id=world.p1, person_id=world.liaison, amount=amount)
-           for amount in AMOUNTS}
+    ids = {amount: await _report(db, project_id=world.p1, person_id=world.liaison, amount=amount,
+                                 day=FIRST_DAY + timedelta(days=n))  # one report a project a day
+           for n, amount in enumerate(AMOUNTS)}
     for amount, report_id in ids.items():
         async with db.session() as session:
             loaded = await session.scalar(select(Report.amount).where(Report.id == report_id))
@@ -71,8 +73,9 @@ async def test_sql_sum_of_reports_is_exact(db: Database) -> None:
                                        Decimal("1234.5678"), Decimal("99999999.9999")]
     # The same numbers as floats do drift, so the checks below mean something.
     assert sum(float(a) for a in amounts[:10]) != 1.0
-    for amount in amounts:
-        await _report(db, project_id=world.p1, person_id=world.liaison, amount=amount)
+    for n, amount in enumerate(amounts):
+        await _report(db, project_id=world.p1, person_id=world.liaison, amount=amount,
+                      day=FIRST_DAY + timedelta(days=n))
     async with db.session() as session:
         direct = await session.scalar(select(func.sum(Report.amount)).where(Report.project_id == world.p1))
         through_repo = await project_repo.reported_sum(session, project_id=world.p1)
@@ -110,8 +113,8 @@ async def test_datetime_comparisons_in_sql_use_the_instant(db: Database) -> None
     # 07:59 and 08:01 in Shanghai are 23:59 the day before and 00:01 in UTC.
     early = await _report(db, project_id=world.p1, person_id=world.liaison, amount=Decimal(1),
                           at=datetime(2026, 11, 23, 7, 59, tzinfo=SHANGHAI))
-    late = await _report(db, project_id=world.p1, person_id=world.liaison, amount=Decimal(2),
-                         at=datetime(2026, 11, 23, 8, 1, tzinfo=SHANGHAI))
+    late = await _report(db, project_id=world.p2, person_id=world.liaison, amount=Decimal(2),
+                         at=datetime(2026, 11, 23, 8, 1, tzinfo=SHANGHAI))  # one report a project a day
     boundary = datetime(2026, 11, 23, 8, 0, tzinfo=SHANGHAI)
     async with db.session() as session:
         after = list((await session.scalars(select(Report.id).where(Report.created_at >= boundary))).all())

@@ -183,6 +183,7 @@ async def test_an_amount_with_a_space_and_an_ambiguous_line(driver: Driver) -> N
     saved = await driver.send("hao", f"/report {CODE} 1.2 亿 主体完工")
     assert "1.2 亿 = 12,000.0 万元" in saved
 
+    driver.advance(days=1)  # one report a project a day: the next one is tomorrow's
     asked = await driver.send("hao", f"/report {CODE} 3 000 主体")
     assert "尚未保存" in asked
     assert asked.buttons == ["3.0 万元，进度「000 主体」", "3,000.0 万元，进度「主体」", "都不对，取消"]

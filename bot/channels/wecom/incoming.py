@@ -105,7 +105,7 @@ def incoming_from(
     msgtype = (fields.get("MsgType") or "").strip().lower()
 
     def base(**what: Any) -> Incoming:
-        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, **what)
+        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, key=dedupe_key(fields), **what)
 
     if msgtype == "text":
         text = fields.get("Content") or ""

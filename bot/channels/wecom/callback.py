@@ -9,7 +9,9 @@
   be served by several processes: the message's key (``MsgId``, or sender + CreateTime + event + key
   for events) is marked in the database (``SharedMemory.first_sighting``) before the message is queued,
   for longer than the timestamp window both ways, so a retry, the same message posted to another
-  process, or a captured request replayed after a restart is acknowledged and not acted on again. The
+  process, or a captured request replayed after a restart is acknowledged and not acted on again. (The
+  key also travels as ``Incoming.key``: the router records it with what the message changed, which
+  holds even when the mark cannot be written.) The
   work runs in a task per user, one message after another, so guided flows stay in order; different
   users run concurrently (their database transactions one at a time on SQLite; sending is concurrent).
   Whom to greet on entering the app is remembered the same way.
@@ -188,7 +190,7 @@ class WeComChannel:
         if self._closing or self._pending >= self.max_pending:
             self.stats["busy"] += 1
             return 503  # not remembered: WeCom's retry may find room
-        if not await self.memory.first_sighting("wecom-msg:" + dedupe_key(fields), ttl=self.seen_ttl):
+        if not await self._first_sighting(dedupe_key(fields)):
             self.stats["duplicate"] += 1
             return 200
         self.stats["accepted"] += 1
@@ -198,6 +200,26 @@ class WeComChannel:
         if userid not in self._workers:
             self._workers[userid] = asyncio.create_task(self._work(userid), name=f"wecom:{userid}")
         return 200
+
+    async def _first_sighting(self, key: str) -> bool:
+        """Whether no process has seen this message yet. When the database cannot say (locked, gone), the
+        message is taken as new: the router's own record of the messages it handled (``Incoming.key``,
+        written with what the message changed) still keeps it from being acted on twice."""
+        try:
+            return await self.memory.first_sighting("wecom-msg:" + key, ttl=self.seen_ttl)
+        except Exception:
+            self.stats["dedupe_unavailable"] += 1
+            log.warning("could not check WeCom message %s against the ones seen; handling it", key, exc_info=True)
+            return True
+
+    async def _greet_now(self, userid: str) -> bool:
+        """Whether a user entering the app is greeted now (at most once per ``greet_every``, over every
+        process); when the database cannot say, not."""
+        try:
+            return await self.memory.first_sighting(f"wecom-greet:{userid}", ttl=self.greet_every)
+        except Exception:
+            log.warning("could not check when %s was last greeted", userid, exc_info=True)
+            return False
 
     # -- the work
 
@@ -224,8 +246,7 @@ class WeComChannel:
         choices = await self.transport.numbered_choices(userid)
         msgtype = (fields.get("MsgType") or "").strip().lower()
         event = (fields.get("Event") or "").strip().lower()
-        greet = (msgtype == "event" and event in ("enter_agent", "subscribe")
-                 and await self.memory.first_sighting(f"wecom-greet:{userid}", ttl=self.greet_every))
+        greet = msgtype == "event" and event in ("enter_agent", "subscribe") and await self._greet_now(userid)
         incoming, press = incoming_from(userid, fields, pressed_number=lambda _user, text: pick_number(choices, text),
                                         greet=lambda _user: greet)
         if incoming is None:

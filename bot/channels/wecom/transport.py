@@ -127,7 +127,10 @@ class WeComTransport:
         if part.buttons:
             labels = {b.data: b.label for b in part.buttons}
             if self.memory is not None:
-                await self.memory.put(f"wecom-card:{content['task_id']}", labels, ttl=CARD_TTL)
+                try:
+                    await self.memory.put(f"wecom-card:{content['task_id']}", labels, ttl=CARD_TTL)
+                except Exception:  # the card went out; only its "已选择" label will be plainer
+                    log.warning("could not remember the buttons of card %s", content["task_id"], exc_info=True)
             else:
                 self.cards.set(content["task_id"], labels)
 
@@ -152,11 +155,14 @@ class WeComTransport:
     # -- button memories
 
     async def _remember_numbers(self, userid: str, buttons: tuple[Button, ...]) -> None:
-        if self.memory is not None:
+        if self.memory is None:
+            self.numbered.set(userid, buttons)
+            return
+        try:
             await self.memory.put(f"wecom-numbers:{userid}", [[b.label, b.data] for b in buttons],
                                   ttl=NUMBERED_TTL)
-        else:
-            self.numbered.set(userid, buttons)
+        except Exception:  # the reply went out; only answering it by number will not work
+            log.warning("could not remember the numbered list shown to %s", userid, exc_info=True)
 
     async def numbered_choices(self, userid: str) -> tuple[Button, ...]:
         """The numbered list last shown to this user (by any process), empty if none."""
@@ -166,10 +172,13 @@ class WeComTransport:
         return tuple(Button(label=str(label), data=str(data)) for label, data in stored)
 
     async def forget_numbers(self, userid: str) -> None:
-        if self.memory is not None:
-            await self.memory.forget(f"wecom-numbers:{userid}")
-        else:
+        if self.memory is None:
             self.numbered.pop(userid)
+            return
+        try:
+            await self.memory.forget(f"wecom-numbers:{userid}")
+        except Exception:
+            log.warning("could not forget the numbered list shown to %s", userid, exc_info=True)
 
     async def mark_pressed(self, userid: str, task_id: str, response_code: str, key: str) -> None:
         """Replace a pressed card's buttons by "已选择:<label>".

@@ -26,9 +26,14 @@ async def _current(ctx: Context) -> Standings:
 
 
 async def rank_command(ctx: Context, _args: str) -> None:
-    """Where my projects (or my unit, or everything, for top officials and admins) stand today."""
+    """Where my projects (or my unit, or everything, for top officials and admins) stand today; in a group
+    chat, the public standings the bulletins show, whoever asks."""
     assert ctx.person is not None
     standings = await _current(ctx)
+    ranked = sum(1 for p in standings.projects if p.rank is not None)
+    if ctx.msg.in_group:
+        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked)
+        return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})
     mine = [p for p in standings.projects
@@ -36,7 +41,7 @@ async def rank_command(ctx: Context, _args: str) -> None:
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
     ctx.reply("rank", s=standings, mine=mine, unit=unit if "unit" in roles else None, overview=overview,
-              ranked=sum(1 for p in standings.projects if p.rank is not None))
+              ranked=ranked)
 
 
 async def export_command(ctx: Context, _args: str) -> None:

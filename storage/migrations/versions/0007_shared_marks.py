@@ -3,8 +3,8 @@
 Short-lived facts every process shares (``shared_marks``): the WeCom messages seen, the numbered choices
 last shown to a WeCom user, the slots of a group robot's rate window. See ``storage.shared``.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import storage.types
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,6 @@ send in flight at the kill is held in doubt."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess

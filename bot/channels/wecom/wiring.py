@@ -19,8 +19,8 @@ from bot.channels.wecom.transport import WeComTransport
 
 if TYPE_CHECKING:
     from bot.channels.wecom.callback import WeComChannel
-    from bot.services.shared_memory import SharedMemory
     from bot.config import Settings
+    from bot.services.shared_memory import SharedMemory
 
 CALLBACK_PATH = "/wecom/callback"
 

@@ -23,7 +23,7 @@ from bot.chart import group_chart, ranking_chart
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
+from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, parse_period
 from bot.domain.standings import Standings
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
@@ -32,6 +32,7 @@ from bot.services.ledger_export import bulletin_filename, ledger_workbook
 from bot.services.standings import compute_standings
 from storage import outbox
 from storage import people as people_repo
+from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
@@ -97,6 +98,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     text = renderer.render(
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
         s=standings, period=period, kind_name=KIND_NAMES[period.kind], unit_problems=unit_problems,
+        corrections=await _corrections_since_last(session, period),
+        names={p.code: p.name for p in standings.projects},
         total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
         period_done=await reported_between(session, start=period.start, end=period.end),
@@ -116,6 +119,17 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
             problems={p.code: open_problems.get(p.code, []) for p in projects},
         )
     return rendered
+
+
+async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:
+    """Corrections made since the previous bulletin of this kind that change a figure of a period already
+    sent (a report dated up to that bulletin's last day); none before the first bulletin. Sent bulletins
+    are never sent again: the next one notes the corrections."""
+    last = await last_bulletin_before(session, kind=period.kind, period=period.name)
+    if last is None:
+        return []
+    name, produced_at = last
+    return await corrections_since(session, since=produced_at, up_to_day=parse_period(period.kind, name).end)
 
 
 async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Problem]]:

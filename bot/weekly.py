@@ -18,16 +18,15 @@ Decisions made here (and relied on by the bulletins):
   is the share of problems closed within deadline of the unit with the group's name (for a town, the
   town government as a unit answering problems), None when nothing was due.
 - Praise and urge lists are the top and bottom ``praise_n`` ranked projects (ties with the n-th are
-  included, see ``praise_and_urge``). Every red project is warned, most behind first.
+  included, see ``praise_and_urge``); praise never goes to a project at 0 % (``deserves_praise``) or
+  without a plan for the year (unranked, like the urge list). Every red project is warned, most behind first.
 - 开工率/竣工率 are for the cut-off day's year. Projects whose stage is not one of STAGES are left out
   of both rates rather than failing the whole bulletin.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -50,40 +49,16 @@ from bot.domain.ranking import (
     share,
 )
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+from storage.rows import gc_paused
 
 __all__ = [
     "assemble",
+    "deserves_praise",
     "gc_paused",
     "group_standings",
     "project_places",
     "rank_projects",
 ]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a burst of allocations, then restore it as it was.
-
-    A district's standings are some 100,000 small objects built in one go; left on, the collector runs
-    several full collections of the whole process meanwhile, a fifth to a third of the CPU time of a
-    bulletin. Nothing built here forms reference cycles, so reference counting frees it all anyway. Use
-    only around synchronous code (no ``await`` inside), so no other task runs while it is paused.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-
-
-
-
-
-
 
 
 def _with_rank(project: ProjectStanding, place: int | None) -> ProjectStanding:
@@ -121,6 +96,12 @@ def rank_projects(projects: Iterable[ProjectStanding]) -> list[Ranked[ProjectSta
     ranked = rank(projects, score=lambda p: p.gap, tiebreak=lambda p: p.code)
     return [r if r.item.rank == r.rank else Ranked(_with_rank(r.item, r.rank), r.score, r.rank)
             for r in ranked]
+
+
+def deserves_praise(project: ProjectStanding) -> bool:
+    """Praise goes only to a project with a plan for the year and something done against it (a project at
+    0 % is never praised, however the others stand)."""
+    return project.rate is not None and project.rate > 0 and project.ytd_done > 0
 
 
 def _groups(
@@ -201,6 +182,7 @@ def _assemble(
     by_rank = rank_projects(projects)
     ranked = [r.item for r in by_rank]
     praised, urged = praise_and_urge(by_rank, praise_n)
+    praised = [r for r in praised if deserves_praise(r.item)]
     warned = sorted((p for p in ranked if p.light == "red"),
                     key=lambda p: (p.gap if p.gap is not None else 0.0, p.code))
     units = group_standings(ranked, lambda p: p.lead_unit, schedule=schedule,

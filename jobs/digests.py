@@ -23,7 +23,8 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, refusal
+from bot.domain.periods import (KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period,
+                                refusal)
 from bot.domain.standings import ProblemRow, Standings
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
@@ -32,6 +33,7 @@ from bot.services.standings import compute_standings
 from storage import outbox
 from storage import people as people_repo
 from storage.annual_plans import year_facts
+from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
@@ -96,10 +98,11 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         unit_problems = await problems_by_unit(session, start=start, end=end)
     period_done = await reported_between(session, start=period.start, end=period.end)
     open_problems = await _open_problems_by_project(session)
+    corrections = await _corrections_since_last(session, period)
     files = await asyncio.to_thread(_write_files, standings, problems, period, out_dir)
     return await asyncio.to_thread(
         _render_texts, renderer, standings, period=period, files=files, unit_problems=unit_problems,
-        period_done=period_done, open_problems=open_problems,
+        period_done=period_done, open_problems=open_problems, corrections=corrections,
     )
 
 
@@ -126,7 +129,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
 
 def _render_texts(renderer: Renderer, standings: Standings, *, period: Period, files: dict[str, Path],
                   unit_problems: list[UnitProblems], period_done: Decimal,
-                  open_problems: dict[str, list[Problem]]) -> Rendered:
+                  open_problems: dict[str, list[Problem]], corrections: list[Correction]) -> Rendered:
     """The bulletin's text, its parts, the top officials' summary and each lead official's digest.
 
     Pure rendering over what was read (blocking for large districts: run it in a worker thread).
@@ -134,6 +137,8 @@ def _render_texts(renderer: Renderer, standings: Standings, *, period: Period, f
     text = renderer.render(
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
         s=standings, period=period, kind_name=KIND_NAMES[period.kind], unit_problems=unit_problems,
+        corrections=corrections,
+        names={p.code: p.name for p in standings.projects},
         total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
         period_done=period_done,
@@ -152,6 +157,17 @@ def _render_texts(renderer: Renderer, standings: Standings, *, period: Period, f
             problems={p.code: open_problems.get(p.code, []) for p in projects},
         )
     return rendered
+
+
+async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:
+    """Corrections made since the previous bulletin of this kind that change a figure of a period already
+    sent (a report dated up to that bulletin's last day); none before the first bulletin. Sent bulletins
+    are never sent again: the next one notes the corrections."""
+    last = await last_bulletin_before(session, kind=period.kind, period=period.name)
+    if last is None:
+        return []
+    name, produced_at = last
+    return await corrections_since(session, since=produced_at, up_to_day=parse_period(period.kind, name).end)
 
 
 async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Problem]]:

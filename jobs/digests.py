@@ -23,8 +23,7 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
-from bot.domain.periods import (KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period,
-                                refusal)
+from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
 from bot.domain.standings import ProblemRow, Standings
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html

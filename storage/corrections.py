@@ -122,7 +122,8 @@ async def correct_report(
     if photos:  # the photos stay with the report
         await session.execute(insert(_PHOTOS), [{"report_id": new_id, "channel": photo_channel, "file_id": file_id}
                                                 for file_id in photos])
-    await audit.record(session, actor=actor, at=now, action="report.correct", object_type="project", object_key=project_code,
+    await audit.record(session, actor=actor, at=now, action="report.correct", object_type="project",
+                       object_key=project_code,
                        detail={"report_id": new_id, "replaces": old.id, "day": old.local_day.isoformat(),
                                "before": f"{old.amount.normalize():f}", "after": f"{amount.normalize():f}",
                                "before_progress": old.progress_text, "after_progress": progress_text,

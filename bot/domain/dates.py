@@ -34,8 +34,9 @@ def day_of(match: re.Match[str]) -> date | None:
 
 
 def _month_day(month: int, day: int, today: date) -> date | None:
-    """The next `month`-`day` on or after today (this year's, else next year's); None if no such day."""
-    for year in (today.year, today.year + 1):
+    """The next `month`-`day` on or after today (this year's, else next year's; 29 February the next leap
+    year's); None if there is no such day."""
+    for year in range(today.year, today.year + 5):  # 29 February waits for a leap year
         try:
             candidate = date(year, month, day)
         except ValueError:

@@ -261,6 +261,8 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     ]
     promised, checks = _promise(state, now, calendar, policy)
     actions_list += promised
+    if promised:
+        checks.append(now)  # due now: a caller that only schedules (after an escalation) must look again
     for name, due in clocks:
         if due <= now:
             continue

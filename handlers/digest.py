@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.clock import SHANGHAI
 from bot.domain.messages import Attachment
 from bot.domain.standings import Standings
-from bot.services.ledger_export import ledger_workbook
 from bot.services.standings import compute_standings
 from handlers.context import Context
 from storage.settings import load_calendar, load_digest_settings
@@ -47,7 +47,9 @@ async def rank_command(ctx: Context, _args: str) -> None:
 async def export_command(ctx: Context, _args: str) -> None:
     """The ledger as xlsx: projects with plan, done, rate, gap, light, last report; problems with history."""
     standings = await _current(ctx)
-    data = ledger_workbook(standings, await problem_rows(ctx.session))
+    from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first export, not at start-up
+
+    data = await asyncio.to_thread(ledger_workbook, standings, await problem_rows(ctx.session))
     name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative

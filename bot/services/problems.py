@@ -392,8 +392,8 @@ async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, 
     below = await _watchers(session, problem, exclude=None, cache=work.people)
     from_level = problem.level
     problem.level = action.to_level
-    problem.status = "open"
-    problem.updated_at = now
+    problem.updated_at = now  # the unit's status (待受理, 办理中, 已答复) stays what it is: going up changes who
+    # answers for the problem, not what the unit has done
     _start_level(problem, deps, now)
     await work.add_event(session, problem=problem, at=now, kind="escalated", actor_id=None,
                          detail={"from": from_level, "to": action.to_level, "clock": action.clock,

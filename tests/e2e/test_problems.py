@@ -291,6 +291,8 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     inbox = await desk.deliver()
     assert inbox.chats == {WANG, LIU, ZHAO, HAO}, inbox
     assert LI not in inbox.chats
+    problem = await desk.problem()
+    assert (problem.level, problem.status) == (2, "answered")  # going up keeps what the unit has done
     [up] = inbox.texts(WANG)
     assert "问题上报" in up and "未按时办结" in up and "已上报至区长" in up
     assert "批示:请住建局本周内办结" in up and "答复:已协调" in up

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
-from bot.domain.promises import on_working_day
 from bot.domain.messages import Reply
+from bot.domain.promises import on_working_day
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
 from bot.services import problems as service

@@ -280,6 +280,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
 
 __all__ = [
     "ACTIVE", "CATEGORIES", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
-    "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue", "ProblemClock",
-    "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time", "promise_key", "skipped_levels",
+    "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
+    "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
+    "promise_key", "skipped_levels",
 ]

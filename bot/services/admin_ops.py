@@ -97,7 +97,8 @@ def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:
         if what == "response" and len(args) == 2:
             level = _level(args[0])
             if level != 0:
-                raise AdminInputError("只有责任单位(第 0 层)有受理时限;各层领导按办结时限办理:sla set resolution 层级 天数")
+                raise AdminInputError(
+                    "只有责任单位(第 0 层)有受理时限;各层领导按办结时限办理:sla set resolution 层级 天数")
             days = list(policy.response_days)
             days[level] = _days(args[1])
             return replace(policy, response_days=tuple(days))  # type: ignore[arg-type]

@@ -19,10 +19,10 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot.domain.escalation import (
     DECISION_CATEGORY,
     LEVEL_NAMES,
+    RESPONSE_LEVELS,
     Decision,
     Escalate,
     Nudge,
-    RESPONSE_LEVELS,
     Overdue,
     ProblemClock,
     SlaPolicy,

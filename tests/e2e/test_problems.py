@@ -173,6 +173,11 @@ async def bind_directly(tg: TelegramHarness, user: int, name: str) -> None:
 
 @pytest.fixture
 async def desk(telegram: TelegramHarness) -> Desk:
+    """Everyone bound (`bind_everyone`)."""
+    return await bind_everyone(telegram)
+
+
+async def bind_everyone(telegram: TelegramHarness) -> Desk:
     """Everyone bound on Monday 2026-11-16 08:00, before anything is raised: 郝芳 through an invite and
     /start like a real user, the others directly."""
     telegram.clock.set(nov(16, 8, 0))

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry
 from storage.settings import load_calendar
-from tests.e2e.test_problems import ADMIN, HAO, LIU, SHANGHAI, ZHAO, Desk, desk, nov  # noqa: F401
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_problems import ADMIN, HAO, LIU, SHANGHAI, ZHAO, Desk, bind_everyone, nov
+
+
+@pytest.fixture
+async def desk(telegram: TelegramHarness) -> Desk:
+    """The people of the problem tests, bound as there."""
+    return await bind_everyone(telegram)
 
 
 async def test_a_promise_is_reminded_the_working_day_before_and_overdue_when_missed(desk: Desk) -> None:
@@ -93,7 +101,7 @@ async def test_a_promise_after_the_deadline_is_an_extension_the_lead_official_ap
     desk.travel(nov(19, 17, 30))  # the old deadline passes: nothing moves
     assert (await desk.tick()).actions == []
     async with tg.session() as session:
-        entries = list((await session.scalars(select(AuditEntry).where(AuditEntry.action == "problem.extend"))))
+        entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "problem.extend")))
     assert [(e.object_key, e.detail["approved"], e.detail["day"]) for e in entries] == [("W0001", True, "2026-12-21")]
     assert "申请延期" in (await tg.send(HAO, "/issue W0001")).text  # the history says so
 

@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     cal_set.add_argument("day", type=_date_arg)
     cal_set.add_argument("kind", choices=["off", "work", "auto"])
     cal_set.add_argument("--name", default="", help="节日名称,如 春节")
+    cal_set.add_argument("--to", type=_date_arg, metavar="YYYY-MM-DD", help="录入连续多天时的最后一天")
+    cal_off = cal_sub.add_parser("official", help="确认某年的官方通知已全部录入(该年不再按预估计算)")
+    cal_off.add_argument("year", type=int)
+    cal_off.add_argument("--undo", action="store_true", help="改回按预估计算")
 
     sla = sub.add_parser("sla", help="问题办理时限")
     sla_sub = sla.add_subparsers(dest="sla_command", required=True)
@@ -83,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     sla_set.add_argument("values", nargs="+")
 
     job = sub.add_parser("job", help="立即运行一次定时任务")
-    job.add_argument("name", choices=["escalate"])
+    job.add_argument("name", choices=["escalate", "remind"],
+                     help="escalate 问题催办和上报;remind 填报提醒(按 --at 之前最近的提醒时间)")
     job.add_argument("--at", type=_datetime_arg, help="按指定时间运行,如 2026-12-03T18:00+08:00")
 
     dig = sub.add_parser("digest", help="生成或发送通报(周通报、月通报、季度、半年、年度)")
@@ -341,19 +346,23 @@ async def _console(settings: Settings, name: str, phone: str | None) -> int:
 
 async def _calendar(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render import Renderer, html_to_plain
-    from bot.services.admin_ops import AdminInputError, set_day
+    from bot.services.admin_ops import AdminInputError, set_days, set_official_year
     from storage.audit import Actor
     from storage.settings import calendar_overrides, load_calendar
 
     core = await _open(settings)
+    actor = Actor(label="cli", channel="cli")
     try:
         async with core.db.session() as session:
-            if args.calendar_command == "set":
-                try:
-                    await set_day(session, day=args.day, kind=args.kind, name=args.name, now=core.clock.now(),
-                                  actor=Actor(label="cli", channel="cli"))
-                except AdminInputError as error:
-                    raise CliError(str(error)) from error
+            try:
+                if args.calendar_command == "set":
+                    await set_days(session, first=args.day, last=args.to or args.day, kind=args.kind,
+                                   name=args.name, now=core.clock.now(), actor=actor)
+                elif args.calendar_command == "official":
+                    await set_official_year(session, year=args.year, official=not args.undo, now=core.clock.now(),
+                                            actor=actor)
+            except AdminInputError as error:
+                raise CliError(str(error)) from error
         async with core.db.session() as session:
             calendar = await load_calendar(session)
             overrides = await calendar_overrides(session)
@@ -391,17 +400,21 @@ async def _sla(settings: Settings, args: argparse.Namespace) -> int:
 async def _job(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import deliver_outbox
     from bot.clock import FrozenClock
-    from jobs import escalation
+    from jobs import escalation, reminders
 
     core = await _open(settings)
     if args.at is not None:
         core = core.with_clock(FrozenClock(args.at))
     try:
-        result = await escalation.run(core.db, core.clock, core.deps.renderer)
+        if args.name == "remind":
+            summary = await reminders.run_as_of(core.db, core.clock.now(), core.deps.renderer)
+        else:
+            result = await escalation.run(core.db, core.clock, core.deps.renderer)
+            summary = f"检查了 {result.checked} 个到期问题:" + ("、".join(result.actions) or "无需处理")
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    print(f"检查了 {result.checked} 个到期问题:" + ("、".join(result.actions) or "无需处理"))
+    print(summary)
     print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
     return 0
 

@@ -20,7 +20,7 @@ from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
-from bot.services.admin_ops import AdminInputError, set_day, set_policy
+from bot.services.admin_ops import AdminInputError, set_days, set_official_year, set_policy
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
@@ -31,6 +31,9 @@ SLA_WHATS = ("category", "response", "resolution", "end-of-day", "nudge-at")
 DAY_KINDS = {"off": "off", "放假": "off", "休": "off", "休息": "off",
              "work": "work", "上班": "work", "调休": "work", "调休上班": "work",
              "auto": "auto", "恢复": "auto", "默认": "auto"}
+YEAR = re.compile(r"[0-9]{4}")
+YEAR_WORDS = {"official": "official", "官方": "official", "已录入": "official",
+              "estimated": "estimated", "预估": "estimated"}
 SCHEDULE_ALIASES = {"提醒": "reminders", "周报": "weekly", "月报": "monthly", "预警": "alert", "表扬": "praise",
                     "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds"}
 ON_WORDS = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
@@ -77,27 +80,46 @@ def _chat_wording(message: str) -> str:
 # --- /calendar -------------------------------------------------------------------------------------
 
 async def calendar_command(ctx: Context, args: str) -> None:
-    """`/calendar` shows the official days entered; `/calendar 2027-02-06 off 春节`, `… work`, `… auto`."""
+    """`/calendar` shows the official days entered; `/calendar 2027-02-06 off 春节` (`… work`, `… auto`), a range
+    `/calendar 2027-02-05..2027-02-13 off 春节`, and `/calendar 2027 official` once a year's notice is all in
+    (`/calendar 2027 estimated` undoes that)."""
     words = args.split(maxsplit=2)
+    changed = None
     if words:
-        day = parse_day(words[0])
-        kind = DAY_KINDS.get(words[1].lower()) if len(words) > 1 else None
-        if day is None or kind is None:
-            ctx.reply("admin_settings_refused", reason="calendar_usage", word=words[0])
-            return
-        name = words[2].strip() if len(words) > 2 else ""
-        if len(name) > 50:
-            ctx.reply("admin_settings_refused", reason="name_too_long")
-            return
         try:
-            await set_day(ctx.session, day=day, kind=kind, name=name, now=ctx.now, actor=ctx.actor)
+            changed = await _calendar_change(ctx, words)
         except AdminInputError as error:
             ctx.reply("admin_settings_refused", reason="message", message=str(error))
             return
+        if changed is None:
+            return
         await ctx.session.flush()
     calendar = await load_calendar(ctx.session)
-    ctx.reply("admin_settings_calendar", changed=bool(words), overrides=await calendar_overrides(ctx.session),
+    ctx.reply("admin_settings_calendar", changed=changed, overrides=await calendar_overrides(ctx.session),
               official_until=calendar.official_until, official_years=sorted(calendar.official_years))
+
+
+async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
+    """Make the change `words` ask for and say which kind ("days", "official", "estimated"); None after
+    replying that they could not be read."""
+    year_word = YEAR_WORDS.get(words[1].lower()) if len(words) == 2 else None
+    if YEAR.fullmatch(words[0]) and year_word is not None:
+        await set_official_year(ctx.session, year=int(words[0]), official=year_word == "official", now=ctx.now,
+                                actor=ctx.actor)
+        return year_word
+    first_word, _, last_word = words[0].partition("..")
+    first = parse_day(first_word)
+    last = parse_day(last_word) if last_word else first
+    kind = DAY_KINDS.get(words[1].lower()) if len(words) > 1 else None
+    if first is None or last is None or kind is None:
+        ctx.reply("admin_settings_refused", reason="calendar_usage", word=words[0])
+        return None
+    name = words[2].strip() if len(words) > 2 else ""
+    if len(name) > 50:
+        ctx.reply("admin_settings_refused", reason="name_too_long")
+        return None
+    await set_days(ctx.session, first=first, last=last, kind=kind, name=name, now=ctx.now, actor=ctx.actor)
+    return "days"
 
 
 # --- /schedule -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from handlers.context import Context
 from storage import approvals as approval_repo
+from storage import corrections
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
@@ -68,7 +69,8 @@ async def show_project(ctx: Context, code: str) -> None:
         ctx.reply("project_not_found", code=code)
         return
     project, figures = found
-    ctx.reply("project", **await project_card(ctx, project, figures=figures, with_approvals=True))
+    history = await corrections.corrections_of(ctx.session, code=project.code)
+    ctx.reply("project", history=history, **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 
 async def project_button(ctx: Context, data: str) -> None:

@@ -8,7 +8,6 @@ escalation (skipping level 1, as it has no project) and 销号 by the admin who 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +18,7 @@ from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
 from bot.domain.messages import Reply
+from bot.domain.promises import on_working_day
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
 from bot.services import problems as service
@@ -34,7 +34,6 @@ ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
 TEXT_MAX = 500
 PREVIEW = 40
-MONTH_DAY = re.compile(r"^([0-9]{1,2})月([0-9]{1,2})日?$")
 
 
 def register(registry: CommandRegistry) -> None:
@@ -127,10 +126,13 @@ async def decide_command(ctx: Context, args: str) -> None:
         ctx.reply("meeting_refused", reason="usage")
         return
     text, unit_token, due_token = parts[0].strip(), parts[1], parts[2]
-    due = parse_due(due_token, today=ctx.today)
-    if due is None:
+    asked = parse_due(due_token, today=ctx.today)
+    if asked is None:
         ctx.reply("meeting_refused", reason="bad_date", token=due_token)
         return
+    calendar = await load_calendar(ctx.session)
+    due_day = on_working_day(calendar, asked)  # a rest day moves to the next working day, and the reply says so
+    due = due_day.day
     policy = await load_policy(ctx.session)
     if service.decision_due_at(due, policy) <= ctx.now:
         ctx.reply("meeting_refused", reason="past_date", due=due, end_of_day=policy.end_of_day)
@@ -144,7 +146,7 @@ async def decide_command(ctx: Context, args: str) -> None:
         ctx.reply("meeting_refused", reason="text", limit=TEXT_MAX)
         return
     unit = matches[0]
-    deps = service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=policy,
+    deps = service.ProblemDeps(calendar=calendar, policy=policy,
                                renderer=ctx.deps.renderer)
     problem = await service.record_decision(ctx.session, deps, raiser=ctx.person, text=text, unit=unit,
                                             due=due, now=ctx.now)
@@ -152,20 +154,10 @@ async def decide_command(ctx: Context, args: str) -> None:
                        object_type="problem", object_key=problem.number,
                        detail={"unit": unit.name, "due": due.isoformat(), "text": text})
     handlers = await people_repo.unit_handlers(ctx.session, unit_id=unit.id)
-    ctx.reply("meeting_decided", problem=problem, handlers=handlers)
+    ctx.reply("meeting_decided", problem=problem, handlers=handlers, due_day=due_day)
 
 
 def parse_due(text: str, *, today: date) -> date | None:
-    """"2026-12-15", "2026/12/15", "2026年12月15日", or "12月15日" (this year, or next year if it has passed)."""
-    text = text.strip()
-    full = parse_day(text)
-    if full is not None:
-        return full
-    try:
-        match = MONTH_DAY.match(text)
-        if match:
-            day = date(today.year, int(match[1]), int(match[2]))
-            return day if day >= today else date(today.year + 1, day.month, day.day)
-    except ValueError:
-        return None
-    return None
+    """A deadline as people type it (bot.domain.dates): "2026-12-15", "12月15日" (this year, or next year if it
+    has passed), "12-15", "下周五", "明天"."""
+    return parse_day(text, today=today)

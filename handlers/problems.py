@@ -9,10 +9,12 @@ from bot.domain.dates import split_leading_day
 from bot.domain.digits import is_digits
 from bot.domain.escalation import CATEGORIES
 from bot.domain.messages import Button
+from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
+from bot.services import extensions
 from bot.services import problems as service
 from handlers.context import Context
-from storage import conversations
+from storage import audit, conversations
 from storage import problems as repo
 from storage import projects as project_repo
 from storage.models import Problem, Project, Unit
@@ -260,12 +262,8 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
             return
         await service.accept(ctx.session, deps, problem, actor=ctx.person, now=ctx.now)
     elif action == "answer":
-        promised, plan = split_leading_day(text)
-        if not plan:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
-        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=promised,
-                             now=ctx.now)
+        await _answer(ctx, deps, problem, text)
+        return
     elif action == "reassign":
         if not text:
             ctx.reply("problem_needs_text", action=action, problem=problem)
@@ -304,6 +302,59 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
 
 
 
+async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, text: str) -> None:
+    """答复, maybe with a promised date first: on a working day (moved there, and said so), not past, within
+    the resolution deadline; a later date is answered and asked of the next level as an extension."""
+    assert ctx.person is not None
+    asked, plan = split_leading_day(text, today=ctx.today)
+    if not plan:
+        ctx.reply("problem_needs_text", action="answer", problem=problem)
+        return
+    if asked is None:
+        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=None, now=ctx.now)
+        ctx.reply("problem_done", action="answer", problem=problem)
+        return
+    check = check_promise(deps.calendar, asked, now=ctx.now, resolution_due_at=problem.resolution_due_at,
+                          end_of_day=deps.policy.end_of_day)
+    if check.verdict == "past":
+        ctx.reply("problem_refused", reason="promise_past", problem=problem, day=asked)
+        return
+    if check.verdict == "extension":
+        if await extensions.pending_request(ctx.session, problem) is not None:
+            ctx.reply("problem_refused", reason="extension_pending", problem=problem)
+            return
+        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=None, now=ctx.now)
+        await extensions.request(ctx.session, deps, problem, actor=ctx.person, day=check.day, reason=plan,
+                                 now=ctx.now)
+    else:
+        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=check.day,
+                             now=ctx.now)
+    ctx.reply("problem_done", action="answer", problem=problem, promise=check)
+
+
+async def _extension(ctx: Context, token: str, approve: bool) -> None:
+    """同意延期 / 不同意 on an extension request: the next level's holders (or an admin) decide it once."""
+    number = repo.parse_number(token)
+    problem = await repo.get_problem(ctx.session, problem_id=number) if number is not None else None
+    if problem is None or ctx.person is None:
+        ctx.reply("button_expired")
+        return
+    deciders = await extensions.deciders(ctx.session, problem)
+    if "admin" not in ctx.roles and all(p.id != ctx.person.id for p in deciders):
+        ctx.reply("problem_refused", reason="not_decider", problem=problem)
+        return
+    pending = await extensions.pending_request(ctx.session, problem)
+    if pending is None:
+        ctx.reply("problem_refused", reason="no_extension", problem=problem)
+        return
+    event = await extensions.decide(ctx.session, await _deps(ctx), problem, pending, actor=ctx.person,
+                                    approve=approve, now=ctx.now)
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.extend", object_type="problem",
+                       object_key=problem.number,
+                       detail={"approved": approve, "day": event.detail["day"], "unit": problem.unit.name})
+    ctx.reply("problem_extension_done", problem=problem, approved=approve)
+
+
 def command_for(action: str):  # type: ignore[no-untyped-def]
     """A slash-command handler `/action W0007 text…`."""
 
@@ -320,6 +371,9 @@ def command_for(action: str):  # type: ignore[no-untyped-def]
 async def action_button(ctx: Context, data: str) -> None:
     """Buttons on problem notices: pb:<act>:<id>."""
     act, _, token = data.partition(":")
+    if act in {"exy", "exn"}:
+        await _extension(ctx, token, approve=act == "exy")
+        return
     problem = await _load(ctx, token)
     if problem is None:
         return

@@ -12,6 +12,7 @@ from handlers import (
     admin_people,
     admin_projects,
     admin_settings,
+    correct,
     digest,
     lookup,
     meeting,
@@ -48,6 +49,8 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
                          usage="/report 项目编号 金额 形象进度", light=True))
     registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
+    registry.add(Command("correct", "更正近几个工作日的填报（须写理由）", correct.correct_command,
+                         roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…"))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
     registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
@@ -82,6 +85,7 @@ def build_commands() -> CommandRegistry:
 
 BUTTONS: dict[str, ButtonHandler] = {
     report.PREFIX: report.report_button,
+    correct.PREFIX: correct.correct_button,
     "pj": lookup.project_button,
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
@@ -93,8 +97,8 @@ BUTTONS: dict[str, ButtonHandler] = {
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.
 GROUP_BUTTONS: frozenset[str] = frozenset()
-FLOWS = {report.FLOW: report.report_step, problems.ISSUE_FLOW: problems.issue_step,
-         problems.TEXT_FLOW: problems.text_step, **admin_import.FLOWS}
+FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
+         problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **admin_import.FLOWS}
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:

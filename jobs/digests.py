@@ -22,7 +22,7 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, refusal
+from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, OpenProblem, render_files_and_texts
@@ -30,6 +30,7 @@ from bot.workers import Workers
 from storage import outbox
 from storage import people as people_repo
 from storage.annual_plans import year_facts
+from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
@@ -98,7 +99,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,
         problems=problems, unit_problems=unit_problems,
         period_done=await reported_between(session, start=period.start, end=period.end),
-        open_problems=await _open_problems_by_project(session), out_dir=out_dir, late=late,
+        open_problems=await _open_problems_by_project(session),
+        corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -106,6 +108,17 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         work = await workers.run(render_files_and_texts, job)
     return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
                     top_parts=work.top_parts, projects=work.projects)
+
+
+async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:
+    """Corrections made since the previous bulletin of this kind that change a figure of a period already
+    sent (a report dated up to that bulletin's last day); none before the first bulletin. Sent bulletins
+    are never sent again: the next one notes the corrections."""
+    last = await last_bulletin_before(session, kind=period.kind, period=period.name)
+    if last is None:
+        return []
+    name, produced_at = last
+    return await corrections_since(session, since=produced_at, up_to_day=parse_period(period.kind, name).end)
 
 
 async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[OpenProblem]]:

@@ -14,6 +14,7 @@ from bot.domain.workdays import DayOverride, WorkCalendar
 from storage.models import CalendarOverride, Setting
 
 SLA_KEY = "sla"
+OFFICIAL_YEARS_KEY = "calendar_official_years"
 
 
 async def load_digest_settings(session: AsyncSession) -> DigestSettings:
@@ -58,7 +59,13 @@ async def clear_calendar_day(session: AsyncSession, *, day: date) -> bool:
     return bool(result.rowcount)
 
 
+async def official_years(session: AsyncSession) -> list[int]:
+    """The years the admin has declared entered in full (see bot.domain.workdays)."""
+    return sorted(int(y) for y in await get_setting(session, key=OFFICIAL_YEARS_KEY) or [])
+
+
 async def load_calendar(session: AsyncSession) -> WorkCalendar:
-    """China's working-day calendar with the admins' official days applied."""
+    """China's working-day calendar with the admins' official days and official years applied."""
     rows = await calendar_overrides(session)
-    return WorkCalendar([DayOverride(day=r.day, working=r.working, name=r.name) for r in rows])
+    return WorkCalendar([DayOverride(day=r.day, working=r.working, name=r.name) for r in rows],
+                        official_years=await official_years(session))

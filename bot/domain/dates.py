@@ -1,13 +1,28 @@
-"""Calendar days as people type them: 2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日."""
+"""Calendar days as people type them.
+
+Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日. Read when the caller says what today
+is (`today=`): 12-20, 12/20, 12月20日 (or 12月20号), the next such day on or after today; 今天, 明天,
+后天; 周五 / 本周五 / 这周五 (this week's, Monday first) and 下周五 / 下星期五 (next week's).
+
+A form is read only when it stands alone: "3-5天内" is not 5 March, and "12月底" is no day. Nothing here
+reads a clock.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
-_DAY = r"([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?"
-_WHOLE = re.compile(_DAY)
-_LEADING = re.compile(rf"{_DAY}\s*")
+# What may follow a day at the start of a text: a space, the end, or punctuation before the rest.
+_END = r"(?=$|[\s,，。;；:：、])"
+_FULL = re.compile(r"(?P<y>[0-9]{4})[-/.年](?P<m>[0-9]{1,2})[-/.月](?P<d>[0-9]{1,2})[日号]?")
+_MONTH_DAY = re.compile(rf"(?:(?P<m>[0-9]{{1,2}})[-/](?P<d>[0-9]{{1,2}}){_END}"
+                        rf"|(?P<cm>[0-9]{{1,2}})月(?P<cd>[0-9]{{1,2}})(?:[日号]|{_END}))")
+_WEEKDAYS = "一二三四五六日天"
+_WEEKDAY = re.compile(rf"(?P<next>下)?(?:本|这)?(?:周|星期|礼拜)(?P<w>[{_WEEKDAYS}]){_END}")
+_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
+_RELATIVE_RE = re.compile(rf"(?P<word>{'|'.join(_RELATIVE)}){_END}")
+_SEPARATORS = " \t\n,，。;；:：、"
 
 
 def day_of(match: re.Match[str]) -> date | None:
@@ -18,17 +33,61 @@ def day_of(match: re.Match[str]) -> date | None:
         return None
 
 
-def parse_day(text: str) -> date | None:
-    """The day `text` is (surrounding spaces aside); None if it is not one."""
-    match = _WHOLE.fullmatch(text.strip())
-    return day_of(match) if match else None
+def _month_day(month: int, day: int, today: date) -> date | None:
+    """The next `month`-`day` on or after today (this year's, else next year's; 29 February the next leap
+    year's); None if there is no such day."""
+    for year in range(today.year, today.year + 5):  # 29 February waits for a leap year
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue  # 2-29 in a common year: try the next
+        if candidate >= today:
+            return candidate
+    return None
 
 
-def split_leading_day(text: str) -> tuple[date | None, str]:
+def _weekday(index: int, following: bool, today: date) -> date:
+    monday = today - timedelta(days=today.weekday())
+    return monday + timedelta(days=index + (7 if following else 0))
+
+
+def _read(text: str, today: date | None) -> tuple[date | None, int]:
+    """The day at the start of `text` and where its form ends; (None, 0) if it does not start with one."""
+    match = _FULL.match(text)
+    if match:
+        try:
+            return date(int(match["y"]), int(match["m"]), int(match["d"])), match.end()
+        except ValueError:
+            return None, 0
+    if today is None:
+        return None, 0
+    match = _MONTH_DAY.match(text)
+    if match:
+        month, day = (match["m"], match["d"]) if match["m"] else (match["cm"], match["cd"])
+        return _month_day(int(month), int(day), today), match.end()
+    match = _WEEKDAY.match(text)
+    if match:
+        index = min(_WEEKDAYS.index(match["w"]), 6)  # 日 and 天 are both Sunday
+        return _weekday(index, bool(match["next"]), today), match.end()
+    match = _RELATIVE_RE.match(text)
+    if match:
+        return today + timedelta(days=_RELATIVE[match["word"]]), match.end()
+    return None, 0
+
+
+def parse_day(text: str, *, today: date | None = None) -> date | None:
+    """The day `text` is (surrounding spaces aside); None if it is not one. Without `today`, only the forms
+    with a year are read."""
+    stripped = text.strip()
+    day, end = _read(stripped, today)
+    return day if day is not None and end == len(stripped) else None
+
+
+def split_leading_day(text: str, *, today: date | None = None) -> tuple[date | None, str]:
     """A day at the start of `text` and the rest: ("2026-12-10 先行施工" → (2026-12-10, "先行施工"));
     (None, the whole text) when it does not start with a real day."""
-    match = _LEADING.match(text)
-    day = day_of(match) if match else None
-    if match is None or day is None:
-        return None, text.strip()
-    return day, text[match.end():].strip()
+    stripped = text.strip()
+    day, end = _read(stripped, today)
+    if day is None:
+        return None, stripped
+    return day, stripped[end:].strip(_SEPARATORS)

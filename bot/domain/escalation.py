@@ -1,14 +1,23 @@
 """Problem deadlines and escalation, as pure decisions.
 
 A problem sits at one level of the chain: 0 the assigned unit, 1 the project's lead official (包抓领导),
-2 the top official(s) (区长), 3 区委书记 / the leading group. Each level has two clocks, counted in
-China's working days from the moment the problem reached that level:
+2 the top official(s) (区长), 3 区委书记 / the leading group. Clocks are counted in China's working days
+from the moment the problem reached its level:
 
-* the **response** clock runs until the problem is accepted or answered;
-* the **resolution** clock runs until the unit reports it resolved.
+* the **response** clock runs at level 0 only, until the unit accepts or answers: a problem nobody has
+  taken up goes to the lead official;
+* the **resolution** clock runs at every level until the unit reports the problem resolved. Each level's
+  limit is a setting (包抓领导 5, 区长 5, 区委书记 5 by default).
 
-Breaching either clock moves the problem up one level, where both clocks start again. At the top
-level a breach is reported once as overdue and nothing moves.
+What escalates is the problem, not a leader's silence: a leader who writes no 批示 is never passed over;
+the problem goes up only when it is still unsolved past the level's resolution deadline, and the
+resolution clock starts again at the new level. At the top level a breach is reported once as overdue
+and nothing moves.
+
+A unit's **promised date** (承诺完成日期) is a commitment inside the resolution deadline: the unit is
+reminded on the working day before it (`Nudge("promise")`), and a promise not kept by the end of that
+day is reported once as overdue to everyone on the problem (`Overdue("promise")`), while the resolution
+deadline goes on driving escalation.
 
 A decision taken at a dispatch meeting (议定事项, `Problem.kind == "decision"`) is followed the same
 way, but it belongs to no project and so has no lead official: it skips level 1 and goes from the
@@ -36,7 +45,8 @@ ACTIVE = frozenset({"open", "accepted", "answered"})
 DECISION_CATEGORY = "议定事项"
 DECISION_SKIPPED_LEVELS = frozenset({1})
 RESPONDED = frozenset({"accepted", "answered"})
-Clock = Literal["response", "resolution"]
+Clock = Literal["response", "resolution", "promise"]
+RESPONSE_LEVELS = frozenset({0})  # levels whose holders must take a problem up in time
 
 DEFAULT_RESOLUTION_BY_CATEGORY: dict[str, int] = {
     "审批手续": 3, "水电路气": 5, "资金": 10, "用地": 10, "征地拆迁": 15,
@@ -45,7 +55,10 @@ DEFAULT_RESOLUTION_BY_CATEGORY: dict[str, int] = {
 
 @dataclass(frozen=True)
 class SlaPolicy:
-    """Working-day limits per clock and level. Level 0's resolution limit depends on the category."""
+    """Working-day limits per clock and level. Level 0's resolution limit depends on the category.
+
+    `response_days` keeps one entry per level (stored snapshots have four) but only level 0's is used:
+    above the unit there is no response deadline (see the module docstring)."""
 
     response_days: tuple[int, int, int, int] = (1, 1, 1, 1)
     resolution_by_category: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RESOLUTION_BY_CATEGORY))
@@ -125,6 +138,7 @@ class ProblemClock:
     nudged: frozenset[str] = frozenset()
     level_started_at: datetime | None = None
     skipped: frozenset[int] = frozenset()  # levels this problem passes over (see `skipped_levels`)
+    promised_due_at: datetime | None = None  # the end of the unit's promised day, if it promised one
 
 
 @dataclass(frozen=True)
@@ -192,12 +206,38 @@ def nudge_time(calendar: WorkCalendar, due_at: datetime, at: time) -> datetime:
 
 
 def _running_clocks(state: ProblemClock) -> list[tuple[Clock, datetime]]:
+    """The clocks that can escalate the problem: the unit's response clock and the resolution clock."""
     clocks: list[tuple[Clock, datetime]] = []
-    if state.status == "open" and state.response_due_at is not None:
+    if state.status == "open" and state.level in RESPONSE_LEVELS and state.response_due_at is not None:
         clocks.append(("response", state.response_due_at))
     if state.status in ACTIVE and state.resolution_due_at is not None:
         clocks.append(("resolution", state.resolution_due_at))
     return clocks
+
+
+def promise_key(state: ProblemClock, kind: str) -> str:
+    """The `nudged` key of a promise's reminder or overdue notice: one per promised day."""
+    assert state.promised_due_at is not None
+    return f"{kind}:promise:{state.promised_due_at.astimezone(SHANGHAI).date().isoformat()}"
+
+
+def _promise(state: ProblemClock, now: datetime, calendar: WorkCalendar, policy: SlaPolicy
+             ) -> tuple[list[Action], list[datetime]]:
+    """The promise's reminder (the working day before, to the unit) and its overdue notice, each once."""
+    if state.status not in ACTIVE or state.promised_due_at is None:
+        return [], []
+    due = state.promised_due_at
+    if due <= now:
+        key = promise_key(state, "overdue")
+        return ([Overdue("promise", due, key)] if key not in state.nudged else []), []
+    checks = [due]
+    key = promise_key(state, "nudge")
+    remind = nudge_time(calendar, due, policy.nudge_at)
+    if key not in state.nudged:
+        if remind <= now:
+            return [Nudge("promise", due, key)], checks
+        checks.append(remind)
+    return [], checks
 
 
 def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy: SlaPolicy) -> Decision:
@@ -219,7 +259,10 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
         Overdue(name, due, f"overdue:{name}:{state.level}") for due, name in breached
         if f"overdue:{name}:{state.level}" not in state.nudged
     ]
-    checks: list[datetime] = []
+    promised, checks = _promise(state, now, calendar, policy)
+    actions_list += promised
+    if promised:
+        checks.append(now)  # due now: a caller that only schedules (after an escalation) must look again
     for name, due in clocks:
         if due <= now:
             continue
@@ -237,6 +280,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
 
 __all__ = [
     "ACTIVE", "CATEGORIES", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
-    "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue", "ProblemClock",
-    "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time", "skipped_levels",
+    "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
+    "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
+    "promise_key", "skipped_levels",
 ]

@@ -24,10 +24,10 @@ ACTIONS: dict[str, str] = {
     "group.add": "添加通报群", "group.remove": "移除通报群", "broadcast.send": "群发通知",
     "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",
     "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",
-    "person.deactivate": "停用人员", "person.grant_role": "增加角色",
+    "person.deactivate": "停用人员", "person.grant_role": "增加角色", "person.handover": "工作移交",
     "project.create": "新增项目", "project.update": "修改项目信息",
     "problem.assign": "问题改派", "problem.raiser": "移交问题", "approval.set": "登记前期手续",
-    "ledger.import": "导入台账",
+    "ledger.import": "导入台账", "problem.extend": "审批延期申请", "calendar.official": "确认官方日历",
 }
 
 # Fields of projects and people, under every key code writes them with (model columns, /project_set keys).
@@ -57,7 +57,8 @@ ROLES: dict[str, str] = {"liaison": "联络员", "unit": "单位经办人", "lea
 EVENTS: dict[str, str] = {
     "raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
     "reassigned": "改派", "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办",
-    "comment": "批示", "escalated": "上报",
+    "comment": "批示", "escalated": "上报", "extension_requested": "申请延期", "extension_approved": "同意延期",
+    "extension_refused": "不同意延期",
 }
 
 APPROVAL_STATUS: dict[str, str] = {"done": "已办结", "pending": "未办结"}

@@ -14,8 +14,11 @@ Sources, in order of precedence:
    weekday, with no 调休 working weekends. Those later years are an estimate.
 
 A day is *official* when it is on or before ``official_until`` or lies in a year
-for which overrides exist (entering any override for year Y marks all of Y as
-official). Every other day is *estimated*, and deadline results say so.
+the admin has declared official (``official_years``: the whole State Council
+notice for that year has been entered), or is itself an admin's override.
+Entering some days of a year does not make the year official: the rest of it
+is still an estimate. Every other day is
+*estimated*, and deadline results say so.
 
 This module is pure: no I/O and no clock of its own.
 """
@@ -138,13 +141,14 @@ class WorkCalendar:
         self,
         overrides: Iterable[DayOverride] = (),
         official_until: date = DEFAULT_OFFICIAL_UNTIL,
+        official_years: Iterable[int] = (),
     ) -> None:
         """Create a calendar.
 
         ``overrides`` win over the library; a day may appear only once
         (ValueError otherwise). ``official_until`` is the last day the library
-        is trusted to follow an official notice; years with overrides are
-        official as well.
+        is trusted to follow an official notice; ``official_years`` are the
+        later years whose notice the admin has entered in full.
         """
         by_day: dict[date, DayOverride] = {}
         for override in overrides:
@@ -153,7 +157,7 @@ class WorkCalendar:
             by_day[override.day] = override
         self._overrides = by_day
         self._official_until = official_until
-        self._official_years = frozenset(day.year for day in by_day)
+        self._official_years = frozenset(official_years)
         self._years: dict[int, _Year] = {}
 
     @property
@@ -163,7 +167,7 @@ class WorkCalendar:
 
     @property
     def official_years(self) -> frozenset[int]:
-        """Years made official by the presence of overrides."""
+        """Years the admin has declared entered in full from the official notice."""
         return self._official_years
 
     # -- per-day queries -------------------------------------------------
@@ -176,8 +180,8 @@ class WorkCalendar:
         return day in self._year(day.year).working
 
     def is_estimated(self, day: date) -> bool:
-        """True if ``day`` lies beyond the officially known range."""
-        return day > self._official_until and day.year not in self._official_years
+        """True if ``day`` lies beyond the officially known range (a day the admin entered is known)."""
+        return day > self._official_until and day.year not in self._official_years and day not in self._overrides
 
     def day_name(self, day: date) -> str | None:
         """Chinese name explaining a non-ordinary day, else None.

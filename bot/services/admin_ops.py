@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +11,18 @@ from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES, TOP_LEVEL, SlaPolicy
 from storage import audit
 from storage.audit import Actor
-from storage.settings import SLA_KEY, clear_calendar_day, load_policy, set_calendar_day, set_setting
+from storage.settings import (
+    OFFICIAL_YEARS_KEY,
+    SLA_KEY,
+    clear_calendar_day,
+    load_policy,
+    official_years,
+    set_calendar_day,
+    set_setting,
+)
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MAX_RANGE_DAYS = 31
 
 
 class AdminInputError(ValueError):
@@ -29,6 +40,40 @@ async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now
         raise AdminInputError("日期类型只能是 off(放假)、work(调休上班)或 auto(恢复默认)。")
     await audit.record(session, actor=actor, at=now, action="calendar.set", object_type="calendar",
                        object_key=day.isoformat(), detail={"kind": kind, "name": name})
+
+
+async def set_days(session: AsyncSession, *, first: date, last: date, kind: str, name: str, now: datetime,
+                   actor: Actor) -> int:
+    """`set_day` for every day of first..last (both included, at most a month); returns how many."""
+    if last < first:
+        raise AdminInputError(f"日期范围 {first}..{last} 的结束日早于开始日。")
+    count = (last - first).days + 1
+    if count > MAX_RANGE_DAYS:
+        raise AdminInputError(f"一次最多录入 {MAX_RANGE_DAYS} 天,请分段录入。")
+    done = 0
+    for offset in range(count):
+        try:
+            await set_day(session, day=first + timedelta(days=offset), kind=kind, name=name, now=now, actor=actor)
+            done += 1
+        except AdminInputError:
+            if kind != "auto":  # restoring a range skips the days that were never set
+                raise
+    if done == 0:
+        raise AdminInputError(f"{first}..{last} 没有设置过的日期,无需恢复。")
+    return done
+
+
+async def set_official_year(session: AsyncSession, *, year: int, official: bool, now: datetime,
+                            actor: Actor) -> list[int]:
+    """Declare a year's official notice entered in full (its days no longer estimated), or undo that."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise AdminInputError(f"年份「{year}」无效。")
+    years = set(await official_years(session))
+    years = years | {year} if official else years - {year}
+    await set_setting(session, key=OFFICIAL_YEARS_KEY, value=sorted(years), now=now, by=actor.label)
+    await audit.record(session, actor=actor, at=now, action="calendar.official", object_type="calendar",
+                       object_key=str(year), detail={"year": year, "official": official})
+    return sorted(years)
 
 
 def _days(text: str) -> int:
@@ -50,8 +95,12 @@ def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:
     category NAME DAYS | end-of-day HH:MM | nudge-at HH:MM."""
     try:
         if what == "response" and len(args) == 2:
+            level = _level(args[0])
+            if level != 0:
+                raise AdminInputError(
+                    "只有责任单位(第 0 层)有受理时限;各层领导按办结时限办理:sla set resolution 层级 天数")
             days = list(policy.response_days)
-            days[_level(args[0])] = _days(args[1])
+            days[level] = _days(args[1])
             return replace(policy, response_days=tuple(days))  # type: ignore[arg-type]
         if what == "resolution" and len(args) == 2:
             level = _level(args[0])

@@ -20,6 +20,7 @@ from bot.domain.standings import ProblemRow, Standings
 from bot.html_split import split_html
 from bot.render import Renderer
 from bot.services import standings as standings_service
+from storage.corrections import Correction
 from storage.digest_queries import UnitProblems
 from storage.standings import ProjectFigures
 
@@ -49,6 +50,7 @@ class BulletinJob:
     period_done: Decimal
     open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
     out_dir: Path
+    corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
     late: bool = False  # the texts open with the late notice
 
 
@@ -111,6 +113,7 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
     text = renderer.render(
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
         s=standings, period=period, kind_name=kind_name, unit_problems=job.unit_problems,
+        corrections=job.corrections, names={p.code: p.name for p in standings.projects},
         total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
         period_done=job.period_done,

@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot.domain.escalation import (
     DECISION_CATEGORY,
     LEVEL_NAMES,
+    RESPONSE_LEVELS,
     Decision,
     Escalate,
     Nudge,
@@ -161,7 +162,8 @@ def _start_level(problem: Problem, deps: ProblemDeps, now: datetime) -> None:
     clocks = clocks_for_level(policy, deps.calendar, category=problem.category, level=problem.level,
                               started_at=now)
     problem.level_started_at = now
-    problem.response_due_at = clocks.response.at
+    # Only the unit has a response deadline; above it the level's deadline is the resolution one.
+    problem.response_due_at = clocks.response.at if problem.level in RESPONSE_LEVELS else None
     problem.resolution_due_at = clocks.resolution.at
     problem.due_estimated = clocks.estimated
     _schedule(problem, deps, now)
@@ -177,7 +179,14 @@ def _clock(problem: Problem) -> ProblemClock:
     return ProblemClock(status=problem.status, level=problem.level, response_due_at=problem.response_due_at,
                         resolution_due_at=problem.resolution_due_at, nudged=frozenset(problem.nudged or ()),
                         level_started_at=problem.level_started_at,
-                        skipped=repo.problem_skipped_levels(problem))
+                        skipped=repo.problem_skipped_levels(problem), promised_due_at=promised_due_at(problem))
+
+
+def promised_due_at(problem: Problem) -> datetime | None:
+    """The end of the working day (per the problem's policy) on the unit's promised date, if any."""
+    if problem.promised_date is None:
+        return None
+    return decision_due_at(problem.promised_date, SlaPolicy.from_json(problem.policy))
 
 
 async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Project, raiser: Person,
@@ -325,11 +334,8 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
 
 async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, text: str,
                   now: datetime) -> None:
-    """批示: everyone on the problem is told. A leader's 批示 at the current level counts as its response."""
-    holders = await repo.level_holders(session, problem=problem, level=problem.level)
-    if problem.status == "open" and problem.level > 0 and any(p.id == actor.id for p in holders):
-        problem.status = "accepted"
-        _schedule(problem, deps, now)
+    """批示: recorded and sent to everyone on the problem. It sets no deadline and stops none: the level's
+    deadline is for solving the problem (bot.domain.escalation)."""
     problem.updated_at = now
     event = await repo.add_event(session, problem=problem, at=now, kind="comment", actor_id=actor.id, text=text)
     await _notify(session, deps, await _watchers(session, problem, exclude=actor), template="problem_update",
@@ -361,10 +367,11 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
             done.append(f"escalate:{action.to_level}")
         elif isinstance(action, Nudge):
             problem.nudged = [*(problem.nudged or []), action.key]
-            holders = await repo.level_holders(session, problem=problem, level=problem.level,
-                                               cache=work.people)
+            # A promise is the unit's: its reminder goes to the unit's handlers, whatever the level.
+            level = 0 if action.clock == "promise" else problem.level
+            holders = await repo.level_holders(session, problem=problem, level=level, cache=work.people)
             await _notify(session, deps, holders, template="problem_nudge", now=now, work=work,
-                          key=f"problem:{problem.id}:{action.key}", buttons=buttons_for_level(problem, problem.level),
+                          key=f"problem:{problem.id}:{action.key}", buttons=buttons_for_level(problem, level),
                           clock=action.clock, due_at=action.due_at, **await _context(session, problem, work))
             done.append(action.key)
         elif isinstance(action, Overdue):
@@ -385,8 +392,8 @@ async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, 
     below = await _watchers(session, problem, exclude=None, cache=work.people)
     from_level = problem.level
     problem.level = action.to_level
-    problem.status = "open"
-    problem.updated_at = now
+    problem.updated_at = now  # the unit's status (待受理, 办理中, 已答复) stays what it is: going up changes who
+    # answers for the problem, not what the unit has done
     _start_level(problem, deps, now)
     await work.add_event(session, problem=problem, at=now, kind="escalated", actor_id=None,
                          detail={"from": from_level, "to": action.to_level, "clock": action.clock,

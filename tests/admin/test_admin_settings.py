@@ -73,11 +73,11 @@ async def test_sla_shows_and_changes_deadlines_audited(core: Core) -> None:
 
     changed = await say(core, ADMIN, "/sla category 审批手续 5")
     assert "已修改" in changed and "审批手续 5 天" in changed
-    assert "区长 2 天" in await say(core, ADMIN, "/sla response 2 2")
+    assert "各层级办结时限(上报后重新计算):包抓领导 5 天;区长 2 天" in await say(core, ADMIN, "/sla resolution 2 2")
     assert "每日截止:18:00" in await say(core, ADMIN, "/sla end-of-day 18:00")
     async with core.db.session() as session:
         policy = await load_policy(session)
-    assert policy.resolution_limit("审批手续", 0) == 5 and policy.response_limit(2) == 2
+    assert policy.resolution_limit("审批手续", 0) == 5 and policy.resolution_limit("审批手续", 2) == 2
     assert policy.end_of_day == time(18, 0)
     entries = await audit_actions(core, "sla.set")
     assert [(e.actor, e.channel) for e in entries] == [(ADMIN, CHANNEL)] * 3
@@ -88,6 +88,7 @@ async def test_sla_refusals_are_explained(core: Core) -> None:
     level_zero = await say(core, ADMIN, "/sla resolution 0 5")
     assert "/sla category 类别 天数" in level_zero and "sla set" not in level_zero
     assert "没有「frobnicate」这一项" in await say(core, ADMIN, "/sla frobnicate 3")
+    assert "只有责任单位(第 0 层)有受理时限" in await say(core, ADMIN, "/sla response 1 2")  # no 批示 deadline
     assert "不是时间" in await say(core, ADMIN, "/sla nudge-at 25:00")
     assert "没有「拆迁」这个类别" in await say(core, ADMIN, "/sla category 拆迁 3")
     assert "1 到 250" in await say(core, ADMIN, "/sla category 审批手续 0")

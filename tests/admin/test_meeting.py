@@ -91,7 +91,7 @@ async def test_decide_refusals_are_explained(core: Core) -> None:
     cases = {
         "/decide": "用法:/decide 事项内容 责任单位 期限",
         "/decide 加快进度 区住建局": "用法",
-        "/decide 加快征迁 区住建局 下周五": "「下周五」不是日期",
+        "/decide 加快征迁 区住建局 月底": "「月底」不是日期",
         "/decide 加快征迁 区住建局 2026-11-19x": "不是日期",
         "/decide 加快征迁 区住建局 2026-02-30": "不是日期",
         "/decide 加快征迁 区住建局 2026-11-19 ": "已记录议定事项 W0001",  # a trailing space is fine
@@ -116,7 +116,9 @@ def test_due_dates_are_read_in_the_forms_meetings_use() -> None:
     assert parse_due("12月15日", today=today) == date(2026, 12, 15)
     assert parse_due("1月10日", today=today) == date(2027, 1, 10)  # already past this year: next year's
     assert parse_due("11月18日", today=today) == date(2026, 11, 18)
-    assert parse_due("13月1日", today=today) is None and parse_due("明天", today=today) is None
+    assert parse_due("13月1日", today=today) is None and parse_due("月底", today=today) is None
+    assert parse_due("明天", today=today) == date(2026, 11, 19)
+    assert parse_due("下周五", today=today) == date(2026, 11, 27)
 
 
 def test_a_decision_skips_the_missing_lead_official() -> None:
@@ -129,7 +131,7 @@ def test_a_decision_skips_the_missing_lead_official() -> None:
     plain = ProblemClock(status="open", level=0, response_due_at=due, resolution_due_at=None)
     [project_problem] = decide(plain, nov(17, 17, 31), calendar=calendar, policy=policy).actions
     assert isinstance(project_problem, Escalate) and project_problem.to_level == 1
-    at_top = ProblemClock(status="open", level=3, response_due_at=due, resolution_due_at=None,
+    at_top = ProblemClock(status="open", level=3, response_due_at=None, resolution_due_at=due,
                           skipped=frozenset({1}))
     assert isinstance(decide(at_top, nov(17, 17, 31), calendar=calendar, policy=policy).actions[0], Overdue)
 

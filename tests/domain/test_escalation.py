@@ -119,3 +119,47 @@ def test_no_nudge_when_the_level_started_after_the_nudge_time() -> None:
     decision = decide(state, at(2026, 11, 16, 10, 5), calendar=CAL, policy=POLICY)
     assert decision.actions == ()
     assert decision.next_check_at == state.response_due_at
+
+
+# --- the problem escalates, not a leader's silence ---------------------------------------------------------
+
+def _at_level(level: int, status: str = "open") -> ProblemClock:
+    started = at(2026, 11, 17, 17, 30)
+    clocks = clocks_for_level(POLICY, CAL, category="审批手续", level=level, started_at=started)
+    return ProblemClock(status=status, level=level, response_due_at=clocks.response.at,
+                        resolution_due_at=clocks.resolution.at, level_started_at=started)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_above_the_unit_no_response_deadline_escalates(level: int) -> None:
+    state = _at_level(level)  # open, nobody wrote a 批示
+    assert decide(state, at(2026, 11, 18, 17, 31), calendar=CAL, policy=POLICY).actions == ()
+    before = decide(state, at(2026, 11, 24, 17, 29), calendar=CAL, policy=POLICY).actions
+    assert not any(isinstance(a, Escalate) for a in before)  # only the reminder of the level's deadline
+    [action] = decide(state, at(2026, 11, 24, 17, 30), calendar=CAL, policy=POLICY).actions
+    assert action == Escalate("resolution", level + 1, at(2026, 11, 24, 17, 30))
+
+
+def test_each_level_waits_its_own_setting() -> None:
+    policy = SlaPolicy(resolution_days_above=(3, 8, 5))
+    assert clocks_for_level(policy, CAL, category="其他", level=1,
+                            started_at=at(2026, 11, 17)).resolution.local_day.isoformat() == "2026-11-20"
+    assert clocks_for_level(policy, CAL, category="其他", level=2,
+                            started_at=at(2026, 11, 17)).resolution.local_day.isoformat() == "2026-11-27"
+
+
+def test_a_promise_is_reminded_the_day_before_then_overdue_once() -> None:
+    base = _state(status="answered")  # resolution due Thu 19 17:30
+    state = ProblemClock(**{**base.__dict__, "promised_due_at": at(2026, 11, 18, 17, 30)})
+    early = decide(state, at(2026, 11, 16, 12), calendar=CAL, policy=POLICY)
+    assert early.actions == () and early.next_check_at == at(2026, 11, 17, 9)
+    [nudge] = decide(state, at(2026, 11, 17, 9), calendar=CAL, policy=POLICY).actions
+    assert nudge == Nudge("promise", at(2026, 11, 18, 17, 30), "nudge:promise:2026-11-18")
+    reminded = ProblemClock(**{**state.__dict__, "nudged": frozenset({nudge.key})})
+    actions = decide(reminded, at(2026, 11, 18, 17, 30), calendar=CAL, policy=POLICY).actions
+    assert Overdue("promise", at(2026, 11, 18, 17, 30), "overdue:promise:2026-11-18") in actions
+    done = ProblemClock(**{**reminded.__dict__, "nudged": frozenset({nudge.key, "overdue:promise:2026-11-18",
+                                                                      "nudge:resolution:0"})})
+    assert decide(done, at(2026, 11, 18, 17, 31), calendar=CAL, policy=POLICY).actions == ()
+    resolved = ProblemClock(**{**state.__dict__, "status": "resolved"})
+    assert decide(resolved, at(2026, 11, 18, 17, 31), calendar=CAL, policy=POLICY).actions == ()

@@ -149,10 +149,19 @@ def test_spring_festival_2027_library_estimate(cal: WorkCalendar) -> None:
     assert result.estimated is True
 
 
-def test_spring_festival_2027_with_overrides() -> None:
+def test_entered_days_are_known_but_the_rest_of_their_year_is_still_an_estimate() -> None:
     cal = WorkCalendar(HYPOTHETICAL_2027_SPRING)
+    assert not cal.is_estimated(d("2027-02-08"))  # entered by the admin
+    assert cal.is_estimated(d("2027-04-05"))  # 清明: not entered, the year not declared official
+    assert cal.is_estimated(d("2027-12-31"))
+    assert cal.official_years == frozenset()
+    assert deadline_after(cal, datetime(2027, 2, 4, 9, 0, tzinfo=SH), 1).estimated  # crosses 13-14 Feb
+
+
+def test_spring_festival_2027_with_overrides() -> None:
+    cal = WorkCalendar(HYPOTHETICAL_2027_SPRING, official_years=[2027])
     assert not cal.is_estimated(d("2027-02-08"))
-    assert not cal.is_estimated(d("2027-12-31"))  # the whole year is official
+    assert not cal.is_estimated(d("2027-12-31"))  # the whole year is declared official
     assert not cal.is_working_day(d("2027-02-11"))  # library said working
     assert not cal.is_working_day(d("2027-02-12"))
     assert cal.is_working_day(d("2027-02-20"))  # Saturday
@@ -168,8 +177,8 @@ def test_spring_festival_2027_with_overrides() -> None:
     assert deadline_after(cal, start, 6).local_day == d("2027-02-20")
 
 
-def test_overrides_for_a_later_year_do_not_make_earlier_years_official() -> None:
-    cal = WorkCalendar([DayOverride(d("2028-01-03"), True)])
+def test_an_official_later_year_does_not_make_earlier_years_official() -> None:
+    cal = WorkCalendar([DayOverride(d("2028-01-03"), True)], official_years=[2028])
     assert cal.is_estimated(d("2027-06-01"))
     assert not cal.is_estimated(d("2028-06-01"))
     assert not cal.is_estimated(d("2026-12-31"))

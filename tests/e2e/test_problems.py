@@ -173,6 +173,11 @@ async def bind_directly(tg: TelegramHarness, user: int, name: str) -> None:
 
 @pytest.fixture
 async def desk(telegram: TelegramHarness) -> Desk:
+    """Everyone bound (`bind_everyone`)."""
+    return await bind_everyone(telegram)
+
+
+async def bind_everyone(telegram: TelegramHarness) -> Desk:
     """Everyone bound on Monday 2026-11-16 08:00, before anything is raised: 郝芳 through an invite and
     /start like a real user, the others directly."""
     telegram.clock.set(nov(16, 8, 0))
@@ -258,29 +263,32 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     for chat in (HAO, ZHAO):
         [note] = inbox.texts(chat)
         assert note.startswith("🔔 W0001 批示:刘文华\n批示:请住建局本周内办结\n<b>W0001</b>"), note
-    assert (await desk.problem()).status == "accepted"  # the leader's 批示 is the level's response
+    problem = await desk.problem()
+    assert (problem.level, problem.status) == (1, "open")  # a 批示 is recorded, not a deadline met
+    assert problem.response_due_at is None  # above the unit only the resolution deadline runs
 
-    # 赵芳 answers with a promised date.
-    answered = await tg.send(ZHAO, "/answer W0001 2026-11-25 已协调")
-    assert "W0001 已答复" in answered.text
+    # 赵芳 answers with a promised date (the level's deadline day, written as people write it).
+    answered = await tg.send(ZHAO, "/answer W0001 11月24日 已协调")
+    assert "W0001 已答复" in answered.text and "承诺完成日期:2026-11-24" in answered.text
     inbox = await desk.deliver()
     assert inbox.chats == {HAO, LIU}, inbox
     for chat in (HAO, LIU):
-        assert inbox.text(chat).startswith("🔔 W0001 已答复:赵芳\n内容:已协调\n承诺完成日期:2026-11-25\n"), inbox
+        assert inbox.text(chat).startswith("🔔 W0001 已答复:赵芳\n内容:已协调\n承诺完成日期:2026-11-24\n"), inbox
     problem = await desk.problem()
     assert (problem.status, problem.answer_text) == ("answered", "已协调")
-    assert str(problem.promised_date) == "2026-11-25"
+    assert str(problem.promised_date) == "2026-11-24"
 
-    # Wednesday's level-1 response deadline passes quietly: the problem was answered.
+    # No 批示 deadline on Wednesday: 刘文华's level runs until the problem is solved or its deadline passes.
     desk.travel(nov(18, 18, 0))
     assert (await desk.tick()).actions == []
 
-    # The level-1 resolution nudge goes to 刘文华 only, on Monday the 23rd.
+    # Monday the 23rd: 赵芳 is reminded of the promise, 刘文华 of the level's deadline.
     desk.travel(nov(23, 9, 0))
-    assert (await desk.tick()).actions == ["W0001:nudge:resolution:1"]
+    assert (await desk.tick()).actions == ["W0001:nudge:promise:2026-11-24", "W0001:nudge:resolution:1"]
     inbox = await desk.deliver()
-    assert inbox.chats == {LIU}, inbox
+    assert inbox.chats == {LIU, ZHAO}, inbox
     assert "办结时限为 2026-11-24 17:30" in inbox.text(LIU)
+    assert "承诺于 2026-11-24 前完成,明天到期" in inbox.text(ZHAO)
 
     # Not solved by Tuesday 17:30: up to 区长 王立军, not yet to 李明德.
     desk.travel(nov(24, 17, 30))
@@ -288,6 +296,8 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     inbox = await desk.deliver()
     assert inbox.chats == {WANG, LIU, ZHAO, HAO}, inbox
     assert LI not in inbox.chats
+    problem = await desk.problem()
+    assert (problem.level, problem.status) == (2, "answered")  # going up keeps what the unit has done
     [up] = inbox.texts(WANG)
     assert "问题上报" in up and "未按时办结" in up and "已上报至区长" in up
     assert "批示:请住建局本周内办结" in up and "答复:已协调" in up
@@ -327,52 +337,64 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
                                    "closed"]
 
 
-async def test_unheeded_problem_climbs_to_the_secretary_then_is_reported_overdue_once(desk: Desk) -> None:
+async def test_a_leader_who_writes_no_comment_keeps_the_problem_until_his_deadline(desk: Desk) -> None:
+    """Nobody comments and nobody solves it: the problem stays with each level for that level's whole
+    deadline (5 working days by default), then goes up; at the top it is reported overdue once."""
     tg = desk.tg
     await desk.raise_w0001()
-    await desk.escalate_to_lead()
+    await desk.escalate_to_lead()  # Tue 17 17:30: level 1, resolution due Tue 24 17:30
 
-    desk.travel(nov(18, 17, 30))  # 刘文华 did not respond either
+    # No 批示 on Wednesday, Thursday or Friday: the problem stays with 刘文华, and nothing is sent.
+    shown = len(sends(tg.fake.calls))
+    for day in (18, 19, 20):
+        desk.travel(nov(day, 17, 30))
+        assert (await desk.tick()).actions == []
+        await desk.deliver()
+    assert len(sends(tg.fake.calls)) == shown
+    assert (await desk.problem()).level == 1
+
+    desk.travel(nov(23, 9, 0))  # the working day before his deadline: a reminder to him only
+    assert (await desk.tick()).actions == ["W0001:nudge:resolution:1"]
+    assert (await desk.deliver()).chats == {LIU}
+    desk.travel(nov(24, 17, 29))
+    assert (await desk.tick()).actions == []
+    desk.travel(nov(24, 17, 30))  # still unsolved past his deadline: up to 区长
     assert (await desk.tick()).actions == ["W0001:escalate:2"]
     inbox = await desk.deliver()
     assert WANG in inbox.chats and LI not in inbox.chats
+    assert "W0001 因未按时办结,已上报至区长" in inbox.text(WANG)
 
-    desk.travel(nov(19, 17, 30))  # nor did 区长
+    desk.travel(nov(30, 9, 0))
+    assert (await desk.tick()).actions == ["W0001:nudge:resolution:2"]
+    assert (await desk.deliver()).chats == {WANG}
+    desk.travel(datetime(2026, 12, 1, 17, 30, tzinfo=SHANGHAI))  # 5 working days at 区长
     assert (await desk.tick()).actions == ["W0001:escalate:3"]
     inbox = await desk.deliver()
     assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
-    assert "已上报至区委书记/领导小组" in inbox.text(LI) and "上报至区长(未按时受理)" in inbox.text(LI)
+    assert "已上报至区委书记/领导小组" in inbox.text(LI) and "上报至区长(未按时办结)" in inbox.text(LI)
     assert inbox.callback_data(LI) == [[["pb:cmt:1", "pb:show:1"]]]
     assert inbox.callback_data(WANG) == [[]]  # told it went up, nothing to press
-
-    # Level 3 (started Thu 19 17:30): response due Fri 20 17:30, resolution due Thu 26 17:30. At the top
-    # a breach moves nothing: it is reported once to everyone on the problem.
-    desk.travel(nov(20, 17, 30))
-    assert (await desk.tick()).actions == ["W0001:overdue:response:3"]
-    inbox = await desk.deliver()
-    assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
-    assert all("问题已超期" in inbox.text(chat) and "超过受理时限" in inbox.text(chat) for chat in inbox.chats)
-    assert (await desk.tick()).actions == []
     problem = await desk.problem()
-    assert (problem.level, problem.status) == (3, "open")
+    assert (problem.level, problem.status, problem.response_due_at) == (3, "open", None)
 
-    # The resolution clock keeps running at the top: its nudge, then its own overdue notice, once.
-    desk.travel(nov(25, 9, 0))
+    # At the top (resolution due Tue 8 Dec 17:30) a breach moves nothing: reported once to everyone.
+    desk.travel(datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI))
     assert (await desk.tick()).actions == ["W0001:nudge:resolution:3"]
     assert (await desk.deliver()).chats == {LI}
-    desk.travel(nov(26, 17, 30))
+    desk.travel(datetime(2026, 12, 8, 17, 30, tzinfo=SHANGHAI))
     assert (await desk.tick()).actions == ["W0001:overdue:resolution:3"]
     inbox = await desk.deliver()
     assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
-    assert "超过办结时限" in inbox.text(HAO)
+    assert all("问题已超期" in inbox.text(chat) and "超过办结时限" in inbox.text(chat) for chat in inbox.chats)
 
     shown = len(sends(tg.fake.calls))
-    for later in (nov(27, 9, 0), nov(30, 17, 30), datetime(2027, 1, 4, 9, 0, tzinfo=SHANGHAI)):
+    for later in (datetime(2026, 12, 9, 9, 0, tzinfo=SHANGHAI), datetime(2027, 1, 4, 9, 0, tzinfo=SHANGHAI)):
         desk.travel(later)
         assert (await desk.tick()).actions == []
         await desk.deliver()
     assert len(sends(tg.fake.calls)) == shown  # nothing more reached anyone
     assert (await desk.problem()).next_check_at is None
+    assert await desk.events() == ["raised", "escalated", "escalated", "escalated"]
 
 
 # --- 2. reopening ------------------------------------------------------------------------------------
@@ -700,8 +722,10 @@ async def test_issues_lists_each_persons_problems(desk: Desk) -> None:
     assert _listed(await tg.send(LIU, "/issues")) == {"W0001"}
     assert _listed(await tg.send(WANG, "/issues")) == set()
 
-    # Wednesday 17:30: 刘文华 did not respond, W0001 goes up to 区长 (W0003 too).
+    # Still unsolved past the level's deadline (Tue 24 17:30), W0001 goes up to 区长 (W0003 too).
     desk.travel(nov(18, 17, 30))
+    assert (await desk.tick()).actions == []  # no 批示 is no reason to go up
+    desk.travel(nov(24, 17, 30))
     assert set((await desk.tick()).actions) == {"W0001:escalate:2", "W0003:escalate:2"}
     assert _listed(await tg.send(WANG, "/issues")) == {"W0001", "W0003"}
     assert _listed(await tg.send(LIU, "/issues")) == {"W0001"}
@@ -716,3 +740,21 @@ async def test_issues_lists_each_persons_problems(desk: Desk) -> None:
     assert _listed(await tg.send(HAO, "/issues")) == {"W0001"}
     assert _listed(await tg.send(HAO, "/issues 全部")) == {"W0001", "W0002"}
     assert _listed(await tg.send(ZHAO, "/issues")) == {"W0001"}
+
+
+# --- deactivated people ------------------------------------------------------------------------------
+
+
+async def test_a_deactivated_raisers_resolved_notice_goes_to_the_admin(desk: Desk) -> None:
+    tg = desk.tg
+    await desk.raise_w0001()
+    deactivated = await tg.send(ADMIN, "/deactivate 郝芳")
+    assert "郝芳" in deactivated.text
+    await tg.send(ZHAO, "/resolved W0001 已发证")
+
+    inbox = await desk.deliver()
+
+    assert HAO not in inbox.chats  # never to the deactivated raiser
+    assert "W0001" in inbox.text(ADMIN) and "已发证" in inbox.text(ADMIN)
+    rows = [row for row in await desk.outbox_rows() if "已发证" in row.payload["html"]]
+    assert {row.chat_id for row in rows} == {str(ADMIN)}

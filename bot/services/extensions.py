@@ -1,0 +1,83 @@
+"""Extension requests (延期申请): a unit promises a date after the problem's resolution deadline.
+
+The request is an event in the problem's history (`extension_requested`, with the day); the holders of
+the next level up (the project's 包抓领导 for a problem at the unit, 区长 for a meeting decision; at the
+top, the top level itself) get it with 同意延期 / 不同意 buttons. Approving moves the resolution deadline
+to the end of that day and makes it the promised date; refusing leaves the deadline as it was. Either
+way the unit and the raiser are told. A request is decided once: the latest one without a decision
+after it is the pending one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
+from bot.domain.messages import Button
+from bot.domain.promises import end_of
+from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers
+from storage import people as people_repo
+from storage import problems as repo
+from storage.models import Person, Problem, ProblemEvent
+
+REQUESTED, APPROVED, REFUSED = "extension_requested", "extension_approved", "extension_refused"
+
+
+def extension_buttons(problem: Problem) -> list[list[Button]]:
+    return [[Button("同意延期", f"pb:exy:{problem.id}"), Button("不同意", f"pb:exn:{problem.id}")]]
+
+
+async def deciders(session: AsyncSession, problem: Problem) -> list[Person]:
+    """Who decides a request: the holders of the next level up (the top level decides its own)."""
+    level = next_level(problem.level, repo.problem_skipped_levels(problem))
+    return await repo.level_holders(session, problem=problem, level=level)
+
+
+async def pending_request(session: AsyncSession, problem: Problem) -> ProblemEvent | None:
+    """The request still waiting for a decision, if any."""
+    pending: ProblemEvent | None = None
+    for event in await repo.history(session, problem_id=problem.id):
+        if event.kind == REQUESTED:
+            pending = event
+        elif event.kind in {APPROVED, REFUSED}:
+            pending = None
+    return pending
+
+
+async def request(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, day: date,
+                  reason: str, now: datetime) -> ProblemEvent:
+    """The unit asks to move the deadline to `day`; the next level gets the buttons."""
+    problem.updated_at = now
+    event = await repo.add_event(session, problem=problem, at=now, kind=REQUESTED, actor_id=actor.id, text=reason,
+                                 detail={"day": day.isoformat(),
+                                         "due_at": problem.resolution_due_at.isoformat()
+                                         if problem.resolution_due_at else None})
+    await _notify(session, deps, await deciders(session, problem), template="problem_extension_request",
+                  key=f"problem:{problem.id}:e{event.id}", now=now, buttons=extension_buttons(problem),
+                  event=event, actor=actor, day=day, **await _context(session, problem))
+    return event
+
+
+async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pending: ProblemEvent, *,
+                 actor: Person, approve: bool, now: datetime) -> ProblemEvent:
+    """Approve (the deadline becomes the end of the asked day, the promised date that day) or refuse."""
+    day = date.fromisoformat(pending.detail["day"])
+    if approve and problem.status in ACTIVE:
+        policy = SlaPolicy.from_json(problem.policy)
+        problem.resolution_due_at = end_of(day, policy.end_of_day)
+        problem.promised_date = day
+        problem.due_estimated = problem.due_estimated or deps.calendar.is_estimated(day)
+        # The new deadline gets its own reminder.
+        problem.nudged = [k for k in problem.nudged or [] if not k.startswith(f"nudge:resolution:{problem.level}")]
+        _schedule(problem, deps, now)
+    problem.updated_at = now
+    event = await repo.add_event(session, problem=problem, at=now, kind=APPROVED if approve else REFUSED,
+                                 actor_id=actor.id, detail={"day": day.isoformat()})
+    unit = await people_repo.unit_handlers(session, unit_id=problem.unit_id)
+    told = {p.id: p for p in [*unit, *await _watchers(session, problem, exclude=actor)]}
+    await _notify(session, deps, told.values(), template="problem_extension_decided",
+                  key=f"problem:{problem.id}:e{event.id}", now=now, event=event, actor=actor, day=day,
+                  approved=approve, **await _context(session, problem))
+    return event

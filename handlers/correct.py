@@ -1,0 +1,290 @@
+"""Corrections of past reports: one-shot `/correct CODE DAY AMOUNT [PROGRESS] 理由：…` or guided (project →
+the day's report → new amount → new progress → reason → 确认 showing old → new).
+
+A correction is a new version of the day's report replacing the old one (storage.corrections); who may
+correct what is a domain rule (bot.domain.corrections).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from bot.domain.amounts import AmountError, parse_amount
+from bot.domain.corrections import correction_refusal, oldest_correctable, parse_correction_line
+from bot.domain.digits import is_digits
+from bot.domain.messages import Button
+from bot.domain.report_line import exceeds_remaining
+from handlers.context import Context
+from storage import conversations, corrections
+from storage import projects as project_repo
+from storage.corrections import Correctable
+from storage.models import Project
+from storage.reports import ReportConflict
+from storage.settings import load_calendar
+
+FLOW = "correct"
+PREFIX = "cr"
+_CANCEL = Button("取消", f"{PREFIX}:cancel")
+
+
+def _admin(ctx: Context) -> bool:
+    return "admin" in ctx.roles
+
+
+async def _save(ctx: Context, state: dict[str, Any]) -> None:
+    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                          user_id=ctx.msg.user_id, flow=FLOW, state=state, now=ctx.now)
+
+
+async def _clear(ctx: Context) -> None:
+    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                           user_id=ctx.msg.user_id)
+
+
+async def _project(ctx: Context, code: str) -> Project | None:
+    project = await project_repo.get_project_for_card(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+    elif not _admin(ctx) and project.liaison_id != ctx.person_id:
+        ctx.reply("correct_refused", why="not_yours", project=project)
+        return None
+    return project
+
+
+async def _allowed(ctx: Context, project: Project, old: Correctable) -> bool:
+    """Whether the caller may correct `old`; replies with the refusal otherwise."""
+    calendar = await load_calendar(ctx.session)
+    own = old.person_id == ctx.person_id or project.liaison_id == ctx.person_id
+    window = ctx.deps.settings.correct_window_days
+    why = correction_refusal(day=old.local_day, today=ctx.today, admin=_admin(ctx), own=own, calendar=calendar,
+                             window=window)
+    if why is not None:
+        ctx.reply("correct_refused", why=why, project=project, day=old.local_day, window=window)
+        return False
+    return True
+
+
+async def _report_of(ctx: Context, project: Project, day: date) -> Correctable | None:
+    """The report that counts for that day, if the caller may correct it (replies otherwise)."""
+    if day > ctx.today:
+        ctx.reply("correct_refused", why="future", project=project, day=day)
+        return None
+    old = await corrections.live_report(ctx.session, project_id=project.id, local_day=day)
+    if old is None:
+        ctx.reply("correct_refused", why="no_report", project=project, day=day)
+        return None
+    return old if await _allowed(ctx, project, old) else None
+
+
+async def _checked_amount(ctx: Context, project: Project, text: str, old: Correctable) -> Decimal | None:
+    """The new amount, checked against what the project has left (the old version's amount freed)."""
+    try:
+        amount = parse_amount(text)
+    except AmountError as error:
+        ctx.reply("amount_invalid", text=text, reason=error.message)
+        return None
+    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    remaining = project_repo.remaining_investment(project, figures.all_reported) + old.amount
+    if exceeds_remaining(amount, remaining):
+        ctx.reply("amount_too_large", amount=amount, remaining=max(remaining, Decimal(0)), project=project,
+                  written=text)
+        return None
+    return amount
+
+
+async def correct_command(ctx: Context, args: str) -> None:
+    """`/correct` (guided) or `/correct CODE DAY [AMOUNT [PROGRESS]] [理由：…]`."""
+    if not args.strip():
+        await _ask_project(ctx)
+        return
+    parsed = parse_correction_line(args, ctx.today)
+    if parsed is None or parsed.day is None:
+        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
+        return
+    project = await _project(ctx, parsed.code)
+    if project is None:
+        return
+    old = await _report_of(ctx, project, parsed.day)
+    if old is None:
+        return
+    state: dict[str, Any] = {"code": project.code, "report_id": old.id, "day": old.local_day.isoformat()}
+    if parsed.line is None:
+        await _ask_amount(ctx, project, old, state)
+        return
+    if parsed.line.ambiguous:
+        ctx.reply("correct_ambiguous", readings=parsed.line.readings)
+        return
+    amount = await _checked_amount(ctx, project, parsed.line.amount_text or "", old)
+    if amount is None:
+        return
+    state.update(amount=str(amount), written=parsed.line.amount_text,
+                 progress=parsed.line.progress or old.progress_text)
+    if not parsed.reason:
+        await _ask_reason(ctx, project, old, state)
+        return
+    await _confirm(ctx, project, old, {**state, "reason": parsed.reason})
+
+
+async def _ask_project(ctx: Context) -> None:
+    assert ctx.person_id is not None
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
+    if not mine:
+        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
+        return
+    await _save(ctx, {"step": "project"})
+    buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
+    ctx.reply("correct_pick_project", buttons=[*buttons, [_CANCEL]])
+
+
+async def _ask_day(ctx: Context, project: Project) -> None:
+    calendar = await load_calendar(ctx.session)
+    window = ctx.deps.settings.correct_window_days
+    since = date.min if _admin(ctx) else oldest_correctable(ctx.today, calendar, window)
+    found = await corrections.recent_reports(ctx.session, project_id=project.id, since=since)
+    if not found:
+        await _clear(ctx)
+        ctx.reply("correct_no_recent", project=project, window=window, admin=_admin(ctx))
+        return
+    await _save(ctx, {"step": "day", "code": project.code})
+    buttons = [[Button(f"{r.local_day:%m-%d} {r.amount.normalize():f} 万元 {r.progress_text[:12]}".strip(),
+                       f"{PREFIX}:d:{r.id}")] for r in found]
+    ctx.reply("correct_pick_day", project=project, buttons=[*buttons, [_CANCEL]])
+
+
+async def _ask_amount(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
+    await _save(ctx, {**state, "step": "amount"})
+    ctx.reply("correct_ask_amount", project=project, old=old,
+              buttons=[[Button("金额不变", f"{PREFIX}:same")], [_CANCEL]])
+
+
+async def _ask_progress(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
+    await _save(ctx, {**state, "step": "progress"})
+    ctx.reply("correct_ask_progress", project=project, old=old,
+              buttons=[[Button("形象进度不变", f"{PREFIX}:same")], [_CANCEL]])
+
+
+async def _ask_reason(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
+    await _save(ctx, {**state, "step": "reason"})
+    ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[_CANCEL]])
+
+
+async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
+    if Decimal(state["amount"]) == old.amount and state["progress"] == old.progress_text:
+        await _clear(ctx)
+        ctx.reply("correct_unchanged", project=project, old=old)
+        return
+    await _save(ctx, {**state, "step": "confirm"})
+    ctx.reply("correct_confirm", project=project, old=old, amount=Decimal(state["amount"]),
+              written=state.get("written"), progress=state["progress"], reason=state["reason"],
+              buttons=[[Button("确认更正", f"{PREFIX}:ok"), _CANCEL]])
+
+
+async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correctable] | None:
+    """The project and report a conversation is about, checked again (they may have changed meanwhile)."""
+    project = await _project(ctx, state["code"])
+    if project is None:
+        await _clear(ctx)
+        return None
+    old = await _report_of(ctx, project, date.fromisoformat(state["day"]))
+    if old is None or old.id != int(state["report_id"]):
+        await _clear(ctx)
+        if old is not None:
+            ctx.reply("correct_changed", project=project, day=old.local_day)
+        return None
+    return project, old
+
+
+async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
+    """A text message while the guided flow waits for the amount, progress or reason."""
+    step, text = state.get("step"), ctx.msg.text.strip()
+    if step in ("project", "day", "confirm"):
+        ctx.reply("correct_press_button")
+        return
+    resumed = await _resume(ctx, state)
+    if resumed is None:
+        return
+    project, old = resumed
+    if not text:
+        ctx.reply("correct_press_button")
+    elif step == "amount":
+        amount = await _checked_amount(ctx, project, text, old)
+        if amount is not None:
+            await _ask_progress(ctx, project, old, {**state, "amount": str(amount), "written": text})
+    elif step == "progress":
+        await _ask_reason(ctx, project, old, {**state, "progress": text})
+    elif step == "reason":
+        await _confirm(ctx, project, old, {**state, "reason": text})
+
+
+async def correct_button(ctx: Context, data: str) -> None:
+    """Buttons of the flow: project, report, 金额/进度不变, 确认更正, 取消."""
+    conversation = await conversations.get_conversation(
+        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id)
+    state = dict(conversation.state) if conversation and conversation.flow == FLOW else None
+    if data == "cancel":
+        await _clear(ctx)
+        ctx.reply("correct_cancelled")
+        return
+    if state is None:
+        ctx.reply("button_expired")
+        return
+    step = state.get("step")
+    if data.startswith("p:") and step == "project":
+        project = await _project(ctx, data[2:])
+        if project is not None:
+            await _ask_day(ctx, project)
+        return
+    if data.startswith("d:") and step == "day" and is_digits(data[2:]):
+        await _pick_report(ctx, state["code"], int(data[2:]))
+        return
+    if "report_id" not in state:
+        ctx.reply("button_expired")
+        return
+    resumed = await _resume(ctx, state)
+    if resumed is None:
+        return
+    project, old = resumed
+    if data == "same" and step == "amount":
+        await _ask_progress(ctx, project, old, {**state, "amount": str(old.amount), "written": None})
+    elif data == "same" and step == "progress":
+        await _ask_reason(ctx, project, old, {**state, "progress": old.progress_text})
+    elif data == "ok" and step == "confirm":
+        await _store(ctx, project, old, state)
+    else:
+        ctx.reply("button_expired")
+
+
+async def _pick_report(ctx: Context, code: str, report_id: int) -> None:
+    project = await _project(ctx, code)
+    if project is None:
+        await _clear(ctx)
+        return
+    picked = await corrections.live_report_by_id(ctx.session, report_id=report_id, project_id=project.id)
+    if picked is None:
+        await _clear(ctx)
+        ctx.reply("button_expired")
+        return
+    if await _allowed(ctx, project, picked):
+        await _ask_amount(ctx, project, picked, {"code": project.code, "report_id": picked.id,
+                                                 "day": picked.local_day.isoformat()})
+    else:
+        await _clear(ctx)
+
+
+async def _store(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
+    await _clear(ctx)
+    amount = await _checked_amount(ctx, project, state["amount"], old)
+    if amount is None:
+        return
+    try:
+        await corrections.correct_report(
+            ctx.session, old=old, amount=amount, progress_text=state["progress"], reason=state["reason"],
+            channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor, project_code=project.code)
+    except ReportConflict:
+        ctx.reply("correct_changed", project=project, day=old.local_day)
+        return
+    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    ctx.reply("correct_done", project=project, old=old, amount=amount, progress=state["progress"],
+              reason=state["reason"], figures=figures)

@@ -1,0 +1,165 @@
+"""Corrections (更正) of past reports: a correction is a new version of the day's report that replaces the
+old one, on the same versioning as a same-day replacement (`storage.reports`).
+
+The old version is withdrawn (it stops counting in every sum and ranking, and the triggers of
+``report_sums`` take its amount away) and named by the new version's ``replaces_id``; it is never deleted.
+The new version keeps the day, the reporter and the time of the original report (it is still that day's
+report, made then); who corrected it, when and why is in its ``report.correct`` audit entry, which is
+also where the history shown by /project and the bulletins' 上期数据更正 line are read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.audit import Actor
+from storage.models import AuditEntry, Bulletin, Person, Project, Report, ReportPhoto
+from storage.reports import ReportConflict
+
+ACTION = "report.correct"
+_REPORTS, _PHOTOS = Report.__table__, ReportPhoto.__table__
+
+
+@dataclass(frozen=True)
+class Correctable:
+    """A live report as the correction flow shows it (plain values)."""
+
+    id: int
+    project_id: int
+    local_day: date
+    amount: Decimal
+    progress_text: str
+    person_id: int
+    person_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One correction as the history and the bulletins show it (from its audit entry)."""
+
+    code: str
+    day: date
+    before: Decimal
+    after: Decimal
+    before_progress: str
+    after_progress: str
+    reason: str
+    reported_by: str
+    by: str
+    at: datetime
+
+
+def _correctable_query() -> Any:
+    return (select(Report.id, Report.project_id, Report.local_day, Report.amount, Report.progress_text,
+                   Report.person_id, Person.name, Report.created_at)
+            .join(Person, Person.id == Report.person_id)
+            .where(Report.withdrawn_at.is_(None)))
+
+
+async def live_report(session: AsyncSession, *, project_id: int, local_day: date) -> Correctable | None:
+    """The report that counts for the project on that day, if any."""
+    row = (await session.execute(
+        _correctable_query().where(Report.project_id == project_id, Report.local_day == local_day)
+        .order_by(Report.id.desc()).limit(1))).first()
+    return Correctable(*row) if row is not None else None
+
+
+async def live_report_by_id(session: AsyncSession, *, report_id: int, project_id: int) -> Correctable | None:
+    """That report of the project, if it still counts."""
+    row = (await session.execute(
+        _correctable_query().where(Report.id == report_id, Report.project_id == project_id))).first()
+    return Correctable(*row) if row is not None else None
+
+
+async def recent_reports(session: AsyncSession, *, project_id: int, since: date, limit: int = 10) -> list[Correctable]:
+    """The project's live reports from `since` on, newest day first (the guided flow's choice)."""
+    rows = await session.execute(
+        _correctable_query().where(Report.project_id == project_id, Report.local_day >= since)
+        .order_by(Report.local_day.desc(), Report.id.desc()).limit(limit))
+    return [Correctable(*row) for row in rows.all()]
+
+
+async def correct_report(
+    session: AsyncSession,
+    *,
+    old: Correctable,
+    amount: Decimal,
+    progress_text: str,
+    reason: str,
+    channel: str,
+    now: datetime,
+    actor: Actor,
+    project_code: str,
+) -> int:
+    """Replace the live report `old` (as shown to the user) by a corrected version and audit it
+    (``report.correct``: day, amount and progress before and after, reason); returns the new version's id.
+
+    Raises `ReportConflict`, with nothing written, if `old` no longer counts (withdrawn, replaced or
+    corrected meanwhile).
+    """
+    if session.get_bind().dialect.name == "postgresql":  # reports of one project wait for each other
+        await session.execute(select(Project.id).where(Project.id == old.project_id).with_for_update())
+    withdrawn = await session.scalar(
+        update(_REPORTS).where(_REPORTS.c.id == old.id, _REPORTS.c.withdrawn_at.is_(None))
+        .values(withdrawn_at=now).returning(_REPORTS.c.id))
+    if withdrawn is None:
+        raise ReportConflict(project_code)
+    new_id = await session.scalar(insert(_REPORTS).values(
+        project_id=old.project_id, person_id=old.person_id, local_day=old.local_day, amount=amount,
+        progress_text=progress_text, channel=channel, created_at=old.created_at, replaces_id=old.id,
+    ).returning(_REPORTS.c.id))
+    photos = (await session.scalars(select(ReportPhoto.file_id).where(ReportPhoto.report_id == old.id)
+                                    .order_by(ReportPhoto.id))).all()
+    photo_channel = await session.scalar(select(ReportPhoto.channel).where(ReportPhoto.report_id == old.id).limit(1))
+    if photos:  # the photos stay with the report
+        await session.execute(insert(_PHOTOS), [{"report_id": new_id, "channel": photo_channel, "file_id": file_id}
+                                                for file_id in photos])
+    await audit.record(session, actor=actor, at=now, action="report.correct", object_type="project",
+                       object_key=project_code,
+                       detail={"report_id": new_id, "replaces": old.id, "day": old.local_day.isoformat(),
+                               "before": f"{old.amount.normalize():f}", "after": f"{amount.normalize():f}",
+                               "before_progress": old.progress_text, "after_progress": progress_text,
+                               "reason": reason, "reported_by": old.person_name})
+    return int(new_id)
+
+
+def _correction(entry: AuditEntry) -> Correction:
+    d = entry.detail
+    return Correction(code=entry.object_key, day=date.fromisoformat(d["day"]), before=Decimal(d["before"]),
+                      after=Decimal(d["after"]), before_progress=d.get("before_progress", ""),
+                      after_progress=d.get("after_progress", ""), reason=d.get("reason", ""),
+                      reported_by=d.get("reported_by", ""), by=entry.actor, at=entry.at)
+
+
+async def corrections_of(session: AsyncSession, *, code: str, limit: int = 5) -> list[Correction]:
+    """The project's latest corrections, newest first."""
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.action == ACTION, AuditEntry.object_key == code)
+        .order_by(AuditEntry.id.desc()).limit(limit))
+    return [_correction(entry) for entry in rows.all()]
+
+
+async def corrections_since(session: AsyncSession, *, since: datetime, up_to_day: date) -> list[Correction]:
+    """Corrections made after `since` of a report dated up to `up_to_day` that changed its amount, oldest
+    first (a correction of the progress text alone changes no figure)."""
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.action == ACTION, AuditEntry.at > since).order_by(AuditEntry.id))
+    found = [_correction(entry) for entry in rows.all()]
+    return [c for c in found if c.day <= up_to_day and c.before != c.after]
+
+
+async def last_bulletin_before(session: AsyncSession, *, kind: str, period: str) -> tuple[str, datetime] | None:
+    """The latest bulletin of that kind produced before the one of `period` (its period and when)."""
+    row = (await session.execute(
+        select(Bulletin.period, Bulletin.produced_at).where(Bulletin.kind == kind, Bulletin.period < period)
+        .order_by(Bulletin.period.desc()).limit(1))).first()
+    return (row[0], row[1]) if row is not None else None
+

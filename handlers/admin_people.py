@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.ledger_rows import ROLE_BY_LABEL
 from bot.domain.messages import Button, Reply
@@ -348,7 +348,8 @@ async def people_button(ctx: Context, data: str) -> None:
         return
     kind, _, rest = data.partition(":")
     role, _, token = rest.rpartition(":")
-    person = await people.get_person(ctx.session, person_id=int(token)) if is_digits(token) else None
+    person_id = as_id(token)
+    person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
     if person is None:
         ctx.reply("button_expired")
     elif kind == "inv" and role in ROLES:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.limits import DECISION_TEXT_MAX
 from bot.domain.messages import Reply
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
@@ -32,7 +33,7 @@ from storage.settings import load_calendar, load_digest_settings, load_policy
 
 ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
-TEXT_MAX = 500
+TEXT_MAX = DECISION_TEXT_MAX
 PREVIEW = 40
 MONTH_DAY = re.compile(r"^([0-9]{1,2})月([0-9]{1,2})日?$")
 

@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.dates import split_leading_day
 from bot.domain.digits import is_digits
 from bot.domain.escalation import CATEGORIES
+from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.report_line import looks_like_code
 from bot.services import problems as service
@@ -119,6 +120,8 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
 async def _raise(ctx: Context, project: Project, category: str, text: str, unit: Unit,
                  photos: list[str]) -> None:
     assert ctx.person is not None
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+        return
     problem = await service.raise_problem(
         ctx.session, await _deps(ctx), project=project, raiser=ctx.person, category=category, text=text, unit=unit,
         photos=[(ctx.msg.channel, f) for f in photos], now=ctx.now,
@@ -156,6 +159,8 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
     """Typed text or photos while /issue waits for them."""
     step, text = state.get("step"), ctx.msg.text.strip()
     if step == "text" and text:
+        if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+            return
         await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
         ctx.reply("problem_ask_photos", buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")],
                                                   [Button("取消", f"{ISSUE_PREFIX}:x")]])
@@ -243,9 +248,16 @@ async def issues_command(ctx: Context, args: str) -> None:
 
 # --- acting ----------------------------------------------------------------------------------------
 
+# What the text of each action is called when it is refused as too long.
+ACTION_TEXTS = {"answer": "答复内容", "reassign": "改派理由", "resolve": "办理结果", "reopen": "未解决的理由",
+                "comment": "批示内容"}
+
+
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     """Check the caller may take `action` on the problem in its state, then do it."""
     assert ctx.person is not None
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(action, "内容")):
+        return
     deps = await _deps(ctx)
     if action in {"accept", "answer", "reassign", "resolve"}:
         if not _handles(ctx, problem):
@@ -342,6 +354,8 @@ async def text_step(ctx: Context, state: dict[str, Any]) -> None:
     if not text:
         ctx.reply("problem_needs_text", action=state.get("action"), problem=None)
         return
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(str(state.get("action")), "内容")):
+        return  # still waiting for the text: a shorter one may follow
     await _clear(ctx)
     problem = await _load(ctx, str(state.get("id", "")))
     if problem is not None:

@@ -101,6 +101,8 @@ class TelegramTransport:
         return chat_id.strip().startswith("-")
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        """Send a reply with its file (``attachment``, else the reply's own); raises a DeliveryError."""
+        attachment = attachment or reply.attachment
         try:
             target = int(chat_id)
         except ValueError as exc:

@@ -9,6 +9,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	@# An editable install compiles none of the project: the first `diaodu run` would spend a second on it.
+	$(PY) -m compileall -q bot handlers jobs storage
 	touch $@
 
 install: $(VENV)/.installed

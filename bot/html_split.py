@@ -15,37 +15,46 @@ _ATOM = re.compile(r"<[^>]*>|&#?[a-zA-Z0-9]+;|[^<&]|[<&]", re.DOTALL)
 
 
 class _Parts:
+    """The parts cut so far and the one being filled, with its length kept as lines are added (so that
+    splitting a long message is linear in its length, not quadratic)."""
+
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.parts: list[str] = []
         self.stack: list[tuple[str, str]] = []  # (name, opening tag) of the tags open now
-        self.current = ""
+        self.current: list[str] = []
+        self.length = 0  # UTF-16 length of "".join(self.current)
         self.prefix = ""
 
     def closing(self, stack: list[tuple[str, str]] | None = None) -> str:
         return "".join(f"</{name}>" for name, _ in reversed(self.stack if stack is None else stack))
 
     def fits(self, text: str) -> bool:
-        after = list(self.stack)
-        for match in _TAG.finditer(text):
-            _track(after, match)
-        return utf16_len(self.current) + utf16_len(text) + len(self.closing(after)) <= self.limit
+        after = self.stack
+        if "<" in text:
+            after = list(self.stack)
+            for match in _TAG.finditer(text):
+                _track(after, match)
+        return self.length + utf16_len(text) + len(self.closing(after)) <= self.limit
 
     def flush(self) -> None:
-        if self.current != self.prefix:
-            self.parts.append((self.current + self.closing()).strip("\n"))
+        current = "".join(self.current)
+        if current != self.prefix:
+            self.parts.append((current + self.closing()).strip("\n"))
         self.prefix = "".join(tag for _, tag in self.stack)
-        self.current = self.prefix
+        self.current = [self.prefix]
+        self.length = utf16_len(self.prefix)
 
     def add(self, text: str) -> None:
-        self.current += text
+        self.current.append(text)
+        self.length += utf16_len(text)
         for match in _TAG.finditer(text):
             _track(self.stack, match)
 
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, Telegram's measure of a message."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def _track(stack: list[tuple[str, str]], match: re.Match[str]) -> None:

@@ -25,9 +25,7 @@ Decisions made here (and relied on by the bulletins):
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -50,6 +48,7 @@ from bot.domain.ranking import (
     share,
 )
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+from storage.rows import gc_paused
 
 __all__ = [
     "assemble",
@@ -58,32 +57,6 @@ __all__ = [
     "project_places",
     "rank_projects",
 ]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a burst of allocations, then restore it as it was.
-
-    A district's standings are some 100,000 small objects built in one go; left on, the collector runs
-    several full collections of the whole process meanwhile, a fifth to a third of the CPU time of a
-    bulletin. Nothing built here forms reference cycles, so reference counting frees it all anyway. Use
-    only around synchronous code (no ``await`` inside), so no other task runs while it is paused.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-
-
-
-
-
-
 
 
 def _with_rank(project: ProjectStanding, place: int | None) -> ProjectStanding:

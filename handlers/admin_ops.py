@@ -48,7 +48,7 @@ CHANNEL_LABELS = labels.CHANNELS
 
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
-    registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN,
+    registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN, in_group=True,
                          usage="/groups add 群名称(在群里发送),或 /groups add 群机器人名称"))
     registry.add(Command("broadcast", "群发通知", broadcast_command, roles=ADMIN,
                          usage="/broadcast 联络员|单位名称|all 通知内容"))
@@ -59,8 +59,17 @@ def register(registry: CommandRegistry) -> None:
 # --- /groups ---------------------------------------------------------------------------------------
 
 def _in_group(ctx: Context) -> bool:
-    """A message from a group chat: the chat is not the sender's private chat."""
-    return ctx.msg.chat_id != ctx.msg.user_id
+    """A message from a group chat."""
+    return ctx.msg.in_group
+
+
+async def _groups_shown(ctx: Context) -> list[BulletinGroup]:
+    """The bulletin groups a reply lists: all of them in a private chat, only this one in a group (the
+    others' names and ids are the 项目办's business, not the group's)."""
+    groups = await bulletin_groups(ctx.session)
+    if not _in_group(ctx):
+        return groups
+    return [g for g in groups if g.channel == ctx.msg.channel and g.chat_id == ctx.msg.chat_id]
 
 
 async def groups_command(ctx: Context, args: str) -> None:
@@ -74,7 +83,7 @@ async def groups_command(ctx: Context, args: str) -> None:
     elif action:
         ctx.reply("admin_ops_refused", reason="groups_usage")
     else:
-        ctx.reply("admin_ops_groups", groups=await bulletin_groups(ctx.session), changed=None,
+        ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), changed=None,
                   channels=CHANNEL_LABELS, in_group=_in_group(ctx))
 
 
@@ -118,7 +127,7 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
                        object_key=f"{channel}:{chat_id}",
                        detail={"name": name, "renamed": existing is not None})
     await ctx.session.flush()
-    ctx.reply("admin_ops_groups", groups=await bulletin_groups(ctx.session), channels=CHANNEL_LABELS,
+    ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), channels=CHANNEL_LABELS,
               changed="renamed" if existing is not None else "added", name=name, in_group=in_group,
               robot=channel == ROBOT_CHANNEL)
 
@@ -142,8 +151,9 @@ async def _remove_group(ctx: Context, token: str) -> None:
     await ctx.session.execute(delete(BulletinGroup).where(BulletinGroup.id == group.id))
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="group.remove", object_type="group",
                        object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
-    ctx.reply("admin_ops_groups", groups=[g for g in groups if g.id != group.id], channels=CHANNEL_LABELS,
-              changed="removed", name=group.name, in_group=_in_group(ctx))
+    shown = [g for g in await _groups_shown(ctx) if g.id != group.id]
+    ctx.reply("admin_ops_groups", groups=shown, channels=CHANNEL_LABELS, changed="removed", name=group.name,
+              in_group=_in_group(ctx))
 
 
 # --- /broadcast ------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.domain.messages import MenuCommand
@@ -16,10 +16,25 @@ ANY_BOUND = frozenset({"liaison", "unit", "lead", "top", "admin"})
 
 
 @dataclass(frozen=True)
+class Use:
+    """What a command offers to some roles when that is more than its main description says (e.g. /issue:
+    everyone bound may look a problem up, liaisons also raise one)."""
+
+    roles: frozenset[str]
+    description: str
+    usage: str = ""
+
+
+@dataclass(frozen=True)
 class Command:
-    """A slash command. `roles` lists who may use it; `public` ones work before binding too. A `light`
+    """A slash command. `roles` lists who may use it (the handler's own checks must agree: /help and the
+    chat menus offer a command to exactly these roles); `public` ones work before binding too. A `light`
     handler needs no more of the caller than `Context.caller` (ids, name, roles): the router then does not
-    load their stored `Person` (`Context.person` stays None)."""
+    load their stored `Person` (`Context.person` stays None).
+
+    `in_group` says the command is meant for a group chat too (it shows nothing private there); every
+    other command is answered in a group only with a pointer to the private chat. Private is the default,
+    so a new command cannot leak into a group by omission."""
 
     name: str
     description: str
@@ -28,11 +43,18 @@ class Command:
     public: bool = False
     usage: str = ""
     light: bool = False
+    in_group: bool = False
+    more: tuple[Use, ...] = ()
 
     def allowed(self, roles: set[str], *, bound: bool) -> bool:
         if self.public:
             return True
         return bound and bool(self.roles & roles)
+
+    def described_for(self, roles: set[str]) -> Command:
+        """This command as /help shows it to these roles: the first `more` use they hold, else as is."""
+        use = next((u for u in self.more if u.roles & roles), None)
+        return self if use is None else replace(self, description=use.description, usage=use.usage or self.usage)
 
 
 class CommandRegistry:
@@ -49,8 +71,17 @@ class CommandRegistry:
     def get(self, name: str) -> Command | None:
         return self._commands.get(name)
 
-    def available(self, roles: set[str], *, bound: bool) -> list[Command]:
-        return [c for c in self._commands.values() if c.allowed(roles, bound=bound)]
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands.values())
+
+    def available(self, roles: set[str], *, bound: bool, in_group: bool = False) -> list[Command]:
+        """The commands these roles may use (in a group chat: those meant for one), described for them."""
+        return [c.described_for(roles) for c in self._commands.values()
+                if c.allowed(roles, bound=bound) and (c.in_group or not in_group)]
 
     def menu(self, roles: set[str], *, bound: bool) -> list[MenuCommand]:
         return [MenuCommand(c.name, c.description) for c in self.available(roles, bound=bound)]
+
+    def group_menu(self) -> list[MenuCommand]:
+        """What a group chat's command menu shows: the commands meant for groups."""
+        return [MenuCommand(c.name, c.description) for c in self._commands.values() if c.in_group]

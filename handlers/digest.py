@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.clock import SHANGHAI
 from bot.domain.messages import Attachment
 from bot.domain.standings import Standings
-from bot.services.ledger_export import ledger_workbook
 from bot.services.standings import compute_standings
 from handlers.context import Context
 from storage.settings import load_calendar, load_digest_settings
@@ -26,9 +26,14 @@ async def _current(ctx: Context) -> Standings:
 
 
 async def rank_command(ctx: Context, _args: str) -> None:
-    """Where my projects (or my unit, or everything, for top officials and admins) stand today."""
+    """Where my projects (or my unit, or everything, for top officials and admins) stand today; in a group
+    chat, the public standings the bulletins show, whoever asks."""
     assert ctx.person is not None
     standings = await _current(ctx)
+    ranked = sum(1 for p in standings.projects if p.rank is not None)
+    if ctx.msg.in_group:
+        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked)
+        return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})
     mine = [p for p in standings.projects
@@ -36,13 +41,15 @@ async def rank_command(ctx: Context, _args: str) -> None:
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
     ctx.reply("rank", s=standings, mine=mine, unit=unit if "unit" in roles else None, overview=overview,
-              ranked=sum(1 for p in standings.projects if p.rank is not None))
+              ranked=ranked)
 
 
 async def export_command(ctx: Context, _args: str) -> None:
     """The ledger as xlsx: projects with plan, done, rate, gap, light, last report; problems with history."""
     standings = await _current(ctx)
-    data = ledger_workbook(standings, await problem_rows(ctx.session))
+    from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first export, not at start-up
+
+    data = await asyncio.to_thread(ledger_workbook, standings, await problem_rows(ctx.session))
     name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative

@@ -19,7 +19,7 @@ from handlers import (
     report,
     start,
 )
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context, Deps
 from storage import conversations, people, processed
 from storage.db import wrote
@@ -47,14 +47,15 @@ def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
     registry.add(Command("start", "绑定账号(发送邀请码)", start.start, public=True, usage="/start 邀请码"))
-    registry.add(Command("help", "查看我能用的命令", start.help_command, public=True))
+    registry.add(Command("help", "查看我能用的命令", start.help_command, public=True, in_group=True))
     registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
                          usage="/report 项目编号 金额 形象进度", light=True))
     registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
-    registry.add(Command("issue", "反映问题 / 查看问题详情", problems.issue_command,
-                         usage="/issue 项目编号 类别 问题描述 或 /issue 问题编号"))
+    registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
+                         more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
+                                   "/issue 项目编号 类别 问题描述 或 /issue 问题编号"),)))
     registry.add(Command("issues", "我的问题清单", problems.issues_command))
     unit = frozenset({"unit"})
     registry.add(Command("accept", "受理问题", problems.command_for("accept"), roles=unit, usage="/accept 问题编号"))
@@ -67,10 +68,10 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
                          roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
     registry.add(Command("reopen", "问题未解决,退回重办", problems.command_for("reopen"),
-                         roles=frozenset({"liaison", "admin"}), usage="/reopen 问题编号 理由"))
+                         roles=frozenset({"liaison"}), usage="/reopen 问题编号 理由"))  # only the raiser
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
-    registry.add(Command("rank", "查看当前排名", digest.rank_command))
+    registry.add(Command("rank", "查看当前排名", digest.rank_command, in_group=True))  # public standings in a group
     registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
@@ -92,6 +93,9 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
 }
+# Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
+# carry no buttons, and every other button acts for, or shows something to, one person.
+GROUP_BUTTONS: frozenset[str] = frozenset()
 FLOWS = {report.FLOW: report.report_step, problems.ISSUE_FLOW: problems.issue_step,
          problems.TEXT_FLOW: problems.text_step, **admin_import.FLOWS}
 
@@ -153,6 +157,14 @@ class Router:
         """`conversation` is the caller's flow state in this chat as loaded with the caller (only ever
         needed when they are bound)."""
         msg = ctx.msg
+        if msg.for_another_bot:
+            return
+        if msg.in_group:
+            await self._in_group(ctx)
+            return
+        if ctx.caller.deactivated and not start.redeems_code(msg):
+            ctx.reply("deactivated")
+            return
         if msg.callback_data is not None:
             await self._button(ctx, msg.callback_data)
             return
@@ -173,6 +185,31 @@ class Router:
         if msg.photos and msg.text and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text):
             return
         ctx.reply("not_understood", has_photo=bool(msg.photos))
+
+    async def _in_group(self, ctx: Context) -> None:
+        """A group chat: only commands meant for a group act (`Command.in_group`, buttons in
+        `GROUP_BUTTONS`); any other command or button is answered with a pointer to the private chat, and
+        what members say to each other (text that is no command of ours) is left alone."""
+        msg = ctx.msg
+        if msg.callback_data is not None:
+            if msg.callback_data.partition(":")[0] in GROUP_BUTTONS:
+                await self._button(ctx, msg.callback_data)
+            else:
+                start.private_only(ctx)
+            return
+        command = self.commands.get(msg.command[0]) if msg.command is not None else None
+        if command is None or msg.command is None:
+            return
+        if not command.in_group:
+            start.private_only(ctx, start_code=msg.command[1] if command.name == "start" else "")
+        elif ctx.caller.deactivated:
+            ctx.reply("deactivated")
+        elif not ctx.bound and not command.public:
+            start.private_only(ctx)
+        elif not command.allowed(ctx.roles, bound=ctx.bound):
+            ctx.reply("not_allowed", command=command)
+        else:
+            await command.handler(ctx, msg.command[1])
 
     async def _command(self, ctx: Context, name: str, args: str, *, in_flow: bool) -> None:
         command = self.commands.get(name)

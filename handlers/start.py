@@ -1,28 +1,61 @@
-"""/start <code>: bind a chat account to a person from the roster; /help: what the caller can do.
+"""/start <code>: bind a chat account to a person from the roster; /help: what the caller can do; the
+pointer to the private chat that group chats get for everything not meant for a group.
 
 An unbound sender who types an invite code on its own in a private chat binds as with ``/start <code>``:
 WeCom has no deep link to tap, and people there paste the code they were given (:func:`bare_invite_code`).
+Binding happens only in a private chat: in a group, ``/start <code>`` is answered with a button opening
+the private chat with the code (:func:`private_only`), and a bare code is not read at all.
 """
 
 from __future__ import annotations
 
-from bot.domain.messages import Incoming
-from bot.services.invites import looks_like_code, refusal_for
+from bot.domain.messages import Button, Incoming
+from bot.services.invites import deep_link, looks_like_code, refusal_for
 from handlers.context import Context
 from storage import audit, people
 
 
 async def help_command(ctx: Context, _args: str) -> None:
-    """List the commands the caller's roles allow."""
+    """List the commands the caller's roles allow (in a group chat: the few meant for a group)."""
     bound = ctx.person is not None
+    if ctx.msg.in_group:
+        if not bound:
+            private_only(ctx)
+            return
+        commands = ctx.commands.available(ctx.roles, bound=True, in_group=True)
+        ctx.reply("help_group", commands=commands, buttons=[[_private_button(ctx)]])
+        return
     commands = ctx.commands.available(ctx.roles, bound=bound)
     ctx.reply("help", person=ctx.person, roles=sorted(ctx.roles), commands=commands)
+
+
+def private_only(ctx: Context, *, start_code: str = "") -> None:
+    """Answer a group chat "请私聊我", with a button opening the private chat (carrying an invite code given
+    to /start, so that binding happens there with one tap)."""
+    code = start_code.split()[0] if start_code.split() else ""
+    ctx.reply("private_only", start=bool(code), buttons=[[_private_button(ctx, code)]])
+
+
+def _private_button(ctx: Context, code: str = "") -> Button:
+    username = ctx.msg.bot_username or ctx.deps.settings.telegram_bot_username
+    url = deep_link(username, code) if looks_like_code(code) else f"https://t.me/{username}"
+    return Button(ctx.deps.renderer.render("private_button").strip(), "", url=url)
+
+
+def redeems_code(msg: Incoming) -> bool:
+    """Whether the message offers an invite code (which even a deactivated person's account may redeem
+    for the person the code was made for)."""
+    command = msg.command
+    if command is not None:
+        return command[0] == "start" and bool(command[1].strip())
+    return bare_invite_code(msg) is not None
 
 
 def bare_invite_code(msg: Incoming) -> str | None:
     """The invite code a message is made of, when it came from a private chat (never a group's: binding
     happens in private) and holds nothing else; else None."""
-    if msg.chat_id != msg.user_id or msg.photos or msg.document is not None or msg.callback_data is not None:
+    if msg.in_group or msg.chat_id != msg.user_id or msg.photos or msg.document is not None \
+            or msg.callback_data is not None:
         return None
     return msg.text.strip() if looks_like_code(msg.text) else None
 

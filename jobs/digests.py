@@ -8,6 +8,7 @@ the bot was down is produced once on start-up, marked late, and never once per m
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,16 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Attachment
-from bot.chart import group_chart, ranking_chart
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
-from bot.domain.standings import Standings
+from bot.domain.standings import ProblemRow, Standings
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
 from bot.render import Renderer
-from bot.services.ledger_export import bulletin_filename, ledger_workbook
 from bot.services.standings import compute_standings
 from storage import outbox
 from storage import people as people_repo
@@ -77,35 +76,71 @@ def _enabled(settings: DigestSettings, kind: str) -> bool:
 
 async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: Period, calendar: WorkCalendar,
                           settings: DigestSettings, out_dir: Path) -> Rendered:
-    """Compute the standings for a period and render its text, chart and (monthly and up) Excel ledger."""
+    """Compute the standings for a period and render its text, chart and (monthly and up) Excel ledger.
+
+    The database is read on the event loop; everything else (the standings' assembly, the charts, the
+    workbook, the texts and their splitting, a few seconds for 10,000 projects) runs in a worker thread,
+    so that the bot keeps answering meanwhile.
+    """
     standings = await compute_standings(
         session, period=period.name, cutoff=period.end, window_start=period.start, calendar=calendar,
         thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"chart": out_dir / "ranking.png"}
-    files["chart"].write_bytes(ranking_chart(standings))
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
     end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     unit_problems: list[UnitProblems] = []
+    problems = None
     if period.kind != "weekly":
+        problems = await problem_rows(session)
+        unit_problems = await problems_by_unit(session, start=start, end=end)
+    period_done = await reported_between(session, start=period.start, end=period.end)
+    open_problems = await _open_problems_by_project(session)
+    files = await asyncio.to_thread(_write_files, standings, problems, period, out_dir)
+    return await asyncio.to_thread(
+        _render_texts, renderer, standings, period=period, files=files, unit_problems=unit_problems,
+        period_done=period_done, open_problems=open_problems,
+    )
+
+
+def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
+                 out_dir: Path) -> dict[str, Path]:
+    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir.
+
+    Blocking (a second or more for 10,000 projects): run it in a worker thread. matplotlib and openpyxl
+    are imported here, the first time a bulletin is drawn, not when the bot starts.
+    """
+    from bot.chart import group_chart, ranking_chart
+    from bot.services.ledger_export import bulletin_filename, ledger_workbook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"chart": out_dir / "ranking.png"}
+    files["chart"].write_bytes(ranking_chart(standings))
+    if problems is not None:
         files["units"] = out_dir / "units.png"
         files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
         files["ledger"] = out_dir / bulletin_filename("ledger", period.name)
-        files["ledger"].write_bytes(ledger_workbook(standings, await problem_rows(session)))
-        unit_problems = await problems_by_unit(session, start=start, end=end)
+        files["ledger"].write_bytes(ledger_workbook(standings, problems))
+    return files
+
+
+def _render_texts(renderer: Renderer, standings: Standings, *, period: Period, files: dict[str, Path],
+                  unit_problems: list[UnitProblems], period_done: Decimal,
+                  open_problems: dict[str, list[Problem]]) -> Rendered:
+    """The bulletin's text, its parts, the top officials' summary and each lead official's digest.
+
+    Pure rendering over what was read (blocking for large districts: run it in a worker thread).
+    """
     text = renderer.render(
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
         s=standings, period=period, kind_name=KIND_NAMES[period.kind], unit_problems=unit_problems,
         total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
         total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
-        period_done=await reported_between(session, start=period.start, end=period.end),
+        period_done=period_done,
     )
     rendered = Rendered(period=period, standings=standings, text=text, parts=split_html(text),
                         files=files)
     rendered.top_summary = renderer.render("bulletin_top_summary", s=standings, period=period,
                                            kind_name=KIND_NAMES[period.kind])
-    open_problems = await _open_problems_by_project(session)
     by_leader: dict[int, list] = {}
     for project in standings.projects:
         if project.lead_official_id is not None:
@@ -131,18 +166,25 @@ async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Pro
 
 async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
                   late: bool = False) -> Produced | None:
-    """Produce and send one bulletin, unless it was produced before (then None)."""
+    """Produce and send one bulletin, unless it was produced before (then None).
+
+    Rendering reads in one transaction and writes nothing, so the seconds it takes for a large district
+    hold no write lock (on SQLite, replies to reports would wait for it). The bulletin is then claimed and
+    its notices queued in one short transaction: the claim's unique key makes sure that of two producers
+    racing for a period only one sends it (the other's rendering is wasted, nothing more).
+    """
+    async with db.session() as session:
+        if await _exists(session, period):
+            return None
+        calendar = await load_calendar(session)
+        settings = await load_digest_settings(session)
+        out_dir = files_root / "bulletins" / period.kind / period.name
+        rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
+                                         settings=settings, out_dir=out_dir)
     try:
         async with db.session() as session:
-            if await _exists(session, period):
-                return None
-            calendar = await load_calendar(session)
-            settings = await load_digest_settings(session)
             session.add(Bulletin(kind=period.kind, period=period.name, produced_at=now, late=late, summary={}))
-            await session.flush()  # claims (kind, period) now: a concurrent producer fails here
-            out_dir = files_root / "bulletins" / period.kind / period.name
-            rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
-                                             settings=settings, out_dir=out_dir)
+            await session.flush()  # claims (kind, period): a concurrent producer fails here
             notices = await _send(session, rendered, now=now, files_root=files_root, late=late, renderer=renderer)
             bulletin = await _get(session, period)
             bulletin.recipients = notices  # type: ignore[union-attr]
@@ -168,7 +210,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     parts = rendered.parts
     if late:  # the notice goes in before splitting: added to a full first part it would not fit
         notice = renderer.render("bulletin_late", kind_name=KIND_NAMES[period.kind])
-        parts = split_html(notice + "\n" + rendered.text)
+        parts = await asyncio.to_thread(split_html, notice + "\n" + rendered.text)
     attachments = [Attachment(kind="photo", path=str(rendered.files[name].relative_to(files_root)))
                    for name in ("chart", "units") if name in rendered.files]
     if "ledger" in rendered.files:

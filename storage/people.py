@@ -66,6 +66,11 @@ class Caller:
     def bound(self) -> bool:
         return self.account_id is not None and not self.blocked and self.person_id is not None and self.active
 
+    @property
+    def deactivated(self) -> bool:
+        """The account belongs to a person the 项目办 has deactivated (told so, rather than "not bound")."""
+        return self.account_id is not None and self.person_id is not None and not self.active
+
 
 # One SELECT for account, person, roles (one row per role) and the conversation, which the router needs for
 # every non-command message and to leave a flow on a command, and whether the message was handled before.

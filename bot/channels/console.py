@@ -43,8 +43,10 @@ def render_outcome(outcome: Outcome) -> tuple[str, list[Button]]:
     buttons: list[Button] = []
     for reply in outcome.replies:
         lines.append(html_to_plain(reply.html))
-        if reply.buttons:
-            buttons = [b for row in reply.buttons for b in row]
+        links = [b for row in reply.buttons for b in row if b.url]
+        lines.extend(f"{b.label}:{b.url}" for b in links)
+        if len(links) < sum(len(row) for row in reply.buttons):
+            buttons = [b for row in reply.buttons for b in row if not b.url]
     if buttons:
         lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(buttons, 1)))
     return "\n".join(lines), buttons

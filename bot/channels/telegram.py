@@ -10,8 +10,10 @@ from dataclasses import replace
 from aiohttp import web
 from telegram import (
     BotCommand,
+    BotCommandScopeAllGroupChats,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    Chat,
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -34,27 +36,28 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+        [[InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
+          for b in row] for row in reply.buttons]
     )
 
 
-def incoming_from(update: Update) -> Incoming | None:
-    """The channel-neutral view of a message or button press; None for updates we do not handle."""
+def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
+    """The channel-neutral view of a message or button press; None for updates we do not handle.
+    `bot_username` (the bot's own, from getMe) tells commands meant for other bots apart."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return None
     name = user.full_name or user.username or str(user.id)
+    where = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id), display_name=name,
+                     chat_type="private" if chat.type == Chat.PRIVATE else "group", bot_username=bot_username)
     if update.callback_query is not None:
-        return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
-                        callback_data=update.callback_query.data or "", display_name=name,
-                        key=f"press:{update.callback_query.id}")
+        return replace(where, callback_data=update.callback_query.data or "", key=f"press:{update.callback_query.id}")
     message = update.effective_message
     if message is None:
         return None
     photos = (message.photo[-1].file_id,) if message.photo else ()
-    return Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id),
-                    text=message.text or message.caption or "", photos=photos, display_name=name,
-                    key=message_key(chat.id, message.message_id))
+    return replace(where, text=message.text or message.caption or "", photos=photos,
+                   key=message_key(chat.id, message.message_id))
 
 
 def message_key(chat_id: int, message_id: int) -> str:
@@ -108,13 +111,16 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
 
     async def publish_default_menu(self, application: Application) -> None:
-        """The menu unbound users see; bound users get their own per chat."""
+        """The menu unbound users see in private chats (bound users get their own per chat), and the one
+        every group chat shows: the commands that work in a group."""
         public = self.router.commands.menu(set(), bound=False)
         await application.bot.set_my_commands(_bot_commands(public), scope=BotCommandScopeDefault())
+        group = self.router.commands.group_menu()
+        await application.bot.set_my_commands(_bot_commands(group), scope=BotCommandScopeAllGroupChats())
 
-    async def on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Route one update through the core and send what it produced."""
-        incoming = incoming_from(update)
+        incoming = incoming_from(update, bot_username=context.bot.username or "")
         if incoming is None:
             return
         message = update.effective_message

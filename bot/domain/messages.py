@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+ChatType = Literal["private", "group"]
+
 
 @dataclass(frozen=True)
 class IncomingFile:
@@ -43,6 +45,10 @@ def clean_text(text: str) -> str:
 class Incoming:
     """One thing a user did in a chat: typed text, sent photos or a document, or pressed a button.
 
+    `chat_type` says whether it happened in the sender's private chat with the bot or in a group chat
+    (Telegram's "group"/"supergroup"; WeCom app messages are always private). `bot_username` is the name
+    the receiving bot goes by, when the channel knows it (Telegram): "/help@other_bot" is not for us.
+
     Every text field is cleaned (:func:`clean_text`) when the message is made, whichever channel made it, so
     no handler ever sees a NUL or another control character.
     """
@@ -58,6 +64,12 @@ class Incoming:
     # What identifies this message across deliveries (the same message sent to us again keeps it); None when
     # the channel has nothing stable (the console). See storage.processed.
     key: str | None = None
+    chat_type: ChatType = "private"
+    bot_username: str = ""
+
+    @property
+    def in_group(self) -> bool:
+        return self.chat_type == "group"
 
     def __post_init__(self) -> None:
         # dataclasses' documented way to set a field of a frozen instance in __post_init__
@@ -70,22 +82,39 @@ class Incoming:
             object.__setattr__(self, "key", clean_text(self.key))
 
     @cached_property
-    def command(self) -> tuple[str, str] | None:
-        """("report", "ZD2026-001 1.2亿 …") for "/report ZD2026-001 1.2亿 …", else None."""
+    def _command_parts(self) -> tuple[str, str, str] | None:
+        """(name, addressee, arguments) of "/name@addressee arguments"; addressee "" when not given."""
         text = self.text.strip()
         if not text.startswith("/"):
             return None
         head, _, rest = text[1:].partition(" ")
-        name = head.split("@", 1)[0].lower()
-        return (name, rest.strip()) if name else None
+        name, _, addressee = head.partition("@")
+        return (name.lower(), addressee.strip(), rest.strip()) if name else None
+
+    @cached_property
+    def command(self) -> tuple[str, str] | None:
+        """("report", "ZD2026-001 1.2亿 …") for "/report ZD2026-001 1.2亿 …" (or "/report@our_bot …"), else
+        None."""
+        parts = self._command_parts
+        return (parts[0], parts[2]) if parts is not None else None
+
+    @property
+    def for_another_bot(self) -> bool:
+        """A command addressed to some other bot ("/start@other_bot"), which a group chat shows us too."""
+        parts = self._command_parts
+        if parts is None or not parts[1] or not self.bot_username:
+            return False
+        return parts[1].lower() != self.bot_username.lower()
 
 
 @dataclass(frozen=True)
 class Button:
-    """A button under a message; `data` comes back as Incoming.callback_data when pressed."""
+    """A button under a message; `data` comes back as Incoming.callback_data when pressed. A button with
+    a `url` opens that address instead (e.g. a private chat with the bot) and carries no data."""
 
     label: str
     data: str
+    url: str = ""
 
 
 AttachmentKind = Literal["photo", "document"]

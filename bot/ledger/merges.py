@@ -14,8 +14,6 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
-from openpyxl.utils.cell import range_boundaries
-
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -27,6 +25,8 @@ Range = tuple[int, int, int, int]  # min_col, min_row, max_col, max_row (1-based
 def merged_ranges(path: Path) -> dict[str, list[Range]]:
     """Sheet title → its merged ranges; an empty dict when the file's parts cannot be followed (the
     sheets are then read without merges)."""
+    from openpyxl.utils.cell import range_boundaries  # openpyxl (and numpy) load with the first ledger read
+
     try:
         with zipfile.ZipFile(path) as archive:
             workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))

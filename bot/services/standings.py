@@ -7,6 +7,7 @@ Rules (year-to-date completion, punctuality, open problems) are documented with 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -44,6 +45,11 @@ async def project_standings(
     Four queries (``storage.standings.project_figures``), then Python.
     """
     figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar)
+    # Some 10,000 standings to build: in a worker thread, so that the event loop goes on answering.
+    return await asyncio.to_thread(_build_paused, figures, cutoff, thresholds)
+
+
+def _build_paused(figures: ProjectFigures, cutoff: date, thresholds: LightThresholds) -> list[ProjectStanding]:
     with gc_paused():
         return build_standings(figures, cutoff=cutoff, thresholds=thresholds)
 
@@ -98,4 +104,4 @@ async def compute_standings(
     projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
                                        thresholds=thresholds)
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
-    return assemble(period, cutoff, projects, shares, weights, thresholds, praise_n)
+    return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)

@@ -168,7 +168,9 @@ async def test_deactivated_people_are_unbound_and_their_open_items_listed(desk: 
     assert "联络员项目(1):ZD2026-001 城北高速连接线" in reply
     assert "其提出的未销号问题(1):W0001" in reply
     assert "/handover 郝芳 接替人员" in reply
-    assert "您还没有绑定账号" in await desk.send("郝芳", "/mine")  # the Router treats her as unbound
+    # She is told her account is deactivated (not that she is unbound), whatever she sends.
+    for text in ("/mine", "/help", "你好", "/issue W0001"):
+        assert (await desk.send("郝芳", text)).strip() == "您的账号已停用,请联系项目办。"
     assert not (await _person(desk, "郝芳")).active
     [entry] = await desk.audits("person.deactivate")
     assert entry.actor == ADMIN_NAME and entry.channel == "console"

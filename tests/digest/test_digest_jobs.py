@@ -430,3 +430,42 @@ async def test_a_fresh_install_sends_nothing_that_was_due_before_the_ledger_exis
     # August's bulletin is due on Tuesday 9/1 itself: it goes out. W35 was due on Monday 8/31, 2025's
     # annual and H2 in January, Q2 and H1 of 2026 in July: all before the ledger existed, so never.
     assert [(p.kind, p.period) for p in produced] == [("monthly", "2026-08")]
+
+
+# --- nothing heavy on the event loop ----------------------------------------------------------------------
+
+
+async def test_a_bulletin_draws_and_assembles_off_the_event_loop(db: Database, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standings' assembly, the charts, the workbook and the texts run in worker threads: while they
+    take their seconds for a large district, the event loop goes on answering messages."""
+    import threading
+
+    import bot.chart
+    import bot.services.ledger_export
+    import bot.services.standings
+
+    threads: dict[str, set[int]] = {}
+
+    def spy(module: Any, name: str) -> None:
+        original = getattr(module, name)
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            threads.setdefault(name, set()).add(threading.get_ident())
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, recorded)
+
+    for module, name in [(bot.chart, "ranking_chart"), (bot.chart, "group_chart"),
+                         (bot.services.ledger_export, "ledger_workbook"), (bot.services.standings, "assemble"),
+                         (bot.services.standings, "build_standings"), (RENDERER, "render")]:
+        spy(module, name)
+    await seed(db)
+    produced = await digests.run_due(db, RENDERER, now=local(date(2026, 11, 2)), files_root=tmp_path,
+                                     kinds=("monthly",))
+
+    assert [p.period for p in produced] == ["2026-10"]
+    loop_thread = threading.get_ident()
+    assert sorted(threads) == ["assemble", "build_standings", "group_chart", "ledger_workbook",
+                               "ranking_chart", "render"]
+    assert all(loop_thread not in seen for seen in threads.values()), threads

@@ -303,11 +303,12 @@ class TelegramHarness(ChannelHarness):
         update = self.fake.enqueue_photo(user_id, caption=caption, file_id=file_id)
         return await self._exchange(update, user_id, mark)
 
-    async def press(self, user_id: int, label: str) -> Replies:
-        """The user presses the newest visible button with this label."""
+    async def press(self, user_id: int, label: str, *, chat_id: int | None = None) -> Replies:
+        """The user presses the newest visible button with this label (in their private chat unless
+        chat_id is given)."""
         mark = len(self.fake.calls)
-        update = self.fake.enqueue_callback(user_id, label=label)
-        return await self._exchange(update, user_id, mark)
+        update = self.fake.enqueue_callback(user_id, label=label, chat_id=chat_id)
+        return await self._exchange(update, user_id if chat_id is None else chat_id, mark)
 
     # --- the database --------------------------------------------------------------------------------
 

@@ -549,6 +549,7 @@ async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
         stop.set()
         await asyncio.wait_for(task, 10)
     assert fake_api.menu() == ["start", "help"]
+    assert fake_api.menu({"type": "all_group_chats"}) == ["help", "rank", "groups"]
 
 
 # --- edited messages -----------------------------------------------------------------------------------

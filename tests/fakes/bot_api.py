@@ -267,6 +267,7 @@ class FakeBotAPI:
         self._file_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._users: dict[int, JSON] = {}
+        self._groups: dict[int, JSON] = {}  # chat id -> Chat of a group registered with group()
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._closing = False
@@ -351,6 +352,14 @@ class FakeBotAPI:
         self._users[user_id] = user
         return dict(user)
 
+    def group(self, chat_id: int, *, kind: str = "group", title: str | None = None) -> JSON:
+        """Register (or update) a group chat: `kind` is "group" or "supergroup"; returns the Chat object.
+        A chat id never registered and not a user's appears as a "group"."""
+        if kind not in ("group", "supergroup"):
+            raise ValueError(f"not a group chat type: {kind!r}")
+        self._groups[chat_id] = {"id": chat_id, "type": kind, "title": title or f"群{chat_id}"}
+        return dict(self._groups[chat_id])
+
     def _chat(self, chat_id: int, user_id: int) -> JSON:
         if chat_id == user_id:
             user = self.user(user_id)
@@ -358,7 +367,7 @@ class FakeBotAPI:
             if "username" in user:
                 chat["username"] = user["username"]
             return chat
-        return {"id": chat_id, "type": "group", "title": f"群{chat_id}"}
+        return dict(self._groups.get(chat_id) or {"id": chat_id, "type": "group", "title": f"群{chat_id}"})
 
     def _next_message_id(self, chat_id: int) -> int:
         return next(self._message_ids.setdefault(chat_id, itertools.count(1)))
@@ -649,7 +658,12 @@ class FakeBotAPI:
 
     def _bot_message(self, chat_id: int) -> JSON:
         user = self._users.get(chat_id)
-        chat = self._chat(chat_id, chat_id) if user else {"id": chat_id, "type": "private", "first_name": "?"}
+        if chat_id in self._groups:
+            chat = dict(self._groups[chat_id])
+        elif user:
+            chat = self._chat(chat_id, chat_id)
+        else:
+            chat = {"id": chat_id, "type": "private", "first_name": "?"}
         return {"message_id": self._next_message_id(chat_id), "from": self.bot_user, "chat": chat,
                 "date": int(time.time())}
 

@@ -20,7 +20,12 @@ TINY = {
     "ranking.py": (["--projects", "60", "--reports", "3000", "--problems", "30", "--rounds", "1"],
                    ["standings 2026-W47: 60 projects", "goal <= 1 s:"]),
     "escalation_tick.py": (["--sizes", "200", "--due", "5", "--repeat", "1"], ["goal: one tick with 5 due"]),
-    "fanout.py": (["--recipients", "30"], ["LOST 0 ", "DUPLICATED 0 chats"]),
+    "rush.py": (["--liaisons", "20", "--window", "2", "--projects", "200", "--reports", "3000", "--problems", "30",
+                 "--bulletin-at", "0.5"],
+                ["LOST 0;", "every report stored once: 20 of 20", "verdict:"]),
+    "fanout.py": (["--recipients", "30"], ["LOST 0 ", "DUPLICATED 0 chats", "verdict:"]),
+    "startup.py": (["--projects", "200", "--reports", "3000", "--problems", "30", "--starts", "1", "--idle", "1"],
+                   ["goal: first getUpdates", "goal: idle RSS", "verdict:"]),
     "ledger_import.py": (["--projects", "40", "--people", "30", "--units", "5"],
                          ["unchanged re-import", "goal <= 10.00 s:", "(projects +0 ~0 =40; people +0 ~0 =30)"]),
 }

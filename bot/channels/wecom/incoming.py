@@ -10,6 +10,10 @@
 - Voice, video, files, locations and links are answered "not understood"; anything else is ignored.
 
 :func:`dedupe_key` says what identifies a message across WeCom's retries.
+
+Every message here comes from a user's own chat with the app, so each ``Incoming`` is a private one
+(``chat_type`` "private"): WeCom groups are reached only through group robots, which send and never
+receive.
 """
 
 from __future__ import annotations

@@ -101,7 +101,12 @@ def card_parts(reply: Reply) -> list[Part]:
 
 
 def reply_parts(reply: Reply) -> tuple[list[Part], bool]:
-    """The messages a reply becomes, and whether its buttons went out as a numbered list."""
+    """The messages a reply becomes, and whether its buttons went out as a numbered list. Buttons that open
+    an address (Telegram's link to a private chat) have no use in WeCom, whose app chats are private, and
+    are left out."""
+    if any(b.url for row in reply.buttons for b in row):
+        rows = tuple(kept for kept in (tuple(b for b in row if not b.url) for row in reply.buttons) if kept)
+        reply = Reply(html=reply.html, buttons=rows, attachment=reply.attachment)
     buttons = [b for row in reply.buttons for b in row]
     if not buttons:
         return text_parts(reply.html), False

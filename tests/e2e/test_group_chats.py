@@ -1,0 +1,291 @@
+"""Group chats through the real PTB Application and the fake Bot API: in a group the bot acts only on what
+is meant for a group (`Command.in_group`), binds nobody, leaks nothing, and ignores other bots' commands.
+
+Every registered command is tried in a group (the registry is walked, so a command added later is
+covered without touching this file), as an admin, a liaison and a stranger, in a "group" and in a
+"supergroup": each private one must answer only the "请私聊我" line with a button opening the private chat,
+show no name, phone number or invite code, and change nothing in the database.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.channels.telegram import CHANNEL
+from bot.channels.wecom.render import reply_parts
+from bot.domain.messages import Button, Incoming, Reply
+from handlers.commands import Command
+from storage import people
+from storage.models import (
+    AuditEntry,
+    BulletinGroup,
+    ChatAccount,
+    Conversation,
+    Invite,
+    OutboxMessage,
+    Person,
+    Problem,
+    Report,
+)
+from storage.outbox import payload_from, reply_from_payload
+from tests.e2e.harness import Replies, TelegramHarness
+
+HAO = 1001  # 郝芳, liaison of ZD2026-001
+ADMIN = 9001
+STRANGER = 7777  # never bound
+ADMIN_NAME = "管理员(区重大项目办)"
+GROUPS = {"group": -4001, "supergroup": -1001234567890}
+BOT_LINK = "https://t.me/diaodu_bot"
+PRIVATE_LINE = "请私聊我"
+PHONE = re.compile(r"1[3-9][0-9]{9}")
+# Arguments that would make each command act, or show the most, in a private chat (a command not listed
+# is tried without arguments).
+ARGS = {
+    "report": "ZD2026-001 1.2亿 主体结构完成60%",
+    "project": "ZD2026-001",
+    "issue": "W0001",
+    "accept": "W0001",
+    "answer": "W0001 已协调住建部门加快审批",
+    "reassign": "W0001 不属于本单位职责",
+    "resolved": "W0001 已取得施工许可",
+    "confirm": "W0001",
+    "reopen": "W0001 仍未解决",
+    "comment": "W0001 请加快办理",
+    "invite": "liaison 郝芳",
+    "person": "郝芳",
+    "people": "区住建局",
+    "deactivate": "郝芳",
+    "handover": "郝芳 武杰",
+    "project_set": "ZD2026-001 年度计划 50000",
+    "approval": "ZD2026-001 环评 done 2026-11-20",
+    "assign": "W0001 区发改局",
+    "broadcast": "all 明天上午九点开调度会",
+    "decide": "征地拆迁 区住建局 2026-12-20",
+    "sla": "category 审批手续 3",
+    "calendar": "2026-12-31 off 测试",
+    "schedule": "remind 17:00",
+}
+ROW_COUNTS = (AuditEntry, BulletinGroup, ChatAccount, Conversation, Invite, OutboxMessage, Problem, Report)
+
+
+async def bind_directly(tg: TelegramHarness, user: int, name: str) -> None:
+    """Bind a Telegram user to a roster person (who has their roles from the sample roster already)."""
+    tg.fake.user(user, first_name=name)
+    async with tg.session() as session:
+        [person] = await people.find_people_by_name(session, name=name)
+        await people.bind_account(session, person=person, channel=CHANNEL, external_id=str(user),
+                                  chat_id=str(user), display_name=name, now=tg.clock.now())
+
+
+async def snapshot(tg: TelegramHarness) -> dict[str, int]:
+    """How many rows each table that a command could write holds."""
+    async with tg.session() as session:
+        return {model.__name__: int(await session.scalar(select(func.count()).select_from(model)) or 0)
+                for model in ROW_COUNTS}
+
+
+async def roster_names(tg: TelegramHarness) -> list[str]:
+    async with tg.session() as session:
+        return list((await session.scalars(select(Person.name))).all())
+
+
+def url_buttons(replies: Replies) -> list[dict[str, str]]:
+    return [button for call in replies.messages
+            for row in (call.get("reply_markup") or {}).get("inline_keyboard", []) for button in row]
+
+
+def assert_private_line(replies: Replies, *, link: str = BOT_LINK) -> None:
+    """One message, the "请私聊我" line, one button opening the private chat and nothing to press."""
+    assert len(replies.messages) == 1, replies
+    assert replies.text.startswith(PRIVATE_LINE), replies
+    assert len(replies.text) < 60, replies
+    assert url_buttons(replies) == [{"text": "打开私聊", "url": link}], replies
+
+
+@pytest.fixture
+async def tg(telegram: TelegramHarness) -> TelegramHarness:
+    """The admin and 郝芳 bound; 郝芳 has raised W0001 in her private chat."""
+    await bind_directly(telegram, ADMIN, ADMIN_NAME)
+    await bind_directly(telegram, HAO, "郝芳")
+    raised = await telegram.send(HAO, "/issue ZD2026-001 审批手续 施工许可迟迟未批")
+    assert "W0001" in raised, raised
+    for kind, chat_id in GROUPS.items():
+        telegram.fake.group(chat_id, kind=kind, title=f"城北片区调度{kind}")
+    return telegram
+
+
+def private_commands(tg: TelegramHarness) -> list[Command]:
+    commands = [c for c in tg.core.router.commands if not c.in_group]
+    assert len(commands) > 25 and {"mine", "issues", "issue", "person", "people", "export", "audit",
+                                   "invite", "start"} <= {c.name for c in commands}
+    return commands
+
+
+@pytest.mark.parametrize("kind", sorted(GROUPS))
+@pytest.mark.parametrize("caller", [ADMIN, HAO, STRANGER])
+async def test_every_private_command_answers_only_the_private_line_in_a_group(
+        tg: TelegramHarness, kind: str, caller: int) -> None:
+    group = GROUPS[kind]
+    names, before = await roster_names(tg), await snapshot(tg)
+    mark = len(tg.fake.calls)
+    for command in private_commands(tg):
+        text = f"/{command.name} {ARGS.get(command.name, '')}".strip()
+        replies = await tg.send(caller, text, chat_id=group)
+        assert_private_line(replies)
+        assert not PHONE.search(replies.text), (text, replies)
+        assert not [n for n in names if n in replies.text], (text, replies)
+    # Nothing was sent anywhere but to the group (no notice, no file), and nothing was written.
+    sent = [c for c in tg.fake.calls[mark:] if c.method.startswith(("send", "edit"))]
+    assert sent and all(int(c["chat_id"]) == group and c.method == "sendMessage" for c in sent), sent
+    assert await snapshot(tg) == before
+
+
+async def test_commands_addressed_to_us_count_and_other_bots_commands_get_nothing(tg: TelegramHarness) -> None:
+    group = GROUPS["supergroup"]
+    assert_private_line(await tg.send(ADMIN, "/person@diaodu_bot 郝芳", chat_id=group))
+    assert "在群里可以使用" in await tg.send(ADMIN, "/help@DiaoDu_Bot", chat_id=group)
+    mark = len(tg.fake.calls)
+    for text in ("/help@other_bot", "/person@other_bot 郝芳", "/start@other_bot", "/rank@other_bot"):
+        assert not (await tg.send(ADMIN, text, chat_id=group)).messages
+        assert not (await tg.send(STRANGER, text, chat_id=group)).messages
+    assert not (await tg.send(HAO, "/mine@other_bot")).messages  # in a private chat too
+    assert not [c for c in tg.fake.calls[mark:] if c.method.startswith("send")]
+
+
+async def test_group_talk_unknown_commands_and_bare_codes_are_left_alone(tg: TelegramHarness) -> None:
+    group = GROUPS["group"]
+    code = await tg.invite("武杰")
+    before, mark = await snapshot(tg), len(tg.fake.calls)
+    for user in (ADMIN, HAO, STRANGER):
+        for text in ("大家好,明天几点开会?", "ZD2026-001 1.2亿 主体结构完成60%", code, "/no_such_command"):
+            assert not (await tg.send(user, text, chat_id=group)).messages, (user, text)
+    photo = tg.fake.enqueue_photo(HAO, caption="ZD2026-001 850万 桩基完成", chat_id=group)
+    await tg.wait_processed(photo["update_id"])
+    assert not [c for c in tg.fake.calls[mark:] if c.method.startswith("send")]
+    assert await snapshot(tg) == before
+
+
+@pytest.mark.parametrize("kind", sorted(GROUPS))
+async def test_start_with_a_code_in_a_group_binds_nobody_and_links_to_the_private_chat(
+        tg: TelegramHarness, kind: str) -> None:
+    group = GROUPS[kind]
+    code = await tg.invite("武杰")
+    before = await snapshot(tg)
+
+    replies = await tg.send(STRANGER, f"/start {code}", chat_id=group)
+
+    assert_private_line(replies, link=f"{BOT_LINK}?start={code}")
+    assert "绑定" in replies.text and "武杰" not in replies.text
+    assert await snapshot(tg) == before
+    async with tg.session() as session:
+        invite = (await session.scalars(select(Invite).where(Invite.used_at.is_not(None)))).all()
+        caller = await people.get_caller(session, channel=CHANNEL, external_id=str(STRANGER),
+                                         chat_id=str(group))
+    assert not invite and not caller.bound
+    # The button opens the private chat with the code: that is where binding happens.
+    bound = await tg.send(STRANGER, f"/start {code}")
+    assert "已绑定" in bound and "武杰" in bound
+    assert_private_line(await tg.send(STRANGER, "/start", chat_id=group))
+
+
+async def test_help_in_a_group_is_short_and_lists_the_group_commands_the_caller_may_use(
+        tg: TelegramHarness) -> None:
+    group = GROUPS["supergroup"]
+    group_commands = {c.name for c in tg.core.router.commands if c.in_group}
+    assert group_commands == {"help", "rank", "groups"}
+
+    admin = await tg.send(ADMIN, "/help", chat_id=group)
+    liaison = await tg.send(HAO, "/help", chat_id=group)
+
+    assert set(re.findall(r"^/(\w+)", admin.text, re.M)) == {"help", "rank", "groups"}
+    assert set(re.findall(r"^/(\w+)", liaison.text, re.M)) == {"help", "rank"}
+    for replies in (admin, liaison):
+        assert url_buttons(replies) == [{"text": "打开私聊", "url": BOT_LINK}]
+        assert "/mine" not in replies.text and "/report" not in replies.text
+    assert_private_line(await tg.send(STRANGER, "/help", chat_id=group))  # not the help text
+    # The command menu of every group chat shows the same commands.
+    await tg.channel.publish_default_menu(tg.application)
+    assert tg.fake.menu({"type": "all_group_chats"}) == ["help", "rank", "groups"]
+    assert tg.fake.menu() == ["start", "help"]
+
+
+async def test_rank_in_a_group_shows_the_public_standings_only(tg: TelegramHarness) -> None:
+    group = GROUPS["group"]
+    private = await tg.send(HAO, "/rank")
+    public = await tg.send(HAO, "/rank", chat_id=group)
+
+    assert "我的项目" in private.text and "我的项目" not in public.text
+    assert "当前排名" in public.text and "前五" in public.text
+    assert not PHONE.search(public.text)
+    assert_private_line(await tg.send(STRANGER, "/rank", chat_id=group))
+
+
+async def test_groups_add_in_a_group_registers_it_and_shows_no_other_group(tg: TelegramHarness) -> None:
+    async with tg.session() as session:
+        session.add(BulletinGroup(channel=CHANNEL, chat_id="-555", name="领导小组", created_at=tg.clock.now(),
+                                  created_by="test"))
+    group = GROUPS["supergroup"]
+
+    added = await tg.send(ADMIN, "/groups add 城北片区", chat_id=group)
+    listed = await tg.send(ADMIN, "/groups", chat_id=group)
+    refused = await tg.send(HAO, "/groups add 城北片区", chat_id=group)
+
+    assert "已将本群添加为通报群「城北片区」" in added
+    for replies in (added, listed):
+        assert "城北片区" in replies and "领导小组" not in replies and "-555" not in replies
+    assert "您没有权限使用 /groups" in refused
+    async with tg.session() as session:
+        chats = set((await session.scalars(select(BulletinGroup.chat_id))).all())
+    assert chats == {"-555", str(group)}
+    assert "领导小组" in await tg.send(ADMIN, "/groups")  # the private chat lists every group
+
+
+async def test_buttons_pressed_in_a_group_answer_the_private_line(tg: TelegramHarness) -> None:
+    group = GROUPS["supergroup"]
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("ZD2026-001 城北高速连接线", callback_data="pj:ZD2026-001"),
+                                    InlineKeyboardButton("受理", callback_data="pb:acc:1")]])
+    for label in ("ZD2026-001 城北高速连接线", "受理"):
+        await tg.application.bot.send_message(group, "项目", reply_markup=markup)
+        replies = await tg.press(ADMIN, label, chat_id=group)
+        assert_private_line(replies)
+        assert "城北高速连接线" not in replies.text
+    async with tg.session() as session:
+        problem = await session.get(Problem, 1)
+    assert problem is not None and problem.status == "open"
+
+
+async def test_deactivated_people_are_told_so_in_private_and_in_groups(tg: TelegramHarness) -> None:
+    assert "已停用 <b>郝芳</b>" in await tg.send(ADMIN, "/deactivate 郝芳")
+    line = "您的账号已停用,请联系项目办。"
+
+    for text in ("/mine", "/help", "/report ZD2026-001 1.2亿 主体结构完成60%", "你好"):
+        assert (await tg.send(HAO, text)).texts == [line], text
+    assert (await tg.send(HAO, "/rank", chat_id=GROUPS["group"])).texts == [line]
+    assert_private_line(await tg.send(HAO, "/mine", chat_id=GROUPS["group"]))
+    assert "您还没有绑定账号" in await tg.send(STRANGER, "/mine")  # strangers are still told to bind
+
+
+def test_incoming_knows_whom_a_command_is_for() -> None:
+    def msg(text: str, bot: str = "diaodu_bot") -> Incoming:
+        return Incoming(channel="telegram", user_id="1", chat_id="-2", text=text, chat_type="group",
+                        bot_username=bot)
+
+    assert msg("/rank@diaodu_bot 本周").command == ("rank", "本周")
+    assert not msg("/rank@Diaodu_Bot").for_another_bot
+    assert msg("/rank@other_bot").for_another_bot and msg("/rank@other_bot").command == ("rank", "")
+    assert not msg("/rank").for_another_bot and not msg("rank@other_bot").for_another_bot
+    assert not msg("/rank@other_bot", bot="").for_another_bot  # unknown name: cannot tell, so ours
+    assert msg("/rank").in_group and not Incoming(channel="console", user_id="1", chat_id="1").in_group
+
+
+def test_link_buttons_survive_the_outbox_and_are_left_out_in_wecom() -> None:
+    link = Button("打开私聊", "", url=BOT_LINK)
+    reply = Reply(html="请私聊我", buttons=((link,), (Button("取消", "rp:cancel"),)))
+    assert reply_from_payload(payload_from(reply)) == reply
+    parts, numbered = reply_parts(reply)
+    assert not numbered and [b.label for p in parts for b in p.buttons] == ["取消"]
+    assert reply_parts(Reply(html="请私聊我", buttons=((link,),)))[0][0].msgtype != "template_card"

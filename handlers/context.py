@@ -43,6 +43,7 @@ class Context:
     # and for light commands (see `Command.light`)
     commands: CommandRegistry
     outcome: Outcome = field(default_factory=Outcome)
+    page: int = 1  # the page of a long list asked for (handlers.paging)
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:

@@ -10,9 +10,11 @@ from bot.domain.digits import is_digits
 from bot.domain.escalation import CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
+from bot.domain.paging import page_of
 from bot.domain.report_line import looks_like_code
 from bot.services import problems as service
 from handlers.context import Context
+from handlers.paging import page_buttons
 from storage import conversations
 from storage import problems as repo
 from storage import projects as project_repo
@@ -21,6 +23,7 @@ from storage.settings import load_calendar, load_policy
 
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
+ISSUES_PAGE = 20  # problems on one page of /issues
 NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
@@ -243,7 +246,9 @@ async def issues_command(ctx: Context, args: str) -> None:
     assert ctx.person is not None
     include_closed = args.strip() in {"all", "全部"}
     queue = await repo.queue_for(ctx.session, person=ctx.person, include_closed=include_closed)
-    ctx.reply("problem_list", problems=queue, include_closed=include_closed)
+    page = page_of(queue, ctx.page, ISSUES_PAGE)
+    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed,
+              buttons=page_buttons("issues", page, "all" if include_closed else ""))
 
 
 # --- acting ----------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from handlers import (
     digest,
     lookup,
     meeting,
+    paging,
     problems,
     report,
     start,
@@ -92,6 +93,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_projects.BUTTONS,
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
+    paging.PREFIX: paging.page_button,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.

@@ -19,9 +19,11 @@ from bot.domain import labels
 from bot.domain.digits import as_id
 from bot.domain.limits import BROADCAST_TEXT_MAX
 from bot.domain.messages import Button, Reply
+from bot.domain.paging import page_of
 from bot.render import ROLE_LABELS, html_to_plain
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.paging import page_buttons
 from storage import audit, outbox
 from storage import people as people_repo
 from storage import problems as problem_repo
@@ -31,7 +33,8 @@ from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage
 
 ADMIN = frozenset({"admin"})
 OUTBOX_PREFIX = "obx"
-AUDIT_LIMIT = 20
+AUDIT_LIMIT = 20  # lines on one page of /audit
+AUDIT_HISTORY = 200  # the latest lines /audit pages through
 OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
 BROADCAST_MAX = BROADCAST_TEXT_MAX
@@ -212,27 +215,30 @@ async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | Non
 # --- /audit ----------------------------------------------------------------------------------------
 
 async def audit_command(ctx: Context, args: str) -> None:
-    """`/audit` the last 20 changes; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object key."""
+    """`/audit` the latest changes, 20 a page; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object
+    key."""
     token = args.strip()
     keys: list[str] = []
     subject = ""
     events: list[dict[str, Any]] = []
     if not token:
-        entries = await audit.entries_for(ctx.session, limit=AUDIT_LIMIT)
+        entries = await audit.entries_for(ctx.session, limit=AUDIT_HISTORY)
     else:
         keys, subject, events = await _audit_subject(ctx, token)
         entries = []
         for key in keys:
-            entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_LIMIT)
+            entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_HISTORY)
     rows = [_entry_row(e) for e in entries] + events
     rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
-    rows = rows[:AUDIT_LIMIT]
+    page = page_of(rows[:AUDIT_HISTORY], ctx.page, AUDIT_LIMIT)
+    rows = page.items
     names = await _names_in(ctx, rows)
     for row in rows:
         person_id = as_id(str(row["object_key"])) if row.get("object_type") == "person" else None
         if person_id is not None:
             row["object"] = names["people"].get(person_id, row["object"])
-    ctx.reply("admin_ops_audit", rows=rows, token=token, subject=subject, names=names)
+    ctx.reply("admin_ops_audit", rows=rows, token=token, subject=subject, names=names, page=page,
+              buttons=page_buttons("audit", page, token))
 
 
 async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list[dict[str, Any]]]:

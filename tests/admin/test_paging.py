@@ -46,3 +46,10 @@ async def test_issues_page_at_twenty(desk: Desk) -> None:
     assert "23 个，第 1/2 页" in first and first.count("ZD2026-001 审批手续") == 20
     second = await desk.press("郝芳", "下一页")
     assert "第 2/2 页" in second and second.count("ZD2026-001 审批手续") == 3
+
+
+async def test_audit_pages_through_the_latest_changes(desk: Desk) -> None:
+    first = await desk.send(ADMIN_NAME, "/audit")
+    assert "第 1/" in first and desk.labels(ADMIN_NAME) == ["下一页"]
+    second = await desk.press(ADMIN_NAME, "下一页")
+    assert "第 2/" in second and second != first

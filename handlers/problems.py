@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.domain.dates import split_leading_day
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_index
 from bot.domain.escalation import CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
@@ -199,9 +199,10 @@ async def issue_button(ctx: Context, data: str) -> None:
     if project is None:
         await _clear(ctx)
         return
-    if kind == "c" and state.get("step") == "category" and is_digits(value) and int(value) < len(CATEGORIES):
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[int(value)]})
-        ctx.reply("problem_ask_text", category=CATEGORIES[int(value)])
+    category = as_index(value, len(CATEGORIES)) if kind == "c" else None
+    if category is not None and state.get("step") == "category":
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
+        ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
         await _save(ctx, ISSUE_FLOW, {**state, "step": "unit"})
         buttons = [[Button(("牵头单位:" if i == 0 else "配合单位:") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.amounts import AmountError, format_wan, parse_amount
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_index
 from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_line
@@ -369,9 +369,9 @@ async def report_button(ctx: Context, data: str) -> None:
         ctx.reply("report_edit_pick", buttons=_buttons_edit(len(state.get("photos", []))))
     elif data.startswith("e:") and state.get("step") == "edit":
         await _edit(ctx, project, state, data[2:])
-    elif data.startswith("r:") and state.get("step") == "reading" and is_digits(data[2:]) \
-            and int(data[2:]) < len(state.get("readings", [])):
-        written, _value, progress = state["readings"][int(data[2:])]
+    elif data.startswith("r:") and state.get("step") == "reading" \
+            and (reading := as_index(data[2:], len(state.get("readings", [])))) is not None:
+        written, _value, progress = state["readings"][reading]
         checked = await _checked_amount(ctx, project, written)
         await _clear(ctx)
         if checked is not None:

@@ -36,3 +36,10 @@ def test_every_text_field_of_an_incoming_is_clean() -> None:
     assert (msg.user_id, msg.text, msg.display_name, msg.callback_data, msg.photos, msg.key) == \
         ("1", "/accept W1", "张三", "pb:show:1", ("f",), "k")
     assert msg.command == ("accept", "W1")
+
+
+def test_numbers_of_thousands_of_digits_are_no_number() -> None:
+    from bot.domain.digits import as_index, as_int
+
+    assert as_int("9" * 5000) is None and as_id("9" * 5000) is None and as_index("1" * 5000, 3) is None
+    assert as_int("１２") == 12 and as_index("2", 3) == 2 and as_index("3", 3) is None

@@ -409,7 +409,7 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import deliver_outbox
     from bot.clock import local_today
-    from bot.domain.periods import latest_due, parse_period, period_containing
+    from bot.domain.periods import KIND_NAMES, latest_due, measured_on, parse_period, period_containing
     from bot.render import html_to_plain
     from jobs import digests
     from storage.settings import load_calendar, load_digest_settings
@@ -427,6 +427,11 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 today = local_today(core.clock)
                 period = latest_due(calendar, args.kind, today) or period_containing(args.kind, today)
+            reason = await digests.why_not(session, period, today=local_today(core.clock))
+            if reason is not None:
+                raise CliError(html_to_plain(core.deps.renderer.render(
+                    "bulletin_refused", period=period, kind_name=KIND_NAMES[period.kind], reason=reason,
+                    year=measured_on(period).year, scheduled=False)).strip())
             if not args.send:
                 rendered = await digests.render_bulletin(
                     session, core.deps.renderer, period=period, calendar=calendar,

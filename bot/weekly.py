@@ -18,7 +18,8 @@ Decisions made here (and relied on by the bulletins):
   is the share of problems closed within deadline of the unit with the group's name (for a town, the
   town government as a unit answering problems), None when nothing was due.
 - Praise and urge lists are the top and bottom ``praise_n`` ranked projects (ties with the n-th are
-  included, see ``praise_and_urge``). Every red project is warned, most behind first.
+  included, see ``praise_and_urge``); praise never goes to a project at 0 % (``deserves_praise``) or
+  without a plan for the year (unranked, like the urge list). Every red project is warned, most behind first.
 - 开工率/竣工率 are for the cut-off day's year. Projects whose stage is not one of STAGES are left out
   of both rates rather than failing the whole bulletin.
 """
@@ -52,6 +53,7 @@ from storage.rows import gc_paused
 
 __all__ = [
     "assemble",
+    "deserves_praise",
     "gc_paused",
     "group_standings",
     "project_places",
@@ -94,6 +96,12 @@ def rank_projects(projects: Iterable[ProjectStanding]) -> list[Ranked[ProjectSta
     ranked = rank(projects, score=lambda p: p.gap, tiebreak=lambda p: p.code)
     return [r if r.item.rank == r.rank else Ranked(_with_rank(r.item, r.rank), r.score, r.rank)
             for r in ranked]
+
+
+def deserves_praise(project: ProjectStanding) -> bool:
+    """Praise goes only to a project with a plan for the year and something done against it (a project at
+    0 % is never praised, however the others stand)."""
+    return project.rate is not None and project.rate > 0 and project.ytd_done > 0
 
 
 def _groups(
@@ -174,6 +182,7 @@ def _assemble(
     by_rank = rank_projects(projects)
     ranked = [r.item for r in by_rank]
     praised, urged = praise_and_urge(by_rank, praise_n)
+    praised = [r for r in praised if deserves_praise(r.item)]
     warned = sorted((p for p in ranked if p.light == "red"),
                     key=lambda p: (p.gap if p.gap is not None else 0.0, p.code))
     units = group_standings(ranked, lambda p: p.lead_unit, schedule=schedule,

@@ -45,6 +45,7 @@ ZIP_MAX_RATIO = 100
 ZIP_MAX_MEMBERS = 10_000
 STALE_SECONDS = 24 * 3600
 SHOWN = 30  # changes and issues listed in a preview
+SUMMARY_CHARS = 3500  # a summary longer than this lists fewer lines (a Telegram message stops at 4096)
 CONFLICT_BUTTONS = 8  # conflicts with a button row of their own (the others follow 全部保留 / 全部用台账)
 _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
@@ -269,8 +270,7 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
     if result.issues:
         _drop(path)
         await _save(ctx, {"step": "file"})
-        ctx.reply("admin_import_summary", stage="invalid", **_shown(result, path.name, state["name"]),
-                  buttons=_buttons_cancel())
+        _summary(ctx, "invalid", result, path.name, state["name"], _buttons_cancel())
         return
     if result.needs_as_of:
         await _save(ctx, {**state, "step": "as_of"})
@@ -278,8 +278,7 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
         return
     keys = [c.key for c in result.conflicts if c.choice is not None]
     await _save(ctx, {**state, "step": "confirm", "conflicts": keys})
-    ctx.reply("admin_import_summary", stage="preview", **_shown(result, path.name, state["name"]),
-              buttons=_buttons_confirm(keys, state.get("choices")))
+    _summary(ctx, "preview", result, path.name, state["name"], _buttons_confirm(keys, state.get("choices")))
 
 
 async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool) -> ImportResult:
@@ -289,13 +288,24 @@ async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool
                                choices=dict(state.get("choices") or {}))
 
 
-def _shown(result: ImportResult, stored: str, original: str) -> dict[str, Any]:
+def _shown(result: ImportResult, stored: str, original: str, shown: int = SHOWN) -> dict[str, Any]:
     """What the summary template lists: counts, the first changes, and the issues by row (naming the file
     as the admin sent it)."""
     issues = [str(issue).replace(stored, original) for issue in result.issues]
-    return {"result": result, "plan": result.plan, "name": original, "shown": SHOWN,
-            "conflict_buttons": CONFLICT_BUTTONS, "issues": issues[:SHOWN],
-            "more_issues": max(len(issues) - SHOWN, 0)}
+    return {"result": result, "plan": result.plan, "name": original, "shown": shown,
+            "conflict_buttons": CONFLICT_BUTTONS, "issues": issues[:shown],
+            "more_issues": max(len(issues) - shown, 0)}
+
+
+def _summary(ctx: Context, stage: str, result: ImportResult, stored: str, original: str,
+             buttons: list[list[Button]] | None = None) -> None:
+    """Reply with the summary, listing fewer lines of each kind when the full list would not fit in one
+    message (a new year's ledger changes every project: plan, baseline and year-to-date lines each)."""
+    shown = SHOWN
+    while shown > 3 and len(ctx.deps.renderer.render(
+            "admin_import_summary", stage=stage, **_shown(result, stored, original, shown))) > SUMMARY_CHARS:
+        shown //= 2
+    ctx.reply("admin_import_summary", buttons, stage=stage, **_shown(result, stored, original, shown))
 
 
 async def import_button(ctx: Context, data: str) -> None:
@@ -359,7 +369,7 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
     await _clear(ctx)
     _drop(path)
     if result.issues or result.plan is None or not result.written:
-        ctx.reply("admin_import_summary", stage="invalid", **_shown(result, path.name, original))
+        _summary(ctx, "invalid", result, path.name, original)
         return
     plan = result.plan
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="ledger.import", object_type="ledger",
@@ -369,7 +379,7 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
                                "added": dict(plan.added), "changed": dict(plan.changed),
                                "unchanged": dict(plan.unchanged),
                                "conflicts": {c.key: c.choice for c in plan.conflicts if c.choice is not None}})
-    ctx.reply("admin_import_summary", stage="done", **_shown(result, path.name, original))
+    _summary(ctx, "done", result, path.name, original)
 
 
 BUTTONS = {PREFIX: import_button}

@@ -35,11 +35,13 @@ async def project_card(
 
 
 def progress_numbers(today: date, project: Project | ReportTarget, figures: ProjectFigures) -> dict[str, Any]:
-    """What the card's progress lines show: schedule progress today, completion rate, gap and light."""
+    """What the card's progress lines show: the year's plan, schedule progress today, completion rate, gap and
+    light (against the plan of today's year, storage.annual_plans: none yet means no rate)."""
     schedule = schedule_progress(today)
-    rate = completion_rate(figures.ytd_done, project.annual_plan)
+    rate = completion_rate(figures.ytd_done, figures.plan)
     gap = gap_points(rate, schedule)
-    return {"schedule": schedule, "rate": rate, "gap": gap, "light": traffic_light(rate, gap, today)}
+    return {"schedule": schedule, "rate": rate, "gap": gap, "light": traffic_light(rate, gap, today),
+            "plan": figures.plan, "year": today.year}
 
 
 async def _approvals(ctx: Context, project: Project) -> list[approval_repo.ChecklistItem]:

@@ -22,7 +22,7 @@ from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
 from handlers.admin_people import find_units, resolve_person
 from handlers.context import Context
-from storage import audit, conversations, people
+from storage import annual_plans, audit, conversations, people
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
 
@@ -80,6 +80,14 @@ def _value(project: Project, key: str) -> object:
             "supporting": lambda: [s.unit_id for s in project.supporting]}[key]()
 
 
+def _money(amount: Decimal | None) -> str:
+    if amount is None:
+        return "—"
+    if amount != amount.quantize(Decimal("0.1")):  # down to the 元, as stored
+        return f"{amount:,.4f}".rstrip("0") + " 万元"
+    return f"{format_wan(amount)} 万元"
+
+
 def shown(project: Project, key: str) -> str:
     """A field's current value as the admin reads it."""
     if key == "name":
@@ -89,10 +97,7 @@ def shown(project: Project, key: str) -> str:
     if key == "stage":
         return project.stage
     if key in ("plan", "total"):
-        amount = project.annual_plan if key == "plan" else project.total_investment
-        if amount != amount.quantize(Decimal("0.1")):  # down to the 元, as stored
-            return f"{amount:,.4f}".rstrip("0") + " 万元"
-        return f"{format_wan(amount)} 万元"
+        return _money(project.annual_plan if key == "plan" else project.total_investment)
     if key in ("start", "finish"):
         day = project.planned_start if key == "start" else project.planned_finish
         return day.isoformat() if day else "—"
@@ -136,15 +141,16 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
         return False  # refused when applied
     figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     settings = ctx.deps.settings
-    change = plan_change(project.annual_plan, new_plan, figures.ytd_done, max_change=settings.plan_change_confirm,
+    old_plan = figures.plan if figures.plan is not None else Decimal(0)  # this year's (storage.annual_plans)
+    change = plan_change(old_plan, new_plan, figures.ytd_done, max_change=settings.plan_change_confirm,
                          max_rate=settings.completion_confirm)
-    if not change.needs_confirmation or new_plan == project.annual_plan:
+    if not change.needs_confirmation or new_plan == figures.plan:
         return False
     await conversations.save_conversation(
         ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
         state={"code": project.code, "field": "plan", "value": value}, now=ctx.now,
     )
-    ctx.reply("admin_project_set_confirm", project=project, change=change, before=shown(project, "plan"),
+    ctx.reply("admin_project_set_confirm", project=project, change=change, before=_money(figures.plan),
               after=f"{format_wan(new_plan)} 万元", max_change=settings.plan_change_confirm,
               max_rate=settings.completion_confirm,
               buttons=[[Button("确认修改", f"{PREFIX}:ok"), Button("取消", f"{PREFIX}:cancel")]])
@@ -176,6 +182,9 @@ async def confirm_button(ctx: Context, data: str) -> None:
 async def _set(ctx: Context, project: Project, found: Field, value: str) -> None:
     """Apply, audit and confirm one change."""
     before, value_before = shown(project, found.key), _value(project, found.key)
+    if found.key == "plan":  # the plan of this year, which is the one set (storage.annual_plans)
+        value_before = await annual_plans.plan_for(ctx.session, project_id=project.id, year=ctx.today.year)
+        before = _money(value_before)
     try:
         granted = await _apply(ctx, project, found, value)
     except Invalid as error:
@@ -230,6 +239,9 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str) -> li
             raise Invalid("plan_over_total", plan=format_wan(plan), total=format_wan(total))
         if key == "plan":
             project.annual_plan = amount
+            await ctx.session.flush()
+            await annual_plans.set_plan(ctx.session, project_id=project.id, year=ctx.today.year, amount=amount,
+                                        now=ctx.now)
         else:
             project.total_investment = amount
     elif key in ("start", "finish"):

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Reply
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due
+from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, refusal
 from bot.domain.standings import ProblemRow, Standings
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import split_html
@@ -32,6 +32,7 @@ from bot.render import Renderer
 from bot.services.standings import compute_standings
 from storage import outbox
 from storage import people as people_repo
+from storage.annual_plans import year_facts
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
@@ -87,7 +88,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     so that the bot keeps answering meanwhile.
     """
     standings = await compute_standings(
-        session, period=period.name, cutoff=period.end, window_start=period.start, calendar=calendar,
+        session, period=period.name, cutoff=measured_on(period), window_start=period.start, calendar=calendar,
         thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
     )
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
@@ -179,6 +180,25 @@ async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Pro
     for problem in rows.unique().all():
         grouped.setdefault(problem.project.code, []).append(problem)
     return grouped
+
+
+async def why_not(session: AsyncSession, period: Period, *, today: date) -> str | None:
+    """Why ``period`` gets no bulletin on ``today`` (bot.domain.periods.refusal), None when it may."""
+    planned, reported = await year_facts(session, cutoff=measured_on(period))
+    return refusal(period, today=today, planned=planned, reported=reported)
+
+
+async def _skip(session: AsyncSession, renderer: Renderer, period: Period, reason: str, *, now: datetime) -> None:
+    """A due bulletin that would say nothing is not sent: a log line, and one notice to the admins."""
+    text = renderer.render("bulletin_refused", period=period, kind_name=KIND_NAMES[period.kind], reason=reason,
+                           year=measured_on(period).year, scheduled=True)
+    queued = 0
+    for admin in await people_repo.people_with_role(session, role="admin"):
+        queued += len(await outbox.enqueue_for_person(
+            session, person_id=admin.id, reply=Reply(html=text),
+            key=f"bulletin:{period.kind}:{period.name}:skipped:p{admin.id}", now=now))
+    if queued:
+        log.info("%s %s not sent: %s", period.kind, period.name, reason)
 
 
 async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
@@ -282,6 +302,7 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
         calendar = await load_calendar(session)
         settings = await load_digest_settings(session)
         due: list[tuple[Period, bool]] = []
+        today = now.astimezone(SHANGHAI).date()
         for kind in kinds:
             if not _enabled(settings, kind):
                 continue
@@ -289,8 +310,13 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
             if period is None or due_day(calendar, period) < since or await _exists(session, period):
                 continue
             moment = scheduled_at(calendar, settings, period)
-            if now >= moment:
-                due.append((period, now - moment > LATE_AFTER))
+            if now < moment:
+                continue
+            reason = await why_not(session, period, today=today)
+            if reason is not None:
+                await _skip(session, renderer, period, reason, now=now)
+                continue
+            due.append((period, now - moment > LATE_AFTER))
     produced = []
     for period, late in due:
         result = await produce(db, renderer, period=period, now=now, files_root=files_root, late=late)

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
+from storage.annual_plans import write_plans
 from storage.audit import Actor
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 
@@ -99,6 +100,14 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
                        for change in replaced for position, unit in enumerate(change["supporting"])]
     if supporting:
         await _executemany(session, insert(ProjectSupportingUnit.__table__), supporting)
+
+    # Each year keeps its own plan (storage.annual_plans): the file's is the plan of the year it is for.
+    year = plan.as_of.year if plan.as_of is not None else now.year
+    plans = [(project_id, year, project["annual_plan"])
+             for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
+    plans += [(project_id, year, amount) for project_id, amount in plan.plans]
+    if plans:
+        await write_plans(session, plans, now=now)
 
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
     if audit:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
+from storage.annual_plans import plans_of_year
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
 
 IMPORT_ACTION = "ledger.import"
@@ -24,7 +25,7 @@ async def known_unit_names(session: AsyncSession) -> set[str]:
 
 
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
-    """Everything `plan_import` compares with, in seven queries whatever the size of the district."""
+    """Everything `plan_import` compares with, in eight queries whatever the size of the district."""
     state = LedgerState()
     state.units = {name: unit_id for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
     roles: dict[int, set[str]] = {}
@@ -45,6 +46,11 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
                                             tuple(supporting.get(project_id, ())))
     state.changed_in_chat = await _changed_in_chat(session)
     state.reports = await _report_totals(session, today=today, as_of=as_of)
+    # The plans of the year the ledger is for: its baseline's day, else the day before the import (as
+    # bot.domain.ledger_diff.plan_import dates it).
+    year = (as_of or today - timedelta(days=1)).year
+    state.plans = {project_id: plan for project_id, plan in (await plans_of_year(session, year=year)).items()
+                   if plan is not None}
     return state
 
 

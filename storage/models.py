@@ -67,6 +67,8 @@ class Project(Base):
     location: Mapped[str | None] = mapped_column(String(100), index=True)
     owner: Mapped[str | None] = mapped_column(String(200))
     total_investment: Mapped[Decimal] = mapped_column(Wan())
+    # The plan last written (by the ledger import or /project_set); each year's own plan is in
+    # `annual_plans`, and the figures read the plan of their year (storage.annual_plans.plan_of_year).
     annual_plan: Mapped[Decimal] = mapped_column(Wan())
     done_before: Mapped[Decimal] = mapped_column(Wan())
     baseline_year: Mapped[int] = mapped_column(Integer)
@@ -161,6 +163,17 @@ class Report(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # stopped counting (see above)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))  # the same day's report it replaced
     photos: Mapped[list[ReportPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class AnnualPlan(Base):
+    """A project's annual planned investment (年度计划投资) for one calendar year: every year keeps its own
+    plan, set by the ledger import of that year or by /project_set (storage.annual_plans)."""
+
+    __tablename__ = "annual_plans"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Wan())
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ProcessedMessage(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
 from bot.domain.year_to_date import baseline_on, counts
+from storage.annual_plans import plan_of_year
 from storage.models import Person, Project, ProjectSupportingUnit, Report, ReportPhoto, ReportSum
 from storage.reports import NewReport
 from storage.types import Wan
@@ -74,6 +75,7 @@ class ProjectFigures:
     last_report: Report | NewReport | None
     photo_count: int | None  # None when not read (see get_report_target)
     as_of: date | None = None  # the day they were computed for (its year decides what "this year" is)
+    plan: Decimal | None = None  # the annual plan of that year (storage.annual_plans); None: none
 
 
 async def reported_sum(session: AsyncSession, *, project_id: int, since: date | None = None) -> Decimal:
@@ -116,7 +118,11 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
+    planned = aliased(Project)
+    plan = select(plan_of_year(planned, bindparam("year", type_=Integer))).where(planned.id == project_id) \
+        .scalar_subquery()
     return select(
+        plan.label("plan"),
         func.coalesce(func.sum(case(
             (and_(Report.local_day >= year_start, or_(covered.is_(None), Report.local_day > covered)),
              Report.amount))), 0).label("this_year"),
@@ -133,7 +139,8 @@ _YEAR_START = bindparam("year_start", type_=Report.local_day.type)
 # The figures of one project, and the latest report outer-joined (the aggregate always gives one row).
 _FIGURES = _figures_columns(bindparam("project_id"), _YEAR_START).subquery("figures")
 _FIGURES_QUERY = (
-    select(_FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.covered, _FIGURES.c.photos, Report)
+    select(_FIGURES.c.plan, _FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.covered, _FIGURES.c.photos,
+           Report)
     .select_from(_FIGURES)
     .outerjoin(Report, Report.id == _FIGURES.c.latest_id)
     .options(raiseload(Report.photos))  # the card shows the latest report's text, not its photos
@@ -146,8 +153,8 @@ _CODE_FIGURES = _figures_columns(
     select(_BY_CODE.id).where(_BY_CODE.code == bindparam("code")).scalar_subquery(), _YEAR_START
 ).subquery("figures")
 _CARD_AND_FIGURES_QUERY = (
-    _CARD_QUERY.add_columns(_CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything, _CODE_FIGURES.c.covered,
-                            _CODE_FIGURES.c.photos, Report)
+    _CARD_QUERY.add_columns(_CODE_FIGURES.c.plan, _CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything,
+                            _CODE_FIGURES.c.covered, _CODE_FIGURES.c.photos, Report)
     .select_from(Project)
     .join(_CODE_FIGURES, true())
     .outerjoin(Report, Report.id == _CODE_FIGURES.c.latest_id)
@@ -156,13 +163,13 @@ _CARD_AND_FIGURES_QUERY = (
 
 
 def _figures(project: Project | ReportTarget, today: date, this_year: Any, everything: Any, covered: Any,
-             photos: Any, last: Report | None) -> ProjectFigures:
+             photos: Any, last: Report | None, plan: Any) -> ProjectFigures:
     """Year-to-date = the baseline + this year's reports it does not cover (bot.domain.year_to_date);
     `all_reported` leaves out the reports the baseline covers (they are in `done_before` already)."""
     return ProjectFigures(
         ytd_done=baseline_on(project.done_before, project.baseline_year, today) + Decimal(this_year or 0),
         all_reported=Decimal(everything or 0) - Decimal(covered or 0), last_report=last,
-        photo_count=int(photos or 0), as_of=today,
+        photo_count=int(photos or 0), as_of=today, plan=None if plan is None else Decimal(plan),
     )
 
 
@@ -175,8 +182,8 @@ async def project_figures(session: AsyncSession, *, project: Project, today: dat
     row = (await session.execute(
         _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1), "year": today.year}
     )).one()
-    this_year, everything, covered, photos, last = row
-    return _figures(project, today, this_year, everything, covered, photos, last)
+    plan, this_year, everything, covered, photos, last = row
+    return _figures(project, today, this_year, everything, covered, photos, last, plan)
 
 
 async def get_project_and_figures(
@@ -189,8 +196,8 @@ async def get_project_and_figures(
     rows = result.unique().all()  # every row: supporting units come one per row
     if not rows:
         return None
-    project, this_year, everything, covered, photos, last = rows[0]
-    return project, _figures(project, today, this_year, everything, covered, photos, last)
+    project, plan, this_year, everything, covered, photos, last = rows[0]
+    return project, _figures(project, today, this_year, everything, covered, photos, last, plan)
 
 
 @dataclass(frozen=True)
@@ -202,7 +209,7 @@ class ReportTarget:
     code: str
     name: str
     stage: str
-    annual_plan: Decimal
+    annual_plan: Decimal | None  # the plan of the report's year (storage.annual_plans); None: none
     total_investment: Decimal
     done_before: Decimal
     baseline_year: int
@@ -244,7 +251,8 @@ def _target_query() -> Select[Any]:
         .scalar_subquery()
     )
     return (
-        select(projects.id, projects.code, projects.name, projects.stage, projects.annual_plan,
+        select(projects.id, projects.code, projects.name, projects.stage,
+               plan_of_year(projects, bindparam("year", type_=Integer)).label("annual_plan"),
                projects.total_investment, projects.done_before, projects.baseline_year, projects.baseline_date,
                projects.liaison_id, today_report, figures.c.this_year, figures.c.everything,
                covered.label("covered"))
@@ -270,7 +278,7 @@ async def get_report_target(
     *columns, this_year, everything, covered = found
     target = ReportTarget(*columns)
     figures = _figures(target, today, Decimal(this_year or 0) - Decimal(covered or 0), everything, covered, None,
-                       None)
+                       None, target.annual_plan)
     return target, replace(figures, photo_count=None)
 
 
@@ -306,7 +314,7 @@ def figures_with_report(
         last = report
     return ProjectFigures(
         ytd_done=baseline + (this_year or Decimal(0)), all_reported=everything or Decimal(0),
-        last_report=last, as_of=today,
+        last_report=last, as_of=today, plan=figures.plan,
         photo_count=None if figures.photo_count is None else figures.photo_count + photo_count,
     )
 

@@ -8,6 +8,8 @@ Rules, as the users gave them:
   only when ``baseline_year`` is the cut-off day's year) + the reports of that year dated after the
   baseline's day, up to and including the cut-off day (bot.domain.year_to_date). Reports the baseline
   covers, reports after the cut-off day and withdrawn reports never count.
+- The annual plan is the plan of the cut-off day's year (storage.annual_plans): a project without one has
+  no completion rate and is not ranked (无年度计划).
 - Punctuality counts the distinct *working* days of the window (``window_start``..``cutoff``, both
   included) on which the project has at least one report: two reports on one day count once, and a
   report made on a weekend or holiday adds nothing (nor is that day in the denominator). 调休 working
@@ -50,6 +52,7 @@ from bot.domain import labels
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
 from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
+from storage.annual_plans import plan_join
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -224,7 +227,7 @@ class ProjectRow(NamedTuple):
     lead_official_id: int | None
     liaison: str | None
     liaison_id: int | None
-    annual_plan: Decimal | None
+    annual_plan: Decimal | None  # the plan of the cut-off day's year (storage.annual_plans); None: none
     done_before: Decimal | None
     baseline_year: int | None
     planned_start: date | None
@@ -245,8 +248,8 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Four queries: the projects with their names, two aggregates over the reports (the year's money, the
-    window's days), one count of open problems.
+    Four queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
+    the reports (the year's money, the window's days), one count of open problems.
     """
     working_days = window_working_days(calendar, window_start, cutoff)
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,
@@ -255,14 +258,16 @@ async def project_figures(
 
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
+    plans, plan_on, plan = plan_join(Project, cutoff.year)  # the plan of the cut-off day's year
     query = (
         select(
             Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
             Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
-            Project.annual_plan, Project.done_before, Project.baseline_year,
+            plan, Project.done_before, Project.baseline_year,
             Project.planned_start, Project.planned_finish,
         )
         .join(Unit, Unit.id == Project.lead_unit_id)
+        .outerjoin(plans, plan_on)
         .outerjoin(lead, lead.id == Project.lead_official_id)
         .outerjoin(liaison, liaison.id == Project.liaison_id)
         .order_by(Project.code)

@@ -15,6 +15,9 @@ Rules, as a careful 区项目办 expects them:
   a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
   project; file: active again, as the file says), and a liaison or lead changed in the chat (/handover,
   /project_set) since the last import that the file would revert (keep: the chat's choice stays).
+- Each year has its own annual plan: the file's plan is the plan of the year it is for (the year of its
+  baseline's day), compared with the plan stored for that year (none yet: a change from none), and
+  written for that year only; earlier years' plans are kept.
 - The baseline (截至某日累计完成) is dated: a changed baseline takes the import's `as_of` day. Without a day,
   a baseline may still be dated the day before the import when no report of the year could be covered by
   it; otherwise the plan says `needs_as_of` and nothing may be written.
@@ -247,7 +250,10 @@ class _Planner:
                                                  (FieldChange("annual_plan", None, wanted["annual_plan"]),)))
             self._year_to_date(row, None, wanted)
             return
-        before = known.values
+        # The plan compared is the one of the ledger's year (none yet when the ledger opens a new year).
+        before = {**known.values, "annual_plan": self.state.plans.get(known.id)}
+        if before["annual_plan"] != wanted["annual_plan"]:
+            self.result.plans.append((known.id, wanted["annual_plan"]))
         names = self.names
         fields: list[FieldChange] = []
         people = {"lead_official": (lead, row.lead_official), "liaison": (liaison, row.liaison)}

@@ -62,6 +62,8 @@ class LedgerState:
     projects: dict[str, KnownProject] = field(default_factory=dict)
     changed_in_chat: set[tuple[str, str]] = field(default_factory=set)  # (code, liaison | lead_official)
     reports: dict[int, ReportTotals] = field(default_factory=dict)  # project id → its year's reports
+    # project id → its annual plan for the year the ledger is for (absent: none that year)
+    plans: dict[int, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class YearToDate:
 @dataclass
 class ImportPlan:
     as_of: date | None
-    as_of_source: Literal["file", "given", "default"] | None
+    as_of_source: Literal["file", "title", "given", "default"] | None
     needs_as_of: bool = False
     new_units: list[str] = field(default_factory=list)
     new_people: list[KnownPerson] = field(default_factory=list)
@@ -132,3 +134,6 @@ class ImportPlan:
     added: Counter[str] = field(default_factory=Counter)
     changed: Counter[str] = field(default_factory=Counter)
     unchanged: Counter[str] = field(default_factory=Counter)
+    # (project id, plan) of the known projects whose plan for the ledger's year (as_of's) is new or changed;
+    # new projects get theirs from their values. Earlier years' plans are kept.
+    plans: list[tuple[int, Decimal]] = field(default_factory=list)

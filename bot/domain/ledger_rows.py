@@ -87,3 +87,4 @@ class Ledger:
     people: list[PersonRow] = field(default_factory=list)
     issues: list[ImportIssue] = field(default_factory=list)
     as_of: date | None = None  # 截至某日: the day up to which 截至…累计完成 counts, if the file names it
+    year: int | None = None  # the year its title names (「2026年…」), if it does

@@ -3,6 +3,13 @@
 Pure date arithmetic. A period is named by what it reports on ("2026-W47", "2026-11", "2026-Q4",
 "2026-H2", "2026"); its bulletin is due on the first working day after it ends (the weekly one on the
 first working day of the next ISO week, the others on the first working day of the next month).
+
+A bulletin's figures are measured on one day of one year (``measured_on``): the period's last day, except
+for a week that spans two years, which is measured on the year of its Thursday, the year ISO 8601 numbers
+it in and its name says ("2026-W53", 2026-12-28 … 2027-01-03, is a 2026 week: measured on 31 December
+2026, against the 2026 plans; "2026-W01", 2025-12-29 … 2026-01-04, is measured on 4 January 2026). A
+period whose measuring day has not passed, or of which nothing is known, gets no bulletin
+(``refusal``).
 """
 
 from __future__ import annotations
@@ -87,3 +94,31 @@ def latest_due(calendar: WorkCalendar, kind: str, today: date) -> Period | None:
         return previous
     earlier = period_containing(kind, previous.start - timedelta(days=1))
     return earlier if due_day(calendar, earlier) <= today else None
+
+
+def measured_on(period: Period) -> date:
+    """The cut-off day of a period's figures: its last day; for a week spanning two years, the last day of
+    its ISO year (the year of its Thursday) in it."""
+    if period.kind == "weekly":
+        thursday = period.start + timedelta(days=3)
+        return min(period.end, date(thursday.year, 12, 31))
+    return period.end
+
+
+FUTURE, NOT_OVER, NO_DATA = "future", "not_over", "no_data"
+
+
+def refusal(period: Period, *, today: date, planned: int, reported: int) -> str | None:
+    """Why a period gets no bulletin on ``today`` (None: it may have one).
+
+    ``future``: it has not started; ``not_over``: its measuring day is today or later (the figures are
+    not in yet); ``no_data``: no project has a plan for its year (``planned``) and no report is dated in
+    its year up to its measuring day (``reported``), so every figure would be an empty zero.
+    """
+    if period.start > today:
+        return FUTURE
+    if measured_on(period) >= today:
+        return NOT_OVER
+    if planned == 0 and reported == 0:
+        return NO_DATA
+    return None

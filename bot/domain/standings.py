@@ -98,3 +98,18 @@ class Standings:
     finish_rate: RateCount
     weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS
     thresholds: LightThresholds = field(default_factory=lambda: DEFAULT_LIGHT_THRESHOLDS)
+
+    @property
+    def year(self) -> int:
+        """The year the figures are measured on (the cut-off day's; its plans, its schedule)."""
+        return self.cutoff.year
+
+    @property
+    def ranked(self) -> list[ProjectStanding]:
+        """The projects with a plan for the year, in ranking order."""
+        return [p for p in self.projects if p.rank is not None]
+
+    @property
+    def unplanned(self) -> list[ProjectStanding]:
+        """The projects without a plan for the year (无年度计划): not ranked, never praised or warned."""
+        return [p for p in self.projects if p.rate is None]

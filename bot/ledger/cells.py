@@ -212,6 +212,15 @@ _AS_OF_RE = re.compile(
 )
 
 
+_YEAR_RE = re.compile(r"(20[0-9]{2})\s*年")
+
+
+def year_in(value: object) -> int | None:
+    """The year a title names (「2026年全区重点项目包抓责任分解表」), or None."""
+    match = _YEAR_RE.search(unicodedata.normalize("NFKC", cell_str(value)))
+    return int(match.group(1)) if match else None
+
+
 def as_of_in(value: object) -> date | None:
     """The day a title or header names as 截至 (「截至2026年11月30日」, 「截止2026-11-30」, 「截至2026年11月底」),
     or None."""

@@ -266,7 +266,7 @@ class Checks:
         return PersonDraft(check.key, table.sheet, row, name, role, unit, check.ok)
 
     # cross-row checks --------------------------------------------------------------------
-    def finish(self, known_units: Collection[str], as_of: date | None = None) -> Ledger:
+    def finish(self, known_units: Collection[str], as_of: date | None = None, year: int | None = None) -> Ledger:
         """The checked rows (only those without any issue) and every issue, in file order."""
         self._check_duplicate_projects()
         self._check_duplicate_people()
@@ -294,6 +294,7 @@ class Checks:
             people=[d.row for d in self._people if d.ok and d.row is not None],
             issues=[issue for _, issue in sorted(self._issues, key=lambda item: item[0])],
             as_of=as_of,
+            year=year,
         )
         return ledger
 

@@ -45,7 +45,7 @@ def read_ledger(
     reader = _Reader(progress)
     for path in paths:
         reader.read_path(Path(path))
-    return reader.finish(known_units, reader.as_of)
+    return reader.finish(known_units, reader.as_of, reader.year)
 
 
 class _Reader(Checks):
@@ -54,6 +54,7 @@ class _Reader(Checks):
         self._progress = progress
         self._tables = 0
         self.as_of: date | None = None  # the first 截至某日 a projects table names
+        self.year: int | None = None  # the first year a projects table's title names
 
     def _file_issue(self, sheet: str, message: str, row: int = 0, column: str = "") -> None:
         self._tables += 1
@@ -176,8 +177,9 @@ class _Reader(Checks):
             return
         if table.kind == "people":
             self._people_read = True
-        elif self.as_of is None:
-            self.as_of = table.as_of
+        else:
+            self.as_of = self.as_of or table.as_of
+            self.year = self.year or table.year
         for number, cells in table.rows:
             if table.kind == "projects":
                 self._projects.append(self.project_row(seq, table, number, cells))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from bot.ledger.cells import BANNER_RE, TOTAL_LABELS, as_of_in, cell_str, is_blank
+from bot.ledger.cells import BANNER_RE, TOTAL_LABELS, as_of_in, cell_str, is_blank, year_in
 from bot.ledger.columns import C_CODE, HEADER_SCAN_ROWS, P_NAME, header_key, map_header, table_kind
 from bot.ledger.merges import Range
 
@@ -24,6 +24,7 @@ class Table:
     columns: dict[str, int]  # template header -> 0-based index
     rows: list[tuple[int, list[object]]]  # (spreadsheet row, cells), data rows only
     as_of: date | None = None  # 截至某日 named by a title row or the header
+    year: int | None = None  # the year a title row above the header names (「2026年…分解表」)
 
 
 def find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> Table | None:
@@ -49,7 +50,9 @@ def find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> Table
             rows.append((offset, list(data)))
         as_of = next((day for cells_above in grid[: index + 1] for cell in cells_above
                       if (day := as_of_in(cell)) is not None), None)
-        return Table(kind, sheet, index + 1, columns, rows, as_of)
+        year = next((found for cells_above in grid[:index] for cell in cells_above
+                     if (found := year_in(cell)) is not None), None)
+        return Table(kind, sheet, index + 1, columns, rows, as_of, year)
     return None
 
 

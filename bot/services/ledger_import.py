@@ -7,7 +7,9 @@ a long import holds SQLite's write lock for the few statements of the write alon
 writing and says what importing would do.
 
 The baseline's day (截至某日) comes from the file when it names one, else from `as_of` (the admin's answer
-in the chat, `--as-of` on the CLI). Without either, the import can still go ahead when the day would not
+in the chat, `--as-of` on the CLI); a file whose title names an earlier year (「2026年…」 imported in 2027)
+and no day is that year's, up to its 31 December. The plans are written for the year of that day. Without
+either, the import can still go ahead when the day would not
 change any figure (no report of the year that it could cover); otherwise the result `needs_as_of` and
 nothing is written.
 """
@@ -91,6 +93,10 @@ async def import_ledger(
         return ImportResult(issues=list(ledger.issues))
     today = to_local(now).date()
     day, source = (ledger.as_of, "file") if ledger.as_of else (as_of, "given") if as_of else (None, None)
+    if day is None and ledger.year is not None and ledger.year < today.year:
+        # Last year's ledger (titled so) brought in after the year turned: its figures and plans are that
+        # year's, up to its end; they must not become this year's.
+        day, source = date(ledger.year, 12, 31), "title"
     state = await load_state(session, today=today, as_of=day)
     plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
                                    choices=choices, default_choice="file" if take_file else "keep")

@@ -418,6 +418,24 @@ def test_digest_refuses_a_bad_period_in_chinese(cli_database: str, kind: str, pe
     assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])
 
 
+@pytest.mark.parametrize(("kind", "period", "words"), [
+    ("annual", "2025", "2025 无数据:2025 年既没有任何项目的年度计划,也没有任何填报"),
+    ("weekly", "2099-W10", "2099-W10 尚未开始"),
+    ("monthly", "2099-01", "2099-01 尚未开始"),
+])
+def test_digest_refuses_a_period_without_data_or_in_the_future(
+        cli_database: str, tmp_path: Path, kind: str, period: str, words: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample ledger holds 2026 plans only: 2025 has nothing to measure (it used to render every
+    project red), 2099 has not come. Neither a dry run nor a send produces anything."""
+    for mode in (["--out", str(tmp_path / "out")], ["--send"]):
+        assert main(["digest", kind, "--period", period, *mode]) == 1
+        err = capsys.readouterr().err
+        assert words in err, err
+    assert not (tmp_path / "out").exists()
+    assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])
+
+
 def test_digest_refuses_an_unknown_kind(cli_database: str) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["digest", "fortnightly"])

@@ -22,7 +22,7 @@ YAN = KnownPerson(2, "严超", "13900000002", None, 10, True, {"liaison"})
 
 
 def _state(*, liaison: int = 1, reports: int = 0, hao_active: bool = True,
-           handed_over: bool = False) -> LedgerState:
+           handed_over: bool = False, plans: dict[int, Decimal] | None = None) -> LedgerState:
     values = {"name": ROW.name, "category": ROW.category, "level": ROW.level, "location": ROW.location,
               "owner": ROW.owner, "total_investment": Decimal("68000.0000"), "annual_plan": Decimal("40800.0000"),
               "done_before": Decimal("26051.0000"), "stage": "在建", "planned_start": None, "planned_finish": None,
@@ -32,13 +32,27 @@ def _state(*, liaison: int = 1, reports: int = 0, hao_active: bool = True,
     return LedgerState(
         units={"区住建局": 10}, people=[replace(HAO, active=hao_active), YAN],
         projects={ROW.code: KnownProject(100, ROW.code, values, ())},
-        changed_in_chat={(ROW.code, "liaison")} if handed_over else set(), reports=totals)
+        changed_in_chat={(ROW.code, "liaison")} if handed_over else set(), reports=totals,
+        plans={100: Decimal("40800.0000")} if plans is None else plans)
 
 
 def test_an_unchanged_ledger_plans_nothing() -> None:
     plan = plan_import(Ledger(projects=[ROW]), _state(), today=TODAY, as_of=None, as_of_source=None)
     assert (plan.changes, plan.conflicts, dict(plan.unchanged)) == ([], [], {"project": 1})
     assert plan.project_updates == [] and plan.new_people == []
+
+
+def test_a_ledger_of_a_new_year_sets_that_years_plan_from_none() -> None:
+    """The 2027 ledger meets no 2027 plan (the state holds the plans of the ledger's year): its plan is a
+    change from none, written for 2027 alone; the same figure as 2026's is still written."""
+    ledger = Ledger(projects=[replace(ROW, done_before=Decimal(500))])
+    plan = plan_import(ledger, _state(plans={}), today=date(2027, 1, 8), as_of=date(2027, 1, 7),
+                       as_of_source="given")
+    assert plan.plans == [(100, Decimal("40800.0000"))]
+    [change] = plan.changes
+    assert ("annual_plan", None, Decimal("40800.0000")) in [(f.field, f.before, f.after) for f in change.fields]
+    same_year = plan_import(Ledger(projects=[ROW]), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert same_year.plans == []
 
 
 def test_a_changed_baseline_needs_its_day_only_when_reports_could_be_counted_twice() -> None:

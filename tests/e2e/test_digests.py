@@ -332,21 +332,23 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert "重点项目周通报(2026-W40,截至 2026-10-04)" in text
     assert "补发" not in text
     rows = ranking(text)
-    assert len(rows) == 42 and len({code for _r, code, _rate in rows}) == 42
+    assert len(rows) == 41 and len({code for _r, code, _rate in rows}) == 41  # all but ZD2026-012
     assert_ranked_in_order(rows)
     rates = {code: rate for _rank, code, rate in rows}
     # Year to date = the ledger's baseline + this year's reports up to Sunday 10/4.
     assert rates["ZD2026-001"] == f"{(26051 + 2 * 500) / 40800 * 100:.1f}"  # 66.3
     assert rates["ZD2026-002"] == f"{3 * 100 / 21000 * 100:.1f}"  # 1.4: the 10/8 report is after the cut-off
     assert rates["ZD2026-003"] == f"{(1650 + 200) / 33000 * 100:.1f}"  # 5.6
-    assert rows[-1][:2] == ("—", "ZD2026-012")  # no annual plan
+    # Without an annual plan: not ranked, listed apart and counted.
+    assert "ZD2026-012" not in {code for _r, code, _rate in rows}
+    assert "无年度计划(不排名):ZD2026-012 粮库地块挂牌出让" in text and "无年度计划 1 个,不参与排名" in text
     for section in ("👍 <b>表扬</b>", "👉 <b>督促</b>", "🚨 <b>预警</b>", "<b>牵头单位排名</b>",
                     "<b>乡镇(街道)排名</b>"):
         assert section in text, section
     praise = text.split("👍 <b>表扬</b>", 1)[1].split("\n", 1)[0]
     assert [code for _r, code, _rate in rows[:3]] == re.findall(r"ZD\d{4}-\d{3}", praise)
     urge = text.split("👉 <b>督促</b>", 1)[1].split("\n", 1)[0]
-    last_place = rows[-2][0]  # of the ranked projects (the last row is ZD2026-012, without a plan)
+    last_place = rows[-1][0]
     bottom = [code for rank, code, _rate in rows if rank == last_place]  # ties included
     assert set(bottom) <= set(re.findall(r"ZD\d{4}-\d{3}", urge))
     # Lead officials get their own projects; 区长 the summary and the chart; liaisons nothing.
@@ -442,7 +444,8 @@ async def test_a_long_bulletin_is_split_into_messages_telegram_accepts(cloned: T
     assert len(group) >= 3
     assert group[0].startswith("📊 <b>重点项目周通报(2026-W41")
     rows = ranking("\n".join(group))
-    assert len(rows) == 172 and len({code for _r, code, _rate in rows}) == 172
+    assert len(rows) == 171 and len({code for _r, code, _rate in rows}) == 171  # ZD2026-012 has no plan
+    assert "无年度计划(不排名):ZD2026-012" in "\n".join(group)
     assert_ranked_in_order(rows)
     assert "城区老旧小区改造(第100批)&amp;配套管网&lt;二期&gt;" in "\n".join(group)  # escaped, whole
     leader = texts(LIU, calls)

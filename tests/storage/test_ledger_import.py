@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.services.ledger_import import ImportResult, import_ledger_files
+from storage.annual_plans import plan_for, plans_of_year
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import AuditEntry, Person, Project, Unit
@@ -267,3 +270,34 @@ async def test_reimporting_an_amount_finer_than_one_yuan_changes_nothing(
     async with db.session() as session:
         plan = await session.scalar(select(Project.annual_plan).where(Project.code == "ZD2026-001"))
     assert plan == Decimal("40800.3")
+
+
+async def test_each_year_keeps_its_plan_and_last_years_ledger_stays_last_years(
+        db: Database, clock: FrozenClock, actor: Actor, imported: ImportResult, tmp_path: Path) -> None:
+    """The 2027 ledger writes the 2027 plans beside 2026's; the 2026 workbook (titled 「2026年…」, no 截至 day)
+    brought in again in January 2027 is 2026's, up to 31 December: it changes no 2027 plan."""
+    ours = await _project_id(db, "ZD2026-001")
+    clock.set(datetime(2027, 1, 8, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    ledger_2027 = edited_projects_csv(tmp_path, _set("ZD2026-001", PLAN, "44880"))
+    summary = await import_ledger_files(db, clock, [ledger_2027, SAMPLE_PEOPLE_CSV], actor=actor,
+                                        as_of=date(2027, 1, 7))
+    assert summary.issues == [] and summary.written
+    async with db.session() as session:
+        assert await plan_for(session, project_id=ours, year=2026) == Decimal(40800)
+        assert await plan_for(session, project_id=ours, year=2027) == Decimal(44880)
+        assert len([p for p in (await plans_of_year(session, year=2027)).values() if p is not None]) == 42
+
+    clock.set(datetime(2027, 1, 10, 10, tzinfo=ZoneInfo("Asia/Shanghai")))
+    old = await import_ledger_files(db, clock, [SAMPLE_XLSX], actor=actor)
+    assert old.issues == [] and old.written
+    assert old.plan is not None and (old.plan.as_of, old.plan.as_of_source) == (date(2026, 12, 31), "title")
+    async with db.session() as session:
+        assert await plan_for(session, project_id=ours, year=2027) == Decimal(44880)
+        assert await plan_for(session, project_id=ours, year=2026) == Decimal(40800)
+
+
+async def _project_id(db: Database, code: str) -> int:
+    async with db.session() as session:
+        project_id = await session.scalar(select(Project.id).where(Project.code == code))
+    assert project_id is not None
+    return project_id

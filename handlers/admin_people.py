@@ -335,6 +335,9 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     granted = [role for role in wanted if people.grant_role(taker, role)]
     for role in granted:
         await record("person.grant_role", "person", str(taker.id), {"role": role})
+    # Whom the giver's notices go to from now on, should the giver be deactivated (storage.recipients).
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.handover", object_type="person",
+                       object_key=str(giver.id), detail={"to": taker.id, "name": taker.name})
     await ctx.session.flush()
     context = {"giver": giver, "taker": taker, "items": items, "granted": granted}
     html = ctx.deps.renderer.render("admin_people_handover_notice", **context)

@@ -243,6 +243,19 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class SharedMark(Base):
+    """A short-lived fact every process of a deployment shares, until ``expires_at``: a WeCom message seen
+    (de-duplication), the numbered choices last shown to a WeCom user, a slot of a rate window.
+
+    See ``storage.shared``.
+    """
+
+    __tablename__ = "shared_marks"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class Problem(Base):
     """A problem (问题) raised on a project, assigned to a unit, with deadlines and an escalation level.
 

@@ -25,6 +25,10 @@ way the due condition is checked again on the row itself, so two senders never c
 A row whose send has started is never due: a claim sets such rows ``in_doubt`` instead, first thing in
 the same transaction.
 
+Recipients: a notice to a person goes to that person while active; a deactivated person's notices go to
+whoever stands in for them (``storage.recipients``: their successor, else the admins), the rows addressed
+to the stand-in.
+
 Dedupe: every notice has a caller-chosen key; each row's ``dedupe_key`` is that key plus the chat it
 goes to (``"{key}|telegram:123"``) or ``"{key}|none"``. Enqueuing a key that already has rows is a no-op,
 and the unique column makes that hold even when two transactions race (``ON CONFLICT DO NOTHING``).
@@ -48,6 +52,7 @@ from sqlalchemy.orm import aliased
 
 from bot.domain.messages import Attachment, Button, Reply
 from storage.models import ChatAccount, OutboxMessage
+from storage.recipients import stand_ins
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +244,8 @@ async def enqueue_for_person(
     session: AsyncSession, *, person_id: int, reply: Reply, key: str, now: datetime,
     attachment: Attachment | None = None,
 ) -> list[OutboxMessage]:
-    """Queue a notice to a person: one row per chat account that has not blocked the bot.
+    """Queue a notice to a person (or, when deactivated, to who stands in for them): one row per chat
+    account that has not blocked the bot.
 
     A person without a usable account gets one "undeliverable" row (kept for the admins' list) instead.
     Returns the rows written; none when the key was used before.
@@ -247,11 +253,23 @@ async def enqueue_for_person(
     if await _key_is_used(session, key):
         return []
     payload = payload_from(reply, attachment=attachment)
-    accounts = list((await session.scalars(
-        select(ChatAccount).where(ChatAccount.person_id == person_id).order_by(ChatAccount.id)
-    )).all())
-    return await _insert_new(session, _person_rows(person_id=person_id, key=key, payload=payload,
-                                                   accounts=accounts, now=now))
+    targets = (await stand_ins(session, [person_id]))[person_id]
+    accounts = await _accounts_of(session, targets)
+    rows: list[dict[str, Any]] = []
+    for target in targets:
+        rows += _person_rows(person_id=target, key=key, payload=payload, accounts=accounts[target], now=now)
+    return await _insert_new(session, rows)
+
+
+async def _accounts_of(session: AsyncSession, person_ids: Collection[int]) -> dict[int, list[ChatAccount]]:
+    """Each person's chat accounts, in id order."""
+    accounts: dict[int, list[ChatAccount]] = {pid: [] for pid in person_ids}
+    if person_ids:
+        query = (select(ChatAccount).where(ChatAccount.person_id.in_(sorted(set(person_ids))))
+                 .order_by(ChatAccount.id))
+        for account in (await session.scalars(query)).all():
+            accounts[account.person_id].append(account)
+    return accounts
 
 
 def _person_rows(*, person_id: int, key: str, payload: dict[str, Any], accounts: Sequence[ChatAccount],
@@ -285,29 +303,33 @@ async def enqueue_for_people(
     session: AsyncSession, notices: Sequence[PersonNotice], *, now: datetime
 ) -> list[int]:
     """`enqueue_for_person` for each notice in turn, with the same rows as a result, in a few statements
-    however many there are: one per 250 keys to find the keys used before, one for the chat accounts and
-    one executemany insert. Returns the ids of the rows written, in order.
+    however many there are: one per 250 keys to find the keys used before, one to find who is active (more
+    only for deactivated people), one for the chat accounts and one executemany insert. Returns the ids of
+    the rows written, in order.
     """
     for notice in notices:
         _row_key(notice.key, "")  # refuse bad keys before anything is read
     if not notices:
         return []
     used = await _keys_used(session, [n.key for n in notices])
-    person_ids = {n.person_id for n in notices if n.key not in used}
-    accounts: dict[int, list[ChatAccount]] = {pid: [] for pid in person_ids}
-    if person_ids:
-        query = (select(ChatAccount).where(ChatAccount.person_id.in_(sorted(person_ids)))
-                 .order_by(ChatAccount.id))
-        for account in (await session.scalars(query)).all():
-            accounts[account.person_id].append(account)
+    targets = await stand_ins(session, {n.person_id for n in notices if n.key not in used})
+    accounts = await _accounts_of(session, {t for ts in targets.values() for t in ts})
+    # A stand-in told the same thing for several people (or for themselves too) is told it once.
+    told = {(n.person_id, n.reply.html) for n in notices if targets.get(n.person_id) == (n.person_id,)}
     rows: list[dict[str, Any]] = []
     for notice in notices:
         if notice.key in used:  # written before, or by an earlier notice of this batch
             continue
         used.add(notice.key)
-        rows += _person_rows(person_id=notice.person_id, key=notice.key, now=now,
-                             accounts=accounts[notice.person_id],
-                             payload=payload_from(notice.reply, attachment=notice.attachment))
+        payload = payload_from(notice.reply, attachment=notice.attachment)
+        own = targets[notice.person_id] == (notice.person_id,)
+        for target in targets[notice.person_id]:
+            if not own:
+                if (target, notice.reply.html) in told:
+                    continue
+                told.add((target, notice.reply.html))
+            rows += _person_rows(person_id=target, key=notice.key, now=now, accounts=accounts[target],
+                                 payload=payload)
     return await _insert_new(session, rows, ids_only=True)
 
 
@@ -391,6 +413,16 @@ async def claim_due_messages(
     )
     claimed = list((await session.scalars(statement)).all())
     return sorted(claimed, key=lambda m: (m.created_at, m.id))
+
+
+async def end_leases(session: AsyncSession, *, now: datetime) -> int:
+    """End now the lease of every claimed row (state ``sending`` with a lease still running): the next claim
+    takes them over as if the lease had run out (rows whose send had started are held ``in_doubt``, the
+    others are due). For the leader taking over from a dead one; returns how many rows it was."""
+    result = await session.execute(
+        update(OutboxMessage).where(OutboxMessage.state == SENDING, OutboxMessage.next_attempt_at > now)
+        .values(next_attempt_at=now).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
 
 
 def _interrupted(now: datetime) -> Any:

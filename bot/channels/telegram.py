@@ -1,5 +1,11 @@
 """Telegram channel: turns PTB updates into Incoming messages and delivers the core's replies; the webhook
-endpoint Telegram posts updates to (:func:`webhook_handler`)."""
+endpoint Telegram posts updates to (:func:`webhook_handler`).
+
+Replies go out through ``bot.services.direct_replies``: flood control and passing failures are retried
+for a few seconds, and what still fails is handed to the outbox, so a confirmation is never lost. Answering
+a pressed button (removing its keyboard) and updating the command menu are courtesies: their failures are
+logged and do not stop the update from being handled.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.domain.messages import Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
 
 log = logging.getLogger(__name__)
@@ -87,8 +94,9 @@ class TelegramChannel:
     """Owns the PTB Application; every update goes through the channel-neutral Router."""
 
     def __init__(self, settings: Settings, router: Router, *, request: BaseRequest | None = None,
-                 get_updates_request: BaseRequest | None = None) -> None:
+                 get_updates_request: BaseRequest | None = None, direct: DirectReplies | None = None) -> None:
         self.router = router
+        self.direct = direct or DirectReplies(router.deps.db, router.deps.clock)
         self.files_root = settings.data_dir
         self.document_max_bytes = settings.import_max_bytes
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
@@ -128,7 +136,10 @@ class TelegramChannel:
             document = incoming_file(message.document, max_bytes=self.document_max_bytes)
             incoming = replace(incoming, document=document)  # fetched only if a handler accepts it
         if update.callback_query is not None:
-            await update.callback_query.answer()
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.info("could not answer a button press", exc_info=True)
             if update.callback_query.message is not None:
                 try:
                     await update.callback_query.edit_message_reply_markup(reply_markup=None)
@@ -149,11 +160,13 @@ class TelegramChannel:
         from bot.channels.telegram_transport import TelegramTransport
 
         transport = TelegramTransport(self.application.bot, files_root=self.files_root)
-        for reply in outcome.replies:
-            await transport.send(str(chat_id), reply, attachment=reply.attachment)
+        await self.direct.deliver(transport, str(chat_id), outcome.replies)
         bot = self.application.bot
         if outcome.menu is not None:
-            await bot.set_my_commands(_bot_commands(outcome.menu), scope=BotCommandScopeChat(chat_id))
+            try:
+                await bot.set_my_commands(_bot_commands(outcome.menu), scope=BotCommandScopeChat(chat_id))
+            except TelegramError:
+                log.warning("could not update the command menu of chat %s", chat_id, exc_info=True)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling a Telegram update", exc_info=context.error)

@@ -24,7 +24,7 @@ ACTIONS: dict[str, str] = {
     "group.add": "添加通报群", "group.remove": "移除通报群", "broadcast.send": "群发通知",
     "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",
     "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",
-    "person.deactivate": "停用人员", "person.grant_role": "增加角色",
+    "person.deactivate": "停用人员", "person.grant_role": "增加角色", "person.handover": "工作移交",
     "project.create": "新增项目", "project.update": "修改项目信息",
     "problem.assign": "问题改派", "problem.raiser": "移交问题", "approval.set": "登记前期手续",
     "ledger.import": "导入台账",

@@ -42,6 +42,10 @@ Every "later" is stored in ``next_attempt_at`` and taken from the injected clock
 and tests can travel in time; real time passes only inside the rate limiters (and in ``drain`` when it
 is asked to wait for retries on the real clock).
 
+When the leader dies, the next leader takes its rows over as soon as it holds the leader lock
+(``run_forever(take_over=True)``, see ``take_over``) rather than when their lease runs out: a killed
+leader's notices go out within seconds of the take-over, not ten minutes later.
+
 A crash never makes the sender send a row twice. A claim is a lease (``lease``, 10 minutes by default)
 and counts one attempt up, which doubles as a fencing token: a send's start and its outcome are recorded
 only by the claim that made it. The lease must outlast the longest a held row can wait for its turn: with
@@ -339,9 +343,32 @@ class OutboxSender:
             log.info("outbox round: %s", run.stats)
         return run.stats
 
-    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+    async def take_over(self) -> int:
+        """End the leases of every row another sender holds (``storage.outbox.end_leases``), so that the
+        next claim takes them at once; how many there were.
+
+        Only for a sender that alone may send: the leader, right after it got the lock, which proves the
+        previous leader is gone (dead, or cut off and stepping down). A row whose send the old leader had
+        started is held ``in_doubt`` as when its lease runs out; the others are sent again. The claims'
+        fencing keeps this safe even if the old sender is still alive: it can no longer start a row the new
+        one claimed."""
+        async with self._session() as session:
+            ended = await outbox.end_leases(session, now=self.clock.now())
+        if ended:
+            log.warning("took over %d outbox rows another sender held", ended)
+        return ended
+
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 1.0, *, take_over: bool = False) -> None:
         """Claim and send until ``stop`` is set; look for due rows at least every ``idle_seconds`` when
-        caught up. On stop, rows not started yet are handed back (due at once) and sends in flight finish."""
+        caught up. On stop, rows not started yet are handed back (due at once) and sends in flight finish.
+
+        With ``take_over`` (the leader, right after it got the lock), the rows another sender holds are taken
+        over first (``take_over``) instead of waiting out their lease."""
+        if take_over:
+            try:
+                await self.take_over()
+            except Exception:  # the rows still come back when their lease runs out
+                log.exception("could not take over the outbox rows another sender held")
         run = _Pipeline(self)
 
         async def relay_stop() -> None:

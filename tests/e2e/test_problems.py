@@ -716,3 +716,21 @@ async def test_issues_lists_each_persons_problems(desk: Desk) -> None:
     assert _listed(await tg.send(HAO, "/issues")) == {"W0001"}
     assert _listed(await tg.send(HAO, "/issues 全部")) == {"W0001", "W0002"}
     assert _listed(await tg.send(ZHAO, "/issues")) == {"W0001"}
+
+
+# --- deactivated people ------------------------------------------------------------------------------
+
+
+async def test_a_deactivated_raisers_resolved_notice_goes_to_the_admin(desk: Desk) -> None:
+    tg = desk.tg
+    await desk.raise_w0001()
+    deactivated = await tg.send(ADMIN, "/deactivate 郝芳")
+    assert "郝芳" in deactivated.text
+    await tg.send(ZHAO, "/resolved W0001 已发证")
+
+    inbox = await desk.deliver()
+
+    assert HAO not in inbox.chats  # never to the deactivated raiser
+    assert "W0001" in inbox.text(ADMIN) and "已发证" in inbox.text(ADMIN)
+    rows = [row for row in await desk.outbox_rows() if "已发证" in row.payload["html"]]
+    assert {row.chat_id for row in rows} == {str(ADMIN)}

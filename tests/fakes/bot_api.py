@@ -11,7 +11,8 @@ Like Telegram, it rejects text sent with ``parse_mode=HTML`` that does not parse
 A test drives it by queueing what users do (``enqueue_text``, ``enqueue_photo``, ``enqueue_callback``),
 then waits for what the bot did (``await wait_for("sendMessage", chat_id=..., count=1)``). Every call is
 recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a method answer 429 (with
-``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls.
+``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls;
+``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method).
 
 Usage::
 
@@ -261,6 +262,7 @@ class FakeBotAPI:
         self.downloads: list[str] = []  # file ids whose bytes were fetched from the file URL
         self.callback_queries: dict[str, JSON] = {}  # id -> {"answered": bool, ...}
         self.faults: dict[str, Fault] = {}
+        self.mixed_faults: dict[str, list[Fault]] = {}
         self._random = random.Random(seed)
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
@@ -496,11 +498,32 @@ class FakeBotAPI:
         self.faults[method.lower()] = fault
         return fault
 
+    def inject_faults(self, method: str, faults: list[Fault]) -> None:
+        """Make `method` misbehave in several ways at once: each call meets at most one of `faults`, each
+        for its `rate` of the calls (the rates add up to at most 1)."""
+        if sum(f.rate for f in faults) > 1:
+            raise ValueError("the rates of mixed faults add up to more than 1")
+        self.mixed_faults[method.lower()] = list(faults)
+
     def clear_faults(self, method: str | None = None) -> None:
         if method is None:
             self.faults.clear()
+            self.mixed_faults.clear()
         else:
             self.faults.pop(method.lower(), None)
+            self.mixed_faults.pop(method.lower(), None)
+
+    def _fault_for(self, method: str) -> Fault | None:
+        """The fault this call meets, if any (and counts it against its `times`)."""
+        fault = self.faults.get(method)
+        if fault is not None:
+            return fault if fault.times != 0 and self._random.random() < fault.rate else None
+        draw, edge = self._random.random(), 0.0
+        for fault in self.mixed_faults.get(method, ()):
+            edge += fault.rate
+            if draw < edge:
+                return fault if fault.times != 0 else None
+        return None
 
     # --- HTTP ----------------------------------------------------------------------------------------
 
@@ -518,8 +541,8 @@ class FakeBotAPI:
             handler = self._handlers.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
-            fault = self.faults.get(method.lower())
-            if fault is not None and fault.times != 0 and self._random.random() < fault.rate:
+            fault = self._fault_for(method.lower())
+            if fault is not None:
                 if fault.times is not None:
                     fault.times -= 1
                 if fault.delay:

@@ -4,9 +4,14 @@
 
 It writes "started <pid>" to WORK_DIR/leaders.log, waits for leadership, writes "leader <pid>" when it gets
 it, and then drains the outbox one row at a time through the real OutboxSender into a transport that
-appends "<chat id> <pid>" to WORK_DIR/delivered.log (made durable before the send counts as done). The
+appends "<chat id> <pid> <unix time>" to WORK_DIR/delivered.log (made durable before the send counts as done). The
 transport holds every send until the file WORK_DIR/go exists, so the test decides when sending starts.
 SIGTERM stops it cleanly.
+
+The environment may change the sender: LEADER_WORKER_LEASE (seconds, 2 by default), LEADER_WORKER_BATCH
+(rows held at once, 1), LEADER_WORKER_CONCURRENCY (sends in flight, 16) and LEADER_WORKER_SEND_SECONDS
+(how long a send takes, 0.05), LEADER_WORKER_POLL (how often a standby tries for the lock, 0.3 s). A new
+leader takes over the rows its predecessor held, as ``diaodu run`` does.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,8 +33,11 @@ from storage.db import Database
 from storage.leader import lead, leadership_for
 
 CHANNEL = "testfile"
-SEND_SECONDS = 0.05
-BATCH = 1  # rows the sender holds at once, so a kill interrupts at most this many sends
+SEND_SECONDS = float(os.environ.get("LEADER_WORKER_SEND_SECONDS", "0.05"))
+BATCH = int(os.environ.get("LEADER_WORKER_BATCH", "1"))  # rows held at once: a kill interrupts at most so many
+CONCURRENCY = int(os.environ.get("LEADER_WORKER_CONCURRENCY", "16"))
+LEASE = float(os.environ.get("LEADER_WORKER_LEASE", "2"))
+POLL = float(os.environ.get("LEADER_WORKER_POLL", "0.3"))  # how often a standby tries for the lock
 
 
 def append_line(path: Path, line: str) -> None:
@@ -42,7 +51,7 @@ def append_line(path: Path, line: str) -> None:
 
 
 class FileTransport:
-    """Delivers a notice by appending its chat id (the notice's key) and this process id to a file."""
+    """Delivers a notice by appending its chat id (the notice's key), this process id and the time to a file."""
 
     channel = CHANNEL
     limits = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=1_000_000)
@@ -58,7 +67,7 @@ class FileTransport:
         while not self.go.exists():
             await asyncio.sleep(0.02)
         await asyncio.sleep(SEND_SECONDS)
-        append_line(self.path, f"{chat_id} {os.getpid()}")
+        append_line(self.path, f"{chat_id} {os.getpid()} {time.time():.3f}")
 
 
 async def run(url: str, work: Path) -> None:
@@ -68,14 +77,15 @@ async def run(url: str, work: Path) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     db = Database(url)
     sender = OutboxSender(db, SystemClock(), {CHANNEL: FileTransport(work / "delivered.log", work / "go")},
-                          batch=BATCH, lease=timedelta(seconds=2))
-    leadership = leadership_for(url, poll_interval=0.3, check_interval=0.5)
+                          batch=BATCH, concurrency=CONCURRENCY, lease=timedelta(seconds=LEASE))
+    leadership = leadership_for(url, poll_interval=POLL, check_interval=0.5)
     term: dict[str, object] = {}
 
     async def elected() -> None:
         append_line(work / "leaders.log", f"leader {pid}")
         term["stop"] = sending_stop = asyncio.Event()
-        term["task"] = asyncio.create_task(sender.run_forever(sending_stop, idle_seconds=0.1))
+        term["task"] = asyncio.create_task(sender.run_forever(sending_stop, idle_seconds=0.1,
+                                                                   take_over=True))
 
     async def deposed() -> None:
         append_line(work / "leaders.log", f"deposed {pid}")

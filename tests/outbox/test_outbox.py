@@ -576,6 +576,42 @@ async def test_a_take_over_holds_a_started_send_in_doubt_and_sends_the_unstarted
     assert (await rows(db))[0].state == outbox.IN_DOUBT
 
 
+async def test_a_new_leader_takes_over_the_rows_a_dead_one_held_without_waiting_for_the_lease(
+    db: Database, clock: FrozenClock
+) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    for n in range(3):
+        await notify(db, person, f"#{n}", key=f"k{n}", now=NOW - timedelta(seconds=3 - n))
+    first, _second, _third = await claim(db)  # a leader claims three (a ten-minute lease), starts one, dies
+    assert await start(db, first)
+    transport = FakeTransport()
+    send = sender(db, clock, transport)
+    assert (await send.drain(5)).claimed == 0  # an ordinary sender waits for the lease
+
+    assert await send.take_over() == 3  # the next leader, holding the lock, does not
+    stats = await send.drain(5)
+    assert (stats.claimed, stats.sent) == (2, 2) and transport.texts() == ["#1", "#2"]
+    assert [row.state for row in await rows(db)] == [outbox.IN_DOUBT, "sent", "sent"]
+    assert await send.take_over() == 0  # nothing is held any more
+
+
+async def test_run_forever_takes_over_first_when_asked(db: Database, clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "#0", key="k0")
+    await claim(db)
+    transport = FakeTransport()
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender(db, clock, transport).run_forever(stop, idle_seconds=0.05,
+                                                                           take_over=True))
+    for _ in range(100):
+        if transport.texts():
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await running
+    assert transport.texts() == ["#0"]
+
+
 async def test_a_late_sent_from_the_interrupted_claim_settles_the_doubt(db: Database) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")

@@ -51,6 +51,7 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
                                       "before": {"phone": "13800000000", "unit_id": 1}, "role_added": "lead"}),
     "person.deactivate": ("person", "7", {"name": "郝芳"}),
     "person.grant_role": ("person", "7", {"role": "lead"}),
+    "person.handover": ("person", "7", {"to": 8, "name": "严超"}),
     "project.create": ("project", "ZD2026-001", {"name": "城北高速连接线", "annual_plan": "40800.0000"}),
     "project.update": ("project", "ZD2026-001", {"field": "plan", "before": "40,800.0 万元", "after": "51,000.0 万元"}),
     "problem.assign": ("problem", "W0001", {"from": "区住建局", "to": "区发改局", "reason": "职责调整"}),

@@ -118,7 +118,7 @@ class WeComHarness(ChannelHarness):
         self.clock: FrozenClock = core.clock  # type: ignore[assignment]
         self.spy = SpyRouter(core.router)
         self.channel = WeComChannel.from_settings(settings, self.spy)  # type: ignore[arg-type]
-        self.robots = WeComRobotTransport.from_settings(settings)
+        self.robots = WeComRobotTransport.from_settings(settings, memory=self.channel.memory)
         self.app = web.Application()
         add_wecom_routes(self.app, self.channel)
         self._runner: web.AppRunner | None = None
@@ -167,7 +167,7 @@ class WeComHarness(ChannelHarness):
         try:
             card: Card = self.fake.find_card(userid, label)
         except LookupError:
-            numbered = self.channel.transport.numbered.get(userid) or ()
+            numbered = await self.channel.transport.numbered_choices(userid)
             labels = [b.label for b in numbered]
             if label not in labels:
                 raise

@@ -4,14 +4,17 @@
 - POST carries one encrypted message. In this order: the body is capped (``too_large`` → 413) and
   parsed safely, the signature checked in constant time (403), the timestamp checked against a
   5-minute window (403), the message decrypted and its receiveid checked against our corp id (403);
-  any other malformation is a 400. Only then is the message deduplicated (WeCom retries a message
-  it got no answer to within 5 s; ``MsgId``, or sender + CreateTime + event + key for events, in a
-  bounded in-memory cache that outlives the timestamp window both ways, so a captured request
-  cannot be replayed either) and queued, and the answer is an empty 200 at once. The work runs in
-  a task per user, one message after another, so guided flows stay in order; different users run
-  concurrently (their database transactions one at a time on SQLite; sending is concurrent). The
-  dedupe cache is in memory only: after a restart, a retry of a message that was acknowledged just
-  before is taken as new.
+  any other malformation is a 400. Only then is the message deduplicated and queued, and the answer is
+  an empty 200 at once. WeCom retries a message it got no answer to within 5 s, and a callback URL may
+  be served by several processes: the message's key (``MsgId``, or sender + CreateTime + event + key
+  for events) is marked in the database (``SharedMemory.first_sighting``) before the message is queued,
+  for longer than the timestamp window both ways, so a retry, the same message posted to another
+  process, or a captured request replayed after a restart is acknowledged and not acted on again. (The
+  key also travels as ``Incoming.key``: the router records it with what the message changed, which
+  holds even when the mark cannot be written.) The
+  work runs in a task per user, one message after another, so guided flows stay in order; different
+  users run concurrently (their database transactions one at a time on SQLite; sending is concurrent).
+  Whom to greet on entering the app is remembered the same way.
 - What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
   ``bot.channels.wecom.transport``'s. A pressed card's buttons are replaced by "已选择:…" once the
   press is handled.
@@ -36,12 +39,12 @@ from aiohttp import web
 
 from bot.channels.base import DeliveryError, RetryLater, TransientError
 from bot.channels.wecom import CHANNEL
-from bot.channels.wecom.api import TtlCache
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
-from bot.channels.wecom.incoming import dedupe_key, incoming_from
+from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
 from bot.channels.wecom.transport import WeComTransport
 from bot.channels.wecom.wiring import make_api, wecom_configured
 from bot.domain.messages import Outcome, Reply
+from bot.services.shared_memory import SharedMemory
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -74,7 +77,7 @@ class WeComChannel:
         agent_id: int | None = None,
         now: Callable[[], float] = time.time,
         window: int = DEFAULT_WINDOW,
-        dedupe_max: int = 50_000,
+        memory: SharedMemory | None = None,
         max_pending: int = 2_000,
         greet_every: float = 12 * 3600,
         direct_max_wait: float = 65.0,
@@ -95,10 +98,12 @@ class WeComChannel:
         # the replies happens outside, concurrently.
         db = getattr(getattr(router, "deps", None), "db", None)
         self._handling = asyncio.Semaphore(concurrency or (1 if getattr(db, "is_sqlite", True) else 8))
+        deps = getattr(router, "deps", None)
+        self.memory = memory or SharedMemory(deps.db, deps.clock)
         # Longer than the timestamp window both ways: a replay that passes the timestamp check is
         # still remembered.
-        self.seen: TtlCache[str, bool] = TtlCache(ttl=2 * window + 60, max_items=dedupe_max)
-        self.greeted: TtlCache[str, bool] = TtlCache(ttl=greet_every, max_items=50_000)
+        self.seen_ttl = float(2 * window + 60)
+        self.greet_every = greet_every
         self.stats: Counter[str] = Counter()
         self._queues: dict[str, deque[dict[str, str]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -119,8 +124,9 @@ class WeComChannel:
                              settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id)
         if files_root is None:
             files_root = getattr(settings, "data_dir", None)
-        transport = WeComTransport(make_api(settings), files_root=files_root)
-        return cls(router, crypto, transport, agent_id=settings.wecom_agent_id, **kwargs)
+        memory = kwargs.pop("memory", None) or SharedMemory(router.deps.db, router.deps.clock)
+        transport = WeComTransport(make_api(settings), files_root=files_root, memory=memory)
+        return cls(router, crypto, transport, agent_id=settings.wecom_agent_id, memory=memory, **kwargs)
 
     # -- HTTP
 
@@ -170,24 +176,23 @@ class WeComChannel:
                                                  query["nonce"], now=int(self.now()), window=self.window)
         except WeComCryptoError as error:
             return self._refuse(request, error)
-        status = self.accept(fields)
+        status = await self.accept(fields)
         return web.Response(status=status, text="")
 
-    def accept(self, fields: dict[str, str]) -> int:
-        """Deduplicate and queue an authenticated message; the HTTP status to answer with."""
+    async def accept(self, fields: dict[str, str]) -> int:
+        """Deduplicate (across processes and restarts) and queue an authenticated message; the HTTP status
+        to answer with."""
         userid = (fields.get("FromUserName") or "").strip()
         agent = (fields.get("AgentID") or "").strip()
         if not userid or (self.agent_id is not None and agent and agent != str(self.agent_id)):
             self.stats["ignored"] += 1
             return 200
-        key = dedupe_key(fields)
-        if key in self.seen:
-            self.stats["duplicate"] += 1
-            return 200
         if self._closing or self._pending >= self.max_pending:
             self.stats["busy"] += 1
             return 503  # not remembered: WeCom's retry may find room
-        self.seen.set(key, True)
+        if not await self._first_sighting(dedupe_key(fields)):
+            self.stats["duplicate"] += 1
+            return 200
         self.stats["accepted"] += 1
         self._pending += 1
         self._idle.clear()
@@ -195,6 +200,26 @@ class WeComChannel:
         if userid not in self._workers:
             self._workers[userid] = asyncio.create_task(self._work(userid), name=f"wecom:{userid}")
         return 200
+
+    async def _first_sighting(self, key: str) -> bool:
+        """Whether no process has seen this message yet. When the database cannot say (locked, gone), the
+        message is taken as new: the router's own record of the messages it handled (``Incoming.key``,
+        written with what the message changed) still keeps it from being acted on twice."""
+        try:
+            return await self.memory.first_sighting("wecom-msg:" + key, ttl=self.seen_ttl)
+        except Exception:
+            self.stats["dedupe_unavailable"] += 1
+            log.warning("could not check WeCom message %s against the ones seen; handling it", key, exc_info=True)
+            return True
+
+    async def _greet_now(self, userid: str) -> bool:
+        """Whether a user entering the app is greeted now (at most once per ``greet_every``, over every
+        process); when the database cannot say, not."""
+        try:
+            return await self.memory.first_sighting(f"wecom-greet:{userid}", ttl=self.greet_every)
+        except Exception:
+            log.warning("could not check when %s was last greeted", userid, exc_info=True)
+            return False
 
     # -- the work
 
@@ -218,8 +243,12 @@ class WeComChannel:
                 self._idle.set()
 
     async def _process(self, userid: str, fields: dict[str, str]) -> None:
-        incoming, press = incoming_from(userid, fields, pressed_number=self.transport.pressed_number,
-                                        greet=lambda user: self.greeted.add(user, True))
+        choices = await self.transport.numbered_choices(userid)
+        msgtype = (fields.get("MsgType") or "").strip().lower()
+        event = (fields.get("Event") or "").strip().lower()
+        greet = msgtype == "event" and event in ("enter_agent", "subscribe") and await self._greet_now(userid)
+        incoming, press = incoming_from(userid, fields, pressed_number=lambda _user, text: pick_number(choices, text),
+                                        greet=lambda _user: greet)
         if incoming is None:
             self.stats["ignored"] += 1
             return
@@ -228,9 +257,9 @@ class WeComChannel:
         self.stats["handled"] += 1
         if press is not None and press.response_code:
             await self.transport.mark_pressed(userid, press.task_id, press.response_code, press.key)
-        await self.deliver(userid, outcome)
+        await self.deliver(userid, outcome, had_choices=bool(choices))
 
-    async def deliver(self, userid: str, outcome: Outcome) -> None:
+    async def deliver(self, userid: str, outcome: Outcome, *, had_choices: bool = True) -> None:
         """Send an outcome's replies in order (the app menu is the same for everyone: ``outcome.menu``
         is not used). What cannot go out now is handed to the outbox."""
         for index, reply in enumerate(outcome.replies):
@@ -243,8 +272,8 @@ class WeComChannel:
                     break
             except DeliveryError as exc:
                 log.warning("WeCom reply to %s refused: %s", userid, exc)
-        if not any(reply.buttons for reply in outcome.replies):
-            self.transport.forget_numbers(userid)
+        if had_choices and not any(reply.buttons for reply in outcome.replies):
+            await self.transport.forget_numbers(userid)
 
     async def _to_outbox(self, userid: str, replies: list[Reply]) -> None:
         from storage import outbox

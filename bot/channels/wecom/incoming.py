@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.wecom import CHANNEL
+from bot.domain.digits import as_int
 from bot.domain.messages import Button, Incoming
 
 # Longest first: "问题清单" before "问题", "我的项目" before "我的".
@@ -82,6 +83,15 @@ class Press:
     task_id: str
     response_code: str
     key: str
+
+
+def pick_number(buttons: tuple[Button, ...], text: str) -> Button | None:
+    """The button a typed number ("1") picks from a numbered list, if any."""
+    token = text.strip()
+    number = as_int(token) if len(token) <= 3 else None
+    if not buttons or number is None:
+        return None
+    return buttons[number - 1] if 1 <= number <= len(buttons) else None
 
 
 def incoming_from(

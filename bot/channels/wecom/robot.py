@@ -9,8 +9,10 @@ of the file, at most 2 MB, JPG or PNG), anything else (or a larger picture) thro
 WeCom lets a robot send at most 20 messages a minute and drops the rest. The outbox spaces rows by
 ``limits`` (every robot counts as a group chat), and the transport also counts the messages each
 row really became, in a sliding window per robot: a row that needs more room than the window has
-waits briefly or is handed back with ``RetryLater``. Parts already sent are remembered for an hour,
-so a retry after a partial failure sends only the rest.
+waits briefly or is handed back with ``RetryLater``. Given a ``SharedMemory`` (as every command that
+sends does), the window is counted in the database over every process (``SharedWindow``), so two
+processes, or CLI runs back to back, together stay within the 20 a minute. Parts already sent are
+remembered for an hour, so a retry after a partial failure sends only the rest.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bot.channels.wecom.api import (
 from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
 from bot.config import RobotKeysError, parse_robot_keys
 from bot.domain.messages import Reply
+from bot.services.shared_memory import SharedMemory, SharedWindow
 
 log = logging.getLogger(__name__)
 __all__ = ["CHANNEL", "RobotKeysError", "WeComRobotTransport", "parse_robot_keys"]
@@ -64,12 +67,16 @@ class WeComRobotTransport:
 
     def __init__(self, robots: Mapping[str, str], *, base_url: str = DEFAULT_API_BASE,
                  session: aiohttp.ClientSession | None = None, files_root: Path | None = None,
-                 timeout: float = 10.0, max_wait: float = 20.0, window: SlidingWindow | None = None) -> None:
+                 timeout: float = 10.0, max_wait: float = 20.0, window: SlidingWindow | SharedWindow | None = None,
+                 memory: SharedMemory | None = None) -> None:
         self.robots = dict(robots)
         self.base_url = (base_url or DEFAULT_API_BASE).rstrip("/")
         self.files_root = files_root
         self.max_wait = max_wait
-        self.window = window or SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW)
+        if window is None:
+            window = (SharedWindow(memory, "wecom-robot", ROBOT_PER_MINUTE, ROBOT_WINDOW) if memory is not None
+                      else SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW))
+        self.window = window
         self._session = session
         self._own_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)

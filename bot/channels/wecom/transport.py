@@ -10,7 +10,9 @@ transport of channel "wecom").
   actually sent, over direct replies and outbox notices alike.
 - It remembers the buttons it showed: the numbered lists a user may answer with a number (until the
   next reply that has buttons or the next user message answered without any), and each card's button
-  labels, so a pressed card's buttons can be replaced by "已选择:…".
+  labels, so a pressed card's buttons can be replaced by "已选择:…". Given a ``SharedMemory`` (as the
+  running bot does), these live in the database: a list shown by one process is answered on another, and
+  a restart keeps it; without one (tests of the transport alone), in this process's memory.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, image_type
 from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten
-from bot.domain.digits import as_int
 from bot.domain.messages import Button, Reply
+from bot.services.shared_memory import SharedMemory
 
 log = logging.getLogger(__name__)
 
 REPLACE_NAME_MAX = 20
+NUMBERED_TTL = 86_400.0  # a numbered list can be answered for a day
+CARD_TTL = 72 * 3600.0  # a card's buttons can be pressed for three days (WeCom keeps its ResponseCode)
 MEMBER_PER_MINUTE = 30
 MEMBER_WINDOW = 62.0  # a little over a minute: WeCom counts on its side, after network delays
 IMAGE_MAX = 10 * 1024 * 1024
@@ -57,13 +61,14 @@ class WeComTransport:
     limits = RateLimits(global_per_second=50, per_chat_per_second=0.5, per_group_per_minute=20)
 
     def __init__(self, api: WeComApi, *, files_root: Path | None = None, max_wait: float = 20.0,
-                 window: SlidingWindow | None = None) -> None:
+                 window: SlidingWindow | None = None, memory: SharedMemory | None = None) -> None:
         self.api = api
+        self.memory = memory
         self.files_root = files_root
         self.max_wait = max_wait
         self.window = window or SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW)
-        self.numbered: TtlCache[str, tuple[Button, ...]] = TtlCache(ttl=86_400, max_items=50_000)
-        self.cards: TtlCache[str, dict[str, str]] = TtlCache(ttl=72 * 3600, max_items=50_000)
+        self.numbered: TtlCache[str, tuple[Button, ...]] = TtlCache(ttl=NUMBERED_TTL, max_items=50_000)
+        self.cards: TtlCache[str, dict[str, str]] = TtlCache(ttl=CARD_TTL, max_items=50_000)
         self._sent_parts: TtlCache[tuple[str, str], int] = TtlCache(ttl=3600, max_items=10_000)
 
     def __repr__(self) -> str:
@@ -110,9 +115,9 @@ class WeComTransport:
             self._sent_parts.set(done_key, index + 1)
         self._sent_parts.pop(done_key)
         if numbered:
-            self.numbered.set(userid, tuple(b for row in reply.buttons for b in row))
+            await self._remember_numbers(userid, tuple(b for row in reply.buttons for b in row))
         elif reply.buttons:
-            self.numbered.pop(userid)
+            await self.forget_numbers(userid)
 
     async def _send_part(self, userid: str, part: Part) -> None:
         content = part.content
@@ -120,7 +125,14 @@ class WeComTransport:
             content = {**content, "task_id": new_task_id()}
         await self.api.send_message(userid, part.msgtype, content)
         if part.buttons:
-            self.cards.set(content["task_id"], {b.data: b.label for b in part.buttons})
+            labels = {b.data: b.label for b in part.buttons}
+            if self.memory is not None:
+                try:
+                    await self.memory.put(f"wecom-card:{content['task_id']}", labels, ttl=CARD_TTL)
+                except Exception:  # the card went out; only its "已选择" label will be plainer
+                    log.warning("could not remember the buttons of card %s", content["task_id"], exc_info=True)
+            else:
+                self.cards.set(content["task_id"], labels)
 
     def _read(self, attachment: Attachment) -> tuple[Attachment, bytes]:
         data = read_attachment(attachment, self.files_root)
@@ -142,24 +154,41 @@ class WeComTransport:
 
     # -- button memories
 
-    def pressed_number(self, userid: str, text: str) -> Button | None:
-        """The button a typed number picks from the numbered list last shown to this user, if any."""
-        token = text.strip()
-        buttons = self.numbered.get(userid)
-        number = as_int(token) if len(token) <= 3 else None
-        if not buttons or number is None:
-            return None
-        return buttons[number - 1] if 1 <= number <= len(buttons) else None
+    async def _remember_numbers(self, userid: str, buttons: tuple[Button, ...]) -> None:
+        if self.memory is None:
+            self.numbered.set(userid, buttons)
+            return
+        try:
+            await self.memory.put(f"wecom-numbers:{userid}", [[b.label, b.data] for b in buttons],
+                                  ttl=NUMBERED_TTL)
+        except Exception:  # the reply went out; only answering it by number will not work
+            log.warning("could not remember the numbered list shown to %s", userid, exc_info=True)
 
-    def forget_numbers(self, userid: str) -> None:
-        self.numbered.pop(userid)
+    async def numbered_choices(self, userid: str) -> tuple[Button, ...]:
+        """The numbered list last shown to this user (by any process), empty if none."""
+        if self.memory is None:
+            return self.numbered.get(userid) or ()
+        stored = await self.memory.get(f"wecom-numbers:{userid}") or []
+        return tuple(Button(label=str(label), data=str(data)) for label, data in stored)
+
+    async def forget_numbers(self, userid: str) -> None:
+        if self.memory is None:
+            self.numbered.pop(userid)
+            return
+        try:
+            await self.memory.forget(f"wecom-numbers:{userid}")
+        except Exception:
+            log.warning("could not forget the numbered list shown to %s", userid, exc_info=True)
 
     async def mark_pressed(self, userid: str, task_id: str, response_code: str, key: str) -> None:
         """Replace a pressed card's buttons by "已选择:<label>".
 
         A ResponseCode works once; failures are only logged.
         """
-        labels = self.cards.get(task_id) or {}
+        if self.memory is not None:
+            labels = await self.memory.get(f"wecom-card:{task_id}") or {}
+        else:
+            labels = self.cards.get(task_id) or {}
         label = labels.get(key)
         name = shorten(f"已选择:{label}", REPLACE_NAME_MAX) if label else "已处理"
         try:

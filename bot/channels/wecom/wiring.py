@@ -20,6 +20,7 @@ from bot.channels.wecom.transport import WeComTransport
 if TYPE_CHECKING:
     from bot.channels.wecom.callback import WeComChannel
     from bot.config import Settings
+    from bot.services.shared_memory import SharedMemory
 
 CALLBACK_PATH = "/wecom/callback"
 
@@ -51,19 +52,24 @@ def add_wecom_routes(app: web.Application, channel: WeComChannel, *, path: str =
 
 
 @asynccontextmanager
-async def wecom_outbox_transports(settings: Settings, *,
-                                  channel: WeComChannel | None = None) -> AsyncIterator[dict[str, Transport]]:
+async def wecom_outbox_transports(settings: Settings, *, channel: WeComChannel | None = None,
+                                  memory: SharedMemory | None = None) -> AsyncIterator[dict[str, Transport]]:
     """The outbox transports of the configured WeCom app ("wecom") and group robots ("wecom_robot");
-    empty when neither is configured. Sessions made here are closed on exit (a given channel's are not)."""
+    empty when neither is configured. Sessions made here are closed on exit (a given channel's are not).
+    With ``memory`` (the database's), button memories and the robots' rate window are shared by every
+    process."""
     transports: dict[str, Transport] = {}
     own: list[Any] = []
     if channel is not None:
         transports[CHANNEL] = channel.transport
     elif settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret:
-        transport = WeComTransport(make_api(settings), files_root=getattr(settings, "data_dir", None))
+        transport = WeComTransport(make_api(settings), files_root=getattr(settings, "data_dir", None),
+                                   memory=memory)
         transports[CHANNEL] = transport
         own.append(transport)
-    robots = WeComRobotTransport.from_settings(settings)
+    if memory is None and channel is not None:
+        memory = channel.memory
+    robots = WeComRobotTransport.from_settings(settings, memory=memory)
     if robots is not None:
         transports[robots.channel] = robots
         own.append(robots)

@@ -1,0 +1,112 @@
+"""Direct replies (the answer to what a user just sent) that survive flood control and passing failures.
+
+A channel sends the replies of an outcome through ``DirectReplies.deliver``, in order. Each reply gets a
+few tries within a bounded time:
+
+- flood control (``RetryLater``): waits as long as the channel asked (``retry_after``), then tries again,
+  if that wait fits in what is left of ``budget`` seconds;
+- a transient error (network, timeout, 5xx): tries again after ``first_wait``, then twice as long …, at
+  most ``attempts`` tries in all;
+- a recipient that blocked the bot, or a reply the channel refuses (``RecipientBlocked``,
+  ``PermanentError``): logged, and the next reply is tried (trying again cannot help).
+
+A reply still not sent then, and every reply after it, is handed to the outbox (a notice to that chat,
+in order), whose sender keeps trying for minutes with its own backoff and records how it ended: a
+confirmation is never lost silently. As with the outbox, a send that timed out may have been delivered,
+so the recipient may see such a reply twice.
+
+The waits happen in real time (``sleep``), while the update is being handled: ``budget`` keeps them
+short, and a longer flood control goes to the outbox at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from bot.channels.base import DeliveryError, RetryLater, TransientError, Transport
+from bot.clock import Clock
+from bot.domain.messages import Reply
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DirectStats:
+    """What direct replies met, for tests and metrics."""
+
+    sent: int = 0
+    retried: int = 0
+    to_outbox: int = 0
+    refused: int = 0
+    waits: list[float] = field(default_factory=list)  # each wait before a retry, in seconds
+
+
+class DirectReplies:
+    """Sends replies through ``transport`` with bounded retries, handing what still fails to the outbox."""
+
+    def __init__(self, db: Database, clock: Clock, *, attempts: int = 4, first_wait: float = 0.5,
+                 budget: float = 15.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        if attempts < 1 or budget < 0:
+            raise ValueError("attempts must be at least 1 and budget not negative")
+        self.db = db
+        self.clock = clock
+        self.attempts = attempts
+        self.first_wait = first_wait
+        self.budget = budget
+        self.sleep = sleep
+        self.stats = DirectStats()
+
+    async def deliver(self, transport: Transport, chat_id: str, replies: Sequence[Reply]) -> None:
+        """Send ``replies`` to ``chat_id`` in order; what cannot go out now is queued in the outbox."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.budget
+        for index, reply in enumerate(replies):
+            if not await self._send(transport, chat_id, reply, deadline):
+                await self._to_outbox(transport.channel, chat_id, replies[index:])
+                return
+
+    async def _send(self, transport: Transport, chat_id: str, reply: Reply, deadline: float) -> bool:
+        """True when the reply went out or can never go out; False when it should go to the outbox."""
+        loop = asyncio.get_running_loop()
+        wait = self.first_wait
+        for attempt in range(1, self.attempts + 1):
+            try:
+                await transport.send(chat_id, reply, attachment=reply.attachment)
+            except RetryLater as error:
+                pause = error.after_seconds
+            except TransientError as error:
+                pause, wait = wait, wait * 2
+                log.info("direct reply to %s:%s failed (%s), try %d", transport.channel, chat_id, error, attempt)
+            except DeliveryError as error:  # blocked, or refused for good: another try cannot help
+                log.warning("direct reply to %s:%s refused: %s", transport.channel, chat_id, error)
+                self.stats.refused += 1
+                return True
+            else:
+                self.stats.sent += 1
+                return True
+            if attempt == self.attempts or loop.time() + pause > deadline:
+                return False
+            self.stats.retried += 1
+            self.stats.waits.append(pause)
+            await self.sleep(pause)
+        return False
+
+    async def _to_outbox(self, channel: str, chat_id: str, replies: Sequence[Reply]) -> None:
+        batch = uuid.uuid4().hex
+        try:
+            async with self.db.session() as session:
+                for n, reply in enumerate(replies):
+                    await outbox.enqueue_for_chat(session, channel=channel, chat_id=chat_id, reply=reply,
+                                                  key=f"{channel}-reply:{batch}:{n}", now=self.clock.now(),
+                                                  attachment=reply.attachment)
+        except Exception:
+            log.exception("could not queue %d direct replies to %s:%s", len(replies), channel, chat_id)
+            return
+        self.stats.to_outbox += len(replies)
+        log.warning("%d direct replies to %s:%s handed to the outbox", len(replies), channel, chat_id)

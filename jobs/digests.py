@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -41,6 +42,8 @@ from storage.standings import problem_rows
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
+# What each file of a bulletin is called when the admins are told it could not be built.
+FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账"}
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Rendered:
     files: dict[str, Path] = field(default_factory=dict)
     leaders: dict[int, str] = field(default_factory=dict)
     top_summary: str = ""
+    failed: list[str] = field(default_factory=list)  # the parts that could not be built (FILE_NAMES' words)
 
 
 @dataclass
@@ -98,16 +102,20 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     period_done = await reported_between(session, start=period.start, end=period.end)
     open_problems = await _open_problems_by_project(session)
     corrections = await _corrections_since_last(session, period)
-    files = await asyncio.to_thread(_write_files, standings, problems, period, out_dir)
-    return await asyncio.to_thread(
+    files, failed = await asyncio.to_thread(_write_files, standings, problems, period, out_dir)
+    rendered = await asyncio.to_thread(
         _render_texts, renderer, standings, period=period, files=files, unit_problems=unit_problems,
         period_done=period_done, open_problems=open_problems, corrections=corrections,
     )
+    rendered.failed = failed
+    return rendered
 
 
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
-                 out_dir: Path) -> dict[str, Path]:
-    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir.
+                 out_dir: Path) -> tuple[dict[str, Path], list[str]]:
+    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir,
+    and the names of the files that could not be built: each is built on its own, so that one failing
+    (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
     Blocking (a second or more for 10,000 projects): run it in a worker thread. matplotlib and openpyxl
     are imported here, the first time a bulletin is drawn, not when the bot starts.
@@ -115,15 +123,24 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     from bot.chart import group_chart, ranking_chart
     from bot.services.ledger_export import bulletin_filename, ledger_workbook
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"chart": out_dir / "ranking.png"}
-    files["chart"].write_bytes(ranking_chart(standings))
+    builders: dict[str, tuple[str, Callable[[], bytes]]] = {
+        "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if problems is not None:
-        files["units"] = out_dir / "units.png"
-        files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
-        files["ledger"] = out_dir / bulletin_filename("ledger", period.name)
-        files["ledger"].write_bytes(ledger_workbook(standings, problems))
-    return files
+        builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+        builders["ledger"] = (bulletin_filename("ledger", period.name),
+                              lambda: ledger_workbook(standings, problems))
+    files: dict[str, Path] = {}
+    failed: list[str] = []
+    for name, (filename, build) in builders.items():
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / filename).write_bytes(build())
+        except Exception:  # noqa: BLE001 - whatever broke one file, the rest of the bulletin goes out
+            log.exception("%s %s: could not build its %s", period.kind, period.name, name)
+            failed.append(FILE_NAMES[name])
+            continue
+        files[name] = out_dir / filename
+    return files, failed
 
 
 def _render_texts(renderer: Renderer, standings: Standings, *, period: Period, files: dict[str, Path],
@@ -265,9 +282,10 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         for index, part in enumerate(split_html(rendered.top_summary)):
             count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=part),
                                                          key=f"{key}:top:{index}:p{person.id}", now=now))
-        count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
-                                                     key=f"{key}:top:chart:p{person.id}", now=now,
-                                                     attachment=attachments[0]))
+        if "chart" in rendered.files:
+            count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=""),
+                                                         key=f"{key}:top:chart:p{person.id}", now=now,
+                                                         attachment=attachments[0]))
     for leader_id, text in rendered.leaders.items():
         leader = await session.get(Person, leader_id)
         if leader is None or not leader.active:
@@ -275,6 +293,12 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         for index, part in enumerate(split_html(text)):
             count += len(await outbox.enqueue_for_person(session, person_id=leader_id, reply=Reply(html=part),
                                                          key=f"{key}:lead:{index}:p{leader_id}", now=now))
+    if rendered.failed:
+        html = renderer.render("bulletin_part_failed", kind_name=KIND_NAMES[period.kind], period=period,
+                               failed=rendered.failed)
+        for admin in await people_repo.people_with_role(session, role="admin"):
+            count += len(await outbox.enqueue_for_person(session, person_id=admin.id, reply=Reply(html=html),
+                                                         key=f"{key}:failed:p{admin.id}", now=now))
     return count
 
 

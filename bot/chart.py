@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
@@ -152,8 +153,17 @@ def _pct(fraction: float) -> str:
     return f"{fraction * 100:.1f}%"
 
 
+def literal_text(fig: Figure) -> None:
+    """Make every text of the figure literal: matplotlib would read "$…$" in a ledger's name as a formula
+    (and fail the whole chart on an odd one)."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
+
+
 def figure_png(fig: Figure) -> bytes:
-    """A figure rendered to PNG bytes on its own Agg canvas."""
+    """A figure rendered to PNG bytes on its own Agg canvas, every text literal (:func:`literal_text`)."""
+    literal_text(fig)
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     buffer = io.BytesIO()
     canvas.print_png(buffer)

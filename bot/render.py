@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.amounts import format_wan, has_unit
+from bot.domain.limits import preview
 
 ROLE_LABELS = labels.ROLES
 LIGHT_LABELS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "none": "⚪"}
@@ -57,6 +58,7 @@ class Renderer:
         self.env.filters.update(
             wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
+            preview=preview,
         )
 
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.clock import SHANGHAI
 from bot.domain.dates import parse_day
+from bot.domain.digits import as_index
 from bot.messages import Button, IncomingFile
 from bot.services.ledger_import import ImportResult, import_ledger
 from handlers.admin_people import refuse_unless_admin
@@ -334,7 +335,8 @@ async def import_button(ctx: Context, data: str) -> None:
         return
     if kind in ("k", "f") and state.get("step") == "confirm":
         keys = list(state.get("conflicts") or [])
-        chosen = keys if value == "all" else keys[int(value):int(value) + 1] if value.isdigit() else []
+        index = as_index(value, len(keys))
+        chosen = keys if value == "all" else keys[index:index + 1] if index is not None else []
         if not chosen:
             ctx.reply("button_expired")
             return

@@ -16,11 +16,14 @@ from sqlalchemy import delete, func, select
 
 from bot.clock import to_local
 from bot.domain import labels
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_id
+from bot.domain.limits import BROADCAST_TEXT_MAX
 from bot.domain.messages import Button, Reply
+from bot.domain.paging import page_of
 from bot.render import ROLE_LABELS, html_to_plain
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.paging import page_buttons
 from storage import audit, outbox
 from storage import people as people_repo
 from storage import problems as problem_repo
@@ -30,10 +33,11 @@ from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage
 
 ADMIN = frozenset({"admin"})
 OUTBOX_PREFIX = "obx"
-AUDIT_LIMIT = 20
+AUDIT_LIMIT = 20  # lines on one page of /audit
+AUDIT_HISTORY = 200  # the latest lines /audit pages through
 OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
-BROADCAST_MAX = 3000
+BROADCAST_MAX = BROADCAST_TEXT_MAX
 GROUP_NAME_MAX = 100
 ROBOT_CHANNEL = "wecom_robot"
 PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
@@ -211,33 +215,36 @@ async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | Non
 # --- /audit ----------------------------------------------------------------------------------------
 
 async def audit_command(ctx: Context, args: str) -> None:
-    """`/audit` the last 20 changes; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object key."""
+    """`/audit` the latest changes, 20 a page; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object
+    key."""
     token = args.strip()
     keys: list[str] = []
     subject = ""
     events: list[dict[str, Any]] = []
     if not token:
-        entries = await audit.entries_for(ctx.session, limit=AUDIT_LIMIT)
+        entries = await audit.entries_for(ctx.session, limit=AUDIT_HISTORY)
     else:
         keys, subject, events = await _audit_subject(ctx, token)
         entries = []
         for key in keys:
-            entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_LIMIT)
+            entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_HISTORY)
     rows = [_entry_row(e) for e in entries] + events
     rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
-    rows = rows[:AUDIT_LIMIT]
+    page = page_of(rows[:AUDIT_HISTORY], ctx.page, AUDIT_LIMIT)
+    rows = page.items
     names = await _names_in(ctx, rows)
     for row in rows:
-        if row.get("object_type") == "person" and is_digits(str(row["object_key"])):
-            row["object"] = names["people"].get(int(row["object_key"]), row["object"])
-    ctx.reply("admin_ops_audit", rows=rows, token=token, subject=subject, names=names)
+        person_id = as_id(str(row["object_key"])) if row.get("object_type") == "person" else None
+        if person_id is not None:
+            row["object"] = names["people"].get(person_id, row["object"])
+    ctx.reply("admin_ops_audit", rows=rows, token=token, subject=subject, names=names, page=page,
+              buttons=page_buttons("audit", page, token))
 
 
 async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list[dict[str, Any]]]:
     """The audit keys a token stands for, how to name it, and (for a problem) its history as rows."""
-    if PROBLEM_NUMBER.match(token):
-        number = problem_repo.parse_number(token)
-        assert number is not None
+    number = problem_repo.parse_number(token) if PROBLEM_NUMBER.match(token) else None
+    if number is not None:
         key = f"W{number:04d}"
         problem = await problem_repo.get_problem(ctx.session, problem_id=number)
         if problem is None:
@@ -274,8 +281,9 @@ async def _names_in(ctx: Context, rows: list[dict[str, Any]]) -> dict[str, dict[
     people: set[int] = set()
     units: set[int] = set()
     for row in rows:
-        if row.get("object_type") == "person" and is_digits(str(row["object_key"])):
-            people.add(int(row["object_key"]))
+        person_id = as_id(str(row["object_key"])) if row.get("object_type") == "person" else None
+        if person_id is not None:
+            people.add(person_id)
         detail = row.get("detail") or {}
         for part in (detail.get("changed"), detail.get("before")):
             if not isinstance(part, dict):
@@ -354,8 +362,8 @@ async def outbox_button(ctx: Context, data: str) -> None:
         ctx.reply("admin_ops_refused", reason="not_admin")
         return
     kind, _, value = data.partition(":")
-    if kind == "r" and is_digits(value):
-        rows = [await outbox.get_message(ctx.session, message_id=int(value))]
+    if kind == "r" and as_id(value) is not None:
+        rows = [await outbox.get_message(ctx.session, message_id=as_id(value))]
         if rows[0] is None or rows[0].state not in outbox.UNDELIVERED_STATES:
             ctx.reply("admin_ops_refused", reason="retry_gone", id=value)
             return

@@ -14,21 +14,23 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.ledger_rows import ROLE_BY_LABEL
 from bot.domain.messages import Button, Reply
+from bot.domain.paging import page_of
 from bot.render import ROLE_LABELS
 from bot.services.invites import ROLES, create_invite
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.paging import page_buttons
 from storage import audit, outbox, people
 from storage import projects as project_repo
 from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
 
 PREFIX = "adp"
 ADMIN = frozenset({"admin"})
-ROSTER_LIMIT = 100  # lines of /people in one message (Telegram messages stop at 4096 characters)
+ROSTER_PAGE = 30  # people on one page of /people
 CANDIDATE_LIMIT = 10
 _PHONE_CHARS = re.compile(r"[0-9\s\-+()]+")
 _PHONE = re.compile(r"1[3-9][0-9]{9}")
@@ -179,8 +181,9 @@ async def people_command(ctx: Context, args: str) -> None:
             title = f"单位:{unit.name}"
     roster = list((await ctx.session.scalars(query)).unique().all())
     bound = await _bound_ids(ctx.session)
-    ctx.reply("admin_people_list", title=title, people=roster[:ROSTER_LIMIT], bound=bound, labels=role_text,
-              more=max(len(roster) - ROSTER_LIMIT, 0), total=len(roster))
+    page = page_of(roster, ctx.page, ROSTER_PAGE)
+    ctx.reply("admin_people_list", title=title, people=page.items, bound=bound, labels=role_text, page=page,
+              total=len(roster), buttons=page_buttons("people", page, text))
 
 
 async def _pick_unit(ctx: Context, text: str) -> Unit | None:
@@ -351,7 +354,8 @@ async def people_button(ctx: Context, data: str) -> None:
         return
     kind, _, rest = data.partition(":")
     role, _, token = rest.rpartition(":")
-    person = await people.get_person(ctx.session, person_id=int(token)) if is_digits(token) else None
+    person_id = as_id(token)
+    person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
     if person is None:
         ctx.reply("button_expired")
     elif kind == "inv" and role in ROLES:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, to_local
 from bot.config import Settings
+from bot.domain.limits import too_long
 from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from handlers.commands import CommandRegistry
@@ -42,6 +43,7 @@ class Context:
     # and for light commands (see `Command.light`)
     commands: CommandRegistry
     outcome: Outcome = field(default_factory=Outcome)
+    page: int = 1  # the page of a long list asked for (handlers.paging)
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,3 +85,10 @@ class Context:
         html = self.deps.renderer.render(template, **context)
         rows = tuple(tuple(row) for row in (buttons or []) if row)
         self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
+
+    def refuse_too_long(self, text: str, limit: int, what: str) -> bool:
+        """Whether `text` is over `limit` characters; if it is, the caller is told the limit (nothing saved)."""
+        if not too_long(text, limit):
+            return False
+        self.reply("text_too_long", what=what, limit=limit, length=len(text))
+        return True

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.limits import DECISION_TEXT_MAX
 from bot.domain.messages import Reply
 from bot.domain.promises import on_working_day
 from bot.domain.workdays import WorkCalendar
@@ -32,7 +33,7 @@ from storage.settings import load_calendar, load_digest_settings, load_policy
 
 ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
-TEXT_MAX = 500
+TEXT_MAX = DECISION_TEXT_MAX
 PREVIEW = 40
 
 

@@ -6,14 +6,17 @@ import re
 from typing import Any
 
 from bot.domain.dates import split_leading_day
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_index
 from bot.domain.escalation import CATEGORIES
+from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
+from bot.domain.paging import page_of
 from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
 from bot.services import extensions
 from bot.services import problems as service
 from handlers.context import Context
+from handlers.paging import page_buttons
 from storage import audit, conversations
 from storage import problems as repo
 from storage import projects as project_repo
@@ -22,6 +25,7 @@ from storage.settings import load_calendar, load_policy
 
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
+ISSUES_PAGE = 20  # problems on one page of /issues
 NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
@@ -121,6 +125,8 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
 async def _raise(ctx: Context, project: Project, category: str, text: str, unit: Unit,
                  photos: list[str]) -> None:
     assert ctx.person is not None
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+        return
     problem = await service.raise_problem(
         ctx.session, await _deps(ctx), project=project, raiser=ctx.person, category=category, text=text, unit=unit,
         photos=[(ctx.msg.channel, f) for f in photos], now=ctx.now,
@@ -158,6 +164,8 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
     """Typed text or photos while /issue waits for them."""
     step, text = state.get("step"), ctx.msg.text.strip()
     if step == "text" and text:
+        if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+            return
         await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
         ctx.reply("problem_ask_photos", buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")],
                                                   [Button("取消", f"{ISSUE_PREFIX}:x")]])
@@ -193,9 +201,10 @@ async def issue_button(ctx: Context, data: str) -> None:
     if project is None:
         await _clear(ctx)
         return
-    if kind == "c" and state.get("step") == "category" and is_digits(value) and int(value) < len(CATEGORIES):
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[int(value)]})
-        ctx.reply("problem_ask_text", category=CATEGORIES[int(value)])
+    category = as_index(value, len(CATEGORIES)) if kind == "c" else None
+    if category is not None and state.get("step") == "category":
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
+        ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
         await _save(ctx, ISSUE_FLOW, {**state, "step": "unit"})
         buttons = [[Button(("牵头单位:" if i == 0 else "配合单位:") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]
@@ -240,14 +249,23 @@ async def issues_command(ctx: Context, args: str) -> None:
     assert ctx.person is not None
     include_closed = args.strip() in {"all", "全部"}
     queue = await repo.queue_for(ctx.session, person=ctx.person, include_closed=include_closed)
-    ctx.reply("problem_list", problems=queue, include_closed=include_closed)
+    page = page_of(queue, ctx.page, ISSUES_PAGE)
+    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed,
+              buttons=page_buttons("issues", page, "all" if include_closed else ""))
 
 
 # --- acting ----------------------------------------------------------------------------------------
 
+# What the text of each action is called when it is refused as too long.
+ACTION_TEXTS = {"answer": "答复内容", "reassign": "改派理由", "resolve": "办理结果", "reopen": "未解决的理由",
+                "comment": "批示内容"}
+
+
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     """Check the caller may take `action` on the problem in its state, then do it."""
     assert ctx.person is not None
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(action, "内容")):
+        return
     deps = await _deps(ctx)
     if action in {"accept", "answer", "reassign", "resolve"}:
         if not _handles(ctx, problem):
@@ -396,6 +414,8 @@ async def text_step(ctx: Context, state: dict[str, Any]) -> None:
     if not text:
         ctx.reply("problem_needs_text", action=state.get("action"), problem=None)
         return
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(str(state.get("action")), "内容")):
+        return  # still waiting for the text: a shorter one may follow
     await _clear(ctx)
     problem = await _load(ctx, str(state.get("id", "")))
     if problem is not None:

@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.amounts import AmountError, format_wan, parse_amount
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_index
+from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_line
 from handlers.context import Context
@@ -114,6 +115,8 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
     confirm replacing it: `replaces`, its id and amount), nothing is stored and the user is asked, both
     shown."""
     assert ctx.person_id is not None
+    if ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度"):
+        return
     none_today = isinstance(project, ReportTarget) and project.today_report_id is None  # read with the target
     if replaces is None and not none_today:
         old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
@@ -281,6 +284,8 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
                       written=state.get("written"))
             return
+        if ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):
+            return
         if state.get("editing"):
             await _summary(ctx, project, {**state, "progress": text})
             return
@@ -364,9 +369,9 @@ async def report_button(ctx: Context, data: str) -> None:
         ctx.reply("report_edit_pick", buttons=_buttons_edit(len(state.get("photos", []))))
     elif data.startswith("e:") and state.get("step") == "edit":
         await _edit(ctx, project, state, data[2:])
-    elif data.startswith("r:") and state.get("step") == "reading" and is_digits(data[2:]) \
-            and int(data[2:]) < len(state.get("readings", [])):
-        written, _value, progress = state["readings"][int(data[2:])]
+    elif data.startswith("r:") and state.get("step") == "reading" \
+            and (reading := as_index(data[2:], len(state.get("readings", [])))) is not None:
+        written, _value, progress = state["readings"][reading]
         checked = await _checked_amount(ctx, project, written)
         await _clear(ctx)
         if checked is not None:

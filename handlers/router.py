@@ -16,6 +16,7 @@ from handlers import (
     digest,
     lookup,
     meeting,
+    paging,
     problems,
     report,
     start,
@@ -28,6 +29,7 @@ from storage.people import Flow
 
 ButtonHandler = Callable[[Context, str], Awaitable[None]]
 log = logging.getLogger(__name__)
+LOGGED_TEXT_MAX = 300  # characters of a message's text that a log line repeats
 
 
 class _AlreadyHandled(Exception):
@@ -37,6 +39,8 @@ class _AlreadyHandled(Exception):
 def describe(msg: Incoming) -> str:
     """A message for the log: channel, key, sender, chat and what was sent."""
     what = msg.callback_data if msg.callback_data is not None else msg.text
+    if len(what) > LOGGED_TEXT_MAX:
+        what = f"{what[:LOGGED_TEXT_MAX]}… ({len(what)} characters)"
     return (f"channel={msg.channel} key={msg.key} user={msg.user_id} chat={msg.chat_id} "
             f"photos={len(msg.photos)} text={what!r}")
 
@@ -93,6 +97,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_projects.BUTTONS,
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
+    paging.PREFIX: paging.page_button,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.

@@ -40,6 +40,7 @@ from storage.standings import problem_rows, project_figures, unit_problem_shares
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
+# What each file of a bulletin is called when the admins are told it could not be built.
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Rendered:
     leaders: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
     top_parts: list[str] = field(default_factory=list)
     projects: int = 0
+    failed: list[str] = field(default_factory=list)  # the files that could not be built (FILE_NAMES' words)
 
 
 @dataclass
@@ -107,7 +109,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     else:
         work = await workers.run(render_files_and_texts, job)
     return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
-                    top_parts=work.top_parts, projects=work.projects)
+                    top_parts=work.top_parts, projects=work.projects, failed=work.failed)
 
 
 async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:
@@ -173,7 +175,7 @@ async def produce(db: Database, renderer: Renderer, *, period: Period, now: date
         async with db.session() as session:
             session.add(Bulletin(kind=period.kind, period=period.name, produced_at=now, late=late, summary={}))
             await session.flush()  # claims (kind, period): a concurrent producer fails here
-            notices = await _send(session, rendered, now=now, files_root=files_root)
+            notices = await _send(session, rendered, now=now, files_root=files_root, renderer=renderer)
             bulletin = await _get(session, period)
             bulletin.recipients = notices  # type: ignore[union-attr]
             bulletin.summary = {"projects": rendered.projects, "parts": len(rendered.parts)}  # type: ignore[union-attr]
@@ -191,7 +193,8 @@ async def _get(session: AsyncSession, period: Period) -> Bulletin | None:
     return await session.scalar(select(Bulletin).where(Bulletin.kind == period.kind, Bulletin.period == period.name))
 
 
-async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path) -> int:
+async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path,
+                renderer: Renderer) -> int:
     period = rendered.period
     key = f"bulletin:{period.kind}:{period.name}"
     parts = rendered.parts
@@ -216,7 +219,9 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     for person in await people_repo.people_with_role(session, role="top"):
         notices += [PersonNotice(person.id, Reply(html=part), f"{key}:top:{index}:p{person.id}")
                     for index, part in enumerate(rendered.top_parts)]
-        notices.append(PersonNotice(person.id, Reply(html=""), f"{key}:top:chart:p{person.id}", attachments[0]))
+        if "chart" in rendered.files:
+            notices.append(PersonNotice(person.id, Reply(html=""), f"{key}:top:chart:p{person.id}",
+                                        attachments[0]))
     active = set((await session.scalars(select(Person.id).where(
         Person.id.in_(sorted(rendered.leaders)), Person.active.is_(True)))).all()) if rendered.leaders else set()
     for leader_id, leader_parts in rendered.leaders.items():
@@ -224,6 +229,12 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
             notices += [PersonNotice(leader_id, Reply(html=part), f"{key}:lead:{index}:p{leader_id}")
                         for index, part in enumerate(leader_parts)]
     count += len(await outbox.enqueue_for_people(session, notices, now=now))
+    if rendered.failed:
+        html = renderer.render("bulletin_part_failed", kind_name=KIND_NAMES[period.kind], period=period,
+                               failed=rendered.failed)
+        for admin in await people_repo.people_with_role(session, role="admin"):
+            count += len(await outbox.enqueue_for_person(session, person_id=admin.id, reply=Reply(html=html),
+                                                         key=f"{key}:failed:p{admin.id}", now=now))
     return count
 
 

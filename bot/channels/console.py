@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import Person
 
+log = logging.getLogger(__name__)
 CHANNEL = "console"
 ReadLine = Callable[[str], Awaitable[str | None]]
 Write = Callable[[str], None]
@@ -75,16 +77,28 @@ async def chat(router: Router, external_id: str, name: str, read_line: ReadLine,
         line = line.strip()
         if not line:
             continue
-        number = as_int(line)
-        if number is not None and buttons and 1 <= number <= len(buttons):
-            msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id,
-                           callback_data=buttons[number - 1].data, display_name=name)
-        else:
-            msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id, text=line, display_name=name)
-        text, buttons = render_outcome(await router.handle(msg))
-        write(text)
-        notices = await take_notices(router, external_id)
-        if notices.replies:
-            notice_text, notice_buttons = render_outcome(notices)
-            write(html_to_plain(router.deps.renderer.render("console_notices", text=notice_text)))
-            buttons = notice_buttons or buttons
+        try:
+            buttons = await _turn(router, external_id, name, line, buttons, write)
+        except Exception:  # the session outlives any one message: say so and wait for the next line
+            log.exception("console: could not handle %r", line)
+            write(html_to_plain(router.deps.renderer.render("message_failed")))
+
+
+async def _turn(router: Router, external_id: str, name: str, line: str, buttons: list[Button],
+                write: Write) -> list[Button]:
+    """One line typed: the message (or the button its number picks), the answer and any notices; returns the
+    buttons now shown."""
+    number = as_int(line)
+    if number is not None and buttons and 1 <= number <= len(buttons):
+        msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id,
+                       callback_data=buttons[number - 1].data, display_name=name)
+    else:
+        msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id, text=line, display_name=name)
+    text, buttons = render_outcome(await router.handle(msg))
+    write(text)
+    notices = await take_notices(router, external_id)
+    if notices.replies:
+        notice_text, notice_buttons = render_outcome(notices)
+        write(html_to_plain(router.deps.renderer.render("console_notices", text=notice_text)))
+        buttons = notice_buttons or buttons
+    return buttons

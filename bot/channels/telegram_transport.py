@@ -32,10 +32,12 @@ from bot.channels.base import (
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.domain.messages import Reply
+from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 
 log = logging.getLogger(__name__)
 
-CAPTION_MAX = 1024
+TEXT_MAX = TELEGRAM_LIMIT  # characters (UTF-16 code units) of a message's text
+CAPTION_MAX = 1024  # … and of a photo's or document's caption
 # Bad requests that mean the chat is gone for us rather than that the message is wrong.
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
@@ -76,7 +78,11 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
 
 
 class TelegramTransport:
-    """Sends outbox notices through a PTB Bot: HTML, an inline keyboard, and optionally a photo or document.
+    """Sends replies through a PTB Bot: HTML, an inline keyboard, and optionally a photo or document. Direct
+    replies and outbox notices alike go through ``send``, the one place a text is made to fit Telegram's
+    limits: a text over 4,096 characters goes out as several messages cut between lines (never inside a tag,
+    ``bot.html_split``), the buttons under the last one; a caption over 1,024 characters is sent after the
+    file as such messages instead.
 
     The bot's request object should allow as many connections as the sender sends concurrently (an
     ``HTTPXRequest(connection_pool_size=…)``); otherwise sends wait for a free connection and may time out.
@@ -95,6 +101,8 @@ class TelegramTransport:
         return chat_id.strip().startswith("-")
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+        """Send a reply with its file (``attachment``, else the reply's own); raises a DeliveryError."""
+        attachment = attachment or reply.attachment
         try:
             target = int(chat_id)
         except ValueError as exc:
@@ -114,15 +122,20 @@ class TelegramTransport:
 
     async def _send(self, chat_id: int, reply: Reply, attachment: Attachment | None) -> None:
         markup = keyboard(reply)
-        if attachment is None:
-            await self.bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                        link_preview_options=LinkPreviewOptions(is_disabled=True))
-            return
-        fits = len(reply.html) <= CAPTION_MAX
-        caption = reply.html if fits else None
-        await self._send_file(chat_id, attachment, caption=caption, markup=markup if fits else None)
-        if not fits:
-            await self.bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup,
+        if attachment is not None:
+            fits = utf16_len(reply.html) <= CAPTION_MAX
+            await self._send_file(chat_id, attachment, caption=reply.html if fits else None,
+                                  markup=markup if fits else None)
+            if fits:
+                return
+        await self._send_text(chat_id, reply.html, markup)
+
+    async def _send_text(self, chat_id: int, html: str, markup: InlineKeyboardMarkup | None) -> None:
+        """A text in as many messages as it needs, the buttons under the last one."""
+        parts = split_html(html, TEXT_MAX)
+        for index, part in enumerate(parts):
+            await self.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                        reply_markup=markup if index == len(parts) - 1 else None,
                                         link_preview_options=LinkPreviewOptions(is_disabled=True))
 
     async def _send_file(self, chat_id: int, attachment: Attachment, *, caption: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,13 +31,27 @@ class IncomingFile:
         return IncomingFile(name=self.name, size=self.size if data is None else len(data), data=data)
 
 
+# Control characters other than tab and line breaks, DEL, and lone surrogates: no chat shows them, and a
+# database cannot store some of them (PostgreSQL refuses NUL in text, UTF-8 has no lone surrogates).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """User text as the core takes it: line breaks as "\n", without control characters or lone surrogates."""
+    return _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One thing a user did in a chat: typed text, sent photos or a document, or pressed a button.
 
     `chat_type` says whether it happened in the sender's private chat with the bot or in a group chat
     (Telegram's "group"/"supergroup"; WeCom app messages are always private). `bot_username` is the name
-    the receiving bot goes by, when the channel knows it (Telegram): "/help@other_bot" is not for us."""
+    the receiving bot goes by, when the channel knows it (Telegram): "/help@other_bot" is not for us.
+
+    Every text field is cleaned (:func:`clean_text`) when the message is made, whichever channel made it, so
+    no handler ever sees a NUL or another control character.
+    """
 
     channel: str
     user_id: str
@@ -55,6 +70,16 @@ class Incoming:
     @property
     def in_group(self) -> bool:
         return self.chat_type == "group"
+
+    def __post_init__(self) -> None:
+        # dataclasses' documented way to set a field of a frozen instance in __post_init__
+        for name in ("channel", "user_id", "chat_id", "text", "display_name"):
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
+        if self.callback_data is not None:
+            object.__setattr__(self, "callback_data", clean_text(self.callback_data))
+        object.__setattr__(self, "photos", tuple(clean_text(p) for p in self.photos))
+        if self.key is not None:
+            object.__setattr__(self, "key", clean_text(self.key))
 
     @cached_property
     def _command_parts(self) -> tuple[str, str, str] | None:

@@ -8,6 +8,8 @@ ledger and the texts, split into messages.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +26,10 @@ from storage.corrections import Correction
 from storage.digest_queries import UnitProblems
 from storage.standings import ProjectFigures
 
-__all__ = ["BulletinJob", "BulletinWork", "OpenProblem", "render_files_and_texts"]
+__all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "OpenProblem", "render_files_and_texts"]
+
+log = logging.getLogger(__name__)
+FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账"}
 
 
 class OpenProblem(NamedTuple):
@@ -64,6 +69,7 @@ class BulletinWork:
     leader_parts: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
     files: dict[str, Path] = field(default_factory=dict)
     projects: int = 0
+    failed: list[str] = field(default_factory=list)  # the files that could not be built (FILE_NAMES' words)
 
 
 _renderers: list[Renderer] = []
@@ -83,28 +89,41 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     projects = standings_service.build_standings(job.figures, cutoff=job.cutoff, thresholds=settings.thresholds)
     standings = standings_service.assemble(job.period.name, job.cutoff, projects, job.problem_shares,
                                            settings.weights, settings.thresholds, settings.praise_n)
-    files = _write_files(standings, job.problems, job.period, job.out_dir)
-    return _render_texts(renderer, standings, job, files)
+    files, failed = _write_files(standings, job.problems, job.period, job.out_dir)
+    work = _render_texts(renderer, standings, job, files)
+    work.failed = failed
+    return work
 
 
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
-                 out_dir: Path) -> dict[str, Path]:
-    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir.
+                 out_dir: Path) -> tuple[dict[str, Path], list[str]]:
+    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir,
+    and the names of the files that could not be built: each is built on its own, so that one failing
+    (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
     matplotlib and openpyxl are imported here, the first time a bulletin is drawn, not when the bot starts.
     """
     from bot.chart import group_chart, ranking_chart
     from bot.services.ledger_export import bulletin_filename, ledger_workbook
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"chart": out_dir / "ranking.png"}
-    files["chart"].write_bytes(ranking_chart(standings))
+    builders: dict[str, tuple[str, Callable[[], bytes]]] = {
+        "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if problems is not None:
-        files["units"] = out_dir / "units.png"
-        files["units"].write_bytes(group_chart(standings.units, "牵头单位综合得分"))
-        files["ledger"] = out_dir / bulletin_filename("ledger", period.name)
-        files["ledger"].write_bytes(ledger_workbook(standings, problems))
-    return files
+        builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+        builders["ledger"] = (bulletin_filename("ledger", period.name),
+                              lambda: ledger_workbook(standings, problems))
+    files: dict[str, Path] = {}
+    failed: list[str] = []
+    for name, (filename, build) in builders.items():
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / filename).write_bytes(build())
+        except Exception:  # noqa: BLE001 - whatever broke one file, the rest of the bulletin goes out
+            log.exception("%s %s: could not build its %s", period.kind, period.name, name)
+            failed.append(FILE_NAMES[name])
+            continue
+        files[name] = out_dir / filename
+    return files, failed
 
 
 def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, files: dict[str, Path]) -> BulletinWork:

@@ -30,6 +30,7 @@ from bot.domain.escalation import (
     decide,
     next_level,
 )
+from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
 from bot.domain.workdays import SHANGHAI, WorkCalendar
 from bot.render import Renderer
@@ -137,7 +138,7 @@ async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Per
                   work: TickWork | None = None, **context: Any) -> None:
     """Render once and queue for each person; with `work`, the outbox rows wait for `work.flush`."""
     html = deps.renderer.render(template, **context)
-    reply = Reply(html=html, buttons=tuple(tuple(row) for row in (buttons or [])))
+    reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_full_text(buttons or [], context)))
     for person in people:
         if work is not None:
             work.notices.append(outbox.PersonNotice(person_id=person.id, reply=reply,
@@ -145,6 +146,17 @@ async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Per
             continue
         await outbox.enqueue_for_person(session, person_id=person.id, reply=reply, key=f"{key}:p{person.id}",
                                         now=now)
+
+
+def _with_full_text(buttons: list[list[Button]], context: dict[str, Any]) -> list[list[Button]]:
+    """A notice quotes only the start of a long description: it gets a button that shows the whole card."""
+    problem = context.get("problem")
+    if not isinstance(problem, Problem) or not too_long(problem.text.strip(), NOTICE_PREVIEW_MAX):
+        return buttons
+    show = f"pb:show:{problem.id}"
+    if any(b.data == show for row in buttons for b in row):
+        return buttons
+    return [*buttons, [Button("查看全文", show)]]
 
 
 async def _context(session: AsyncSession, problem: Problem, work: TickWork | None = None) -> dict[str, Any]:

@@ -276,7 +276,7 @@ async def test_audit_lists_changes_in_chinese_and_by_object(core: Core) -> None:
 
     latest = await say(core, ADMIN, "/audit")
     lines = latest.splitlines()
-    assert lines[0] == "最近的修改记录(20 条)"
+    assert lines[0].startswith("最近的修改记录(") and "条，第 1/" in lines[0]  # 20 a page, the latest first
     assert lines[1] == f"2026-11-20 10:05 {ADMIN}(Telegram) 录入日历 2027-03-10:放假 区运会"
     assert lines[2] == f"2026-11-20 10:05 {ADMIN}(Telegram) 修改办理时限:办结时限(按类别) 审批手续 3 → 4"
     assert "群发通知" in latest and "(控制台)" in latest

@@ -103,3 +103,28 @@ async def test_a_report_that_cannot_be_written_in_time_is_answered_not_saved(tmp
         await db.dispose()
     assert "没有处理成功" in failed[1] and "未保存" in failed[1]
     assert "已记录填报" in saved[1]
+
+
+async def test_odd_input_is_answered_and_the_session_goes_on() -> None:
+    core = await _core()
+    out = await _console(core, "赵芳", ["/accept ²", "/accept W99999999999999999999", "/issue W2147483648", "/mine"])
+    assert len(out) == 5 and all("没有处理成功" not in line for line in out)
+    assert "ZD2026" in out[4]
+
+
+async def test_the_session_outlives_an_error_outside_the_router(monkeypatch: pytest.MonkeyPatch) -> None:
+    core = await _core()
+    handle = core.router.handle
+    calls = 0
+
+    async def failing_once(msg):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the database went away")
+        return await handle(msg)
+
+    monkeypatch.setattr(core.router, "handle", failing_once)
+    out = await _console(core, "郝芳", ["/mine", "/mine"])
+    assert "没有处理成功" in out[1]
+    assert "ZD2026-001" in out[2]

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
+from bot import chart
 from bot.__main__ import main
 from bot.clock import SHANGHAI
 from bot.domain.periods import parse_period
@@ -530,3 +531,27 @@ async def test_the_app_draws_a_bulletin_in_its_worker_process(db: Database, tmp_
     out = tmp_path / "bulletins" / "monthly" / "2026-10"
     assert {p.name: p.read_bytes()[:4] for p in out.iterdir()} == {
         "ranking.png": b"\x89PNG", "units.png": b"\x89PNG", in_thread.files["ledger"].name: b"PK\x03\x04"}
+
+
+async def test_a_part_that_fails_to_build_leaves_the_rest_and_the_admins_are_told(
+        memory: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    await seed(memory)
+    async with memory.session() as session:
+        admin = Person(name="管理员", active=True, created_at=local(date(2026, 9, 1)), roles=[PersonRole(role="admin")])
+        session.add(admin)
+
+    def broken(*_args: Any, **_kwargs: Any) -> bytes:
+        raise ValueError("mathtext cannot parse")
+
+    monkeypatch.setattr(chart, "ranking_chart", broken)  # bulletins import it when they first draw
+    produced = await digests.run_due(memory, RENDERER, now=local(date(2026, 11, 2)), files_root=tmp_path,
+                                     kinds=("monthly",))
+
+    assert [(p.kind, p.period) for p in produced] == [("monthly", "2026-10")]
+    rows = await outbox_rows(memory)
+    group = group_rows(rows)
+    assert "重点项目月通报" in "\n".join(r.payload["html"] for r in group)
+    kinds = [r.payload["attachment"]["kind"] for r in group if r.payload.get("attachment")]
+    assert kinds == ["photo", "document"]  # the units' chart and the ledger still go out
+    [told] = [r for r in rows if r.person_id == admin.id]
+    assert "项目排名图未能生成" in told.payload["html"] and "其余附件已照常发送" in told.payload["html"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.domain import labels
+from bot.domain.paging import page_of
 from bot.render import Renderer, html_to_plain
 from handlers.admin_ops import _entry_row
 from storage.models import AuditEntry
@@ -97,7 +98,9 @@ def written_actions() -> set[str]:
 def render_entry(action: str, object_type: str, key: str, detail: dict[str, Any], channel: str = "telegram") -> str:
     entry = AuditEntry(id=1, at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), actor="管理员", channel=channel,
                        action=action, object_type=object_type, object_key=key, detail=detail)
-    html = Renderer().render("admin_ops_audit", rows=[_entry_row(entry)], token="x", subject="对象", names=NAMES)
+    rows = [_entry_row(entry)]
+    html = Renderer().render("admin_ops_audit", rows=rows, token="x", subject="对象", names=NAMES,
+                             page=page_of(rows, 1, 20))
     return html_to_plain(html).splitlines()[-1]
 
 

@@ -235,3 +235,15 @@ def test_the_debian_package_font_is_found_first() -> None:
     font = find_cjk_font()
     assert font.path == next(p for p in FONT_FILES if Path(p).is_file())
     assert font.family == chart_font().family
+
+
+@pytest.mark.parametrize("name", ["$x^{2$ 项目", "造价$5 万$工程", "$\\frac{1}{0}$", "单个$符号"])
+def test_dollar_signs_in_names_are_drawn_as_literal_text(name: str) -> None:
+    fig = ranking_figure(make_standings([make_standing(name=name)]))
+    decode(figure_png(fig))  # an unbalanced or odd "$…$" would fail as mathtext
+    assert all(not t.get_parse_math() for t in fig.findobj(Text))
+    assert any("$" in t.get_text() for t in fig.findobj(Text))
+
+
+def test_group_chart_with_a_dollar_in_a_unit_name() -> None:
+    decode(group_chart([make_group(name="$区住建局$"), make_group(name="区$交通局", rank=2)], "单位$排名"))

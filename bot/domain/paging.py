@@ -1,0 +1,35 @@
+"""Long lists shown a page at a time: which items a page holds and how many pages there are."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its items, its number (from 1), how many pages and items there are in all."""
+
+    items: list[T]
+    number: int
+    pages: int
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def page_of(items: Sequence[T], number: int, size: int) -> Page[T]:
+    """Page `number` of `items`, `size` to a page; a number past either end gives the first or last page."""
+    pages = max(1, -(-len(items) // size))
+    number = min(max(1, number), pages)
+    start = (number - 1) * size
+    return Page(items=list(items[start:start + size]), number=number, pages=pages, total=len(items))

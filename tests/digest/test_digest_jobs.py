@@ -34,7 +34,6 @@ from jobs import digests
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.settings import load_calendar, load_digest_settings
 from storage.models import (
     Bulletin,
     BulletinGroup,
@@ -45,6 +44,7 @@ from storage.models import (
     Report,
     Unit,
 )
+from storage.settings import load_calendar, load_digest_settings
 from tests.databases import database_of_its_own, fresh_database
 from tests.fakes.bot_api import FakeBotAPI, utf16_len
 from tests.storage.factories import SAMPLE_XLSX

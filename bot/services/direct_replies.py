@@ -98,15 +98,21 @@ class DirectReplies:
         return False
 
     async def _to_outbox(self, channel: str, chat_id: str, replies: Sequence[Reply]) -> None:
-        batch = uuid.uuid4().hex
         try:
-            async with self.db.session() as session:
-                for n, reply in enumerate(replies):
-                    await outbox.enqueue_for_chat(session, channel=channel, chat_id=chat_id, reply=reply,
-                                                  key=f"{channel}-reply:{batch}:{n}", now=self.clock.now(),
-                                                  attachment=reply.attachment)
+            await queue_replies(self.db, self.clock, channel=channel, chat_id=chat_id, replies=replies)
         except Exception:
             log.exception("could not queue %d direct replies to %s:%s", len(replies), channel, chat_id)
             return
         self.stats.to_outbox += len(replies)
         log.warning("%d direct replies to %s:%s handed to the outbox", len(replies), channel, chat_id)
+
+
+async def queue_replies(db: Database, clock: Clock, *, channel: str, chat_id: str, replies: Sequence[Reply]) -> None:
+    """Queue the replies to one chat in the outbox, in order, in one transaction (raises if they could not
+    be queued): what a channel does with replies it could not deliver directly."""
+    batch = uuid.uuid4().hex
+    async with db.session() as session:
+        for n, reply in enumerate(replies):
+            await outbox.enqueue_for_chat(session, channel=channel, chat_id=chat_id, reply=reply,
+                                          key=f"{channel}-reply:{batch}:{n}", now=clock.now(),
+                                          attachment=reply.attachment)

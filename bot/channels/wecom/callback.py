@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +43,7 @@ from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
 from bot.channels.wecom.transport import WeComTransport
 from bot.channels.wecom.wiring import make_api, wecom_configured
 from bot.domain.messages import Outcome, Reply
+from bot.services.direct_replies import queue_replies
 from bot.services.shared_memory import SharedMemory
 
 if TYPE_CHECKING:
@@ -276,16 +276,9 @@ class WeComChannel:
             await self.transport.forget_numbers(userid)
 
     async def _to_outbox(self, userid: str, replies: list[Reply]) -> None:
-        from storage import outbox
-
         deps = self.router.deps
-        batch = uuid.uuid4().hex
         try:
-            async with deps.db.session() as session:
-                for n, reply in enumerate(replies):
-                    await outbox.enqueue_for_chat(session, channel=CHANNEL, chat_id=userid, reply=reply,
-                                                  key=f"wecom-reply:{batch}:{n}", now=deps.clock.now(),
-                                                  attachment=reply.attachment)
+            await queue_replies(deps.db, deps.clock, channel=CHANNEL, chat_id=userid, replies=replies)
             self.stats["to_outbox"] += len(replies)
         except Exception:
             log.exception("could not queue WeCom replies for %s", userid)

@@ -202,9 +202,7 @@ async def _clear(ctx: Context) -> None:
 
 
 async def _state(ctx: Context) -> dict[str, Any] | None:
-    conversation = await conversations.get_conversation(ctx.session, channel=ctx.msg.channel,
-                                                        chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id)
-    return dict(conversation.state) if conversation is not None and conversation.flow == FLOW else None
+    return await ctx.flow_state(FLOW)
 
 
 async def import_command(ctx: Context, _args: str) -> None:

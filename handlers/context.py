@@ -15,6 +15,7 @@ from bot.domain.limits import too_long
 from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from handlers.commands import CommandRegistry
+from storage import conversations
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Person
@@ -78,6 +79,12 @@ class Context:
         if self.caller.bound and self.caller.name is not None:
             return Actor(label=self.caller.name, channel=self.msg.channel, person_id=self.caller.person_id)
         return Actor(label=f"{self.msg.channel}:{self.msg.user_id}", channel=self.msg.channel, person_id=None)
+
+    async def flow_state(self, flow: str) -> dict[str, Any] | None:
+        """The state of the caller's guided flow in this chat when it is `flow`, else None."""
+        conversation = await conversations.get_conversation(
+            self.session, channel=self.msg.channel, chat_id=self.msg.chat_id, user_id=self.msg.user_id)
+        return dict(conversation.state) if conversation is not None and conversation.flow == flow else None
 
     def reply(self, template: str, buttons: list[list[Button]] | None = None, *,
               attachment: Attachment | None = None, **context: Any) -> None:

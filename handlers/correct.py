@@ -220,9 +220,7 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
 
 async def correct_button(ctx: Context, data: str) -> None:
     """Buttons of the flow: project, report, 金额/进度不变, 确认更正, 取消."""
-    conversation = await conversations.get_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id)
-    state = dict(conversation.state) if conversation and conversation.flow == FLOW else None
+    state = await ctx.flow_state(FLOW)
     if data == "cancel":
         await _clear(ctx)
         ctx.reply("correct_cancelled")

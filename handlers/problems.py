@@ -180,9 +180,7 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
 
 async def issue_button(ctx: Context, data: str) -> None:
     """Buttons of the guided /issue flow."""
-    conversation = await conversations.get_conversation(ctx.session, channel=ctx.msg.channel,
-                                                        chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id)
-    state = dict(conversation.state) if conversation and conversation.flow == ISSUE_FLOW else None
+    state = await ctx.flow_state(ISSUE_FLOW)
     if data == "x":
         await _clear(ctx)
         ctx.reply("problem_cancelled")

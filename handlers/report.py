@@ -333,10 +333,7 @@ async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: st
 
 async def report_button(ctx: Context, data: str) -> None:
     """Buttons of the guided flow: pick project, photos done, confirm, edit, cancel."""
-    conversation = await conversations.get_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-    )
-    state = dict(conversation.state) if conversation and conversation.flow == FLOW else None
+    state = await ctx.flow_state(FLOW)
     if data == "cancel":
         await _clear(ctx)
         ctx.reply("report_cancelled")

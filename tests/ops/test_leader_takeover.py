@@ -95,9 +95,12 @@ async def test_a_killed_leaders_claims_are_taken_over_at_once(store_url: str, tm
     assert {key for key, row in final.items() if row.state != outbox.SENT} == in_doubt
     assert set(counts) | in_doubt == keys
     sent_at = {key: float(at) for key, pid, at in lines if int(pid) == second}
-    late = {key: sent_at[key] - takeover_wall for key in held - in_doubt}
+    # A COMMIT already on the wire when the leader was killed can land after the snapshot above: such a row
+    # read as claimed was in fact sent by the old leader, and must not be counted against the new one.
+    sent_by_first = {key for key, pid, _at in lines if int(pid) == first}
+    late = {key: sent_at.get(key, float("inf")) - takeover_wall for key in held - in_doubt - sent_by_first}
     assert all(key in sent_at for key in late), "a claimed notice was not sent by the new leader"
-    worst = max(late.values())
+    worst = max(late.values(), default=0.0)
     assert worst <= BOUND, f"a claimed notice went out {worst:.1f} s after the take-over"
     print(f"\n[{store_url.split(':')[0]}] held at the kill: {len(held)}, in doubt: {len(in_doubt)}, "
           f"last claimed notice sent {worst:.2f} s after the take-over "

@@ -230,6 +230,7 @@ async def test_an_admin_finds_any_project_by_code_or_name(office: TelegramHarnes
     assert "请点击上面的按钮" in await tg.send(HAO, "城北")
     await tg.press(HAO, "取消")
     assert "用法" in await tg.send(HAO, "/correct 滨江")
+    assert "近 3 个工作日内没有可更正的填报" in await tg.send(HAO, f"/correct {CODE}")  # a week later
 
 
 async def test_an_ambiguous_amount_is_asked_back_with_buttons(office: TelegramHarness) -> None:

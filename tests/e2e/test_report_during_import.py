@@ -1,5 +1,6 @@
 """Reports sent while a real ledger import runs, end to end (the real PTB Application and the fake Bot API),
-on SQLite (a file, as the bot and `diaodu import` share it) and on PostgreSQL (TEST_DATABASE_URL).
+on SQLite (a file, as the bot and `diaodu import` share it) and on PostgreSQL (TEST_DATABASE_URL); the
+import runs as `diaodu import` does (another connection pool), or in the chat (an admin's /import).
 
 The district has 3,042 projects (the sample ledger and 3,000 more, most of them followed by four liaisons).
 An admin re-imports the ledger with every annual plan changed, through ``bot.services.ledger_import`` on a
@@ -176,34 +177,45 @@ async def test_reports_during_a_real_import_are_answered_and_stored_once(
                 assert result.issues == [] and result.written and not result.needs_as_of
                 assert result.changed["project"] == EXTRA + 42
                 assert writes, "the import wrote nothing"
-                async with core.db.session() as session:
-                    plans = await plans_of_year(session, year=2026)
-                    by_code = dict((await session.execute(select(Project.code, Project.id))).all())
-                    stored = (await session.execute(
-                        select(Project.code, Report.amount, func.count(Report.id))
-                        .join(Project, Project.id == Report.project_id)
-                        .where(Report.withdrawn_at.is_(None))
-                        .group_by(Project.code, Report.amount))).all()
-                assert len(by_code) == EXTRA + 42
-                assert plans[by_code["ZD2026-10000"]] == Decimal(1_007)
-                assert plans[by_code["ZD2026-12999"]] == Decimal(1_000 + 2_999 % 500 + 7)
-                assert plans[by_code["ZD2026-001"]] == Decimal(40_807)
-                assert sum(1 for p in plans.values() if p is not None) == EXTRA + 42
+                await _check_import_complete(core.db)
 
                 overlapping = [r for r in sent if r.sent <= done_at[0] and r.answered >= writes[0]]
                 print(f"{backend}: {len(sent)} reports, {sum(r.retries for r in sent)} retried, "
                       f"{len(overlapping)} in flight while the import wrote for {done_at[0] - writes[0]:.2f} s")
                 # Every report was answered, and stored exactly once.
                 assert len(sent) >= 2 * len(LIAISONS)
-                unanswered = [r for r in sent if not any("已记录" in t for t in r.replies)]
-                assert not unanswered, [(r.code, r.replies) for r in unanswered]
-                assert sorted(stored) == sorted((r.code, Decimal(r.amount), 1) for r in sent)
-                assert not any("已有一条填报" in t for r in sent for t in r.replies)
+                await _check_stored_once(core.db, sent)
                 # ... some of them while the import was writing (its write overlapped their handling).
                 assert overlapping, "no report was in flight while the import wrote"
                 tg.assert_nothing_failed()
         finally:
             await core.db.dispose()
+
+
+async def _check_import_complete(db: Database) -> None:
+    """Every project of the second file is there with its new plan."""
+    async with db.session() as session:
+        plans = await plans_of_year(session, year=2026)
+        by_code = dict((await session.execute(select(Project.code, Project.id))).all())
+    assert len(by_code) == EXTRA + 42
+    assert plans[by_code["ZD2026-10000"]] == Decimal(1_007)
+    assert plans[by_code["ZD2026-12999"]] == Decimal(1_000 + 2_999 % 500 + 7)
+    assert plans[by_code["ZD2026-001"]] == Decimal(40_807)
+    assert sum(1 for p in plans.values() if p is not None) == EXTRA + 42
+
+
+async def _check_stored_once(db: Database, sent: list[Sent]) -> None:
+    """Every report answered 已记录 and stored exactly once; none taken for a second one of its day."""
+    unanswered = [r for r in sent if not any("已记录" in t for t in r.replies)]
+    assert not unanswered, [(r.code, r.replies) for r in unanswered]
+    assert not any("已有一条填报" in t for r in sent for t in r.replies)
+    async with db.session() as session:
+        stored = (await session.execute(
+            select(Project.code, Report.amount, func.count(Report.id))
+            .join(Project, Project.id == Report.project_id)
+            .where(Report.withdrawn_at.is_(None))
+            .group_by(Project.code, Report.amount))).all()
+    assert sorted(stored) == sorted((r.code, Decimal(r.amount), 1) for r in sent)
 
 
 async def _codes_by_liaison(db: Database) -> dict[str, list[str]]:
@@ -217,3 +229,72 @@ async def _codes_by_liaison(db: Database) -> dict[str, list[str]]:
         codes.setdefault(name, []).append(code)
     assert sorted(codes) == sorted(LIAISONS.values())
     return codes
+
+
+ADMIN = 9001
+
+
+async def _send_document(tg: TelegramHarness, user: int, name: str, data: bytes) -> list[str]:
+    """The admin sends a file (served by the fake's getFile); the texts the bot answered with."""
+    update = tg.fake.text_update(user, "")
+    message = update["message"]
+    del message["text"]
+    file_id = tg.fake.add_file(data)
+    message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name,
+                           "mime_type": "text/csv", "file_size": len(data)}
+    mark = len(tg.fake.calls)
+    tg.fake.enqueue_update(update)
+    await tg.wait_processed(update["update_id"], timeout=REPLY_WAIT)
+    return [c["text"] for c in tg.fake.calls[mark:]
+            if c.method == "sendMessage" and c.ok and c.matches(None, {"chat_id": user})]
+
+
+@pytest.mark.handler_failures  # as above: a report past the lock bound would be answered "not saved"
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_reports_sent_while_an_admin_imports_in_the_chat_wait_and_are_stored_once(
+        backend: str, fake_api: FakeBotAPI, tg_settings: Settings, tmp_path: Path) -> None:
+    """The same re-import, sent by the admin in the chat and confirmed there. One process handles its
+    Telegram updates one at a time (python-telegram-bot's default): reports sent right after 确认 wait
+    until the import is over, then each is answered and stored once."""
+    clock = FrozenClock(NOW)
+    first, second = write_ledger(tmp_path, plan_bump=0), write_ledger(tmp_path, plan_bump=7)
+    async with district_database(backend, tmp_path) as url:
+        setup = await _import(url, clock, first)
+        assert setup.issues == [] and setup.written
+        core = Core.build(tg_settings, clock=clock, db=Database(url))
+        try:
+            async with running(TelegramHarness(fake_api, core, tg_settings)) as tg:
+                await tg.bind(ADMIN, ACTOR.label, "admin")
+                for user, name in LIAISONS.items():
+                    await tg.bind(user, name)
+                codes = await _codes_by_liaison(core.db)
+                assert "请发送项目台账文件" in await tg.send(ADMIN, "/import")
+                preview = await _send_document(tg, ADMIN, "12月台账.csv", second.read_bytes())
+                assert any("导入预览" in t and "更新 3042" in t for t in preview), preview
+
+                mark = len(tg.fake.calls)
+                confirmed = tg.fake.enqueue_callback(ADMIN, label="确认")
+                sent = [Sent(code=codes[name][n], amount=200 + n) for name in LIAISONS.values() for n in (0, 1)]
+                users = [user for user in LIAISONS for _n in (0, 1)]
+                updates = []
+                for user, report in zip(users, sent, strict=True):
+                    report.sent = time.monotonic()
+                    updates.append(tg.fake.enqueue_text(user, f"/report {report.code} {report.amount} 主体施工"))
+                await tg.wait_processed(confirmed["update_id"], timeout=REPLY_WAIT)
+                imported = time.monotonic()
+                for report, update in zip(sent, updates, strict=True):
+                    await tg.wait_processed(update["update_id"], timeout=REPLY_WAIT)
+                    report.answered = time.monotonic()
+                calls = [c for c in tg.fake.calls[mark:] if c.method == "sendMessage" and c.ok]
+                for user, report in zip(users, sent, strict=True):
+                    report.replies = [c["text"] for c in calls if c.matches(None, {"chat_id": user})
+                                      and report.code in c["text"]]
+                assert any("导入完成" in c["text"] for c in calls if c.matches(None, {"chat_id": ADMIN}))
+                print(f"{backend}: the chat import took {imported - sent[0].sent:.2f} s; the reports sent "
+                      f"meanwhile were answered {min(r.answered - r.sent for r in sent):.2f}–"
+                      f"{max(r.answered - r.sent for r in sent):.2f} s after they were sent")
+                await _check_import_complete(core.db)
+                await _check_stored_once(core.db, sent)
+                tg.assert_nothing_failed()
+        finally:
+            await core.db.dispose()

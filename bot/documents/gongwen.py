@@ -17,6 +17,7 @@ the others leave. Text arrives HTML-escaped (templates escape what users typed) 
 from __future__ import annotations
 
 import html
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,6 +157,13 @@ def _page_numbers(section) -> None:  # type: ignore[no-untyped-def]
 
 def build(blocks: list[Block], path: Path) -> Path:
     """Write the blocks as a .docx at `path` (its folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(to_bytes(blocks))
+    return path
+
+
+def to_bytes(blocks: list[Block]) -> bytes:
+    """The blocks as the bytes of a .docx file."""
     document = Document()
     section = document.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -179,9 +187,9 @@ def build(blocks: list[Block], path: Path) -> Path:
             _table(document, block, Emu(section.page_width - section.left_margin - section.right_margin).cm)
         else:
             _paragraph(document, block.text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document.save(str(path))
-    return path
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 def _rule(document) -> None:  # type: ignore[no-untyped-def]

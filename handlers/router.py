@@ -20,6 +20,7 @@ from handlers import (
     paging,
     problems,
     report,
+    stage_events,
     start,
 )
 from handlers.commands import Command, CommandRegistry, Use
@@ -85,6 +86,7 @@ def build_commands() -> CommandRegistry:
     admin_ops.register(registry)  # /groups /broadcast /audit /outbox
     meeting.register(registry)  # /meeting /decide
     halfmonth.register(registry)  # /halfmonth
+    stage_events.register(registry)  # /started /finished
     registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 
@@ -101,6 +103,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_ops.BUTTONS,
     paging.PREFIX: paging.page_button,
     halfmonth.PREFIX: halfmonth.halfmonth_button,
+    stage_events.PREFIX: stage_events.stage_event_button,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.

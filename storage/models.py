@@ -414,6 +414,24 @@ class HalfMonthReport(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class StageEvent(Base):
+    """开工 or 竣工 of a project on a day (bot.domain.stage_events): reported by its liaison and confirmed or
+    refused by its lead unit, or entered by an admin (confirmed at once). Kept when refused."""
+
+    __tablename__ = "stage_events"
+    __table_args__ = (Index("ix_stage_events_project_kind", "project_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10))
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ProjectApproval(Base):
     """One item of a project's 前期手续 checklist (立项, 环评…): pending or done, and on which day."""
 

@@ -43,6 +43,8 @@ class ProjectStanding:
     planned_start: date | None = None
     planned_finish: date | None = None
     rank: int | None = None
+    started_on: date | None = None  # the confirmed 开工 day (bot.domain.stage_events), if one was reported
+    finished_on: date | None = None  # the confirmed 竣工 day
 
     @property
     def punctuality(self) -> float | None:
@@ -97,6 +99,7 @@ class Standings:
     warned: list[ProjectStanding]
     start_rate: RateCount
     finish_rate: RateCount
+    not_started: list[ProjectStanding] = field(default_factory=list)  # planned to start by now, not started
     weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS
     thresholds: LightThresholds = field(default_factory=lambda: DEFAULT_LIGHT_THRESHOLDS)
 

@@ -21,6 +21,7 @@ from storage import people as people_repo
 from storage import projects as project_repo
 from storage import stage_events as repo
 from storage.models import Project, StageEvent
+from storage.projects import ReportTarget
 
 PREFIX = "se"
 FINISH_BUTTON_AHEAD = timedelta(days=31)
@@ -35,7 +36,7 @@ def register(registry: CommandRegistry) -> None:
                          usage="/finished 项目编号 [竣工日期]"))
 
 
-def report_button(project: Project, today: date) -> Button | None:
+def report_button(project: Project | ReportTarget, today: date) -> Button | None:
     """The button under a saved report that reports this project's next event: 报告开工 while it is being
     prepared, 报告竣工 from a month before its planned finish (not under every report of a long build)."""
     if project.stage in FROM_STAGES[START]:

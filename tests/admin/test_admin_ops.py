@@ -94,6 +94,7 @@ async def test_non_admins_get_no_admin_operations(core: Core) -> None:
     # A retry button reaching a non-admin (a forwarded message, a stale keyboard) does nothing either.
     pressed = plain(await handle(core, "郝芳", data="obx:all"))
     assert "没有权限" in pressed
+    assert "没有权限" in plain(await handle(core, "郝芳", data="bc:ok"))
 
 
 # --- /groups ---------------------------------------------------------------------------------------
@@ -216,7 +217,12 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
             .where(PersonRole.role == "liaison", Person.active.is_(True))) or 0)
     assert liaisons > 2
 
-    replies = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    asked = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    # More than BROADCAST_CONFIRM (10) people: the count, the text, and nothing sent before 确认发送.
+    assert liaisons > 10 and f"这条通知将发给联络员 <b>{liaisons} 人</b>" in asked.text, asked
+    assert "明天上午9:00召开调度会" in asked.text and asked.buttons == [f"确认发送({liaisons} 人)", "取消"]
+    assert await rows(tg.core) == []
+    replies = await tg.press(9001, f"确认发送({liaisons} 人)")
     assert f"已向联络员群发通知:{liaisons} 人,其中 {liaisons - 2} 人未绑定账号" in replies.text
 
     mark = len(tg.fake.calls)
@@ -234,7 +240,8 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
     assert entry.detail["people"] == liaisons and entry.detail["unreachable"] == liaisons - 2
 
     # The same words again, at the same moment, are another broadcast (its own dedupe key), not a duplicate.
-    again = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    again = await tg.press(9001, f"确认发送({liaisons} 人)")
     assert f"{liaisons} 人" in again.text
     assert (await sender.drain(5)).sent == 2
 
@@ -250,10 +257,18 @@ async def test_broadcast_to_a_unit_and_refusals(core: Core) -> None:
     [to_zhao] = [r for r in await rows(core) if r.state == outbox.PENDING]
     assert to_zhao.channel == CHANNEL and "请于本周五前报送征迁进度" in to_zhao.payload["html"]
 
-    everyone = await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
     async with core.db.session() as session:
         active = int(await session.scalar(select(func.count(Person.id)).where(Person.active.is_(True))) or 0)
+    asked = await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
+    assert f"这条通知将发给全体人员 {active} 人(超过 10 人的群发须确认)" in asked, asked
+    queued = len(await rows(core))
+    cancelled = plain(await handle(core, ADMIN, data="bc:x"))
+    assert "已取消,这条通知没有发送" in cancelled and len(await rows(core)) == queued
+    assert "按钮已失效" in plain(await handle(core, ADMIN, data="bc:ok"))  # nothing waits any more
+    await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
+    everyone = plain(await handle(core, ADMIN, data="bc:ok"))
     assert f"已向全体人员群发通知:{active} 人" in everyone
+    assert len(await rows(core)) == queued + active
 
     assert "用法" in await say(core, ADMIN, "/broadcast 联络员")
     assert "没有「宇宙局」这个角色或单位" in await say(core, ADMIN, "/broadcast 宇宙局 你好")

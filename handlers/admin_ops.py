@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 
 from bot.clock import to_local
 from bot.domain import labels
+from bot.domain.chat_ids import telegram_group_id
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
@@ -39,6 +40,7 @@ OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
 GROUP_NAME_MAX = 100
 ROBOT_CHANNEL = "wecom_robot"
+TELEGRAM_CHANNEL = "telegram"
 PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
 CHANNEL_LABELS = labels.CHANNELS
 
@@ -94,15 +96,24 @@ def _robot_names(ctx: Context) -> list[str] | None:
 
 async def _add_group(ctx: Context, name: str) -> None:
     """In a group: register that chat. In a private chat: register a configured WeCom group robot by name,
-    or say which names there are."""
+    or a Telegram group by its id (`/groups add -1001234567890 领导小组`, as the CLI does); anything else is
+    refused, saying it is neither (and which robot names there are)."""
     if not _in_group(ctx):
         robots = _robot_names(ctx)
+        chat_token, _, group_name = name.partition(" ")
+        chat_id = telegram_group_id(chat_token)
         if robots and name in robots:
             await _register(ctx, channel=ROBOT_CHANNEL, chat_id=name, name=name, in_group=False)
+        elif chat_id is not None:
+            if len(group_name.strip()) > GROUP_NAME_MAX:
+                ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
+                return
+            await _register(ctx, channel=TELEGRAM_CHANNEL, chat_id=chat_id,
+                            name=group_name.strip() or f"通报群 {chat_id}", in_group=False)
         elif robots or robots is None:
             ctx.reply("admin_ops_refused", reason="group_robot_unknown", name=name, robots=robots or [])
         else:
-            ctx.reply("admin_ops_refused", reason="group_add_private")
+            ctx.reply("admin_ops_refused", reason="group_add_private", name=name)
         return
     if len(name) > GROUP_NAME_MAX:
         ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)

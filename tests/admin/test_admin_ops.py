@@ -19,6 +19,7 @@ from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import load_settings
+from bot.domain.chat_ids import telegram_group_id
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import html_to_plain
 from bot.services.admin_ops import set_day, set_policy
@@ -386,3 +387,44 @@ async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core:
         assert row is not None
         assert (row.state, row.attempts, row.send_started_at) == (outbox.PENDING, 1, None)
     assert [e.detail["ids"] for e in await entries(core, "outbox.retry")] == [[doubt.id]]
+
+
+# --- what is not a chat id ---------------------------------------------------------------------------
+
+def test_telegram_group_ids_are_negative_numbers() -> None:
+    assert telegram_group_id("-1001234567890") == "-1001234567890"
+    assert telegram_group_id(" －１００１２３ ") == "-100123"  # full-width, as typed on a phone
+    for text in ("abc", "1001234567890", "0", "-0", "-", "-12a", "", "-10012345678901234567"):
+        assert telegram_group_id(text) is None, text
+
+
+def test_cli_groups_add_refuses_what_is_not_a_chat_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["groups", "add", "abc", "--name", "领导小组"]) == 1
+    assert "「abc」不是 Telegram 群的 chat id(群的 chat id 是负数" in capsys.readouterr().err
+    assert main(["groups", "add", "12345", "--name", "领导小组"]) == 1  # a person's private chat
+    capsys.readouterr()
+    assert main(["groups", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["尚未设置接收通报的群。"]
+    assert main(["groups", "add", "-1001234567890", "--name", "领导小组"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["telegram\t-1001234567890\t领导小组"]
+
+
+async def test_groups_add_in_a_private_chat_refuses_what_is_not_a_chat_id_and_takes_a_group_id(
+        core: Core) -> None:
+    refused = await say(core, ADMIN, "/groups add abc")
+    assert "这里是私聊,「abc」不是群号" in refused and "-1001234567890" in refused, refused
+    assert "这里是私聊,「123」不是群号" in await say(core, ADMIN, "/groups add 123")
+    assert await entries(core, "group.add") == []
+
+    added = await say(core, ADMIN, "/groups add -1001234567890 领导小组")
+    assert "已添加 Telegram 通报群「领导小组」" in added and "群号 -1001234567890" in added, added
+    async with core.db.session() as session:
+        groups = (await session.scalars(select(BulletinGroup))).all()
+        assert [(g.channel, g.chat_id, g.name) for g in groups] == [("telegram", "-1001234567890", "领导小组")]
+    assert len(await entries(core, "group.add")) == 1

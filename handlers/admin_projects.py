@@ -129,7 +129,8 @@ async def assign_command(ctx: Context, args: str) -> None:
                                      reason=words[2].strip() if len(words) > 2 else "", now=ctx.now)
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.assign",
                        object_type="problem", object_key=problem.number,
-                       detail={"from": old_unit, "to": unit.name, "reason": event.text})
+                       detail={"from": old_unit, "to": unit.name, "reason": event.text,
+                               "requested": "request" in event.detail})
     fallback = not await people.unit_handlers(ctx.session, unit_id=unit.id)
     ctx.reply("admin_project_assign_done", problem=problem, old_unit=old_unit, handlers=handlers,
-              fallback=fallback)
+              fallback=fallback, requested="request" in event.detail)

@@ -20,7 +20,7 @@ from storage import audit, conversations
 from storage import people as people_repo
 from storage import problems as repo
 from storage import units as unit_repo
-from storage.models import Problem
+from storage.models import Problem, ProblemEvent, Unit
 from storage.settings import load_calendar, load_policy
 
 PREFIX, FLOW = "ra", "reassign_refuse"
@@ -31,7 +31,7 @@ async def _deps(ctx: Context) -> ProblemDeps:
                        renderer=ctx.deps.renderer)
 
 
-async def _pending(ctx: Context, token: str) -> tuple[Problem, Any] | None:
+async def _pending(ctx: Context, token: str) -> tuple[Problem, ProblemEvent] | None:
     """The problem and its pending request, for an admin; otherwise replies (who decides, or what became of
     the request) and returns None."""
     if ctx.person is None or "admin" not in ctx.roles:
@@ -83,7 +83,7 @@ async def decision_button(ctx: Context, data: str) -> None:
         ctx.reply("button_expired")
 
 
-async def _approve(ctx: Context, problem: Problem, asked: Any, unit: Any) -> None:
+async def _approve(ctx: Context, problem: Problem, asked: ProblemEvent, unit: Unit) -> None:
     assert ctx.person is not None
     old_unit = problem.unit.name
     event, handlers = await reassignment.reassign(ctx.session, await _deps(ctx), problem, actor=ctx.person,

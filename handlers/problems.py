@@ -15,6 +15,7 @@ from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
 from bot.services import extensions, reassignment
 from bot.services import problems as service
+from handlers import reassign
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, conversations
@@ -28,6 +29,7 @@ ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
 ISSUES_PAGE = 20  # problems on one page of /issues
 NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
 CATEGORY_LIKE = 4  # characters: a first word this short after the code is meant as the category
+UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
 
@@ -433,6 +435,8 @@ async def action_button(ctx: Context, data: str) -> None:
     act, _, token = data.partition(":")
     if act in {"exy", "exn"}:
         await _extension(ctx, token, approve=act == "exy")
+        return
+    if act in UNIT_BUTTONS and await reassign.moved_away(ctx, token):
         return
     problem = await _load(ctx, token)
     if problem is None:

@@ -119,5 +119,24 @@ async def reason_step(ctx: Context, state: dict[str, Any]) -> None:
     ctx.reply("problem_reassign_refused_done", problem=problem)
 
 
+async def moved_away(ctx: Context, token: str) -> bool:
+    """A unit's button (受理, 答复, …) pressed by a handler of a unit the problem was moved away from: the
+    reply says where it went and when (True). False for anyone else."""
+    person = ctx.person
+    if person is None or "unit" not in ctx.roles or person.unit is None:
+        return False
+    number = repo.parse_number(token)
+    problem = await repo.get_problem(ctx.session, problem_id=number) if number is not None else None
+    if problem is None or problem.unit_id == person.unit_id:
+        return False
+    history = await repo.history(ctx.session, problem_id=problem.id)
+    moved = next((e for e in reversed(history)
+                  if e.kind == reassignment.DONE and e.detail.get("from") == person.unit.name), None)
+    if moved is None:
+        return False
+    ctx.reply("problem_reassign_state", reason="moved", problem=problem, decision=moved)
+    return True
+
+
 BUTTONS = {PREFIX: decision_button}
 FLOWS = {FLOW: reason_step}

@@ -58,6 +58,7 @@ from storage.annual_plans import plan_join
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
+from storage.stage_events import confirmed_days
 from storage.types import Wan
 
 __all__ = [
@@ -265,6 +266,7 @@ class ProjectFigures(NamedTuple):
     reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
     due_days: dict[str, int]  # stage → days of the window a report was due (0 for 竣工/投产: report_due)
+    stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
 
 
 async def project_figures(
@@ -272,8 +274,9 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Four queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
-    the reports (the year's money, the window's days a report was due), one count of open problems.
+    Five queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
+    the reports (the year's money, the window's days a report was due), one count of open problems, the
+    confirmed 开工/竣工 days (bot.domain.stage_events).
     """
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -297,7 +300,9 @@ async def project_figures(
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
-    return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()})
+    stage_days = await confirmed_days(session, up_to=cutoff)
+    return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
+                          stage_days)
 
 
 @dataclass

@@ -637,6 +637,46 @@ async def retry_message(session: AsyncSession, *, message_id: int, now: datetime
     return bool(getattr(result, "rowcount", 0))
 
 
+async def held_for_person(session: AsyncSession, *, person_id: int) -> list[OutboxMessage]:
+    """The notices held for a person until they bind a chat account, oldest first (locked on PostgreSQL, so
+    that two bindings at once do not both release them)."""
+    query = (select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.state == HELD)
+             .order_by(OutboxMessage.created_at, OutboxMessage.id).with_for_update())
+    return list((await session.scalars(query)).all())
+
+
+class HeldFor(NamedTuple):
+    """A person notices are held for: how many, and since when."""
+
+    person_id: int
+    count: int
+    oldest_created_at: datetime
+
+
+async def held_people(session: AsyncSession, *, limit: int = 50) -> tuple[list[HeldFor], int]:
+    """The people notices are held for (most notices first, then the longest waiting), and how many people
+    that is in all."""
+    count = func.count(OutboxMessage.id)
+    query = (select(OutboxMessage.person_id, count, func.min(OutboxMessage.created_at))
+             .where(OutboxMessage.state == HELD, OutboxMessage.person_id.is_not(None))
+             .group_by(OutboxMessage.person_id))
+    rows = [HeldFor(int(p), int(n), at) for p, n, at in (await session.execute(query)).all()]
+    rows.sort(key=lambda r: (-r.count, r.oldest_created_at, r.person_id))
+    return rows[:limit], len(rows)
+
+
+async def release_held(session: AsyncSession, *, in_full: Sequence[tuple[OutboxMessage, dict[str, Any]]],
+                       summarised: Sequence[OutboxMessage], channel: str, chat_id: str, now: datetime) -> None:
+    """Send held notices now: each of `in_full` to the chat, with the payload given (the original one with a
+    note of its age); `summarised` are done (their summary is queued by the caller)."""
+    for row, payload in in_full:
+        row.channel, row.chat_id, row.payload = channel, chat_id, payload
+        row.state, row.next_attempt_at, row.last_error, row.attempts = PENDING, now, None, 0
+    for row in summarised:
+        row.state, row.sent_at, row.last_error = SUMMARISED, now, None
+    await session.flush()
+
+
 async def take_pending_for_chat(session: AsyncSession, *, channel: str, chat_id: str,
                                 now: datetime) -> list[OutboxMessage]:
     """Pending notices of one chat, marked sent as they are taken (a chat that reads its own, like the console)."""

@@ -22,8 +22,11 @@ from storage import outbox
 
 async def deliver(session: AsyncSession, renderer: Renderer, concerns: Sequence[Concern], *, now: datetime,
                   kind: str) -> list[int]:
-    """Queue one notice per person concerned (each concern's `line` is HTML its job rendered, escaped already) (`kind` names the tick in the grouped notice's heading and key:
-    "reminders" or "escalation"); returns the outbox row ids written."""
+    """Queue one notice per person concerned; returns the outbox row ids written.
+
+    Each concern's `line` is HTML its job rendered (escaped already). `kind` names the tick in the grouped
+    notice's heading and key: "reminders" or "escalation".
+    """
     if not concerns:
         return []
     used = await outbox.keys_used(session, [c.key for c in concerns])

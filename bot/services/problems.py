@@ -20,7 +20,6 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from bot.domain.grouping import Concern
 from bot.domain.escalation import (
     DECISION_CATEGORY,
     LEVEL_NAMES,
@@ -35,6 +34,7 @@ from bot.domain.escalation import (
     decide,
     next_level,
 )
+from bot.domain.grouping import Concern
 from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
 from bot.domain.workdays import SHANGHAI, WorkCalendar

@@ -364,3 +364,27 @@ def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "current"]) == 0
     asyncio.run(check())
+
+
+async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upgrade(empty_db: Database) -> None:
+    """0008: the 未绑定聊天账号 failures of before wait for their person like new notices do (and go back)."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0007")
+    async with empty_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO people (name, active, created_at) "
+                                "VALUES ('王刚', true, :now)"), {"now": NOW})
+        person = (await conn.execute(text("SELECT id FROM people"))).scalar_one()
+        for key, state, error in (("a|none", "undeliverable", outbox.NO_ACCOUNT),
+                                  ("b|none", "undeliverable", outbox.ALL_BLOCKED), ("c|none", "failed", "x")):
+            await conn.execute(text(
+                "INSERT INTO outbox (dedupe_key, person_id, payload, state, attempts, next_attempt_at, "
+                "last_error, created_at) VALUES (:key, :person, '{}', :state, 0, :now, :error, :now)"),
+                {"key": key, "person": person, "state": state, "error": error, "now": NOW})
+
+    async def states() -> dict[str, str]:
+        async with empty_db.engine.connect() as conn:
+            return dict((await conn.execute(text("SELECT dedupe_key, state FROM outbox"))).all())
+
+    await asyncio.to_thread(upgrade, empty_db.url)
+    assert await states() == {"a|none": "held", "b|none": "undeliverable", "c|none": "failed"}
+    await asyncio.to_thread(downgrade, empty_db.url, "0007")
+    assert await states() == {"a|none": "undeliverable", "b|none": "undeliverable", "c|none": "failed"}

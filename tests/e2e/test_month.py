@@ -45,8 +45,7 @@ PEOPLE = [(HAO, "郝芳"), (WU, "武杰"), (LI_HT, "李海涛"), (ZHAO, "赵芳"
           (SUN, "孙立新"), (WANG, "王立军"), (LI, "李明德")]
 LEADERS = {LIU, ZHOU, SUN, WANG, LI}
 FIRST, LAST = date(2026, 11, 30), date(2026, 12, 31)
-TICKS = [time(8, 30) if n == 0 else (datetime(2026, 1, 1, 8, 30) + timedelta(minutes=30 * n)).time()
-         for n in range(21)]  # 08:30 … 18:30
+TICKS = [time(8 + (30 + 30 * n) // 60, (30 + 30 * n) % 60) for n in range(21)]  # 08:30, 09:00 … 18:30
 LEADER_PER_DAY, ANYONE_PER_DAY = 3, 4
 
 

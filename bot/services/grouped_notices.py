@@ -38,7 +38,7 @@ async def deliver(session: AsyncSession, renderer: Renderer, concerns: Sequence[
             continue
         key = group_key(f"group:{kind}", person_id, [c.key for c in mine])
         html = renderer.render("notice_digest", kind=kind, lines=[Markup(c.line) for c in mine[:DIGEST_LINES_MAX]],
-                               count=len(mine), more=max(0, len(mine) - DIGEST_LINES_MAX), now=now)
+                               count=len(mine), more=max(0, len(mine) - DIGEST_LINES_MAX))
         notices.append(outbox.PersonNotice(person_id=person_id, key=key,
                                            reply=Reply(html=html, buttons=digest_buttons(mine))))
         merged += [(person_id, c.key, key) for c in mine]

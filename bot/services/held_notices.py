@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.domain.held import age_minutes, split_held
 from bot.domain.limits import preview
 from bot.domain.messages import Reply
@@ -19,7 +21,7 @@ from storage.models import ChatAccount
 SUMMARY_PREVIEW = 40  # characters of each summarised notice shown
 
 
-async def release(session, renderer: Renderer, *, person_id: int, account: ChatAccount,  # type: ignore[no-untyped-def]
+async def release(session: AsyncSession, renderer: Renderer, *, person_id: int, account: ChatAccount,
                   now: datetime) -> int:
     """Deliver the person's held notices through `account`; returns how many there were."""
     held = await outbox.held_for_person(session, person_id=person_id)

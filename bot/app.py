@@ -249,6 +249,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                              webhook_handler(telegram.application, secret))
     if wecom is not None:
         add_wecom_routes(http, wecom)
+    from bot.web.server import add_web_routes
+
+    add_web_routes(http, db=core.db, clock=core.clock, settings=settings)  # the pages (驾驶舱) under /web/
     runner = web.AppRunner(http)
     try:
         async with AsyncExitStack() as stack:

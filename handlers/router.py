@@ -20,6 +20,7 @@ from handlers import (
     problems,
     report,
     start,
+    web,
 )
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context, Deps
@@ -77,6 +78,7 @@ def build_commands() -> CommandRegistry:
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("rank", "查看当前排名", digest.rank_command, in_group=True))  # public standings in a group
     registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
+    registry.add(Command("web", "打开驾驶舱网页(一次性登录链接)", web.web_command))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import
@@ -98,6 +100,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
     paging.PREFIX: paging.page_button,
+    web.PREFIX: web.web_pressed,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.

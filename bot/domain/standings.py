@@ -7,6 +7,7 @@ queries of storage/standings.py), the pure assembly of a bulletin (bot/weekly.py
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -113,3 +114,25 @@ class Standings:
     def unplanned(self) -> list[ProjectStanding]:
         """The projects without a plan for the year (无年度计划): not ranked, never praised or warned."""
         return [p for p in self.projects if p.rate is None]
+
+
+@dataclass(frozen=True)
+class InvestmentTotals:
+    """The whole scheme's (or a selection's) annual plan and year-to-date done, and their ratio."""
+
+    plan: Decimal
+    done: Decimal
+
+    @property
+    def rate(self) -> float | None:
+        return float(self.done / self.plan) if self.plan > 0 else None
+
+
+def investment_totals(projects: Iterable[ProjectStanding]) -> InvestmentTotals:
+    """Σ annual plan and Σ year-to-date done of these projects (a project without a plan adds 0 to the plan):
+    the 年度累计完成 … 占年度计划 of the periodic bulletins and the web overview."""
+    plan, done = Decimal(0), Decimal(0)
+    for p in projects:
+        plan += p.annual_plan
+        done += p.ytd_done
+    return InvestmentTotals(plan=plan, done=done)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import KIND_NAMES, Period
-from bot.domain.standings import ProblemRow, Standings
+from bot.domain.standings import ProblemRow, Standings, investment_totals
 from bot.html_split import split_html
 from bot.render import Renderer
 from bot.services import standings as standings_service
@@ -133,8 +133,7 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
         s=standings, period=period, kind_name=kind_name, unit_problems=job.unit_problems,
         corrections=job.corrections, names={p.code: p.name for p in standings.projects},
-        total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
-        total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
+        totals=investment_totals(standings.projects),
         period_done=job.period_done,
     )
     # The late notice goes in before splitting: added to a full first part it would not fit.

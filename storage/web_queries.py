@@ -1,0 +1,90 @@
+"""What the web pages read beyond the standings: the year's counted reports by day (the charts), a project's
+report timeline, problems with filters, and who reported on which day (填报情况).
+
+Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.standings`` does: a project's baseline
+counts when it is of the year, and its reports count when they are of the year, live, and after the
+baseline's day (when the baseline is dated in that year).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE
+from storage.annual_plans import plan_join
+from storage.models import Bulletin, Person, Problem, Project, Report, Unit
+
+
+async def counted_daily(session: AsyncSession, *, year: int, up_to: date,
+                        project_id: int | None = None) -> tuple[Decimal, dict[date, Decimal]]:
+    """(Σ baselines of ``year``, {day: Σ reports that count on top of them}) up to ``up_to``, for every
+    project or one. Two queries."""
+    year_start = date(year, 1, 1)
+    covered = and_(Project.baseline_year == year, Project.baseline_date >= year_start,
+                   Report.local_day <= Project.baseline_date)
+    query = (
+        select(Report.local_day, func.sum(Report.amount))
+        .join(Project, Project.id == Report.project_id)
+        .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= up_to,
+               not_(covered))
+        .group_by(Report.local_day)
+    )
+    baseline = select(func.sum(Project.done_before)).where(Project.baseline_year == year)
+    if project_id is not None:
+        query = query.where(Report.project_id == project_id)
+        baseline = baseline.where(Project.id == project_id)
+    daily = {day: Decimal(total or 0) for day, total in (await session.execute(query)).all()}
+    return Decimal(await session.scalar(baseline) or 0), daily
+
+
+async def plan_total(session: AsyncSession, *, year: int) -> Decimal:
+    """Σ of the projects' plans for ``year`` (storage.annual_plans; a project without one adds nothing)."""
+    plans, on, plan = plan_join(Project, year)
+    return Decimal(await session.scalar(select(func.sum(plan)).select_from(Project).outerjoin(plans, on)) or 0)
+
+
+async def project_reports(session: AsyncSession, *, project_id: int, limit: int = 60) -> list[tuple[Report, str]]:
+    """The project's reports, newest day first (withdrawn and replaced versions too, marked by
+    ``withdrawn_at``), each with its reporter's name."""
+    rows = await session.execute(
+        select(Report, Person.name).join(Person, Person.id == Report.person_id)
+        .where(Report.project_id == project_id)
+        .order_by(Report.local_day.desc(), Report.created_at.desc()).limit(limit))
+    return [(report, name) for report, name in rows.all()]
+
+
+async def open_problems(session: AsyncSession, *, level: int | None = None, unit: str | None = None,
+                        category: str | None = None, project_id: int | None = None,
+                        include_closed: bool = False) -> list[Problem]:
+    """Problems (open ones unless ``include_closed``), filtered, by number."""
+    query = select(Problem).join(Unit, Unit.id == Problem.unit_id).order_by(Problem.id)
+    if not include_closed:
+        query = query.where(Problem.status.in_(sorted(ACTIVE)))
+    if level is not None:
+        query = query.where(Problem.level == level)
+    if unit:
+        query = query.where(Unit.name == unit)
+    if category:
+        query = query.where(Problem.category == category)
+    if project_id is not None:
+        query = query.where(Problem.project_id == project_id)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def reported_days(session: AsyncSession, *, start: date, end: date) -> set[tuple[int, date]]:
+    """(project id, day) of every day ``start``..``end`` a project has a live report."""
+    rows = await session.execute(
+        select(Report.project_id, Report.local_day).where(
+            Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end).distinct())
+    return {(project_id, day) for project_id, day in rows.all()}
+
+
+async def latest_bulletins(session: AsyncSession, *, limit: int = 12) -> list[tuple[str, str, datetime]]:
+    """(kind, period, produced at) of the latest bulletins, newest first."""
+    rows = await session.execute(select(Bulletin.kind, Bulletin.period, Bulletin.produced_at)
+                                 .order_by(Bulletin.produced_at.desc()).limit(limit))
+    return [(kind, period, at) for kind, period, at in rows.all()]

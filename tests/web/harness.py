@@ -96,3 +96,35 @@ async def web_harness(template: Path, tmp_path: Path, **overrides: object) -> As
             yield WebHarness(core=core, state=state, base=f"http://127.0.0.1:{port}")
         finally:
             await runner.cleanup()
+
+
+async def raise_problem(harness: WebHarness, code: str, raiser: str, unit: str, text: str,
+                        category: str = "用地") -> str:
+    """A problem raised as a liaison raises it (bot.services.problems); its number."""
+    from bot.render import Renderer
+    from bot.services.problems import ProblemDeps
+    from bot.services.problems import raise_problem as raise_it
+    from storage.models import Unit
+    from storage.settings import load_calendar, load_policy
+
+    raiser_person = await harness.person(raiser)
+    async with harness.core.db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == code))
+        unit_row = await session.scalar(select(Unit).where(Unit.name == unit))
+        person = await session.get(Person, raiser_person.id)
+        assert project is not None and unit_row is not None and person is not None
+        deps = ProblemDeps(calendar=await load_calendar(session), policy=await load_policy(session),
+                           renderer=Renderer())
+        problem = await raise_it(session, deps, project=project, raiser=person, category=category, text=text,
+                                 unit=unit_row, photos=[], now=harness.core.clock.now())
+        return problem.number
+
+
+async def bind(harness: WebHarness, name: str, channel: str, external_id: str) -> None:
+    """Bind a chat account to a person, as /start with an invite code does."""
+    found = await harness.person(name)
+    async with harness.core.db.session() as session:
+        person = await session.get(Person, found.id)
+        assert person is not None
+        await people_repo.bind_account(session, person=person, channel=channel, external_id=external_id,
+                                       chat_id=external_id, display_name=name, now=harness.core.clock.now())

@@ -2,9 +2,10 @@
 
 The API side implements what the bot calls: ``gettoken``, ``message/send`` (text, markdown, image,
 file, template_card), ``message/update_template_card``, ``media/upload``, ``menu/create``,
-``auth/getuserinfo`` (网页授权: codes made by ``oauth_code``, each valid once), and for group robots ``webhook/send`` and ``webhook/upload_media``. Like WeCom it refuses what WeCom would
-refuse (errcode answers): unknown tokens (40014), expired ones (42001), a wrong secret (40001),
-unknown recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
+``auth/getuserinfo`` (网页授权: codes made by ``oauth_code``, each valid once), and for group robots
+``webhook/send`` and ``webhook/upload_media``. Like WeCom it refuses what WeCom would refuse (errcode
+answers): unknown tokens (40014), expired ones (42001), a wrong secret (40001), unknown
+recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
 with more than 6 buttons or repeated keys or a reused task_id, an image whose md5 does not match,
 a menu with more than 3 top-level buttons, and more than 20 messages a minute from one robot
 (45009). ``expire_tokens()`` makes every token issued so far answer 42001 (once each);

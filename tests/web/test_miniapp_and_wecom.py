@@ -60,10 +60,10 @@ async def test_the_mini_app_refuses(site: WebHarness, data: str) -> None:
 
 
 async def test_wecom_oauth_signs_the_bound_member_in(ledger_template: Path, tmp_path: Path) -> None:
-    async with FakeWeCom() as fake:
+    async with FakeWeCom() as fake:  # http: with https the cookies are Secure, and this client sends none back
         fake.add_user("HaoFang", "Stranger")
         settings = {"WECOM_CORP_ID": fake.corp_id, "WECOM_AGENT_ID": fake.agent_id, "WECOM_SECRET": fake.secret,
-                    "WECOM_API_BASE": fake.base_url, "WEB_PUBLIC_URL": "http://dd.example.gov.cn",  # the cookies are Secure with https
+                    "WECOM_API_BASE": fake.base_url, "WEB_PUBLIC_URL": "http://dd.example.gov.cn",
                     "WECOM_OAUTH_BASE": "https://open.weixin.qq.com"}
         async with web_harness(ledger_template, tmp_path, **settings) as site:
             await bind(site, "郝芳", "wecom", "HaoFang")

@@ -15,7 +15,7 @@ from bot.web.state import STATE, WebState
 from storage.db import Database
 
 STATIC = Path(__file__).parent / "static"
-STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 
 
 async def static_file(request: web.Request) -> web.Response:

@@ -37,9 +37,9 @@ for folder in (REPO, REPO / "bench"):
         sys.path.insert(0, str(folder))
 
 import aiohttp  # noqa: E402
+import ranking  # noqa: E402  (bench/ranking.py: the same district)
 from aiohttp import web  # noqa: E402
 
-import ranking  # noqa: E402  (bench/ranking.py: the same district)
 from bot.clock import SHANGHAI, FrozenClock  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.services.web_links import make_link  # noqa: E402

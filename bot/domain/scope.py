@@ -32,7 +32,8 @@ unit        problems assigned to their unit                受理 / 答复 / 申
 lead        every problem on the projects he holds         批示 on them (not once 销号)
             (包抓), from the moment it is raised
 top         every problem                                  批示 on any problem (not once 销号)
-admin       every problem                                  批示; 确认销号 for the raiser; 受理 / 答复 /
+admin       every problem                                  批示; 确认销号 for the raiser; 未解决 on the
+                                                           meeting decisions they recorded; 受理 / 答复 /
                                                            申请改派 / 已解决 only for a unit that has no
                                                            active handler (代办)
 anyone      the problems they raised                       —
@@ -86,7 +87,7 @@ ROLE_ACTS: dict[str, frozenset[Act]] = {
     "unit": UNIT_ACTS,
     "lead": frozenset({Act.COMMENT}),
     "top": frozenset({Act.COMMENT}),
-    "admin": frozenset({Act.COMMENT, Act.CONFIRM}) | UNIT_ACTS,
+    "admin": frozenset({Act.COMMENT, Act.CONFIRM, Act.REOPEN}) | UNIT_ACTS,  # 未解决 on decisions they recorded
 }
 # Why an act is refused (the `reason` the problem_refused template words).
 REASONS = ("not_unit", "state", "already_accepted", "not_raiser", "not_resolved", "not_leader", "closed",

@@ -378,6 +378,13 @@ async def action_button(ctx: Context, data: str) -> None:
     elif act == "cfm":
         await _act(ctx, "confirm", problem, "")
     elif act in TEXT_ACTIONS:
+        assert ctx.person is not None
+        # Refused at once, not after the text is typed: a button the caller may not press asks for nothing.
+        reason = scope.refusal(viewer_of(ctx.person), await problem_facts(ctx.session, problem),
+                               Act(TEXT_ACTIONS[act]))
+        if reason is not None:
+            ctx.reply("problem_refused", reason=reason, problem=problem)
+            return
         await _save(ctx, TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
         ctx.reply("problem_ask_action_text", action=TEXT_ACTIONS[act], problem=problem)
     else:

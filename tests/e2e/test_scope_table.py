@@ -107,6 +107,10 @@ class Driver:
         """Press a button carrying `data`, whether or not a message of theirs shows it."""
         raise NotImplementedError
 
+    async def other_inputs(self, name: str) -> list[Said]:
+        """What else the channel lets a person send: a photo (and a WeCom menu click)."""
+        raise NotImplementedError
+
 
 class TelegramDriver(Driver):
     def __init__(self, tg: TelegramHarness) -> None:
@@ -134,6 +138,10 @@ class TelegramDriver(Driver):
         replies = Replies(calls)
         return Said(replies.text, replies.buttons)
 
+    async def other_inputs(self, name: str) -> list[Said]:
+        replies = await self.tg.photo(PEOPLE[name][1], "ZD2026-001 850万 桩基完成")
+        return [Said(replies.text, replies.buttons)]
+
 
 class WeComDriver(Driver):
     def __init__(self, wecom: WeComHarness) -> None:
@@ -157,6 +165,11 @@ class WeComDriver(Driver):
                                         CardType="button_interaction")
         replies = await self.wecom.exchange(userid, xml)
         return Said(replies.text, replies.buttons)
+
+    async def other_inputs(self, name: str) -> list[Said]:
+        userid = self.userid(name)
+        return [Said(r.text, r.buttons) for r in (await self.wecom.photo(userid),
+                                                  await self.wecom.click(userid, "/report"))]
 
 
 @pytest.fixture(params=["telegram", "wecom"])
@@ -262,3 +275,18 @@ async def test_the_admin_acts_for_a_unit_without_handlers(driver: Driver) -> Non
     async with driver.core.db.session() as session:
         await session.execute(update(Person).where(Person.name == "赵芳").values(active=False))
     await _walk(driver, "管理员(区重大项目办)", STAND_IN)
+
+
+async def test_a_deactivated_person_is_told_so_whatever_they_send(driver: Driver) -> None:
+    await driver.bind("郝芳")
+    assert "W0001" in (await driver.send("郝芳", RAISE)).text
+    admin = "管理员(区重大项目办)"
+    await driver.bind(admin)
+    assert "已停用" in (await driver.send(admin, "/deactivate 郝芳")).text
+    line = "您的账号已停用,请联系项目办。"
+
+    said = [await driver.send("郝芳", text) for text in ("/help", "/issues", "/issue W0001", RAISE, "你好")]
+    said += [await driver.press("郝芳", data) for data in ("pb:show:1", "pb:cfm:1", "pj:ZD2026-001")]
+    said += await driver.other_inputs("郝芳")
+    assert [(s.text.strip(), s.buttons) for s in said] == [(line, [])] * len(said)
+    assert await _events(driver.core) == ["raised"]  # nothing she sent changed anything

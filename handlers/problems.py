@@ -25,7 +25,7 @@ from storage import audit, conversations
 from storage import problems as repo
 from storage import projects as project_repo
 from storage.models import Problem, Project, Unit
-from storage.scope import viewer_of
+from storage.scope import project_facts, viewer_of
 from storage.settings import load_calendar, load_policy
 
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
@@ -114,7 +114,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
-    if ctx.person is None or project.liaison_id != ctx.person.id:
+    if ctx.person is None or not scope.may_raise(viewer_of(ctx.person), project_facts(project)):
         ctx.reply("problem_not_your_project", project=project)
         return None
     return project

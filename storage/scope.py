@@ -10,13 +10,20 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
-from bot.domain.scope import SEE_ALL, Viewer
+from bot.domain.scope import SEE_ALL, ProjectFacts, Viewer
 from storage.models import Person, PersonRole, Problem, Project
 
 
 def viewer_of(person: Person) -> Viewer:
     """The viewer a stored person is (roles loaded with the person)."""
     return Viewer(person_id=person.id, roles=frozenset(person.role_names), unit_id=person.unit_id)
+
+
+def project_facts(project: Project) -> ProjectFacts:
+    """The scope facts of a loaded project (its supporting units are loaded with it)."""
+    return ProjectFacts(liaison_id=project.liaison_id, lead_official_id=project.lead_official_id,
+                        lead_unit_id=project.lead_unit_id,
+                        supporting_unit_ids=frozenset(s.unit_id for s in project.supporting))
 
 
 def visible(viewer: Viewer) -> ColumnElement[bool]:

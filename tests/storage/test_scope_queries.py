@@ -7,7 +7,7 @@ from itertools import product
 
 from sqlalchemy import select
 
-from bot.domain.scope import ProjectFacts, can_see, follows_project
+from bot.domain.scope import can_see, follows_project
 from bot.services.scope import facts_of
 from storage import projects as project_repo
 from storage import scope
@@ -68,9 +68,7 @@ async def test_projects_followed_are_those_the_rules_say(db: Database) -> None:
         projects = list((await session.scalars(select(Project))).unique().all())
         for person in everyone:
             viewer = scope.viewer_of(person)
-            expected = {p.code for p in projects if follows_project(viewer, ProjectFacts(
-                liaison_id=p.liaison_id, lead_official_id=p.lead_official_id, lead_unit_id=p.lead_unit_id,
-                supporting_unit_ids=frozenset(s.unit_id for s in p.supporting)))}
+            expected = {p.code for p in projects if follows_project(viewer, scope.project_facts(p))}
             found = await project_repo.projects_for_person(session, person=person)
             assert {p.code for p in found} == expected, person.name
 

@@ -251,7 +251,8 @@ async def issues_command(ctx: Context, args: str) -> None:
     include_closed = args.strip() in {"all", "全部"}
     queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
     page = page_of(queue, ctx.page, ISSUES_PAGE)
-    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed,
+    overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}
+    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed, overdue=overdue,
               buttons=page_buttons("issues", page, "all" if include_closed else ""))
 
 

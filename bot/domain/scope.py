@@ -17,6 +17,8 @@ The API (stable; the chat handlers and the web dashboard both use it):
   (one of :data:`REASONS`, the keys the ``problem_refused`` template words).
 * :func:`allowed_acts` — every act the viewer may take now.
 * :func:`follows_project` / :func:`may_see_project` / :func:`may_raise` — projects.
+* :func:`next_deadline` / :func:`overdue` — the nearest deadline running on a problem, and whether it
+  has passed.
 * :func:`urgency` — a sort key: most urgent first (overdue, then nearest deadline, then waiting for 销号).
 * :data:`ROLE_ACTS` — which acts each role can ever take (what ``/help`` offers it).
 
@@ -230,6 +232,12 @@ def next_deadline(problem: ProblemFacts) -> datetime | None:
         running.append(problem.response_due_at)
     found = [due for due in running if due is not None]
     return min(found) if found else None
+
+
+def overdue(problem: ProblemFacts, now: datetime) -> bool:
+    """Whether a deadline running on the problem has passed (`next_deadline`)."""
+    due = next_deadline(problem)
+    return due is not None and due <= now
 
 
 def urgency(problem: ProblemFacts, now: datetime) -> tuple[int, float, int, int]:

@@ -24,6 +24,7 @@ from bot.domain.scope import (
     can_see,
     follows_project,
     may_raise,
+    overdue,
     refusal,
     ties,
 )
@@ -172,3 +173,12 @@ def test_whoever_may_act_sees_the_problem(who: str, status: str, level: int, sta
     facts = problem(status, level=level, unit_staffed=staffed)
     if allowed_acts(VIEWERS[who], facts):
         assert can_see(VIEWERS[who], facts)
+
+
+def test_overdue_is_a_running_deadline_passed() -> None:
+    hour = timedelta(hours=1)
+    assert overdue(problem("open", response_due_at=NOW - hour, resolution_due_at=NOW + hour), NOW)
+    assert not overdue(problem("accepted", response_due_at=NOW - hour, resolution_due_at=NOW + hour), NOW)
+    assert overdue(problem("answered", resolution_due_at=NOW + hour, promised_due_at=NOW), NOW)
+    assert not overdue(problem("resolved", resolution_due_at=NOW - hour), NOW)  # the clocks stopped
+    assert not overdue(problem("open"), NOW)

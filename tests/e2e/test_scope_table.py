@@ -14,13 +14,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
 from bot.app import Core
-from bot.clock import FrozenClock
+from bot.clock import SHANGHAI, FrozenClock
 from storage import problems as repo
 from storage.models import Person, Problem
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings, running, sample_core
@@ -290,3 +291,18 @@ async def test_a_deactivated_person_is_told_so_whatever_they_send(driver: Driver
     said += await driver.other_inputs("郝芳")
     assert [(s.text.strip(), s.buttons) for s in said] == [(line, [])] * len(said)
     assert await _events(driver.core) == ["raised"]  # nothing she sent changed anything
+
+
+async def test_a_leaders_issues_come_most_urgent_first(driver: Driver) -> None:
+    """刘文华's /issues: the open problems of his projects, the one past its 受理 deadline first and marked."""
+    for name in ("郝芳", "赵芳", "刘文华"):
+        await driver.bind(name)
+    assert "W0001" in (await driver.send("郝芳", "/issue ZD2026-001 资金 拨付滞后")).text
+    assert "W0002" in (await driver.send("郝芳", RAISE)).text
+    assert "已受理" in (await driver.send("赵芳", "/accept W0001")).text  # its 受理 clock stops
+    assert isinstance(driver.core.clock, FrozenClock)
+    driver.core.clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI))  # W0002's 受理 was due Mon 23 17:30
+
+    listed = [line for line in (await driver.send("刘文华", "/issues")).text.splitlines() if line.startswith("W0")]
+    assert [line.split()[0] for line in listed] == ["W0002", "W0001"]
+    assert listed[0].endswith("⚠️已超期") and "已超期" not in listed[1]

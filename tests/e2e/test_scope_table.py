@@ -21,10 +21,12 @@ import pytest
 from sqlalchemy import update
 
 from bot.app import Core
+from bot.channels.wecom.api import SlidingWindow
 from bot.clock import SHANGHAI, FrozenClock
 from storage import problems as repo
 from storage.models import Person, Problem
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings, running, sample_core
+from tests.e2e.test_help_by_role import ARGS, ROLE_ARGS, help_lines, refused_for_role
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import WeComHarness, wecom_settings
@@ -148,6 +150,9 @@ class WeComDriver(Driver):
     def __init__(self, wecom: WeComHarness) -> None:
         self.wecom, self.core = wecom, wecom.core
         self._tasks = itertools.count(1)
+        # A walk sends one member far more than WeCom's 30 messages a minute, in seconds: the real limit
+        # would have the bot wait (rightly) for a minute; these tests are about what is sent, not when.
+        wecom.channel.transport.window = SlidingWindow(100_000, 60)
 
     @staticmethod
     def userid(name: str) -> str:
@@ -190,6 +195,18 @@ async def driver(request: pytest.FixtureRequest, frozen_clock: FrozenClock, ledg
                     running(WeComHarness(fake_wecom, core, settings)) as wecom:
                 yield WeComDriver(wecom)
                 assert wecom.channel.stats["failed"] == 0
+
+
+@pytest.fixture
+async def fake_wecom_driver(frozen_clock: FrozenClock, ledger_template: Path,
+                            tmp_path: Path) -> AsyncIterator[WeComDriver]:
+    """The WeCom driver alone (for walks that Telegram's own tests already make)."""
+    async with FakeWeCom() as fake_wecom:
+        settings = wecom_settings(fake_wecom, DATA_DIR=str(tmp_path / "data"))
+        async with sample_core(settings, frozen_clock, ledger_template) as core, \
+                running(WeComHarness(fake_wecom, core, settings)) as wecom:
+            yield WeComDriver(wecom)
+            assert wecom.channel.stats["failed"] == 0
 
 
 async def _put(core: Core, status: str) -> None:
@@ -259,6 +276,9 @@ async def _walk(driver: Driver, name: str, row: Row) -> None:
     assert pressed == row.acts, name
 
 
+# One person per role (each holds only that role in the roster): role → (Telegram id, name).
+HELP_CALLERS = {"liaison": (1001, "郝芳"), "unit": (3003, "赵芳"), "lead": (4001, "刘文华"), "top": (5001, "王立军"),
+                "admin": (9001, "管理员(区重大项目办)")}
 IDS = {"郝芳": "raiser", "武杰": "other-liaison", "赵芳": "unit", "胡杰": "other-unit", "刘文华": "lead",
        "周海燕": "other-lead", "王立军": "top", "管理员(区重大项目办)": "admin"}
 
@@ -306,3 +326,31 @@ async def test_a_leaders_issues_come_most_urgent_first(driver: Driver) -> None:
     listed = [line for line in (await driver.send("刘文华", "/issues")).text.splitlines() if line.startswith("W0")]
     assert [line.split()[0] for line in listed] == ["W0002", "W0001"]
     assert listed[0].endswith("⚠️已超期") and "已超期" not in listed[1]
+
+
+@pytest.mark.parametrize("role", sorted(HELP_CALLERS))
+async def test_help_lists_exactly_what_each_role_may_use_on_wecom(fake_wecom_driver: WeComDriver,
+                                                                 role: str) -> None:
+    """tests/e2e/test_help_by_role.py's walk, on WeCom: every registered command, as each role."""
+    driver = fake_wecom_driver
+    name = HELP_CALLERS[role][1]
+    for who in {"郝芳", name}:
+        await driver.bind(who)
+    assert "W0001" in (await driver.send("郝芳", "/issue ZD2026-001 审批手续 施工许可迟迟未批")).text
+    async with driver.core.db.session() as session:
+        await session.execute(update(Problem).where(Problem.id == 1).values(level=3))
+    if role == "admin":
+        assert "W0002" in (await driver.send(name, "/decide 协调临时用电 区住建局 2026-12-20")).text
+
+    listed = help_lines((await driver.send(name, "/help")).text)
+    usable, refusals = set(), {}
+    for command in driver.core.router.commands:
+        args = ROLE_ARGS.get(role, {}).get(command.name, ARGS.get(command.name, ""))
+        said = await driver.wecom.send(driver.userid(name), f"/{command.name} {args}".strip())
+        assert said.messages, command.name
+        if refused_for_role(said.text):
+            refusals[command.name] = said.text
+        else:
+            usable.add(command.name)
+    assert set(listed) == usable, {"listed, refused": {n: refusals[n] for n in set(listed) & set(refusals)},
+                                   "usable, not listed": usable - set(listed)}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.domain.scope import can_see, follows_project
 from bot.services.scope import facts_of
+from storage import problems as repo
 from storage import projects as project_repo
 from storage import scope
 from storage.db import Database
@@ -84,3 +85,15 @@ async def test_staffed_units_are_those_with_an_active_handler(db: Database) -> N
         await session.flush()
         assert await scope.staffed_units(session, unit_ids=units) == {world.housing}
         assert await scope.staffed_units(session, unit_ids=[]) == set()
+
+
+async def test_everyone_a_problem_notifies_sees_it(db: Database) -> None:
+    """Notices go to the people on a problem (its raiser and the holders of every level it reached, admins
+    standing in): each of them sees it in their /issues and may open it."""
+    await _problems(db)
+    async with db.session() as session:
+        problems = list((await session.scalars(select(Problem).where(Problem.status != "closed"))).unique().all())
+        for problem in problems:
+            facts = facts_of(problem, unit_staffed=True)
+            for person in await repo.people_on(session, problem=problem):
+                assert can_see(scope.viewer_of(person), facts), (problem.id, person.name)

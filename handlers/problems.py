@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.domain import scope
 from bot.domain.dates import split_leading_day
 from bot.domain.digits import as_index
 from bot.domain.escalation import CATEGORIES
@@ -13,14 +14,18 @@ from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
+from bot.domain.scope import Act, Viewer
 from bot.services import extensions
 from bot.services import problems as service
+from bot.services import scope as scope_service
+from bot.services.scope import facts_of, problem_facts
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, conversations
 from storage import problems as repo
 from storage import projects as project_repo
 from storage.models import Problem, Project, Unit
+from storage.scope import project_facts, viewer_of
 from storage.settings import load_calendar, load_policy
 
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
@@ -45,45 +50,38 @@ async def _clear(ctx: Context) -> None:
                                            user_id=ctx.msg.user_id)
 
 
-# --- who may do what -------------------------------------------------------------------------------
+# --- who may do what (bot.domain.scope) ---------------------------------------------------------
 
-def _handles(ctx: Context, problem: Problem) -> bool:
-    return ctx.person is not None and "unit" in ctx.roles and ctx.person.unit_id == problem.unit_id
-
-
-def _is_raiser(ctx: Context, problem: Problem) -> bool:
-    return ctx.person is not None and ctx.person.id == problem.raised_by_id
+# The act each problem button stands for (pb:<code>:<id>).
+BUTTON_ACTS = {"acc": Act.ACCEPT, "ans": Act.ANSWER, "rea": Act.REASSIGN, "rsv": Act.RESOLVE, "cfm": Act.CONFIRM,
+               "rop": Act.REOPEN, "cmt": Act.COMMENT}
 
 
-async def _on_problem(ctx: Context, problem: Problem) -> bool:
-    if ctx.person is None:
-        return False
-    if "admin" in ctx.roles:
-        return True
-    return any(p.id == ctx.person.id for p in await repo.people_on(ctx.session, problem=problem))
-
-
-async def _may_comment(ctx: Context, problem: Problem) -> bool:
-    if ctx.person is None:
-        return False
-    if ctx.roles & {"admin", "top"} or (problem.project is not None
-                                         and problem.project.lead_official_id == ctx.person.id):
-        return True
-    holders = await repo.level_holders(ctx.session, problem=problem, level=problem.level)
-    return problem.level > 0 and any(p.id == ctx.person.id for p in holders)
+def _viewer(ctx: Context) -> Viewer | None:
+    return viewer_of(ctx.person) if ctx.person is not None else None
 
 
 async def _load(ctx: Context, token: str) -> Problem | None:
-    """The problem named by "W0007", if it exists and the caller is on it; replies otherwise."""
+    """The problem named by "W0007", if it exists and the caller sees it (bot.domain.scope); replies
+    otherwise."""
     number = repo.parse_number(token) if token else None
     if number is None:
         ctx.reply("problem_usage")
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
-    if problem is None or not await _on_problem(ctx, problem):
+    viewer = _viewer(ctx)
+    if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
         ctx.reply("problem_not_found", number=f"W{number:04d}")
         return None
     return problem
+
+
+def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Button]]:
+    """The buttons of `rows` whose act is among `acts` (rows left empty dropped; other buttons kept)."""
+    kept = [[b for b in row if BUTTON_ACTS.get(b.data.split(":")[1] if b.data.count(":") == 2 else "",
+                                               None) in acts | {None}]
+            for row in rows]
+    return [row for row in kept if row]
 
 
 # --- raising ---------------------------------------------------------------------------------------
@@ -116,7 +114,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
-    if ctx.person is None or project.liaison_id != ctx.person.id:
+    if ctx.person is None or not scope.may_raise(viewer_of(ctx.person), project_facts(project)):
         ctx.reply("problem_not_your_project", project=project)
         return None
     return project
@@ -231,24 +229,30 @@ async def issue_button(ctx: Context, data: str) -> None:
 # --- seeing ----------------------------------------------------------------------------------------
 
 async def show(ctx: Context, problem: Problem) -> None:
+    """A problem's card, with a button for each act the caller may take on it now (bot.domain.scope)."""
+    viewer = _viewer(ctx)
+    acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
     buttons: list[list[Button]] = []
-    if _handles(ctx, problem) and problem.status in {"open", "accepted", "answered"}:
-        buttons = service.unit_buttons(problem)
-    elif _is_raiser(ctx, problem) and problem.status == "resolved":
-        buttons = service.raiser_buttons(problem)
-    elif await _may_comment(ctx, problem) and problem.status != "closed":
-        buttons = [[Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")]]
+    if acts & scope.UNIT_ACTS:
+        buttons += pressable(service.unit_buttons(problem), acts)
+    if acts & scope.RAISER_ACTS:
+        buttons += pressable(service.raiser_buttons(problem), acts)
+    if Act.COMMENT in acts:
+        buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
     ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
               buttons=buttons)
 
 
 async def issues_command(ctx: Context, args: str) -> None:
-    """My queue: problems I raised, my unit holds, or that reached me."""
-    assert ctx.person is not None
+    """The problems the caller sees (bot.domain.scope), most urgent first: a liaison's projects' and those
+    they raised, their unit's, a 包抓领导's projects', all for top officials and admins."""
+    viewer = _viewer(ctx)
+    assert viewer is not None
     include_closed = args.strip() in {"all", "全部"}
-    queue = await repo.queue_for(ctx.session, person=ctx.person, include_closed=include_closed)
+    queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
     page = page_of(queue, ctx.page, ISSUES_PAGE)
-    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed,
+    overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}
+    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed, overdue=overdue,
               buttons=page_buttons("issues", page, "all" if include_closed else ""))
 
 
@@ -260,62 +264,37 @@ ACTION_TEXTS = {"answer": "答复内容", "reassign": "改派理由", "resolve":
 
 
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
-    """Check the caller may take `action` on the problem in its state, then do it."""
+    """Check the caller may take `action` on the problem in its state (bot.domain.scope), then do it."""
     assert ctx.person is not None
     if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(action, "内容")):
         return
+    act, viewer = Act(action), viewer_of(ctx.person)
+    facts = await problem_facts(ctx.session, problem)
+    reason = scope.refusal(viewer, facts, act)
+    if reason is not None:
+        ctx.reply("problem_refused", reason=reason, problem=problem)
+        return
+    if act in {Act.REASSIGN, Act.REOPEN, Act.COMMENT} and not text:
+        ctx.reply("problem_needs_text", action=action, problem=problem)
+        return
     deps = await _deps(ctx)
-    if action in {"accept", "answer", "reassign", "resolve"}:
-        if not _handles(ctx, problem):
-            ctx.reply("problem_refused", reason="not_unit", problem=problem)
-            return
-        if problem.status not in {"open", "accepted", "answered"}:
-            ctx.reply("problem_refused", reason="state", problem=problem)
-            return
-    if action == "accept":
-        if problem.status != "open":
-            ctx.reply("problem_refused", reason="already_accepted", problem=problem)
-            return
+    if act is Act.ACCEPT:
         await service.accept(ctx.session, deps, problem, actor=ctx.person, now=ctx.now)
-    elif action == "answer":
+    elif act is Act.ANSWER:
         await _answer(ctx, deps, problem, text)
         return
-    elif action == "reassign":
-        if not text:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
+    elif act is Act.REASSIGN:
         await service.request_reassign(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
-    elif action == "resolve":
+    elif act is Act.RESOLVE:
         await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=text or "已解决", now=ctx.now)
-    elif action in {"confirm", "reopen"}:
-        as_admin = not _is_raiser(ctx, problem) and "admin" in ctx.roles
-        if not _is_raiser(ctx, problem) and not (as_admin and action == "confirm"):
-            ctx.reply("problem_refused", reason="not_raiser", problem=problem)
-            return
-        if problem.status != "resolved":
-            ctx.reply("problem_refused", reason="not_resolved", problem=problem)
-            return
-        if action == "confirm":
-            await service.confirm(ctx.session, deps, problem, actor=ctx.person, as_admin=as_admin, now=ctx.now)
-        elif not text:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
-        else:
-            await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
-    elif action == "comment":
-        if not await _may_comment(ctx, problem):
-            ctx.reply("problem_refused", reason="not_leader", problem=problem)
-            return
-        if problem.status == "closed":
-            ctx.reply("problem_refused", reason="closed", problem=problem)
-            return
-        if not text:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
+    elif act is Act.CONFIRM:
+        await service.confirm(ctx.session, deps, problem, actor=ctx.person,
+                              as_admin=scope.acts_as_admin(viewer, facts, act), now=ctx.now)
+    elif act is Act.REOPEN:
+        await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
+    else:
         await service.comment(ctx.session, deps, problem, actor=ctx.person, text=text, now=ctx.now)
     ctx.reply("problem_done", action=action, problem=problem)
-
-
 
 
 async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, text: str) -> None:
@@ -400,6 +379,13 @@ async def action_button(ctx: Context, data: str) -> None:
     elif act == "cfm":
         await _act(ctx, "confirm", problem, "")
     elif act in TEXT_ACTIONS:
+        assert ctx.person is not None
+        # Refused at once, not after the text is typed: a button the caller may not press asks for nothing.
+        reason = scope.refusal(viewer_of(ctx.person), await problem_facts(ctx.session, problem),
+                               Act(TEXT_ACTIONS[act]))
+        if reason is not None:
+            ctx.reply("problem_refused", reason=reason, problem=problem)
+            return
         await _save(ctx, TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
         ctx.reply("problem_ask_action_text", action=TEXT_ACTIONS[act], problem=problem)
     else:

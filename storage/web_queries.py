@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +74,57 @@ async def open_problems(session: AsyncSession, *, level: int | None = None, unit
     if project_id is not None:
         query = query.where(Problem.project_id == project_id)
     return list((await session.scalars(query)).unique().all())
+
+
+class ProblemLine(NamedTuple):
+    """A problem as the web lists show it (read without the ORM: thousands may be open), with what the scope
+    rules need to know about it (bot.domain.scope.ProblemFacts)."""
+
+    id: int
+    level: int
+    status: str
+    category: str
+    text: str
+    unit_id: int
+    unit: str
+    raised_by_id: int
+    project_code: str | None
+    project_name: str | None
+    liaison_id: int | None
+    lead_official_id: int | None
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    promised_date: date | None
+    policy: dict[str, Any]
+
+    @property
+    def number(self) -> str:
+        return f"W{self.id:04d}"
+
+
+async def problem_lines(session: AsyncSession, *, where: Any = None, level: int | None = None,
+                        unit: str | None = None, category: str | None = None) -> list[ProblemLine]:
+    """The open problems (open, accepted, answered), filtered (``where``: a condition on Problem outer-joined
+    to its Project, e.g. storage.scope.visible), by number. One query."""
+    query = (
+        select(Problem.id, Problem.level, Problem.status, Problem.category, Problem.text, Problem.unit_id,
+               Unit.name, Problem.raised_by_id, Project.code, Project.name, Project.liaison_id,
+               Project.lead_official_id, Problem.response_due_at, Problem.resolution_due_at,
+               Problem.promised_date, Problem.policy)
+        .join(Unit, Unit.id == Problem.unit_id)
+        .outerjoin(Project, Project.id == Problem.project_id)
+        .where(Problem.status.in_(sorted(ACTIVE)))
+        .order_by(Problem.id)
+    )
+    if where is not None:
+        query = query.where(where)
+    if level is not None:
+        query = query.where(Problem.level == level)
+    if unit:
+        query = query.where(Unit.name == unit)
+    if category:
+        query = query.where(Problem.category == category)
+    return [ProblemLine(*row) for row in (await session.execute(query)).all()]
 
 
 async def reported_days(session: AsyncSession, *, start: date, end: date) -> set[tuple[int, date]]:

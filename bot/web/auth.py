@@ -62,11 +62,6 @@ async def _start_session(state: WebState, person_id: int, via: str, next_path: s
     return response
 
 
-def _viewer(person) -> Viewer:  # type: ignore[no-untyped-def]
-    return Viewer(person_id=person.id, name=person.name, roles=frozenset(person.role_names),
-                  unit=person.unit.name if person.unit is not None else None)
-
-
 def _in_wecom(request: web.Request) -> bool:
     return "wxwork" in request.headers.get("User-Agent", "").lower()
 
@@ -86,7 +81,7 @@ def page_route(handler: ViewHandler) -> ViewHandler:
                 person = await web_sessions.session_person(session, session_id=session_id, now=now,
                                                            idle=state.idle)
             if person is not None:
-                view = View(request=request, state=state, session=session, viewer=_viewer(person), now=now)
+                view = View(request=request, state=state, session=session, viewer=Viewer.of(person), now=now)
                 return await handler(view)
         target = quote(request.path_qs, safe="")
         if _in_wecom(request) and state.settings.wecom_corp_id:

@@ -1,5 +1,5 @@
-"""Every page, chart and download × every role: what is out of a person's scope is refused (403), the same
-scope as the chat (bot.web.access); lists show only what is in scope."""
+"""Every page, chart and download × every role: what is out of a person's scope is refused (403), with the
+chat's scope rules (bot.domain.scope, through bot.web.access); lists show only what is in scope."""
 
 from __future__ import annotations
 
@@ -38,7 +38,10 @@ PAGES: dict[str, dict[str, int]] = {
 async def test_every_page_answers_by_scope(site: WebHarness, role: str) -> None:
     mine = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
     theirs = await raise_problem(site, "ZD2026-002", "武杰", "区城管局", "管线迁改未启动")
-    pages = {**PAGES, f"/web/problem/{mine}": ALL, f"/web/problem/{theirs}": ONLY_TOP}
+    # On a project 区住建局 supports, assigned to another unit: 赵芳 sees the project, not the problem.
+    supported = await raise_problem(site, "ZD2026-013", "秦娟", "区工信局", "供电线路未接入")
+    pages = {**PAGES, f"/web/problem/{mine}": ALL, f"/web/problem/{theirs}": ONLY_TOP,
+             f"/web/problem/{supported}": ONLY_TOP}
     async with site.signed_in(ROLE_PEOPLE[role]) as client:
         for path, expected in pages.items():
             async with client.get(path, allow_redirects=False) as response:
@@ -50,6 +53,9 @@ async def test_every_page_answers_by_scope(site: WebHarness, role: str) -> None:
             listed = await response.text()
         assert mine in listed
         assert (theirs in listed) == (role in ("top", "admin"))
+        if role == "unit":
+            async with client.get("/web/project/ZD2026-013") as response:
+                assert "供电线路未接入" not in await response.text()
         async with client.get("/web/reporting") as response:
             reporting = await response.text()
         assert "郝芳" in reporting  # ZD2026-001's liaison is in every one of these people's scope

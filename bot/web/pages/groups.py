@@ -10,7 +10,6 @@ from bot.web import access
 from bot.web.auth import page_route
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
-from storage import web_queries
 
 KINDS = {"unit": "牵头单位", "town": "乡镇(街道)"}
 
@@ -55,10 +54,8 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
         if not access.sees_group(view.viewer, visible_projects=len(projects), unit=name if kind == "unit" else None):
             return view.refuse()
         member_codes = {p.code for p in projects}
-        problems = [p for p in await web_queries.open_problems(view.session)
-                    if access.problem_in_scope(view.viewer, p)
-                    and ((kind == "unit" and p.unit.name == name)
-                         or (p.project is not None and p.project.code in member_codes))]
+        problems = [p for p in await access.problems_seen(view.session, view.viewer)
+                    if (kind == "unit" and p.unit == name) or p.project_code in member_codes]
         return view.page("group.html.j2", kind=kind, kind_name=KINDS[kind], group=group, projects=projects,
                          problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s)
 

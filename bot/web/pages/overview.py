@@ -15,7 +15,6 @@ from bot.web import access
 from bot.web.auth import page_route
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
-from storage import web_queries
 
 SHOWN = 20  # ranked projects shown at each end of the ranking (the page stays light with 10,000 projects)
 SCREEN_REFRESH = 60  # seconds
@@ -48,8 +47,7 @@ async def overview(view: View) -> web.StreamResponse:
     visible = await access.visible_codes(view.session, view.viewer)
     ranked = s.ranked
     head, tail = ranked[:SHOWN], ranked[SHOWN:][-SHOWN:]
-    problems = [p for p in await web_queries.open_problems(view.session)
-                if access.problem_in_scope(view.viewer, p)]
+    problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
     return view.page(
         "overview.html.j2", s=s, totals=investment_totals(s.projects), lights=Counter(p.light for p in s.projects),

@@ -11,16 +11,15 @@ from bot.web import access
 from bot.web.auth import page_route
 from bot.web.state import View
 from storage import problems as problem_repo
-from storage import web_queries
 from storage.models import Problem
+from storage.web_queries import ProblemLine
 
 
-def is_overdue(problem: Problem, now: datetime) -> bool:
-    due = problem.resolution_due_at
-    return due is not None and due < now
+def is_overdue(problem: Problem | ProblemLine, now: datetime) -> bool:
+    return access.overdue(problem, now)
 
 
-def overdue_first(problems: list[Problem], now: datetime) -> list[Problem]:
+def overdue_first(problems: list[ProblemLine], now: datetime) -> list[ProblemLine]:
     """Overdue problems first, then by level (highest first), then by number."""
     return sorted(problems, key=lambda p: (not is_overdue(p, now), -p.level, p.id))
 
@@ -34,9 +33,9 @@ async def problem_list(view: View) -> web.StreamResponse:
     query = view.request.query
     level, unit, category = _int(query.get("level")), query.get("unit") or None, query.get("category") or None
     overdue = query.get("overdue") == "1"
-    found = await web_queries.open_problems(view.session, level=level, unit=unit, category=category)
-    shown = [p for p in found if access.problem_in_scope(view.viewer, p) and (not overdue or is_overdue(p, view.now))]
-    units = sorted({p.unit.name for p in shown} | ({unit} if unit else set()))
+    found = await access.problems_seen(view.session, view.viewer, level=level, unit=unit, category=category)
+    shown = [p for p in found if not overdue or is_overdue(p, view.now)]
+    units = sorted({p.unit for p in found} | ({unit} if unit else set()))
     return view.page("problems.html.j2", problems=overdue_first(shown, view.now), levels=LEVEL_NAMES,
                      categories=CATEGORIES, units=units, level=level, unit=unit, category=category,
                      overdue=overdue, now=view.now, is_overdue=is_overdue)

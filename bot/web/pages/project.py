@@ -31,7 +31,8 @@ async def project_page(view: View) -> web.StreamResponse:
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
     reports = await web_queries.project_reports(view.session, project_id=project.id)
-    problems = await web_queries.open_problems(view.session, project_id=project.id, include_closed=True)
+    problems = [p for p in await web_queries.open_problems(view.session, project_id=project.id, include_closed=True)
+                if access.problem_in_scope(view.viewer, p)]
     histories = await problem_repo.histories(view.session, problem_ids=[p.id for p in problems])
     handlers = await people_repo.unit_handlers(view.session, unit_id=project.lead_unit_id)
     pictures = await photos.of_reports(view.session, [report for report, _name in reports])

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
@@ -95,7 +95,7 @@ class ProblemLine(NamedTuple):
     response_due_at: datetime | None
     resolution_due_at: datetime | None
     promised_date: date | None
-    policy: dict[str, Any]
+    policy: dict[str, Any] | None  # read only when there is a promised day
 
     @property
     def number(self) -> str:
@@ -110,7 +110,9 @@ async def problem_lines(session: AsyncSession, *, where: Any = None, level: int 
         select(Problem.id, Problem.level, Problem.status, Problem.category, Problem.text, Problem.unit_id,
                Unit.name, Problem.raised_by_id, Project.code, Project.name, Project.liaison_id,
                Project.lead_official_id, Problem.response_due_at, Problem.resolution_due_at,
-               Problem.promised_date, Problem.policy)
+               Problem.promised_date,
+               # the policy only matters with a promised day (bot.services.problems.promised_due_at)
+               case((Problem.promised_date.is_not(None), Problem.policy)))
         .join(Unit, Unit.id == Problem.unit_id)
         .outerjoin(Project, Project.id == Problem.project_id)
         .where(Problem.status.in_(sorted(ACTIVE)))

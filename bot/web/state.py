@@ -31,6 +31,7 @@ class StandingsCache:
     ttl: float = STANDINGS_TTL
     monotonic: Callable[[], float] = time.monotonic
     _kept: dict[tuple[date, date], tuple[float, Standings]] = field(default_factory=dict)
+    _derived: dict[tuple[int, ...], tuple[tuple[Standings, ...], Any]] = field(default_factory=dict)
 
     async def get(self, session: AsyncSession, *, today: date, cutoff: date) -> Standings:
         key = (today, cutoff)
@@ -42,8 +43,21 @@ class StandingsCache:
         self._kept[key] = (self.monotonic(), standings)
         return standings
 
+    def derived(self, key: str, of: tuple[Standings, ...], compute: Callable[[], Any]) -> Any:
+        """What ``compute`` makes of these standings, computed once while they are the ones kept."""
+        ident = (hash(key), *map(id, of))
+        found = self._derived.get(ident)
+        if found is not None and all(a is b for a, b in zip(found[0], of, strict=True)):
+            return found[1]
+        value = compute()
+        kept = {id(s) for _t, s in self._kept.values()}
+        self._derived = {k: v for k, v in self._derived.items() if all(id(s) in kept for s in v[0])}
+        self._derived[ident] = (of, value)
+        return value
+
     def clear(self) -> None:
         self._kept.clear()
+        self._derived.clear()
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.domain.progress import previous_week_end
-from bot.domain.standings import ProjectStanding, investment_totals
+from bot.domain.standings import InvestmentTotals, ProjectStanding, Standings, investment_totals
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.pages.problem_list import is_overdue, overdue_first
@@ -29,7 +29,9 @@ class Change:
 
 
 def changes(now: list[ProjectStanding], before: list[ProjectStanding]) -> dict[str, Change]:
-    earlier = {p.code: p for p in before}
+    """The change of each of ``now`` since ``before`` (the same projects' standings on an earlier day)."""
+    wanted = {p.code for p in now}
+    earlier = {p.code: p for p in before if p.code in wanted}
     moved = {}
     for p in now:
         old = earlier.get(p.code)
@@ -39,20 +41,39 @@ def changes(now: list[ProjectStanding], before: list[ProjectStanding]) -> dict[s
     return moved
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the overview shows of the standings (the same for every viewer: computed once per standings)."""
+
+    totals: InvestmentTotals
+    lights: Counter[str]
+    head: list[ProjectStanding]
+    tail: list[ProjectStanding]
+    hidden: int
+    unplanned: int
+    changes: dict[str, Change]
+
+
+def summarise(s: Standings, before: Standings) -> Summary:
+    ranked = s.ranked
+    head, tail = ranked[:SHOWN], ranked[SHOWN:][-SHOWN:]
+    return Summary(totals=investment_totals(s.projects), lights=Counter(p.light for p in s.projects), head=head,
+                   tail=tail, hidden=max(0, len(ranked) - len(head) - len(tail)), unplanned=len(s.unplanned),
+                   changes=changes(head + tail, before.ranked))
+
+
 @page_route
 async def overview(view: View) -> web.StreamResponse:
     cache = view.state.standings
     s = await cache.get(view.session, today=view.today, cutoff=view.today)
     before = await cache.get(view.session, today=view.today, cutoff=previous_week_end(view.today))
+    summary: Summary = cache.derived("overview", (s, before), lambda: summarise(s, before))
     visible = await access.visible_codes(view.session, view.viewer)
-    ranked = s.ranked
-    head, tail = ranked[:SHOWN], ranked[SHOWN:][-SHOWN:]
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
     return view.page(
-        "overview.html.j2", s=s, totals=investment_totals(s.projects), lights=Counter(p.light for p in s.projects),
-        head=head, tail=tail, hidden=max(0, len(ranked) - len(head) - len(tail)),
-        changes=changes(ranked, before.ranked),
+        "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
+        tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
         visible=visible, problems=overdue_first(problems, view.now)[:30], problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
     )

@@ -113,6 +113,7 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
+    from bot.services.web_links import public_base
     from jobs import digests, escalation, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
     from storage import processed
@@ -129,7 +130,8 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
 
     async def digest_tick() -> None:
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),
-                                              files_root=core.settings.data_dir, workers=core.workers):
+                                              files_root=core.settings.data_dir, workers=core.workers,
+                                              web_url=public_base(core.settings.web_public_url)):
             log.info("bulletin produced: %s", produced)
 
     async def reminder_run(slot: time) -> None:

@@ -21,7 +21,6 @@ import secrets
 import time
 from urllib.parse import quote, urlencode
 
-import aiohttp
 from aiohttp import web
 
 from bot.services.web_links import HOME, is_https, public_base, safe_next
@@ -105,16 +104,16 @@ async def login(request: web.Request) -> web.Response:
     now = state.clock.now()
     async with state.db.session() as session:
         redeemed = await web_sessions.redeem_link(session, token=token, now=now) if token else None
-        reason = "unknown" if redeemed is None and not token else None
-        if redeemed is None and token:
-            reason = await web_sessions.link_state(session, token=token, now=now)
-        person = await people.get_person(session, person_id=redeemed.person_id) if redeemed else None
-    if redeemed is None or person is None or not person.active:
-        reason = reason or "inactive"
+        if redeemed is None:
+            reason = await web_sessions.link_state(session, token=token, now=now) if token else "unknown"
+        else:
+            person = await people.get_person(session, person_id=redeemed.person_id)
+            reason = "inactive" if person is None or not person.active else ""
+    if redeemed is None or reason:
         log.info("web sign-in link refused: %s", reason)
         return html_page(state.renderer, "signin.html.j2", status=403, viewer=None, path=request.path,
                          reason=reason, next_path=HOME)
-    return await _start_session(state, person.id, "link", redeemed.next_path)
+    return await _start_session(state, redeemed.person_id, "link", redeemed.next_path)
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -210,7 +209,7 @@ async def _wecom_userid(state: WebState, code: str) -> str | None:
     try:
         async with api:
             answer = await api.call("auth/getuserinfo", params={"code": code}, method="GET")
-    except (aiohttp.ClientError, OSError, Exception) as error:  # noqa: BLE001 - any refusal: not signed in
+    except Exception as error:  # WeCom refused the code, or could not be reached: not signed in
         log.info("WeCom OAuth code refused: %s", error)
         return None
     userid = answer.get("userid") or answer.get("UserId")

@@ -14,6 +14,8 @@ from storage import problems as problem_repo
 from storage.models import Problem
 from storage.web_queries import ProblemLine
 
+SHOWN = 200  # problems listed on a page (the most urgent first; the filters narrow the rest down)
+
 
 def is_overdue(problem: Problem | ProblemLine, now: datetime) -> bool:
     return access.overdue(problem, now)
@@ -36,7 +38,8 @@ async def problem_list(view: View) -> web.StreamResponse:
     found = await access.problems_seen(view.session, view.viewer, level=level, unit=unit, category=category)
     shown = [p for p in found if not overdue or is_overdue(p, view.now)]
     units = sorted({p.unit for p in found} | ({unit} if unit else set()))
-    return view.page("problems.html.j2", problems=overdue_first(shown, view.now), levels=LEVEL_NAMES,
+    ordered = overdue_first(shown, view.now)
+    return view.page("problems.html.j2", problems=ordered[:SHOWN], total=len(ordered), levels=LEVEL_NAMES,
                      categories=CATEGORIES, units=units, level=level, unit=unit, category=category,
                      overdue=overdue, now=view.now, is_overdue=is_overdue)
 

@@ -54,9 +54,16 @@ async def reporting(view: View) -> web.StreamResponse:
     unit_names = dict((await view.session.execute(select(Unit.id, Unit.name))).all())
     units: dict[str, UnitToday] = {}
     liaisons: dict[int, LiaisonRow] = {}
+    owed: dict[tuple[str, date], bool] = {}  # report_due per stage and day, asked once each
+
+    def due(stage: str, since: date | None, day: date) -> bool:
+        if (stage, day) not in owed:
+            owed[stage, day] = report_due(day, stage, calendar)
+        return (since is None or day >= since) and owed[stage, day]
+
     for duty in duties:
         unit = units.setdefault(unit_names.get(duty.lead_unit_id, ""), UnitToday(unit_names.get(duty.lead_unit_id, "")))
-        if _due(duty.stage, duty.since, today, calendar):
+        if due(duty.stage, duty.since, today):
             unit.due += 1
             if (duty.project_id, today) in reported:
                 unit.reported += 1
@@ -67,12 +74,8 @@ async def reporting(view: View) -> web.StreamResponse:
         for i, day in enumerate(days):
             if (duty.project_id, day) in reported:
                 row.cells[i] = "ok"
-            elif _due(duty.stage, duty.since, day, calendar) and row.cells[i] == "off":
+            elif due(duty.stage, duty.since, day) and row.cells[i] == "off":
                 row.cells[i] = "miss"
     rows = sorted(liaisons.values(), key=lambda r: (-r.missed, r.name))
     return view.page("reporting.html.j2", units=sorted(units.values(), key=lambda u: (-len(u.missing), u.name)),
                      rows=rows[:MAX_LIAISONS], hidden=max(0, len(rows) - MAX_LIAISONS), days=days, today=today)
-
-
-def _due(stage: str, since: date | None, day: date, calendar) -> bool:  # type: ignore[no-untyped-def]
-    return (since is None or day >= since) and report_due(day, stage, calendar)

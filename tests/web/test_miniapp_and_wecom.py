@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.web.initdata import InitDataError, sign, telegram_user_id
 from tests.fakes.wecom_api import FakeWeCom
@@ -99,3 +101,21 @@ async def test_wecom_oauth_signs_the_bound_member_in(ledger_template: Path, tmp_
                 code = fake.oauth_code("HaoFang")
                 async with client.get(f"/web/wecom?code={code}&state=forged", allow_redirects=False) as response:
                     assert response.status == 403  # not the state this browser was given
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=300))
+def test_any_initdata_is_either_genuine_or_refused(text: str) -> None:
+    try:
+        telegram_user_id(text, TOKEN, now=time.time())
+    except InitDataError:
+        return
+    raise AssertionError(f"accepted unsigned initData {text!r}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(user_id=st.integers(min_value=1, max_value=2**52), name=st.text(max_size=40))
+def test_signed_initdata_gives_its_user(user_id: int, name: str) -> None:
+    data = sign({"user": json.dumps({"id": user_id, "first_name": name}), "auth_date": str(int(time.time()))},
+                TOKEN)
+    assert telegram_user_id(data, TOKEN, now=time.time()) == str(user_id)

@@ -135,3 +135,26 @@ async def test_the_ledger_download_is_the_export(site: WebHarness) -> None:
             assert "attachment" in response.headers["Content-Disposition"]
             data = await response.read()
     assert data[:2] == b"PK"  # an xlsx (zip)
+
+
+async def test_the_latest_bulletins_download_for_leaders_only(site: WebHarness) -> None:
+    from storage.models import Bulletin
+
+    folder = site.state.settings.data_dir / "bulletins" / "weekly" / "2026-W46"
+    folder.mkdir(parents=True)
+    (folder / "ranking.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    async with site.core.db.session() as session:
+        session.add(Bulletin(kind="weekly", period="2026-W46", produced_at=site.core.clock.now(), summary={}))
+    url = "/web/download/bulletin/weekly/2026-W46/ranking.png"
+    async with site.signed_in("刘文华") as client:
+        async with client.get("/web/downloads") as response:
+            assert url in await response.text()
+        async with client.get(url) as response:
+            assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
+        for bad in ("/web/download/bulletin/weekly/2026-W46/..%2F..%2F..%2Fetc%2Fpasswd",
+                    "/web/download/bulletin/weekly/2026-W45/ranking.png"):
+            async with client.get(bad) as response:
+                assert response.status == 404, bad
+    async with site.signed_in("郝芳") as client:
+        async with client.get(url) as response:
+            assert response.status == 403

@@ -76,11 +76,16 @@ async def _load(ctx: Context, token: str) -> Problem | None:
     return problem
 
 
+def button_act(button: Button) -> Act | None:
+    """The act a problem button (pb:<code>:<id>) stands for; None for any other button."""
+    prefix, _, rest = button.data.partition(":")
+    return BUTTON_ACTS.get(rest.partition(":")[0]) if prefix == ACTION_PREFIX else None
+
+
 def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Button]]:
-    """The buttons of `rows` whose act is among `acts` (rows left empty dropped; other buttons kept)."""
-    kept = [[b for b in row if BUTTON_ACTS.get(b.data.split(":")[1] if b.data.count(":") == 2 else "",
-                                               None) in acts | {None}]
-            for row in rows]
+    """The buttons of `rows` the caller may press: those of an act among `acts`, and any that stands for
+    no act (查看详情…); rows left empty are dropped."""
+    kept = [[b for b in row if button_act(b) is None or button_act(b) in acts] for row in rows]
     return [row for row in kept if row]
 
 

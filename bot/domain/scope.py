@@ -4,18 +4,22 @@ Every handler, button, list and query that shows or acts on a problem asks these
 queries that filter by scope, ``storage.scope``, say the same thing in SQL and are tested against them).
 The README's scope table is this module in words.
 
-The API (stable; the chat handlers and the web dashboard both use it):
+The API (stable; the chat handlers and the web dashboard both use it; ``bot.services.scope`` builds the
+facts from stored problems and lists a viewer's problems by urgency, ``storage.scope`` has the queries):
 
 * :class:`Viewer` — who is asking: person id, role names, the unit they belong to.
 * :class:`ProblemFacts` — what the rules need to know about a problem (who raised it, its unit, its
   project's liaison and 包抓领导, its status and level, whether its unit has an active handler, its
-  deadlines for ordering). ``storage.scope.problem_facts(problem)`` builds one from a stored problem.
-* :class:`ProjectFacts` — a project's liaison, 包抓领导, lead and supporting units.
+  deadlines for ordering). ``bot.services.scope.problem_facts(session, problem)`` (or ``facts_of``)
+  builds one from a stored problem.
+* :class:`ProjectFacts` — a project's liaison, 包抓领导, lead and supporting units
+  (``storage.scope.project_facts(project)``). ``storage.scope.viewer_of(person)`` gives the Viewer.
 * :func:`ties` — why a viewer sees a problem (a set of :class:`Tie`; empty: they do not see it).
 * :func:`can_see` — ``bool(ties(...))``.
 * :func:`refusal` — None when the viewer may take an :class:`Act` on the problem now, else the reason
   (one of :data:`REASONS`, the keys the ``problem_refused`` template words).
-* :func:`allowed_acts` — every act the viewer may take now.
+* :func:`allowed_acts` — every act the viewer may take now (a card shows exactly these buttons).
+* :func:`acts_as_admin` — whether an allowed act is taken as an admin (代办, or 销号 for the raiser).
 * :func:`follows_project` / :func:`may_see_project` / :func:`may_raise` — projects.
 * :func:`next_deadline` / :func:`overdue` — the nearest deadline running on a problem, and whether it
   has passed.

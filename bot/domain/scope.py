@@ -96,8 +96,8 @@ ROLE_ACTS: dict[str, frozenset[Act]] = {
     "admin": frozenset({Act.COMMENT, Act.CONFIRM, Act.REOPEN}) | UNIT_ACTS,  # 未解决 on decisions they recorded
 }
 # Why an act is refused (the `reason` the problem_refused template words).
-REASONS = ("not_unit", "state", "already_accepted", "not_raiser", "not_resolved", "not_leader", "closed",
-           "unit_staffed")
+REASONS = ("not_unit", "unit_staffed", "already_closed", "resolved", "already_accepted", "not_raiser",
+           "not_resolved", "not_leader")
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,8 @@ def can_see(viewer: Viewer, problem: ProblemFacts) -> bool:
 
 def refusal(viewer: Viewer, problem: ProblemFacts, act: Act) -> str | None:
     """None when the viewer may take `act` on the problem in its present state; else why not (REASONS).
-    Who may act is checked before the state: someone not entitled is told so whatever the state."""
+    Who may act is checked before the state: someone not entitled is told so whatever the state. (Whether
+    a reassignment is already waiting is a fact of the problem's history: the handler checks it.)"""
     found = ties(viewer, problem)
     if act in UNIT_ACTS:
         if Tie.UNIT not in found:
@@ -171,19 +172,23 @@ def refusal(viewer: Viewer, problem: ProblemFacts, act: Act) -> str | None:
                 return "not_unit"
             if problem.unit_staffed:
                 return "unit_staffed"
-        if problem.status not in OPEN:
-            return "state"
+        if problem.status == "closed":
+            return "already_closed"
+        if problem.status == "resolved":
+            return "resolved"
         if act is Act.ACCEPT and problem.status != "open":
             return "already_accepted"
         return None
     if act in RAISER_ACTS:
         if Tie.RAISER not in found and not (act is Act.CONFIRM and Tie.ADMIN in found):
             return "not_raiser"
+        if problem.status == "closed":
+            return "already_closed"
         return None if problem.status == "resolved" else "not_resolved"
     if act is Act.COMMENT:
         if not found & {Tie.LEAD, Tie.TOP, Tie.ADMIN}:
             return "not_leader"
-        return "closed" if problem.status == "closed" else None
+        return "already_closed" if problem.status == "closed" else None
     raise ValueError(f"unknown act {act!r}")
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from bot.app import Core
 from bot.channels.wecom.api import SlidingWindow
@@ -211,8 +211,11 @@ async def fake_wecom_driver(frozen_clock: FrozenClock, ledger_template: Path,
 
 
 async def _put(core: Core, status: str) -> None:
+    """W0001 in that state at the unit, with no reassignment waiting (one is asked once at a time)."""
     async with core.db.session() as session:
         await session.execute(update(Problem).where(Problem.id == 1).values(status=status, level=0))
+        await session.execute(delete(ProblemEvent).where(ProblemEvent.problem_id == 1,
+                                                         ProblemEvent.kind == "reassign_requested"))
 
 
 async def _events(core: Core) -> list[str]:
@@ -374,6 +377,8 @@ FORGED = {
     "pj:ZD2026-001": (set(HELP_CALLERS), False),
     "pb:exy:1": ({"lead", "admin"}, False),  # no extension asked
     "pb:acc:1": ({"unit"}, True),
+    "ra:y:1": ({"admin"}, False),  # no reassignment asked
+    "bc:ok": ({"admin"}, False),  # no broadcast waiting for 确认发送
 }
 
 

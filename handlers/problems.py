@@ -15,10 +15,11 @@ from bot.domain.paging import page_of
 from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
 from bot.domain.scope import Act, Viewer
-from bot.services import extensions
+from bot.services import extensions, reassignment
 from bot.services import problems as service
 from bot.services import scope as scope_service
 from bot.services.scope import facts_of, problem_facts
+from handlers import reassign
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, conversations
@@ -32,6 +33,8 @@ ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
 ISSUES_PAGE = 20  # problems on one page of /issues
 NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
+CATEGORY_LIKE = 4  # characters: a first word this short after the code is meant as the category
+UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
 
@@ -76,11 +79,16 @@ async def _load(ctx: Context, token: str) -> Problem | None:
     return problem
 
 
+def button_act(button: Button) -> Act | None:
+    """The act a problem button (pb:<code>:<id>) stands for; None for any other button."""
+    prefix, _, rest = button.data.partition(":")
+    return BUTTON_ACTS.get(rest.partition(":")[0]) if prefix == ACTION_PREFIX else None
+
+
 def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Button]]:
-    """The buttons of `rows` whose act is among `acts` (rows left empty dropped; other buttons kept)."""
-    kept = [[b for b in row if BUTTON_ACTS.get(b.data.split(":")[1] if b.data.count(":") == 2 else "",
-                                               None) in acts | {None}]
-            for row in rows]
+    """The buttons of `rows` the caller may press: those of an act among `acts`, and any that stands for
+    no act (查看详情…); rows left empty are dropped."""
+    kept = [[b for b in row if button_act(b) is None or button_act(b) in acts] for row in rows]
     return [row for row in kept if row]
 
 
@@ -104,9 +112,25 @@ async def issue_command(ctx: Context, args: str) -> None:
     if project is None:
         return
     if len(words) < 3 or words[1] not in CATEGORIES:
-        ctx.reply("problem_raise_usage", categories=CATEGORIES)
+        await _ask_category(ctx, project, words[1:])
         return
     await _raise(ctx, project, words[1], words[2].strip(), project.lead_unit, [])
+
+
+async def _ask_category(ctx: Context, project: Project, words: list[str]) -> None:
+    """`/issue CODE` without a category, or with one the bot does not know: the category buttons, and what
+    was typed after the code kept as the description (a known category alone asks for the description)."""
+    if len(words) == 1 and words[0] in CATEGORIES:
+        await _save(ctx, ISSUE_FLOW, {"step": "text", "code": project.code, "category": words[0]})
+        ctx.reply("problem_ask_text", category=words[0])
+        return
+    # A short first word is a category the bot does not know (电力); anything else is the description.
+    unknown = words[0] if words and len(words[0]) <= CATEGORY_LIKE else ""
+    text = " ".join(words[1:] if unknown else words).strip()
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+        return
+    await _save(ctx, ISSUE_FLOW, {"step": "category", "code": project.code, **({"text": text} if text else {})})
+    ctx.reply("problem_pick_category", project=project, unknown=unknown, text=text, buttons=_category_buttons())
 
 
 async def _own_project(ctx: Context, code: str) -> Project | None:
@@ -198,7 +222,12 @@ async def issue_button(ctx: Context, data: str) -> None:
         await _clear(ctx)
         return
     category = as_index(value, len(CATEGORIES)) if kind == "c" else None
-    if category is not None and state.get("step") == "category":
+    if category is not None and state.get("step") == "category" and state.get("text"):
+        # the description came with the command: on to the photos
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category], "photos": []})
+        ctx.reply("problem_ask_photos", category=CATEGORIES[category],
+                  buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")], [Button("取消", f"{ISSUE_PREFIX}:x")]])
+    elif category is not None and state.get("step") == "category":
         await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
@@ -229,7 +258,12 @@ async def issue_button(ctx: Context, data: str) -> None:
 # --- seeing ----------------------------------------------------------------------------------------
 
 async def show(ctx: Context, problem: Problem) -> None:
-    """A problem's card, with a button for each act the caller may take on it now (bot.domain.scope)."""
+    ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
+              buttons=await _buttons_for(ctx, problem))
+
+
+async def _buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
+    """A button for each act the caller may take on the problem in its state (bot.domain.scope)."""
     viewer = _viewer(ctx)
     acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
     buttons: list[list[Button]] = []
@@ -239,8 +273,7 @@ async def show(ctx: Context, problem: Problem) -> None:
         buttons += pressable(service.raiser_buttons(problem), acts)
     if Act.COMMENT in acts:
         buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
-    ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
-              buttons=buttons)
+    return buttons
 
 
 async def issues_command(ctx: Context, args: str) -> None:
@@ -263,38 +296,63 @@ ACTION_TEXTS = {"answer": "答复内容", "reassign": "改派理由", "resolve":
                 "comment": "批示内容"}
 
 
+async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
+    """Whether the caller may not take `action` on the problem in its state; if so, the reply says why,
+    and for a step already taken what the state is now, with the buttons that fit it."""
+    reason = await _refusal(ctx, action, problem)
+    if reason is None:
+        return False
+    history = await repo.history(ctx.session, problem_id=problem.id)
+    taken = {"already_accepted": "accepted", "already_closed": "closed", "resolved": "resolved",
+             "reassign_pending": "reassign_requested"}.get(reason)
+    event = next((e for e in reversed(history) if e.kind == taken), None) if taken else None
+    ctx.reply("problem_refused", reason=reason, problem=problem, event=event,
+              buttons=await _buttons_for(ctx, problem) if taken else [])
+    return True
+
+
+async def _refusal(ctx: Context, action: str, problem: Problem) -> str | None:
+    """Why the caller may not take `action` now (a reason of problem_refused), or None: the scope rules
+    (bot.domain.scope), and for a reassignment whether one is already waiting."""
+    viewer = _viewer(ctx)
+    if viewer is None:
+        return "not_unit"
+    reason = scope.refusal(viewer, await problem_facts(ctx.session, problem), Act(action))
+    if reason is None and action == "reassign" and await reassignment.pending_request(ctx.session, problem):
+        return "reassign_pending"
+    return reason
+
+
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
-    """Check the caller may take `action` on the problem in its state (bot.domain.scope), then do it."""
+    """Check the caller may take `action` on the problem in its state, then do it."""
     assert ctx.person is not None
     if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(action, "内容")):
         return
-    act, viewer = Act(action), viewer_of(ctx.person)
-    facts = await problem_facts(ctx.session, problem)
-    reason = scope.refusal(viewer, facts, act)
-    if reason is not None:
-        ctx.reply("problem_refused", reason=reason, problem=problem)
+    if await _refused(ctx, action, problem):
         return
-    if act in {Act.REASSIGN, Act.REOPEN, Act.COMMENT} and not text:
+    if action in {"reassign", "reopen", "comment"} and not text:
         ctx.reply("problem_needs_text", action=action, problem=problem)
         return
     deps = await _deps(ctx)
-    if act is Act.ACCEPT:
+    if action == "accept":
         await service.accept(ctx.session, deps, problem, actor=ctx.person, now=ctx.now)
-    elif act is Act.ANSWER:
+    elif action == "answer":
         await _answer(ctx, deps, problem, text)
         return
-    elif act is Act.REASSIGN:
-        await service.request_reassign(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
-    elif act is Act.RESOLVE:
+    elif action == "reassign":
+        await reassignment.request(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
+    elif action == "resolve":
         await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=text or "已解决", now=ctx.now)
-    elif act is Act.CONFIRM:
-        await service.confirm(ctx.session, deps, problem, actor=ctx.person,
-                              as_admin=scope.acts_as_admin(viewer, facts, act), now=ctx.now)
-    elif act is Act.REOPEN:
+    elif action == "confirm":
+        as_admin = scope.acts_as_admin(viewer_of(ctx.person), await problem_facts(ctx.session, problem),
+                                       Act.CONFIRM)
+        await service.confirm(ctx.session, deps, problem, actor=ctx.person, as_admin=as_admin, now=ctx.now)
+    elif action == "reopen":
         await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
-    else:
+    elif action == "comment":
         await service.comment(ctx.session, deps, problem, actor=ctx.person, text=text, now=ctx.now)
-    ctx.reply("problem_done", action=action, problem=problem)
+    ctx.reply("problem_done", action=action, problem=problem,
+              buttons=service.unit_buttons(problem) if action == "accept" else [])
 
 
 async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, text: str) -> None:
@@ -340,7 +398,9 @@ async def _extension(ctx: Context, token: str, approve: bool) -> None:
         return
     pending = await extensions.pending_request(ctx.session, problem)
     if pending is None:
-        ctx.reply("problem_refused", reason="no_extension", problem=problem)
+        history = await repo.history(ctx.session, problem_id=problem.id)
+        decided = next((e for e in reversed(history) if e.kind in {extensions.APPROVED, extensions.REFUSED}), None)
+        ctx.reply("problem_refused", reason="no_extension", problem=problem, event=decided)
         return
     event = await extensions.decide(ctx.session, await _deps(ctx), problem, pending, actor=ctx.person,
                                     approve=approve, now=ctx.now)
@@ -369,6 +429,8 @@ async def action_button(ctx: Context, data: str) -> None:
     if act in {"exy", "exn"}:
         await _extension(ctx, token, approve=act == "exy")
         return
+    if act in UNIT_BUTTONS and await reassign.moved_away(ctx, token):
+        return
     problem = await _load(ctx, token)
     if problem is None:
         return
@@ -379,12 +441,7 @@ async def action_button(ctx: Context, data: str) -> None:
     elif act == "cfm":
         await _act(ctx, "confirm", problem, "")
     elif act in TEXT_ACTIONS:
-        assert ctx.person is not None
-        # Refused at once, not after the text is typed: a button the caller may not press asks for nothing.
-        reason = scope.refusal(viewer_of(ctx.person), await problem_facts(ctx.session, problem),
-                               Act(TEXT_ACTIONS[act]))
-        if reason is not None:
-            ctx.reply("problem_refused", reason=reason, problem=problem)
+        if await _refused(ctx, TEXT_ACTIONS[act], problem):
             return
         await _save(ctx, TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
         ctx.reply("problem_ask_action_text", action=TEXT_ACTIONS[act], problem=problem)

@@ -4,18 +4,22 @@ Every handler, button, list and query that shows or acts on a problem asks these
 queries that filter by scope, ``storage.scope``, say the same thing in SQL and are tested against them).
 The README's scope table is this module in words.
 
-The API (stable; the chat handlers and the web dashboard both use it):
+The API (stable; the chat handlers and the web dashboard both use it; ``bot.services.scope`` builds the
+facts from stored problems and lists a viewer's problems by urgency, ``storage.scope`` has the queries):
 
 * :class:`Viewer` — who is asking: person id, role names, the unit they belong to.
 * :class:`ProblemFacts` — what the rules need to know about a problem (who raised it, its unit, its
   project's liaison and 包抓领导, its status and level, whether its unit has an active handler, its
-  deadlines for ordering). ``storage.scope.problem_facts(problem)`` builds one from a stored problem.
-* :class:`ProjectFacts` — a project's liaison, 包抓领导, lead and supporting units.
+  deadlines for ordering). ``bot.services.scope.problem_facts(session, problem)`` (or ``facts_of``)
+  builds one from a stored problem.
+* :class:`ProjectFacts` — a project's liaison, 包抓领导, lead and supporting units
+  (``storage.scope.project_facts(project)``). ``storage.scope.viewer_of(person)`` gives the Viewer.
 * :func:`ties` — why a viewer sees a problem (a set of :class:`Tie`; empty: they do not see it).
 * :func:`can_see` — ``bool(ties(...))``.
 * :func:`refusal` — None when the viewer may take an :class:`Act` on the problem now, else the reason
   (one of :data:`REASONS`, the keys the ``problem_refused`` template words).
-* :func:`allowed_acts` — every act the viewer may take now.
+* :func:`allowed_acts` — every act the viewer may take now (a card shows exactly these buttons).
+* :func:`acts_as_admin` — whether an allowed act is taken as an admin (代办, or 销号 for the raiser).
 * :func:`follows_project` / :func:`may_see_project` / :func:`may_raise` — projects.
 * :func:`next_deadline` / :func:`overdue` — the nearest deadline running on a problem, and whether it
   has passed.
@@ -92,8 +96,8 @@ ROLE_ACTS: dict[str, frozenset[Act]] = {
     "admin": frozenset({Act.COMMENT, Act.CONFIRM, Act.REOPEN}) | UNIT_ACTS,  # 未解决 on decisions they recorded
 }
 # Why an act is refused (the `reason` the problem_refused template words).
-REASONS = ("not_unit", "state", "already_accepted", "not_raiser", "not_resolved", "not_leader", "closed",
-           "unit_staffed")
+REASONS = ("not_unit", "unit_staffed", "already_closed", "resolved", "already_accepted", "not_raiser",
+           "not_resolved", "not_leader")
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,8 @@ def can_see(viewer: Viewer, problem: ProblemFacts) -> bool:
 
 def refusal(viewer: Viewer, problem: ProblemFacts, act: Act) -> str | None:
     """None when the viewer may take `act` on the problem in its present state; else why not (REASONS).
-    Who may act is checked before the state: someone not entitled is told so whatever the state."""
+    Who may act is checked before the state: someone not entitled is told so whatever the state. (Whether
+    a reassignment is already waiting is a fact of the problem's history: the handler checks it.)"""
     found = ties(viewer, problem)
     if act in UNIT_ACTS:
         if Tie.UNIT not in found:
@@ -167,19 +172,23 @@ def refusal(viewer: Viewer, problem: ProblemFacts, act: Act) -> str | None:
                 return "not_unit"
             if problem.unit_staffed:
                 return "unit_staffed"
-        if problem.status not in OPEN:
-            return "state"
+        if problem.status == "closed":
+            return "already_closed"
+        if problem.status == "resolved":
+            return "resolved"
         if act is Act.ACCEPT and problem.status != "open":
             return "already_accepted"
         return None
     if act in RAISER_ACTS:
         if Tie.RAISER not in found and not (act is Act.CONFIRM and Tie.ADMIN in found):
             return "not_raiser"
+        if problem.status == "closed":
+            return "already_closed"
         return None if problem.status == "resolved" else "not_resolved"
     if act is Act.COMMENT:
         if not found & {Tie.LEAD, Tie.TOP, Tie.ADMIN}:
             return "not_leader"
-        return "closed" if problem.status == "closed" else None
+        return "already_closed" if problem.status == "closed" else None
     raise ValueError(f"unknown act {act!r}")
 
 

@@ -92,16 +92,16 @@ def test_who_may_do_what_in_each_state(who: str, status: str) -> None:
     ("liaison", Act.ANSWER, "open", "not_unit"),  # in the unit, but not one of its handlers
     ("admin", Act.ACCEPT, "open", "unit_staffed"),
     ("unit", Act.ACCEPT, "accepted", "already_accepted"),
-    ("unit", Act.ANSWER, "resolved", "state"),
-    ("unit", Act.RESOLVE, "closed", "state"),
+    ("unit", Act.ANSWER, "resolved", "resolved"),
+    ("unit", Act.RESOLVE, "closed", "already_closed"),
     ("other unit", Act.RESOLVE, "closed", "not_unit"),  # who first, then the state
     ("liaison", Act.CONFIRM, "resolved", "not_raiser"),  # the project's liaison, not the raiser
     ("admin", Act.REOPEN, "resolved", "not_raiser"),
     ("raiser", Act.CONFIRM, "open", "not_resolved"),
-    ("raiser", Act.REOPEN, "closed", "not_resolved"),
+    ("raiser", Act.REOPEN, "closed", "already_closed"),
     ("unit", Act.COMMENT, "open", "not_leader"),
     ("other lead", Act.COMMENT, "open", "not_leader"),
-    ("lead", Act.COMMENT, "closed", "closed"),
+    ("lead", Act.COMMENT, "closed", "already_closed"),
 ])
 def test_refusals_say_why(who: str, act: Act, status: str, reason: str) -> None:
     assert refusal(VIEWERS[who], problem(status), act) == reason

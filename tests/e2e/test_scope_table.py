@@ -18,13 +18,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
 
 from bot.app import Core
 from bot.channels.wecom.api import SlidingWindow
 from bot.clock import SHANGHAI, FrozenClock
+from handlers.router import BUTTONS as ROUTED
 from storage import problems as repo
-from storage.models import Person, Problem
+from storage.models import AuditEntry, Conversation, Invite, Person, Problem, ProblemEvent, Report
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings, running, sample_core
 from tests.e2e.test_help_by_role import ARGS, ROLE_ARGS, help_lines, refused_for_role
 from tests.fakes.bot_api import FakeBotAPI
@@ -210,8 +211,11 @@ async def fake_wecom_driver(frozen_clock: FrozenClock, ledger_template: Path,
 
 
 async def _put(core: Core, status: str) -> None:
+    """W0001 in that state at the unit, with no reassignment waiting (one is asked once at a time)."""
     async with core.db.session() as session:
         await session.execute(update(Problem).where(Problem.id == 1).values(status=status, level=0))
+        await session.execute(delete(ProblemEvent).where(ProblemEvent.problem_id == 1,
+                                                         ProblemEvent.kind == "reassign_requested"))
 
 
 async def _events(core: Core) -> list[str]:
@@ -354,3 +358,54 @@ async def test_help_lists_exactly_what_each_role_may_use_on_wecom(fake_wecom_dri
             usable.add(command.name)
     assert set(listed) == usable, {"listed, refused": {n: refusals[n] for n in set(listed) & set(refusals)},
                                    "usable, not listed": usable - set(listed)}
+
+
+# Every kind of button the router knows (its prefixes are walked, so a new one must be listed here), forged
+# as an old or forwarded message would carry it: the roles whose press may change something, and whether
+# it must. Everyone else's press is answered and changes nothing.
+FORGED = {
+    "adp:inv:liaison:{wu}": ({"admin"}, True),  # an invite for 武杰
+    "adp:dea:{wu}": ({"admin"}, True),  # deactivates 武杰
+    "imp:ok": ({"admin"}, False),  # no preview waiting: expired
+    "obx:all": ({"admin"}, False),  # nothing failed to retry
+    "ps:ok": ({"admin"}, False),  # no change waiting for 确认修改
+    "pg:people:2:": ({"admin"}, False),
+    "pg:issues:1:": (set(HELP_CALLERS), False),
+    "rp:p:ZD2026-001": ({"liaison"}, True),  # 郝芳's guided report starts
+    "cr:p:ZD2026-001": ({"liaison", "admin"}, False),  # no correction under way: expired
+    "iss:p:ZD2026-001": ({"liaison"}, False),  # no /issue under way: expired
+    "pj:ZD2026-001": (set(HELP_CALLERS), False),
+    "pb:exy:1": ({"lead", "admin"}, False),  # no extension asked
+    "pb:acc:1": ({"unit"}, True),
+    "ra:y:1": ({"admin"}, False),  # no reassignment asked
+    "bc:ok": ({"admin"}, False),  # no broadcast waiting for 确认发送
+}
+
+
+async def _fingerprint(core: Core) -> tuple[int, ...]:
+    async with core.db.session() as session:
+        counts = [await session.scalar(select(func.count()).select_from(model))
+                  for model in (Invite, AuditEntry, Report, ProblemEvent, Conversation)]
+        active = await session.scalar(select(func.count()).select_from(Person).where(Person.active.is_(True)))
+    return (*[int(c or 0) for c in counts], int(active or 0))
+
+
+@pytest.mark.parametrize("role", sorted(HELP_CALLERS))
+async def test_every_kind_of_button_pressed_by_every_role(driver: Driver, role: str) -> None:
+    assert {key.split(":")[0] for key in FORGED} == set(ROUTED)
+    name = HELP_CALLERS[role][1]
+    for who in {"郝芳", name}:
+        await driver.bind(who)
+    assert "W0001" in (await driver.send("郝芳", RAISE)).text
+    async with driver.core.db.session() as session:
+        wu = await session.scalar(select(Person.id).where(Person.name == "武杰"))
+    for forged, (roles, changes) in FORGED.items():
+        before = await _fingerprint(driver.core)
+        said = await driver.press(name, forged.format(wu=wu))
+        after = await _fingerprint(driver.core)
+        assert said.text, forged
+        if role in roles:
+            assert (after != before) is changes, (forged, said.text)
+        else:
+            assert after == before, (forged, said.text)
+            assert not any(phrase in said.text for phrase in ASKING), (forged, said.text)

@@ -379,6 +379,7 @@ FORGED = {
     "pb:acc:1": ({"unit"}, True),
     "ra:y:1": ({"admin"}, False),  # no reassignment asked
     "bc:ok": ({"admin"}, False),  # no broadcast waiting for 确认发送
+    "web:/web/": (set(HELP_CALLERS), False),  # a sign-in link (none here: WEB_PUBLIC_URL is not set)
 }
 
 

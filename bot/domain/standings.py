@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount
+from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount, completion_rate
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 
 
@@ -43,6 +43,8 @@ class ProjectStanding:
     planned_start: date | None = None
     planned_finish: date | None = None
     rank: int | None = None
+    started_on: date | None = None  # the confirmed 开工 day (bot.domain.stage_events), if one was reported
+    finished_on: date | None = None  # the confirmed 竣工 day
 
     @property
     def punctuality(self) -> float | None:
@@ -97,6 +99,7 @@ class Standings:
     warned: list[ProjectStanding]
     start_rate: RateCount
     finish_rate: RateCount
+    not_started: list[ProjectStanding] = field(default_factory=list)  # planned to start by now, not started
     weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS
     thresholds: LightThresholds = field(default_factory=lambda: DEFAULT_LIGHT_THRESHOLDS)
 
@@ -117,22 +120,19 @@ class Standings:
 
 
 @dataclass(frozen=True)
-class InvestmentTotals:
-    """The whole scheme's (or a selection's) annual plan and year-to-date done, and their ratio."""
+class Totals:
+    """Projects taken together: the sum of their plans for the year, of what they did this year, and the
+    completion that makes (None without a plan)."""
 
     plan: Decimal
     done: Decimal
-
-    @property
-    def rate(self) -> float | None:
-        return float(self.done / self.plan) if self.plan > 0 else None
+    rate: float | None
 
 
-def investment_totals(projects: Iterable[ProjectStanding]) -> InvestmentTotals:
-    """Σ annual plan and Σ year-to-date done of these projects (a project without a plan adds 0 to the plan):
-    the 年度累计完成 … 占年度计划 of the periodic bulletins and the web overview."""
-    plan, done = Decimal(0), Decimal(0)
-    for p in projects:
-        plan += p.annual_plan
-        done += p.ytd_done
-    return InvestmentTotals(plan=plan, done=done)
+def totals(projects: Iterable[ProjectStanding]) -> Totals:
+    """The district's (or a leader's, a unit's) projects together, as the bulletins' headline gives them."""
+    plan = done = Decimal(0)
+    for project in projects:
+        plan += project.annual_plan
+        done += project.ytd_done
+    return Totals(plan=plan, done=done, rate=completion_rate(done, plan))

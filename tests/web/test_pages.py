@@ -7,7 +7,7 @@ import re
 from datetime import date
 from html.parser import HTMLParser
 
-from bot.domain.standings import investment_totals
+from bot.domain.standings import totals as investment_totals
 from bot.render import format_pct
 from bot.services.standings import current_standings
 from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem

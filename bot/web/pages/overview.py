@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.domain.progress import previous_week_end
-from bot.domain.standings import InvestmentTotals, ProjectStanding, Standings, investment_totals
+from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.pages.problem_list import is_overdue, overdue_first
@@ -45,7 +45,7 @@ def changes(now: list[ProjectStanding], before: list[ProjectStanding]) -> dict[s
 class Summary:
     """What the overview shows of the standings (the same for every viewer: computed once per standings)."""
 
-    totals: InvestmentTotals
+    totals: Totals
     lights: Counter[str]
     head: list[ProjectStanding]
     tail: list[ProjectStanding]
@@ -57,7 +57,7 @@ class Summary:
 def summarise(s: Standings, before: Standings) -> Summary:
     ranked = s.ranked
     head, tail = ranked[:SHOWN], ranked[SHOWN:][-SHOWN:]
-    return Summary(totals=investment_totals(s.projects), lights=Counter(p.light for p in s.projects), head=head,
+    return Summary(totals=totals(s.projects), lights=Counter(p.light for p in s.projects), head=head,
                    tail=tail, hidden=max(0, len(ranked) - len(head) - len(tail)), unplanned=len(s.unplanned),
                    changes=changes(head + tail, before.ranked))
 

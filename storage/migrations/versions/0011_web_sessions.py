@@ -3,8 +3,8 @@
 One-time sign-in links (``web_links``) and browser sessions (``web_sessions``) of the web pages; only
 hashes of the tokens are stored. See ``storage.web_sessions``.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import storage.types
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

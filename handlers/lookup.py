@@ -9,6 +9,7 @@ from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from handlers.context import Context
+from handlers.web import web_button
 from storage import approvals as approval_repo
 from storage import corrections
 from storage import projects as project_repo
@@ -70,7 +71,8 @@ async def show_project(ctx: Context, code: str) -> None:
         return
     project, figures = found
     history = await corrections.corrections_of(ctx.session, code=project.code)
-    ctx.reply("project", history=history, **await project_card(ctx, project, figures=figures, with_approvals=True))
+    ctx.reply("project", [web_button(ctx, f"/web/project/{project.code}")], history=history,
+              **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 
 async def project_button(ctx: Context, data: str) -> None:

@@ -96,7 +96,8 @@ def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[
     """The JSON stored for a reply: its HTML, its rows of buttons and an optional file to send with it."""
     payload: dict[str, Any] = {
         "html": reply.html,
-        "buttons": [[{"label": b.label, "data": b.data, **({"url": b.url} if b.url else {})} for b in row]
+        "buttons": [[{"label": b.label, "data": b.data, **({"url": b.url} if b.url else {}),
+                      **({"web_app": True} if b.web_app else {})} for b in row]
                     for row in reply.buttons],
     }
     if attachment is not None:
@@ -109,7 +110,8 @@ def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[
 def reply_from_payload(payload: dict[str, Any]) -> Reply:
     """The reply a stored payload describes."""
     rows = tuple(
-        tuple(Button(label=str(b["label"]), data=str(b["data"]), url=str(b.get("url") or "")) for b in row)
+        tuple(Button(label=str(b["label"]), data=str(b["data"]), url=str(b.get("url") or ""),
+                     web_app=bool(b.get("web_app"))) for b in row)
         for row in payload.get("buttons") or ()
     )
     return Reply(html=str(payload.get("html", "")), buttons=rows)

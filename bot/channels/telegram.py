@@ -24,6 +24,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -31,7 +32,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.domain.messages import Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
 
@@ -39,13 +40,18 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 
 
+def _button(b: Button) -> InlineKeyboardButton:
+    if b.url and b.web_app:
+        return InlineKeyboardButton(b.label, web_app=WebAppInfo(b.url))  # a Mini App (https only)
+    if b.url:
+        return InlineKeyboardButton(b.label, url=b.url)
+    return InlineKeyboardButton(b.label, callback_data=b.data)
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
-          for b in row] for row in reply.buttons]
-    )
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in reply.buttons])
 
 
 def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:

@@ -8,7 +8,7 @@ Rules (year-to-date completion, punctuality, open problems) are documented with 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,10 @@ from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import baseline_on
 from bot.weekly import assemble, project_places
 from storage.rows import gc_paused
+from storage.settings import load_calendar, load_digest_settings
 from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
 
-__all__ = ["build_standings", "compute_standings", "project_standings"]
+__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings"]
 
 
 async def project_standings(
@@ -108,3 +109,15 @@ async def compute_standings(
                                        thresholds=thresholds)
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
     return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)
+
+
+async def current_standings(session: AsyncSession, *, today: date, cutoff: date | None = None) -> Standings:
+    """The standings as /rank and the web pages show them: as of ``cutoff`` (today unless given), with the
+    admins' thresholds and weights, punctuality over the cut-off day's week so far."""
+    cutoff = cutoff or today
+    calendar = await load_calendar(session)
+    settings = await load_digest_settings(session)
+    return await compute_standings(
+        session, period=cutoff.isoformat(), cutoff=cutoff, window_start=cutoff - timedelta(days=cutoff.weekday()),
+        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+    )

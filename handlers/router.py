@@ -65,7 +65,9 @@ def build_commands() -> CommandRegistry:
                          usage="/report 项目编号 金额 形象进度", light=True))
     registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
     registry.add(Command("correct", "更正近几个工作日的填报（须写理由）", correct.correct_command,
-                         roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…"))
+                         roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…",
+                         more=(Use(frozenset({"admin"}), "更正任一项目的填报（须写理由）",
+                                   "/correct 项目编号或名称 或 /correct 项目编号 日期 金额 理由：…"),)))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
     registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",

@@ -1,5 +1,5 @@
-"""When a report is due: the one rule behind /mine's 今日未填报, the 16:00/18:00 reminders and the
-missed-days alerts.
+"""When a report is due: the one rule behind /mine's 今日未填报, the 16:00/18:00 reminders, the missed-days
+alerts and the punctuality (按时填报) of the rankings, bulletins, /rank and exports.
 
 A report is due on a working day of the calendar (rest days and holidays excepted, 调休 working weekends
 included) for a project still being prepared or built. A 竣工 or 投产 project owes no reports. Nothing here
@@ -8,6 +8,7 @@ forbids reporting: a liaison may report on a rest day or on a finished project i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from bot.domain.workdays import WorkCalendar
@@ -24,3 +25,8 @@ def is_reporting_day(day: date, calendar: WorkCalendar) -> bool:
 def report_due(day: date, stage: str, calendar: WorkCalendar) -> bool:
     """Whether a project in `stage` owes a report on `day`."""
     return stage in REPORTING_STAGES and is_reporting_day(day, calendar)
+
+
+def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar) -> list[date]:
+    """The days of `days` on which a project in `stage` owes a report (`report_due`), in order."""
+    return [day for day in days if report_due(day, stage, calendar)]

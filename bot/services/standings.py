@@ -57,7 +57,8 @@ def _build_paused(figures: ProjectFigures, cutoff: date, thresholds: LightThresh
 def build_standings(figures: ProjectFigures, *, cutoff: date,
                     thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS) -> list[ProjectStanding]:
     """The projects' standings on ``cutoff`` from their figures, in code order, ranked."""
-    reports, open_problems, stage_days = figures.reports, figures.open_problems, figures.stage_days
+    reports, open_problems, due_days = figures.reports, figures.open_problems, figures.due_days
+    stage_days = figures.stage_days
     no_reports = ReportFigures(Decimal(0), None, 0)
     schedule = schedule_progress(cutoff)
     computed = []
@@ -83,7 +84,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
             annual_plan=row.annual_plan if row.annual_plan is not None else Decimal(0), ytd_done=ytd,
             rate=rate, schedule=schedule, gap=gap, light=light,
             last_report_at=report.last_report_at, reported_days=report.reported_days,
-            working_days=figures.working_days, open_problems=open_problems.get(row.id, 0),
+            working_days=due_days.get(row.stage, 0), open_problems=open_problems.get(row.id, 0),
             planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
             started_on=started_on, finished_on=finished_on,
         ))

@@ -380,15 +380,20 @@ FORGED = {
     "ra:y:1": ({"admin"}, False),  # no reassignment asked
     "bc:ok": ({"admin"}, False),  # no broadcast waiting for 确认发送
     "web:/web/": (set(HELP_CALLERS), False),  # a sign-in link (none here: WEB_PUBLIC_URL is not set)
+    "hm:p:ZD2026-001": ({"liaison"}, True),  # 郝芳's half-monthly report starts
+    "se:s:start:ZD2026-002": ({"admin"}, True),  # 开工 reported for 武杰's project (admins may)
+    "se:c:99999": ({"unit", "admin"}, False),  # no such 开工/竣工 report to confirm
 }
 
 
-async def _fingerprint(core: Core) -> tuple[int, ...]:
+async def _fingerprint(core: Core) -> tuple[object, ...]:
+    """Row counts of what a press could write, who is active, and which guided flows are under way."""
     async with core.db.session() as session:
         counts = [await session.scalar(select(func.count()).select_from(model))
                   for model in (Invite, AuditEntry, Report, ProblemEvent, Conversation)]
         active = await session.scalar(select(func.count()).select_from(Person).where(Person.active.is_(True)))
-    return (*[int(c or 0) for c in counts], int(active or 0))
+        flows = sorted((await session.scalars(select(Conversation.flow))).all())
+    return (*[int(c or 0) for c in counts], int(active or 0), tuple(flows))
 
 
 @pytest.mark.parametrize("role", sorted(HELP_CALLERS))

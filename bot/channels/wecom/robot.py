@@ -74,7 +74,8 @@ class WeComRobotTransport:
         self.files_root = files_root
         self.max_wait = max_wait
         if window is None:
-            window = (SharedWindow(memory, "wecom-robot", ROBOT_PER_MINUTE, ROBOT_WINDOW) if memory is not None
+            window = (SharedWindow(memory, "wecom-robot", ROBOT_PER_MINUTE, ROBOT_WINDOW,
+                                   fallback=SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW)) if memory is not None
                       else SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW))
         self.window = window
         self._session = session

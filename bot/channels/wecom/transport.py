@@ -69,7 +69,8 @@ class WeComTransport:
         self.files_root = files_root
         self.max_wait = max_wait
         if window is None:
-            window = (SharedWindow(memory, "wecom-member", MEMBER_PER_MINUTE, MEMBER_WINDOW) if memory is not None
+            window = (SharedWindow(memory, "wecom-member", MEMBER_PER_MINUTE, MEMBER_WINDOW,
+                                   fallback=SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW)) if memory is not None
                       else SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW))
         self.window = window
         self.numbered: TtlCache[str, tuple[Button, ...]] = TtlCache(ttl=NUMBERED_TTL, max_items=50_000)

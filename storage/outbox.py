@@ -574,16 +574,24 @@ async def mark_chat_blocked(session: AsyncSession, *, channel: str, chat_id: str
 
 
 async def failed_messages(
-    session: AsyncSession, *, limit: int = 50, states: Collection[str] = UNDELIVERED_STATES
+    session: AsyncSession, *, limit: int = 50, states: Collection[str] = UNDELIVERED_STATES, offset: int = 0,
 ) -> list[OutboxMessage]:
-    """Notices that did not get through (given up on, undeliverable, or in doubt), newest first."""
+    """Notices that did not get through (given up on, undeliverable, or in doubt), newest first, leaving out
+    the first ``offset`` (a later page of the list)."""
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.state.in_(list(states)))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return list((await session.scalars(query)).all())
+
+
+async def count_failed(session: AsyncSession, *, states: Collection[str] = UNDELIVERED_STATES) -> int:
+    """How many notices ``failed_messages`` lists in all."""
+    return int(await session.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.state.in_(list(states)))) or 0)
 
 
 async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain.messages import Incoming, Outcome, Reply
+from bot.services.invites import looks_like_code
 from handlers import (
     admin_import,
     admin_ops,
@@ -205,9 +206,13 @@ class Router:
             return
         command = self.commands.get(msg.command[0]) if msg.command is not None else None
         if command is None or msg.command is None:
+            if msg.command is None and looks_like_code(msg.text):
+                await start.code_in_group(ctx, msg.text.strip(), bare=True)
             return
-        if not command.in_group:
-            start.private_only(ctx, start_code=msg.command[1] if command.name == "start" else "")
+        if command.name == "start" and msg.command[1].split():
+            await start.code_in_group(ctx, msg.command[1].split()[0], bare=False)
+        elif not command.in_group:
+            start.private_only(ctx)
         elif ctx.caller.deactivated:
             ctx.reply("deactivated")
         elif not ctx.bound and not command.public:

@@ -149,6 +149,13 @@ async def add_invite(
     return invite
 
 
+async def active_admins(session: AsyncSession) -> list[Person]:
+    """The active people with the admin role, in roster order."""
+    return list((await session.scalars(
+        select(Person).join(PersonRole, PersonRole.person_id == Person.id)
+        .where(PersonRole.role == "admin", Person.active.is_(True)).order_by(Person.id))).unique().all())
+
+
 async def get_invite(session: AsyncSession, *, code: str) -> Invite | None:
     return await session.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
 

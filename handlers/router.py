@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.services.invites import looks_like_code
@@ -141,6 +142,10 @@ class Router:
                                              chat_id=msg.chat_id, message_key=msg.key)
             if caller.handled:
                 raise _AlreadyHandled
+            if caller.blocked and caller.account_id is not None and not msg.in_group and await people.unblock(
+                    session, account_id=caller.account_id, chat_id=msg.chat_id):
+                log.info("%s:%s wrote again: no longer marked as blocking the bot", msg.channel, msg.chat_id)
+                caller = replace(caller, blocked=False)
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
                 person = await people.get_person_with_roles(session, person_id=caller.person_id)

@@ -130,7 +130,8 @@ class TelegramTransport:
             except TelegramError as exc:
                 raise failed_after(delivery_error(exc), done) from exc
             except DeliveryError as exc:  # the file could not be read
-                raise failed_after(exc, done) from exc
+                failed_after(exc, done)
+                raise
             done += 1
 
     def _parts(self, reply: Reply, attachment: Attachment | None) -> list[Callable[[int], Awaitable[object]]]:

@@ -152,7 +152,8 @@ class WeComRobotTransport:
                 await self._post(key, "webhook/send", json_body=part)
                 done += 1
         except DeliveryError as error:
-            raise failed_after(error, done) from error
+            failed_after(error, done)
+            raise
 
     async def _upload(self, key: str, data: bytes, filename: str) -> str:
         form = aiohttp.FormData(quote_fields=False)  # raw UTF-8 file names, as WeCom expects

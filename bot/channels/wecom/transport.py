@@ -113,7 +113,8 @@ class WeComTransport:
                     await self._send_part(userid, everything[done])
                     done += 1
         except DeliveryError as error:
-            raise failed_after(error, done) from error
+            failed_after(error, done)
+            raise
         if numbered:
             await self._remember_numbers(userid, tuple(b for row in reply.buttons for b in row))
         elif reply.buttons:

@@ -4,8 +4,8 @@ A notice too long for one message goes out as several (``outbox.parts_sent``: ho
 the chat). A send that fails part-way records it, and the retry sends only the rest, on whichever
 process sends it next. Downgrading drops the count: such a retry sends the whole notice again.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -258,6 +258,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert after.pop("shared_marks") == []  # a new table, empty
+    assert after.pop("halfmonth_reports") == [] and after.pop("stage_events") == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
@@ -322,6 +323,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
+    for table in ("halfmonth_reports", "stage_events"):
+        assert expected.pop(table) == [] and table not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"

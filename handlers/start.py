@@ -11,6 +11,7 @@ pointed to the private chat (:func:`code_in_group`).
 from __future__ import annotations
 
 from bot.domain.messages import Button, Incoming, Reply
+from bot.services import held_notices
 from bot.services.invites import looks_like_code, refusal_for, revoke_shown_code
 from handlers.context import Context
 from storage import audit, outbox, people
@@ -108,6 +109,8 @@ async def start(ctx: Context, args: str) -> None:
     invite.used_at = ctx.now
     invite.used_by_account_id = account.id
     ctx.person = person
+    # What was held for them while they had no account goes out now (bot.services.held_notices).
+    await held_notices.release(ctx.session, ctx.deps.renderer, person_id=person.id, account=account, now=ctx.now)
     await audit.record(
         ctx.session, actor=ctx.actor, at=ctx.now, action="account.bind", object_type="person",
         object_key=str(person.id),

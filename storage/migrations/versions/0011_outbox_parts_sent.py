@@ -4,8 +4,8 @@ A notice too long for one message goes out as several (``outbox.parts_sent``: ho
 the chat). A send that fails part-way records it, and the retry sends only the rest, on whichever
 process sends it next. Downgrading drops the count: such a retry sends the whole notice again.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.domain.messages import Incoming, Outcome, Reply
+from bot.services.invites import looks_like_code
 from handlers import (
     admin_import,
     admin_ops,
@@ -162,6 +164,10 @@ class Router:
                                              chat_id=msg.chat_id, message_key=msg.key)
             if caller.handled:
                 raise _AlreadyHandled
+            if caller.blocked and caller.account_id is not None and not msg.in_group and await people.unblock(
+                    session, account_id=caller.account_id, chat_id=msg.chat_id):
+                log.info("%s:%s wrote again: no longer marked as blocking the bot", msg.channel, msg.chat_id)
+                caller = replace(caller, blocked=False)
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
                 person = await people.get_person_with_roles(session, person_id=caller.person_id)
@@ -227,9 +233,13 @@ class Router:
             return
         command = self.commands.get(msg.command[0]) if msg.command is not None else None
         if command is None or msg.command is None:
+            if msg.command is None and looks_like_code(msg.text):
+                await start.code_in_group(ctx, msg.text.strip(), bare=True)
             return
-        if not command.in_group:
-            start.private_only(ctx, start_code=msg.command[1] if command.name == "start" else "")
+        if command.name == "start" and msg.command[1].split():
+            await start.code_in_group(ctx, msg.command[1].split()[0], bare=False)
+        elif not command.in_group:
+            start.private_only(ctx)
         elif ctx.caller.deactivated:
             ctx.reply("deactivated")
         elif not ctx.bound and not command.public:

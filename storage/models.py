@@ -349,6 +349,8 @@ class OutboxMessage(Base):
     States: pending → sending → sent | failed (gave up after N tries) | undeliverable (no usable chat
     account) | in_doubt (a send interrupted by a crash: it may have arrived, so only a person sends it
     again); see ``storage.outbox``. ``send_started_at``: when the last claim began the send (None while pending).
+    ``parts_sent``: how many of the messages the notice becomes (a long text is several) reached the chat
+    in tries that failed part-way; the next try sends only the rest.
     """
 
     __tablename__ = "outbox"
@@ -366,6 +368,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BulletinGroup(Base):

@@ -125,20 +125,22 @@ async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:
     for command in ("/schedule reminders 17:00,09:30", "/schedule reminders off", "/schedule weekly 09:30",
                     "/schedule weekly off", "/schedule monthly off", "/schedule monthly on",
                     "/schedule alert 3", "/schedule praise 5", "/schedule weights 0.5 0.3 0.2",
-                    "/schedule thresholds 12 35"):
+                    "/schedule thresholds 12 35", "/schedule top 8", "/schedule red 0"):
         assert "已修改" in await say(core, ADMIN, command), command
     async with core.db.session() as session:
         s = await load_digest_settings(session)
     assert s.reminder_times == (time(9, 30), time(17, 0)) and not s.reminders_enabled
     assert (s.weekly_time, s.weekly_enabled, s.monthly_enabled) == (time(9, 30), False, True)
     assert (s.missed_days_alert, s.praise_n) == (3, 5)
+    assert (s.bulletin_top_n, s.bulletin_red_max) == (8, 0)
     assert (s.weights.investment, s.weights.punctuality) == (0.5, 0.3)
     assert abs(s.weights.problems - 0.2) < 1e-9
     assert (s.thresholds.yellow_from_points, s.thresholds.red_from_points) == (12, 35)
     shown = await say(core, ADMIN, "/schedule")
     assert "填报提醒:关闭,每个工作日 09:30、17:00" in shown and "12 个百分点起黄灯,35 个百分点起红灯" in shown
     entries = await audit_actions(core, "digests.set")
-    assert len(entries) == 10 and entries[0].detail["after"]["reminder_times"] == ["09:30", "17:00"]
+    assert "排名列前、后各 8 个，预警项目最多列 0 个" in shown
+    assert len(entries) == 12 and entries[0].detail["after"]["reminder_times"] == ["09:30", "17:00"]
     assert entries[0].detail["before"]["reminder_times"] == ["16:00", "18:00"]
 
 
@@ -151,6 +153,8 @@ async def test_schedule_refusals_are_explained_and_store_nothing(core: Core) -> 
         "/schedule weekly noon": "「noon」不是时间",
         "/schedule alert 0": "应为 1 到 20 之间的整数",
         "/schedule praise many": "应为 1 到 50 之间的整数",
+        "/schedule top 11": "群通报列出的排名前、后项目个数应为 1 到 10 之间的整数",
+        "/schedule red -1": "应为 0 到 20 之间的整数",
         "/schedule bedtime 22:00": "用法:/schedule",
     }
     for command, fragment in cases.items():

@@ -174,26 +174,26 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
     try:
         return replace(settings, **values)
     except ValueError as error:  # DigestSettings' own checks; the parsers above catch what users can type
-        raise ScheduleInputError(f"设置无效:{error}") from error
+        raise ScheduleInputError(f"设置无效：{error}") from error
 
 
-SCHEDULE_USAGE = ("用法:/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
+SCHEDULE_USAGE = ("用法：/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
                   "monthly 09:00 | monthly on/off | alert 天数 | praise 个数 | top 个数 | red 个数 | "
-                  "weights 投资 及时 办结(合计 1) | thresholds 黄灯点数 红灯点数")
+                  "weights 投资 及时 办结（合计 1） | thresholds 黄灯点数 红灯点数")
 
 
 def _clock(text: str) -> time:
     match = CLOCK.match(text.strip())
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return time(int(match[1]), int(match[2]))
-    raise ScheduleInputError(f"「{text}」不是时间,请写成 16:00 这样的形式。")
+    raise ScheduleInputError(f"「{text}」不是时间，请写成 16:00 这样的形式。")
 
 
 def _times(text: str) -> tuple[time, ...]:
     parts = [p for p in re.split(r"[,，、;；\s]+", text) if p]
     times = sorted({_clock(p) for p in parts})
     if not times:
-        raise ScheduleInputError("请至少写一个提醒时间,如 16:00,18:00。")
+        raise ScheduleInputError("请至少写一个提醒时间，如 16:00,18:00。")
     if len(times) > MAX_REMINDERS:
         raise ScheduleInputError(f"提醒时间最多 {MAX_REMINDERS} 个。")
     return tuple(times)
@@ -212,7 +212,7 @@ def _count(text: str, what: str) -> int:
     _setting, least, most, noun = COUNTS[what]
     number = as_int(text)
     if number is None or not least <= number <= most:
-        raise ScheduleInputError(f"「{text}」无效:{noun}应为 {least} 到 {most} 之间的整数。")
+        raise ScheduleInputError(f"「{text}」无效：{noun}应为 {least} 到 {most} 之间的整数。")
     return number
 
 
@@ -234,17 +234,17 @@ def _weights(args: list[str]) -> ScoreWeights:
         parts = [p / 100 for p in parts]
         total = 1.0
     if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ScheduleInputError(f"三项权重之和须为 1(现为 {total:g}),如 0.6 0.2 0.2。")
+        raise ScheduleInputError(f"三项权重之和须为 1（现为 {total:g}），如 0.6 0.2 0.2。")
     investment, punctuality, _ = parts
     try:  # the third takes up the rounding, so that the three sum to 1 as ScoreWeights insists
         return ScoreWeights(investment=investment, punctuality=punctuality,
                             problems=max(0.0, 1.0 - investment - punctuality))
     except ValueError:
-        raise ScheduleInputError(f"三项权重之和须为 1(现为 {total:g}),如 0.6 0.2 0.2。") from None
+        raise ScheduleInputError(f"三项权重之和须为 1（现为 {total:g}），如 0.6 0.2 0.2。") from None
 
 
 def _thresholds(current: LightThresholds, args: list[str]) -> LightThresholds:
     yellow, red = (_number(a) for a in args)
     if yellow > red or red > 100:
-        raise ScheduleInputError("黄灯点数须不大于红灯点数,且都在 0 到 100 之间,如 10 30。")
+        raise ScheduleInputError("黄灯点数须不大于红灯点数，且都在 0 到 100 之间，如 10 30。")
     return replace(current, yellow_from_points=yellow, red_from_points=red)  # valid: checked just above

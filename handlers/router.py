@@ -48,7 +48,7 @@ def describe(msg: Incoming) -> str:
 def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
-    registry.add(Command("start", "绑定账号(发送邀请码)", start.start, public=True, usage="/start 邀请码"))
+    registry.add(Command("start", "绑定账号（发送邀请码）", start.start, public=True, usage="/start 邀请码"))
     registry.add(Command("help", "查看我能用的命令", start.help_command, public=True, in_group=True))
     registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
                          usage="/report 项目编号 金额 形象进度", light=True))
@@ -63,7 +63,7 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("issues", "我的问题清单", problems.issues_command))
     unit = frozenset({"unit"})
     registry.add(Command("accept", "受理问题", problems.command_for("accept"), roles=unit, usage="/accept 问题编号"))
-    registry.add(Command("answer", "答复问题(可写承诺日期)", problems.command_for("answer"), roles=unit,
+    registry.add(Command("answer", "答复问题（可写承诺日期）", problems.command_for("answer"), roles=unit,
                          usage="/answer 问题编号 [2026-12-10] 办理方案"))
     registry.add(Command("reassign", "申请改派", problems.command_for("reassign"), roles=unit,
                          usage="/reassign 问题编号 理由"))
@@ -71,12 +71,12 @@ def build_commands() -> CommandRegistry:
                          usage="/resolved 问题编号 办理结果"))
     registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
                          roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
-    registry.add(Command("reopen", "问题未解决,退回重办", problems.command_for("reopen"),
+    registry.add(Command("reopen", "问题未解决，退回重办", problems.command_for("reopen"),
                          roles=frozenset({"liaison"}), usage="/reopen 问题编号 理由"))  # only the raiser
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("rank", "查看当前排名", digest.rank_command, in_group=True))  # public standings in a group
-    registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
+    registry.add(Command("export", "导出项目台账（Excel）", digest.export_command, roles=frozenset({"admin"})))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import

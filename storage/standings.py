@@ -366,7 +366,7 @@ def _history_entry(at: datetime, kind: str, actor: str | None, text: str | None,
         if isinstance(to, int) and 0 <= to < len(LEVEL_NAMES):
             words += f"至{LEVEL_NAMES[to]}"
     if detail.get("as_admin"):
-        words += "(管理员代为销号)"
+        words += "（管理员代为销号）"
     if text:
         flat = " ".join(text.split())
         if len(flat) > _HISTORY_TEXT_CHARS:

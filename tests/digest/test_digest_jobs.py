@@ -425,7 +425,7 @@ def test_digest_refuses_a_bad_period_in_chinese(cli_database: str, kind: str, pe
 
 
 @pytest.mark.parametrize(("kind", "period", "words"), [
-    ("annual", "2025", "2025 无数据:2025 年既没有任何项目的年度计划,也没有任何填报"),
+    ("annual", "2025", "2025 无数据：2025 年既没有任何项目的年度计划，也没有任何填报"),
     ("weekly", "2099-W10", "2099-W10 尚未开始"),
     ("monthly", "2099-01", "2099-01 尚未开始"),
 ])

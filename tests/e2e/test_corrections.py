@@ -27,8 +27,8 @@ HAO, WU, ADMIN = 1001, 1002, 9001
 ADMIN_NAME = "管理员(区重大项目办)"
 CODE = "ZD2026-001"
 GROUP = -1001234567890
-YTD = re.compile(r"年度累计完成:([0-9,.]+) 万元")
-MY_RATE = re.compile(rf"{CODE} 城北高速连接线:第 \S+ 名,完成率 ([0-9.]+)%")
+YTD = re.compile(r"年度累计完成：([0-9,.]+) 万元")
+MY_RATE = re.compile(rf"{CODE} 城北高速连接线：第 \S+ 名，完成率 ([0-9.]+)%")
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

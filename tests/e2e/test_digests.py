@@ -258,7 +258,7 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
             assert "请输入本期完成投资" in await tg.press(HAO, "填报 ZD2026-001")
             await tg.send(HAO, "300")
             await tg.send(HAO, "路面基层施工")
-            await tg.press(HAO, "完成(不再上传照片)")
+            await tg.press(HAO, "完成（不再上传照片）")
             assert "已记录" in await tg.press(HAO, "确认")
         office.travel(at(day.month, day.day, 18, 0))
         await office.remind(time(18, 0))

@@ -115,8 +115,8 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
             ranks[day] = (await tg.send(WANG, "/rank")).text
         if day == date(2027, 1, 5):
             card = (await tg.send(WU, "/project ZD2026-002")).text
-            assert "2027 年度计划投资:尚未录入" in card and "完成率:—" in card, card
-            assert "年度累计完成:200.0 万元" in card, card  # 2027's own reports only
+            assert "2027 年度计划投资：尚未录入" in card and "完成率：—" in card, card
+            assert "年度累计完成：200.0 万元" in card, card  # 2027's own reports only
         if day == date(2027, 1, 8):
             office.travel(at(day, 10))
             assert "请发送项目台账文件" in (await tg.send(ADMIN, "/import")).text
@@ -132,12 +132,12 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
     assert "暂不排名" not in ranks[date(2026, 12, 30)] and "1. " in ranks[date(2026, 12, 30)]
     # 2027-01-05, before the 2027 plans: nothing is ranked, and /rank says why.
     early = ranks[date(2027, 1, 5)]
-    assert "2027 年度计划尚未录入:暂不排名,42 个项目均列为无年度计划" in early, early
+    assert "2027 年度计划尚未录入：暂不排名，42 个项目均列为无年度计划" in early, early
     assert "暂无可排名项目" in early and not re.search(r"^\d+\. ZD", early, re.MULTILINE)
     # 2027-01-12, after: the 36 projects of the 2027 ledger are ranked, the six others are not.
     late = ranks[date(2027, 1, 12)]
     # (ZD2026-012, a land sale, has a plan of 0 in both years: never ranked either.)
-    assert "7 个项目尚无 2027 年度计划,列为无年度计划,不参与排名" in late, late
+    assert "7 个项目尚无 2027 年度计划，列为无年度计划，不参与排名" in late, late
 
     # The W53 week follows the stated rule: a 2026 week, cut at 31 December, against the 2026 plans.
     w53 = group["2026-W53"]

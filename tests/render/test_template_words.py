@@ -45,6 +45,21 @@ def test_punctuation_next_to_chinese_is_full_width(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_half_width_punctuation_printed_on_its_own(path: Path) -> None:
+    """A literal of punctuation alone (`{{ "(" + day + ")" }}`) is printed next to Chinese: full-width too."""
+    literals = [a or b for tag in TAGS.findall(path.read_text(encoding="utf-8")) for a, b in LITERAL.findall(tag)]
+    bad = [text for text in literals if re.search(r"[,;:()!?]", text) and not re.search(r"[A-Za-z0-9%]", text)]
+    assert bad == [], f"{path.name}: {bad}"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_full_width_brackets_are_closed_as_they_are_opened(path: Path) -> None:
+    """A line that opens （ or 「 closes it with the same kind (not 「（2026-11-20)」)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        assert (line.count("（"), line.count("「")) == (line.count("）"), line.count("」")), f"{path.name}:{number}"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_no_code_names_or_bar_separators(path: Path) -> None:
     text = "".join(NOT_TEXT.split(path.read_text(encoding="utf-8")))
     words = {w.rstrip(".") for w in WORD.findall(text)} - ALLOWED_WORDS

@@ -173,7 +173,8 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
         photos = [*state.get("photos", []), *ctx.msg.photos]
         await _save(ctx, ISSUE_FLOW, {**state, "photos": photos})
         ctx.reply("report_photo_received", count=len(photos),
-                  buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")], [Button("取消", f"{ISSUE_PREFIX}:x")]])
+                  buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
+                           [Button("取消", f"{ISSUE_PREFIX}:x")]])
     else:
         ctx.reply("problem_flow_hint", step=step)
 

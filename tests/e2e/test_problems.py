@@ -439,8 +439,8 @@ async def test_unsolved_goes_back_to_work_at_the_same_level(desk: Desk) -> None:
     card = await tg.send(HAO, "/issue W0001")
     assert "状态：办理中" in card.text and "当前层级：包抓领导" in card.text
     history = card.text[card.text.index("办理记录"):]
-    order = ["郝芳 提出", "系统 上报至包抓领导", "刘文华 批示：抓紧办理", "赵芳 答复：已协调", "赵芳 报告已解决：已发证",
-             "郝芳 退回重办：证还没拿到"]
+    order = ["郝芳 提出", "系统 上报至包抓领导", "刘文华 批示：抓紧办理", "赵芳 答复：已协调",
+             "赵芳 报告已解决：已发证", "郝芳 退回重办：证还没拿到"]
     positions = [history.find(step) for step in order]
     assert -1 not in positions, history
     assert positions == sorted(positions), history

@@ -371,7 +371,7 @@ def _history_entry(at: datetime, kind: str, actor: str | None, text: str | None,
         flat = " ".join(text.split())
         if len(flat) > _HISTORY_TEXT_CHARS:
             flat = flat[:_HISTORY_TEXT_CHARS] + "…"
-        words += f":{flat}"
+        words += f"：{flat}"
     return words
 
 

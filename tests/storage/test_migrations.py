@@ -256,7 +256,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
-    assert after.pop("shared_marks") == []  # a new table, empty
+    for new in ("shared_marks", "halfmonth_reports", "stage_events"):
+        assert after.pop(new) == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
@@ -318,7 +319,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
-    assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
+    for new in ("shared_marks", "halfmonth_reports", "stage_events"):
+        assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
@@ -364,3 +366,27 @@ def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "current"]) == 0
     asyncio.run(check())
+
+
+async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upgrade(empty_db: Database) -> None:
+    """0010: the 未绑定聊天账号 failures of before wait for their person like new notices do (and go back)."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0009")
+    async with empty_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO people (name, active, created_at) "
+                                "VALUES ('王刚', true, :now)"), {"now": NOW})
+        person = (await conn.execute(text("SELECT id FROM people"))).scalar_one()
+        for key, state, error in (("a|none", "undeliverable", outbox.NO_ACCOUNT),
+                                  ("b|none", "undeliverable", outbox.ALL_BLOCKED), ("c|none", "failed", "x")):
+            await conn.execute(text(
+                "INSERT INTO outbox (dedupe_key, person_id, payload, state, attempts, next_attempt_at, "
+                "last_error, created_at) VALUES (:key, :person, '{}', :state, 0, :now, :error, :now)"),
+                {"key": key, "person": person, "state": state, "error": error, "now": NOW})
+
+    async def states() -> dict[str, str]:
+        async with empty_db.engine.connect() as conn:
+            return dict((await conn.execute(text("SELECT dedupe_key, state FROM outbox"))).all())
+
+    await asyncio.to_thread(upgrade, empty_db.url)
+    assert await states() == {"a|none": "held", "b|none": "undeliverable", "c|none": "failed"}
+    await asyncio.to_thread(downgrade, empty_db.url, "0009")
+    assert await states() == {"a|none": "undeliverable", "b|none": "undeliverable", "c|none": "failed"}

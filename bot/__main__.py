@@ -41,25 +41,25 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diaodu", description="重点项目调度助手")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="运行机器人(已配置的 Telegram 和/或企业微信;"
-                              "设置 TELEGRAM_WEBHOOK_URL 时 Telegram 用 webhook)")
+    sub.add_parser("run", help="运行机器人（已配置的 Telegram 和/或企业微信；"
+                              "设置 TELEGRAM_WEBHOOK_URL 时 Telegram 用 webhook）")
 
     db = sub.add_parser("db", help="数据库迁移")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="升级数据库结构到最新版本")
     db_sub.add_parser("current", help="显示数据库当前版本")
 
-    imp = sub.add_parser("import", help="导入项目台账(xlsx 或 csv)")
+    imp = sub.add_parser("import", help="导入项目台账（xlsx 或 csv）")
     imp.add_argument("files", nargs="+", type=Path)
-    imp.add_argument("--dry-run", action="store_true", help="只检查并报告将发生的变化,不写入")
+    imp.add_argument("--dry-run", action="store_true", help="只检查并报告将发生的变化，不写入")
     imp.add_argument("--as-of", type=_date_arg, metavar="YYYY-MM-DD",
-                     help="台账中累计完成数的截至日期(台账未注明时使用)")
+                     help="台账中累计完成数的截至日期（台账未注明时使用）")
     imp.add_argument("--take-file", action="store_true",
-                     help="与系统中已做的更改冲突时采用台账的版本(默认保留系统中的更改)")
+                     help="与系统中已做的更改冲突时采用台账的版本（默认保留系统中的更改）")
 
     inv = sub.add_parser("invite", help="生成一次性邀请码")
     inv.add_argument("--role", required=True, choices=["liaison", "unit", "lead", "top", "admin"])
-    inv.add_argument("--person", required=True, help="人员姓名(须在人员名单中)")
+    inv.add_argument("--person", required=True, help="人员姓名（须在人员名单中）")
     inv.add_argument("--phone", help="同名时用手机号区分")
     inv.add_argument("--json", action="store_true", help="以 JSON 输出")
 
@@ -67,43 +67,43 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("--as", dest="person", required=True, help="人员姓名")
     con.add_argument("--phone", help="同名时用手机号区分")
 
-    cal = sub.add_parser("calendar", help="工作日历:录入官方放假和调休安排")
+    cal = sub.add_parser("calendar", help="工作日历：录入官方放假和调休安排")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
     cal_sub.add_parser("list", help="查看已录入的安排")
-    cal_set = cal_sub.add_parser("set", help="录入一天:off 放假,work 调休上班,auto 恢复默认")
+    cal_set = cal_sub.add_parser("set", help="录入一天：off 放假，work 调休上班，auto 恢复默认")
     cal_set.add_argument("day", type=_date_arg)
     cal_set.add_argument("kind", choices=["off", "work", "auto"])
-    cal_set.add_argument("--name", default="", help="节日名称,如 春节")
+    cal_set.add_argument("--name", default="", help="节日名称，如 春节")
     cal_set.add_argument("--to", type=_date_arg, metavar="YYYY-MM-DD", help="录入连续多天时的最后一天")
-    cal_off = cal_sub.add_parser("official", help="确认某年的官方通知已全部录入(该年不再按预估计算)")
+    cal_off = cal_sub.add_parser("official", help="确认某年的官方通知已全部录入（该年不再按预估计算）")
     cal_off.add_argument("year", type=int)
     cal_off.add_argument("--undo", action="store_true", help="改回按预估计算")
 
     sla = sub.add_parser("sla", help="问题办理时限")
     sla_sub = sla.add_subparsers(dest="sla_command", required=True)
     sla_sub.add_parser("show", help="查看时限")
-    sla_set = sla_sub.add_parser("set", help="修改时限,如:sla set category 审批手续 3")
+    sla_set = sla_sub.add_parser("set", help="修改时限，如：sla set category 审批手续 3")
     sla_set.add_argument("what", choices=["response", "resolution", "category", "end-of-day", "nudge-at"])
     sla_set.add_argument("values", nargs="+")
 
     job = sub.add_parser("job", help="立即运行一次定时任务")
     job.add_argument("name", choices=["escalate", "remind"],
-                     help="escalate 问题催办和上报;remind 填报提醒(按 --at 之前最近的提醒时间)")
-    job.add_argument("--at", type=_datetime_arg, help="按指定时间运行,如 2026-12-03T18:00+08:00")
+                     help="escalate 问题催办和上报；remind 填报提醒（按 --at 之前最近的提醒时间）")
+    job.add_argument("--at", type=_datetime_arg, help="按指定时间运行，如 2026-12-03T18:00+08:00")
 
-    dig = sub.add_parser("digest", help="生成或发送通报(周通报、月通报、季度、半年、年度、半月报)")
+    dig = sub.add_parser("digest", help="生成或发送通报（周通报、月通报、季度、半年、年度、半月报）")
     dig.add_argument("kind", choices=["weekly", "monthly", "quarterly", "halfyear", "annual", "halfmonth"])
-    dig.add_argument("--period", help="期间,如 2026-W47、2026-11、2026-Q4、2026-H2、2026;半月报写该半月中的"
-                                      "任一天,如 2026-11-16(默认:最近一期)")
+    dig.add_argument("--period", help="期间，如 2026-W47、2026-11、2026-Q4、2026-H2、2026；半月报写该半月中的"
+                                      "任一天，如 2026-11-16（默认：最近一期）")
     mode = dig.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="只生成文字、图表和台账到 --out 目录(默认)")
-    mode.add_argument("--send", action="store_true", help="发送(每期只发一次)")
+    mode.add_argument("--dry-run", action="store_true", help="只生成文字、图表和台账到 --out 目录（默认）")
+    mode.add_argument("--send", action="store_true", help="发送（每期只发一次）")
     dig.add_argument("--out", type=Path, default=Path("out"), help="--dry-run 的输出目录")
 
     grp = sub.add_parser("groups", help="接收通报的群")
     grp_sub = grp.add_subparsers(dest="groups_command", required=True)
     grp_sub.add_parser("list", help="查看")
-    grp_add = grp_sub.add_parser("add", help="添加:Telegram 群 chat id,或企业微信群机器人名称")
+    grp_add = grp_sub.add_parser("add", help="添加：Telegram 群 chat id，或企业微信群机器人名称")
     grp_add.add_argument("chat_id")
     grp_add.add_argument("--name", required=True)
     grp_add.add_argument("--channel", default="telegram", choices=["telegram", "wecom_robot"])
@@ -121,17 +121,17 @@ def _parser() -> argparse.ArgumentParser:
     wecom = sub.add_parser("wecom", help="企业微信应用")
     wecom_sub = wecom.add_subparsers(dest="wecom_command", required=True)
     wecom_menu = wecom_sub.add_parser("menu", help="发布应用菜单")
-    wecom_menu.add_argument("--dry-run", action="store_true", help="只打印菜单,不发布")
+    wecom_menu.add_argument("--dry-run", action="store_true", help="只打印菜单，不发布")
 
     demo = sub.add_parser("demo", help="用示例数据建立演示数据库并打开终端对话")
-    demo.add_argument("--as", dest="person", default="郝芳", help="以谁的身份对话(默认 郝芳,联络员)")
+    demo.add_argument("--as", dest="person", default="郝芳", help="以谁的身份对话（默认 郝芳，联络员）")
     demo.add_argument("--db", type=Path, default=Path("data/demo.sqlite3"), help="演示数据库文件")
-    demo.add_argument("--no-console", action="store_true", help="只建库,不打开对话")
+    demo.add_argument("--no-console", action="store_true", help="只建库，不打开对话")
 
-    bak = sub.add_parser("backup", help="备份数据库(SQLite 在线备份;PostgreSQL 给出 pg_dump 用法)")
-    bak.add_argument("--out", type=Path, help="备份文件(默认 data/backups/diaodu-年月日-时分秒.sqlite3)")
+    bak = sub.add_parser("backup", help="备份数据库（SQLite 在线备份；PostgreSQL 给出 pg_dump 用法）")
+    bak.add_argument("--out", type=Path, help="备份文件（默认 data/backups/diaodu-年月日-时分秒.sqlite3）")
 
-    rst = sub.add_parser("restore", help="从备份恢复 SQLite 数据库(请先停止机器人)")
+    rst = sub.add_parser("restore", help="从备份恢复 SQLite 数据库（请先停止机器人）")
     rst.add_argument("file", type=Path, help="备份文件")
     rst.add_argument("--force", action="store_true", help="目标数据库已有数据时也覆盖")
     return parser
@@ -141,14 +141,14 @@ def _date_arg(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"「{text}」不是日期,请写成 2027-02-06") from None
+        raise argparse.ArgumentTypeError(f"「{text}」不是日期，请写成 2027-02-06") from None
 
 
 def _datetime_arg(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"「{text}」不是时间,请写成 2026-12-03T18:00+08:00") from None
+        raise argparse.ArgumentTypeError(f"「{text}」不是时间，请写成 2026-12-03T18:00+08:00") from None
     return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ValidationError as error:
-        print(f"配置错误:{_describe_invalid(error)}", file=sys.stderr)
+        print(f"配置错误：{_describe_invalid(error)}", file=sys.stderr)
         print(_NOT_RESTARTED, file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(settings, json=settings.log_format == "json",
@@ -166,17 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args, settings)
     except ConfigError as error:
-        print(f"配置错误:{error}", file=sys.stderr)
+        print(f"配置错误：{error}", file=sys.stderr)
         print(_NOT_RESTARTED, file=sys.stderr)
         return error.exit_code
     except CliError as error:
-        print(f"错误:{error}", file=sys.stderr)
+        print(f"错误：{error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return 130
 
 
-_NOT_RESTARTED = f"请修改配置后再启动(退出状态 {EXIT_CONFIG}:按 deploy/diaodu.service 运行时 systemd 不会自动重启)。"
+_NOT_RESTARTED = f"请修改配置后再启动（退出状态 {EXIT_CONFIG}：按 deploy/diaodu.service 运行时 systemd 不会自动重启）。"
 
 
 def _describe_invalid(error: ValidationError) -> str:
@@ -193,7 +193,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 upgrade(settings.database_url)
             except ArgumentError as error:
-                raise ConfigError(f"DATABASE_URL 无法识别:{error}") from error
+                raise ConfigError(f"DATABASE_URL 无法识别：{error}") from error
             print("数据库已升级到最新版本。")
             return 0
         return asyncio.run(_db_current(settings))
@@ -244,7 +244,7 @@ async def _db_current(settings: Settings) -> int:
         current, revision, head = await schema_is_current(db.engine)
     finally:
         await db.dispose()
-    print(f"当前版本 {revision or '空库'},最新版本 {head}" + ("" if current else ",需要运行 diaodu db upgrade"))
+    print(f"当前版本 {revision or '空库'}，最新版本 {head}" + ("" if current else "，需要运行 diaodu db upgrade"))
     return 0 if current else 1
 
 
@@ -270,7 +270,7 @@ async def _import(settings: Settings, files: list[Path], *, dry_run: bool, as_of
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise CliError(f"找不到文件:{'、'.join(missing)}")
+        raise CliError(f"找不到文件：{'、'.join(missing)}")
     core = await _open(settings)
     try:
         with tqdm(desc="读取台账", unit="行", disable=None, file=sys.stderr) as bar:
@@ -292,12 +292,12 @@ async def _pick_person(core, name: str, phone: str | None):  # type: ignore[no-u
     async with core.db.session() as session:
         found = await people.find_people_by_name(session, name=name, phone=phone)
     if not found:
-        raise CliError(f"人员名单中没有「{name}」{f'(手机 {phone})' if phone else ''}。请先导入人员名单。")
+        raise CliError(f"人员名单中没有「{name}」{f'（手机 {phone}）' if phone else ''}。请先导入人员名单。")
     if len(found) > 1:
         lines = "\n".join(
             f"  {p.name}  手机 {p.phone or '—'}  {(p.unit.name if p.unit else p.title) or ''}" for p in found
         )
-        raise CliError(f"人员名单中有 {len(found)} 位「{name}」,请用 --phone 指定:\n{lines}")
+        raise CliError(f"人员名单中有 {len(found)} 位「{name}」，请用 --phone 指定：\n{lines}")
     return found[0]
 
 
@@ -321,7 +321,7 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"code": invite.code, "link": invite.link, "expires_at": invite.expires_at.isoformat()},
                          ensure_ascii=False))
     else:
-        print(f"邀请码:{invite.code}\n链接:{invite.link}\n有效期至:{format_time(invite.expires_at)}(北京时间)")
+        print(f"邀请码：{invite.code}\n链接：{invite.link}\n有效期至：{format_time(invite.expires_at)}（北京时间）")
     return 0
 
 
@@ -411,12 +411,12 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
             summary = await reminders.run_as_of(core.db, core.clock.now(), core.deps.renderer)
         else:
             result = await escalation.run(core.db, core.clock, core.deps.renderer)
-            summary = f"检查了 {result.checked} 个到期问题:" + ("、".join(result.actions) or "无需处理")
+            summary = f"检查了 {result.checked} 个到期问题：" + ("、".join(result.actions) or "无需处理")
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
     print(summary)
-    print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
+    print(f"发送结果：{stats}" if stats is not None else "未配置任何渠道，通知留在发件箱待发送。")
     return 0
 
 
@@ -439,7 +439,7 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
                     period = parse_period(args.kind, args.period)
                 except ValueError:
                     raise CliError(f"「{args.period}」不是有效的期间"
-                                   "(如 2026-W47、2026-11、2026-Q4、2026-H2、2026)。") from None
+                                   "（如 2026-W47、2026-11、2026-Q4、2026-H2、2026）。") from None
             else:
                 today = local_today(core.clock)
                 period = latest_due(calendar, args.kind, today) or period_containing(args.kind, today)
@@ -456,19 +456,19 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
                 (args.out / "bulletin.txt").write_text(html_to_plain(rendered.text), encoding="utf-8")
                 print(html_to_plain(rendered.text))
                 files = "、".join(p.name for p in rendered.files.values())
-                print(f"已写入 {args.out}:bulletin.txt、bulletin.html、{files}")
+                print(f"已写入 {args.out}：bulletin.txt、bulletin.html、{files}")
                 return 0
         from bot.services.web_links import public_base
 
         produced = await digests.produce(core.db, core.deps.renderer, period=period, now=core.clock.now(),
                                          files_root=settings.data_dir, web_url=public_base(settings.web_public_url))
         if produced is None:
-            raise CliError(f"{period.name} 的通报已经发送过,每期只发一次。可用 --dry-run 重新生成查看。")
+            raise CliError(f"{period.name} 的通报已经发送过，每期只发一次。可用 --dry-run 重新生成查看。")
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    print(f"{period.name} 通报已生成,{produced.notices} 条通知进入发件箱。")
-    print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
+    print(f"{period.name} 通报已生成，{produced.notices} 条通知进入发件箱。")
+    print(f"发送结果：{stats}" if stats is not None else "未配置任何渠道，通知留在发件箱待发送。")
     return 0
 
 
@@ -490,7 +490,7 @@ async def _halfmonth(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 half = periods.parse(args.period) if args.period else periods.latest_asked(today, calendar)
             except ValueError:
-                raise CliError(f"「{args.period}」不是有效的日期(写半月中的任一天,如 2026-11-16)。") from None
+                raise CliError(f"「{args.period}」不是有效的日期（写半月中的任一天，如 2026-11-16）。") from None
             if half.start > today:
                 raise CliError(f"{half.key} 所在的半月还没开始。")
             if not args.send:
@@ -503,12 +503,12 @@ async def _halfmonth(settings: Settings, args: argparse.Namespace) -> int:
         path = await halfmonth.produce(core.db, core.deps.renderer, half=half, now=core.clock.now(),
                                        files_root=settings.data_dir)
         if path is None:
-            raise CliError(f"{half.key} 所在半月的半月报已经汇总发送过,每期只发一次。可用 --dry-run 重新生成查看。")
+            raise CliError(f"{half.key} 所在半月的半月报已经汇总发送过，每期只发一次。可用 --dry-run 重新生成查看。")
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    print(f"半月报已汇总:{path.name},已发给项目办。")
-    print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
+    print(f"半月报已汇总：{path.name}，已发给项目办。")
+    print(f"发送结果：{stats}" if stats is not None else "未配置任何渠道，通知留在发件箱待发送。")
     return 0
 
 
@@ -543,7 +543,7 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
                 result = await session.execute(delete(BulletinGroup).where(
                     BulletinGroup.channel == args.channel, BulletinGroup.chat_id == args.chat_id))
                 if not result.rowcount:
-                    raise CliError(f"没有这个群:{args.channel} {args.chat_id}")
+                    raise CliError(f"没有这个群：{args.channel} {args.chat_id}")
                 await audit.record(session, actor=actor, at=now, action="group.remove", object_type="group",
                                    object_key=f"{args.channel}:{args.chat_id}")
         async with core.db.session() as session:
@@ -563,8 +563,8 @@ def _telegram_group_id(text: str) -> str:
 
     chat_id = telegram_group_id(text)
     if chat_id is None:
-        raise CliError(f"「{text}」不是 Telegram 群的 chat id(群的 chat id 是负数,如 -1001234567890)。"
-                       "更简单的办法:把机器人拉进群,由管理员在群里发送 /groups add 群名称;"
+        raise CliError(f"「{text}」不是 Telegram 群的 chat id（群的 chat id 是负数，如 -1001234567890）。"
+                       "更简单的办法：把机器人拉进群，由管理员在群里发送 /groups add 群名称；"
                        "企业微信群机器人请加 --channel wecom_robot。")
     return chat_id
 
@@ -580,10 +580,10 @@ def _check_robot_name(settings: Settings, name: str) -> None:
     if name in robots:
         return
     if not robots:
-        raise CliError(f"没有名为「{name}」的企业微信群机器人:尚未配置任何群机器人。"
-                       "请先在 WECOM_ROBOT_KEYS 中写上 名称=key,再添加。")
-    raise CliError(f"没有名为「{name}」的企业微信群机器人。已配置的群机器人:{'、'.join(robots)}"
-                   "(见 WECOM_ROBOT_KEYS)。")
+        raise CliError(f"没有名为「{name}」的企业微信群机器人：尚未配置任何群机器人。"
+                       "请先在 WECOM_ROBOT_KEYS 中写上 名称=key，再添加。")
+    raise CliError(f"没有名为「{name}」的企业微信群机器人。已配置的群机器人：{'、'.join(robots)}"
+                   "（见 WECOM_ROBOT_KEYS）。")
 
 
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:
@@ -599,7 +599,7 @@ async def _backup(settings: Settings, args: argparse.Namespace) -> int:
         info = await backup_sqlite(settings.database_url, out)
     except BackupError as error:
         raise CliError(str(error)) from error
-    print(f"已备份:{info.summary()}")
+    print(f"已备份：{info.summary()}")
     return 0
 
 
@@ -614,9 +614,9 @@ async def _restore(settings: Settings, args: argparse.Namespace) -> int:
         info = await restore_sqlite(args.file, settings.database_url, force=args.force)
     except BackupError as error:
         raise CliError(str(error)) from error
-    print(f"已从 {args.file} 恢复:{info.summary()}")
+    print(f"已从 {args.file} 恢复：{info.summary()}")
     if needs_upgrade(info):
-        print("备份的数据库结构较旧,请运行:diaodu db upgrade")
+        print("备份的数据库结构较旧，请运行：diaodu db upgrade")
     return 0
 
 
@@ -646,7 +646,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     status = asyncio.run(_import(settings, [DEMO_DIR / "projects_sample.xlsx"], dry_run=False))
     if status != 0:
         return status
-    print(f"演示数据库已建立:{args.db}")
+    print(f"演示数据库已建立：{args.db}")
     if args.no_console:
         return 0
     return asyncio.run(_console(settings, args.person, None))

@@ -69,7 +69,7 @@ class Core:
         current, revision, head = await schema_is_current(self.db.engine)
         if not current:
             raise SchemaOutOfDate(
-                f"数据库结构不是最新版本(当前 {revision or '空库'},最新 {head})。请先运行:diaodu db upgrade"
+                f"数据库结构不是最新版本（当前 {revision or '空库'}，最新 {head}）。请先运行：diaodu db upgrade"
             )
 
 
@@ -215,7 +215,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     try:
         core = Core.build(settings)
     except ArgumentError as error:
-        raise ConfigurationError(f"DATABASE_URL 无法识别:{error}") from error
+        raise ConfigurationError(f"DATABASE_URL 无法识别：{error}") from error
     try:
         await core.check_schema()
     except BaseException:
@@ -229,10 +229,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
     except (ValueError, WeComCryptoError) as error:  # what the settings hold cannot be used
         await core.db.dispose()
-        raise ConfigurationError(f"渠道配置有误:{error}") from error
+        raise ConfigurationError(f"渠道配置有误：{error}") from error
     if telegram is None and wecom is None:
         await core.db.dispose()
-        raise NoChannel("未配置任何渠道:请设置 TELEGRAM_BOT_TOKEN,或 WECOM_CORP_ID 等企业微信参数。")
+        raise NoChannel("未配置任何渠道：请设置 TELEGRAM_BOT_TOKEN，或 WECOM_CORP_ID 等企业微信参数。")
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
     scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)

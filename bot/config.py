@@ -96,9 +96,9 @@ def parse_robot_keys(text: str | None) -> dict[str, str]:
         if value.startswith(("http://", "https://")):
             value = (parse_qs(urlsplit(value).query).get("key") or [""])[0]
         if not sep or not name or not value:
-            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 「{name or pair[:10]}」应写成 名称=key")
+            raise RobotKeysError(f"WECOM_ROBOT_KEYS： 「{name or pair[:10]}」应写成 名称=key")
         if name in robots:
-            raise RobotKeysError(f"WECOM_ROBOT_KEYS: 机器人名称「{name}」重复")
+            raise RobotKeysError(f"WECOM_ROBOT_KEYS： 机器人名称「{name}」重复")
         robots[name] = value
     return robots
 

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.amounts import format_wan, has_unit
+from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.limits import preview
 
 ROLE_LABELS = labels.ROLES
@@ -62,6 +63,7 @@ class Renderer:
         )
 
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)
+        self.env.globals["level_names"] = LEVEL_NAMES  # 责任单位, 包抓领导, 区长, 区委书记/领导小组: in full
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(f"{template}.j2").render(**context).strip()

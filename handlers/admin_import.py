@@ -51,8 +51,8 @@ _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("import", "导入项目台账(Excel/CSV)", import_command, roles=frozenset({"admin"}),
-                         usage="/import,再发送台账文件"))
+    registry.add(Command("import", "导入项目台账（Excel/CSV）", import_command, roles=frozenset({"admin"}),
+                         usage="/import，再发送台账文件"))
 
 
 def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | None = None) -> list[list[Button]]:

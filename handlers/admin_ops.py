@@ -50,7 +50,7 @@ CHANNEL_LABELS = labels.CHANNELS
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
     registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN, in_group=True,
-                         usage="/groups add 群名称(在群里发送),或 /groups add 群机器人名称"))
+                         usage="/groups add 群名称（在群里发送），或 /groups add 群机器人名称"))
     registry.add(Command("broadcast", "群发通知", broadcast.broadcast_command, roles=ADMIN,
                          usage="/broadcast 联络员|单位名称|all 通知内容"))
     registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
@@ -319,7 +319,7 @@ def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:
     plain = " ".join(html_to_plain(str((row.payload or {}).get("html", ""))).split())
     preview = plain if len(plain) <= 30 else plain[:30] + "…"
     if row.state == outbox.IN_DOUBT:
-        reason = "发送中途中断,对方可能已收到"
+        reason = "发送中途中断，对方可能已收到"
     elif row.last_error == outbox.NO_ACCOUNT:
         reason = "未绑定聊天账号"
     elif row.last_error == outbox.ALL_BLOCKED:

@@ -175,13 +175,13 @@ async def people_command(ctx: Context, args: str) -> None:
         role = parse_role(text)
         if role is not None:
             query = query.where(Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role)))
-            title = f"角色:{ROLE_LABELS[role]}"
+            title = f"角色：{ROLE_LABELS[role]}"
         else:
             unit = await _pick_unit(ctx, text)
             if unit is None:
                 return
             query = query.where(Person.unit_id == unit.id)
-            title = f"单位:{unit.name}"
+            title = f"单位：{unit.name}"
     roster = list((await ctx.session.scalars(query)).unique().all())
     bound = await _bound_ids(ctx.session)
     page = page_of(roster, ctx.page, ROSTER_PAGE)

@@ -35,7 +35,8 @@ YEAR = re.compile(r"[0-9]{4}")
 YEAR_WORDS = {"official": "official", "官方": "official", "已录入": "official",
               "estimated": "estimated", "预估": "estimated"}
 SCHEDULE_ALIASES = {"提醒": "reminders", "周报": "weekly", "月报": "monthly", "预警": "alert", "表扬": "praise",
-                    "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds"}
+                    "权重": "weights", "阈值": "thresholds", "红黄灯": "thresholds", "排名": "top",
+                    "红灯": "red"}
 ON_WORDS = {"on": True, "开": True, "开启": True, "off": False, "关": False, "关闭": False}
 CLOCK = re.compile(r"^([0-9]{1,2})[:：]([0-9]{2})$")
 MAX_REMINDERS = 6
@@ -162,8 +163,8 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
             values = {f"{what}_enabled": ON_WORDS[word]}
         else:
             values = {f"{what}_time": _clock(args[0])}
-    elif what in {"alert", "praise"} and len(args) == 1:
-        values = {"missed_days_alert" if what == "alert" else "praise_n": _count(args[0], what)}
+    elif what in COUNTS and len(args) == 1:
+        values = {COUNTS[what][0]: _count(args[0], what)}
     elif what == "weights" and len(args) == 3:
         values = {"weights": _weights(args)}
     elif what == "thresholds" and len(args) == 2:
@@ -173,37 +174,45 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
     try:
         return replace(settings, **values)
     except ValueError as error:  # DigestSettings' own checks; the parsers above catch what users can type
-        raise ScheduleInputError(f"设置无效:{error}") from error
+        raise ScheduleInputError(f"设置无效：{error}") from error
 
 
-SCHEDULE_USAGE = ("用法:/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
-                  "monthly 09:00 | monthly on/off | alert 天数 | praise 个数 | weights 投资 及时 办结(合计 1) | "
-                  "thresholds 黄灯点数 红灯点数")
+SCHEDULE_USAGE = ("用法：/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
+                  "monthly 09:00 | monthly on/off | alert 天数 | praise 个数 | top 个数 | red 个数 | "
+                  "weights 投资 及时 办结（合计 1） | thresholds 黄灯点数 红灯点数")
 
 
 def _clock(text: str) -> time:
     match = CLOCK.match(text.strip())
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return time(int(match[1]), int(match[2]))
-    raise ScheduleInputError(f"「{text}」不是时间,请写成 16:00 这样的形式。")
+    raise ScheduleInputError(f"「{text}」不是时间，请写成 16:00 这样的形式。")
 
 
 def _times(text: str) -> tuple[time, ...]:
     parts = [p for p in re.split(r"[,，、;；\s]+", text) if p]
     times = sorted({_clock(p) for p in parts})
     if not times:
-        raise ScheduleInputError("请至少写一个提醒时间,如 16:00,18:00。")
+        raise ScheduleInputError("请至少写一个提醒时间，如 16:00,18:00。")
     if len(times) > MAX_REMINDERS:
         raise ScheduleInputError(f"提醒时间最多 {MAX_REMINDERS} 个。")
     return tuple(times)
 
 
+# /schedule word → (the setting, its least and greatest value, what it counts in Chinese)
+COUNTS: dict[str, tuple[str, int, int, str]] = {
+    "alert": ("missed_days_alert", 1, 20, "连续未填报的工作日数"),
+    "praise": ("praise_n", 1, 50, "表扬的项目个数"),
+    "top": ("bulletin_top_n", 1, 10, "群通报列出的排名前、后项目个数"),
+    "red": ("bulletin_red_max", 0, 20, "群通报最多列出的预警项目个数"),
+}
+
+
 def _count(text: str, what: str) -> int:
-    limit = 20 if what == "alert" else 50
+    _setting, least, most, noun = COUNTS[what]
     number = as_int(text)
-    if number is None or not 1 <= number <= limit:
-        noun = "连续未填报的工作日数" if what == "alert" else "表扬的项目个数"
-        raise ScheduleInputError(f"「{text}」无效:{noun}应为 1 到 {limit} 之间的整数。")
+    if number is None or not least <= number <= most:
+        raise ScheduleInputError(f"「{text}」无效：{noun}应为 {least} 到 {most} 之间的整数。")
     return number
 
 
@@ -225,17 +234,17 @@ def _weights(args: list[str]) -> ScoreWeights:
         parts = [p / 100 for p in parts]
         total = 1.0
     if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ScheduleInputError(f"三项权重之和须为 1(现为 {total:g}),如 0.6 0.2 0.2。")
+        raise ScheduleInputError(f"三项权重之和须为 1（现为 {total:g}），如 0.6 0.2 0.2。")
     investment, punctuality, _ = parts
     try:  # the third takes up the rounding, so that the three sum to 1 as ScoreWeights insists
         return ScoreWeights(investment=investment, punctuality=punctuality,
                             problems=max(0.0, 1.0 - investment - punctuality))
     except ValueError:
-        raise ScheduleInputError(f"三项权重之和须为 1(现为 {total:g}),如 0.6 0.2 0.2。") from None
+        raise ScheduleInputError(f"三项权重之和须为 1（现为 {total:g}），如 0.6 0.2 0.2。") from None
 
 
 def _thresholds(current: LightThresholds, args: list[str]) -> LightThresholds:
     yellow, red = (_number(a) for a in args)
     if yellow > red or red > 100:
-        raise ScheduleInputError("黄灯点数须不大于红灯点数,且都在 0 到 100 之间,如 10 30。")
+        raise ScheduleInputError("黄灯点数须不大于红灯点数，且都在 0 到 100 之间，如 10 30。")
     return replace(current, yellow_from_points=yellow, red_from_points=red)  # valid: checked just above

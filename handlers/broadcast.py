@@ -51,7 +51,7 @@ async def broadcast_command(ctx: Context, args: str) -> None:
                                               state={"target": target, "text": text}, now=ctx.now)
         ctx.reply("admin_ops_broadcast_confirm", target=label, count=len(recipients), text=text,
                   limit=ctx.deps.settings.broadcast_confirm,
-                  buttons=[[Button(f"确认发送({len(recipients)} 人)", f"{PREFIX}:ok"),
+                  buttons=[[Button(f"确认发送（{len(recipients)} 人）", f"{PREFIX}:ok"),
                             Button("取消", f"{PREFIX}:x")]])
         return
     await _send(ctx, label, recipients, text)

@@ -30,7 +30,7 @@ _CANCEL = Button("取消", f"{PREFIX}:cancel")
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("halfmonth", "报送半月报(进展、问题、下一步措施)", halfmonth_command,
+    registry.add(Command("halfmonth", "报送半月报（进展、问题、下一步措施）", halfmonth_command,
                          roles=frozenset({"liaison", "admin"}), usage="/halfmonth [项目编号]"))
 
 

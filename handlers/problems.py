@@ -189,13 +189,14 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
         if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
             return
         await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
-        ctx.reply("problem_ask_photos", buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")],
+        ctx.reply("problem_ask_photos", buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
                                                   [Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif step == "photos" and ctx.msg.photos:
         photos = [*state.get("photos", []), *ctx.msg.photos]
         await _save(ctx, ISSUE_FLOW, {**state, "photos": photos})
         ctx.reply("report_photo_received", count=len(photos),
-                  buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")], [Button("取消", f"{ISSUE_PREFIX}:x")]])
+                  buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
+                           [Button("取消", f"{ISSUE_PREFIX}:x")]])
     else:
         ctx.reply("problem_flow_hint", step=step)
 
@@ -226,13 +227,14 @@ async def issue_button(ctx: Context, data: str) -> None:
         # the description came with the command: on to the photos
         await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category], "photos": []})
         ctx.reply("problem_ask_photos", category=CATEGORIES[category],
-                  buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")], [Button("取消", f"{ISSUE_PREFIX}:x")]])
+                  buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
+                           [Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif category is not None and state.get("step") == "category":
         await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
         await _save(ctx, ISSUE_FLOW, {**state, "step": "unit"})
-        buttons = [[Button(("牵头单位:" if i == 0 else "配合单位:") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]
+        buttons = [[Button(("牵头单位：" if i == 0 else "配合单位：") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]
                    for i, u in enumerate(await _unit_choices(ctx, project))]
         ctx.reply("problem_pick_unit", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif kind == "u" and state.get("step") == "unit":

@@ -26,7 +26,7 @@ PREFIX = "rp"
 
 
 def _buttons_photos() -> list[list[Button]]:
-    return [[Button("完成(不再上传照片)", f"{PREFIX}:done")], [Button("取消", f"{PREFIX}:cancel")]]
+    return [[Button("完成（不再上传照片）", f"{PREFIX}:done")], [Button("取消", f"{PREFIX}:cancel")]]
 
 
 def _buttons_confirm() -> list[list[Button]]:

@@ -56,13 +56,13 @@ def _for_unit(name: str, description: str, handler: Handler, usage: str) -> Comm
     bot.domain.scope)."""
     return Command(name, description, handler, roles=frozenset({"unit", "admin"}), usage=usage,
                    more=(Use(frozenset({"unit"}), description),
-                         Use(frozenset({"admin"}), f"代办:{description}(单位没有经办人时)")))
+                         Use(frozenset({"admin"}), f"代办：{description}（单位没有经办人时）")))
 
 
 def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
-    registry.add(Command("start", "绑定账号(发送邀请码)", start.start, public=True, usage="/start 邀请码"))
+    registry.add(Command("start", "绑定账号（发送邀请码）", start.start, public=True, usage="/start 邀请码"))
     registry.add(Command("help", "查看我能用的命令", start.help_command, public=True, in_group=True))
     registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
                          usage="/report 项目编号 金额 形象进度", light=True))
@@ -78,22 +78,22 @@ def build_commands() -> CommandRegistry:
                                    "/issue 项目编号 类别 问题描述 或 /issue 问题编号"),)))
     registry.add(Command("issues", "我的问题清单", problems.issues_command))
     registry.add(_for_unit("accept", "受理问题", problems.command_for("accept"), "/accept 问题编号"))
-    registry.add(_for_unit("answer", "答复问题(可写承诺日期)", problems.command_for("answer"),
+    registry.add(_for_unit("answer", "答复问题（可写承诺日期）", problems.command_for("answer"),
                            "/answer 问题编号 [2026-12-10] 办理方案"))
     registry.add(_for_unit("reassign", "申请改派", problems.command_for("reassign"), "/reassign 问题编号 理由"))
     registry.add(_for_unit("resolved", "报告问题已解决", problems.command_for("resolve"),
                            "/resolved 问题编号 办理结果"))
     registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
                          roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
-    registry.add(Command("reopen", "问题未解决,退回重办", problems.command_for("reopen"),
+    registry.add(Command("reopen", "问题未解决，退回重办", problems.command_for("reopen"),
                          roles=frozenset({"liaison", "admin"}), usage="/reopen 问题编号 理由",  # only the raiser
-                         more=(Use(frozenset({"liaison"}), "问题未解决,退回重办"),
-                               Use(frozenset({"admin"}), "您交办的议定事项未解决,退回重办"))))
+                         more=(Use(frozenset({"liaison"}), "问题未解决，退回重办"),
+                               Use(frozenset({"admin"}), "您交办的议定事项未解决，退回重办"))))
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("rank", "查看当前排名", digest.rank_command, in_group=True))  # public standings in a group
-    registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
-    registry.add(Command("web", "打开驾驶舱网页(一次性登录链接)", web.web_command))
+    registry.add(Command("export", "导出项目台账（Excel）", digest.export_command, roles=frozenset({"admin"})))
+    registry.add(Command("web", "打开驾驶舱网页（一次性登录链接）", web.web_command))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import

@@ -30,9 +30,9 @@ WORDS = {START: "开工", FINISH: "竣工"}
 
 def register(registry: CommandRegistry) -> None:
     roles = frozenset({"liaison", "admin"})
-    registry.add(Command("started", "报告项目开工(牵头单位确认后计入开工率)", started_command, roles=roles,
+    registry.add(Command("started", "报告项目开工（牵头单位确认后计入开工率）", started_command, roles=roles,
                          usage="/started 项目编号 [开工日期]"))
-    registry.add(Command("finished", "报告项目竣工(牵头单位确认后计入竣工率)", finished_command, roles=roles,
+    registry.add(Command("finished", "报告项目竣工（牵头单位确认后计入竣工率）", finished_command, roles=roles,
                          usage="/finished 项目编号 [竣工日期]"))
 
 

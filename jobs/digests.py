@@ -80,7 +80,7 @@ def _enabled(settings: DigestSettings, kind: str) -> bool:
 async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: Period, calendar: WorkCalendar,
                           settings: DigestSettings, out_dir: Path, late: bool = False,
                           workers: Workers | None = None) -> Rendered:
-    """Compute the standings for a period and render its text, chart and (monthly and up) Excel ledger.
+    """Compute the standings for a period and render its text, chart(s) and Excel ledger.
 
     The database is read here, on the event loop; everything else (the standings' assembly, the charts, the
     workbook, the texts and their splitting: seconds of pure Python for 10,000 projects) runs in a worker
@@ -93,9 +93,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
-    problems = None
+    problems = await problem_rows(session)  # every bulletin attaches the Excel ledger: its full lists
     if period.kind != "weekly":
-        problems = await problem_rows(session)
         unit_problems = await problems_by_unit(session, start=start, end=end)
     job = BulletinJob(
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,

@@ -54,15 +54,15 @@ async def run_as_of(db: Database, now: datetime, renderer: Renderer) -> str:
     slot = slot_at(times, local.time())
     if slot is None:
         first = min(times).strftime("%H:%M")
-        return f"{local:%Y-%m-%d %H:%M} 还没到当天第一个提醒时间({first}),没有提醒要发。"
+        return f"{local:%Y-%m-%d %H:%M} 还没到当天第一个提醒时间（{first}），没有提醒要发。"
     result = await run(db, now, renderer, slot=slot)
     if result.skipped == "disabled":
-        return "填报提醒已关闭(/schedule reminders on 可开启),没有发送。"
+        return "填报提醒已关闭（/schedule reminders on 可开启），没有发送。"
     if result.skipped is not None:
-        return f"{local:%Y-%m-%d} 不是工作日,没有提醒要发。"
+        return f"{local:%Y-%m-%d} 不是工作日，没有提醒要发。"
     reminded = "、".join(result.reminded) or "无"
     alerts = "、".join(result.alerts) or "无"
-    return f"按 {slot:%H:%M} 的提醒运行:提醒了 {len(result.reminded)} 人({reminded});连续未填报预警:{alerts}。"
+    return f"按 {slot:%H:%M} 的提醒运行：提醒了 {len(result.reminded)} 人（{reminded}）；连续未填报预警：{alerts}。"
 
 
 async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) -> ReminderResult:

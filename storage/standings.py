@@ -387,18 +387,18 @@ def _history_entry(at: datetime, kind: str, actor: str | None, text: str | None,
     words = f"{at.astimezone(SHANGHAI):%m-%d %H:%M} {actor or '系统'} {labels.label(labels.EVENTS, kind)}"
     detail = detail or {}
     if kind == "reassigned" and detail.get("from") and detail.get("to"):
-        words += f"({detail['from']}→{detail['to']})"
+        words += f"（{detail['from']}→{detail['to']}）"
     if kind == "escalated":
         to = detail.get("to")
         if isinstance(to, int) and 0 <= to < len(LEVEL_NAMES):
             words += f"至{LEVEL_NAMES[to]}"
     if detail.get("as_admin"):
-        words += "(管理员代为销号)"
+        words += "（管理员代为销号）"
     if text:
         flat = " ".join(text.split())
         if len(flat) > _HISTORY_TEXT_CHARS:
             flat = flat[:_HISTORY_TEXT_CHARS] + "…"
-        words += f":{flat}"
+        words += f"：{flat}"
     return words
 
 

@@ -24,12 +24,18 @@ class DigestSettings:
     monthly_enabled: bool = True
     monthly_time: time = time(9, 0)
     praise_n: int = 3
+    # A group bulletin (and the top officials' summary) fits one message: the first and last ``bulletin_top_n``
+    # of each ranking and at most ``bulletin_red_max`` red projects; the rest is in the chart and the xlsx.
+    bulletin_top_n: int = 5
+    bulletin_red_max: int = 10
     thresholds: LightThresholds = field(default_factory=LightThresholds)
     weights: ScoreWeights = field(default_factory=ScoreWeights)
 
     def __post_init__(self) -> None:
         if not self.reminder_times or self.missed_days_alert < 1 or self.praise_n < 1:
             raise ValueError("need at least one reminder time, an alert after ≥1 day and praise_n ≥ 1")
+        if self.bulletin_top_n < 1 or self.bulletin_red_max < 0:
+            raise ValueError("need bulletin_top_n ≥ 1 and bulletin_red_max ≥ 0")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -69,12 +69,13 @@ CALENDAR_KINDS: dict[str, str] = {"off": "放假", "work": "调休上班", "auto
 
 # Settings changed by /sla and /schedule, and the parts of the nested ones.
 SETTINGS: dict[str, str] = {
-    "response_days": "受理时限", "resolution_by_category": "办结时限(按类别)", "resolution_default": "默认办结时限",
+    "response_days": "受理时限", "resolution_by_category": "办结时限（按类别）", "resolution_default": "默认办结时限",
     "resolution_days_above": "上报后办结时限", "end_of_day": "每日截止", "nudge_at": "临期提醒",
     "reminders_enabled": "填报提醒", "reminder_times": "提醒时间", "missed_days_alert": "未填报预警天数",
     "weekly_enabled": "周报", "weekly_time": "周报时间", "monthly_enabled": "月报", "monthly_time": "月报时间",
-    "praise_n": "表扬个数", "thresholds": "红黄灯", "weights": "得分权重",
-    "yellow_from_points": "黄灯(落后百分点)", "red_from_points": "红灯(落后百分点)",
+    "praise_n": "表扬个数", "bulletin_top_n": "群通报排名前后个数",
+    "bulletin_red_max": "群通报预警个数上限", "thresholds": "红黄灯", "weights": "得分权重",
+    "yellow_from_points": "黄灯（落后百分点）", "red_from_points": "红灯（落后百分点）",
     "late_year_cutoff": "年末考核起始日", "late_year_min_rate": "年末最低完成率",
     "investment": "投资完成", "punctuality": "按时填报", "problems": "问题办理",
 }

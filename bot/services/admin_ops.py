@@ -33,11 +33,11 @@ async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now
     """Enter an official day: `off` (holiday) or `work` (调休 working day); `auto` removes the entry."""
     if kind == "auto":
         if not await clear_calendar_day(session, day=day):
-            raise AdminInputError(f"{day} 没有设置过,无需恢复。")
+            raise AdminInputError(f"{day} 没有设置过，无需恢复。")
     elif kind in {"off", "work"}:
         await set_calendar_day(session, day=day, working=kind == "work", name=name, now=now, by=actor.label)
     else:
-        raise AdminInputError("日期类型只能是 off(放假)、work(调休上班)或 auto(恢复默认)。")
+        raise AdminInputError("日期类型只能是 off（放假）、work（调休上班）或 auto（恢复默认）。")
     await audit.record(session, actor=actor, at=now, action="calendar.set", object_type="calendar",
                        object_key=day.isoformat(), detail={"kind": kind, "name": name})
 
@@ -49,7 +49,7 @@ async def set_days(session: AsyncSession, *, first: date, last: date, kind: str,
         raise AdminInputError(f"日期范围 {first}..{last} 的结束日早于开始日。")
     count = (last - first).days + 1
     if count > MAX_RANGE_DAYS:
-        raise AdminInputError(f"一次最多录入 {MAX_RANGE_DAYS} 天,请分段录入。")
+        raise AdminInputError(f"一次最多录入 {MAX_RANGE_DAYS} 天，请分段录入。")
     done = 0
     for offset in range(count):
         try:
@@ -59,7 +59,7 @@ async def set_days(session: AsyncSession, *, first: date, last: date, kind: str,
             if kind != "auto":  # restoring a range skips the days that were never set
                 raise
     if done == 0:
-        raise AdminInputError(f"{first}..{last} 没有设置过的日期,无需恢复。")
+        raise AdminInputError(f"{first}..{last} 没有设置过的日期，无需恢复。")
     return done
 
 
@@ -86,7 +86,7 @@ def _days(text: str) -> int:
 def _level(text: str) -> int:
     level = as_int(text)
     if level is None or level > TOP_LEVEL:
-        raise AdminInputError(f"层级「{text}」无效:0 责任单位,1 包抓领导,2 区长,3 区委书记/领导小组。")
+        raise AdminInputError(f"层级「{text}」无效：0 责任单位，1 包抓领导，2 区长，3 区委书记/领导小组。")
     return level
 
 
@@ -98,32 +98,32 @@ def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:
             level = _level(args[0])
             if level != 0:
                 raise AdminInputError(
-                    "只有责任单位(第 0 层)有受理时限;各层领导按办结时限办理:sla set resolution 层级 天数")
+                    "只有责任单位（第 0 层）有受理时限；各层领导按办结时限办理：sla set resolution 层级 天数")
             days = list(policy.response_days)
             days[level] = _days(args[1])
             return replace(policy, response_days=tuple(days))  # type: ignore[arg-type]
         if what == "resolution" and len(args) == 2:
             level = _level(args[0])
             if level == 0:
-                raise AdminInputError("第 0 层(责任单位)的办结时限按问题类别设置:sla set category 类别 天数")
+                raise AdminInputError("第 0 层（责任单位）的办结时限按问题类别设置：sla set category 类别 天数")
             above = list(policy.resolution_days_above)
             above[level - 1] = _days(args[1])
             return replace(policy, resolution_days_above=tuple(above))  # type: ignore[arg-type]
         if what == "category" and len(args) == 2:
             if args[0] not in CATEGORIES:
-                raise AdminInputError(f"没有「{args[0]}」这个类别。类别:{'、'.join(CATEGORIES)}")
+                raise AdminInputError(f"没有「{args[0]}」这个类别。类别：{'、'.join(CATEGORIES)}")
             return replace(policy, resolution_by_category={**policy.resolution_by_category, args[0]: _days(args[1])})
         if what in {"end-of-day", "nudge-at"} and len(args) == 1:
             try:
                 value = time.fromisoformat(args[0])
             except ValueError:
-                raise AdminInputError(f"「{args[0]}」不是时间,请写成 17:30 这样的形式。") from None
+                raise AdminInputError(f"「{args[0]}」不是时间，请写成 17:30 这样的形式。") from None
             return replace(policy, **{"end_of_day" if what == "end-of-day" else "nudge_at": value})
     except ValueError as error:
         if isinstance(error, AdminInputError):
             raise
-        raise AdminInputError(f"设置无效:{error}") from error
-    raise AdminInputError("用法:sla set response 层级 天数 | resolution 层级 天数 | category 类别 天数 | "
+        raise AdminInputError(f"设置无效：{error}") from error
+    raise AdminInputError("用法：sla set response 层级 天数 | resolution 层级 天数 | category 类别 天数 | "
                           "end-of-day 17:30 | nudge-at 09:00")
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from bot.domain.bulletin_cut import bulletin_cuts, first
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
@@ -51,7 +52,7 @@ class BulletinJob:
     settings: DigestSettings
     figures: ProjectFigures
     problem_shares: dict[str, float | None]
-    problems: list[ProblemRow] | None  # monthly and up: the problem ledger of the workbook
+    problems: list[ProblemRow] | None  # the problem sheet of the Excel ledger (None: no ledger)
     unit_problems: list[UnitProblems]
     period_done: Decimal
     open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
@@ -90,7 +91,8 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     projects = standings_service.build_standings(job.figures, cutoff=job.cutoff, thresholds=settings.thresholds)
     standings = standings_service.assemble(job.period.name, job.cutoff, projects, job.problem_shares,
                                            settings.weights, settings.thresholds, settings.praise_n)
-    document = None if job.problems is None else (lambda: _document(renderer, standings, job))
+    document = None if job.problems is None or job.period.kind == "weekly" else (
+        lambda: _document(renderer, standings, job))
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document)
     work = _render_texts(renderer, standings, job, files)
     work.failed = failed
@@ -110,8 +112,8 @@ def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> byt
 
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
                  out_dir: Path, document: Callable[[], bytes] | None = None) -> tuple[dict[str, Path], list[str]]:
-    """The bulletin's chart (and for monthly and up: the units' chart, the Excel ledger and the Word
-    bulletin, ``document``) under out_dir,
+    """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin) and for monthly and
+    up the units' chart and the Word bulletin (``document``) under out_dir,
     and the names of the files that could not be built: each is built on its own, so that one failing
     (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
@@ -122,8 +124,9 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
 
     builders: dict[str, tuple[str, Callable[[], bytes]]] = {
         "chart": ("ranking.png", lambda: ranking_chart(standings))}
-    if problems is not None:
+    if period.kind != "weekly":
         builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+    if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
                               lambda: ledger_workbook(standings, problems))
     if document is not None:
@@ -143,11 +146,21 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
 
 
 def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, files: dict[str, Path]) -> BulletinWork:
-    """The bulletin's text and parts, the top officials' summary and each lead official's digest."""
+    """The bulletin's text and parts, the top officials' summary and each lead official's digest.
+
+    The group text and the summary carry the headline figures and the ends of each list (``bulletin_cuts``):
+    they fit one message whatever the district's size; the full lists are in the chart and the Excel ledger.
+    """
     period, kind_name = job.period, KIND_NAMES[job.period.kind]
+    settings = job.settings
+    cut = bulletin_cuts(standings, top_n=settings.bulletin_top_n, red_max=settings.bulletin_red_max)
+    busiest = sorted(job.unit_problems, key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
     text = renderer.render(
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
-        s=standings, period=period, kind_name=kind_name, unit_problems=job.unit_problems,
+        s=standings, cut=cut, period=period, kind_name=kind_name, files=sorted(files),
+        unit_problems=first(busiest, settings.bulletin_top_n),
+        problem_totals=[sum(u.raised for u in busiest), sum(u.solved for u in busiest),
+                        sum(u.overdue for u in busiest)],
         corrections=job.corrections, names={p.code: p.name for p in standings.projects},
         totals=totals(standings.projects),
         period_done=job.period_done,
@@ -155,8 +168,8 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
-                        top_parts=split_html(renderer.render("bulletin_top_summary", s=standings, period=period,
-                                                             kind_name=kind_name)))
+                        top_parts=split_html(renderer.render("bulletin_top_summary", s=standings, cut=cut,
+                                                             period=period, kind_name=kind_name)))
     by_leader: dict[int, list] = {}
     for project in standings.projects:
         if project.lead_official_id is not None:

@@ -121,7 +121,7 @@ async def test_groups_add_in_a_private_chat_takes_only_a_configured_robot(
     try:
         refused = await say(robots, ADMIN, "/groups add 不存在的机器人")
         assert "没有名为「不存在的机器人」的企业微信群机器人" in refused
-        assert "已配置的群机器人:领导小组、项目办" in refused
+        assert "已配置的群机器人：领导小组、项目办" in refused
         assert "请写明" in await say(robots, ADMIN, "/groups add")
         assert await entries(robots, "group.add") == []
 
@@ -146,7 +146,7 @@ def test_cli_groups_add_refuses_a_robot_that_is_not_configured(
 
     assert main(["groups", "add", "不存在的机器人", "--channel", "wecom_robot", "--name", "领导"]) == 1
     err = capsys.readouterr().err
-    assert "没有名为「不存在的机器人」的企业微信群机器人" in err and "已配置的群机器人:领导小组、项目办" in err
+    assert "没有名为「不存在的机器人」的企业微信群机器人" in err and "已配置的群机器人：领导小组、项目办" in err
     assert main(["groups", "add", "项目办", "--channel", "wecom_robot", "--name", "项目办"]) == 0
     assert capsys.readouterr().out.splitlines() == ["wecom_robot\t项目办\t项目办"]
 
@@ -221,10 +221,10 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
     asked = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
     # More than BROADCAST_CONFIRM (10) people: the count, the text, and nothing sent before 确认发送.
     assert liaisons > 10 and f"这条通知将发给联络员 <b>{liaisons} 人</b>" in asked.text, asked
-    assert "明天上午9:00召开调度会" in asked.text and asked.buttons == [f"确认发送({liaisons} 人)", "取消"]
+    assert "明天上午9:00召开调度会" in asked.text and asked.buttons == [f"确认发送（{liaisons} 人）", "取消"]
     assert await rows(tg.core) == []
-    replies = await tg.press(9001, f"确认发送({liaisons} 人)")
-    assert f"已向联络员群发通知:{liaisons} 人,其中 {liaisons - 2} 人未绑定账号" in replies.text
+    replies = await tg.press(9001, f"确认发送（{liaisons} 人）")
+    assert f"已向联络员群发通知：{liaisons} 人，其中 {liaisons - 2} 人未绑定账号" in replies.text
 
     mark = len(tg.fake.calls)
     sender = OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)},
@@ -242,7 +242,7 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
 
     # The same words again, at the same moment, are another broadcast (its own dedupe key), not a duplicate.
     await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
-    again = await tg.press(9001, f"确认发送({liaisons} 人)")
+    again = await tg.press(9001, f"确认发送（{liaisons} 人）")
     assert f"{liaisons} 人" in again.text
     assert (await sender.drain(5)).sent == 2
 
@@ -254,21 +254,21 @@ async def test_broadcast_to_a_unit_and_refusals(core: Core) -> None:
     assert "赵芳" in {p.name for p in in_housing}
     await console_id(core, "赵芳")
     sent = await say(core, ADMIN, "/broadcast 住建局 请于本周五前报送征迁进度")
-    assert f"已向区住建局群发通知:{len(in_housing)} 人,其中 {len(in_housing) - 1} 人未绑定账号" in sent
+    assert f"已向区住建局群发通知：{len(in_housing)} 人，其中 {len(in_housing) - 1} 人未绑定账号" in sent
     [to_zhao] = [r for r in await rows(core) if r.state == outbox.PENDING]
     assert to_zhao.channel == CHANNEL and "请于本周五前报送征迁进度" in to_zhao.payload["html"]
 
     async with core.db.session() as session:
         active = int(await session.scalar(select(func.count(Person.id)).where(Person.active.is_(True))) or 0)
     asked = await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
-    assert f"这条通知将发给全体人员 {active} 人(超过 10 人的群发须确认)" in asked, asked
+    assert f"这条通知将发给全体人员 {active} 人（超过 10 人的群发须确认）" in asked, asked
     queued = len(await rows(core))
     cancelled = plain(await handle(core, ADMIN, data="bc:x"))
-    assert "已取消,这条通知没有发送" in cancelled and len(await rows(core)) == queued
+    assert "已取消，这条通知没有发送" in cancelled and len(await rows(core)) == queued
     assert "按钮已失效" in plain(await handle(core, ADMIN, data="bc:ok"))  # nothing waits any more
     await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
     everyone = plain(await handle(core, ADMIN, data="bc:ok"))
-    assert f"已向全体人员群发通知:{active} 人" in everyone
+    assert f"已向全体人员群发通知：{active} 人" in everyone
     assert len(await rows(core)) == queued + active
 
     assert "用法" in await say(core, ADMIN, "/broadcast 联络员")
@@ -292,10 +292,10 @@ async def test_audit_lists_changes_in_chinese_and_by_object(core: Core) -> None:
 
     latest = await say(core, ADMIN, "/audit")
     lines = latest.splitlines()
-    assert lines[0].startswith("最近的修改记录(") and "条，第 1/" in lines[0]  # 20 a page, the latest first
-    assert lines[1] == f"2026-11-20 10:05 {ADMIN}(Telegram) 录入日历 2027-03-10:放假 区运会"
-    assert lines[2] == f"2026-11-20 10:05 {ADMIN}(Telegram) 修改办理时限:办结时限(按类别) 审批手续 3 → 4"
-    assert "群发通知" in latest and "(控制台)" in latest
+    assert lines[0].startswith("最近的修改记录（") and "条，第 1/" in lines[0]  # 20 a page, the latest first
+    assert lines[1] == f"2026-11-20 10:05 {ADMIN}（Telegram） 录入日历 2027-03-10：放假 区运会"
+    assert lines[2] == f"2026-11-20 10:05 {ADMIN}（Telegram） 修改办理时限：办结时限（按类别） 审批手续 3 → 4"
+    assert "群发通知" in latest and "（控制台）" in latest
 
     day = await say(core, ADMIN, "/audit 2027-03-10")
     assert "「2027-03-10」的修改记录" in day and "录入日历" in day and "修改办理时限" not in day
@@ -330,10 +330,10 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
 
     shown = await handle(core, ADMIN, text="/outbox")
     text = plain(shown)
-    assert "待发送 1 条,最早的已等待 30 分钟" in text
-    assert "未送达的消息(共 1 条)" in text and "未绑定聊天账号" not in text  # 王刚's notice waits, not failed
-    assert "王刚 未绑定,1 条通知待送达(最早的已等待 1 小时 0 分钟)" in text
-    assert f"#{failed_id} 赵芳(控制台)|发送失败" in text and "「周报已发布」 原因:PermanentError" in text
+    assert "待发送 1 条，最早的已等待 30 分钟" in text
+    assert "未送达的消息（共 1 条）" in text and "未绑定聊天账号" not in text  # 王刚's notice waits, not failed
+    assert "王刚 未绑定，1 条通知待送达（最早的已等待 1 小时 0 分钟）" in text
+    assert f"#{failed_id} 赵芳（控制台），发送失败" in text and "「周报已发布」 原因：PermanentError" in text
     labels = [(b.label, b.data) for row in shown.replies[-1].buttons for b in row]
     assert labels == [("邀请 王刚", f"adp:inv:unit:{wang.id}"), (f"重试 #{failed_id}", f"obx:r:{failed_id}"),
                       ("全部重试", "obx:all")]
@@ -378,8 +378,8 @@ async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core:
 
     shown = await handle(core, ADMIN, text="/outbox")
     text = plain(shown)
-    assert f"#{doubt.id} 赵芳(控制台)|结果未知" in text and "原因:发送中途中断,对方可能已收到" in text
-    assert "系统不会自动重发;请先向收件人确认" in text and "待发送 0 条" in text
+    assert f"#{doubt.id} 赵芳（控制台），结果未知" in text and "原因：发送中途中断，对方可能已收到" in text
+    assert "系统不会自动重发；请先向收件人确认" in text and "待发送 0 条" in text
     assert [b.label for row in shown.replies[-1].buttons for b in row] == [f"重试 #{doubt.id}", "全部重试"]
 
     assert "已重新排队 1 条" in plain(await handle(core, ADMIN, data=f"obx:r:{doubt.id}"))
@@ -407,7 +407,7 @@ def test_cli_groups_add_refuses_what_is_not_a_chat_id(
     monkeypatch.setenv("DATABASE_URL", url)
 
     assert main(["groups", "add", "abc", "--name", "领导小组"]) == 1
-    assert "「abc」不是 Telegram 群的 chat id(群的 chat id 是负数" in capsys.readouterr().err
+    assert "「abc」不是 Telegram 群的 chat id（群的 chat id 是负数" in capsys.readouterr().err
     assert main(["groups", "add", "12345", "--name", "领导小组"]) == 1  # a person's private chat
     capsys.readouterr()
     assert main(["groups", "list"]) == 0
@@ -419,8 +419,8 @@ def test_cli_groups_add_refuses_what_is_not_a_chat_id(
 async def test_groups_add_in_a_private_chat_refuses_what_is_not_a_chat_id_and_takes_a_group_id(
         core: Core) -> None:
     refused = await say(core, ADMIN, "/groups add abc")
-    assert "这里是私聊,「abc」不是群号" in refused and "-1001234567890" in refused, refused
-    assert "这里是私聊,「123」不是群号" in await say(core, ADMIN, "/groups add 123")
+    assert "这里是私聊，「abc」不是群号" in refused and "-1001234567890" in refused, refused
+    assert "这里是私聊，「123」不是群号" in await say(core, ADMIN, "/groups add 123")
     assert await entries(core, "group.add") == []
 
     added = await say(core, ADMIN, "/groups add -1001234567890 领导小组")

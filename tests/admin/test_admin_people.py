@@ -71,7 +71,7 @@ async def test_invite_gives_a_link_that_binds_the_person_and_is_audited(desk: De
     assert code is not None, reply
     assert f"/start {code[1]}" in reply
     bound = await desk.send("严超", f"/start {code[1]}", user_id="phone-of-yanchao")
-    assert "已绑定为:联络员" in bound
+    assert "已绑定为：联络员" in bound
     [entry] = await desk.audits("invite.create")
     admin = await _person(desk, ADMIN_NAME)
     assert (entry.actor, entry.channel, entry.actor_person_id) == (ADMIN_NAME, "console", admin.id)
@@ -133,13 +133,13 @@ async def test_people_filters_by_unit_or_role_and_shows_who_is_bound(desk: Desk)
     by_role = await desk.send(ADMIN_NAME, "/people 联络员")
     everyone = await desk.send(ADMIN_NAME, "/people")
 
-    assert "单位:区住建局(共 4 人" in by_unit
+    assert "单位：区住建局（共 4 人" in by_unit
     assert "✅ 赵芳 单位经办人 区住建局" in by_unit and "⬜ 郝芳 联络员 区住建局" in by_unit
     assert "严超" in by_unit and "武杰" not in by_unit
-    assert "角色:联络员(共 42 人" in by_role and "赵芳" not in by_role
-    assert "全部人员(共 67 人" in everyone
+    assert "角色：联络员（共 42 人" in by_role and "赵芳" not in by_role
+    assert "全部人员（共 67 人" in everyone
     assert "住建局" in (await desk.send(ADMIN_NAME, "/people 住建"))
-    assert "既不是单位名称,也不是角色" in await desk.send(ADMIN_NAME, "/people 火星局")
+    assert "既不是单位名称，也不是角色" in await desk.send(ADMIN_NAME, "/people 火星局")
 
 
 async def test_person_shows_roles_masked_phone_accounts_and_projects(desk: Desk) -> None:
@@ -148,11 +148,11 @@ async def test_person_shows_roles_masked_phone_accounts_and_projects(desk: Desk)
     card = await desk.send(ADMIN_NAME, "/person 郝芳")
     lead = await desk.send(ADMIN_NAME, "/person 刘文华")
 
-    assert "角色:联络员" in card and "单位/职务:区住建局" in card
-    assert "手机:139****7919" in card and "13900007919" not in card
+    assert "角色：联络员" in card and "单位/职务：区住建局" in card
+    assert "手机：139****7919" in card and "13900007919" not in card
     assert "控制台 郝芳" in card
-    assert "联络员项目(1):ZD2026-001 城北高速连接线" in card
-    assert "账号:未绑定" in lead and "包抓项目(" in lead and "ZD2026-001" in lead
+    assert "联络员项目（1）：ZD2026-001 城北高速连接线" in card
+    assert "账号：未绑定" in lead and "包抓项目（" in lead and "ZD2026-001" in lead
 
 
 # --- /deactivate -----------------------------------------------------------------------------------
@@ -165,12 +165,12 @@ async def test_deactivated_people_are_unbound_and_their_open_items_listed(desk: 
     reply = await desk.send(ADMIN_NAME, "/deactivate 郝芳")
 
     assert "已停用 郝芳" in reply
-    assert "联络员项目(1):ZD2026-001 城北高速连接线" in reply
-    assert "其提出的未销号问题(1):W0001" in reply
+    assert "联络员项目（1）：ZD2026-001 城北高速连接线" in reply
+    assert "其提出的未销号问题（1）：W0001" in reply
     assert "/handover 郝芳 接替人员" in reply
     # She is told her account is deactivated (not that she is unbound), whatever she sends.
     for text in ("/mine", "/help", "你好", "/issue W0001"):
-        assert (await desk.send("郝芳", text)).strip() == "您的账号已停用,请联系项目办。"
+        assert (await desk.send("郝芳", text)).strip() == "您的账号已停用，请联系项目办。"
     assert not (await _person(desk, "郝芳")).active
     [entry] = await desk.audits("person.deactivate")
     assert entry.actor == ADMIN_NAME and entry.channel == "console"
@@ -182,7 +182,7 @@ async def test_deactivating_a_units_only_handler_lists_what_the_unit_holds(desk:
 
     reply = await desk.send(ADMIN_NAME, "/deactivate 赵芳")
 
-    assert "区住建局 只有其一位经办人,该单位在办问题(1):W0001" in reply
+    assert "区住建局 只有其一位经办人，该单位在办问题（1）：W0001" in reply
     assert "由管理员代办" in reply
     assert "不能停用您自己" in await desk.send(ADMIN_NAME, f"/deactivate {ADMIN_NAME}")
 
@@ -199,8 +199,8 @@ async def test_handover_moves_projects_and_problems_grants_roles_and_notifies(de
     reply = await desk.send(ADMIN_NAME, "/handover 郝芳 赵芳")
 
     assert "已将 郝芳 的工作移交给 赵芳" in reply
-    assert "联络员项目(1):ZD2026-001" in reply and "未销号问题(1,提出人改为 赵芳):W0001" in reply
-    assert "已为 赵芳 增加角色:联络员" in reply
+    assert "联络员项目（1）：ZD2026-001" in reply and "未销号问题（1，提出人改为 赵芳）：W0001" in reply
+    assert "已为 赵芳 增加角色：联络员" in reply
     assert (await _project(desk, "ZD2026-001")).liaison_id == zhao.id
     async with desk.session() as session:
         problem = await session.get(Problem, 1)
@@ -218,7 +218,7 @@ async def test_handover_of_a_lead_official_and_its_refusals(desk: Desk) -> None:
     reply = await desk.send(ADMIN_NAME, "/handover 刘文华 陈建国")
 
     chen = await _person(desk, "陈建国")
-    assert "包抓项目(" in reply and "ZD2026-001" in reply
+    assert "包抓项目（" in reply and "ZD2026-001" in reply
     assert (await _project(desk, "ZD2026-001")).lead_official_id == chen.id
     assert "已为" not in reply  # 陈建国 already holds the lead role
     assert "无需移交" in await desk.send(ADMIN_NAME, "/handover 陈建国 陈建国")
@@ -249,5 +249,5 @@ async def test_invite_through_telegram_binds_the_invited_person(
     assert code is not None, replies
     telegram.fake.user(YAN_TG, first_name="严超")
     bound = await telegram.send(YAN_TG, f"/start {code[1]}")
-    assert "已绑定为:联络员" in bound.text
+    assert "已绑定为：联络员" in bound.text
     assert "ZD2026-016" in (await telegram.send(YAN_TG, "/mine")).text

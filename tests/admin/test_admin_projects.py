@@ -50,7 +50,7 @@ async def test_non_admins_have_no_permission_and_nothing_changes(desk: Desk) -> 
 
 async def test_money_fields_take_chinese_or_english_names_and_are_audited(desk: Desk) -> None:
     reply = await admin(desk, f"/project_set {CODE} 年度计划 45000")
-    assert "年度计划投资:40,800.0 万元 → 45,000.0 万元" in reply
+    assert "年度计划投资：40,800.0 万元 → 45,000.0 万元" in reply
     assert (await project(desk)).annual_plan == Decimal(45000)
 
     await admin(desk, f"/project_set {CODE} total 7.2亿")
@@ -59,7 +59,7 @@ async def test_money_fields_take_chinese_or_english_names_and_are_audited(desk: 
     [plan, total] = await desk.audits("project.update")
     assert plan.detail == {"field": "plan", "before": "40,800.0 万元", "after": "45,000.0 万元"}
     trail = await admin(desk, f"/audit {CODE}")
-    assert f"{ADMIN_NAME}(控制台) 修改项目信息:年度计划投资 40,800.0 万元 → 45,000.0 万元" in trail
+    assert f"{ADMIN_NAME}（控制台） 修改项目信息：年度计划投资 40,800.0 万元 → 45,000.0 万元" in trail
     assert "总投资 68,000.0 万元 → 72,000.0 万元" in trail
     assert (plan.actor, plan.channel, plan.object_key) == (ADMIN_NAME, "console", CODE)
     assert total.detail["field"] == "total"
@@ -68,10 +68,10 @@ async def test_money_fields_take_chinese_or_english_names_and_are_audited(desk: 
 async def test_bad_values_are_refused_in_chinese(desk: Desk) -> None:
     assert "没有「颜色」这个字段" in await admin(desk, f"/project_set {CODE} 颜色 红")
     assert "无法识别金额「abc」" in await admin(desk, f"/project_set {CODE} plan abc")
-    assert "不能超过总投资(68,000.0 万元)" in await admin(desk, f"/project_set {CODE} 年度计划 9亿")
-    assert "只能是:谋划、前期、在建、竣工、投产" in await admin(desk, f"/project_set {CODE} 建设阶段 完工")
+    assert "不能超过总投资（68,000.0 万元）" in await admin(desk, f"/project_set {CODE} 年度计划 9亿")
+    assert "只能是：谋划、前期、在建、竣工、投产" in await admin(desk, f"/project_set {CODE} 建设阶段 完工")
     assert "不是有效日期" in await admin(desk, f"/project_set {CODE} 计划竣工 明年")
-    assert "不能晚于计划竣工(2027-12-30)" in await admin(desk, f"/project_set {CODE} start 2028-01-01")
+    assert "不能晚于计划竣工（2027-12-30）" in await admin(desk, f"/project_set {CODE} start 2028-01-01")
     assert "没有找到项目「ZD2099-001」" in await admin(desk, "/project_set ZD2099-001 stage 在建")
     assert "用法" in await admin(desk, f"/project_set {CODE} stage")
     assert "已经是 在建" in await admin(desk, f"/project_set {CODE} stage 在建")
@@ -82,34 +82,34 @@ async def test_bad_values_are_refused_in_chinese(desk: Desk) -> None:
 
 async def test_stage_and_dates(desk: Desk) -> None:
     await admin(desk, f"/project_set {CODE} 阶段 竣工")
-    assert "计划开工:2026-07-01 → 2026-08-01" in await admin(desk, f"/project_set {CODE} 计划开工 2026年8月1日")
+    assert "计划开工：2026-07-01 → 2026-08-01" in await admin(desk, f"/project_set {CODE} 计划开工 2026年8月1日")
     saved = await project(desk)
     assert (saved.stage, saved.planned_start) == ("竣工", date(2026, 8, 1))
 
 
 async def test_people_fields_name_roster_people_and_grant_their_role(desk: Desk) -> None:
     reply = await admin(desk, f"/project_set {CODE} 联络员 赵芳")
-    assert "联络员:郝芳 → 赵芳" in reply and "已为 赵芳 增加角色:联络员" in reply
+    assert "联络员：郝芳 → 赵芳" in reply and "已为 赵芳 增加角色：联络员" in reply
     zhao = await person(desk, "赵芳")
     assert "liaison" in zhao.role_names and (await project(desk)).liaison_id == zhao.id
     assert [e.detail for e in await desk.audits("person.grant_role")] == [{"role": "liaison"}]
 
-    assert "包抓领导:刘文华 → 陈建国" in await admin(desk, f"/project_set {CODE} lead 陈建国")
+    assert "包抓领导：刘文华 → 陈建国" in await admin(desk, f"/project_set {CODE} lead 陈建国")
     assert (await project(desk)).lead_official_id == (await person(desk, "陈建国")).id
     assert "人员名单中没有「诸葛亮」" in await admin(desk, f"/project_set {CODE} 包抓领导 诸葛亮")
     await admin(desk, "/deactivate 严超")
-    assert "严超 已停用,不能担任联络员" in await admin(desk, f"/project_set {CODE} liaison 严超")
+    assert "严超 已停用，不能担任联络员" in await admin(desk, f"/project_set {CODE} liaison 严超")
     assert (await project(desk)).liaison_id == zhao.id
 
 
 async def test_units_must_exist_and_not_be_both_lead_and_supporting(desk: Desk) -> None:
     assert "不能既是牵头单位又是配合单位" in await admin(desk, f"/project_set {CODE} 牵头单位 区发改局")
     assert "没有名为「火星局」的单位" in await admin(desk, f"/project_set {CODE} 牵头单位 火星局")
-    assert "您是否要找:区水务局" in await admin(desk, f"/project_set {CODE} 配合单位 水务")
-    assert "牵头单位:区住建局 → 区水务局" in await admin(desk, f"/project_set {CODE} unit 区水务局")
+    assert "您是否要找：区水务局" in await admin(desk, f"/project_set {CODE} 配合单位 水务")
+    assert "牵头单位：区住建局 → 区水务局" in await admin(desk, f"/project_set {CODE} unit 区水务局")
 
     reply = await admin(desk, f"/project_set {CODE} 配合单位 河西镇、区住建局,河西镇")
-    assert "配合单位:区工信局、区发改局、城北街道 → 河西镇、区住建局" in reply
+    assert "配合单位：区工信局、区发改局、城北街道 → 河西镇、区住建局" in reply
     async with desk.session() as session:
         saved = await session.scalar(select(Project).where(Project.code == CODE))
         assert saved is not None
@@ -124,19 +124,19 @@ async def test_units_must_exist_and_not_be_both_lead_and_supporting(desk: Desk) 
 
 async def test_approvals_are_recorded_audited_and_shown_on_project(desk: Desk) -> None:
     reply = await admin(desk, f"/approval {CODE} 环评 done 2026-11-20")
-    assert "已登记 ZD2026-001 城北高速连接线 的环评:已办结(2026-11-20)" in reply
+    assert "已登记 ZD2026-001 城北高速连接线 的环评：已办结（2026-11-20）" in reply
     await admin(desk, f"/approval {CODE} 立项 完成 2026-03-02")
     await admin(desk, f"/approval {CODE} 施工许可 done")  # today
 
     card = await desk.send("郝芳", f"/project {CODE}")
 
-    assert "前期手续:立项✅(2026-03-02) 规划选址⬜ 用地预审⬜ 环评✅(2026-11-20) 能评⬜ 初步设计⬜ " \
-           "施工许可✅(2026-11-20) 征地拆迁⬜" in card
+    assert "前期手续：立项✅（2026-03-02） 规划选址⬜ 用地预审⬜ 环评✅（2026-11-20） 能评⬜ 初步设计⬜ " \
+           "施工许可✅（2026-11-20） 征地拆迁⬜" in card
     [entry, *_] = await desk.audits("approval.set")
     assert entry.detail == {"item": "环评", "status": "done", "done_on": "2026-11-20", "before": None}
     assert (entry.actor, entry.channel, entry.object_key) == (ADMIN_NAME, "console", CODE)
 
-    assert "环评:未办结" in await admin(desk, f"/approval {CODE} 环评 pending")
+    assert "环评：未办结" in await admin(desk, f"/approval {CODE} 环评 pending")
     async with desk.session() as session:
         row = await session.scalar(select(ProjectApproval).where(ProjectApproval.item == "环评"))
         assert row is not None and (row.status, row.done_on, row.updated_by) == ("pending", None, ADMIN_NAME)
@@ -146,9 +146,9 @@ async def test_approvals_are_recorded_audited_and_shown_on_project(desk: Desk) -
 
 
 async def test_the_checklist_shows_for_projects_in_preparation_only_unless_recorded(desk: Desk) -> None:
-    assert "前期手续:立项⬜ 规划选址⬜" in await desk.send(ADMIN_NAME, "/project ZD2026-003")  # 前期
+    assert "前期手续：立项⬜ 规划选址⬜" in await desk.send(ADMIN_NAME, "/project ZD2026-003")  # 前期
     assert "前期手续" not in await desk.send(ADMIN_NAME, "/project ZD2026-005")  # 在建, nothing recorded
-    assert "前期手续:立项⬜" in await admin(desk, "/approval ZD2026-005")
+    assert "前期手续：立项⬜" in await admin(desk, "/approval ZD2026-005")
 
 
 async def test_approval_refusals(desk: Desk) -> None:
@@ -172,7 +172,7 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
 
     reply = await admin(desk, "/assign W0001 区发改局 属发改职能")
 
-    assert "已将 W0001 从 区住建局 改派至 区发改局" in reply and "已通知 区发改局 的经办人:王刚" in reply
+    assert "已将 W0001 从 区住建局 改派至 区发改局" in reply and "已通知 区发改局 的经办人：王刚" in reply
     async with desk.session() as session:
         problem = await session.get(Problem, 1)
         assert problem is not None
@@ -186,8 +186,9 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
     assert (entry.object_key, entry.actor, entry.channel) == ("W0001", ADMIN_NAME, "console")
     trail = await admin(desk, "/audit W0001")
     # 赵芳 had asked for it: the assignment answers her request.
-    assert f"{ADMIN_NAME}(控制台) 问题改派:从区住建局改派至区发改局(同意单位申请):属发改职能" in trail
-    assert "改派:从区住建局改派至区发改局，属发改职能" in trail and "problem" not in trail and "reassigned" not in trail
+    assert f"{ADMIN_NAME}（控制台） 问题改派：从区住建局改派至区发改局（同意单位申请）：属发改职能" in trail
+    assert "改派：从区住建局改派至区发改局，属发改职能" in trail
+    assert "problem" not in trail and "reassigned" not in trail
 
     wang, zhao, hao = [await person(desk, n) for n in ("王刚", "赵芳", "郝芳")]
     [new] = await desk.notices(wang.id)
@@ -198,7 +199,7 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
         assert len(moved) == 1 and moved[0].payload["buttons"] == [], told.name
 
     card = await desk.send("郝芳", "/issue W0001")
-    assert "改派(区住建局→区发改局):属发改职能" in card and "责任单位:区发改局" in card
+    assert "改派（区住建局→区发改局）：属发改职能" in card and "责任单位：区发改局" in card
     assert "W0001 已受理" in await desk.send("王刚", "/accept W0001")
     assert "没有找到问题 W0001" in await desk.send("赵芳", "/accept W0001")  # no longer her unit's
 

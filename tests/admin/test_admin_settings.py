@@ -69,12 +69,12 @@ async def test_non_admins_are_refused_and_nothing_changes(core: Core) -> None:
 
 async def test_sla_shows_and_changes_deadlines_audited(core: Core) -> None:
     shown = await say(core, ADMIN, "/sla")
-    assert "审批手续 3 天" in shown and "每日截止:17:30" in shown
+    assert "审批手续 3 天" in shown and "每日截止：17:30" in shown
 
     changed = await say(core, ADMIN, "/sla category 审批手续 5")
     assert "已修改" in changed and "审批手续 5 天" in changed
-    assert "各层级办结时限(上报后重新计算):包抓领导 5 天;区长 2 天" in await say(core, ADMIN, "/sla resolution 2 2")
-    assert "每日截止:18:00" in await say(core, ADMIN, "/sla end-of-day 18:00")
+    assert "各层级办结时限（上报后重新计算）：包抓领导 5 天；区长 2 天" in await say(core, ADMIN, "/sla resolution 2 2")
+    assert "每日截止：18:00" in await say(core, ADMIN, "/sla end-of-day 18:00")
     async with core.db.session() as session:
         policy = await load_policy(session)
     assert policy.resolution_limit("审批手续", 0) == 5 and policy.resolution_limit("审批手续", 2) == 2
@@ -88,7 +88,7 @@ async def test_sla_refusals_are_explained(core: Core) -> None:
     level_zero = await say(core, ADMIN, "/sla resolution 0 5")
     assert "/sla category 类别 天数" in level_zero and "sla set" not in level_zero
     assert "没有「frobnicate」这一项" in await say(core, ADMIN, "/sla frobnicate 3")
-    assert "只有责任单位(第 0 层)有受理时限" in await say(core, ADMIN, "/sla response 1 2")  # no 批示 deadline
+    assert "只有责任单位（第 0 层）有受理时限" in await say(core, ADMIN, "/sla response 1 2")  # no 批示 deadline
     assert "不是时间" in await say(core, ADMIN, "/sla nudge-at 25:00")
     assert "没有「拆迁」这个类别" in await say(core, ADMIN, "/sla category 拆迁 3")
     assert "1 到 250" in await say(core, ADMIN, "/sla category 审批手续 0")
@@ -97,9 +97,9 @@ async def test_sla_refusals_are_explained(core: Core) -> None:
 
 async def test_calendar_enters_official_days(core: Core) -> None:
     off = await say(core, ADMIN, "/calendar 2027-03-10 off 区运会")
-    assert "已录入" in off and "2027-03-10 放假(区运会)" in off
+    assert "已录入" in off and "2027-03-10 放假（区运会）" in off
     work = await say(core, ADMIN, "/calendar 2027-03-13 上班 调休")
-    assert "2027-03-13 调休上班(调休)" in work
+    assert "2027-03-13 调休上班（调休）" in work
     async with core.db.session() as session:
         calendar = await load_calendar(session)
     assert not calendar.is_working_day(date(2027, 3, 10)) and calendar.is_working_day(date(2027, 3, 13))
@@ -119,26 +119,28 @@ async def test_calendar_enters_official_days(core: Core) -> None:
 
 async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:
     shown = await say(core, ADMIN, "/schedule")
-    assert "填报提醒:开启,每个工作日 16:00、18:00" in shown
+    assert "填报提醒：开启，每个工作日 16:00、18:00" in shown
     assert "投资完成 60%、填报及时 20%、问题按期办结 20%" in shown
 
     for command in ("/schedule reminders 17:00,09:30", "/schedule reminders off", "/schedule weekly 09:30",
                     "/schedule weekly off", "/schedule monthly off", "/schedule monthly on",
                     "/schedule alert 3", "/schedule praise 5", "/schedule weights 0.5 0.3 0.2",
-                    "/schedule thresholds 12 35"):
+                    "/schedule thresholds 12 35", "/schedule top 8", "/schedule red 0"):
         assert "已修改" in await say(core, ADMIN, command), command
     async with core.db.session() as session:
         s = await load_digest_settings(session)
     assert s.reminder_times == (time(9, 30), time(17, 0)) and not s.reminders_enabled
     assert (s.weekly_time, s.weekly_enabled, s.monthly_enabled) == (time(9, 30), False, True)
     assert (s.missed_days_alert, s.praise_n) == (3, 5)
+    assert (s.bulletin_top_n, s.bulletin_red_max) == (8, 0)
     assert (s.weights.investment, s.weights.punctuality) == (0.5, 0.3)
     assert abs(s.weights.problems - 0.2) < 1e-9
     assert (s.thresholds.yellow_from_points, s.thresholds.red_from_points) == (12, 35)
     shown = await say(core, ADMIN, "/schedule")
-    assert "填报提醒:关闭,每个工作日 09:30、17:00" in shown and "12 个百分点起黄灯,35 个百分点起红灯" in shown
+    assert "填报提醒：关闭，每个工作日 09:30、17:00" in shown and "12 个百分点起黄灯，35 个百分点起红灯" in shown
     entries = await audit_actions(core, "digests.set")
-    assert len(entries) == 10 and entries[0].detail["after"]["reminder_times"] == ["09:30", "17:00"]
+    assert "排名列前、后各 8 个，预警项目最多列 0 个" in shown
+    assert len(entries) == 12 and entries[0].detail["after"]["reminder_times"] == ["09:30", "17:00"]
     assert entries[0].detail["before"]["reminder_times"] == ["16:00", "18:00"]
 
 
@@ -151,7 +153,9 @@ async def test_schedule_refusals_are_explained_and_store_nothing(core: Core) -> 
         "/schedule weekly noon": "「noon」不是时间",
         "/schedule alert 0": "应为 1 到 20 之间的整数",
         "/schedule praise many": "应为 1 到 50 之间的整数",
-        "/schedule bedtime 22:00": "用法:/schedule",
+        "/schedule top 11": "群通报列出的排名前、后项目个数应为 1 到 10 之间的整数",
+        "/schedule red -1": "应为 0 到 20 之间的整数",
+        "/schedule bedtime 22:00": "用法：/schedule",
     }
     for command, fragment in cases.items():
         assert fragment in await say(core, ADMIN, command), command

@@ -92,7 +92,7 @@ async def test_only_admins_hold_meetings_and_record_decisions(core: Core) -> Non
 
 async def test_decide_refusals_are_explained(core: Core) -> None:
     cases = {
-        "/decide": "用法:/decide 事项内容 责任单位 期限",
+        "/decide": "用法：/decide 事项内容 责任单位 期限",
         "/decide 加快进度 区住建局": "用法",
         "/decide 加快征迁 区住建局 月底": "「月底」不是日期",
         "/decide 加快征迁 区住建局 2026-11-19x": "不是日期",
@@ -146,17 +146,17 @@ async def test_a_decision_escalates_to_the_district_head_and_is_closed_by_the_ad
         await console_id(core, name)
     travel(core, nov(16, 10))
     recorded = await say(core, ADMIN, "/decide 协调解决城北片区施工临时用电 住建局 11月19日")
-    assert "已记录议定事项 W0001,交办 区住建局(赵芳)" in recorded
-    assert "受理时限:2026-11-17 17:30" in recorded and "办结期限:2026-11-19 17:30" in recorded
+    assert "已记录议定事项 W0001，交办 区住建局（赵芳）" in recorded
+    assert "受理时限：2026-11-17 17:30" in recorded and "办结期限：2026-11-19 17:30" in recorded
 
     new = await notices(core, "赵芳")
-    assert "新问题交办" in new and "W0001 议定事项" in new and "事项:协调解决城北片区施工临时用电" in new
+    assert "新问题交办" in new and "W0001 议定事项" in new and "事项：协调解决城北片区施工临时用电" in new
     assert "类别" not in new and "ZD2026" not in new
     card = await say(core, "赵芳", "/issue W0001")
-    assert "W0001 议定事项" in card and "提出人:管理员(区重大项目办)" in card
-    assert "W0001 议定事项|待受理|单位" in await say(core, ADMIN, "/issues")
+    assert "W0001 议定事项" in card and "提出人：管理员(区重大项目办)" in card
+    assert "W0001 议定事项，待受理，责任单位办理中" in await say(core, ADMIN, "/issues")
     # The top officials see every problem, before it reaches them; a 包抓领导 has no part in a decision.
-    assert "W0001 议定事项|待受理|单位" in await say(core, "王立军", "/issues")
+    assert "W0001 议定事项，待受理，责任单位办理中" in await say(core, "王立军", "/issues")
     assert "没有与您相关" in await say(core, "刘文华", "/issues")
 
     travel(core, nov(17, 17, 31))  # nobody accepted it: the response clock ran out at 17:30
@@ -172,7 +172,7 @@ async def test_a_decision_escalates_to_the_district_head_and_is_closed_by_the_ad
     assert await notices(core, "刘文华") == "" and await notices(core, "李明德") == ""
     assert "已上报至区长" in await notices(core, "赵芳")
     assert "已上报至区长" in await notices(core, ADMIN)
-    assert "W0001 议定事项|待受理|区长" in await say(core, "王立军", "/issues")
+    assert "W0001 议定事项，待受理，已上报区长" in await say(core, "王立军", "/issues")
 
     travel(core, nov(18, 9))
     assert "W0001 已报告解决" in await say(core, "赵芳", "/resolved W0001 已协调供电公司接入临时用电")
@@ -198,7 +198,7 @@ async def test_decisions_are_rows_of_the_ledger_export(core: Core) -> None:
     async with core.db.session() as session:
         [row] = await problem_rows(session)
     assert (row.number, row.project_code, row.project_name, row.unit) == ("W0001", "", "议定事项", "区房管局")
-    assert "提出:研究名城二期安置房分配方案" in row.history
+    assert "提出：研究名城二期安置房分配方案" in row.history
 
 
 # --- /meeting --------------------------------------------------------------------------------------
@@ -220,13 +220,13 @@ async def test_meeting_agenda_lists_what_is_due_red_projects_and_open_decisions(
         page.split("三、议定事项落实", 1)[1] for page in pages]
     first, rest = "".join(parts).split("二、红灯项目", 1)
     reds_part, decisions_part = rest.split("三、议定事项落实", 1)
-    assert f"调度会议程(2026-11-18) 第 1/{len(pages)} 页" in first
-    assert "(见第 " in reds_part  # a part named on a page that shows none of its entries says where they are
-    assert "一、临期和超期问题(2 个,其中已超期 1 个" in first
-    assert "▸ 区住建局(2 个)" in first
-    assert ("W0001 ZD2026-001 城北高速连接线:施工许可迟迟未批|待受理|受理时限 2026-11-17 17:30,⚠️已超期 1 个工作日"
+    assert f"调度会议程（2026-11-18） 第 1/{len(pages)} 页" in first
+    assert "（见第 " in reds_part  # a part named on a page that shows none of its entries says where they are
+    assert "一、临期和超期问题（2 个，其中已超期 1 个" in first
+    assert "▸ 区住建局（2 个）" in first
+    assert ("W0001 ZD2026-001 城北高速连接线：施工许可迟迟未批，待受理，受理时限 2026-11-17 17:30，⚠️已超期 1 个工作日"
             in first)
-    assert "W0003 议定事项:协调解决城北片区施工临时用电|待受理|办结时限 2026-11-19 17:30,还剩 1 个工作日" in first
+    assert "W0003 议定事项：协调解决城北片区施工临时用电，待受理，办结时限 2026-11-19 17:30，还剩 1 个工作日" in first
     assert first.index("W0001") < first.index("W0003")  # by deadline within the unit
     assert "W0002" not in first and "W0004" not in first
 
@@ -238,12 +238,12 @@ async def test_meeting_agenda_lists_what_is_due_red_projects_and_open_decisions(
             calendar=await load_calendar(session), thresholds=settings.thresholds)
     reds = [p.code for p in standings.projects if p.light == "red"]
     assert reds, "the sample ledger has red projects in November"
-    assert f"({len(reds)} 个" in reds_part.splitlines()[0]
+    assert f"（{len(reds)} 个" in reds_part.splitlines()[0]
     assert [line.split()[1] for line in reds_part.splitlines() if line.startswith("🔴")] == reds
 
-    assert "(未办结 2 个)" in decisions_part
-    assert "W0003 区住建局:协调解决城北片区施工临时用电|待受理|期限 2026-11-19 17:30" in decisions_part
-    assert "W0004 区房管局:研究名城二期安置房分配方案|办理中|期限 2026-12-31 17:30" in decisions_part
+    assert "（未办结 2 个）" in decisions_part
+    assert "W0003 区住建局：协调解决城北片区施工临时用电，待受理，期限 2026-11-19 17:30" in decisions_part
+    assert "W0004 区房管局：研究名城二期安置房分配方案，办理中，期限 2026-12-31 17:30" in decisions_part
 
 
 async def agenda_pages(core: Core) -> list[str]:
@@ -283,7 +283,7 @@ async def test_a_long_agenda_pages_with_every_entry_once(core: Core) -> None:
     assert all(len(page) <= TELEGRAM_LIMIT for page in pages)  # one message a page
     whole = "\n".join(pages)
     for n in range(count):
-        assert whole.count(f"W{n + 1:04d} 区住建局:第{n + 1}项") == 1
-    assert all(page.count("三、议定事项落实(未办结 200 个)") == 1 for page in pages)
-    assert "(见第 1 页起)" in pages[-1].split("二、红灯项目")[0]  # what page 1 starts with is named
+        assert whole.count(f"W{n + 1:04d} 区住建局：第{n + 1}项") == 1
+    assert all(page.count("三、议定事项落实（未办结 200 个）") == 1 for page in pages)
+    assert "（见第 1 页起）" in pages[-1].split("二、红灯项目")[0]  # what page 1 starts with is named
     assert pages[-1].rstrip().endswith("2026-12-15")

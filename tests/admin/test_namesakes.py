@@ -45,11 +45,11 @@ async def test_person_lists_namesakes_as_buttons_and_shows_the_one_picked(desk: 
 
     listed = await desk.send(ADMIN_NAME, "/person 严超")
 
-    assert "多位「严超」,请点击下方按钮选择" in listed and "改用" not in listed, listed
+    assert "多位「严超」，请点击下方按钮选择" in listed and "改用" not in listed, listed
     assert len(desk.labels(ADMIN_NAME)) == 2 and OTHER_YAN in desk.labels(ADMIN_NAME)
     card = await desk.press(ADMIN_NAME, OTHER_YAN)
-    assert "手机:137****2222" in card and "139****6704" not in card and "项目:无" in card
-    assert "手机:139****6704" in await desk.send(ADMIN_NAME, "/person 严超 13900126704")  # by phone still
+    assert "手机：137****2222" in card and "139****6704" not in card and "项目：无" in card
+    assert "手机：139****6704" in await desk.send(ADMIN_NAME, "/person 严超 13900126704")  # by phone still
 
 
 async def test_handover_to_a_namesake_picked_by_button(desk: Desk) -> None:
@@ -57,11 +57,11 @@ async def test_handover_to_a_namesake_picked_by_button(desk: Desk) -> None:
 
     asked = await desk.send(ADMIN_NAME, "/handover 郝芳 严超")
 
-    assert "多位「严超」,请点击下方按钮选择接替人员" in asked, asked
+    assert "多位「严超」，请点击下方按钮选择接替人员" in asked, asked
     assert (await project(desk, "ZD2026-001")).liaison is not None
     assert (await project(desk, "ZD2026-001")).liaison.name == "郝芳"  # nothing moved yet
     done = await desk.press(ADMIN_NAME, OTHER_YAN)
-    assert "已将 郝芳 的工作移交给 严超" in done and "联络员项目(1):ZD2026-001" in done, done
+    assert "已将 郝芳 的工作移交给 严超" in done and "联络员项目（1）：ZD2026-001" in done, done
     assert (await project(desk, "ZD2026-001")).liaison_id == other
     [entry] = [e for e in await desk.audits("person.handover")]
     assert entry.detail["to"] == other
@@ -73,13 +73,13 @@ async def test_handover_from_and_to_namesakes_asks_twice(desk: Desk) -> None:
     lead_id = (await project(desk, "ZD2026-001")).lead_official_id
 
     giver = await desk.send(ADMIN_NAME, "/handover 刘文华 严超")
-    assert "多位「刘文华」,请点击下方按钮选择移交工作的人员" in giver, giver
+    assert "多位「刘文华」，请点击下方按钮选择移交工作的人员" in giver, giver
     picked = [label for label in desk.labels(ADMIN_NAME) if "137****3333" not in label]
     assert len(picked) == 1
     taker = await desk.press(ADMIN_NAME, picked[0])
-    assert "多位「严超」,请点击下方按钮选择接替人员" in taker, taker
+    assert "多位「严超」，请点击下方按钮选择接替人员" in taker, taker
     done = await desk.press(ADMIN_NAME, OTHER_YAN)
-    assert "已将 刘文华 的工作移交给 严超" in done and "包抓项目(" in done, done
+    assert "已将 刘文华 的工作移交给 严超" in done and "包抓项目（" in done, done
     other = await person_named(desk, "严超", "13711112222")
     assert (await project(desk, "ZD2026-001")).lead_official_id == other.id
     assert lead_id != other.id
@@ -90,7 +90,7 @@ async def test_project_set_liaison_to_a_namesake_picked_by_button(desk: Desk) ->
 
     asked = await desk.send(ADMIN_NAME, "/project_set ZD2026-001 联络员 严超")
 
-    assert "多位「严超」,请点击下方按钮选择作为 ZD2026-001 的联络员" in asked, asked
+    assert "多位「严超」，请点击下方按钮选择作为 ZD2026-001 的联络员" in asked, asked
     assert (await project(desk, "ZD2026-001")).liaison_id != other
     done = await desk.press(ADMIN_NAME, OTHER_YAN)
     assert "联络员" in done and "郝芳 → 严超" in done, done

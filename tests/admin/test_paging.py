@@ -21,9 +21,9 @@ async def test_people_pages_forward_and_back(desk: Desk) -> None:
 
 async def test_a_filtered_list_keeps_its_filter_across_pages(desk: Desk) -> None:
     first = await desk.send(ADMIN_NAME, "/people 联络员")
-    assert "角色:联络员" in first and "下一页" in desk.labels(ADMIN_NAME)
+    assert "角色：联络员" in first and "下一页" in desk.labels(ADMIN_NAME)
     second = await desk.press(ADMIN_NAME, "下一页")
-    assert "角色:联络员" in second and "第 2/" in second
+    assert "角色：联络员" in second and "第 2/" in second
 
 
 async def test_a_page_button_checks_the_commands_roles(desk: Desk) -> None:

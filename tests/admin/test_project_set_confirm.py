@@ -26,7 +26,7 @@ async def test_a_big_plan_cut_shows_the_new_rate_and_waits_for_confirmation(desk
     asked = await desk.send(ADMIN_NAME, f"/project_set {CODE} 年度计划 12000")
 
     assert "请确认" in asked and "尚未修改" in asked
-    assert "40,800.0 万元 改为 12,000.0 万元(变动 -70.6%)".replace("(", "（").replace(")", "）") in asked
+    assert "40,800.0 万元 改为 12,000.0 万元（变动 -70.6%）".replace("(", "（").replace(")", "）") in asked
     assert "完成率将由 63.9% 变为 217.1%" in asked and "超过 120.0%" in asked
     assert desk.labels(ADMIN_NAME) == ["确认修改", "取消"]
     assert (await stored(desk)).annual_plan == Decimal(40800)
@@ -68,14 +68,14 @@ async def test_a_non_admin_cannot_press_confirm(desk: Desk) -> None:
 
 async def test_name_and_category_can_be_changed_and_are_audited(desk: Desk) -> None:
     renamed = await desk.send(ADMIN_NAME, f"/project_set {CODE} 项目名称 城北高速连接线（一期）")
-    assert "项目名称:城北高速连接线 → 城北高速连接线（一期）" in renamed
+    assert "项目名称：城北高速连接线 → 城北高速连接线（一期）" in renamed
     category = await desk.send(ADMIN_NAME, f"/project_set {CODE} 类别 交通基础设施")
     assert "项目类别" in category and "交通基础设施" in category
 
     project = await stored(desk)
     assert (project.name, project.category) == ("城北高速连接线（一期）", "交通基础设施")
     trail = await desk.send(ADMIN_NAME, f"/audit {CODE}")
-    assert "修改项目信息:项目名称 城北高速连接线 → 城北高速连接线（一期）" in trail
+    assert "修改项目信息：项目名称 城北高速连接线 → 城北高速连接线（一期）" in trail
     assert "项目类别" in trail and "交通基础设施" in trail
     assert "不能为空" in await desk.send(ADMIN_NAME, f"/project_set {CODE} 名称 " + "长" * 201)
 

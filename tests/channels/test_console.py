@@ -47,8 +47,8 @@ async def test_guided_report_with_numbered_buttons_is_stored() -> None:
     out = await _console(core, "郝芳", ["/report", "1", "850万", "桩基完成", "1", "1", "/project ZD2026-001"])
     assert "[1] ZD2026-001 城北高速连接线" in out[1]
     assert "[1] 确认  [2] 修改  [3] 取消" in out[5]
-    assert "已记录填报:本期完成投资 850万 = 850.0 万元" in out[6]
-    assert "年度累计完成:26,901.0 万元" in out[7]
+    assert "已记录填报：本期完成投资 850万 = 850.0 万元" in out[6]
+    assert "年度累计完成：26,901.0 万元" in out[7]
 
 
 async def test_a_number_without_buttons_is_just_text() -> None:

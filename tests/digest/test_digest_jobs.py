@@ -54,7 +54,7 @@ RENDERER = Renderer()
 GROUP = "-1001234567890"
 W47 = parse_period("weekly", "2026-W47")
 OCTOBER = parse_period("monthly", "2026-10")
-LATE_NOTICE = "(本期周通报因系统停机补发)"
+LATE_NOTICE = "（本期周通报因系统停机补发）"
 
 
 def local(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -150,22 +150,22 @@ async def test_a_period_is_produced_once(db: Database, tmp_path: Path) -> None:
     await seed(db)
     first = await digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23), files_root=tmp_path)
 
-    assert first == digests.Produced(kind="weekly", period="2026-W47", late=False, notices=5)
+    assert first == digests.Produced(kind="weekly", period="2026-W47", late=False, notices=6)
     rows = await outbox_rows(db)
-    # The group: the text and the chart; 王立军: the summary and the chart; 刘文华: his projects.
-    assert sorted((r.chat_id, bool(r.payload.get("attachment"))) for r in rows) == [
-        (GROUP, False), (GROUP, True), ("4001", False), ("5001", False), ("5001", True)]
+    # The group: the text, the chart and the Excel ledger; 王立军: the summary and the chart; 刘文华: his projects.
+    assert sorted((r.chat_id, (r.payload.get("attachment") or {}).get("kind", "")) for r in rows) == [
+        (GROUP, ""), (GROUP, "document"), (GROUP, "photo"), ("4001", ""), ("5001", ""), ("5001", "photo")]
     assert all(r.state == "pending" for r in rows)
     assert (tmp_path / "bulletins" / "weekly" / "2026-W47" / "ranking.png").read_bytes()[:4] == b"\x89PNG"
 
     again = await digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23, 9, 10), files_root=tmp_path)
     assert again is None
-    assert await counts(db) == (1, 5)
+    assert await counts(db) == (1, 6)
     async with db.session() as session:
         bulletin = await session.scalar(select(Bulletin))
     assert bulletin is not None
     assert (bulletin.kind, bulletin.period, bulletin.late) == ("weekly", "2026-W47", False)
-    assert bulletin.recipients == 5
+    assert bulletin.recipients == 6
     assert bulletin.summary == {"projects": 3, "parts": 1}
 
 
@@ -209,17 +209,17 @@ async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path
         winners = [r for r in results if r is not None]
         assert len(winners) == 1, results
         assert [r.getMessage() for r in caplog.records] == ["weekly 2026-W47 was produced by another process"]
-        assert await counts(first) == (1, winners[0].notices) == (1, 5)
+        assert await counts(first) == (1, winners[0].notices) == (1, 6)
         rows = await outbox_rows(second)
         assert len({r.dedupe_key for r in rows}) == len(rows)
-        assert sorted(r.chat_id or "" for r in rows) == sorted([GROUP, GROUP, "4001", "5001", "5001"])
+        assert sorted(r.chat_id or "" for r in rows) == sorted([GROUP, GROUP, GROUP, "4001", "5001", "5001"])
         # Both ticks of a restarted pair find nothing left to do.
         ticks = await asyncio.gather(*(
             digests.run_due(db, RENDERER, now=local(MONDAY_23, 9, 10), files_root=tmp_path, kinds=("weekly",))
             for db in (first, second)
         ))
         assert ticks == [[], []]
-        assert await counts(second) == (1, 5)
+        assert await counts(second) == (1, 6)
     finally:
         await first.dispose()
         await second.dispose()
@@ -236,7 +236,7 @@ async def test_nothing_goes_out_before_the_scheduled_time(memory: Database, tmp_
 
     for moment in (local(date(2026, 11, 20), 17), local(date(2026, 11, 22), 23, 59), local(MONDAY_23, 8, 59)):
         assert await weekly_tick(memory, moment, tmp_path) == []
-    assert await counts(memory) == (1, 5)
+    assert await counts(memory) == (1, 6)
 
 
 @pytest.mark.parametrize(("hour", "minute", "late"),
@@ -248,17 +248,17 @@ async def test_on_time_until_half_an_hour_after_then_late(memory: Database, tmp_
 
     produced = await weekly_tick(memory, now, tmp_path)
 
-    assert produced == [digests.Produced(kind="weekly", period="2026-W47", late=late, notices=5)]
+    assert produced == [digests.Produced(kind="weekly", period="2026-W47", late=late, notices=6)]
     async with memory.session() as session:
         bulletin = await session.scalar(select(Bulletin))
     assert bulletin is not None and bulletin.late is late
     first_part = group_rows(await outbox_rows(memory))[0].payload["html"]
     assert first_part.startswith(LATE_NOTICE) is late
-    assert "重点项目周通报(2026-W47,截至 2026-11-22)" in first_part
+    assert "重点项目周通报（2026-W47，截至 2026-11-22）" in first_part
     # The scheduler's later ticks, that day and the rest of the week, find it done.
     for later in (now + timedelta(minutes=10), now + timedelta(hours=3), local(date(2026, 11, 27), 18)):
         assert await weekly_tick(memory, later, tmp_path) == []
-    assert await counts(memory) == (1, 5)
+    assert await counts(memory) == (1, 6)
 
 
 async def test_after_a_week_down_only_the_latest_week_goes_out_once(memory: Database, tmp_path: Path) -> None:
@@ -273,8 +273,9 @@ async def test_after_a_week_down_only_the_latest_week_goes_out_once(memory: Data
 
 
 async def test_a_long_late_bulletin_still_fits_telegram(memory: Database, tmp_path: Path) -> None:
-    """160 projects: the bulletin and 刘文华's digest run over several messages, and with the late notice
-    in front every part still fits 4,096 UTF-16 units (each traffic-light emoji counts twice)."""
+    """160 projects with long names: the group bulletin stays one message with the late notice in front;
+    刘文华's digest of his 160 projects runs over several messages, every part within 4,096 UTF-16 units
+    (each traffic-light emoji counts twice)."""
     await seed(memory, projects=160, long_names=True)
     produced = await digests.produce(memory, RENDERER, period=W47, now=local(MONDAY_23, 11),
                                      files_root=tmp_path, late=True)
@@ -283,8 +284,8 @@ async def test_a_long_late_bulletin_still_fits_telegram(memory: Database, tmp_pa
     texts = [r.payload["html"] for r in rows if r.payload["html"]]
     assert max(utf16_len(t) for t in texts) <= 4096
     group = [r.payload["html"] for r in group_rows(rows) if r.payload["html"]]
-    assert len(group) >= 3 and group[0].startswith(LATE_NOTICE)
-    assert sum(part.count("城区更新项目") for part in group) >= 160
+    assert len(group) == 1 and group[0].startswith(LATE_NOTICE)
+    assert "共 160 个，列前、后各 5 个" in group[0] and "见排名图和附件 Excel 台账" in group[0]
     leader = [r.payload["html"] for r in rows if r.chat_id == "4001"]
     assert len(leader) >= 2 and sum(part.count("城区更新项目") for part in leader) == 160
 
@@ -302,7 +303,7 @@ async def test_october_goes_out_on_the_first_working_day_of_november_with_the_le
     assert [(p.kind, p.period, p.late) for p in produced] == [("monthly", "2026-10", False)]
     group = group_rows(await outbox_rows(db))
     html = "\n".join(r.payload["html"] for r in group)
-    assert "重点项目月通报(2026-10,2026-10-01 至 2026-10-31)" in html and "年度项目台账见附件" in html
+    assert "重点项目月通报（2026-10，2026-10-01 至 2026-10-31）" in html and "附件 Excel 台账" in html
     attachments = [r.payload["attachment"] for r in group if r.payload.get("attachment")]
     # ranking, units, the Excel ledger and the Word bulletin
     assert [a["kind"] for a in attachments] == ["photo", "photo", "document", "document"]
@@ -357,13 +358,17 @@ def test_digest_dry_run_writes_the_text_the_html_and_the_chart(
     assert main(["digest", "weekly", "--period", "2026-W46", "--out", str(out)]) == 0
 
     printed = capsys.readouterr().out
-    assert "重点项目周通报(2026-W46,截至 2026-11-15)" in printed
-    assert "已写入" in printed and "ranking.png" in printed
+    assert "重点项目周通报（2026-W46，截至 2026-11-15）" in printed
+    assert "已写入" in printed and "ranking.png" in printed and "重点项目台账_2026-W46.xlsx" in printed
     plain = (out / "bulletin.txt").read_text(encoding="utf-8")
     html = (out / "bulletin.html").read_text(encoding="utf-8")
-    assert "重点项目周通报(2026-W46" in plain and "<b>" not in plain
-    assert "<b>项目排名</b>" in html and "ZD2026-001" in html and html.count("ZD2026-0") >= 42
+    assert "重点项目周通报（2026-W46" in plain and "<b>" not in plain
+    # The sample's 42 projects: the first and last five, the red ones furthest behind, and where the rest is.
+    assert "<b>项目排名</b>（年度完成率对照序时进度，共 41 个，列前、后各 5 个）" in html
+    assert "ZD2026-021" in html and "见排名图和附件 Excel 台账" in html
+    assert utf16_len(html) <= 4096
     assert (out / "ranking.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "重点项目台账_2026-W46.xlsx").read_bytes()[:2] == b"PK"
     assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == ([], [])  # nothing recorded, queued
 
 
@@ -377,7 +382,7 @@ def test_digest_send_goes_once_per_period(cli_database: str, tmp_path: Path,
     assert "2026-W46 通报已生成" in out and "未配置任何渠道" in out
     bulletins, states = _in_thread(asyncio.run, _bulletins_and_rows(cli_database))
     assert bulletins == [("weekly", "2026-W46", False)]
-    assert states.count("pending") == 2  # the group's text and chart; nobody else has a chat account
+    assert states.count("pending") == 3  # the group's text, chart and xlsx; nobody else has a chat account
     assert (tmp_path / "data" / "bulletins" / "weekly" / "2026-W46" / "ranking.png").is_file()
 
     assert main(["digest", "weekly", "--period", "2026-W46", "--send"]) == 1
@@ -411,7 +416,7 @@ async def test_digest_send_with_a_bot_delivers_the_summary_and_the_chart(
 
     assert status == 0
     [summary] = fake_api.calls_of("sendMessage", chat_id=5001, ok=True)
-    assert "周通报摘要(2026-W46)" in summary["text"]
+    assert "周通报摘要（2026-W46）" in summary["text"]
     photos = fake_api.calls_of("sendPhoto", chat_id=5001, ok=True)
     assert len(photos) == 1 and next(iter(photos[0].files.values()))[:4] == b"\x89PNG"
 
@@ -427,7 +432,7 @@ def test_digest_refuses_a_bad_period_in_chinese(cli_database: str, kind: str, pe
 
 
 @pytest.mark.parametrize(("kind", "period", "words"), [
-    ("annual", "2025", "2025 无数据:2025 年既没有任何项目的年度计划,也没有任何填报"),
+    ("annual", "2025", "2025 无数据：2025 年既没有任何项目的年度计划，也没有任何填报"),
     ("weekly", "2099-W10", "2099-W10 尚未开始"),
     ("monthly", "2099-01", "2099-01 尚未开始"),
 ])

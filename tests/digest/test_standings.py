@@ -358,12 +358,12 @@ async def test_problem_rows_with_history(db: Database, district: District) -> No
     assert row.raised_at == local(MONDAY, 9) and row.closed_at == local(FRIDAY, 11)
     entries = row.history.split("；")
     assert len(entries) == 5
-    assert entries[0] == ("11-16 09:00 联络员 提出:"
+    assert entries[0] == ("11-16 09:00 联络员 提出："
                           "临时用电 未接入，影响夜间施工，已经拖延两周，请供电公司尽快…")
     assert entries[1] == "11-16 10:00 赵芳 受理"
     assert entries[2] == "11-18 17:31 赵芳 上报至包抓领导"
     assert entries[4] == "11-20 11:00 赵芳 确认销号"
-    assert unclosed[0].history == "11-20 09:00 联络员 提出:征地未完成"
+    assert unclosed[0].history == "11-20 09:00 联络员 提出：征地未完成"
 
 
 # --- the whole thing --------------------------------------------------------------------------------

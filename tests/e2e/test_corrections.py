@@ -27,8 +27,8 @@ HAO, WU, ADMIN = 1001, 1002, 9001
 ADMIN_NAME = "管理员(区重大项目办)"
 CODE = "ZD2026-001"
 GROUP = -1001234567890
-YTD = re.compile(r"年度累计完成:([0-9,.]+) 万元")
-MY_RATE = re.compile(rf"{CODE} 城北高速连接线:第 \S+ 名,完成率 ([0-9.]+)%")
+YTD = re.compile(r"年度累计完成：([0-9,.]+) 万元")
+MY_RATE = re.compile(rf"{CODE} 城北高速连接线：第 \S+ 名，完成率 ([0-9.]+)%")
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -169,14 +169,14 @@ async def test_the_next_weekly_bulletin_notes_the_correction(office: TelegramHar
     await tg.send(HAO, f"/correct {CODE} 11-25 950 理由：漏计材料款")
     await tg.press(HAO, "确认更正")
     first = await bulletin(at(11, 30, 9, 5))  # 2026-W48 (11-23 … 11-29)
-    assert "重点项目周通报(2026-W48" in first and "上期数据更正" not in first
+    assert "重点项目周通报（2026-W48" in first and "上期数据更正" not in first
 
     # after it was sent, the admin corrects a day it covered: the next one says so; W48 is not sent again
     tg.clock.set(at(12, 1))
     await tg.send(ADMIN, f"/correct {CODE} 2026-11-24 850 理由：多写了一个零")
     await tg.press(ADMIN, "确认更正")
     second = await bulletin(at(12, 7, 9, 5))  # 2026-W49
-    assert "重点项目周通报(2026-W49" in second and "2026-W48" not in second
+    assert "重点项目周通报（2026-W49" in second and "2026-W48" not in second
     assert "上期数据更正</b>：ZD2026-001 城北高速连接线" in second
     assert "2026-11-24 填报 8,500.0 万元更正为 850.0 万元（理由：多写了一个零）。" in second
     assert "漏计材料款" not in second  # made before W48 went out: already in its figures

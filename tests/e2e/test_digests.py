@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,7 +54,7 @@ PEOPLE = [(HAO, "郝芳", "liaison"), (WU, "武杰", "liaison"), (LI_HT, "李海
           (ZHAO, "赵芳", "unit"), (LIU, "刘文华", "lead"), (SUN, "孙立新", "lead"), (WANG, "王立军", "top")]
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
 SENDS = ("sendMessage", "sendPhoto", "sendDocument")
-RANK_LINE = re.compile(r"^(\d+|—)\. \S+ (ZD\d{4}-\d{3}) .*? (—|\d+\.\d)%?\(", re.MULTILINE)
+RANK_LINE = re.compile(r"^(\d+|—)\. \S+ (ZD\d{4}-\d{3}) .*? (—|\d+\.\d)%?（", re.MULTILINE)
 
 
 def at(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -176,6 +177,18 @@ def ranking(text: str) -> list[tuple[str, str, str]]:
     return RANK_LINE.findall(section)
 
 
+def ledger_ranking(document: bytes) -> list[tuple[str, str, str]]:
+    """(rank, code, rate) of each project in the attached Excel ledger, in its order (the whole ranking)."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(BytesIO(document), read_only=True)["项目台账"]
+    rows = list(sheet.values)
+    header = list(rows[0])
+    rank, code, rate = header.index("排名"), header.index("编号"), header.index("完成率")
+    return [("—" if row[rank] is None else str(row[rank]), row[code],
+             "—" if row[rate] is None else f"{row[rate] * 100:.1f}") for row in rows[1:]]
+
+
 def assert_ranked_in_order(rows: list[tuple[str, str, str]]) -> None:
     """Completion rate highest first (competition ranks, ties by code), projects without a plan last."""
     ranked = [(int(rank), code, float(rate)) for rank, code, rate in rows if rank != "—"]
@@ -257,7 +270,7 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
             assert "请输入本期完成投资" in await tg.press(HAO, "填报 ZD2026-001")
             await tg.send(HAO, "300")
             await tg.send(HAO, "路面基层施工")
-            await tg.press(HAO, "完成(不再上传照片)")
+            await tg.press(HAO, "完成（不再上传照片）")
             assert "已记录" in await tg.press(HAO, "确认")
         office.travel(at(day.month, day.day, 18, 0))
         await office.remind(time(18, 0))
@@ -337,15 +350,20 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     calls = bulletin_calls["2026-W40"]
     assert all(c.ok for c in calls), [(c.method, c.error) for c in calls if not c.ok]
     group = to(GROUP, calls, method=None)
-    assert [c.method for c in group][-1] == "sendPhoto" and {c.method for c in group[:-1]} == {"sendMessage"}
-    [photo] = [c for c in group if c.method == "sendPhoto"]
+    # One message, then the chart and the Excel ledger with the whole ranking.
+    assert [c.method for c in group] == ["sendMessage", "sendPhoto", "sendDocument"]
+    [message, photo, document] = group
     assert next(iter(photo.files.values())).startswith(b"\x89PNG\r\n\x1a\n")
-    text = "\n".join(c["text"] for c in group[:-1])
-    assert "重点项目周通报(2026-W40,截至 2026-10-04)" in text
-    assert "补发" not in text
-    rows = ranking(text)
+    text = message["text"]
+    assert "重点项目周通报（2026-W40，截至 2026-10-04）" in text
+    assert "补发" not in text and "见排名图和附件 Excel 台账" in text
+    everyone = ledger_ranking(next(iter(document.files.values())))
+    rows = [row for row in everyone if row[0] != "—"]
     assert len(rows) == 41 and len({code for _r, code, _rate in rows}) == 41  # all but ZD2026-012
+    assert everyone[41:] == [("—", "ZD2026-012", "—")]
     assert_ranked_in_order(rows)
+    # The message lists the first and the last five of that ranking.
+    assert ranking(text) == [(r, c, rate) for r, c, rate in rows[:5] + rows[-5:]]
     rates = {code: rate for _rank, code, rate in rows}
     # Year to date = the ledger's baseline + this year's reports up to Sunday 10/4.
     assert rates["ZD2026-001"] == f"{(26051 + 2 * 500) / 40800 * 100:.1f}"  # 66.3
@@ -353,34 +371,35 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert rates["ZD2026-003"] == f"{(1650 + 200) / 33000 * 100:.1f}"  # 5.6
     # Without an annual plan: not ranked, listed apart and counted.
     assert "ZD2026-012" not in {code for _r, code, _rate in rows}
-    assert "无年度计划(不排名):ZD2026-012 粮库地块挂牌出让" in text and "无年度计划 1 个,不参与排名" in text
+    assert "无年度计划（不排名）：ZD2026-012 粮库地块挂牌出让" in text and "无年度计划 1 个，不参与排名" in text
     for section in ("👍 <b>表扬</b>", "👉 <b>督促</b>", "🚨 <b>预警</b>", "<b>牵头单位排名</b>",
-                    "<b>乡镇(街道)排名</b>"):
+                    "<b>乡镇（街道）排名</b>"):
         assert section in text, section
     praise = text.split("👍 <b>表扬</b>", 1)[1].split("\n", 1)[0]
     assert [code for _r, code, _rate in rows[:3]] == re.findall(r"ZD\d{4}-\d{3}", praise)
     urge = text.split("👉 <b>督促</b>", 1)[1].split("\n", 1)[0]
     last_place = rows[-1][0]
-    bottom = [code for rank, code, _rate in rows if rank == last_place]  # ties included
-    assert set(bottom) <= set(re.findall(r"ZD\d{4}-\d{3}", urge))
+    bottom = [code for rank, code, _rate in rows if rank == last_place]  # ties included, the last five shown
+    assert bottom[-5:] == re.findall(r"ZD\d{4}-\d{3}", urge)[-5:]
     # Lead officials get their own projects; 区长 the summary and the chart; liaisons nothing.
     liu = "\n".join(texts(LIU, calls))
-    assert "您包抓的项目(周通报 2026-W40" in liu
+    assert "您包抓的项目（周通报 2026-W40" in liu
     mine = re.findall(r"ZD\d{4}-\d{3}", liu)  # his nine projects, in ranking order
     assert mine == [code for _rank, code, _rate in rows if code in mine]
     assert sorted(mine) == ["ZD2026-001", "ZD2026-006", "ZD2026-011", "ZD2026-016", "ZD2026-021",
                             "ZD2026-026", "ZD2026-031", "ZD2026-036", "ZD2026-041"]
     assert "ZD2026-003" in "\n".join(texts(SUN, calls)) and "ZD2026-001" not in "\n".join(texts(SUN, calls))
     [summary] = texts(WANG, calls)
-    assert "周通报摘要(2026-W40)" in summary and "42 个重点项目" in summary
+    assert "周通报摘要（2026-W40）" in summary and "42 个重点项目" in summary
     assert len(to(WANG, calls, method="sendPhoto")) == 1
     assert not {HAO, WU, LI_HT, ZHAO} & {int(c["chat_id"]) for c in calls}
 
     # --- the W41 bulletin on Monday 10/12, with the 调休 Saturday's report in it ------------------------
     calls = bulletin_calls["2026-W41"]
     text = "\n".join(texts(GROUP, calls))
-    assert "重点项目周通报(2026-W41,截至 2026-10-11)" in text
-    rates = {code: rate for _rank, code, rate in ranking(text)}
+    assert "重点项目周通报（2026-W41，截至 2026-10-11）" in text
+    [document] = to(GROUP, calls, method="sendDocument")
+    rates = {code: rate for _rank, code, rate in ledger_ranking(next(iter(document.files.values())))}
     assert rates["ZD2026-001"] == f"{(26051 + 2 * 500 + 300) / 40800 * 100:.1f}"  # 67.0
     assert len(to(GROUP, calls, method="sendPhoto")) == 1
     assert await office.bulletins() == [("weekly", "2026-W39", False), ("weekly", "2026-W40", False),
@@ -401,8 +420,8 @@ async def test_a_bulletin_missed_while_down_goes_out_once_marked_late(cloned: Te
     assert [(p.period, p.late) for p in produced] == [("2026-W42", True)]
     calls = await office.deliver()
     group = texts(GROUP, calls)
-    assert group and group[0].startswith("(本期周通报因系统停机补发)")
-    assert "重点项目周通报(2026-W42,截至 2026-10-18)" in group[0]
+    assert group and group[0].startswith("（本期周通报因系统停机补发）")
+    assert "重点项目周通报（2026-W42，截至 2026-10-18）" in group[0]
     assert len(to(GROUP, calls, method="sendPhoto")) == 1
     assert len(texts(WANG, calls)) == 1
 
@@ -425,9 +444,10 @@ async def test_a_bulletin_missed_while_down_goes_out_once_marked_late(cloned: Te
 
 async def test_a_long_bulletin_is_split_into_messages_telegram_accepts(cloned: TelegramHarness,
                                                                        settings: Settings) -> None:
-    """130 more projects (172 in all), every one led by 刘文华: the group's bulletin and his personal digest
-    both run over Telegram's 4,096 characters. Every part is accepted (valid HTML, within the limit as
-    Telegram counts it: an emoji is two UTF-16 units), in order, and together they list every project."""
+    """130 more projects (172 in all), every one led by 刘文华: the group's bulletin stays one message (the
+    first and last five, the whole ranking in the attached Excel ledger) while his personal digest runs over
+    Telegram's 4,096 characters. Every part is accepted (valid HTML, within the limit as Telegram counts it:
+    an emoji is two UTF-16 units), in order, and together they list every project."""
     office = Office(cloned, settings)
     await office.setup((LIU, "刘文华", "lead"), (WANG, "王立军", "top"), monthly=False)
     async with cloned.session() as session:
@@ -452,17 +472,20 @@ async def test_a_long_bulletin_is_split_into_messages_telegram_accepts(cloned: T
     for call in calls:
         if call.method == "sendMessage":
             assert utf16_len(parse_telegram_html(call["text"])) <= 4096
-    group = texts(GROUP, calls)
-    assert len(group) >= 3
-    assert group[0].startswith("📊 <b>重点项目周通报(2026-W41")
-    rows = ranking("\n".join(group))
-    assert len(rows) == 171 and len({code for _r, code, _rate in rows}) == 171  # ZD2026-012 has no plan
-    assert "无年度计划(不排名):ZD2026-012" in "\n".join(group)
-    assert_ranked_in_order(rows)
-    assert "城区老旧小区改造(第100批)&amp;配套管网&lt;二期&gt;" in "\n".join(group)  # escaped, whole
+    [group] = texts(GROUP, calls)  # the group's bulletin stays one message: the ends of each list
+    assert group.startswith("📊 <b>重点项目周通报（2026-W41")
+    rows = ranking(group)
+    assert len(rows) == 10 and "共 171 个，列前、后各 5 个" in group  # ZD2026-012 has no plan
+    assert "无年度计划（不排名）：ZD2026-012" in group
+    [document] = to(GROUP, calls, method="sendDocument")
+    everyone = ledger_ranking(next(iter(document.files.values())))
+    ranked = [row for row in everyone if row[0] != "—"]
+    assert_ranked_in_order(ranked)
+    assert len(everyone) == 172 and rows == ranked[:5] + ranked[-5:]
     leader = texts(LIU, calls)
     assert len(leader) >= 2 and leader[0].startswith("📌 <b>您包抓的项目")
     assert len(set(re.findall(r"ZD\d{4}-\d{3}", "\n".join(leader)))) == 172
+    assert "城区老旧小区改造(第100批)&amp;配套管网&lt;二期&gt;" in "\n".join(leader)  # escaped, whole
 
 
 async def test_bulletin_notices_to_people_without_a_chat_are_kept_unsent(cloned: TelegramHarness,

@@ -278,7 +278,7 @@ async def test_buttons_pressed_in_a_group_answer_the_private_line(tg: TelegramHa
 
 async def test_deactivated_people_are_told_so_in_private_and_in_groups(tg: TelegramHarness) -> None:
     assert "已停用 <b>郝芳</b>" in await tg.send(ADMIN, "/deactivate 郝芳")
-    line = "您的账号已停用,请联系项目办。"
+    line = "您的账号已停用，请联系项目办。"
 
     for text in ("/mine", "/help", "/report ZD2026-001 1.2亿 主体结构完成60%", "你好"):
         assert (await tg.send(HAO, text)).texts == [line], text

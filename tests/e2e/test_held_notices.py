@@ -55,7 +55,7 @@ async def test_a_week_of_reminders_waits_for_her_and_reaches_her_when_she_binds(
     assert await held_count(tg.core, "郝芳") == 12  # two reminders a working day, all kept for her
 
     shown = await tg.send(ADMIN, "/outbox")
-    assert "郝芳 未绑定,12 条通知待送达" in shown.text and "未绑定聊天账号" not in shown.text
+    assert "郝芳 未绑定，12 条通知待送达" in shown.text and "未绑定聊天账号" not in shown.text
     assert "邀请 郝芳" in shown.buttons
     invite = await tg.press(ADMIN, "邀请 郝芳")
     assert "已为 <b>郝芳</b>" in invite.text and "/start " in invite.text
@@ -74,7 +74,7 @@ async def test_a_week_of_reminders_waits_for_her_and_reaches_her_when_she_binds(
     assert len(held) == 5 and len(summary) == 1, got
     assert "这是 1 小时前的通知" in held[-1] and "这是 2 天前的通知" in held[0]
     assert all("填报提醒" in t or "再次提醒" in t for t in held)
-    assert "还有 7 条通知" in summary[0] and "7 天前:" in summary[0] and "较近的 5 条已单独补发" in summary[0]
+    assert "还有 7 条通知" in summary[0] and "7 天前：" in summary[0] and "较近的 5 条已单独补发" in summary[0]
     assert await held_count(tg.core, "郝芳") == 0
     async with tg.session() as session:
         states = dict((await session.execute(

@@ -89,7 +89,7 @@ async def test_reimport_with_a_dated_baseline_keeps_the_chat_work(
     assert (project.done_before, project.baseline_date.isoformat()) == (27051, "2026-11-30")
     assert (liaison, hao.active) == ("严超", False)  # the chat's handover and deactivation stand
     # The report of 11-20 is in the 27,051 already: not counted again.
-    assert "年度累计完成:27,051.0 万元" in (await telegram.send(ADMIN_TG, f"/project {CODE}")).text
+    assert "年度累计完成：27,051.0 万元" in (await telegram.send(ADMIN_TG, f"/project {CODE}")).text
     async with telegram.session() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "ledger.import"))
     assert entry is not None and entry.detail["as_of"] == "2026-11-30"

@@ -57,14 +57,14 @@ async def test_a_second_report_the_same_day_replaces_the_first_after_confirmatio
 
     replaced = await hao.press(HAO, "确认替换")
     assert "已替换今天的填报：本期完成投资 850.0 万元 → 900（未写单位，按万元计）= 900.0 万元" in replaced
-    assert "年度累计完成:26,951.0 万元" in replaced  # 26,051 before the year's reports + 900, not + 1,750
+    assert "年度累计完成：26,951.0 万元" in replaced  # 26,051 before the year's reports + 900, not + 1,750
     [live] = await hao.reports()
     [old] = await hao.reports(withdrawn=True)
     assert (live.amount, live.replaces_id, old.amount) == (Decimal(900), old.id, Decimal(850))
 
     await hao.bind(ADMIN, "管理员(区重大项目办)", "admin")
     history = await hao.send(ADMIN, f"/audit {CODE}")
-    assert "替换当天填报:850.0 万元 → 900.0 万元" in history and "填报进度:850.0 万元" in history  # both versions
+    assert "替换当天填报：850.0 万元 → 900.0 万元" in history and "填报进度：850.0 万元" in history  # both versions
 
     kept = await hao.send(HAO, f"/report {CODE} 1000 再报一次")
     assert "原填报：本期完成投资 900.0 万元" in kept
@@ -79,7 +79,7 @@ async def test_the_guided_flow_asks_too_before_replacing(hao: TelegramHarness) -
     await hao.press(HAO, f"{CODE} 城北高速连接线")
     await hao.send(HAO, "120")
     await hao.send(HAO, "承台施工")
-    await hao.press(HAO, "完成(不再上传照片)")
+    await hao.press(HAO, "完成（不再上传照片）")
     asked = await hao.press(HAO, "确认")
     assert "原填报：本期完成投资 850.0 万元" in asked
     assert "新填报：本期完成投资 120（未写单位，按万元计）= 120.0 万元，承台施工" in asked

@@ -208,8 +208,8 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     raised = await tg.send(HAO, RAISE)
     assert "编号 <b>W0001</b>" in raised.text
     assert "已交办 区住建局" in raised.text
-    assert "受理时限:2026-11-17 17:30" in raised.text
-    assert "办结时限:2026-11-19 17:30" in raised.text
+    assert "受理时限：2026-11-17 17:30" in raised.text
+    assert "办结时限：2026-11-19 17:30" in raised.text
 
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO}, inbox
@@ -247,11 +247,11 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert "施工许可迟迟未批" in up and len(up.splitlines()) <= 4 and "郝芳 提出" not in up
     assert inbox.labels(LIU) == [[["批示", "查看详情"]]]
     card = await tg.press(LIU, "查看详情")
-    assert "郝芳 提出:施工许可迟迟未批" in card and "系统 上报至包抓领导(未按时受理)" in card
+    assert "郝芳 提出：施工许可迟迟未批" in card and "系统 上报至包抓领导（未按时受理）" in card
     assert inbox.callback_data(LIU) == [[["pb:cmt:1", "pb:show:1"]]]
     for chat in (ZHAO, HAO):
         [went_up] = inbox.texts(chat)
-        assert "W0001 因未按时受理,已上报至包抓领导" in went_up
+        assert "W0001 因未按时受理，已上报至包抓领导" in went_up
     problem = await desk.problem()
     assert (problem.level, problem.status) == (1, "open")
 
@@ -265,18 +265,18 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert inbox.chats == {HAO, ZHAO}, inbox
     for chat in (HAO, ZHAO):
         [note] = inbox.texts(chat)
-        assert note.startswith("🔔 W0001 批示:刘文华\n批示:请住建局本周内办结\n<b>W0001</b>"), note
+        assert note.startswith("🔔 W0001 批示：刘文华\n批示：请住建局本周内办结\n<b>W0001</b>"), note
     problem = await desk.problem()
     assert (problem.level, problem.status) == (1, "open")  # a 批示 is recorded, not a deadline met
     assert problem.response_due_at is None  # above the unit only the resolution deadline runs
 
     # 赵芳 answers with a promised date (the level's deadline day, written as people write it).
     answered = await tg.send(ZHAO, "/answer W0001 11月24日 已协调")
-    assert "W0001 已答复" in answered.text and "承诺完成日期:2026-11-24" in answered.text
+    assert "W0001 已答复" in answered.text and "承诺完成日期：2026-11-24" in answered.text
     inbox = await desk.deliver()
     assert inbox.chats == {HAO, LIU}, inbox
     for chat in (HAO, LIU):
-        assert inbox.text(chat).startswith("🔔 W0001 已答复:赵芳\n内容:已协调\n承诺完成日期:2026-11-24\n"), inbox
+        assert inbox.text(chat).startswith("🔔 W0001 已答复：赵芳\n内容：已协调\n承诺完成日期：2026-11-24\n"), inbox
     problem = await desk.problem()
     assert (problem.status, problem.answer_text) == ("answered", "已协调")
     assert str(problem.promised_date) == "2026-11-24"
@@ -291,7 +291,7 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     inbox = await desk.deliver()
     assert inbox.chats == {LIU, ZHAO}, inbox
     assert "办结时限为 2026-11-24 17:30" in inbox.text(LIU)
-    assert "承诺于 2026-11-24 前完成,明天到期" in inbox.text(ZHAO)
+    assert "承诺于 2026-11-24 前完成，明天到期" in inbox.text(ZHAO)
 
     # Not solved by Tuesday 17:30: up to 区长 王立军, not yet to 李明德.
     desk.travel(nov(24, 17, 30))
@@ -305,7 +305,7 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert "问题上报" in up and "未按时办结" in up and "已上报至区长" in up
     assert inbox.callback_data(WANG) == [[["pb:cmt:1", "pb:show:1"]]]
     card = await tg.press(WANG, "查看详情")  # the history (批示, 答复) is on the card
-    assert "批示:请住建局本周内办结" in card and "答复:已协调" in card
+    assert "批示：请住建局本周内办结" in card and "答复：已协调" in card
     for chat in (LIU, ZHAO, HAO):
         assert "已上报至区长" in inbox.text(chat)
 
@@ -315,7 +315,7 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert "已报告解决" in resolved.text
     inbox = await desk.deliver()
     assert inbox.chats == {HAO, LIU, WANG}, inbox
-    assert inbox.text(HAO).startswith("✅ W0001 责任单位报告已解决:赵芳\n办理结果:已发证\n<b>W0001</b>"), inbox
+    assert inbox.text(HAO).startswith("✅ W0001 责任单位报告已解决：赵芳\n办理结果：已发证\n<b>W0001</b>"), inbox
     assert inbox.labels(HAO) == [[["确认销号", "未解决"]]]
     assert inbox.callback_data(HAO) == [[["pb:cfm:1", "pb:rop:1"]]]
     assert (await desk.problem()).status == "resolved"
@@ -327,7 +327,7 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert problem.closed_at is not None
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO, LIU, WANG}, inbox
-    assert "已确认销号:郝芳" in inbox.text(ZHAO)
+    assert "已确认销号：郝芳" in inbox.text(ZHAO)
 
     # Long after: nothing more is ever sent to anyone.
     shown = len(sends(tg.fake.calls))
@@ -366,7 +366,7 @@ async def test_a_leader_who_writes_no_comment_keeps_the_problem_until_his_deadli
     assert (await desk.tick()).actions == ["W0001:escalate:2"]
     inbox = await desk.deliver()
     assert WANG in inbox.chats and LI not in inbox.chats
-    assert "W0001 因未按时办结,已上报至区长" in inbox.text(WANG)
+    assert "W0001 因未按时办结，已上报至区长" in inbox.text(WANG)
 
     desk.travel(nov(30, 9, 0))
     assert (await desk.tick()).actions == ["W0001:nudge:resolution:2"]
@@ -435,17 +435,17 @@ async def test_unsolved_goes_back_to_work_at_the_same_level(desk: Desk) -> None:
     assert inbox.chats == {ZHAO, LIU}, inbox
     for chat in (ZHAO, LIU):
         [notice] = inbox.texts(chat)
-        assert notice.startswith("🔔 W0001 退回重办(未解决):郝芳\n内容:证还没拿到\n"), notice
-        assert "状态:办理中" in notice and "办结时限:2026-11-26 17:30" in notice
+        assert notice.startswith("🔔 W0001 退回重办（未解决）：郝芳\n内容：证还没拿到\n"), notice
+        assert "状态：办理中" in notice and "办结时限：2026-11-26 17:30" in notice
     # Accepted once already: no 受理 any more.
     assert inbox.callback_data(ZHAO) == [[["pb:ans:1", "pb:rea:1"], ["pb:rsv:1"]]]
     assert inbox.callback_data(LIU) == [[]]
 
     card = await tg.send(HAO, "/issue W0001")
-    assert "状态:办理中" in card.text and "当前层级:包抓领导" in card.text
+    assert "状态：办理中" in card.text and "当前层级：包抓领导" in card.text
     history = card.text[card.text.index("办理记录"):]
-    order = ["郝芳 提出", "系统 上报至包抓领导", "刘文华 批示:抓紧办理", "赵芳 答复:已协调", "赵芳 报告已解决:已发证",
-             "郝芳 退回重办:证还没拿到"]
+    order = ["郝芳 提出", "系统 上报至包抓领导", "刘文华 批示：抓紧办理", "赵芳 答复：已协调",
+             "赵芳 报告已解决：已发证", "郝芳 退回重办：证还没拿到"]
     positions = [history.find(step) for step in order]
     assert -1 not in positions, history
     assert positions == sorted(positions), history
@@ -472,26 +472,26 @@ async def test_guided_issue_to_a_supporting_unit(desk: Desk) -> None:
     assert {"用地", "征地拆迁", "资金", "审批手续", "水电路气", "取消"} <= set(categories.buttons)
 
     asked = await tg.press(HAO, "水电路气")
-    assert "类别:水电路气" in asked.text
+    assert "类别：水电路气" in asked.text
     photos = await tg.send(HAO, "施工用电迟迟未接入")
-    assert photos.buttons == ["完成(不再上传照片)", "取消"]
+    assert photos.buttons == ["完成（不再上传照片）", "取消"]
     assert "已收到 1 张照片" in (await tg.photo(HAO)).text
 
-    units = await tg.press(HAO, "完成(不再上传照片)")
+    units = await tg.press(HAO, "完成（不再上传照片）")
     assert "请选择责任单位" in units.text
-    assert units.buttons == ["牵头单位:区住建局", "配合单位:区工信局", "配合单位:区发改局", "配合单位:城北街道",
+    assert units.buttons == ["牵头单位：区住建局", "配合单位：区工信局", "配合单位：区发改局", "配合单位：城北街道",
                              "取消"]
     assert await desk.problem_count() == 0
 
-    summary = await tg.press(HAO, "配合单位:区工信局")
-    assert "责任单位:区工信局" in summary.text and "照片:1 张" in summary.text
-    assert "问题:施工用电迟迟未接入" in summary.text
+    summary = await tg.press(HAO, "配合单位：区工信局")
+    assert "责任单位：区工信局" in summary.text and "照片：1 张" in summary.text
+    assert "问题：施工用电迟迟未接入" in summary.text
     assert summary.buttons == ["确认", "取消"]
     assert await desk.problem_count() == 0  # nothing until confirmed
 
     raised = await tg.press(HAO, "确认")
     assert "编号 <b>W0001</b>" in raised.text and "已交办 区工信局" in raised.text
-    assert "办结时限:2026-11-23 17:30" in raised.text  # 水电路气: 5 working days
+    assert "办结时限：2026-11-23 17:30" in raised.text  # 水电路气: 5 working days
     problem = await desk.problem()
     assert (problem.unit.name, problem.category, problem.text) == ("区工信局", "水电路气", "施工用电迟迟未接入")
     assert len(problem.photos) == 1
@@ -514,7 +514,7 @@ async def test_guided_issue_can_be_cancelled(desk: Desk) -> None:
     await tg.press(HAO, "用地")
     await tg.send(HAO, "还有12户未签约")
     cancelled = await tg.press(HAO, "取消")
-    assert "已取消,未提交问题" in cancelled.text
+    assert "已取消，未提交问题" in cancelled.text
     assert await desk.problem_count() == 0
     assert "没有与您相关的未销号问题" in (await tg.send(HAO, "/issues")).text
     assert (await desk.deliver()).calls == []
@@ -557,7 +557,7 @@ async def test_people_outside_its_scope_cannot_see_it(desk: Desk) -> None:
     tg = desk.tg
     await desk.raise_w0001()
     for user in (WU, HU):
-        refused(await tg.send(user, "/issue W0001"), "没有找到问题 W0001,或您无权查看")
+        refused(await tg.send(user, "/issue W0001"), "没有找到问题 W0001，或您无权查看")
     for user in (ZHAO, LIU, WANG, LI):
         assert "施工许可迟迟未批" in (await tg.send(user, "/issue W0001")).text, user
     assert "没有找到问题 W0002" in (await tg.send(HAO, "/issue W0002")).text
@@ -589,7 +589,7 @@ async def test_the_raiser_cannot_confirm_before_it_is_resolved(desk: Desk) -> No
     await desk.raise_w0001()
     before = await _state(desk)
 
-    refused(await tg.send(HAO, "/confirm W0001"), "W0001 尚未报告解决(当前状态:待受理),不能销号或退回")
+    refused(await tg.send(HAO, "/confirm W0001"), "W0001 尚未报告解决（当前状态：待受理），不能销号或退回")
     refused(await tg.send(HAO, "/reopen W0001 还没办"), "W0001 尚未报告解决")
 
     assert await _state(desk) == before
@@ -612,10 +612,10 @@ async def test_the_unit_cannot_act_once_resolved_or_closed(desk: Desk) -> None:
     await desk.raise_w0001()
     await tg.send(ZHAO, "/resolved W0001 已发证")
     refused(await tg.send(ZHAO, "/answer W0001 再答复一次"),
-            "W0001 已由 赵芳 于 2026-11-16 08:30 报告解决,正在等待提出人确认销号,不能再办理")
+            "W0001 已由 赵芳 于 2026-11-16 08:30 报告解决，正在等待提出人确认销号，不能再办理")
     await desk.deliver()
     await tg.press(HAO, "确认销号")
-    refused(await tg.send(ZHAO, "/resolved W0001 又解决了"), "W0001 已由 郝芳 于", "确认销号,无需再办理")
+    refused(await tg.send(ZHAO, "/resolved W0001 又解决了"), "W0001 已由 郝芳 于", "确认销号，无需再办理")
     # Closed already: said so, not "not yet resolved".
     refused(await tg.send(HAO, "/confirm W0001"), "W0001 已由 郝芳 于 2026-11-16 08:30 确认销号")
     assert await desk.events() == ["raised", "resolved", "closed"]
@@ -637,10 +637,10 @@ async def test_admin_confirms_on_behalf_and_history_says_so(desk: Desk) -> None:
         assert closed.actor is not None and closed.actor.name == "管理员(区重大项目办)"
     inbox = await desk.deliver()
     assert HAO in inbox.chats and ZHAO in inbox.chats
-    assert "已确认销号:管理员(区重大项目办)(管理员代为销号)" in inbox.text(HAO)
+    assert "已确认销号：管理员(区重大项目办)（管理员代为销号）" in inbox.text(HAO)
     card = await tg.send(HAO, "/issue W0001")
-    assert "管理员(区重大项目办) 确认销号(管理员代为销号)" in card.text
-    assert "状态:已销号" in card.text
+    assert "管理员(区重大项目办) 确认销号（管理员代为销号）" in card.text
+    assert "状态：已销号" in card.text
 
 
 # --- 5. idempotency ----------------------------------------------------------------------------------

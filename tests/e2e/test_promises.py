@@ -28,7 +28,7 @@ async def test_a_promise_is_reminded_the_working_day_before_and_overdue_when_mis
     await desk.raise_w0001()
     desk.travel(nov(16, 8, 40))
     answered = await desk.tg.send(ZHAO, "/answer W0001 后天 已报审批局")
-    assert "W0001 已答复" in answered.text and "承诺完成日期:2026-11-18" in answered.text, answered
+    assert "W0001 已答复" in answered.text and "承诺完成日期：2026-11-18" in answered.text, answered
     assert str((await desk.problem()).promised_date) == "2026-11-18"
     await desk.deliver()
 
@@ -38,7 +38,7 @@ async def test_a_promise_is_reminded_the_working_day_before_and_overdue_when_mis
     assert (await desk.tick()).actions == ["W0001:nudge:promise:2026-11-18"]
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO}, inbox
-    assert "承诺于 2026-11-18 前完成,明天到期" in inbox.text(ZHAO)
+    assert "承诺于 2026-11-18 前完成，明天到期" in inbox.text(ZHAO)
     assert inbox.callback_data(ZHAO) == [[["pb:ans:1", "pb:rea:1"], ["pb:rsv:1"], ["pb:show:1"]]]  # answered: no 受理
 
     desk.travel(nov(18, 9, 0))
@@ -68,7 +68,7 @@ async def test_a_promise_in_the_past_is_refused_and_one_on_a_rest_day_moves_to_t
 
     # Saturday the 21st is after the deadline anyway; Wednesday 18 written as 11-18 is kept as it is.
     kept = await desk.tg.send(ZHAO, "/answer W0001 11-18 已协调")
-    assert "承诺完成日期:2026-11-18" in kept.text and "不是工作日" not in kept.text, kept
+    assert "承诺完成日期：2026-11-18" in kept.text and "不是工作日" not in kept.text, kept
 
 
 async def test_a_promise_after_the_deadline_is_an_extension_the_lead_official_approves(desk: Desk) -> None:
@@ -77,7 +77,7 @@ async def test_a_promise_after_the_deadline_is_an_extension_the_lead_official_ap
     desk.travel(nov(16, 10, 0))
     asked = await tg.send(ZHAO, "/answer W0001 12月20日 需协调省厅")
     # Sunday 20 Dec moves to Monday 21, which is after Thursday's deadline: an extension request.
-    assert "2026-12-20(周末)不是工作日,承诺完成日期顺延至下一个工作日 2026-12-21" in asked.text, asked
+    assert "2026-12-20（周末）不是工作日，承诺完成日期顺延至下一个工作日 2026-12-21" in asked.text, asked
     assert "已作为延期申请报上一层级审批" in asked.text
     problem = await desk.problem()
     assert (problem.status, problem.promised_date) == ("answered", None)
@@ -88,14 +88,14 @@ async def test_a_promise_after_the_deadline_is_an_extension_the_lead_official_ap
     assert "已有一份延期申请" in (await tg.send(ZHAO, "/answer W0001 12-22 再议")).text
 
     approved = await tg.press(LIU, "同意延期")
-    assert "延期申请已同意,办结时限延至 2026-12-21 17:30" in approved.text, approved
+    assert "延期申请已同意，办结时限延至 2026-12-21 17:30" in approved.text, approved
     problem = await desk.problem()
     assert str(problem.promised_date) == "2026-12-21"
     assert problem.resolution_due_at is not None
     assert problem.resolution_due_at.astimezone(SHANGHAI) == datetime(2026, 12, 21, 17, 30, tzinfo=SHANGHAI)
     inbox = await desk.deliver()
     assert {ZHAO, HAO} <= inbox.chats, inbox
-    assert "延期申请已同意:刘文华" in inbox.text(ZHAO)
+    assert "延期申请已同意：刘文华" in inbox.text(ZHAO)
     assert (await desk.events())[-2:] == ["extension_requested", "extension_approved"]
 
     desk.travel(nov(19, 17, 30))  # the old deadline passes: nothing moves
@@ -113,9 +113,9 @@ async def test_a_refused_extension_keeps_the_deadline(desk: Desk) -> None:
     await tg.send(ZHAO, "/answer W0001 下周五 需协调")  # Friday 27 Nov: after Thursday 19's deadline
     await desk.deliver()
     refused = await tg.press(LIU, "不同意")
-    assert "延期申请未同意,办结时限不变" in refused.text, refused
+    assert "延期申请未同意，办结时限不变" in refused.text, refused
     inbox = await desk.deliver()
-    assert "延期申请未获同意:刘文华" in inbox.text(ZHAO) and "办结时限仍为 2026-11-19 17:30" in inbox.text(ZHAO)
+    assert "延期申请未获同意：刘文华" in inbox.text(ZHAO) and "办结时限仍为 2026-11-19 17:30" in inbox.text(ZHAO)
     problem = await desk.problem()
     assert problem.promised_date is None
     desk.travel(nov(19, 17, 30))

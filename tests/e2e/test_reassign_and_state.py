@@ -49,7 +49,7 @@ async def ask_reassign(desk: Desk) -> None:
     asked = await tg.press(ZHAO, "申请改派")
     assert "请输入申请改派的理由" in asked.text
     sent = await tg.send(ZHAO, "施工许可属工信局审批")
-    assert "已提交改派申请,等待项目办审批" in sent.text, sent
+    assert "已提交改派申请，等待项目办审批" in sent.text, sent
 
 
 async def test_the_admin_approves_a_reassignment_and_picks_the_unit_from_buttons(desk: Desk) -> None:
@@ -57,7 +57,7 @@ async def test_the_admin_approves_a_reassignment_and_picks_the_unit_from_buttons
     await ask_reassign(desk)
     inbox = await desk.deliver()
     assert inbox.chats == {ADMIN, LIU}, inbox
-    assert "申请改派" in inbox.text(ADMIN) and "理由:施工许可属工信局审批" in inbox.text(ADMIN)
+    assert "申请改派" in inbox.text(ADMIN) and "理由：施工许可属工信局审批" in inbox.text(ADMIN)
     assert inbox.callback_data(ADMIN) == [[["ra:y:1", "ra:n:1"]]]
     assert "此申请由项目办审批" in inbox.text(LIU) and inbox.callback_data(LIU) == [[]]  # told, not asked
     request_message, _ = tg.fake.find_button(ADMIN, data="ra:y:1")
@@ -68,7 +68,7 @@ async def test_the_admin_approves_a_reassignment_and_picks_the_unit_from_buttons
     assert units.buttons[0] == "区工信局" and "区住建局" not in units.buttons  # the project's own units first
     done = await tg.press(ADMIN, "区工信局")
     assert "已将 W0001 从 区住建局 改派至 <b>区工信局</b>" in done.text, done
-    assert "已通知 区工信局 的经办人:胡杰" in done.text and "已告知原单位、提出人和包抓领导" in done.text
+    assert "已通知 区工信局 的经办人：胡杰" in done.text and "已告知原单位、提出人和包抓领导" in done.text
 
     problem = await desk.problem()
     assert (problem.unit.name, problem.status, problem.level) == ("区工信局", "open", 0)
@@ -84,13 +84,14 @@ async def test_the_admin_approves_a_reassignment_and_picks_the_unit_from_buttons
 
     # The request's button pressed again: what was decided, not an error.
     again = await press_again(tg, ADMIN, request_message, "ra:n:1")
-    assert "改派申请已由 管理员(区重大项目办) 于 2026-11-16 10:00 同意,已改派至 区工信局" in again.text, again
+    assert "改派申请已由 管理员(区重大项目办) 于 2026-11-16 10:00 同意，已改派至 区工信局" in again.text, again
     assert await desk.events() == ["raised", "accepted", "reassign_requested", "reassigned"]
     # The old unit's buttons no longer act: the problem is no longer its unit's, and pressing one says so.
     refused(await tg.send(ZHAO, "/accept W0001"), "没有找到问题 W0001")
     latest = max(message for chat, message in tg.fake.messages if chat == ZHAO)
     old = await press_again(tg, ZHAO, latest, "pb:ans:1")
-    refused(old, "W0001 已由 管理员(区重大项目办) 于 2026-11-16 10:00 从 区住建局 改派至 区工信局,不再由 区住建局 办理")
+    refused(old, "W0001 已由 管理员(区重大项目办) 于 2026-11-16 10:00 从 区住建局 改派至 区工信局，"
+                 "不再由 区住建局 办理")
 
 
 async def test_the_admin_refuses_a_reassignment_with_a_reason(desk: Desk) -> None:
@@ -101,7 +102,7 @@ async def test_the_admin_refuses_a_reassignment_with_a_reason(desk: Desk) -> Non
     asked = await tg.press(ADMIN, "驳回")
     assert "请输入驳回 W0001 改派申请的理由" in asked.text, asked
     done = await tg.send(ADMIN, "施工许可由住建局核发")
-    assert "W0001 的改派申请已驳回,仍由 区住建局 办理" in done.text, done
+    assert "W0001 的改派申请已驳回，仍由 区住建局 办理" in done.text, done
 
     problem = await desk.problem()
     assert (problem.unit.name, problem.status) == ("区住建局", "accepted")
@@ -109,19 +110,19 @@ async def test_the_admin_refuses_a_reassignment_with_a_reason(desk: Desk) -> Non
     [entry] = await audits(desk, "problem.reassign_refuse")
     assert entry.detail == {"unit": "区住建局", "reason": "施工许可由住建局核发"}
     trail = await tg.send(ADMIN, "/audit W0001")
-    assert "驳回改派申请:区住建局的改派申请:施工许可由住建局核发" in trail.text, trail
+    assert "驳回改派申请：区住建局的改派申请：施工许可由住建局核发" in trail.text, trail
 
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO, LIU}, inbox  # the unit hears the outcome, and so does the lead official
     for chat in (ZHAO, LIU):
-        assert "改派申请被驳回" in inbox.text(chat) and "驳回理由:施工许可由住建局核发" in inbox.text(chat)
+        assert "改派申请被驳回" in inbox.text(chat) and "驳回理由：施工许可由住建局核发" in inbox.text(chat)
     assert inbox.callback_data(ZHAO) == [[["pb:ans:1", "pb:rea:1"], ["pb:rsv:1"]]]  # go on with it
     assert inbox.callback_data(LIU) == [[]]
 
     # Asking again is a new request; asking twice while one waits is refused with the state.
     await tg.send(ZHAO, "/reassign W0001 确属工信局职责,附文件")
     twice = await tg.send(ZHAO, "/reassign W0001 再申请一次")
-    assert "W0001 已由 赵芳 于 2026-11-16 11:00 申请改派,正在等待项目办审批" in twice.text, twice
+    assert "W0001 已由 赵芳 于 2026-11-16 11:00 申请改派，正在等待项目办审批" in twice.text, twice
     assert (await desk.events())[-1] == "reassign_requested"
 
 
@@ -135,7 +136,7 @@ async def test_only_an_admin_decides_a_reassignment(desk: Desk) -> None:
     copy["chat"] = {**copy["chat"], "id": LIU}
     tg.fake.messages[(LIU, message_id)] = copy
     answer = await press_again(tg, LIU, message_id, "ra:y:1")
-    assert "改派申请由项目办(管理员)审批" in answer.text, answer
+    assert "改派申请由项目办（管理员）审批" in answer.text, answer
     assert await desk.events() == ["raised", "accepted", "reassign_requested"]
 
 
@@ -150,7 +151,7 @@ async def test_a_button_for_a_step_already_taken_answers_with_the_state(desk: De
     # what can be done now.
     again = await tg.press(ZHAO, "受理")
     assert len(again.messages) == 1, again
-    assert "W0001 已由 赵芳 于 2026-11-16 09:15 受理,当前状态:办理中" in again.text, again
+    assert "W0001 已由 赵芳 于 2026-11-16 09:15 受理，当前状态：办理中" in again.text, again
     assert again.buttons == ["答复", "申请改派", "已解决"]
     assert await desk.events() == ["raised", "accepted"]
 
@@ -161,7 +162,7 @@ async def test_a_button_for_a_step_already_taken_answers_with_the_state(desk: De
     assert "已确认销号" in (await tg.press(HAO, "确认销号")).text
     twice = await press_again(tg, HAO, resolved_message, "pb:cfm:1")
     refused(twice, "W0001 已由 郝芳 于 2026-11-16 09:15 确认销号")
-    refused(await tg.send(HAO, "/confirm W0001"), "确认销号,无需再办理")
+    refused(await tg.send(HAO, "/confirm W0001"), "确认销号，无需再办理")
     # A button that asks for text checks the state before asking.
     reopen = await press_again(tg, HAO, resolved_message, "pb:rop:1")
     refused(reopen, "W0001 已由 郝芳 于")
@@ -178,11 +179,11 @@ async def test_issue_without_a_known_category_offers_the_category_buttons(desk: 
     await tg.press(HAO, "取消")
 
     unknown = await tg.send(HAO, "/issue ZD2026-001 电力 变压器容量不足,需增容")
-    assert "「电力」不是问题类别" in unknown.text and "问题描述:变压器容量不足,需增容" in unknown.text, unknown
+    assert "「电力」不是问题类别" in unknown.text and "问题描述：变压器容量不足,需增容" in unknown.text, unknown
     photos = await tg.press(HAO, "水电路气")
-    assert "类别:水电路气" in photos.text and "照片" in photos.text  # the description is kept: on to photos
-    await tg.press(HAO, "完成(不再上传照片)")
-    await tg.press(HAO, "牵头单位:区住建局")
+    assert "类别：水电路气" in photos.text and "照片" in photos.text  # the description is kept: on to photos
+    await tg.press(HAO, "完成（不再上传照片）")
+    await tg.press(HAO, "牵头单位：区住建局")
     raised = await tg.press(HAO, "确认")
     assert "W0001" in raised.text, raised
     problem = await desk.problem()
@@ -190,4 +191,4 @@ async def test_issue_without_a_known_category_offers_the_category_buttons(desk: 
 
     # A known category without a description asks for the description.
     asked = await tg.send(HAO, "/issue ZD2026-001 用地")
-    assert "类别:用地。请描述问题" in asked.text, asked
+    assert "类别：用地。请描述问题" in asked.text, asked

@@ -60,7 +60,7 @@ async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarn
 
     assert_html(replies)
     assert "<b>郝芳</b>" in replies.text
-    assert "已绑定为:联络员" in replies.text
+    assert "已绑定为：联络员" in replies.text
     assert "/report" in replies.text
     menus = fake_api.calls_of("setMyCommands", ok=True, scope=scope_chat(HAO))
     assert len(menus) == 1
@@ -78,7 +78,7 @@ async def test_a_bare_code_binds_in_a_private_chat_never_in_a_group(telegram: Te
     assert "已在群聊中公开" in (await telegram.send(HAO, code)).text
 
     fresh = await telegram.invite("郝芳", "liaison")
-    assert "已绑定为:联络员" in (await telegram.send(HAO, fresh)).text
+    assert "已绑定为：联络员" in (await telegram.send(HAO, fresh)).text
 
 
 async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness,
@@ -153,7 +153,7 @@ async def test_one_shot_report_is_recorded_and_counted(hao: TelegramHarness) -> 
 
     card = await hao.send(HAO, f"/project {CODE}")
     assert_html(card)
-    assert "年度累计完成:38,051.0 万元" in card.text
+    assert "年度累计完成：38,051.0 万元" in card.text
     assert "序时进度" in card.text
     assert "最近填报" in card.text and "12,000.0" in card.text
 
@@ -168,7 +168,7 @@ async def test_photo_with_a_report_caption_is_stored_with_the_photo(hao: Telegra
     assert "已记录" in replies.text and "850.0 万元" in replies.text and "照片 1 张" in replies.text
     [report] = await hao.reports()
     assert [p.file_id for p in report.photos] == [file_id]  # the largest size Telegram offered
-    assert "现场照片:1 张" in (await hao.send(HAO, f"/project {CODE}")).text
+    assert "现场照片：1 张" in (await hao.send(HAO, f"/project {CODE}")).text
 
 
 async def test_a_photo_without_a_report_caption_is_not_understood(hao: TelegramHarness) -> None:
@@ -192,11 +192,11 @@ async def _guided_until_summary(hao: TelegramHarness, amount: str, progress: str
     assert "请输入形象进度" in progress_asked.text
 
     photos_asked = await hao.send(HAO, progress)
-    assert photos_asked.buttons == ["完成(不再上传照片)", "取消"]
+    assert photos_asked.buttons == ["完成（不再上传照片）", "取消"]
     for n in range(1, photos + 1):
         assert f"已收到 {n} 张照片" in (await hao.photo(HAO)).text
 
-    summary = await hao.press(HAO, "完成(不再上传照片)")
+    summary = await hao.press(HAO, "完成（不再上传照片）")
     assert_html(summary)
     assert summary.buttons == ["确认", "修改", "取消"]
     return summary
@@ -205,8 +205,8 @@ async def _guided_until_summary(hao: TelegramHarness, amount: str, progress: str
 async def test_guided_report_confirmed(hao: TelegramHarness) -> None:
     summary = await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=2)
     assert "本期完成投资：3000万元 = 3,000.0 万元" in summary.text
-    assert "形象进度:路基完成40%" in summary.text
-    assert "现场照片:2 张" in summary.text
+    assert "形象进度：路基完成40%" in summary.text
+    assert "现场照片：2 张" in summary.text
     assert await hao.report_count() == 0  # nothing until confirmed
 
     saved = await hao.press(HAO, "确认")
@@ -223,25 +223,25 @@ async def test_guided_report_edits_one_field_and_keeps_the_rest(hao: TelegramHar
     await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=2)
 
     pick = await hao.press(HAO, "修改")
-    assert "其余内容(包括已发送的照片)保持不变" in pick.text.replace("（", "(").replace("）", ")")
+    assert "其余内容（包括已发送的照片）保持不变" in pick.text
     assert pick.buttons == ["金额", "形象进度", "补充照片", "清空照片", "不修改，返回核对", "取消"]
     asked = await hao.press(HAO, "金额")
     assert "请输入本期完成投资" in asked.text
     summary = await hao.send(HAO, "500")  # straight back to the summary: progress and photos are kept
-    assert "本期完成投资：500(未写单位，按万元计)= 500.0 万元".replace("(", "（").replace(")", "）") in summary.text
-    assert "形象进度:路基完成40%" in summary.text and "现场照片:2 张" in summary.text
+    assert "本期完成投资：500（未写单位，按万元计）= 500.0 万元".replace("(", "（").replace(")", "）") in summary.text
+    assert "形象进度：路基完成40%" in summary.text and "现场照片：2 张" in summary.text
 
     await hao.press(HAO, "修改")
     await hao.press(HAO, "形象进度")
     summary = await hao.send(HAO, "路基完成45%")
-    assert "500.0 万元" in summary.text and "形象进度:路基完成45%" in summary.text
-    assert "现场照片:2 张" in summary.text
+    assert "500.0 万元" in summary.text and "形象进度：路基完成45%" in summary.text
+    assert "现场照片：2 张" in summary.text
 
     await hao.press(HAO, "修改")
     await hao.press(HAO, "补充照片")
     assert "已收到 3 张照片" in (await hao.photo(HAO)).text
-    summary = await hao.press(HAO, "完成(不再上传照片)")
-    assert "现场照片:3 张" in summary.text and "形象进度:路基完成45%" in summary.text
+    summary = await hao.press(HAO, "完成（不再上传照片）")
+    assert "现场照片：3 张" in summary.text and "形象进度：路基完成45%" in summary.text
     saved = await hao.press(HAO, "确认")
 
     assert "500.0 万元" in saved.text and "照片 3 张" in saved.text
@@ -254,7 +254,7 @@ async def test_guided_report_photos_can_be_cleared(hao: TelegramHarness) -> None
 
     await hao.press(HAO, "修改")
     summary = await hao.press(HAO, "清空照片")
-    assert "现场照片:0 张" in summary.text and "3,000.0 万元" in summary.text
+    assert "现场照片：0 张" in summary.text and "3,000.0 万元" in summary.text
     await hao.press(HAO, "确认")
 
     [report] = await hao.reports()
@@ -270,7 +270,7 @@ async def test_guided_report_cancelled_stores_nothing(hao: TelegramHarness) -> N
     assert "已取消本次填报" in cancelled.text
     assert await hao.report_count() == 0
     card = await hao.send(HAO, f"/project {CODE}")
-    assert "最近填报:暂无" in card.text and "年度累计完成:26,051.0 万元" in card.text
+    assert "最近填报：暂无" in card.text and "年度累计完成：26,051.0 万元" in card.text
     assert "没有看懂" in (await hao.send(HAO, "800")).text  # the flow is over
 
 
@@ -324,15 +324,15 @@ async def test_undo_withdraws_todays_report_only(hao: TelegramHarness) -> None:
     await hao.send(HAO, f"/report {CODE} 1.2亿 主体结构完成60%")
     hao.clock.advance(days=1)
     await hao.send(HAO, f"/report {CODE} 850 主体结构完成62%")
-    assert "年度累计完成:38,901.0 万元" in (await hao.send(HAO, f"/project {CODE}")).text
+    assert "年度累计完成：38,901.0 万元" in (await hao.send(HAO, f"/project {CODE}")).text
 
     first = await hao.send(HAO, "/undo")
     assert_html(first)
     assert "已撤回" in first.text and "850.0 万元" in first.text
-    assert "年度累计完成:38,051.0 万元" in (await hao.send(HAO, f"/project {CODE}")).text
+    assert "年度累计完成：38,051.0 万元" in (await hao.send(HAO, f"/project {CODE}")).text
 
     assert "没有可以撤回" in (await hao.send(HAO, "/undo")).text  # yesterday's report stays
-    assert "年度累计完成:38,051.0 万元" in (await hao.send(HAO, f"/project {CODE}")).text
+    assert "年度累计完成：38,051.0 万元" in (await hao.send(HAO, f"/project {CODE}")).text
     assert len(await hao.reports(withdrawn=True)) == 1
 
 
@@ -370,21 +370,21 @@ async def test_project_names_are_escaped_in_html_but_not_in_buttons(hao: Telegra
 
     card = await hao.send(HAO, f"/project {CODE}")
     assert_html(card)  # the fake parses Telegram-HTML and refuses what Telegram would refuse
-    assert "城北&lt;连接线&gt;&amp;二期" in card.text
+    assert "城北&lt；连接线&gt；&amp；二期" in card.text
 
-    assert "城北&lt;连接线&gt;&amp;二期" in (await hao.send(HAO, "/mine")).text
+    assert "城北&lt；连接线&gt；&amp；二期" in (await hao.send(HAO, "/mine")).text
     picked = await hao.send(HAO, "/report")
     assert f"{CODE} 城北<连接线>&二期" in picked.buttons  # button labels are plain text
     asked = await hao.press(HAO, f"{CODE} 城北<连接线>&二期")
     assert_html(asked)
-    assert "城北&lt;连接线&gt;&amp;二期" in asked.text
+    assert "城北&lt；连接线&gt；&amp；二期" in asked.text
 
 
 async def test_what_users_type_is_escaped(hao: TelegramHarness) -> None:
     replies = await hao.send(HAO, f"/report {CODE} 100 <b>桩基</b>&承台")
 
     assert_html(replies)
-    assert "&lt;b&gt;桩基&lt;/b&gt;&amp;承台" in replies.text
+    assert "&lt；b&gt；桩基&lt；/b&gt；&amp；承台" in replies.text
     [report] = await hao.reports()
     assert report.progress_text == "<b>桩基</b>&承台"
     assert_html(await hao.send(HAO, "/report ZD<i>-1 1 x"))

@@ -103,7 +103,7 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
         periods = [produced.period for produced in await office.tick()]
         current = None
         for text in texts(GROUP, await office.deliver()):  # a bulletin's parts follow its heading
-            current = next((p for p in periods if f"({p}," in text.split("\n", 1)[0]), current)
+            current = next((p for p in periods if f"（{p}，" in text.split("\n", 1)[0]), current)
             assert current is not None, text
             group[current] = group.get(current, "") + text + "\n"
             produced_on[current] = day
@@ -115,8 +115,8 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
             ranks[day] = (await tg.send(WANG, "/rank")).text
         if day == date(2027, 1, 5):
             card = (await tg.send(WU, "/project ZD2026-002")).text
-            assert "2027 年度计划投资:尚未录入" in card and "完成率:—" in card, card
-            assert "年度累计完成:200.0 万元" in card, card  # 2027's own reports only
+            assert "2027 年度计划投资：尚未录入" in card and "完成率：—" in card, card
+            assert "年度累计完成：200.0 万元" in card, card  # 2027's own reports only
         if day == date(2027, 1, 8):
             office.travel(at(day, 10))
             assert "请发送项目台账文件" in (await tg.send(ADMIN, "/import")).text
@@ -132,20 +132,20 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
     assert "暂不排名" not in ranks[date(2026, 12, 30)] and "1. " in ranks[date(2026, 12, 30)]
     # 2027-01-05, before the 2027 plans: nothing is ranked, and /rank says why.
     early = ranks[date(2027, 1, 5)]
-    assert "2027 年度计划尚未录入:暂不排名,42 个项目均列为无年度计划" in early, early
+    assert "2027 年度计划尚未录入：暂不排名，42 个项目均列为无年度计划" in early, early
     assert "暂无可排名项目" in early and not re.search(r"^\d+\. ZD", early, re.MULTILINE)
     # 2027-01-12, after: the 36 projects of the 2027 ledger are ranked, the six others are not.
     late = ranks[date(2027, 1, 12)]
     # (ZD2026-012, a land sale, has a plan of 0 in both years: never ranked either.)
-    assert "7 个项目尚无 2027 年度计划,列为无年度计划,不参与排名" in late, late
+    assert "7 个项目尚无 2027 年度计划，列为无年度计划，不参与排名" in late, late
 
     # The W53 week follows the stated rule: a 2026 week, cut at 31 December, against the 2026 plans.
     w53 = group["2026-W53"]
-    assert "重点项目周通报(2026-W53,截至 2026-12-31)" in w53, w53
+    assert "重点项目周通报（2026-W53，截至 2026-12-31）" in w53, w53
     assert "序时进度 100.0%" in w53 and "无年度计划 1 个" in w53  # ZD2026-012, planned at 0
-    assert len(ranked_codes(w53)) == 41
+    assert "共 41 个，列前、后各 5 个" in w53 and len(ranked_codes(w53)) == 10
     # Praise goes to the top three by completion, none of them at 0 %.
-    praised = re.search(r"表扬</b>:(.*)", w53)
+    praised = re.search(r"表扬</b>：(.*)", w53)
     assert praised is not None and "0.0%" not in praised.group(1)
 
     # The monthly-and-up editions of December and of 2026 went out on the first working day of 2027, on
@@ -160,11 +160,11 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
     assert produced_on["2027-W01"] == date(2027, 1, 11)
     assert "截至 2027-01-10" in w01
     ranked = ranked_codes(w01)
-    assert len(ranked) == 35 and not set(ranked) & {*DROPPED, "ZD2026-012"}
-    assert "无年度计划 7 个,不参与排名" in w01, w01
-    assert "无年度计划(不排名):ZD2026-012 粮库地块挂牌出让、ZD2026-036" in w01
+    assert "共 35 个，列前、后各 5 个" in w01 and len(ranked) == 10 and not set(ranked) & {*DROPPED, "ZD2026-012"}
+    assert "无年度计划 7 个，不参与排名" in w01, w01
+    assert "无年度计划（不排名）：ZD2026-012 粮库地块挂牌出让、ZD2026-036" in w01
     # ZD2026-002 is the only project with anything done in 2027 (its 200 万元): the only one praised.
-    praised = re.search(r"表扬</b>:(.*)", w01)
+    praised = re.search(r"表扬</b>：(.*)", w01)
     assert praised is not None and praised.group(1).startswith("ZD2026-002") and "、" not in praised.group(1)
     assert "<b>预警</b>" not in w01  # nobody is red in the first days of a year (late starts are listed apart)
 

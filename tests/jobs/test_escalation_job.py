@@ -241,8 +241,8 @@ def test_job_escalate_at_a_time_escalates_and_leaves_notices_pending(
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "检查了 1 个到期问题:W0001:escalate:1" in out
-    assert "未配置任何渠道,通知留在发件箱待发送" in out
+    assert "检查了 1 个到期问题：W0001:escalate:1" in out
+    assert "未配置任何渠道，通知留在发件箱待发送" in out
     after = _in_thread(asyncio.run, _outcome(cli_database))
     assert after.level == 1
     assert after.events == ["raised", "escalated"]
@@ -255,14 +255,14 @@ def test_job_escalate_at_a_time_escalates_and_leaves_notices_pending(
     # Run again at the same moment: nothing more is due, nothing is written twice.
     assert main(["job", "escalate", "--at", "2026-11-18T18:00+08:00"]) == 0
     out = capsys.readouterr().out
-    assert "检查了 0 个到期问题:无需处理" in out
+    assert "检查了 0 个到期问题：无需处理" in out
     assert _in_thread(asyncio.run, _outcome(cli_database)) == after
 
 
 def test_job_escalate_before_anything_is_due_does_nothing(cli_database: str,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["job", "escalate", "--at", "2026-11-17T17:29+08:00"]) == 0
-    assert "检查了 0 个到期问题:无需处理" in capsys.readouterr().out
+    assert "检查了 0 个到期问题：无需处理" in capsys.readouterr().out
     assert _in_thread(asyncio.run, _outcome(cli_database)).level == 0
 
 
@@ -281,14 +281,14 @@ def test_job_remind_at_a_time_runs_that_slots_reminders_once(cli_database: str,
     before = _in_thread(asyncio.run, _outcome(cli_database))
 
     assert main(["job", "remind", "--at", "2026-11-16T15:00+08:00"]) == 0
-    assert "还没到当天第一个提醒时间(16:00)" in capsys.readouterr().out
+    assert "还没到当天第一个提醒时间（16:00）" in capsys.readouterr().out
     assert main(["job", "remind", "--at", "2026-11-21T18:00+08:00"]) == 0  # a Saturday
     assert "不是工作日" in capsys.readouterr().out
     assert _in_thread(asyncio.run, _outcome(cli_database)).outbox == before.outbox
 
     assert main(["job", "remind", "--at", "2026-11-16T18:05+08:00"]) == 0
     out = capsys.readouterr().out
-    assert "按 18:00 的提醒运行:提醒了" in out and "未配置任何渠道,通知留在发件箱待发送" in out
+    assert "按 18:00 的提醒运行：提醒了" in out and "未配置任何渠道，通知留在发件箱待发送" in out
     after = _in_thread(asyncio.run, _outcome(cli_database))
     reminders = after.outbox[len(before.outbox):]
     assert reminders and all(state == "pending" for state, _chat, _line in reminders)
@@ -302,7 +302,7 @@ def test_job_remind_at_a_time_runs_that_slots_reminders_once(cli_database: str,
 def test_cli_calendar_range_and_official_year(cli_database: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calendar", "set", "2027-02-05", "off", "--name", "春节", "--to", "2027-02-13"]) == 0
     out = capsys.readouterr().out
-    assert "2027-02-05 放假(春节)" in out and "2027-02-13 放假(春节)" in out
+    assert "2027-02-05 放假（春节）" in out and "2027-02-13 放假（春节）" in out
     assert "已确认按官方通知" not in out
     assert main(["calendar", "official", "2027"]) == 0
     assert "已确认按官方通知全部录入的 2027 年除外" in capsys.readouterr().out

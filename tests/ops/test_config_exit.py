@@ -46,7 +46,7 @@ def test_run_exits_with_the_configuration_status(migrated: str, monkeypatch: pyt
     assert main(["run"]) == EXIT_CONFIG
 
     err = capsys.readouterr().err
-    assert err.startswith("配置错误:") and said in err
+    assert err.startswith("配置错误：") and said in err
     assert f"退出状态 {EXIT_CONFIG}" in err
 
 

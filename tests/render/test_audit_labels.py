@@ -123,14 +123,14 @@ def test_no_code_name_leaks_from_an_audit_line(action: str) -> None:
     assert labels.ACTIONS[action] in line
     assert set(re.findall(r"[A-Za-z_]+", line)) <= ALLOWED_ASCII, line
     assert labels.UNKNOWN not in line, line
-    assert line.startswith("2026-11-20 10:00 管理员(Telegram) ")
+    assert line.startswith("2026-11-20 10:00 管理员（Telegram） ")
 
 
 def test_a_changed_field_says_from_what_to_what() -> None:
     assert render_entry("project.update", *SAMPLES["project.update"][:2], SAMPLES["project.update"][2]).endswith(
-        "修改项目信息:年度计划投资 40,800.0 万元 → 51,000.0 万元")
+        "修改项目信息：年度计划投资 40,800.0 万元 → 51,000.0 万元")
     imported = render_entry("project.update", "project", "ZD2026-001", IMPORT_UPDATE, channel="cli")
-    assert "(命令行)" in imported
+    assert "（命令行）" in imported
     assert "年度计划投资 40,800.0 万元 → 51,000.0 万元" in imported
     assert "联络员 郝芳 → 严超" in imported and "牵头单位 区住建局 → 区水务局" in imported
     assert "配合单位 区发改局 → 区发改局、河西镇" in imported and "建设阶段 在建 → 竣工" in imported
@@ -167,4 +167,4 @@ def test_problem_history_names_every_event_kind() -> None:
         assert labels.EVENTS[kind] in entry and not re.search(r"[A-Za-z]", entry), entry
     reassigned = _history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "reassigned", "管理员", "职责调整",
                                 {"from": "区住建局", "to": "区发改局"})
-    assert "改派(区住建局→区发改局)" in reassigned
+    assert "改派（区住建局→区发改局）" in reassigned

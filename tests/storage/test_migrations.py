@@ -362,10 +362,10 @@ def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
         finally:
             await core.db.dispose()
 
-    with pytest.raises(SchemaOutOfDate, match=f"当前 {PREVIOUS},最新 {head_revision()}"):
+    with pytest.raises(SchemaOutOfDate, match=f"当前 {PREVIOUS}，最新 {head_revision()}"):
         asyncio.run(check())
     assert main(["db", "current"]) == 1
-    assert f"当前版本 {PREVIOUS},最新版本 {head_revision()},需要运行 diaodu db upgrade" in capsys.readouterr().out
+    assert f"当前版本 {PREVIOUS}，最新版本 {head_revision()}，需要运行 diaodu db upgrade" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "current"]) == 0
     asyncio.run(check())

@@ -39,7 +39,7 @@ async def test_an_admin_binds_a_userid_and_the_member_is_recognised(wecom: WeCom
     assert await cli_bind_wecom(wecom.core, args, out=out.append) == 0
 
     assert out == [f"已将企业微信账号 {HAO} 绑定到 郝芳。",
-                   f"企业微信账号 {HAO} 已绑定到 郝芳,无需重复绑定。"]
+                   f"企业微信账号 {HAO} 已绑定到 郝芳，无需重复绑定。"]
     async with wecom.session() as session:
         [account] = (await session.scalars(select(ChatAccount))).all()
         assert (account.channel, account.external_id, account.chat_id) == ("wecom", HAO, HAO)
@@ -59,7 +59,7 @@ async def test_binding_errors_are_explained_in_chinese(wecom_core: Core) -> None
     async with db.session() as session:  # a namesake, and a person who left
         session.add(Person(name="郝芳", phone="13700000001", active=True, created_at=clock.now()))
         session.add(Person(name="离职者", phone="13700000002", active=False, created_at=clock.now()))
-    with pytest.raises(AdminInputError, match="有 2 位「郝芳」,请用 --phone 指定") as ambiguous:
+    with pytest.raises(AdminInputError, match="有 2 位「郝芳」，请用 --phone 指定") as ambiguous:
         await bind_wecom(db, clock, userid="HaoFang", person_name="郝芳")
     assert "13900007919" in str(ambiguous.value) and "13700000001" in str(ambiguous.value)
     with pytest.raises(AdminInputError, match="已停用"):
@@ -81,7 +81,7 @@ async def test_the_menu_is_published_within_wecom_limits(wecom_core: Core, fake_
     assert call.query["agentid"] == str(fake_wecom.agent_id)
     keys = [b.get("key") for top in MENU["button"] for b in [top, *top.get("sub_button", [])] if "key" in b]
     assert keys == ["/report", "/issues", "/issue", "/mine", "/rank", "/help"]
-    assert out == ["已发布企业微信应用菜单:填报进度、问题、我的。"]
+    assert out == ["已发布企业微信应用菜单：填报进度、问题、我的。"]
 
     printed: list[str] = []
     await cli_wecom_menu(wecom_core, argparse.Namespace(dry_run=True), out=printed.append)
@@ -128,7 +128,7 @@ async def test_configuration(fake_wecom: FakeWeCom, wecom_core: Core,
 
 
 def test_robot_keys() -> None:
-    assert parse_robot_keys("领导小组=key1, 项目办 = key2\uff0c城建组=https://qyapi.weixin.qq.com/cgi-bin/webhook/"
+    assert parse_robot_keys("领导小组=key1， 项目办 = key2\uff0c城建组=https://qyapi.weixin.qq.com/cgi-bin/webhook/"
                             "send?key=abc-123") == {"领导小组": "key1", "项目办": "key2", "城建组": "abc-123"}
     assert parse_robot_keys("") == {}
     for bad in ("领导小组", "领导小组=", "=key", "a=1,a=2"):

@@ -65,7 +65,7 @@ async def test_url_verification_answers_the_bare_echostr(wecom: WeComHarness, fa
 
 async def test_binding_by_keyword_then_a_one_shot_report(wecom: WeComHarness, fake_wecom: FakeWeCom) -> None:
     welcome = await wecom.bind(HAO, "郝芳", "liaison", keyword=True)  # "绑定 CODE"
-    assert "郝芳" in welcome.text and "已绑定为:联络员" in welcome.text
+    assert "郝芳" in welcome.text and "已绑定为：联络员" in welcome.text
     assert welcome.msgtypes == ["markdown"]  # bold name, code spans
 
     replies = await wecom.send(HAO, f"/report {CODE} 1.2亿 主体结构完成60%")
@@ -86,7 +86,7 @@ async def test_an_invite_code_typed_on_its_own_binds_an_unbound_member(wecom: We
 
     welcome = await wecom.send(HAO, f"  {code}\n")
 
-    assert "已绑定为:联络员" in welcome.text and "郝芳" in welcome.text
+    assert "已绑定为：联络员" in welcome.text and "郝芳" in welcome.text
     saved = await wecom.send(HAO, f"/report {CODE} 850 桩基完成")
     assert "已记录" in saved.text
     # Once bound, a code-shaped text is just text (it never rebinds), and a used code is refused when
@@ -160,7 +160,7 @@ async def test_a_problem_is_raised_and_accepted_with_a_card_button(hao: WeComHar
         problem = await session.scalar(select(Problem))
         assert problem is not None and problem.status == "accepted"
     [update] = fake_wecom.calls_of("message/update_template_card", since=mark, ok=True)
-    assert update.body["button"]["replace_name"] == "已选择:受理"
+    assert update.body["button"]["replace_name"] == "已选择：受理"
     assert update.body["response_code"] == pressed_card.response_code
     with pytest.raises(LookupError):  # the card's buttons are gone
         fake_wecom.find_card(ZHAO, "受理")
@@ -188,7 +188,7 @@ async def test_more_than_six_buttons_become_a_numbered_list(hao: WeComHarness) -
     # The list is answered: a number is text again (here, the problem's description).
     described = await hao.send(HAO, "3")
     assert hao.spy.handled[-1].text == "3" and hao.spy.handled[-1].callback_data is None
-    assert described.buttons == ["完成(不再上传照片)", "取消"]
+    assert described.buttons == ["完成（不再上传照片）", "取消"]
 
 
 async def test_an_image_is_a_photo_of_the_guided_report(hao: WeComHarness) -> None:
@@ -199,7 +199,7 @@ async def test_an_image_is_a_photo_of_the_guided_report(hao: WeComHarness) -> No
 
     got = await hao.photo(HAO, "MEDIA-IN-0001")
     assert "已收到 1 张照片" in got.text
-    await hao.press(HAO, "完成(不再上传照片)")
+    await hao.press(HAO, "完成（不再上传照片）")
     saved = await hao.press(HAO, "确认")
 
     assert "照片 1 张" in saved.text

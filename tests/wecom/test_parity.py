@@ -133,7 +133,7 @@ async def test_bind_by_invite(driver: Driver) -> None:
 
     welcome = await driver.send("hao", f"/start {code}")
 
-    assert "郝芳" in welcome and "已绑定为:联络员" in welcome and "/report" in welcome
+    assert "郝芳" in welcome and "已绑定为：联络员" in welcome and "/report" in welcome
     reused = await driver.send("stranger", f"/start {code}")
     assert "已被使用" in reused
     assert "/start" in await driver.send("stranger", "/mine")
@@ -149,7 +149,7 @@ async def test_one_shot_report(driver: Driver) -> None:
     [report] = await driver.reports()
     assert (report.amount, report.progress_text) == (12000, "主体结构完成60%")
     card = await driver.send("hao", f"/project {CODE}")
-    assert "年度累计完成:38,051.0 万元" in card and "最近填报" in card
+    assert "年度累计完成：38,051.0 万元" in card and "最近填报" in card
 
 
 async def test_guided_report_with_buttons(driver: Driver) -> None:
@@ -160,11 +160,11 @@ async def test_guided_report_with_buttons(driver: Driver) -> None:
     assert "请输入本期完成投资" in await driver.press("hao", PROJECT)
     assert "请输入形象进度" in await driver.send("hao", "3000万元")
     photos_asked = await driver.send("hao", "路基完成40%")
-    assert photos_asked.buttons == ["完成(不再上传照片)", "取消"]
+    assert photos_asked.buttons == ["完成（不再上传照片）", "取消"]
     assert "已收到 1 张照片" in await driver.photo("hao")
-    summary = await driver.press("hao", "完成(不再上传照片)")
-    assert "本期完成投资：3000万元 = 3,000.0 万元" in summary and "形象进度:路基完成40%" in summary
-    assert "现场照片:1 张" in summary and summary.buttons == ["确认", "修改", "取消"]
+    summary = await driver.press("hao", "完成（不再上传照片）")
+    assert "本期完成投资：3000万元 = 3,000.0 万元" in summary and "形象进度：路基完成40%" in summary
+    assert "现场照片：1 张" in summary and summary.buttons == ["确认", "修改", "取消"]
     assert await driver.reports() == []  # nothing until confirmed
 
     saved = await driver.press("hao", "确认")
@@ -243,7 +243,7 @@ async def test_both_channels_show_the_same_words(telegram: TelegramHarness, weco
     (WeCom may add lines, e.g. a numbered list's "回复序号选择")."""
     drivers = [TelegramDriver(telegram), WeComDriver(wecom)]
     steps = [("send", "/help"), ("bind", ""), ("send", "/report"), ("press", PROJECT), ("send", "850"),
-             ("send", "桩基完成<80%>&承台"), ("press", "完成(不再上传照片)"), ("press", "确认"),
+             ("send", "桩基完成<80%>&承台"), ("press", "完成（不再上传照片）"), ("press", "确认"),
              ("send", "/mine"), ("send", "/issue"), ("press", PROJECT), ("send", "/cancel")]
     for action, value in steps:
         said: list[Said] = []

@@ -138,11 +138,11 @@ async def test_a_guided_issue_started_on_one_process_is_answered_on_the_other(
     assert two.spy.handled[-1].callback_data == "iss:c:1"
     assert "征地拆迁" in asked.text
     described = await one.send(HAO, "还有12户未签约")
-    assert described.buttons == ["完成(不再上传照片)", "取消"]
-    units = await two.press(HAO, "完成(不再上传照片)")
+    assert described.buttons == ["完成（不再上传照片）", "取消"]
+    units = await two.press(HAO, "完成（不再上传照片）")
     assert "请选择责任单位" in units.text
-    summary = await one.press(HAO, "牵头单位:区住建局")
-    assert "责任单位:区住建局" in summary.text and "问题:还有12户未签约" in summary.text
+    summary = await one.press(HAO, "牵头单位：区住建局")
+    assert "责任单位：区住建局" in summary.text and "问题：还有12户未签约" in summary.text
     raised = await two.press(HAO, "确认")
     assert "W0001" in raised.text
     assert await count(one, Problem) == 1

@@ -64,7 +64,7 @@ def numbered_html(reply: Reply) -> str:
     """The reply's HTML with its buttons as a numbered list to answer with a number."""
     buttons = [b for row in reply.buttons for b in row]
     lines = "\n".join(f"[{n}] {html.escape(b.label, quote=False)}" for n, b in enumerate(buttons, 1))
-    return f"{reply.html}\n\n回复序号选择:\n{lines}"
+    return f"{reply.html}\n\n回复序号选择：\n{lines}"
 
 
 def shorten(text: str, limit: int) -> str:

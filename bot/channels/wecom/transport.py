@@ -191,7 +191,7 @@ class WeComTransport:
         else:
             labels = self.cards.get(task_id) or {}
         label = labels.get(key)
-        name = shorten(f"已选择:{label}", REPLACE_NAME_MAX) if label else "已处理"
+        name = shorten(f"已选择：{label}", REPLACE_NAME_MAX) if label else "已处理"
         try:
             await self.api.update_card_button(userid, response_code, name)
         except DeliveryError as exc:

@@ -1,0 +1,85 @@
+"""What a group bulletin shows of a long list, so that it fits one message on a phone.
+
+A bulletin sent to a group carries the headline figures, the first and last few of each ranking and at most a
+few red projects; the rest is in the ranking chart and the attached Excel ledger. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cut(Generic[T]):
+    """The head and the tail of a list shown, and how many items between them are left out."""
+
+    head: list[T]
+    tail: list[T]
+    hidden: int
+
+    @property
+    def total(self) -> int:
+        return len(self.head) + self.hidden + len(self.tail)
+
+
+def head_and_tail(items: Sequence[T], n: int) -> Cut[T]:
+    """The first ``n`` and the last ``n`` of ``items`` (all of them when there are at most 2n + 1: leaving
+    out a single item would save no line)."""
+    if n < 0:
+        raise ValueError("n must be non-negative")
+    if len(items) <= 2 * n + 1:
+        return Cut(list(items), [], 0)
+    return Cut(list(items[:n]), list(items[len(items) - n:]), len(items) - 2 * n)
+
+
+def first(items: Sequence[T], m: int) -> Cut[T]:
+    """The first ``m`` of ``items`` and how many more there are (no tail)."""
+    if m < 0:
+        raise ValueError("m must be non-negative")
+    return Cut(list(items[:m]), [], max(len(items) - m, 0))
+
+
+def last(items: Sequence[T], m: int) -> Cut[T]:
+    """The last ``m`` of ``items`` (in their order) and how many come before them."""
+    if m < 0:
+        raise ValueError("m must be non-negative")
+    shown = list(items[max(len(items) - m, 0):]) if m else []
+    return Cut([], shown, len(items) - len(shown))
+
+
+@dataclass(frozen=True)
+class BulletinCuts:
+    """What a group bulletin (and the top officials' summary) lists of a period's standings."""
+
+    projects: Cut[ProjectStanding]  # the ranked projects: the first and last n
+    units: Cut[GroupStanding]  # the scored lead units: the first and last n
+    unscored_units: int  # lead units with nothing to score them on (not listed)
+    towns: Cut[GroupStanding]
+    unscored_towns: int
+    praised: Cut[ProjectStanding]  # the first n of those praised (ties can make the list longer)
+    urged: Cut[ProjectStanding]  # the last n of those urged (the furthest behind)
+    warned: Cut[ProjectStanding]  # at most m red projects, the furthest behind first
+    unplanned: Cut[ProjectStanding]  # the first 2n projects without a plan for the year
+
+
+def bulletin_cuts(standings: Standings, *, top_n: int, red_max: int) -> BulletinCuts:
+    """The parts of ``standings`` a group bulletin shows (the settings' ``bulletin_top_n``/``bulletin_red_max``)."""
+    units = [g for g in standings.units if g.rank is not None]
+    towns = [g for g in standings.towns if g.rank is not None]
+    return BulletinCuts(
+        projects=head_and_tail(standings.ranked, top_n),
+        units=head_and_tail(units, top_n),
+        unscored_units=len(standings.units) - len(units),
+        towns=head_and_tail(towns, top_n),
+        unscored_towns=len(standings.towns) - len(towns),
+        praised=first(standings.praised, top_n),
+        urged=last(standings.urged, top_n),
+        warned=first(standings.warned, red_max),
+        unplanned=first(standings.unplanned, 2 * top_n),
+    )

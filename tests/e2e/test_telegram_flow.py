@@ -370,21 +370,21 @@ async def test_project_names_are_escaped_in_html_but_not_in_buttons(hao: Telegra
 
     card = await hao.send(HAO, f"/project {CODE}")
     assert_html(card)  # the fake parses Telegram-HTML and refuses what Telegram would refuse
-    assert "城北&lt；连接线&gt；&amp；二期" in card.text
+    assert "城北&lt;连接线&gt;&amp;二期" in card.text
 
-    assert "城北&lt；连接线&gt；&amp；二期" in (await hao.send(HAO, "/mine")).text
+    assert "城北&lt;连接线&gt;&amp;二期" in (await hao.send(HAO, "/mine")).text
     picked = await hao.send(HAO, "/report")
     assert f"{CODE} 城北<连接线>&二期" in picked.buttons  # button labels are plain text
     asked = await hao.press(HAO, f"{CODE} 城北<连接线>&二期")
     assert_html(asked)
-    assert "城北&lt；连接线&gt；&amp；二期" in asked.text
+    assert "城北&lt;连接线&gt;&amp;二期" in asked.text
 
 
 async def test_what_users_type_is_escaped(hao: TelegramHarness) -> None:
     replies = await hao.send(HAO, f"/report {CODE} 100 <b>桩基</b>&承台")
 
     assert_html(replies)
-    assert "&lt；b&gt；桩基&lt；/b&gt；&amp；承台" in replies.text
+    assert "&lt;b&gt;桩基&lt;/b&gt;&amp;承台" in replies.text
     [report] = await hao.reports()
     assert report.progress_text == "<b>桩基</b>&承台"
     assert_html(await hao.send(HAO, "/report ZD<i>-1 1 x"))

@@ -8,9 +8,11 @@ from typing import Any
 from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
+from bot.services.photos import photo_view
 from handlers.context import Context
 from storage import approvals as approval_repo
 from storage import corrections
+from storage import photos as photo_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
@@ -70,7 +72,9 @@ async def show_project(ctx: Context, code: str) -> None:
         return
     project, figures = found
     history = await corrections.corrections_of(ctx.session, code=project.code)
-    ctx.reply("project", history=history, **await project_card(ctx, project, figures=figures, with_approvals=True))
+    repeats_count, repeats = await photo_repo.repeats_of_project(ctx.session, project_id=project.id)
+    ctx.reply("project", history=history, repeats_count=repeats_count, repeats=[photo_view(r) for r in repeats],
+              **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 
 async def project_button(ctx: Context, data: str) -> None:

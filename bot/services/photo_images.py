@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from bot.services.photo_store import THUMB_TYPE as THUMB_TYPE  # what thumbnail_of makes
+
 THUMB_MAX = 320
 THUMB_QUALITY = 80
-THUMB_TYPE = "image/jpeg"
 # A photo from a chat app is at most a few thousand pixels a side; a bigger claim is a decompression bomb.
 MAX_PIXELS = 60_000_000
 _ORIENTATION = 0x0112  # the EXIF tag saying how the camera held the picture

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.services.photo_images import THUMB_TYPE, examine
-from bot.services.photo_store import PhotoStore, PhotoStoreError, original_key, thumbnail_key
+from bot.services.photo_store import THUMB_TYPE, PhotoStore, PhotoStoreError, original_key, thumbnail_key
 from storage import photos as photo_repo
 from storage.db import Database
 
@@ -95,6 +94,8 @@ class PhotoKeeper:
 
     async def keep_one(self, due: photo_repo.DuePhoto, stats: KeepStats) -> None:
         """Download, examine, store and record one photo; a failure is recorded with its next attempt."""
+        from bot.services.photo_images import examine  # Pillow, loaded with the first photo
+
         try:
             data = await self._download(due)
             examined = await asyncio.to_thread(examine, data)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 ORIGINALS = "originals"
 THUMBS = "thumbs"
+THUMB_TYPE = "image/jpeg"  # every thumbnail (bot.services.photo_images)
 
 
 def original_key(sha256: str) -> str:

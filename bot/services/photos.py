@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from bot.services.photo_images import THUMB_TYPE
-from bot.services.photo_store import PhotoStore, original_key, thumbnail_key
+from bot.services.photo_store import THUMB_TYPE, PhotoStore, original_key, thumbnail_key
 from storage import photos as photo_repo
 from storage.db import Database
 
@@ -71,7 +70,8 @@ class ProjectPhoto:
         return self.duplicate is not None
 
 
-def _photo(row: photo_repo.PhotoRow) -> ProjectPhoto:
+def photo_view(row: photo_repo.PhotoRow) -> ProjectPhoto:
+    """A storage row as the read API shows it."""
     state: PhotoState = "kept" if row.sha256 else ("waiting" if row.fetch_after is not None else "lost")
     duplicate = None if row.duplicate_of_id is None else Duplicate(
         photo_id=row.duplicate_of_id, project_code=row.duplicate_project_code, local_day=row.duplicate_day,
@@ -92,7 +92,7 @@ async def project_photos(db: Database, *, project_id: int, include_withdrawn: bo
     async with db.session() as session:
         rows = await photo_repo.photos_of_project(session, project_id=project_id,
                                                   include_withdrawn=include_withdrawn, since=since, until=until)
-    return [_photo(row) for row in rows]
+    return [photo_view(row) for row in rows]
 
 
 async def photo_project(db: Database, *, photo_id: int) -> int | None:

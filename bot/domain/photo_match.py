@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 HASH_BITS = 64
-# Measured (tests/services/test_photo_images.py): the same picture rescaled to half and saved again as a JPEG
+# Measured (tests/photos/test_photo_images.py): the same picture rescaled to half and saved again as a JPEG
 # of quality 40 moves 0-3 bits; different pictures are 15 or more apart.
 DUPLICATE_DISTANCE = 4
 BANDS = DUPLICATE_DISTANCE + 1  # so the band search finds every pair this close

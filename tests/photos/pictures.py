@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 import random
+from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFilter
 
 
-def scene(seed: int, size: tuple[int, int] = (1280, 960)) -> Image.Image:
-    """A picture of coloured blocks, different for every seed."""
+@lru_cache(maxsize=64)
+def _scene(seed: int, size: tuple[int, int]) -> Image.Image:
     rng = random.Random(seed)
     image = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
     draw = ImageDraw.Draw(image)
@@ -21,12 +22,18 @@ def scene(seed: int, size: tuple[int, int] = (1280, 960)) -> Image.Image:
     return image.filter(ImageFilter.GaussianBlur(2))
 
 
+def scene(seed: int, size: tuple[int, int] = (1280, 960)) -> Image.Image:
+    """A picture of coloured blocks, different for every seed (drawn once, a copy each time)."""
+    return _scene(seed, size).copy()
+
+
 def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality)
     return out.getvalue()
 
 
+@lru_cache(maxsize=64)
 def photo(seed: int) -> bytes:
     """A JPEG of scene `seed` as a phone would send it."""
     return jpeg(scene(seed))

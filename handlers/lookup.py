@@ -72,8 +72,9 @@ async def show_project(ctx: Context, code: str) -> None:
         return
     project, figures = found
     history = await corrections.corrections_of(ctx.session, code=project.code)
-    repeats_count, repeats = await photo_repo.repeats_of_project(ctx.session, project_id=project.id)
-    ctx.reply("project", history=history, repeats_count=repeats_count, repeats=[photo_view(r) for r in repeats],
+    notes = await photo_repo.photo_notes(ctx.session, project_id=project.id)
+    ctx.reply("project", history=history, repeats_count=notes.repeats, lost_photos=notes.lost,
+              repeats=[photo_view(r) for r in notes.newest_repeats],
               **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 

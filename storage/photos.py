@@ -190,16 +190,28 @@ async def photos_of_project(session: AsyncSession, *, project_id: int, include_w
     return _rows(await session.execute(query))
 
 
-async def repeats_of_project(session: AsyncSession, *, project_id: int, limit: int = 5) -> tuple[int, list[PhotoRow]]:
-    """How many photos of the project's reports that count repeat an earlier photo, and the newest `limit`."""
-    count = await session.scalar(
-        select(func.count(ReportPhoto.id)).join(Report, Report.id == ReportPhoto.report_id)
-        .where(Report.project_id == project_id, Report.withdrawn_at.is_(None),
-               ReportPhoto.duplicate_of_id.is_not(None)))
-    if not count:
-        return 0, []
-    query = _photo_query(project_id, include_withdrawn=False).where(ReportPhoto.duplicate_of_id.is_not(None))
-    return int(count), _rows(await session.execute(query.limit(limit)))
+@dataclass(frozen=True)
+class ProjectPhotoNotes:
+    """What /project says about a project's photos beyond their number: how many repeat an earlier photo
+    (the newest few of them), and how many could not be kept (given up)."""
+
+    repeats: int
+    newest_repeats: list[PhotoRow]
+    lost: int
+
+
+async def photo_notes(session: AsyncSession, *, project_id: int, limit: int = 5) -> ProjectPhotoNotes:
+    """The notes of the photos of the project's reports that count (a second SELECT only with repeats)."""
+    repeats = func.count(ReportPhoto.id).filter(ReportPhoto.duplicate_of_id.is_not(None))
+    lost = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_(None))
+    counted, lost_count = (await session.execute(
+        select(repeats, lost).join(Report, Report.id == ReportPhoto.report_id)
+        .where(Report.project_id == project_id, Report.withdrawn_at.is_(None)))).one()
+    newest: list[PhotoRow] = []
+    if counted:
+        query = _photo_query(project_id, include_withdrawn=False).where(ReportPhoto.duplicate_of_id.is_not(None))
+        newest = _rows(await session.execute(query.limit(limit)))
+    return ProjectPhotoNotes(repeats=int(counted), newest_repeats=newest, lost=int(lost_count))
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,5 @@ async def test_an_image_sent_in_wecom_is_fetched_with_media_get_and_kept(wecom: 
     # 40007 is the answer this test asked for, not something the bot sent wrong (the fixture checks that).
     fake_wecom.calls[:] = [c for c in fake_wecom.calls if c.path != "media/get"]
     assert (await keeper.keep_due()).kept == 0  # given up: not asked again
+    shown = await wecom.send(HAO, f"/project {CODE}")
+    assert "现场照片:2 张，1 张未能保存（渠道已无法下载）" in shown.text

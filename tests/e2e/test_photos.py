@@ -96,3 +96,54 @@ async def test_a_failed_download_is_retried_and_the_report_is_answered_meanwhile
     assert (await keeper.keep_due()).kept == 1
     [kept] = await photos.project_photos(telegram.core.db, project_id=p1)
     assert kept.state == "kept" and kept.problem is None
+
+
+async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, tmp_path: Path) -> None:
+    """`diaodu run` (serve, polling the fake) answers the report and, as the leader, downloads its photo into
+    DATA_DIR/photos a moment later."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from bot.clock import FrozenClock
+    from bot.services.invites import create_invite
+    from bot.services.ledger_import import import_ledger_files
+    from storage import people
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR
+    from tests.e2e.test_telegram_flow import _free_port, _serving
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}"
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    try:
+        now = datetime.now(UTC)
+        assert not (await import_ledger_files(db, FrozenClock(now), [SAMPLE_LEDGER], actor=TEST_ACTOR)).issues
+        async with db.session() as session:
+            [hao] = await people.find_people_by_name(session, name="郝芳")
+            invite = await create_invite(session, person=hao, role="liaison", now=now, ttl=timedelta(hours=1),
+                                         actor=TEST_ACTOR, bot_username=fake_api.username)
+    finally:
+        await db.dispose()
+    settings = e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=_free_port(),
+                            DATA_DIR=str(tmp_path / "data"))
+    task, stop = await _serving(fake_api, settings)
+    try:
+        fake_api.user(HAO, first_name="郝芳")
+        fake_api.enqueue_text(HAO, f"/start {invite.code}")
+        await fake_api.wait_for("sendMessage", chat_id=HAO, timeout=15)
+        mark = len(fake_api.calls)
+        fake_api.enqueue_photo(HAO, caption="ZD2026-001 850万 桩基完成", file_id=fake_api.add_file(photo(51)))
+        [answer] = await fake_api.wait_for("sendMessage", since=mark, chat_id=HAO, timeout=15)
+        assert "照片 1 张" in answer["text"]
+        originals = tmp_path / "data" / "photos" / "originals"
+        for _ in range(300):
+            if originals.is_dir() and any(p.is_file() for p in originals.rglob("*")):
+                break
+            await asyncio.sleep(0.05)
+        [kept] = [p for p in originals.rglob("*") if p.is_file()]
+        assert kept.read_bytes() == photo(51)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+

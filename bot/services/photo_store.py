@@ -18,6 +18,7 @@ its thumbnail (``bot.services.photo_images``). Objects are written once and neve
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -123,11 +124,9 @@ class S3PhotoStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            try:
-                import boto3
-                from botocore.config import Config
-            except ImportError as error:  # pragma: no cover - depends on the installation
-                raise PhotoStoreError("PHOTO_STORE 指向 S3,但没有安装 boto3:pip install 'diaodu[s3]'") from error
+            import boto3  # checked by open_photo_store
+            from botocore.config import Config
+
             options = {k: v for k, v in self._options.items() if v}
             config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
             self._client = boto3.client("s3", config=config, **options)
@@ -201,6 +200,8 @@ def open_photo_store(settings: Settings) -> LocalPhotoStore | S3PhotoStore:
     kind, bucket, rest = parse_store_address(settings.photo_store)
     if kind == "file":
         return LocalPhotoStore(Path(rest))
+    if importlib.util.find_spec("boto3") is None:
+        raise ValueError("PHOTO_STORE 指向 S3,但没有安装 boto3:pip install 'diaodu[s3]'")
     secret = settings.photo_s3_secret_key.get_secret_value() if settings.photo_s3_secret_key else None
     return S3PhotoStore(bucket, rest, endpoint_url=settings.photo_s3_endpoint, region=settings.photo_s3_region,
                         access_key=settings.photo_s3_access_key, secret_key=secret)

@@ -53,6 +53,12 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return await session.scalar(select(func.min(ReportPhoto.fetch_after)).where(ReportPhoto.sha256.is_(None)))
 
 
+async def waiting_count(session: AsyncSession) -> int:
+    """How many photos wait for a download (due now or later): a count over the index of ``fetch_after``."""
+    return int(await session.scalar(
+        select(func.count(ReportPhoto.id)).where(ReportPhoto.fetch_after.is_not(None))) or 0)
+
+
 async def record_failure(session: AsyncSession, *, photo_id: int, error: str, retry_at: datetime | None) -> None:
     """A download failed: try again at `retry_at`, or (None) give up, keeping the reason."""
     await session.execute(

@@ -109,11 +109,16 @@ class PhotoKeeper:
             log.exception("keeping photo %s failed", due.id)
             await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
             return
-        async with self._recording, self.db.session() as session:
-            kept = await photo_repo.keep_photo(
-                session, photo_id=due.id, sha256=examined.sha256, size=examined.size,
-                content_type=examined.content_type, width=examined.width, height=examined.height,
-                phash=examined.phash, has_thumbnail=examined.thumbnail is not None, now=self.clock.now())
+        try:
+            async with self._recording, self.db.session() as session:
+                kept = await photo_repo.keep_photo(
+                    session, photo_id=due.id, sha256=examined.sha256, size=examined.size,
+                    content_type=examined.content_type, width=examined.width, height=examined.height,
+                    phash=examined.phash, has_thumbnail=examined.thumbnail is not None, now=self.clock.now())
+        except Exception as error:  # e.g. the database busy past its wait: the bytes are in the store, try later
+            log.warning("could not record kept photo %s", due.id, exc_info=True)
+            await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
+            return
         stats.kept += 1
         if kept.duplicate_of is not None or kept.later_repeats:
             stats.duplicates += (kept.duplicate_of is not None) + len(kept.later_repeats)

@@ -478,6 +478,8 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.groups_command == "add" and args.channel == "wecom_robot":
         _check_robot_name(settings, args.chat_id)
+    elif args.groups_command == "add":
+        args.chat_id = _telegram_group_id(args.chat_id)
     core = await _open(settings)
     actor = Actor(label="cli", channel="cli")
     try:
@@ -509,6 +511,18 @@ async def _groups(settings: Settings, args: argparse.Namespace) -> int:
     if not groups:
         print("尚未设置接收通报的群。")
     return 0
+
+
+def _telegram_group_id(text: str) -> str:
+    """The Telegram group id `groups add` was given; anything else is refused."""
+    from bot.domain.chat_ids import telegram_group_id
+
+    chat_id = telegram_group_id(text)
+    if chat_id is None:
+        raise CliError(f"「{text}」不是 Telegram 群的 chat id(群的 chat id 是负数,如 -1001234567890)。"
+                       "更简单的办法:把机器人拉进群,由管理员在群里发送 /groups add 群名称;"
+                       "企业微信群机器人请加 --channel wecom_robot。")
+    return chat_id
 
 
 def _check_robot_name(settings: Settings, name: str) -> None:

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # when the completion rate would end above the second figure (shares: 0.30 = 30 %).
     plan_change_confirm: float = Field(0.30, alias="PLAN_CHANGE_CONFIRM", ge=0)
     completion_confirm: float = Field(1.20, alias="COMPLETION_CONFIRM", ge=0)
+    # /broadcast to more than this many people waits for the admin's 确认发送, with the count shown.
+    broadcast_confirm: int = Field(10, alias="BROADCAST_CONFIRM", ge=0)
     # A liaison may correct (/correct) their reports of the last this many working days; admins any report.
     correct_window_days: int = Field(3, alias="CORRECT_WINDOW_DAYS", ge=0)
 

@@ -1,5 +1,6 @@
 """Admins' operations in chat: /groups (bulletin groups), /broadcast (a notice to many people through the
-outbox), /audit (who changed what) and /outbox (notices that did not get through, with retry buttons).
+outbox; in handlers.broadcast), /audit (who changed what) and /outbox (notices that did not get through, with
+retry buttons).
 
 Every change is audited in the same transaction; every refusal says why, in Chinese.
 """
@@ -7,7 +8,6 @@ Every change is audited in the same transaction; every refusal says why, in Chin
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -16,11 +16,12 @@ from sqlalchemy import delete, func, select
 
 from bot.clock import to_local
 from bot.domain import labels
+from bot.domain.chat_ids import telegram_group_id
 from bot.domain.digits import as_id
-from bot.domain.limits import BROADCAST_TEXT_MAX
-from bot.domain.messages import Button, Reply
+from bot.domain.messages import Button
 from bot.domain.paging import page_of
-from bot.render import ROLE_LABELS, html_to_plain
+from bot.render import html_to_plain
+from handlers import broadcast
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
@@ -29,7 +30,7 @@ from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
-from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
+from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, Unit
 
 ADMIN = frozenset({"admin"})
 OUTBOX_PREFIX = "obx"
@@ -37,15 +38,10 @@ AUDIT_LIMIT = 20  # lines on one page of /audit
 AUDIT_HISTORY = 200  # the latest lines /audit pages through
 OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
-BROADCAST_MAX = BROADCAST_TEXT_MAX
 GROUP_NAME_MAX = 100
 ROBOT_CHANNEL = "wecom_robot"
+TELEGRAM_CHANNEL = "telegram"
 PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
-ROLE_WORDS: dict[str, str] = {
-    **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
-    "经办人": "unit", "单位": "unit", "主要领导": "top", "领导": "lead",
-}
-EVERYONE = {"all", "全部", "所有人", "全体"}
 CHANNEL_LABELS = labels.CHANNELS
 
 
@@ -53,7 +49,7 @@ def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
     registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN, in_group=True,
                          usage="/groups add 群名称(在群里发送),或 /groups add 群机器人名称"))
-    registry.add(Command("broadcast", "群发通知", broadcast_command, roles=ADMIN,
+    registry.add(Command("broadcast", "群发通知", broadcast.broadcast_command, roles=ADMIN,
                          usage="/broadcast 联络员|单位名称|all 通知内容"))
     registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
     registry.add(Command("outbox", "查看未送达的消息并重发", outbox_command, roles=ADMIN))
@@ -100,15 +96,24 @@ def _robot_names(ctx: Context) -> list[str] | None:
 
 async def _add_group(ctx: Context, name: str) -> None:
     """In a group: register that chat. In a private chat: register a configured WeCom group robot by name,
-    or say which names there are."""
+    or a Telegram group by its id (`/groups add -1001234567890 领导小组`, as the CLI does); anything else is
+    refused, saying it is neither (and which robot names there are)."""
     if not _in_group(ctx):
         robots = _robot_names(ctx)
+        chat_token, _, group_name = name.partition(" ")
+        chat_id = telegram_group_id(chat_token)
         if robots and name in robots:
             await _register(ctx, channel=ROBOT_CHANNEL, chat_id=name, name=name, in_group=False)
+        elif chat_id is not None:
+            if len(group_name.strip()) > GROUP_NAME_MAX:
+                ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
+                return
+            await _register(ctx, channel=TELEGRAM_CHANNEL, chat_id=chat_id,
+                            name=group_name.strip() or f"通报群 {chat_id}", in_group=False)
         elif robots or robots is None:
             ctx.reply("admin_ops_refused", reason="group_robot_unknown", name=name, robots=robots or [])
         else:
-            ctx.reply("admin_ops_refused", reason="group_add_private")
+            ctx.reply("admin_ops_refused", reason="group_add_private", name=name)
         return
     if len(name) > GROUP_NAME_MAX:
         ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
@@ -157,59 +162,6 @@ async def _remove_group(ctx: Context, token: str) -> None:
     shown = [g for g in await _groups_shown(ctx) if g.id != group.id]
     ctx.reply("admin_ops_groups", groups=shown, channels=CHANNEL_LABELS, changed="removed", name=group.name,
               in_group=_in_group(ctx))
-
-
-# --- /broadcast ------------------------------------------------------------------------------------
-
-async def broadcast_command(ctx: Context, args: str) -> None:
-    """`/broadcast 联络员|区住建局|all 内容`: one notice per active person matching, through the outbox."""
-    assert ctx.person is not None
-    target, _, text = args.strip().partition(" ")
-    text = text.strip()
-    if not target or not text:
-        ctx.reply("admin_ops_refused", reason="broadcast_usage")
-        return
-    if len(text) > BROADCAST_MAX:
-        ctx.reply("admin_ops_refused", reason="broadcast_too_long", limit=BROADCAST_MAX)
-        return
-    resolved = await _audience(ctx, target)
-    if resolved is None:
-        return
-    label, recipients = resolved
-    if not recipients:
-        ctx.reply("admin_ops_refused", reason="broadcast_nobody", target=label)
-        return
-    # Its own key per broadcast (time and a random token): the same words sent twice are two broadcasts.
-    key = f"broadcast:{ctx.now:%Y%m%d%H%M%S}:{ctx.person.id}:{secrets.token_hex(4)}"
-    reply = Reply(html=ctx.deps.renderer.render("admin_ops_broadcast_notice", sender=ctx.person, text=text))
-    notices = [outbox.PersonNotice(person_id=p.id, reply=reply, key=f"{key}:p{p.id}") for p in recipients]
-    ids = await outbox.enqueue_for_people(ctx.session, notices, now=ctx.now)
-    unreachable = int(await ctx.session.scalar(
-        select(func.count(func.distinct(OutboxMessage.person_id)))
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == outbox.UNDELIVERABLE)) or 0) if ids else 0
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="broadcast.send",
-                       object_type="broadcast", object_key=key, detail={"target": label, "people": len(recipients),
-                                               "unreachable": unreachable, "text": text[:500]})
-    ctx.reply("admin_ops_broadcast_sent", target=label, count=len(recipients), unreachable=unreachable)
-
-
-async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | None:
-    """Who a broadcast target names: everyone, a role, or a unit (its name, or the one unit containing it)."""
-    base = select(Person).where(Person.active.is_(True)).order_by(Person.id)
-    if target.lower() in EVERYONE:
-        return "全体人员", list((await ctx.session.scalars(base)).unique().all())
-    role = ROLE_WORDS.get(target) or ROLE_WORDS.get(target.lower())
-    if role is not None:
-        query = base.join(PersonRole, PersonRole.person_id == Person.id).where(PersonRole.role == role)
-        return ROLE_LABELS[role], list((await ctx.session.scalars(query)).unique().all())
-    units = list((await ctx.session.scalars(select(Unit).order_by(Unit.name))).all())
-    matches = [u for u in units if u.name == target] or [u for u in units if target in u.name]
-    if len(matches) != 1:
-        ctx.reply("admin_ops_refused", reason="broadcast_target", target=target, units=matches,
-                  roles=list(ROLE_LABELS.values()))
-        return None
-    unit = matches[0]
-    return unit.name, list((await ctx.session.scalars(base.where(Person.unit_id == unit.id))).unique().all())
 
 
 # --- /audit ----------------------------------------------------------------------------------------
@@ -403,4 +355,5 @@ async def _readdress(ctx: Context, row: OutboxMessage) -> bool:
     return True
 
 
-BUTTONS: dict[str, Callable[[Context, str], Awaitable[None]]] = {OUTBOX_PREFIX: outbox_button}
+BUTTONS: dict[str, Callable[[Context, str], Awaitable[None]]] = {OUTBOX_PREFIX: outbox_button,
+                                                                  broadcast.PREFIX: broadcast.confirm_button}

@@ -24,11 +24,12 @@ from bot.services.invites import ROLES, create_invite
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import audit, outbox, people
+from storage import audit, conversations, outbox, people
 from storage import projects as project_repo
 from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
 
 PREFIX = "adp"
+HANDOVER_FLOW = "handover"  # waits for the pick of the namesake who takes over
 ADMIN = frozenset({"admin"})
 ROSTER_PAGE = 30  # people on one page of /people
 CANDIDATE_LIMIT = 10
@@ -107,18 +108,20 @@ async def find_people(session: AsyncSession, spec: str) -> list[Person]:
     return await people.find_people_by_name(session, name=names[0])
 
 
-async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = None) -> Person | None:
-    """The one person `spec` names; otherwise replies (not found, or the candidates to pick from by phone,
-    with a button each when `buttons_for` gives the button data before the person id)."""
+async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = None, after: str = "",
+                         what: str = "") -> Person | None:
+    """The one person `spec` names; otherwise replies (not found, or the candidates to pick from, with a
+    button each when `buttons_for` gives the button data before the person id, and `after` what follows
+    it). `what` says which person is being picked (接替人员), when a command names two."""
     found = await find_people(ctx.session, spec)
     if len(found) == 1:
         return found[0]
     if not found:
         ctx.reply("admin_people_refused", reason="not_found", spec=spec.strip())
         return None
-    buttons = ([[Button(_label(p), f"{buttons_for}:{p.id}")] for p in found[:CANDIDATE_LIMIT]]
+    buttons = ([[Button(_label(p), f"{buttons_for}:{p.id}{after}")] for p in found[:CANDIDATE_LIMIT]]
                if buttons_for else [])
-    ctx.reply("admin_people_candidates", spec=spec.strip(), candidates=found[:CANDIDATE_LIMIT],
+    ctx.reply("admin_people_candidates", spec=spec.strip(), candidates=found[:CANDIDATE_LIMIT], what=what,
               more=max(len(found) - CANDIDATE_LIMIT, 0), mask=mask_phone, pick=bool(buttons), buttons=buttons)
     return None
 
@@ -213,17 +216,17 @@ async def person_command(ctx: Context, args: str) -> None:
     if not args.strip():
         ctx.reply("admin_people_usage", command="person", role_text="", roles=ROLES)
         return
-    found = await find_people(ctx.session, args)
-    if not found:
-        ctx.reply("admin_people_refused", reason="not_found", spec=args.strip())
-        return
-    cards = []
-    for person in found[:CANDIDATE_LIMIT]:
-        liaison_of = await project_repo.projects_of_liaison(ctx.session, person_id=person.id)
-        cards.append({"person": person, "phone": mask_phone(person.phone),
-                      "accounts": await people.accounts_of(ctx.session, person_id=person.id),
-                      "liaison_of": liaison_of, "lead_of": await _projects_led(ctx.session, person.id)})
-    ctx.reply("admin_people_card", cards=cards, labels=role_text, more=max(len(found) - CANDIDATE_LIMIT, 0))
+    person = await resolve_person(ctx, args, buttons_for=f"{PREFIX}:per")
+    if person is not None:
+        await _person_card(ctx, person)
+
+
+async def _person_card(ctx: Context, person: Person) -> None:
+    card = {"person": person, "phone": mask_phone(person.phone),
+            "accounts": await people.accounts_of(ctx.session, person_id=person.id),
+            "liaison_of": await project_repo.projects_of_liaison(ctx.session, person_id=person.id),
+            "lead_of": await _projects_led(ctx.session, person.id)}
+    ctx.reply("admin_people_card", cards=[card], labels=role_text, more=0)
 
 
 async def _projects_led(session: AsyncSession, person_id: int) -> list[Project]:
@@ -296,12 +299,27 @@ async def handover_command(ctx: Context, args: str) -> None:
     if len(words) != 2:
         ctx.reply("admin_people_usage", command="handover", role_text="", roles=ROLES)
         return
-    giver = await resolve_person(ctx, words[0])
-    if giver is None:
+    givers, takers = await find_people(ctx.session, words[0]), await find_people(ctx.session, words[1])
+    for spec, found in zip(words, (givers, takers), strict=True):
+        if not found:
+            ctx.reply("admin_people_refused", reason="not_found", spec=spec)
+            return
+    # Namesakes are picked by button: the one handing over first (the one taking over carried along when
+    # there is only one, else asked next: HANDOVER_FLOW keeps how they were named), then the one taking over.
+    if len(givers) > 1:
+        taker_id = takers[0].id if len(takers) == 1 else 0
+        if taker_id == 0:
+            await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                                  user_id=ctx.msg.user_id, flow=HANDOVER_FLOW,
+                                                  state={"taker": words[1]}, now=ctx.now)
+        await resolve_person(ctx, words[0], buttons_for=f"{PREFIX}:ho", after=f":{taker_id}", what="移交工作的人员")
         return
-    taker = await resolve_person(ctx, words[1])
-    if taker is None:
-        return
+    taker = await resolve_person(ctx, words[1], buttons_for=f"{PREFIX}:ho:{givers[0].id}", what="接替人员")
+    if taker is not None:
+        await _handover_between(ctx, givers[0], taker)
+
+
+async def _handover_between(ctx: Context, giver: Person, taker: Person) -> None:
     if giver.id == taker.id:
         ctx.reply("admin_people_refused", reason="same_person", person=giver)
         return
@@ -349,10 +367,14 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
 # --- buttons ---------------------------------------------------------------------------------------
 
 async def people_button(ctx: Context, data: str) -> None:
-    """adp:inv:<role>:<person id> and adp:dea:<person id>: a candidate picked from a list of namesakes."""
+    """adp:inv:<role>:<person id>, adp:dea:<person id>, adp:per:<person id> and adp:ho:<giver id>:<taker
+    id> (0: the taker is still to be picked): a candidate picked from a list of namesakes."""
     if refuse_unless_admin(ctx):
         return
     kind, _, rest = data.partition(":")
+    if kind == "ho":
+        await _handover_button(ctx, rest)
+        return
     role, _, token = rest.rpartition(":")
     person_id = as_id(token)
     person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
@@ -362,8 +384,36 @@ async def people_button(ctx: Context, data: str) -> None:
         await _invite(ctx, person, role)
     elif kind == "dea" and not role:
         await _deactivate(ctx, person)
+    elif kind == "per" and not role:
+        await _person_card(ctx, person)
     else:
         ctx.reply("button_expired")
+
+
+async def _handover_button(ctx: Context, data: str) -> None:
+    """adp:ho:<giver>:<taker>: both picked, hand over; taker 0: ask which of the namesakes takes over."""
+    giver_token, _, taker_token = data.partition(":")
+    giver_id, taker_id = as_id(giver_token), as_id(taker_token)
+    giver = await people.get_person(ctx.session, person_id=giver_id) if giver_id is not None else None
+    if giver is None:
+        ctx.reply("button_expired")
+        return
+    if taker_token == "0":
+        state = await ctx.flow_state(HANDOVER_FLOW)
+        if state is None:
+            ctx.reply("button_expired")
+            return
+        await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                               user_id=ctx.msg.user_id)
+        taker = await resolve_person(ctx, str(state.get("taker", "")), buttons_for=f"{PREFIX}:ho:{giver.id}",
+                                     what="接替人员")
+    else:
+        taker = await people.get_person(ctx.session, person_id=taker_id) if taker_id is not None else None
+        if taker is None:
+            ctx.reply("button_expired")
+            return
+    if taker is not None:
+        await _handover_between(ctx, giver, taker)
 
 
 BUTTONS = {PREFIX: people_button}

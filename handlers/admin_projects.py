@@ -7,12 +7,11 @@ channel; every refusal says in Chinese what was wrong.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import date
 
 from bot.domain.escalation import ACTIVE
 from bot.services import problems as service
+from bot.services.reassignment import reassign
 from handlers import project_set
 from handlers.admin_people import find_units
 from handlers.commands import Command, CommandRegistry
@@ -22,7 +21,6 @@ from storage import approvals as approval_repo
 from storage import audit, people
 from storage import problems as problem_repo
 from storage import projects as project_repo
-from storage.models import Person, Problem, ProblemEvent, Unit
 from storage.settings import load_calendar, load_policy
 
 ADMIN = frozenset({"admin"})
@@ -131,39 +129,8 @@ async def assign_command(ctx: Context, args: str) -> None:
                                      reason=words[2].strip() if len(words) > 2 else "", now=ctx.now)
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.assign",
                        object_type="problem", object_key=problem.number,
-                       detail={"from": old_unit, "to": unit.name, "reason": event.text})
+                       detail={"from": old_unit, "to": unit.name, "reason": event.text,
+                               "requested": "request" in event.detail})
     fallback = not await people.unit_handlers(ctx.session, unit_id=unit.id)
     ctx.reply("admin_project_assign_done", problem=problem, old_unit=old_unit, handlers=handlers,
-              fallback=fallback)
-
-
-async def reassign(session: AsyncSession, deps: service.ProblemDeps, problem: Problem, *, actor: Person,
-                   unit: Unit, reason: str, now: datetime) -> tuple[ProblemEvent, list[Person]]:
-    """Give the problem to `unit`: back to level 0 and "open" with fresh clocks (the old unit's answer and
-    promised date no longer hold), a "reassigned" history event, the new unit's handlers told with the unit
-    buttons, the old unit's handlers and the raiser told it moved. Returns the event and the new holders.
-
-    Clocks, notice context and notices are the problem service's own helpers, so a reassigned problem runs on
-    exactly the rules of a new one."""
-    old_unit = problem.unit
-    old_handlers = await people.unit_handlers(session, unit_id=old_unit.id)
-    from_level = problem.level
-    problem.unit_id, problem.unit = unit.id, unit
-    problem.level, problem.status, problem.nudged = 0, "open", []
-    problem.answer_text, problem.promised_date, problem.updated_at = None, None, now
-    service._start_level(problem, deps, now)
-    await session.flush()
-    event = await problem_repo.add_event(session, problem=problem, at=now, kind="reassigned",
-                                         actor_id=actor.id, text=reason,
-                                         detail={"from": old_unit.name, "to": unit.name,
-                                                 "from_level": from_level})
-    context = {**await service._context(session, problem), "event": event, "old_unit": old_unit.name}
-    holders = await problem_repo.level_holders(session, problem=problem, level=0)
-    key = f"problem:{problem.id}:e{event.id}"
-    await service._notify(session, deps, holders, template="admin_project_assigned", key=key, now=now,
-                          buttons=service.unit_buttons(problem), **context)
-    told = {p.id for p in holders} | {actor.id}
-    others = {p.id: p for p in [*old_handlers, problem.raised_by] if p.id not in told}
-    await service._notify(session, deps, others.values(), template="admin_project_reassigned",
-                          key=f"{key}:moved", now=now, **context)
-    return event, holders
+              fallback=fallback, requested="request" in event.detail)

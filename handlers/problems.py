@@ -7,14 +7,15 @@ from typing import Any
 
 from bot.domain.dates import split_leading_day
 from bot.domain.digits import as_index
-from bot.domain.escalation import CATEGORIES
+from bot.domain.escalation import ACTIVE, CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
-from bot.services import extensions
+from bot.services import extensions, reassignment
 from bot.services import problems as service
+from handlers import reassign
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, conversations
@@ -27,6 +28,8 @@ ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
 ISSUES_PAGE = 20  # problems on one page of /issues
 NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
+CATEGORY_LIKE = 4  # characters: a first word this short after the code is meant as the category
+UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 
 
@@ -106,9 +109,25 @@ async def issue_command(ctx: Context, args: str) -> None:
     if project is None:
         return
     if len(words) < 3 or words[1] not in CATEGORIES:
-        ctx.reply("problem_raise_usage", categories=CATEGORIES)
+        await _ask_category(ctx, project, words[1:])
         return
     await _raise(ctx, project, words[1], words[2].strip(), project.lead_unit, [])
+
+
+async def _ask_category(ctx: Context, project: Project, words: list[str]) -> None:
+    """`/issue CODE` without a category, or with one the bot does not know: the category buttons, and what
+    was typed after the code kept as the description (a known category alone asks for the description)."""
+    if len(words) == 1 and words[0] in CATEGORIES:
+        await _save(ctx, ISSUE_FLOW, {"step": "text", "code": project.code, "category": words[0]})
+        ctx.reply("problem_ask_text", category=words[0])
+        return
+    # A short first word is a category the bot does not know (电力); anything else is the description.
+    unknown = words[0] if words and len(words[0]) <= CATEGORY_LIKE else ""
+    text = " ".join(words[1:] if unknown else words).strip()
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+        return
+    await _save(ctx, ISSUE_FLOW, {"step": "category", "code": project.code, **({"text": text} if text else {})})
+    ctx.reply("problem_pick_category", project=project, unknown=unknown, text=text, buttons=_category_buttons())
 
 
 async def _own_project(ctx: Context, code: str) -> Project | None:
@@ -200,7 +219,12 @@ async def issue_button(ctx: Context, data: str) -> None:
         await _clear(ctx)
         return
     category = as_index(value, len(CATEGORIES)) if kind == "c" else None
-    if category is not None and state.get("step") == "category":
+    if category is not None and state.get("step") == "category" and state.get("text"):
+        # the description came with the command: on to the photos
+        await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category], "photos": []})
+        ctx.reply("problem_ask_photos", category=CATEGORIES[category],
+                  buttons=[[Button("完成(不再上传照片)", f"{ISSUE_PREFIX}:d")], [Button("取消", f"{ISSUE_PREFIX}:x")]])
+    elif category is not None and state.get("step") == "category":
         await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
@@ -231,15 +255,19 @@ async def issue_button(ctx: Context, data: str) -> None:
 # --- seeing ----------------------------------------------------------------------------------------
 
 async def show(ctx: Context, problem: Problem) -> None:
-    buttons: list[list[Button]] = []
-    if _handles(ctx, problem) and problem.status in {"open", "accepted", "answered"}:
-        buttons = service.unit_buttons(problem)
-    elif _is_raiser(ctx, problem) and problem.status == "resolved":
-        buttons = service.raiser_buttons(problem)
-    elif await _may_comment(ctx, problem) and problem.status != "closed":
-        buttons = [[Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")]]
     ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
-              buttons=buttons)
+              buttons=await _buttons_for(ctx, problem))
+
+
+async def _buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
+    """What the caller can do on the problem in its state, as buttons."""
+    if _handles(ctx, problem) and problem.status in ACTIVE:
+        return service.unit_buttons(problem)
+    if _is_raiser(ctx, problem) and problem.status == "resolved":
+        return service.raiser_buttons(problem)
+    if await _may_comment(ctx, problem) and problem.status != "closed":
+        return [[Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")]]
+    return []
 
 
 async def issues_command(ctx: Context, args: str) -> None:
@@ -259,63 +287,79 @@ ACTION_TEXTS = {"answer": "答复内容", "reassign": "改派理由", "resolve":
                 "comment": "批示内容"}
 
 
+async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
+    """Whether the caller may not take `action` on the problem in its state; if so, the reply says why,
+    and for a step already taken what the state is now, with the buttons that fit it."""
+    reason = await _refusal(ctx, action, problem)
+    if reason is None:
+        return False
+    history = await repo.history(ctx.session, problem_id=problem.id)
+    taken = {"already_accepted": "accepted", "already_closed": "closed", "resolved": "resolved",
+             "reassign_pending": "reassign_requested"}.get(reason)
+    event = next((e for e in reversed(history) if e.kind == taken), None) if taken else None
+    ctx.reply("problem_refused", reason=reason, problem=problem, event=event,
+              buttons=await _buttons_for(ctx, problem) if taken else [])
+    return True
+
+
+async def _refusal(ctx: Context, action: str, problem: Problem) -> str | None:
+    """Why the caller may not take `action` now (a reason of problem_refused), or None."""
+    if action in {"accept", "answer", "reassign", "resolve"}:
+        if not _handles(ctx, problem):
+            return "not_unit"
+        if problem.status == "closed":
+            return "already_closed"
+        if problem.status == "resolved":
+            return "resolved"
+        if action == "accept" and problem.status != "open":
+            return "already_accepted"
+        if action == "reassign" and await reassignment.pending_request(ctx.session, problem) is not None:
+            return "reassign_pending"
+    elif action in {"confirm", "reopen"}:
+        as_admin = not _is_raiser(ctx, problem) and "admin" in ctx.roles
+        if not _is_raiser(ctx, problem) and not (as_admin and action == "confirm"):
+            return "not_raiser"
+        if problem.status == "closed":
+            return "already_closed"
+        if problem.status != "resolved":
+            return "not_resolved"
+    elif action == "comment":
+        if not await _may_comment(ctx, problem):
+            return "not_leader"
+        if problem.status == "closed":
+            return "already_closed"
+    return None
+
+
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     """Check the caller may take `action` on the problem in its state, then do it."""
     assert ctx.person is not None
     if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(action, "内容")):
         return
+    if await _refused(ctx, action, problem):
+        return
+    if action in {"reassign", "reopen", "comment"} and not text:
+        ctx.reply("problem_needs_text", action=action, problem=problem)
+        return
     deps = await _deps(ctx)
-    if action in {"accept", "answer", "reassign", "resolve"}:
-        if not _handles(ctx, problem):
-            ctx.reply("problem_refused", reason="not_unit", problem=problem)
-            return
-        if problem.status not in {"open", "accepted", "answered"}:
-            ctx.reply("problem_refused", reason="state", problem=problem)
-            return
     if action == "accept":
-        if problem.status != "open":
-            ctx.reply("problem_refused", reason="already_accepted", problem=problem)
-            return
         await service.accept(ctx.session, deps, problem, actor=ctx.person, now=ctx.now)
     elif action == "answer":
         await _answer(ctx, deps, problem, text)
         return
     elif action == "reassign":
-        if not text:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
-        await service.request_reassign(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
+        await reassignment.request(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
     elif action == "resolve":
         await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=text or "已解决", now=ctx.now)
-    elif action in {"confirm", "reopen"}:
-        as_admin = not _is_raiser(ctx, problem) and "admin" in ctx.roles
-        if not _is_raiser(ctx, problem) and not (as_admin and action == "confirm"):
-            ctx.reply("problem_refused", reason="not_raiser", problem=problem)
-            return
-        if problem.status != "resolved":
-            ctx.reply("problem_refused", reason="not_resolved", problem=problem)
-            return
-        if action == "confirm":
-            await service.confirm(ctx.session, deps, problem, actor=ctx.person, as_admin=as_admin, now=ctx.now)
-        elif not text:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
-        else:
-            await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
+    elif action == "confirm":
+        as_admin = not _is_raiser(ctx, problem)
+        await service.confirm(ctx.session, deps, problem, actor=ctx.person, as_admin=as_admin, now=ctx.now)
+    elif action == "reopen":
+        await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
     elif action == "comment":
-        if not await _may_comment(ctx, problem):
-            ctx.reply("problem_refused", reason="not_leader", problem=problem)
-            return
-        if problem.status == "closed":
-            ctx.reply("problem_refused", reason="closed", problem=problem)
-            return
-        if not text:
-            ctx.reply("problem_needs_text", action=action, problem=problem)
-            return
         await service.comment(ctx.session, deps, problem, actor=ctx.person, text=text, now=ctx.now)
-    ctx.reply("problem_done", action=action, problem=problem)
-
-
+    ctx.reply("problem_done", action=action, problem=problem,
+              buttons=service.unit_buttons(problem) if action == "accept" else [])
 
 
 async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, text: str) -> None:
@@ -361,7 +405,9 @@ async def _extension(ctx: Context, token: str, approve: bool) -> None:
         return
     pending = await extensions.pending_request(ctx.session, problem)
     if pending is None:
-        ctx.reply("problem_refused", reason="no_extension", problem=problem)
+        history = await repo.history(ctx.session, problem_id=problem.id)
+        decided = next((e for e in reversed(history) if e.kind in {extensions.APPROVED, extensions.REFUSED}), None)
+        ctx.reply("problem_refused", reason="no_extension", problem=problem, event=decided)
         return
     event = await extensions.decide(ctx.session, await _deps(ctx), problem, pending, actor=ctx.person,
                                     approve=approve, now=ctx.now)
@@ -390,6 +436,8 @@ async def action_button(ctx: Context, data: str) -> None:
     if act in {"exy", "exn"}:
         await _extension(ctx, token, approve=act == "exy")
         return
+    if act in UNIT_BUTTONS and await reassign.moved_away(ctx, token):
+        return
     problem = await _load(ctx, token)
     if problem is None:
         return
@@ -400,6 +448,8 @@ async def action_button(ctx: Context, data: str) -> None:
     elif act == "cfm":
         await _act(ctx, "confirm", problem, "")
     elif act in TEXT_ACTIONS:
+        if await _refused(ctx, TEXT_ACTIONS[act], problem):
+            return
         await _save(ctx, TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
         ctx.reply("problem_ask_action_text", action=TEXT_ACTIONS[act], problem=problem)
     else:

@@ -1,7 +1,8 @@
 """/project_set: an admin changes one field of a project, audited with the old and the new value.
 
 A change of the annual plan that moves the completion rate a lot (settings PLAN_CHANGE_CONFIRM and
-COMPLETION_CONFIRM, see `bot.domain.plan_change`) is shown with its consequence and waits for 确认.
+COMPLETION_CONFIRM, see `bot.domain.plan_change`) is shown with its consequence and waits for 确认. A
+包抓领导 or 联络员 named by a name several people share waits for the pick among them (buttons).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
+from bot.domain.digits import as_id
 from bot.domain.ledger_rows import STAGES
 from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
-from handlers.admin_people import find_units, resolve_person
+from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
 from storage import annual_plans, audit, conversations, people
 from storage import projects as project_repo
@@ -31,6 +33,7 @@ _LIST_SPLIT = re.compile(r"[、，,;；\s]+")
 NONE_WORDS = frozenset({"无", "空", "-", "—", "none"})
 FLOW = "project_set"
 PREFIX = "ps"
+PERSON_FIELDS = ("lead", "liaison")
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
 
 
 async def confirm_button(ctx: Context, data: str) -> None:
-    """确认修改 / 取消 under a plan change that waited for confirmation."""
+    """确认修改 / 取消 under a plan change that waited for confirmation; ps:pp:<person id>, the namesake picked
+    as 包抓领导 or 联络员."""
     if "admin" not in ctx.roles:  # the router does not check roles for buttons
         ctx.reply("not_allowed", command=ctx.commands.get("project_set"))
         return
@@ -173,20 +177,29 @@ async def confirm_button(ctx: Context, data: str) -> None:
         ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
     )
     project = await project_repo.get_project_by_code(ctx.session, code=state["code"])
-    if data != "ok" or project is None:
+    kind, _, token = data.partition(":")
+    if kind == "pp" and project is not None and state.get("field") in PERSON_FIELDS:
+        person_id = as_id(token)
+        person = await people.get_person(ctx.session, person_id=person_id) if person_id is not None else None
+        if person is None:
+            ctx.reply("button_expired")
+            return
+        await _set(ctx, project, _BY_ALIAS[state["field"]], person.name, person=person)
+        return
+    if data != "ok" or project is None or "value" not in state:
         ctx.reply("admin_project_set_cancelled", code=state["code"])
         return
     await _set(ctx, project, _BY_ALIAS[state["field"]], state["value"])
 
 
-async def _set(ctx: Context, project: Project, found: Field, value: str) -> None:
-    """Apply, audit and confirm one change."""
+async def _set(ctx: Context, project: Project, found: Field, value: str, *, person: Person | None = None) -> None:
+    """Apply, audit and confirm one change (`person`: the 包抓领导 or 联络员 picked by button)."""
     before, value_before = shown(project, found.key), _value(project, found.key)
     if found.key == "plan":  # the plan of this year, which is the one set (storage.annual_plans)
         value_before = await annual_plans.plan_for(ctx.session, project_id=project.id, year=ctx.today.year)
         before = _money(value_before)
     try:
-        granted = await _apply(ctx, project, found, value)
+        granted = await _apply(ctx, project, found, value, person=person)
     except Invalid as error:
         ctx.reply("admin_project_refused", reason=error.reason, field=found.label, value=value,
                   project=project, **error.context)
@@ -209,9 +222,11 @@ async def _set(ctx: Context, project: Project, found: Field, value: str) -> None
               granted=granted)
 
 
-async def _apply(ctx: Context, project: Project, field: Field, value: str) -> list[tuple[Person, str]] | None:
+async def _apply(ctx: Context, project: Project, field: Field, value: str, *, person: Person | None = None
+                 ) -> list[tuple[Person, str]] | None:
     """Set the field from the typed value; returns the roles granted on the way (None when the value names
-    no single person: the candidates were shown). Raises Invalid."""
+    no single person: the candidates were shown as buttons, and the change waits for the pick). Raises
+    Invalid."""
     key = field.key
     if key in ("name", "category"):
         text = " ".join(value.split())
@@ -256,8 +271,9 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str) -> li
             project.planned_start = day
         else:
             project.planned_finish = day
-    elif key in ("lead", "liaison"):
-        person = await resolve_person(ctx, value)
+    elif key in PERSON_FIELDS:
+        if person is None:
+            person = await _pick_person(ctx, project, key, value)
         if person is None:
             return None
         if not person.active:
@@ -285,6 +301,17 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str) -> li
                                       for i, u in enumerate(units))
     await ctx.session.flush()
     return []
+
+
+async def _pick_person(ctx: Context, project: Project, key: str, value: str) -> Person | None:
+    """The one person `value` names; namesakes are offered as buttons (ps:pp:<id>), the change waiting for
+    the pick."""
+    if len(await find_people(ctx.session, value)) > 1:
+        await conversations.save_conversation(
+            ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
+            state={"code": project.code, "field": key}, now=ctx.now)
+    return await resolve_person(ctx, value, buttons_for=f"{PREFIX}:pp",
+                                what=f"作为 {project.code} 的{_BY_ALIAS[key].label}")
 
 
 async def _exact_unit(session: AsyncSession, name: str) -> Unit:

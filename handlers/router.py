@@ -18,6 +18,7 @@ from handlers import (
     meeting,
     paging,
     problems,
+    reassign,
     report,
     start,
 )
@@ -93,6 +94,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     "pj": lookup.project_button,
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
+    **reassign.BUTTONS,
     **admin_people.BUTTONS,
     **admin_projects.BUTTONS,
     **admin_import.BUTTONS,
@@ -103,7 +105,8 @@ BUTTONS: dict[str, ButtonHandler] = {
 # carry no buttons, and every other button acts for, or shows something to, one person.
 GROUP_BUTTONS: frozenset[str] = frozenset()
 FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
-         problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **admin_import.FLOWS}
+         problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **reassign.FLOWS,
+         **admin_import.FLOWS}
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:

@@ -26,7 +26,8 @@ ACTIONS: dict[str, str] = {
     "unit.create": "新增单位", "person.create": "新增人员", "person.update": "修改人员信息",
     "person.deactivate": "停用人员", "person.grant_role": "增加角色", "person.handover": "工作移交",
     "project.create": "新增项目", "project.update": "修改项目信息",
-    "problem.assign": "问题改派", "problem.raiser": "移交问题", "approval.set": "登记前期手续",
+    "problem.assign": "问题改派", "problem.reassign_refuse": "驳回改派申请",
+    "problem.raiser": "移交问题", "approval.set": "登记前期手续",
     "ledger.import": "导入台账", "problem.extend": "审批延期申请", "calendar.official": "确认官方日历",
 }
 
@@ -56,7 +57,8 @@ ROLES: dict[str, str] = {"liaison": "联络员", "unit": "单位经办人", "lea
 # Problem events (the 办理记录).
 EVENTS: dict[str, str] = {
     "raised": "提出", "accepted": "受理", "answered": "答复", "reassign_requested": "申请改派",
-    "reassigned": "改派", "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办",
+    "reassigned": "改派", "reassign_refused": "驳回改派",
+    "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办",
     "comment": "批示", "escalated": "上报", "extension_requested": "申请延期", "extension_approved": "同意延期",
     "extension_refused": "不同意延期",
 }

@@ -1,4 +1,4 @@
-"""Problem lifecycle: raise, accept, answer, reassign request, resolve, confirm, reopen, 批示, escalate.
+"""Problem lifecycle: raise, accept, answer, resolve, confirm, reopen, 批示, escalate (改派: bot.services.reassignment).
 
 Each operation changes the problem, appends to its history, and writes the notices it causes to the
 outbox, all in the caller's transaction. Handlers check who may do what; the escalation job calls
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.domain.escalation import (
+    ACTIVE,
     DECISION_CATEGORY,
     LEVEL_NAMES,
     RESPONSE_LEVELS,
@@ -50,9 +51,16 @@ class ProblemDeps:
 
 
 def unit_buttons(problem: Problem) -> list[list[Button]]:
+    """What the unit can do in the problem's state: 受理 only while it waits for it; nothing once it is
+    reported solved or closed."""
     pid = problem.id
-    return [[Button("受理", f"pb:acc:{pid}"), Button("答复", f"pb:ans:{pid}")],
-            [Button("申请改派", f"pb:rea:{pid}"), Button("已解决", f"pb:rsv:{pid}")]]
+    if problem.status not in ACTIVE:
+        return []
+    if problem.status == "open":
+        return [[Button("受理", f"pb:acc:{pid}"), Button("答复", f"pb:ans:{pid}")],
+                [Button("申请改派", f"pb:rea:{pid}"), Button("已解决", f"pb:rsv:{pid}")]]
+    return [[Button("答复", f"pb:ans:{pid}"), Button("申请改派", f"pb:rea:{pid}")],
+            [Button("已解决", f"pb:rsv:{pid}")]]
 
 
 def leader_buttons(problem: Problem) -> list[list[Button]]:
@@ -274,20 +282,6 @@ async def answer(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
     _schedule(problem, deps, now)
     await _notify(session, deps, await _watchers(session, problem, exclude=actor), template="problem_update",
                   now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
-                  **await _context(session, problem))
-
-
-async def request_reassign(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person,
-                           reason: str, now: datetime) -> None:
-    """The unit asks the admins and the lead official to assign the problem elsewhere."""
-    event = await repo.add_event(session, problem=problem, at=now, kind="reassign_requested", actor_id=actor.id,
-                                 text=reason)
-    deciders = {p.id: p for p in await people_repo.people_with_role(session, role="admin")}
-    lead = problem.project.lead_official if problem.project is not None else None
-    if lead is not None:
-        deciders.setdefault(lead.id, lead)
-    await _notify(session, deps, deciders.values(), template="problem_update", now=now,
-                  key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
                   **await _context(session, problem))
 
 

@@ -19,6 +19,7 @@ from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import load_settings
+from bot.domain.chat_ids import telegram_group_id
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import html_to_plain
 from bot.services.admin_ops import set_day, set_policy
@@ -94,6 +95,7 @@ async def test_non_admins_get_no_admin_operations(core: Core) -> None:
     # A retry button reaching a non-admin (a forwarded message, a stale keyboard) does nothing either.
     pressed = plain(await handle(core, "郝芳", data="obx:all"))
     assert "没有权限" in pressed
+    assert "没有权限" in plain(await handle(core, "郝芳", data="bc:ok"))
 
 
 # --- /groups ---------------------------------------------------------------------------------------
@@ -216,7 +218,12 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
             .where(PersonRole.role == "liaison", Person.active.is_(True))) or 0)
     assert liaisons > 2
 
-    replies = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    asked = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    # More than BROADCAST_CONFIRM (10) people: the count, the text, and nothing sent before 确认发送.
+    assert liaisons > 10 and f"这条通知将发给联络员 <b>{liaisons} 人</b>" in asked.text, asked
+    assert "明天上午9:00召开调度会" in asked.text and asked.buttons == [f"确认发送({liaisons} 人)", "取消"]
+    assert await rows(tg.core) == []
+    replies = await tg.press(9001, f"确认发送({liaisons} 人)")
     assert f"已向联络员群发通知:{liaisons} 人,其中 {liaisons - 2} 人未绑定账号" in replies.text
 
     mark = len(tg.fake.calls)
@@ -234,7 +241,8 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
     assert entry.detail["people"] == liaisons and entry.detail["unreachable"] == liaisons - 2
 
     # The same words again, at the same moment, are another broadcast (its own dedupe key), not a duplicate.
-    again = await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    await tg.send(9001, "/broadcast 联络员 明天上午9:00召开调度会,请各联络员准时参加")
+    again = await tg.press(9001, f"确认发送({liaisons} 人)")
     assert f"{liaisons} 人" in again.text
     assert (await sender.drain(5)).sent == 2
 
@@ -250,10 +258,18 @@ async def test_broadcast_to_a_unit_and_refusals(core: Core) -> None:
     [to_zhao] = [r for r in await rows(core) if r.state == outbox.PENDING]
     assert to_zhao.channel == CHANNEL and "请于本周五前报送征迁进度" in to_zhao.payload["html"]
 
-    everyone = await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
     async with core.db.session() as session:
         active = int(await session.scalar(select(func.count(Person.id)).where(Person.active.is_(True))) or 0)
+    asked = await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
+    assert f"这条通知将发给全体人员 {active} 人(超过 10 人的群发须确认)" in asked, asked
+    queued = len(await rows(core))
+    cancelled = plain(await handle(core, ADMIN, data="bc:x"))
+    assert "已取消,这条通知没有发送" in cancelled and len(await rows(core)) == queued
+    assert "按钮已失效" in plain(await handle(core, ADMIN, data="bc:ok"))  # nothing waits any more
+    await say(core, ADMIN, "/broadcast all 系统将于今晚升级")
+    everyone = plain(await handle(core, ADMIN, data="bc:ok"))
     assert f"已向全体人员群发通知:{active} 人" in everyone
+    assert len(await rows(core)) == queued + active
 
     assert "用法" in await say(core, ADMIN, "/broadcast 联络员")
     assert "没有「宇宙局」这个角色或单位" in await say(core, ADMIN, "/broadcast 宇宙局 你好")
@@ -371,3 +387,44 @@ async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core:
         assert row is not None
         assert (row.state, row.attempts, row.send_started_at) == (outbox.PENDING, 1, None)
     assert [e.detail["ids"] for e in await entries(core, "outbox.retry")] == [[doubt.id]]
+
+
+# --- what is not a chat id ---------------------------------------------------------------------------
+
+def test_telegram_group_ids_are_negative_numbers() -> None:
+    assert telegram_group_id("-1001234567890") == "-1001234567890"
+    assert telegram_group_id(" －１００１２３ ") == "-100123"  # full-width, as typed on a phone
+    for text in ("abc", "1001234567890", "0", "-0", "-", "-12a", "", "-10012345678901234567"):
+        assert telegram_group_id(text) is None, text
+
+
+def test_cli_groups_add_refuses_what_is_not_a_chat_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["groups", "add", "abc", "--name", "领导小组"]) == 1
+    assert "「abc」不是 Telegram 群的 chat id(群的 chat id 是负数" in capsys.readouterr().err
+    assert main(["groups", "add", "12345", "--name", "领导小组"]) == 1  # a person's private chat
+    capsys.readouterr()
+    assert main(["groups", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["尚未设置接收通报的群。"]
+    assert main(["groups", "add", "-1001234567890", "--name", "领导小组"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["telegram\t-1001234567890\t领导小组"]
+
+
+async def test_groups_add_in_a_private_chat_refuses_what_is_not_a_chat_id_and_takes_a_group_id(
+        core: Core) -> None:
+    refused = await say(core, ADMIN, "/groups add abc")
+    assert "这里是私聊,「abc」不是群号" in refused and "-1001234567890" in refused, refused
+    assert "这里是私聊,「123」不是群号" in await say(core, ADMIN, "/groups add 123")
+    assert await entries(core, "group.add") == []
+
+    added = await say(core, ADMIN, "/groups add -1001234567890 领导小组")
+    assert "已添加 Telegram 通报群「领导小组」" in added and "群号 -1001234567890" in added, added
+    async with core.db.session() as session:
+        groups = (await session.scalars(select(BulletinGroup))).all()
+        assert [(g.channel, g.chat_id, g.name) for g in groups] == [("telegram", "-1001234567890", "领导小组")]
+    assert len(await entries(core, "group.add")) == 1

@@ -433,7 +433,8 @@ async def test_unsolved_goes_back_to_work_at_the_same_level(desk: Desk) -> None:
         [notice] = inbox.texts(chat)
         assert notice.startswith("🔔 W0001 退回重办(未解决):郝芳\n内容:证还没拿到\n"), notice
         assert "状态:办理中" in notice and "办结时限:2026-11-26 17:30" in notice
-    assert inbox.callback_data(ZHAO) == [[["pb:acc:1", "pb:ans:1"], ["pb:rea:1", "pb:rsv:1"]]]
+    # Accepted once already: no 受理 any more.
+    assert inbox.callback_data(ZHAO) == [[["pb:ans:1", "pb:rea:1"], ["pb:rsv:1"]]]
     assert inbox.callback_data(LIU) == [[]]
 
     card = await tg.send(HAO, "/issue W0001")
@@ -583,7 +584,7 @@ async def test_the_raiser_cannot_confirm_before_it_is_resolved(desk: Desk) -> No
     await desk.raise_w0001()
     before = await _state(desk)
 
-    refused(await tg.send(HAO, "/confirm W0001"), "W0001 尚未报告解决,不能销号或退回")
+    refused(await tg.send(HAO, "/confirm W0001"), "W0001 尚未报告解决(当前状态:待受理),不能销号或退回")
     refused(await tg.send(HAO, "/reopen W0001 还没办"), "W0001 尚未报告解决")
 
     assert await _state(desk) == before
@@ -605,11 +606,13 @@ async def test_the_unit_cannot_act_once_resolved_or_closed(desk: Desk) -> None:
     tg = desk.tg
     await desk.raise_w0001()
     await tg.send(ZHAO, "/resolved W0001 已发证")
-    refused(await tg.send(ZHAO, "/answer W0001 再答复一次"), "W0001 已报告解决,等待提出人确认,不能再办理")
+    refused(await tg.send(ZHAO, "/answer W0001 再答复一次"),
+            "W0001 已由 赵芳 于 2026-11-16 08:30 报告解决,正在等待提出人确认销号,不能再办理")
     await desk.deliver()
     await tg.press(HAO, "确认销号")
-    refused(await tg.send(ZHAO, "/resolved W0001 又解决了"), "W0001 已销号,不能再办理")
-    refused(await tg.send(HAO, "/confirm W0001"), "尚未报告解决")
+    refused(await tg.send(ZHAO, "/resolved W0001 又解决了"), "W0001 已由 郝芳 于", "确认销号,无需再办理")
+    # Closed already: said so, not "not yet resolved".
+    refused(await tg.send(HAO, "/confirm W0001"), "W0001 已由 郝芳 于 2026-11-16 08:30 确认销号")
     assert await desk.events() == ["raised", "resolved", "closed"]
 
 

@@ -57,6 +57,7 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "project.create": ("project", "ZD2026-001", {"name": "城北高速连接线", "annual_plan": "40800.0000"}),
     "project.update": ("project", "ZD2026-001", {"field": "plan", "before": "40,800.0 万元", "after": "51,000.0 万元"}),
     "problem.assign": ("problem", "W0001", {"from": "区住建局", "to": "区发改局", "reason": "职责调整"}),
+    "problem.reassign_refuse": ("problem", "W0001", {"unit": "区住建局", "reason": "属本单位职责"}),
     "problem.extend": ("problem", "W0001", {"approved": True, "day": "2026-12-20", "unit": "区住建局"}),
     "calendar.official": ("calendar", "2027", {"year": 2027, "official": True}),
     "problem.raiser": ("problem", "W0001", {"from": 7, "to": 8, "before": "郝芳", "after": "严超"}),

@@ -56,6 +56,7 @@ from storage.annual_plans import plan_join
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
+from storage.stage_events import confirmed_days
 from storage.types import Wan
 
 __all__ = [
@@ -241,6 +242,7 @@ class ProjectFigures(NamedTuple):
     reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
     working_days: int  # working days in the window
+    stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
 
 
 async def project_figures(
@@ -248,8 +250,9 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Four queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
-    the reports (the year's money, the window's days), one count of open problems.
+    Five queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
+    the reports (the year's money, the window's days), one count of open problems, the confirmed 开工/竣工
+    days (bot.domain.stage_events).
     """
     working_days = window_working_days(calendar, window_start, cutoff)
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,
@@ -275,7 +278,8 @@ async def project_figures(
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))
-    return ProjectFigures(projects, reports, open_problems, len(working_days))
+    stage_days = await confirmed_days(session, up_to=cutoff)
+    return ProjectFigures(projects, reports, open_problems, len(working_days), stage_days)
 
 
 @dataclass

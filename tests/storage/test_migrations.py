@@ -264,7 +264,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
-    assert after.pop("photo_blobs") == []  # a new table, empty
+    for table in ("halfmonth_reports", "stage_events", "photo_blobs"):  # new tables, empty
+        assert after.pop(table) == []
     assert _without(_without(_without(after, "send_started_at"), "baseline_date"), "replaces_id") == before
 
     # The program reads the old rows as it wrote them…
@@ -320,7 +321,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
-    assert expected.pop("photo_blobs") == [] and "photo_blobs" not in downgraded
+    for table in ("halfmonth_reports", "stage_events", "photo_blobs"):
+        assert expected.pop(table) == [] and table not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
@@ -369,10 +371,10 @@ def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
 
 
 async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrade(empty_db: Database) -> None:
-    """0008 (photo keeping): a report photo stored before it is due for download at its report's time; going
-    back to 0007 keeps the photo row as it was."""
+    """0010 (photo keeping): a report photo stored before it is due for download at its report's time; going
+    back to 0009 keeps the photo row as it was."""
     url = empty_db.url
-    await asyncio.to_thread(upgrade, url, "0007")
+    await asyncio.to_thread(upgrade, url, "0009")
     async with empty_db.engine.begin() as conn:
         ids = await _fill_previous_release(conn)
         photo = await _insert(conn, "report_photos", report_id=ids["report"], channel="telegram", file_id="AgACold")
@@ -382,7 +384,7 @@ async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrad
         stored = await session.get(ReportPhoto, photo)
         assert stored is not None
         assert (stored.fetch_after, stored.sha256, stored.fetch_attempts) == (NOW, None, 0)
-    await asyncio.to_thread(downgrade, url, "0007")
+    await asyncio.to_thread(downgrade, url, "0009")
     await empty_db.engine.dispose()
     async with empty_db.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT id, report_id, channel, file_id FROM report_photos"))).all()

@@ -30,10 +30,12 @@ from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
-from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, Unit
+from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
 
 ADMIN = frozenset({"admin"})
 OUTBOX_PREFIX = "obx"
+INVITE_BUTTON = "adp:inv"  # /invite's button (handlers.admin_people): adp:inv:<role>:<person id>
+ROLE_ORDER = ("liaison", "unit", "lead", "top", "admin")  # whose invite a held person's button makes
 AUDIT_LIMIT = 20  # lines on one page of /audit
 AUDIT_HISTORY = 200  # the latest lines /audit pages through
 OUTBOX_SHOWN = 20
@@ -274,8 +276,35 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     if rows:
         buttons.append([Button("全部重试", f"{OUTBOX_PREFIX}:all")])
     age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
+    held, held_total, invite_buttons = await _held_shown(ctx)
     ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done,
-              buttons=buttons)
+              held=held, held_total=held_total, buttons=invite_buttons + buttons)
+
+
+async def _held_shown(ctx: Context) -> tuple[list[dict[str, Any]], int, list[list[Button]]]:
+    """One line per person notices are held for (no chat account yet), and a button each that makes the
+    person an invite (the /invite of their first role) to forward to them."""
+    held, total = await outbox.held_people(ctx.session, limit=OUTBOX_SHOWN)
+    if not held:
+        return [], 0, []
+    ids = sorted(h.person_id for h in held)
+    found = {p.id: p for p in (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).unique()}
+    roles: dict[int, set[str]] = {}
+    for person_id, role in (await ctx.session.execute(
+            select(PersonRole.person_id, PersonRole.role).where(PersonRole.person_id.in_(ids)))).all():
+        roles.setdefault(person_id, set()).add(role)
+    lines: list[dict[str, Any]] = []
+    buttons: list[list[Button]] = []
+    for h in held:
+        person = found.get(h.person_id)
+        name = person.name if person is not None else f"人员 {h.person_id}"
+        active = person is not None and person.active
+        lines.append({"name": name, "count": h.count, "active": active,
+                      "age": _age(ctx.now - to_local(h.oldest_created_at))})
+        role = next((r for r in ROLE_ORDER if r in roles.get(h.person_id, ())), None)
+        if active and role is not None:
+            buttons.append([Button(f"邀请 {name}", f"{INVITE_BUTTON}:{role}:{h.person_id}")])
+    return lines, total, buttons
 
 
 def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:

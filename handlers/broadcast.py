@@ -90,7 +90,7 @@ async def _send(ctx: Context, label: str, recipients: list[Person], text: str) -
     ids = await outbox.enqueue_for_people(ctx.session, notices, now=ctx.now)
     unreachable = int(await ctx.session.scalar(
         select(func.count(func.distinct(OutboxMessage.person_id)))
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == outbox.UNDELIVERABLE)) or 0) if ids else 0
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.state == outbox.HELD)) or 0) if ids else 0
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="broadcast.send",
                        object_type="broadcast", object_key=key, detail={"target": label, "people": len(recipients),
                                                "unreachable": unreachable, "text": text[:500]})

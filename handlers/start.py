@@ -10,6 +10,7 @@ the private chat with the code (:func:`private_only`), and a bare code is not re
 from __future__ import annotations
 
 from bot.domain.messages import Button, Incoming
+from bot.services import held_notices
 from bot.services.invites import deep_link, looks_like_code, refusal_for
 from handlers.context import Context
 from storage import audit, people
@@ -86,6 +87,8 @@ async def start(ctx: Context, args: str) -> None:
     invite.used_at = ctx.now
     invite.used_by_account_id = account.id
     ctx.person = person
+    # What was held for them while they had no account goes out now (bot.services.held_notices).
+    await held_notices.release(ctx.session, ctx.deps.renderer, person_id=person.id, account=account, now=ctx.now)
     await audit.record(
         ctx.session, actor=ctx.actor, at=ctx.now, action="account.bind", object_type="person",
         object_key=str(person.id),

@@ -3,7 +3,8 @@
 Only problems whose `next_check_at` has come are loaded (an index serves that), so a tick costs what
 is due, not what is open. Each tick is one transaction: the new state and the notices it causes (in
 the outbox, with dedupe keys) are committed together, so a second run or a crash after commit can
-never escalate or notify twice.
+never escalate or notify twice. Each person gets one message per tick: several problems concerning
+them come as one list (`bot.services.grouped_notices`).
 """
 
 from __future__ import annotations
@@ -44,5 +45,5 @@ async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 10
             result.checked += 1
             done = await problem_service.apply_tick(session, deps, problem, now=now, work=work)
             result.actions += [f"{problem.number}:{a}" for a in done]
-        await work.flush(session, now=now)
+        await work.flush(session, now=now, renderer=renderer)
     return result

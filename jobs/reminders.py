@@ -5,8 +5,10 @@ days of the calendar, projects not yet finished. At each reminder time (16:00 an
 liaison who has not reported today on one of
 their projects gets one message listing them, with a button per project into /report. At the last
 reminder time of the day, a project unreported for `missed_days_alert` working days in a row is
-reported once per streak to its lead unit's handlers and its lead official. Dedupe keys make every
-notice at most once, however often the job runs.
+reported once per streak to its lead unit's handlers and its lead official. Each person gets one
+message per run: a handler or leader with several projects in a streak gets them listed in one notice
+(`bot.services.grouped_notices`), not one notice per project. Dedupe keys make every notice at most
+once, however often the job runs.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from datetime import datetime, time, timedelta
 
 from bot.clock import SHANGHAI
 from bot.domain.duties import is_reporting_day, report_due
+from bot.domain.grouping import Concern
 from bot.domain.messages import Button, Reply
 from bot.render import Renderer
-from storage import outbox
+from bot.services import grouped_notices
 from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import ReportingDuty, reporting_duties
@@ -82,18 +85,23 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
             if duty.last_day != today:
                 missing[duty.liaison_id].append(duty)
         slot_name = slot.strftime("%H%M")
+        concerns: list[Concern] = []
         for liaison_id, projects in missing.items():
-            html = renderer.render("reminder", projects=projects, late=slot != min(settings.reminder_times))
-            buttons = tuple((Button(f"填报 {d.code}", f"rp:p:{d.code}"),) for d in projects[:10])
-            await outbox.enqueue_for_person(session, person_id=liaison_id, reply=Reply(html=html, buttons=buttons),
-                                            key=f"remind:{today}:{slot_name}:{liaison_id}", now=now)
+            late = slot != min(settings.reminder_times)
+            html = renderer.render("reminder", projects=projects, late=late)
+            buttons = tuple(Button(f"填报 {d.code}", f"rp:p:{d.code}") for d in projects[:10])
+            concerns.append(Concern(
+                person_id=liaison_id, key=f"remind:{today}:{slot_name}:{liaison_id}",
+                reply=Reply(html=html, buttons=tuple((b,) for b in buttons)),
+                line=renderer.render("reminder_line", projects=projects), buttons=buttons))
             result.reminded.append(projects[0].liaison)
         if slot == max(settings.reminder_times):
             for duty in duties:
                 missed = _missed_working_days(calendar, duty, today)
                 if missed >= settings.missed_days_alert:
-                    await _alert(session, renderer, duty, missed, now=now, key_day=str(duty.last_day or "never"))
+                    concerns += await _alerts(session, renderer, duty, missed, key_day=str(duty.last_day or "never"))
                     result.alerts.append(duty.code)
+        await grouped_notices.deliver(session, renderer, concerns, now=now, kind="reminders")
     return result
 
 
@@ -111,15 +119,18 @@ def _missed_working_days(calendar, duty: ReportingDuty, today) -> int:  # type: 
     return calendar.working_days_between(duty.last_day, today)
 
 
-async def _alert(session, renderer: Renderer, duty: ReportingDuty, missed: int, *, now: datetime,  # type: ignore[no-untyped-def]
-                 key_day: str) -> None:
+async def _alerts(session, renderer: Renderer, duty: ReportingDuty, missed: int, *,  # type: ignore[no-untyped-def]
+                  key_day: str) -> list[Concern]:
+    """The 连续未填报 alert of one project for its unit's handlers and its lead official."""
     handlers = await people_repo.unit_handlers(session, unit_id=duty.lead_unit_id)
     recipients: dict[int, Person] = {p.id: p for p in handlers}
     if duty.lead_official_id is not None:
         lead = await session.get(Person, duty.lead_official_id)
         if lead is not None and lead.active:
             recipients.setdefault(lead.id, lead)
-    html = renderer.render("missed_reports", duty=duty, missed=missed)
-    for person in recipients.values():
-        await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=html),
-                                        key=f"missed:{duty.project_id}:{key_day}:p{person.id}", now=now)
+    button = Button(f"查看 {duty.code}", f"pj:{duty.code}")
+    reply = Reply(html=renderer.render("missed_reports", duty=duty, missed=missed), buttons=((button,),))
+    line = renderer.render("missed_reports_line", duty=duty, missed=missed)
+    return [Concern(person_id=person.id, key=f"missed:{duty.project_id}:{key_day}:p{person.id}", reply=reply,
+                    line=line, buttons=(button,))
+            for person in recipients.values()]

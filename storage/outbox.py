@@ -12,8 +12,13 @@ Life of a row (``OutboxMessage.state``):
   takes it over: a row whose send had not started is simply due again (it was only held in a batch),
   while a row whose send had started is set ``in_doubt`` (``hold_interrupted_sends``): the send may or
   may not have reached the chat, so it is not sent again automatically. Nothing stays stuck either way.
-- ``sent``, ``failed`` (gave up after too many tries, ``last_error`` says why), ``undeliverable`` (no
-  usable chat account, or the recipient blocked the bot) and ``in_doubt`` are final for the sender.
+- ``sent``, ``failed`` (gave up after too many tries, ``last_error`` says why), ``undeliverable`` (every
+  chat account of the recipient blocked the bot) and ``in_doubt`` are final for the sender.
+- ``held``: the recipient has no chat account yet. The row waits, never claimed, until the person binds
+  one (``held_for_person`` / ``release_held``: then it is readdressed and sent, or summarised when old),
+  and admins see one line per person waiting (``held_people``), not a failure per notice.
+- ``merged``: a marker, never sent: the notice under this key went out as a line of a grouped notice
+  (``mark_merged``), so the key counts as used and a repeated tick does not send it again.
   Admins see the last three (``failed_messages``) and may send one again (``retry_message``): back to
   ``pending``. A late "sent" from the claim that was interrupted still turns its ``in_doubt`` row
   ``sent``.
@@ -62,7 +67,10 @@ SENT = "sent"
 FAILED = "failed"
 UNDELIVERABLE = "undeliverable"
 IN_DOUBT = "in_doubt"
-FINAL_STATES = (SENT, FAILED, UNDELIVERABLE, IN_DOUBT)
+HELD = "held"  # waiting for the recipient to bind a chat account
+MERGED = "merged"  # a marker: the notice went out as part of a grouped one
+SUMMARISED = "summarised"  # held so long that it went out as a line of a summary when the person bound
+FINAL_STATES = (SENT, FAILED, UNDELIVERABLE, IN_DOUBT, HELD, MERGED, SUMMARISED)
 UNDELIVERED_STATES = (FAILED, UNDELIVERABLE, IN_DOUBT)  # what the admins are shown, with a retry button
 KEY_MAX = 200
 NO_ACCOUNT = "no chat account"
@@ -195,6 +203,23 @@ async def _keys_used(session: AsyncSession, keys: Collection[str]) -> set[str]:
     return used
 
 
+async def keys_used(session: AsyncSession, keys: Collection[str]) -> set[str]:
+    """Which of these notice keys were used before (sent, waiting, or merged into a grouped notice)."""
+    for key in keys:
+        _row_key(key, "")
+    return await _keys_used(session, keys)
+
+
+async def mark_merged(session: AsyncSession, merged: Sequence[tuple[int, str, str]], *, now: datetime) -> None:
+    """Record that the notices (person id, key) went out as lines of the grouped notice named third: each
+    key gets a ``merged`` marker row, so that it counts as used and is never sent on its own."""
+    rows = [_values(key=_row_key(key, "merged"), person_id=person_id, channel=None, chat_id=None,
+                    payload={"merged_into": into}, now=now, state=MERGED)
+            for person_id, key, into in merged]
+    rows = [{**row, "sent_at": now} for row in rows]
+    await _insert_new(session, rows, ids_only=True)
+
+
 async def _key_is_used(session: AsyncSession, key: str) -> bool:
     _row_key(key, "")  # refuse bad keys before anything is read
     return key in await _keys_used(session, [key])
@@ -247,7 +272,8 @@ async def enqueue_for_person(
     """Queue a notice to a person (or, when deactivated, to who stands in for them): one row per chat
     account that has not blocked the bot.
 
-    A person without a usable account gets one "undeliverable" row (kept for the admins' list) instead.
+    A person without a chat account gets one "held" row, waiting for them to bind one; a person whose
+    accounts all blocked the bot gets one "undeliverable" row (kept for the admins' list).
     Returns the rows written; none when the key was used before.
     """
     if await _key_is_used(session, key):
@@ -277,10 +303,10 @@ def _person_rows(*, person_id: int, key: str, payload: dict[str, Any], accounts:
     """The rows of a notice to a person with these chat accounts (in id order)."""
     usable = [a for a in accounts if a.blocked_at is None]
     if not usable:
-        reason = ALL_BLOCKED if accounts else NO_ACCOUNT
+        state, reason = (UNDELIVERABLE, ALL_BLOCKED) if accounts else (HELD, NO_ACCOUNT)
         return [_values(
             key=_row_key(key, "none"), person_id=person_id, channel=None, chat_id=None, payload=payload,
-            now=now, state=UNDELIVERABLE, last_error=reason,
+            now=now, state=state, last_error=reason,
         )]
     return [
         _values(key=_row_key(key, f"{a.channel}:{a.chat_id}"), person_id=person_id, channel=a.channel,
@@ -609,6 +635,46 @@ async def retry_message(session: AsyncSession, *, message_id: int, now: datetime
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def held_for_person(session: AsyncSession, *, person_id: int) -> list[OutboxMessage]:
+    """The notices held for a person until they bind a chat account, oldest first (locked on PostgreSQL, so
+    that two bindings at once do not both release them)."""
+    query = (select(OutboxMessage).where(OutboxMessage.person_id == person_id, OutboxMessage.state == HELD)
+             .order_by(OutboxMessage.created_at, OutboxMessage.id).with_for_update())
+    return list((await session.scalars(query)).all())
+
+
+class HeldFor(NamedTuple):
+    """A person notices are held for: how many, and since when."""
+
+    person_id: int
+    count: int
+    oldest_created_at: datetime
+
+
+async def held_people(session: AsyncSession, *, limit: int = 50) -> tuple[list[HeldFor], int]:
+    """The people notices are held for (most notices first, then the longest waiting), and how many people
+    that is in all."""
+    count = func.count(OutboxMessage.id)
+    query = (select(OutboxMessage.person_id, count, func.min(OutboxMessage.created_at))
+             .where(OutboxMessage.state == HELD, OutboxMessage.person_id.is_not(None))
+             .group_by(OutboxMessage.person_id))
+    rows = [HeldFor(int(p), int(n), at) for p, n, at in (await session.execute(query)).all()]
+    rows.sort(key=lambda r: (-r.count, r.oldest_created_at, r.person_id))
+    return rows[:limit], len(rows)
+
+
+async def release_held(session: AsyncSession, *, in_full: Sequence[tuple[OutboxMessage, dict[str, Any]]],
+                       summarised: Sequence[OutboxMessage], channel: str, chat_id: str, now: datetime) -> None:
+    """Send held notices now: each of `in_full` to the chat, with the payload given (the original one with a
+    note of its age); `summarised` are done (their summary is queued by the caller)."""
+    for row, payload in in_full:
+        row.channel, row.chat_id, row.payload = channel, chat_id, payload
+        row.state, row.next_attempt_at, row.last_error, row.attempts = PENDING, now, None, 0
+    for row in summarised:
+        row.state, row.sent_at, row.last_error = SUMMARISED, now, None
+    await session.flush()
 
 
 async def take_pending_for_chat(session: AsyncSession, *, channel: str, chat_id: str,

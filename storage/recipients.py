@@ -3,7 +3,7 @@
 Notices go to active people only. What a deactivated person would have been told goes to their successor
 (the last ``/handover`` from them, ``person.handover`` in the audit trail, followed along a chain of
 handovers to the first active one), else to the active admins. With no admin either, it stays addressed
-to the person (the outbox keeps it, undeliverable, for the list of failed deliveries).
+to the person (without a chat account, the outbox holds it and /outbox lists the person, 已停用).
 
 ``storage.outbox`` applies this to every notice to a person, so every caller gets it.
 """

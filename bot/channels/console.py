@@ -8,7 +8,8 @@ from datetime import datetime
 
 from bot.domain.digits import as_int
 from bot.domain.messages import Button, Incoming, Outcome
-from bot.render import html_to_plain
+from bot.render import Renderer, html_to_plain
+from bot.services import held_notices
 from handlers.router import Router
 from storage import audit, outbox, people
 from storage.audit import Actor
@@ -29,8 +30,10 @@ async def bind_console(db: Database, person: Person, *, now: datetime) -> str:
         assert fresh is not None
         existing = await people.get_account(session, channel=CHANNEL, external_id=external_id)
         if existing is None:
-            await people.bind_account(session, person=fresh, channel=CHANNEL, external_id=external_id,
-                                      chat_id=external_id, display_name=fresh.name, now=now)
+            account = await people.bind_account(session, person=fresh, channel=CHANNEL, external_id=external_id,
+                                                chat_id=external_id, display_name=fresh.name, now=now)
+            # Notices held while the person had no account are now theirs to read here.
+            await held_notices.release(session, Renderer(), person_id=fresh.id, account=account, now=now)
             await audit.record(session, actor=Actor(label="console", channel=CHANNEL), at=now,
                                action="account.bind", object_type="person", object_key=str(fresh.id),
                                detail={"channel": CHANNEL})

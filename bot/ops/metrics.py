@@ -8,7 +8,8 @@ A deliberately small registry (counters, gauges, histograms with fixed buckets) 
 - ``diaodu_outbox_sent_total{channel}`` and ``diaodu_outbox_failed_total{channel,reason}``: send attempts
   through the transports (``instrument_transports``); a failed attempt may still be retried later, the
   final states are ``diaodu_outbox_messages{state}`` (``failed``, ``undeliverable`` and ``in_doubt``, a
-  send cut short by a crash, wait for an admin's ``/outbox`` retry);
+  send cut short by a crash, wait for an admin's ``/outbox`` retry; ``held`` waits for its person to bind
+  an account, ``merged`` and ``summarised`` went out as part of a list or a summary);
 - ``diaodu_outbox_pending`` and ``diaodu_outbox_oldest_pending_age_seconds``: read from the store at
   scrape time (``storage.outbox.backlog``: due or in flight), with ``diaodu_outbox_messages{state}``;
 - ``diaodu_job_runs_total{job,outcome}`` and ``diaodu_job_last_success_timestamp_seconds{job}``: scheduler

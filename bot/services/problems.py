@@ -3,6 +3,10 @@
 Each operation changes the problem, appends to its history, and writes the notices it causes to the
 outbox, all in the caller's transaction. Handlers check who may do what; the escalation job calls
 `apply_tick`. Rules about time live in bot.domain.escalation.
+
+A tick's notices are short cards (what happened, which problem, a 查看详情 button for the whole card),
+and a person concerned by several problems in one tick gets one list of them instead
+(`bot.services.grouped_notices`).
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from bot.domain.escalation import (
     decide,
     next_level,
 )
+from bot.domain.grouping import Concern
 from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
 from bot.domain.workdays import SHANGHAI, WorkCalendar
 from bot.render import Renderer
+from bot.services import grouped_notices
 from storage import outbox
 from storage import people as people_repo
 from storage import problems as repo
@@ -93,7 +99,7 @@ class TickWork:
     histories: dict[int, list[ProblemEvent]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     events: list[ProblemEvent] = field(default_factory=list)
-    notices: list[outbox.PersonNotice] = field(default_factory=list)
+    notices: list[Concern] = field(default_factory=list)
 
     async def preload(self, session: AsyncSession, problems: Sequence[Problem]) -> None:
         """Read the histories of these problems in one query, and the unit handlers and top officials."""
@@ -125,8 +131,9 @@ class TickWork:
         history.append(event)
         return event
 
-    async def flush(self, session: AsyncSession, *, now: datetime) -> None:
-        """Write everything collected so far: the same rows as writing each change when it was made."""
+    async def flush(self, session: AsyncSession, *, now: datetime, renderer: Renderer) -> None:
+        """Write everything collected so far: the same rows as writing each change when it was made, except
+        that the notices are one per person (grouped when a person is concerned by several problems)."""
         # The same columns in every UPDATE (unchanged ones keep their value) make one executemany of them.
         for problem in self.problems:
             for name in TICK_COLUMNS:
@@ -138,22 +145,35 @@ class TickWork:
             columns = ("problem_id", "at", "kind", "actor_person_id", "level", "text", "detail")
             await session.execute(insert(ProblemEvent), [{c: getattr(e, c) for c in columns} for e in events])
         notices, self.notices = self.notices, []
-        await outbox.enqueue_for_people(session, notices, now=now)
+        await grouped_notices.deliver(session, renderer, notices, now=now, kind="escalation")
 
 
 async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Person], *, template: str,
                   key: str, now: datetime, buttons: list[list[Button]] | None = None,
                   work: TickWork | None = None, **context: Any) -> None:
-    """Render once and queue for each person; with `work`, the outbox rows wait for `work.flush`."""
+    """Render once and queue for each person; with `work` (a tick), the notice is a short card with a
+    查看详情 button, and it waits for `work.flush` to be grouped with the person's other concerns."""
     html = deps.renderer.render(template, **context)
+    if work is not None:
+        problem: Problem = context["problem"]
+        details = Button(f"{problem.number} 详情", f"pb:show:{problem.id}")
+        reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_details(buttons or [], problem)))
+        line = deps.renderer.render("problem_line", kind=template, **context)
+        work.notices += [Concern(person_id=p.id, key=f"{key}:p{p.id}", reply=reply, line=line,
+                                 buttons=(details,)) for p in people]
+        return
     reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_full_text(buttons or [], context)))
     for person in people:
-        if work is not None:
-            work.notices.append(outbox.PersonNotice(person_id=person.id, reply=reply,
-                                                    key=f"{key}:p{person.id}"))
-            continue
         await outbox.enqueue_for_person(session, person_id=person.id, reply=reply, key=f"{key}:p{person.id}",
                                         now=now)
+
+
+def _with_details(buttons: list[list[Button]], problem: Problem) -> list[list[Button]]:
+    """A short card's buttons, with 查看详情 (the whole `/issue W…` card) unless they have it already."""
+    show = f"pb:show:{problem.id}"
+    if any(b.data == show for row in buttons for b in row):
+        return buttons
+    return [*buttons, [Button("查看详情", show)]]
 
 
 def _with_full_text(buttons: list[list[Button]], context: dict[str, Any]) -> list[list[Button]]:
@@ -389,7 +409,7 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
             done.append(action.key)
     _schedule(problem, deps, now)
     if own:
-        await work.flush(session, now=now)
+        await work.flush(session, now=now, renderer=deps.renderer)
     return done
 
 

@@ -235,8 +235,8 @@ async def test_broadcast_reaches_every_liaison_through_telegram(tg: TelegramHarn
                 if c.method == "sendMessage" and c.ok}
     assert set(received) == {1001, 1002}
     assert all("明天上午9:00召开调度会" in t and f"来自 {ADMIN}" in t for t in received.values())
-    undelivered = [r for r in await rows(tg.core) if r.state == outbox.UNDELIVERABLE]
-    assert len(undelivered) == liaisons - 2 and all(r.last_error == outbox.NO_ACCOUNT for r in undelivered)
+    waiting = [r for r in await rows(tg.core) if r.state == outbox.HELD]  # held until they bind an account
+    assert len(waiting) == liaisons - 2 and all(r.last_error == outbox.NO_ACCOUNT for r in waiting)
     [entry] = await entries(tg.core, "broadcast.send")
     assert entry.detail["people"] == liaisons and entry.detail["unreachable"] == liaisons - 2
 
@@ -331,33 +331,34 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
     shown = await handle(core, ADMIN, text="/outbox")
     text = plain(shown)
     assert "待发送 1 条,最早的已等待 30 分钟" in text
-    assert "未送达的消息(共 2 条)" in text
-    assert f"#{lost_id} 王刚|无法送达|2026-11-20 09:00" in text and "原因:未绑定聊天账号" in text
+    assert "未送达的消息(共 1 条)" in text and "未绑定聊天账号" not in text  # 王刚's notice waits, not failed
+    assert "王刚 未绑定,1 条通知待送达(最早的已等待 1 小时 0 分钟)" in text
     assert f"#{failed_id} 赵芳(控制台)|发送失败" in text and "「周报已发布」 原因:PermanentError" in text
-    labels = [b.label for row in shown.replies[-1].buttons for b in row]
-    assert labels == [f"重试 #{lost_id}", f"重试 #{failed_id}", "全部重试"]
+    labels = [(b.label, b.data) for row in shown.replies[-1].buttons for b in row]
+    assert labels == [("邀请 王刚", f"adp:inv:unit:{wang.id}"), (f"重试 #{failed_id}", f"obx:r:{failed_id}"),
+                      ("全部重试", "obx:all")]
+    invite = plain(await handle(core, ADMIN, data=f"adp:inv:unit:{wang.id}"))  # 王刚 is a unit handler
+    assert "已为 王刚" in invite and "/start " in invite
 
     one = plain(await handle(core, ADMIN, data=f"obx:r:{failed_id}"))
-    assert "已重新排队 1 条" in one and "未送达的消息(共 1 条)" in one
+    assert "已重新排队 1 条" in one and "没有未送达的消息" in one
     async with core.db.session() as session:
         row = await outbox.get_message(session, message_id=failed_id)
         assert row is not None
         assert (row.state, row.attempts, row.next_attempt_at, row.chat_id) == (
             outbox.PENDING, 0, core.clock.now(), zhao_chat)
     assert "已不在未送达列表中" in plain(await handle(core, ADMIN, data=f"obx:r:{failed_id}"))
+    assert "王刚 未绑定" in plain(await handle(core, ADMIN, text="/outbox"))
 
-    stuck = plain(await handle(core, ADMIN, data="obx:all"))
-    assert "1 条因收件人仍未绑定可用账号,无法重发" in stuck and "已重新排队" not in stuck
-
-    wang_chat = await console_id(core, "王刚")  # 王刚 binds an account at last
-    retried = plain(await handle(core, ADMIN, data="obx:all"))
-    assert "已重新排队 1 条" in retried and "没有未送达的消息" in retried
+    wang_chat = await console_id(core, "王刚")  # 王刚 binds an account at last: his notice goes out, aged
     async with core.db.session() as session:
         row = await outbox.get_message(session, message_id=lost_id)
         assert row is not None
         assert (row.state, row.channel, row.chat_id) == (outbox.PENDING, CHANNEL, wang_chat)
+        assert "1 小时前的通知" in row.payload["html"] and "请受理 W0001" in row.payload["html"]
+    assert "王刚 未绑定" not in plain(await handle(core, ADMIN, text="/outbox"))
     audit_ids = [e.detail["ids"] for e in await entries(core, "outbox.retry")]
-    assert audit_ids == [[failed_id], [lost_id]]
+    assert audit_ids == [[failed_id]]
 
 
 async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core: Core) -> None:

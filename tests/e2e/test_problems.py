@@ -226,7 +226,7 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert inbox.chats == {ZHAO}, inbox
     [nudge] = inbox.texts(ZHAO)
     assert "临期提醒" in nudge and "受理时限为 2026-11-17 17:30" in nudge and "包抓领导" in nudge
-    assert inbox.callback_data(ZHAO) == [[["pb:acc:1", "pb:ans:1"], ["pb:rea:1", "pb:rsv:1"]]]
+    assert inbox.callback_data(ZHAO) == [[["pb:acc:1", "pb:ans:1"], ["pb:rea:1", "pb:rsv:1"], ["pb:show:1"]]]
 
     # Ticking again, now or later that day, sends nothing more.
     shown = len(sends(tg.fake.calls))
@@ -243,8 +243,11 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert inbox.chats == {LIU, ZHAO, HAO}, inbox
     [up] = inbox.texts(LIU)
     assert "问题上报" in up and "未按时受理" in up and "包抓领导" in up
-    assert "郝芳 提出:施工许可迟迟未批" in up and "系统 上报至包抓领导(未按时受理)" in up  # the history
+    # A short card (2–4 lines); the history is on the card 查看详情 opens.
+    assert "施工许可迟迟未批" in up and len(up.splitlines()) <= 4 and "郝芳 提出" not in up
     assert inbox.labels(LIU) == [[["批示", "查看详情"]]]
+    card = await tg.press(LIU, "查看详情")
+    assert "郝芳 提出:施工许可迟迟未批" in card and "系统 上报至包抓领导(未按时受理)" in card
     assert inbox.callback_data(LIU) == [[["pb:cmt:1", "pb:show:1"]]]
     for chat in (ZHAO, HAO):
         [went_up] = inbox.texts(chat)
@@ -300,8 +303,9 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     assert (problem.level, problem.status) == (2, "answered")  # going up keeps what the unit has done
     [up] = inbox.texts(WANG)
     assert "问题上报" in up and "未按时办结" in up and "已上报至区长" in up
-    assert "批示:请住建局本周内办结" in up and "答复:已协调" in up
     assert inbox.callback_data(WANG) == [[["pb:cmt:1", "pb:show:1"]]]
+    card = await tg.press(WANG, "查看详情")  # the history (批示, 答复) is on the card
+    assert "批示:请住建局本周内办结" in card and "答复:已协调" in card
     for chat in (LIU, ZHAO, HAO):
         assert "已上报至区长" in inbox.text(chat)
 
@@ -371,9 +375,9 @@ async def test_a_leader_who_writes_no_comment_keeps_the_problem_until_his_deadli
     assert (await desk.tick()).actions == ["W0001:escalate:3"]
     inbox = await desk.deliver()
     assert inbox.chats == {LI, WANG, LIU, ZHAO, HAO}, inbox
-    assert "已上报至区委书记/领导小组" in inbox.text(LI) and "上报至区长(未按时办结)" in inbox.text(LI)
+    assert "已上报至区委书记/领导小组" in inbox.text(LI) and len(inbox.text(LI).splitlines()) <= 4
     assert inbox.callback_data(LI) == [[["pb:cmt:1", "pb:show:1"]]]
-    assert inbox.callback_data(WANG) == [[]]  # told it went up, nothing to press
+    assert inbox.callback_data(WANG) == [[["pb:show:1"]]]  # told it went up, with the card a press away
     problem = await desk.problem()
     assert (problem.level, problem.status, problem.response_due_at) == (3, "open", None)
 

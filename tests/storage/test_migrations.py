@@ -256,7 +256,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
-    assert after.pop("shared_marks") == []  # a new table, empty
+    for new in ("shared_marks", "halfmonth_reports", "stage_events"):
+        assert after.pop(new) == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
@@ -264,8 +265,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
-    for table in ("halfmonth_reports", "stage_events", "photo_blobs"):  # new tables, empty
-        assert after.pop(table) == []
+    assert after.pop("photo_blobs") == []  # a new table, empty
     assert _without(_without(_without(after, "send_started_at"), "baseline_date"), "replaces_id") == before
 
     # The program reads the old rows as it wrote them…
@@ -320,9 +320,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
-    assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
-    for table in ("halfmonth_reports", "stage_events", "photo_blobs"):
-        assert expected.pop(table) == [] and table not in downgraded
+    for new in ("shared_marks", "halfmonth_reports", "stage_events", "photo_blobs"):
+        assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
@@ -370,11 +369,35 @@ def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
     asyncio.run(check())
 
 
+async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upgrade(empty_db: Database) -> None:
+    """0010: the 未绑定聊天账号 failures of before wait for their person like new notices do (and go back)."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0009")
+    async with empty_db.engine.begin() as conn:
+        await conn.execute(text("INSERT INTO people (name, active, created_at) "
+                                "VALUES ('王刚', true, :now)"), {"now": NOW})
+        person = (await conn.execute(text("SELECT id FROM people"))).scalar_one()
+        for key, state, error in (("a|none", "undeliverable", outbox.NO_ACCOUNT),
+                                  ("b|none", "undeliverable", outbox.ALL_BLOCKED), ("c|none", "failed", "x")):
+            await conn.execute(text(
+                "INSERT INTO outbox (dedupe_key, person_id, payload, state, attempts, next_attempt_at, "
+                "last_error, created_at) VALUES (:key, :person, '{}', :state, 0, :now, :error, :now)"),
+                {"key": key, "person": person, "state": state, "error": error, "now": NOW})
+
+    async def states() -> dict[str, str]:
+        async with empty_db.engine.connect() as conn:
+            return dict((await conn.execute(text("SELECT dedupe_key, state FROM outbox"))).all())
+
+    await asyncio.to_thread(upgrade, empty_db.url)
+    assert await states() == {"a|none": "held", "b|none": "undeliverable", "c|none": "failed"}
+    await asyncio.to_thread(downgrade, empty_db.url, "0009")
+    assert await states() == {"a|none": "undeliverable", "b|none": "undeliverable", "c|none": "failed"}
+
+
 async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrade(empty_db: Database) -> None:
-    """0010 (photo keeping): a report photo stored before it is due for download at its report's time; going
-    back to 0009 keeps the photo row as it was."""
+    """0011 (photo keeping): a report photo stored before it is due for download at its report's time; going
+    back to 0010 keeps the photo row as it was."""
     url = empty_db.url
-    await asyncio.to_thread(upgrade, url, "0009")
+    await asyncio.to_thread(upgrade, url, "0010")
     async with empty_db.engine.begin() as conn:
         ids = await _fill_previous_release(conn)
         photo = await _insert(conn, "report_photos", report_id=ids["report"], channel="telegram", file_id="AgACold")
@@ -384,7 +407,7 @@ async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrad
         stored = await session.get(ReportPhoto, photo)
         assert stored is not None
         assert (stored.fetch_after, stored.sha256, stored.fetch_attempts) == (NOW, None, 0)
-    await asyncio.to_thread(downgrade, url, "0009")
+    await asyncio.to_thread(downgrade, url, "0010")
     await empty_db.engine.dispose()
     async with empty_db.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT id, report_id, channel, file_id FROM report_photos"))).all()

@@ -13,6 +13,7 @@ from bot.channels.wecom import CHANNEL
 from bot.clock import Clock
 
 if TYPE_CHECKING:
+    from bot.render import Renderer
     from storage.db import Database
 
 # What an admin may type for a userid (WeCom's rule for new accounts).
@@ -31,12 +32,15 @@ class WeComBinding:
 
 
 async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: str,
-                     phone: str | None = None, actor_label: str = "cli") -> WeComBinding:
+                     phone: str | None = None, actor_label: str = "cli",
+                     renderer: Renderer | None = None) -> WeComBinding:
     """Bind a WeCom userid to a person of the roster (an admin vouches for it).
 
     Raises ``AdminInputError`` with a Chinese message when the userid is malformed or the person is
     unknown, inactive or ambiguous (several of that name: give the phone).
     """
+    from bot import render
+    from bot.services import held_notices
     from bot.services.admin_ops import AdminInputError
     from storage import audit, people
     from storage.audit import Actor
@@ -66,8 +70,11 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
             other = await people.get_person(session, person_id=existing.person_id)
             previous = other.name if other else str(existing.person_id)
         already = existing is not None and existing.person_id == person.id and existing.blocked_at is None
-        await people.bind_account(session, person=person, channel=CHANNEL, external_id=userid, chat_id=userid,
-                                  display_name=person.name, now=now)
+        account = await people.bind_account(session, person=person, channel=CHANNEL, external_id=userid,
+                                            chat_id=userid, display_name=person.name, now=now)
+        # Notices held while the person had no account go out now, through this one.
+        await held_notices.release(session, renderer or render.Renderer(), person_id=person.id, account=account,
+                                   now=now)
         await audit.record(session, actor=Actor(label=actor_label, channel="cli"), at=now,
                            action="account.bind", object_type="person", object_key=str(person.id),
                            detail={"channel": CHANNEL, "external_id": userid, "by": "admin",
@@ -79,7 +86,7 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
 async def cli_bind_wecom(core: Any, args: argparse.Namespace, *, out: Callable[[str], None] = print) -> int:
     """`diaodu people bind --wecom USERID --person NAME [--phone PHONE]`."""
     result = await bind_wecom(core.db, core.clock, userid=args.wecom, person_name=args.person,
-                              phone=getattr(args, "phone", None))
+                              phone=getattr(args, "phone", None), renderer=core.deps.renderer)
     if result.already:
         out(f"企业微信账号 {result.userid} 已绑定到 {result.person_name},无需重复绑定。")
     elif result.previous_person:

@@ -6,8 +6,8 @@ sha256, its download state (``fetch_after``, attempts, error) and the photo it r
 (疑似重复照片). Photos of reports sent before this migration are due at once: Telegram still serves them;
 WeCom media older than three days are gone, and are recorded as given up with WeCom's answer.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import storage.types
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

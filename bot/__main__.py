@@ -128,10 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, default=Path("data/demo.sqlite3"), help="演示数据库文件")
     demo.add_argument("--no-console", action="store_true", help="只建库，不打开对话")
 
-    bak = sub.add_parser("backup", help="备份数据库（SQLite 在线备份；PostgreSQL 给出 pg_dump 用法）")
-    bak.add_argument("--out", type=Path, help="备份文件（默认 data/backups/diaodu-年月日-时分秒.sqlite3）")
+    bak = sub.add_parser("backup", help="备份数据库和照片（SQLite 在线备份，照片目录复制到旁边的 .photos;"
+                                        "PostgreSQL 给出 pg_dump 用法）")
+    bak.add_argument("--out", type=Path, help="备份文件（默认 data/backups/diaodu-年月日-时分秒.sqlite3)")
 
-    rst = sub.add_parser("restore", help="从备份恢复 SQLite 数据库（请先停止机器人）")
+    rst = sub.add_parser("restore", help="从备份恢复 SQLite 数据库和照片（请先停止机器人）")
     rst.add_argument("file", type=Path, help="备份文件")
     rst.add_argument("--force", action="store_true", help="目标数据库已有数据时也覆盖")
     return parser
@@ -589,32 +590,71 @@ def _check_robot_name(settings: Settings, name: str) -> None:
 async def _backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, backup_sqlite, default_backup_path, is_sqlite_url, postgres_advice
+    from bot.ops.photo_backup import PhotoBackupError, backup_photos
 
     clock = SystemClock()
+    store = _photo_store(settings)
     if not is_sqlite_url(settings.database_url):
         print(postgres_advice(settings.database_url, now=clock.now(), out=args.out))
+        print(_photos_elsewhere(store, backing_up=True))
         return 0
     try:
         out = args.out or default_backup_path(settings.data_dir, clock)
         info = await backup_sqlite(settings.database_url, out)
-    except BackupError as error:
+        print(f"已备份:{info.summary()}")
+        photos = await backup_photos(store, info.path)
+    except (BackupError, PhotoBackupError) as error:
         raise CliError(str(error)) from error
-    print(f"已备份：{info.summary()}")
-    return 0
+    if photos is None:
+        print(_photos_elsewhere(store, backing_up=True))
+        return 0
+    print(f"已备份{photos.summary()}")
+    return 1 if photos.missing else 0
+
+
+def _photo_store(settings: Settings):  # type: ignore[no-untyped-def]
+    from bot.services.photo_store import open_photo_store
+
+    try:
+        return open_photo_store(settings)
+    except ValueError as error:
+        raise CliError(str(error)) from error
+
+
+def _photos_elsewhere(store, *, backing_up: bool) -> str:  # type: ignore[no-untyped-def]
+    """What a backup or restore says about photos it does not copy itself."""
+    from bot.services.photo_store import LocalPhotoStore
+
+    if isinstance(store, LocalPhotoStore):
+        if backing_up:
+            return (f"照片保存在 {store.root}，请一并备份，例如：rsync -a {store.root}/ <备份位置>/photos/"
+                    "（照片文件写入后不再改变，可增量复制）。")
+        return f"照片请从备份复制回 {store.root}（例如 rsync -a <备份位置>/photos/ {store.root}/）。"
+    return (f"照片保存在 {store.describe()}，不随本备份复制：存储桶本身即其备份"
+            "（请在存储服务上开启版本控制或跨区域复制）。")
 
 
 async def _restore(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, is_sqlite_url, needs_upgrade, postgres_advice, restore_sqlite
+    from bot.ops.photo_backup import PhotoBackupError, restore_photos
 
+    store = _photo_store(settings)
     if not is_sqlite_url(settings.database_url):
         print(postgres_advice(settings.database_url, now=SystemClock().now(), restore_from=args.file))
+        print(_photos_elsewhere(store, backing_up=False))
         return 0
     try:
         info = await restore_sqlite(args.file, settings.database_url, force=args.force)
-    except BackupError as error:
+        print(f"已从 {args.file} 恢复:{info.summary()}")
+        photos = await restore_photos(args.file, store)
+    except (BackupError, PhotoBackupError) as error:
         raise CliError(str(error)) from error
-    print(f"已从 {args.file} 恢复：{info.summary()}")
+    if photos is None:
+        print("这份备份旁没有照片目录（.photos)，照片未恢复。")
+    else:
+        print(f"已恢复照片 {photos.originals} 张、缩略图 {photos.thumbnails} 张到 {store.describe()}"
+              f"（来自 {photos.where}；已有的 {photos.skipped} 个文件未重复写入）")
     if needs_upgrade(info):
         print("备份的数据库结构较旧，请运行：diaodu db upgrade")
     return 0

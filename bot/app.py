@@ -89,6 +89,25 @@ def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
     return Bot(settings.telegram_bot_token.get_secret_value(), request=request, **kwargs)  # type: ignore[arg-type]
 
 
+def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-untyped-def]
+    """The photo keeper of `diaodu run`: the store PHOTO_STORE names, and a source per served channel (the
+    channels' own Bot and WeCom API client). ValueError when PHOTO_STORE is malformed."""
+    from bot.services.photo_keeper import PhotoKeeper, PhotoSource
+    from bot.services.photo_store import open_photo_store
+
+    sources: dict[str, PhotoSource] = {}
+    if telegram is not None:
+        from bot.channels.telegram_photos import TelegramPhotoSource
+
+        sources["telegram"] = TelegramPhotoSource(telegram.application.bot)
+    if wecom is not None:
+        from bot.channels.wecom import CHANNEL as WECOM
+        from bot.channels.wecom.photos import WeComPhotoSource
+
+        sources[WECOM] = WeComPhotoSource(wecom.transport.api)
+    return PhotoKeeper(core.db, core.clock, open_photo_store(core.settings), sources)
+
+
 class NoChannel(ConfigurationError):
     """Neither Telegram nor WeCom is configured."""
 
@@ -233,6 +252,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     if telegram is None and wecom is None:
         await core.db.dispose()
         raise NoChannel("未配置任何渠道：请设置 TELEGRAM_BOT_TOKEN，或 WECOM_CORP_ID 等企业微信参数。")
+    try:
+        keeper = photo_keeper(core, telegram=telegram, wecom=wecom)
+    except ValueError as error:
+        await core.db.dispose()
+        raise ConfigurationError(f"照片存储配置有误：{error}") from error
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
     scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
@@ -274,11 +298,14 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             scheduler.start(paused=True)  # the jobs run while this process leads
             settle_heap()  # start-up is done: what exists now lives as long as the process
 
+            keeping: asyncio.Task[None] | None = None
+
             async def elected() -> None:
-                nonlocal sender_stop
+                nonlocal sender_stop, keeping
                 sender_stop = asyncio.Event()
                 runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
                                                      name="outbox-sender")
+                keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
                 if polling:
                     assert telegram is not None and telegram.application.updater is not None
                     await telegram.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
@@ -294,6 +321,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 sender_stop.set()
                 if runtime.sending is not None:
                     await runtime.sending
+                if keeping is not None:
+                    await keeping
                 if polling and telegram.application.updater.running:  # type: ignore[union-attr]
                     await telegram.application.updater.stop()  # type: ignore[union-attr]
 

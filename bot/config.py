@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     wecom_oauth_base: str = Field("https://open.weixin.qq.com", alias="WECOM_OAUTH_BASE")
 
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
+    # Where report photos are kept (bot.services.photo_store): empty = DATA_DIR/photos, a folder, or
+    # s3://bucket/prefix with the PHOTO_S3_* settings.
+    photo_store: str | None = Field(None, alias="PHOTO_STORE")
+    photo_s3_endpoint: str | None = Field(None, alias="PHOTO_S3_ENDPOINT")
+    photo_s3_region: str | None = Field(None, alias="PHOTO_S3_REGION")
+    photo_s3_access_key: str | None = Field(None, alias="PHOTO_S3_ACCESS_KEY")
+    photo_s3_secret_key: SecretStr | None = Field(None, alias="PHOTO_S3_SECRET_KEY")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)
     import_max_bytes: int = Field(5 * 1024 * 1024, alias="IMPORT_MAX_BYTES", ge=1)

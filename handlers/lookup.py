@@ -8,10 +8,12 @@ from typing import Any
 from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
+from bot.services.photos import photo_view
 from handlers.context import Context
 from handlers.web import web_button
 from storage import approvals as approval_repo
 from storage import corrections
+from storage import photos as photo_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
@@ -71,7 +73,9 @@ async def show_project(ctx: Context, code: str) -> None:
         return
     project, figures = found
     history = await corrections.corrections_of(ctx.session, code=project.code)
+    notes = await photo_repo.photo_notes(ctx.session, project_id=project.id)
     ctx.reply("project", [web_button(ctx, f"/web/project/{project.code}")], history=history,
+              repeats_count=notes.repeats, lost_photos=notes.lost, repeats=[photo_view(r) for r in notes.newest_repeats],
               **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 

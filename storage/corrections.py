@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -116,12 +116,12 @@ async def correct_report(
         project_id=old.project_id, person_id=old.person_id, local_day=old.local_day, amount=amount,
         progress_text=progress_text, channel=channel, created_at=old.created_at, replaces_id=old.id,
     ).returning(_REPORTS.c.id))
-    photos = (await session.scalars(select(ReportPhoto.file_id).where(ReportPhoto.report_id == old.id)
-                                    .order_by(ReportPhoto.id))).all()
-    photo_channel = await session.scalar(select(ReportPhoto.channel).where(ReportPhoto.report_id == old.id).limit(1))
-    if photos:  # the photos stay with the report
-        await session.execute(insert(_PHOTOS), [{"report_id": new_id, "channel": photo_channel, "file_id": file_id}
-                                                for file_id in photos])
+    # The photos stay with the report, as they are kept (downloaded, or still due) and flagged.
+    copied = [name for name in _PHOTOS.c.keys() if name not in ("id", "report_id")]
+    await session.execute(insert(_PHOTOS).from_select(
+        ["report_id", *copied],
+        select(literal(new_id, _PHOTOS.c.report_id.type), *(_PHOTOS.c[name] for name in copied))
+        .where(_PHOTOS.c.report_id == old.id).order_by(_PHOTOS.c.id)))
     await audit.record(session, actor=actor, at=now, action="report.correct", object_type="project",
                        object_key=project_code,
                        detail={"report_id": new_id, "replaces": old.id, "day": old.local_day.isoformat(),

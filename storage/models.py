@@ -205,13 +205,45 @@ event.listen(Base.metadata, "after_create", _create_report_sum_triggers)
 
 
 class ReportPhoto(Base):
-    """A site photo attached to a report, kept as the channel's file id."""
+    """A site photo attached to a report: the channel's file id, and once downloaded (``storage.photos``) the
+    sha256 of its bytes in the photo store. Until then ``fetch_after`` says when to try (again); a photo
+    given up on has neither, and ``fetch_error`` says why. ``duplicate_of_id`` names the earlier photo (of
+    another project or day) this one repeats (疑似重复照片, ``bot.domain.photo_match``)."""
 
     __tablename__ = "report_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     file_id: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("photo_blobs.sha256"), index=True)
+    kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fetch_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fetch_error: Mapped[str | None] = mapped_column(String(300))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report_photos.id", ondelete="SET NULL"))
+    duplicate_distance: Mapped[int | None] = mapped_column(Integer)
+
+
+class PhotoBlob(Base):
+    """A photo's bytes in the photo store (``bot.services.photo_store``), once per sha256: their type and
+    size, the picture's size, its perceptual hash (hex) cut into indexed bands for the near-duplicate search
+    (``bot.domain.photo_match``), and whether a thumbnail was made. Pictures Pillow cannot read have no
+    hash and no thumbnail."""
+
+    __tablename__ = "photo_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(50))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    phash: Mapped[str | None] = mapped_column(String(16))
+    band0: Mapped[int | None] = mapped_column(Integer, index=True)
+    band1: Mapped[int | None] = mapped_column(Integer, index=True)
+    band2: Mapped[int | None] = mapped_column(Integer, index=True)
+    band3: Mapped[int | None] = mapped_column(Integer, index=True)
+    band4: Mapped[int | None] = mapped_column(Integer, index=True)
+    has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

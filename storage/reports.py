@@ -100,8 +100,9 @@ async def add_report(
         raise ReportConflict(project_code)
     report_id, stored = stored_row
     if photos:
-        await session.execute(insert(_PHOTOS), [{"report_id": report_id, "channel": channel, "file_id": file_id}
-                                                for file_id in photos])
+        # Due for download at once (storage.photos: the photo keeper keeps them for good).
+        await session.execute(insert(_PHOTOS), [{"report_id": report_id, "channel": channel, "file_id": file_id,
+                                                 "fetch_after": now} for file_id in photos])
     detail: dict[str, object] = {"report_id": report_id, "amount": str(amount), "progress": progress_text,
                                  "photos": len(photos)}
     if replaces is not None:

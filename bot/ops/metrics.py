@@ -14,6 +14,8 @@ A deliberately small registry (counters, gauges, histograms with fixed buckets) 
   scrape time (``storage.outbox.backlog``: due or in flight), with ``diaodu_outbox_messages{state}``;
 - ``diaodu_job_runs_total{job,outcome}`` and ``diaodu_job_last_success_timestamp_seconds{job}``: scheduler
   runs (``instrument_scheduler``), outcome ``ok``, ``error`` or ``missed``;
+- ``diaodu_photos_waiting``: report photos not downloaded into the photo store yet (due, or waiting for
+  another attempt; ``storage.photos``), read at scrape time;
 - ``diaodu_store_up`` and ``diaodu_leader``: whether the last scrape reached the store, and whether this
   process leads (runs the jobs and the sender).
 
@@ -253,6 +255,8 @@ class BotMetrics(Registry):
                                 ("job", "outcome"))
         self.job_last_success = gauge("diaodu_job_last_success_timestamp_seconds",
                                       "When each job last finished without error (Unix time).", ("job",))
+        self.photos_waiting = gauge("diaodu_photos_waiting",
+                                    "Report photos not downloaded yet (due or waiting for another attempt).")
         self.store_up = gauge("diaodu_store_up", "1 if the last scrape could read the store, else 0.")
         self.leader = gauge("diaodu_leader", "1 if this process leads (runs the jobs and the sender).")
         self.leader.set(1)
@@ -268,22 +272,23 @@ class BotMetrics(Registry):
 
     async def collect(self, db: Any, clock: Clock, *, leadership: Any = None, timeout: float = 5.0) -> None:
         """Refresh what is read at scrape time: the outbox backlog and row counts, the leadership."""
-        from storage import outbox
+        from storage import outbox, photos
         from storage.models import OutboxMessage
 
         if leadership is not None:
             self.leader.set(1 if leadership.is_leader else 0)
         now = clock.now()
 
-        async def read() -> tuple[Any, list[Any]]:
+        async def read() -> tuple[Any, list[Any], int]:
             async with db.session() as session:
                 backlog = await outbox.backlog(session, now=now)
                 rows = (await session.execute(
                     select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))).all()
-            return backlog, list(rows)
+                waiting = await photos.waiting_count(session)
+            return backlog, list(rows), waiting
 
         try:
-            backlog, by_state = await asyncio.wait_for(read(), timeout)
+            backlog, by_state, photos_waiting = await asyncio.wait_for(read(), timeout)
         except Exception:  # noqa: BLE001 - the scrape still answers, saying the store is down
             self.store_up.set(0)
             return
@@ -291,6 +296,7 @@ class BotMetrics(Registry):
         self.outbox_pending.set(backlog.pending)
         self.outbox_oldest_age.set(_age(now, backlog.oldest_created_at) or 0.0)
         self.outbox_messages.replace({(str(state),): count for state, count in by_state})
+        self.photos_waiting.set(photos_waiting)
 
 
 def _age(now: datetime, then: datetime | None) -> float | None:

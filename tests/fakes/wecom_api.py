@@ -3,9 +3,10 @@
 The API side implements what the bot calls: ``gettoken``, ``message/send`` (text, markdown, image,
 file, template_card), ``message/update_template_card``, ``media/upload``, ``menu/create``,
 ``auth/getuserinfo`` (网页授权: codes made by ``oauth_code``, each valid once), and for group robots
-``webhook/send`` and ``webhook/upload_media``. Like WeCom it refuses what WeCom would refuse (errcode
-answers): unknown tokens (40014), expired ones (42001), a wrong secret (40001), unknown
-recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
+``webhook/send`` and ``webhook/upload_media``; ``media/get`` serves the images members sent
+(``add_sent_image``) as WeCom does: the file itself, or errcode 40007 once it is gone. Like WeCom it refuses
+what WeCom would refuse (errcode answers): unknown tokens (40014), expired ones (42001), a wrong secret
+(40001), unknown recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
 with more than 6 buttons or repeated keys or a reused task_id, an image whose md5 does not match,
 a menu with more than 3 top-level buttons, and more than 20 messages a minute from one robot
 (45009). ``expire_tokens()`` makes every token issued so far answer 42001 (once each);
@@ -216,6 +217,7 @@ class FakeWeCom:
         self.token_grants = 0
         self.media: dict[str, tuple[str, str, bytes]] = {}  # media_id -> (type, filename, content)
         self.robot_media: dict[str, tuple[str, str, bytes]] = {}  # media_id -> (robot key, filename, content)
+        self.sent_images: dict[str, bytes] = {}  # media_id of an image a member sent -> its bytes (media/get)
         self.cards: dict[str, Card] = {}  # task_id -> card
         self.response_codes: dict[str, str] = {}  # unused response_code -> task_id
         self.menu: JSON | None = None
@@ -336,6 +338,16 @@ class FakeWeCom:
     def text_xml(self, userid: str, content: str, *, msg_id: str | None = None) -> str:
         return self._xml(userid, "text", {"Content": content, "MsgId": msg_id or str(next(self._msg_ids))})
 
+    def add_sent_image(self, content: bytes) -> str:
+        """An image a member sends: its MediaId, which ``media/get`` serves until ``expire_sent_image``."""
+        media_id = f"IN-MEDIA-{next(self._ids)}-{secrets.token_hex(8)}"
+        self.sent_images[media_id] = content
+        return media_id
+
+    def expire_sent_image(self, media_id: str) -> None:
+        """Three days have passed: WeCom no longer has it (40007)."""
+        self.sent_images.pop(media_id, None)
+
     def image_xml(self, userid: str, media_id: str | None = None, *, msg_id: str | None = None) -> str:
         media_id = media_id or f"IN-MEDIA-{next(self._ids)}-{secrets.token_hex(8)}"
         return self._xml(userid, "image", {"PicUrl": f"https://wework.qpic.cn/fake/{media_id}",
@@ -432,6 +444,15 @@ class FakeWeCom:
                     raise _Status()
                 if fault.errcode is not None:
                     raise ApiError(fault.errcode, fault.errmsg)
+            if path == "media/get":
+                self._check_token(query)
+                content = self.sent_images.get(query.get("media_id", ""))
+                if content is None:
+                    raise ApiError(40007, "invalid media_id")
+                self.calls.append(call)
+                wake(self._waiters)
+                return web.Response(status=200, body=content, content_type="image/jpeg",
+                                    headers={"Content-Disposition": 'attachment; filename="image.jpg"'})
             handler = self._handlers().get(path)
             if handler is None:
                 raise ApiError(404, f"unknown api {path}")

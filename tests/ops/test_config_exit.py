@@ -22,7 +22,7 @@ def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(tmp_path)
     for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET", "WECOM_CORP_ID",
                  "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY", "WECOM_ROBOT_KEYS",
-                 "HTTP_PORT", "HTTP_HOST"):
+                 "HTTP_PORT", "HTTP_HOST", "PHOTO_STORE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", url)
     return url
@@ -36,6 +36,7 @@ def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
      "TELEGRAM_WEBHOOK_SECRET"),
     ({"TELEGRAM_BOT_TOKEN": "123:abc", "WECOM_ROBOT_KEYS": "领导小组"}, "应写成 名称=key"),
     ({"TELEGRAM_BOT_TOKEN": "123:abc", "DATABASE_URL": "mysql+nothing://db/diaodu"}, "DATABASE_URL"),
+    ({"TELEGRAM_BOT_TOKEN": "123:abc", "PHOTO_STORE": "ftp://files/photos"}, "照片存储配置有误"),
 ])
 def test_run_exits_with_the_configuration_status(migrated: str, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str], variables: dict[str, str],

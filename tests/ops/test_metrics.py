@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
 
 from bot.app import Core
 from bot.channels.base import RateLimits, TransientError
@@ -38,6 +39,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.leader import AlwaysLeader
 from storage.migrate import upgrade
+from storage.models import Report, ReportPhoto
 from tests.databases import require_postgres, url_for_database
 
 from .helpers import SAMPLE, START, console_account, say
@@ -199,7 +201,7 @@ async def test_metrics_over_http(core: Core) -> None:
         for family in ("diaodu_updates_total", "diaodu_handler_seconds", "diaodu_outbox_sent_total",
                        "diaodu_outbox_failed_total", "diaodu_outbox_pending", "diaodu_job_runs_total"):
             assert f"# HELP {family} " in body and f"# TYPE {family} " in body
-        assert value(samples, "diaodu_outbox_pending") == 0
+        assert value(samples, "diaodu_outbox_pending") == 0 and value(samples, "diaodu_photos_waiting") == 0
         assert value(samples, "diaodu_store_up") == 1 and value(samples, "diaodu_leader") == 1
 
         # Updates through the router, by channel and outcome, timed.
@@ -219,7 +221,11 @@ async def test_metrics_over_http(core: Core) -> None:
             for chat in ("a", "b", "flaky"):
                 await outbox.enqueue_for_chat(session, channel="test", chat_id=chat, reply=Reply(html=chat),
                                               key=f"k-{chat}", now=clock.now() - timedelta(seconds=90))
+        async with core.db.session() as session:  # a photo of that report, not downloaded yet
+            report_id = await session.scalar(select(Report.id))
+            session.add(ReportPhoto(report_id=report_id, channel="telegram", file_id="AgAC1", fetch_after=clock.now()))
         samples = parse_exposition(await (await client.get("/metrics")).text())
+        assert value(samples, "diaodu_photos_waiting") == 1
         assert value(samples, "diaodu_updates_total", channel="console", outcome="ok") == 2
         assert value(samples, "diaodu_updates_total", channel="console", outcome="error") == 1
         assert value(samples, "diaodu_handler_seconds_count", channel="console") == 3

@@ -30,7 +30,7 @@ from storage import reports as report_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
-from storage.models import Base, OutboxMessage, Problem, Project, Report
+from storage.models import Base, OutboxMessage, Problem, Project, Report, ReportPhoto
 from storage.types import UTCDateTime, Wan
 from tests.databases import BACKENDS, backend_url, database_of_its_own, taking_turns
 
@@ -266,6 +266,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
+    assert after.pop("photo_blobs") == []  # a new table, empty
     assert _without(_without(_without(_without(after, "send_started_at"), "parts_sent"), "baseline_date"),
                     "replaces_id") == before
 
@@ -322,7 +323,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
-    for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions"):
+    for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "photo_blobs"):
         assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
@@ -393,3 +394,24 @@ async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upg
     assert await states() == {"a|none": "held", "b|none": "undeliverable", "c|none": "failed"}
     await asyncio.to_thread(downgrade, empty_db.url, "0009")
     assert await states() == {"a|none": "undeliverable", "b|none": "undeliverable", "c|none": "failed"}
+
+
+async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrade(empty_db: Database) -> None:
+    """0011 (photo keeping): a report photo stored before it is due for download at its report's time; going
+    back to 0010 keeps the photo row as it was."""
+    url = empty_db.url
+    await asyncio.to_thread(upgrade, url, "0010")
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+        photo = await _insert(conn, "report_photos", report_id=ids["report"], channel="telegram", file_id="AgACold")
+    await asyncio.to_thread(upgrade, url)
+    await empty_db.engine.dispose()
+    async with empty_db.session() as session:
+        stored = await session.get(ReportPhoto, photo)
+        assert stored is not None
+        assert (stored.fetch_after, stored.sha256, stored.fetch_attempts) == (NOW, None, 0)
+    await asyncio.to_thread(downgrade, url, "0010")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT id, report_id, channel, file_id FROM report_photos"))).all()
+    assert [tuple(row) for row in rows] == [(photo, ids["report"], "telegram", "AgACold")]

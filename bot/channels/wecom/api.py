@@ -1,4 +1,5 @@
-"""The WeCom (企业微信) server API as the bot uses it: access token, message/send, media, menu, cards.
+"""The WeCom (企业微信) server API as the bot uses it: access token, message/send, media (upload and
+get), menu, cards.
 
 Every failure is raised as one of the channel-neutral delivery errors of ``bot.channels.base`` (with
 the WeCom ``errcode`` attached when there is one), so the outbox sender needs no WeCom knowledge:
@@ -371,6 +372,49 @@ class WeComApi:
         if not isinstance(media_id, str) or not media_id:
             raise TransientError("media/upload: no media_id in the answer")
         return media_id
+
+    async def get_media(self, media_id: str, *, max_bytes: int) -> bytes:
+        """``media/get``: the bytes of a temporary medium (an image a member sent; WeCom keeps it three days).
+
+        WeCom answers the file itself, or JSON with an errcode (40007: no such medium, or expired): that is
+        raised like any call's error, the token refreshed once when refused. A medium over `max_bytes` is
+        a ``PermanentError`` (not read further)."""
+        token = await self.access_token()
+        for attempt in (1, 2):
+            params = {"access_token": token, "media_id": media_id}
+            try:
+                async with self.session.get(self.url("media/get"), params=params) as response:
+                    status = response.status
+                    if status >= 500:
+                        raise TransientError(f"media/get: HTTP {status}")
+                    if status == 429:
+                        raise RetryLater(60.0, "media/get: HTTP 429")
+                    if status != 200:
+                        raise PermanentError(f"media/get: HTTP {status}")
+                    if response.content_type in ("application/json", "text/plain"):
+                        raw = await response.content.read(64 * 1024)
+                        data = None
+                    else:
+                        data = await response.content.read(max_bytes + 1)
+                        if len(data) > max_bytes:
+                            raise PermanentError(f"media/get: larger than {max_bytes} bytes")
+            except TimeoutError as exc:
+                raise TransientError("media/get: timed out") from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise TransientError(f"media/get: {type(exc).__name__}: {redact(str(exc))}") from exc
+            if data is not None:
+                return data
+            try:
+                answer = json.loads(raw)
+            except ValueError as exc:
+                raise TransientError("media/get: the answer is neither a file nor JSON") from exc
+            errcode = int(answer.get("errcode") or 0) if isinstance(answer, dict) else -1
+            if errcode in TOKEN_ERRORS and attempt == 1:
+                token = await self.access_token(stale=token)
+                continue
+            raise delivery_error(errcode, str(answer.get("errmsg", "") if isinstance(answer, dict) else ""),
+                                 what="media/get")
+        raise AssertionError("unreachable")
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self.call("menu/create", params={"agentid": self.agent_id}, json_body=menu)

@@ -1,0 +1,174 @@
+"""Keeping report photos for good: download each photo after its report is stored, put it and its thumbnail
+in the photo store, record it, and flag repeats (疑似重复照片).
+
+The report is answered at once; the download happens here, in the background (the leader's
+:meth:`PhotoKeeper.run_forever`, which looks for due photos every couple of seconds), never in the reply's
+path. The channel's file id is all a report holds until then, and Telegram serves files long after, but
+WeCom deletes a medium after three days: so the photo is fetched as soon as it is due, and a failure is
+retried (after 30 s, 2 min, 8 min, 32 min, about 2 h, then every 6 h) for up to ``GIVE_UP_AFTER`` (7 days)
+from its report, unless the channel says the file is gone or refused for good (WeCom 40007 invalid media,
+Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo given up keeps its
+reason (``report_photos.fetch_error``), which the project's photos show (``bot.services.photos``) and the
+log says as a warning: nothing is dropped silently.
+
+Each channel provides a :class:`PhotoSource` (``bot.channels.telegram_photos``, ``bot.channels.wecom.photos``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.services.photo_store import THUMB_TYPE, PhotoStore, PhotoStoreError, original_key, thumbnail_key
+from storage import photos as photo_repo
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTO_BYTES = 20 * 1024 * 1024  # Telegram's bots download at most 20 MB; WeCom images are smaller
+FIRST_RETRY = timedelta(seconds=30)
+RETRY_FACTOR = 4
+LONGEST_WAIT = timedelta(hours=6)
+GIVE_UP_AFTER = timedelta(days=7)
+BATCH = 10
+
+
+class FetchFailed(Exception):
+    """A photo could not be downloaded; `permanent` when trying again cannot help (the file is gone)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class PhotoSource(Protocol):
+    """Downloads a photo a channel received, by the file id the report holds."""
+
+    async def fetch(self, file_id: str, *, max_bytes: int) -> bytes:
+        """The photo's bytes; raises FetchFailed."""
+
+
+def next_attempt(*, attempts_done: int, reported_at: datetime, now: datetime, permanent: bool) -> datetime | None:
+    """When to try a failed download again (None: give up). `attempts_done` counts the one that just failed."""
+    if permanent:
+        return None
+    wait = min(FIRST_RETRY * RETRY_FACTOR ** max(attempts_done - 1, 0), LONGEST_WAIT)
+    retry_at = now + wait
+    return retry_at if retry_at - reported_at <= GIVE_UP_AFTER else None
+
+
+@dataclass
+class KeepStats:
+    """What one run did."""
+
+    kept: int = 0
+    failed: int = 0
+    given_up: int = 0
+    duplicates: int = 0
+
+
+class PhotoKeeper:
+    """Downloads the due photos through the channels' sources into the store."""
+
+    def __init__(self, db: Database, clock: Clock, store: PhotoStore, sources: Mapping[str, PhotoSource], *,
+                 concurrency: int = 3) -> None:
+        self.db = db
+        self.clock = clock
+        self.store = store
+        self.sources = dict(sources)
+        self.concurrency = concurrency
+        # Downloads run side by side; recording is one at a time, so that each photo's search for the photos
+        # it repeats sees every photo recorded before it (one keeper runs: the leader's).
+        self._recording = asyncio.Lock()
+
+    async def _download(self, due: photo_repo.DuePhoto) -> bytes:
+        source = self.sources.get(due.channel)
+        if source is None:
+            raise FetchFailed(f"渠道 {due.channel} 未配置,无法下载")
+        return await source.fetch(due.file_id, max_bytes=MAX_PHOTO_BYTES)
+
+    async def keep_one(self, due: photo_repo.DuePhoto, stats: KeepStats) -> None:
+        """Download, examine, store and record one photo; a failure is recorded with its next attempt."""
+        from bot.services.photo_images import examine  # Pillow, loaded with the first photo
+
+        try:
+            data = await self._download(due)
+            examined = await asyncio.to_thread(examine, data)
+            await self.store.put(original_key(examined.sha256), data, examined.content_type)
+            if examined.thumbnail is not None:
+                await self.store.put(thumbnail_key(examined.sha256), examined.thumbnail, THUMB_TYPE)
+        except (FetchFailed, PhotoStoreError) as error:
+            await self._failed(due, str(error), permanent=getattr(error, "permanent", False), stats=stats)
+            return
+        except Exception as error:  # a bug or an odd file must not stop the others
+            log.exception("keeping photo %s failed", due.id)
+            await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
+            return
+        try:
+            async with self._recording, self.db.session() as session:
+                kept = await photo_repo.keep_photo(
+                    session, photo_id=due.id, sha256=examined.sha256, size=examined.size,
+                    content_type=examined.content_type, width=examined.width, height=examined.height,
+                    phash=examined.phash, has_thumbnail=examined.thumbnail is not None, now=self.clock.now())
+        except Exception as error:  # e.g. the database busy past its wait: the bytes are in the store, try later
+            log.warning("could not record kept photo %s", due.id, exc_info=True)
+            await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
+            return
+        stats.kept += 1
+        if kept.duplicate_of is not None or kept.later_repeats:
+            stats.duplicates += (kept.duplicate_of is not None) + len(kept.later_repeats)
+            log.info("photo %s repeats photo %s; later repeats: %s", due.id, kept.duplicate_of, kept.later_repeats)
+
+    async def _failed(self, due: photo_repo.DuePhoto, reason: str, *, permanent: bool, stats: KeepStats) -> None:
+        now = self.clock.now()
+        retry_at = next_attempt(attempts_done=due.attempts + 1, reported_at=due.reported_at, now=now,
+                                permanent=permanent)
+        async with self.db.session() as session:
+            await photo_repo.record_failure(session, photo_id=due.id, error=reason, retry_at=retry_at)
+        if retry_at is None:
+            stats.given_up += 1
+            log.warning("gave up keeping photo %s (%s, attempt %s): %s", due.id, due.channel, due.attempts + 1,
+                        reason)
+        else:
+            stats.failed += 1
+            log.info("photo %s not downloaded (attempt %s), again at %s: %s", due.id, due.attempts + 1,
+                     retry_at.isoformat(), reason)
+
+    async def keep_due(self, *, limit: int | None = None) -> KeepStats:
+        """Keep every photo due now (at most `limit`), a few at a time; returns what was done."""
+        stats = KeepStats()
+        gate = asyncio.Semaphore(self.concurrency)
+        handled = 0
+
+        async def one(due: photo_repo.DuePhoto) -> None:
+            async with gate:
+                await self.keep_one(due, stats)
+
+        while limit is None or handled < limit:
+            async with self.db.session() as session:
+                batch = await photo_repo.due_photos(session, now=self.clock.now(),
+                                                    limit=BATCH if limit is None else min(BATCH, limit - handled))
+            if not batch:
+                break
+            await asyncio.gather(*(one(due) for due in batch))
+            handled += len(batch)
+        return stats
+
+    async def run_forever(self, stop: asyncio.Event, idle_seconds: float = 2.0) -> None:
+        """Keep due photos until `stop` is set, looking again every `idle_seconds`."""
+        while not stop.is_set():
+            try:
+                stats = await self.keep_due()
+                if stats.kept or stats.failed or stats.given_up:
+                    log.info("photos: %s", stats)
+            except Exception:
+                log.exception("photo keeping run failed; trying again")
+            try:
+                await asyncio.wait_for(stop.wait(), idle_seconds)
+            except TimeoutError:
+                pass

@@ -1,0 +1,146 @@
+"""The read API of kept photos, for the web pages and the chat (stable: add fields, do not rename them).
+
+    store = open_photo_store(settings)                        # bot.services.photo_store
+    photos = await project_photos(db, project_id=7)           # list[ProjectPhoto], newest day first
+    file = await read_photo(db, store, photo_id=42)           # PhotoFile | None (the photo as sent)
+    thumb = await read_photo(db, store, photo_id=42, thumbnail=True)
+    project_id = await photo_project(db, photo_id=42)        # for the route's scope check, None if no such photo
+
+A photo is addressed by its report photo id (``ProjectPhoto.id``), never by its sha256 alone: the same bytes
+may belong to several projects, and the page must check that the viewer may see *this* project
+(``PhotoFile.project_id``) before answering. Its bytes are immutable: a route may send
+``Cache-Control: private, max-age=31536000, immutable`` and ``ETag: "<sha256>"``.
+
+``ProjectPhoto.state`` says where the photo stands: ``kept`` (bytes in the store), ``waiting`` (not
+downloaded yet, or to be tried again at ``next_attempt``) or ``lost`` (given up: ``problem`` says why, e.g.
+WeCom no longer had it). A photo ``duplicate`` names the earlier photo (of another project or day) it
+repeats (疑似重复照片, ``bot.domain.photo_match``): show it as 疑似重复照片 (the template
+``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近).
+Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from bot.services.photo_store import THUMB_TYPE, PhotoStore, original_key, thumbnail_key
+from storage import photos as photo_repo
+from storage.db import Database
+
+PhotoState = Literal["kept", "waiting", "lost"]
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """The earlier photo a photo repeats: its id, project code and day, whether the bytes are the very same
+    (else the picture re-encoded or rescaled), and how many of the 64 hash bits differ."""
+
+    photo_id: int
+    project_code: str | None
+    local_day: date | None
+    identical: bool
+    distance: int | None
+
+
+@dataclass(frozen=True)
+class ProjectPhoto:
+    """One photo of a project's report, as the project page's timeline shows it."""
+
+    id: int
+    report_id: int
+    local_day: date
+    reported_at: datetime
+    reporter: str
+    channel: str
+    state: PhotoState
+    sha256: str | None
+    content_type: str | None
+    width: int | None
+    height: int | None
+    has_thumbnail: bool
+    report_withdrawn: bool
+    next_attempt: datetime | None
+    problem: str | None
+    duplicate: Duplicate | None
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate is not None
+
+
+def photo_view(row: photo_repo.PhotoRow) -> ProjectPhoto:
+    """A storage row as the read API shows it."""
+    state: PhotoState = "kept" if row.sha256 else ("waiting" if row.fetch_after is not None else "lost")
+    duplicate = None if row.duplicate_of_id is None else Duplicate(
+        photo_id=row.duplicate_of_id, project_code=row.duplicate_project_code, local_day=row.duplicate_day,
+        identical=row.sha256 is not None and row.sha256 == row.duplicate_sha256, distance=row.duplicate_distance)
+    return ProjectPhoto(
+        id=row.id, report_id=row.report_id, local_day=row.local_day, reported_at=row.reported_at,
+        reporter=row.reporter, channel=row.channel, state=state, sha256=row.sha256,
+        content_type=row.content_type, width=row.width, height=row.height,
+        has_thumbnail=row.has_thumbnail, report_withdrawn=row.report_withdrawn,
+        next_attempt=row.fetch_after if state == "waiting" else None,
+        problem=None if state == "kept" else row.fetch_error, duplicate=duplicate)
+
+
+async def project_photos(db: Database, *, project_id: int, include_withdrawn: bool = False,
+                         since: date | None = None, until: date | None = None) -> list[ProjectPhoto]:
+    """The photos of the project's reports that count (with `include_withdrawn`, also of replaced,
+    corrected or withdrawn reports), newest day first, optionally from `since` to `until` (inclusive)."""
+    async with db.session() as session:
+        rows = await photo_repo.photos_of_project(session, project_id=project_id,
+                                                  include_withdrawn=include_withdrawn, since=since, until=until)
+    return [photo_view(row) for row in rows]
+
+
+async def photo_project(db: Database, *, photo_id: int) -> int | None:
+    """The project a photo belongs to (for the caller's scope check), or None when there is no such photo."""
+    async with db.session() as session:
+        stored = await photo_repo.stored_photo(session, photo_id=photo_id)
+    return None if stored is None else stored.project_id
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """A photo's (or its thumbnail's) bytes, with what a response needs."""
+
+    photo_id: int
+    project_id: int
+    sha256: str
+    content_type: str
+    data: bytes
+
+
+async def read_photo(db: Database, store: PhotoStore, *, photo_id: int,
+                     thumbnail: bool = False) -> PhotoFile | None:
+    """The photo's bytes as sent (or its thumbnail's), or None when there is no such photo, it is not kept
+    (yet), or it has no thumbnail (bytes Pillow cannot read). Check ``project_id`` against the viewer's
+    scope before sending it."""
+    async with db.session() as session:
+        stored = await photo_repo.stored_photo(session, photo_id=photo_id)
+    if stored is None or stored.sha256 is None or (thumbnail and not stored.has_thumbnail):
+        return None
+    key = thumbnail_key(stored.sha256) if thumbnail else original_key(stored.sha256)
+    data = await store.get(key)
+    if data is None:
+        return None
+    content_type = THUMB_TYPE if thumbnail else (stored.content_type or "application/octet-stream")
+    return PhotoFile(photo_id=photo_id, project_id=stored.project_id, sha256=stored.sha256,
+                     content_type=content_type, data=data)
+
+
+@dataclass(frozen=True)
+class KeepingSummary:
+    """How many photos are kept, waiting for a download, or given up (for /metrics and the admins)."""
+
+    kept: int
+    waiting: int
+    lost: int
+
+
+async def keeping_summary(db: Database) -> KeepingSummary:
+    async with db.session() as session:
+        counts = await photo_repo.keeping_counts(session)
+    return KeepingSummary(kept=counts.kept, waiting=counts.waiting, lost=counts.given_up)

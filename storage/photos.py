@@ -1,0 +1,266 @@
+"""Repository functions for kept photos: what is due for download, recording a kept photo (and which earlier
+photo it repeats) or a failed attempt, and reading a project's photos back.
+
+A report photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
+``photo_blobs``); given up, it has neither, and ``fetch_error`` says why. Duplicates follow
+``bot.domain.photo_match``: when a photo is kept, the kept photos sharing a band of its perceptual hash are
+compared with it, the photo is marked as repeating the earliest one it repeats, and later photos that
+repeat it (kept before it, e.g. after a failed download of this one) are marked too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.domain.photo_match import Sighting, bands, distance, first_repeated, hash_from_text, hash_to_text, repeats
+from storage.models import Person, PhotoBlob, Project, Report, ReportPhoto
+
+_BANDS = (PhotoBlob.band0, PhotoBlob.band1, PhotoBlob.band2, PhotoBlob.band3, PhotoBlob.band4)
+
+
+@dataclass(frozen=True)
+class DuePhoto:
+    """A report photo to download now."""
+
+    id: int
+    channel: str
+    file_id: str
+    attempts: int
+    reported_at: datetime
+
+
+async def due_photos(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[DuePhoto]:
+    """The photos whose download is due, the longest waiting first."""
+    rows = await session.execute(
+        select(ReportPhoto.id, ReportPhoto.channel, ReportPhoto.file_id, ReportPhoto.fetch_attempts,
+               Report.created_at)
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .where(ReportPhoto.fetch_after.is_not(None), ReportPhoto.fetch_after <= now, ReportPhoto.sha256.is_(None))
+        .order_by(ReportPhoto.fetch_after, ReportPhoto.id)
+        .limit(limit)
+    )
+    return [DuePhoto(*row) for row in rows]
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the next photo falls due (None when none is waiting)."""
+    return await session.scalar(select(func.min(ReportPhoto.fetch_after)).where(ReportPhoto.sha256.is_(None)))
+
+
+async def waiting_count(session: AsyncSession) -> int:
+    """How many photos wait for a download (due now or later): a count over the index of ``fetch_after``."""
+    return int(await session.scalar(
+        select(func.count(ReportPhoto.id)).where(ReportPhoto.fetch_after.is_not(None))) or 0)
+
+
+async def record_failure(session: AsyncSession, *, photo_id: int, error: str, retry_at: datetime | None) -> None:
+    """A download failed: try again at `retry_at`, or (None) give up, keeping the reason."""
+    await session.execute(
+        update(ReportPhoto).where(ReportPhoto.id == photo_id)
+        .values(fetch_after=retry_at, fetch_error=error[:300], fetch_attempts=ReportPhoto.fetch_attempts + 1))
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A photo just kept: the earlier photo it repeats (if any), and later photos now marked as repeating it."""
+
+    photo_id: int
+    duplicate_of: int | None
+    later_repeats: tuple[int, ...] = ()
+
+
+def _insert_ignoring_conflict(session: AsyncSession, values: dict[str, object]):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(PhotoBlob).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+async def _sightings(session: AsyncSession, where: object) -> list[Sighting]:
+    rows = await session.execute(
+        select(ReportPhoto.id, Report.project_id, Report.local_day, Report.created_at, PhotoBlob.phash)
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .join(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
+        .where(where, PhotoBlob.phash.is_not(None))
+    )
+    return [Sighting(photo_id=i, project_id=p, local_day=d, reported_at=at, phash=hash_from_text(h))
+            for i, p, d, at, h in rows]
+
+
+async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size: int, content_type: str,
+                     width: int | None, height: int | None, phash: int | None, has_thumbnail: bool,
+                     now: datetime) -> Kept:
+    """Record that the photo's bytes are in the store under `sha256` (with what `photo_images.examine`
+    said about them), and mark the repeats it is part of."""
+    blob: dict[str, object] = {"sha256": sha256, "size": size, "content_type": content_type[:50], "width": width,
+                               "height": height, "has_thumbnail": has_thumbnail, "created_at": now,
+                               "phash": None if phash is None else hash_to_text(phash)}
+    if phash is not None:
+        blob.update({column.key: value for column, value in zip(_BANDS, bands(phash), strict=True)})
+    await session.execute(_insert_ignoring_conflict(session, blob))
+    await session.execute(
+        update(ReportPhoto).where(ReportPhoto.id == photo_id)
+        .values(sha256=sha256, kept_at=now, fetch_after=None, fetch_error=None,
+                fetch_attempts=ReportPhoto.fetch_attempts + 1))
+    if phash is None:
+        return Kept(photo_id=photo_id, duplicate_of=None)
+    mine = await _sightings(session, ReportPhoto.id == photo_id)
+    if not mine:
+        return Kept(photo_id=photo_id, duplicate_of=None)
+    me = mine[0]
+    near = or_(*(column == value for column, value in zip(_BANDS, bands(phash), strict=True)))
+    others = [s for s in await _sightings(session, near) if s.photo_id != photo_id]
+    earlier = first_repeated(me, others)
+    if earlier is not None:
+        await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo_id).values(
+            duplicate_of_id=earlier.photo_id, duplicate_distance=distance(me.phash, earlier.phash)))
+    later = [s for s in others if repeats(s, me)]
+    marked: list[int] = []
+    for sighting in later:
+        result = await session.execute(
+            update(ReportPhoto).where(ReportPhoto.id == sighting.photo_id, ReportPhoto.duplicate_of_id.is_(None))
+            .values(duplicate_of_id=photo_id, duplicate_distance=distance(me.phash, sighting.phash))
+            .returning(ReportPhoto.id))
+        marked.extend(result.scalars().all())
+    return Kept(photo_id=photo_id, duplicate_of=None if earlier is None else earlier.photo_id,
+                later_repeats=tuple(marked))
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    """One report photo of a project, with its report, its keeping state and what it repeats."""
+
+    id: int
+    report_id: int
+    local_day: date
+    reported_at: datetime
+    reporter: str
+    report_withdrawn: bool
+    channel: str
+    sha256: str | None
+    content_type: str | None
+    width: int | None
+    height: int | None
+    has_thumbnail: bool
+    fetch_after: datetime | None
+    fetch_attempts: int
+    fetch_error: str | None
+    duplicate_of_id: int | None
+    duplicate_distance: int | None
+    duplicate_project_code: str | None
+    duplicate_day: date | None
+    duplicate_sha256: str | None
+
+
+def _photo_query(project_id: int, *, include_withdrawn: bool):  # type: ignore[no-untyped-def]
+    other_photo, other_report, other_project = aliased(ReportPhoto), aliased(Report), aliased(Project)
+    query = (
+        select(ReportPhoto.id, Report.id, Report.local_day, Report.created_at, Person.name,
+               Report.withdrawn_at.is_not(None), ReportPhoto.channel, ReportPhoto.sha256, PhotoBlob.content_type,
+               PhotoBlob.width, PhotoBlob.height, func.coalesce(PhotoBlob.has_thumbnail, False),
+               ReportPhoto.fetch_after, ReportPhoto.fetch_attempts, ReportPhoto.fetch_error,
+               ReportPhoto.duplicate_of_id, ReportPhoto.duplicate_distance, other_project.code,
+               other_report.local_day, other_photo.sha256)
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .join(Person, Person.id == Report.person_id)
+        .outerjoin(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
+        .outerjoin(other_photo, other_photo.id == ReportPhoto.duplicate_of_id)
+        .outerjoin(other_report, other_report.id == other_photo.report_id)
+        .outerjoin(other_project, other_project.id == other_report.project_id)
+        .where(Report.project_id == project_id)
+        .order_by(Report.local_day.desc(), Report.created_at.desc(), ReportPhoto.id)
+    )
+    return query if include_withdrawn else query.where(Report.withdrawn_at.is_(None))
+
+
+def _rows(rows: object) -> list[PhotoRow]:
+    return [PhotoRow(*row[:5], bool(row[5]), *row[6:11], bool(row[11]), *row[12:]) for row in rows]  # type: ignore[attr-defined]
+
+
+async def photos_of_project(session: AsyncSession, *, project_id: int, include_withdrawn: bool = False,
+                            since: date | None = None, until: date | None = None) -> list[PhotoRow]:
+    """The project's report photos, newest day first (one SELECT)."""
+    query = _photo_query(project_id, include_withdrawn=include_withdrawn)
+    if since is not None:
+        query = query.where(Report.local_day >= since)
+    if until is not None:
+        query = query.where(Report.local_day <= until)
+    return _rows(await session.execute(query))
+
+
+@dataclass(frozen=True)
+class ProjectPhotoNotes:
+    """What /project says about a project's photos beyond their number: how many repeat an earlier photo
+    (the newest few of them), and how many could not be kept (given up)."""
+
+    repeats: int
+    newest_repeats: list[PhotoRow]
+    lost: int
+
+
+async def photo_notes(session: AsyncSession, *, project_id: int, limit: int = 5) -> ProjectPhotoNotes:
+    """The notes of the photos of the project's reports that count (a second SELECT only with repeats)."""
+    repeats = func.count(ReportPhoto.id).filter(ReportPhoto.duplicate_of_id.is_not(None))
+    lost = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_(None))
+    counted, lost_count = (await session.execute(
+        select(repeats, lost).join(Report, Report.id == ReportPhoto.report_id)
+        .where(Report.project_id == project_id, Report.withdrawn_at.is_(None)))).one()
+    newest: list[PhotoRow] = []
+    if counted:
+        query = _photo_query(project_id, include_withdrawn=False).where(ReportPhoto.duplicate_of_id.is_not(None))
+        newest = _rows(await session.execute(query.limit(limit)))
+    return ProjectPhotoNotes(repeats=int(counted), newest_repeats=newest, lost=int(lost_count))
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """Where a report photo's bytes are: its project (for the reader's scope check) and blob."""
+
+    id: int
+    project_id: int
+    sha256: str | None
+    content_type: str | None
+    has_thumbnail: bool
+
+
+async def stored_photo(session: AsyncSession, *, photo_id: int) -> StoredPhoto | None:
+    """The report photo with this id, or None."""
+    row = (await session.execute(
+        select(ReportPhoto.id, Report.project_id, ReportPhoto.sha256, PhotoBlob.content_type,
+               func.coalesce(PhotoBlob.has_thumbnail, False))
+        .join(Report, Report.id == ReportPhoto.report_id)
+        .outerjoin(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
+        .where(ReportPhoto.id == photo_id)
+    )).first()
+    return None if row is None else StoredPhoto(row[0], row[1], row[2], row[3], bool(row[4]))
+
+
+@dataclass(frozen=True)
+class KeepingCounts:
+    """How the photos stand: kept, waiting for a (next) download, given up."""
+
+    kept: int
+    waiting: int
+    given_up: int
+
+
+async def keeping_counts(session: AsyncSession) -> KeepingCounts:
+    kept = func.count(ReportPhoto.sha256)
+    waiting = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_not(None))
+    given_up = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_(None))
+    row = (await session.execute(select(kept, waiting, given_up))).one()
+    return KeepingCounts(int(row[0]), int(row[1]), int(row[2]))
+
+
+async def kept_hashes(session: AsyncSession) -> list[tuple[str, bool]]:
+    """Every blob's sha256 and whether it has a thumbnail (for backups)."""
+    return [(sha, bool(thumb)) for sha, thumb in await session.execute(
+        select(PhotoBlob.sha256, PhotoBlob.has_thumbnail).order_by(PhotoBlob.sha256))]

@@ -75,7 +75,8 @@ async def show_project(ctx: Context, code: str) -> None:
     history = await corrections.corrections_of(ctx.session, code=project.code)
     notes = await photo_repo.photo_notes(ctx.session, project_id=project.id)
     ctx.reply("project", [web_button(ctx, f"/web/project/{project.code}")], history=history,
-              repeats_count=notes.repeats, lost_photos=notes.lost, repeats=[photo_view(r) for r in notes.newest_repeats],
+              repeats_count=notes.repeats, lost_photos=notes.lost,
+              repeats=[photo_view(r) for r in notes.newest_repeats],
               **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 

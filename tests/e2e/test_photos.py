@@ -70,7 +70,7 @@ async def test_a_photo_is_kept_once_with_a_thumbnail_and_repeats_are_flagged(
     assert other.duplicate is not None and other.duplicate.photo_id == first.id and not other.duplicate.identical
 
     shown = await telegram.send(HAO, "/project ZD2026-001")
-    assert "现场照片:2 张，其中疑似重复照片 1 张" in shown.text
+    assert "现场照片：2 张，其中疑似重复照片 1 张" in shown.text
     assert "疑似重复照片：与 ZD2026-001 2026-11-20 的照片相同" in shown.text
     shown = await telegram.send(WU, "/project ZD2026-002")
     assert "疑似重复照片：与 ZD2026-001 2026-11-20 的照片相近" in shown.text

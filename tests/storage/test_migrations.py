@@ -397,10 +397,10 @@ async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upg
 
 
 async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrade(empty_db: Database) -> None:
-    """0011 (photo keeping): a report photo stored before it is due for download at its report's time; going
-    back to 0010 keeps the photo row as it was."""
+    """0013 (photo keeping): a report photo stored before it is due for download at its report's time; going
+    back to 0012 keeps the photo row as it was."""
     url = empty_db.url
-    await asyncio.to_thread(upgrade, url, "0010")
+    await asyncio.to_thread(upgrade, url, "0012")
     async with empty_db.engine.begin() as conn:
         ids = await _fill_previous_release(conn)
         photo = await _insert(conn, "report_photos", report_id=ids["report"], channel="telegram", file_id="AgACold")
@@ -410,7 +410,7 @@ async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrad
         stored = await session.get(ReportPhoto, photo)
         assert stored is not None
         assert (stored.fetch_after, stored.sha256, stored.fetch_attempts) == (NOW, None, 0)
-    await asyncio.to_thread(downgrade, url, "0010")
+    await asyncio.to_thread(downgrade, url, "0012")
     await empty_db.engine.dispose()
     async with empty_db.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT id, report_id, channel, file_id FROM report_photos"))).all()

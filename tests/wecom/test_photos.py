@@ -32,7 +32,7 @@ async def guided_report_with(wecom: WeComHarness, *media_ids: str) -> None:
     await wecom.send(HAO, "路基完成40%")
     for media_id in media_ids:
         assert "已收到" in (await wecom.photo(HAO, media_id)).text
-    await wecom.press(HAO, "完成(不再上传照片)")
+    await wecom.press(HAO, "完成（不再上传照片）")
     saved = await wecom.press(HAO, "确认")
     assert f"照片 {len(media_ids)} 张" in saved.text
 
@@ -63,4 +63,4 @@ async def test_an_image_sent_in_wecom_is_fetched_with_media_get_and_kept(wecom: 
     fake_wecom.calls[:] = [c for c in fake_wecom.calls if c.path != "media/get"]
     assert (await keeper.keep_due()).kept == 0  # given up: not asked again
     shown = await wecom.send(HAO, f"/project {CODE}")
-    assert "现场照片:2 张，1 张未能保存（渠道已无法下载）" in shown.text
+    assert "现场照片：2 张，1 张未能保存（渠道已无法下载）" in shown.text

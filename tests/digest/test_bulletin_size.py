@@ -49,7 +49,7 @@ def district(count: int, *, tied: bool = False, units: int = 60, towns: int = 30
         if not tied:
             done = Decimal(rng.randrange(0, 12000))
             reports[n] = ReportFigures(done, datetime(2026, 11, 20, 10, tzinfo=SHANGHAI), rng.randrange(0, 6))
-    return ProjectFigures(projects=rows, reports=reports, open_problems={}, working_days=5, stage_days={})
+    return ProjectFigures(projects=rows, reports=reports, open_problems={}, due_days={"在建": 5}, stage_days={})
 
 
 def render(figures: ProjectFigures, out_dir: Path, *, period=W47, settings: DigestSettings | None = None,

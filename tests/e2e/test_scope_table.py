@@ -308,7 +308,7 @@ async def test_a_deactivated_person_is_told_so_whatever_they_send(driver: Driver
     admin = "管理员(区重大项目办)"
     await driver.bind(admin)
     assert "已停用" in (await driver.send(admin, "/deactivate 郝芳")).text
-    line = "您的账号已停用,请联系项目办。"
+    line = "您的账号已停用，请联系项目办。"
 
     said = [await driver.send("郝芳", text) for text in ("/help", "/issues", "/issue W0001", RAISE, "你好")]
     said += [await driver.press("郝芳", data) for data in ("pb:show:1", "pb:cfm:1", "pj:ZD2026-001")]

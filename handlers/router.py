@@ -14,6 +14,7 @@ from handlers import (
     admin_settings,
     correct,
     digest,
+    leave,
     lookup,
     meeting,
     paging,
@@ -57,6 +58,7 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("correct", "更正近几个工作日的填报（须写理由）", correct.correct_command,
                          roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…"))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
+    leave.register(registry)  # /leave
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
     registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
                          more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
@@ -100,6 +102,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
     paging.PREFIX: paging.page_button,
+    leave.PREFIX: leave.leave_button,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.

@@ -14,6 +14,9 @@ Rules, as the users gave them:
   included) on which the project has at least one report: two reports on one day count once, and a
   report made on a weekend or holiday adds nothing (nor is that day in the denominator). 调休 working
   weekends are working days. ``working_days`` is the number of working days in the window.
+  A day the project's liaison is on an approved leave (请假) is not due (``bot.domain.duties.due_days``):
+  for such a project both counts leave those days out (``ProjectFigures.on_leave``), so a leave neither
+  lowers nor raises its punctuality, even when a substitute reported on one of them.
 - ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
   starts in the previous year) up to the cut-off day.
 - ``open_problems`` counts problems raised by the end of the cut-off day that are still unresolved now
@@ -49,10 +52,12 @@ from sqlalchemy.orm import aliased
 
 from bot.clock import SHANGHAI
 from bot.domain import labels
+from bot.domain.duties import due_days
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
 from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
+from storage.leaves import spans_between
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -241,6 +246,8 @@ class ProjectFigures(NamedTuple):
     reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
     working_days: int  # working days in the window
+    # project id → (due days, reported due days) for the projects whose liaison was on leave in the window
+    on_leave: Mapping[int, tuple[int, int]] = {}
 
 
 async def project_figures(
@@ -275,7 +282,35 @@ async def project_figures(
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))
-    return ProjectFigures(projects, reports, open_problems, len(working_days))
+    on_leave = await _leave_days(session, projects, working_days)
+    return ProjectFigures(projects, reports, open_problems, len(working_days), on_leave)
+
+
+async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow],
+                      working_days: Sequence[date]) -> dict[int, tuple[int, int]]:
+    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window
+    (``bot.domain.duties.due_days``); two small queries, none when nobody was away."""
+    if not working_days:
+        return {}
+    leaves = await spans_between(session, start=working_days[0], end=working_days[-1])
+    if not leaves:
+        return {}
+    away: dict[int, list[Any]] = {}
+    for leave in leaves:
+        away.setdefault(leave.person_id, []).append(leave)
+    affected = {p.id: away[p.liaison_id] for p in projects if p.liaison_id in away}
+    if not affected:
+        return {}
+    reported: dict[int, set[date]] = {}
+    for project_id, day in await _rows(session, select(Report.project_id, Report.local_day).distinct().where(
+            Report.withdrawn_at.is_(None), Report.local_day.in_(list(working_days)),
+            Report.project_id.in_(sorted(affected)))):
+        reported.setdefault(project_id, set()).add(day)
+    result: dict[int, tuple[int, int]] = {}
+    for project_id, spans in affected.items():
+        due = due_days(working_days, spans)
+        result[project_id] = (len(due), sum(1 for d in due if d in reported.get(project_id, set())))
+    return result
 
 
 @dataclass

@@ -257,6 +257,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert after.pop("shared_marks") == []  # a new table, empty
+    assert after.pop("leaves") == []  # a new table, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
@@ -319,6 +320,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
+    assert expected.pop("leaves") == [] and "leaves" not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"

@@ -91,9 +91,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="escalate 问题催办和上报;remind 填报提醒(按 --at 之前最近的提醒时间)")
     job.add_argument("--at", type=_datetime_arg, help="按指定时间运行,如 2026-12-03T18:00+08:00")
 
-    dig = sub.add_parser("digest", help="生成或发送通报(周通报、月通报、季度、半年、年度)")
-    dig.add_argument("kind", choices=["weekly", "monthly", "quarterly", "halfyear", "annual"])
-    dig.add_argument("--period", help="期间,如 2026-W47、2026-11、2026-Q4、2026-H2、2026(默认:最近一期)")
+    dig = sub.add_parser("digest", help="生成或发送通报(周通报、月通报、季度、半年、年度、半月报)")
+    dig.add_argument("kind", choices=["weekly", "monthly", "quarterly", "halfyear", "annual", "halfmonth"])
+    dig.add_argument("--period", help="期间,如 2026-W47、2026-11、2026-Q4、2026-H2、2026;半月报写该半月中的"
+                                      "任一天,如 2026-11-16(默认:最近一期)")
     mode = dig.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="只生成文字、图表和台账到 --out 目录(默认)")
     mode.add_argument("--send", action="store_true", help="发送(每期只发一次)")
@@ -420,6 +421,8 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    if args.kind == "halfmonth":
+        return await _halfmonth(settings, args)
     from bot.app import deliver_outbox
     from bot.clock import local_today
     from bot.domain.periods import KIND_NAMES, latest_due, measured_on, parse_period, period_containing
@@ -463,6 +466,46 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await core.db.dispose()
     print(f"{period.name} 通报已生成,{produced.notices} 条通知进入发件箱。")
+    print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
+    return 0
+
+
+async def _halfmonth(settings: Settings, args: argparse.Namespace) -> int:
+    """The half-monthly report's document: written into --out (dry run), or compiled and sent to the admins."""
+    from bot.app import deliver_outbox
+    from bot.clock import local_today
+    from bot.domain import halfmonth as periods
+    from bot.render import html_to_plain
+    from bot.services.halfmonth import compile_document
+    from jobs import halfmonth
+    from storage.settings import load_calendar
+
+    core = await _open(settings)
+    try:
+        today = local_today(core.clock)
+        async with core.db.session() as session:
+            calendar = await load_calendar(session)
+            try:
+                half = periods.parse(args.period) if args.period else periods.latest_asked(today, calendar)
+            except ValueError:
+                raise CliError(f"「{args.period}」不是有效的日期(写半月中的任一天,如 2026-11-16)。") from None
+            if half.start > today:
+                raise CliError(f"{half.key} 所在的半月还没开始。")
+            if not args.send:
+                compiled = await compile_document(session, core.deps.renderer, half=half, calendar=calendar,
+                                                  out_dir=args.out, issued=today)
+                print(html_to_plain(core.deps.renderer.render("halfmonth_compiled", half=half,
+                                                               compiled=compiled, dry_run=True)).strip())
+                print(f"已写入 {compiled.path}")
+                return 0
+        path = await halfmonth.produce(core.db, core.deps.renderer, half=half, now=core.clock.now(),
+                                       files_root=settings.data_dir)
+        if path is None:
+            raise CliError(f"{half.key} 所在半月的半月报已经汇总发送过,每期只发一次。可用 --dry-run 重新生成查看。")
+        stats = await deliver_outbox(core)
+    finally:
+        await core.db.dispose()
+    print(f"半月报已汇总:{path.name},已发给项目办。")
     print(f"发送结果:{stats}" if stats is not None else "未配置任何渠道,通知留在发件箱待发送。")
     return 0
 

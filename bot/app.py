@@ -113,7 +113,7 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
-    from jobs import digests, escalation, reminders
+    from jobs import digests, escalation, halfmonth, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
     from storage import processed
     from storage.settings import load_digest_settings
@@ -131,6 +131,10 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),
                                               files_root=core.settings.data_dir, workers=core.workers):
             log.info("bulletin produced: %s", produced)
+        compiled = (await halfmonth.run(core.db, renderer, now=core.clock.now(),
+                                        files_root=core.settings.data_dir)).compiled
+        if compiled is not None:
+            log.info("half-monthly report compiled: %s", compiled.name)
 
     async def reminder_run(slot: time) -> None:
         log.info("reminders %s: %s", slot, await reminders.run(core.db, core.clock.now(), renderer, slot=slot))

@@ -48,6 +48,7 @@ from bot.domain.ranking import (
     rank,
     share,
 )
+from bot.domain.stage_events import not_started
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from storage.rows import gc_paused
 
@@ -146,7 +147,8 @@ def group_standings(
 
 
 def _stage_infos(projects: Iterable[ProjectStanding]) -> list[StageInfo]:
-    return [StageInfo(stage=p.stage, planned_start=p.planned_start, planned_finish=p.planned_finish)
+    return [StageInfo(stage=p.stage, planned_start=p.planned_start, planned_finish=p.planned_finish,
+                      started_on=p.started_on, finished_on=p.finished_on)
             for p in projects if p.stage in STAGES]
 
 
@@ -202,6 +204,7 @@ def _assemble(
         warned=warned,
         start_rate=start,
         finish_rate=finish,
+        not_started=[p for p in ranked if not_started(p.stage, p.planned_start, cutoff)],
         weights=weights,
         thresholds=thresholds,
     )

@@ -10,6 +10,7 @@ from bot.domain.digits import as_index
 from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_line
+from handlers import stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
 from storage import audit, conversations
@@ -161,8 +162,9 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     numbers = progress_numbers(today, project, figures)
     if replaces is None:
+        event = stage_events.report_button(project, today)
         ctx.reply("report_saved", report=report, project=project, figures=figures, written=written,
-                  absent=absent, **numbers)
+                  absent=absent, **numbers, buttons=[[event]] if event is not None else None)
     else:
         ctx.reply("report_replaced", report=report, project=project, figures=figures, written=written,
                   old_amount=replaces[1], absent=absent, **numbers)

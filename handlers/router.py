@@ -14,6 +14,7 @@ from handlers import (
     admin_settings,
     correct,
     digest,
+    halfmonth,
     leave,
     lookup,
     meeting,
@@ -21,6 +22,7 @@ from handlers import (
     problems,
     reassign,
     report,
+    stage_events,
     start,
 )
 from handlers.commands import Command, CommandRegistry, Use
@@ -86,6 +88,8 @@ def build_commands() -> CommandRegistry:
     admin_settings.register(registry)  # /sla /calendar /schedule
     admin_ops.register(registry)  # /groups /broadcast /audit /outbox
     meeting.register(registry)  # /meeting /decide
+    halfmonth.register(registry)  # /halfmonth
+    stage_events.register(registry)  # /started /finished
     registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 
@@ -103,13 +107,15 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_ops.BUTTONS,
     paging.PREFIX: paging.page_button,
     leave.PREFIX: leave.leave_button,
+    halfmonth.PREFIX: halfmonth.halfmonth_button,
+    stage_events.PREFIX: stage_events.stage_event_button,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.
 GROUP_BUTTONS: frozenset[str] = frozenset()
 FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
          problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **reassign.FLOWS,
-         **admin_import.FLOWS}
+         halfmonth.FLOW: halfmonth.halfmonth_step, **admin_import.FLOWS}
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:

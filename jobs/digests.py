@@ -200,9 +200,10 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     parts = rendered.parts
     attachments = [Attachment(kind="photo", path=str(rendered.files[name].relative_to(files_root)))
                    for name in ("chart", "units") if name in rendered.files]
-    if "ledger" in rendered.files:
-        attachments.append(Attachment(kind="document", path=str(rendered.files["ledger"].relative_to(files_root)),
-                                      filename=rendered.files["ledger"].name))
+    for name in ("ledger", "document"):  # the Excel ledger and the Word bulletin, monthly and up
+        if name in rendered.files:
+            attachments.append(Attachment(kind="document", path=str(rendered.files[name].relative_to(files_root)),
+                                          filename=rendered.files[name].name))
     count = 0
     for group in await bulletin_groups(session):
         for index, part in enumerate(parts):

@@ -395,6 +395,43 @@ class Bulletin(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class HalfMonthReport(Base):
+    """A liaison's half-monthly written report (半月报) on a project: 进展情况, 存在问题, 下一步措施. One per
+    project and half-month (named by its first day); sending it again replaces the texts, and who sent it
+    and when are kept."""
+
+    __tablename__ = "halfmonth_reports"
+    __table_args__ = (UniqueConstraint("project_id", "period_start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date, index=True)
+    progress: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)
+    next_steps: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StageEvent(Base):
+    """开工 or 竣工 of a project on a day (bot.domain.stage_events): reported by its liaison and confirmed or
+    refused by its lead unit, or entered by an admin (confirmed at once). Kept when refused."""
+
+    __tablename__ = "stage_events"
+    __table_args__ = (Index("ix_stage_events_project_kind", "project_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10))
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class ProjectApproval(Base):
     """One item of a project's 前期手续 checklist (立项, 环评…): pending or done, and on which day."""
 

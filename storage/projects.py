@@ -214,6 +214,7 @@ class ReportTarget:
     done_before: Decimal
     baseline_year: int
     baseline_date: date | None
+    planned_finish: date | None
     liaison_id: int | None
     today_report_id: int | None  # the project's report that counts for the day asked about, if any
 
@@ -254,7 +255,7 @@ def _target_query() -> Select[Any]:
         select(projects.id, projects.code, projects.name, projects.stage,
                plan_of_year(projects, bindparam("year", type_=Integer)).label("annual_plan"),
                projects.total_investment, projects.done_before, projects.baseline_year, projects.baseline_date,
-               projects.liaison_id, today_report, figures.c.this_year, figures.c.everything,
+               projects.planned_finish, projects.liaison_id, today_report, figures.c.this_year, figures.c.everything,
                covered.label("covered"))
         .select_from(Project.__table__.join(figures, true()))
         .where(projects.code == bindparam("code"))

@@ -61,6 +61,7 @@ from storage.leaves import spans_between
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
+from storage.stage_events import confirmed_days
 from storage.types import Wan
 
 __all__ = [
@@ -246,6 +247,7 @@ class ProjectFigures(NamedTuple):
     reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
     working_days: int  # working days in the window
+    stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
     # project id → (due days, reported due days) for the projects whose liaison was on leave in the window
     on_leave: Mapping[int, tuple[int, int]] = {}
 
@@ -255,8 +257,10 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Four queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
-    the reports (the year's money, the window's days), one count of open problems.
+    Six or seven queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
+    the reports (the year's money, the window's days), one count of open problems, the confirmed 开工/竣工
+    days (bot.domain.stage_events), the leaves of the window (and, when someone was away, the reported days
+    of their projects: ``_leave_days``).
     """
     working_days = window_working_days(calendar, window_start, cutoff)
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,
@@ -283,7 +287,8 @@ async def project_figures(
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))
     on_leave = await _leave_days(session, projects, working_days)
-    return ProjectFigures(projects, reports, open_problems, len(working_days), on_leave)
+    stage_days = await confirmed_days(session, up_to=cutoff)
+    return ProjectFigures(projects, reports, open_problems, len(working_days), stage_days, on_leave)
 
 
 async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow],

@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     "problem.assign": "问题改派", "problem.reassign_refuse": "驳回改派申请",
     "problem.raiser": "移交问题", "approval.set": "登记前期手续",
     "ledger.import": "导入台账", "problem.extend": "审批延期申请", "calendar.official": "确认官方日历",
+    "project.start": "确认开工", "project.finish": "确认竣工",
 }
 
 # Fields of projects and people, under every key code writes them with (model columns, /project_set keys).

@@ -7,6 +7,7 @@ Texts are counted in characters. A text over its limit is refused with a message
 from __future__ import annotations
 
 PROGRESS_TEXT_MAX = 2000  # a report's 形象进度
+HALFMONTH_TEXT_MAX = 2000  # each part of a half-monthly report (进展情况, 存在问题, 下一步措施)
 PROBLEM_TEXT_MAX = 1000  # a problem's description
 REASON_TEXT_MAX = 500  # answers, results, reasons for reassigning or reopening, 批示
 DECISION_TEXT_MAX = 500  # a meeting decision's 事项 (/decide)

@@ -7,11 +7,12 @@ queries of storage/standings.py), the pure assembly of a bulletin (bot/weekly.py
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount
+from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount, completion_rate
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 
 
@@ -42,6 +43,8 @@ class ProjectStanding:
     planned_start: date | None = None
     planned_finish: date | None = None
     rank: int | None = None
+    started_on: date | None = None  # the confirmed 开工 day (bot.domain.stage_events), if one was reported
+    finished_on: date | None = None  # the confirmed 竣工 day
 
     @property
     def punctuality(self) -> float | None:
@@ -96,6 +99,7 @@ class Standings:
     warned: list[ProjectStanding]
     start_rate: RateCount
     finish_rate: RateCount
+    not_started: list[ProjectStanding] = field(default_factory=list)  # planned to start by now, not started
     weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS
     thresholds: LightThresholds = field(default_factory=lambda: DEFAULT_LIGHT_THRESHOLDS)
 
@@ -113,3 +117,22 @@ class Standings:
     def unplanned(self) -> list[ProjectStanding]:
         """The projects without a plan for the year (无年度计划): not ranked, never praised or warned."""
         return [p for p in self.projects if p.rate is None]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Projects taken together: the sum of their plans for the year, of what they did this year, and the
+    completion that makes (None without a plan)."""
+
+    plan: Decimal
+    done: Decimal
+    rate: float | None
+
+
+def totals(projects: Iterable[ProjectStanding]) -> Totals:
+    """The district's (or a leader's, a unit's) projects together, as the bulletins' headline gives them."""
+    plan = done = Decimal(0)
+    for project in projects:
+        plan += project.annual_plan
+        done += project.ytd_done
+    return Totals(plan=plan, done=done, rate=completion_rate(done, plan))

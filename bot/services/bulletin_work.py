@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import KIND_NAMES, Period
-from bot.domain.standings import ProblemRow, Standings
+from bot.domain.standings import ProblemRow, Standings, totals
 from bot.html_split import split_html
 from bot.render import Renderer
 from bot.services import standings as standings_service
@@ -29,7 +29,8 @@ from storage.standings import ProjectFigures
 __all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "OpenProblem", "render_files_and_texts"]
 
 log = logging.getLogger(__name__)
-FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账"}
+FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账", "document": "Word 通报"}
+DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
 
 
 class OpenProblem(NamedTuple):
@@ -89,15 +90,28 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     projects = standings_service.build_standings(job.figures, cutoff=job.cutoff, thresholds=settings.thresholds)
     standings = standings_service.assemble(job.period.name, job.cutoff, projects, job.problem_shares,
                                            settings.weights, settings.thresholds, settings.praise_n)
-    files, failed = _write_files(standings, job.problems, job.period, job.out_dir)
+    document = None if job.problems is None else (lambda: _document(renderer, standings, job))
+    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document)
     work = _render_texts(renderer, standings, job, files)
     work.failed = failed
     return work
 
 
+def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> bytes:
+    """The bulletin as a Word document laid out as a 公文 (monthly and up), python-docx loaded on first use."""
+    from bot.documents import gongwen
+
+    markup = renderer.render("bulletin_document", s=standings, period=job.period,
+                             kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
+                             period_done=job.period_done, unit_problems=job.unit_problems, rows=DOCUMENT_ROWS,
+                             issued=job.cutoff)
+    return gongwen.to_bytes(gongwen.parse(markup))
+
+
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
-                 out_dir: Path) -> tuple[dict[str, Path], list[str]]:
-    """The bulletin's chart (and for monthly and up: the units' chart and the Excel ledger) under out_dir,
+                 out_dir: Path, document: Callable[[], bytes] | None = None) -> tuple[dict[str, Path], list[str]]:
+    """The bulletin's chart (and for monthly and up: the units' chart, the Excel ledger and the Word
+    bulletin, ``document``) under out_dir,
     and the names of the files that could not be built: each is built on its own, so that one failing
     (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
@@ -112,6 +126,8 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
         builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
         builders["ledger"] = (bulletin_filename("ledger", period.name),
                               lambda: ledger_workbook(standings, problems))
+    if document is not None:
+        builders["document"] = (bulletin_filename("document", period.name), document)
     files: dict[str, Path] = {}
     failed: list[str] = []
     for name, (filename, build) in builders.items():
@@ -133,8 +149,7 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
         "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
         s=standings, period=period, kind_name=kind_name, unit_problems=job.unit_problems,
         corrections=job.corrections, names={p.code: p.name for p in standings.projects},
-        total_plan=sum((p.annual_plan for p in standings.projects), start=Decimal(0)),
-        total_done=sum((p.ytd_done for p in standings.projects), start=Decimal(0)),
+        totals=totals(standings.projects),
         period_done=job.period_done,
     )
     # The late notice goes in before splitting: added to a full first part it would not fit.

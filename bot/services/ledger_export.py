@@ -62,6 +62,7 @@ BULLETIN_KINDS: dict[str, tuple[str, str]] = {
     "ranking": ("重点项目完成率排名", "png"),
     "units": ("牵头单位排名", "png"),
     "towns": ("乡镇排名", "png"),
+    "document": ("重点项目通报", "docx"),
 }
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 

@@ -57,7 +57,7 @@ def _build_paused(figures: ProjectFigures, cutoff: date, thresholds: LightThresh
 def build_standings(figures: ProjectFigures, *, cutoff: date,
                     thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS) -> list[ProjectStanding]:
     """The projects' standings on ``cutoff`` from their figures, in code order, ranked."""
-    reports, open_problems = figures.reports, figures.open_problems
+    reports, open_problems, stage_days = figures.reports, figures.open_problems, figures.stage_days
     no_reports = ReportFigures(Decimal(0), None, 0)
     schedule = schedule_progress(cutoff)
     computed = []
@@ -76,6 +76,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
         location = row.location
         # a liaison's leave days are not due (bot.domain.duties.due_days, read in storage.standings)
         working_days, reported_days = figures.on_leave.get(row.id, (figures.working_days, report.reported_days))
+        started_on, finished_on = stage_days.get(row.id, (None, None))
         standings.append(ProjectStanding(
             code=row.code, name=row.name, category=row.category, stage=row.stage,
             town=location.strip() if location and location.strip() else None,
@@ -86,6 +87,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
             last_report_at=report.last_report_at, reported_days=reported_days,
             working_days=working_days, open_problems=open_problems.get(row.id, 0),
             planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
+            started_on=started_on, finished_on=finished_on,
         ))
     return standings
 

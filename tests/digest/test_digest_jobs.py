@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docx import Document
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
@@ -303,10 +304,16 @@ async def test_october_goes_out_on_the_first_working_day_of_november_with_the_le
     html = "\n".join(r.payload["html"] for r in group)
     assert "重点项目月通报(2026-10,2026-10-01 至 2026-10-31)" in html and "年度项目台账见附件" in html
     attachments = [r.payload["attachment"] for r in group if r.payload.get("attachment")]
-    assert [a["kind"] for a in attachments] == ["photo", "photo", "document"]  # ranking, units, ledger
-    [ledger] = [a for a in attachments if a["kind"] == "document"]
+    # ranking, units, the Excel ledger and the Word bulletin
+    assert [a["kind"] for a in attachments] == ["photo", "photo", "document", "document"]
+    ledger, word = [a for a in attachments if a["kind"] == "document"]
     assert ledger["filename"] == "重点项目台账_2026-10.xlsx" and ledger["path"].endswith(".xlsx")
     assert (tmp_path / ledger["path"]).read_bytes()[:2] == b"PK"  # a zip: an xlsx workbook
+    assert word["filename"] == "重点项目通报_2026-10.docx"
+    opened = Document(str(tmp_path / word["path"]))
+    texts = [p.text for p in opened.paragraphs]
+    assert texts[0] == "2026年10月全区重点项目建设月通报" and "一、总体情况" in texts and "四、问题办理情况" in texts
+    assert len(opened.tables) >= 2 and opened.tables[0].rows[0].cells[1].text == "项目编号"
     assert await digests.run_due(db, RENDERER, now=local(date(2026, 11, 3)), files_root=tmp_path,
                                  kinds=("monthly",)) == []
 
@@ -530,7 +537,8 @@ async def test_the_app_draws_a_bulletin_in_its_worker_process(db: Database, tmp_
     assert sent == in_thread.parts
     out = tmp_path / "bulletins" / "monthly" / "2026-10"
     assert {p.name: p.read_bytes()[:4] for p in out.iterdir()} == {
-        "ranking.png": b"\x89PNG", "units.png": b"\x89PNG", in_thread.files["ledger"].name: b"PK\x03\x04"}
+        "ranking.png": b"\x89PNG", "units.png": b"\x89PNG", in_thread.files["ledger"].name: b"PK\x03\x04",
+        in_thread.files["document"].name: b"PK\x03\x04"}
 
 
 async def test_a_part_that_fails_to_build_leaves_the_rest_and_the_admins_are_told(
@@ -552,6 +560,6 @@ async def test_a_part_that_fails_to_build_leaves_the_rest_and_the_admins_are_tol
     group = group_rows(rows)
     assert "重点项目月通报" in "\n".join(r.payload["html"] for r in group)
     kinds = [r.payload["attachment"]["kind"] for r in group if r.payload.get("attachment")]
-    assert kinds == ["photo", "document"]  # the units' chart and the ledger still go out
+    assert kinds == ["photo", "document", "document"]  # the units' chart, the ledger and the Word bulletin still go out
     [told] = [r for r in rows if r.person_id == admin.id]
     assert "项目排名图未能生成" in told.payload["html"] and "其余附件已照常发送" in told.payload["html"]

@@ -36,6 +36,9 @@ def test_the_benchmark_runs_to_the_end(script: str, tmp_path: Path) -> None:
     arguments, expected = TINY[script]
     done = subprocess.run([sys.executable, str(BENCH / script), *arguments], cwd=tmp_path, capture_output=True,
                           text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    # A benchmark exits 1 when a goal is missed: at this size, on a busy machine, that says nothing. Anything
+    # else (a crash, a traceback) is a failure.
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stdout[-2000:] + done.stderr[-4000:]
+    assert done.returncode == 0 or "FAIL" in done.stdout, done.stdout[-2000:] + done.stderr[-4000:]
     for line in expected:
         assert line in done.stdout, f"{line!r} missing from:\n{done.stdout[-2000:]}"

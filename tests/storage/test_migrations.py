@@ -369,8 +369,8 @@ def test_the_program_refuses_a_previous_release_database_until_it_is_upgraded(
 
 
 async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upgrade(empty_db: Database) -> None:
-    """0008: the 未绑定聊天账号 failures of before wait for their person like new notices do (and go back)."""
-    await asyncio.to_thread(upgrade, empty_db.url, "0007")
+    """0010: the 未绑定聊天账号 failures of before wait for their person like new notices do (and go back)."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0009")
     async with empty_db.engine.begin() as conn:
         await conn.execute(text("INSERT INTO people (name, active, created_at) "
                                 "VALUES ('王刚', true, :now)"), {"now": NOW})
@@ -388,5 +388,5 @@ async def test_notices_that_failed_for_want_of_an_account_are_held_after_the_upg
 
     await asyncio.to_thread(upgrade, empty_db.url)
     assert await states() == {"a|none": "held", "b|none": "undeliverable", "c|none": "failed"}
-    await asyncio.to_thread(downgrade, empty_db.url, "0007")
+    await asyncio.to_thread(downgrade, empty_db.url, "0009")
     assert await states() == {"a|none": "undeliverable", "b|none": "undeliverable", "c|none": "failed"}

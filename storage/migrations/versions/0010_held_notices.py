@@ -4,8 +4,8 @@ Notices to people without a chat account used to be written "undeliverable" (las
 account") and piled up in /outbox; now they are "held" until the person binds an account
 (``storage.outbox``). The rows written before are held too, so they go out when their person binds.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

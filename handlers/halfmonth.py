@@ -1,0 +1,185 @@
+"""/halfmonth: the half-monthly written report (半月报), guided in three steps per project — 进展情况,
+存在问题, 下一步措施 — each prefilled from the half-month's daily reports and the project's open problems
+(「采用」 takes the proposal, any text replaces it), then 提交.
+
+A liaison reports on the projects they are liaison for; the report is on the half-month being asked for
+(``bot.domain.halfmonth.latest_asked``). Sending again for the same half-month replaces the texts. An
+admin's /halfmonth shows who has sent and who has not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import halfmonth as periods
+from bot.domain.limits import HALFMONTH_TEXT_MAX
+from bot.domain.messages import Button
+from bot.services import halfmonth as service
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context
+from storage import conversations
+from storage import halfmonth as repo
+from storage import projects as project_repo
+from storage.models import Project
+from storage.settings import load_calendar
+
+FLOW = "halfmonth"
+PREFIX = "hm"
+STEPS = ("progress", "problems", "next_steps")
+_CANCEL = Button("取消", f"{PREFIX}:cancel")
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(Command("halfmonth", "报送半月报(进展、问题、下一步措施)", halfmonth_command,
+                         roles=frozenset({"liaison", "admin"}), usage="/halfmonth [项目编号]"))
+
+
+async def _half(ctx: Context) -> periods.HalfMonth:
+    return periods.latest_asked(ctx.today, await load_calendar(ctx.session))
+
+
+async def _save(ctx: Context, state: dict[str, Any]) -> None:
+    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                          user_id=ctx.msg.user_id, flow=FLOW, state=state, now=ctx.now)
+
+
+async def _clear(ctx: Context) -> None:
+    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                           user_id=ctx.msg.user_id)
+
+
+async def halfmonth_command(ctx: Context, args: str) -> None:
+    """`/halfmonth` (my projects, or for an admin who has sent) or `/halfmonth CODE` (start that one)."""
+    half = await _half(ctx)
+    code = args.strip()
+    if code:
+        await _start(ctx, code, half)
+    elif "liaison" in ctx.roles:
+        await _list_mine(ctx, half)
+    else:
+        await _status(ctx, half)
+
+
+async def _list_mine(ctx: Context, half: periods.HalfMonth) -> None:
+    assert ctx.person_id is not None
+    mine = [item for item in await repo.owed(ctx.session) if item.liaison_id == ctx.person_id]
+    if not mine:
+        ctx.reply("halfmonth_none", half=half)
+        return
+    sent = await repo.sent(ctx.session, period_start=half.start)
+    rows = [(item, item.project_id in sent) for item in mine]
+    buttons = [[Button(f"{'重填' if done else '填写'} {item.code}", f"{PREFIX}:p:{item.code}")] for item, done in rows]
+    ctx.reply("halfmonth_list", half=half, rows=rows, asking=False, due=None, buttons=buttons)
+
+
+async def _status(ctx: Context, half: periods.HalfMonth) -> None:
+    owed = await repo.owed(ctx.session)
+    sent = await repo.sent(ctx.session, period_start=half.start)
+    calendar = await load_calendar(ctx.session)
+    ctx.reply("halfmonth_status", half=half, owed=owed, missing=[i for i in owed if i.project_id not in sent],
+              compile_day=periods.compile_day(half, calendar))
+
+
+async def _project(ctx: Context, code: str) -> Project | None:
+    """The project, when the caller is its liaison (replies otherwise)."""
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return None
+    if project.liaison_id != ctx.person_id:
+        ctx.reply("halfmonth_not_yours", project=project)
+        return None
+    return project
+
+
+async def _start(ctx: Context, code: str, half: periods.HalfMonth) -> None:
+    project = await _project(ctx, code)
+    if project is None:
+        return
+    proposal = await service.prefill(ctx.session, ctx.deps.renderer, project_id=project.id, half=half)
+    state = {"code": project.code, "period": half.key, "step": STEPS[0],
+             "proposal": {"progress": proposal.progress, "problems": proposal.problems,
+                          "next_steps": proposal.next_steps}}
+    await _ask(ctx, project, half, state)
+
+
+async def _ask(ctx: Context, project: Project, half: periods.HalfMonth, state: dict[str, Any]) -> None:
+    await _save(ctx, state)
+    step = state["step"]
+    proposal = state["proposal"][step]
+    buttons = [[Button("采用", f"{PREFIX}:use")]] if proposal else []
+    ctx.reply("halfmonth_ask", project=project, half=half, step=step, number=STEPS.index(step) + 1,
+              proposal=proposal, buttons=[*buttons, [_CANCEL]])
+
+
+async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, periods.HalfMonth] | None:
+    project = await _project(ctx, state["code"])
+    if project is None:
+        await _clear(ctx)
+        return None
+    return project, periods.parse(state["period"])
+
+
+async def _answer(ctx: Context, state: dict[str, Any], text: str) -> None:
+    """Take `text` for the current step and go on to the next one, or to the confirmation."""
+    resumed = await _resume(ctx, state)
+    if resumed is None:
+        return
+    project, half = resumed
+    state = {**state, state["step"]: text}
+    index = STEPS.index(state["step"])
+    if index + 1 < len(STEPS):
+        await _ask(ctx, project, half, {**state, "step": STEPS[index + 1]})
+        return
+    await _save(ctx, {**state, "step": "confirm"})
+    ctx.reply("halfmonth_confirm", project=project, half=half, report=state,
+              buttons=[[Button("提交", f"{PREFIX}:ok"), Button("重新填写", f"{PREFIX}:p:{project.code}")],
+                       [_CANCEL]])
+
+
+async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
+    """A text while the flow waits for one of the three parts."""
+    text = ctx.msg.text.strip()
+    if state.get("step") not in STEPS or not text:
+        ctx.reply("halfmonth_press_button")
+        return
+    if ctx.refuse_too_long(text, HALFMONTH_TEXT_MAX, "半月报的每一部分"):
+        return
+    await _answer(ctx, state, text)
+
+
+async def halfmonth_button(ctx: Context, data: str) -> None:
+    """Buttons: a project to fill in, 采用 (the proposal), 提交, 取消."""
+    if data == "cancel":
+        await _clear(ctx)
+        ctx.reply("halfmonth_cancelled")
+        return
+    if data.startswith("p:"):
+        await _start(ctx, data[2:], await _half(ctx))
+        return
+    state = await ctx.flow_state(FLOW)
+    if state is None:
+        ctx.reply("button_expired")
+    elif data == "use" and state.get("step") in STEPS and state["proposal"][state["step"]]:
+        await _answer(ctx, state, state["proposal"][state["step"]])
+    elif data == "ok" and state.get("step") == "confirm":
+        await _submit(ctx, state)
+    else:
+        ctx.reply("button_expired")
+
+
+async def _submit(ctx: Context, state: dict[str, Any]) -> None:
+    await _clear(ctx)
+    resumed = await _resume(ctx, state)
+    if resumed is None:
+        return
+    project, half = resumed
+    assert ctx.person_id is not None
+    replaced = await repo.save(ctx.session, project_id=project.id, period_start=half.start,
+                               progress=state["progress"], problems=state["problems"],
+                               next_steps=state["next_steps"], person_id=ctx.person_id, channel=ctx.msg.channel,
+                               now=ctx.now)
+    ctx.reply("halfmonth_saved", project=project, half=half, replaced=replaced,
+              late=await repo.compiled(ctx.session, half=half),
+              compile_day=periods.compile_day(half, await load_calendar(ctx.session)))
+

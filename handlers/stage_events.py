@@ -1,0 +1,140 @@
+"""/started and /finished: a project's 开工 or 竣工 on a day (bot.domain.stage_events).
+
+A liaison reports it for their project (also with the 「报告开工」/「报告竣工」 button under a saved report); the
+lead unit's handlers get a notice with 确认 / 不属实 buttons, and the liaison hears the outcome. Confirmed,
+the project's stage moves on (在建, 竣工) and 开工率/竣工率 count it in its day's year. An admin's report is
+confirmed at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from bot.domain.dates import parse_day
+from bot.domain.digits import is_digits
+from bot.domain.messages import Button, Reply
+from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, in_the_past, refusal
+from handlers.commands import Command, CommandRegistry
+from handlers.context import Context
+from storage import audit, outbox
+from storage import people as people_repo
+from storage import projects as project_repo
+from storage import stage_events as repo
+from storage.models import Project, StageEvent
+from storage.projects import ReportTarget
+
+PREFIX = "se"
+FINISH_BUTTON_AHEAD = timedelta(days=31)
+WORDS = {START: "开工", FINISH: "竣工"}
+
+
+def register(registry: CommandRegistry) -> None:
+    roles = frozenset({"liaison", "admin"})
+    registry.add(Command("started", "报告项目开工(牵头单位确认后计入开工率)", started_command, roles=roles,
+                         usage="/started 项目编号 [开工日期]"))
+    registry.add(Command("finished", "报告项目竣工(牵头单位确认后计入竣工率)", finished_command, roles=roles,
+                         usage="/finished 项目编号 [竣工日期]"))
+
+
+def report_button(project: Project | ReportTarget, today: date) -> Button | None:
+    """The button under a saved report that reports this project's next event: 报告开工 while it is being
+    prepared, 报告竣工 from a month before its planned finish (not under every report of a long build)."""
+    if project.stage in FROM_STAGES[START]:
+        return Button("报告开工", f"{PREFIX}:s:{START}:{project.code}")
+    finish = project.planned_finish
+    if project.stage in FROM_STAGES[FINISH] and finish is not None and finish <= today + FINISH_BUTTON_AHEAD:
+        return Button("报告竣工", f"{PREFIX}:s:{FINISH}:{project.code}")
+    return None
+
+
+async def started_command(ctx: Context, args: str) -> None:
+    await _command(ctx, START, args)
+
+
+async def finished_command(ctx: Context, args: str) -> None:
+    await _command(ctx, FINISH, args)
+
+
+async def _command(ctx: Context, kind: str, args: str) -> None:
+    code, _, rest = args.strip().partition(" ")
+    day = parse_day(rest, today=ctx.today) if rest.strip() else ctx.today
+    if day is not None:
+        day = in_the_past(day, rest, ctx.today)
+    if not code or day is None:
+        ctx.reply("stage_event_usage", kind=kind, word=WORDS[kind], text=rest.strip())
+        return
+    await _report(ctx, kind, code, day)
+
+
+async def _report(ctx: Context, kind: str, code: str, day: date) -> None:
+    admin = "admin" in ctx.roles
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return
+    if not admin and project.liaison_id != ctx.person_id:
+        ctx.reply("stage_event_refused", why="not_yours", project=project, word=WORDS[kind])
+        return
+    waiting = await repo.pending(ctx.session, project_id=project.id, kind=kind)
+    why = refusal(kind, stage=project.stage, day=day, today=ctx.today, pending=waiting is not None)
+    if why is not None:
+        ctx.reply("stage_event_refused", why=why, project=project, word=WORDS[kind], day=day, waiting=waiting)
+        return
+    event = await repo.report(ctx.session, project=project, kind=kind, day=day, person_id=ctx.person_id,
+                              now=ctx.now, confirmed=admin)
+    if admin:
+        await _audit(ctx, project, event)
+        ctx.reply("stage_event_done", project=project, word=WORDS[kind], event=event, admin=True)
+        return
+    handlers = await people_repo.unit_handlers(ctx.session, unit_id=project.lead_unit_id)
+    html = ctx.deps.renderer.render("stage_event_ask", project=project, word=WORDS[kind], event=event,
+                                    liaison=ctx.actor.label)
+    buttons = ((Button(f"确认{WORDS[kind]}", f"{PREFIX}:c:{event.id}"), Button("不属实", f"{PREFIX}:r:{event.id}")),)
+    for person in handlers:
+        await outbox.enqueue_for_person(ctx.session, person_id=person.id, reply=Reply(html=html, buttons=buttons),
+                                        key=f"stage:{event.id}:ask:p{person.id}", now=ctx.now)
+    ctx.reply("stage_event_reported", project=project, word=WORDS[kind], event=event, handlers=len(handlers))
+
+
+async def _audit(ctx: Context, project: Project, event: StageEvent) -> None:
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action=f"project.{event.kind}",
+                       object_type="project", object_key=project.code,
+                       detail={"day": event.day.isoformat(), "stage": project.stage})
+
+
+async def stage_event_button(ctx: Context, data: str) -> None:
+    """「报告开工/竣工」 under a report (``s:KIND:CODE``), and the lead unit's 确认 (``c:ID``) / 不属实 (``r:ID``)."""
+    action, _, rest = data.partition(":")
+    if action == "s":
+        kind, _, code = rest.partition(":")
+        if kind in WORDS and code:
+            await _report(ctx, kind, code, ctx.today)
+            return
+    elif action in ("c", "r") and is_digits(rest):
+        await _decide(ctx, int(rest), confirm=action == "c")
+        return
+    ctx.reply("button_expired")
+
+
+async def _decide(ctx: Context, event_id: int, *, confirm: bool) -> None:
+    event = await repo.get(ctx.session, event_id=event_id)
+    project = None if event is None else await ctx.session.get(Project, event.project_id)
+    if event is None or project is None:
+        ctx.reply("button_expired")
+        return
+    if "admin" not in ctx.roles and not ("unit" in ctx.roles and ctx.person is not None
+                                         and ctx.person.unit_id == project.lead_unit_id):
+        ctx.reply("stage_event_refused", why="not_lead_unit", project=project, word=WORDS[event.kind])
+        return
+    if event.state != PENDING:  # decided already (by a colleague, or by this button before)
+        ctx.reply("stage_event_already", project=project, word=WORDS[event.kind], event=event)
+        return
+    repo.decide(project, event, confirm=confirm, person_id=ctx.person_id, now=ctx.now)
+    if confirm:
+        await _audit(ctx, project, event)
+    html = ctx.deps.renderer.render("stage_event_decided", project=project, word=WORDS[event.kind], event=event,
+                                    by=ctx.actor.label)
+    if event.raised_by_id is not None:
+        await outbox.enqueue_for_person(ctx.session, person_id=event.raised_by_id, reply=Reply(html=html),
+                                        key=f"stage:{event.id}:decided", now=ctx.now)
+    ctx.reply("stage_event_done", project=project, word=WORDS[event.kind], event=event, admin=False)

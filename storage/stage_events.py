@@ -1,0 +1,57 @@
+"""Repository of 开工/竣工 events (bot.domain.stage_events): report, decide, and the confirmed days the
+standings count."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, START, TARGET_STAGE
+from storage.models import Project, StageEvent
+
+
+async def pending(session: AsyncSession, *, project_id: int, kind: str) -> StageEvent | None:
+    return await session.scalar(select(StageEvent).where(
+        StageEvent.project_id == project_id, StageEvent.kind == kind, StageEvent.state == PENDING))
+
+
+async def get(session: AsyncSession, *, event_id: int) -> StageEvent | None:
+    return await session.get(StageEvent, event_id)
+
+
+async def report(session: AsyncSession, *, project: Project, kind: str, day: date, person_id: int | None,
+                 now: datetime, confirmed: bool) -> StageEvent:
+    """Record the event; a confirmed one (an admin's) moves the project's stage at once."""
+    event = StageEvent(project_id=project.id, kind=kind, day=day, state=PENDING, raised_by_id=person_id,
+                       created_at=now)
+    session.add(event)
+    if confirmed:
+        decide(project, event, confirm=True, person_id=person_id, now=now)
+    await session.flush()
+    return event
+
+
+def decide(project: Project, event: StageEvent, *, confirm: bool, person_id: int | None, now: datetime,
+           reason: str | None = None) -> None:
+    """Confirm (the project's stage moves on) or refuse a reported event."""
+    event.state = CONFIRMED if confirm else "refused"
+    event.decided_by_id, event.decided_at, event.reason = person_id, now, reason
+    if confirm:
+        project.stage = TARGET_STAGE[event.kind]
+        project.updated_at = now
+
+
+async def confirmed_days(session: AsyncSession, *, up_to: date) -> dict[int, tuple[date | None, date | None]]:
+    """Project id → (开工 day, 竣工 day) of its confirmed events up to `up_to` (the latest of each kind)."""
+    rows = await session.execute(
+        select(StageEvent.project_id, StageEvent.kind, func.max(StageEvent.day))
+        .where(StageEvent.state == CONFIRMED, StageEvent.day <= up_to)
+        .group_by(StageEvent.project_id, StageEvent.kind))
+    days: dict[int, tuple[date | None, date | None]] = {}
+    for project_id, kind, day in rows.all():
+        started, finished = days.get(project_id, (None, None))
+        days[project_id] = (day, finished) if kind == START else (started, day) if kind == FINISH else (
+            started, finished)
+    return days

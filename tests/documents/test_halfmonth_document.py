@@ -1,0 +1,95 @@
+"""The half-monthly report as the office files it: `diaodu digest halfmonth --dry-run --out DIR` writes a
+.docx that python-docx opens with the 公文's parts (title, 文号, headings 一、/(一)/1．, the figures table,
+page numbers), and that LibreOffice turns into PDF pages that show Chinese text, looked at as pictures.
+
+LibreOffice (Debian's libreoffice-writer) and poppler-utils are installed by .ci/run; elsewhere the picture
+test is skipped when they are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from cn2an import an2cn
+from docx import Document
+from PIL import Image
+
+from bot.__main__ import main
+from bot.documents import gongwen
+from tests.digest.test_digest_jobs import cli_database  # noqa: F401 - fixture
+
+TITLE = "关于2026年11月下半月全区重点项目建设进展情况的报告"
+
+
+def _tools() -> None:
+    missing = [tool for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo") if shutil.which(tool) is None]
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"CI must install {', '.join(missing)} (.ci/run)")
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+
+
+@pytest.fixture
+def document(cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:  # noqa: F811
+    out = tmp_path / "out"
+    assert main(["digest", "halfmonth", "--period", "2026-11-20", "--dry-run", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2026年11月下半月半月报已汇总" in printed and "已写入" in printed
+    return out / "半月报-2026-11-16.docx"
+
+
+def test_the_document_has_the_parts_of_a_government_document(document: Path) -> None:
+    opened = Document(str(document))
+    paragraphs = [p.text for p in opened.paragraphs if p.text.strip()]
+    assert paragraphs[0] == TITLE
+    assert paragraphs[1] == "区重点项目办〔2026〕第22期"
+    assert "一、总体情况" in paragraphs and "二、各项目进展情况" in paragraphs and "三、未报送情况" in paragraphs
+    sections = [p for p in paragraphs if p.startswith("（") and "ZD2026-" in p]
+    [table] = opened.tables
+    assert [cell.text for cell in table.rows[0].cells][:3] == ["序号", "项目编号", "项目名称"]
+    assert len(sections) == len(table.rows) - 1 > 30  # the sample's projects still being built
+    assert sections[0].startswith("（一）") and sections[-1].startswith(f"（{an2cn(len(sections))}）")
+    section = opened.sections[0]
+    assert round(section.page_width.mm) == 210 and round(section.left_margin.mm) == 28
+    with zipfile.ZipFile(document) as archive:
+        footers = [archive.read(name).decode() for name in archive.namelist() if name.startswith("word/footer")]
+    assert any("PAGE" in xml and "fldChar" in xml for xml in footers)
+    title_run = opened.paragraphs[0].runs[0]
+    assert title_run.font.size.pt == 22
+
+
+def test_the_pages_render_with_chinese_text(document: Path, tmp_path: Path) -> None:
+    _tools()
+    pdf_dir = tmp_path / "pdf"
+    env = {**os.environ, "HOME": str(tmp_path)}  # LibreOffice writes its profile under HOME
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(pdf_dir), str(document)],
+                   check=True, capture_output=True, timeout=180, env=env)
+    pdf = pdf_dir / f"{document.stem}.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert pages >= 3  # 42 projects with a table and a section each
+    text = "".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                                  text=True).stdout.split())
+    assert TITLE in text and "一、总体情况" in text and "ZD2026-001" in text
+    assert "—2—" in text  # the page number field, filled in by the word processor
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "2", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    for picture in sorted(tmp_path.glob("page-*.png")):
+        with Image.open(picture) as image:
+            gray = image.convert("L")
+            dark = sum(gray.histogram()[:128])
+            assert dark > gray.width * gray.height * 0.005, f"{picture.name} looks blank"
+
+
+def test_markup_mistakes_are_template_bugs() -> None:
+    with pytest.raises(ValueError, match="unknown block"):
+        gongwen.parse("heading|一、总体情况")
+    with pytest.raises(ValueError, match="outside a table"):
+        gongwen.parse("row|1|2")
+    blocks = gongwen.parse("p|A &amp; B|C\n\ntable|x|y\nrow|1|2\nrow|3|4")
+    assert blocks[0].text == "A & B|C" and blocks[1].rows == [["1", "2"], ["3", "4"]]

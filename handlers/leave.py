@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
 from storage import audit, outbox
 from storage import leaves as leave_repo
@@ -26,9 +26,11 @@ SHOWN = 30  # leaves one list shows
 
 def register(registry: CommandRegistry) -> None:
     """/leave, for liaisons (their own leave) and admins (anyone's)."""
-    registry.add(Command("leave", "请假(可指定代理人)/ 查看与销假", leave_command,
+    registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
                          roles=frozenset({"liaison", "admin"}),
-                         usage="/leave 开始日期 [结束日期] [代理人姓名]"))
+                         usage="/leave 开始日期 [结束日期] [代理人姓名]",
+                         more=(Use(frozenset({"admin"}), "登记请假（可为他人）、查看全部请假与销假",
+                                   "/leave [姓名] 开始日期 [结束日期] [代理人姓名] 或 /leave 全部"),)))
 
 
 async def leave_command(ctx: Context, args: str) -> None:

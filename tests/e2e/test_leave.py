@@ -160,6 +160,9 @@ async def test_leave_listed_refused_and_ended(cloned: TelegramHarness, settings)
     assert "已登记 郝芳 的请假：2026-09-29 至 2026-09-30" in done.text
     calls = await office.deliver()
     assert any("未指定代理人" in t for t in texts(HAO, calls))
+    everyone = await tg.send(ADMIN, "/leave 全部")
+    assert "全部请假" in everyone.text and "郝芳 2026-09-29 至 2026-09-30，无代理人" in everyone.text
+    assert everyone.buttons == ["销假 郝芳 09-29起"]
     assert "已有请假" in (await tg.send(HAO, "/leave 9-30 10-2")).text
     calls, _ = await _remind_day(office, 9, 29)
     assert reminders_in(HAO, calls) == []

@@ -96,7 +96,8 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
                 duties.append(duty)
             if asked is not None and duty.last_day != today:
                 missing[asked].append(duty)
-        names = await _names(session, [p for p in missing if p not in {d.liaison_id for d in all_duties}])
+        liaisons = {d.liaison_id: d.liaison for d in all_duties}
+        names = liaisons | await _names(session, [p for p in missing if p not in liaisons])
         slot_name = slot.strftime("%H%M")
         concerns: list[Concern] = []
         for liaison_id, projects in missing.items():
@@ -107,8 +108,7 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
                 person_id=liaison_id, key=f"remind:{today}:{slot_name}:{liaison_id}",
                 reply=Reply(html=html, buttons=tuple((b,) for b in buttons)),
                 line=renderer.render("reminder_line", projects=projects), buttons=buttons))
-            own = next((d.liaison for d in all_duties if d.liaison_id == liaison_id), None)
-            result.reminded.append(own or names.get(liaison_id, str(liaison_id)))
+            result.reminded.append(names.get(liaison_id, str(liaison_id)))
         if slot == max(settings.reminder_times):
             for duty in duties:
                 missed = _missed_working_days(calendar, duty, today, leaves)

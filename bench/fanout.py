@@ -94,7 +94,7 @@ _kind: contextvars.ContextVar[str] = contextvars.ContextVar("fault_kind", defaul
 
 
 class MixedFault:
-    """What the fake's fault hook reads (``times``, ``rate``, ``delay``, ``error()``), choosing one kind of
+    """What the fake's fault hook reads (``after``, ``times``, ``rate``, ``delay``, ``error()``), choosing one kind of
     failure per failing call. The fake reads ``delay`` (twice) and then ``error()``, all in the task serving
     the request: the kind chosen at the first read is kept in a context variable until ``error()``, so
     concurrent requests do not mix their kinds up."""
@@ -104,6 +104,7 @@ class MixedFault:
         self.rate = rate
         self.kinds = kinds
         self.hold = read_timeout + 1.0  # a "timeout" answers only after the client gave up
+        self.after = 0  # no calls pass untouched first
         self.times: int | None = None
         self.timeout_delivers = timeout_delivers
         self.injected: Counter[str] = Counter()

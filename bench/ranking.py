@@ -57,6 +57,7 @@ if str(REPO) not in sys.path:
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.clock import SHANGHAI  # noqa: E402
+from bot.domain.duties import REPORTING_STAGES  # noqa: E402
 from bot.domain.periods import period_containing  # noqa: E402
 from bot.domain.progress import STAGES  # noqa: E402
 from bot.services.standings import compute_standings, project_standings  # noqa: E402
@@ -66,6 +67,7 @@ from storage.models import Base, Person, Problem, ProblemEvent, Project, Report,
 from storage.settings import load_calendar  # noqa: E402
 from storage.standings import (  # noqa: E402
     STANDINGS_INDEX,
+    due_days_by_stage,
     report_aggregate,
     report_aggregate_query,
     reported_days_query,
@@ -274,8 +276,8 @@ async def bench(db: Database, args: argparse.Namespace, *, reuse: bool = False) 
 
     # The parts, once each, to see where the time goes.
     async with db.session() as session:
-        working_days = window_working_days(calendar, window_start, cutoff)
-        t_reports, _ = await timed(lambda: report_aggregate(session, cutoff=cutoff, working_days=working_days,
+        due = due_days_by_stage(calendar, window_start, cutoff, REPORTING_STAGES)
+        t_reports, _ = await timed(lambda: report_aggregate(session, cutoff=cutoff, due=due,
                                                             window_start=window_start))
         t_projects, projects = await timed(lambda: project_standings(
             session, cutoff=cutoff, window_start=window_start, calendar=calendar))
@@ -324,8 +326,9 @@ async def explain(db: Database, cutoff: date, window_start: date, calendar: Any)
 
     dialect = sqlite.dialect() if db.is_sqlite else postgresql.dialect()
     index = STANDINGS_INDEX if db.is_sqlite else None
-    queries = [report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index),
-               reported_days_query(working_days=window_working_days(calendar, window_start, cutoff))]
+    days_query = reported_days_query(due=due_days_by_stage(calendar, window_start, cutoff, REPORTING_STAGES))
+    assert days_query is not None, "no working day in the window"
+    queries = [report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index), days_query]
     compiled = [str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True})) for q in queries]
     prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
     async with db.session() as session:

@@ -458,8 +458,10 @@ async def _digest(settings: Settings, args: argparse.Namespace) -> int:
                 files = "、".join(p.name for p in rendered.files.values())
                 print(f"已写入 {args.out}:bulletin.txt、bulletin.html、{files}")
                 return 0
+        from bot.services.web_links import public_base
+
         produced = await digests.produce(core.db, core.deps.renderer, period=period, now=core.clock.now(),
-                                         files_root=settings.data_dir)
+                                         files_root=settings.data_dir, web_url=public_base(settings.web_public_url))
         if produced is None:
             raise CliError(f"{period.name} 的通报已经发送过,每期只发一次。可用 --dry-run 重新生成查看。")
         stats = await deliver_outbox(core)

@@ -113,6 +113,7 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
+    from bot.services.web_links import public_base
     from jobs import digests, escalation, halfmonth, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
     from storage import processed
@@ -129,7 +130,8 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
 
     async def digest_tick() -> None:
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),
-                                              files_root=core.settings.data_dir, workers=core.workers):
+                                              files_root=core.settings.data_dir, workers=core.workers,
+                                              web_url=public_base(core.settings.web_public_url)):
             log.info("bulletin produced: %s", produced)
         compiled = (await halfmonth.run(core.db, renderer, now=core.clock.now(),
                                         files_root=core.settings.data_dir)).compiled
@@ -253,6 +255,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                              webhook_handler(telegram.application, secret))
     if wecom is not None:
         add_wecom_routes(http, wecom)
+    from bot.web.server import add_web_routes
+
+    add_web_routes(http, db=core.db, clock=core.clock, settings=settings)  # the pages (驾驶舱) under /web/
     runner = web.AppRunner(http)
     try:
         async with AsyncExitStack() as stack:

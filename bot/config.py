@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     http_port: int = Field(8080, alias="HTTP_PORT")
     metrics_token: SecretStr | None = Field(None, alias="METRICS_TOKEN")
 
+    # The web pages (bot.web): the public address people open, and the idle limit of a signed-in browser.
+    web_public_url: str | None = Field(None, alias="WEB_PUBLIC_URL")
+    web_session_idle_hours: float = Field(12, alias="WEB_SESSION_IDLE_HOURS", gt=0)
+    wecom_oauth_base: str = Field("https://open.weixin.qq.com", alias="WECOM_OAUTH_BASE")
+
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")
     log_format: Literal["text", "json"] = Field("text", alias="LOG_FORMAT")
     invite_ttl_hours: int = Field(72, alias="INVITE_TTL_HOURS", ge=1)

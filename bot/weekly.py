@@ -13,8 +13,9 @@ Decisions made here (and relied on by the bulletins):
   "未填写" pseudo-town would be praised or urged like a real one); they still count for their lead
   unit, for the project ranking and for the start/finish rates.
 - A group's investment part is ``investment_index`` over its projects' completion rates; its
-  punctuality part is the pooled share of working days with a report over all its projects (every
-  project has the same window, so this is the mean of the projects' punctualities); its problem part
+  punctuality part is the pooled share of due days with a report over all its projects (a day is due
+  as ``bot.domain.duties.report_due`` says: a 竣工/投产 project owes none, so it neither lowers nor raises
+  its group's share; a group whose projects owed nothing has no punctuality part); its problem part
   is the share of problems closed within deadline of the unit with the group's name (for a town, the
   town government as a unit answering problems), None when nothing was due.
 - Praise and urge lists are the top and bottom ``praise_n`` ranked projects (ties with the n-th are

@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.chat_ids import telegram_group_id
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
-from bot.domain.paging import page_of
+from bot.domain.paging import Page, page_number, page_of
 from bot.render import html_to_plain
 from handlers import broadcast
 from handlers.commands import Command, CommandRegistry
@@ -266,18 +266,21 @@ async def outbox_command(ctx: Context, _args: str) -> None:
 
 
 async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
-    rows = await outbox.failed_messages(ctx.session, limit=OUTBOX_SHOWN)
-    total = int(await ctx.session.scalar(select(func.count(OutboxMessage.id)).where(
-        OutboxMessage.state.in_(outbox.UNDELIVERED_STATES))) or 0)
+    """One page of the notices that did not get through (``ctx.page``; the first after a retry)."""
+    total = await outbox.count_failed(ctx.session)
+    number, pages = page_number(total, ctx.page if done is None else 1, OUTBOX_SHOWN)
+    rows = await outbox.failed_messages(ctx.session, limit=OUTBOX_SHOWN, offset=(number - 1) * OUTBOX_SHOWN)
+    page: Page[Any] = Page(items=list(rows), number=number, pages=pages, total=total)
     backlog = await outbox.backlog(ctx.session, now=ctx.now)
     names = await _person_names(ctx, {r.person_id for r in rows if r.person_id is not None})
     shown = [_outbox_row(r, names) for r in rows]
     buttons = [[Button(f"重试 #{r.id}", f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
     if rows:
         buttons.append([Button("全部重试", f"{OUTBOX_PREFIX}:all")])
+    buttons += page_buttons("outbox", page)
     age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
     held, held_total, invite_buttons = await _held_shown(ctx)
-    ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done,
+    ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done, page=page,
               held=held, held_total=held_total, buttons=invite_buttons + buttons)
 
 

@@ -24,7 +24,7 @@ from bot.services.invites import ROLES, create_invite
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import audit, conversations, outbox, people
+from storage import audit, conversations, outbox, people, web_sessions
 from storage import projects as project_repo
 from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
 
@@ -285,6 +285,7 @@ async def _deactivate(ctx: Context, person: Person) -> None:
         ctx.reply("admin_people_refused", reason="already_inactive", person=person)
         return
     person.active = False
+    await web_sessions.end_sessions_of(ctx.session, person_id=person.id, now=ctx.now)  # signed out of the web
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.deactivate",
                        object_type="person", object_key=str(person.id), detail={"name": person.name})
     ctx.reply("admin_people_deactivated", person=person, items=await open_items(ctx.session, person))

@@ -1,5 +1,7 @@
 """Corrections of past reports: one-shot `/correct CODE DAY AMOUNT [PROGRESS] 理由：…` or guided (project →
-the day's report → new amount → new progress → reason → 确认 showing old → new).
+the day's report → new amount → new progress → reason → 确认 showing old → new). A liaison picks among their
+projects; an admin finds any project by code or name (`/correct 城北`, paged). An amount that reads more
+than one way is asked back with a button per reading, as /report does.
 
 A correction is a new version of the day's report replacing the old one (storage.corrections); who may
 correct what is a domain rule (bot.domain.corrections).
@@ -7,16 +9,21 @@ correct what is a domain rule (bot.domain.corrections).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.corrections import correction_refusal, oldest_correctable, parse_correction_line
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_index, is_digits
 from bot.domain.messages import Button
-from bot.domain.report_line import exceeds_remaining
+from bot.domain.paging import page_of
+from bot.domain.report_line import Reading, exceeds_remaining
 from handlers.context import Context
+from handlers.paging import page_buttons
+from handlers.readings import reading_buttons, saved_readings
 from storage import conversations, corrections
 from storage import projects as project_repo
 from storage.corrections import Correctable
@@ -27,6 +34,7 @@ from storage.settings import load_calendar
 FLOW = "correct"
 PREFIX = "cr"
 _CANCEL = Button("取消", f"{PREFIX}:cancel")
+SEARCH_PAGE = 8  # projects to a page of an admin's search
 
 
 def _admin(ctx: Context) -> bool:
@@ -100,6 +108,17 @@ async def correct_command(ctx: Context, args: str) -> None:
         await _ask_project(ctx)
         return
     parsed = parse_correction_line(args, ctx.today)
+    if parsed is not None and parsed.day is None and args.split()[1:] == []:  # only a code: pick its day
+        if _admin(ctx) and await project_repo.get_project_by_code(ctx.session, code=parsed.code) is None:
+            await _search(ctx, args)
+            return
+        project = await _project(ctx, parsed.code)
+        if project is not None:
+            await _ask_day(ctx, project)
+        return
+    if parsed is None and _admin(ctx):  # an admin looks for any project by code or name
+        await _search(ctx, args)
+        return
     if parsed is None or parsed.day is None:
         ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
         return
@@ -114,7 +133,7 @@ async def correct_command(ctx: Context, args: str) -> None:
         await _ask_amount(ctx, project, old, state)
         return
     if parsed.line.ambiguous:
-        ctx.reply("correct_ambiguous", readings=parsed.line.readings)
+        await _ask_reading(ctx, project, old, {**state, "reason": parsed.reason}, parsed.line.readings)
         return
     amount = await _checked_amount(ctx, project, parsed.line.amount_text or "", old)
     if amount is None:
@@ -127,8 +146,62 @@ async def correct_command(ctx: Context, args: str) -> None:
     await _confirm(ctx, project, old, {**state, "reason": parsed.reason})
 
 
+def _as_corrected(readings: Sequence[Reading], old: Correctable) -> list[Reading]:
+    """The readings as the correction would store them: without a progress text, the old one is kept."""
+    return [replace(r, progress=r.progress or old.progress_text) for r in readings]
+
+
+async def _ask_reading(ctx: Context, project: Project, old: Correctable, state: dict[str, Any],
+                       readings: Sequence[Reading]) -> None:
+    """The amount and progress read more than one way: ask which was meant (as /report does), never guess."""
+    shown = _as_corrected(readings, old)
+    await _save(ctx, {**state, "step": "reading", "readings": saved_readings(shown)})
+    ctx.reply("correct_ask_reading", project=project, old=old, readings=shown,
+              buttons=reading_buttons(shown, PREFIX))
+
+
+async def _pick_reading(ctx: Context, project: Project, old: Correctable, state: dict[str, Any],
+                        index: int) -> None:
+    written, _value, progress = state["readings"][index]
+    amount = await _checked_amount(ctx, project, written, old)
+    if amount is None:
+        await _clear(ctx)
+        return
+    picked = {key: state[key] for key in ("code", "report_id", "day")}
+    picked.update(amount=str(amount), written=written, progress=progress)
+    if state.get("reason"):
+        await _confirm(ctx, project, old, {**picked, "reason": state["reason"]})
+    else:
+        await _ask_reason(ctx, project, old, picked)
+
+
+async def _search(ctx: Context, words: str) -> None:
+    """An admin's search for the project to correct, by code or name: the one found, or a page of buttons
+    (上一页/下一页 as under other long lists; the page is the command again with the same words)."""
+    words = " ".join(words.split())
+    found = await project_repo.find_projects(ctx.session, words=words)
+    if len(found) == 1:
+        project = await _project(ctx, found[0][0])
+        if project is not None:
+            await _ask_day(ctx, project)
+        return
+    if not found:
+        await _save(ctx, {"step": "search"})
+        ctx.reply("correct_search", words=words, found=0, buttons=[[_CANCEL]])
+        return
+    page = page_of(found, ctx.page, SEARCH_PAGE)
+    await _save(ctx, {"step": "project"})
+    buttons = [[Button(f"{code} {name}", f"{PREFIX}:p:{code}")] for code, name in page.items]
+    ctx.reply("correct_pick_project", words=words, page=page,
+              buttons=[*buttons, *page_buttons("correct", page, words), [_CANCEL]])
+
+
 async def _ask_project(ctx: Context) -> None:
     assert ctx.person_id is not None
+    if _admin(ctx):
+        await _save(ctx, {"step": "search"})
+        ctx.reply("correct_search", words="", found=None, buttons=[[_CANCEL]])
+        return
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     if not mine:
         ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
@@ -199,7 +272,10 @@ async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correct
 async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
     """A text message while the guided flow waits for the amount, progress or reason."""
     step, text = state.get("step"), ctx.msg.text.strip()
-    if step in ("project", "day", "confirm"):
+    if step in ("search", "project") and _admin(ctx) and text:
+        await _search(ctx, text)
+        return
+    if step in ("search", "project", "day", "reading", "confirm"):
         ctx.reply("correct_press_button")
         return
     resumed = await _resume(ctx, state)
@@ -219,7 +295,7 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
 
 
 async def correct_button(ctx: Context, data: str) -> None:
-    """Buttons of the flow: project, report, 金额/进度不变, 确认更正, 取消."""
+    """Buttons of the flow: project, report, a reading of an ambiguous amount, 金额/进度不变, 确认更正, 取消."""
     state = await ctx.flow_state(FLOW)
     if data == "cancel":
         await _clear(ctx)
@@ -250,6 +326,9 @@ async def correct_button(ctx: Context, data: str) -> None:
         await _ask_reason(ctx, project, old, {**state, "progress": old.progress_text})
     elif data == "ok" and step == "confirm":
         await _store(ctx, project, old, state)
+    elif data.startswith("r:") and step == "reading" \
+            and (index := as_index(data[2:], len(state.get("readings", [])))) is not None:
+        await _pick_reading(ctx, project, old, state, index)
     else:
         ctx.reply("button_expired")
 

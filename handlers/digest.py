@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from bot.clock import SHANGHAI
 from bot.domain.messages import Attachment
 from bot.domain.standings import Standings
-from bot.services.standings import compute_standings
+from bot.services.standings import current_standings
 from handlers.context import Context
-from storage.settings import load_calendar, load_digest_settings
+from handlers.web import web_button
 from storage.standings import problem_rows
 
 
 async def _current(ctx: Context) -> Standings:
     """Standings as of today; punctuality over this week so far."""
-    today = ctx.today
-    calendar = await load_calendar(ctx.session)
-    settings = await load_digest_settings(ctx.session)
-    return await compute_standings(
-        ctx.session, period=today.isoformat(), cutoff=today, window_start=today - timedelta(days=today.weekday()),
-        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
-    )
+    return await current_standings(ctx.session, today=ctx.today)
 
 
 async def rank_command(ctx: Context, _args: str) -> None:
@@ -40,8 +33,8 @@ async def rank_command(ctx: Context, _args: str) -> None:
             if p.liaison_id == person.id or p.lead_official_id == person.id
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
-    ctx.reply("rank", s=standings, mine=mine, unit=unit if "unit" in roles else None, overview=overview,
-              ranked=ranked)
+    ctx.reply("rank", [web_button(ctx)], s=standings, mine=mine, unit=unit if "unit" in roles else None,
+              overview=overview, ranked=ranked)
 
 
 async def export_command(ctx: Context, _args: str) -> None:

@@ -10,6 +10,7 @@ from bot.domain.leave import on_leave
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from handlers.context import Context
+from handlers.web import web_button
 from storage import approvals as approval_repo
 from storage import corrections
 from storage import leaves as leave_repo
@@ -72,7 +73,8 @@ async def show_project(ctx: Context, code: str) -> None:
         return
     project, figures = found
     history = await corrections.corrections_of(ctx.session, code=project.code)
-    ctx.reply("project", history=history, **await project_card(ctx, project, figures=figures, with_approvals=True))
+    ctx.reply("project", [web_button(ctx, f"/web/project/{project.code}")], history=history,
+              **await project_card(ctx, project, figures=figures, with_approvals=True))
 
 
 async def project_button(ctx: Context, data: str) -> None:

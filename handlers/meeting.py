@@ -18,14 +18,14 @@ from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
 from bot.domain.limits import DECISION_TEXT_MAX
-from bot.domain.messages import Reply
+from bot.domain.paging import page_of
 from bot.domain.promises import on_working_day
 from bot.domain.workdays import WorkCalendar
-from bot.html_split import split_html
 from bot.services import problems as service
 from bot.services.standings import compute_standings
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.paging import page_buttons
 from storage import audit
 from storage import people as people_repo
 from storage.models import Problem, Unit
@@ -35,6 +35,7 @@ ADMIN = frozenset({"admin"})
 NEAR_WORKING_DAYS = 2
 TEXT_MAX = DECISION_TEXT_MAX
 PREVIEW = 40
+AGENDA_PAGE = 15  # entries (problems, red projects, decisions) on one page of /meeting
 
 
 def register(registry: CommandRegistry) -> None:
@@ -94,7 +95,8 @@ def grouped(items: Sequence[AgendaItem]) -> list[tuple[int, list[tuple[str, list
 
 
 async def meeting_command(ctx: Context, _args: str) -> None:
-    """The agenda of a dispatch meeting, as one message (several if it is long)."""
+    """The agenda of a dispatch meeting, a page at a time (``ctx.page``): its three parts in order, every
+    part's heading on every page, with its count and where its entries are when none is on this page."""
     today = ctx.today
     calendar = await load_calendar(ctx.session)
     settings = await load_digest_settings(ctx.session)
@@ -108,13 +110,23 @@ async def meeting_command(ctx: Context, _args: str) -> None:
     )
     reds = [p for p in standings.projects if p.light == "red"]
     decisions = [p for p in problems if p.project_id is None]
-    html = ctx.deps.renderer.render(
-        "meeting_agenda", today=today, groups=grouped(items), count=len(items),
-        overdue=sum(1 for i in items if i.overdue), reds=reds, decisions=decisions, level_names=LEVEL_NAMES,
-        near=NEAR_WORKING_DAYS, schedule=standings.schedule,
-    )
-    for part in split_html(html):
-        ctx.outcome.replies.append(Reply(html=part))
+    in_order = [item for _level, units in grouped(items) for _unit, unit_items in units for item in unit_items]
+    entries: list[tuple[str, object]] = ([("item", i) for i in in_order] + [("red", p) for p in reds]
+                                         + [("decision", d) for d in decisions])
+    page = page_of(entries, ctx.page, AGENDA_PAGE)
+    first_page = {part: 1 + index // AGENDA_PAGE
+                  for index, (part, _entry) in reversed(list(enumerate(entries)))}
+    shown = {part: [entry for kind, entry in page.items if kind == part] for part in ("item", "red", "decision")}
+    unit_counts: dict[tuple[int, str], int] = {}
+    for item in items:
+        key = (item.problem.level, item.problem.unit.name)
+        unit_counts[key] = unit_counts.get(key, 0) + 1
+    ctx.reply("meeting_agenda", page_buttons("meeting", page), today=today,
+              groups=grouped(shown["item"]), count=len(items),  # type: ignore[arg-type]
+              overdue=sum(1 for i in items if i.overdue), reds=shown["red"], red_count=len(reds),
+              decisions=shown["decision"], decision_count=len(decisions), level_names=LEVEL_NAMES,
+              near=NEAR_WORKING_DAYS, schedule=standings.schedule, page=page, first_page=first_page,
+              unit_counts=unit_counts)
 
 
 # --- /decide ---------------------------------------------------------------------------------------

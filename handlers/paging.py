@@ -1,5 +1,6 @@
-"""上一页/下一页 under a long list (/issues, /people, /audit): the buttons, and what pressing one does — the list's
-command again, for the caller's roles as checked for the command, showing the page asked for."""
+"""上一页/下一页 under a long list (/issues, /people, /audit, /outbox, /meeting, an admin's /correct search):
+the buttons, and what pressing one does — the list's command again, for the caller's roles as checked for the
+command, showing the page asked for."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bot.domain.paging import Page
 from handlers.context import Context
 
 PREFIX = "pg"
-PAGED = frozenset({"issues", "people", "audit"})  # the commands whose lists page
+PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct"})  # the commands whose lists page
 DATA_MAX = 64  # bytes of a button's data that Telegram keeps
 
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.domain import scope
 from bot.domain.dates import split_leading_day
 from bot.domain.digits import as_index
-from bot.domain.escalation import ACTIVE, CATEGORIES
+from bot.domain.escalation import CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
+from bot.domain.scope import Act, Viewer
 from bot.services import extensions, reassignment
 from bot.services import problems as service
+from bot.services import scope as scope_service
+from bot.services.scope import facts_of, problem_facts
 from handlers import reassign
 from handlers.context import Context
 from handlers.paging import page_buttons
@@ -22,6 +26,7 @@ from storage import audit, conversations
 from storage import problems as repo
 from storage import projects as project_repo
 from storage.models import Problem, Project, Unit
+from storage.scope import project_facts, viewer_of
 from storage.settings import load_calendar, load_policy
 
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
@@ -48,45 +53,43 @@ async def _clear(ctx: Context) -> None:
                                            user_id=ctx.msg.user_id)
 
 
-# --- who may do what -------------------------------------------------------------------------------
+# --- who may do what (bot.domain.scope) ---------------------------------------------------------
 
-def _handles(ctx: Context, problem: Problem) -> bool:
-    return ctx.person is not None and "unit" in ctx.roles and ctx.person.unit_id == problem.unit_id
-
-
-def _is_raiser(ctx: Context, problem: Problem) -> bool:
-    return ctx.person is not None and ctx.person.id == problem.raised_by_id
+# The act each problem button stands for (pb:<code>:<id>).
+BUTTON_ACTS = {"acc": Act.ACCEPT, "ans": Act.ANSWER, "rea": Act.REASSIGN, "rsv": Act.RESOLVE, "cfm": Act.CONFIRM,
+               "rop": Act.REOPEN, "cmt": Act.COMMENT}
 
 
-async def _on_problem(ctx: Context, problem: Problem) -> bool:
-    if ctx.person is None:
-        return False
-    if "admin" in ctx.roles:
-        return True
-    return any(p.id == ctx.person.id for p in await repo.people_on(ctx.session, problem=problem))
-
-
-async def _may_comment(ctx: Context, problem: Problem) -> bool:
-    if ctx.person is None:
-        return False
-    if ctx.roles & {"admin", "top"} or (problem.project is not None
-                                         and problem.project.lead_official_id == ctx.person.id):
-        return True
-    holders = await repo.level_holders(ctx.session, problem=problem, level=problem.level)
-    return problem.level > 0 and any(p.id == ctx.person.id for p in holders)
+def _viewer(ctx: Context) -> Viewer | None:
+    return viewer_of(ctx.person) if ctx.person is not None else None
 
 
 async def _load(ctx: Context, token: str) -> Problem | None:
-    """The problem named by "W0007", if it exists and the caller is on it; replies otherwise."""
+    """The problem named by "W0007", if it exists and the caller sees it (bot.domain.scope); replies
+    otherwise."""
     number = repo.parse_number(token) if token else None
     if number is None:
         ctx.reply("problem_usage")
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
-    if problem is None or not await _on_problem(ctx, problem):
+    viewer = _viewer(ctx)
+    if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
         ctx.reply("problem_not_found", number=f"W{number:04d}")
         return None
     return problem
+
+
+def button_act(button: Button) -> Act | None:
+    """The act a problem button (pb:<code>:<id>) stands for; None for any other button."""
+    prefix, _, rest = button.data.partition(":")
+    return BUTTON_ACTS.get(rest.partition(":")[0]) if prefix == ACTION_PREFIX else None
+
+
+def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Button]]:
+    """The buttons of `rows` the caller may press: those of an act among `acts`, and any that stands for
+    no act (查看详情…); rows left empty are dropped."""
+    kept = [[b for b in row if button_act(b) is None or button_act(b) in acts] for row in rows]
+    return [row for row in kept if row]
 
 
 # --- raising ---------------------------------------------------------------------------------------
@@ -135,7 +138,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
-    if ctx.person is None or project.liaison_id != ctx.person.id:
+    if ctx.person is None or not scope.may_raise(viewer_of(ctx.person), project_facts(project)):
         ctx.reply("problem_not_your_project", project=project)
         return None
     return project
@@ -260,23 +263,29 @@ async def show(ctx: Context, problem: Problem) -> None:
 
 
 async def _buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
-    """What the caller can do on the problem in its state, as buttons."""
-    if _handles(ctx, problem) and problem.status in ACTIVE:
-        return service.unit_buttons(problem)
-    if _is_raiser(ctx, problem) and problem.status == "resolved":
-        return service.raiser_buttons(problem)
-    if await _may_comment(ctx, problem) and problem.status != "closed":
-        return [[Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")]]
-    return []
+    """A button for each act the caller may take on the problem in its state (bot.domain.scope)."""
+    viewer = _viewer(ctx)
+    acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
+    buttons: list[list[Button]] = []
+    if acts & scope.UNIT_ACTS:
+        buttons += pressable(service.unit_buttons(problem), acts)
+    if acts & scope.RAISER_ACTS:
+        buttons += pressable(service.raiser_buttons(problem), acts)
+    if Act.COMMENT in acts:
+        buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
+    return buttons
 
 
 async def issues_command(ctx: Context, args: str) -> None:
-    """My queue: problems I raised, my unit holds, or that reached me."""
-    assert ctx.person is not None
+    """The problems the caller sees (bot.domain.scope), most urgent first: a liaison's projects' and those
+    they raised, their unit's, a 包抓领导's projects', all for top officials and admins."""
+    viewer = _viewer(ctx)
+    assert viewer is not None
     include_closed = args.strip() in {"all", "全部"}
-    queue = await repo.queue_for(ctx.session, person=ctx.person, include_closed=include_closed)
+    queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
     page = page_of(queue, ctx.page, ISSUES_PAGE)
-    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed,
+    overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}
+    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed, overdue=overdue,
               buttons=page_buttons("issues", page, "all" if include_closed else ""))
 
 
@@ -303,32 +312,15 @@ async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
 
 
 async def _refusal(ctx: Context, action: str, problem: Problem) -> str | None:
-    """Why the caller may not take `action` now (a reason of problem_refused), or None."""
-    if action in {"accept", "answer", "reassign", "resolve"}:
-        if not _handles(ctx, problem):
-            return "not_unit"
-        if problem.status == "closed":
-            return "already_closed"
-        if problem.status == "resolved":
-            return "resolved"
-        if action == "accept" and problem.status != "open":
-            return "already_accepted"
-        if action == "reassign" and await reassignment.pending_request(ctx.session, problem) is not None:
-            return "reassign_pending"
-    elif action in {"confirm", "reopen"}:
-        as_admin = not _is_raiser(ctx, problem) and "admin" in ctx.roles
-        if not _is_raiser(ctx, problem) and not (as_admin and action == "confirm"):
-            return "not_raiser"
-        if problem.status == "closed":
-            return "already_closed"
-        if problem.status != "resolved":
-            return "not_resolved"
-    elif action == "comment":
-        if not await _may_comment(ctx, problem):
-            return "not_leader"
-        if problem.status == "closed":
-            return "already_closed"
-    return None
+    """Why the caller may not take `action` now (a reason of problem_refused), or None: the scope rules
+    (bot.domain.scope), and for a reassignment whether one is already waiting."""
+    viewer = _viewer(ctx)
+    if viewer is None:
+        return "not_unit"
+    reason = scope.refusal(viewer, await problem_facts(ctx.session, problem), Act(action))
+    if reason is None and action == "reassign" and await reassignment.pending_request(ctx.session, problem):
+        return "reassign_pending"
+    return reason
 
 
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
@@ -352,7 +344,8 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     elif action == "resolve":
         await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=text or "已解决", now=ctx.now)
     elif action == "confirm":
-        as_admin = not _is_raiser(ctx, problem)
+        as_admin = scope.acts_as_admin(viewer_of(ctx.person), await problem_facts(ctx.session, problem),
+                                       Act.CONFIRM)
         await service.confirm(ctx.session, deps, problem, actor=ctx.person, as_admin=as_admin, now=ctx.now)
     elif action == "reopen":
         await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.amounts import AmountError, format_wan, parse_amount
+from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import as_index
 from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
@@ -13,6 +13,7 @@ from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_l
 from handlers import stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
+from handlers.readings import reading_buttons, saved_readings
 from storage import audit, conversations
 from storage import leaves as leave_repo
 from storage import projects as project_repo
@@ -44,16 +45,6 @@ def _buttons_edit(photo_count: int) -> list[list[Button]]:
     if photo_count:
         rows[1].append(Button("清空照片", f"{PREFIX}:e:nophotos"))
     rows.append([Button("不修改，返回核对", f"{PREFIX}:e:back"), Button("取消", f"{PREFIX}:cancel")])
-    return rows
-
-
-def _buttons_readings(line: ReportLine) -> list[list[Button]]:
-    """One button per reading of an ambiguous line, saying amount and progress as they would be stored."""
-    rows = []
-    for i, reading in enumerate(line.readings):
-        progress = reading.progress if len(reading.progress) <= 16 else reading.progress[:16] + "…"
-        rows.append([Button(f"{format_wan(reading.amount)} 万元，进度「{progress or '无'}」", f"{PREFIX}:r:{i}")])
-    rows.append([Button("都不对，取消", f"{PREFIX}:cancel")])
     return rows
 
 
@@ -227,10 +218,10 @@ async def _ask_reading(ctx: Context, line: ReportLine) -> None:
     project = await _own_project(ctx, line.code)
     if project is None:
         return
-    readings = [[r.amount_text, str(r.amount), r.progress] for r in line.readings]
-    await _save_state(ctx, {"step": "reading", "code": project.code, "readings": readings,
+    await _save_state(ctx, {"step": "reading", "code": project.code, "readings": saved_readings(line.readings),
                             "photos": list(ctx.msg.photos)})
-    ctx.reply("report_ask_reading", project=project, readings=line.readings, buttons=_buttons_readings(line))
+    ctx.reply("report_ask_reading", project=project, readings=line.readings,
+              buttons=reading_buttons(line.readings, PREFIX))
 
 
 async def report_caption(ctx: Context, caption: str) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.domain.messages import Incoming, Outcome, Reply
+from bot.services.invites import looks_like_code
 from handlers import (
     admin_import,
     admin_ops,
@@ -24,8 +26,9 @@ from handlers import (
     report,
     stage_events,
     start,
+    web,
 )
-from handlers.commands import Command, CommandRegistry, Use
+from handlers.commands import Command, CommandRegistry, Handler, Use
 from handlers.context import Context, Deps
 from storage import conversations, people, processed
 from storage.db import wrote
@@ -49,6 +52,14 @@ def describe(msg: Incoming) -> str:
             f"photos={len(msg.photos)} text={what!r}")
 
 
+def _for_unit(name: str, description: str, handler: Handler, usage: str) -> Command:
+    """A command of the unit's handlers, which admins also use for a unit that has none (代办,
+    bot.domain.scope)."""
+    return Command(name, description, handler, roles=frozenset({"unit", "admin"}), usage=usage,
+                   more=(Use(frozenset({"unit"}), description),
+                         Use(frozenset({"admin"}), f"代办:{description}(单位没有经办人时)")))
+
+
 def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
@@ -58,7 +69,9 @@ def build_commands() -> CommandRegistry:
                          usage="/report 项目编号 金额 形象进度", light=True))
     registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
     registry.add(Command("correct", "更正近几个工作日的填报（须写理由）", correct.correct_command,
-                         roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…"))
+                         roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…",
+                         more=(Use(frozenset({"admin"}), "更正任一项目的填报（须写理由）",
+                                   "/correct 项目编号或名称 或 /correct 项目编号 日期 金额 理由：…"),)))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
     leave.register(registry)  # /leave
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
@@ -66,22 +79,23 @@ def build_commands() -> CommandRegistry:
                          more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
                                    "/issue 项目编号 类别 问题描述 或 /issue 问题编号"),)))
     registry.add(Command("issues", "我的问题清单", problems.issues_command))
-    unit = frozenset({"unit"})
-    registry.add(Command("accept", "受理问题", problems.command_for("accept"), roles=unit, usage="/accept 问题编号"))
-    registry.add(Command("answer", "答复问题(可写承诺日期)", problems.command_for("answer"), roles=unit,
-                         usage="/answer 问题编号 [2026-12-10] 办理方案"))
-    registry.add(Command("reassign", "申请改派", problems.command_for("reassign"), roles=unit,
-                         usage="/reassign 问题编号 理由"))
-    registry.add(Command("resolved", "报告问题已解决", problems.command_for("resolve"), roles=unit,
-                         usage="/resolved 问题编号 办理结果"))
+    registry.add(_for_unit("accept", "受理问题", problems.command_for("accept"), "/accept 问题编号"))
+    registry.add(_for_unit("answer", "答复问题(可写承诺日期)", problems.command_for("answer"),
+                           "/answer 问题编号 [2026-12-10] 办理方案"))
+    registry.add(_for_unit("reassign", "申请改派", problems.command_for("reassign"), "/reassign 问题编号 理由"))
+    registry.add(_for_unit("resolved", "报告问题已解决", problems.command_for("resolve"),
+                           "/resolved 问题编号 办理结果"))
     registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
                          roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
     registry.add(Command("reopen", "问题未解决,退回重办", problems.command_for("reopen"),
-                         roles=frozenset({"liaison"}), usage="/reopen 问题编号 理由"))  # only the raiser
+                         roles=frozenset({"liaison", "admin"}), usage="/reopen 问题编号 理由",  # only the raiser
+                         more=(Use(frozenset({"liaison"}), "问题未解决,退回重办"),
+                               Use(frozenset({"admin"}), "您交办的议定事项未解决,退回重办"))))
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("rank", "查看当前排名", digest.rank_command, in_group=True))  # public standings in a group
     registry.add(Command("export", "导出项目台账(Excel)", digest.export_command, roles=frozenset({"admin"})))
+    registry.add(Command("web", "打开驾驶舱网页(一次性登录链接)", web.web_command))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import
@@ -109,6 +123,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     leave.PREFIX: leave.leave_button,
     halfmonth.PREFIX: halfmonth.halfmonth_button,
     stage_events.PREFIX: stage_events.stage_event_button,
+    web.PREFIX: web.web_pressed,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.
@@ -152,6 +167,10 @@ class Router:
                                              chat_id=msg.chat_id, message_key=msg.key)
             if caller.handled:
                 raise _AlreadyHandled
+            if caller.blocked and caller.account_id is not None and not msg.in_group and await people.unblock(
+                    session, account_id=caller.account_id, chat_id=msg.chat_id):
+                log.info("%s:%s wrote again: no longer marked as blocking the bot", msg.channel, msg.chat_id)
+                caller = replace(caller, blocked=False)
             person = None
             if caller.bound and caller.person_id is not None and not self._light(msg):
                 person = await people.get_person_with_roles(session, person_id=caller.person_id)
@@ -217,9 +236,13 @@ class Router:
             return
         command = self.commands.get(msg.command[0]) if msg.command is not None else None
         if command is None or msg.command is None:
+            if msg.command is None and looks_like_code(msg.text):
+                await start.code_in_group(ctx, msg.text.strip(), bare=True)
             return
-        if not command.in_group:
-            start.private_only(ctx, start_code=msg.command[1] if command.name == "start" else "")
+        if command.name == "start" and msg.command[1].split():
+            await start.code_in_group(ctx, msg.command[1].split()[0], bare=False)
+        elif not command.in_group:
+            start.private_only(ctx)
         elif ctx.caller.deactivated:
             ctx.reply("deactivated")
         elif not ctx.bound and not command.public:

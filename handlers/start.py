@@ -3,17 +3,18 @@ pointer to the private chat that group chats get for everything not meant for a 
 
 An unbound sender who types an invite code on its own in a private chat binds as with ``/start <code>``:
 WeCom has no deep link to tap, and people there paste the code they were given (:func:`bare_invite_code`).
-Binding happens only in a private chat: in a group, ``/start <code>`` is answered with a button opening
-the private chat with the code (:func:`private_only`), and a bare code is not read at all.
+Binding happens only in a private chat. A code typed in a group (``/start <code>``, or a live code on its
+own) is no secret any more: it is revoked, the admins are told to issue a new one, and the sender is
+pointed to the private chat (:func:`code_in_group`).
 """
 
 from __future__ import annotations
 
-from bot.domain.messages import Button, Incoming
+from bot.domain.messages import Button, Incoming, Reply
 from bot.services import held_notices
-from bot.services.invites import deep_link, looks_like_code, refusal_for
+from bot.services.invites import looks_like_code, refusal_for, revoke_shown_code
 from handlers.context import Context
-from storage import audit, people
+from storage import audit, outbox, people
 
 
 async def help_command(ctx: Context, _args: str) -> None:
@@ -30,17 +31,38 @@ async def help_command(ctx: Context, _args: str) -> None:
     ctx.reply("help", person=ctx.person, roles=sorted(ctx.roles), commands=commands)
 
 
-def private_only(ctx: Context, *, start_code: str = "") -> None:
-    """Answer a group chat "请私聊我", with a button opening the private chat (carrying an invite code given
-    to /start, so that binding happens there with one tap)."""
-    code = start_code.split()[0] if start_code.split() else ""
-    ctx.reply("private_only", start=bool(code), buttons=[[_private_button(ctx, code)]])
+def private_only(ctx: Context) -> None:
+    """Answer a group chat "请私聊我", with a button opening the private chat."""
+    ctx.reply("private_only", start=False, buttons=[[_private_button(ctx)]])
 
 
-def _private_button(ctx: Context, code: str = "") -> Button:
+async def code_in_group(ctx: Context, code: str, *, bare: bool) -> None:
+    """An invite code typed in a group chat (``/start <code>``, or ``bare``: the code alone), where everyone
+    there can read it. A live code is revoked at once (nobody there can redeem it) and every active admin
+    is told to issue a new one; the sender is told to get a new code and bind in a private chat. A bare
+    text that is no live code is left alone, like any other chatter."""
+    invite = await people.get_invite(ctx.session, code=code) if looks_like_code(code) else None
+    person = await people.get_person(ctx.session, person_id=invite.person_id) if invite else None
+    live = invite is not None and person is not None and refusal_for(invite, person, ctx.now) is None
+    if live:
+        assert invite is not None and person is not None
+        await revoke_shown_code(ctx.session, invite=invite, person=person, now=ctx.now, actor=ctx.actor,
+                                chat=ctx.msg.chat_id)
+        admins = await people.active_admins(ctx.session)
+        reply = Reply(html=ctx.deps.renderer.render("invite_shown_in_group", person=person, role=invite.role,
+                                                    sender=ctx.msg.display_name))
+        await outbox.enqueue_for_people(ctx.session, [
+            outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"invite-shown:{invite.id}:p{admin.id}")
+            for admin in admins], now=ctx.now)
+    elif bare:
+        return
+    ctx.reply("private_only", start=True, revoked=live, buttons=[[_private_button(ctx)]])
+
+
+def _private_button(ctx: Context) -> Button:
+    """A button opening the private chat with the bot (never carrying a code: a group sees the button)."""
     username = ctx.msg.bot_username or ctx.deps.settings.telegram_bot_username
-    url = deep_link(username, code) if looks_like_code(code) else f"https://t.me/{username}"
-    return Button(ctx.deps.renderer.render("private_button").strip(), "", url=url)
+    return Button(ctx.deps.renderer.render("private_button").strip(), "", url=f"https://t.me/{username}")
 
 
 def redeems_code(msg: Incoming) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
-from bot.domain.messages import Reply
+from bot.domain.messages import Button, Reply
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
@@ -155,7 +155,7 @@ async def _skip(session: AsyncSession, renderer: Renderer, period: Period, reaso
 
 
 async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
-                  late: bool = False, workers: Workers | None = None) -> Produced | None:
+                  late: bool = False, workers: Workers | None = None, web_url: str | None = None) -> Produced | None:
     """Produce and send one bulletin, unless it was produced before (then None).
 
     Rendering reads in one transaction and writes nothing, so the seconds it takes for a large district
@@ -175,7 +175,8 @@ async def produce(db: Database, renderer: Renderer, *, period: Period, now: date
         async with db.session() as session:
             session.add(Bulletin(kind=period.kind, period=period.name, produced_at=now, late=late, summary={}))
             await session.flush()  # claims (kind, period): a concurrent producer fails here
-            notices = await _send(session, rendered, now=now, files_root=files_root, renderer=renderer)
+            notices = await _send(session, rendered, now=now, files_root=files_root, renderer=renderer,
+                                  web_url=web_url)
             bulletin = await _get(session, period)
             bulletin.recipients = notices  # type: ignore[union-attr]
             bulletin.summary = {"projects": rendered.projects, "parts": len(rendered.parts)}  # type: ignore[union-attr]
@@ -193,8 +194,20 @@ async def _get(session: AsyncSession, period: Period) -> Bulletin | None:
     return await session.scalar(select(Bulletin).where(Bulletin.kind == period.kind, Bulletin.period == period.name))
 
 
+def _web_buttons(web_url: str | None, index: int, count: int, *, group_channel: str | None = None
+                 ) -> tuple[tuple[Button, ...], ...]:
+    """The 驾驶舱 button under the last part of a bulletin (when the web pages are configured): in a Telegram
+    group a link to the pages (signing in is then /web in a private chat), for a person a button answering
+    with their own sign-in link; a WeCom group robot shows no buttons."""
+    if web_url is None or index != count - 1 or group_channel not in (None, "telegram"):
+        return ()
+    if group_channel == "telegram":
+        return ((Button("打开驾驶舱", "", url=f"{web_url}/web/"),),)
+    return ((Button("在驾驶舱中查看", "web:/web/"),),)
+
+
 async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path,
-                renderer: Renderer) -> int:
+                renderer: Renderer, web_url: str | None = None) -> int:
     period = rendered.period
     key = f"bulletin:{period.kind}:{period.name}"
     parts = rendered.parts
@@ -208,7 +221,9 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     for group in await bulletin_groups(session):
         for index, part in enumerate(parts):
             count += len(await outbox.enqueue_for_chat(session, channel=group.channel, chat_id=group.chat_id,
-                                                       reply=Reply(html=part), key=f"{key}:g{group.id}:{index}",
+                                                       reply=Reply(html=part, buttons=_web_buttons(
+                                                           web_url, index, len(parts), group_channel=group.channel)),
+                                                       key=f"{key}:g{group.id}:{index}",
                                                        now=now))
         for index, attachment in enumerate(attachments):
             count += len(await outbox.enqueue_for_chat(
@@ -218,7 +233,8 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     # lock, and replies to reports wait for it.
     notices: list[PersonNotice] = []
     for person in await people_repo.people_with_role(session, role="top"):
-        notices += [PersonNotice(person.id, Reply(html=part), f"{key}:top:{index}:p{person.id}")
+        notices += [PersonNotice(person.id, Reply(html=part, buttons=_web_buttons(
+                        web_url, index, len(rendered.top_parts))), f"{key}:top:{index}:p{person.id}")
                     for index, part in enumerate(rendered.top_parts)]
         if "chart" in rendered.files:
             notices.append(PersonNotice(person.id, Reply(html=""), f"{key}:top:chart:p{person.id}",
@@ -227,7 +243,8 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         Person.id.in_(sorted(rendered.leaders)), Person.active.is_(True)))).all()) if rendered.leaders else set()
     for leader_id, leader_parts in rendered.leaders.items():
         if leader_id in active:
-            notices += [PersonNotice(leader_id, Reply(html=part), f"{key}:lead:{index}:p{leader_id}")
+            notices += [PersonNotice(leader_id, Reply(html=part, buttons=_web_buttons(
+                            web_url, index, len(leader_parts))), f"{key}:lead:{index}:p{leader_id}")
                         for index, part in enumerate(leader_parts)]
     count += len(await outbox.enqueue_for_people(session, notices, now=now))
     if rendered.failed:
@@ -240,7 +257,8 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
 
 
 async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root: Path,
-                  kinds: tuple[str, ...] = KINDS, workers: Workers | None = None) -> list[Produced]:
+                  kinds: tuple[str, ...] = KINDS, workers: Workers | None = None,
+                  web_url: str | None = None) -> list[Produced]:
     """Produce every bulletin whose time has come and that was not produced yet (the digest tick).
 
     Bulletins that were due before the ledger was first imported are never produced: a fresh install
@@ -272,7 +290,7 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
     produced = []
     for period, late in due:
         result = await produce(db, renderer, period=period, now=now, files_root=files_root, late=late,
-                               workers=workers)
+                               workers=workers, web_url=web_url)
         if result is not None:
             produced.append(result)
     return produced

@@ -349,6 +349,8 @@ class OutboxMessage(Base):
     States: pending → sending → sent | failed (gave up after N tries) | undeliverable (no usable chat
     account) | in_doubt (a send interrupted by a crash: it may have arrived, so only a person sends it
     again); see ``storage.outbox``. ``send_started_at``: when the last claim began the send (None while pending).
+    ``parts_sent``: how many of the messages the notice becomes (a long text is several) reached the chat
+    in tries that failed part-way; the next try sends only the rest.
     """
 
     __tablename__ = "outbox"
@@ -366,6 +368,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BulletinGroup(Base):
@@ -444,6 +447,34 @@ class ProjectApproval(Base):
     done_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class WebLink(Base):
+    """A one-time sign-in link to the web pages (only its token's hash is kept), bound to one person: valid
+    until ``expires_at``, used once (``used_at``). See ``storage.web_sessions``."""
+
+    __tablename__ = "web_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    next_path: Mapped[str] = mapped_column(String(300), default="/web/")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebSession(Base):
+    """A signed-in browser (only the session id's hash is kept): ends on logout (``ended_at``), when idle
+    too long, or when its person is deactivated. See ``storage.web_sessions``."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    via: Mapped[str] = mapped_column(String(20))  # link | telegram | wecom
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Leave(Base):

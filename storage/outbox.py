@@ -96,7 +96,8 @@ def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[
     """The JSON stored for a reply: its HTML, its rows of buttons and an optional file to send with it."""
     payload: dict[str, Any] = {
         "html": reply.html,
-        "buttons": [[{"label": b.label, "data": b.data, **({"url": b.url} if b.url else {})} for b in row]
+        "buttons": [[{"label": b.label, "data": b.data, **({"url": b.url} if b.url else {}),
+                      **({"web_app": True} if b.web_app else {})} for b in row]
                     for row in reply.buttons],
     }
     if attachment is not None:
@@ -109,7 +110,8 @@ def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[
 def reply_from_payload(payload: dict[str, Any]) -> Reply:
     """The reply a stored payload describes."""
     rows = tuple(
-        tuple(Button(label=str(b["label"]), data=str(b["data"]), url=str(b.get("url") or "")) for b in row)
+        tuple(Button(label=str(b["label"]), data=str(b["data"]), url=str(b.get("url") or ""),
+                     web_app=bool(b.get("web_app"))) for b in row)
         for row in payload.get("buttons") or ()
     )
     return Reply(html=str(payload.get("html", "")), buttons=rows)
@@ -257,11 +259,12 @@ async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]], *, 
 
 def _values(
     *, key: str, person_id: int | None, channel: str | None, chat_id: str | None, payload: dict[str, Any],
-    now: datetime, state: str = PENDING, last_error: str | None = None,
+    now: datetime, state: str = PENDING, last_error: str | None = None, parts_sent: int = 0,
 ) -> dict[str, Any]:
     return {
         "dedupe_key": key, "person_id": person_id, "channel": channel, "chat_id": chat_id, "payload": payload,
         "state": state, "attempts": 0, "next_attempt_at": now, "last_error": last_error, "created_at": now,
+        "parts_sent": parts_sent,
     }
 
 
@@ -361,14 +364,16 @@ async def enqueue_for_people(
 
 async def enqueue_for_chat(
     session: AsyncSession, *, channel: str, chat_id: str, reply: Reply, key: str, now: datetime,
-    attachment: Attachment | None = None,
+    attachment: Attachment | None = None, parts_sent: int = 0,
 ) -> list[OutboxMessage]:
-    """Queue a notice to a chat that belongs to no person (a group chat); no-op when the key was used."""
+    """Queue a notice to one chat (a group chat, or a direct reply that could not go out at once); no-op
+    when the key was used. ``parts_sent``: how many of its messages already reached the chat (a direct
+    reply that failed part-way), which the sender will not send again."""
     if await _key_is_used(session, key):
         return []
     return await _insert_new(session, [_values(
         key=_row_key(key, f"{channel}:{chat_id}"), person_id=None, channel=channel, chat_id=str(chat_id),
-        payload=payload_from(reply, attachment=attachment), now=now,
+        payload=payload_from(reply, attachment=attachment), now=now, parts_sent=max(0, parts_sent),
     )])
 
 
@@ -545,25 +550,33 @@ async def mark_sent(
 
 async def mark_retry(
     session: AsyncSession, *, message_id: int, at: datetime, error: str | None, attempt: int | None = None,
-    count_attempt: bool = True,
+    count_attempt: bool = True, parts_sent: int | None = None,
 ) -> bool:
     """Try again at ``at``.
 
     ``count_attempt=False`` gives the claimed attempt back: waiting for flood control is not a failed try.
+    ``parts_sent``: how many of the notice's messages have reached the chat by now (the try failed
+    part-way); the next try starts after them.
     """
     values: dict[str, Any] = {"state": PENDING, "next_attempt_at": at, "send_started_at": None}
     if error is not None:
         values["last_error"] = error
+    if parts_sent is not None:
+        values["parts_sent"] = parts_sent
     if not count_attempt:
         values["attempts"] = OutboxMessage.attempts - 1
     return await _set(session, message_id, attempt, **values)
 
 
 async def mark_failed(
-    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None
+    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None
 ) -> bool:
-    """Give up on the notice; admins find it with ``failed_messages``."""
-    return await _set(session, message_id, attempt, state=FAILED, last_error=error)
+    """Give up on the notice; admins find it with ``failed_messages`` (sent again, it starts after the
+    ``parts_sent`` messages that did reach the chat)."""
+    values: dict[str, Any] = {"state": FAILED, "last_error": error}
+    if parts_sent is not None:
+        values["parts_sent"] = parts_sent
+    return await _set(session, message_id, attempt, **values)
 
 
 async def mark_undeliverable(
@@ -589,16 +602,24 @@ async def mark_chat_blocked(session: AsyncSession, *, channel: str, chat_id: str
 
 
 async def failed_messages(
-    session: AsyncSession, *, limit: int = 50, states: Collection[str] = UNDELIVERED_STATES
+    session: AsyncSession, *, limit: int = 50, states: Collection[str] = UNDELIVERED_STATES, offset: int = 0,
 ) -> list[OutboxMessage]:
-    """Notices that did not get through (given up on, undeliverable, or in doubt), newest first."""
+    """Notices that did not get through (given up on, undeliverable, or in doubt), newest first, leaving out
+    the first ``offset`` (a later page of the list)."""
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.state.in_(list(states)))
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return list((await session.scalars(query)).all())
+
+
+async def count_failed(session: AsyncSession, *, states: Collection[str] = UNDELIVERED_STATES) -> int:
+    """How many notices ``failed_messages`` lists in all."""
+    return int(await session.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.state.in_(list(states)))) or 0)
 
 
 async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, select
+from sqlalchemy import String, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -149,6 +149,13 @@ async def add_invite(
     return invite
 
 
+async def active_admins(session: AsyncSession) -> list[Person]:
+    """The active people with the admin role, in roster order."""
+    return list((await session.scalars(
+        select(Person).join(PersonRole, PersonRole.person_id == Person.id)
+        .where(PersonRole.role == "admin", Person.active.is_(True)).order_by(Person.id))).unique().all())
+
+
 async def get_invite(session: AsyncSession, *, code: str) -> Invite | None:
     return await session.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
 
@@ -176,6 +183,16 @@ async def bind_account(
         account.blocked_at = None
     await session.flush()
     return account
+
+
+async def unblock(session: AsyncSession, *, account_id: int, chat_id: str) -> bool:
+    """The person wrote to us from the chat of their account that the outbox marked blocked: it is
+    reachable again (Telegram lets nobody write to a bot they have blocked). True when the mark was cleared."""
+    result = await session.execute(
+        update(ChatAccount).where(ChatAccount.id == account_id, ChatAccount.chat_id == chat_id,
+                                  ChatAccount.blocked_at.is_not(None))
+        .values(blocked_at=None).execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def people_with_role(session: AsyncSession, *, role: str, unit_id: int | None = None) -> list[Person]:

@@ -6,12 +6,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE, levels_reached, skipped_levels
-from storage.models import Person, Problem, ProblemEvent, Project
+from storage.models import Person, Problem, ProblemEvent
 from storage.people import people_with_role
 
 LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
@@ -118,27 +118,6 @@ async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache
 def problem_skipped_levels(problem: Problem) -> frozenset[int]:
     """The levels this problem passes over (level 1 for a meeting decision, which has no project)."""
     return skipped_levels(has_project=problem.project_id is not None)
-
-
-async def queue_for(session: AsyncSession, *, person: Person, include_closed: bool = False) -> list[Problem]:
-    """Problems I raised, my unit holds, or that reached me (admins see all); meeting decisions included."""
-    query = select(Problem).outerjoin(Project, Project.id == Problem.project_id).order_by(Problem.id)
-    if not include_closed:
-        query = query.where(Problem.status.in_([*ACTIVE, "resolved"]))
-    roles = person.role_names
-    if "admin" not in roles:
-        conditions = [Problem.raised_by_id == person.id,
-                      (Project.lead_official_id == person.id) & (Problem.level >= 1)]
-        if "unit" in roles and person.unit_id is not None:
-            conditions.append(Problem.unit_id == person.unit_id)
-        if "top" in roles:
-            # Only from the level this official holds on: the same people `people_on` lets see a problem.
-            held = [level for level in LEVEL_TITLE_HINTS
-                    if any(p.id == person.id for p in await top_holders(session, level=level))]
-            if held:
-                conditions.append(Problem.level >= min(held))
-        query = query.where(or_(*conditions))
-    return list((await session.scalars(query)).unique().all())
 
 
 async def due_problems(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Problem]:

@@ -46,6 +46,23 @@ async def get_project_for_card(session: AsyncSession, *, code: str) -> Project |
     return result.unique().one_or_none()
 
 
+async def find_projects(session: AsyncSession, *, words: str) -> list[tuple[str, str]]:
+    """(code, name) of the projects whose code (in any case) or name contains `words`, by code; only the
+    project with exactly that code when there is one."""
+    words = words.strip()
+    if not words:
+        return []
+    exact = (await session.execute(select(Project.code, Project.name)
+                                   .where(Project.code == words.upper()))).first()
+    if exact is not None:
+        return [(exact[0], exact[1])]
+    query = (select(Project.code, Project.name)
+             .where(or_(Project.code.contains(words.upper(), autoescape=True),
+                        Project.name.contains(words, autoescape=True)))
+             .order_by(Project.code))
+    return [(code, name) for code, name in (await session.execute(query)).all()]
+
+
 async def projects_of_liaison(session: AsyncSession, *, person_id: int) -> list[Project]:
     query = select(Project).where(Project.liaison_id == person_id).order_by(Project.code)
     return list((await session.scalars(query)).unique().all())

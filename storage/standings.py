@@ -10,11 +10,12 @@ Rules, as the users gave them:
   covers, reports after the cut-off day and withdrawn reports never count.
 - The annual plan is the plan of the cut-off day's year (storage.annual_plans): a project without one has
   no completion rate and is not ranked (无年度计划).
-- Punctuality counts the distinct *working* days of the window (``window_start``..``cutoff``, both
-  included) on which the project has at least one report: two reports on one day count once, and a
-  report made on a weekend or holiday adds nothing (nor is that day in the denominator). 调休 working
-  weekends are working days. ``working_days`` is the number of working days in the window.
-  A day the project's liaison is on an approved leave (请假) is not due (``bot.domain.duties.due_days``):
+- Punctuality counts the days of the window (``window_start``..``cutoff``, both included) on which the
+  project owed a report (``bot.domain.duties.report_due``: a working day of the calendar, the project not
+  竣工/投产 — read on its current stage) and has at least one: two reports on one day count once, and a
+  report made on a rest day or by a finished project adds nothing (nor is that day in the denominator).
+  调休 working weekends are working days. ``due_days`` gives, per stage, how many days a report was due.
+  A day the project's liaison is on an approved leave (请假) is not due either (``report_due``'s ``away``):
   for such a project both counts leave those days out (``ProjectFigures.on_leave``), so a leave neither
   lowers nor raises its punctuality, even when a substitute reported on one of them.
 - ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
@@ -28,7 +29,7 @@ back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -69,6 +70,7 @@ __all__ = [
     "ProjectFigures",
     "ProjectRow",
     "ReportFigures",
+    "due_days_by_stage",
     "problem_rows",
     "project_figures",
     "report_aggregate",
@@ -102,6 +104,16 @@ def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+def due_days_by_stage(calendar: WorkCalendar, window_start: date, cutoff: date,
+                      stages: Iterable[str]) -> dict[str, tuple[date, ...]]:
+    """Per stage: the days of ``window_start``..``cutoff`` on which a project in it owes a report
+    (``bot.domain.duties.due_days``; none for a 竣工/投产 project)."""
+    if window_start > cutoff:
+        raise ValueError(f"window starts after the cut-off: {window_start} > {cutoff}")
+    window = [window_start + timedelta(days=n) for n in range((cutoff - window_start).days + 1)]
+    return {stage: tuple(due_days(window, stage, calendar)) for stage in set(stages)}
 
 
 class ReportFigures(NamedTuple):
@@ -158,11 +170,21 @@ async def _sqlite_index(session: AsyncSession, name: str) -> str | None:
     return name if found else None
 
 
-def reported_days_query(*, working_days: Sequence[date]) -> Select[Any]:
-    """Per project: on how many of ``working_days`` it has a report (projects with none are absent)."""
+def reported_days_query(*, due: Mapping[str, Sequence[date]]) -> Select[Any] | None:
+    """Per project: on how many of the days its stage owed a report (``due``: stage → days) it has a report
+    (projects with none are absent); None when no stage owed any."""
+    stages_by_days: dict[tuple[date, ...], list[str]] = {}
+    for stage, days in sorted(due.items()):
+        if days:
+            stages_by_days.setdefault(tuple(days), []).append(stage)
+    if not stages_by_days:
+        return None
+    owed = or_(*(and_(Project.stage.in_(stages), Report.local_day.in_(list(days)))
+                 for days, stages in stages_by_days.items()))
     return (
         select(Report.project_id, func.count(func.distinct(Report.local_day)))
-        .where(Report.withdrawn_at.is_(None), Report.local_day.in_(list(working_days)))
+        .join(Project, Project.id == Report.project_id)
+        .where(Report.withdrawn_at.is_(None), owed)
         .group_by(Report.project_id)
     )
 
@@ -187,19 +209,20 @@ async def _covered_sums(session: AsyncSession, *, cutoff: date) -> dict[int, Dec
 
 
 async def report_aggregate(
-    session: AsyncSession, *, cutoff: date, window_start: date, working_days: Sequence[date]
+    session: AsyncSession, *, cutoff: date, window_start: date, due: Mapping[str, Sequence[date]]
 ) -> dict[int, ReportFigures]:
     """Project id → its report figures (projects without a counted report are absent).
 
+    ``due`` gives, per stage, the days a report was owed (``due_days_by_stage``).
     Two aggregates: the year's money over most of the table, and the window's days over its few reports
     (one query doing both costs more: its COUNT(DISTINCT …) would go through every report of the year);
     and the sums the projects' dated baselines cover, taken off the year's money (bot.domain.year_to_date).
     """
     index = await _sqlite_index(session, STANDINGS_INDEX)
     days: dict[int, int] = {}
-    if working_days:
-        days = {project_id: int(n) for project_id, n in
-                await _rows(session, reported_days_query(working_days=working_days))}
+    days_query = reported_days_query(due=due)
+    if days_query is not None:
+        days = {project_id: int(n) for project_id, n in await _rows(session, days_query)}
     covered = await _covered_sums(session, cutoff=cutoff)
     figures: dict[int, ReportFigures] = {}
     query = report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index)
@@ -246,7 +269,7 @@ class ProjectFigures(NamedTuple):
     projects: list[ProjectRow]  # in code order
     reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
-    working_days: int  # working days in the window
+    due_days: dict[str, int]  # stage → days of the window a report was due (0 for 竣工/投产: report_due)
     stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
     # project id → (due days, reported due days) for the projects whose liaison was on leave in the window
     on_leave: Mapping[int, tuple[int, int]] = {}
@@ -258,15 +281,10 @@ async def project_figures(
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
     Six or seven queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
-    the reports (the year's money, the window's days), one count of open problems, the confirmed 开工/竣工
-    days (bot.domain.stage_events), the leaves of the window (and, when someone was away, the reported days
-    of their projects: ``_leave_days``).
+    the reports (the year's money, the window's days a report was due), one count of open problems, the
+    confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when someone was away,
+    the reported days of their projects: ``_leave_days``).
     """
-    working_days = window_working_days(calendar, window_start, cutoff)
-    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start,
-                                     working_days=working_days)
-    open_problems = await _open_problem_counts(session, cutoff=cutoff)
-
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
     plans, plan_on, plan = plan_join(Project, cutoff.year)  # the plan of the cut-off day's year
@@ -286,35 +304,39 @@ async def project_figures(
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))
-    on_leave = await _leave_days(session, projects, working_days)
+    due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
+    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
+    open_problems = await _open_problem_counts(session, cutoff=cutoff)
     stage_days = await confirmed_days(session, up_to=cutoff)
-    return ProjectFigures(projects, reports, open_problems, len(working_days), stage_days, on_leave)
+    on_leave = await _leave_days(session, projects, due, calendar)
+    return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
+                          stage_days, on_leave)
 
 
-async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow],
-                      working_days: Sequence[date]) -> dict[int, tuple[int, int]]:
+async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow], due: Mapping[str, Sequence[date]],
+                      calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
     """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window
-    (``bot.domain.duties.due_days``); two small queries, none when nobody was away."""
-    if not working_days:
+    (``bot.domain.duties.due_days`` with the leaves); one query, two when someone was away."""
+    days = sorted({d for stage_days in due.values() for d in stage_days})
+    if not days:
         return {}
-    leaves = await spans_between(session, start=working_days[0], end=working_days[-1])
+    leaves = await spans_between(session, start=days[0], end=days[-1])
     if not leaves:
         return {}
     away: dict[int, list[Any]] = {}
     for leave in leaves:
         away.setdefault(leave.person_id, []).append(leave)
-    affected = {p.id: away[p.liaison_id] for p in projects if p.liaison_id in away}
+    affected = {p.id: (p.stage, away[p.liaison_id]) for p in projects if p.liaison_id in away}
     if not affected:
         return {}
     reported: dict[int, set[date]] = {}
     for project_id, day in await _rows(session, select(Report.project_id, Report.local_day).distinct().where(
-            Report.withdrawn_at.is_(None), Report.local_day.in_(list(working_days)),
-            Report.project_id.in_(sorted(affected)))):
+            Report.withdrawn_at.is_(None), Report.local_day.in_(days), Report.project_id.in_(sorted(affected)))):
         reported.setdefault(project_id, set()).add(day)
     result: dict[int, tuple[int, int]] = {}
-    for project_id, spans in affected.items():
-        due = due_days(working_days, spans)
-        result[project_id] = (len(due), sum(1 for d in due if d in reported.get(project_id, set())))
+    for project_id, (stage, spans) in affected.items():
+        owed = due_days(due.get(stage, ()), stage, calendar, away=spans)
+        result[project_id] = (len(owed), sum(1 for d in owed if d in reported.get(project_id, set())))
     return result
 
 

@@ -8,6 +8,11 @@ below; the sender decides from the error alone what to do with the notice:
 - ``RecipientBlocked``: the user blocked the bot or the chat does not exist; never retry, and
   remember that the chat account is blocked.
 - ``PermanentError``: the channel refused this message (bad request); retrying cannot help.
+
+A reply may go out as several messages (a text over the channel's limit, a file and its text). When one
+of them fails, the error says how many reached the chat before it (``parts_sent``, counted from the
+reply's first message), and whoever tries again passes that number as ``skip``: a retry sends only the
+rest, so the chat never sees part 1 twice, whichever process retries.
 """
 
 from __future__ import annotations
@@ -20,7 +25,24 @@ from bot.domain.messages import Attachment, AttachmentKind, Reply  # noqa: F401 
 
 
 class DeliveryError(Exception):
-    """Base of every error a transport raises when a message did not get through."""
+    """Base of every error a transport raises when a message did not get through.
+
+    ``parts_sent``: how many of the reply's messages reached the chat before this failure (0 unless the
+    transport sends a reply as several messages and says so with ``failed_after``).
+    """
+
+    parts_sent: int = 0
+
+
+def failed_after(error: DeliveryError, parts_sent: int) -> DeliveryError:
+    """``error``, saying that ``parts_sent`` of the reply's messages reached the chat before it."""
+    error.parts_sent = max(0, parts_sent)
+    return error
+
+
+def parts_sent_of(error: BaseException, at_least: int = 0) -> int:
+    """How many of a reply's messages reached the chat before ``error`` (``at_least``: known before)."""
+    return max(at_least, getattr(error, "parts_sent", 0) if isinstance(error, DeliveryError) else 0)
 
 
 class RetryLater(DeliveryError):
@@ -65,7 +87,12 @@ class Transport(Protocol):
     channel: str
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
-        """Send one message; raise a DeliveryError subclass when it did not get through."""
+        """Send one reply; raise a DeliveryError subclass when it did not get through.
+
+        A transport that may send a reply as several messages also takes ``skip: int`` (that many of
+        them reached the chat in an earlier try: send the rest) and raises with ``failed_after``. Callers
+        pass ``skip`` only when it is above 0, so a transport that always sends one message needs neither.
+        """
         ...
 
 

@@ -24,14 +24,14 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
+    WebAppInfo,
 )
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.domain.messages import Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
 
@@ -39,13 +39,18 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 
 
+def _button(b: Button) -> InlineKeyboardButton:
+    if b.url and b.web_app:
+        return InlineKeyboardButton(b.label, web_app=WebAppInfo(b.url))  # a Mini App (https only)
+    if b.url:
+        return InlineKeyboardButton(b.label, url=b.url)
+    return InlineKeyboardButton(b.label, callback_data=b.data)
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, url=b.url) if b.url else InlineKeyboardButton(b.label, callback_data=b.data)
-          for b in row] for row in reply.buttons]
-    )
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in reply.buttons])
 
 
 def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
@@ -116,6 +121,8 @@ class TelegramChannel:
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
+        self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
+                                                    self.on_edit))
         self.application.add_error_handler(self._on_error)
 
     async def publish_default_menu(self, application: Application) -> None:
@@ -149,11 +156,13 @@ class TelegramChannel:
         await self.deliver(int(incoming.chat_id), outcome)
 
     async def on_edit(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Editing a sent message changes nothing already stored; say so rather than stay silent."""
+        """A message edited in a private chat is not read again: what it said was handled (or not) when it
+        was sent, and nothing stored changes. Say so, and how to correct a report, rather than stay silent.
+        (Edits in group chats are members' business and not answered.)"""
         chat = update.effective_chat
         if chat is not None:
             html = self.router.deps.renderer.render("edit_ignored")
-            await self.application.bot.send_message(chat.id, html, parse_mode=ParseMode.HTML)
+            await self.deliver(chat.id, Outcome(replies=[Reply(html=html)]))
 
     async def deliver(self, chat_id: int, outcome: Outcome) -> None:
         """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""

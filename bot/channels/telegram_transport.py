@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dtm
+import functools
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
@@ -28,6 +30,7 @@ from bot.channels.base import (
     RecipientBlocked,
     RetryLater,
     TransientError,
+    failed_after,
     read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
@@ -82,7 +85,8 @@ class TelegramTransport:
     replies and outbox notices alike go through ``send``, the one place a text is made to fit Telegram's
     limits: a text over 4,096 characters goes out as several messages cut between lines (never inside a tag,
     ``bot.html_split``), the buttons under the last one; a caption over 1,024 characters is sent after the
-    file as such messages instead.
+    file as such messages instead. A send that fails part-way says how many messages got through, and the
+    retry (``skip``) sends only the rest.
 
     The bot's request object should allow as many connections as the sender sends concurrently (an
     ``HTTPXRequest(connection_pool_size=…)``); otherwise sends wait for a free connection and may time out.
@@ -100,45 +104,59 @@ class TelegramTransport:
         """Groups, supergroups and channels have negative ids in Telegram."""
         return chat_id.strip().startswith("-")
 
-    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
-        """Send a reply with its file (``attachment``, else the reply's own); raises a DeliveryError."""
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
+                   skip: int = 0) -> None:
+        """Send a reply with its file (``attachment``, else the reply's own), leaving out the first ``skip``
+        of the messages it becomes (they reached the chat in an earlier try). Raises a DeliveryError that
+        says how many of them have reached the chat (``failed_after``)."""
         attachment = attachment or reply.attachment
         try:
             target = int(chat_id)
         except ValueError as exc:
             raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
-        try:
-            await self._send(target, reply, attachment)
-        except ChatMigrated as exc:
-            # The group became a supergroup: deliver there. Its new id reaches the chat's records the
-            # next time someone writes from it.
-            log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
+        parts = self._parts(reply, attachment)
+        done, migrated = max(0, skip), False
+        while done < len(parts):
             try:
-                await self._send(int(exc.new_chat_id), reply, attachment)
-            except TelegramError as again:
-                raise delivery_error(again) from again
-        except TelegramError as exc:
-            raise delivery_error(exc) from exc
+                await parts[done](target)
+            except ChatMigrated as exc:
+                if migrated:
+                    raise failed_after(delivery_error(exc), done) from exc
+                # The group became a supergroup: deliver the rest there. Its new id reaches the chat's
+                # records the next time someone writes from it.
+                log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
+                target, migrated = int(exc.new_chat_id), True
+                continue
+            except TelegramError as exc:
+                raise failed_after(delivery_error(exc), done) from exc
+            except DeliveryError as exc:  # the file could not be read
+                failed_after(exc, done)
+                raise
+            done += 1
 
-    async def _send(self, chat_id: int, reply: Reply, attachment: Attachment | None) -> None:
+    def _parts(self, reply: Reply, attachment: Attachment | None) -> list[Callable[[int], Awaitable[object]]]:
+        """The messages a reply becomes, in order, each a call sending it to a chat id: the file (with the
+        text as its caption when that fits), then the text in as many messages as it needs, the buttons
+        under the last one."""
         markup = keyboard(reply)
+        parts: list[Callable[[int], Awaitable[object]]] = []
         if attachment is not None:
             fits = utf16_len(reply.html) <= CAPTION_MAX
-            await self._send_file(chat_id, attachment, caption=reply.html if fits else None,
-                                  markup=markup if fits else None)
+            parts.append(functools.partial(self._send_file, attachment=attachment,
+                                           caption=reply.html if fits else None, markup=markup if fits else None))
             if fits:
-                return
-        await self._send_text(chat_id, reply.html, markup)
+                return parts
+        texts = split_html(reply.html, TEXT_MAX)
+        for index, text in enumerate(texts):
+            parts.append(functools.partial(self._send_text, text=text,
+                                           markup=markup if index == len(texts) - 1 else None))
+        return parts
 
-    async def _send_text(self, chat_id: int, html: str, markup: InlineKeyboardMarkup | None) -> None:
-        """A text in as many messages as it needs, the buttons under the last one."""
-        parts = split_html(html, TEXT_MAX)
-        for index, part in enumerate(parts):
-            await self.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                        reply_markup=markup if index == len(parts) - 1 else None,
-                                        link_preview_options=LinkPreviewOptions(is_disabled=True))
+    async def _send_text(self, chat_id: int, *, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                    link_preview_options=LinkPreviewOptions(is_disabled=True))
 
-    async def _send_file(self, chat_id: int, attachment: Attachment, *, caption: str | None,
+    async def _send_file(self, chat_id: int, *, attachment: Attachment, caption: str | None,
                          markup: InlineKeyboardMarkup | None) -> None:
         data = read_attachment(attachment, self.files_root)
         upload = InputFile(data, filename=attachment.filename or Path(attachment.path).name)

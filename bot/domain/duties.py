@@ -1,5 +1,5 @@
-"""When a report is due: the one rule behind /mine's 今日未填报, the 16:00/18:00 reminders, the
-missed-days alerts and the punctuality (按时填报) of the standings.
+"""When a report is due: the one rule behind /mine's 今日未填报, the 16:00/18:00 reminders, the missed-days
+alerts and the punctuality (按时填报) of the rankings, bulletins, /rank and exports.
 
 A report is due on a working day of the calendar (rest days and holidays excepted, 调休 working weekends
 included) for a project still being prepared or built, unless its liaison is on an approved leave that
@@ -31,14 +31,12 @@ def report_due(day: date, stage: str, calendar: WorkCalendar, *, away: Iterable[
     return stage in REPORTING_STAGES and is_reporting_day(day, calendar) and not days_covered(away, [day])
 
 
-def due_days(working_days: Iterable[date], away: Iterable[LeaveSpan]) -> list[date]:
-    """Of a window's working days, those a project owes a report on, given its liaison's leaves `away`:
-    the days the punctuality share counts (reported due days / due days)."""
-    days = list(working_days)
-    covered = days_covered(away, days)
-    return [d for d in days if d not in covered]
-
-
+def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar, *,
+             away: Iterable[LeaveSpan] = ()) -> list[date]:
+    """The days of `days` on which a project in `stage` owes a report (`report_due`), in order; `away`
+    are its liaison's leaves (their days are not due)."""
+    away = list(away)
+    return [day for day in days if report_due(day, stage, calendar, away=away)]
 def missed_days(calendar: WorkCalendar, since: date, today: date, *, away: Iterable[LeaveSpan] = ()) -> int:
     """Working days in (since, today] not covered by a leave of the liaison: a 连续未填报 streak's length."""
     away = list(away)

@@ -110,11 +110,13 @@ class Incoming:
 @dataclass(frozen=True)
 class Button:
     """A button under a message; `data` comes back as Incoming.callback_data when pressed. A button with
-    a `url` opens that address instead (e.g. a private chat with the bot) and carries no data."""
+    a `url` opens that address instead (e.g. a private chat with the bot) and carries no data; with
+    `web_app` too, Telegram opens the address as a Mini App inside the chat (other channels: a link)."""
 
     label: str
     data: str
     url: str = ""
+    web_app: bool = False
 
 
 AttachmentKind = Literal["photo", "document"]

@@ -29,7 +29,14 @@ class Page(Generic[T]):
 
 def page_of(items: Sequence[T], number: int, size: int) -> Page[T]:
     """Page `number` of `items`, `size` to a page; a number past either end gives the first or last page."""
-    pages = max(1, -(-len(items) // size))
-    number = min(max(1, number), pages)
+    number, pages = page_number(len(items), number, size)
     start = (number - 1) * size
     return Page(items=list(items[start:start + size]), number=number, pages=pages, total=len(items))
+
+
+def page_number(total: int, number: int, size: int) -> tuple[int, int]:
+    """The page a list of `total` items shows when page `number` is asked for (the first or last one past
+    either end), and how many pages there are: for a list read from the database a page at a time, whose
+    page starts at item ``(number - 1) * size``."""
+    pages = max(1, -(-total // size))
+    return min(max(1, number), pages), pages

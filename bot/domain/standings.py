@@ -37,8 +37,8 @@ class ProjectStanding:
     gap: float | None
     light: Light
     last_report_at: datetime | None
-    reported_days: int
-    working_days: int
+    reported_days: int  # days of the window a report was due and came in
+    working_days: int  # days of the window a report was due (bot.domain.duties.report_due): 0 for 竣工/投产
     open_problems: int
     planned_start: date | None = None
     planned_finish: date | None = None
@@ -48,7 +48,8 @@ class ProjectStanding:
 
     @property
     def punctuality(self) -> float | None:
-        """Share of the window's working days with a report."""
+        """Share of the window's days a report was due that have one; None when none was due (a finished
+        project, a window of rest days)."""
         return None if self.working_days == 0 else self.reported_days / self.working_days
 
 

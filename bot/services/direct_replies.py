@@ -7,13 +7,16 @@ few tries within a bounded time:
   if that wait fits in what is left of ``budget`` seconds;
 - a transient error (network, timeout, 5xx): tries again after ``first_wait``, then twice as long …, at
   most ``attempts`` tries in all;
+- a reply that goes out as several messages (a long text) and fails part-way is tried again from the
+  first message that did not get through (``skip``), never from the start;
 - a recipient that blocked the bot, or a reply the channel refuses (``RecipientBlocked``,
   ``PermanentError``): logged, and the next reply is tried (trying again cannot help).
 
 A reply still not sent then, and every reply after it, is handed to the outbox (a notice to that chat,
-in order), whose sender keeps trying for minutes with its own backoff and records how it ended: a
-confirmation is never lost silently. As with the outbox, a send that timed out may have been delivered,
-so the recipient may see such a reply twice.
+in order, the first one knowing how many of its messages got through already), whose sender keeps
+trying for minutes with its own backoff and records how it ended: a confirmation is never lost silently.
+As with the outbox, a send that timed out may have been delivered, so the recipient may see such a reply
+twice.
 
 The waits happen in real time (``sleep``), while the update is being handled: ``budget`` keeps them
 short, and a longer flood control goes to the outbox at once.
@@ -27,7 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.channels.base import DeliveryError, RetryLater, TransientError, Transport
+from bot.channels.base import DeliveryError, RetryLater, TransientError, Transport, parts_sent_of
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from storage import outbox
@@ -67,39 +70,46 @@ class DirectReplies:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget
         for index, reply in enumerate(replies):
-            if not await self._send(transport, chat_id, reply, deadline):
-                await self._to_outbox(transport.channel, chat_id, replies[index:])
+            sent, parts_sent = await self._send(transport, chat_id, reply, deadline)
+            if not sent:
+                await self._to_outbox(transport.channel, chat_id, replies[index:], parts_sent=parts_sent)
                 return
 
-    async def _send(self, transport: Transport, chat_id: str, reply: Reply, deadline: float) -> bool:
-        """True when the reply went out or can never go out; False when it should go to the outbox."""
+    async def _send(self, transport: Transport, chat_id: str, reply: Reply, deadline: float) -> tuple[bool, int]:
+        """(True, …) when the reply went out or can never go out; (False, parts sent) when it should go to
+        the outbox, which is told how many of its messages reached the chat already."""
         loop = asyncio.get_running_loop()
         wait = self.first_wait
+        done = 0  # messages of this reply that reached the chat: a retry sends only the rest
         for attempt in range(1, self.attempts + 1):
             try:
-                await transport.send(chat_id, reply, attachment=reply.attachment)
+                if done:
+                    await transport.send(chat_id, reply, attachment=reply.attachment, skip=done)  # type: ignore[call-arg]
+                else:
+                    await transport.send(chat_id, reply, attachment=reply.attachment)
             except RetryLater as error:
-                pause = error.after_seconds
+                pause, done = error.after_seconds, parts_sent_of(error, done)
             except TransientError as error:
-                pause, wait = wait, wait * 2
+                pause, wait, done = wait, wait * 2, parts_sent_of(error, done)
                 log.info("direct reply to %s:%s failed (%s), try %d", transport.channel, chat_id, error, attempt)
             except DeliveryError as error:  # blocked, or refused for good: another try cannot help
                 log.warning("direct reply to %s:%s refused: %s", transport.channel, chat_id, error)
                 self.stats.refused += 1
-                return True
+                return True, 0
             else:
                 self.stats.sent += 1
-                return True
+                return True, 0
             if attempt == self.attempts or loop.time() + pause > deadline:
-                return False
+                return False, done
             self.stats.retried += 1
             self.stats.waits.append(pause)
             await self.sleep(pause)
-        return False
+        return False, done
 
-    async def _to_outbox(self, channel: str, chat_id: str, replies: Sequence[Reply]) -> None:
+    async def _to_outbox(self, channel: str, chat_id: str, replies: Sequence[Reply], *, parts_sent: int) -> None:
         try:
-            await queue_replies(self.db, self.clock, channel=channel, chat_id=chat_id, replies=replies)
+            await queue_replies(self.db, self.clock, channel=channel, chat_id=chat_id, replies=replies,
+                                parts_sent=parts_sent)
         except Exception:
             log.exception("could not queue %d direct replies to %s:%s", len(replies), channel, chat_id)
             return
@@ -107,12 +117,14 @@ class DirectReplies:
         log.warning("%d direct replies to %s:%s handed to the outbox", len(replies), channel, chat_id)
 
 
-async def queue_replies(db: Database, clock: Clock, *, channel: str, chat_id: str, replies: Sequence[Reply]) -> None:
+async def queue_replies(db: Database, clock: Clock, *, channel: str, chat_id: str, replies: Sequence[Reply],
+                        parts_sent: int = 0) -> None:
     """Queue the replies to one chat in the outbox, in order, in one transaction (raises if they could not
-    be queued): what a channel does with replies it could not deliver directly."""
+    be queued): what a channel does with replies it could not deliver directly. ``parts_sent``: how many
+    messages of the first reply reached the chat already (the outbox sends only the rest)."""
     batch = uuid.uuid4().hex
     async with db.session() as session:
         for n, reply in enumerate(replies):
             await outbox.enqueue_for_chat(session, channel=channel, chat_id=chat_id, reply=reply,
                                           key=f"{channel}-reply:{batch}:{n}", now=clock.now(),
-                                          attachment=reply.attachment)
+                                          attachment=reply.attachment, parts_sent=parts_sent if n == 0 else 0)

@@ -56,6 +56,7 @@ async def create_invite(
 class InviteRefusal(Enum):
     UNKNOWN = "unknown"
     USED = "used"
+    REVOKED = "revoked"
     EXPIRED = "expired"
     INACTIVE = "inactive"
 
@@ -65,9 +66,19 @@ def refusal_for(invite: Invite | None, person: Person | None, now: datetime) -> 
     if invite is None or person is None:
         return InviteRefusal.UNKNOWN
     if invite.used_at is not None:
-        return InviteRefusal.USED
+        return InviteRefusal.USED if invite.used_by_account_id is not None else InviteRefusal.REVOKED
     if invite.expires_at <= now:
         return InviteRefusal.EXPIRED
     if not person.active:
         return InviteRefusal.INACTIVE
     return None
+
+
+async def revoke_shown_code(session: AsyncSession, *, invite: Invite, person: Person, now: datetime, actor: Actor,
+                            chat: str) -> None:
+    """Revoke a live code someone typed in a group chat, where everyone there can read it: it can no longer
+    be redeemed (used, by no account: ``InviteRefusal.REVOKED``), and the revocation is audited."""
+    invite.used_at = now
+    await audit.record(session, actor=actor, at=now, action="invite.revoke", object_type="person",
+                       object_key=str(person.id), detail={"role": invite.role, "reason": "shown_in_group",
+                                                          "chat": chat})

@@ -38,6 +38,10 @@ transaction right after its send:
 - ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
 - ``PermanentError`` → ``failed`` at once.
 
+A reply that goes out as several messages (a long text) and fails part-way records how many got
+through (``parts_sent``, see ``bot.channels.base``) with its outcome; every later try, by this sender or
+another after a take-over, sends only the rest.
+
 Every "later" is stored in ``next_attempt_at`` and taken from the injected clock, so it survives restarts
 and tests can travel in time; real time passes only inside the rate limiters (and in ``drain`` when it
 is asked to wait for retries on the real clock).
@@ -88,6 +92,7 @@ from bot.channels.base import (
     Transport,
     is_group_chat,
     limits_of,
+    parts_sent_of,
 )
 from bot.clock import Clock, SystemClock
 from bot.domain.messages import Reply
@@ -508,7 +513,7 @@ class OutboxSender:
             # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
             go = now < lease_until and await self._mark_started(message, now)
             if go:
-                error = await self._attempt(transport, chat_id, reply, attachment)
+                error = await self._attempt(transport, chat_id, reply, attachment, skip=message.parts_sent or 0)
         if not go:
             # Waited so long that another sender may have taken the row (or did): hand it back unsent.
             return await self._release(message, at=self.clock.now())
@@ -521,13 +526,14 @@ class OutboxSender:
                                                   now=now)
 
     async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
-                       attachment: Attachment | None) -> Exception | None:
-        """One send; the error it ended with, if any."""
+                       attachment: Attachment | None, *, skip: int) -> Exception | None:
+        """One send, leaving out the ``skip`` messages of the reply that got through in earlier tries; the
+        error it ended with, if any."""
+        extra: dict[str, object] = {"skip": skip} if skip > 0 else {}
+        if attachment is not None:
+            extra["attachment"] = attachment
         try:
-            if attachment is None:
-                sending = transport.send(chat_id, reply)
-            else:
-                sending = transport.send(chat_id, reply, attachment=attachment)
+            sending = transport.send(chat_id, reply, **extra)  # type: ignore[arg-type]
             await asyncio.wait_for(sending, self.send_timeout)
         except Exception as exc:  # the channel's errors, timeouts, and transport bugs alike
             return exc
@@ -537,12 +543,15 @@ class OutboxSender:
         channel, chat_id = key
         if error is None:
             return await self._record(message, "sent", outbox.mark_sent, now=self.clock.now()), None
+        # Messages of the reply that got through before the failure are not sent again.
+        before = message.parts_sent or 0
+        progress = {"parts_sent": parts_sent_of(error, before)} if parts_sent_of(error, before) > before else {}
         if isinstance(error, RetryLater):
             at = self.clock.now() + timedelta(seconds=error.after_seconds)
             log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, error.after_seconds)
             self._holds[key] = max(at, self._holds.get(key, at))
             await self._record(message, "retried", outbox.mark_retry, at=at, error=_describe(error),
-                               count_attempt=False)
+                               count_attempt=False, **progress)
             return "retried", at
         if isinstance(error, RecipientBlocked):
             log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
@@ -554,11 +563,12 @@ class OutboxSender:
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
-            return await self._record(message, "failed", outbox.mark_failed, error=_describe(error)), None
+            return await self._record(message, "failed", outbox.mark_failed, error=_describe(error),
+                                      **progress), None
         if not isinstance(error, (TransientError, TimeoutError)):
             log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
         # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.
-        return await self._retry_or_give_up(message, error)
+        return await self._retry_or_give_up(message, error, progress)
 
     async def _wait_for_chat(self, transport: Transport, key: ChatKey) -> None:
         """Wait until the chat's and the group's limits allow one more message (the global one comes later,
@@ -575,14 +585,15 @@ class OutboxSender:
                 per_group = self._per_group[key] = _limiter(limits.per_group_per_minute, 60)
             await per_group.acquire()
 
-    async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException) -> Outcome:
+    async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
+                                progress: Mapping[str, int]) -> Outcome:
         error = _describe(exc)
         if message.attempts >= self.max_attempts:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
-            return await self._record(message, "failed", outbox.mark_failed, error=error), None
+            return await self._record(message, "failed", outbox.mark_failed, error=error, **progress), None
         at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
-        return await self._record(message, "retried", outbox.mark_retry, at=at, error=error), at
+        return await self._record(message, "retried", outbox.mark_retry, at=at, error=error, **progress), at
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed try, with ±20 % jitter and at most ``backoff_cap``.

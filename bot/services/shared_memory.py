@@ -8,15 +8,17 @@ robot") counted over every process, with the interface of ``bot.channels.wecom.a
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Hashable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.channels.base import PermanentError, RetryLater
 from bot.clock import Clock
 from storage import shared
 from storage.db import Database
 
+log = logging.getLogger(__name__)
 SLOT_RACE_TRIES = 5
 PURGE_EVERY = timedelta(minutes=10)
 
@@ -64,20 +66,30 @@ class SharedMemory:
         return 0.05  # lost the race every time: look again shortly
 
 
+class LocalWindow(Protocol):
+    """A rate window counted in this process (``bot.channels.wecom.api.SlidingWindow``)."""
+
+    async def acquire(self, key: Hashable, n: int = 1, *, max_wait: float) -> None: ...
+
+
 class SharedWindow:
     """At most ``limit`` events per key in any ``period`` seconds, counted over every process.
 
     ``acquire`` takes ``n`` slots, waiting up to ``max_wait`` seconds (real time) for them, and raises
-    ``RetryLater`` when that is not enough, like the in-process window it replaces.
+    ``RetryLater`` when that is not enough, like the in-process window it replaces. When the database
+    cannot be asked (locked, gone), the ``fallback`` window, counted in this process, decides instead,
+    so that a reply still goes out (logged; without a fallback the error is raised).
     """
 
-    def __init__(self, memory: SharedMemory, name: str, limit: int, period: float) -> None:
+    def __init__(self, memory: SharedMemory, name: str, limit: int, period: float, *,
+                 fallback: LocalWindow | None = None) -> None:
         if limit < 1 or period <= 0:
             raise ValueError("limit and period must be positive")
         self.memory = memory
         self.name = name
         self.limit = limit
         self.period = period
+        self.fallback = fallback
 
     async def acquire(self, key: Hashable, n: int = 1, *, max_wait: float) -> None:
         if n > self.limit:
@@ -85,7 +97,15 @@ class SharedWindow:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         while True:
-            wait = await self.memory.take_slots(f"{self.name}:{key}", n, limit=self.limit, period=self.period)
+            try:
+                wait = await self.memory.take_slots(f"{self.name}:{key}", n, limit=self.limit, period=self.period)
+            except Exception:
+                if self.fallback is None:
+                    raise
+                log.warning("could not count %s:%s in the database; counting in this process", self.name, key,
+                            exc_info=True)
+                await self.fallback.acquire(key, n, max_wait=max(0.0, deadline - loop.time()))
+                return
             if wait <= 0:
                 return
             left = deadline - loop.time()

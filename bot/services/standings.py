@@ -8,7 +8,7 @@ Rules (year-to-date completion, punctuality, open problems) are documented with 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,10 @@ from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import baseline_on
 from bot.weekly import assemble, project_places
 from storage.rows import gc_paused
+from storage.settings import load_calendar, load_digest_settings
 from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
 
-__all__ = ["build_standings", "compute_standings", "project_standings"]
+__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings"]
 
 
 async def project_standings(
@@ -57,7 +58,8 @@ def _build_paused(figures: ProjectFigures, cutoff: date, thresholds: LightThresh
 def build_standings(figures: ProjectFigures, *, cutoff: date,
                     thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS) -> list[ProjectStanding]:
     """The projects' standings on ``cutoff`` from their figures, in code order, ranked."""
-    reports, open_problems, stage_days = figures.reports, figures.open_problems, figures.stage_days
+    reports, open_problems, due_days = figures.reports, figures.open_problems, figures.due_days
+    stage_days = figures.stage_days
     no_reports = ReportFigures(Decimal(0), None, 0)
     schedule = schedule_progress(cutoff)
     computed = []
@@ -75,7 +77,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
     for place, (row, report, ytd, rate, gap, light) in zip(places, computed, strict=True):
         location = row.location
         # a liaison's leave days are not due (bot.domain.duties.due_days, read in storage.standings)
-        working_days, reported_days = figures.on_leave.get(row.id, (figures.working_days, report.reported_days))
+        working_days, reported_days = figures.on_leave.get(row.id, (due_days.get(row.stage, 0), report.reported_days))
         started_on, finished_on = stage_days.get(row.id, (None, None))
         standings.append(ProjectStanding(
             code=row.code, name=row.name, category=row.category, stage=row.stage,
@@ -109,3 +111,15 @@ async def compute_standings(
                                        thresholds=thresholds)
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
     return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)
+
+
+async def current_standings(session: AsyncSession, *, today: date, cutoff: date | None = None) -> Standings:
+    """The standings as /rank and the web pages show them: as of ``cutoff`` (today unless given), with the
+    admins' thresholds and weights, punctuality over the cut-off day's week so far."""
+    cutoff = cutoff or today
+    calendar = await load_calendar(session)
+    settings = await load_digest_settings(session)
+    return await compute_standings(
+        session, period=cutoff.isoformat(), cutoff=cutoff, window_start=cutoff - timedelta(days=cutoff.weekday()),
+        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+    )

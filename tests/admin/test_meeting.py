@@ -12,6 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import Core
 from bot.channels.console import CHANNEL, bind_console, take_notices
@@ -22,13 +23,15 @@ from bot.domain.messages import Incoming, Outcome
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import TELEGRAM_LIMIT
 from bot.render import html_to_plain
+from bot.services.problems import ProblemDeps, record_decision
 from bot.services.standings import compute_standings
 from handlers import meeting
 from handlers.meeting import parse_due
 from jobs import escalation
 from storage import people
 from storage import problems as repo
-from storage.settings import load_calendar, load_digest_settings
+from storage.models import Unit
+from storage.settings import load_calendar, load_digest_settings, load_policy
 from storage.standings import problem_rows
 from tests.e2e.harness import START, build_core
 
@@ -152,7 +155,9 @@ async def test_a_decision_escalates_to_the_district_head_and_is_closed_by_the_ad
     card = await say(core, "赵芳", "/issue W0001")
     assert "W0001 议定事项" in card and "提出人:管理员(区重大项目办)" in card
     assert "W0001 议定事项|待受理|单位" in await say(core, ADMIN, "/issues")
-    assert "没有与您相关" in await say(core, "王立军", "/issues")  # not up to the 区长 yet
+    # The top officials see every problem, before it reaches them; a 包抓领导 has no part in a decision.
+    assert "W0001 议定事项|待受理|单位" in await say(core, "王立军", "/issues")
+    assert "没有与您相关" in await say(core, "刘文华", "/issues")
 
     travel(core, nov(17, 17, 31))  # nobody accepted it: the response clock ran out at 17:30
     result = await escalation.run(core.db, core.clock, core.deps.renderer)
@@ -208,12 +213,15 @@ async def test_meeting_agenda_lists_what_is_due_red_projects_and_open_decisions(
     assert "W0004" in await say(core, ADMIN, "/decide 研究名城二期安置房分配方案 区房管局 2026-12-31")
     assert "已受理" in await say(core, "沈磊", "/accept W0004")
 
-    outcome = await handle(core, ADMIN, "/meeting")
-    assert len(outcome.replies) == 1
-    agenda = html_to_plain(outcome.replies[0].html)
-    first, rest = agenda.split("二、红灯项目", 1)
+    pages = await agenda_pages(core)
+    assert len(pages) > 1  # the sample ledger has many red projects
+    parts = [page.split("二、红灯项目", 1)[0] for page in pages] + ["二、红灯项目"] + [
+        page.split("二、红灯项目", 1)[1].split("三、议定事项落实", 1)[0] for page in pages] + ["三、议定事项落实"] + [
+        page.split("三、议定事项落实", 1)[1] for page in pages]
+    first, rest = "".join(parts).split("二、红灯项目", 1)
     reds_part, decisions_part = rest.split("三、议定事项落实", 1)
-    assert "调度会议程(2026-11-18)" in first
+    assert f"调度会议程(2026-11-18) 第 1/{len(pages)} 页" in first
+    assert "(见第 " in reds_part  # a part named on a page that shows none of its entries says where they are
     assert "一、临期和超期问题(2 个,其中已超期 1 个" in first
     assert "▸ 区住建局(2 个)" in first
     assert ("W0001 ZD2026-001 城北高速连接线:施工许可迟迟未批|待受理|受理时限 2026-11-17 17:30,⚠️已超期 1 个工作日"
@@ -238,15 +246,44 @@ async def test_meeting_agenda_lists_what_is_due_red_projects_and_open_decisions(
     assert "W0004 区房管局:研究名城二期安置房分配方案|办理中|期限 2026-12-31 17:30" in decisions_part
 
 
-async def test_a_long_agenda_is_split_into_messages_that_fit(core: Core) -> None:
-    travel(core, nov(18, 10))
-    for n in range(12):
-        text = f"第{n + 1}项:" + "统筹推进城北片区征地拆迁、管线迁改和施工用电等前期工作" * 12
-        assert f"W{n + 1:04d}" in await say(core, ADMIN, f"/decide {text} 区住建局 2026-12-{n + 10}")
+async def agenda_pages(core: Core) -> list[str]:
+    """Every page of /meeting, pressing 下一页 until there is none; each page is one reply."""
     outcome = await handle(core, ADMIN, "/meeting")
-    assert len(outcome.replies) >= 2
-    assert all(len(r.html) <= TELEGRAM_LIMIT for r in outcome.replies)
-    whole = "\n".join(html_to_plain(r.html) for r in outcome.replies)
-    for n in range(12):
+    pages: list[str] = []
+    while True:
+        [reply] = outcome.replies
+        pages.append(html_to_plain(reply.html))
+        after = [b.data for row in reply.buttons for b in row if b.label == "下一页"]
+        if not after:
+            return pages
+        assert len(pages) < 100
+        external_id = await console_id(core, ADMIN)
+        outcome = await core.router.handle(Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id,
+                                                    callback_data=after[0], display_name=ADMIN))
+
+
+async def test_a_long_agenda_pages_with_every_entry_once(core: Core) -> None:
+    travel(core, nov(18, 10))
+    count = 200
+    assert "W0001" in await say(core, ADMIN, "/decide 第1项:统筹推进城北片区征地拆迁 区住建局 2027-1-10")
+    async with core.db.session() as session:  # the other 299 straight into the database: quicker
+        [admin] = await people.find_people_by_name(session, name=ADMIN)
+        unit = await session.scalar(select(Unit).where(Unit.name == "区住建局"))
+        assert unit is not None
+        deps = ProblemDeps(calendar=await load_calendar(session), policy=await load_policy(session),
+                           renderer=core.router.deps.renderer)
+        for n in range(1, count):
+            await record_decision(session, deps, raiser=admin, text=f"第{n + 1}项:统筹推进城北片区征地拆迁", unit=unit,
+                                  due=date(2027, n % 12 + 1, 10), now=core.clock.now())
+
+    pages = await agenda_pages(core)
+
+    assert len(pages) > 13
+    assert all(f"第 {n}/{len(pages)} 页" in page for n, page in enumerate(pages, start=1))
+    assert all(len(page) <= TELEGRAM_LIMIT for page in pages)  # one message a page
+    whole = "\n".join(pages)
+    for n in range(count):
         assert whole.count(f"W{n + 1:04d} 区住建局:第{n + 1}项") == 1
-    assert whole.rstrip().endswith("2026-12-15")
+    assert all(page.count("三、议定事项落实(未办结 200 个)") == 1 for page in pages)
+    assert "(见第 1 页起)" in pages[-1].split("二、红灯项目")[0]  # what page 1 starts with is named
+    assert pages[-1].rstrip().endswith("2026-12-15")

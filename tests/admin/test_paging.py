@@ -53,3 +53,29 @@ async def test_audit_pages_through_the_latest_changes(desk: Desk) -> None:
     assert "第 1/" in first and desk.labels(ADMIN_NAME) == ["下一页"]
     second = await desk.press(ADMIN_NAME, "下一页")
     assert "第 2/" in second and second != first
+
+
+async def test_outbox_pages_through_hundreds_of_undelivered_notices(desk: Desk) -> None:
+    from bot.domain.messages import Reply
+    from storage import outbox
+
+    count = 350
+    async with desk.session() as session:
+        for n in range(count):
+            [row] = await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100", key=f"lost:{n}",
+                                                  reply=Reply(html=f"第{n}条通知"), now=desk.core.clock.now())
+            await outbox.mark_failed(session, message_id=row.id, error="PermanentError: refused")
+
+    first = await desk.send(ADMIN_NAME, "/outbox")
+    pages = [first]
+    while "下一页" in desk.labels(ADMIN_NAME):
+        pages.append(await desk.press(ADMIN_NAME, "下一页"))
+        assert len(pages) <= 20
+
+    assert len(pages) == 18  # 20 a page
+    assert all(f"共 {count} 条，最近的在前，第 {n}/18 页" in page for n, page in enumerate(pages, start=1))
+    assert all(len(page) < 4096 for page in pages)
+    ids = [line.split()[0] for page in pages for line in page.splitlines() if line.startswith("#")]
+    assert len(ids) == count and len(set(ids)) == count  # every notice once, none skipped
+    assert "全部重试" in desk.labels(ADMIN_NAME) and "上一页" in desk.labels(ADMIN_NAME)
+    assert await desk.press(ADMIN_NAME, "上一页") == pages[-2]

@@ -168,6 +168,44 @@ async def test_holidays_and_working_weekends_come_from_the_calendar(db: Database
     assert (p1.reported_days, p1.working_days) == (2, 5)  # Friday and the 调休 Saturday, not the holiday
 
 
+async def test_finished_projects_owe_no_reports(db: Database, district: District) -> None:
+    """A 竣工/投产 project owes nothing (bot.domain.duties.report_due): no due day, no punctuality, and a
+    report it still sends adds nothing either."""
+    await district.project("DONE", stage="竣工")
+    await district.project("RUNNING", stage="投产")
+    await district.project("EARLY", stage="前期")
+    await district.reports("RUNNING", (MONDAY, "5"), (WEDNESDAY, "5"))
+    await district.reports("EARLY", (MONDAY, "5"))
+
+    rows = await standings(db)
+
+    assert [(rows[c].reported_days, rows[c].working_days, rows[c].punctuality) for c in ("DONE", "RUNNING")] \
+        == [(0, 0, None), (0, 0, None)]
+    assert rows["RUNNING"].ytd_done == Decimal(10)  # its money still counts
+    assert (rows["EARLY"].reported_days, rows["EARLY"].working_days) == (1, 5)
+
+
+async def test_a_finished_project_does_not_lower_its_units_punctuality(db: Database, district: District) -> None:
+    """区住建局 reports every working day on its project under construction; its finished project reports
+    nothing, as it need not: the unit's 按时填报 is 100 %, not 50 %. A unit with only finished projects
+    has no punctuality part (its score leaves it out rather than counting 0)."""
+    await district.project("BUILD", unit="区住建局", stage="在建")
+    await district.project("DONE", unit="区住建局", stage="竣工")
+    await district.project("OLD", unit="区水利局", stage="投产")
+    days = [MONDAY + timedelta(days=n) for n in range(5)]
+    await district.reports("BUILD", *((day, "1") for day in days))
+
+    async with db.session() as session:
+        result = await compute_standings(session, period="2026-W47", cutoff=CUTOFF, window_start=MONDAY,
+                                         calendar=CALENDAR)
+
+    units = {u.name: u for u in result.units}
+    assert units["区住建局"].punctuality == 1.0
+    assert units["区水利局"].punctuality is None
+    towns = {t.name: t for t in result.towns}
+    assert towns["河西镇"].punctuality == 1.0
+
+
 async def test_window_reaching_into_last_year(db: Database, district: District) -> None:
     cutoff, monday = date(2027, 1, 3), date(2026, 12, 28)  # ISO week 2026-W53
     await district.project("P1", baseline_year=2027, done_before="5")

@@ -73,8 +73,9 @@ def test_who_is_asked_and_what_is_due_across_national_day() -> None:
     assert reporter_on([no_substitute], 3, date(2026, 10, 8)) == 3  # someone else's leave
 
     window = [d for d in (TODAY + timedelta(days=n) for n in range(14)) if CALENDAR.is_working_day(d)]
-    assert due_days(window, [LEAVE]) == [date(2026, 9, 28), date(2026, 9, 29), date(2026, 10, 10)]
-    assert due_days(window, []) == window
+    expected = [date(2026, 9, 28), date(2026, 9, 29), date(2026, 10, 10)]
+    assert due_days(window, "在建", CALENDAR, away=[LEAVE]) == expected
+    assert due_days(window, "在建", CALENDAR) == window
     # last report 9/29: 9/30, 10/8, 10/9 on leave; 10/10 and 10/12 missed
     assert missed_days(CALENDAR, date(2026, 9, 29), date(2026, 10, 12), away=[LEAVE]) == 2
     assert missed_days(CALENDAR, date(2026, 9, 29), date(2026, 10, 12)) == 5

@@ -180,3 +180,86 @@ async def test_the_next_weekly_bulletin_notes_the_correction(office: TelegramHar
     assert "上期数据更正</b>：ZD2026-001 城北高速连接线" in second
     assert "2026-11-24 填报 8,500.0 万元更正为 850.0 万元（理由：多写了一个零）。" in second
     assert "漏计材料款" not in second  # made before W48 went out: already in its figures
+
+
+def _audit_lines(text: str, words: str) -> list[str]:
+    return [line for line in text.splitlines() if words in line]
+
+
+async def test_an_admin_finds_any_project_by_code_or_name(office: TelegramHarness) -> None:
+    """The admin is nobody's liaison: /correct asks for a code or a name and lists what matches, a page at a
+    time; the correction is his, and the audit says so."""
+    tg = office
+    tg.clock.set(at(12, 7))  # a week later: too old for 郝芳, not for the admin
+    assert "更正任一项目的填报" in await tg.send(ADMIN, "/help")
+    asked = await tg.send(ADMIN, "/correct")
+    assert "请发送要更正填报的项目编号或名称中的字词" in asked.text and asked.buttons == ["取消"]
+    none = await tg.send(ADMIN, "<b>不存在</b>")
+    assert "没有找到编号或名称含「&lt;b&gt;不存在&lt;/b&gt;」的项目" in none.text
+
+    listed = await tg.send(ADMIN, "zd2026-0")  # the 42 projects of the sample ledger, 8 to a page
+    assert "编号或名称含「zd2026-0」的项目共 42 个（第 1/6 页）" in listed.text
+    assert listed.buttons[0] == "ZD2026-001 城北高速连接线" and listed.buttons[-2:] == ["下一页", "取消"]
+    assert len(listed.buttons) == 10
+    second = await tg.press(ADMIN, "下一页")
+    assert "（第 2/6 页）" in second.text and second.buttons[0].startswith("ZD2026-009 ")
+    assert second.buttons[-3:] == ["上一页", "下一页", "取消"]
+    first = await tg.press(ADMIN, "上一页")
+    days = await tg.press(ADMIN, "ZD2026-001 城北高速连接线")
+    assert days.buttons == ["11-25 900 万元 承台施工", "11-24 8500 万元 桩基完成", "11-23 850 万元 桩基施工", "取消"]
+    assert "第 1/6 页" in first.text
+
+    assert "请发送更正后的本期完成投资" in await tg.press(ADMIN, "11-24 8500 万元 桩基完成")
+    assert "请发送更正后的形象进度" in await tg.send(ADMIN, "850")
+    await tg.press(ADMIN, "形象进度不变")
+    confirm = await tg.send(ADMIN, "与台账核对")
+    assert "2026-11-24 原填报：本期完成投资 8,500.0 万元，桩基完成（郝芳" in confirm.text
+    assert "8,500.0 万元 → 850.0 万元" in await tg.press(ADMIN, "确认更正")
+    assert await _sum_of_year(tg) == Decimal(2600)
+    lines = _audit_lines((await tg.send(ADMIN, f"/audit {CODE}")).text, "更正填报")
+    assert len(lines) == 1 and ADMIN_NAME in lines[0] and "郝芳" not in lines[0].split("更正填报")[0]
+
+    # a name that names one project goes straight to its reports; so does a code
+    assert "11-25 900 万元 承台施工" in (await tg.send(ADMIN, "/correct 城北高速")).buttons
+    await tg.press(ADMIN, "取消")
+    assert "11-25 900 万元 承台施工" in (await tg.send(ADMIN, f"/correct {CODE}")).buttons
+    await tg.press(ADMIN, "取消")
+    # a liaison is still offered only their own projects, and may not search
+    own = await tg.send(HAO, "/correct")
+    assert own.buttons == [f"{CODE} 城北高速连接线", "取消"]
+    assert "请点击上面的按钮" in await tg.send(HAO, "城北")
+    await tg.press(HAO, "取消")
+    assert "用法" in await tg.send(HAO, "/correct 滨江")
+    assert "近 3 个工作日内没有可更正的填报" in await tg.send(HAO, f"/correct {CODE}")  # a week later
+
+
+async def test_an_ambiguous_amount_is_asked_back_with_buttons(office: TelegramHarness) -> None:
+    """`3 000 承台完成` is 3 万元 with progress 「000 承台完成」 or 3,000 万元: nothing changes until one is
+    picked, as in /report."""
+    tg = office
+    tg.clock.set(at(11, 26))
+    asked = await tg.send(HAO, f"/correct {CODE} 11-25 3 000 承台完成 理由：漏计材料款")
+    assert "更正的金额可以有2种理解" in asked.text and "尚未更正" in asked.text
+    assert "2026-11-25 原填报：本期完成投资 900.0 万元，承台施工" in asked.text
+    assert "2. 本期完成投资 3 000（未写单位，按万元计）= 3,000.0 万元，形象进度「承台完成」" in asked.text
+    assert asked.buttons == ["3.0 万元，进度「000 承台完成」", "3,000.0 万元，进度「承台完成」", "都不对，取消"]
+    assert "请点击上面的按钮" in await tg.send(HAO, "3000")
+    assert await _sum_of_year(tg) == Decimal(10250)
+    confirm = await tg.press(HAO, "3,000.0 万元，进度「承台完成」")
+    assert "更正为：本期完成投资 3 000（未写单位，按万元计）= 3,000.0 万元，承台完成" in confirm.text
+    assert "更正理由：漏计材料款" in confirm.text
+    assert await _sum_of_year(tg) == Decimal(10250)
+    await tg.press(HAO, "确认更正")
+    assert await _sum_of_year(tg) == Decimal(12350)
+
+    # without a progress text the old one is kept, and the buttons say so; without a reason it is asked
+    asked = await tg.send(HAO, f"/correct {CODE} 11-23 3 000")
+    assert asked.buttons == ["3.0 万元，进度「000」", "3,000.0 万元，进度「桩基施工」", "都不对，取消"]
+    assert "请简要说明更正理由" in await tg.press(HAO, "3,000.0 万元，进度「桩基施工」")
+    confirm = await tg.send(HAO, "单位写错")
+    assert "= 3,000.0 万元，桩基施工" in confirm.text
+    # 都不对 cancels: nothing stored
+    await tg.press(HAO, "取消")
+    await tg.send(HAO, f"/correct {CODE} 11-24 5000 元旦前完成 理由：核对")
+    assert "已取消更正" in await tg.press(HAO, "都不对，取消")
+    assert await _sum_of_year(tg) == Decimal(12350)

@@ -158,10 +158,10 @@ async def test_commands_addressed_to_us_count_and_other_bots_commands_get_nothin
 
 async def test_group_talk_unknown_commands_and_bare_codes_are_left_alone(tg: TelegramHarness) -> None:
     group = GROUPS["group"]
-    code = await tg.invite("武杰")
+    not_a_live_code = "Ab3_" * 6  # looks like an invite code, but is none
     before, mark = await snapshot(tg), len(tg.fake.calls)
     for user in (ADMIN, HAO, STRANGER):
-        for text in ("大家好,明天几点开会?", "ZD2026-001 1.2亿 主体结构完成60%", code, "/no_such_command"):
+        for text in ("大家好,明天几点开会?", "ZD2026-001 1.2亿 主体结构完成60%", not_a_live_code, "/no_such_command"):
             assert not (await tg.send(user, text, chat_id=group)).messages, (user, text)
     photo = tg.fake.enqueue_photo(HAO, caption="ZD2026-001 850万 桩基完成", chat_id=group)
     await tg.wait_processed(photo["update_id"])
@@ -169,27 +169,45 @@ async def test_group_talk_unknown_commands_and_bare_codes_are_left_alone(tg: Tel
     assert await snapshot(tg) == before
 
 
-@pytest.mark.parametrize("kind", sorted(GROUPS))
-async def test_start_with_a_code_in_a_group_binds_nobody_and_links_to_the_private_chat(
-        tg: TelegramHarness, kind: str) -> None:
+@pytest.mark.parametrize(("kind", "typed"), [("group", "/start {code}"), ("supergroup", "/start@diaodu_bot {code}"),
+                                             ("group", "{code}")])
+async def test_a_code_typed_in_a_group_is_revoked_and_the_admin_told_to_issue_a_new_one(
+        tg: TelegramHarness, kind: str, typed: str) -> None:
     group = GROUPS[kind]
     code = await tg.invite("武杰")
-    before = await snapshot(tg)
 
-    replies = await tg.send(STRANGER, f"/start {code}", chat_id=group)
+    replies = await tg.send(STRANGER, typed.format(code=code), chat_id=group)
 
-    assert_private_line(replies, link=f"{BOT_LINK}?start={code}")
-    assert "绑定" in replies.text and "武杰" not in replies.text
-    assert await snapshot(tg) == before
+    assert len(replies.messages) == 1 and replies.text.startswith(PRIVATE_LINE), replies
+    assert "已作废" in replies.text and "武杰" not in replies.text and code not in replies.text
+    assert url_buttons(replies) == [{"text": "打开私聊", "url": BOT_LINK}]  # the button carries no code
     async with tg.session() as session:
-        invite = (await session.scalars(select(Invite).where(Invite.used_at.is_not(None)))).all()
+        [invite] = (await session.scalars(select(Invite))).all()
         caller = await people.get_caller(session, channel=CHANNEL, external_id=str(STRANGER),
                                          chat_id=str(group))
-    assert not invite and not caller.bound
-    # The button opens the private chat with the code: that is where binding happens.
-    bound = await tg.send(STRANGER, f"/start {code}")
-    assert "已绑定" in bound and "武杰" in bound
-    assert_private_line(await tg.send(STRANGER, "/start", chat_id=group))
+        [admin] = await people.find_people_by_name(session, name=ADMIN_NAME)
+        told = (await session.scalars(select(OutboxMessage).where(OutboxMessage.person_id == admin.id))).all()
+        revoked = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "invite.revoke"))).all()
+    assert invite.used_at is not None and invite.used_by_account_id is None and not caller.bound
+    [notice] = [reply_from_payload(row.payload).html for row in told if "邀请码在群聊中公开" in
+                reply_from_payload(row.payload).html]
+    assert "武杰" in notice and "/invite 联络员 武杰" in notice and code not in notice
+    assert len(revoked) == 1 and revoked[0].detail["chat"] == str(group)
+    # Nobody can redeem it any more, not even in a private chat.
+    refused = await tg.send(STRANGER, f"/start {code}")
+    assert "已在群聊中公开" in refused and "已绑定" not in refused
+    # A fresh code, sent privately, binds.
+    fresh = await tg.invite("武杰")
+    assert "已绑定" in await tg.send(STRANGER, f"/start {fresh}")
+
+
+async def test_start_with_an_unknown_code_in_a_group_only_points_to_the_private_chat(tg: TelegramHarness) -> None:
+    before = await snapshot(tg)
+    replies = await tg.send(STRANGER, "/start " + "Zz9-" * 6, chat_id=GROUPS["group"])
+    assert replies.text.startswith(PRIVATE_LINE) and "作废" not in replies.text
+    assert url_buttons(replies) == [{"text": "打开私聊", "url": BOT_LINK}]
+    assert await snapshot(tg) == before
+    assert_private_line(await tg.send(STRANGER, "/start", chat_id=GROUPS["group"]))
 
 
 async def test_help_in_a_group_is_short_and_lists_the_group_commands_the_caller_may_use(

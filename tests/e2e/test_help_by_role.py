@@ -52,6 +52,8 @@ ARGS = {
     "broadcast": "区住建局 明天上午九点开调度会",
     "decide": "征地拆迁 区住建局 2026-12-20",
 }
+# What differs for a role: an admin reopens the meeting decisions they recorded (W0002, recorded first).
+ROLE_ARGS = {"admin": {"reopen": "W0002 仍未解决"}}
 RAISE = "ZD2026-001 审批手续 路灯还没有通电"  # what /issue offers liaisons beyond looking a problem up
 # What the handlers and the router say when the caller's role does not allow the command.
 ROLE_REFUSALS = ("您没有权限", "只有项目联络员可以反映问题", "只有责任单位", "只有问题提出人",
@@ -87,13 +89,16 @@ async def test_help_and_menu_list_exactly_what_the_roles_checks_allow(telegram: 
     assert "W0001" in await tg.send(HAO, "/issue ZD2026-001 审批手续 施工许可迟迟未批")
     async with tg.session() as session:
         await session.execute(update(Problem).where(Problem.id == 1).values(level=3))
+    if role == "admin":
+        assert "W0002" in await tg.send(user, "/decide 协调临时用电 区住建局 2026-12-20")
 
     listed = help_lines((await tg.send(user, "/help")).text)
     assert tg.fake.menu({"type": "chat", "chat_id": user}) == list(listed)
 
     usable, refusals = set(), {}
     for command in tg.core.router.commands:
-        replies = await tg.send(user, f"/{command.name} {ARGS.get(command.name, '')}".strip())
+        args = ROLE_ARGS.get(role, {}).get(command.name, ARGS.get(command.name, ""))
+        replies = await tg.send(user, f"/{command.name} {args}".strip())
         sent = [c for c in replies.calls if c.method.startswith("send") and c.ok]  # /export sends a file
         assert sent, command.name
         text = "\n".join(str(c.get("text") or c.get("caption") or "") for c in sent)

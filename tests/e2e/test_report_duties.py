@@ -7,8 +7,10 @@ The frozen clock starts on Friday 2026-11-20 10:00; 郝芳 (1001) is the liaison
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, time
 
+import openpyxl
 import pytest
 from sqlalchemy import update
 
@@ -17,7 +19,7 @@ from jobs import reminders
 from storage.models import Project
 from tests.e2e.harness import TelegramHarness
 
-HAO = 1001
+HAO, ADMIN = 1001, 9001
 CODE = "ZD2026-001"
 
 
@@ -66,3 +68,31 @@ async def test_a_working_weekday_still_asks(hao: TelegramHarness) -> None:
 
     assert f"⬜ {CODE} 城北高速连接线（今日未填报）" in mine.text
     assert "无需填报" not in mine.text
+
+
+async def _unit_punctuality(hao: TelegramHarness, unit: str) -> float:
+    """The unit's 填报及时率 in the workbook /export sends (this week so far)."""
+    replies = await hao.send(ADMIN, "/export")
+    [document] = [c for c in replies.calls if c.method == "sendDocument" and c.ok]
+    sheet = openpyxl.load_workbook(io.BytesIO(document.files["document"]), read_only=True)["单位排名"]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    [row] = [r for r in rows if r[header.index("牵头单位")] == unit]
+    return float(row[header.index("填报及时率")])
+
+
+async def test_a_finished_project_does_not_lower_its_units_punctuality(hao: TelegramHarness) -> None:
+    """区住建局 leads ZD2026-001, -016 and -031, all 在建. 郝芳 reports ZD2026-001 every working day of the week;
+    nobody reports the other two: 5 of 15 due days. Once the admin sets them 竣工 they owe nothing, and
+    the unit's 按时填报 is 5 of 5 (the same rule as /mine and the reminders)."""
+    await hao.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    for day, amount in [(16, 100), (17, 120), (18, 80), (19, 90), (20, 60)]:
+        hao.clock.set(datetime(2026, 11, day, 17, 0, tzinfo=SHANGHAI))
+        assert "已记录" in await hao.send(HAO, f"/report {CODE} {amount} 主体施工")
+    assert await _unit_punctuality(hao, "区住建局") == pytest.approx(5 / 15)
+
+    for code in ("ZD2026-016", "ZD2026-031"):
+        asked = await hao.send(ADMIN, f"/project_set {code} 阶段 竣工")
+        if "确认修改" in asked.buttons:
+            asked = await hao.press(ADMIN, "确认修改")
+        assert "竣工" in asked.text
+    assert await _unit_punctuality(hao, "区住建局") == 1.0

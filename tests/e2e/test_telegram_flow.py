@@ -71,11 +71,14 @@ async def test_invite_binds_greets_and_sets_the_chat_menu(telegram: TelegramHarn
 async def test_a_bare_code_binds_in_a_private_chat_never_in_a_group(telegram: TelegramHarness) -> None:
     code = await telegram.invite("郝芳", "liaison")
 
-    await telegram.send(HAO, code, chat_id=-100777)  # typed in a group: nothing is bound
+    shown = await telegram.send(HAO, code, chat_id=-100777)  # typed in a group: nothing is bound,
+    assert "已作废" in shown.text  # and the code, which the whole group saw, is revoked
     async with telegram.session() as session:
         assert (await session.scalars(select(ChatAccount))).all() == []
+    assert "已在群聊中公开" in (await telegram.send(HAO, code)).text
 
-    assert "已绑定为:联络员" in (await telegram.send(HAO, code)).text
+    fresh = await telegram.invite("郝芳", "liaison")
+    assert "已绑定为:联络员" in (await telegram.send(HAO, fresh)).text
 
 
 async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness,
@@ -566,5 +569,6 @@ async def test_editing_a_report_message_does_not_store_it_twice(hao: TelegramHar
     await hao.wait_processed(edited["update_id"])
 
     assert len(await hao.reports()) == 1
-    assert fake_api.calls_of("sendMessage", since=mark) == []
+    [told] = fake_api.calls_of("sendMessage", since=mark)  # that edits are not read, and how to correct
+    assert "不会被重新读取" in told["text"] and "/correct" in told["text"]
 

@@ -216,8 +216,9 @@ def _same(actual: Any, expected: Any) -> bool:
 
 @dataclass
 class Fault:
-    """Misbehaviour injected into one method: for `rate` of the calls (while `times` lasts), wait `delay`
-    seconds, then answer `status` instead of doing the work (status None: only the delay)."""
+    """Misbehaviour injected into one method: for `rate` of the calls (while `times` lasts, and after the
+    first `after` calls have passed untouched), wait `delay` seconds, then answer `status` instead of
+    doing the work (status None: only the delay)."""
 
     status: int | None = 429
     rate: float = 1.0
@@ -225,6 +226,7 @@ class Fault:
     delay: float = 0.0
     times: int | None = None
     description: str | None = None
+    after: int = 0
 
     def error(self) -> ApiError | None:
         if self.status is None:
@@ -491,10 +493,12 @@ class FakeBotAPI:
     # --- fault injection -----------------------------------------------------------------------------
 
     def inject_fault(self, method: str, *, status: int | None = 429, rate: float = 1.0, retry_after: int = 1,
-                     delay: float = 0.0, times: int | None = None, description: str | None = None) -> Fault:
-        """Make `method` misbehave for `rate` of its calls (the first `times` of them if given)."""
+                     delay: float = 0.0, times: int | None = None, description: str | None = None,
+                     after: int = 0) -> Fault:
+        """Make `method` misbehave for `rate` of its calls (the first `times` of them if given), once its
+        next `after` calls have gone through."""
         fault = Fault(status=status, rate=rate, retry_after=retry_after, delay=delay, times=times,
-                      description=description)
+                      description=description, after=after)
         self.faults[method.lower()] = fault
         return fault
 
@@ -517,6 +521,9 @@ class FakeBotAPI:
         """The fault this call meets, if any (and counts it against its `times`)."""
         fault = self.faults.get(method)
         if fault is not None:
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             return fault if fault.times != 0 and self._random.random() < fault.rate else None
         draw, edge = self._random.random(), 0.0
         for fault in self.mixed_faults.get(method, ()):

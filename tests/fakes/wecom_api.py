@@ -1,10 +1,11 @@
 """A small fake WeCom (企业微信) server speaking real HTTP, for end-to-end tests of the WeCom channel.
 
 The API side implements what the bot calls: ``gettoken``, ``message/send`` (text, markdown, image,
-file, template_card), ``message/update_template_card``, ``media/upload``, ``menu/create``, and for
-group robots ``webhook/send`` and ``webhook/upload_media``. Like WeCom it refuses what WeCom would
-refuse (errcode answers): unknown tokens (40014), expired ones (42001), a wrong secret (40001),
-unknown recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
+file, template_card), ``message/update_template_card``, ``media/upload``, ``menu/create``,
+``auth/getuserinfo`` (网页授权: codes made by ``oauth_code``, each valid once), and for group robots
+``webhook/send`` and ``webhook/upload_media``. Like WeCom it refuses what WeCom would refuse (errcode
+answers): unknown tokens (40014), expired ones (42001), a wrong secret (40001), unknown
+recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
 with more than 6 buttons or repeated keys or a reused task_id, an image whose md5 does not match,
 a menu with more than 3 top-level buttons, and more than 20 messages a minute from one robot
 (45009). ``expire_tokens()`` makes every token issued so far answer 42001 (once each);
@@ -218,6 +219,7 @@ class FakeWeCom:
         self.cards: dict[str, Card] = {}  # task_id -> card
         self.response_codes: dict[str, str] = {}  # unused response_code -> task_id
         self.menu: JSON | None = None
+        self.oauth_codes: dict[str, str] = {}  # unused 网页授权 code -> the member's userid
         self.faults: dict[str, Fault] = {}
         self._robot_sends: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
@@ -273,6 +275,13 @@ class FakeWeCom:
         fault = Fault(errcode=errcode, status=status, times=times, delay=delay, errmsg=errmsg, after=after)
         self.faults[path] = fault
         return fault
+
+    def oauth_code(self, userid: str) -> str:
+        """The code WeCom's OAuth (网页授权, snsapi_base) hands the browser of this member, as if they had
+        opened the authorize page: valid once."""
+        code = f"CODE-{next(self._ids)}-{secrets.token_hex(6)}"
+        self.oauth_codes[code] = userid
+        return code
 
     # --- what the bot did ----------------------------------------------------------------------------
 
@@ -450,6 +459,7 @@ class FakeWeCom:
             "menu/create": self._menu_create,
             "webhook/send": self._webhook_send,
             "webhook/upload_media": self._webhook_upload,
+            "auth/getuserinfo": self._getuserinfo,
         }
 
     def _check_token(self, query: dict[str, str]) -> None:
@@ -648,6 +658,15 @@ class FakeWeCom:
             raise invalid(f"msgtype {msgtype!r} not supported by the fake")
         window.append(now)
         return {}
+
+    def _getuserinfo(self, call: Call) -> JSON:
+        """auth/getuserinfo: the member behind an OAuth code (each code works once, as in WeCom: 40029)."""
+        userid = self.oauth_codes.pop(call.query.get("code", ""), None)
+        if userid is None:
+            raise ApiError(40029, "invalid code")
+        if userid not in self.users:  # not a member of the corp: WeCom answers an openid instead
+            return {"openid": f"open-{userid}"}
+        return {"userid": userid}
 
     def _webhook_upload(self, call: Call) -> JSON:
         key = self._robot(call)

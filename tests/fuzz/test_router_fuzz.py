@@ -1,13 +1,22 @@
 """Fuzzing the router with generated messages and button payloads, on SQLite and (with TEST_DATABASE_URL)
 PostgreSQL: odd text (control characters, NUL, superscript digits, huge numbers, "$", HTML-like text,
 texts of several thousand characters), commands with generated arguments, and button payloads of every
-prefix carrying generated ids, sent by a bound person of each role and by strangers.
+prefix carrying generated ids, sent by a bound person of each role and by strangers, from three places:
+
+- a private chat (the console channel);
+- a Telegram group chat: commands meant for a group or not, bare or addressed to this bot or to another
+  one, mentions of the bot, replies and chatter between members, and button presses;
+- WeCom's app chat, as the callback turns its messages into ``Incoming`` (``bot.channels.wecom.incoming``):
+  texts and keywords, numbers answering the numbered list last shown, menu clicks, card presses, entering
+  the app, pictures, voice, and message types the bot does not know.
 
 For every message: no exception escapes, nothing is answered "not saved" (and the router logs no failure,
-which the suite's autouse check also fails on), some reply comes back, and every reply is valid
-Telegram-HTML whose parts as the channels send them fit their limits (Telegram 4,096 UTF-16 units per
-text, 64 bytes of button data; WeCom 2,048 bytes per message). The notices the messages queued are checked
-the same way at the end.
+which the suite's autouse check also fails on), and every reply is valid Telegram-HTML whose parts as the
+channels send them fit their limits (Telegram 4,096 UTF-16 units per text, 64 bytes of button data; WeCom
+2,048 bytes per message). A private or WeCom message is always answered. In a group, exactly what is meant
+for the bot is answered (a button, or a command of ours not addressed to another bot); everything else
+(chatter, mentions, replies, other bots' commands, commands we do not have) gets no answer at all. The
+notices the messages queued are checked the same way at the end.
 
 ``FUZZ_BATCHES`` batches of ``BATCH`` messages run per database; see the README for the time it takes.
 """
@@ -15,8 +24,10 @@ the same way at the end.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,12 +39,15 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.channels.console import bind_console
+from bot.channels.wecom.binding import bind_wecom
+from bot.channels.wecom.incoming import KEYWORDS, pick_number
+from bot.channels.wecom.incoming import incoming_from as wecom_incoming
 from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import reply_parts
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.domain.escalation import CATEGORIES
-from bot.domain.messages import Incoming, Reply
+from bot.domain.messages import Button, Incoming, Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.services.ledger_import import import_ledger_files
 from handlers.router import BUTTONS
@@ -49,6 +63,7 @@ CALLBACK_DATA_MAX = 64  # bytes Telegram keeps of a button's callback_data
 ROLES = {"liaison": "郝芳", "unit": "赵芳", "lead": "刘文华", "top": "王立军", "admin": "管理员(区重大项目办)"}
 STRANGERS = ("stranger-1", "stranger-2")
 FAILED = "没有处理成功"
+GROUP_CHAT = "-1001234567890"
 
 # --- what is generated ---------------------------------------------------------------------------------
 
@@ -105,19 +120,51 @@ payloads = st.builds(lambda prefix, kind, rest: ":".join([prefix, kind, *rest]),
 
 @dataclass(frozen=True)
 class Sent:
-    """One generated message: who sends it (a role or a stranger) and what."""
+    """One generated message: who sends it (a role or a stranger), where ("private", "group", or "wecom"
+    with the callback's ``fields`` in ``wecom``) and what."""
 
     who: str
     text: str = ""
     data: str | None = None
+    where: str = "private"
+    wecom: tuple[tuple[str, str], ...] = ()
 
 
 senders = st.sampled_from([*ROLES, *STRANGERS])
+# A group chat: commands bare or addressed (to us or another bot), mentions, replies, members' chatter.
+group_texts = st.one_of(
+    commands,
+    working,
+    st.builds(lambda name, at: f"/{name}{at}", st.sampled_from(COMMANDS),
+              st.sampled_from(["", "@diaodu_bot", "@DIAODU_BOT", "@other_bot"])),
+    st.builds("@diaodu_bot {}".format, texts),  # a mention
+    st.builds("{} @diaodu_bot".format, phrases),
+    st.builds("收到,{}".format, phrases),  # what a reply to a bulletin says
+    texts,
+)
+WECOM_KEYS = ["/report", "/issues", "/issue", "/mine", "/rank", "/help", "填报", "我的", "排名", "nosuch", ""]
+wecom_fields = st.one_of(
+    st.builds(lambda t: (("MsgType", "text"), ("Content", t)),
+              st.one_of(texts, commands, working, st.sampled_from(["1", "2", "7", "0", "１", "99"]),
+                        st.builds("{} {}".format, st.sampled_from([k for k, _c in KEYWORDS]), phrases),
+                        st.builds("\uff0f{}".format, st.sampled_from(COMMANDS)))),
+    st.builds(lambda k: (("MsgType", "event"), ("Event", "click"), ("EventKey", k)),
+              st.one_of(st.sampled_from(WECOM_KEYS), words)),
+    st.builds(lambda k: (("MsgType", "event"), ("Event", "template_card_event"), ("EventKey", k),
+                         ("TaskId", "t1"), ("ResponseCode", "rc")), payloads),
+    st.sampled_from([(("MsgType", "event"), ("Event", e)) for e in ("enter_agent", "subscribe", "view", "")]),
+    st.builds(lambda m: (("MsgType", "image"), ("MediaId", m)), st.one_of(st.just(""), words)),
+    st.sampled_from([(("MsgType", t),) for t in ("voice", "video", "file", "location", "link", "weird", "")]),
+)
 messages = st.one_of(
     st.builds(Sent, senders, text=texts),
     st.builds(Sent, senders, text=commands),
     st.builds(Sent, senders, text=working),
     st.builds(Sent, senders, data=payloads),
+    st.builds(Sent, senders, text=group_texts, where=st.just("group")),
+    st.builds(Sent, senders, data=payloads, where=st.just("group")),
+    st.builds(Sent, senders, where=st.just("wecom"), wecom=wecom_fields),
+    st.builds(Sent, senders, where=st.just("wecom"), wecom=wecom_fields),
 )
 
 # --- the checks ----------------------------------------------------------------------------------------
@@ -144,7 +191,12 @@ class Fuzzer:
         self.backend = backend
         self.runner = asyncio.Runner()
         self.stack = AsyncExitStack()
-        self.accounts: dict[str, str] = {}
+        self.accounts: dict[str, str] = {}  # console chats
+        self.telegram: dict[str, str] = {}  # Telegram user ids (groups)
+        self.wecom: dict[str, str] = {}  # WeCom userids
+        self.numbered: dict[str, tuple[Button, ...]] = {}  # the numbered list last shown to a WeCom user
+        self.places: Counter[str] = Counter()
+        self.message_ids = itertools.count(1)
         self.count = 0
         self.seconds = 0.0
 
@@ -158,12 +210,19 @@ class Fuzzer:
         assert not summary.issues, summary.issues
         core = Core.build(load_settings(DATABASE_URL="sqlite+aiosqlite://", TELEGRAM_BOT_USERNAME="diaodu_bot",
                                         _env_file=None), clock=clock, db=db)
-        for role, name in ROLES.items():
+        for n, (role, name) in enumerate(ROLES.items()):
             async with db.session() as session:
                 [person] = await people.find_people_by_name(session, name=name)
+                await people.bind_account(session, person=person, channel="telegram", external_id=str(5001 + n),
+                                          chat_id=str(5001 + n), display_name=name, now=clock.now())
             self.accounts[role] = await bind_console(db, person, now=clock.now())
-        for stranger in STRANGERS:
+            self.telegram[role] = str(5001 + n)
+            await bind_wecom(db, clock, userid=f"wx-{role}", person_name=name)
+            self.wecom[role] = f"wx-{role}"
+        for n, stranger in enumerate(STRANGERS):
             self.accounts[stranger] = stranger
+            self.telegram[stranger] = str(7001 + n)
+            self.wecom[stranger] = stranger
         return core
 
     def close(self) -> None:
@@ -178,14 +237,51 @@ class Fuzzer:
 
     async def _run(self, batch: list[Sent]) -> None:
         for sent in batch:
-            account = self.accounts[sent.who]
-            msg = Incoming(channel="console", user_id=account, chat_id=account, text=sent.text,
-                           callback_data=sent.data, display_name=sent.who)
+            msg = self.incoming(sent)
+            if msg is None:  # a WeCom message the callback does not answer (an unknown type, a repeated greeting)
+                self.places["wecom ignored"] += 1
+                continue
             outcome = await self.core.router.handle(msg)
-            assert outcome.replies, f"no answer to {sent!r}"
+            if sent.where == "group":
+                meant = msg.callback_data is not None or (
+                    msg.command is not None and not msg.for_another_bot
+                    and self.core.router.commands.get(msg.command[0]) is not None)
+                assert bool(outcome.replies) == meant, f"{sent!r} in a group was answered: {outcome.replies!r}"
+                self.places["group answered" if meant else "group left alone"] += 1
+            else:
+                assert outcome.replies, f"no answer to {sent!r}"
+                self.places[sent.where] += 1
             for reply in outcome.replies:
                 assert FAILED not in reply.html, f"{sent!r} was answered: {reply.html}"
                 check_reply(reply)
+            if sent.where == "wecom":
+                self.remember_numbers(msg.user_id, outcome.replies)
+
+    def incoming(self, sent: Sent) -> Incoming | None:
+        """The message as its channel hands it to the router."""
+        if sent.where == "group":
+            return Incoming(channel="telegram", user_id=self.telegram[sent.who], chat_id=GROUP_CHAT, text=sent.text,
+                            callback_data=sent.data, display_name=sent.who, chat_type="group",
+                            bot_username="diaodu_bot", key=f"{GROUP_CHAT}:{next(self.message_ids)}")
+        if sent.where == "wecom":
+            userid = self.wecom[sent.who]
+            fields = {"FromUserName": userid, "MsgId": str(next(self.message_ids)), **dict(sent.wecom)}
+            choices = self.numbered.get(userid, ())
+            msg, _press = wecom_incoming(userid, fields, pressed_number=lambda _u, text: pick_number(choices, text),
+                                         greet=lambda _u: True)
+            return msg
+        account = self.accounts[sent.who]
+        return Incoming(channel="console", user_id=account, chat_id=account, text=sent.text,
+                        callback_data=sent.data, display_name=sent.who)
+
+    def remember_numbers(self, userid: str, replies: list[Reply]) -> None:
+        """What the WeCom transport remembers: a reply's numbered list, until a reply with other buttons."""
+        for reply in replies:
+            _parts, numbered = reply_parts(reply)
+            if numbered:
+                self.numbered[userid] = tuple(b for row in reply.buttons for b in row)
+            elif reply.buttons:
+                self.numbered.pop(userid, None)
 
     def check_notices(self) -> int:
         return self.runner.run(self._check_notices())
@@ -218,6 +314,10 @@ def test_the_router_survives_generated_messages_and_buttons(fuzzer: Fuzzer) -> N
 
     batch()
     notices = fuzzer.check_notices()
-    print(f"\n{fuzzer.backend}: {fuzzer.count} messages in {fuzzer.seconds:.1f} s, {notices} notices checked")
+    print(f"\n{fuzzer.backend}: {fuzzer.count} messages in {fuzzer.seconds:.1f} s, {notices} notices checked; "
+          f"{dict(fuzzer.places)}")
     assert fuzzer.count >= FUZZ_BATCHES * BATCH
+    # Every place and kind of group message was tried (a share of the default run's 5,000 each).
+    if FUZZ_BATCHES >= 20:
+        assert min(fuzzer.places[p] for p in ("private", "wecom", "group answered", "group left alone")) > 20
     assert notices > 0  # the messages did things that notify people, not only refusals

@@ -38,9 +38,10 @@ from bot.channels.base import (
     RetryLater,
     TransientError,
 )
-from bot.channels.telegram_transport import TelegramTransport, delivery_error
+from bot.channels.telegram_transport import TEXT_MAX, TelegramTransport, delivery_error
 from bot.clock import FrozenClock, SystemClock
 from bot.domain.messages import Button, Reply
+from bot.html_split import split_html
 from bot.services.outbox import OutboxSender
 from storage import outbox
 from storage.db import Database
@@ -95,6 +96,43 @@ async def test_a_migrated_group_gets_the_message_at_its_new_id() -> None:
     stub = StubBot()
     await TelegramTransport(stub).send("-5", Reply("通报"))  # type: ignore[arg-type]
     assert stub.sent == [(-1009, "通报")]
+
+
+class FlakyBot:
+    """Fails the `fail_at`-th message it is asked to send (counting from 1) once, with `error`."""
+
+    def __init__(self, fail_at: int, error: TelegramError) -> None:
+        self.sent: list[tuple[int, str]] = []
+        self.asked = 0
+        self.fail_at, self.error = fail_at, error
+
+    async def send_message(self, chat_id: int, text: str, **_options: Any) -> None:
+        self.asked += 1
+        if self.asked == self.fail_at:
+            raise self.error
+        self.sent.append((chat_id, text))
+
+
+def three_parts() -> Reply:
+    reply = Reply("\n".join(f"第{n:03d}行 " + "进度正常" * 20 for n in range(110)))
+    assert len(split_html(reply.html, TEXT_MAX)) == 3
+    return reply
+
+
+async def test_a_send_failing_part_way_says_how_far_it_got_and_a_retry_sends_the_rest() -> None:
+    flaky = FlakyBot(2, NetworkError("Bad Gateway"))
+    transport = TelegramTransport(flaky)  # type: ignore[arg-type]
+    with pytest.raises(TransientError) as raised:
+        await transport.send("7", three_parts())
+    assert raised.value.parts_sent == 1 and len(flaky.sent) == 1
+    await transport.send("7", three_parts(), skip=raised.value.parts_sent)
+    assert len(flaky.sent) == 3 and len({text for _chat, text in flaky.sent}) == 3
+
+
+async def test_a_group_migrating_part_way_gets_the_rest_at_its_new_id() -> None:
+    flaky = FlakyBot(2, ChatMigrated(-1009))
+    await TelegramTransport(flaky).send("-5", three_parts())  # type: ignore[arg-type]
+    assert [chat for chat, _text in flaky.sent] == [-5, -1009, -1009]
 
 
 async def test_a_chat_id_that_is_no_number_is_a_permanent_error() -> None:

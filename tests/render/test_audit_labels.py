@@ -26,6 +26,7 @@ _TABLE_ACTION = re.compile(r""":\s*["']([a-z_]+\.[a-z_]+)["']""")
 SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "account.bind": ("person", "7", {"channel": "wecom", "external_id": "hao", "role": "liaison", "new_role": True}),
     "invite.create": ("person", "7", {"role": "liaison", "expires_at": "2026-11-23T10:00:00+08:00"}),
+    "invite.revoke": ("person", "7", {"role": "liaison", "reason": "shown_in_group", "chat": "-1001234567890"}),
     "report.create": ("project", "ZD2026-001", {"report_id": 3, "amount": "12000.0000"}),
     "report.withdraw": ("project", "ZD2026-001", {"report_id": 3, "amount": "850"}),
     "leave.create": ("person", "7", {"leave_id": 1, "start": "2026-09-30", "end": "2026-10-09", "substitute": "武杰"}),

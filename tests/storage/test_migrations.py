@@ -254,10 +254,11 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         after = await conn.run_sync(_snapshot)
         assert "send_started_at" in await conn.run_sync(_outbox_columns)
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
+    assert [row["parts_sent"] for row in after["outbox"]] == [0, 0, 0]  # nothing sent part-way
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
-    assert after.pop("shared_marks") == []  # a new table, empty
-    assert after.pop("leaves") == []  # a new table, empty
+    for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "leaves"):
+        assert after.pop(new) == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
@@ -265,7 +266,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
-    assert _without(_without(_without(after, "send_started_at"), "baseline_date"), "replaces_id") == before
+    assert _without(_without(_without(_without(after, "send_started_at"), "parts_sent"), "baseline_date"),
+                    "replaces_id") == before
 
     # The program reads the old rows as it wrote them…
     async with empty_db.session() as session:
@@ -315,12 +317,13 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     async with empty_db.engine.connect() as conn:
         assert "send_started_at" not in await conn.run_sync(_outbox_columns)
         downgraded = await conn.run_sync(_snapshot)
-    expected = _without(_without(_without(upgraded, "send_started_at"), "baseline_date"), "replaces_id")
+    expected = _without(_without(_without(_without(upgraded, "send_started_at"), "parts_sent"), "baseline_date"),
+                        "replaces_id")
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
-    assert expected.pop("shared_marks") == [] and "shared_marks" not in downgraded
-    assert expected.pop("leaves") == [] and "leaves" not in downgraded
+    for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "leaves"):
+        assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"

@@ -100,3 +100,23 @@ async def test_a_shared_window_over_two_engines_and_the_purge(db: Database) -> N
     finally:
         if other is not one:
             await other.db.dispose()
+
+
+async def test_a_shared_window_counts_in_this_process_while_the_database_cannot_say(db: Database) -> None:
+    from bot.channels.wecom.api import SlidingWindow
+
+    clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=SHANGHAI))
+    memory = SharedMemory(db, clock)
+    window = SharedWindow(memory, "wecom-member", 2, 60, fallback=SlidingWindow(2, 60))
+    await db.dispose()
+    broken = Database("sqlite+aiosqlite:////nonexistent-dir/nothing.sqlite3")
+    memory.db = broken  # every question to the database fails now
+    try:
+        await window.acquire("haofang", 2, max_wait=0.0)  # a reply still goes out, counted here
+        with pytest.raises(RetryLater):
+            await window.acquire("haofang", 1, max_wait=0.0)  # …and the limit still holds
+        without = SharedWindow(memory, "wecom-robot", 2, 60)
+        with pytest.raises(Exception, match="shared_marks|unable to open"):
+            await without.acquire("组", 1, max_wait=0.0)
+    finally:
+        await broken.dispose()

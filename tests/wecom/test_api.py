@@ -21,7 +21,7 @@ from bot.channels.base import (
 from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, errcode_of, redact
 from bot.channels.wecom.binding import bind_wecom
 from bot.channels.wecom.transport import WeComTransport
-from bot.domain.messages import Button, Reply
+from bot.domain.messages import Button, Outcome, Reply
 from storage import outbox as outbox_repo
 from storage.models import ChatAccount, OutboxMessage
 from tests.fakes.wecom_api import FakeWeCom
@@ -159,9 +159,10 @@ async def test_a_retry_after_a_partial_failure_sends_only_the_rest(api: WeComApi
     reply = Reply(html="<b>请核对</b>\n" + "很长的填报说明。" * 40, buttons=((Button("确认", "rp:ok"),),))
     fake_wecom.inject_fault("message/send", status=502, after=1)  # the markdown passes, the card fails
 
-    with pytest.raises(TransientError):
+    with pytest.raises(TransientError) as raised:
         await transport.send(HAO, reply)
-    await transport.send(HAO, reply)
+    assert raised.value.parts_sent == 1
+    await transport.send(HAO, reply, skip=raised.value.parts_sent)
 
     assert [m["msgtype"] for m in fake_wecom.sent_to(HAO)] == ["markdown", "template_card"]
     await transport.send(HAO, reply)  # a new delivery of the same reply is whole again
@@ -242,3 +243,19 @@ async def test_a_reply_that_cannot_go_out_now_is_left_to_the_outbox(wecom: WeCom
     stats = await wecom.deliver_outbox()
     assert stats.sent == 1
     assert "城北高速连接线" in fake_wecom.shown(HAO)[-1]
+
+
+async def test_a_reply_cut_short_is_finished_by_the_outbox_without_repeating_a_part(
+        wecom: WeComHarness, fake_wecom: FakeWeCom) -> None:
+    await wecom.bind(HAO, "郝芳")
+    mark = len(fake_wecom.calls)
+    reply = Reply(html="<b>请核对</b>\n" + "很长的填报说明。" * 40, buttons=((Button("确认", "rp:ok"),),))
+    fake_wecom.inject_fault("message/send", status=503, after=1)  # the markdown passes, the card does not
+
+    await wecom.channel.deliver(HAO, Outcome(replies=[reply, Reply(html="下一条")]))
+
+    async with wecom.session() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        assert [(r.state, r.parts_sent) for r in rows] == [("pending", 1), ("pending", 0)]
+    assert (await wecom.deliver_outbox()).sent == 2
+    assert [m["msgtype"] for m in fake_wecom.sent_to(HAO, since=mark)] == ["markdown", "template_card", "text"]

@@ -193,6 +193,21 @@ async def test_an_amount_with_a_space_and_an_ambiguous_line(driver: Driver) -> N
     assert sorted((r.amount, r.progress_text) for r in await driver.reports()) == [(3000, "主体"), (12000, "主体完工")]
 
 
+async def test_an_ambiguous_correction_is_asked_back(driver: Driver) -> None:
+    """/correct reads its amount with the same grammar and asks back the same way, on both channels."""
+    await bind_hao(driver)
+    assert "已记录" in await driver.send("hao", f"/report {CODE} 300 主体")
+    driver.advance(days=1)
+
+    asked = await driver.send("hao", f"/correct {CODE} 11-20 3 000 主体完工 理由：漏写单位")
+    assert "尚未更正" in asked
+    assert asked.buttons == ["3.0 万元，进度「000 主体完工」", "3,000.0 万元，进度「主体完工」", "都不对，取消"]
+    confirm = await driver.press("hao", "3,000.0 万元，进度「主体完工」")
+    assert "3 000（未写单位，按万元计）= 3,000.0 万元" in confirm
+    assert "已更正" in await driver.press("hao", "确认更正")
+    assert [(r.amount, r.progress_text) for r in await driver.reports()] == [(3000, "主体完工")]
+
+
 async def test_someone_elses_project_is_refused(driver: Driver) -> None:
     await bind_hao(driver)
 

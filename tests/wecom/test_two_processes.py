@@ -3,7 +3,7 @@
 Each instance has its own core, database engine, callback channel and transports; all they share is the
 database (PostgreSQL on a database of its own, and a SQLite file). A message posted to both is acted on
 once, a numbered list shown by one is answered on the other, a restart remembers what was seen, and the
-group robot's 20 messages a minute hold over both.
+group robot's 20 messages a minute and a member's 30 a minute hold over both.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from bot.app import Core
 from bot.channels.base import RetryLater
 from bot.channels.wecom.robot import ROBOT_PER_MINUTE, WeComRobotTransport
+from bot.channels.wecom.transport import MEMBER_PER_MINUTE
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.domain.messages import Reply
@@ -182,3 +183,22 @@ async def test_the_group_robots_window_is_counted_over_both(
         for robot in robots:
             await robot.close()  # type: ignore[union-attr]
     assert two.channel.stats["failed"] == 0
+
+
+async def test_a_members_thirty_a_minute_are_counted_over_both(
+    pair: tuple[WeComHarness, WeComHarness], fake: FakeWeCom
+) -> None:
+    """Direct replies go out from whichever process WeCom posted the message to, the outbox from the leader:
+    together they stay within the 30 messages a minute WeCom lets an app send one member."""
+    one, two = pair
+    already = len(fake.sent_to(HAO))  # the welcome on binding counts too
+    for n in range(MEMBER_PER_MINUTE - already):  # alternately from each process
+        await pair[n % 2].channel.transport.deliver(HAO, Reply(html=f"第{n + 1}条"), max_wait=0.0)
+    for harness in pair:
+        with pytest.raises(RetryLater) as raised:
+            await harness.channel.transport.deliver(HAO, Reply(html="多出的一条"), max_wait=0.0)
+        assert 0 < raised.value.after_seconds <= 62
+    assert len(fake.sent_to(HAO)) == MEMBER_PER_MINUTE
+    one.clock.advance(seconds=63)  # a minute later (on the clock every process reads) there is room
+    await two.channel.transport.deliver(HAO, Reply(html="一分钟后"), max_wait=0.0)
+    assert len(fake.sent_to(HAO)) == MEMBER_PER_MINUTE + 1

@@ -36,7 +36,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.channels.base import DeliveryError, RetryLater, TransientError
+from bot.channels.base import DeliveryError, RetryLater, TransientError, parts_sent_of
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
 from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
@@ -267,18 +267,19 @@ class WeComChannel:
                 await self.transport.deliver(userid, reply, max_wait=self.direct_max_wait)
             except (RetryLater, TransientError) as exc:
                 log.warning("WeCom reply to %s not sent now (%s)", userid, exc)
-                if self.outbox_fallback:
-                    await self._to_outbox(userid, outcome.replies[index:])
+                if self.outbox_fallback:  # the outbox sends what did not get through, nothing twice
+                    await self._to_outbox(userid, outcome.replies[index:], parts_sent=parts_sent_of(exc))
                     break
             except DeliveryError as exc:
                 log.warning("WeCom reply to %s refused: %s", userid, exc)
         if had_choices and not any(reply.buttons for reply in outcome.replies):
             await self.transport.forget_numbers(userid)
 
-    async def _to_outbox(self, userid: str, replies: list[Reply]) -> None:
+    async def _to_outbox(self, userid: str, replies: list[Reply], *, parts_sent: int) -> None:
         deps = self.router.deps
         try:
-            await queue_replies(deps.db, deps.clock, channel=CHANNEL, chat_id=userid, replies=replies)
+            await queue_replies(deps.db, deps.clock, channel=CHANNEL, chat_id=userid, replies=replies,
+                                parts_sent=parts_sent)
             self.stats["to_outbox"] += len(replies)
         except Exception:
             log.exception("could not queue WeCom replies for %s", userid)

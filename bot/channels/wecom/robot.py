@@ -11,8 +11,8 @@ WeCom lets a robot send at most 20 messages a minute and drops the rest. The out
 row really became, in a sliding window per robot: a row that needs more room than the window has
 waits briefly or is handed back with ``RetryLater``. Given a ``SharedMemory`` (as every command that
 sends does), the window is counted in the database over every process (``SharedWindow``), so two
-processes, or CLI runs back to back, together stay within the 20 a minute. Parts already sent are
-remembered for an hour, so a retry after a partial failure sends only the rest.
+processes, or CLI runs back to back, together stay within the 20 a minute. A send that fails part-way
+says how many messages got through, and the outbox's retry sends only the rest (``skip``).
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from bot.channels.base import (
     PermanentError,
     RateLimits,
     RecipientBlocked,
+    failed_after,
     read_attachment,
 )
 from bot.channels.wecom.api import (
     DEFAULT_API_BASE,
     SlidingWindow,
-    TtlCache,
     delivery_error,
     image_type,
     json_round_trip,
@@ -74,13 +74,13 @@ class WeComRobotTransport:
         self.files_root = files_root
         self.max_wait = max_wait
         if window is None:
-            window = (SharedWindow(memory, "wecom-robot", ROBOT_PER_MINUTE, ROBOT_WINDOW) if memory is not None
+            window = (SharedWindow(memory, "wecom-robot", ROBOT_PER_MINUTE, ROBOT_WINDOW,
+                                   fallback=SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW)) if memory is not None
                       else SlidingWindow(ROBOT_PER_MINUTE, ROBOT_WINDOW))
         self.window = window
         self._session = session
         self._own_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._sent_parts: TtlCache[tuple[str, str], int] = TtlCache(ttl=3600, max_items=10_000)
 
     def __repr__(self) -> str:
         return f"WeComRobotTransport(robots={sorted(self.robots)!r})"
@@ -111,7 +111,10 @@ class WeComRobotTransport:
 
     # -- sending
 
-    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
+                   skip: int = 0) -> None:
+        """Send a reply to the robot named ``chat_id``, leaving out the first ``skip`` of the messages it
+        becomes (they got through in an earlier try); a failure says how many have (``failed_after``)."""
         key = self.robots.get(chat_id)
         if key is None:
             raise PermanentError(f"no group robot named {chat_id!r} in WECOM_ROBOT_KEYS")
@@ -136,24 +139,21 @@ class WeComRobotTransport:
                 file_part = len(parts)
                 name = attachment.filename or Path(attachment.path).name
                 parts.append({"msgtype": "file", "file": {"_data": data, "_name": name}})
-        if not parts:
+        done = max(0, skip)
+        if done >= len(parts):
             return
-        digest = hashlib.sha256(json.dumps(
-            [reply.html, attachment.path if attachment else None], ensure_ascii=False).encode()).hexdigest()
-        done_key = (chat_id, digest)
-        done = self._sent_parts.get(done_key) or 0
-        todo = parts[done:]
-        if not todo:
-            self._sent_parts.pop(done_key)
-            return
-        await self.window.acquire(chat_id, len(todo), max_wait=self.max_wait)
-        for index, part in enumerate(todo, start=done):
-            if index == file_part:
-                media_id = await self._upload(key, part["file"]["_data"], part["file"]["_name"])
-                part = {"msgtype": "file", "file": {"media_id": media_id}}
-            await self._post(key, "webhook/send", json_body=part)
-            self._sent_parts.set(done_key, index + 1)
-        self._sent_parts.pop(done_key)
+        try:
+            await self.window.acquire(chat_id, len(parts) - done, max_wait=self.max_wait)
+            while done < len(parts):
+                part = parts[done]
+                if done == file_part:
+                    media_id = await self._upload(key, part["file"]["_data"], part["file"]["_name"])
+                    part = {"msgtype": "file", "file": {"media_id": media_id}}
+                await self._post(key, "webhook/send", json_body=part)
+                done += 1
+        except DeliveryError as error:
+            failed_after(error, done)
+            raise
 
     async def _upload(self, key: str, data: bytes, filename: str) -> str:
         form = aiohttp.FormData(quote_fields=False)  # raw UTF-8 file names, as WeCom expects

@@ -1,13 +1,17 @@
 """Sending replies to WeCom members through the app's API (:class:`WeComTransport`, also the outbox
 transport of channel "wecom").
 
-- Each reply goes out as the messages ``bot.channels.wecom.render`` makes of it, in order; a reply
-  retried after a failure part-way resumes after the parts already sent.
+- Each reply goes out as the messages ``bot.channels.wecom.render`` makes of it, in order; a send that
+  fails part-way says how many got through (``failed_after``), and the retry (``skip``: a direct reply's,
+  or the outbox row's on any process) sends only the rest.
 - Photos and documents (the outbox row's attachment, or ``Reply.attachment``) are uploaded with
   ``media/upload`` and sent as image / file messages after the text (relative paths are taken from
   ``files_root``, DATA_DIR by default).
 - At most 30 messages per member per minute (WeCom drops the excess silently): counted per message
-  actually sent, over direct replies and outbox notices alike.
+  actually sent, over direct replies and outbox notices alike, and, given a ``SharedMemory`` (as the
+  running bot and every command that sends do), over every process of the database (``SharedWindow``):
+  direct replies go out from whichever process WeCom posted the message to, and the outbox from the
+  leader, so no single process sees every message to a member.
 - It remembers the buttons it showed: the numbered lists a user may answer with a number (until the
   next reply that has buttons or the next user message answered without any), and each card's button
   labels, so a pressed card's buttons can be replaced by "已选择:…". Given a ``SharedMemory`` (as the
@@ -17,19 +21,17 @@ transport of channel "wecom").
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from pathlib import Path
 
-from bot.channels.base import Attachment, DeliveryError, PermanentError, RateLimits, read_attachment
+from bot.channels.base import Attachment, DeliveryError, PermanentError, RateLimits, failed_after, read_attachment
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, image_type
 from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten
 from bot.domain.messages import Button, Reply
-from bot.services.shared_memory import SharedMemory
+from bot.services.shared_memory import SharedMemory, SharedWindow
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +63,18 @@ class WeComTransport:
     limits = RateLimits(global_per_second=50, per_chat_per_second=0.5, per_group_per_minute=20)
 
     def __init__(self, api: WeComApi, *, files_root: Path | None = None, max_wait: float = 20.0,
-                 window: SlidingWindow | None = None, memory: SharedMemory | None = None) -> None:
+                 window: SlidingWindow | SharedWindow | None = None, memory: SharedMemory | None = None) -> None:
         self.api = api
         self.memory = memory
         self.files_root = files_root
         self.max_wait = max_wait
-        self.window = window or SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW)
+        if window is None:
+            window = (SharedWindow(memory, "wecom-member", MEMBER_PER_MINUTE, MEMBER_WINDOW,
+                                   fallback=SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW)) if memory is not None
+                      else SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW))
+        self.window = window
         self.numbered: TtlCache[str, tuple[Button, ...]] = TtlCache(ttl=NUMBERED_TTL, max_items=50_000)
         self.cards: TtlCache[str, dict[str, str]] = TtlCache(ttl=CARD_TTL, max_items=50_000)
-        self._sent_parts: TtlCache[tuple[str, str], int] = TtlCache(ttl=3600, max_items=10_000)
 
     def __repr__(self) -> str:
         return f"WeComTransport({self.api!r})"
@@ -80,40 +85,36 @@ class WeComTransport:
     async def close(self) -> None:
         await self.api.close()
 
-    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
-        await self.deliver(chat_id, reply, attachment=attachment, max_wait=self.max_wait)
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
+                   skip: int = 0) -> None:
+        await self.deliver(chat_id, reply, attachment=attachment, max_wait=self.max_wait, skip=skip)
 
     async def deliver(self, userid: str, reply: Reply, *, attachment: Attachment | None = None,
-                      max_wait: float) -> None:
-        """Send one reply (and its file: ``attachment``, else the reply's own) to a member; raises a
-        DeliveryError when it did not get through."""
+                      max_wait: float, skip: int = 0) -> None:
+        """Send one reply (and its file: ``attachment``, else the reply's own) to a member, leaving out the
+        first ``skip`` of the messages it becomes (they got through in an earlier try); raises a
+        DeliveryError that says how many of them have got through (``failed_after``)."""
         if not _SENDABLE_USERID.match(userid) or utf8_len(userid) > 64:
             raise PermanentError(f"not a WeCom userid: {userid!r}")
         if attachment is None:
             attachment = reply.attachment
         parts, numbered = reply_parts(reply)
-        media = self._read(attachment) if attachment is not None else None
-        total = len(parts) + (1 if media else 0)
-        if total == 0:
-            return
-        digest = hashlib.sha256(json.dumps(
-            [reply.html, [[b.label, b.data] for row in reply.buttons for b in row],
-             attachment.path if attachment else None], ensure_ascii=False).encode()).hexdigest()
-        done_key = (userid, digest)
-        done = self._sent_parts.get(done_key) or 0
-        if done >= total:
-            self._sent_parts.pop(done_key)
-            return
-        media_part: Part | None = None
-        if media is not None:
-            media_part = await self._upload(media)  # before any message: the likeliest to fail
-        await self.window.acquire(userid, total - done, max_wait=max_wait)
-        everything = [*parts, *([media_part] if media_part else [])]
-        for index in range(done, total):
-            part = everything[index]
-            await self._send_part(userid, part)
-            self._sent_parts.set(done_key, index + 1)
-        self._sent_parts.pop(done_key)
+        done = max(0, skip)
+        try:
+            media = self._read(attachment) if attachment is not None else None
+            total = len(parts) + (1 if media else 0)
+            if done < total:
+                media_part: Part | None = None
+                if media is not None:
+                    media_part = await self._upload(media)  # before any message: the likeliest to fail
+                await self.window.acquire(userid, total - done, max_wait=max_wait)
+                everything = [*parts, *([media_part] if media_part else [])]
+                while done < total:
+                    await self._send_part(userid, everything[done])
+                    done += 1
+        except DeliveryError as error:
+            failed_after(error, done)
+            raise
         if numbered:
             await self._remember_numbers(userid, tuple(b for row in reply.buttons for b in row))
         elif reply.buttons:

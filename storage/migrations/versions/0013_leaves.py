@@ -3,8 +3,8 @@
 A person's leave (请假) with an optional substitute (代理人): reminders go to the substitute or skip the
 person, the days are not due for the person's projects. See ``storage.leaves``.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import storage.types
 
 
-revision = '0011'
-down_revision = '0010'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

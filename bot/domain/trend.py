@@ -1,0 +1,82 @@
+"""Completion over the year: the points of the web pages' charts, from sums the storage reads.
+
+Year-to-date on a day is the one rule of ``bot.domain.year_to_date`` (the dated baselines of the year plus
+the reports they do not cover, up to that day); completion against the plan is ``completion_rate`` and the
+schedule ``schedule_progress`` (``bot.domain.progress``). These functions only accumulate the daily sums.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from bot.domain.progress import completion_rate, schedule_progress
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """Completion and schedule on one day (a week's last day, or today)."""
+
+    day: date
+    done: Decimal
+    rate: float | None
+    schedule: float
+
+
+def week_ends(year: int, today: date) -> list[date]:
+    """The Sundays of ``year`` up to ``today``, then ``today`` itself (the week under way)."""
+    day = date(year, 1, 1)
+    day += timedelta(days=6 - day.weekday())
+    last = min(today, date(year, 12, 31))
+    days = []
+    while day < last:
+        days.append(day)
+        day += timedelta(days=7)
+    days.append(last)
+    return days
+
+
+def _cumulative(baseline: Decimal, daily: Mapping[date, Decimal], days: list[date]) -> list[Decimal]:
+    ordered = sorted(daily.items())
+    totals, running, i = [], baseline, 0
+    for day in days:
+        while i < len(ordered) and ordered[i][0] <= day:
+            running += ordered[i][1]
+            i += 1
+        totals.append(running)
+    return totals
+
+
+def weekly_trend(*, year: int, today: date, baseline: Decimal, daily: Mapping[date, Decimal],
+                 plan: Decimal | None) -> list[TrendPoint]:
+    """Completion against the plan at the end of each week of ``year`` so far, with 序时进度 then.
+
+    ``baseline``: the baselines of the year; ``daily``: the reports that count on top of them, by day."""
+    days = week_ends(year, today)
+    return [TrendPoint(day, done, completion_rate(done, plan), schedule_progress(day))
+            for day, done in zip(days, _cumulative(baseline, daily, days), strict=True)]
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    """A month of one project's year: done by its end (cumulative) and what the plan asks by then."""
+
+    month: int
+    done: Decimal | None  # None: a month still to come
+    planned: Decimal | None  # plan × 序时进度 at the month's end; None without a plan
+
+
+def monthly_cumulative(*, year: int, today: date, baseline: Decimal, daily: Mapping[date, Decimal],
+                       plan: Decimal | None) -> list[MonthPoint]:
+    """The twelve months of ``year``: cumulative done up to each month's end (or today) against the plan."""
+    ends = [date(year, m, calendar.monthrange(year, m)[1]) for m in range(1, 13)]
+    done = _cumulative(baseline, daily, [min(end, today) for end in ends])
+    points = []
+    for month, (end, total) in enumerate(zip(ends, done, strict=True), start=1):
+        started = date(year, month, 1) <= today
+        planned = (plan * Decimal(str(round(schedule_progress(end), 6)))) if plan and plan > 0 else None
+        points.append(MonthPoint(month, total if started else None, planned))
+    return points

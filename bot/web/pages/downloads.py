@@ -1,0 +1,87 @@
+"""Downloads: the ledger (台账) as xlsx, as /export makes it (admins), and the files of the latest bulletins
+(leads, top officials, admins); and the overview's trend chart."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.clock import SHANGHAI
+from bot.domain.periods import KIND_NAMES
+from bot.domain.trend import weekly_trend
+from bot.web import access
+from bot.web.auth import page_route
+from bot.web.rendering import secure
+from bot.web.state import View
+from storage import web_queries
+from storage.standings import problem_rows
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TYPES = {".xlsx": XLSX, ".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def _bulletin_dir(view: View, kind: str, period: str) -> Path:
+    return view.state.settings.data_dir / "bulletins" / kind / period
+
+
+@page_route
+async def downloads(view: View) -> web.StreamResponse:
+    bulletins = []
+    if access.may_download_bulletins(view.viewer):
+        for kind, period, at in await web_queries.latest_bulletins(view.session):
+            folder = _bulletin_dir(view, kind, period)
+            files = sorted(p.name for p in folder.iterdir() if p.suffix in TYPES) if folder.is_dir() else []
+            bulletins.append((KIND_NAMES.get(kind, kind), kind, period, at, files))
+    return view.page("downloads.html.j2", ledger=access.may_download_ledger(view.viewer), bulletins=bulletins,
+                     may_bulletins=access.may_download_bulletins(view.viewer))
+
+
+@page_route
+async def ledger(view: View) -> web.StreamResponse:
+    if not access.may_download_ledger(view.viewer):
+        return view.refuse()
+    from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first download
+
+    s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
+    data = await asyncio.to_thread(ledger_workbook, s, await problem_rows(view.session))
+    name = f"重点项目台账_{view.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"
+    return _file(data, name, XLSX)
+
+
+@page_route
+async def bulletin_file(view: View) -> web.StreamResponse:
+    if not access.may_download_bulletins(view.viewer):
+        return view.refuse()
+    kind, period, name = (view.request.match_info[k] for k in ("kind", "period", "name"))
+    known = {(k, p) for k, p, _at in await web_queries.latest_bulletins(view.session, limit=1000)}
+    folder = _bulletin_dir(view, kind, period)
+    path = folder / name
+    if (kind, period) not in known or Path(name).name != name or path.suffix not in TYPES or not path.is_file():
+        return view.not_found("文件")
+    return _file(path.read_bytes(), name, TYPES[path.suffix])
+
+
+def _file(data: bytes, name: str, content_type: str) -> web.Response:
+    from urllib.parse import quote
+
+    response = web.Response(body=data, content_type=content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    secure(response)
+    return response
+
+
+@page_route
+async def trend_chart(view: View) -> web.StreamResponse:
+    """Completion against 序时进度 by week for the year, the whole scheme (the public figure of the overview)."""
+    year = view.today.year
+    baseline, daily = await web_queries.counted_daily(view.session, year=year, up_to=view.today)
+    plan = await web_queries.plan_total(view.session, year=year)
+    points = weekly_trend(year=year, today=view.today, baseline=baseline, daily=daily, plan=plan)
+    from bot.web.charts import trend_svg  # matplotlib loads with the first chart, not at start-up
+
+    svg = await asyncio.to_thread(trend_svg, points, title=f"{year} 年度完成率与序时进度(按周)")
+    response = web.Response(body=svg, content_type="image/svg+xml")
+    secure(response)
+    return response

@@ -1,0 +1,56 @@
+"""问题: open problems filtered by level, unit, category and overdue; a problem's page is its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.domain.escalation import CATEGORIES, LEVEL_NAMES
+from bot.web import access
+from bot.web.auth import page_route
+from bot.web.state import View
+from storage import problems as problem_repo
+from storage.models import Problem
+from storage.web_queries import ProblemLine
+
+SHOWN = 200  # problems listed on a page (the most urgent first; the filters narrow the rest down)
+
+
+def is_overdue(problem: Problem | ProblemLine, now: datetime) -> bool:
+    return access.overdue(problem, now)
+
+
+def overdue_first(problems: list[ProblemLine], now: datetime) -> list[ProblemLine]:
+    """Overdue problems first, then by level (highest first), then by number."""
+    return sorted(problems, key=lambda p: (not is_overdue(p, now), -p.level, p.id))
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() else None
+
+
+@page_route
+async def problem_list(view: View) -> web.StreamResponse:
+    query = view.request.query
+    level, unit, category = _int(query.get("level")), query.get("unit") or None, query.get("category") or None
+    overdue = query.get("overdue") == "1"
+    found = await access.problems_seen(view.session, view.viewer, level=level, unit=unit, category=category)
+    shown = [p for p in found if not overdue or is_overdue(p, view.now)]
+    units = sorted({p.unit for p in found} | ({unit} if unit else set()))
+    ordered = overdue_first(shown, view.now)
+    return view.page("problems.html.j2", problems=ordered[:SHOWN], total=len(ordered), levels=LEVEL_NAMES,
+                     categories=CATEGORIES, units=units, level=level, unit=unit, category=category,
+                     overdue=overdue, now=view.now, is_overdue=is_overdue)
+
+
+@page_route
+async def problem_page(view: View) -> web.StreamResponse:
+    number = problem_repo.parse_number(view.request.match_info["number"])
+    problem = await problem_repo.get_problem(view.session, problem_id=number) if number is not None else None
+    if problem is None:
+        return view.not_found("问题")
+    if not access.problem_in_scope(view.viewer, problem):
+        return view.refuse()
+    events = await problem_repo.history(view.session, problem_id=problem.id)
+    return view.page("problem.html.j2", problem=problem, events=events, overdue=is_overdue(problem, view.now))

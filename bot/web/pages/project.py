@@ -1,0 +1,65 @@
+"""项目: the card and figures (as /project computes them), cumulative done against plan by month, the report
+timeline with its photos, approvals, problems with their history and 批示, and the people responsible."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from bot.domain.trend import monthly_cumulative
+from bot.web import access, photos
+from bot.web.auth import page_route
+from bot.web.pages.problem_list import is_overdue
+from bot.web.rendering import secure
+from bot.web.state import View
+from handlers.lookup import progress_numbers
+from storage import approvals as approval_repo
+from storage import people as people_repo
+from storage import problems as problem_repo
+from storage import projects as project_repo
+from storage import web_queries
+
+
+@page_route
+async def project_page(view: View) -> web.StreamResponse:
+    code = view.request.match_info["code"]
+    found = await project_repo.get_project_and_figures(view.session, code=code, today=view.today)
+    if found is None:
+        return view.not_found("项目")
+    project, figures = found
+    if not access.project_in_scope(view.viewer, project):
+        return view.refuse()
+    reports = await web_queries.project_reports(view.session, project_id=project.id)
+    problems = [p for p in await web_queries.open_problems(view.session, project_id=project.id, include_closed=True)
+                if access.problem_in_scope(view.viewer, p)]
+    histories = await problem_repo.histories(view.session, problem_ids=[p.id for p in problems])
+    handlers = await people_repo.unit_handlers(view.session, unit_id=project.lead_unit_id)
+    pictures = await photos.of_reports(view.session, [report for report, _name in reports])
+    return view.page(
+        "project.html.j2", project=project, figures=figures, **progress_numbers(view.today, project, figures),
+        checklist=await approval_repo.checklist(view.session, project_id=project.id), reports=reports,
+        pictures=pictures, problems=problems, histories=histories, handlers=handlers,
+        supporting=[s.unit.name for s in project.supporting], now=view.now, is_overdue=is_overdue,
+    )
+
+
+@page_route
+async def project_chart(view: View) -> web.StreamResponse:
+    code = view.request.match_info["code"]
+    project = await project_repo.get_project_for_card(view.session, code=code)
+    if project is None:
+        return view.not_found("项目")
+    if not access.project_in_scope(view.viewer, project):
+        return view.refuse()
+    figures = await project_repo.project_figures(view.session, project=project, today=view.today)
+    baseline, daily = await web_queries.counted_daily(view.session, year=view.today.year, up_to=view.today,
+                                                      project_id=project.id)
+    points = monthly_cumulative(year=view.today.year, today=view.today, baseline=baseline, daily=daily,
+                                plan=figures.plan)
+    from bot.web.charts import project_svg  # matplotlib loads with the first chart, not at start-up
+
+    svg = await asyncio.to_thread(project_svg, points, title=f"{project.code} {view.today.year} 年累计完成")
+    response = web.Response(body=svg, content_type="image/svg+xml")
+    secure(response)
+    return response

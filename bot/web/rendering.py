@@ -1,0 +1,65 @@
+"""Rendering the web pages: Jinja2 templates under bot/templates/web, HTML-escaped, strict, with the same
+number filters as the chat (bot.render), and the security headers every answer carries."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from bot.domain import labels
+from bot.domain.escalation import LEVEL_NAMES
+from bot.render import format_date, format_pct, format_points, format_time, wan_or_dash
+
+LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
+STATUS_NAMES = {"open": "待受理", "accepted": "已受理", "answered": "已答复", "resolved": "已解决待确认",
+                "closed": "已销号"}
+
+
+def content_security_policy(nonce: str) -> str:
+    """Nothing from elsewhere: scripts, styles, images and forms of our own only; a script inline only with
+    this answer's nonce. Telegram's web client may frame the pages (the Mini App)."""
+    return ("default-src 'none'; "
+            f"script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "form-action 'self'; base-uri 'none'; "
+            "frame-ancestors 'self' https://web.telegram.org https://*.telegram.org")
+
+
+class WebRenderer:
+    """The web templates' environment."""
+
+    def __init__(self) -> None:
+        self.env = Environment(
+            loader=PackageLoader("bot", "templates/web"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+        )
+        self.env.filters.update(
+            wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
+            role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: LIGHT_NAMES.get(s, ""),
+            status=lambda s: STATUS_NAMES.get(s, s),
+            level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
+            event=lambda k: labels.label(labels.EVENTS, k),
+        )
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(template).render(**context)
+
+
+def html_page(renderer: WebRenderer, template: str, *, status: int = 200, **context: Any) -> web.Response:
+    """A page with its own nonce and the security headers."""
+    nonce = secrets.token_urlsafe(16)
+    response = web.Response(text=renderer.render(template, nonce=nonce, **context), status=status,
+                            content_type="text/html", charset="utf-8")
+    secure(response, nonce)
+    return response
+
+
+def secure(response: web.StreamResponse, nonce: str | None = None) -> None:
+    """The headers every answer of ours carries."""
+    response.headers["Content-Security-Policy"] = content_security_policy(nonce or secrets.token_urlsafe(16))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"  # a sign-in link never leaks through a Referer
+    response.headers.setdefault("Cache-Control", "no-store")

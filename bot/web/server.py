@@ -1,0 +1,58 @@
+"""The web pages' routes on the bot's HTTP server (``add_web_routes``), and the static files they use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.web.auth import add_auth_routes
+from bot.web.pages import downloads, groups, overview, problem_list, project, reporting
+from bot.web.rendering import secure
+from bot.web.state import STATE, WebState
+from storage.db import Database
+
+STATIC = Path(__file__).parent / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+
+
+async def static_file(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    path = STATIC / name
+    if Path(name).name != name or path.suffix not in STATIC_TYPES or not path.is_file():
+        raise web.HTTPNotFound()
+    response = web.Response(body=path.read_bytes(), content_type=STATIC_TYPES[path.suffix], charset="utf-8")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    secure(response)
+    return response
+
+
+def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings: Settings) -> WebState:
+    """Serve the pages under /web/ on ``app``; the state they share is returned (tests reach its cache)."""
+    state = WebState(db=db, clock=clock, settings=settings)
+    app[STATE] = state
+    add_auth_routes(app)
+    router = app.router
+    router.add_get("/web/static/{name}", static_file)
+    router.add_get("/web/", overview.overview)
+    router.add_get("/web", _to_home)
+    router.add_get("/web/project/{code}", project.project_page)
+    router.add_get("/web/chart/project/{code}.svg", project.project_chart)
+    router.add_get("/web/chart/trend.svg", downloads.trend_chart)
+    router.add_get("/web/problems", problem_list.problem_list)
+    router.add_get("/web/problem/{number}", problem_list.problem_page)
+    router.add_get("/web/units", groups.group_list("unit"))
+    router.add_get("/web/unit/{name}", groups.group_page("unit"))
+    router.add_get("/web/towns", groups.group_list("town"))
+    router.add_get("/web/town/{name}", groups.group_page("town"))
+    router.add_get("/web/reporting", reporting.reporting)
+    router.add_get("/web/downloads", downloads.downloads)
+    router.add_get("/web/download/ledger.xlsx", downloads.ledger)
+    router.add_get("/web/download/bulletin/{kind}/{period}/{name}", downloads.bulletin_file)
+    return state
+
+
+async def _to_home(_request: web.Request) -> web.Response:
+    return web.Response(status=302, headers={"Location": "/web/"})

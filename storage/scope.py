@@ -1,0 +1,59 @@
+"""The scope rules (bot.domain.scope) as queries: the problems a viewer sees, read in one statement, and the
+facts the rules need about stored problems and people. `tests/storage/test_scope_queries.py` holds the SQL
+to the pure rules on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE
+from bot.domain.scope import SEE_ALL, ProjectFacts, Viewer
+from storage.models import Person, PersonRole, Problem, Project
+
+
+def viewer_of(person: Person) -> Viewer:
+    """The viewer a stored person is (roles loaded with the person)."""
+    return Viewer(person_id=person.id, roles=frozenset(person.role_names), unit_id=person.unit_id)
+
+
+def project_facts(project: Project) -> ProjectFacts:
+    """The scope facts of a loaded project (its supporting units are loaded with it)."""
+    return ProjectFacts(liaison_id=project.liaison_id, lead_official_id=project.lead_official_id,
+                        lead_unit_id=project.lead_unit_id,
+                        supporting_unit_ids=frozenset(s.unit_id for s in project.supporting))
+
+
+def visible(viewer: Viewer) -> ColumnElement[bool]:
+    """The condition on `Problem` (outer-joined to its `Project`) that `bot.domain.scope.can_see` states."""
+    if viewer.roles & SEE_ALL:
+        return true()
+    conditions = [Problem.raised_by_id == viewer.person_id, Project.liaison_id == viewer.person_id,
+                  Project.lead_official_id == viewer.person_id]
+    if "unit" in viewer.roles and viewer.unit_id is not None:
+        conditions.append(Problem.unit_id == viewer.unit_id)
+    return or_(*conditions)
+
+
+async def visible_problems(session: AsyncSession, *, viewer: Viewer, include_closed: bool = False
+                           ) -> list[Problem]:
+    """The problems the viewer sees (without closed ones unless asked), in id order; meeting decisions
+    included."""
+    query = (select(Problem).outerjoin(Project, Project.id == Problem.project_id).where(visible(viewer))
+             .order_by(Problem.id))
+    if not include_closed:
+        query = query.where(Problem.status.in_([*ACTIVE, "resolved"]))
+    return list((await session.scalars(query)).unique().all())
+
+
+async def staffed_units(session: AsyncSession, *, unit_ids: Collection[int]) -> set[int]:
+    """Those of the units that have an active handler (a person with the unit role); admins act for the
+    others (代办)."""
+    if not unit_ids:
+        return set()
+    query = (select(Person.unit_id).join(PersonRole, PersonRole.person_id == Person.id)
+             .where(PersonRole.role == "unit", Person.active.is_(True), Person.unit_id.in_(list(unit_ids)))
+             .distinct())
+    return {unit_id for unit_id in (await session.scalars(query)).all() if unit_id is not None}

@@ -1,0 +1,144 @@
+"""What the web pages read beyond the standings: the year's counted reports by day (the charts), a project's
+report timeline, problems with filters, and who reported on which day (填报情况).
+
+Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.standings`` does: a project's baseline
+counts when it is of the year, and its reports count when they are of the year, live, and after the
+baseline's day (when the baseline is dated in that year).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, case, func, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE
+from storage.annual_plans import plan_join
+from storage.models import Bulletin, Person, Problem, Project, Report, Unit
+
+
+async def counted_daily(session: AsyncSession, *, year: int, up_to: date,
+                        project_id: int | None = None) -> tuple[Decimal, dict[date, Decimal]]:
+    """(Σ baselines of ``year``, {day: Σ reports that count on top of them}) up to ``up_to``, for every
+    project or one. Two queries."""
+    year_start = date(year, 1, 1)
+    covered = and_(Project.baseline_year == year, Project.baseline_date >= year_start,
+                   Report.local_day <= Project.baseline_date)
+    query = (
+        select(Report.local_day, func.sum(Report.amount))
+        .join(Project, Project.id == Report.project_id)
+        .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= up_to,
+               not_(covered))
+        .group_by(Report.local_day)
+    )
+    baseline = select(func.sum(Project.done_before)).where(Project.baseline_year == year)
+    if project_id is not None:
+        query = query.where(Report.project_id == project_id)
+        baseline = baseline.where(Project.id == project_id)
+    daily = {day: Decimal(total or 0) for day, total in (await session.execute(query)).all()}
+    return Decimal(await session.scalar(baseline) or 0), daily
+
+
+async def plan_total(session: AsyncSession, *, year: int) -> Decimal:
+    """Σ of the projects' plans for ``year`` (storage.annual_plans; a project without one adds nothing)."""
+    plans, on, plan = plan_join(Project, year)
+    return Decimal(await session.scalar(select(func.sum(plan)).select_from(Project).outerjoin(plans, on)) or 0)
+
+
+async def project_reports(session: AsyncSession, *, project_id: int, limit: int = 60) -> list[tuple[Report, str]]:
+    """The project's reports, newest day first (withdrawn and replaced versions too, marked by
+    ``withdrawn_at``), each with its reporter's name."""
+    rows = await session.execute(
+        select(Report, Person.name).join(Person, Person.id == Report.person_id)
+        .where(Report.project_id == project_id)
+        .order_by(Report.local_day.desc(), Report.created_at.desc()).limit(limit))
+    return [(report, name) for report, name in rows.all()]
+
+
+async def open_problems(session: AsyncSession, *, level: int | None = None, unit: str | None = None,
+                        category: str | None = None, project_id: int | None = None,
+                        include_closed: bool = False) -> list[Problem]:
+    """Problems (open ones unless ``include_closed``), filtered, by number."""
+    query = select(Problem).join(Unit, Unit.id == Problem.unit_id).order_by(Problem.id)
+    if not include_closed:
+        query = query.where(Problem.status.in_(sorted(ACTIVE)))
+    if level is not None:
+        query = query.where(Problem.level == level)
+    if unit:
+        query = query.where(Unit.name == unit)
+    if category:
+        query = query.where(Problem.category == category)
+    if project_id is not None:
+        query = query.where(Problem.project_id == project_id)
+    return list((await session.scalars(query)).unique().all())
+
+
+class ProblemLine(NamedTuple):
+    """A problem as the web lists show it (read without the ORM: thousands may be open), with what the scope
+    rules need to know about it (bot.domain.scope.ProblemFacts)."""
+
+    id: int
+    level: int
+    status: str
+    category: str
+    text: str
+    unit_id: int
+    unit: str
+    raised_by_id: int
+    project_code: str | None
+    project_name: str | None
+    liaison_id: int | None
+    lead_official_id: int | None
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None
+    promised_date: date | None
+    policy: dict[str, Any] | None  # read only when there is a promised day
+
+    @property
+    def number(self) -> str:
+        return f"W{self.id:04d}"
+
+
+async def problem_lines(session: AsyncSession, *, where: Any = None, level: int | None = None,
+                        unit: str | None = None, category: str | None = None) -> list[ProblemLine]:
+    """The open problems (open, accepted, answered), filtered (``where``: a condition on Problem outer-joined
+    to its Project, e.g. storage.scope.visible), by number. One query."""
+    query = (
+        select(Problem.id, Problem.level, Problem.status, Problem.category, Problem.text, Problem.unit_id,
+               Unit.name, Problem.raised_by_id, Project.code, Project.name, Project.liaison_id,
+               Project.lead_official_id, Problem.response_due_at, Problem.resolution_due_at,
+               Problem.promised_date,
+               # the policy only matters with a promised day (bot.services.problems.promised_due_at)
+               case((Problem.promised_date.is_not(None), Problem.policy)))
+        .join(Unit, Unit.id == Problem.unit_id)
+        .outerjoin(Project, Project.id == Problem.project_id)
+        .where(Problem.status.in_(sorted(ACTIVE)))
+        .order_by(Problem.id)
+    )
+    if where is not None:
+        query = query.where(where)
+    if level is not None:
+        query = query.where(Problem.level == level)
+    if unit:
+        query = query.where(Unit.name == unit)
+    if category:
+        query = query.where(Problem.category == category)
+    return [ProblemLine(*row) for row in (await session.execute(query)).all()]
+
+
+async def reported_days(session: AsyncSession, *, start: date, end: date) -> set[tuple[int, date]]:
+    """(project id, day) of every day ``start``..``end`` a project has a live report."""
+    rows = await session.execute(
+        select(Report.project_id, Report.local_day).where(
+            Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end).distinct())
+    return {(project_id, day) for project_id, day in rows.all()}
+
+
+async def latest_bulletins(session: AsyncSession, *, limit: int = 12) -> list[tuple[str, str, datetime]]:
+    """(kind, period, produced at) of the latest bulletins, newest first."""
+    rows = await session.execute(select(Bulletin.kind, Bulletin.period, Bulletin.produced_at)
+                                 .order_by(Bulletin.produced_at.desc()).limit(limit))
+    return [(kind, period, at) for kind, period, at in rows.all()]

@@ -1,0 +1,130 @@
+"""The web pages served by a real aiohttp server on the sample ledger, and a browser-like client per person.
+
+``WebHarness`` builds the core on a copy of the sample ledger (tests.e2e.harness), serves ``/web/`` the way
+``diaodu run`` does (bot.web.server.add_web_routes) on a free local port, and signs people in through a
+one-time link made as /web makes it (bot.services.web_links).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.app import Core
+from bot.clock import FrozenClock
+from bot.config import load_settings
+from bot.services.web_links import make_link
+from bot.web.server import add_web_routes
+from bot.web.state import WebState
+from storage import people as people_repo
+from storage.audit import Actor
+from storage.models import Person, Project, Report
+from storage.reports import add_report
+from tests.e2e.harness import START, sample_core
+from tests.fakes.serving import serve_locally
+
+ROLE_PEOPLE = {"liaison": "郝芳", "unit": "赵芳", "lead": "刘文华", "top": "王立军", "admin": "管理员(区重大项目办)"}
+
+
+@dataclass
+class WebHarness:
+    core: Core
+    state: WebState
+    base: str
+
+    async def person(self, name: str) -> Person:
+        async with self.core.db.session() as session:
+            found = await people_repo.find_people_by_name(session, name=name)
+            assert found, name
+            return found[0]
+
+    async def link(self, name: str, next_path: str = "/web/") -> str:
+        """A one-time sign-in link for this person, as /web makes it (with the harness's address)."""
+        person = await self.person(name)
+        async with self.core.db.session() as session:
+            url = await make_link(session, public_url="https://dd.example.gov.cn", person_id=person.id,
+                                  now=self.core.clock.now(), next_path=next_path)
+        return url.replace("https://dd.example.gov.cn", self.base)
+
+    @asynccontextmanager
+    async def browser(self, **headers: str) -> AsyncIterator[aiohttp.ClientSession]:
+        jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1 has no domain name
+        async with aiohttp.ClientSession(base_url=self.base, cookie_jar=jar, headers=headers) as client:
+            yield client
+
+    @asynccontextmanager
+    async def signed_in(self, name: str) -> AsyncIterator[aiohttp.ClientSession]:
+        async with self.browser() as client:
+            async with client.get(await self.link(name)) as response:
+                assert response.status == 200, await response.text()
+            yield client
+
+    async def report(self, code: str, day: date, amount: str, text: str = "主体施工") -> None:
+        async with self.core.db.session() as session:
+            project = await session.scalar(select(Project).where(Project.code == code))
+            assert project is not None and project.liaison_id is not None
+            await add_report(session, project_id=project.id, person_id=project.liaison_id, local_day=day,
+                             amount=Decimal(amount), progress_text=text, photos=[], channel="telegram",
+                             now=self.core.clock.now(), actor=Actor(label="test", channel="cli"), project_code=code)
+
+    async def reports(self) -> int:
+        async with self.core.db.session() as session:
+            return len((await session.scalars(select(Report.id))).all())
+
+
+def week_days(end: date, n: int) -> list[date]:
+    return [end - timedelta(days=i) for i in range(n)]
+
+
+@asynccontextmanager
+async def web_harness(template: Path, tmp_path: Path, **overrides: object) -> AsyncIterator[WebHarness]:
+    settings = load_settings(**{"DATABASE_URL": "sqlite+aiosqlite://", "_env_file": None, "DATA_DIR": str(tmp_path),
+                                "TELEGRAM_BOT_TOKEN": "123456:TEST-token", **overrides})
+    async with sample_core(settings, FrozenClock(START), template) as core:
+        app = web.Application()
+        state = add_web_routes(app, db=core.db, clock=core.clock, settings=settings)
+        runner, port = await serve_locally(app)
+        try:
+            yield WebHarness(core=core, state=state, base=f"http://127.0.0.1:{port}")
+        finally:
+            await runner.cleanup()
+
+
+async def raise_problem(harness: WebHarness, code: str, raiser: str, unit: str, text: str,
+                        category: str = "用地") -> str:
+    """A problem raised as a liaison raises it (bot.services.problems); its number."""
+    from bot.render import Renderer
+    from bot.services.problems import ProblemDeps
+    from bot.services.problems import raise_problem as raise_it
+    from storage.models import Unit
+    from storage.settings import load_calendar, load_policy
+
+    raiser_person = await harness.person(raiser)
+    async with harness.core.db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == code))
+        unit_row = await session.scalar(select(Unit).where(Unit.name == unit))
+        person = await session.get(Person, raiser_person.id)
+        assert project is not None and unit_row is not None and person is not None
+        deps = ProblemDeps(calendar=await load_calendar(session), policy=await load_policy(session),
+                           renderer=Renderer())
+        problem = await raise_it(session, deps, project=project, raiser=person, category=category, text=text,
+                                 unit=unit_row, photos=[], now=harness.core.clock.now())
+        return problem.number
+
+
+async def bind(harness: WebHarness, name: str, channel: str, external_id: str) -> None:
+    """Bind a chat account to a person, as /start with an invite code does."""
+    found = await harness.person(name)
+    async with harness.core.db.session() as session:
+        person = await session.get(Person, found.id)
+        assert person is not None
+        await people_repo.bind_account(session, person=person, channel=channel, external_id=external_id,
+                                       chat_id=external_id, display_name=name, now=harness.core.clock.now())

@@ -1,0 +1,160 @@
+"""What the pages show: the standings' own figures (one definition with /rank and the bulletins), escaped
+user text, the 大屏 mode, the problem filters, the report timeline, charts and downloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+from bot.domain.standings import totals as investment_totals
+from bot.render import format_pct
+from bot.services.standings import current_standings
+from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
+
+ADMIN = ROLE_PEOPLE["admin"]
+
+
+class Scripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[dict[str, str | None]] = []
+        self.inline_styles = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.scripts.append(dict(attrs))
+        if any(name == "style" for name, _ in attrs) or tag == "style":
+            self.inline_styles += 1
+
+
+async def test_the_overview_shows_the_standings_figures(site: WebHarness) -> None:
+    await site.report("ZD2026-001", date(2026, 11, 19), "1200", "桩基完成")
+    async with site.core.db.session() as session:
+        s = await current_standings(session, today=date(2026, 11, 20))
+    totals = investment_totals(s.projects)
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/") as response:
+            page = await response.text()
+    assert f"{format_pct(totals.rate)} / {format_pct(s.schedule)}" in page
+    assert f"<span class=\"value\">{len(s.projects)}</span>" in page
+    first = s.ranked[0]
+    assert f'<a href="/web/project/{first.code}">{first.code}</a> {first.name}' in page
+    assert "表扬" in page and "督促" in page and "预警" in page
+    assert '<img src="/web/chart/trend.svg"' in page
+
+
+async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -> None:
+    async with site.signed_in(ADMIN) as client:
+        for path in ("/web/", "/web/project/ZD2026-001", "/web/reporting", "/web/tg"):
+            async with client.get(path) as response:
+                csp = response.headers["Content-Security-Policy"]
+                parser = Scripts()
+                parser.feed(await response.text())
+            nonce = re.search(r"'nonce-([^']+)'", csp)
+            assert nonce is not None
+            assert all(s.get("nonce") == nonce.group(1) and s.get("src", "").startswith("/web/static/")
+                       for s in parser.scripts), path
+            assert parser.inline_styles == 0, path
+
+
+async def test_what_users_wrote_is_escaped(site: WebHarness) -> None:
+    await site.report("ZD2026-001", date(2026, 11, 19), "800", "<script>alert(1)</script>主体&封顶")
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "<img src=x onerror=alert(2)>拆迁")
+    async with site.signed_in("郝芳") as client:
+        async with client.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        async with client.get(f"/web/problem/{number}") as response:
+            problem = await response.text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;主体&amp;封顶" in page and "<script>alert" not in page
+    assert "&lt;img src=x onerror=alert(2)&gt;拆迁" in problem and "<img src=x" not in problem
+
+
+async def test_the_project_page_has_the_timeline_problems_and_people(site: WebHarness) -> None:
+    await site.report("ZD2026-001", date(2026, 11, 18), "500", "桩基完成40%")
+    await site.report("ZD2026-001", date(2026, 11, 19), "700", "桩基完成60%")
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
+    async with site.signed_in("刘文华") as client:
+        async with client.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        async with client.get("/web/chart/project/ZD2026-001.svg") as response:
+            assert response.content_type == "image/svg+xml"
+            assert (await response.read()).lstrip().startswith(b"<?xml")
+    assert page.index("2026-11-19") < page.index("2026-11-18")  # newest first
+    assert "桩基完成60%" in page and "700.0 万元" in page
+    assert number in page and "还有12户未签约" in page
+    assert "刘文华" in page and "赵芳" in page and "郝芳" in page  # lead official, unit handler, liaison
+    assert "区工信局、区发改局、城北街道" in page
+
+
+async def test_problem_filters(site: WebHarness) -> None:
+    first = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "用地未落实", category="用地")
+    second = await raise_problem(site, "ZD2026-002", "武杰", "区城管局", "资金未到位", category="资金")
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/problems", params={"category": "资金"}) as response:
+            page = await response.text()
+        assert second in page and first not in page
+        async with client.get("/web/problems", params={"unit": "区住建局"}) as response:
+            page = await response.text()
+        assert first in page and second not in page
+        async with client.get("/web/problems", params={"overdue": "1"}) as response:
+            assert first not in await response.text()  # nothing is overdue yet
+        async with client.get("/web/problems", params={"level": "3"}) as response:
+            assert first not in await response.text()
+    site.core.clock.advance(days=30)  # type: ignore[attr-defined]
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/problems", params={"overdue": "1"}) as response:
+            page = await response.text()
+        assert first in page and second in page and "已超期" in page
+
+
+async def test_the_big_screen_refreshes_itself(site: WebHarness) -> None:
+    async with site.signed_in(ROLE_PEOPLE["top"]) as client:
+        async with client.get("/web/", params={"screen": "1"}) as response:
+            page = await response.text()
+        assert '<meta http-equiv="refresh" content="60">' in page and 'class="page overview screen"' in page
+        async with client.get("/web/") as response:
+            assert 'http-equiv="refresh"' not in await response.text()
+
+
+async def test_reporting_today_and_the_heat_map(site: WebHarness) -> None:
+    await site.report("ZD2026-001", date(2026, 11, 20), "100", "今日")
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/reporting") as response:
+            page = await response.text()
+    assert "近四周填报热力图" in page
+    row = re.search(r"<tr[^>]*><td>区住建局</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
+    assert row is not None and int(row.group(2)) >= 1  # ZD2026-001 reported today
+    assert 'class="cell ok"' in page and 'class="cell miss"' in page
+
+
+async def test_the_ledger_download_is_the_export(site: WebHarness) -> None:
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/download/ledger.xlsx") as response:
+            assert response.status == 200
+            assert "attachment" in response.headers["Content-Disposition"]
+            data = await response.read()
+    assert data[:2] == b"PK"  # an xlsx (zip)
+
+
+async def test_the_latest_bulletins_download_for_leaders_only(site: WebHarness) -> None:
+    from storage.models import Bulletin
+
+    folder = site.state.settings.data_dir / "bulletins" / "weekly" / "2026-W46"
+    folder.mkdir(parents=True)
+    (folder / "ranking.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    async with site.core.db.session() as session:
+        session.add(Bulletin(kind="weekly", period="2026-W46", produced_at=site.core.clock.now(), summary={}))
+    url = "/web/download/bulletin/weekly/2026-W46/ranking.png"
+    async with site.signed_in("刘文华") as client:
+        async with client.get("/web/downloads") as response:
+            assert url in await response.text()
+        async with client.get(url) as response:
+            assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
+        for bad in ("/web/download/bulletin/weekly/2026-W46/..%2F..%2F..%2Fetc%2Fpasswd",
+                    "/web/download/bulletin/weekly/2026-W45/ranking.png"):
+            async with client.get(bad) as response:
+                assert response.status == 404, bad
+    async with site.signed_in("郝芳") as client:
+        async with client.get(url) as response:
+            assert response.status == 403

@@ -1,0 +1,78 @@
+"""Every page, chart and download × every role: what is out of a person's scope is refused (403), with the
+chat's scope rules (bot.domain.scope, through bot.web.access); lists show only what is in scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
+
+ROLES = list(ROLE_PEOPLE)
+ALL = {role: 200 for role in ROLES}
+ONLY_TOP = {"liaison": 403, "unit": 403, "lead": 403, "top": 200, "admin": 200}
+
+# path → expected status per role. 郝芳 (liaison) reports on ZD2026-001; 赵芳 handles 区住建局, which leads
+# ZD2026-001 and supports ZD2026-013; 刘文华 holds ZD2026-001 (not -002 or -013, nothing of 区城管局 or 金川镇).
+PAGES: dict[str, dict[str, int]] = {
+    "/web/": ALL,
+    "/web/problems": ALL,
+    "/web/units": ALL,
+    "/web/towns": ALL,
+    "/web/reporting": ALL,
+    "/web/downloads": ALL,
+    "/web/chart/trend.svg": ALL,
+    "/web/project/ZD2026-001": ALL,
+    "/web/chart/project/ZD2026-001.svg": ALL,
+    "/web/project/ZD2026-002": ONLY_TOP,
+    "/web/chart/project/ZD2026-002.svg": ONLY_TOP,
+    "/web/project/ZD2026-013": {**ONLY_TOP, "unit": 200},
+    "/web/unit/区住建局": ALL,
+    "/web/unit/区城管局": ONLY_TOP,
+    "/web/town/龙首新区": ALL,
+    "/web/town/金川镇": ONLY_TOP,
+    "/web/download/ledger.xlsx": {"liaison": 403, "unit": 403, "lead": 403, "top": 403, "admin": 200},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_page_answers_by_scope(site: WebHarness, role: str) -> None:
+    mine = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
+    theirs = await raise_problem(site, "ZD2026-002", "武杰", "区城管局", "管线迁改未启动")
+    # On a project 区住建局 supports, assigned to another unit: 赵芳 sees the project, not the problem.
+    supported = await raise_problem(site, "ZD2026-013", "秦娟", "区工信局", "供电线路未接入")
+    pages = {**PAGES, f"/web/problem/{mine}": ALL, f"/web/problem/{theirs}": ONLY_TOP,
+             f"/web/problem/{supported}": ONLY_TOP}
+    async with site.signed_in(ROLE_PEOPLE[role]) as client:
+        for path, expected in pages.items():
+            async with client.get(path, allow_redirects=False) as response:
+                body = await response.read()
+                assert response.status == expected[role], (role, path, response.status)
+                if response.status == 403:
+                    assert "无权查看" in body.decode() and "ZD2026-002 滨江四期" not in body.decode()
+        async with client.get("/web/problems") as response:
+            listed = await response.text()
+        assert mine in listed
+        assert (theirs in listed) == (role in ("top", "admin"))
+        if role == "unit":
+            async with client.get("/web/project/ZD2026-013") as response:
+                assert "供电线路未接入" not in await response.text()
+        async with client.get("/web/reporting") as response:
+            reporting = await response.text()
+        assert "郝芳" in reporting  # ZD2026-001's liaison is in every one of these people's scope
+        assert ("武杰" in reporting) == (role in ("top", "admin"))
+
+
+async def test_pages_need_a_session(site: WebHarness) -> None:
+    async with site.browser() as client:
+        for path in PAGES:
+            async with client.get(path, allow_redirects=False) as response:
+                assert response.status == 302, path
+                assert response.headers["Location"].startswith("/web/signin?next=")
+
+
+async def test_unknown_things_are_not_found(site: WebHarness) -> None:
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        for path in ("/web/project/ZD1999-999", "/web/problem/W9999", "/web/unit/不存在的单位"):
+            async with client.get(path) as response:
+                assert response.status == 404, path
+                assert "未找到" in await response.text()

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from bot.domain.duties import is_reporting_day, report_due
+from bot.domain.leave import on_leave
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from bot.services.photos import photo_view
@@ -13,6 +14,7 @@ from handlers.context import Context
 from handlers.web import web_button
 from storage import approvals as approval_repo
 from storage import corrections
+from storage import leaves as leave_repo
 from storage import photos as photo_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
@@ -93,6 +95,15 @@ async def mine_command(ctx: Context, _args: str) -> None:
         ctx.session, project_ids=[p.id for p in mine], local_day=ctx.today
     )
     calendar = await load_calendar(ctx.session)
-    due = {p.id for p in mine if report_due(ctx.today, p.stage, calendar)}
-    ctx.reply("mine", projects=mine, reported=reported, due=due, today=ctx.today, person=ctx.person,
+    leaves = await leave_repo.spans_between(ctx.session, start=ctx.today, end=ctx.today)
+    away = {p.id for p in mine if p.liaison_id is not None and on_leave(leaves, p.liaison_id, ctx.today)}
+    due = {p.id for p in mine if report_due(ctx.today, p.stage, calendar,
+                                            away=[s for s in leaves if s.person_id == p.liaison_id])}
+    covering = []  # the projects of liaisons on leave whose substitute the caller is today
+    for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today):
+        covering += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
+    covered_reported = await report_repo.projects_reported_on(
+        ctx.session, project_ids=[p.id for p in covering], local_day=ctx.today) if covering else set()
+    ctx.reply("mine", projects=mine, reported=reported, due=due, away=away, today=ctx.today, person=ctx.person,
+              covering=covering, covered_reported=covered_reported,
               reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today))

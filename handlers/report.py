@@ -15,9 +15,10 @@ from handlers.context import Context
 from handlers.lookup import progress_numbers
 from handlers.readings import reading_buttons, saved_readings
 from storage import audit, conversations
+from storage import leaves as leave_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
-from storage.models import Project
+from storage.models import Person, Project
 from storage.projects import ProjectFigures, ReportTarget
 from storage.reports import DayReport, ReportConflict
 
@@ -47,13 +48,25 @@ def _buttons_edit(photo_count: int) -> list[list[Button]]:
     return rows
 
 
+async def _may_report(ctx: Context, liaison_id: int | None) -> bool:
+    """Whether the caller reports for a project of `liaison_id` today: its liaison, or the substitute
+    (代理人) of a leave of the liaison's that covers today (``bot.domain.leave``)."""
+    if ctx.person_id is None or liaison_id is None:
+        return False
+    if liaison_id == ctx.person_id:
+        return True
+    covering = await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today)
+    return any(span.person_id == liaison_id for span in covering)
+
+
 async def _own_project(ctx: Context, code: str) -> Project | None:
-    """The project (loaded for its card) if the caller is its liaison; replies with the refusal otherwise."""
+    """The project (loaded for its card) if the caller reports for it (`_may_report`); replies with the
+    refusal otherwise."""
     project = await project_repo.get_project_for_card(ctx.session, code=code)
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
-    if ctx.person_id is None or project.liaison_id != ctx.person_id:
+    if not await _may_report(ctx, project.liaison_id):
         ctx.reply("report_not_yours", project=project)
         return None
     return project
@@ -67,7 +80,7 @@ async def _own_project_and_figures(ctx: Context, code: str) -> tuple[ReportTarge
         ctx.reply("project_not_found", code=code)
         return None
     project, figures = found
-    if ctx.person_id is None or project.liaison_id != ctx.person_id:
+    if not await _may_report(ctx, project.liaison_id):
         ctx.reply("report_not_yours", project=project)
         return None
     return project, figures
@@ -115,11 +128,15 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
         if old is not None:
             await _ask_replace(ctx, project, old, amount, progress, photos, written)
             return
+    absent = None  # the liaison on leave the caller reports for, as their substitute
+    if project.liaison_id is not None and project.liaison_id != ctx.person_id:
+        absent = await ctx.session.get(Person, project.liaison_id)
     try:
         report = await report_repo.add_report(
             ctx.session, project_id=project.id, person_id=ctx.person_id, local_day=ctx.today, amount=amount,
             progress_text=progress, photos=photos, channel=ctx.msg.channel, now=ctx.now, actor=ctx.actor,
             project_code=project.code, replaces=replaces[0] if replaces else None,
+            on_behalf_of=(absent.id, absent.name) if absent is not None else None,
         )
     except ReportConflict:  # the day's report changed since it was shown: show it again
         old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
@@ -137,11 +154,11 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
     numbers = progress_numbers(today, project, figures)
     if replaces is None:
         event = stage_events.report_button(project, today)
-        ctx.reply("report_saved", report=report, project=project, figures=figures, written=written, **numbers,
-                  buttons=[[event]] if event is not None else None)
+        ctx.reply("report_saved", report=report, project=project, figures=figures, written=written,
+                  absent=absent, **numbers, buttons=[[event]] if event is not None else None)
     else:
         ctx.reply("report_replaced", report=report, project=project, figures=figures, written=written,
-                  old_amount=replaces[1], **numbers)
+                  old_amount=replaces[1], absent=absent, **numbers)
 
 
 async def _ask_replace(ctx: Context, project: Project | ReportTarget, old: DayReport, amount: Decimal,
@@ -231,6 +248,8 @@ async def _clear(ctx: Context) -> None:
 async def _ask_project(ctx: Context) -> None:
     assert ctx.person_id is not None
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
+    for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today):
+        mine += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
     if not mine:
         ctx.reply("report_no_projects")
         return

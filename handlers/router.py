@@ -17,6 +17,7 @@ from handlers import (
     correct,
     digest,
     halfmonth,
+    leave,
     lookup,
     meeting,
     paging,
@@ -72,6 +73,7 @@ def build_commands() -> CommandRegistry:
                          more=(Use(frozenset({"admin"}), "更正任一项目的填报（须写理由）",
                                    "/correct 项目编号或名称 或 /correct 项目编号 日期 金额 理由：…"),)))
     registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
+    leave.register(registry)  # /leave
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
     registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
                          more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
@@ -118,6 +120,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     **admin_import.BUTTONS,
     **admin_ops.BUTTONS,
     paging.PREFIX: paging.page_button,
+    leave.PREFIX: leave.leave_button,
     halfmonth.PREFIX: halfmonth.halfmonth_button,
     stage_events.PREFIX: stage_events.stage_event_button,
     web.PREFIX: web.web_pressed,

@@ -1,11 +1,13 @@
 """Reporting reminders on working days, and alerts when a project goes unreported for days in a row.
 
-Who owes a report today is decided by `bot.domain.duties.report_due`, the rule /mine shows too: working
-days of the calendar, projects not yet finished. At each reminder time (16:00 and 18:00 by default) every
-liaison who has not reported today on one of
-their projects gets one message listing them, with a button per project into /report. At the last
-reminder time of the day, a project unreported for `missed_days_alert` working days in a row is
-reported once per streak to its lead unit's handlers and its lead official. Each person gets one
+Who is asked for a report today is decided by `bot.domain.duties.asked_of`, the rule /mine shows too:
+working days of the calendar, projects not yet finished, and while a liaison is on leave (请假) their
+substitute (代理人), or nobody when the leave names none. At each reminder time (16:00 and 18:00 by
+default) every person asked who has not reported today on one of those projects gets one message listing
+them, with a button per project into /report. At the last reminder time of the day, a project unreported
+for `missed_days_alert` working days in a row (days its liaison was on leave do not count:
+`bot.domain.duties.missed_days`) is reported once per streak to its lead unit's handlers and its lead
+official. Each person gets one
 message per run: a handler or leader with several projects in a streak gets them listed in one notice
 (`bot.services.grouped_notices`), not one notice per project. Dedupe keys make every notice at most
 once, however often the job runs.
@@ -17,12 +19,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from sqlalchemy import select
+
 from bot.clock import SHANGHAI
-from bot.domain.duties import is_reporting_day, report_due
+from bot.domain.duties import REPORTING_STAGES, asked_of, is_reporting_day, missed_days
 from bot.domain.grouping import Concern
+from bot.domain.leave import LeaveSpan
 from bot.domain.messages import Button, Reply
 from bot.render import Renderer
 from bot.services import grouped_notices
+from storage import leaves as leave_repo
 from storage import people as people_repo
 from storage.db import Database
 from storage.digest_queries import ReportingDuty, reporting_duties
@@ -79,25 +85,33 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
         if not is_reporting_day(today, calendar):
             result.skipped = "not a working day"
             return result
-        duties = [d for d in await reporting_duties(session, up_to=today) if report_due(today, d.stage, calendar)]
+        all_duties = await reporting_duties(session, up_to=today)
+        earliest = min((d.last_day or d.since or today for d in all_duties), default=today)
+        leaves = await leave_repo.spans_between(session, start=earliest, end=today)
+        duties: list[ReportingDuty] = []
         missing: dict[int, list[ReportingDuty]] = defaultdict(list)
-        for duty in duties:
-            if duty.last_day != today:
-                missing[duty.liaison_id].append(duty)
+        for duty in all_duties:
+            asked = asked_of(today, duty.stage, calendar, duty.liaison_id, leaves)
+            if duty.stage in REPORTING_STAGES:
+                duties.append(duty)
+            if asked is not None and duty.last_day != today:
+                missing[asked].append(duty)
+        liaisons = {d.liaison_id: d.liaison for d in all_duties}
+        names = liaisons | await _names(session, [p for p in missing if p not in liaisons])
         slot_name = slot.strftime("%H%M")
         concerns: list[Concern] = []
         for liaison_id, projects in missing.items():
             late = slot != min(settings.reminder_times)
-            html = renderer.render("reminder", projects=projects, late=late)
+            html = renderer.render("reminder", projects=projects, late=late, person_id=liaison_id)
             buttons = tuple(Button(f"填报 {d.code}", f"rp:p:{d.code}") for d in projects[:10])
             concerns.append(Concern(
                 person_id=liaison_id, key=f"remind:{today}:{slot_name}:{liaison_id}",
                 reply=Reply(html=html, buttons=tuple((b,) for b in buttons)),
                 line=renderer.render("reminder_line", projects=projects), buttons=buttons))
-            result.reminded.append(projects[0].liaison)
+            result.reminded.append(names.get(liaison_id, str(liaison_id)))
         if slot == max(settings.reminder_times):
             for duty in duties:
-                missed = _missed_working_days(calendar, duty, today)
+                missed = _missed_working_days(calendar, duty, today, leaves)
                 if missed >= settings.missed_days_alert:
                     concerns += await _alerts(session, renderer, duty, missed, key_day=str(duty.last_day or "never"))
                     result.alerts.append(duty.code)
@@ -105,18 +119,29 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
     return result
 
 
-def _missed_working_days(calendar, duty: ReportingDuty, today) -> int:  # type: ignore[no-untyped-def]
-    """Working days up to today without a report since the last one (today counts: it is the last slot).
+async def _names(session, ids: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    """The names of the people reminded who are not a liaison of a project due (substitutes)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
+    return {pid: name for pid, name in rows.all()}
+
+
+def _missed_working_days(calendar, duty: ReportingDuty, today,  # type: ignore[no-untyped-def]
+                         leaves: list[LeaveSpan]) -> int:
+    """Working days up to today without a report since the last one (today counts: it is the last slot),
+    less the days the project's liaison was on leave (``bot.domain.duties.missed_days``).
 
     A project never reported on has missed every working day since it was entered (the day it was
     entered included), not every one since New Year: a project imported this morning has missed one.
     """
     if duty.last_day == today:
         return 0
+    away = [s for s in leaves if s.person_id == duty.liaison_id]
     if duty.last_day is None:
         since = duty.since or today.replace(month=1, day=1)
-        return calendar.working_days_between(since - timedelta(days=1), today)
-    return calendar.working_days_between(duty.last_day, today)
+        return missed_days(calendar, since - timedelta(days=1), today, away=away)
+    return missed_days(calendar, duty.last_day, today, away=away)
 
 
 async def _alerts(session, renderer: Renderer, duty: ReportingDuty, missed: int, *,  # type: ignore[no-untyped-def]

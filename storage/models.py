@@ -507,3 +507,23 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Leave(Base):
+    """A person's approved leave (请假): local days ``start``..``end`` (both included), with an optional
+    substitute (代理人) who is reminded and may report for the person's projects during it.
+
+    Recorded at once when entered (by the person or an admin; the admins are told). 销假 before the end
+    shortens it to the day before (``end``), or cancels it (``cancelled_at``) when it had not begun.
+    See ``bot.domain.leave`` and ``storage.leaves``.
+    """
+
+    __tablename__ = "leaves"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    substitute_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -66,6 +66,7 @@ async def add_report(
     actor: Actor,
     project_code: str,
     replaces: int | None = None,
+    on_behalf_of: tuple[int, str] | None = None,
 ) -> NewReport:
     """Store the day's report of a project, its photos and its audit entry (``report.create``, or
     ``report.replace`` naming the report replaced): a few Core statements in the session's transaction.
@@ -73,6 +74,9 @@ async def add_report(
     The project has at most one live report a day: with `replaces` (the id of the live report of that day
     the caller showed the user) that one is withdrawn and named by the new one; without it there must be
     none. Otherwise `ReportConflict` is raised, with nothing written.
+
+    `on_behalf_of` (id, name): the liaison on leave a substitute reports for. The report is the
+    substitute's (`person_id`); the audit entry names both (the actor, and ``for``/``for_person_id``).
     """
     if session.get_bind().dialect.name == "postgresql":
         # Reports of one project wait for each other here (READ COMMITTED: the check below then sees what
@@ -105,6 +109,8 @@ async def add_report(
                                                  "fetch_after": now} for file_id in photos])
     detail: dict[str, object] = {"report_id": report_id, "amount": str(amount), "progress": progress_text,
                                  "photos": len(photos)}
+    if on_behalf_of is not None:
+        detail.update(for_person_id=on_behalf_of[0], **{"for": on_behalf_of[1]})
     if replaces is not None:
         detail.update(replaces=replaces, replaced_amount=f"{replaced_amount.normalize():f}")
     await audit.record(session, actor=actor, at=now, action="report.replace" if replaces else "report.create",

@@ -15,6 +15,9 @@ Rules, as the users gave them:
   竣工/投产 — read on its current stage) and has at least one: two reports on one day count once, and a
   report made on a rest day or by a finished project adds nothing (nor is that day in the denominator).
   调休 working weekends are working days. ``due_days`` gives, per stage, how many days a report was due.
+  A day the project's liaison is on an approved leave (请假) is not due either (``report_due``'s ``away``):
+  for such a project both counts leave those days out (``ProjectFigures.on_leave``), so a leave neither
+  lowers nor raises its punctuality, even when a substitute reported on one of them.
 - ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
   starts in the previous year) up to the cut-off day.
 - ``open_problems`` counts problems raised by the end of the cut-off day that are still unresolved now
@@ -55,6 +58,7 @@ from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
 from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
+from storage.leaves import spans_between
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -267,6 +271,8 @@ class ProjectFigures(NamedTuple):
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
     due_days: dict[str, int]  # stage → days of the window a report was due (0 for 竣工/投产: report_due)
     stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
+    # project id → (due days, reported due days) for the projects whose liaison was on leave in the window
+    on_leave: Mapping[int, tuple[int, int]] = {}
 
 
 async def project_figures(
@@ -274,9 +280,10 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Five queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
+    Six or seven queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
     the reports (the year's money, the window's days a report was due), one count of open problems, the
-    confirmed 开工/竣工 days (bot.domain.stage_events).
+    confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when someone was away,
+    the reported days of their projects: ``_leave_days``).
     """
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -301,8 +308,36 @@ async def project_figures(
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
     stage_days = await confirmed_days(session, up_to=cutoff)
+    on_leave = await _leave_days(session, projects, due, calendar)
     return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
-                          stage_days)
+                          stage_days, on_leave)
+
+
+async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow], due: Mapping[str, Sequence[date]],
+                      calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
+    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window
+    (``bot.domain.duties.due_days`` with the leaves); one query, two when someone was away."""
+    days = sorted({d for stage_days in due.values() for d in stage_days})
+    if not days:
+        return {}
+    leaves = await spans_between(session, start=days[0], end=days[-1])
+    if not leaves:
+        return {}
+    away: dict[int, list[Any]] = {}
+    for leave in leaves:
+        away.setdefault(leave.person_id, []).append(leave)
+    affected = {p.id: (p.stage, away[p.liaison_id]) for p in projects if p.liaison_id in away}
+    if not affected:
+        return {}
+    reported: dict[int, set[date]] = {}
+    for project_id, day in await _rows(session, select(Report.project_id, Report.local_day).distinct().where(
+            Report.withdrawn_at.is_(None), Report.local_day.in_(days), Report.project_id.in_(sorted(affected)))):
+        reported.setdefault(project_id, set()).add(day)
+    result: dict[int, tuple[int, int]] = {}
+    for project_id, (stage, spans) in affected.items():
+        owed = due_days(due.get(stage, ()), stage, calendar, away=spans)
+        result[project_id] = (len(owed), sum(1 for d in owed if d in reported.get(project_id, set())))
+    return result
 
 
 @dataclass

@@ -2,8 +2,11 @@
 alerts and the punctuality (按时填报) of the rankings, bulletins, /rank and exports.
 
 A report is due on a working day of the calendar (rest days and holidays excepted, 调休 working weekends
-included) for a project still being prepared or built. A 竣工 or 投产 project owes no reports. Nothing here
-forbids reporting: a liaison may report on a rest day or on a finished project if they wish.
+included) for a project still being prepared or built, unless its liaison is on an approved leave that
+day (``bot.domain.leave``): those days are not due, so they neither count as missed nor weigh on the
+unit's punctuality (a substitute's report on such a day is stored and counts for the investment, but the
+day stays out of the punctuality share). A 竣工 or 投产 project owes no reports. Nothing here forbids
+reporting: a liaison may report on a rest day or on a finished project if they wish.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from bot.domain.leave import LeaveSpan, days_covered, reporter_on
 from bot.domain.workdays import WorkCalendar
 
 # Stages whose projects report their progress; 竣工 and 投产 are done.
@@ -22,11 +26,34 @@ def is_reporting_day(day: date, calendar: WorkCalendar) -> bool:
     return calendar.is_working_day(day)
 
 
-def report_due(day: date, stage: str, calendar: WorkCalendar) -> bool:
-    """Whether a project in `stage` owes a report on `day`."""
-    return stage in REPORTING_STAGES and is_reporting_day(day, calendar)
+def report_due(day: date, stage: str, calendar: WorkCalendar, *, away: Iterable[LeaveSpan] = ()) -> bool:
+    """Whether a project in `stage` owes a report on `day`; `away` are its liaison's leaves."""
+    return stage in REPORTING_STAGES and is_reporting_day(day, calendar) and not days_covered(away, [day])
 
 
-def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar) -> list[date]:
-    """The days of `days` on which a project in `stage` owes a report (`report_due`), in order."""
-    return [day for day in days if report_due(day, stage, calendar)]
+def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar, *,
+             away: Iterable[LeaveSpan] = ()) -> list[date]:
+    """The days of `days` on which a project in `stage` owes a report (`report_due`), in order; `away`
+    are its liaison's leaves (their days are not due)."""
+    away = list(away)
+    return [day for day in days if report_due(day, stage, calendar, away=away)]
+def missed_days(calendar: WorkCalendar, since: date, today: date, *, away: Iterable[LeaveSpan] = ()) -> int:
+    """Working days in (since, today] not covered by a leave of the liaison: a 连续未填报 streak's length."""
+    away = list(away)
+    count = 0
+    day = since
+    while day < today:
+        day = date.fromordinal(day.toordinal() + 1)
+        if calendar.is_working_day(day) and not days_covered(away, [day]):
+            count += 1
+    return count
+
+
+def asked_of(day: date, stage: str, calendar: WorkCalendar, liaison_id: int,
+             leaves: Iterable[LeaveSpan]) -> int | None:
+    """Whom the reminders ask for a project's report on `day`: nobody on a rest day or for a finished
+    project; its liaison; while the liaison is on leave, the substitute the leave names, or nobody.
+    (A leave day is not due either way: a substitute is asked as a courtesy, and their report counts.)"""
+    if stage not in REPORTING_STAGES or not is_reporting_day(day, calendar):
+        return None
+    return reporter_on(leaves, liaison_id, day)

@@ -19,7 +19,7 @@ CHANNELS: dict[str, str] = {
 ACTIONS: dict[str, str] = {
     "account.bind": "绑定账号", "invite.create": "生成邀请码", "invite.revoke": "作废邀请码",
     "report.create": "填报进度", "report.withdraw": "撤回填报", "report.correct": "更正填报",
-    "report.replace": "替换当天填报",
+    "report.replace": "替换当天填报", "leave.create": "登记请假", "leave.end": "销假",
     "calendar.set": "录入日历", "sla.set": "修改办理时限", "digests.set": "修改提醒和通报安排",
     "group.add": "添加通报群", "group.remove": "移除通报群", "broadcast.send": "群发通知",
     "outbox.retry": "重发未送达消息", "decision.create": "记录议定事项",

@@ -76,6 +76,8 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
     standings: list[ProjectStanding] = []
     for place, (row, report, ytd, rate, gap, light) in zip(places, computed, strict=True):
         location = row.location
+        # a liaison's leave days are not due (bot.domain.duties.due_days, read in storage.standings)
+        working_days, reported_days = figures.on_leave.get(row.id, (due_days.get(row.stage, 0), report.reported_days))
         started_on, finished_on = stage_days.get(row.id, (None, None))
         standings.append(ProjectStanding(
             code=row.code, name=row.name, category=row.category, stage=row.stage,
@@ -84,8 +86,8 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
             liaison=row.liaison, liaison_id=row.liaison_id,
             annual_plan=row.annual_plan if row.annual_plan is not None else Decimal(0), ytd_done=ytd,
             rate=rate, schedule=schedule, gap=gap, light=light,
-            last_report_at=report.last_report_at, reported_days=report.reported_days,
-            working_days=due_days.get(row.stage, 0), open_problems=open_problems.get(row.id, 0),
+            last_report_at=report.last_report_at, reported_days=reported_days,
+            working_days=working_days, open_problems=open_problems.get(row.id, 0),
             planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
             started_on=started_on, finished_on=finished_on,
         ))

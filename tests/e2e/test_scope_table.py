@@ -383,6 +383,7 @@ FORGED = {
     "hm:p:ZD2026-001": ({"liaison"}, True),  # 郝芳's half-monthly report starts
     "se:s:start:ZD2026-002": ({"admin"}, True),  # 开工 reported for 武杰's project (admins may)
     "se:c:99999": ({"unit", "admin"}, False),  # no such 开工/竣工 report to confirm
+    "lv:x:99999": (set(), False),  # no such leave to end
 }
 
 

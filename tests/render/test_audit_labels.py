@@ -29,6 +29,8 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "invite.revoke": ("person", "7", {"role": "liaison", "reason": "shown_in_group", "chat": "-1001234567890"}),
     "report.create": ("project", "ZD2026-001", {"report_id": 3, "amount": "12000.0000"}),
     "report.withdraw": ("project", "ZD2026-001", {"report_id": 3, "amount": "850"}),
+    "leave.create": ("person", "7", {"leave_id": 1, "start": "2026-09-30", "end": "2026-10-09", "substitute": "武杰"}),
+    "leave.end": ("person", "7", {"leave_id": 1, "cancelled": False, "end": "2026-10-01"}),
     "report.replace": ("project", "ZD2026-001", {"report_id": 4, "amount": "900", "progress": "桩基完成",
                                                  "photos": 0, "replaces": 3, "replaced_amount": "850"}),
     "report.correct": ("project", "ZD2026-001",
@@ -168,3 +170,9 @@ def test_problem_history_names_every_event_kind() -> None:
     reassigned = _history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "reassigned", "管理员", "职责调整",
                                 {"from": "区住建局", "to": "区发改局"})
     assert "改派（区住建局→区发改局）" in reassigned
+
+
+def test_a_substitutes_report_names_whom_it_was_for() -> None:
+    line = render_entry("report.create", "project", "ZD2026-001",
+                        {"report_id": 3, "amount": "300", "for": "郝芳", "for_person_id": 1})
+    assert "填报进度" in line and line.endswith("（代 郝芳 填报）"), line

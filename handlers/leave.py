@@ -1,0 +1,142 @@
+"""/leave: a liaison's leave (请假) with an optional substitute (代理人), listed and ended (销假) by button.
+
+Who approves: nobody waits. A leave entered by the person is recorded at once and the admins are told; an
+admin may enter one for someone (`/leave 姓名 …`), and that person is told. The substitute is told either
+way. The substitute must be an active liaison (they report with /report). See ``bot.domain.leave``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.domain.digits import as_id
+from bot.domain.leave import LeaveError, overlapping, parse_leave
+from bot.domain.messages import Button, Reply
+from handlers.commands import Command, CommandRegistry, Use
+from handlers.context import Context
+from storage import audit, outbox
+from storage import leaves as leave_repo
+from storage import people as people_repo
+from storage.models import Leave, Person
+
+PREFIX = "lv"
+EVERYONE = {"全部", "all"}
+SHOWN = 30  # leaves one list shows
+
+
+def register(registry: CommandRegistry) -> None:
+    """/leave, for liaisons (their own leave) and admins (anyone's)."""
+    registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
+                         roles=frozenset({"liaison", "admin"}),
+                         usage="/leave 开始日期 [结束日期] [代理人姓名]",
+                         more=(Use(frozenset({"admin"}), "登记请假（可为他人）、查看全部请假与销假",
+                                   "/leave [姓名] 开始日期 [结束日期] [代理人姓名] 或 /leave 全部"),)))
+
+
+async def leave_command(ctx: Context, args: str) -> None:
+    """`/leave` lists; `/leave 开始 [结束] [代理人]` records; an admin: `/leave 姓名 …` or `/leave 全部`."""
+    assert ctx.person is not None
+    is_admin = "admin" in ctx.roles
+    text = args.strip()
+    if not text:
+        await _show(ctx, await leave_repo.current_leaves(ctx.session, today=ctx.today, involving=ctx.person.id))
+        return
+    if text in EVERYONE and is_admin:
+        await _show(ctx, await leave_repo.current_leaves(ctx.session, today=ctx.today), everyone=True)
+        return
+    request = parse_leave(text, today=ctx.today)
+    if isinstance(request, LeaveError):
+        ctx.reply("leave_refused", reason=request.reason, text=text)
+        return
+    person: Person | None = ctx.person
+    if request.who is not None:
+        if not is_admin:
+            ctx.reply("leave_refused", reason="not_admin", text=text)
+            return
+        person = await _one_person(ctx, request.who)
+    elif "liaison" not in ctx.roles:
+        ctx.reply("leave_refused", reason="not_liaison", text=text)
+        return
+    if person is None:
+        return
+    substitute = None
+    if request.substitute is not None:
+        substitute = await _one_person(ctx, request.substitute, liaison=True)
+        if substitute is None:
+            return
+        if substitute.id == person.id:
+            ctx.reply("leave_refused", reason="self_substitute", text=text)
+            return
+    mine = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=person.id)
+    clash = overlapping([leave_repo.span(le) for le in mine], request.start, request.end)
+    if clash is not None:
+        ctx.reply("leave_refused", reason="overlap", text=text, clash=clash, person=person)
+        return
+    leave = await leave_repo.add_leave(ctx.session, person_id=person.id, substitute_id=substitute and substitute.id,
+                                       start=request.start, end=request.end, now=ctx.now, actor=ctx.actor.label)
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="leave.create", object_type="person",
+                       object_key=str(person.id), detail={"leave_id": leave.id, "start": str(leave.start),
+                                                       "end": str(leave.end),
+                                                       "substitute": substitute.name if substitute else None})
+    await _tell(ctx, leave, person, substitute, ended=False)
+    ctx.reply("leave_recorded", leave=leave, person=person, substitute=substitute, own=person.id == ctx.person.id,
+              buttons=[[Button("销假", f"{PREFIX}:x:{leave.id}")]])
+
+
+async def leave_button(ctx: Context, data: str) -> None:
+    """销假 under a leave: `lv:x:<id>`, by the person on leave or an admin."""
+    kind, _, raw = data.partition(":")
+    leave_id = as_id(raw)
+    leave = await ctx.session.get(Leave, leave_id) if kind == "x" and leave_id is not None else None
+    if leave is None or leave.cancelled_at is not None or ctx.person_id is None:
+        ctx.reply("button_expired")
+        return
+    if leave.person_id != ctx.person_id and "admin" not in ctx.roles:
+        ctx.reply("leave_refused", reason="not_yours", text="")
+        return
+    if not await leave_repo.end_leave(ctx.session, leave, today=ctx.today, now=ctx.now):
+        ctx.reply("leave_refused", reason="over", text="", leave=leave)
+        return
+    person = await ctx.session.get(Person, leave.person_id)
+    substitute = await ctx.session.get(Person, leave.substitute_id) if leave.substitute_id else None
+    assert person is not None
+    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="leave.end", object_type="person",
+                       object_key=str(person.id), detail={"leave_id": leave.id, "cancelled": leave.cancelled_at
+                                                       is not None, "end": str(leave.end)})
+    await _tell(ctx, leave, person, substitute, ended=True)
+    ctx.reply("leave_ended", leave=leave, person=person)
+
+
+async def _one_person(ctx: Context, name: str, *, liaison: bool = False) -> Person | None:
+    """The one active person of that name (a liaison when asked); replies why not otherwise."""
+    found = [p for p in await people_repo.find_people_by_name(ctx.session, name=name) if p.active]
+    if liaison:
+        found = [p for p in found if "liaison" in p.role_names]
+    if len(found) != 1:
+        ctx.reply("leave_refused", reason="no_liaison" if liaison else "no_person", text=name, found=len(found))
+        return None
+    return found[0]
+
+
+async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) -> None:
+    ids = {le.person_id for le in leaves} | {le.substitute_id for le in leaves if le.substitute_id}
+    names = {p.id: p.name for p in (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()}
+    shown = leaves[:SHOWN]
+    may_end = [le for le in shown if le.person_id == ctx.person_id or "admin" in ctx.roles]
+    buttons = [[Button(f"销假 {names.get(le.person_id, '')} {le.start:%m-%d}起", f"{PREFIX}:x:{le.id}")]
+               for le in may_end]
+    ctx.reply("leave_list", leaves=shown, total=len(leaves), names=names, me=ctx.person_id, everyone=everyone,
+              buttons=buttons)
+
+
+async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool) -> None:
+    """The admins, the substitute and the person on leave (unless they acted themselves) are told."""
+    admins = await people_repo.people_with_role(ctx.session, role="admin")
+    whom = {p.id for p in admins if p.active} | {person.id} | ({substitute.id} if substitute else set())
+    whom.discard(ctx.person_id or 0)
+    html = ctx.deps.renderer.render("leave_notice", leave=leave, person=person, substitute=substitute,
+                                    actor=ctx.actor.label, ended=ended)
+    key = f"leave:{leave.id}:{'end' if ended else 'new'}:{ctx.now:%Y%m%d%H%M%S}"
+    await outbox.enqueue_for_people(ctx.session, [outbox.PersonNotice(person_id=pid, reply=Reply(html=html),
+                                                                      key=f"{key}:p{pid}") for pid in sorted(whom)],
+                                    now=ctx.now)

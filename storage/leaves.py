@@ -1,0 +1,65 @@
+"""Leaves (请假) as stored: recorded, listed, cut short or cancelled; the spans the rules read
+(``bot.domain.leave``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.leave import LeaveSpan, cut_short
+from storage.models import Leave
+
+
+def span(leave: Leave) -> LeaveSpan:
+    """The rules' view of a stored leave."""
+    return LeaveSpan(leave.person_id, leave.start, leave.end, leave.substitute_id)
+
+
+async def add_leave(session: AsyncSession, *, person_id: int, substitute_id: int | None, start: date, end: date,
+                    now: datetime, actor: str) -> Leave:
+    leave = Leave(person_id=person_id, substitute_id=substitute_id, start=start, end=end, created_at=now,
+                  created_by=actor)
+    session.add(leave)
+    await session.flush()
+    return leave
+
+
+async def current_leaves(session: AsyncSession, *, today: date, person_id: int | None = None,
+                         involving: int | None = None) -> list[Leave]:
+    """Leaves not cancelled and not over by `today`, by start: of `person_id`, or where `involving` is the
+    person or the substitute, or everyone's."""
+    query = select(Leave).where(Leave.cancelled_at.is_(None), Leave.end >= today)
+    if person_id is not None:
+        query = query.where(Leave.person_id == person_id)
+    if involving is not None:
+        query = query.where(or_(Leave.person_id == involving, Leave.substitute_id == involving))
+    return list((await session.scalars(query.order_by(Leave.start, Leave.id))).all())
+
+
+async def spans_between(session: AsyncSession, *, start: date, end: date) -> list[LeaveSpan]:
+    """Every leave (not cancelled) sharing a day with start..end."""
+    rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None), Leave.start <= end,
+                                                     Leave.end >= start))
+    return [span(leave) for leave in rows.all()]
+
+
+async def covering_for(session: AsyncSession, *, substitute_id: int, day: date) -> list[LeaveSpan]:
+    """The leaves on `day` whose substitute is `substitute_id`."""
+    rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None), Leave.substitute_id ==
+                                                     substitute_id, Leave.start <= day, Leave.end >= day))
+    return [span(leave) for leave in rows.all()]
+
+
+async def end_leave(session: AsyncSession, leave: Leave, *, today: date, now: datetime) -> bool:
+    """销假 today: a leave not begun is cancelled, one running ends yesterday. False if it was over."""
+    shortened = cut_short(span(leave), today)
+    if shortened is None:
+        leave.cancelled_at = now
+    elif shortened.end == leave.end:
+        return False
+    else:
+        leave.end = shortened.end
+    await session.flush()
+    return True

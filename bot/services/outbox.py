@@ -514,10 +514,11 @@ class OutboxSender:
             go = now < lease_until and await self._mark_started(message, now)
             if go:
                 error = await self._attempt(transport, chat_id, reply, attachment, skip=message.parts_sent or 0)
-        if not go:
-            # Waited so long that another sender may have taken the row (or did): hand it back unsent.
-            return await self._release(message, at=self.clock.now())
-        return await self._conclude(message, key, error)
+                # The outcome is written before the slot is free: a crash leaves at most as many rows in doubt
+                # as there are slots (deploy/README.md), not one more per outcome still being written.
+                return await self._conclude(message, key, error)
+        # Waited so long that another sender may have taken the row (or did): hand it back unsent.
+        return await self._release(message, at=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it."""

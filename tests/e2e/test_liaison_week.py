@@ -13,8 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.clock import SHANGHAI
-from storage.models import ReportSum
 from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_corrections import _sum_of_year
 from tests.e2e.test_report_during_import import REPLY_WAIT, _send_document
 
 HAO, ADMIN = 1001, 9009
@@ -24,14 +24,6 @@ SAMPLE = Path(__file__).resolve().parents[2] / "bot" / "demo" / "projects_sample
 
 def at(day: int, hour: int = 17) -> datetime:
     return datetime(2026, 11, day, hour, 0, tzinfo=SHANGHAI)
-
-
-async def _year_sum(tg: TelegramHarness) -> Decimal:
-    project_id = (await tg.reports())[0].project_id
-    async with tg.session() as session:
-        sums = await session.get(ReportSum, (project_id, 2026))
-        assert sums is not None
-        return sums.amount
 
 
 async def test_a_liaisons_week(telegram: TelegramHarness) -> None:
@@ -79,5 +71,5 @@ async def test_a_liaisons_week(telegram: TelegramHarness) -> None:
     assert any("已记录填报" in c["text"] for c in tg.fake.calls_of("sendMessage", chat_id=HAO))
 
     assert [r.amount for r in await tg.reports()] == [Decimal(850), Decimal(850), Decimal(300)]
-    assert await _year_sum(tg) == Decimal(2000)  # the week's true reports (万元), the slip and the duplicate out
+    assert await _sum_of_year(tg) == Decimal(2000)  # the week's true reports (万元), the slip and the duplicate out
     tg.assert_nothing_failed()

@@ -120,7 +120,15 @@ async def read_photo(db: Database, store: PhotoStore, *, photo_id: int,
     scope before sending it."""
     async with db.session() as session:
         stored = await photo_repo.stored_photo(session, photo_id=photo_id)
-    if stored is None or stored.sha256 is None or (thumbnail and not stored.has_thumbnail):
+    return None if stored is None else await read_stored(store, stored, thumbnail=thumbnail)
+
+
+async def read_stored(store: PhotoStore, stored: photo_repo.StoredPhoto, *,
+                      thumbnail: bool = False) -> PhotoFile | None:
+    """``read_photo`` for a photo already looked up (``storage.photos.stored_photo``) in the caller's own
+    unit of work, as a web page does (it holds one session for the whole request)."""
+    photo_id = stored.id
+    if stored.sha256 is None or (thumbnail and not stored.has_thumbnail):
         return None
     key = thumbnail_key(stored.sha256) if thumbnail else original_key(stored.sha256)
     data = await store.get(key)

@@ -1,8 +1,7 @@
-"""Report photos on the web pages: what a report's timeline entry shows of its photos.
-
-Photos are kept by the photo store (``bot.services.photos``) once it is part of the program; until then a
-report's photos are the chat's file ids, which a browser cannot open, and the timeline shows how many
-there are.
+"""Report photos on the web pages: what a report's timeline entry shows of them, and the photo routes
+(``/web/photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail), which check
+the viewer's scope on the photo's project like every other page. The bytes come from the photo store
+(``bot.services.photos``), read in the page's own unit of work.
 """
 
 from __future__ import annotations
@@ -10,9 +9,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Report
+from bot.domain.digits import is_digits
+from bot.services.photo_store import open_photo_store
+from bot.services.photos import read_stored
+from bot.web import access
+from bot.web.auth import page_route
+from bot.web.rendering import secure
+from bot.web.state import View
+from storage import photos as photo_repo
+from storage.models import PhotoBlob, Project, Report, ReportPhoto
+
+CACHE = "private, max-age=86400, immutable"  # a photo id always names the same bytes
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,62 @@ class Pictures:
     shown: tuple[int, ...] = ()  # ids of photos with a thumbnail (/web/photo/<id>)
 
 
-async def of_reports(_session: AsyncSession, reports: Sequence[Report]) -> dict[int, Pictures]:
-    """Report id → its pictures."""
-    return {report.id: Pictures(count=len(report.photos)) for report in reports}
+async def of_reports(session: AsyncSession, reports: Sequence[Report]) -> dict[int, Pictures]:
+    """Report id → its pictures: every photo counted, the kept ones with a thumbnail shown."""
+    ids = [report.id for report in reports]
+    shown: dict[int, list[int]] = {}
+    if ids:
+        rows = await session.execute(
+            select(ReportPhoto.report_id, ReportPhoto.id).join(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
+            .where(ReportPhoto.report_id.in_(ids), PhotoBlob.has_thumbnail.is_(True)).order_by(ReportPhoto.id))
+        for report_id, photo_id in rows.all():
+            shown.setdefault(report_id, []).append(photo_id)
+    return {report.id: Pictures(count=len(report.photos), shown=tuple(shown.get(report.id, ())))
+            for report in reports}
+
+
+async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.StreamResponse:
+    """The photo the route names and its project, or the answer when there is none or it is out of scope."""
+    photo_id = view.request.match_info["photo_id"]
+    stored = await photo_repo.stored_photo(view.session, photo_id=int(photo_id)) if is_digits(photo_id) else None
+    project = None if stored is None else await view.session.get(Project, stored.project_id)
+    if stored is None or project is None:
+        return view.not_found("照片")
+    if not access.project_in_scope(view.viewer, project):
+        return view.refuse()
+    return stored, project
+
+
+async def _serve(view: View, *, thumbnail: bool) -> web.StreamResponse:
+    found = await _photo(view)
+    if isinstance(found, web.StreamResponse):
+        return found
+    stored, _project = found
+    found = await read_stored(open_photo_store(view.state.settings), stored, thumbnail=thumbnail)
+    if found is None:
+        return view.not_found("照片")
+    response = web.Response(body=found.data, content_type=found.content_type)
+    response.headers["Cache-Control"] = CACHE
+    response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else ""}"'
+    secure(response)
+    return response
+
+
+@page_route
+async def photo(view: View) -> web.StreamResponse:
+    """A page showing the photo full size (a page of ours, under the pages' Content-Security-Policy)."""
+    found = await _photo(view)
+    if isinstance(found, web.StreamResponse):
+        return found
+    stored, project = found
+    return view.page("photo.html.j2", project=project, photo_id=stored.id)
+
+
+@page_route
+async def photo_file(view: View) -> web.StreamResponse:
+    return await _serve(view, thumbnail=False)
+
+
+@page_route
+async def thumbnail(view: View) -> web.StreamResponse:
+    return await _serve(view, thumbnail=True)

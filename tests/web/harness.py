@@ -67,12 +67,13 @@ class WebHarness:
                 assert response.status == 200, await response.text()
             yield client
 
-    async def report(self, code: str, day: date, amount: str, text: str = "主体施工") -> None:
+    async def report(self, code: str, day: date, amount: str, text: str = "主体施工",
+                     photos: list[str] | None = None) -> None:
         async with self.core.db.session() as session:
             project = await session.scalar(select(Project).where(Project.code == code))
             assert project is not None and project.liaison_id is not None
             await add_report(session, project_id=project.id, person_id=project.liaison_id, local_day=day,
-                             amount=Decimal(amount), progress_text=text, photos=[], channel="telegram",
+                             amount=Decimal(amount), progress_text=text, photos=photos or [], channel="telegram",
                              now=self.core.clock.now(), actor=Actor(label="test", channel="cli"), project_code=code)
 
     async def reports(self) -> int:

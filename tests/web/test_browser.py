@@ -1,7 +1,7 @@
 """A real browser: Debian's chromium driven by Playwright signs in through a link, sees the overview, opens
-a project, the problems and the reporting page, with no console error (nothing blocked by the Content
-Security Policy, no broken image), and saves screenshots at 375 px and 1920 px wide into
-``SCREENSHOTS`` (``build/screenshots`` unless WEB_SCREENSHOTS names another folder).
+a project and a photo of its timeline, the problems and the reporting page, with no console error (nothing
+blocked by the Content Security Policy, no broken image), and saves screenshots at 375 px and 1920 px wide
+into ``SCREENSHOTS`` (``build/screenshots`` unless WEB_SCREENSHOTS names another folder).
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium (``apt-get install chromium``;
 ``.ci/run`` does it). Without that browser or Playwright the test is skipped, saying so.
@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.services.photo_keeper import PhotoKeeper
+from bot.services.photo_store import open_photo_store
+from tests.photos.pictures import photo
 from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
+from tests.web.test_photo_pages import Files
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("WEB_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" / "screenshots")
@@ -30,6 +34,10 @@ async def test_a_browser_signs_in_and_reads_the_pages(site: WebHarness) -> None:
     for back, code in enumerate(["ZD2026-001", "ZD2026-016", "ZD2026-031"] * 3):
         await site.report(code, day - timedelta(days=back + 1), str(300 + 50 * back), f"主体施工第{back + 1}层")
     await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约,影响红线内施工")
+    await site.report("ZD2026-001", day - timedelta(days=12), "200", "桩基完成", photos=["AgACbrowser"])
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACbrowser": photo(31)})})
+    assert (await keeper.keep_due()).kept == 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     async with playwright_api.async_playwright() as p:
@@ -57,7 +65,13 @@ async def test_a_browser_signs_in_and_reads_the_pages(site: WebHarness) -> None:
                 assert "城北高速连接线" in await page.locator("h1").inner_text()
                 assert await page.locator("ol.timeline li").count() >= 3
                 assert await page.evaluate("document.querySelector('.chart img').naturalWidth") > 0
+                thumb = page.locator(".photos img").first
+                assert await thumb.evaluate("img => img.naturalWidth") > 0  # the thumbnail loaded
                 await page.screenshot(path=str(SCREENSHOTS / f"project-{width}.png"), full_page=width < 1000)
+                await thumb.click()  # the photo opens full size
+                await page.wait_for_load_state("networkidle")
+                assert "/web/photo/" in page.url
+                assert await page.locator("img.photo").evaluate("img => img.naturalWidth") > 0
                 for path in ("/web/problems", "/web/reporting", "/web/units"):
                     await page.goto(f"{site.base}{path}")
                     await page.wait_for_load_state("networkidle")

@@ -1,0 +1,53 @@
+"""Photos on the web pages: a report's kept photos show as thumbnails on its project page, open full size,
+and answer 403 to someone whose scope does not hold the project, like the page itself."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.services.photo_keeper import PhotoKeeper
+from bot.services.photo_store import open_photo_store
+from tests.photos.pictures import photo
+from tests.web.harness import WebHarness
+
+
+class Files:
+    """A channel's files, as the photo keeper fetches them."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    async def fetch(self, file_id: str, *, max_bytes: int) -> bytes:
+        return self.files[file_id]
+
+
+async def test_a_kept_photo_shows_on_its_project_page_and_opens(site: WebHarness) -> None:
+    day = site.core.clock.now().date() - timedelta(days=1)
+    await site.report("ZD2026-001", day, "120", "桩基完成", photos=["AgACsite1"])
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACsite1": photo(21)})})
+    assert (await keeper.keep_due()).kept == 1
+
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as page:
+            html = await page.text()
+        assert page.status == 200
+        [thumb] = [part.split('"')[0] for part in html.split('src="/web/photo/')[1:]]
+        photo_id = thumb.removesuffix("/thumb")
+        async with hao.get(f"/web/photo/{photo_id}/thumb") as small:
+            assert small.status == 200 and small.content_type == "image/jpeg"
+            assert (await small.read())[:2] == b"\xff\xd8"
+        async with hao.get(f"/web/photo/{photo_id}") as enlarged:
+            assert enlarged.status == 200 and f'src="/web/photo/{photo_id}/file"' in await enlarged.text()
+        async with hao.get(f"/web/photo/{photo_id}/file") as full:
+            assert full.status == 200 and await full.read() == photo(21)
+            assert "immutable" in full.headers["Cache-Control"]
+        async with hao.get("/web/photo/99999") as missing:
+            assert missing.status == 404
+    async with site.signed_in("武杰") as wu:  # ZD2026-002's liaison: not his project
+        for path in ("", "/file", "/thumb"):
+            async with wu.get(f"/web/photo/{photo_id}{path}") as refused:
+                assert refused.status == 403
+    async with site.browser() as stranger:  # not signed in
+        async with stranger.get(f"/web/photo/{photo_id}/file", allow_redirects=False) as anonymous:
+            assert anonymous.status in (302, 303, 401, 403)

@@ -14,9 +14,9 @@ times each request inside the server (from the request's arrival to the response
   within a minute of each other), --rounds times, median and max;
 - weight: every page (and the 大屏) with what it loads (stylesheet, icon, script, charts), bytes on the wire.
 
-Goals: the warm overview in at most 300 ms of server time (median of the rounds); no page heavier than 1 MB
-with what it loads. The cold overview is printed for information, with the load average: on a busy machine
-the times stretch with the load.
+Goals: every overview, cold and warm, in at most 300 ms of server time (the issue's goal: a person opening the
+page after the cache ran out waits for the cold one); no page heavier than 1 MB with what it loads. The load
+average is printed with the times: on a busy machine they stretch with the load.
 """
 
 from __future__ import annotations
@@ -131,10 +131,12 @@ async def measure(db: Database, admin_id: int, data_dir: Path, args: argparse.Na
                       f"{len(assets)} files it loads, {ms:6.0f} ms server time")
     finally:
         await runner.cleanup()
-    ok_time = statistics.median(warm) <= GOAL_MS
+    worst = max(cold, *warm)
+    ok_time = worst <= GOAL_MS
     ok_size = heaviest <= GOAL_BYTES
-    print(f"goal: overview <= {GOAL_MS:.0f} ms server time (warm, median): {'PASS' if ok_time else 'FAIL'} "
-          f"(median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms; load average {load_average()})")
+    print(f"goal: every overview <= {GOAL_MS:.0f} ms server time (cold and warm): {'PASS' if ok_time else 'FAIL'} "
+          f"(cold {cold:.0f} ms; warm median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms; "
+          f"load average {load_average()})")
     print(f"goal: every page <= 1 MB with what it loads: {'PASS' if ok_size else 'FAIL'} "
           f"(heaviest {heaviest / 1024:.1f} KB)")
     print(f"verdict: {'PASS' if ok_time and ok_size else 'FAIL'}")

@@ -32,7 +32,7 @@ from bot.services.ledger_import import ImportResult, import_ledger
 from handlers.admin_people import refuse_unless_admin
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
-from storage import audit, conversations
+from storage import audit
 
 FLOW = "admin_import"
 PREFIX = "imp"
@@ -191,16 +191,6 @@ def _drop(path: Path | None) -> None:
 
 # --- the flow --------------------------------------------------------------------------------------
 
-async def _save(ctx: Context, state: dict[str, Any]) -> None:
-    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                          user_id=ctx.msg.user_id, flow=FLOW, state=state, now=ctx.now)
-
-
-async def _clear(ctx: Context) -> None:
-    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                           user_id=ctx.msg.user_id)
-
-
 async def _state(ctx: Context) -> dict[str, Any] | None:
     return await ctx.flow_state(FLOW)
 
@@ -211,7 +201,7 @@ async def import_command(ctx: Context, _args: str) -> None:
     if ctx.msg.document is not None:
         await _receive(ctx, ctx.msg.document)
         return
-    await _save(ctx, {"step": "file"})
+    await ctx.save_flow(FLOW, {"step": "file"})
     ctx.reply("admin_import_ask", max_size=_max_size(ctx), buttons=_buttons_cancel())
 
 
@@ -219,7 +209,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
     """A message while /import waits: the file (a new one replaces a file awaiting 确认), the baseline's
     day when it was asked for, or a hint."""
     if refuse_unless_admin(ctx):
-        await _clear(ctx)
+        await ctx.clear_flow()
         return
     if ctx.msg.document is not None:
         if state.get("step") in ("confirm", "as_of"):
@@ -246,7 +236,7 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
         document = await document.load()
     reason = refusal_for(document, max_bytes=ctx.deps.settings.import_max_bytes)
     if reason is not None:
-        await _save(ctx, {"step": "file"})
+        await ctx.save_flow(FLOW, {"step": "file"})
         ctx.reply("admin_import_refused", reason=reason, name=document.name, max_size=_max_size(ctx),
                   buttons=_buttons_cancel())
         return
@@ -261,21 +251,21 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
     is needed, else show the preview with 确认 and the conflicts' buttons."""
     path = _path(ctx, str(state.get("path", "")))
     if path is None or not path.is_file():
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     result = await _run(ctx, path, state, dry_run=True)
     if result.issues:
         _drop(path)
-        await _save(ctx, {"step": "file"})
+        await ctx.save_flow(FLOW, {"step": "file"})
         _summary(ctx, "invalid", result, path.name, state["name"], _buttons_cancel())
         return
     if result.needs_as_of:
-        await _save(ctx, {**state, "step": "as_of"})
+        await ctx.save_flow(FLOW, {**state, "step": "as_of"})
         ctx.reply("admin_import_as_of", name=state["name"], typed=None, buttons=_buttons_as_of(ctx))
         return
     keys = [c.key for c in result.conflicts if c.choice is not None]
-    await _save(ctx, {**state, "step": "confirm", "conflicts": keys})
+    await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys})
     _summary(ctx, "preview", result, path.name, state["name"], _buttons_confirm(keys, state.get("choices")))
 
 
@@ -316,7 +306,7 @@ async def import_button(ctx: Context, data: str) -> None:
     if data == "x":
         if state is not None:
             _drop(_path(ctx, str(state.get("path", ""))))
-            await _clear(ctx)
+            await ctx.clear_flow()
         ctx.reply("admin_import_cancelled")
         return
     if state is None or state.get("step") not in ("confirm", "as_of"):
@@ -352,19 +342,19 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
     cleared after them), so the write lock is not held while the file is read and checked."""
     path = _path(ctx, str(state.get("path", "")))
     if path is None or not path.is_file():
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != state.get("sha256"):
         _drop(path)
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="changed", name=state.get("name", ""),
                   max_size=_max_size(ctx))
         return
     original = str(state.get("name", path.name))
     result = await _run(ctx, path, state, dry_run=False)
-    await _clear(ctx)
+    await ctx.clear_flow()
     _drop(path)
     if result.issues or result.plan is None or not result.written:
         _summary(ctx, "invalid", result, path.name, original)

@@ -24,7 +24,7 @@ from bot.services.invites import ROLES, create_invite
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import audit, conversations, outbox, people, web_sessions
+from storage import audit, outbox, people, web_sessions
 from storage import projects as project_repo
 from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
 
@@ -310,9 +310,7 @@ async def handover_command(ctx: Context, args: str) -> None:
     if len(givers) > 1:
         taker_id = takers[0].id if len(takers) == 1 else 0
         if taker_id == 0:
-            await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                                  user_id=ctx.msg.user_id, flow=HANDOVER_FLOW,
-                                                  state={"taker": words[1]}, now=ctx.now)
+            await ctx.save_flow(HANDOVER_FLOW, {"taker": words[1]})
         await resolve_person(ctx, words[0], buttons_for=f"{PREFIX}:ho", after=f":{taker_id}", what="移交工作的人员")
         return
     taker = await resolve_person(ctx, words[1], buttons_for=f"{PREFIX}:ho:{givers[0].id}", what="接替人员")
@@ -404,8 +402,7 @@ async def _handover_button(ctx: Context, data: str) -> None:
         if state is None:
             ctx.reply("button_expired")
             return
-        await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                               user_id=ctx.msg.user_id)
+        await ctx.clear_flow()
         taker = await resolve_person(ctx, str(state.get("taker", "")), buttons_for=f"{PREFIX}:ho:{giver.id}",
                                      what="接替人员")
     else:

@@ -15,7 +15,7 @@ from bot.domain.limits import BROADCAST_TEXT_MAX
 from bot.domain.messages import Button, Reply
 from bot.render import ROLE_LABELS
 from handlers.context import Context
-from storage import audit, conversations, outbox
+from storage import audit, outbox
 from storage.models import OutboxMessage, Person, PersonRole, Unit
 
 PREFIX, FLOW = "bc", "broadcast"
@@ -46,9 +46,7 @@ async def broadcast_command(ctx: Context, args: str) -> None:
         ctx.reply("admin_ops_refused", reason="broadcast_nobody", target=label)
         return
     if len(recipients) > ctx.deps.settings.broadcast_confirm:
-        await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                              user_id=ctx.msg.user_id, flow=FLOW,
-                                              state={"target": target, "text": text}, now=ctx.now)
+        await ctx.save_flow(FLOW, {"target": target, "text": text})
         ctx.reply("admin_ops_broadcast_confirm", target=label, count=len(recipients), text=text,
                   limit=ctx.deps.settings.broadcast_confirm,
                   buttons=[[Button(f"确认发送（{len(recipients)} 人）", f"{PREFIX}:ok"),
@@ -66,8 +64,7 @@ async def confirm_button(ctx: Context, data: str) -> None:
     if state is None:
         ctx.reply("button_expired")
         return
-    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                           user_id=ctx.msg.user_id)
+    await ctx.clear_flow()
     if data != "ok":
         ctx.reply("admin_ops_broadcast_cancelled")
         return

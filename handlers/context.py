@@ -80,6 +80,16 @@ class Context:
             return Actor(label=self.caller.name, channel=self.msg.channel, person_id=self.caller.person_id)
         return Actor(label=f"{self.msg.channel}:{self.msg.user_id}", channel=self.msg.channel, person_id=None)
 
+    async def save_flow(self, flow: str, state: dict[str, Any]) -> None:
+        """Keep the caller's guided-flow state in this chat (one flow at a time: it replaces any other)."""
+        await conversations.save_conversation(self.session, channel=self.msg.channel, chat_id=self.msg.chat_id,
+                                              user_id=self.msg.user_id, flow=flow, state=state, now=self.now)
+
+    async def clear_flow(self) -> bool:
+        """Leave the caller's guided flow in this chat; whether there was one."""
+        return await conversations.clear_conversation(self.session, channel=self.msg.channel,
+                                                      chat_id=self.msg.chat_id, user_id=self.msg.user_id)
+
     async def flow_state(self, flow: str) -> dict[str, Any] | None:
         """The state of the caller's guided flow in this chat when it is `flow`, else None."""
         conversation = await conversations.get_conversation(

@@ -24,7 +24,7 @@ from bot.domain.report_line import Reading, exceeds_remaining
 from handlers.context import Context
 from handlers.paging import page_buttons
 from handlers.readings import reading_buttons, saved_readings
-from storage import conversations, corrections
+from storage import corrections
 from storage import projects as project_repo
 from storage.corrections import Correctable
 from storage.models import Project
@@ -39,16 +39,6 @@ SEARCH_PAGE = 8  # projects to a page of an admin's search
 
 def _admin(ctx: Context) -> bool:
     return "admin" in ctx.roles
-
-
-async def _save(ctx: Context, state: dict[str, Any]) -> None:
-    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                          user_id=ctx.msg.user_id, flow=FLOW, state=state, now=ctx.now)
-
-
-async def _clear(ctx: Context) -> None:
-    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                           user_id=ctx.msg.user_id)
 
 
 async def _project(ctx: Context, code: str) -> Project | None:
@@ -155,7 +145,7 @@ async def _ask_reading(ctx: Context, project: Project, old: Correctable, state: 
                        readings: Sequence[Reading]) -> None:
     """The amount and progress read more than one way: ask which was meant (as /report does), never guess."""
     shown = _as_corrected(readings, old)
-    await _save(ctx, {**state, "step": "reading", "readings": saved_readings(shown)})
+    await ctx.save_flow(FLOW, {**state, "step": "reading", "readings": saved_readings(shown)})
     ctx.reply("correct_ask_reading", project=project, old=old, readings=shown,
               buttons=reading_buttons(shown, PREFIX))
 
@@ -165,7 +155,7 @@ async def _pick_reading(ctx: Context, project: Project, old: Correctable, state:
     written, _value, progress = state["readings"][index]
     amount = await _checked_amount(ctx, project, written, old)
     if amount is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return
     picked = {key: state[key] for key in ("code", "report_id", "day")}
     picked.update(amount=str(amount), written=written, progress=progress)
@@ -186,11 +176,11 @@ async def _search(ctx: Context, words: str) -> None:
             await _ask_day(ctx, project)
         return
     if not found:
-        await _save(ctx, {"step": "search"})
+        await ctx.save_flow(FLOW, {"step": "search"})
         ctx.reply("correct_search", words=words, found=0, buttons=[[_CANCEL]])
         return
     page = page_of(found, ctx.page, SEARCH_PAGE)
-    await _save(ctx, {"step": "project"})
+    await ctx.save_flow(FLOW, {"step": "project"})
     buttons = [[Button(f"{code} {name}", f"{PREFIX}:p:{code}")] for code, name in page.items]
     ctx.reply("correct_pick_project", words=words, page=page,
               buttons=[*buttons, *page_buttons("correct", page, words), [_CANCEL]])
@@ -199,14 +189,14 @@ async def _search(ctx: Context, words: str) -> None:
 async def _ask_project(ctx: Context) -> None:
     assert ctx.person_id is not None
     if _admin(ctx):
-        await _save(ctx, {"step": "search"})
+        await ctx.save_flow(FLOW, {"step": "search"})
         ctx.reply("correct_search", words="", found=None, buttons=[[_CANCEL]])
         return
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     if not mine:
         ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
         return
-    await _save(ctx, {"step": "project"})
+    await ctx.save_flow(FLOW, {"step": "project"})
     buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
     ctx.reply("correct_pick_project", buttons=[*buttons, [_CANCEL]])
 
@@ -217,38 +207,38 @@ async def _ask_day(ctx: Context, project: Project) -> None:
     since = date.min if _admin(ctx) else oldest_correctable(ctx.today, calendar, window)
     found = await corrections.recent_reports(ctx.session, project_id=project.id, since=since)
     if not found:
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("correct_no_recent", project=project, window=window, admin=_admin(ctx))
         return
-    await _save(ctx, {"step": "day", "code": project.code})
+    await ctx.save_flow(FLOW, {"step": "day", "code": project.code})
     buttons = [[Button(f"{r.local_day:%m-%d} {r.amount.normalize():f} 万元 {r.progress_text[:12]}".strip(),
                        f"{PREFIX}:d:{r.id}")] for r in found]
     ctx.reply("correct_pick_day", project=project, buttons=[*buttons, [_CANCEL]])
 
 
 async def _ask_amount(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
-    await _save(ctx, {**state, "step": "amount"})
+    await ctx.save_flow(FLOW, {**state, "step": "amount"})
     ctx.reply("correct_ask_amount", project=project, old=old,
               buttons=[[Button("金额不变", f"{PREFIX}:same")], [_CANCEL]])
 
 
 async def _ask_progress(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
-    await _save(ctx, {**state, "step": "progress"})
+    await ctx.save_flow(FLOW, {**state, "step": "progress"})
     ctx.reply("correct_ask_progress", project=project, old=old,
               buttons=[[Button("形象进度不变", f"{PREFIX}:same")], [_CANCEL]])
 
 
 async def _ask_reason(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
-    await _save(ctx, {**state, "step": "reason"})
+    await ctx.save_flow(FLOW, {**state, "step": "reason"})
     ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[_CANCEL]])
 
 
 async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     if Decimal(state["amount"]) == old.amount and state["progress"] == old.progress_text:
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("correct_unchanged", project=project, old=old)
         return
-    await _save(ctx, {**state, "step": "confirm"})
+    await ctx.save_flow(FLOW, {**state, "step": "confirm"})
     ctx.reply("correct_confirm", project=project, old=old, amount=Decimal(state["amount"]),
               written=state.get("written"), progress=state["progress"], reason=state["reason"],
               buttons=[[Button("确认更正", f"{PREFIX}:ok"), _CANCEL]])
@@ -258,11 +248,11 @@ async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correct
     """The project and report a conversation is about, checked again (they may have changed meanwhile)."""
     project = await _project(ctx, state["code"])
     if project is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return None
     old = await _report_of(ctx, project, date.fromisoformat(state["day"]))
     if old is None or old.id != int(state["report_id"]):
-        await _clear(ctx)
+        await ctx.clear_flow()
         if old is not None:
             ctx.reply("correct_changed", project=project, day=old.local_day)
         return None
@@ -298,7 +288,7 @@ async def correct_button(ctx: Context, data: str) -> None:
     """Buttons of the flow: project, report, a reading of an ambiguous amount, 金额/进度不变, 确认更正, 取消."""
     state = await ctx.flow_state(FLOW)
     if data == "cancel":
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("correct_cancelled")
         return
     if state is None:
@@ -336,22 +326,22 @@ async def correct_button(ctx: Context, data: str) -> None:
 async def _pick_report(ctx: Context, code: str, report_id: int) -> None:
     project = await _project(ctx, code)
     if project is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return
     picked = await corrections.live_report_by_id(ctx.session, report_id=report_id, project_id=project.id)
     if picked is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("button_expired")
         return
     if await _allowed(ctx, project, picked):
         await _ask_amount(ctx, project, picked, {"code": project.code, "report_id": picked.id,
                                                  "day": picked.local_day.isoformat()})
     else:
-        await _clear(ctx)
+        await ctx.clear_flow()
 
 
 async def _store(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
-    await _clear(ctx)
+    await ctx.clear_flow()
     amount = await _checked_amount(ctx, project, state["amount"], old)
     if amount is None:
         return

@@ -17,7 +17,6 @@ from bot.domain.messages import Button
 from bot.services import halfmonth as service
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
-from storage import conversations
 from storage import halfmonth as repo
 from storage import projects as project_repo
 from storage.models import Project
@@ -36,16 +35,6 @@ def register(registry: CommandRegistry) -> None:
 
 async def _half(ctx: Context) -> periods.HalfMonth:
     return periods.latest_asked(ctx.today, await load_calendar(ctx.session))
-
-
-async def _save(ctx: Context, state: dict[str, Any]) -> None:
-    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                          user_id=ctx.msg.user_id, flow=FLOW, state=state, now=ctx.now)
-
-
-async def _clear(ctx: Context) -> None:
-    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                           user_id=ctx.msg.user_id)
 
 
 async def halfmonth_command(ctx: Context, args: str) -> None:
@@ -104,7 +93,7 @@ async def _start(ctx: Context, code: str, half: periods.HalfMonth) -> None:
 
 
 async def _ask(ctx: Context, project: Project, half: periods.HalfMonth, state: dict[str, Any]) -> None:
-    await _save(ctx, state)
+    await ctx.save_flow(FLOW, state)
     step = state["step"]
     proposal = state["proposal"][step]
     buttons = [[Button("采用", f"{PREFIX}:use")]] if proposal else []
@@ -115,7 +104,7 @@ async def _ask(ctx: Context, project: Project, half: periods.HalfMonth, state: d
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, periods.HalfMonth] | None:
     project = await _project(ctx, state["code"])
     if project is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return None
     return project, periods.parse(state["period"])
 
@@ -131,7 +120,7 @@ async def _answer(ctx: Context, state: dict[str, Any], text: str) -> None:
     if index + 1 < len(STEPS):
         await _ask(ctx, project, half, {**state, "step": STEPS[index + 1]})
         return
-    await _save(ctx, {**state, "step": "confirm"})
+    await ctx.save_flow(FLOW, {**state, "step": "confirm"})
     ctx.reply("halfmonth_confirm", project=project, half=half, report=state,
               buttons=[[Button("提交", f"{PREFIX}:ok"), Button("重新填写", f"{PREFIX}:p:{project.code}")],
                        [_CANCEL]])
@@ -151,7 +140,7 @@ async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
 async def halfmonth_button(ctx: Context, data: str) -> None:
     """Buttons: a project to fill in, 采用 (the proposal), 提交, 取消."""
     if data == "cancel":
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("halfmonth_cancelled")
         return
     if data.startswith("p:"):
@@ -169,7 +158,7 @@ async def halfmonth_button(ctx: Context, data: str) -> None:
 
 
 async def _submit(ctx: Context, state: dict[str, Any]) -> None:
-    await _clear(ctx)
+    await ctx.clear_flow()
     resumed = await _resume(ctx, state)
     if resumed is None:
         return

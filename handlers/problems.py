@@ -22,7 +22,7 @@ from bot.services.scope import facts_of, problem_facts
 from handlers import reassign
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import audit, conversations
+from storage import audit
 from storage import problems as repo
 from storage import projects as project_repo
 from storage.models import Problem, Project, Unit
@@ -41,16 +41,6 @@ TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "re
 async def _deps(ctx: Context) -> service.ProblemDeps:
     return service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=await load_policy(ctx.session),
                                renderer=ctx.deps.renderer)
-
-
-async def _save(ctx: Context, flow: str, state: dict[str, Any]) -> None:
-    await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                          user_id=ctx.msg.user_id, flow=flow, state=state, now=ctx.now)
-
-
-async def _clear(ctx: Context) -> None:
-    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                           user_id=ctx.msg.user_id)
 
 
 # --- who may do what (bot.domain.scope) ---------------------------------------------------------
@@ -121,7 +111,7 @@ async def _ask_category(ctx: Context, project: Project, words: list[str]) -> Non
     """`/issue CODE` without a category, or with one the bot does not know: the category buttons, and what
     was typed after the code kept as the description (a known category alone asks for the description)."""
     if len(words) == 1 and words[0] in CATEGORIES:
-        await _save(ctx, ISSUE_FLOW, {"step": "text", "code": project.code, "category": words[0]})
+        await ctx.save_flow(ISSUE_FLOW, {"step": "text", "code": project.code, "category": words[0]})
         ctx.reply("problem_ask_text", category=words[0])
         return
     # A short first word is a category the bot does not know (电力); anything else is the description.
@@ -129,7 +119,7 @@ async def _ask_category(ctx: Context, project: Project, words: list[str]) -> Non
     text = " ".join(words[1:] if unknown else words).strip()
     if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
         return
-    await _save(ctx, ISSUE_FLOW, {"step": "category", "code": project.code, **({"text": text} if text else {})})
+    await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code, **({"text": text} if text else {})})
     ctx.reply("problem_pick_category", project=project, unknown=unknown, text=text, buttons=_category_buttons())
 
 
@@ -162,7 +152,7 @@ async def _ask_project(ctx: Context) -> None:
     if not mine:
         ctx.reply("report_no_projects")
         return
-    await _save(ctx, ISSUE_FLOW, {"step": "project"})
+    await ctx.save_flow(ISSUE_FLOW, {"step": "project"})
     buttons = [[Button(f"{p.code} {p.name}", f"{ISSUE_PREFIX}:p:{p.code}")] for p in mine]
     ctx.reply("problem_pick_project", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
 
@@ -188,12 +178,12 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
     if step == "text" and text:
         if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
             return
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
         ctx.reply("problem_ask_photos", buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
                                                   [Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif step == "photos" and ctx.msg.photos:
         photos = [*state.get("photos", []), *ctx.msg.photos]
-        await _save(ctx, ISSUE_FLOW, {**state, "photos": photos})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "photos": photos})
         ctx.reply("report_photo_received", count=len(photos),
                   buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
                            [Button("取消", f"{ISSUE_PREFIX}:x")]])
@@ -205,7 +195,7 @@ async def issue_button(ctx: Context, data: str) -> None:
     """Buttons of the guided /issue flow."""
     state = await ctx.flow_state(ISSUE_FLOW)
     if data == "x":
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("problem_cancelled")
         return
     if state is None:
@@ -215,25 +205,25 @@ async def issue_button(ctx: Context, data: str) -> None:
     if kind == "p" and state.get("step") == "project":
         project = await _own_project(ctx, value)
         if project is not None:
-            await _save(ctx, ISSUE_FLOW, {"step": "category", "code": project.code})
+            await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code})
             ctx.reply("problem_pick_category", project=project, buttons=_category_buttons())
         return
     project = await _own_project(ctx, state.get("code", ""))
     if project is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return
     category = as_index(value, len(CATEGORIES)) if kind == "c" else None
     if category is not None and state.get("step") == "category" and state.get("text"):
         # the description came with the command: on to the photos
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category], "photos": []})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category], "photos": []})
         ctx.reply("problem_ask_photos", category=CATEGORIES[category],
                   buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
                            [Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif category is not None and state.get("step") == "category":
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "unit"})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "unit"})
         buttons = [[Button(("牵头单位：" if i == 0 else "配合单位：") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]
                    for i, u in enumerate(await _unit_choices(ctx, project))]
         ctx.reply("problem_pick_unit", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
@@ -242,13 +232,13 @@ async def issue_button(ctx: Context, data: str) -> None:
         if unit is None:
             ctx.reply("button_expired")
             return
-        await _save(ctx, ISSUE_FLOW, {**state, "step": "confirm", "unit_id": unit.id})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "confirm", "unit_id": unit.id})
         ctx.reply("problem_summary", project=project, category=state["category"], text=state["text"],
                   unit=unit, photo_count=len(state.get("photos", [])),
                   buttons=[[Button("确认", f"{ISSUE_PREFIX}:ok"), Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif kind == "ok" and state.get("step") == "confirm":
         unit = next((u for u in await _unit_choices(ctx, project) if u.id == state.get("unit_id")), None)
-        await _clear(ctx)
+        await ctx.clear_flow()
         if unit is None:
             ctx.reply("button_expired")
             return
@@ -445,7 +435,7 @@ async def action_button(ctx: Context, data: str) -> None:
     elif act in TEXT_ACTIONS:
         if await _refused(ctx, TEXT_ACTIONS[act], problem):
             return
-        await _save(ctx, TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
+        await ctx.save_flow(TEXT_FLOW, {"action": TEXT_ACTIONS[act], "id": problem.id})
         ctx.reply("problem_ask_action_text", action=TEXT_ACTIONS[act], problem=problem)
     else:
         ctx.reply("button_expired")
@@ -459,7 +449,7 @@ async def text_step(ctx: Context, state: dict[str, Any]) -> None:
         return
     if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(str(state.get("action")), "内容")):
         return  # still waiting for the text: a shorter one may follow
-    await _clear(ctx)
+    await ctx.clear_flow()
     problem = await _load(ctx, str(state.get("id", "")))
     if problem is not None:
         await _act(ctx, str(state.get("action")), problem, text)

@@ -149,10 +149,7 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
                          max_rate=settings.completion_confirm)
     if not change.needs_confirmation or new_plan == figures.plan:
         return False
-    await conversations.save_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
-        state={"code": project.code, "field": "plan", "value": value}, now=ctx.now,
-    )
+    await ctx.save_flow(FLOW, {"code": project.code, "field": "plan", "value": value})
     ctx.reply("admin_project_set_confirm", project=project, change=change, before=_money(figures.plan),
               after=f"{format_wan(new_plan)} 万元", max_change=settings.plan_change_confirm,
               max_rate=settings.completion_confirm,
@@ -173,9 +170,7 @@ async def confirm_button(ctx: Context, data: str) -> None:
         ctx.reply("button_expired")
         return
     state = dict(conversation.state)
-    await conversations.clear_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-    )
+    await ctx.clear_flow()
     project = await project_repo.get_project_by_code(ctx.session, code=state["code"])
     kind, _, token = data.partition(":")
     if kind == "pp" and project is not None and state.get("field") in PERSON_FIELDS:
@@ -307,9 +302,7 @@ async def _pick_person(ctx: Context, project: Project, key: str, value: str) -> 
     """The one person `value` names; namesakes are offered as buttons (ps:pp:<id>), the change waiting for
     the pick."""
     if len(await find_people(ctx.session, value)) > 1:
-        await conversations.save_conversation(
-            ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
-            state={"code": project.code, "field": key}, now=ctx.now)
+        await ctx.save_flow(FLOW, {"code": project.code, "field": key})
     return await resolve_person(ctx, value, buttons_for=f"{PREFIX}:pp",
                                 what=f"作为 {project.code} 的{_BY_ALIAS[key].label}")
 

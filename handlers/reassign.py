@@ -16,7 +16,7 @@ from bot.domain.messages import Button
 from bot.services import reassignment
 from bot.services.problems import ProblemDeps
 from handlers.context import Context
-from storage import audit, conversations
+from storage import audit
 from storage import people as people_repo
 from storage import problems as repo
 from storage import units as unit_repo
@@ -75,9 +75,7 @@ async def decision_button(ctx: Context, data: str) -> None:
             return
         await _approve(ctx, problem, asked, unit)
     elif kind == "n":
-        await conversations.save_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                              user_id=ctx.msg.user_id, flow=FLOW, state={"id": problem.id},
-                                              now=ctx.now)
+        await ctx.save_flow(FLOW, {"id": problem.id})
         ctx.reply("problem_reassign_ask_reason", problem=problem, request=asked)
     else:
         ctx.reply("button_expired")
@@ -104,8 +102,7 @@ async def reason_step(ctx: Context, state: dict[str, Any]) -> None:
         return
     if ctx.refuse_too_long(text, REASON_TEXT_MAX, "驳回理由"):
         return  # still waiting: a shorter reason may follow
-    await conversations.clear_conversation(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                           user_id=ctx.msg.user_id)
+    await ctx.clear_flow()
     found = await _pending(ctx, str(state.get("id", "")))
     if found is None:
         return

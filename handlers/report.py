@@ -14,7 +14,7 @@ from handlers import stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
 from handlers.readings import reading_buttons, saved_readings
-from storage import audit, conversations
+from storage import audit
 from storage import leaves as leave_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
@@ -164,7 +164,7 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
 async def _ask_replace(ctx: Context, project: Project | ReportTarget, old: DayReport, amount: Decimal,
                        progress: str, photos: list[str], written: str | None) -> None:
     """Keep the new report in the conversation and ask whether it replaces the day's report `old`."""
-    await _save_state(ctx, {"step": "replace", "code": project.code, "amount": str(amount), "written": written,
+    await ctx.save_flow(FLOW, {"step": "replace", "code": project.code, "amount": str(amount), "written": written,
                             "progress": progress, "photos": photos, "replaces": old.id,
                             "old_amount": str(old.amount)})
     ctx.reply("report_replace_ask", project=project, day=ctx.today, old=old, amount=amount, written=written,
@@ -173,7 +173,7 @@ async def _ask_replace(ctx: Context, project: Project | ReportTarget, old: DayRe
 
 async def _replace(ctx: Context, state: dict[str, Any]) -> None:
     """The user confirmed: the kept report replaces the day's report shown to them."""
-    await _clear(ctx)
+    await ctx.clear_flow()
     found = await _own_project_and_figures(ctx, state["code"])
     if found is None:
         return
@@ -218,7 +218,7 @@ async def _ask_reading(ctx: Context, line: ReportLine) -> None:
     project = await _own_project(ctx, line.code)
     if project is None:
         return
-    await _save_state(ctx, {"step": "reading", "code": project.code, "readings": saved_readings(line.readings),
+    await ctx.save_flow(FLOW, {"step": "reading", "code": project.code, "readings": saved_readings(line.readings),
                             "photos": list(ctx.msg.photos)})
     ctx.reply("report_ask_reading", project=project, readings=line.readings,
               buttons=reading_buttons(line.readings, PREFIX))
@@ -232,19 +232,6 @@ async def report_caption(ctx: Context, caption: str) -> bool:
     return True
 
 
-async def _save_state(ctx: Context, state: dict[str, Any]) -> None:
-    await conversations.save_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id, flow=FLOW,
-        state=state, now=ctx.now,
-    )
-
-
-async def _clear(ctx: Context) -> None:
-    await conversations.clear_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-    )
-
-
 async def _ask_project(ctx: Context) -> None:
     assert ctx.person_id is not None
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
@@ -253,14 +240,14 @@ async def _ask_project(ctx: Context) -> None:
     if not mine:
         ctx.reply("report_no_projects")
         return
-    await _save_state(ctx, {"step": "project"})
+    await ctx.save_flow(FLOW, {"step": "project"})
     buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
     buttons.append([Button("取消", f"{PREFIX}:cancel")])
     ctx.reply("report_pick_project", buttons=buttons)
 
 
 async def _ask_amount(ctx: Context, project: Project) -> None:
-    await _save_state(ctx, {"step": "amount", "code": project.code})
+    await ctx.save_flow(FLOW, {"step": "amount", "code": project.code})
     ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
 
 
@@ -276,7 +263,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         return
     project = await _own_project(ctx, state["code"])
     if project is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return
     if step == "amount":
         if not text:
@@ -290,7 +277,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if state.get("editing"):
             await _summary(ctx, project, state)
             return
-        await _save_state(ctx, {**state, "step": "progress"})
+        await ctx.save_flow(FLOW, {**state, "step": "progress"})
         ctx.reply("report_ask_progress", project=project, amount=amount, written=text)
     elif step == "progress":
         if not text:
@@ -302,7 +289,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if state.get("editing"):
             await _summary(ctx, project, {**state, "progress": text})
             return
-        await _save_state(ctx, {**state, "step": "photos", "progress": text, "photos": []})
+        await ctx.save_flow(FLOW, {**state, "step": "photos", "progress": text, "photos": []})
         ctx.reply("report_ask_photos", buttons=_buttons_photos())
     elif step == "reading":
         ctx.reply("report_pick_reading_again")
@@ -311,14 +298,14 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.reply("report_ask_photos", buttons=_buttons_photos())
             return
         photos = [*state.get("photos", []), *ctx.msg.photos]
-        await _save_state(ctx, {**state, "photos": photos})
+        await ctx.save_flow(FLOW, {**state, "photos": photos})
         ctx.reply("report_photo_received", count=len(photos), buttons=_buttons_photos())
     else:
         await _summary(ctx, project, state)
 
 
 async def _summary(ctx: Context, project: Project, state: dict[str, Any]) -> None:
-    await _save_state(ctx, {**state, "step": "confirm", "editing": False})
+    await ctx.save_flow(FLOW, {**state, "step": "confirm", "editing": False})
     ctx.reply(
         "report_summary", project=project, amount=Decimal(state["amount"]), written=state.get("written"),
         progress=state.get("progress", ""), photo_count=len(state.get("photos", [])), buttons=_buttons_confirm(),
@@ -329,14 +316,14 @@ async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: st
     """修改 one field of the summary; everything else (photos included) is kept."""
     photo_count = len(state.get("photos", []))
     if field == "amount":
-        await _save_state(ctx, {**state, "step": "amount", "editing": True})
+        await ctx.save_flow(FLOW, {**state, "step": "amount", "editing": True})
         ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
     elif field == "progress":
-        await _save_state(ctx, {**state, "step": "progress", "editing": True})
+        await ctx.save_flow(FLOW, {**state, "step": "progress", "editing": True})
         ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
                   written=state.get("written"))
     elif field == "photos":
-        await _save_state(ctx, {**state, "step": "photos", "editing": True})
+        await ctx.save_flow(FLOW, {**state, "step": "photos", "editing": True})
         ctx.reply("report_photo_received", count=photo_count, buttons=_buttons_photos())
     elif field == "nophotos":
         await _summary(ctx, project, {**state, "photos": []})
@@ -348,14 +335,14 @@ async def report_button(ctx: Context, data: str) -> None:
     """Buttons of the guided flow: pick project, photos done, confirm, edit, cancel."""
     state = await ctx.flow_state(FLOW)
     if data == "cancel":
-        await _clear(ctx)
+        await ctx.clear_flow()
         ctx.reply("report_cancelled")
         return
     if data in ("replace", "keep"):
         if state is None or state.get("step") != "replace":
             ctx.reply("button_expired")
         elif data == "keep":
-            await _clear(ctx)
+            await ctx.clear_flow()
             ctx.reply("report_replace_kept")
         else:
             await _replace(ctx, state)
@@ -370,12 +357,12 @@ async def report_button(ctx: Context, data: str) -> None:
         return
     project = await _own_project(ctx, state["code"])
     if project is None:
-        await _clear(ctx)
+        await ctx.clear_flow()
         return
     if data == "done" and state.get("step") == "photos":
         await _summary(ctx, project, state)
     elif data == "edit" and state.get("step") == "confirm":
-        await _save_state(ctx, {**state, "step": "edit"})
+        await ctx.save_flow(FLOW, {**state, "step": "edit"})
         ctx.reply("report_edit_pick", buttons=_buttons_edit(len(state.get("photos", []))))
     elif data.startswith("e:") and state.get("step") == "edit":
         await _edit(ctx, project, state, data[2:])
@@ -383,13 +370,13 @@ async def report_button(ctx: Context, data: str) -> None:
             and (reading := as_index(data[2:], len(state.get("readings", [])))) is not None:
         written, _value, progress = state["readings"][reading]
         checked = await _checked_amount(ctx, project, written)
-        await _clear(ctx)
+        await ctx.clear_flow()
         if checked is not None:
             amount, figures = checked
             await _store(ctx, project, amount, progress, list(state.get("photos", [])), figures, written=written)
     elif data == "ok" and state.get("step") == "confirm":
         checked = await _checked_amount(ctx, project, state["amount"])
-        await _clear(ctx)
+        await ctx.clear_flow()
         if checked is not None:
             amount, figures = checked
             photos = list(state.get("photos", []))

@@ -30,7 +30,7 @@ from handlers import (
 )
 from handlers.commands import Command, CommandRegistry, Handler, Use
 from handlers.context import Context, Deps
-from storage import conversations, people, processed
+from storage import people, processed
 from storage.db import wrote
 from storage.people import Flow
 
@@ -135,9 +135,7 @@ FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
 
 async def cancel_command(ctx: Context, _args: str) -> None:
     """Leave any guided flow."""
-    cleared = await conversations.clear_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-    )
+    cleared = await ctx.clear_flow()
     ctx.reply("cancelled" if cleared else "nothing_to_cancel")
 
 
@@ -262,9 +260,7 @@ class Router:
             return
         # A command leaves any guided flow (/cancel does so itself, and says so); no DELETE when the caller
         # had none in this chat.
-        if name != "cancel" and not command.public and in_flow and await conversations.clear_conversation(
-            ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, user_id=ctx.msg.user_id
-        ):
+        if name != "cancel" and not command.public and in_flow and await ctx.clear_flow():
             ctx.reply("flow_abandoned")
         await command.handler(ctx, args)
 

@@ -39,6 +39,12 @@ def format_time(value: datetime | None) -> str:
     return "—" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
 
 
+def markup_cell(text: object) -> str:
+    """A table cell of the Word documents' line markup (bot.documents.gongwen): one line, and its ``|``
+    separator written full-width."""
+    return " ".join(str(text).replace("|", "｜").split())
+
+
 def format_date(value: date | None) -> str:
     return "—" if value is None else value.isoformat()
 
@@ -59,7 +65,7 @@ class Renderer:
         self.env.filters.update(
             wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
-            preview=preview,
+            preview=preview, cell=markup_cell,
         )
 
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)

@@ -62,11 +62,6 @@ class Compiled:
     missing: list[str]
 
 
-def _cell(text: str) -> str:
-    """A table cell's text: the markup's separator and line breaks cannot appear in it."""
-    return " ".join(text.replace("|", "｜").split())
-
-
 async def compile_document(session: AsyncSession, renderer: Renderer, *, half: HalfMonth, calendar: WorkCalendar,
                            out_dir: Path, issued: date) -> Compiled:
     """Write the half-month's document into `out_dir`: the overview with the figures table, then each
@@ -81,7 +76,7 @@ async def compile_document(session: AsyncSession, renderer: Renderer, *, half: H
                                                              calendar=calendar)}
     rows = [(item, standings.get(item.code), sent.get(item.project_id)) for item in owed]
     markup = renderer.render(
-        "halfmonth_document", half=half, issued=issued, rows=rows, cn=an2cn, cell=_cell,
+        "halfmonth_document", half=half, issued=issued, rows=rows, cn=an2cn,
         totals=totals(standings.values()), projects=len(standings), schedule=schedule_progress(half.end),
         sent=sum(1 for _i, _s, report in rows if report is not None),
         missing=[item for item, _s, report in rows if report is None])

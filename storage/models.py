@@ -527,3 +527,51 @@ class Leave(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProjectNode(Base):
+    """A milestone (节点) of a project's schedule (节点计划, 倒排工期): a name, the day it is planned to be done
+    by, and once done the day it was done, who said so and the evidence (a note, ``NodePhoto``).
+
+    Nodes come from the ledger's sheet 项目节点计划 (``source`` "ledger") or are kept by admins in the chat
+    ("chat"); a project has each name once. A node taken off the plan keeps its history (``removed_at``).
+    A node not done by its planned day is overdue: ``overdue_told_on`` is the day the liaison and the lead
+    unit were told, and ``problem_id`` the problem raised for it, which the escalation machinery carries to
+    the 包抓领导 and above like any problem (``Problem.kind`` "node").
+    """
+
+    __tablename__ = "project_nodes"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        Index("ix_project_nodes_planned_on", "planned_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # the order of the plan, as in the ledger
+    name: Mapped[str] = mapped_column(String(50))
+    planned_on: Mapped[date] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(10), default="ledger")  # ledger | chat
+    overdue_told_on: Mapped[date | None] = mapped_column(Date)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    photos: Mapped[list[NodePhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class NodePhoto(Base):
+    """A photo sent as evidence that a node was done: the channel's file id, and the sha256 of its bytes in
+    the photo store once kept."""
+
+    __tablename__ = "node_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("project_nodes.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    file_id: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("photo_blobs.sha256"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

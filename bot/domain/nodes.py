@@ -1,0 +1,58 @@
+"""Milestones (节点) of a project's schedule, as pure rules: a node's state on a day, and node punctuality.
+
+A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
+
+* ``done``    done on or before its planned day;
+* ``late``    done, but after its planned day (逾期完成);
+* ``overdue`` not done and its planned day is past (逾期未完成);
+* ``open``    not done and its planned day is today or later.
+
+Node punctuality (节点按期率) on a day: the share of the counted nodes done on time. Counted are the nodes
+done by that day (early ones too) and those whose planned day is past; a node done late or still overdue
+is a miss, an open node (not done, planned today or later) is not counted; ``None`` when none is counted
+(so a project without due nodes is neither rewarded nor punished, as with the other score parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+NodeState = Literal["done", "late", "overdue", "open"]
+NAME_MAX = 50  # characters of a node's name (the column's width)
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """The part of a node the rules look at."""
+
+    planned_on: date
+    done_on: date | None = None
+
+
+def node_state(planned_on: date, done_on: date | None, today: date) -> NodeState:
+    """The node's state on ``today`` (see the module docstring). A done day after ``today`` is not known yet."""
+    if done_on is not None and done_on <= today:
+        return "done" if done_on <= planned_on else "late"
+    return "overdue" if planned_on < today else "open"
+
+
+def on_time_count(nodes: Iterable[NodePlan], today: date) -> tuple[int, int]:
+    """(done on time, counted) among ``nodes`` on ``today``: every node but the open ones. A node due today
+    and not yet done is not a miss until the day is over."""
+    on_time = due = 0
+    for n in nodes:
+        state = node_state(n.planned_on, n.done_on, today)
+        if state == "open":
+            continue
+        due += 1
+        on_time += state == "done"
+    return on_time, due
+
+
+def node_punctuality(nodes: Iterable[NodePlan], today: date) -> float | None:
+    """Share of the counted nodes done on time, 0..1; ``None`` when none is counted."""
+    on_time, due = on_time_count(nodes, today)
+    return on_time / due if due else None

@@ -1,0 +1,44 @@
+"""Node states and node punctuality (bot.domain.nodes)."""
+
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.nodes import NodePlan, node_punctuality, node_state, on_time_count
+
+TODAY = date(2026, 12, 7)
+
+
+def test_states_on_a_day():
+    assert node_state(date(2026, 12, 4), None, TODAY) == "overdue"
+    assert node_state(TODAY, None, TODAY) == "open"  # due today: not a miss before the day is over
+    assert node_state(date(2026, 12, 4), TODAY, TODAY) == "late"
+    assert node_state(TODAY, TODAY, TODAY) == "done"
+    assert node_state(date(2026, 12, 4), date(2026, 12, 8), TODAY) == "overdue"  # a done day not yet come
+
+
+def test_punctuality_counts_due_nodes_only():
+    assert node_punctuality([NodePlan(TODAY), NodePlan(date(2027, 1, 5))], TODAY) is None
+    assert node_punctuality([NodePlan(date(2027, 1, 5), TODAY)], TODAY) == 1.0  # done early counts, on time
+    nodes = [NodePlan(date(2026, 12, 1), date(2026, 11, 30)),  # on time
+             NodePlan(date(2026, 12, 2), date(2026, 12, 3)),   # late
+             NodePlan(date(2026, 12, 3)),                      # overdue
+             NodePlan(TODAY, TODAY),                           # done today, on time
+             NodePlan(TODAY)]                                  # due today, still open: not counted
+    assert on_time_count(nodes, TODAY) == (2, 4)
+    assert node_punctuality(nodes, TODAY) == 0.5
+
+
+days = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31))
+
+
+@given(st.lists(st.tuples(days, st.none() | days)), days)
+def test_punctuality_is_a_share_of_past_nodes(raw, today):
+    nodes = [NodePlan(p, d) for p, d in raw]
+    on_time, due = on_time_count(nodes, today)
+    assert 0 <= on_time <= due <= len(nodes)
+    assert due == sum(1 for n in nodes if n.planned_on < today or (n.done_on is not None and n.done_on <= today))
+    assert due == 0 or node_punctuality(nodes, today) == on_time / due
+    # Moving the day on never takes a node out of the count.
+    assert on_time_count(nodes, today + timedelta(days=1))[1] >= due

@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import math
 import threading
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+from bot.domain.text_width import display_width
 
 # Files of Debian's CJK font packages, in order of preference:
 # fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-arphic-ukai/uming, fonts-droid-fallback.
@@ -128,11 +128,6 @@ def chart_font() -> CjkFont:
 
 def _props(size: float, *, weight: str = "normal") -> FontProperties:
     return FontProperties(family=[chart_font().family, FALLBACK_FAMILY], size=size, weight=weight)
-
-
-def display_width(text: str) -> int:
-    """Columns a text takes in a monospaced layout: wide (CJK) characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def truncate(text: str, width: int = NAME_WIDTH) -> str:

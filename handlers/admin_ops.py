@@ -7,7 +7,6 @@ Every change is audited in the same transaction; every refusal says why, in Chin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from bot.domain.chat_ids import telegram_group_id
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page, page_number, page_of
+from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.render import html_to_plain
 from handlers import broadcast
 from handlers.commands import Command, CommandRegistry
@@ -43,7 +43,6 @@ RETRY_ALL_LIMIT = 1000
 GROUP_NAME_MAX = 100
 ROBOT_CHANNEL = "wecom_robot"
 TELEGRAM_CHANNEL = "telegram"
-PROBLEM_NUMBER = re.compile(r"^[Ww][0-9]{1,7}$")
 CHANNEL_LABELS = labels.CHANNELS
 
 
@@ -197,9 +196,9 @@ async def audit_command(ctx: Context, args: str) -> None:
 
 async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list[dict[str, Any]]]:
     """The audit keys a token stands for, how to name it, and (for a problem) its history as rows."""
-    number = problem_repo.parse_number(token) if PROBLEM_NUMBER.match(token) else None
+    number = parse_problem_number(token, prefix_required=True)
     if number is not None:
-        key = f"W{number:04d}"
+        key = problem_number(number)
         problem = await problem_repo.get_problem(ctx.session, problem_id=number)
         if problem is None:
             return [key], key, []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain.escalation import ACTIVE
+from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.services import problems as service
 from bot.services.reassignment import reassign
 from handlers import project_set
@@ -102,13 +103,13 @@ async def assign_command(ctx: Context, args: str) -> None:
     """`/assign W0007 区发改局 [说明]`: the problem goes to another unit, at level 0 with fresh clocks."""
     assert ctx.person is not None
     words = args.split(maxsplit=2)
-    number = problem_repo.parse_number(words[0]) if words else None
+    number = parse_problem_number(words[0]) if words else None
     if number is None or len(words) < 2:
         ctx.reply("admin_project_assign_usage")
         return
     problem = await problem_repo.get_problem(ctx.session, problem_id=number, lock=True)
     if problem is None:
-        ctx.reply("problem_not_found", number=f"W{number:04d}")
+        ctx.reply("problem_not_found", number=problem_number(number))
         return
     if problem.status not in ACTIVE:
         ctx.reply("admin_project_refused", reason="problem_state", problem=problem)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot.domain import scope
@@ -12,6 +11,7 @@ from bot.domain.escalation import CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
+from bot.domain.problem_numbers import looks_like_problem_number, parse_problem_number, problem_number
 from bot.domain.promises import check_promise
 from bot.domain.report_line import looks_like_code
 from bot.domain.scope import Act, Viewer
@@ -32,7 +32,6 @@ from storage.settings import load_calendar, load_policy
 ISSUE_FLOW, TEXT_FLOW = "issue", "problem_text"
 ISSUE_PREFIX, ACTION_PREFIX = "iss", "pb"
 ISSUES_PAGE = 20  # problems on one page of /issues
-NUMBER = re.compile(r"^[Ww]?[0-9]{1,7}$")
 CATEGORY_LIKE = 4  # characters: a first word this short after the code is meant as the category
 UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
@@ -57,14 +56,14 @@ def _viewer(ctx: Context) -> Viewer | None:
 async def _load(ctx: Context, token: str) -> Problem | None:
     """The problem named by "W0007", if it exists and the caller sees it (bot.domain.scope); replies
     otherwise."""
-    number = repo.parse_number(token) if token else None
+    number = parse_problem_number(token) if token else None
     if number is None:
         ctx.reply("problem_usage")
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
     viewer = _viewer(ctx)
     if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
-        ctx.reply("problem_not_found", number=f"W{number:04d}")
+        ctx.reply("problem_not_found", number=problem_number(number))
         return None
     return problem
 
@@ -87,7 +86,7 @@ def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Butto
 async def issue_command(ctx: Context, args: str) -> None:
     """`/issue` guided; `/issue CODE 类别 文字` at once; `/issue W0007` shows one problem."""
     words = args.split(maxsplit=2)
-    if words and NUMBER.match(words[0]) and not looks_like_code(words[0]):
+    if words and looks_like_problem_number(words[0]) and not looks_like_code(words[0]):
         problem = await _load(ctx, words[0])
         if problem is not None:
             await show(ctx, problem)
@@ -379,7 +378,7 @@ async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, tex
 
 async def _extension(ctx: Context, token: str, approve: bool) -> None:
     """同意延期 / 不同意 on an extension request: the next level's holders (or an admin) decide it once."""
-    number = repo.parse_number(token)
+    number = parse_problem_number(token)
     problem = await repo.get_problem(ctx.session, problem_id=number) if number is not None else None
     if problem is None or ctx.person is None:
         ctx.reply("button_expired")

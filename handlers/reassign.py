@@ -13,6 +13,7 @@ from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.limits import REASON_TEXT_MAX
 from bot.domain.messages import Button
+from bot.domain.problem_numbers import parse_problem_number
 from bot.services import reassignment
 from bot.services.problems import ProblemDeps
 from handlers.context import Context
@@ -37,7 +38,7 @@ async def _pending(ctx: Context, token: str) -> tuple[Problem, ProblemEvent] | N
     if ctx.person is None or "admin" not in ctx.roles:
         ctx.reply("problem_reassign_state", reason="not_admin", problem=None)
         return None
-    number = repo.parse_number(token)
+    number = parse_problem_number(token)
     problem = await repo.get_problem(ctx.session, problem_id=number, lock=True) if number is not None else None
     if problem is None:
         ctx.reply("button_expired")
@@ -122,7 +123,7 @@ async def moved_away(ctx: Context, token: str) -> bool:
     person = ctx.person
     if person is None or "unit" not in ctx.roles or person.unit is None:
         return False
-    number = repo.parse_number(token)
+    number = parse_problem_number(token)
     problem = await repo.get_problem(ctx.session, problem_id=number) if number is not None else None
     if problem is None or problem.unit_id == person.unit_id:
         return False

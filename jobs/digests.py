@@ -23,6 +23,7 @@ from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Button, Reply
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
+from bot.domain.problem_numbers import problem_number
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, OpenProblem, render_files_and_texts
@@ -130,7 +131,7 @@ async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Ope
     )
     grouped: dict[str, list[OpenProblem]] = {}
     for code, problem_id, category, text, due in rows.all():
-        grouped.setdefault(code, []).append(OpenProblem(f"W{problem_id:04d}", category, text, due))
+        grouped.setdefault(code, []).append(OpenProblem(problem_number(problem_id), category, text, due))
     return grouped
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.duties import REPORTING_STAGES
 from bot.domain.escalation import ACTIVE
 from bot.domain.halfmonth import BULLETIN_KIND, DayReport, HalfMonth, OpenIssue
+from bot.domain.problem_numbers import problem_number
 from storage.models import Bulletin, HalfMonthReport, Person, Problem, Project, Report, Unit
 
 
@@ -95,5 +96,5 @@ async def open_issues(session: AsyncSession, *, project_ids: list[int]) -> dict[
         .join(Unit, Unit.id == Problem.unit_id)
         .where(Problem.project_id.in_(project_ids), Problem.status.in_(sorted(ACTIVE))).order_by(Problem.id))
     for project_id, problem_id, category, text, unit, answer, promised in rows.all():
-        grouped[project_id].append(OpenIssue(f"W{problem_id:04d}", category, text, unit, answer, promised))
+        grouped[project_id].append(OpenIssue(problem_number(problem_id), category, text, unit, answer, promised))
     return grouped

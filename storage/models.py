@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.domain.problem_numbers import problem_number
 from storage.report_sums import create_triggers
 from storage.types import UTCDateTime, Wan
 
@@ -326,7 +327,7 @@ class Problem(Base):
 
     @property
     def number(self) -> str:
-        return f"W{self.id:04d}"
+        return problem_number(self.id)
 
 
 class ProblemPhoto(Base):

@@ -9,18 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE, levels_reached, skipped_levels
 from storage.models import Person, Problem, ProblemEvent
 from storage.people import people_with_role
 
 LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
-
-
-def parse_number(text: str) -> int | None:
-    """"W0007" / "w7" / "7" → 7; None for anything that is not a problem's id (0, or a number too large)."""
-    text = text.strip().upper().removeprefix("W")
-    return as_id(text)
 
 
 async def get_problem(session: AsyncSession, *, problem_id: int, lock: bool = False) -> Problem | None:

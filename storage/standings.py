@@ -55,6 +55,7 @@ from bot.clock import SHANGHAI
 from bot.domain import labels
 from bot.domain.duties import due_days
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
+from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
@@ -466,7 +467,7 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
         history.setdefault(problem_id, []).append(_history_entry(at, kind, actor, text, detail))
     return [
         ProblemRow(
-            number=f"W{problem_id:04d}", project_code=code or "", project_name=name or DECISION_CATEGORY,
+            number=problem_number(problem_id), project_code=code or "", project_name=name or DECISION_CATEGORY,
             category=category,
             unit=unit, status=status, level=level, raised_at=raised_at, response_due_at=response_due,
             resolution_due_at=resolution_due, closed_at=closed_at, text=text,

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
+from bot.domain.problem_numbers import problem_number
 from storage.annual_plans import plan_join
 from storage.models import Bulletin, Person, Problem, Project, Report, Unit
 
@@ -99,7 +100,7 @@ class ProblemLine(NamedTuple):
 
     @property
     def number(self) -> str:
-        return f"W{self.id:04d}"
+        return problem_number(self.id)
 
 
 async def problem_lines(session: AsyncSession, *, where: Any = None, level: int | None = None,

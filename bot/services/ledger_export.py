@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.clock import to_local
 from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
+from bot.domain.text_width import display_width
 
 T = TypeVar("T")
 
@@ -130,11 +130,6 @@ PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
     Column("问题", lambda r: r.text, wrap=True),
     Column("办理记录", lambda r: r.history, wrap=True),
 )
-
-
-def display_width(text: str) -> int:
-    """Columns a text takes: wide (CJK) characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _shown(value: Any, number_format: str | None) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from bot.domain.digits import ID_MAX, as_id
 from bot.domain.messages import Incoming, clean_text
-from storage.problems import parse_number
+from bot.domain.problem_numbers import looks_like_problem_number, parse_problem_number, problem_number
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -22,7 +22,16 @@ def test_ids_are_bounded_to_the_database_columns(text: str, expected: int | None
 @pytest.mark.parametrize(("text", "expected"), [
     ("W0007", 7), ("w7", 7), ("W99999999999999999999", None), ("W0", None), ("W²", None)])
 def test_problem_numbers(text: str, expected: int | None) -> None:
-    assert parse_number(text) == expected
+    assert parse_problem_number(text) == expected
+
+
+def test_problem_number_forms() -> None:
+    assert problem_number(7) == "W0007" and problem_number(12345) == "W12345"
+    assert parse_problem_number(problem_number(12345)) == 12345
+    assert parse_problem_number("7", prefix_required=True) is None
+    assert parse_problem_number("w7", prefix_required=True) == 7
+    assert looks_like_problem_number("W12") and looks_like_problem_number("12")
+    assert not looks_like_problem_number("XM12")
 
 
 def test_control_characters_and_lone_surrogates_are_stripped() -> None:

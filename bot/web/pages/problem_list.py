@@ -7,6 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.domain.escalation import CATEGORIES, LEVEL_NAMES
+from bot.domain.problem_numbers import parse_problem_number
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.state import View
@@ -46,7 +47,7 @@ async def problem_list(view: View) -> web.StreamResponse:
 
 @page_route
 async def problem_page(view: View) -> web.StreamResponse:
-    number = problem_repo.parse_number(view.request.match_info["number"])
+    number = parse_problem_number(view.request.match_info["number"])
     problem = await problem_repo.get_problem(view.session, problem_id=number) if number is not None else None
     if problem is None:
         return view.not_found("问题")

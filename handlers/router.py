@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.services.invites import looks_like_code
 from handlers import (
@@ -200,6 +201,9 @@ class Router:
         if ctx.caller.deactivated and not start.redeems_code(msg):
             ctx.reply("deactivated")
             return
+        if conversation is not None and flow_expired(conversation.updated_at, ctx.now):
+            await self._expire_flow(ctx)
+            conversation = None
         if msg.callback_data is not None:
             await self._button(ctx, msg.callback_data)
             return
@@ -220,6 +224,12 @@ class Router:
         if msg.photos and msg.text and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text):
             return
         ctx.reply("not_understood", has_photo=bool(msg.photos))
+
+    async def _expire_flow(self, ctx: Context) -> None:
+        """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew."""
+        await ctx.clear_flow()
+        if ctx.msg.command is None:
+            ctx.reply("flow_expired", hours=int(FLOW_IDLE.total_seconds() // 3600))
 
     async def _in_group(self, ctx: Context) -> None:
         """A group chat: only commands meant for a group act (`Command.in_group`, buttons in

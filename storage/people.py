@@ -45,6 +45,7 @@ class Flow:
 
     flow: str
     state: dict[str, Any]
+    updated_at: datetime | None = None  # when it last moved on (bot.domain.flows: an idle flow expires)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class Caller:
 # every non-command message and to leave a flow on a command, and whether the message was handled before.
 _CALLER = (
     select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
-           Conversation.flow, Conversation.state,
+           Conversation.flow, Conversation.state, Conversation.updated_at,
            processed.handled(bindparam("channel"), bindparam("message_key", type_=String)))
     .select_from(ChatAccount)
     .outerjoin(Person, Person.id == ChatAccount.person_id)
@@ -103,11 +104,11 @@ async def get_caller(session: AsyncSession, *, channel: str, external_id: str, c
     found = (await session.execute(_CALLER, params)).all()
     if not found:
         return Caller()
-    account_id, blocked_at, person_id, name, active, _role, flow, state, handled = found[0]
+    account_id, blocked_at, person_id, name, active, _role, flow, state, flow_at, handled = found[0]
     return Caller(
         account_id=account_id, blocked=blocked_at is not None, person_id=person_id, name=name,
         active=bool(active), roles=frozenset(row[5] for row in found if row[5] is not None),
-        flow=Flow(flow, dict(state or {})) if flow is not None else None, handled=bool(handled),
+        flow=Flow(flow, dict(state or {}), flow_at) if flow is not None else None, handled=bool(handled),
     )
 
 

@@ -1,0 +1,58 @@
+"""A guided flow left half-way expires (bot.domain.flow_expiry): a message hours later, or the next day, is
+not taken as the next step of it; a flow that moves on in time goes on as before."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_telegram_flow import CODE, HAO, hao  # noqa: F401  (fixture used by name)
+
+
+async def _amount_asked(hao: TelegramHarness) -> None:  # noqa: F811
+    await hao.send(HAO, "/report")
+    assert "请输入本期完成投资" in (await hao.press(HAO, f"{CODE} 城北高速连接线")).text
+
+
+async def test_a_flow_left_for_hours_is_not_continued(hao: TelegramHarness) -> None:  # noqa: F811
+    await _amount_asked(hao)
+    hao.clock.advance(hours=2, minutes=1)
+
+    late = await hao.send(HAO, "800")
+
+    assert "已自动取消" in late.text and "没有保存任何内容" in late.text
+    assert "没有看懂" in late.text  # and the message is handled as if there had been no flow
+    assert await hao.report_count() == 0
+    assert "没有看懂" in (await hao.send(HAO, "800")).text  # the flow is gone: told once
+    assert "已自动取消" not in (await hao.send(HAO, "800")).text
+
+
+async def test_a_flow_moving_on_in_time_goes_on(hao: TelegramHarness) -> None:  # noqa: F811
+    await _amount_asked(hao)
+    hao.clock.advance(hours=1, minutes=50)
+
+    asked = await hao.send(HAO, "800")
+
+    assert "请输入形象进度" in asked.text and "已自动取消" not in asked.text
+    hao.clock.advance(hours=1, minutes=50)  # idle counts from the last step, not from the start
+    assert "已自动取消" not in (await hao.send(HAO, "路基完成40%")).text
+
+
+async def test_a_command_after_an_expired_flow_just_runs(hao: TelegramHarness) -> None:  # noqa: F811
+    await _amount_asked(hao)
+    hao.clock.advance(hours=3)
+
+    fresh = await hao.send(HAO, "/report")
+
+    assert "已自动取消" not in fresh.text and "请选择要填报的项目" in fresh.text
+
+
+def test_expiry_rule() -> None:
+    start = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    assert not flow_expired(None, start)
+    assert not flow_expired(start, start + FLOW_IDLE)
+    assert flow_expired(start, start + FLOW_IDLE + timedelta(seconds=1))
+    evening = datetime(2026, 11, 20, 15, 50, tzinfo=UTC)  # 23:50 in Shanghai
+    assert flow_expired(evening, evening + timedelta(minutes=20))  # past midnight: another day
+    assert not flow_expired(evening, evening + timedelta(minutes=5))

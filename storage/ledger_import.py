@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
 from storage.annual_plans import write_plans
+from storage.nodes import write_node_plan
 from storage.audit import Actor
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 
@@ -110,6 +111,8 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
         await write_plans(session, plans, now=now)
 
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
+    if plan.nodes is not None and not plan.nodes.empty:
+        audit += await write_node_plan(session, plan.nodes, now=now, actor=actor)
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
 

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
 from storage.annual_plans import write_plans
-from storage.nodes import write_node_plan
 from storage.audit import Actor
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
+from storage.nodes import write_node_plan
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
 _PROJECT_VALUES = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_official_id", "liaison_id",

@@ -78,8 +78,8 @@ async def write_node_plan(session: AsyncSession, plan: NodePlan, *, now: datetim
                 closing.append((c.node.problem_id, c.node.name, "node_done",
                                 f"实际完成日期 {c.done_on.isoformat()}（导入台账）"))
             elif c.planned_on != c.node.planned_on:
-                closing.append((c.node.problem_id, c.node.name, "node_replanned",
-                                f"计划完成日期 {c.node.planned_on.isoformat()} → {c.planned_on.isoformat()}（导入台账）"))
+                moved = f"{c.node.planned_on.isoformat()} → {c.planned_on.isoformat()}"
+                closing.append((c.node.problem_id, c.node.name, "node_replanned", f"计划完成日期 {moved}（导入台账）"))
     if plan.removals:
         await session.execute(update(table).where(table.c.id == bindparam("b_id"))
                               .values(removed_at=bindparam("b_at"), updated_at=bindparam("b_at")),

@@ -45,7 +45,8 @@ FIELDS: dict[str, str] = {
     "lead_unit": "牵头单位", "lead_unit_id": "牵头单位", "unit": "牵头单位",
     "supporting": "配合单位", "supporting_units": "配合单位",
     "liaison": "联络员", "liaison_id": "联络员",
-    "node_name": "节点名称", "planned_on": "计划完成日期", "done_on": "实际完成日期", "note": "备注", "seq": "顺序", "restored": "恢复计划",
+    "node_name": "节点名称", "planned_on": "计划完成日期", "done_on": "实际完成日期", "note": "备注", "seq": "顺序",
+    "restored": "恢复计划",
     "phone": "电话", "title": "职务", "unit_id": "所在单位", "unit_name": "所在单位", "role": "角色",
     "active": "在岗",
 }

@@ -8,11 +8,13 @@ writing and says what importing would do.
 
 The baseline's day (截至某日) comes from the file when it names one, else from `as_of` (the admin's answer
 in the chat, `--as-of` on the CLI); a file whose title names an earlier year (「2026年…」 imported in 2027)
-and no day is that year's, up to its 31 December. The sheet 项目节点计划, when the files have it, makes the
-nodes what it says (bot.domain.node_plan); without it the nodes are left alone. The plans are written for the year of that day. Without
+and no day is that year's, up to its 31 December. The plans are written for the year of that day. Without
 either, the import can still go ahead when the day would not
 change any figure (no report of the year that it could cover); otherwise the result `needs_as_of` and
 nothing is written.
+
+The sheet 项目节点计划, when the files have it, makes the nodes what it says (bot.domain.node_plan: added,
+changed, taken off the plan); without it the nodes are left alone.
 """
 
 from __future__ import annotations

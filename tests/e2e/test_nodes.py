@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.config import Settings
+from bot.domain.messages import Incoming
 from bot.domain.nodes import node_state
 from jobs import escalation
 from jobs import nodes as node_job
@@ -166,3 +167,24 @@ async def test_the_setting_is_changed_where_the_other_deadlines_are(imported: Te
     assert "1 到 250" in bad.text
     helped = await tg.send(ADMIN, "/help")
     assert "/node" in helped.text
+
+
+async def test_a_redelivered_done_press_records_the_node_once(imported: TelegramHarness,  # noqa: F811
+                                                              settings: Settings) -> None:  # noqa: F811
+    tg = imported
+    office = Office(tg, settings)
+    await office.setup((WU, "武杰", "liaison"), (DENG, "邓静", "unit"))
+    office.travel(at(12, 2, 10))
+    listed = await tg.send(WU, "/node")
+    assert f"{CODE} 施工许可" in listed.buttons  # from the sample ledger's 项目节点计划
+    await tg.press(WU, f"{CODE} 施工许可")
+    await tg.press(WU, "今天完成（2026-12-02）")
+    press = Incoming(channel="telegram", user_id=str(WU), chat_id=str(WU), callback_data="nd:ok",
+                     key="telegram:callback:redelivered")
+    first = await tg.core.router.handle(press)
+    second = await tg.core.router.handle(press)  # the same press delivered again
+    assert "已记录" in first.replies[0].html and second.replies == []
+    async with tg.session() as session:
+        done = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "node.done"))).all()
+    assert [a.detail["name"] for a in done] == ["施工许可"]
+    assert len(to(DENG, await office.deliver())) == 1

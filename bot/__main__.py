@@ -404,7 +404,7 @@ async def _sla(settings: Settings, args: argparse.Namespace) -> int:
 async def _job(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import deliver_outbox
     from bot.clock import FrozenClock
-    from jobs import escalation, reminders
+    from jobs import escalation, nodes, reminders
 
     core = await _open(settings)
     if args.at is not None:
@@ -412,9 +412,12 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.name == "remind":
             summary = await reminders.run_as_of(core.db, core.clock.now(), core.deps.renderer)
-        else:
+        else:  # as the running bot's tick does: overdue nodes become problems first
+            overdue = await nodes.run(core.db, core.clock, core.deps.renderer)
             result = await escalation.run(core.db, core.clock, core.deps.renderer)
             summary = f"检查了 {result.checked} 个到期问题：" + ("、".join(result.actions) or "无需处理")
+            if overdue.told:
+                summary += f"\n逾期节点 {len(overdue.told)} 个：" + "、".join(overdue.told)
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()

@@ -6,7 +6,8 @@ the plan, and the overdue tick.
   one is recorded as done late (``bot.domain.nodes``). The lead unit's handlers are told; a node problem
   still open is closed, its history says so, and everyone it had reached is told.
 * **Overdue.** A node not done by its planned day is overdue. On the first working day after it (from the
-  time of the day reminders go out, ``SlaPolicy.nudge_at``) its liaison and lead unit are told, one message
+  time of the day reminders go out, ``SlaPolicy.nudge_at``) its liaison (his substitute while he is on leave,
+  ``bot.domain.leave``) and lead unit are told, one message
   per person per tick however many nodes, and the node becomes a problem (``Problem.kind`` "node",
   category 节点逾期) assigned to the lead unit: its deadline is the setting ``nodes.escalate_after_days``
   working days after the planned day, and from there the escalation machinery carries it to the 包抓领导
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import to_local
 from bot.domain.escalation import SlaPolicy
 from bot.domain.grouping import Concern
+from bot.domain.leave import LeaveSpan, reporter_on
 from bot.domain.messages import Button, Reply
 from bot.domain.nodes import node_state
 from bot.domain.workdays import SHANGHAI, deadline_after
@@ -32,6 +34,7 @@ from bot.render import Renderer
 from bot.services import grouped_notices
 from bot.services import problems as problem_service
 from storage import audit, outbox
+from storage import leaves as leave_repo
 from storage import nodes as repo
 from storage import people as people_repo
 from storage import problems as problem_repo
@@ -175,6 +178,7 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
     days = await escalate_after_days(session)
     policy = node_policy(deps.policy, days)
     admins = await people_repo.people_with_role(session, role="admin")
+    leaves = await leave_repo.spans_between(session, start=today, end=today)
     concerns: list[Concern] = []
     for node, project in due:
         node.overdue_told_on = today
@@ -183,8 +187,8 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
         unit = (await problem_repo.level_holders(session, problem=problem, level=0) if problem is not None
                 else await people_repo.unit_handlers(session, unit_id=project.lead_unit_id))
         people: list[tuple[Person, bool]] = [(p, False) for p in unit]
-        liaison = project.liaison
-        if liaison is not None and liaison.active:
+        liaison = await _answering_for(session, project.liaison, leaves, today)
+        if liaison is not None:
             people.insert(0, (liaison, True))
         if problem is not None:
             result.raised.append(problem.number)
@@ -197,6 +201,19 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
     await session.flush()
     await grouped_notices.deliver(session, deps.renderer, concerns, now=now, kind="nodes")
     return result
+
+
+async def _answering_for(session: AsyncSession, liaison: Person | None, leaves: list[LeaveSpan], today: date
+                         ) -> Person | None:
+    """Who is told for the liaison: the substitute (代理人) while he is on a leave that names one, else he."""
+    if liaison is None:
+        return None
+    stand_in = reporter_on(leaves, liaison.id, today)
+    if stand_in is not None and stand_in != liaison.id:
+        substitute = await session.get(Person, stand_in)
+        if substitute is not None and substitute.active:
+            return substitute
+    return liaison if liaison.active else None
 
 
 async def _raise(session: AsyncSession, deps: problem_service.ProblemDeps, node: ProjectNode, project: Project, *,

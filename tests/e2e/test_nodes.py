@@ -188,3 +188,25 @@ async def test_a_redelivered_done_press_records_the_node_once(imported: Telegram
         done = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "node.done"))).all()
     assert [a.detail["name"] for a in done] == ["施工许可"]
     assert len(to(DENG, await office.deliver())) == 1
+
+
+async def test_while_the_liaison_is_on_leave_his_substitute_is_told_and_marks_the_node(
+        imported: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    tg = imported
+    office = Office(tg, settings)
+    await office.setup((WU, "武杰", "liaison"), (DENG, "邓静", "unit"), (LI_HT, "李海涛", "liaison"))
+    await tg.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    office.travel(at(12, 4, 10))
+    await tg.send(ADMIN, f"/node {CODE} 新增 围挡施工 2026-12-04")
+    assert "已登记" in (await tg.send(WU, "/leave 12-07 12-09 李海涛")).text
+    await office.deliver()
+    office.travel(at(12, 7, 9, 5))
+    await node_job.run(tg.core.db, tg.clock, tg.core.deps.renderer)
+    sent = await office.deliver()
+    assert any("围挡施工" in c["text"] for c in to(LI_HT, sent)) and not any(
+        "围挡施工" in c["text"] for c in to(WU, sent))
+    await tg.send(LI_HT, "/node")
+    await tg.press(LI_HT, f"{CODE} 围挡施工")
+    await tg.press(LI_HT, "今天完成（2026-12-07）")
+    done = await tg.press(LI_HT, "完成")
+    assert "逾期 3 天完成" in done.text and "已随之销号" in done.text, done.text

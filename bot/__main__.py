@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     sla_sub = sla.add_subparsers(dest="sla_command", required=True)
     sla_sub.add_parser("show", help="查看时限")
     sla_set = sla_sub.add_parser("set", help="修改时限，如：sla set category 审批手续 3")
-    sla_set.add_argument("what", choices=["response", "resolution", "category", "end-of-day", "nudge-at"])
+    sla_set.add_argument("what", choices=["response", "resolution", "category", "end-of-day", "nudge-at", "node"])
     sla_set.add_argument("values", nargs="+")
 
     job = sub.add_parser("job", help="立即运行一次定时任务")
@@ -379,6 +379,7 @@ async def _sla(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.escalation import CATEGORIES
     from bot.render import Renderer, html_to_plain
     from bot.services.admin_ops import AdminInputError, set_policy
+    from bot.services.nodes import escalate_after_days
     from storage.audit import Actor
     from storage.settings import load_policy
 
@@ -393,16 +394,17 @@ async def _sla(settings: Settings, args: argparse.Namespace) -> int:
                     raise CliError(str(error)) from error
             else:
                 policy = await load_policy(session)
+            node_days = await escalate_after_days(session)
     finally:
         await core.db.dispose()
-    print(html_to_plain(Renderer().render("sla", policy=policy, categories=CATEGORIES)))
+    print(html_to_plain(Renderer().render("sla", policy=policy, categories=CATEGORIES, node_days=node_days)))
     return 0
 
 
 async def _job(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import deliver_outbox
     from bot.clock import FrozenClock
-    from jobs import escalation, reminders
+    from jobs import escalation, nodes, reminders
 
     core = await _open(settings)
     if args.at is not None:
@@ -410,9 +412,12 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.name == "remind":
             summary = await reminders.run_as_of(core.db, core.clock.now(), core.deps.renderer)
-        else:
+        else:  # as the running bot's tick does: overdue nodes become problems first
+            overdue = await nodes.run(core.db, core.clock, core.deps.renderer)
             result = await escalation.run(core.db, core.clock, core.deps.renderer)
             summary = f"检查了 {result.checked} 个到期问题：" + ("、".join(result.actions) or "无需处理")
+            if overdue.told:
+                summary += f"\n逾期节点 {len(overdue.told)} 个：" + "、".join(overdue.told)
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()

@@ -133,7 +133,7 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
     from bot.services.web_links import public_base
-    from jobs import digests, escalation, halfmonth, reminders
+    from jobs import digests, escalation, halfmonth, nodes, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
     from storage import processed
     from storage.settings import load_digest_settings
@@ -141,6 +141,9 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     renderer = core.deps.renderer
 
     async def escalation_tick() -> None:
+        overdue = await nodes.run(core.db, core.clock, renderer)  # overdue nodes become problems first
+        if overdue.told:
+            log.info("overdue nodes: %s", overdue)
         result = await escalation.run(core.db, core.clock, renderer)
         if result.checked:
             log.info("escalation tick: %s", result)

@@ -27,6 +27,7 @@ from typing import Any
 from bot.clock import SHANGHAI
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_index
+from bot.domain.ledger_plan import ImportPlan
 from bot.messages import Button, IncomingFile
 from bot.services.ledger_import import ImportResult, import_ledger
 from handlers.admin_people import refuse_unless_admin
@@ -364,10 +365,16 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
                        object_key=original[:100],
                        detail={"file": original, "sha256": state.get("sha256"), "bytes": len(content),
                                "as_of": plan.as_of.isoformat() if plan.as_of else None,
-                               "added": dict(plan.added), "changed": dict(plan.changed),
+                               "added": {**plan.added, **_nodes(plan, "added")},
+                               "changed": {**plan.changed, **_nodes(plan, "changed")},
                                "unchanged": dict(plan.unchanged),
                                "conflicts": {c.key: c.choice for c in plan.conflicts if c.choice is not None}})
     _summary(ctx, "done", result, path.name, original)
+
+
+def _nodes(plan: ImportPlan, what: str) -> dict[str, int]:
+    """The nodes added or changed, for the audit (none when the files had no 项目节点计划)."""
+    return {"node": plan.nodes.counts[what]} if plan.nodes is not None and plan.nodes.counts[what] else {}
 
 
 BUTTONS = {PREFIX: import_button}

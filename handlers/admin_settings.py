@@ -21,13 +21,14 @@ from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
 from bot.services.admin_ops import AdminInputError, set_days, set_official_year, set_policy
+from bot.services.nodes import escalate_after_days
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
 from storage.settings import calendar_overrides, load_calendar, load_digest_settings, load_policy, set_setting
 
 ADMIN = frozenset({"admin"})
-SLA_WHATS = ("category", "response", "resolution", "end-of-day", "nudge-at")
+SLA_WHATS = ("category", "response", "resolution", "end-of-day", "nudge-at", "node")
 DAY_KINDS = {"off": "off", "放假": "off", "休": "off", "休息": "off",
              "work": "work", "上班": "work", "调休": "work", "调休上班": "work",
              "auto": "auto", "恢复": "auto", "默认": "auto"}
@@ -59,7 +60,8 @@ async def sla_command(ctx: Context, args: str) -> None:
     changes one of them for problems raised from now on."""
     words = args.split()
     if not words:
-        ctx.reply("sla", policy=await load_policy(ctx.session), categories=CATEGORIES)
+        ctx.reply("sla", policy=await load_policy(ctx.session), categories=CATEGORIES,
+                  node_days=await escalate_after_days(ctx.session))
         return
     what = words[0].lower()
     if what not in SLA_WHATS:
@@ -70,7 +72,8 @@ async def sla_command(ctx: Context, args: str) -> None:
     except AdminInputError as error:
         ctx.reply("admin_settings_refused", reason="message", message=_chat_wording(str(error)))
         return
-    ctx.reply("admin_settings_sla_changed", policy=policy, categories=CATEGORIES)
+    ctx.reply("admin_settings_sla_changed", policy=policy, categories=CATEGORIES,
+              node_days=await escalate_after_days(ctx.session))
 
 
 def _chat_wording(message: str) -> str:

@@ -10,6 +10,7 @@ from bot.domain.standings import Standings
 from bot.services.standings import current_standings
 from handlers.context import Context
 from handlers.web import web_button
+from storage import nodes as node_repo
 from storage.standings import problem_rows
 
 
@@ -42,7 +43,8 @@ async def export_command(ctx: Context, _args: str) -> None:
     standings = await _current(ctx)
     from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first export, not at start-up
 
-    data = await asyncio.to_thread(ledger_workbook, standings, await problem_rows(ctx.session))
+    nodes = await node_repo.ledger_nodes(ctx.session)
+    data = await asyncio.to_thread(ledger_workbook, standings, await problem_rows(ctx.session), nodes)
     name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative

@@ -10,7 +10,8 @@ from bot.domain.paging import Page
 from handlers.context import Context
 
 PREFIX = "pg"
-PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct"})  # the commands whose lists page
+# the commands whose lists page
+PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct", "node"})
 DATA_MAX = 64  # bytes of a button's data that Telegram keeps
 
 

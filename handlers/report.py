@@ -13,9 +13,11 @@ from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_l
 from handlers import stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
+from handlers.nodes import PREFIX as NODE_PREFIX
 from handlers.readings import reading_buttons, saved_readings
 from storage import audit
 from storage import leaves as leave_repo
+from storage import nodes as node_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Person, Project
@@ -247,8 +249,12 @@ async def _ask_project(ctx: Context) -> None:
 
 
 async def _ask_amount(ctx: Context, project: Project) -> None:
+    """The flow's first question; a project with nodes still to do also offers 节点完成 (handlers.nodes)."""
     await ctx.save_flow(FLOW, {"step": "amount", "code": project.code})
-    ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+    buttons = [[Button("取消", f"{PREFIX}:cancel")]]
+    if await node_repo.has_open_nodes(ctx.session, project_id=project.id):
+        buttons.insert(0, [Button("节点完成", f"{NODE_PREFIX}:l:{project.code}")])
+    ctx.reply("report_ask_amount", project=project, buttons=buttons)
 
 
 async def report_step(ctx: Context, state: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from handlers import (
     leave,
     lookup,
     meeting,
+    nodes,
     paging,
     problems,
     reassign,
@@ -105,6 +106,7 @@ def build_commands() -> CommandRegistry:
     meeting.register(registry)  # /meeting /decide
     halfmonth.register(registry)  # /halfmonth
     stage_events.register(registry)  # /started /finished
+    nodes.register(registry)  # /node
     registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 
@@ -124,6 +126,7 @@ BUTTONS: dict[str, ButtonHandler] = {
     leave.PREFIX: leave.leave_button,
     halfmonth.PREFIX: halfmonth.halfmonth_button,
     stage_events.PREFIX: stage_events.stage_event_button,
+    **nodes.BUTTONS,
     web.PREFIX: web.web_pressed,
 }
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
@@ -131,7 +134,7 @@ BUTTONS: dict[str, ButtonHandler] = {
 GROUP_BUTTONS: frozenset[str] = frozenset()
 FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
          problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **reassign.FLOWS,
-         halfmonth.FLOW: halfmonth.halfmonth_step, **admin_import.FLOWS}
+         halfmonth.FLOW: halfmonth.halfmonth_step, **admin_import.FLOWS, **nodes.FLOWS}
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:

@@ -18,6 +18,7 @@ from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowC
 from storage.annual_plans import write_plans
 from storage.audit import Actor
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
+from storage.nodes import write_node_plan
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
 _PROJECT_VALUES = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_official_id", "liaison_id",
@@ -110,6 +111,8 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
         await write_plans(session, plans, now=now)
 
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
+    if plan.nodes is not None and not plan.nodes.empty:
+        audit += await write_node_plan(session, plan.nodes, now=now, actor=actor)
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
 

@@ -24,6 +24,10 @@ async def known_unit_names(session: AsyncSession) -> set[str]:
     return set((await session.scalars(select(Unit.name))).all())
 
 
+async def known_project_codes(session: AsyncSession) -> set[str]:
+    return set((await session.scalars(select(Project.code))).all())
+
+
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
     """Everything `plan_import` compares with, in eight queries whatever the size of the district."""
     state = LedgerState()

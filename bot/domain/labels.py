@@ -30,6 +30,8 @@ ACTIONS: dict[str, str] = {
     "problem.raiser": "移交问题", "approval.set": "登记前期手续",
     "ledger.import": "导入台账", "problem.extend": "审批延期申请", "calendar.official": "确认官方日历",
     "project.start": "确认开工", "project.finish": "确认竣工",
+    "node.add": "新增节点", "node.update": "修改节点", "node.remove": "节点移出计划", "node.done": "节点完成",
+    "node.settings": "修改节点逾期上报时限",
 }
 
 # Fields of projects and people, under every key code writes them with (model columns, /project_set keys).
@@ -43,6 +45,8 @@ FIELDS: dict[str, str] = {
     "lead_unit": "牵头单位", "lead_unit_id": "牵头单位", "unit": "牵头单位",
     "supporting": "配合单位", "supporting_units": "配合单位",
     "liaison": "联络员", "liaison_id": "联络员",
+    "node_name": "节点名称", "planned_on": "计划完成日期", "done_on": "实际完成日期", "note": "备注", "seq": "顺序",
+    "restored": "恢复计划",
     "phone": "电话", "title": "职务", "unit_id": "所在单位", "unit_name": "所在单位", "role": "角色",
     "active": "在岗",
 }
@@ -62,6 +66,8 @@ EVENTS: dict[str, str] = {
     "resolved": "报告已解决", "closed": "确认销号", "reopened": "退回重办",
     "comment": "批示", "escalated": "上报", "extension_requested": "申请延期", "extension_approved": "同意延期",
     "extension_refused": "不同意延期",
+    "node_done": "节点完成，自动销号", "node_replanned": "节点计划调整，自动销号",
+    "node_removed": "节点移出计划，自动销号",
 }
 
 APPROVAL_STATUS: dict[str, str] = {"done": "已办结", "pending": "未办结"}

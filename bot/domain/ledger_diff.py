@@ -109,7 +109,7 @@ class _Planner:
             self._project_row(row)
         result = self.result
         result.person_updates = list(self.touched.values())
-        for known in self.state.projects.values():
+        for known in self.state.projects.values() if ledger.projects else ():  # (a roster or nodes alone)
             if known.code not in codes:
                 self._conflict(Conflict(f"absent_project:{known.code}", "absent_project",
                                         f"{known.code} {known.values['name']}", choice=None))

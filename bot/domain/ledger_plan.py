@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from bot.domain.node_plan import NodePlan
+
 ONE_YUAN = Decimal("0.0001")
 MONEY_FIELDS = ("total_investment", "annual_plan", "done_before")
 PROJECT_FIELDS = ("name", "category", "level", "location", "owner", "total_investment", "annual_plan",
@@ -137,3 +139,5 @@ class ImportPlan:
     # (project id, plan) of the known projects whose plan for the ledger's year (as_of's) is new or changed;
     # new projects get theirs from their values. Earlier years' plans are kept.
     plans: list[tuple[int, Decimal]] = field(default_factory=list)
+    # The changes to the nodes (节点计划), when the files had the sheet 项目节点计划; None leaves them alone.
+    nodes: NodePlan | None = None

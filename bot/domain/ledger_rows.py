@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-__all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "PersonRow", "ProjectRow"]
+__all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "NodeRow", "PersonRow", "ProjectRow"]
 
 ROLE_BY_LABEL = {
     "联络员": "liaison",
@@ -62,6 +62,18 @@ class ProjectRow:
 
 
 @dataclass(frozen=True)
+class NodeRow:
+    """One row of 项目节点计划: a milestone (节点) of a project, planned to be done by a day."""
+
+    row: int
+    code: str  # the project's 项目编号, normalised
+    name: str
+    planned_on: date
+    done_on: date | None
+    note: str | None
+
+
+@dataclass(frozen=True)
 class ImportIssue:
     """One problem found in the input, worded in Chinese for the person who uploaded it."""
 
@@ -85,6 +97,8 @@ class Ledger:
 
     projects: list[ProjectRow] = field(default_factory=list)
     people: list[PersonRow] = field(default_factory=list)
+    nodes: list[NodeRow] = field(default_factory=list)
+    nodes_read: bool = False  # the files had a 项目节点计划 table (without one, the stored nodes are left alone)
     issues: list[ImportIssue] = field(default_factory=list)
     as_of: date | None = None  # 截至某日: the day up to which 截至…累计完成 counts, if the file names it
     year: int | None = None  # the year its title names (「2026年…」), if it does

@@ -97,7 +97,7 @@ ROLE_ACTS: dict[str, frozenset[Act]] = {
 }
 # Why an act is refused (the `reason` the problem_refused template words).
 REASONS = ("not_unit", "unit_staffed", "already_closed", "resolved", "already_accepted", "not_raiser",
-           "not_resolved", "not_leader")
+           "not_resolved", "not_leader", "node_open")
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,7 @@ class ProblemFacts:
     response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
     promised_due_at: datetime | None = None
+    node: bool = False  # an overdue node's problem (kind "node"): closed by marking the node done, not 已解决
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ def refusal(viewer: Viewer, problem: ProblemFacts, act: Act) -> str | None:
             return "resolved"
         if act is Act.ACCEPT and problem.status != "open":
             return "already_accepted"
+        if act is Act.RESOLVE and problem.node:
+            return "node_open"
         return None
     if act in RAISER_ACTS:
         if Tie.RAISER not in found and not (act is Act.CONFIRM and Tie.ADMIN in found):

@@ -1,5 +1,5 @@
 """Checking the ledger's rows: each data row on its own (every cell parsed, every problem named by row and
-column), then across rows (duplicate codes and people, units and leads that nobody knows).
+column), then across rows (duplicate codes, people and nodes; units, leads and projects that nobody knows).
 
 `Checks` collects the drafts and issues; `bot.ledger.reader` feeds it the tables it finds.
 """
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, ImportIssue, Ledger, PersonRow, ProjectRow
+from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, ImportIssue, Ledger, NodeRow, PersonRow, ProjectRow
+from bot.domain.nodes import NAME_MAX
 from bot.ledger.cells import (
     PARENS,
     fmt,
@@ -46,6 +47,10 @@ from bot.ledger.columns import (
     C_SUPPORTING,
     C_TOTAL,
     LEADER_ROLES,
+    N_DONE,
+    N_NAME,
+    N_NOTE,
+    N_PLANNED,
     P_NAME,
     P_PHONE,
     P_PROJECTS,
@@ -84,6 +89,18 @@ class PersonDraft:
     ok: bool
 
 
+@dataclass
+class NodeDraft:
+    """A node row as read (see ProjectDraft)."""
+
+    key: tuple[int, int]
+    sheet: str
+    row: NodeRow | None
+    code: str | None
+    name: str | None
+    ok: bool
+
+
 class RowCheck:
     """One data row being checked: its cells by template column, and whether any issue was found in it."""
 
@@ -93,7 +110,9 @@ class RowCheck:
         self.ok = True
 
     def get(self, column: str) -> object:
-        index = self._table.columns[column]
+        index = self._table.columns.get(column)
+        if index is None:  # an optional column the table does not have
+            return None
         return self._cells[index] if index < len(self._cells) else None
 
     def err(self, column: str, message: str) -> None:
@@ -109,6 +128,8 @@ class Checks:
         self._issues: list[tuple[tuple[int, int, int], ImportIssue]] = []
         self._projects: list[ProjectDraft] = []
         self._people: list[PersonDraft] = []
+        self._nodes: list[NodeDraft] = []
+        self.nodes_read = False  # a 项目节点计划 table was read
         self._people_read = False  # a people table was read
         self._people_broken = False  # a people table was given but could not be read
 
@@ -265,11 +286,52 @@ class Checks:
             row = PersonRow(number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)))
         return PersonDraft(check.key, table.sheet, row, name, role, unit, check.ok)
 
+    def node_row(self, seq: int, table: Table, number: int, cells: list[object]) -> NodeDraft:
+        check = RowCheck(self._issue, (seq, number), table, cells)
+        get, err = check.get, check.err
+
+        code: str | None = None
+        raw_code = text_value(get(C_CODE))
+        if raw_code is None:
+            err(C_CODE, "项目编号不能为空")
+        else:
+            code = norm_code(raw_code)
+            if not valid_code(code):
+                err(C_CODE, f"「{raw_code}」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）")
+                code = None
+
+        name = text_value(get(N_NAME))
+        if name is not None:
+            name = " ".join(name.split())
+        if not name:
+            err(N_NAME, "节点名称不能为空")
+            name = None
+        elif len(name) > NAME_MAX:
+            err(N_NAME, f"节点名称过长（{len(name)} 字，最多 {NAME_MAX} 字）")
+
+        planned, problem = parse_date(get(N_PLANNED))
+        if problem:
+            err(N_PLANNED, problem)
+        elif planned is None:
+            err(N_PLANNED, "计划完成日期不能为空")
+        done, problem = parse_date(get(N_DONE))
+        if problem:
+            err(N_DONE, problem)
+        note = text_value(get(N_NOTE))
+
+        row: NodeRow | None = None
+        if check.ok:
+            assert code and name and planned
+            row = NodeRow(row=number, code=code, name=name, planned_on=planned, done_on=done, note=note)
+        return NodeDraft(check.key, table.sheet, row, code, name, check.ok)
+
     # cross-row checks --------------------------------------------------------------------
-    def finish(self, known_units: Collection[str], as_of: date | None = None, year: int | None = None) -> Ledger:
+    def finish(self, known_units: Collection[str], as_of: date | None = None, year: int | None = None, *,
+               known_projects: Collection[str] = ()) -> Ledger:
         """The checked rows (only those without any issue) and every issue, in file order."""
         self._check_duplicate_projects()
         self._check_duplicate_people()
+        self._check_nodes({c.strip().upper() for c in known_projects})
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
         if self._projects and not self._people_read and not self._people_broken and not known:
             # Nothing in the database and no roster given: every unit would be unknown. Say so once.
@@ -292,13 +354,30 @@ class Checks:
         ledger = Ledger(
             projects=[d.row for d in self._projects if d.ok and d.row is not None],
             people=[d.row for d in self._people if d.ok and d.row is not None],
+            nodes=[d.row for d in self._nodes if d.ok and d.row is not None],
+            nodes_read=self.nodes_read,
             issues=[issue for _, issue in sorted(self._issues, key=lambda item: item[0])],
             as_of=as_of,
             year=year,
         )
         return ledger
 
-    def _reject(self, draft: ProjectDraft | PersonDraft, column: str, message: str) -> None:
+    def _check_nodes(self, known_projects: set[str]) -> None:
+        """Each node names a project of the files or of the database, and a project has each name once."""
+        codes = known_projects | {d.code for d in self._projects if d.code}
+        first: dict[tuple[str, str], NodeDraft] = {}
+        for draft in self._nodes:
+            if draft.code is None or draft.name is None:
+                continue
+            if draft.code not in codes:
+                self._reject(draft, C_CODE, f"项目编号「{draft.code}」不在项目表中，系统中也没有这个项目")
+                continue
+            seen = first.setdefault((draft.code, draft.name), draft)
+            if seen is not draft:
+                self._reject(draft, N_NAME,
+                             f"项目 {draft.code} 的节点「{draft.name}」重复（{where(seen, draft)}已有）")
+
+    def _reject(self, draft: ProjectDraft | PersonDraft | NodeDraft, column: str, message: str) -> None:
         draft.ok = False
         self._issue(draft.key, draft.sheet, draft.key[1], column, message)
 
@@ -351,7 +430,7 @@ def unknown_unit(unit: str) -> str:
     return f"未知单位「{unit}」：不在系统单位中，也不是人员名单中联络员/单位经办人的单位"
 
 
-def where(seen: ProjectDraft | PersonDraft, draft: ProjectDraft | PersonDraft) -> str:
+def where(seen: ProjectDraft | PersonDraft | NodeDraft, draft: ProjectDraft | PersonDraft | NodeDraft) -> str:
     if seen.sheet == draft.sheet:
         return f"第{seen.key[1]}行"
     return f"「{seen.sheet}」第{seen.key[1]}行"

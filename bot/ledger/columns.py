@@ -1,5 +1,5 @@
 """The ledger's template: sheet names, column headers, the header variants accepted, and how a header row is
-recognised as the projects table or the people table."""
+recognised as the projects table, the people table or the nodes table (项目节点计划)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import Literal
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES
 from bot.ledger.cells import cell_str
 
-__all__ = ["PEOPLE_COLUMNS", "PEOPLE_SHEET", "PROJECT_COLUMNS", "PROJECT_SHEET", "ROLE_BY_LABEL", "STAGES"]
+__all__ = ["NODE_COLUMNS", "NODE_SHEET", "PEOPLE_COLUMNS", "PEOPLE_SHEET", "PROJECT_COLUMNS", "PROJECT_SHEET",
+           "ROLE_BY_LABEL", "STAGES"]
 
 PROJECT_SHEET = "重点项目包抓责任分解表"
 PEOPLE_SHEET = "人员名单"
+NODE_SHEET = "项目节点计划"
 
 C_CODE = "项目编号"
 C_NAME = "项目名称"
@@ -40,11 +42,18 @@ P_UNIT = "单位/职务"
 P_PHONE = "手机"
 P_PROJECTS = "负责项目"
 
+N_NAME = "节点名称"
+N_PLANNED = "计划完成日期"
+N_DONE = "实际完成日期"
+N_NOTE = "备注"
+
 PROJECT_COLUMNS = (
     C_CODE, C_NAME, C_CATEGORY, C_LEVEL, C_LOCATION, C_OWNER, C_TOTAL, C_PLAN, C_DONE, C_STAGE,
     C_START, C_FINISH, C_LEAD, C_LEAD_UNIT, C_SUPPORTING, C_LIAISON, C_LIAISON_PHONE,
 )
 PEOPLE_COLUMNS = (P_NAME, P_ROLE, P_UNIT, P_PHONE, P_PROJECTS)
+NODE_COLUMNS = (C_CODE, N_NAME, N_PLANNED)  # required; 实际完成日期 and 备注 may be left out
+NODE_OPTIONAL = (N_DONE, N_NOTE)
 
 # Header variants seen in the wild, besides the template text itself.
 _HEADER_ALIASES = {
@@ -62,6 +71,11 @@ _HEADER_ALIASES = {
     "单位或职务": P_UNIT,
     "手机号": P_PHONE,
     "手机号码": P_PHONE,
+    "节点": N_NAME,
+    "计划完成时间": N_PLANNED,
+    "计划完成": N_PLANNED,
+    "实际完成时间": N_DONE,
+    "实际完成": N_DONE,
 }
 
 UNIT_ROLES = frozenset({"liaison", "unit", "admin"})  # 单位/职务 is a unit name
@@ -77,7 +91,7 @@ def header_key(value: object) -> str:
     return re.sub(r"\s+", "", text)
 
 
-CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PEOPLE_COLUMNS)}
+CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PEOPLE_COLUMNS, *NODE_COLUMNS, *NODE_OPTIONAL)}
 CANONICAL.update({header_key(k): v for k, v in _HEADER_ALIASES.items()})
 
 
@@ -92,8 +106,10 @@ def map_header(cells: Sequence[object]) -> dict[str, int]:
     return columns
 
 
-def table_kind(columns: dict[str, int]) -> Literal["projects", "people"] | None:
+def table_kind(columns: dict[str, int]) -> Literal["projects", "people", "nodes"] | None:
     """Which table a header row starts, if any."""
+    if C_CODE in columns and N_NAME in columns:
+        return "nodes"
     if C_CODE in columns and len(columns.keys() & set(PROJECT_COLUMNS)) >= 2:
         return "projects"
     if P_NAME in columns and len(columns.keys() & set(PEOPLE_COLUMNS)) >= 2:

@@ -16,6 +16,10 @@ from bot.ledger.columns import (
     C_CODE,
     C_NAME,
     HEADER_SCAN_ROWS,
+    N_NAME,
+    N_PLANNED,
+    NODE_COLUMNS,
+    NODE_SHEET,
     P_NAME,
     P_ROLE,
     PEOPLE_COLUMNS,
@@ -31,6 +35,7 @@ def read_ledger(
     paths: Sequence[Path],
     *,
     known_units: Collection[str] = (),
+    known_projects: Collection[str] = (),
     progress: Callable[[int], object] | None = None,
 ) -> Ledger:
     """Read every file in ``paths`` (.xlsx or .csv) into one ``Ledger``.
@@ -40,12 +45,15 @@ def read_ledger(
     project may name as 牵头单位/配合单位. 包抓领导 is checked against the imported people table
     only when one is given. With no unit known and no people table, one issue says the roster is missing.
 
+    ``known_projects`` are the project codes already in the database: a row of 项目节点计划 must name one of
+    them or a project of the files.
+
     ``progress(1)`` is called once for every data row read (so ``tqdm.update`` fits).
     """
     reader = _Reader(progress)
     for path in paths:
         reader.read_path(Path(path))
-    return reader.finish(known_units, reader.as_of, reader.year)
+    return reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects)
 
 
 class _Reader(Checks):
@@ -91,7 +99,7 @@ class _Reader(Checks):
         try:
             for sheet in workbook.worksheets:
                 grid, banners = sheet_grid(sheet, merges.get(sheet.title, ()))
-                named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET)
+                named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET, NODE_SHEET)
                 if not any(not is_blank(c) for r in grid for c in r):
                     if named:
                         self._file_issue(sheet.title, "工作表为空")
@@ -100,7 +108,11 @@ class _Reader(Checks):
                     continue
                 table = find_table(sheet.title, grid, banners)
                 if table is None:
-                    if named:
+                    if named and sheet.title.strip() == NODE_SHEET:
+                        self._file_issue(sheet.title, f"找不到表头：前{HEADER_SCAN_ROWS}行中没有「{C_CODE}」"
+                                                      f"「{N_NAME}」「{N_PLANNED}」等列")
+                        found = True
+                    elif named:
                         self._no_header(sheet.title, people=sheet.title.strip() == PEOPLE_SHEET)
                         found = True
                     continue
@@ -150,7 +162,8 @@ class _Reader(Checks):
         if people is None:
             message = (
                 f"无法识别的表格：前{HEADER_SCAN_ROWS}行中找不到表头"
-                f"（项目表需要「{C_CODE}」列，人员名单需要「{P_NAME}」「{P_ROLE}」列）"
+                f"（项目表需要「{C_CODE}」列，人员名单需要「{P_NAME}」「{P_ROLE}」列，"
+                f"项目节点计划需要「{C_CODE}」「{N_NAME}」列）"
             )
         elif people:
             message = f"找不到表头：前{HEADER_SCAN_ROWS}行中没有「{P_NAME}」「{P_ROLE}」等列"
@@ -162,7 +175,7 @@ class _Reader(Checks):
     def _read_table(self, table: Table) -> None:
         self._tables += 1
         seq = self._tables
-        expected = PROJECT_COLUMNS if table.kind == "projects" else PEOPLE_COLUMNS
+        expected = {"projects": PROJECT_COLUMNS, "people": PEOPLE_COLUMNS, "nodes": NODE_COLUMNS}[table.kind]
         missing = [c for c in expected if c not in table.columns]
         for column in missing:
             self._issue((seq, table.header_row), table.sheet, table.header_row, column, "缺少这一列")
@@ -170,19 +183,23 @@ class _Reader(Checks):
             if table.kind == "people":
                 self._people_broken = True
             return
-        if not table.rows:
+        if table.kind == "nodes":
+            self.nodes_read = True  # a sheet without rows takes every node off the plan, as it says
+        elif not table.rows:
             self._issue((seq, 0), table.sheet, 0, "", "只有表头，没有数据行")
             if table.kind == "people":
                 self._people_broken = True
             return
         if table.kind == "people":
             self._people_read = True
-        else:
+        elif table.kind == "projects":
             self.as_of = self.as_of or table.as_of
             self.year = self.year or table.year
         for number, cells in table.rows:
             if table.kind == "projects":
                 self._projects.append(self.project_row(seq, table, number, cells))
+            elif table.kind == "nodes":
+                self._nodes.append(self.node_row(seq, table, number, cells))
             else:
                 self._people.append(self.person_row(seq, table, number, cells))
             if self._progress is not None:

@@ -18,7 +18,7 @@ from bot.ledger.merges import Range
 class Table:
     """One table found in a sheet or CSV file."""
 
-    kind: Literal["projects", "people"]
+    kind: Literal["projects", "people", "nodes"]
     sheet: str
     header_row: int
     columns: dict[str, int]  # template header -> 0-based index
@@ -34,7 +34,7 @@ def find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> Table
         kind = table_kind(columns)
         if kind is None:
             continue
-        key_column = C_CODE if kind == "projects" else P_NAME
+        key_column = P_NAME if kind == "people" else C_CODE
         key_index = columns[key_column]
         rows: list[tuple[int, list[object]]] = []
         for offset, data in enumerate(grid[index + 1 :], start=index + 2):

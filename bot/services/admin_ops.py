@@ -129,7 +129,15 @@ def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:
 
 async def set_policy(session: AsyncSession, *, what: str, args: list[str], now: datetime,
                      actor: Actor) -> SlaPolicy:
-    """Change the deadline policy for problems raised from now on (open ones keep theirs)."""
+    """Change the deadline policy for problems raised from now on (open ones keep theirs). `node DAYS`: the
+    working days after a node's planned day before an overdue node goes to the 包抓领导 (bot.services.nodes)."""
+    if what == "node":
+        from bot.services.nodes import set_escalate_after_days
+
+        if len(args) != 1:
+            raise AdminInputError("用法：sla set node 天数（节点计划完成日期后几个工作日仍未完成，上报包抓领导）")
+        await set_escalate_after_days(session, days=_days(args[0]), now=now, actor=actor)
+        return await load_policy(session)
     before = await load_policy(session)
     after = changed_policy(before, what, args)
     await set_setting(session, key=SLA_KEY, value=after.to_json(), now=now, by=actor.label)

@@ -1,4 +1,5 @@
-"""The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, and the problem list.
+"""The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, the problem list, and for /export the
+node plan (项目节点计划) in the columns the import reads.
 
 One sheet per table, each with a bold frozen header row, an auto filter, column widths fitted to the
 content (a CJK character counts two columns) and real numbers with display formats: 万元 amounts as
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -29,6 +30,9 @@ from bot.clock import to_local
 from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
 from bot.domain.text_width import display_width
+
+if TYPE_CHECKING:
+    from storage.nodes import LedgerNode
 
 T = TypeVar("T")
 
@@ -55,6 +59,8 @@ SHEET_PROJECTS = "项目台账"
 SHEET_UNITS = "单位排名"
 SHEET_TOWNS = "乡镇排名"
 SHEET_PROBLEMS = "问题清单"
+SHEET_NODES = "项目节点计划"  # the import's sheet and columns (bot.ledger), so that it can be imported again
+DAY = "yyyy-mm-dd"
 
 # kind → (name shown in the file name, extension)
 BULLETIN_KINDS: dict[str, tuple[str, str]] = {
@@ -132,6 +138,15 @@ PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
 )
 
 
+NODE_COLUMNS: tuple[Column[LedgerNode], ...] = (
+    Column("项目编号", lambda n: n.code),
+    Column("节点名称", lambda n: n.name),
+    Column("计划完成日期", lambda n: n.planned_on, DAY),
+    Column("实际完成日期", lambda n: n.done_on, DAY),
+    Column("备注", lambda n: n.note or None, wrap=True),
+)
+
+
 def _shown(value: Any, number_format: str | None) -> str:
     """Roughly the text Excel shows for a cell, to size its column."""
     if value is None:
@@ -198,8 +213,10 @@ def _group_order(groups: Sequence[GroupStanding]) -> list[GroupStanding]:
     return ranked + sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
 
 
-def ledger_workbook(standings: Standings, problems: list[ProblemRow]) -> bytes:
-    """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名 and 问题清单."""
+def ledger_workbook(standings: Standings, problems: list[ProblemRow],
+                    nodes: Sequence[LedgerNode] | None = None) -> bytes:
+    """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名 and 问题清单; with `nodes` (the ledger /export
+    writes) also 项目节点计划, in the import's columns: the sheet imported again changes nothing."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_PROJECTS
@@ -213,6 +230,8 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow]) -> bytes:
     _write_sheet(wb.create_sheet(SHEET_UNITS), _group_columns("牵头单位"), _group_order(standings.units))
     _write_sheet(wb.create_sheet(SHEET_TOWNS), _group_columns("乡镇"), _group_order(standings.towns))
     _write_sheet(wb.create_sheet(SHEET_PROBLEMS), PROBLEM_COLUMNS, problems)
+    if nodes is not None:
+        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, nodes)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -12,6 +12,9 @@ and no day is that year's, up to its 31 December. The plans are written for the 
 either, the import can still go ahead when the day would not
 change any figure (no report of the year that it could cover); otherwise the result `needs_as_of` and
 nothing is written.
+
+The sheet 项目节点计划, when the files have it, makes the nodes what it says (bot.domain.node_plan: added,
+changed, taken off the plan); without it the nodes are left alone.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ from bot.clock import Clock, to_local
 from bot.domain.ledger_diff import plan_import
 from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
 from bot.domain.ledger_rows import ImportIssue
+from bot.domain.node_plan import plan_nodes
 from bot.ledger import read_ledger
+from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_import import write_plan
-from storage.ledger_state import known_unit_names, load_state
+from storage.ledger_state import known_project_codes, known_unit_names, load_state
 
 __all__ = ["ImportResult", "import_ledger", "import_ledger_files"]
 
@@ -88,7 +93,9 @@ async def import_ledger(
     conflicts with the chat by key ("keep" or "file"; for the others: the file's version with `take_file`,
     else keep what was done in the chat)."""
     known = await known_unit_names(session)
-    ledger = await asyncio.to_thread(read_ledger, list(files), known_units=known, progress=progress)
+    codes = await known_project_codes(session)
+    ledger = await asyncio.to_thread(read_ledger, list(files), known_units=known, known_projects=codes,
+                                     progress=progress)
     if ledger.issues:
         return ImportResult(issues=list(ledger.issues))
     today = to_local(now).date()
@@ -100,6 +107,8 @@ async def import_ledger(
     state = await load_state(session, today=today, as_of=day)
     plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
                                    choices=choices, default_choice="file" if take_file else "keep")
+    if ledger.nodes_read and not plan.needs_as_of:
+        plan.nodes = plan_nodes(ledger.nodes, await node_repo.stored_nodes(session))
     if plan.needs_as_of or dry_run:
         return ImportResult(plan=plan)
     await write_plan(session, plan, now=now, actor=actor)

@@ -38,13 +38,14 @@ from bot.domain.escalation import (
 from bot.domain.grouping import Concern
 from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
-from bot.domain.workdays import SHANGHAI, WorkCalendar
+from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar
 from bot.render import Renderer
 from bot.services import grouped_notices
 from storage import outbox
 from storage import people as people_repo
 from storage import problems as repo
 from storage.models import Person, Problem, ProblemEvent, ProblemPhoto, Project, Unit
+from storage.nodes import NODE_CATEGORY
 
 
 @dataclass
@@ -62,6 +63,9 @@ def unit_buttons(problem: Problem) -> list[list[Button]]:
     pid = problem.id
     if problem.status not in ACTIVE:
         return []
+    if problem.kind == "node":  # closed by marking the node done (bot.services.nodes), not by 已解决
+        first = [Button("受理", f"pb:acc:{pid}")] if problem.status == "open" else []
+        return [[*first, Button("答复", f"pb:ans:{pid}")], [Button("申请改派", f"pb:rea:{pid}")]]
     if problem.status == "open":
         return [[Button("受理", f"pb:acc:{pid}"), Button("答复", f"pb:ans:{pid}")],
                 [Button("申请改派", f"pb:rea:{pid}"), Button("已解决", f"pb:rsv:{pid}")]]
@@ -274,6 +278,28 @@ async def record_decision(session: AsyncSession, deps: ProblemDeps, *, raiser: P
     handlers = await repo.level_holders(session, problem=problem, level=0)
     await _notify(session, deps, handlers, template="problem_new", key=f"problem:{problem.id}:new", now=now,
                   buttons=unit_buttons(problem), **await _context(session, problem))
+    return problem
+
+
+async def raise_overdue_node(session: AsyncSession, deps: ProblemDeps, *, project: Project, raiser: Person,
+                             text: str, detail: dict[str, Any], policy: SlaPolicy, due: Deadline,
+                             now: datetime) -> Problem:
+    """The problem an overdue node (节点逾期) becomes, so that it escalates like any problem: assigned to the
+    project's lead unit, with `policy` (the node's limit for its category, snapshotted as for any problem)
+    and the unit's deadline `due` (counted from the node's planned day). Nobody is told here: the node tick
+    tells the liaison and the unit (bot.services.nodes); from then on the escalation tick carries it up."""
+    problem = Problem(kind="node", project_id=project.id, raised_by_id=raiser.id, unit_id=project.lead_unit_id,
+                      category=NODE_CATEGORY, text=text, status="open", level=0, policy=policy.to_json(),
+                      level_started_at=now, nudged=[], created_at=now, updated_at=now, photos=[])
+    session.add(problem)
+    await session.flush()
+    await session.refresh(problem, ["project", "unit", "raised_by"])
+    problem.response_due_at = None  # nothing to take up: the node is the unit's work already
+    problem.resolution_due_at = due.at
+    problem.due_estimated = due.estimated
+    _schedule(problem, deps, now)
+    await repo.add_event(session, problem=problem, at=now, kind="raised", actor_id=None, text=text,
+                         detail={"unit": problem.unit.name, "category": NODE_CATEGORY, **detail})
     return problem
 
 

@@ -301,3 +301,19 @@ async def test_telegram_downloads_a_document_only_for_an_admin_importing_it(
     preview = await send_document(telegram, ADMIN_TG, "台账.xlsx", ledger_xlsx())
     assert "<b>导入预览</b>" in preview.text
     assert len(fake_api.calls_of("getFile")) == 1 and len(fake_api.downloads) == 1
+
+
+async def test_the_node_sheet_alone_is_previewed_and_imported_in_the_chat(desk: Desk) -> None:
+    nodes_csv = SAMPLE_CSV.with_name("nodes_sample.csv").read_text(encoding="utf-8-sig")
+    assert "ZD2026-001,路基完成,2027-02-04,," in nodes_csv
+    moved = nodes_csv.replace("ZD2026-001,路基完成,2027-02-04,,", "ZD2026-001,路基完成,2027-02-20,,")
+    await desk.send(ADMIN_NAME, "/import")
+    preview = await desk.send(ADMIN_NAME, document=upload("节点计划.csv", moved.encode("utf-8-sig")))
+    assert "节点：新增 0，更新 1，移出计划 0，不变 196" in preview, preview
+    assert "不在台账中" not in preview  # a node sheet alone says nothing of the projects it leaves out
+    done = await desk.press(ADMIN_NAME, "确认")
+    assert "导入完成" in done and "节点：新增 0，更新 1" in done
+    [entry] = await desk.audits("ledger.import")
+    assert entry.detail["changed"] == {"node": 1}
+    [update] = await desk.audits("node.update")
+    assert update.object_key == "ZD2026-001" and update.detail["changed"] == {"planned_on": "2027-02-20"}

@@ -115,7 +115,8 @@ def test_sample_xlsx_reads_clean_and_reports_progress_per_row():
     assert ledger.issues == []
     assert len(ledger.projects) == 42
     assert len(ledger.people) == 67
-    assert calls == [1] * (42 + 67)
+    assert ledger.nodes_read and len(ledger.nodes) == 197
+    assert calls == [1] * (42 + 67 + 197)
     assert [p.code for p in ledger.projects] == [f"ZD2026-{n:03d}" for n in range(1, 43)]
     assert ledger.projects[0].row == 3  # row 1 is the title, row 2 the header
     assert ledger.people[0].row == 2

@@ -384,6 +384,7 @@ FORGED = {
     "se:s:start:ZD2026-002": ({"admin"}, True),  # 开工 reported for 武杰's project (admins may)
     "se:c:99999": ({"unit", "admin"}, False),  # no such 开工/竣工 report to confirm
     "lv:x:99999": (set(), False),  # no such leave to end
+    "nd:d:2": ({"liaison"}, True),  # 郝芳 starts marking ZD2026-001's 路基完成 done (the sample's second node)
 }
 
 

@@ -30,7 +30,7 @@ from jobs import escalation
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import OutboxMessage, Person, PersonRole, Problem, ProblemEvent, Project, Unit
+from storage.models import OutboxMessage, Person, PersonRole, Problem, ProblemEvent, Project, ProjectNode, Unit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RENDERER = Renderer()
@@ -308,3 +308,25 @@ def test_cli_calendar_range_and_official_year(cli_database: str, capsys: pytest.
     assert "已确认按官方通知全部录入的 2027 年除外" in capsys.readouterr().out
     assert main(["calendar", "official", "2027", "--undo"]) == 0
     assert "已确认按官方通知" not in capsys.readouterr().out
+
+
+async def _plan_node(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            project = await session.get(Project, 1)
+            assert project is not None
+            session.add(ProjectNode(project_id=project.id, seq=1, name="桩基完成", planned_on=nov(16, 0, 0).date(),
+                                    note="", source="chat", created_at=nov(16, 8, 0), updated_at=nov(16, 8, 0)))
+    finally:
+        await db.dispose()
+
+
+def test_job_escalate_turns_an_overdue_node_into_a_problem_first(cli_database: str,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _in_thread(asyncio.run, _plan_node(cli_database))
+    assert main(["job", "escalate", "--at", "2026-11-17T09:30+08:00"]) == 0
+    out = capsys.readouterr().out
+    assert "逾期节点 1 个：" in out and "桩基完成" in out
+    assert main(["job", "escalate", "--at", "2026-11-17T09:35+08:00"]) == 0
+    assert "逾期节点" not in capsys.readouterr().out  # told once

@@ -69,6 +69,13 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "ledger.import": ("ledger", "台账.xlsx", {"file": "台账.xlsx", "sha256": "ab", "bytes": 10,
                                              "added": {"project": 2, "person": 0}, "changed": {"project": 1},
                                              "unchanged": {"project": 38}}),
+    "node.add": ("project", "ZD2026-001", {"name": "主体封顶", "planned_on": "2027-03-31", "done_on": None}),
+    "node.update": ("project", "ZD2026-001", {"name": "主体封顶", "changed": {"planned_on": "2027-04-30"},
+                                             "before": {"planned_on": "2027-03-31"}, "restored": False}),
+    "node.remove": ("project", "ZD2026-001", {"name": "主体封顶", "via": "ledger"}),
+    "node.done": ("project", "ZD2026-001", {"name": "主体封顶", "planned_on": "2026-12-04",
+                                           "done_on": "2026-12-08", "photos": 2, "late_days": 4}),
+    "node.settings": ("setting", "nodes.escalate_after_days", {"before": 3, "after": 5}),
 }
 # The import's project.update: new values and the old ones, ids for people and units.
 IMPORT_UPDATE = {"changed": {"annual_plan": "51000.0000", "liaison_id": 8, "lead_unit_id": 2,
@@ -126,6 +133,13 @@ def test_no_code_name_leaks_from_an_audit_line(action: str) -> None:
     assert set(re.findall(r"[A-Za-z_]+", line)) <= ALLOWED_ASCII, line
     assert labels.UNKNOWN not in line, line
     assert line.startswith("2026-11-20 10:00 管理员（Telegram） ")
+
+
+def test_a_node_change_says_which_node_and_from_what_to_what() -> None:
+    line = render_entry("node.update", *SAMPLES["node.update"][:2], SAMPLES["node.update"][2])
+    assert line.endswith("修改节点：「主体封顶」：计划完成日期 2027-03-31 → 2027-04-30"), line
+    done = render_entry("node.done", *SAMPLES["node.done"][:2], SAMPLES["node.done"][2])
+    assert done.endswith("节点完成：「主体封顶」2026-12-08 完成（计划 2026-12-04，逾期 4 天），照片 2 张"), done
 
 
 def test_a_changed_field_says_from_what_to_what() -> None:

@@ -103,8 +103,10 @@ async def test_sample_workbook_dry_run_then_import(db: Database, clock: FrozenCl
     assert counts["projects"] == 42
     assert counts["people"] == imported.added["person"]
     assert counts["units"] == imported.added["unit"]
-    # Every unit, person and project created is in the audit trail.
-    assert counts["audit_log"] == sum(imported.added.values())
+    # Every unit, person, project and node created is in the audit trail.
+    assert imported.plan is not None and imported.plan.nodes is not None
+    assert dry.plan is not None and dry.plan.nodes is not None and dry.plan.nodes.counts["added"] == 197
+    assert counts["audit_log"] == sum(imported.added.values()) + imported.plan.nodes.counts["added"]
     async with db.session() as session:
         unit_names = set((await session.scalars(select(Unit.name))).all())
     assert {"区住建局", "区工信局", "区发改局", "城北街道", "区重大项目办"} <= unit_names

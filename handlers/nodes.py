@@ -1,0 +1,297 @@
+"""/node: a project's milestones (节点计划) in the chat (bot.services.nodes).
+
+A liaison (or the substitute of one on leave, for the leave's days) marks a node of his projects done: `/node`
+lists the open nodes as buttons (so does 「节点完成」 in `/report`'s flow); after the node, the day (today with a
+button, or a day typed), then photos and a note as evidence, then 完成. An admin keeps the plan:
+`/node 城北` finds the project (by code or name, paged) and shows its nodes; `/node 项目编号 新增 名称 日期`,
+`… 改名 名称 新名称`, `… 改期 名称 日期`, `… 移出 名称` change it, each change audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.domain.dates import parse_day
+from bot.domain.digits import as_id
+from bot.domain.messages import Button
+from bot.domain.nodes import NAME_MAX, node_state
+from bot.domain.paging import page_of
+from bot.domain.stage_events import in_the_past
+from bot.services import nodes as service
+from handlers.commands import Command, CommandRegistry, Use
+from handlers.context import Context
+from handlers.paging import page_buttons
+from storage import leaves as leave_repo
+from storage import nodes as repo
+from storage import projects as project_repo
+from storage.models import Person, Project, ProjectNode
+
+FLOW = "node"
+PREFIX = service.PREFIX
+NOTE_MAX = 500
+LISTED = 20  # node buttons under a list
+SEARCH_PAGE = 8
+ACTIONS = {"新增": "add", "改名": "rename", "改期": "replan", "移出": "remove"}
+_CANCEL = Button("取消", f"{PREFIX}:x")
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(Command(
+        "node", "标记项目节点完成（可附现场照片）", node_command, roles=frozenset({"liaison", "admin"}),
+        usage="/node [项目编号]",
+        more=(Use(frozenset({"admin"}), "查看和维护项目节点计划",
+                  "/node 项目编号或名称；/node 项目编号 新增|改名|改期|移出 节点名称 …"),)))
+
+
+async def _my_project_ids(ctx: Context) -> list[int]:
+    """The projects the caller marks nodes for today: his own, and those of a liaison on leave he stands in for."""
+    assert ctx.person_id is not None
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
+    for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today):
+        mine += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
+    return [p.id for p in mine]
+
+
+async def _may_mark(ctx: Context, project: Project) -> bool:
+    if ctx.person_id is None or project.liaison_id is None:
+        return False
+    if project.liaison_id == ctx.person_id:
+        return True
+    covering = await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today)
+    return any(span.person_id == project.liaison_id for span in covering)
+
+
+async def node_command(ctx: Context, args: str) -> None:
+    """`/node` (the caller's open nodes), `/node CODE` (one project's), admins' `/node WORDS` and changes."""
+    words = args.split()
+    admin = "admin" in ctx.roles
+    if admin and len(words) >= 2 and words[1] in ACTIONS:
+        await _change(ctx, words[0], ACTIONS[words[1]], words[2:])
+        return
+    if not words:
+        ids = await _my_project_ids(ctx) if "liaison" in ctx.roles or not admin else []
+        if ids or not admin:
+            await list_open(ctx, ids)
+        else:
+            ctx.reply("node_usage")
+        return
+    if admin:
+        await _search(ctx, " ".join(words))
+        return
+    await _liaison_list(ctx, words[0])
+
+
+async def _liaison_list(ctx: Context, code: str) -> None:
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+    elif not await _may_mark(ctx, project):
+        ctx.reply("node_refused", reason="not_yours", project=project)
+    else:
+        await list_open(ctx, [project.id])
+
+
+async def list_open(ctx: Context, project_ids: list[int]) -> None:
+    """The open nodes of these projects, a button each (the first `LISTED`)."""
+    found = await repo.open_nodes(ctx.session, project_ids=project_ids)
+    rows = [(node, project, node_state(node.planned_on, None, ctx.today)) for node, project in found]
+    buttons = [[Button(f"{project.code} {node.name}", f"{PREFIX}:d:{node.id}")] for node, project, _ in rows[:LISTED]]
+    ctx.reply("node_list", buttons, rows=rows[:LISTED], more=max(len(rows) - LISTED, 0))
+
+
+# --- marking a node done ----------------------------------------------------------------------------
+
+async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Project] | None:
+    """The node and its project if the caller may mark it done now; replies with the refusal otherwise."""
+    node = await repo.get_node(ctx.session, node_id=node_id)
+    project = None if node is None else await ctx.session.get(Project, node.project_id)
+    if node is None or project is None or node.removed_at is not None:
+        ctx.reply("node_refused", reason="removed", node=node, project=project)
+        return None
+    if not await _may_mark(ctx, project):
+        ctx.reply("node_refused", reason="not_yours", project=project)
+        return None
+    if node.done_on is not None:
+        by = None if node.done_by_id is None else await ctx.session.get(Person, node.done_by_id)
+        ctx.reply("node_refused", reason="done", node=node, project=project, by=by)
+        return None
+    return node, project
+
+
+async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
+    await ctx.save_flow(FLOW, {"step": "day", "node": node.id})
+    ctx.reply("node_ask_day", [[Button(f"今天完成（{ctx.today.isoformat()}）", f"{PREFIX}:t")], [_CANCEL]],
+              node=node, project=project, today=ctx.today)
+
+
+async def _ask_evidence(ctx: Context, node: ProjectNode, project: Project, state: dict[str, Any]) -> None:
+    await ctx.save_flow(FLOW, state)
+    ctx.reply("node_ask_evidence", _evidence_buttons(), node=node, project=project,
+              day=date.fromisoformat(state["day"]), photos=len(state.get("photos", [])), note=state.get("note", ""))
+
+
+def _evidence_buttons() -> list[list[Button]]:
+    return [[Button("完成", f"{PREFIX}:ok")], [_CANCEL]]
+
+
+async def node_step(ctx: Context, state: dict[str, Any]) -> None:
+    """A text or photo while the flow waits for the day or for the evidence."""
+    found = await _node_to_mark(ctx, int(state.get("node", 0)))
+    if found is None:
+        await ctx.clear_flow()
+        return
+    node, project = found
+    text = ctx.msg.text.strip()
+    photos = [*state.get("photos", []), *([ctx.msg.channel, f] for f in ctx.msg.photos)]
+    if state.get("step") == "day":
+        day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today)
+        if day is None:
+            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason="bad_day",
+                      text=text, node=node, project=project)
+            return
+        day = in_the_past(day, text, ctx.today) if text else day
+        why = service.refusal_of_day(day, planned_on=node.planned_on, today=ctx.today)
+        if why is not None:
+            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason=why, day=day,
+                      node=node, project=project)
+            return
+        await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": day.isoformat(),
+                                                 "photos": photos})
+        return
+    note = state.get("note", "")
+    if text:
+        note = f"{note}；{text}" if note else text
+        if ctx.refuse_too_long(note, NOTE_MAX, "说明"):
+            return
+    await _ask_evidence(ctx, node, project, {**state, "photos": photos, "note": note})
+
+
+async def node_button(ctx: Context, data: str) -> None:
+    """nd:d:ID pick a node; nd:t today; nd:ok done; nd:x cancel; nd:l:CODE a project's open nodes (from
+    /report); nd:p:CODE an admin's project."""
+    action, _, rest = data.partition(":")
+    if action == "x":
+        await ctx.clear_flow()
+        ctx.reply("node_cancelled")
+        return
+    if action == "p" and "admin" in ctx.roles:
+        await _card(ctx, rest)
+        return
+    if action == "l":  # 节点完成 in /report's flow: the project's open nodes
+        await _liaison_list(ctx, rest)
+        return
+    if action == "d" and (node_id := as_id(rest)) is not None:
+        found = await _node_to_mark(ctx, node_id)
+        if found is not None:
+            await _ask_day(ctx, *found)
+        return
+    state = await ctx.flow_state(FLOW)
+    if state is None or action not in ("t", "ok"):
+        ctx.reply("button_expired")
+        return
+    found = await _node_to_mark(ctx, int(state.get("node", 0)))
+    if found is None:
+        await ctx.clear_flow()
+        return
+    node, project = found
+    if action == "t" and state.get("step") == "day":
+        await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": ctx.today.isoformat()})
+    elif action == "ok" and state.get("step") == "evidence":
+        await _finish(ctx, node, project, state)
+    else:
+        ctx.reply("button_expired")
+
+
+async def _finish(ctx: Context, node: ProjectNode, project: Project, state: dict[str, Any]) -> None:
+    assert ctx.person is not None
+    await ctx.clear_flow()
+    photos = [(str(c), str(f)) for c, f in state.get("photos", [])]
+    done = await service.mark_done(ctx.session, ctx.deps.renderer, node, project, person=ctx.person,
+                                   actor=ctx.actor, done_on=date.fromisoformat(state["day"]),
+                                   note=state.get("note", ""), photos=photos, now=ctx.now)
+    ctx.reply("node_done", node=node, project=project, state=done.state, closed=done.closed, photos=len(photos),
+              late_days=(node.done_on - node.planned_on).days if node.done_on else 0)
+
+
+# --- the admins' plan -------------------------------------------------------------------------------
+
+async def _search(ctx: Context, words: str) -> None:
+    """The project by code or name: its card, or a page of buttons to pick it."""
+    found = await project_repo.find_projects(ctx.session, words=words)
+    if len(found) == 1:
+        await _card(ctx, found[0][0])
+        return
+    if not found:
+        ctx.reply("node_refused", reason="no_project", text=words)
+        return
+    page = page_of(found, ctx.page, SEARCH_PAGE)
+    buttons = [[Button(f"{code} {name}", f"{PREFIX}:p:{code}")] for code, name in page.items]
+    ctx.reply("node_pick_project", [*buttons, *page_buttons("node", page, words)], words=words, page=page)
+
+
+async def _card(ctx: Context, code: str, changed: dict[str, Any] | None = None) -> None:
+    """The project's nodes on the plan with their states, and how to change them (after `changed`, if given)."""
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return
+    nodes = await repo.nodes_of_project(ctx.session, project_id=project.id)
+    rows = [(n, node_state(n.planned_on, n.done_on, ctx.today)) for n in nodes]
+    ctx.reply("node_card", project=project, rows=rows, changed=changed)
+
+
+async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None:
+    """新增 名称 日期 | 改名 名称 新名称 | 改期 名称 日期 | 移出 名称."""
+    project = await project_repo.get_project_by_code(ctx.session, code=code)
+    if project is None:
+        ctx.reply("project_not_found", code=code)
+        return
+    wanted = {"add": 2, "rename": 2, "replan": 2, "remove": 1}[action]
+    if len(args) != wanted:
+        ctx.reply("node_usage")
+        return
+    name = args[0]
+    day: date | None = None
+    node = await repo.node_named(ctx.session, project_id=project.id, name=name)
+    live = node if node is not None and node.removed_at is None else None
+    if action != "add" and live is None:
+        ctx.reply("node_refused", reason="no_node", project=project, name=name)
+        return
+    if action in ("add", "replan"):
+        day = parse_day(args[1], today=ctx.today)
+        if day is None:
+            ctx.reply("node_refused", reason="bad_day", text=args[1], project=project)
+            return
+    if action == "add":
+        if live is not None:
+            ctx.reply("node_refused", reason="name_taken", project=project, name=name)
+            return
+        if len(name) > NAME_MAX:
+            ctx.reply("node_refused", reason="too_long", name=name, limit=NAME_MAX)
+            return
+        assert day is not None
+        node = await service.add(ctx.session, project=project, name=name, planned_on=day, actor=ctx.actor,
+                                 now=ctx.now)
+    elif action == "rename":
+        new = args[1]
+        if len(new) > NAME_MAX:
+            ctx.reply("node_refused", reason="too_long", name=new, limit=NAME_MAX)
+            return
+        if await repo.node_named(ctx.session, project_id=project.id, name=new) is not None:
+            ctx.reply("node_refused", reason="name_taken", project=project, name=new)
+            return
+        assert live is not None
+        await service.rename(ctx.session, live, project, name=new, actor=ctx.actor, now=ctx.now)
+    elif action == "replan":
+        assert live is not None and day is not None
+        await service.replan(ctx.session, live, project, planned_on=day, actor=ctx.actor, now=ctx.now)
+    else:
+        assert live is not None
+        await service.remove(ctx.session, live, project, actor=ctx.actor, now=ctx.now)
+    await ctx.session.flush()
+    await _card(ctx, project.code, changed={"action": action, "name": name, "node": node or live})
+
+
+BUTTONS = {PREFIX: node_button}
+FLOWS = {FLOW: node_step}

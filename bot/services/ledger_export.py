@@ -100,6 +100,7 @@ PROJECT_COLUMNS: tuple[Column[ProjectStanding], ...] = (
     Column("差距(百分点)", lambda p: p.gap, POINTS),
     Column("预警", lambda p: LIGHT_NAMES.get(p.light, p.light)),
     Column("最近填报", lambda p: _local(p.last_report_at), DATETIME),
+    Column("节点按期率", lambda p: p.node_punctuality, PCT),
     Column("排名", lambda p: p.rank, INT),
 )
 
@@ -112,6 +113,7 @@ def _group_columns(name_header: str) -> tuple[Column[GroupStanding], ...]:
         Column("投资完成指数", lambda g: g.investment, PCT),
         Column("填报及时率", lambda g: g.punctuality, PCT),
         Column("问题按期办结率", lambda g: g.problems, PCT),
+        Column("节点按期率", lambda g: g.nodes, PCT),
         Column("综合得分", lambda g: g.score, SCORE),
     )
 

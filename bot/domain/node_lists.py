@@ -4,10 +4,11 @@ A weekly bulletin goes out on the first working day after its week (``bot.domain
 lists, as of that day (``as_of``):
 
 * the nodes **due in the week ahead**: not done and planned from ``as_of`` to the end of the calendar week in
-  which the fifth working day from ``as_of`` falls (``week_ahead``). An ordinary week gives Monday to Sunday;
-  before a long holiday (国庆, 春节) the window runs over the holiday to the end of the week its fifth working
-  day is in, so a node planned in the holiday or just after it is listed before the holiday starts, and the
-  windows of two bulletins in a row leave no day out;
+  which the fifth working day from ``as_of`` falls, and the rest days right after it (``week_ahead``). An
+  ordinary week gives Monday to Sunday; before a long holiday (国庆, 春节) the window runs over the holiday to
+  the end of the week its fifth working day is in, so a node planned in the holiday or just after it is
+  listed before the holiday starts; a holiday Monday joins the week before. The windows of two bulletins in
+  a row leave no day out;
 * the nodes **missed**: those overdue on ``as_of`` (not done, planned before it: ``bot.domain.nodes``),
   the longest overdue first, and those done late (逾期完成) since the bulletin's week started.
 
@@ -78,13 +79,15 @@ class BulletinNodes:
 
 def week_ahead(calendar: WorkCalendar, first_day: date, working_days: int = WORKING_DAYS_AHEAD) -> tuple[date, date]:
     """(first_day, the Sunday of the week in which the ``working_days``-th working day from ``first_day``
-    falls; ``first_day`` counts when it is a working day)."""
+    falls, or the last of the rest days that follow that Sunday); ``first_day`` counts when it is a working
+    day."""
     if working_days < 1:
         raise ValueError("working_days must be at least 1")
     last = calendar.add_working_days(first_day, 0)
     for _ in range(working_days - 1):
         last = calendar.next_working_day(last)
-    return first_day, last + timedelta(days=6 - last.weekday())
+    sunday = last + timedelta(days=6 - last.weekday())
+    return first_day, calendar.next_working_day(sunday) - timedelta(days=1)
 
 
 def bulletin_nodes(nodes: Iterable[NodeItem], *, as_of: date, ahead_to: date, week_start: date) -> BulletinNodes:

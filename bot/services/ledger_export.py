@@ -1,4 +1,5 @@
-"""The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, and the problem list.
+"""The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, the problem list and the milestones
+(节点) the bulletin lists.
 
 One sheet per table, each with a bold frozen header row, an auto filter, column widths fitted to the
 content (a CJK character counts two columns) and real numbers with display formats: 万元 amounts as
@@ -28,6 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.clock import to_local
 from bot.domain.escalation import LEVEL_NAMES
+from bot.domain.node_lists import BulletinNodes, NodeItem
 from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
 
 T = TypeVar("T")
@@ -55,6 +57,7 @@ SHEET_PROJECTS = "项目台账"
 SHEET_UNITS = "单位排名"
 SHEET_TOWNS = "乡镇排名"
 SHEET_PROBLEMS = "问题清单"
+SHEET_NODES = "节点清单"
 
 # kind → (name shown in the file name, extension)
 BULLETIN_KINDS: dict[str, tuple[str, str]] = {
@@ -134,6 +137,27 @@ PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
 )
 
 
+# A node of a bulletin's lists: (which list, the node, days late on the bulletin's day)
+NodeRow = tuple[str, NodeItem, int]
+NODE_LISTS = {"ahead": "下周到期", "overdue": "逾期未完成", "late": "逾期完成"}
+NODE_COLUMNS: tuple[Column[NodeRow], ...] = (
+    Column("类别", lambda r: r[0]),
+    Column("项目编号", lambda r: r[1].project_code),
+    Column("项目名称", lambda r: r[1].project_name),
+    Column("牵头单位", lambda r: r[1].lead_unit),
+    Column("节点", lambda r: r[1].name),
+    Column("计划完成", lambda r: r[1].planned_on, "yyyy-mm-dd"),
+    Column("实际完成", lambda r: r[1].done_on if r[0] == NODE_LISTS["late"] else None, "yyyy-mm-dd"),
+    Column("逾期天数", lambda r: r[2] or None, INT),
+)
+
+
+def _node_rows(nodes: BulletinNodes) -> list[NodeRow]:
+    return [(NODE_LISTS[kind], node, node.days_late(nodes.as_of))
+            for kind, items in (("overdue", nodes.overdue), ("late", nodes.late), ("ahead", nodes.ahead))
+            for node in items]
+
+
 def display_width(text: str) -> int:
     """Columns a text takes: wide (CJK) characters count two."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
@@ -205,8 +229,9 @@ def _group_order(groups: Sequence[GroupStanding]) -> list[GroupStanding]:
     return ranked + sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
 
 
-def ledger_workbook(standings: Standings, problems: list[ProblemRow]) -> bytes:
-    """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名 and 问题清单."""
+def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: BulletinNodes | None = None) -> bytes:
+    """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单 and, with ``nodes``, 节点清单 (the
+    nodes missed and those due in the week ahead, in full)."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_PROJECTS
@@ -220,6 +245,8 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow]) -> bytes:
     _write_sheet(wb.create_sheet(SHEET_UNITS), _group_columns("牵头单位"), _group_order(standings.units))
     _write_sheet(wb.create_sheet(SHEET_TOWNS), _group_columns("乡镇"), _group_order(standings.towns))
     _write_sheet(wb.create_sheet(SHEET_PROBLEMS), PROBLEM_COLUMNS, problems)
+    if nodes is not None:
+        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, _node_rows(nodes))
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from bot.domain.nodes import NodeState, node_state
+from bot.domain.nodes import NodePlan, NodeState, node_state, on_time_count
 from bot.domain.workdays import WorkCalendar
 
 WORKING_DAYS_AHEAD = 5
@@ -138,3 +138,10 @@ def timeline(nodes: Iterable[NodeItem], today: date) -> list[TimelineNode]:
                      note=n.note)
         for n in sorted(nodes, key=lambda n: (n.planned_on, n.name))
     ]
+
+
+def year_count(nodes: Iterable[NodeItem], today: date) -> tuple[int, int]:
+    """(done on time, counted) among the nodes planned in ``today``'s year: the node part of the score, as
+    ``storage.node_queries.node_counts`` reads it for every project (``bot.domain.nodes.on_time_count``)."""
+    return on_time_count((NodePlan(n.planned_on, n.done_on) for n in nodes if n.planned_on.year == today.year),
+                         today)

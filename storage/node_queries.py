@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.node_lists import NodeItem
-from bot.domain.nodes import NodePlan, on_time_count
+from bot.domain.node_lists import NodeItem, year_count
+from bot.domain.nodes import NodePlan
 from storage.models import Project, ProjectNode, Unit
 from storage.rows import all_rows
 
@@ -22,9 +22,9 @@ __all__ = ["node_counts", "nodes_for_bulletin", "project_nodes"]
 
 
 async def node_counts(session: AsyncSession, *, cutoff: date) -> dict[int, tuple[int, int]]:
-    """Project id → (nodes done on time, nodes counted) on ``cutoff`` (``bot.domain.nodes.on_time_count``),
-    over the nodes planned in the cut-off day's year, as the other figures of a bulletin are the year's.
-    Projects with no counted node are absent."""
+    """Project id → (nodes done on time, nodes counted) on ``cutoff`` (``bot.domain.node_lists.year_count``:
+    the nodes planned in the cut-off day's year, as the other figures of a bulletin are the year's; the query
+    reads only those it may count). Projects with no counted node are absent."""
     year_start = date(cutoff.year, 1, 1)
     query = (
         select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on)
@@ -35,7 +35,7 @@ async def node_counts(session: AsyncSession, *, cutoff: date) -> dict[int, tuple
     plans: dict[int, list[NodePlan]] = {}
     for project_id, planned_on, done_on in await all_rows(session, query):
         plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on))
-    counts = {project_id: on_time_count(nodes, cutoff) for project_id, nodes in plans.items()}
+    counts = {project_id: year_count(nodes, cutoff) for project_id, nodes in plans.items()}
     return {project_id: count for project_id, count in counts.items() if count[1]}
 
 

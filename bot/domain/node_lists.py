@@ -140,8 +140,8 @@ def timeline(nodes: Iterable[NodeItem], today: date) -> list[TimelineNode]:
     ]
 
 
-def year_count(nodes: Iterable[NodeItem], today: date) -> tuple[int, int]:
-    """(done on time, counted) among the nodes planned in ``today``'s year: the node part of the score, as
-    ``storage.node_queries.node_counts`` reads it for every project (``bot.domain.nodes.on_time_count``)."""
+def year_count(nodes: Iterable[NodeItem | NodePlan], today: date) -> tuple[int, int]:
+    """(done on time, counted) among the nodes planned in ``today``'s year (``bot.domain.nodes.on_time_count``):
+    the node part of the score, for every project (``storage.node_queries.node_counts``) and on its page."""
     return on_time_count((NodePlan(n.planned_on, n.done_on) for n in nodes if n.planned_on.year == today.year),
                          today)

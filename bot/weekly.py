@@ -17,7 +17,10 @@ Decisions made here (and relied on by the bulletins):
   as ``bot.domain.duties.report_due`` says: a 竣工/投产 project owes none, so it neither lowers nor raises
   its group's share; a group whose projects owed nothing has no punctuality part); its problem part
   is the share of problems closed within deadline of the unit with the group's name (for a town, the
-  town government as a unit answering problems), None when nothing was due.
+  town government as a unit answering problems), None when nothing was due; its node part is the pooled
+  node punctuality of its projects (``bot.domain.nodes``: the nodes of the cut-off day's year done on time
+  among those counted), None when none is counted. A part that is None is left out of the score and the
+  other weights renormalised (``composite_score``).
 - Praise and urge lists are the top and bottom ``praise_n`` ranked projects (ties with the n-th are
   included, see ``praise_and_urge``); praise never goes to a project at 0 % (``deserves_praise``) or
   without a plan for the year (unranked, like the urge list). Every red project is warned, most behind first.
@@ -135,13 +138,15 @@ def group_standings(
         investment = investment_index((p.rate for p in members), schedule)
         punctuality = share(sum(p.reported_days for p in members), sum(p.working_days for p in members))
         problems = problem_shares.get(name)
+        nodes = share(sum(p.nodes_on_time for p in members), sum(p.nodes_due for p in members))
         groups.append(GroupStanding(
             name=name,
             projects=len(members),
             investment=investment,
             punctuality=punctuality,
             problems=problems,
-            score=composite_score(investment, punctuality, problems, weights),
+            score=composite_score(investment, punctuality, problems, weights, nodes=nodes),
+            nodes=nodes,
         ))
     ranked = rank(groups, score=lambda g: g.score, tiebreak=lambda g: g.name)
     return [replace(r.item, score=r.score, rank=r.rank) for r in ranked]

@@ -168,7 +168,7 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
             values = {f"{what}_time": _clock(args[0])}
     elif what in COUNTS and len(args) == 1:
         values = {COUNTS[what][0]: _count(args[0], what)}
-    elif what == "weights" and len(args) == 3:
+    elif what == "weights" and len(args) in (3, 4):
         values = {"weights": _weights(args)}
     elif what == "thresholds" and len(args) == 2:
         values = {"thresholds": _thresholds(settings.thresholds, args)}
@@ -182,7 +182,7 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
 
 SCHEDULE_USAGE = ("用法：/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
                   "monthly 09:00 | monthly on/off | alert 天数 | praise 个数 | top 个数 | red 个数 | "
-                  "weights 投资 及时 办结（合计 1） | thresholds 黄灯点数 红灯点数")
+                  "weights 投资 及时 办结 节点（合计 1） | thresholds 黄灯点数 红灯点数")
 
 
 def _clock(text: str) -> time:
@@ -230,20 +230,22 @@ def _number(text: str) -> float:
 
 
 def _weights(args: list[str]) -> ScoreWeights:
-    """Three weights summing to 1 (or to 100, as percentages)."""
+    """Four weights (investment, punctuality, problems, nodes) summing to 1 (or to 100, as percentages); three
+    leave node punctuality out of the score, as the settings did before nodes were scored."""
     parts = [_number(a) for a in args]
     total = sum(parts)
     if math.isclose(total, 100, abs_tol=1e-6) and any(p > 1 for p in parts):
         parts = [p / 100 for p in parts]
         total = 1.0
     if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ScheduleInputError(f"三项权重之和须为 1（现为 {total:g}），如 0.6 0.2 0.2。")
-    investment, punctuality, _ = parts
-    try:  # the third takes up the rounding, so that the three sum to 1 as ScoreWeights insists
-        return ScoreWeights(investment=investment, punctuality=punctuality,
-                            problems=max(0.0, 1.0 - investment - punctuality))
+        raise ScheduleInputError(f"各项权重之和须为 1（现为 {total:g}），如 0.5 0.2 0.15 0.15。")
+    investment, punctuality, *rest = parts
+    nodes = rest[1] if len(rest) > 1 else 0.0
+    try:  # the problems' weight takes up the rounding, so that they sum to 1 as ScoreWeights insists
+        return ScoreWeights(investment=investment, punctuality=punctuality, nodes=nodes,
+                            problems=max(0.0, 1.0 - investment - punctuality - nodes))
     except ValueError:
-        raise ScheduleInputError(f"三项权重之和须为 1（现为 {total:g}），如 0.6 0.2 0.2。") from None
+        raise ScheduleInputError(f"各项权重之和须为 1（现为 {total:g}），如 0.5 0.2 0.15 0.15。") from None
 
 
 def _thresholds(current: LightThresholds, args: list[str]) -> LightThresholds:

@@ -43,8 +43,9 @@ async def export_command(ctx: Context, _args: str) -> None:
     standings = await _current(ctx)
     from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first export, not at start-up
 
-    nodes = await node_repo.ledger_nodes(ctx.session)
-    data = await asyncio.to_thread(ledger_workbook, standings, await problem_rows(ctx.session), nodes)
+    plan = await node_repo.ledger_nodes(ctx.session)
+    problems = await problem_rows(ctx.session)
+    data = await asyncio.to_thread(lambda: ledger_workbook(standings, problems, plan=plan))
     name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative

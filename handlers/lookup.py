@@ -1,4 +1,4 @@
-"""/project and /mine: read-only views of projects for anyone bound."""
+"""/project and /mine: read-only views of projects for anyone bound (/project with its milestones, 节点)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.leave import on_leave
 from bot.domain.messages import Button
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
+from bot.services.node_timeline import project_timeline
 from bot.services.photos import photo_view
 from handlers.context import Context
 from handlers.web import web_button
@@ -76,7 +77,8 @@ async def show_project(ctx: Context, code: str) -> None:
     project, figures = found
     history = await corrections.corrections_of(ctx.session, code=project.code)
     notes = await photo_repo.photo_notes(ctx.session, project_id=project.id)
-    ctx.reply("project", [web_button(ctx, f"/web/project/{project.code}")], history=history,
+    timeline = await project_timeline(ctx.session, project_id=project.id, today=ctx.today)
+    ctx.reply("project", [web_button(ctx, f"/web/project/{project.code}")], history=history, timeline=timeline,
               repeats_count=notes.repeats, lost_photos=notes.lost,
               repeats=[photo_view(r) for r in notes.newest_repeats],
               **await project_card(ctx, project, figures=figures, with_approvals=True))

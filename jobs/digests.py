@@ -22,6 +22,7 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Button, Reply
+from bot.domain.node_lists import BulletinNodes, bulletin_nodes, week_ahead
 from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
 from bot.domain.problem_numbers import problem_number
 from bot.domain.workdays import WorkCalendar
@@ -35,6 +36,7 @@ from storage.corrections import Correction, corrections_since, last_bulletin_bef
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
 from storage.models import Bulletin, Person, Problem, Project
+from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
 from storage.settings import load_calendar, load_digest_settings
 from storage.standings import problem_rows, project_figures, unit_problem_shares
@@ -103,6 +105,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         period_done=await reported_between(session, start=period.start, end=period.end),
         open_problems=await _open_problems_by_project(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
+        nodes=await _bulletin_nodes(session, period, calendar),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -110,6 +113,15 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         work = await workers.run(render_files_and_texts, job)
     return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
                     top_parts=work.top_parts, projects=work.projects, failed=work.failed)
+
+
+async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkCalendar) -> BulletinNodes:
+    """The milestones a bulletin lists, as of the day it goes out (bot.domain.node_lists): due in the week
+    ahead, overdue, and done late since the period started."""
+    as_of = due_day(calendar, period)
+    _, ahead_to = week_ahead(calendar, as_of)
+    items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start)
+    return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
 
 
 async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:

@@ -61,6 +61,7 @@ from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
 from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
+from storage.node_queries import node_counts
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 from storage.stage_events import confirmed_days
@@ -274,6 +275,8 @@ class ProjectFigures(NamedTuple):
     stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
     # project id → (due days, reported due days) for the projects whose liaison was on leave in the window
     on_leave: Mapping[int, tuple[int, int]] = {}
+    # project id → (nodes done on time, nodes counted) of the cut-off day's year (storage.node_queries)
+    nodes: Mapping[int, tuple[int, int]] = {}
 
 
 async def project_figures(
@@ -281,10 +284,10 @@ async def project_figures(
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``.
 
-    Six or seven queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
-    the reports (the year's money, the window's days a report was due), one count of open problems, the
+    Seven or eight queries: the projects with their names and the plan of the cut-off day's year, two aggregates
+    over the reports (the year's money, the window's days a report was due), one count of open problems, the
     confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when someone was away,
-    the reported days of their projects: ``_leave_days``).
+    the reported days of their projects: ``_leave_days``), the nodes counted (storage.node_queries).
     """
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -311,7 +314,7 @@ async def project_figures(
     stage_days = await confirmed_days(session, up_to=cutoff)
     on_leave = await _leave_days(session, projects, due, calendar)
     return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
-                          stage_days, on_leave)
+                          stage_days, on_leave, await node_counts(session, cutoff=cutoff))
 
 
 async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow], due: Mapping[str, Sequence[date]],

@@ -1,7 +1,7 @@
 """What a group bulletin shows of a long list, so that it fits one message on a phone.
 
 A bulletin sent to a group carries the headline figures, the first and last few of each ranking and at most a
-few red projects; the rest is in the ranking chart and the attached Excel ledger. Pure: no I/O.
+few red projects and milestones (节点); the rest is in the ranking chart and the attached Excel ledger. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from bot.domain.node_lists import BulletinNodes, NodeItem
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 
 T = TypeVar("T")
@@ -83,3 +84,21 @@ def bulletin_cuts(standings: Standings, *, top_n: int, red_max: int) -> Bulletin
         warned=first(standings.warned, red_max),
         unplanned=first(standings.unplanned, 2 * top_n),
     )
+
+
+@dataclass(frozen=True)
+class NodeCuts:
+    """What a group bulletin lists of the nodes (``bot.domain.node_lists.bulletin_nodes``): the first ``top_n`` of
+    each list (due in the week ahead, overdue the longest, done late); all of them are in the Excel ledger."""
+
+    nodes: BulletinNodes
+    ahead: Cut[NodeItem]
+    overdue: Cut[NodeItem]
+    late: Cut[NodeItem]
+
+
+def node_cuts(nodes: BulletinNodes, *, top_n: int) -> NodeCuts:
+    """The parts of a bulletin's node lists a group bulletin shows (the settings' ``bulletin_top_n``, as for
+    the ends of the rankings)."""
+    return NodeCuts(nodes=nodes, ahead=first(nodes.ahead, top_n), overdue=first(nodes.overdue, top_n),
+                    late=first(nodes.late, top_n))

@@ -62,6 +62,6 @@ class DigestSettings:
             if "late_year_cutoff" in t:
                 t["late_year_cutoff"] = tuple(t["late_year_cutoff"])
             values["thresholds"] = LightThresholds(**t)
-        if "weights" in values:
-            values["weights"] = ScoreWeights(**values["weights"])
+        if "weights" in values:  # weights stored before node punctuality was scored give it none
+            values["weights"] = ScoreWeights(**{"nodes": 0.0, **values["weights"]})
         return replace(base, **values)

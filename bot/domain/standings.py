@@ -45,12 +45,19 @@ class ProjectStanding:
     rank: int | None = None
     started_on: date | None = None  # the confirmed 开工 day (bot.domain.stage_events), if one was reported
     finished_on: date | None = None  # the confirmed 竣工 day
+    nodes_on_time: int = 0  # nodes of the cut-off day's year done on time (bot.domain.nodes.on_time_count)
+    nodes_due: int = 0  # nodes of that year counted on the cut-off day: done, or planned before it
 
     @property
     def punctuality(self) -> float | None:
         """Share of the window's days a report was due that have one; None when none was due (a finished
         project, a window of rest days)."""
         return None if self.working_days == 0 else self.reported_days / self.working_days
+
+    @property
+    def node_punctuality(self) -> float | None:
+        """Share of the counted nodes done on time (节点按期率); None when none is counted."""
+        return None if self.nodes_due == 0 else self.nodes_on_time / self.nodes_due
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class GroupStanding:
     problems: float | None
     score: float | None
     rank: int | None = None
+    nodes: float | None = None  # node punctuality pooled over its projects' counted nodes (None: none counted)
 
 
 @dataclass(frozen=True)

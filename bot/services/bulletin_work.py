@@ -16,8 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from bot.domain.bulletin_cut import bulletin_cuts, first
+from bot.domain.bulletin_cut import bulletin_cuts, first, node_cuts
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.node_lists import BulletinNodes, NodeItem
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
 from bot.html_split import split_html
@@ -59,6 +60,7 @@ class BulletinJob:
     out_dir: Path
     corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
     late: bool = False  # the texts open with the late notice
+    nodes: BulletinNodes | None = None  # the milestones due in the week ahead and missed (bot.domain.node_lists)
 
 
 @dataclass
@@ -93,7 +95,7 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
                                            settings.weights, settings.thresholds, settings.praise_n)
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, job))
-    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document)
+    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes)
     work = _render_texts(renderer, standings, job, files)
     work.failed = failed
     return work
@@ -111,7 +113,8 @@ def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> byt
 
 
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
-                 out_dir: Path, document: Callable[[], bytes] | None = None) -> tuple[dict[str, Path], list[str]]:
+                 out_dir: Path, document: Callable[[], bytes] | None = None,
+                 nodes: BulletinNodes | None = None) -> tuple[dict[str, Path], list[str]]:
     """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin) and for monthly and
     up the units' chart and the Word bulletin (``document``) under out_dir,
     and the names of the files that could not be built: each is built on its own, so that one failing
@@ -128,7 +131,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
         builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
-                              lambda: ledger_workbook(standings, problems))
+                              lambda: ledger_workbook(standings, problems, nodes))
     if document is not None:
         builders["document"] = (bulletin_filename("document", period.name), document)
     files: dict[str, Path] = {}
@@ -164,6 +167,7 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
         corrections=job.corrections, names={p.code: p.name for p in standings.projects},
         totals=totals(standings.projects),
         period_done=job.period_done,
+        nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=settings.bulletin_top_n),
     )
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
@@ -174,9 +178,23 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
     for project in standings.projects:
         if project.lead_official_id is not None:
             by_leader.setdefault(project.lead_official_id, []).append(project)
+    nodes = _nodes_by_project(job.nodes)
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems={p.code: job.open_problems.get(p.code, []) for p in projects},
+            nodes={p.code: nodes.get(p.code, []) for p in projects},
+            as_of=None if job.nodes is None else job.nodes.as_of,
         ))
     return work
+
+
+def _nodes_by_project(nodes: BulletinNodes | None) -> dict[str, list[tuple[str, NodeItem]]]:
+    """Project code → its nodes in the bulletin's lists, as (list, node): overdue, done late, due ahead."""
+    found: dict[str, list[tuple[str, NodeItem]]] = {}
+    if nodes is None:
+        return found
+    for kind, items in (("overdue", nodes.overdue), ("late", nodes.late), ("ahead", nodes.ahead)):
+        for node in items:
+            found.setdefault(node.project_code, []).append((kind, node))
+    return found

@@ -1,5 +1,5 @@
-"""The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, the problem list, and for /export the
-node plan (项目节点计划) in the columns the import reads.
+"""The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, the problem list and the milestones
+(节点) the bulletin lists; for /export also the node plan (项目节点计划) in the columns the import reads.
 
 One sheet per table, each with a bold frozen header row, an auto filter, column widths fitted to the
 content (a CJK character counts two columns) and real numbers with display formats: 万元 amounts as
@@ -28,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.clock import to_local
 from bot.domain.escalation import LEVEL_NAMES
+from bot.domain.node_lists import BulletinNodes, NodeItem
 from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
 from bot.domain.text_width import display_width
 
@@ -59,7 +60,8 @@ SHEET_PROJECTS = "项目台账"
 SHEET_UNITS = "单位排名"
 SHEET_TOWNS = "乡镇排名"
 SHEET_PROBLEMS = "问题清单"
-SHEET_NODES = "项目节点计划"  # the import's sheet and columns (bot.ledger), so that it can be imported again
+SHEET_NODES = "节点清单"
+SHEET_PLAN = "项目节点计划"  # the import's sheet and columns (bot.ledger), so that it can be imported again
 DAY = "yyyy-mm-dd"
 
 # kind → (name shown in the file name, extension)
@@ -106,6 +108,7 @@ PROJECT_COLUMNS: tuple[Column[ProjectStanding], ...] = (
     Column("差距(百分点)", lambda p: p.gap, POINTS),
     Column("预警", lambda p: LIGHT_NAMES.get(p.light, p.light)),
     Column("最近填报", lambda p: _local(p.last_report_at), DATETIME),
+    Column("节点按期率", lambda p: p.node_punctuality, PCT),
     Column("排名", lambda p: p.rank, INT),
 )
 
@@ -118,6 +121,7 @@ def _group_columns(name_header: str) -> tuple[Column[GroupStanding], ...]:
         Column("投资完成指数", lambda g: g.investment, PCT),
         Column("填报及时率", lambda g: g.punctuality, PCT),
         Column("问题按期办结率", lambda g: g.problems, PCT),
+        Column("节点按期率", lambda g: g.nodes, PCT),
         Column("综合得分", lambda g: g.score, SCORE),
     )
 
@@ -138,13 +142,34 @@ PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
 )
 
 
-NODE_COLUMNS: tuple[Column[LedgerNode], ...] = (
+PLAN_COLUMNS: tuple[Column[LedgerNode], ...] = (
     Column("项目编号", lambda n: n.code),
     Column("节点名称", lambda n: n.name),
     Column("计划完成日期", lambda n: n.planned_on, DAY),
     Column("实际完成日期", lambda n: n.done_on, DAY),
     Column("备注", lambda n: n.note or None, wrap=True),
 )
+
+
+# A node of a bulletin's lists: (which list, the node, days late on the bulletin's day)
+NodeRow = tuple[str, NodeItem, int]
+NODE_LISTS = {"ahead": "下周到期", "overdue": "逾期未完成", "late": "逾期完成"}
+NODE_COLUMNS: tuple[Column[NodeRow], ...] = (
+    Column("类别", lambda r: r[0]),
+    Column("项目编号", lambda r: r[1].project_code),
+    Column("项目名称", lambda r: r[1].project_name),
+    Column("牵头单位", lambda r: r[1].lead_unit),
+    Column("节点", lambda r: r[1].name),
+    Column("计划完成", lambda r: r[1].planned_on, DAY),
+    Column("实际完成", lambda r: r[1].done_on if r[0] == NODE_LISTS["late"] else None, DAY),
+    Column("逾期天数", lambda r: r[2] or None, INT),
+)
+
+
+def _node_rows(nodes: BulletinNodes) -> list[NodeRow]:
+    return [(NODE_LISTS[kind], node, node.days_late(nodes.as_of))
+            for kind, items in (("overdue", nodes.overdue), ("late", nodes.late), ("ahead", nodes.ahead))
+            for node in items]
 
 
 def _shown(value: Any, number_format: str | None) -> str:
@@ -213,10 +238,11 @@ def _group_order(groups: Sequence[GroupStanding]) -> list[GroupStanding]:
     return ranked + sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
 
 
-def ledger_workbook(standings: Standings, problems: list[ProblemRow],
-                    nodes: Sequence[LedgerNode] | None = None) -> bytes:
-    """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名 and 问题清单; with `nodes` (the ledger /export
-    writes) also 项目节点计划, in the import's columns: the sheet imported again changes nothing."""
+def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: BulletinNodes | None = None, *,
+                    plan: Sequence[LedgerNode] | None = None) -> bytes:
+    """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单; with ``nodes`` 节点清单 (the nodes
+    missed and those due in the week ahead, in full); with ``plan`` (the ledger /export writes) 项目节点计划 in
+    the import's columns: the sheet imported again changes nothing."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_PROJECTS
@@ -231,7 +257,9 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow],
     _write_sheet(wb.create_sheet(SHEET_TOWNS), _group_columns("乡镇"), _group_order(standings.towns))
     _write_sheet(wb.create_sheet(SHEET_PROBLEMS), PROBLEM_COLUMNS, problems)
     if nodes is not None:
-        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, nodes)
+        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, _node_rows(nodes))
+    if plan is not None:
+        _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

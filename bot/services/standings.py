@@ -79,6 +79,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
         # a liaison's leave days are not due (bot.domain.duties.due_days, read in storage.standings)
         working_days, reported_days = figures.on_leave.get(row.id, (due_days.get(row.stage, 0), report.reported_days))
         started_on, finished_on = stage_days.get(row.id, (None, None))
+        nodes_on_time, nodes_due = figures.nodes.get(row.id, (0, 0))
         standings.append(ProjectStanding(
             code=row.code, name=row.name, category=row.category, stage=row.stage,
             town=location.strip() if location and location.strip() else None,
@@ -89,7 +90,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
             last_report_at=report.last_report_at, reported_days=reported_days,
             working_days=working_days, open_problems=open_problems.get(row.id, 0),
             planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
-            started_on=started_on, finished_on=finished_on,
+            started_on=started_on, finished_on=finished_on, nodes_on_time=nodes_on_time, nodes_due=nodes_due,
         ))
     return standings
 

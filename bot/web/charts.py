@@ -1,21 +1,27 @@
 """The web pages' charts as SVG, drawn on our side with matplotlib (nothing is loaded from elsewhere): the
-year's completion against 序时进度 by week, and a project's cumulative done against its plan by month.
+year's completion against 序时进度 by week, and a project's cumulative done against its plan by month with its
+milestones (节点) on a timeline below: ◇ planned, ◆ done, red when overdue or done late. Each marker is an SVG
+group with an id saying its state (``node-overdue-2``), for tests and for styling.
 Each call builds its own Figure (thread-safe, no pyplot); texts use the bulletin charts' CJK font."""
 
 from __future__ import annotations
 
+import calendar
 import io
 from collections.abc import Sequence
+from datetime import date
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import PercentFormatter
 
 from bot.chart import FALLBACK_FAMILY, chart_font, literal_text
+from bot.domain.node_lists import TimelineNode
 from bot.domain.trend import MonthPoint, TrendPoint
 
-BLUE, GREY, ORANGE = "#1f6fb2", "#8a8f98", "#e07b00"
+BLUE, GREY, ORANGE, RED = "#1f6fb2", "#8a8f98", "#e07b00", "#d62728"
 
 
 def _font(size: float) -> FontProperties:
@@ -49,10 +55,16 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str) -> bytes:
     return _svg(fig)
 
 
-def project_svg(points: Sequence[MonthPoint], *, title: str) -> bytes:
-    """Cumulative done (bars) against the plan as 序时 asks (line), 万元, by month."""
-    fig = Figure(figsize=(8, 3.2), dpi=100)
-    ax = fig.add_subplot()
+def project_svg(points: Sequence[MonthPoint], *, title: str, year: int | None = None,
+                nodes: Sequence[TimelineNode] = ()) -> bytes:
+    """Cumulative done (bars) against the plan as 序时 asks (line), 万元, by month; with ``nodes``, the nodes of
+    ``year`` on a timeline under the months (◇ planned, ◆ done, red when behind)."""
+    shown = [n for n in nodes if year is not None and n.planned_on.year == year]
+    fig = Figure(figsize=(8, 4.2 if shown else 3.2), dpi=100)
+    if shown:
+        ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    else:
+        ax, strip = fig.add_subplot(), None
     months = [p.month for p in points]
     ax.bar(months, [float(p.done) if p.done is not None else 0.0 for p in points], color=BLUE, label="累计完成")
     if any(p.planned is not None for p in points):
@@ -63,7 +75,39 @@ def project_svg(points: Sequence[MonthPoint], *, title: str) -> bytes:
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title, fontproperties=_font(11))
     ax.legend(prop=_font(9), loc="upper left")
-    for label in ax.get_xticklabels() + ax.get_yticklabels():
-        label.set_fontproperties(_font(8))
+    if strip is not None:
+        _node_strip(strip, shown)
+        ax.tick_params(labelbottom=True)
+    for axes in fig.axes:
+        for label in axes.get_xticklabels() + axes.get_yticklabels():
+            label.set_fontproperties(_font(8))
     fig.tight_layout()
     return _svg(fig)
+
+
+def _month_position(day: date) -> float:
+    """Where a day falls on the months' axis (month m's bar is centred on m)."""
+    return day.month - 0.5 + (day.day - 0.5) / calendar.monthrange(day.year, day.month)[1]
+
+
+def _node_strip(ax: Axes, nodes: Sequence[TimelineNode]) -> None:
+    """The nodes as diamonds on one line, their names above and below in turn so that neighbours do not
+    overlap: hollow ◇ planned, filled ◆ done, red when overdue or done late."""
+    ax.axhline(0, color=GREY, linewidth=0.8)
+    for index, node in enumerate(nodes):
+        colour = RED if node.behind else BLUE
+        x = _month_position(node.planned_on)
+        done = node.state in ("done", "late")
+        (marker,) = ax.plot([x], [0], marker="D", markersize=8, linestyle="none", markeredgecolor=colour,
+                            markerfacecolor=colour if done else "white", clip_on=False)
+        marker.set_gid(f"node-{node.state}-{index}")
+        above = index % 2 == 0
+        name = f"{node.name}（逾期）" if node.state == "overdue" else node.name
+        ax.annotate(name, (x, 0), xytext=(0, 9 if above else -9), textcoords="offset points", ha="center",
+                    va="bottom" if above else "top", color=colour, fontproperties=_font(8))
+    ax.set_ylim(-1, 1)
+    ax.set_xlim(0.3, 12.7)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_ylabel("节点", fontproperties=_font(9), rotation=0, labelpad=14, va="center")

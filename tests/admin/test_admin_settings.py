@@ -120,7 +120,7 @@ async def test_calendar_enters_official_days(core: Core) -> None:
 async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:
     shown = await say(core, ADMIN, "/schedule")
     assert "填报提醒：开启，每个工作日 16:00、18:00" in shown
-    assert "投资完成 60%、填报及时 20%、问题按期办结 20%" in shown
+    assert "投资完成 50%、填报及时 20%、问题按期办结 15%、节点按期 15%" in shown
 
     for command in ("/schedule reminders 17:00,09:30", "/schedule reminders off", "/schedule weekly 09:30",
                     "/schedule weekly off", "/schedule monthly off", "/schedule monthly on",
@@ -133,7 +133,7 @@ async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:
     assert (s.weekly_time, s.weekly_enabled, s.monthly_enabled) == (time(9, 30), False, True)
     assert (s.missed_days_alert, s.praise_n) == (3, 5)
     assert (s.bulletin_top_n, s.bulletin_red_max) == (8, 0)
-    assert (s.weights.investment, s.weights.punctuality) == (0.5, 0.3)
+    assert (s.weights.investment, s.weights.punctuality, s.weights.nodes) == (0.5, 0.3, 0.0)
     assert abs(s.weights.problems - 0.2) < 1e-9
     assert (s.thresholds.yellow_from_points, s.thresholds.red_from_points) == (12, 35)
     shown = await say(core, ADMIN, "/schedule")
@@ -165,7 +165,27 @@ async def test_schedule_refusals_are_explained_and_store_nothing(core: Core) -> 
 
 
 async def test_weights_as_percentages(core: Core) -> None:
-    assert "投资完成 50%、填报及时 30%、问题按期办结 20%" in await say(core, ADMIN, "/schedule weights 50 30 20")
+    assert "投资完成 50%、填报及时 30%、问题按期办结 20%、节点按期 0%" in await say(
+        core, ADMIN, "/schedule weights 50 30 20")
+
+
+async def test_four_weights_set_the_node_weight(core: Core) -> None:
+    shown = await say(core, ADMIN, "/schedule weights 0.4 0.2 0.2 0.2")
+    assert "投资完成 40%、填报及时 20%、问题按期办结 20%、节点按期 20%" in shown
+    async with core.db.session() as session:
+        weights = (await load_digest_settings(session)).weights
+    assert (weights.investment, weights.punctuality, weights.nodes) == (0.4, 0.2, 0.2)
+    assert abs(weights.problems - 0.2) < 1e-9
+    assert "之和须为 1" in await say(core, ADMIN, "/schedule weights 0.4 0.2 0.2 0.3")
+
+
+def test_weights_stored_before_nodes_were_scored_give_nodes_none() -> None:
+    """Settings saved with three weights keep them as they were: node punctuality weighs 0 until an admin
+    sets four weights (the scores do not change under the admins' feet)."""
+    stored = DigestSettings().to_json() | {"weights": {"investment": 0.6, "punctuality": 0.2, "problems": 0.2}}
+    weights = DigestSettings.from_json(stored).weights
+    assert (weights.investment, weights.punctuality, weights.problems, weights.nodes) == (0.6, 0.2, 0.2, 0.0)
+    assert DigestSettings.from_json(DigestSettings().to_json()).weights.nodes == 0.15
 
 
 async def test_apply_schedule_moves_only_the_reminder_jobs_that_changed() -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from bot.clock import SHANGHAI
 from storage.db import Database
-from storage.models import Person, Problem, ProblemEvent, Project, Report, Unit
+from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report, Unit
 from tests.databases import BACKENDS, fresh_database
 
 # The weekly bulletin of ISO week 2026-W47: Monday 16 to Sunday 22 November 2026 (five working days).
@@ -123,6 +123,19 @@ class District:
                 session.add(ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id,
                                          level=0, text="", detail=detail))
             return problem.id
+
+
+    async def node(self, code: str, name: str, planned_on: date, done_on: date | None = None, *,
+                   removed: bool = False, seq: int = 0) -> int:
+        """A milestone (节点) of a project, as the ledger's sheet 项目节点计划 gives it."""
+        async with self.db.session() as session:
+            node = ProjectNode(project_id=self.projects[code], seq=seq, name=name, planned_on=planned_on,
+                               done_on=done_on, note="", source="ledger", created_at=CREATED, updated_at=CREATED,
+                               done_at=local(done_on) if done_on else None,
+                               removed_at=CREATED if removed else None)
+            session.add(node)
+            await session.flush()
+            return node.id
 
 
 @pytest.fixture

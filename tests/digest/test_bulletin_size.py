@@ -18,6 +18,7 @@ import pytest
 
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.node_lists import BulletinNodes, NodeItem, bulletin_nodes
 from bot.domain.periods import parse_period
 from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, BulletinWork, render_files_and_texts
@@ -52,15 +53,27 @@ def district(count: int, *, tied: bool = False, units: int = 60, towns: int = 30
     return ProjectFigures(projects=rows, reports=reports, open_problems={}, due_days={"在建": 5}, stage_days={})
 
 
+def milestones(figures: ProjectFigures) -> BulletinNodes:
+    """Every project with a node overdue, one done late and two due in the week ahead, long names included."""
+    as_of = date(2026, 11, 23)
+    items = []
+    for row in figures.projects:
+        def node(name: str, planned: date, done: date | None = None, row=row) -> NodeItem:
+            return NodeItem(row.code, row.name, row.lead_unit, row.lead_official_id, name + LONG[:10], planned, done)
+        items += [node("桩基完成", date(2026, 11, 2)), node("开工", date(2026, 11, 1), date(2026, 11, 18)),
+                  node("主体封顶", date(2026, 11, 25)), node("竣工验收", date(2026, 11, 27))]
+    return bulletin_nodes(items, as_of=as_of, ahead_to=date(2026, 11, 29), week_start=W47.start)
+
+
 def render(figures: ProjectFigures, out_dir: Path, *, period=W47, settings: DigestSettings | None = None,
-           ledger: bool = False) -> BulletinWork:
+           ledger: bool = False, nodes: BulletinNodes | None = None) -> BulletinWork:
     """The bulletin's texts (and chart; with ``ledger``, the Excel ledger too: seconds for 5,000 projects)."""
     unit_problems = [UnitProblems(f"区第{u}局（牵头单位名称较长）", u % 7, u % 5, u % 3) for u in range(1, 61)]
     job = BulletinJob(
         period=period, cutoff=period.end, settings=settings or DigestSettings(), figures=figures,
         problem_shares={}, problems=[] if ledger else None,
         unit_problems=unit_problems if period.kind != "weekly" else [],
-        period_done=Decimal(123456), open_problems={}, out_dir=out_dir)
+        period_done=Decimal(123456), open_problems={}, out_dir=out_dir, nodes=nodes)
     return render_files_and_texts(job, RENDERER)
 
 
@@ -100,6 +113,28 @@ def test_a_leaders_digest_lists_his_projects_only(five_thousand: ProjectFigures,
         mine = {p.code for p in five_thousand.projects if p.lead_official_id == leader}
         assert set(codes.findall("\n".join(parts))) == mine
         assert all(utf16_len(part) <= LIMIT for part in parts)
+
+
+def test_the_weekly_text_with_20000_nodes_missed_and_due_still_fits(five_thousand: ProjectFigures,
+                                                                   tmp_path: Path) -> None:
+    """Every one of 5,000 projects missed a node, finished one late and has two due: the bulletin lists the
+    first of each list, grouped by unit, and counts the rest (in full in the workbook's 节点清单)."""
+    work = render(five_thousand, tmp_path, nodes=milestones(five_thousand), ledger=True)
+
+    assert len(work.parts) == 1 and utf16_len(work.text) <= LIMIT - 100, utf16_len(work.text)
+    assert "⚠️ 逾期未完成 5000 个（列逾期最久的 5 个）" in work.text
+    assert "本周逾期完成 5000 个（列最早完成的 5 个）" in work.text
+    assert "到期 10000 个（列最早到期的 5 个）" in work.text
+    assert "ZD2026-0005 城区更新改造项目5及配套道…「" in work.text  # long names are cut
+    assert "其余节点见附件 Excel 台账“节点清单”。" in work.text
+    for parts in work.leader_parts.values():
+        assert all(utf16_len(part) <= LIMIT for part in parts)
+    some_leader = next(iter(work.leader_parts.values()))
+    assert "逾期完成（逾期 17 天）" in "\n".join(some_leader)
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(work.files["ledger"].read_bytes()), read_only=True)
+    assert book["节点清单"].max_row == 20001
 
 
 def test_a_district_where_everyone_is_tied_at_zero_still_fits(tmp_path: Path) -> None:

@@ -379,7 +379,7 @@ async def test_compute_standings_end_to_end(db: Database, district: District) ->
     await district.reports("B1", (date(2026, 5, 6), "2000"), (WEDNESDAY, "10"))
     await district.problem("A1", unit="区住建局", raised=local(MONDAY), due=local(WEDNESDAY, 17, 30),
                            status="resolved", events=(("resolved", local(MONDAY, 15)),))
-    weights = ScoreWeights(investment=0.5, punctuality=0.3, problems=0.2)
+    weights = ScoreWeights(investment=0.5, punctuality=0.3, problems=0.2, nodes=0.0)
 
     async with db.session() as session:
         result = await compute_standings(session, period="2026-W47", cutoff=CUTOFF, window_start=MONDAY,
@@ -437,6 +437,6 @@ async def test_query_count_does_not_grow_with_projects(db: Database, district: D
     # Reports: the window's days and the year's money (SQLite first asks whether the covering index is
     # there); open problems; the reports dated baselines cover; projects; the confirmed 开工/竣工 days; the
     # liaisons' leaves in the window (one more, for the reports of their projects, only when someone was
-    # away); problem shares: units, problems, events.
-    assert many == (11 if db.is_sqlite else 10)
+    # away); the nodes counted (节点按期); problem shares: units, problems, events.
+    assert many == (12 if db.is_sqlite else 11)
 

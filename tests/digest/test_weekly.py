@@ -132,7 +132,7 @@ def test_thresholds_are_recorded_but_lights_come_with_the_projects() -> None:
 
 
 def test_unit_composite_score_with_stated_weights() -> None:
-    weights = ScoreWeights(investment=0.5, punctuality=0.3, problems=0.2)
+    weights = ScoreWeights(investment=0.5, punctuality=0.3, problems=0.2, nodes=0.0)
     projects = [
         # 区住建局: one project ≥ 20% ahead (index 1.0), one at 0% (index 0); 5 + 0 of 10 working days.
         standing("A1", 2.0, unit="区住建局", reported=5),

@@ -85,16 +85,43 @@ def test_investment_index_without_plans_is_none() -> None:
 # --- composite score ---------------------------------------------------------
 
 
+THREE_PARTS = ScoreWeights(investment=0.6, punctuality=0.2, problems=0.2, nodes=0.0)  # as stored before nodes
+
+
 def test_composite_score_all_parts() -> None:
     weights = ScoreWeights()
-    assert composite_score(0.5, 1.0, 0.75, weights) == pytest.approx(100 * (0.3 + 0.2 + 0.15))
-    assert composite_score(1.0, 1.0, 1.0, weights) == pytest.approx(100.0)
-    assert composite_score(0.0, 0.0, 0.0, weights) == pytest.approx(0.0)
+    assert composite_score(0.5, 1.0, 0.75, weights, nodes=0.5) == pytest.approx(
+        100 * (0.5 * 0.5 + 0.2 * 1.0 + 0.15 * 0.75 + 0.15 * 0.5))
+    assert composite_score(1.0, 1.0, 1.0, weights, nodes=1.0) == pytest.approx(100.0)
+    assert composite_score(0.0, 0.0, 0.0, weights, nodes=0.0) == pytest.approx(0.0)
+
+
+def test_the_default_weights_and_why() -> None:
+    """投资 0.5, 按时填报 0.2, 问题办理 0.15, 节点按期 0.15: investment stays the main measure."""
+    weights = ScoreWeights()
+    assert (weights.investment, weights.punctuality, weights.problems, weights.nodes) == (0.5, 0.2, 0.15, 0.15)
+
+
+def test_without_counted_nodes_the_other_weights_are_renormalised() -> None:
+    """No node counted (None): 0.5 : 0.2 : 0.15 become 0.5/0.85 : 0.2/0.85 : 0.15/0.85."""
+    assert composite_score(0.8, 0.4, 1.0) == pytest.approx(100 * (0.5 * 0.8 + 0.2 * 0.4 + 0.15 * 1.0) / 0.85)
+    assert composite_score(0.8, 0.4, 1.0, nodes=None) == composite_score(0.8, 0.4, 1.0)
+
+
+def test_node_punctuality_moves_the_score() -> None:
+    on_time = composite_score(0.8, 0.4, 1.0, nodes=1.0)
+    missed = composite_score(0.8, 0.4, 1.0, nodes=0.0)
+    assert on_time is not None and missed is not None
+    assert on_time - missed == pytest.approx(100 * 0.15)
+
+
+def test_weights_without_nodes_ignore_node_punctuality() -> None:
+    assert composite_score(0.8, 0.4, 0.5, THREE_PARTS, nodes=0.0) == composite_score(0.8, 0.4, 0.5, THREE_PARTS)
 
 
 def test_composite_score_renormalises_missing_problems() -> None:
     # No problems due: investment and punctuality weighted 0.6 : 0.2 -> 0.75 : 0.25.
-    assert composite_score(0.8, 0.4, None) == pytest.approx(100 * (0.75 * 0.8 + 0.25 * 0.4))
+    assert composite_score(0.8, 0.4, None, THREE_PARTS) == pytest.approx(100 * (0.75 * 0.8 + 0.25 * 0.4))
 
 
 def test_composite_score_renormalises_two_missing_parts() -> None:
@@ -103,8 +130,8 @@ def test_composite_score_renormalises_two_missing_parts() -> None:
 
 def test_composite_score_nothing_measurable_is_none() -> None:
     assert composite_score(None, None, None) is None
-    only_investment = ScoreWeights(investment=1.0, punctuality=0.0, problems=0.0)
-    assert composite_score(None, 0.9, 0.9, only_investment) is None
+    only_investment = ScoreWeights(investment=1.0, punctuality=0.0, problems=0.0, nodes=0.0)
+    assert composite_score(None, 0.9, 0.9, only_investment, nodes=0.9) is None
 
 
 def test_composite_score_rejects_parts_outside_0_1() -> None:
@@ -120,11 +147,16 @@ def test_composite_score_rejects_parts_outside_0_1() -> None:
 )
 def test_invalid_weights(investment: float, punctuality: float, problems: float) -> None:
     with pytest.raises(ValueError):
-        ScoreWeights(investment, punctuality, problems)
+        ScoreWeights(investment, punctuality, problems, 0.0)
+
+
+def test_three_old_weights_with_the_default_node_weight_are_refused() -> None:
+    with pytest.raises(ValueError, match="sum to 1"):
+        ScoreWeights(investment=0.6, punctuality=0.2, problems=0.2)
 
 
 def test_weights_tolerate_float_rounding() -> None:
-    weights = ScoreWeights(investment=0.7, punctuality=0.1, problems=0.2)  # sums to 0.99999...
+    weights = ScoreWeights(investment=0.7, punctuality=0.1, problems=0.2, nodes=0.0)  # sums to 0.99999...
     assert weights.investment == 0.7
 
 

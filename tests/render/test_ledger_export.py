@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from bot.services.ledger_export import bulletin_filename, ledger_workbook
 from tests.render.factories import make_group, make_problem, make_standing, make_standings
 
 PROJECT_HEADERS = ["编号", "名称", "类别", "阶段", "乡镇", "牵头单位", "包抓领导", "联络员", "年度计划(万元)",
-                   "累计完成(万元)", "完成率", "序时进度", "差距(百分点)", "预警", "最近填报", "排名"]
+                   "累计完成(万元)", "完成率", "序时进度", "差距(百分点)", "预警", "最近填报", "节点按期率", "排名"]
 PROBLEM_HEADERS = ["编号", "项目", "类别", "责任单位", "状态", "层级", "提出时间", "受理时限", "办结时限",
                    "销号时间", "问题", "办理记录"]
 
@@ -54,7 +55,7 @@ def test_every_sheet_has_a_frozen_bold_header_and_an_auto_filter() -> None:
         assert ws.freeze_panes == "A2", ws.title
         assert all(c.font.bold for c in ws[1]), ws.title
         assert ws.auto_filter.ref == f"A1:{ws.cell(row=1, column=ws.max_column).column_letter}{ws.max_row}"
-    assert wb["项目台账"].auto_filter.ref == "A1:P2"
+    assert wb["项目台账"].auto_filter.ref == "A1:Q2"
 
 
 def test_number_formats_follow_the_column() -> None:
@@ -83,6 +84,18 @@ def test_amounts_and_rates_are_numbers_not_text() -> None:
     assert rate.value == pytest.approx(0.625)
     assert gap.value == pytest.approx(-12.25)
     assert cell(ws, 2, "排名").value == 1
+
+
+def test_node_punctuality_is_in_the_project_and_unit_sheets() -> None:
+    """The same figure as the score's node part: the project's nodes done on time among those counted."""
+    standings = make_standings([make_standing(nodes_on_time=3, nodes_due=4),
+                                make_standing(code="ZD2026-002", rank=2)])
+    standings = replace(standings, units=[make_group(nodes=0.75), make_group(name="区住建局", rank=2)])
+    book = open_book(standings)
+    assert cell(book["项目台账"], 2, "节点按期率").value == pytest.approx(0.75)
+    assert cell(book["项目台账"], 3, "节点按期率").value is None  # no counted node
+    assert cell(book["单位排名"], 2, "节点按期率").value == pytest.approx(0.75)
+    assert cell(book["单位排名"], 3, "节点按期率").value is None
 
 
 def test_text_survives_verbatim_and_never_becomes_a_formula() -> None:

@@ -12,7 +12,7 @@ import openpyxl
 from sqlalchemy import func, select
 
 from bot.clock import FrozenClock
-from bot.services.ledger_export import SHEET_NODES, ledger_workbook
+from bot.services.ledger_export import SHEET_PLAN, ledger_workbook
 from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage import nodes as node_repo
 from storage.audit import Actor
@@ -57,7 +57,7 @@ async def _audit_count(db: Database) -> int:
 
 async def test_the_csv_twin_and_the_workbook_hold_the_same_nodes() -> None:
     wb = openpyxl.load_workbook(SAMPLE_XLSX, read_only=True)
-    sheet = [[("" if c is None else str(c)) for c in row] for row in wb[SHEET_NODES].iter_rows(values_only=True)]
+    sheet = [[("" if c is None else str(c)) for c in row] for row in wb[SHEET_PLAN].iter_rows(values_only=True)]
     wb.close()
     assert sheet[0] == HEADER and sheet[1:] == _sample_rows()
 
@@ -154,7 +154,7 @@ async def test_the_export_imported_again_changes_nothing(db: Database, clock: Fr
     async with db.session() as session:
         rows = await node_repo.ledger_nodes(session)
     exported = tmp_path / "export.xlsx"
-    exported.write_bytes(ledger_workbook(make_standings(), [], rows))
+    exported.write_bytes(ledger_workbook(make_standings(), [], plan=rows))
     audits = await _audit_count(db)
     result = await _import(db, clock, actor, [exported])
     assert not result.issues, result.issues

@@ -1,5 +1,6 @@
-"""项目: the card and figures (as /project computes them), cumulative done against plan by month, the report
-timeline with its photos, approvals, problems with their history and 批示, and the people responsible."""
+"""项目: the card and figures (as /project computes them), cumulative done against plan by month with the
+milestones (节点) drawn under it, the milestones as a list, the report timeline with its photos, approvals,
+problems with their history and 批示, and the people responsible."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from aiohttp import web
 
 from bot.domain.trend import monthly_cumulative
+from bot.services.node_timeline import project_timeline
 from bot.web import access, photos
 from bot.web.auth import page_route
 from bot.web.pages.problem_list import is_overdue
@@ -36,11 +38,13 @@ async def project_page(view: View) -> web.StreamResponse:
     histories = await problem_repo.histories(view.session, problem_ids=[p.id for p in problems])
     handlers = await people_repo.unit_handlers(view.session, unit_id=project.lead_unit_id)
     pictures = await photos.of_reports(view.session, [report for report, _name in reports])
+    timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
     return view.page(
         "project.html.j2", project=project, figures=figures, **progress_numbers(view.today, project, figures),
         checklist=await approval_repo.checklist(view.session, project_id=project.id), reports=reports,
         pictures=pictures, problems=problems, histories=histories, handlers=handlers,
         supporting=[s.unit.name for s in project.supporting], now=view.now, is_overdue=is_overdue,
+        timeline=timeline,
     )
 
 
@@ -57,9 +61,11 @@ async def project_chart(view: View) -> web.StreamResponse:
                                                       project_id=project.id)
     points = monthly_cumulative(year=view.today.year, today=view.today, baseline=baseline, daily=daily,
                                 plan=figures.plan)
+    timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
     from bot.web.charts import project_svg  # matplotlib loads with the first chart, not at start-up
 
-    svg = await asyncio.to_thread(project_svg, points, title=f"{project.code} {view.today.year} 年累计完成")
+    svg = await asyncio.to_thread(project_svg, points, title=f"{project.code} {view.today.year} 年累计完成",
+                                  year=view.today.year, nodes=timeline.nodes)
     response = web.Response(body=svg, content_type="image/svg+xml")
     secure(response)
     return response

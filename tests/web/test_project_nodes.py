@@ -8,7 +8,7 @@ import re
 from datetime import UTC, date, datetime
 from xml.etree import ElementTree
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from storage.models import Project, ProjectNode
 from tests.web.harness import WebHarness
@@ -20,8 +20,10 @@ RED = "#d62728"
 
 
 async def add_nodes(site: WebHarness, code: str, *nodes: tuple[str, date, date | None]) -> None:
+    """The project's nodes are these (the sample ledger's own set aside)."""
     async with site.core.db.session() as session:
         project_id = await session.scalar(select(Project.id).where(Project.code == code))
+        await session.execute(delete(ProjectNode).where(ProjectNode.project_id == project_id))
         for seq, (name, planned, done) in enumerate(nodes):
             session.add(ProjectNode(project_id=project_id, seq=seq, name=name, planned_on=planned, done_on=done,
                                     note="", source="ledger", created_at=CREATED, updated_at=CREATED))
@@ -85,6 +87,7 @@ async def test_the_nodes_keep_the_pages_scope(site: WebHarness) -> None:
 
 
 async def test_a_project_without_nodes_has_the_plain_chart(site: WebHarness) -> None:
+    await add_nodes(site, "ZD2026-001")
     async with site.signed_in("刘文华") as client:
         async with client.get("/web/project/ZD2026-001") as response:
             page = await response.text()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from storage.models import Project, ProjectNode
 from tests.wecom.test_parity import CODE, Driver, TelegramDriver, WeComDriver, bind_hao
@@ -27,9 +27,10 @@ def harness_of(channel: Driver) -> Any:
 
 
 async def add_nodes(channel: Driver, *nodes: tuple[str, date, date | None]) -> None:
-    """Nodes of ZD2026-001, as the ledger's sheet 项目节点计划 would give them."""
+    """Nodes of ZD2026-001, as the ledger's sheet 项目节点计划 would give them (instead of the sample's)."""
     async with harness_of(channel).core.db.session() as session:
         project_id = await session.scalar(select(Project.id).where(Project.code == CODE))
+        await session.execute(delete(ProjectNode).where(ProjectNode.project_id == project_id))
         for seq, (name, planned, done) in enumerate(nodes):
             session.add(ProjectNode(project_id=project_id, seq=seq, name=name, planned_on=planned, done_on=done,
                                     note="", source="ledger", created_at=CREATED, updated_at=CREATED))
@@ -56,6 +57,7 @@ async def test_project_shows_its_nodes_on_a_timeline(channel: Driver) -> None:
 
 async def test_a_project_without_nodes_says_nothing_of_them(channel: Driver) -> None:
     await bind_hao(channel)
+    await add_nodes(channel)
 
     card = await channel.send("hao", f"/project {CODE}")
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.clock import SHANGHAI
 from bot.domain.messages import Attachment
 from bot.domain.standings import Standings
+from bot.services.ledger_download import ledger_file
 from bot.services.standings import current_standings
 from handlers.context import Context
 from handlers.web import web_button
-from storage import nodes as node_repo
-from storage.standings import problem_rows
 
 
 async def _current(ctx: Context) -> Standings:
@@ -41,11 +38,7 @@ async def rank_command(ctx: Context, _args: str) -> None:
 async def export_command(ctx: Context, _args: str) -> None:
     """The ledger as xlsx: projects with plan, done, rate, gap, light, last report; problems with history."""
     standings = await _current(ctx)
-    from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first export, not at start-up
-
-    plan = await node_repo.ledger_nodes(ctx.session)
-    problems = await problem_rows(ctx.session)
-    data = await asyncio.to_thread(lambda: ledger_workbook(standings, problems, plan=plan))
+    data = await ledger_file(ctx.session, standings)
     name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative

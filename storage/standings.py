@@ -55,6 +55,7 @@ from bot.clock import SHANGHAI
 from bot.domain import labels
 from bot.domain.duties import due_days
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
+from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
@@ -380,18 +381,19 @@ async def unit_problem_shares(
     before that (an escalation is a breached deadline; it also resets ``resolution_due_at`` to the new
     level's clock). A problem without a due date is within deadline when resolved unescalated.
 
+    An overdue node's problem (``NODE_PROBLEM``) is not counted: node punctuality is a score part of its own.
     Reads the current deadlines: figures for a cut-off long past may differ from what was known then.
     Units with no problem raised by the end of the cut-off day are absent (the same as None).
     Three queries: the units with problems, the problems that may be in scope, and their handling events.
     """
     start, end = _day_start(window_start), _day_start(cutoff + timedelta(days=1))
     units = {name for (name,) in await _rows(session, select(Unit.name).distinct().join(
-        Problem, Problem.unit_id == Unit.id).where(Problem.created_at < end))}
+        Problem, Problem.unit_id == Unit.id).where(Problem.created_at < end, Problem.kind != NODE_PROBLEM))}
     # Only problems that may be in scope are read: those unresolved now, and those with a resolution (or a
     # reopening) since the window started. Any other was resolved before the window and stayed so.
     touched = select(ProblemEvent.problem_id).where(ProblemEvent.kind.in_(_HANDLING_KINDS),
                                                     ProblemEvent.at >= start)
-    candidate = and_(Problem.created_at < end,
+    candidate = and_(Problem.created_at < end, Problem.kind != NODE_PROBLEM,
                      or_(Problem.status.in_(sorted(ACTIVE)), Problem.id.in_(touched)))
     problems = await _rows(session, select(Problem.id, Unit.name, Problem.resolution_due_at)
                            .join(Unit, Unit.id == Problem.unit_id).where(candidate))

@@ -30,7 +30,7 @@ from bot.domain.leave import LeaveSpan, reporter_on
 from bot.domain.messages import Button, Reply
 from bot.domain.nodes import node_state
 from bot.domain.workdays import SHANGHAI, deadline_after
-from bot.render import Renderer
+from bot.render import Renderer, html_to_plain
 from bot.services import grouped_notices
 from bot.services import problems as problem_service
 from storage import audit, outbox
@@ -198,7 +198,8 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
             if person.id in seen:
                 continue
             seen.add(person.id)
-            concerns.append(_concern(deps.renderer, node, project, problem, person, liaison=is_liaison, days=days))
+            concerns.append(_concern(deps.renderer, node, project, problem, person, liaison=is_liaison, days=days,
+                                     now=now))
     await session.flush()
     await grouped_notices.deliver(session, deps.renderer, concerns, now=now, kind="nodes")
     return result
@@ -225,7 +226,7 @@ async def _raise(session: AsyncSession, deps: problem_service.ProblemDeps, node:
         return None
     planned = datetime.combine(node.planned_on, time(12), tzinfo=SHANGHAI)
     due = deadline_after(deps.calendar, planned, days, end_of_day=policy.end_of_day)
-    text = f"节点「{node.name}」计划 {node.planned_on.isoformat()} 完成，逾期未完成。"
+    text = html_to_plain(deps.renderer.render("node_problem_text", node=node))
     problem = await problem_service.raise_overdue_node(
         session, deps, project=project, raiser=raiser, text=text, policy=policy, due=due, now=now,
         detail={"node": node.name, "planned_on": node.planned_on.isoformat()})
@@ -234,7 +235,7 @@ async def _raise(session: AsyncSession, deps: problem_service.ProblemDeps, node:
 
 
 def _concern(renderer: Renderer, node: ProjectNode, project: Project, problem: Problem | None, person: Person, *,
-             liaison: bool, days: int) -> Concern:
+             liaison: bool, days: int, now: datetime) -> Concern:
     """One person's notice of one overdue node: a short card, or a line of their list."""
     if liaison:
         buttons: tuple[Button, ...] = (Button(f"标记完成：{node.name}"[:30], f"{PREFIX}:d:{node.id}"),)
@@ -243,7 +244,7 @@ def _concern(renderer: Renderer, node: ProjectNode, project: Project, problem: P
     else:
         buttons = ()
     html = renderer.render("node_overdue", node=node, project=project, problem=problem, liaison=liaison,
-                           days=days)
+                           days=days, now=now)
     line = renderer.render("node_overdue_line", node=node, project=project, problem=problem)
     return Concern(person_id=person.id, key=f"node:{node.id}:overdue:{node.planned_on.isoformat()}:p{person.id}",
                    reply=Reply(html=html, buttons=(buttons,) if buttons else ()), line=str(Markup(line)),

@@ -38,6 +38,7 @@ from bot.domain.escalation import (
 from bot.domain.grouping import Concern
 from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
+from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar
 from bot.render import Renderer
 from bot.services import grouped_notices
@@ -63,7 +64,7 @@ def unit_buttons(problem: Problem) -> list[list[Button]]:
     pid = problem.id
     if problem.status not in ACTIVE:
         return []
-    if problem.kind == "node":  # closed by marking the node done (bot.services.nodes), not by 已解决
+    if problem.kind == NODE_PROBLEM:  # closed by marking the node done (bot.services.nodes), not by 已解决
         first = [Button("受理", f"pb:acc:{pid}")] if problem.status == "open" else []
         return [[*first, Button("答复", f"pb:ans:{pid}")], [Button("申请改派", f"pb:rea:{pid}")]]
     if problem.status == "open":
@@ -288,7 +289,7 @@ async def raise_overdue_node(session: AsyncSession, deps: ProblemDeps, *, projec
     project's lead unit, with `policy` (the node's limit for its category, snapshotted as for any problem)
     and the unit's deadline `due` (counted from the node's planned day). Nobody is told here: the node tick
     tells the liaison and the unit (bot.services.nodes); from then on the escalation tick carries it up."""
-    problem = Problem(kind="node", project_id=project.id, raised_by_id=raiser.id, unit_id=project.lead_unit_id,
+    problem = Problem(kind=NODE_PROBLEM, project_id=project.id, raised_by_id=raiser.id, unit_id=project.lead_unit_id,
                       category=NODE_CATEGORY, text=text, status="open", level=0, policy=policy.to_json(),
                       level_started_at=now, nudged=[], created_at=now, updated_at=now, photos=[])
     session.add(problem)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.scope import ProblemFacts, Viewer, urgency
 from bot.services.problems import promised_due_at
 from storage import scope as scope_repo
@@ -24,7 +25,7 @@ def facts_of(problem: Problem, *, unit_staffed: bool) -> ProblemFacts:
         lead_official_id=project.lead_official_id if project is not None else None,
         unit_staffed=unit_staffed, problem_id=problem.id, response_due_at=problem.response_due_at,
         resolution_due_at=problem.resolution_due_at, promised_due_at=promised_due_at(problem),
-        node=problem.kind == "node",
+        node=problem.kind == NODE_PROBLEM,
     )
 
 

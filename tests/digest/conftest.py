@@ -101,14 +101,14 @@ class District:
 
     async def problem(self, code: str, *, unit: str, raised: datetime, due: datetime | None,
                       status: str = "open", events: tuple[tuple[str, datetime], ...] = (),
-                      text: str = "征地未完成", actor: str | None = None) -> int:
+                      text: str = "征地未完成", actor: str | None = None, kind: str = "problem") -> int:
         """A problem with its "raised" event and the given (kind, at) events, in that order."""
         unit_id = await self.unit(unit)
         raiser = await self.person("联络员")
         actor_id = await self.person(actor) if actor else None
         async with self.db.session() as session:
             problem = Problem(
-                project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地",
+                kind=kind, project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地",
                 text=text,
                 status=status, level=0, policy={}, level_started_at=raised, response_due_at=None,
                 resolution_due_at=due, nudged=[], created_at=raised, updated_at=raised,

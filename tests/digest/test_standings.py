@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, text
 
+from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.progress import LightThresholds, schedule_progress
 from bot.domain.ranking import ScoreWeights
 from bot.domain.standings import ProjectStanding
@@ -333,6 +334,22 @@ async def test_problem_shares_reopen_admin_close_and_nothing_due(db: Database, d
     assert result["区民政局"] == 0.0
     assert result["区商务局"] is None
     assert result["河西镇"] == 1.0
+
+
+async def test_an_overdue_nodes_problem_is_not_problem_handling(db: Database, district: District) -> None:
+    """A node missed becomes a problem to escalate it; it is scored as node punctuality, not twice."""
+    await district.project("P1")
+    await district.problem("P1", unit="区城管局", raised=local(MONDAY), due=local(WEDNESDAY, 17, 30),
+                           kind=NODE_PROBLEM)
+    await district.problem("P1", unit="区财政局", raised=local(MONDAY), due=local(WEDNESDAY, 17, 30),
+                           kind=NODE_PROBLEM)
+    await district.problem("P1", unit="区财政局", raised=local(MONDAY), due=local(FRIDAY, 17, 30),
+                           status="resolved", events=(("resolved", local(FRIDAY, 9)),))
+
+    result = await shares(db)
+
+    assert "区城管局" not in result  # nothing but the node's problem: nothing to measure
+    assert result["区财政局"] == 1.0  # the overdue node's problem does not lower it
     assert "区住建局" not in result  # no problems at all
 
 

@@ -3,6 +3,7 @@ user text, the 大屏 mode, the problem filters, the report timeline, charts and
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from html.parser import HTMLParser
@@ -135,6 +136,10 @@ async def test_the_ledger_download_is_the_export(site: WebHarness) -> None:
             assert "attachment" in response.headers["Content-Disposition"]
             data = await response.read()
     assert data[:2] == b"PK"  # an xlsx (zip)
+    from openpyxl import load_workbook
+
+    sheets = load_workbook(io.BytesIO(data), read_only=True).sheetnames
+    assert sheets == ["项目台账", "单位排名", "乡镇排名", "问题清单", "项目节点计划"]  # the sheets /export has
 
 
 async def test_the_latest_bulletins_download_for_leaders_only(site: WebHarness) -> None:

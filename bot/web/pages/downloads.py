@@ -11,12 +11,12 @@ from aiohttp import web
 from bot.clock import SHANGHAI
 from bot.domain.periods import KIND_NAMES
 from bot.domain.trend import weekly_trend
+from bot.services.ledger_download import ledger_file
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import web_queries
-from storage.standings import problem_rows
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPES = {".xlsx": XLSX, ".png": "image/png", ".svg": "image/svg+xml"}
@@ -42,10 +42,8 @@ async def downloads(view: View) -> web.StreamResponse:
 async def ledger(view: View) -> web.StreamResponse:
     if not access.may_download_ledger(view.viewer):
         return view.refuse()
-    from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first download
-
     s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
-    data = await asyncio.to_thread(ledger_workbook, s, await problem_rows(view.session))
+    data = await ledger_file(view.session, s)
     name = f"重点项目台账_{view.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"
     return _file(data, name, XLSX)
 

@@ -1,0 +1,24 @@
+"""The ledger as people download it (/export in the chat, 下载台账 on the web): one workbook, the same sheets.
+
+Projects with their figures, the unit and town rankings, the problems with their history, and the node plan
+(项目节点计划) in the import's columns, so that the file can be edited and imported again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.standings import Standings
+from storage.nodes import ledger_nodes
+from storage.standings import problem_rows
+
+
+async def ledger_file(session: AsyncSession, standings: Standings) -> bytes:
+    """The .xlsx of the ledger for these standings (built in a worker thread: openpyxl is slow)."""
+    from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first download
+
+    problems = await problem_rows(session)
+    plan = await ledger_nodes(session)
+    return await asyncio.to_thread(lambda: ledger_workbook(standings, problems, plan=plan))

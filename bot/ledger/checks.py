@@ -121,6 +121,19 @@ class RowCheck:
         self._issue(self.key, self._table.sheet, self.key[1], column, message)
 
 
+def _project_code(check: RowCheck) -> str | None:
+    """The row's 项目编号, normalised; None (and the row's issue told) when it is missing or not valid."""
+    raw_code = text_value(check.get(C_CODE))
+    if raw_code is None:
+        check.err(C_CODE, "项目编号不能为空")
+        return None
+    code = norm_code(raw_code)
+    if not valid_code(code):
+        check.err(C_CODE, f"「{raw_code}」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）")
+        return None
+    return code
+
+
 class Checks:
     """The rows read so far, as drafts, and every issue found (kept in file order)."""
 
@@ -143,15 +156,7 @@ class Checks:
         check = RowCheck(self._issue, (seq, number), table, cells)
         get, err = check.get, check.err
 
-        code: str | None = None
-        raw_code = text_value(get(C_CODE))
-        if raw_code is None:
-            err(C_CODE, "项目编号不能为空")
-        else:
-            code = norm_code(raw_code)
-            if not valid_code(code):
-                err(C_CODE, f"「{raw_code}」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）")
-                code = None
+        code = _project_code(check)
 
         name = text_value(get(C_NAME))
         if name is None:
@@ -290,15 +295,7 @@ class Checks:
         check = RowCheck(self._issue, (seq, number), table, cells)
         get, err = check.get, check.err
 
-        code: str | None = None
-        raw_code = text_value(get(C_CODE))
-        if raw_code is None:
-            err(C_CODE, "项目编号不能为空")
-        else:
-            code = norm_code(raw_code)
-            if not valid_code(code):
-                err(C_CODE, f"「{raw_code}」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）")
-                code = None
+        code = _project_code(check)
 
         name = text_value(get(N_NAME))
         if name is not None:

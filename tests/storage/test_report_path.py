@@ -124,7 +124,7 @@ async def test_get_caller_reads_account_person_roles_and_flow(db: Database) -> N
         elsewhere = await people.get_caller(session, channel="console", external_id=external_id, chat_id="-1")
     assert caller.bound and caller.person_id == world.liaison and caller.name == "郝芳"
     assert caller.roles == frozenset(liaison.role_names)
-    assert caller.flow == people.Flow("report", {"step": "amount"})
+    assert caller.flow == people.Flow("report", {"step": "amount"}, NOW)  # with when it last moved on
     assert elsewhere.bound and elsewhere.flow is None  # the flow belongs to the chat it started in
     assert not caller.handled
 

@@ -7,7 +7,7 @@ import asyncio
 from bot.clock import SHANGHAI
 from bot.domain.messages import Attachment
 from bot.domain.standings import Standings
-from bot.services.standings import current_standings
+from bot.services.standings import current_standings, standings_and_changes
 from handlers.context import Context
 from handlers.web import web_button
 from storage.standings import problem_rows
@@ -22,10 +22,10 @@ async def rank_command(ctx: Context, _args: str) -> None:
     """Where my projects (or my unit, or everything, for top officials and admins) stand today; in a group
     chat, the public standings the bulletins show, whoever asks."""
     assert ctx.person is not None
-    standings = await _current(ctx)
+    standings, changes = await standings_and_changes(ctx.session, today=ctx.today)
     ranked = sum(1 for p in standings.projects if p.rank is not None)
     if ctx.msg.in_group:
-        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked)
+        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked, changes=changes)
         return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})
@@ -34,7 +34,7 @@ async def rank_command(ctx: Context, _args: str) -> None:
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
     ctx.reply("rank", [web_button(ctx)], s=standings, mine=mine, unit=unit if "unit" in roles else None,
-              overview=overview, ranked=ranked)
+              overview=overview, ranked=ranked, changes=changes)
 
 
 async def export_command(ctx: Context, _args: str) -> None:

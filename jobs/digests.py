@@ -22,10 +22,20 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Button, Reply
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
+from bot.domain.periods import (
+    KIND_NAMES,
+    KINDS,
+    Period,
+    due_day,
+    latest_due,
+    measured_on,
+    parse_period,
+    previous_period,
+    refusal,
+)
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from bot.services.bulletin_work import BulletinJob, OpenProblem, render_files_and_texts
+from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.workers import Workers
 from storage import outbox
 from storage import people as people_repo
@@ -102,6 +112,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         period_done=await reported_between(session, start=period.start, end=period.end),
         open_problems=await _open_problems_by_project(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
+        earlier=await _earlier_figures(session, period, calendar),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -109,6 +120,17 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         work = await workers.run(render_files_and_texts, job)
     return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
                     top_parts=work.top_parts, projects=work.projects, failed=work.failed)
+
+
+async def _earlier_figures(session: AsyncSession, period: Period, calendar: WorkCalendar) -> EarlierFigures:
+    """The previous period's figures, read as this period's are: its standings are what the bulletin's
+    changes (名次 ↑↓, completion points) are measured against."""
+    earlier = previous_period(period)
+    cutoff = measured_on(earlier)
+    return EarlierFigures(
+        period=earlier, cutoff=cutoff,
+        figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar),
+        problem_shares=await unit_problem_shares(session, window_start=earlier.start, cutoff=cutoff))
 
 
 async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bot.domain.bulletin_cut import bulletin_cuts, first
+from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
@@ -27,7 +28,7 @@ from storage.corrections import Correction
 from storage.digest_queries import UnitProblems
 from storage.standings import ProjectFigures
 
-__all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "OpenProblem", "render_files_and_texts"]
+__all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
 
 log = logging.getLogger(__name__)
 FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账", "document": "Word 通报"}
@@ -41,6 +42,17 @@ class OpenProblem(NamedTuple):
     category: str
     text: str
     resolution_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EarlierFigures:
+    """The figures of the previous period of the same kind, read the same way: what the changes (名次 ↑↓,
+    completion points) are measured against."""
+
+    period: Period
+    cutoff: date
+    figures: ProjectFigures
+    problem_shares: dict[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class BulletinJob:
     out_dir: Path
     corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
     late: bool = False  # the texts open with the late notice
+    earlier: EarlierFigures | None = None  # the previous period's figures (None: no changes shown)
 
 
 @dataclass
@@ -88,15 +101,25 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     """The standings, files and texts of a bulletin (seconds for 10,000 projects: never on the event loop)."""
     renderer = renderer or _own_renderer()
     settings = job.settings
-    projects = standings_service.build_standings(job.figures, cutoff=job.cutoff, thresholds=settings.thresholds)
-    standings = standings_service.assemble(job.period.name, job.cutoff, projects, job.problem_shares,
-                                           settings.weights, settings.thresholds, settings.praise_n)
+    standings = _standings(job.period.name, job.cutoff, job.figures, job.problem_shares, settings)
+    changes = StandingsChanges()
+    if job.earlier is not None:
+        earlier = job.earlier
+        before = _standings(earlier.period.name, earlier.cutoff, earlier.figures, earlier.problem_shares, settings)
+        changes = standings_changes(standings, before)
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, job))
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document)
-    work = _render_texts(renderer, standings, job, files)
+    work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
+
+
+def _standings(name: str, cutoff: date, figures: ProjectFigures, shares: dict[str, float | None],
+               settings: DigestSettings) -> Standings:
+    projects = standings_service.build_standings(figures, cutoff=cutoff, thresholds=settings.thresholds)
+    return standings_service.assemble(name, cutoff, projects, shares, settings.weights, settings.thresholds,
+                                      settings.praise_n)
 
 
 def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> bytes:
@@ -145,7 +168,8 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     return files, failed
 
 
-def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, files: dict[str, Path]) -> BulletinWork:
+def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsChanges, job: BulletinJob,
+                  files: dict[str, Path]) -> BulletinWork:
     """The bulletin's text and parts, the top officials' summary and each lead official's digest.
 
     The group text and the summary carry the headline figures and the ends of each list (``bulletin_cuts``):
@@ -163,7 +187,7 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
                         sum(u.overdue for u in busiest)],
         corrections=job.corrections, names={p.code: p.name for p in standings.projects},
         totals=totals(standings.projects),
-        period_done=job.period_done,
+        period_done=job.period_done, changes=changes,
     )
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
@@ -177,6 +201,6 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
-            problems={p.code: job.open_problems.get(p.code, []) for p in projects},
+            problems={p.code: job.open_problems.get(p.code, []) for p in projects}, changes=changes,
         ))
     return work

@@ -13,11 +13,13 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
     LightThresholds,
     completion_rate,
     gap_points,
+    previous_week_end,
     schedule_progress,
     traffic_light,
 )
@@ -30,7 +32,8 @@ from storage.rows import gc_paused
 from storage.settings import load_calendar, load_digest_settings
 from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
 
-__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings"]
+__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings",
+           "standings_and_changes"]
 
 
 async def project_standings(
@@ -123,3 +126,12 @@ async def current_standings(session: AsyncSession, *, today: date, cutoff: date 
         session, period=cutoff.isoformat(), cutoff=cutoff, window_start=cutoff - timedelta(days=cutoff.weekday()),
         calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
     )
+
+
+async def standings_and_changes(session: AsyncSession, *, today: date) -> tuple[Standings, StandingsChanges]:
+    """/rank's standings (``current_standings``) and each line's change since the last period: the same
+    standings as of last Sunday (``previous_week_end``, the cut-off of the last weekly bulletin), computed
+    the same way."""
+    now = await current_standings(session, today=today)
+    before = await current_standings(session, today=today, cutoff=previous_week_end(today))
+    return now, standings_changes(now, before)

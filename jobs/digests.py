@@ -123,13 +123,14 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
 
 
 async def _earlier_figures(session: AsyncSession, period: Period, calendar: WorkCalendar) -> EarlierFigures:
-    """The previous period's figures, read as this period's are: its standings are what the bulletin's
-    changes (名次 ↑↓, completion points) are measured against."""
+    """The previous period's figures, read as this period's are, of the projects entered by its end: its
+    standings are what the bulletin's changes (名次 ↑↓, completion points, 新上榜) are measured against."""
     earlier = previous_period(period)
     cutoff = measured_on(earlier)
     return EarlierFigures(
         period=earlier, cutoff=cutoff,
-        figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar),
+        figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar,
+                                      entered_by=cutoff),
         problem_shares=await unit_problem_shares(session, window_start=earlier.start, cutoff=cutoff))
 
 

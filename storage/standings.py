@@ -276,9 +276,12 @@ class ProjectFigures(NamedTuple):
 
 
 async def project_figures(
-    session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar
+    session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar,
+    entered_by: date | None = None,
 ) -> ProjectFigures:
-    """The projects in code order with their report figures and open problems on ``cutoff``.
+    """The projects in code order with their report figures and open problems on ``cutoff``; with
+    ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
+    they stood then, which the changes since the last period (bot.domain.changes) are measured against.
 
     Six or seven queries: the projects with their names and the plan of the cut-off day's year, two aggregates over
     the reports (the year's money, the window's days a report was due), one count of open problems, the
@@ -301,6 +304,8 @@ async def project_figures(
         .outerjoin(liaison, liaison.id == Project.liaison_id)
         .order_by(Project.code)
     )
+    if entered_by is not None:
+        query = query.where(Project.created_at < _day_start(entered_by + timedelta(days=1)))
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))

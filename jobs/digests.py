@@ -35,6 +35,7 @@ from bot.domain.periods import (
 )
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
+from bot.services.participation import load_participation
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.workers import Workers
 from storage import outbox
@@ -113,6 +114,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         open_problems=await _open_problems_by_project(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
         earlier=await _earlier_figures(session, period, calendar),
+        participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
+        if period.kind == "weekly" else None,
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -234,7 +237,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     key = f"bulletin:{period.kind}:{period.name}"
     parts = rendered.parts
     attachments = [Attachment(kind="photo", path=str(rendered.files[name].relative_to(files_root)))
-                   for name in ("chart", "units") if name in rendered.files]
+                   for name in ("chart", "units", "participation") if name in rendered.files]
     for name in ("ledger", "document"):  # the Excel ledger and the Word bulletin, monthly and up
         if name in rendered.files:
             attachments.append(Attachment(kind="document", path=str(rendered.files[name].relative_to(files_root)),

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
 from bot.domain.leave import LeaveSpan
 from bot.domain.participation import Duty
@@ -21,17 +22,18 @@ __all__ = ["participation_duties", "reported_days_by_project"]
 
 async def participation_duties(session: AsyncSession, *, start: date, end: date) -> list[Duty]:
     """The projects being prepared or built (the others owe nothing), by code, with the leaves of their
-    liaison that share a day with ``start``..``end``."""
+    liaison that share a day with ``start``..``end`` and the day each was entered."""
     rows = await all_rows(session, select(Project.id, Project.code, Project.stage, Unit.name, Project.liaison_id,
-                                          Person.name)
+                                          Person.name, Project.created_at)
                           .join(Unit, Unit.id == Project.lead_unit_id)
                           .outerjoin(Person, Person.id == Project.liaison_id)
                           .where(Project.stage.in_(REPORTING_STAGES)).order_by(Project.code))
     away: dict[int, list[LeaveSpan]] = {}
     for leave in await spans_between(session, start=start, end=end):
         away.setdefault(leave.person_id, []).append(leave)
-    return [Duty(project_id, code, stage, unit, liaison_id, liaison, tuple(away.get(liaison_id, ())))
-            for project_id, code, stage, unit, liaison_id, liaison in rows]
+    return [Duty(project_id, code, stage, unit, liaison_id, liaison, tuple(away.get(liaison_id, ())),
+                 to_local(entered).date())
+            for project_id, code, stage, unit, liaison_id, liaison, entered in rows]
 
 
 async def reported_days_by_project(session: AsyncSession, *, start: date, end: date) -> dict[int, set[date]]:

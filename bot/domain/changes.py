@@ -10,7 +10,7 @@ bulletins (projects, lead units, towns), a leader's digest and the web overview 
   for a lead unit or town, its composite score now minus then (分). None when either is unknown.
 - A line not ranked now has no change (None in both).
 - Standings of another year are not compared (a year is measured against its own plans): the first
-  period of a year shows no change.
+  period of a year shows no change; nor does the first period of all, when nothing was ranked before.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ class StandingsChanges:
 
 def standings_changes(now: Standings, before: Standings | None) -> StandingsChanges:
     """Every line of ``now`` against ``before`` (the standings as of the previous period's end); no change
-    at all when there is no previous standings, or when it is of another year."""
-    if before is None or before.cutoff.year != now.cutoff.year:
+    at all when there is no previous standings, nothing was ranked in it, or it is of another year."""
+    if before is None or not before.ranked or before.cutoff.year != now.cutoff.year:
         return StandingsChanges()
     return StandingsChanges(since=before.cutoff, projects=project_changes(now.ranked, before.ranked),
                             units=group_changes(now.units, before.units),

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from bot.domain.bulletin_cut import bulletin_cuts, first
 from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
 from bot.html_split import split_html
@@ -31,7 +32,8 @@ from storage.standings import ProjectFigures
 __all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
 
 log = logging.getLogger(__name__)
-FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账", "document": "Word 通报"}
+FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "participation": "填报热力图", "ledger": "Excel 台账",
+              "document": "Word 通报"}
 DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
 
 
@@ -72,6 +74,7 @@ class BulletinJob:
     corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
     late: bool = False  # the texts open with the late notice
     earlier: EarlierFigures | None = None  # the previous period's figures (None: no changes shown)
+    participation: Participation | None = None  # the units' 填报率 over the last four weeks (the weekly one)
 
 
 @dataclass
@@ -109,7 +112,7 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
         changes = standings_changes(standings, before)
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, job))
-    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document)
+    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.participation)
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
@@ -134,9 +137,11 @@ def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> byt
 
 
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
-                 out_dir: Path, document: Callable[[], bytes] | None = None) -> tuple[dict[str, Path], list[str]]:
-    """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin) and for monthly and
-    up the units' chart and the Word bulletin (``document``) under out_dir,
+                 out_dir: Path, document: Callable[[], bytes] | None = None,
+                 participation: Participation | None = None) -> tuple[dict[str, Path], list[str]]:
+    """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin), the units' 填报率
+    heat map (with ``participation``: the weekly one) and for monthly and up the units' chart and the Word
+    bulletin (``document``) under out_dir,
     and the names of the files that could not be built: each is built on its own, so that one failing
     (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
@@ -149,6 +154,12 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
         "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if period.kind != "weekly":
         builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+    if participation is not None and participation.units:
+        from bot.heatmap import heatmap_chart
+
+        title = f"牵头单位近四周填报率（截至{standings.cutoff.isoformat()}）"
+        builders["participation"] = ("participation.png", lambda: heatmap_chart(
+            participation.units, participation.weeks, title=title, what="牵头单位"))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
                               lambda: ledger_workbook(standings, problems))
@@ -166,6 +177,13 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
             continue
         files[name] = out_dir / filename
     return files, failed
+
+
+def _lowest(participation: Participation | None) -> list:
+    """The units with something due, lowest 填报率 first (ties by name)."""
+    if participation is None:
+        return []
+    return sorted((r for r in participation.units if r.rate is not None), key=lambda r: (r.rate, r.name))
 
 
 def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsChanges, job: BulletinJob,
@@ -187,7 +205,8 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
                         sum(u.overdue for u in busiest)],
         corrections=job.corrections, names={p.code: p.name for p in standings.projects},
         totals=totals(standings.projects),
-        period_done=job.period_done, changes=changes,
+        period_done=job.period_done, changes=changes, part=job.participation,
+        low_units=first(_lowest(job.participation), settings.bulletin_top_n),
     )
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text

@@ -93,6 +93,14 @@ def test_the_web_marks_follow_the_same_rule(counted) -> None:  # type: ignore[no
     assert day_marks(duties[1], monday, CALENDAR, reported[11]) == ["miss"]
 
 
+def test_nothing_is_due_before_a_project_was_entered() -> None:
+    """Entered on Wednesday 9/30 (the weeks before it was not in the bot): 9/30 and 10/8–10/10 are due."""
+    duty = Duty(10, "A", "在建", "区住建局", HAO, "郝芳", since=date(2026, 9, 30))
+    part = participation([duty], WEEKS, CALENDAR, {10: {date(2026, 9, 14), date(2026, 9, 30)}})
+    assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(1, 1), Tally(3, 0))
+    assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["extra", "off", "miss"]
+
+
 def test_nobody_due_means_no_rate() -> None:
     part = participation([], WEEKS, CALENDAR, {})
     assert part.units == [] and part.liaisons == [] and part.district.rate is None

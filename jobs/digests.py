@@ -35,8 +35,8 @@ from bot.domain.periods import (
 )
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from bot.services.participation import load_participation
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
+from bot.services.participation import load_participation
 from bot.workers import Workers
 from storage import outbox
 from storage import people as people_repo

@@ -410,7 +410,8 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert re.search(r"^1\. 🟢 ZD2026-021 \S+ 100\.0%（\+22\.2） 持平 0\.0$", text, re.M)
     assert re.search(r"^\d+\. \S+ \d+\.\d 分 (↑\d+|↓\d+|持平)$", text, re.M)
     liu = "\n".join(texts(LIU, calls))
-    assert "🟡 ZD2026-001 城北高速连接线：第 11 名，完成率 67.0%（-10.8 个百分点），较上期名次持平，完成率 +0.7 个百分点" in liu
+    assert ("🟡 ZD2026-001 城北高速连接线：第 11 名，完成率 67.0%（-10.8 个百分点），"
+            "较上期名次持平，完成率 +0.7 个百分点") in liu
     assert "牵头单位填报率</b>（近四周，2026-09-14 至 2026-10-11）" in text
     assert await office.bulletins() == [("weekly", "2026-W39", False), ("weekly", "2026-W40", False),
                                         ("weekly", "2026-W41", False)]

@@ -33,6 +33,7 @@ from bot.domain.periods import (
     previous_period,
     refusal,
 )
+from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
@@ -47,7 +48,7 @@ from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_un
 from storage.models import Bulletin, Person, Problem, Project
 from storage.outbox import PersonNotice
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import problem_rows, project_figures, unit_problem_shares
+from storage.standings import counted_after, problem_rows, project_figures, unit_problem_shares
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
@@ -101,6 +102,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
     end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     cutoff = measured_on(period)
+    trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
@@ -116,6 +118,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         earlier=await _earlier_figures(session, period, calendar),
         participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
         if period.kind == "weekly" else None,
+        trend_days=trend_days,
+        counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)

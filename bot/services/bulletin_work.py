@@ -22,6 +22,7 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
+from bot.domain.trend import recent_trend
 from bot.html_split import split_html
 from bot.render import Renderer
 from bot.services import standings as standings_service
@@ -75,6 +76,8 @@ class BulletinJob:
     late: bool = False  # the texts open with the late notice
     earlier: EarlierFigures | None = None  # the previous period's figures (None: no changes shown)
     participation: Participation | None = None  # the units' 填报率 over the last four weeks (the weekly one)
+    trend_days: list[date] = field(default_factory=list)  # the week ends of a leader's 4-week trend, cutoff last
+    counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.standings.counted_after
 
 
 @dataclass
@@ -217,9 +220,12 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     for project in standings.projects:
         if project.lead_official_id is not None:
             by_leader.setdefault(project.lead_official_id, []).append(project)
+    codes = {row.id: row.code for row in job.figures.projects}
+    later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems={p.code: job.open_problems.get(p.code, []) for p in projects}, changes=changes,
+            trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
         ))
     return work

@@ -23,7 +23,7 @@ from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
 from bot.domain.trend import recent_trend
-from bot.html_split import split_html
+from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
 from storage.corrections import Correction
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "participation": "填报热力图", "ledger": "Excel 台账",
               "document": "Word 通报"}
 DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
+FITS = TELEGRAM_LIMIT - 100  # a group text fits one Telegram message with room for the late notice in front
+LOW_UNITS = 5  # the weekly bulletin names at most so many units of lowest 填报率 (the heat map has them all)
 
 
 class OpenProblem(NamedTuple):
@@ -198,19 +200,24 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     """
     period, kind_name = job.period, KIND_NAMES[job.period.kind]
     settings = job.settings
-    cut = bulletin_cuts(standings, top_n=settings.bulletin_top_n, red_max=settings.bulletin_red_max)
     busiest = sorted(job.unit_problems, key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
-    text = renderer.render(
-        "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
-        s=standings, cut=cut, period=period, kind_name=kind_name, files=sorted(files),
-        unit_problems=first(busiest, settings.bulletin_top_n),
-        problem_totals=[sum(u.raised for u in busiest), sum(u.solved for u in busiest),
-                        sum(u.overdue for u in busiest)],
-        corrections=job.corrections, names={p.code: p.name for p in standings.projects},
-        totals=totals(standings.projects),
-        period_done=job.period_done, changes=changes, part=job.participation,
-        low_units=first(_lowest(job.participation), settings.bulletin_top_n),
-    )
+    lowest = _lowest(job.participation)
+    # The settings' N lines at each end; fewer when the lines (with their changes) would not fit one message.
+    for top_n in range(settings.bulletin_top_n, 0, -1):
+        cut = bulletin_cuts(standings, top_n=top_n, red_max=settings.bulletin_red_max)
+        text = renderer.render(
+            "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
+            s=standings, cut=cut, period=period, kind_name=kind_name, files=sorted(files),
+            unit_problems=first(busiest, top_n),
+            problem_totals=[sum(u.raised for u in busiest), sum(u.solved for u in busiest),
+                            sum(u.overdue for u in busiest)],
+            corrections=job.corrections, names={p.code: p.name for p in standings.projects},
+            totals=totals(standings.projects),
+            period_done=job.period_done, changes=changes, part=job.participation,
+            low_units=first(lowest, min(top_n, LOW_UNITS)),
+        )
+        if utf16_len(text) <= FITS:
+            break
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),

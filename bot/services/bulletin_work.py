@@ -116,7 +116,7 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
         before = _standings(earlier.period.name, earlier.cutoff, earlier.figures, earlier.problem_shares, settings)
         changes = standings_changes(standings, before)
     document = None if job.problems is None or job.period.kind == "weekly" else (
-        lambda: _document(renderer, standings, job))
+        lambda: _document(renderer, standings, changes, job))
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.participation)
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
@@ -130,14 +130,14 @@ def _standings(name: str, cutoff: date, figures: ProjectFigures, shares: dict[st
                                       settings.praise_n)
 
 
-def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> bytes:
+def _document(renderer: Renderer, standings: Standings, changes: StandingsChanges, job: BulletinJob) -> bytes:
     """The bulletin as a Word document laid out as a 公文 (monthly and up), python-docx loaded on first use."""
     from bot.documents import gongwen
 
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
                              period_done=job.period_done, unit_problems=job.unit_problems, rows=DOCUMENT_ROWS,
-                             issued=job.cutoff)
+                             issued=job.cutoff, changes=changes)
     return gongwen.to_bytes(gongwen.parse(markup))
 
 

@@ -80,3 +80,20 @@ async def test_a_units_weekly_participation_is_its_punctuality(db: Database, dis
     assert (unit.weeks[-1].due, unit.weeks[-1].reported) == (7, 5)
     hao = next(r for r in part.liaisons if r.name == "郝芳")
     assert [t.rate for t in hao.weeks] == [0.2, 0.2, 0.2, 0.5]
+
+
+async def test_the_webs_year_trend_counts_the_reports_of_an_undated_baseline(db: Database,
+                                                                           district: District) -> None:
+    """A baseline without a day covers no report of its year (bot.domain.year_to_date): the web's daily sums
+    (its year trend) count them, as the standings do."""
+    from storage.web_queries import counted_daily
+
+    await district.project("UNDATED", done_before="300")  # baseline of 2026, no day
+    await district.project("DATED", done_before="100", baseline_date=date(2026, 11, 3))
+    await district.reports("UNDATED", (date(2026, 11, 2), "50"), (date(2026, 11, 16), "20"))
+    await district.reports("DATED", (date(2026, 11, 2), "40"), (date(2026, 11, 16), "10"))
+    async with db.session() as session:
+        baseline, daily = await counted_daily(session, year=2026, up_to=CUTOFF)
+        rows = await project_standings(session, cutoff=CUTOFF, window_start=date(2026, 11, 16), calendar=CALENDAR)
+    assert baseline == 400 and daily == {date(2026, 11, 2): 50, date(2026, 11, 16): 30}
+    assert baseline + sum(daily.values()) == sum(p.ytd_done for p in rows)

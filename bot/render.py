@@ -35,6 +35,16 @@ def format_points(points: float | None) -> str:
     return "—" if points is None else f"{points:+.1f}"
 
 
+def format_delta(points: float | None) -> str:
+    """A change with its sign, one decimal, the minus written as such: +4.2 / −1.3 / 0.0 (— when unknown)."""
+    if points is None:
+        return "—"
+    shown = f"{abs(points):.1f}"
+    if shown == "0.0":
+        return shown
+    return ("+" if points > 0 else "\u2212") + shown
+
+
 def format_time(value: datetime | None) -> str:
     return "—" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
 
@@ -63,7 +73,8 @@ class Renderer:
             auto_reload=False,  # templates ship with the code: no stat() per render
         )
         self.env.filters.update(
-            wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
+            wan=wan_or_dash, pct=format_pct, points=format_points, delta=format_delta, time=format_time,
+            day=format_date,
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
             preview=preview, cell=markup_cell,
         )

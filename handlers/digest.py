@@ -1,14 +1,25 @@
-"""/rank: current standings for the caller's scope; /export: the ledger (台账) as an Excel file for admins."""
+"""/rank: current standings for the caller's scope, each line's change since the last period; /rank 填报: the
+last four weeks' 填报率 with a heat map; /export: the ledger (台账) as an Excel file for admins."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from bot.clock import SHANGHAI
+from bot.domain.bulletin_cut import head_and_tail
 from bot.domain.messages import Attachment
+from bot.domain.participation import Participation, Row
 from bot.domain.standings import Standings
 from bot.services.ledger_download import ledger_file
-from bot.services.standings import current_standings
+from bot.services.participation import load_participation
+from bot.services.standings import current_standings, standings_and_changes
 from handlers.context import Context
 from handlers.web import web_button
+
+log = logging.getLogger(__name__)
+PARTICIPATION_WORDS = frozenset({"填报", "填报率"})  # /rank 填报
+UNITS_SHOWN = 10  # units listed at each end of /rank 填报 (the heat map has them all)
 
 
 async def _current(ctx: Context) -> Standings:
@@ -16,14 +27,17 @@ async def _current(ctx: Context) -> Standings:
     return await current_standings(ctx.session, today=ctx.today)
 
 
-async def rank_command(ctx: Context, _args: str) -> None:
+async def rank_command(ctx: Context, args: str) -> None:
     """Where my projects (or my unit, or everything, for top officials and admins) stand today; in a group
     chat, the public standings the bulletins show, whoever asks."""
     assert ctx.person is not None
-    standings = await _current(ctx)
+    if args.strip() in PARTICIPATION_WORDS:
+        await _participation(ctx)
+        return
+    standings, changes = await standings_and_changes(ctx.session, today=ctx.today)
     ranked = sum(1 for p in standings.projects if p.rank is not None)
     if ctx.msg.in_group:
-        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked)
+        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked, changes=changes)
         return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})
@@ -32,7 +46,41 @@ async def rank_command(ctx: Context, _args: str) -> None:
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
     ctx.reply("rank", [web_button(ctx)], s=standings, mine=mine, unit=unit if "unit" in roles else None,
-              overview=overview, ranked=ranked)
+              overview=overview, ranked=ranked, changes=changes)
+
+
+async def _participation(ctx: Context) -> None:
+    """填报率 over the last four weeks: the district's, and the caller's own (a liaison), his unit's and its
+    liaisons' (a unit handler), every unit's (leaders, admins, and anyone in a group chat)."""
+    assert ctx.person is not None
+    person, roles, in_group = ctx.person, ctx.roles, ctx.msg.in_group
+    part = await load_participation(ctx.session, cutoff=ctx.today)
+    overview = in_group or bool(roles & {"lead", "top", "admin"})
+    own = part.liaison(person.id) if "liaison" in roles and not in_group else None
+    unit = part.unit(person.unit.name) if "unit" in roles and person.unit is not None and not in_group else None
+    unit_liaisons = part.liaisons_of(unit) if unit is not None else []
+    charted, what = (part.units, "牵头单位") if overview else (unit_liaisons, "联络员")
+    attachment = await _heatmap(ctx, part, charted, what) if charted else None
+    ctx.reply("rank_participation", [] if in_group else [web_button(ctx)], attachment=attachment, part=part,
+              own=own, unit=unit, unit_liaisons=unit_liaisons,
+              units=head_and_tail(part.units, UNITS_SHOWN) if overview else None, chart=attachment is not None)
+
+
+async def _heatmap(ctx: Context, part: Participation, rows: list[Row], what: str) -> Attachment | None:
+    """The heat map of ``rows`` as a photo to send (None when it cannot be drawn: the text still goes)."""
+    from bot.heatmap import heatmap_chart  # matplotlib loads with the first chart, not at start-up
+
+    title = f"{what}近四周填报率（截至{ctx.today.isoformat()}）"
+    try:
+        data = await asyncio.to_thread(heatmap_chart, rows, part.weeks, title=title, what=what)
+    except Exception:  # noqa: BLE001 - a missing font must not cost the caller the figures
+        log.exception("could not draw the participation heat map")
+        return None
+    relative = f"charts/填报率_{ctx.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}_{ctx.person.id if ctx.person else 0}.png"
+    path = ctx.deps.settings.data_dir / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return Attachment(kind="photo", path=relative)
 
 
 async def export_command(ctx: Context, _args: str) -> None:

@@ -95,7 +95,8 @@ def build_commands() -> CommandRegistry:
                                Use(frozenset({"admin"}), "您交办的议定事项未解决，退回重办"))))
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
-    registry.add(Command("rank", "查看当前排名", digest.rank_command, in_group=True))  # public standings in a group
+    registry.add(Command("rank", "查看当前排名和近四周填报率", digest.rank_command, in_group=True,  # public in a group
+                         usage="/rank 或 /rank 填报"))
     registry.add(Command("export", "导出项目台账（Excel）", digest.export_command, roles=frozenset({"admin"})))
     registry.add(Command("web", "打开驾驶舱网页（一次性登录链接）", web.web_command))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover

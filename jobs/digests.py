@@ -23,11 +23,23 @@ from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Button, Reply
 from bot.domain.node_lists import BulletinNodes, bulletin_nodes, week_ahead
-from bot.domain.periods import KIND_NAMES, KINDS, Period, due_day, latest_due, measured_on, parse_period, refusal
+from bot.domain.periods import (
+    KIND_NAMES,
+    KINDS,
+    Period,
+    due_day,
+    latest_due,
+    measured_on,
+    parse_period,
+    previous_period,
+    refusal,
+)
 from bot.domain.problem_numbers import problem_number
+from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from bot.services.bulletin_work import BulletinJob, OpenProblem, render_files_and_texts
+from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
+from bot.services.participation import load_participation
 from bot.workers import Workers
 from storage import outbox
 from storage import people as people_repo
@@ -39,7 +51,7 @@ from storage.models import Bulletin, Person, Problem, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import problem_rows, project_figures, unit_problem_shares
+from storage.standings import counted_after, problem_rows, project_figures, unit_problem_shares
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
@@ -93,6 +105,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
     end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     cutoff = measured_on(period)
+    trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
@@ -106,6 +119,11 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         open_problems=await _open_problems_by_project(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
         nodes=await _bulletin_nodes(session, period, calendar),
+        earlier=await _earlier_figures(session, period, calendar),
+        participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
+        if period.kind == "weekly" else None,
+        trend_days=trend_days,
+        counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -122,6 +140,18 @@ async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkC
     _, ahead_to = week_ahead(calendar, as_of)
     items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start)
     return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
+
+
+async def _earlier_figures(session: AsyncSession, period: Period, calendar: WorkCalendar) -> EarlierFigures:
+    """The previous period's figures, read as this period's are, of the projects entered by its end: its
+    standings are what the bulletin's changes (名次 ↑↓, completion points, 新上榜) are measured against."""
+    earlier = previous_period(period)
+    cutoff = measured_on(earlier)
+    return EarlierFigures(
+        period=earlier, cutoff=cutoff,
+        figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar,
+                                      entered_by=cutoff),
+        problem_shares=await unit_problem_shares(session, window_start=earlier.start, cutoff=cutoff))
 
 
 async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:
@@ -224,7 +254,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
     key = f"bulletin:{period.kind}:{period.name}"
     parts = rendered.parts
     attachments = [Attachment(kind="photo", path=str(rendered.files[name].relative_to(files_root)))
-                   for name in ("chart", "units") if name in rendered.files]
+                   for name in ("chart", "units", "participation") if name in rendered.files]
     for name in ("ledger", "document"):  # the Excel ledger and the Word bulletin, monthly and up
         if name in rendered.files:
             attachments.append(Attachment(kind="document", path=str(rendered.files[name].relative_to(files_root)),

@@ -70,6 +70,7 @@ from storage.types import Wan
 
 __all__ = [
     "STANDINGS_INDEX",
+    "counted_after",
     "ProjectFigures",
     "ProjectRow",
     "ReportFigures",
@@ -235,6 +236,29 @@ async def report_aggregate(
     return figures
 
 
+async def counted_after(session: AsyncSession, *, cutoff: date, days: Sequence[date]) -> dict[int, tuple[Decimal, ...]]:
+    """Project id → for each of ``days`` (before ``cutoff``, in its year), the sum of the reports that count in
+    year-to-date (bot.domain.year_to_date) dated after that day up to ``cutoff``: year-to-date on such a day
+    is year-to-date on ``cutoff`` less it (a baseline of the year counts on every day of it). Projects without
+    such a report are absent. One query over the reports of those few weeks."""
+    if not days:
+        return {}
+    year_start = date(cutoff.year, 1, 1)
+    if min(days) < year_start or max(days) >= cutoff:
+        raise ValueError(f"days must lie in {cutoff.year} before {cutoff}: {days}")
+    # not covered by a baseline dated in the year (bot.domain.year_to_date.counts), written NULL-safe
+    counted = or_(Project.baseline_year.is_(None), Project.baseline_year != cutoff.year,
+                  Project.baseline_date.is_(None), Project.baseline_date < year_start,
+                  Report.local_day > Project.baseline_date)
+    sums = [func.sum(type_coerce(case((Report.local_day > day, Report.amount)), Wan())) for day in days]
+    query = (select(Report.project_id, *sums)
+             .join(Project, Project.id == Report.project_id)
+             .where(Report.withdrawn_at.is_(None), Report.local_day > min(days), Report.local_day <= cutoff,
+                    counted)
+             .group_by(Report.project_id))
+    return {row[0]: tuple(Decimal(v or 0) for v in row[1:]) for row in await _rows(session, query)}
+
+
 async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
     end = _day_start(cutoff + timedelta(days=1))
     query = (
@@ -281,9 +305,12 @@ class ProjectFigures(NamedTuple):
 
 
 async def project_figures(
-    session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar
+    session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar,
+    entered_by: date | None = None,
 ) -> ProjectFigures:
-    """The projects in code order with their report figures and open problems on ``cutoff``.
+    """The projects in code order with their report figures and open problems on ``cutoff``; with
+    ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
+    they stood then, which the changes since the last period (bot.domain.changes) are measured against.
 
     Seven or eight queries: the projects with their names and the plan of the cut-off day's year, two aggregates
     over the reports (the year's money, the window's days a report was due), one count of open problems, the
@@ -306,6 +333,8 @@ async def project_figures(
         .outerjoin(liaison, liaison.id == Project.liaison_id)
         .order_by(Project.code)
     )
+    if entered_by is not None:
+        query = query.where(Project.created_at < _day_start(entered_by + timedelta(days=1)))
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))

@@ -81,6 +81,11 @@ def period_containing(kind: str, day: date) -> Period:
     return parse_period(kind, str(day.year))
 
 
+def previous_period(period: Period) -> Period:
+    """The period of the same kind just before ``period`` (what its bulletin's changes are measured against)."""
+    return period_containing(period.kind, period.start - timedelta(days=1))
+
+
 def due_day(calendar: WorkCalendar, period: Period) -> date:
     """The first working day after the period ends: when its bulletin goes out."""
     return calendar.next_working_day(period.end)

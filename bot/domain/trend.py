@@ -1,4 +1,5 @@
-"""Completion over the year: the points of the web pages' charts, from sums the storage reads.
+"""Completion over the year: the points of the web pages' charts and of a leader's 4-week trend, from sums
+the storage reads.
 
 Year-to-date on a day is the one rule of ``bot.domain.year_to_date`` (the dated baselines of the year plus
 the reports they do not cover, up to that day); completion against the plan is ``completion_rate`` and the
@@ -8,12 +9,13 @@ schedule ``schedule_progress`` (``bot.domain.progress``). These functions only a
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.domain.progress import completion_rate, schedule_progress
+from bot.domain.standings import ProjectStanding, totals
 
 
 @dataclass(frozen=True)
@@ -79,4 +81,29 @@ def monthly_cumulative(*, year: int, today: date, baseline: Decimal, daily: Mapp
         started = date(year, month, 1) <= today
         planned = (plan * Decimal(str(round(schedule_progress(end), 6)))) if plan and plan > 0 else None
         points.append(MonthPoint(month, total if started else None, planned))
+    return points
+
+
+def recent_week_ends(cutoff: date, weeks: int = 4) -> list[date]:
+    """The ends of the last ``weeks`` weeks up to ``cutoff`` (``cutoff`` and every seventh day before it), oldest
+    first, those of ``cutoff``'s year only (a year is measured against its own plans)."""
+    days = [cutoff - timedelta(days=7 * n) for n in range(weeks - 1, -1, -1)]
+    return [day for day in days if day.year == cutoff.year]
+
+
+def recent_trend(projects: Iterable[ProjectStanding], later: Mapping[str, Sequence[Decimal]],
+                 days: Sequence[date]) -> list[TrendPoint]:
+    """Completion of ``projects`` taken together (``bot.domain.standings.totals``) at the end of each of
+    ``days``, the last of which is their standings' cut-off day, with 序时进度 then.
+
+    ``later``: project code → for each of ``days`` but the last, what counted after that day up to the cut-off
+    (``storage.standings.counted_after``): year-to-date then is year-to-date on the cut-off day less it."""
+    projects = list(projects)
+    whole = totals(projects)
+    points = []
+    for i, day in enumerate(days):
+        done = whole.done
+        if i < len(days) - 1:
+            done -= sum((later[p.code][i] for p in projects if p.code in later), Decimal(0))
+        points.append(TrendPoint(day, done, completion_rate(done, whole.plan), schedule_progress(day)))
     return points

@@ -17,22 +17,28 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bot.domain.bulletin_cut import bulletin_cuts, first, node_cuts
+from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem
+from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
-from bot.html_split import split_html
+from bot.domain.trend import recent_trend
+from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
 from storage.corrections import Correction
 from storage.digest_queries import UnitProblems
 from storage.standings import ProjectFigures
 
-__all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "OpenProblem", "render_files_and_texts"]
+__all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
 
 log = logging.getLogger(__name__)
-FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "ledger": "Excel 台账", "document": "Word 通报"}
+FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "participation": "填报热力图", "ledger": "Excel 台账",
+              "document": "Word 通报"}
 DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
+FITS = TELEGRAM_LIMIT - 100  # a group text fits one Telegram message with room for the late notice in front
+LOW_UNITS = 5  # the weekly bulletin names at most so many units of lowest 填报率 (the heat map has them all)
 
 
 class OpenProblem(NamedTuple):
@@ -42,6 +48,17 @@ class OpenProblem(NamedTuple):
     category: str
     text: str
     resolution_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EarlierFigures:
+    """The figures of the previous period of the same kind, read the same way: what the changes (名次 ↑↓,
+    completion points) are measured against."""
+
+    period: Period
+    cutoff: date
+    figures: ProjectFigures
+    problem_shares: dict[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,10 @@ class BulletinJob:
     corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
     late: bool = False  # the texts open with the late notice
     nodes: BulletinNodes | None = None  # the milestones due in the week ahead and missed (bot.domain.node_lists)
+    earlier: EarlierFigures | None = None  # the previous period's figures (None: no changes shown)
+    participation: Participation | None = None  # the units' 填报率 over the last four weeks (the weekly one)
+    trend_days: list[date] = field(default_factory=list)  # the week ends of a leader's 4-week trend, cutoff last
+    counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.standings.counted_after
 
 
 @dataclass
@@ -90,33 +111,46 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     """The standings, files and texts of a bulletin (seconds for 10,000 projects: never on the event loop)."""
     renderer = renderer or _own_renderer()
     settings = job.settings
-    projects = standings_service.build_standings(job.figures, cutoff=job.cutoff, thresholds=settings.thresholds)
-    standings = standings_service.assemble(job.period.name, job.cutoff, projects, job.problem_shares,
-                                           settings.weights, settings.thresholds, settings.praise_n)
+    standings = _standings(job.period.name, job.cutoff, job.figures, job.problem_shares, settings)
+    changes = StandingsChanges()
+    if job.earlier is not None:
+        earlier = job.earlier
+        before = _standings(earlier.period.name, earlier.cutoff, earlier.figures, earlier.problem_shares, settings)
+        changes = standings_changes(standings, before)
     document = None if job.problems is None or job.period.kind == "weekly" else (
-        lambda: _document(renderer, standings, job))
-    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes)
-    work = _render_texts(renderer, standings, job, files)
+        lambda: _document(renderer, standings, changes, job))
+    files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
+                                 job.participation)
+    work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
 
 
-def _document(renderer: Renderer, standings: Standings, job: BulletinJob) -> bytes:
+def _standings(name: str, cutoff: date, figures: ProjectFigures, shares: dict[str, float | None],
+               settings: DigestSettings) -> Standings:
+    projects = standings_service.build_standings(figures, cutoff=cutoff, thresholds=settings.thresholds)
+    return standings_service.assemble(name, cutoff, projects, shares, settings.weights, settings.thresholds,
+                                      settings.praise_n)
+
+
+def _document(renderer: Renderer, standings: Standings, changes: StandingsChanges, job: BulletinJob) -> bytes:
     """The bulletin as a Word document laid out as a 公文 (monthly and up), python-docx loaded on first use."""
     from bot.documents import gongwen
 
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
                              period_done=job.period_done, unit_problems=job.unit_problems, rows=DOCUMENT_ROWS,
-                             issued=job.cutoff)
+                             issued=job.cutoff, changes=changes)
     return gongwen.to_bytes(gongwen.parse(markup))
 
 
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
                  out_dir: Path, document: Callable[[], bytes] | None = None,
-                 nodes: BulletinNodes | None = None) -> tuple[dict[str, Path], list[str]]:
-    """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin) and for monthly and
-    up the units' chart and the Word bulletin (``document``) under out_dir,
+                 nodes: BulletinNodes | None = None,
+                 participation: Participation | None = None) -> tuple[dict[str, Path], list[str]]:
+    """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin; with ``nodes`` its
+    节点清单), the units' 填报率 heat map (with ``participation``: the weekly one) and for monthly and up the
+    units' chart and the Word bulletin (``document``) under out_dir,
     and the names of the files that could not be built: each is built on its own, so that one failing
     (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
@@ -129,6 +163,12 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
         "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if period.kind != "weekly":
         builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+    if participation is not None and participation.units:
+        from bot.heatmap import heatmap_chart
+
+        title = f"牵头单位近四周填报率（截至{standings.cutoff.isoformat()}）"
+        builders["participation"] = ("participation.png", lambda: heatmap_chart(
+            participation.units, participation.weeks, title=title, what="牵头单位"))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
                               lambda: ledger_workbook(standings, problems, nodes))
@@ -148,7 +188,15 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     return files, failed
 
 
-def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, files: dict[str, Path]) -> BulletinWork:
+def _lowest(participation: Participation | None) -> list:
+    """The units with something due, lowest 填报率 first (ties by name)."""
+    if participation is None:
+        return []
+    return sorted((r for r in participation.units if r.rate is not None), key=lambda r: (r.rate, r.name))
+
+
+def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsChanges, job: BulletinJob,
+                  files: dict[str, Path]) -> BulletinWork:
     """The bulletin's text and parts, the top officials' summary and each lead official's digest.
 
     The group text and the summary carry the headline figures and the ends of each list (``bulletin_cuts``):
@@ -156,19 +204,25 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
     """
     period, kind_name = job.period, KIND_NAMES[job.period.kind]
     settings = job.settings
-    cut = bulletin_cuts(standings, top_n=settings.bulletin_top_n, red_max=settings.bulletin_red_max)
     busiest = sorted(job.unit_problems, key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
-    text = renderer.render(
-        "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
-        s=standings, cut=cut, period=period, kind_name=kind_name, files=sorted(files),
-        unit_problems=first(busiest, settings.bulletin_top_n),
-        problem_totals=[sum(u.raised for u in busiest), sum(u.solved for u in busiest),
-                        sum(u.overdue for u in busiest)],
-        corrections=job.corrections, names={p.code: p.name for p in standings.projects},
-        totals=totals(standings.projects),
-        period_done=job.period_done,
-        nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=settings.bulletin_top_n),
-    )
+    lowest = _lowest(job.participation)
+    # The settings' N lines at each end; fewer when the lines (with their changes) would not fit one message.
+    for top_n in range(settings.bulletin_top_n, 0, -1):
+        cut = bulletin_cuts(standings, top_n=top_n, red_max=settings.bulletin_red_max)
+        text = renderer.render(
+            "bulletin_weekly" if period.kind == "weekly" else "bulletin_periodic",
+            s=standings, cut=cut, period=period, kind_name=kind_name, files=sorted(files),
+            unit_problems=first(busiest, top_n),
+            problem_totals=[sum(u.raised for u in busiest), sum(u.solved for u in busiest),
+                            sum(u.overdue for u in busiest)],
+            corrections=job.corrections, names={p.code: p.name for p in standings.projects},
+            totals=totals(standings.projects),
+            period_done=job.period_done, changes=changes, part=job.participation,
+            low_units=first(lowest, min(top_n, LOW_UNITS)),
+            nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
+        )
+        if utf16_len(text) <= FITS:
+            break
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
@@ -179,10 +233,13 @@ def _render_texts(renderer: Renderer, standings: Standings, job: BulletinJob, fi
         if project.lead_official_id is not None:
             by_leader.setdefault(project.lead_official_id, []).append(project)
     nodes = _nodes_by_project(job.nodes)
+    codes = {row.id: row.code for row in job.figures.projects}
+    later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
-            problems={p.code: job.open_problems.get(p.code, []) for p in projects},
+            problems={p.code: job.open_problems.get(p.code, []) for p in projects}, changes=changes,
+            trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of,
         ))

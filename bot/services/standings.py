@@ -13,11 +13,13 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
     LightThresholds,
     completion_rate,
     gap_points,
+    previous_week_end,
     schedule_progress,
     traffic_light,
 )
@@ -30,7 +32,8 @@ from storage.rows import gc_paused
 from storage.settings import load_calendar, load_digest_settings
 from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
 
-__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings"]
+__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings",
+           "standings_and_changes"]
 
 
 async def project_standings(
@@ -40,12 +43,15 @@ async def project_standings(
     window_start: date,
     calendar: WorkCalendar,
     thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
+    entered_by: date | None = None,
 ) -> list[ProjectStanding]:
-    """Every project's standing on ``cutoff``, in code order, with its rank (``bot.weekly.rank_projects``).
+    """Every project's standing on ``cutoff``, in code order, with its rank (``bot.weekly.rank_projects``);
+    with ``entered_by``, only the projects entered by that day.
 
     Four queries (``storage.standings.project_figures``), then Python.
     """
-    figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar)
+    figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
+                                    entered_by=entered_by)
     # Some 10,000 standings to build: in a worker thread, so that the event loop goes on answering.
     return await asyncio.to_thread(_build_paused, figures, cutoff, thresholds)
 
@@ -105,22 +111,35 @@ async def compute_standings(
     thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
     weights: ScoreWeights = DEFAULT_SCORE_WEIGHTS,
     praise_n: int = 3,
+    entered_by: date | None = None,
 ) -> Standings:
     """The standings of ``period`` on ``cutoff``; punctuality and problem handling over the window
-    ``window_start``..``cutoff`` (a weekly bulletin passes its ISO week, see bot.domain.periods)."""
+    ``window_start``..``cutoff`` (a weekly bulletin passes its ISO week, see bot.domain.periods); with
+    ``entered_by``, of the projects entered by that day only."""
     projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
-                                       thresholds=thresholds)
+                                       thresholds=thresholds, entered_by=entered_by)
     shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
     return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)
 
 
 async def current_standings(session: AsyncSession, *, today: date, cutoff: date | None = None) -> Standings:
     """The standings as /rank and the web pages show them: as of ``cutoff`` (today unless given), with the
-    admins' thresholds and weights, punctuality over the cut-off day's week so far."""
+    admins' thresholds and weights, punctuality over the cut-off day's week so far. A past cut-off day counts
+    the projects entered by then (a project imported since was not ranked then: 新上榜 now)."""
     cutoff = cutoff or today
     calendar = await load_calendar(session)
     settings = await load_digest_settings(session)
     return await compute_standings(
         session, period=cutoff.isoformat(), cutoff=cutoff, window_start=cutoff - timedelta(days=cutoff.weekday()),
         calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
+        entered_by=cutoff if cutoff < today else None,
     )
+
+
+async def standings_and_changes(session: AsyncSession, *, today: date) -> tuple[Standings, StandingsChanges]:
+    """/rank's standings (``current_standings``) and each line's change since the last period: the same
+    standings as of last Sunday (``previous_week_end``, the cut-off of the last weekly bulletin), computed
+    the same way."""
+    now = await current_standings(session, today=today)
+    before = await current_standings(session, today=today, cutoff=previous_week_end(today))
+    return now, standings_changes(now, before)

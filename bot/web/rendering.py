@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bot.domain import labels
 from bot.domain.escalation import LEVEL_NAMES
-from bot.render import format_date, format_pct, format_points, format_time, wan_or_dash
+from bot.render import format_date, format_delta, format_pct, format_points, format_time, wan_or_dash
 
 LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
 STATUS_NAMES = {"open": "待受理", "accepted": "已受理", "answered": "已答复", "resolved": "已解决待确认",
@@ -37,7 +37,8 @@ class WebRenderer:
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
         )
         self.env.filters.update(
-            wan=wan_or_dash, pct=format_pct, points=format_points, time=format_time, day=format_date,
+            wan=wan_or_dash, pct=format_pct, points=format_points, delta=format_delta, time=format_time,
+            day=format_date,
             role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: LIGHT_NAMES.get(s, ""),
             status=lambda s: STATUS_NAMES.get(s, s),
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",

@@ -19,9 +19,11 @@ import pytest
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, bulletin_nodes
-from bot.domain.periods import parse_period
+from bot.domain.participation import Duty, Participation, last_weeks, participation
+from bot.domain.periods import parse_period, previous_period
+from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from bot.services.bulletin_work import BulletinJob, BulletinWork, render_files_and_texts
+from bot.services.bulletin_work import BulletinJob, BulletinWork, EarlierFigures, render_files_and_texts
 from storage.digest_queries import UnitProblems
 from storage.standings import ProjectFigures, ProjectRow, ReportFigures
 from tests.fakes.bot_api import utf16_len
@@ -65,15 +67,31 @@ def milestones(figures: ProjectFigures) -> BulletinNodes:
     return bulletin_nodes(items, as_of=as_of, ahead_to=date(2026, 11, 29), week_start=W47.start)
 
 
+
+def participation_of(figures: ProjectFigures, cutoff: date) -> Participation:
+    """Every unit's and liaison's 填报率, each project reporting on some of its due days."""
+    weeks = last_weeks(cutoff)
+    duties = [Duty(row.id, row.code, row.stage, row.lead_unit, row.liaison_id, row.liaison) for row in figures.projects]
+    days = [d for week in weeks for d in week.days]
+    reported = {row.id: set(days[row.id % 7::2]) for row in figures.projects}
+    return participation(duties, weeks, WorkCalendar(), reported)
+
+
 def render(figures: ProjectFigures, out_dir: Path, *, period=W47, settings: DigestSettings | None = None,
-           ledger: bool = False, nodes: BulletinNodes | None = None) -> BulletinWork:
-    """The bulletin's texts (and chart; with ``ledger``, the Excel ledger too: seconds for 5,000 projects)."""
+           ledger: bool = False, nodes: BulletinNodes | None = None,
+           earlier: ProjectFigures | None = None) -> BulletinWork:
+    """The bulletin's texts (and chart; with ``ledger``, the Excel ledger too: seconds for 5,000 projects); with
+    ``earlier``, every line's change since the previous period, and the units' 填报率 (weekly)."""
     unit_problems = [UnitProblems(f"区第{u}局（牵头单位名称较长）", u % 7, u % 5, u % 3) for u in range(1, 61)]
+    before = previous_period(period)
     job = BulletinJob(
         period=period, cutoff=period.end, settings=settings or DigestSettings(), figures=figures,
         problem_shares={}, problems=[] if ledger else None,
         unit_problems=unit_problems if period.kind != "weekly" else [],
-        period_done=Decimal(123456), open_problems={}, out_dir=out_dir, nodes=nodes)
+        period_done=Decimal(123456), open_problems={}, out_dir=out_dir, nodes=nodes,
+        earlier=EarlierFigures(before, before.end, earlier, {}) if earlier is not None else None,
+        participation=participation_of(figures, period.end) if earlier is not None and period.kind == "weekly"
+        else None)
     return render_files_and_texts(job, RENDERER)
 
 
@@ -83,8 +101,14 @@ def five_thousand() -> ProjectFigures:
 
 
 @pytest.fixture(scope="module")
-def weekly(five_thousand: ProjectFigures, tmp_path_factory: pytest.TempPathFactory) -> BulletinWork:
-    return render(five_thousand, tmp_path_factory.mktemp("weekly"), ledger=True)
+def last_week() -> ProjectFigures:
+    return district(5000, seed=8)  # other rates: most lines moved
+
+
+@pytest.fixture(scope="module")
+def weekly(five_thousand: ProjectFigures, last_week: ProjectFigures,
+           tmp_path_factory: pytest.TempPathFactory) -> BulletinWork:
+    return render(five_thousand, tmp_path_factory.mktemp("weekly"), ledger=True, earlier=last_week)
 
 
 def test_the_weekly_group_text_for_5000_projects_is_one_message(weekly: BulletinWork) -> None:
@@ -97,6 +121,16 @@ def test_the_weekly_group_text_for_5000_projects_is_one_message(weekly: Bulletin
     warn = text.split("🚨 <b>预警</b>", 1)[1].split("\n", 1)[0]
     assert "列落后最多的 10 个" in warn and warn.count("ZD2026-") == 10
     assert "见排名图和附件 Excel 台账" in text
+    # every line with its change since W46, and the units' 填报率 (the lowest five)
+    assert "名次变化及其后的完成率变化（个百分点）均较上期（截至 2026-11-15）。" in text
+    ranked = re.findall(r"^\d+\. \S+ ZD2026-\d{4} .*$", text, re.M)
+    assert len(ranked) == 10 and all(re.search(r"（[-+]\d+\.\d）( (↑\d+|↓\d+|持平) \S+)?$", line) for line in ranked)
+    assert sum(1 for line in ranked if re.search(r" (↑|↓)\d+ [+\u2212]\d+\.\d$", line)) >= 8
+    units = text.split("<b>牵头单位排名</b>", 1)[1].split("<b>乡镇", 1)[0]
+    assert len(re.findall(r"^\d+\. 区第\d+局.* 分 (↑\d+|↓\d+|持平)$", units, re.M)) == 10
+    part = text.split("<b>牵头单位填报率</b>", 1)[1].split("\n", 1)[0]
+    assert part.startswith("（近四周，2026-10-26 至 2026-11-22）：全区 ") and part.count("区第") == 5
+    assert "participation" in weekly.files
 
 
 def test_the_rest_is_in_the_attached_workbook(weekly: BulletinWork) -> None:
@@ -147,12 +181,26 @@ def test_a_district_where_everyone_is_tied_at_zero_still_fits(tmp_path: Path) ->
 
 
 def test_the_monthly_group_text_and_the_top_summary_for_5000_projects_fit(five_thousand: ProjectFigures,
+                                                                          last_week: ProjectFigures,
                                                                           tmp_path: Path) -> None:
-    work = render(five_thousand, tmp_path, period=NOVEMBER)
+    work = render(five_thousand, tmp_path, period=NOVEMBER, earlier=last_week)
 
     assert len(work.parts) == 1 and utf16_len(work.text) <= LIMIT - 100, utf16_len(work.text)
     assert "全区：" in work.text and "另有 55 个单位，见附件。" in work.text
+    assert "名次变化均较上期（截至 2026-10-31）。" in work.text
     assert len(work.top_parts) == 1 and utf16_len(work.top_parts[0]) <= LIMIT
+
+
+def test_the_most_the_settings_allow_still_fits(five_thousand: ProjectFigures, last_week: ProjectFigures,
+                                               tmp_path: Path) -> None:
+    """/schedule top 10 and /schedule red 20, every line with its change: ten at each end would not fit one
+    message any more, so the bulletin lists fewer, and says so."""
+    work = render(five_thousand, tmp_path, settings=DigestSettings(bulletin_top_n=10, bulletin_red_max=20),
+                  earlier=last_week)
+    assert len(work.parts) == 1 and utf16_len(work.text) <= LIMIT - 100, utf16_len(work.text)
+    shown = {int(n) for n in re.findall(r"列前、后各 (\d+) 个", work.text)}
+    assert len(shown) == 1 and 7 <= shown.pop() < 10
+    assert "列落后最多的 20 个" in work.text
 
 
 def test_fewer_lines_when_the_settings_ask_for_fewer(tmp_path: Path) -> None:

@@ -150,22 +150,24 @@ async def test_a_period_is_produced_once(db: Database, tmp_path: Path) -> None:
     await seed(db)
     first = await digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23), files_root=tmp_path)
 
-    assert first == digests.Produced(kind="weekly", period="2026-W47", late=False, notices=6)
+    assert first == digests.Produced(kind="weekly", period="2026-W47", late=False, notices=7)
     rows = await outbox_rows(db)
-    # The group: the text, the chart and the Excel ledger; 王立军: the summary and the chart; 刘文华: his projects.
+    # The group: the text, the chart, the 填报率 heat map and the Excel ledger; 王立军: the summary and the chart;
+    # 刘文华: his projects.
     assert sorted((r.chat_id, (r.payload.get("attachment") or {}).get("kind", "")) for r in rows) == [
-        (GROUP, ""), (GROUP, "document"), (GROUP, "photo"), ("4001", ""), ("5001", ""), ("5001", "photo")]
+        (GROUP, ""), (GROUP, "document"), (GROUP, "photo"), (GROUP, "photo"), ("4001", ""), ("5001", ""),
+        ("5001", "photo")]
     assert all(r.state == "pending" for r in rows)
     assert (tmp_path / "bulletins" / "weekly" / "2026-W47" / "ranking.png").read_bytes()[:4] == b"\x89PNG"
 
     again = await digests.produce(db, RENDERER, period=W47, now=local(MONDAY_23, 9, 10), files_root=tmp_path)
     assert again is None
-    assert await counts(db) == (1, 6)
+    assert await counts(db) == (1, 7)
     async with db.session() as session:
         bulletin = await session.scalar(select(Bulletin))
     assert bulletin is not None
     assert (bulletin.kind, bulletin.period, bulletin.late) == ("weekly", "2026-W47", False)
-    assert bulletin.recipients == 6
+    assert bulletin.recipients == 7
     assert bulletin.summary == {"projects": 3, "parts": 1}
 
 
@@ -209,17 +211,17 @@ async def test_two_producers_at_once_make_one_bulletin(shared_url: str, tmp_path
         winners = [r for r in results if r is not None]
         assert len(winners) == 1, results
         assert [r.getMessage() for r in caplog.records] == ["weekly 2026-W47 was produced by another process"]
-        assert await counts(first) == (1, winners[0].notices) == (1, 6)
+        assert await counts(first) == (1, winners[0].notices) == (1, 7)
         rows = await outbox_rows(second)
         assert len({r.dedupe_key for r in rows}) == len(rows)
-        assert sorted(r.chat_id or "" for r in rows) == sorted([GROUP, GROUP, GROUP, "4001", "5001", "5001"])
+        assert sorted(r.chat_id or "" for r in rows) == sorted([GROUP, GROUP, GROUP, GROUP, "4001", "5001", "5001"])
         # Both ticks of a restarted pair find nothing left to do.
         ticks = await asyncio.gather(*(
             digests.run_due(db, RENDERER, now=local(MONDAY_23, 9, 10), files_root=tmp_path, kinds=("weekly",))
             for db in (first, second)
         ))
         assert ticks == [[], []]
-        assert await counts(second) == (1, 6)
+        assert await counts(second) == (1, 7)
     finally:
         await first.dispose()
         await second.dispose()
@@ -236,7 +238,7 @@ async def test_nothing_goes_out_before_the_scheduled_time(memory: Database, tmp_
 
     for moment in (local(date(2026, 11, 20), 17), local(date(2026, 11, 22), 23, 59), local(MONDAY_23, 8, 59)):
         assert await weekly_tick(memory, moment, tmp_path) == []
-    assert await counts(memory) == (1, 6)
+    assert await counts(memory) == (1, 7)
 
 
 @pytest.mark.parametrize(("hour", "minute", "late"),
@@ -248,7 +250,7 @@ async def test_on_time_until_half_an_hour_after_then_late(memory: Database, tmp_
 
     produced = await weekly_tick(memory, now, tmp_path)
 
-    assert produced == [digests.Produced(kind="weekly", period="2026-W47", late=late, notices=6)]
+    assert produced == [digests.Produced(kind="weekly", period="2026-W47", late=late, notices=7)]
     async with memory.session() as session:
         bulletin = await session.scalar(select(Bulletin))
     assert bulletin is not None and bulletin.late is late
@@ -258,7 +260,7 @@ async def test_on_time_until_half_an_hour_after_then_late(memory: Database, tmp_
     # The scheduler's later ticks, that day and the rest of the week, find it done.
     for later in (now + timedelta(minutes=10), now + timedelta(hours=3), local(date(2026, 11, 27), 18)):
         assert await weekly_tick(memory, later, tmp_path) == []
-    assert await counts(memory) == (1, 6)
+    assert await counts(memory) == (1, 7)
 
 
 async def test_after_a_week_down_only_the_latest_week_goes_out_once(memory: Database, tmp_path: Path) -> None:
@@ -382,7 +384,7 @@ def test_digest_send_goes_once_per_period(cli_database: str, tmp_path: Path,
     assert "2026-W46 通报已生成" in out and "未配置任何渠道" in out
     bulletins, states = _in_thread(asyncio.run, _bulletins_and_rows(cli_database))
     assert bulletins == [("weekly", "2026-W46", False)]
-    assert states.count("pending") == 3  # the group's text, chart and xlsx; nobody else has a chat account
+    assert states.count("pending") == 4  # the group's text, chart, heat map, xlsx; nobody else has a chat account
     assert (tmp_path / "data" / "bulletins" / "weekly" / "2026-W46" / "ranking.png").is_file()
 
     assert main(["digest", "weekly", "--period", "2026-W46", "--send"]) == 1

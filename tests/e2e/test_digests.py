@@ -350,11 +350,14 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     calls = bulletin_calls["2026-W40"]
     assert all(c.ok for c in calls), [(c.method, c.error) for c in calls if not c.ok]
     group = to(GROUP, calls, method=None)
-    # One message, then the chart and the Excel ledger with the whole ranking.
-    assert [c.method for c in group] == ["sendMessage", "sendPhoto", "sendDocument"]
-    [message, photo, document] = group
+    # One message, then the chart, the units' 填报率 heat map and the Excel ledger with the whole ranking.
+    assert [c.method for c in group] == ["sendMessage", "sendPhoto", "sendPhoto", "sendDocument"]
+    [message, photo, heat, document] = group
     assert next(iter(photo.files.values())).startswith(b"\x89PNG\r\n\x1a\n")
+    assert next(iter(heat.files.values())).startswith(b"\x89PNG\r\n\x1a\n")
     text = message["text"]
+    assert "<b>牵头单位填报率</b>（近四周，2026-09-07 至 2026-10-04）：全区 " in text
+    assert "各单位逐周见填报热力图。" in text
     assert "重点项目周通报（2026-W40，截至 2026-10-04）" in text
     assert "补发" not in text and "见排名图和附件 Excel 台账" in text
     everyone = ledger_ranking(next(iter(document.files.values())))
@@ -401,7 +404,18 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     [document] = to(GROUP, calls, method="sendDocument")
     rates = {code: rate for _rank, code, rate in ledger_ranking(next(iter(document.files.values())))}
     assert rates["ZD2026-001"] == f"{(26051 + 2 * 500 + 300) / 40800 * 100:.1f}"  # 67.0
-    assert len(to(GROUP, calls, method="sendPhoto")) == 1
+    assert len(to(GROUP, calls, method="sendPhoto")) == 2
+    # every line carries its change since W40: ZD2026-001 gained the 调休 Saturday's 300 (+0.7 points)
+    assert "名次变化及其后的完成率变化（个百分点）均较上期（截至 2026-10-04）。" in text
+    assert re.search(r"^1\. 🟢 ZD2026-021 \S+ 100\.0%（\+22\.2） 持平 0\.0$", text, re.M)
+    assert re.search(r"^\d+\. \S+ \d+\.\d 分 (↑\d+|↓\d+|持平)$", text, re.M)
+    liu = "\n".join(texts(LIU, calls))
+    assert ("🟡 ZD2026-001 城北高速连接线：第 11 名，完成率 67.0%（-10.8 个百分点），"
+            "较上期名次持平，完成率 +0.7 个百分点") in liu
+    assert "牵头单位填报率</b>（近四周，2026-09-14 至 2026-10-11）" in text
+    # his projects' 4-week trend: +1,000 in W40 and +300 in W41 over 166,313 万元 of plans
+    assert ("📈 近四周完成率（对照序时进度）：9月20日 57.3%（72.1%） → 9月27日 57.3%（74.0%） → "
+            "10月4日 57.9%（75.9%） → 10月11日 58.0%（77.8%）") in liu
     assert await office.bulletins() == [("weekly", "2026-W39", False), ("weekly", "2026-W40", False),
                                         ("weekly", "2026-W41", False)]
 
@@ -422,7 +436,7 @@ async def test_a_bulletin_missed_while_down_goes_out_once_marked_late(cloned: Te
     group = texts(GROUP, calls)
     assert group and group[0].startswith("（本期周通报因系统停机补发）")
     assert "重点项目周通报（2026-W42，截至 2026-10-18）" in group[0]
-    assert len(to(GROUP, calls, method="sendPhoto")) == 1
+    assert len(to(GROUP, calls, method="sendPhoto")) == 2  # the ranking chart and the 填报率 heat map
     assert len(texts(WANG, calls)) == 1
 
     sent = len([c for c in fake.calls if c.method in SENDS])

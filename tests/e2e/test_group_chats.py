@@ -242,6 +242,17 @@ async def test_rank_in_a_group_shows_the_public_standings_only(tg: TelegramHarne
     assert_private_line(await tg.send(STRANGER, "/rank", chat_id=group))
 
 
+async def test_rank_participation_in_a_group_shows_the_units_only(tg: TelegramHarness) -> None:
+    """/rank 填报 in a group: the district's and every unit's 填报率 with the units' heat map, nobody's own."""
+    public = await tg.send(HAO, "/rank 填报", chat_id=GROUPS["group"])
+
+    [photo] = [c for c in public.calls if c.method == "sendPhoto" and c.ok]
+    shown = "\n".join([*public.texts, photo["caption"] or ""])
+    assert "近四周填报率" in shown and "各牵头单位" in shown and "区住建局" in shown
+    assert "本人" not in shown and not PHONE.search(shown)
+    assert photo["chat_id"] == GROUPS["group"] and not photo.get("reply_markup")
+
+
 async def test_groups_add_in_a_group_registers_it_and_shows_no_other_group(tg: TelegramHarness) -> None:
     async with tg.session() as session:
         session.add(BulletinGroup(channel=CHANNEL, chat_id="-555", name="领导小组", created_at=tg.clock.now(),

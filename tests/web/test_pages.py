@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 from bot.domain.standings import totals as investment_totals
@@ -43,6 +43,24 @@ async def test_the_overview_shows_the_standings_figures(site: WebHarness) -> Non
     assert f'<a href="/web/project/{first.code}">{first.code}</a> {first.name}' in page
     assert "表扬" in page and "督促" in page and "预警" in page
     assert '<img src="/web/chart/trend.svg"' in page
+
+
+async def test_the_overview_shows_each_lines_change_since_last_sunday(site: WebHarness) -> None:
+    """The ledger entered a month ago (its baseline dated the day before 11/20); ZD2026-001 reports 1,200 today:
+    +2.9 points, still 11th. The changes are bot.domain.changes' (the definition /rank and the bulletins use)."""
+    from sqlalchemy import update
+
+    from storage.models import Project
+
+    async with site.core.db.session() as session:
+        await session.execute(update(Project).values(created_at=site.core.clock.now() - timedelta(days=30)))
+    await site.report("ZD2026-001", date(2026, 11, 20), "1200", "桩基完成")
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/") as response:
+            page = await response.text()
+    assert "<th>名次变化</th><th class=\"wide\">完成率变化（个百分点）</th>" in page
+    row = re.search(r'<a href="/web/project/ZD2026-001">ZD2026-001</a>.*?</tr>', page, re.S)
+    assert row is not None and "<td class=\"num\">持平</td>" in row.group(0) and ">+2.9</td>" in row.group(0)
 
 
 async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -> None:
@@ -127,6 +145,7 @@ async def test_reporting_today_and_the_heat_map(site: WebHarness) -> None:
     row = re.search(r"<tr[^>]*><td>区住建局</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
     assert row is not None and int(row.group(2)) >= 1  # ZD2026-001 reported today
     assert 'class="cell ok"' in page and 'class="cell miss"' in page
+    assert "<th>逐周填报率</th>" not in page and ">逐周填报率</th><th>填报率</th>" in page  # bot.domain.participation
 
 
 async def test_the_ledger_download_is_the_export(site: WebHarness) -> None:

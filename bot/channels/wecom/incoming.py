@@ -32,6 +32,7 @@ KEYWORDS: tuple[tuple[str, str], ...] = (
     ("我的问题", "/issues"),
     ("问题清单", "/issues"),
     ("我的项目", "/mine"),
+    ("填报率", "/rank 填报"),
     ("填报", "/report"),
     ("问题", "/issue"),
     ("我的", "/mine"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.domain.changes import Change, standings_changes
 from bot.domain.progress import previous_week_end
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.web import access
@@ -18,27 +19,6 @@ from bot.web.state import View
 
 SHOWN = 20  # ranked projects shown at each end of the ranking (the page stays light with 10,000 projects)
 SCREEN_REFRESH = 60  # seconds
-
-
-@dataclass(frozen=True)
-class Change:
-    """A project's move since last week's standings: places (positive: up) and points of gap."""
-
-    places: int | None
-    points: float | None
-
-
-def changes(now: list[ProjectStanding], before: list[ProjectStanding]) -> dict[str, Change]:
-    """The change of each of ``now`` since ``before`` (the same projects' standings on an earlier day)."""
-    wanted = {p.code for p in now}
-    earlier = {p.code: p for p in before if p.code in wanted}
-    moved = {}
-    for p in now:
-        old = earlier.get(p.code)
-        places = (old.rank - p.rank) if old is not None and old.rank is not None and p.rank is not None else None
-        points = (p.gap - old.gap) if old is not None and old.gap is not None and p.gap is not None else None
-        moved[p.code] = Change(places, points)
-    return moved
 
 
 @dataclass(frozen=True)
@@ -59,7 +39,7 @@ def summarise(s: Standings, before: Standings) -> Summary:
     head, tail = ranked[:SHOWN], ranked[SHOWN:][-SHOWN:]
     return Summary(totals=totals(s.projects), lights=Counter(p.light for p in s.projects), head=head,
                    tail=tail, hidden=max(0, len(ranked) - len(head) - len(tail)), unplanned=len(s.unplanned),
-                   changes=changes(head + tail, before.ranked))
+                   changes=standings_changes(s, before).projects)
 
 
 @page_route

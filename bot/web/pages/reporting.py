@@ -1,26 +1,26 @@
 """填报情况: today's reported and missing projects per lead unit, and a heat map of the last four weeks per
-liaison (reported / missed / not due), within the viewer's scope. Due days follow the reminders' rule
-(``bot.domain.duties.report_due``: working days, projects being prepared or built)."""
+liaison (reported / missed / not due) with each one's 填报率, within the viewer's scope. Due days and 填报率
+are those of /rank 填报 and the weekly bulletin (``bot.domain.participation``: working days, projects being
+prepared or built, leave days and days before a project was entered not due)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from aiohttp import web
-from sqlalchemy import select
 
-from bot.domain.duties import report_due
+from bot.domain.participation import Duty, Row, Week, day_marks, last_weeks, participation
+from bot.domain.workdays import WorkCalendar
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.state import View
-from storage import web_queries
-from storage.digest_queries import reporting_duties
-from storage.models import Unit
+from storage.participation import participation_duties, reported_days_by_project
 from storage.settings import load_calendar
 
-DAYS = 28
-MAX_LIAISONS = 200  # rows of the heat map (most missed first): the page stays light with 10,000 projects
+MAX_LIAISONS = 200  # rows of the heat map (lowest 填报率 first): the page stays light with 10,000 projects
 
 
 @dataclass
@@ -28,54 +28,62 @@ class UnitToday:
     name: str
     due: int = 0
     reported: int = 0
-    missing: list[str] = field(default_factory=list)  # "ZD2026-001 项目名(联络员)"
+    missing: list[str] = field(default_factory=list)  # "ZD2026-001(联络员)"
 
 
 @dataclass
 class LiaisonRow:
     name: str
     projects: list[str]
-    cells: list[str]  # per day: "ok" reported, "miss" due and missed, "off" not due
+    cells: list[str]  # per day: "ok" reported, "miss" due and missed (by any of the projects), "off" not due
+    share: Row | None = None  # the 填报率 row of bot.domain.participation
 
     @property
     def missed(self) -> int:
         return self.cells.count("miss")
 
 
+def _page(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
+          reported: dict[int, Collection[date]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
+    """Today's units and the liaisons' heat-map rows (CPU work: in a worker thread)."""
+    days = [d for week in weeks for d in week.days]
+    shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported).liaisons}
+    units: dict[str, UnitToday] = {}
+    liaisons: dict[int, LiaisonRow] = {}
+    for duty in duties:
+        came = reported.get(duty.project_id, ())
+        marks = day_marks(duty, days, calendar, came)
+        unit = units.setdefault(duty.unit, UnitToday(duty.unit))
+        if marks[-1] in ("ok", "miss"):  # today is due
+            unit.due += 1
+            if marks[-1] == "ok":
+                unit.reported += 1
+            else:
+                unit.missing.append(f"{duty.code}（{duty.liaison or '未指定联络员'}）")
+        if duty.liaison_id is None:
+            continue
+        row = liaisons.setdefault(duty.liaison_id, LiaisonRow(duty.liaison or "", [], ["off"] * len(days),
+                                                              shares.get(duty.liaison_id)))
+        row.projects.append(duty.code)
+        for i, mark in enumerate(marks):
+            if mark == "miss" or (mark == "ok" and row.cells[i] == "off"):
+                row.cells[i] = mark
+    rows = sorted(liaisons.values(), key=lambda r: (r.share is None or r.share.rate is None,
+                                                    r.share.rate if r.share and r.share.rate is not None else 0.0,
+                                                    -r.missed, r.name))
+    return sorted(units.values(), key=lambda u: (-len(u.missing), u.name)), rows
+
+
 @page_route
 async def reporting(view: View) -> web.StreamResponse:
     today = view.today
-    start = today - timedelta(days=DAYS - 1)
-    days = [start + timedelta(days=i) for i in range(DAYS)]
+    weeks = last_weeks(today)
+    days = [d for week in weeks for d in week.days]
     calendar = await load_calendar(view.session)
     codes = await access.visible_codes(view.session, view.viewer)
-    duties = [d for d in await reporting_duties(view.session, up_to=today) if codes is None or d.code in codes]
-    reported = await web_queries.reported_days(view.session, start=start, end=today)
-    unit_names = dict((await view.session.execute(select(Unit.id, Unit.name))).all())
-    units: dict[str, UnitToday] = {}
-    liaisons: dict[int, LiaisonRow] = {}
-    owed: dict[tuple[str, date], bool] = {}  # report_due per stage and day, asked once each
-
-    def due(stage: str, since: date | None, day: date) -> bool:
-        if (stage, day) not in owed:
-            owed[stage, day] = report_due(day, stage, calendar)
-        return (since is None or day >= since) and owed[stage, day]
-
-    for duty in duties:
-        unit = units.setdefault(unit_names.get(duty.lead_unit_id, ""), UnitToday(unit_names.get(duty.lead_unit_id, "")))
-        if due(duty.stage, duty.since, today):
-            unit.due += 1
-            if (duty.project_id, today) in reported:
-                unit.reported += 1
-            else:
-                unit.missing.append(f"{duty.code} {duty.name}({duty.liaison})")
-        row = liaisons.setdefault(duty.liaison_id, LiaisonRow(duty.liaison, [], ["off"] * DAYS))
-        row.projects.append(duty.code)
-        for i, day in enumerate(days):
-            if (duty.project_id, day) in reported:
-                row.cells[i] = "ok"
-            elif due(duty.stage, duty.since, day) and row.cells[i] == "off":
-                row.cells[i] = "miss"
-    rows = sorted(liaisons.values(), key=lambda r: (-r.missed, r.name))
-    return view.page("reporting.html.j2", units=sorted(units.values(), key=lambda u: (-len(u.missing), u.name)),
-                     rows=rows[:MAX_LIAISONS], hidden=max(0, len(rows) - MAX_LIAISONS), days=days, today=today)
+    duties = [d for d in await participation_duties(view.session, start=days[0], end=today)
+              if codes is None or d.code in codes]
+    reported = await reported_days_by_project(view.session, start=days[0], end=today)
+    units, rows = await asyncio.to_thread(_page, duties, weeks, calendar, reported, today)
+    return view.page("reporting.html.j2", units=units, rows=rows[:MAX_LIAISONS],
+                     hidden=max(0, len(rows) - MAX_LIAISONS), days=days, weeks=weeks, today=today)

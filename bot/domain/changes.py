@@ -1,0 +1,85 @@
+"""名次变化: how far each line of a ranking moved since the last period, the one definition /rank, the
+bulletins (projects, lead units, towns), a leader's digest and the web overview show.
+
+"The last period" is the same standings as of the previous period's end, computed with the same functions
+(``bot.services.standings``); these functions only compare two rankings. Pure: no I/O, no clock.
+
+- Places: the old rank minus the new one (positive: up, ↑; negative: down, ↓; 0: 持平).
+- 新上榜: ranked now and not ranked before (not in the old standings, or without a plan then).
+- Points: for a project, its completion rate now minus then, in percentage points (完成率 +4.2 个百分点);
+  for a lead unit or town, its composite score now minus then (分). None when either is unknown.
+- A line not ranked now has no change (None in both).
+- Standings of another year are not compared (a year is measured against its own plans): the first
+  period of a year shows no change; nor does the first period of all, when nothing was ranked before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+
+__all__ = ["Change", "StandingsChanges", "group_changes", "project_changes", "standings_changes"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One ranked line's move since the last period."""
+
+    places: int | None  # old rank − new rank: positive up, 0 持平; None: not ranked now or before
+    points: float | None  # completion (projects, percentage points) or score (groups) now − before
+    new: bool = False  # 新上榜: ranked now, not before
+
+
+def _change(rank: int | None, value: float | None, old_rank: int | None, old_value: float | None,
+            *, scale: float) -> Change:
+    if rank is None:
+        return Change(None, None)
+    points = (value - old_value) * scale if value is not None and old_value is not None else None
+    if old_rank is None:
+        return Change(None, points, new=True)
+    return Change(old_rank - rank, points)
+
+
+def project_changes(now: Iterable[ProjectStanding], before: Iterable[ProjectStanding]) -> dict[str, Change]:
+    """Project code → its change since ``before`` (the same projects' standings at the previous period's end)."""
+    current = list(now)
+    wanted = {p.code for p in current}
+    earlier = {p.code: p for p in before if p.code in wanted}
+    moved: dict[str, Change] = {}
+    for p in current:
+        old = earlier.get(p.code)
+        moved[p.code] = _change(p.rank, p.rate, old.rank if old else None, old.rate if old else None, scale=100.0)
+    return moved
+
+
+def group_changes(now: Iterable[GroupStanding], before: Iterable[GroupStanding]) -> dict[str, Change]:
+    """Lead unit (or town) name → its change since ``before`` (the groups of the previous period's standings)."""
+    earlier = {g.name: g for g in before}
+    moved: dict[str, Change] = {}
+    for g in now:
+        old = earlier.get(g.name)
+        moved[g.name] = _change(g.rank, g.score, old.rank if old else None, old.score if old else None, scale=1.0)
+    return moved
+
+
+@dataclass(frozen=True)
+class StandingsChanges:
+    """The changes of every ranked line of a standings: projects by code, lead units and towns by name."""
+
+    since: date | None = None  # the previous period's cut-off day (None: nothing to compare with)
+    projects: dict[str, Change] = field(default_factory=dict)
+    units: dict[str, Change] = field(default_factory=dict)
+    towns: dict[str, Change] = field(default_factory=dict)
+
+
+def standings_changes(now: Standings, before: Standings | None) -> StandingsChanges:
+    """Every line of ``now`` against ``before`` (the standings as of the previous period's end); no change
+    at all when there is no previous standings, nothing was ranked in it, or it is of another year."""
+    if before is None or not before.ranked or before.cutoff.year != now.cutoff.year:
+        return StandingsChanges()
+    return StandingsChanges(since=before.cutoff, projects=project_changes(now.ranked, before.ranked),
+                            units=group_changes(now.units, before.units),
+                            towns=group_changes(now.towns, before.towns))

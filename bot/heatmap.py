@@ -1,0 +1,70 @@
+"""The 填报率 heat map as PNG bytes: weeks across, lead units (or liaisons) down, each cell the share of the
+days a report was due that have one (``bot.domain.participation``), red to green, grey where nothing was due.
+
+Drawn like the bulletin charts (``bot.chart``): its own Figure on an Agg canvas, the CJK font given to every
+text, every text literal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Rectangle
+
+from bot.chart import DPI, FALLBACK_FAMILY, chart_font, figure_png, truncate
+from bot.domain.participation import Row, Week
+
+MAX_ROWS = 60  # rows drawn; the others are counted in the subtitle
+NONE_COLOR = "#d9d9d9"
+RATES = LinearSegmentedColormap.from_list("rates", ["#d93025", "#f2b705", "#2e9d4a"])
+
+
+def _props(size: float) -> FontProperties:
+    return FontProperties(family=[chart_font().family, FALLBACK_FAMILY], size=size)
+
+
+def heatmap_figure(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, what: str) -> Figure:
+    """``rows`` (drawn in the order given, at most ``MAX_ROWS``) × ``weeks``; ``what`` names the rows
+    (牵头单位, 联络员) in the subtitle."""
+    shown = list(rows[:MAX_ROWS])
+    height = 1.8 + 0.34 * max(len(shown), 3)
+    fig = Figure(figsize=(7.5, height), dpi=DPI, layout="constrained", facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    fig.suptitle(title, fontproperties=_props(14))
+    note = f"共{len(rows)}个{what}" + (f"，列出{len(shown)}个" if len(shown) < len(rows) else "")
+    ax.set_title(f"{note}；每格为该周应报天数中已报的比例，灰色为当周无需填报", fontproperties=_props(9),
+                 color="#555555", loc="left")
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlim(-0.5, len(weeks) - 0.5)
+    ax.set_ylim(max(len(shown), 1) - 0.5, -0.5)  # first row on top
+    ax.set_xticks(range(len(weeks)), [f"{w.start:%m-%d}至{w.end:%m-%d}" for w in weeks], fontproperties=_props(9))
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    ax.set_yticks(range(len(shown)), [truncate(r.name, 24) for r in shown], fontproperties=_props(9))
+    if not shown:
+        ax.text(0.5, 0.5, "暂无需要填报的项目", transform=ax.transAxes, ha="center", va="center",
+                fontproperties=_props(12), color="#777777")
+    for y, row in enumerate(shown):
+        for x, tally in enumerate(row.weeks):
+            rate = tally.rate
+            color = NONE_COLOR if rate is None else RATES(rate)
+            ax.add_patch(_cell(x, y, color))
+            label = "—" if rate is None else f"{rate * 100:.0f}%"
+            ax.text(x, y, label, ha="center", va="center", fontproperties=_props(8),
+                    color="#333333" if rate is None or rate >= 0.35 else "white")
+    return fig
+
+
+def _cell(x: int, y: int, color: object) -> Rectangle:
+    return Rectangle((x - 0.48, y - 0.45), 0.96, 0.9, color=color, linewidth=0, gid="cell")
+
+
+def heatmap_chart(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, what: str) -> bytes:
+    """PNG of ``heatmap_figure``."""
+    return figure_png(heatmap_figure(rows, weeks, title=title, what=what))

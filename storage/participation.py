@@ -1,0 +1,45 @@
+"""What 填报率 (``bot.domain.participation``) is counted from: the projects that may owe reports, with their
+lead unit, liaison and the liaison's leaves, and the days each project has a live report. Two or three
+queries whatever the number of projects."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import to_local
+from bot.domain.duties import REPORTING_STAGES
+from bot.domain.leave import LeaveSpan
+from bot.domain.participation import Duty
+from storage.leaves import spans_between
+from storage.models import Person, Project, Report, Unit
+from storage.rows import all_rows
+
+__all__ = ["participation_duties", "reported_days_by_project"]
+
+
+async def participation_duties(session: AsyncSession, *, start: date, end: date) -> list[Duty]:
+    """The projects being prepared or built (the others owe nothing), by code, with the leaves of their
+    liaison that share a day with ``start``..``end`` and the day each was entered."""
+    rows = await all_rows(session, select(Project.id, Project.code, Project.stage, Unit.name, Project.liaison_id,
+                                          Person.name, Project.created_at)
+                          .join(Unit, Unit.id == Project.lead_unit_id)
+                          .outerjoin(Person, Person.id == Project.liaison_id)
+                          .where(Project.stage.in_(REPORTING_STAGES)).order_by(Project.code))
+    away: dict[int, list[LeaveSpan]] = {}
+    for leave in await spans_between(session, start=start, end=end):
+        away.setdefault(leave.person_id, []).append(leave)
+    return [Duty(project_id, code, stage, unit, liaison_id, liaison, tuple(away.get(liaison_id, ())),
+                 to_local(entered).date())
+            for project_id, code, stage, unit, liaison_id, liaison, entered in rows]
+
+
+async def reported_days_by_project(session: AsyncSession, *, start: date, end: date) -> dict[int, set[date]]:
+    """Project id → the days of ``start``..``end`` it has a live report."""
+    found: dict[int, set[date]] = {}
+    for project_id, day in await all_rows(session, select(Report.project_id, Report.local_day).distinct().where(
+            Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)):
+        found.setdefault(project_id, set()).add(day)
+    return found

@@ -1,0 +1,78 @@
+"""名次变化 (bot.domain.changes): up, down, 持平, 新上榜, completion points, groups, and no comparison across years."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.changes import Change, group_changes, project_changes, standings_changes
+from bot.render import Renderer, format_delta
+from tests.render.factories import make_group, make_standing, make_standings
+
+
+def test_a_project_that_moved_up_shows_places_and_completion_points() -> None:
+    before = [make_standing(code="A", rank=3, rate=0.500), make_standing(code="B", rank=1, rate=0.700)]
+    now = [make_standing(code="A", rank=1, rate=0.542), make_standing(code="B", rank=2, rate=0.687)]
+
+    moved = project_changes(now, before)
+
+    assert moved["A"].places == 2 and moved["A"].points == pytest.approx(4.2)
+    assert moved["B"].places == -1 and moved["B"].points == pytest.approx(-1.3)
+    assert not moved["A"].new and not moved["B"].new
+
+
+def test_same_place_is_level_and_a_newcomer_is_new() -> None:
+    before = [make_standing(code="A", rank=1, rate=0.5), make_standing(code="C", rank=None, rate=None, gap=None)]
+    now = [make_standing(code="A", rank=1, rate=0.5), make_standing(code="B", rank=2, rate=0.4),
+           make_standing(code="C", rank=3, rate=0.3)]
+
+    moved = project_changes(now, before)
+
+    assert moved["A"] == Change(0, 0.0)
+    assert moved["B"] == Change(None, None, new=True)  # not in the old standings
+    assert moved["C"].new and moved["C"].points is None  # there, without a plan: not ranked then
+
+
+def test_a_project_not_ranked_now_has_no_change() -> None:
+    moved = project_changes([make_standing(code="A", rank=None, rate=None, gap=None)], [make_standing(code="A")])
+    assert moved["A"] == Change(None, None)
+
+
+def test_groups_move_by_rank_and_score() -> None:
+    before = [make_group(name="甲", rank=2, score=70.0), make_group(name="乙", rank=1, score=80.0)]
+    now = [make_group(name="甲", rank=1, score=82.5), make_group(name="乙", rank=2, score=79.0),
+           make_group(name="丙", rank=None, score=None)]
+
+    moved = group_changes(now, before)
+
+    assert moved["甲"] == Change(1, 12.5) and moved["乙"] == Change(-1, -1.0) and moved["丙"] == Change(None, None)
+
+
+def test_standings_of_another_year_are_not_compared() -> None:
+    now = make_standings(cutoff=date(2027, 1, 3))
+    assert standings_changes(now, make_standings(cutoff=date(2026, 12, 27))).projects == {}
+    assert standings_changes(now, None).since is None
+    same_year = standings_changes(make_standings(), make_standings(cutoff=date(2026, 11, 8)))
+    assert same_year.since == date(2026, 11, 8) and set(same_year.projects) == {"ZD2026-001"}
+    assert set(same_year.units) == {"区交通运输局", "区住建局"} and set(same_year.towns) == {"城关镇", "北塬镇"}
+
+
+def test_the_sign_of_a_change_is_written_out() -> None:
+    assert [format_delta(v) for v in (4.2, -1.3, 0.04, -0.04, None)] == ["+4.2", "\u22121.3", "0.0", "0.0", "—"]
+
+
+@pytest.mark.parametrize(("change", "short", "full"), [
+    (Change(2, 4.2), " ↑2 +4.2", "较上期名次↑2，完成率 +4.2 个百分点"),
+    (Change(-3, -1.3), " ↓3 \u22121.3", "较上期名次↓3，完成率 \u22121.3 个百分点"),
+    (Change(0, 0.0), " 持平 0.0", "较上期名次持平，完成率 0.0 个百分点"),
+    (Change(None, None, new=True), " 新上榜", "较上期新上榜"),
+    (Change(None, None), "", ""),
+    (None, "", ""),
+])
+def test_the_words_of_a_change(change: Change | None, short: str, full: str) -> None:
+    macros = Renderer().env.get_template("_change.j2").module
+    assert str(macros.short(change)) == short  # type: ignore[attr-defined]
+    assert str(macros.full(change)) == full  # type: ignore[attr-defined]
+
+

@@ -1,0 +1,107 @@
+"""填报率 (bot.domain.participation): days due on China's calendar, a holiday, a weekend, a leave and a
+finished project not due; per liaison, per unit, per week; the web's day marks from the same rule."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from bot.domain.leave import LeaveSpan
+from bot.domain.participation import Duty, Tally, Week, day_marks, last_weeks, participation
+from bot.domain.workdays import DayOverride, WorkCalendar
+
+# Four weeks up to Sunday 2026-10-11 on the official 2026 calendar: 中秋节 Friday 9/25 and National Day
+# 10/1–10/7 off; Sundays 9/20 and 9/27 and Saturday 10/10 worked (调休).
+CALENDAR = WorkCalendar([
+    *(DayOverride(day=date(2026, 10, d), working=False, name="国庆节") for d in range(1, 8)),
+    DayOverride(day=date(2026, 9, 25), working=False, name="中秋节"),
+    DayOverride(day=date(2026, 9, 20), working=True, name="调休上班"),
+    DayOverride(day=date(2026, 9, 27), working=True, name="调休上班"),
+    DayOverride(day=date(2026, 10, 10), working=True, name="调休上班"),
+])
+CUTOFF = date(2026, 10, 11)
+WEEKS = last_weeks(CUTOFF)
+HAO, WU = 1, 2
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def test_the_four_weeks_end_with_the_cut_off_days_week() -> None:
+    assert WEEKS == [Week(date(2026, 9, 14), date(2026, 9, 20)), Week(date(2026, 9, 21), date(2026, 9, 27)),
+                     Week(date(2026, 9, 28), date(2026, 10, 4)), Week(date(2026, 10, 5), date(2026, 10, 11))]
+    assert last_weeks(date(2026, 11, 25))[-1] == Week(date(2026, 11, 23), date(2026, 11, 25))  # a week under way
+
+
+@pytest.fixture
+def counted():  # type: ignore[no-untyped-def]
+    """郝芳 (on leave 9/30–10/9) holds A; 武杰 holds B and the finished C; A and B are 区住建局's, C 区工信局's.
+    A reported every working day before her leave and on 10/10; B every working day but 9/14 and on Sunday
+    10/4 (a holiday); C (竣工) every day."""
+    leave = LeaveSpan(HAO, date(2026, 9, 30), date(2026, 10, 9), WU)
+    duties = [Duty(10, "A", "在建", "区住建局", HAO, "郝芳", (leave,)),
+              Duty(11, "B", "前期", "区住建局", WU, "武杰"),
+              Duty(12, "C", "竣工", "区工信局", WU, "武杰")]
+    working = [d for d in days(date(2026, 9, 14), CUTOFF) if CALENDAR.is_working_day(d)]
+    reported = {
+        10: {d for d in working if d < date(2026, 9, 30)} | {date(2026, 10, 10), date(2026, 10, 2)},
+        11: {d for d in working if d != date(2026, 9, 14)} | {date(2026, 10, 4)},
+        12: set(days(date(2026, 9, 14), CUTOFF)),
+    }
+    return duties, reported, participation(duties, WEEKS, CALENDAR, reported)
+
+
+def test_a_liaison_on_leave_owes_nothing_those_days(counted) -> None:  # type: ignore[no-untyped-def]
+    _duties, _reported, part = counted
+    hao = part.liaison(HAO)
+    assert hao is not None and hao.name == "郝芳"
+    # 6 and 5 working days (Sundays 9/20, 9/27 worked, Friday 9/25 中秋节); week 3: 9/28, 9/29 (9/30 on leave,
+    # 10/1–10/4 the holiday); week 4: only 10/10 (10/5–10/7 the holiday, 10/8–10/9 on leave, Sunday 10/11)
+    assert hao.weeks == (Tally(6, 6), Tally(5, 5), Tally(2, 2), Tally(1, 1))
+    assert hao.rate == 1.0  # her report on the holiday (10/2) adds nothing
+
+
+def test_a_finished_project_owes_nothing_and_a_missed_day_counts(counted) -> None:  # type: ignore[no-untyped-def]
+    _duties, _reported, part = counted
+    wu = part.liaison(WU)
+    assert wu is not None and wu.projects == ("B", "C")
+    # B alone is due (C is 竣工): the working days 6 (9/14 missed), 5, 3 (9/28–9/30), 3 (10/8–10/10)
+    assert wu.weeks == (Tally(6, 5), Tally(5, 5), Tally(3, 3), Tally(3, 3))
+    assert wu.rate == pytest.approx(16 / 17)
+
+
+def test_units_and_the_district_pool_their_projects_days(counted) -> None:  # type: ignore[no-untyped-def]
+    _duties, _reported, part = counted
+    housing = part.unit("区住建局")
+    assert housing is not None and housing.total == Tally(14 + 17, 14 + 16)
+    industry = part.unit("区工信局")
+    assert industry is not None and industry.rate is None and industry.total == Tally(0, 0)  # only C, finished
+    assert [r.name for r in part.units] == ["区住建局", "区工信局"]  # nothing due: last
+    assert part.district.total == housing.total
+    assert [r.name for r in part.liaisons_of(housing)] == ["郝芳", "武杰"]
+
+
+def test_the_web_marks_follow_the_same_rule(counted) -> None:  # type: ignore[no-untyped-def]
+    duties, reported, _part = counted
+    week3 = WEEKS[2].days  # 9/28 … 10/4
+    assert day_marks(duties[0], week3, CALENDAR, reported[10]) == ["ok", "ok", "off", "off", "extra", "off", "off"]
+    assert day_marks(duties[1], week3, CALENDAR, reported[11]) == ["ok", "ok", "ok", "off", "off", "off", "extra"]
+    assert set(day_marks(duties[2], week3, CALENDAR, reported[12])) == {"extra"}
+    monday = WEEKS[0].days[:1]
+    assert day_marks(duties[1], monday, CALENDAR, reported[11]) == ["miss"]
+
+
+def test_nothing_is_due_before_a_project_was_entered() -> None:
+    """Entered on Wednesday 9/30 (the weeks before it was not in the bot): 9/30 and 10/8–10/10 are due."""
+    duty = Duty(10, "A", "在建", "区住建局", HAO, "郝芳", since=date(2026, 9, 30))
+    part = participation([duty], WEEKS, CALENDAR, {10: {date(2026, 9, 14), date(2026, 9, 30)}})
+    assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(1, 1), Tally(3, 0))
+    assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["extra", "off", "miss"]
+
+
+def test_nobody_due_means_no_rate() -> None:
+    part = participation([], WEEKS, CALENDAR, {})
+    assert part.units == [] and part.liaisons == [] and part.district.rate is None
+    assert len(part.district.weeks) == 4

@@ -1,0 +1,105 @@
+"""/rank through the real channels with a time-travelled clock: each line's change since last Sunday (名次 ↑/↓,
+持平, 新上榜, completion points), and /rank 填报 (填报率 over four weeks with a leave, a weekend and a
+finished project not due, and its heat map), on Telegram (the real PTB Application, fake Bot API) here and
+on WeCom (the real callback endpoint, fake WeCom server) in tests/wecom/test_rank_trends.py, one scenario.
+
+The ledger was entered on Sunday 11/01, except ZD2026-042, entered on Monday 11/23 (新上榜 since 11/22).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy import update
+
+from bot.clock import SHANGHAI
+from storage.models import Project
+from tests.e2e.harness import ChannelHarness, TelegramHarness
+
+Say = Callable[[str, str], Awaitable[str]]  # (who, text) → what the bot answered, as shown
+
+
+def at(month: int, day: int, hour: int = 10) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=SHANGHAI)
+
+
+async def _entered(harness: ChannelHarness) -> None:
+    async with harness.session() as session:
+        await session.execute(update(Project).values(created_at=at(11, 1, 8)))
+        await session.execute(update(Project).where(Project.code == "ZD2026-042").values(created_at=at(11, 23, 8)))
+
+
+async def changes_since_sunday(harness: ChannelHarness, say: Say) -> None:
+    """Monday 11/23 武杰 reports 15,000 of ZD2026-002's 21,000 (0 % → 71.4 %: above ZD2026-013 and ZD2026-001)
+    and 郝芳 408 of ZD2026-001's 40,800 (+1.0 point, one place down); the top of the ranking did not move."""
+    await _entered(harness)
+    harness.clock.set(at(11, 23))
+    assert "已记录" in await say("wu", "/report ZD2026-002 15000 土方开挖")
+    assert "已记录" in await say("hao", "/report ZD2026-001 408 主体施工")
+
+    harness.clock.set(at(11, 24))
+    hao = await say("hao", "/rank")
+    assert "名次和完成率变化均较上期（截至 2026-11-22）。" in hao
+    assert "ZD2026-001 城北高速连接线：第 12/41 名" in hao and "较上期名次↓1，完成率 +1.0 个百分点" in hao
+    wu = await say("wu", "/rank")
+    assert "ZD2026-002 滨江四期沿江路：第 10/41 名" in wu and "较上期名次↑" in wu
+    assert "完成率 +71.4 个百分点" in wu
+    unit = await say("ye", "/rank")  # 区卫健局's handler: its projects, ZD2026-042 among them
+    assert "ZD2026-042" in unit and "较上期新上榜" in unit
+    admin = await say("admin", "/rank")
+    assert "1. ZD2026-021 焦化150万吨捣固焦 100.0% 持平 0.0" in admin
+
+
+async def participation_scenario(harness: ChannelHarness, say: Say) -> None:
+    """Four weeks to Friday 11/27 (weekends not due): 郝芳 reports 11/23 and 11/24 and is on leave from 11/25;
+    ZD2026-016 is finished (owes nothing); ZD2026-031's liaison never reports."""
+    await _entered(harness)
+    async with harness.session() as session:
+        await session.execute(update(Project).where(Project.code == "ZD2026-016").values(stage="竣工"))
+    for day in (23, 24):
+        harness.clock.set(at(11, day))
+        assert "已记录" in await say("hao", f"/report ZD2026-001 {day} 主体施工")
+    assert "已登记请假" in await say("hao", "/leave 11-25 11-27")
+
+    harness.clock.set(at(11, 27, 17))
+    hao = await say("hao", "/rank 填报")
+    assert "近四周填报率" in hao and "（2026-11-02 至 2026-11-27）" in hao
+    assert "本人" in hao and "11.8%（2/17）：0.0% → 0.0% → 0.0% → 100.0%" in hao  # 5 + 5 + 5 + 2 days due
+    unit = await say("zhao", "/rank 填报")
+    assert "区住建局" in unit and "5.4%（2/37）" in unit  # and ZD2026-031's 20 days, none reported
+    assert "郝芳 11.8%" in unit and "孔芳 0.0%（0/20）" in unit and "严超" not in unit  # his project is 竣工
+    admin = await say("admin", "/rank 填报")
+    assert "各牵头单位" in admin and "区住建局 5.4%（2/37）" in admin and "全区：" in admin
+
+
+# --- Telegram ----------------------------------------------------------------------------------------
+
+TG_PEOPLE = {"hao": (1001, "郝芳", "liaison"), "wu": (1002, "武杰", "liaison"), "ye": (3007, "叶志刚", "unit"),
+             "zhao": (3003, "赵芳", "unit"), "admin": (9001, "管理员(区重大项目办)", "admin")}
+
+
+async def _telegram(telegram: TelegramHarness, photos: list[bytes]) -> Say:
+    for user, name, role in TG_PEOPLE.values():
+        await telegram.bind(user, name, role)
+
+    async def say(who: str, text: str) -> str:
+        replies = await telegram.send(TG_PEOPLE[who][0], text)
+        photos.extend(next(iter(c.files.values())) for c in replies.calls if c.method == "sendPhoto" and c.ok)
+        captions = [c["caption"] for c in replies.calls if c.method == "sendPhoto" and c.ok and c["caption"]]
+        return "\n\n".join([*replies.texts, *captions])
+
+    return say
+
+
+async def test_rank_changes_on_telegram(telegram: TelegramHarness) -> None:
+    await changes_since_sunday(telegram, await _telegram(telegram, []))
+
+
+async def test_rank_participation_on_telegram_with_its_heat_map(telegram: TelegramHarness) -> None:
+    photos: list[bytes] = []
+    await participation_scenario(telegram, await _telegram(telegram, photos))
+    assert len(photos) == 2  # 赵芳's (her unit's liaisons) and the admin's (every unit); 郝芳 gets none
+    assert all(p.startswith(b"\x89PNG\r\n\x1a\n") and len(p) > 5_000 for p in photos)
+    helped = await telegram.send(1001, "/help")
+    assert "/rank — 查看当前排名和近四周填报率" in helped.text and "/rank 填报" in helped.text

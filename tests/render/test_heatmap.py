@@ -1,0 +1,53 @@
+"""The 填报率 heat map (bot.heatmap): a valid PNG of a sensible size, a cell per unit and week coloured by its
+share (grey where nothing was due), the labels drawn, long lists cut to MAX_ROWS, an empty one still drawn."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import numpy as np
+from matplotlib.colors import to_rgb
+from matplotlib.text import Text
+from PIL import Image
+
+from bot.domain.participation import Row, Tally, last_weeks
+from bot.heatmap import MAX_ROWS, NONE_COLOR, RATES, heatmap_chart, heatmap_figure
+
+WEEKS = last_weeks(date(2026, 11, 22))
+ROWS = [Row("区住建局", (Tally(15, 15), Tally(15, 12), Tally(15, 3), Tally(0, 0))),
+        Row("区第12局（牵头单位名称较长）", (Tally(5, 5), Tally(5, 4), Tally(5, 2), Tally(5, 0)))]
+
+
+def cells(fig) -> list:  # type: ignore[no-untyped-def]
+    return [p for p in fig.axes[0].patches if p.get_gid() == "cell"]
+
+
+def test_the_heat_map_is_a_png_with_a_coloured_cell_per_unit_and_week() -> None:
+    png = heatmap_chart(ROWS, WEEKS, title="牵头单位近四周填报率", what="牵头单位")
+
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and 5_000 < len(png) < 500_000
+    with Image.open(io.BytesIO(png)) as image:
+        width, height = image.size
+        pixels = np.asarray(image.convert("RGB"))
+    assert 600 <= width <= 1200 and 200 <= height <= 1200
+    assert len({tuple(p) for p in pixels.reshape(-1, 3)[::97]}) > 20  # drawn, not blank
+
+    fig = heatmap_figure(ROWS, WEEKS, title="牵头单位近四周填报率", what="牵头单位")
+    colours = [tuple(round(c, 3) for c in to_rgb(p.get_facecolor())) for p in cells(fig)]
+    assert len(colours) == 8
+    assert colours[0] == tuple(round(c, 3) for c in to_rgb(RATES(1.0)))  # 100 %: green
+    assert colours[3] == tuple(round(c, 3) for c in to_rgb(NONE_COLOR))  # nothing due
+    assert colours[7] == tuple(round(c, 3) for c in to_rgb(RATES(0.0)))  # 0 %: red
+    fig.canvas.draw()
+    words = [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+    assert {"100%", "80%", "20%", "—", "0%", "区住建局", "11-16至11-22"} <= set(words)
+
+
+def test_a_long_list_is_cut_and_an_empty_one_still_drawn() -> None:
+    many = [Row(f"单位{n}", (Tally(5, n % 6),) * 4) for n in range(MAX_ROWS + 15)]
+    fig = heatmap_figure(many, WEEKS, title="t", what="牵头单位")
+    assert len(cells(fig)) == MAX_ROWS * 4
+    assert f"共{MAX_ROWS + 15}个牵头单位，列出{MAX_ROWS}个" in fig.axes[0].get_title(loc="left")
+    empty = heatmap_chart([], WEEKS, title="联络员近四周填报率", what="联络员")
+    assert empty.startswith(b"\x89PNG") and len(empty) > 2_000

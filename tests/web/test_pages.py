@@ -30,6 +30,7 @@ class Scripts(HTMLParser):
 
 async def test_the_overview_shows_the_standings_figures(site: WebHarness) -> None:
     await site.report("ZD2026-001", date(2026, 11, 19), "1200", "桩基完成")
+    await site.state.standings.compute()  # as the refresher does once it sees the report
     async with site.core.db.session() as session:
         s = await current_standings(session, today=date(2026, 11, 20))
     totals = investment_totals(s.projects)

@@ -119,9 +119,10 @@ async def test_sessions_outlive_the_process(site: WebHarness, ledger_template: P
 
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         app = web.Application()
-        add_web_routes(app, db=site.core.db, clock=site.core.clock, settings=site.state.settings)
+        other = add_web_routes(app, db=site.core.db, clock=site.core.clock, settings=site.state.settings)
         runner, port = await serve_locally(app)
         try:
+            await other.standings.ready()
             async with client.get(f"http://127.0.0.1:{port}/web/", allow_redirects=False) as response:
                 assert response.status == 200
         finally:

@@ -44,9 +44,11 @@ async def ledger(view: View) -> web.StreamResponse:
         return view.refuse()
     from bot.services.ledger_export import ledger_workbook  # openpyxl loads with the first download
 
-    s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
-    data = await asyncio.to_thread(ledger_workbook, s, await problem_rows(view.session))
-    name = f"重点项目台账_{view.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"
+    snapshot = view.snapshot()
+    if snapshot is None:
+        return view.computing()
+    data = await asyncio.to_thread(ledger_workbook, snapshot.current, await problem_rows(view.session))
+    name = f"重点项目台账_{snapshot.at.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"  # the figures' moment
     return _file(data, name, XLSX)
 
 

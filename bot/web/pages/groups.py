@@ -31,12 +31,16 @@ def _visible(projects: list[ProjectStanding], codes: frozenset[str] | None) -> l
 def group_list(kind: str):  # type: ignore[no-untyped-def]
     @page_route
     async def route(view: View) -> web.StreamResponse:
-        s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
+        snapshot = view.snapshot()
+        if snapshot is None:
+            return view.computing()
+        s = snapshot.current
         codes = await access.visible_codes(view.session, view.viewer)
         groups = [g for g in _groups(s, kind)
                   if access.sees_group(view.viewer, visible_projects=len(_visible(_members(s, kind, g.name), codes)),
                                        unit=g.name if kind == "unit" else None)]
-        return view.page("groups.html.j2", kind=kind, kind_name=KINDS[kind], groups=groups, s=s)
+        return view.page("groups.html.j2", kind=kind, kind_name=KINDS[kind], groups=groups, s=s,
+                         as_of=snapshot.at, now=view.now)
 
     return route
 
@@ -45,7 +49,10 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
     @page_route
     async def route(view: View) -> web.StreamResponse:
         name = view.request.match_info["name"]
-        s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
+        snapshot = view.snapshot()
+        if snapshot is None:
+            return view.computing()
+        s = snapshot.current
         group = next((g for g in _groups(s, kind) if g.name == name), None)
         if group is None:
             return view.not_found(KINDS[kind])
@@ -57,6 +64,7 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
         problems = [p for p in await access.problems_seen(view.session, view.viewer)
                     if (kind == "unit" and p.unit == name) or p.project_code in member_codes]
         return view.page("group.html.j2", kind=kind, kind_name=KINDS[kind], group=group, projects=projects,
-                         problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s)
+                         problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s,
+                         as_of=snapshot.at)
 
     return route

@@ -79,3 +79,18 @@ async def test_the_timeline_pages_its_thumbnails(site: WebHarness) -> None:
             second = await response.text()
         assert second.count("/thumb\"") == 3 and f"第{reports}天施工" in second and "第1天施工" not in second
         assert "更早的填报" not in second and 'href="/web/project/ZD2026-001">最新的填报' in second
+
+
+async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None:
+    today = site.core.clock.now().date()
+    await site.report("ZD2026-001", today - timedelta(days=2), "100", "桩基施工", photos=["AgACfirst"])
+    await site.report("ZD2026-001", today - timedelta(days=1), "100", "桩基施工", photos=["AgACagain", "AgACnew"])
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACfirst": photo(41), "AgACagain": photo(41), "AgACnew": photo(42)})})
+    assert (await keeper.keep_due()).kept == 3
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+    earlier = (today - timedelta(days=2)).isoformat()
+    assert page.count(f"疑似重复照片：与 ZD2026-001 {earlier} 的照片相同") == 1
+    assert page.count('class="repeat"') == 1

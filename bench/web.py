@@ -56,6 +56,7 @@ import ranking  # noqa: E402  (bench/ranking.py: the same district)
 from aiohttp import web  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bot.app import settle_heap  # noqa: E402
 from bot.clock import SHANGHAI, FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.services.photo_keeper import PhotoKeeper  # noqa: E402
@@ -172,6 +173,7 @@ async def measure(db: Database, admin_id: int, settings: Settings, args: argpars
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
+    settle_heap()  # as diaodu run does once started
     began = time.perf_counter()
     base = f"http://127.0.0.1:{runner.addresses[0][1]}"
     overviews: dict[str, list[float]] = {"start": [], "warm": [], "recomputing": []}
@@ -201,13 +203,15 @@ async def measure(db: Database, admin_id: int, settings: Settings, args: argpars
                   f"max {max(overviews['warm']):.0f} ms server time")
 
             seen = live.computed
-            async with db.session() as session:
-                project = await session.scalar(select(Project).where(Project.code == PHOTOGRAPHED))
+            async with db.session() as session:  # a report of a project not yet reported today
+                today = select(Report.id).where(Report.project_id == Project.id, Report.local_day == NOW.date())
+                project = await session.scalar(select(Project).where(Project.liaison_id.is_not(None), ~today.exists())
+                                               .order_by(Project.code).limit(1))
                 assert project is not None and project.liaison_id is not None
                 await add_report(session, project_id=project.id, person_id=project.liaison_id,
                                  local_day=NOW.date(), amount=Decimal(500), progress_text="主体结构施工",
                                  photos=[], channel="telegram", now=NOW, actor=Actor(label="bench", channel="cli"),
-                                 project_code=PHOTOGRAPHED)
+                                 project_code=project.code)
             clock.advance(seconds=settings.web_standings_seconds)
             recomputing = time.perf_counter()
             while live.computed == seen:

@@ -16,9 +16,11 @@ So a change reaches the pages at most ``refresh`` seconds plus the time of a com
 (plus one more computation when one had just begun). Each process keeps its own (several processes on one
 PostgreSQL database each compute theirs).
 
-The database is read on the event loop; the standings themselves (seconds of pure Python for 10,000
-projects) are built in the worker process of ``bot.workers`` when one is given (``diaodu run``), else in a
-worker thread (tests, benchmarks of the pages alone).
+With a worker process (``bot.workers``, as ``diaodu run`` gives) the database is read and the standings are
+built there (``bot.services.standings_worker``: seconds of Python for 10,000 projects) and taken back a slice
+at a time, so the event loop goes on serving pages; without one (tests, one-off uses), or on an in-memory
+database no other process can open, the database is read on the event loop and the standings built in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.clock import Clock, to_local
 from bot.domain.progress import previous_week_end
 from bot.domain.standings import Standings
 from bot.services.standings import read_current_inputs, standings_of_each
+from bot.services.standings_worker import compute_packed, unpack
 from bot.workers import Workers
 from storage.db import Database
 from storage.standings import change_mark
@@ -169,13 +172,15 @@ class LiveStandings:
         """Read the data now and build the standings off the event loop; the new snapshot."""
         now = self.clock.now()
         today = to_local(now).date()
-        async with self.db.session() as session:
-            mark = await change_mark(session)  # before the figures: a change made meanwhile is seen next time
-            inputs = [await read_current_inputs(session, cutoff=cutoff)
-                      for cutoff in (today, previous_week_end(today))]
-        if self.workers is not None:
-            current, last_week = await self.workers.run(standings_of_each, inputs)
+        cutoffs = [today, previous_week_end(today)]
+        if self.workers is not None and not self.db.in_memory:
+            # The worker reads the database too: 10,000 projects' rows would hold the event loop for seconds.
+            mark, packed = await self.workers.run(compute_packed, self.db.url, cutoffs)
+            current, last_week = [await unpack(one) for one in packed]
         else:
+            async with self.db.session() as session:
+                mark = await change_mark(session)  # before the figures: a change made meanwhile is seen next time
+                inputs = [await read_current_inputs(session, cutoff=cutoff) for cutoff in cutoffs]
             current, last_week = await asyncio.to_thread(standings_of_each, inputs)
         snapshot = Snapshot(at=now, today=today, current=current, last_week=last_week, mark=mark)
         if self.prepare is not None:

@@ -8,18 +8,21 @@ import asyncio
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from aiohttp import ClientSession, CookieJar
 
 from bot.clock import SHANGHAI, FrozenClock
 from bot.web.live_standings import FULL_REFRESH, LiveStandings, Snapshot
 from bot.workers import Workers
+from tests.databases import BACKENDS
 from tests.e2e.harness import START
-from tests.web.harness import ROLE_PEOPLE, WebHarness, web_harness
+from tests.web.harness import ROLE_PEOPLE, WebHarness, sample_database, web_harness
 
 ADMIN = ROLE_PEOPLE["admin"]
 T = TypeVar("T")
@@ -27,7 +30,7 @@ T = TypeVar("T")
 
 class HeldWorkers(Workers):
     """Workers whose jobs wait while ``hold`` is cleared (a computation as long as the test wants), then run
-    in a thread."""
+    in a thread (reading the database with an engine of their own, as the worker process does)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -41,6 +44,15 @@ class HeldWorkers(Workers):
             await self.hold.wait()
             self.waiting.clear()
         return await asyncio.to_thread(function, *args)
+
+
+@asynccontextmanager
+async def held_site(backend: str, template: Path, folder: Path, held: HeldWorkers,
+                    **options: Any) -> AsyncIterator[WebHarness]:
+    """The pages with ``held`` as their worker, on a database it can open too (a SQLite file, PostgreSQL)."""
+    async with sample_database(backend, template, folder) as url:
+        async with web_harness(template, folder, url=url, workers=held, **options) as site:
+            yield site
 
 
 async def next_computation(live: LiveStandings, seen: int) -> Snapshot:
@@ -70,10 +82,12 @@ def as_of(page: str) -> str:
     return f"{found.group(1)} {found.group(2)}"
 
 
-async def test_a_view_before_the_first_standings_is_told_to_wait(ledger_template: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_view_before_the_first_standings_is_told_to_wait(backend: str, ledger_template: Path,
+        tmp_path: Path) -> None:
     held = HeldWorkers()
     held.hold.clear()
-    async with web_harness(ledger_template, tmp_path, workers=held, wait_for_standings=False) as site:
+    async with held_site(backend, ledger_template, tmp_path, held, wait_for_standings=False) as site:
         live = site.state.standings
         assert not live.running  # without WEB_PUBLIC_URL nobody was expected: the first view starts it
         async with site.browser() as client:
@@ -97,12 +111,13 @@ async def test_a_view_before_the_first_standings_is_told_to_wait(ledger_template
     assert status == 200 and as_of(page) == "2026-11-20 10:00"
 
 
-async def test_with_a_public_address_the_standings_are_computed_at_start(ledger_template: Path,
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_with_a_public_address_the_standings_are_computed_at_start(backend: str, ledger_template: Path,
                                                                         tmp_path: Path) -> None:
     held = HeldWorkers()
     held.hold.clear()
-    async with web_harness(ledger_template, tmp_path, workers=held, wait_for_standings=False,
-                           WEB_PUBLIC_URL="https://dd.example.gov.cn") as site:
+    async with held_site(backend, ledger_template, tmp_path, held, wait_for_standings=False,
+                         WEB_PUBLIC_URL="https://dd.example.gov.cn") as site:
         await asyncio.wait_for(held.waiting.wait(), 10)  # no page was asked for
         assert site.state.standings.running
         held.hold.set()
@@ -144,9 +159,11 @@ async def test_the_standings_follow_the_data_within_the_bound(site: WebHarness) 
         assert as_of((await overview(client))[1]) == "2026-11-21 00:00"
 
 
-async def test_views_during_a_computation_read_the_last_standings(ledger_template: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_views_during_a_computation_read_the_last_standings(backend: str, ledger_template: Path,
+        tmp_path: Path) -> None:
     held = HeldWorkers()
-    async with web_harness(ledger_template, tmp_path, workers=held) as site:
+    async with held_site(backend, ledger_template, tmp_path, held) as site:
         live = site.state.standings
         await look_often(live)
         async with site.signed_in(ADMIN) as client:
@@ -162,11 +179,13 @@ async def test_views_during_a_computation_read_the_last_standings(ledger_templat
             assert as_of((await overview(client))[1]) == "2026-11-20 10:01"
 
 
-async def test_stopping_the_server_stops_the_refresher(ledger_template: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_stopping_the_server_stops_the_refresher(backend: str, ledger_template: Path,
+        tmp_path: Path) -> None:
     held = HeldWorkers()
-    async with web_harness(ledger_template, tmp_path, workers=held, wait_for_standings=False,
-                           WEB_PUBLIC_URL="https://dd.example.gov.cn") as site:
-        held.hold.clear()
+    held.hold.clear()
+    async with held_site(backend, ledger_template, tmp_path, held, wait_for_standings=False,
+                         WEB_PUBLIC_URL="https://dd.example.gov.cn") as site:
         live = site.state.standings
         await asyncio.wait_for(held.waiting.wait(), 10)  # stopped in the middle of a computation
     assert not live.running
@@ -233,3 +252,19 @@ async def test_diaodu_run_builds_them_in_its_worker_process_and_stops_cleanly(tm
             stop.set()
             await asyncio.wait_for(task, 30)
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "web-standings"]
+
+
+async def test_standings_come_back_from_the_worker_as_they_left(site: WebHarness,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.services import standings_worker
+    from bot.services.standings import current_standings
+
+    monkeypatch.setattr(standings_worker, "SLICE", 7)  # several slices of the sample ledger's projects
+    async with site.core.db.session() as session:
+        standings = await current_standings(session, today=date(2026, 11, 20))
+    head, slices = standings_worker.pack(standings)
+    assert len(slices) == -(-len(standings.projects) // 7) > 1
+    back = await standings_worker.unpack((head, slices))
+    assert back == standings and back.praised and back.warned
+    for named in (back.praised, back.urged, back.warned, back.not_started):
+        assert all(any(p is q for q in back.projects) for p in named)  # the same objects, not copies

@@ -185,7 +185,8 @@ class LiveStandings:
         snapshot = Snapshot(at=now, today=today, current=current, last_week=last_week, mark=mark)
         if self.prepare is not None:
             await asyncio.to_thread(self.prepare, snapshot)
-        self.latest = snapshot
+        if self.latest is None or self.latest.at <= now:  # a computation begun earlier never replaces a later one
+            self.latest = snapshot
         self.computed += 1
         self._fresh.set()
         self._fresh = asyncio.Event()

@@ -28,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.clock import Clock, to_local
 from bot.domain.progress import previous_week_end
@@ -43,6 +43,7 @@ from storage.db import Database
 from storage.standings import change_mark
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHECK_SECONDS = 5.0  # how often the refresher looks whether a computation is due
 FULL_REFRESH = 10  # × refresh: recomputed at least this often, whether a change was seen or not
@@ -66,17 +67,22 @@ class Snapshot:
         return self.derived[key]
 
 
+Preparation = Callable[["LiveStandings", Snapshot], Awaitable[object]]
+"""What a page makes of each new snapshot before any view shows it (kept with ``Snapshot.made``), off the
+request path: given the refresher (its database, its workers) and the snapshot."""
+
+
 class LiveStandings:
     """The latest standings of this process and the task that keeps them fresh."""
 
     def __init__(self, db: Database, clock: Clock, *, refresh: float, workers: Workers | None = None,
-                 check: float = CHECK_SECONDS, prepare: Callable[[Snapshot], object] | None = None) -> None:
+                 check: float = CHECK_SECONDS, prepare: Sequence[Preparation] = ()) -> None:
         self.db = db
         self.clock = clock
         self.refresh = refresh
         self.check = check
         self.workers = workers
-        self.prepare = prepare  # run on each new snapshot before the pages see it (e.g. the overview's summary)
+        self.prepare = tuple(prepare)  # run on each new snapshot before the pages see it (summaries, charts)
         self.latest: Snapshot | None = None
         self.computed = 0  # computations finished since start
         self._task: asyncio.Task[None] | None = None
@@ -168,6 +174,12 @@ class LiveStandings:
             await self.compute()
         return due
 
+    async def off_loop(self, function: Callable[..., T], /, *args: Any) -> T:
+        """``function(*args)`` in the worker process when there is one, else in a worker thread."""
+        if self.workers is not None:
+            return await self.workers.run(function, *args)
+        return await asyncio.to_thread(function, *args)
+
     async def compute(self) -> Snapshot:
         """Read the data now and build the standings off the event loop; the new snapshot."""
         now = self.clock.now()
@@ -183,8 +195,8 @@ class LiveStandings:
                 inputs = [await read_current_inputs(session, cutoff=cutoff) for cutoff in cutoffs]
             current, last_week = await asyncio.to_thread(standings_of_each, inputs)
         snapshot = Snapshot(at=now, today=today, current=current, last_week=last_week, mark=mark)
-        if self.prepare is not None:
-            await asyncio.to_thread(self.prepare, snapshot)
+        for step in self.prepare:
+            await step(self, snapshot)
         if self.latest is None or self.latest.at <= now:  # a computation begun earlier never replaces a later one
             self.latest = snapshot
         self.computed += 1

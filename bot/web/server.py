@@ -40,7 +40,7 @@ def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings
     process when given: from the server's start when the pages can be reached (``WEB_PUBLIC_URL`` is set,
     so /web hands out links), else from the first page view; the server's cleanup stops the refresher."""
     standings = LiveStandings(db, clock, refresh=settings.web_standings_seconds, workers=workers,
-                              prepare=overview.prepare)
+                              prepare=(overview.prepare, downloads.prepare_trend))
     state = WebState(db=db, clock=clock, settings=settings, standings=standings)
     app[STATE] = state
     app.cleanup_ctx.append(standings.running_while if settings.web_public_url else standings.stopped_with)

@@ -268,3 +268,15 @@ async def test_standings_come_back_from_the_worker_as_they_left(site: WebHarness
     assert back == standings and back.praised and back.warned
     for named in (back.praised, back.urged, back.warned, back.not_started):
         assert all(any(p is q for q in back.projects) for p in named)  # the same objects, not copies
+
+
+async def test_the_trend_chart_is_drawn_with_the_standings(site: WebHarness) -> None:
+    """The overview's chart is drawn by the refresher with each snapshot; a view gets those very bytes."""
+    from bot.web.pages.downloads import TREND
+
+    snapshot = await site.state.standings.ready()
+    drawn = snapshot.derived[TREND]
+    assert drawn.lstrip().startswith(b"<?xml")
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/chart/trend.svg") as response:
+            assert response.status == 200 and await response.read() == drawn

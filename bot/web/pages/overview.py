@@ -4,6 +4,7 @@ itself). Every figure is the standings' (bot.services.standings), as in /rank an
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from aiohttp import web
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.web import access
 from bot.web.auth import page_route
-from bot.web.live_standings import Snapshot
+from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
 
@@ -62,9 +63,13 @@ def summarise(s: Standings, before: Standings) -> Summary:
                    changes=changes(head + tail, before.ranked))
 
 
-def prepare(snapshot: Snapshot) -> Summary:
-    """The overview's summary of a snapshot, made once (by the refresher, before any page shows it)."""
+def summary_of(snapshot: Snapshot) -> Summary:
+    """The overview's summary of a snapshot, made once (``prepare``: by the refresher, before any view)."""
     return snapshot.made("overview", lambda: summarise(snapshot.current, snapshot.last_week))  # type: ignore[no-any-return]
+
+
+async def prepare(_live: LiveStandings, snapshot: Snapshot) -> None:
+    await asyncio.to_thread(summary_of, snapshot)
 
 
 @page_route
@@ -72,7 +77,7 @@ async def overview(view: View) -> web.StreamResponse:
     snapshot = view.snapshot()
     if snapshot is None:
         return view.computing()
-    s, summary = snapshot.current, prepare(snapshot)
+    s, summary = snapshot.current, summary_of(snapshot)
     visible = await access.visible_codes(view.session, view.viewer)
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"

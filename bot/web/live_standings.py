@@ -12,6 +12,9 @@ with that moment (数据截至 HH:MM). A refresher task recomputes them off the 
 - at least every ``FULL_REFRESH`` × ``refresh`` seconds, a change seen or not (a change the mark misses);
 - as soon as the day has changed (the standings are measured on today).
 
+What pages make of the standings (the overview's summary, its trend chart) is made with each snapshot too,
+before any view shows it (``prepare``).
+
 So a change reaches the pages at most ``refresh`` seconds plus the time of a computation after it is made
 (plus one more computation when one had just begun). Each process keeps its own (several processes on one
 PostgreSQL database each compute theirs).

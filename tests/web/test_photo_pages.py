@@ -79,6 +79,8 @@ async def test_the_timeline_pages_its_thumbnails(site: WebHarness) -> None:
             second = await response.text()
         assert second.count("/thumb\"") == 3 and f"第{reports}天施工" in second and "第1天施工" not in second
         assert "更早的填报" not in second and 'href="/web/project/ZD2026-001">最新的填报' in second
+        async with hao.get("/web/project/ZD2026-001?skip=99999999999999999999999") as response:
+            assert response.status == 200 and "暂无更早的填报" in await response.text()
 
 
 async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None:

@@ -23,6 +23,7 @@ from storage import web_queries
 
 REPORTS_SHOWN = 60  # reports on one page of the timeline, at most
 THUMBNAILS_SHOWN = 36  # photo thumbnails one page of the timeline loads (~20 KB each: the page stays under 1 MB)
+MAX_SKIP = 100_000  # more reports than a project ever has (and an offset every database takes)
 
 
 def timeline_page(thumbnails: list[int]) -> int:
@@ -45,7 +46,8 @@ async def project_page(view: View) -> web.StreamResponse:
     project, figures = found
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
-    skip = int(view.request.query["skip"]) if is_digits(view.request.query.get("skip", "")) else 0
+    asked = view.request.query.get("skip", "")
+    skip = min(int(asked), MAX_SKIP) if is_digits(asked) else 0
     reports = await web_queries.project_reports(view.session, project_id=project.id, offset=skip,
                                                 limit=REPORTS_SHOWN + 1)
     problems = [p for p in await web_queries.open_problems(view.session, project_id=project.id, include_closed=True)

@@ -284,7 +284,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         add_wecom_routes(http, wecom)
     from bot.web.server import add_web_routes
 
-    add_web_routes(http, db=core.db, clock=core.clock, settings=settings)  # the pages (驾驶舱) under /web/
+    # the pages (驾驶舱) under /web/; their standings are built in the bulletins' worker process
+    add_web_routes(http, db=core.db, clock=core.clock, settings=settings, workers=core.workers)
     runner = web.AppRunner(http)
     try:
         async with AsyncExitStack() as stack:

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # The web pages (bot.web): the public address people open, and the idle limit of a signed-in browser.
     web_public_url: str | None = Field(None, alias="WEB_PUBLIC_URL")
     web_session_idle_hours: float = Field(12, alias="WEB_SESSION_IDLE_HOURS", gt=0)
+    # How far behind the data the pages' standings may fall (bot.web.live_standings), in seconds.
+    web_standings_seconds: float = Field(60, alias="WEB_STANDINGS_SECONDS", gt=0)
     wecom_oauth_base: str = Field("https://open.weixin.qq.com", alias="WECOM_OAUTH_BASE")
 
     data_dir: Path = Field(Path("data"), alias="DATA_DIR")

@@ -112,6 +112,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    @property
+    def in_memory(self) -> bool:
+        """An in-memory SQLite database: only this engine (this process) can reach it."""
+        return self._shared_connection is not None
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back on error."""

@@ -61,7 +61,18 @@ from bot.domain.standings import ProblemRow
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
-from storage.models import STANDINGS_INDEX, Person, Problem, ProblemEvent, Project, Report, Unit
+from storage.models import (
+    STANDINGS_INDEX,
+    AuditEntry,
+    Leave,
+    Person,
+    Problem,
+    ProblemEvent,
+    Project,
+    Report,
+    StageEvent,
+    Unit,
+)
 from storage.node_queries import node_counts
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -510,3 +521,15 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
         for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
              closed_at, text) in rows
     ]
+
+
+CHANGE_MARKED = (AuditEntry, Report, Problem, ProblemEvent, StageEvent, Leave)
+
+
+async def change_mark(session: AsyncSession) -> tuple[int | None, ...]:
+    """The newest row id of each table whose new rows change the standings: reports, problems and their
+    events, stage events, leaves, and the audit log, which records the other changes (an /undo, a
+    correction, a ledger import, a change of settings or of the calendar). A different mark means the
+    standings may have changed; one query of index look-ups, cheap enough to ask every few seconds."""
+    row = (await session.execute(select(*(select(func.max(t.id)).scalar_subquery() for t in CHANGE_MARKED)))).one()
+    return tuple(row)

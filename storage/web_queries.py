@@ -51,13 +51,14 @@ async def plan_total(session: AsyncSession, *, year: int) -> Decimal:
     return Decimal(await session.scalar(select(func.sum(plan)).select_from(Project).outerjoin(plans, on)) or 0)
 
 
-async def project_reports(session: AsyncSession, *, project_id: int, limit: int = 60) -> list[tuple[Report, str]]:
+async def project_reports(session: AsyncSession, *, project_id: int, limit: int = 60,
+                          offset: int = 0) -> list[tuple[Report, str]]:
     """The project's reports, newest day first (withdrawn and replaced versions too, marked by
-    ``withdrawn_at``), each with its reporter's name."""
+    ``withdrawn_at``), each with its reporter's name; ``offset`` newest ones left out."""
     rows = await session.execute(
         select(Report, Person.name).join(Person, Person.id == Report.person_id)
         .where(Report.project_id == project_id)
-        .order_by(Report.local_day.desc(), Report.created_at.desc()).limit(limit))
+        .order_by(Report.local_day.desc(), Report.created_at.desc(), Report.id.desc()).limit(limit).offset(offset))
     return [(report, name) for report, name in rows.all()]
 
 

@@ -8,6 +8,7 @@ Rules (year-to-date completion, punctuality, open problems) are documented with 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -32,8 +33,8 @@ from storage.rows import gc_paused
 from storage.settings import load_calendar, load_digest_settings
 from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
 
-__all__ = ["build_standings", "compute_standings", "current_standings", "project_standings",
-           "standings_and_changes"]
+__all__ = ["StandingsInputs", "build_standings", "compute_standings", "current_standings", "project_standings",
+           "read_current_inputs", "standings_and_changes", "standings_from", "standings_of_each"]
 
 
 async def project_standings(
@@ -122,18 +123,54 @@ async def compute_standings(
     return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)
 
 
+@dataclass(frozen=True)
+class StandingsInputs:
+    """What the standings of one cut-off day are computed from, read from the database: plain, picklable
+    data, so that ``standings_from`` may run in a worker process (``bot.workers``)."""
+
+    period: str
+    cutoff: date
+    figures: ProjectFigures
+    problem_shares: dict[str, float | None]
+    thresholds: LightThresholds
+    weights: ScoreWeights
+    praise_n: int
+
+
+def standings_from(inputs: StandingsInputs) -> Standings:
+    """The standings ``compute_standings`` gives for these inputs: pure Python, no I/O."""
+    with gc_paused():
+        projects = build_standings(inputs.figures, cutoff=inputs.cutoff, thresholds=inputs.thresholds)
+        return assemble(inputs.period, inputs.cutoff, projects, inputs.problem_shares, inputs.weights,
+                        inputs.thresholds, inputs.praise_n)
+
+
+def standings_of_each(inputs: list[StandingsInputs]) -> list[Standings]:
+    """``standings_from`` of each inputs, in one go (one hand-over to a worker process for several)."""
+    return [standings_from(one) for one in inputs]
+
+
+async def read_current_inputs(session: AsyncSession, *, today: date, cutoff: date | None = None) -> StandingsInputs:
+    """What the current standings (see ``current_standings``) as of ``cutoff`` (today unless given) are
+    computed from: of a past cut-off day, the projects entered by then."""
+    cutoff = cutoff or today
+    calendar = await load_calendar(session)
+    settings = await load_digest_settings(session)
+    window_start = cutoff - timedelta(days=cutoff.weekday())
+    figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
+                                    entered_by=cutoff if cutoff < today else None)
+    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
+    return StandingsInputs(period=cutoff.isoformat(), cutoff=cutoff, figures=figures, problem_shares=shares,
+                           thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n)
+
+
 async def current_standings(session: AsyncSession, *, today: date, cutoff: date | None = None) -> Standings:
     """The standings as /rank and the web pages show them: as of ``cutoff`` (today unless given), with the
     admins' thresholds and weights, punctuality over the cut-off day's week so far. A past cut-off day counts
     the projects entered by then (a project imported since was not ranked then: 新上榜 now)."""
-    cutoff = cutoff or today
-    calendar = await load_calendar(session)
-    settings = await load_digest_settings(session)
-    return await compute_standings(
-        session, period=cutoff.isoformat(), cutoff=cutoff, window_start=cutoff - timedelta(days=cutoff.weekday()),
-        calendar=calendar, thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n,
-        entered_by=cutoff if cutoff < today else None,
-    )
+    inputs = await read_current_inputs(session, today=today, cutoff=cutoff)
+    # Some 10,000 standings to build: in a worker thread, so that the event loop goes on answering.
+    return await asyncio.to_thread(standings_from, inputs)
 
 
 async def standings_and_changes(session: AsyncSession, *, today: date) -> tuple[Standings, StandingsChanges]:

@@ -10,42 +10,51 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import is_digits
 from bot.services.photo_store import open_photo_store
-from bot.services.photos import read_stored
+from bot.services.photos import Duplicate, ProjectPhoto, photo_view, read_stored
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import photos as photo_repo
-from storage.models import PhotoBlob, Project, Report, ReportPhoto
+from storage.models import Project, Report
 
 CACHE = "private, max-age=86400, immutable"  # a photo id always names the same bytes
 
 
 @dataclass(frozen=True)
 class Pictures:
-    """What a report's entry shows of its photos: how many it has, and those a browser can open."""
+    """What a report's entry shows of its photos: how many it has, those a browser can open, and which of
+    those repeat an earlier photo (疑似重复照片)."""
 
     count: int
     shown: tuple[int, ...] = ()  # ids of photos with a thumbnail (/web/photo/<id>)
+    repeats: tuple[tuple[int, Duplicate], ...] = ()  # (photo id, the earlier photo it repeats), of those shown
+
+    def repeat_of(self, photo_id: int) -> Duplicate | None:
+        return next((dup for shown, dup in self.repeats if shown == photo_id), None)
 
 
-async def of_reports(session: AsyncSession, reports: Sequence[Report]) -> dict[int, Pictures]:
-    """Report id → its pictures: every photo counted, the kept ones with a thumbnail shown."""
-    ids = [report.id for report in reports]
-    shown: dict[int, list[int]] = {}
-    if ids:
-        rows = await session.execute(
-            select(ReportPhoto.report_id, ReportPhoto.id).join(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
-            .where(ReportPhoto.report_id.in_(ids), PhotoBlob.has_thumbnail.is_(True)).order_by(ReportPhoto.id))
-        for report_id, photo_id in rows.all():
-            shown.setdefault(report_id, []).append(photo_id)
-    return {report.id: Pictures(count=len(report.photos), shown=tuple(shown.get(report.id, ())))
-            for report in reports}
+async def of_reports(session: AsyncSession, project_id: int, reports: Sequence[Report]) -> dict[int, Pictures]:
+    """Report id → its pictures: every photo counted, the kept ones with a thumbnail shown, repeats flagged
+    (the project's photos as the read API gives them, ``bot.services.photos``, over the reports' days)."""
+    if not reports:
+        return {}
+    ids = {report.id for report in reports}
+    days = [report.local_day for report in reports]
+    rows = await photo_repo.photos_of_project(session, project_id=project_id, include_withdrawn=True,
+                                              since=min(days), until=max(days))
+    kept = sorted((photo_view(row) for row in rows if row.report_id in ids and row.has_thumbnail), key=lambda p: p.id)
+    shown: dict[int, list[ProjectPhoto]] = {}
+    for picture in kept:
+        shown.setdefault(picture.report_id, []).append(picture)
+    return {report.id: Pictures(
+        count=len(report.photos), shown=tuple(p.id for p in shown.get(report.id, ())),
+        repeats=tuple((p.id, p.duplicate) for p in shown.get(report.id, ()) if p.duplicate is not None))
+        for report in reports}
 
 
 async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.StreamResponse:

@@ -4,11 +4,13 @@ number filters as the chat (bot.render), and the security headers every answer c
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.escalation import LEVEL_NAMES
 from bot.render import format_date, format_delta, format_pct, format_points, format_time, wan_or_dash
@@ -16,6 +18,12 @@ from bot.render import format_date, format_delta, format_pct, format_points, for
 LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
 STATUS_NAMES = {"open": "待受理", "accepted": "已受理", "answered": "已答复", "resolved": "已解决待确认",
                 "closed": "已销号"}
+
+
+def moment(value: datetime, now: datetime) -> str:
+    """A moment of today as HH:MM, of another day with its date too (数据截至 …)."""
+    local = to_local(value)
+    return local.strftime("%H:%M") if local.date() == to_local(now).date() else local.strftime("%Y-%m-%d %H:%M")
 
 
 def content_security_policy(nonce: str) -> str:
@@ -42,7 +50,7 @@ class WebRenderer:
             role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: LIGHT_NAMES.get(s, ""),
             status=lambda s: STATUS_NAMES.get(s, s),
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
-            event=lambda k: labels.label(labels.EVENTS, k),
+            event=lambda k: labels.label(labels.EVENTS, k), moment=moment,
         )
 
     def render(self, template: str, **context: Any) -> str:

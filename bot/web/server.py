@@ -10,9 +10,11 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.web import photos
 from bot.web.auth import add_auth_routes
+from bot.web.live_standings import LiveStandings
 from bot.web.pages import downloads, groups, overview, problem_list, project, reporting
 from bot.web.rendering import secure
 from bot.web.state import STATE, WebState
+from bot.workers import Workers
 from storage.db import Database
 
 STATIC = Path(__file__).parent / "static"
@@ -30,10 +32,18 @@ async def static_file(request: web.Request) -> web.Response:
     return response
 
 
-def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings: Settings) -> WebState:
-    """Serve the pages under /web/ on ``app``; the state they share is returned (tests reach its cache)."""
-    state = WebState(db=db, clock=clock, settings=settings)
+def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings: Settings,
+                   workers: Workers | None = None) -> WebState:
+    """Serve the pages under /web/ on ``app``; the state they share is returned (tests reach its standings).
+
+    The standings the pages show are computed in the background (bot.web.live_standings), in ``workers``'
+    process when given: from the server's start when the pages can be reached (``WEB_PUBLIC_URL`` is set,
+    so /web hands out links), else from the first page view; the server's cleanup stops the refresher."""
+    standings = LiveStandings(db, clock, refresh=settings.web_standings_seconds, workers=workers,
+                              prepare=(overview.prepare, downloads.prepare_trend))
+    state = WebState(db=db, clock=clock, settings=settings, standings=standings)
     app[STATE] = state
+    app.cleanup_ctx.append(standings.running_while if settings.web_public_url else standings.stopped_with)
     add_auth_routes(app)
     router = app.router
     router.add_get("/web/static/{name}", static_file)

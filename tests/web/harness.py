@@ -2,11 +2,14 @@
 
 ``WebHarness`` builds the core on a copy of the sample ledger (tests.e2e.harness), serves ``/web/`` the way
 ``diaodu run`` does (bot.web.server.add_web_routes) on a free local port, and signs people in through a
-one-time link made as /web makes it (bot.services.web_links).
+one-time link made as /web makes it (bot.services.web_links). The ledger is an in-memory SQLite copy, or any
+database ``sample_database`` prepared (a SQLite file, the TEST_DATABASE_URL PostgreSQL database).
 """
 
 from __future__ import annotations
 
+import secrets
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,15 +23,19 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.clock import FrozenClock
-from bot.config import load_settings
+from bot.config import Settings, load_settings
+from bot.services.ledger_import import import_ledger_files
 from bot.services.web_links import make_link
 from bot.web.server import add_web_routes
 from bot.web.state import WebState
+from bot.workers import Workers
 from storage import people as people_repo
 from storage.audit import Actor
+from storage.db import Database
 from storage.models import Person, Project, Report
 from storage.reports import add_report
-from tests.e2e.harness import START, sample_core
+from tests.databases import fresh_database
+from tests.e2e.harness import SAMPLE_LEDGER, START, TEST_ACTOR, sample_core
 from tests.fakes.serving import serve_locally
 
 ROLE_PEOPLE = {"liaison": "郝芳", "unit": "赵芳", "lead": "刘文华", "top": "王立军", "admin": "管理员(区重大项目办)"}
@@ -86,14 +93,51 @@ def week_days(end: date, n: int) -> list[date]:
 
 
 @asynccontextmanager
-async def web_harness(template: Path, tmp_path: Path, **overrides: object) -> AsyncIterator[WebHarness]:
-    settings = load_settings(**{"DATABASE_URL": "sqlite+aiosqlite://", "_env_file": None, "DATA_DIR": str(tmp_path),
-                                "TELEGRAM_BOT_TOKEN": "123456:TEST-token", **overrides})
-    async with sample_core(settings, FrozenClock(START), template) as core:
+async def sample_database(backend: str, template: Path, folder: Path) -> AsyncIterator[str]:
+    """The URL of a database of ``backend`` holding the sample ledger, that several engines (processes) may
+    open: a copy of the template's file for SQLite; for PostgreSQL the TEST_DATABASE_URL database, emptied,
+    with the ledger imported (the test is skipped without one)."""
+    if backend == "sqlite":
+        path = folder / f"ledger-{secrets.token_hex(4)}.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    async with fresh_database(backend) as db:
+        summary = await import_ledger_files(db, FrozenClock(START), [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        assert not summary.issues, summary.issues
+        yield db.url
+
+
+@asynccontextmanager
+async def core_on(url: str | None, settings: Settings, clock: FrozenClock, template: Path) -> AsyncIterator[Core]:
+    """The core on an in-memory copy of the template (no ``url``), or on the database at ``url``."""
+    if url is None:
+        async with sample_core(settings, clock, template) as core:
+            yield core
+        return
+    core = Core.build(settings, clock=clock, db=Database(url))
+    try:
+        yield core
+    finally:
+        await core.db.dispose()
+
+
+@asynccontextmanager
+async def web_harness(template: Path, tmp_path: Path, *, url: str | None = None, clock: FrozenClock | None = None,
+                      workers: Workers | None = None, wait_for_standings: bool = True,
+                      **overrides: object) -> AsyncIterator[WebHarness]:
+    """The pages served on the sample ledger (an in-memory copy, or the database at ``url``); unless told
+    otherwise, once their first standings are computed (as a page view some seconds after the start finds
+    them)."""
+    settings = load_settings(**{"DATABASE_URL": url or "sqlite+aiosqlite://", "_env_file": None,
+                                "DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": "123456:TEST-token", **overrides})
+    async with core_on(url, settings, clock or FrozenClock(START), template) as core:
         app = web.Application()
-        state = add_web_routes(app, db=core.db, clock=core.clock, settings=settings)
+        state = add_web_routes(app, db=core.db, clock=core.clock, settings=settings, workers=workers)
         runner, port = await serve_locally(app)
         try:
+            if wait_for_standings:
+                await state.standings.ready()
             yield WebHarness(core=core, state=state, base=f"http://127.0.0.1:{port}")
         finally:
             await runner.cleanup()

@@ -51,3 +51,48 @@ async def test_a_kept_photo_shows_on_its_project_page_and_opens(site: WebHarness
     async with site.browser() as stranger:  # not signed in
         async with stranger.get(f"/web/photo/{photo_id}/file", allow_redirects=False) as anonymous:
             assert anonymous.status in (302, 303, 401, 403)
+
+
+async def test_the_timeline_pages_its_thumbnails(site: WebHarness) -> None:
+    """One page of the timeline loads at most THUMBNAILS_SHOWN thumbnails (the page stays under 1 MB); the
+    older reports are a link away, and the newest a link back."""
+    from bot.web.pages.project import THUMBNAILS_SHOWN
+
+    today = site.core.clock.now().date()
+    reports = THUMBNAILS_SHOWN // 3 + 1
+    files = {}
+    for back in range(reports):
+        ids = [f"AgACpage{back}-{i}" for i in range(3)]
+        files.update({file_id: photo(100 + 3 * back + i) for i, file_id in enumerate(ids)})
+        await site.report("ZD2026-001", today - timedelta(days=back + 1), "10", f"第{back + 1}天施工", photos=ids)
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files(files)})
+    while (await keeper.keep_due()).kept:
+        pass
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as response:
+            first = await response.text()
+        assert first.count("/thumb\"") == THUMBNAILS_SHOWN
+        assert "第1天施工" in first and f"第{reports}天施工" not in first
+        assert f'href="/web/project/ZD2026-001?skip={reports - 1}">更早的填报' in first
+        async with hao.get(f"/web/project/ZD2026-001?skip={reports - 1}") as response:
+            second = await response.text()
+        assert second.count("/thumb\"") == 3 and f"第{reports}天施工" in second and "第1天施工" not in second
+        assert "更早的填报" not in second and 'href="/web/project/ZD2026-001">最新的填报' in second
+        async with hao.get("/web/project/ZD2026-001?skip=99999999999999999999999") as response:
+            assert response.status == 200 and "暂无更早的填报" in await response.text()
+
+
+async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None:
+    today = site.core.clock.now().date()
+    await site.report("ZD2026-001", today - timedelta(days=2), "100", "桩基施工", photos=["AgACfirst"])
+    await site.report("ZD2026-001", today - timedelta(days=1), "100", "桩基施工", photos=["AgACagain", "AgACnew"])
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACfirst": photo(41), "AgACagain": photo(41), "AgACnew": photo(42)})})
+    assert (await keeper.keep_due()).kept == 3
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+    earlier = (today - timedelta(days=2)).isoformat()
+    assert page.count(f"疑似重复照片：与 ZD2026-001 {earlier} 的照片相同") == 1
+    assert page.count('class="repeat"') == 1

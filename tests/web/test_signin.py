@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
+from yarl import URL
 
+from bot.clock import FrozenClock
 from storage.models import Person, WebLink, WebSession
-from tests.web.harness import ROLE_PEOPLE, WebHarness, web_harness
+from tests.databases import BACKENDS
+from tests.e2e.harness import START
+from tests.web.harness import ROLE_PEOPLE, WebHarness, sample_database, web_harness
 
 
 async def test_a_link_signs_in_once_and_leads_to_its_page(site: WebHarness) -> None:
@@ -119,9 +124,10 @@ async def test_sessions_outlive_the_process(site: WebHarness, ledger_template: P
 
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         app = web.Application()
-        add_web_routes(app, db=site.core.db, clock=site.core.clock, settings=site.state.settings)
+        other = add_web_routes(app, db=site.core.db, clock=site.core.clock, settings=site.state.settings)
         runner, port = await serve_locally(app)
         try:
+            await other.standings.ready()
             async with client.get(f"http://127.0.0.1:{port}/web/", allow_redirects=False) as response:
                 assert response.status == 200
         finally:
@@ -143,3 +149,29 @@ async def test_every_answer_carries_the_security_headers(site: WebHarness) -> No
                 assert "default-src 'none'" in csp and "script-src 'self' 'nonce-" in csp
                 assert "https://" not in csp.split("frame-ancestors")[0]  # nothing loaded from elsewhere
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_two_servers_on_one_database_share_the_sessions(backend: str, ledger_template: Path,
+                                                               tmp_path: Path) -> None:
+    """Two processes on one database (each with its own engine and server, as on PostgreSQL): signed in on
+    one, served by the other; logged out on one, signed out of both."""
+    async with sample_database(backend, ledger_template, tmp_path) as url:
+        clock = FrozenClock(START)
+        async with (web_harness(ledger_template, tmp_path, url=url, clock=clock) as first,
+                    web_harness(ledger_template, tmp_path, url=url, clock=clock) as second):
+            assert first.core.db is not second.core.db and first.base != second.base
+            async with first.signed_in("郝芳") as client:  # the cookie goes to either port of 127.0.0.1
+                async with client.get(f"{second.base}/web/project/ZD2026-001", allow_redirects=False) as response:
+                    assert response.status == 200 and "城北高速连接线" in await response.text()
+                cookie = client.cookie_jar.filter_cookies(URL(f"{first.base}/web/"))["diaodu_session"].value
+                async with second.browser() as elsewhere:  # logged out there (this browser keeps its cookie)
+                    elsewhere.cookie_jar.update_cookies({"diaodu_session": cookie}, URL(f"{second.base}/web/"))
+                    async with elsewhere.post("/web/logout") as response:
+                        assert response.status == 200 and "已退出" in await response.text()
+                for server in (first, second):
+                    async with client.get(f"{server.base}/web/", allow_redirects=False) as response:
+                        assert response.status == 302, server.base
+            async with second.signed_in(ROLE_PEOPLE["admin"]) as client:
+                async with client.get(f"{first.base}/web/", allow_redirects=False) as response:
+                    assert response.status == 200

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from datetime import date
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import SHANGHAI
 from bot.domain.periods import KIND_NAMES
-from bot.domain.trend import weekly_trend
+from bot.domain.trend import TrendPoint, weekly_trend
 from bot.services.ledger_download import ledger_file
 from bot.web import access
 from bot.web.auth import page_route
+from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import web_queries
@@ -42,9 +46,11 @@ async def downloads(view: View) -> web.StreamResponse:
 async def ledger(view: View) -> web.StreamResponse:
     if not access.may_download_ledger(view.viewer):
         return view.refuse()
-    s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
-    data = await ledger_file(view.session, s)
-    name = f"重点项目台账_{view.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"
+    snapshot = view.snapshot()
+    if snapshot is None:
+        return view.computing()
+    data = await ledger_file(view.session, snapshot.current)
+    name = f"重点项目台账_{snapshot.at.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"  # the figures' moment
     return _file(data, name, XLSX)
 
 
@@ -70,16 +76,39 @@ def _file(data: bytes, name: str, content_type: str) -> web.Response:
     return response
 
 
+TREND = "trend.svg"
+
+
+async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], str]:
+    """Completion against 序时进度 by week for the year, the whole scheme: the chart's points and title."""
+    year = today.year
+    baseline, daily = await web_queries.counted_daily(session, year=year, up_to=today)
+    plan = await web_queries.plan_total(session, year=year)
+    points = weekly_trend(year=year, today=today, baseline=baseline, daily=daily, plan=plan)
+    return points, f"{year} 年度完成率与序时进度(按周)"
+
+
+async def prepare_trend(live: LiveStandings, snapshot: Snapshot) -> None:
+    """The overview's trend chart drawn with each new snapshot (in the worker process when there is one):
+    seconds of matplotlib for a year of 10,000 projects' reports, never while a view waits."""
+    from bot.web.charts import trend_svg
+
+    async with live.db.session() as session:
+        points, title = await _trend(session, snapshot.today)
+    snapshot.derived[TREND] = await live.off_loop(functools.partial(trend_svg, title=title), points)
+
+
 @page_route
 async def trend_chart(view: View) -> web.StreamResponse:
-    """Completion against 序时进度 by week for the year, the whole scheme (the public figure of the overview)."""
-    year = view.today.year
-    baseline, daily = await web_queries.counted_daily(view.session, year=year, up_to=view.today)
-    plan = await web_queries.plan_total(view.session, year=year)
-    points = weekly_trend(year=year, today=view.today, baseline=baseline, daily=daily, plan=plan)
-    from bot.web.charts import trend_svg  # matplotlib loads with the first chart, not at start-up
+    """The overview's trend chart (the public figure), as drawn with the latest standings; drawn here only
+    when there is none for today yet."""
+    snapshot = view.snapshot()
+    svg = snapshot.derived.get(TREND) if snapshot is not None and snapshot.today == view.today else None
+    if svg is None:
+        from bot.web.charts import trend_svg  # matplotlib loads with the first chart, not at start-up
 
-    svg = await asyncio.to_thread(trend_svg, points, title=f"{year} 年度完成率与序时进度(按周)")
+        points, title = await _trend(view.session, view.today)
+        svg = await asyncio.to_thread(trend_svg, points, title=title)
     response = web.Response(body=svg, content_type="image/svg+xml")
     secure(response)
     return response

@@ -8,16 +8,25 @@ from aiohttp import web
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.web import access
 from bot.web.auth import page_route
+from bot.web.live_standings import Snapshot
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
 
 KINDS = {"unit": "牵头单位", "town": "乡镇(街道)"}
 
 
-def _members(s: Standings, kind: str, name: str) -> list[ProjectStanding]:
-    if kind == "unit":
-        return [p for p in s.projects if p.lead_unit == name]
-    return [p for p in s.projects if p.town == name]
+def _members_of(s: Standings, kind: str) -> dict[str | None, list[ProjectStanding]]:
+    """Each lead unit's (or town's) projects, in the standings' order."""
+    members: dict[str | None, list[ProjectStanding]] = {}
+    for p in s.projects:
+        members.setdefault(p.lead_unit if kind == "unit" else p.town, []).append(p)
+    return members
+
+
+def _members(snapshot: Snapshot, kind: str, name: str) -> list[ProjectStanding]:
+    """The group's projects (the index made once per snapshot: a list page asks for every group's)."""
+    members = snapshot.made(f"members:{kind}", lambda: _members_of(snapshot.current, kind))
+    return list(members.get(name, []))
 
 
 def _groups(s: Standings, kind: str) -> list[GroupStanding]:
@@ -31,12 +40,16 @@ def _visible(projects: list[ProjectStanding], codes: frozenset[str] | None) -> l
 def group_list(kind: str):  # type: ignore[no-untyped-def]
     @page_route
     async def route(view: View) -> web.StreamResponse:
-        s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
+        snapshot = view.snapshot()
+        if snapshot is None:
+            return view.computing()
+        s = snapshot.current
         codes = await access.visible_codes(view.session, view.viewer)
         groups = [g for g in _groups(s, kind)
-                  if access.sees_group(view.viewer, visible_projects=len(_visible(_members(s, kind, g.name), codes)),
-                                       unit=g.name if kind == "unit" else None)]
-        return view.page("groups.html.j2", kind=kind, kind_name=KINDS[kind], groups=groups, s=s)
+                  if access.sees_group(view.viewer, unit=g.name if kind == "unit" else None,
+                                       visible_projects=len(_visible(_members(snapshot, kind, g.name), codes)))]
+        return view.page("groups.html.j2", kind=kind, kind_name=KINDS[kind], groups=groups, s=s,
+                         as_of=snapshot.at, now=view.now)
 
     return route
 
@@ -45,18 +58,22 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
     @page_route
     async def route(view: View) -> web.StreamResponse:
         name = view.request.match_info["name"]
-        s = await view.state.standings.get(view.session, today=view.today, cutoff=view.today)
+        snapshot = view.snapshot()
+        if snapshot is None:
+            return view.computing()
+        s = snapshot.current
         group = next((g for g in _groups(s, kind) if g.name == name), None)
         if group is None:
             return view.not_found(KINDS[kind])
         codes = await access.visible_codes(view.session, view.viewer)
-        projects = _visible(_members(s, kind, name), codes)
+        projects = _visible(_members(snapshot, kind, name), codes)
         if not access.sees_group(view.viewer, visible_projects=len(projects), unit=name if kind == "unit" else None):
             return view.refuse()
         member_codes = {p.code for p in projects}
         problems = [p for p in await access.problems_seen(view.session, view.viewer)
                     if (kind == "unit" and p.unit == name) or p.project_code in member_codes]
         return view.page("group.html.j2", kind=kind, kind_name=KINDS[kind], group=group, projects=projects,
-                         problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s)
+                         problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s,
+                         as_of=snapshot.at)
 
     return route

@@ -4,16 +4,17 @@ itself). Every figure is the standings' (bot.services.standings), as in /rank an
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from bot.domain.changes import Change, standings_changes
-from bot.domain.progress import previous_week_end
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.web import access
 from bot.web.auth import page_route
+from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
 
@@ -42,12 +43,21 @@ def summarise(s: Standings, before: Standings) -> Summary:
                    changes=standings_changes(s, before).projects)
 
 
+def summary_of(snapshot: Snapshot) -> Summary:
+    """The overview's summary of a snapshot, made once (``prepare``: by the refresher, before any view)."""
+    return snapshot.made("overview", lambda: summarise(snapshot.current, snapshot.last_week))  # type: ignore[no-any-return]
+
+
+async def prepare(_live: LiveStandings, snapshot: Snapshot) -> None:
+    await asyncio.to_thread(summary_of, snapshot)
+
+
 @page_route
 async def overview(view: View) -> web.StreamResponse:
-    cache = view.state.standings
-    s = await cache.get(view.session, today=view.today, cutoff=view.today)
-    before = await cache.get(view.session, today=view.today, cutoff=previous_week_end(view.today))
-    summary: Summary = cache.derived("overview", (s, before), lambda: summarise(s, before))
+    snapshot = view.snapshot()
+    if snapshot is None:
+        return view.computing()
+    s, summary = snapshot.current, summary_of(snapshot)
     visible = await access.visible_codes(view.session, view.viewer)
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
@@ -56,4 +66,5 @@ async def overview(view: View) -> web.StreamResponse:
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
         visible=visible, problems=overdue_first(problems, view.now)[:30], problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
+        as_of=snapshot.at,
     )

@@ -8,6 +8,7 @@ import asyncio
 
 from aiohttp import web
 
+from bot.domain.digits import is_digits
 from bot.domain.trend import monthly_cumulative
 from bot.services.node_timeline import project_timeline
 from bot.web import access, photos
@@ -22,6 +23,21 @@ from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage import web_queries
 
+REPORTS_SHOWN = 60  # reports on one page of the timeline, at most
+THUMBNAILS_SHOWN = 36  # photo thumbnails one page of the timeline loads (~20 KB each: the page stays under 1 MB)
+MAX_SKIP = 100_000  # more reports than a project ever has (and an offset every database takes)
+
+
+def timeline_page(thumbnails: list[int]) -> int:
+    """How many of these reports (newest first, each with so many thumbnails) one page of the timeline shows:
+    as many as THUMBNAILS_SHOWN thumbnails allow, and at least one; the rest are on the next page."""
+    total = 0
+    for shown, count in enumerate(thumbnails):
+        total += count
+        if total > THUMBNAILS_SHOWN:
+            return max(shown, 1)
+    return len(thumbnails)
+
 
 @page_route
 async def project_page(view: View) -> web.StreamResponse:
@@ -32,12 +48,18 @@ async def project_page(view: View) -> web.StreamResponse:
     project, figures = found
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
-    reports = await web_queries.project_reports(view.session, project_id=project.id)
+    asked = view.request.query.get("skip", "")
+    skip = min(int(asked), MAX_SKIP) if is_digits(asked) else 0
+    reports = await web_queries.project_reports(view.session, project_id=project.id, offset=skip,
+                                                limit=REPORTS_SHOWN + 1)
     problems = [p for p in await web_queries.open_problems(view.session, project_id=project.id, include_closed=True)
                 if access.problem_in_scope(view.viewer, p)]
     histories = await problem_repo.histories(view.session, problem_ids=[p.id for p in problems])
     handlers = await people_repo.unit_handlers(view.session, unit_id=project.lead_unit_id)
-    pictures = await photos.of_reports(view.session, [report for report, _name in reports])
+    pictures = await photos.of_reports(view.session, project.id, [report for report, _name in reports])
+    shown = timeline_page([len(pictures[report.id].shown) for report, _name in reports[:REPORTS_SHOWN]])
+    earlier = skip + shown if len(reports) > shown else None
+    reports = reports[:shown]
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
     return view.page(
         "project.html.j2", project=project, figures=figures, **progress_numbers(view.today, project, figures),
@@ -45,6 +67,7 @@ async def project_page(view: View) -> web.StreamResponse:
         pictures=pictures, problems=problems, histories=histories, handlers=handlers,
         supporting=[s.unit.name for s in project.supporting], now=view.now, is_overdue=is_overdue,
         timeline=timeline,
+        skip=skip, earlier=earlier,
     )
 
 

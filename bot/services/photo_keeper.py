@@ -7,10 +7,10 @@ The report is answered at once; the download happens here, in the background (th
 path. The channel's file id is all a report holds until then, and Telegram serves files long after, but
 WeCom deletes a medium after three days: so the photo is fetched as soon as it is due, and a failure is
 retried (after 30 s, 2 min, 8 min, 32 min, about 2 h, then every 6 h) for up to ``GIVE_UP_AFTER`` (7 days)
-from its report (problem, node), unless the channel says the file is gone or refused for good (WeCom 40007 invalid media,
-Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo given up keeps its
-reason (``fetch_error``), which the project's photos (``bot.services.photos``) and the problem page show, and
-the log says as a warning: nothing is dropped silently.
+from its report (problem, node), unless the channel says the file is gone or refused for good (WeCom 40007
+invalid media, Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo given up
+keeps its reason (``fetch_error``), which the project's photos (``bot.services.photos``) and the problem page
+show, and the log says as a warning: nothing is dropped silently.
 
 Each channel provides a :class:`PhotoSource` (``bot.channels.telegram_photos``, ``bot.channels.wecom.photos``).
 """

@@ -5,6 +5,10 @@
     file = await read_photo(db, store, photo_id=42)           # PhotoFile | None (the photo as sent)
     thumb = await read_photo(db, store, photo_id=42, thumbnail=True)
     project_id = await photo_project(db, photo_id=42)        # for the route's scope check, None if no such photo
+    blob = await read_blob(store, sha256=..., content_type=..., has_thumbnail=..., thumbnail=True)  # any kind
+
+Problem photos and node evidence photos are kept the same way (``storage.photos``); they are read with
+``storage.evidence_photos`` and ``read_blob`` (``bot.web.evidence_photos`` shows them).
 
 A photo is addressed by its report photo id (``ProjectPhoto.id``), never by its sha256 alone: the same bytes
 may belong to several projects, and the page must check that the viewer may see *this* project

@@ -331,13 +331,20 @@ class Problem(Base):
 
 
 class ProblemPhoto(Base):
-    """A photo attached to a problem when it was raised."""
+    """A photo attached to a problem when it was raised: the channel's file id, and once downloaded (kept for
+    good like a report photo, ``storage.photos``) the sha256 of its bytes in the photo store; until then
+    ``fetch_after`` says when to try (again), and a photo given up on keeps the reason in ``fetch_error``."""
 
     __tablename__ = "problem_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     file_id: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("photo_blobs.sha256"), index=True)
+    kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fetch_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fetch_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class ProblemEvent(Base):
@@ -567,12 +574,17 @@ class ProjectNode(Base):
 
 class NodePhoto(Base):
     """A photo sent as evidence that a node was done: the channel's file id, and the sha256 of its bytes in
-    the photo store once kept."""
+    the photo store once kept (kept for good like a report photo, ``storage.photos``; the download state as
+    in ``ProblemPhoto``)."""
 
     __tablename__ = "node_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("project_nodes.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     file_id: Mapped[str] = mapped_column(String(300))
-    sha256: Mapped[str | None] = mapped_column(ForeignKey("photo_blobs.sha256"))
+    sha256: Mapped[str | None] = mapped_column(ForeignKey("photo_blobs.sha256"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fetch_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fetch_error: Mapped[str | None] = mapped_column(String(300))

@@ -211,8 +211,8 @@ async def mark_done(session: AsyncSession, node: ProjectNode, *, done_on: date, 
     node.done_on, node.done_by_id, node.done_at, node.updated_at = done_on, person_id, now, now
     if note:
         node.note = note
-    for channel, file_id in photos:
-        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now))
+    for channel, file_id in photos:  # due for download at once (the photo keeper keeps them for good)
+        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now, fetch_after=now))
     await session.flush()
 
 

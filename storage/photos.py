@@ -1,69 +1,92 @@
 """Repository functions for kept photos: what is due for download, recording a kept photo (and which earlier
 photo it repeats) or a failed attempt, and reading a project's photos back.
 
-A report photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
-``photo_blobs``); given up, it has neither, and ``fetch_error`` says why. Duplicates follow
-``bot.domain.photo_match``: when a photo is kept, the kept photos sharing a band of its perceptual hash are
-compared with it, the photo is marked as repeating the earliest one it repeats, and later photos that
-repeat it (kept before it, e.g. after a failed download of this one) are marked too.
+Three kinds of photo are kept, one way: a report's photos (``report_photos``), the photos attached to a
+problem when it was raised (``problem_photos``) and the evidence photos of a node marked done
+(``node_photos``). A photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
+``photo_blobs``, shared by every photo of any kind with the same bytes); given up, it has neither, and
+``fetch_error`` says why. Duplicates (report photos only: a repeat is a photo of another day or project)
+follow ``bot.domain.photo_match``: when a photo is kept, the kept photos sharing a band of its perceptual
+hash are compared with it, the photo is marked as repeating the earliest one it repeats, and later photos
+that repeat it (kept before it, e.g. after a failed download of this one) are marked too. Problem and node
+photos are read back by ``storage.evidence_photos``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.domain.photo_match import Sighting, bands, distance, first_repeated, hash_from_text, hash_to_text, repeats
-from storage.models import Person, PhotoBlob, Project, Report, ReportPhoto
+from storage.models import NodePhoto, Person, PhotoBlob, Problem, ProblemPhoto, Project, Report, ReportPhoto
 
 _BANDS = (PhotoBlob.band0, PhotoBlob.band1, PhotoBlob.band2, PhotoBlob.band3, PhotoBlob.band4)
+
+PhotoKind = Literal["report", "problem", "node"]
+TABLES: dict[str, type[ReportPhoto] | type[ProblemPhoto] | type[NodePhoto]] = {
+    "report": ReportPhoto, "problem": ProblemPhoto, "node": NodePhoto}
 
 
 @dataclass(frozen=True)
 class DuePhoto:
-    """A report photo to download now."""
+    """A photo to download now: its kind and id, and when it was sent (the give-up window runs from then)."""
 
     id: int
     channel: str
     file_id: str
     attempts: int
     reported_at: datetime
+    kind: PhotoKind = "report"
+
+
+def _due_of(kind: str, now: datetime):  # type: ignore[no-untyped-def]
+    table = TABLES[kind]
+    sent_at = {"report": Report.created_at, "problem": Problem.created_at, "node": NodePhoto.created_at}[kind]
+    query = select(table.id.label("id"), table.channel.label("channel"), table.file_id.label("file_id"),
+                   table.fetch_attempts.label("attempts"), sent_at.label("sent_at"),
+                   literal(kind).label("kind"), table.fetch_after.label("fetch_after"))
+    if kind == "report":
+        query = query.join(Report, Report.id == ReportPhoto.report_id)
+    elif kind == "problem":
+        query = query.join(Problem, Problem.id == ProblemPhoto.problem_id)
+    return query.where(table.fetch_after.is_not(None), table.fetch_after <= now, table.sha256.is_(None))
 
 
 async def due_photos(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[DuePhoto]:
-    """The photos whose download is due, the longest waiting first."""
+    """The photos of every kind whose download is due, the longest waiting first."""
+    due = union_all(*(_due_of(kind, now) for kind in TABLES)).subquery()
     rows = await session.execute(
-        select(ReportPhoto.id, ReportPhoto.channel, ReportPhoto.file_id, ReportPhoto.fetch_attempts,
-               Report.created_at)
-        .join(Report, Report.id == ReportPhoto.report_id)
-        .where(ReportPhoto.fetch_after.is_not(None), ReportPhoto.fetch_after <= now, ReportPhoto.sha256.is_(None))
-        .order_by(ReportPhoto.fetch_after, ReportPhoto.id)
-        .limit(limit)
-    )
+        select(due.c.id, due.c.channel, due.c.file_id, due.c.attempts, due.c.sent_at, due.c.kind)
+        .order_by(due.c.fetch_after, due.c.kind, due.c.id).limit(limit))
     return [DuePhoto(*row) for row in rows]
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the next photo falls due (None when none is waiting)."""
-    return await session.scalar(select(func.min(ReportPhoto.fetch_after)).where(ReportPhoto.sha256.is_(None)))
+    times = [await session.scalar(select(func.min(table.fetch_after)).where(table.sha256.is_(None)))
+             for table in TABLES.values()]
+    return min((at for at in times if at is not None), default=None)
 
 
 async def waiting_count(session: AsyncSession) -> int:
-    """How many photos wait for a download (due now or later): a count over the index of ``fetch_after``."""
-    return int(await session.scalar(
-        select(func.count(ReportPhoto.id)).where(ReportPhoto.fetch_after.is_not(None))) or 0)
+    """How many photos wait for a download (due now or later): counts over the indexes of ``fetch_after``."""
+    return sum([int(await session.scalar(select(func.count(table.id)).where(table.fetch_after.is_not(None))) or 0)
+                for table in TABLES.values()])
 
 
-async def record_failure(session: AsyncSession, *, photo_id: int, error: str, retry_at: datetime | None) -> None:
+async def record_failure(session: AsyncSession, *, photo_id: int, error: str, retry_at: datetime | None,
+                         kind: PhotoKind = "report") -> None:
     """A download failed: try again at `retry_at`, or (None) give up, keeping the reason."""
+    table = TABLES[kind]
     await session.execute(
-        update(ReportPhoto).where(ReportPhoto.id == photo_id)
-        .values(fetch_after=retry_at, fetch_error=error[:300], fetch_attempts=ReportPhoto.fetch_attempts + 1))
+        update(table).where(table.id == photo_id)
+        .values(fetch_after=retry_at, fetch_error=error[:300], fetch_attempts=table.fetch_attempts + 1))
 
 
 @dataclass(frozen=True)
@@ -94,20 +117,21 @@ async def _sightings(session: AsyncSession, where: object) -> list[Sighting]:
 
 async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size: int, content_type: str,
                      width: int | None, height: int | None, phash: int | None, has_thumbnail: bool,
-                     now: datetime) -> Kept:
+                     now: datetime, kind: PhotoKind = "report") -> Kept:
     """Record that the photo's bytes are in the store under `sha256` (with what `photo_images.examine`
-    said about them), and mark the repeats it is part of."""
+    said about them), and (a report photo) mark the repeats it is part of."""
     blob: dict[str, object] = {"sha256": sha256, "size": size, "content_type": content_type[:50], "width": width,
                                "height": height, "has_thumbnail": has_thumbnail, "created_at": now,
                                "phash": None if phash is None else hash_to_text(phash)}
     if phash is not None:
         blob.update({column.key: value for column, value in zip(_BANDS, bands(phash), strict=True)})
     await session.execute(_insert_ignoring_conflict(session, blob))
+    table = TABLES[kind]
     await session.execute(
-        update(ReportPhoto).where(ReportPhoto.id == photo_id)
+        update(table).where(table.id == photo_id)
         .values(sha256=sha256, kept_at=now, fetch_after=None, fetch_error=None,
-                fetch_attempts=ReportPhoto.fetch_attempts + 1))
-    if phash is None:
+                fetch_attempts=table.fetch_attempts + 1))
+    if phash is None or kind != "report":
         return Kept(photo_id=photo_id, duplicate_of=None)
     mine = await _sightings(session, ReportPhoto.id == photo_id)
     if not mine:
@@ -253,11 +277,15 @@ class KeepingCounts:
 
 
 async def keeping_counts(session: AsyncSession) -> KeepingCounts:
-    kept = func.count(ReportPhoto.sha256)
-    waiting = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_not(None))
-    given_up = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_(None))
-    row = (await session.execute(select(kept, waiting, given_up))).one()
-    return KeepingCounts(int(row[0]), int(row[1]), int(row[2]))
+    """The counts over the photos of every kind."""
+    totals = [0, 0, 0]
+    for table in TABLES.values():
+        kept = func.count(table.sha256)
+        waiting = func.count(table.id).filter(table.sha256.is_(None), table.fetch_after.is_not(None))
+        given_up = func.count(table.id).filter(table.sha256.is_(None), table.fetch_after.is_(None))
+        row = (await session.execute(select(kept, waiting, given_up))).one()
+        totals = [total + int(count) for total, count in zip(totals, row, strict=True)]
+    return KeepingCounts(*totals)
 
 
 async def kept_hashes(session: AsyncSession) -> list[tuple[str, bool]]:

@@ -14,8 +14,8 @@ A deliberately small registry (counters, gauges, histograms with fixed buckets) 
   scrape time (``storage.outbox.backlog``: due or in flight), with ``diaodu_outbox_messages{state}``;
 - ``diaodu_job_runs_total{job,outcome}`` and ``diaodu_job_last_success_timestamp_seconds{job}``: scheduler
   runs (``instrument_scheduler``), outcome ``ok``, ``error`` or ``missed``;
-- ``diaodu_photos_waiting``: report photos not downloaded into the photo store yet (due, or waiting for
-  another attempt; ``storage.photos``), read at scrape time;
+- ``diaodu_photos_waiting``: photos (of reports, problems, nodes) not downloaded into the photo store yet
+  (due, or waiting for another attempt; ``storage.photos``), read at scrape time;
 - ``diaodu_store_up`` and ``diaodu_leader``: whether the last scrape reached the store, and whether this
   process leads (runs the jobs and the sender).
 
@@ -256,7 +256,8 @@ class BotMetrics(Registry):
         self.job_last_success = gauge("diaodu_job_last_success_timestamp_seconds",
                                       "When each job last finished without error (Unix time).", ("job",))
         self.photos_waiting = gauge("diaodu_photos_waiting",
-                                    "Report photos not downloaded yet (due or waiting for another attempt).")
+                                    "Photos of reports, problems and nodes not downloaded yet "
+                                    "(due or waiting for another attempt).")
         self.store_up = gauge("diaodu_store_up", "1 if the last scrape could read the store, else 0.")
         self.leader = gauge("diaodu_leader", "1 if this process leads (runs the jobs and the sender).")
         self.leader.set(1)

@@ -1,15 +1,16 @@
-"""Keeping report photos for good: download each photo after its report is stored, put it and its thumbnail
-in the photo store, record it, and flag repeats (疑似重复照片).
+"""Keeping photos for good: download each photo after its report (or its problem, or its node's evidence) is
+stored, put it and its thumbnail in the photo store, record it, and flag repeats of report photos
+(疑似重复照片). One keeper for every kind of photo (``storage.photos``): the same retries, the same store.
 
 The report is answered at once; the download happens here, in the background (the leader's
 :meth:`PhotoKeeper.run_forever`, which looks for due photos every couple of seconds), never in the reply's
 path. The channel's file id is all a report holds until then, and Telegram serves files long after, but
 WeCom deletes a medium after three days: so the photo is fetched as soon as it is due, and a failure is
 retried (after 30 s, 2 min, 8 min, 32 min, about 2 h, then every 6 h) for up to ``GIVE_UP_AFTER`` (7 days)
-from its report, unless the channel says the file is gone or refused for good (WeCom 40007 invalid media,
-Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo given up keeps its
-reason (``report_photos.fetch_error``), which the project's photos show (``bot.services.photos``) and the
-log says as a warning: nothing is dropped silently.
+from its report (problem, node), unless the channel says the file is gone or refused for good (WeCom 40007
+invalid media, Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo given up
+keeps its reason (``fetch_error``), which the project's photos (``bot.services.photos``) and the problem page
+show, and the log says as a warning: nothing is dropped silently.
 
 Each channel provides a :class:`PhotoSource` (``bot.channels.telegram_photos``, ``bot.channels.wecom.photos``).
 """
@@ -106,7 +107,7 @@ class PhotoKeeper:
             await self._failed(due, str(error), permanent=getattr(error, "permanent", False), stats=stats)
             return
         except Exception as error:  # a bug or an odd file must not stop the others
-            log.exception("keeping photo %s failed", due.id)
+            log.exception("keeping %s photo %s failed", due.kind, due.id)
             await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
             return
         try:
@@ -114,9 +115,10 @@ class PhotoKeeper:
                 kept = await photo_repo.keep_photo(
                     session, photo_id=due.id, sha256=examined.sha256, size=examined.size,
                     content_type=examined.content_type, width=examined.width, height=examined.height,
-                    phash=examined.phash, has_thumbnail=examined.thumbnail is not None, now=self.clock.now())
+                    phash=examined.phash, has_thumbnail=examined.thumbnail is not None, now=self.clock.now(),
+                    kind=due.kind)
         except Exception as error:  # e.g. the database busy past its wait: the bytes are in the store, try later
-            log.warning("could not record kept photo %s", due.id, exc_info=True)
+            log.warning("could not record kept %s photo %s", due.kind, due.id, exc_info=True)
             await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
             return
         stats.kept += 1
@@ -129,15 +131,15 @@ class PhotoKeeper:
         retry_at = next_attempt(attempts_done=due.attempts + 1, reported_at=due.reported_at, now=now,
                                 permanent=permanent)
         async with self.db.session() as session:
-            await photo_repo.record_failure(session, photo_id=due.id, error=reason, retry_at=retry_at)
+            await photo_repo.record_failure(session, photo_id=due.id, error=reason, retry_at=retry_at, kind=due.kind)
         if retry_at is None:
             stats.given_up += 1
-            log.warning("gave up keeping photo %s (%s, attempt %s): %s", due.id, due.channel, due.attempts + 1,
-                        reason)
+            log.warning("gave up keeping %s photo %s (%s, attempt %s): %s", due.kind, due.id, due.channel,
+                        due.attempts + 1, reason)
         else:
             stats.failed += 1
-            log.info("photo %s not downloaded (attempt %s), again at %s: %s", due.id, due.attempts + 1,
-                     retry_at.isoformat(), reason)
+            log.info("%s photo %s not downloaded (attempt %s), again at %s: %s", due.kind, due.id,
+                     due.attempts + 1, retry_at.isoformat(), reason)
 
     async def keep_due(self, *, limit: int | None = None) -> KeepStats:
         """Keep every photo due now (at most `limit`), a few at a time; returns what was done."""

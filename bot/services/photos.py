@@ -5,6 +5,10 @@
     file = await read_photo(db, store, photo_id=42)           # PhotoFile | None (the photo as sent)
     thumb = await read_photo(db, store, photo_id=42, thumbnail=True)
     project_id = await photo_project(db, photo_id=42)        # for the route's scope check, None if no such photo
+    blob = await read_blob(store, sha256=..., content_type=..., has_thumbnail=..., thumbnail=True)  # any kind
+
+Problem photos and node evidence photos are kept the same way (``storage.photos``); they are read with
+``storage.evidence_photos`` and ``read_blob`` (``bot.web.evidence_photos`` shows them).
 
 A photo is addressed by its report photo id (``ProjectPhoto.id``), never by its sha256 alone: the same bytes
 may belong to several projects, and the page must check that the viewer may see *this* project
@@ -127,16 +131,33 @@ async def read_stored(store: PhotoStore, stored: photo_repo.StoredPhoto, *,
                       thumbnail: bool = False) -> PhotoFile | None:
     """``read_photo`` for a photo already looked up (``storage.photos.stored_photo``) in the caller's own
     unit of work, as a web page does (it holds one session for the whole request)."""
-    photo_id = stored.id
-    if stored.sha256 is None or (thumbnail and not stored.has_thumbnail):
+    found = await read_blob(store, sha256=stored.sha256, content_type=stored.content_type,
+                            has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail)
+    return None if found is None else PhotoFile(photo_id=stored.id, project_id=stored.project_id,
+                                                 sha256=found.sha256, content_type=found.content_type,
+                                                 data=found.data)
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Kept bytes (a photo's or its thumbnail's) with their type."""
+
+    sha256: str
+    content_type: str
+    data: bytes
+
+
+async def read_blob(store: PhotoStore, *, sha256: str | None, content_type: str | None, has_thumbnail: bool,
+                    thumbnail: bool = False) -> Blob | None:
+    """The bytes kept under `sha256` (or its thumbnail's), or None when not kept (yet) or without a thumbnail:
+    for any kind of photo (a problem's, a node's evidence) once the caller has checked the viewer's scope."""
+    if sha256 is None or (thumbnail and not has_thumbnail):
         return None
-    key = thumbnail_key(stored.sha256) if thumbnail else original_key(stored.sha256)
-    data = await store.get(key)
+    data = await store.get(thumbnail_key(sha256) if thumbnail else original_key(sha256))
     if data is None:
         return None
-    content_type = THUMB_TYPE if thumbnail else (stored.content_type or "application/octet-stream")
-    return PhotoFile(photo_id=photo_id, project_id=stored.project_id, sha256=stored.sha256,
-                     content_type=content_type, data=data)
+    return Blob(sha256=sha256, content_type=THUMB_TYPE if thumbnail else (content_type or "application/octet-stream"),
+                data=data)
 
 
 @dataclass(frozen=True)

@@ -241,7 +241,7 @@ async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Pr
     problem = Problem(project_id=project.id, raised_by_id=raiser.id, unit_id=unit.id, category=category,
                       text=text, status="open", level=0, policy=deps.policy.to_json(), level_started_at=now,
                       nudged=[], created_at=now, updated_at=now,
-                      photos=[ProblemPhoto(channel=c, file_id=f) for c, f in photos])
+                      photos=[ProblemPhoto(channel=c, file_id=f, fetch_after=now) for c, f in photos])
     session.add(problem)
     await session.flush()
     await session.refresh(problem, ["project", "unit", "raised_by"])

@@ -91,7 +91,8 @@ async def photo(view: View) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, project = found
-    return view.page("photo.html.j2", project=project, photo_id=stored.id)
+    return view.page("photo.html.j2", heading="现场照片", code=project.code, back_href=f"/web/project/{project.code}",
+                     back_label=f"{project.code} {project.name}", file_href=f"/web/photo/{stored.id}/file")
 
 
 @page_route

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.web import photos
+from bot.web import evidence_photos, photos
 from bot.web.auth import add_auth_routes
 from bot.web.live_standings import LiveStandings
 from bot.web.pages import downloads, groups, overview, problem_list, project, reporting
@@ -54,6 +54,7 @@ def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings
     router.add_get("/web/photo/{photo_id}", photos.photo)
     router.add_get("/web/photo/{photo_id}/file", photos.photo_file)
     router.add_get("/web/photo/{photo_id}/thumb", photos.thumbnail)
+    evidence_photos.add_routes(router)  # problem and node photos
     router.add_get("/web/chart/trend.svg", downloads.trend_chart)
     router.add_get("/web/problems", problem_list.problem_list)
     router.add_get("/web/problem/{number}", problem_list.problem_page)

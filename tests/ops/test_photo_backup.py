@@ -156,3 +156,52 @@ def test_with_photos_in_s3_the_bucket_is_their_backup_and_a_folder_backup_restor
                 await db.dispose()
 
         assert asyncio.run(read()) == [photo(41), photo(42)]
+
+
+async def _evidence_kept(data: Path) -> None:
+    """To the database of ``_photos_kept``: a problem raised with a photo and a node done with one (new bytes),
+    both kept."""
+    from datetime import date
+
+    from storage import nodes as node_repo
+    from storage.models import Problem, ProblemPhoto
+
+    url = f"sqlite+aiosqlite:///{data / 'diaodu.sqlite3'}"
+    clock = FrozenClock(START)
+    db = Database(url)
+    try:
+        now = clock.now()
+        async with db.session() as session:
+            project = await project_repo.get_project_by_code(session, code="ZD2026-001")
+            [liaison] = await people.find_people_by_name(session, name="郝芳")
+            assert project is not None and project.lead_unit_id is not None
+            session.add(Problem(project_id=project.id, raised_by_id=liaison.id, unit_id=project.lead_unit_id,
+                                category="用地", text="还有12户未签约", status="open", policy={},
+                                level_started_at=now, nudged=[], created_at=now, updated_at=now,
+                                photos=[ProblemPhoto(channel="telegram", file_id="p1", fetch_after=now)]))
+            node = await node_repo.add_node(session, project=project, name="桩基完成", planned_on=date(2026, 11, 20),
+                                            now=now)
+            await node_repo.mark_done(session, node, done_on=date(2026, 11, 20), note="", person_id=liaison.id,
+                                      photos=[("telegram", "n1")], now=now)
+        store = open_photo_store(load_settings(_env_file=None, DATA_DIR=str(data)))
+        files = {"p1": photo(43), "n1": photo(44)}
+        assert (await PhotoKeeper(db, clock, store, {"telegram": Source(files)}).keep_due()).kept == 2
+    finally:
+        await db.dispose()
+
+
+def test_backup_includes_problem_and_node_photos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    asyncio.run(_photos_kept(data))
+    asyncio.run(_evidence_kept(data))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
+    monkeypatch.setenv("DATA_DIR", "data")
+    monkeypatch.delenv("PHOTO_STORE", raising=False)
+    assert main(["backup", "--out", "backup/b.sqlite3"]) == 0
+    out = capsys.readouterr().out
+    assert "已备份照片 4 张、缩略图 4 张" in out and "缺少" not in out
+    copied = sorted(p.read_bytes() for p in (tmp_path / "backup" / "b.photos" / "originals").rglob("*")
+                    if p.is_file())
+    assert copied == sorted([photo(41), photo(42), photo(43), photo(44)])

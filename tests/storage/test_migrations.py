@@ -25,6 +25,7 @@ from bot.app import Core, SchemaOutOfDate
 from bot.config import load_settings
 from bot.domain.messages import Reply
 from storage import outbox
+from storage import photos as photo_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
@@ -417,3 +418,38 @@ async def test_photos_sent_before_the_photo_store_are_due_and_survive_a_downgrad
     async with empty_db.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT id, report_id, channel, file_id FROM report_photos"))).all()
     assert [tuple(row) for row in rows] == [(photo, ids["report"], "telegram", "AgACold")]
+
+
+async def test_problem_and_node_photos_stored_before_0016_are_due_at_once(empty_db: Database) -> None:
+    """0016: the photos of problems and nodes sent before are due from the time they were sent (the keeper
+    downloads them, or gives up on WeCom media already gone); down again, the rows stay as they were."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0015")
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+        await conn.execute(text("INSERT INTO problem_photos (problem_id, channel, file_id) "
+                                "VALUES (:p, 'wecom', 'MEDIA-1')"), {"p": ids["problem"]})
+        node = await _insert(conn, "project_nodes", project_id=ids["project"], seq=1, name="桩基完成",
+                             planned_on=date(2026, 11, 30), done_on=date(2026, 11, 30), note="", source="ledger",
+                             created_at=NOW, updated_at=NOW)
+        await conn.execute(text("INSERT INTO node_photos (node_id, channel, file_id, created_at) "
+                                "VALUES (:n, 'telegram', 'AgAC-node', :at)").bindparams(
+                                    bindparam("at", type_=UTCDateTime())), {"n": node, "at": NOW + timedelta(days=1)})
+
+    def photo_rows(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+        return {table: [dict(row) for row in conn.execute(text(f"SELECT * FROM {table} ORDER BY id")).mappings()]
+                for table in ("problem_photos", "node_photos")}
+
+    async with empty_db.engine.connect() as conn:
+        before = await conn.run_sync(photo_rows)
+    await asyncio.to_thread(upgrade, empty_db.url)
+    await empty_db.engine.dispose()
+    async with empty_db.session() as session:
+        due = await photo_repo.due_photos(session, now=NOW + timedelta(days=2))
+        assert await photo_repo.due_photos(session, now=NOW - timedelta(seconds=1)) == []
+    assert [(d.kind, d.file_id, d.reported_at, d.attempts) for d in due] == [
+        ("problem", "MEDIA-1", NOW, 0), ("node", "AgAC-node", NOW + timedelta(days=1), 0)]
+
+    await asyncio.to_thread(downgrade, empty_db.url, "0015")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        assert await conn.run_sync(photo_rows) == before

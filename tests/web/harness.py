@@ -144,8 +144,9 @@ async def web_harness(template: Path, tmp_path: Path, *, url: str | None = None,
 
 
 async def raise_problem(harness: WebHarness, code: str, raiser: str, unit: str, text: str,
-                        category: str = "用地") -> str:
-    """A problem raised as a liaison raises it (bot.services.problems); its number."""
+                        category: str = "用地", photos: list[tuple[str, str]] | None = None) -> str:
+    """A problem raised as a liaison raises it (bot.services.problems), with photos (channel, file id); its
+    number."""
     from bot.render import Renderer
     from bot.services.problems import ProblemDeps
     from bot.services.problems import raise_problem as raise_it
@@ -161,7 +162,7 @@ async def raise_problem(harness: WebHarness, code: str, raiser: str, unit: str, 
         deps = ProblemDeps(calendar=await load_calendar(session), policy=await load_policy(session),
                            renderer=Renderer())
         problem = await raise_it(session, deps, project=project, raiser=person, category=category, text=text,
-                                 unit=unit_row, photos=[], now=harness.core.clock.now())
+                                 unit=unit_row, photos=photos or [], now=harness.core.clock.now())
         return problem.number
 
 

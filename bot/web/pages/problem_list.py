@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.domain.escalation import CATEGORIES, LEVEL_NAMES
 from bot.domain.problem_numbers import parse_problem_number
-from bot.web import access
+from bot.web import access, evidence_photos
 from bot.web.auth import page_route
 from bot.web.state import View
 from storage import problems as problem_repo
@@ -54,4 +54,6 @@ async def problem_page(view: View) -> web.StreamResponse:
     if not access.problem_in_scope(view.viewer, problem):
         return view.refuse()
     events = await problem_repo.history(view.session, problem_id=problem.id)
-    return view.page("problem.html.j2", problem=problem, events=events, overdue=is_overdue(problem, view.now))
+    pictures = await evidence_photos.of_problem(view.session, problem_id=problem.id)
+    return view.page("problem.html.j2", problem=problem, events=events, overdue=is_overdue(problem, view.now),
+                     pictures=pictures)

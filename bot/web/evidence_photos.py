@@ -1,0 +1,167 @@
+"""The photos of problems and the evidence photos of nodes on the web pages: what a problem's page or a node's
+line shows of them (``of_problem``, ``of_nodes``: thumbnails that open the photo, how many wait for their
+download, and why any could not be kept), and their routes (``/web/problem-photo/<id>`` and
+``/web/node-photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail). A
+problem's photo is shown to whoever may see the problem, a node's to whoever may open its project's page
+(``bot.web.access``); anyone else gets 403, for the image too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.digits import is_digits
+from bot.services.photo_store import open_photo_store
+from bot.services.photos import read_blob
+from bot.web import access
+from bot.web.auth import page_route
+from bot.web.photos import CACHE
+from bot.web.rendering import secure
+from bot.web.state import View
+from storage import evidence_photos as evidence_repo
+from storage import problems as problem_repo
+from storage.models import Project
+
+PROBLEM_PHOTOS = "/web/problem-photo"
+NODE_PHOTOS = "/web/node-photo"
+
+# The photo a route names and the words of its page, or the answer (404, 403) when it may not be shown.
+Found = tuple[evidence_repo.StoredEvidence, dict[str, str]] | web.StreamResponse
+
+
+@dataclass(frozen=True)
+class EvidencePictures:
+    """What a problem's page or a node's line shows of its photos (``_evidence_photos.html.j2``)."""
+
+    base: str  # the routes' prefix: PROBLEM_PHOTOS or NODE_PHOTOS
+    shown: tuple[int, ...] = ()  # kept, with a thumbnail
+    plain: tuple[int, ...] = ()  # kept, but without a thumbnail (Pillow could not read them): a link
+    waiting: int = 0  # not downloaded yet
+    lost: tuple[tuple[str, int], ...] = ()  # given up: (the reason, how many photos)
+
+    @property
+    def count(self) -> int:
+        return len(self.shown) + len(self.plain) + self.waiting + sum(n for _reason, n in self.lost)
+
+
+def pictures(base: str, photos: Sequence[evidence_repo.EvidencePhoto]) -> EvidencePictures:
+    """The photos as a page shows them."""
+    lost: dict[str, int] = {}
+    for photo in photos:
+        if photo.state == "lost":
+            reason = photo.fetch_error or "原因不明"
+            lost[reason] = lost.get(reason, 0) + 1
+    return EvidencePictures(
+        base=base, shown=tuple(p.id for p in photos if p.state == "kept" and p.has_thumbnail),
+        plain=tuple(p.id for p in photos if p.state == "kept" and not p.has_thumbnail),
+        waiting=sum(p.state == "waiting" for p in photos), lost=tuple(lost.items()))
+
+
+async def of_problem(session: AsyncSession, *, problem_id: int) -> EvidencePictures:
+    """The photos the problem was raised with."""
+    return pictures(PROBLEM_PHOTOS, await evidence_repo.photos_of_problem(session, problem_id=problem_id))
+
+
+async def of_nodes(session: AsyncSession, node_ids: Collection[int]) -> dict[int, EvidencePictures]:
+    """Node id → its evidence photos (nodes without any are left out), for a project's node timeline. In a
+    template: ``{% from "_evidence_photos.html.j2" import evidence_photos %}`` and
+    ``{{ evidence_photos(node_pictures.get(node.id), "节点照片") }}``."""
+    found = await evidence_repo.photos_of_nodes(session, node_ids=node_ids)
+    return {node_id: pictures(NODE_PHOTOS, photos) for node_id, photos in found.items()}
+
+
+async def _problem_photo(view: View) -> Found:
+    """The problem photo the route names and what its page says, or the answer when there is none or the
+    viewer may not see its problem."""
+    photo_id = view.request.match_info["photo_id"]
+    stored = (await evidence_repo.stored_problem_photo(view.session, photo_id=int(photo_id))
+              if is_digits(photo_id) else None)
+    problem = None if stored is None else await problem_repo.get_problem(view.session, problem_id=stored.owner_id)
+    if stored is None or problem is None:
+        return view.not_found("照片")
+    if not access.problem_in_scope(view.viewer, problem):
+        return view.refuse()
+    return stored, {"heading": "问题照片", "code": problem.number, "back_href": f"/web/problem/{problem.number}",
+                    "back_label": f"{problem.number} {problem.category}"}
+
+
+async def _node_photo(view: View) -> Found:
+    """The node photo the route names and what its page says, or the answer when there is none or the viewer
+    may not open its project's page."""
+    photo_id = view.request.match_info["photo_id"]
+    stored = (await evidence_repo.stored_node_photo(view.session, photo_id=int(photo_id))
+              if is_digits(photo_id) else None)
+    project = None if stored is None else await view.session.get(Project, stored.owner_id)
+    if stored is None or project is None:
+        return view.not_found("照片")
+    if not access.project_in_scope(view.viewer, project):
+        return view.refuse()
+    return stored, {"heading": "节点照片", "code": project.code, "back_href": f"/web/project/{project.code}",
+                    "back_label": f"{project.code} {project.name}"}
+
+
+async def _page(view: View, base: str, found: Found) -> web.StreamResponse:
+    if isinstance(found, web.StreamResponse):
+        return found
+    stored, words = found
+    return view.page("photo.html.j2", file_href=f"{base}/{stored.id}/file", **words)
+
+
+async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResponse:
+    if isinstance(found, web.StreamResponse):
+        return found
+    stored, _words = found
+    blob = await read_blob(open_photo_store(view.state.settings), sha256=stored.sha256,
+                           content_type=stored.content_type, has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail)
+    if blob is None:
+        return view.not_found("照片")
+    response = web.Response(body=blob.data, content_type=blob.content_type)
+    response.headers["Cache-Control"] = CACHE
+    response.headers["ETag"] = f'"{blob.sha256}{"-t" if thumbnail else ""}"'
+    secure(response)
+    return response
+
+
+@page_route
+async def problem_photo(view: View) -> web.StreamResponse:
+    """A page showing a problem's photo full size."""
+    return await _page(view, PROBLEM_PHOTOS, await _problem_photo(view))
+
+
+@page_route
+async def problem_photo_file(view: View) -> web.StreamResponse:
+    return await _serve(view, await _problem_photo(view), thumbnail=False)
+
+
+@page_route
+async def problem_photo_thumb(view: View) -> web.StreamResponse:
+    return await _serve(view, await _problem_photo(view), thumbnail=True)
+
+
+@page_route
+async def node_photo(view: View) -> web.StreamResponse:
+    """A page showing a node's evidence photo full size."""
+    return await _page(view, NODE_PHOTOS, await _node_photo(view))
+
+
+@page_route
+async def node_photo_file(view: View) -> web.StreamResponse:
+    return await _serve(view, await _node_photo(view), thumbnail=False)
+
+
+@page_route
+async def node_photo_thumb(view: View) -> web.StreamResponse:
+    return await _serve(view, await _node_photo(view), thumbnail=True)
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    """The problem and node photo routes."""
+    for base, page, file, thumb in ((PROBLEM_PHOTOS, problem_photo, problem_photo_file, problem_photo_thumb),
+                                    (NODE_PHOTOS, node_photo, node_photo_file, node_photo_thumb)):
+        router.add_get(base + "/{photo_id}", page)
+        router.add_get(base + "/{photo_id}/file", file)
+        router.add_get(base + "/{photo_id}/thumb", thumb)

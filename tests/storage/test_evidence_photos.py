@@ -1,0 +1,144 @@
+"""Problem photos and node evidence photos are kept by the same keeper as report photos
+(bot.services.photo_keeper, storage.photos): due when sent, downloaded once, the same bytes stored once
+whatever kind of photo brought them, failures retried and given up with the reason kept; and read back
+(storage.evidence_photos). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.services import photos
+from bot.services.photo_keeper import GIVE_UP_AFTER, FetchFailed, PhotoKeeper
+from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
+from storage import evidence_photos as evidence_repo
+from storage import nodes as node_repo
+from storage import photos as photo_repo
+from storage.audit import Actor
+from storage.db import Database
+from storage.models import PhotoBlob, Problem, ProblemPhoto, Project
+from storage.reports import add_report
+from tests.photos.pictures import photo
+
+from .factories import build_world
+from .test_photos import Source
+
+ACTOR = Actor(label="郝芳", channel="telegram")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalPhotoStore:
+    return LocalPhotoStore(tmp_path / "photos")
+
+
+async def raise_with(db: Database, clock: FrozenClock, *, project_id: int, person_id: int, unit_id: int,
+                     photos: list[tuple[str, str]]) -> int:
+    """A problem raised with photos (channel, file id) as ``bot.services.problems.raise_problem`` stores it."""
+    now = clock.now()
+    async with db.session() as session:
+        problem = Problem(project_id=project_id, raised_by_id=person_id, unit_id=unit_id, category="用地",
+                          text="还有12户未签约", status="open", policy={}, level_started_at=now, nudged=[],
+                          created_at=now, updated_at=now,
+                          photos=[ProblemPhoto(channel=c, file_id=f, fetch_after=now) for c, f in photos])
+        session.add(problem)
+        await session.flush()
+        return problem.id
+
+
+async def node_done_with(db: Database, clock: FrozenClock, *, project_id: int, person_id: int,
+                         photos: list[tuple[str, str]]) -> int:
+    """A node of the project marked done with evidence photos (``storage.nodes.mark_done``); the node's id."""
+    async with db.session() as session:
+        project = await session.get(Project, project_id)
+        assert project is not None
+        node = await node_repo.add_node(session, project=project, name="桩基完成", planned_on=date(2026, 12, 1),
+                                        now=clock.now())
+        await node_repo.mark_done(session, node, done_on=clock.now().date(), note="桩基全部完成",
+                                  person_id=person_id, photos=photos, now=clock.now())
+        return node.id
+
+
+async def test_problem_and_node_photos_are_kept_and_the_same_bytes_are_stored_once(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
+    world = await build_world(db, clock.now())
+    source = Source({"r": photo(1), "p-same": photo(1), "p-new": photo(2), "n-same": photo(1)})
+    keeper = PhotoKeeper(db, clock, store, {"telegram": source})
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r"], channel="telegram",
+                         now=clock.now(), actor=ACTOR, project_code="ZD2026-001")
+    problem_id = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
+                                  photos=[("telegram", "p-same"), ("telegram", "p-new")])
+    node_id = await node_done_with(db, clock, project_id=world.p2, person_id=world.liaison,
+                                   photos=[("telegram", "n-same")])
+    async with db.session() as session:
+        due = await photo_repo.due_photos(session, now=clock.now())
+        assert sorted(d.kind for d in due) == ["node", "problem", "problem", "report"]
+        assert await photo_repo.waiting_count(session) == 4
+
+    stats = await keeper.keep_due()
+    assert (stats.kept, stats.failed, stats.duplicates) == (4, 0, 0)  # repeats are flagged among reports only
+    assert sorted(source.fetched) == ["n-same", "p-new", "p-same", "r"]
+    async with db.session() as session:
+        [same, new] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
+        [evidence] = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id, 999]))[node_id]
+        blobs = (await session.scalars(select(PhotoBlob.sha256))).all()
+        assert await photo_repo.due_photos(session, now=clock.now() + timedelta(days=30)) == []
+        counts = await photo_repo.keeping_counts(session)
+    [report_photo] = await photos.project_photos(db, project_id=world.p1)
+    assert same.state == new.state == evidence.state == "kept" and same.has_thumbnail
+    assert same.sha256 == evidence.sha256 == report_photo.sha256 != new.sha256
+    assert report_photo.duplicate is None  # a problem's or a node's photo is no 疑似重复照片 of a report
+    assert len(blobs) == 2 and (counts.kept, counts.waiting, counts.given_up) == (4, 0, 0)
+    originals = [p for p in (store.root / "originals").rglob("*") if p.is_file()]
+    assert len(originals) == 2  # the same bytes stored once, whichever photos brought them
+    assert store.path(original_key(new.sha256)).read_bytes() == photo(2)
+    assert store.path(thumbnail_key(evidence.sha256)).is_file()
+
+    async with db.session() as session:  # what the routes check the viewer's scope on
+        stored = await evidence_repo.stored_problem_photo(session, photo_id=same.id)
+        assert stored is not None and (stored.owner_id, stored.sha256) == (problem_id, same.sha256)
+        stored = await evidence_repo.stored_node_photo(session, photo_id=evidence.id)
+        assert stored is not None and (stored.owner_id, stored.has_thumbnail) == (world.p2, True)
+        assert await evidence_repo.stored_node_photo(session, photo_id=evidence.id + 100) is None
+    assert (await keeper.keep_due()).kept == 0  # nothing is downloaded twice
+
+
+async def test_a_failed_download_is_retried_then_given_up_with_its_reason(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
+    world = await build_world(db, clock.now())
+    source = Source({"p": FetchFailed("Telegram: Timed out"), "n": FetchFailed("企业微信:invalid media_id 40007",
+                                                                              permanent=True)})
+    keeper = PhotoKeeper(db, clock, store, {"telegram": source, "wecom": source})
+    problem_id = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
+                                  photos=[("telegram", "p")])
+    node_id = await node_done_with(db, clock, project_id=world.p1, person_id=world.liaison, photos=[("wecom", "n")])
+
+    stats = await keeper.keep_due()
+    assert (stats.kept, stats.failed, stats.given_up) == (0, 1, 1)  # the node's medium is gone: given up at once
+    async with db.session() as session:
+        [waiting] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
+        [lost] = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id]))[node_id]
+    assert waiting.state == "waiting" and waiting.fetch_after == clock.now() + timedelta(seconds=30)
+    assert waiting.fetch_error == "Telegram: Timed out"
+    assert lost.state == "lost" and lost.fetch_error is not None and "40007" in lost.fetch_error
+
+    assert (await keeper.keep_due()).failed == 0  # not before its time
+    clock.advance(seconds=30)
+    assert (await keeper.keep_due()).failed == 1  # tried again, and again later…
+    clock.advance(days=GIVE_UP_AFTER.days)
+    stats = await keeper.keep_due()
+    assert (stats.failed, stats.given_up) == (0, 1)  # …until a week after the problem was raised
+    async with db.session() as session:
+        [given_up] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
+        counts = await photo_repo.keeping_counts(session)
+        row = await session.get(ProblemPhoto, given_up.id)
+    assert given_up.state == "lost" and given_up.fetch_error == "Telegram: Timed out"
+    assert row is not None and row.fetch_attempts == 3
+    assert (counts.kept, counts.waiting, counts.given_up) == (0, 0, 2)
+    assert sorted(source.fetched) == ["n", "p", "p", "p"]

@@ -56,6 +56,13 @@ async def project_nodes(session: AsyncSession, *, project_id: int) -> list[NodeI
     return [NodeItem(*row) for row in await all_rows(session, query)]
 
 
+async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[str, int]:
+    """A project's nodes on the plan: name → id (a project has each name once)."""
+    query = select(ProjectNode.name, ProjectNode.id).where(ProjectNode.project_id == project_id,
+                                                           ProjectNode.removed_at.is_(None))
+    return {name: node_id for name, node_id in await all_rows(session, query)}
+
+
 def _items() -> Select[Any]:
     """A select of ``NodeItem``'s columns, in its field order."""
     return (

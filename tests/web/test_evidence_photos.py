@@ -4,6 +4,7 @@ photos' routes answer by the same scope as the problem (or the node's project) i
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -152,3 +153,8 @@ async def test_a_node_timeline_gets_its_evidence_photos(site: WebHarness) -> Non
         '{% from "_evidence_photos.html.j2" import evidence_photos %}{{ evidence_photos(p, "节点照片") }}')
     html = template.render(p=after[node_id])
     assert f'<a href="{NODE_PHOTOS}/{photo_id}"><img src="{NODE_PHOTOS}/{photo_id}/thumb" alt="节点照片"' in html
+    async with site.signed_in("郝芳") as hao:  # and the project page shows it under its node
+        async with hao.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+    node_line = re.search(r'<li class="node[^"]*">(?:(?!</li>).)*桩基完成(?:(?!</li>).)*</li>', page, re.S)
+    assert node_line is not None and f'src="{NODE_PHOTOS}/{photo_id}/thumb"' in node_line.group(0)

@@ -11,17 +11,17 @@ from aiohttp import web
 from bot.domain.digits import is_digits
 from bot.domain.trend import monthly_cumulative
 from bot.services.node_timeline import project_timeline
-from bot.web import access, photos
+from bot.web import access, evidence_photos, photos
 from bot.web.auth import page_route
 from bot.web.pages.problem_list import is_overdue
 from bot.web.rendering import secure
 from bot.web.state import View
 from handlers.lookup import progress_numbers
 from storage import approvals as approval_repo
+from storage import node_queries, web_queries
 from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
-from storage import web_queries
 
 REPORTS_SHOWN = 60  # reports on one page of the timeline, at most
 THUMBNAILS_SHOWN = 36  # photo thumbnails one page of the timeline loads (~20 KB each: the page stays under 1 MB)
@@ -61,12 +61,14 @@ async def project_page(view: View) -> web.StreamResponse:
     earlier = skip + shown if len(reports) > shown else None
     reports = reports[:shown]
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
+    node_ids = await node_queries.project_node_ids(view.session, project_id=project.id)
+    evidence = await evidence_photos.of_nodes(view.session, node_ids.values())
     return view.page(
         "project.html.j2", project=project, figures=figures, **progress_numbers(view.today, project, figures),
         checklist=await approval_repo.checklist(view.session, project_id=project.id), reports=reports,
         pictures=pictures, problems=problems, histories=histories, handlers=handlers,
         supporting=[s.unit.name for s in project.supporting], now=view.now, is_overdue=is_overdue,
-        timeline=timeline,
+        timeline=timeline, node_pictures={name: evidence[i] for name, i in node_ids.items() if i in evidence},
         skip=skip, earlier=earlier,
     )
 

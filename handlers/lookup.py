@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.clock import to_local
 from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.leave import on_leave
 from bot.domain.messages import Button
@@ -99,7 +100,7 @@ async def mine_command(ctx: Context, _args: str) -> None:
     calendar = await load_calendar(ctx.session)
     leaves = await leave_repo.spans_between(ctx.session, start=ctx.today, end=ctx.today)
     away = {p.id for p in mine if p.liaison_id is not None and on_leave(leaves, p.liaison_id, ctx.today)}
-    due = {p.id for p in mine if report_due(ctx.today, p.stage, calendar,
+    due = {p.id for p in mine if report_due(ctx.today, p.stage, calendar, entered=to_local(p.created_at).date(),
                                             away=[s for s in leaves if s.person_id == p.liaison_id])}
     covering = []  # the projects of liaisons on leave whose substitute the caller is today
     for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today):

@@ -91,7 +91,7 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
         duties: list[ReportingDuty] = []
         missing: dict[int, list[ReportingDuty]] = defaultdict(list)
         for duty in all_duties:
-            asked = asked_of(today, duty.stage, calendar, duty.liaison_id, leaves)
+            asked = asked_of(today, duty.stage, calendar, duty.liaison_id, leaves, entered=duty.since)
             if duty.stage in REPORTING_STAGES:
                 duties.append(duty)
             if asked is not None and duty.last_day != today:
@@ -129,8 +129,9 @@ async def _names(session, ids: list[int]) -> dict[int, str]:  # type: ignore[no-
 
 def _missed_working_days(calendar, duty: ReportingDuty, today,  # type: ignore[no-untyped-def]
                          leaves: list[LeaveSpan]) -> int:
-    """Working days up to today without a report since the last one (today counts: it is the last slot),
-    less the days the project's liaison was on leave (``bot.domain.duties.missed_days``).
+    """The days up to today a report was due without one since the last (today counts: it is the last slot):
+    working days, less the days the project's liaison was on leave and those before the project was entered
+    (``bot.domain.duties.missed_days``).
 
     A project never reported on has missed every working day since it was entered (the day it was
     entered included), not every one since New Year: a project imported this morning has missed one.
@@ -138,10 +139,8 @@ def _missed_working_days(calendar, duty: ReportingDuty, today,  # type: ignore[n
     if duty.last_day == today:
         return 0
     away = [s for s in leaves if s.person_id == duty.liaison_id]
-    if duty.last_day is None:
-        since = duty.since or today.replace(month=1, day=1)
-        return missed_days(calendar, since - timedelta(days=1), today, away=away)
-    return missed_days(calendar, duty.last_day, today, away=away)
+    last = duty.last_day or today.replace(month=1, day=1) - timedelta(days=1)
+    return missed_days(calendar, last, today, away=away, entered=duty.since, stage=duty.stage)
 
 
 async def _alerts(session, renderer: Renderer, duty: ReportingDuty, missed: int, *,  # type: ignore[no-untyped-def]

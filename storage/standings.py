@@ -16,8 +16,10 @@ Rules, as the users gave them:
   report made on a rest day or by a finished project adds nothing (nor is that day in the denominator).
   调休 working weekends are working days. ``due_days`` gives, per stage, how many days a report was due.
   A day the project's liaison is on an approved leave (请假) is not due either (``report_due``'s ``away``):
-  for such a project both counts leave those days out (``ProjectFigures.on_leave``), so a leave neither
-  lowers nor raises its punctuality, even when a substitute reported on one of them.
+  for such a project both counts leave those days out (``ProjectFigures.counted_apart``), so a leave neither
+  lowers nor raises its punctuality, even when a substitute reported on one of them. Nor is a day before
+  the project was entered in the bot (imported or added: ``report_due``'s ``entered``, the local day of its
+  ``created_at``): a project entered on a Wednesday owes that week's Wednesday to Friday, as in 填报率.
 - ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
   starts in the previous year) up to the cut-off day.
 - ``open_problems`` counts problems raised by the end of the cut-off day that are still unresolved now
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, NamedTuple
@@ -51,7 +53,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.clock import SHANGHAI
+from bot.clock import SHANGHAI, to_local
 from bot.domain import labels
 from bot.domain.duties import due_days
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, LEVEL_NAMES
@@ -299,6 +301,7 @@ class ProjectRow(NamedTuple):
     baseline_year: int | None
     planned_start: date | None
     planned_finish: date | None
+    entered_at: datetime | None = None  # when it was entered in the bot (imported or added)
 
 
 class ProjectFigures(NamedTuple):
@@ -309,8 +312,9 @@ class ProjectFigures(NamedTuple):
     open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
     due_days: dict[str, int]  # stage → days of the window a report was due (0 for 竣工/投产: report_due)
     stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
-    # project id → (due days, reported due days) for the projects whose liaison was on leave in the window
-    on_leave: Mapping[int, tuple[int, int]] = {}
+    # project id → (due days, reported due days) for the projects whose liaison was on leave in the window or
+    # that were entered during it (``_counted_apart``); the others owe ``due_days`` of their stage
+    counted_apart: Mapping[int, tuple[int, int]] = {}
     # project id → (nodes done on time, nodes counted) of the cut-off day's year (storage.node_queries)
     nodes: Mapping[int, tuple[int, int]] = {}
 
@@ -326,7 +330,8 @@ async def project_figures(
     Seven or eight queries: the projects with their names and the plan of the cut-off day's year, two aggregates
     over the reports (the year's money, the window's days a report was due), one count of open problems, the
     confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when someone was away,
-    the reported days of their projects: ``_leave_days``), the nodes counted (storage.node_queries).
+    the reported days of their projects and of those entered in the window: ``_counted_apart``), the nodes
+    counted (storage.node_queries).
     """
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -336,7 +341,7 @@ async def project_figures(
             Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
             Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
             plan, Project.done_before, Project.baseline_year,
-            Project.planned_start, Project.planned_finish,
+            Project.planned_start, Project.planned_finish, Project.created_at,
         )
         .join(Unit, Unit.id == Project.lead_unit_id)
         .outerjoin(plans, plan_on)
@@ -353,25 +358,30 @@ async def project_figures(
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
     stage_days = await confirmed_days(session, up_to=cutoff)
-    on_leave = await _leave_days(session, projects, due, calendar)
+    apart = await _counted_apart(session, projects, due, calendar)
     return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
-                          stage_days, on_leave, await node_counts(session, cutoff=cutoff))
+                          stage_days, apart, await node_counts(session, cutoff=cutoff))
 
 
-async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow], due: Mapping[str, Sequence[date]],
-                      calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
-    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window
-    (``bot.domain.duties.due_days`` with the leaves); one query, two when someone was away."""
+async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
+                         due: Mapping[str, Sequence[date]], calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
+    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window or
+    that were entered after its first due day (``bot.domain.duties.due_days`` with the leaves and the day it
+    was entered); one query, two when someone was away or a project was entered during the window."""
     days = sorted({d for stage_days in due.values() for d in stage_days})
     if not days:
         return {}
+    first = _day_start(days[0])
+    first_utc = first.astimezone(UTC).replace(tzinfo=None)  # SQLite gives naive UTC instants (bot.clock.to_local)
+    entered = {p.id: to_local(p.entered_at).date() for p in projects
+               if p.entered_at is not None and p.entered_at >= (first if p.entered_at.tzinfo else first_utc)}
     leaves = await spans_between(session, start=days[0], end=days[-1])
-    if not leaves:
-        return {}
     away: dict[int, list[Any]] = {}
     for leave in leaves:
         away.setdefault(leave.person_id, []).append(leave)
-    affected = {p.id: (p.stage, away[p.liaison_id]) for p in projects if p.liaison_id in away}
+    affected = {p.id: (p.stage, away.get(p.liaison_id, []) if p.liaison_id is not None else [],
+                       entered.get(p.id))
+                for p in projects if p.id in entered or (p.liaison_id is not None and p.liaison_id in away)}
     if not affected:
         return {}
     reported: dict[int, set[date]] = {}
@@ -379,8 +389,8 @@ async def _leave_days(session: AsyncSession, projects: Sequence[ProjectRow], due
             Report.withdrawn_at.is_(None), Report.local_day.in_(days), Report.project_id.in_(sorted(affected)))):
         reported.setdefault(project_id, set()).add(day)
     result: dict[int, tuple[int, int]] = {}
-    for project_id, (stage, spans) in affected.items():
-        owed = due_days(due.get(stage, ()), stage, calendar, away=spans)
+    for project_id, (stage, spans, entered_on) in affected.items():
+        owed = due_days(due.get(stage, ()), stage, calendar, away=spans, entered=entered_on)
         result[project_id] = (len(owed), sum(1 for d in owed if d in reported.get(project_id, set())))
     return result
 

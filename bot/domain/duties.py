@@ -5,7 +5,9 @@ A report is due on a working day of the calendar (rest days and holidays excepte
 included) for a project still being prepared or built, unless its liaison is on an approved leave that
 day (``bot.domain.leave``): those days are not due, so they neither count as missed nor weigh on the
 unit's punctuality (a substitute's report on such a day is stored and counts for the investment, but the
-day stays out of the punctuality share). A 竣工 or 投产 project owes no reports. Nothing here forbids
+day stays out of the punctuality share). A 竣工 or 投产 project owes no reports, and no project owes any
+for the days before it was entered in the bot (imported or added; ``entered``: that local day, which owes
+one): a project entered on a Wednesday has not missed that Monday and Tuesday. Nothing here forbids
 reporting: a liaison may report on a rest day or on a finished project if they wish.
 """
 
@@ -26,34 +28,47 @@ def is_reporting_day(day: date, calendar: WorkCalendar) -> bool:
     return calendar.is_working_day(day)
 
 
-def report_due(day: date, stage: str, calendar: WorkCalendar, *, away: Iterable[LeaveSpan] = ()) -> bool:
-    """Whether a project in `stage` owes a report on `day`; `away` are its liaison's leaves."""
-    return stage in REPORTING_STAGES and is_reporting_day(day, calendar) and not days_covered(away, [day])
+def entered_by(day: date, entered: date | None) -> bool:
+    """Whether a project entered in the bot on the local day `entered` (None: not known, long ago) existed on
+    `day`: before that it owes nothing."""
+    return entered is None or day >= entered
+
+
+def report_due(day: date, stage: str, calendar: WorkCalendar, *, away: Iterable[LeaveSpan] = (),
+               entered: date | None = None) -> bool:
+    """Whether a project in `stage` owes a report on `day`; `away` are its liaison's leaves, `entered` the
+    local day the project was entered in the bot (nothing is due before it)."""
+    return (stage in REPORTING_STAGES and entered_by(day, entered) and is_reporting_day(day, calendar)
+            and not days_covered(away, [day]))
 
 
 def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar, *,
-             away: Iterable[LeaveSpan] = ()) -> list[date]:
+             away: Iterable[LeaveSpan] = (), entered: date | None = None) -> list[date]:
     """The days of `days` on which a project in `stage` owes a report (`report_due`), in order; `away`
-    are its liaison's leaves (their days are not due)."""
+    are its liaison's leaves (their days are not due), `entered` the day it was entered (none before)."""
     away = list(away)
-    return [day for day in days if report_due(day, stage, calendar, away=away)]
-def missed_days(calendar: WorkCalendar, since: date, today: date, *, away: Iterable[LeaveSpan] = ()) -> int:
-    """Working days in (since, today] not covered by a leave of the liaison: a 连续未填报 streak's length."""
+    return [day for day in days if report_due(day, stage, calendar, away=away, entered=entered)]
+
+
+def missed_days(calendar: WorkCalendar, since: date, today: date, *, away: Iterable[LeaveSpan] = (),
+                entered: date | None = None, stage: str = "在建") -> int:
+    """The days in (since, today] a project in `stage` owed a report (`report_due`: working days, not
+    covered by a leave of the liaison, not before the project was `entered`): a 连续未填报 streak's length."""
     away = list(away)
     count = 0
     day = since
     while day < today:
         day = date.fromordinal(day.toordinal() + 1)
-        if calendar.is_working_day(day) and not days_covered(away, [day]):
-            count += 1
+        count += report_due(day, stage, calendar, away=away, entered=entered)
     return count
 
 
 def asked_of(day: date, stage: str, calendar: WorkCalendar, liaison_id: int,
-             leaves: Iterable[LeaveSpan]) -> int | None:
-    """Whom the reminders ask for a project's report on `day`: nobody on a rest day or for a finished
-    project; its liaison; while the liaison is on leave, the substitute the leave names, or nobody.
-    (A leave day is not due either way: a substitute is asked as a courtesy, and their report counts.)"""
-    if stage not in REPORTING_STAGES or not is_reporting_day(day, calendar):
+             leaves: Iterable[LeaveSpan], *, entered: date | None = None) -> int | None:
+    """Whom the reminders ask for a project's report on `day`: nobody on a rest day, for a finished
+    project or before it was `entered`; its liaison; while the liaison is on leave, the substitute the leave
+    names, or nobody. (A leave day is not due either way: a substitute is asked as a courtesy, and their
+    report counts.)"""
+    if stage not in REPORTING_STAGES or not entered_by(day, entered) or not is_reporting_day(day, calendar):
         return None
     return reporter_on(leaves, liaison_id, day)

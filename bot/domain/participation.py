@@ -4,12 +4,12 @@ heat-map chart and the web 填报情况 page show. Pure: no I/O and no clock.
 
 A day is due for a project as ``bot.domain.duties.report_due`` says (a working day of the calendar, the
 project still being prepared or built, its liaison not on an approved leave that day): the same rule as the
-reminders and the rankings' 按时填报, and days before the project was entered in the bot (imported or added)
-owe nothing, as on the web 填报情况 page: a district that starts using the bot is not at 0 % for the weeks
-before. So a week's figure for a unit is its punctuality for that week (except in the week a project was
-entered, which the rankings count whole). Reports on a day that was not due (a rest day, a leave day, a
-finished project) add nothing. The project's stage and liaison are the current ones, as the rankings read
-them. Projects without a liaison count for their unit.
+reminders and the rankings' 按时填报, which also says that the days before the project was entered in the bot
+(imported or added) owe nothing: a district that starts using the bot is not at 0 % for the weeks before. So
+a week's figure for a unit is its punctuality for that week, the week a project was entered included.
+Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing. The project's
+stage and liaison are the current ones, as the rankings read them. Projects without a liaison count for
+their unit.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Duty:
     liaison_id: int | None
     liaison: str | None
     away: tuple[LeaveSpan, ...] = ()
-    since: date | None = None  # the day it was entered in the bot: nothing is due before
+    since: date | None = None  # the local day it was entered in the bot: nothing is due before (report_due)
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,14 @@ class Participation:
 
 def _owed(duty: Duty, days: Sequence[date], calendar: WorkCalendar,
           by_stage: dict[str, list[date]]) -> list[date]:
-    """The days of ``days`` the project owed a report (``due_days``), the stage's asked once."""
+    """The days of ``days`` the project owed a report (``due_days``, with its liaison's leaves and the day it
+    was entered); the stage's days asked once, then only the projects with a leave or entered since asked again."""
     if duty.stage not in by_stage:
         by_stage[duty.stage] = due_days(days, duty.stage, calendar)
     owed = by_stage[duty.stage]
-    if duty.since is not None and owed and owed[0] < duty.since:
-        owed = [d for d in owed if d >= duty.since]
-    return due_days(owed, duty.stage, calendar, away=duty.away) if duty.away else owed
+    if duty.away or (duty.since is not None and owed and owed[0] < duty.since):
+        return due_days(owed, duty.stage, calendar, away=duty.away, entered=duty.since)
+    return owed
 
 
 def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date]) -> list[str]:

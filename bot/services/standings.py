@@ -83,8 +83,10 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
     standings: list[ProjectStanding] = []
     for place, (row, report, ytd, rate, gap, light) in zip(places, computed, strict=True):
         location = row.location
-        # a liaison's leave days are not due (bot.domain.duties.due_days, read in storage.standings)
-        working_days, reported_days = figures.on_leave.get(row.id, (due_days.get(row.stage, 0), report.reported_days))
+        # a liaison's leave days and the days before a project was entered are not due
+        # (bot.domain.duties.due_days, read in storage.standings)
+        working_days, reported_days = figures.counted_apart.get(row.id, (due_days.get(row.stage, 0),
+                                                                         report.reported_days))
         started_on, finished_on = stage_days.get(row.id, (None, None))
         nodes_on_time, nodes_due = figures.nodes.get(row.id, (0, 0))
         standings.append(ProjectStanding(

@@ -68,7 +68,7 @@ class District:
     async def project(self, code: str, *, unit: str = "区住建局", town: str | None = "河西镇",
                       plan: str = "1000", done_before: str = "0", baseline_year: int = 2026,
                       stage: str = "在建", lead: str | None = None, liaison: str | None = None,
-                      **fields: Any) -> int:
+                      entered: datetime = CREATED, **fields: Any) -> int:
         unit_id = await self.unit(unit)
         lead_id = await self.person(lead) if lead else None
         liaison_id = await self.person(liaison) if liaison else None
@@ -78,7 +78,7 @@ class District:
                 total_investment=Decimal(100000),
                 annual_plan=Decimal(plan), done_before=Decimal(done_before), baseline_year=baseline_year,
                 stage=stage, lead_unit_id=unit_id, lead_official_id=lead_id, liaison_id=liaison_id,
-                created_at=CREATED, updated_at=CREATED, **fields,
+                created_at=entered, updated_at=entered, **fields,
             )
             session.add(project)
             await session.flush()

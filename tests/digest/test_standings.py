@@ -454,6 +454,7 @@ async def test_query_count_does_not_grow_with_projects(db: Database, district: D
     # Reports: the window's days and the year's money (SQLite first asks whether the covering index is
     # there); open problems; the reports dated baselines cover; projects; the confirmed 开工/竣工 days; the
     # liaisons' leaves in the window (one more, for the reports of their projects, only when someone was
-    # away); the nodes counted (节点按期); problem shares: units, problems, events.
+    # away or a project was entered during the window); the nodes counted (节点按期); problem shares: units,
+    # problems, events.
     assert many == (12 if db.is_sqlite else 11)
 

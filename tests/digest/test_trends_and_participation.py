@@ -16,7 +16,7 @@ from storage.db import Database
 from storage.leaves import add_leave
 from storage.standings import counted_after
 
-from .conftest import CUTOFF, District
+from .conftest import CUTOFF, MONDAY, District
 
 CALENDAR = WorkCalendar()
 
@@ -51,15 +51,18 @@ async def test_the_trend_is_year_to_date_at_each_weeks_end(db: Database, distric
 
 
 async def test_a_units_weekly_participation_is_its_punctuality(db: Database, district: District) -> None:
-    """Two projects of 区住建局 over the four weeks to Sunday 11/22: 郝芳's reported on Mondays and is on
-    leave 11/18–11/20; 武杰's reported every working day of W47 but Friday; a finished one owes nothing."""
+    """Projects of 区住建局 over the four weeks to Sunday 11/22: 郝芳's reported on Mondays and is on
+    leave 11/18–11/20; 武杰's reported every working day of W47 but Friday; a finished one owes nothing;
+    one entered on Wednesday 11/11 owes from that day (it reported then and every day of W47)."""
     await district.project("A", liaison="郝芳")
     await district.project("B", liaison="武杰", stage="前期")
     await district.project("C", liaison="武杰", stage="竣工")
+    await district.project("D", liaison="武杰", entered=datetime(2026, 11, 11, 15, tzinfo=SHANGHAI))
     mondays = [date(2026, 10, 26) + timedelta(days=7 * n) for n in range(4)]
     await district.reports("A", *((day, "10") for day in mondays))
     await district.reports("B", *((date(2026, 11, 16) + timedelta(days=n), "5") for n in range(4)))
     await district.reports("C", (date(2026, 11, 18), "1"))
+    await district.reports("D", (date(2026, 11, 11), "2"), *((MONDAY + timedelta(days=n), "2") for n in range(5)))
     async with db.session() as session:
         await add_leave(session, person_id=district.people["郝芳"], substitute_id=None, start=date(2026, 11, 18),
                         end=date(2026, 11, 20), now=datetime(2026, 11, 17, 9, tzinfo=SHANGHAI), actor="test")
@@ -76,10 +79,49 @@ async def test_a_units_weekly_participation_is_its_punctuality(db: Database, dis
                                                sum(p.reported_days for p in projects))
         [group] = [g for g in standings.units if g.name == "区住建局"]
         assert tally.rate == group.punctuality
-    # W47: A owes 11/16, 11/17 (then on leave) and reported Monday; B owes five days and reported four
-    assert (unit.weeks[-1].due, unit.weeks[-1].reported) == (7, 5)
+    # W47: A owes 11/16, 11/17 (then on leave) and reported Monday; B owes five days and reported four; D five
+    assert (unit.weeks[-1].due, unit.weeks[-1].reported) == (12, 10)
+    # W46: A and B owe five days each (A reported Monday); D owes Wednesday to Friday and reported Wednesday
+    assert (unit.weeks[-2].due, unit.weeks[-2].reported) == (13, 2)
     hao = next(r for r in part.liaisons if r.name == "郝芳")
     assert [t.rate for t in hao.weeks] == [0.2, 0.2, 0.2, 0.5]
+
+
+async def test_in_the_week_a_project_is_entered_it_owes_only_the_days_from_then(db: Database,
+                                                                                 district: District) -> None:
+    """D is imported on Wednesday 11/18 at 08:30 (local) and reported that day and Friday; E was entered on
+    Saturday 11/21 and owes nothing that week; F, entered Tuesday, owes Tuesday and Wednesday only (its
+    liaison is on leave Thursday and Friday; a substitute's Thursday report adds nothing). The unit's 按时填报
+    counts D's Wednesday to Friday (2 of 3), equal to its 填报率, and so does each project's; the weeks
+    before D owe nothing."""
+    await district.project("A", liaison="郝芳")
+    await district.reports("A", *((MONDAY + timedelta(days=n), "10") for n in range(5)))
+    await district.project("D", liaison="武杰", entered=datetime(2026, 11, 18, 8, 30, tzinfo=SHANGHAI))
+    await district.reports("D", (date(2026, 11, 18), "5"), (date(2026, 11, 20), "5"))
+    await district.project("E", liaison="武杰", entered=datetime(2026, 11, 21, 0, 5, tzinfo=SHANGHAI))
+    await district.project("F", liaison="李娜", entered=datetime(2026, 11, 17, 16, tzinfo=SHANGHAI))
+    await district.reports("F", (date(2026, 11, 17), "1"), (date(2026, 11, 19), "1"))
+    async with db.session() as session:
+        await add_leave(session, person_id=district.people["李娜"], substitute_id=None, start=date(2026, 11, 19),
+                        end=date(2026, 11, 20), now=datetime(2026, 11, 18, 9, tzinfo=SHANGHAI), actor="test")
+
+    async with db.session() as session:
+        part = await load_participation(session, cutoff=CUTOFF, calendar=CALENDAR)
+        standings = await compute_standings(session, period="2026-W47", cutoff=CUTOFF, window_start=MONDAY,
+                                            calendar=CALENDAR)
+    by_code = {p.code: p for p in standings.projects}
+    assert (by_code["D"].working_days, by_code["D"].reported_days) == (3, 2)
+    assert (by_code["E"].working_days, by_code["E"].reported_days) == (0, 0)
+    assert (by_code["F"].working_days, by_code["F"].reported_days) == (2, 1)
+    assert (by_code["A"].working_days, by_code["A"].reported_days) == (5, 5)
+    unit = part.unit("区住建局")
+    assert unit is not None
+    assert [(t.due, t.reported) for t in unit.weeks] == [(5, 0), (5, 0), (5, 0), (10, 8)]
+    [group] = [g for g in standings.units if g.name == "区住建局"]
+    assert group.punctuality == unit.weeks[-1].rate == 8 / 10
+    wu = part.liaison(district.people["武杰"])
+    assert wu is not None and (wu.weeks[-1].due, wu.weeks[-1].reported) == (3, 2)
+    assert [t.due for t in wu.weeks[:-1]] == [0, 0, 0]
 
 
 async def test_the_webs_year_trend_counts_the_reports_of_an_undated_baseline(db: Database,

@@ -101,6 +101,9 @@ __all__ = [
 _RESOLVING = ("resolved", "closed")
 _HANDLING_KINDS = (*_RESOLVING, "reopened", "escalated")
 
+# Up to this many projects counted apart, their reports are read by id; more are read by day alone.
+_FEW_PROJECTS = 1000
+
 _HISTORY_TEXT_CHARS = 30
 _HISTORY_SEPARATOR = "；"
 
@@ -329,9 +332,9 @@ async def project_figures(
 
     Seven or eight queries: the projects with their names and the plan of the cut-off day's year, two aggregates
     over the reports (the year's money, the window's days a report was due), one count of open problems, the
-    confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when someone was away,
-    the reported days of their projects and of those entered in the window: ``_counted_apart``), the nodes
-    counted (storage.node_queries).
+    confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when a liaison was away or a
+    project was entered during the window and still owed a day, those projects' reported days:
+    ``_counted_apart``), the nodes counted (storage.node_queries).
     """
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -367,7 +370,7 @@ async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
                          due: Mapping[str, Sequence[date]], calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
     """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window or
     that were entered after its first due day (``bot.domain.duties.due_days`` with the leaves and the day it
-    was entered); one query, two when someone was away or a project was entered during the window."""
+    was entered); one query, two when one of them still owed a day (its reports on those days)."""
     days = sorted({d for stage_days in due.values() for d in stage_days})
     if not days:
         return {}
@@ -379,20 +382,20 @@ async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
     away: dict[int, list[Any]] = {}
     for leave in leaves:
         away.setdefault(leave.person_id, []).append(leave)
-    affected = {p.id: (p.stage, away.get(p.liaison_id, []) if p.liaison_id is not None else [],
-                       entered.get(p.id))
-                for p in projects if p.id in entered or (p.liaison_id is not None and p.liaison_id in away)}
-    if not affected:
-        return {}
+    owed = {p.id: due_days(due.get(p.stage, ()), p.stage, calendar, entered=entered.get(p.id),
+                           away=away.get(p.liaison_id, []) if p.liaison_id is not None else [])
+            for p in projects if p.id in entered or (p.liaison_id is not None and p.liaison_id in away)}
+    owing = sorted(project_id for project_id, owed_days in owed.items() if owed_days)
     reported: dict[int, set[date]] = {}
-    for project_id, day in await _rows(session, select(Report.project_id, Report.local_day).distinct().where(
-            Report.withdrawn_at.is_(None), Report.local_day.in_(days), Report.project_id.in_(sorted(affected)))):
-        reported.setdefault(project_id, set()).add(day)
-    result: dict[int, tuple[int, int]] = {}
-    for project_id, (stage, spans, entered_on) in affected.items():
-        owed = due_days(due.get(stage, ()), stage, calendar, away=spans, entered=entered_on)
-        result[project_id] = (len(owed), sum(1 for d in owed if d in reported.get(project_id, set())))
-    return result
+    if owing:
+        query = select(Report.project_id, Report.local_day).distinct().where(
+            Report.withdrawn_at.is_(None), Report.local_day.in_(sorted({d for p in owing for d in owed[p]})))
+        if len(owing) <= _FEW_PROJECTS:  # else (a ledger imported this week) all the reports of those days
+            query = query.where(Report.project_id.in_(owing))
+        for project_id, day in await _rows(session, query):
+            reported.setdefault(project_id, set()).add(day)
+    return {project_id: (len(owed_days), sum(1 for d in owed_days if d in reported.get(project_id, ())))
+            for project_id, owed_days in owed.items()}
 
 
 @dataclass

@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+import storage.standings
 from bot.clock import SHANGHAI
 from bot.domain.trend import recent_trend, recent_week_ends
 from bot.domain.workdays import WorkCalendar
@@ -87,9 +90,11 @@ async def test_a_units_weekly_participation_is_its_punctuality(db: Database, dis
     assert [t.rate for t in hao.weeks] == [0.2, 0.2, 0.2, 0.5]
 
 
-async def test_in_the_week_a_project_is_entered_it_owes_only_the_days_from_then(db: Database,
-                                                                                 district: District) -> None:
-    """D is imported on Wednesday 11/18 at 08:30 (local) and reported that day and Friday; E was entered on
+@pytest.mark.parametrize("by_day", [False, True])
+async def test_in_the_week_a_project_is_entered_it_owes_only_the_days_from_then(
+        db: Database, district: District, monkeypatch: pytest.MonkeyPatch, by_day: bool) -> None:
+    """(by_day: as when a whole ledger was imported that week, the reports are read by day, not by project.)
+    D is imported on Wednesday 11/18 at 08:30 (local) and reported that day and Friday; E was entered on
     Saturday 11/21 and owes nothing that week; F, entered Tuesday, owes Tuesday and Wednesday only (its
     liaison is on leave Thursday and Friday; a substitute's Thursday report adds nothing). The unit's 按时填报
     counts D's Wednesday to Friday (2 of 3), equal to its 填报率, and so does each project's; the weeks
@@ -105,6 +110,8 @@ async def test_in_the_week_a_project_is_entered_it_owes_only_the_days_from_then(
         await add_leave(session, person_id=district.people["李娜"], substitute_id=None, start=date(2026, 11, 19),
                         end=date(2026, 11, 20), now=datetime(2026, 11, 18, 9, tzinfo=SHANGHAI), actor="test")
 
+    if by_day:
+        monkeypatch.setattr(storage.standings, "_FEW_PROJECTS", 0)
     async with db.session() as session:
         part = await load_participation(session, cutoff=CUTOFF, calendar=CALENDAR)
         standings = await compute_standings(session, period="2026-W47", cutoff=CUTOFF, window_start=MONDAY,

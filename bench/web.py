@@ -1,7 +1,7 @@
 """The web pages on a large district: server time of the overview (总览) and the weight of every page.
 
     python bench/web.py [--projects 10000] [--reports 1000000] [--problems 3000] [--rounds 5] [--seed 7]
-                        [--photos 3] [--database PATH]
+                        [--photos 3] [--database PATH] [--page /web/reporting ...]
 
 A fresh SQLite file (WAL) gets the district of ``bench/ranking.py`` (--projects projects, --reports reports
 over the working days of 2026 up to 27 November, --problems problems), plus an admin, and the newest 60
@@ -24,7 +24,9 @@ the server (from the request's arrival to the response being ready).
 - the figures: the standings the pages show are compared with ``current_standings`` computed directly (the
   chat's /rank): they must be the same;
 - weight: every page (and the 大屏) with what it loads (stylesheet, icon, script, charts, photo thumbnails),
-  bytes on the wire.
+  bytes on the wire, and the longest the event loop was held while the page was served (a task that asks
+  for the loop every 5 ms measures how late it gets it: the other requests' wait);
+- with --page PATH (repeatable): that page --rounds times, median and max server time and loop held.
 
 Goals: every overview (at start, warm, during a recomputation) in at most 300 ms of server time (the issue's
 goal); no page heavier than 1 MB with what it loads, thumbnails included. The load average is printed with
@@ -78,6 +80,35 @@ PAGES = ["/web/", "/web/?screen=1", "/web/project/ZD2026-00001", "/web/problems"
 ASSETS = re.compile(r'(?:src|href)="(/web/(?:static/|chart/|photo/\d+/thumb)[^"]*)"')
 PHOTOGRAPHED = "ZD2026-00001"
 ADMIN = "管理员"
+
+
+class LoopHeld:
+    """While running: the longest the event loop went without getting back to a task that sleeps 5 ms."""
+
+    TICK = 0.005
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            self.longest = max(self.longest, time.perf_counter() - before - self.TICK)
+
+    def __enter__(self) -> LoopHeld:
+        self.longest = 0.0
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+    @property
+    def ms(self) -> float:
+        return self.longest * 1000
 
 
 def timing_middleware(times: list[float]) -> Any:
@@ -185,11 +216,14 @@ async def measure(db: Database, admin_id: int, settings: Settings, args: argpars
             async with client.get(link, allow_redirects=False) as response:
                 assert response.status == 302, response.status
 
+            held = LoopHeld()
+
             async def server_ms(path: str, *, ok: tuple[int, ...] = (200,)) -> tuple[float, bytes]:
                 times.clear()
-                async with client.get(base + path) as response:
-                    body = await response.read()
-                    assert response.status in ok, (path, response.status)
+                with held:
+                    async with client.get(base + path) as response:
+                        body = await response.read()
+                        assert response.status in ok, (path, response.status)
                 return times[-1] * 1000, body
 
             ms, body = await server_ms("/web/", ok=(200, 503))
@@ -228,6 +262,7 @@ async def measure(db: Database, admin_id: int, settings: Settings, args: argpars
             heaviest = 0
             for path in PAGES:
                 ms, body = await server_ms(path)
+                page_held = held.ms
                 total, assets = len(body), sorted(set(ASSETS.findall(body.decode())))
                 slowest = 0.0
                 for asset in assets:
@@ -236,7 +271,16 @@ async def measure(db: Database, admin_id: int, settings: Settings, args: argpars
                     slowest = max(slowest, asset_ms)
                 heaviest = max(heaviest, total)
                 print(f"  {path:<30} {len(body) / 1024:8.1f} KB page, {total / 1024:8.1f} KB with "
-                      f"{len(assets)} files it loads, {ms:6.0f} ms server time (slowest file {slowest:.0f} ms)")
+                      f"{len(assets)} files it loads, {ms:6.0f} ms server time, loop held {page_held:4.0f} ms "
+                      f"(slowest file {slowest:.0f} ms)")
+            for path in args.page:
+                served, longest = [], []
+                for _ in range(args.rounds):
+                    served.append((await server_ms(path))[0])
+                    longest.append(held.ms)
+                print(f"{path} ({args.rounds} rounds): server time median {statistics.median(served):.0f} ms, max "
+                      f"{max(served):.0f} ms; loop held median {statistics.median(longest):.0f} ms, max "
+                      f"{max(longest):.0f} ms (load average {load_average()})")
     finally:
         await runner.cleanup()
         await asyncio.to_thread(workers.close)
@@ -272,6 +316,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--photos", type=int, default=3, help="photos on each of the photographed project's reports")
     parser.add_argument("--database", help="a SQLite file to keep the district in (built if missing, else reused)")
+    parser.add_argument("--page", action="append", default=[], help="a page to time --rounds times (repeatable)")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -1,23 +1,24 @@
 """What 填报率 (``bot.domain.participation``) is counted from: the projects that may owe reports, with their
-lead unit, liaison and the liaison's leaves, and the days each project has a live report. Two or three
-queries whatever the number of projects."""
+lead unit, liaison and the liaison's leaves, and the days each project has a live report. Three queries
+whatever the number of projects."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
 from bot.domain.leave import LeaveSpan
-from bot.domain.participation import Duty
+from bot.domain.participation import Duty, day_bits
 from storage.leaves import spans_between
 from storage.models import Person, Project, Report, Unit
 from storage.rows import all_rows
 
-__all__ = ["participation_duties", "reported_days_by_project"]
+__all__ = ["participation_duties", "reported_day_rows"]
 
 
 async def participation_duties(session: AsyncSession, *, start: date, end: date) -> list[Duty]:
@@ -36,10 +37,14 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date)
             for project_id, code, stage, unit, liaison_id, liaison, entered in rows]
 
 
-async def reported_days_by_project(session: AsyncSession, *, start: date, end: date) -> dict[int, set[date]]:
-    """Project id → the days of ``start``..``end`` it has a live report."""
-    found: dict[int, set[date]] = {}
-    for project_id, day in await all_rows(session, select(Report.project_id, Report.local_day).distinct().where(
-            Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)):
-        found.setdefault(project_id, set()).add(day)
-    return found
+async def reported_day_rows(session: AsyncSession, *, start: date, end: date) -> Sequence[tuple[int, int]]:
+    """(project id, days mask) for each project with a live report in ``start``..``end``: bit n set when it has
+    one on day n of the range (``bot.domain.participation.day_bits``), decoded by ``reported_by_project``.
+
+    One row per project (10,000) rather than one per project and day (75,000 on a large district, read on
+    the event loop): each report's day gives its bit, and the sum of the distinct bits is the mask.
+    """
+    bit = case(day_bits(start, end), value=Report.local_day, else_=0)
+    return await all_rows(session, select(Report.project_id, func.sum(func.distinct(bit))).where(
+        Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)
+        .group_by(Report.project_id))

@@ -23,7 +23,8 @@ from bot.domain.leave import LeaveSpan
 from bot.domain.ranking import share
 from bot.domain.workdays import WorkCalendar
 
-__all__ = ["WEEKS", "Duty", "Participation", "Row", "Tally", "Week", "day_marks", "last_weeks", "participation"]
+__all__ = ["WEEKS", "Duty", "Participation", "Row", "Tally", "Week", "day_marks", "last_weeks", "participation",
+           "day_bits", "reported_by_project"]
 
 WEEKS = 4  # the weeks a participation covers
 
@@ -137,12 +138,29 @@ def _owed(duty: Duty, days: Sequence[date], calendar: WorkCalendar,
     return owed
 
 
-def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date]) -> list[str]:
+def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date],
+              by_stage: dict[str, list[date]] | None = None) -> list[str]:
     """Per day of ``days``: "ok" due and reported, "miss" due and not reported, "extra" reported though not
-    due (a rest day, a leave day, a finished project: counts for nothing), "off" neither."""
-    owed = set(_owed(duty, days, calendar, {}))
+    due (a rest day, a leave day, a finished project: counts for nothing), "off" neither. ``by_stage``: a
+    dict kept across the calls for the same ``days``, so that each stage's days are asked once."""
+    owed = set(_owed(duty, days, calendar, {} if by_stage is None else by_stage))
     return ["ok" if d in owed and d in reported else "miss" if d in owed else "extra" if d in reported else "off"
             for d in days]
+
+
+def day_bits(start: date, end: date) -> dict[date, int]:
+    """Each day of ``start``..``end`` → its bit in a mask of days (the first day 1, the next 2, then 4…)."""
+    count = (end - start).days + 1
+    if not 0 < count <= 62:
+        raise ValueError(f"a mask holds 1 to 62 days, not {count}: {start}..{end}")
+    return {start + timedelta(days=n): 1 << n for n in range(count)}
+
+
+def reported_by_project(rows: Iterable[tuple[int, int]], start: date, end: date) -> dict[int, set[date]]:
+    """Project id → the days it has a live report, from (project id, mask of the days of ``start``..``end``:
+    ``day_bits``) rows."""
+    bits = list(day_bits(start, end).items())
+    return {project_id: {day for day, bit in bits if int(mask) & bit} for project_id, mask in rows}
 
 
 def _ordered(rows: Iterable[Row]) -> list[Row]:

@@ -4,13 +4,15 @@ weekly bulletin and the web 填报情况 page."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.participation import Participation, last_weeks, participation
+from bot.domain.participation import Duty, Participation, Week, last_weeks, participation, reported_by_project
 from bot.domain.workdays import WorkCalendar
-from storage.participation import participation_duties, reported_days_by_project
+from storage.participation import participation_duties, reported_day_rows
+from storage.rows import gc_paused
 from storage.settings import load_calendar
 
 __all__ = ["load_participation"]
@@ -20,10 +22,17 @@ async def load_participation(session: AsyncSession, *, cutoff: date,
                              calendar: WorkCalendar | None = None) -> Participation:
     """Every unit's and liaison's 填报率 week by week, the week of ``cutoff`` (up to it) and the three before.
 
-    Three queries; the counting (projects × days) in a worker thread, so that the event loop goes on answering.
+    Three queries; the counting (the reported days grouped, projects × days) in a worker thread, so that the
+    event loop goes on answering.
     """
     weeks = last_weeks(cutoff)
     calendar = calendar or await load_calendar(session)
     duties = await participation_duties(session, start=weeks[0].start, end=cutoff)
-    reported = await reported_days_by_project(session, start=weeks[0].start, end=cutoff)
-    return await asyncio.to_thread(participation, duties, weeks, calendar, reported)
+    rows = await reported_day_rows(session, start=weeks[0].start, end=cutoff)
+    return await asyncio.to_thread(_count, duties, weeks, calendar, rows, cutoff)
+
+
+def _count(duties: list[Duty], weeks: list[Week], calendar: WorkCalendar, rows: Sequence[tuple[int, int]],
+           cutoff: date) -> Participation:
+    with gc_paused():  # many small objects, no cycles: a full collection would hold the event loop too
+        return participation(duties, weeks, calendar, reported_by_project(rows, weeks[0].start, cutoff))

@@ -6,9 +6,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.leave import LeaveSpan
-from bot.domain.participation import Duty, Tally, Week, day_marks, last_weeks, participation
+from bot.domain.participation import (
+    Duty,
+    Tally,
+    Week,
+    day_bits,
+    day_marks,
+    last_weeks,
+    participation,
+    reported_by_project,
+)
 from bot.domain.workdays import DayOverride, WorkCalendar
 
 # Four weeks up to Sunday 2026-10-11 on the official 2026 calendar: 中秋节 Friday 9/25 and National Day
@@ -105,3 +116,17 @@ def test_nobody_due_means_no_rate() -> None:
     part = participation([], WEEKS, CALENDAR, {})
     assert part.units == [] and part.liaisons == [] and part.district.rate is None
     assert len(part.district.weeks) == 4
+
+
+@given(st.dictionaries(st.integers(1, 10_000), st.sets(st.sampled_from(days(WEEKS[0].start, CUTOFF)), min_size=1)))
+def test_the_days_a_project_reported_come_back_from_their_mask(reported: dict[int, set[date]]) -> None:
+    """The reported days are read as one mask per project, the sum of the distinct bits of its report days."""
+    bits = day_bits(WEEKS[0].start, CUTOFF)
+    assert len(bits) == 28 and set(bits.values()) == {1 << n for n in range(28)}
+    rows = [(project_id, sum(bits[d] for d in found)) for project_id, found in reported.items()]
+    assert reported_by_project(rows, WEEKS[0].start, CUTOFF) == reported
+
+
+def test_a_mask_holds_at_most_62_days() -> None:
+    with pytest.raises(ValueError):
+        day_bits(date(2026, 1, 1), date(2026, 3, 31))

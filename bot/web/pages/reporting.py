@@ -6,18 +6,19 @@ prepared or built, leave days and days before a project was entered not due)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from aiohttp import web
 
-from bot.domain.participation import Duty, Row, Week, day_marks, last_weeks, participation
+from bot.domain.participation import Duty, Row, Week, day_marks, last_weeks, participation, reported_by_project
 from bot.domain.workdays import WorkCalendar
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.state import View
-from storage.participation import participation_duties, reported_days_by_project
+from storage.participation import participation_duties, reported_day_rows
+from storage.rows import gc_paused
 from storage.settings import load_calendar
 
 MAX_LIAISONS = 200  # rows of the heat map (lowest 填报率 first): the page stays light with 10,000 projects
@@ -44,15 +45,23 @@ class LiaisonRow:
 
 
 def _page(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
-          reported: dict[int, Collection[date]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
-    """Today's units and the liaisons' heat-map rows (CPU work: in a worker thread)."""
+          reported_rows: Sequence[tuple[int, int]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
+    """Today's units and the liaisons' heat-map rows from the rows read (CPU work: in a worker thread, the
+    cycle collector paused: a full collection amid these many small objects would hold the event loop too)."""
+    with gc_paused():
+        return _counted(duties, weeks, calendar, reported_by_project(reported_rows, weeks[0].start, today), today)
+
+
+def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
+             reported: dict[int, set[date]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
     days = [d for week in weeks for d in week.days]
     shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported).liaisons}
     units: dict[str, UnitToday] = {}
     liaisons: dict[int, LiaisonRow] = {}
+    by_stage: dict[str, list[date]] = {}
     for duty in duties:
         came = reported.get(duty.project_id, ())
-        marks = day_marks(duty, days, calendar, came)
+        marks = day_marks(duty, days, calendar, came, by_stage)
         unit = units.setdefault(duty.unit, UnitToday(duty.unit))
         if marks[-1] in ("ok", "miss"):  # today is due
             unit.due += 1
@@ -83,7 +92,8 @@ async def reporting(view: View) -> web.StreamResponse:
     codes = await access.visible_codes(view.session, view.viewer)
     duties = [d for d in await participation_duties(view.session, start=days[0], end=today)
               if codes is None or d.code in codes]
-    reported = await reported_days_by_project(view.session, start=days[0], end=today)
+    # Read on the event loop (a row per project); decoded and counted (10,000 projects × 28 days) in a worker thread.
+    reported = await reported_day_rows(view.session, start=days[0], end=today)
     units, rows = await asyncio.to_thread(_page, duties, weeks, calendar, reported, today)
     return view.page("reporting.html.j2", units=units, rows=rows[:MAX_LIAISONS],
                      hidden=max(0, len(rows) - MAX_LIAISONS), days=days, weeks=weeks, today=today)

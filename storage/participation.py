@@ -18,7 +18,7 @@ from storage.leaves import spans_between
 from storage.models import Person, Project, Report, Unit
 from storage.rows import all_rows
 
-__all__ = ["participation_duties", "reported_day_rows"]
+__all__ = ["participation_duties", "reported_day_masks"]
 
 
 async def participation_duties(session: AsyncSession, *, start: date, end: date) -> list[Duty]:
@@ -37,7 +37,7 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date)
             for project_id, code, stage, unit, liaison_id, liaison, entered in rows]
 
 
-async def reported_day_rows(session: AsyncSession, *, start: date, end: date) -> Sequence[tuple[int, int]]:
+async def reported_day_masks(session: AsyncSession, *, start: date, end: date) -> Sequence[tuple[int, int]]:
     """(project id, days mask) for each project with a live report in ``start``..``end``: bit n set when it has
     one on day n of the range (``bot.domain.participation.day_bits``), decoded by ``reported_by_project``.
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.participation import Duty, Participation, Week, last_weeks, participation, reported_by_project
 from bot.domain.workdays import WorkCalendar
-from storage.participation import participation_duties, reported_day_rows
+from storage.participation import participation_duties, reported_day_masks
 from storage.rows import gc_paused
 from storage.settings import load_calendar
 
@@ -28,7 +28,7 @@ async def load_participation(session: AsyncSession, *, cutoff: date,
     weeks = last_weeks(cutoff)
     calendar = calendar or await load_calendar(session)
     duties = await participation_duties(session, start=weeks[0].start, end=cutoff)
-    rows = await reported_day_rows(session, start=weeks[0].start, end=cutoff)
+    rows = await reported_day_masks(session, start=weeks[0].start, end=cutoff)
     return await asyncio.to_thread(_count, duties, weeks, calendar, rows, cutoff)
 
 

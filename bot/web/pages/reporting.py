@@ -17,7 +17,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.state import View
-from storage.participation import participation_duties, reported_day_rows
+from storage.participation import participation_duties, reported_day_masks
 from storage.rows import gc_paused
 from storage.settings import load_calendar
 
@@ -93,7 +93,7 @@ async def reporting(view: View) -> web.StreamResponse:
     duties = [d for d in await participation_duties(view.session, start=days[0], end=today)
               if codes is None or d.code in codes]
     # Read on the event loop (a row per project); decoded and counted (10,000 projects × 28 days) in a worker thread.
-    reported = await reported_day_rows(view.session, start=days[0], end=today)
+    reported = await reported_day_masks(view.session, start=days[0], end=today)
     units, rows = await asyncio.to_thread(_page, duties, weeks, calendar, reported, today)
     return view.page("reporting.html.j2", units=units, rows=rows[:MAX_LIAISONS],
                      hidden=max(0, len(rows) - MAX_LIAISONS), days=days, weeks=weeks, today=today)

@@ -19,8 +19,7 @@ from bot.services.photo_store import open_photo_store
 from bot.services.photos import read_blob
 from bot.web import access
 from bot.web.auth import page_route
-from bot.web.photos import CACHE
-from bot.web.rendering import secure
+from bot.web.photos import photo_response
 from bot.web.state import View
 from storage import evidence_photos as evidence_repo
 from storage import problems as problem_repo
@@ -117,13 +116,7 @@ async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResp
     stored, _words = found
     blob = await read_blob(open_photo_store(view.state.settings), sha256=stored.sha256,
                            content_type=stored.content_type, has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail)
-    if blob is None:
-        return view.not_found("照片")
-    response = web.Response(body=blob.data, content_type=blob.content_type)
-    response.headers["Cache-Control"] = CACHE
-    response.headers["ETag"] = f'"{blob.sha256}{"-t" if thumbnail else ""}"'
-    secure(response)
-    return response
+    return photo_response(view, blob, thumbnail=thumbnail)
 
 
 @page_route

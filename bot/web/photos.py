@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import is_digits
 from bot.services.photo_store import open_photo_store
-from bot.services.photos import Duplicate, ProjectPhoto, photo_view, read_stored
+from bot.services.photos import Blob, Duplicate, PhotoFile, ProjectPhoto, photo_view, read_stored
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.rendering import secure
@@ -74,7 +74,13 @@ async def _serve(view: View, *, thumbnail: bool) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, _project = found
-    found = await read_stored(open_photo_store(view.state.settings), stored, thumbnail=thumbnail)
+    return photo_response(view, await read_stored(open_photo_store(view.state.settings), stored, thumbnail=thumbnail),
+                          thumbnail=thumbnail)
+
+
+def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: bool) -> web.StreamResponse:
+    """A kept photo's (or its thumbnail's) bytes as every photo route serves them: cached for good (they are
+    named by their content), under the pages' security headers; 404 when not kept."""
     if found is None:
         return view.not_found("照片")
     response = web.Response(body=found.data, content_type=found.content_type)

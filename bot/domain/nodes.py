@@ -7,7 +7,8 @@ A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
 * ``overdue`` not done and its planned day is past (逾期未完成);
 * ``open``    not done and its planned day is today or later.
 
-Node punctuality (节点按期率) on a day: the share of the counted nodes done on time. Counted are the nodes
+Node punctuality (节点按期率) on a day: the share of the counted nodes done on time (``on_time_count``, as a
+share with ``bot.domain.ranking.share``). Counted are the nodes
 done by that day (early ones too) and those whose planned day is past; a node done late or still overdue
 is a miss, an open node (not done, planned today or later) is not counted; ``None`` when none is counted
 (so a project without due nodes is neither rewarded nor punished, as with the other score parts).
@@ -53,9 +54,3 @@ def on_time_count(nodes: Iterable[NodePlan], today: date) -> tuple[int, int]:
         due += 1
         on_time += state == "done"
     return on_time, due
-
-
-def node_punctuality(nodes: Iterable[NodePlan], today: date) -> float | None:
-    """Share of the counted nodes done on time, 0..1; ``None`` when none is counted."""
-    on_time, due = on_time_count(nodes, today)
-    return on_time / due if due else None

@@ -68,7 +68,7 @@ class ScoreWeights:
 
     The defaults keep completed investment the main measure, as the year is judged on money against plan,
     and give the schedule's two daily duties (reporting on time, handling problems on time) and its
-    milestones (节点按期, ``bot.domain.nodes.node_punctuality``) the rest: 0.5, 0.2, 0.15 and 0.15.
+    milestones (节点按期, ``bot.domain.nodes.on_time_count``) the rest: 0.5, 0.2, 0.15 and 0.15.
     """
 
     investment: float = 0.5

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount, completion_rate
-from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
+from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights, share
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class ProjectStanding:
     @property
     def node_punctuality(self) -> float | None:
         """Share of the counted nodes done on time (节点按期率); None when none is counted."""
-        return None if self.nodes_due == 0 else self.nodes_on_time / self.nodes_due
+        return share(self.nodes_on_time, self.nodes_due)
 
 
 @dataclass(frozen=True)

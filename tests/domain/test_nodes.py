@@ -5,7 +5,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.nodes import NodePlan, node_punctuality, node_state, on_time_count
+from bot.domain.nodes import NodePlan, node_state, on_time_count
+from bot.domain.ranking import share
 
 TODAY = date(2026, 12, 7)
 
@@ -16,6 +17,11 @@ def test_states_on_a_day():
     assert node_state(date(2026, 12, 4), TODAY, TODAY) == "late"
     assert node_state(TODAY, TODAY, TODAY) == "done"
     assert node_state(date(2026, 12, 4), date(2026, 12, 8), TODAY) == "overdue"  # a done day not yet come
+
+
+def node_punctuality(nodes: list[NodePlan], today: date) -> float | None:
+    """Node punctuality as the score takes it: the share of ``on_time_count``."""
+    return share(*on_time_count(nodes, today))
 
 
 def test_punctuality_counts_due_nodes_only():

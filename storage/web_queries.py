@@ -69,12 +69,7 @@ async def open_problems(session: AsyncSession, *, level: int | None = None, unit
     query = select(Problem).join(Unit, Unit.id == Problem.unit_id).order_by(Problem.id)
     if not include_closed:
         query = query.where(Problem.status.in_(sorted(ACTIVE)))
-    if level is not None:
-        query = query.where(Problem.level == level)
-    if unit:
-        query = query.where(Unit.name == unit)
-    if category:
-        query = query.where(Problem.category == category)
+    query = _filtered(query, level=level, unit=unit, category=category)
     if project_id is not None:
         query = query.where(Problem.project_id == project_id)
     return list((await session.scalars(query)).unique().all())
@@ -124,13 +119,19 @@ async def problem_lines(session: AsyncSession, *, where: Any = None, level: int 
     )
     if where is not None:
         query = query.where(where)
+    query = _filtered(query, level=level, unit=unit, category=category)
+    return [ProblemLine(*row) for row in (await session.execute(query)).all()]
+
+
+def _filtered(query: Any, *, level: int | None, unit: str | None, category: str | None) -> Any:
+    """A query of problems (joined with their unit) narrowed to the 问题 page's filters that are set."""
     if level is not None:
         query = query.where(Problem.level == level)
     if unit:
         query = query.where(Unit.name == unit)
     if category:
         query = query.where(Problem.category == category)
-    return [ProblemLine(*row) for row in (await session.execute(query)).all()]
+    return query
 
 
 async def reported_days(session: AsyncSession, *, start: date, end: date) -> set[tuple[int, date]]:

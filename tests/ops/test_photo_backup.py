@@ -79,13 +79,18 @@ async def _read_back(url: str, data: Path, project_id: int) -> list[bytes]:
         await db.dispose()
 
 
+def _deployed_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the commands as a deployment in ``folder`` would: its database and data folder under data/."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
+    monkeypatch.setenv("DATA_DIR", "data")
+
+
 def test_backup_includes_the_photos_and_restore_brings_them_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
     project_id = asyncio.run(_photos_kept(data))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
-    monkeypatch.setenv("DATA_DIR", "data")
+    _deployed_in(tmp_path, monkeypatch)
     monkeypatch.delenv("PHOTO_STORE", raising=False)
     assert main(["backup", "--out", "backup/b.sqlite3"]) == 0
     out = capsys.readouterr().out
@@ -112,9 +117,7 @@ def test_backup_includes_the_photos_and_restore_brings_them_back(
 def test_a_damaged_photo_in_a_backup_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     asyncio.run(_photos_kept(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
-    monkeypatch.setenv("DATA_DIR", "data")
+    _deployed_in(tmp_path, monkeypatch)
     assert main(["backup", "--out", "b.sqlite3"]) == 0
     one = next(p for p in sorted((tmp_path / "b.photos" / "originals").rglob("*")) if p.is_file())
     one.unlink()
@@ -127,9 +130,7 @@ def test_a_damaged_photo_in_a_backup_is_refused(tmp_path: Path, monkeypatch: pyt
 def test_with_photos_in_s3_the_bucket_is_their_backup_and_a_folder_backup_restores_into_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     project_id = asyncio.run(_photos_kept(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
-    monkeypatch.setenv("DATA_DIR", "data")
+    _deployed_in(tmp_path, monkeypatch)
     assert main(["backup", "--out", "b.sqlite3"]) == 0
     capsys.readouterr()
     with s3_server() as s3:
@@ -195,9 +196,7 @@ def test_backup_includes_problem_and_node_photos(tmp_path: Path, monkeypatch: py
     data = tmp_path / "data"
     asyncio.run(_photos_kept(data))
     asyncio.run(_evidence_kept(data))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
-    monkeypatch.setenv("DATA_DIR", "data")
+    _deployed_in(tmp_path, monkeypatch)
     monkeypatch.delenv("PHOTO_STORE", raising=False)
     assert main(["backup", "--out", "backup/b.sqlite3"]) == 0
     out = capsys.readouterr().out

@@ -8,6 +8,7 @@ text, every text literal.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
@@ -63,6 +64,11 @@ def heatmap_figure(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, wh
 
 def _cell(x: int, y: int, color: object) -> Rectangle:
     return Rectangle((x - 0.48, y - 0.45), 0.96, 0.9, color=color, linewidth=0, gid="cell")
+
+
+def heatmap_title(what: str, cutoff: date) -> str:
+    """The heat map's title, the same in /rank 填报 and the bulletin: whose 填报率, as of which day."""
+    return f"{what}近四周填报率（截至{cutoff.isoformat()}）"
 
 
 def heatmap_chart(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, what: str) -> bytes:

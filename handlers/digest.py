@@ -68,9 +68,9 @@ async def _participation(ctx: Context) -> None:
 
 async def _heatmap(ctx: Context, part: Participation, rows: list[Row], what: str) -> Attachment | None:
     """The heat map of ``rows`` as a photo to send (None when it cannot be drawn: the text still goes)."""
-    from bot.heatmap import heatmap_chart  # matplotlib loads with the first chart, not at start-up
+    from bot.heatmap import heatmap_chart, heatmap_title  # matplotlib loads with the first chart, not at start-up
 
-    title = f"{what}近四周填报率（截至{ctx.today.isoformat()}）"
+    title = heatmap_title(what, ctx.today)
     try:
         data = await asyncio.to_thread(heatmap_chart, rows, part.weeks, title=title, what=what)
     except Exception:  # noqa: BLE001 - a missing font must not cost the caller the figures

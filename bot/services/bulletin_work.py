@@ -164,9 +164,9 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     if period.kind != "weekly":
         builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
     if participation is not None and participation.units:
-        from bot.heatmap import heatmap_chart
+        from bot.heatmap import heatmap_chart, heatmap_title
 
-        title = f"牵头单位近四周填报率（截至{standings.cutoff.isoformat()}）"
+        title = heatmap_title("牵头单位", standings.cutoff)
         builders["participation"] = ("participation.png", lambda: heatmap_chart(
             participation.units, participation.weeks, title=title, what="牵头单位"))
     if problems is not None:

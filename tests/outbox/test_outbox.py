@@ -1119,8 +1119,11 @@ async def test_a_drain_hands_back_the_rest_at_its_deadline(db: Database) -> None
                                                  per_group_per_minute=60000)})
     started = time.monotonic()
     stats = await send.drain(0.5)
-    assert time.monotonic() - started < 1.5
-    assert 3 <= stats.sent <= 8
+    elapsed = time.monotonic() - started
+    # It kept sending until its deadline (rows were left), then stopped soon after: a busy machine may get
+    # fewer sends through in that half second, never more than the limiter's 10 a second allow.
+    assert 0.5 <= elapsed < 1.5
+    assert 1 <= stats.sent <= 8
     assert (stats.claimed, stats.released) == (30, 30 - stats.sent)
     assert Counter(row.state for row in await rows(db)) == Counter({"sent": stats.sent,
                                                                      "pending": 30 - stats.sent})

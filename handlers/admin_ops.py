@@ -25,7 +25,7 @@ from handlers import broadcast
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import audit, outbox
+from storage import audit, outbox, outbox_views
 from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
@@ -266,11 +266,11 @@ async def outbox_command(ctx: Context, _args: str) -> None:
 
 async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     """One page of the notices that did not get through (``ctx.page``; the first after a retry)."""
-    total = await outbox.count_failed(ctx.session)
+    total = await outbox_views.count_failed(ctx.session)
     number, pages = page_number(total, ctx.page if done is None else 1, OUTBOX_SHOWN)
-    rows = await outbox.failed_messages(ctx.session, limit=OUTBOX_SHOWN, offset=(number - 1) * OUTBOX_SHOWN)
+    rows = await outbox_views.failed_messages(ctx.session, limit=OUTBOX_SHOWN, offset=(number - 1) * OUTBOX_SHOWN)
     page: Page[Any] = Page(items=list(rows), number=number, pages=pages, total=total)
-    backlog = await outbox.backlog(ctx.session, now=ctx.now)
+    backlog = await outbox_views.backlog(ctx.session, now=ctx.now)
     names = await _person_names(ctx, {r.person_id for r in rows if r.person_id is not None})
     shown = [_outbox_row(r, names) for r in rows]
     buttons = [[Button(f"重试 #{r.id}", f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
@@ -286,7 +286,7 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
 async def _held_shown(ctx: Context) -> tuple[list[dict[str, Any]], int, list[list[Button]]]:
     """One line per person notices are held for (no chat account yet), and a button each that makes the
     person an invite (the /invite of their first role) to forward to them."""
-    held, total = await outbox.held_people(ctx.session, limit=OUTBOX_SHOWN)
+    held, total = await outbox_views.held_people(ctx.session, limit=OUTBOX_SHOWN)
     if not held:
         return [], 0, []
     ids = sorted(h.person_id for h in held)
@@ -346,20 +346,20 @@ async def outbox_button(ctx: Context, data: str) -> None:
         return
     kind, _, value = data.partition(":")
     if kind == "r" and as_id(value) is not None:
-        rows = [await outbox.get_message(ctx.session, message_id=as_id(value))]
+        rows = [await outbox_views.get_message(ctx.session, message_id=as_id(value))]
         if rows[0] is None or rows[0].state not in outbox.UNDELIVERED_STATES:
             ctx.reply("admin_ops_refused", reason="retry_gone", id=value)
             return
     elif kind == "all":
-        rows = list(await outbox.failed_messages(ctx.session, limit=RETRY_ALL_LIMIT))
+        rows = list(await outbox_views.failed_messages(ctx.session, limit=RETRY_ALL_LIMIT))
     else:
         ctx.reply("button_expired")
         return
     retried, stuck = [], []
     for row in rows:
         assert row is not None
-        if await _readdress(ctx, row) and await outbox.retry_message(ctx.session, message_id=row.id,
-                                                                     now=ctx.now):
+        if await _readdress(ctx, row) and await outbox_views.retry_message(ctx.session, message_id=row.id,
+                                                                           now=ctx.now):
             retried.append(row.id)
         else:
             stuck.append(row.id)

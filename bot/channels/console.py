@@ -11,7 +11,7 @@ from bot.domain.messages import Button, Incoming, Outcome
 from bot.render import Renderer, html_to_plain
 from bot.services import held_notices
 from handlers.router import Router
-from storage import audit, outbox, people
+from storage import audit, outbox, outbox_views, people
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Person
@@ -59,8 +59,8 @@ async def take_notices(router: Router, external_id: str) -> Outcome:
     """Notices the outbox holds for this console chat (shown before the next prompt)."""
     deps = router.deps
     async with deps.db.session() as session:
-        rows = await outbox.take_pending_for_chat(session, channel=CHANNEL, chat_id=external_id,
-                                                  now=deps.clock.now())
+        rows = await outbox_views.take_pending_for_chat(session, channel=CHANNEL, chat_id=external_id,
+                                                        now=deps.clock.now())
     return Outcome(replies=[outbox.reply_from_payload(row.payload) for row in rows])
 
 

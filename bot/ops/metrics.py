@@ -273,7 +273,7 @@ class BotMetrics(Registry):
 
     async def collect(self, db: Any, clock: Clock, *, leadership: Any = None, timeout: float = 5.0) -> None:
         """Refresh what is read at scrape time: the outbox backlog and row counts, the leadership."""
-        from storage import outbox, photos
+        from storage import outbox_views, photos
         from storage.models import OutboxMessage
 
         if leadership is not None:
@@ -282,7 +282,7 @@ class BotMetrics(Registry):
 
         async def read() -> tuple[Any, list[Any], int]:
             async with db.session() as session:
-                backlog = await outbox.backlog(session, now=now)
+                backlog = await outbox_views.backlog(session, now=now)
                 rows = (await session.execute(
                     select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))).all()
                 waiting = await photos.waiting_count(session)
@@ -444,7 +444,7 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
     lead is healthy with its scheduler paused. With ``stale_after`` (seconds), an oldest pending notice
     older than that also makes it 503.
     """
-    from storage import outbox
+    from storage import outbox_views
     from storage.migrate import schema_is_current
 
     leader = True if leadership is None else bool(leadership.is_leader)
@@ -475,7 +475,7 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
 
     async def read_backlog() -> Any:
         async with db.session() as session:
-            return await outbox.backlog(session, now=now)
+            return await outbox_views.backlog(session, now=now)
 
     try:
         backlog = await asyncio.wait_for(read_backlog(), timeout)

@@ -15,7 +15,7 @@ from bot.domain.held import age_minutes, split_held
 from bot.domain.limits import preview
 from bot.domain.messages import Reply
 from bot.render import Renderer, html_to_plain
-from storage import outbox
+from storage import outbox, outbox_views
 from storage.models import ChatAccount
 
 SUMMARY_PREVIEW = 40  # characters of each summarised notice shown
@@ -24,7 +24,7 @@ SUMMARY_PREVIEW = 40  # characters of each summarised notice shown
 async def release(session: AsyncSession, renderer: Renderer, *, person_id: int, account: ChatAccount,
                   now: datetime) -> int:
     """Deliver the person's held notices through `account`; returns how many there were."""
-    held = await outbox.held_for_person(session, person_id=person_id)
+    held = await outbox_views.held_for_person(session, person_id=person_id)
     if not held:
         return 0
     split = split_held([(row.id, row.created_at) for row in held], now)
@@ -37,8 +37,8 @@ async def release(session: AsyncSession, renderer: Renderer, *, person_id: int, 
         payload["html"] = f"{note}\n{payload.get('html', '')}"
         in_full.append((row, payload))
     summarised = [rows[i] for i in split.summarised]
-    await outbox.release_held(session, in_full=in_full, summarised=summarised, channel=account.channel,
-                              chat_id=account.chat_id, now=now)
+    await outbox_views.release_held(session, in_full=in_full, summarised=summarised, channel=account.channel,
+                                    chat_id=account.chat_id, now=now)
     if summarised:
         items = [{"minutes": age_minutes(row.created_at, now),
                   "text": preview(" ".join(html_to_plain(str((row.payload or {}).get("html", ""))).split()),

@@ -24,7 +24,7 @@ client's timeouts allow) holds up its own chat only, and the channel's global li
 claim of up to ``batch`` rows, done when each of them is.
 
 Right before a row's send (after every rate-limiter wait, holding its send slot) the sender commits that
-the send starts (``storage.outbox.mark_send_started``, fenced by the claim like the outcomes); if that
+the send starts (``storage.outbox_sending.mark_send_started``, fenced by the claim like the outcomes); if that
 write finds the claim gone, the row is handed back unsent. Each row's outcome is written in its own short
 transaction right after its send:
 
@@ -97,7 +97,7 @@ from bot.channels.base import (
 from bot.clock import Clock, SystemClock
 from bot.domain.messages import Reply
 from bot.services.slots import OldestFirstSlots
-from storage import outbox
+from storage import outbox, outbox_sending
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -186,8 +186,8 @@ class _Pipeline:
         lease_until = now + sender.lease
         async with sender._session() as session:
             # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
-            claimed = await outbox.claim_due_messages(session, now=now, limit=limit, lease_until=lease_until,
-                                                      channels=list(sender.transports))
+            claimed = await outbox_sending.claim_due_messages(session, now=now, limit=limit, lease_until=lease_until,
+                                                              channels=list(sender.transports))
             await sender._notice_unserved(session, now)
         sender._forget_holds(now)
         for message in claimed:  # oldest first
@@ -358,7 +358,7 @@ class OutboxSender:
         fencing keeps this safe even if the old sender is still alive: it can no longer start a row the new
         one claimed."""
         async with self._session() as session:
-            ended = await outbox.end_leases(session, now=self.clock.now())
+            ended = await outbox_sending.end_leases(session, now=self.clock.now())
         if ended:
             log.warning("took over %d outbox rows another sender held", ended)
         return ended
@@ -477,7 +477,7 @@ class OutboxSender:
         if not follow_retries:
             return None
         async with self._session() as session:
-            next_due = await outbox.next_due_at(session, channels=list(self.transports))
+            next_due = await outbox_sending.next_due_at(session, channels=list(self.transports))
         if next_due is None:
             return None
         at = loop.time() + min(max((next_due - self.clock.now()).total_seconds(), 0.01), 3600.0)
@@ -503,7 +503,7 @@ class OutboxSender:
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
             started()
-            return await self._record(message, "failed", outbox.mark_failed, error=f"bad payload: {exc}"), None
+            return await self._record(message, "failed", outbox_sending.mark_failed, error=f"bad payload: {exc}"), None
         transport = self.transports[channel]
         await self._wait_for_chat(transport, key)
         async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed
@@ -523,8 +523,8 @@ class OutboxSender:
     async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it."""
         async with self._session() as session:
-            return await outbox.mark_send_started(session, message_id=message.id, attempt=message.attempts,
-                                                  now=now)
+            return await outbox_sending.mark_send_started(session, message_id=message.id, attempt=message.attempts,
+                                                          now=now)
 
     async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
                        attachment: Attachment | None, *, skip: int) -> Exception | None:
@@ -543,7 +543,7 @@ class OutboxSender:
     async def _conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None) -> Outcome:
         channel, chat_id = key
         if error is None:
-            return await self._record(message, "sent", outbox.mark_sent, now=self.clock.now()), None
+            return await self._record(message, "sent", outbox_sending.mark_sent, now=self.clock.now()), None
         # Messages of the reply that got through before the failure are not sent again.
         before = message.parts_sent or 0
         progress = {"parts_sent": parts_sent_of(error, before)} if parts_sent_of(error, before) > before else {}
@@ -551,20 +551,20 @@ class OutboxSender:
             at = self.clock.now() + timedelta(seconds=error.after_seconds)
             log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, error.after_seconds)
             self._holds[key] = max(at, self._holds.get(key, at))
-            await self._record(message, "retried", outbox.mark_retry, at=at, error=_describe(error),
+            await self._record(message, "retried", outbox_sending.mark_retry, at=at, error=_describe(error),
                                count_attempt=False, **progress)
             return "retried", at
         if isinstance(error, RecipientBlocked):
             log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
             now = self.clock.now()
             async with self._session() as session:
-                await outbox.mark_undeliverable(session, message_id=message.id, error=_describe(error),
-                                                attempt=message.attempts)
-                await outbox.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
+                await outbox_sending.mark_undeliverable(session, message_id=message.id, error=_describe(error),
+                                                        attempt=message.attempts)
+                await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
-            return await self._record(message, "failed", outbox.mark_failed, error=_describe(error),
+            return await self._record(message, "failed", outbox_sending.mark_failed, error=_describe(error),
                                       **progress), None
         if not isinstance(error, (TransientError, TimeoutError)):
             log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
@@ -592,9 +592,9 @@ class OutboxSender:
         if message.attempts >= self.max_attempts:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
-            return await self._record(message, "failed", outbox.mark_failed, error=error, **progress), None
+            return await self._record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None
         at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
-        return await self._record(message, "retried", outbox.mark_retry, at=at, error=error, **progress), at
+        return await self._record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed try, with ±20 % jitter and at most ``backoff_cap``.
@@ -610,7 +610,7 @@ class OutboxSender:
 
     async def _release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
         """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""
-        await self._record(message, "released", outbox.mark_retry, at=at, error=None, count_attempt=False)
+        await self._record(message, "released", outbox_sending.mark_retry, at=at, error=None, count_attempt=False)
         return "released", at
 
     async def _hand_back(self, message: OutboxMessage) -> Outcome:
@@ -634,7 +634,7 @@ class OutboxSender:
 
     async def _notice_unserved(self, session: AsyncSession, now: datetime) -> None:
         """Log once per channel that has due rows but no transport here; those rows simply wait."""
-        channels = await outbox.due_channels(session, now=now)
+        channels = await outbox_sending.due_channels(session, now=now)
         for channel in sorted(channels - set(self.transports) - self._unserved):
             self._unserved.add(channel)
             log.warning("outbox has notices for channel %r, which is not configured here; they stay pending",

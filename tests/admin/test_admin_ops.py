@@ -25,7 +25,7 @@ from bot.render import html_to_plain
 from bot.services.admin_ops import set_day, set_policy
 from bot.services.outbox import OutboxSender
 from handlers import admin_ops
-from storage import outbox, people
+from storage import outbox, outbox_sending, outbox_views, people
 from storage.audit import Actor
 from storage.migrate import upgrade
 from storage.models import AuditEntry, BulletinGroup, OutboxMessage, Person, PersonRole
@@ -321,7 +321,7 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
         [failed] = await outbox.enqueue_for_person(session, person_id=zhao.id, key="test:failed",
                                                    reply=Reply(html="<b>周报</b>已发布"),
                                                    now=now - timedelta(hours=2))
-        await outbox.mark_failed(session, message_id=failed.id, error="PermanentError: chat is deactivated")
+        await outbox_sending.mark_failed(session, message_id=failed.id, error="PermanentError: chat is deactivated")
         [lost] = await outbox.enqueue_for_person(session, person_id=wang.id, reply=Reply(html="请受理 W0001"),
                                                  key="test:lost", now=now - timedelta(hours=1))
         await outbox.enqueue_for_person(session, person_id=zhao.id, reply=Reply(html="待发"),
@@ -343,7 +343,7 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
     one = plain(await handle(core, ADMIN, data=f"obx:r:{failed_id}"))
     assert "已重新排队 1 条" in one and "没有未送达的消息" in one
     async with core.db.session() as session:
-        row = await outbox.get_message(session, message_id=failed_id)
+        row = await outbox_views.get_message(session, message_id=failed_id)
         assert row is not None
         assert (row.state, row.attempts, row.next_attempt_at, row.chat_id) == (
             outbox.PENDING, 0, core.clock.now(), zhao_chat)
@@ -352,7 +352,7 @@ async def test_outbox_lists_failures_and_retries_them(core: Core) -> None:
 
     wang_chat = await console_id(core, "王刚")  # 王刚 binds an account at last: his notice goes out, aged
     async with core.db.session() as session:
-        row = await outbox.get_message(session, message_id=lost_id)
+        row = await outbox_views.get_message(session, message_id=lost_id)
         assert row is not None
         assert (row.state, row.channel, row.chat_id) == (outbox.PENDING, CHANNEL, wang_chat)
         assert "1 小时前的通知" in row.payload["html"] and "请受理 W0001" in row.payload["html"]
@@ -369,10 +369,10 @@ async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core:
         [doubt] = await outbox.enqueue_for_person(session, person_id=zhao.id, key="test:doubt",
                                                   reply=Reply(html="请于周五前报送"), now=now - timedelta(hours=1))
     async with core.db.session() as session:  # a sender claims it and starts the send… and dies
-        [claimed] = await outbox.claim_due_messages(session, now=now - timedelta(hours=1), limit=1,
-                                                    lease_until=now - timedelta(minutes=50))
-        assert await outbox.mark_send_started(session, message_id=claimed.id, attempt=1,
-                                              now=now - timedelta(minutes=55))
+        [claimed] = await outbox_sending.claim_due_messages(session, now=now - timedelta(hours=1), limit=1,
+                                                            lease_until=now - timedelta(minutes=50))
+        assert await outbox_sending.mark_send_started(session, message_id=claimed.id, attempt=1,
+                                                      now=now - timedelta(minutes=55))
     sender = OutboxSender(core.db, core.clock, {}, limits={})
     assert (await sender.drain(2)).claimed == 0  # the next sender's claim holds it in doubt, unsent
 
@@ -384,7 +384,7 @@ async def test_outbox_lists_a_send_in_doubt_and_resends_it_only_when_asked(core:
 
     assert "已重新排队 1 条" in plain(await handle(core, ADMIN, data=f"obx:r:{doubt.id}"))
     async with core.db.session() as session:
-        row = await outbox.get_message(session, message_id=doubt.id)
+        row = await outbox_views.get_message(session, message_id=doubt.id)
         assert row is not None
         assert (row.state, row.attempts, row.send_started_at) == (outbox.PENDING, 1, None)
     assert [e.detail["ids"] for e in await entries(core, "outbox.retry")] == [[doubt.id]]

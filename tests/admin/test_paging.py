@@ -57,14 +57,14 @@ async def test_audit_pages_through_the_latest_changes(desk: Desk) -> None:
 
 async def test_outbox_pages_through_hundreds_of_undelivered_notices(desk: Desk) -> None:
     from bot.domain.messages import Reply
-    from storage import outbox
+    from storage import outbox, outbox_sending
 
     count = 350
     async with desk.session() as session:
         for n in range(count):
             [row] = await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-100", key=f"lost:{n}",
                                                   reply=Reply(html=f"第{n}条通知"), now=desk.core.clock.now())
-            await outbox.mark_failed(session, message_id=row.id, error="PermanentError: refused")
+            await outbox_sending.mark_failed(session, message_id=row.id, error="PermanentError: refused")
 
     first = await desk.send(ADMIN_NAME, "/outbox")
     pages = [first]

@@ -17,7 +17,7 @@ from bot.channels.base import RateLimits
 from bot.channels.telegram_transport import TelegramTransport
 from bot.services.outbox import OutboxSender
 from jobs import reminders
-from storage import outbox, people
+from storage import outbox, outbox_views, people
 from storage.models import OutboxMessage
 from tests.e2e.harness import TelegramHarness
 
@@ -43,7 +43,7 @@ async def remind(core, clock, days: list[date]) -> None:  # type: ignore[no-unty
 
 async def held_count(core, person_name: str) -> int:  # type: ignore[no-untyped-def]
     async with core.db.session() as session:
-        held, _total = await outbox.held_people(session)
+        held, _total = await outbox_views.held_people(session)
         [person] = await people.find_people_by_name(session, name=person_name)
         return next((h.count for h in held if h.person_id == person.id), 0)
 

@@ -27,8 +27,7 @@ from bot.channels.telegram_transport import TelegramTransport
 from bot.services.outbox import OutboxSender
 from jobs import escalation
 from jobs.escalation import TickResult
-from storage import outbox as outbox_repo
-from storage import people
+from storage import outbox_sending, people
 from storage import problems as repo
 from storage.models import OutboxMessage, Problem
 from tests.e2e.harness import Replies, TelegramHarness
@@ -688,7 +687,7 @@ async def test_a_sender_that_died_mid_send_is_taken_over_once_its_lease_ends(des
     await desk.tick()
     now = desk.tg.clock.now()
     async with desk.tg.session() as session:
-        claimed = await outbox_repo.claim_due_messages(session, now=now, limit=100,
+        claimed = await outbox_sending.claim_due_messages(session, now=now, limit=100,
                                                       lease_until=now + timedelta(minutes=10),
                                                       channels=["telegram"])
     assert len(claimed) == 3

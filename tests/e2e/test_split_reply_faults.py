@@ -14,7 +14,7 @@ from bot.domain.messages import Button, Outcome, Reply
 from bot.html_split import split_html
 from bot.services.direct_replies import DirectReplies
 from bot.services.outbox import OutboxSender
-from storage import outbox
+from storage import outbox, outbox_views
 from storage.models import OutboxMessage
 from tests.e2e.harness import TelegramHarness
 from tests.fakes.bot_api import FakeBotAPI
@@ -136,7 +136,7 @@ async def test_a_failed_notice_sent_again_by_an_admin_sends_only_what_is_missing
     async with hao.core.db.session() as session:
         row = await session.scalar(select(OutboxMessage))
         assert row is not None and (row.state, row.parts_sent) == ("failed", 2)
-        assert await outbox.retry_message(session, message_id=row.id, now=hao.clock.now())
+        assert await outbox_views.retry_message(session, message_id=row.id, now=hao.clock.now())
 
     await sender(hao).run_once()
 

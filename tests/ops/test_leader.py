@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 
 from bot.clock import SystemClock
 from bot.domain.messages import Reply
-from storage import outbox
+from storage import outbox, outbox_views
 from storage.db import Database
 from storage.leader import (
     AlwaysLeader,
@@ -138,8 +138,8 @@ async def test_a_killed_leader_is_replaced_and_no_notice_is_lost_or_sent_twice(
             async with db.session() as session:
                 for key in in_doubt:
                     if not delivered_then[key]:
-                        assert await outbox.retry_message(session, message_id=after_takeover[key].id,
-                                                          now=SystemClock().now())
+                        assert await outbox_views.retry_message(session, message_id=after_takeover[key].id,
+                                                                now=SystemClock().now())
             await _settled(db, 30)
             final = await _rows_by_key(db)
         finally:

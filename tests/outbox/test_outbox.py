@@ -32,7 +32,7 @@ from bot.channels.base import (
 from bot.clock import SHANGHAI, FrozenClock, SystemClock
 from bot.domain.messages import Button, Reply
 from bot.services.outbox import LIMITER_SLACK, OutboxSender, SendStats
-from storage import outbox
+from storage import outbox, outbox_sending, outbox_views
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
 from tests.databases import BACKENDS, fresh_database
@@ -222,8 +222,8 @@ async def test_a_person_without_an_account_gets_a_held_row(
     assert transport.calls == 0
     assert await notify(db, person, "again", key="problem:3:level1") == []
     async with db.session() as session:
-        assert await outbox.failed_messages(session, limit=10) == []  # not a failure: it waits
-        held, total = await outbox.held_people(session)
+        assert await outbox_views.failed_messages(session, limit=10) == []  # not a failure: it waits
+        held, total = await outbox_views.held_people(session)
     assert total == 1 and [(h.person_id, h.count) for h in held] == [(person, 1)]
 
 
@@ -378,7 +378,7 @@ async def test_gives_up_after_max_attempts_with_the_last_error(db: Database, clo
     assert (row.state, row.attempts, row.last_error) == ("failed", 3, "TransientError: 502 Bad Gateway #3")
     assert transport.calls == 3
     async with db.session() as session:
-        assert [m.id for m in await outbox.failed_messages(session, limit=5)] == [row.id]
+        assert [m.id for m in await outbox_views.failed_messages(session, limit=5)] == [row.id]
 
 
 async def test_default_max_attempts_is_eight(db: Database, clock: FrozenClock) -> None:
@@ -465,14 +465,14 @@ async def test_rows_of_a_sender_that_died_mid_batch_come_back_after_the_lease(
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")
     async with db.session() as session:  # a sender claims the row… and dies before sending
-        [claimed] = await outbox.claim_due_messages(session, now=NOW, limit=10,
-                                                    lease_until=NOW + timedelta(minutes=10))
+        [claimed] = await outbox_sending.claim_due_messages(session, now=NOW, limit=10,
+                                                            lease_until=NOW + timedelta(minutes=10))
     assert (claimed.state, claimed.attempts) == ("sending", 1)
     transport = FakeTransport()
     send = sender(db, clock, transport)
     assert (await send.drain(5)).claimed == 0  # still leased
     async with db.session() as session:
-        assert (await outbox.backlog(session, now=clock.now())).pending == 1
+        assert (await outbox_views.backlog(session, now=clock.now())).pending == 1
     clock.advance(minutes=10)
     assert (await send.drain(5)).sent == 1
     assert transport.texts() == ["hello"]
@@ -485,8 +485,8 @@ async def test_a_claim_takes_at_most_a_batch_oldest_first(db: Database) -> None:
     for n in range(10):
         await notify(db, person, f"#{n}", key=f"k{n}", now=NOW + timedelta(seconds=n - 10))
     async with db.session() as session:
-        claimed = await outbox.claim_due_messages(session, now=NOW, limit=3,
-                                                  lease_until=NOW + timedelta(minutes=1))
+        claimed = await outbox_sending.claim_due_messages(session, now=NOW, limit=3,
+                                                          lease_until=NOW + timedelta(minutes=1))
     assert [m.payload["html"] for m in claimed] == ["#0", "#1", "#2"]
     assert Counter(m.state for m in await rows(db)) == Counter({"pending": 7, "sending": 3})
 
@@ -495,16 +495,16 @@ async def test_a_late_outcome_from_a_lost_claim_is_not_recorded(db: Database, cl
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")
     async with db.session() as session:  # a claim whose lease runs out at once…
-        [first] = await outbox.claim_due_messages(session, now=NOW, limit=1, lease_until=NOW)
+        [first] = await outbox_sending.claim_due_messages(session, now=NOW, limit=1, lease_until=NOW)
     async with db.session() as session:  # …so another sender takes the row over
-        [second] = await outbox.claim_due_messages(session, now=NOW, limit=1,
-                                                   lease_until=NOW + timedelta(hours=1))
+        [second] = await outbox_sending.claim_due_messages(session, now=NOW, limit=1,
+                                                           lease_until=NOW + timedelta(hours=1))
     assert (first.attempts, second.attempts) == (1, 2)
     async with db.session() as session:
-        assert not await outbox.mark_failed(session, message_id=first.id, attempt=first.attempts,
-                                            error="late")
-        assert await outbox.mark_sent(session, message_id=second.id, attempt=second.attempts, now=NOW)
-        assert not await outbox.mark_retry(session, message_id=second.id, at=NOW, error="after the end")
+        assert not await outbox_sending.mark_failed(session, message_id=first.id, attempt=first.attempts,
+                                                    error="late")
+        assert await outbox_sending.mark_sent(session, message_id=second.id, attempt=second.attempts, now=NOW)
+        assert not await outbox_sending.mark_retry(session, message_id=second.id, at=NOW, error="after the end")
     [row] = await rows(db)
     assert (row.state, row.last_error) == ("sent", None)
 
@@ -513,14 +513,14 @@ async def claim(db: Database, *, now: datetime = NOW, lease: timedelta = timedel
                 limit: int = 10) -> list[OutboxMessage]:
     """Claim due rows as a sender would (which then dies, unless the test goes on for it)."""
     async with db.session() as session:
-        return await outbox.claim_due_messages(session, now=now, limit=limit, lease_until=now + lease)
+        return await outbox_sending.claim_due_messages(session, now=now, limit=limit, lease_until=now + lease)
 
 
 async def start(db: Database, message: OutboxMessage, *, attempt: int | None = None,
                 now: datetime = NOW) -> bool:
     async with db.session() as session:
-        return await outbox.mark_send_started(session, message_id=message.id, now=now,
-                                              attempt=message.attempts if attempt is None else attempt)
+        return await outbox_sending.mark_send_started(session, message_id=message.id, now=now,
+                                                      attempt=message.attempts if attempt is None else attempt)
 
 
 async def test_a_send_start_is_recorded_only_by_the_claim_holding_the_row(db: Database) -> None:
@@ -535,7 +535,7 @@ async def test_a_send_start_is_recorded_only_by_the_claim_holding_the_row(db: Da
     [row] = await rows(db)
     assert (row.state, row.attempts, row.send_started_at) == ("sending", 1, NOW + timedelta(seconds=3))
     async with db.session() as session:  # a pending row has no claim to start under
-        await outbox.mark_retry(session, message_id=row.id, at=NOW, error=None, attempt=1)
+        await outbox_sending.mark_retry(session, message_id=row.id, at=NOW, error=None, attempt=1)
     [row] = await rows(db)
     assert (row.state, row.send_started_at) == ("pending", None)
     assert not await start(db, row, attempt=1)
@@ -551,7 +551,7 @@ async def test_a_take_over_holds_a_started_send_in_doubt_and_sends_the_unstarted
     first, second, third = await claim(db)
     assert await start(db, first)
     async with db.session() as session:  # nothing is taken over before the lease runs out
-        assert await outbox.hold_interrupted_sends(session, now=NOW + timedelta(minutes=9)) == []
+        assert await outbox_sending.hold_interrupted_sends(session, now=NOW + timedelta(minutes=9)) == []
     transport = FakeTransport()
     send = sender(db, clock, transport)
     clock.advance(minutes=10)
@@ -563,17 +563,17 @@ async def test_a_take_over_holds_a_started_send_in_doubt_and_sends_the_unstarted
         outbox.IN_DOUBT, 1, NOW, outbox.INTERRUPTED)
     assert [(row.state, row.attempts) for row in others] == [("sent", 2), ("sent", 2)]
     async with db.session() as session:
-        assert [m.id for m in await outbox.failed_messages(session)] == [held.id]  # shown to the admins
-        assert (await outbox.backlog(session, now=clock.now())).pending == 0
-        assert await outbox.next_due_at(session) is None
+        assert [m.id for m in await outbox_views.failed_messages(session)] == [held.id]  # shown to the admins
+        assert (await outbox_views.backlog(session, now=clock.now())).pending == 0
+        assert await outbox_sending.next_due_at(session) is None
     clock.advance(hours=1)
     assert (await send.drain(5)).claimed == 0  # and it stays so
     assert transport.texts() == ["#1", "#2"]
     # The interrupted claim cannot write anything but a late "sent" now (its sender might still be alive).
     async with db.session() as session:
-        assert not await outbox.mark_failed(session, message_id=held.id, error="late", attempt=1)
-        assert not await outbox.mark_retry(session, message_id=held.id, at=NOW, error="late", attempt=1)
-        assert not await outbox.mark_sent(session, message_id=held.id, now=NOW)  # no claim: no effect
+        assert not await outbox_sending.mark_failed(session, message_id=held.id, error="late", attempt=1)
+        assert not await outbox_sending.mark_retry(session, message_id=held.id, at=NOW, error="late", attempt=1)
+        assert not await outbox_sending.mark_sent(session, message_id=held.id, now=NOW)  # no claim: no effect
     assert (await rows(db))[0].state == outbox.IN_DOUBT
 
 
@@ -621,8 +621,8 @@ async def test_a_late_sent_from_the_interrupted_claim_settles_the_doubt(db: Data
     assert await claim(db, now=NOW + timedelta(seconds=31)) == []  # …another sender holds it in doubt
     assert (await rows(db))[0].state == outbox.IN_DOUBT
     async with db.session() as session:  # then the slow send's answer comes: it did go out
-        assert await outbox.mark_sent(session, message_id=claimed.id, attempt=claimed.attempts,
-                                      now=NOW + timedelta(seconds=40))
+        assert await outbox_sending.mark_sent(session, message_id=claimed.id, attempt=claimed.attempts,
+                                              now=NOW + timedelta(seconds=40))
     [row] = await rows(db)
     assert (row.state, row.sent_at, row.last_error) == ("sent", NOW + timedelta(seconds=40), None)
 
@@ -637,8 +637,8 @@ async def test_an_admin_retry_sends_an_in_doubt_row_once_more(db: Database, cloc
     send = sender(db, clock, transport)
     assert (await send.drain(5)).claimed == 0
     async with db.session() as session:
-        assert await outbox.retry_message(session, message_id=claimed.id, now=clock.now())
-        assert not await outbox.retry_message(session, message_id=claimed.id, now=clock.now())  # pending now
+        assert await outbox_views.retry_message(session, message_id=claimed.id, now=clock.now())
+        assert not await outbox_views.retry_message(session, message_id=claimed.id, now=clock.now())  # pending now
     [row] = await rows(db)
     # Its count of tries is kept, so that the new claim's number is above the interrupted one's.
     assert (row.state, row.attempts, row.send_started_at, row.next_attempt_at) == (
@@ -832,20 +832,20 @@ async def test_group_chats_are_held_to_the_per_minute_rate(db: Database, clock: 
 
 async def test_backlog_counts_what_should_be_going_out(db: Database, clock: FrozenClock) -> None:
     async with db.session() as session:
-        assert await outbox.backlog(session, now=NOW) == (0, None)
+        assert await outbox_views.backlog(session, now=NOW) == (0, None)
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "a", key="a", now=NOW - timedelta(minutes=5))
     await notify(db, person, "b", key="b")
     await notify(db, await add_person(db, "无号"), "c", key="c")  # undeliverable: not backlog
     async with db.session() as session:
-        pending, oldest = await outbox.backlog(session, now=NOW)
+        pending, oldest = await outbox_views.backlog(session, now=NOW)
     assert (pending, oldest) == (2, NOW - timedelta(minutes=5))
     transport = FakeTransport()
     transport.fail("1001", TransientError("down"))
     await sender(db, clock, transport).drain(5)
     async with db.session() as session:
-        assert (await outbox.backlog(session, now=NOW)).pending == 0  # a sent, b waiting for its retry
-        assert (await outbox.backlog(session, now=NOW + timedelta(minutes=1))).pending == 1
+        assert (await outbox_views.backlog(session, now=NOW)).pending == 0  # a sent, b waiting for its retry
+        assert (await outbox_views.backlog(session, now=NOW + timedelta(minutes=1))).pending == 1
 
 
 async def test_due_messages_are_oldest_first(db: Database) -> None:
@@ -854,7 +854,7 @@ async def test_due_messages_are_oldest_first(db: Database) -> None:
     await notify(db, person, "old", key="old", now=NOW - timedelta(hours=1))
     await notify(db, person, "later", key="later", now=NOW + timedelta(hours=1))
     async with db.session() as session:
-        due = await outbox.due_messages(session, now=NOW, limit=10)
+        due = await outbox_sending.due_messages(session, now=NOW, limit=10)
     assert [m.payload["html"] for m in due] == ["old", "new"]
 
 

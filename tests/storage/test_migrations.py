@@ -24,7 +24,7 @@ from bot.__main__ import main
 from bot.app import Core, SchemaOutOfDate
 from bot.config import load_settings
 from bot.domain.messages import Reply
-from storage import outbox
+from storage import outbox, outbox_sending, outbox_views
 from storage import photos as photo_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
@@ -290,25 +290,25 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # …and works on them: the pending notice is claimed, started and sent; the failed one is listed.
     later = NOW + timedelta(minutes=1)
     async with empty_db.session() as session:
-        [claimed] = await outbox.claim_due_messages(session, now=later, limit=10,
-                                                    lease_until=later + timedelta(minutes=10))
+        [claimed] = await outbox_sending.claim_due_messages(session, now=later, limit=10,
+                                                            lease_until=later + timedelta(minutes=10))
         assert (claimed.id, claimed.state, claimed.attempts) == (ids["pending"], "sending", 1)
     async with empty_db.session() as session:
-        assert await outbox.mark_send_started(session, message_id=claimed.id, attempt=1, now=later)
+        assert await outbox_sending.mark_send_started(session, message_id=claimed.id, attempt=1, now=later)
     async with empty_db.session() as session:
-        assert await outbox.mark_sent(session, message_id=claimed.id, attempt=1, now=later)
-        assert [m.id for m in await outbox.failed_messages(session)] == [ids["failed"]]
+        assert await outbox_sending.mark_sent(session, message_id=claimed.id, attempt=1, now=later)
+        assert [m.id for m in await outbox_views.failed_messages(session)] == [ids["failed"]]
         # New rows get new ids (on PostgreSQL the sequences went on with the plain-SQL inserts).
         [fresh] = await outbox.enqueue_for_person(session, person_id=ids["liaison"], reply=Reply(html="新通知"),
                                                   key="after-upgrade", now=later)
         assert fresh.id > max(ids["pending"], ids["sent"], ids["failed"])
     async with empty_db.session() as session:  # a send the next leader finds interrupted: in doubt
-        [claimed] = await outbox.claim_due_messages(session, now=later, limit=10,
-                                                    lease_until=later + timedelta(minutes=10))
+        [claimed] = await outbox_sending.claim_due_messages(session, now=later, limit=10,
+                                                            lease_until=later + timedelta(minutes=10))
     async with empty_db.session() as session:
-        assert await outbox.mark_send_started(session, message_id=fresh.id, attempt=1, now=later)
+        assert await outbox_sending.mark_send_started(session, message_id=fresh.id, attempt=1, now=later)
     async with empty_db.session() as session:
-        assert await outbox.hold_interrupted_sends(session, now=later + timedelta(minutes=10)) == [fresh.id]
+        assert await outbox_sending.hold_interrupted_sends(session, now=later + timedelta(minutes=10)) == [fresh.id]
     async with empty_db.engine.connect() as conn:
         upgraded = await conn.run_sync(_snapshot)
 

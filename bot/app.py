@@ -220,10 +220,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from bot.channels.wecom.callback import WeComChannel
     from bot.channels.wecom.crypto import WeComCryptoError
     from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
+    from bot.ops.health import Runtime, healthz_handler
     from bot.ops.metrics import (
         BotMetrics,
-        Runtime,
-        healthz_handler,
         instrument_router,
         instrument_scheduler,
         instrument_transports,

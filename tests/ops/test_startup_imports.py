@@ -22,6 +22,7 @@ HEAVY = ("PIL", "boto3", "cn2an", "matplotlib", "numpy", "openpyxl")
 STARTUP = """
 import bot.__main__, bot.app
 import bot.channels.telegram, bot.channels.telegram_transport, bot.channels.wecom, bot.ops.metrics
+import bot.ops.health
 import jobs.digests, jobs.escalation, jobs.nodes, jobs.reminders, jobs.scheduler
 import storage.leader, storage.settings
 import bot.services.photo_keeper, bot.services.photos, bot.channels.telegram_photos, bot.channels.wecom.photos

@@ -1,0 +1,133 @@
+"""The health check (``/healthz``): whether the store answers, the schema is current, and, on the leader, the
+scheduled jobs and the outbox sender run; with the outbox backlog's size and age."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.clock import Clock
+
+
+def age_seconds(now: datetime, then: datetime | None) -> float | None:
+    if then is None:
+        return None
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return max(0.0, (now - then).total_seconds())
+
+
+@dataclass
+class Runtime:
+    """What a running bot has for health to look at; the app fills it in as things start and stop."""
+
+    scheduler: Any = None
+    sender: Any = None
+    sending: asyncio.Task[Any] | None = None  # the running OutboxSender.run_forever task, if any
+    leadership: Any = None
+
+
+def _scheduler_state(scheduler: Any) -> str:
+    if scheduler is None:
+        return "absent"
+    from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
+
+    state = getattr(scheduler, "state", None)
+    if state == STATE_RUNNING:
+        return "running"
+    if state == STATE_PAUSED:
+        return "paused"
+    return "stopped"
+
+
+async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = None, *,
+                 leadership: Any = None, sending: asyncio.Task[Any] | None = None, timeout: float = 5.0,
+                 stale_after: float | None = None) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, report): 200 when the store answers ``SELECT 1``, the schema is current and, on the
+    leader, the scheduler (and the sender task, when given) runs; 503 otherwise. A process that does not
+    lead is healthy with its scheduler paused. With ``stale_after`` (seconds), an oldest pending notice
+    older than that also makes it 503.
+    """
+    from storage import outbox_views
+    from storage.migrate import schema_is_current
+
+    leader = True if leadership is None else bool(leadership.is_leader)
+    report: dict[str, Any] = {"ok": False, "leader": leader}
+    if leadership is not None and hasattr(leadership, "describe"):
+        report["leadership"] = leadership.describe()
+
+    async def ping() -> None:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), timeout)
+    except Exception as error:  # noqa: BLE001 - health reports any store failure
+        report.update(store="unreachable", error=type(error).__name__)
+        return 503, report
+    report["store"] = "ok"
+    problems: list[str] = []
+    now = clock.now()
+    try:
+        current, revision, head = await asyncio.wait_for(schema_is_current(db.engine), timeout)
+    except Exception as error:  # noqa: BLE001
+        report.update(store="error", error=type(error).__name__)
+        return 503, report
+    report.update(schema_current=current, schema={"revision": revision, "head": head})
+    if not current:
+        problems.append("schema out of date")
+
+    async def read_backlog() -> Any:
+        async with db.session() as session:
+            return await outbox_views.backlog(session, now=now)
+
+    try:
+        backlog = await asyncio.wait_for(read_backlog(), timeout)
+    except Exception as error:  # noqa: BLE001 - e.g. no outbox table yet on an empty database
+        report["outbox"] = {"error": type(error).__name__}
+        problems.append("outbox unreadable")
+    else:
+        age = age_seconds(now, backlog.oldest_created_at)
+        report["outbox"] = {"pending": backlog.pending,
+                            "oldest_pending_age_seconds": None if age is None else round(age, 3)}
+        if stale_after is not None and age is not None and age > stale_after:
+            problems.append("outbox backlog is stale")
+
+    report["scheduler"] = state = _scheduler_state(scheduler)
+    if scheduler is not None:
+        report["jobs"] = len(scheduler.get_jobs())
+        if leader and state != "running":
+            problems.append(f"scheduler {state} on the leader")
+    if sending is not None:
+        report["sender"] = "running" if not sending.done() else "stopped"
+        if leader and sending.done():
+            problems.append("outbox sender stopped on the leader")
+    elif sender is not None:
+        report["sender"] = "running" if leader else "standby"
+    else:
+        report["sender"] = "absent"
+    if sender is not None and hasattr(sender, "transports"):
+        report["channels"] = sorted(sender.transports)
+    report["ok"] = not problems
+    if problems:
+        report["problems"] = problems
+    return (200 if not problems else 503), report
+
+
+def healthz_handler(db: Any, clock: Clock, runtime: Runtime | None = None, *,
+                    stale_after: float | None = None) -> Any:
+    """An aiohttp handler answering ``health`` as JSON, looking at ``runtime`` as it is at each request."""
+    runtime = runtime or Runtime()
+
+    async def healthz(_request: web.Request) -> web.Response:
+        status, report = await health(db, clock, runtime.scheduler, runtime.sender,
+                                      leadership=runtime.leadership, sending=runtime.sending,
+                                      stale_after=stale_after)
+        return web.json_response(report, status=status)
+
+    return healthz

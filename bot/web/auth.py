@@ -65,6 +65,10 @@ def _in_wecom(request: web.Request) -> bool:
     return "wxwork" in request.headers.get("User-Agent", "").lower()
 
 
+def _has_nul(request: web.Request) -> bool:
+    return "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.query.items())
+
+
 def page_route(handler: ViewHandler) -> ViewHandler:
     """A page for signed-in people: runs ``handler`` in one unit of work with the viewer; without a valid
     session, sends the browser to sign in (and back here afterwards)."""
@@ -81,6 +85,8 @@ def page_route(handler: ViewHandler) -> ViewHandler:
                                                            idle=state.idle)
             if person is not None:
                 view = View(request=request, state=state, session=session, viewer=Viewer.of(person), now=now)
+                if _has_nul(request):  # no name, code or filter holds one (and PostgreSQL refuses it)
+                    return view.not_found("页面")
                 return await handler(view)
         target = quote(request.path_qs, safe="")
         if _in_wecom(request) and state.settings.wecom_corp_id:

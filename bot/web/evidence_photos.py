@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_id
 from bot.services.photo_store import open_photo_store
 from bot.services.photos import read_blob
 from bot.web import access
@@ -58,8 +58,8 @@ async def _problem_photo(view: View) -> Found:
     """The problem photo the route names and what its page says, or the answer when there is none or the
     viewer may not see its problem."""
     photo_id = view.request.match_info["photo_id"]
-    stored = (await evidence_repo.stored_problem_photo(view.session, photo_id=int(photo_id))
-              if is_digits(photo_id) else None)
+    number = as_id(photo_id)
+    stored = await evidence_repo.stored_problem_photo(view.session, photo_id=number) if number else None
     problem = None if stored is None else await problem_repo.get_problem(view.session, problem_id=stored.owner_id)
     if stored is None or problem is None:
         return view.not_found("照片")
@@ -73,8 +73,8 @@ async def _node_photo(view: View) -> Found:
     """The node photo the route names and what its page says, or the answer when there is none or the viewer
     may not open its project's page."""
     photo_id = view.request.match_info["photo_id"]
-    stored = (await evidence_repo.stored_node_photo(view.session, photo_id=int(photo_id))
-              if is_digits(photo_id) else None)
+    number = as_id(photo_id)
+    stored = await evidence_repo.stored_node_photo(view.session, photo_id=number) if number else None
     project = None if stored is None else await view.session.get(Project, stored.owner_id)
     if stored is None or project is None:
         return view.not_found("照片")

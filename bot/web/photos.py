@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_id
 from bot.services.photo_reasons import lost_reason
 from bot.services.photo_store import open_photo_store, original_key
 from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_stored
@@ -55,7 +55,7 @@ async def of_reports(session: AsyncSession, project_id: int, reports: Sequence[R
 async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.StreamResponse:
     """The photo the route names and its project, or the answer when there is none or it is out of scope."""
     photo_id = view.request.match_info["photo_id"]
-    stored = await photo_repo.stored_photo(view.session, photo_id=int(photo_id)) if is_digits(photo_id) else None
+    stored = await photo_repo.stored_photo(view.session, photo_id=number) if (number := as_id(photo_id)) else None
     project = None if stored is None else await view.session.get(Project, stored.project_id)
     if stored is None or project is None:
         return view.not_found("照片")

@@ -58,5 +58,6 @@ async def problem_page(view: View) -> web.StreamResponse:
         return view.refuse()
     events = await problem_repo.history(view.session, problem_id=problem.id)
     pictures = await evidence_photos.of_problem(view.session, problem_id=problem.id)
+    project_link = problem.project is not None and access.project_in_scope(view.viewer, problem.project)
     return view.page("problem.html.j2", problem=problem, events=events, overdue=is_overdue(problem, view.now),
-                     pictures=pictures)
+                     pictures=pictures, project_link=project_link)

@@ -93,7 +93,7 @@ def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: boo
     response = web.Response(body=found.data, content_type=found.content_type)
     response.headers["Cache-Control"] = CACHE
     response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else ""}"'
-    secure(response)
+    secure(response, media=True)
     return response
 
 

@@ -108,13 +108,23 @@ async def login(request: web.Request) -> web.Response:
     state = request.app[STATE]
     token = request.query.get("t", "")
     now = state.clock.now()
+    current = request.cookies.get(COOKIE)
     async with state.db.session() as session:
         redeemed = await web_sessions.redeem_link(session, token=token, now=now) if token else None
         if redeemed is None:
             reason = await web_sessions.link_state(session, token=token, now=now) if token else "unknown"
+            # The link opened again (a second tap, the browser's history) where its person is still signed in:
+            # on to its page, not an error.
+            again = await web_sessions.link_target(session, token=token) if token and current else None
+            signed_in = await web_sessions.session_person(session, session_id=current, now=now, idle=state.idle) \
+                if again is not None and current else None
+            if again is not None and signed_in is not None and signed_in.id == again.person_id:
+                return redirect(safe_next(again.next_path))
         else:
             person = await people.get_person(session, person_id=redeemed.person_id)
             reason = "inactive" if person is None or not person.active else ""
+            if current:  # the browser's previous session (maybe another person's) ends: one person per browser
+                await web_sessions.end_session(session, session_id=current, now=now)
     if redeemed is None or reason:
         log.info("web sign-in link refused: %s", reason)
         return html_page(state.renderer, "signin.html.j2", status=403, viewer=None, path=request.path,

@@ -1,6 +1,6 @@
 """The photos of problems and the evidence photos of nodes on the web pages: what a problem's page or a node's
-line shows of them (``of_problem``, ``of_nodes``: thumbnails that open the photo, how many wait for their
-download, and why any could not be kept), and their routes (``/web/problem-photo/<id>`` and
+line shows of them (``of_problem``, ``of_nodes``: ``bot.web.pictures``, with the earlier photos they repeat,
+``storage.photo_repeats``), and their routes (``/web/problem-photo/<id>`` and
 ``/web/node-photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail). A
 problem's photo is shown to whoever may see the problem, a node's to whoever may open its project's page
 (``bot.web.access``); anyone else gets 403, for the image too.

@@ -126,3 +126,20 @@ async def test_a_photo_gone_from_the_store_says_so(site: WebHarness, caplog: pyt
 ])
 def test_the_reason_shown_is_chinese(raw: str | None, shown: str) -> None:
     assert photo_reasons.lost_reason(raw) == shown
+
+
+async def test_a_problem_photo_page_says_why_it_was_not_kept(site: WebHarness) -> None:
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约",
+                                 photos=[("telegram", "AgACwecomgone")])
+    files: dict[str, bytes | Exception] = {
+        "AgACwecomgone": FetchFailed("企业微信:media/get: WeCom errcode 40007: invalid media_id", permanent=True)}
+    assert (await keeper(site, files).keep_due()).given_up == 1
+    async with site.core.db.session() as session:
+        [photo_id] = (await session.scalars(select(ProblemPhoto.id))).all()
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get(f"/web/problem-photo/{photo_id}") as page:
+            text = await page.text()
+        async with hao.get(f"/web/problem/{number}") as problem:
+            listed = await problem.text()
+    assert "这张照片未能保存：企业微信已不再保存这张图片（图片只保留 3 天）。" in text and "40007" not in text
+    assert "问题照片 1 张未能保存：企业微信已不再保存这张图片（图片只保留 3 天）" in listed and "40007" not in listed

@@ -1,7 +1,8 @@
 """Report photos on the web pages: what a report's timeline entry shows of them, and the photo routes
 (``/web/photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail), which check
 the viewer's scope on the photo's project like every other page. The bytes come from the photo store
-(``bot.services.photos``), read in the page's own unit of work.
+(``bot.services.photos``), read in the page's own unit of work. ``photo_page`` and ``photo_response`` answer
+for every kind of photo (``bot.web.evidence_photos`` serves problems' and nodes' photos through them).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from storage.models import Project, Report
 
 log = logging.getLogger(__name__)
 CACHE = "private, max-age=86400, immutable"  # a photo id always names the same bytes
-
-
 REPORT_PHOTOS = "/web/photo"
 
 

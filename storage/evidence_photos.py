@@ -71,18 +71,20 @@ class StoredEvidence:
     sha256: str | None
     content_type: str | None
     has_thumbnail: bool
+    fetch_after: datetime | None = None  # not kept: when the next download is due (None: given up)
+    fetch_error: str | None = None  # not kept: why the last download failed
 
 
 async def _stored(session: AsyncSession, query) -> StoredEvidence | None:  # type: ignore[no-untyped-def]
     row = (await session.execute(query)).first()
-    return None if row is None else StoredEvidence(row[0], row[1], row[2], row[3], bool(row[4]))
+    return None if row is None else StoredEvidence(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
 
 
 async def stored_problem_photo(session: AsyncSession, *, photo_id: int) -> StoredEvidence | None:
     """The problem photo with this id (``owner_id``: its problem), or None."""
     return await _stored(session, select(
         ProblemPhoto.id, ProblemPhoto.problem_id, ProblemPhoto.sha256, PhotoBlob.content_type,
-        func.coalesce(PhotoBlob.has_thumbnail, False))
+        func.coalesce(PhotoBlob.has_thumbnail, False), ProblemPhoto.fetch_after, ProblemPhoto.fetch_error)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == ProblemPhoto.sha256).where(ProblemPhoto.id == photo_id))
 
 
@@ -90,6 +92,6 @@ async def stored_node_photo(session: AsyncSession, *, photo_id: int) -> StoredEv
     """The node evidence photo with this id (``owner_id``: its node's project), or None."""
     return await _stored(session, select(
         NodePhoto.id, ProjectNode.project_id, NodePhoto.sha256, PhotoBlob.content_type,
-        func.coalesce(PhotoBlob.has_thumbnail, False))
+        func.coalesce(PhotoBlob.has_thumbnail, False), NodePhoto.fetch_after, NodePhoto.fetch_error)
         .join(ProjectNode, ProjectNode.id == NodePhoto.node_id)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == NodePhoto.sha256).where(NodePhoto.id == photo_id))

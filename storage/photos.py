@@ -253,18 +253,20 @@ class StoredPhoto:
     sha256: str | None
     content_type: str | None
     has_thumbnail: bool
+    fetch_after: datetime | None = None  # not kept: when the next download is due (None: given up)
+    fetch_error: str | None = None  # not kept: why the last download failed
 
 
 async def stored_photo(session: AsyncSession, *, photo_id: int) -> StoredPhoto | None:
     """The report photo with this id, or None."""
     row = (await session.execute(
         select(ReportPhoto.id, Report.project_id, ReportPhoto.sha256, PhotoBlob.content_type,
-               func.coalesce(PhotoBlob.has_thumbnail, False))
+               func.coalesce(PhotoBlob.has_thumbnail, False), ReportPhoto.fetch_after, ReportPhoto.fetch_error)
         .join(Report, Report.id == ReportPhoto.report_id)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
         .where(ReportPhoto.id == photo_id)
     )).first()
-    return None if row is None else StoredPhoto(row[0], row[1], row[2], row[3], bool(row[4]))
+    return None if row is None else StoredPhoto(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,13 @@ async def link_state(session: AsyncSession, *, token: str, now: datetime) -> str
     return "expired" if link.expires_at <= now else "valid"
 
 
+async def link_target(session: AsyncSession, *, token: str) -> Redeemed | None:
+    """Whose a link is and where it leads, whatever its state (None: no such link)."""
+    row = (await session.execute(select(WebLink.person_id, WebLink.next_path)
+                                 .where(WebLink.token_hash == token_hash(token)))).first()
+    return None if row is None else Redeemed(person_id=row[0], next_path=row[1])
+
+
 async def add_session(session: AsyncSession, *, session_id: str, person_id: int, via: str,
                       now: datetime) -> None:
     session.add(WebSession(id_hash=token_hash(session_id), person_id=person_id, via=via, created_at=now,

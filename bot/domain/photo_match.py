@@ -10,9 +10,10 @@ into ``BANDS`` bands of 12 or 13 bits, each stored in an indexed column: two has
 (< ``BANDS``) bits apart agree in at least one whole band (pigeonhole), so the candidates are the photos that
 share a band, checked exactly afterwards.
 
-A photo is a suspected duplicate (疑似重复) when the same picture was sent before in a report of another
-project or of another day: sending the same photo again for the same project on the same day (a replaced or
-corrected report) is not.
+A photo is a suspected duplicate (疑似重复) when the same picture was sent before for another project or on
+another day: sending the same photo again for the same project on the same day (a replaced or corrected
+report, a problem raised with the photo of that day's report) is not. The rule is one for every kind of photo
+(a report's, a problem's, a node's evidence): a sighting names its kind.
 """
 
 from __future__ import annotations
@@ -53,17 +54,23 @@ def hash_from_text(text: str) -> int:
 
 @dataclass(frozen=True)
 class Sighting:
-    """One time a picture was sent: which report photo, of which project and day, when."""
+    """One time a picture was sent: which photo (of which kind: report, problem, node), of which project
+    (None: a problem of no project, e.g. a meeting decision) and day, when."""
 
     photo_id: int
-    project_id: int
+    project_id: int | None
     local_day: date
     reported_at: datetime
     phash: int
+    kind: str = "report"
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.kind, self.photo_id
 
     def before(self, other: Sighting) -> bool:
-        """Whether this one was sent first (the earlier report, ties broken by the photo's id)."""
-        return (self.reported_at, self.photo_id) < (other.reported_at, other.photo_id)
+        """Whether this one was sent first (the earlier, ties broken by the photo's kind and id)."""
+        return (self.reported_at, self.kind, self.photo_id) < (other.reported_at, other.kind, other.photo_id)
 
 
 def same_picture(a: Sighting, b: Sighting) -> bool:
@@ -72,11 +79,11 @@ def same_picture(a: Sighting, b: Sighting) -> bool:
 
 def repeats(later: Sighting, earlier: Sighting) -> bool:
     """Whether `later` repeats `earlier`: the same picture, sent after it, for another project or day."""
-    return (earlier.photo_id != later.photo_id and earlier.before(later) and same_picture(later, earlier)
+    return (earlier.key != later.key and earlier.before(later) and same_picture(later, earlier)
             and (earlier.project_id != later.project_id or earlier.local_day != later.local_day))
 
 
 def first_repeated(later: Sighting, candidates: list[Sighting]) -> Sighting | None:
     """The earliest of `candidates` that `later` repeats, if any."""
     earlier = [c for c in candidates if repeats(later, c)]
-    return min(earlier, key=lambda s: (s.reported_at, s.photo_id)) if earlier else None
+    return min(earlier, key=lambda s: (s.reported_at, s.kind, s.photo_id)) if earlier else None

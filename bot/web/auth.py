@@ -65,6 +65,10 @@ def _in_wecom(request: web.Request) -> bool:
     return "wxwork" in request.headers.get("User-Agent", "").lower()
 
 
+def _has_nul(request: web.Request) -> bool:
+    return "\x00" in request.path or any("\x00" in key or "\x00" in value for key, value in request.query.items())
+
+
 def page_route(handler: ViewHandler) -> ViewHandler:
     """A page for signed-in people: runs ``handler`` in one unit of work with the viewer; without a valid
     session, sends the browser to sign in (and back here afterwards)."""
@@ -81,6 +85,8 @@ def page_route(handler: ViewHandler) -> ViewHandler:
                                                            idle=state.idle)
             if person is not None:
                 view = View(request=request, state=state, session=session, viewer=Viewer.of(person), now=now)
+                if _has_nul(request):  # no name, code or filter holds one (and PostgreSQL refuses it)
+                    return view.not_found("页面")
                 return await handler(view)
         target = quote(request.path_qs, safe="")
         if _in_wecom(request) and state.settings.wecom_corp_id:
@@ -102,13 +108,23 @@ async def login(request: web.Request) -> web.Response:
     state = request.app[STATE]
     token = request.query.get("t", "")
     now = state.clock.now()
+    current = request.cookies.get(COOKIE)
     async with state.db.session() as session:
         redeemed = await web_sessions.redeem_link(session, token=token, now=now) if token else None
         if redeemed is None:
             reason = await web_sessions.link_state(session, token=token, now=now) if token else "unknown"
+            # The link opened again (a second tap, the browser's history) where its person is still signed in:
+            # on to its page, not an error.
+            again = await web_sessions.link_target(session, token=token) if token and current else None
+            signed_in = await web_sessions.session_person(session, session_id=current, now=now, idle=state.idle) \
+                if again is not None and current else None
+            if again is not None and signed_in is not None and signed_in.id == again.person_id:
+                return redirect(safe_next(again.next_path))
         else:
             person = await people.get_person(session, person_id=redeemed.person_id)
             reason = "inactive" if person is None or not person.active else ""
+            if current:  # the browser's previous session (maybe another person's) ends: one person per browser
+                await web_sessions.end_session(session, session_id=current, now=now)
     if redeemed is None or reason:
         log.info("web sign-in link refused: %s", reason)
         return html_page(state.renderer, "signin.html.j2", status=403, viewer=None, path=request.path,

@@ -1,6 +1,6 @@
 """The photos of problems and the evidence photos of nodes on the web pages: what a problem's page or a node's
-line shows of them (``of_problem``, ``of_nodes``: thumbnails that open the photo, how many wait for their
-download, and why any could not be kept), and their routes (``/web/problem-photo/<id>`` and
+line shows of them (``of_problem``, ``of_nodes``: ``bot.web.pictures``, with the earlier photos they repeat,
+``storage.photo_repeats``), and their routes (``/web/problem-photo/<id>`` and
 ``/web/node-photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail). A
 problem's photo is shown to whoever may see the problem, a node's to whoever may open its project's page
 (``bot.web.access``); anyone else gets 403, for the image too.
@@ -9,19 +9,20 @@ problem's photo is shown to whoever may see the problem, a node's to whoever may
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import is_digits
+from bot.domain.digits import as_id
 from bot.services.photo_store import open_photo_store
 from bot.services.photos import read_blob
 from bot.web import access
 from bot.web.auth import page_route
-from bot.web.photos import photo_response
+from bot.web.photos import photo_page, photo_response
+from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.state import View
 from storage import evidence_photos as evidence_repo
+from storage import photo_repeats
 from storage import problems as problem_repo
 from storage.models import Project
 
@@ -32,53 +33,33 @@ NODE_PHOTOS = "/web/node-photo"
 Found = tuple[evidence_repo.StoredEvidence, dict[str, str]] | web.StreamResponse
 
 
-@dataclass(frozen=True)
-class EvidencePictures:
-    """What a problem's page or a node's line shows of its photos (``_evidence_photos.html.j2``)."""
-
-    base: str  # the routes' prefix: PROBLEM_PHOTOS or NODE_PHOTOS
-    shown: tuple[int, ...] = ()  # kept, with a thumbnail
-    plain: tuple[int, ...] = ()  # kept, but without a thumbnail (Pillow could not read them): a link
-    waiting: int = 0  # not downloaded yet
-    lost: tuple[tuple[str, int], ...] = ()  # given up: (the reason, how many photos)
-
-    @property
-    def count(self) -> int:
-        return len(self.shown) + len(self.plain) + self.waiting + sum(n for _reason, n in self.lost)
+def _photos(photos: Sequence[evidence_repo.EvidencePhoto]) -> list[Photo]:
+    return [Photo(id=p.id, state=p.state, has_thumbnail=p.has_thumbnail, fetch_error=p.fetch_error) for p in photos]
 
 
-def pictures(base: str, photos: Sequence[evidence_repo.EvidencePhoto]) -> EvidencePictures:
-    """The photos as a page shows them."""
-    lost: dict[str, int] = {}
-    for photo in photos:
-        if photo.state == "lost":
-            reason = photo.fetch_error or "原因不明"
-            lost[reason] = lost.get(reason, 0) + 1
-    return EvidencePictures(
-        base=base, shown=tuple(p.id for p in photos if p.state == "kept" and p.has_thumbnail),
-        plain=tuple(p.id for p in photos if p.state == "kept" and not p.has_thumbnail),
-        waiting=sum(p.state == "waiting" for p in photos), lost=tuple(lost.items()))
+async def of_problem(session: AsyncSession, *, problem_id: int) -> Pictures:
+    """The photos the problem was raised with, repeats of earlier photos flagged."""
+    photos = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
+    repeats = await photo_repeats.repeats_of(session, kind="problem", photo_ids=[p.id for p in photos])
+    return pictures(PROBLEM_PHOTOS, _photos(photos), repeats)
 
 
-async def of_problem(session: AsyncSession, *, problem_id: int) -> EvidencePictures:
-    """The photos the problem was raised with."""
-    return pictures(PROBLEM_PHOTOS, await evidence_repo.photos_of_problem(session, problem_id=problem_id))
-
-
-async def of_nodes(session: AsyncSession, node_ids: Collection[int]) -> dict[int, EvidencePictures]:
-    """Node id → its evidence photos (nodes without any are left out), for a project's node timeline. In a
-    template: ``{% from "_evidence_photos.html.j2" import evidence_photos %}`` and
-    ``{{ evidence_photos(node_pictures.get(node.id), "节点照片") }}``."""
+async def of_nodes(session: AsyncSession, node_ids: Collection[int]) -> dict[int, Pictures]:
+    """Node id → its evidence photos (nodes without any are left out), repeats of earlier photos flagged, for
+    a project's node timeline. In a template: ``{% from "_photos.html.j2" import photo_strip %}`` and
+    ``{{ photo_strip(node_pictures.get(node.id), "节点照片") }}``."""
     found = await evidence_repo.photos_of_nodes(session, node_ids=node_ids)
-    return {node_id: pictures(NODE_PHOTOS, photos) for node_id, photos in found.items()}
+    repeats = await photo_repeats.repeats_of(session, kind="node",
+                                             photo_ids=[p.id for photos in found.values() for p in photos])
+    return {node_id: pictures(NODE_PHOTOS, _photos(photos), repeats) for node_id, photos in found.items()}
 
 
 async def _problem_photo(view: View) -> Found:
     """The problem photo the route names and what its page says, or the answer when there is none or the
     viewer may not see its problem."""
     photo_id = view.request.match_info["photo_id"]
-    stored = (await evidence_repo.stored_problem_photo(view.session, photo_id=int(photo_id))
-              if is_digits(photo_id) else None)
+    number = as_id(photo_id)
+    stored = await evidence_repo.stored_problem_photo(view.session, photo_id=number) if number else None
     problem = None if stored is None else await problem_repo.get_problem(view.session, problem_id=stored.owner_id)
     if stored is None or problem is None:
         return view.not_found("照片")
@@ -92,8 +73,8 @@ async def _node_photo(view: View) -> Found:
     """The node photo the route names and what its page says, or the answer when there is none or the viewer
     may not open its project's page."""
     photo_id = view.request.match_info["photo_id"]
-    stored = (await evidence_repo.stored_node_photo(view.session, photo_id=int(photo_id))
-              if is_digits(photo_id) else None)
+    number = as_id(photo_id)
+    stored = await evidence_repo.stored_node_photo(view.session, photo_id=number) if number else None
     project = None if stored is None else await view.session.get(Project, stored.owner_id)
     if stored is None or project is None:
         return view.not_found("照片")
@@ -107,7 +88,7 @@ async def _page(view: View, base: str, found: Found) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, words = found
-    return view.page("photo.html.j2", file_href=f"{base}/{stored.id}/file", **words)
+    return await photo_page(view, stored, file_href=f"{base}/{stored.id}/file", **words)
 
 
 async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResponse:

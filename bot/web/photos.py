@@ -1,66 +1,60 @@
 """Report photos on the web pages: what a report's timeline entry shows of them, and the photo routes
 (``/web/photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail), which check
 the viewer's scope on the photo's project like every other page. The bytes come from the photo store
-(``bot.services.photos``), read in the page's own unit of work.
+(``bot.services.photos``), read in the page's own unit of work. ``photo_page`` and ``photo_response`` answer
+for every kind of photo (``bot.web.evidence_photos`` serves problems' and nodes' photos through them).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.digits import is_digits
-from bot.services.photo_store import open_photo_store
-from bot.services.photos import Blob, Duplicate, PhotoFile, ProjectPhoto, photo_view, read_stored
+from bot.domain.digits import as_id
+from bot.services.photo_reasons import lost_reason
+from bot.services.photo_store import open_photo_store, original_key
+from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_stored
 from bot.web import access
 from bot.web.auth import page_route
+from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import photos as photo_repo
+from storage.evidence_photos import StoredEvidence
 from storage.models import Project, Report
 
+log = logging.getLogger(__name__)
 CACHE = "private, max-age=86400, immutable"  # a photo id always names the same bytes
-
-
-@dataclass(frozen=True)
-class Pictures:
-    """What a report's entry shows of its photos: how many it has, those a browser can open, and which of
-    those repeat an earlier photo (疑似重复照片)."""
-
-    count: int
-    shown: tuple[int, ...] = ()  # ids of photos with a thumbnail (/web/photo/<id>)
-    repeats: tuple[tuple[int, Duplicate], ...] = ()  # (photo id, the earlier photo it repeats), of those shown
-
-    def repeat_of(self, photo_id: int) -> Duplicate | None:
-        return next((dup for shown, dup in self.repeats if shown == photo_id), None)
+REPORT_PHOTOS = "/web/photo"
 
 
 async def of_reports(session: AsyncSession, project_id: int, reports: Sequence[Report]) -> dict[int, Pictures]:
-    """Report id → its pictures: every photo counted, the kept ones with a thumbnail shown, repeats flagged
-    (the project's photos as the read API gives them, ``bot.services.photos``, over the reports' days)."""
+    """Report id → its pictures (``bot.web.pictures``): the kept ones with a thumbnail shown, repeats flagged,
+    those waiting and those given up said (the project's photos as the read API gives them,
+    ``bot.services.photos``, over the reports' days)."""
     if not reports:
         return {}
     ids = {report.id for report in reports}
     days = [report.local_day for report in reports]
     rows = await photo_repo.photos_of_project(session, project_id=project_id, include_withdrawn=True,
                                               since=min(days), until=max(days))
-    kept = sorted((photo_view(row) for row in rows if row.report_id in ids and row.has_thumbnail), key=lambda p: p.id)
-    shown: dict[int, list[ProjectPhoto]] = {}
-    for picture in kept:
-        shown.setdefault(picture.report_id, []).append(picture)
-    return {report.id: Pictures(
-        count=len(report.photos), shown=tuple(p.id for p in shown.get(report.id, ())),
-        repeats=tuple((p.id, p.duplicate) for p in shown.get(report.id, ()) if p.duplicate is not None))
+    by_report: dict[int, list[ProjectPhoto]] = {}
+    for picture in sorted((photo_view(row) for row in rows if row.report_id in ids), key=lambda p: p.id):
+        by_report.setdefault(picture.report_id, []).append(picture)
+    return {report.id: pictures(
+        REPORT_PHOTOS, [Photo(id=p.id, state=p.state, has_thumbnail=p.has_thumbnail, fetch_error=p.problem)
+                        for p in by_report.get(report.id, ())],
+        {p.id: p.duplicate for p in by_report.get(report.id, ()) if p.duplicate is not None})
         for report in reports}
 
 
 async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.StreamResponse:
     """The photo the route names and its project, or the answer when there is none or it is out of scope."""
     photo_id = view.request.match_info["photo_id"]
-    stored = await photo_repo.stored_photo(view.session, photo_id=int(photo_id)) if is_digits(photo_id) else None
+    stored = await photo_repo.stored_photo(view.session, photo_id=number) if (number := as_id(photo_id)) else None
     project = None if stored is None else await view.session.get(Project, stored.project_id)
     if stored is None or project is None:
         return view.not_found("照片")
@@ -78,15 +72,27 @@ async def _serve(view: View, *, thumbnail: bool) -> web.StreamResponse:
                           thumbnail=thumbnail)
 
 
+# What a thumbnail that cannot be read shows in its place (with a 404): the page keeps its shape, no broken image.
+MISSING_THUMBNAIL = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="90" viewBox="0 0 120 90">'
+    '<rect width="120" height="90" fill="#e5e8ec"/>'
+    '<text x="60" y="50" font-size="14" text-anchor="middle" fill="#5b6573">照片不可用</text></svg>').encode()
+
+
 def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: bool) -> web.StreamResponse:
     """A kept photo's (or its thumbnail's) bytes as every photo route serves them: cached for good (they are
-    named by their content), under the pages' security headers; 404 when not kept."""
+    named by their content), under the pages' security headers; 404 when not kept (a thumbnail: a grey
+    stand-in saying so)."""
     if found is None:
+        if thumbnail:
+            response = web.Response(status=404, body=MISSING_THUMBNAIL, content_type="image/svg+xml")
+            secure(response)
+            return response
         return view.not_found("照片")
     response = web.Response(body=found.data, content_type=found.content_type)
     response.headers["Cache-Control"] = CACHE
     response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else ""}"'
-    secure(response)
+    secure(response, media=True)
     return response
 
 
@@ -97,8 +103,24 @@ async def photo(view: View) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, project = found
-    return view.page("photo.html.j2", heading="现场照片", code=project.code, back_href=f"/web/project/{project.code}",
-                     back_label=f"{project.code} {project.name}", file_href=f"/web/photo/{stored.id}/file")
+    return await photo_page(view, stored, heading="现场照片", code=project.code,
+                            back_href=f"/web/project/{project.code}", back_label=f"{project.code} {project.name}",
+                            file_href=f"{REPORT_PHOTOS}/{stored.id}/file")
+
+
+async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence, *, file_href: str,
+                     **words: str) -> web.StreamResponse:
+    """The page of one photo (of any kind): the photo when its bytes are in the store; else what stands in the
+    way: still being downloaded, given up (the reason in Chinese), or no longer in the store (logged)."""
+    state, reason = "kept", ""
+    if stored.sha256 is None:
+        state = "waiting" if stored.fetch_after is not None else "lost"
+        reason = lost_reason(stored.fetch_error) if state == "lost" else ""
+    elif not await open_photo_store(view.state.settings).has(original_key(stored.sha256)):
+        state = "missing"
+        log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
+                    stored.sha256)
+    return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, **words)
 
 
 @page_route

@@ -66,9 +66,15 @@ def html_page(renderer: WebRenderer, template: str, *, status: int = 200, **cont
     return response
 
 
-def secure(response: web.StreamResponse, nonce: str | None = None) -> None:
-    """The headers every answer of ours carries."""
-    response.headers["Content-Security-Policy"] = content_security_policy(nonce or secrets.token_urlsafe(16))
+# A photo opened on its own: the browser shows it in a document of its own making, styled inline (Chrome's
+# image viewer); nothing else may load. The bytes are served as the picture type Pillow found (nosniff).
+MEDIA_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def secure(response: web.StreamResponse, nonce: str | None = None, *, media: bool = False) -> None:
+    """The headers every answer of ours carries (``media``: a photo's bytes, opened on their own)."""
+    response.headers["Content-Security-Policy"] = (
+        MEDIA_POLICY if media else content_security_policy(nonce or secrets.token_urlsafe(16)))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"  # a sign-in link never leaks through a Referer
     response.headers.setdefault("Cache-Control", "no-store")

@@ -61,6 +61,10 @@ async def test_a_browser_signs_in_and_reads_the_pages(sqlite_site: WebHarness) -
                     await page.goto(f"{site.base}/web/?screen=1")
                     await page.wait_for_load_state("networkidle")
                     await page.screenshot(path=str(SCREENSHOTS / "screen-1920.png"))
+                    # The wall screen does not scroll: the ranking starts on it, under a chart of modest height.
+                    top = await page.evaluate("[...document.querySelectorAll('h2')].find(h => "
+                                              "h.textContent.startsWith('项目排名')).getBoundingClientRect().top")
+                    assert top < 700
                     await page.goto(f"{site.base}/web/")
                 await page.click("text=ZD2026-001")
                 await page.wait_for_load_state("networkidle")

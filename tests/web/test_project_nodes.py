@@ -41,12 +41,12 @@ async def test_the_project_page_lists_the_nodes(site: WebHarness) -> None:
             assert response.status == 200
             page = await response.text()
     section = page.split("<h2>节点计划", 1)[1].split("</section>", 1)[0]
-    assert "2026 年到期 3 个,按期完成 1 个,按期率 33.3%" in section
+    assert "2026 年到期 3 个，按期完成 1 个，按期率 33.3%" in section
     items = re.findall(r'<li class="node (\w+)"><span class="mark">(.)</span> (\S+) ([^<\s]+)', section)
     assert items == [("done", "◆", "2025-12-01", "去年的节点"), ("done", "◆", "2026-03-01", "开工"),
                      ("late", "◆", "2026-09-30", "主体封顶"), ("overdue", "◇", "2026-11-10", "二次结构"),
                      ("open", "◇", "2026-12-30", "竣工验收")]
-    assert '<b class="bad">2026-10-08 完成,逾期 8 天</b>' in section
+    assert '<b class="bad">2026-10-08 完成，逾期 8 天</b>' in section
     assert '<b class="bad">逾期 10 天未完成</b>' in section
     assert 'height="420"' in page  # the chart grew a node strip
     parser = Scripts()

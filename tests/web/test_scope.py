@@ -76,3 +76,25 @@ async def test_unknown_things_are_not_found(site: WebHarness) -> None:
             async with client.get(path) as response:
                 assert response.status == 404, path
                 assert "未找到" in await response.text()
+
+
+async def test_pages_link_only_what_the_person_may_open(site: WebHarness) -> None:
+    """A link that answers 无权查看 is not offered: the overview's units and towns a liaison has no project in
+    are named, not linked; a problem on a project its unit's handler does not follow names the project."""
+    number = await raise_problem(site, "ZD2026-002", "武杰", "区住建局", "管线迁改需住建局配合")
+    async with site.signed_in(ROLE_PEOPLE["liaison"]) as client:
+        async with client.get("/web/") as response:
+            overview = await response.text()
+    assert '<a href="/web/town/%E9%BE%99%E9%A6%96%E6%96%B0%E5%8C%BA">龙首新区</a>' in overview  # ZD2026-001's town
+    assert "<td>金川镇</td>" in overview and "/web/town/%E9%87%91%E5%B7%9D%E9%95%87" not in overview
+    assert "<td>区城管局</td>" in overview and "/web/unit/%E5%8C%BA%E5%9F%8E%E7%AE%A1%E5%B1%80" not in overview
+    async with site.signed_in(ROLE_PEOPLE["unit"]) as client:
+        async with client.get(f"/web/problem/{number}") as response:
+            page = await response.text()
+            assert response.status == 200
+        async with client.get("/web/project/ZD2026-002") as response:
+            assert response.status == 403
+    assert "ZD2026-002 滨江四期" in page and 'href="/web/project/ZD2026-002"' not in page
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get(f"/web/problem/{number}") as response:
+            assert 'href="/web/project/ZD2026-002"' in await response.text()

@@ -175,3 +175,30 @@ async def test_two_servers_on_one_database_share_the_sessions(backend: str, ledg
             async with second.signed_in(ROLE_PEOPLE["admin"]) as client:
                 async with client.get(f"{first.base}/web/", allow_redirects=False) as response:
                     assert response.status == 200
+
+
+async def test_a_link_opened_again_where_its_person_is_signed_in_goes_on_to_its_page(site: WebHarness) -> None:
+    """A second tap on the same link (or the browser's history) finds its person signed in: no error, the page.
+    In a browser where someone else is signed in, the used link is refused as ever."""
+    link = await site.link("郝芳", "/web/project/ZD2026-001")
+    async with site.browser() as client:
+        async with client.get(link) as first:
+            assert first.status == 200 and "城北高速连接线" in await first.text()
+        async with client.get(link, allow_redirects=False) as again:
+            assert again.status == 302 and again.headers["Location"] == "/web/project/ZD2026-001"
+    async with site.signed_in("武杰") as other:
+        async with other.get(link, allow_redirects=False) as refused:
+            assert refused.status == 403 and "已使用过" in await refused.text()
+
+
+async def test_another_persons_link_replaces_the_browsers_session(site: WebHarness) -> None:
+    """One browser, two people (a shared office computer): 郝芳 is signed in, 武杰 opens his own link. The
+    browser is now 武杰's, and 郝芳's session has ended (her old cookie no longer opens anything)."""
+    async with site.signed_in("郝芳") as client:
+        hers = next(c.value for c in client.cookie_jar if c.key == "diaodu_session")
+        async with client.get(await site.link("武杰")) as response:
+            assert response.status == 200 and "武杰" in await response.text()
+    async with site.browser() as stale:
+        stale.cookie_jar.update_cookies({"diaodu_session": hers})
+        async with stale.get("/web/", allow_redirects=False) as response:
+            assert response.status == 302 and response.headers["Location"].startswith("/web/signin")

@@ -85,7 +85,7 @@ async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], 
     baseline, daily = await web_queries.counted_daily(session, year=year, up_to=today)
     plan = await web_queries.plan_total(session, year=year)
     points = weekly_trend(year=year, today=today, baseline=baseline, daily=daily, plan=plan)
-    return points, f"{year} 年度完成率与序时进度(按周)"
+    return points, f"{year} 年度完成率与序时进度（按周）"
 
 
 async def prepare_trend(live: LiveStandings, snapshot: Snapshot) -> None:

@@ -37,6 +37,15 @@ def _visible(projects: list[ProjectStanding], codes: frozenset[str] | None) -> l
     return projects if codes is None else [p for p in projects if p.code in codes]
 
 
+def openable(viewer: access.Viewer, snapshot: Snapshot, kind: str, codes: frozenset[str] | None) -> set[str] | None:
+    """The names of the groups (lead units or towns) whose page the viewer may open; None: all of them."""
+    if viewer.sees_all:
+        return None
+    return {g.name for g in _groups(snapshot.current, kind)
+            if access.sees_group(viewer, unit=g.name if kind == "unit" else None,
+                                 visible_projects=len(_visible(_members(snapshot, kind, g.name), codes)))}
+
+
 def group_list(kind: str):  # type: ignore[no-untyped-def]
     @page_route
     async def route(view: View) -> web.StreamResponse:
@@ -44,10 +53,8 @@ def group_list(kind: str):  # type: ignore[no-untyped-def]
         if snapshot is None:
             return view.computing()
         s = snapshot.current
-        codes = await access.visible_codes(view.session, view.viewer)
-        groups = [g for g in _groups(s, kind)
-                  if access.sees_group(view.viewer, unit=g.name if kind == "unit" else None,
-                                       visible_projects=len(_visible(_members(snapshot, kind, g.name), codes)))]
+        names = openable(view.viewer, snapshot, kind, await access.visible_codes(view.session, view.viewer))
+        groups = [g for g in _groups(s, kind) if names is None or g.name in names]
         return view.page("groups.html.j2", kind=kind, kind_name=KINDS[kind], groups=groups, s=s,
                          as_of=snapshot.at, now=view.now)
 

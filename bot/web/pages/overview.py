@@ -15,6 +15,7 @@ from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.live_standings import LiveStandings, Snapshot
+from bot.web.pages.groups import openable
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
 
@@ -59,12 +60,14 @@ async def overview(view: View) -> web.StreamResponse:
         return view.computing()
     s, summary = snapshot.current, summary_of(snapshot)
     visible = await access.visible_codes(view.session, view.viewer)
+    units, towns = (openable(view.viewer, snapshot, kind, visible) for kind in ("unit", "town"))
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
     return view.page(
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
-        visible=visible, problems=overdue_first(problems, view.now)[:30], problem_count=len(problems),
+        visible=visible, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
+        problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
         as_of=snapshot.at,
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES, LEVEL_NAMES
 from bot.domain.problem_numbers import parse_problem_number
 from bot.web import access, evidence_photos
@@ -27,14 +28,16 @@ def overdue_first(problems: list[ProblemLine], now: datetime) -> list[ProblemLin
     return sorted(problems, key=lambda p: (not is_overdue(p, now), -p.level, p.id))
 
 
-def _int(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
+def _level(text: str | None) -> int | None:
+    """The level filter asked for: one of LEVEL_NAMES' indexes, else None (all levels)."""
+    level = as_int(text) if text is not None else None
+    return level if level is not None and 0 <= level < len(LEVEL_NAMES) else None
 
 
 @page_route
 async def problem_list(view: View) -> web.StreamResponse:
     query = view.request.query
-    level, unit, category = _int(query.get("level")), query.get("unit") or None, query.get("category") or None
+    level, unit, category = _level(query.get("level")), query.get("unit") or None, query.get("category") or None
     overdue = query.get("overdue") == "1"
     found = await access.problems_seen(view.session, view.viewer, level=level, unit=unit, category=category)
     shown = [p for p in found if not overdue or is_overdue(p, view.now)]
@@ -55,5 +58,6 @@ async def problem_page(view: View) -> web.StreamResponse:
         return view.refuse()
     events = await problem_repo.history(view.session, problem_id=problem.id)
     pictures = await evidence_photos.of_problem(view.session, problem_id=problem.id)
+    project_link = problem.project is not None and access.project_in_scope(view.viewer, problem.project)
     return view.page("problem.html.j2", problem=problem, events=events, overdue=is_overdue(problem, view.now),
-                     pictures=pictures)
+                     pictures=pictures, project_link=project_link)

@@ -110,7 +110,10 @@ def incoming_from(
     msgtype = (fields.get("MsgType") or "").strip().lower()
 
     def base(**what: Any) -> Incoming:
-        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, key=dedupe_key(fields), **what)
+        # The member's userid is the only name WeCom tells us (their real name needs the contacts API):
+        # it is what /person shows for the account, and what `diaodu people bind --wecom` takes.
+        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, display_name=userid,
+                        key=dedupe_key(fields), **what)
 
     if msgtype == "text":
         text = fields.get("Content") or ""

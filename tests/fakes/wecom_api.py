@@ -9,7 +9,10 @@ what WeCom would refuse (errcode answers): unknown tokens (40014), expired ones 
 (40001), unknown recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
 with more than 6 buttons or repeated keys or a reused task_id, an image whose md5 does not match,
 a menu with more than 3 top-level buttons, and more than 20 messages a minute from one robot
-(45009). ``expire_tokens()`` makes every token issued so far answer 42001 (once each);
+(45009). A member gets at most 30 app messages a minute and 1,000 an hour: as in WeCom, the excess is
+answered errcode 0 and never shown (``dropped``), so a bot that does not keep to the limit loses messages
+silently; ``now`` (seconds, real time by default) is the clock these windows count on, which a test sets to
+the bot's own. ``expire_tokens()`` makes every token issued so far answer 42001 (once each);
 ``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave.
 
 The callback side is what WeCom does to the bot: it builds the encrypted, signed XML envelope of a
@@ -39,6 +42,7 @@ import secrets
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -60,6 +64,8 @@ ROBOT_IMAGE_MAX = 2 * 1024 * 1024
 IMAGE_MAX = 10 * 1024 * 1024
 FILE_MAX = 20 * 1024 * 1024
 ROBOT_PER_MINUTE = 20
+MEMBER_PER_MINUTE = 30
+MEMBER_PER_HOUR = 1000
 TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
 FONT_COLORS = ("info", "comment", "warning")
 ZERO_WIDTH_SPACE = "\u200b"
@@ -158,6 +164,7 @@ class Call:
     status: int = 200
     answer: JSON = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    dropped: list[str] = field(default_factory=list)  # recipients over their limit: accepted, never shown
 
     @property
     def errcode(self) -> int:
@@ -224,6 +231,9 @@ class FakeWeCom:
         self.oauth_codes: dict[str, str] = {}  # unused 网页授权 code -> the member's userid
         self.faults: dict[str, Fault] = {}
         self._robot_sends: dict[str, deque[float]] = {}
+        self._member_sends: dict[str, deque[float]] = {}
+        self.now: Callable[[], float] = time.monotonic
+        self.member_limits = True  # False: no message is dropped (for tests about what is sent, not when)
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(7_391_234_567_890_123_456)  # over 63 bits soon enough: opaque
         self._waiters: set[asyncio.Future[None]] = set()
@@ -294,7 +304,12 @@ class FakeWeCom:
     def sent_to(self, userid: str, *, since: int = 0) -> list[JSON]:
         """Accepted message/send bodies addressed to this member, oldest first."""
         return [c.body for c in self.calls_of("message/send", since=since, ok=True)
-                if userid in str(c.body.get("touser", "")).split("|")]
+                if userid in str(c.body.get("touser", "")).split("|") and userid not in c.dropped]
+
+    @property
+    def dropped(self) -> list[tuple[str, JSON]]:
+        """(member, message) of every message WeCom accepted but dropped: over the member's limits."""
+        return [(userid, c.body) for c in self.calls_of("message/send") for userid in c.dropped]
 
     def shown(self, userid: str, *, since: int = 0) -> list[str]:
         """What the member's client shows for each message sent to them."""
@@ -540,7 +555,20 @@ class FakeWeCom:
         invalid_users = [u for u in recipients if u not in self.users]  # departed ones too
         if invalid_users:
             result["invaliduser"] = "|".join(invalid_users)
+        if self.member_limits:
+            call.dropped = [u for u in recipients if u in self.users and not self._member_takes_one(u)]
         return result
+
+    def _member_takes_one(self, userid: str) -> bool:
+        """Whether one more message reaches this member: at most 30 a minute and 1,000 an hour."""
+        sent = self._member_sends.setdefault(userid, deque())
+        now = self.now()
+        while sent and sent[0] <= now - 3600:
+            sent.popleft()
+        if len(sent) >= MEMBER_PER_HOUR or sum(1 for t in sent if t > now - 60) >= MEMBER_PER_MINUTE:
+            return False
+        sent.append(now)
+        return True
 
     @staticmethod
     def _check_text(text: Any, limit: int) -> None:

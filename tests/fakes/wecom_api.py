@@ -12,7 +12,8 @@ a menu with more than 3 top-level buttons, and more than 20 messages a minute fr
 (45009). A member gets at most 30 app messages a minute and 1,000 an hour: as in WeCom, the excess is
 answered errcode 0 and never shown (``dropped``), so a bot that does not keep to the limit loses messages
 silently; ``now`` (seconds, real time by default) is the clock these windows count on, which a test sets to
-the bot's own. ``expire_tokens()`` makes every token issued so far answer 42001 (once each);
+the bot's own. ``expire_tokens()`` makes every token issued so far answer 42001 (once each), at once or after a number
+of messages;
 ``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave.
 
 The callback side is what WeCom does to the bot: it builds the encrypted, signed XML envelope of a
@@ -233,6 +234,7 @@ class FakeWeCom:
         self._robot_sends: dict[str, deque[float]] = {}
         self._member_sends: dict[str, deque[float]] = {}
         self.now: Callable[[], float] = time.monotonic
+        self._expire_after: int | None = None
         self.member_limits = True  # False: no message is dropped (for tests about what is sent, not when)
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(7_391_234_567_890_123_456)  # over 63 bits soon enough: opaque
@@ -277,8 +279,12 @@ class FakeWeCom:
     def add_user(self, *userids: str) -> None:
         self.users.update(userids)
 
-    def expire_tokens(self) -> None:
-        """Every token issued so far answers 42001 from now on."""
+    def expire_tokens(self, *, after_sends: int = 0) -> None:
+        """Every token issued so far answers 42001 from now on, or once ``after_sends`` more messages have
+        been accepted (a token running out in the middle of a fan-out)."""
+        if after_sends > 0:
+            self._expire_after = after_sends
+            return
         self.expired.update(self.tokens)
 
     def inject_fault(self, path: str, *, errcode: int | None = None, status: int | None = None,
@@ -352,6 +358,10 @@ class FakeWeCom:
 
     def text_xml(self, userid: str, content: str, *, msg_id: str | None = None) -> str:
         return self._xml(userid, "text", {"Content": content, "MsgId": msg_id or str(next(self._msg_ids))})
+
+    def message_xml(self, userid: str, msgtype: str, fields: dict[str, str], *, msg_id: str | None = None) -> str:
+        """A message of any other type a member can send (voice, video, location, link…)."""
+        return self._xml(userid, msgtype, {**fields, "MsgId": msg_id or str(next(self._msg_ids))})
 
     def add_sent_image(self, content: bytes) -> str:
         """An image a member sends: its MediaId, which ``media/get`` serves until ``expire_sent_image``."""
@@ -557,6 +567,11 @@ class FakeWeCom:
             result["invaliduser"] = "|".join(invalid_users)
         if self.member_limits:
             call.dropped = [u for u in recipients if u in self.users and not self._member_takes_one(u)]
+        if self._expire_after is not None:
+            self._expire_after -= 1
+            if self._expire_after <= 0:
+                self._expire_after = None
+                self.expire_tokens()
         return result
 
     def _member_takes_one(self, userid: str) -> bool:

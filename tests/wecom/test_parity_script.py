@@ -122,6 +122,13 @@ class TelegramSide:
             await self.tg.send(user, value)
         elif action == "photo":
             await self.tg.photo(user, caption=value)
+        elif action == "other":  # a voice message or a location
+            update = self.tg.fake.text_update(user, "")
+            del update["message"]["text"]
+            update["message"][value] = ({"file_id": "AwACAgFakeVoice", "file_unique_id": "v1", "duration": 3}
+                                        if value == "voice" else {"latitude": 36.06, "longitude": 103.83})
+            self.tg.fake.enqueue_update(update)
+            await self.tg.wait_processed(update["update_id"])
         else:
             await self.tg.press(user, value)
 
@@ -178,6 +185,10 @@ class WeComSide:
             if value:
                 raise AssertionError("WeCom images carry no caption")
             await self.wc.photo(userid, media)
+        elif action == "other":
+            fields = ({"MediaId": "voice-media-1", "Format": "amr"} if value == "voice"
+                      else {"Location_X": "36.06", "Location_Y": "103.83", "Scale": "15", "Label": "兰州"})
+            await self.wc.exchange(userid, self.wc.fake.message_xml(userid, value, fields))
         else:
             await self.wc.press(userid, value)
 
@@ -285,6 +296,7 @@ async def test_a_week_of_use_tells_everyone_the_same_on_both_channels(
         ("guided report", "hao", "send", "/report"),
         ("guided: project", "hao", "press", PROJECT),
         ("guided: amount", "hao", "send", "850"),
+        ("guided: a voice message", "hao", "other", "voice"),
         ("guided: progress", "hao", "send", "桩基完成<80%>&承台*二期*"),
         ("guided: photo", "hao", "photo", ""),
         ("guided: done with photos", "hao", "press", "完成（不再上传照片）"),
@@ -296,6 +308,7 @@ async def test_a_week_of_use_tells_everyone_the_same_on_both_channels(
         ("issues (liaison)", "hao", "send", "/issues"),
         ("leave", "hao", "send", "/leave 12-10 12-15"),
         ("unknown text", "hao", "send", "你好"),
+        ("a location", "hao", "other", "location"),
         # the unit's handler
         ("unit /issues", "zhao", "send", "/issues"),
         ("unit /help", "zhao", "send", "/help"),
@@ -370,4 +383,7 @@ async def test_a_week_of_use_tells_everyone_the_same_on_both_channels(
     assert run.told["weekly bulletin and digests"]["wang"].files == ["photo"]
     assert run.told["admin /export"]["admin"].files == ["document"]
     assert "W0001 已确认销号。" in run.told["liaison confirms"]["hao"].lines
+    assert run.told["guided: a voice message"]["hao"].lines == [
+        "暂时无法识别语音消息,请发送文字。", "当前操作仍在等待您的回复:请按上一条提示用文字回复,或发送 /cancel 取消。"]
+    assert run.told["a location"]["hao"].lines == ["暂时无法识别位置消息,请发送文字。", "发送 /help 查看可用命令。"]
     assert not run.mismatches, "\n\n".join(run.mismatches)

@@ -148,3 +148,19 @@ def test_robot_keys() -> None:
     for bad in ("领导小组", "领导小组=", "=key", "a=1,a=2"):
         with pytest.raises(RobotKeysError):
             parse_robot_keys(bad)
+
+
+async def test_an_invite_made_where_there_is_no_telegram_has_no_telegram_link(wecom: WeComHarness,
+                                                                             fake_wecom: FakeWeCom) -> None:
+    """Without TELEGRAM_BOT_TOKEN a link to t.me/<the default bot name> would hand the code to somebody else's
+    bot: the admin gets the code to forward, which the person sends to the app."""
+    await bind_wecom(wecom.core.db, wecom.clock, userid="Admin01", person_name="管理员(区重大项目办)")
+    fake_wecom.add_user("Admin01", "WuJie")
+
+    invite = await wecom.send("Admin01", "/invite liaison 武杰")
+
+    assert "t.me" not in invite.text and "链接" not in invite.text
+    assert "已为 武杰（联络员）生成邀请码，请转发给本人，由本人向机器人（如企业微信应用）发送：" in invite.text
+    command = invite.text.split("发送：\n", 1)[1].split("\n", 1)[0].strip()
+    assert command.startswith("/start ")
+    assert "已绑定为：联络员" in await wecom.send("WuJie", command)

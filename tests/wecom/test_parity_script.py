@@ -72,8 +72,10 @@ def tg_settings(fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def wc_settings(fake_wecom: FakeWeCom, tmp_path: Path) -> Settings:
-    return wecom_settings(fake_wecom, DATA_DIR=str(tmp_path / "wecom"))
+def wc_settings(fake_wecom: FakeWeCom, fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
+    """The same deployment: one bot serving Telegram and WeCom (only WeCom is driven on this side)."""
+    return wecom_settings(fake_wecom, DATA_DIR=str(tmp_path / "wecom"), TELEGRAM_BOT_TOKEN=fake_api.token,
+                          TELEGRAM_BOT_USERNAME=fake_api.username)
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

@@ -563,8 +563,8 @@ class FakeWeCom:
         else:
             raise invalid(f"msgtype {msgtype!r} not supported by the fake")
         invalid_users = [u for u in recipients if u not in self.users]  # departed ones too
-        if invalid_users:
-            result["invaliduser"] = "|".join(invalid_users)
+        if invalid_users:  # as WeCom answers them: "不区分大小写，统一转为小写"
+            result["invaliduser"] = "|".join(u.lower() for u in invalid_users)
         if self.member_limits:
             call.dropped = [u for u in recipients if u in self.users and not self._member_takes_one(u)]
         if self._expire_after is not None:

@@ -304,7 +304,7 @@ async def _pick_person(core, name: str, phone: str | None):  # type: ignore[no-u
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render import format_time
-    from bot.services.invites import create_invite
+    from bot.services.invites import create_invite, link_username
     from storage.audit import Actor
 
     core = await _open(settings)
@@ -314,7 +314,7 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
             invite = await create_invite(
                 session, person=person, role=args.role, now=core.clock.now(),
                 ttl=timedelta(hours=settings.invite_ttl_hours), actor=Actor(label="cli", channel="cli"),
-                bot_username=settings.telegram_bot_username,
+                bot_username=link_username(settings),
             )
     finally:
         await core.db.dispose()
@@ -322,7 +322,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"code": invite.code, "link": invite.link, "expires_at": invite.expires_at.isoformat()},
                          ensure_ascii=False))
     else:
-        print(f"邀请码：{invite.code}\n链接：{invite.link}\n有效期至：{format_time(invite.expires_at)}（北京时间）")
+        link = f"\n链接：{invite.link}" if invite.link else ""
+        print(f"邀请码：{invite.code}{link}\n有效期至：{format_time(invite.expires_at)}（北京时间）")
     return 0
 
 

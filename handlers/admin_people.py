@@ -20,7 +20,7 @@ from bot.domain.ledger_rows import ROLE_BY_LABEL
 from bot.domain.messages import Button, Reply
 from bot.domain.paging import page_of
 from bot.render import ROLE_LABELS
-from bot.services.invites import ROLES, create_invite
+from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
@@ -158,7 +158,7 @@ async def _invite(ctx: Context, person: Person, role: str) -> None:
     settings = ctx.deps.settings
     invite = await create_invite(ctx.session, person=person, role=role, now=ctx.now,
                                  ttl=timedelta(hours=settings.invite_ttl_hours), actor=ctx.actor,
-                                 bot_username=settings.telegram_bot_username)
+                                 bot_username=link_username(settings))
     accounts = await people.accounts_of(ctx.session, person_id=person.id)
     ctx.reply("admin_people_invite", person=person, role=role, invite=invite,
               bound=sum(1 for a in accounts if a.blocked_at is None))

@@ -222,6 +222,10 @@ class Router:
             else:
                 ctx.reply("unbound")
             return
+        if msg.unsupported and not (msg.text or msg.photos or msg.document):
+            # A voice message, a location…: said so, and a guided flow keeps waiting for its answer.
+            ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=conversation is not None)
+            return
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
             return

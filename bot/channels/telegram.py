@@ -23,6 +23,7 @@ from telegram import (
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
     WebAppInfo,
 )
@@ -69,7 +70,19 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
         return None
     photos = (message.photo[-1].file_id,) if message.photo else ()
     return replace(where, text=message.text or message.caption or "", photos=photos,
-                   key=message_key(chat.id, message.message_id))
+                   key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message))
+
+
+_UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),
+                ("location", ("location", "venue")), ("sticker", ("sticker",)), ("contact", ("contact",)))
+
+
+def unsupported_kind(message: Message) -> str:
+    """What a message holds that the bot cannot read (Incoming.unsupported): "" when it has text, a photo or
+    a document, or is none of the kinds people send by mistake (service messages stay "")."""
+    if message.text or message.caption or message.photo or message.document:
+        return ""
+    return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
 
 
 def message_key(chat_id: int, message_id: int) -> str:

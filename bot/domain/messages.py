@@ -66,6 +66,9 @@ class Incoming:
     key: str | None = None
     chat_type: ChatType = "private"
     bot_username: str = ""
+    # What the user sent that the bot cannot read, when that is all it was: "voice", "video", "location",
+    # "link", "sticker", "contact" or "other" ("" for text, photos, documents and buttons).
+    unsupported: str = ""
 
     @property
     def in_group(self) -> bool:

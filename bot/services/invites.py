@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,10 +36,18 @@ def deep_link(bot_username: str, code: str) -> str:
     return f"https://t.me/{bot_username}?start={code}"
 
 
+def link_username(settings: Any) -> str | None:
+    """The Telegram bot an invite link opens, or None when the bot serves no Telegram (no TELEGRAM_BOT_TOKEN):
+    a link to a bot of the default name would hand the code to somebody else's bot."""
+    return settings.telegram_bot_username if settings.telegram_bot_token else None
+
+
 async def create_invite(
-    session: AsyncSession, *, person: Person, role: str, now: datetime, ttl: timedelta, actor: Actor, bot_username: str
+    session: AsyncSession, *, person: Person, role: str, now: datetime, ttl: timedelta, actor: Actor,
+    bot_username: str | None
 ) -> NewInvite:
-    """A fresh single-use code for this person and role (only its hash is stored)."""
+    """A fresh single-use code for this person and role (only its hash is stored); its Telegram link, or ""
+    without a bot to open (``bot_username`` None)."""
     if role not in ROLES:
         raise ValueError(role)
     code = secrets.token_urlsafe(CODE_BYTES)
@@ -50,7 +59,7 @@ async def create_invite(
         session, actor=actor, at=now, action="invite.create", object_type="person", object_key=str(person.id),
         detail={"role": role, "expires_at": expires_at.isoformat()},
     )
-    return NewInvite(code=code, link=deep_link(bot_username, code), expires_at=expires_at)
+    return NewInvite(code=code, link=deep_link(bot_username, code) if bot_username else "", expires_at=expires_at)
 
 
 class InviteRefusal(Enum):

@@ -116,7 +116,8 @@ async def make_desk(template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPa
                     **settings: object) -> Desk:
     """A Desk on a fresh in-memory copy of the sample ledger, with DATA_DIR in `data_dir`."""
     values: dict[str, object] = {"DATABASE_URL": "sqlite+aiosqlite://", "DATA_DIR": str(data_dir),
-                                 "TELEGRAM_BOT_USERNAME": "diaodu_bot", "_env_file": None, **settings}
+                                 "TELEGRAM_BOT_TOKEN": "123456:admin-desk", "TELEGRAM_BOT_USERNAME": "diaodu_bot",
+                                 "_env_file": None, **settings}
     core = await build_core(load_settings(**values), FrozenClock(START), template=template)
     wire_admin(core.router, monkeypatch)
     return Desk(core)

@@ -154,6 +154,7 @@ class WeComDriver(Driver):
         # A walk sends one member far more than WeCom's 30 messages a minute, in seconds: the real limit
         # would have the bot wait (rightly) for a minute; these tests are about what is sent, not when.
         wecom.channel.transport.window = SlidingWindow(100_000, 60)
+        wecom.fake.member_limits = False
 
     @staticmethod
     def userid(name: str) -> str:

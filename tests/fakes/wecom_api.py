@@ -9,7 +9,11 @@ what WeCom would refuse (errcode answers): unknown tokens (40014), expired ones 
 (40001), unknown recipients (81013, or ``invaliduser``), content over 2048 bytes (4096 for robots), cards
 with more than 6 buttons or repeated keys or a reused task_id, an image whose md5 does not match,
 a menu with more than 3 top-level buttons, and more than 20 messages a minute from one robot
-(45009). ``expire_tokens()`` makes every token issued so far answer 42001 (once each);
+(45009). A member gets at most 30 app messages a minute and 1,000 an hour: as in WeCom, the excess is
+answered errcode 0 and never shown (``dropped``), so a bot that does not keep to the limit loses messages
+silently; ``now`` (seconds, real time by default) is the clock these windows count on, which a test sets to
+the bot's own. ``expire_tokens()`` makes every token issued so far answer 42001 (once each), at once or after a number
+of messages;
 ``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave.
 
 The callback side is what WeCom does to the bot: it builds the encrypted, signed XML envelope of a
@@ -39,6 +43,7 @@ import secrets
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -60,6 +65,8 @@ ROBOT_IMAGE_MAX = 2 * 1024 * 1024
 IMAGE_MAX = 10 * 1024 * 1024
 FILE_MAX = 20 * 1024 * 1024
 ROBOT_PER_MINUTE = 20
+MEMBER_PER_MINUTE = 30
+MEMBER_PER_HOUR = 1000
 TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
 FONT_COLORS = ("info", "comment", "warning")
 ZERO_WIDTH_SPACE = "\u200b"
@@ -158,6 +165,7 @@ class Call:
     status: int = 200
     answer: JSON = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    dropped: list[str] = field(default_factory=list)  # recipients over their limit: accepted, never shown
 
     @property
     def errcode(self) -> int:
@@ -224,6 +232,10 @@ class FakeWeCom:
         self.oauth_codes: dict[str, str] = {}  # unused 网页授权 code -> the member's userid
         self.faults: dict[str, Fault] = {}
         self._robot_sends: dict[str, deque[float]] = {}
+        self._member_sends: dict[str, deque[float]] = {}
+        self.now: Callable[[], float] = time.monotonic
+        self._expire_after: int | None = None
+        self.member_limits = True  # False: no message is dropped (for tests about what is sent, not when)
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(7_391_234_567_890_123_456)  # over 63 bits soon enough: opaque
         self._waiters: set[asyncio.Future[None]] = set()
@@ -267,8 +279,12 @@ class FakeWeCom:
     def add_user(self, *userids: str) -> None:
         self.users.update(userids)
 
-    def expire_tokens(self) -> None:
-        """Every token issued so far answers 42001 from now on."""
+    def expire_tokens(self, *, after_sends: int = 0) -> None:
+        """Every token issued so far answers 42001 from now on, or once ``after_sends`` more messages have
+        been accepted (a token running out in the middle of a fan-out)."""
+        if after_sends > 0:
+            self._expire_after = after_sends
+            return
         self.expired.update(self.tokens)
 
     def inject_fault(self, path: str, *, errcode: int | None = None, status: int | None = None,
@@ -294,7 +310,12 @@ class FakeWeCom:
     def sent_to(self, userid: str, *, since: int = 0) -> list[JSON]:
         """Accepted message/send bodies addressed to this member, oldest first."""
         return [c.body for c in self.calls_of("message/send", since=since, ok=True)
-                if userid in str(c.body.get("touser", "")).split("|")]
+                if userid in str(c.body.get("touser", "")).split("|") and userid not in c.dropped]
+
+    @property
+    def dropped(self) -> list[tuple[str, JSON]]:
+        """(member, message) of every message WeCom accepted but dropped: over the member's limits."""
+        return [(userid, c.body) for c in self.calls_of("message/send") for userid in c.dropped]
 
     def shown(self, userid: str, *, since: int = 0) -> list[str]:
         """What the member's client shows for each message sent to them."""
@@ -337,6 +358,10 @@ class FakeWeCom:
 
     def text_xml(self, userid: str, content: str, *, msg_id: str | None = None) -> str:
         return self._xml(userid, "text", {"Content": content, "MsgId": msg_id or str(next(self._msg_ids))})
+
+    def message_xml(self, userid: str, msgtype: str, fields: dict[str, str], *, msg_id: str | None = None) -> str:
+        """A message of any other type a member can send (voice, video, location, link…)."""
+        return self._xml(userid, msgtype, {**fields, "MsgId": msg_id or str(next(self._msg_ids))})
 
     def add_sent_image(self, content: bytes) -> str:
         """An image a member sends: its MediaId, which ``media/get`` serves until ``expire_sent_image``."""
@@ -538,9 +563,27 @@ class FakeWeCom:
         else:
             raise invalid(f"msgtype {msgtype!r} not supported by the fake")
         invalid_users = [u for u in recipients if u not in self.users]  # departed ones too
-        if invalid_users:
-            result["invaliduser"] = "|".join(invalid_users)
+        if invalid_users:  # as WeCom answers them: "不区分大小写，统一转为小写"
+            result["invaliduser"] = "|".join(u.lower() for u in invalid_users)
+        if self.member_limits:
+            call.dropped = [u for u in recipients if u in self.users and not self._member_takes_one(u)]
+        if self._expire_after is not None:
+            self._expire_after -= 1
+            if self._expire_after <= 0:
+                self._expire_after = None
+                self.expire_tokens()
         return result
+
+    def _member_takes_one(self, userid: str) -> bool:
+        """Whether one more message reaches this member: at most 30 a minute and 1,000 an hour."""
+        sent = self._member_sends.setdefault(userid, deque())
+        now = self.now()
+        while sent and sent[0] <= now - 3600:
+            sent.popleft()
+        if len(sent) >= MEMBER_PER_HOUR or sum(1 for t in sent if t > now - 60) >= MEMBER_PER_MINUTE:
+            return False
+        sent.append(now)
+        return True
 
     @staticmethod
     def _check_text(text: Any, limit: int) -> None:

@@ -86,3 +86,20 @@ def test_level_names_are_written_in_full() -> None:
     """One list of level names, every one in full: no 「单位」 or 「书记」 alone."""
     names = Renderer().env.globals["level_names"]
     assert list(names) == ["责任单位", "包抓领导", "区长", "区委书记/领导小组"]
+
+
+# A line of text ending in a block tag: with trim_blocks the newline after the tag is dropped, so the next line
+# of text would be glued to this one (「桩基完成更正理由：…」). Such a line ends in "+%}" (keeps its newline), or
+# is followed by a blank line or a tag.
+_ENDS_IN_BLOCK_TAG = re.compile(r"\S.*?(?<!\+)%\}\s*$")
+_ONLY_TAGS = re.compile(r"\s*(\{%.*?%\}\s*)+$")
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_line_of_text_is_glued_to_the_next(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    glued = [f"{number}: {line}" for number, (line, after) in enumerate(zip(lines, lines[1:], strict=False), start=1)
+             if _ENDS_IN_BLOCK_TAG.match(line) and not _ONLY_TAGS.match(line)
+             and not line.lstrip().startswith(("{% macro", "{%- macro"))
+             and after.strip() and not after.lstrip().startswith(("{%", "{#"))]
+    assert glued == [], f"{path.name}: the line after these is glued to them: {glued}"

@@ -116,6 +116,7 @@ class WeComHarness(ChannelHarness):
         self.core = core
         self.settings = settings
         self.clock: FrozenClock = core.clock  # type: ignore[assignment]
+        fake.now = lambda: core.clock.now().timestamp()  # WeCom's limits count on the clock the bot reads
         self.spy = SpyRouter(core.router)
         self.channel = WeComChannel.from_settings(settings, self.spy)  # type: ignore[arg-type]
         self.robots = WeComRobotTransport.from_settings(settings, memory=self.channel.memory)

@@ -49,6 +49,20 @@ async def test_an_admin_binds_a_userid_and_the_member_is_recognised(wecom: WeCom
     assert "ZD2026-001 城北高速连接线" in mine.text
 
 
+async def test_person_names_each_wecom_account_by_its_userid(wecom: WeComHarness, fake_wecom: FakeWeCom) -> None:
+    """Bound by an invite code in the app or by the admin's command, a WeCom account is shown as its userid
+    (the name WeCom knows the member by, and what `diaodu people bind --wecom` takes), never blank."""
+    await wecom.bind(HAO, "郝芳")
+    await bind_wecom(wecom.core.db, wecom.clock, userid="Admin01", person_name="管理员(区重大项目办)")
+    fake_wecom.add_user("Admin01")
+
+    card = await wecom.send("Admin01", "/person 郝芳")
+    admin = await wecom.send("Admin01", "/person 管理员(区重大项目办)")
+
+    assert f"- 企业微信 {HAO}（绑定于 2026-11-20 10:00）" in card.text
+    assert "- 企业微信 Admin01（绑定于 2026-11-20 10:00）" in admin.text
+
+
 async def test_binding_errors_are_explained_in_chinese(wecom_core: Core) -> None:
     db, clock = wecom_core.db, wecom_core.clock
     with pytest.raises(AdminInputError, match="人员名单中没有「无此人」"):
@@ -134,3 +148,19 @@ def test_robot_keys() -> None:
     for bad in ("领导小组", "领导小组=", "=key", "a=1,a=2"):
         with pytest.raises(RobotKeysError):
             parse_robot_keys(bad)
+
+
+async def test_an_invite_made_where_there_is_no_telegram_has_no_telegram_link(wecom: WeComHarness,
+                                                                             fake_wecom: FakeWeCom) -> None:
+    """Without TELEGRAM_BOT_TOKEN a link to t.me/<the default bot name> would hand the code to somebody else's
+    bot: the admin gets the code to forward, which the person sends to the app."""
+    await bind_wecom(wecom.core.db, wecom.clock, userid="Admin01", person_name="管理员(区重大项目办)")
+    fake_wecom.add_user("Admin01", "WuJie")
+
+    invite = await wecom.send("Admin01", "/invite liaison 武杰")
+
+    assert "t.me" not in invite.text and "链接" not in invite.text
+    assert "已为 武杰（联络员）生成邀请码，请转发给本人，由本人向机器人（如企业微信应用）发送：" in invite.text
+    command = invite.text.split("发送：\n", 1)[1].split("\n", 1)[0].strip()
+    assert command.startswith("/start ")
+    assert "已绑定为：联络员" in await wecom.send("WuJie", command)

@@ -181,6 +181,41 @@ async def test_no_more_than_thirty_messages_a_member_a_minute(api: WeComApi, fak
     assert len(fake_wecom.sent_to(HAO)) == 30
 
 
+async def test_no_more_than_a_thousand_messages_a_member_an_hour(api: WeComApi, fake_wecom: FakeWeCom) -> None:
+    """WeCom drops what goes over 30 a minute or 1,000 an hour without an error: the bot keeps to both."""
+    now = [0.0]
+    fake_wecom.now = lambda: now[0]
+    transport = WeComTransport(api, max_wait=0.0, window=SlidingWindow(30, 62, monotonic=lambda: now[0]),
+                               hour_window=SlidingWindow(1000, 3602, monotonic=lambda: now[0]))
+    for minute in range(40):  # 30 a minute as long as they fit in the hour
+        now[0] = minute * 62.0
+        for n in range(30):
+            try:
+                await transport.send(HAO, Reply(html=f"第{minute}分钟第{n}条"))
+            except RetryLater as refused:
+                assert 30 * minute + n == 1000 and refused.after_seconds > 1000
+                break
+        else:
+            continue
+        break
+
+    assert len(fake_wecom.sent_to(HAO)) == 1000
+    assert fake_wecom.dropped == []
+    now[0] = 3602 + 62.0  # the first minute's messages have left the hour
+    await transport.send(HAO, Reply(html="一小时后"))
+    assert len(fake_wecom.sent_to(HAO)) == 1001
+
+
+async def test_the_fake_drops_what_goes_over_a_members_limits(api: WeComApi, fake_wecom: FakeWeCom) -> None:
+    """Like WeCom: the 31st message of a minute is answered errcode 0 and never shown."""
+    fake_wecom.now = lambda: 100.0
+    for n in range(31):
+        await api.send_message(HAO, "text", {"content": f"第{n}条"})
+
+    assert len(fake_wecom.sent_to(HAO)) == 30
+    assert [body["text"]["content"] for _user, body in fake_wecom.dropped] == ["第30条"]
+
+
 def test_the_sliding_window_counts_every_message_in_any_window() -> None:
     now = [0.0]
     window = SlidingWindow(3, 60, monotonic=lambda: now[0])

@@ -9,18 +9,21 @@ import html
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.channels.wecom.markdown import (
     ZERO_WIDTH_SPACE,
     escape_markdown,
     html_to_markdown,
+    split_markdown,
     split_utf8,
     utf8_len,
 )
 from bot.channels.wecom.render import card_parts, numbered_html, reply_parts, text_parts
 from bot.domain.messages import Button, Reply
 from bot.render import Renderer
-from tests.fakes.wecom_api import as_read, render_markdown
+from tests.fakes.wecom_api import as_read, check_markdown, render_markdown
 
 
 def test_tags_become_wecom_markdown() -> None:
@@ -146,3 +149,45 @@ def test_too_many_or_repeated_buttons_become_a_numbered_list() -> None:
     assert reply_parts(twice)[1] is True
     escaped = numbered_html(Reply(html="选:", buttons=((Button("城北<连接线>", "a"),),)))
     assert "[1] 城北&lt;连接线&gt;" in escaped
+
+
+_user_text = st.text(alphabet=st.sampled_from(list("城北高速连接线征地拆迁 *#-1.<>[]()`&_~") + ["\u3000", "a", "Z"]),
+                     min_size=1, max_size=200)
+_piece = st.one_of(
+    _user_text.map(lambda t: html.escape(t, quote=False)),
+    _user_text.map(lambda t: f"<b>{html.escape(t, quote=False)}</b>"),
+    _user_text.map(lambda t: f"<i>{html.escape(t, quote=False)}</i>"),
+    _user_text.map(lambda t: f"<b>加粗<i>{html.escape(t, quote=False)}</i>再加粗</b>"),
+    st.just('<a href="https://example.com/web/project/ZD2026-001">在驾驶舱中查看</a>'),
+    st.just("<code>ZD2026-001</code>"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_piece, min_size=1, max_size=40), lines=st.integers(1, 3),
+       limit=st.sampled_from([64, 100, 300, 2048]))
+def test_markdown_is_split_between_constructs_never_inside_one(pieces: list[str], lines: int, limit: int) -> None:
+    """However long a line of bold, grey text, links and user text gets, every message is within the limit,
+    is whole markdown (each ** and <font> closed in it), and the messages together show the same text."""
+    html_text = "\n".join("".join(pieces) for _ in range(lines))
+    markdown = html_to_markdown(html_text)
+
+    chunks = split_markdown(markdown, limit)
+
+    assert all(utf8_len(c) <= limit for c in chunks)
+    for chunk in chunks:
+        check_markdown(chunk)
+        shown = render_markdown(chunk)
+        assert "**" not in shown and "<font" not in shown and "</font>" not in shown, chunk
+    whole = render_markdown(markdown).replace("\n", "")
+    assert "".join(render_markdown(c) for c in chunks).replace("\n", "") == whole
+
+
+def test_a_long_bold_line_is_bold_in_every_message() -> None:
+    chunks = split_markdown(html_to_markdown("<b>" + "城北高速连接线" * 120 + "</b>"), 2048)
+    assert len(chunks) == 2 and all(c.startswith("**") and c.endswith("**") for c in chunks)
+
+
+def test_a_line_starting_with_grey_or_bold_text_is_not_made_a_list_or_heading() -> None:
+    shown = render_markdown(html_to_markdown("<i>- 已撤回</i>\n<b>1. 城北高速连接线</b>\n<b># 标题</b>"))
+    assert shown == "- 已撤回\n1. 城北高速连接线\n# 标题"

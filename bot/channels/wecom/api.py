@@ -353,8 +353,9 @@ class WeComApi:
         body = {"touser": touser, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content, **options}
         answer = await self.call("message/send", json_body=body)
         for field in ("invaliduser", "unlicenseduser"):
-            listed = {u for u in str(answer.get(field) or "").split("|") if u}
-            if touser in listed:
+            # WeCom answers these userids in lower case (userids are case-insensitive there)
+            listed = {u.lower() for u in str(answer.get(field) or "").split("|") if u}
+            if touser.lower() in listed:
                 error = RecipientBlocked if field == "invaliduser" else PermanentError
                 raise error(f"message/send: WeCom lists {touser!r} as {field}")
         return answer

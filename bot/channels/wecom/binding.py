@@ -71,7 +71,7 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
             previous = other.name if other else str(existing.person_id)
         already = existing is not None and existing.person_id == person.id and existing.blocked_at is None
         account = await people.bind_account(session, person=person, channel=CHANNEL, external_id=userid,
-                                            chat_id=userid, display_name=person.name, now=now)
+                                            chat_id=userid, display_name=userid, now=now)
         # Notices held while the person had no account go out now, through this one.
         await held_notices.release(session, renderer or render.Renderer(), person_id=person.id, account=account,
                                    now=now)

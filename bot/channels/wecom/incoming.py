@@ -7,7 +7,8 @@
 - ``enter_agent`` / ``subscribe``: a help text, at most once per user in a while (the caller decides).
 - ``template_card_event``: the pressed button's key is ``Incoming.callback_data``; a :class:`Press` says
   which card to update so it cannot be pressed again.
-- Voice, video, files, locations and links are answered "not understood"; anything else is ignored.
+- Voice, video, location and link messages, and any other kind, are answered that the bot cannot read
+  them (``Incoming.unsupported``); a guided flow keeps waiting. Events other than the ones above are ignored.
 
 :func:`dedupe_key` says what identifies a message across WeCom's retries.
 
@@ -110,7 +111,10 @@ def incoming_from(
     msgtype = (fields.get("MsgType") or "").strip().lower()
 
     def base(**what: Any) -> Incoming:
-        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, key=dedupe_key(fields), **what)
+        # The member's userid is the only name WeCom tells us (their real name needs the contacts API):
+        # it is what /person shows for the account, and what `diaodu people bind --wecom` takes.
+        return Incoming(channel=CHANNEL, user_id=userid, chat_id=userid, display_name=userid,
+                        key=dedupe_key(fields), **what)
 
     if msgtype == "text":
         text = fields.get("Content") or ""
@@ -136,6 +140,8 @@ def incoming_from(
                           response_code=fields.get("ResponseCode") or "", key=key)
             return base(callback_data=key), press
         return None, None
-    if msgtype in ("voice", "video", "file", "location", "link"):
-        return base(text=""), None  # answered "not understood"
-    return None, None
+    if msgtype == "shortvideo":
+        msgtype = "video"
+    # Voice, video, location and link messages (and any kind WeCom adds) are answered that the bot cannot
+    # read them: nothing a member sends goes unanswered.
+    return base(unsupported=msgtype if msgtype in ("voice", "video", "location", "link") else "other"), None

@@ -24,12 +24,14 @@ inside a code span (else escaped plain text); ``<a href>`` → ``[text](url)`` f
 ``<blockquote>`` → ``> `` lines; ``<pre>`` and every other tag keep only their text.
 
 Limits are in UTF-8 bytes: 2048 for an app's text and markdown messages, 4096 for a group robot's
-markdown. :func:`split_utf8` cuts on line boundaries (inside an over-long line only between characters).
+markdown. :func:`split_utf8` cuts on line boundaries (inside an over-long line only between characters);
+:func:`split_markdown` cuts an over-long line only between constructs, each piece complete in itself.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
@@ -41,6 +43,7 @@ __all__ = [
     "escape_markdown",
     "has_markup",
     "html_to_markdown",
+    "split_markdown",
     "split_utf8",
     "utf8_len",
 ]
@@ -54,7 +57,9 @@ ZERO_WIDTH_SPACE = "\u200b"
 _FULL_WIDTH = {"*": "\uff0a", "`": "\uff40", "[": "\uff3b", "]": "\uff3d", "<": "\uff1c", ">": "\uff1e"}
 _ESCAPE_RE = re.compile("[" + re.escape("".join(_FULL_WIDTH)) + "]|&(?=#?[A-Za-z0-9]{1,32};)")
 # A line starting (after its indent) like a heading or a list item.
-_BLOCK_START = re.compile(r"^([ \t]*(?:> )?)(?=[#+-]|\d+[.)](?:\s|$))", re.MULTILINE)
+# (Bold or coloured text starting the line is looked through: its markers vanish when shown.)
+_BLOCK_START = re.compile(r"^([ \t]*(?:> )?(?:\*\*|<font color=\"[a-z]+\">)*)(?=[#+-]|\d+[.)](?:\s|$))",
+                          re.MULTILINE)
 _TAG_RE = re.compile(r"<[A-Za-z/!?]")
 _CODE_UNSAFE = set("`<>&\n\r")
 
@@ -202,14 +207,96 @@ def _cut_line(line: str, limit: int) -> list[str]:
     return pieces
 
 
-def split_utf8(text: str, limit: int) -> list[str]:
+# What a markdown line is cut into: a code span or a link (kept whole), a font tag, bold markers, one character.
+_MD_TOKEN = re.compile(r"`[^`\n]+`|\[[^\[\]\n]*\]\([^()\s]*\)|<font color=\"[a-z]+\">|</font>|\*\*|.", re.S)
+_FONT_CLOSE = "</font>"
+
+
+def _cut_markdown_line(line: str, limit: int) -> list[str]:
+    """Cut an over-long markdown line into pieces of at most ``limit`` bytes, never inside a construct: bold
+    and coloured text open at a cut is closed at the end of one piece and opened again at the start of the
+    next; code spans and links stay whole (one longer than a piece can hold is shown as its text), and a
+    piece that would start like a heading or a list starts with a zero-width space."""
+    limit -= utf8_len(ZERO_WIDTH_SPACE)  # room for the one a piece may start with
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    filled = False  # whether the current piece holds more than the openers it starts with
+    opened: list[str] = []  # the openers ("**", '<font color="…">') written into this piece, outermost first
+    pending: list[str] = []  # openers met but not written yet: written with the next text, in its piece
+
+    def width(markers: list[str]) -> int:
+        return sum(utf8_len(m) for m in markers)
+
+    def closer(opener: str) -> str:
+        return "**" if opener == "**" else _FONT_CLOSE
+
+    def closers(markers: list[str]) -> str:
+        return "".join(closer(m) for m in reversed(markers))
+
+    for token in _MD_TOKEN.findall(line):
+        stack = opened + pending
+        if (token == "**" and "**" in stack) or (token == _FONT_CLOSE and any(m != "**" for m in stack)):
+            target = "**" if token == "**" else next(m for m in reversed(stack) if m != "**")
+            while stack and stack[-1] != target:  # markers out of order: the inner ones end here too
+                stack.pop()
+                if pending:
+                    pending.pop()
+                else:
+                    current.append(closer(opened.pop()))
+                    size += utf8_len(current[-1])
+            if pending:  # nothing was written inside: neither marker is
+                pending.pop()
+            else:
+                opened.pop()
+                current.append(token)
+                size += utf8_len(token)
+            continue
+        if token == "**" or token.startswith("<font "):
+            pending.append(token)
+            continue
+        atoms = [token]
+        if len(token) > 2:  # a link or a code span that no piece could hold: its text
+            room = limit - 2 * width(opened + pending) - len(opened + pending) * utf8_len(_FONT_CLOSE)
+            atoms = atoms if utf8_len(token) <= room else list(_plain(token))
+        for atom in atoms:
+            need = width(pending) + utf8_len(atom) + utf8_len(closers(opened + pending))
+            if filled and size + need > limit:
+                pieces.append("".join(current) + closers(opened))
+                current, size, filled = list(opened), width(opened), False
+            current += [*pending, atom]
+            size += width(pending) + utf8_len(atom)
+            opened += pending
+            pending = []
+            filled = True
+    if filled:
+        pieces.append("".join(current) + closers(opened))
+    return [pieces[0], *(_escape_line_starts(piece) for piece in pieces[1:])] if pieces else []
+
+
+def _plain(token: str) -> str:
+    """A link as its text, a code span as its code: what a piece too small for the construct shows instead."""
+    if token.startswith("[") and "](" in token:
+        return token[1:token.rindex("](")]
+    if token.startswith("`") and token.endswith("`") and len(token) > 1:
+        return token[1:-1]
+    return token
+
+
+def split_markdown(text: str, limit: int) -> list[str]:
+    """:func:`split_utf8` for markdown: an over-long line is cut between constructs, each piece complete."""
+    return split_utf8(text, limit, cut=_cut_markdown_line)
+
+
+def split_utf8(text: str, limit: int, *, cut: Callable[[str, int], list[str]] | None = None) -> list[str]:
     """Split text into chunks of at most ``limit`` UTF-8 bytes, preferring line boundaries.
 
-    Lines are kept whole when they fit; the newline between two chunks is dropped. Empty input gives
-    no chunk.
+    Lines are kept whole when they fit; the newline between two chunks is dropped. An over-long line is cut
+    by ``cut`` (between characters by default). Empty input gives no chunk.
     """
     if limit < 16:
         raise ValueError("limit too small")
+    cut = cut or _cut_line
     chunks: list[str] = []
     current: list[str] = []
     size = 0
@@ -219,7 +306,7 @@ def split_utf8(text: str, limit: int) -> list[str]:
             if current:
                 chunks.append("\n".join(current))
                 current, size = [], 0
-            pieces = _cut_line(line, limit)
+            pieces = cut(line, limit)
             chunks.extend(pieces[:-1])
             current, size = [pieces[-1]], utf8_len(pieces[-1])
             continue

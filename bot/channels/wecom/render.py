@@ -1,7 +1,8 @@
 """How a reply becomes WeCom messages (:func:`reply_parts`).
 
 - A reply without markup and without "<" goes out as text messages, otherwise as markdown (see
-  ``bot.channels.wecom.markdown``); both are split at 2048 UTF-8 bytes on line boundaries.
+  ``bot.channels.wecom.markdown``); both are split at 2048 UTF-8 bytes on line boundaries (an over-long
+  markdown line between constructs, never inside bold, a colour, a link or a code span).
 - A reply with buttons becomes a ``button_interaction`` template card (its text as title and subtitle,
   or sent as markdown first when too long for a card). With more than 6 buttons, a key over 1024 bytes
   or repeated keys, the buttons become a numbered list instead, which the user answers with the number.
@@ -20,6 +21,7 @@ from bot.channels.wecom.markdown import (
     APP_TEXT_MAX_BYTES,
     has_markup,
     html_to_markdown,
+    split_markdown,
     split_utf8,
     utf8_len,
 )
@@ -48,8 +50,8 @@ def text_parts(reply_html: str) -> list[Part]:
         return []
     if not has_markup(reply_html) and "<" not in plain:
         return [Part("text", {"content": c}) for c in split_utf8(plain, APP_TEXT_MAX_BYTES)]
-    return [Part("markdown", {"content": c}) for c in split_utf8(html_to_markdown(reply_html),
-                                                                   APP_MARKDOWN_MAX_BYTES)]
+    return [Part("markdown", {"content": c}) for c in split_markdown(html_to_markdown(reply_html),
+                                                                       APP_MARKDOWN_MAX_BYTES)]
 
 
 def card_fits(buttons: list[Button]) -> bool:

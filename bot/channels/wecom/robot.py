@@ -43,7 +43,7 @@ from bot.channels.wecom.api import (
     image_type,
     json_round_trip,
 )
-from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_utf8
+from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_markdown
 from bot.config import RobotKeysError, parse_robot_keys
 from bot.domain.messages import Reply
 from bot.services.shared_memory import SharedMemory, SharedWindow
@@ -124,7 +124,7 @@ class WeComRobotTransport:
             attachment = reply.attachment
         parts: list[dict[str, Any]] = [
             {"msgtype": "markdown", "markdown": {"content": chunk}}
-            for chunk in split_utf8(html_to_markdown(reply.html), ROBOT_MARKDOWN_MAX_BYTES)
+            for chunk in split_markdown(html_to_markdown(reply.html), ROBOT_MARKDOWN_MAX_BYTES)
         ]
         file_part = None
         if attachment is not None:

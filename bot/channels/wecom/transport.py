@@ -7,7 +7,8 @@ transport of channel "wecom").
 - Photos and documents (the outbox row's attachment, or ``Reply.attachment``) are uploaded with
   ``media/upload`` and sent as image / file messages after the text (relative paths are taken from
   ``files_root``, DATA_DIR by default).
-- At most 30 messages per member per minute (WeCom drops the excess silently): counted per message
+- At most 30 messages per member per minute and 1,000 per hour (WeCom drops the excess silently, with
+  errcode 0): counted per message
   actually sent, over direct replies and outbox notices alike, and, given a ``SharedMemory`` (as the
   running bot and every command that sends do), over every process of the database (``SharedWindow``):
   direct replies go out from whichever process WeCom posted the message to, and the outbox from the
@@ -40,12 +41,21 @@ NUMBERED_TTL = 86_400.0  # a numbered list can be answered for a day
 CARD_TTL = 72 * 3600.0  # a card's buttons can be pressed for three days (WeCom keeps its ResponseCode)
 MEMBER_PER_MINUTE = 30
 MEMBER_WINDOW = 62.0  # a little over a minute: WeCom counts on its side, after network delays
+MEMBER_PER_HOUR = 1000
+MEMBER_HOUR_WINDOW = 3602.0
 IMAGE_MAX = 10 * 1024 * 1024
 FILE_MAX = 20 * 1024 * 1024
 MEDIA_MIN = 6  # WeCom refuses files of 5 bytes or fewer
 # When sending, any userid of 1-64 bytes without "|" (a list separator), spaces or control characters
 # is accepted.
 _SENDABLE_USERID = re.compile(r"^[^|\s\x00-\x1f]{1,64}$")
+
+
+def _window(memory: SharedMemory | None, name: str, limit: int, period: float) -> SlidingWindow | SharedWindow:
+    """A per-member window counted over every process given the database's memory, else in this one."""
+    if memory is None:
+        return SlidingWindow(limit, period)
+    return SharedWindow(memory, name, limit, period, fallback=SlidingWindow(limit, period))
 
 
 class WeComTransport:
@@ -63,16 +73,14 @@ class WeComTransport:
     limits = RateLimits(global_per_second=50, per_chat_per_second=0.5, per_group_per_minute=20)
 
     def __init__(self, api: WeComApi, *, files_root: Path | None = None, max_wait: float = 20.0,
-                 window: SlidingWindow | SharedWindow | None = None, memory: SharedMemory | None = None) -> None:
+                 window: SlidingWindow | SharedWindow | None = None,
+                 hour_window: SlidingWindow | SharedWindow | None = None, memory: SharedMemory | None = None) -> None:
         self.api = api
         self.memory = memory
         self.files_root = files_root
         self.max_wait = max_wait
-        if window is None:
-            window = (SharedWindow(memory, "wecom-member", MEMBER_PER_MINUTE, MEMBER_WINDOW,
-                                   fallback=SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW)) if memory is not None
-                      else SlidingWindow(MEMBER_PER_MINUTE, MEMBER_WINDOW))
-        self.window = window
+        self.window = window or _window(memory, "wecom-member", MEMBER_PER_MINUTE, MEMBER_WINDOW)
+        self.hour_window = hour_window or _window(memory, "wecom-member-hour", MEMBER_PER_HOUR, MEMBER_HOUR_WINDOW)
         self.numbered: TtlCache[str, tuple[Button, ...]] = TtlCache(ttl=NUMBERED_TTL, max_items=50_000)
         self.cards: TtlCache[str, dict[str, str]] = TtlCache(ttl=CARD_TTL, max_items=50_000)
 
@@ -107,6 +115,8 @@ class WeComTransport:
                 media_part: Part | None = None
                 if media is not None:
                     media_part = await self._upload(media)  # before any message: the likeliest to fail
+                # The hour's count first, not waited out here (a full hour is the outbox's to wait for).
+                await self.hour_window.acquire(userid, total - done, max_wait=0.0)
                 await self.window.acquire(userid, total - done, max_wait=max_wait)
                 everything = [*parts, *([media_part] if media_part else [])]
                 while done < total:

@@ -15,6 +15,7 @@ reading the first words as an amount is tried with the one amount grammar (`pars
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -59,6 +60,13 @@ class ReportLine:
 
 def looks_like_code(token: str) -> bool:
     return bool(CODE_PATTERN.match(token))
+
+
+def project_code(token: str) -> str | None:
+    """The project code a typed word is, upper-cased, also when typed in full-width letters and digits
+    (「ＺＤ２０２６－００１」, a Chinese keyboard's full-width mode); None when it is no code."""
+    folded = unicodedata.normalize("NFKC", token).upper()
+    return folded if looks_like_code(folded) else None
 
 
 def _amount_or_none(text: str) -> Decimal | None:
@@ -106,9 +114,9 @@ def split_amount(words: list[str]) -> tuple[Reading, ...]:
 def parse_report_line(text: str) -> ReportLine | None:
     """Split "CODE AMOUNT PROGRESS…"; None when the first word is not a project code."""
     parts = text.strip().split(maxsplit=1)
-    if not parts or not looks_like_code(parts[0]):
+    code = project_code(parts[0]) if parts else None
+    if code is None:
         return None
-    code = parts[0].upper()
     words = parts[1].split() if len(parts) > 1 else []
     if not words:
         return ReportLine(code=code, amount_text=None, progress="")

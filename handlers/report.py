@@ -7,10 +7,10 @@ from typing import Any
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import as_index
-from bot.domain.limits import PROGRESS_TEXT_MAX
+from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
 from bot.domain.messages import Button
 from bot.domain.report_line import ReportLine, exceeds_remaining, parse_report_line
-from handlers import stage_events
+from handlers import report_albums, stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
 from handlers.nodes import PREFIX as NODE_PREFIX
@@ -147,6 +147,7 @@ async def _store(ctx: Context, project: Project | ReportTarget, amount: Decimal,
         else:
             await _ask_replace(ctx, project, old, amount, progress, photos, written)
         return
+    await report_albums.remember(ctx, report_id=report.id, code=project.code)
     today = ctx.today
     figures = None  # read again if the year turned since `before` (their "this year" is another one)
     if replaces is None and before.as_of is not None and before.as_of.year == today.year:
@@ -168,7 +169,7 @@ async def _ask_replace(ctx: Context, project: Project | ReportTarget, old: DayRe
     """Keep the new report in the conversation and ask whether it replaces the day's report `old`."""
     await ctx.save_flow(FLOW, {"step": "replace", "code": project.code, "amount": str(amount), "written": written,
                             "progress": progress, "photos": photos, "replaces": old.id,
-                            "old_amount": str(old.amount)})
+                            "old_amount": str(old.amount), "album": ctx.msg.album})
     ctx.reply("report_replace_ask", project=project, day=ctx.today, old=old, amount=amount, written=written,
               progress=progress, photo_count=len(photos), buttons=_buttons_replace())
 
@@ -221,13 +222,13 @@ async def _ask_reading(ctx: Context, line: ReportLine) -> None:
     if project is None:
         return
     await ctx.save_flow(FLOW, {"step": "reading", "code": project.code, "readings": saved_readings(line.readings),
-                            "photos": list(ctx.msg.photos)})
+                            "photos": list(ctx.msg.photos), "album": ctx.msg.album})
     ctx.reply("report_ask_reading", project=project, readings=line.readings,
               buttons=reading_buttons(line.readings, PREFIX))
 
 
 async def report_caption(ctx: Context, caption: str) -> bool:
-    """A photo whose caption is a report line; False if the caption is not one."""
+    """A report line typed without /report, or a photo's caption; False if the text is not one."""
     if parse_report_line(caption) is None:
         return False
     await report_command(ctx, caption)
@@ -263,6 +264,10 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
     text = ctx.msg.text.strip()
     if step == "project":
         ctx.reply("report_pick_project_again")
+        return
+    if step in ("replace", "reading") and (kept := report_albums.keep_in_flow(ctx, state)) is not None:
+        await ctx.save_flow(FLOW, kept)  # the rest of the album the waiting report came with
+        ctx.reply("report_photo_kept", count=len(kept["photos"]))
         return
     if step == "replace":
         ctx.reply("report_replace_pending", buttons=_buttons_replace())
@@ -300,6 +305,10 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
     elif step == "reading":
         ctx.reply("report_pick_reading_again")
     elif step == "photos":
+        document = ctx.msg.document
+        if not ctx.msg.photos and document is not None and photo_too_big(document.name, document.size):
+            ctx.reply("photo_too_big", max_mb=PHOTO_FILE_MAX // 2**20, buttons=_buttons_photos())
+            return
         if not ctx.msg.photos:
             ctx.reply("report_ask_photos", buttons=_buttons_photos())
             return

@@ -74,6 +74,7 @@ async def test_a_slip_corrected_two_working_days_later(office: TelegramHarness) 
     assert "2026-11-24 原填报：本期完成投资 8,500.0 万元，桩基完成（郝芳" in asked.text
     assert "更正为：本期完成投资 850（未写单位，按万元计）= 850.0 万元" in asked.text
     assert "更正理由：多写了一个零" in asked.text and asked.buttons == ["确认更正", "取消"]
+    assert "= 850.0 万元，桩基完成\n更正理由" in asked.text  # the reason on a line of its own
     assert await _sum_of_year(tg) == Decimal(10250)  # nothing changes before 确认
 
     done = await tg.press(HAO, "确认更正")

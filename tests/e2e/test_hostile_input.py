@@ -46,6 +46,8 @@ async def photo_count(tg: TelegramHarness) -> int:
     "/report ＺＤ２０２６－００１ ８５０ 桩基施工",  # the code and amount in full-width letters and digits
     f"{CODE} 850 桩基施工",  # the report line without /report
     f"/REPORT@diaodu_bot {CODE} 850 桩基施工",
+    f"/report {CODE} 850万桩基施工",  # typed without spaces, as Chinese is
+    f"{CODE}，850万元，桩基施工",
 ])
 async def test_what_keyboards_and_copy_paste_make_of_a_report_line_is_still_a_report(
         tg: TelegramHarness, line: str) -> None:

@@ -244,3 +244,15 @@ async def test_a_deactivated_liaison_is_told_whatever_they_send(tg: TelegramHarn
                                                             "height": 1}], "media_group_id": "1"}):
         assert "您的账号已停用" in await tg.message(HAO, fields)
     assert await tg.report_count() == 0
+
+
+async def test_the_guided_amount_step_answered_with_amount_and_progress_takes_both(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    both = await tg.send(HAO, "850万 桩基完成")
+    assert "850万 = 850.0 万元；形象进度：桩基完成" in both and "完成（不再上传照片）" in both.buttons
+    summary = await tg.press(HAO, "完成（不再上传照片）")
+    assert "形象进度：桩基完成" in summary
+    assert "已记录填报" in await tg.press(HAO, "确认")
+    [report] = await tg.reports()
+    assert (report.amount, report.progress_text) == (Decimal(850), "桩基完成")

@@ -100,7 +100,8 @@ class Incoming:
         found = _COMMAND_END.search(text)
         head, rest = (text[1:found.start()], text[found.end():]) if found else (text[1:], "")
         name, _, addressee = head.partition("@")
-        return (name.lower(), addressee.strip(), rest.strip()) if name else None
+        # A full-width space is a space: handlers split arguments on " " ("/started ZD2026-002　10月12日").
+        return (name.lower(), addressee.strip(), rest.replace("\u3000", " ").strip()) if name else None
 
     @cached_property
     def command(self) -> tuple[str, str] | None:

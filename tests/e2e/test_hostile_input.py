@@ -256,3 +256,11 @@ async def test_the_guided_amount_step_answered_with_amount_and_progress_takes_bo
     assert "已记录填报" in await tg.press(HAO, "确认")
     [report] = await tg.reports()
     assert (report.amount, report.progress_text) == (Decimal(850), "桩基完成")
+
+
+async def test_stage_reports_and_lookups_read_codes_and_spaces_as_typed(tg: TelegramHarness) -> None:
+    shown = await tg.send(HAO, "/project ＺＤ２０２６－００１")
+    assert "城北高速连接线" in shown and "没有找到" not in shown.text
+    tg.clock.set(tg.clock.now().replace(day=18))
+    finished = await tg.send(HAO, f"/finished {CODE.lower()}\u300011月18日")
+    assert "已报告 ZD2026-001 城北高速连接线 于 2026-11-18 竣工" in finished, finished

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.domain.dates import split_leading_day
+from bot.domain.dates import FULL_WIDTH_DATE, split_leading_day
 from bot.domain.report_line import ReportLine, parse_report_line, project_code
 from bot.domain.workdays import WorkCalendar
 
@@ -35,7 +35,7 @@ def _leading_day(text: str, today: date) -> tuple[date | None, str]:
     day, rest = split_leading_day(text)
     if day is not None:
         return day, rest
-    match = _MONTH_DAY.match(text)
+    match = _MONTH_DAY.match(text.translate(FULL_WIDTH_DATE))
     if match is None:
         return None, text.strip()
     month, dom = int(match[1]), int(match[2])

@@ -73,3 +73,17 @@ def test_a_project_code_typed_in_full_width_is_read() -> None:
     assert project_code("ZD２０２６") is None
     line = parse_report_line("ｚｄ２０２６－００１ ８５０ 桩基")
     assert line is not None and line.code == "ZD2026-001" and line.amount_text == "８５０"
+
+
+def test_days_typed_in_full_width_digits_are_read() -> None:
+    from datetime import date
+
+    from bot.domain.corrections import parse_correction_line
+    from bot.domain.dates import parse_day, split_leading_day
+
+    today = date(2026, 11, 20)
+    assert parse_day("２０２６－１２－２０") == date(2026, 12, 20)
+    assert parse_day("１２月２０日", today=today) == date(2026, 12, 20)
+    assert split_leading_day("２０２６／１２／１０ 先行施工１号") == (date(2026, 12, 10), "先行施工１号")
+    line = parse_correction_line("ZD2026-001 １１－１８ 400 理由：多报", today)
+    assert line is not None and line.day == date(2026, 11, 18) and line.reason == "多报"

@@ -79,6 +79,12 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
     if project is None:
         await ctx.clear_flow()
         return
+    if ctx.msg.photos and step in ("amount", "progress"):  # a photo sent early is kept for the photos step
+        state = {**state, "photos": [*state.get("photos", []), *ctx.msg.photos]}
+        if not text:
+            await ctx.save_flow(FLOW, state)
+            ctx.reply("report_photo_early", count=len(state["photos"]), step=step)
+            return
     if step == "amount":
         if not text:
             ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
@@ -107,8 +113,12 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if state.get("editing"):
             await _summary(ctx, project, {**state, "progress": text})
             return
-        await ctx.save_flow(FLOW, {**state, "step": "photos", "progress": text, "photos": []})
-        ctx.reply("report_ask_photos", buttons=_buttons_photos())
+        photos = state.get("photos", [])
+        await ctx.save_flow(FLOW, {**state, "step": "photos", "progress": text, "photos": photos})
+        if photos:
+            ctx.reply("report_photo_received", count=len(photos), buttons=_buttons_photos())
+        else:
+            ctx.reply("report_ask_photos", buttons=_buttons_photos())
     elif step == "reading":
         ctx.reply("report_pick_reading_again")
     elif step == "photos":
@@ -133,7 +143,7 @@ async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, 
     if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "形象进度"):
         return
     await ctx.save_flow(FLOW, {**state, "step": "photos", "amount": str(checked[0]), "written": line.amount_text,
-                               "progress": line.progress, "photos": []})
+                               "progress": line.progress, "photos": state.get("photos", [])})
     ctx.reply("report_took_both", amount=checked[0], written=line.amount_text, progress=line.progress,
               buttons=_buttons_photos())
 

@@ -264,3 +264,18 @@ async def test_stage_reports_and_lookups_read_codes_and_spaces_as_typed(tg: Tele
     tg.clock.set(tg.clock.now().replace(day=18))
     finished = await tg.send(HAO, f"/finished {CODE.lower()}\u300011月18日")
     assert "已报告 ZD2026-001 城北高速连接线 于 2026-11-18 竣工" in finished, finished
+
+
+async def test_photos_sent_before_the_photos_step_are_kept(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    early = await tg.message(HAO, {"photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "e1", "width": 1,
+                                               "height": 1}]})
+    assert "现有 1 张，将随这条填报一并保存" in early and "输入本期完成投资" in early
+    await tg.message(HAO, {"caption": "850", "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "e2",
+                                                        "width": 1, "height": 1}]})
+    asked = await tg.send(HAO, "桩基施工")
+    assert "已收到 2 张照片" in asked
+    await tg.press(HAO, "完成（不再上传照片）")
+    assert "照片 2 张" in await tg.press(HAO, "确认")
+    assert await photo_count(tg) == 2

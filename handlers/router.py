@@ -255,11 +255,11 @@ class Router:
             return
         command = self.commands.get(msg.command[0]) if msg.command is not None else None
         if command is None or msg.command is None:
-            if msg.command is None and looks_like_code(msg.text):
-                await start.code_in_group(ctx, msg.text.strip(), bare=True)
+            if msg.command is None and looks_like_code(start.code_of(msg.text)):
+                await start.code_in_group(ctx, start.code_of(msg.text), bare=True)
             return
         if command.name == "start" and msg.command[1].split():
-            await start.code_in_group(ctx, msg.command[1].split()[0], bare=False)
+            await start.code_in_group(ctx, start.code_of(msg.command[1].split()[0]), bare=False)
         elif not command.in_group:
             start.private_only(ctx)
         elif ctx.caller.deactivated:

@@ -279,3 +279,15 @@ async def test_photos_sent_before_the_photos_step_are_kept(tg: TelegramHarness) 
     await tg.press(HAO, "完成（不再上传照片）")
     assert "照片 2 张" in await tg.press(HAO, "确认")
     assert await photo_count(tg) == 2
+
+
+async def test_an_invite_code_pasted_with_its_wrapping_binds_and_one_shown_in_a_group_is_revoked(
+        telegram: TelegramHarness) -> None:
+    tg = telegram
+    code = await tg.invite("武杰")
+    bound = await tg.send(1002, f"邀请码：「{code}」。")
+    assert "已绑定" in bound, bound
+    tg.fake.group(GROUP, title="城北片区调度群")
+    shown = await tg.invite("郝芳")
+    assert "请私聊我" in await tg.send(1001, f"“{shown}”", chat_id=GROUP)
+    assert "已作废" in await tg.send(1001, f"/start {shown}")

@@ -180,6 +180,8 @@ async def test_a_liaisons_month(telegram: TelegramHarness) -> None:
             await office.press(HAO, at(day, 10, 4), "完成（不再上传照片）", "请核对填报内容")
             await office.press(HAO, at(day, 10, 5), "确认", "已记录填报")
             true1[day] = Decimal(1200)  # corrected on 10-09
+        elif day == d(9, 25):  # 中秋: nothing is due
+            await office.say(HAO, at(day, 10), "/mine", "（2026-09-25，中秋节）：\n今天不是工作日，无需填报")
         elif day == d(10, 4):  # a holiday's overtime: nothing is due, and the report is taken
             await office.say(HAO, at(day, 15), f"/report {P1} 300 节日抢工", "已记录填报")
             true1[day] = Decimal(300)
@@ -189,8 +191,8 @@ async def test_a_liaisons_month(telegram: TelegramHarness) -> None:
             true1[d(9, 30)] = Decimal(1000)
             await office.say(ZHAO, at(day, 11), "/resolved W0002 补助资金已拨付", "已报告解决")
             await office.say(HAO, at(day, 11, 30), "/reopen W0002 资金尚未到账", "已退回重办")
-        elif day == d(10, 10):  # the 调休 Saturday: reminded at 16:00, reported at 17:00
-            pass
+        elif day == d(10, 10):  # the 调休 Saturday is a working day: reminded at 16:00, reported at 17:00
+            await office.say(HAO, at(day, 10), "/mine", f"⬜ {P1} 城北高速连接线（今日未填报）")
         elif day == d(10, 12):  # an album of ten
             await office.send(HAO, at(day, 10), photo(10, media_group_id="9001", caption=f"{P1} 900万 路面基层"),
                               "照片 1 张")

@@ -18,6 +18,7 @@ from typing import Any
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.corrections import correction_refusal, oldest_correctable, parse_correction_line
 from bot.domain.digits import as_index, is_digits
+from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.report_line import Reading, exceeds_remaining
@@ -117,6 +118,8 @@ async def correct_command(ctx: Context, args: str) -> None:
         return
     old = await _report_of(ctx, project, parsed.day)
     if old is None:
+        return
+    if _too_long(ctx, parsed.line.progress if parsed.line else "", parsed.reason):
         return
     state: dict[str, Any] = {"code": project.code, "report_id": old.id, "day": old.local_day.isoformat()}
     if parsed.line is None:
@@ -233,7 +236,16 @@ async def _ask_reason(ctx: Context, project: Project, old: Correctable, state: d
     ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[_CANCEL]])
 
 
+def _too_long(ctx: Context, progress: str, reason: str) -> bool:
+    """Whether the new progress text or the reason is over its limit (the caller is told; nothing saved)."""
+    return (ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度")
+            or ctx.refuse_too_long(reason, REASON_TEXT_MAX, "更正理由"))
+
+
 async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
+    if _too_long(ctx, state["progress"], state["reason"]):  # e.g. a reading's progress: nothing kept
+        await ctx.clear_flow()
+        return
     if Decimal(state["amount"]) == old.amount and state["progress"] == old.progress_text:
         await ctx.clear_flow()
         ctx.reply("correct_unchanged", project=project, old=old)
@@ -279,9 +291,11 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
         if amount is not None:
             await _ask_progress(ctx, project, old, {**state, "amount": str(amount), "written": text})
     elif step == "progress":
-        await _ask_reason(ctx, project, old, {**state, "progress": text})
+        if not ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):  # else the step waits for a shorter one
+            await _ask_reason(ctx, project, old, {**state, "progress": text})
     elif step == "reason":
-        await _confirm(ctx, project, old, {**state, "reason": text})
+        if not ctx.refuse_too_long(text, REASON_TEXT_MAX, "更正理由"):
+            await _confirm(ctx, project, old, {**state, "reason": text})
 
 
 async def correct_button(ctx: Context, data: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
+from bot.domain.limits import PHOTO_FILE_MAX, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.services.invites import looks_like_code
 from handlers import (
@@ -26,6 +27,7 @@ from handlers import (
     problems,
     reassign,
     report,
+    report_albums,
     stage_events,
     start,
     web,
@@ -229,9 +231,14 @@ class Router:
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
             return
-        if msg.photos and msg.text and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text):
+        if msg.photos and "liaison" in ctx.roles and await report_albums.join_report(ctx):
             return
-        ctx.reply("not_understood", has_photo=bool(msg.photos))
+        # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
+        # /report without the command) or as a photo's caption.
+        if msg.text and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text):
+            return
+        big = msg.document is not None and photo_too_big(msg.document.name, msg.document.size)
+        ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20)
 
     async def _expire_flow(self, ctx: Context) -> None:
         """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew."""
@@ -252,11 +259,11 @@ class Router:
             return
         command = self.commands.get(msg.command[0]) if msg.command is not None else None
         if command is None or msg.command is None:
-            if msg.command is None and looks_like_code(msg.text):
-                await start.code_in_group(ctx, msg.text.strip(), bare=True)
+            if msg.command is None and looks_like_code(start.code_of(msg.text)):
+                await start.code_in_group(ctx, start.code_of(msg.text), bare=True)
             return
         if command.name == "start" and msg.command[1].split():
-            await start.code_in_group(ctx, msg.command[1].split()[0], bare=False)
+            await start.code_in_group(ctx, start.code_of(msg.command[1].split()[0]), bare=False)
         elif not command.in_group:
             start.private_only(ctx)
         elif ctx.caller.deactivated:

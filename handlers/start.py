@@ -74,18 +74,31 @@ def redeems_code(msg: Incoming) -> bool:
     return bare_invite_code(msg) is not None
 
 
+# What a code pasted from a message or a document comes wrapped in: quotes, brackets, punctuation, the word.
+_AROUND = "「」『』“”\"'‘’《》()（）<>【】[]。，,.!！?？:：;； \t\n"
+
+
+def code_of(text: str) -> str:
+    """The code in a text as people paste it: 「AbC…」, “邀请码：AbC…。” are the code AbC…."""
+    text = text.strip().strip(_AROUND)
+    if text.startswith("邀请码"):
+        text = text.removeprefix("邀请码").strip(_AROUND)
+    return text
+
+
 def bare_invite_code(msg: Incoming) -> str | None:
     """The invite code a message is made of, when it came from a private chat (never a group's: binding
-    happens in private) and holds nothing else; else None."""
+    happens in private) and holds nothing else (but quotes or punctuation around it); else None."""
     if msg.in_group or msg.chat_id != msg.user_id or msg.photos or msg.document is not None \
             or msg.callback_data is not None:
         return None
-    return msg.text.strip() if looks_like_code(msg.text) else None
+    code = code_of(msg.text)
+    return code if looks_like_code(code) else None
 
 
 async def start(ctx: Context, args: str) -> None:
     """Redeem an invite code, or greet a bound user again."""
-    code = args.split()[0] if args.split() else ""
+    code = code_of(args.split()[0]) if args.split() else ""
     if not code:
         if ctx.person is None:
             ctx.reply("start_needs_code")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -18,8 +19,13 @@ from storage.reports import NewReport
 from storage.types import Wan
 
 
+def code_key(code: str) -> str:
+    """A project code as stored: upper case, full-width letters and digits folded (「ＺＤ２０２６－００１」)."""
+    return unicodedata.normalize("NFKC", code).strip().upper()
+
+
 async def get_project_by_code(session: AsyncSession, *, code: str) -> Project | None:
-    return await session.scalar(select(Project).where(Project.code == code.strip().upper()))
+    return await session.scalar(select(Project).where(Project.code == code_key(code)))
 
 
 # What the project card shows (code, money, lead official, lead unit, supporting units, liaison) in one
@@ -42,7 +48,7 @@ async def get_project_for_card(session: AsyncSession, *, code: str) -> Project |
     The lead official and liaison are loaded without roles or unit: do not use them for anything but their
     names and titles (the caller's own Person, already in the session, keeps everything it had).
     """
-    result = await session.scalars(_CARD_QUERY, {"code": code.strip().upper()})
+    result = await session.scalars(_CARD_QUERY, {"code": code_key(code)})
     return result.unique().one_or_none()
 
 
@@ -208,7 +214,7 @@ async def get_project_and_figures(
 ) -> tuple[Project, ProjectFigures] | None:
     """`get_project_for_card` and `project_figures` in one SELECT (same caveats as both)."""
     result = await session.execute(_CARD_AND_FIGURES_QUERY,
-                                   {"code": code.strip().upper(), "year_start": date(today.year, 1, 1),
+                                   {"code": code_key(code), "year_start": date(today.year, 1, 1),
                                     "year": today.year})
     rows = result.unique().all()  # every row: supporting units come one per row
     if not rows:
@@ -288,7 +294,7 @@ async def get_report_target(
     """The project a report is for, with its figures for `today` and whether it has a report today already,
     in one Core SELECT (no ORM objects). The figures leave out the latest report and the photo count (both
     None: the report's card shows neither)."""
-    params = {"code": code.strip().upper(), "year": today.year, "year_start": date(today.year, 1, 1),
+    params = {"code": code_key(code), "year": today.year, "year_start": date(today.year, 1, 1),
               "day": today}
     found = (await session.execute(_TARGET, params)).first()
     if found is None:

@@ -119,6 +119,20 @@ async def add_report(
                      progress_text=progress_text, photos=tuple(photos), channel=channel, created_at=now)
 
 
+async def add_photos(session: AsyncSession, *, report_id: int, channel: str, photos: Sequence[str],
+                     now: datetime) -> int | None:
+    """Attach more photos to a report that still counts (the rest of an album sent with it), due for
+    download at once; how many photos it has now, or None when it was withdrawn or replaced meanwhile."""
+    live = await session.scalar(select(_REPORTS.c.id).where(_REPORTS.c.id == report_id,
+                                                            _REPORTS.c.withdrawn_at.is_(None)))
+    if live is None:
+        return None
+    if photos:
+        await session.execute(insert(_PHOTOS), [{"report_id": report_id, "channel": channel, "file_id": file_id,
+                                                 "fetch_after": now} for file_id in photos])
+    return int(await session.scalar(select(func.count()).where(_PHOTOS.c.report_id == report_id)) or 0)
+
+
 @dataclass(frozen=True)
 class DayReport:
     """The live report of a project on a day, as the replace question shows it."""

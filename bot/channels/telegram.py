@@ -32,6 +32,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
@@ -69,8 +70,11 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     if message is None:
         return None
     photos = (message.photo[-1].file_id,) if message.photo else ()
+    if not photos and photo_file(message.document):
+        photos = (message.document.file_id,)  # type: ignore[union-attr]  # a photo sent as a file, uncompressed
     return replace(where, text=message.text or message.caption or "", photos=photos,
-                   key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message))
+                   key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
+                   album=message.media_group_id or "")
 
 
 _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),
@@ -83,6 +87,15 @@ def unsupported_kind(message: Message) -> str:
     if message.text or message.caption or message.photo or message.document:
         return ""
     return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
+
+
+def photo_file(document: Document | None) -> bool:
+    """Whether a document is a picture small enough for the bot to download (a photo sent as a file keeps
+    its full size: Telegram does not compress it); a larger one stays a document, and is refused as one."""
+    if document is None:
+        return False
+    picture = (document.mime_type or "").startswith("image/") or is_image_name(document.file_name or "")
+    return picture and (document.file_size or 0) <= PHOTO_FILE_MAX
 
 
 def message_key(chat_id: int, message_id: int) -> str:
@@ -152,7 +165,8 @@ class TelegramChannel:
         if incoming is None:
             return
         message = update.effective_message
-        if update.callback_query is None and message is not None and message.document is not None:
+        if update.callback_query is None and message is not None and message.document is not None \
+                and not incoming.photos:
             document = incoming_file(message.document, max_bytes=self.document_max_bytes)
             incoming = replace(incoming, document=document)  # fetched only if a handler accepts it
         if update.callback_query is not None:

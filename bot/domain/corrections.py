@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.domain.dates import split_leading_day
-from bot.domain.report_line import ReportLine, looks_like_code, parse_report_line
+from bot.domain.dates import FULL_WIDTH_DATE, split_leading_day
+from bot.domain.report_line import ReportLine, parse_report_line, project_code
 from bot.domain.workdays import WorkCalendar
 
 # "理由：…" / "原因:…" (or the word followed by a space) starts the reason of a one-shot line.
@@ -35,7 +35,7 @@ def _leading_day(text: str, today: date) -> tuple[date | None, str]:
     day, rest = split_leading_day(text)
     if day is not None:
         return day, rest
-    match = _MONTH_DAY.match(text)
+    match = _MONTH_DAY.match(text.translate(FULL_WIDTH_DATE))
     if match is None:
         return None, text.strip()
     month, dom = int(match[1]), int(match[2])
@@ -52,9 +52,9 @@ def _leading_day(text: str, today: date) -> tuple[date | None, str]:
 def parse_correction_line(text: str, today: date) -> CorrectionLine | None:
     """None when the text does not start with a project code."""
     parts = text.strip().split(maxsplit=1)
-    if not parts or not looks_like_code(parts[0]):
+    code = project_code(parts[0]) if parts else None
+    if code is None:
         return None
-    code = parts[0].upper()
     rest = parts[1] if len(parts) > 1 else ""
     reason = ""
     found = _REASON.search(rest)

@@ -1,8 +1,9 @@
 """Calendar days as people type them.
 
-Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日. Read when the caller says what today
-is (`today=`): 12-20, 12/20, 12月20日 (or 12月20号), the next such day on or after today; 今天, 明天,
-后天; 周五 / 本周五 / 这周五 (this week's, Monday first) and 下周五 / 下星期五 (next week's).
+Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日 (full-width digits too:
+２０２６－１２－２０). Read when the caller says what today is (`today=`): 12-20, 12/20, 12月20日 (or
+12月20号), the next such day on or after today; 今天, 明天, 后天; 周五 / 本周五 / 这周五 (this week's,
+Monday first) and 下周五 / 下星期五 (next week's).
 
 A form is read only when it stands alone: "3-5天内" is not 5 March, and "12月底" is no day. Nothing here
 reads a clock.
@@ -23,6 +24,9 @@ _WEEKDAY = re.compile(rf"(?P<next>下)?(?:本|这)?(?:周|星期|礼拜)(?P<w>[{
 _RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
 _RELATIVE_RE = re.compile(rf"(?P<word>{'|'.join(_RELATIVE)}){_END}")
 _SEPARATORS = " \t\n,，。;；:：、"
+# Full-width digits and the marks between them, as a Chinese keyboard's full-width mode types them
+# ("１２－２０"): read as their ASCII twins. One character for one, so positions in the text stay the same.
+FULL_WIDTH_DATE = str.maketrans("０１２３４５６７８９－／．", "0123456789-/.")
 
 
 def day_of(match: re.Match[str]) -> date | None:
@@ -53,6 +57,7 @@ def _weekday(index: int, following: bool, today: date) -> date:
 
 def _read(text: str, today: date | None) -> tuple[date | None, int]:
     """The day at the start of `text` and where its form ends; (None, 0) if it does not start with one."""
+    text = text.translate(FULL_WIDTH_DATE)
     match = _FULL.match(text)
     if match:
         try:

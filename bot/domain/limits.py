@@ -13,6 +13,19 @@ REASON_TEXT_MAX = 500  # answers, results, reasons for reassigning or reopening,
 DECISION_TEXT_MAX = 500  # a meeting decision's 事项 (/decide)
 BROADCAST_TEXT_MAX = 3000  # a /broadcast notice
 NOTICE_PREVIEW_MAX = 100  # what a notice about a problem quotes of its description (the card has the rest)
+PHOTO_FILE_MAX = 20 * 1024 * 1024  # a photo sent as a file: bots download at most 20 MB from Telegram
+# Names of files that are pictures, when a photo comes as a file (sent uncompressed) rather than as a photo.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file's name says it is a picture."""
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def photo_too_big(name: str, size: int) -> bool:
+    """Whether a file sent is a picture too big to keep as a photo (a channel passes smaller ones as photos)."""
+    return is_image_name(name) and size > PHOTO_FILE_MAX
 
 
 def too_long(text: str, limit: int) -> bool:

@@ -32,12 +32,19 @@ class IncomingFile:
 
 
 # Control characters other than tab and line breaks, DEL, and lone surrogates: no chat shows them, and a
-# database cannot store some of them (PostgreSQL refuses NUL in text, UTF-8 has no lone surrogates).
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# database cannot store some of them (PostgreSQL refuses NUL in text, UTF-8 has no lone surrogates). Also
+# the invisible spaces text copied from documents and web pages carries (zero-width space, word joiner,
+# byte order mark): they would glue words together ("ZD2026-001\u200b" is no project code). The zero-width
+# (non-)joiners are kept: emoji sequences are made with them.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u200b\u2060\ufeff]")
+# What may stand between a command and its arguments: any whitespace (a full-width space from a Chinese
+# keyboard, a line break).
+_COMMAND_END = re.compile(r"\s")
 
 
 def clean_text(text: str) -> str:
-    """User text as the core takes it: line breaks as "\n", without control characters or lone surrogates."""
+    """User text as the core takes it: line breaks as "\n", without control characters, lone surrogates or
+    zero-width spaces."""
     return _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
@@ -69,6 +76,9 @@ class Incoming:
     # What the user sent that the bot cannot read, when that is all it was: "voice", "video", "location",
     # "link", "sticker", "contact" or "other" ("" for text, photos, documents and buttons).
     unsupported: str = ""
+    # The album (Telegram's media group) the photo belongs to: an album of several photos comes as one
+    # message per photo, the caption on the first; "" when the message is no part of an album.
+    album: str = ""
 
     @property
     def in_group(self) -> bool:
@@ -88,11 +98,13 @@ class Incoming:
     def _command_parts(self) -> tuple[str, str, str] | None:
         """(name, addressee, arguments) of "/name@addressee arguments"; addressee "" when not given."""
         text = self.text.strip()
-        if not text.startswith("/"):
+        if not text.startswith(("/", "／")):  # a full-width slash is how a Chinese keyboard types "/"
             return None
-        head, _, rest = text[1:].partition(" ")
+        found = _COMMAND_END.search(text)
+        head, rest = (text[1:found.start()], text[found.end():]) if found else (text[1:], "")
         name, _, addressee = head.partition("@")
-        return (name.lower(), addressee.strip(), rest.strip()) if name else None
+        # A full-width space is a space: handlers split arguments on " " ("/started ZD2026-002　10月12日").
+        return (name.lower(), addressee.strip(), rest.replace("\u3000", " ").strip()) if name else None
 
     @cached_property
     def command(self) -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ reading the first words as an amount is tried with the one amount grammar (`pars
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -27,6 +28,13 @@ _UNIT_WORD = re.compile(r"[十百千万亿萬億元圆整]+")
 _UNIT_PREFIX = re.compile(r"(?:[万亿萬億]\s*)?[元圆]?整?")
 # At most this many words are tried as one amount ("1 200 万 元").
 _MAX_AMOUNT_WORDS = 4
+# An amount glued to the words after it: digits (ASCII or full-width, with separators), then a unit.
+_GLUED_HEAD = re.compile(r"[0-9０-９][0-9０-９.,，．]*\s*[万亿萬億]?[元圆]?")
+_SCALES = "万亿萬億"
+_DIGITS = frozenset("0123456789０１２３４５６７８９")
+_SEPARATORS = "，,、；;：:。．."
+# A code followed by a punctuation mark instead of a space ("ZD2026-001，850，桩基完成").
+_CODE_COMMA = re.compile(r"^(\S+?)[，,、：:]")
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,13 @@ class ReportLine:
 
 def looks_like_code(token: str) -> bool:
     return bool(CODE_PATTERN.match(token))
+
+
+def project_code(token: str) -> str | None:
+    """The project code a typed word is, upper-cased, also when typed in full-width letters and digits
+    (「ＺＤ２０２６－００１」, a Chinese keyboard's full-width mode); None when it is no code."""
+    folded = unicodedata.normalize("NFKC", token).upper()
+    return folded if looks_like_code(folded) else None
 
 
 def _amount_or_none(text: str) -> Decimal | None:
@@ -103,16 +118,40 @@ def split_amount(words: list[str]) -> tuple[Reading, ...]:
     return tuple(readings)
 
 
+def glued_readings(words: list[str]) -> tuple[Reading, ...]:
+    """The readings of a first word that glues the amount to the words ("850万桩基完成60%", "850，桩基完成",
+    typed without a space as Chinese is): each way to cut an amount off its head, where a scale (万/亿) glued
+    to the digits belongs to the amount, a number is never cut inside, and a number without a unit is cut off
+    only before a punctuation mark or 元 ("3号楼封顶" holds no amount). Cuts giving the same amount are one
+    reading, the unit taken with the amount ("850万" and "桩基完成", not "850" and "万桩基完成"); cuts giving
+    different amounts ("5000元旦前完成": 5000 万元 or 5000 元) are all offered, to be asked back."""
+    word, rest = words[0], words[1:]
+    cuts: dict[Decimal, tuple[str, str]] = {}
+    for end in range(1, len(word)):
+        head, tail = word[:end], word[end:]
+        following = tail[1:2] if tail[0] in _SEPARATORS else ""
+        if not _GLUED_HEAD.fullmatch(head) or tail[0] in _SCALES or tail[0] in _DIGITS or following in _DIGITS:
+            continue
+        if not _UNIT_WORD.search(head) and tail[0] not in _SEPARATORS + "元圆":
+            continue  # "3号楼封顶", "30%", "2026年": a number that belongs to the words, no amount
+        amount = _amount_or_none(head)
+        if amount is not None:
+            progress = " ".join([tail.lstrip(_SEPARATORS + " "), *rest]).strip()
+            cuts[amount] = (head, progress)  # a longer cut of the same amount takes the unit with it
+    return tuple(Reading(head, amount, progress) for amount, (head, progress) in cuts.items())
+
+
 def parse_report_line(text: str) -> ReportLine | None:
     """Split "CODE AMOUNT PROGRESS…"; None when the first word is not a project code."""
-    parts = text.strip().split(maxsplit=1)
-    if not parts or not looks_like_code(parts[0]):
+    text = _CODE_COMMA.sub(r"\1 ", text.strip(), count=1)  # "ZD2026-001，850，桩基"
+    parts = text.split(maxsplit=1)
+    code = project_code(parts[0]) if parts else None
+    if code is None:
         return None
-    code = parts[0].upper()
     words = parts[1].split() if len(parts) > 1 else []
     if not words:
         return ReportLine(code=code, amount_text=None, progress="")
-    readings = split_amount(words)
+    readings = split_amount(words) or glued_readings(words)
     if not readings:
         return ReportLine(code=code, amount_text=words[0], progress=" ".join(words[1:]))
     first = readings[0]

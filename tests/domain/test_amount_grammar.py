@@ -135,3 +135,31 @@ def test_superscripts_are_not_digits() -> None:
     for text in ("²", "1²", "₃万", "①", "1²万元", "Ⅻ", "٣", "𝟓"):
         with pytest.raises(ValueError):
             parse_amount(text)
+
+
+@pytest.mark.parametrize(("line", "amount", "progress"), [
+    ("ZD2026-001 850万桩基完成60%", "850", "桩基完成60%"),
+    ("ZD2026-001 850万元，桩基完成", "850", "桩基完成"),
+    ("ZD2026-001，850，桩基完成", "850", "桩基完成"),
+    ("ZD2026-001 850, 桩基完成", "850", "桩基完成"),
+    ("ZD2026-001 1.2亿元主体完工", "12000", "主体完工"),
+    ("ZD2026-001 1,200万桩基", "1200", "桩基"),
+    ("ZD2026-001 ８５０万元桩基", "850", "桩基"),
+    ("ZD2026-001 1200万元整体完工", "1200", "整体完工"),
+])
+def test_an_amount_glued_to_its_words_is_read(line: str, amount: str, progress: str) -> None:
+    """Chinese is typed without spaces: the amount is cut off the words, its unit with it."""
+    parsed = parse_report_line(line)
+
+    assert parsed is not None and not parsed.ambiguous, parsed
+    assert (parsed.readings[0].amount, parsed.progress) == (Decimal(amount), progress)
+
+
+def test_a_glued_amount_that_reads_two_ways_is_asked_and_words_that_hold_no_amount_are_none() -> None:
+    parsed = parse_report_line("ZD2026-001 5000元旦前完成")
+    assert parsed is not None and parsed.ambiguous
+    assert [(r.amount, r.progress) for r in parsed.readings] == [(Decimal(5000), "元旦前完成"),
+                                                                 (Decimal("0.5"), "旦前完成")]
+    for words in ("3号楼封顶", "30%桩基", "2026年主体", "850桩基完成"):  # no unit, no punctuation: no cut
+        line = parse_report_line(f"ZD2026-001 {words}")
+        assert line is not None and line.readings == () and line.amount_text == words

@@ -52,3 +52,38 @@ def test_numbers_of_thousands_of_digits_are_no_number() -> None:
 
     assert as_int("9" * 5000) is None and as_id("9" * 5000) is None and as_index("1" * 5000, 3) is None
     assert as_int("１２") == 12 and as_index("2", 3) == 2 and as_index("3", 3) is None
+
+
+def test_zero_width_spaces_are_stripped_and_emoji_joiners_kept() -> None:
+    assert clean_text("\ufeffZD2026-001\u200b 850\u2060") == "ZD2026-001 850"
+    assert clean_text("👷\u200d♂️") == "👷\u200d♂️"
+
+
+@pytest.mark.parametrize("text", ["/report ZD2026-001 850", "/report\u3000ZD2026-001 850", "/report\nZD2026-001 850",
+                                  "／report ZD2026-001 850", "/Report@diaodu_bot  ZD2026-001 850"])
+def test_a_command_is_read_whatever_space_follows_it(text: str) -> None:
+    msg = Incoming(channel="telegram", user_id="1", chat_id="1", text=text, bot_username="diaodu_bot")
+    assert msg.command == ("report", "ZD2026-001 850") and not msg.for_another_bot
+
+
+def test_a_project_code_typed_in_full_width_is_read() -> None:
+    from bot.domain.report_line import parse_report_line, project_code
+
+    assert project_code("ＺＤ２０２６－００１") == "ZD2026-001" and project_code("zd2026-001") == "ZD2026-001"
+    assert project_code("ZD２０２６") is None
+    line = parse_report_line("ｚｄ２０２６－００１ ８５０ 桩基")
+    assert line is not None and line.code == "ZD2026-001" and line.amount_text == "８５０"
+
+
+def test_days_typed_in_full_width_digits_are_read() -> None:
+    from datetime import date
+
+    from bot.domain.corrections import parse_correction_line
+    from bot.domain.dates import parse_day, split_leading_day
+
+    today = date(2026, 11, 20)
+    assert parse_day("２０２６－１２－２０") == date(2026, 12, 20)
+    assert parse_day("１２月２０日", today=today) == date(2026, 12, 20)
+    assert split_leading_day("２０２６／１２／１０ 先行施工１号") == (date(2026, 12, 10), "先行施工１号")
+    line = parse_correction_line("ZD2026-001 １１－１８ 400 理由：多报", today)
+    assert line is not None and line.day == date(2026, 11, 18) and line.reason == "多报"

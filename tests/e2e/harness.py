@@ -303,6 +303,16 @@ class TelegramHarness(ChannelHarness):
         update = self.fake.enqueue_photo(user_id, caption=caption, file_id=file_id)
         return await self._exchange(update, user_id, mark)
 
+    async def message(self, user_id: int, fields: dict, *, chat_id: int | None = None) -> Replies:
+        """A user sends a message made of `fields` (a sticker, a voice note, a document, a photo of an album,
+        a forwarded text…, as the Bot API's Message carries them)."""
+        mark = len(self.fake.calls)
+        update = self.fake.text_update(user_id, "", chat_id=chat_id)
+        del update["message"]["text"]
+        update["message"].update(fields)
+        self.fake.enqueue_update(update)
+        return await self._exchange(update, user_id if chat_id is None else chat_id, mark)
+
     async def press(self, user_id: int, label: str, *, chat_id: int | None = None) -> Replies:
         """The user presses the newest visible button with this label (in their private chat unless
         chat_id is given)."""

@@ -74,6 +74,7 @@ async def test_a_slip_corrected_two_working_days_later(office: TelegramHarness) 
     assert "2026-11-24 原填报：本期完成投资 8,500.0 万元，桩基完成（郝芳" in asked.text
     assert "更正为：本期完成投资 850（未写单位，按万元计）= 850.0 万元" in asked.text
     assert "更正理由：多写了一个零" in asked.text and asked.buttons == ["确认更正", "取消"]
+    assert "= 850.0 万元，桩基完成\n更正理由" in asked.text  # the reason on a line of its own
     assert await _sum_of_year(tg) == Decimal(10250)  # nothing changes before 确认
 
     done = await tg.press(HAO, "确认更正")
@@ -263,3 +264,26 @@ async def test_an_ambiguous_amount_is_asked_back_with_buttons(office: TelegramHa
     await tg.send(HAO, f"/correct {CODE} 11-24 5000 元旦前完成 理由：核对")
     assert "已取消更正" in await tg.press(HAO, "都不对，取消")
     assert await _sum_of_year(tg) == Decimal(12350)
+
+
+async def test_a_correction_over_its_text_limits_is_refused_saying_the_limit(office: TelegramHarness) -> None:
+    from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
+
+    tg = office
+    tg.clock.set(at(11, 26))
+    refused = await tg.send(HAO, f"/correct {CODE} 11-24 850 桩基 理由：" + "零" * (REASON_TEXT_MAX + 1))
+    assert f"更正理由最多 {REASON_TEXT_MAX} 个字" in refused and "确认更正" not in refused.buttons
+    refused = await tg.send(HAO, f"/correct {CODE} 11-24 850 " + "桩" * (PROGRESS_TEXT_MAX + 1) + " 理由：多写零")
+    assert f"形象进度最多 {PROGRESS_TEXT_MAX} 个字" in refused
+
+    # Guided: each step refuses a text over its limit and waits for a shorter one.
+    asked = await tg.press(HAO, (await tg.send(HAO, f"/correct {CODE}")).buttons[1])  # 11-24's report
+    assert "（郝芳，2026-11-24 17:00）\n请发送更正后的本期完成投资" in asked.text  # on a line of its own
+    await tg.send(HAO, "850")
+    assert f"最多 {PROGRESS_TEXT_MAX} 个字" in await tg.send(HAO, "桩" * (PROGRESS_TEXT_MAX + 1))
+    assert "更正理由" in await tg.send(HAO, "桩基完成")
+    assert f"最多 {REASON_TEXT_MAX} 个字" in await tg.send(HAO, "零" * (REASON_TEXT_MAX + 1))
+    assert "确认更正" in (await tg.send(HAO, "多写了一个零")).buttons
+    assert "已更正" in await tg.press(HAO, "确认更正")
+    assert sorted((r.local_day.day, r.amount) for r in await tg.reports()) == [
+        (23, Decimal(850)), (24, Decimal(850)), (25, Decimal(900))]

@@ -1,0 +1,231 @@
+"""The guided /report: project → amount → progress → photos → 确认/修改/取消 (修改 changes one field and
+keeps the rest), and the buttons of every report question (确认替换 / 保留原填报, which reading of an amount)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from bot.domain.digits import as_index
+from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
+from bot.domain.messages import Button
+from bot.domain.report_line import ReportLine, parse_report_line
+from handlers import report_albums, report_store
+from handlers.context import Context
+from handlers.nodes import PREFIX as NODE_PREFIX
+from handlers.report_store import FLOW, PREFIX
+from storage import leaves as leave_repo
+from storage import nodes as node_repo
+from storage import projects as project_repo
+from storage.models import Project
+
+
+def _buttons_photos() -> list[list[Button]]:
+    return [[Button("完成（不再上传照片）", f"{PREFIX}:done")], [Button("取消", f"{PREFIX}:cancel")]]
+
+
+def _buttons_confirm() -> list[list[Button]]:
+    return [[Button("确认", f"{PREFIX}:ok"), Button("修改", f"{PREFIX}:edit"), Button("取消", f"{PREFIX}:cancel")]]
+
+
+def _buttons_edit(photo_count: int) -> list[list[Button]]:
+    """修改 picks one field; the others are kept."""
+    rows = [[Button("金额", f"{PREFIX}:e:amount"), Button("形象进度", f"{PREFIX}:e:progress")],
+            [Button("补充照片", f"{PREFIX}:e:photos")]]
+    if photo_count:
+        rows[1].append(Button("清空照片", f"{PREFIX}:e:nophotos"))
+    rows.append([Button("不修改，返回核对", f"{PREFIX}:e:back"), Button("取消", f"{PREFIX}:cancel")])
+    return rows
+
+
+async def ask_project(ctx: Context) -> None:
+    assert ctx.person_id is not None
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
+    for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today):
+        mine += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
+    if not mine:
+        ctx.reply("report_no_projects")
+        return
+    await ctx.save_flow(FLOW, {"step": "project"})
+    buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
+    buttons.append([Button("取消", f"{PREFIX}:cancel")])
+    ctx.reply("report_pick_project", buttons=buttons)
+
+
+async def ask_amount(ctx: Context, project: Project) -> None:
+    """The flow's first question; a project with nodes still to do also offers 节点完成 (handlers.nodes)."""
+    await ctx.save_flow(FLOW, {"step": "amount", "code": project.code})
+    buttons = [[Button("取消", f"{PREFIX}:cancel")]]
+    if await node_repo.has_open_nodes(ctx.session, project_id=project.id):
+        buttons.insert(0, [Button("节点完成", f"{NODE_PREFIX}:l:{project.code}")])
+    ctx.reply("report_ask_amount", project=project, buttons=buttons)
+
+
+async def report_step(ctx: Context, state: dict[str, Any]) -> None:
+    """A text or photo message while the guided flow waits for input."""
+    step = state.get("step")
+    text = ctx.msg.text.strip()
+    if step == "project":
+        ctx.reply("report_pick_project_again")
+        return
+    if step in ("replace", "reading") and (kept := report_albums.keep_in_flow(ctx, state)) is not None:
+        await ctx.save_flow(FLOW, kept)  # the rest of the album the waiting report came with
+        ctx.reply("report_photo_kept", count=len(kept["photos"]))
+        return
+    if step == "replace":
+        ctx.reply("report_replace_pending", buttons=report_store.buttons_replace())
+        return
+    project = await report_store.own_project(ctx, state["code"])
+    if project is None:
+        await ctx.clear_flow()
+        return
+    if ctx.msg.photos and step in ("amount", "progress"):  # a photo sent early is kept for the photos step
+        state = {**state, "photos": [*state.get("photos", []), *ctx.msg.photos]}
+        if not text:
+            await ctx.save_flow(FLOW, state)
+            ctx.reply("report_photo_early", count=len(state["photos"]), step=step)
+            return
+    if step == "amount":
+        if not text:
+            ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+            return
+        line = None if state.get("editing") else parse_report_line(f"{project.code} {text}")
+        if line is not None and len(line.readings) == 1 and line.progress:
+            await _amount_and_progress(ctx, project, state, line)  # "850万 桩基完成" answers both questions
+            return
+        checked = await report_store.checked_amount(ctx, project, text)
+        if checked is None:
+            return
+        amount = checked[0]
+        state = {**state, "amount": str(amount), "written": text}
+        if state.get("editing"):
+            await _summary(ctx, project, state)
+            return
+        await ctx.save_flow(FLOW, {**state, "step": "progress"})
+        ctx.reply("report_ask_progress", project=project, amount=amount, written=text)
+    elif step == "progress":
+        if not text:
+            ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
+                      written=state.get("written"))
+            return
+        if ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):
+            return
+        if state.get("editing"):
+            await _summary(ctx, project, {**state, "progress": text})
+            return
+        photos = state.get("photos", [])
+        await ctx.save_flow(FLOW, {**state, "step": "photos", "progress": text, "photos": photos})
+        if photos:
+            ctx.reply("report_photo_received", count=len(photos), buttons=_buttons_photos())
+        else:
+            ctx.reply("report_ask_photos", buttons=_buttons_photos())
+    elif step == "reading":
+        ctx.reply("report_pick_reading_again")
+    elif step == "photos":
+        document = ctx.msg.document
+        if not ctx.msg.photos and document is not None and photo_too_big(document.name, document.size):
+            ctx.reply("photo_too_big", max_mb=PHOTO_FILE_MAX // 2**20, buttons=_buttons_photos())
+            return
+        if not ctx.msg.photos:
+            ctx.reply("report_ask_photos", buttons=_buttons_photos())
+            return
+        photos = [*state.get("photos", []), *ctx.msg.photos]
+        await ctx.save_flow(FLOW, {**state, "photos": photos})
+        ctx.reply("report_photo_received", count=len(photos), buttons=_buttons_photos())
+    else:
+        await _summary(ctx, project, state)
+
+
+async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, Any], line: ReportLine) -> None:
+    """The amount step answered with the amount and the progress text: both taken, on to the photos."""
+    assert line.amount_text is not None
+    checked = await report_store.checked_amount(ctx, project, line.amount_text)
+    if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "形象进度"):
+        return
+    await ctx.save_flow(FLOW, {**state, "step": "photos", "amount": str(checked[0]), "written": line.amount_text,
+                               "progress": line.progress, "photos": state.get("photos", [])})
+    ctx.reply("report_took_both", amount=checked[0], written=line.amount_text, progress=line.progress,
+              buttons=_buttons_photos())
+
+
+async def _summary(ctx: Context, project: Project, state: dict[str, Any]) -> None:
+    await ctx.save_flow(FLOW, {**state, "step": "confirm", "editing": False})
+    ctx.reply(
+        "report_summary", project=project, amount=Decimal(state["amount"]), written=state.get("written"),
+        progress=state.get("progress", ""), photo_count=len(state.get("photos", [])), buttons=_buttons_confirm(),
+    )
+
+
+async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: str) -> None:
+    """修改 one field of the summary; everything else (photos included) is kept."""
+    photo_count = len(state.get("photos", []))
+    if field == "amount":
+        await ctx.save_flow(FLOW, {**state, "step": "amount", "editing": True})
+        ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+    elif field == "progress":
+        await ctx.save_flow(FLOW, {**state, "step": "progress", "editing": True})
+        ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
+                  written=state.get("written"))
+    elif field == "photos":
+        await ctx.save_flow(FLOW, {**state, "step": "photos", "editing": True})
+        ctx.reply("report_photo_received", count=photo_count, buttons=_buttons_photos())
+    elif field == "nophotos":
+        await _summary(ctx, project, {**state, "photos": []})
+    else:  # back
+        await _summary(ctx, project, state)
+
+
+async def report_button(ctx: Context, data: str) -> None:
+    """Buttons of the guided flow: pick project, photos done, confirm, edit, cancel."""
+    state = await ctx.flow_state(FLOW)
+    if data == "cancel":
+        await ctx.clear_flow()
+        ctx.reply("report_cancelled")
+        return
+    if data in ("replace", "keep"):
+        if state is None or state.get("step") != "replace":
+            ctx.reply("button_expired")
+        elif data == "keep":
+            await ctx.clear_flow()
+            ctx.reply("report_replace_kept")
+        else:
+            await report_store.replace(ctx, state)
+        return
+    if data.startswith("p:"):
+        project = await report_store.own_project(ctx, data[2:])
+        if project is not None:
+            await ask_amount(ctx, project)
+        return
+    if state is None or "code" not in state:
+        ctx.reply("button_expired")
+        return
+    project = await report_store.own_project(ctx, state["code"])
+    if project is None:
+        await ctx.clear_flow()
+        return
+    if data == "done" and state.get("step") == "photos":
+        await _summary(ctx, project, state)
+    elif data == "edit" and state.get("step") == "confirm":
+        await ctx.save_flow(FLOW, {**state, "step": "edit"})
+        ctx.reply("report_edit_pick", buttons=_buttons_edit(len(state.get("photos", []))))
+    elif data.startswith("e:") and state.get("step") == "edit":
+        await _edit(ctx, project, state, data[2:])
+    elif data.startswith("r:") and state.get("step") == "reading" \
+            and (reading := as_index(data[2:], len(state.get("readings", [])))) is not None:
+        written, _value, progress = state["readings"][reading]
+        checked = await report_store.checked_amount(ctx, project, written)
+        await ctx.clear_flow()
+        if checked is not None:
+            amount, figures = checked
+            await report_store.store(ctx, project, amount, progress, list(state.get("photos", [])), figures,
+                                     written=written)
+    elif data == "ok" and state.get("step") == "confirm":
+        checked = await report_store.checked_amount(ctx, project, state["amount"])
+        await ctx.clear_flow()
+        if checked is not None:
+            amount, figures = checked
+            photos = list(state.get("photos", []))
+            await report_store.store(ctx, project, amount, state.get("progress", ""), photos, figures,
+                         written=state.get("written"))
+    else:
+        ctx.reply("button_expired")

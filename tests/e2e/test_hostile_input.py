@@ -1,0 +1,293 @@
+"""The hostile world a liaison's phone makes, through the real python-telegram-bot Application and the fake Bot
+API (which refuses what Telegram refuses: bad HTML, texts over 4,096 characters): what Chinese keyboards and
+copy-paste put into a command, albums and photos sent as files, stickers and voice notes where text is
+expected, group chats, edited and forwarded messages, the same update twice and two at once. Each gets a
+sensible Chinese answer or deliberate silence, and nothing is stored twice or lost.
+
+郝芳 (1001) is the liaison of ZD2026-001; the clock is Friday 2026-11-20 10:00, a working day.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX
+from storage import people
+from storage.models import Person, Project, ReportPhoto
+from tests.e2e.harness import TelegramHarness
+from tests.fakes.bot_api import MAX_TEXT, parse_telegram_html, utf16_len
+
+HAO = 1001
+CODE = "ZD2026-001"
+GROUP = -4001
+
+
+@pytest.fixture
+async def tg(telegram: TelegramHarness) -> TelegramHarness:
+    await telegram.bind(HAO, "郝芳")
+    return telegram
+
+
+async def photo_count(tg: TelegramHarness) -> int:
+    [report] = await tg.reports()
+    async with tg.session() as session:
+        return len((await session.scalars(select(ReportPhoto).where(ReportPhoto.report_id == report.id))).all())
+
+
+@pytest.mark.parametrize("line", [
+    f"/report\u3000{CODE} 850 桩基施工",  # a full-width space after the command (a Chinese keyboard)
+    f"/report\n{CODE} 850 桩基施工",  # the arguments on the next line
+    f"／report {CODE} 850 桩基施工",  # a full-width slash
+    f"/report \u200b{CODE}\u200b 850\ufeff 桩基施工",  # zero-width spaces and a BOM copied from a document
+    "/report ＺＤ２０２６－００１ ８５０ 桩基施工",  # the code and amount in full-width letters and digits
+    f"{CODE} 850 桩基施工",  # the report line without /report
+    f"/REPORT@diaodu_bot {CODE} 850 桩基施工",
+    f"/report {CODE} 850万桩基施工",  # typed without spaces, as Chinese is
+    f"{CODE}，850万元，桩基施工",
+])
+async def test_what_keyboards_and_copy_paste_make_of_a_report_line_is_still_a_report(
+        tg: TelegramHarness, line: str) -> None:
+    saved = await tg.send(HAO, line)
+    assert "已记录填报" in saved and "850.0 万元" in saved, saved
+    [report] = await tg.reports()
+    assert report.amount == Decimal(850) and report.progress_text == "桩基施工"
+
+
+@pytest.mark.parametrize(("written", "wan"), [("1.2亿", "12000"), ("3000万", "3000"), ("１２００万元", "1200"),
+                                              ("1,200.5", "1200.5"), ("三千万", "3000")])
+async def test_amounts_as_people_write_them(tg: TelegramHarness, written: str, wan: str) -> None:
+    saved = await tg.send(HAO, f"/report {CODE} {written} 主体施工")
+    assert "已记录填报" in saved
+    assert [r.amount for r in await tg.reports()] == [Decimal(wan)]
+
+
+@pytest.mark.parametrize(("written", "why"), [
+    ("-500", "不能为负数"), ("8.5e3", "无法识别金额"),
+    ("40800000", "金额过大"), ("408亿", "超过项目 ZD2026-001 剩余总投资"),  # 1,000× and 100× the annual plan
+    ("1²", "无法识别金额"), ("50%", "百分比"),
+])
+async def test_negative_absurd_and_odd_amounts_are_refused_and_nothing_stored(
+        tg: TelegramHarness, written: str, why: str) -> None:
+    refused = await tg.send(HAO, f"/report {CODE} {written} 主体施工")
+    assert why in refused and "未保存" in refused, refused
+    assert await tg.report_count() == 0
+
+
+async def test_users_markup_quotes_and_emoji_are_shown_as_typed_and_stored_as_typed(tg: TelegramHarness) -> None:
+    progress = '<b>主体</b> & "封顶" \'在即\' 😀👷‍♂️ a<b'
+    saved = await tg.send(HAO, f"/report {CODE} 850 {progress}")
+    assert parse_telegram_html(saved.text).count(progress) == 1  # escaped: shown exactly as typed
+    [report] = await tg.reports()
+    assert report.progress_text == progress  # the zero-width joiner of the emoji kept
+
+
+async def test_a_5000_character_note_is_refused_whole_and_one_at_the_limit_fits_telegram(tg: TelegramHarness) -> None:
+    refused = await tg.send(HAO, f"/report {CODE} 850 " + "桩基施工&<>" * 700)  # 4,900 characters
+    assert f"最多 {PROGRESS_TEXT_MAX} 个字" in refused and "未保存" in refused
+    assert await tg.report_count() == 0
+    stored = await tg.send(HAO, f"/report {CODE} 850 " + "<&>" * (PROGRESS_TEXT_MAX // 3))
+    assert "已记录填报" in stored  # its confirmation, escaped (each character 4–5 long), still went through
+    assert all(utf16_len(parse_telegram_html(t)) <= MAX_TEXT for t in stored.texts)
+
+
+async def test_forty_projects_with_long_names_are_listed_whole_over_several_messages(tg: TelegramHarness) -> None:
+    async with tg.session() as session:
+        [hao] = await people.find_people_by_name(session, name="郝芳")
+        codes = list((await session.scalars(select(Project.code).order_by(Project.code).limit(40))).all())
+        for n, code in enumerate(codes):
+            await session.execute(update(Project).where(Project.code == code).values(
+                liaison_id=hao.id, name=f"第{n}号<片区>&“城市更新”" + "配套基础设施建设工程" * 8))
+    mine = await tg.send(HAO, "/mine")
+    assert len(mine.messages) >= 2  # too long for one message: split, each valid Telegram-HTML within the limit
+    shown = "\n".join(parse_telegram_html(t) for t in mine.texts)
+    assert all(code in shown for code in codes)
+    assert all(f"第{n}号<片区>&“城市更新”" in shown for n in range(40))
+
+
+async def test_an_album_of_ten_is_one_report_with_ten_photos(tg: TelegramHarness) -> None:
+    """Telegram sends an album as one message per photo, the caption on the first."""
+    answers = []
+    for n in range(10):
+        fields = {"media_group_id": "13579", "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": f"a{n}",
+                                                        "width": 1280, "height": 960, "file_size": 200_000}]}
+        if n == 0:
+            fields["caption"] = f"{CODE} 850万 桩基完成"
+        answers.append(await tg.message(HAO, fields))
+    assert "已记录填报" in answers[0] and "照片 1 张" in answers[0]
+    assert all(f"现有照片 {n + 1} 张" in answers[n] for n in range(1, 10)), answers
+    assert "没有说明" not in "".join(a.text for a in answers)
+    assert await photo_count(tg) == 10 and await tg.report_count() == 1
+
+    # The next album's photos do not join today's report once it is withdrawn: said, not silently lost.
+    await tg.send(HAO, "/undo")
+    late = await tg.message(HAO, {"media_group_id": "13579", "photo": [
+        {"file_id": tg.fake.add_file(), "file_unique_id": "a10", "width": 1, "height": 1, "file_size": 1}]})
+    assert "已撤回或已被替换，照片未保存" in late
+
+
+async def test_an_album_whose_report_asks_to_replace_keeps_its_photos_for_the_answer(tg: TelegramHarness) -> None:
+    assert "已记录填报" in await tg.send(HAO, f"/report {CODE} 500 桩基")
+    first = {"media_group_id": "2468", "caption": f"{CODE} 850 桩基完成",
+             "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "b0", "width": 1, "height": 1}]}
+    assert "已有一条填报" in await tg.message(HAO, first)
+    for n in (1, 2):
+        kept = await tg.message(HAO, {"media_group_id": "2468", "photo": [
+            {"file_id": tg.fake.add_file(), "file_unique_id": f"b{n}", "width": 1, "height": 1}]})
+        assert f"现有 {n + 1} 张" in kept
+    replaced = await tg.press(HAO, "确认替换")
+    assert "照片 3 张" in replaced.text
+    assert await photo_count(tg) == 3
+
+
+async def test_a_photo_sent_as_a_file_is_a_photo_and_one_too_big_is_refused_saying_so(tg: TelegramHarness) -> None:
+    file_id = tg.fake.add_file()
+    saved = await tg.message(HAO, {"caption": f"{CODE} 100 承台施工", "document": {
+        "file_id": file_id, "file_unique_id": "d1", "file_name": "IMG_2041.JPG", "mime_type": "image/jpeg",
+        "file_size": 6_000_000}})
+    assert "已记录填报" in saved and "照片 1 张" in saved
+    async with tg.session() as session:
+        assert (await session.scalars(select(ReportPhoto.file_id))).all() == [file_id]
+
+    big = {"document": {"file_id": tg.fake.add_file(), "file_unique_id": "d2", "file_name": "全景.png",
+                        "mime_type": "image/png", "file_size": PHOTO_FILE_MAX + 1}}
+    assert "超过 20 MB，无法保存" in await tg.message(HAO, big)
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    await tg.send(HAO, "850")
+    await tg.send(HAO, "主体施工")
+    in_flow = await tg.message(HAO, big)
+    assert "超过 20 MB，无法保存" in in_flow and "完成（不再上传照片）" in in_flow.buttons
+
+
+@pytest.mark.parametrize("fields", [
+    {"sticker": {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
+                 "is_animated": False, "is_video": False, "emoji": "👍"}},
+    {"voice": {"file_id": "v1", "file_unique_id": "v1", "duration": 4}},
+    {"document": {"file_id": "f1", "file_unique_id": "f1", "file_name": "进度.docx", "file_size": 30_000}},
+])
+async def test_stickers_voice_and_files_where_text_is_expected_are_answered(tg: TelegramHarness, fields: dict) -> None:
+    assert "没有看懂这条消息" in await tg.message(HAO, fields)
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    asked = await tg.message(HAO, fields)  # the guided step asks again for the amount
+    assert "请输入本期完成投资" in asked
+    assert await tg.report_count() == 0
+
+
+async def test_in_a_group_a_report_is_pointed_to_the_private_chat_and_chatter_left_alone(tg: TelegramHarness) -> None:
+    tg.fake.group(GROUP, title="城北片区调度群")
+    pointed = await tg.send(HAO, f"/report@diaodu_bot {CODE} 850 桩基", chat_id=GROUP)
+    assert pointed.text.startswith("请私聊我")
+    for chatter in (f"{CODE} 850 桩基", "今天桩基完成了", "/report@other_bot ZD2026-001 850 x"):
+        assert (await tg.send(HAO, chatter, chat_id=GROUP)).messages == []
+    assert await tg.report_count() == 0
+
+
+async def test_edited_and_forwarded_messages(tg: TelegramHarness) -> None:
+    sent = tg.fake.enqueue_text(HAO, f"/report {CODE} 850 桩基")
+    await tg.wait_processed(sent["update_id"])
+    mark = len(tg.fake.calls)
+    edited = dict(sent["message"], text=f"/report {CODE} 8500 桩基", edit_date=int(time.time()))
+    update_ = tg.fake.enqueue_update({"edited_message": edited})
+    await tg.wait_processed(update_["update_id"])
+    [answer] = tg.fake.texts(HAO, since=mark)
+    assert "修改已发送的消息不会被重新读取" in answer and "/correct" in answer
+    assert [r.amount for r in await tg.reports()] == [Decimal(850)]  # the edit changed nothing
+
+    # A forwarded report line is the forwarder's own message (the liaison relays what the site sent).
+    wu = {"id": 1002, "is_bot": False, "first_name": "武杰"}
+    forwarded = await tg.message(HAO, {
+        "caption": "ZD2026-002 100 清表完成",
+        "forward_origin": {"type": "user", "date": int(time.time()), "sender_user": wu},
+        "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "f0", "width": 1, "height": 1}]})
+    assert "您不是项目 ZD2026-002" in forwarded, forwarded
+    assert await tg.report_count() == 1
+
+
+async def test_an_album_photo_delivered_twice_joins_its_report_once(tg: TelegramHarness) -> None:
+    """Telegram did not hear the answer and sends the update again (a new update id, the same message)."""
+    first = {"media_group_id": "777", "caption": f"{CODE} 850 桩基",
+             "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "p0", "width": 1, "height": 1}]}
+    assert "已记录填报" in await tg.message(HAO, first)
+    update_ = tg.fake.text_update(HAO, "")
+    del update_["message"]["text"]
+    update_["message"].update({"media_group_id": "777", "photo": [
+        {"file_id": tg.fake.add_file(), "file_unique_id": "p1", "width": 1, "height": 1}]})
+    mark = len(tg.fake.calls)
+    tg.fake.enqueue_update(update_)
+    await tg.wait_processed(update_["update_id"])
+    again = tg.fake.enqueue_update({"message": dict(update_["message"])})
+    await tg.wait_processed(again["update_id"])
+    assert len(tg.fake.texts(HAO, since=mark)) == 1
+    assert await photo_count(tg) == 2
+
+
+async def test_two_reports_of_one_project_at_the_same_moment_count_once(tg: TelegramHarness) -> None:
+    one = tg.fake.enqueue_text(HAO, f"/report {CODE} 850 桩基")
+    two = tg.fake.enqueue_text(HAO, f"/report {CODE} 900 桩基")
+    await tg.wait_processed(one["update_id"])
+    await tg.wait_processed(two["update_id"])
+    texts = tg.fake.texts(HAO)
+    assert sum("已记录填报" in t for t in texts) == 1 and sum("已有一条填报" in t for t in texts) == 1
+    assert [r.amount for r in await tg.reports()] == [Decimal(850)]
+
+
+async def test_a_deactivated_liaison_is_told_whatever_they_send(tg: TelegramHarness) -> None:
+    async with tg.session() as session:
+        [hao] = await people.find_people_by_name(session, name="郝芳")
+        await session.execute(update(Person).where(Person.id == hao.id).values(active=False))
+    for fields in ({"text": f"{CODE} 850 桩基"}, {"photo": [{"file_id": "x", "file_unique_id": "x", "width": 1,
+                                                            "height": 1}], "media_group_id": "1"}):
+        assert "您的账号已停用" in await tg.message(HAO, fields)
+    assert await tg.report_count() == 0
+
+
+async def test_the_guided_amount_step_answered_with_amount_and_progress_takes_both(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    both = await tg.send(HAO, "850万 桩基完成")
+    assert "850万 = 850.0 万元；形象进度：桩基完成" in both and "完成（不再上传照片）" in both.buttons
+    summary = await tg.press(HAO, "完成（不再上传照片）")
+    assert "形象进度：桩基完成" in summary
+    assert "已记录填报" in await tg.press(HAO, "确认")
+    [report] = await tg.reports()
+    assert (report.amount, report.progress_text) == (Decimal(850), "桩基完成")
+
+
+async def test_stage_reports_and_lookups_read_codes_and_spaces_as_typed(tg: TelegramHarness) -> None:
+    shown = await tg.send(HAO, "/project ＺＤ２０２６－００１")
+    assert "城北高速连接线" in shown and "没有找到" not in shown.text
+    tg.clock.set(tg.clock.now().replace(day=18))
+    finished = await tg.send(HAO, f"/finished {CODE.lower()}\u300011月18日")
+    assert "已报告 ZD2026-001 城北高速连接线 于 2026-11-18 竣工" in finished, finished
+
+
+async def test_photos_sent_before_the_photos_step_are_kept(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    early = await tg.message(HAO, {"photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "e1", "width": 1,
+                                               "height": 1}]})
+    assert "现有 1 张，将随这条填报一并保存" in early and "输入本期完成投资" in early
+    await tg.message(HAO, {"caption": "850", "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": "e2",
+                                                        "width": 1, "height": 1}]})
+    asked = await tg.send(HAO, "桩基施工")
+    assert "已收到 2 张照片" in asked
+    await tg.press(HAO, "完成（不再上传照片）")
+    assert "照片 2 张" in await tg.press(HAO, "确认")
+    assert await photo_count(tg) == 2
+
+
+async def test_an_invite_code_pasted_with_its_wrapping_binds_and_one_shown_in_a_group_is_revoked(
+        telegram: TelegramHarness) -> None:
+    tg = telegram
+    code = await tg.invite("武杰")
+    bound = await tg.send(1002, f"邀请码：「{code}」。")
+    assert "已绑定" in bound, bound
+    tg.fake.group(GROUP, title="城北片区调度群")
+    shown = await tg.invite("郝芳")
+    assert "请私聊我" in await tg.send(1001, f"“{shown}”", chat_id=GROUP)
+    assert "已作废" in await tg.send(1001, f"/start {shown}")

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from bot.domain.bulletin_cut import bulletin_cuts, first, node_cuts
 from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
-from bot.domain.node_lists import BulletinNodes, NodeItem
+from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
@@ -140,7 +140,8 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
                              period_done=job.period_done, unit_problems=job.unit_problems, rows=DOCUMENT_ROWS,
-                             issued=job.cutoff, changes=changes)
+                             issued=job.cutoff, changes=changes, nodes=job.nodes,
+                             following=following_period(job.period))
     return gongwen.to_bytes(gongwen.parse(markup))
 
 
@@ -171,7 +172,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
             participation.units, participation.weeks, title=title, what="牵头单位"))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
-                              lambda: ledger_workbook(standings, problems, nodes))
+                              lambda: ledger_workbook(standings, problems, nodes, kind=period.kind))
     if document is not None:
         builders["document"] = (bulletin_filename("document", period.name), document)
     files: dict[str, Path] = {}
@@ -220,6 +221,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             period_done=job.period_done, changes=changes, part=job.participation,
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
+            following=following_period(period),
         )
         if utf16_len(text) <= FITS:
             break
@@ -241,7 +243,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             problems={p.code: job.open_problems.get(p.code, []) for p in projects}, changes=changes,
             trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
             nodes={p.code: nodes.get(p.code, []) for p in projects},
-            as_of=None if job.nodes is None else job.nodes.as_of,
+            as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
         ))
     return work
 

@@ -50,7 +50,8 @@ async def document(db: Database, district: District, tmp_path: Path) -> Path:  #
 
 async def test_every_column_of_the_ranking_has_room_and_the_names_are_in_it(document: Path) -> None:
     opened = Document(str(document))
-    ranking = next(t for t in opened.tables if [c.text for c in t.rows[0].cells[:3]] == ["名次", "项目编号", "项目名称"])
+    header = ["名次", "项目编号", "项目名称"]
+    ranking = next(t for t in opened.tables if [c.text for c in t.rows[0].cells[:3]] == header)
     widths = [column.width.cm for column in ranking.columns]
     assert min(widths) >= 0.8 and widths[2] >= gongwen.MIN_FREE_CM
     assert sum(widths) <= TEXT_WIDTH_CM + 0.01

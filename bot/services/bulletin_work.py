@@ -229,7 +229,8 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
                         top_parts=split_html(renderer.render("bulletin_top_summary", s=standings, cut=cut,
-                                                             period=period, kind_name=kind_name)))
+                                                             period=period, kind_name=kind_name,
+                                                             totals=totals(standings.projects))))
     by_leader: dict[int, list] = {}
     for project in standings.projects:
         if project.lead_official_id is not None:

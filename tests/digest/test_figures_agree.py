@@ -43,6 +43,7 @@ from bot.render import Renderer, html_to_plain
 from bot.services.halfmonth import compile_document
 from bot.services.ledger_download import ledger_file
 from bot.services.ledger_import import import_ledger_files
+from bot.services.participation import load_participation
 from bot.services.standings import current_standings
 from jobs.digests import Rendered, render_bulletin
 from storage import people
@@ -216,7 +217,8 @@ async def build_may(db: Database) -> Entered:
         async with db.session() as session:
             old = await live_report(session, project_id=ids[code], local_day=day)
             await correct_report(session, old=old, amount=amount, progress_text="更正", reason="多写了一个零",
-                                 channel="telegram", now=at(day + timedelta(days=1)), actor=Actor(label="test", channel="telegram"),
+                                 channel="telegram", now=at(day + timedelta(days=1)),
+                                 actor=Actor(label="test", channel="telegram"),
                                  project_code=code)
         entered.reports[code][day] = amount
     # Milestones and problems.
@@ -301,6 +303,7 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     for code in codes:
         p = by_code[code]
         assert p.ytd_done == entered.ytd(code, SUNDAY), code
+        assert pct(p.punctuality) == pct(entered.punctuality([code], W22.start, SUNDAY)), code
         assert pct(p.rate) == pct(entered.rate(code, SUNDAY)) and p.rank == ranks.get(code), code
     for workbook in (weekly.files["ledger"].read_bytes(), monthly.files["ledger"].read_bytes(), export):
         rows = {r["编号"]: r for r in sheet_rows(workbook, "项目台账")}
@@ -322,6 +325,7 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     plan = sum(entered.plan.values(), Decimal(0))
     headline = f"年度累计完成 {wan(done)} 万元，占年度计划 {wan(plan)} 万元的 {pct(float(done / plan))}"
     assert headline in weekly.text and headline in monthly.text
+    assert headline in html_to_plain("\n".join(weekly.top_parts))  # the top officials' summary says it too
 
     # The monthly Word bulletin's ranking table: the first and last 20, every figure.
     table = table_rows(monthly.files["document"], "名次")
@@ -395,10 +399,50 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
         rank = ranks.get(code)
         assert (f"{code} {entered.name[code]}：第 {rank if rank else '—'} 名，完成率 "
                 f"{pct(entered.rate(code, SUNDAY))}") in digest, code
-    pooled = sum((entered.ytd(c, SUNDAY) for c in held), Decimal(0)) / sum((entered.plan[c] for c in held), Decimal(0))
-    assert f"5月31日 {pct(float(pooled))}（{pct(schedule_progress(SUNDAY))}）" in digest  # the trend's last point
+    # The 4-week trend: the projects together at each week's end, against 序时进度 then.
+    for day in (date(2026, 5, 10), date(2026, 5, 17), date(2026, 5, 24), SUNDAY):
+        pooled = (sum((entered.ytd(c, day) for c in held), Decimal(0))
+                  / sum((entered.plan[c] for c in held), Decimal(0)))
+        assert f"{day.month}月{day.day}日 {pct(float(pooled))}（{pct(schedule_progress(day))}）" in digest, day
 
-    # 填报率: the weekly bulletin's district figure is /rank 填报's.
+    # Towns: the weekly text's ends and the workbook's 乡镇排名 are the standings' towns.
+    towns_sheet = {r["乡镇"]: r for r in sheet_rows(weekly.files["ledger"].read_bytes(), "乡镇排名")}
+    assert sum(g.projects for g in current.towns) == sum(1 for c in codes if (entered.town[c] or "").strip())
+    for g in current.towns:
+        assert towns_sheet[g.name]["排名"] == g.rank and towns_sheet[g.name]["项目数"] == g.projects, g.name
+        if g.rank is not None and g.rank <= 5:
+            assert f"{g.rank}. {g.name} {shown(g.score):.1f} 分" in weekly.text, g.name
+
+    # The monthly and annual texts' unit lines are their workbooks' (the annual one with each part).
+    annual = await bulletin(db, parse_period("annual", "2026"), tmp_path / "2026")
+    for edition, details in ((monthly, False), (annual, True)):
+        for row in sheet_rows(edition.files["ledger"].read_bytes(), "单位排名"):
+            if row["排名"] is None or row["排名"] > 5:
+                continue
+            line = f"{row['排名']}. {row['牵头单位']} {shown(row['综合得分']):.1f} 分"
+            if details:
+                line += (f"（投资 {pct(row['投资完成指数'])}，填报 {pct(row['填报及时率'])}，"
+                         f"问题办结 {pct(row['问题按期办结率'])}，节点按期 {pct(row['节点按期率'])}）")
+            assert line in edition.text, line
+    for row in sheet_rows(annual.files["ledger"].read_bytes(), "项目台账"):
+        code = row["编号"]
+        assert Decimal(str(row["累计完成(万元)"])) == entered.ytd(code, date(2026, 12, 31)), code
+        assert points(row["差距(百分点)"]) == points(entered.gap(code, date(2026, 12, 31))), code
+
+    # The month's money and problems add up.
+    may_done = sum((a for c in codes for d, a in entered.reports.get(c, {}).items() if d >= MAY.start), Decimal(0))
+    assert f"本期完成投资 {wan(may_done)} 万元" in monthly.text
+    problem_rows = [r for r in table_rows(monthly.files["document"], "责任单位")[1:]]
+    sums = [sum(int(r[i]) for r in problem_rows) for i in (1, 2, 3)]
+    assert sums == [2, 1, 1] and f"全区：{sums[0]} / {sums[1]} / {sums[2]}" in monthly.text
+
+    # 填报率: a unit's last week in /rank 填报's heat map is its 按时填报 of the weekly bulletin.
+    async with db.session() as session:
+        part = await load_participation(session, cutoff=SUNDAY, calendar=CALENDAR)
+    for g in current.units:
+        row = part.unit(g.name)
+        assert row is not None and pct(row.weeks[-1].rate) == pct(g.punctuality), g.name
+    # The weekly bulletin's district figure is /rank 填报's.
     [participation] = await console(core, "管理员(区重大项目办)", ["/rank 填报"])
     district = re.search(r"全区：(\d+\.\d%)", participation).group(1)
     assert f"全区 {district}" in weekly.text

@@ -163,7 +163,9 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     builders: dict[str, tuple[str, Callable[[], bytes]]] = {
         "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if period.kind != "weekly":
-        builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+        # a picture forwarded on its own still says what it is of
+        units_title = f"牵头单位综合得分（{period.name}，截至{standings.cutoff.isoformat()}）"
+        builders["units"] = ("units.png", lambda: group_chart(standings.units, units_title))
     if participation is not None and participation.units:
         from bot.heatmap import heatmap_chart, heatmap_title
 

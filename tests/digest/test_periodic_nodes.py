@@ -114,3 +114,17 @@ async def test_a_quarter_without_nodes_to_list_says_nothing_of_them(
     paragraphs = [p.text for p in Document(str(rendered.files["document"])).paragraphs]
     assert not any("项目节点" in p for p in paragraphs)
     assert "区重点项目办〔2026〕第3期" in paragraphs  # the 文号 numbers the bulletin in its series
+
+
+async def test_the_units_chart_says_which_period_it_is_of(
+        db: Database, district: District, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import bot.chart
+
+    titles: list[str] = []
+    draw = bot.chart.group_chart
+    monkeypatch.setattr(bot.chart, "group_chart", lambda groups, title: titles.append(title) or draw(groups, title))
+    await district.project("ZD2026-001", unit="区住建局", lead="刘文华")
+
+    rendered = await render(db, tmp_path)
+
+    assert titles == ["牵头单位综合得分（2026-11，截至2026-11-30）"] and "units" in rendered.files

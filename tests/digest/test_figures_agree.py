@@ -45,6 +45,7 @@ from bot.services.ledger_download import ledger_file
 from bot.services.ledger_import import import_ledger_files
 from bot.services.participation import load_participation
 from bot.services.standings import current_standings
+from bot.web.pages import downloads as web_downloads
 from jobs.digests import Rendered, render_bulletin
 from storage import people
 from storage.annual_plans import plans_of_year, set_plan
@@ -436,6 +437,14 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     sums = [sum(int(r[i]) for r in problem_rows) for i in (1, 2, 3)]
     assert sums == [2, 1, 1] and f"全区：{sums[0]} / {sums[1]} / {sums[2]}" in monthly.text
 
+    # The web overview's trend by week: the district's year-to-date at each Sunday, and today's the headline's.
+    async with db.session() as session:
+        trend_points, _title = await web_downloads._trend(session, SUNDAY)
+    for point in trend_points[-4:]:
+        pooled = sum((entered.ytd(c, point.day) for c in codes), Decimal(0))
+        assert point.done == pooled and pct(point.rate) == pct(float(pooled / plan)), point.day
+    assert trend_points[-1].day == SUNDAY
+
     # 填报率: a unit's last week in /rank 填报's heat map is its 按时填报 of the weekly bulletin.
     async with db.session() as session:
         part = await load_participation(session, cutoff=SUNDAY, calendar=CALENDAR)
@@ -446,3 +455,9 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     [participation] = await console(core, "管理员(区重大项目办)", ["/rank 填报"])
     district = re.search(r"全区：(\d+\.\d%)", participation).group(1)
     assert f"全区 {district}" in weekly.text
+
+    # The report confirmation's card adds the new report to the same year-to-date.
+    [saved] = await console(core, ON_LEAVE, ["/report ZD2026-001 12 道路基层施工"])
+    after = entered.ytd("ZD2026-001", SUNDAY) + 12
+    assert f"年度累计完成：{wan(after)} 万元" in saved
+    assert f"完成率：{pct(float(after / entered.plan['ZD2026-001']))}" in saved

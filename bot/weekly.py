@@ -5,7 +5,8 @@ storage/standings.py; this module only decides who stands where.
 
 Decisions made here (and relied on by the bulletins):
 
-- Projects are ranked by their gap against schedule (completion rate minus 序时进度), highest first,
+- Projects are ranked by their gap against schedule (completion rate minus 序时进度) as published, to one
+  decimal (bot.domain.ranking.rank), highest first,
   with competition ranking (1, 2, 2, 4) and ties listed by code. Projects without an annual plan have
   no gap: they are unranked (rank None) and listed last, by code.
 - Lead units are grouped by the project's lead unit, towns by the project's location (建设地点).

@@ -136,11 +136,12 @@ class Entered:
         return None if rate is None else round((rate - schedule_progress(cutoff)) * 100, 9)
 
     def ranks(self, cutoff: date) -> dict[str, int]:
-        ranked = sorted((c for c in self.plan if self.plan[c]), key=lambda c: (-(self.gap(c, cutoff) or 0), c))
+        """By the gap as published (one decimal): two projects shown with the same gap share a place."""
+        ranked = sorted((c for c in self.plan if self.plan[c]), key=lambda c: (-shown(self.gap(c, cutoff)), c))
         places: dict[str, int] = {}
         for index, code in enumerate(ranked):
             prev = ranked[index - 1] if index else None
-            same = prev is not None and self.gap(prev, cutoff) == self.gap(code, cutoff)
+            same = prev is not None and shown(self.gap(prev, cutoff)) == shown(self.gap(code, cutoff))
             places[code] = places[prev] if same and prev else index + 1
         return places
 
@@ -352,6 +353,15 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
         came = [d for d in due if d in entered.reports.get(code, {})]
         assert row[5] == wan(entered.ytd(code, SUNDAY)) and row[6] == pct(entered.rate(code, SUNDAY)), code
         assert row[7] == (f"{len(came)}/{len(due)}" if due else "—"), code
+
+    # No place separates two equal published figures (ZD2026-011 and ZD2026-019 both read 1.2 %, -40.2).
+    assert ranks["ZD2026-011"] == ranks["ZD2026-019"]
+    assert "38. 🔴 ZD2026-011" in weekly.text and "38. 🔴 ZD2026-019" in weekly.text
+    assert "2. 区住建局 79.1 分" in monthly.text and "2. 区水务局 79.1 分" in monthly.text
+    for groups in (current.units, current.towns):
+        scored = [g for g in groups if g.score is not None]
+        for a in scored:
+            assert all(a.rank == b.rank for b in scored if shown(a.score) == shown(b.score)), a.name
 
     # Units: /rank (today's week), the weekly text and its workbook agree, and punctuality is the days pooled.
     units_sheet = {r["牵头单位"]: r for r in sheet_rows(weekly.files["ledger"].read_bytes(), "单位排名")}

@@ -128,3 +128,14 @@ async def test_the_units_chart_says_which_period_it_is_of(
     rendered = await render(db, tmp_path)
 
     assert titles == ["牵头单位综合得分（2026-11，截至2026-11-30）"] and "units" in rendered.files
+
+
+async def test_a_half_year_names_its_half(db: Database, district: District, tmp_path: Path) -> None:
+    await district.project("ZD2026-001", unit="区住建局", lead="刘文华")
+    await district.node("ZD2026-001", "开工", date(2026, 3, 2), date(2026, 3, 9))  # done late in the first half
+    await district.node("ZD2026-001", "主体封顶", date(2026, 9, 30))
+
+    rendered = await render(db, tmp_path, parse_period("halfyear", "2026-H1"))
+
+    assert "上半年逾期完成 1 个" in rendered.text
+    assert "2026年下半年（2026-07-01 至 2027-01-03）到期 1 个" in rendered.text

@@ -323,6 +323,13 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     for code, m in lines.items():
         assert int(m.group(1)) == ranks[code], code
         assert m.group(4) == pct(entered.rate(code, SUNDAY)) and m.group(5) == points(entered.gap(code, SUNDAY)), code
+    lights = {r["编号"]: r["预警"] for r in sheet_rows(weekly.files["ledger"].read_bytes(), "项目台账")}
+    icons = {"🟢": "绿灯", "🟡": "黄灯", "🔴": "红灯"}
+    assert all(icons[m.group(2)] == lights[code] for code, m in lines.items())
+    counts = re.search(r"🟢 (\d+) 个 🟡 (\d+) 个 🔴 (\d+) 个", weekly.text).groups()
+    assert [int(n) for n in counts] == [list(lights.values()).count(name) for name in ("绿灯", "黄灯", "红灯")]
+    assert sum(int(n) for n in counts) + len(codes) - len(planned) == len(codes)
+    assert f"无年度计划 {len(codes) - len(planned)} 个" in weekly.text
     done = sum((entered.ytd(c, SUNDAY) for c in codes), Decimal(0))
     plan = sum(entered.plan.values(), Decimal(0))
     headline = f"年度累计完成 {wan(done)} 万元，占年度计划 {wan(plan)} 万元的 {pct(float(done / plan))}"

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from bot.clock import SHANGHAI
 from bot.domain.bulletin_cut import bulletin_cuts, first, node_cuts
 from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
@@ -240,6 +241,8 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     nodes = _nodes_by_project(job.nodes)
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
+    # A problem past its deadline by the end of the cut-off day is marked so (as /issues marks it)
+    overdue_before = datetime.combine(job.cutoff + timedelta(days=1), time(0), tzinfo=SHANGHAI)
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
@@ -247,6 +250,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
+            overdue_before=overdue_before,
         ))
     return work
 

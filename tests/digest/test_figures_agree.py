@@ -417,6 +417,8 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
         rank = ranks.get(code)
         assert (f"{code} {entered.name[code]}：第 {rank if rank else '—'} 名，完成率 "
                 f"{pct(entered.rate(code, SUNDAY))}") in digest, code
+    assert "W0002 用地：征地未完成（办结时限 2026-05-21 18:00，⚠️已超期）" in digest  # overdue, and says so
+    assert "W0001" not in digest  # closed
     # The 4-week trend: the projects together at each week's end, against 序时进度 then.
     for day in (date(2026, 5, 10), date(2026, 5, 17), date(2026, 5, 24), SUNDAY):
         pooled = (sum((entered.ytd(c, day) for c in held), Decimal(0))

@@ -37,9 +37,10 @@ def rank(
     """Rank ``items`` by ``score``, highest first, with competition ranking (1, 2, 2, 4).
 
     Scores are compared as they are published, to one decimal (``bot.domain.rounding``: a gap of
-    -40.21 and one of -40.16 both read -40.2): two items shown with the same figure share a rank, and
-    are ordered by ``tiebreak`` (ascending, e.g. the project code) so the output is deterministic; a
-    place never separates two equal figures. Items scored ``None`` (or NaN) come last, ordered by
+    -40.21 and one of -40.16 both read -40.2): two items shown with the same figure share a rank (a place
+    never separates two equal figures), listed by their exact score, then by ``tiebreak`` (ascending, e.g.
+    the project code) so the output is deterministic and every other figure shown with them (a completion
+    rate beside a gap) still reads in order. Items scored ``None`` (or NaN) come last, ordered by
     ``tiebreak``, with rank ``None``. The scores are returned rounded to 9 decimals (float noise).
     """
     scored: list[tuple[Decimal, float, T]] = []
@@ -50,7 +51,7 @@ def rank(
             unscored.append(item)
         else:
             scored.append((one_decimal(value), round(value, _SCORE_DECIMALS), item))
-    scored.sort(key=lambda entry: (-entry[0], tiebreak(entry[2])))
+    scored.sort(key=lambda entry: (-entry[0], -entry[1], tiebreak(entry[2])))
     unscored.sort(key=tiebreak)
 
     result: list[Ranked[T]] = []

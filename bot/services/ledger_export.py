@@ -233,12 +233,13 @@ def _write_sheet(ws: Worksheet, columns: Sequence[Column[T]], items: Sequence[T]
 
 
 def _project_order(projects: Sequence[ProjectStanding]) -> list[ProjectStanding]:
-    ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: (p.rank, p.code))
+    """By rank, those sharing a place in the standings' order (by exact gap, then code: bot.domain.ranking)."""
+    ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: p.rank)
     return ranked + sorted((p for p in projects if p.rank is None), key=lambda p: p.code)
 
 
 def _group_order(groups: Sequence[GroupStanding]) -> list[GroupStanding]:
-    ranked = sorted((g for g in groups if g.rank is not None), key=lambda g: (g.rank, g.name))
+    ranked = sorted((g for g in groups if g.rank is not None), key=lambda g: g.rank)  # stable: the standings' order
     return ranked + sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
 
 

@@ -199,6 +199,10 @@ async def build_may(db: Database) -> Entered:
                 session.add(Report(project_id=ids[code], person_id=person_ids[entered.liaison[code]], local_day=day,
                                    amount=amount, progress_text="正常施工", channel="telegram", created_at=at(day)))
                 entered.reports.setdefault(code, {})[day] = amount
+        # A report sent before the ledger came in, of a day its 累计完成 already counts: it never counts again.
+        session.add(Report(project_id=ids["ZD2026-001"], person_id=person_ids[entered.liaison["ZD2026-001"]],
+                           local_day=date(2026, 4, 28), amount=Decimal(5000), progress_text="四月进度",
+                           channel="telegram", created_at=at(date(2026, 4, 28))))
         # A report on a rest day counts in the money, not in punctuality; a withdrawn one counts nowhere.
         session.add(Report(project_id=ids["ZD2026-006"], person_id=person_ids[entered.liaison["ZD2026-006"]],
                            local_day=date(2026, 5, 16), amount=Decimal(300), progress_text="周末加班",

@@ -214,5 +214,5 @@ def test_red_items() -> None:
 def test_figures_that_read_the_same_share_a_place() -> None:
     """-40.21 and -40.16 are both published as -40.2: neither is placed above the other."""
     ranked = rank(["b", "a", "c"], score={"a": -40.21, "b": -40.16, "c": -40.26}.get, tiebreak=lambda x: x)
-    assert [(r.item, r.rank) for r in ranked] == [("a", 1), ("b", 1), ("c", 3)]
-    assert ranked[0].score == -40.21  # the score itself is kept as it was
+    assert [(r.item, r.rank) for r in ranked] == [("b", 1), ("a", 1), ("c", 3)]  # the higher listed first
+    assert ranked[1].score == -40.21  # the score itself is kept as it was

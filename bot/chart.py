@@ -34,8 +34,10 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
+from bot.domain.rounding import tenths
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.text_width import display_width
+from bot.render import format_pct
 
 # Files of Debian's CJK font packages, in order of preference:
 # fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-arphic-ukai/uming, fonts-droid-fallback.
@@ -145,7 +147,7 @@ def truncate(text: str, width: int = NAME_WIDTH) -> str:
 
 
 def _pct(fraction: float) -> str:
-    return f"{fraction * 100:.1f}%"
+    return format_pct(fraction)  # rounded as the texts and the Excel ledger (bot.domain.rounding)
 
 
 def literal_text(fig: Figure) -> None:
@@ -305,7 +307,7 @@ def group_figure(groups: Sequence[GroupStanding], title: str) -> Figure:
         if g.score is None:
             rows.append(_Row(label, None, "无得分", LIGHT_COLORS["none"]))
         else:
-            rows.append(_Row(label, g.score, f"{g.score:.1f}", GROUP_COLOR))
+            rows.append(_Row(label, g.score, tenths(g.score), GROUP_COLOR))
     fig, ax = _bar_figure(
         rows, title=title, subtitle=f"共{len(groups)}个，按综合得分排序" if groups else "",
         xlabel="综合得分（满分100）", xmax=110.0, percent=False,

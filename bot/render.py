@@ -15,6 +15,7 @@ from bot.domain import labels
 from bot.domain.amounts import format_wan, has_unit
 from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.limits import preview
+from bot.domain.rounding import one_decimal, percent, tenths
 
 ROLE_LABELS = labels.ROLES
 LIGHT_LABELS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "none": "⚪"}
@@ -26,20 +27,21 @@ def wan_or_dash(value: Decimal | int | None) -> str:
 
 
 def format_pct(fraction: float | None) -> str:
-    """A fraction as a percentage with one decimal: 0.625 → 62.5%"""
-    return "—" if fraction is None else f"{fraction * 100:.1f}%"
+    """A fraction as a percentage with one decimal, rounded as the Excel ledger shows it
+    (bot.domain.rounding): 0.625 → 62.5%"""
+    return "—" if fraction is None else f"{percent(fraction):.1f}%"
 
 
 def format_points(points: float | None) -> str:
-    """A gap in percentage points with its sign: +3.2 / -12.0 个百分点"""
-    return "—" if points is None else f"{points:+.1f}"
+    """A gap in percentage points with its sign: +3.2 / -12.0 个百分点 (rounded as the ledger shows it)"""
+    return "—" if points is None else f"{one_decimal(points):+.1f}"
 
 
 def format_delta(points: float | None) -> str:
     """A change with its sign, one decimal, the minus written as such: +4.2 / −1.3 / 0.0 (— when unknown)."""
     if points is None:
         return "—"
-    shown = f"{abs(points):.1f}"
+    shown = f"{one_decimal(abs(points)):.1f}"
     if shown == "0.0":
         return shown
     return ("+" if points > 0 else "\u2212") + shown
@@ -76,7 +78,7 @@ class Renderer:
             wan=wan_or_dash, pct=format_pct, points=format_points, delta=format_delta, time=format_time,
             day=format_date,
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
-            preview=preview, cell=markup_cell,
+            preview=preview, cell=markup_cell, tenths=tenths,
         )
 
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)

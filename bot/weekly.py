@@ -5,9 +5,10 @@ storage/standings.py; this module only decides who stands where.
 
 Decisions made here (and relied on by the bulletins):
 
-- Projects are ranked by their gap against schedule (completion rate minus 序时进度), highest first,
-  with competition ranking (1, 2, 2, 4) and ties listed by code. Projects without an annual plan have
-  no gap: they are unranked (rank None) and listed last, by code.
+- Projects are ranked by their gap against schedule (completion rate minus 序时进度) as published, to one
+  decimal (bot.domain.ranking.rank), highest first, with competition ranking (1, 2, 2, 4); projects sharing
+  a place are listed by their exact gap, then by code. Projects without an annual plan have no gap: they
+  are unranked (rank None) and listed last, by code.
 - Lead units are grouped by the project's lead unit, towns by the project's location (建设地点).
   Projects whose location is empty belong to no town and are left out of the town ranking (a
   "未填写" pseudo-town would be praised or urged like a real one); they still count for their lead
@@ -94,7 +95,8 @@ def project_places(keys: Sequence[tuple[float | None, str]]) -> list[int | None]
 
 
 def rank_projects(projects: Iterable[ProjectStanding]) -> list[Ranked[ProjectStanding]]:
-    """The projects in ranking order with ``rank`` filled (by gap; ties by code; no plan unranked last).
+    """The projects in ranking order with ``rank`` filled (by gap as published; a shared place by exact gap,
+    then code; no plan unranked last).
 
     Projects whose ``rank`` is already right are kept as they are; the others are copied.
     """

@@ -22,7 +22,7 @@ from bot.channels.base import Attachment
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Button, Reply
-from bot.domain.node_lists import BulletinNodes, bulletin_nodes, week_ahead
+from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
 from bot.domain.periods import (
     KIND_NAMES,
     KINDS,
@@ -134,10 +134,11 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
 
 
 async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkCalendar) -> BulletinNodes:
-    """The milestones a bulletin lists, as of the day it goes out (bot.domain.node_lists): due in the week
-    ahead, overdue, and done late since the period started."""
+    """The milestones a bulletin lists, as of the day it goes out (bot.domain.node_lists): due ahead (the
+    week, or the next period of a monthly and longer bulletin), overdue, and done late since the period
+    started."""
     as_of = due_day(calendar, period)
-    _, ahead_to = week_ahead(calendar, as_of)
+    _, ahead_to = period_ahead(calendar, period, as_of)
     items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start)
     return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
 

@@ -9,8 +9,9 @@ with only WenQuanYi Micro Hei, every face becomes that one: the layout holds, th
 
 Markup, one block per line, ``tag|text``: ``title``, ``docno``, ``h1``, ``h2``, ``h3``, ``p`` (a body
 paragraph), ``to`` (the addressee line, not indented), ``sign``
-(right-aligned signature or date lines), ``table|header|header…`` then ``row|cell|…``
-lines; a header may end in ``@`` and a width in centimetres (``项目名称@3.9``), else the columns share what
+(right-aligned signature or date lines), ``table|header|header…`` (``smalltable|…``: in 小五 rather than
+五号, for a table of many columns) then ``row|cell|…`` lines; a header may end in ``@`` and a width in
+centimetres (``项目名称@3.9``), else the columns share what
 the others leave. Text arrives HTML-escaped (templates escape what users typed) and is unescaped here.
 """
 
@@ -37,8 +38,11 @@ LATIN_FONT = "Times New Roman"
 BODY_SIZE = Pt(16)  # 三号
 TITLE_SIZE = Pt(22)  # 二号
 TABLE_SIZE = Pt(10.5)  # 五号: a table of figures in 三号 would not fit the page
+SMALL_TABLE_SIZE = Pt(9)  # 小五: a table of many columns (the ranking), so that its names keep room
 LINE = Pt(28)
-TAGS = ("title", "docno", "to", "h1", "h2", "h3", "p", "sign", "table", "row")
+MIN_FREE_CM = 2.5  # the least a column without a given width (a name) gets: six characters of 五号 a line
+TAGS = ("title", "docno", "to", "h1", "h2", "h3", "p", "sign", "table", "smalltable", "row")
+TABLES = ("table", "smalltable")
 
 
 @dataclass
@@ -62,11 +66,11 @@ def parse(markup: str) -> list[Block]:
         if tag not in TAGS:
             raise ValueError(f"line {number}: unknown block {tag!r}")
         if tag == "row":
-            if not blocks or blocks[-1].tag != "table":
+            if not blocks or blocks[-1].tag not in TABLES:
                 raise ValueError(f"line {number}: a row outside a table")
             blocks[-1].rows.append([html.unescape(cell) for cell in rest.split("|")])
-        elif tag == "table":
-            blocks.append(Block("table", cells=[html.unescape(cell) for cell in rest.split("|")]))
+        elif tag in TABLES:
+            blocks.append(Block(tag, cells=[html.unescape(cell) for cell in rest.split("|")]))
         else:
             blocks.append(Block(tag, html.unescape(rest)))
     return blocks
@@ -79,9 +83,12 @@ def _east_asian(run: Run, font: str) -> None:
 
 
 def _paragraph(document, text: str, *, font: str = BODY_FONT, size: Pt = BODY_SIZE,  # type: ignore[no-untyped-def]
-               bold: bool = False, align: WD_ALIGN_PARAGRAPH | None = None, indent: bool = True) -> None:
+               bold: bool = False, align: WD_ALIGN_PARAGRAPH | None = None, indent: bool = True,
+               heading: bool = False) -> None:
     paragraph = document.add_paragraph()
     fmt = paragraph.paragraph_format
+    if heading:
+        fmt.keep_with_next = True  # a heading never ends a page with its text on the next
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     fmt.line_spacing = LINE if size <= BODY_SIZE else Pt(size.pt + 10)
     fmt.space_before = fmt.space_after = Pt(0)
@@ -96,14 +103,23 @@ def _paragraph(document, text: str, *, font: str = BODY_FONT, size: Pt = BODY_SI
 
 
 def _widths(headers: list[str], total: float) -> tuple[list[str], list[float]]:
-    """The header texts and each column's width in cm (``名称@3.9``; the rest share what is left)."""
+    """The header texts and each column's width in cm (``名称@3.9``; the rest share what is left).
+
+    A column without a width (a name, that wraps) gets at least ``MIN_FREE_CM``: when the given widths leave
+    less, they are narrowed in proportion, so that no column is squeezed to nothing and the table keeps to
+    the text width."""
     names, given = [], []
     for header in headers:
         name, _, width = header.rpartition("@") if "@" in header else (header, "", "")
         names.append(name)
         given.append(float(width) if width else None)
     free = [w for w in given if w is None]
-    share = max(total - sum(w for w in given if w is not None), 0.0) / len(free) if free else 0.0
+    fixed = sum(w for w in given if w is not None)
+    if free and total - fixed < MIN_FREE_CM * len(free) and fixed > 0:
+        scale = max(total - MIN_FREE_CM * len(free), 0.0) / fixed
+        given = [None if w is None else w * scale for w in given]
+        fixed = sum(w for w in given if w is not None)
+    share = max(total - fixed, 0.0) / len(free) if free else 0.0
     return names, [share if w is None else w for w in given]
 
 
@@ -121,8 +137,9 @@ def _table(document, block: Block, text_width_cm: float) -> None:  # type: ignor
             cell.width = Cm(width)
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            paragraph.paragraph_format.keep_with_next = bold  # the header row stays with the first row
             run = paragraph.add_run(text)
-            run.font.size = TABLE_SIZE
+            run.font.size = SMALL_TABLE_SIZE if block.tag == "smalltable" else TABLE_SIZE
             run.bold = bold
             _east_asian(run, "黑体" if bold else BODY_FONT)
 
@@ -178,12 +195,12 @@ def to_bytes(blocks: list[Block]) -> bytes:
             _paragraph(document, block.text, align=WD_ALIGN_PARAGRAPH.CENTER)
             _rule(document)
         elif block.tag in HEADING_FONTS:
-            _paragraph(document, block.text, font=HEADING_FONTS[block.tag], bold=block.tag == "h3")
+            _paragraph(document, block.text, font=HEADING_FONTS[block.tag], bold=block.tag == "h3", heading=True)
         elif block.tag == "to":
             _paragraph(document, block.text, indent=False)
         elif block.tag == "sign":
             _paragraph(document, block.text, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        elif block.tag == "table":
+        elif block.tag in TABLES:
             _table(document, block, Emu(section.page_width - section.left_margin - section.right_margin).cm)
         else:
             _paragraph(document, block.text)

@@ -12,6 +12,11 @@ lists, as of that day (``as_of``):
 * the nodes **missed**: those overdue on ``as_of`` (not done, planned before it: ``bot.domain.nodes``),
   the longest overdue first, and those done late (逾期完成) since the bulletin's week started.
 
+The monthly and longer bulletins list the same three lists with the same rules, over their own spans
+(``period_ahead``): done late since their period started, and due from ``as_of`` to the end of the next period
+of their kind and the rest days right after it (November's bulletin: 1 to 31 December, and over New Year's
+Day to the first working day of January, whose bulletin lists what is overdue from there).
+
 A node's state is ``bot.domain.nodes.node_state``, the one definition.
 """
 
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.domain.nodes import NodePlan, NodeState, node_state, on_time_count
+from bot.domain.periods import Period, period_containing
 from bot.domain.workdays import WorkCalendar
 
 WORKING_DAYS_AHEAD = 5
@@ -88,6 +94,21 @@ def week_ahead(calendar: WorkCalendar, first_day: date, working_days: int = WORK
         last = calendar.next_working_day(last)
     sunday = last + timedelta(days=6 - last.weekday())
     return first_day, calendar.next_working_day(sunday) - timedelta(days=1)
+
+
+def following_period(period: Period) -> Period:
+    """The period of the same kind just after ``period`` (the one a bulletin's 到期 list looks ahead to)."""
+    return period_containing(period.kind, period.end + timedelta(days=1))
+
+
+def period_ahead(calendar: WorkCalendar, period: Period, as_of: date) -> tuple[date, date]:
+    """The days whose nodes a bulletin of ``period`` going out on ``as_of`` lists as due ahead: for a week,
+    ``week_ahead``; for a month and longer, ``as_of`` to the end of the next period of the kind and the rest
+    days right after it (as ``week_ahead`` ends), so that two bulletins of a kind in a row leave no day out."""
+    if period.kind == "weekly":
+        return week_ahead(calendar, as_of)
+    end = following_period(period).end
+    return as_of, max(calendar.next_working_day(end) - timedelta(days=1), as_of)
 
 
 def bulletin_nodes(nodes: Iterable[NodeItem], *, as_of: date, ahead_to: date, week_start: date) -> BulletinNodes:

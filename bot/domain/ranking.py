@@ -8,14 +8,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from bot.domain.progress import Light
+from bot.domain.rounding import one_decimal
 
 T = TypeVar("T")
 
-# Scores are compared after rounding to this many decimals, so two scores that
-# differ only by float noise tie instead of getting different ranks.
+# Scores are stored rounded to this many decimals, so that float noise does not show.
 _SCORE_DECIMALS = 9
 
 
@@ -35,28 +36,30 @@ def rank(
 ) -> list[Ranked[T]]:
     """Rank ``items`` by ``score``, highest first, with competition ranking (1, 2, 2, 4).
 
-    Tied items share a rank and are ordered by ``tiebreak`` (ascending, e.g. the
-    project code) so the output is deterministic. Items scored ``None`` (or NaN)
-    come last, ordered by ``tiebreak``, with rank ``None``. Scores are rounded to
-    9 decimals first (and stored rounded) so float noise cannot break a tie.
+    Scores are compared as they are published, to one decimal (``bot.domain.rounding``: a gap of
+    -40.21 and one of -40.16 both read -40.2): two items shown with the same figure share a rank (a place
+    never separates two equal figures), listed by their exact score, then by ``tiebreak`` (ascending, e.g.
+    the project code) so the output is deterministic and every other figure shown with them (a completion
+    rate beside a gap) still reads in order. Items scored ``None`` (or NaN) come last, ordered by
+    ``tiebreak``, with rank ``None``. The scores are returned rounded to 9 decimals (float noise).
     """
-    scored: list[tuple[float, T]] = []
+    scored: list[tuple[Decimal, float, T]] = []
     unscored: list[T] = []
     for item in items:
         value = score(item)
         if value is None or math.isnan(value):
             unscored.append(item)
         else:
-            scored.append((round(value, _SCORE_DECIMALS), item))
-    scored.sort(key=lambda pair: (-pair[0], tiebreak(pair[1])))
+            scored.append((one_decimal(value), round(value, _SCORE_DECIMALS), item))
+    scored.sort(key=lambda entry: (-entry[0], -entry[1], tiebreak(entry[2])))
     unscored.sort(key=tiebreak)
 
     result: list[Ranked[T]] = []
-    previous: float | None = None
+    previous: Decimal | None = None
     current_rank = 0
-    for position, (value, item) in enumerate(scored, start=1):
-        if value != previous:
-            current_rank, previous = position, value
+    for position, (shown, value, item) in enumerate(scored, start=1):
+        if shown != previous:
+            current_rank, previous = position, shown
         result.append(Ranked(item, value, current_rank))
     result.extend(Ranked(item, None, None) for item in unscored)
     return result

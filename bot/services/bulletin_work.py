@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
+from bot.clock import SHANGHAI
 from bot.domain.bulletin_cut import bulletin_cuts, first, node_cuts
 from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
-from bot.domain.node_lists import BulletinNodes, NodeItem
+from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, totals
@@ -140,7 +141,8 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
                              period_done=job.period_done, unit_problems=job.unit_problems, rows=DOCUMENT_ROWS,
-                             issued=job.cutoff, changes=changes)
+                             issued=job.cutoff, changes=changes, nodes=job.nodes,
+                             following=following_period(job.period))
     return gongwen.to_bytes(gongwen.parse(markup))
 
 
@@ -162,7 +164,9 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     builders: dict[str, tuple[str, Callable[[], bytes]]] = {
         "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if period.kind != "weekly":
-        builders["units"] = ("units.png", lambda: group_chart(standings.units, "牵头单位综合得分"))
+        # a picture forwarded on its own still says what it is of
+        units_title = f"牵头单位综合得分（{period.name}，截至{standings.cutoff.isoformat()}）"
+        builders["units"] = ("units.png", lambda: group_chart(standings.units, units_title))
     if participation is not None and participation.units:
         from bot.heatmap import heatmap_chart, heatmap_title
 
@@ -171,7 +175,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
             participation.units, participation.weeks, title=title, what="牵头单位"))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
-                              lambda: ledger_workbook(standings, problems, nodes))
+                              lambda: ledger_workbook(standings, problems, nodes, kind=period.kind))
     if document is not None:
         builders["document"] = (bulletin_filename("document", period.name), document)
     files: dict[str, Path] = {}
@@ -220,6 +224,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             period_done=job.period_done, changes=changes, part=job.participation,
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
+            following=following_period(period),
         )
         if utf16_len(text) <= FITS:
             break
@@ -227,7 +232,8 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
                         top_parts=split_html(renderer.render("bulletin_top_summary", s=standings, cut=cut,
-                                                             period=period, kind_name=kind_name)))
+                                                             period=period, kind_name=kind_name,
+                                                             totals=totals(standings.projects))))
     by_leader: dict[int, list] = {}
     for project in standings.projects:
         if project.lead_official_id is not None:
@@ -235,13 +241,16 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     nodes = _nodes_by_project(job.nodes)
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
+    # A problem past its deadline by the end of the cut-off day is marked so (as /issues marks it)
+    overdue_before = datetime.combine(job.cutoff + timedelta(days=1), time(0), tzinfo=SHANGHAI)
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems={p.code: job.open_problems.get(p.code, []) for p in projects}, changes=changes,
             trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
             nodes={p.code: nodes.get(p.code, []) for p in projects},
-            as_of=None if job.nodes is None else job.nodes.as_of,
+            as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
+            overdue_before=overdue_before,
         ))
     return work
 

@@ -154,6 +154,9 @@ PLAN_COLUMNS: tuple[Column[LedgerNode], ...] = (
 # A node of a bulletin's lists: (which list, the node, days late on the bulletin's day)
 NodeRow = tuple[str, NodeItem, int]
 NODE_LISTS = {"ahead": "下周到期", "overdue": "逾期未完成", "late": "逾期完成"}
+# What the nodes due ahead are called in the ledger of each kind of bulletin (the next period's span)
+AHEAD_NAMES = {"weekly": "下周到期", "monthly": "下月到期", "quarterly": "下季度到期", "halfyear": "下期到期",
+               "annual": "下年度到期"}
 NODE_COLUMNS: tuple[Column[NodeRow], ...] = (
     Column("类别", lambda r: r[0]),
     Column("项目编号", lambda r: r[1].project_code),
@@ -166,9 +169,10 @@ NODE_COLUMNS: tuple[Column[NodeRow], ...] = (
 )
 
 
-def _node_rows(nodes: BulletinNodes) -> list[NodeRow]:
-    return [(NODE_LISTS[kind], node, node.days_late(nodes.as_of))
-            for kind, items in (("overdue", nodes.overdue), ("late", nodes.late), ("ahead", nodes.ahead))
+def _node_rows(nodes: BulletinNodes, kind: str = "weekly") -> list[NodeRow]:
+    names = {**NODE_LISTS, "ahead": AHEAD_NAMES.get(kind, NODE_LISTS["ahead"])}
+    return [(names[list_kind], node, node.days_late(nodes.as_of))
+            for list_kind, items in (("overdue", nodes.overdue), ("late", nodes.late), ("ahead", nodes.ahead))
             for node in items]
 
 
@@ -229,20 +233,21 @@ def _write_sheet(ws: Worksheet, columns: Sequence[Column[T]], items: Sequence[T]
 
 
 def _project_order(projects: Sequence[ProjectStanding]) -> list[ProjectStanding]:
-    ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: (p.rank, p.code))
+    """By rank, those sharing a place in the standings' order (by exact gap, then code: bot.domain.ranking)."""
+    ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: p.rank)
     return ranked + sorted((p for p in projects if p.rank is None), key=lambda p: p.code)
 
 
 def _group_order(groups: Sequence[GroupStanding]) -> list[GroupStanding]:
-    ranked = sorted((g for g in groups if g.rank is not None), key=lambda g: (g.rank, g.name))
+    ranked = sorted((g for g in groups if g.rank is not None), key=lambda g: g.rank)  # stable: the standings' order
     return ranked + sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
 
 
 def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: BulletinNodes | None = None, *,
-                    plan: Sequence[LedgerNode] | None = None) -> bytes:
+                    plan: Sequence[LedgerNode] | None = None, kind: str = "weekly") -> bytes:
     """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单; with ``nodes`` 节点清单 (the nodes
-    missed and those due in the week ahead, in full); with ``plan`` (the ledger /export writes) 项目节点计划 in
-    the import's columns: the sheet imported again changes nothing."""
+    missed and those due in the next period of the bulletin's ``kind``, in full); with ``plan`` (the ledger
+    /export writes) 项目节点计划 in the import's columns: the sheet imported again changes nothing."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET_PROJECTS
@@ -257,7 +262,7 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: Bul
     _write_sheet(wb.create_sheet(SHEET_TOWNS), _group_columns("乡镇"), _group_order(standings.towns))
     _write_sheet(wb.create_sheet(SHEET_PROBLEMS), PROBLEM_COLUMNS, problems)
     if nodes is not None:
-        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, _node_rows(nodes))
+        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, _node_rows(nodes, kind))
     if plan is not None:
         _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan)
     buffer = io.BytesIO()

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.escalation import LEVEL_NAMES
+from bot.domain.rounding import tenths
 from bot.render import format_date, format_delta, format_pct, format_points, format_time, wan_or_dash
 
 LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
@@ -50,7 +51,7 @@ class WebRenderer:
             role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: LIGHT_NAMES.get(s, ""),
             status=lambda s: STATUS_NAMES.get(s, s),
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
-            event=lambda k: labels.label(labels.EVENTS, k), moment=moment,
+            event=lambda k: labels.label(labels.EVENTS, k), moment=moment, tenths=tenths,
         )
 
     def render(self, template: str, **context: Any) -> str:

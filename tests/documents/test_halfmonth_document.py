@@ -52,6 +52,11 @@ def test_the_document_has_the_parts_of_a_government_document(document: Path) -> 
     sections = [p for p in paragraphs if p.startswith("（") and "ZD2026-" in p]
     [table] = opened.tables
     assert [cell.text for cell in table.rows[0].cells][:3] == ["序号", "项目编号", "项目名称"]
+    # Imported after the half-month: nothing was due then, which reads as a dash, not 0/0; nor is a project
+    # without a plan for the year shown with a plan of 0.
+    rows = [[cell.text for cell in row.cells] for row in table.rows[1:]]
+    assert {row[7] for row in rows} == {"—"}
+    assert all(row[4] == "—" for row in rows if row[6] == "—") and any(row[6] == "—" for row in rows)
     assert len(sections) == len(table.rows) - 1 > 30  # the sample's projects still being built
     assert sections[0].startswith("（一）") and sections[-1].startswith(f"（{an2cn(len(sections))}）")
     section = opened.sections[0]

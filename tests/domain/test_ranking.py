@@ -209,3 +209,10 @@ def test_praise_and_urge_skips_unranked_and_zero() -> None:
 def test_red_items() -> None:
     lights = {"A": "green", "B": "red", "C": "yellow", "D": "red", "E": "none"}
     assert red_items(["A", "B", "C", "D", "E"], light=lights.__getitem__) == ["B", "D"]
+
+
+def test_figures_that_read_the_same_share_a_place() -> None:
+    """-40.21 and -40.16 are both published as -40.2: neither is placed above the other."""
+    ranked = rank(["b", "a", "c"], score={"a": -40.21, "b": -40.16, "c": -40.26}.get, tiebreak=lambda x: x)
+    assert [(r.item, r.rank) for r in ranked] == [("b", 1), ("a", 1), ("c", 3)]  # the higher listed first
+    assert ranked[1].score == -40.21  # the score itself is kept as it was

@@ -108,11 +108,22 @@ async def find_people(session: AsyncSession, spec: str) -> list[Person]:
     return await people.find_people_by_name(session, name=names[0])
 
 
+def names_one_person(spec: str) -> bool:
+    """Whether `spec` is at most one name and one phone ("郝芳", "13900007919", "郝芳 13900007919"): any more
+    words would otherwise be dropped without a word (`/deactivate 郝芳 张三` must not stop 郝芳 alone)."""
+    words = spec.split()
+    phones = [w for w in words if as_phone(w) is not None]
+    return len(phones) <= 1 and len(words) - len(phones) <= 1
+
+
 async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = None, after: str = "",
                          what: str = "") -> Person | None:
     """The one person `spec` names; otherwise replies (not found, or the candidates to pick from, with a
     button each when `buttons_for` gives the button data before the person id, and `after` what follows
     it). `what` says which person is being picked (接替人员), when a command names two."""
+    if not names_one_person(spec):
+        ctx.reply("admin_people_refused", reason="one_person", spec=spec.strip())
+        return None
     found = await find_people(ctx.session, spec)
     if len(found) == 1:
         return found[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import scope
-from bot.domain.dates import split_leading_day
+from bot.domain.dates import split_near_day
 from bot.domain.digits import as_index
 from bot.domain.escalation import CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX, REASON_TEXT_MAX
@@ -35,6 +35,11 @@ ISSUES_PAGE = 20  # problems on one page of /issues
 CATEGORY_LIKE = 4  # characters: a first word this short after the code is meant as the category
 UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
+# The command of each action (/resolved is the command of "resolve") and what its usage shows after the number.
+COMMANDS = {"accept": "accept", "answer": "answer", "reassign": "reassign", "resolve": "resolved",
+            "confirm": "confirm", "reopen": "reopen", "comment": "comment"}
+COMMAND_EXAMPLES = {"answer": "[12月20日] 办理方案", "reassign": "理由", "resolved": "办理结果", "reopen": "理由",
+                    "comment": "批示内容"}
 
 
 async def _deps(ctx: Context) -> service.ProblemDeps:
@@ -53,12 +58,12 @@ def _viewer(ctx: Context) -> Viewer | None:
     return viewer_of(ctx.person) if ctx.person is not None else None
 
 
-async def _load(ctx: Context, token: str) -> Problem | None:
+async def _load(ctx: Context, token: str, *, command: str = "issue") -> Problem | None:
     """The problem named by "W0007", if it exists and the caller sees it (bot.domain.scope); replies
-    otherwise."""
+    otherwise (without a number: how `/command` is used)."""
     number = parse_problem_number(token) if token else None
     if number is None:
-        ctx.reply("problem_usage")
+        ctx.reply("problem_usage", command=command, example=COMMAND_EXAMPLES.get(command, ""))
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
     viewer = _viewer(ctx)
@@ -350,7 +355,10 @@ async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, tex
     """答复, maybe with a promised date first: on a working day (moved there, and said so), not past, within
     the resolution deadline; a later date is answered and asked of the next level as an extension."""
     assert ctx.person is not None
-    asked, plan = split_leading_day(text, today=ctx.today)
+    asked, plan, unreadable = split_near_day(text, today=ctx.today)
+    if unreadable is not None:  # 12月32日: not taken as the answer's first words
+        ctx.reply("problem_refused", reason="promise_unreadable", problem=problem, token=unreadable)
+        return
     if not plan:
         ctx.reply("problem_needs_text", action="answer", problem=problem)
         return
@@ -390,7 +398,8 @@ async def _extension(ctx: Context, token: str, approve: bool) -> None:
     pending = await extensions.pending_request(ctx.session, problem)
     if pending is None:
         history = await repo.history(ctx.session, problem_id=problem.id)
-        decided = next((e for e in reversed(history) if e.kind in {extensions.APPROVED, extensions.REFUSED}), None)
+        decided = next((e for e in reversed(history)
+                        if e.kind in {extensions.APPROVED, extensions.REFUSED, extensions.MOVED}), None)
         ctx.reply("problem_refused", reason="no_extension", problem=problem, event=decided)
         return
     event = await extensions.decide(ctx.session, await _deps(ctx), problem, pending, actor=ctx.person,
@@ -406,7 +415,7 @@ def command_for(action: str):  # type: ignore[no-untyped-def]
 
     async def handler(ctx: Context, args: str) -> None:
         token, _, text = args.strip().partition(" ")
-        problem = await _load(ctx, token)
+        problem = await _load(ctx, token, command=COMMANDS[action])
         if problem is not None:
             await _act(ctx, action, problem, text.strip())
 

@@ -18,6 +18,7 @@ from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of
 from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers
+from bot.services.reassignment import DONE as MOVED
 from storage import people as people_repo
 from storage import problems as repo
 from storage.models import Person, Problem, ProblemEvent
@@ -36,12 +37,13 @@ async def deciders(session: AsyncSession, problem: Problem) -> list[Person]:
 
 
 async def pending_request(session: AsyncSession, problem: Problem) -> ProblemEvent | None:
-    """The request still waiting for a decision, if any."""
+    """The request still waiting for a decision, if any. A request lapses when the problem is moved to another
+    unit (改派): the new unit starts on fresh clocks, and the old unit's request is not its own."""
     pending: ProblemEvent | None = None
     for event in await repo.history(session, problem_id=problem.id):
         if event.kind == REQUESTED:
             pending = event
-        elif event.kind in {APPROVED, REFUSED}:
+        elif event.kind in {APPROVED, REFUSED, MOVED}:
             pending = None
     return pending
 

@@ -1,0 +1,50 @@
+"""Commands answer what was typed: a usage naming the command used, extra names refused rather than dropped,
+and a deadline typed as a day just past refused rather than read as next year's."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import people
+from tests.admin.admin_support import ADMIN_NAME, Desk
+
+
+@pytest.mark.parametrize(("who", "command", "example"), [
+    ("赵芳", "/accept", "/accept W0007"),
+    ("赵芳", "/answer", "/answer W0007 [12月20日] 办理方案"),
+    ("赵芳", "/reassign", "/reassign W0007 理由"),
+    ("赵芳", "/resolved", "/resolved W0007 办理结果"),
+    ("郝芳", "/confirm", "/confirm W0007"),
+    ("郝芳", "/reopen", "/reopen W0007 理由"),
+    ("刘文华", "/comment", "/comment W0007 批示内容"),
+])
+async def test_a_problem_command_without_a_number_shows_its_own_usage(desk: Desk, who: str, command: str,
+                                                                      example: str) -> None:
+    reply = await desk.send(who, command)
+    assert reply == f"请写明问题编号，例如 {example}。"
+
+
+@pytest.mark.parametrize("command", ["/deactivate 郝芳 武杰", "/deactivate 郝芳 多余", "/person 郝芳 武杰",
+                                     "/invite 联络员 郝芳 武杰"])
+async def test_a_command_naming_more_than_one_person_changes_nothing(desk: Desk, command: str) -> None:
+    reply = await desk.send(ADMIN_NAME, command)
+    assert "不止一个人员" in reply and "未做任何修改" in reply, reply
+    async with desk.session() as session:
+        [hao] = await people.find_people_by_name(session, name="郝芳")
+        assert hao.active
+    assert await desk.audits("person.deactivate") == []
+
+
+async def test_a_name_with_its_phone_still_names_one_person(desk: Desk) -> None:
+    reply = await desk.send(ADMIN_NAME, "/deactivate 郝芳 13900007919")
+    assert "已停用 郝芳" in reply, reply
+    assert len(await desk.audits("person.deactivate")) == 1
+
+
+async def test_a_meeting_deadline_just_past_is_refused_not_moved_to_next_year(desk: Desk) -> None:
+    # The desk's day is Friday 2026-11-20: 11月19日 is yesterday, not 19 November 2027.
+    reply = await desk.send(ADMIN_NAME, "/decide 协调施工用电 区住建局 11月19日")
+    assert "W0001" not in reply and "2027" not in reply, reply
+    assert "2026-11-19" in reply, reply
+    reply = await desk.send(ADMIN_NAME, "/decide 协调施工用电 区住建局 1月8日")  # early next year: next year's
+    assert "办结期限：2027-01-08 17:30" in reply, reply

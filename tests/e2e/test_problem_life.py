@@ -1,0 +1,165 @@
+"""A problem's whole life through the real framework, across the calendar's awkward days: the year's end into
+2027 (whose calendar is an estimate), the top level, a promise due after a weekend, dates typed wrong, and a
+move to another unit while the old one waits for an extension.
+
+The same harness as tests/e2e/test_problems.py: the PTB Application polling the fake Bot API, the outbox
+drained through the Telegram transport, the clock moved by the test. Calendar used: Thu 2026-12-24, Fri 25,
+Mon 28 … Thu 31; 2027-01-01 (元旦, estimated) off; Mon 2027-01-04 onwards ordinary weeks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e import test_problems as base
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_problems import ADMIN, HAO, HU, LI, LIU, WANG, ZHAO, Desk
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RAISE = "/issue ZD2026-001 审批手续 施工许可迟迟未批"
+
+
+def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+async def desk(telegram: TelegramHarness) -> Desk:
+    return await base.bind_everyone(telegram)
+
+
+async def test_unanswered_problem_climbs_every_level_into_the_estimated_year(desk: Desk) -> None:
+    """Nobody takes up W0001 raised on Christmas Eve: 包抓领导 on Friday, 区长 after 元旦 (estimated), 区委书记,
+    then one overdue notice; each notice to the right people once, every deadline 按预估日历 once in 2027."""
+    desk.travel(at(2026, 12, 24))
+    raised = await desk.tg.send(HAO, RAISE)
+    assert "受理时限：2026-12-25 17:30" in raised.text and "办结时限：2026-12-29 17:30" in raised.text, raised
+    assert "预估" not in raised.text  # every day counted is in 2026, whose official notice the bot knows
+    assert (await desk.deliver()).chats == {ZHAO}
+
+    desk.travel(at(2026, 12, 25, 17, 30))  # not taken up by Friday's end of day: to 刘文华
+    assert (await desk.tick()).actions == ["W0001:escalate:1"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {HAO, ZHAO, LIU} and [len(inbox.texts(c)) for c in (HAO, ZHAO, LIU)] == [1, 1, 1]
+    # Mon 28, Tue 29, Wed 30, Thu 31, (元旦 off) Mon 4: five working days, the last one estimated.
+    assert "办结时限：2027-01-04 17:30（按预估日历）" in inbox.text(LIU)
+
+    desk.travel(at(2026, 12, 31, 9, 0))  # the working day before (元旦 is off): 刘文华 alone is reminded
+    assert (await desk.tick()).actions == ["W0001:nudge:resolution:1"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {LIU}, inbox
+    assert "2027-01-04 17:30（按预估日历）" in inbox.text(LIU) and "逾期将上报区长" in inbox.text(LIU)
+
+    desk.travel(at(2027, 1, 4, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:escalate:2"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {HAO, ZHAO, LIU, WANG}, inbox  # 李明德 not yet
+    assert "办结时限：2027-01-11 17:30（按预估日历）" in inbox.text(WANG)
+
+    desk.travel(at(2027, 1, 11, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:escalate:3"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {HAO, ZHAO, LIU, WANG, LI}, inbox
+    assert "办结时限：2027-01-18 17:30（按预估日历）" in inbox.text(LI)
+
+    desk.travel(at(2027, 1, 15, 9, 0))  # the top level's reminder: nowhere higher to go, and it says so
+    assert (await desk.tick()).actions == ["W0001:nudge:resolution:3"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {LI}, inbox
+    assert "上报领导小组" not in inbox.text(LI)
+    assert "已在最高层级，逾期将作为超期问题通报问题相关人员" in inbox.text(LI)
+
+    desk.travel(at(2027, 1, 18, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:overdue:resolution:3"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {HAO, ZHAO, LIU, WANG, LI} and all(len(inbox.texts(c)) == 1 for c in inbox.chats)
+    desk.travel(at(2027, 1, 25, 17, 30))
+    assert (await desk.tick()).actions == []  # reported once, nothing moves
+
+    listed = await desk.tg.send(LIU, "/issues")  # his project's problem, at the top level, deadline as estimated
+    assert "W0001 ZD2026-001 审批手续，待受理，已上报区委书记/领导小组" in listed.text, listed
+    assert "受理时限" not in listed.text  # only the unit has a response deadline, and only at its level
+    assert "办结时限 2027-01-18 17:30（按预估日历），⚠️已超期" in listed.text, listed
+    assert await desk.events() == ["raised", "escalated", "escalated", "escalated"]
+
+
+async def test_the_list_shows_a_waiting_problems_response_deadline(desk: Desk) -> None:
+    desk.travel(at(2026, 12, 24))
+    await desk.tg.send(HAO, RAISE)
+    listed = await desk.tg.send(ZHAO, "/issues")
+    assert "待受理，责任单位办理中，受理时限 2026-12-25 17:30，办结时限 2026-12-29 17:30" in listed.text, listed
+    await desk.tg.send(ZHAO, "/accept W0001")
+    listed = await desk.tg.send(ZHAO, "/issues")
+    assert "受理时限" not in listed.text and "办理中，责任单位办理中，办结时限 2026-12-29 17:30" in listed.text
+
+
+async def test_a_promise_due_after_a_weekend_is_not_said_to_be_due_tomorrow(desk: Desk) -> None:
+    """Promised for Monday: reminded on Friday (the working day before), which must not say 明天."""
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, "/issue ZD2026-001 用地 还有12户未签约")  # 用地: 10 working days, to Mon 30
+    answered = await desk.tg.send(ZHAO, "/answer W0001 11月23日 周一签约")
+    assert "承诺完成日期：2026-11-23" in answered.text, answered
+    await desk.deliver()
+    desk.travel(at(2026, 11, 20, 9, 0))
+    assert (await desk.tick()).actions == ["W0001:nudge:promise:2026-11-23"]
+    inbox = await desk.deliver()
+    assert inbox.chats == {ZHAO}, inbox
+    assert "明天" not in inbox.text(ZHAO)
+    assert "承诺于 2026-11-23 完成，即将到期" in inbox.text(ZHAO)
+
+
+async def test_an_answer_starting_with_an_impossible_day_is_refused_not_saved_as_text(desk: Desk) -> None:
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)
+    await desk.deliver()
+    replies = await desk.tg.send(ZHAO, "/answer W0001 12月32日 先行办理")
+    base.refused(replies, "「12月32日」不是有效的日期，答复未保存")
+    problem = await desk.problem()
+    assert (problem.status, problem.answer_text, problem.promised_date) == ("open", None, None)
+    assert await desk.events() == ["raised"]
+    assert (await desk.deliver()).chats == set()  # nobody was told of an answer
+
+
+async def test_a_day_just_past_typed_without_its_year_is_refused_as_past_not_read_as_next_year(desk: Desk) -> None:
+    """11月13日 typed on 16 November is last Friday, not 13 November 2027 (which went up as an extension
+    request for a year later)."""
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)
+    await desk.deliver()
+    replies = await desk.tg.send(ZHAO, "/answer W0001 11月13日 已报审批局")
+    base.refused(replies, "承诺完成日期 2026-11-13 已过")
+    assert await desk.events() == ["raised"]
+    assert (await desk.deliver()).chats == set()  # no extension request went to 刘文华
+    # A day after today's is still this year's, and one early next year next year's.
+    replies = await desk.tg.send(ZHAO, "/answer W0001 11月18日 已报审批局")
+    assert "承诺完成日期：2026-11-18" in replies.text, replies
+
+
+async def test_moving_a_problem_lapses_the_old_units_extension_request(desk: Desk) -> None:
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)  # 审批手续: resolution due Thu 19
+    await desk.deliver()
+    asked = await desk.tg.send(ZHAO, "/answer W0001 12月10日 需等省厅批复")
+    assert "已作为延期申请" in asked.text, asked
+    inbox = await desk.deliver()
+    assert ["同意延期", "不同意"] in inbox.labels(LIU)[-1]
+
+    moved = await desk.tg.send(ADMIN, "/assign W0001 区工信局 属工信职能")
+    assert "改派至 <b>区工信局</b>" in moved.text, moved
+    await desk.deliver()
+    due = (await desk.problem()).resolution_due_at
+
+    # 刘文华 presses the old request's button: it lapsed with the move, and nothing changes.
+    pressed = await desk.tg.press(LIU, "同意延期")
+    assert "原单位的延期申请随之失效" in pressed.text, pressed
+    problem = await desk.problem()
+    assert (problem.resolution_due_at, problem.promised_date) == (due, None)
+    assert "extension_approved" not in await desk.events()
+
+    # The new unit may ask for its own extension: the old request does not stand in its way.
+    own = await desk.tg.send(HU, "/answer W0001 12月15日 需重新勘测")
+    assert "已作为延期申请" in own.text and "已有一份延期申请" not in own.text, own
+    assert (await desk.events())[-1] == "extension_requested"

@@ -42,7 +42,7 @@ from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar
 from bot.render import Renderer
 from bot.services import grouped_notices
-from storage import outbox
+from storage import outbox, recipients
 from storage import people as people_repo
 from storage import problems as repo
 from storage.models import Person, Problem, ProblemEvent, ProblemPhoto, Project, Unit
@@ -343,7 +343,8 @@ async def resolve(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
     await _notify(session, deps, [problem.raised_by], template="problem_resolved", now=now,
                   key=f"problem:{problem.id}:e{event.id}", buttons=raiser_buttons(problem), event=event,
                   actor=actor, **context)
-    others = [p for p in await _watchers(session, problem, exclude=actor) if p.id != problem.raised_by_id]
+    raiser_side = {p.id for p in await in_place_of(session, [problem.raised_by])}  # told above, with the buttons
+    others = [p for p in await _watchers(session, problem, exclude=actor) if p.id not in raiser_side]
     await _notify(session, deps, others, template="problem_update", now=now,
                   key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor, **context)
 
@@ -398,8 +399,27 @@ async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
 
 async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None,
                     cache: repo.RoleCache | None = None) -> list[Person]:
-    return [p for p in await repo.people_on(session, problem=problem, cache=cache)
-            if exclude is None or p.id != exclude.id]
+    """Everyone on the problem but `exclude` (the one acting), deactivated people replaced by who stands in
+    for them (`in_place_of`)."""
+    everyone = await in_place_of(session, await repo.people_on(session, problem=problem, cache=cache))
+    return [p for p in everyone if exclude is None or p.id != exclude.id]
+
+
+async def in_place_of(session: AsyncSession, people: Sequence[Person]) -> list[Person]:
+    """`people` with each deactivated one replaced by who stands in for them (their successor, else the admins:
+    storage.recipients), each person once. The outbox would redirect their notices the same way; doing it here
+    lets a caller leave out the one acting (an admin who confirms for a deactivated raiser is not told what he
+    did) and tells a stand-in once however many of the people they stand in for."""
+    inactive = [p.id for p in people if not p.active]
+    standing = await recipients.stand_ins(session, inactive) if inactive else {}
+    found: dict[int, Person] = {}
+    for person in people:
+        for pid in standing.get(person.id, (person.id,)):
+            if pid not in found:
+                stand_in = person if pid == person.id else await session.get(Person, pid)
+                if stand_in is not None:
+                    found[pid] = stand_in
+    return list(found.values())
 
 
 async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, now: datetime,

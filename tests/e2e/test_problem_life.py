@@ -163,3 +163,40 @@ async def test_moving_a_problem_lapses_the_old_units_extension_request(desk: Des
     own = await desk.tg.send(HU, "/answer W0001 12月15日 需重新勘测")
     assert "已作为延期申请" in own.text and "已有一份延期申请" not in own.text, own
     assert (await desk.events())[-1] == "extension_requested"
+
+
+async def test_a_deactivated_raisers_problem_is_closed_by_the_admin_who_is_not_told_of_his_own_act(desk: Desk) -> None:
+    """郝芳 leaves before 销号: the admins stand in for her (asked to confirm, once), the admin's 确认销号 is
+    told to the unit and not back to him."""
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)
+    await desk.deliver()
+    await desk.tg.send(ADMIN, "/deactivate 郝芳")
+    await desk.deliver()
+    await desk.tg.send(ZHAO, "/resolved W0001 已发证")
+    inbox = await desk.deliver()
+    assert inbox.chats == {ADMIN}, inbox  # in 郝芳's place, with her buttons, once
+    assert len(inbox.texts(ADMIN)) == 1 and inbox.labels(ADMIN) == [[["确认销号", "未解决"]]], inbox
+
+    closed = await desk.tg.send(ADMIN, "/confirm W0001")
+    assert "W0001 已确认销号" in closed.text, closed
+    inbox = await desk.deliver()
+    assert inbox.chats == {ZHAO}, inbox  # not the admin again, in 郝芳's place
+    assert "管理员代为销号" in inbox.text(ZHAO)
+
+
+async def test_a_stand_in_for_two_deactivated_people_is_told_once(desk: Desk) -> None:
+    """The raiser and the 包抓领导 both leave without a handover: the admin stands in for both, and a 批示
+    by 区长 reaches him once."""
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)
+    desk.travel(at(2026, 11, 17, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:escalate:1"]
+    await desk.deliver()
+    await desk.tg.send(ADMIN, "/deactivate 郝芳")
+    await desk.tg.send(ADMIN, "/deactivate 刘文华")
+    await desk.deliver()
+    await desk.tg.send(WANG, "/comment W0001 请项目办督办")
+    inbox = await desk.deliver()
+    assert inbox.chats == {ZHAO, ADMIN}, inbox
+    assert len(inbox.texts(ADMIN)) == 1 and "请项目办督办" in inbox.text(ADMIN), inbox

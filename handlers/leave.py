@@ -59,6 +59,9 @@ async def leave_command(ctx: Context, args: str) -> None:
         return
     if person is None:
         return
+    if "liaison" not in person.role_names:  # a leave changes only a liaison's reporting duties
+        ctx.reply("leave_refused", reason="not_a_liaison", text=text, person=person)
+        return
     substitute = None
     if request.substitute is not None:
         substitute = await _one_person(ctx, request.substitute, liaison=True)

@@ -48,3 +48,14 @@ async def test_a_meeting_deadline_just_past_is_refused_not_moved_to_next_year(de
     assert "2026-11-19" in reply, reply
     reply = await desk.send(ADMIN_NAME, "/decide 协调施工用电 区住建局 1月8日")  # early next year: next year's
     assert "办结期限：2027-01-08 17:30" in reply, reply
+
+
+async def test_a_leave_for_someone_who_is_not_a_liaison_is_refused_with_what_to_do(desk: Desk) -> None:
+    """A leave only changes a liaison's reporting; recorded for a unit handler it promised what it does not do
+    (no reminders to stop, notices still going to her), so it is refused, saying how her work is covered."""
+    reply = await desk.send(ADMIN_NAME, "/leave 赵芳 12-10 12-12")
+    assert "赵芳 不是联络员，未登记请假" in reply and "/invite 单位经办人 姓名" in reply, reply
+    assert await desk.audits("leave.create") == []
+    reply = await desk.send(ADMIN_NAME, "/leave 郝芳 12-10 12-12")  # a liaison's is recorded as before
+    assert "已登记 郝芳 的请假" in reply, reply
+    assert len(await desk.audits("leave.create")) == 1

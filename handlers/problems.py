@@ -391,15 +391,18 @@ async def _extension(ctx: Context, token: str, approve: bool) -> None:
     if problem is None or ctx.person is None:
         ctx.reply("button_expired")
         return
+    pending = await extensions.pending_request(ctx.session, problem)
+    viewer = _viewer(ctx)
+    sees = viewer is not None and scope.can_see(viewer, facts_of(problem, unit_staffed=True))
     deciders = await extensions.deciders(ctx.session, problem)
-    if "admin" not in ctx.roles and all(p.id != ctx.person.id for p in deciders):
+    # Who was asked may no longer be a decider (the problem went up): whoever sees the problem is told what
+    # became of the request rather than that it is not theirs.
+    if not (pending is None and sees) and "admin" not in ctx.roles and all(p.id != ctx.person.id for p in deciders):
         ctx.reply("problem_refused", reason="not_decider", problem=problem)
         return
-    pending = await extensions.pending_request(ctx.session, problem)
     if pending is None:
         history = await repo.history(ctx.session, problem_id=problem.id)
-        decided = next((e for e in reversed(history)
-                        if e.kind in {extensions.APPROVED, extensions.REFUSED, extensions.MOVED}), None)
+        decided = next((e for e in reversed(history) if e.kind in extensions.LAPSED_BY), None)
         ctx.reply("problem_refused", reason="no_extension", problem=problem, event=decided)
         return
     event = await extensions.decide(ctx.session, await _deps(ctx), problem, pending, actor=ctx.person,

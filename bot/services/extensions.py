@@ -24,6 +24,8 @@ from storage import problems as repo
 from storage.models import Person, Problem, ProblemEvent
 
 REQUESTED, APPROVED, REFUSED = "extension_requested", "extension_approved", "extension_refused"
+ESCALATED = "escalated"  # bot.services.problems' event of a problem going up a level
+LAPSED_BY = frozenset({APPROVED, REFUSED, MOVED, ESCALATED})  # events after which no request waits
 
 
 def extension_buttons(problem: Problem) -> list[list[Button]]:
@@ -38,12 +40,14 @@ async def deciders(session: AsyncSession, problem: Problem) -> list[Person]:
 
 async def pending_request(session: AsyncSession, problem: Problem) -> ProblemEvent | None:
     """The request still waiting for a decision, if any. A request lapses when the problem is moved to another
-    unit (改派): the new unit starts on fresh clocks, and the old unit's request is not its own."""
+    unit (改派: the new unit starts on fresh clocks, and the old unit's request is not its own) or goes up a
+    level (the deadline it asked to move has passed undecided, and those asked to decide are no longer the
+    level above the problem's)."""
     pending: ProblemEvent | None = None
     for event in await repo.history(session, problem_id=problem.id):
         if event.kind == REQUESTED:
             pending = event
-        elif event.kind in {APPROVED, REFUSED, MOVED}:
+        elif event.kind in LAPSED_BY:
             pending = None
     return pending
 

@@ -200,3 +200,31 @@ async def test_a_stand_in_for_two_deactivated_people_is_told_once(desk: Desk) ->
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO, ADMIN}, inbox
     assert len(inbox.texts(ADMIN)) == 1 and "请项目办督办" in inbox.text(ADMIN), inbox
+
+
+async def test_an_extension_request_left_undecided_lapses_when_the_problem_goes_up(desk: Desk) -> None:
+    """刘文华 does not decide the unit's request before its deadline passes: the problem goes up to him, and his
+    late 同意延期 says the request lapsed (it no longer moves anything); the unit's new request goes to 区长."""
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)  # 审批手续: resolution due Thu 19 17:30
+    await desk.tg.send(ZHAO, "/accept W0001")
+    await desk.tg.send(ZHAO, "/answer W0001 11月27日 需等省厅批复")
+    inbox = await desk.deliver()
+    assert inbox.labels(LIU)[-1] == [["同意延期", "不同意"]], inbox
+
+    desk.travel(at(2026, 11, 19, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:escalate:1"]
+    await desk.deliver()
+    due = (await desk.problem()).resolution_due_at  # the lead official's level: Thu 26 17:30
+
+    pressed = await desk.tg.press(LIU, "同意延期")
+    assert "已于 2026-11-19 17:30 上报至包抓领导，原延期申请随之失效" in pressed.text, pressed
+    assert "您不在其中" not in pressed.text
+    problem = await desk.problem()
+    assert (problem.resolution_due_at, problem.promised_date) == (due, None)
+    assert "extension_approved" not in await desk.events()
+
+    again = await desk.tg.send(ZHAO, "/answer W0001 12月4日 省厅下周批复")
+    assert "已作为延期申请" in again.text and "已有一份延期申请" not in again.text, again
+    inbox = await desk.deliver()
+    assert inbox.labels(WANG)[-1] == [["同意延期", "不同意"]], inbox  # the level above 包抓领导 decides it now

@@ -310,6 +310,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     core = await _open(settings)
     try:
         person = await _pick_person(core, args.person, args.phone)
+        if not person.active:  # as the chat's /invite: the code could not be redeemed
+            raise CliError(f"「{person.name}」已停用，不能为其生成邀请码。")
         async with core.db.session() as session:
             invite = await create_invite(
                 session, person=person, role=args.role, now=core.clock.now(),

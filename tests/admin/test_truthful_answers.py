@@ -3,9 +3,17 @@ and a deadline typed as a day just past refused rather than read as next year's.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
 import pytest
 
+from bot.__main__ import main
 from storage import people
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Person, PersonRole
 from tests.admin.admin_support import ADMIN_NAME, Desk
 
 
@@ -59,3 +67,26 @@ async def test_a_leave_for_someone_who_is_not_a_liaison_is_refused_with_what_to_
     reply = await desk.send(ADMIN_NAME, "/leave 郝芳 12-10 12-12")  # a liaison's is recorded as before
     assert "已登记 郝芳 的请假" in reply, reply
     assert len(await desk.audits("leave.create")) == 1
+
+
+def test_cli_invite_refuses_a_deactivated_person(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """As the chat's /invite does: a code for someone deactivated could never be redeemed."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    monkeypatch.chdir(tmp_path)  # no .env file to pick settings up from
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    async def add_people() -> None:
+        db = Database(url)
+        async with db.session() as session:
+            now = datetime.now(UTC)
+            session.add_all([Person(name="武杰", active=False, created_at=now, roles=[PersonRole(role="liaison")]),
+                             Person(name="郝芳", active=True, created_at=now, roles=[PersonRole(role="liaison")])])
+        await db.dispose()
+
+    asyncio.run(add_people())
+    assert main(["invite", "--role", "liaison", "--person", "武杰"]) == 1
+    assert "「武杰」已停用，不能为其生成邀请码" in capsys.readouterr().err
+    assert main(["invite", "--role", "liaison", "--person", "郝芳"]) == 0
+    assert "邀请码：" in capsys.readouterr().out

@@ -364,9 +364,11 @@ async def confirm(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
 
 async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, reason: str,
                  now: datetime) -> None:
-    """未解决: back to work at the same level, with a fresh resolution clock."""
+    """未解决: back to work at the same level, with a fresh resolution clock. The unit's promised date is done
+    with (it reported the problem solved): kept, it would be reported as not kept once its day passed."""
     problem.status = "accepted"
     problem.updated_at = now
+    problem.promised_date = None
     problem.nudged = [k for k in problem.nudged or [] if not k.endswith(f":resolution:{problem.level}")]
     policy = SlaPolicy.from_json(problem.policy)
     clocks = clocks_for_level(policy, deps.calendar, category=problem.category, level=problem.level,

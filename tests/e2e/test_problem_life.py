@@ -228,3 +228,23 @@ async def test_an_extension_request_left_undecided_lapses_when_the_problem_goes_
     assert "已作为延期申请" in again.text and "已有一份延期申请" not in again.text, again
     inbox = await desk.deliver()
     assert inbox.labels(WANG)[-1] == [["同意延期", "不同意"]], inbox  # the level above 包抓领导 decides it now
+
+
+async def test_a_reopened_problem_is_not_reported_for_a_promise_the_unit_kept(desk: Desk) -> None:
+    """The unit promised Wednesday and reported it solved on Tuesday; 郝芳 says 未解决 on Thursday. The unit did
+    what it promised by its day: no 未按期办结 notice for that promise, and the unit is asked to answer again."""
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, "/issue ZD2026-001 用地 还有12户未签约")  # 用地: resolution due Mon 30
+    await desk.tg.send(ZHAO, "/answer W0001 11月18日 周三前签完")
+    desk.travel(at(2026, 11, 17, 15, 0))
+    await desk.tg.send(ZHAO, "/resolved W0001 已全部签约")
+    await desk.deliver()
+    desk.travel(at(2026, 11, 19, 10, 0))
+    reopened = await desk.tg.send(HAO, "/reopen W0001 还有2户未签")
+    assert "W0001 已退回重办" in reopened.text, reopened
+    await desk.deliver()
+    assert (await desk.problem()).promised_date is None
+
+    desk.travel(at(2026, 11, 19, 10, 5))
+    assert (await desk.tick()).actions == []
+    assert (await desk.deliver()).chats == set()

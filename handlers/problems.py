@@ -347,7 +347,9 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
         await service.reopen(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
     elif action == "comment":
         await service.comment(ctx.session, deps, problem, actor=ctx.person, text=text, now=ctx.now)
-    ctx.reply("problem_done", action=action, problem=problem,
+    # 受理 and 销号 take no text: what was typed after the number is said not to be kept, not dropped unseen.
+    ignored = text if action in {"accept", "confirm"} else ""
+    ctx.reply("problem_done", action=action, problem=problem, ignored=ignored,
               buttons=service.unit_buttons(problem) if action == "accept" else [])
 
 

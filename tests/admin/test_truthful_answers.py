@@ -90,3 +90,12 @@ def test_cli_invite_refuses_a_deactivated_person(tmp_path: Path, monkeypatch: py
     assert "「武杰」已停用，不能为其生成邀请码" in capsys.readouterr().err
     assert main(["invite", "--role", "liaison", "--person", "郝芳"]) == 0
     assert "邀请码：" in capsys.readouterr().out
+
+
+async def test_words_after_accept_are_said_not_to_be_kept(desk: Desk) -> None:
+    await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")
+    reply = await desk.send("赵芳", "/accept W0001 下周二前办结")
+    assert "W0001 已受理" in reply and "「下周二前办结」未保存" in reply and "/answer W0001" in reply, reply
+    assert "未保存" not in await desk.send("赵芳", "/resolved W0001 已签约")
+    reply = await desk.send("郝芳", "/confirm W0001 谢谢")
+    assert "W0001 已确认销号" in reply and "「谢谢」未保存" in reply, reply

@@ -248,3 +248,12 @@ async def test_a_reopened_problem_is_not_reported_for_a_promise_the_unit_kept(de
     desk.travel(at(2026, 11, 19, 10, 5))
     assert (await desk.tick()).actions == []
     assert (await desk.deliver()).chats == set()
+
+
+async def test_a_closed_problem_is_not_listed_as_being_handled(desk: Desk) -> None:
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)
+    await desk.tg.send(ZHAO, "/resolved W0001 已发证")
+    await desk.tg.send(HAO, "/confirm W0001")
+    listed = await desk.tg.send(ZHAO, "/issues all")
+    assert "W0001 ZD2026-001 审批手续，已销号" in listed.text and "办理中" not in listed.text, listed

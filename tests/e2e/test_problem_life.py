@@ -257,3 +257,22 @@ async def test_a_closed_problem_is_not_listed_as_being_handled(desk: Desk) -> No
     await desk.tg.send(HAO, "/confirm W0001")
     listed = await desk.tg.send(ZHAO, "/issues all")
     assert "W0001 ZD2026-001 审批手续，已销号" in listed.text and "办理中" not in listed.text, listed
+
+
+async def test_golden_week_and_its_working_saturday_are_counted_as_the_calendar_says(desk: Desk) -> None:
+    """Raised the day before 国庆: 10-01…10-07 are off, Saturday 10-10 is a 调休 working day. 审批手续's three
+    working days are Thu 8, Fri 9 and Sat 10; not taken up by Thursday, it goes to 刘文华, whose five days
+    are Fri 9, Sat 10, Mon 12, Tue 13 and Wed 14. No day there is estimated."""
+    desk.travel(at(2026, 9, 30, 10, 0))
+    raised = await desk.tg.send(HAO, RAISE)
+    assert "受理时限：2026-10-08 17:30" in raised.text and "办结时限：2026-10-10 17:30" in raised.text, raised
+    await desk.deliver()
+    desk.travel(at(2026, 10, 5, 12, 0))  # in the holiday: nothing is due, nobody is disturbed
+    assert (await desk.tick()).actions == []
+    desk.travel(at(2026, 10, 8, 17, 30))
+    assert (await desk.tick()).actions == ["W0001:escalate:1"]
+    inbox = await desk.deliver()
+    assert "办结时限：2026-10-14 17:30" in inbox.text(LIU) and "预估" not in inbox.text(LIU), inbox
+    desk.travel(at(2026, 10, 13, 9, 0))  # the working day before Wednesday
+    assert (await desk.tick()).actions == ["W0001:nudge:resolution:1"]
+    assert (await desk.deliver()).chats == {LIU}

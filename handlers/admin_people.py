@@ -130,14 +130,15 @@ async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = N
     if not found:
         ctx.reply("admin_people_refused", reason="not_found", spec=spec.strip())
         return None
-    buttons = ([[Button(_label(p), f"{buttons_for}:{p.id}{after}")] for p in found[:CANDIDATE_LIMIT]]
+    buttons = ([[Button(candidate_label(p), f"{buttons_for}:{p.id}{after}")] for p in found[:CANDIDATE_LIMIT]]
                if buttons_for else [])
     ctx.reply("admin_people_candidates", spec=spec.strip(), candidates=found[:CANDIDATE_LIMIT], what=what,
               more=max(len(found) - CANDIDATE_LIMIT, 0), mask=mask_phone, pick=bool(buttons), buttons=buttons)
     return None
 
 
-def _label(person: Person) -> str:
+def candidate_label(person: Person) -> str:
+    """A namesake's button: name, unit (or title) and masked phone."""
     where = person.unit.name if person.unit else (person.title or "")
     return " ".join(part for part in (person.name, where, mask_phone(person.phone)) if part)
 

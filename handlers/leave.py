@@ -10,8 +10,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.domain.digits import as_id
-from bot.domain.leave import LeaveError, overlapping, parse_leave
+from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
+from handlers.admin_people import candidate_label, find_people, mask_phone
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
 from storage import audit, outbox
@@ -20,6 +21,8 @@ from storage import people as people_repo
 from storage.models import Leave, Person
 
 PREFIX = "lv"
+PICK_FLOW = "leave_pick"  # an admin's /leave for a name several people share waits for the pick
+CANDIDATES = 10  # namesakes offered as buttons
 EVERYONE = {"全部", "all"}
 SHOWN = 30  # leaves one list shows
 
@@ -53,12 +56,17 @@ async def leave_command(ctx: Context, args: str) -> None:
         if not is_admin:
             ctx.reply("leave_refused", reason="not_admin", text=text)
             return
-        person = await _one_person(ctx, request.who)
+        person = await _one_person(ctx, request.who, pick=text)
     elif "liaison" not in ctx.roles:
         ctx.reply("leave_refused", reason="not_liaison", text=text)
         return
-    if person is None:
-        return
+    if person is not None:
+        await _record(ctx, request, person, text)
+
+
+async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str) -> None:
+    """Record the leave of `person` that `text` asked for (checked, audited and told)."""
+    assert ctx.person is not None
     if "liaison" not in person.role_names:  # a leave changes only a liaison's reporting duties
         ctx.reply("leave_refused", reason="not_a_liaison", text=text, person=person)
         return
@@ -87,8 +95,12 @@ async def leave_command(ctx: Context, args: str) -> None:
 
 
 async def leave_button(ctx: Context, data: str) -> None:
-    """销假 under a leave: `lv:x:<id>`, by the person on leave or an admin."""
+    """销假 under a leave: `lv:x:<id>`, by the person on leave or an admin; `lv:p:<person id>`: the admin picks
+    which of several people of the name typed the leave is for (the line typed waits in PICK_FLOW)."""
     kind, _, raw = data.partition(":")
+    if kind == "p":
+        await _picked(ctx, as_id(raw))
+        return
     leave_id = as_id(raw)
     leave = await ctx.session.get(Leave, leave_id) if kind == "x" and leave_id is not None else None
     if leave is None or leave.cancelled_at is not None or ctx.person_id is None:
@@ -110,11 +122,33 @@ async def leave_button(ctx: Context, data: str) -> None:
     ctx.reply("leave_ended", leave=leave, person=person)
 
 
-async def _one_person(ctx: Context, name: str, *, liaison: bool = False) -> Person | None:
-    """The one active person of that name (a liaison when asked); replies why not otherwise."""
-    found = [p for p in await people_repo.find_people_by_name(ctx.session, name=name) if p.active]
+async def _picked(ctx: Context, person_id: int | None) -> None:
+    state = await ctx.flow_state(PICK_FLOW)
+    person = await ctx.session.get(Person, person_id) if person_id is not None else None
+    if state is None or person is None or not person.active or "admin" not in ctx.roles:
+        ctx.reply("button_expired")
+        return
+    await ctx.clear_flow()
+    text = str(state.get("text", ""))
+    request = parse_leave(text, today=ctx.today)
+    if isinstance(request, LeaveError):  # the days typed have passed since
+        ctx.reply("leave_refused", reason=request.reason, text=text)
+        return
+    await _record(ctx, request, person, text)
+
+
+async def _one_person(ctx: Context, name: str, *, liaison: bool = False, pick: str = "") -> Person | None:
+    """The one active person of that name (a liaison when asked); replies why not otherwise. With `pick` (the
+    line typed), several people of the name are offered as buttons (the leave waits for the pick)."""
+    found = [p for p in await find_people(ctx.session, name) if p.active]  # a name, or a phone number
     if liaison:
         found = [p for p in found if "liaison" in p.role_names]
+    if len(found) > 1 and pick:
+        await ctx.save_flow(PICK_FLOW, {"text": pick})
+        ctx.reply("admin_people_candidates", spec=name, candidates=found[:CANDIDATES], what="请假人员",
+                  more=max(len(found) - CANDIDATES, 0), mask=mask_phone, pick=True,
+                  buttons=[[Button(candidate_label(p), f"{PREFIX}:p:{p.id}")] for p in found[:CANDIDATES]])
+        return None
     if len(found) != 1:
         ctx.reply("leave_refused", reason="no_liaison" if liaison else "no_person", text=name, found=len(found))
         return None

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.__main__ import main
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Person, PersonRole
+from storage.models import Leave, Person, PersonRole, Unit
 from tests.admin.admin_support import ADMIN_NAME, Desk
 
 
@@ -99,3 +100,42 @@ async def test_words_after_accept_are_said_not_to_be_kept(desk: Desk) -> None:
     assert "未保存" not in await desk.send("赵芳", "/resolved W0001 已签约")
     reply = await desk.send("郝芳", "/confirm W0001 谢谢")
     assert "W0001 已确认销号" in reply and "「谢谢」未保存" in reply, reply
+
+
+async def add_second_hao(desk: Desk) -> int:
+    """Another liaison named 郝芳 (区教育局, 13911112222); returns her id."""
+    async with desk.session() as session:
+        unit = await session.scalar(select(Unit).where(Unit.name == "区教育局"))
+        other = Person(name="郝芳", phone="13911112222", unit=unit, active=True, created_at=desk.core.clock.now(),
+                       roles=[PersonRole(role="liaison")])
+        session.add(other)
+        await session.flush()
+        return other.id
+
+
+async def test_an_admins_leave_for_a_shared_name_offers_the_namesakes_and_records_the_one_picked(desk: Desk) -> None:
+    other = await add_second_hao(desk)
+    reply = await desk.send(ADMIN_NAME, "/leave 郝芳 12-10 12-12")
+    assert "人员名单中有多位「郝芳」，请点击下方按钮选择请假人员" in reply, reply
+    assert desk.labels(ADMIN_NAME) == ["郝芳 区住建局 139****7919", "郝芳 区教育局 139****2222"]
+    assert await desk.audits("leave.create") == []  # nothing recorded before the pick
+    reply = await desk.press(ADMIN_NAME, "郝芳 区教育局 139****2222")
+    assert "已登记 郝芳 的请假：2026-12-10 至 2026-12-12" in reply, reply
+    [entry] = await desk.audits("leave.create")
+    assert entry.object_key == str(other)
+    again = await desk.tap(ADMIN_NAME, f"lv:p:{other}")  # a second press records nothing
+    assert "已登记" not in again
+    assert len(await desk.audits("leave.create")) == 1
+
+
+async def test_a_substitute_sharing_a_name_is_named_by_phone(desk: Desk) -> None:
+    other = await add_second_hao(desk)
+    reply = await desk.send("武杰", "/leave 12-10 12-12 郝芳")
+    assert "无法确定代理人是哪一位" in reply and "手机号" in reply, reply
+    reply = await desk.send("武杰", "/leave 12-10 12-12 13911112222")
+    assert "已登记" in reply, reply
+    [entry] = await desk.audits("leave.create")
+    assert entry.detail["substitute"] == "郝芳"
+    async with desk.session() as session:
+        leave = await session.scalar(select(Leave))
+        assert leave is not None and leave.substitute_id == other

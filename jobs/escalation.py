@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.render import Renderer
 from bot.services import problems as problem_service
+from bot.services.problem_tick import apply_tick
+from bot.services.tick_work import TickWork
 from storage import problems as repo
 from storage.db import Database
 from storage.settings import load_calendar, load_policy
@@ -39,11 +41,11 @@ async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 10
                                            policy=await load_policy(session), renderer=renderer)
         # Shared by the whole batch: histories read at once, level holders read once, and the notices
         # written together at the end (with the problems' changes and events, in one flush).
-        work = problem_service.TickWork()
+        work = TickWork()
         await work.preload(session, due)
         for problem in due:
             result.checked += 1
-            done = await problem_service.apply_tick(session, deps, problem, now=now, work=work)
+            done = await apply_tick(session, deps, problem, now=now, work=work)
             result.actions += [f"{problem.number}:{a}" for a in done]
         await work.flush(session, now=now, renderer=renderer)
     return result

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
-from handlers.admin_people import candidate_label, find_people, mask_phone
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
+from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
 from storage import leaves as leave_repo
 from storage import people as people_repo

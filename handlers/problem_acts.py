@@ -44,7 +44,7 @@ async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
     taken = {"already_accepted": "accepted", "already_closed": "closed", "resolved": "resolved",
              "reassign_pending": "reassign_requested"}.get(reason)
     event = next((e for e in reversed(history) if e.kind == taken), None) if taken else None
-    ctx.reply("problem_refused", reason=reason, problem=problem, event=event,
+    ctx.reply("problem_refused", reason=reason, problem=problem, event=event, action=action,
               buttons=await buttons_for(ctx, problem) if taken else [])
     return True
 

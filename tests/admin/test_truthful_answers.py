@@ -139,3 +139,13 @@ async def test_a_substitute_sharing_a_name_is_named_by_phone(desk: Desk) -> None
     async with desk.session() as session:
         leave = await session.scalar(select(Leave))
         assert leave is not None and leave.substitute_id == other
+
+
+async def test_an_admins_reopen_of_a_liaisons_problem_says_only_the_raiser_may_send_it_back(desk: Desk) -> None:
+    """An admin may 确认销号 for the raiser but not send it back: the refusal must not say he may do neither."""
+    await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")
+    await desk.send("赵芳", "/resolved W0001 已签约")
+    reply = await desk.send(ADMIN_NAME, "/reopen W0001 还有两户")
+    assert reply == "只有问题提出人（郝芳）可以退回 W0001（未解决）。", reply
+    reply = await desk.send("武杰", "/confirm W0001")
+    assert "没有找到问题 W0001" in reply  # not his to see at all

@@ -24,6 +24,7 @@ from storage.scope import viewer_of
 
 TEXT_FLOW = "problem_text"  # waits for the text an 答复/已解决/申请改派/未解决/批示 button asked for
 UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
+UNIT_ACTIONS = frozenset({"accept", "answer", "reassign", "resolve"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
 # The command of each action (/resolved is the command of "resolve").
 COMMANDS = {"accept": "accept", "answer": "answer", "reassign": "reassign", "resolve": "resolved",
@@ -162,6 +163,8 @@ def command_for(action: str):  # type: ignore[no-untyped-def]
 
     async def handler(ctx: Context, args: str) -> None:
         token, _, text = args.strip().partition(" ")
+        if token and action in UNIT_ACTIONS and await reassign.moved_away(ctx, token):
+            return  # typed by a handler of the unit it was moved away from: where it went, as its buttons say
         problem = await load(ctx, token, command=COMMANDS[action])
         if problem is not None:
             await _act(ctx, action, problem, text.strip())

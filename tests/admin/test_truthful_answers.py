@@ -14,7 +14,7 @@ from bot.__main__ import main
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Leave, Person, PersonRole, Unit
+from storage.models import Leave, Person, PersonRole, Problem, Unit
 from tests.admin.admin_support import ADMIN_NAME, Desk
 
 
@@ -149,3 +149,16 @@ async def test_an_admins_reopen_of_a_liaisons_problem_says_only_the_raiser_may_s
     assert reply == "只有问题提出人（郝芳）可以退回 W0001（未解决）。", reply
     reply = await desk.send("武杰", "/confirm W0001")
     assert "没有找到问题 W0001" in reply  # not his to see at all
+
+
+async def test_the_old_units_command_on_a_moved_problem_says_where_it_went(desk: Desk) -> None:
+    """As its buttons do: 赵芳 typing /answer after the 项目办 moved W0001 is told it went to 区工信局, not that
+    there is no such problem."""
+    await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")
+    await desk.send(ADMIN_NAME, "/assign W0001 区工信局 属工信职能")
+    reply = await desk.send("赵芳", "/answer W0001 已协调")
+    assert "从 区住建局 改派至 区工信局，不再由 区住建局 办理" in reply, reply
+    async with desk.session() as session:
+        problem = await session.get(Problem, 1)
+        assert problem is not None and problem.answer_text is None
+    assert "没有找到问题 W0001" in await desk.send("邓静", "/answer W0001 已协调")  # never her unit's: as before

@@ -276,3 +276,31 @@ async def test_golden_week_and_its_working_saturday_are_counted_as_the_calendar_
     desk.travel(at(2026, 10, 13, 9, 0))  # the working day before Wednesday
     assert (await desk.tick()).actions == ["W0001:nudge:resolution:1"]
     assert (await desk.deliver()).chats == {LIU}
+
+
+# Friday 2026-12-18 10:00: the working days after it are Mon 21 … Thu 31 (25 Dec is a working day in China),
+# then 元旦 (off, estimated), Mon 2027-01-04 …; a deadline reaching 2027 says 按预估日历.
+CATEGORY_DEADLINES = [
+    ("审批手续", "2026-12-23 17:30", False),  # 3 working days
+    ("水电路气", "2026-12-25 17:30", False),  # 5
+    ("用工", "2026-12-25 17:30", False),
+    ("阻工与施工环境", "2026-12-25 17:30", False),
+    ("规划设计", "2026-12-25 17:30", False),
+    ("其他", "2026-12-25 17:30", False),
+    ("资金", "2027-01-04 17:30", True),  # 10: Mon 21 … Thu 31 is nine, then 元旦 off, Mon 4
+    ("用地", "2027-01-04 17:30", True),
+    ("征地拆迁", "2027-01-11 17:30", True),  # 15
+]
+
+
+async def test_every_category_gets_its_own_working_day_deadline_and_its_unit_is_told_once(desk: Desk) -> None:
+    desk.travel(at(2026, 12, 18))
+    for number, (category, due, estimated) in enumerate(CATEGORY_DEADLINES, start=1):
+        raised = await desk.tg.send(HAO, f"/issue ZD2026-001 {category} 第{number}个问题")
+        assert f"W{number:04d}" in raised.text and "受理时限：2026-12-21 17:30" in raised.text, raised
+        assert f"办结时限：{due}{'（按预估日历）' if estimated else ''}" in raised.text, (category, raised.text)
+        if not estimated:
+            assert "预估" not in raised.text, raised
+    inbox = await desk.deliver()
+    assert inbox.chats == {ZHAO}, inbox  # only the unit: the 包抓领导 sees them in /issues, is not told yet
+    assert len(inbox.texts(ZHAO)) == len(CATEGORY_DEADLINES)

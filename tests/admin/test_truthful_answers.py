@@ -162,3 +162,17 @@ async def test_the_old_units_command_on_a_moved_problem_says_where_it_went(desk:
         problem = await session.get(Problem, 1)
         assert problem is not None and problem.answer_text is None
     assert "没有找到问题 W0001" in await desk.send("邓静", "/answer W0001 已协调")  # never her unit's: as before
+
+
+async def test_a_handover_tells_the_new_raiser_which_problems_already_wait_for_his_confirmation(desk: Desk) -> None:
+    await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")
+    await desk.send("郝芳", "/issue ZD2026-001 资金 拨付未到位")
+    await desk.send("赵芳", "/resolved W0001 已签约")
+    await desk.send(ADMIN_NAME, "/deactivate 郝芳")
+    await desk.send(ADMIN_NAME, "/handover 郝芳 严超")
+    async with desk.session() as session:
+        [yan] = await people.find_people_by_name(session, name="严超")
+    [notice] = [n for n in await desk.notices(yan.id) if "工作移交" in n.payload["html"]]
+    html = notice.payload["html"]
+    assert "W0001（责任单位已报告解决，待您确认：<code>/confirm W0001</code>" in html, html
+    assert "W0002（" not in html  # still with the unit: nothing to confirm yet

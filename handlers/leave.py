@@ -32,7 +32,7 @@ def register(registry: CommandRegistry) -> None:
     registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
                          roles=frozenset({"liaison", "admin"}),
                          usage="/leave 开始日期 [结束日期] [代理人姓名]",
-                         more=(Use(frozenset({"admin"}), "登记请假（可为他人）、查看全部请假与销假",
+                         more=(Use(frozenset({"admin"}), "为联络员登记请假、查看全部请假与销假",
                                    "/leave [姓名] 开始日期 [结束日期] [代理人姓名] 或 /leave 全部"),)))
 
 

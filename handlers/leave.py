@@ -1,8 +1,10 @@
 """/leave: a liaison's leave (请假) with an optional substitute (代理人), listed and ended (销假) by button.
 
 Who approves: nobody waits. A leave entered by the person is recorded at once and the admins are told; an
-admin may enter one for someone (`/leave 姓名 …`), and that person is told. The substitute is told either
-way. The substitute must be an active liaison (they report with /report). See ``bot.domain.leave``.
+admin may enter one for a liaison (`/leave 姓名 …`; several of the name are offered as buttons), and that
+person is told. The substitute is told either way. The substitute must be an active liaison (they report with
+/report), named by name or phone. A leave changes only reporting duties, so none is recorded for someone who
+is not a liaison. See ``bot.domain.leave``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ SHOWN = 30  # leaves one list shows
 
 
 def register(registry: CommandRegistry) -> None:
-    """/leave, for liaisons (their own leave) and admins (anyone's)."""
+    """/leave, for liaisons (their own leave) and admins (any liaison's)."""
     registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
                          roles=frozenset({"liaison", "admin"}),
                          usage="/leave 开始日期 [结束日期] [代理人姓名]",

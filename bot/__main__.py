@@ -310,6 +310,8 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     core = await _open(settings)
     try:
         person = await _pick_person(core, args.person, args.phone)
+        if not person.active:  # as the chat's /invite: the code could not be redeemed
+            raise CliError(f"「{person.name}」已停用，不能为其生成邀请码。")
         async with core.db.session() as session:
             invite = await create_invite(
                 session, person=person, role=args.role, now=core.clock.now(),
@@ -416,7 +418,8 @@ async def _job(settings: Settings, args: argparse.Namespace) -> int:
         else:  # as the running bot's tick does: overdue nodes become problems first
             overdue = await nodes.run(core.db, core.clock, core.deps.renderer)
             result = await escalation.run(core.db, core.clock, core.deps.renderer)
-            summary = f"检查了 {result.checked} 个到期问题：" + ("、".join(result.actions) or "无需处理")
+            done = "、".join(escalation.describe(a) for a in result.actions)
+            summary = f"检查了 {result.checked} 个到期问题：" + (done or "无需处理")
             if overdue.told:
                 summary += f"\n逾期节点 {len(overdue.told)} 个：" + "、".join(overdue.told)
         stats = await deliver_outbox(core)

@@ -30,9 +30,9 @@ from bot.domain.digits import as_index
 from bot.domain.ledger_plan import ImportPlan
 from bot.messages import Button, IncomingFile
 from bot.services.ledger_import import ImportResult, import_ledger
-from handlers.admin_people import refuse_unless_admin
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.people_lookup import refuse_unless_admin
 from storage import audit
 
 FLOW = "admin_import"

@@ -14,9 +14,9 @@ from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.services import problems as service
 from bot.services.reassignment import reassign
 from handlers import project_set
-from handlers.admin_people import find_units
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.people_lookup import find_units
 from handlers.project_set import parse_day, project_set_command
 from storage import approvals as approval_repo
 from storage import audit, people

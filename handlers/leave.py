@@ -1,8 +1,10 @@
 """/leave: a liaison's leave (请假) with an optional substitute (代理人), listed and ended (销假) by button.
 
 Who approves: nobody waits. A leave entered by the person is recorded at once and the admins are told; an
-admin may enter one for someone (`/leave 姓名 …`), and that person is told. The substitute is told either
-way. The substitute must be an active liaison (they report with /report). See ``bot.domain.leave``.
+admin may enter one for a liaison (`/leave 姓名 …`; several of the name are offered as buttons), and that
+person is told. The substitute is told either way. The substitute must be an active liaison (they report with
+/report), named by name or phone. A leave changes only reporting duties, so none is recorded for someone who
+is not a liaison. See ``bot.domain.leave``.
 """
 
 from __future__ import annotations
@@ -10,26 +12,29 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.domain.digits import as_id
-from bot.domain.leave import LeaveError, overlapping, parse_leave
+from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
+from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
 from storage import leaves as leave_repo
 from storage import people as people_repo
 from storage.models import Leave, Person
 
 PREFIX = "lv"
+PICK_FLOW = "leave_pick"  # an admin's /leave for a name several people share waits for the pick
+CANDIDATES = 10  # namesakes offered as buttons
 EVERYONE = {"全部", "all"}
 SHOWN = 30  # leaves one list shows
 
 
 def register(registry: CommandRegistry) -> None:
-    """/leave, for liaisons (their own leave) and admins (anyone's)."""
+    """/leave, for liaisons (their own leave) and admins (any liaison's)."""
     registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
                          roles=frozenset({"liaison", "admin"}),
                          usage="/leave 开始日期 [结束日期] [代理人姓名]",
-                         more=(Use(frozenset({"admin"}), "登记请假（可为他人）、查看全部请假与销假",
+                         more=(Use(frozenset({"admin"}), "为联络员登记请假、查看全部请假与销假",
                                    "/leave [姓名] 开始日期 [结束日期] [代理人姓名] 或 /leave 全部"),)))
 
 
@@ -53,11 +58,19 @@ async def leave_command(ctx: Context, args: str) -> None:
         if not is_admin:
             ctx.reply("leave_refused", reason="not_admin", text=text)
             return
-        person = await _one_person(ctx, request.who)
+        person = await _one_person(ctx, request.who, pick=text)
     elif "liaison" not in ctx.roles:
         ctx.reply("leave_refused", reason="not_liaison", text=text)
         return
-    if person is None:
+    if person is not None:
+        await _record(ctx, request, person, text)
+
+
+async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str) -> None:
+    """Record the leave of `person` that `text` asked for (checked, audited and told)."""
+    assert ctx.person is not None
+    if "liaison" not in person.role_names:  # a leave changes only a liaison's reporting duties
+        ctx.reply("leave_refused", reason="not_a_liaison", text=text, person=person)
         return
     substitute = None
     if request.substitute is not None:
@@ -84,8 +97,12 @@ async def leave_command(ctx: Context, args: str) -> None:
 
 
 async def leave_button(ctx: Context, data: str) -> None:
-    """销假 under a leave: `lv:x:<id>`, by the person on leave or an admin."""
+    """销假 under a leave: `lv:x:<id>`, by the person on leave or an admin; `lv:p:<person id>`: the admin picks
+    which of several people of the name typed the leave is for (the line typed waits in PICK_FLOW)."""
     kind, _, raw = data.partition(":")
+    if kind == "p":
+        await _picked(ctx, as_id(raw))
+        return
     leave_id = as_id(raw)
     leave = await ctx.session.get(Leave, leave_id) if kind == "x" and leave_id is not None else None
     if leave is None or leave.cancelled_at is not None or ctx.person_id is None:
@@ -107,11 +124,33 @@ async def leave_button(ctx: Context, data: str) -> None:
     ctx.reply("leave_ended", leave=leave, person=person)
 
 
-async def _one_person(ctx: Context, name: str, *, liaison: bool = False) -> Person | None:
-    """The one active person of that name (a liaison when asked); replies why not otherwise."""
-    found = [p for p in await people_repo.find_people_by_name(ctx.session, name=name) if p.active]
+async def _picked(ctx: Context, person_id: int | None) -> None:
+    state = await ctx.flow_state(PICK_FLOW)
+    person = await ctx.session.get(Person, person_id) if person_id is not None else None
+    if state is None or person is None or not person.active or "admin" not in ctx.roles:
+        ctx.reply("button_expired")
+        return
+    await ctx.clear_flow()
+    text = str(state.get("text", ""))
+    request = parse_leave(text, today=ctx.today)
+    if isinstance(request, LeaveError):  # the days typed have passed since
+        ctx.reply("leave_refused", reason=request.reason, text=text)
+        return
+    await _record(ctx, request, person, text)
+
+
+async def _one_person(ctx: Context, name: str, *, liaison: bool = False, pick: str = "") -> Person | None:
+    """The one active person of that name (a liaison when asked); replies why not otherwise. With `pick` (the
+    line typed), several people of the name are offered as buttons (the leave waits for the pick)."""
+    found = [p for p in await find_people(ctx.session, name) if p.active]  # a name, or a phone number
     if liaison:
         found = [p for p in found if "liaison" in p.role_names]
+    if len(found) > 1 and pick:
+        await ctx.save_flow(PICK_FLOW, {"text": pick})
+        ctx.reply("admin_people_candidates", spec=name, candidates=found[:CANDIDATES], what="请假人员",
+                  more=max(len(found) - CANDIDATES, 0), mask=mask_phone, pick=True,
+                  buttons=[[Button(candidate_label(p), f"{PREFIX}:p:{p.id}")] for p in found[:CANDIDATES]])
+        return None
     if len(found) != 1:
         ctx.reply("leave_refused", reason="no_liaison" if liaison else "no_person", text=name, found=len(found))
         return None

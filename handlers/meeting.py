@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.clock import to_local
-from bot.domain.dates import parse_day
+from bot.domain.dates import split_near_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
 from bot.domain.limits import DECISION_TEXT_MAX
 from bot.domain.paging import page_of
@@ -171,6 +171,8 @@ async def decide_command(ctx: Context, args: str) -> None:
 
 
 def parse_due(text: str, *, today: date) -> date | None:
-    """A deadline as people type it (bot.domain.dates): "2026-12-15", "12月15日" (this year, or next year if it
-    has passed), "12-15", "下周五", "明天"."""
-    return parse_day(text, today=today)
+    """A deadline as people type it (bot.domain.dates): "2026-12-15", "12月15日" (this year's; next year's when
+    this year's has passed by more than half a year, so a day just past is refused as past), "12-15", "下周五",
+    "明天"."""
+    day, rest, _ = split_near_day(text, today=today)
+    return day if day is not None and not rest else None

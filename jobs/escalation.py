@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
+from bot.domain.escalation import LEVEL_NAMES
 from bot.render import Renderer
 from bot.services import problems as problem_service
+from bot.services.problem_tick import apply_tick
+from bot.services.tick_work import TickWork
 from storage import problems as repo
 from storage.db import Database
 from storage.settings import load_calendar, load_policy
@@ -39,11 +42,29 @@ async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 10
                                            policy=await load_policy(session), renderer=renderer)
         # Shared by the whole batch: histories read at once, level holders read once, and the notices
         # written together at the end (with the problems' changes and events, in one flush).
-        work = problem_service.TickWork()
+        work = TickWork()
         await work.preload(session, due)
         for problem in due:
             result.checked += 1
-            done = await problem_service.apply_tick(session, deps, problem, now=now, work=work)
+            done = await apply_tick(session, deps, problem, now=now, work=work)
             result.actions += [f"{problem.number}:{a}" for a in done]
         await work.flush(session, now=now, renderer=renderer)
     return result
+
+
+CLOCK_WORDS = {"response": "受理", "resolution": "办结"}
+
+
+def describe(action: str) -> str:
+    """One of a tick's actions ("W0001:escalate:1", "W0001:nudge:promise:2026-11-18") as people read it:
+    「W0001 上报至包抓领导」, 「W0001 承诺日期提醒（2026-11-18）」."""
+    number, _, what = action.partition(":")
+    kind, _, rest = what.partition(":")
+    clock, _, tail = rest.partition(":")
+    if kind == "escalate" and clock.isdigit() and int(clock) < len(LEVEL_NAMES):
+        return f"{number} 上报至{LEVEL_NAMES[int(clock)]}"
+    if kind in {"nudge", "overdue"} and clock == "promise":
+        return f"{number} {'承诺日期提醒' if kind == 'nudge' else '未按承诺日期完成'}（{tail}）"
+    if kind in {"nudge", "overdue"} and clock in CLOCK_WORDS:
+        return f"{number} {CLOCK_WORDS[clock]}{'临期提醒' if kind == 'nudge' else '超期通报'}"
+    return action

@@ -80,6 +80,28 @@ def _read(text: str, today: date | None) -> tuple[date | None, int]:
     return None, 0
 
 
+HALF_YEAR = 183  # days: a day written without its year further ahead than this is taken as the one just past
+
+
+def split_near_day(text: str, *, today: date) -> tuple[date | None, str, str | None]:
+    """`split_leading_day` for a day meant to be near today (a promised date, a meeting's deadline): a day
+    written without its year more than half a year ahead is read as the one before today (11月19日 written on
+    20 November 2026 is the day before, not 19 November 2027), so that a day just past is refused as past
+    rather than pushed a year ahead. The third value is the form as written when the
+    text starts with one that names no day (12月32日, 2026-02-30), else None."""
+    stripped = text.strip()
+    day, end = _read(stripped, today)
+    if day is None:
+        form = _FULL.match(stripped) or _MONTH_DAY.match(stripped)
+        return None, stripped, form.group(0) if form else None
+    if not _FULL.match(stripped) and _MONTH_DAY.match(stripped) and (day - today).days > HALF_YEAR:
+        try:
+            day = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February: there is no earlier one that year
+            pass
+    return day, stripped[end:].strip(_SEPARATORS), None
+
+
 def parse_day(text: str, *, today: date | None = None) -> date | None:
     """The day `text` is (surrounding spaces aside); None if it is not one. Without `today`, only the forms
     with a year are read."""

@@ -18,11 +18,14 @@ from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of
 from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers
+from bot.services.reassignment import DONE as MOVED
 from storage import people as people_repo
 from storage import problems as repo
 from storage.models import Person, Problem, ProblemEvent
 
 REQUESTED, APPROVED, REFUSED = "extension_requested", "extension_approved", "extension_refused"
+ESCALATED = "escalated"  # bot.services.problems' event of a problem going up a level
+LAPSED_BY = frozenset({APPROVED, REFUSED, MOVED, ESCALATED})  # events after which no request waits
 
 
 def extension_buttons(problem: Problem) -> list[list[Button]]:
@@ -36,12 +39,15 @@ async def deciders(session: AsyncSession, problem: Problem) -> list[Person]:
 
 
 async def pending_request(session: AsyncSession, problem: Problem) -> ProblemEvent | None:
-    """The request still waiting for a decision, if any."""
+    """The request still waiting for a decision, if any. A request lapses when the problem is moved to another
+    unit (改派: the new unit starts on fresh clocks, and the old unit's request is not its own) or goes up a
+    level (the deadline it asked to move has passed undecided, and those asked to decide are no longer the
+    level above the problem's)."""
     pending: ProblemEvent | None = None
     for event in await repo.history(session, problem_id=problem.id):
         if event.kind == REQUESTED:
             pending = event
-        elif event.kind in {APPROVED, REFUSED}:
+        elif event.kind in LAPSED_BY:
             pending = None
     return pending
 

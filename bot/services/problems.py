@@ -2,23 +2,18 @@
 
 Each operation changes the problem, appends to its history, and writes the notices it causes to the
 outbox, all in the caller's transaction. Handlers check who may do what; the escalation job calls
-`apply_tick`. Rules about time live in bot.domain.escalation.
-
-A tick's notices are short cards (what happened, which problem, a 查看详情 button for the whole card),
-and a person concerned by several problems in one tick gets one list of them instead
-(`bot.services.grouped_notices`).
+`bot.services.problem_tick.apply_tick`, which uses the helpers here. Rules about time live in
+bot.domain.escalation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import flag_modified
 
 from bot.domain.escalation import (
     ACTIVE,
@@ -26,9 +21,6 @@ from bot.domain.escalation import (
     LEVEL_NAMES,
     RESPONSE_LEVELS,
     Decision,
-    Escalate,
-    Nudge,
-    Overdue,
     ProblemClock,
     SlaPolicy,
     clocks_for_level,
@@ -41,11 +33,11 @@ from bot.domain.messages import Button, Reply
 from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar
 from bot.render import Renderer
-from bot.services import grouped_notices
-from storage import outbox
+from bot.services.tick_work import TickWork
+from storage import outbox, recipients
 from storage import people as people_repo
 from storage import problems as repo
-from storage.models import Person, Problem, ProblemEvent, ProblemPhoto, Project, Unit
+from storage.models import Person, Problem, ProblemPhoto, Project, Unit
 from storage.nodes import NODE_CATEGORY
 
 
@@ -84,73 +76,6 @@ def raiser_buttons(problem: Problem) -> list[list[Button]]:
 
 def buttons_for_level(problem: Problem, level: int) -> list[list[Button]]:
     return unit_buttons(problem) if level == 0 else leader_buttons(problem)
-
-
-# Every column of a problem that a tick may change.
-TICK_COLUMNS = ("status", "level", "updated_at", "level_started_at", "response_due_at", "resolution_due_at",
-                "due_estimated", "nudged", "next_check_at")
-
-
-@dataclass
-class TickWork:
-    """What the `apply_tick` calls of one escalation tick (one transaction) share, so that the tick costs a
-    few statements in all rather than a dozen per due problem: who holds each level (people and roles do
-    not change during a tick), the problems' histories (read for all of them at once, then kept up to
-    date), and the writes, which `flush` makes together at the end, in the order they were made: the
-    problems' changes, their new events, then the notices.
-    """
-
-    people: repo.RoleCache = field(default_factory=repo.RoleCache)
-    histories: dict[int, list[ProblemEvent]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    events: list[ProblemEvent] = field(default_factory=list)
-    notices: list[Concern] = field(default_factory=list)
-
-    async def preload(self, session: AsyncSession, problems: Sequence[Problem]) -> None:
-        """Read the histories of these problems in one query, and the unit handlers and top officials."""
-        missing = [p.id for p in problems if p.id not in self.histories]
-        self.histories.update(await repo.histories(session, problem_ids=missing))
-        for role in ("unit", "top"):
-            await self.people.people_with_role(session, role=role)
-
-    async def history(self, session: AsyncSession, problem: Problem) -> list[ProblemEvent]:
-        if problem.id not in self.histories:
-            self.histories[problem.id] = await repo.history(session, problem_id=problem.id)
-        return list(self.histories[problem.id])
-
-    async def add_event(self, session: AsyncSession, *, problem: Problem, at: datetime, kind: str,
-                        actor_id: int | None, text: str = "", detail: dict[str, Any] | None = None
-                        ) -> ProblemEvent:
-        """`repo.add_event`, and the event joins the problem's history. One without an actor (a tick's events
-        have none) is written by `flush`: until then it has no id and no session."""
-        history = self.histories.get(problem.id)
-        if history is None:
-            history = self.histories[problem.id] = await repo.history(session, problem_id=problem.id)
-        if actor_id is not None:  # written now, so that its actor loads
-            event = await repo.add_event(session, problem=problem, at=at, kind=kind, actor_id=actor_id,
-                                         text=text, detail=detail)
-        else:
-            event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=None,
-                                 level=problem.level, text=text, detail=detail or {})
-            self.events.append(event)
-        history.append(event)
-        return event
-
-    async def flush(self, session: AsyncSession, *, now: datetime, renderer: Renderer) -> None:
-        """Write everything collected so far: the same rows as writing each change when it was made, except
-        that the notices are one per person (grouped when a person is concerned by several problems)."""
-        # The same columns in every UPDATE (unchanged ones keep their value) make one executemany of them.
-        for problem in self.problems:
-            for name in TICK_COLUMNS:
-                flag_modified(problem, name)
-        self.problems = []
-        await session.flush()
-        events, self.events = self.events, []
-        if events:
-            columns = ("problem_id", "at", "kind", "actor_person_id", "level", "text", "detail")
-            await session.execute(insert(ProblemEvent), [{c: getattr(e, c) for c in columns} for e in events])
-        notices, self.notices = self.notices, []
-        await grouped_notices.deliver(session, renderer, notices, now=now, kind="escalation")
 
 
 async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Person], *, template: str,
@@ -343,7 +268,8 @@ async def resolve(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
     await _notify(session, deps, [problem.raised_by], template="problem_resolved", now=now,
                   key=f"problem:{problem.id}:e{event.id}", buttons=raiser_buttons(problem), event=event,
                   actor=actor, **context)
-    others = [p for p in await _watchers(session, problem, exclude=actor) if p.id != problem.raised_by_id]
+    raiser_side = {p.id for p in await in_place_of(session, [problem.raised_by])}  # told above, with the buttons
+    others = [p for p in await _watchers(session, problem, exclude=actor) if p.id not in raiser_side]
     await _notify(session, deps, others, template="problem_update", now=now,
                   key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor, **context)
 
@@ -363,9 +289,11 @@ async def confirm(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
 
 async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, reason: str,
                  now: datetime) -> None:
-    """未解决: back to work at the same level, with a fresh resolution clock."""
+    """未解决: back to work at the same level, with a fresh resolution clock. The unit's promised date is done
+    with (it reported the problem solved): kept, it would be reported as not kept once its day passed."""
     problem.status = "accepted"
     problem.updated_at = now
+    problem.promised_date = None
     problem.nudged = [k for k in problem.nudged or [] if not k.endswith(f":resolution:{problem.level}")]
     policy = SlaPolicy.from_json(problem.policy)
     clocks = clocks_for_level(policy, deps.calendar, category=problem.category, level=problem.level,
@@ -398,64 +326,24 @@ async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
 
 async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None,
                     cache: repo.RoleCache | None = None) -> list[Person]:
-    return [p for p in await repo.people_on(session, problem=problem, cache=cache)
-            if exclude is None or p.id != exclude.id]
+    """Everyone on the problem but `exclude` (the one acting), deactivated people replaced by who stands in
+    for them (`in_place_of`)."""
+    everyone = await in_place_of(session, await repo.people_on(session, problem=problem, cache=cache))
+    return [p for p in everyone if exclude is None or p.id != exclude.id]
 
 
-async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, now: datetime,
-                     work: TickWork | None = None) -> list[str]:
-    """Run the escalation rules for one due problem; returns what happened (for logs and tests).
-
-    The tick passes one `work` to all its problems and flushes it at the end; without one, the notices
-    are written before returning.
-    """
-    own = work is None
-    work = TickWork() if work is None else work
-    work.problems.append(problem)
-    decision = _schedule(problem, deps, now)
-    done: list[str] = []
-    for action in decision.actions:
-        if isinstance(action, Escalate):
-            await _escalate(session, deps, problem, action, now, work)
-            done.append(f"escalate:{action.to_level}")
-        elif isinstance(action, Nudge):
-            problem.nudged = [*(problem.nudged or []), action.key]
-            # A promise is the unit's: its reminder goes to the unit's handlers, whatever the level.
-            level = 0 if action.clock == "promise" else problem.level
-            holders = await repo.level_holders(session, problem=problem, level=level, cache=work.people)
-            await _notify(session, deps, holders, template="problem_nudge", now=now, work=work,
-                          key=f"problem:{problem.id}:{action.key}", buttons=buttons_for_level(problem, level),
-                          clock=action.clock, due_at=action.due_at, **await _context(session, problem, work))
-            done.append(action.key)
-        elif isinstance(action, Overdue):
-            problem.nudged = [*(problem.nudged or []), action.key]
-            await _notify(session, deps, await _watchers(session, problem, exclude=None, cache=work.people),
-                          template="problem_overdue", now=now, work=work,
-                          key=f"problem:{problem.id}:{action.key}", clock=action.clock, due_at=action.due_at,
-                          **await _context(session, problem, work))
-            done.append(action.key)
-    _schedule(problem, deps, now)
-    if own:
-        await work.flush(session, now=now, renderer=deps.renderer)
-    return done
-
-
-async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, action: Escalate,
-                    now: datetime, work: TickWork) -> None:
-    below = await _watchers(session, problem, exclude=None, cache=work.people)
-    from_level = problem.level
-    problem.level = action.to_level
-    problem.updated_at = now  # the unit's status (待受理, 办理中, 已答复) stays what it is: going up changes who
-    # answers for the problem, not what the unit has done
-    _start_level(problem, deps, now)
-    await work.add_event(session, problem=problem, at=now, kind="escalated", actor_id=None,
-                         detail={"from": from_level, "to": action.to_level, "clock": action.clock,
-                                 "due_at": action.due_at.isoformat()})
-    context = await _context(session, problem, work)
-    holders = await repo.level_holders(session, problem=problem, level=action.to_level, cache=work.people)
-    key = f"problem:{problem.id}:up{action.to_level}"
-    await _notify(session, deps, holders, template="problem_escalated", key=key, now=now, work=work,
-                  buttons=leader_buttons(problem), clock=action.clock, **context)
-    holder_ids = {p.id for p in holders}
-    await _notify(session, deps, [p for p in below if p.id not in holder_ids], template="problem_went_up",
-                  key=f"{key}:below", now=now, work=work, clock=action.clock, **context)
+async def in_place_of(session: AsyncSession, people: Sequence[Person]) -> list[Person]:
+    """`people` with each deactivated one replaced by who stands in for them (their successor, else the admins:
+    storage.recipients), each person once. The outbox would redirect their notices the same way; doing it here
+    lets a caller leave out the one acting (an admin who confirms for a deactivated raiser is not told what he
+    did) and tells a stand-in once however many of the people they stand in for."""
+    inactive = [p.id for p in people if not p.active]
+    standing = await recipients.stand_ins(session, inactive) if inactive else {}
+    found: dict[int, Person] = {}
+    for person in people:
+        for pid in standing.get(person.id, (person.id,)):
+            if pid not in found:
+                stand_in = person if pid == person.id else await session.get(Person, pid)
+                if stand_in is not None:
+                    found[pid] = stand_in
+    return list(found.values())

@@ -201,7 +201,8 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
     card = await desk.send("郝芳", "/issue W0001")
     assert "改派（区住建局→区发改局）：属发改职能" in card and "责任单位：区发改局" in card
     assert "W0001 已受理" in await desk.send("王刚", "/accept W0001")
-    assert "没有找到问题 W0001" in await desk.send("赵芳", "/accept W0001")  # no longer her unit's
+    # no longer her unit's: told where it went, as its buttons say
+    assert "从 区住建局 改派至 区发改局，不再由 区住建局 办理" in await desk.send("赵芳", "/accept W0001")
 
 
 async def test_assign_refusals(desk: Desk) -> None:

@@ -290,7 +290,7 @@ async def test_raise_nudge_escalate_comment_answer_escalate_resolve_confirm(desk
     inbox = await desk.deliver()
     assert inbox.chats == {LIU, ZHAO}, inbox
     assert "办结时限为 2026-11-24 17:30" in inbox.text(LIU)
-    assert "承诺于 2026-11-24 前完成，明天到期" in inbox.text(ZHAO)
+    assert "承诺于 2026-11-24 完成，即将到期" in inbox.text(ZHAO)
 
     # Not solved by Tuesday 17:30: up to 区长 王立军, not yet to 李明德.
     desk.travel(nov(24, 17, 30))

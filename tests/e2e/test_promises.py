@@ -38,7 +38,7 @@ async def test_a_promise_is_reminded_the_working_day_before_and_overdue_when_mis
     assert (await desk.tick()).actions == ["W0001:nudge:promise:2026-11-18"]
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO}, inbox
-    assert "承诺于 2026-11-18 前完成，明天到期" in inbox.text(ZHAO)
+    assert "承诺于 2026-11-18 完成，即将到期" in inbox.text(ZHAO)
     assert inbox.callback_data(ZHAO) == [[["pb:ans:1", "pb:rea:1"], ["pb:rsv:1"], ["pb:show:1"]]]  # answered: no 受理
 
     desk.travel(nov(18, 9, 0))

@@ -87,7 +87,7 @@ async def test_the_admin_approves_a_reassignment_and_picks_the_unit_from_buttons
     assert "改派申请已由 管理员(区重大项目办) 于 2026-11-16 10:00 同意，已改派至 区工信局" in again.text, again
     assert await desk.events() == ["raised", "accepted", "reassign_requested", "reassigned"]
     # The old unit's buttons no longer act: the problem is no longer its unit's, and pressing one says so.
-    refused(await tg.send(ZHAO, "/accept W0001"), "没有找到问题 W0001")
+    refused(await tg.send(ZHAO, "/accept W0001"), "从 区住建局 改派至 区工信局，不再由 区住建局 办理")
     latest = max(message for chat, message in tg.fake.messages if chat == ZHAO)
     old = await press_again(tg, ZHAO, latest, "pb:ans:1")
     refused(old, "W0001 已由 管理员(区重大项目办) 于 2026-11-16 10:00 从 区住建局 改派至 区工信局，"

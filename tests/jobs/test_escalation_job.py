@@ -241,7 +241,7 @@ def test_job_escalate_at_a_time_escalates_and_leaves_notices_pending(
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "检查了 1 个到期问题：W0001:escalate:1" in out
+    assert "检查了 1 个到期问题：W0001 上报至包抓领导" in out
     assert "未配置任何渠道，通知留在发件箱待发送" in out
     after = _in_thread(asyncio.run, _outcome(cli_database))
     assert after.level == 1
@@ -330,3 +330,16 @@ def test_job_escalate_turns_an_overdue_node_into_a_problem_first(cli_database: s
     assert "逾期节点 1 个：" in out and "桩基完成" in out
     assert main(["job", "escalate", "--at", "2026-11-17T09:35+08:00"]) == 0
     assert "逾期节点" not in capsys.readouterr().out  # told once
+
+
+@pytest.mark.parametrize(("action", "words"), [
+    ("W0001:escalate:1", "W0001 上报至包抓领导"),
+    ("W0002:escalate:3", "W0002 上报至区委书记/领导小组"),
+    ("W0003:nudge:response:0", "W0003 受理临期提醒"),
+    ("W0003:nudge:resolution:2", "W0003 办结临期提醒"),
+    ("W0004:overdue:resolution:3", "W0004 办结超期通报"),
+    ("W0005:nudge:promise:2026-11-18", "W0005 承诺日期提醒（2026-11-18）"),
+    ("W0005:overdue:promise:2026-11-18", "W0005 未按承诺日期完成（2026-11-18）"),
+])
+def test_the_cli_names_a_ticks_actions_in_chinese(action: str, words: str) -> None:
+    assert escalation.describe(action) == words

@@ -1,0 +1,102 @@
+"""Seeing problems: the card (`/issue W0007`, 查看详情) with the buttons of the acts the caller may take, and
+/issues; shared by raising (handlers.problems) and acting (handlers.problem_acts)."""
+
+from __future__ import annotations
+
+from bot.domain import scope
+from bot.domain.messages import Button
+from bot.domain.paging import page_of
+from bot.domain.problem_numbers import parse_problem_number, problem_number
+from bot.domain.scope import Act, Viewer
+from bot.services import problems as service
+from bot.services import scope as scope_service
+from bot.services.scope import facts_of, problem_facts
+from handlers.context import Context
+from handlers.paging import page_buttons
+from storage import problems as repo
+from storage.models import Problem
+from storage.scope import viewer_of
+from storage.settings import load_calendar, load_policy
+
+ACTION_PREFIX = "pb"  # buttons on problems: pb:<act>:<id>
+ISSUES_PAGE = 20  # problems on one page of /issues
+# What a problem command's usage shows after the number (bot/templates/problem_usage.j2).
+COMMAND_EXAMPLES = {"answer": "[12月20日] 办理方案", "reassign": "理由", "resolved": "办理结果", "reopen": "理由",
+                    "comment": "批示内容"}
+
+
+async def problem_deps(ctx: Context) -> service.ProblemDeps:
+    """The rules in force (calendar, deadlines) and the renderer, for the problem service."""
+    return service.ProblemDeps(calendar=await load_calendar(ctx.session), policy=await load_policy(ctx.session),
+                               renderer=ctx.deps.renderer)
+
+
+# The act each problem button stands for (pb:<code>:<id>).
+BUTTON_ACTS = {"acc": Act.ACCEPT, "ans": Act.ANSWER, "rea": Act.REASSIGN, "rsv": Act.RESOLVE, "cfm": Act.CONFIRM,
+               "rop": Act.REOPEN, "cmt": Act.COMMENT}
+
+
+def viewer_of_caller(ctx: Context) -> Viewer | None:
+    """The caller as the scope rules see them (None for someone not bound)."""
+    return viewer_of(ctx.person) if ctx.person is not None else None
+
+
+async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem | None:
+    """The problem named by "W0007", if it exists and the caller sees it (bot.domain.scope); replies
+    otherwise (without a number: how `/command` is used)."""
+    number = parse_problem_number(token) if token else None
+    if number is None:
+        ctx.reply("problem_usage", command=command, example=COMMAND_EXAMPLES.get(command, ""))
+        return None
+    problem = await repo.get_problem(ctx.session, problem_id=number)
+    viewer = viewer_of_caller(ctx)
+    if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
+        ctx.reply("problem_not_found", number=problem_number(number))
+        return None
+    return problem
+
+
+def button_act(button: Button) -> Act | None:
+    """The act a problem button (pb:<code>:<id>) stands for; None for any other button."""
+    prefix, _, rest = button.data.partition(":")
+    return BUTTON_ACTS.get(rest.partition(":")[0]) if prefix == ACTION_PREFIX else None
+
+
+def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Button]]:
+    """The buttons of `rows` the caller may press: those of an act among `acts`, and any that stands for
+    no act (查看详情…); rows left empty are dropped."""
+    kept = [[b for b in row if button_act(b) is None or button_act(b) in acts] for row in rows]
+    return [row for row in kept if row]
+
+async def show(ctx: Context, problem: Problem) -> None:
+    """The problem's whole card with its history, and the buttons of what the caller may do now."""
+    ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
+              buttons=await buttons_for(ctx, problem))
+
+
+async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
+    """A button for each act the caller may take on the problem in its state (bot.domain.scope)."""
+    viewer = viewer_of_caller(ctx)
+    acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
+    buttons: list[list[Button]] = []
+    if acts & scope.UNIT_ACTS:
+        buttons += pressable(service.unit_buttons(problem), acts)
+    if acts & scope.RAISER_ACTS:
+        buttons += pressable(service.raiser_buttons(problem), acts)
+    if Act.COMMENT in acts:
+        buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
+    return buttons
+
+
+async def issues_command(ctx: Context, args: str) -> None:
+    """The problems the caller sees (bot.domain.scope), most urgent first: a liaison's projects' and those
+    they raised, their unit's, a 包抓领导's projects', all for top officials and admins."""
+    viewer = viewer_of_caller(ctx)
+    assert viewer is not None
+    include_closed = args.strip() in {"all", "全部"}
+    queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
+    page = page_of(queue, ctx.page, ISSUES_PAGE)
+    overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}
+    ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed, overdue=overdue,
+              buttons=page_buttons("issues", page, "all" if include_closed else ""))
+

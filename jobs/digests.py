@@ -168,13 +168,15 @@ async def _corrections_since_last(session: AsyncSession, period: Period) -> list
 
 async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[OpenProblem]]:
     rows = await session.execute(
-        select(Project.code, Problem.id, Problem.category, Problem.text, Problem.resolution_due_at)
+        select(Project.code, Problem.id, Problem.category, Problem.text, Problem.resolution_due_at, Problem.status,
+               Problem.level)
         .join(Project, Project.id == Problem.project_id)
         .where(Problem.status.in_(("open", "accepted", "answered", "resolved"))).order_by(Problem.id)
     )
     grouped: dict[str, list[OpenProblem]] = {}
-    for code, problem_id, category, text, due in rows.all():
-        grouped.setdefault(code, []).append(OpenProblem(problem_number(problem_id), category, text, due))
+    for code, problem_id, category, text, due, status, level in rows.all():
+        grouped.setdefault(code, []).append(
+            OpenProblem(problem_number(problem_id), category, text, due, status=status, level=level or 0))
     return grouped
 
 

@@ -49,6 +49,8 @@ class OpenProblem(NamedTuple):
     category: str
     text: str
     resolution_due_at: datetime | None
+    status: str = "open"  # "resolved": the unit reported it solved, the raiser has not confirmed (销号) yet
+    level: int = 0  # how far it has gone up (0: still with the unit)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ class District:
 
     async def problem(self, code: str, *, unit: str, raised: datetime, due: datetime | None,
                       status: str = "open", events: tuple[tuple[str, datetime], ...] = (),
-                      text: str = "征地未完成", actor: str | None = None, kind: str = "problem") -> int:
+                      text: str = "征地未完成", actor: str | None = None, kind: str = "problem",
+                      level: int = 0) -> int:
         """A problem with its "raised" event and the given (kind, at) events, in that order."""
         unit_id = await self.unit(unit)
         raiser = await self.person("联络员")
@@ -110,7 +111,7 @@ class District:
             problem = Problem(
                 kind=kind, project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地",
                 text=text,
-                status=status, level=0, policy={}, level_started_at=raised, response_due_at=None,
+                status=status, level=level, policy={}, level_started_at=raised, response_due_at=None,
                 resolution_due_at=due, nudged=[], created_at=raised, updated_at=raised,
                 closed_at=next((at for kind, at in events if kind == "closed"), None),
             )

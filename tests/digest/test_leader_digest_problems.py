@@ -1,0 +1,39 @@
+"""A lead official's digest says where each problem on his projects stands: with the unit or gone up to which
+level, overdue or not, and, once the unit reported it solved, that it waits for the raiser's 销号 (its old
+deadline no longer applies)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.periods import parse_period
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, html_to_plain
+from jobs.digests import render_bulletin
+from storage.db import Database
+
+from .conftest import District, local
+
+WEEK = parse_period("weekly", "2026-W48")  # 23–29 November 2026
+
+
+async def test_the_digest_says_where_each_problem_stands(db: Database, district: District, tmp_path: Path) -> None:
+    await district.project("ZD2026-001", unit="区住建局", lead="刘文华")
+    raised = local(date(2026, 11, 2))
+    waiting = await district.problem("ZD2026-001", unit="区住建局", raised=raised, due=local(date(2026, 12, 10)),
+                                     text="施工用电未接入")
+    up = await district.problem("ZD2026-001", unit="区住建局", raised=raised, due=local(date(2026, 11, 20)),
+                                text="征地未完成", level=2)
+    solved = await district.problem("ZD2026-001", unit="区住建局", raised=raised, due=local(date(2026, 11, 20)),
+                                    status="resolved", text="规划许可待批")
+
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=WEEK, calendar=WorkCalendar(),
+                                         settings=DigestSettings(), out_dir=tmp_path)
+    digest = html_to_plain("\n".join(rendered.leaders[district.people["刘文华"]]))
+
+    assert f"W{waiting:04d} 用地：施工用电未接入（办结时限 2026-12-10 10:00）" in digest
+    assert f"W{up:04d} 用地：征地未完成（已上报区长，办结时限 2026-11-20 10:00，⚠️已超期）" in digest
+    assert f"W{solved:04d} 用地：规划许可待批（责任单位已报告解决，待销号）" in digest

@@ -35,9 +35,8 @@ async def rank_command(ctx: Context, args: str) -> None:
         await _participation(ctx)
         return
     standings, changes = await standings_and_changes(ctx.session, today=ctx.today)
-    ranked = sum(1 for p in standings.projects if p.rank is not None)
     if ctx.msg.in_group:
-        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, ranked=ranked, changes=changes)
+        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, changes=changes)
         return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})
@@ -46,7 +45,7 @@ async def rank_command(ctx: Context, args: str) -> None:
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
     ctx.reply("rank", [web_button(ctx)], s=standings, mine=mine, unit=unit if "unit" in roles else None,
-              overview=overview, ranked=ranked, changes=changes)
+              overview=overview, changes=changes)
 
 
 async def _participation(ctx: Context) -> None:

@@ -71,8 +71,7 @@ class BulletinCuts:
 
 def bulletin_cuts(standings: Standings, *, top_n: int, red_max: int) -> BulletinCuts:
     """The parts of ``standings`` a group bulletin shows (the settings' ``bulletin_top_n``/``bulletin_red_max``)."""
-    units = [g for g in standings.units if g.rank is not None]
-    towns = [g for g in standings.towns if g.rank is not None]
+    units, towns = standings.ranked_units, standings.ranked_towns
     return BulletinCuts(
         projects=head_and_tail(standings.ranked, top_n),
         units=head_and_tail(units, top_n),

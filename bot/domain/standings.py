@@ -123,6 +123,16 @@ class Standings:
         return [p for p in self.projects if p.rank is not None]
 
     @property
+    def ranked_units(self) -> list[GroupStanding]:
+        """The lead units with a score, in ranking order: those a 第 X/N 名 counts (the unscored are not ranked)."""
+        return [g for g in self.units if g.rank is not None]
+
+    @property
+    def ranked_towns(self) -> list[GroupStanding]:
+        """The towns with a score, in ranking order."""
+        return [g for g in self.towns if g.rank is not None]
+
+    @property
     def unplanned(self) -> list[ProjectStanding]:
         """The projects without a plan for the year (无年度计划): not ranked, never praised or warned."""
         return [p for p in self.projects if p.rate is None]

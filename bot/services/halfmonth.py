@@ -64,8 +64,9 @@ class Compiled:
 
 async def compile_document(session: AsyncSession, renderer: Renderer, *, half: HalfMonth, calendar: WorkCalendar,
                            out_dir: Path, issued: date) -> Compiled:
-    """Write the half-month's document into `out_dir`: the overview with the figures table, then each
-    project's 进展情况 / 存在问题 / 下一步措施 as its liaison sent them (a project not sent is listed as such)."""
+    """Write the half-month's document into `out_dir`: the overview with the figures table, then each sent
+    project's 进展情况 / 存在问题 / 下一步措施 as its liaison sent them, then the projects not sent, each named
+    once with its lead unit and liaison."""
     from cn2an import an2cn  # noqa: PLC0415 - loaded when a document is built, not at start-up
 
     from bot.documents import gongwen  # noqa: PLC0415 - python-docx likewise

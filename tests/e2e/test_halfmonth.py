@@ -10,6 +10,7 @@ the admin 管理员(区重大项目办) is 9001.
 from __future__ import annotations
 
 import io
+import re
 
 from docx import Document
 from sqlalchemy import select
@@ -33,6 +34,19 @@ def _docx_text(data: bytes) -> str:
     document = Document(io.BytesIO(data))
     cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def _parts(data: bytes) -> dict[str, list[str]]:
+    """The document's paragraphs under each numbered section heading (一、二、…), by heading."""
+    parts: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for paragraph in Document(io.BytesIO(data)).paragraphs:
+        text = paragraph.text.strip()
+        if re.match(r"^[一二三四五六七八九十]+、", text):
+            current = parts.setdefault(text, [])
+        elif current is not None and text:
+            current.append(text)
+    return parts
 
 
 async def test_ask_fill_in_and_compile(imported: TelegramHarness, settings: Settings) -> None:  # noqa: F811
@@ -97,7 +111,14 @@ async def test_ask_fill_in_and_compile(imported: TelegramHarness, settings: Sett
     text = _docx_text(fake.files[document.result["document"]["file_id"]])
     assert "关于2026年11月上半月全区重点项目建设进展情况的报告" in text
     assert "征地还有10户未签约" in text and "11月25日前完成签约" in text
-    assert "本期未报送半月报（联络员：武杰）" in text
+    parts = _parts(fake.files[document.result["document"]["file_id"]])
+    assert list(parts) == ["一、总体情况", "二、各项目进展情况", "三、未报送情况"]
+    # each project once: 郝芳's under 二 with what she sent, 武杰's (not sent) named under 三 only
+    assert "（一）城北高速连接线（ZD2026-001）" in parts["二、各项目进展情况"]
+    assert not any("ZD2026-002" in line for line in parts["二、各项目进展情况"])
+    missing = "\n".join(parts["三、未报送情况"])
+    assert "ZD2026-002 滨江四期沿江路（牵头单位：区城管局，联络员：武杰）" in missing and "ZD2026-001" not in missing
+    assert "未报送半月报" in missing and text.count("ZD2026-002") == 2  # the table's row and this line
     assert (await _run(office)).compiled is None  # at most once
     async with tg.session() as session:
         assert (await session.scalars(select(Bulletin.period).where(Bulletin.kind == "halfmonth"))).all() == [

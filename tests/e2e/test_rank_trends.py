@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
 
 from bot.clock import SHANGHAI
-from storage.models import Project
+from bot.domain.bulletin_cut import bulletin_cuts
+from bot.services.standings import current_standings
+from storage.models import AnnualPlan, Person, Project, ProjectNode, Unit
 from tests.e2e.harness import ChannelHarness, TelegramHarness
 
 Say = Callable[[str, str], Awaitable[str]]  # (who, text) → what the bot answered, as shown
@@ -103,3 +105,44 @@ async def test_rank_participation_on_telegram_with_its_heat_map(telegram: Telegr
     assert all(p.startswith(b"\x89PNG\r\n\x1a\n") and len(p) > 5_000 for p in photos)
     helped = await telegram.send(1001, "/help")
     assert "/rank — 查看当前排名和近四周填报率" in helped.text and "/rank 填报" in helped.text
+
+
+async def test_a_units_place_counts_only_the_ranked_units(telegram: TelegramHarness) -> None:
+    """Lead units with nothing to score (no plan for the year, nothing due, no problem, no node) are not ranked:
+    a unit handler's 第 X/N 名 counts the ranked units only, as the bulletins do (另有 … 不排名), and the handler
+    of an unranked unit is told so rather than given a place."""
+    say = await _telegram(telegram, [])
+    await _entered(telegram)
+    async with telegram.session() as session:
+        counts = (await session.execute(
+            select(Unit.id, Unit.name).join(Project, Project.lead_unit_id == Unit.id)
+            .where(Unit.name.not_in(["区住建局", "区卫健局"])).group_by(Unit.id, Unit.name)
+            .order_by(func.count(Project.id), Unit.name).limit(3))).all()
+        idle = [unit_id for unit_id, _name in counts]
+        projects = select(Project.id).where(Project.lead_unit_id.in_(idle))
+        await session.execute(delete(AnnualPlan).where(AnnualPlan.project_id.in_(projects)))
+        await session.execute(delete(ProjectNode).where(ProjectNode.project_id.in_(projects)))
+        await session.execute(update(Project).where(Project.lead_unit_id.in_(idle))
+                              .values(stage="竣工", baseline_year=2025))
+    telegram.clock.set(at(11, 24))
+    async with telegram.session() as session:
+        s = await current_standings(session, today=at(11, 24).date())
+    ranked = [g for g in s.units if g.rank is not None]
+    unscored = {g.name for g in s.units if g.rank is None}
+    assert unscored == {name for _id, name in counts} and len(ranked) == len(s.units) - 3
+    assert len(s.ranked_units) == len(ranked) and bulletin_cuts(s, top_n=5, red_max=5).unscored_units == 3
+    zhao = next(g for g in s.units if g.name == "区住建局")
+
+    text = await say("zhao", "/rank")
+    assert f"<b>区住建局</b>：牵头单位第 {zhao.rank}/{len(ranked)} 名" in text, text
+    assert f"/{len(s.units)} 名" not in text
+    assert f"第 {next(p.rank for p in s.projects if p.code == 'ZD2026-001')}/{len(s.ranked)} 名" in text
+
+    # The handler of a unit with nothing to score: no place, and why.
+    idle_name = counts[0][1]
+    async with telegram.session() as session:
+        await session.execute(update(Person).where(Person.name == "叶志刚")
+                              .values(unit_id=select(Unit.id).where(Unit.name == idle_name).scalar_subquery()))
+    text = await say("ye", "/rank")
+    assert f"<b>{idle_name}</b>：本期无可计分数据，不参与牵头单位排名（共 {len(ranked)} 个单位参与排名）" in text, text
+    assert "第 —/" not in text and "不参与排名，完成率 —（无年度计划）" in text  # its projects: no plan, no place

@@ -184,3 +184,35 @@ async def test_the_latest_bulletins_download_for_leaders_only(site: WebHarness) 
     async with site.signed_in("郝芳") as client:
         async with client.get(url) as response:
             assert response.status == 403
+
+
+async def test_a_unit_page_shows_a_dash_for_a_project_that_owes_no_report(site: WebHarness) -> None:
+    """A 竣工 project owes no reports (bot.domain.duties.report_due): its 本周填报 reads as a dash, as in the
+    half-monthly document, not 0/0; a project still being built shows the days reported of those due."""
+    from sqlalchemy import update
+
+    from storage.models import Project
+
+    async with site.core.db.session() as session:
+        await session.execute(update(Project).values(created_at=site.core.clock.now() - timedelta(days=30)))
+        await session.execute(update(Project).where(Project.code == "ZD2026-001").values(stage="竣工"))
+    await site.state.standings.compute()
+    async with site.core.db.session() as session:
+        s = await current_standings(session, today=date(2026, 11, 20))
+    done = next(p for p in s.projects if p.code == "ZD2026-001")
+    building = next(p for p in s.projects if p.lead_unit == done.lead_unit and p.stage == "在建")
+    assert done.working_days == 0 and building.working_days > 0
+    async with site.signed_in(ADMIN) as client:
+        async with client.get(f"/web/unit/{done.lead_unit}") as response:
+            page = await response.text()
+
+    def cell(code: str) -> str:
+        row = re.search(rf'<a href="/web/project/{code}">{code}</a>.*?</tr>', page, re.S)
+        assert row is not None, code
+        found = re.search(r'data-label="本周填报">([^<]*)</td>', row.group(0))
+        assert found is not None
+        return found.group(1)
+
+    assert cell("ZD2026-001") == "—"
+    assert cell(building.code) == f"{building.reported_days}/{building.working_days}"
+    assert "0/0" not in page

@@ -163,14 +163,15 @@ class WeComTransport:
         media_id = await self.api.upload_media("file", data, filename, "application/octet-stream")
         return Part("file", {"media_id": media_id})
 
-    # -- button memories
+    # -- button memories (keyed by the userid in lower case: WeCom's userids are case-insensitive, and a
+    # notice may go to the spelling an admin typed while the member's answer arrives in WeCom's)
 
     async def _remember_numbers(self, userid: str, buttons: tuple[Button, ...]) -> None:
         if self.memory is None:
-            self.numbered.set(userid, buttons)
+            self.numbered.set(userid.lower(), buttons)
             return
         try:
-            await self.memory.put(f"wecom-numbers:{userid}", [[b.label, b.data] for b in buttons],
+            await self.memory.put(f"wecom-numbers:{userid.lower()}", [[b.label, b.data] for b in buttons],
                                   ttl=NUMBERED_TTL)
         except Exception:  # the reply went out; only answering it by number will not work
             log.warning("could not remember the numbered list shown to %s", userid, exc_info=True)
@@ -178,16 +179,16 @@ class WeComTransport:
     async def numbered_choices(self, userid: str) -> tuple[Button, ...]:
         """The numbered list last shown to this user (by any process), empty if none."""
         if self.memory is None:
-            return self.numbered.get(userid) or ()
-        stored = await self.memory.get(f"wecom-numbers:{userid}") or []
+            return self.numbered.get(userid.lower()) or ()
+        stored = await self.memory.get(f"wecom-numbers:{userid.lower()}") or []
         return tuple(Button(label=str(label), data=str(data)) for label, data in stored)
 
     async def forget_numbers(self, userid: str) -> None:
         if self.memory is None:
-            self.numbered.pop(userid)
+            self.numbered.pop(userid.lower())
             return
         try:
-            await self.memory.forget(f"wecom-numbers:{userid}")
+            await self.memory.forget(f"wecom-numbers:{userid.lower()}")
         except Exception:
             log.warning("could not forget the numbered list shown to %s", userid, exc_info=True)
 

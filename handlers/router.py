@@ -172,6 +172,8 @@ class Router:
                                              chat_id=msg.chat_id, message_key=msg.key)
             if caller.handled:
                 raise _AlreadyHandled
+            if caller.account_id is not None and caller.external_id not in (None, msg.user_id):
+                await people.respell(session, account_id=caller.account_id, external_id=msg.user_id)
             if caller.blocked and caller.account_id is not None and not msg.in_group and await people.unblock(
                     session, account_id=caller.account_id, chat_id=msg.chat_id):
                 log.info("%s:%s wrote again: no longer marked as blocking the bot", msg.channel, msg.chat_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, String, and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -32,10 +32,29 @@ async def get_person(session: AsyncSession, *, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
+# Channels whose user ids are case-insensitive: WeCom's 成员UserID 不区分大小写 (an admin may type "haofang"
+# for the member whose messages arrive as "HaoFang"). Ids are kept as spelled; only matching folds case.
+CASE_INSENSITIVE_CHANNELS = frozenset({"wecom"})
+
+
+def _same_user(channel: str, external_id: Any) -> ColumnElement[bool]:
+    """The accounts of `channel` whose id is `external_id` (a value or a bind parameter)."""
+    if channel in CASE_INSENSITIVE_CHANNELS:
+        return func.lower(ChatAccount.external_id) == func.lower(external_id)
+    return ChatAccount.external_id == external_id
+
+
+def _exact_first(external_id: Any) -> tuple[Any, ...]:
+    """Order for accounts matched case-insensitively: the one spelled exactly first, then the oldest (two
+    accounts differing only by case, bound before matching folded case, resolve the same way every time)."""
+    return case((ChatAccount.external_id == external_id, 0), else_=1), ChatAccount.id
+
+
 async def get_account(session: AsyncSession, *, channel: str, external_id: str) -> ChatAccount | None:
-    """The chat account of this channel user, if any."""
+    """The chat account of this channel user, if any (WeCom userids match whatever their case)."""
     return await session.scalar(
-        select(ChatAccount).where(ChatAccount.channel == channel, ChatAccount.external_id == external_id)
+        select(ChatAccount).where(ChatAccount.channel == channel, _same_user(channel, external_id))
+        .order_by(*_exact_first(external_id)).limit(1)
     )
 
 
@@ -62,6 +81,7 @@ class Caller:
     roles: frozenset[str] = frozenset()
     flow: Flow | None = None
     handled: bool = False  # the message being handled was handled before (storage.processed)
+    external_id: str | None = None  # the account's id as stored (WeCom's may differ from the message's in case)
 
     @property
     def bound(self) -> bool:
@@ -75,23 +95,32 @@ class Caller:
 
 # One SELECT for account, person, roles (one row per role) and the conversation, which the router needs for
 # every non-command message and to leave a flow on a command, and whether the message was handled before.
-_CALLER = (
-    select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
-           Conversation.flow, Conversation.state, Conversation.updated_at,
-           processed.handled(bindparam("channel"), bindparam("message_key", type_=String)))
-    .select_from(ChatAccount)
-    .outerjoin(Person, Person.id == ChatAccount.person_id)
-    .outerjoin(PersonRole, PersonRole.person_id == Person.id)
-    .outerjoin(
-        Conversation,
-        and_(
-            Conversation.channel == ChatAccount.channel,
-            Conversation.chat_id == bindparam("chat_id"),
-            Conversation.user_id == ChatAccount.external_id,
-        ),
+def _caller_query(channel_folds_case: bool) -> Any:
+    external_id = bindparam("external_id", type_=String)
+    same = (func.lower(ChatAccount.external_id) == func.lower(external_id) if channel_folds_case
+            else ChatAccount.external_id == external_id)
+    return (
+        select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
+               Conversation.flow, Conversation.state, Conversation.updated_at,
+               processed.handled(bindparam("channel"), bindparam("message_key", type_=String)),
+               ChatAccount.external_id)
+        .select_from(ChatAccount)
+        .outerjoin(Person, Person.id == ChatAccount.person_id)
+        .outerjoin(PersonRole, PersonRole.person_id == Person.id)
+        .outerjoin(
+            Conversation,
+            and_(
+                Conversation.channel == ChatAccount.channel,
+                Conversation.chat_id == bindparam("chat_id"),
+                Conversation.user_id == external_id,  # as the message spells it (flows are saved so)
+            ),
+        )
+        .where(ChatAccount.channel == bindparam("channel"), same)
+        .order_by(*_exact_first(external_id))
     )
-    .where(ChatAccount.channel == bindparam("channel"), ChatAccount.external_id == bindparam("external_id"))
-)
+
+
+_CALLER = {False: _caller_query(False), True: _caller_query(True)}
 
 
 async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str,
@@ -101,13 +130,14 @@ async def get_caller(session: AsyncSession, *, channel: str, external_id: str, c
     first, /start, creates the account)."""
     params = {"channel": channel, "external_id": external_id, "chat_id": chat_id,
               "message_key": processed.stored_key(message_key) if message_key is not None else None}
-    found = (await session.execute(_CALLER, params)).all()
+    found = (await session.execute(_CALLER[channel in CASE_INSENSITIVE_CHANNELS], params)).all()
     if not found:
         return Caller()
-    account_id, blocked_at, person_id, name, active, _role, flow, state, flow_at, handled = found[0]
+    account_id, blocked_at, person_id, name, active, _role, flow, state, flow_at, handled, spelled = found[0]
     return Caller(
         account_id=account_id, blocked=blocked_at is not None, person_id=person_id, name=name,
-        active=bool(active), roles=frozenset(row[5] for row in found if row[5] is not None),
+        active=bool(active), roles=frozenset(row[5] for row in found if row[5] is not None and row[0] == account_id),
+        external_id=spelled,
         flow=Flow(flow, dict(state or {}), flow_at) if flow is not None else None, handled=bool(handled),
     )
 
@@ -184,6 +214,24 @@ async def bind_account(
         account.blocked_at = None
     await session.flush()
     return account
+
+
+async def respell(session: AsyncSession, *, account_id: int, external_id: str) -> bool:
+    """The channel spells the account's id differently now (a WeCom userid bound as an admin typed it, in
+    another case): keep the channel's spelling as the account's id, its private chat and, when it was the
+    id, its display name, so what is shown and sent reads as the channel writes it. True when it changed."""
+    account = await session.get(ChatAccount, account_id)
+    if account is None or account.external_id == external_id \
+            or account.external_id.lower() != external_id.lower():
+        return False
+    old = account.external_id
+    account.external_id = external_id
+    if account.chat_id == old:
+        account.chat_id = external_id
+    if account.display_name == old:
+        account.display_name = external_id
+    await session.flush()
+    return True
 
 
 async def unblock(session: AsyncSession, *, account_id: int, chat_id: str) -> bool:

@@ -13,6 +13,10 @@ A reply may go out as several messages (a text over the channel's limit, a file 
 of them fails, the error says how many reached the chat before it (``parts_sent``, counted from the
 reply's first message), and whoever tries again passes that number as ``skip``: a retry sends only the
 rest, so the chat never sees part 1 twice, whichever process retries.
+
+A file that can never be sent (``AttachmentRefused``: over the channel's limit, gone from disk) does not
+cost the reply its text: the transport sends a line saying so in the file's place, as the same message of
+the count, so ``skip`` means the same on every try.
 """
 
 from __future__ import annotations
@@ -65,6 +69,17 @@ class PermanentError(DeliveryError):
     """The channel rejected this very message (malformed, too long…): do not try it again."""
 
 
+class AttachmentRefused(PermanentError):
+    """A reply's file cannot be sent, though its text can: ``reason`` is "too_large" (over the channel's
+    ``limit`` bytes), "too_small", "unreadable" (gone from disk) or "refused" (the channel would not take it).
+    Transports send a short line saying so in the file's place (``bot.channels.attachment_notes``)."""
+
+    def __init__(self, reason: str, message: str, *, limit: int | None = None) -> None:
+        self.reason = reason
+        self.limit = limit
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class RateLimits:
     """How fast a channel lets a bot send; the defaults are Telegram's published limits.
@@ -115,11 +130,11 @@ def is_group_chat(transport: Transport, chat_id: str) -> bool:
 
 def read_attachment(attachment: Attachment, files_root: Path | None) -> bytes:
     """The bytes of an attachment's file (a relative path is taken from ``files_root``); a file that cannot
-    be read is a `PermanentError`: sending again will not make it readable."""
+    be read is `AttachmentRefused`: sending again will not make it readable."""
     path = Path(attachment.path)
     if not path.is_absolute() and files_root is not None:
         path = files_root / path
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise PermanentError(f"attachment not readable: {attachment.path}") from exc
+        raise AttachmentRefused("unreadable", f"attachment not readable: {attachment.path}") from exc

@@ -22,8 +22,10 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.channels.attachment_notes import log_refused, note_html
 from bot.channels.base import (
     Attachment,
+    AttachmentRefused,
     DeliveryError,
     PermanentError,
     RateLimits,
@@ -41,6 +43,10 @@ log = logging.getLogger(__name__)
 
 TEXT_MAX = TELEGRAM_LIMIT  # characters (UTF-16 code units) of a message's text
 CAPTION_MAX = 1024  # … and of a photo's or document's caption
+PHOTO_MAX = 10 * 1024 * 1024  # a bigger photo goes as a document
+DOCUMENT_MAX = 50 * 1024 * 1024  # what a bot may upload
+# What Telegram answers about a file it will not take (a document over its limit gets HTTP 413).
+FILE_REFUSED = {"request entity too large": "too_large", "file is too big": "too_large"}
 # Bad requests that mean the chat is gone for us rather than that the message is wrong.
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
@@ -62,6 +68,9 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     Order matters: BadRequest and TimedOut are subclasses of NetworkError.
     """
     text = str(exc)
+    refused = next((reason for marker, reason in FILE_REFUSED.items() if marker in text.lower()), None)
+    if refused is not None and not isinstance(exc, RetryAfter):
+        return AttachmentRefused(refused, text, limit=DOCUMENT_MAX if refused == "too_large" else None)
     if isinstance(exc, RetryAfter):
         return RetryLater(retry_after_seconds(exc), text)
     if isinstance(exc, Forbidden):
@@ -85,8 +94,10 @@ class TelegramTransport:
     replies and outbox notices alike go through ``send``, the one place a text is made to fit Telegram's
     limits: a text over 4,096 characters goes out as several messages cut between lines (never inside a tag,
     ``bot.html_split``), the buttons under the last one; a caption over 1,024 characters is sent after the
-    file as such messages instead. A send that fails part-way says how many messages got through, and the
-    retry (``skip``) sends only the rest.
+    file as such messages instead. A file that cannot be sent (over 50 MB, gone from disk) becomes a message
+    in its place: the caption, if the text was one, and a line saying the file did not go out and why. A
+    photo over 10 MB goes as a document. A send that fails part-way says how many messages got through, and
+    the retry (``skip``) sends only the rest.
 
     The bot's request object should allow as many connections as the sender sends concurrently (an
     ``HTTPXRequest(connection_pool_size=…)``); otherwise sends wait for a free connection and may time out.
@@ -142,7 +153,7 @@ class TelegramTransport:
         parts: list[Callable[[int], Awaitable[object]]] = []
         if attachment is not None:
             fits = utf16_len(reply.html) <= CAPTION_MAX
-            parts.append(functools.partial(self._send_file, attachment=attachment,
+            parts.append(functools.partial(self._send_file_or_note, attachment=attachment,
                                            caption=reply.html if fits else None, markup=markup if fits else None))
             if fits:
                 return parts
@@ -156,12 +167,32 @@ class TelegramTransport:
         await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                     link_preview_options=LinkPreviewOptions(is_disabled=True))
 
+    async def _send_file_or_note(self, chat_id: int, *, attachment: Attachment, caption: str | None,
+                                 markup: InlineKeyboardMarkup | None) -> None:
+        """The file with its caption; when the file cannot be sent, a message in its place: the caption (the
+        reply's text, when it fitted there) and a line saying which file did not go out and why."""
+        try:
+            await self._send_file(chat_id, attachment=attachment, caption=caption, markup=markup)
+            return
+        except TelegramError as exc:
+            refused = delivery_error(exc)
+            if not isinstance(refused, AttachmentRefused):
+                raise
+        except AttachmentRefused as exc:
+            refused = exc
+        log_refused(self.channel, str(chat_id), attachment, refused)
+        note = note_html(attachment, refused)
+        await self._send_text(chat_id, text=f"{caption}\n\n{note}" if caption else note, markup=markup)
+
     async def _send_file(self, chat_id: int, *, attachment: Attachment, caption: str | None,
                          markup: InlineKeyboardMarkup | None) -> None:
         data = read_attachment(attachment, self.files_root)
+        if len(data) > DOCUMENT_MAX:
+            raise AttachmentRefused("too_large", f"attachment over {DOCUMENT_MAX} bytes: {attachment.path}",
+                                    limit=DOCUMENT_MAX)
         upload = InputFile(data, filename=attachment.filename or Path(attachment.path).name)
         parse_mode = ParseMode.HTML if caption else None
-        if attachment.kind == "photo":
+        if attachment.kind == "photo" and len(data) <= PHOTO_MAX:
             await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode,
                                       reply_markup=markup)
         else:

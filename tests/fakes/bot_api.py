@@ -54,6 +54,7 @@ STRING_PARAMS = frozenset({
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload; a bigger request is answered 413
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
@@ -250,6 +251,7 @@ class FakeBotAPI:
                  validate_html: bool = True, max_poll_timeout: float = 5.0, seed: int = 0,
                  control: bool = False) -> None:
         self.token = token
+        self.max_upload = MAX_UPLOAD  # a test may lower it to refuse smaller files
         self.bot_id = int(token.split(":", 1)[0])
         self.username = username
         self.validate_html = validate_html
@@ -301,7 +303,7 @@ class FakeBotAPI:
     # --- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self) -> FakeBotAPI:
-        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         if self.control:
@@ -545,6 +547,8 @@ class FakeBotAPI:
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
+            if sum(len(content) for content in files.values()) > self.max_upload:
+                raise ApiError(413, "Request Entity Too Large")
             handler = self._handlers.get(method.lower())
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")

@@ -310,7 +310,13 @@ class FakeWeCom:
     def sent_to(self, userid: str, *, since: int = 0) -> list[JSON]:
         """Accepted message/send bodies addressed to this member, oldest first."""
         return [c.body for c in self.calls_of("message/send", since=since, ok=True)
-                if userid in str(c.body.get("touser", "")).split("|") and userid not in c.dropped]
+                if self.same_user(userid, str(c.body.get("touser", "")).split("|"))
+                and not self.same_user(userid, c.dropped)]
+
+    @staticmethod
+    def same_user(userid: str, userids: Any) -> bool:
+        """Whether ``userid`` is among ``userids``: WeCom's userids are case-insensitive (不区分大小写)."""
+        return userid.lower() in {u.lower() for u in userids}
 
     @property
     def dropped(self) -> list[tuple[str, JSON]]:
@@ -541,7 +547,7 @@ class FakeWeCom:
             raise invalid("body is not a JSON object")
         self._agent(body.get("agentid"))
         recipients = [u for u in str(body.get("touser", "")).split("|") if u]
-        known = [u for u in recipients if u in self.users or u in self.departed]
+        known = [u for u in recipients if self.same_user(u, self.users | self.departed)]
         if not known:
             raise ApiError(81013, "user & party & tag all invalid")
         msgtype = body.get("msgtype")
@@ -562,11 +568,12 @@ class FakeWeCom:
             result["response_code"] = self._check_card(content, known)
         else:
             raise invalid(f"msgtype {msgtype!r} not supported by the fake")
-        invalid_users = [u for u in recipients if u not in self.users]  # departed ones too
+        invalid_users = [u for u in recipients if not self.same_user(u, self.users)]  # departed ones too
         if invalid_users:  # as WeCom answers them: "不区分大小写，统一转为小写"
             result["invaliduser"] = "|".join(u.lower() for u in invalid_users)
         if self.member_limits:
-            call.dropped = [u for u in recipients if u in self.users and not self._member_takes_one(u)]
+            call.dropped = [u for u in recipients
+                            if self.same_user(u, self.users) and not self._member_takes_one(u.lower())]
         if self._expire_after is not None:
             self._expire_after -= 1
             if self._expire_after <= 0:

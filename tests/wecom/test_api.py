@@ -148,9 +148,10 @@ async def test_photos_and_documents_are_uploaded_then_sent(api: WeComApi, fake_w
     assert [m["msgtype"] for m in sent] == ["text", "image", "text", "file", "text", "file"]
     assert fake_wecom.media[sent[1]["image"]["media_id"]] == ("image", "现场.png", PNG)
     assert fake_wecom.media[sent[3]["file"]["media_id"]][1:] == ("台账.xlsx", sheet.read_bytes())
-    with pytest.raises(PermanentError):
-        await transport.send(HAO, Reply(html="x"),
-                             attachment=Attachment(kind="photo", path=str(tmp_path / "no")))
+    # A file gone from disk: the text still goes out, with a line saying the file did not.
+    await transport.send(HAO, Reply(html="x"), attachment=Attachment(kind="photo", path=str(tmp_path / "no")))
+    assert [m["msgtype"] for m in fake_wecom.sent_to(HAO)][6:] == ["text", "text"]
+    assert "附件「no」未能发送：文件已不存在或无法读取" in fake_wecom.sent_to(HAO)[7]["text"]["content"]
 
 
 async def test_a_retry_after_a_partial_failure_sends_only_the_rest(api: WeComApi,

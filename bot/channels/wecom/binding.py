@@ -64,7 +64,11 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
         person = found[0]
         if not person.active:
             raise AdminInputError(f"「{person.name}」已停用，不能绑定。")
+        # WeCom userids are case-insensitive: "haofang" is the member bound as "HaoFang", whose spelling
+        # (WeCom's, once they have written) stays the account's.
         existing = await people.get_account(session, channel=CHANNEL, external_id=userid)
+        if existing is not None:
+            userid = existing.external_id
         previous = None
         if existing is not None and existing.person_id != person.id:
             other = await people.get_person(session, person_id=existing.person_id)

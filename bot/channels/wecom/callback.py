@@ -216,7 +216,7 @@ class WeComChannel:
         """Whether a user entering the app is greeted now (at most once per ``greet_every``, over every
         process); when the database cannot say, not."""
         try:
-            return await self.memory.first_sighting(f"wecom-greet:{userid}", ttl=self.greet_every)
+            return await self.memory.first_sighting(f"wecom-greet:{userid.lower()}", ttl=self.greet_every)
         except Exception:
             log.warning("could not check when %s was last greeted", userid, exc_info=True)
             return False

@@ -27,8 +27,10 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.attachment_notes import log_refused, note_html
 from bot.channels.base import (
     Attachment,
+    AttachmentRefused,
     DeliveryError,
     PermanentError,
     RateLimits,
@@ -128,17 +130,23 @@ class WeComRobotTransport:
         ]
         file_part = None
         if attachment is not None:
-            data = read_attachment(attachment, self.files_root)
-            mime = image_type(data) if attachment.kind == "photo" else None
-            if mime is not None and len(data) <= ROBOT_IMAGE_MAX:
-                parts.append({"msgtype": "image", "image": {
-                    "base64": base64.b64encode(data).decode("ascii"), "md5": hashlib.md5(data).hexdigest()}})
+            try:
+                data = read_attachment(attachment, self.files_root)
+                mime = image_type(data) if attachment.kind == "photo" else None
+                as_image = mime is not None and len(data) <= ROBOT_IMAGE_MAX
+                if not as_image and len(data) > ROBOT_FILE_MAX:
+                    raise AttachmentRefused("too_large", f"attachment over {ROBOT_FILE_MAX} bytes: {attachment.path}",
+                                            limit=ROBOT_FILE_MAX)
+            except AttachmentRefused as refused:  # the text goes out, and a line saying the file did not
+                parts.append(self._note(chat_id, attachment, refused))
             else:
-                if len(data) > ROBOT_FILE_MAX:
-                    raise PermanentError(f"attachment over {ROBOT_FILE_MAX} bytes: {attachment.path}")
-                file_part = len(parts)
-                name = attachment.filename or Path(attachment.path).name
-                parts.append({"msgtype": "file", "file": {"_data": data, "_name": name}})
+                if as_image:
+                    parts.append({"msgtype": "image", "image": {
+                        "base64": base64.b64encode(data).decode("ascii"), "md5": hashlib.md5(data).hexdigest()}})
+                else:
+                    file_part = len(parts)
+                    name = attachment.filename or Path(attachment.path).name
+                    parts.append({"msgtype": "file", "file": {"_data": data, "_name": name}})
         done = max(0, skip)
         if done >= len(parts):
             return
@@ -147,13 +155,26 @@ class WeComRobotTransport:
             while done < len(parts):
                 part = parts[done]
                 if done == file_part:
-                    media_id = await self._upload(key, part["file"]["_data"], part["file"]["_name"])
-                    part = {"msgtype": "file", "file": {"media_id": media_id}}
+                    part = await self._file_or_note(key, chat_id, attachment, part["file"])
                 await self._post(key, "webhook/send", json_body=part)
                 done += 1
         except DeliveryError as error:
             failed_after(error, done)
             raise
+
+    def _note(self, chat_id: str, attachment: Attachment, refused: AttachmentRefused) -> dict[str, Any]:
+        """The message in place of a file that cannot be sent: a line saying which and why."""
+        log_refused(self.channel, chat_id, attachment, refused)
+        return {"msgtype": "markdown", "markdown": {"content": html_to_markdown(note_html(attachment, refused))}}
+
+    async def _file_or_note(self, key: str, chat_id: str, attachment: Attachment | None,
+                            file: dict[str, Any]) -> dict[str, Any]:
+        try:
+            media_id = await self._upload(key, file["_data"], file["_name"])
+        except PermanentError as exc:  # WeCom would not take this file
+            assert attachment is not None
+            return self._note(chat_id, attachment, AttachmentRefused("refused", f"WeCom refused the file: {exc}"))
+        return {"msgtype": "file", "file": {"media_id": media_id}}
 
     async def _upload(self, key: str, data: bytes, filename: str) -> str:
         form = aiohttp.FormData(quote_fields=False)  # raw UTF-8 file names, as WeCom expects

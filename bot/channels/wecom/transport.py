@@ -26,11 +26,20 @@ import logging
 import re
 from pathlib import Path
 
-from bot.channels.base import Attachment, DeliveryError, PermanentError, RateLimits, failed_after, read_attachment
+from bot.channels.attachment_notes import log_refused, note_html
+from bot.channels.base import (
+    Attachment,
+    AttachmentRefused,
+    DeliveryError,
+    PermanentError,
+    RateLimits,
+    failed_after,
+    read_attachment,
+)
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, image_type
 from bot.channels.wecom.markdown import utf8_len
-from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten
+from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten, text_parts
 from bot.domain.messages import Button, Reply
 from bot.services.shared_memory import SharedMemory, SharedWindow
 
@@ -109,12 +118,13 @@ class WeComTransport:
         parts, numbered = reply_parts(reply)
         done = max(0, skip)
         try:
-            media = self._read(attachment) if attachment is not None else None
-            total = len(parts) + (1 if media else 0)
+            total = len(parts) + (1 if attachment is not None else 0)
             if done < total:
                 media_part: Part | None = None
-                if media is not None:
-                    media_part = await self._upload(media)  # before any message: the likeliest to fail
+                if attachment is not None:
+                    # before any message: the likeliest to fail (but a file that cannot be sent at all
+                    # becomes a line saying so, and the text goes out)
+                    media_part = await self._media_or_note(userid, attachment)
                 # The hour's count first, not waited out here (a full hour is the outbox's to wait for).
                 await self.hour_window.acquire(userid, total - done, max_wait=0.0)
                 await self.window.acquire(userid, total - done, max_wait=max_wait)
@@ -145,32 +155,40 @@ class WeComTransport:
             else:
                 self.cards.set(content["task_id"], labels)
 
-    def _read(self, attachment: Attachment) -> tuple[Attachment, bytes]:
+    async def _media_or_note(self, userid: str, attachment: Attachment) -> Part:
+        """The uploaded file as a message, or, when the file cannot be sent, a line saying so."""
+        try:
+            return await self._upload(attachment)
+        except AttachmentRefused as refused:
+            log_refused(CHANNEL, userid, attachment, refused)
+            return text_parts(note_html(attachment, refused))[0]
+
+    async def _upload(self, attachment: Attachment) -> Part:
         data = read_attachment(attachment, self.files_root)
         if len(data) < MEDIA_MIN:
-            raise PermanentError(f"attachment too small for WeCom: {attachment.path}")
-        return attachment, data
-
-    async def _upload(self, media: tuple[Attachment, bytes]) -> Part:
-        attachment, data = media
+            raise AttachmentRefused("too_small", f"attachment too small for WeCom: {attachment.path}")
         filename = attachment.filename or Path(attachment.path).name
         mime = image_type(data) if attachment.kind == "photo" else None
-        if mime is not None and len(data) <= IMAGE_MAX:
-            media_id = await self.api.upload_media("image", data, filename, mime)
-            return Part("image", {"media_id": media_id})
+        kind, content_type = ("image", mime) if mime is not None and len(data) <= IMAGE_MAX else \
+            ("file", "application/octet-stream")
         if len(data) > FILE_MAX:
-            raise PermanentError(f"attachment over {FILE_MAX} bytes: {attachment.path}")
-        media_id = await self.api.upload_media("file", data, filename, "application/octet-stream")
-        return Part("file", {"media_id": media_id})
+            raise AttachmentRefused("too_large", f"attachment over {FILE_MAX} bytes: {attachment.path}",
+                                    limit=FILE_MAX)
+        try:
+            media_id = await self.api.upload_media(kind, data, filename, content_type)
+        except PermanentError as exc:  # WeCom would not take this file (its size or type)
+            raise AttachmentRefused("refused", f"WeCom refused {attachment.path}: {exc}") from exc
+        return Part(kind, {"media_id": media_id})
 
-    # -- button memories
+    # -- button memories (keyed by the userid in lower case: WeCom's userids are case-insensitive, and a
+    # notice may go to the spelling an admin typed while the member's answer arrives in WeCom's)
 
     async def _remember_numbers(self, userid: str, buttons: tuple[Button, ...]) -> None:
         if self.memory is None:
-            self.numbered.set(userid, buttons)
+            self.numbered.set(userid.lower(), buttons)
             return
         try:
-            await self.memory.put(f"wecom-numbers:{userid}", [[b.label, b.data] for b in buttons],
+            await self.memory.put(f"wecom-numbers:{userid.lower()}", [[b.label, b.data] for b in buttons],
                                   ttl=NUMBERED_TTL)
         except Exception:  # the reply went out; only answering it by number will not work
             log.warning("could not remember the numbered list shown to %s", userid, exc_info=True)
@@ -178,16 +196,16 @@ class WeComTransport:
     async def numbered_choices(self, userid: str) -> tuple[Button, ...]:
         """The numbered list last shown to this user (by any process), empty if none."""
         if self.memory is None:
-            return self.numbered.get(userid) or ()
-        stored = await self.memory.get(f"wecom-numbers:{userid}") or []
+            return self.numbered.get(userid.lower()) or ()
+        stored = await self.memory.get(f"wecom-numbers:{userid.lower()}") or []
         return tuple(Button(label=str(label), data=str(data)) for label, data in stored)
 
     async def forget_numbers(self, userid: str) -> None:
         if self.memory is None:
-            self.numbered.pop(userid)
+            self.numbered.pop(userid.lower())
             return
         try:
-            await self.memory.forget(f"wecom-numbers:{userid}")
+            await self.memory.forget(f"wecom-numbers:{userid.lower()}")
         except Exception:
             log.warning("could not forget the numbered list shown to %s", userid, exc_info=True)
 

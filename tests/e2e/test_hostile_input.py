@@ -163,18 +163,23 @@ async def test_a_photo_sent_as_a_file_is_a_photo_and_one_too_big_is_refused_sayi
     assert "超过 20 MB，无法保存" in in_flow and "完成（不再上传照片）" in in_flow.buttons
 
 
-@pytest.mark.parametrize("fields", [
-    {"sticker": {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
-                 "is_animated": False, "is_video": False, "emoji": "👍"}},
-    {"voice": {"file_id": "v1", "file_unique_id": "v1", "duration": 4}},
-    {"document": {"file_id": "f1", "file_unique_id": "f1", "file_name": "进度.docx", "file_size": 30_000}},
+@pytest.mark.parametrize(("fields", "said", "in_flow"), [
+    ({"sticker": {"file_id": "s1", "file_unique_id": "s1", "type": "regular", "width": 512, "height": 512,
+                  "is_animated": False, "is_video": False, "emoji": "👍"}},
+     "暂时无法识别表情消息", "当前操作仍在等待您的回复"),
+    ({"voice": {"file_id": "v1", "file_unique_id": "v1", "duration": 4}}, "暂时无法识别语音消息",
+     "当前操作仍在等待您的回复"),
+    ({"document": {"file_id": "f1", "file_unique_id": "f1", "file_name": "进度.docx", "file_size": 30_000}},
+     "没有看懂这条消息", "请输入本期完成投资"),  # the guided step asks again for the amount
 ])
-async def test_stickers_voice_and_files_where_text_is_expected_are_answered(tg: TelegramHarness, fields: dict) -> None:
-    assert "没有看懂这条消息" in await tg.message(HAO, fields)
+async def test_stickers_voice_and_files_where_text_is_expected_are_answered(
+        tg: TelegramHarness, fields: dict, said: str, in_flow: str) -> None:
+    assert said in await tg.message(HAO, fields)
     await tg.send(HAO, "/report")
     await tg.press(HAO, f"{CODE} 城北高速连接线")
-    asked = await tg.message(HAO, fields)  # the guided step asks again for the amount
-    assert "请输入本期完成投资" in asked
+    asked = await tg.message(HAO, fields)
+    assert in_flow in asked
+    assert "本期完成投资：850" in await tg.send(HAO, "850")  # the flow waited: the amount is taken
     assert await tg.report_count() == 0
 
 

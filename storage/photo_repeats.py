@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
-from bot.domain.photo_match import Sighting, bands, distance, first_repeated, hash_from_text
+from bot.domain.photo_match import Sighting, distance, first_repeated, hash_from_text
 from storage.models import NodePhoto, PhotoBlob, Problem, ProblemPhoto, Project, ProjectNode, Report, ReportPhoto
-
-_BANDS = (PhotoBlob.band0, PhotoBlob.band1, PhotoBlob.band2, PhotoBlob.band3, PhotoBlob.band4)
+from storage.photos import sharing_a_band
 
 
 @dataclass(frozen=True)
@@ -86,9 +85,7 @@ async def repeats_of(session: AsyncSession, *, kind: str, photo_ids: Sequence[in
         .where(table.id.in_(list(photo_ids)), PhotoBlob.phash.is_not(None)).distinct())).all()]
     if not hashes:
         return {}
-    near = or_(PhotoBlob.phash.is_not(None) & or_(*(
-        column == value for phash in hashes for column, value in zip(_BANDS, bands(phash), strict=True))))
-    seen = await _sightings(session, near)
+    seen = await _sightings(session, sharing_a_band(hashes))
     wanted = set(photo_ids)
     found: dict[int, Repeat] = {}
     for mine in seen:

@@ -14,11 +14,12 @@ photos are read back by ``storage.evidence_photos``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from sqlalchemy import func, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -98,6 +99,12 @@ class Kept:
     later_repeats: tuple[int, ...] = ()
 
 
+def sharing_a_band(hashes: Iterable[int]) -> ColumnElement[bool]:
+    """Photo blobs sharing a band of one of these perceptual hashes: the candidates ``bot.domain.photo_match``
+    compares exactly (a blob without a hash has no bands and never matches)."""
+    return or_(*(column == value for phash in hashes for column, value in zip(_BANDS, bands(phash), strict=True)))
+
+
 def _insert_ignoring_conflict(session: AsyncSession, values: dict[str, object]):  # type: ignore[no-untyped-def]
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
@@ -137,8 +144,7 @@ async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size:
     if not mine:
         return Kept(photo_id=photo_id, duplicate_of=None)
     me = mine[0]
-    near = or_(*(column == value for column, value in zip(_BANDS, bands(phash), strict=True)))
-    others = [s for s in await _sightings(session, near) if s.photo_id != photo_id]
+    others = [s for s in await _sightings(session, sharing_a_band([phash])) if s.photo_id != photo_id]
     earlier = first_repeated(me, others)
     if earlier is not None:
         await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo_id).values(

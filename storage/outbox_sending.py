@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from storage.models import ChatAccount, OutboxMessage
 from storage.outbox import FAILED, FINAL_STATES, IN_DOUBT, INTERRUPTED, PENDING, SENDING, SENT, UNDELIVERABLE
-from storage.people import CASE_INSENSITIVE_CHANNELS
+from storage.people import same_id
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,7 @@ async def mark_chat_blocked(session: AsyncSession, *, channel: str, chat_id: str
     """Remember that the chat accounts on this chat blocked the bot; how many accounts that was."""
     result = await session.execute(
         update(ChatAccount)
-        .where(ChatAccount.channel == channel, func.lower(ChatAccount.chat_id) == chat_id.lower()
-               if channel in CASE_INSENSITIVE_CHANNELS else ChatAccount.chat_id == chat_id)
+        .where(ChatAccount.channel == channel, same_id(ChatAccount.chat_id, chat_id, channel=channel))
         .where(ChatAccount.blocked_at.is_(None))
         .values(blocked_at=now)
         .execution_options(synchronize_session=False)

@@ -37,11 +37,12 @@ async def get_person(session: AsyncSession, *, person_id: int) -> Person | None:
 CASE_INSENSITIVE_CHANNELS = frozenset({"wecom"})
 
 
-def _same_user(channel: str, external_id: Any) -> ColumnElement[bool]:
-    """The accounts of `channel` whose id is `external_id` (a value or a bind parameter)."""
+def same_id(column: Any, value: Any, *, channel: str) -> ColumnElement[bool]:
+    """`column` (an account's user or chat id) holds the id `value` (a value or a bind parameter) of `channel`:
+    compared with case folded on the channels whose ids ignore case."""
     if channel in CASE_INSENSITIVE_CHANNELS:
-        return func.lower(ChatAccount.external_id) == func.lower(external_id)
-    return ChatAccount.external_id == external_id
+        return func.lower(column) == func.lower(value)
+    return column == value
 
 
 def _exact_first(external_id: Any) -> tuple[Any, ...]:
@@ -53,7 +54,8 @@ def _exact_first(external_id: Any) -> tuple[Any, ...]:
 async def get_account(session: AsyncSession, *, channel: str, external_id: str) -> ChatAccount | None:
     """The chat account of this channel user, if any (WeCom userids match whatever their case)."""
     return await session.scalar(
-        select(ChatAccount).where(ChatAccount.channel == channel, _same_user(channel, external_id))
+        select(ChatAccount)
+        .where(ChatAccount.channel == channel, same_id(ChatAccount.external_id, external_id, channel=channel))
         .order_by(*_exact_first(external_id)).limit(1)
     )
 
@@ -95,10 +97,10 @@ class Caller:
 
 # One SELECT for account, person, roles (one row per role) and the conversation, which the router needs for
 # every non-command message and to leave a flow on a command, and whether the message was handled before.
-def _caller_query(channel_folds_case: bool) -> Any:
+def _caller_query(channel: str) -> Any:
+    """The caller query for `channel`'s way of comparing ids (`same_id`); the channel itself is a parameter."""
     external_id = bindparam("external_id", type_=String)
-    same = (func.lower(ChatAccount.external_id) == func.lower(external_id) if channel_folds_case
-            else ChatAccount.external_id == external_id)
+    same = same_id(ChatAccount.external_id, external_id, channel=channel)
     return (
         select(ChatAccount.id, ChatAccount.blocked_at, Person.id, Person.name, Person.active, PersonRole.role,
                Conversation.flow, Conversation.state, Conversation.updated_at,
@@ -120,7 +122,8 @@ def _caller_query(channel_folds_case: bool) -> Any:
     )
 
 
-_CALLER = {False: _caller_query(False), True: _caller_query(True)}
+_CALLER_EXACT = _caller_query("")  # ids compared as spelled (Telegram, the console)
+_CALLER_FOLDED = {channel: _caller_query(channel) for channel in CASE_INSENSITIVE_CHANNELS}
 
 
 async def get_caller(session: AsyncSession, *, channel: str, external_id: str, chat_id: str,
@@ -130,7 +133,7 @@ async def get_caller(session: AsyncSession, *, channel: str, external_id: str, c
     first, /start, creates the account)."""
     params = {"channel": channel, "external_id": external_id, "chat_id": chat_id,
               "message_key": processed.stored_key(message_key) if message_key is not None else None}
-    found = (await session.execute(_CALLER[channel in CASE_INSENSITIVE_CHANNELS], params)).all()
+    found = (await session.execute(_CALLER_FOLDED.get(channel, _CALLER_EXACT), params)).all()
     if not found:
         return Caller()
     account_id, blocked_at, person_id, name, active, _role, flow, state, flow_at, handled, spelled = found[0]

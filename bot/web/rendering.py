@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.escalation import LEVEL_NAMES
+from bot.domain.limits import PHOTO_FILE_MAX
 from bot.domain.rounding import tenths
 from bot.render import format_date, format_delta, format_pct, format_points, format_time, wan_or_dash
 
@@ -53,6 +54,7 @@ class WebRenderer:
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
             event=lambda k: labels.label(labels.EVENTS, k), moment=moment, tenths=tenths,
         )
+        self.env.globals["photo_max_mb"] = PHOTO_FILE_MAX // 2**20  # the largest photo a bot may download
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(template).render(**context)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.services import photo_reasons
 from bot.services.photo_keeper import FetchFailed
 from bot.services.photo_store import original_key, thumbnail_key
+from bot.web.rendering import WebRenderer
 from storage.models import ProblemPhoto, ReportPhoto
 from tests.photos.pictures import photo
 from tests.web.harness import WebHarness, raise_problem
@@ -111,21 +112,25 @@ async def test_a_photo_gone_from_the_store_says_so(site: WebHarness, caplog: pyt
             assert full.status == 404 and "未找到该照片" in await full.text()
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("Telegram: Wrong file_id specified", photo_reasons.GONE_TELEGRAM),
-    ("Telegram: Bad Request: invalid file_id", photo_reasons.GONE_TELEGRAM),
-    ("Telegram: File is too big", photo_reasons.TOO_BIG),
-    ("照片超过 20 MB", photo_reasons.TOO_BIG),
-    ("企业微信:media/get: WeCom errcode 40007: invalid media_id", photo_reasons.GONE_WECOM),
-    ("企业微信:media/get: larger than 20971520 bytes", photo_reasons.TOO_BIG),
-    ("企业微信:media/get: HTTP 404", photo_reasons.REFUSED),
-    ("渠道 wecom 未配置,无法下载", photo_reasons.NO_CHANNEL),
-    ("Telegram: Timed out", photo_reasons.GAVE_UP),
-    ("", photo_reasons.UNKNOWN),
-    (None, photo_reasons.UNKNOWN),
+@pytest.mark.parametrize(("raw", "kind", "shown"), [
+    ("Telegram: Wrong file_id specified", photo_reasons.GONE_TELEGRAM, "Telegram 已无法提供这张照片（文件已失效）"),
+    ("Telegram: Bad Request: invalid file_id", photo_reasons.GONE_TELEGRAM,
+     "Telegram 已无法提供这张照片（文件已失效）"),
+    ("Telegram: File is too big", photo_reasons.TOO_BIG, "照片超过 20 MB，无法保存"),
+    ("照片超过 20 MB", photo_reasons.TOO_BIG, "照片超过 20 MB，无法保存"),
+    ("企业微信:media/get: WeCom errcode 40007: invalid media_id", photo_reasons.GONE_WECOM,
+     "企业微信已不再保存这张图片（图片只保留 3 天）"),
+    ("企业微信:media/get: larger than 20971520 bytes", photo_reasons.TOO_BIG, "照片超过 20 MB，无法保存"),
+    ("企业微信:media/get: HTTP 404", photo_reasons.REFUSED, "聊天渠道拒绝下载这张照片"),
+    ("渠道 wecom 未配置,无法下载", photo_reasons.NO_CHANNEL, "该聊天渠道未接入，无法下载"),
+    ("Telegram: Timed out", photo_reasons.GAVE_UP, "多次下载均未成功，已停止尝试"),
+    ("", photo_reasons.UNKNOWN, "原因不明"),
+    (None, photo_reasons.UNKNOWN, "原因不明"),
 ])
-def test_the_reason_shown_is_chinese(raw: str | None, shown: str) -> None:
-    assert photo_reasons.lost_reason(raw) == shown
+def test_the_reason_shown_is_chinese(raw: str | None, kind: str, shown: str) -> None:
+    assert photo_reasons.lost_reason(raw) == kind
+    words = WebRenderer().env.from_string('{% from "_photo_reason.html.j2" import lost_reason %}{{ lost_reason(k) }}')
+    assert words.render(k=kind) == shown
 
 
 async def test_a_problem_photo_page_says_why_it_was_not_kept(site: WebHarness) -> None:

@@ -11,13 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.domain.dates import FULL_WIDTH_DATE, split_leading_day
+from bot.domain.dates import split_leading_day
 from bot.domain.report_line import ReportLine, parse_report_line, project_code
 from bot.domain.workdays import WorkCalendar
 
 # "理由：…" / "原因:…" (or the word followed by a space) starts the reason of a one-shot line.
 _REASON = re.compile(r"(?:^|\s)(?:理由|原因)\s*[:：\s]\s*")
-_MONTH_DAY = re.compile(r"([0-9]{1,2})[-/.月]([0-9]{1,2})日?(?:\s+|$)")
 
 
 @dataclass(frozen=True)
@@ -28,25 +27,6 @@ class CorrectionLine:
     day: date | None
     line: ReportLine | None  # the amount and progress, read like a report line (None: not given)
     reason: str
-
-
-def _leading_day(text: str, today: date) -> tuple[date | None, str]:
-    """A full date, or a month and day (the latest such day not after today), at the start of `text`."""
-    day, rest = split_leading_day(text)
-    if day is not None:
-        return day, rest
-    match = _MONTH_DAY.match(text.translate(FULL_WIDTH_DATE))
-    if match is None:
-        return None, text.strip()
-    month, dom = int(match[1]), int(match[2])
-    for year in (today.year, today.year - 1):
-        try:
-            found = date(year, month, dom)
-        except ValueError:
-            return None, text.strip()
-        if found <= today:
-            return found, text[match.end():].strip()
-    return None, text.strip()
 
 
 def parse_correction_line(text: str, today: date) -> CorrectionLine | None:
@@ -60,7 +40,7 @@ def parse_correction_line(text: str, today: date) -> CorrectionLine | None:
     found = _REASON.search(rest)
     if found is not None:
         rest, reason = rest[:found.start()], rest[found.end():].strip()
-    day, rest = _leading_day(rest, today)
+    day, rest = split_leading_day(rest, today=today, past=True)  # 11-24, 昨天, 前天, 周五…
     line = parse_report_line(f"{code} {rest}") if day is not None and rest.strip() else None
     return CorrectionLine(code=code, day=day, line=line, reason=reason)
 

@@ -3,7 +3,11 @@
 Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日 (full-width digits too:
 ２０２６－１２－２０). Read when the caller says what today is (`today=`): 12-20, 12/20, 12月20日 (or
 12月20号), the next such day on or after today; 今天, 明天, 后天; 周五 / 本周五 / 这周五 (this week's,
-Monday first) and 下周五 / 下星期五 (next week's).
+Monday first), 下周五 / 下星期五 (next week's) and 上周五 (last week's).
+
+A day meant to be past (`past=True`: the day of a report to correct) reads the other way: 12-20 (also
+12.20) is the latest such day on or before today; 今天, 昨天, 前天; 周五 the latest Friday on or before
+today. A day ahead is never read from 昨天, nor a past one from 明天.
 
 A form is read only when it stands alone: "3-5天内" is not 5 March, and "12月底" is no day. Nothing here
 reads a clock.
@@ -17,12 +21,22 @@ from datetime import date, timedelta
 # What may follow a day at the start of a text: a space, the end, or punctuation before the rest.
 _END = r"(?=$|[\s,，。;；:：、])"
 _FULL = re.compile(r"(?P<y>[0-9]{4})[-/.年](?P<m>[0-9]{1,2})[-/.月](?P<d>[0-9]{1,2})[日号]?")
-_MONTH_DAY = re.compile(rf"(?:(?P<m>[0-9]{{1,2}})[-/](?P<d>[0-9]{{1,2}}){_END}"
-                        rf"|(?P<cm>[0-9]{{1,2}})月(?P<cd>[0-9]{{1,2}})(?:[日号]|{_END}))")
+
+
+def _month_day_form(marks: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:(?P<m>[0-9]{{1,2}})[{marks}](?P<d>[0-9]{{1,2}}){_END}"
+                      rf"|(?P<cm>[0-9]{{1,2}})月(?P<cd>[0-9]{{1,2}})(?:[日号]|{_END}))")
+
+
+_MONTH_DAY = _month_day_form("-/")
+# 12.20 is a day only where a past day is meant: ahead, "2.5 公里已通车" would read as 5 February.
+_PAST_MONTH_DAY = _month_day_form("-/.")
 _WEEKDAYS = "一二三四五六日天"
-_WEEKDAY = re.compile(rf"(?P<next>下)?(?:本|这)?(?:周|星期|礼拜)(?P<w>[{_WEEKDAYS}]){_END}")
-_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
-_RELATIVE_RE = re.compile(rf"(?P<word>{'|'.join(_RELATIVE)}){_END}")
+_WEEKDAY = re.compile(rf"(?P<shift>[上下])?(?:本|这)?(?:周|星期|礼拜)(?P<w>[{_WEEKDAYS}]){_END}")
+_AHEAD = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
+_BEHIND = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2}
+_AHEAD_RE = re.compile(rf"(?P<word>{'|'.join(_AHEAD)}){_END}")
+_BEHIND_RE = re.compile(rf"(?P<word>{'|'.join(_BEHIND)}){_END}")
 _SEPARATORS = " \t\n,，。;；:：、"
 # Full-width digits and the marks between them, as a Chinese keyboard's full-width mode types them
 # ("１２－２０"): read as their ASCII twins. One character for one, so positions in the text stay the same.
@@ -50,12 +64,25 @@ def _month_day(month: int, day: int, today: date) -> date | None:
     return None
 
 
-def _weekday(index: int, following: bool, today: date) -> date:
+def _latest_month_day(month: int, day: int, today: date) -> date | None:
+    """The latest `month`-`day` on or before today; None if there is no such day."""
+    for year in range(today.year, today.year - 5, -1):  # 29 February: the last leap year's
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= today:
+            return candidate
+    return None
+
+
+def _weekday(index: int, shift: str | None, today: date, past: bool) -> date:
     monday = today - timedelta(days=today.weekday())
-    return monday + timedelta(days=index + (7 if following else 0))
+    day = monday + timedelta(days=index + {"下": 7, "上": -7}.get(shift or "", 0))
+    return day - timedelta(days=7) if past and shift is None and day > today else day
 
 
-def _read(text: str, today: date | None) -> tuple[date | None, int]:
+def _read(text: str, today: date | None, past: bool = False) -> tuple[date | None, int]:
     """The day at the start of `text` and where its form ends; (None, 0) if it does not start with one."""
     text = text.translate(FULL_WIDTH_DATE)
     match = _FULL.match(text)
@@ -66,17 +93,19 @@ def _read(text: str, today: date | None) -> tuple[date | None, int]:
             return None, 0
     if today is None:
         return None, 0
-    match = _MONTH_DAY.match(text)
+    match = (_PAST_MONTH_DAY if past else _MONTH_DAY).match(text)
     if match:
         month, day = (match["m"], match["d"]) if match["m"] else (match["cm"], match["cd"])
-        return _month_day(int(month), int(day), today), match.end()
+        nearest = _latest_month_day if past else _month_day
+        return nearest(int(month), int(day), today), match.end()
     match = _WEEKDAY.match(text)
     if match:
         index = min(_WEEKDAYS.index(match["w"]), 6)  # 日 and 天 are both Sunday
-        return _weekday(index, bool(match["next"]), today), match.end()
-    match = _RELATIVE_RE.match(text)
+        return _weekday(index, match["shift"], today, past), match.end()
+    relative, words = (_BEHIND_RE, _BEHIND) if past else (_AHEAD_RE, _AHEAD)
+    match = relative.match(text)
     if match:
-        return today + timedelta(days=_RELATIVE[match["word"]]), match.end()
+        return today + timedelta(days=words[match["word"]]), match.end()
     return None, 0
 
 
@@ -102,19 +131,19 @@ def split_near_day(text: str, *, today: date) -> tuple[date | None, str, str | N
     return day, stripped[end:].strip(_SEPARATORS), None
 
 
-def parse_day(text: str, *, today: date | None = None) -> date | None:
+def parse_day(text: str, *, today: date | None = None, past: bool = False) -> date | None:
     """The day `text` is (surrounding spaces aside); None if it is not one. Without `today`, only the forms
-    with a year are read."""
+    with a year are read; with `past`, a day meant to be on or before today (see the module docstring)."""
     stripped = text.strip()
-    day, end = _read(stripped, today)
+    day, end = _read(stripped, today, past)
     return day if day is not None and end == len(stripped) else None
 
 
-def split_leading_day(text: str, *, today: date | None = None) -> tuple[date | None, str]:
+def split_leading_day(text: str, *, today: date | None = None, past: bool = False) -> tuple[date | None, str]:
     """A day at the start of `text` and the rest: ("2026-12-10 先行施工" → (2026-12-10, "先行施工"));
-    (None, the whole text) when it does not start with a real day."""
+    (None, the whole text) when it does not start with a real day. `past` as for `parse_day`."""
     stripped = text.strip()
-    day, end = _read(stripped, today)
+    day, end = _read(stripped, today, past)
     if day is None:
         return None, stripped
     return day, stripped[end:].strip(_SEPARATORS)

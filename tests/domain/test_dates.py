@@ -31,7 +31,7 @@ def test_a_leading_day_and_the_rest() -> None:
 
 from datetime import timedelta  # noqa: E402
 
-from hypothesis import given  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 TODAY = date(2026, 12, 9)  # a Wednesday
@@ -108,3 +108,51 @@ def test_next_weeks_day_is_in_next_week(today: date, weekday: str) -> None:
 def test_split_then_join_keeps_the_text(today: date, rest: str) -> None:
     day, text = split_leading_day(f"{today.month}-{today.day} {rest}", today=today)
     assert (day, text) == (today, rest)
+
+
+# --- a day meant to be past (the day of a report to correct) ----------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("今天", date(2026, 12, 9)), ("昨天", date(2026, 12, 8)), ("昨日", date(2026, 12, 8)),
+    ("前天", date(2026, 12, 7)), ("12-8", date(2026, 12, 8)), ("12.8", date(2026, 12, 8)),
+    ("12月8日", date(2026, 12, 8)), ("12-20", date(2025, 12, 20)),  # not yet this year: last year's
+    ("周一", date(2026, 12, 7)), ("周五", date(2026, 12, 4)),  # Friday not yet this week: last Friday
+    ("上周五", date(2026, 12, 4)), ("上周一", date(2026, 11, 30)), ("2026-11-20", date(2026, 11, 20)),
+    ("明天", None), ("后天", None), ("前天晚上", None),
+])
+def test_the_forms_of_a_past_day(text: str, expected: date | None) -> None:
+    assert parse_day(text, today=TODAY, past=True) == expected
+
+
+def test_a_day_ahead_is_never_read_from_yesterday_nor_a_dotted_number() -> None:
+    """An answer opening "昨天，已协调" or "2.5 公里已通车" is text, not a promised day."""
+    assert split_leading_day("昨天，已协调", today=TODAY) == (None, "昨天，已协调")
+    assert split_leading_day("2.5 公里已通车", today=TODAY) == (None, "2.5 公里已通车")
+
+
+@given(days, st.integers(min_value=0, max_value=365),
+       st.sampled_from(["{m}-{d}", "{m}/{d}", "{m}.{d}", "{m}月{d}日", "{m}月{d}号"]),
+       st.text(alphabet="850 桩基理由：", max_size=8))
+def test_a_past_month_and_day_is_the_latest_such_day_not_after_today(today: date, back: int, form: str,
+                                                                      rest: str) -> None:
+    day = today - timedelta(days=back)
+    assume((day.month, day.day) != (2, 29))  # the latest 29 February may be four years back
+    read, after = split_leading_day(f"{form.format(m=day.month, d=day.day)} {rest}", today=today, past=True)
+    assert (read, after) == (day, rest.strip(" ：")), (read, after)
+
+
+@given(days, st.sampled_from(["今天", "昨天", "前天", "今日", "昨日"]))
+def test_yesterday_and_the_day_before_are_read_when_a_past_day_is_meant(today: date, word: str) -> None:
+    back = {"今": 0, "昨": 1, "前": 2}[word[0]]
+    assert parse_day(word, today=today, past=True) == today - timedelta(days=back)
+    assert parse_day(word, today=today) == (today if back == 0 else None)
+
+
+@given(days, st.sampled_from("一二三四五六日"), st.sampled_from(["周", "星期", "上周"]))
+def test_a_past_weekday_is_within_the_last_week_or_the_one_before(today: date, weekday: str, word: str) -> None:
+    read = parse_day(f"{word}{weekday}", today=today, past=True)
+    assert read is not None and read.weekday() == "一二三四五六日".index(weekday)
+    if word == "上周":
+        assert read.isocalendar()[:2] == (today - timedelta(days=7)).isocalendar()[:2]
+    else:
+        assert today - timedelta(days=6) <= read <= today

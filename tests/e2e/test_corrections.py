@@ -112,6 +112,20 @@ async def test_a_slip_corrected_two_working_days_later(office: TelegramHarness) 
     assert [r.progress_text for r in await tg.reports()] == ["桩基施工", "桩基完成", "承台完成50%"]
 
 
+async def test_the_day_to_correct_may_be_written_yesterday_or_the_day_before(office: TelegramHarness) -> None:
+    tg = office
+    tg.clock.set(at(11, 26))  # Thursday: 昨天 is 11-25, 前天 11-24
+    asked = await tg.send(HAO, f"/correct {CODE} 前天 850 理由：多写了一个零")
+    assert "2026-11-24 原填报：本期完成投资 8,500.0 万元" in asked.text, asked.text
+    assert "已更正" in await tg.press(HAO, "确认更正")
+    asked = await tg.send(HAO, f"/correct {CODE} 昨天，950 承台施工 理由：漏计材料款")
+    assert "2026-11-25 原填报：本期完成投资 900.0 万元" in asked.text, asked.text
+    assert "已更正" in await tg.press(HAO, "确认更正")
+    assert await _sum_of_year(tg) == Decimal(850 + 850 + 950)
+    assert "在 2026-11-26 没有填报" in (await tg.send(HAO, f"/correct {CODE} 今天 900 理由：核对")).text
+    assert "用法" in await tg.send(HAO, f"/correct {CODE} 明天 900 理由：核对")  # no day to correct
+
+
 async def test_refusals_and_an_admin_correcting_an_old_report(office: TelegramHarness) -> None:
     tg = office
     tg.clock.set(at(11, 30))  # Monday: 11-23 is 5 working days back, 11-25 three

@@ -6,7 +6,6 @@ from __future__ import annotations
 from bot.domain.report_line import ReportLine, parse_report_line
 from handlers import report_guided, report_store
 from handlers.context import Context
-from handlers.readings import reading_buttons, saved_readings
 from handlers.report_guided import report_button, report_step
 from handlers.report_store import FLOW, PREFIX
 from storage import audit
@@ -45,14 +44,10 @@ async def report_command(ctx: Context, args: str) -> None:
 
 
 async def _ask_reading(ctx: Context, line: ReportLine) -> None:
-    """The words after the code read as an amount in more than one way: ask which, never guess."""
+    """The words after the code read in more than one way: ask which, never guess."""
     project = await report_store.own_project(ctx, line.code)
-    if project is None:
-        return
-    await ctx.save_flow(FLOW, {"step": "reading", "code": project.code, "readings": saved_readings(line.readings),
-                            "photos": list(ctx.msg.photos), "album": ctx.msg.album})
-    ctx.reply("report_ask_reading", project=project, readings=line.readings,
-              buttons=reading_buttons(line.readings, PREFIX))
+    if project is not None:
+        await report_store.ask_reading(ctx, project, line.readings, list(ctx.msg.photos))
 
 
 async def report_caption(ctx: Context, caption: str) -> bool:

@@ -93,6 +93,10 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if line is not None and len(line.readings) == 1 and line.progress:
             await _amount_and_progress(ctx, project, state, line)  # "850万 桩基完成" answers both questions
             return
+        if line is not None and line.ambiguous and all(r.progress for r in line.readings):
+            # "850万达广场", "3 000 主体": asked as the one-shot line is ("3 000" alone is the amount 3,000)
+            await report_store.ask_reading(ctx, project, line.readings, list(state.get("photos", [])))
+            return
         checked = await report_store.checked_amount(ctx, project, text)
         if checked is None:
             return

@@ -5,16 +5,18 @@ with the project's figures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
-from bot.domain.report_line import exceeds_remaining
+from bot.domain.report_line import Reading, exceeds_remaining
 from handlers import report_albums, stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
+from handlers.readings import reading_buttons, saved_readings
 from storage import leaves as leave_repo
 from storage import projects as project_repo
 from storage import reports as report_repo
@@ -142,6 +144,14 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
     else:
         ctx.reply("report_replaced", report=report, project=project, figures=figures, written=written,
                   old_amount=replaces[1], absent=absent, **numbers)
+
+
+async def ask_reading(ctx: Context, project: Project, readings: Sequence[Reading], photos: list[str]) -> None:
+    """The words after the code read in more than one way: keep the readings (and the photos) and ask which,
+    never guess."""
+    await ctx.save_flow(FLOW, {"step": "reading", "code": project.code, "readings": saved_readings(readings),
+                            "photos": photos, "album": ctx.msg.album})
+    ctx.reply("report_ask_reading", project=project, readings=readings, buttons=reading_buttons(readings, PREFIX))
 
 
 async def ask_replace(ctx: Context, project: Project | ReportTarget, old: DayReport, amount: Decimal,

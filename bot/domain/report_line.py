@@ -10,6 +10,11 @@ reading the first words as an amount is tried with the one amount grammar (`pars
   another number ("850 1200 桩基"), or with a unit glued to words ("5000 元旦前完成": 5000 万元, or 5000
   元 and "旦前完成"?), the line is ambiguous and the liaison is asked which one they meant; it is never
   guessed.
+
+A 万 or 亿 between the number and the words gives the same amount either way (850 is 850 万元) but not the
+same words: it belongs to the words when they open with a word led by it (万达广场, 万亩: bot.domain.
+unit_led_words), else to the amount. When the spacing says otherwise ("850万达广场", glued to the digits;
+"850 万桩基完成", glued to the words), the line is asked back: a progress text is never stored cut.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.domain.amounts import AmountError, parse_amount
+from bot.domain.unit_led_words import opens_unit_led_word
 
 CODE_PATTERN = re.compile(r"^[A-Za-z]{1,10}[0-9]{2,4}-[0-9]{1,5}$")
 # A word made only of unit characters ("亿", "万元", "億元", "元整"): never the start of a progress text.
@@ -96,16 +102,17 @@ def split_amount(words: list[str]) -> tuple[Reading, ...]:
                                              and any(o.amount_text.startswith(r.amount_text + " ")
                                                      for o in readings))]
     # A progress text that opens with a unit glued to words ("1.2 亿元主体完工", "5000 元旦前完成"): the unit
-    # may belong to the amount or to the words. Ask, unless both readings give the same amount
-    # ("850 万达广场": 850 万元 either way, the words are kept whole).
+    # may belong to the amount or to the words. Ask, unless both readings give the same amount and the words
+    # open with a word led by the unit ("850 万达广场": 850 万元 either way, the words are kept whole).
     for reading in list(readings):
         head, _, tail = reading.progress.partition(" ")
         unit = _UNIT_PREFIX.match(head)
-        if unit is None or unit.group() == head:
+        if unit is None or unit.group() in ("", head):
             continue
         written = f"{reading.amount_text} {unit.group()}"
         amount = _amount_or_none(written)
-        if amount is not None and amount != reading.amount:
+        same_words = unit.group()[:1] not in _SCALES or opens_unit_led_word(head)  # "1200 整体完工" too
+        if amount is not None and (amount != reading.amount or not same_words):
             readings.append(Reading(written, amount, f"{head[unit.end():]} {tail}".strip()))
     if len(readings) == 1:
         reading = readings[0]
@@ -124,9 +131,11 @@ def glued_readings(words: list[str]) -> tuple[Reading, ...]:
     to the digits belongs to the amount, a number is never cut inside, and a number without a unit is cut off
     only before a punctuation mark or 元 ("3号楼封顶" holds no amount). Cuts giving the same amount are one
     reading, the unit taken with the amount ("850万" and "桩基完成", not "850" and "万桩基完成"); cuts giving
-    different amounts ("5000元旦前完成": 5000 万元 or 5000 元) are all offered, to be asked back."""
+    different amounts ("5000元旦前完成": 5000 万元 or 5000 元) are all offered, to be asked back, and so is the
+    cut before a 万/亿 that opens a word ("850万达广场": 850 万元 and "万达广场", or "达广场"?)."""
     word, rest = words[0], words[1:]
     cuts: dict[Decimal, tuple[str, str]] = {}
+    led: list[Reading] = []  # the cuts before a 万/亿 that leads the words
     for end in range(1, len(word)):
         head, tail = word[:end], word[end:]
         following = tail[1:2] if tail[0] in _SEPARATORS else ""
@@ -135,10 +144,15 @@ def glued_readings(words: list[str]) -> tuple[Reading, ...]:
         if not _UNIT_WORD.search(head) and tail[0] not in _SEPARATORS + "元圆":
             continue  # "3号楼封顶", "30%", "2026年": a number that belongs to the words, no amount
         amount = _amount_or_none(head)
-        if amount is not None:
-            progress = " ".join([tail.lstrip(_SEPARATORS + " "), *rest]).strip()
-            cuts[amount] = (head, progress)  # a longer cut of the same amount takes the unit with it
-    return tuple(Reading(head, amount, progress) for amount, (head, progress) in cuts.items())
+        if amount is None:
+            continue
+        progress = " ".join([tail.lstrip(_SEPARATORS + " "), *rest]).strip()
+        cuts[amount] = (head, progress)  # a longer cut of the same amount takes the unit with it
+        if head[-1] in _SCALES and opens_unit_led_word(head[-1] + tail):
+            bare = _amount_or_none(head[:-1])
+            if bare is not None:
+                led.append(Reading(head[:-1], bare, f"{head[-1]}{progress}"))
+    return (*led, *(Reading(head, amount, progress) for amount, (head, progress) in cuts.items()))
 
 
 def parse_report_line(text: str) -> ReportLine | None:

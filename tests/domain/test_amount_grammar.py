@@ -163,3 +163,67 @@ def test_a_glued_amount_that_reads_two_ways_is_asked_and_words_that_hold_no_amou
     for words in ("3号楼封顶", "30%桩基", "2026年主体", "850桩基完成"):  # no unit, no punctuation: no cut
         line = parse_report_line(f"ZD2026-001 {words}")
         assert line is not None and line.readings == () and line.amount_text == words
+
+
+# --- a 万 or 亿 that may open the words (万达广场) ------------------------------------------------------------
+
+from bot.domain.unit_led_words import UNIT_LED_WORDS  # noqa: E402
+
+WAN_LED = sorted(w for w in UNIT_LED_WORDS if w.startswith("万"))
+WORDS_AFTER = st.text(alphabet="广场主体结构完成基础施工一期", max_size=6)
+# Words a progress text opens with, none led by a unit: after "850万" the 万 is the amount's.
+PLAIN_OPENINGS = ["桩基", "主体", "安装", "方案", "国道", "一期", "场地平整", "通车", "春节前", "立项"]
+whole_amounts = st.integers(min_value=1, max_value=99_999)
+
+
+@given(amount=whole_amounts, word=st.sampled_from(WAN_LED), after=WORDS_AFTER, wan=st.sampled_from("万萬"),
+       form=st.sampled_from(["ascii", "full"]))
+def test_a_unit_glued_to_the_digits_that_opens_a_word_is_asked_back(amount: int, word: str, after: str, wan: str,
+                                                                     form: str) -> None:
+    words = wan + word[1:] + after
+    line = parse_report_line(f"ZD2026-001 {written(Decimal(amount), form)}{words}")
+
+    assert line is not None and line.ambiguous, line
+    assert {(r.amount, r.progress) for r in line.readings} == {(amount, words), (amount, words[1:])}
+
+
+@given(amount=whole_amounts, word=st.sampled_from(WAN_LED), after=WORDS_AFTER)
+def test_a_word_led_by_a_unit_after_a_space_is_kept_whole(amount: int, word: str, after: str) -> None:
+    line = parse_report_line(f"ZD2026-001 {amount} {word}{after}")
+
+    assert line is not None and not line.ambiguous, line
+    assert (line.readings[0].amount, line.progress) == (amount, word + after)
+
+
+@given(amount=whole_amounts, opening=st.sampled_from(PLAIN_OPENINGS), after=WORDS_AFTER,
+       unit=st.sampled_from(["万", "万元", "萬"]))
+def test_a_unit_between_amount_and_words_is_the_amounts_when_glued_to_the_digits_else_asked(
+        amount: int, opening: str, after: str, unit: str) -> None:
+    glued = parse_report_line(f"ZD2026-001 {amount}{unit}{opening}{after}")
+    assert glued is not None and not glued.ambiguous, glued
+    assert (glued.readings[0].amount, glued.progress) == (amount, opening + after)
+
+    spaced = parse_report_line(f"ZD2026-001 {amount} {unit}{opening}{after}")  # the unit glued to the words
+    assert spaced is not None and spaced.ambiguous, spaced
+    assert {(r.amount, r.progress) for r in spaced.readings} == {(amount, unit + opening + after),
+                                                                  (amount, opening + after)}
+
+
+@pytest.mark.parametrize(("line", "readings"), [
+    ("ZD2026-001 850万达广场", [("850", "万达广场"), ("850", "达广场")]),
+    ("ZD2026-001 1.2亿纬锂能项目", [("1.2", "亿纬锂能项目"), ("12000", "纬锂能项目")]),
+    ("ZD2026-001 12万亩高标准农田", [("12", "万亩高标准农田"), ("12", "亩高标准农田")]),
+    ("ZD2026-001 850 万桩基完成", [("850", "万桩基完成"), ("850", "桩基完成")]),
+])
+def test_words_led_by_a_unit_are_asked_back(line: str, readings: list[tuple[str, str]]) -> None:
+    parsed = parse_report_line(line)
+
+    assert parsed is not None and parsed.ambiguous
+    assert [(r.amount, r.progress) for r in parsed.readings] == [(Decimal(a), p) for a, p in readings]
+
+
+def test_a_comma_after_the_amount_keeps_a_word_led_by_a_unit_whole() -> None:
+    """What the question suggests typing instead."""
+    parsed = parse_report_line("ZD2026-001 850，万达广场基础施工")
+    assert parsed is not None and not parsed.ambiguous
+    assert (parsed.readings[0].amount, parsed.progress) == (850, "万达广场基础施工")

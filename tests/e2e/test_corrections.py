@@ -254,7 +254,7 @@ async def test_an_ambiguous_amount_is_asked_back_with_buttons(office: TelegramHa
     tg = office
     tg.clock.set(at(11, 26))
     asked = await tg.send(HAO, f"/correct {CODE} 11-25 3 000 承台完成 理由：漏计材料款")
-    assert "更正的金额可以有2种理解" in asked.text and "尚未更正" in asked.text
+    assert "更正的金额或形象进度可以有2种理解" in asked.text and "尚未更正" in asked.text
     assert "2026-11-25 原填报：本期完成投资 900.0 万元，承台施工" in asked.text
     assert "2. 本期完成投资 3 000（未写单位，按万元计）= 3,000.0 万元，形象进度「承台完成」" in asked.text
     assert asked.buttons == ["3.0 万元，进度「000 承台完成」", "3,000.0 万元，进度「承台完成」", "都不对，取消"]

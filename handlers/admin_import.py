@@ -196,11 +196,14 @@ async def _state(ctx: Context) -> dict[str, Any] | None:
     return await ctx.flow_state(FLOW)
 
 
-async def import_command(ctx: Context, _args: str) -> None:
+async def import_command(ctx: Context, args: str) -> None:
     """`/import` waits for the file (or takes the one sent with /import as its caption)."""
     _remove_stale(ctx)
     if ctx.msg.document is not None:
         await _receive(ctx, ctx.msg.document)
+        return
+    if args.strip():  # "/import 台账.xlsx" typed: the file itself is what is read
+        ctx.refuse_words(args.strip())
         return
     await ctx.save_flow(FLOW, {"step": "file"})
     ctx.reply("admin_import_ask", max_size=_max_size(ctx), buttons=_buttons_cancel())

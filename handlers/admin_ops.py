@@ -22,7 +22,7 @@ from bot.domain.paging import Page, page_number, page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.render import html_to_plain
 from handlers import broadcast
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import NO_WORDS, Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, outbox, outbox_views
@@ -49,11 +49,11 @@ CHANNEL_LABELS = labels.CHANNELS
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
     registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN, in_group=True,
-                         usage="/groups add 群名称（在群里发送），或 /groups add 群机器人名称"))
+                         usage="/groups add 群名称（在群里发送）或群机器人名称，/groups remove [群号]"))
     registry.add(Command("broadcast", "群发通知", broadcast.broadcast_command, roles=ADMIN,
                          usage="/broadcast 联络员|单位名称|all 通知内容"))
     registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
-    registry.add(Command("outbox", "查看未送达的消息并重发", outbox_command, roles=ADMIN))
+    registry.add(Command("outbox", "查看未送达的消息并重发", outbox_command, roles=ADMIN, words=NO_WORDS))
 
 
 # --- /groups ---------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ async def groups_command(ctx: Context, args: str) -> None:
     elif action in {"remove", "rm", "移除", "删除"}:
         await _remove_group(ctx, rest)
     elif action:
-        ctx.reply("admin_ops_refused", reason="groups_usage")
+        ctx.refuse_words(action)
     else:
         ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), changed=None,
                   channels=CHANNEL_LABELS, in_group=_in_group(ctx))

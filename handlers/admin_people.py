@@ -210,6 +210,9 @@ async def handover_command(ctx: Context, args: str) -> None:
     """`/handover 原人员 接替人员`: projects (as liaison or lead official) and the open problems `from`
     raised go to `to`, who gets the roles for them and a notice."""
     words = args.split()
+    if len(words) > 2:  # "/handover 郝芳 严超 明天起": one giving and one taking, nothing more
+        ctx.refuse_words(" ".join(words[2:]))
+        return
     if len(words) != 2:
         ctx.reply("admin_people_usage", command="handover", role_text="", roles=ROLES)
         return

@@ -106,8 +106,12 @@ async def calendar_command(ctx: Context, args: str) -> None:
 async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
     """Make the change `words` ask for and say which kind ("days", "official", "estimated"); None after
     replying that they could not be read."""
-    year_word = YEAR_WORDS.get(words[1].lower()) if len(words) == 2 else None
-    if YEAR.fullmatch(words[0]) and year_word is not None:
+    if YEAR.fullmatch(words[0]):  # "/calendar 2027 official"
+        year_word = YEAR_WORDS.get(words[1].lower()) if len(words) > 1 else None
+        if year_word is None or len(words) > 2:  # the first word not read ("2027 official 多余": 多余)
+            ctx.reply("admin_settings_refused", reason="calendar_usage", word=words[min(len(words) - 1, 2)]
+                      if year_word else words[min(len(words) - 1, 1)])
+            return None
         await set_official_year(ctx.session, year=int(words[0]), official=year_word == "official", now=ctx.now,
                                 actor=ctx.actor)
         return year_word
@@ -116,7 +120,8 @@ async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
     last = parse_day(last_word) if last_word else first
     kind = DAY_KINDS.get(words[1].lower()) if len(words) > 1 else None
     if first is None or last is None or kind is None:
-        ctx.reply("admin_settings_refused", reason="calendar_usage", word=words[0])
+        unread = words[1] if first is not None and last is not None and len(words) > 1 else words[0]
+        ctx.reply("admin_settings_refused", reason="calendar_usage", word=unread)
         return None
     name = words[2].strip() if len(words) > 2 else ""
     if len(name) > 50:
@@ -173,7 +178,9 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
     elif what == "thresholds" and len(args) == 2:
         values = {"thresholds": _thresholds(settings.thresholds, args)}
     else:
-        raise ScheduleInputError(SCHEDULE_USAGE)
+        known = what in {"reminders", "weekly", "monthly", "weights", "thresholds", *COUNTS}
+        unread = " ".join(args) if known else what  # "/schedule 多余": 多余; "/schedule weekly on 多余": on 多余
+        raise ScheduleInputError(f"没有看懂「{unread}」。{SCHEDULE_USAGE}" if unread else SCHEDULE_USAGE)
     try:
         return replace(settings, **values)
     except ValueError as error:  # DigestSettings' own checks; the parsers above catch what users can type

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Context", str], Awaitable[None]]
 ANY_BOUND = frozenset({"liaison", "unit", "lead", "top", "admin"})
+NO_WORDS: frozenset[str] = frozenset()  # `Command.words` of a command that reads nothing after its name
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class Command:
 
     `in_group` says the command is meant for a group chat too (it shows nothing private there); every
     other command is answered in a group only with a pointer to the private chat. Private is the default,
-    so a new command cannot leak into a group by omission."""
+    so a new command cannot leak into a group by omission.
+
+    `words` are all the words a command reads after its name when it reads no free text: NO_WORDS for none
+    (/mine), a set of which one may be written (/rank 填报). Anything else written after it is refused by
+    the router, named, with the usage; None (the default) leaves the words to the handler."""
 
     name: str
     description: str
@@ -45,6 +50,16 @@ class Command:
     light: bool = False
     in_group: bool = False
     more: tuple[Use, ...] = ()
+    words: frozenset[str] | None = None
+
+    def unread_words(self, args: str) -> str:
+        """What of `args` this command would not read ("" if all is read, or it reads any words)."""
+        if self.words is None:
+            return ""
+        given = args.split()
+        if given and given[0] in self.words:
+            given = given[1:]
+        return " ".join(given)
 
     def allowed(self, roles: set[str], *, bound: bool) -> bool:
         if self.public:

@@ -103,6 +103,14 @@ class Context:
         rows = tuple(tuple(row) for row in (buttons or []) if row)
         self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
 
+    def refuse_words(self, words: str) -> None:
+        """Answer words the command being run cannot use: they are named, the command's usage as the caller's
+        roles see it is shown, and nothing is done."""
+        name = self.msg.command[0] if self.msg.command is not None else ""
+        command = self.commands.get(name)
+        usage = command.described_for(self.roles).usage if command is not None else ""
+        self.reply("words_refused", words=words, name=name, usage=usage)
+
     def refuse_too_long(self, text: str, limit: int, what: str) -> bool:
         """Whether `text` is over `limit` characters; if it is, the caller is told the limit (nothing saved)."""
         if not too_long(text, limit):

@@ -110,8 +110,10 @@ async def correct_command(ctx: Context, args: str) -> None:
     if parsed is None and _admin(ctx):  # an admin looks for any project by code or name
         await _search(ctx, args)
         return
-    if parsed is None or parsed.day is None:
-        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
+    if parsed is None or parsed.day is None:  # the word not read: no project code, or no day after it
+        words = args.split()
+        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days,
+                  unread=words[0] if parsed is None else words[1])
         return
     project = await _project(ctx, parsed.code)
     if project is None:
@@ -197,7 +199,7 @@ async def _ask_project(ctx: Context) -> None:
         return
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     if not mine:
-        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days)
+        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days, unread="")
         return
     await ctx.save_flow(FLOW, {"step": "project"})
     buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]

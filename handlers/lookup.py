@@ -61,7 +61,10 @@ async def _approvals(ctx: Context, project: Project) -> list[approval_repo.Check
 
 async def project_command(ctx: Context, args: str) -> None:
     """Show one project's status."""
-    code = args.split()[0] if args.split() else ""
+    code, *more = args.split() or [""]
+    if more:
+        ctx.refuse_words(" ".join(more))
+        return
     if not code:
         mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
         buttons = [[Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine[:20]]

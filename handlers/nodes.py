@@ -79,6 +79,9 @@ async def node_command(ctx: Context, args: str) -> None:
     if admin:
         await _search(ctx, " ".join(words))
         return
+    if len(words) > 1:
+        ctx.refuse_words(" ".join(words[1:]))
+        return
     await _liaison_list(ctx, words[0])
 
 

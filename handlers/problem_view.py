@@ -20,6 +20,7 @@ from storage.settings import load_calendar, load_policy
 
 ACTION_PREFIX = "pb"  # buttons on problems: pb:<act>:<id>
 ISSUES_PAGE = 20  # problems on one page of /issues
+ALL_WORDS = frozenset({"all", "全部"})  # /issues 全部: closed problems too
 # What a problem command's usage shows after the number (bot/templates/problem_usage.j2).
 COMMAND_EXAMPLES = {"answer": "[12月20日] 办理方案", "reassign": "理由", "resolved": "办理结果", "reopen": "理由",
                     "comment": "批示内容"}
@@ -93,7 +94,7 @@ async def issues_command(ctx: Context, args: str) -> None:
     they raised, their unit's, a 包抓领导's projects', all for top officials and admins."""
     viewer = viewer_of_caller(ctx)
     assert viewer is not None
-    include_closed = args.strip() in {"all", "全部"}
+    include_closed = args.strip() in ALL_WORDS
     queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
     page = page_of(queue, ctx.page, ISSUES_PAGE)
     overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}

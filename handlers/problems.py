@@ -15,13 +15,13 @@ from bot.domain.report_line import looks_like_code
 from bot.services import problems as service
 from handlers.context import Context
 from handlers.problem_acts import TEXT_FLOW, action_button, command_for, text_step
-from handlers.problem_view import ACTION_PREFIX, issues_command, load, problem_deps, show
+from handlers.problem_view import ACTION_PREFIX, ALL_WORDS, issues_command, load, problem_deps, show
 from storage import projects as project_repo
 from storage.models import Project, Unit
 from storage.scope import project_facts, viewer_of
 
-__all__ = ["ACTION_PREFIX", "ISSUE_FLOW", "ISSUE_PREFIX", "TEXT_FLOW", "action_button", "command_for", "issue_button",
-           "issue_command", "issue_step", "issues_command", "show", "text_step"]
+__all__ = ["ACTION_PREFIX", "ALL_WORDS", "ISSUE_FLOW", "ISSUE_PREFIX", "TEXT_FLOW", "action_button", "command_for",
+           "issue_button", "issue_command", "issue_step", "issues_command", "show", "text_step"]
 
 ISSUE_FLOW = "issue"
 ISSUE_PREFIX = "iss"
@@ -32,6 +32,9 @@ async def issue_command(ctx: Context, args: str) -> None:
     """`/issue` guided; `/issue CODE 类别 文字` at once; `/issue W0007` shows one problem."""
     words = args.split(maxsplit=2)
     if words and looks_like_problem_number(words[0]) and not looks_like_code(words[0]):
+        if len(words) > 1:  # "/issue W0007 还没解决": a problem's card takes nothing more
+            ctx.refuse_words(" ".join(words[1:]))
+            return
         problem = await load(ctx, words[0])
         if problem is not None:
             await show(ctx, problem)

@@ -32,7 +32,7 @@ from handlers import (
     start,
     web,
 )
-from handlers.commands import Command, CommandRegistry, Handler, Use
+from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use
 from handlers.context import Context, Deps
 from storage import people, processed
 from storage.db import wrote
@@ -68,21 +68,24 @@ def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
     registry.add(Command("start", "绑定账号（发送邀请码）", start.start, public=True, usage="/start 邀请码"))
-    registry.add(Command("help", "查看我能用的命令", start.help_command, public=True, in_group=True))
+    registry.add(Command("help", "查看我能用的命令", start.help_command, public=True, in_group=True,
+                         words=NO_WORDS))
     registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
                          usage="/report 项目编号 金额 形象进度", light=True))
-    registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"})))
+    registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"}),
+                         words=NO_WORDS))
     registry.add(Command("correct", "更正近几个工作日的填报（须写理由）", correct.correct_command,
                          roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…",
                          more=(Use(frozenset({"admin"}), "更正任一项目的填报（须写理由）",
                                    "/correct 项目编号或名称 或 /correct 项目编号 日期 金额 理由：…"),)))
-    registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command))
+    registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command, words=NO_WORDS))
     leave.register(registry)  # /leave
     registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
     registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
                          more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
                                    "/issue 项目编号 类别 问题描述 或 /issue 问题编号"),)))
-    registry.add(Command("issues", "我的问题清单", problems.issues_command))
+    registry.add(Command("issues", "我的问题清单", problems.issues_command, usage="/issues 或 /issues 全部（含已销号）",
+                         words=problems.ALL_WORDS))
     registry.add(_for_unit("accept", "受理问题", problems.command_for("accept"), "/accept 问题编号"))
     registry.add(_for_unit("answer", "答复问题（可写承诺日期）", problems.command_for("answer"),
                            "/answer 问题编号 [2026-12-10] 办理方案"))
@@ -98,9 +101,10 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("comment", "批示", problems.command_for("comment"),
                          roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
     registry.add(Command("rank", "查看当前排名和近四周填报率", digest.rank_command, in_group=True,  # public in a group
-                         usage="/rank 或 /rank 填报"))
-    registry.add(Command("export", "导出项目台账（Excel）", digest.export_command, roles=frozenset({"admin"})))
-    registry.add(Command("web", "打开驾驶舱网页（一次性登录链接）", web.web_command))
+                         usage="/rank 或 /rank 填报", words=digest.PARTICIPATION_WORDS))
+    registry.add(Command("export", "导出项目台账（Excel）", digest.export_command, roles=frozenset({"admin"}),
+                         words=NO_WORDS))
+    registry.add(Command("web", "打开驾驶舱网页（一次性登录链接）", web.web_command, words=NO_WORDS))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import
@@ -110,7 +114,7 @@ def build_commands() -> CommandRegistry:
     halfmonth.register(registry)  # /halfmonth
     stage_events.register(registry)  # /started /finished
     nodes.register(registry)  # /node
-    registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
+    registry.add(Command("cancel", "取消正在进行的操作", cancel_command, words=NO_WORDS))
     return registry
 
 
@@ -274,6 +278,8 @@ class Router:
             start.private_only(ctx)
         elif not command.allowed(ctx.roles, bound=ctx.bound):
             ctx.reply("not_allowed", command=command)
+        elif unread := command.unread_words(msg.command[1]):
+            ctx.refuse_words(unread)
         else:
             await command.handler(ctx, msg.command[1])
 
@@ -284,6 +290,9 @@ class Router:
             return
         if not command.allowed(ctx.roles, bound=ctx.bound):
             ctx.reply("not_allowed" if ctx.bound else "unbound", command=command)
+            return
+        if unread := command.unread_words(args):  # "/mine 多余": said so, and any guided flow goes on
+            ctx.refuse_words(unread)
             return
         # A command leaves any guided flow (/cancel does so itself, and says so); no DELETE when the caller
         # had none in this chat.

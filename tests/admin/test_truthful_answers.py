@@ -176,3 +176,52 @@ async def test_a_handover_tells_the_new_raiser_which_problems_already_wait_for_h
     html = notice.payload["html"]
     assert "W0001（责任单位已报告解决，待您确认：<code>/confirm W0001</code>" in html, html
     assert "W0002（" not in html  # still with the unit: nothing to confirm yet
+
+
+@pytest.mark.parametrize(("who", "text", "unread", "usage"), [
+    (ADMIN_NAME, "/meeting 2", "2", "发送 /meeting 即可"),
+    (ADMIN_NAME, "/export x", "x", "发送 /export 即可"),
+    ("郝芳", "/mine ZD2026-001", "ZD2026-001", "发送 /mine 即可"),
+    ("郝芳", "/rank 填报 本周", "本周", "用法：/rank 或 /rank 填报"),
+    ("郝芳", "/issues 未办", "未办", "用法：/issues 或 /issues 全部"),
+    ("郝芳", "/project ZD2026-001 进度", "进度", "用法：/project 项目编号"),
+    ("郝芳", "/node ZD2026-001 路基", "路基", "用法：/node [项目编号]"),
+    ("郝芳", "/issue W0001 还没解决", "还没解决", "/issue 问题编号"),
+    (ADMIN_NAME, "/import 台账.xlsx", "台账.xlsx", "用法：/import，再发送台账文件"),
+    (ADMIN_NAME, "/groups list", "list", "用法：/groups add 群名称"),
+    (ADMIN_NAME, "/handover 郝芳 严超 明天起", "明天起", "用法：/handover 原人员 接替人员"),
+])
+async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_is_done(
+        desk: Desk, who: str, text: str, unread: str, usage: str) -> None:
+    await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")  # W0001
+    reply = await desk.send(who, text)
+    assert reply.startswith(f"没有看懂「{unread}」，未办理。") and usage in reply, reply
+    assert not any(r.attachment for r in desk.last[who].replies)  # no ledger exported
+    assert await desk.audits("person.handover") == []
+
+
+async def test_every_command_that_reads_no_words_refuses_them(desk: Desk) -> None:
+    """Declared once (`Command.words`), checked by the router for every such command, /cancel included."""
+    silent = [c for c in desk.router.commands if c.words is not None and not c.words]
+    assert {"help", "undo", "mine", "export", "web", "meeting", "outbox", "cancel"} <= {c.name for c in silent}
+    for command in silent:
+        who = "郝芳" if "liaison" in command.roles else ADMIN_NAME
+        reply = await desk.send(who, f"/{command.name} 多余的话")
+        assert reply == f"没有看懂「多余的话」，未办理。发送 /{command.name} 即可，后面不用写其他内容。", reply
+
+
+async def test_a_guided_flow_goes_on_after_a_command_refused_for_its_words(desk: Desk) -> None:
+    assert "请输入本期完成投资" in await desk.send("郝芳", "/report ZD2026-001")
+    assert "没有看懂「今天」" in await desk.send("郝芳", "/mine 今天")
+    assert "形象进度" in await desk.send("郝芳", "850")  # still the report's amount step
+
+
+@pytest.mark.parametrize(("text", "unread"), [("/calendar 2027 official extra", "extra"),
+                                              ("/calendar 2027 官宣", "官宣"),
+                                              ("/calendar 2027-02-06 休假日", "休假日"),
+                                              ("/schedule 周会 09:00", "周会"),
+                                              ("/schedule weekly on 多余", "on 多余")])
+async def test_settings_name_the_word_they_did_not_understand(desk: Desk, text: str, unread: str) -> None:
+    reply = await desk.send(ADMIN_NAME, text)
+    assert reply.startswith(f"没有看懂「{unread}」。"), reply
+    assert "已全部录入" not in await desk.send(ADMIN_NAME, "/calendar")  # 2027 was not declared official

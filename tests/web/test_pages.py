@@ -216,3 +216,35 @@ async def test_a_unit_page_shows_a_dash_for_a_project_that_owes_no_report(site: 
     assert cell("ZD2026-001") == "—"
     assert cell(building.code) == f"{building.reported_days}/{building.working_days}"
     assert "0/0" not in page
+
+
+async def test_a_unit_page_says_a_unit_with_nothing_to_score_is_not_ranked(site: WebHarness) -> None:
+    """As /rank says it in the chat (本期无可计分数据，不参与…排名), not 第 — 名."""
+    from sqlalchemy import delete, func, select, update
+
+    from storage.models import AnnualPlan, Project, ProjectNode, Unit
+
+    async with site.core.db.session() as session:
+        unit_id, name = (await session.execute(
+            select(Unit.id, Unit.name).join(Project, Project.lead_unit_id == Unit.id).group_by(Unit.id, Unit.name)
+            .order_by(func.count(Project.id), Unit.name).limit(1))).one()
+        projects = select(Project.id).where(Project.lead_unit_id == unit_id)
+        await session.execute(delete(AnnualPlan).where(AnnualPlan.project_id.in_(projects)))
+        await session.execute(delete(ProjectNode).where(ProjectNode.project_id.in_(projects)))
+        await session.execute(update(Project).where(Project.lead_unit_id == unit_id)
+                              .values(stage="竣工", baseline_year=2025))
+    await site.state.standings.compute()
+    async with site.core.db.session() as session:
+        s = await current_standings(session, today=date(2026, 11, 20))
+    assert next(g for g in s.units if g.name == name).rank is None
+    ranked = next(g for g in s.units if g.rank is not None)
+    async with site.signed_in(ADMIN) as client:
+        async with client.get(f"/web/unit/{name}") as response:
+            idle = await response.text()
+        async with client.get(f"/web/unit/{ranked.name}") as response:
+            scored = await response.text()
+
+    header = re.search(r"<h1>.*?</h1>", idle, re.S)
+    assert header is not None and "本期无可计分数据，不参与排名" in header.group(0), header
+    assert "第 — 名" not in idle and "第 None 名" not in idle
+    assert f"第 {ranked.rank} 名" in scored

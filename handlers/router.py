@@ -84,7 +84,7 @@ def build_commands() -> CommandRegistry:
     registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
                          more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
                                    "/issue 项目编号 类别 问题描述 或 /issue 问题编号"),)))
-    registry.add(Command("issues", "我的问题清单", problems.issues_command, usage="/issues 或 /issues 全部（含已销号）",
+    registry.add(Command("issues", "我的问题清单", problems.issues_command, usage="/issues 或 /issues 全部",
                          words=problems.ALL_WORDS))
     registry.add(_for_unit("accept", "受理问题", problems.command_for("accept"), "/accept 问题编号"))
     registry.add(_for_unit("answer", "答复问题（可写承诺日期）", problems.command_for("answer"),

@@ -3,11 +3,11 @@
 Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日 (full-width digits too:
 ２０２６－１２－２０). Read when the caller says what today is (`today=`): 12-20, 12/20, 12月20日 (or
 12月20号), the next such day on or after today; 今天, 明天, 后天; 周五 / 本周五 / 这周五 (this week's,
-Monday first), 下周五 / 下星期五 (next week's) and 上周五 (last week's).
+Monday first) and 下周五 / 下星期五 (next week's).
 
 A day meant to be past (`past=True`: the day of a report to correct) reads the other way: 12-20 (also
 12.20) is the latest such day on or before today; 今天, 昨天, 前天; 周五 the latest Friday on or before
-today. A day ahead is never read from 昨天, nor a past one from 明天.
+today, 上周五 last week's. A day ahead is never read from 昨天 or 上周五, nor a past one from 明天.
 
 A form is read only when it stands alone: "3-5天内" is not 5 March, and "12月底" is no day. Nothing here
 reads a clock.
@@ -99,7 +99,7 @@ def _read(text: str, today: date | None, past: bool = False) -> tuple[date | Non
         nearest = _latest_month_day if past else _month_day
         return nearest(int(month), int(day), today), match.end()
     match = _WEEKDAY.match(text)
-    if match:
+    if match and (past or match["shift"] != "上"):  # ahead, "上周五已协调" is an answer's words
         index = min(_WEEKDAYS.index(match["w"]), 6)  # 日 and 天 are both Sunday
         return _weekday(index, match["shift"], today, past), match.end()
     relative, words = (_BEHIND_RE, _BEHIND) if past else (_AHEAD_RE, _AHEAD)

@@ -127,6 +127,7 @@ def test_the_forms_of_a_past_day(text: str, expected: date | None) -> None:
 def test_a_day_ahead_is_never_read_from_yesterday_nor_a_dotted_number() -> None:
     """An answer opening "昨天，已协调" or "2.5 公里已通车" is text, not a promised day."""
     assert split_leading_day("昨天，已协调", today=TODAY) == (None, "昨天，已协调")
+    assert split_leading_day("上周五 已协调", today=TODAY) == (None, "上周五 已协调")
     assert split_leading_day("2.5 公里已通车", today=TODAY) == (None, "2.5 公里已通车")
 
 

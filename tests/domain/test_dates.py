@@ -131,7 +131,7 @@ def test_a_day_ahead_is_never_read_from_yesterday_nor_a_dotted_number() -> None:
     assert split_leading_day("2.5 公里已通车", today=TODAY) == (None, "2.5 公里已通车")
 
 
-@given(days, st.integers(min_value=0, max_value=365),
+@given(days, st.integers(min_value=0, max_value=364),  # a year back is today's month and day again
        st.sampled_from(["{m}-{d}", "{m}/{d}", "{m}.{d}", "{m}月{d}日", "{m}月{d}号"]),
        st.text(alphabet="850 桩基理由：", max_size=8))
 def test_a_past_month_and_day_is_the_latest_such_day_not_after_today(today: date, back: int, form: str,

@@ -114,7 +114,8 @@ def build_commands() -> CommandRegistry:
     halfmonth.register(registry)  # /halfmonth
     stage_events.register(registry)  # /started /finished
     nodes.register(registry)  # /node
-    registry.add(Command("cancel", "取消正在进行的操作", cancel_command, words=NO_WORDS))
+    # the words after /cancel are a remark (「/cancel 不填了」): it cancels all the same
+    registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
     return registry
 
 

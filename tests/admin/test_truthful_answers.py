@@ -201,9 +201,9 @@ async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_i
 
 
 async def test_every_command_that_reads_no_words_refuses_them(desk: Desk) -> None:
-    """Declared once (`Command.words`), checked by the router for every such command, /cancel included."""
+    """Declared once (`Command.words`), checked by the router for every such command."""
     silent = [c for c in desk.router.commands if c.words is not None and not c.words]
-    assert {"help", "undo", "mine", "export", "web", "meeting", "outbox", "cancel"} <= {c.name for c in silent}
+    assert {"help", "undo", "mine", "export", "web", "meeting", "outbox"} <= {c.name for c in silent}
     for command in silent:
         who = "郝芳" if "liaison" in command.roles else ADMIN_NAME
         reply = await desk.send(who, f"/{command.name} 多余的话")
@@ -214,6 +214,14 @@ async def test_a_guided_flow_goes_on_after_a_command_refused_for_its_words(desk:
     assert "请输入本期完成投资" in await desk.send("郝芳", "/report ZD2026-001")
     assert "没有看懂「今天」" in await desk.send("郝芳", "/mine 今天")
     assert "形象进度" in await desk.send("郝芳", "850")  # still the report's amount step
+
+
+async def test_cancel_with_words_after_it_cancels_all_the_same(desk: Desk) -> None:
+    """「/cancel 不填了」: the words are a remark, the wish is plain; refusing it would keep the flow going."""
+    assert "请输入本期完成投资" in await desk.send("郝芳", "/report ZD2026-001")
+    assert await desk.send("郝芳", "/cancel 不填了") == "已取消。"
+    assert await desk.send("郝芳", "/cancel") == "当前没有进行中的操作。"
+    assert "形象进度" not in await desk.send("郝芳", "850")
 
 
 @pytest.mark.parametrize(("text", "unread"), [("/calendar 2027 official extra", "extra"),

@@ -36,7 +36,11 @@ transaction right after its send:
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
 - ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
-- ``PermanentError`` → ``failed`` at once.
+- ``PermanentError`` → ``failed`` at once;
+- ``ChannelDown`` (a fault of the channel's setup, not of the message) → handed back unsent, no try
+  counted: the channel's breaker opens (``bot.services.channel_breaker``), so its notices are held, not
+  claimed, until a probe and one trial notice find it working; the admins are told once, on their other
+  channels (``bot.services.channel_notices``), and again when it works.
 
 A reply that goes out as several messages (a long text) and fails part-way records how many got
 through (``parts_sent``, see ``bot.channels.base``) with its outcome; every later try, by this sender or
@@ -84,6 +88,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import (
     Attachment,
+    ChannelDown,
     PermanentError,
     RateLimits,
     RecipientBlocked,
@@ -96,6 +101,8 @@ from bot.channels.base import (
 )
 from bot.clock import Clock, SystemClock
 from bot.domain.messages import Reply
+from bot.services.channel_breaker import TRIAL, UP, ChannelBreakers, ChannelFault
+from bot.services.channel_notices import ChannelNotices
 from bot.services.slots import OldestFirstSlots
 from storage import outbox, outbox_sending
 from storage.db import Database
@@ -120,6 +127,7 @@ class SendStats:
     failed: int = 0
     undeliverable: int = 0
     released: int = 0  # handed back unsent: the chat was on hold, the claim's lease ran out, or a stop
+    held: int = 0  # handed back unsent, no try counted: the channel is down (ChannelDown)
 
     def __add__(self, other: SendStats) -> SendStats:
         return SendStats(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
@@ -182,12 +190,21 @@ class _Pipeline:
     async def claim(self, limit: int) -> int:
         """Claim up to ``limit`` due rows and queue each behind the rows of its chat; how many were claimed."""
         sender = self.sender
+        await sender._probe_channels()
         now = sender.clock.now()
         lease_until = now + sender.lease
+        trying = sender._trial_channels()
         async with sender._session() as session:
             # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
             claimed = await outbox_sending.claim_due_messages(session, now=now, limit=limit, lease_until=lease_until,
-                                                              channels=list(sender.transports))
+                                                              channels=sender.breakers.up(sender.transports))
+            for channel in trying:  # one held notice of a channel that may work again, to find out
+                if len(claimed) < limit:
+                    trial = await outbox_sending.claim_due_messages(session, now=now, limit=1,
+                                                                    lease_until=lease_until, channels=[channel])
+                    if trial:
+                        sender._trials[channel] = trial[0].id
+                        claimed += trial
             await sender._notice_unserved(session, now)
         sender._forget_holds(now)
         for message in claimed:  # oldest first
@@ -206,6 +223,7 @@ class _Pipeline:
 
     async def _serve_chat(self, key: ChatKey, queue: deque[_Held]) -> None:
         """Send one chat's rows in order, one at a time, taking rows claimed meanwhile as they come."""
+        sender = self.sender
         try:
             while queue:
                 held = queue[0]
@@ -216,6 +234,7 @@ class _Pipeline:
                     log.exception("could not record the start or outcome of outbox message %s",
                                   held.message.id)
                     outcome, due = None, None
+                sender._end_trial(held.message)  # however it ended, its channel may be tried again
                 queue.popleft()
                 self.held -= 1
                 if outcome is not None:
@@ -225,6 +244,8 @@ class _Pipeline:
                 self.changed.set()
         finally:
             # Left early only when cancelled from outside: those rows come back when their lease runs out.
+            for left in queue:
+                sender._end_trial(left.message)
             self.held -= len(queue)
             queue.clear()
             del self.queues[key], self.workers[key]
@@ -294,6 +315,9 @@ class OutboxSender:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         rng: random.Random | None = None,
+        breakers: ChannelBreakers | None = None,
+        notices: ChannelNotices | None = None,
+        probe_timeout: float = 30.0,
     ) -> None:
         """``batch``: rows held at once (claimed, not finished); ``concurrency``: sends in flight at once.
 
@@ -304,6 +328,9 @@ class OutboxSender:
         answers that did deliver, and each of those is a message sent twice.
 
         ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``.
+
+        ``breakers`` hold which channels are down and when they are probed; ``notices`` tells the admins
+        (without it, a channel's fault is only logged, and shown by ``channel_states``).
         """
         if max_attempts < 1 or batch < 1 or concurrency < 1:
             raise ValueError("max_attempts, batch and concurrency must be at least 1")
@@ -326,6 +353,10 @@ class OutboxSender:
         self._per_group: dict[ChatKey, AsyncLimiter] = {}
         self._holds: dict[ChatKey, datetime] = {}  # chats under flood control, until when
         self._unserved: set[str] = set()
+        self.breakers = breakers or ChannelBreakers()
+        self.notices = notices
+        self.probe_timeout = probe_timeout
+        self._trials: dict[str, int] = {}  # channel on trial -> the id of the notice trying it
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
@@ -477,7 +508,8 @@ class OutboxSender:
         if not follow_retries:
             return None
         async with self._session() as session:
-            next_due = await outbox_sending.next_due_at(session, channels=list(self.transports))
+            next_due = await outbox_sending.next_due_at(
+                session, channels=self.breakers.up(self.transports) + self._trial_channels())
         if next_due is None:
             return None
         at = loop.time() + min(max((next_due - self.clock.now()).total_seconds(), 0.01), 3600.0)
@@ -494,9 +526,13 @@ class OutboxSender:
         """
         channel, chat_id = str(message.channel), str(message.chat_id)
         key = (channel, chat_id)
+        if not self._may_send(message):
+            started()
+            return await self._hold(message)
         hold = self._holds.get(key)
         if hold is not None and self.clock.now() < hold:
             started()
+            self._end_trial(message)
             return await self._release(message, at=hold)
         try:
             reply = outbox.reply_from_payload(message.payload)
@@ -511,6 +547,8 @@ class OutboxSender:
             started()
             now = self.clock.now()
             # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
+            if not self._may_send(message):  # its channel went down while it waited
+                return await self._hold(message)
             go = now < lease_until and await self._mark_started(message, now)
             if go:
                 error = await self._attempt(transport, chat_id, reply, attachment, skip=message.parts_sent or 0)
@@ -518,6 +556,7 @@ class OutboxSender:
                 # as there are slots (deploy/README.md), not one more per outcome still being written.
                 return await self._conclude(message, key, error)
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
+        self._end_trial(message)
         return await self._release(message, at=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
@@ -542,11 +581,17 @@ class OutboxSender:
 
     async def _conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None) -> Outcome:
         channel, chat_id = key
+        trial = self._end_trial(message)
+        if trial and (error is None or isinstance(error, (RecipientBlocked, PermanentError))):
+            await self._channel_works(channel)  # the channel answered: its setup is right again
         if error is None:
             return await self._record(message, "sent", outbox_sending.mark_sent, now=self.clock.now()), None
         # Messages of the reply that got through before the failure are not sent again.
         before = message.parts_sent or 0
         progress = {"parts_sent": parts_sent_of(error, before)} if parts_sent_of(error, before) > before else {}
+        if isinstance(error, ChannelDown):
+            await self._channel_down(channel, error)
+            return await self._hold(message, **progress)
         if isinstance(error, RetryLater):
             at = self.clock.now() + timedelta(seconds=error.after_seconds)
             log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, error.after_seconds)
@@ -612,6 +657,92 @@ class OutboxSender:
         """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""
         await self._record(message, "released", outbox_sending.mark_retry, at=at, error=None, count_attempt=False)
         return "released", at
+
+    async def _hold(self, message: OutboxMessage, **progress: int) -> Outcome:
+        """Hand back a row whose channel is down: due now (it is not claimed until the channel works), the
+        claim's attempt given back; ``progress``: the messages of it that got through all the same."""
+        await self._record(message, "held", outbox_sending.mark_retry, at=self.clock.now(), error=None,
+                           count_attempt=False, **progress)
+        return "held", None
+
+    # ------------------------------------------------------------ channels that are down
+
+    def channel_states(self) -> dict[str, ChannelFault | None]:
+        """Each channel this sender serves, with its fault while it is down (None: up)."""
+        return {channel: self.breakers.fault(channel) for channel in sorted(self.transports)}
+
+    def _may_send(self, message: OutboxMessage) -> bool:
+        channel = str(message.channel)
+        state = self.breakers.state(channel)
+        return state == UP or (state == TRIAL and self._trials.get(channel) == message.id)
+
+    def _trial_channels(self) -> list[str]:
+        """The channels that may send one notice as a trial and have none out yet."""
+        return [c for c in self.breakers.on_trial(self.transports) if c not in self._trials]
+
+    def _end_trial(self, message: OutboxMessage) -> bool:
+        """Whether ``message`` was its channel's trial (which is over now, however it ended)."""
+        channel = str(message.channel)
+        if self._trials.get(channel) != message.id:
+            return False
+        del self._trials[channel]
+        return True
+
+    async def _probe_channels(self) -> None:
+        """Probe the channels that are down and due for it: the transport's ``probe()`` if it has one; when
+        that passes (or there is none), the next claim takes one notice of the channel as a trial."""
+        for channel in self.breakers.probes_due(self.clock.now()):
+            check = getattr(self.transports[channel], "probe", None)
+            if callable(check):
+                try:
+                    await asyncio.wait_for(check(), self.probe_timeout)
+                except ChannelDown as error:
+                    self.breakers.probe_failed(channel, self.clock.now(), error)
+                    log.warning("channel %s is still down (%s); next probe at %s", channel, error,
+                                self._next_probe(channel))
+                    continue
+                except Exception as error:  # the network, a timeout: the probe cannot tell
+                    self.breakers.probe_failed(channel, self.clock.now())
+                    log.warning("could not probe channel %s (%s); next probe at %s", channel, _describe(error),
+                                self._next_probe(channel))
+                    continue
+            self.breakers.probe_passed(channel)
+            log.info("channel %s: probe passed; one held notice goes out to try it", channel)
+
+    def _next_probe(self, channel: str) -> str:
+        fault = self.breakers.fault(channel)
+        return "-" if fault is None else fault.next_probe_at.isoformat()
+
+    async def _channel_down(self, channel: str, error: ChannelDown) -> None:
+        if not self.breakers.trip(channel, error, self.clock.now()):
+            return  # known already (sends failing together), or a trial that found it still down
+        log.error("channel %s is down (%s): %s; its notices are held, not failed, and the channel is probed "
+                  "from %s on", channel, error.reason, error, self._next_probe(channel))
+        fault = self.breakers.fault(channel)
+        if fault is not None:
+            await self._tell(fault, down=True)
+
+    async def _channel_works(self, channel: str) -> None:
+        fault = self.breakers.recovered(channel)
+        if fault is None:
+            return
+        log.warning("channel %s works again (down since %s: %s); its held notices go out", channel,
+                    fault.since.isoformat(), fault.reason)
+        await self._tell(fault, down=False)
+
+    async def _tell(self, fault: ChannelFault, *, down: bool) -> None:
+        """The admins' notice of a fault or its end, on the channels that work; a failure to write it is
+        only logged (the held notices do not depend on it)."""
+        if self.notices is None:
+            return
+        reachable = [c for c in self.breakers.up(self.transports) if c != fault.channel]
+        try:
+            if down:
+                await self.notices.down(fault, reachable=reachable)
+            else:
+                await self.notices.up(fault, reachable=reachable)
+        except Exception:
+            log.exception("could not tell the admins about channel %s", fault.channel)
 
     async def _hand_back(self, message: OutboxMessage) -> Outcome:
         """Hand back a row that was not started: due now, or when its chat's flood control ends."""

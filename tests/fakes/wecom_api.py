@@ -14,7 +14,9 @@ answered errcode 0 and never shown (``dropped``), so a bot that does not keep to
 silently; ``now`` (seconds, real time by default) is the clock these windows count on, which a test sets to
 the bot's own. ``expire_tokens()`` makes every token issued so far answer 42001 (once each), at once or after a number
 of messages;
-``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave.
+``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave. ``untrusted_ip``
+(an address, None by default) is the app's trusted-IP list refusing the bot: as in WeCom, ``gettoken``
+still hands out tokens, and every other app API call is answered errcode 60020 naming that address.
 
 The callback side is what WeCom does to the bot: it builds the encrypted, signed XML envelope of a
 user's message (``text_xml``, ``image_xml``, ``event_xml``, ``card_event_xml``, ``envelope``) and
@@ -236,6 +238,7 @@ class FakeWeCom:
         self.now: Callable[[], float] = time.monotonic
         self._expire_after: int | None = None
         self.member_limits = True  # False: no message is dropped (for tests about what is sent, not when)
+        self.untrusted_ip: str | None = None  # the bot's address when it is not among the app's trusted IPs
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(7_391_234_567_890_123_456)  # over 63 bits soon enough: opaque
         self._waiters: set[asyncio.Future[None]] = set()
@@ -489,6 +492,10 @@ class FakeWeCom:
                 raise ApiError(404, f"unknown api {path}")
             if path not in ("gettoken",) and not path.startswith("webhook/"):
                 self._check_token(query)
+                if self.untrusted_ip is not None:
+                    raise ApiError(60020, f"not allow to access from your ip, hint: [{next(self._ids)}], "
+                                          f"from ip: {self.untrusted_ip}, more info at "
+                                          "https://open.work.weixin.qq.com/devtool/query?e=60020")
             result = handler(call) or {}
             call.answer = {"errcode": 0, "errmsg": "ok", **result}
         except _Status:

@@ -6,8 +6,10 @@ the WeCom ``errcode`` attached when there is one), so the outbox sender needs no
 
 - 40014 / 42001 / 41001 (access token invalid, expired or missing): the token is fetched again once
   and the call retried once; if that fails too it is a ``TransientError``;
-- 40001 (invalid secret) and 40013 (invalid corp id): ``PermanentError``, never retried blindly;
-  the failing token request is not repeated for a minute either;
+- 60020 (this server's IP is not among the app's trusted IPs), 40001 (invalid secret), 40013 (invalid
+  corp id), 40056 / 301002 (agent id not this app's): ``ChannelDown``, a fault of the setup that fails
+  every message alike (the outbox holds the notices and probes with :meth:`WeComApi.probe`); a refused
+  token request is not repeated for a minute by the calls either;
 - 45009 (API frequency limit) → ``RetryLater(60)``; 45033 (too many concurrent calls) →
   ``RetryLater(1)``;
 - 60111 / 81013 / 82001 (no such user, every recipient invalid) and a ``invaliduser`` answer naming
@@ -36,13 +38,23 @@ from typing import Any, Generic, TypeVar
 
 import aiohttp
 
-from bot.channels.base import DeliveryError, PermanentError, RecipientBlocked, RetryLater, TransientError
+from bot.channels.base import (
+    ChannelDown,
+    DeliveryError,
+    PermanentError,
+    RecipientBlocked,
+    RetryLater,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40014, 42001, 41001})
 SECRET_ERRORS = frozenset({40001, 40013})
+# Faults of the app's setup, not of a message: what each means, named for the admins and the health check.
+SETUP_ERRORS = {60020: "ip_not_trusted", 40001: "bad_secret", 40013: "bad_corp_id", 40056: "bad_agent_id",
+                301002: "bad_agent_id"}
 RECIPIENT_ERRORS = frozenset({60111, 81013, 82001})
 FREQUENCY_ERRORS = {45009: 60.0, 45033: 1.0}
 BUSY_ERRORS = frozenset({-1})
@@ -63,7 +75,9 @@ def delivery_error(errcode: int, errmsg: str, *, what: str = "") -> DeliveryErro
     """The channel-neutral meaning of a WeCom errcode (see the module docstring)."""
     text = f"{what + ': ' if what else ''}WeCom errcode {errcode}: {redact(errmsg)}"
     error: DeliveryError
-    if errcode in FREQUENCY_ERRORS:
+    if errcode in SETUP_ERRORS:
+        error = ChannelDown(SETUP_ERRORS[errcode], text)
+    elif errcode in FREQUENCY_ERRORS:
         error = RetryLater(FREQUENCY_ERRORS[errcode], text)
     elif errcode in RECIPIENT_ERRORS:
         error = RecipientBlocked(text)
@@ -251,6 +265,7 @@ class WeComApi:
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
         self._secret_failed_until = 0.0
+        self._secret_failure: ChannelDown | None = None
         self.token_fetches = 0
 
     def __repr__(self) -> str:  # never show the secret or the token
@@ -291,24 +306,28 @@ class WeComApi:
 
     # -- access token
 
-    async def access_token(self, *, stale: str | None = None) -> str:
-        """The cached token, fetched when missing, near expiry, or equal to ``stale`` (refused by WeCom)."""
+    async def access_token(self, *, stale: str | None = None, probe: bool = False) -> str:
+        """The cached token, fetched when missing, near expiry, or equal to ``stale`` (refused by WeCom).
+
+        ``probe``: ask WeCom even within the minute after it refused the credentials (``probe``)."""
         if self._token and self._token != stale and self._monotonic() < self._token_expires:
             return self._token
         async with self._token_lock:
             now = self._monotonic()
             if self._token and self._token != stale and now < self._token_expires:
                 return self._token  # another caller refreshed it while we waited
-            if now < self._secret_failed_until:
-                raise PermanentError("WeCom refused the corp id or secret a moment ago; not asking again yet")
+            if now < self._secret_failed_until and not probe:
+                refused = self._secret_failure
+                raise ChannelDown(refused.reason if refused else "bad_secret",
+                                  f"WeCom refused the app credentials a moment ago ({refused}); not asking again yet")
             answer = await self._request("GET", "gettoken",
                                          params={"corpid": self.corp_id, "corpsecret": self._secret})
             errcode = int(answer.get("errcode") or 0)
             if errcode:
-                if errcode in SECRET_ERRORS:
-                    self._secret_failed_until = now + SECRET_FAILURE_PAUSE
                 error = delivery_error(errcode, str(answer.get("errmsg", "")), what="gettoken")
-                if errcode in SECRET_ERRORS:
+                if errcode in SECRET_ERRORS and isinstance(error, ChannelDown):
+                    self._secret_failed_until = now + SECRET_FAILURE_PAUSE
+                    self._secret_failure = error
                     log.error("WeCom refused the app credentials (check WECOM_CORP_ID / WECOM_SECRET): %s",
                               error)
                 raise error
@@ -319,12 +338,20 @@ class WeComApi:
             margin = min(TOKEN_MARGIN, expires_in / 10)
             self._token = token
             self._token_expires = self._monotonic() + expires_in - margin
+            self._secret_failed_until, self._secret_failure = 0.0, None
             self.token_fetches += 1
             return token
 
     def forget_token(self) -> None:
         self._token = None
         self._token_expires = 0.0
+
+    async def probe(self) -> None:
+        """Whether the app's credentials work now: a fresh ``gettoken``, raising its delivery error if not
+        (``ChannelDown`` while the setup is still wrong). The outbox asks this while it holds the app's
+        notices. A trusted-IP fault does not show here (WeCom hands out tokens to any address): the
+        outbox's trial notice finds that out."""
+        await self.access_token(stale=self._token, probe=True)
 
     # -- calls
 

@@ -102,6 +102,11 @@ class WeComTransport:
     async def close(self) -> None:
         await self.api.close()
 
+    async def probe(self) -> None:
+        """Raise ``ChannelDown`` while WeCom still refuses the app's credentials (the outbox asks before it
+        sends a held notice again)."""
+        await self.api.probe()
+
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
                    skip: int = 0) -> None:
         await self.deliver(chat_id, reply, attachment=attachment, max_wait=self.max_wait, skip=skip)

@@ -12,7 +12,7 @@ flight). The trial getting through, or being refused for a reason of its own (wh
 answers), closes the breaker and the held notices go out; the check or the trial meeting ``ChannelDown``
 again opens it until the next probe.
 
-Only states and times live here (no I/O): ``bot.services.outbox`` runs the probes and the trials, and
+Only states and times live here (no I/O): ``bot.services.channel_gate`` runs the probes and the trials, and
 ``bot.services.channel_notices`` tells the admins.
 """
 

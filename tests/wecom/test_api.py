@@ -19,9 +19,11 @@ from bot.channels.base import (
     RetryLater,
     TransientError,
 )
-from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, errcode_of, redact
+from bot.channels.wecom.answers import errcode_of, redact
+from bot.channels.wecom.api import WeComApi
 from bot.channels.wecom.binding import bind_wecom
 from bot.channels.wecom.transport import WeComTransport
+from bot.channels.wecom.windows import SlidingWindow, TtlCache
 from bot.domain.messages import Button, Outcome, Reply
 from storage import outbox as outbox_repo
 from storage.models import ChatAccount, OutboxMessage

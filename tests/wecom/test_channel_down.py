@@ -103,7 +103,7 @@ async def test_a_wrong_setup_holds_the_notices_tells_the_admins_once_and_they_go
     if kind == "ip_not_trusted":
         assert "企业可信IP" in told[0] and ADDRESS in told[0]
     else:
-        assert "WECOM_SECRET" in told[0]
+        assert "Secret" in told[0] and "重启服务" in told[0]
     assert [fake_wecom.sent_to(who, since=start) for who in (HAO, ZHAO, ADMIN)] == [[], [], []]
     # The first send of each chat met the fault; the rest were held without asking WeCom.
     assert len(fake_wecom.calls_of("message/send", since=mark)) <= 3

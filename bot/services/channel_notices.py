@@ -13,18 +13,22 @@ import logging
 import re
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from bot.render import Renderer
 from bot.services.channel_breaker import ChannelFault
 from bot.services.shared_memory import SharedMemory
-from storage import outbox, people
+from storage import outbox, people, shared
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 EPISODE_TTL = 90 * 86_400.0  # a fault nobody fixed for three months is told again
+KNOWN_CHANNELS = ("wecom", "wecom_robot", "telegram")
 _FROM_IP = re.compile(r"from ip:\s*([0-9a-fA-F.:]+)")
 
 
@@ -36,6 +40,19 @@ def address_refused(detail: str) -> str | None:
     """The server address a trusted-IP refusal names ("… from ip: 1.2.3.4, more info …"), if it does."""
     found = _FROM_IP.search(detail)
     return found.group(1).rstrip(".,") if found else None
+
+
+async def faults_told(session: AsyncSession, *, now: datetime,
+                      channels: Collection[str] = KNOWN_CHANNELS) -> list[dict[str, Any]]:
+    """The faults the admins were told of and not yet of their end (``channel``, ``reason``, ``since``), for
+    ``/outbox``: why the notices of a channel wait."""
+    found: list[dict[str, Any]] = []
+    for channel in channels:
+        episode = await shared.get(session, name=episode_name(channel), now=now)
+        if isinstance(episode, dict) and "since" in episode:
+            found.append({"channel": channel, "reason": episode.get("reason"),
+                          "since": datetime.fromisoformat(str(episode["since"]))})
+    return found
 
 
 class ChannelNotices:

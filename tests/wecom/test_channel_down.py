@@ -17,9 +17,11 @@ from sqlalchemy import select
 from bot.app import telegram_bot
 from bot.channels.telegram_transport import TelegramTransport
 from bot.channels.wecom.binding import bind_wecom
+from bot.channels.wecom.incoming import incoming_from
 from bot.domain.messages import Reply
 from bot.ops.health import health
 from bot.ops.metrics import BotMetrics
+from bot.render import html_to_plain
 from bot.services.channel_notices import ChannelNotices
 from bot.services.outbox import OutboxSender
 from storage import outbox, people
@@ -55,6 +57,15 @@ async def wecom_rows(wecom: WeComHarness) -> list[OutboxMessage]:
     async with wecom.session() as session:
         return list((await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "wecom")
                                            .order_by(OutboxMessage.id))).all())
+
+
+async def outbox_shown(wecom: WeComHarness) -> str:
+    """What /outbox answers the admin (handled here: the admin's WeCom replies are what is down)."""
+    incoming, _press = incoming_from(ADMIN, {"MsgType": "text", "Content": "/outbox", "MsgId": "1"},
+                                     pressed_number=lambda _user, _text: None, greet=lambda _user: False)
+    assert incoming is not None
+    outcome = await wecom.core.router.handle(incoming)
+    return "\n".join(html_to_plain(reply.html) for reply in outcome.replies)
 
 
 def fault_on(fake: FakeWeCom, kind: str) -> None:
@@ -108,6 +119,7 @@ async def test_a_wrong_setup_holds_the_notices_tells_the_admins_once_and_they_go
     # The first send of each chat met the fault; the rest were held without asking WeCom.
     assert len(fake_wecom.calls_of("message/send", since=mark)) <= 3
 
+    assert "企业微信应用自 2026-11-20 10:00 起暂停发送" in await outbox_shown(wecom)  # why the 7 are pending
     status, report = await health(db, clock, sender=sender)
     assert status == 503 and report["ok"] is False
     assert report["channel_faults"]["wecom"]["reason"] == kind
@@ -144,6 +156,7 @@ async def test_a_wrong_setup_holds_the_notices_tells_the_admins_once_and_they_go
     told = fake_api.texts(ADMIN_TELEGRAM)
     assert len(told) == 2 and "企业微信应用已恢复发送" in told[1]
     assert sender.channel_states() == {"telegram": None, "wecom": None}
+    assert "暂停发送" not in await outbox_shown(wecom)
     _status, report = await health(db, clock, sender=sender)
     assert "channel_faults" not in report
     assert not [p for p in report.get("problems", []) if p.startswith("channel")]

@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.services.channel_notices import ChannelNotices
 from bot.services.outbox import OutboxSender, SendStats
 from bot.services.shared_memory import SharedMemory
 from bot.workers import Workers
@@ -126,7 +127,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
             transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
         if not transports:
             return None
-        sender = OutboxSender(core.db, core.clock, transports)
+        sender = OutboxSender(core.db, core.clock, transports,
+                              notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
         return await sender.drain(timeout, wait_for_retries=True)
 
 
@@ -273,8 +275,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     http = web.Application()
     http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
-    http.router.add_get("/metrics", metrics_handler(metrics, core.db, core.clock, leadership=leadership,
-                                                    token=metrics_token))
+    http.router.add_get("/metrics", metrics_handler(
+        metrics, core.db, core.clock, leadership=leadership, token=metrics_token,
+        channel_states=lambda: runtime.sender.channel_states() if runtime.sender is not None else {}))
     if telegram is not None and settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
@@ -295,7 +298,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             if telegram is not None:
                 await stack.enter_async_context(_telegram_serving(telegram, settings))
                 transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
-            runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics))
+            runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics),
+                                                   notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
             polling = telegram is not None and not settings.telegram_webhook_url
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads

@@ -21,6 +21,7 @@ from bot.domain.messages import Button
 from bot.domain.paging import Page, page_number, page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.render import html_to_plain
+from bot.services.channel_notices import faults_told
 from handlers import broadcast
 from handlers.commands import NO_WORDS, Command, CommandRegistry
 from handlers.context import Context
@@ -279,8 +280,9 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     buttons += page_buttons("outbox", page)
     age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
     held, held_total, invite_buttons = await _held_shown(ctx)
+    faults = await faults_told(ctx.session, now=ctx.now)  # channels down as a whole: their notices wait
     ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done, page=page,
-              held=held, held_total=held_total, buttons=invite_buttons + buttons)
+              held=held, held_total=held_total, faults=faults, buttons=invite_buttons + buttons)
 
 
 async def _held_shown(ctx: Context) -> tuple[list[dict[str, Any]], int, list[list[Button]]]:

@@ -8,6 +8,9 @@ below; the sender decides from the error alone what to do with the notice:
 - ``RecipientBlocked``: the user blocked the bot or the chat does not exist; never retry, and
   remember that the chat account is blocked.
 - ``PermanentError``: the channel refused this message (bad request); retrying cannot help.
+- ``ChannelDown``: the channel refuses every message until its setup is fixed (refused credentials, this
+  server's address not trusted): a fault of the channel, not of the message. The sender holds the
+  channel's notices and probes until it works again (``bot.services.channel_breaker``).
 
 A reply may go out as several messages (a text over the channel's limit, a file and its text). When one
 of them fails, the error says how many reached the chat before it (``parts_sent``, counted from the
@@ -69,6 +72,18 @@ class PermanentError(DeliveryError):
     """The channel rejected this very message (malformed, too long…): do not try it again."""
 
 
+class ChannelDown(DeliveryError):
+    """The channel refuses every message until somebody fixes its setup; ``reason`` names the fault in a
+    word (``"ip_not_trusted"``, ``"bad_secret"``…) for the admins' notice, the health check and metrics.
+
+    Not a ``PermanentError``: the message itself is fine and must not be given up on.
+    """
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        self.reason = reason
+        super().__init__(message or reason)
+
+
 class AttachmentRefused(PermanentError):
     """A reply's file cannot be sent, though its text can: ``reason`` is "too_large" (over the channel's
     ``limit`` bytes), "too_small", "unreadable" (gone from disk) or "refused" (the channel would not take it).
@@ -96,7 +111,9 @@ class Transport(Protocol):
     """Delivers replies to chats of one channel (``channel`` is the name stored on chat accounts).
 
     A transport may also declare ``limits: RateLimits`` and ``is_group_chat(chat_id) -> bool``;
-    see ``limits_of`` and ``is_group_chat`` below for what is assumed when it does not.
+    see ``limits_of`` and ``is_group_chat`` below for what is assumed when it does not. A transport whose
+    channel can be down as a whole (``ChannelDown``) may offer ``async probe() -> None``, raising
+    ``ChannelDown`` while its setup is still wrong, which the sender asks before trying a held notice.
     """
 
     channel: str

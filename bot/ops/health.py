@@ -1,5 +1,6 @@
 """The health check (``/healthz``): whether the store answers, the schema is current, and, on the leader, the
-scheduled jobs and the outbox sender run; with the outbox backlog's size and age."""
+scheduled jobs and the outbox sender run and every channel can send (a channel down as a whole, say WeCom
+refusing this server's IP, is named with its reason); with the outbox backlog's size and age."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
                  leadership: Any = None, sending: asyncio.Task[Any] | None = None, timeout: float = 5.0,
                  stale_after: float | None = None) -> tuple[int, dict[str, Any]]:
     """(HTTP status, report): 200 when the store answers ``SELECT 1``, the schema is current and, on the
-    leader, the scheduler (and the sender task, when given) runs; 503 otherwise. A process that does not
+    leader, the scheduler (and the sender task, when given) runs and no channel of the sender is down
+    (``channel_faults`` says why and when it is probed next); 503 otherwise. A process that does not
     lead is healthy with its scheduler paused. With ``stale_after`` (seconds), an oldest pending notice
     older than that also makes it 503.
     """
@@ -113,6 +115,13 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         report["sender"] = "absent"
     if sender is not None and hasattr(sender, "transports"):
         report["channels"] = sorted(sender.transports)
+    states = getattr(sender, "channel_states", None)
+    if leader and callable(states):
+        # A channel down as a whole (its setup is wrong): its notices are held until a probe finds it working.
+        faults = {channel: fault.describe() for channel, fault in states().items() if fault is not None}
+        if faults:
+            report["channel_faults"] = faults
+            problems += [f"channel {channel} down: {fault['reason']}" for channel, fault in faults.items()]
     report["ok"] = not problems
     if problems:
         report["problems"] = problems

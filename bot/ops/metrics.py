@@ -17,7 +17,10 @@ The instruments are the official Prometheus client's (``prometheus_client``), in
 - ``diaodu_photos_waiting``: photos (of reports, problems, nodes) not downloaded into the photo store yet
   (due, or waiting for another attempt; ``storage.photos``), read at scrape time;
 - ``diaodu_store_up`` and ``diaodu_leader``: whether the last scrape reached the store, and whether this
-  process leads (runs the jobs and the sender).
+  process leads (runs the jobs and the sender);
+- ``diaodu_channel_up{channel}`` and ``diaodu_channel_fault{channel,reason}``: whether each channel of the
+  sender can send, and while one is down as a whole (its setup is wrong, its notices held) why
+  (``bot.services.channel_breaker``), read at scrape time.
 
 Everything is updated from the event loop's thread (APScheduler's asyncio scheduler calls its listeners
 there too). The health check is ``bot.ops.health``.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -90,6 +93,10 @@ class BotMetrics:
         self.store_up = gauge("diaodu_store_up", "1 if the last scrape could read the store, else 0.")
         self.leader = gauge("diaodu_leader", "1 if this process leads (runs the jobs and the sender).")
         self.leader.set(1)
+        self.channel_up = gauge("diaodu_channel_up", "1 if the channel can send, 0 while it is down as a whole "
+                                "(its setup is wrong; its notices are held).", ("channel",))
+        self.channel_fault = gauge("diaodu_channel_fault", "1 for the reason a channel is down.",
+                                   ("channel", "reason"))
 
     def render(self) -> bytes:
         """Every metric in the text exposition format."""
@@ -108,13 +115,26 @@ class BotMetrics:
         if outcome == "ok":
             self.job_last_success.labels(job=job).set(time.time() if at is None else at)
 
-    async def collect(self, db: Any, clock: Clock, *, leadership: Any = None, timeout: float = 5.0) -> None:
-        """Refresh what is read at scrape time: the outbox backlog and row counts, the leadership."""
+    def observe_channels(self, states: Mapping[str, Any]) -> None:
+        """Each channel's state (``OutboxSender.channel_states``: its fault, None when up)."""
+        self.channel_up.clear()
+        self.channel_fault.clear()
+        for channel, fault in states.items():
+            self.channel_up.labels(channel=channel).set(0 if fault is not None else 1)
+            if fault is not None:
+                self.channel_fault.labels(channel=channel, reason=fault.reason).set(1)
+
+    async def collect(self, db: Any, clock: Clock, *, leadership: Any = None, timeout: float = 5.0,
+                      channel_states: Callable[[], Mapping[str, Any]] | None = None) -> None:
+        """Refresh what is read at scrape time: the outbox backlog and row counts, the leadership, the
+        channels' states."""
         from storage import outbox_views, photos
         from storage.models import OutboxMessage
 
         if leadership is not None:
             self.leader.set(1 if leadership.is_leader else 0)
+        if channel_states is not None:
+            self.observe_channels(channel_states())
         now = clock.now()
 
         async def read() -> tuple[Any, list[Any], int]:
@@ -140,7 +160,7 @@ class BotMetrics:
 
 
 def metrics_handler(registry: BotMetrics, db: Any, clock: Clock, *, leadership: Any = None,
-                    token: str | None = None) -> Any:
+                    token: str | None = None, channel_states: Callable[[], Mapping[str, Any]] | None = None) -> Any:
     """An aiohttp handler serving ``registry`` (outbox figures refreshed from ``db`` at every scrape).
 
     With a ``token`` (METRICS_TOKEN), a scrape must send ``Authorization: Bearer <token>``; any other
@@ -154,7 +174,7 @@ def metrics_handler(registry: BotMetrics, db: Any, clock: Clock, *, leadership: 
             if not hmac.compare_digest(given, expected):
                 return web.Response(status=401, text="unauthorized",
                                     headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-        await registry.collect(db, clock, leadership=leadership)
+        await registry.collect(db, clock, leadership=leadership, channel_states=channel_states)
         return web.Response(body=registry.render(), headers={"Content-Type": CONTENT_TYPE})
 
     return metrics

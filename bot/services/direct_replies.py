@@ -10,7 +10,9 @@ few tries within a bounded time:
 - a reply that goes out as several messages (a long text) and fails part-way is tried again from the
   first message that did not get through (``skip``), never from the start;
 - a recipient that blocked the bot, or a reply the channel refuses (``RecipientBlocked``,
-  ``PermanentError``): logged, and the next reply is tried (trying again cannot help).
+  ``PermanentError``): logged, and the next reply is tried (trying again cannot help);
+- a channel that is down as a whole (``ChannelDown``: its setup is wrong): straight to the outbox, which
+  holds it until the channel works again.
 
 A reply still not sent then, and every reply after it, is handed to the outbox (a notice to that chat,
 in order, the first one knowing how many of its messages got through already), whose sender keeps
@@ -30,7 +32,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.channels.base import DeliveryError, RetryLater, TransientError, Transport, parts_sent_of
+from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, Transport, parts_sent_of
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from storage import outbox
@@ -87,6 +89,10 @@ class DirectReplies:
                     await transport.send(chat_id, reply, attachment=reply.attachment, skip=done)  # type: ignore[call-arg]
                 else:
                     await transport.send(chat_id, reply, attachment=reply.attachment)
+            except ChannelDown as error:
+                log.warning("direct reply to %s:%s not sent: the channel is down (%s)", transport.channel, chat_id,
+                            error)
+                return False, parts_sent_of(error, done)
             except RetryLater as error:
                 pause, done = error.after_seconds, parts_sent_of(error, done)
             except TransientError as error:

@@ -1,23 +1,10 @@
 """The outbox sender: delivers queued notices within each channel's rate limits, and records how each ended.
 
-The sender is a pipeline. It claims due rows (a claim is a lease, see below) and hands each to the worker
-of its chat; it claims more whenever it holds at most half of ``batch`` rows and more are due, without
-waiting for the sends still in flight. So a slow send (one that ends in a timeout takes as long as the
-client's timeouts allow) holds up its own chat only, and the channel's global limit keeps being used.
-
-- At most ``batch`` rows are held at once (claimed and not yet finished), and at most ``concurrency``
-  sends are in flight.
-- One worker per chat sends that chat's rows one at a time, in the order they were claimed (oldest
-  first): never two sends to one chat at once, never a later row of a chat before an earlier one that
-  this sender holds.
-- Each row waits for its turn under the limiters: the chat's, the group's (per minute, for group chats)
-  and then, holding a free send slot, the channel's global one, evenly spaced. Free send slots go to the
-  oldest rows waiting (as claims do), so a row retried after a failure goes ahead of the younger rows
-  already held when it comes due again, instead of queueing behind all of them.
-- The global limiter charges every attempt, failed ones too: a timed-out send may have been delivered, a
-  flood-control answer is the limit itself, and Telegram answers some sends it did deliver with a 500
-  ("sent message was immediately deleted"). With a share of failures, the delivered rate stays that much
-  below the limit.
+The sender claims due rows and sends each through the worker of its chat (``bot.services.outbox_pipeline``:
+how many rows are held and sent at once, in which order), each row waiting for its turn under the rate
+limiters (``bot.services.send_limits``); how a send ended is written to its row
+(``bot.services.outbox_outcomes``: sent, retried with backoff, failed, undeliverable), and a channel down as
+a whole has its notices held until it works again (``bot.services.channel_gate``).
 
 ``run_forever`` keeps the pipeline going until it is stopped (the leading ``diaodu run`` process),
 ``drain`` until nothing is due or held (the CLI, tests), and ``run_once`` is one bounded pass: a single
@@ -26,25 +13,8 @@ claim of up to ``batch`` rows, done when each of them is.
 Right before a row's send (after every rate-limiter wait, holding its send slot) the sender commits that
 the send starts (``storage.outbox_sending.mark_send_started``, fenced by the claim like the outcomes); if that
 write finds the claim gone, the row is handed back unsent. Each row's outcome is written in its own short
-transaction right after its send:
-
-- sent → ``sent``;
-- ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
-  backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
-  ``last_error`` once the row has had ``max_attempts`` tries;
-- ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
-  until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
-  Such waits do not count as tries;
-- ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
-- ``PermanentError`` → ``failed`` at once.
-
-A reply that goes out as several messages (a long text) and fails part-way records how many got
-through (``parts_sent``, see ``bot.channels.base``) with its outcome; every later try, by this sender or
-another after a take-over, sends only the rest.
-
-Every "later" is stored in ``next_attempt_at`` and taken from the injected clock, so it survives restarts
-and tests can travel in time; real time passes only inside the rate limiters (and in ``drain`` when it
-is asked to wait for retries on the real clock).
+transaction right after its send. Real time passes only inside the rate limiters (and in ``drain`` when it
+is asked to wait for retries on the real clock); every "later" comes from the injected clock.
 
 When the leader dies, the next leader takes its rows over as soon as it holds the leader lock
 (``run_forever(take_over=True)``, see ``take_over``) rather than when their lease runs out: a killed
@@ -73,203 +43,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, fields
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import (
-    Attachment,
-    PermanentError,
-    RateLimits,
-    RecipientBlocked,
-    RetryLater,
-    TransientError,
-    Transport,
-    is_group_chat,
-    limits_of,
-    parts_sent_of,
-)
+from bot.channels.base import Attachment, RateLimits, Transport, limits_of
 from bot.clock import Clock, SystemClock
 from bot.domain.messages import Reply
+from bot.services.channel_breaker import ChannelBreakers, ChannelFault
+from bot.services.channel_gate import ChannelGate
+from bot.services.channel_notices import ChannelNotices
+from bot.services.outbox_outcomes import Outcomes
+from bot.services.outbox_pipeline import Outcome, Pipeline, SendStats
+from bot.services.send_limits import SendLimits
 from bot.services.slots import OldestFirstSlots
 from storage import outbox, outbox_sending
 from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
-
-ERROR_MAX = 1000
-LIMITER_SLACK = 0.003  # seconds of lateness a rate limiter makes up for, see _limiter
-Mark = Callable[..., Awaitable[bool]]
-ChatKey = tuple[str, str]  # (channel, chat id)
-Outcome = tuple[str, datetime | None]  # what happened to a row, and when it falls due again if it was put back
-
-
-@dataclass
-class SendStats:
-    """What one or more rounds did."""
-
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0  # rescheduled after a transient error or flood control
-    failed: int = 0
-    undeliverable: int = 0
-    released: int = 0  # handed back unsent: the chat was on hold, the claim's lease ran out, or a stop
-
-    def __add__(self, other: SendStats) -> SendStats:
-        return SendStats(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
-
-    def __sub__(self, other: SendStats) -> SendStats:
-        return SendStats(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
-
-    def count(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
-
-
-def _limiter(rate: float, period: float) -> AsyncLimiter:
-    """A limiter letting ``rate`` messages through per ``period`` seconds, evenly spaced.
-
-    The bucket holds one message: a bucket as deep as the rate would allow a full burst on top of the
-    steady flow, i.e. up to twice the limit within one period (40 messages in a minute to a group).
-
-    On top of that it holds a sliver: ``LIMITER_SLACK`` seconds' worth of the rate, at most a tenth of a
-    message. A waiting sender wakes a little late (timers fire up to a millisecond after their time, and
-    the event loop may have other work first), and a bucket of exactly one message loses that lateness on
-    every message: 3 % of the rate at 30 a second. With the sliver, a message after a late one may go up to
-    ``LIMITER_SLACK`` seconds early, which makes up for it. Any run of n messages still spans at least
-    n - 1 intervals less ``LIMITER_SLACK`` seconds, so the rate over time stays the limit.
-    """
-    if rate <= 0:
-        raise ValueError("a rate limit must be positive")
-    per_second = rate / period
-    depth = 1 + min(LIMITER_SLACK * per_second, 0.1)
-    return AsyncLimiter(depth, depth / per_second)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return described[:ERROR_MAX]
-
-
-@dataclass
-class _Held:
-    """A claimed row waiting in its chat's queue, and when its claim's lease runs out."""
-
-    message: OutboxMessage
-    lease_until: datetime
-
-
-class _Pipeline:
-    """The rows one ``run_once``, ``drain`` or ``run_forever`` holds, served by one worker task per chat."""
-
-    def __init__(self, sender: OutboxSender) -> None:
-        self.sender = sender
-        self.stats = SendStats()
-        self.queues: dict[ChatKey, deque[_Held]] = {}
-        self.workers: dict[ChatKey, asyncio.Task[None]] = {}
-        self.waiting: set[ChatKey] = set()  # chats whose current row waits for its turn (not started yet)
-        self.held = 0  # rows claimed and not finished
-        self.stopping = False
-        self.changed = asyncio.Event()  # a row finished (or a stop was asked for)
-        self.due_again: datetime | None = None  # the earliest time a row this run put back falls due
-
-    async def claim(self, limit: int) -> int:
-        """Claim up to ``limit`` due rows and queue each behind the rows of its chat; how many were claimed."""
-        sender = self.sender
-        now = sender.clock.now()
-        lease_until = now + sender.lease
-        async with sender._session() as session:
-            # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
-            claimed = await outbox_sending.claim_due_messages(session, now=now, limit=limit, lease_until=lease_until,
-                                                              channels=list(sender.transports))
-            await sender._notice_unserved(session, now)
-        sender._forget_holds(now)
-        for message in claimed:  # oldest first
-            key = (str(message.channel), str(message.chat_id))
-            queue = self.queues.get(key)
-            if queue is None:
-                queue = self.queues[key] = deque()
-                self.workers[key] = asyncio.create_task(self._serve_chat(key, queue),
-                                                        name=f"outbox {key[0]}:{key[1]}")
-            queue.append(_Held(message, lease_until))
-        self.held += len(claimed)
-        self.stats.claimed += len(claimed)
-        if claimed:
-            log.debug("outbox claimed %d rows, %d held", len(claimed), self.held)
-        return len(claimed)
-
-    async def _serve_chat(self, key: ChatKey, queue: deque[_Held]) -> None:
-        """Send one chat's rows in order, one at a time, taking rows claimed meanwhile as they come."""
-        try:
-            while queue:
-                held = queue[0]
-                try:
-                    outcome, due = await self._serve(key, held)
-                except Exception:  # a write failed: the row stays claimed until its lease ends, then it is due
-                    # again (its send had not started) or held in doubt (it had)
-                    log.exception("could not record the start or outcome of outbox message %s",
-                                  held.message.id)
-                    outcome, due = None, None
-                queue.popleft()
-                self.held -= 1
-                if outcome is not None:
-                    self.stats.count(outcome)
-                if due is not None and (self.due_again is None or due < self.due_again):
-                    self.due_again = due
-                self.changed.set()
-        finally:
-            # Left early only when cancelled from outside: those rows come back when their lease runs out.
-            self.held -= len(queue)
-            queue.clear()
-            del self.queues[key], self.workers[key]
-            self.changed.set()
-
-    async def _serve(self, key: ChatKey, held: _Held) -> tuple[str | None, datetime | None]:
-        sender = self.sender
-        if self.stopping:
-            return await sender._hand_back(held.message)
-        self.waiting.add(key)
-        try:
-            return await sender._serve(held.message, held.lease_until, started=lambda: self.waiting.discard(key))
-        except asyncio.CancelledError:
-            if not (self.stopping and key in self.waiting):
-                raise
-            # Stopped while the row waited for its turn: it was not sent, so it goes back at once.
-            self.waiting.discard(key)
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            return await sender._hand_back(held.message)
-        finally:
-            self.waiting.discard(key)
-
-    async def wait(self, timeout: float | None) -> None:
-        """Until a row finishes, a stop is asked for, or ``timeout`` seconds have passed."""
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self.changed.wait(), timeout)
-
-    async def settle(self) -> None:
-        """Until every held row is finished."""
-        while self.workers:
-            await asyncio.gather(*list(self.workers.values()), return_exceptions=True)
-            for key, task in list(self.workers.items()):
-                if task.done():  # cancelled from outside before it ever ran, so it could not clean up
-                    self.held -= len(self.queues.pop(key, ()))
-                    del self.workers[key]
-
-    async def close(self) -> None:
-        """Hand back the rows not started yet, and let the sends in flight finish and be recorded."""
-        self.stopping = True
-        for key, task in list(self.workers.items()):
-            if key in self.waiting:
-                task.cancel()
-        await self.settle()
+__all__ = ["OutboxSender", "SendStats"]
 
 
 class OutboxSender:
@@ -294,6 +89,9 @@ class OutboxSender:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         rng: random.Random | None = None,
+        breakers: ChannelBreakers | None = None,
+        notices: ChannelNotices | None = None,
+        probe_timeout: float = 30.0,
     ) -> None:
         """``batch``: rows held at once (claimed, not finished); ``concurrency``: sends in flight at once.
 
@@ -304,6 +102,9 @@ class OutboxSender:
         answers that did deliver, and each of those is a message sent twice.
 
         ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``.
+
+        ``breakers`` hold which channels are down and when they are probed; ``notices`` tells the admins
+        (without it, a channel's fault is only logged, and shown by ``channel_states``).
         """
         if max_attempts < 1 or batch < 1 or concurrency < 1:
             raise ValueError("max_attempts, batch and concurrency must be at least 1")
@@ -316,16 +117,14 @@ class OutboxSender:
         self.lease = lease
         self.concurrency = concurrency
         self.send_timeout = send_timeout
-        self.first_retry = first_retry
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self._rng = rng or random.Random()
+        self.first_retry, self.backoff_base, self.backoff_cap = first_retry, backoff_base, backoff_cap
         self._in_flight = OldestFirstSlots(concurrency)
-        self._global = {name: _limiter(lim.global_per_second, 1) for name, lim in self.limits.items()}
-        self._per_chat: dict[ChatKey, AsyncLimiter] = {}
-        self._per_group: dict[ChatKey, AsyncLimiter] = {}
-        self._holds: dict[ChatKey, datetime] = {}  # chats under flood control, until when
+        self.rates = SendLimits(self.limits)
         self._unserved: set[str] = set()
+        self.gate = ChannelGate(self.transports, clock, breakers=breakers, notices=notices,
+                                probe_timeout=probe_timeout)
+        self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, first_retry=first_retry,
+                                 backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[AsyncSession]:
@@ -338,7 +137,7 @@ class OutboxSender:
     async def run_once(self) -> SendStats:
         """One bounded pass: claim up to ``batch`` due rows, send them, and return once every one has its
         outcome recorded (or was handed back); returns what happened to them."""
-        run = _Pipeline(self)
+        run = Pipeline(self)
         try:
             await run.claim(self.batch)
             await run.settle()
@@ -374,7 +173,7 @@ class OutboxSender:
                 await self.take_over()
             except Exception:  # the rows still come back when their lease runs out
                 log.exception("could not take over the outbox rows another sender held")
-        run = _Pipeline(self)
+        run = Pipeline(self)
 
         async def relay_stop() -> None:
             await stop.wait()
@@ -397,7 +196,7 @@ class OutboxSender:
         """
         deadline = asyncio.get_running_loop().time() + timeout
         follow = wait_for_retries and isinstance(self.clock, SystemClock)
-        run = _Pipeline(self)
+        run = Pipeline(self)
         try:
             await self._pump(run, deadline=deadline, follow_retries=follow)
         finally:
@@ -405,7 +204,7 @@ class OutboxSender:
         log.info("outbox drained: %s", run.stats)
         return run.stats
 
-    async def _pump(self, run: _Pipeline, *, stop: asyncio.Event | None = None, deadline: float | None = None,
+    async def _pump(self, run: Pipeline, *, stop: asyncio.Event | None = None, deadline: float | None = None,
                     idle_seconds: float | None = None, follow_retries: bool = False) -> None:
         """Keep claiming while there is room and rows are due, until stopped or past the deadline.
 
@@ -477,16 +276,43 @@ class OutboxSender:
         if not follow_retries:
             return None
         async with self._session() as session:
-            next_due = await outbox_sending.next_due_at(session, channels=list(self.transports))
+            next_due = await outbox_sending.next_due_at(session,
+                                                        channels=self.gate.up() + self.gate.trial_channels())
         if next_due is None:
             return None
         at = loop.time() + min(max((next_due - self.clock.now()).total_seconds(), 0.01), 3600.0)
         return at if deadline is None or at <= deadline else None
 
+    # ------------------------------------------------------------ claiming
+
+    async def claim(self, limit: int) -> tuple[list[OutboxMessage], datetime]:
+        """Claim up to ``limit`` due rows, oldest first, and the end of their lease (for ``Pipeline``).
+
+        Rows of the channels that are down are left alone; a channel on trial gets one row claimed, to find
+        out whether it works again (``bot.services.channel_gate``)."""
+        await self.gate.probe()
+        now = self.clock.now()
+        lease_until = now + self.lease
+        trying = self.gate.trial_channels()
+        async with self._session() as session:
+            # The claim is the transaction's first statement: on SQLite it takes the write lock at once.
+            claimed = await outbox_sending.claim_due_messages(session, now=now, limit=limit, lease_until=lease_until,
+                                                              channels=self.gate.up())
+            for channel in trying:  # one held notice of a channel that may work again, to find out
+                if len(claimed) < limit:
+                    trial = await outbox_sending.claim_due_messages(session, now=now, limit=1,
+                                                                    lease_until=lease_until, channels=[channel])
+                    if trial:
+                        self.gate.start_trial(channel, trial[0].id)
+                        claimed += trial
+            await self._notice_unserved(session, now)
+        self.outcomes.forget_holds(now)
+        return claimed, lease_until
+
     # ------------------------------------------------------------ one chat, one message
 
-    async def _serve(self, message: OutboxMessage, lease_until: datetime,
-                     started: Callable[[], None]) -> Outcome:
+    async def serve(self, message: OutboxMessage, lease_until: datetime,
+                    started: Callable[[], None]) -> Outcome:
         """Send one claimed row when its turn comes and record the outcome.
 
         ``started`` is called once the row no longer waits: from then on it must not be cancelled (it is
@@ -494,31 +320,37 @@ class OutboxSender:
         """
         channel, chat_id = str(message.channel), str(message.chat_id)
         key = (channel, chat_id)
-        hold = self._holds.get(key)
-        if hold is not None and self.clock.now() < hold:
+        if not self.gate.may_send(message):
             started()
-            return await self._release(message, at=hold)
+            return await self.outcomes.hold(message)
+        hold = self.outcomes.hold_on(key)
+        if hold is not None:
+            started()
+            return await self.outcomes.release(message, at=hold)
         try:
             reply = outbox.reply_from_payload(message.payload)
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
             started()
-            return await self._record(message, "failed", outbox_sending.mark_failed, error=f"bad payload: {exc}"), None
+            return await self.outcomes.record(message, "failed", outbox_sending.mark_failed,
+                                              error=f"bad payload: {exc}"), None
         transport = self.transports[channel]
-        await self._wait_for_chat(transport, key)
+        await self.rates.wait_for_chat(transport, key)
         async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed
-            await self._global[channel].acquire()
+            await self.rates.wait_for_channel(channel)
             started()
             now = self.clock.now()
+            if not self.gate.may_send(message):  # its channel went down while it waited
+                return await self.outcomes.hold(message)
             # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
             go = now < lease_until and await self._mark_started(message, now)
             if go:
                 error = await self._attempt(transport, chat_id, reply, attachment, skip=message.parts_sent or 0)
                 # The outcome is written before the slot is free: a crash leaves at most as many rows in doubt
                 # as there are slots (deploy/README.md), not one more per outcome still being written.
-                return await self._conclude(message, key, error)
+                return await self.outcomes.conclude(message, key, error)
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
-        return await self._release(message, at=self.clock.now())
+        return await self.outcomes.release(message, at=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it."""
@@ -540,97 +372,18 @@ class OutboxSender:
             return exc
         return None
 
-    async def _conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None) -> Outcome:
-        channel, chat_id = key
-        if error is None:
-            return await self._record(message, "sent", outbox_sending.mark_sent, now=self.clock.now()), None
-        # Messages of the reply that got through before the failure are not sent again.
-        before = message.parts_sent or 0
-        progress = {"parts_sent": parts_sent_of(error, before)} if parts_sent_of(error, before) > before else {}
-        if isinstance(error, RetryLater):
-            at = self.clock.now() + timedelta(seconds=error.after_seconds)
-            log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, error.after_seconds)
-            self._holds[key] = max(at, self._holds.get(key, at))
-            await self._record(message, "retried", outbox_sending.mark_retry, at=at, error=_describe(error),
-                               count_attempt=False, **progress)
-            return "retried", at
-        if isinstance(error, RecipientBlocked):
-            log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
-            now = self.clock.now()
-            async with self._session() as session:
-                await outbox_sending.mark_undeliverable(session, message_id=message.id, error=_describe(error),
-                                                        attempt=message.attempts)
-                await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
-            return "undeliverable", None
-        if isinstance(error, PermanentError):
-            log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
-            return await self._record(message, "failed", outbox_sending.mark_failed, error=_describe(error),
-                                      **progress), None
-        if not isinstance(error, (TransientError, TimeoutError)):
-            log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
-        # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.
-        return await self._retry_or_give_up(message, error, progress)
-
-    async def _wait_for_chat(self, transport: Transport, key: ChatKey) -> None:
-        """Wait until the chat's and the group's limits allow one more message (the global one comes later,
-        with a free send slot)."""
-        channel, chat_id = key
-        limits = self.limits[channel]
-        per_chat = self._per_chat.get(key)
-        if per_chat is None:
-            per_chat = self._per_chat[key] = _limiter(limits.per_chat_per_second, 1)
-        await per_chat.acquire()
-        if is_group_chat(transport, chat_id):
-            per_group = self._per_group.get(key)
-            if per_group is None:
-                per_group = self._per_group[key] = _limiter(limits.per_group_per_minute, 60)
-            await per_group.acquire()
-
-    async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
-                                progress: Mapping[str, int]) -> Outcome:
-        error = _describe(exc)
-        if message.attempts >= self.max_attempts:
-            log.warning("gave up on outbox message %s after %d tries: %s",
-                        message.id, message.attempts, error)
-            return await self._record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None
-        at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
-        return await self._record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
+    async def hand_back(self, message: OutboxMessage) -> Outcome:
+        """Hand back a row that was not started (for ``Pipeline``): due now, or when its chat's flood control
+        ends."""
+        return await self.outcomes.hand_back(message)
 
     def backoff(self, attempts: int) -> float:
-        """Seconds to wait after the ``attempts``-th failed try, with ±20 % jitter and at most ``backoff_cap``.
+        """Seconds to wait after the ``attempts``-th failed try (``Outcomes.backoff``)."""
+        return self.outcomes.backoff(attempts)
 
-        The first retry comes soon (``first_retry``, 1 s): a glitch (a 5xx, a dropped connection) has
-        usually passed by then, and a row retried while the rest of a fan-out is still going out does not
-        trail behind it. From the second retry on the wait doubles from ``backoff_base``: 4, 8, 16 … s, so
-        that the default 8 tries still span about four minutes of an outage before a row fails. (A row of
-        a chat gets no closer than the chat's own limit, 1 s on Telegram, whatever the backoff says.)
-        """
-        delay = self.first_retry if attempts <= 1 else self.backoff_base * 2 ** (attempts - 1)
-        return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
-
-    async def _release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
-        """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""
-        await self._record(message, "released", outbox_sending.mark_retry, at=at, error=None, count_attempt=False)
-        return "released", at
-
-    async def _hand_back(self, message: OutboxMessage) -> Outcome:
-        """Hand back a row that was not started: due now, or when its chat's flood control ends."""
-        now = self.clock.now()
-        hold = self._holds.get((str(message.channel), str(message.chat_id)))
-        return await self._release(message, at=hold if hold is not None and hold > now else now)
-
-    def _forget_holds(self, now: datetime) -> None:
-        for key in [key for key, until in self._holds.items() if until <= now]:
-            del self._holds[key]
-
-    async def _record(self, message: OutboxMessage, outcome: str, mark: Mark, **values: object) -> str:
-        """Write one row's outcome in its own transaction, only if this sender's claim still holds."""
-        async with self._session() as session:
-            done = await mark(session, message_id=message.id, attempt=message.attempts, **values)
-        if not done:
-            log.warning("outbox message %s was taken over by another sender before it was recorded as %s",
-                        message.id, outcome)
-        return outcome
+    def channel_states(self) -> dict[str, ChannelFault | None]:
+        """Each channel this sender serves, with its fault while it is down (None: up)."""
+        return self.gate.states()
 
     async def _notice_unserved(self, session: AsyncSession, now: datetime) -> None:
         """Log once per channel that has due rows but no transport here; those rows simply wait."""

@@ -2,7 +2,7 @@
 
 ``SharedMemory`` is the channels' handle on it: each call is one short transaction of its own, its "now"
 from the injected clock. ``SharedWindow`` is a rate window ("at most 20 messages a minute to this group
-robot") counted over every process, with the interface of ``bot.channels.wecom.api.SlidingWindow``.
+robot") counted over every process, with the interface of ``bot.channels.wecom.windows.SlidingWindow``.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class SharedMemory:
 
 
 class LocalWindow(Protocol):
-    """A rate window counted in this process (``bot.channels.wecom.api.SlidingWindow``)."""
+    """A rate window counted in this process (``bot.channels.wecom.windows.SlidingWindow``)."""
 
     async def acquire(self, key: Hashable, n: int = 1, *, max_wait: float) -> None: ...
 

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from bot.app import Core
-from bot.channels.wecom.api import SlidingWindow
+from bot.channels.wecom.windows import SlidingWindow
 from bot.clock import SHANGHAI, FrozenClock
 from handlers.router import BUTTONS as ROUTED
 from storage import problems as repo

@@ -12,9 +12,13 @@ a menu with more than 3 top-level buttons, and more than 20 messages a minute fr
 (45009). A member gets at most 30 app messages a minute and 1,000 an hour: as in WeCom, the excess is
 answered errcode 0 and never shown (``dropped``), so a bot that does not keep to the limit loses messages
 silently; ``now`` (seconds, real time by default) is the clock these windows count on, which a test sets to
-the bot's own. ``expire_tokens()`` makes every token issued so far answer 42001 (once each), at once or after a number
-of messages;
-``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave.
+the bot's own. A card button's text over the 10 characters WeCom documents (按钮文案，建议不超过10个字) is taken,
+as WeCom does, but its client shows it cut: such texts are kept in ``cut_buttons``, and ``Card.shown_labels``
+is what a member sees. ``expire_tokens()`` makes every token issued so far answer 42001 (once each), at once
+or after a number of messages;
+``inject_fault(path, errcode=… | status=…, times=…, delay=…)`` makes a path misbehave. ``untrusted_ip``
+(an address, None by default) is the app's trusted-IP list refusing the bot: as in WeCom, ``gettoken``
+still hands out tokens, and every other app API call is answered errcode 60020 naming that address.
 
 The callback side is what WeCom does to the bot: it builds the encrypted, signed XML envelope of a
 user's message (``text_xml``, ``image_xml``, ``event_xml``, ``card_event_xml``, ``envelope``) and
@@ -68,6 +72,7 @@ ROBOT_PER_MINUTE = 20
 MEMBER_PER_MINUTE = 30
 MEMBER_PER_HOUR = 1000
 TASK_ID = re.compile(r"^[A-Za-z0-9_@-]{1,128}$")
+BUTTON_TEXT_MAX = 10  # characters of a card button's text a client shows whole ("建议不超过10个字")
 FONT_COLORS = ("info", "comment", "warning")
 ZERO_WIDTH_SPACE = "\u200b"
 DEFAULT_AES_KEY = base64.b64encode(bytes(range(1, 33))).decode().rstrip("=")
@@ -201,6 +206,11 @@ class Card:
     def labels(self) -> list[str]:
         return [b["text"] for b in self.card.get("button_list", [])]
 
+    @property
+    def shown_labels(self) -> list[str]:
+        """The button texts as a member's client shows them: cut after 10 characters."""
+        return [t if len(t) <= BUTTON_TEXT_MAX else t[:BUTTON_TEXT_MAX] + "…" for t in self.labels]
+
 
 class FakeWeCom:
     """The fake server; start with ``await start()`` or ``async with``."""
@@ -227,6 +237,7 @@ class FakeWeCom:
         self.robot_media: dict[str, tuple[str, str, bytes]] = {}  # media_id -> (robot key, filename, content)
         self.sent_images: dict[str, bytes] = {}  # media_id of an image a member sent -> its bytes (media/get)
         self.cards: dict[str, Card] = {}  # task_id -> card
+        self.cut_buttons: list[str] = []  # card button texts too long to be shown whole
         self.response_codes: dict[str, str] = {}  # unused response_code -> task_id
         self.menu: JSON | None = None
         self.oauth_codes: dict[str, str] = {}  # unused 网页授权 code -> the member's userid
@@ -236,6 +247,7 @@ class FakeWeCom:
         self.now: Callable[[], float] = time.monotonic
         self._expire_after: int | None = None
         self.member_limits = True  # False: no message is dropped (for tests about what is sent, not when)
+        self.untrusted_ip: str | None = None  # the bot's address when it is not among the app's trusted IPs
         self._ids = itertools.count(1)
         self._msg_ids = itertools.count(7_391_234_567_890_123_456)  # over 63 bits soon enough: opaque
         self._waiters: set[asyncio.Future[None]] = set()
@@ -489,6 +501,10 @@ class FakeWeCom:
                 raise ApiError(404, f"unknown api {path}")
             if path not in ("gettoken",) and not path.startswith("webhook/"):
                 self._check_token(query)
+                if self.untrusted_ip is not None:
+                    raise ApiError(60020, f"not allow to access from your ip, hint: [{next(self._ids)}], "
+                                          f"from ip: {self.untrusted_ip}, more info at "
+                                          "https://open.work.weixin.qq.com/devtool/query?e=60020")
             result = handler(call) or {}
             call.answer = {"errcode": 0, "errmsg": "ok", **result}
         except _Status:
@@ -617,6 +633,7 @@ class FakeWeCom:
             raise invalid("button keys must be distinct, 1 to 1024 bytes")
         if not all(str(b.get("text", "")).strip() for b in buttons):
             raise invalid("button text is required")
+        self.cut_buttons += [str(b["text"]) for b in buttons if len(str(b["text"])) > BUTTON_TEXT_MAX]
         code = f"RC-{next(self._ids)}-{secrets.token_hex(6)}"
         self.cards[task_id] = Card(task_id=task_id, touser=recipients[0], card=card, response_code=code)
         self.response_codes[code] = task_id

@@ -43,7 +43,7 @@ from bot.channels.wecom.binding import bind_wecom
 from bot.channels.wecom.incoming import KEYWORDS, pick_number
 from bot.channels.wecom.incoming import incoming_from as wecom_incoming
 from bot.channels.wecom.markdown import utf8_len
-from bot.channels.wecom.render import reply_parts
+from bot.channels.wecom.render import BUTTON_TEXT_MAX, reply_parts
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.domain.escalation import CATEGORIES
@@ -182,6 +182,8 @@ def check_reply(reply: Reply) -> None:
     for part in parts:
         if part.msgtype in ("text", "markdown"):
             assert utf8_len(part.content["content"]) <= 2048
+        if part.msgtype == "template_card":
+            assert all(len(b["text"]) <= BUTTON_TEXT_MAX for b in part.content["button_list"]), part
 
 
 class Fuzzer:

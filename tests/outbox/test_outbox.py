@@ -31,7 +31,8 @@ from bot.channels.base import (
 )
 from bot.clock import SHANGHAI, FrozenClock, SystemClock
 from bot.domain.messages import Button, Reply
-from bot.services.outbox import LIMITER_SLACK, OutboxSender, SendStats
+from bot.services.outbox import OutboxSender, SendStats
+from bot.services.send_limits import LIMITER_SLACK
 from storage import outbox, outbox_sending, outbox_views
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
@@ -761,13 +762,13 @@ async def test_limiters_are_set_up_per_channel_chat_and_group(db: Database, cloc
                                       key="g", now=NOW)
     transport = FakeTransport()
     send = OutboxSender(db, clock, {"telegram": transport})  # Telegram's own limits, evenly spaced
-    assert spacing(send._global["telegram"]) == pytest.approx(1 / 30)
+    assert spacing(send.rates.global_["telegram"]) == pytest.approx(1 / 30)
     await send.drain(5)
-    chat, group_chat = send._per_chat[("telegram", "1001")], send._per_chat[("telegram", "-100200")]
+    chat, group_chat = send.rates.per_chat[("telegram", "1001")], send.rates.per_chat[("telegram", "-100200")]
     assert spacing(chat) == pytest.approx(1)
     assert spacing(group_chat) == pytest.approx(1)
-    assert set(send._per_group) == {("telegram", "-100200")}
-    assert spacing(send._per_group[("telegram", "-100200")]) == pytest.approx(3)  # 20 a minute
+    assert set(send.rates.per_group) == {("telegram", "-100200")}
+    assert spacing(send.rates.per_group[("telegram", "-100200")]) == pytest.approx(3)  # 20 a minute
 
 
 def spacing(limiter: AsyncLimiter) -> float:
@@ -781,7 +782,7 @@ def spacing(limiter: AsyncLimiter) -> float:
 async def test_slow_rates_below_one_per_period_still_work(db: Database, clock: FrozenClock) -> None:
     slow = RateLimits(global_per_second=0.5, per_chat_per_second=1, per_group_per_minute=1)
     send = OutboxSender(db, clock, {"x": FakeTransport("x")}, limits={"x": slow})  # type: ignore[dict-item]
-    assert spacing(send._global["x"]) == pytest.approx(2)
+    assert spacing(send.rates.global_["x"]) == pytest.approx(2)
 
 
 async def test_one_chat_is_sent_at_the_per_chat_rate(db: Database, clock: FrozenClock) -> None:

@@ -103,7 +103,7 @@ async def test_a_shared_window_over_two_engines_and_the_purge(db: Database) -> N
 
 
 async def test_a_shared_window_counts_in_this_process_while_the_database_cannot_say(db: Database) -> None:
-    from bot.channels.wecom.api import SlidingWindow
+    from bot.channels.wecom.windows import SlidingWindow
 
     clock = FrozenClock(datetime(2026, 11, 20, 10, tzinfo=SHANGHAI))
     memory = SharedMemory(db, clock)

@@ -40,10 +40,12 @@ async def wecom_core(wc_settings: Settings, frozen_clock: FrozenClock,
 async def wecom(fake_wecom: FakeWeCom, wecom_core: Core,
                 wc_settings: Settings) -> AsyncIterator[WeComHarness]:
     """The WeCom channel on a local port. Fails the test if handling a message raised, or if the fake
-    refused something the bot sent (bad markdown, a bad card…) or dropped a message over a member's limits."""
+    refused something the bot sent (bad markdown, a bad card…), dropped a message over a member's limits, or
+    would show a card button's text cut."""
     async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as harness:
         yield harness
     refused = [(c.path, c.answer) for c in fake_wecom.calls if c.errcode in REFUSALS]
     assert harness.channel.stats["failed"] == 0, "a WeCom message raised while being handled"
     assert not refused, f"the fake WeCom refused: {refused}"
     assert not fake_wecom.dropped, f"WeCom dropped messages over a member's limits: {fake_wecom.dropped[:3]}"
+    assert not fake_wecom.cut_buttons, f"card buttons a WeCom client shows cut: {fake_wecom.cut_buttons[:3]}"

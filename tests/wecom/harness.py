@@ -7,6 +7,7 @@ accepted (``WeComChannel.idle``), so the replies returned are exactly the ones t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiohttp import web
 from bot.app import Core
 from bot.channels.base import RateLimits
 from bot.channels.wecom.callback import WeComChannel
+from bot.channels.wecom.render import CUT_MARKS
 from bot.channels.wecom.robot import WeComRobotTransport
 from bot.channels.wecom.wiring import add_wecom_routes
 from bot.clock import FrozenClock
@@ -24,6 +26,34 @@ from bot.services.outbox import OutboxSender, SendStats
 from tests.e2e.harness import ChannelHarness, harness_settings
 from tests.fakes.serving import serve_locally
 from tests.fakes.wecom_api import Card, FakeWeCom, shown_text
+
+_LISTED = re.compile(rf"^([{CUT_MARKS}]) (.+)$")
+
+
+def card_labels(card: dict[str, Any], before: str = "") -> list[str]:
+    """A card's buttons as a member reads them: a shortened one (「①路面施工完成」) by the line of the card's
+    text giving its mark in full (「① ZD2026-001 路面施工完成」), in the card's subtitle or, when the card could
+    not hold the text, in the message ``before`` it."""
+    listed: dict[str, str] = {}
+    for line in [*before.splitlines(), *str(card.get("sub_title_text", "")).splitlines()]:
+        found = _LISTED.match(line.strip())
+        if found:
+            listed[found.group(1)] = found.group(2)
+    return [listed.get(b["text"][:1], b["text"]) for b in card["button_list"]]
+
+
+def read_buttons(messages: list[dict[str, Any]]) -> list[list[str]]:
+    """For each message, its card's buttons as a member reads them (``card_labels``; [] for other messages)."""
+    read: list[list[str]] = []
+    before = ""
+    for message in messages:
+        if message["msgtype"] == "template_card":
+            read.append(card_labels(message["template_card"], before))
+        else:
+            read.append([])
+        before = shown_text(message)
+    return read
+
 
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
 # WeCom userids of the sample people used in these tests.
@@ -93,9 +123,9 @@ class WeComReplies:
     def buttons(self) -> list[str]:
         """Labels of card buttons, and of numbered choices ("[1] 用地"), in order."""
         labels: list[str] = []
-        for message, shown in zip(self.messages, self.texts, strict=True):
+        for message, shown, read in zip(self.messages, self.texts, read_buttons(self.messages), strict=True):
             if message["msgtype"] == "template_card":
-                labels += [b["text"] for b in message["template_card"]["button_list"]]
+                labels += read
             else:
                 labels += [line.split("] ", 1)[1] for line in shown.splitlines()
                            if line.startswith("[") and "] " in line and line[1:line.index("]")].isdigit()]
@@ -168,12 +198,26 @@ class WeComHarness(ChannelHarness):
         try:
             card: Card = self.fake.find_card(userid, label)
         except LookupError:
+            found = self._card_reading(userid, label)
+            if found is not None:
+                card, shown = found
+                return await self.exchange(userid, self.fake.card_event_xml(userid, card, shown))
             numbered = await self.channel.transport.numbered_choices(userid)
             labels = [b.label for b in numbered]
             if label not in labels:
                 raise
             return await self.send(userid, str(labels.index(label) + 1))
         return await self.exchange(userid, self.fake.card_event_xml(userid, card, label))
+
+    def _card_reading(self, userid: str, label: str) -> tuple[Card, str] | None:
+        """The newest pressable card with a button a member reads as ``label`` (see ``card_labels``), and
+        that button's text."""
+        messages = self.fake.sent_to(userid)
+        for message, read in reversed(list(zip(messages, read_buttons(messages), strict=True))):
+            card = self.fake.cards.get(str(message.get("template_card", {}).get("task_id")))
+            if card is not None and card.active and label in read:
+                return card, card.labels[read.index(label)]
+        return None
 
     # --- the database and the outbox -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.channels.base import PermanentError
-from bot.channels.wecom.api import errcode_of
+from bot.channels.wecom.answers import errcode_of
 from bot.channels.wecom.binding import bind_wecom, cli_bind_wecom
 from bot.channels.wecom.callback import WeComChannel
 from bot.channels.wecom.robot import RobotKeysError, parse_robot_keys

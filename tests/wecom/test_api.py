@@ -13,14 +13,17 @@ from sqlalchemy import select
 from bot.app import Core
 from bot.channels.base import (
     Attachment,
+    ChannelDown,
     PermanentError,
     RecipientBlocked,
     RetryLater,
     TransientError,
 )
-from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, errcode_of, redact
+from bot.channels.wecom.answers import errcode_of, redact
+from bot.channels.wecom.api import WeComApi
 from bot.channels.wecom.binding import bind_wecom
 from bot.channels.wecom.transport import WeComTransport
+from bot.channels.wecom.windows import SlidingWindow, TtlCache
 from bot.domain.messages import Button, Outcome, Reply
 from storage import outbox as outbox_repo
 from storage.models import ChatAccount, OutboxMessage
@@ -64,18 +67,36 @@ async def test_the_token_is_fetched_again_shortly_before_it_expires(fake_wecom: 
         assert fake_wecom.token_grants == 2
 
 
-async def test_a_wrong_secret_is_permanent_and_not_asked_again_at_once(fake_wecom: FakeWeCom) -> None:
+async def test_a_wrong_secret_is_the_channel_down_and_not_asked_again_at_once(fake_wecom: FakeWeCom) -> None:
     fake_wecom.add_user(HAO)
     async with make_api(fake_wecom, secret="wrong-secret") as api:
-        with pytest.raises(PermanentError) as first:
+        with pytest.raises(ChannelDown) as first:
             await api.send_message(HAO, "text", {"content": "x"})
-        with pytest.raises(PermanentError):
+        with pytest.raises(ChannelDown) as second:
             await api.send_message(HAO, "text", {"content": "x"})
+        assert len(fake_wecom.calls_of("gettoken")) == 1  # the second try did not hammer gettoken
+        with pytest.raises(ChannelDown):
+            await api.probe()  # a probe does ask again
+        assert len(fake_wecom.calls_of("gettoken")) == 2
 
     assert errcode_of(first.value) == 40001
+    assert first.value.reason == second.value.reason == "bad_secret"
     assert "wrong-secret" not in str(first.value)
-    assert len(fake_wecom.calls_of("gettoken")) == 1  # the second try did not hammer gettoken
     assert fake_wecom.calls_of("message/send") == []
+
+
+@pytest.mark.parametrize(("errcode", "reason"), [
+    (60020, "ip_not_trusted"), (40001, "bad_secret"), (40013, "bad_corp_id"), (301002, "bad_agent_id"),
+])
+async def test_faults_of_the_setup_are_the_channel_down(api: WeComApi, fake_wecom: FakeWeCom, errcode: int,
+                                                        reason: str) -> None:
+    fake_wecom.inject_fault("message/send", errcode=errcode)
+
+    with pytest.raises(ChannelDown) as raised:
+        await api.send_message(HAO, "text", {"content": "x"})
+
+    assert not isinstance(raised.value, PermanentError)  # the message is fine: never given up on
+    assert (raised.value.reason, errcode_of(raised.value)) == (reason, errcode)
 
 
 @pytest.mark.parametrize(("fault", "error", "errcode"), [

@@ -20,7 +20,14 @@ from bot.channels.wecom.markdown import (
     split_utf8,
     utf8_len,
 )
-from bot.channels.wecom.render import card_parts, numbered_html, reply_parts, text_parts
+from bot.channels.wecom.render import (
+    BUTTON_TEXT_MAX,
+    card_parts,
+    fitted_labels,
+    numbered_html,
+    reply_parts,
+    text_parts,
+)
 from bot.domain.messages import Button, Reply
 from bot.render import Renderer
 from tests.fakes.wecom_api import as_read, check_markdown, render_markdown
@@ -138,6 +145,34 @@ def test_a_short_reply_with_buttons_is_one_card_and_a_long_one_text_then_card() 
     long = card_parts(Reply(html="<b>标题</b>\n" + "很长的说明" * 60, buttons=buttons))
     assert [p.msgtype for p in long] == ["markdown", "template_card"]
     assert long[1].content["main_title"]["title"] == "标题"
+
+
+def test_card_buttons_keep_to_ten_characters_and_the_card_lists_the_shortened_ones_in_full() -> None:
+    nodes = (Button("ZD2026-001 路面施工完成", "nd:d:1"), Button("ZD2026-002 主体结构封顶", "nd:d:2"),
+             Button("取消", "nd:x"))
+    [card] = card_parts(Reply(html="请选择已完成的节点:", buttons=(nodes,)))
+
+    texts = [b["text"] for b in card.content["button_list"]]
+    assert texts == ["①路面施工完成", "②主体结构封顶", "取消"]
+    assert card.content["sub_title_text"] == "① ZD2026-001 路面施工完成\n② ZD2026-002 主体结构封顶"
+    # Too much for a card: the text, with the list, goes before it.
+    many = tuple(Button(f"ZD2026-00{n} 城北高速公路连接线二期工程", f"p:{n}") for n in range(1, 7))
+    parts = card_parts(Reply(html="请选择要填报的项目:", buttons=(many,)))
+    assert [p.msgtype for p in parts] == ["text", "template_card"]
+    assert "⑥ ZD2026-006 城北高速公路连接线二期工程" in parts[0].content["content"]
+    assert [b["text"] for b in parts[1].content["button_list"]] == [f"{m}城北高速公路连接…" for m in "①②③④⑤⑥"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=30).filter(lambda t: t.strip()), min_size=1, max_size=6,
+                unique_by=str.strip))
+def test_fitted_button_texts_are_short_distinct_and_listed_in_full(labels: list[str]) -> None:
+    texts, listed = fitted_labels(tuple(Button(label, f"k{n}") for n, label in enumerate(labels)))
+
+    assert all(0 < len(t) <= BUTTON_TEXT_MAX for t in texts)
+    assert len(set(texts)) == len(texts)
+    for label, text in zip(labels, texts, strict=True):
+        assert text == label.strip() or f"{text[0]} {label.strip()}" in listed
 
 
 def test_too_many_or_repeated_buttons_become_a_numbered_list() -> None:

@@ -11,7 +11,9 @@ reached them is compared after removing only what belongs to the channel:
   subtitle) → the text shown; user text that WeCom shows with full-width twins of ``*``, ``<`` … is read
   as the characters typed (NFKC);
 - buttons: Telegram's inline keyboard labels; WeCom's card buttons or numbered choices ("[1] …" and the
-  line 回复序号选择 asking for a number); buttons that open an address (Telegram only) are left out;
+  line 回复序号选择 asking for a number); a card button shortened to WeCom's 10 characters is read as the
+  card's text lists it in full ("① …", a line left out); buttons that open an address (Telegram only) are
+  left out;
 - a card sent after the text it could not hold repeats its first line: that repetition is left out;
 - files: a photo or a document, whatever its message type;
 - the channel's own name (Telegram / 企业微信) and what can only differ by channel (invite codes, one-time
@@ -43,7 +45,7 @@ from jobs import digests, escalation, reminders
 from tests.e2e.harness import TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom, shown_text
-from tests.wecom.harness import WeComHarness, wecom_settings
+from tests.wecom.harness import WeComHarness, card_labels, wecom_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
@@ -204,6 +206,8 @@ class WeComSide:
 
     def told(self, since: int) -> dict[str, Told]:
         out: dict[str, Told] = {}
+        before: dict[str, str] = {}  # what each person was shown last
+        names = {p[3]: p[0] for p in PEOPLE.values()}
         for call in self.wc.fake.calls_of("message/send", since=since, ok=True):
             who = self.users.get(str(call.body.get("touser")))
             if who is None:
@@ -211,15 +215,23 @@ class WeComSide:
             told = out.setdefault(who, Told())
             message = call.body
             msgtype = message["msgtype"]
+            shown, before[who] = before.get(who, ""), shown_text(message)
             if msgtype in ("image", "file"):
                 told.files.append(msgtype)
                 continue
+            listing: set[str] = set()
             if msgtype == "template_card":
                 card = message["template_card"]
-                told.buttons += [b["text"] for b in card["button_list"]]
+                read = card_labels(card, shown)
+                told.buttons += read
+                # the lines listing in full the labels shortened on the buttons belong to WeCom
+                listing = set(_lines("\n".join(f"{b['text'][:1]} {label}" for b, label
+                                               in zip(card["button_list"], read, strict=True) if b["text"] != label),
+                                     "企业微信", names))
+                told.lines = [line for line in told.lines if line not in listing]
                 if card.get("sub_title_text") == "请点击下方按钮选择。":
                     continue  # the text went before it in full
-            lines = _lines(shown_text(message), "企业微信", {p[3]: p[0] for p in PEOPLE.values()})
+            lines = [line for line in _lines(shown_text(message), "企业微信", names) if line not in listing]
             for line in lines:
                 numbered = _NUMBERED.match(line)
                 if numbered:

@@ -8,8 +8,10 @@ robots for bulletins.
 - ``transport``: sending those messages to a member, within WeCom's limits (also the outbox transport).
 - ``wiring``: settings to channel, routes and outbox transports; the app menu.
 - ``binding``: an admin binding a WeCom userid to a person of the roster.
-- ``api``, ``crypto``, ``markdown``, ``robot``: the API client, the callback encryption, HTML to WeCom
-  markdown, and the group robots' webhook transport.
+- ``api``, ``answers``, ``windows``: the API client, what WeCom's answers mean (the delivery errors), and
+  the expiring caches and send windows.
+- ``crypto``, ``markdown``, ``robot``: the callback encryption, HTML to WeCom markdown, and the group
+  robots' webhook transport.
 """
 
 CHANNEL = "wecom"  # the channel name stored on chat accounts and outbox rows

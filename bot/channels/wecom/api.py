@@ -1,26 +1,11 @@
-"""The WeCom (企业微信) server API as the bot uses it: access token, message/send, media (upload and
-get), menu, cards.
+"""The WeCom (企业微信) server API as the bot uses it (:class:`WeComApi`): access token, message/send, media
+(upload and get), menu, cards.
 
-Every failure is raised as one of the channel-neutral delivery errors of ``bot.channels.base`` (with
-the WeCom ``errcode`` attached when there is one), so the outbox sender needs no WeCom knowledge:
-
-- 40014 / 42001 / 41001 (access token invalid, expired or missing): the token is fetched again once
-  and the call retried once; if that fails too it is a ``TransientError``;
-- 40001 (invalid secret) and 40013 (invalid corp id): ``PermanentError``, never retried blindly;
-  the failing token request is not repeated for a minute either;
-- 45009 (API frequency limit) → ``RetryLater(60)``; 45033 (too many concurrent calls) →
-  ``RetryLater(1)``;
-- 60111 / 81013 / 82001 (no such user, every recipient invalid) and a ``invaliduser`` answer naming
-  the recipient → ``RecipientBlocked``;
-- -1 (system busy), HTTP 5xx, timeouts and network errors → ``TransientError``;
-- any other errcode → ``PermanentError``.
-
-Secrets (corp secret, access token, robot keys) never appear in errors or logs: URLs are not
-included, and :func:`redact` scrubs them from anything that might carry one.
-
-Also here: :class:`TtlCache` (bounded, expiring; callback dedupe, button memories) and
-:class:`SlidingWindow` (at most N sends per key in any window of T seconds; WeCom drops messages
-over its per-member and per-robot limits silently, so the limit is enforced before sending).
+What each answer means to the outbox (the delivery errors raised, secrets scrubbed) is
+``bot.channels.wecom.answers``. An access token refused (40014 / 42001 / 41001) is fetched again once and
+the call retried once. A token request refused for the app's credentials is not repeated for a minute by
+the calls (``ChannelDown`` at once), only by :meth:`WeComApi.probe`, which the outbox asks while it holds
+the app's notices.
 """
 
 from __future__ import annotations
@@ -28,195 +13,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
-from bot.channels.base import DeliveryError, PermanentError, RecipientBlocked, RetryLater, TransientError
+from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError
+from bot.channels.wecom.answers import SECRET_ERRORS, TOKEN_ERRORS, delivery_error, json_round_trip, redact
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
-TOKEN_ERRORS = frozenset({40014, 42001, 41001})
-SECRET_ERRORS = frozenset({40001, 40013})
-RECIPIENT_ERRORS = frozenset({60111, 81013, 82001})
-FREQUENCY_ERRORS = {45009: 60.0, 45033: 1.0}
-BUSY_ERRORS = frozenset({-1})
 TOKEN_MARGIN = 300.0  # refresh this long before the token expires (a tenth of its life if shorter)
 SECRET_FAILURE_PAUSE = 60.0
-_SECRET_PARAM = re.compile(r"((?:access_token|corpsecret|key|secret)=)[^&\s'\"]+", re.IGNORECASE)
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-def redact(text: str) -> str:
-    """Remove access tokens, secrets and robot keys from a URL or message."""
-    return _SECRET_PARAM.sub(r"\1***", text)
-
-
-def delivery_error(errcode: int, errmsg: str, *, what: str = "") -> DeliveryError:
-    """The channel-neutral meaning of a WeCom errcode (see the module docstring)."""
-    text = f"{what + ': ' if what else ''}WeCom errcode {errcode}: {redact(errmsg)}"
-    error: DeliveryError
-    if errcode in FREQUENCY_ERRORS:
-        error = RetryLater(FREQUENCY_ERRORS[errcode], text)
-    elif errcode in RECIPIENT_ERRORS:
-        error = RecipientBlocked(text)
-    elif errcode in BUSY_ERRORS or errcode in TOKEN_ERRORS:
-        error = TransientError(text)
-    else:
-        error = PermanentError(text)
-    vars(error)["errcode"] = errcode
-    return error
-
-
-def errcode_of(error: BaseException) -> int | None:
-    """The WeCom errcode a delivery error carries, if it came from an errcode answer."""
-    return getattr(error, "errcode", None)
-
-
-# ---------------------------------------------------------------- small tools
-
-
-class TtlCache(Generic[K, V]):
-    """A bounded mapping whose entries expire ``ttl`` seconds after they were set (oldest evicted first)."""
-
-    def __init__(self, *, ttl: float, max_items: int,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
-        if ttl <= 0 or max_items < 1:
-            raise ValueError("ttl and max_items must be positive")
-        self.ttl = ttl
-        self.max_items = max_items
-        self._monotonic = monotonic
-        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
-
-    def _expire(self) -> None:
-        now = self._monotonic()
-        while self._items:
-            key, (expires, _value) = next(iter(self._items.items()))
-            if expires > now:
-                break
-            del self._items[key]
-
-    def get(self, key: K, default: V | None = None) -> V | None:
-        self._expire()
-        found = self._items.get(key)
-        return default if found is None else found[1]
-
-    def __contains__(self, key: object) -> bool:
-        self._expire()
-        return key in self._items
-
-    def set(self, key: K, value: V) -> None:
-        self._expire()
-        self._items.pop(key, None)
-        self._items[key] = (self._monotonic() + self.ttl, value)
-        while len(self._items) > self.max_items:
-            self._items.popitem(last=False)
-
-    def add(self, key: K, value: V) -> bool:
-        """Set the key unless it is present; True when it was new."""
-        if key in self:
-            return False
-        self.set(key, value)
-        return True
-
-    def pop(self, key: K) -> V | None:
-        self._expire()
-        found = self._items.pop(key, None)
-        return None if found is None else found[1]
-
-    def __len__(self) -> int:
-        self._expire()
-        return len(self._items)
-
-
-class SlidingWindow:
-    """At most ``limit`` events per key in any ``period`` seconds, counted where they happen (here)."""
-
-    def __init__(self, limit: int, period: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
-        if limit < 1 or period <= 0:
-            raise ValueError("limit and period must be positive")
-        self.limit = limit
-        self.period = period
-        self._monotonic = monotonic
-        self._events: dict[Hashable, deque[float]] = {}
-
-    def _window(self, key: Hashable) -> deque[float]:
-        now = self._monotonic()
-        events = self._events.setdefault(key, deque())
-        while events and events[0] <= now - self.period:
-            events.popleft()
-        if len(self._events) > 10_000:  # forget idle keys
-            for idle in [k for k, v in self._events.items() if not v and k != key]:
-                del self._events[idle]
-        return events
-
-    def delay(self, key: Hashable, n: int = 1) -> float:
-        """Seconds until ``n`` more events fit (0 when they fit now)."""
-        if n > self.limit:
-            raise ValueError(f"{n} events can never fit in a window of {self.limit}")
-        events = self._window(key)
-        excess = len(events) + n - self.limit
-        if excess <= 0:
-            return 0.0
-        return max(0.0, events[excess - 1] + self.period - self._monotonic())
-
-    def record(self, key: Hashable, n: int = 1) -> None:
-        events = self._window(key)
-        now = self._monotonic()
-        events.extend([now] * n)
-
-    async def acquire(self, key: Hashable, n: int = 1, *, max_wait: float) -> None:
-        """Take ``n`` slots, waiting up to ``max_wait`` seconds; ``RetryLater`` when that is not enough."""
-        if n > self.limit:
-            raise PermanentError(f"{n} messages at once exceed the limit of {self.limit} per "
-                                 f"{self.period:g} s")
-        waited = 0.0
-        while True:
-            wait = self.delay(key, n)
-            if wait <= 0:
-                self.record(key, n)
-                return
-            if waited + wait > max_wait:
-                raise RetryLater(wait, f"over {self.limit} messages in {self.period:g} s; "
-                                       f"retry after {wait:.1f} s")
-            await asyncio.sleep(wait)
-            waited += wait
-
-
-# ---------------------------------------------------------------- the API client
-
-
-async def json_round_trip(request: Callable[[], Any], path: str) -> dict[str, Any]:
-    """One HTTP call to WeCom (`request()` opens the aiohttp response) and its JSON answer, errcode not
-    interpreted yet; network trouble, HTTP errors and a body that is not a JSON object become the
-    delivery error the outbox acts on."""
-    try:
-        async with request() as response:
-            raw, status = await response.read(), response.status
-    except TimeoutError as exc:
-        raise TransientError(f"{path}: timed out") from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise TransientError(f"{path}: {type(exc).__name__}: {redact(str(exc))}") from exc
-    if status >= 500:
-        raise TransientError(f"{path}: HTTP {status}")
-    if status == 429:
-        raise RetryLater(60.0, f"{path}: HTTP 429")
-    if status != 200:
-        raise PermanentError(f"{path}: HTTP {status}")
-    try:
-        answer = json.loads(raw)
-    except ValueError as exc:
-        raise TransientError(f"{path}: the answer is not JSON") from exc
-    if not isinstance(answer, dict):
-        raise TransientError(f"{path}: unexpected answer")
-    return answer
 
 
 class WeComApi:
@@ -251,6 +61,7 @@ class WeComApi:
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
         self._secret_failed_until = 0.0
+        self._secret_failure: ChannelDown | None = None
         self.token_fetches = 0
 
     def __repr__(self) -> str:  # never show the secret or the token
@@ -291,24 +102,28 @@ class WeComApi:
 
     # -- access token
 
-    async def access_token(self, *, stale: str | None = None) -> str:
-        """The cached token, fetched when missing, near expiry, or equal to ``stale`` (refused by WeCom)."""
+    async def access_token(self, *, stale: str | None = None, probe: bool = False) -> str:
+        """The cached token, fetched when missing, near expiry, or equal to ``stale`` (refused by WeCom).
+
+        ``probe``: ask WeCom even within the minute after it refused the credentials (``probe``)."""
         if self._token and self._token != stale and self._monotonic() < self._token_expires:
             return self._token
         async with self._token_lock:
             now = self._monotonic()
             if self._token and self._token != stale and now < self._token_expires:
                 return self._token  # another caller refreshed it while we waited
-            if now < self._secret_failed_until:
-                raise PermanentError("WeCom refused the corp id or secret a moment ago; not asking again yet")
+            if now < self._secret_failed_until and not probe:
+                refused = self._secret_failure
+                raise ChannelDown(refused.reason if refused else "bad_secret",
+                                  f"WeCom refused the app credentials a moment ago ({refused}); not asking again yet")
             answer = await self._request("GET", "gettoken",
                                          params={"corpid": self.corp_id, "corpsecret": self._secret})
             errcode = int(answer.get("errcode") or 0)
             if errcode:
-                if errcode in SECRET_ERRORS:
-                    self._secret_failed_until = now + SECRET_FAILURE_PAUSE
                 error = delivery_error(errcode, str(answer.get("errmsg", "")), what="gettoken")
-                if errcode in SECRET_ERRORS:
+                if errcode in SECRET_ERRORS and isinstance(error, ChannelDown):
+                    self._secret_failed_until = now + SECRET_FAILURE_PAUSE
+                    self._secret_failure = error
                     log.error("WeCom refused the app credentials (check WECOM_CORP_ID / WECOM_SECRET): %s",
                               error)
                 raise error
@@ -319,12 +134,20 @@ class WeComApi:
             margin = min(TOKEN_MARGIN, expires_in / 10)
             self._token = token
             self._token_expires = self._monotonic() + expires_in - margin
+            self._secret_failed_until, self._secret_failure = 0.0, None
             self.token_fetches += 1
             return token
 
     def forget_token(self) -> None:
         self._token = None
         self._token_expires = 0.0
+
+    async def probe(self) -> None:
+        """Whether the app's credentials work now: a fresh ``gettoken``, raising its delivery error if not
+        (``ChannelDown`` while the setup is still wrong). The outbox asks this while it holds the app's
+        notices. A trusted-IP fault does not show here (WeCom hands out tokens to any address): the
+        outbox's trial notice finds that out."""
+        await self.access_token(stale=self._token, probe=True)
 
     # -- calls
 

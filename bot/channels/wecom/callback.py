@@ -36,7 +36,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.channels.base import DeliveryError, RetryLater, TransientError, parts_sent_of
+from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, parts_sent_of
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
 from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
@@ -265,7 +265,7 @@ class WeComChannel:
         for index, reply in enumerate(outcome.replies):
             try:
                 await self.transport.deliver(userid, reply, max_wait=self.direct_max_wait)
-            except (RetryLater, TransientError) as exc:
+            except (RetryLater, TransientError, ChannelDown) as exc:  # the outbox holds it while the app is down
                 log.warning("WeCom reply to %s not sent now (%s)", userid, exc)
                 if self.outbox_fallback:  # the outbox sends what did not get through, nothing twice
                     await self._to_outbox(userid, outcome.replies[index:], parts_sent=parts_sent_of(exc))

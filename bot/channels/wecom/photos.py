@@ -4,7 +4,8 @@ keeper (``bot.services.photo_keeper``)."""
 from __future__ import annotations
 
 from bot.channels.base import DeliveryError, PermanentError
-from bot.channels.wecom.api import WeComApi, errcode_of
+from bot.channels.wecom.answers import errcode_of
+from bot.channels.wecom.api import WeComApi
 from bot.services.photo_keeper import FetchFailed
 
 INVALID_MEDIA = 40007

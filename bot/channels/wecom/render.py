@@ -6,6 +6,10 @@
 - A reply with buttons becomes a ``button_interaction`` template card (its text as title and subtitle,
   or sent as markdown first when too long for a card). With more than 6 buttons, a key over 1024 bytes
   or repeated keys, the buttons become a numbered list instead, which the user answers with the number.
+- A card button's text is kept within the 10 characters WeCom documents (按钮文案，建议不超过10个字; its
+  client cuts longer ones): a longer label becomes a mark and its end, 「ZD2026-001 路面施工完成」 →
+  「①路面施工完成」, and the card's text lists it in full (① ZD2026-001 路面施工完成), so that every button
+  stays unambiguous (``fitted_labels``).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ CARD_BUTTONS_MAX = 6
 BUTTON_KEY_MAX_BYTES = 1024
 CARD_TITLE_MAX = 36  # characters WeCom shows in a card's main title
 CARD_SUBTITLE_MAX = 160
+BUTTON_TEXT_MAX = 10  # characters of a card button's text WeCom shows whole
+CUT_MARKS = "①②③④⑤⑥"  # one per button a card can have
 
 
 @dataclass(frozen=True)
@@ -79,22 +85,49 @@ def new_task_id() -> str:
     return f"dd-{int(time.time() * 1000):x}-{secrets.token_hex(6)}"
 
 
+def fitted_labels(buttons: tuple[Button, ...]) -> tuple[list[str], list[str]]:
+    """The texts of a card's buttons, each within ``BUTTON_TEXT_MAX`` characters, and the lines naming in
+    full the labels that had to be shortened.
+
+    A label that fits is kept as it is. A longer one gets a mark of its own (①, ②…) followed by what
+    tells it apart best: its words after the first (the first is usually a code, such as the project's,
+    shared by the other buttons), cut with an ellipsis if still too long. The mark makes it unambiguous,
+    and the line ``① <label>`` in the card's text gives it in full.
+    """
+    texts: list[str] = []
+    listed: list[str] = []
+    for button in buttons:
+        label = button.label.strip()
+        if len(label) <= BUTTON_TEXT_MAX and label[:1] not in CUT_MARKS:  # (a mark would read as ours)
+            texts.append(label)
+            continue
+        mark = CUT_MARKS[len(listed)]
+        words = label.split()
+        texts.append(shorten(mark + (" ".join(words[1:]) if len(words) > 1 else label), BUTTON_TEXT_MAX))
+        listed.append(f"{mark} {label}")
+    return texts, listed
+
+
 def card_parts(reply: Reply) -> list[Part]:
     """A reply with at most 6 buttons: one card, preceded by the full text when a card cannot hold it."""
     buttons = tuple(b for row in reply.buttons for b in row)
-    plain = html_to_plain(reply.html).strip()
+    texts, listed = fitted_labels(buttons)
+    body = reply.html
+    if listed:
+        body += "\n\n" + "\n".join(html.escape(line, quote=False) for line in listed)
+    plain = html_to_plain(body).strip()
     lines = [line.strip() for line in plain.split("\n")]
     first = next((i for i, line in enumerate(lines) if line), None)
     title = lines[first] if first is not None else ""
     rest = "\n".join(lines[first + 1:]).strip() if first is not None else ""
     parts: list[Part] = []
     if len(title) > CARD_TITLE_MAX or len(rest) > CARD_SUBTITLE_MAX:
-        parts = text_parts(reply.html)
+        parts = text_parts(body)
         title, rest = shorten(title, CARD_TITLE_MAX), "请点击下方按钮选择。"
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": title or "请选择"},
-        "button_list": [{"text": b.label, "style": 1, "key": b.data} for b in buttons],
+        "button_list": [{"text": text, "style": 1, "key": b.data} for text, b in zip(texts, buttons, strict=True)],
     }
     if rest:
         card["sub_title_text"] = rest

@@ -38,14 +38,10 @@ from bot.channels.base import (
     failed_after,
     read_attachment,
 )
-from bot.channels.wecom.api import (
-    DEFAULT_API_BASE,
-    SlidingWindow,
-    delivery_error,
-    image_type,
-    json_round_trip,
-)
+from bot.channels.wecom.answers import delivery_error, json_round_trip
+from bot.channels.wecom.api import DEFAULT_API_BASE, image_type
 from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_markdown
+from bot.channels.wecom.windows import SlidingWindow
 from bot.config import RobotKeysError, parse_robot_keys
 from bot.domain.messages import Reply
 from bot.services.shared_memory import SharedMemory, SharedWindow

@@ -37,9 +37,10 @@ from bot.channels.base import (
     read_attachment,
 )
 from bot.channels.wecom import CHANNEL
-from bot.channels.wecom.api import SlidingWindow, TtlCache, WeComApi, image_type
+from bot.channels.wecom.api import WeComApi, image_type
 from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten, text_parts
+from bot.channels.wecom.windows import SlidingWindow, TtlCache
 from bot.domain.messages import Button, Reply
 from bot.services.shared_memory import SharedMemory, SharedWindow
 
@@ -101,6 +102,11 @@ class WeComTransport:
 
     async def close(self) -> None:
         await self.api.close()
+
+    async def probe(self) -> None:
+        """Raise ``ChannelDown`` while WeCom still refuses the app's credentials (the outbox asks before it
+        sends a held notice again)."""
+        await self.api.probe()
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
                    skip: int = 0) -> None:

@@ -1,0 +1,128 @@
+"""Which notices the outbox sender may send while a channel is down as a whole (``ChannelDown``).
+
+The gate keeps the channels' breakers (``bot.services.channel_breaker``): it says which channels to
+claim rows of, which notice of a channel on trial is the trial, runs the probes, and on a fault or its end
+logs it and has the admins told (``bot.services.channel_notices``). A row of a channel that is down is
+handed back unsent, no try counted, and is not claimed again until the channel works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from bot.channels.base import ChannelDown, Transport
+from bot.clock import Clock
+from bot.services.channel_breaker import TRIAL, UP, ChannelBreakers, ChannelFault
+from bot.services.channel_notices import ChannelNotices
+from storage.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+ERROR_MAX = 1000
+
+
+def describe(exc: BaseException) -> str:
+    """An error as stored in a row's ``last_error`` and logged: its type and text, at most ``ERROR_MAX``."""
+    text = str(exc).strip()
+    described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return described[:ERROR_MAX]
+
+
+class ChannelGate:
+    """The channels of one sender that may send, the trial notice of each channel being tried, the probes."""
+
+    def __init__(self, transports: Mapping[str, Transport], clock: Clock, *, breakers: ChannelBreakers | None = None,
+                 notices: ChannelNotices | None = None, probe_timeout: float = 30.0) -> None:
+        self.transports = transports
+        self.clock = clock
+        self.breakers = breakers or ChannelBreakers()
+        self.notices = notices
+        self.probe_timeout = probe_timeout
+        self._trials: dict[str, int] = {}  # channel on trial -> the id of the notice trying it
+
+    def states(self) -> dict[str, ChannelFault | None]:
+        """Each channel, with its fault while it is down (None: up)."""
+        return {channel: self.breakers.fault(channel) for channel in sorted(self.transports)}
+
+    def up(self) -> list[str]:
+        """The channels whose due rows are claimed as usual."""
+        return self.breakers.up(self.transports)
+
+    def may_send(self, message: OutboxMessage) -> bool:
+        channel = str(message.channel)
+        state = self.breakers.state(channel)
+        return state == UP or (state == TRIAL and self._trials.get(channel) == message.id)
+
+    def trial_channels(self) -> list[str]:
+        """The channels that may send one notice as a trial and have none out yet."""
+        return [c for c in self.breakers.on_trial(self.transports) if c not in self._trials]
+
+    def start_trial(self, channel: str, message_id: int) -> None:
+        self._trials[channel] = message_id
+
+    def end_trial(self, message: OutboxMessage) -> bool:
+        """Whether ``message`` was its channel's trial (which is over now, however it ended)."""
+        channel = str(message.channel)
+        if self._trials.get(channel) != message.id:
+            return False
+        del self._trials[channel]
+        return True
+
+    async def probe(self) -> None:
+        """Probe the channels that are down and due for it: the transport's ``probe()`` if it has one; when
+        that passes (or there is none), the next claim takes one notice of the channel as a trial."""
+        for channel in self.breakers.probes_due(self.clock.now()):
+            check = getattr(self.transports[channel], "probe", None)
+            if callable(check):
+                try:
+                    await asyncio.wait_for(check(), self.probe_timeout)
+                except ChannelDown as error:
+                    self.breakers.probe_failed(channel, self.clock.now(), error)
+                    log.warning("channel %s is still down (%s); next probe at %s", channel, error,
+                                self._next_probe(channel))
+                    continue
+                except Exception as error:  # the network, a timeout: the probe cannot tell
+                    self.breakers.probe_failed(channel, self.clock.now())
+                    log.warning("could not probe channel %s (%s); next probe at %s", channel, describe(error),
+                                self._next_probe(channel))
+                    continue
+            self.breakers.probe_passed(channel)
+            log.info("channel %s: probe passed; one held notice goes out to try it", channel)
+
+    async def down(self, channel: str, error: ChannelDown) -> None:
+        """A send met ``error``: the channel is down (logged and told once per fault)."""
+        if not self.breakers.trip(channel, error, self.clock.now()):
+            return  # known already (sends failing together), or a trial that found it still down
+        log.error("channel %s is down (%s): %s; its notices are held, not failed, and the channel is probed "
+                  "from %s on", channel, error.reason, error, self._next_probe(channel))
+        fault = self.breakers.fault(channel)
+        if fault is not None:
+            await self._tell(fault, down=True)
+
+    async def works(self, channel: str) -> None:
+        """A trial got through (or was refused for a reason of its own): the channel works again."""
+        fault = self.breakers.recovered(channel)
+        if fault is None:
+            return
+        log.warning("channel %s works again (down since %s: %s); its held notices go out", channel,
+                    fault.since.isoformat(), fault.reason)
+        await self._tell(fault, down=False)
+
+    def _next_probe(self, channel: str) -> str:
+        fault = self.breakers.fault(channel)
+        return "-" if fault is None else fault.next_probe_at.isoformat()
+
+    async def _tell(self, fault: ChannelFault, *, down: bool) -> None:
+        """The admins' notice of a fault or its end, on the channels that work; a failure to write it is
+        only logged (the held notices do not depend on it)."""
+        if self.notices is None:
+            return
+        reachable = [c for c in self.up() if c != fault.channel]
+        try:
+            if down:
+                await self.notices.down(fault, reachable=reachable)
+            else:
+                await self.notices.up(fault, reachable=reachable)
+        except Exception:
+            log.exception("could not tell the admins about channel %s", fault.channel)

@@ -1,0 +1,107 @@
+"""Telling the admins that a channel is down (``bot.services.channel_breaker``), once per fault, and again
+when it works: on their other channels, since the one at fault cannot carry the news.
+
+One fault is one episode in the processes' shared memory (``channel-fault:<channel>``): a sender that
+restarts, or a new leader, meeting the same fault finds the episode and tells nobody again (the notices'
+keys carry the episode's start, and the outbox writes a key once). An admin with no account on another
+working channel learns of it from the log, the health check and the metrics only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.domain.messages import Reply
+from bot.render import Renderer
+from bot.services.channel_breaker import ChannelFault
+from bot.services.shared_memory import SharedMemory
+from storage import outbox, people, shared
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+EPISODE_TTL = 90 * 86_400.0  # a fault nobody fixed for three months is told again
+KNOWN_CHANNELS = ("wecom", "wecom_robot", "telegram")
+_FROM_IP = re.compile(r"from ip:\s*([0-9a-fA-F.:]+)")
+
+
+def episode_name(channel: str) -> str:
+    return f"channel-fault:{channel}"
+
+
+def address_refused(detail: str) -> str | None:
+    """The server address a trusted-IP refusal names ("… from ip: 1.2.3.4, more info …"), if it does."""
+    found = _FROM_IP.search(detail)
+    return found.group(1).rstrip(".,") if found else None
+
+
+async def faults_told(session: AsyncSession, *, now: datetime,
+                      channels: Collection[str] = KNOWN_CHANNELS) -> list[dict[str, Any]]:
+    """The faults the admins were told of and not yet of their end (``channel``, ``reason``, ``since``), for
+    ``/outbox``: why the notices of a channel wait."""
+    found: list[dict[str, Any]] = []
+    for channel in channels:
+        episode = await shared.get(session, name=episode_name(channel), now=now)
+        if isinstance(episode, dict) and "since" in episode:
+            found.append({"channel": channel, "reason": episode.get("reason"),
+                          "since": datetime.fromisoformat(str(episode["since"]))})
+    return found
+
+
+class ChannelNotices:
+    """Writes the admins' notices about a channel's fault into the outbox."""
+
+    def __init__(self, db: Database, clock: Clock, renderer: Renderer | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.renderer = renderer or Renderer()
+        self.memory = SharedMemory(db, clock)
+
+    async def down(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
+        """Tell the admins (on the ``reachable`` channels) that ``fault.channel`` is down, unless this fault
+        was told before; how many notices were written."""
+        name = episode_name(fault.channel)
+        episode = await self.memory.get(name)
+        if not isinstance(episode, dict) or "since" not in episode:
+            episode = {"since": fault.since.isoformat(), "reason": fault.reason}
+            await self.memory.put(name, episode, ttl=EPISODE_TTL)
+        since = datetime.fromisoformat(str(episode["since"]))
+        reply = Reply(html=self.renderer.render("channel_fault", kind="down", channel=fault.channel,
+                                                reason=fault.reason, since=since,
+                                                ip=address_refused(fault.detail)))
+        return await self._tell(f"channel-down:{fault.channel}:{episode['since']}", reply, fault.channel, reachable)
+
+    async def up(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
+        """Tell the admins that ``fault.channel`` works again, if they were told it was down."""
+        name = episode_name(fault.channel)
+        episode = await self.memory.get(name)
+        if not isinstance(episode, dict) or "since" not in episode:
+            return 0
+        await self.memory.forget(name)
+        since = datetime.fromisoformat(str(episode["since"]))
+        reply = Reply(html=self.renderer.render("channel_fault", kind="up", channel=fault.channel,
+                                                reason=fault.reason, since=since, ip=None))
+        return await self._tell(f"channel-up:{fault.channel}:{episode['since']}", reply, fault.channel, reachable)
+
+    async def _tell(self, key: str, reply: Reply, channel: str, reachable: Collection[str]) -> int:
+        now = self.clock.now()
+        targets = written = 0
+        async with self.db.session() as session:
+            for admin in await people.active_admins(session):
+                for account in await people.accounts_of(session, person_id=admin.id):
+                    if account.channel == channel or account.channel not in reachable or account.blocked_at:
+                        continue
+                    targets += 1
+                    written += len(await outbox.enqueue_for_chat(
+                        session, channel=account.channel, chat_id=account.chat_id, reply=reply,
+                        key=f"{key}:p{admin.id}:a{account.id}", now=now))
+        if not targets:
+            log.warning("no admin has an account on another working channel to be told of %s", key)
+        return written

@@ -1,0 +1,155 @@
+"""How each send of the outbox sender ended, written to its row in a short transaction of its own
+(``Outcomes``), only if the sender's claim still holds the row:
+
+- sent → ``sent``;
+- ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
+  backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
+  ``last_error`` once the row has had ``max_attempts`` tries;
+- ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
+  until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
+  Such waits do not count as tries;
+- ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
+- ``PermanentError`` → ``failed`` at once;
+- ``ChannelDown`` (a fault of the channel's setup, not of the message) → handed back unsent, no try
+  counted: the channel's breaker opens (``bot.services.channel_gate``), so its notices are held, not
+  claimed, until a probe and one trial notice find it working; the admins are told once, on their other
+  channels (``bot.services.channel_notices``), and again when it works.
+
+A reply that goes out as several messages (a long text) and fails part-way records how many got
+through (``parts_sent``, see ``bot.channels.base``) with its outcome; every later try, by this sender or
+another after a take-over, sends only the rest.
+
+Every "later" is stored in ``next_attempt_at`` and taken from the injected clock, so it survives restarts
+and tests can travel in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError, parts_sent_of
+from bot.clock import Clock
+from bot.services.channel_gate import ChannelGate, describe
+from bot.services.outbox_pipeline import ChatKey, Outcome
+from storage import outbox_sending
+from storage.db import Database
+from storage.models import OutboxMessage
+
+log = logging.getLogger("bot.services.outbox")  # the sender's log, as before these were apart
+Mark = Callable[..., Awaitable[bool]]
+
+
+class Outcomes:
+    """Records how the sends of one sender ended, and which chats are under flood control until when."""
+
+    def __init__(self, db: Database, clock: Clock, gate: ChannelGate, *, max_attempts: int, first_retry: float,
+                 backoff_base: float, backoff_cap: float, rng: random.Random) -> None:
+        self.db = db
+        self.clock = clock
+        self.gate = gate
+        self.max_attempts = max_attempts
+        self.first_retry = first_retry
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._rng = rng
+        self.holds: dict[ChatKey, datetime] = {}  # chats under flood control, until when
+
+    def hold_on(self, key: ChatKey) -> datetime | None:
+        """Until when the chat is under flood control, if it is now."""
+        hold = self.holds.get(key)
+        return hold if hold is not None and self.clock.now() < hold else None
+
+    def forget_holds(self, now: datetime) -> None:
+        for key in [key for key, until in self.holds.items() if until <= now]:
+            del self.holds[key]
+
+    async def conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None) -> Outcome:
+        """Record how a send ended (``error``: None when it got through)."""
+        channel, chat_id = key
+        trial = self.gate.end_trial(message)
+        if trial and (error is None or isinstance(error, (RecipientBlocked, PermanentError))):
+            await self.gate.works(channel)  # the channel answered: its setup is right again
+        if error is None:
+            return await self.record(message, "sent", outbox_sending.mark_sent, now=self.clock.now()), None
+        # Messages of the reply that got through before the failure are not sent again.
+        before = message.parts_sent or 0
+        progress = {"parts_sent": parts_sent_of(error, before)} if parts_sent_of(error, before) > before else {}
+        if isinstance(error, ChannelDown):
+            await self.gate.down(channel, error)
+            return await self.hold(message, **progress)
+        if isinstance(error, RetryLater):
+            at = self.clock.now() + timedelta(seconds=error.after_seconds)
+            log.info("flood control on %s:%s, waiting %.0f s", channel, chat_id, error.after_seconds)
+            self.holds[key] = max(at, self.holds.get(key, at))
+            await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=describe(error),
+                              count_attempt=False, **progress)
+            return "retried", at
+        if isinstance(error, RecipientBlocked):
+            log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
+            now = self.clock.now()
+            async with self.db.session() as session:
+                await outbox_sending.mark_undeliverable(session, message_id=message.id, error=describe(error),
+                                                        attempt=message.attempts)
+                await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
+            return "undeliverable", None
+        if isinstance(error, PermanentError):
+            log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
+            return await self.record(message, "failed", outbox_sending.mark_failed, error=describe(error),
+                                     **progress), None
+        if not isinstance(error, (TransientError, TimeoutError)):
+            log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
+        # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.
+        return await self._retry_or_give_up(message, error, progress)
+
+    async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
+                                progress: Mapping[str, int]) -> Outcome:
+        error = describe(exc)
+        if message.attempts >= self.max_attempts:
+            log.warning("gave up on outbox message %s after %d tries: %s",
+                        message.id, message.attempts, error)
+            return await self.record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None
+        at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
+        return await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed try, with ±20 % jitter and at most ``backoff_cap``.
+
+        The first retry comes soon (``first_retry``, 1 s): a glitch (a 5xx, a dropped connection) has
+        usually passed by then, and a row retried while the rest of a fan-out is still going out does not
+        trail behind it. From the second retry on the wait doubles from ``backoff_base``: 4, 8, 16 … s, so
+        that the default 8 tries still span about four minutes of an outage before a row fails. (A row of
+        a chat gets no closer than the chat's own limit, 1 s on Telegram, whatever the backoff says.)
+        """
+        delay = self.first_retry if attempts <= 1 else self.backoff_base * 2 ** (attempts - 1)
+        return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
+
+    async def release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
+        """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""
+        self.gate.end_trial(message)
+        await self.record(message, "released", outbox_sending.mark_retry, at=at, error=None, count_attempt=False)
+        return "released", at
+
+    async def hold(self, message: OutboxMessage, **progress: int) -> Outcome:
+        """Hand back a row whose channel is down: due now (it is not claimed until the channel works), the
+        claim's attempt given back; ``progress``: the messages of it that got through all the same."""
+        await self.record(message, "held", outbox_sending.mark_retry, at=self.clock.now(), error=None,
+                          count_attempt=False, **progress)
+        return "held", None
+
+    async def hand_back(self, message: OutboxMessage) -> Outcome:
+        """Hand back a row that was not started: due now, or when its chat's flood control ends."""
+        now = self.clock.now()
+        hold = self.holds.get((str(message.channel), str(message.chat_id)))
+        return await self.release(message, at=hold if hold is not None and hold > now else now)
+
+    async def record(self, message: OutboxMessage, outcome: str, mark: Mark, **values: object) -> str:
+        """Write one row's outcome in its own transaction, only if this sender's claim still holds."""
+        async with self.db.session() as session:
+            done = await mark(session, message_id=message.id, attempt=message.attempts, **values)
+        if not done:
+            log.warning("outbox message %s was taken over by another sender before it was recorded as %s",
+                        message.id, outcome)
+        return outcome

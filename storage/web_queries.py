@@ -1,8 +1,8 @@
 """What the web pages read beyond the standings: the year's counted reports by day (the charts), a project's
 report timeline, problems with filters, and who reported on which day (填报情况).
 
-Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.standings`` does: a project's baseline
-counts when it is of the year, and its reports count when they are of the year, live, and after the
+Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.report_figures`` does: a project's
+baseline counts when it is of the year, and its reports count when they are of the year, live, and after the
 baseline's day (when the baseline is dated in that year).
 """
 

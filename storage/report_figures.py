@@ -34,6 +34,7 @@ from storage.types import Wan
 __all__ = [
     "ReportFigures",
     "counted_after",
+    "counts_in_year",
     "covered_sums_query",
     "report_aggregate",
     "report_aggregate_query",
@@ -112,6 +113,15 @@ def reported_days_query(*, due: Mapping[str, Sequence[date]]) -> Select[Any] | N
     )
 
 
+def counts_in_year(year: int) -> ColumnElement[bool]:
+    """Whether a report (joined with its project) of ``year`` counts in that year's year-to-date: it is not
+    covered by a baseline dated in the year (bot.domain.year_to_date.counts), written NULL-safe: a baseline
+    without a day covers nothing."""
+    return or_(Project.baseline_year.is_(None), Project.baseline_year != year,
+               Project.baseline_date.is_(None), Project.baseline_date < date(year, 1, 1),
+               Report.local_day > Project.baseline_date)
+
+
 def covered_sums_query(*, cutoff: date) -> Select[Any]:
     """Per project whose baseline is dated in the cut-off day's year: the sum of the live reports of that
     year up to the baseline's day (and the cut-off day), which the baseline already counts."""
@@ -165,14 +175,10 @@ async def counted_after(session: AsyncSession, *, cutoff: date, days: Sequence[d
     year_start = date(cutoff.year, 1, 1)
     if min(days) < year_start or max(days) >= cutoff:
         raise ValueError(f"days must lie in {cutoff.year} before {cutoff}: {days}")
-    # not covered by a baseline dated in the year (bot.domain.year_to_date.counts), written NULL-safe
-    counted = or_(Project.baseline_year.is_(None), Project.baseline_year != cutoff.year,
-                  Project.baseline_date.is_(None), Project.baseline_date < year_start,
-                  Report.local_day > Project.baseline_date)
     sums = [func.sum(type_coerce(case((Report.local_day > day, Report.amount)), Wan())) for day in days]
     query = (select(Report.project_id, *sums)
              .join(Project, Project.id == Report.project_id)
              .where(Report.withdrawn_at.is_(None), Report.local_day > min(days), Report.local_day <= cutoff,
-                    counted)
+                    counts_in_year(cutoff.year))
              .group_by(Report.project_id))
     return {row[0]: tuple(Decimal(v or 0) for v in row[1:]) for row in await _rows(session, query)}

@@ -1,7 +1,7 @@
 """Checking one data row of the ledger on its own: every cell parsed, every problem named by row and column.
 
 Each ``*_draft`` function reads a row into a draft: the checked row when it has no issue, and what the
-cross-row checks (bot.ledger.checks) need even when it has one.
+cross-row checks (bot.ledger.cross_checks) need even when it has one.
 """
 
 from __future__ import annotations

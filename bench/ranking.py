@@ -57,23 +57,16 @@ if str(REPO) not in sys.path:
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot.clock import SHANGHAI  # noqa: E402
-from bot.domain.duties import REPORTING_STAGES  # noqa: E402
+from bot.domain.duties import REPORTING_STAGES, due_days_by_stage, window_working_days  # noqa: E402
 from bot.domain.periods import period_containing  # noqa: E402
 from bot.domain.progress import STAGES  # noqa: E402
 from bot.services.standings import compute_standings, project_standings  # noqa: E402
 from bot.weekly import assemble  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Base, Person, Problem, ProblemEvent, Project, Report, Unit  # noqa: E402
+from storage.models import STANDINGS_INDEX, Base, Person, Problem, ProblemEvent, Project, Report, Unit  # noqa: E402
+from storage.problem_handling import unit_problem_shares  # noqa: E402
+from storage.report_figures import report_aggregate, report_aggregate_query, reported_days_query  # noqa: E402
 from storage.settings import load_calendar  # noqa: E402
-from storage.standings import (  # noqa: E402
-    STANDINGS_INDEX,
-    due_days_by_stage,
-    report_aggregate,
-    report_aggregate_query,
-    reported_days_query,
-    unit_problem_shares,
-    window_working_days,
-)
 
 CUTOFF = date(2026, 11, 22)
 LAST_REPORT_DAY = date(2026, 11, 27)  # reports go on after the cut-off; they must not count

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -50,3 +50,8 @@ def to_local(at: datetime, tz: ZoneInfo = SHANGHAI) -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return at.astimezone(tz)
+
+
+def day_start(day: date, tz: ZoneInfo = SHANGHAI) -> datetime:
+    """The first instant of the local day ``day`` (aware): ``day_start(d + 1 day)`` ends day ``d``."""
+    return datetime.combine(day, time(0), tzinfo=tz)

@@ -1,7 +1,7 @@
 """Assembling a bulletin's standings from per-project figures: ranks, group scores, praise/urge/warn lists.
 
 Pure: no I/O and no clock. The queries that produce the per-project figures live in
-storage/standings.py; this module only decides who stands where.
+storage/project_figures.py; this module only decides who stands where.
 
 Decisions made here (and relied on by the bulletins):
 

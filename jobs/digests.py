@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Attachment
-from bot.clock import SHANGHAI
+from bot.clock import SHANGHAI, day_start
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.messages import Button, Reply
 from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
@@ -50,8 +50,11 @@ from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_un
 from storage.models import Bulletin, Person, Problem, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
+from storage.problem_handling import unit_problem_shares
+from storage.problem_ledger import problem_rows
+from storage.project_figures import project_figures
+from storage.report_figures import counted_after
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import counted_after, problem_rows, project_figures, unit_problem_shares
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
@@ -102,8 +105,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     process of ``workers`` (``bot.workers``), so that the bot keeps answering meanwhile. Without
     ``workers`` it runs in a worker thread of this process with ``renderer`` (tests, one-off commands).
     """
-    start = datetime.combine(period.start, datetime.min.time(), tzinfo=SHANGHAI)
-    end = datetime.combine(period.end + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
+    start, end = day_start(period.start), day_start(period.end + timedelta(days=1))
     cutoff = measured_on(period)
     trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)

@@ -1,8 +1,8 @@
 """What the web pages read beyond the standings: the year's counted reports by day (the charts), a project's
 report timeline, problems with filters, and who reported on which day (填报情况).
 
-Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.standings`` does: a project's baseline
-counts when it is of the year, and its reports count when they are of the year, live, and after the
+Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.report_figures`` does: a project's
+baseline counts when it is of the year, and its reports count when they are of the year, live, and after the
 baseline's day (when the baseline is dated in that year).
 """
 
@@ -12,13 +12,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
 from bot.domain.problem_numbers import problem_number
 from storage.annual_plans import plan_join
 from storage.models import Bulletin, Person, Problem, Project, Report, Unit
+from storage.report_figures import counts_in_year
 
 
 async def counted_daily(session: AsyncSession, *, year: int, up_to: date,
@@ -26,15 +27,11 @@ async def counted_daily(session: AsyncSession, *, year: int, up_to: date,
     """(Σ baselines of ``year``, {day: Σ reports that count on top of them}) up to ``up_to``, for every
     project or one. Two queries."""
     year_start = date(year, 1, 1)
-    # not covered by a baseline dated in the year (bot.domain.year_to_date.counts), written NULL-safe: a
-    # baseline without a day covers nothing
-    counted = or_(Project.baseline_year.is_(None), Project.baseline_year != year,
-                  Project.baseline_date.is_(None), Project.baseline_date < year_start,
-                  Report.local_day > Project.baseline_date)
     query = (
         select(Report.local_day, func.sum(Report.amount))
         .join(Project, Project.id == Report.project_id)
-        .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= up_to, counted)
+        .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= up_to,
+               counts_in_year(year))
         .group_by(Report.local_day)
     )
     baseline = select(func.sum(Project.done_before)).where(Project.baseline_year == year)

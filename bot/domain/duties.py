@@ -14,7 +14,7 @@ reporting: a liaison may report on a rest day or on a finished project if they w
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from bot.domain.leave import LeaveSpan, days_covered, reporter_on
 from bot.domain.workdays import WorkCalendar
@@ -48,6 +48,29 @@ def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar, *,
     are its liaison's leaves (their days are not due), `entered` the day it was entered (none before)."""
     away = list(away)
     return [day for day in days if report_due(day, stage, calendar, away=away, entered=entered)]
+
+
+def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date) -> list[date]:
+    """The working days of ``window_start``..``cutoff`` (both included), in order."""
+    if window_start > cutoff:
+        raise ValueError(f"window starts after the cut-off: {window_start} > {cutoff}")
+    days: list[date] = []
+    day = window_start
+    while day <= cutoff:
+        if calendar.is_working_day(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def due_days_by_stage(calendar: WorkCalendar, window_start: date, cutoff: date,
+                      stages: Iterable[str]) -> dict[str, tuple[date, ...]]:
+    """Per stage: the days of ``window_start``..``cutoff`` on which a project in it owes a report
+    (``due_days``; none for a 竣工/投产 project)."""
+    if window_start > cutoff:
+        raise ValueError(f"window starts after the cut-off: {window_start} > {cutoff}")
+    window = [window_start + timedelta(days=n) for n in range((cutoff - window_start).days + 1)]
+    return {stage: tuple(due_days(window, stage, calendar)) for stage in set(stages)}
 
 
 def missed_days(calendar: WorkCalendar, since: date, today: date, *, away: Iterable[LeaveSpan] = (),

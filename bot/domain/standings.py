@@ -1,7 +1,7 @@
 """The figures digests are made of: where each project, lead unit and town stands on a cut-off day.
 
 Plain frozen dataclasses shared by the service that fills them (bot/services/standings.py, from the
-queries of storage/standings.py), the pure assembly of a bulletin (bot/weekly.py) and its renderings
+queries of storage/project_figures.py), the pure assembly of a bulletin (bot/weekly.py) and its renderings
 (text templates, chart, Excel ledger).
 """
 

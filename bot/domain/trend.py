@@ -97,7 +97,7 @@ def recent_trend(projects: Iterable[ProjectStanding], later: Mapping[str, Sequen
     ``days``, the last of which is their standings' cut-off day, with 序时进度 then.
 
     ``later``: project code → for each of ``days`` but the last, what counted after that day up to the cut-off
-    (``storage.standings.counted_after``): year-to-date then is year-to-date on the cut-off day less it."""
+    (``storage.report_figures.counted_after``): year-to-date then is year-to-date on the cut-off day less it."""
     projects = list(projects)
     whole = totals(projects)
     points = []

@@ -10,8 +10,8 @@ Reports on or before the baseline's day are already in the baseline and never co
 another year counts nothing and covers nothing (every report of D's year counts). A baseline without a day
 (imported before baselines were dated) covers no report of its year.
 
-storage.projects (a project's card and a new report's figures) and storage.standings (bulletins, rankings)
-both apply this rule in their SQL; these helpers are what they share.
+storage.projects (a project's card and a new report's figures) and storage.report_figures (bulletins,
+rankings) both apply this rule in their SQL; these helpers are what they share.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ names made only of Chinese characters lose padding spaces (「王  刚」 → �
 chat's amount grammar (bot.domain.amounts: 「4.2亿」 is 42,000 万元).
 
 Modules: `cells` (one cell), `columns` (the template's headers), `tables` (finding a table in a sheet),
-`checks` (row and cross-row checks), `reader` (files).
+`row_checks` (one row on its own), `cross_checks` (across rows), `reader` (files).
 """
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, ImportIssue, Ledger, PersonRow, ProjectRow

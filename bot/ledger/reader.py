@@ -11,7 +11,6 @@ from pathlib import Path
 
 from bot.domain.ledger_rows import Ledger
 from bot.ledger.cells import is_blank
-from bot.ledger.checks import Checks
 from bot.ledger.columns import (
     C_CODE,
     C_NAME,
@@ -27,6 +26,7 @@ from bot.ledger.columns import (
     PROJECT_COLUMNS,
     PROJECT_SHEET,
 )
+from bot.ledger.cross_checks import Checks
 from bot.ledger.merges import merged_ranges
 from bot.ledger.tables import Table, find_table, sheet_grid
 
@@ -196,12 +196,7 @@ class _Reader(Checks):
             self.as_of = self.as_of or table.as_of
             self.year = self.year or table.year
         for number, cells in table.rows:
-            if table.kind == "projects":
-                self._projects.append(self.project_row(seq, table, number, cells))
-            elif table.kind == "nodes":
-                self._nodes.append(self.node_row(seq, table, number, cells))
-            else:
-                self._people.append(self.person_row(seq, table, number, cells))
+            self.check_row(seq, table, number, cells)
             if self._progress is not None:
                 self._progress(1)
 

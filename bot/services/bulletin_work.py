@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from bot.clock import SHANGHAI
+from bot.clock import day_start
 from bot.domain.bulletin_cut import bulletin_cuts, first, node_cuts
 from bot.domain.changes import StandingsChanges, standings_changes
 from bot.domain.digest_settings import DigestSettings
@@ -30,7 +30,7 @@ from bot.render import Renderer
 from bot.services import standings as standings_service
 from storage.corrections import Correction
 from storage.digest_queries import UnitProblems
-from storage.standings import ProjectFigures
+from storage.project_figures import ProjectFigures
 
 __all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
 
@@ -84,7 +84,7 @@ class BulletinJob:
     earlier: EarlierFigures | None = None  # the previous period's figures (None: no changes shown)
     participation: Participation | None = None  # the units' 填报率 over the last four weeks (the weekly one)
     trend_days: list[date] = field(default_factory=list)  # the week ends of a leader's 4-week trend, cutoff last
-    counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.standings.counted_after
+    counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.report_figures.counted_after
 
 
 @dataclass
@@ -244,7 +244,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
     # A problem past its deadline by the end of the cut-off day is marked so (as /issues marks it)
-    overdue_before = datetime.combine(job.cutoff + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+    overdue_before = day_start(job.cutoff + timedelta(days=1))
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,

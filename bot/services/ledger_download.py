@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.standings import Standings
 from storage.nodes import ledger_nodes
-from storage.standings import problem_rows
+from storage.problem_ledger import problem_rows
 
 
 async def ledger_file(session: AsyncSession, standings: Standings) -> bytes:

@@ -2,7 +2,7 @@
 assembled into a bulletin's standings (groups, praise, urge and warn lists; see ``bot.weekly``).
 
 Rules (year-to-date completion, punctuality, open problems) are documented with the queries in
-``storage.standings``; the ranking and grouping rules in ``bot.weekly``.
+``storage.project_figures``; the ranking and grouping rules in ``bot.weekly``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from bot.domain.standings import ProjectStanding, Standings
 from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import baseline_on
 from bot.weekly import assemble, project_places
+from storage.problem_handling import unit_problem_shares
+from storage.project_figures import ProjectFigures, project_figures
+from storage.report_figures import ReportFigures
 from storage.rows import gc_paused
 from storage.settings import load_calendar, load_digest_settings
-from storage.standings import ProjectFigures, ReportFigures, project_figures, unit_problem_shares
 
 __all__ = ["StandingsInputs", "build_standings", "compute_standings", "current_standings", "project_standings",
            "read_current_inputs", "standings_and_changes", "standings_from", "standings_of_each"]
@@ -49,7 +51,7 @@ async def project_standings(
     """Every project's standing on ``cutoff``, in code order, with its rank (``bot.weekly.rank_projects``);
     with ``entered_by``, only the projects entered by that day.
 
-    Four queries (``storage.standings.project_figures``), then Python.
+    Four queries (``storage.project_figures.project_figures``), then Python.
     """
     figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
                                     entered_by=entered_by)
@@ -84,7 +86,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
     for place, (row, report, ytd, rate, gap, light) in zip(places, computed, strict=True):
         location = row.location
         # a liaison's leave days and the days before a project was entered are not due
-        # (bot.domain.duties.due_days, read in storage.standings)
+        # (bot.domain.duties.due_days, read in storage.project_figures)
         working_days, reported_days = figures.counted_apart.get(row.id, (due_days.get(row.stage, 0),
                                                                          report.reported_days))
         started_on, finished_on = stage_days.get(row.id, (None, None))

@@ -18,9 +18,9 @@ from typing import Any
 
 from bot.domain.standings import ProjectStanding, Standings
 from bot.services.standings import read_current_inputs, standings_from
+from storage.change_mark import change_mark
 from storage.db import Database
 from storage.rows import gc_paused
-from storage.standings import change_mark
 
 __all__ = ["Packed", "compute_packed", "pack", "unpack"]
 
@@ -57,7 +57,7 @@ async def unpack(packed: Packed) -> Standings:
 
 
 def compute_packed(url: str, cutoffs: list[date]) -> tuple[tuple[int | None, ...], list[Packed]]:
-    """In a worker process: the change mark (``storage.standings.change_mark``, read first) and the current
+    """In a worker process: the change mark (``storage.change_mark``, read first) and the current
     standings of each cut-off day (today first), packed."""
     return asyncio.run(_compute(url, cutoffs))
 

@@ -8,7 +8,7 @@ with that moment (数据截至 HH:MM). A refresher task recomputes them off the 
   view before the first result gets a page that says the figures are being computed and reloads itself;
 - when the data has changed, at most once every ``refresh`` seconds (``WEB_STANDINGS_SECONDS``): every
   ``check`` seconds, once the last computation is that old, a single cheap query compares the newest row
-  ids (``storage.standings.change_mark``) with those of the last computation;
+  ids (``storage.change_mark``) with those of the last computation;
 - at least every ``FULL_REFRESH`` × ``refresh`` seconds, a change seen or not (a change the mark misses);
 - as soon as the day has changed (the standings are measured on today).
 
@@ -42,8 +42,8 @@ from bot.domain.standings import Standings
 from bot.services.standings import read_current_inputs, standings_of_each
 from bot.services.standings_worker import compute_packed, unpack
 from bot.workers import Workers
+from storage.change_mark import change_mark
 from storage.db import Database
-from storage.standings import change_mark
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,7 +60,7 @@ class Snapshot:
     today: date
     current: Standings
     last_week: Standings
-    mark: tuple[int | None, ...]  # storage.standings.change_mark when the data was read
+    mark: tuple[int | None, ...]  # storage.change_mark when the data was read
     derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def made(self, key: str, compute: Callable[[], Any]) -> Any:

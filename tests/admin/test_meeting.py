@@ -31,8 +31,8 @@ from jobs import escalation
 from storage import people
 from storage import problems as repo
 from storage.models import Unit
+from storage.problem_ledger import problem_rows
 from storage.settings import load_calendar, load_digest_settings, load_policy
-from storage.standings import problem_rows
 from tests.e2e.harness import START, build_core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -25,7 +25,8 @@ from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, BulletinWork, EarlierFigures, render_files_and_texts
 from storage.digest_queries import UnitProblems
-from storage.standings import ProjectFigures, ProjectRow, ReportFigures
+from storage.project_figures import ProjectFigures, ProjectRow
+from storage.report_figures import ReportFigures
 from tests.fakes.bot_api import utf16_len
 
 RENDERER = Renderer()

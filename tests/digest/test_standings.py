@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, text
 
+from bot.domain.duties import window_working_days
 from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.progress import LightThresholds, schedule_progress
 from bot.domain.ranking import ScoreWeights
@@ -15,11 +16,8 @@ from bot.domain.standings import ProjectStanding
 from bot.domain.workdays import DayOverride, WorkCalendar
 from bot.services.standings import compute_standings, project_standings
 from storage.db import Database
-from storage.standings import (
-    problem_rows,
-    unit_problem_shares,
-    window_working_days,
-)
+from storage.problem_handling import unit_problem_shares
+from storage.problem_ledger import problem_rows
 
 from .conftest import CUTOFF, MONDAY, District, local
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-import storage.standings
+import storage.project_figures
 from bot.clock import SHANGHAI
 from bot.domain.trend import recent_trend, recent_week_ends
 from bot.domain.workdays import WorkCalendar
@@ -17,7 +17,7 @@ from bot.services.participation import load_participation
 from bot.services.standings import compute_standings, project_standings
 from storage.db import Database
 from storage.leaves import add_leave
-from storage.standings import counted_after
+from storage.report_figures import counted_after
 
 from .conftest import CUTOFF, MONDAY, District
 
@@ -111,7 +111,7 @@ async def test_in_the_week_a_project_is_entered_it_owes_only_the_days_from_then(
                         end=date(2026, 11, 20), now=datetime(2026, 11, 18, 9, tzinfo=SHANGHAI), actor="test")
 
     if by_day:
-        monkeypatch.setattr(storage.standings, "_FEW_PROJECTS", 0)
+        monkeypatch.setattr(storage.project_figures, "_FEW_PROJECTS", 0)
     async with db.session() as session:
         part = await load_participation(session, cutoff=CUTOFF, calendar=CALENDAR)
         standings = await compute_standings(session, period="2026-W47", cutoff=CUTOFF, window_start=MONDAY,

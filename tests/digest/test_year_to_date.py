@@ -1,5 +1,5 @@
 """One rule for year-to-date, wherever a figure is shown: the dated baseline plus the reports after its day
-(bot.domain.year_to_date), the same in bulletins (storage.standings), on the project card and when a report
+(bot.domain.year_to_date), the same in bulletins (storage.report_figures), on the project card and when a report
 is stored (storage.projects)."""
 
 from __future__ import annotations

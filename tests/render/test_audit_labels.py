@@ -175,13 +175,13 @@ def test_unknown_codes_show_as_other_not_as_code() -> None:
 
 def test_problem_history_names_every_event_kind() -> None:
     """The xlsx 办理记录 and the problem card word each event kind in Chinese (改派 included)."""
-    from storage.standings import _history_entry
+    from storage.problem_ledger import history_entry
 
     for kind in labels.EVENTS:
-        entry = _history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), kind, "郝芳", "说明",
+        entry = history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), kind, "郝芳", "说明",
                                {"from": "区住建局", "to": "区发改局", "to_level": 1})
         assert labels.EVENTS[kind] in entry and not re.search(r"[A-Za-z]", entry), entry
-    reassigned = _history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "reassigned", "管理员", "职责调整",
+    reassigned = history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "reassigned", "管理员", "职责调整",
                                 {"from": "区住建局", "to": "区发改局"})
     assert "改派（区住建局→区发改局）" in reassigned
 

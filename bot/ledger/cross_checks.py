@@ -1,0 +1,175 @@
+"""Checking the ledger across rows (duplicate codes, people and nodes; units, leads and projects that nobody
+knows), over the drafts of the rows each checked on its own (bot.ledger.row_checks).
+
+`Checks` collects the drafts and issues; `bot.ledger.reader` feeds it the tables it finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
+from datetime import date
+from typing import TypeVar
+
+from bot.domain.ledger_rows import ImportIssue, Ledger
+from bot.ledger.cells import PARENS
+from bot.ledger.columns import (
+    C_CODE,
+    C_LEAD,
+    C_LEAD_UNIT,
+    C_SUPPORTING,
+    LEADER_ROLES,
+    N_NAME,
+    P_NAME,
+    P_PHONE,
+    PEOPLE_SHEET,
+    UNIT_ROLES,
+)
+from bot.ledger.row_checks import (
+    NodeDraft,
+    PersonDraft,
+    ProjectDraft,
+    RowCheck,
+    node_draft,
+    person_draft,
+    project_draft,
+)
+from bot.ledger.tables import Table
+
+D = TypeVar("D", ProjectDraft, PersonDraft, NodeDraft)
+
+
+class Checks:
+    """The rows read so far, as drafts, and every issue found (kept in file order)."""
+
+    def __init__(self) -> None:
+        self._issues: list[tuple[tuple[int, int, int], ImportIssue]] = []
+        self._projects: list[ProjectDraft] = []
+        self._people: list[PersonDraft] = []
+        self._nodes: list[NodeDraft] = []
+        self.nodes_read = False  # a 项目节点计划 table was read
+        self._people_read = False  # a people table was read
+        self._people_broken = False  # a people table was given but could not be read
+
+    def _issue(self, key: tuple[int, int], sheet: str, row: int, column: str, message: str) -> None:
+        order = (key[0], key[1], len(self._issues))
+        self._issues.append((order, ImportIssue(sheet, row, column, message)))
+
+    # rows --------------------------------------------------------------------------------
+
+    def check_row(self, seq: int, table: Table, number: int, cells: list[object]) -> None:
+        """Check data row ``number`` of ``table`` (the ``seq``-th table read) on its own and keep its draft."""
+        check = RowCheck(self._issue, (seq, number), table, cells)
+        if table.kind == "projects":
+            self._projects.append(project_draft(check))
+        elif table.kind == "nodes":
+            self._nodes.append(node_draft(check))
+        else:
+            self._people.append(person_draft(check))
+
+    # cross-row checks --------------------------------------------------------------------
+    def finish(self, known_units: Collection[str], as_of: date | None = None, year: int | None = None, *,
+               known_projects: Collection[str] = ()) -> Ledger:
+        """The checked rows (only those without any issue) and every issue, in file order."""
+        self._check_duplicate_projects()
+        self._check_duplicate_people()
+        self._check_nodes({c.strip().upper() for c in known_projects})
+        known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
+        if self._projects and not self._people_read and not self._people_broken and not known:
+            # Nothing in the database and no roster given: every unit would be unknown. Say so once.
+            self._issue((0, 0), PEOPLE_SHEET, 0, "",
+                        "未提供。系统中还没有任何单位和人员，首次导入须同时提供人员名单"
+                        f"（同一工作簿中的「{PEOPLE_SHEET}」表，或另一个人员名单 CSV 文件），项目表才能核对单位")
+            for draft in self._projects:
+                draft.ok = False
+        elif self._people_broken:
+            # The roster given could not be read, so units and leads cannot be checked. Its issue
+            # already explains why; leave every project out rather than bury it in unit errors.
+            for draft in self._projects:
+                draft.ok = False
+        else:
+            known |= {p.unit for p in self._people if p.role in UNIT_ROLES and p.unit}
+            self._check_units(known)
+            if self._people_read:
+                leaders = {p.name for p in self._people if p.role in LEADER_ROLES and p.name}
+                self._check_leads(leaders)
+        ledger = Ledger(
+            projects=[d.row for d in self._projects if d.ok and d.row is not None],
+            people=[d.row for d in self._people if d.ok and d.row is not None],
+            nodes=[d.row for d in self._nodes if d.ok and d.row is not None],
+            nodes_read=self.nodes_read,
+            issues=[issue for _, issue in sorted(self._issues, key=lambda item: item[0])],
+            as_of=as_of,
+            year=year,
+        )
+        return ledger
+
+    def _check_nodes(self, known_projects: set[str]) -> None:
+        """Each node names a project of the files or of the database, and a project has each name once."""
+        codes = known_projects | {d.code for d in self._projects if d.code}
+        named = [d for d in self._nodes if d.code is not None and d.name is not None]
+        for draft in named:
+            if draft.code not in codes:
+                self._reject(draft, C_CODE, f"项目编号「{draft.code}」不在项目表中，系统中也没有这个项目")
+        for draft, seen in repeats((d for d in named if d.code in codes), lambda d: (d.code, d.name)):
+            self._reject(draft, N_NAME, f"项目 {draft.code} 的节点「{draft.name}」重复（{where(seen, draft)}已有）")
+
+    def _reject(self, draft: ProjectDraft | PersonDraft | NodeDraft, column: str, message: str) -> None:
+        draft.ok = False
+        self._issue(draft.key, draft.sheet, draft.key[1], column, message)
+
+    def _check_duplicate_projects(self) -> None:
+        for draft, seen in repeats(self._projects, lambda d: d.code):
+            self._reject(draft, C_CODE, f"项目编号「{draft.code}」重复（{where(seen, draft)}已有）")
+
+    def _check_duplicate_people(self) -> None:
+        """No one twice (the same name and phone), and no phone number for two people."""
+        read = [d for d in self._people if d.row is not None]
+        twice: set[int] = set()
+        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None)):
+            twice.add(id(draft))
+            self._reject(draft, P_NAME, f"「{draft.name}」重复（{where(seen, draft)}已有同名同手机号的人员）")
+        once = (d for d in read if id(d) not in twice)
+        for draft, owner in repeats(once, lambda d: d.row.phone if d.row else None):
+            assert draft.row is not None and owner.row is not None
+            self._reject(draft, P_PHONE,
+                         f"手机号「{draft.row.phone}」已用于{where(owner, draft)}的「{owner.row.name}」")
+
+    def _check_units(self, known: set[str]) -> None:
+        for draft in self._projects:
+            if draft.lead_unit and draft.lead_unit not in known:
+                self._reject(draft, C_LEAD_UNIT, unknown_unit(draft.lead_unit))
+            for unit in draft.supporting:
+                if unit not in known:
+                    self._reject(draft, C_SUPPORTING, unknown_unit(unit))
+
+    def _check_leads(self, leaders: set[str]) -> None:
+        for draft in self._projects:
+            if draft.lead_name and draft.lead_name not in leaders:
+                self._reject(
+                    draft,
+                    C_LEAD,
+                    f"包抓领导「{draft.lead_name}」不在人员名单中（角色应为包抓领导或区主要领导）",
+                )
+
+
+def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterator[tuple[D, D]]:
+    """Each draft whose ``key`` an earlier draft has, with the first draft that has it, in order (a None or
+    empty key is nobody's)."""
+    first: dict[Hashable, D] = {}
+    for draft in drafts:
+        value = key(draft)
+        if not value:
+            continue
+        seen = first.setdefault(value, draft)
+        if seen is not draft:
+            yield draft, seen
+
+
+def unknown_unit(unit: str) -> str:
+    return f"未知单位「{unit}」：不在系统单位中，也不是人员名单中联络员/单位经办人的单位"
+
+
+def where(seen: ProjectDraft | PersonDraft | NodeDraft, draft: ProjectDraft | PersonDraft | NodeDraft) -> str:
+    if seen.sheet == draft.sheet:
+        return f"第{seen.key[1]}行"
+    return f"「{seen.sheet}」第{seen.key[1]}行"

@@ -1,0 +1,315 @@
+"""Checking one data row of the ledger on its own: every cell parsed, every problem named by row and column.
+
+Each ``*_draft`` function reads a row into a draft: the checked row when it has no issue, and what the
+cross-row checks (bot.ledger.cross_checks) need even when it has one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TypeVar
+
+from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, NodeRow, PersonRow, ProjectRow
+from bot.domain.nodes import NAME_MAX
+from bot.ledger.cells import (
+    fmt,
+    norm_code,
+    paren_text,
+    parse_date,
+    parse_number,
+    parse_phone,
+    person_name,
+    split_lead,
+    split_list,
+    text_value,
+    valid_code,
+)
+from bot.ledger.columns import (
+    C_CATEGORY,
+    C_CODE,
+    C_DONE,
+    C_FINISH,
+    C_LEAD,
+    C_LEAD_UNIT,
+    C_LEVEL,
+    C_LIAISON,
+    C_LIAISON_PHONE,
+    C_LOCATION,
+    C_NAME,
+    C_OWNER,
+    C_PLAN,
+    C_STAGE,
+    C_START,
+    C_SUPPORTING,
+    C_TOTAL,
+    LEADER_ROLES,
+    N_DONE,
+    N_NAME,
+    N_NOTE,
+    N_PLANNED,
+    P_NAME,
+    P_PHONE,
+    P_PROJECTS,
+    P_ROLE,
+    P_UNIT,
+    UNIT_ROLES,
+)
+from bot.ledger.tables import Table
+
+__all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "node_draft", "person_draft", "project_draft"]
+
+T = TypeVar("T")
+
+# Tells one issue: the row's key (table, row), sheet, row number, column and message.
+IssueSink = Callable[[tuple[int, int], str, int, str, str], None]
+
+
+@dataclass
+class ProjectDraft:
+    """A project row as read, with what the cross-row checks need even when the row failed."""
+
+    key: tuple[int, int]
+    sheet: str
+    row: ProjectRow | None  # None when a field could not be parsed
+    code: str | None
+    lead_name: str | None
+    lead_unit: str | None
+    supporting: tuple[str, ...]
+    ok: bool
+
+
+@dataclass
+class PersonDraft:
+    """A person row as read (see ProjectDraft)."""
+
+    key: tuple[int, int]
+    sheet: str
+    row: PersonRow | None
+    name: str | None
+    role: str | None
+    unit: str | None
+    ok: bool
+
+
+@dataclass
+class NodeDraft:
+    """A node row as read (see ProjectDraft)."""
+
+    key: tuple[int, int]
+    sheet: str
+    row: NodeRow | None
+    code: str | None
+    name: str | None
+    ok: bool
+
+
+class RowCheck:
+    """One data row being checked: its cells by template column, and whether any issue was found in it.
+
+    ``key`` is (the table's place among the tables read, the row's number in its sheet): issues sort by it.
+    """
+
+    def __init__(self, issue: IssueSink, key: tuple[int, int], table: Table, cells: list[object]) -> None:
+        self._issue, self.key, self._table, self._cells = issue, key, table, cells
+        self.sheet, self.number = table.sheet, key[1]
+        self.ok = True
+
+    def get(self, column: str) -> object:
+        index = self._table.columns.get(column)
+        if index is None:  # an optional column the table does not have
+            return None
+        return self._cells[index] if index < len(self._cells) else None
+
+    def err(self, column: str, message: str) -> None:
+        """Report a problem in ``column`` of this row (which is then left out)."""
+        self.ok = False
+        self._issue(self.key, self.sheet, self.number, column, message)
+
+    def parsed(self, column: str, parse: Callable[[object], tuple[T | None, str | None]]) -> T | None:
+        """``column``'s cell read by one of bot.ledger.cells' parsers; its problem, if any, reported."""
+        value, problem = parse(self.get(column))
+        if problem:
+            self.err(column, problem)
+        return value
+
+
+def _project_code(check: RowCheck) -> str | None:
+    """The row's 项目编号, normalised; None (and the row's issue told) when it is missing or not valid."""
+    raw_code = text_value(check.get(C_CODE))
+    if raw_code is None:
+        check.err(C_CODE, "项目编号不能为空")
+        return None
+    code = norm_code(raw_code)
+    if not valid_code(code):
+        check.err(C_CODE, f"「{raw_code}」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）")
+        return None
+    return code
+
+
+def _spaceless(value: object) -> str | None:
+    """A label cell (建设阶段, 角色) without any of its spaces; None when blank."""
+    text = text_value(value)
+    return re.sub(r"\s+", "", text) if text is not None else None
+
+
+def project_draft(check: RowCheck) -> ProjectDraft:
+    """A row of the projects table (重点项目包抓责任分解表)."""
+    get, err = check.get, check.err
+
+    code = _project_code(check)
+
+    name = text_value(get(C_NAME))
+    if name is None:
+        err(C_NAME, "项目名称不能为空")
+    category = text_value(get(C_CATEGORY))
+    if category is None:
+        err(C_CATEGORY, "项目类别不能为空")
+
+    amounts: dict[str, Decimal | None] = {}
+    for column in (C_TOTAL, C_PLAN, C_DONE):
+        amount, problem = parse_number(get(column))
+        if problem:
+            err(column, problem)
+        elif amount is None and column == C_DONE:
+            amount = Decimal(0)
+        elif amount is None:
+            err(column, "不能为空")
+        elif amount < 0:
+            err(column, f"「{fmt(amount)}」不能为负数")
+            amount = None
+        amounts[column] = amount
+    total, plan, done = amounts[C_TOTAL], amounts[C_PLAN], amounts[C_DONE]
+    if total is not None and plan is not None and plan > total:
+        err(C_PLAN, f"年度计划投资（{fmt(plan)}）大于总投资（{fmt(total)}）")
+    if total is not None and done is not None and done > total:
+        err(C_DONE, f"截至上月累计完成（{fmt(done)}）大于总投资（{fmt(total)}）")
+
+    stage = _spaceless(get(C_STAGE))
+    if stage is None:
+        err(C_STAGE, "建设阶段不能为空")
+    elif stage not in STAGES:
+        err(C_STAGE, f"未知的建设阶段「{stage}」（可选：{'、'.join(STAGES)}）")
+
+    start: date | None = check.parsed(C_START, parse_date)
+    finish: date | None = check.parsed(C_FINISH, parse_date)
+    if start and finish and finish < start:
+        err(C_FINISH, f"计划竣工（{finish.isoformat()}）早于计划开工（{start.isoformat()}）")
+
+    lead_name: str | None = None
+    lead_title: str | None = None
+    raw_lead = text_value(get(C_LEAD))
+    if raw_lead is not None:
+        parsed = split_lead(raw_lead)
+        if parsed is None:
+            err(C_LEAD, f"「{raw_lead}」格式不对，应为「姓名(职务)」，如「刘文华(副区长(城建))」")
+        else:
+            lead_name, lead_title = parsed
+
+    lead_unit = paren_text(get(C_LEAD_UNIT))
+    if lead_unit is None:
+        err(C_LEAD_UNIT, "牵头单位不能为空")
+    supporting = tuple(split_list(get(C_SUPPORTING)))
+
+    liaison = person_name(get(C_LIAISON))
+    liaison_phone = check.parsed(C_LIAISON_PHONE, parse_phone)
+
+    row: ProjectRow | None = None
+    if check.ok:
+        assert code and name and category and stage and lead_unit
+        assert total is not None and plan is not None and done is not None
+        row = ProjectRow(
+            row=check.number,
+            code=code,
+            name=name,
+            category=category,
+            level=text_value(get(C_LEVEL)),
+            location=text_value(get(C_LOCATION)),
+            owner=text_value(get(C_OWNER)),
+            total_investment=total,
+            annual_plan=plan,
+            done_before=done,
+            stage=stage,
+            planned_start=start,
+            planned_finish=finish,
+            lead_official=lead_name,
+            lead_official_title=lead_title,
+            lead_unit=lead_unit,
+            supporting_units=supporting,
+            liaison=liaison,
+            liaison_phone=liaison_phone,
+        )
+    return ProjectDraft(check.key, check.sheet, row, code, lead_name, lead_unit, supporting, check.ok)
+
+
+def person_draft(check: RowCheck) -> PersonDraft:
+    """A row of the people table (人员名单)."""
+    get, err = check.get, check.err
+
+    name = person_name(get(P_NAME))
+    if name is None:
+        err(P_NAME, "姓名不能为空")
+
+    role: str | None = None
+    label = _spaceless(get(P_ROLE))
+    if label is None:
+        err(P_ROLE, "角色不能为空")
+    else:
+        role = ROLE_BY_LABEL.get(label)
+        if role is None:
+            err(P_ROLE, f"未知的角色「{label}」（可选：{'、'.join(ROLE_BY_LABEL)}）")
+
+    unit_or_title = paren_text(get(P_UNIT))
+    unit = unit_or_title if role in UNIT_ROLES else None
+    title = unit_or_title if role in LEADER_ROLES else None
+    if role in ("liaison", "unit") and unit is None:
+        err(P_UNIT, f"{label}需要填写所在单位")
+
+    phone = check.parsed(P_PHONE, parse_phone)
+
+    codes: list[str] = []
+    for part in split_list(get(P_PROJECTS)):
+        code = norm_code(part)
+        if valid_code(code):
+            codes.append(code)
+        else:
+            err(P_PROJECTS, f"「{part}」不是有效的项目编号（应类似 ZD2026-001）")
+
+    row: PersonRow | None = None
+    if check.ok:
+        assert name and role
+        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)))
+    return PersonDraft(check.key, check.sheet, row, name, role, unit, check.ok)
+
+
+def node_draft(check: RowCheck) -> NodeDraft:
+    """A row of the node plan (项目节点计划)."""
+    get, err = check.get, check.err
+
+    code = _project_code(check)
+
+    name = text_value(get(N_NAME))
+    if name is not None:
+        name = " ".join(name.split())
+    if not name:
+        err(N_NAME, "节点名称不能为空")
+        name = None
+    elif len(name) > NAME_MAX:
+        err(N_NAME, f"节点名称过长（{len(name)} 字，最多 {NAME_MAX} 字）")
+
+    planned, problem = parse_date(get(N_PLANNED))
+    if problem:
+        err(N_PLANNED, problem)
+    elif planned is None:
+        err(N_PLANNED, "计划完成日期不能为空")
+    done = check.parsed(N_DONE, parse_date)
+    note = text_value(get(N_NOTE))
+
+    row: NodeRow | None = None
+    if check.ok:
+        assert code and name and planned
+        row = NodeRow(row=check.number, code=code, name=name, planned_on=planned, done_on=done, note=note)
+    return NodeDraft(check.key, check.sheet, row, code, name, check.ok)

@@ -1,0 +1,174 @@
+"""The figures the standings of the projects are computed from, for one cut-off day and window: the projects
+as the ledger has them, their report figures (storage.report_figures), open problems, confirmed 开工/竣工 days,
+leaves and nodes, read with a fixed number of queries whatever the number of projects.
+``bot.services.standings`` turns them into ranked standings.
+
+Rules, as the users gave them:
+
+- The annual plan is the plan of the cut-off day's year (storage.annual_plans): a project without one has
+  no completion rate and is not ranked (无年度计划).
+- Punctuality counts the days of the window (``window_start``..``cutoff``, both included) on which the
+  project owed a report (``bot.domain.duties.report_due``: a working day of the calendar, the project not
+  竣工/投产 — read on its current stage) and has at least one: two reports on one day count once, and a
+  report made on a rest day or by a finished project adds nothing (nor is that day in the denominator).
+  调休 working weekends are working days. ``due_days`` gives, per stage, how many days a report was due.
+  A day the project's liaison is on an approved leave (请假) is not due either (``report_due``'s ``away``):
+  for such a project both counts leave those days out (``ProjectFigures.counted_apart``), so a leave neither
+  lowers nor raises its punctuality, even when a substitute reported on one of them. Nor is a day before
+  the project was entered in the bot (imported or added: ``report_due``'s ``entered``, the local day of its
+  ``created_at``): a project entered on a Wednesday owes that week's Wednesday to Friday, as in 填报率.
+- ``open_problems`` counts problems raised by the end of the cut-off day that are still unresolved now
+  (open, accepted or answered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.clock import day_start, to_local
+from bot.domain.duties import due_days, due_days_by_stage
+from bot.domain.escalation import ACTIVE
+from bot.domain.workdays import WorkCalendar
+from storage.annual_plans import plan_join
+from storage.leaves import spans_between
+from storage.models import Person, Problem, Project, Report, Unit
+from storage.node_queries import node_counts
+from storage.report_figures import ReportFigures, report_aggregate
+from storage.rows import all_rows as _rows
+from storage.rows import gc_paused
+from storage.stage_events import confirmed_days
+
+__all__ = ["ProjectFigures", "ProjectRow", "project_figures"]
+
+# Up to this many projects counted apart, their reports are read by id; more are read by day alone.
+_FEW_PROJECTS = 1000
+
+
+async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
+    end = day_start(cutoff + timedelta(days=1))
+    query = (
+        select(Problem.project_id, func.count(Problem.id))
+        .where(Problem.status.in_(sorted(ACTIVE)), Problem.created_at < end)
+        .group_by(Problem.project_id)
+    )
+    return {project_id: int(n) for project_id, n in await _rows(session, query)}
+
+
+class ProjectRow(NamedTuple):
+    """One project as the standings read it: what the ledger says, with its unit's and people's names."""
+
+    id: int
+    code: str
+    name: str
+    category: str | None
+    stage: str
+    location: str | None
+    lead_unit: str
+    lead_official: str | None
+    lead_official_id: int | None
+    liaison: str | None
+    liaison_id: int | None
+    annual_plan: Decimal | None  # the plan of the cut-off day's year (storage.annual_plans); None: none
+    done_before: Decimal | None
+    baseline_year: int | None
+    planned_start: date | None
+    planned_finish: date | None
+    entered_at: datetime | None = None  # when it was entered in the bot (imported or added)
+
+
+class ProjectFigures(NamedTuple):
+    """Everything the standings of the projects are computed from, for one cut-off day and window."""
+
+    projects: list[ProjectRow]  # in code order
+    reports: dict[int, ReportFigures]  # project id → its report figures; absent: no counted report
+    open_problems: dict[int, int]  # project id → problems raised by the cut-off day and still unresolved
+    due_days: dict[str, int]  # stage → days of the window a report was due (0 for 竣工/投产: report_due)
+    stage_days: dict[int, tuple[date | None, date | None]]  # project id → confirmed (开工, 竣工) days, if any
+    # project id → (due days, reported due days) for the projects whose liaison was on leave in the window or
+    # that were entered during it (``_counted_apart``); the others owe ``due_days`` of their stage
+    counted_apart: Mapping[int, tuple[int, int]] = {}
+    # project id → (nodes done on time, nodes counted) of the cut-off day's year (storage.node_queries)
+    nodes: Mapping[int, tuple[int, int]] = {}
+
+
+async def project_figures(
+    session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar,
+    entered_by: date | None = None,
+) -> ProjectFigures:
+    """The projects in code order with their report figures and open problems on ``cutoff``; with
+    ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
+    they stood then, which the changes since the last period (bot.domain.changes) are measured against.
+
+    Seven or eight queries: the projects with their names and the plan of the cut-off day's year, two aggregates
+    over the reports (the year's money, the window's days a report was due), one count of open problems, the
+    confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when a liaison was away or a
+    project was entered during the window and still owed a day, those projects' reported days:
+    ``_counted_apart``), the nodes counted (storage.node_queries).
+    """
+    lead = aliased(Person, name="lead_official")
+    liaison = aliased(Person, name="liaison")
+    plans, plan_on, plan = plan_join(Project, cutoff.year)  # the plan of the cut-off day's year
+    query = (
+        select(
+            Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
+            Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
+            plan, Project.done_before, Project.baseline_year,
+            Project.planned_start, Project.planned_finish, Project.created_at,
+        )
+        .join(Unit, Unit.id == Project.lead_unit_id)
+        .outerjoin(plans, plan_on)
+        .outerjoin(lead, lead.id == Project.lead_official_id)
+        .outerjoin(liaison, liaison.id == Project.liaison_id)
+        .order_by(Project.code)
+    )
+    if entered_by is not None:
+        query = query.where(Project.created_at < day_start(entered_by + timedelta(days=1)))
+    rows = await _rows(session, query)
+    with gc_paused():
+        projects = list(map(ProjectRow._make, rows))
+    due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
+    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
+    open_problems = await _open_problem_counts(session, cutoff=cutoff)
+    stage_days = await confirmed_days(session, up_to=cutoff)
+    apart = await _counted_apart(session, projects, due, calendar)
+    return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
+                          stage_days, apart, await node_counts(session, cutoff=cutoff))
+
+
+async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
+                         due: Mapping[str, Sequence[date]], calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
+    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window or
+    that were entered after its first due day (``bot.domain.duties.due_days`` with the leaves and the day it
+    was entered); one query, two when one of them still owed a day (its reports on those days)."""
+    days = sorted({d for stage_days in due.values() for d in stage_days})
+    if not days:
+        return {}
+    first = day_start(days[0])
+    first_utc = first.astimezone(UTC).replace(tzinfo=None)  # SQLite gives naive UTC instants (bot.clock.to_local)
+    entered = {p.id: to_local(p.entered_at).date() for p in projects
+               if p.entered_at is not None and p.entered_at >= (first if p.entered_at.tzinfo else first_utc)}
+    leaves = await spans_between(session, start=days[0], end=days[-1])
+    away: dict[int, list[Any]] = {}
+    for leave in leaves:
+        away.setdefault(leave.person_id, []).append(leave)
+    owed = {p.id: due_days(due.get(p.stage, ()), p.stage, calendar, entered=entered.get(p.id),
+                           away=away.get(p.liaison_id, []) if p.liaison_id is not None else [])
+            for p in projects if p.id in entered or (p.liaison_id is not None and p.liaison_id in away)}
+    owing = sorted(project_id for project_id, owed_days in owed.items() if owed_days)
+    reported: dict[int, set[date]] = {}
+    if owing:
+        query = select(Report.project_id, Report.local_day).distinct().where(
+            Report.withdrawn_at.is_(None), Report.local_day.in_(sorted({d for p in owing for d in owed[p]})))
+        if len(owing) <= _FEW_PROJECTS:  # else (a ledger imported this week) all the reports of those days
+            query = query.where(Report.project_id.in_(owing))
+        for project_id, day in await _rows(session, query):
+            reported.setdefault(project_id, set()).add(day)
+    return {project_id: (len(owed_days), sum(1 for d in owed_days if d in reported.get(project_id, ())))
+            for project_id, owed_days in owed.items()}

@@ -148,7 +148,7 @@ class Report(Base):
     __table_args__ = (
         Index("ix_reports_project_day", "project_id", "local_day"),
         # Covers the bulletins' aggregate (per project: year-to-date sum and latest report), read in
-        # project order without touching the table. storage/standings.py names it on SQLite (INDEXED BY).
+        # project order without touching the table. storage/report_figures.py names it on SQLite (INDEXED BY).
         Index(STANDINGS_INDEX, "project_id", "local_day", "amount", "created_at",
               sqlite_where=sql_text("withdrawn_at IS NULL"),
               postgresql_where=sql_text("withdrawn_at IS NULL")),

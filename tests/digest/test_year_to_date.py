@@ -59,3 +59,15 @@ async def test_an_undated_or_last_years_baseline_covers_no_report(db: Database, 
         await district.reports(code, (NOV_20, "100"))
     assert await _everywhere(db, "OLD-1", DEC_03) == (Decimal(400),) * 3
     assert await _everywhere(db, "LAST-1", DEC_03) == (Decimal(100),) * 3
+
+
+async def test_the_baselines_own_day_is_covered_and_the_next_day_counts(db: Database, district: District) -> None:
+    """The ledger's figure is "done as of" its day: a report of that very day is in it, the next day's is not."""
+    dec_01 = date(2026, 12, 1)
+    await district.project("ZD2026-001", plan="51000", done_before="27051", baseline_date=NOV_30)
+    await district.reports("ZD2026-001", (NOV_30, "1000"))
+    assert await _everywhere(db, "ZD2026-001", DEC_03) == (Decimal(27051),) * 3
+    await district.reports("ZD2026-001", (dec_01, "200"))
+    assert await _everywhere(db, "ZD2026-001", DEC_03) == (Decimal(27251),) * 3
+    assert not counts(NOV_30, baseline_year=2026, baseline_date=NOV_30, day=DEC_03)
+    assert counts(dec_01, baseline_year=2026, baseline_date=NOV_30, day=DEC_03)

@@ -4,7 +4,7 @@ the same line typed without /report or as a photo's caption, and /undo. Storing 
 from __future__ import annotations
 
 from bot.domain.report_line import ReportLine, parse_report_line
-from handlers import report_guided, report_store
+from handlers import report_albums, report_guided, report_store
 from handlers.context import Context
 from handlers.readings import reading_buttons, saved_readings
 from handlers.report_guided import report_button, report_step
@@ -28,7 +28,7 @@ async def report_command(ctx: Context, args: str) -> None:
     if line.amount_text is None:
         project = await report_store.own_project(ctx, line.code)
         if project is not None:
-            await report_guided.ask_amount(ctx, project)
+            await report_guided.ask_amount(ctx, project, report_albums.photos_of_message(ctx))
         return
     if line.ambiguous:
         await _ask_reading(ctx, line)
@@ -50,7 +50,7 @@ async def _ask_reading(ctx: Context, line: ReportLine) -> None:
     if project is None:
         return
     await ctx.save_flow(FLOW, {"step": "reading", "code": project.code, "readings": saved_readings(line.readings),
-                            "photos": list(ctx.msg.photos), "album": ctx.msg.album})
+                            **report_albums.photos_of_message(ctx)})
     ctx.reply("report_ask_reading", project=project, readings=line.readings,
               buttons=reading_buttons(line.readings, PREFIX))
 

@@ -8,6 +8,7 @@ that belong to nothing get one notice, once the bot has waited for the rest of t
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.telegram_transport import TelegramTransport
+from bot.clock import SHANGHAI
 from bot.domain.albums import ALBUM_WAIT
 from bot.services.outbox import OutboxSender
 from storage.models import ReportPhoto
@@ -104,6 +106,25 @@ async def test_redelivered_parts_join_once(tg: TelegramHarness) -> None:
     assert (await deliver(tg, early)).messages == []  # and once more, after it joined
     files = await photo_files(tg)
     assert len(files) == 3 and len(set(files)) == 3
+
+
+async def test_every_order_of_an_album_makes_one_report_with_every_photo(tg: TelegramHarness) -> None:
+    """Three photos, the caption on any one, arriving in each of the six orders, the first one delivered again
+    after the second: each time one report with three photos, and nothing more said."""
+    for n, order in enumerate(itertools.permutations(["caption", "a", "b"])):
+        tg.clock.advance(days=1)
+        album = f"6{n:02d}"
+        updates = {name: part_update(tg, album, LINE if name == "caption" else "") for name in order}
+        answers = [await deliver(tg, updates[order[0]]), await deliver(tg, updates[order[1]]),
+                   await deliver(tg, updates[order[0]]), await deliver(tg, updates[order[2]])]
+        assert sum("已记录填报" in a for a in answers) == 1, (order, answers)
+        assert answers[2].messages == []  # the redelivered part
+        [report] = [r for r in await tg.reports() if r.local_day == tg.clock.now().astimezone(SHANGHAI).date()]
+        async with tg.session() as session:
+            files = (await session.scalars(select(ReportPhoto.file_id)
+                                           .where(ReportPhoto.report_id == report.id))).all()
+        assert sorted(files) == sorted(u["message"]["photo"][0]["file_id"] for u in updates.values()), order
+    assert await notices_after(tg, minutes=5) == []
 
 
 async def test_parts_after_the_guided_flows_buttons_join_its_report(tg: TelegramHarness) -> None:

@@ -73,8 +73,13 @@ async def _notice_unexplained(ctx: Context, key: str, album: Album) -> None:
                                   due=unexplained_due(album))
 
 
-def _explains(msg: Incoming) -> bool:
-    """Whether a caption says what to do (a command or a report line), rather than describing its photo."""
+def _is_caption(msg: Incoming, album: Album | None) -> bool:
+    """Whether the part carries the album's caption: any text, but for a line that only describes its photo
+    (neither a command nor a report line) once the album's report is made: that photo joins the report."""
+    if not msg.text.strip():
+        return False
+    if album is None or album.report_id is None:
+        return True
     return msg.command is not None or parse_report_line(msg.text) is not None
 
 
@@ -86,10 +91,9 @@ async def take_part(ctx: Context, *, in_flow: bool) -> bool:
     msg = ctx.msg
     albums = await _load(ctx)
     album = albums.get(msg.album)
-    if msg.text.strip() and not (album is not None and album.report_id is not None and not _explains(msg)):
+    if _is_caption(msg, album):
         if album is not None and album.held:  # the captioned part carries the photos held for it
             ctx.msg = replace(msg, photos=(*album.held, *msg.photos))
-        if album is None or not album.captioned:
             await _withdraw_notice(ctx, msg.album)
         albums[msg.album] = Album(seen_at=ctx.now, captioned=True,
                                   report_id=album.report_id if album is not None else None,

@@ -92,7 +92,8 @@ async def test_a_caption_in_the_middle_takes_the_parts_before_and_after(tg: Tele
     assert (await part(tg, "502")).messages == []
     assert "照片 2 张" in await part(tg, "502", LINE)
     assert "现有照片 3 张" in await part(tg, "502")
-    assert len(await photo_files(tg)) == 3 and await tg.report_count() == 1
+    assert "现有照片 4 张" in await part(tg, "502", "3号墩柱")  # a photo's own words, no report line: it joins
+    assert len(await photo_files(tg)) == 4 and await tg.report_count() == 1
     assert await notices_after(tg, minutes=5) == []
 
 

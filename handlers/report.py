@@ -4,7 +4,7 @@ the same line typed without /report or as a photo's caption, and /undo. Storing 
 from __future__ import annotations
 
 from bot.domain.report_line import ReportLine, parse_report_line
-from handlers import report_guided, report_store
+from handlers import report_albums, report_guided, report_store
 from handlers.context import Context
 from handlers.report_guided import report_button, report_step
 from handlers.report_store import FLOW, PREFIX
@@ -27,7 +27,7 @@ async def report_command(ctx: Context, args: str) -> None:
     if line.amount_text is None:
         project = await report_store.own_project(ctx, line.code)
         if project is not None:
-            await report_guided.ask_amount(ctx, project)
+            await report_guided.ask_amount(ctx, project, report_albums.photos_of_message(ctx))
         return
     if line.ambiguous:
         await _ask_reading(ctx, line)
@@ -47,7 +47,7 @@ async def _ask_reading(ctx: Context, line: ReportLine) -> None:
     """The words after the code read in more than one way: ask which, never guess."""
     project = await report_store.own_project(ctx, line.code)
     if project is not None:
-        await report_store.ask_reading(ctx, project, line.readings, list(ctx.msg.photos))
+        await report_store.ask_reading(ctx, project, line.readings, report_albums.photos_of_message(ctx))
 
 
 async def report_caption(ctx: Context, caption: str) -> bool:

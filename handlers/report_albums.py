@@ -1,61 +1,159 @@
-"""The rest of an album: Telegram sends an album of photos as one message per photo, the caption (the report
-line) on the first only. The report stored from the captioned photo is remembered for its album, and each
-further photo of that album joins it, rather than being answered as a photo nobody said anything about.
+"""Albums (``bot.domain.albums``): every photo of an album joins the report the album belongs to, whichever part
+carries the caption and in whatever order the parts come.
 
-The album is remembered in the conversation table under a chat id of its own (``album:<chat>``), one per
-person and chat (the next album replaces it), so it never stands in the way of a guided flow in the chat.
-A guided step that waits for a button (确认替换, or which reading of an amount) keeps the album's photos in its
-state instead (:func:`keep_in_flow`).
+- Parts before the captioned one are held, unanswered; the captioned part then carries them (:func:`take_part`
+  puts them in its message), so the report, or the guided flow, made from it has them all. If the caption does
+  not come, one notice says the photos were not saved: an outbox notice due ``ALBUM_WAIT`` after the last part,
+  taken back when the caption comes (the outbox's sender delivers it; nothing here waits).
+- A report flow keeps the albums whose photos it holds (``albums`` in its state, :func:`with_photos`); the
+  report stored from it, at once or after a button, is remembered for them (:func:`remember`), and later parts
+  join it.
+- Redelivered parts are handled once: a message whose key is stored is not handled again (``handlers.router``).
+
+The albums are remembered in the conversation table under a chat id of their own (``album:<chat>``), one row
+per person and chat holding the albums of the last day, so they never stand in the way of a guided flow.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from bot.domain.albums import Album, PartFate, fate_of_part, recent, unexplained_due
+from bot.domain.messages import Incoming, Reply
+from bot.domain.report_line import parse_report_line
 from handlers.context import Context
-from storage import conversations
+from storage import conversations, outbox
 from storage import reports as report_repo
 
 FLOW = "album"
+log = logging.getLogger(__name__)
 
 
-def _marker_chat(ctx: Context) -> str:
+def _record_chat(ctx: Context) -> str:
     return f"album:{ctx.msg.chat_id}"
 
 
-def _follows(ctx: Context, album: object) -> bool:
-    """Whether the message is an uncaptioned photo of the album `album`."""
-    msg = ctx.msg
-    return bool(msg.album) and msg.album == album and bool(msg.photos) and not msg.text.strip()
+async def _load(ctx: Context) -> dict[str, Album]:
+    record = await conversations.get_conversation(ctx.session, channel=ctx.msg.channel, chat_id=_record_chat(ctx),
+                                                  user_id=ctx.msg.user_id)
+    if record is None or record.flow != FLOW:
+        return {}
+    return {key: Album.from_state(value) for key, value in (record.state.get("albums") or {}).items()}
 
 
-async def remember(ctx: Context, *, report_id: int, code: str) -> None:
-    """The report just stored from a photo of an album: its album's other photos join it."""
-    if not ctx.msg.album:
+async def _save(ctx: Context, albums: dict[str, Album]) -> None:
+    albums = recent(albums, ctx.now)
+    channel, chat_id, user_id = ctx.msg.channel, _record_chat(ctx), ctx.msg.user_id
+    if not albums:
+        await conversations.clear_conversation(ctx.session, channel=channel, chat_id=chat_id, user_id=user_id)
         return
     await conversations.save_conversation(
-        ctx.session, channel=ctx.msg.channel, chat_id=_marker_chat(ctx), user_id=ctx.msg.user_id, flow=FLOW,
-        state={"album": ctx.msg.album, "report_id": report_id, "code": code}, now=ctx.now)
+        ctx.session, channel=channel, chat_id=chat_id, user_id=user_id, flow=FLOW,
+        state={"albums": {key: album.as_state() for key, album in albums.items()}}, now=ctx.now)
 
 
-async def join_report(ctx: Context) -> bool:
-    """An uncaptioned photo of an album whose captioned photo made a report: added to that report (False when
-    the message is no such photo)."""
-    if not ctx.msg.album or not ctx.msg.photos or ctx.msg.text.strip():
+def _notice_key(ctx: Context, album: str) -> str:
+    return f"album:{ctx.msg.channel}:{ctx.msg.chat_id}:{album}"
+
+
+async def _withdraw_notice(ctx: Context, album: str) -> None:
+    await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                  key=_notice_key(ctx, album))
+
+
+async def _notice_unexplained(ctx: Context, key: str, album: Album) -> None:
+    """(Re)schedule the one notice of a waiting album: its photos were not saved, said when the wait is over."""
+    await _withdraw_notice(ctx, key)
+    html = ctx.deps.renderer.render("album_unexplained", count=len(album.held))
+    await outbox.enqueue_for_chat(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                  reply=Reply(html=html), key=_notice_key(ctx, key), now=ctx.now,
+                                  due=unexplained_due(album))
+
+
+def _is_caption(msg: Incoming, album: Album | None) -> bool:
+    """Whether the part carries the album's caption: any text, but for a line that only describes its photo
+    (neither a command nor a report line) once the album's report is made: that photo joins the report."""
+    if not msg.text.strip():
         return False
-    marker = await conversations.get_conversation(ctx.session, channel=ctx.msg.channel, chat_id=_marker_chat(ctx),
-                                                  user_id=ctx.msg.user_id)
-    if marker is None or marker.flow != FLOW or not _follows(ctx, marker.state.get("album")):
+    if album is None or album.report_id is None:
+        return True
+    return msg.command is not None or parse_report_line(msg.text) is not None
+
+
+async def take_part(ctx: Context, *, in_flow: bool) -> bool:
+    """A photo of an album, sent by a bound person in a private chat (`in_flow`: they are in a guided flow in
+    the chat). True when it was handled here: joined the album's report, held for the caption, or let go
+    because the caption's answer was the album's. False when the message goes on to be handled as usual (the
+    captioned part, now carrying the photos held for it; a part a guided flow takes)."""
+    msg = ctx.msg
+    albums = await _load(ctx)
+    album = albums.get(msg.album)
+    if _is_caption(msg, album):
+        if album is not None and album.held:  # the captioned part carries the photos held for it
+            ctx.msg = replace(msg, photos=(*album.held, *msg.photos))
+            await _withdraw_notice(ctx, msg.album)
+        albums[msg.album] = Album(seen_at=ctx.now, captioned=True,
+                                  report_id=album.report_id if album is not None else None,
+                                  code=album.code if album is not None else "")
+        await _save(ctx, albums)
         return False
-    count = await report_repo.add_photos(ctx.session, report_id=int(marker.state["report_id"]),
-                                         channel=ctx.msg.channel, photos=ctx.msg.photos, now=ctx.now)
-    ctx.reply("report_album_photo", code=marker.state.get("code", ""), count=count)
+    fate = fate_of_part(album, in_flow=in_flow)
+    if fate is PartFate.TO_FLOW:
+        return False
+    if fate is PartFate.ANSWERED:
+        log.info("%s:%s sent one more photo of album %s, answered with its caption: not answered again",
+                 msg.channel, msg.chat_id, msg.album)
+        return True
+    if fate is PartFate.JOIN_REPORT:
+        assert album is not None and album.report_id is not None
+        count = await report_repo.add_photos(ctx.session, report_id=album.report_id, channel=msg.channel,
+                                             photos=msg.photos, now=ctx.now)
+        ctx.reply("report_album_photo", code=album.code, count=count)
+        albums[msg.album] = replace(album, seen_at=ctx.now)
+    else:  # held until the caption comes
+        held = Album(seen_at=ctx.now, held=(*(album.held if album is not None else ()), *msg.photos))
+        albums[msg.album] = held
+        await _notice_unexplained(ctx, msg.album, held)
+    await _save(ctx, albums)
     return True
 
 
-def keep_in_flow(ctx: Context, state: dict[str, Any]) -> dict[str, Any] | None:
-    """The flow's state with this photo added when it is one more photo of the album the flow's report came
-    with (the report waits for a button); None otherwise."""
-    if not _follows(ctx, state.get("album")):
-        return None
-    return {**state, "photos": [*state.get("photos", []), *ctx.msg.photos]}
+async def remember(ctx: Context, *, report_id: int, code: str, albums: Sequence[str]) -> None:
+    """The report just stored from photos of these albums: their later parts join it."""
+    if not albums:
+        return
+    known = await _load(ctx)
+    for key in albums:
+        known[key] = Album(seen_at=ctx.now, captioned=True, report_id=report_id, code=code)
+    await _save(ctx, known)
+
+
+def albums_of(state: dict[str, Any]) -> list[str]:
+    """The albums whose photos a report flow's state holds."""
+    albums = list(state.get("albums", []))
+    legacy = state.get("album")  # a state saved before flows kept several albums
+    return [*albums, legacy] if legacy and legacy not in albums else albums
+
+
+def photos_of_message(ctx: Context) -> dict[str, Any]:
+    """The photos a message brings to the report flow it starts, and the album they are of."""
+    return {"photos": list(ctx.msg.photos), "albums": [ctx.msg.album] if ctx.msg.album and ctx.msg.photos else []}
+
+
+def carried(state: dict[str, Any] | None) -> dict[str, Any]:
+    """What a report flow carries from step to step whatever the step: its photos and their albums."""
+    if not state:
+        return {"photos": [], "albums": []}
+    return {"photos": list(state.get("photos", [])), "albums": albums_of(state)}
+
+
+def with_photos(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
+    """A report flow's state with this message's photos added (and their album, whose later parts then
+    follow them into the report)."""
+    albums = albums_of(state)
+    if ctx.msg.album and ctx.msg.album not in albums:
+        albums.append(ctx.msg.album)
+    return {**state, "photos": [*state.get("photos", []), *ctx.msg.photos], "albums": albums}

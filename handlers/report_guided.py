@@ -19,6 +19,9 @@ from storage import nodes as node_repo
 from storage import projects as project_repo
 from storage.models import Project
 
+# The steps that wait for a button: a photo sent meanwhile (the rest of an album…) is kept for the report.
+_BUTTON_STEPS = ("project", "confirm", "edit", "replace", "reading")
+
 
 def _buttons_photos() -> list[list[Button]]:
     return [[Button("完成（不再上传照片）", f"{PREFIX}:done")], [Button("取消", f"{PREFIX}:cancel")]]
@@ -39,6 +42,7 @@ def _buttons_edit(photo_count: int) -> list[list[Button]]:
 
 
 async def ask_project(ctx: Context) -> None:
+    """The flow's start: which project (the photos of the message that started it are kept for the report)."""
     assert ctx.person_id is not None
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today):
@@ -46,15 +50,17 @@ async def ask_project(ctx: Context) -> None:
     if not mine:
         ctx.reply("report_no_projects")
         return
-    await ctx.save_flow(FLOW, {"step": "project"})
+    kept = report_albums.photos_of_message(ctx)
+    await ctx.save_flow(FLOW, {"step": "project", **kept})
     buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
     buttons.append([Button("取消", f"{PREFIX}:cancel")])
-    ctx.reply("report_pick_project", buttons=buttons)
+    ctx.reply("report_pick_project", photo_count=len(kept["photos"]), buttons=buttons)
 
 
-async def ask_amount(ctx: Context, project: Project) -> None:
-    """The flow's first question; a project with nodes still to do also offers 节点完成 (handlers.nodes)."""
-    await ctx.save_flow(FLOW, {"step": "amount", "code": project.code})
+async def ask_amount(ctx: Context, project: Project, kept: dict[str, Any] | None = None) -> None:
+    """The flow's first question once the project is known; `kept`: the photos (and their albums) the flow
+    holds already. A project with nodes still to do also offers 节点完成 (handlers.nodes)."""
+    await ctx.save_flow(FLOW, {"step": "amount", "code": project.code, **report_albums.carried(kept)})
     buttons = [[Button("取消", f"{PREFIX}:cancel")]]
     if await node_repo.has_open_nodes(ctx.session, project_id=project.id):
         buttons.insert(0, [Button("节点完成", f"{NODE_PREFIX}:l:{project.code}")])
@@ -65,12 +71,14 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
     """A text or photo message while the guided flow waits for input."""
     step = state.get("step")
     text = ctx.msg.text.strip()
+    if ctx.msg.photos and step in _BUTTON_STEPS:  # a photo while a button is awaited is kept for the report
+        state = report_albums.with_photos(ctx, state)
+        await ctx.save_flow(FLOW, state)
+        if not text:
+            ctx.reply("report_photo_kept", count=len(state["photos"]))
+            return
     if step == "project":
         ctx.reply("report_pick_project_again")
-        return
-    if step in ("replace", "reading") and (kept := report_albums.keep_in_flow(ctx, state)) is not None:
-        await ctx.save_flow(FLOW, kept)  # the rest of the album the waiting report came with
-        ctx.reply("report_photo_kept", count=len(kept["photos"]))
         return
     if step == "replace":
         ctx.reply("report_replace_pending", buttons=report_store.buttons_replace())
@@ -80,7 +88,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         await ctx.clear_flow()
         return
     if ctx.msg.photos and step in ("amount", "progress"):  # a photo sent early is kept for the photos step
-        state = {**state, "photos": [*state.get("photos", []), *ctx.msg.photos]}
+        state = report_albums.with_photos(ctx, state)
         if not text:
             await ctx.save_flow(FLOW, state)
             ctx.reply("report_photo_early", count=len(state["photos"]), step=step)
@@ -95,7 +103,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             return
         if line is not None and line.ambiguous and all(r.progress for r in line.readings):
             # "850万达广场", "3 000 主体": asked as the one-shot line is ("3 000" alone is the amount 3,000)
-            await report_store.ask_reading(ctx, project, line.readings, list(state.get("photos", [])))
+            await report_store.ask_reading(ctx, project, line.readings, report_albums.carried(state))
             return
         checked = await report_store.checked_amount(ctx, project, text)
         if checked is None:
@@ -133,9 +141,9 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         if not ctx.msg.photos:
             ctx.reply("report_ask_photos", buttons=_buttons_photos())
             return
-        photos = [*state.get("photos", []), *ctx.msg.photos]
-        await ctx.save_flow(FLOW, {**state, "photos": photos})
-        ctx.reply("report_photo_received", count=len(photos), buttons=_buttons_photos())
+        state = report_albums.with_photos(ctx, state)
+        await ctx.save_flow(FLOW, state)
+        ctx.reply("report_photo_received", count=len(state["photos"]), buttons=_buttons_photos())
     else:
         await _summary(ctx, project, state)
 
@@ -146,10 +154,11 @@ async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, 
     checked = await report_store.checked_amount(ctx, project, line.amount_text)
     if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "形象进度"):
         return
+    photos = state.get("photos", [])
     await ctx.save_flow(FLOW, {**state, "step": "photos", "amount": str(checked[0]), "written": line.amount_text,
-                               "progress": line.progress, "photos": state.get("photos", [])})
+                               "progress": line.progress, "photos": photos})
     ctx.reply("report_took_both", amount=checked[0], written=line.amount_text, progress=line.progress,
-              buttons=_buttons_photos())
+              count=len(photos), buttons=_buttons_photos())
 
 
 async def _summary(ctx: Context, project: Project, state: dict[str, Any]) -> None:
@@ -198,7 +207,8 @@ async def report_button(ctx: Context, data: str) -> None:
     if data.startswith("p:"):
         project = await report_store.own_project(ctx, data[2:])
         if project is not None:
-            await ask_amount(ctx, project)
+            picking = state if state is not None and state.get("step") == "project" else None
+            await ask_amount(ctx, project, picking)  # photos sent with /report, or since, are kept
         return
     if state is None or "code" not in state:
         ctx.reply("button_expired")
@@ -222,7 +232,7 @@ async def report_button(ctx: Context, data: str) -> None:
         if checked is not None:
             amount, figures = checked
             await report_store.store(ctx, project, amount, progress, list(state.get("photos", [])), figures,
-                                     written=written)
+                                     written=written, albums=report_albums.albums_of(state))
     elif data == "ok" and state.get("step") == "confirm":
         checked = await report_store.checked_amount(ctx, project, state["amount"])
         await ctx.clear_flow()
@@ -230,6 +240,6 @@ async def report_button(ctx: Context, data: str) -> None:
             amount, figures = checked
             photos = list(state.get("photos", []))
             await report_store.store(ctx, project, amount, state.get("progress", ""), photos, figures,
-                         written=state.get("written"))
+                                     written=state.get("written"), albums=report_albums.albums_of(state))
     else:
         ctx.reply("button_expired")

@@ -96,9 +96,10 @@ async def checked_amount(ctx: Context, project: Project | ReportTarget, text: st
 
 async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, progress: str,
                  photos: list[str], before: ProjectFigures, written: str | None = None, *,
-                 replaces: tuple[int, Decimal] | None = None) -> None:
+                 replaces: tuple[int, Decimal] | None = None, albums: Sequence[str] | None = None) -> None:
     """Store the day's report, audit it and reply with the project card; `before` are the project's figures
     read earlier in this transaction (the card adds the new report to them instead of reading again).
+    `albums`: the albums its photos are of, whose later parts join it (by default the message's own).
 
     One report counts per project and day: if the project has one today already (and the user did not
     confirm replacing it: `replaces`, its id and amount), nothing is stored and the user is asked, both
@@ -106,11 +107,13 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
     assert ctx.person_id is not None
     if ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度"):
         return
+    if albums is None:
+        albums = [ctx.msg.album] if ctx.msg.album and ctx.msg.photos else []
     none_today = isinstance(project, ReportTarget) and project.today_report_id is None  # read with the target
     if replaces is None and not none_today:
         old = await report_repo.live_report_of_day(ctx.session, project_id=project.id, local_day=ctx.today)
         if old is not None:
-            await ask_replace(ctx, project, old, amount, progress, photos, written)
+            await ask_replace(ctx, project, old, amount, progress, photos, written, albums)
             return
     absent = None  # the liaison on leave the caller reports for, as their substitute
     if project.liaison_id is not None and project.liaison_id != ctx.person_id:
@@ -127,9 +130,9 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
         if old is None:
             ctx.reply("button_expired")
         else:
-            await ask_replace(ctx, project, old, amount, progress, photos, written)
+            await ask_replace(ctx, project, old, amount, progress, photos, written, albums)
         return
-    await report_albums.remember(ctx, report_id=report.id, code=project.code)
+    await report_albums.remember(ctx, report_id=report.id, code=project.code, albums=albums)
     today = ctx.today
     figures = None  # read again if the year turned since `before` (their "this year" is another one)
     if replaces is None and before.as_of is not None and before.as_of.year == today.year:
@@ -146,20 +149,20 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
                   old_amount=replaces[1], absent=absent, **numbers)
 
 
-async def ask_reading(ctx: Context, project: Project, readings: Sequence[Reading], photos: list[str]) -> None:
-    """The words after the code read in more than one way: keep the readings (and the photos) and ask which,
-    never guess."""
+async def ask_reading(ctx: Context, project: Project, readings: Sequence[Reading], carried: dict[str, Any]) -> None:
+    """The words after the code read in more than one way: keep the readings (and the photos with their albums,
+    `carried`: report_albums.photos_of_message or .carried) and ask which, never guess."""
     await ctx.save_flow(FLOW, {"step": "reading", "code": project.code, "readings": saved_readings(readings),
-                            "photos": photos, "album": ctx.msg.album})
+                            **carried})
     ctx.reply("report_ask_reading", project=project, readings=readings, buttons=reading_buttons(readings, PREFIX))
 
 
 async def ask_replace(ctx: Context, project: Project | ReportTarget, old: DayReport, amount: Decimal,
-                       progress: str, photos: list[str], written: str | None) -> None:
+                       progress: str, photos: list[str], written: str | None, albums: Sequence[str]) -> None:
     """Keep the new report in the conversation and ask whether it replaces the day's report `old`."""
     await ctx.save_flow(FLOW, {"step": "replace", "code": project.code, "amount": str(amount), "written": written,
                             "progress": progress, "photos": photos, "replaces": old.id,
-                            "old_amount": str(old.amount), "album": ctx.msg.album})
+                            "old_amount": str(old.amount), "albums": list(albums)})
     ctx.reply("report_replace_ask", project=project, day=ctx.today, old=old, amount=amount, written=written,
               progress=progress, photo_count=len(photos), buttons=buttons_replace())
 
@@ -176,4 +179,5 @@ async def replace(ctx: Context, state: dict[str, Any]) -> None:
     if checked is None:
         return
     await store(ctx, project, checked[0], state.get("progress", ""), list(state.get("photos", [])), figures,
-                 state.get("written"), replaces=(int(state["replaces"]), old_amount))
+                 state.get("written"), replaces=(int(state["replaces"]), old_amount),
+                 albums=report_albums.albums_of(state))

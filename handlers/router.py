@@ -220,6 +220,10 @@ class Router:
         if msg.callback_data is not None:
             await self._button(ctx, msg.callback_data)
             return
+        if ctx.bound and msg.album and msg.photos:
+            if await report_albums.take_part(ctx, in_flow=conversation is not None):
+                return
+            msg = ctx.msg  # the captioned part of an album carries the photos held for it
         command = msg.command
         if command is not None:
             await self._command(ctx, *command, in_flow=conversation is not None)
@@ -237,8 +241,6 @@ class Router:
             return
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
-            return
-        if msg.photos and "liaison" in ctx.roles and await report_albums.join_report(ctx):
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select, text
+from sqlalchemy import Select, and_, bindparam, delete, insert, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -257,10 +257,11 @@ async def _insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]], *, 
 def _values(
     *, key: str, person_id: int | None, channel: str | None, chat_id: str | None, payload: dict[str, Any],
     now: datetime, state: str = PENDING, last_error: str | None = None, parts_sent: int = 0,
+    due: datetime | None = None,
 ) -> dict[str, Any]:
     return {
         "dedupe_key": key, "person_id": person_id, "channel": channel, "chat_id": chat_id, "payload": payload,
-        "state": state, "attempts": 0, "next_attempt_at": now, "last_error": last_error, "created_at": now,
+        "state": state, "attempts": 0, "next_attempt_at": due or now, "last_error": last_error, "created_at": now,
         "parts_sent": parts_sent,
     }
 
@@ -361,14 +362,24 @@ async def enqueue_for_people(
 
 async def enqueue_for_chat(
     session: AsyncSession, *, channel: str, chat_id: str, reply: Reply, key: str, now: datetime,
-    attachment: Attachment | None = None, parts_sent: int = 0,
+    attachment: Attachment | None = None, parts_sent: int = 0, due: datetime | None = None,
 ) -> list[OutboxMessage]:
     """Queue a notice to one chat (a group chat, or a direct reply that could not go out at once); no-op
     when the key was used. ``parts_sent``: how many of its messages already reached the chat (a direct
-    reply that failed part-way), which the sender will not send again."""
+    reply that failed part-way), which the sender will not send again. ``due``: not sent before then (a
+    notice that may still be withdrawn, see `withdraw_pending`); at once when not given."""
     if await _key_is_used(session, key):
         return []
     return await _insert_new(session, [_values(
         key=_row_key(key, f"{channel}:{chat_id}"), person_id=None, channel=channel, chat_id=str(chat_id),
-        payload=payload_from(reply, attachment=attachment), now=now, parts_sent=max(0, parts_sent),
+        payload=payload_from(reply, attachment=attachment), now=now, parts_sent=max(0, parts_sent), due=due,
     )])
+
+
+async def withdraw_pending(session: AsyncSession, *, channel: str, chat_id: str, key: str) -> bool:
+    """Take back a notice to one chat (`enqueue_for_chat`) that no sender has claimed yet, because what it
+    would say no longer holds; the key is free again. Whether there was one: a notice already claimed goes
+    out as it is."""
+    result = await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.dedupe_key == _row_key(key, f"{channel}:{chat_id}"), OutboxMessage.state == PENDING))
+    return bool(result.rowcount)

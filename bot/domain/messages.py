@@ -77,7 +77,8 @@ class Incoming:
     # "link", "sticker", "contact" or "other" ("" for text, photos, documents and buttons).
     unsupported: str = ""
     # The album (Telegram's media group) the photo belongs to: an album of several photos comes as one
-    # message per photo, the caption on the first; "" when the message is no part of an album.
+    # message per photo, the caption on any one of them (bot.domain.albums); "" when the message is no part
+    # of an album.
     album: str = ""
 
     @property

@@ -245,6 +245,26 @@ async def test_group_chat_notices(db: Database, clock: FrozenClock) -> None:
     assert transport.texts("-100200") == ["<b>每日通报</b>"]
 
 
+async def test_a_chat_notice_due_later_waits_and_may_be_withdrawn_until_claimed(db: Database,
+                                                                             clock: FrozenClock) -> None:
+    later = NOW + timedelta(seconds=15)
+    async with db.session() as session:
+        for key in ("a", "b"):
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id="1001", reply=Reply(key), key=key,
+                                          now=NOW, due=later)
+    transport = FakeTransport()
+    assert (await sender(db, clock, transport).drain(5)).sent == 0  # not due yet
+    async with db.session() as session:
+        assert await outbox.withdraw_pending(session, channel="telegram", chat_id="1001", key="a")
+        assert not await outbox.withdraw_pending(session, channel="telegram", chat_id="1001", key="a")
+    clock.set(later)
+    await sender(db, clock, transport).drain(5)
+    assert transport.texts("1001") == ["b"]
+    async with db.session() as session:  # a notice sent is sent: nothing to withdraw
+        assert not await outbox.withdraw_pending(session, channel="telegram", chat_id="1001", key="b")
+    assert [r.dedupe_key for r in await rows(db)] == ["b|telegram:1001"]
+
+
 async def test_payload_round_trip_with_buttons_and_attachment(db: Database, clock: FrozenClock) -> None:
     buttons = ((Button("受理", "p:4:accept"), Button("退回", "p:4:refuse")), (Button("详情", "p:4:show"),))
     reply = Reply(html="<b>W0004</b> 待受理", buttons=buttons)

@@ -1,0 +1,47 @@
+"""The album rules (bot.domain.albums): what becomes of a part without the caption, when the bot stops waiting for
+the caption, how long an album is remembered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.albums import ALBUM_MEMORY, ALBUM_WAIT, Album, PartFate, fate_of_part, recent, unexplained_due
+
+AT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+WAITING = Album(seen_at=AT, held=("p1",))
+CAPTIONED = Album(seen_at=AT, captioned=True)
+REPORTED = Album(seen_at=AT, captioned=True, report_id=7, code="ZD2026-001")
+
+
+@pytest.mark.parametrize(("album", "in_flow", "fate"), [
+    (None, False, PartFate.HOLD),  # the first part seen: wait for the caption
+    (None, True, PartFate.TO_FLOW),  # an album sent within a guided flow: the flow takes its photos
+    (WAITING, False, PartFate.HOLD),
+    (WAITING, True, PartFate.HOLD),  # its caption has not come yet, whatever the user does meanwhile
+    (CAPTIONED, True, PartFate.TO_FLOW),  # the caption started a flow (or asked which reading…)
+    (CAPTIONED, False, PartFate.ANSWERED),  # the caption was answered and left nothing waiting
+    (REPORTED, False, PartFate.JOIN_REPORT),
+    (REPORTED, True, PartFate.JOIN_REPORT),  # even while another flow is under way
+])
+def test_the_fate_of_a_part_without_the_caption(album: Album | None, in_flow: bool, fate: PartFate) -> None:
+    assert fate_of_part(album, in_flow=in_flow) is fate
+
+
+def test_the_wait_for_the_caption_counts_from_the_last_part() -> None:
+    assert unexplained_due(WAITING) == AT + ALBUM_WAIT
+    later = Album(seen_at=AT + timedelta(seconds=4), held=("p1", "p2"))
+    assert unexplained_due(later) == AT + timedelta(seconds=4) + ALBUM_WAIT
+
+
+def test_albums_are_forgotten_a_while_after_their_last_part() -> None:
+    old = Album(seen_at=AT - ALBUM_MEMORY - timedelta(seconds=1))
+    kept = recent({"1": old, "2": REPORTED}, AT)
+    assert kept == {"2": REPORTED}
+    assert recent({"1": Album(seen_at=AT - ALBUM_MEMORY)}, AT) != {}
+
+
+@pytest.mark.parametrize("album", [WAITING, CAPTIONED, REPORTED])
+def test_an_album_reads_back_as_it_was_kept(album: Album) -> None:
+    assert Album.from_state(album.as_state()) == album

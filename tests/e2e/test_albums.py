@@ -1,0 +1,212 @@
+"""Albums through the real python-telegram-bot Application and the fake Bot API: Telegram sends an album as one
+message per photo, the caption on any one of them, in no promised order, and may deliver a message twice.
+Every photo joins the report its album belongs to (made at once, or after the buttons it asked for); photos
+that belong to nothing get one notice, once the bot has waited for the rest of the album.
+
+郝芳 (1001) is the liaison of ZD2026-001; the clock is Friday 2026-11-20 10:00, a working day.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.channels.telegram_transport import TelegramTransport
+from bot.clock import SHANGHAI
+from bot.domain.albums import ALBUM_WAIT
+from bot.services.outbox import OutboxSender
+from storage.models import ReportPhoto
+from tests.e2e.harness import Replies, TelegramHarness
+
+HAO = 1001
+CODE = "ZD2026-001"
+LINE = f"{CODE} 850万 桩基完成"
+UNEXPLAINED = "没有说明是哪个项目的填报"
+
+
+@pytest.fixture
+async def tg(telegram: TelegramHarness) -> TelegramHarness:
+    await telegram.bind(HAO, "郝芳")
+    return telegram
+
+
+def part_update(tg: TelegramHarness, album: str, caption: str = "") -> dict[str, Any]:
+    """An update carrying one photo of an album (not queued)."""
+    update = tg.fake.text_update(HAO, "")
+    del update["message"]["text"]
+    update["message"].update({"media_group_id": album, "photo": [
+        {"file_id": tg.fake.add_file(), "file_unique_id": f"u{update['update_id']}", "width": 1280, "height": 960,
+         "file_size": 200_000}]})
+    if caption:
+        update["message"]["caption"] = caption
+    return update
+
+
+async def deliver(tg: TelegramHarness, update: dict[str, Any]) -> Replies:
+    """Telegram delivers the update (again, with a new update id, when it was delivered before)."""
+    if "handled" in update:
+        update = {"message": dict(update["message"])}
+    mark = len(tg.fake.calls)
+    tg.fake.enqueue_update(update)
+    await tg.wait_processed(update["update_id"])
+    update["handled"] = True
+    return Replies([c for c in tg.fake.calls[mark:] if c.matches(None, {"chat_id": HAO})])
+
+
+async def part(tg: TelegramHarness, album: str, caption: str = "") -> Replies:
+    return await deliver(tg, part_update(tg, album, caption))
+
+
+async def photo_files(tg: TelegramHarness) -> list[str]:
+    [report] = await tg.reports()
+    async with tg.session() as session:
+        query = select(ReportPhoto.file_id).where(ReportPhoto.report_id == report.id).order_by(ReportPhoto.id)
+        return list((await session.scalars(query)).all())
+
+
+async def notices_after(tg: TelegramHarness, **wait: float) -> list[str]:
+    """What the outbox's sender sends the liaison once the clock has moved on by `wait`."""
+    tg.clock.advance(**wait)
+    mark = len(tg.fake.calls)
+    await OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)}).drain(10)
+    return tg.fake.texts(HAO, since=mark)
+
+
+async def test_parts_before_the_captioned_last_one_join_its_report(tg: TelegramHarness) -> None:
+    early = [part_update(tg, "501") for _ in range(2)]
+    for update in early:
+        assert (await deliver(tg, update)).messages == []  # held for the caption, not answered
+    saved = await part(tg, "501", LINE)
+    assert "已记录填报" in saved and "照片 3 张" in saved, saved
+    files = await photo_files(tg)
+    assert len(files) == 3 and {u["message"]["photo"][0]["file_id"] for u in early} <= set(files)
+    assert await notices_after(tg, minutes=5) == []  # the caption came: nothing more is said
+    tg.assert_nothing_failed()
+
+
+async def test_a_caption_in_the_middle_takes_the_parts_before_and_after(tg: TelegramHarness) -> None:
+    assert (await part(tg, "502")).messages == []
+    assert "照片 2 张" in await part(tg, "502", LINE)
+    assert "现有照片 3 张" in await part(tg, "502")
+    assert "现有照片 4 张" in await part(tg, "502", "3号墩柱")  # a photo's own words, no report line: it joins
+    assert len(await photo_files(tg)) == 4 and await tg.report_count() == 1
+    assert await notices_after(tg, minutes=5) == []
+
+
+async def test_redelivered_parts_join_once(tg: TelegramHarness) -> None:
+    early, late = part_update(tg, "503"), part_update(tg, "503")
+    await deliver(tg, early)
+    assert (await deliver(tg, early)).messages == []  # the same message again, before the caption
+    assert "照片 2 张" in await part(tg, "503", LINE)
+    assert "现有照片 3 张" in await deliver(tg, late)
+    assert (await deliver(tg, late)).messages == []
+    assert (await deliver(tg, early)).messages == []  # and once more, after it joined
+    files = await photo_files(tg)
+    assert len(files) == 3 and len(set(files)) == 3
+
+
+async def test_every_order_of_an_album_makes_one_report_with_every_photo(tg: TelegramHarness) -> None:
+    """Three photos, the caption on any one, arriving in each of the six orders, the first one delivered again
+    after the second: each time one report with three photos, and nothing more said."""
+    for n, order in enumerate(itertools.permutations(["caption", "a", "b"])):
+        tg.clock.advance(days=1)
+        album = f"6{n:02d}"
+        updates = {name: part_update(tg, album, LINE if name == "caption" else "") for name in order}
+        answers = [await deliver(tg, updates[order[0]]), await deliver(tg, updates[order[1]]),
+                   await deliver(tg, updates[order[0]]), await deliver(tg, updates[order[2]])]
+        assert sum("已记录填报" in a for a in answers) == 1, (order, answers)
+        assert answers[2].messages == []  # the redelivered part
+        [report] = [r for r in await tg.reports() if r.local_day == tg.clock.now().astimezone(SHANGHAI).date()]
+        async with tg.session() as session:
+            files = (await session.scalars(select(ReportPhoto.file_id)
+                                           .where(ReportPhoto.report_id == report.id))).all()
+        assert sorted(files) == sorted(u["message"]["photo"][0]["file_id"] for u in updates.values()), order
+    assert await notices_after(tg, minutes=5) == []
+
+
+async def test_parts_after_the_guided_flows_buttons_join_its_report(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    await tg.send(HAO, "850万 桩基完成")
+    assert "已收到 1 张照片" in await part(tg, "504")
+    assert "现场照片：1 张" in await tg.press(HAO, "完成（不再上传照片）")
+    kept = await part(tg, "504")  # the summary waits for 确认: the photo is kept for the report
+    assert "现有 2 张，将随这条填报一并保存" in kept
+    assert "照片 2 张" in await tg.press(HAO, "确认")
+    assert "照片已加入 ZD2026-001 今天的填报，现有照片 3 张" in await part(tg, "504")
+    assert len(await photo_files(tg)) == 3
+
+
+@pytest.mark.parametrize(("caption", "button"), [
+    (f"{CODE} 3 000 主体施工", "3,000.0 万元，进度「主体施工」"),  # which reading of the amount: asked with buttons
+    (LINE, "确认替换"),  # today's report is there already: replace it?
+])
+async def test_parts_after_the_button_a_captioned_part_asked_for_join_the_report(
+        tg: TelegramHarness, caption: str, button: str) -> None:
+    if button == "确认替换":
+        assert "已记录填报" in await tg.send(HAO, f"/report {CODE} 500 桩基")
+    asked = await part(tg, "505", caption)
+    assert button in asked.buttons and "已记录" not in asked
+    assert "现有 2 张" in await part(tg, "505")
+    assert "照片 2 张" in await tg.press(HAO, button)
+    assert "现有照片 3 张" in await part(tg, "505")
+    assert len(await photo_files(tg)) == 3
+
+
+async def test_an_album_captioned_only_report_keeps_its_photos_for_the_guided_report(tg: TelegramHarness) -> None:
+    assert (await part(tg, "506")).messages == []
+    started = await part(tg, "506", "/report")
+    assert "已收到照片 2 张" in started and f"{CODE} 城北高速连接线" in started.buttons
+    assert "现有 3 张" in await part(tg, "506")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    assert "已收到 3 张照片" in await tg.send(HAO, "850万 桩基完成")
+    assert "现场照片：3 张" in await tg.press(HAO, "完成（不再上传照片）")
+    assert "照片 3 张" in await tg.press(HAO, "确认")
+    assert "现有照片 4 张" in await part(tg, "506")
+    assert len(await photo_files(tg)) == 4
+    assert await notices_after(tg, minutes=5) == []
+
+
+async def test_an_album_captioned_with_only_the_code_keeps_its_photos(tg: TelegramHarness) -> None:
+    assert (await part(tg, "507")).messages == []
+    assert "请输入本期完成投资" in await part(tg, "507", CODE)
+    assert "已收到 2 张照片" in await tg.send(HAO, "850万 桩基完成")
+    await tg.press(HAO, "完成（不再上传照片）")
+    assert "照片 2 张" in await tg.press(HAO, "确认")
+
+
+async def test_an_album_with_no_caption_is_answered_once_after_the_wait(tg: TelegramHarness) -> None:
+    for _ in range(3):
+        assert (await part(tg, "508")).messages == []
+        tg.clock.advance(seconds=2)
+    assert await notices_after(tg, seconds=ALBUM_WAIT.total_seconds() - 5) == []  # still waiting for the rest
+    [notice] = await notices_after(tg, seconds=5)
+    assert "收到 3 张照片" in notice and UNEXPLAINED in notice and "未保存" in notice
+    assert await notices_after(tg, minutes=10) == []
+    assert await tg.report_count() == 0
+
+    # A photo that is no part of an album is answered at once, as in WeCom.
+    assert UNEXPLAINED in await tg.photo(HAO)
+
+
+async def test_a_refused_caption_is_the_albums_one_answer(tg: TelegramHarness) -> None:
+    assert (await part(tg, "509")).messages == []
+    refused = await part(tg, "509", "ZD2026-002 100 清表完成")  # not her project
+    assert "您不是项目 ZD2026-002" in refused
+    assert (await part(tg, "509")).messages == []
+    assert await notices_after(tg, minutes=5) == []
+    assert await tg.report_count() == 0
+
+
+async def test_two_albums_at_once_each_keep_their_own_photos(tg: TelegramHarness) -> None:
+    await part(tg, "510")
+    await part(tg, "511")  # another album, never captioned
+    assert "照片 2 张" in await part(tg, "510", LINE)
+    [notice] = await notices_after(tg, minutes=1)
+    assert "收到 1 张照片" in notice and UNEXPLAINED in notice
+    [report] = await tg.reports()
+    assert report.amount == Decimal(850) and len(await photo_files(tg)) == 2

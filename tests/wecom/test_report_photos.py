@@ -1,0 +1,33 @@
+"""Images in WeCom, which has no albums: an image sent while the guided /report waits for a button (the project,
+确认) is kept for its report, as on Telegram; an image that belongs to no report is answered at once, each one,
+and a report line typed afterwards does not take it (the answer said how to send it)."""
+
+from __future__ import annotations
+
+from tests.wecom.harness import HAO, WeComHarness
+
+CODE = "ZD2026-001"
+
+
+async def test_images_sent_while_the_guided_report_waits_for_a_button_are_kept(wecom: WeComHarness) -> None:
+    await wecom.bind(HAO, "郝芳")
+    await wecom.send(HAO, "/report")
+    assert "现有 1 张，将随这条填报一并保存" in await wecom.photo(HAO)  # before the project is picked
+    await wecom.press(HAO, f"{CODE} 城北高速连接线")
+    assert "已收到 1 张照片" in await wecom.send(HAO, "3000万元 路基完成40%")
+    assert "现场照片：1 张" in await wecom.press(HAO, "完成（不再上传照片）")
+    assert "现有 2 张，将随这条填报一并保存" in await wecom.photo(HAO)  # the summary waits for 确认
+    assert "照片 2 张" in await wecom.press(HAO, "确认")
+    [report] = await wecom.reports()
+    assert len(report.photos) == 2
+
+
+async def test_images_before_a_report_line_are_answered_at_once_and_not_taken(wecom: WeComHarness) -> None:
+    await wecom.bind(HAO, "郝芳")
+    for _ in range(2):
+        assert "没有说明是哪个项目的填报" in await wecom.photo(HAO)
+    saved = await wecom.send(HAO, f"{CODE} 3000万元 路基完成40%")
+    assert "已记录填报" in saved and "照片" not in saved.text.split("。")[0]
+    assert (await wecom.deliver_outbox()).sent == 0  # nothing more is said later
+    [report] = await wecom.reports()
+    assert not report.photos

@@ -57,7 +57,7 @@ async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.Str
     stored = await photo_repo.stored_photo(view.session, photo_id=number) if (number := as_id(photo_id)) else None
     project = None if stored is None else await view.session.get(Project, stored.project_id)
     if stored is None or project is None:
-        return view.not_found("照片")
+        return view.not_found("photo")
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
     return stored, project
@@ -88,7 +88,7 @@ def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: boo
             response = web.Response(status=404, body=MISSING_THUMBNAIL, content_type="image/svg+xml")
             secure(response)
             return response
-        return view.not_found("照片")
+        return view.not_found("photo")
     response = web.Response(body=found.data, content_type=found.content_type)
     response.headers["Cache-Control"] = CACHE
     response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else ""}"'

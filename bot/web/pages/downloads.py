@@ -63,7 +63,7 @@ async def bulletin_file(view: View) -> web.StreamResponse:
     folder = _bulletin_dir(view, kind, period)
     path = folder / name
     if (kind, period) not in known or Path(name).name != name or path.suffix not in TYPES or not path.is_file():
-        return view.not_found("文件")
+        return view.not_found("file")
     return _file(path.read_bytes(), name, TYPES[path.suffix])
 
 

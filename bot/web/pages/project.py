@@ -44,7 +44,7 @@ async def project_page(view: View) -> web.StreamResponse:
     code = view.request.match_info["code"]
     found = await project_repo.get_project_and_figures(view.session, code=code, today=view.today)
     if found is None:
-        return view.not_found("项目")
+        return view.not_found("project")
     project, figures = found
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
@@ -78,7 +78,7 @@ async def project_chart(view: View) -> web.StreamResponse:
     code = view.request.match_info["code"]
     project = await project_repo.get_project_for_card(view.session, code=code)
     if project is None:
-        return view.not_found("项目")
+        return view.not_found("project")
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
     figures = await project_repo.project_figures(view.session, project=project, today=view.today)

@@ -91,10 +91,5 @@ async def cli_bind_wecom(core: Any, args: argparse.Namespace, *, out: Callable[[
     """`diaodu people bind --wecom USERID --person NAME [--phone PHONE]`."""
     result = await bind_wecom(core.db, core.clock, userid=args.wecom, person_name=args.person,
                               phone=getattr(args, "phone", None), renderer=core.deps.renderer)
-    if result.already:
-        out(f"企业微信账号 {result.userid} 已绑定到 {result.person_name}，无需重复绑定。")
-    elif result.previous_person:
-        out(f"企业微信账号 {result.userid} 已从 {result.previous_person} 改绑到 {result.person_name}。")
-    else:
-        out(f"已将企业微信账号 {result.userid} 绑定到 {result.person_name}。")
+    out(core.deps.renderer.plain("cli/wecom", menu=None, result=result))
     return 0

@@ -123,6 +123,5 @@ async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[
     finally:
         if api is None:
             await client.close()
-    names = "、".join(b["name"] for b in MENU["button"])
-    out(f"已发布企业微信应用菜单：{names}。")
+    out(core.deps.renderer.plain("cli/wecom", menu=[b["name"] for b in MENU["button"]]))
     return 0

@@ -1,0 +1,107 @@
+"""What people read is worded in the templates (bot/templates), not in Python: checked over the modules that
+print to the admin or draw, by reading their source. A Chinese string there is allowed only as a docstring
+or as the help of the command line's parser (argparse lays it out; it stays beside the option it explains).
+Every reason a command-line error is raised with is worded in its template."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.render import Renderer
+from bot.services.outbox import SendStats
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATES = REPO / "bot" / "templates"
+# The modules whose words were moved into templates; a new Chinese literal in one of them fails here.
+MODULES = (
+    "bot/__main__.py",
+    "bot/cli/common.py",
+    "bot/cli/people.py",
+    "bot/cli/schedule.py",
+    "bot/cli/store.py",
+    "bot/ops/backup.py",
+    "bot/ops/photo_backup.py",
+)
+CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# argparse's own words: the parser's description, an option's help, default and metavar
+PARSER_CALLS = {"ArgumentParser", "add_parser", "add_argument", "add_mutually_exclusive_group"}
+PARSER_WORDS = {"help", "description", "default", "metavar"}
+# exception → the template its reasons are worded in
+ERRORS = {"CliError": "cli/refused.j2", "ConfigError": "cli/refused.j2", "BackupError": "cli/backup_refused.j2",
+          "PhotoBackupError": "cli/backup_refused.j2"}
+
+
+def _allowed(tree: ast.AST) -> set[int]:
+    """ids of the string constants that may hold Chinese: docstrings and the parser's help."""
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            doc = node.body[0] if node.body else None
+            if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
+                allowed.add(id(doc.value))
+        if isinstance(node, ast.Call) and _name(node.func) in PARSER_CALLS:
+            for keyword in node.keywords:
+                if keyword.arg in PARSER_WORDS:
+                    allowed |= {id(n) for n in ast.walk(keyword.value)}
+    return allowed
+
+
+def _name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def chinese_literals(path: Path) -> list[str]:
+    """Where ``path`` has Chinese in a string that is neither a docstring nor the parser's help."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    allowed = _allowed(tree)
+    return [f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and CHINESE.search(node.value)
+            and id(node) not in allowed]
+
+
+def raised_reasons(path: Path) -> list[tuple[str, str, int]]:
+    """(exception, reason, line) of every ``SomeError("reason", …)`` of ERRORS in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and _name(node.func) in ERRORS and node.args:
+            first = node.args[0]
+            assert isinstance(first, ast.Constant), f"{path}:{node.lineno}: a reason must be a literal"
+            found.append((_name(node.func), first.value, node.lineno))
+    return found
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_chinese_is_written_in_python(module: str) -> None:
+    assert chinese_literals(REPO / module) == []
+
+
+def test_the_checker_finds_a_chinese_message(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('"""模块说明。"""\nimport argparse\n\n'
+                      'def f(p: argparse.ArgumentParser, n: int) -> None:\n'
+                      '    """说明。"""\n'
+                      '    p.add_argument("--x", help="帮助")\n'
+                      '    print(f"已写入 {n} 个")\n'
+                      '    raise ValueError("错误")\n', encoding="utf-8")
+    assert sorted({line.split(":")[1] for line in chinese_literals(sample)}) == ["7", "8"]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_reason_raised_is_worded(module: str) -> None:
+    for error, reason, line in raised_reasons(REPO / module):
+        template = (TEMPLATES / ERRORS[error]).read_text(encoding="utf-8")
+        assert f'reason == "{reason}"' in template, f"{module}:{line}: {error}({reason!r}) is not in {ERRORS[error]}"
+
+
+@pytest.mark.parametrize(("stats", "said"), [
+    (None, "未配置任何渠道，通知留在发件箱待发送。"),
+    (SendStats(claimed=3, sent=3), "发送结果：已发送 3 条。"),
+    (SendStats(claimed=6, sent=2, retried=1, failed=1, undeliverable=1, released=1),
+     "发送结果：已发送 2 条，稍后重试 1 条，发送失败 1 条，无法送达 1 条，暂未发送 1 条（留在发件箱）。"),
+])
+def test_what_sending_did_is_said_in_chinese(stats: SendStats | None, said: str) -> None:
+    assert Renderer().plain("cli/sent", stats=stats) == said

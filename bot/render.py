@@ -97,6 +97,10 @@ class Renderer:
         made = getattr(self.env.get_template(f"{template}.j2").module, macro)(*args, **kwargs)
         return html_to_plain(str(made)).strip()
 
+    def words(self, template: str, name: str) -> Any:
+        """A table of words a template exports (``{% set headers = {…} %}``): a workbook's sheet names, headers."""
+        return getattr(self.env.get_template(f"{template}.j2").module, name)
+
 
 @functools.cache
 def shared_renderer() -> Renderer:

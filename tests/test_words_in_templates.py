@@ -7,13 +7,18 @@ Every reason a command-line error is raised with is worded in its template."""
 from __future__ import annotations
 
 import ast
+import io
 import re
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
+from bot.ledger.columns import C_CODE, N_DONE, N_NAME, N_NOTE, N_PLANNED, NODE_SHEET
 from bot.render import Renderer
+from bot.services.ledger_export import ledger_workbook
 from bot.services.outbox import SendStats
+from tests.render.factories import make_problem, make_standings
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "bot" / "templates"
@@ -29,6 +34,7 @@ MODULES = (
     "bot/chart.py",
     "bot/heatmap.py",
     "bot/web/charts.py",
+    "bot/services/ledger_export.py",
 )
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # argparse's own words: the parser's description, an option's help, default and metavar
@@ -113,3 +119,13 @@ def test_every_reason_raised_is_worded(module: str) -> None:
 ])
 def test_what_sending_did_is_said_in_chinese(stats: SendStats | None, said: str) -> None:
     assert Renderer().plain("cli/sent", stats=stats) == said
+
+
+def test_the_node_plan_written_is_headed_as_the_import_reads_it() -> None:
+    """One definition of the ledger's columns: the sheet /export writes for the import to read again takes its
+    name and headers from bot.ledger.columns, the other sheets from the template."""
+    book = load_workbook(io.BytesIO(ledger_workbook(make_standings(), [make_problem()], plan=[])))
+    assert book.sheetnames[-1] == NODE_SHEET
+    assert [c.value for c in book[NODE_SHEET][1]] == [C_CODE, N_NAME, N_PLANNED, N_DONE, N_NOTE]
+    sheets = Renderer().words("ledger_export", "sheets")
+    assert book.sheetnames[:-1] == [sheets[key] for key in ("projects", "units", "towns", "problems")]

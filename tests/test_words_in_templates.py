@@ -35,6 +35,7 @@ MODULES = (
     "bot/heatmap.py",
     "bot/web/charts.py",
     "bot/services/ledger_export.py",
+    "jobs/escalation.py",
 )
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # argparse's own words: the parser's description, an option's help, default and metavar

@@ -36,6 +36,7 @@ MODULES = (
     "bot/web/charts.py",
     "bot/services/ledger_export.py",
     "jobs/escalation.py",
+    "bot/app.py",
 )
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # argparse's own words: the parser's description, an option's help, default and metavar
@@ -45,7 +46,8 @@ PARSER_WORDS = {"help", "description", "default", "metavar"}
 DATA_NAMES = {"PROBE_TEXT"}
 # exception → the template its reasons are worded in
 ERRORS = {"CliError": "cli/refused.j2", "ConfigError": "cli/refused.j2", "BackupError": "cli/backup_refused.j2",
-          "PhotoBackupError": "cli/backup_refused.j2"}
+          "PhotoBackupError": "cli/backup_refused.j2", "ConfigurationError": "cli/startup_refused.j2",
+          "SchemaOutOfDate": "cli/startup_refused.j2", "NoChannel": "cli/startup_refused.j2"}
 
 
 def _allowed(tree: ast.AST) -> set[int]:

@@ -25,18 +25,15 @@ TEMPLATES = REPO / "bot" / "templates"
 # The modules whose words were moved into templates; a new Chinese literal in one of them fails here.
 MODULES = (
     "bot/__main__.py",
-    "bot/cli/common.py",
-    "bot/cli/people.py",
-    "bot/cli/schedule.py",
-    "bot/cli/store.py",
+    *sorted(str(path.relative_to(REPO)) for path in (REPO / "bot" / "cli").glob("*.py")),
     "bot/ops/backup.py",
     "bot/ops/photo_backup.py",
     "bot/chart.py",
     "bot/heatmap.py",
-    "bot/web/charts.py",
     "bot/services/ledger_export.py",
     "jobs/escalation.py",
     "bot/app.py",
+    *sorted(str(path.relative_to(REPO)) for path in (REPO / "bot" / "web").rglob("*.py")),  # the web pages
 )
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # argparse's own words: the parser's description, an option's help, default and metavar

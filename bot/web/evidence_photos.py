@@ -65,7 +65,7 @@ async def _problem_photo(view: View) -> Found:
         return view.not_found("photo")
     if not access.problem_in_scope(view.viewer, problem):
         return view.refuse()
-    return stored, {"heading": "问题照片", "code": problem.number, "back_href": f"/web/problem/{problem.number}",
+    return stored, {"kind": "problem", "code": problem.number, "back_href": f"/web/problem/{problem.number}",
                     "back_label": f"{problem.number} {problem.category}"}
 
 
@@ -80,7 +80,7 @@ async def _node_photo(view: View) -> Found:
         return view.not_found("photo")
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
-    return stored, {"heading": "节点照片", "code": project.code, "back_href": f"/web/project/{project.code}",
+    return stored, {"kind": "node", "code": project.code, "back_href": f"/web/project/{project.code}",
                     "back_label": f"{project.code} {project.name}"}
 
 

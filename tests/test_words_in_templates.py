@@ -33,6 +33,7 @@ MODULES = (
     "bot/services/ledger_export.py",
     "jobs/escalation.py",
     "bot/app.py",
+    "bot/channels/wecom/binding.py",
     *sorted(str(path.relative_to(REPO)) for path in (REPO / "bot" / "web").rglob("*.py")),  # the web pages
 )
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")

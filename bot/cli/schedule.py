@@ -121,7 +121,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
                 (args.out / "bulletin.html").write_text(rendered.text, encoding="utf-8")
                 (args.out / "bulletin.txt").write_text(html_to_plain(rendered.text), encoding="utf-8")
                 print(html_to_plain(rendered.text))
-                say("digest", written=True, out=args.out, files=[p.name for p in rendered.files.values()])
+                say("digest", step="written", out=args.out, files=[p.name for p in rendered.files.values()])
                 return 0
         from bot.services.web_links import public_base
 
@@ -132,8 +132,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    say("digest", written=False, halfmonth_written=False, halfmonth=False, period=period.name,
-        notices=produced.notices, stats=stats)
+    say("digest", step="sent", period=period.name, notices=produced.notices, stats=stats)
     return 0
 
 
@@ -161,7 +160,7 @@ async def halfmonth(settings: Settings, args: argparse.Namespace) -> int:
                 compiled = await compile_document(session, core.deps.renderer, half=half, calendar=calendar,
                                                   out_dir=args.out, issued=today)
                 print(core.deps.renderer.plain("halfmonth_compiled", half=half, compiled=compiled, dry_run=True))
-                say("digest", written=False, halfmonth_written=True, path=compiled.path)
+                say("digest", step="halfmonth_written", path=compiled.path)
                 return 0
         path = await halfmonth.produce(core.db, core.deps.renderer, half=half, now=core.clock.now(),
                                        files_root=settings.data_dir)
@@ -170,7 +169,7 @@ async def halfmonth(settings: Settings, args: argparse.Namespace) -> int:
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    say("digest", written=False, halfmonth_written=False, halfmonth=True, name=path.name, stats=stats)
+    say("digest", step="halfmonth_sent", name=path.name, stats=stats)
     return 0
 
 

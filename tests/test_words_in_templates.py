@@ -130,3 +130,17 @@ def test_the_node_plan_written_is_headed_as_the_import_reads_it() -> None:
     assert [c.value for c in book[NODE_SHEET][1]] == [C_CODE, N_NAME, N_PLANNED, N_DONE, N_NOTE]
     sheets = Renderer().words("ledger_export", "sheets")
     assert book.sheetnames[:-1] == [sheets[key] for key in ("projects", "units", "towns", "problems")]
+
+
+def test_a_backup_is_reported_with_full_width_punctuation(tmp_path: Path) -> None:
+    from bot.ops.backup import BackupInfo
+    from bot.ops.photo_backup import PhotoCopy
+
+    info = BackupInfo(path=tmp_path / "b.sqlite3", size=10240, revision="0016",
+                      tables={"alembic_version": 1, "projects": 2, "reports": 3, "units": 4})
+    photos = PhotoCopy(where=tmp_path / "b.photos", originals=2, thumbnails=1, missing=["ab" * 32])
+    renderer = Renderer()
+    assert renderer.plain("cli/backup", step="copied", info=info) == (
+        f"已备份：{info.path}（10 KB，结构版本 0016；共 10 行：projects 2、reports 3）")
+    assert renderer.plain("cli/backup", step="photos", photos=photos, store=None, local=True) == (
+        f"已备份照片 2 张、缩略图 1 张（{photos.where}）；备份中缺少 1 张照片：abababababab")

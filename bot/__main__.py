@@ -13,10 +13,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError
 
 from bot.cli import people, schedule, store
-from bot.cli.common import EXIT_CONFIG, CliError, ConfigError
+from bot.cli.common import EXIT_CONFIG, CliError, ConfigError, refuse, say
 from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
 from bot.ops.logs import setup_logging
+
+__all__ = ["EXIT_CONFIG", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,14 +126,14 @@ def _date_arg(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"「{text}」不是日期，请写成 2027-02-06") from None
+        raise argparse.ArgumentTypeError(_bad_argument("date", text)) from None
 
 
 def _datetime_arg(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"「{text}」不是时间，请写成 2026-12-03T18:00+08:00") from None
+        raise argparse.ArgumentTypeError(_bad_argument("datetime", text)) from None
     return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
@@ -140,32 +142,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ValidationError as error:
-        print(f"配置错误：{_describe_invalid(error)}", file=sys.stderr)
-        print(_NOT_RESTARTED, file=sys.stderr)
-        return EXIT_CONFIG
+        return refuse(ConfigError("invalid_settings", errors=error.errors()))
     setup_logging(settings, json=settings.log_format == "json",
                   level=logging.INFO if args.command == "run" else logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return _dispatch(args, settings)
-    except ConfigError as error:
-        print(f"配置错误：{error}", file=sys.stderr)
-        print(_NOT_RESTARTED, file=sys.stderr)
-        return error.exit_code
     except CliError as error:
-        print(f"错误：{error}", file=sys.stderr)
-        return error.exit_code
+        return refuse(error)
     except KeyboardInterrupt:
         return 130
 
 
-_NOT_RESTARTED = f"请修改配置后再启动（退出状态 {EXIT_CONFIG}：按 deploy/diaodu.service 运行时 systemd 不会自动重启）。"
+def _bad_argument(kind: str, text: str) -> str:
+    """What argparse says of an argument that is not a ``kind`` ("date", "datetime")."""
+    from bot.render import shared_renderer
 
-
-def _describe_invalid(error: ValidationError) -> str:
-    """Which variables are wrong, and how: "HTTP_PORT(abc):Input should be a valid integer…"."""
-    return ";".join(f"{'.'.join(str(part) for part in e['loc'])}({str(e.get('input'))[:40]}):{e['msg']}"
-                    for e in error.errors())
+    return shared_renderer().plain("cli/bad_argument", kind=kind, text=text)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,8 +169,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 upgrade(settings.database_url)
             except ArgumentError as error:
-                raise ConfigError(f"DATABASE_URL 无法识别：{error}") from error
-            print("数据库已升级到最新版本。")
+                raise ConfigError("bad_database_url", error=error) from error
+            say("db", upgraded=True)
             return 0
         return asyncio.run(store.db_current(settings))
     if args.command == "run":
@@ -186,9 +179,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         try:
             asyncio.run(serve(settings))
         except NoChannel as error:
-            raise ConfigError(f"{error}没有账号时可用 `make demo` 在终端中试用。") from error
+            raise ConfigError("no_channel", text=str(error)) from error
         except ConfigurationError as error:
-            raise ConfigError(str(error)) from error
+            raise ConfigError.said(error) from error
         return 0
     if args.command == "import":
         return asyncio.run(store.import_files(settings, args.files, dry_run=args.dry_run, as_of=args.as_of,

@@ -30,7 +30,18 @@ log = logging.getLogger(__name__)
 
 
 class ConfigurationError(RuntimeError):
-    """`diaodu run` cannot run with these settings; restarting will not help until they are fixed."""
+    """`diaodu run` cannot run with these settings; restarting will not help until they are fixed. Its message,
+    for the operator, is worded by its reason in bot/templates/cli/startup_refused.j2."""
+
+    def __init__(self, reason: str, **context: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.context = context
+
+    def __str__(self) -> str:
+        from bot.render import shared_renderer
+
+        return shared_renderer().plain("cli/startup_refused", reason=self.reason, **self.context)
 
 
 class SchemaOutOfDate(ConfigurationError):
@@ -69,9 +80,7 @@ class Core:
     async def check_schema(self) -> None:
         current, revision, head = await schema_is_current(self.db.engine)
         if not current:
-            raise SchemaOutOfDate(
-                f"数据库结构不是最新版本（当前 {revision or '空库'}，最新 {head}）。请先运行：diaodu db upgrade"
-            )
+            raise SchemaOutOfDate("schema_out_of_date", revision=revision, head=head)
 
 
 def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
@@ -234,11 +243,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     from storage.settings import load_digest_settings
 
     if settings.telegram_bot_token and settings.telegram_webhook_url and settings.telegram_webhook_secret is None:
-        raise ConfigurationError("设置了 TELEGRAM_WEBHOOK_URL 时必须同时设置 TELEGRAM_WEBHOOK_SECRET。")
+        raise ConfigurationError("webhook_secret")
     try:
         core = Core.build(settings)
     except ArgumentError as error:
-        raise ConfigurationError(f"DATABASE_URL 无法识别：{error}") from error
+        raise ConfigurationError("database_url", error=error) from error
     try:
         await core.check_schema()
     except BaseException:
@@ -252,15 +261,15 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
     except (ValueError, WeComCryptoError) as error:  # what the settings hold cannot be used
         await core.db.dispose()
-        raise ConfigurationError(f"渠道配置有误：{error}") from error
+        raise ConfigurationError("channels", error=error) from error
     if telegram is None and wecom is None:
         await core.db.dispose()
-        raise NoChannel("未配置任何渠道：请设置 TELEGRAM_BOT_TOKEN，或 WECOM_CORP_ID 等企业微信参数。")
+        raise NoChannel("no_channel")
     try:
         keeper = photo_keeper(core, telegram=telegram, wecom=wecom)
     except ValueError as error:
         await core.db.dispose()
-        raise ConfigurationError(f"照片存储配置有误：{error}") from error
+        raise ConfigurationError("photo_store", error=error) from error
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
     scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)

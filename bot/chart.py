@@ -37,7 +37,7 @@ from matplotlib.ticker import PercentFormatter
 from bot.domain.rounding import tenths
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.text_width import display_width
-from bot.render import format_pct
+from bot.render import format_pct, shared_renderer
 
 # Files of Debian's CJK font packages, in order of preference:
 # fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-arphic-ukai/uming, fonts-droid-fallback.
@@ -62,7 +62,6 @@ FALLBACK_FAMILY = "DejaVu Sans"
 PROBE_TEXT = "重点项目投资完成率排名截至序时进度城北乡镇单位"
 
 LIGHT_COLORS: dict[str, str] = {"green": "#2e9d4a", "yellow": "#f2b705", "red": "#d93025", "none": "#9e9e9e"}
-LIGHT_NAMES: dict[str, str] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无年度计划"}
 GROUP_COLOR = "#3b78c2"
 SCHEDULE_COLOR = "#1f3a5f"
 GAP_COLOR = "#777777"
@@ -132,6 +131,11 @@ def _props(size: float, *, weight: str = "normal") -> FontProperties:
     return FontProperties(family=[chart_font().family, FALLBACK_FAMILY], size=size, weight=weight)
 
 
+def chart_words(macro: str, /, *args: object, **kwargs: object) -> str:
+    """One title, label or note of the charts, in the words of bot/templates/chart.j2."""
+    return shared_renderer().phrase("chart", macro, *args, **kwargs)
+
+
 def truncate(text: str, width: int = NAME_WIDTH) -> str:
     """``text`` cut to at most ``width`` display columns, ending in … when cut."""
     if display_width(text) <= width:
@@ -188,7 +192,7 @@ def _project_row(p: ProjectStanding) -> _Row:
     prefix = f"{p.rank}. " if p.rank is not None else ""
     label = f"{prefix}{p.code} {truncate(p.name)}"
     if p.rate is None:
-        return _Row(label, None, LIGHT_NAMES["none"], LIGHT_COLORS["none"])
+        return _Row(label, None, chart_words("light", "none"), LIGHT_COLORS["none"])
     return _Row(label, p.rate, _pct(p.rate), LIGHT_COLORS.get(p.light, LIGHT_COLORS["none"]))
 
 
@@ -197,25 +201,21 @@ def _select(projects: Sequence[ProjectStanding], top: int) -> tuple[list[_Row], 
     ranked, unranked = _project_order(projects)
     total = len(ranked) + len(unranked)
     if total <= top:
-        return [_project_row(p) for p in ranked + unranked], f"共{total}个项目"
+        return [_project_row(p) for p in ranked + unranked], chart_words("shown", total, None, None, 0)
     if len(ranked) <= top:
         shown = ranked + unranked[: top - len(ranked)]
-        left = total - len(shown)
-        return [_project_row(p) for p in shown], f"共{total}个项目，另有{left}个无年度计划的项目未列出"
+        return [_project_row(p) for p in shown], chart_words("shown", total, None, None, total - len(shown))
     head, tail = math.ceil(top / 2), top // 2
     omitted = len(ranked) - head - tail
     rows = [_project_row(p) for p in ranked[:head]]
-    rows.append(_Row(f"…… 中间省略{omitted}个项目 ……", None, "", GAP_COLOR, gap=True))
+    rows.append(_Row(chart_words("omitted", omitted), None, "", GAP_COLOR, gap=True))
     rows += [_project_row(p) for p in ranked[len(ranked) - tail:]] if tail else []
-    note = f"共{total}个项目，列出前{head}名和后{tail}名"
-    if unranked:
-        note += f"，另有{len(unranked)}个无年度计划的项目未列出"
-    return rows, note
+    return rows, chart_words("shown", total, head, tail, len(unranked))
 
 
 def _bar_figure(
     rows: Sequence[_Row], *, title: str, subtitle: str, xlabel: str, xmax: float, percent: bool,
-    legend: Sequence[tuple[str, object]] = (), empty_text: str = "暂无数据",
+    legend: Sequence[tuple[str, object]] = (), empty_text: str | None = None,
 ) -> tuple[Figure, object]:
     height = 1.9 + 0.32 * max(len(rows), 3)
     fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained", facecolor="white")
@@ -237,7 +237,7 @@ def _bar_figure(
     if not rows:
         ax.set_yticks([])
         ax.set_ylim(0, 1)
-        ax.text(0.5, 0.5, empty_text, transform=ax.transAxes, ha="center", va="center",
+        ax.text(0.5, 0.5, empty_text or chart_words("no_data"), transform=ax.transAxes, ha="center", va="center",
                 fontproperties=_props(13), color=GAP_COLOR)
     else:
         ys = list(range(len(rows)))
@@ -270,21 +270,21 @@ def ranking_figure(standings: Standings, *, top: int = 30) -> Figure:
     rows, note = _select(standings.projects, top)
     rates = [r.value for r in rows if r.value is not None]
     xmax = min(max([1.0, standings.schedule, *rates]) * 1.12, RATE_CAP * 1.12)
-    schedule_label = f"序时进度 {_pct(standings.schedule)}"
+    schedule_label = chart_words("schedule", standings.schedule)
     present = {p.light for p in standings.projects}
     legend: list[tuple[str, object]] = [
-        (LIGHT_NAMES[light], Patch(color=LIGHT_COLORS[light])) for light in LIGHT_COLORS if light in present
+        (chart_words("light", light), Patch(color=LIGHT_COLORS[light])) for light in LIGHT_COLORS if light in present
     ]
     legend.append((schedule_label, Line2D([], [], color=SCHEDULE_COLOR, linestyle="--", linewidth=1.4)))
     fig, ax = _bar_figure(
         rows,
-        title=f"重点项目投资完成率排名（截至{standings.cutoff.isoformat()}）",
+        title=chart_words("ranking_title", standings.cutoff),
         subtitle=f"{standings.period}  {note}" if standings.projects else standings.period,
-        xlabel="投资完成率（累计完成 ÷ 年度计划）",
+        xlabel=chart_words("ranking_axis"),
         xmax=xmax,
         percent=True,
         legend=legend,
-        empty_text="暂无项目数据",
+        empty_text=chart_words("no_projects"),
     )
     ax.axvline(standings.schedule, color=SCHEDULE_COLOR, linestyle="--", linewidth=1.4, gid="schedule")
     ax.set_title(schedule_label, loc="right", fontproperties=_props(10), color=SCHEDULE_COLOR)
@@ -303,14 +303,14 @@ def group_figure(groups: Sequence[GroupStanding], title: str) -> Figure:
     rows = []
     for g in ordered:
         prefix = f"{g.rank}. " if g.rank is not None else ""
-        label = f"{prefix}{truncate(g.name)}（{g.projects}个项目）"
+        label = chart_words("group_label", prefix, truncate(g.name), g.projects)
         if g.score is None:
-            rows.append(_Row(label, None, "无得分", LIGHT_COLORS["none"]))
+            rows.append(_Row(label, None, chart_words("no_score"), LIGHT_COLORS["none"]))
         else:
             rows.append(_Row(label, g.score, tenths(g.score), GROUP_COLOR))
     fig, ax = _bar_figure(
-        rows, title=title, subtitle=f"共{len(groups)}个，按综合得分排序" if groups else "",
-        xlabel="综合得分（满分100）", xmax=110.0, percent=False,
+        rows, title=title, subtitle=chart_words("groups_shown", len(groups)),
+        xlabel=chart_words("score_axis"), xmax=110.0, percent=False,
     )
     ax.set_xticks(range(0, 101, 20))
     return fig

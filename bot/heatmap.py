@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from bot.chart import DPI, FALLBACK_FAMILY, chart_font, figure_png, truncate
+from bot.chart import DPI, FALLBACK_FAMILY, chart_font, chart_words, figure_png, truncate
 from bot.domain.participation import Row, Week
 from bot.domain.rounding import whole_percent
 
@@ -38,19 +38,18 @@ def heatmap_figure(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, wh
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     fig.suptitle(title, fontproperties=_props(14))
-    note = f"共{len(rows)}个{what}" + (f"，列出{len(shown)}个" if len(shown) < len(rows) else "")
-    ax.set_title(f"{note}；每格为该周应报天数中已报的比例，灰色为当周无需填报", fontproperties=_props(9),
+    ax.set_title(chart_words("heatmap_note", len(rows), what, len(shown)), fontproperties=_props(9),
                  color="#555555", loc="left")
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
     ax.set_xlim(-0.5, len(weeks) - 0.5)
     ax.set_ylim(max(len(shown), 1) - 0.5, -0.5)  # first row on top
-    ax.set_xticks(range(len(weeks)), [f"{w.start:%m-%d}至{w.end:%m-%d}" for w in weeks], fontproperties=_props(9))
+    ax.set_xticks(range(len(weeks)), [chart_words("week", w.start, w.end) for w in weeks], fontproperties=_props(9))
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     ax.set_yticks(range(len(shown)), [truncate(r.name, 24) for r in shown], fontproperties=_props(9))
     if not shown:
-        ax.text(0.5, 0.5, "暂无需要填报的项目", transform=ax.transAxes, ha="center", va="center",
+        ax.text(0.5, 0.5, chart_words("nothing_due"), transform=ax.transAxes, ha="center", va="center",
                 fontproperties=_props(12), color="#777777")
     for y, row in enumerate(shown):
         for x, tally in enumerate(row.weeks):
@@ -69,7 +68,7 @@ def _cell(x: int, y: int, color: object) -> Rectangle:
 
 def heatmap_title(what: str, cutoff: date) -> str:
     """The heat map's title, the same in /rank 填报 and the bulletin: whose 填报率, as of which day."""
-    return f"{what}近四周填报率（截至{cutoff.isoformat()}）"
+    return chart_words("heatmap_title", what, cutoff)
 
 
 def heatmap_chart(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, what: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from datetime import date, datetime
 from decimal import Decimal
@@ -86,6 +87,26 @@ class Renderer:
 
     def render(self, template: str, **context: Any) -> str:
         return self.env.get_template(f"{template}.j2").render(**context).strip()
+
+    def plain(self, template: str, **context: Any) -> str:
+        """A template as plain text, for the terminal: the HTML subset stripped, what users typed as typed."""
+        return html_to_plain(self.render(template, **context)).strip()
+
+    def phrase(self, template: str, macro: str, /, *args: Any, **kwargs: Any) -> str:
+        """One macro of a template (a chart's title, a sheet's header…) as plain text, as ``plain`` gives it."""
+        made = getattr(self.env.get_template(f"{template}.j2").module, macro)(*args, **kwargs)
+        return html_to_plain(str(made)).strip()
+
+    def words(self, template: str, name: str) -> Any:
+        """A table of words a template exports (``{% set headers = {…} %}``): a workbook's sheet names, headers."""
+        return getattr(self.env.get_template(f"{template}.j2").module, name)
+
+
+@functools.cache
+def shared_renderer() -> Renderer:
+    """The process's renderer for the texts made where none is handed down (what the command line prints, the
+    charts' labels, the workbooks' headers): the templates compiled once per process, rendered from any thread."""
+    return Renderer()
 
 
 class _PlainText(HTMLParser):

@@ -52,19 +52,15 @@ async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 10
     return result
 
 
-CLOCK_WORDS = {"response": "受理", "resolution": "办结"}
-
-
 def describe(action: str) -> str:
-    """One of a tick's actions ("W0001:escalate:1", "W0001:nudge:promise:2026-11-18") as people read it:
-    「W0001 上报至包抓领导」, 「W0001 承诺日期提醒（2026-11-18）」."""
+    """One of a tick's actions ("W0001:escalate:1", "W0001:nudge:promise:2026-11-18") as people read it, in the
+    words of cli/_escalation.j2: 「W0001 上报至包抓领导」, 「W0001 承诺日期提醒（2026-11-18）」; one it does not
+    know as is."""
+    from bot.render import shared_renderer
+
     number, _, what = action.partition(":")
     kind, _, rest = what.partition(":")
     clock, _, tail = rest.partition(":")
-    if kind == "escalate" and clock.isdigit() and int(clock) < len(LEVEL_NAMES):
-        return f"{number} 上报至{LEVEL_NAMES[int(clock)]}"
-    if kind in {"nudge", "overdue"} and clock == "promise":
-        return f"{number} {'承诺日期提醒' if kind == 'nudge' else '未按承诺日期完成'}（{tail}）"
-    if kind in {"nudge", "overdue"} and clock in CLOCK_WORDS:
-        return f"{number} {CLOCK_WORDS[clock]}{'临期提醒' if kind == 'nudge' else '超期通报'}"
-    return action
+    known = ((kind == "escalate" and clock.isdigit() and int(clock) < len(LEVEL_NAMES))
+             or (kind in {"nudge", "overdue"} and clock in {"promise", "response", "resolution"}))
+    return shared_renderer().phrase("cli/_escalation", "action", number, kind, clock, tail) if known else action

@@ -53,22 +53,16 @@ def slot_at(times: tuple[time, ...] | list[time], local: time) -> time | None:
 
 async def run_as_of(db: Database, now: datetime, renderer: Renderer) -> str:
     """The reminders as they would run at `now` (the latest reminder time of the day not after it), for an
-    operator; returns what happened, in Chinese. Dedupe keys make a repeat send nothing twice."""
+    operator; returns what happened, in the Chinese of cli/remind.j2. Dedupe keys make a repeat send nothing twice."""
     async with db.session() as session:
         times = (await load_digest_settings(session)).reminder_times
     local = now.astimezone(SHANGHAI)
     slot = slot_at(times, local.time())
     if slot is None:
-        first = min(times).strftime("%H:%M")
-        return f"{local:%Y-%m-%d %H:%M} 还没到当天第一个提醒时间（{first}），没有提醒要发。"
+        return renderer.plain("cli/remind", early=True, local=local, first=min(times))
     result = await run(db, now, renderer, slot=slot)
-    if result.skipped == "disabled":
-        return "填报提醒已关闭（/schedule reminders on 可开启），没有发送。"
-    if result.skipped is not None:
-        return f"{local:%Y-%m-%d} 不是工作日，没有提醒要发。"
-    reminded = "、".join(result.reminded) or "无"
-    alerts = "、".join(result.alerts) or "无"
-    return f"按 {slot:%H:%M} 的提醒运行：提醒了 {len(result.reminded)} 人（{reminded}）；连续未填报预警：{alerts}。"
+    return renderer.plain("cli/remind", early=False, disabled=result.skipped == "disabled",
+                          day_off=result.skipped is not None, local=local, slot=slot, result=result)
 
 
 async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) -> ReminderResult:

@@ -1,6 +1,10 @@
-"""What every `diaodu` subcommand shares: its errors (printed in Chinese) and opening the configured store."""
+"""What every `diaodu` subcommand shares: its errors, printing in the words of bot/templates/cli/, and opening
+the configured store."""
 
 from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
 
 from bot.config import Settings
 
@@ -10,15 +14,39 @@ EXIT_CONFIG = 78
 
 
 class CliError(Exception):
-    """A user-facing error: printed in Chinese, exit code 1."""
+    """A user-facing error, worded by its reason in cli/refused.j2: printed in Chinese, exit code 1."""
 
     exit_code = 1
+
+    def __init__(self, reason: str, **context: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.context = context
+
+    @classmethod
+    def said(cls, error: BaseException) -> CliError:
+        """An error another part of the bot has put in words already (an admin's bad input, a bad setting)."""
+        return cls("said", text=str(error))
 
 
 class ConfigError(CliError):
     """The settings are wrong: printed in Chinese, exit code EXIT_CONFIG."""
 
     exit_code = EXIT_CONFIG
+
+
+def say(template: str, *, file: TextIO | None = None, **context: Any) -> None:
+    """Print a template of bot/templates/cli as plain text (to stdout unless ``file``)."""
+    from bot.render import shared_renderer
+
+    print(shared_renderer().plain(f"cli/{template}", **context), file=file or sys.stdout)
+
+
+def refuse(error: CliError) -> int:
+    """Print a CliError to stderr; its exit status."""
+    say("refused", file=sys.stderr, reason=error.reason, config=isinstance(error, ConfigError),
+        exit_config=EXIT_CONFIG, **error.context)
+    return error.exit_code
 
 
 async def open_core(settings: Settings):  # type: ignore[no-untyped-def]
@@ -29,7 +57,7 @@ async def open_core(settings: Settings):  # type: ignore[no-untyped-def]
         await core.check_schema()
     except SchemaOutOfDate as error:
         await core.db.dispose()
-        raise CliError(str(error)) from error
+        raise CliError.said(error) from error
     return core
 
 
@@ -39,10 +67,7 @@ async def pick_person(core, name: str, phone: str | None):  # type: ignore[no-un
     async with core.db.session() as session:
         found = await people.find_people_by_name(session, name=name, phone=phone)
     if not found:
-        raise CliError(f"人员名单中没有「{name}」{f'（手机 {phone}）' if phone else ''}。请先导入人员名单。")
+        raise CliError("no_person", name=name, phone=phone)
     if len(found) > 1:
-        lines = "\n".join(
-            f"  {p.name}  手机 {p.phone or '—'}  {(p.unit.name if p.unit else p.title) or ''}" for p in found
-        )
-        raise CliError(f"人员名单中有 {len(found)} 位「{name}」，请用 --phone 指定：\n{lines}")
+        raise CliError("same_names", name=name, people=found)
     return found[0]

@@ -7,12 +7,11 @@ import asyncio
 import json
 from datetime import timedelta
 
-from bot.cli.common import CliError, open_core, pick_person
+from bot.cli.common import CliError, open_core, pick_person, say
 from bot.config import Settings
 
 
 async def invite(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.render import format_time
     from bot.services.invites import create_invite, link_username
     from storage.audit import Actor
 
@@ -20,7 +19,7 @@ async def invite(settings: Settings, args: argparse.Namespace) -> int:
     try:
         person = await pick_person(core, args.person, args.phone)
         if not person.active:  # as the chat's /invite: the code could not be redeemed
-            raise CliError(f"「{person.name}」已停用，不能为其生成邀请码。")
+            raise CliError("deactivated", name=person.name)
         async with core.db.session() as session:
             invite = await create_invite(
                 session, person=person, role=args.role, now=core.clock.now(),
@@ -33,8 +32,7 @@ async def invite(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"code": invite.code, "link": invite.link, "expires_at": invite.expires_at.isoformat()},
                          ensure_ascii=False))
     else:
-        link = f"\n链接：{invite.link}" if invite.link else ""
-        print(f"邀请码：{invite.code}{link}\n有效期至：{format_time(invite.expires_at)}（北京时间）")
+        say("invite", invite=invite)
     return 0
 
 
@@ -69,6 +67,6 @@ async def wecom_admin(settings: Settings, args: argparse.Namespace) -> int:
             return await cli_bind_wecom(core, args)
         return await cli_wecom_menu(core, args)
     except AdminInputError as error:
-        raise CliError(str(error)) from error
+        raise CliError.said(error) from error
     finally:
         await core.db.dispose()

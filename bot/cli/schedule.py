@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import CliError, open_core
+from bot.cli.common import CliError, open_core, say
 from bot.config import Settings
 
 
 async def calendar(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.render import Renderer, html_to_plain
+    from bot.render import shared_renderer
     from bot.services.admin_ops import AdminInputError, set_days, set_official_year
     from storage.audit import Actor
     from storage.settings import calendar_overrides, load_calendar
@@ -27,20 +27,20 @@ async def calendar(settings: Settings, args: argparse.Namespace) -> int:
                     await set_official_year(session, year=args.year, official=not args.undo, now=core.clock.now(),
                                             actor=actor)
             except AdminInputError as error:
-                raise CliError(str(error)) from error
+                raise CliError.said(error) from error
         async with core.db.session() as session:
             calendar = await load_calendar(session)
             overrides = await calendar_overrides(session)
     finally:
         await core.db.dispose()
-    print(html_to_plain(Renderer().render("calendar", overrides=overrides, official_until=calendar.official_until,
-                                          official_years=sorted(calendar.official_years))))
+    print(shared_renderer().plain("calendar", overrides=overrides, official_until=calendar.official_until,
+                                  official_years=sorted(calendar.official_years)))
     return 0
 
 
 async def sla(settings: Settings, args: argparse.Namespace) -> int:
     from bot.domain.escalation import CATEGORIES
-    from bot.render import Renderer, html_to_plain
+    from bot.render import shared_renderer
     from bot.services.admin_ops import AdminInputError, set_policy
     from bot.services.nodes import escalate_after_days
     from storage.audit import Actor
@@ -54,13 +54,13 @@ async def sla(settings: Settings, args: argparse.Namespace) -> int:
                     policy = await set_policy(session, what=args.what, args=args.values, now=core.clock.now(),
                                               actor=Actor(label="cli", channel="cli"))
                 except AdminInputError as error:
-                    raise CliError(str(error)) from error
+                    raise CliError.said(error) from error
             else:
                 policy = await load_policy(session)
             node_days = await escalate_after_days(session)
     finally:
         await core.db.dispose()
-    print(html_to_plain(Renderer().render("sla", policy=policy, categories=CATEGORIES, node_days=node_days)))
+    print(shared_renderer().plain("sla", policy=policy, categories=CATEGORIES, node_days=node_days))
     return 0
 
 
@@ -74,19 +74,16 @@ async def job(settings: Settings, args: argparse.Namespace) -> int:
         core = core.with_clock(FrozenClock(args.at))
     try:
         if args.name == "remind":
-            summary = await reminders.run_as_of(core.db, core.clock.now(), core.deps.renderer)
+            said = {"summary": await reminders.run_as_of(core.db, core.clock.now(), core.deps.renderer)}
         else:  # as the running bot's tick does: overdue nodes become problems first
             overdue = await nodes.run(core.db, core.clock, core.deps.renderer)
             result = await escalation.run(core.db, core.clock, core.deps.renderer)
-            done = "、".join(escalation.describe(a) for a in result.actions)
-            summary = f"检查了 {result.checked} 个到期问题：" + (done or "无需处理")
-            if overdue.told:
-                summary += f"\n逾期节点 {len(overdue.told)} 个：" + "、".join(overdue.told)
+            said = {"summary": None, "checked": result.checked, "overdue": overdue.told,
+                    "actions": [escalation.describe(a) for a in result.actions]}
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    print(summary)
-    print(f"发送结果：{stats}" if stats is not None else "未配置任何渠道，通知留在发件箱待发送。")
+    say("job", stats=stats, **said)
     return 0
 
 
@@ -108,16 +105,15 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
                 try:
                     period = parse_period(args.kind, args.period)
                 except ValueError:
-                    raise CliError(f"「{args.period}」不是有效的期间"
-                                   "（如 2026-W47、2026-11、2026-Q4、2026-H2、2026）。") from None
+                    raise CliError("bad_period", period=args.period) from None
             else:
                 today = local_today(core.clock)
                 period = latest_due(calendar, args.kind, today) or period_containing(args.kind, today)
             reason = await digests.why_not(session, period, today=local_today(core.clock))
             if reason is not None:
-                raise CliError(html_to_plain(core.deps.renderer.render(
+                raise CliError("said", text=core.deps.renderer.plain(
                     "bulletin_refused", period=period, kind_name=KIND_NAMES[period.kind], reason=reason,
-                    year=measured_on(period).year, scheduled=False)).strip())
+                    year=measured_on(period).year, scheduled=False))
             if not args.send:
                 rendered = await digests.render_bulletin(
                     session, core.deps.renderer, period=period, calendar=calendar,
@@ -125,20 +121,18 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
                 (args.out / "bulletin.html").write_text(rendered.text, encoding="utf-8")
                 (args.out / "bulletin.txt").write_text(html_to_plain(rendered.text), encoding="utf-8")
                 print(html_to_plain(rendered.text))
-                files = "、".join(p.name for p in rendered.files.values())
-                print(f"已写入 {args.out}：bulletin.txt、bulletin.html、{files}")
+                say("digest", step="written", out=args.out, files=[p.name for p in rendered.files.values()])
                 return 0
         from bot.services.web_links import public_base
 
         produced = await digests.produce(core.db, core.deps.renderer, period=period, now=core.clock.now(),
                                          files_root=settings.data_dir, web_url=public_base(settings.web_public_url))
         if produced is None:
-            raise CliError(f"{period.name} 的通报已经发送过，每期只发一次。可用 --dry-run 重新生成查看。")
+            raise CliError("digest_sent", period=period.name)
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    print(f"{period.name} 通报已生成，{produced.notices} 条通知进入发件箱。")
-    print(f"发送结果：{stats}" if stats is not None else "未配置任何渠道，通知留在发件箱待发送。")
+    say("digest", step="sent", period=period.name, notices=produced.notices, stats=stats)
     return 0
 
 
@@ -147,7 +141,6 @@ async def halfmonth(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import deliver_outbox
     from bot.clock import local_today
     from bot.domain import halfmonth as periods
-    from bot.render import html_to_plain
     from bot.services.halfmonth import compile_document
     from jobs import halfmonth
     from storage.settings import load_calendar
@@ -160,25 +153,23 @@ async def halfmonth(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 half = periods.parse(args.period) if args.period else periods.latest_asked(today, calendar)
             except ValueError:
-                raise CliError(f"「{args.period}」不是有效的日期（写半月中的任一天，如 2026-11-16）。") from None
+                raise CliError("bad_halfmonth_day", period=args.period) from None
             if half.start > today:
-                raise CliError(f"{half.key} 所在的半月还没开始。")
+                raise CliError("halfmonth_not_started", key=half.key)
             if not args.send:
                 compiled = await compile_document(session, core.deps.renderer, half=half, calendar=calendar,
                                                   out_dir=args.out, issued=today)
-                print(html_to_plain(core.deps.renderer.render("halfmonth_compiled", half=half,
-                                                               compiled=compiled, dry_run=True)).strip())
-                print(f"已写入 {compiled.path}")
+                print(core.deps.renderer.plain("halfmonth_compiled", half=half, compiled=compiled, dry_run=True))
+                say("digest", step="halfmonth_written", path=compiled.path)
                 return 0
         path = await halfmonth.produce(core.db, core.deps.renderer, half=half, now=core.clock.now(),
                                        files_root=settings.data_dir)
         if path is None:
-            raise CliError(f"{half.key} 所在半月的半月报已经汇总发送过，每期只发一次。可用 --dry-run 重新生成查看。")
+            raise CliError("halfmonth_sent", key=half.key)
         stats = await deliver_outbox(core)
     finally:
         await core.db.dispose()
-    print(f"半月报已汇总：{path.name}，已发给项目办。")
-    print(f"发送结果：{stats}" if stats is not None else "未配置任何渠道，通知留在发件箱待发送。")
+    say("digest", step="halfmonth_sent", name=path.name, stats=stats)
     return 0
 
 
@@ -213,17 +204,14 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
                 result = await session.execute(delete(BulletinGroup).where(
                     BulletinGroup.channel == args.channel, BulletinGroup.chat_id == args.chat_id))
                 if not result.rowcount:
-                    raise CliError(f"没有这个群：{args.channel} {args.chat_id}")
+                    raise CliError("group_missing", channel=args.channel, chat_id=args.chat_id)
                 await audit.record(session, actor=actor, at=now, action="group.remove", object_type="group",
                                    object_key=f"{args.channel}:{args.chat_id}")
         async with core.db.session() as session:
             groups = await bulletin_groups(session)
     finally:
         await core.db.dispose()
-    for group in groups:
-        print(f"{group.channel}\t{group.chat_id}\t{group.name}")
-    if not groups:
-        print("尚未设置接收通报的群。")
+    say("groups", groups=groups)
     return 0
 
 
@@ -233,9 +221,7 @@ def _telegram_group_id(text: str) -> str:
 
     chat_id = telegram_group_id(text)
     if chat_id is None:
-        raise CliError(f"「{text}」不是 Telegram 群的 chat id（群的 chat id 是负数，如 -1001234567890）。"
-                       "更简单的办法：把机器人拉进群，由管理员在群里发送 /groups add 群名称；"
-                       "企业微信群机器人请加 --channel wecom_robot。")
+        raise CliError("not_telegram_group", text=text)
     return chat_id
 
 
@@ -246,11 +232,6 @@ def _check_robot_name(settings: Settings, name: str) -> None:
     try:
         robots = settings.wecom_robots()
     except RobotKeysError as error:
-        raise CliError(str(error)) from error
-    if name in robots:
-        return
-    if not robots:
-        raise CliError(f"没有名为「{name}」的企业微信群机器人：尚未配置任何群机器人。"
-                       "请先在 WECOM_ROBOT_KEYS 中写上 名称=key，再添加。")
-    raise CliError(f"没有名为「{name}」的企业微信群机器人。已配置的群机器人：{'、'.join(robots)}"
-                   "（见 WECOM_ROBOT_KEYS）。")
+        raise CliError.said(error) from error
+    if name not in robots:
+        raise CliError("robot_unknown", name=name, robots=list(robots))

@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot.cli.common import CliError, open_core
+from bot.cli.common import CliError, open_core, say
 from bot.cli.people import console
 from bot.config import Settings
 
@@ -24,7 +24,7 @@ async def db_current(settings: Settings) -> int:
         current, revision, head = await schema_is_current(db.engine)
     finally:
         await db.dispose()
-    print(f"当前版本 {revision or '空库'}，最新版本 {head}" + ("" if current else "，需要运行 diaodu db upgrade"))
+    say("db", upgraded=False, current=current, revision=revision, head=head)
     return 0 if current else 1
 
 
@@ -32,51 +32,50 @@ async def import_files(settings: Settings, files: list[Path], *, dry_run: bool, 
                   take_file: bool = False) -> int:
     from tqdm import tqdm
 
-    from bot.render import Renderer, html_to_plain
+    from bot.render import shared_renderer
     from bot.services.ledger_import import import_ledger
     from storage.audit import Actor
 
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise CliError(f"找不到文件：{'、'.join(missing)}")
+        raise CliError("files_missing", files=missing)
     core = await open_core(settings)
     try:
-        with tqdm(desc="读取台账", unit="行", disable=None, file=sys.stderr) as bar:
+        words = shared_renderer()
+        with tqdm(desc=words.phrase("cli/progress", "reading_ledger"), unit=words.phrase("cli/progress", "ledger_unit"),
+                  disable=None, file=sys.stderr) as bar:
             async with core.db.session() as session:
                 result = await import_ledger(session, files, now=core.clock.now(),
                                              actor=Actor(label="cli", channel="cli"), as_of=as_of,
                                              dry_run=dry_run, take_file=take_file, progress=bar.update)
     finally:
         await core.db.dispose()
-    text = Renderer().render("import_summary", result=result, dry_run=dry_run, take_file=take_file, limit=30)
+    text = shared_renderer().plain("import_summary", result=result, dry_run=dry_run, take_file=take_file, limit=30)
     failed = bool(result.issues) or result.needs_as_of
-    print(html_to_plain(text), file=sys.stderr if failed else sys.stdout)
+    print(text, file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
 
 
 async def backup(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, backup_sqlite, default_backup_path, is_sqlite_url, postgres_advice
-    from bot.ops.photo_backup import PhotoBackupError, backup_photos
+    from bot.ops.photo_backup import backup_photos
 
     clock = SystemClock()
     store = _photo_store(settings)
     if not is_sqlite_url(settings.database_url):
-        print(postgres_advice(settings.database_url, now=clock.now(), out=args.out))
-        print(_photos_elsewhere(store, backing_up=True))
+        say("backup", step="advice", advice=postgres_advice(settings.database_url, now=clock.now(), out=args.out),
+            store=store, local=_local(store), restoring=False)
         return 0
     try:
         out = args.out or default_backup_path(settings.data_dir, clock)
         info = await backup_sqlite(settings.database_url, out)
-        print(f"已备份:{info.summary()}")
+        say("backup", step="copied", info=info)
         photos = await backup_photos(store, info.path)
-    except (BackupError, PhotoBackupError) as error:
-        raise CliError(str(error)) from error
-    if photos is None:
-        print(_photos_elsewhere(store, backing_up=True))
-        return 0
-    print(f"已备份{photos.summary()}")
-    return 1 if photos.missing else 0
+    except BackupError as error:
+        raise CliError.said(error) from error
+    say("backup", step="photos", photos=photos, store=store, local=_local(store))
+    return 1 if photos is not None and photos.missing else 0
 
 
 def _photo_store(settings: Settings):  # type: ignore[no-untyped-def]
@@ -85,45 +84,33 @@ def _photo_store(settings: Settings):  # type: ignore[no-untyped-def]
     try:
         return open_photo_store(settings)
     except ValueError as error:
-        raise CliError(str(error)) from error
+        raise CliError.said(error) from error
 
 
-def _photos_elsewhere(store, *, backing_up: bool) -> str:  # type: ignore[no-untyped-def]
-    """What a backup or restore says about photos it does not copy itself."""
+def _local(store) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the photos are in a folder (to be copied with the backup), not in a bucket."""
     from bot.services.photo_store import LocalPhotoStore
 
-    if isinstance(store, LocalPhotoStore):
-        if backing_up:
-            return (f"照片保存在 {store.root}，请一并备份，例如：rsync -a {store.root}/ <备份位置>/photos/"
-                    "（照片文件写入后不再改变，可增量复制）。")
-        return f"照片请从备份复制回 {store.root}（例如 rsync -a <备份位置>/photos/ {store.root}/）。"
-    return (f"照片保存在 {store.describe()}，不随本备份复制：存储桶本身即其备份"
-            "（请在存储服务上开启版本控制或跨区域复制）。")
+    return isinstance(store, LocalPhotoStore)
 
 
 async def restore(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, is_sqlite_url, needs_upgrade, postgres_advice, restore_sqlite
-    from bot.ops.photo_backup import PhotoBackupError, restore_photos
+    from bot.ops.photo_backup import restore_photos
 
     store = _photo_store(settings)
     if not is_sqlite_url(settings.database_url):
-        print(postgres_advice(settings.database_url, now=SystemClock().now(), restore_from=args.file))
-        print(_photos_elsewhere(store, backing_up=False))
+        advice = postgres_advice(settings.database_url, now=SystemClock().now(), restore_from=args.file)
+        say("backup", step="advice", advice=advice, store=store, local=_local(store), restoring=True)
         return 0
     try:
         info = await restore_sqlite(args.file, settings.database_url, force=args.force)
-        print(f"已从 {args.file} 恢复:{info.summary()}")
+        say("backup", step="restored", info=info, restored_from=args.file)
         photos = await restore_photos(args.file, store)
-    except (BackupError, PhotoBackupError) as error:
-        raise CliError(str(error)) from error
-    if photos is None:
-        print("这份备份旁没有照片目录（.photos)，照片未恢复。")
-    else:
-        print(f"已恢复照片 {photos.originals} 张、缩略图 {photos.thumbnails} 张到 {store.describe()}"
-              f"（来自 {photos.where}；已有的 {photos.skipped} 个文件未重复写入）")
-    if needs_upgrade(info):
-        print("备份的数据库结构较旧，请运行：diaodu db upgrade")
+    except BackupError as error:
+        raise CliError.said(error) from error
+    say("backup", step="restored_photos", photos=photos, store=store, upgrade=needs_upgrade(info))
     return 0
 
 
@@ -137,7 +124,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     status = asyncio.run(import_files(settings, [DEMO_DIR / "projects_sample.xlsx"], dry_run=False))
     if status != 0:
         return status
-    print(f"演示数据库已建立：{args.db}")
+    say("demo", db=args.db)
     if args.no_console:
         return 0
     return asyncio.run(console(settings, args.person, None))

@@ -38,7 +38,18 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class BackupError(Exception):
-    """A backup or restore that cannot be done; the message is for the operator (Chinese)."""
+    """A backup or restore that cannot be done, by its reason; its message, for the operator, is worded in
+    bot/templates/cli/backup_refused.j2."""
+
+    def __init__(self, reason: str, **context: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.context = context
+
+    def __str__(self) -> str:
+        from bot.render import shared_renderer
+
+        return shared_renderer().plain("cli/backup_refused", reason=self.reason, **self.context)
 
 
 @dataclass(frozen=True)
@@ -53,13 +64,6 @@ class BackupInfo:
     @property
     def rows(self) -> int:
         return sum(self.tables.values())
-
-    def summary(self) -> str:
-        """One line for the operator."""
-        shown = "、".join(f"{name} {count}" for name, count in self.tables.items()
-                         if name in ("projects", "reports", "problems", "audit_log", "outbox"))
-        return (f"{self.path}（{self.size / 1024:.0f} KB，结构版本 {self.revision or '无'}；"
-                f"共 {self.rows} 行{':' + shown if shown else ''}）")
 
 
 # ---------------------------------------------------------------- locating the database
@@ -77,12 +81,11 @@ def sqlite_file(db_url_or_path: str | Path) -> Path:
     if "://" not in text and not text.startswith("sqlite"):
         return Path(text)
     if not is_sqlite_url(text):
-        raise BackupError("这不是 SQLite 数据库地址；PostgreSQL 请用 pg_dump / pg_restore"
-                          "（运行 diaodu backup 查看用法）。")
+        raise BackupError("not_sqlite_url")
     _scheme, sep, rest = text.partition(":///")
     path = rest.split("?", 1)[0]
     if not sep or not path or path == ":memory:" or "mode=memory" in text:
-        raise BackupError("内存数据库无法备份或恢复，请把 DATABASE_URL 指向一个 SQLite 文件。")
+        raise BackupError("in_memory")
     return Path(path)
 
 
@@ -122,26 +125,26 @@ def _looks_like_sqlite(path: Path) -> bool:
 def inspect_database(path: Path) -> BackupInfo:
     """Check that a file is a sound SQLite database of this bot; raises BackupError saying why not."""
     if not path.is_file():
-        raise BackupError(f"找不到文件：{path}")
+        raise BackupError("no_file", path=path)
     if not _looks_like_sqlite(path):
-        raise BackupError(f"{path} 不是 SQLite 数据库文件。")
+        raise BackupError("not_sqlite_file", path=path)
     try:
         conn = sqlite3.connect(_uri(path, "ro"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as error:
-        raise BackupError(f"无法打开 {path}：{error}") from error
+        raise BackupError("cannot_open", path=path, error=error) from error
     try:
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
         if problems != ["ok"]:
-            raise BackupError(f"{path} 已损坏：{';'.join(problems[:3])}")
+            raise BackupError("corrupt", path=path, problems=problems[:3])
         tables = _user_tables(conn)
         if ALEMBIC_TABLE not in tables:
-            raise BackupError(f"{path} 不是调度助手的数据库（没有 {ALEMBIC_TABLE} 表）。")
+            raise BackupError("not_ours", path=path, table=ALEMBIC_TABLE)
         row = conn.execute(f"SELECT version_num FROM {ALEMBIC_TABLE}").fetchone()
         if row is None:
-            raise BackupError(f"{path} 没有记录结构版本（{ALEMBIC_TABLE} 为空）。")
+            raise BackupError("no_revision", path=path, table=ALEMBIC_TABLE)
         counts = _counts(conn)
     except sqlite3.Error as error:
-        raise BackupError(f"无法读取 {path}：{error}") from error
+        raise BackupError("cannot_read", path=path, error=error) from error
     finally:
         conn.close()
     return BackupInfo(path=path, size=path.stat().st_size, revision=str(row[0]), tables=counts)
@@ -174,9 +177,9 @@ def _fsync(path: Path) -> None:
 
 def _backup(source: Path, out: Path) -> BackupInfo:
     if not source.is_file():
-        raise BackupError(f"数据库文件不存在：{source}")
+        raise BackupError("no_database", path=source)
     if out.exists():
-        raise BackupError(f"备份文件已存在，不会覆盖：{out}")
+        raise BackupError("backup_exists", path=out)
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
     part.unlink(missing_ok=True)
@@ -184,7 +187,7 @@ def _backup(source: Path, out: Path) -> BackupInfo:
         # mode=rw: never create an empty database where the real one was expected.
         src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as error:
-        raise BackupError(f"无法打开数据库 {source}：{error}") from error
+        raise BackupError("cannot_open_database", path=source, error=error) from error
     try:
         src.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         create_private_file(part)  # 0600 (its journal too): the copy holds everything the database does
@@ -199,7 +202,7 @@ def _backup(source: Path, out: Path) -> BackupInfo:
             dst.close()
     except sqlite3.Error as error:
         part.unlink(missing_ok=True)
-        raise BackupError(f"备份失败：{error}") from error
+        raise BackupError("backup_failed", error=error) from error
     finally:
         src.close()
     try:
@@ -248,23 +251,21 @@ def _restore(backup: Path, target: Path, force: bool) -> BackupInfo:
 
     info = inspect_database(backup)
     if not _known_revision(info.revision):
-        raise BackupError(f"备份的结构版本 {info.revision} 不是本版本程序所知的版本"
-                          "（备份可能来自更新的版本），请先升级程序。")
+        raise BackupError("unknown_revision", revision=info.revision)
     if backup.resolve() == target.resolve():
-        raise BackupError("备份文件和目标数据库是同一个文件。")
+        raise BackupError("same_file")
     target.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(leader_lock_path(target)) as locked:
         if not locked:
-            raise BackupError(f"机器人正在使用 {target}（diaodu run 持有其锁），请先停止机器人再恢复。")
+            raise BackupError("bot_running", path=target)
         if target.exists():
             held = _holding_data(target)
             if held is None:
                 if not force:
-                    raise BackupError(f"{target} 不是可读的 SQLite 数据库；确认要覆盖请加 --force。")
+                    raise BackupError("target_unreadable", path=target)
                 _remove_database_files(target)
             elif held and not force:
-                shown = "、".join(f"{name} {count} 行" for name, count in held.items())
-                raise BackupError(f"目标数据库 {target} 已有数据（{shown}）；确认要覆盖请加 --force。")
+                raise BackupError("target_has_data", path=target, held=held)
         else:
             _remove_database_files(target)  # a stale -wal of a deleted database must not be replayed
         try:
@@ -281,10 +282,10 @@ def _restore(backup: Path, target: Path, force: bool) -> BackupInfo:
             finally:
                 src.close()
         except sqlite3.Error as error:
-            raise BackupError(f"恢复失败：{error}") from error
+            raise BackupError("restore_failed", error=error) from error
         restored = inspect_database(target)
     if restored.tables != info.tables:
-        raise BackupError(f"恢复后的行数与备份不一致：{restored.tables} ≠ {info.tables}")
+        raise BackupError("rows_differ", restored=restored.tables, backed_up=info.tables)
     return BackupInfo(path=target, size=restored.size, revision=restored.revision, tables=restored.tables)
 
 
@@ -331,32 +332,14 @@ def _pg_connection_flags(url: str) -> tuple[list[str], str, str]:
 def postgres_advice(url: str, *, now: datetime, out: Path | None = None,
                     restore_from: Path | None = None) -> str:
     """How to back up (or restore) the configured PostgreSQL database, in Chinese; no password shown."""
+    from bot.render import shared_renderer
+
     flags, env, database = _pg_connection_flags(url)
-    connection = " ".join(flags)
     parsed = make_url(url)
-    where = f"{parsed.host or '本机'}{f'：{parsed.port}' if parsed.port else ''}"
     stamp = now.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M%S")
     dump = out if out is not None else Path(f"diaodu-{stamp}.dump")
     restore_file = restore_from if restore_from is not None else dump
-    lines = [
-        f"当前数据库是 PostgreSQL（服务器 {where}，数据库 {database}）。",
-        "diaodu 不直接备份或恢复 PostgreSQL，请使用 PostgreSQL 自带的 pg_dump / pg_restore"
-        "（版本不低于服务器版本）：",
-        "",
-    ]
-    if restore_from is None:
-        lines += [
-            "备份（可在机器人运行时进行，得到一致的快照）：",
-            f"  {env}pg_dump {connection} --format=custom --no-owner --no-privileges "
-            f"--file={shlex.quote(str(dump))}",
-            "",
-        ]
-    lines += [
-        "恢复（先停止机器人；--clean --if-exists 会先删除库中已有的同名对象）：",
-        f"  {env}pg_restore {connection} --clean --if-exists --no-owner --no-privileges "
-        f"--single-transaction --exit-on-error {shlex.quote(str(restore_file))}",
-        "  恢复后运行 diaodu db upgrade，再启动机器人。",
-        "",
-        "密码不在这里显示：请用环境变量 PGPASSWORD 或 .pgpass 文件提供。",
-    ]
-    return "\n".join(lines)
+    return shared_renderer().plain(
+        "cli/postgres_advice", host=parsed.host, port=parsed.port, database=database, env=env,
+        connection=" ".join(flags), restoring=restore_from is not None, dump=shlex.quote(str(dump)),
+        restore_file=shlex.quote(str(restore_file)))

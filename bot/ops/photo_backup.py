@@ -24,6 +24,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.ops.backup import BackupError
 from bot.services.photo_store import (
     ORIGINALS,
     THUMB_TYPE,
@@ -35,8 +36,8 @@ from bot.services.photo_store import (
 )
 
 
-class PhotoBackupError(Exception):
-    """Photos that cannot be backed up or restored; the message is for the operator (Chinese)."""
+class PhotoBackupError(BackupError):
+    """Photos that cannot be backed up or restored, by its reason (worded as a BackupError's)."""
 
 
 def photos_beside(database_backup: Path) -> Path:
@@ -54,12 +55,6 @@ class PhotoCopy:
     linked: int = 0
     missing: list[str] = field(default_factory=list)
     skipped: int = 0
-
-    def summary(self) -> str:
-        line = f"照片 {self.originals} 张、缩略图 {self.thumbnails} 张({self.where})"
-        if self.missing:
-            line += f";备份中缺少 {len(self.missing)} 张照片:{'、'.join(s[:12] for s in self.missing[:5])}"
-        return line
 
 
 def kept_in(database: Path) -> list[tuple[str, bool]]:
@@ -86,7 +81,7 @@ def _link_or_copy(source: Path, target: Path) -> bool:
 
 def _backup(root: Path, out: Path, expected: list[tuple[str, bool]]) -> PhotoCopy:
     if out.exists():
-        raise PhotoBackupError(f"照片备份目录已存在,不会覆盖:{out}")
+        raise PhotoBackupError("photos_exist", path=out)
     part = out.with_name(out.name + ".part")
     shutil.rmtree(part, ignore_errors=True)
     part.mkdir(parents=True)
@@ -104,7 +99,7 @@ def _backup(root: Path, out: Path, expected: list[tuple[str, bool]]) -> PhotoCop
         os.replace(part, out)
     except OSError as error:
         shutil.rmtree(part, ignore_errors=True)
-        raise PhotoBackupError(f"照片备份失败:{error}") from error
+        raise PhotoBackupError("photos_failed", error=error) from error
     missing = [sha for sha, thumb in expected
                if not (out / original_key(sha)).is_file() or (thumb and not (out / thumbnail_key(sha)).is_file())]
     return PhotoCopy(where=out, originals=counts[ORIGINALS], thumbnails=counts[THUMBS], linked=linked,
@@ -143,7 +138,7 @@ async def restore_photos(database_backup: Path, store: PhotoStore) -> PhotoCopy 
         data = await asyncio.to_thread(path.read_bytes)
         if key.startswith(ORIGINALS + "/"):
             if hashlib.sha256(data).hexdigest() != path.name:
-                raise PhotoBackupError(f"照片备份已损坏:{path} 的内容与文件名(sha256)不符。")
+                raise PhotoBackupError("photo_corrupt", path=path)
             await store.put(key, data, "application/octet-stream")
             originals += 1
         else:

@@ -160,21 +160,22 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
 
     matplotlib and openpyxl are imported here, the first time a bulletin is drawn, not when the bot starts.
     """
-    from bot.chart import group_chart, ranking_chart
+    from bot.chart import chart_words, group_chart, ranking_chart
     from bot.services.ledger_export import bulletin_filename, ledger_workbook
 
     builders: dict[str, tuple[str, Callable[[], bytes]]] = {
         "chart": ("ranking.png", lambda: ranking_chart(standings))}
     if period.kind != "weekly":
         # a picture forwarded on its own still says what it is of
-        units_title = f"牵头单位综合得分（{period.name}，截至{standings.cutoff.isoformat()}）"
+        units_title = chart_words("units_title", period.name, standings.cutoff)
         builders["units"] = ("units.png", lambda: group_chart(standings.units, units_title))
     if participation is not None and participation.units:
         from bot.heatmap import heatmap_chart, heatmap_title
 
-        title = heatmap_title("牵头单位", standings.cutoff)
+        what = chart_words("units")
+        title = heatmap_title(what, standings.cutoff)
         builders["participation"] = ("participation.png", lambda: heatmap_chart(
-            participation.units, participation.weeks, title=title, what="牵头单位"))
+            participation.units, participation.weeks, title=title, what=what))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
                               lambda: ledger_workbook(standings, problems, nodes, kind=period.kind))

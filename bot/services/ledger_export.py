@@ -8,13 +8,16 @@ time-zone-aware datetimes, so times are written as naive Asia/Shanghai wall-cloc
 
 Text is written as text: a name such as ``=HYPERLINK(…)`` never becomes a formula, and control
 characters Excel refuses are dropped.
+
+The sheets' names, the headers and the words written for codes are in bot/templates/ledger_export.j2; the
+项目节点计划 sheet is the import's (bot.ledger.columns), so that it can be imported again.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +34,8 @@ from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.node_lists import BulletinNodes, NodeItem
 from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
 from bot.domain.text_width import display_width
+from bot.ledger.columns import C_CODE, N_DONE, N_NAME, N_NOTE, N_PLANNED, NODE_SHEET
+from bot.render import shared_renderer
 
 if TYPE_CHECKING:
     from storage.nodes import LedgerNode
@@ -44,11 +49,6 @@ SCORE = "0.0"
 INT = "0"
 DATETIME = "yyyy-mm-dd hh:mm"
 
-# As in the problem templates.
-STATUS_NAMES = {
-    "open": "待受理", "accepted": "办理中", "answered": "已答复", "resolved": "待销号", "closed": "已销号",
-}
-LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
 LIGHT_FILLS = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE"}
 
 MIN_WIDTH = 6
@@ -56,31 +56,29 @@ MAX_WIDTH = 60  # longer text wraps
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
-SHEET_PROJECTS = "项目台账"
-SHEET_UNITS = "单位排名"
-SHEET_TOWNS = "乡镇排名"
-SHEET_PROBLEMS = "问题清单"
-SHEET_NODES = "节点清单"
-SHEET_PLAN = "项目节点计划"  # the import's sheet and columns (bot.ledger), so that it can be imported again
+SHEET_PLAN = NODE_SHEET  # the import's sheet and columns (bot.ledger), so that it can be imported again
 DAY = "yyyy-mm-dd"
 
-# kind → (name shown in the file name, extension)
-BULLETIN_KINDS: dict[str, tuple[str, str]] = {
-    "ledger": ("重点项目台账", "xlsx"),
-    "ranking": ("重点项目完成率排名", "png"),
-    "units": ("牵头单位排名", "png"),
-    "towns": ("乡镇排名", "png"),
-    "document": ("重点项目通报", "docx"),
-}
+# kind → the extension of its file (its name is in the template's ``files``)
+BULLETIN_KINDS: dict[str, str] = {"ledger": "xlsx", "ranking": "png", "units": "png", "towns": "png",
+                                  "document": "docx"}
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
+
+
+def _words(name: str) -> Any:
+    return shared_renderer().words("ledger_export", name)
 
 
 @dataclass(frozen=True)
 class Column(Generic[T]):
-    header: str
+    """A column by its key (its header is the template's ``headers[key]``, or the import's for the node plan);
+    ``named``: the template's table of words its value, a code, is written as."""
+
+    key: str
     value: Callable[[T], Any]
     number_format: str | None = None
     wrap: bool = False
+    named: str | None = None
 
 
 def _local(at: datetime | None) -> datetime | None:
@@ -93,87 +91,91 @@ def _level(level: int) -> str:
 
 
 PROJECT_COLUMNS: tuple[Column[ProjectStanding], ...] = (
-    Column("编号", lambda p: p.code),
-    Column("名称", lambda p: p.name),
-    Column("类别", lambda p: p.category),
-    Column("阶段", lambda p: p.stage),
-    Column("乡镇", lambda p: p.town),
-    Column("牵头单位", lambda p: p.lead_unit),
-    Column("包抓领导", lambda p: p.lead_official),
-    Column("联络员", lambda p: p.liaison),
-    Column("年度计划(万元)", lambda p: p.annual_plan, WAN),
-    Column("累计完成(万元)", lambda p: p.ytd_done, WAN),
-    Column("完成率", lambda p: p.rate, PCT),
-    Column("序时进度", lambda p: p.schedule, PCT),
-    Column("差距(百分点)", lambda p: p.gap, POINTS),
-    Column("预警", lambda p: LIGHT_NAMES.get(p.light, p.light)),
-    Column("最近填报", lambda p: _local(p.last_report_at), DATETIME),
-    Column("节点按期率", lambda p: p.node_punctuality, PCT),
-    Column("排名", lambda p: p.rank, INT),
+    Column("code", lambda p: p.code),
+    Column("name", lambda p: p.name),
+    Column("category", lambda p: p.category),
+    Column("stage", lambda p: p.stage),
+    Column("town", lambda p: p.town),
+    Column("lead_unit", lambda p: p.lead_unit),
+    Column("lead_official", lambda p: p.lead_official),
+    Column("liaison", lambda p: p.liaison),
+    Column("annual_plan", lambda p: p.annual_plan, WAN),
+    Column("ytd_done", lambda p: p.ytd_done, WAN),
+    Column("rate", lambda p: p.rate, PCT),
+    Column("schedule", lambda p: p.schedule, PCT),
+    Column("gap", lambda p: p.gap, POINTS),
+    Column("light", lambda p: p.light, named="lights"),
+    Column("last_report", lambda p: _local(p.last_report_at), DATETIME),
+    Column("node_punctuality", lambda p: p.node_punctuality, PCT),
+    Column("rank", lambda p: p.rank, INT),
 )
 
 
-def _group_columns(name_header: str) -> tuple[Column[GroupStanding], ...]:
+def _group_columns(name_key: str) -> tuple[Column[GroupStanding], ...]:
     return (
-        Column("排名", lambda g: g.rank, INT),
-        Column(name_header, lambda g: g.name),
-        Column("项目数", lambda g: g.projects, INT),
-        Column("投资完成指数", lambda g: g.investment, PCT),
-        Column("填报及时率", lambda g: g.punctuality, PCT),
-        Column("问题按期办结率", lambda g: g.problems, PCT),
-        Column("节点按期率", lambda g: g.nodes, PCT),
-        Column("综合得分", lambda g: g.score, SCORE),
+        Column("rank", lambda g: g.rank, INT),
+        Column(name_key, lambda g: g.name),
+        Column("projects", lambda g: g.projects, INT),
+        Column("investment", lambda g: g.investment, PCT),
+        Column("punctuality", lambda g: g.punctuality, PCT),
+        Column("problems", lambda g: g.problems, PCT),
+        Column("nodes", lambda g: g.nodes, PCT),
+        Column("score", lambda g: g.score, SCORE),
     )
 
 
 PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
-    Column("编号", lambda r: r.number),
-    Column("项目", lambda r: f"{r.project_code} {r.project_name}".strip()),
-    Column("类别", lambda r: r.category),
-    Column("责任单位", lambda r: r.unit),
-    Column("状态", lambda r: STATUS_NAMES.get(r.status, r.status)),
-    Column("层级", lambda r: _level(r.level)),
-    Column("提出时间", lambda r: _local(r.raised_at), DATETIME),
-    Column("受理时限", lambda r: _local(r.response_due_at), DATETIME),
-    Column("办结时限", lambda r: _local(r.resolution_due_at), DATETIME),
-    Column("销号时间", lambda r: _local(r.closed_at), DATETIME),
-    Column("问题", lambda r: r.text, wrap=True),
-    Column("办理记录", lambda r: r.history, wrap=True),
+    Column("number", lambda r: r.number),
+    Column("project", lambda r: f"{r.project_code} {r.project_name}".strip()),
+    Column("category", lambda r: r.category),
+    Column("responsible_unit", lambda r: r.unit),
+    Column("status", lambda r: r.status, named="statuses"),
+    Column("level", lambda r: _level(r.level)),
+    Column("raised", lambda r: _local(r.raised_at), DATETIME),
+    Column("response_due", lambda r: _local(r.response_due_at), DATETIME),
+    Column("resolution_due", lambda r: _local(r.resolution_due_at), DATETIME),
+    Column("closed", lambda r: _local(r.closed_at), DATETIME),
+    Column("text", lambda r: r.text, wrap=True),
+    Column("history", lambda r: r.history, wrap=True),
 )
 
 
+# The import's columns of the node plan: their headers are the import's own (bot.ledger.columns).
 PLAN_COLUMNS: tuple[Column[LedgerNode], ...] = (
-    Column("项目编号", lambda n: n.code),
-    Column("节点名称", lambda n: n.name),
-    Column("计划完成日期", lambda n: n.planned_on, DAY),
-    Column("实际完成日期", lambda n: n.done_on, DAY),
-    Column("备注", lambda n: n.note or None, wrap=True),
+    Column(C_CODE, lambda n: n.code),
+    Column(N_NAME, lambda n: n.name),
+    Column(N_PLANNED, lambda n: n.planned_on, DAY),
+    Column(N_DONE, lambda n: n.done_on, DAY),
+    Column(N_NOTE, lambda n: n.note or None, wrap=True),
 )
+PLAN_HEADERS = {column.key: column.key for column in PLAN_COLUMNS}
 
 
-# A node of a bulletin's lists: (which list, the node, days late on the bulletin's day)
+# A node of a bulletin's lists: (which list: overdue, late, ahead; the node; days late on the bulletin's day)
 NodeRow = tuple[str, NodeItem, int]
-NODE_LISTS = {"ahead": "下周到期", "overdue": "逾期未完成", "late": "逾期完成"}
-# What the nodes due ahead are called in the ledger of each kind of bulletin (the next period's span)
-AHEAD_NAMES = {"weekly": "下周到期", "monthly": "下月到期", "quarterly": "下季度到期", "halfyear": "下期到期",
-               "annual": "下年度到期"}
 NODE_COLUMNS: tuple[Column[NodeRow], ...] = (
-    Column("类别", lambda r: r[0]),
-    Column("项目编号", lambda r: r[1].project_code),
-    Column("项目名称", lambda r: r[1].project_name),
-    Column("牵头单位", lambda r: r[1].lead_unit),
-    Column("节点", lambda r: r[1].name),
-    Column("计划完成", lambda r: r[1].planned_on, DAY),
-    Column("实际完成", lambda r: r[1].done_on if r[0] == NODE_LISTS["late"] else None, DAY),
-    Column("逾期天数", lambda r: r[2] or None, INT),
+    Column("list", lambda r: r[0], named="node_lists"),
+    Column("project_code", lambda r: r[1].project_code),
+    Column("project_name", lambda r: r[1].project_name),
+    Column("lead_unit", lambda r: r[1].lead_unit),
+    Column("node", lambda r: r[1].name),
+    Column("planned", lambda r: r[1].planned_on, DAY),
+    Column("done", lambda r: r[1].done_on if r[0] == "late" else None, DAY),
+    Column("days_late", lambda r: r[2] or None, INT),
 )
 
 
-def _node_rows(nodes: BulletinNodes, kind: str = "weekly") -> list[NodeRow]:
-    names = {**NODE_LISTS, "ahead": AHEAD_NAMES.get(kind, NODE_LISTS["ahead"])}
-    return [(names[list_kind], node, node.days_late(nodes.as_of))
+def _node_rows(nodes: BulletinNodes) -> list[NodeRow]:
+    return [(list_kind, node, node.days_late(nodes.as_of))
             for list_kind, items in (("overdue", nodes.overdue), ("late", nodes.late), ("ahead", nodes.ahead))
             for node in items]
+
+
+def _node_list_names(kind: str) -> dict[str, str]:
+    """Which list a node is on, in words; those due ahead by the next period of a bulletin of ``kind``."""
+    names = dict(_words("node_lists"))
+    names["ahead"] = _words("ahead").get(kind, names["ahead"])
+    return names
 
 
 def _shown(value: Any, number_format: str | None) -> str:
@@ -207,16 +209,23 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _write_sheet(ws: Worksheet, columns: Sequence[Column[T]], items: Sequence[T]) -> None:
-    widths = [display_width(c.header) for c in columns]
-    ws.append([c.header for c in columns])
+def _write_sheet(ws: Worksheet, columns: Sequence[Column[T]], items: Sequence[T], headers: Mapping[str, str],
+                 named: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """``items`` under the ``headers`` of the columns' keys; a ``named`` column's codes written as their words."""
+    named = named or {}
+    header_row = [headers[c.key] for c in columns]
+    widths = [display_width(header) for header in header_row]
+    ws.append(header_row)
     for cell in ws[1]:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row_index, item in enumerate(items, start=2):
         for col_index, column in enumerate(columns, start=1):
-            value = _clean(column.value(item))
+            value = column.value(item)
+            if column.named:
+                value = named[column.named].get(value, value)
+            value = _clean(value)
             cell = ws.cell(row=row_index, column=col_index, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text stays text, even when it starts with "="
@@ -248,23 +257,26 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: Bul
     """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单; with ``nodes`` 节点清单 (the nodes
     missed and those due in the next period of the bulletin's ``kind``, in full); with ``plan`` (the ledger
     /export writes) 项目节点计划 in the import's columns: the sheet imported again changes nothing."""
+    sheets, headers = _words("sheets"), _words("headers")
+    named = {"lights": _words("lights"), "statuses": _words("statuses")}
     wb = Workbook()
     ws = wb.active
-    ws.title = SHEET_PROJECTS
+    ws.title = sheets["projects"]
     projects = _project_order(standings.projects)
-    _write_sheet(ws, PROJECT_COLUMNS, projects)
-    light_col = next(i for i, c in enumerate(PROJECT_COLUMNS, start=1) if c.header == "预警")
+    _write_sheet(ws, PROJECT_COLUMNS, projects, headers, named)
+    light_col = next(i for i, c in enumerate(PROJECT_COLUMNS, start=1) if c.key == "light")
     for row_index, project in enumerate(projects, start=2):
         fill = LIGHT_FILLS.get(project.light)
         if fill:
             ws.cell(row=row_index, column=light_col).fill = PatternFill("solid", fgColor=fill)
-    _write_sheet(wb.create_sheet(SHEET_UNITS), _group_columns("牵头单位"), _group_order(standings.units))
-    _write_sheet(wb.create_sheet(SHEET_TOWNS), _group_columns("乡镇"), _group_order(standings.towns))
-    _write_sheet(wb.create_sheet(SHEET_PROBLEMS), PROBLEM_COLUMNS, problems)
+    _write_sheet(wb.create_sheet(sheets["units"]), _group_columns("unit"), _group_order(standings.units), headers)
+    _write_sheet(wb.create_sheet(sheets["towns"]), _group_columns("town"), _group_order(standings.towns), headers)
+    _write_sheet(wb.create_sheet(sheets["problems"]), PROBLEM_COLUMNS, problems, headers, named)
     if nodes is not None:
-        _write_sheet(wb.create_sheet(SHEET_NODES), NODE_COLUMNS, _node_rows(nodes, kind))
+        _write_sheet(wb.create_sheet(sheets["nodes"]), NODE_COLUMNS, _node_rows(nodes), headers,
+                     {"node_lists": _node_list_names(kind)})
     if plan is not None:
-        _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan)
+        _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan, PLAN_HEADERS)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -275,8 +287,8 @@ def bulletin_filename(kind: str, period: str) -> str:
     "重点项目台账_2026-W47.xlsx". ``kind`` is a key of ``BULLETIN_KINDS``; characters that are not
     safe in file names are replaced in ``period``."""
     try:
-        name, extension = BULLETIN_KINDS[kind]
+        extension = BULLETIN_KINDS[kind]
     except KeyError:
         raise ValueError(f"unknown bulletin kind {kind!r}; one of {sorted(BULLETIN_KINDS)}") from None
-    safe_period = _UNSAFE_IN_NAME.sub("-", period).strip("-.") or "未命名"
-    return f"{name}_{safe_period}.{extension}"
+    safe_period = _UNSAFE_IN_NAME.sub("-", period).strip("-.") or _words("unnamed")
+    return f"{_words('files')[kind]}_{safe_period}.{extension}"

@@ -86,7 +86,7 @@ def page_route(handler: ViewHandler) -> ViewHandler:
             if person is not None:
                 view = View(request=request, state=state, session=session, viewer=Viewer.of(person), now=now)
                 if _has_nul(request):  # no name, code or filter holds one (and PostgreSQL refuses it)
-                    return view.not_found("页面")
+                    return view.not_found("page")
                 return await handler(view)
         target = quote(request.path_qs, safe="")
         if _in_wecom(request) and state.settings.wecom_corp_id:

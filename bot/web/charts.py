@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import PercentFormatter
 
-from bot.chart import FALLBACK_FAMILY, chart_font, literal_text
+from bot.chart import FALLBACK_FAMILY, chart_font, chart_words, literal_text
 from bot.domain.node_lists import TimelineNode
 from bot.domain.trend import MonthPoint, TrendPoint
 
@@ -40,9 +40,9 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str) -> bytes:
     fig = Figure(figsize=(8, 3.2), dpi=100)
     ax = fig.add_subplot()
     days = [p.day for p in points]
-    ax.plot(days, [p.schedule for p in points], color=GREY, linestyle="--", label="序时进度")
+    ax.plot(days, [p.schedule for p in points], color=GREY, linestyle="--", label=chart_words("trend_schedule"))
     ax.plot(days, [p.rate if p.rate is not None else float("nan") for p in points], color=BLUE, marker=".",
-            label="年度完成率")
+            label=chart_words("trend_rate"))
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", alpha=0.3)
@@ -66,12 +66,13 @@ def project_svg(points: Sequence[MonthPoint], *, title: str, year: int | None = 
     else:
         ax, strip = fig.add_subplot(), None
     months = [p.month for p in points]
-    ax.bar(months, [float(p.done) if p.done is not None else 0.0 for p in points], color=BLUE, label="累计完成")
+    ax.bar(months, [float(p.done) if p.done is not None else 0.0 for p in points], color=BLUE,
+           label=chart_words("done"))
     if any(p.planned is not None for p in points):
         ax.plot(months, [float(p.planned) if p.planned is not None else float("nan") for p in points],
-                color=ORANGE, marker=".", label="按序时应完成")
-    ax.set_xticks(months, [f"{m}月" for m in months])
-    ax.set_ylabel("万元", fontproperties=_font(9))
+                color=ORANGE, marker=".", label=chart_words("planned"))
+    ax.set_xticks(months, [chart_words("month", m) for m in months])
+    ax.set_ylabel(chart_words("wan"), fontproperties=_font(9))
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title, fontproperties=_font(11))
     ax.legend(prop=_font(9), loc="upper left")
@@ -102,7 +103,7 @@ def _node_strip(ax: Axes, nodes: Sequence[TimelineNode]) -> None:
                             markerfacecolor=colour if done else "white", clip_on=False)
         marker.set_gid(f"node-{node.state}-{index}")
         above = index % 2 == 0
-        name = f"{node.name}（逾期）" if node.state == "overdue" else node.name
+        name = chart_words("node", node.name, node.state == "overdue")
         ax.annotate(name, (x, 0), xytext=(0, 9 if above else -9), textcoords="offset points", ha="center",
                     va="bottom" if above else "top", color=colour, fontproperties=_font(8))
     ax.set_ylim(-1, 1)
@@ -110,4 +111,4 @@ def _node_strip(ax: Axes, nodes: Sequence[TimelineNode]) -> None:
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    ax.set_ylabel("节点", fontproperties=_font(9), rotation=0, labelpad=14, va="center")
+    ax.set_ylabel(chart_words("nodes"), fontproperties=_font(9), rotation=0, labelpad=14, va="center")

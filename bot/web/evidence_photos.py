@@ -62,10 +62,10 @@ async def _problem_photo(view: View) -> Found:
     stored = await evidence_repo.stored_problem_photo(view.session, photo_id=number) if number else None
     problem = None if stored is None else await problem_repo.get_problem(view.session, problem_id=stored.owner_id)
     if stored is None or problem is None:
-        return view.not_found("照片")
+        return view.not_found("photo")
     if not access.problem_in_scope(view.viewer, problem):
         return view.refuse()
-    return stored, {"heading": "问题照片", "code": problem.number, "back_href": f"/web/problem/{problem.number}",
+    return stored, {"kind": "problem", "code": problem.number, "back_href": f"/web/problem/{problem.number}",
                     "back_label": f"{problem.number} {problem.category}"}
 
 
@@ -77,10 +77,10 @@ async def _node_photo(view: View) -> Found:
     stored = await evidence_repo.stored_node_photo(view.session, photo_id=number) if number else None
     project = None if stored is None else await view.session.get(Project, stored.owner_id)
     if stored is None or project is None:
-        return view.not_found("照片")
+        return view.not_found("photo")
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
-    return stored, {"heading": "节点照片", "code": project.code, "back_href": f"/web/project/{project.code}",
+    return stored, {"kind": "node", "code": project.code, "back_href": f"/web/project/{project.code}",
                     "back_label": f"{project.code} {project.name}"}
 
 

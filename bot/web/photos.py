@@ -57,7 +57,7 @@ async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.Str
     stored = await photo_repo.stored_photo(view.session, photo_id=number) if (number := as_id(photo_id)) else None
     project = None if stored is None else await view.session.get(Project, stored.project_id)
     if stored is None or project is None:
-        return view.not_found("照片")
+        return view.not_found("photo")
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
     return stored, project
@@ -72,23 +72,17 @@ async def _serve(view: View, *, thumbnail: bool) -> web.StreamResponse:
                           thumbnail=thumbnail)
 
 
-# What a thumbnail that cannot be read shows in its place (with a 404): the page keeps its shape, no broken image.
-MISSING_THUMBNAIL = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="90" viewBox="0 0 120 90">'
-    '<rect width="120" height="90" fill="#e5e8ec"/>'
-    '<text x="60" y="50" font-size="14" text-anchor="middle" fill="#5b6573">照片不可用</text></svg>').encode()
-
-
 def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: bool) -> web.StreamResponse:
     """A kept photo's (or its thumbnail's) bytes as every photo route serves them: cached for good (they are
     named by their content), under the pages' security headers; 404 when not kept (a thumbnail: a grey
     stand-in saying so)."""
     if found is None:
         if thumbnail:
-            response = web.Response(status=404, body=MISSING_THUMBNAIL, content_type="image/svg+xml")
+            stand_in = view.state.renderer.render("missing_thumbnail.svg.j2").strip()  # 照片不可用, same shape
+            response = web.Response(status=404, body=stand_in.encode(), content_type="image/svg+xml")
             secure(response)
             return response
-        return view.not_found("照片")
+        return view.not_found("photo")
     response = web.Response(body=found.data, content_type=found.content_type)
     response.headers["Cache-Control"] = CACHE
     response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else ""}"'
@@ -103,7 +97,7 @@ async def photo(view: View) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, project = found
-    return await photo_page(view, stored, heading="现场照片", code=project.code,
+    return await photo_page(view, stored, kind="report", code=project.code,
                             back_href=f"/web/project/{project.code}", back_label=f"{project.code} {project.name}",
                             file_href=f"{REPORT_PHOTOS}/{stored.id}/file")
 

@@ -17,10 +17,6 @@ from bot.domain.limits import PHOTO_FILE_MAX
 from bot.domain.rounding import tenths
 from bot.render import format_date, format_delta, format_pct, format_points, format_time, wan_or_dash
 
-LIGHT_NAMES = {"green": "绿灯", "yellow": "黄灯", "red": "红灯", "none": "无计划"}
-STATUS_NAMES = {"open": "待受理", "accepted": "已受理", "answered": "已答复", "resolved": "已解决待确认",
-                "closed": "已销号"}
-
 
 def moment(value: datetime, now: datetime) -> str:
     """A moment of today as HH:MM, of another day with its date too (数据截至 …)."""
@@ -46,11 +42,14 @@ class WebRenderer:
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
         )
+        words = self.env.get_template("_words.html.j2").module  # the words for codes: web/_words.html.j2
+        lights: dict[str, str] = words.lights
+        statuses: dict[str, str] = words.statuses
         self.env.filters.update(
             wan=wan_or_dash, pct=format_pct, points=format_points, delta=format_delta, time=format_time,
             day=format_date,
-            role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: LIGHT_NAMES.get(s, ""),
-            status=lambda s: STATUS_NAMES.get(s, s),
+            role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: lights.get(s, ""),
+            status=lambda s: statuses.get(s, s),
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
             event=lambda k: labels.label(labels.EVENTS, k), moment=moment, tenths=tenths,
         )

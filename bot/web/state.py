@@ -69,6 +69,8 @@ class View:
         return self.page("forbidden.html.j2", status=403)
 
     def not_found(self, what: str) -> web.Response:
+        """404 naming the kind of thing not found (``project``, ``problem``, ``photo``, ``file``, ``unit``, ``town``,
+        ``page``), worded in web/_things.html.j2."""
         return self.page("not_found.html.j2", status=404, what=what)
 
 

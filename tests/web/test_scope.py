@@ -78,6 +78,20 @@ async def test_unknown_things_are_not_found(site: WebHarness) -> None:
                 assert "未找到" in await response.text()
 
 
+@pytest.mark.parametrize(("path", "said"), [
+    ("/web/project/ZD1999-999", "未找到该项目"), ("/web/problem/W9999", "未找到该问题"),
+    ("/web/unit/不存在的单位", "未找到该牵头单位"), ("/web/town/不存在的乡镇", "未找到该乡镇（街道）"),
+    ("/web/download/bulletin/weekly/2026-W01/x.xlsx", "未找到该文件"),
+])
+async def test_a_page_not_found_names_what_was_looked_for(site: WebHarness, path: str, said: str) -> None:
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get(path) as response:
+            assert response.status == 404, path
+            assert said in await response.text()
+        async with client.get("/web/towns") as response:
+            assert "<h1>乡镇（街道）排名" in await response.text()
+
+
 async def test_pages_link_only_what_the_person_may_open(site: WebHarness) -> None:
     """A link that answers 无权查看 is not offered: the overview's units and towns a liaison has no project in
     are named, not linked; a problem on a project its unit's handler does not follow names the project."""

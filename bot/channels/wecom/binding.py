@@ -45,25 +45,23 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
     from storage import audit, people
     from storage.audit import Actor
 
+    def refused(reason: str, **context: Any) -> AdminInputError:
+        return AdminInputError((renderer or render.shared_renderer()).plain("cli/wecom_refused", reason=reason,
+                                                                            **context))
+
     userid = userid.strip()
     if not USERID_RE.match(userid):
-        raise AdminInputError(f"企业微信账号「{userid}」无效：账号只能由字母、数字和 _ - @ . 组成，"
-                              "以字母或数字开头，最长 64 个字符。")
+        raise refused("bad_userid", userid=userid)
     now: datetime = clock.now()
     async with db.session() as session:
         found = await people.find_people_by_name(session, name=person_name.strip(), phone=phone or None)
         if not found:
-            raise AdminInputError(f"人员名单中没有「{person_name}」{f'（手机 {phone}）' if phone else ''}。"
-                                  "请先导入人员名单。")
+            raise refused("no_person", name=person_name, phone=phone)
         if len(found) > 1:
-            lines = "\n".join(
-                f"  {p.name}  手机 {p.phone or '—'}  {(p.unit.name if p.unit else p.title) or ''}"
-                for p in found)
-            raise AdminInputError(
-                f"人员名单中有 {len(found)} 位「{person_name}」，请用 --phone 指定：\n{lines}")
+            raise refused("same_names", name=person_name, people=found)
         person = found[0]
         if not person.active:
-            raise AdminInputError(f"「{person.name}」已停用，不能绑定。")
+            raise refused("deactivated", name=person.name)
         # WeCom userids are case-insensitive: "haofang" is the member bound as "HaoFang", whose spelling
         # (WeCom's, once they have written) stays the account's.
         existing = await people.get_account(session, channel=CHANNEL, external_id=userid)
@@ -91,10 +89,5 @@ async def cli_bind_wecom(core: Any, args: argparse.Namespace, *, out: Callable[[
     """`diaodu people bind --wecom USERID --person NAME [--phone PHONE]`."""
     result = await bind_wecom(core.db, core.clock, userid=args.wecom, person_name=args.person,
                               phone=getattr(args, "phone", None), renderer=core.deps.renderer)
-    if result.already:
-        out(f"企业微信账号 {result.userid} 已绑定到 {result.person_name}，无需重复绑定。")
-    elif result.previous_person:
-        out(f"企业微信账号 {result.userid} 已从 {result.previous_person} 改绑到 {result.person_name}。")
-    else:
-        out(f"已将企业微信账号 {result.userid} 绑定到 {result.person_name}。")
+    out(core.deps.renderer.plain("cli/wecom", menu=None, result=result))
     return 0

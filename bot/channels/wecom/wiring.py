@@ -114,15 +114,15 @@ async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[
         return 0
     settings = core.settings
     if api is None and not (settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret):
-        raise AdminInputError("未配置企业微信应用：请设置 WECOM_CORP_ID、WECOM_AGENT_ID 和 WECOM_SECRET。")
+        raise AdminInputError(core.deps.renderer.plain("cli/wecom_refused", reason="no_app"))
     client = api or make_api(settings)
     try:
         await publish_menu(client)
     except DeliveryError as error:
-        raise AdminInputError(f"发布企业微信应用菜单失败：{error}") from error
+        raise AdminInputError(core.deps.renderer.plain("cli/wecom_refused", reason="menu_failed",
+                                                       error=error)) from error
     finally:
         if api is None:
             await client.close()
-    names = "、".join(b["name"] for b in MENU["button"])
-    out(f"已发布企业微信应用菜单：{names}。")
+    out(core.deps.renderer.plain("cli/wecom", menu=[b["name"] for b in MENU["button"]]))
     return 0

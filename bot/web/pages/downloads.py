@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import SHANGHAI
 from bot.domain.periods import KIND_NAMES
 from bot.domain.trend import TrendPoint, weekly_trend
+from bot.render import shared_renderer
 from bot.services.ledger_download import ledger_file
 from bot.web import access
 from bot.web.auth import page_route
@@ -50,7 +51,8 @@ async def ledger(view: View) -> web.StreamResponse:
     if snapshot is None:
         return view.computing()
     data = await ledger_file(view.session, snapshot.current)
-    name = f"重点项目台账_{snapshot.at.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"  # the figures' moment
+    called = shared_renderer().words("ledger_export", "files")["ledger"]  # 重点项目台账, as a bulletin's
+    name = f"{called}_{snapshot.at.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"  # the figures' moment
     return _file(data, name, XLSX)
 
 
@@ -63,7 +65,7 @@ async def bulletin_file(view: View) -> web.StreamResponse:
     folder = _bulletin_dir(view, kind, period)
     path = folder / name
     if (kind, period) not in known or Path(name).name != name or path.suffix not in TYPES or not path.is_file():
-        return view.not_found("文件")
+        return view.not_found("file")
     return _file(path.read_bytes(), name, TYPES[path.suffix])
 
 
@@ -85,7 +87,7 @@ async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], 
     baseline, daily = await web_queries.counted_daily(session, year=year, up_to=today)
     plan = await web_queries.plan_total(session, year=year)
     points = weekly_trend(year=year, today=today, baseline=baseline, daily=daily, plan=plan)
-    return points, f"{year} 年度完成率与序时进度（按周）"
+    return points, shared_renderer().phrase("chart", "trend_title", year)
 
 
 async def prepare_trend(live: LiveStandings, snapshot: Snapshot) -> None:

@@ -12,8 +12,6 @@ from bot.web.live_standings import Snapshot
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
 
-KINDS = {"unit": "牵头单位", "town": "乡镇(街道)"}
-
 
 def _members_of(s: Standings, kind: str) -> dict[str | None, list[ProjectStanding]]:
     """Each lead unit's (or town's) projects, in the standings' order."""
@@ -55,7 +53,7 @@ def group_list(kind: str):  # type: ignore[no-untyped-def]
         s = snapshot.current
         names = openable(view.viewer, snapshot, kind, await access.visible_codes(view.session, view.viewer))
         groups = [g for g in _groups(s, kind) if names is None or g.name in names]
-        return view.page("groups.html.j2", kind=kind, kind_name=KINDS[kind], groups=groups, s=s,
+        return view.page("groups.html.j2", kind=kind, groups=groups, s=s,
                          as_of=snapshot.at, now=view.now)
 
     return route
@@ -71,7 +69,7 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
         s = snapshot.current
         group = next((g for g in _groups(s, kind) if g.name == name), None)
         if group is None:
-            return view.not_found(KINDS[kind])
+            return view.not_found(kind)
         codes = await access.visible_codes(view.session, view.viewer)
         projects = _visible(_members(snapshot, kind, name), codes)
         if not access.sees_group(view.viewer, visible_projects=len(projects), unit=name if kind == "unit" else None):
@@ -79,7 +77,7 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
         member_codes = {p.code for p in projects}
         problems = [p for p in await access.problems_seen(view.session, view.viewer)
                     if (kind == "unit" and p.unit == name) or p.project_code in member_codes]
-        return view.page("group.html.j2", kind=kind, kind_name=KINDS[kind], group=group, projects=projects,
+        return view.page("group.html.j2", kind=kind, group=group, projects=projects,
                          problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s,
                          as_of=snapshot.at)
 

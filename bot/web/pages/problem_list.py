@@ -53,7 +53,7 @@ async def problem_page(view: View) -> web.StreamResponse:
     number = parse_problem_number(view.request.match_info["number"])
     problem = await problem_repo.get_problem(view.session, problem_id=number) if number is not None else None
     if problem is None:
-        return view.not_found("问题")
+        return view.not_found("problem")
     if not access.problem_in_scope(view.viewer, problem):
         return view.refuse()
     events = await problem_repo.history(view.session, problem_id=problem.id)

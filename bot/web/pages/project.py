@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.domain.digits import is_digits
 from bot.domain.trend import monthly_cumulative
+from bot.render import shared_renderer
 from bot.services.node_timeline import project_timeline
 from bot.web import access, evidence_photos, photos
 from bot.web.auth import page_route
@@ -44,7 +45,7 @@ async def project_page(view: View) -> web.StreamResponse:
     code = view.request.match_info["code"]
     found = await project_repo.get_project_and_figures(view.session, code=code, today=view.today)
     if found is None:
-        return view.not_found("项目")
+        return view.not_found("project")
     project, figures = found
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
@@ -78,7 +79,7 @@ async def project_chart(view: View) -> web.StreamResponse:
     code = view.request.match_info["code"]
     project = await project_repo.get_project_for_card(view.session, code=code)
     if project is None:
-        return view.not_found("项目")
+        return view.not_found("project")
     if not access.project_in_scope(view.viewer, project):
         return view.refuse()
     figures = await project_repo.project_figures(view.session, project=project, today=view.today)
@@ -89,8 +90,8 @@ async def project_chart(view: View) -> web.StreamResponse:
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
     from bot.web.charts import project_svg  # matplotlib loads with the first chart, not at start-up
 
-    svg = await asyncio.to_thread(project_svg, points, title=f"{project.code} {view.today.year} 年累计完成",
-                                  year=view.today.year, nodes=timeline.nodes)
+    title = shared_renderer().phrase("chart", "project_title", project.code, view.today.year)
+    svg = await asyncio.to_thread(project_svg, points, title=title, year=view.today.year, nodes=timeline.nodes)
     response = web.Response(body=svg, content_type="image/svg+xml")
     secure(response)
     return response

@@ -29,7 +29,7 @@ class UnitToday:
     name: str
     due: int = 0
     reported: int = 0
-    missing: list[str] = field(default_factory=list)  # "ZD2026-001(联络员)"
+    missing: list[tuple[str, str | None]] = field(default_factory=list)  # (project code, its liaison's name)
 
 
 @dataclass
@@ -68,7 +68,7 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
             if marks[-1] == "ok":
                 unit.reported += 1
             else:
-                unit.missing.append(f"{duty.code}（{duty.liaison or '未指定联络员'}）")
+                unit.missing.append((duty.code, duty.liaison))
         if duty.liaison_id is None:
             continue
         row = liaisons.setdefault(duty.liaison_id, LiaisonRow(duty.liaison or "", [], ["off"] * len(days),

@@ -202,3 +202,16 @@ async def test_2026_figures_read_after_the_2027_import_are_those_the_annual_bull
         after = totals((await current_standings(session, today=date(2027, 1, 8),
                                                         cutoff=date(2026, 12, 31))).projects)
     assert before.done == 270902 and after.done == before.done, (before, after)
+
+
+async def test_mine_says_when_the_day_is_read_from_the_estimated_calendar(
+        december: TelegramHarness) -> None:  # noqa: F811
+    tg = december
+    await tg.bind(HAO, "郝芳")
+    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    tg.clock.set(at(date(2027, 2, 5), 10))  # 除夕 in the estimate (the library's festival dates)
+    mine = await tg.send(HAO, "/mine")
+    assert "<b>我的项目</b>（2027-02-05，春节，按预估日历）" in mine.text and "无需填报" in mine.text, mine
+    await tg.send(ADMIN, "/calendar 2027 official")
+    mine = await tg.send(HAO, "/mine")
+    assert "<b>我的项目</b>（2027-02-05，春节）" in mine.text, mine

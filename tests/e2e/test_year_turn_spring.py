@@ -38,12 +38,12 @@ CALENDAR_2027 = ("/calendar 2027-01-01..2027-01-03 off 元旦", "/calendar 2027-
 CORRECTED = "ZD2026-002 滨江四期沿江路 2026-12-30 填报 100.0 万元更正为 300.0 万元（理由：漏报材料款）"
 
 
-def ledger_2027() -> bytes:
+def ledger_2027(as_of: str = "2027年1月7日") -> bytes:
     """The sample workbook as the 2027 ledger as of 2027-01-07: plans 10 % up (never above the total), nothing
     done yet but ZD2026-002's report of 01-04, ZD2026-039 竣工 with no 2027 plan, a new project ZD2027-001."""
     workbook = openpyxl.load_workbook(SAMPLE_LEDGER)
     sheet = workbook["重点项目包抓责任分解表"]
-    sheet["A1"] = "2027年全区重点项目包抓责任分解表(截至2027年1月7日)"
+    sheet["A1"] = f"2027年全区重点项目包抓责任分解表(截至{as_of})"
     for row in range(3, sheet.max_row + 1):
         code = sheet.cell(row, 1).value
         if isinstance(code, str) and code.startswith("ZD"):
@@ -215,3 +215,31 @@ async def test_mine_says_when_the_day_is_read_from_the_estimated_calendar(
     await tg.send(ADMIN, "/calendar 2027 official")
     mine = await tg.send(HAO, "/mine")
     assert "<b>我的项目</b>（2027-02-05，春节）" in mine.text, mine
+
+
+async def test_the_2027_ledger_waits_for_the_2026_annual_bulletin(
+        december: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Imported on New Year's Day, the 2027 ledger would take 2026's ledger base away before the 2026 annual
+    bulletin counted it: refused, nothing written; once the bulletin is out (Monday 01-04) it goes in."""
+    office = Office(december, settings)
+    tg = december
+    await office.setup(*PEOPLE)
+    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    office.travel(at(date(2027, 1, 1), 10))
+    await tg.send(ADMIN, "/import")
+    refused = await send_document(tg, ADMIN, "2027年台账.xlsx", ledger_2027("2027年1月1日"))
+    assert ("2026 年终考核通报尚未发出（2027-01-04 发出）。本台账把累计完成基数改为新年度，导入后 2026 年的累计完成"
+            "将不再含台账基数（共 270,902.0 万元）") in refused.text and "未导入任何数据" in refused.text, refused
+    assert "导入预览" not in refused.text
+    async with tg.session() as session:
+        assert await session.scalar(select(AnnualPlan.project_id).where(AnnualPlan.year == 2027)) is None
+
+    office.travel(at(date(2027, 1, 4), 9))
+    assert "2026" in [p.period for p in await office.tick()]
+    [annual] = [t for t in texts(GROUP, await office.deliver()) if "年终考核（2026，" in t]
+    assert "年度累计完成 270,902.0 万元" in annual, annual  # the base counted
+    office.travel(at(date(2027, 1, 4), 10))
+    await tg.send(ADMIN, "/import")
+    preview = await send_document(tg, ADMIN, "2027年台账.xlsx", ledger_2027("2027年1月1日"))
+    assert "导入预览" in preview.text, preview
+    assert "导入完成" in (await tg.press(ADMIN, "确认")).text

@@ -21,6 +21,7 @@ from bot.domain.digits import as_index, is_digits
 from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
+from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining
 from handlers.context import Context
 from handlers.paging import page_buttons
@@ -255,6 +256,7 @@ async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict
     await ctx.save_flow(FLOW, {**state, "step": "confirm"})
     ctx.reply("correct_confirm", project=project, old=old, amount=Decimal(state["amount"]),
               written=state.get("written"), progress=state["progress"], reason=state["reason"],
+              published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES,
               buttons=[[Button("确认更正", f"{PREFIX}:ok"), _CANCEL]])
 
 
@@ -368,6 +370,10 @@ async def _store(ctx: Context, project: Project, old: Correctable, state: dict[s
     except ReportConflict:
         ctx.reply("correct_changed", project=project, day=old.local_day)
         return
-    figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
+    # The figures of the corrected report's year: a December report corrected in January changes last year's.
+    year = old.local_day.year
+    figures = await project_repo.project_figures(ctx.session, project=project,
+                                                 today=min(ctx.today, date(year, 12, 31)))
     ctx.reply("correct_done", project=project, old=old, amount=amount, progress=state["progress"],
-              reason=state["reason"], figures=figures)
+              reason=state["reason"], figures=figures, year=year,
+              published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES)

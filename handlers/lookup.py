@@ -112,4 +112,5 @@ async def mine_command(ctx: Context, _args: str) -> None:
         ctx.session, project_ids=[p.id for p in covering], local_day=ctx.today) if covering else set()
     ctx.reply("mine", projects=mine, reported=reported, due=due, away=away, today=ctx.today, person=ctx.person,
               covering=covering, covered_reported=covered_reported,
-              reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today))
+              reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today),
+              estimated=calendar.is_estimated(ctx.today))

@@ -2,8 +2,9 @@
 
 A bulletin is keyed by (kind, period): the `bulletins` row is inserted in the same transaction as the
 notices it sends, under a unique constraint, so it is produced at most once across restarts and
-processes. The digest tick looks for the latest period of each kind that is due; a period missed while
-the bot was down is produced once on start-up, marked late, and never once per missed tick.
+processes. The digest tick looks for the latest period of each kind that is due, with the earlier ones due
+the same day (two weeks after the 春节 break); a period missed while the bot was down is produced once on
+start-up, marked late, and never once per missed tick.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bot.domain.periods import (
     KINDS,
     Period,
     due_day,
-    latest_due,
+    due_together,
     measured_on,
     parse_period,
     previous_period,
@@ -320,11 +321,9 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
         settings = await load_digest_settings(session)
         due: list[tuple[Period, bool]] = []
         today = now.astimezone(SHANGHAI).date()
-        for kind in kinds:
-            if not _enabled(settings, kind):
-                continue
-            period = latest_due(calendar, kind, now.astimezone(SHANGHAI).date())
-            if period is None or due_day(calendar, period) < since or await _exists(session, period):
+        for period in [period for kind in kinds if _enabled(settings, kind)
+                       for period in due_together(calendar, kind, today)]:
+            if due_day(calendar, period) < since or await _exists(session, period):
                 continue
             moment = scheduled_at(calendar, settings, period)
             if now < moment:

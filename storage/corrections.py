@@ -15,9 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import and_, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.periods import KINDS, Period, measured_on, period_containing
 from storage import audit
 from storage.audit import Actor
 from storage.models import AuditEntry, Bulletin, Person, Project, Report, ReportPhoto
@@ -163,3 +164,14 @@ async def last_bulletin_before(session: AsyncSession, *, kind: str, period: str)
         .order_by(Bulletin.period.desc()).limit(1))).first()
     return (row[0], row[1]) if row is not None else None
 
+
+
+async def published_with(session: AsyncSession, *, day: date) -> list[Period]:
+    """The bulletins already sent whose figures count the report of `day` (its week, unless the week's
+    figures stop at 31 December before it, its month, quarter, half-year and year), shortest period first.
+    A correction of that day does not change them: the next bulletin of each kind notes it."""
+    periods = [p for p in (period_containing(kind, day) for kind in KINDS) if day <= measured_on(p)]
+    sent = set((await session.execute(
+        select(Bulletin.kind, Bulletin.period).where(or_(*(
+            and_(Bulletin.kind == p.kind, Bulletin.period == p.name) for p in periods))))).all())
+    return [p for p in periods if (p.kind, p.name) in sent]

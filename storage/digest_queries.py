@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
-from storage.models import BulletinGroup, Person, Problem, Project, Report, Unit
+from storage.models import Bulletin, BulletinGroup, Person, Problem, Project, Report, Unit
 
 
 @dataclass(frozen=True)
@@ -87,3 +87,9 @@ async def reported_between(session: AsyncSession, *, start: date, end: date) -> 
         .where(Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)
     )
     return Decimal(total or 0)
+
+
+async def bulletin_sent(session: AsyncSession, *, kind: str, period: str) -> bool:
+    """Whether the bulletin of that kind and period has been produced."""
+    return await session.scalar(select(Bulletin.id).where(Bulletin.kind == kind, Bulletin.period == period)) \
+        is not None

@@ -122,10 +122,13 @@ def _covered_until(project_id: Any) -> Any:
     )
 
 
+_AS_OF = bindparam("as_of", type_=Report.local_day.type)
+
+
 def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
-    """One row for all of `ProjectFigures` but the report itself: this year's sum of the reports the
-    baseline does not cover, the sum of every report, the sum the baseline covers, the photo count and the
-    id of the latest live report."""
+    """One row for all of `ProjectFigures` but the report itself: the year's sum up to the ``as_of`` day (a
+    past year's figures leave the next year's reports out) of the reports the baseline does not cover, the
+    sum of every report, the sum the baseline covers, the photo count and the id of the latest live report."""
     with_photo, latest = aliased(Report), aliased(Report)
     covered = _covered_until(project_id)
     photos = (
@@ -147,7 +150,8 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
     return select(
         plan.label("plan"),
         func.coalesce(func.sum(case(
-            (and_(Report.local_day >= year_start, or_(covered.is_(None), Report.local_day > covered)),
+            (and_(Report.local_day >= year_start, Report.local_day <= _AS_OF,
+                  or_(covered.is_(None), Report.local_day > covered)),
              Report.amount))), 0).label("this_year"),
         func.coalesce(func.sum(Report.amount), 0).label("everything"),
         func.coalesce(func.sum(case((and_(Report.local_day >= year_start, Report.local_day <= covered),
@@ -203,7 +207,8 @@ async def project_figures(session: AsyncSession, *, project: Project, today: dat
     session with them).
     """
     row = (await session.execute(
-        _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1), "year": today.year}
+        _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1), "as_of": today,
+                         "year": today.year}
     )).one()
     plan, this_year, everything, covered, photos, last = row
     return _figures(project, today, this_year, everything, covered, photos, last, plan)
@@ -215,7 +220,7 @@ async def get_project_and_figures(
     """`get_project_for_card` and `project_figures` in one SELECT (same caveats as both)."""
     result = await session.execute(_CARD_AND_FIGURES_QUERY,
                                    {"code": code_key(code), "year_start": date(today.year, 1, 1),
-                                    "year": today.year})
+                                    "as_of": today, "year": today.year})
     rows = result.unique().all()  # every row: supporting units come one per row
     if not rows:
         return None

@@ -101,6 +101,20 @@ def latest_due(calendar: WorkCalendar, kind: str, today: date) -> Period | None:
     return earlier if due_day(calendar, earlier) <= today else None
 
 
+def due_together(calendar: WorkCalendar, kind: str, today: date) -> list[Period]:
+    """The latest period of this kind due on or before `today` and the earlier ones falling due on the same
+    day, oldest first (empty if none is due yet). A break of more than a week (春节) puts two weeks' due days
+    on the first working day after it: both weeks have their bulletin that day, neither is skipped."""
+    latest = latest_due(calendar, kind, today)
+    if latest is None:
+        return []
+    day = due_day(calendar, latest)
+    found = [latest]
+    while due_day(calendar, earlier := previous_period(found[0])) == day:
+        found.insert(0, earlier)
+    return found
+
+
 def measured_on(period: Period) -> date:
     """The cut-off day of a period's figures: its last day; for a week spanning two years, the last day of
     its ISO year (the year of its Thursday) in it."""

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot.domain.periods import due_day, latest_due, parse_period, period_containing
+from bot.domain.periods import due_day, due_together, latest_due, parse_period, period_containing
 from bot.domain.workdays import WorkCalendar
 
 CAL = WorkCalendar()
@@ -42,3 +42,14 @@ def test_monthly_bulletin_for_october_is_due_on_the_second_of_november() -> None
     assert due_day(CAL, parse_period("monthly", "2026-10")) == date(2026, 11, 2)
     assert latest_due(CAL, "monthly", date(2026, 11, 1)).name == "2026-09"  # type: ignore[union-attr]
     assert latest_due(CAL, "monthly", date(2026, 11, 2)).name == "2026-10"  # type: ignore[union-attr]
+
+
+def test_two_weeks_falling_due_after_one_break_are_both_due() -> None:
+    """The 2026 春节 break (02-15 … 02-23, the official notice): 2026-W07 (02-09 … 02-15) and 2026-W08 (02-16 …
+    02-22) both fall due on Tuesday 02-24, and neither may be skipped; a later week alone is due alone."""
+    w07, w08 = parse_period("weekly", "2026-W07"), parse_period("weekly", "2026-W08")
+    assert due_day(CAL, w07) == due_day(CAL, w08) == date(2026, 2, 24)
+    assert due_together(CAL, "weekly", date(2026, 2, 24)) == [w07, w08]
+    assert due_together(CAL, "weekly", date(2026, 2, 23)) == []  # W06 went out on 02-09; W07 is not due yet
+    assert due_together(CAL, "weekly", date(2026, 3, 2)) == [parse_period("weekly", "2026-W09")]
+    assert due_together(CAL, "monthly", date(2026, 11, 2)) == [parse_period("monthly", "2026-10")]

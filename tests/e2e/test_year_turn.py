@@ -199,3 +199,49 @@ async def test_a_due_period_without_any_data_is_skipped_with_a_notice(december: 
     assert await office.bulletins() == []
     office.travel(at(date(2027, 12, 27), 10))  # the next tick says nothing again
     assert await office.tick() == [] and await office.deliver() == []
+
+
+async def test_a_december_report_corrected_in_january_names_the_bulletins_that_counted_it(
+        december: TelegramHarness, settings: Settings) -> None:
+    """武杰 reported 100 万元 on 2026-12-30 and corrects it to 300 on 2027-01-05, after the first working day of
+    2027 sent 2026-W53 and the December, Q4, H2 and 2026 bulletins. He is told which of them counted the day
+    (they are not sent again) and 2026's total; the next weekly bulletin notes the correction."""
+    office = Office(december, settings)
+    tg = december
+    await office.setup(*PEOPLE)
+    office.travel(at(date(2026, 12, 30), 9, 30))
+    await office.report(WU, "ZD2026-002", "100", "清表完成")
+    office.travel(at(date(2027, 1, 4), 9))
+    assert [p.period for p in await office.tick()] == ["2026-W53", "2026-12", "2026-Q4", "2026-H2", "2026"]
+    await office.deliver()
+    office.travel(at(date(2027, 1, 4), 9, 30))
+    await office.report(WU, "ZD2026-002", "100", "清表完成")  # 2027's first report: not 2026's
+
+    office.travel(at(date(2027, 1, 5), 10))
+    asked = await tg.send(WU, "/correct ZD2026-002 12月30日 300 理由：漏报材料款")
+    sent = "2026-W53 周通报、2026-12 月通报、2026-Q4 季度调度、2026-H2 半年讲评、2026 年终考核"
+    assert f"该日数据已计入已发出的{sent}；已发出的通报不再改动，各类通报的下一期将注明本次更正" in asked.text, asked
+    done = await tg.press(WU, "确认更正")
+    assert "2026 年度累计完成 300.0 万元" in done.text, done  # the 12-30 report, corrected; not 2027's 100
+    assert f"该日数据已计入已发出的{sent}" in done.text, done
+    card = await tg.send(WU, "/project ZD2026-002")
+    assert "年度累计完成：100.0 万元" in card.text, card  # 2027's own figure is untouched
+
+    office.travel(at(date(2027, 1, 11), 9))
+    assert [p.period for p in await office.tick()] == ["2027-W01"]
+    [w01] = [t for t in texts(GROUP, await office.deliver()) if "上期数据更正" in t]
+    assert ("上期数据更正</b>：ZD2026-002 滨江四期沿江路 2026-12-30 填报 100.0 万元更正为 300.0 万元"
+            "（理由：漏报材料款）") in w01, w01
+
+
+async def test_a_correction_of_a_day_no_bulletin_counted_yet_names_none(december: TelegramHarness,
+                                                                        settings: Settings) -> None:
+    office = Office(december, settings)
+    await office.setup(*PEOPLE)
+    office.travel(at(date(2026, 12, 21), 9, 30))
+    await office.report(WU, "ZD2026-002", "100", "清表完成")
+    office.travel(at(date(2026, 12, 22), 10))
+    asked = await december.send(WU, "/correct ZD2026-002 12月21日 300 理由：漏报材料款")
+    assert "确认后以更正后的数字计入统计和排名" in asked.text and "已发出" not in asked.text, asked
+    done = await december.press(WU, "确认更正")
+    assert "2026 年度累计完成 300.0 万元" in done.text and "已发出" not in done.text, done

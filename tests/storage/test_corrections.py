@@ -79,3 +79,20 @@ async def test_a_correction_replaces_the_days_report_and_the_sums_follow(db: Dat
         assert await corrections.corrections_since(session, since=NOW - timedelta(minutes=1),
                                                    up_to_day=date(2026, 11, 18)) == []
         assert len(await corrections.corrections_since(session, since=NOW, up_to_day=date(2026, 11, 22))) == 1
+
+
+async def test_the_bulletins_that_counted_a_day_are_those_sent_of_its_periods(db: Database) -> None:
+    """2026-12-30 is in 2026-W53 (measured on 12-31), December, Q4, H2 and 2026; 2027-01-02 is in the same
+    week but after its measuring day, so only the 2027 periods could count it."""
+    from storage.models import Bulletin
+
+    async with db.session() as session:
+        for kind, period in [("weekly", "2026-W53"), ("weekly", "2026-W52"), ("monthly", "2026-12"),
+                             ("annual", "2026"), ("monthly", "2027-01")]:
+            session.add(Bulletin(kind=kind, period=period, produced_at=NOW))
+    async with db.session() as session:
+        counted = await corrections.published_with(session, day=date(2026, 12, 30))
+        assert [(p.kind, p.name) for p in counted] == [("weekly", "2026-W53"), ("monthly", "2026-12"),
+                                                       ("annual", "2026")]
+        assert [p.name for p in await corrections.published_with(session, day=date(2027, 1, 2))] == ["2027-01"]
+        assert [p.name for p in await corrections.published_with(session, day=date(2026, 11, 3))] == ["2026"]

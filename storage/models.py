@@ -208,8 +208,10 @@ event.listen(Base.metadata, "after_create", _create_report_sum_triggers)
 class ReportPhoto(Base):
     """A site photo attached to a report: the channel's file id, and once downloaded (``storage.photos``) the
     sha256 of its bytes in the photo store. Until then ``fetch_after`` says when to try (again); a photo
-    given up on has neither, and ``fetch_error`` says why. ``duplicate_of_id`` names the earlier photo (of
-    another project or day) this one repeats (疑似重复照片, ``bot.domain.photo_match``)."""
+    given up on has neither, and ``fetch_error`` says why. The earlier photo (of another project or day) this
+    one repeats (疑似重复照片, ``bot.domain.photo_match``), if any, is a photo of one kind: a report's
+    (``duplicate_of_id``), a problem's or a node's evidence; at most one of the three is set, with
+    ``duplicate_distance``."""
 
     __tablename__ = "report_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,6 +224,9 @@ class ReportPhoto(Base):
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     fetch_error: Mapped[str | None] = mapped_column(String(300))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report_photos.id", ondelete="SET NULL"))
+    duplicate_of_problem_photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("problem_photos.id", ondelete="SET NULL"))
+    duplicate_of_node_photo_id: Mapped[int | None] = mapped_column(ForeignKey("node_photos.id", ondelete="SET NULL"))
     duplicate_distance: Mapped[int | None] = mapped_column(Integer)
 
 

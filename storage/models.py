@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -116,6 +116,11 @@ class ChatAccount(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# WeCom userids match whatever their case (storage.people.same_id compares lower(external_id)): this index serves
+# those lookups on both backends. Not unique: the rule stays one account per id as spelled (the constraint above).
+FOLDED_ID_INDEX = Index("ix_chat_accounts_channel_folded_id", ChatAccount.channel, func.lower(ChatAccount.external_id))
 
 
 class Invite(Base):

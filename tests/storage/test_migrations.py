@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,11 +34,12 @@ from storage import reports as report_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
-from storage.models import Base, OutboxMessage, Problem, Project, Report, ReportPhoto
+from storage.models import FOLDED_ID_INDEX, Base, OutboxMessage, Problem, Project, Report, ReportPhoto
 from storage.types import UTCDateTime, Wan
 from tests.databases import BACKENDS, backend_url, database_of_its_own, taking_turns
 
-from .factories import NOW
+from .factories import NOW, build_world
+from .test_account_lookup import add_accounts, folded_lookup_plans
 
 PREVIOUS = "0001"  # the schema of the previous release
 
@@ -76,9 +78,13 @@ def _table_names(conn: Connection) -> list[str]:
 
 
 def _differences(conn: Connection) -> list[str]:
-    """What autogenerate would change to make the database match the models, one line per difference."""
+    """What autogenerate would change to make the database match the models, one line per difference. SQLite's
+    indexes of an expression cannot be reflected, so not compared there (their test reads the planner)."""
     context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
-    return [_describe(diff) for diff in compare_metadata(context, Base.metadata)]
+    with warnings.catch_warnings():
+        if conn.dialect.name == "sqlite":
+            warnings.filterwarnings("ignore", message=".*expression-based index")
+        return [_describe(diff) for diff in compare_metadata(context, Base.metadata)]
 
 
 def _describe(diff: Any) -> str:
@@ -118,6 +124,10 @@ async def test_upgrade_from_empty_matches_the_models(empty_db: Database) -> None
     # Upgrading again is a no-op.
     await asyncio.to_thread(upgrade, empty_db.url)
     assert (await schema_is_current(empty_db.engine))[0] is True
+
+    # The index of WeCom's folded userids (an expression: not compared on SQLite above) serves their lookups.
+    await add_accounts(empty_db, (await build_world(empty_db, NOW)).liaison)
+    assert all(FOLDED_ID_INDEX.name in plan for plan in await folded_lookup_plans(empty_db))
 
 
 REPO = Path(__file__).resolve().parents[2]

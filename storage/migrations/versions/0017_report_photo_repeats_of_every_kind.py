@@ -95,9 +95,7 @@ def upgrade() -> None:
                                     ['duplicate_of_problem_photo_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key('fk_report_photos_duplicate_of_node_photo_id', 'node_photos',
                                     ['duplicate_of_node_photo_id'], ['id'], ondelete='SET NULL')
-    # After the table is rebuilt: on SQLite, dropping the old table sets the copied rows' own references to the
-    # table (duplicate_of_id) to NULL, so the marks are worked out on the table as it now is.
-    _mark_repeats(("report", "problem", "node"))
+    _mark_repeats(("report", "problem", "node"))  # on the table as it now is (SQLite rebuilt it)
 
 
 def downgrade() -> None:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -118,6 +118,11 @@ class ChatAccount(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+# WeCom userids match whatever their case (storage.people.same_id compares lower(external_id)): this index serves
+# those lookups on both backends. Not unique: the rule stays one account per id as spelled (the constraint above).
+FOLDED_ID_INDEX = Index("ix_chat_accounts_channel_folded_id", ChatAccount.channel, func.lower(ChatAccount.external_id))
+
+
 class Invite(Base):
     """A single-use invite code (only its hash is kept) that binds a chat account to a person."""
 
@@ -208,8 +213,10 @@ event.listen(Base.metadata, "after_create", _create_report_sum_triggers)
 class ReportPhoto(Base):
     """A site photo attached to a report: the channel's file id, and once downloaded (``storage.photos``) the
     sha256 of its bytes in the photo store. Until then ``fetch_after`` says when to try (again); a photo
-    given up on has neither, and ``fetch_error`` says why. ``duplicate_of_id`` names the earlier photo (of
-    another project or day) this one repeats (疑似重复照片, ``bot.domain.photo_match``)."""
+    given up on has neither, and ``fetch_error`` says why. The earlier photo (of another project or day) this
+    one repeats (疑似重复照片, ``bot.domain.photo_match``), if any, is a photo of one kind: a report's
+    (``duplicate_of_id``), a problem's or a node's evidence; at most one of the three is set, with
+    ``duplicate_distance``."""
 
     __tablename__ = "report_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -222,6 +229,9 @@ class ReportPhoto(Base):
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     fetch_error: Mapped[str | None] = mapped_column(String(300))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report_photos.id", ondelete="SET NULL"))
+    duplicate_of_problem_photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("problem_photos.id", ondelete="SET NULL"))
+    duplicate_of_node_photo_id: Mapped[int | None] = mapped_column(ForeignKey("node_photos.id", ondelete="SET NULL"))
     duplicate_distance: Mapped[int | None] = mapped_column(Integer)
 
 

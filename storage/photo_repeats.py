@@ -1,10 +1,11 @@
 """疑似重复照片 for the photos of problems and the evidence photos of nodes: which earlier photo each repeats,
-by the rule of report photos (``bot.domain.photo_match``: the same picture sent before for another project
-or on another day), against the earlier photos of every kind (reports', problems', nodes').
+by the rule of every photo (``bot.domain.photo_match``: the same picture sent before for another project or on
+another day), against the earlier photos of every kind (reports', problems', nodes').
 
-Report photos have their repeat recorded when kept (``storage.photos.keep_photo``); these are found when read
-(a problem's page, a project's nodes): the kept photos' hashes, the photos of any kind sharing a band of one
-of them, compared exactly. So the order of downloads does not matter here either.
+Report photos have their repeat recorded when kept (``storage.photos.keep_photo``), against the same photos of
+every kind; these are found when read (a problem's page, a project's nodes): the kept photos' hashes, the
+photos of any kind sharing a band of one of them (``storage.photo_sightings``), compared exactly. So the order
+of downloads does not matter here either.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import to_local
-from bot.domain.photo_match import Sighting, distance, first_repeated, hash_from_text
-from storage.models import NodePhoto, PhotoBlob, Problem, ProblemPhoto, Project, ProjectNode, Report, ReportPhoto
+from bot.domain.photo_match import distance, first_repeated, hash_from_text
+from storage.models import NodePhoto, PhotoBlob, ProblemPhoto
+from storage.photo_sightings import sightings
 from storage.photos import sharing_a_band
 
 
@@ -35,45 +36,6 @@ class Repeat:
     distance: int
 
 
-@dataclass(frozen=True)
-class _Seen:
-    sighting: Sighting
-    sha256: str
-    project_code: str | None
-
-
-def _queries(where):  # type: ignore[no-untyped-def]
-    """Per kind: the kept photos (id, project id and code, sent at, sha256, hash) whose blob matches ``where``."""
-    report = (select(ReportPhoto.id, Report.project_id, Project.code, Report.created_at, Report.local_day,
-                     ReportPhoto.sha256, PhotoBlob.phash)
-              .join(Report, Report.id == ReportPhoto.report_id).join(Project, Project.id == Report.project_id)
-              .join(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256))
-    problem = (select(ProblemPhoto.id, Problem.project_id, Project.code, Problem.created_at, ProblemPhoto.sha256,
-                      PhotoBlob.phash)
-               .join(Problem, Problem.id == ProblemPhoto.problem_id)
-               .outerjoin(Project, Project.id == Problem.project_id)
-               .join(PhotoBlob, PhotoBlob.sha256 == ProblemPhoto.sha256))
-    node = (select(NodePhoto.id, ProjectNode.project_id, Project.code, NodePhoto.created_at, NodePhoto.sha256,
-                   PhotoBlob.phash)
-            .join(ProjectNode, ProjectNode.id == NodePhoto.node_id).join(Project, Project.id == ProjectNode.project_id)
-            .join(PhotoBlob, PhotoBlob.sha256 == NodePhoto.sha256))
-    return {"report": report.where(where), "problem": problem.where(where), "node": node.where(where)}
-
-
-async def _sightings(session: AsyncSession, where) -> list[_Seen]:  # type: ignore[no-untyped-def]
-    seen: list[_Seen] = []
-    for kind, query in _queries(where).items():
-        for row in await session.execute(query):
-            if kind == "report":
-                photo_id, project_id, code, at, day, sha, phash = row
-            else:
-                photo_id, project_id, code, at, sha, phash = row
-                day = to_local(at).date()
-            seen.append(_Seen(Sighting(photo_id=photo_id, project_id=project_id, local_day=day, reported_at=at,
-                                       phash=hash_from_text(phash), kind=kind), sha, code))
-    return seen
-
-
 async def repeats_of(session: AsyncSession, *, kind: str, photo_ids: Sequence[int]) -> dict[int, Repeat]:
     """Photo id → the earliest earlier photo it repeats, for these photos of ``kind`` ("problem", "node");
     photos not kept, without a hash or repeating nothing are left out."""
@@ -85,7 +47,7 @@ async def repeats_of(session: AsyncSession, *, kind: str, photo_ids: Sequence[in
         .where(table.id.in_(list(photo_ids)), PhotoBlob.phash.is_not(None)).distinct())).all()]
     if not hashes:
         return {}
-    seen = await _sightings(session, sharing_a_band(hashes))
+    seen = await sightings(session, sharing_a_band(hashes))
     wanted = set(photo_ids)
     found: dict[int, Repeat] = {}
     for mine in seen:

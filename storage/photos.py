@@ -5,11 +5,13 @@ Three kinds of photo are kept, one way: a report's photos (``report_photos``), t
 problem when it was raised (``problem_photos``) and the evidence photos of a node marked done
 (``node_photos``). A photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
 ``photo_blobs``, shared by every photo of any kind with the same bytes); given up, it has neither, and
-``fetch_error`` says why. Duplicates (report photos only: a repeat is a photo of another day or project)
-follow ``bot.domain.photo_match``: when a photo is kept, the kept photos sharing a band of its perceptual
-hash are compared with it, the photo is marked as repeating the earliest one it repeats, and later photos
-that repeat it (kept before it, e.g. after a failed download of this one) are marked too. Problem and node
-photos are read back by ``storage.evidence_photos``.
+``fetch_error`` says why. Duplicates (a repeat is a photo of another day or project) follow
+``bot.domain.photo_match`` across the three kinds: when a photo is kept, the kept photos of every kind sharing
+a band of its perceptual hash (``storage.photo_sightings``) are compared with it; a report photo is marked as
+repeating the earliest one it repeats, whatever its kind, and the later report photos that repeat the photo
+just kept (kept before it, e.g. after a failed download of this one) are marked as repeating it when it is the
+earliest they repeat. The repeats of problem and node photos are found when read (``storage.photo_repeats``);
+those photos are read back by ``storage.evidence_photos``.
 """
 
 from __future__ import annotations
@@ -17,15 +19,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, union_all, update
+from sqlalchemy import ColumnElement, case, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.domain.photo_match import Sighting, bands, distance, first_repeated, hash_from_text, hash_to_text, repeats
-from storage.models import NodePhoto, Person, PhotoBlob, Problem, ProblemPhoto, Project, Report, ReportPhoto
+from bot.clock import to_local
+from bot.domain.photo_match import Sighting, bands, distance, first_repeated, hash_to_text, repeats
+from storage.models import (
+    NodePhoto,
+    Person,
+    PhotoBlob,
+    Problem,
+    ProblemPhoto,
+    Project,
+    ProjectNode,
+    Report,
+    ReportPhoto,
+)
+from storage.photo_sightings import sightings
 
 _BANDS = (PhotoBlob.band0, PhotoBlob.band1, PhotoBlob.band2, PhotoBlob.band3, PhotoBlob.band4)
 
@@ -92,7 +106,8 @@ async def record_failure(session: AsyncSession, *, photo_id: int, error: str, re
 
 @dataclass(frozen=True)
 class Kept:
-    """A photo just kept: the earlier photo it repeats (if any), and later photos now marked as repeating it."""
+    """A photo just kept: the earlier photo (of any kind) it repeats, if any, and the later report photos now
+    marked as repeating it."""
 
     photo_id: int
     duplicate_of: int | None
@@ -111,22 +126,32 @@ def _insert_ignoring_conflict(session: AsyncSession, values: dict[str, object]):
     return module.insert(PhotoBlob).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
 
 
-async def _sightings(session: AsyncSession, where: object) -> list[Sighting]:
-    rows = await session.execute(
-        select(ReportPhoto.id, Report.project_id, Report.local_day, Report.created_at, PhotoBlob.phash)
-        .join(Report, Report.id == ReportPhoto.report_id)
-        .join(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
-        .where(where, PhotoBlob.phash.is_not(None))
-    )
-    return [Sighting(photo_id=i, project_id=p, local_day=d, reported_at=at, phash=hash_from_text(h))
-            for i, p, d, at, h in rows]
+# The column of a report photo naming the earlier photo it repeats, by that photo's kind.
+REPEAT_COLUMNS = {"report": ReportPhoto.duplicate_of_id, "problem": ReportPhoto.duplicate_of_problem_photo_id,
+                  "node": ReportPhoto.duplicate_of_node_photo_id}
+
+
+def is_a_repeat() -> ColumnElement[bool]:
+    """The report photo repeats an earlier photo (of any kind)."""
+    return or_(*(column.is_not(None) for column in REPEAT_COLUMNS.values()))
+
+
+def repeat_values(photo: Sighting, earlier: Sighting | None) -> dict[str, int | None]:
+    """The columns of a report photo marked as repeating `earlier` (None: repeating nothing)."""
+    values: dict[str, int | None] = {column.key: None for column in REPEAT_COLUMNS.values()}
+    values["duplicate_distance"] = None
+    if earlier is not None:
+        values[REPEAT_COLUMNS[earlier.kind].key] = earlier.photo_id
+        values["duplicate_distance"] = distance(photo.phash, earlier.phash)
+    return values
 
 
 async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size: int, content_type: str,
                      width: int | None, height: int | None, phash: int | None, has_thumbnail: bool,
                      now: datetime, kind: PhotoKind = "report") -> Kept:
     """Record that the photo's bytes are in the store under `sha256` (with what `photo_images.examine`
-    said about them), and (a report photo) mark the repeats it is part of."""
+    said about them), and the repeats it is part of: the earlier photo it repeats (marked on a report photo),
+    and the later report photos that repeat it first."""
     blob: dict[str, object] = {"sha256": sha256, "size": size, "content_type": content_type[:50], "width": width,
                                "height": height, "has_thumbnail": has_thumbnail, "created_at": now,
                                "phash": None if phash is None else hash_to_text(phash)}
@@ -138,27 +163,35 @@ async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size:
         update(table).where(table.id == photo_id)
         .values(sha256=sha256, kept_at=now, fetch_after=None, fetch_error=None,
                 fetch_attempts=table.fetch_attempts + 1))
-    if phash is None or kind != "report":
+    if phash is None:
         return Kept(photo_id=photo_id, duplicate_of=None)
-    mine = await _sightings(session, ReportPhoto.id == photo_id)
-    if not mine:
+    seen = [s.sighting for s in await sightings(session, sharing_a_band([phash]))]
+    me = next((s for s in seen if s.key == (kind, photo_id)), None)
+    if me is None:
         return Kept(photo_id=photo_id, duplicate_of=None)
-    me = mine[0]
-    others = [s for s in await _sightings(session, sharing_a_band([phash])) if s.photo_id != photo_id]
-    earlier = first_repeated(me, others)
-    if earlier is not None:
-        await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo_id).values(
-            duplicate_of_id=earlier.photo_id, duplicate_distance=distance(me.phash, earlier.phash)))
-    later = [s for s in others if repeats(s, me)]
-    marked: list[int] = []
-    for sighting in later:
-        result = await session.execute(
-            update(ReportPhoto).where(ReportPhoto.id == sighting.photo_id, ReportPhoto.duplicate_of_id.is_(None))
-            .values(duplicate_of_id=photo_id, duplicate_distance=distance(me.phash, sighting.phash))
-            .returning(ReportPhoto.id))
-        marked.extend(result.scalars().all())
+    earlier = first_repeated(me, seen)
+    if kind == "report":
+        await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo_id)
+                              .values(**repeat_values(me, earlier)))
     return Kept(photo_id=photo_id, duplicate_of=None if earlier is None else earlier.photo_id,
-                later_repeats=tuple(marked))
+                later_repeats=await _mark_later_repeats(session, me, [s for s in seen if s.kind == "report"]))
+
+
+async def _mark_later_repeats(session: AsyncSession, me: Sighting, reports: list[Sighting]) -> tuple[int, ...]:
+    """Mark the report photos that repeat `me` (just kept) and whose earliest repeated photo it is (they were
+    kept before it: they repeat nothing yet, or a photo sent after it); their ids."""
+    later = [s for s in reports if repeats(s, me)]
+    if not later:
+        return ()
+    pool = [s.sighting for s in await sightings(session, sharing_a_band({s.phash for s in later}))]
+    marked: list[int] = []
+    for photo in later:
+        first = first_repeated(photo, pool)
+        if first is not None and first.key == me.key:
+            await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo.photo_id)
+                                  .values(**repeat_values(photo, me)))
+            marked.append(photo.photo_id)
+    return tuple(marked)
 
 
 # ---------------------------------------------------------------- reading
@@ -166,7 +199,8 @@ async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size:
 
 @dataclass(frozen=True)
 class PhotoRow:
-    """One report photo of a project, with its report, its keeping state and what it repeats."""
+    """One report photo of a project, with its report, its keeping state and what it repeats: the earlier
+    photo's kind ("report", "problem", "node") and id, its project's code, its day and its bytes."""
 
     id: int
     report_id: int
@@ -188,31 +222,54 @@ class PhotoRow:
     duplicate_project_code: str | None
     duplicate_day: date | None
     duplicate_sha256: str | None
+    duplicate_kind: str | None = None
 
 
 def _photo_query(project_id: int, *, include_withdrawn: bool):  # type: ignore[no-untyped-def]
+    """The project's report photos, each with the earlier photo it repeats, of whichever kind (one SELECT)."""
     other_photo, other_report, other_project = aliased(ReportPhoto), aliased(Report), aliased(Project)
+    problem_photo, problem, problem_project = aliased(ProblemPhoto), aliased(Problem), aliased(Project)
+    node_photo, node, node_project = aliased(NodePhoto), aliased(ProjectNode), aliased(Project)
+    kind = case(*((column.is_not(None), literal(name)) for name, column in REPEAT_COLUMNS.items()), else_=None)
     query = (
         select(ReportPhoto.id, Report.id, Report.local_day, Report.created_at, Person.name,
                Report.withdrawn_at.is_not(None), ReportPhoto.channel, ReportPhoto.sha256, PhotoBlob.content_type,
                PhotoBlob.width, PhotoBlob.height, func.coalesce(PhotoBlob.has_thumbnail, False),
                ReportPhoto.fetch_after, ReportPhoto.fetch_attempts, ReportPhoto.fetch_error,
-               ReportPhoto.duplicate_of_id, ReportPhoto.duplicate_distance, other_project.code,
-               other_report.local_day, other_photo.sha256)
+               func.coalesce(*REPEAT_COLUMNS.values()), ReportPhoto.duplicate_distance,
+               func.coalesce(other_project.code, problem_project.code, node_project.code),
+               other_report.local_day, problem.created_at, node_photo.created_at,
+               func.coalesce(other_photo.sha256, problem_photo.sha256, node_photo.sha256), kind)
         .join(Report, Report.id == ReportPhoto.report_id)
         .join(Person, Person.id == Report.person_id)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
         .outerjoin(other_photo, other_photo.id == ReportPhoto.duplicate_of_id)
         .outerjoin(other_report, other_report.id == other_photo.report_id)
         .outerjoin(other_project, other_project.id == other_report.project_id)
+        .outerjoin(problem_photo, problem_photo.id == ReportPhoto.duplicate_of_problem_photo_id)
+        .outerjoin(problem, problem.id == problem_photo.problem_id)
+        .outerjoin(problem_project, problem_project.id == problem.project_id)
+        .outerjoin(node_photo, node_photo.id == ReportPhoto.duplicate_of_node_photo_id)
+        .outerjoin(node, node.id == node_photo.node_id)
+        .outerjoin(node_project, node_project.id == node.project_id)
         .where(Report.project_id == project_id)
         .order_by(Report.local_day.desc(), Report.created_at.desc(), ReportPhoto.id)
     )
     return query if include_withdrawn else query.where(Report.withdrawn_at.is_(None))
 
 
-def _rows(rows: object) -> list[PhotoRow]:
-    return [PhotoRow(*row[:5], bool(row[5]), *row[6:11], bool(row[11]), *row[12:]) for row in rows]  # type: ignore[attr-defined]
+def _rows(rows: Iterable[Any]) -> list[PhotoRow]:
+    found: list[PhotoRow] = []
+    for row in rows:
+        (photo_id, report_id, day, at, reporter, withdrawn, channel, sha, content_type, width, height, thumb,
+         fetch_after, attempts, error, earlier, distance_, code, report_day, problem_at, node_at, earlier_sha,
+         kind) = row
+        sent_at = problem_at or node_at  # a problem's or a node's photo: its day is the day it was sent
+        earlier_day = report_day if sent_at is None else to_local(sent_at).date()
+        found.append(PhotoRow(photo_id, report_id, day, at, reporter, bool(withdrawn), channel, sha, content_type,
+                              width, height, bool(thumb), fetch_after, attempts, error, earlier, distance_, code,
+                              earlier_day, earlier_sha, kind))
+    return found
 
 
 async def photos_of_project(session: AsyncSession, *, project_id: int, include_withdrawn: bool = False,
@@ -238,14 +295,14 @@ class ProjectPhotoNotes:
 
 async def photo_notes(session: AsyncSession, *, project_id: int, limit: int = 5) -> ProjectPhotoNotes:
     """The notes of the photos of the project's reports that count (a second SELECT only with repeats)."""
-    repeats = func.count(ReportPhoto.id).filter(ReportPhoto.duplicate_of_id.is_not(None))
+    repeats = func.count(ReportPhoto.id).filter(is_a_repeat())
     lost = func.count(ReportPhoto.id).filter(ReportPhoto.sha256.is_(None), ReportPhoto.fetch_after.is_(None))
     counted, lost_count = (await session.execute(
         select(repeats, lost).join(Report, Report.id == ReportPhoto.report_id)
         .where(Report.project_id == project_id, Report.withdrawn_at.is_(None)))).one()
     newest: list[PhotoRow] = []
     if counted:
-        query = _photo_query(project_id, include_withdrawn=False).where(ReportPhoto.duplicate_of_id.is_not(None))
+        query = _photo_query(project_id, include_withdrawn=False).where(is_a_repeat())
         newest = _rows(await session.execute(query.limit(limit)))
     return ProjectPhotoNotes(repeats=int(counted), newest_repeats=newest, lost=int(lost_count))
 

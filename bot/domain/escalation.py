@@ -215,6 +215,16 @@ def _running_clocks(state: ProblemClock) -> list[tuple[Clock, datetime]]:
     return clocks
 
 
+def on_estimate(state: ProblemClock, *, response: bool, resolution: bool) -> bool:
+    """按预估日历: whether a deadline the problem runs on was counted on an estimated calendar (a day of a year
+    whose official holidays are not entered, bot.domain.workdays). `response` and `resolution` say it of each
+    deadline as the problem now has it; only a running clock's counts (the response clock while the unit has
+    not taken the problem up, the resolution clock while it is active), and a deadline set anew brings its
+    own mark, whatever the one it replaces had."""
+    running = {name for name, _due in _running_clocks(state)}
+    return ("response" in running and response) or ("resolution" in running and resolution)
+
+
 def promise_key(state: ProblemClock, kind: str) -> str:
     """The `nudged` key of a promise's reminder or overdue notice: one per promised day."""
     assert state.promised_due_at is not None
@@ -282,5 +292,5 @@ __all__ = [
     "ACTIVE", "CATEGORIES", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
     "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
     "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
-    "promise_key", "skipped_levels",
+    "on_estimate", "promise_key", "skipped_levels",
 ]

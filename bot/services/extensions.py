@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of
-from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers
+from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers, mark_estimated
 from bot.services.reassignment import DONE as MOVED
 from storage import people as people_repo
 from storage import problems as repo
@@ -74,7 +74,8 @@ async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pen
         policy = SlaPolicy.from_json(problem.policy)
         problem.resolution_due_at = end_of(day, policy.end_of_day)
         problem.promised_date = day
-        problem.due_estimated = problem.due_estimated or deps.calendar.is_estimated(day)
+        # The mark is the new deadline's: moved into a year still estimated it is set, into an official one cleared.
+        mark_estimated(problem, deps, resolution=deps.calendar.is_estimated(day))
         # The new deadline gets its own reminder.
         problem.nudged = [k for k in problem.nudged or [] if not k.startswith(f"nudge:resolution:{problem.level}")]
         _schedule(problem, deps, now)

@@ -17,9 +17,9 @@ may belong to several projects, and the page must check that the viewer may see 
 
 ``ProjectPhoto.state`` says where the photo stands: ``kept`` (bytes in the store), ``waiting`` (not
 downloaded yet, or to be tried again at ``next_attempt``) or ``lost`` (given up: ``problem`` says why, e.g.
-WeCom no longer had it). A photo ``duplicate`` names the earlier photo (of another project or day) it
-repeats (疑似重复照片, ``bot.domain.photo_match``): show it as 疑似重复照片 (the template
-``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近).
+WeCom no longer had it). A photo ``duplicate`` names the earlier photo (of another project or day; a report's,
+a problem's or a node's evidence) it repeats (疑似重复照片, ``bot.domain.photo_match``): show it as
+疑似重复照片 (the template ``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近).
 Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``).
 """
 
@@ -39,13 +39,15 @@ PhotoState = Literal["kept", "waiting", "lost"]
 @dataclass(frozen=True)
 class Duplicate:
     """The earlier photo a photo repeats: its id, project code and day, whether the bytes are the very same
-    (else the picture re-encoded or rescaled), and how many of the 64 hash bits differ."""
+    (else the picture re-encoded or rescaled), how many of the 64 hash bits differ, and its kind: a report's
+    photo, a problem's ("problem", ``photo_id`` a problem photo's id) or a node's evidence ("node")."""
 
     photo_id: int
     project_code: str | None
     local_day: date | None
     identical: bool
     distance: int | None
+    kind: str = "report"
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def photo_view(row: photo_repo.PhotoRow) -> ProjectPhoto:
     state: PhotoState = "kept" if row.sha256 else ("waiting" if row.fetch_after is not None else "lost")
     duplicate = None if row.duplicate_of_id is None else Duplicate(
         photo_id=row.duplicate_of_id, project_code=row.duplicate_project_code, local_day=row.duplicate_day,
-        identical=row.sha256 is not None and row.sha256 == row.duplicate_sha256, distance=row.duplicate_distance)
+        identical=row.sha256 is not None and row.sha256 == row.duplicate_sha256, distance=row.duplicate_distance,
+        kind=row.duplicate_kind or "report")
     return ProjectPhoto(
         id=row.id, report_id=row.report_id, local_day=row.local_day, reported_at=row.reported_at,
         reporter=row.reporter, channel=row.channel, state=state, sha256=row.sha256,

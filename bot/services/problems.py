@@ -26,12 +26,13 @@ from bot.domain.escalation import (
     clocks_for_level,
     decide,
     next_level,
+    on_estimate,
 )
 from bot.domain.grouping import Concern
 from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
 from bot.domain.nodes import NODE_PROBLEM
-from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar
+from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar, deadline_after
 from bot.render import Renderer
 from bot.services.tick_work import TickWork
 from storage import outbox, recipients
@@ -135,8 +136,26 @@ def _start_level(problem: Problem, deps: ProblemDeps, now: datetime) -> None:
     # Only the unit has a response deadline; above it the level's deadline is the resolution one.
     problem.response_due_at = clocks.response.at if problem.level in RESPONSE_LEVELS else None
     problem.resolution_due_at = clocks.resolution.at
-    problem.due_estimated = clocks.estimated
+    mark_estimated(problem, deps, response=clocks.response.estimated, resolution=clocks.resolution.estimated)
     _schedule(problem, deps, now)
+
+
+def mark_estimated(problem: Problem, deps: ProblemDeps, *, resolution: bool, response: bool | None = None) -> None:
+    """Set 按预估日历 (`due_estimated`) for the deadlines the problem now runs on, by one rule
+    (bot.domain.escalation.on_estimate), wherever a deadline is set. `resolution` and `response`: whether the
+    deadline just set was counted on an estimated calendar; `response` None when the response deadline is kept
+    as it was: it is counted again from the level's start (where it always runs from) to say so."""
+    if response is None:
+        response = _kept_response_estimated(problem, deps.calendar)
+    problem.due_estimated = on_estimate(_clock(problem), response=response, resolution=resolution)
+
+
+def _kept_response_estimated(problem: Problem, calendar: WorkCalendar) -> bool:
+    if problem.response_due_at is None or problem.level_started_at is None:
+        return False
+    policy = SlaPolicy.from_json(problem.policy)
+    return deadline_after(calendar, problem.level_started_at, policy.response_limit(problem.level),
+                          end_of_day=policy.end_of_day).estimated
 
 
 def _schedule(problem: Problem, deps: ProblemDeps, now: datetime) -> Decision:
@@ -197,7 +216,7 @@ async def record_decision(session: AsyncSession, deps: ProblemDeps, *, raiser: P
     problem.level_started_at = now
     problem.response_due_at = clocks.response.at
     problem.resolution_due_at = decision_due_at(due, deps.policy)
-    problem.due_estimated = clocks.response.estimated or deps.calendar.is_estimated(due)
+    mark_estimated(problem, deps, response=clocks.response.estimated, resolution=deps.calendar.is_estimated(due))
     _schedule(problem, deps, now)
     await repo.add_event(session, problem=problem, at=now, kind="raised", actor_id=raiser.id, text=text,
                          detail={"unit": unit.name, "category": DECISION_CATEGORY, "due": due.isoformat()})
@@ -222,7 +241,7 @@ async def raise_overdue_node(session: AsyncSession, deps: ProblemDeps, *, projec
     await session.refresh(problem, ["project", "unit", "raised_by"])
     problem.response_due_at = None  # nothing to take up: the node is the unit's work already
     problem.resolution_due_at = due.at
-    problem.due_estimated = due.estimated
+    mark_estimated(problem, deps, response=False, resolution=due.estimated)
     _schedule(problem, deps, now)
     await repo.add_event(session, problem=problem, at=now, kind="raised", actor_id=None, text=text,
                          detail={"unit": problem.unit.name, "category": NODE_CATEGORY, **detail})
@@ -299,7 +318,7 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
     clocks = clocks_for_level(policy, deps.calendar, category=problem.category, level=problem.level,
                               started_at=now)
     problem.resolution_due_at = clocks.resolution.at
-    problem.due_estimated = clocks.resolution.estimated
+    mark_estimated(problem, deps, resolution=clocks.resolution.estimated)
     _schedule(problem, deps, now)
     event = await repo.add_event(session, problem=problem, at=now, kind="reopened", actor_id=actor.id, text=reason)
     context = await _context(session, problem)

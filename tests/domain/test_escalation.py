@@ -14,6 +14,7 @@ from bot.domain.escalation import (
     clocks_for_level,
     decide,
     nudge_time,
+    on_estimate,
 )
 from bot.domain.workdays import WorkCalendar
 
@@ -45,6 +46,25 @@ def test_deadline_into_2027_is_marked_estimated() -> None:
     clocks = clocks_for_level(POLICY, CAL, category="用地", level=0, started_at=at(2026, 12, 28))
     assert clocks.resolution.local_day.year == 2027
     assert clocks.estimated
+
+
+def _state(status: str, level: int = 0) -> ProblemClock:
+    return ProblemClock(status=status, level=level, response_due_at=at(2026, 12, 29, 17, 30),
+                        resolution_due_at=at(2027, 1, 8, 17, 30))
+
+
+@pytest.mark.parametrize(("state", "response", "resolution", "marked"), [
+    (_state("open"), True, False, True),  # the unit has not taken it up: its response deadline counts
+    (_state("open"), False, True, True),
+    (_state("open"), False, False, False),
+    (_state("answered"), True, False, False),  # taken up: the response deadline no longer runs
+    (_state("accepted", level=1), True, False, False),  # above the unit there is no response clock
+    (_state("answered"), False, True, True),
+    (_state("resolved"), False, True, False),  # no clock runs: nothing is counted on anything
+])
+def test_the_estimate_mark_is_that_of_the_running_deadlines(state: ProblemClock, response: bool, resolution: bool,
+                                                            marked: bool) -> None:
+    assert on_estimate(state, response=response, resolution=resolution) is marked
 
 
 def test_policy_round_trips_through_json_and_rejects_nonsense() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from storage.models import AuditEntry
 from storage.settings import load_calendar
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, LIU, SHANGHAI, ZHAO, Desk, bind_everyone, nov
+from tests.e2e.test_problems import ADMIN, HAO, LIU, RAISE, SHANGHAI, ZHAO, Desk, bind_everyone, nov
 
 
 @pytest.fixture
@@ -146,3 +146,47 @@ async def test_a_calendar_range_and_the_official_year(desk: Desk) -> None:
         assert (await load_calendar(session)).is_estimated(date(2027, 4, 5))
     assert "没有看懂" in (await tg.send(ADMIN, "/calendar 2027-02-13..2027-02-05x off")).text
     assert "结束日早于开始日" in (await tg.send(ADMIN, "/calendar 2027-02-13..2027-02-05 off")).text
+
+
+def dec(day: int, hour: int = 10) -> datetime:
+    return datetime(2026, 12, day, hour, 0, tzinfo=SHANGHAI)
+
+
+async def _extend(desk: Desk, promise: str) -> str:
+    """赵芳 answers W0001 with a promised date after its deadline, 刘文华 approves the extension; what 赵芳
+    is told."""
+    asked = await desk.tg.send(ZHAO, f"/answer W0001 {promise} 需协调省厅")
+    assert "已作为延期申请报上一层级审批" in asked.text, asked
+    await desk.deliver()
+    approved = await desk.tg.press(LIU, "同意延期")
+    assert "延期申请已同意" in approved.text, approved
+    return (await desk.deliver()).text(ZHAO)
+
+
+async def test_an_extension_into_a_year_still_estimated_is_marked_so(desk: Desk) -> None:
+    """The new deadline is counted on the estimated 2027 calendar: the card says so, though the old one,
+    still in the official 2026, did not."""
+    desk.travel(dec(18))  # Friday: 审批手续 is due Wednesday 23 December, on the official 2026 calendar
+    raised = await desk.tg.send(HAO, RAISE)
+    assert "办结时限：2026-12-23 17:30" in raised.text and "预估" not in raised.text, raised
+    await desk.deliver()
+    told = await _extend(desk, "2027-01-06")
+    assert "办结时限：2027-01-06 17:30（按预估日历）" in told, told
+    assert (await desk.problem()).due_estimated is True
+    assert "办结时限：2027-01-06 17:30（按预估日历）" in (await desk.tg.send(HAO, "/issue W0001")).text
+
+
+async def test_an_extension_into_a_year_entered_as_official_clears_the_mark(desk: Desk) -> None:
+    """Raised before 2027's holidays were entered, the deadline was counted on an estimate; once the admin
+    has entered the year, the extended deadline is counted on the official calendar and says no more."""
+    desk.travel(dec(18))  # 资金: ten working days, into 2027 (元旦 off): Monday 4 January, estimated
+    raised = await desk.tg.send(HAO, "/issue ZD2026-001 资金 配套资金未到位")
+    assert "办结时限：2027-01-04 17:30（按预估日历）" in raised.text, raised
+    await desk.deliver()
+    assert (await desk.problem()).due_estimated is True
+    assert "已确认" in (await desk.tg.send(ADMIN, "/calendar 2027 official")).text
+    told = await _extend(desk, "2027-01-08")
+    assert "办结时限：2027-01-08 17:30" in told and "预估" not in told, told
+    assert (await desk.problem()).due_estimated is False
+    card = (await desk.tg.send(HAO, "/issue W0001")).text
+    assert "办结时限：2027-01-08 17:30" in card and "预估" not in card, card

@@ -23,7 +23,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import PhotoBlob, Problem, ProblemPhoto, Project
 from storage.reports import add_report
-from tests.photos.pictures import photo
+from tests.photos.pictures import photo, resent
 
 from .factories import build_world
 from .test_photos import Source
@@ -72,8 +72,10 @@ async def test_problem_and_node_photos_are_kept_and_the_same_bytes_are_stored_on
         await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
                          amount=Decimal(100), progress_text="桩基", photos=["r"], channel="telegram",
                          now=clock.now(), actor=ACTOR, project_code="ZD2026-001")
+    clock.advance(minutes=1)
     problem_id = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
                                   photos=[("telegram", "p-same"), ("telegram", "p-new")])
+    clock.advance(minutes=1)
     node_id = await node_done_with(db, clock, project_id=world.p2, person_id=world.liaison,
                                    photos=[("telegram", "n-same")])
     async with db.session() as session:
@@ -82,7 +84,8 @@ async def test_problem_and_node_photos_are_kept_and_the_same_bytes_are_stored_on
         assert await photo_repo.waiting_count(session) == 4
 
     stats = await keeper.keep_due()
-    assert (stats.kept, stats.failed, stats.duplicates) == (4, 0, 0)  # repeats are flagged among reports only
+    # The node's photo (another project) repeats the report's; the problem's (same project and day) does not.
+    assert (stats.kept, stats.failed, stats.duplicates) == (4, 0, 1)
     assert sorted(source.fetched) == ["n-same", "p-new", "p-same", "r"]
     async with db.session() as session:
         [same, new] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
@@ -93,7 +96,7 @@ async def test_problem_and_node_photos_are_kept_and_the_same_bytes_are_stored_on
     [report_photo] = await photos.project_photos(db, project_id=world.p1)
     assert same.state == new.state == evidence.state == "kept" and same.has_thumbnail
     assert same.sha256 == evidence.sha256 == report_photo.sha256 != new.sha256
-    assert report_photo.duplicate is None  # a problem's or a node's photo is no 疑似重复照片 of a report
+    assert report_photo.duplicate is None  # it was sent first
     assert len(blobs) == 2 and (counts.kept, counts.waiting, counts.given_up) == (4, 0, 0)
     originals = [p for p in (store.root / "originals").rglob("*") if p.is_file()]
     assert len(originals) == 2  # the same bytes stored once, whichever photos brought them
@@ -107,6 +110,70 @@ async def test_problem_and_node_photos_are_kept_and_the_same_bytes_are_stored_on
         assert stored is not None and (stored.owner_id, stored.has_thumbnail) == (world.p2, True)
         assert await evidence_repo.stored_node_photo(session, photo_id=evidence.id + 100) is None
     assert (await keeper.keep_due()).kept == 0  # nothing is downloaded twice
+
+
+async def report_with(db: Database, clock: FrozenClock, *, project_id: int, person_id: int,
+                      file_ids: list[str]) -> None:
+    async with db.session() as session:
+        await add_report(session, project_id=project_id, person_id=person_id, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=file_ids, channel="telegram",
+                         now=clock.now(), actor=ACTOR, project_code="ZD")
+
+
+async def test_a_report_photo_repeating_a_problem_or_node_photo_is_flagged(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
+    """A report's photo is compared with the earlier photos of every kind: the next day, the picture a problem
+    was raised with (rescaled) and a node's evidence photo (the same bytes, another project) are repeats."""
+    world = await build_world(db, clock.now())
+    source = Source({"p": photo(3), "n": photo(4), "p-again": resent(3), "n-again": photo(4), "new": photo(5)})
+    keeper = PhotoKeeper(db, clock, store, {"telegram": source})
+    day = clock.now().date()
+    problem_id = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
+                                  photos=[("telegram", "p")])
+    node_id = await node_done_with(db, clock, project_id=world.p2, person_id=world.liaison, photos=[("telegram", "n")])
+    assert (await keeper.keep_due()).duplicates == 0
+    clock.advance(days=1)
+    await report_with(db, clock, project_id=world.p1, person_id=world.liaison, file_ids=["p-again", "n-again", "new"])
+    stats = await keeper.keep_due()
+    assert (stats.kept, stats.duplicates) == (3, 2)
+
+    async with db.session() as session:
+        [raised] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
+        [evidence] = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id]))[node_id]
+        notes = await photo_repo.photo_notes(session, project_id=world.p1)
+    [p_again, n_again, new] = sorted(await photos.project_photos(db, project_id=world.p1), key=lambda p: p.id)
+    assert p_again.duplicate is not None and p_again.duplicate.distance is not None
+    assert p_again.duplicate == photos.Duplicate(photo_id=raised.id, project_code="ZD2026-001", local_day=day,
+                                                 identical=False, distance=p_again.duplicate.distance, kind="problem")
+    assert p_again.duplicate.distance <= 4
+    assert n_again.duplicate == photos.Duplicate(photo_id=evidence.id, project_code="ZD2026-002", local_day=day,
+                                                 identical=True, distance=0, kind="node")
+    assert new.duplicate is None
+    assert notes.repeats == 2 and {p.id for p in notes.newest_repeats} == {p_again.id, n_again.id}
+
+
+async def test_a_problem_photo_kept_late_flags_the_later_report_photo(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
+    """Order of downloads does not matter across kinds: the problem's photo, sent first, is kept after the
+    photo of another project's report; the report's is then marked as its repeat."""
+    world = await build_world(db, clock.now())
+    source = Source({"p": FetchFailed("网络错误"), "r": resent(6)})
+    keeper = PhotoKeeper(db, clock, store, {"telegram": source})
+    await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
+                     photos=[("telegram", "p")])
+    assert (await keeper.keep_due()).failed == 1  # tried again in 30 seconds
+    clock.advance(seconds=1)
+    await report_with(db, clock, project_id=world.p2, person_id=world.liaison, file_ids=["r"])
+    assert (await keeper.keep_due()).duplicates == 0  # the problem's photo is not kept yet
+    [later] = await photos.project_photos(db, project_id=world.p2)
+    assert later.state == "kept" and later.duplicate is None
+    source.files["p"] = photo(6)
+    clock.advance(seconds=30)
+    stats = await keeper.keep_due()
+    assert (stats.kept, stats.duplicates) == (1, 1)
+    [later] = await photos.project_photos(db, project_id=world.p2)
+    assert later.duplicate is not None and (later.duplicate.kind, later.duplicate.project_code) == (
+        "problem", "ZD2026-001")
 
 
 async def test_a_failed_download_is_retried_then_given_up_with_its_reason(

@@ -24,9 +24,11 @@ fonts:
 	SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	$$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-wqy-microhei
 
-## make test: install what is needed and run every test (PostgreSQL too when TEST_DATABASE_URL is set)
+## make test: install what is needed and run every test (PostgreSQL too when TEST_DATABASE_URL is set),
+## in TEST_WORKERS processes at once (pytest-xdist; TEST_WORKERS=0 runs them all in one process)
+TEST_WORKERS ?= 3
 test: fonts install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 ## make demo: build a demo database from the bundled sample ledger and chat with the bot in the terminal
 demo: install

@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake Telegram Bot API over real HTTP and the real Telegram channel polling it.
+"""Shared fixtures: each test process's PostgreSQL database, a fake Telegram Bot API over real HTTP and the real
+Telegram channel polling it.
 
 Heavier imports happen inside the fixtures so that a broken channel module only fails the tests that use it.
 Fixture names are distinct from those of package-level conftest files (``db``, ``clock``) on purpose.
@@ -19,6 +20,14 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from tests.e2e.harness import TelegramHarness
     from tests.fakes.bot_api import FakeBotAPI
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_postgres_database() -> None:
+    """Each pytest-xdist worker tests PostgreSQL on a database of its own (tests.databases), made here when missing."""
+    from tests.databases import create_worker_database
+
+    create_worker_database()
 
 
 @pytest.fixture

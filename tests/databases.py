@@ -2,19 +2,24 @@
 URL, a fresh database with every table, and scratch databases of their own next to the configured one.
 
 The TEST_DATABASE_URL database is emptied and re-created from the models by the tests that use it, so
-it must be a database reserved for tests.
+it must be a database reserved for tests. When the tests run in several processes (pytest-xdist), each
+process works on a database of its own next to it, named after it and the process (``test_gw0``), created
+when missing and kept for the next run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -24,8 +29,8 @@ from storage.models import Base
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def postgres_url() -> str | None:
-    """The PostgreSQL URL to test against (async driver), or None when none is configured."""
+def configured_postgres_url() -> str | None:
+    """TEST_DATABASE_URL with the async driver, or None when it is not set."""
     url = os.environ.get("TEST_DATABASE_URL", "").strip()
     if not url:
         return None
@@ -33,6 +38,21 @@ def postgres_url() -> str | None:
         if url.startswith(plain):
             return "postgresql+asyncpg://" + url[len(plain):]
     return url
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL to test against (async driver), or None when none is configured: TEST_DATABASE_URL,
+    or in a pytest-xdist worker the worker's own database next to it (see worker_database)."""
+    url = configured_postgres_url()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or not worker:
+        return url
+    return url_for_database(url, worker_database(make_url(url).database or "", worker))
+
+
+def worker_database(configured: str, worker: str) -> str:
+    """The name of the database a pytest-xdist worker (``gw0``) tests on: the configured one's, suffixed."""
+    return f"{configured}_{worker}"
 
 
 def require_postgres() -> str:
@@ -108,5 +128,30 @@ async def database_of_its_own(prefix: str) -> AsyncIterator[str]:
         finally:
             async with admin.connect() as conn:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+def create_worker_database() -> None:
+    """In a pytest-xdist worker with TEST_DATABASE_URL set, create the worker's database when it is missing
+    (on the configured database's server, by a role that may create databases). Anywhere else, nothing."""
+    server, url = configured_postgres_url(), postgres_url()
+    if server is None or url == server:
+        return
+    with ThreadPoolExecutor(1) as pool:  # its own event loop: callers may be inside one
+        pool.submit(asyncio.run, _create_if_missing(server, make_url(url).database or "")).result()
+
+
+async def _create_if_missing(server: str, name: str) -> None:
+    admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            found = await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if found.first() is None:
+                try:
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+                except ProgrammingError as error:  # another run's worker of that name created it meanwhile
+                    if getattr(error.orig, "sqlstate", None) != "42P04":
+                        raise
     finally:
         await admin.dispose()

@@ -4,8 +4,6 @@ ranking's names on the page LibreOffice renders."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from bot.render import Renderer
 from jobs.digests import render_bulletin
 from storage.db import Database
 from tests.digest.conftest import District, db, district  # noqa: F401 - fixtures
+from tests.documents.word_processor import require, to_pdf
 
 TEXT_WIDTH_CM = 15.6  # A4 less the 公文's margins (28 mm and 26 mm)
 NOVEMBER = parse_period("monthly", "2026-11")
@@ -69,15 +68,8 @@ async def test_headings_stay_with_what_follows_them(document: Path) -> None:
 
 
 async def test_the_ranking_names_are_on_the_rendered_page(document: Path, tmp_path: Path) -> None:
-    missing = [tool for tool in ("soffice", "pdftotext") if shutil.which(tool) is None]
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"CI must install {', '.join(missing)} (.ci/run)")
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
-    env = {**os.environ, "HOME": str(tmp_path)}
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(document)],
-                   check=True, capture_output=True, timeout=180, env=env)
-    pdf = tmp_path / "pdf" / f"{document.stem}.pdf"
+    require("soffice", "pdftotext")
+    pdf = to_pdf(document, tmp_path / "pdf", tmp_path)
     first_page = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], check=True,
                                 capture_output=True, text=True).stdout
     lines = [line for line in first_page.splitlines() if "ZD2026-001" in line]

@@ -8,8 +8,6 @@ test is skipped when they are missing.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -21,16 +19,13 @@ from PIL import Image
 from bot.__main__ import main
 from bot.documents import gongwen
 from tests.digest.test_digest_jobs import cli_database  # noqa: F401 - fixture
+from tests.documents.word_processor import require, to_pdf
 
 TITLE = "关于2026年11月下半月全区重点项目建设进展情况的报告"
 
 
 def _tools() -> None:
-    missing = [tool for tool in ("soffice", "pdftoppm", "pdftotext", "pdfinfo") if shutil.which(tool) is None]
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"CI must install {', '.join(missing)} (.ci/run)")
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
+    require("soffice", "pdftoppm", "pdftotext", "pdfinfo")
 
 
 @pytest.fixture
@@ -73,11 +68,7 @@ def test_the_document_has_the_parts_of_a_government_document(document: Path) -> 
 
 def test_the_pages_render_with_chinese_text(document: Path, tmp_path: Path) -> None:
     _tools()
-    pdf_dir = tmp_path / "pdf"
-    env = {**os.environ, "HOME": str(tmp_path)}  # LibreOffice writes its profile under HOME
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(pdf_dir), str(document)],
-                   check=True, capture_output=True, timeout=180, env=env)
-    pdf = pdf_dir / f"{document.stem}.pdf"
+    pdf = to_pdf(document, tmp_path / "pdf", tmp_path)
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
     assert pages >= 3  # the table of 42 projects, then those not sent

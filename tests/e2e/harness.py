@@ -274,8 +274,9 @@ class TelegramHarness(ChannelHarness):
         if context.error is not None:
             self.errors.append(context.error)
 
-    async def wait_processed(self, update_id: int, timeout: float = 5.0) -> None:
-        """Wait until the application has run every handler on this update."""
+    async def wait_processed(self, update_id: int, timeout: float = 60.0) -> None:
+        """Wait until the application has run every handler on this update (the timeout only guards against a
+        hang: with several test processes sharing two CPUs, 5 s was not always enough for an ordinary update)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while update_id not in self.processed:

@@ -56,6 +56,10 @@ def read_buttons(messages: list[dict[str, Any]]) -> list[list[str]]:
 
 
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
+# How long a posted callback may take to be handled before the test fails as hung: a guard, not a measure. A step
+# of a week's script runs a whole escalation tick or bulletin; on a machine running several test processes at
+# once it took more than 10 s.
+IDLE_WAIT = 60.0
 # WeCom userids of the sample people used in these tests.
 HAO = "HaoFang"  # 郝芳, liaison of ZD2026-001 城北高速连接线
 ZHAO = "ZhaoFang"  # 赵芳, unit handler of 区住建局 (lead unit of ZD2026-001)
@@ -170,7 +174,7 @@ class WeComHarness(ChannelHarness):
     async def post(self, inner_xml: str | None = None, **kwargs: Any) -> tuple[int, str]:
         """Post a callback and wait until the channel has handled what it accepted."""
         status, text = await self.fake.post_callback(self.url, inner_xml, **kwargs)
-        await self.channel.idle(timeout=10)
+        await self.channel.idle(timeout=IDLE_WAIT)
         return status, text
 
     async def exchange(self, userid: str, inner_xml: str) -> WeComReplies:

@@ -144,11 +144,11 @@ async def test_a_token_refused_twice_is_refreshed_only_once(api: WeComApi, fake_
 
 async def test_network_trouble_is_transient_and_leaks_no_secret(fake_wecom: FakeWeCom) -> None:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", 0))  # held, not listening: refused, and no other test process can listen there
         closed_port = sock.getsockname()[1]
-    async with make_api(fake_wecom, base_url=f"http://127.0.0.1:{closed_port}") as api:
-        with pytest.raises(TransientError) as raised:
-            await api.send_message(HAO, "text", {"content": "x"})
+        async with make_api(fake_wecom, base_url=f"http://127.0.0.1:{closed_port}") as api:
+            with pytest.raises(TransientError) as raised:
+                await api.send_message(HAO, "text", {"content": "x"})
     assert fake_wecom.secret not in str(raised.value)
     assert redact("https://h/cgi-bin/gettoken?corpid=ww1&corpsecret=s3cr3t") == \
         "https://h/cgi-bin/gettoken?corpid=ww1&corpsecret=***"

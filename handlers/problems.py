@@ -51,14 +51,15 @@ async def issue_command(ctx: Context, args: str) -> None:
     if len(words) < 3 or words[1] not in CATEGORIES:
         await _ask_category(ctx, project, words[1:])
         return
-    await _raise(ctx, project, words[1], words[2].strip(), project.lead_unit, [])
+    await _raise(ctx, project, words[1], words[2].strip(), project.lead_unit, list(ctx.msg.photos))
 
 
 async def _ask_category(ctx: Context, project: Project, words: list[str]) -> None:
     """`/issue CODE` without a category, or with one the bot does not know: the category buttons, and what
     was typed after the code kept as the description (a known category alone asks for the description)."""
     if len(words) == 1 and words[0] in CATEGORIES:
-        await ctx.save_flow(ISSUE_FLOW, {"step": "text", "code": project.code, "category": words[0]})
+        await ctx.save_flow(ISSUE_FLOW, {"step": "text", "code": project.code, "category": words[0],
+                                         "photos": list(ctx.msg.photos)})
         ctx.reply("problem_ask_text", category=words[0])
         return
     # A short first word is a category the bot does not know (电力); anything else is the description.
@@ -66,7 +67,8 @@ async def _ask_category(ctx: Context, project: Project, words: list[str]) -> Non
     text = " ".join(words[1:] if unknown else words).strip()
     if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
         return
-    await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code, **({"text": text} if text else {})})
+    await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code, "photos": list(ctx.msg.photos),
+                                     **({"text": text} if text else {})})
     ctx.reply("problem_pick_category", project=project, unknown=unknown, text=text, buttons=_category_buttons())
 
 
@@ -99,7 +101,7 @@ async def _ask_project(ctx: Context) -> None:
     if not mine:
         ctx.reply("report_no_projects")
         return
-    await ctx.save_flow(ISSUE_FLOW, {"step": "project"})
+    await ctx.save_flow(ISSUE_FLOW, {"step": "project", "photos": list(ctx.msg.photos)})
     buttons = [[Button(f"{p.code} {p.name}", f"{ISSUE_PREFIX}:p:{p.code}")] for p in mine]
     ctx.reply("problem_pick_project", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
 
@@ -125,7 +127,7 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
     if step == "text" and text:
         if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
             return
-        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "text": text, "photos": []})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "text": text})
         ctx.reply("problem_ask_photos", buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
                                                   [Button("取消", f"{ISSUE_PREFIX}:x")]])
     elif step == "photos" and ctx.msg.photos:
@@ -152,7 +154,8 @@ async def issue_button(ctx: Context, data: str) -> None:
     if kind == "p" and state.get("step") == "project":
         project = await _own_project(ctx, value)
         if project is not None:
-            await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code})
+            await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code,
+                                             "photos": state.get("photos", [])})
             ctx.reply("problem_pick_category", project=project, buttons=_category_buttons())
         return
     project = await _own_project(ctx, state.get("code", ""))
@@ -162,7 +165,7 @@ async def issue_button(ctx: Context, data: str) -> None:
     category = as_index(value, len(CATEGORIES)) if kind == "c" else None
     if category is not None and state.get("step") == "category" and state.get("text"):
         # the description came with the command: on to the photos
-        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category], "photos": []})
+        await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_photos", category=CATEGORIES[category],
                   buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
                            [Button("取消", f"{ISSUE_PREFIX}:x")]])

@@ -1,7 +1,7 @@
 """A node's evidence photo sent in Telegram is kept for good, end to end: the liaison marks the node done with
 a photo through the real PTB Application and the fake Bot API, and the photo keeper downloads it with
 getFile into the store under DATA_DIR, with a thumbnail; the same bytes a report brought before are not
-stored again."""
+stored again. A photo captioned with /issue stays with the problem it raises."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.clock import SHANGHAI
 from bot.config import Settings
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
 from storage import evidence_photos as evidence_repo
-from storage.models import NodePhoto, Project, ProjectNode
+from storage.models import NodePhoto, ProblemPhoto, Project, ProjectNode
 from tests.e2e.harness import TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.photos.pictures import photo
@@ -64,3 +64,32 @@ async def test_a_node_photo_sent_in_telegram_is_kept(telegram: TelegramHarness, 
     originals = [p for p in (keeper.store.root / "originals").rglob("*") if p.is_file()]
     assert len(originals) == 1  # the report's photo and the node's: the same bytes, stored once
     assert (await keeper.keep_due()).kept == 0 and len(fake_api.calls_of("getFile")) == 2
+
+
+async def _problem_photo_files(telegram: TelegramHarness) -> list[str]:
+    async with telegram.session() as session:
+        return list((await session.scalars(select(ProblemPhoto.file_id).order_by(ProblemPhoto.id))).all())
+
+
+async def test_a_photo_captioned_with_a_whole_issue_is_kept_with_the_problem(
+        telegram: TelegramHarness, fake_api: FakeBotAPI) -> None:
+    await telegram.bind(HAO, "郝芳")
+    file_id = fake_api.add_file(photo(92))
+    raised = await telegram.photo(HAO, f"/issue {CODE} 用地 征地红线内还有两户未签约", file_id=file_id)
+    assert "W0001" in raised.text
+    assert await _problem_photo_files(telegram) == [file_id]
+
+
+async def test_a_photo_captioned_with_the_issues_code_is_kept_through_the_guided_steps(
+        telegram: TelegramHarness, fake_api: FakeBotAPI) -> None:
+    await telegram.bind(HAO, "郝芳")
+    first, second = fake_api.add_file(photo(93)), fake_api.add_file(photo(94))
+    await telegram.photo(HAO, f"/issue {CODE}", file_id=first)
+    await telegram.press(HAO, "用地")
+    await telegram.send(HAO, "征地红线内还有两户未签约")
+    assert "已收到 2 张" in (await telegram.photo(HAO, file_id=second)).text
+    units = await telegram.press(HAO, "完成（不再上传照片）")
+    check = await telegram.press(HAO, units.buttons[0])
+    assert "照片：2 张" in check.text
+    assert "W0001" in (await telegram.press(HAO, check.buttons[0])).text
+    assert await _problem_photo_files(telegram) == [first, second]

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.ledger_bases import BaseOfYear, base_join
 from storage.models import STANDINGS_INDEX, Project, Report
@@ -127,11 +128,17 @@ def covered_sums_query(*, cutoff: date) -> Select[Any]:
     live reports of that year up to the base's day (and the cut-off day), which the base already counts."""
     year_start = date(cutoff.year, 1, 1)
     base = base_join(Project, cutoff.year)
+    # The few projects with a dated base, found first: their reports are then read by project (an index range)
+    # rather than every report of the year tested against a base.
+    dated_project = aliased(Project, name="dated_project")
+    dated_base = base_join(dated_project, cutoff.year, name="dated_base")
+    dated = (select(dated_project.id).outerjoin(dated_base.table, dated_base.on)
+             .where(dated_base.baseline_date >= year_start))
     return (
         select(Report.project_id, func.sum(Report.amount))
         .join(Project, Project.id == Report.project_id)
         .outerjoin(base.table, base.on)
-        .where(base.baseline_date >= year_start,
+        .where(Report.project_id.in_(dated),
                Report.withdrawn_at.is_(None), Report.local_day >= year_start,
                Report.local_day <= base.baseline_date, Report.local_day <= cutoff)
         .group_by(Report.project_id)

@@ -63,7 +63,17 @@ from bot.domain.progress import STAGES  # noqa: E402
 from bot.services.standings import compute_standings, project_standings  # noqa: E402
 from bot.weekly import assemble  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import STANDINGS_INDEX, Base, Person, Problem, ProblemEvent, Project, Report, Unit  # noqa: E402
+from storage.models import (  # noqa: E402
+    STANDINGS_INDEX,
+    Base,
+    LedgerBase,
+    Person,
+    Problem,
+    ProblemEvent,
+    Project,
+    Report,
+    Unit,
+)
 from storage.problem_handling import unit_problem_shares  # noqa: E402
 from storage.report_figures import report_aggregate, report_aggregate_query, reported_days_query  # noqa: E402
 from storage.settings import load_calendar  # noqa: E402
@@ -139,6 +149,10 @@ async def build(db: Database, args: argparse.Namespace) -> dict[str, int]:
             "liaison_id": rng.randrange(1, n_people + 1), "created_at": CREATED, "updated_at": CREATED,
         })
     await insert_chunks(db, Project.__table__, projects, args.chunk)
+    # Each project's base is kept for its year too, as the ledger import writes it (storage.ledger_bases).
+    await insert_chunks(db, LedgerBase.__table__, [
+        {"project_id": p["id"], "year": p["baseline_year"], "done_before": p["done_before"], "baseline_date": None,
+         "set_at": CREATED} for p in projects], args.chunk)
 
     # Reports come in day by day: each working day a random share of the projects report (some twice).
     async with db.session() as session:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
 from storage.annual_plans import write_plans
 from storage.audit import Actor
+from storage.ledger_bases import write_bases
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 from storage.nodes import write_node_plan
 
@@ -109,6 +110,14 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     plans += [(project_id, year, amount) for project_id, amount in plan.plans]
     if plans:
         await write_plans(session, plans, now=now)
+
+    # Each year keeps its own ledger base (storage.ledger_bases): the file's is the base of the year it is of.
+    bases = [(project_id, values["baseline_year"], values["done_before"], values["baseline_date"])
+             for values, project_id in [*zip(plan.new_projects, project_ids, strict=True),
+                                        *((change["values"], change["id"]) for change in plan.project_updates)]
+             if values.get("baseline_year") is not None and values.get("done_before") is not None]
+    if bases:
+        await write_bases(session, bases, now=now)
 
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
     if plan.nodes is not None and not plan.nodes.empty:

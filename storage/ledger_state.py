@@ -8,11 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
 from storage.annual_plans import plans_of_year
+from storage.ledger_bases import base_join
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
 
 IMPORT_ACTION = "ledger.import"
@@ -83,7 +84,8 @@ async def _report_totals(session: AsyncSession, *, today: date, as_of: date | No
     year_start = date(today.year, 1, 1)
     split = as_of if as_of is not None else year_start - timedelta(days=1)
     new_covered = Report.local_day <= split
-    old_covered = and_(Project.baseline_year == today.year, Report.local_day <= Project.baseline_date)
+    base = base_join(Project, today.year)  # the stored base of this year (storage.ledger_bases)
+    old_covered = Report.local_day <= base.baseline_date
     zero: Any = 0
     query = (
         select(Report.project_id, func.sum(Report.amount), func.count(Report.id),
@@ -91,6 +93,7 @@ async def _report_totals(session: AsyncSession, *, today: date, as_of: date | No
                func.sum(case((new_covered, 1), else_=0)),
                func.sum(case((old_covered, Report.amount), else_=zero)))
         .join(Project, Project.id == Report.project_id)
+        .outerjoin(base.table, base.on)
         .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= today)
         .group_by(Report.project_id)
     )

@@ -182,6 +182,19 @@ class AnnualPlan(Base):
     set_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class LedgerBase(Base):
+    """A project's ledger base (截至某日累计完成) for one calendar year: the year's completed investment up to
+    ``baseline_date`` as that year's ledger gave it. Every year keeps its own, set by the ledger import of
+    that year (storage.ledger_bases)."""
+
+    __tablename__ = "ledger_bases"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    done_before: Mapped[Decimal] = mapped_column(Wan())
+    baseline_date: Mapped[date | None] = mapped_column(Date)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProcessedMessage(Base):
     """A chat message (Telegram message or button press, WeCom MsgId) whose changes are stored: written in
     the same transaction as them, so that the same message delivered again is never handled twice."""

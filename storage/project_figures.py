@@ -38,6 +38,7 @@ from bot.domain.escalation import ACTIVE
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
+from storage.ledger_bases import base_join
 from storage.models import Person, Problem, Project, Report, Unit
 from storage.node_queries import node_counts
 from storage.report_figures import ReportFigures, report_aggregate
@@ -76,8 +77,8 @@ class ProjectRow(NamedTuple):
     liaison: str | None
     liaison_id: int | None
     annual_plan: Decimal | None  # the plan of the cut-off day's year (storage.annual_plans); None: none
-    done_before: Decimal | None
-    baseline_year: int | None
+    done_before: Decimal | None  # the ledger base of the cut-off day's year (storage.ledger_bases); None: none
+    baseline_year: int | None  # that year when it has one
     planned_start: date | None
     planned_finish: date | None
     entered_at: datetime | None = None  # when it was entered in the bot (imported or added)
@@ -115,15 +116,17 @@ async def project_figures(
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
     plans, plan_on, plan = plan_join(Project, cutoff.year)  # the plan of the cut-off day's year
+    base = base_join(Project, cutoff.year)  # the ledger base of the cut-off day's year
     query = (
         select(
             Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
             Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
-            plan, Project.done_before, Project.baseline_year,
+            plan, base.done_before, base.year,
             Project.planned_start, Project.planned_finish, Project.created_at,
         )
         .join(Unit, Unit.id == Project.lead_unit_id)
         .outerjoin(plans, plan_on)
+        .outerjoin(base.table, base.on)
         .outerjoin(lead, lead.id == Project.lead_official_id)
         .outerjoin(liaison, liaison.id == Project.liaison_id)
         .order_by(Project.code)

@@ -12,8 +12,9 @@ from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
-from bot.domain.year_to_date import baseline_on, counts
+from bot.domain.year_to_date import counts
 from storage.annual_plans import plan_of_year
+from storage.ledger_bases import base_join
 from storage.models import Person, Project, ProjectSupportingUnit, Report, ReportPhoto, ReportSum
 from storage.reports import NewReport
 from storage.types import Wan
@@ -99,6 +100,8 @@ class ProjectFigures:
     photo_count: int | None  # None when not read (see get_report_target)
     as_of: date | None = None  # the day they were computed for (its year decides what "this year" is)
     plan: Decimal | None = None  # the annual plan of that year (storage.annual_plans); None: none
+    base: Decimal = Decimal(0)  # the ledger base of that year in ytd_done (storage.ledger_bases); 0: none
+    covered_until: date | None = None  # the last day whose reports that base counts; None: it covers none
 
 
 async def reported_sum(session: AsyncSession, *, project_id: int, since: date | None = None) -> Decimal:
@@ -111,12 +114,15 @@ async def reported_sum(session: AsyncSession, *, project_id: int, since: date | 
     return Decimal(await session.scalar(query) or 0)
 
 
-def _covered_until(project_id: Any) -> Any:
-    """The last day whose reports the project's baseline already counts this year (NULL when none): see
-    bot.domain.year_to_date. Reads the ``year`` parameter."""
+def _base_of_year(project_id: Any, column: str) -> Any:
+    """A column of the project's ledger base of the ``year`` parameter (storage.ledger_bases): ``done_before``
+    (NULL: none) or ``baseline_date``, the last day whose reports it counts (see bot.domain.year_to_date)."""
     baseline = aliased(Project)
+    base = base_join(baseline, bindparam("year", type_=Integer))
     return (
-        select(case((baseline.baseline_year == bindparam("year", type_=Integer), baseline.baseline_date)))
+        select(getattr(base, column))
+        .select_from(baseline)
+        .outerjoin(base.table, base.on)
         .where(baseline.id == project_id)
         .scalar_subquery()
     )
@@ -130,7 +136,7 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
     past year's figures leave the next year's reports out) of the reports the baseline does not cover, the
     sum of every report, the sum the baseline covers, the photo count and the id of the latest live report."""
     with_photo, latest = aliased(Report), aliased(Report)
-    covered = _covered_until(project_id)
+    covered = _base_of_year(project_id, "baseline_date")
     photos = (
         select(func.count(ReportPhoto.id))
         .join(with_photo, with_photo.id == ReportPhoto.report_id)
@@ -158,6 +164,8 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
                                      Report.amount))), 0).label("covered"),
         photos.label("photos"),
         latest_id.label("latest_id"),
+        _base_of_year(project_id, "done_before").label("base"),
+        covered.label("covered_until"),
     ).where(Report.project_id == project_id, Report.withdrawn_at.is_(None))
 
 
@@ -167,7 +175,7 @@ _YEAR_START = bindparam("year_start", type_=Report.local_day.type)
 _FIGURES = _figures_columns(bindparam("project_id"), _YEAR_START).subquery("figures")
 _FIGURES_QUERY = (
     select(_FIGURES.c.plan, _FIGURES.c.this_year, _FIGURES.c.everything, _FIGURES.c.covered, _FIGURES.c.photos,
-           Report)
+           _FIGURES.c.base, _FIGURES.c.covered_until, Report)
     .select_from(_FIGURES)
     .outerjoin(Report, Report.id == _FIGURES.c.latest_id)
     .options(raiseload(Report.photos))  # the card shows the latest report's text, not its photos
@@ -181,7 +189,8 @@ _CODE_FIGURES = _figures_columns(
 ).subquery("figures")
 _CARD_AND_FIGURES_QUERY = (
     _CARD_QUERY.add_columns(_CODE_FIGURES.c.plan, _CODE_FIGURES.c.this_year, _CODE_FIGURES.c.everything,
-                            _CODE_FIGURES.c.covered, _CODE_FIGURES.c.photos, Report)
+                            _CODE_FIGURES.c.covered, _CODE_FIGURES.c.photos, _CODE_FIGURES.c.base,
+                            _CODE_FIGURES.c.covered_until, Report)
     .select_from(Project)
     .join(_CODE_FIGURES, true())
     .outerjoin(Report, Report.id == _CODE_FIGURES.c.latest_id)
@@ -189,14 +198,15 @@ _CARD_AND_FIGURES_QUERY = (
 )
 
 
-def _figures(project: Project | ReportTarget, today: date, this_year: Any, everything: Any, covered: Any,
-             photos: Any, last: Report | None, plan: Any) -> ProjectFigures:
-    """Year-to-date = the baseline + this year's reports it does not cover (bot.domain.year_to_date);
-    `all_reported` leaves out the reports the baseline covers (they are in `done_before` already)."""
+def _figures(today: date, this_year: Any, everything: Any, covered: Any, photos: Any, base: Any,
+             covered_until: date | None, last: Report | None, plan: Any) -> ProjectFigures:
+    """Year-to-date = the ledger base of today's year + this year's reports it does not cover
+    (bot.domain.year_to_date); `all_reported` leaves out the reports that base covers (they are in it already)."""
     return ProjectFigures(
-        ytd_done=baseline_on(project.done_before, project.baseline_year, today) + Decimal(this_year or 0),
+        ytd_done=Decimal(base or 0) + Decimal(this_year or 0),
         all_reported=Decimal(everything or 0) - Decimal(covered or 0), last_report=last,
         photo_count=int(photos or 0), as_of=today, plan=None if plan is None else Decimal(plan),
+        base=Decimal(base or 0), covered_until=covered_until,
     )
 
 
@@ -210,8 +220,8 @@ async def project_figures(session: AsyncSession, *, project: Project, today: dat
         _FIGURES_QUERY, {"project_id": project.id, "year_start": date(today.year, 1, 1), "as_of": today,
                          "year": today.year}
     )).one()
-    plan, this_year, everything, covered, photos, last = row
-    return _figures(project, today, this_year, everything, covered, photos, last, plan)
+    plan, this_year, everything, covered, photos, base, covered_until, last = row
+    return _figures(today, this_year, everything, covered, photos, base, covered_until, last, plan)
 
 
 async def get_project_and_figures(
@@ -224,8 +234,8 @@ async def get_project_and_figures(
     rows = result.unique().all()  # every row: supporting units come one per row
     if not rows:
         return None
-    project, plan, this_year, everything, covered, photos, last = rows[0]
-    return project, _figures(project, today, this_year, everything, covered, photos, last, plan)
+    project, plan, this_year, everything, covered, photos, base, covered_until, last = rows[0]
+    return project, _figures(today, this_year, everything, covered, photos, base, covered_until, last, plan)
 
 
 @dataclass(frozen=True)
@@ -263,7 +273,8 @@ def _target_query() -> Select[Any]:
         .where(sums.project_id == project_id)
         .subquery("figures")
     )
-    covered_until = case((projects.baseline_year == bindparam("year", type_=Integer), projects.baseline_date))
+    base = base_join(projects, bindparam("year", type_=Integer))  # the ledger base of the year
+    covered_until = base.baseline_date
     covered = (
         select(func.coalesce(func.sum(reports.amount), 0))
         .where(reports.project_id == projects.id, reports.withdrawn_at.is_(None),
@@ -284,8 +295,8 @@ def _target_query() -> Select[Any]:
                plan_of_year(projects, bindparam("year", type_=Integer)).label("annual_plan"),
                projects.total_investment, projects.done_before, projects.baseline_year, projects.baseline_date,
                projects.planned_finish, projects.liaison_id, today_report, figures.c.this_year, figures.c.everything,
-               covered.label("covered"))
-        .select_from(Project.__table__.join(figures, true()))
+               covered.label("covered"), base.done_before.label("base"), covered_until.label("covered_until"))
+        .select_from(Project.__table__.join(figures, true()).outerjoin(base.table, base.on))
         .where(projects.code == bindparam("code"))
     )
 
@@ -304,10 +315,10 @@ async def get_report_target(
     found = (await session.execute(_TARGET, params)).first()
     if found is None:
         return None
-    *columns, this_year, everything, covered = found
+    *columns, this_year, everything, covered, base, covered_until = found
     target = ReportTarget(*columns)
-    figures = _figures(target, today, Decimal(this_year or 0) - Decimal(covered or 0), everything, covered, None,
-                       None, target.annual_plan)
+    figures = _figures(today, Decimal(this_year or 0) - Decimal(covered or 0), everything, covered, None, base,
+                       covered_until, None, target.annual_plan)
     return target, replace(figures, photo_count=None)
 
 
@@ -330,10 +341,10 @@ def figures_with_report(
     if figures.as_of is None:
         raise ValueError("figures_with_report needs figures from project_figures")
     today = figures.as_of
-    baseline = baseline_on(project.done_before, project.baseline_year, today)
+    baseline = figures.base
     amount = as_stored(report.amount)
     this_year = figures.ytd_done - baseline
-    if counts(report.local_day, baseline_year=project.baseline_year, baseline_date=project.baseline_date,
+    if counts(report.local_day, baseline_year=today.year, baseline_date=figures.covered_until,
               day=max(today, report.local_day)):
         this_year += amount
     everything = figures.all_reported + amount
@@ -343,7 +354,7 @@ def figures_with_report(
         last = report
     return ProjectFigures(
         ytd_done=baseline + (this_year or Decimal(0)), all_reported=everything or Decimal(0),
-        last_report=last, as_of=today, plan=figures.plan,
+        last_report=last, as_of=today, plan=figures.plan, base=baseline, covered_until=figures.covered_until,
         photo_count=None if figures.photo_count is None else figures.photo_count + photo_count,
     )
 

@@ -1,8 +1,8 @@
 """What the reports say about each project on a cut-off day, read with a few set-based aggregates (none
 runs per project): the year-to-date money, the latest report and the days a report was due and made.
 
-- Year-to-date completed investment = the ledger's dated baseline (``done_before`` as of ``baseline_date``,
-  only when ``baseline_year`` is the cut-off day's year) + the reports of that year dated after the
+- Year-to-date completed investment = the ledger's dated base of the cut-off day's year
+  (storage.ledger_bases) + the reports of that year dated after the
   baseline's day, up to and including the cut-off day (bot.domain.year_to_date). Reports the baseline
   covers, reports after the cut-off day and withdrawn reports never count.
 - Punctuality counts the days of the window on which the project owed a report (``due``, per stage:
@@ -26,7 +26,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from storage.ledger_bases import BaseOfYear, base_join
 from storage.models import STANDINGS_INDEX, Project, Report
 from storage.rows import all_rows as _rows
 from storage.types import Wan
@@ -113,25 +115,32 @@ def reported_days_query(*, due: Mapping[str, Sequence[date]]) -> Select[Any] | N
     )
 
 
-def counts_in_year(year: int) -> ColumnElement[bool]:
-    """Whether a report (joined with its project) of ``year`` counts in that year's year-to-date: it is not
-    covered by a baseline dated in the year (bot.domain.year_to_date.counts), written NULL-safe: a baseline
-    without a day covers nothing."""
-    return or_(Project.baseline_year.is_(None), Project.baseline_year != year,
-               Project.baseline_date.is_(None), Project.baseline_date < date(year, 1, 1),
-               Report.local_day > Project.baseline_date)
+def counts_in_year(base: BaseOfYear, year: int) -> ColumnElement[bool]:
+    """Whether a report (joined with its project and ``base``, its base of ``year``: storage.ledger_bases) of
+    ``year`` counts in that year's year-to-date: it is not covered by a base of the year dated in it
+    (bot.domain.year_to_date.counts), written NULL-safe: a base without a day covers nothing."""
+    return or_(base.baseline_date.is_(None), base.baseline_date < date(year, 1, 1),
+               Report.local_day > base.baseline_date)
 
 
 def covered_sums_query(*, cutoff: date) -> Select[Any]:
-    """Per project whose baseline is dated in the cut-off day's year: the sum of the live reports of that
-    year up to the baseline's day (and the cut-off day), which the baseline already counts."""
+    """Per project whose base of the cut-off day's year is dated in it (storage.ledger_bases): the sum of the
+    live reports of that year up to the base's day (and the cut-off day), which the base already counts."""
     year_start = date(cutoff.year, 1, 1)
+    base = base_join(Project, cutoff.year)
+    # The few projects with a dated base, found first: their reports are then read by project (an index range)
+    # rather than every report of the year tested against a base.
+    dated_project = aliased(Project, name="dated_project")
+    dated_base = base_join(dated_project, cutoff.year, name="dated_base")
+    dated = (select(dated_project.id).outerjoin(dated_base.table, dated_base.on)
+             .where(dated_base.baseline_date >= year_start))
     return (
         select(Report.project_id, func.sum(Report.amount))
         .join(Project, Project.id == Report.project_id)
-        .where(Project.baseline_year == cutoff.year, Project.baseline_date >= year_start,
+        .outerjoin(base.table, base.on)
+        .where(Report.project_id.in_(dated),
                Report.withdrawn_at.is_(None), Report.local_day >= year_start,
-               Report.local_day <= Project.baseline_date, Report.local_day <= cutoff)
+               Report.local_day <= base.baseline_date, Report.local_day <= cutoff)
         .group_by(Report.project_id)
     )
 
@@ -176,9 +185,11 @@ async def counted_after(session: AsyncSession, *, cutoff: date, days: Sequence[d
     if min(days) < year_start or max(days) >= cutoff:
         raise ValueError(f"days must lie in {cutoff.year} before {cutoff}: {days}")
     sums = [func.sum(type_coerce(case((Report.local_day > day, Report.amount)), Wan())) for day in days]
+    base = base_join(Project, cutoff.year)
     query = (select(Report.project_id, *sums)
              .join(Project, Project.id == Report.project_id)
+             .outerjoin(base.table, base.on)
              .where(Report.withdrawn_at.is_(None), Report.local_day > min(days), Report.local_day <= cutoff,
-                    counts_in_year(cutoff.year))
+                    counts_in_year(base, cutoff.year))
              .group_by(Report.project_id))
     return {row[0]: tuple(Decimal(v or 0) for v in row[1:]) for row in await _rows(session, query)}

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.escalation import ACTIVE
 from bot.domain.problem_numbers import problem_number
 from storage.annual_plans import plan_join
+from storage.ledger_bases import base_join
 from storage.models import Bulletin, Person, Problem, Project, Report, Unit
 from storage.report_figures import counts_in_year
 
@@ -27,14 +28,16 @@ async def counted_daily(session: AsyncSession, *, year: int, up_to: date,
     """(Σ baselines of ``year``, {day: Σ reports that count on top of them}) up to ``up_to``, for every
     project or one. Two queries."""
     year_start = date(year, 1, 1)
+    base = base_join(Project, year)  # the base of the year (storage.ledger_bases)
     query = (
         select(Report.local_day, func.sum(Report.amount))
         .join(Project, Project.id == Report.project_id)
+        .outerjoin(base.table, base.on)
         .where(Report.withdrawn_at.is_(None), Report.local_day >= year_start, Report.local_day <= up_to,
-               counts_in_year(year))
+               counts_in_year(base, year))
         .group_by(Report.local_day)
     )
-    baseline = select(func.sum(Project.done_before)).where(Project.baseline_year == year)
+    baseline = select(func.sum(base.done_before)).select_from(Project).outerjoin(base.table, base.on)
     if project_id is not None:
         query = query.where(Report.project_id == project_id)
         baseline = baseline.where(Project.id == project_id)

@@ -1,7 +1,8 @@
 """The one rule for a project's year-to-date completed investment (本年累计完成).
 
 The ledger gives a dated baseline: the year's completed investment up to a day (截至某日累计完成,
-``done_before`` as of ``baseline_date``, for ``baseline_year``). On a day D:
+``done_before`` as of ``baseline_date``, for ``baseline_year``). Each year keeps its own (storage.ledger_bases):
+year-to-date on D reads the base of D's year. On a day D:
 
     year-to-date(D) = baseline, when it is of D's year (else 0)
                       + the live reports of D's year dated after the baseline's day, up to D.

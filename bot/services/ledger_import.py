@@ -30,20 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, to_local
 from bot.domain.ledger_diff import plan_import
-from bot.domain.ledger_plan import Conflict, ImportPlan, LedgerState, RowChange
+from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
 from bot.domain.ledger_rows import ImportIssue
 from bot.domain.node_plan import plan_nodes
-from bot.domain.periods import due_day, parse_period
-from bot.domain.year_close import bases_leaving, waits_for_annual
 from bot.ledger import read_ledger
-from bot.ledger.columns import PROJECT_SHEET
 from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
-from storage.digest_queries import bulletin_sent
 from storage.ledger_import import write_plan
 from storage.ledger_state import known_project_codes, known_unit_names, load_state
-from storage.settings import load_calendar, load_digest_settings
 
 __all__ = ["ImportResult", "import_ledger", "import_ledger_files"]
 
@@ -112,34 +107,12 @@ async def import_ledger(
     state = await load_state(session, today=today, as_of=day)
     plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
                                    choices=choices, default_choice="file" if take_file else "keep")
-    if not plan.needs_as_of and (waiting := await _waits_for_annual(session, plan, state, today)):
-        return ImportResult(issues=waiting)
     if ledger.nodes_read and not plan.needs_as_of:
         plan.nodes = plan_nodes(ledger.nodes, await node_repo.stored_nodes(session))
     if plan.needs_as_of or dry_run:
         return ImportResult(plan=plan)
     await write_plan(session, plan, now=now, actor=actor)
     return ImportResult(plan=plan, written=True)
-
-
-async def _waits_for_annual(session: AsyncSession, plan: ImportPlan, state: LedgerState,
-                            today: date) -> list[ImportIssue]:
-    """Why the import must wait: it would take a year's ledger bases away before that year's annual bulletin
-    counted them (bot.domain.year_close); empty when it need not."""
-    leaving = bases_leaving(plan, state)
-    if not leaving:
-        return []
-    calendar, settings = await load_calendar(session), await load_digest_settings(session)
-    issues = []
-    for year, base in sorted(leaving.items()):
-        due = due_day(calendar, parse_period("annual", str(year)))
-        if waits_for_annual(today=today, due=due, sent=await bulletin_sent(session, kind="annual", period=str(year)),
-                            enabled=settings.monthly_enabled):
-            issues.append(ImportIssue(PROJECT_SHEET, 0, "", (
-                f"{year} 年终考核通报尚未发出（{due.isoformat()} 发出）。本台账把累计完成基数改为新年度，"
-                f"导入后 {year} 年的累计完成将不再含台账基数（共 {base:,.1f} 万元），年终考核数字会因此少算。"
-                f"请在 {year} 年终考核发出后再导入。")))
-    return issues
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

@@ -74,7 +74,8 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
     computed = []
     for row in figures.projects:
         report = reports.get(row.id, no_reports)
-        # The dated baseline + the reports after its day (bot.domain.year_to_date); the aggregate's year_sum
+        # The dated base of the cut-off day's year (storage.ledger_bases) + the reports after its day
+        # (bot.domain.year_to_date); the aggregate's year_sum
         # already leaves out the reports the baseline covers.
         ytd = baseline_on(row.done_before, row.baseline_year, cutoff) + report.year_sum
         rate = completion_rate(ytd, row.annual_plan)  # what assess() does, with the schedule computed once

@@ -53,6 +53,7 @@ from storage.audit import Actor
 from storage.corrections import correct_report, live_report
 from storage.db import Database
 from storage.leaves import add_leave
+from storage.ledger_bases import write_bases
 from storage.models import Person, Project, Report, Unit
 from storage.settings import load_calendar
 from storage.stage_events import report as stage_report
@@ -179,6 +180,7 @@ async def build_may(db: Database) -> Entered:
         tie = await session.scalar(select(Project).where(Project.code == TIE))
         await set_plan(session, project_id=tie.id, year=2026, amount=Decimal(36500), now=IMPORTED)
         tie.done_before = Decimal("13913.75")
+        await write_bases(session, [(tie.id, 2026, tie.done_before, tie.baseline_date)], now=IMPORTED)
         entered.plan[TIE], entered.baseline[TIE] = Decimal(36500), Decimal("13913.75")
         person_ids = {p.name: p.id for p in (await session.scalars(select(Person))).all()}
         ids = {code: pid for pid, code in entered.code_of.items()}

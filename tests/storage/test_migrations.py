@@ -276,6 +276,9 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
         (ids["project"], 2026, 300000000)]
+    # Every project keeps its ledger base as the base of its year (5,200.5 万元, undated as it was).
+    assert [(row["project_id"], row["year"], row["done_before"], row["baseline_date"])
+            for row in after.pop("ledger_bases")] == [(ids["project"], 2026, 52005000, None)]
     assert after.pop("processed_messages") == []
     assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
@@ -341,6 +344,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
                 "leaves", "project_nodes", "node_photos"):
         assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
+    assert len(expected.pop("ledger_bases")) == 1 and "ledger_bases" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
     assert downgraded == expected

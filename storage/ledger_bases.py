@@ -1,0 +1,64 @@
+"""Each year's ledger base (截至某日累计完成) per project: the one lookup every year-to-date figure uses, and
+the write.
+
+The base of a project for year Y is its ``ledger_bases`` row for Y: the year's completed investment up to a
+day, as Y's ledger gave it (bot.domain.year_to_date). A project without one has no base for Y, with one
+fallback: a project whose own base (``projects.done_before`` of ``baseline_year``, the base last imported) is
+of Y reads it (the import always writes the row of its year, so this only serves projects written by hand).
+A later year's ledger never overwrites an earlier year's base: the year just ended keeps its figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, case, delete, insert, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import LedgerBase
+
+_CHUNK = 500
+
+
+class BaseOfYear(NamedTuple):
+    """SQL for reading the base of one year of many projects in one query:
+    ``select(…, done_before, baseline_date).outerjoin(table, on)``."""
+
+    table: Any  # the table to outer-join
+    on: Any  # its ON clause
+    done_before: Any  # the base of the year (NULL: none)
+    baseline_date: Any  # the day it counts up to (NULL: none, or undated)
+    year: Any  # the year when the project has a base of it, else NULL
+
+
+def base_join(project: Any, year: Any, *, name: str = "base_of_year") -> BaseOfYear:
+    """The base of ``year`` (a value or a bound parameter) of ``project`` (the projects table, an alias of it
+    or its columns)."""
+    bases = aliased(LedgerBase, name=name)
+    stored = bases.project_id.is_not(None)
+    own = project.baseline_year == year
+    return BaseOfYear(
+        bases, and_(bases.project_id == project.id, bases.year == year),
+        case((stored, bases.done_before), (own, project.done_before)),
+        case((stored, bases.baseline_date), (own, project.baseline_date)),
+        case((or_(stored, own), year)),
+    )
+
+
+async def write_bases(session: AsyncSession, bases: Iterable[tuple[int, int, Decimal, date | None]], *,
+                      now: datetime) -> None:
+    """Set the bases (project id, year, 截至某日累计完成, its day), replacing those projects' bases of those
+    years only. The caller keeps the projects' own columns as the base last written."""
+    rows = [{"project_id": p, "year": y, "done_before": d, "baseline_date": day, "set_at": now}
+            for p, y, d, day in bases]
+    table = LedgerBase.__table__
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        for year in sorted({row["year"] for row in chunk}):
+            ids = [row["project_id"] for row in chunk if row["year"] == year]
+            await session.execute(delete(table).where(table.c.year == year, table.c.project_id.in_(ids)))
+        await session.execute(insert(table), chunk)

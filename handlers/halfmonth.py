@@ -39,8 +39,11 @@ async def _half(ctx: Context) -> periods.HalfMonth:
 
 async def halfmonth_command(ctx: Context, args: str) -> None:
     """`/halfmonth` (my projects, or for an admin who has sent) or `/halfmonth CODE` (start that one)."""
+    code, *rest = args.split(maxsplit=1) or [""]
+    if rest:  # "/halfmonth ZD2026-001 本期": the report's parts are asked for one by one
+        ctx.refuse_words(rest[0].strip())
+        return
     half = await _half(ctx)
-    code = args.strip()
     if code:
         await _start(ctx, code, half)
     elif "liaison" in ctx.roles:

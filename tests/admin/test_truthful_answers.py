@@ -233,3 +233,10 @@ async def test_settings_name_the_word_they_did_not_understand(desk: Desk, text: 
     reply = await desk.send(ADMIN_NAME, text)
     assert reply.startswith(f"没有看懂「{unread}」。"), reply
     assert "已全部录入" not in await desk.send(ADMIN_NAME, "/calendar")  # 2027 was not declared official
+
+
+async def test_halfmonth_names_the_words_after_the_project_code(desk: Desk) -> None:
+    """「/halfmonth ZD2026-001 本期」 was read as the code 「ZD2026-001 本期」 and answered 未找到."""
+    reply = await desk.send("郝芳", "/halfmonth ZD2026-001 本期")
+    assert reply.startswith("没有看懂「本期」，未办理。"), reply
+    assert "/halfmonth" in reply

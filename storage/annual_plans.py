@@ -15,13 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import AnnualPlan, Project, Report
-
-_CHUNK = 500
+from storage.yearly_rows import replace_years
 
 
 def plan_of_year(project: Any, year: Any) -> Any:
@@ -71,13 +70,7 @@ async def write_plans(session: AsyncSession, plans: Iterable[tuple[int, int, Dec
     """Set the plans (project id, year, amount), replacing those projects' plans of those years only. The
     caller keeps ``projects.annual_plan`` as the plan last written."""
     rows = [{"project_id": p, "year": y, "amount": a, "set_at": now} for p, y, a in plans]
-    table = AnnualPlan.__table__
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
-        for year in sorted({row["year"] for row in chunk}):
-            ids = [row["project_id"] for row in chunk if row["year"] == year]
-            await session.execute(delete(table).where(table.c.year == year, table.c.project_id.in_(ids)))
-        await session.execute(insert(table), chunk)
+    await replace_years(session, AnnualPlan.__table__, rows)
 
 
 async def set_plan(session: AsyncSession, *, project_id: int, year: int, amount: Decimal, now: datetime) -> None:

@@ -15,13 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, delete, insert, or_
+from sqlalchemy import and_, case, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import LedgerBase
-
-_CHUNK = 500
+from storage.yearly_rows import replace_years
 
 
 class BaseOfYear(NamedTuple):
@@ -55,10 +54,4 @@ async def write_bases(session: AsyncSession, bases: Iterable[tuple[int, int, Dec
     years only. The caller keeps the projects' own columns as the base last written."""
     rows = [{"project_id": p, "year": y, "done_before": d, "baseline_date": day, "set_at": now}
             for p, y, d, day in bases]
-    table = LedgerBase.__table__
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start:start + _CHUNK]
-        for year in sorted({row["year"] for row in chunk}):
-            ids = [row["project_id"] for row in chunk if row["year"] == year]
-            await session.execute(delete(table).where(table.c.year == year, table.c.project_id.in_(ids)))
-        await session.execute(insert(table), chunk)
+    await replace_years(session, LedgerBase.__table__, rows)

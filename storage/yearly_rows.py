@@ -1,0 +1,23 @@
+"""Rows kept per project and year (annual plans, ledger bases): written by replacing those projects' rows of
+those years only, so a later year's write never touches an earlier year's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_CHUNK = 500
+
+
+async def replace_years(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Write `rows` (each with ``project_id`` and ``year``) into `table`, replacing the rows of the same
+    projects and years, a few hundred rows a statement."""
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        for year in sorted({row["year"] for row in chunk}):
+            ids = [row["project_id"] for row in chunk if row["year"] == year]
+            await session.execute(delete(table).where(table.c.year == year, table.c.project_id.in_(ids)))
+        await session.execute(insert(table), chunk)

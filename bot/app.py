@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.services.channel_notices import ChannelNotices
 from bot.services.outbox import OutboxSender, SendStats
 from bot.services.shared_memory import SharedMemory
+from bot.worded_error import WordedError
 from bot.workers import Workers
 from handlers.context import Deps
 from handlers.router import Router
@@ -29,19 +30,11 @@ from storage.migrate import schema_is_current
 log = logging.getLogger(__name__)
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(WordedError, RuntimeError):
     """`diaodu run` cannot run with these settings; restarting will not help until they are fixed. Its message,
     for the operator, is worded by its reason in bot/templates/cli/startup_refused.j2."""
 
-    def __init__(self, reason: str, **context: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.context = context
-
-    def __str__(self) -> str:
-        from bot.render import shared_renderer
-
-        return shared_renderer().plain("cli/startup_refused", reason=self.reason, **self.context)
+    template = "cli/startup_refused"
 
 
 class SchemaOutOfDate(ConfigurationError):

@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.clock import SHANGHAI, Clock
+from bot.worded_error import WordedError
 from storage.files import create_private_file
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -37,19 +38,11 @@ ALEMBIC_TABLE = "alembic_version"
 BUSY_TIMEOUT_MS = 30_000
 
 
-class BackupError(Exception):
+class BackupError(WordedError):
     """A backup or restore that cannot be done, by its reason; its message, for the operator, is worded in
     bot/templates/cli/backup_refused.j2."""
 
-    def __init__(self, reason: str, **context: object) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.context = context
-
-    def __str__(self) -> str:
-        from bot.render import shared_renderer
-
-        return shared_renderer().plain("cli/backup_refused", reason=self.reason, **self.context)
+    template = "cli/backup_refused"
 
 
 @dataclass(frozen=True)

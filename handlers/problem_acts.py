@@ -16,7 +16,7 @@ from bot.services import problems as service
 from bot.services.scope import facts_of, problem_facts
 from handlers import reassign
 from handlers.context import Context
-from handlers.problem_view import buttons_for, load, problem_deps, show, viewer_of_caller
+from handlers.problem_view import buttons_for, decides_extensions, load, problem_deps, show, viewer_of_caller
 from storage import audit
 from storage import problems as repo
 from storage.models import Problem
@@ -139,10 +139,9 @@ async def _extension(ctx: Context, token: str, approve: bool) -> None:
     pending = await extensions.pending_request(ctx.session, problem)
     viewer = viewer_of_caller(ctx)
     sees = viewer is not None and scope.can_see(viewer, facts_of(problem, unit_staffed=True))
-    deciders = await extensions.deciders(ctx.session, problem)
     # Who was asked may no longer be a decider (the problem went up): whoever sees the problem is told what
     # became of the request rather than that it is not theirs.
-    if not (pending is None and sees) and "admin" not in ctx.roles and all(p.id != ctx.person.id for p in deciders):
+    if not (pending is None and sees) and not await decides_extensions(ctx, problem):
         ctx.reply("problem_refused", reason="not_decider", problem=problem)
         return
     if pending is None:

@@ -8,6 +8,7 @@ from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.domain.scope import Act, Viewer
+from bot.services import extensions
 from bot.services import problems as service
 from bot.services import scope as scope_service
 from bot.services.scope import facts_of, problem_facts
@@ -70,13 +71,26 @@ def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Butto
     return [row for row in kept if row]
 
 async def show(ctx: Context, problem: Problem) -> None:
-    """The problem's whole card with its history, and the buttons of what the caller may do now."""
+    """The problem's whole card with its history, the extension request still waiting (if any), and the
+    buttons of what the caller may do now."""
     ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
+              extension=await extensions.pending_request(ctx.session, problem),
               buttons=await buttons_for(ctx, problem))
 
 
+async def decides_extensions(ctx: Context, problem: Problem) -> bool:
+    """Whether the caller decides the problem's extension requests: an admin, or a holder of the level above
+    the problem's (bot.services.extensions.deciders)."""
+    if ctx.person is None:
+        return False
+    if "admin" in ctx.roles:
+        return True
+    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem))
+
+
 async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
-    """A button for each act the caller may take on the problem in its state (bot.domain.scope)."""
+    """A button for each act the caller may take on the problem in its state (bot.domain.scope), and
+    同意延期 / 不同意 while an extension request waits for the caller's decision."""
     viewer = viewer_of_caller(ctx)
     acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
     buttons: list[list[Button]] = []
@@ -84,6 +98,9 @@ async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
         buttons += pressable(service.unit_buttons(problem), acts)
     if acts & scope.RAISER_ACTS:
         buttons += pressable(service.raiser_buttons(problem), acts)
+    if (await extensions.pending_request(ctx.session, problem) is not None
+            and await decides_extensions(ctx, problem)):
+        buttons += extensions.extension_buttons(problem)
     if Act.COMMENT in acts:
         buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
     return buttons

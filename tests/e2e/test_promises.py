@@ -15,7 +15,7 @@ from sqlalchemy import select
 from storage.models import AuditEntry
 from storage.settings import load_calendar
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, LIU, RAISE, SHANGHAI, ZHAO, Desk, bind_everyone, nov
+from tests.e2e.test_problems import ADMIN, HAO, LIU, RAISE, SHANGHAI, WANG, ZHAO, Desk, bind_everyone, nov
 
 
 @pytest.fixture
@@ -104,6 +104,29 @@ async def test_a_promise_after_the_deadline_is_an_extension_the_lead_official_ap
         entries = list(await session.scalars(select(AuditEntry).where(AuditEntry.action == "problem.extend")))
     assert [(e.object_key, e.detail["approved"], e.detail["day"]) for e in entries] == [("W0001", True, "2026-12-21")]
     assert "申请延期" in (await tg.send(HAO, "/issue W0001")).text  # the history says so
+
+
+async def test_the_card_lets_the_decider_decide_a_waiting_extension(desk: Desk) -> None:
+    """The lead official who lost the request's message opens the problem (/issue W0001) and decides it there;
+    the others who see the card are told a request waits, without buttons that are not theirs."""
+    tg = desk.tg
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调")  # Friday 27 Nov: after Thursday 19's deadline
+    await desk.deliver()
+    card = await tg.send(LIU, "/issue W0001")
+    assert "延期申请待审批：赵芳 申请将办结时限延至 2026-11-27" in card.text, card
+    assert card.buttons == ["同意延期", "不同意", "批示"]
+    for other in (HAO, ZHAO, WANG):  # the raiser, the unit, a top official: not theirs to decide
+        seen = await tg.send(other, "/issue W0001")
+        assert "延期申请待审批" in seen.text and "同意延期" not in seen.buttons, (other, seen)
+    assert "同意延期" in (await tg.send(ADMIN, "/issue W0001")).buttons  # admins decide any request
+
+    await tg.send(LIU, "/issue W0001")
+    approved = await tg.press(LIU, "同意延期")
+    assert "延期申请已同意，办结时限延至 2026-11-27 17:30" in approved.text, approved
+    after = await tg.send(LIU, "/issue W0001")
+    assert "延期申请待审批" not in after.text and after.buttons == ["批示"], after
 
 
 async def test_a_refused_extension_keeps_the_deadline(desk: Desk) -> None:

@@ -65,6 +65,27 @@ async def test_the_overview_shows_each_lines_change_since_last_sunday(site: WebH
     assert row is not None and "<td class=\"num\">持平</td>" in row.group(0) and ">+2.9</td>" in row.group(0)
 
 
+async def test_the_overview_lists_the_viewers_own_projects_first(site: WebHarness) -> None:
+    """A 包抓领导 opening the pages from his digest finds his projects together, wherever each stands in the
+    ranking (which shows only its best and worst 20); those who see every project get no such list."""
+    lead = ROLE_PEOPLE["lead"]
+    async with site.core.db.session() as session:
+        s = await current_standings(session, today=date(2026, 11, 20))
+    his = [p.code for p in s.projects if p.lead_official == lead]
+    assert len(his) == 9
+    async with site.signed_in(lead) as client:
+        async with client.get("/web/") as response:
+            page = await response.text()
+    mine = re.search(r'<section class="card mine">(.*?)</section>', page, re.S)
+    assert mine is not None and "我的项目 <small>共 9 个</small>" in mine.group(1)
+    assert re.findall(r'<a href="/web/project/([^"]+)">', mine.group(1)) == his
+    assert page.index('class="card mine"') < page.index("项目排名")
+    for who in (ROLE_PEOPLE["top"], ADMIN):
+        async with site.signed_in(who) as client:
+            async with client.get("/web/") as response:
+                assert "我的项目" not in await response.text(), who
+
+
 async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -> None:
     async with site.signed_in(ADMIN) as client:
         for path in ("/web/", "/web/project/ZD2026-001", "/web/reporting", "/web/tg"):

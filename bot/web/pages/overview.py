@@ -61,12 +61,14 @@ async def overview(view: View) -> web.StreamResponse:
     s, summary = snapshot.current, summary_of(snapshot)
     visible = await access.visible_codes(view.session, view.viewer)
     units, towns = (openable(view.viewer, snapshot, kind, visible) for kind in ("unit", "town"))
+    # The projects the viewer follows (a 包抓领导's, a liaison's, a unit's), wherever they stand in the ranking.
+    mine = [] if visible is None else [p for p in s.projects if p.code in visible]
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
     return view.page(
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
-        visible=visible, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
+        visible=visible, mine=mine, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
         problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
         as_of=snapshot.at,

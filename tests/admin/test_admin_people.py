@@ -177,6 +177,18 @@ async def test_deactivated_people_are_unbound_and_their_open_items_listed(desk: 
     assert "已经是停用状态" in await desk.send(ADMIN_NAME, "/deactivate 郝芳")
 
 
+async def test_a_project_names_its_deactivated_people_as_such_until_handed_over(desk: Desk) -> None:
+    """/project still names the 包抓领导 and the liaison the ledger holds, but says they are deactivated: their
+    problems go to the 项目办 meanwhile, and a reader should not wait for them."""
+    await desk.send(ADMIN_NAME, "/deactivate 刘文华")
+    await desk.send(ADMIN_NAME, "/deactivate 郝芳")
+    card = await desk.send("赵芳", "/project ZD2026-001")
+    assert "包抓领导：刘文华（副区长(城建)）（已停用，待项目办移交）" in card
+    assert "联络员：郝芳（已停用，待项目办移交）" in card
+    await desk.send(ADMIN_NAME, "/handover 郝芳 赵芳")
+    assert (await desk.send("赵芳", "/project ZD2026-001")).rstrip().endswith("联络员：赵芳")
+
+
 async def test_deactivating_a_units_only_handler_lists_what_the_unit_holds(desk: Desk) -> None:
     await desk.send("郝芳", "/issue ZD2026-001 审批手续 施工许可迟迟未批")
 

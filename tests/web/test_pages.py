@@ -86,6 +86,20 @@ async def test_the_overview_lists_the_viewers_own_projects_first(site: WebHarnes
                 assert "我的项目" not in await response.text(), who
 
 
+async def test_a_project_page_says_its_people_are_deactivated(site: WebHarness) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Person
+
+    async with site.core.db.session() as session:
+        await session.execute(update(Person).where(Person.name.in_(["刘文华", "郝芳"])).values(active=False))
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+    assert "<dd>刘文华（副区长(城建)）（已停用，待项目办移交）</dd>" in page
+    assert "<dd>郝芳（已停用，待项目办移交）</dd>" in page
+
+
 async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -> None:
     async with site.signed_in(ADMIN) as client:
         for path in ("/web/", "/web/project/ZD2026-001", "/web/reporting", "/web/tg"):

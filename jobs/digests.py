@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment
 from bot.clock import SHANGHAI, day_start
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.escalation import ACTIVE, LEVEL_NAMES
 from bot.domain.messages import Button, Reply
 from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
 from bot.domain.periods import (
@@ -57,6 +58,7 @@ from storage.project_figures import project_figures
 from storage.report_figures import counted_after
 from storage.settings import load_calendar, load_digest_settings
 
+MAYOR_LEVEL = LEVEL_NAMES.index("区长")  # from here up a problem is the top officials' own
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
 # What each file of a bulletin is called when the admins are told it could not be built.
@@ -120,6 +122,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         problems=problems, unit_problems=unit_problems,
         period_done=await reported_between(session, start=period.start, end=period.end),
         open_problems=await _open_problems_by_project(session),
+        top_problems=await _open_problems_at_the_top(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
         nodes=await _bulletin_nodes(session, period, calendar),
         earlier=await _earlier_figures(session, period, calendar),
@@ -181,6 +184,20 @@ async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[Ope
         grouped.setdefault(code, []).append(
             OpenProblem(problem_number(problem_id), category, text, due, status=status, level=level or 0))
     return grouped
+
+
+async def _open_problems_at_the_top(session: AsyncSession) -> list[OpenProblem]:
+    """The problems not yet solved that have gone up to 区长 or 区委书记/领导小组 (meeting decisions too), the
+    highest level first, then the nearest deadline: what the top officials' summary names."""
+    rows = await session.execute(
+        select(Problem.id, Problem.category, Problem.text, Problem.resolution_due_at, Problem.status,
+               Problem.level, Project.name)
+        .outerjoin(Project, Project.id == Problem.project_id)
+        .where(Problem.status.in_(ACTIVE), Problem.level >= MAYOR_LEVEL)
+        .order_by(Problem.level.desc(), Problem.resolution_due_at, Problem.id)
+    )
+    return [OpenProblem(problem_number(problem_id), category, text, due, status=status, level=level, project=name)
+            for problem_id, category, text, due, status, level, name in rows.all()]
 
 
 async def why_not(session: AsyncSession, period: Period, *, today: date) -> str | None:

@@ -40,6 +40,7 @@ FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "par
 DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
 FITS = TELEGRAM_LIMIT - 100  # a group text fits one Telegram message with room for the late notice in front
 LOW_UNITS = 5  # the weekly bulletin names at most so many units of lowest 填报率 (the heat map has them all)
+TOP_PROBLEMS = 5  # the top officials' summary names at most so many problems at their levels (/issues has all)
 
 
 class OpenProblem(NamedTuple):
@@ -51,6 +52,7 @@ class OpenProblem(NamedTuple):
     resolution_due_at: datetime | None
     status: str = "open"  # "resolved": the unit reported it solved, the raiser has not confirmed (销号) yet
     level: int = 0  # how far it has gone up (0: still with the unit)
+    project: str | None = None  # its project's name, in the top officials' list (None there: a meeting decision)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class BulletinJob:
     period_done: Decimal
     open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
     out_dir: Path
+    top_problems: list[OpenProblem] = field(default_factory=list)  # open at 区长 or above, for their summary
     corrections: list[Correction] = field(default_factory=list)  # since the last bulletin (上期数据更正)
     late: bool = False  # the texts open with the late notice
     nodes: BulletinNodes | None = None  # the milestones due in the week ahead and missed (bot.domain.node_lists)
@@ -231,12 +234,17 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
         )
         if utf16_len(text) <= FITS:
             break
+    # A problem past its deadline by the end of the cut-off day is marked so (as /issues marks it)
+    overdue_before = day_start(job.cutoff + timedelta(days=1))
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
                         top_parts=split_html(renderer.render("bulletin_top_summary", s=standings, cut=cut,
                                                              period=period, kind_name=kind_name,
-                                                             totals=totals(standings.projects))))
+                                                             totals=totals(standings.projects),
+                                                             problems=job.top_problems[:TOP_PROBLEMS],
+                                                             problem_count=len(job.top_problems),
+                                                             overdue_before=overdue_before)))
     by_leader: dict[int, list] = {}
     for project in standings.projects:
         if project.lead_official_id is not None:
@@ -244,8 +252,6 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     nodes = _nodes_by_project(job.nodes)
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
-    # A problem past its deadline by the end of the cut-off day is marked so (as /issues marks it)
-    overdue_before = day_start(job.cutoff + timedelta(days=1))
     for leader_id, projects in by_leader.items():
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,

@@ -37,7 +37,7 @@ from bot.config import Settings
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.services.outbox import OutboxSender
 from jobs import digests, reminders
-from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Project, Unit
+from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Problem, Project, Unit
 from storage.settings import set_setting
 from tests.e2e.harness import TelegramHarness, build_core, e2e_settings, running
 from tests.fakes.bot_api import Call, FakeBotAPI, parse_telegram_html, utf16_len
@@ -517,3 +517,39 @@ async def test_bulletin_notices_to_people_without_a_chat_are_kept_unsent(cloned:
     # 2 top officials (text + chart each) and 5 lead officials, none of them bound.
     assert states == {"sent": len(calls), "held": 2 * 2 + 5}
     assert produced.notices == len(calls) + 9
+
+
+async def test_the_top_officials_summary_names_the_problems_at_their_levels(cloned: TelegramHarness,
+                                                                            settings: Settings) -> None:
+    """Their weekly summary lists what has gone up to the 区长 or 区委书记/领导小组 and is still unsolved (a meeting
+    decision too), the highest level first, overdue ones marked; not what the units or lead officials still hold,
+    nor a problem reported solved."""
+    office = Office(cloned, settings)
+    tg = cloned
+    await office.setup(*PEOPLE, (9001, "管理员(区重大项目办)", "admin"), monthly=False)
+    office.travel(at(10, 14, 10, 0))
+    for text in ("/issue ZD2026-001 审批手续 施工许可迟迟未批", "/issue ZD2026-001 资金 配套资金未到位",
+                 "/issue ZD2026-001 用地 还有12户未签约", "/issue ZD2026-001 用工 缺少技术工人"):
+        assert "已登记" in (await tg.send(HAO, text)).text
+    assert "W0005" in (await tg.send(9001, "/decide 协调临时用电 区住建局 2026-10-30")).text
+    due = datetime(2026, 10, 16, 17, 30, tzinfo=SHANGHAI)
+    async with tg.session() as session:
+        for number, level, status in ((1, 2, "open"), (2, 3, "answered"), (3, 1, "open"), (4, 2, "resolved"),
+                                      (5, 3, "open")):
+            await session.execute(update(Problem).where(Problem.id == number).values(
+                level=level, status=status, resolution_due_at=due + timedelta(days=number)))
+    await office.deliver()
+
+    office.travel(at(10, 19, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W42"]
+    calls = await office.deliver()
+    [summary] = [t for t in texts(WANG, calls) if "周通报摘要" in t]
+    assert "已上报区长或区委书记/领导小组、尚未解决的问题 3 个" in summary, summary
+    listed = [line for line in summary.splitlines() if line.startswith("· W")]
+    assert listed == [
+        "· W0002 城北高速连接线 资金：配套资金未到位（区委书记/领导小组，办结时限 2026-10-18 17:30，⚠️已超期）",
+        "· W0005 议定事项：协调临时用电（区委书记/领导小组，办结时限 2026-10-21 17:30）",
+        "· W0001 城北高速连接线 审批手续：施工许可迟迟未批（区长，办结时限 2026-10-17 17:30，⚠️已超期）",
+    ]
+    lead = "\n".join(texts(LIU, calls))
+    assert "已上报区长或区委书记" not in lead  # his digest lists his projects' problems its own way

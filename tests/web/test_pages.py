@@ -126,6 +126,28 @@ async def test_what_users_wrote_is_escaped(site: WebHarness) -> None:
     assert "&lt;img src=x onerror=alert(2)&gt;拆迁" in problem and "<img src=x" not in problem
 
 
+async def test_a_problems_page_says_where_it_went_up_and_why(site: WebHarness) -> None:
+    """The timeline names the level a problem went up to and why, as the chat's card does (a leader reading
+    the page should not see a bare 上报), and the 受理时限 while the unit has not taken it up."""
+    from datetime import datetime
+
+    from bot.clock import SHANGHAI
+    from jobs import escalation
+
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
+    async with site.signed_in("刘文华") as client:
+        async with client.get(f"/web/problem/{number}") as response:
+            page = await response.text()
+    assert "<dt>受理时限</dt><dd>2026-11-23 17:30</dd>" in page
+    site.core.clock.set(datetime(2026, 11, 23, 18, 0, tzinfo=SHANGHAI))
+    assert (await escalation.run(site.core.db, site.core.clock, site.core.deps.renderer)).actions
+    async with site.signed_in("刘文华") as client:  # days later: a new sign-in link
+        async with client.get(f"/web/problem/{number}") as response:
+            page = await response.text()
+    assert "上报至包抓领导（未按时受理）" in page
+    assert "受理时限" not in page  # now it is his, against the 办结时限
+
+
 async def test_the_project_page_has_the_timeline_problems_and_people(site: WebHarness) -> None:
     await site.report("ZD2026-001", date(2026, 11, 18), "500", "桩基完成40%")
     await site.report("ZD2026-001", date(2026, 11, 19), "700", "桩基完成60%")

@@ -24,6 +24,8 @@ from storage.models import Project
 from storage.projects import ProjectFigures, ReportTarget
 from storage.settings import load_calendar
 
+MINE_DISTRICT_SHOWN = 20  # the projects not yet reported today that /mine names for the whole district
+
 
 async def project_card(
     ctx: Context, project: Project, *, figures: ProjectFigures | None = None, with_approvals: bool = False
@@ -110,7 +112,11 @@ async def mine_command(ctx: Context, _args: str) -> None:
         covering += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
     covered_reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in covering], local_day=ctx.today) if covering else set()
-    ctx.reply("mine", projects=mine, reported=reported, due=due, away=away, today=ctx.today, person=ctx.person,
+    # Top officials and admins follow every project: a count and the first of those missing, not a line per project
+    # (a district of a thousand projects would fill a dozen messages).
+    district = bool(ctx.roles & {"top", "admin"})
+    ctx.reply("mine", [web_button(ctx, "/web/reporting")] if district else [], projects=mine, reported=reported,
+              due=due, away=away, today=ctx.today, person=ctx.person, district=district, shown=MINE_DISTRICT_SHOWN,
               covering=covering, covered_reported=covered_reported,
               reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today),
               estimated=calendar.is_estimated(ctx.today))

@@ -96,3 +96,23 @@ async def test_a_finished_project_does_not_lower_its_units_punctuality(hao: Tele
             asked = await hao.press(ADMIN, "确认修改")
         assert "竣工" in asked.text
     assert await _unit_punctuality(hao, "区住建局") == 1.0
+
+
+async def test_mine_for_the_whole_district_counts_and_names_the_first_missing(hao: TelegramHarness) -> None:
+    """A 区长 (or an admin) follows every project: /mine counts today's reports for the district and names the
+    first 20 projects still missing one, with their liaison, in one message, not a line per project."""
+    await hao.bind(5001, "王立军", "top")
+    await hao.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    assert "已记录" in (await hao.send(HAO, f"/report {CODE} 500 路基施工")).text
+    for who in (5001, ADMIN):
+        mine = await hao.send(who, "/mine")
+        assert len(mine.messages) == 1, mine
+        text = mine.text
+        # 42 projects: 3 finished (竣工) owe nothing; 郝芳 has reported ZD2026-001.
+        assert "<b>全区项目今日填报</b>（2026-11-20）：" in text, text
+        assert "共 42 个项目，今日应填报 39 个，已填报 1 个，未填报 38 个。" in text, text
+        missing = [line for line in text.splitlines() if line.startswith("⬜ ")]
+        assert len(missing) == 20 and missing[0] == "⬜ ZD2026-002 滨江四期沿江路（联络员 武杰）", missing
+        assert CODE not in text and "等 38 个。" in text and "/rank 填报" in text
+    liaison = await hao.send(HAO, "/mine")  # a liaison's own list is unchanged
+    assert "<b>我的项目</b>（2026-11-20）：" in liaison.text and "✅ ZD2026-001" in liaison.text, liaison

@@ -115,7 +115,7 @@ async def test_the_card_lets_the_decider_decide_a_waiting_extension(desk: Desk) 
     await tg.send(ZHAO, "/answer W0001 下周五 需协调")  # Friday 27 Nov: after Thursday 19's deadline
     await desk.deliver()
     card = await tg.send(LIU, "/issue W0001")
-    assert "延期申请待审批：赵芳 申请将办结时限延至 2026-11-27" in card.text, card
+    assert "延期申请待审批：赵芳 申请将办结时限延至 2026-11-27\n提出人：郝芳" in card.text, card
     assert card.buttons == ["同意延期", "不同意", "批示"]
     for other in (HAO, ZHAO, WANG):  # the raiser, the unit, a top official: not theirs to decide
         seen = await tg.send(other, "/issue W0001")

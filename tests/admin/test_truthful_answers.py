@@ -190,6 +190,8 @@ async def test_a_handover_tells_the_new_raiser_which_problems_already_wait_for_h
     (ADMIN_NAME, "/import 台账.xlsx", "台账.xlsx", "用法：/import，再发送台账文件"),
     (ADMIN_NAME, "/groups list", "list", "用法：/groups add 群名称"),
     (ADMIN_NAME, "/handover 郝芳 严超 明天起", "明天起", "用法：/handover 原人员 接替人员"),
+    (ADMIN_NAME, "/approval ZD2026-001 环评 done 2026-11-20 已盖章", "已盖章", "用法：/approval 项目编号"),
+    (ADMIN_NAME, "/approval ZD2026-001 环评 pending 下周", "下周", "用法：/approval 项目编号"),
 ])
 async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_is_done(
         desk: Desk, who: str, text: str, unread: str, usage: str) -> None:
@@ -197,7 +199,7 @@ async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_i
     reply = await desk.send(who, text)
     assert reply.startswith(f"没有看懂「{unread}」，未办理。") and usage in reply, reply
     assert not any(r.attachment for r in desk.last[who].replies)  # no ledger exported
-    assert await desk.audits("person.handover") == []
+    assert await desk.audits("person.handover") == [] and await desk.audits("approval.set") == []
 
 
 async def test_every_command_that_reads_no_words_refuses_them(desk: Desk) -> None:

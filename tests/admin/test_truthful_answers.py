@@ -93,6 +93,25 @@ def test_cli_invite_refuses_a_deactivated_person(tmp_path: Path, monkeypatch: py
     assert "邀请码：" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("values", "unread"), [(["node", "3", "多余"], "多余"),
+                                                (["category", "审批手续", "5", "天", "以后"], "天 以后"),
+                                                (["end-of-day", "18:00", "起"], "起")])
+def test_cli_sla_set_names_the_words_it_cannot_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], values: list[str],
+                                                   unread: str) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["sla", "set", *values]) == 1
+    err = capsys.readouterr().err
+    assert f"没有看懂「{unread}」，未做修改。用法：sla set {values[0]} " in err, err
+    assert main(["sla", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "审批手续 3 天" in shown and "每日截止：17:30" in shown, shown  # nothing changed
+
+
 async def test_words_after_accept_are_said_not_to_be_kept(desk: Desk) -> None:
     await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")
     reply = await desk.send("赵芳", "/accept W0001 下周二前办结")

@@ -45,7 +45,8 @@ class SlaWordsRefused(AdminInputError):
     def __str__(self) -> str:
         from bot.render import shared_renderer
 
-        return shared_renderer().plain("sla_words_refused", what=self.what, words=self.words)
+        # the CLI's command, as every message here names it (the chat says /sla instead)
+        return shared_renderer().plain("sla_words_refused", what=self.what, words=self.words, command="sla set")
 
 
 async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now: datetime, actor: Actor) -> None:

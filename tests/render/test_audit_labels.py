@@ -214,3 +214,25 @@ def test_a_substitutes_report_names_whom_it_was_for() -> None:
     line = render_entry("report.create", "project", "ZD2026-001",
                         {"report_id": 3, "amount": "300", "for": "郝芳", "for_person_id": 1})
     assert "填报进度" in line and line.endswith("（代 郝芳 填报）"), line
+
+
+@pytest.mark.parametrize(("channel", "name"), [("wecom", "企业微信应用"), ("wecom_robot", "企业微信群机器人"),
+                                               ("telegram", "Telegram")])
+def test_a_channel_is_named_the_same_in_the_audit_a_fault_notice_and_the_person_card(channel: str,
+                                                                                     name: str) -> None:
+    """One name per channel (labels.CHANNELS); the WeCom app, which may be down while the group robots post, is
+    not called by the robots' name nor they by its."""
+    renderer = Renderer()
+    audit = render_entry("group.add", "group", f"{channel}:项目办", {"name": "项目办", "renamed": False},
+                         channel=channel)
+    fault = html_to_plain(renderer.render("channel_fault", kind="down", channel=channel, reason="bad_secret",
+                                          since=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), ip=None))
+    account = SimpleNamespace(channel=channel, display_name="hao", created_at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC),
+                              blocked_at=None)
+    person = SimpleNamespace(name="郝芳", active=True, unit=None, title=None)
+    card = html_to_plain(renderer.render("admin_people_card", cards=[{
+        "person": person, "phone": "139****7919", "accounts": [account], "liaison_of": [], "lead_of": []}],
+        labels=lambda p: "联络员", more=0))
+    assert f"（{name}）" in audit, audit
+    assert fault.startswith(f"⚠️ {name}暂停发送"), fault
+    assert f"- {name} hao（绑定于" in card, card

@@ -1,8 +1,8 @@
 """The Chinese words for the code names kept in the audit trail, problem histories and settings.
 
 Code stores stable English keys (``project.update``, ``annual_plan``, ``reassigned``); people read only
-these labels. Templates get them through the renderer (``code_labels``). A key missing here is a bug caught by tests/render/test_audit_labels.py, and is shown as
-「其他」 rather than as the code name.
+these labels. Templates get them through the renderer (``code_labels``). A key missing here is a bug caught
+by tests/render/test_audit_labels.py, and is shown as 「其他」 rather than as the code name.
 """
 
 from __future__ import annotations

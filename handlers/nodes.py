@@ -249,7 +249,10 @@ async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None
         ctx.reply("project_not_found", code=code)
         return
     wanted = {"add": 2, "rename": 2, "replan": 2, "remove": 1}[action]
-    if len(args) != wanted:
+    if len(args) > wanted:  # a node's name has no spaces: "… 2027-04-30 多余" is not part of it
+        ctx.refuse_words(" ".join(args[wanted:]))
+        return
+    if len(args) < wanted:
         ctx.reply("node_usage")
         return
     name = args[0]

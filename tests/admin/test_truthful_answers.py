@@ -211,6 +211,8 @@ async def test_a_handover_tells_the_new_raiser_which_problems_already_wait_for_h
     (ADMIN_NAME, "/handover 郝芳 严超 明天起", "明天起", "用法：/handover 原人员 接替人员"),
     (ADMIN_NAME, "/approval ZD2026-001 环评 done 2026-11-20 已盖章", "已盖章", "用法：/approval 项目编号"),
     (ADMIN_NAME, "/approval ZD2026-001 环评 pending 下周", "下周", "用法：/approval 项目编号"),
+    (ADMIN_NAME, "/node ZD2026-001 新增 主体封顶 2027-04-30 前", "前", "/node 项目编号 新增"),
+    (ADMIN_NAME, "/node ZD2026-001 移出 路基 工程", "工程", "/node 项目编号 新增"),
 ])
 async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_is_done(
         desk: Desk, who: str, text: str, unread: str, usage: str) -> None:
@@ -219,6 +221,7 @@ async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_i
     assert reply.startswith(f"没有看懂「{unread}」，未办理。") and usage in reply, reply
     assert not any(r.attachment for r in desk.last[who].replies)  # no ledger exported
     assert await desk.audits("person.handover") == [] and await desk.audits("approval.set") == []
+    assert await desk.audits("node.remove") == []
 
 
 async def test_every_command_that_reads_no_words_refuses_them(desk: Desk) -> None:
@@ -248,6 +251,7 @@ async def test_cancel_with_words_after_it_cancels_all_the_same(desk: Desk) -> No
 @pytest.mark.parametrize(("text", "unread"), [("/calendar 2027 official extra", "extra"),
                                               ("/calendar 2027 官宣", "官宣"),
                                               ("/calendar 2027-02-06 休假日", "休假日"),
+                                              ("/calendar 2027-02-06 auto 春节", "春节"),
                                               ("/schedule 周会 09:00", "周会"),
                                               ("/schedule weekly on 多余", "on 多余")])
 async def test_settings_name_the_word_they_did_not_understand(desk: Desk, text: str, unread: str) -> None:

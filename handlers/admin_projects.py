@@ -71,6 +71,10 @@ async def approval_command(ctx: Context, args: str) -> None:
     else:
         ctx.reply("admin_project_approval_usage", items=approval_repo.ITEMS)
         return
+    read = 4 if status == approval_repo.DONE else 3  # code, item, done and its day; or code, item, pending
+    if len(words) > read:  # "… done 2026-11-20 已盖章": named, nothing set
+        ctx.refuse_words(" ".join(words[read:]))
+        return
     done_on = None
     if status == approval_repo.DONE:
         done_on = parse_day(words[3]) if len(words) > 3 else ctx.today

@@ -124,6 +124,9 @@ async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
         ctx.reply("admin_settings_refused", reason="calendar_usage", word=unread)
         return None
     name = words[2].strip() if len(words) > 2 else ""
+    if kind == "auto" and name:  # back to the default: there is no name to keep
+        ctx.reply("admin_settings_refused", reason="calendar_usage", word=name)
+        return None
     if len(name) > 50:
         ctx.reply("admin_settings_refused", reason="name_too_long")
         return None

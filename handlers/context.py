@@ -103,12 +103,13 @@ class Context:
         rows = tuple(tuple(row) for row in (buttons or []) if row)
         self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
 
-    def refuse_words(self, words: str) -> None:
-        """Answer words the command being run cannot use: they are named, the command's usage as the caller's
-        roles see it is shown, and nothing is done."""
-        name = self.msg.command[0] if self.msg.command is not None else ""
-        command = self.commands.get(name)
-        usage = command.described_for(self.roles).usage if command is not None else ""
+    def refuse_words(self, words: str, *, command: str | None = None) -> None:
+        """Answer words the command being run (or `command`, run without its name: an invite code typed on
+        its own) cannot use: they are named, the command's usage as the caller's roles see it is shown, and
+        nothing is done."""
+        name = command or (self.msg.command[0] if self.msg.command is not None else "")
+        registered = self.commands.get(name)
+        usage = registered.described_for(self.roles).usage if registered is not None else ""
         self.reply("words_refused", words=words, name=name, usage=usage)
 
     def refuse_too_long(self, text: str, limit: int, what: str) -> bool:

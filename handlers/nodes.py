@@ -17,7 +17,6 @@ from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.nodes import NAME_MAX, node_state
 from bot.domain.paging import page_of
-from bot.domain.stage_events import in_the_past
 from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
@@ -148,12 +147,11 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     text = ctx.msg.text.strip()
     photos = [*state.get("photos", []), *([ctx.msg.channel, f] for f in ctx.msg.photos)]
     if state.get("step") == "day":
-        day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today)
+        day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today, past=True)
         if day is None:
             ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason="bad_day",
                       text=text, node=node, project=project)
             return
-        day = in_the_past(day, text, ctx.today) if text else day
         why = service.refusal_of_day(day, planned_on=node.planned_on, today=ctx.today)
         if why is not None:
             ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason=why, day=day,
@@ -251,7 +249,10 @@ async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None
         ctx.reply("project_not_found", code=code)
         return
     wanted = {"add": 2, "rename": 2, "replan": 2, "remove": 1}[action]
-    if len(args) != wanted:
+    if len(args) > wanted:  # a node's name has no spaces: "… 2027-04-30 多余" is not part of it
+        ctx.refuse_words(" ".join(args[wanted:]))
+        return
+    if len(args) < wanted:
         ctx.reply("node_usage")
         return
     name = args[0]

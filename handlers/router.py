@@ -229,9 +229,9 @@ class Router:
             await self._command(ctx, *command, in_flow=conversation is not None)
             return
         if not ctx.bound:
-            code = start.bare_invite_code(msg)
-            if code is not None:
-                await start.start(ctx, code)
+            bare = start.bare_invite(msg)
+            if bare is not None:
+                await start.start(ctx, bare)
             else:
                 ctx.reply("unbound")
             return
@@ -268,11 +268,12 @@ class Router:
             return
         command = self.commands.get(msg.command[0]) if msg.command is not None else None
         if command is None or msg.command is None:
-            if msg.command is None and looks_like_code(start.code_of(msg.text)):
-                await start.code_in_group(ctx, start.code_of(msg.text), bare=True)
+            code, _rest = start.code_and_rest(msg.text)
+            if msg.command is None and looks_like_code(code):
+                await start.code_in_group(ctx, code, bare=True)
             return
         if command.name == "start" and msg.command[1].split():
-            await start.code_in_group(ctx, start.code_of(msg.command[1].split()[0]), bare=False)
+            await start.code_in_group(ctx, start.code_and_rest(msg.command[1])[0], bare=False)
         elif not command.in_group:
             start.private_only(ctx)
         elif ctx.caller.deactivated:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from bot.domain.dates import parse_day
 from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
-from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, in_the_past, refusal
+from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, refusal
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, outbox
@@ -57,9 +57,8 @@ async def finished_command(ctx: Context, args: str) -> None:
 
 async def _command(ctx: Context, kind: str, args: str) -> None:
     code, _, rest = args.strip().partition(" ")
-    day = parse_day(rest, today=ctx.today) if rest.strip() else ctx.today
-    if day is not None:
-        day = in_the_past(day, rest, ctx.today)
+    # What started or finished did so already: 12月1日 is the latest 1 December, 周五 the latest Friday.
+    day = parse_day(rest, today=ctx.today, past=True) if rest.strip() else ctx.today
     if not code or day is None:
         ctx.reply("stage_event_usage", kind=kind, word=WORDS[kind], text=rest.strip())
         return

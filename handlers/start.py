@@ -2,7 +2,7 @@
 pointer to the private chat that group chats get for everything not meant for a group.
 
 An unbound sender who types an invite code on its own in a private chat binds as with ``/start <code>``:
-WeCom has no deep link to tap, and people there paste the code they were given (:func:`bare_invite_code`).
+WeCom has no deep link to tap, and people there paste the code they were given (:func:`bare_invite`).
 Binding happens only in a private chat. A code typed in a group (``/start <code>``, or a live code on its
 own) is no secret any more: it is revoked, the admins are told to issue a new one, and the sender is
 pointed to the private chat (:func:`code_in_group`).
@@ -71,7 +71,7 @@ def redeems_code(msg: Incoming) -> bool:
     command = msg.command
     if command is not None:
         return command[0] == "start" and bool(command[1].strip())
-    return bare_invite_code(msg) is not None
+    return bare_invite(msg) is not None
 
 
 # What a code pasted from a message or a document comes wrapped in: quotes, brackets, punctuation, the word.
@@ -86,19 +86,33 @@ def code_of(text: str) -> str:
     return text
 
 
-def bare_invite_code(msg: Incoming) -> str | None:
-    """The invite code a message is made of, when it came from a private chat (never a group's: binding
-    happens in private) and holds nothing else (but quotes or punctuation around it); else None."""
+def code_and_rest(text: str) -> tuple[str, str]:
+    """The invite code a text opens with, as people paste it, and the words written after it ("" if none):
+    「邀请码：AbC… 多余」 is the code AbC… and 「多余」."""
+    words = code_of(text).split(maxsplit=1)
+    if not words:
+        return "", ""
+    return code_of(words[0]), words[1].strip() if len(words) > 1 else ""
+
+
+def bare_invite(msg: Incoming) -> str | None:
+    """The text of a message that opens with an invite code (quotes or punctuation around it, maybe more
+    words after it, which binding then refuses), when it came from a private chat (never a group's:
+    binding happens in private); else None."""
     if msg.in_group or msg.chat_id != msg.user_id or msg.photos or msg.document is not None \
             or msg.callback_data is not None:
         return None
-    code = code_of(msg.text)
-    return code if looks_like_code(code) else None
+    code, _rest = code_and_rest(msg.text)
+    return msg.text if looks_like_code(code) else None
 
 
 async def start(ctx: Context, args: str) -> None:
-    """Redeem an invite code, or greet a bound user again."""
-    code = code_of(args.split()[0]) if args.split() else ""
+    """Redeem an invite code, or greet a bound user again. Words after the code are refused, named, and
+    nothing is bound (as every command refuses words it cannot use)."""
+    code, rest = code_and_rest(args)
+    if rest:
+        ctx.refuse_words(rest, command="start")
+        return
     if not code:
         if ctx.person is None:
             ctx.reply("start_needs_code")

@@ -5,9 +5,10 @@ Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日 (full-widt
 12月20号), the next such day on or after today; 今天, 明天, 后天; 周五 / 本周五 / 这周五 (this week's,
 Monday first) and 下周五 / 下星期五 (next week's).
 
-A day meant to be past (`past=True`: the day of a report to correct) reads the other way: 12-20 (also
-12.20) is the latest such day on or before today; 今天, 昨天, 前天; 周五 the latest Friday on or before
-today, 上周五 last week's. A day ahead is never read from 昨天 or 上周五, nor a past one from 明天.
+A day meant to be past (`past=True`: the day of a report to correct, of a project's 开工 or 竣工, of a node
+done) reads the other way: 12-20 (also 12.20) is the latest such day on or before today; 今天, 昨天, 前天;
+周五 the latest Friday on or before today, 上周五 last week's. A day ahead is never read from 昨天 or 上周五,
+nor a past one from 明天.
 
 A form is read only when it stands alone: "3-5天内" is not 5 March, and "12月底" is no day. Nothing here
 reads a clock.

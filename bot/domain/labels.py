@@ -1,17 +1,18 @@
 """The Chinese words for the code names kept in the audit trail, problem histories and settings.
 
 Code stores stable English keys (``project.update``, ``annual_plan``, ``reassigned``); people read only
-these labels. Templates get them through the renderer (``code_labels``); storage uses them for the xlsx
-办理记录. A key missing here is a bug caught by tests/render/test_audit_labels.py, and is shown as
-「其他」 rather than as the code name.
+these labels. Templates get them through the renderer (``code_labels``). A key missing here is a bug caught
+by tests/render/test_audit_labels.py, and is shown as 「其他」 rather than as the code name.
 """
 
 from __future__ import annotations
 
 UNKNOWN = "其他"
 
+# The channels, as every text names them (the audit, fault notices, /outbox, /groups, the person card): the WeCom
+# app people chat with is not the group robot that only posts bulletins (one may fail while the other works).
 CHANNELS: dict[str, str] = {
-    "telegram": "Telegram", "wecom": "企业微信", "wecom_robot": "企业微信群机器人", "console": "控制台",
+    "telegram": "Telegram", "wecom": "企业微信应用", "wecom_robot": "企业微信群机器人", "console": "控制台",
     "cli": "命令行", "web": "网页", "system": "系统",
 }
 

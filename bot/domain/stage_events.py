@@ -8,7 +8,6 @@ the year of its day (``bot.domain.progress``). An admin's report counts at once.
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 START, FINISH = "start", "finish"
@@ -36,25 +35,3 @@ def refusal(kind: str, *, stage: str, day: date, today: date, pending: bool) -> 
 def not_started(stage: str, planned_start: date | None, cutoff: date) -> bool:
     """A project planned to start by `cutoff` that has not (still 谋划 or 前期): on the 预警 list."""
     return planned_start is not None and planned_start <= cutoff and stage in FROM_STAGES[START]
-
-
-_NO_YEAR_MONTH_DAY = re.compile(r"^[^0-9]*[0-9]{1,2}\s*[月/.-]\s*[0-9]{1,2}")
-HALF_YEAR = timedelta(days=183)
-
-
-def in_the_past(day: date, text: str, today: date) -> date:
-    """A month and day typed without a year ("12月1日", "12-01") mean that day of this year, or of last year
-    when this year's is more than half a year ahead ("12月28日" typed in January): the date reader takes
-    the next such day, as promised dates want; what started or finished did so already."""
-    if re.search(r"[0-9]{4}", text) or not _NO_YEAR_MONTH_DAY.match(text.strip()):
-        return day
-    try:
-        this_year = day.replace(year=today.year)
-    except ValueError:  # 29 February
-        this_year = day.replace(year=today.year, day=28)
-    if this_year <= today + HALF_YEAR:
-        return this_year
-    try:
-        return this_year.replace(year=today.year - 1)
-    except ValueError:
-        return this_year.replace(year=today.year - 1, day=28)

@@ -7,10 +7,11 @@ queries of storage/project_figures.py), the pure assembly of a bulletin (bot/wee
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount, completion_rate
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights, share
@@ -75,8 +76,20 @@ class GroupStanding:
 
 
 @dataclass(frozen=True)
+class ProblemEventRow:
+    """One event of a problem's history as the ledger lists it; worded, as on the problem card, by the template
+    _problem_event.j2."""
+
+    at: datetime
+    kind: str
+    actor: str | None  # the person's name; None: the system (an escalation)
+    text: str | None
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ProblemRow:
-    """A problem as listed in the ledger export and bulletins."""
+    """A problem as listed in the ledger export and bulletins, with its history, oldest event first."""
 
     number: str
     project_code: str
@@ -90,7 +103,7 @@ class ProblemRow:
     resolution_due_at: datetime | None
     closed_at: datetime | None
     text: str
-    history: str
+    events: tuple[ProblemEventRow, ...]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,26 @@ class AdminInputError(ValueError):
     """Bad input from an admin; the message is Chinese and shown as is."""
 
 
+# How many values each deadline setting reads after its name (`sla set category 审批手续 3`: two).
+SLA_VALUES = {"category": 2, "response": 2, "resolution": 2, "end-of-day": 1, "nudge-at": 1, "node": 1}
+
+
+class SlaWordsRefused(AdminInputError):
+    """Words after a deadline setting's values, which it cannot use: named (template sla_words_refused), with
+    that setting's usage, and nothing is changed."""
+
+    def __init__(self, what: str, words: str) -> None:
+        super().__init__(what, words)
+        self.what = what
+        self.words = words
+
+    def __str__(self) -> str:
+        from bot.render import shared_renderer
+
+        # the CLI's command, as every message here names it (the chat says /sla instead)
+        return shared_renderer().plain("sla_words_refused", what=self.what, words=self.words, command="sla set")
+
+
 async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now: datetime, actor: Actor) -> None:
     """Enter an official day: `off` (holiday) or `work` (调休 working day); `auto` removes the entry."""
     if kind == "auto":
@@ -130,7 +150,10 @@ def changed_policy(policy: SlaPolicy, what: str, args: list[str]) -> SlaPolicy:
 async def set_policy(session: AsyncSession, *, what: str, args: list[str], now: datetime,
                      actor: Actor) -> SlaPolicy:
     """Change the deadline policy for problems raised from now on (open ones keep theirs). `node DAYS`: the
-    working days after a node's planned day before an overdue node goes to the 包抓领导 (bot.services.nodes)."""
+    working days after a node's planned day before an overdue node goes to the 包抓领导 (bot.services.nodes).
+    Words after the values are refused (`sla set node 3 多余`: 「多余」), not dropped."""
+    if what in SLA_VALUES and len(args) > SLA_VALUES[what]:
+        raise SlaWordsRefused(what, " ".join(args[SLA_VALUES[what]:]))
     if what == "node":
         from bot.services.nodes import set_escalate_after_days
 

@@ -32,7 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.clock import to_local
 from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.node_lists import BulletinNodes, NodeItem
-from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProblemEventRow, ProblemRow, ProjectStanding, Standings
 from bot.domain.text_width import display_width
 from bot.ledger.columns import C_CODE, N_DONE, N_NAME, N_NOTE, N_PLANNED, NODE_SHEET
 from bot.render import shared_renderer
@@ -86,6 +86,16 @@ def _local(at: datetime | None) -> datetime | None:
     return None if at is None else to_local(at).replace(tzinfo=None)
 
 
+HISTORY_TEXT_CHARS = 30  # of each event's text in the 办理记录 cell (the problem card shows it in full)
+
+
+def history_cell(events: Sequence[ProblemEventRow]) -> str:
+    """A problem's history in one cell, worded as the problem card words it (_problem_event.j2)."""
+    if not events:
+        return ""
+    return shared_renderer().phrase("_problem_event", "history_cell", events, HISTORY_TEXT_CHARS)
+
+
 def _level(level: int) -> str:
     return LEVEL_NAMES[level] if 0 <= level < len(LEVEL_NAMES) else str(level)
 
@@ -136,7 +146,7 @@ PROBLEM_COLUMNS: tuple[Column[ProblemRow], ...] = (
     Column("resolution_due", lambda r: _local(r.resolution_due_at), DATETIME),
     Column("closed", lambda r: _local(r.closed_at), DATETIME),
     Column("text", lambda r: r.text, wrap=True),
-    Column("history", lambda r: r.history, wrap=True),
+    Column("history", lambda r: history_cell(r.events), wrap=True),
 )
 
 

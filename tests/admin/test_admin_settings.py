@@ -92,7 +92,10 @@ async def test_sla_refusals_are_explained(core: Core) -> None:
     assert "不是时间" in await say(core, ADMIN, "/sla nudge-at 25:00")
     assert "没有「拆迁」这个类别" in await say(core, ADMIN, "/sla category 拆迁 3")
     assert "1 到 250" in await say(core, ADMIN, "/sla category 审批手续 0")
-    assert await audit_actions(core, "sla.set") == []
+    assert await say(core, ADMIN, "/sla node 3 多余") == ("没有看懂「多余」，未做修改。用法：/sla node 天数"
+                                                       "（节点计划完成日期后几个工作日仍未完成，上报包抓领导）")
+    assert "没有看懂「1」" in await say(core, ADMIN, "/sla response 0 1 1")
+    assert await audit_actions(core, "sla.set") == [] and await audit_actions(core, "node.settings") == []
 
 
 async def test_calendar_enters_official_days(core: Core) -> None:

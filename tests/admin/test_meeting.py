@@ -23,6 +23,7 @@ from bot.domain.messages import Incoming, Outcome
 from bot.domain.workdays import WorkCalendar
 from bot.html_split import TELEGRAM_LIMIT
 from bot.render import html_to_plain
+from bot.services.ledger_export import history_cell
 from bot.services.problems import ProblemDeps, record_decision
 from bot.services.standings import compute_standings
 from handlers import meeting
@@ -198,7 +199,7 @@ async def test_decisions_are_rows_of_the_ledger_export(core: Core) -> None:
     async with core.db.session() as session:
         [row] = await problem_rows(session)
     assert (row.number, row.project_code, row.project_name, row.unit) == ("W0001", "", "议定事项", "区房管局")
-    assert "提出：研究名城二期安置房分配方案" in row.history
+    assert "提出：研究名城二期安置房分配方案" in history_cell(row.events)
 
 
 # --- /meeting --------------------------------------------------------------------------------------

@@ -93,6 +93,25 @@ def test_cli_invite_refuses_a_deactivated_person(tmp_path: Path, monkeypatch: py
     assert "邀请码：" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("values", "unread"), [(["node", "3", "多余"], "多余"),
+                                                (["category", "审批手续", "5", "天", "以后"], "天 以后"),
+                                                (["end-of-day", "18:00", "起"], "起")])
+def test_cli_sla_set_names_the_words_it_cannot_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], values: list[str],
+                                                   unread: str) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["sla", "set", *values]) == 1
+    err = capsys.readouterr().err
+    assert f"没有看懂「{unread}」，未做修改。用法：sla set {values[0]} " in err, err
+    assert main(["sla", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert "审批手续 3 天" in shown and "每日截止：17:30" in shown, shown  # nothing changed
+
+
 async def test_words_after_accept_are_said_not_to_be_kept(desk: Desk) -> None:
     await desk.send("郝芳", "/issue ZD2026-001 用地 征地未完成")
     reply = await desk.send("赵芳", "/accept W0001 下周二前办结")
@@ -190,6 +209,10 @@ async def test_a_handover_tells_the_new_raiser_which_problems_already_wait_for_h
     (ADMIN_NAME, "/import 台账.xlsx", "台账.xlsx", "用法：/import，再发送台账文件"),
     (ADMIN_NAME, "/groups list", "list", "用法：/groups add 群名称"),
     (ADMIN_NAME, "/handover 郝芳 严超 明天起", "明天起", "用法：/handover 原人员 接替人员"),
+    (ADMIN_NAME, "/approval ZD2026-001 环评 done 2026-11-20 已盖章", "已盖章", "用法：/approval 项目编号"),
+    (ADMIN_NAME, "/approval ZD2026-001 环评 pending 下周", "下周", "用法：/approval 项目编号"),
+    (ADMIN_NAME, "/node ZD2026-001 新增 主体封顶 2027-04-30 前", "前", "/node 项目编号 新增"),
+    (ADMIN_NAME, "/node ZD2026-001 移出 路基 工程", "工程", "/node 项目编号 新增"),
 ])
 async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_is_done(
         desk: Desk, who: str, text: str, unread: str, usage: str) -> None:
@@ -197,7 +220,8 @@ async def test_words_a_command_cannot_use_are_named_with_its_usage_and_nothing_i
     reply = await desk.send(who, text)
     assert reply.startswith(f"没有看懂「{unread}」，未办理。") and usage in reply, reply
     assert not any(r.attachment for r in desk.last[who].replies)  # no ledger exported
-    assert await desk.audits("person.handover") == []
+    assert await desk.audits("person.handover") == [] and await desk.audits("approval.set") == []
+    assert await desk.audits("node.remove") == []
 
 
 async def test_every_command_that_reads_no_words_refuses_them(desk: Desk) -> None:
@@ -227,6 +251,7 @@ async def test_cancel_with_words_after_it_cancels_all_the_same(desk: Desk) -> No
 @pytest.mark.parametrize(("text", "unread"), [("/calendar 2027 official extra", "extra"),
                                               ("/calendar 2027 官宣", "官宣"),
                                               ("/calendar 2027-02-06 休假日", "休假日"),
+                                              ("/calendar 2027-02-06 auto 春节", "春节"),
                                               ("/schedule 周会 09:00", "周会"),
                                               ("/schedule weekly on 多余", "on 多余")])
 async def test_settings_name_the_word_they_did_not_understand(desk: Desk, text: str, unread: str) -> None:

@@ -14,6 +14,7 @@ from bot.domain.progress import LightThresholds, schedule_progress
 from bot.domain.ranking import ScoreWeights
 from bot.domain.standings import ProjectStanding
 from bot.domain.workdays import DayOverride, WorkCalendar
+from bot.services.ledger_export import history_cell
 from bot.services.standings import compute_standings, project_standings
 from storage.db import Database
 from storage.problem_handling import unit_problem_shares
@@ -371,14 +372,17 @@ async def test_problem_rows_with_history(db: Database, district: District) -> No
     assert (row.project_code, row.project_name) == ("P1", "项目P1")
     assert (row.unit, row.status) == ("区水务局", "closed")
     assert row.raised_at == local(MONDAY, 9) and row.closed_at == local(FRIDAY, 11)
-    entries = row.history.split("；")
+    assert [(e.kind, e.actor) for e in row.events] == [("raised", "联络员"), ("accepted", "赵芳"),
+                                                       ("escalated", "赵芳"), ("resolved", "赵芳"), ("closed", "赵芳")]
+    # the ledger's 办理记录 cell words them as the problem card does (bot/templates/_problem_event.j2)
+    entries = history_cell(row.events).split("；")
     assert len(entries) == 5
-    assert entries[0] == ("11-16 09:00 联络员 提出："
-                          "临时用电 未接入，影响夜间施工，已经拖延两周，请供电公司尽快…")
-    assert entries[1] == "11-16 10:00 赵芳 受理"
-    assert entries[2] == "11-18 17:31 赵芳 上报至包抓领导"
-    assert entries[4] == "11-20 11:00 赵芳 确认销号"
-    assert unclosed[0].history == "11-20 09:00 联络员 提出：征地未完成"
+    assert entries[0] == ("2026-11-16 09:00 联络员 提出："
+                          "临时用电 未接入，影响夜间施工，已经拖延两周，请供电公司尽…")
+    assert entries[1] == "2026-11-16 10:00 赵芳 受理"
+    assert entries[2] == "2026-11-18 17:31 赵芳 上报至包抓领导（未按时办结）"
+    assert entries[4] == "2026-11-20 11:00 赵芳 确认销号"
+    assert history_cell(unclosed[0].events) == "2026-11-20 09:00 联络员 提出：征地未完成"
 
 
 # --- the whole thing --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot.domain.stage_events import FINISH, START, in_the_past, not_started, refusal
+from bot.domain.stage_events import FINISH, START, not_started, refusal
 
 TODAY = date(2026, 12, 6)
 
@@ -30,20 +30,3 @@ def test_planned_to_start_by_now_and_not_started() -> None:
     assert not not_started("前期", date(2026, 12, 7), TODAY)
     assert not not_started("在建", date(2026, 3, 1), TODAY)
     assert not not_started("前期", None, TODAY)
-
-
-@pytest.mark.parametrize(("day", "text", "meant"), [
-    (date(2026, 12, 1), "12月1日", date(2026, 12, 1)),
-    (date(2027, 12, 1), "12月1日", date(2026, 12, 1)),
-    (date(2027, 11, 30), "11-30", date(2026, 11, 30)),
-    (date(2026, 12, 20), "12月20日", date(2026, 12, 20)),  # this year's, still ahead: refused as future
-    (date(2027, 6, 30), "6月30日", date(2026, 6, 30)),
-    (date(2027, 12, 1), "2027-12-01", date(2027, 12, 1)),  # a year written is a year meant (and refused)
-    (date(2026, 12, 7), "明天", date(2026, 12, 7)),
-])
-def test_a_month_and_day_without_a_year_is_the_latest_such_day(day: date, text: str, meant: date) -> None:
-    assert in_the_past(day, text, TODAY) == meant
-
-
-def test_in_january_last_decembers_day_is_meant() -> None:
-    assert in_the_past(date(2027, 12, 28), "12月28日", date(2027, 1, 4)) == date(2026, 12, 28)

@@ -170,7 +170,8 @@ async def test_group_talk_unknown_commands_and_bare_codes_are_left_alone(tg: Tel
 
 
 @pytest.mark.parametrize(("kind", "typed"), [("group", "/start {code}"), ("supergroup", "/start@diaodu_bot {code}"),
-                                             ("group", "{code}")])
+                                             ("group", "{code}"), ("group", "{code} 多余"),
+                                             ("group", "/start 邀请码 {code}")])
 async def test_a_code_typed_in_a_group_is_revoked_and_the_admin_told_to_issue_a_new_one(
         tg: TelegramHarness, kind: str, typed: str) -> None:
     group = GROUPS[kind]

@@ -116,9 +116,12 @@ async def test_nodes_done_on_time_missed_escalated_and_done_late(imported: Teleg
     office.travel(at(12, 10, 10))
     await tg.send(WU, "/node")
     await tg.press(WU, f"{CODE} 围挡施工")
-    future = await tg.send(WU, "12月11日")
+    future = await tg.send(WU, "2026-12-11")
     assert "还没到" in future.text
-    await tg.send(WU, "12月8日")
+    # a done day is a past day, read as every past day is: 明天 is none, 12月11日 the latest 11 December
+    assert "「明天」不是有效的日期" in (await tg.send(WU, "明天")).text
+    assert "2025-12-11 早于节点计划的年度" in (await tg.send(WU, "12月11日")).text
+    assert "完成日期：2026-12-08" in (await tg.send(WU, "周二")).text  # Tuesday of this week
     await tg.photo(WU, file_id="fence-photo")
     noted = await tg.send(WU, "围挡已全部封闭")
     assert "照片 1 张" in noted.text and "逾期完成" in noted.text

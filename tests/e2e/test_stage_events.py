@@ -47,8 +47,9 @@ async def test_a_reported_start_counts_once_the_lead_unit_confirms(imported: Tel
 
     saved = await tg.send(WU, "/report ZD2026-002 50万 场地平整完成")
     assert "报告开工" in saved.buttons
-    future = await tg.send(WU, "/started ZD2026-002 12月20日")
+    future = await tg.send(WU, "/started ZD2026-002 2026-12-20")
     assert "还没到" in future.text
+    assert "不是有效的日期" in (await tg.send(WU, "/started ZD2026-002 明天")).text  # no past day
     not_mine = await tg.send(LI_HT, "/started ZD2026-002")
     assert "不是您联络的项目" in not_mine.text
     reported = await tg.send(WU, "/started ZD2026-002 12月1日")
@@ -104,3 +105,21 @@ async def test_a_start_the_lead_unit_does_not_confirm_changes_nothing(imported: 
     assert "不是有效的日期" in usage.text
     early = await tg.send(WU, "/finished ZD2026-002")
     assert "「前期」阶段，不能报告竣工" in early.text
+
+
+async def test_the_day_of_a_start_is_read_as_every_past_day_is(imported: TelegramHarness,  # noqa: F811
+                                                                settings: Settings) -> None:  # noqa: F811
+    """/started and /finished read their day with the one past-day reader (bot.domain.dates, past=True)."""
+    office = Office(imported, settings)
+    tg = imported
+    await office.setup((WU, "武杰", "liaison"), (DENG, "邓静", "unit"))
+    office.travel(at(12, 2, 10))  # Wednesday 2 December 2026
+    for typed, meant in [("昨天", "2026-12-01"), ("前天", "2026-11-30"), ("周一", "2026-11-30"),
+                         ("上周五", "2026-11-27"), ("11月20日", "2026-11-20"), ("11.19", "2026-11-19"),
+                         ("2026-11-18", "2026-11-18"), ("12月20日", "2025-12-20")]:
+        reported = await tg.send(WU, f"/started ZD2026-002 {typed}")
+        assert f"于 {meant} 开工" in reported.text, (typed, reported.text)
+        async with tg.session() as session:
+            [event] = (await session.scalars(select(StageEvent).where(StageEvent.state == "pending"))).all()
+            assert event.day.isoformat() == meant
+            await session.delete(event)  # so that the next form is reported afresh

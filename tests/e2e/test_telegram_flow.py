@@ -81,6 +81,19 @@ async def test_a_bare_code_binds_in_a_private_chat_never_in_a_group(telegram: Te
     assert "已绑定为：联络员" in (await telegram.send(HAO, fresh)).text
 
 
+@pytest.mark.parametrize("typed", ["/start {code} 多余", "{code} 多余", "邀请码：「{code}」 多余。"])
+async def test_words_after_an_invite_code_are_named_and_nothing_is_bound(telegram: TelegramHarness,
+                                                                        typed: str) -> None:
+    code = await telegram.invite("郝芳", "liaison")
+
+    refused = await telegram.send(HAO, typed.format(code=code))
+
+    assert refused.text == "没有看懂「多余」，未办理。用法：<code>/start 邀请码</code>", refused.text
+    async with telegram.session() as session:
+        assert (await session.scalars(select(ChatAccount))).all() == []
+    assert "已绑定为：联络员" in (await telegram.send(HAO, f"/start {code}")).text  # the code is still good
+
+
 async def test_a_used_code_is_refused_to_another_user(telegram: TelegramHarness,
                                                        fake_api: FakeBotAPI) -> None:
     code = await telegram.invite("郝芳")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.progress import RateCount
-from bot.domain.standings import GroupStanding, ProblemRow, ProjectStanding, Standings
+from bot.domain.standings import GroupStanding, ProblemEventRow, ProblemRow, ProjectStanding, Standings
 
 CUTOFF = date(2026, 11, 15)
 SCHEDULE = 319 / 365  # 序时进度 on 2026-11-15: 87.4%
@@ -65,6 +65,12 @@ def make_group(**overrides: Any) -> GroupStanding:
     return replace(base, **overrides)
 
 
+def make_event(**overrides: Any) -> ProblemEventRow:
+    base = ProblemEventRow(at=datetime(2026, 11, 10, 1, 0, tzinfo=UTC), kind="raised", actor="郝芳",
+                           text="3户未签订征收协议，影响路基施工", detail={})
+    return replace(base, **overrides)
+
+
 def make_problem(**overrides: Any) -> ProblemRow:
     base = ProblemRow(
         number="WT2026-0001",
@@ -79,7 +85,8 @@ def make_problem(**overrides: Any) -> ProblemRow:
         resolution_due_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
         closed_at=None,
         text="3户未签订征收协议，影响路基施工",
-        history="2026-11-10 09:00 提出\n2026-11-11 10:00 城关镇受理：正在入户做工作",
+        events=(make_event(), make_event(at=datetime(2026, 11, 11, 2, 0, tzinfo=UTC), kind="accepted",
+                                         actor="赵芳", text="正在入户做工作")),
     )
     return replace(base, **overrides)
 

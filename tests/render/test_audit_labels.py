@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bot.domain import labels
 from bot.domain.paging import page_of
+from bot.domain.standings import ProblemEventRow
 from bot.render import Renderer, html_to_plain
+from bot.services.ledger_export import history_cell
 from handlers.admin_ops import _entry_row
 from storage.models import AuditEntry
 
@@ -173,20 +176,63 @@ def test_unknown_codes_show_as_other_not_as_code() -> None:
     assert "something" not in line and "pigeon" not in line and labels.UNKNOWN in line
 
 
-def test_problem_history_names_every_event_kind() -> None:
-    """The xlsx 办理记录 and the problem card word each event kind in Chinese (改派 included)."""
-    from storage.problem_ledger import history_entry
+def _card_and_cell(events: list[ProblemEventRow]) -> tuple[list[str], list[str]]:
+    """A problem's 办理记录 as the problem card shows it (one line per event) and as the ledger's cell holds it."""
+    card_events = [SimpleNamespace(at=e.at, kind=e.kind, actor=SimpleNamespace(name=e.actor) if e.actor else None,
+                                   text=e.text, detail=e.detail) for e in events]
+    card = html_to_plain(Renderer().render("_problem_history", history=card_events)).splitlines()
+    return [line for line in card[1:] if line], history_cell(events).split("；")
 
-    for kind in labels.EVENTS:
-        entry = history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), kind, "郝芳", "说明",
-                               {"from": "区住建局", "to": "区发改局", "to_level": 1})
-        assert labels.EVENTS[kind] in entry and not re.search(r"[A-Za-z]", entry), entry
-    reassigned = history_entry(datetime(2026, 11, 20, 2, 0, tzinfo=UTC), "reassigned", "管理员", "职责调整",
-                                {"from": "区住建局", "to": "区发改局"})
-    assert "改派（区住建局→区发改局）" in reassigned
+
+def test_problem_history_is_worded_once_for_the_card_and_the_ledger() -> None:
+    """The problem card's 办理记录 and the xlsx 办理记录 word each event the same way (one template), in Chinese,
+    改派, 上报 and 承诺 included; only the ledger cuts long texts."""
+    at = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+    events = [ProblemEventRow(at=at, kind=kind, actor="郝芳", text="说明",
+                              detail={"from": "区住建局", "to": "区发改局", "to_level": 1}) for kind in labels.EVENTS]
+    events += [
+        ProblemEventRow(at=at, kind="reassigned", actor="管理员", text="职责调整",
+                        detail={"from": "区住建局", "to": "区发改局"}),
+        ProblemEventRow(at=at, kind="escalated", actor=None, text=None,
+                        detail={"from": 0, "to": 1, "clock": "response"}),
+        ProblemEventRow(at=at, kind="answered", actor="赵芳", text="入户\t 做工作 " + "协调" * 30,
+                        detail={"promised": "2026-12-10"}),
+    ]
+    card, cell = _card_and_cell(events)
+    assert len(card) == len(cell) == len(events)
+    for event, line in zip(events, card, strict=True):
+        assert labels.EVENTS[event.kind] in line and not re.search(r"[A-Za-z]", line), line
+    assert card[:-1] == cell[:-1]
+    assert card[-3] == "2026-11-20 10:00 管理员 改派（区住建局→区发改局）：职责调整"
+    assert card[-2] == "2026-11-20 10:00 系统 上报至包抓领导（未按时受理）"
+    assert card[-1].startswith("2026-11-20 10:00 赵芳 答复：入户\t 做工作 " + "协调" * 30)  # in full
+    assert card[-1].endswith("（承诺 2026-12-10 前完成）")
+    assert cell[-1] == "2026-11-20 10:00 赵芳 答复：入户 做工作 " + "协调" * 11 + "…（承诺 2026-12-10 前完成）"
 
 
 def test_a_substitutes_report_names_whom_it_was_for() -> None:
     line = render_entry("report.create", "project", "ZD2026-001",
                         {"report_id": 3, "amount": "300", "for": "郝芳", "for_person_id": 1})
     assert "填报进度" in line and line.endswith("（代 郝芳 填报）"), line
+
+
+@pytest.mark.parametrize(("channel", "name"), [("wecom", "企业微信应用"), ("wecom_robot", "企业微信群机器人"),
+                                               ("telegram", "Telegram")])
+def test_a_channel_is_named_the_same_in_the_audit_a_fault_notice_and_the_person_card(channel: str,
+                                                                                     name: str) -> None:
+    """One name per channel (labels.CHANNELS); the WeCom app, which may be down while the group robots post, is
+    not called by the robots' name nor they by its."""
+    renderer = Renderer()
+    audit = render_entry("group.add", "group", f"{channel}:项目办", {"name": "项目办", "renamed": False},
+                         channel=channel)
+    fault = html_to_plain(renderer.render("channel_fault", kind="down", channel=channel, reason="bad_secret",
+                                          since=datetime(2026, 11, 20, 2, 0, tzinfo=UTC), ip=None))
+    account = SimpleNamespace(channel=channel, display_name="hao", created_at=datetime(2026, 11, 20, 2, 0, tzinfo=UTC),
+                              blocked_at=None)
+    person = SimpleNamespace(name="郝芳", active=True, unit=None, title=None)
+    card = html_to_plain(renderer.render("admin_people_card", cards=[{
+        "person": person, "phone": "139****7919", "accounts": [account], "liaison_of": [], "lead_of": []}],
+        labels=lambda p: "联络员", more=0))
+    assert f"（{name}）" in audit, audit
+    assert fault.startswith(f"⚠️ {name}暂停发送"), fault
+    assert f"- {name} hao（绑定于" in card, card

@@ -13,7 +13,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from bot.clock import SHANGHAI
 from bot.services.ledger_export import bulletin_filename, ledger_workbook
-from tests.render.factories import make_group, make_problem, make_standing, make_standings
+from tests.render.factories import make_event, make_group, make_problem, make_standing, make_standings
 
 PROJECT_HEADERS = ["编号", "名称", "类别", "阶段", "乡镇", "牵头单位", "包抓领导", "联络员", "年度计划(万元)",
                    "累计完成(万元)", "完成率", "序时进度", "差距(百分点)", "预警", "最近填报", "节点按期率", "排名"]
@@ -158,8 +158,8 @@ def test_group_sheets_hold_scores_by_rank() -> None:
 
 def test_column_widths_fit_chinese_content() -> None:
     long_name = "城北片区综合开发暨老旧小区改造工程"  # 17 CJK characters: 34 columns
-    history = "2026-11-10 提出\n" + "反复协调" * 40
-    wb = open_book(make_standings([make_standing(name=long_name)]), [make_problem(history=history)])
+    events = tuple(make_event(kind="comment", text="反复协调" * 10) for _ in range(4))
+    wb = open_book(make_standings([make_standing(name=long_name)]), [make_problem(events=events)])
     ws = wb["项目台账"]
     widths = {h: ws.column_dimensions[ws.cell(row=1, column=column(ws, h)).column_letter].width
               for h in ("编号", "名称", "年度计划(万元)", "包抓领导")}

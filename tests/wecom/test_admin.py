@@ -59,8 +59,8 @@ async def test_person_names_each_wecom_account_by_its_userid(wecom: WeComHarness
     card = await wecom.send("Admin01", "/person 郝芳")
     admin = await wecom.send("Admin01", "/person 管理员(区重大项目办)")
 
-    assert f"- 企业微信 {HAO}（绑定于 2026-11-20 10:00）" in card.text
-    assert "- 企业微信 Admin01（绑定于 2026-11-20 10:00）" in admin.text
+    assert f"- 企业微信应用 {HAO}（绑定于 2026-11-20 10:00）" in card.text
+    assert "- 企业微信应用 Admin01（绑定于 2026-11-20 10:00）" in admin.text
 
 
 async def test_binding_errors_are_explained_in_chinese(wecom_core: Core) -> None:

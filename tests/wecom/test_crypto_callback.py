@@ -101,6 +101,19 @@ async def test_an_invite_code_typed_on_its_own_binds_an_unbound_member(wecom: We
     assert [a.external_id for a in accounts] == [HAO]
 
 
+async def test_binding_with_words_after_the_code_names_them_and_binds_nothing(wecom: WeComHarness,
+                                                                              fake_wecom: FakeWeCom) -> None:
+    fake_wecom.add_user(HAO)
+    code = await wecom.invite("郝芳", "liaison")
+
+    refused = await wecom.send(HAO, f"绑定 {code} 郝芳")
+
+    assert "没有看懂「郝芳」，未办理" in refused.text and "/start 邀请码" in refused.text, refused.text
+    async with wecom.session() as session:
+        assert (await session.scalars(select(ChatAccount))).all() == []
+    assert "已绑定为：联络员" in (await wecom.send(HAO, f"绑定 {code}")).text
+
+
 async def test_chinese_keywords_run_the_commands(hao: WeComHarness) -> None:
     saved = await hao.send(HAO, f"填报 {CODE} 850 桩基完成")
     assert "已记录" in saved.text and "850.0 万元" in saved.text

@@ -16,8 +16,8 @@ reached them is compared after removing only what belongs to the channel:
   left out;
 - a card sent after the text it could not hold repeats its first line: that repetition is left out;
 - files: a photo or a document, whatever its message type;
-- the channel's own name (Telegram / 企业微信) and what can only differ by channel (invite codes, one-time
-  links) are replaced by placeholders.
+- the channel's own name (labels.CHANNELS: Telegram / 企业微信应用) and what can only differ by channel (invite
+  codes, one-time links) are replaced by placeholders.
 
 Anything else that differs is a bug in the shared core.
 """
@@ -38,6 +38,7 @@ import pytest
 from bot.channels.base import RateLimits
 from bot.channels.telegram_transport import TelegramTransport
 from bot.config import Settings
+from bot.domain import labels
 from bot.domain.periods import parse_period
 from bot.render import html_to_plain
 from bot.services.outbox import OutboxSender
@@ -156,7 +157,7 @@ class TelegramSide:
                 continue
             told = out.setdefault(who, Told())
             text = call.get("text") if call.method == "sendMessage" else call.get("caption")
-            told.lines += _lines(html_to_plain(text or ""), "Telegram")
+            told.lines += _lines(html_to_plain(text or ""), labels.CHANNELS["telegram"])
             markup = call.get("reply_markup") or {}
             told.buttons += [b["text"] for row in markup.get("inline_keyboard", []) for b in row
                              if "callback_data" in b]
@@ -227,11 +228,12 @@ class WeComSide:
                 # the lines listing in full the labels shortened on the buttons belong to WeCom
                 listing = set(_lines("\n".join(f"{b['text'][:1]} {label}" for b, label
                                                in zip(card["button_list"], read, strict=True) if b["text"] != label),
-                                     "企业微信", names))
+                                     labels.CHANNELS["wecom"], names))
                 told.lines = [line for line in told.lines if line not in listing]
                 if card.get("sub_title_text") == "请点击下方按钮选择。":
                     continue  # the text went before it in full
-            lines = [line for line in _lines(shown_text(message), "企业微信", names) if line not in listing]
+            lines = [line for line in _lines(shown_text(message), labels.CHANNELS["wecom"], names)
+                     if line not in listing]
             for line in lines:
                 numbered = _NUMBERED.match(line)
                 if numbered:

@@ -49,8 +49,8 @@ async def test_person_and_notices_use_wecoms_spelling(wecom: WeComHarness, fake_
     await wecom.send(HAO, "/mine")
 
     card = await wecom.send("Admin01", "/person 郝芳")
-    assert f"- 企业微信 {HAO}（绑定于" in card.text
-    assert "- 企业微信 haofang" not in card.text
+    assert f"- 企业微信应用 {HAO}（绑定于" in card.text
+    assert "- 企业微信应用 haofang" not in card.text
 
     async with wecom.session() as session:
         person = await session.scalar(select(Person).where(Person.name == "郝芳"))

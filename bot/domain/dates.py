@@ -6,7 +6,9 @@ Always read: 2026-12-20, 2026/12/20, 2026.12.20 and 2026年12月20日 (full-widt
 Monday first) and 下周五 / 下星期五 (next week's).
 
 A day meant to be past (`past=True`: the day of a report to correct, of a project's 开工 or 竣工, of a node
-done) reads the other way: 12-20 (also 12.20) is the latest such day on or before today; 今天, 昨天, 前天;
+done) reads the other way: 12-20 (also 12.20) is the latest such day on or before today, unless this year's
+is less than a month ahead (12-20 written on 2 December is that day, for the caller to refuse as not yet
+come, not the one eleven months back); 今天, 昨天, 前天;
 周五 the latest Friday on or before today, 上周五 last week's. A day ahead is never read from 昨天 or 上周五,
 nor a past one from 明天.
 
@@ -65,6 +67,10 @@ def _month_day(month: int, day: int, today: date) -> date | None:
     return None
 
 
+# days: a past day written without its year this near ahead is that day, a slip to refuse, not last year's
+NEAR_AHEAD = 31
+
+
 def _latest_month_day(month: int, day: int, today: date) -> date | None:
     """The latest `month`-`day` on or before today; None if there is no such day."""
     for year in range(today.year, today.year - 5, -1):  # 29 February: the last leap year's
@@ -97,8 +103,12 @@ def _read(text: str, today: date | None, past: bool = False) -> tuple[date | Non
     match = (_PAST_MONTH_DAY if past else _MONTH_DAY).match(text)
     if match:
         month, day = (match["m"], match["d"]) if match["m"] else (match["cm"], match["cd"])
-        nearest = _latest_month_day if past else _month_day
-        return nearest(int(month), int(day), today), match.end()
+        if not past:
+            return _month_day(int(month), int(day), today), match.end()
+        ahead = _month_day(int(month), int(day), today)
+        if ahead is not None and 0 < (ahead - today).days <= NEAR_AHEAD:
+            return ahead, match.end()
+        return _latest_month_day(int(month), int(day), today), match.end()
     match = _WEEKDAY.match(text)
     if match and (past or match["shift"] != "上"):  # ahead, "上周五已协调" is an answer's words
         index = min(_WEEKDAYS.index(match["w"]), 6)  # 日 and 天 are both Sunday

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.domain.dates import parse_day, split_leading_day
+from bot.domain.dates import NEAR_AHEAD, parse_day, split_leading_day
 
 
 @pytest.mark.parametrize("text", ["2026-11-20", "2026/11/20", "2026.11.20", "2026年11月20日", "2026年11月20",
@@ -115,7 +115,8 @@ def test_split_then_join_keeps_the_text(today: date, rest: str) -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("今天", date(2026, 12, 9)), ("昨天", date(2026, 12, 8)), ("昨日", date(2026, 12, 8)),
     ("前天", date(2026, 12, 7)), ("12-8", date(2026, 12, 8)), ("12.8", date(2026, 12, 8)),
-    ("12月8日", date(2026, 12, 8)), ("12-20", date(2025, 12, 20)),  # not yet this year: last year's
+    ("12月8日", date(2026, 12, 8)), ("12-20", date(2026, 12, 20)),  # less than a month ahead: that day
+    ("1月20日", date(2026, 1, 20)), ("2-1", date(2026, 2, 1)),  # further ahead: this year's, gone by
     ("周一", date(2026, 12, 7)), ("周五", date(2026, 12, 4)),  # Friday not yet this week: last Friday
     ("上周五", date(2026, 12, 4)), ("上周一", date(2026, 11, 30)), ("2026-11-20", date(2026, 11, 20)),
     ("明天", None), ("后天", None), ("前天晚上", None),
@@ -131,7 +132,7 @@ def test_a_day_ahead_is_never_read_from_yesterday_nor_a_dotted_number() -> None:
     assert split_leading_day("2.5 公里已通车", today=TODAY) == (None, "2.5 公里已通车")
 
 
-@given(days, st.integers(min_value=0, max_value=364),  # a year back is today's month and day again
+@given(days, st.integers(min_value=0, max_value=330),  # more than 11 months back: see the next test
        st.sampled_from(["{m}-{d}", "{m}/{d}", "{m}.{d}", "{m}月{d}日", "{m}月{d}号"]),
        st.text(alphabet="850 桩基理由：", max_size=8))
 def test_a_past_month_and_day_is_the_latest_such_day_not_after_today(today: date, back: int, form: str,
@@ -140,6 +141,15 @@ def test_a_past_month_and_day_is_the_latest_such_day_not_after_today(today: date
     assume((day.month, day.day) != (2, 29))  # the latest 29 February may be four years back
     read, after = split_leading_day(f"{form.format(m=day.month, d=day.day)} {rest}", today=today, past=True)
     assert (read, after) == (day, rest.strip(" ：")), (read, after)
+
+
+@given(days, st.integers(min_value=1, max_value=NEAR_AHEAD), st.sampled_from(["{m}-{d}", "{m}.{d}", "{m}月{d}日"]))
+def test_a_past_day_written_less_than_a_month_ahead_is_that_day_not_last_years(today: date, ahead: int,
+                                                                                 form: str) -> None:
+    """12月20日 written on 2 December is a slip the caller refuses as not yet come, never 2025-12-20."""
+    day = today + timedelta(days=ahead)
+    assume((day.month, day.day) != (2, 29))
+    assert parse_day(form.format(m=day.month, d=day.day), today=today, past=True) == day
 
 
 @given(days, st.sampled_from(["今天", "昨天", "前天", "今日", "昨日"]))

@@ -116,10 +116,13 @@ async def test_the_day_of_a_start_is_read_as_every_past_day_is(imported: Telegra
     office.travel(at(12, 2, 10))  # Wednesday 2 December 2026
     for typed, meant in [("昨天", "2026-12-01"), ("前天", "2026-11-30"), ("周一", "2026-11-30"),
                          ("上周五", "2026-11-27"), ("11月20日", "2026-11-20"), ("11.19", "2026-11-19"),
-                         ("2026-11-18", "2026-11-18"), ("12月20日", "2025-12-20")]:
+                         ("2026-11-18", "2026-11-18"), ("3月1日", "2026-03-01")]:
         reported = await tg.send(WU, f"/started ZD2026-002 {typed}")
         assert f"于 {meant} 开工" in reported.text, (typed, reported.text)
         async with tg.session() as session:
             [event] = (await session.scalars(select(StageEvent).where(StageEvent.state == "pending"))).all()
             assert event.day.isoformat() == meant
             await session.delete(event)  # so that the next form is reported afresh
+    # 12月20日 on 2 December is a slip, not the 20 December eleven months back
+    ahead = await tg.send(WU, "/started ZD2026-002 12月20日")
+    assert "2026-12-20 还没到" in ahead.text, ahead.text

@@ -2,8 +2,9 @@
 
 The caller loads the calendar before the change, makes it, and calls `recount_open_problems`: every active
 problem's running deadlines are counted again on the new calendar (`bot.domain.recount`), its 按预估日历 mark
-follows, its next check is scheduled again (a deadline moved into the past escalates on the next tick; what
-was sent already is not undone), and a moved deadline gets its own reminder when it moved later. Each problem
+follows, and its next check is scheduled again, moved or not (a deadline moved into the past escalates on the
+next tick, what was sent already is not undone, and a reminder due on the working day before a deadline goes out
+on the new calendar's working day before it); a moved deadline gets its own reminder when it moved later. Each problem
 whose deadlines moved has a 时限重算 event in its history; the unit handling it and its raiser are told once,
 in one message per person listing every move of theirs. The admin gets the counts (`RecountSummary`).
 """
@@ -77,23 +78,21 @@ async def recount_open_problems(session: AsyncSession, renderer: Renderer, *, be
                                  resolution=_resolution_counts(problem, policy, histories[problem.id]),
                                  promised_date=problem.promised_date, end_of_day=policy.end_of_day,
                                  before=before, after=after)
-        if result.estimated != problem.due_estimated:
-            if result.estimated:
-                summary.marked += 1
-            elif not result.moved:
-                summary.cleared += 1
+        if result.moved:
+            problem.response_due_at, problem.resolution_due_at = result.response_due_at, result.resolution_due_at
+            problem.promised_date = result.promised_date
+            later = {f"nudge:{m.clock}:{problem.level}" for m in result.moved if m.after > m.before}
+            problem.nudged = [k for k in problem.nudged or [] if k not in later]  # the new deadline's own reminder
+            problem.updated_at = now
+            summary.moved += 1
+            summary.numbers.append(problem.number)
+            moved.append(_Move(problem, result.moved))
+        elif result.estimated != problem.due_estimated:
+            summary.marked += result.estimated
+            summary.cleared += not result.estimated
         problem.due_estimated = result.estimated
-        if not result.moved:
-            continue
-        problem.response_due_at, problem.resolution_due_at = result.response_due_at, result.resolution_due_at
-        problem.promised_date = result.promised_date
-        later = {m.clock for m in result.moved if m.after > m.before}
-        problem.nudged = [k for k in problem.nudged or [] if not any(k == f"nudge:{c}:{problem.level}" for c in later)]
-        problem.updated_at = now
+        # moved or not: the working day before a deadline (its reminder) may have changed
         _schedule(problem, deps, now)
-        summary.moved += 1
-        summary.numbers.append(problem.number)
-        moved.append(_Move(problem, result.moved))
     if moved:
         summary.told = await _tell(session, renderer, moved, now=now, actor=actor)
     return summary

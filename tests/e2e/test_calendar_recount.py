@@ -29,7 +29,7 @@ from storage.db import Database
 from storage.models import OutboxMessage, Person, Problem
 from tests.admin.admin_support import wire_admin
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, LIU, ZHAO, Desk, bind_everyone
+from tests.e2e.test_problems import ADMIN, HAO, LIU, RAISE, ZHAO, Desk, bind_everyone
 from tests.jobs.test_escalation_job import _in_thread, build_district, raise_problems
 
 
@@ -116,6 +116,38 @@ async def test_the_notice_entered_in_the_chat_moves_open_deadlines_and_tells_who
             escalated += [day for a in actions if a == "W0001:escalate:1"]
         day = date.fromordinal(day.toordinal() + 1)
     assert nudged == [date(2027, 2, 17)] and escalated == [date(2027, 2, 18)]
+
+
+async def test_extensions_and_reminders_follow_the_notice_entered_after_them(desk: Desk) -> None:
+    """Two 审批手续 problems raised Monday 02-01 at 10:00, due Thursday 02-04 on either calendar. W0001's extension
+    to Monday 02-15 is approved on the estimate: its reminder falls on 02-12 there, on 02-04 on the notice. W0002's
+    extension to Thursday 02-11 is asked on the estimate and approved after the notice made 02-11 a holiday."""
+    tg = desk.tg
+    desk.travel(at(date(2027, 2, 1)))
+    for _ in range(2):
+        assert "办结时限：2027-02-04 17:30（按预估日历）" in (await tg.send(HAO, RAISE)).text
+    assert "已作为延期申请报上一层级审批" in (await tg.send(ZHAO, "/answer W0001 2027-02-15 需协调省厅")).text
+    await desk.deliver()
+    assert "延期申请已同意" in (await tg.press(LIU, "同意延期")).text
+    assert "已作为延期申请报上一层级审批" in (await tg.send(ZHAO, "/answer W0002 2027-02-11 需协调省厅")).text
+    await desk.deliver()
+    assert (await desk.problem(1)).next_check_at == at(date(2027, 2, 12), 9)  # the reminder, on the estimate
+
+    desk.travel(at(date(2027, 2, 3)))
+    entered = await tg.send(ADMIN, "/calendar 2027-02-05..2027-02-13 off 春节")
+    assert "2 个在办问题的时限均不受影响" in entered.text, entered
+    assert (await desk.deliver()).chats == set()
+    assert (await desk.problem(1)).next_check_at == at(date(2027, 2, 4), 9)  # the working day before 02-15
+
+    approved = await tg.press(LIU, "同意延期")  # W0002's request: 02-11 is now 春节
+    assert "延期申请已同意" in approved.text, approved
+    w0002 = await desk.problem(2)
+    assert local(w0002.resolution_due_at) == "2027-02-15 17:30" and w0002.promised_date == date(2027, 2, 15)
+    assert "办结时限延至 2027-02-15 17:30" in (await desk.deliver()).text(ZHAO)
+
+    desk.travel(at(date(2027, 2, 4), 9))
+    actions = (await desk.tick()).actions
+    assert "W0001:nudge:resolution:0" in actions and "W0002:nudge:resolution:0" in actions, actions
 
 
 async def _district_with_a_problem(url: str) -> None:

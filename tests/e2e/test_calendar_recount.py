@@ -20,17 +20,23 @@ import pytest
 from sqlalchemy import select
 
 from bot.__main__ import main
-from bot.clock import SystemClock
+from bot.clock import FrozenClock, SystemClock
 from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import SHANGHAI, WorkCalendar
-from bot.render import Renderer
 from bot.services import problems as problem_service
+from bot.services.admin_ops import set_days
+from bot.services.calendar_recount import recount_open_problems
+from jobs import escalation
+from jobs import nodes as node_job
+from storage.audit import Actor
 from storage.db import Database
-from storage.models import OutboxMessage, Person, Problem
+from storage.models import OutboxMessage, Person, Problem, Project
+from storage.nodes import add_node
+from storage.settings import load_calendar
 from tests.admin.admin_support import wire_admin
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_problems import ADMIN, HAO, LIU, RAISE, ZHAO, Desk, bind_everyone
-from tests.jobs.test_escalation_job import _in_thread, build_district, raise_problems
+from tests.jobs.test_escalation_job import RENDERER, _in_thread, build_district, raise_problems
 
 
 def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
@@ -150,6 +156,41 @@ async def test_extensions_and_reminders_follow_the_notice_entered_after_them(des
     assert "W0001:nudge:resolution:0" in actions and "W0002:nudge:resolution:0" in actions, actions
 
 
+async def test_an_overdue_node_keeps_its_grace_period_counted_from_the_planned_day() -> None:
+    """A node planned for Wednesday 02-03 and not done becomes a problem on Thursday 02-04 (the first working day
+    after): 3 working days after the planned day, 02-12 on the estimate, 02-16 once 春节 02-05 … 02-13 is entered
+    (02-04, 02-15, 02-16)."""
+    db = Database("sqlite+aiosqlite://")
+    await db.create_all()
+    try:
+        district = await build_district(db, at(date(2027, 1, 27), 8), bound=True)
+        async with db.session() as session:
+            project = await session.get(Project, district.project)
+            assert project is not None
+            await add_node(session, project=project, name="主体封顶", planned_on=date(2027, 2, 3),
+                           now=at(date(2027, 1, 27)))
+        told = await node_job.run(db, FrozenClock(at(date(2027, 2, 4), 9)), RENDERER)
+        assert told.raised == ["W0001"]
+        async with db.session() as session:
+            problem = await session.get(Problem, 1)
+            assert problem is not None and (local(problem.resolution_due_at), problem.due_estimated) == (
+                "2027-02-12 17:30", True)
+            before = await load_calendar(session)
+            actor = Actor(label="管理员", channel="cli")
+            await set_days(session, first=date(2027, 2, 5), last=date(2027, 2, 13), kind="off", name="春节",
+                           now=at(date(2027, 2, 4), 10), actor=actor)
+            summary = await recount_open_problems(session, RENDERER, before=before, now=at(date(2027, 2, 4), 10),
+                                                  actor=actor)
+            assert (summary.moved, summary.numbers) == (1, ["W0001"])
+            assert local(problem.resolution_due_at) == "2027-02-16 17:30"
+        quiet = await escalation.run(db, FrozenClock(at(date(2027, 2, 12), 17, 31)), RENDERER)
+        assert "W0001:escalate:1" not in quiet.actions
+        due = await escalation.run(db, FrozenClock(at(date(2027, 2, 16), 17, 30)), RENDERER)
+        assert "W0001:escalate:1" in due.actions
+    finally:
+        await db.dispose()
+
+
 async def _district_with_a_problem(url: str) -> None:
     db = Database(url)
     try:
@@ -159,7 +200,7 @@ async def _district_with_a_problem(url: str) -> None:
             problem = await session.get(Problem, 1)
             handler = await session.get(Person, district.handler)
             assert problem is not None and handler is not None
-            deps = problem_service.ProblemDeps(calendar=WorkCalendar(), policy=SlaPolicy(), renderer=Renderer())
+            deps = problem_service.ProblemDeps(calendar=WorkCalendar(), policy=SlaPolicy(), renderer=RENDERER)
             await problem_service.accept(session, deps, problem, actor=handler, now=at(date(2027, 1, 28), 11))
     finally:
         await db.dispose()

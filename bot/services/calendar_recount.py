@@ -2,18 +2,18 @@
 
 The caller loads the calendar before the change, makes it, and calls `recount_open_problems`: every active
 problem's running deadlines are counted again on the new calendar (`bot.domain.recount`), its 按预估日历 mark
-follows, and its next check is scheduled again, moved or not (a deadline moved into the past escalates on the
-next tick, what was sent already is not undone, and a reminder due on the working day before a deadline goes out
-on the new calendar's working day before it); a moved deadline gets its own reminder when it moved later. Each problem
-whose deadlines moved has a 时限重算 event in its history; the unit handling it and its raiser are told once,
-in one message per person listing every move of theirs. The admin gets the counts (`RecountSummary`).
+follows, and its next check is scheduled again, moved or not: a deadline moved into the past escalates on the
+next tick (what was sent already is not undone), and the reminder on the working day before a deadline goes
+out on the new calendar's working day before it (again, when the deadline moved later). Each problem whose
+deadlines moved has a 时限重算 event in its history; the unit handling it and its raiser are told once, in one
+message per person listing every move of theirs. The admin gets the counts (`RecountSummary`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +22,9 @@ from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, RESPONSE_LEVELS, Sl
 from bot.domain.messages import Reply
 from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.recount import Count, Moved, recount_problem
-from bot.domain.workdays import SHANGHAI, WorkCalendar
-from bot.render import Renderer
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, format_time
+from bot.services.nodes import grace_start
 from bot.services.problems import ProblemDeps, _clock, _schedule, in_place_of
 from storage import outbox
 from storage import problems as repo
@@ -32,7 +33,6 @@ from storage.models import Problem, ProblemEvent
 from storage.settings import load_calendar, load_policy
 
 RECOUNTED = "recounted"  # the problem event of deadlines moved by a calendar change
-NODE_PLANNED_AT = time(12)  # a node problem's deadline counts from noon of the node's planned day (bot.services.nodes)
 
 
 @dataclass
@@ -115,7 +115,7 @@ def _resolution_counts(problem: Problem, policy: SlaPolicy, history: list[Proble
     if problem.level == 0 and problem.kind == NODE_PROBLEM:
         planned = next((e.detail.get("planned_on") for e in history if e.kind == "raised"), None)
         if planned:
-            starts.append(datetime.combine(date.fromisoformat(planned), NODE_PLANNED_AT, tzinfo=SHANGHAI))
+            starts.append(grace_start(date.fromisoformat(planned)))
     if not (problem.level == 0 and problem.category == DECISION_CATEGORY):
         starts.append(problem.level_started_at)
     return [Count(start, days) for start in starts]
@@ -129,7 +129,7 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
     by_person: dict[int, list[_Move]] = defaultdict(list)
     for move in moved:
         problem = move.problem
-        moves = [{"clock": m.clock, "from": _local(m.before), "to": _local(m.after)} for m in move.moves]
+        moves = [{"clock": m.clock, "from": format_time(m.before), "to": format_time(m.after)} for m in move.moves]
         event = await repo.add_event(session, problem=problem, at=now, kind=RECOUNTED, actor_id=actor.person_id,
                                      detail={"moves": moves})
         first_event = first_event or event.id
@@ -142,10 +142,6 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
         await outbox.enqueue_for_person(session, person_id=person_id, reply=Reply(html=html),
                                         key=f"calendar:e{first_event}:p{person_id}", now=now)
     return len(by_person)
-
-
-def _local(at: datetime) -> str:
-    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 __all__ = ["RECOUNTED", "RecountSummary", "recount_open_problems"]

@@ -34,6 +34,7 @@ from storage.models import OutboxMessage, Person, Problem, Project
 from storage.nodes import add_node
 from storage.settings import load_calendar
 from tests.admin.admin_support import wire_admin
+from tests.databases import BACKENDS, fresh_database
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_problems import ADMIN, HAO, LIU, RAISE, ZHAO, Desk, bind_everyone
 from tests.jobs.test_escalation_job import RENDERER, _in_thread, build_district, raise_problems
@@ -156,13 +157,12 @@ async def test_extensions_and_reminders_follow_the_notice_entered_after_them(des
     assert "W0001:nudge:resolution:0" in actions and "W0002:nudge:resolution:0" in actions, actions
 
 
-async def test_an_overdue_node_keeps_its_grace_period_counted_from_the_planned_day() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_overdue_node_keeps_its_grace_period_counted_from_the_planned_day(backend: str) -> None:
     """A node planned for Wednesday 02-03 and not done becomes a problem on Thursday 02-04 (the first working day
     after): 3 working days after the planned day, 02-12 on the estimate, 02-16 once 春节 02-05 … 02-13 is entered
     (02-04, 02-15, 02-16)."""
-    db = Database("sqlite+aiosqlite://")
-    await db.create_all()
-    try:
+    async with fresh_database(backend) as db:
         district = await build_district(db, at(date(2027, 1, 27), 8), bound=True)
         async with db.session() as session:
             project = await session.get(Project, district.project)
@@ -187,8 +187,6 @@ async def test_an_overdue_node_keeps_its_grace_period_counted_from_the_planned_d
         assert "W0001:escalate:1" not in quiet.actions
         due = await escalation.run(db, FrozenClock(at(date(2027, 2, 16), 17, 30)), RENDERER)
         assert "W0001:escalate:1" in due.actions
-    finally:
-        await db.dispose()
 
 
 async def _district_with_a_problem(url: str) -> None:

@@ -70,17 +70,22 @@ async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pen
                  actor: Person, approve: bool, now: datetime) -> ProblemEvent:
     """Approve (the deadline becomes the end of the asked day, the promised date that day) or refuse. A day
     that has become a rest day since it was asked (the calendar was entered meanwhile) moves to the next working
-    day, as it would have when asked (bot.domain.promises.on_working_day)."""
+    day, as it would have when asked (bot.domain.promises.on_working_day). An extension never shortens the
+    deadline: one that has become later since the request (counted again on the calendar entered meanwhile, or
+    afresh when the problem was sent back to work) stays, and the asked day is the promised date."""
     asked = date.fromisoformat(pending.detail["day"])
     day = on_working_day(deps.calendar, asked).day if approve else asked
     if approve and problem.status in ACTIVE:
         policy = SlaPolicy.from_json(problem.policy)
-        problem.resolution_due_at = end_of(day, policy.end_of_day)
+        extended = end_of(day, policy.end_of_day)
+        if problem.resolution_due_at is None or extended > problem.resolution_due_at:
+            problem.resolution_due_at = extended
+            # The mark is the new deadline's: in a year still estimated it is set, in an official one cleared.
+            mark_estimated(problem, deps, resolution=deps.calendar.is_estimated(day))
+            # The new deadline gets its own reminder.
+            problem.nudged = [k for k in problem.nudged or []
+                              if not k.startswith(f"nudge:resolution:{problem.level}")]
         problem.promised_date = day
-        # The mark is the new deadline's: moved into a year still estimated it is set, into an official one cleared.
-        mark_estimated(problem, deps, resolution=deps.calendar.is_estimated(day))
-        # The new deadline gets its own reminder.
-        problem.nudged = [k for k in problem.nudged or [] if not k.startswith(f"nudge:resolution:{problem.level}")]
         _schedule(problem, deps, now)
     problem.updated_at = now
     event = await repo.add_event(session, problem=problem, at=now, kind=APPROVED if approve else REFUSED,

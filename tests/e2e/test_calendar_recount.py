@@ -157,6 +157,21 @@ async def test_extensions_and_reminders_follow_the_notice_entered_after_them(des
     assert "W0001:nudge:resolution:0" in actions and "W0002:nudge:resolution:0" in actions, actions
 
 
+async def test_an_extension_approved_after_the_deadline_moved_past_its_day_does_not_shorten_it(desk: Desk) -> None:
+    """W0001 (资金, raised 01-28) is due 02-17 on the estimate; 赵芳 asks to extend it to 02-18. The notice entered
+    meanwhile moves the deadline to 02-19: approving the request keeps 02-19, with 02-18 as the promised date."""
+    tg = desk.tg
+    desk.travel(at(date(2027, 1, 28)))
+    await tg.send(HAO, "/issue ZD2026-001 资金 配套资金未到位")
+    assert "已作为延期申请报上一层级审批" in (await tg.send(ZHAO, "/answer W0001 2027-02-18 需协调省厅")).text
+    await desk.deliver()
+    desk.travel(at(date(2027, 1, 29)))
+    assert "1 个时限调整（W0001）" in (await tg.send(ADMIN, "/calendar 2027-02-05..2027-02-13 off 春节")).text
+    assert "延期申请已同意" in (await tg.press(LIU, "同意延期")).text
+    problem = await desk.problem(1)
+    assert local(problem.resolution_due_at) == "2027-02-19 17:30" and problem.promised_date == date(2027, 2, 18)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_an_overdue_node_keeps_its_grace_period_counted_from_the_planned_day(backend: str) -> None:
     """A node planned for Wednesday 02-03 and not done becomes a problem on Thursday 02-04 (the first working day

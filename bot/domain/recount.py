@@ -52,8 +52,9 @@ class Recount:
     moved: tuple[Moved, ...]
 
 
-def recount_deadline(due: datetime, counts: Sequence[Count], *, before: WorkCalendar, after: WorkCalendar,
-                     end_of_day: time) -> Deadline:
+def recount_deadline(
+    due: datetime, counts: Sequence[Count], *, before: WorkCalendar, after: WorkCalendar, end_of_day: time
+) -> Deadline:
     """`due` on the calendar `after`: counted again from the first of `counts` that gives `due` on `before`;
     when none does, a chosen day, kept unless it was a working day and no longer is (then the next working
     day, at the same time of day)."""
@@ -74,9 +75,16 @@ def chosen_day(day: date, *, before: WorkCalendar, after: WorkCalendar) -> date:
     return day
 
 
-def recount_problem(state: ProblemClock, *, response: Sequence[Count], resolution: Sequence[Count],
-                    promised_date: date | None, end_of_day: time, before: WorkCalendar,
-                    after: WorkCalendar) -> Recount:
+def recount_problem(
+    state: ProblemClock,
+    *,
+    response: Sequence[Count],
+    resolution: Sequence[Count],
+    promised_date: date | None,
+    end_of_day: time,
+    before: WorkCalendar,
+    after: WorkCalendar,
+) -> Recount:
     """The running deadlines of a problem counted again (`recount_deadline`; `response` and `resolution`:
     the ways each may have been counted, likeliest first), its promised date kept or moved off a new rest
     day, and its mark. Deadlines that no longer run (a response deadline once the unit took the problem up,
@@ -100,10 +108,13 @@ def recount_problem(state: ProblemClock, *, response: Sequence[Count], resolutio
         if promised != promised_date:
             moved.append(Moved("promise", _end(promised_date, end_of_day), _end(promised, end_of_day)))
     now_state = replace(state, response_due_at=due["response"], resolution_due_at=due["resolution"])
-    return Recount(response_due_at=due["response"], resolution_due_at=due["resolution"], promised_date=promised,
-                   estimated=on_estimate(now_state, response=estimated["response"],
-                                         resolution=estimated["resolution"]),
-                   moved=tuple(moved))
+    return Recount(
+        response_due_at=due["response"],
+        resolution_due_at=due["resolution"],
+        promised_date=promised,
+        estimated=on_estimate(now_state, response=estimated["response"], resolution=estimated["resolution"]),
+        moved=tuple(moved),
+    )
 
 
 def _end(day: date, end_of_day: time) -> datetime:

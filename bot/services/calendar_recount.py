@@ -59,8 +59,9 @@ class _Move:
     moves: tuple[Moved, ...]
 
 
-async def recount_open_problems(session: AsyncSession, renderer: Renderer, *, before: WorkCalendar, now: datetime,
-                                actor: Actor) -> RecountSummary:
+async def recount_open_problems(
+    session: AsyncSession, renderer: Renderer, *, before: WorkCalendar, now: datetime, actor: Actor
+) -> RecountSummary:
     """Count open problems' deadlines again on the calendar now stored (see the module docstring)."""
     await session.flush()  # the change itself, so that the calendar read below has it
     after = await load_calendar(session)
@@ -74,10 +75,15 @@ async def recount_open_problems(session: AsyncSession, renderer: Renderer, *, be
     moved: list[_Move] = []
     for problem in problems:
         policy = SlaPolicy.from_json(problem.policy)
-        result = recount_problem(_clock(problem), response=_response_counts(problem, policy),
-                                 resolution=_resolution_counts(problem, policy, histories[problem.id]),
-                                 promised_date=problem.promised_date, end_of_day=policy.end_of_day,
-                                 before=before, after=after)
+        result = recount_problem(
+            _clock(problem),
+            response=_response_counts(problem, policy),
+            resolution=_resolution_counts(problem, policy, histories[problem.id]),
+            promised_date=problem.promised_date,
+            end_of_day=policy.end_of_day,
+            before=before,
+            after=after,
+        )
         if result.moved:
             problem.response_due_at, problem.resolution_due_at = result.response_due_at, result.resolution_due_at
             problem.promised_date = result.promised_date
@@ -110,8 +116,11 @@ def _resolution_counts(problem: Problem, policy: SlaPolicy, history: list[Proble
     (未解决) at this level, an overdue node's planned day (at the unit), the level's start. A meeting's own day at
     the unit is chosen, not counted (bot.services.problems.record_decision)."""
     days = policy.resolution_limit(problem.category, problem.level)
-    starts = [e.at for e in reversed(history)
-              if e.kind == "reopened" and e.level == problem.level and e.at >= problem.level_started_at]
+    starts = [
+        e.at
+        for e in reversed(history)
+        if e.kind == "reopened" and e.level == problem.level and e.at >= problem.level_started_at
+    ]
     if problem.level == 0 and problem.kind == NODE_PROBLEM:
         planned = next((e.detail.get("planned_on") for e in history if e.kind == "raised"), None)
         if planned:
@@ -121,8 +130,7 @@ def _resolution_counts(problem: Problem, policy: SlaPolicy, history: list[Proble
     return [Count(start, days) for start in starts]
 
 
-async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *, now: datetime,
-                actor: Actor) -> int:
+async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *, now: datetime, actor: Actor) -> int:
     """A 时限重算 event on each problem; one message per person (the unit's handlers, the raiser, or who stands
     in for them) listing the moves of all their problems. Returns how many people were told."""
     first_event: int | None = None
@@ -130,8 +138,9 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
     for move in moved:
         problem = move.problem
         moves = [{"clock": m.clock, "from": format_time(m.before), "to": format_time(m.after)} for m in move.moves]
-        event = await repo.add_event(session, problem=problem, at=now, kind=RECOUNTED, actor_id=actor.person_id,
-                                     detail={"moves": moves})
+        event = await repo.add_event(
+            session, problem=problem, at=now, kind=RECOUNTED, actor_id=actor.person_id, detail={"moves": moves}
+        )
         first_event = first_event or event.id
         unit = await repo.level_holders(session, problem=problem, level=0)
         for person in await in_place_of(session, [*unit, problem.raised_by]):
@@ -139,8 +148,9 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
                 by_person[person.id].append(move)
     for person_id, moves in by_person.items():
         html = renderer.render("calendar_recount_notice", moves=moves, now=now)
-        await outbox.enqueue_for_person(session, person_id=person_id, reply=Reply(html=html),
-                                        key=f"calendar:e{first_event}:p{person_id}", now=now)
+        await outbox.enqueue_for_person(
+            session, person_id=person_id, reply=Reply(html=html), key=f"calendar:e{first_event}:p{person_id}", now=now
+        )
     return len(by_person)
 
 

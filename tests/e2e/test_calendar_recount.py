@@ -7,7 +7,10 @@ The library estimates 春节 2027 as 02-05 … 02-10 off, with no working weeken
 On Thursday 2027-01-28 at 10:00 郝芳 raises two problems on ZD2026-001 (区住建局, 赵芳), both taken up at once:
 W0001 资金 (10 working days): 02-17 on the estimate, 02-18 on the notice (01-31 added, 02-11 and 02-12 taken);
 W0002 审批手续 (3 working days): 02-02 on the estimate (01-29, 02-01, 02-02), 02-01 on the notice (01-29, 01-31,
-02-01). The admin enters the notice on Monday 02-01 at 18:00: W0002's deadline is then behind him.
+02-01). The admin enters the notice on Monday 02-01 at 18:00: W0002's new deadline has then passed.
+
+The other stories: extensions asked or approved on either side of the notice, an overdue node's grace period,
+and the same notice entered with `diaodu calendar` (its clock set by hand) followed by `diaodu job escalate`.
 """
 
 from __future__ import annotations
@@ -182,20 +185,31 @@ async def test_an_overdue_node_keeps_its_grace_period_counted_from_the_planned_d
         async with db.session() as session:
             project = await session.get(Project, district.project)
             assert project is not None
-            await add_node(session, project=project, name="主体封顶", planned_on=date(2027, 2, 3),
-                           now=at(date(2027, 1, 27)))
+            await add_node(
+                session, project=project, name="主体封顶", planned_on=date(2027, 2, 3), now=at(date(2027, 1, 27))
+            )
         told = await node_job.run(db, FrozenClock(at(date(2027, 2, 4), 9)), RENDERER)
         assert told.raised == ["W0001"]
         async with db.session() as session:
             problem = await session.get(Problem, 1)
             assert problem is not None and (local(problem.resolution_due_at), problem.due_estimated) == (
-                "2027-02-12 17:30", True)
+                "2027-02-12 17:30",
+                True,
+            )
             before = await load_calendar(session)
             actor = Actor(label="管理员", channel="cli")
-            await set_days(session, first=date(2027, 2, 5), last=date(2027, 2, 13), kind="off", name="春节",
-                           now=at(date(2027, 2, 4), 10), actor=actor)
-            summary = await recount_open_problems(session, RENDERER, before=before, now=at(date(2027, 2, 4), 10),
-                                                  actor=actor)
+            await set_days(
+                session,
+                first=date(2027, 2, 5),
+                last=date(2027, 2, 13),
+                kind="off",
+                name="春节",
+                now=at(date(2027, 2, 4), 10),
+                actor=actor,
+            )
+            summary = await recount_open_problems(
+                session, RENDERER, before=before, now=at(date(2027, 2, 4), 10), actor=actor
+            )
             assert (summary.moved, summary.numbers) == (1, ["W0001"])
             assert local(problem.resolution_due_at) == "2027-02-16 17:30"
         quiet = await escalation.run(db, FrozenClock(at(date(2027, 2, 12), 17, 31)), RENDERER)
@@ -226,14 +240,18 @@ async def _state(url: str) -> tuple[str, bool, list[tuple[str | None, str]]]:
             problem = await session.get(Problem, 1)
             assert problem is not None
             rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-            return (local(problem.resolution_due_at), problem.due_estimated,
-                    [(r.chat_id, r.payload["html"]) for r in rows])
+            return (
+                local(problem.resolution_due_at),
+                problem.due_estimated,
+                [(r.chat_id, r.payload["html"]) for r in rows],
+            )
     finally:
         await db.dispose()
 
 
 def test_diaodu_calendar_moves_open_deadlines_and_the_job_follows_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from storage.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"

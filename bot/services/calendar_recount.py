@@ -133,19 +133,30 @@ def _resolution_counts(problem: Problem, policy: SlaPolicy, history: list[Proble
 async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *, now: datetime, actor: Actor) -> int:
     """A 时限重算 event on each problem; one message per person (the unit's handlers, the raiser, or who stands
     in for them) listing the moves of all their problems. Returns how many people were told."""
-    first_event: int | None = None
+    events = [
+        await repo.add_event(
+            session,
+            problem=move.problem,
+            at=now,
+            kind=RECOUNTED,
+            actor_id=actor.person_id,
+            flush=False,
+            detail={
+                "moves": [
+                    {"clock": m.clock, "from": format_time(m.before), "to": format_time(m.after)} for m in move.moves
+                ]
+            },
+        )
+        for move in moved
+    ]
+    await session.flush()
+    first_event = events[0].id
+    roles = repo.RoleCache()  # the unit handlers of every unit, read once
     by_person: dict[int, list[_Move]] = defaultdict(list)
     for move in moved:
-        problem = move.problem
-        moves = [{"clock": m.clock, "from": format_time(m.before), "to": format_time(m.after)} for m in move.moves]
-        event = await repo.add_event(
-            session, problem=problem, at=now, kind=RECOUNTED, actor_id=actor.person_id, detail={"moves": moves}
-        )
-        first_event = first_event or event.id
-        unit = await repo.level_holders(session, problem=problem, level=0)
-        for person in await in_place_of(session, [*unit, problem.raised_by]):
-            if move not in by_person[person.id]:
-                by_person[person.id].append(move)
+        unit = await repo.level_holders(session, problem=move.problem, level=0, cache=roles)
+        for person in await in_place_of(session, [*unit, move.problem.raised_by]):  # each person once
+            by_person[person.id].append(move)
     for person_id, moves in by_person.items():
         html = renderer.render("calendar_recount_notice", moves=moves, now=now)
         await outbox.enqueue_for_person(

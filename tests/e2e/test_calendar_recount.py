@@ -28,7 +28,7 @@ from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import SHANGHAI, WorkCalendar
 from bot.services import problems as problem_service
 from bot.services.admin_ops import set_days
-from bot.services.calendar_recount import recount_open_problems
+from bot.services.calendar_recount import RecountSummary, recount_open_problems
 from jobs import escalation
 from jobs import nodes as node_job
 from storage.audit import Actor
@@ -288,3 +288,10 @@ def test_diaodu_calendar_moves_open_deadlines_and_the_job_follows_them(
     assert "上报" not in capsys.readouterr().out
     assert main(["job", "escalate", "--at", "2027-02-18T17:30+08:00"]) == 0
     assert "W0001 上报至包抓领导" in capsys.readouterr().out
+
+
+def test_the_admins_summary_names_at_most_twenty_problems() -> None:
+    numbers = [f"W{n:04d}" for n in range(1, 26)]
+    summary = RecountSummary(checked=30, moved=25, told=7, numbers=numbers)
+    text = RENDERER.plain("_calendar_recount", recount=summary, changed="days")
+    assert "25 个问题时限已按正式日历重算" in text and "W0020等）" in text and "W0021" not in text, text

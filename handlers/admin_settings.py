@@ -21,6 +21,7 @@ from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
 from bot.services.admin_ops import AdminInputError, set_days, set_official_year, set_policy
+from bot.services.calendar_recount import recount_open_problems
 from bot.services.nodes import escalate_after_days
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -86,10 +87,12 @@ def _chat_wording(message: str) -> str:
 async def calendar_command(ctx: Context, args: str) -> None:
     """`/calendar` shows the official days entered; `/calendar 2027-02-06 off 春节` (`… work`, `… auto`), a range
     `/calendar 2027-02-05..2027-02-13 off 春节`, and `/calendar 2027 official` once a year's notice is all in
-    (`/calendar 2027 estimated` undoes that)."""
+    (`/calendar 2027 estimated` undoes that). A change counts open problems' deadlines again
+    (bot.services.calendar_recount) and says what it did."""
     words = args.split(maxsplit=2)
-    changed = None
+    changed = recount = None
     if words:
+        before = await load_calendar(ctx.session)
         try:
             changed = await _calendar_change(ctx, words)
         except AdminInputError as error:
@@ -97,14 +100,16 @@ async def calendar_command(ctx: Context, args: str) -> None:
             return
         if changed is None:
             return
-        await ctx.session.flush()
+        recount = await recount_open_problems(ctx.session, ctx.deps.renderer, before=before, now=ctx.now,
+                                              actor=ctx.actor)
     calendar = await load_calendar(ctx.session)
-    ctx.reply("admin_settings_calendar", changed=changed, overrides=await calendar_overrides(ctx.session),
-              official_until=calendar.official_until, official_years=sorted(calendar.official_years))
+    ctx.reply("admin_settings_calendar", changed=changed, recount=recount,
+              overrides=await calendar_overrides(ctx.session), official_until=calendar.official_until,
+              official_years=sorted(calendar.official_years))
 
 
 async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
-    """Make the change `words` ask for and say which kind ("days", "official", "estimated"); None after
+    """Make the change `words` ask for and say which kind ("days", "restored", "official", "estimated"); None after
     replying that they could not be read."""
     if YEAR.fullmatch(words[0]):  # "/calendar 2027 official"
         year_word = YEAR_WORDS.get(words[1].lower()) if len(words) > 1 else None
@@ -131,7 +136,7 @@ async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
         ctx.reply("admin_settings_refused", reason="name_too_long")
         return None
     await set_days(ctx.session, first=first, last=last, kind=kind, name=name, now=ctx.now, actor=ctx.actor)
-    return "days"
+    return "restored" if kind == "auto" else "days"
 
 
 # --- /schedule -------------------------------------------------------------------------------------

@@ -24,11 +24,14 @@ async def get_problem(session: AsyncSession, *, problem_id: int, lock: bool = Fa
 
 
 async def add_event(session: AsyncSession, *, problem: Problem, at: datetime, kind: str, actor_id: int | None,
-                    text: str = "", detail: dict[str, Any] | None = None) -> ProblemEvent:
+                    text: str = "", detail: dict[str, Any] | None = None, flush: bool = True) -> ProblemEvent:
+    """One step of a problem's history; without `flush`, written with the session's next flush (a caller adding
+    many at once flushes once)."""
     event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id, level=problem.level,
                          text=text, detail=detail or {})
     session.add(event)
-    await session.flush()
+    if flush:
+        await session.flush()
     return event
 
 

@@ -12,29 +12,40 @@ from bot.config import Settings
 async def calendar(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render import shared_renderer
     from bot.services.admin_ops import AdminInputError, set_days, set_official_year
+    from bot.services.calendar_recount import recount_open_problems
     from storage.audit import Actor
     from storage.settings import calendar_overrides, load_calendar
 
     core = await open_core(settings)
     actor = Actor(label="cli", channel="cli")
+    recount = changed = None
     try:
         async with core.db.session() as session:
+            before = await load_calendar(session)
             try:
                 if args.calendar_command == "set":
                     await set_days(session, first=args.day, last=args.to or args.day, kind=args.kind,
                                    name=args.name, now=core.clock.now(), actor=actor)
+                    changed = "restored" if args.kind == "auto" else "days"
                 elif args.calendar_command == "official":
                     await set_official_year(session, year=args.year, official=not args.undo, now=core.clock.now(),
                                             actor=actor)
+                    changed = "estimated" if args.undo else "official"
             except AdminInputError as error:
                 raise CliError.said(error) from error
+            if changed is not None:  # the running bot's outbox sender delivers the notices
+                recount = await recount_open_problems(session, core.deps.renderer, before=before,
+                                                      now=core.clock.now(), actor=actor)
         async with core.db.session() as session:
             calendar = await load_calendar(session)
             overrides = await calendar_overrides(session)
     finally:
         await core.db.dispose()
-    print(shared_renderer().plain("calendar", overrides=overrides, official_until=calendar.official_until,
-                                  official_years=sorted(calendar.official_years)))
+    renderer = shared_renderer()
+    if recount is not None:
+        print(renderer.plain("_calendar_recount", recount=recount, changed=changed))
+    print(renderer.plain("calendar", overrides=overrides, official_until=calendar.official_until,
+                         official_years=sorted(calendar.official_years)))
     return 0
 
 

@@ -205,7 +205,7 @@ def nudge_time(calendar: WorkCalendar, due_at: datetime, at: time) -> datetime:
     return datetime.combine(day_before, at, tzinfo=SHANGHAI).astimezone(due_at.tzinfo)
 
 
-def _running_clocks(state: ProblemClock) -> list[tuple[Clock, datetime]]:
+def running_clocks(state: ProblemClock) -> list[tuple[Clock, datetime]]:
     """The clocks that can escalate the problem: the unit's response clock and the resolution clock."""
     clocks: list[tuple[Clock, datetime]] = []
     if state.status == "open" and state.level in RESPONSE_LEVELS and state.response_due_at is not None:
@@ -221,7 +221,7 @@ def on_estimate(state: ProblemClock, *, response: bool, resolution: bool) -> boo
     deadline as the problem now has it; only a running clock's counts (the response clock while the unit has
     not taken the problem up, the resolution clock while it is active), and a deadline set anew brings its
     own mark, whatever the one it replaces had."""
-    running = {name for name, _due in _running_clocks(state)}
+    running = {name for name, _due in running_clocks(state)}
     return ("response" in running and response) or ("resolution" in running and resolution)
 
 
@@ -256,7 +256,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     A breach escalates once (the earliest breached clock wins; the caller resets both clocks at the new
     level). Nudges and top-level overdue notices carry a key that the caller records in `nudged`.
     """
-    clocks = _running_clocks(state)
+    clocks = running_clocks(state)
     if not clocks:
         return Decision((), None)
     breached = sorted((due, name) for name, due in clocks if due <= now)
@@ -292,5 +292,5 @@ __all__ = [
     "ACTIVE", "CATEGORIES", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
     "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
     "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
-    "on_estimate", "promise_key", "skipped_levels",
+    "on_estimate", "promise_key", "running_clocks", "skipped_levels",
 ]

@@ -69,6 +69,7 @@ EVENTS: dict[str, str] = {
     "extension_refused": "不同意延期",
     "node_done": "节点完成，自动销号", "node_replanned": "节点计划调整，自动销号",
     "node_removed": "节点移出计划，自动销号",
+    "recounted": "工作日历调整，时限重算",
 }
 
 APPROVAL_STATUS: dict[str, str] = {"done": "已办结", "pending": "未办结"}

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
 from bot.domain.messages import Button
-from bot.domain.promises import end_of
+from bot.domain.promises import end_of, on_working_day
 from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers, mark_estimated
 from bot.services.reassignment import DONE as MOVED
 from storage import people as people_repo
@@ -68,20 +68,29 @@ async def request(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
 
 async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pending: ProblemEvent, *,
                  actor: Person, approve: bool, now: datetime) -> ProblemEvent:
-    """Approve (the deadline becomes the end of the asked day, the promised date that day) or refuse."""
-    day = date.fromisoformat(pending.detail["day"])
+    """Approve (the deadline becomes the end of the asked day, the promised date that day) or refuse. A day
+    that has become a rest day since it was asked (the calendar was entered meanwhile) moves to the next working
+    day, as it would have when asked (bot.domain.promises.on_working_day). An extension never shortens the
+    deadline: one that has become later since the request (counted again on the calendar entered meanwhile, or
+    afresh when the problem was sent back to work) stays, and the asked day is the promised date."""
+    asked = date.fromisoformat(pending.detail["day"])
+    day = on_working_day(deps.calendar, asked).day if approve else asked
     if approve and problem.status in ACTIVE:
         policy = SlaPolicy.from_json(problem.policy)
-        problem.resolution_due_at = end_of(day, policy.end_of_day)
+        extended = end_of(day, policy.end_of_day)
+        if problem.resolution_due_at is None or extended > problem.resolution_due_at:
+            problem.resolution_due_at = extended
+            # The mark is the new deadline's: in a year still estimated it is set, in an official one cleared.
+            mark_estimated(problem, deps, resolution=deps.calendar.is_estimated(day))
+            # The new deadline gets its own reminder.
+            problem.nudged = [k for k in problem.nudged or []
+                              if not k.startswith(f"nudge:resolution:{problem.level}")]
         problem.promised_date = day
-        # The mark is the new deadline's: moved into a year still estimated it is set, into an official one cleared.
-        mark_estimated(problem, deps, resolution=deps.calendar.is_estimated(day))
-        # The new deadline gets its own reminder.
-        problem.nudged = [k for k in problem.nudged or [] if not k.startswith(f"nudge:resolution:{problem.level}")]
         _schedule(problem, deps, now)
     problem.updated_at = now
     event = await repo.add_event(session, problem=problem, at=now, kind=APPROVED if approve else REFUSED,
-                                 actor_id=actor.id, detail={"day": day.isoformat()})
+                                 actor_id=actor.id, detail={"day": day.isoformat(),
+                                                            **({"asked": asked.isoformat()} if day != asked else {})})
     unit = await people_repo.unit_handlers(session, unit_id=problem.unit_id)
     told = {p.id: p for p in [*unit, *await _watchers(session, problem, exclude=actor)]}
     await _notify(session, deps, told.values(), template="problem_extension_decided",

@@ -63,6 +63,12 @@ async def set_escalate_after_days(session: AsyncSession, *, days: int, now: date
                        object_key=ESCALATE_KEY, detail={"before": before, "after": days})
 
 
+def grace_start(planned_on: date) -> datetime:
+    """Where an overdue node's deadline is counted from: its planned day (noon, so that the day is the same
+    wherever the count is read)."""
+    return datetime.combine(planned_on, time(12), tzinfo=SHANGHAI)
+
+
 def node_policy(policy: SlaPolicy, days: int) -> SlaPolicy:
     """The policy snapshotted on a node's problem: the node's limit for its category at the unit (also when
     the problem is moved to another unit, which starts the clock again) and the usual limits above it."""
@@ -224,8 +230,7 @@ async def _raise(session: AsyncSession, deps: problem_service.ProblemDeps, node:
     raiser = next((p for p in (project.liaison, project.lead_official, *admins) if p is not None), None)
     if raiser is None:
         return None
-    planned = datetime.combine(node.planned_on, time(12), tzinfo=SHANGHAI)
-    due = deadline_after(deps.calendar, planned, days, end_of_day=policy.end_of_day)
+    due = deadline_after(deps.calendar, grace_start(node.planned_on), days, end_of_day=policy.end_of_day)
     text = html_to_plain(deps.renderer.render("node_problem_text", node=node))
     problem = await problem_service.raise_overdue_node(
         session, deps, project=project, raiser=raiser, text=text, policy=policy, due=due, now=now,

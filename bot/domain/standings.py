@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount, completion_rate
+from bot.domain.progress import (
+    DEFAULT_LIGHT_THRESHOLDS,
+    FINISHED_STAGES,
+    Light,
+    LightThresholds,
+    RateCount,
+    completion_rate,
+)
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights, share
 
 
@@ -131,6 +138,11 @@ class Standings:
     def ranked_towns(self) -> list[GroupStanding]:
         """The towns with a score, in ranking order."""
         return [g for g in self.towns if g.rank is not None]
+
+    @property
+    def red_finished(self) -> int:
+        """Red projects already finished (竣工/投产): counted in the lights, not warned (``bot.weekly``)."""
+        return sum(1 for p in self.projects if p.light == "red" and p.stage in FINISHED_STAGES)
 
     @property
     def unplanned(self) -> list[ProjectStanding]:

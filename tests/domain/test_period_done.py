@@ -10,17 +10,21 @@ from bot.domain.periods import parse_period
 from bot.domain.standings import period_done, period_opening
 from tests.render.factories import make_standing
 
-PROJECTS = [make_standing(code="ZD2026-001", ytd_done=Decimal("26951")),
-            make_standing(code="ZD2026-002", ytd_done=Decimal("900"))]
+PROJECTS = [
+    make_standing(code="ZD2026-001", ytd_done=Decimal("26951")),
+    make_standing(code="ZD2026-002", ytd_done=Decimal("900")),
+]
 
 
 def test_a_period_opening_the_year_has_no_opening_day() -> None:
-    for kind, name in (("annual", "2026"), ("halfyear", "2026-H1"), ("quarterly", "2026-Q1"),
-                       ("monthly", "2026-01")):
+    for kind, name in (("annual", "2026"), ("halfyear", "2026-H1"), ("quarterly", "2026-Q1"), ("monthly", "2026-01")):
         period = parse_period(kind, name)
         assert period_opening(period.start, period.end) is None, name
-    for kind, name, opening in (("halfyear", "2026-H2", date(2026, 6, 30)), ("quarterly", "2026-Q4",
-                                date(2026, 9, 30)), ("monthly", "2026-12", date(2026, 11, 30))):
+    for kind, name, opening in (
+        ("halfyear", "2026-H2", date(2026, 6, 30)),
+        ("quarterly", "2026-Q4", date(2026, 9, 30)),
+        ("monthly", "2026-12", date(2026, 11, 30)),
+    ):
         period = parse_period(kind, name)
         assert period_opening(period.start, period.end) == opening, name
     # a week straddling New Year measured on 31 December opens in its year

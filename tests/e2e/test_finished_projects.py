@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from datetime import time
 from pathlib import Path
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FrozenClock
+from bot.clock import FrozenClock, local_today
 from bot.config import Settings
+from bot.domain.workdays import WorkCalendar
+from bot.services.standings import compute_standings
 from jobs import escalation
 from jobs import nodes as node_job
 from storage.models import Problem, ProblemEvent, Project
@@ -28,13 +31,18 @@ from tests.e2e.harness import SAMPLE_LEDGER, TelegramHarness, build_core
 from tests.e2e.test_digests import GROUP, Office, _harness, at, data_dir, settings, texts, to  # noqa: F401
 from tests.fakes.bot_api import FakeBotAPI
 
-HAO, ZHAO, LIU, DU, ADMIN = 1001, 3003, 4001, 1023, 9001
+HAO, ZHAO, LIU, DU, WANG_GANG, SUN, ADMIN = 1001, 3003, 4001, 1023, 3051, 4003, 9001
 FINISHED = "ZD2026-023"
 
 
 def ledger_without_done_days(path: Path) -> Path:
-    """The sample workbook with ZD2026-023's 设备安装完成 and 竣工投产 not marked done."""
+    """The sample workbook with ZD2026-023's 设备安装完成 and 竣工投产 not marked done, and 1,000 of its 2,280 万元
+    plan done (the rest is paid on settlement): red against 序时进度 from the import on."""
     workbook = openpyxl.load_workbook(SAMPLE_LEDGER)
+    projects = workbook["重点项目包抓责任分解表"]
+    [row] = [r for r in projects.iter_rows(min_row=3) if r[0].value == FINISHED]
+    assert projects["I2"].value == "截至上月累计完成(万元)" and row[9].value == "竣工"
+    row[8].value = 1000
     sheet = workbook["项目节点计划"]
     blanked = 0
     for row in sheet.iter_rows(min_row=2):
@@ -175,3 +183,56 @@ async def test_a_finished_projects_nodes_are_closed_everywhere(
     [bulletin] = texts(GROUP, await office.deliver())
     section = node_section(bulletin)
     assert "桥梁桩基" not in section and FINISHED not in section and "ZD2026-001" not in section
+
+
+async def test_a_finished_project_over_two_weeks_is_asked_nothing_and_not_warned(
+    finished_ledger: TelegramHarness,
+    settings: Settings,  # noqa: F811
+) -> None:
+    """ZD2026-023, finished and red against 序时进度: its liaison is never reminded, nobody is alerted that it
+    has not reported, it keeps its place and money in the ranking but is neither urged nor warned, and a problem
+    of its settlement can still be raised and handled."""
+    tg = finished_ledger
+    office = Office(tg, settings)
+    await office.setup((DU, "杜敏", "liaison"), (WANG_GANG, "王刚", "unit"), (SUN, "孙立新", "lead"), monthly=False)
+    mine = await tg.send(DU, "/mine")
+    assert f"{FINISHED} 20万吨玉米秸秆饲草加工（竣工，无需填报）" in mine.text, mine.text
+
+    # two working weeks of reminders and 连续未填报 alerts: none about the finished project
+    for day in range(23, 31):
+        for hour in (16, 18):
+            office.travel(at(11, day, hour))
+            await office.remind(time(hour, 0))
+            for call in await office.deliver():
+                assert FINISHED not in call.get("text", "") and str(call["chat_id"]) != str(DU), call.params
+    for day in range(1, 5):
+        for hour in (16, 18):
+            office.travel(at(12, day, hour))
+            await office.remind(time(hour, 0))
+            for call in await office.deliver():
+                assert FINISHED not in call.get("text", "") and str(call["chat_id"]) != str(DU), call.params
+
+    # a problem of its settlement is still raised, reaches its lead unit, and is answered
+    office.travel(at(12, 3, 10))
+    raised = await tg.send(DU, f"/issue {FINISHED} 资金 竣工结算尾款未拨付")
+    assert "已登记您反映的问题" in raised.text and "已交办 区发改局" in raised.text, raised.text
+    told = texts(WANG_GANG, await office.deliver())
+    assert any(FINISHED in text and "尾款" in text for text in told), told
+
+    # Monday's weekly bulletin: ranked with its money, red, but not urged or warned
+    office.travel(at(12, 7, 9))
+    await office.tick()
+    [bulletin] = texts(GROUP, await office.deliver())
+    assert "（其中 1 个已竣工，不再督促、预警）" in bulletin, bulletin
+    for section in ("督促", "预警"):
+        if f"<b>{section}</b>" in bulletin:
+            line = bulletin.split(f"<b>{section}</b>", 1)[1].split("\n", 1)[0]
+            assert FINISHED not in line, line
+    async with tg.session() as session:
+        today = local_today(tg.clock)
+        standings = await compute_standings(
+            session, period="x", cutoff=today, window_start=today, calendar=WorkCalendar()
+        )
+    [finished] = [p for p in standings.projects if p.code == FINISHED]
+    assert finished.light == "red" and finished.rank is not None and finished.ytd_done == 1000
+    assert finished not in standings.warned and finished not in standings.urged

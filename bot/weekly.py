@@ -39,7 +39,6 @@ from datetime import date
 
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
-    FINISHED_STAGES,
     STAGES,
     LightThresholds,
     StageInfo,
@@ -196,8 +195,8 @@ def _assemble(
     ranked = [r.item for r in by_rank]
     praised, urged = praise_and_urge(by_rank, praise_n)
     praised = [r for r in praised if deserves_praise(r.item)]
-    urged = [r for r in urged if r.item.stage not in FINISHED_STAGES]
-    warned = sorted((p for p in ranked if p.light == "red" and p.stage not in FINISHED_STAGES),
+    urged = [r for r in urged if not r.item.finished]
+    warned = sorted((p for p in ranked if p.light == "red" and not p.finished),
                     key=lambda p: (p.gap if p.gap is not None else 0.0, p.code))
     units = group_standings(ranked, lambda p: p.lead_unit, schedule=schedule,
                             problem_shares=unit_problem_shares, weights=weights)

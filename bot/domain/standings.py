@@ -62,6 +62,11 @@ class ProjectStanding:
         return None if self.working_days == 0 else self.reported_days / self.working_days
 
     @property
+    def finished(self) -> bool:
+        """竣工 or 投产: it owes no more reports, and is neither urged nor warned (``bot.weekly``)."""
+        return self.stage in FINISHED_STAGES
+
+    @property
     def node_punctuality(self) -> float | None:
         """Share of the counted nodes done on time (节点按期率); None when none is counted."""
         return share(self.nodes_on_time, self.nodes_due)
@@ -142,7 +147,7 @@ class Standings:
     @property
     def red_finished(self) -> int:
         """Red projects already finished (竣工/投产): counted in the lights, not warned (``bot.weekly``)."""
-        return sum(1 for p in self.projects if p.light == "red" and p.stage in FINISHED_STAGES)
+        return sum(1 for p in self.projects if p.light == "red" and p.finished)
 
     @property
     def unplanned(self) -> list[ProjectStanding]:

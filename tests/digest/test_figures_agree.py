@@ -421,7 +421,8 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     held = [c for c in codes if entered.lead[c] == lead]
     for code in held:
         rank = ranks.get(code)
-        assert (f"{code} {entered.name[code]}：第 {rank if rank else '—'} 名，完成率 "
+        finished = "（已竣工）" if entered.stage[code] == "竣工" else ""  # said beside its light (not warned)
+        assert (f"{code} {entered.name[code]}{finished}：第 {rank if rank else '—'} 名，完成率 "
                 f"{pct(entered.rate(code, SUNDAY))}") in digest, code
     assert "W0002 用地：征地未完成（办结时限 2026-05-21 18:00，⚠️已超期）" in digest  # overdue, and says so
     assert "W0001" not in digest  # closed

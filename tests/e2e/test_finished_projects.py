@@ -222,8 +222,13 @@ async def test_a_finished_project_over_two_weeks_is_asked_nothing_and_not_warned
     # Monday's weekly bulletin: ranked with its money, red, but not urged or warned
     office.travel(at(12, 7, 9))
     await office.tick()
-    [bulletin] = texts(GROUP, await office.deliver())
+    sent = await office.deliver()
+    [bulletin] = texts(GROUP, sent)
     assert "（其中 1 个已竣工，不再督促、预警）" in bulletin, bulletin
+    # its 包抓领导's digest says it is finished beside its red light
+    assert any(f"🔴 {FINISHED} 20万吨玉米秸秆饲草加工（已竣工）：第" in text for text in texts(SUN, sent)), texts(
+        SUN, sent
+    )
     for section in ("督促", "预警"):
         if f"<b>{section}</b>" in bulletin:
             line = bulletin.split(f"<b>{section}</b>", 1)[1].split("\n", 1)[0]

@@ -10,11 +10,10 @@ A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
   more is expected of it, so it is neither overdue nor due, and nobody is told or escalated about it.
 
 Node punctuality (节点按期率) on a day: the share of the counted nodes done on time (``on_time_count``, as a
-share with ``bot.domain.ranking.share``). Counted are the nodes
-done by that day (early ones too) and those whose planned day is past; a node done late or still overdue
-is a miss, an open node (not done, planned today or later) or a closed one is not counted; ``None`` when none
-is counted
-(so a project without due nodes is neither rewarded nor punished, as with the other score parts).
+share with ``bot.domain.ranking.share``). Counted are the nodes done by that day (early ones too) and those
+whose planned day is past; a node done late or still overdue is a miss, an open node (not done, planned today
+or later) or a closed one is not counted; ``None`` when none is counted (so a project without due nodes is
+neither rewarded nor punished, as with the other score parts).
 """
 
 from __future__ import annotations

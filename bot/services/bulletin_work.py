@@ -87,6 +87,11 @@ class BulletinJob:
     # project id → the reports counted after the period's opening day (bot.domain.standings.period_opening)
     counted_in_period: dict[int, Decimal] = field(default_factory=dict)
 
+    @property
+    def opens_year(self) -> bool:
+        """The period opens its year (January, Q1, H1, the year): its 本期 is the year-to-date, said once."""
+        return period_opening(self.period.start, self.cutoff) is None
+
     def period_done(self, standings: Standings) -> Decimal:
         """本期完成投资 of the bulletin's projects (bot.domain.standings.period_done)."""
         codes = {row.id: row.code for row in self.figures.projects}
@@ -151,7 +156,7 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
                              period_done=job.period_done(standings), unit_problems=job.unit_problems,
-                             year_opening=period_opening(job.period.start, job.cutoff) is None, rows=DOCUMENT_ROWS,
+                             opens_year=job.opens_year, rows=DOCUMENT_ROWS,
                              issued=job.cutoff, changes=changes, nodes=job.nodes,
                              following=following_period(job.period))
     return gongwen.to_bytes(gongwen.parse(markup))
@@ -234,7 +239,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             corrections=job.corrections, names={p.code: p.name for p in standings.projects},
             totals=totals(standings.projects),
             period_done=job.period_done(standings), changes=changes, part=job.participation,
-            year_opening=period_opening(period.start, job.cutoff) is None,
+            opens_year=job.opens_year,
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
             following=following_period(period),

@@ -25,6 +25,8 @@ Decisions made here (and relied on by the bulletins):
 - Praise and urge lists are the top and bottom ``praise_n`` ranked projects (ties with the n-th are
   included, see ``praise_and_urge``); praise never goes to a project at 0 % (``deserves_praise``) or
   without a plan for the year (unranked, like the urge list). Every red project is warned, most behind first.
+  A finished project (竣工/投产: it owes no more reports) keeps its place, light and money in the ranking but
+  is neither urged nor warned: there is nothing left to push it to do.
 - 开工率/竣工率 are for the cut-off day's year. Projects whose stage is not one of STAGES are left out
   of both rates rather than failing the whole bulletin.
 """
@@ -193,7 +195,8 @@ def _assemble(
     ranked = [r.item for r in by_rank]
     praised, urged = praise_and_urge(by_rank, praise_n)
     praised = [r for r in praised if deserves_praise(r.item)]
-    warned = sorted((p for p in ranked if p.light == "red"),
+    urged = [r for r in urged if not r.item.finished]
+    warned = sorted((p for p in ranked if p.light == "red" and not p.finished),
                     key=lambda p: (p.gap if p.gap is not None else 0.0, p.code))
     units = group_standings(ranked, lambda p: p.lead_unit, schedule=schedule,
                             problem_shares=unit_problem_shares, weights=weights)

@@ -17,6 +17,7 @@ from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.nodes import NAME_MAX, node_state
 from bot.domain.paging import page_of
+from bot.domain.progress import FINISHED_STAGES
 from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
@@ -90,6 +91,8 @@ async def _liaison_list(ctx: Context, code: str) -> None:
         ctx.reply("project_not_found", code=code)
     elif not await _may_mark(ctx, project):
         ctx.reply("node_refused", reason="not_yours", project=project)
+    elif project.stage in FINISHED_STAGES:
+        ctx.reply("node_refused", reason="finished", project=project)
     else:
         await list_open(ctx, [project.id])
 
@@ -113,6 +116,9 @@ async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Projec
         return None
     if not await _may_mark(ctx, project):
         ctx.reply("node_refused", reason="not_yours", project=project)
+        return None
+    if project.stage in FINISHED_STAGES and node.done_on is None:
+        ctx.reply("node_refused", reason="finished", project=project)
         return None
     if node.done_on is not None:
         by = None if node.done_by_id is None else await ctx.session.get(Person, node.done_by_id)
@@ -238,8 +244,9 @@ async def _card(ctx: Context, code: str, changed: dict[str, Any] | None = None) 
         ctx.reply("project_not_found", code=code)
         return
     nodes = await repo.nodes_of_project(ctx.session, project_id=project.id)
-    rows = [(n, node_state(n.planned_on, n.done_on, ctx.today)) for n in nodes]
-    ctx.reply("node_card", project=project, rows=rows, changed=changed)
+    finished = project.stage in FINISHED_STAGES
+    rows = [(n, node_state(n.planned_on, n.done_on, ctx.today, finished=finished)) for n in nodes]
+    ctx.reply("node_card", project=project, rows=rows, changed=changed, finished=finished)
 
 
 async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -37,6 +38,7 @@ from bot.domain.periods import (
     refusal,
 )
 from bot.domain.problem_numbers import problem_number
+from bot.domain.standings import period_opening
 from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
@@ -48,7 +50,7 @@ from storage import people as people_repo
 from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
-from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit, reported_between
+from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit
 from storage.models import Bulletin, Person, Problem, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
@@ -120,7 +122,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     job = BulletinJob(
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,
         problems=problems, unit_problems=unit_problems,
-        period_done=await reported_between(session, start=period.start, end=period.end),
+        counted_in_period=await _counted_in_period(session, period, cutoff),
         open_problems=await _open_problems_by_project(session),
         top_problems=await _open_problems_at_the_top(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
@@ -137,6 +139,16 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         work = await workers.run(render_files_and_texts, job)
     return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
                     top_parts=work.top_parts, projects=work.projects, failed=work.failed)
+
+
+async def _counted_in_period(session: AsyncSession, period: Period, cutoff: date) -> dict[int, Decimal]:
+    """Project id → the reports counted in year-to-date after the period's opening day up to ``cutoff``: its
+    本期完成投资 (bot.domain.standings.period_done); none needed when the period starts its year."""
+    opening = period_opening(period.start, cutoff)
+    if opening is None:
+        return {}
+    return {project_id: sums[0] for project_id, sums in
+            (await counted_after(session, cutoff=cutoff, days=[opening])).items()}
 
 
 async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkCalendar) -> BulletinNodes:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,15 +77,6 @@ async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datet
 
 async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:
     return list((await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all())
-
-
-async def reported_between(session: AsyncSession, *, start: date, end: date) -> Decimal:
-    """All projects' reported amounts (not withdrawn) from `start` to `end`, both included."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Report.amount), 0))
-        .where(Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)
-    )
-    return Decimal(total or 0)
 
 
 async def bulletin_sent(session: AsyncSession, *, kind: str, period: str) -> bool:

@@ -1,7 +1,8 @@
 """Reads of the milestones (节点, ``ProjectNode``) for bulletins, scores and project pages.
 
 A node taken off the plan (``removed_at`` set) is never read here. The states and punctuality are the pure
-rules of ``bot.domain.nodes``; the lists a bulletin shows are chosen by ``bot.domain.node_lists``.
+rules of ``bot.domain.nodes`` (a node of a finished project, 竣工/投产, is read as such: closed unless done);
+the lists a bulletin shows are chosen by ``bot.domain.node_lists``.
 Each function runs one query whatever the number of projects.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.node_lists import NodeItem, year_count
 from bot.domain.nodes import NodePlan
+from bot.domain.progress import FINISHED_STAGES
 from storage.models import Project, ProjectNode, Unit
 from storage.rows import all_rows
 
@@ -27,14 +29,15 @@ async def node_counts(session: AsyncSession, *, cutoff: date) -> dict[int, tuple
     reads only those it may count). Projects with no counted node are absent."""
     year_start = date(cutoff.year, 1, 1)
     query = (
-        select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on)
+        select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on, Project.stage)
+        .join(Project, Project.id == ProjectNode.project_id)
         .where(ProjectNode.removed_at.is_(None), ProjectNode.planned_on >= year_start,
                ProjectNode.planned_on <= date(cutoff.year, 12, 31),
                or_(ProjectNode.planned_on < cutoff, ProjectNode.done_on <= cutoff))
     )
     plans: dict[int, list[NodePlan]] = {}
-    for project_id, planned_on, done_on in await all_rows(session, query):
-        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on))
+    for project_id, planned_on, done_on, stage in await all_rows(session, query):
+        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, stage in FINISHED_STAGES))
     counts = {project_id: year_count(nodes, cutoff) for project_id, nodes in plans.items()}
     return {project_id: count for project_id, count in counts.items() if count[1]}
 
@@ -46,14 +49,14 @@ async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_si
         ProjectNode.removed_at.is_(None), ProjectNode.planned_on <= planned_to,
         or_(ProjectNode.done_on.is_(None), ProjectNode.done_on >= done_since),
     ).order_by(Project.code, ProjectNode.seq, ProjectNode.planned_on)
-    return [NodeItem(*row) for row in await all_rows(session, query)]
+    return [_item(row) for row in await all_rows(session, query)]
 
 
 async def project_nodes(session: AsyncSession, *, project_id: int) -> list[NodeItem]:
     """A project's nodes in the plan's order (as the ledger lists them, then by planned day)."""
     query = _items().where(ProjectNode.project_id == project_id, ProjectNode.removed_at.is_(None)).order_by(
         ProjectNode.seq, ProjectNode.planned_on, ProjectNode.id)
-    return [NodeItem(*row) for row in await all_rows(session, query)]
+    return [_item(row) for row in await all_rows(session, query)]
 
 
 async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[str, int]:
@@ -63,11 +66,17 @@ async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[st
     return {name: node_id for name, node_id in await all_rows(session, query)}
 
 
+def _item(row: Any) -> NodeItem:
+    """A row of ``_items`` as a ``NodeItem`` (the project's stage read as finished or not)."""
+    *fields, stage = row
+    return NodeItem(*fields, finished=stage in FINISHED_STAGES)
+
+
 def _items() -> Select[Any]:
-    """A select of ``NodeItem``'s columns, in its field order."""
+    """A select of ``NodeItem``'s columns, in its field order, and the project's stage last."""
     return (
         select(Project.code, Project.name, Unit.name, Project.lead_official_id, ProjectNode.name,
-               ProjectNode.planned_on, ProjectNode.done_on, ProjectNode.note)
+               ProjectNode.planned_on, ProjectNode.done_on, ProjectNode.note, Project.stage)
         .join(Project, Project.id == ProjectNode.project_id)
         .join(Unit, Unit.id == Project.lead_unit_id)
     )

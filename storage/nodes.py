@@ -3,7 +3,9 @@ changes in the chat, a node marked done) and the reads the chat and the jobs nee
 
 A node is never deleted: taken off the plan it keeps its row and history (``removed_at``). When a node's
 overdue problem (``ProjectNode.problem_id``, ``Problem.kind`` "node") has no more reason to be (the node is
-done, replanned or taken off the plan), the problem is closed here and its history says why.
+done, replanned or taken off the plan, or its project is finished), the problem is closed here and its history
+says why. The nodes of a finished project (竣工/投产) not done are closed (``bot.domain.nodes``): nobody is asked
+to mark them, nor told they are overdue.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
 from bot.domain.node_plan import NodePlan, StoredNode
+from bot.domain.progress import FINISHED_STAGES
 from storage import audit
 from storage import problems as problem_repo
 from storage.audit import Actor
@@ -125,30 +128,54 @@ async def nodes_of_project(session: AsyncSession, *, project_id: int) -> list[Pr
     return list((await session.scalars(query)).all())
 
 
+def _unfinished() -> ColumnElement[bool]:
+    """The project (joined) is not finished: its nodes not done are still expected."""
+    return Project.stage.not_in(FINISHED_STAGES)
+
+
 async def open_nodes(session: AsyncSession, *, project_ids: Collection[int]) -> list[tuple[ProjectNode, Project]]:
-    """The nodes on the plan not yet done of these projects, by project code and planned day."""
+    """The nodes on the plan not yet done of these projects (not finished ones), by project code and planned
+    day."""
     if not project_ids:
         return []
     query = (select(ProjectNode, Project).join(Project, Project.id == ProjectNode.project_id)
              .where(ProjectNode.project_id.in_(list(project_ids)), ProjectNode.removed_at.is_(None),
-                    ProjectNode.done_on.is_(None))
+                    ProjectNode.done_on.is_(None), _unfinished())
              .order_by(Project.code, ProjectNode.planned_on, ProjectNode.seq, ProjectNode.id))
     return [(node, project) for node, project in (await session.execute(query)).unique().all()]
 
 
 async def has_open_nodes(session: AsyncSession, *, project_id: int) -> bool:
-    query = select(ProjectNode.id).where(ProjectNode.project_id == project_id, ProjectNode.removed_at.is_(None),
-                                         ProjectNode.done_on.is_(None)).limit(1)
+    query = (select(ProjectNode.id).join(Project, Project.id == ProjectNode.project_id)
+             .where(ProjectNode.project_id == project_id, ProjectNode.removed_at.is_(None),
+                    ProjectNode.done_on.is_(None), _unfinished()).limit(1))
     return (await session.scalar(query)) is not None
 
 
 async def overdue_untold(session: AsyncSession, *, today: date) -> list[tuple[ProjectNode, Project]]:
-    """The nodes on the plan, not done, planned before `today`, whose people have not been told yet."""
+    """The nodes on the plan, not done, planned before `today`, whose people have not been told yet (of projects
+    not finished)."""
     query = (select(ProjectNode, Project).join(Project, Project.id == ProjectNode.project_id)
              .where(ProjectNode.planned_on < today, ProjectNode.done_on.is_(None),
-                    ProjectNode.removed_at.is_(None), ProjectNode.overdue_told_on.is_(None))
+                    ProjectNode.removed_at.is_(None), ProjectNode.overdue_told_on.is_(None), _unfinished())
              .order_by(Project.code, ProjectNode.planned_on, ProjectNode.id))
     return [(node, project) for node, project in (await session.execute(query)).unique().all()]
+
+
+async def close_problems_of_finished(session: AsyncSession, *, now: datetime) -> list[tuple[ProjectNode, Problem]]:
+    """Close the node problems still open of the projects now finished (their history says so: event
+    ``node_project_finished``); the nodes and the problems closed."""
+    query = (select(ProjectNode, Problem).join(Project, Project.id == ProjectNode.project_id)
+             .join(Problem, Problem.id == ProjectNode.problem_id)
+             .where(Project.stage.in_(FINISHED_STAGES), ProjectNode.done_on.is_(None),
+                    Problem.status.in_(ACTIVE | {"resolved"}))
+             .order_by(Problem.id))
+    closed: list[tuple[ProjectNode, Problem]] = []
+    for node, _problem in (await session.execute(query)).unique().all():
+        problem = await close_problem(session, node, kind="node_project_finished", now=now, text="")
+        if problem is not None:
+            closed.append((node, problem))
+    return closed
 
 
 @dataclass(frozen=True)
@@ -219,7 +246,7 @@ async def mark_done(session: AsyncSession, node: ProjectNode, *, done_on: date, 
 async def close_problem(session: AsyncSession, node: ProjectNode, *, kind: str, now: datetime, text: str,
                         actor_id: int | None = None) -> Problem | None:
     """Close the node's overdue problem if it is still open (its history says why: `kind` is a problem event,
-    node_done | node_replanned | node_removed); the problem closed, or None."""
+    node_done | node_replanned | node_removed | node_project_finished); the problem closed, or None."""
     if node.problem_id is None:
         return None
     return await _close(session, problem_id=node.problem_id, name=node.name, kind=kind, now=now, text=text,

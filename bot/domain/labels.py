@@ -68,7 +68,7 @@ EVENTS: dict[str, str] = {
     "comment": "批示", "escalated": "上报", "extension_requested": "申请延期", "extension_approved": "同意延期",
     "extension_refused": "不同意延期",
     "node_done": "节点完成，自动销号", "node_replanned": "节点计划调整，自动销号",
-    "node_removed": "节点移出计划，自动销号",
+    "node_removed": "节点移出计划，自动销号", "node_project_finished": "项目已竣工，节点逾期问题自动销号",
     "recounted": "工作日历调整，时限重算",
 }
 

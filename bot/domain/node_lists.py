@@ -34,7 +34,7 @@ WORKING_DAYS_AHEAD = 5
 
 # How each state is marked on a timeline: 计划 ◇, 完成 ◆; overdue and late nodes say so in words too, since a
 # colour does not show in every channel.
-MARKS: dict[str, str] = {"open": "◇", "overdue": "◇", "done": "◆", "late": "◆"}
+MARKS: dict[str, str] = {"open": "◇", "overdue": "◇", "done": "◆", "late": "◆", "closed": "◇"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,16 @@ class NodeItem:
     planned_on: date
     done_on: date | None = None
     note: str = ""
+    finished: bool = False  # the project is finished (竣工/投产): its nodes not done are closed
 
     def state(self, today: date) -> NodeState:
-        return node_state(self.planned_on, self.done_on, today)
+        return node_state(self.planned_on, self.done_on, today, finished=self.finished)
 
     def days_late(self, today: date) -> int:
-        """Calendar days past the planned day: to the done day, or to ``today`` while not done (0 if not late)."""
+        """Calendar days past the planned day: to the done day, or to ``today`` while overdue (0 if not late,
+        and for a closed node)."""
+        if self.state(today) in ("open", "closed"):
+            return 0
         end = self.done_on if self.done_on is not None and self.done_on <= today else today
         return max((end - self.planned_on).days, 0)
 
@@ -164,5 +168,5 @@ def timeline(nodes: Iterable[NodeItem], today: date) -> list[TimelineNode]:
 def year_count(nodes: Iterable[NodeItem | NodePlan], today: date) -> tuple[int, int]:
     """(done on time, counted) among the nodes planned in ``today``'s year (``bot.domain.nodes.on_time_count``):
     the node part of the score, for every project (``storage.node_queries.node_counts``) and on its page."""
-    return on_time_count((NodePlan(n.planned_on, n.done_on) for n in nodes if n.planned_on.year == today.year),
-                         today)
+    return on_time_count((NodePlan(n.planned_on, n.done_on, n.finished) for n in nodes
+                          if n.planned_on.year == today.year), today)

@@ -5,13 +5,15 @@ A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
 * ``done``    done on or before its planned day;
 * ``late``    done, but after its planned day (逾期完成);
 * ``overdue`` not done and its planned day is past (逾期未完成);
-* ``open``    not done and its planned day is today or later.
+* ``open``    not done and its planned day is today or later;
+* ``closed``  not done, but its project is finished (竣工/投产, ``bot.domain.progress.FINISHED_STAGES``): nothing
+  more is expected of it, so it is neither overdue nor due, and nobody is told or escalated about it.
 
 Node punctuality (节点按期率) on a day: the share of the counted nodes done on time (``on_time_count``, as a
-share with ``bot.domain.ranking.share``). Counted are the nodes
-done by that day (early ones too) and those whose planned day is past; a node done late or still overdue
-is a miss, an open node (not done, planned today or later) is not counted; ``None`` when none is counted
-(so a project without due nodes is neither rewarded nor punished, as with the other score parts).
+share with ``bot.domain.ranking.share``). Counted are the nodes done by that day (early ones too) and those
+whose planned day is past; a node done late or still overdue is a miss, an open node (not done, planned today
+or later) or a closed one is not counted; ``None`` when none is counted (so a project without due nodes is
+neither rewarded nor punished, as with the other score parts).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-NodeState = Literal["done", "late", "overdue", "open"]
+NodeState = Literal["done", "late", "overdue", "open", "closed"]
 NAME_MAX = 50  # characters of a node's name (the column's width)
 # The kind of the problem an overdue node becomes (escalated like any problem; closed by marking the node done).
 # Node punctuality is its own part of the composite score, so these problems are not in 问题办理 too.
@@ -34,22 +36,26 @@ class NodePlan:
 
     planned_on: date
     done_on: date | None = None
+    finished: bool = False  # its project is finished (竣工/投产)
 
 
-def node_state(planned_on: date, done_on: date | None, today: date) -> NodeState:
-    """The node's state on ``today`` (see the module docstring). A done day after ``today`` is not known yet."""
+def node_state(planned_on: date, done_on: date | None, today: date, *, finished: bool = False) -> NodeState:
+    """The node's state on ``today`` (see the module docstring); ``finished``: its project is finished. A done
+    day after ``today`` is not known yet."""
     if done_on is not None and done_on <= today:
         return "done" if done_on <= planned_on else "late"
+    if finished:
+        return "closed"
     return "overdue" if planned_on < today else "open"
 
 
 def on_time_count(nodes: Iterable[NodePlan], today: date) -> tuple[int, int]:
-    """(done on time, counted) among ``nodes`` on ``today``: every node but the open ones. A node due today
-    and not yet done is not a miss until the day is over."""
+    """(done on time, counted) among ``nodes`` on ``today``: every node but the open and closed ones. A node
+    due today and not yet done is not a miss until the day is over."""
     on_time = due = 0
     for n in nodes:
-        state = node_state(n.planned_on, n.done_on, today)
-        if state == "open":
+        state = node_state(n.planned_on, n.done_on, today, finished=n.finished)
+        if state in ("open", "closed"):
             continue
         due += 1
         on_time += state == "done"

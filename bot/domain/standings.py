@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.progress import DEFAULT_LIGHT_THRESHOLDS, Light, LightThresholds, RateCount, completion_rate
+from bot.domain.progress import (
+    DEFAULT_LIGHT_THRESHOLDS,
+    FINISHED_STAGES,
+    Light,
+    LightThresholds,
+    RateCount,
+    completion_rate,
+)
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights, share
 
 
@@ -54,6 +61,11 @@ class ProjectStanding:
         """Share of the window's days a report was due that have one; None when none was due (a finished
         project, a window of rest days)."""
         return None if self.working_days == 0 else self.reported_days / self.working_days
+
+    @property
+    def finished(self) -> bool:
+        """竣工 or 投产: it owes no more reports, and is neither urged nor warned (``bot.weekly``)."""
+        return self.stage in FINISHED_STAGES
 
     @property
     def node_punctuality(self) -> float | None:
@@ -146,6 +158,11 @@ class Standings:
         return [g for g in self.towns if g.rank is not None]
 
     @property
+    def red_finished(self) -> int:
+        """Red projects already finished (竣工/投产): counted in the lights, not warned (``bot.weekly``)."""
+        return sum(1 for p in self.projects if p.light == "red" and p.finished)
+
+    @property
     def unplanned(self) -> list[ProjectStanding]:
         """The projects without a plan for the year (无年度计划): not ranked, never praised or warned."""
         return [p for p in self.projects if p.rate is None]
@@ -168,3 +185,22 @@ def totals(projects: Iterable[ProjectStanding]) -> Totals:
         plan += project.annual_plan
         done += project.ytd_done
     return Totals(plan=plan, done=done, rate=completion_rate(done, plan))
+
+
+def period_opening(start: date, cutoff: date) -> date | None:
+    """The day whose year-to-date a period's 本期完成投资 is measured from: the day before the period starts;
+    None when the period starts its year (January, Q1, H1, the year): then 本期 is the year-to-date itself."""
+    opening = start - timedelta(days=1)
+    return opening if opening.year == cutoff.year else None
+
+
+def period_done(projects: Iterable[ProjectStanding], *, opening: date | None,
+                counted_since: Mapping[str, Decimal]) -> Decimal:
+    """本期完成投资 of ``projects``: their year-to-date on the cut-off day less their year-to-date on ``opening``
+    (``period_opening``; the one rule of ``bot.domain.year_to_date``), so that the previous period's 年度累计 plus
+    本期 is this period's 年度累计, a ledger's base counted once, in the period it falls in. ``counted_since``:
+    project code → the reports that count in year-to-date dated after ``opening`` up to the cut-off day
+    (``storage.report_figures.counted_after``). Without an opening, the year-to-date (``totals``)."""
+    if opening is None:
+        return totals(projects).done
+    return sum((counted_since.get(p.code, Decimal(0)) for p in projects), Decimal(0))

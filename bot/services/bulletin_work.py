@@ -23,7 +23,7 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
-from bot.domain.standings import ProblemRow, Standings, totals
+from bot.domain.standings import ProblemRow, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
@@ -77,7 +77,6 @@ class BulletinJob:
     problem_shares: dict[str, float | None]
     problems: list[ProblemRow] | None  # the problem sheet of the Excel ledger (None: no ledger)
     unit_problems: list[UnitProblems]
-    period_done: Decimal
     open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
     out_dir: Path
     top_problems: list[OpenProblem] = field(default_factory=list)  # open at 区长 or above, for their summary
@@ -88,6 +87,20 @@ class BulletinJob:
     participation: Participation | None = None  # the units' 填报率 over the last four weeks (the weekly one)
     trend_days: list[date] = field(default_factory=list)  # the week ends of a leader's 4-week trend, cutoff last
     counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.report_figures.counted_after
+    # project id → the reports counted after the period's opening day (bot.domain.standings.period_opening)
+    counted_in_period: dict[int, Decimal] = field(default_factory=dict)
+
+    @property
+    def opens_year(self) -> bool:
+        """The period opens its year (January, Q1, H1, the year): its 本期 is the year-to-date, said once."""
+        return period_opening(self.period.start, self.cutoff) is None
+
+    def period_done(self, standings: Standings) -> Decimal:
+        """本期完成投资 of the bulletin's projects (bot.domain.standings.period_done)."""
+        codes = {row.id: row.code for row in self.figures.projects}
+        counted = {codes[i]: amount for i, amount in self.counted_in_period.items() if i in codes}
+        return period_done(standings.projects, opening=period_opening(self.period.start, self.cutoff),
+                           counted_since=counted)
 
 
 @dataclass
@@ -145,7 +158,8 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
 
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
-                             period_done=job.period_done, unit_problems=job.unit_problems, rows=DOCUMENT_ROWS,
+                             period_done=job.period_done(standings), unit_problems=job.unit_problems,
+                             opens_year=job.opens_year, rows=DOCUMENT_ROWS,
                              issued=job.cutoff, changes=changes, nodes=job.nodes,
                              following=following_period(job.period))
     return gongwen.to_bytes(gongwen.parse(markup))
@@ -227,7 +241,8 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
                             sum(u.overdue for u in busiest)],
             corrections=job.corrections, names={p.code: p.name for p in standings.projects},
             totals=totals(standings.projects),
-            period_done=job.period_done, changes=changes, part=job.participation,
+            period_done=job.period_done(standings), changes=changes, part=job.participation,
+            opens_year=job.opens_year,
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
             following=following_period(period),

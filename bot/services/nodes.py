@@ -12,6 +12,9 @@ the plan, and the overdue tick.
   category 节点逾期) assigned to the lead unit: its deadline is the setting ``nodes.escalate_after_days``
   working days after the planned day, and from there the escalation machinery carries it to the 包抓领导
   and up the chain like any problem (``bot.services.problems``, ``jobs.escalation``).
+* **Finished.** A finished project (竣工/投产, imported so, set with /project_set or confirmed after /finished)
+  expects no more of its nodes: they are not told as overdue, and the node problems still open are closed
+  by the same tick (at any hour), everyone they had reached told.
 """
 
 from __future__ import annotations
@@ -175,6 +178,7 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
                        ) -> OverdueResult:
     """The overdue tick (see the module docstring): nothing before `nudge_at` or on a rest day."""
     result = OverdueResult([], [])
+    await _close_finished(session, deps.renderer, now=now)
     local = to_local(now)
     today = local.date()
     if not deps.calendar.is_working_day(today) or local.time() < deps.policy.nudge_at:
@@ -209,6 +213,15 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
     await session.flush()
     await grouped_notices.deliver(session, deps.renderer, concerns, now=now, kind="nodes")
     return result
+
+
+async def _close_finished(session: AsyncSession, renderer: Renderer, *, now: datetime) -> None:
+    """Close the node problems of finished projects and tell everyone on them."""
+    for node, problem in await repo.close_problems_of_finished(session, now=now):
+        html = renderer.render("node_problem_finished", node=node, project=problem.project, problem=problem)
+        for person in await problem_repo.people_on(session, problem=problem):
+            await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=html),
+                                            key=f"node:{node.id}:finished:{problem.id}:p{person.id}", now=now)
 
 
 async def _answering_for(session: AsyncSession, liaison: Person | None, leaves: list[LeaveSpan], today: date

@@ -89,7 +89,7 @@ def render(figures: ProjectFigures, out_dir: Path, *, period=W47, settings: Dige
         period=period, cutoff=period.end, settings=settings or DigestSettings(), figures=figures,
         problem_shares={}, problems=[] if ledger else None,
         unit_problems=unit_problems if period.kind != "weekly" else [],
-        period_done=Decimal(123456), open_problems={}, out_dir=out_dir, nodes=nodes,
+        open_problems={}, out_dir=out_dir, nodes=nodes,
         earlier=EarlierFigures(before, before.end, earlier, {}) if earlier is not None else None,
         participation=participation_of(figures, period.end) if earlier is not None and period.kind == "weekly"
         else None)

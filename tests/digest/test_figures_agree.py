@@ -421,7 +421,8 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     held = [c for c in codes if entered.lead[c] == lead]
     for code in held:
         rank = ranks.get(code)
-        assert (f"{code} {entered.name[code]}：第 {rank if rank else '—'} 名，完成率 "
+        finished = "（已竣工）" if entered.stage[code] == "竣工" else ""  # said beside its light (not warned)
+        assert (f"{code} {entered.name[code]}{finished}：第 {rank if rank else '—'} 名，完成率 "
                 f"{pct(entered.rate(code, SUNDAY))}") in digest, code
     assert "W0002 用地：征地未完成（办结时限 2026-05-21 18:00，⚠️已超期）" in digest  # overdue, and says so
     assert "W0001" not in digest  # closed
@@ -458,6 +459,18 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     # The month's money and problems add up.
     may_done = sum((a for c in codes for d, a in entered.reports.get(c, {}).items() if d >= MAY.start), Decimal(0))
     assert f"本期完成投资 {wan(may_done)} 万元" in monthly.text
+    # 本期 is how much year-to-date grew over the period (the ledger's base, dated 30 April, fell before it), so
+    # April's 年度累计 and May's 本期 make May's; a period opening the year says its 年度累计 once, base included.
+    april = sum((entered.ytd(c, date(2026, 4, 30)) for c in codes), Decimal(0))
+    assert april > 0 and april + may_done == done
+    paragraphs = [p.text for p in Document(str(quarterly.files["document"])).paragraphs]
+    assert any(f"本期（4月1日至6月30日）完成投资{wan(may_done)}万元；年度累计完成投资{wan(done)}万元" in p
+               for p in paragraphs)
+    year_done = sum((entered.ytd(c, date(2026, 12, 31)) for c in codes), Decimal(0))
+    assert f"全年累计完成投资 {wan(year_done)} 万元，占年度计划 {wan(plan)} 万元" in annual.text
+    assert "本期完成投资" not in annual.text
+    paragraphs = [p.text for p in Document(str(annual.files["document"])).paragraphs]
+    assert any(f"2026年1月1日至12月31日累计完成投资{wan(year_done)}万元，占年度计划" in p for p in paragraphs)
     problem_rows = [r for r in table_rows(monthly.files["document"], "责任单位")[1:]]
     sums = [sum(int(r[i]) for r in problem_rows) for i in (1, 2, 3)]
     assert sums == [2, 1, 1] and f"全区：{sums[0]} / {sums[1]} / {sums[2]}" in monthly.text

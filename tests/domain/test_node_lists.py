@@ -85,3 +85,19 @@ def test_a_timeline_marks_planned_done_and_behind() -> None:
     assert [(t.name, t.mark, t.state, t.behind, t.days_late) for t in line] == [
         ("开工", "◆", "done", False, 0), ("主体封顶", "◆", "late", True, 8),
         ("二次结构", "◇", "overdue", True, 10), ("竣工验收", "◇", "open", False, 0)]
+
+
+def test_a_finished_projects_open_nodes_are_on_no_list_and_not_late() -> None:
+    """竣工 on the ledger with its 竣工投产 node not marked done: not overdue, not due ahead, not late on its
+    timeline; its done nodes are still shown as they were done."""
+    today = date(2026, 12, 7)
+    finished = [NodeItem(project_code="ZD2026-023", project_name="饲草加工", lead_unit="区发改局", lead_official_id=1,
+                         name=name, planned_on=planned, done_on=done, finished=True)
+                for name, planned, done in (("竣工投产", date(2026, 9, 30), None),
+                                            ("验收备案", date(2026, 12, 9), None),
+                                            ("设备安装完成", date(2026, 8, 10), date(2026, 8, 20)))]
+    lists = bulletin_nodes(finished, as_of=today, ahead_to=date(2026, 12, 13), week_start=date(2026, 11, 30))
+    assert (lists.overdue, lists.ahead, lists.late) == ([], [], [])
+    line = timeline(finished, today)
+    assert [(n.name, n.state, n.days_late, n.behind) for n in line] == [
+        ("设备安装完成", "late", 10, True), ("竣工投产", "closed", 0, False), ("验收备案", "closed", 0, False)]

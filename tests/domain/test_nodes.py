@@ -48,3 +48,15 @@ def test_punctuality_is_a_share_of_past_nodes(raw, today):
     assert due == 0 or node_punctuality(nodes, today) == on_time / due
     # Moving the day on never takes a node out of the count.
     assert on_time_count(nodes, today + timedelta(days=1))[1] >= due
+
+
+def test_a_finished_projects_nodes_not_done_are_closed_not_overdue():
+    """A project imported or confirmed as 竣工/投产 expects no more of its nodes: one not done is closed (neither
+    overdue nor due), one done keeps its state, and the closed ones are not counted in the punctuality."""
+    assert node_state(date(2026, 9, 30), None, TODAY, finished=True) == "closed"
+    assert node_state(date(2027, 3, 1), None, TODAY, finished=True) == "closed"
+    assert node_state(date(2026, 12, 4), TODAY, TODAY, finished=True) == "late"
+    assert node_state(date(2026, 12, 4), date(2026, 12, 1), TODAY, finished=True) == "done"
+    nodes = [NodePlan(date(2026, 5, 1), date(2026, 5, 1), True), NodePlan(date(2026, 9, 30), None, True)]
+    assert on_time_count(nodes, TODAY) == (1, 1)
+    assert on_time_count([NodePlan(date(2026, 9, 30), None, True)], TODAY) == (0, 0)

@@ -89,15 +89,15 @@ async def clone_database(db: Database, template: Path) -> None:
 
 
 async def build_core(settings: Settings, clock: FrozenClock, *, template: Path | None = None,
-                     url: str = "sqlite+aiosqlite://") -> Core:
+                     url: str = "sqlite+aiosqlite://", ledger: Path = SAMPLE_LEDGER) -> Core:
     """A Core on a fresh database: a copy of `template` if given (in-memory only), else created from the
-    models with the sample ledger imported."""
+    models with `ledger` (the sample ledger unless given) imported."""
     db = Database(url)
     if template is not None:
         await clone_database(db, template)
     else:
         await db.create_all()
-        summary = await import_ledger_files(db, clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        summary = await import_ledger_files(db, clock, [ledger], actor=TEST_ACTOR)
         assert not summary.issues, summary.issues
     return Core.build(settings, clock=clock, db=db)
 

@@ -152,7 +152,12 @@ async def test_from_the_last_weeks_of_2026_to_the_spring_festival(
     for period, title in titles.items():
         text = group[period]
         assert title in text, text
-        # 武杰's nine December reports; 2026's total with the ledger's base (ZD2026-002's 2027 report not in it)
+        if period == "2026":  # the whole year: its 本期 is the year's total, the ledger's base in it, said once
+            assert "全年累计完成投资 271,802.0 万元，占年度计划 790,603.0 万元的 34.4%" in text, text
+            assert "本期完成投资" not in text
+            continue
+        # 武杰's nine December reports (the ledger's base is of the year before the period opened: not in 本期);
+        # 2026's total with the ledger's base (ZD2026-002's 2027 report not in it)
         assert "本期完成投资 900.0 万元；年度累计完成 271,802.0 万元" in text, text
     assert "牵头单位考核得分" in group["2026"] and "投资 " in group["2026"]
 
@@ -164,7 +169,7 @@ async def test_from_the_last_weeks_of_2026_to_the_spring_festival(
     january = group["2027-01"]
     assert produced_on["2027-01"] == date(2027, 2, 1)
     assert "重点项目月通报（2027-01，2027-01-01 至 2027-01-31）" in january
-    assert "本期完成投资 150.0 万元；年度累计完成 150.0 万元" in january, january
+    assert "年初以来累计完成投资 150.0 万元，占年度计划" in january and "本期完成投资" not in january, january
     assert f"上期数据更正</b>：{CORRECTED}" in january, january  # December's figure changed after it went out
 
     # --- the 春节 break: both weeks whose due day falls after it get their bulletin ----------------------
@@ -232,4 +237,4 @@ async def test_the_2027_ledger_imported_before_the_2026_annual_bulletin_leaves_2
     office.travel(at(date(2027, 1, 4), 9))
     assert "2026" in [p.period for p in await office.tick()]
     [annual] = [t for t in texts(GROUP, await office.deliver()) if "年终考核（2026，" in t]
-    assert "年度累计完成 270,902.0 万元" in annual, annual  # 2026's base still counted
+    assert "全年累计完成投资 270,902.0 万元" in annual, annual  # 2026's base still counted

@@ -77,6 +77,30 @@ async def test_the_chart_draws_the_nodes_planned_done_and_red_when_behind(site: 
     assert "<!-- 二次结构（逾期） -->" in text and "<!-- 竣工验收 -->" in text and "去年的节点" not in text
 
 
+async def test_a_finished_projects_nodes_not_done_are_closed_not_overdue(site: WebHarness) -> None:
+    """A project finished (竣工 on the ledger) with nodes not marked done: the page says so, in no red, the
+    chart draws them as planned, and the year's punctuality leaves them out."""
+    await add_nodes(site, "ZD2026-001", *NODES)
+    async with site.core.db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        assert project is not None
+        project.stage = "竣工"
+    async with site.signed_in("刘文华") as client:
+        async with client.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        async with client.get("/web/chart/project/ZD2026-001.svg") as response:
+            body = await response.read()
+    section = page.split("<h2>节点计划", 1)[1].split("</section>", 1)[0]
+    assert "2026 年到期 2 个，按期完成 1 个，按期率 50.0%" in section
+    items = re.findall(r'<li class="node (\w+)"><span class="mark">(.)</span> (\S+) ([^<\s]+)', section)
+    assert items[3:] == [("closed", "◇", "2026-11-10", "二次结构"), ("closed", "◇", "2026-12-30", "竣工验收")]
+    assert section.count("项目已竣工，未登记完成日期") == 2 and "未完成</b>" not in section
+    svg = ElementTree.fromstring(body)
+    gids = sorted(g.get("id") for g in svg.iter(f"{SVG}g") if (g.get("id") or "").startswith("node-"))
+    assert gids == ["node-closed-2", "node-closed-3", "node-done-0", "node-late-1"]
+    assert "（逾期）" not in body.decode()
+
+
 async def test_the_nodes_keep_the_pages_scope(site: WebHarness) -> None:
     await add_nodes(site, "ZD2026-002", ("桩基完成", date(2026, 11, 10), None))
     async with site.signed_in("刘文华") as client:  # he holds ZD2026-001, not -002

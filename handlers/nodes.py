@@ -3,9 +3,10 @@
 A liaison (or the substitute of one on leave, for the leave's days) marks a node of his projects done: `/node`
 lists the open nodes as buttons (so does 「节点完成」 in `/report`'s flow); after the node, the day (today with a
 button, or a day typed), then photos and a note as evidence, then 完成. The photos the report's flow held when
-「节点完成」 was pressed go with the node, as its evidence: the liaison sent them of the site he now says is done. An admin keeps the plan:
-`/node 城北` finds the project (by code or name, paged) and shows its nodes; `/node 项目编号 新增 名称 日期`,
-`… 改名 名称 新名称`, `… 改期 名称 日期`, `… 移出 名称` change it, each change audited.
+「节点完成」 was pressed go with the node, as its evidence: the liaison sent them of the site he now says is done.
+An admin keeps the plan: `/node 城北` finds the project (by code or name, paged) and shows its nodes;
+`/node 项目编号 新增 名称 日期`, `… 改名 名称 新名称`, `… 改期 名称 日期`, `… 移出 名称` change it, each change
+audited.
 """
 
 from __future__ import annotations
@@ -162,15 +163,15 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     photos = [*state.get("photos", []), *([ctx.msg.channel, f] for f in ctx.msg.photos)]
     if state.get("step") == "day":
         day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today)
-        if day is None:
-            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason="bad_day",
-                      text=text, node=node, project=project)
-            return
-        day = in_the_past(day, text, ctx.today) if text else day
-        why = service.refusal_of_day(day, planned_on=node.planned_on, today=ctx.today)
+        why = "bad_day" if day is None else None
+        if day is not None:
+            day = in_the_past(day, text, ctx.today) if text else day
+            why = service.refusal_of_day(day, planned_on=node.planned_on, today=ctx.today)
         if why is not None:
+            if ctx.msg.photos:  # the day is asked again; the photos are kept for the evidence
+                await ctx.save_flow(FLOW, {**state, "photos": photos})
             ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason=why, day=day,
-                      node=node, project=project)
+                      text=text, node=node, project=project, photos=len(photos) if ctx.msg.photos else 0)
             return
         await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": day.isoformat(),
                                                  "photos": photos})

@@ -13,7 +13,8 @@ carries the caption and in whatever order the parts come.
   part, taking back the one before, so the album is answered once, with the answer to its last part. During a
   flow that takes no photos the album waits for its caption as outside a flow, and if none comes it is answered
   once that the photos were not saved, the flow going on.
-- People not bound (or deactivated) are answered once per album (:func:`answered_before`).
+- People not bound (or deactivated) are answered once per album, or per run of photos sent one by one
+  (:func:`answered_before`).
 - Redelivered parts are handled once: a message whose key is stored is not handled again (``handlers.router``).
 
 The albums are remembered in the conversation table under a chat id of their own (``album:<chat>``), one row
@@ -27,7 +28,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.domain.albums import Album, PartFate, answer_due, fate_of_part, recent, unexplained_due
+from bot.domain.albums import (
+    LOOSE,
+    Album,
+    PartFate,
+    answer_due,
+    answered_already,
+    fate_of_part,
+    recent,
+    unexplained_due,
+)
 from bot.domain.messages import Incoming, Reply
 from bot.domain.report_line import parse_report_line
 from handlers.context import Context
@@ -155,17 +165,19 @@ async def answer_once(ctx: Context) -> None:
 
 
 async def answered_before(ctx: Context) -> bool:
-    """A photo of an album sent by someone the bot only tells who they are (not bound, deactivated): whether
-    an earlier part of the album was answered so. The first part is answered as any message is, and so is
-    its captioned part (an invite code, /help); other parts are not answered again."""
+    """A photo sent by someone the bot only tells who they are (not bound, deactivated): whether it was
+    answered so already (``bot.domain.albums.answered_already``: an earlier part of its album, or of photos
+    sent one by one). The first is answered as any message is, and so is a photo with words (an invite code,
+    /help); the others are not answered again."""
+    msg = ctx.msg
+    key = msg.album or LOOSE
     albums = await _load(ctx)
-    if ctx.msg.album in albums and not ctx.msg.text.strip():
-        log.info("%s:%s sent one more photo of album %s, answered already", ctx.msg.channel, ctx.msg.chat_id,
-                 ctx.msg.album)
-        return True
-    albums[ctx.msg.album] = Album(seen_at=ctx.now, sent_at=ctx.msg.sent_at, captioned=True)
+    quiet = not msg.text.strip() and answered_already(albums.get(key), ctx.now, loose=not msg.album)
+    if quiet:
+        log.info("%s:%s sent one more photo, answered already", msg.channel, msg.chat_id)
+    albums[key] = Album(seen_at=ctx.now, sent_at=msg.sent_at, captioned=True)
     await _save(ctx, albums)
-    return False
+    return quiet
 
 
 async def remember(ctx: Context, *, report_id: int, code: str, albums: Sequence[str]) -> None:

@@ -214,9 +214,8 @@ class Router:
         if msg.in_group:
             await self._in_group(ctx)
             return
-        if msg.album and msg.photos and (not ctx.bound or ctx.caller.deactivated) \
-                and await report_albums.answered_before(ctx):
-            return  # told who they are once per album
+        if msg.photos and (not ctx.bound or ctx.caller.deactivated) and await report_albums.answered_before(ctx):
+            return  # told who they are once per album (or run of photos)
         if ctx.caller.deactivated and not start.redeems_code(msg):
             ctx.reply("deactivated")
             return

@@ -15,7 +15,9 @@ An album a person sends in a chat is, to the bot:
   and its parts went to that flow. The flow's answers to them are not sent one by one: the album is answered
   once, ``ANSWER_WAIT`` after its last part, with the flow's answer to that part (which counts every photo).
 
-People not bound (or deactivated) are answered once per album, whatever it holds.
+People not bound (or deactivated) are answered once per album, and once for photos sent one by one within
+``ALBUM_WAIT`` of each other (WeCom has no albums: a member's pictures come as one message each)
+(:func:`answered_already`).
 
 The wait for the caption counts from the parts' own times as much as from when the bot handled them: a bot
 behind a backlog (the last part was sent well before the bot got to it) waits that much longer, since the
@@ -117,6 +119,19 @@ def answer_due(album: Album) -> datetime:
     """When the flow's answer to an album it took goes out: ``ANSWER_WAIT`` after the last part. (No more for
     a bot behind: Telegram sends the parts of an album one after the other, so they are handled together.)"""
     return album.seen_at + ANSWER_WAIT
+
+
+# Under what key the photos someone sends one by one (no album) are remembered, for :func:`answered_already`.
+LOOSE = "photos"
+
+
+def answered_already(album: Album | None, now: datetime, *, loose: bool) -> bool:
+    """Whether a photo from someone the bot only tells who they are (not bound, deactivated) was answered
+    already: a part of `album` (remembered once its first part was answered), or, `loose` (a photo of no
+    album), one of photos sent one by one, each within ``ALBUM_WAIT`` of the one before."""
+    if album is None:
+        return False
+    return not loose or now - album.seen_at <= ALBUM_WAIT
 
 
 def recent(albums: Mapping[str, Album], now: datetime) -> dict[str, Album]:

@@ -15,6 +15,7 @@ from bot.domain.albums import (
     Album,
     PartFate,
     answer_due,
+    answered_already,
     fate_of_part,
     recent,
     unexplained_due,
@@ -59,6 +60,14 @@ def test_a_bot_behind_waits_as_long_again_for_the_caption() -> None:
     ancient = Album(seen_at=AT, held=("p1",), sent_at=AT - timedelta(days=3))
     assert unexplained_due(ancient) == AT + ALBUM_WAIT + BEHIND_MAX
     assert answer_due(behind) == AT + ANSWER_WAIT  # the parts come one after the other, however late
+
+
+def test_someone_not_bound_is_answered_once_per_album_or_run_of_photos() -> None:
+    assert not answered_already(None, AT, loose=False)  # the first part of an album
+    assert answered_already(CAPTIONED, AT + timedelta(hours=1), loose=False)  # any later part
+    assert not answered_already(None, AT, loose=True)  # a photo sent alone
+    assert answered_already(CAPTIONED, AT + ALBUM_WAIT, loose=True)  # the next one soon after
+    assert not answered_already(CAPTIONED, AT + ALBUM_WAIT + timedelta(seconds=1), loose=True)  # a while later
 
 
 def test_albums_are_forgotten_a_while_after_their_last_part() -> None:

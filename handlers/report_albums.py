@@ -7,7 +7,7 @@ carries the caption and in whatever order the parts come.
   taken back when the caption comes (the outbox's sender delivers it; nothing here waits).
 - A report flow keeps the albums whose photos it holds (``albums`` in its state, :func:`with_photos`); the
   report stored from it, at once or after a button, is remembered for them (:func:`remember`), and later parts
-  join it.
+  join it, answered once for them all (:func:`answer_once`).
 - An album sent during a guided flow that takes photos (``handlers.router.PHOTO_FLOWS``) goes to that flow part
   by part, and the flow's answers are not sent one per photo: :func:`answer_once` puts off the answer to each
   part, taking back the one before, so the album is answered once, with the answer to its last part. During a
@@ -131,21 +131,23 @@ async def take_part(ctx: Context, *, in_flow: bool, busy: bool = False) -> bool:
         assert album is not None and album.report_id is not None
         count = await report_repo.add_photos(ctx.session, report_id=album.report_id, channel=msg.channel,
                                              photos=msg.photos, now=ctx.now)
-        ctx.reply("report_album_photo", code=album.code, count=count)
         albums[msg.album] = replace(album, seen_at=ctx.now, sent_at=msg.sent_at)
-    else:  # held until the caption comes
-        held = Album(seen_at=ctx.now, sent_at=msg.sent_at,
-                     held=(*(album.held if album is not None else ()), *msg.photos))
-        albums[msg.album] = held
-        await _notice_unexplained(ctx, msg.album, held, busy=busy)
+        await _save(ctx, albums)
+        ctx.reply("report_album_photo", code=album.code, count=count)
+        await answer_once(ctx)  # the parts after the caption are answered once, with the count after the last
+        return True
+    held = Album(seen_at=ctx.now, sent_at=msg.sent_at, held=(*(album.held if album is not None else ()), *msg.photos))
+    albums[msg.album] = held  # until the caption comes
+    await _notice_unexplained(ctx, msg.album, held, busy=busy)
     await _save(ctx, albums)
     return True
 
 
 async def answer_once(ctx: Context) -> None:
-    """The guided flow has answered a part of an album: the answer goes out ``ANSWER_WAIT`` after it (from the
-    outbox), in place of the answer to the part before if that has not gone out yet. So an album is answered
-    once, by the flow's answer to its last part, which counts every photo the flow holds."""
+    """A part of an album was answered (by the guided flow that took it, or joining the album's report): the
+    answer goes out ``ANSWER_WAIT`` after it (from the outbox), in place of the answer to the part before if
+    that has not gone out yet. So the album is answered once, by the answer to its last part, which counts
+    every photo."""
     replies = ctx.outcome.replies
     if not replies:
         return

@@ -253,6 +253,8 @@ async def test_a_deactivated_liaison_is_told_whatever_they_send(tg: TelegramHarn
     for fields in ({"text": f"{CODE} 850 桩基"}, {"photo": [{"file_id": "x", "file_unique_id": "x", "width": 1,
                                                             "height": 1}], "media_group_id": "1"}):
         assert "您的账号已停用" in await tg.message(HAO, fields)
+    more = {"photo": [{"file_id": "y", "file_unique_id": "y", "width": 1, "height": 1}], "media_group_id": "1"}
+    assert (await tg.message(HAO, more)).messages == []  # told once per album, not once per photo
     assert await tg.report_count() == 0
 
 

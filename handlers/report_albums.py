@@ -10,7 +10,8 @@ carries the caption and in whatever order the parts come.
   join it, answered once for them all (:func:`answer_once`).
 - An album sent during a guided flow that takes photos (``handlers.router.PHOTO_FLOWS``) goes to that flow part
   by part, and the flow's answers are not sent one per photo: :func:`answer_once` puts off the answer to each
-  part, taking back the one before, so the album is answered once, with the answer to its last part. During a
+  part, taking back the one before, so the album is answered once, with the answer to its last part (or by
+  a button pressed before that went out: :func:`forget_answers`). During a
   flow that takes no photos the album waits for its caption as outside a flow, and if none comes it is answered
   once that the photos were not saved, the flow going on.
 - People not bound (or deactivated) are answered once per album, or per run of photos sent one by one
@@ -163,6 +164,20 @@ async def answer_once(ctx: Context) -> None:
         await outbox.enqueue_for_chat(ctx.session, channel=msg.channel, chat_id=msg.chat_id, reply=reply, key=key,
                                       now=ctx.now, due=answer_due(album))
     albums[msg.album] = replace(album, answer=keys)
+    await _save(ctx, albums)
+
+
+async def forget_answers(ctx: Context) -> None:
+    """A button was pressed before the answer to an album went out: its answer (buttons included) would come
+    after the press's own and be out of date, so it is taken back; the press's answer is the album's."""
+    albums = await _load(ctx)
+    waiting = {key: album for key, album in albums.items() if album.answer}
+    if not waiting:
+        return
+    for key, album in waiting.items():
+        for answer in album.answer:
+            await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, key=answer)
+        albums[key] = replace(album, answer=())
     await _save(ctx, albums)
 
 

@@ -223,6 +223,8 @@ class Router:
             await self._expire_flow(ctx)
             conversation = None
         if msg.callback_data is not None:
+            if ctx.bound:
+                await report_albums.forget_answers(ctx)  # an album's answer not sent yet is out of date now
             await self._button(ctx, msg.callback_data)
             return
         if ctx.bound and msg.album and msg.photos:

@@ -73,6 +73,17 @@ async def test_an_album_for_a_nodes_evidence_is_kept_whole_and_answered_once(tg:
     tg.assert_nothing_failed()
 
 
+async def test_a_button_pressed_before_the_albums_answer_went_out_takes_its_place(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/node")
+    await tg.press(HAO, f"{CODE} {NODE}")
+    await tg.press(HAO, f"今天完成（{today(tg)}）")
+    for _ in range(2):
+        await part(tg, "710")
+    assert "照片 2 张" in await tg.press(HAO, "完成")  # at once, before the album's answer was due
+    assert await notices_after(tg, minutes=1) == []  # which would have offered 完成 again: taken back
+    assert len(await node_photos(tg)) == 2
+
+
 async def test_an_album_at_the_nodes_day_step_is_kept_when_the_day_is_refused(tg: TelegramHarness) -> None:
     await tg.send(HAO, "/node")
     await tg.press(HAO, f"{CODE} {NODE}")  # asks for the day: a photo means today

@@ -144,6 +144,12 @@ async def take_part(ctx: Context, *, in_flow: bool, busy: bool = False) -> bool:
     return True
 
 
+async def _take_back_answer(ctx: Context, album: Album) -> None:
+    """Withdraw the album's answer waiting to go out, if it has not gone out yet."""
+    for key in album.answer:
+        await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, key=key)
+
+
 async def answer_once(ctx: Context) -> None:
     """A part of an album was answered (by the guided flow that took it, or joining the album's report): the
     answer goes out ``ANSWER_WAIT`` after it (from the outbox), in place of the answer to the part before if
@@ -156,8 +162,7 @@ async def answer_once(ctx: Context) -> None:
     msg = ctx.msg
     albums = await _load(ctx)
     album = replace(albums.get(msg.album) or Album(seen_at=ctx.now, in_flow=True), seen_at=ctx.now)
-    for key in album.answer:
-        await outbox.withdraw_pending(ctx.session, channel=msg.channel, chat_id=msg.chat_id, key=key)
+    await _take_back_answer(ctx, album)
     base = f"album-answer:{msg.channel}:{msg.chat_id}:{msg.key or ctx.now.isoformat()}"
     keys = tuple(f"{base}:{n}" for n in range(len(replies)))
     for key, reply in zip(keys, replies, strict=True):
@@ -175,8 +180,7 @@ async def forget_answers(ctx: Context) -> None:
     if not waiting:
         return
     for key, album in waiting.items():
-        for answer in album.answer:
-            await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, key=answer)
+        await _take_back_answer(ctx, album)
         albums[key] = replace(album, answer=())
     await _save(ctx, albums)
 

@@ -2,9 +2,11 @@
 
 A liaison (or the substitute of one on leave, for the leave's days) marks a node of his projects done: `/node`
 lists the open nodes as buttons (so does 「节点完成」 in `/report`'s flow); after the node, the day (today with a
-button, or a day typed), then photos and a note as evidence, then 完成. An admin keeps the plan:
-`/node 城北` finds the project (by code or name, paged) and shows its nodes; `/node 项目编号 新增 名称 日期`,
-`… 改名 名称 新名称`, `… 改期 名称 日期`, `… 移出 名称` change it, each change audited.
+button, or a day typed), then photos and a note as evidence, then 完成. The photos the report's flow held when
+「节点完成」 was pressed go with the node, as its evidence: the liaison sent them of the site he now says is done.
+An admin keeps the plan: `/node 城北` finds the project (by code or name, paged) and shows its nodes;
+`/node 项目编号 新增 名称 日期`, `… 改名 名称 新名称`, `… 改期 名称 日期`, `… 移出 名称` change it, each change
+audited.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
 from handlers.paging import page_buttons
+from handlers.report_albums import carried
+from handlers.report_store import FLOW as REPORT_FLOW
 from storage import leaves as leave_repo
 from storage import nodes as repo
 from storage import projects as project_repo
@@ -127,10 +131,20 @@ async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Projec
     return node, project
 
 
+async def _report_photos(ctx: Context, project: Project) -> list[list[str]]:
+    """The photos the caller's report of this project held, in its guided flow, when he turned to its nodes
+    (「节点完成」): they go with the node."""
+    state = await ctx.flow_state(REPORT_FLOW)
+    if state is None or state.get("code") != project.code:
+        return []
+    return [[ctx.msg.channel, file_id] for file_id in carried(state)["photos"]]
+
+
 async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
-    await ctx.save_flow(FLOW, {"step": "day", "node": node.id})
+    photos = await _report_photos(ctx, project)
+    await ctx.save_flow(FLOW, {"step": "day", "node": node.id, "photos": photos})
     ctx.reply("node_ask_day", [[Button(f"今天完成（{ctx.today.isoformat()}）", f"{PREFIX}:t")], [_CANCEL]],
-              node=node, project=project, today=ctx.today)
+              node=node, project=project, today=ctx.today, photos=len(photos))
 
 
 async def _ask_evidence(ctx: Context, node: ProjectNode, project: Project, state: dict[str, Any]) -> None:
@@ -154,14 +168,13 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     photos = [*state.get("photos", []), *([ctx.msg.channel, f] for f in ctx.msg.photos)]
     if state.get("step") == "day":
         day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today, past=True)
-        if day is None:
-            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason="bad_day",
-                      text=text, node=node, project=project)
-            return
-        why = service.refusal_of_day(day, planned_on=node.planned_on, today=ctx.today)
+        why = "bad_day" if day is None else service.refusal_of_day(day, planned_on=node.planned_on,
+                                                                   today=ctx.today)
         if why is not None:
+            if ctx.msg.photos:  # the day is asked again; the photos are kept for the evidence
+                await ctx.save_flow(FLOW, {**state, "photos": photos})
             ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason=why, day=day,
-                      node=node, project=project)
+                      text=text, node=node, project=project, photos=len(photos) if ctx.msg.photos else 0)
             return
         await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": day.isoformat(),
                                                  "photos": photos})

@@ -122,8 +122,14 @@ async def _unit_choices(ctx: Context, project: Project) -> list[Unit]:
 
 
 async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
-    """Typed text or photos while /issue waits for them."""
+    """Typed text or photos while /issue waits for them (a photo sent at any step is kept for the problem)."""
     step, text = state.get("step"), ctx.msg.text.strip()
+    if ctx.msg.photos and step != "photos":
+        state = {**state, "photos": [*state.get("photos", []), *ctx.msg.photos]}
+        await ctx.save_flow(ISSUE_FLOW, state)
+        if not (step == "text" and text):  # a photo captioned with the description goes on as the description
+            ctx.reply("problem_photo_kept", count=len(state["photos"]), step=step)
+            return
     if step == "text" and text:
         if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
             return

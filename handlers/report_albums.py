@@ -7,7 +7,15 @@ carries the caption and in whatever order the parts come.
   taken back when the caption comes (the outbox's sender delivers it; nothing here waits).
 - A report flow keeps the albums whose photos it holds (``albums`` in its state, :func:`with_photos`); the
   report stored from it, at once or after a button, is remembered for them (:func:`remember`), and later parts
-  join it.
+  join it, answered once for them all (:func:`answer_once`).
+- An album sent during a guided flow that takes photos (``handlers.router.PHOTO_FLOWS``) goes to that flow part
+  by part, and the flow's answers are not sent one per photo: :func:`answer_once` puts off the answer to each
+  part, taking back the one before, so the album is answered once, with the answer to its last part (or by
+  a button pressed before that went out: :func:`forget_answers`). During a
+  flow that takes no photos the album waits for its caption as outside a flow, and if none comes it is answered
+  once that the photos were not saved, the flow going on.
+- People not bound (or deactivated) are answered once per album, or per run of photos sent one by one
+  (:func:`answered_before`).
 - Redelivered parts are handled once: a message whose key is stored is not handled again (``handlers.router``).
 
 The albums are remembered in the conversation table under a chat id of their own (``album:<chat>``), one row
@@ -21,7 +29,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.domain.albums import Album, PartFate, fate_of_part, recent, unexplained_due
+from bot.domain.albums import (
+    LOOSE,
+    Album,
+    PartFate,
+    answer_due,
+    answered_already,
+    fate_of_part,
+    recent,
+    unexplained_due,
+)
 from bot.domain.messages import Incoming, Reply
 from bot.domain.report_line import parse_report_line
 from handlers.context import Context
@@ -64,10 +81,11 @@ async def _withdraw_notice(ctx: Context, album: str) -> None:
                                   key=_notice_key(ctx, album))
 
 
-async def _notice_unexplained(ctx: Context, key: str, album: Album) -> None:
-    """(Re)schedule the one notice of a waiting album: its photos were not saved, said when the wait is over."""
+async def _notice_unexplained(ctx: Context, key: str, album: Album, *, busy: bool) -> None:
+    """(Re)schedule the one notice of a waiting album: its photos were not saved, said when the wait is over
+    (`busy`: the sender is in a guided flow that takes no photos, and is told so)."""
     await _withdraw_notice(ctx, key)
-    html = ctx.deps.renderer.render("album_unexplained", count=len(album.held))
+    html = ctx.deps.renderer.render("album_unexplained", count=len(album.held), busy=busy)
     await outbox.enqueue_for_chat(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
                                   reply=Reply(html=html), key=_notice_key(ctx, key), now=ctx.now,
                                   due=unexplained_due(album))
@@ -83,11 +101,12 @@ def _is_caption(msg: Incoming, album: Album | None) -> bool:
     return msg.command is not None or parse_report_line(msg.text) is not None
 
 
-async def take_part(ctx: Context, *, in_flow: bool) -> bool:
+async def take_part(ctx: Context, *, in_flow: bool, busy: bool = False) -> bool:
     """A photo of an album, sent by a bound person in a private chat (`in_flow`: they are in a guided flow in
-    the chat). True when it was handled here: joined the album's report, held for the caption, or let go
-    because the caption's answer was the album's. False when the message goes on to be handled as usual (the
-    captioned part, now carrying the photos held for it; a part a guided flow takes)."""
+    the chat that takes photos; `busy`: in one that takes none). True when it was handled here: joined the
+    album's report, held for the caption, or let go because the caption's answer was the album's. False when
+    the message goes on to be handled as usual (the captioned part, now carrying the photos held for it; a
+    part the guided flow takes, whose answer :func:`answer_once` then puts off)."""
     msg = ctx.msg
     albums = await _load(ctx)
     album = albums.get(msg.album)
@@ -95,13 +114,15 @@ async def take_part(ctx: Context, *, in_flow: bool) -> bool:
         if album is not None and album.held:  # the captioned part carries the photos held for it
             ctx.msg = replace(msg, photos=(*album.held, *msg.photos))
             await _withdraw_notice(ctx, msg.album)
-        albums[msg.album] = Album(seen_at=ctx.now, captioned=True,
-                                  report_id=album.report_id if album is not None else None,
-                                  code=album.code if album is not None else "")
+        albums[msg.album] = replace(album or Album(seen_at=ctx.now), seen_at=ctx.now, sent_at=msg.sent_at,
+                                    held=(), captioned=True)
         await _save(ctx, albums)
         return False
     fate = fate_of_part(album, in_flow=in_flow)
     if fate is PartFate.TO_FLOW:
+        albums[msg.album] = replace(album or Album(seen_at=ctx.now), seen_at=ctx.now, sent_at=msg.sent_at,
+                                    in_flow=True)
+        await _save(ctx, albums)
         return False
     if fate is PartFate.ANSWERED:
         log.info("%s:%s sent one more photo of album %s, answered with its caption: not answered again",
@@ -111,14 +132,73 @@ async def take_part(ctx: Context, *, in_flow: bool) -> bool:
         assert album is not None and album.report_id is not None
         count = await report_repo.add_photos(ctx.session, report_id=album.report_id, channel=msg.channel,
                                              photos=msg.photos, now=ctx.now)
+        albums[msg.album] = replace(album, seen_at=ctx.now, sent_at=msg.sent_at)
+        await _save(ctx, albums)
         ctx.reply("report_album_photo", code=album.code, count=count)
-        albums[msg.album] = replace(album, seen_at=ctx.now)
-    else:  # held until the caption comes
-        held = Album(seen_at=ctx.now, held=(*(album.held if album is not None else ()), *msg.photos))
-        albums[msg.album] = held
-        await _notice_unexplained(ctx, msg.album, held)
+        await answer_once(ctx)  # the parts after the caption are answered once, with the count after the last
+        return True
+    held = Album(seen_at=ctx.now, sent_at=msg.sent_at, held=(*(album.held if album is not None else ()), *msg.photos))
+    albums[msg.album] = held  # until the caption comes
+    await _notice_unexplained(ctx, msg.album, held, busy=busy)
     await _save(ctx, albums)
     return True
+
+
+async def _take_back_answer(ctx: Context, album: Album) -> None:
+    """Withdraw the album's answer waiting to go out, if it has not gone out yet."""
+    for key in album.answer:
+        await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, key=key)
+
+
+async def answer_once(ctx: Context) -> None:
+    """A part of an album was answered (by the guided flow that took it, or joining the album's report): the
+    answer goes out ``ANSWER_WAIT`` after it (from the outbox), in place of the answer to the part before if
+    that has not gone out yet. So the album is answered once, by the answer to its last part, which counts
+    every photo."""
+    replies = ctx.outcome.replies
+    if not replies:
+        return
+    ctx.outcome.replies = []
+    msg = ctx.msg
+    albums = await _load(ctx)
+    album = replace(albums.get(msg.album) or Album(seen_at=ctx.now, in_flow=True), seen_at=ctx.now)
+    await _take_back_answer(ctx, album)
+    base = f"album-answer:{msg.channel}:{msg.chat_id}:{msg.key or ctx.now.isoformat()}"
+    keys = tuple(f"{base}:{n}" for n in range(len(replies)))
+    for key, reply in zip(keys, replies, strict=True):
+        await outbox.enqueue_for_chat(ctx.session, channel=msg.channel, chat_id=msg.chat_id, reply=reply, key=key,
+                                      now=ctx.now, due=answer_due(album))
+    albums[msg.album] = replace(album, answer=keys)
+    await _save(ctx, albums)
+
+
+async def forget_answers(ctx: Context) -> None:
+    """A button was pressed before the answer to an album went out: its answer (buttons included) would come
+    after the press's own and be out of date, so it is taken back; the press's answer is the album's."""
+    albums = await _load(ctx)
+    waiting = {key: album for key, album in albums.items() if album.answer}
+    if not waiting:
+        return
+    for key, album in waiting.items():
+        await _take_back_answer(ctx, album)
+        albums[key] = replace(album, answer=())
+    await _save(ctx, albums)
+
+
+async def answered_before(ctx: Context) -> bool:
+    """A photo sent by someone the bot only tells who they are (not bound, deactivated): whether it was
+    answered so already (``bot.domain.albums.answered_already``: an earlier part of its album, or of photos
+    sent one by one). The first is answered as any message is, and so is a photo with words (an invite code,
+    /help); the others are not answered again."""
+    msg = ctx.msg
+    key = msg.album or LOOSE
+    albums = await _load(ctx)
+    quiet = not msg.text.strip() and answered_already(albums.get(key), ctx.now, loose=not msg.album)
+    if quiet:
+        log.info("%s:%s sent one more photo, answered already", msg.channel, msg.chat_id)
+    albums[key] = Album(seen_at=ctx.now, sent_at=msg.sent_at, captioned=True)
+    await _save(ctx, albums)
+    return quiet
 
 
 async def remember(ctx: Context, *, report_id: int, code: str, albums: Sequence[str]) -> None:

@@ -143,6 +143,9 @@ GROUP_BUTTONS: frozenset[str] = frozenset()
 FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
          problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **reassign.FLOWS,
          halfmonth.FLOW: halfmonth.halfmonth_step, **admin_import.FLOWS, **nodes.FLOWS}
+# The flows that keep the photos sent at any of their steps (a report's, a node's evidence, a problem's): an
+# album sent during one goes to it. During any other flow an album waits for its caption as outside a flow.
+PHOTO_FLOWS = frozenset({report.FLOW, nodes.FLOW, problems.ISSUE_FLOW})
 
 
 async def cancel_command(ctx: Context, _args: str) -> None:
@@ -211,6 +214,8 @@ class Router:
         if msg.in_group:
             await self._in_group(ctx)
             return
+        if msg.photos and (not ctx.bound or ctx.caller.deactivated) and await report_albums.answered_before(ctx):
+            return  # told who they are once per album (or run of photos)
         if ctx.caller.deactivated and not start.redeems_code(msg):
             ctx.reply("deactivated")
             return
@@ -218,10 +223,14 @@ class Router:
             await self._expire_flow(ctx)
             conversation = None
         if msg.callback_data is not None:
+            if ctx.bound:
+                await report_albums.forget_answers(ctx)  # an album's answer not sent yet is out of date now
             await self._button(ctx, msg.callback_data)
             return
         if ctx.bound and msg.album and msg.photos:
-            if await report_albums.take_part(ctx, in_flow=conversation is not None):
+            photo_flow = conversation is not None and conversation.flow in PHOTO_FLOWS
+            if await report_albums.take_part(ctx, in_flow=photo_flow,
+                                             busy=conversation is not None and not photo_flow):
                 return
             msg = ctx.msg  # the captioned part of an album carries the photos held for it
         command = msg.command
@@ -241,6 +250,8 @@ class Router:
             return
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
+            if msg.album and msg.photos:
+                await report_albums.answer_once(ctx)  # an album is answered once, not once per photo
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.

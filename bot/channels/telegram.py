@@ -74,7 +74,7 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
         photos = (message.document.file_id,)  # type: ignore[union-attr]  # a photo sent as a file, uncompressed
     return replace(where, text=message.text or message.caption or "", photos=photos,
                    key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
-                   album=message.media_group_id or "")
+                   album=message.media_group_id or "", sent_at=message.date)
 
 
 _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),

@@ -10,7 +10,18 @@ An album a person sends in a chat is, to the bot:
 - captioned: the captioned part was handled. Later parts follow it into the flow it started (a report
   waiting for a button keeps them); with no flow left (the report was refused, cancelled…) they are not
   answered again: the caption's answer was the album's;
-- reported: the album's report is stored (at once, or after the buttons it asked for): later parts join it.
+- reported: the album's report is stored (at once, or after the buttons it asked for): later parts join it;
+- in a flow: it came while a guided flow that takes photos was under way (``/report``, ``/node``, ``/issue``),
+  and its parts went to that flow. The flow's answers to them are not sent one by one: the album is answered
+  once, ``ANSWER_WAIT`` after its last part, with the flow's answer to that part (which counts every photo).
+
+People not bound (or deactivated) are answered once per album, and once for photos sent one by one within
+``ALBUM_WAIT`` of each other (WeCom has no albums: a member's pictures come as one message each)
+(:func:`answered_already`).
+
+The wait for the caption counts from the parts' own times as much as from when the bot handled them: a bot
+behind a backlog (the last part was sent well before the bot got to it) waits that much longer, since the
+captioned part, sent with it, may still be that far back in the queue (:func:`unexplained_due`).
 
 An album is forgotten ``ALBUM_MEMORY`` after its last part; parts of one album come within seconds.
 """
@@ -28,6 +39,11 @@ from typing import Any
 # backlog (a caption handled after the answer went out still gets its photos, see the module docstring).
 ALBUM_WAIT = timedelta(seconds=15)
 ALBUM_MEMORY = timedelta(days=1)
+# How long after the last part of an album a guided flow took the flow's answer goes out (a later part puts it
+# off, and its answer replaces the earlier one). Parts come within a second; the outbox looks every second.
+ANSWER_WAIT = timedelta(seconds=2)
+# The most the wait is put off for a bot behind (a message's own time can be wrong: a device's clock, a test's).
+BEHIND_MAX = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -40,18 +56,33 @@ class Album:
     captioned: bool = False
     report_id: int | None = None
     code: str = ""  # the project of the album's report
+    sent_at: datetime | None = None  # the own time of the last part seen (when the user sent it), if known
+    in_flow: bool = False  # its parts went to the guided flow under way
+    answer: tuple[str, ...] = ()  # the keys of the flow's answer waiting to go out (``ANSWER_WAIT``)
+
+    @property
+    def behind(self) -> timedelta:
+        """How far behind the bot was when it handled the last part: from when it was sent to when it was
+        handled (nothing when its own time is unknown or after it; at most ``BEHIND_MAX``)."""
+        if self.sent_at is None:
+            return timedelta(0)
+        return min(max(self.seen_at - self.sent_at, timedelta(0)), BEHIND_MAX)
 
     def as_state(self) -> dict[str, Any]:
         """The album as JSON-ready values (``from_state`` reads them back)."""
         return {"seen_at": self.seen_at.isoformat(), "held": list(self.held), "captioned": self.captioned,
-                "report_id": self.report_id, "code": self.code}
+                "report_id": self.report_id, "code": self.code,
+                "sent_at": self.sent_at.isoformat() if self.sent_at is not None else None,
+                "in_flow": self.in_flow, "answer": list(self.answer)}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Album:
-        report_id = state.get("report_id")
+        report_id, sent_at = state.get("report_id"), state.get("sent_at")
         return cls(seen_at=datetime.fromisoformat(state["seen_at"]), held=tuple(state.get("held", ())),
                    captioned=bool(state.get("captioned")), report_id=int(report_id) if report_id else None,
-                   code=str(state.get("code", "")))
+                   code=str(state.get("code", "")),
+                   sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
+                   in_flow=bool(state.get("in_flow")), answer=tuple(state.get("answer", ())))
 
 
 class PartFate(Enum):
@@ -59,26 +90,48 @@ class PartFate(Enum):
 
     JOIN_REPORT = "join"  # the album's report is stored: the photo is added to it
     HOLD = "hold"  # the caption has not come: held for it
-    TO_FLOW = "flow"  # the guided flow in the chat takes it (the one the caption started, or one under way)
+    TO_FLOW = "flow"  # the guided flow in the chat takes it (the one the caption started, or one under way that
+    # takes photos)
     ANSWERED = "answered"  # the caption came and was answered, with no report and no flow left: nothing more
 
 
 def fate_of_part(album: Album | None, *, in_flow: bool) -> PartFate:
     """The fate of an uncaptioned part of `album` (None: the first part of it seen) when the sender is (or
-    is not) in a guided flow in the chat."""
+    is not) in a guided flow in the chat that takes photos (a flow that takes none is no flow here: the
+    album waits for its caption, and is answered once if it does not come)."""
     if album is not None and album.report_id is not None:
         return PartFate.JOIN_REPORT
-    if album is not None and not album.captioned:
+    if album is not None and not album.captioned and not album.in_flow:
         return PartFate.HOLD
     if in_flow:
         return PartFate.TO_FLOW
-    return PartFate.ANSWERED if album is not None else PartFate.HOLD
+    return PartFate.ANSWERED if album is not None and album.captioned else PartFate.HOLD
 
 
 def unexplained_due(album: Album) -> datetime:
     """When the sender of a waiting album is told its photos were not saved: ``ALBUM_WAIT`` after its last
-    part (each part seen puts it off)."""
-    return album.seen_at + ALBUM_WAIT
+    part was handled (each part seen puts it off), and as long again as the bot was behind when it handled
+    it: the captioned part, sent with it, may still be queued that far back."""
+    return album.seen_at + ALBUM_WAIT + album.behind
+
+
+def answer_due(album: Album) -> datetime:
+    """When the flow's answer to an album it took goes out: ``ANSWER_WAIT`` after the last part. (No more for
+    a bot behind: Telegram sends the parts of an album one after the other, so they are handled together.)"""
+    return album.seen_at + ANSWER_WAIT
+
+
+# Under what key the photos someone sends one by one (no album) are remembered, for :func:`answered_already`.
+LOOSE = "photos"
+
+
+def answered_already(album: Album | None, now: datetime, *, loose: bool) -> bool:
+    """Whether a photo from someone the bot only tells who they are (not bound, deactivated) was answered
+    already: a part of `album` (remembered once its first part was answered), or, `loose` (a photo of no
+    album), one of photos sent one by one, each within ``ALBUM_WAIT`` of the one before."""
+    if album is None:
+        return False
+    return not loose or now - album.seen_at <= ALBUM_WAIT
 
 
 def recent(albums: Mapping[str, Album], now: datetime) -> dict[str, Album]:

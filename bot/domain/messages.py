@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Literal
 
@@ -80,6 +81,9 @@ class Incoming:
     # message per photo, the caption on any one of them (bot.domain.albums); "" when the message is no part
     # of an album.
     album: str = ""
+    # When the user sent it, as the channel says (Telegram's message date; None when the channel does not say):
+    # a bot behind a backlog handles a message well after it was sent (bot.domain.albums).
+    sent_at: datetime | None = None
 
     @property
     def in_group(self) -> bool:

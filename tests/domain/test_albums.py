@@ -7,12 +7,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.albums import ALBUM_MEMORY, ALBUM_WAIT, Album, PartFate, fate_of_part, recent, unexplained_due
+from bot.domain.albums import (
+    ALBUM_MEMORY,
+    ALBUM_WAIT,
+    ANSWER_WAIT,
+    BEHIND_MAX,
+    Album,
+    PartFate,
+    answer_due,
+    answered_already,
+    fate_of_part,
+    recent,
+    unexplained_due,
+)
 
 AT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 WAITING = Album(seen_at=AT, held=("p1",))
 CAPTIONED = Album(seen_at=AT, captioned=True)
 REPORTED = Album(seen_at=AT, captioned=True, report_id=7, code="ZD2026-001")
+IN_FLOW = Album(seen_at=AT, in_flow=True, sent_at=AT - timedelta(seconds=1), answer=("album-answer:k:0",))
 
 
 @pytest.mark.parametrize(("album", "in_flow", "fate"), [
@@ -24,6 +37,8 @@ REPORTED = Album(seen_at=AT, captioned=True, report_id=7, code="ZD2026-001")
     (CAPTIONED, False, PartFate.ANSWERED),  # the caption was answered and left nothing waiting
     (REPORTED, False, PartFate.JOIN_REPORT),
     (REPORTED, True, PartFate.JOIN_REPORT),  # even while another flow is under way
+    (IN_FLOW, True, PartFate.TO_FLOW),  # its first parts went to the flow: so do the others
+    (IN_FLOW, False, PartFate.HOLD),  # the flow ended between two parts: this one waits for a caption
 ])
 def test_the_fate_of_a_part_without_the_caption(album: Album | None, in_flow: bool, fate: PartFate) -> None:
     assert fate_of_part(album, in_flow=in_flow) is fate
@@ -35,6 +50,26 @@ def test_the_wait_for_the_caption_counts_from_the_last_part() -> None:
     assert unexplained_due(later) == AT + timedelta(seconds=4) + ALBUM_WAIT
 
 
+def test_a_bot_behind_waits_as_long_again_for_the_caption() -> None:
+    """The part was sent 20 s before the bot handled it: its captioned part, sent with it, may be queued as far
+    back, so the notice waits 20 s more. A part's own time after the bot's clock, or absurdly old, changes
+    little."""
+    behind = Album(seen_at=AT, held=("p1",), sent_at=AT - timedelta(seconds=20))
+    assert unexplained_due(behind) == AT + ALBUM_WAIT + timedelta(seconds=20)
+    assert unexplained_due(Album(seen_at=AT, held=("p1",), sent_at=AT + timedelta(seconds=3))) == AT + ALBUM_WAIT
+    ancient = Album(seen_at=AT, held=("p1",), sent_at=AT - timedelta(days=3))
+    assert unexplained_due(ancient) == AT + ALBUM_WAIT + BEHIND_MAX
+    assert answer_due(behind) == AT + ANSWER_WAIT  # the parts come one after the other, however late
+
+
+def test_someone_not_bound_is_answered_once_per_album_or_run_of_photos() -> None:
+    assert not answered_already(None, AT, loose=False)  # the first part of an album
+    assert answered_already(CAPTIONED, AT + timedelta(hours=1), loose=False)  # any later part
+    assert not answered_already(None, AT, loose=True)  # a photo sent alone
+    assert answered_already(CAPTIONED, AT + ALBUM_WAIT, loose=True)  # the next one soon after
+    assert not answered_already(CAPTIONED, AT + ALBUM_WAIT + timedelta(seconds=1), loose=True)  # a while later
+
+
 def test_albums_are_forgotten_a_while_after_their_last_part() -> None:
     old = Album(seen_at=AT - ALBUM_MEMORY - timedelta(seconds=1))
     kept = recent({"1": old, "2": REPORTED}, AT)
@@ -42,6 +77,6 @@ def test_albums_are_forgotten_a_while_after_their_last_part() -> None:
     assert recent({"1": Album(seen_at=AT - ALBUM_MEMORY)}, AT) != {}
 
 
-@pytest.mark.parametrize("album", [WAITING, CAPTIONED, REPORTED])
+@pytest.mark.parametrize("album", [WAITING, CAPTIONED, REPORTED, IN_FLOW])
 def test_an_album_reads_back_as_it_was_kept(album: Album) -> None:
     assert Album.from_state(album.as_state()) == album

@@ -1,7 +1,8 @@
 """Albums through the real python-telegram-bot Application and the fake Bot API: Telegram sends an album as one
 message per photo, the caption on any one of them, in no promised order, and may deliver a message twice.
-Every photo joins the report its album belongs to (made at once, or after the buttons it asked for); photos
-that belong to nothing get one notice, once the bot has waited for the rest of the album.
+Every photo joins the report its album belongs to (made at once, or after the buttons it asked for), the parts
+after the caption answered once; photos that belong to nothing get one notice, once the bot has waited for the
+rest of the album.
 
 郝芳 (1001) is the liaison of ZD2026-001; the clock is Friday 2026-11-20 10:00, a working day.
 """
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import SHANGHAI
-from bot.domain.albums import ALBUM_WAIT
+from bot.domain.albums import ALBUM_WAIT, ANSWER_WAIT
 from bot.services.outbox import OutboxSender
 from storage.models import ReportPhoto
 from tests.e2e.harness import Replies, TelegramHarness
@@ -76,6 +77,12 @@ async def notices_after(tg: TelegramHarness, **wait: float) -> list[str]:
     return tg.fake.texts(HAO, since=mark)
 
 
+async def answer(tg: TelegramHarness) -> str:
+    """The one answer to the album parts a guided flow took, sent once the bot has waited for the rest."""
+    [text] = await notices_after(tg, seconds=ANSWER_WAIT.total_seconds())
+    return text
+
+
 async def test_parts_before_the_captioned_last_one_join_its_report(tg: TelegramHarness) -> None:
     early = [part_update(tg, "501") for _ in range(2)]
     for update in early:
@@ -91,8 +98,9 @@ async def test_parts_before_the_captioned_last_one_join_its_report(tg: TelegramH
 async def test_a_caption_in_the_middle_takes_the_parts_before_and_after(tg: TelegramHarness) -> None:
     assert (await part(tg, "502")).messages == []
     assert "照片 2 张" in await part(tg, "502", LINE)
-    assert "现有照片 3 张" in await part(tg, "502")
-    assert "现有照片 4 张" in await part(tg, "502", "3号墩柱")  # a photo's own words, no report line: it joins
+    assert (await part(tg, "502")).messages == []  # the parts after the caption are answered once
+    assert (await part(tg, "502", "3号墩柱")).messages == []  # a photo's own words, no report line: it joins
+    assert "现有照片 4 张" in await answer(tg)
     assert len(await photo_files(tg)) == 4 and await tg.report_count() == 1
     assert await notices_after(tg, minutes=5) == []
 
@@ -102,7 +110,8 @@ async def test_redelivered_parts_join_once(tg: TelegramHarness) -> None:
     await deliver(tg, early)
     assert (await deliver(tg, early)).messages == []  # the same message again, before the caption
     assert "照片 2 张" in await part(tg, "503", LINE)
-    assert "现有照片 3 张" in await deliver(tg, late)
+    await deliver(tg, late)
+    assert "现有照片 3 张" in await answer(tg)
     assert (await deliver(tg, late)).messages == []
     assert (await deliver(tg, early)).messages == []  # and once more, after it joined
     files = await photo_files(tg)
@@ -111,7 +120,7 @@ async def test_redelivered_parts_join_once(tg: TelegramHarness) -> None:
 
 async def test_every_order_of_an_album_makes_one_report_with_every_photo(tg: TelegramHarness) -> None:
     """Three photos, the caption on any one, arriving in each of the six orders, the first one delivered again
-    after the second: each time one report with three photos, and nothing more said."""
+    after the second: each time one report with three photos, and the parts after the caption answered once."""
     for n, order in enumerate(itertools.permutations(["caption", "a", "b"])):
         tg.clock.advance(days=1)
         album = f"6{n:02d}"
@@ -125,6 +134,8 @@ async def test_every_order_of_an_album_makes_one_report_with_every_photo(tg: Tel
             files = (await session.scalars(select(ReportPhoto.file_id)
                                            .where(ReportPhoto.report_id == report.id))).all()
         assert sorted(files) == sorted(u["message"]["photo"][0]["file_id"] for u in updates.values()), order
+        joined = await notices_after(tg, seconds=ANSWER_WAIT.total_seconds())
+        assert [("现有照片 3 张" in text) for text in joined] == ([] if order[2] == "caption" else [True]), order
     assert await notices_after(tg, minutes=5) == []
 
 
@@ -132,12 +143,14 @@ async def test_parts_after_the_guided_flows_buttons_join_its_report(tg: Telegram
     await tg.send(HAO, "/report")
     await tg.press(HAO, f"{CODE} 城北高速连接线")
     await tg.send(HAO, "850万 桩基完成")
-    assert "已收到 1 张照片" in await part(tg, "504")
+    assert (await part(tg, "504")).messages == []  # answered once the rest of the album had time to come
+    assert "已收到 1 张照片" in await answer(tg)
     assert "现场照片：1 张" in await tg.press(HAO, "完成（不再上传照片）")
-    kept = await part(tg, "504")  # the summary waits for 确认: the photo is kept for the report
-    assert "现有 2 张，将随这条填报一并保存" in kept
+    await part(tg, "504")  # the summary waits for 确认: the photo is kept for the report
+    assert "现有 2 张，将随这条填报一并保存" in await answer(tg)
     assert "照片 2 张" in await tg.press(HAO, "确认")
-    assert "照片已加入 ZD2026-001 今天的填报，现有照片 3 张" in await part(tg, "504")
+    await part(tg, "504")
+    assert "照片已加入 ZD2026-001 今天的填报，现有照片 3 张" in await answer(tg)
     assert len(await photo_files(tg)) == 3
 
 
@@ -151,9 +164,11 @@ async def test_parts_after_the_button_a_captioned_part_asked_for_join_the_report
         assert "已记录填报" in await tg.send(HAO, f"/report {CODE} 500 桩基")
     asked = await part(tg, "505", caption)
     assert button in asked.buttons and "已记录" not in asked
-    assert "现有 2 张" in await part(tg, "505")
+    await part(tg, "505")
+    assert "现有 2 张" in await answer(tg)
     assert "照片 2 张" in await tg.press(HAO, button)
-    assert "现有照片 3 张" in await part(tg, "505")
+    await part(tg, "505")
+    assert "现有照片 3 张" in await answer(tg)
     assert len(await photo_files(tg)) == 3
 
 
@@ -161,12 +176,14 @@ async def test_an_album_captioned_only_report_keeps_its_photos_for_the_guided_re
     assert (await part(tg, "506")).messages == []
     started = await part(tg, "506", "/report")
     assert "已收到照片 2 张" in started and f"{CODE} 城北高速连接线" in started.buttons
-    assert "现有 3 张" in await part(tg, "506")
+    await part(tg, "506")
+    assert "现有 3 张" in await answer(tg)
     await tg.press(HAO, f"{CODE} 城北高速连接线")
     assert "已收到 3 张照片" in await tg.send(HAO, "850万 桩基完成")
     assert "现场照片：3 张" in await tg.press(HAO, "完成（不再上传照片）")
     assert "照片 3 张" in await tg.press(HAO, "确认")
-    assert "现有照片 4 张" in await part(tg, "506")
+    await part(tg, "506")
+    assert "现有照片 4 张" in await answer(tg)
     assert len(await photo_files(tg)) == 4
     assert await notices_after(tg, minutes=5) == []
 

@@ -19,6 +19,7 @@ from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX
 from storage import people
 from storage.models import Person, Project, ReportPhoto
 from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_albums import answer
 from tests.fakes.bot_api import MAX_TEXT, parse_telegram_html, utf16_len
 
 HAO = 1001
@@ -118,7 +119,8 @@ async def test_an_album_of_ten_is_one_report_with_ten_photos(tg: TelegramHarness
             fields["caption"] = f"{CODE} 850万 桩基完成"
         answers.append(await tg.message(HAO, fields))
     assert "已记录填报" in answers[0] and "照片 1 张" in answers[0]
-    assert all(f"现有照片 {n + 1} 张" in answers[n] for n in range(1, 10)), answers
+    assert all(a.messages == [] for a in answers[1:]), answers  # the other nine are answered once
+    assert "现有照片 10 张" in await answer(tg)
     assert "没有说明" not in "".join(a.text for a in answers)
     assert await photo_count(tg) == 10 and await tg.report_count() == 1
 
@@ -126,7 +128,8 @@ async def test_an_album_of_ten_is_one_report_with_ten_photos(tg: TelegramHarness
     await tg.send(HAO, "/undo")
     late = await tg.message(HAO, {"media_group_id": "13579", "photo": [
         {"file_id": tg.fake.add_file(), "file_unique_id": "a10", "width": 1, "height": 1, "file_size": 1}]})
-    assert "已撤回或已被替换，照片未保存" in late
+    assert late.messages == []
+    assert "已撤回或已被替换，照片未保存" in await answer(tg)
 
 
 async def test_an_album_whose_report_asks_to_replace_keeps_its_photos_for_the_answer(tg: TelegramHarness) -> None:
@@ -137,7 +140,8 @@ async def test_an_album_whose_report_asks_to_replace_keeps_its_photos_for_the_an
     for n in (1, 2):
         kept = await tg.message(HAO, {"media_group_id": "2468", "photo": [
             {"file_id": tg.fake.add_file(), "file_unique_id": f"b{n}", "width": 1, "height": 1}]})
-        assert f"现有 {n + 1} 张" in kept
+        assert kept.messages == []  # the rest of the album is answered once, a moment after its last part
+    assert "现有 3 张" in await answer(tg)
     replaced = await tg.press(HAO, "确认替换")
     assert "照片 3 张" in replaced.text
     assert await photo_count(tg) == 3
@@ -227,7 +231,8 @@ async def test_an_album_photo_delivered_twice_joins_its_report_once(tg: Telegram
     await tg.wait_processed(update_["update_id"])
     again = tg.fake.enqueue_update({"message": dict(update_["message"])})
     await tg.wait_processed(again["update_id"])
-    assert len(tg.fake.texts(HAO, since=mark)) == 1
+    assert tg.fake.texts(HAO, since=mark) == []  # answered once the album has all come: once
+    assert "现有照片 2 张" in await answer(tg)
     assert await photo_count(tg) == 2
 
 
@@ -248,6 +253,8 @@ async def test_a_deactivated_liaison_is_told_whatever_they_send(tg: TelegramHarn
     for fields in ({"text": f"{CODE} 850 桩基"}, {"photo": [{"file_id": "x", "file_unique_id": "x", "width": 1,
                                                             "height": 1}], "media_group_id": "1"}):
         assert "您的账号已停用" in await tg.message(HAO, fields)
+    more = {"photo": [{"file_id": "y", "file_unique_id": "y", "width": 1, "height": 1}], "media_group_id": "1"}
+    assert (await tg.message(HAO, more)).messages == []  # told once per album, not once per photo
     assert await tg.report_count() == 0
 
 

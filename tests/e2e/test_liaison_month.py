@@ -32,6 +32,7 @@ from bot.channels.base import RateLimits
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
+from bot.domain.albums import ANSWER_WAIT
 from bot.domain.amounts import format_wan
 from bot.domain.limits import PHOTO_FILE_MAX
 from bot.services.outbox import OutboxSender
@@ -196,8 +197,11 @@ async def test_a_liaisons_month(telegram: TelegramHarness) -> None:
         elif day == d(10, 12):  # an album of ten
             await office.send(HAO, at(day, 10), photo(10, media_group_id="9001", caption=f"{P1} 900万 路面基层"),
                               "照片 1 张")
-            for n in range(11, 20):
-                await office.send(HAO, at(day, 10), photo(n, media_group_id="9001"), f"现有照片 {n - 9} 张")
+            for n in range(11, 20):  # the rest of the album is answered once, when it has all come
+                assert not (await office.send(HAO, at(day, 10), photo(n, media_group_id="9001"))).messages
+            office.tg.clock.set(at(day, 10) + ANSWER_WAIT)
+            await office.deliver(day, "event")
+            assert "现有照片 10 张" in office.notices[HAO][-1][2]
             true1[day] = Decimal(900)
             await office.say(ZHAO, at(day, 11), "/resolved W0002 补助资金已到账", "已报告解决")
             await office.say(HAO, at(day, 11, 30), "/confirm W0002", "已确认销号")

@@ -1,12 +1,20 @@
 """Images in WeCom, which has no albums: an image sent while the guided /report waits for a button (the project,
-确认) is kept for its report, as on Telegram; an image that belongs to no report is answered at once, each one,
-and a report line typed afterwards does not take it (the answer said how to send it)."""
+确认) is kept for its report, as on Telegram, and goes with the node when 节点完成 is pressed there; an image that
+belongs to no report is answered at once, each one, and a report line typed afterwards does not take it (the
+answer said how to send it). Someone not bound is told so once for images sent one after the other."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from bot.clock import SHANGHAI
+from bot.domain.albums import ALBUM_WAIT
+from storage.models import NodePhoto
+from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import HAO, WeComHarness
 
 CODE = "ZD2026-001"
+STRANGER = "lu_ren"  # nobody bound
 
 
 async def test_images_sent_while_the_guided_report_waits_for_a_button_are_kept(wecom: WeComHarness) -> None:
@@ -31,3 +39,32 @@ async def test_images_before_a_report_line_are_answered_at_once_and_not_taken(we
     assert (await wecom.deliver_outbox()).sent == 0  # nothing more is said later
     [report] = await wecom.reports()
     assert not report.photos
+
+
+async def test_node_done_from_the_report_takes_its_images_as_evidence(wecom: WeComHarness) -> None:
+    """节点完成 pressed in /report's flow: the images the report held go with the node, as on Telegram."""
+    await wecom.bind(HAO, "郝芳")
+    await wecom.send(HAO, "/report")
+    await wecom.press(HAO, f"{CODE} 城北高速连接线")
+    for count in (1, 2):
+        assert f"现有 {count} 张" in await wecom.photo(HAO)  # WeCom has no albums: each image is answered
+    await wecom.press(HAO, "节点完成")
+    assert "填报中已发送的 2 张照片" in await wecom.press(HAO, f"{CODE} 路基完成")
+    today = wecom.clock.now().astimezone(SHANGHAI).date().isoformat()
+    assert "照片 2 张" in await wecom.press(HAO, f"今天完成（{today}）")
+    assert "照片 2 张" in await wecom.press(HAO, "完成")
+    async with wecom.session() as session:
+        photos = (await session.scalars(select(NodePhoto.channel))).all()
+    assert photos == ["wecom", "wecom"] and await wecom.report_count() == 0
+
+
+async def test_a_stranger_sending_images_one_by_one_is_answered_once(wecom: WeComHarness,
+                                                                     fake_wecom: FakeWeCom) -> None:
+    fake_wecom.add_user(STRANGER)
+    answers = []
+    for _ in range(3):
+        answers.append((await wecom.photo(STRANGER)).text)
+        wecom.clock.advance(seconds=2)
+    assert ["/start 邀请码" in text for text in answers] == [True, False, False], answers
+    wecom.clock.advance(seconds=ALBUM_WAIT.total_seconds() + 1)
+    assert "/start 邀请码" in await wecom.photo(STRANGER)  # a while later: answered again

@@ -82,10 +82,12 @@ def node_policy(policy: SlaPolicy, days: int) -> SlaPolicy:
 # --- done -------------------------------------------------------------------------------------------
 
 def refusal_of_day(day: date, *, planned_on: date, today: date) -> str | None:
-    """Why a done day is refused (a word the template explains), or None."""
+    """Why a done day is refused (a word the template explains), or None. A day of an earlier year than the
+    plan's is refused only when that year is gone as well (a slip: 2025-12-08 for a node of 2026): a node of
+    next year's plan done early this year is good news, and 今天完成 records it too."""
     if day > today:
         return "future"
-    if day.year < planned_on.year:
+    if day.year < min(planned_on.year, today.year):
         return "before_year"
     return None
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from bot.domain.nodes import NodePlan, node_state, on_time_count
 from bot.domain.ranking import share
+from bot.services.nodes import refusal_of_day
 
 TODAY = date(2026, 12, 7)
 
@@ -60,3 +61,13 @@ def test_a_finished_projects_nodes_not_done_are_closed_not_overdue():
     nodes = [NodePlan(date(2026, 5, 1), date(2026, 5, 1), True), NodePlan(date(2026, 9, 30), None, True)]
     assert on_time_count(nodes, TODAY) == (1, 1)
     assert on_time_count([NodePlan(date(2026, 9, 30), None, True)], TODAY) == (0, 0)
+
+
+def test_a_done_day_of_an_earlier_year_than_the_plan_is_refused_only_when_that_year_is_gone() -> None:
+    """2025-12-08 for a node of 2026 is a slip; a node of 2027's plan done early in December 2026 is not."""
+    today = date(2026, 12, 10)
+    assert refusal_of_day(date(2026, 12, 8), planned_on=date(2027, 3, 31), today=today) is None
+    assert refusal_of_day(today, planned_on=date(2027, 3, 31), today=today) is None
+    assert refusal_of_day(date(2025, 12, 8), planned_on=date(2026, 6, 30), today=today) == "before_year"
+    assert refusal_of_day(date(2025, 12, 8), planned_on=date(2027, 3, 31), today=today) == "before_year"
+    assert refusal_of_day(date(2026, 12, 11), planned_on=date(2026, 6, 30), today=today) == "future"

@@ -84,16 +84,25 @@ async def test_a_button_pressed_before_the_albums_answer_went_out_takes_its_plac
     assert len(await node_photos(tg)) == 2
 
 
-async def test_an_album_at_the_nodes_day_step_is_kept_when_the_day_is_refused(tg: TelegramHarness) -> None:
+async def test_an_album_at_the_nodes_day_step_is_done_today_with_its_photos(tg: TelegramHarness) -> None:
     await tg.send(HAO, "/node")
     await tg.press(HAO, f"{CODE} {NODE}")  # asks for the day: a photo means today
     for _ in range(2):
         assert (await part(tg, "702")).messages == []
-    refused = await answer(tg)  # the node is planned for 2027: today is asked back, the photos kept
-    assert "早于节点计划的年度" in refused and "已收到照片 2 张" in refused
-    assert "照片 2 张" in await tg.press(HAO, "今天完成")
+    asked = await answer(tg)  # planned for 2027, done early today: good news, the photos its evidence
+    assert f"完成日期：{today(tg)}" in asked and "照片 2 张" in asked, asked
     assert "照片 2 张" in await tg.press(HAO, "完成")
     assert len(await node_photos(tg)) == 2
+
+
+async def test_a_photo_at_the_nodes_day_step_is_kept_when_its_day_is_refused(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/node")
+    await tg.press(HAO, f"{CODE} {NODE}")
+    refused = (await tg.photo(HAO, "2025-11-20", file_id="day-refused")).text
+    assert "早于节点计划的年度" in refused and "已收到照片 1 张" in refused, refused
+    assert "照片 1 张" in await tg.press(HAO, "今天完成")
+    assert "照片 1 张" in await tg.press(HAO, "完成")
+    assert await node_photos(tg) == ["day-refused"]
 
 
 async def test_an_album_captioned_during_the_node_flow_brings_its_words_as_the_note(tg: TelegramHarness) -> None:

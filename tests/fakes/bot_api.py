@@ -54,6 +54,11 @@ STRING_PARAMS = frozenset({
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+# An inline keyboard holds at most 100 buttons, 8 to a row, and at most about 10 KB of JSON; beyond any of
+# these Telegram answers "reply markup is too long".
+MAX_BUTTONS = 100
+MAX_ROW_BUTTONS = 8
+MAX_MARKUP_BYTES = 10 * 1024
 MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload; a bigger request is answered 413
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -669,6 +674,9 @@ class FakeBotAPI:
                 raise bad_request(
                     "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays"
                 )
+            if sum(len(row) for row in rows) > MAX_BUTTONS or any(len(row) > MAX_ROW_BUTTONS for row in rows) \
+                    or len(json.dumps(markup, ensure_ascii=False).encode()) > MAX_MARKUP_BYTES:
+                raise bad_request("reply markup is too long")
             for row in rows:
                 for button in row:
                     if not str(button.get("text", "")).strip():

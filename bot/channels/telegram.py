@@ -36,6 +36,8 @@ from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
+from storage.audit import Actor
+from storage.group_chats import move_chat
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -146,6 +148,7 @@ class TelegramChannel:
             builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
+        self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
                                                     self.on_edit))
@@ -190,6 +193,25 @@ class TelegramChannel:
         if chat is not None:
             html = self.router.deps.renderer.render("edit_ignored")
             await self.deliver(chat.id, Outcome(replies=[Reply(html=html)]))
+
+    async def on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group upgraded to a supergroup has a new chat id; Telegram tells the old chat (migrate_to_chat_id)
+        and the new one (migrate_from_chat_id). A bulletin group follows it, and so do its waiting notices."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id is not None:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id is not None:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        deps = self.router.deps
+        async with deps.db.session() as session:
+            moved = await move_chat(session, channel=CHANNEL, old=str(old), new=str(new), at=deps.clock.now(),
+                                    actor=Actor(label="系统", channel=CHANNEL))
+        if moved:
+            log.info("bulletin group %s became supergroup %s", old, new)
 
     async def deliver(self, chat_id: int, outcome: Outcome) -> None:
         """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""

@@ -31,6 +31,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
+from bot.channels.telegram_updates import TolerantUpdatesRequest
 from bot.config import Settings
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
@@ -140,12 +141,14 @@ class TelegramChannel:
             builder = builder.base_url(settings.telegram_base_url)
         if settings.telegram_base_file_url:
             builder = builder.base_file_url(settings.telegram_base_file_url)
+        proxy = settings.telegram_proxy if request is None else None
         if request is not None:
             builder = builder.request(request)
-        if get_updates_request is not None:
-            builder = builder.get_updates_request(get_updates_request)
-        if settings.telegram_proxy and request is None:
-            builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
+        elif proxy:
+            builder = builder.proxy(proxy)
+        if get_updates_request is None:  # as PTB would build it, but past an update it cannot read
+            get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None)
+        builder = builder.get_updates_request(get_updates_request)
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
         self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))

@@ -296,3 +296,19 @@ async def test_an_invite_code_pasted_with_its_wrapping_binds_and_one_shown_in_a_
     shown = await tg.invite("郝芳")
     assert "请私聊我" in await tg.send(1001, f"“{shown}”", chat_id=GROUP)
     assert "已作废" in await tg.send(1001, f"/start {shown}")
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_the_next_ones_are_served(
+        tg: TelegramHarness, caplog: pytest.LogCaptureFixture) -> None:
+    """A poll whose options lack a field python-telegram-bot requires (as an update of another Bot API version
+    may): before, every getUpdates answer holding it failed as a whole, and no one's message was handled again."""
+    unreadable = tg.fake.text_update(HAO, "")
+    del unreadable["message"]["text"]
+    unreadable["message"]["poll"] = {"id": "1", "question": "几点开会？", "options": [{"text": "九点", "voter_count": 0}],
+                                     "total_voter_count": 0, "is_closed": False, "is_anonymous": True,
+                                     "type": "regular", "allows_multiple_answers": False}
+    tg.fake.enqueue_update(unreadable)
+    after = await tg.send(HAO, f"/report {CODE} 850 桩基施工")
+    assert "已记录填报" in after, after
+    assert any(f"skipped Telegram update {unreadable['update_id']}" in r.getMessage() for r in caplog.records)
+    assert [r.amount for r in await tg.reports()] == [Decimal(850)]

@@ -152,6 +152,8 @@ class TelegramChannel:
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
         self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
+        self.application.add_handler(MessageHandler(
+            filters.StatusUpdate.NEW_CHAT_MEMBERS | filters.StatusUpdate.CHAT_CREATED, self.on_joined))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
                                                     self.on_edit))
@@ -215,6 +217,20 @@ class TelegramChannel:
                                     actor=Actor(label="系统", channel=CHANNEL))
         if moved:
             log.info("bulletin group %s became supergroup %s", old, new)
+
+    async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot added to a group (or a group created with it): say what it does there and how to make the
+        group a bulletin group, with a button opening the private chat. Other people joining get nothing."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or chat.type == Chat.PRIVATE:
+            return
+        created = message.group_chat_created or message.supergroup_chat_created
+        if not created and not any(member.id == context.bot.id for member in message.new_chat_members):
+            return
+        renderer = self.router.deps.renderer
+        html = renderer.render("group_joined", commands=self.router.commands.group_menu())
+        private = Button(renderer.render("private_button").strip(), "", url=f"https://t.me/{context.bot.username}")
+        await self.deliver(chat.id, Outcome(replies=[Reply(html=html, buttons=[[private]])]))
 
     async def deliver(self, chat_id: int, outcome: Outcome) -> None:
         """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""

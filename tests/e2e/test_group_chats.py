@@ -342,3 +342,18 @@ async def test_a_bulletin_group_upgraded_to_a_supergroup_is_followed_to_its_new_
     assert "城北片区" in listed
     assert "城北片区：群号" in await tg.send(ADMIN, "/audit")
     assert not tg.fake.calls_of("sendMessage", chat_id=old, ok=False)
+
+
+async def test_the_bot_added_to_a_group_says_what_it_does_there_and_other_newcomers_get_nothing(
+        tg: TelegramHarness) -> None:
+    group = GROUPS["group"]
+    bot = dict(tg.fake.bot_user)
+    newcomer = tg.fake.user(4242, first_name="新同事")
+
+    joined = await tg.message(ADMIN, {"new_chat_members": [bot]}, chat_id=group)
+    [greeting] = joined.texts
+    assert "/rank" in greeting and "/groups add 群名称" in greeting and "私聊" in greeting
+    assert url_buttons(joined) == [{"text": "打开私聊", "url": BOT_LINK}]
+    assert (await tg.message(ADMIN, {"new_chat_members": [newcomer]}, chat_id=group)).messages == []
+    created = await tg.message(ADMIN, {"group_chat_created": True}, chat_id=GROUPS["supergroup"])
+    assert created.texts == [greeting]

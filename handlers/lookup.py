@@ -9,10 +9,12 @@ from bot.clock import to_local
 from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.leave import on_leave
 from bot.domain.messages import Button
+from bot.domain.paging import page_of
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from bot.services.node_timeline import project_timeline
 from bot.services.photos import photo_view
 from handlers.context import Context
+from handlers.paging import page_buttons
 from handlers.web import web_button
 from storage import approvals as approval_repo
 from storage import corrections
@@ -23,6 +25,8 @@ from storage import reports as report_repo
 from storage.models import Project
 from storage.projects import ProjectFigures, ReportTarget
 from storage.settings import load_calendar
+
+MINE_PAGE = 50  # projects to a page of /mine (an admin's or a leader's list may run to thousands)
 
 
 async def project_card(
@@ -110,7 +114,9 @@ async def mine_command(ctx: Context, _args: str) -> None:
         covering += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
     covered_reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in covering], local_day=ctx.today) if covering else set()
-    ctx.reply("mine", projects=mine, reported=reported, due=due, away=away, today=ctx.today, person=ctx.person,
-              covering=covering, covered_reported=covered_reported,
-              reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today),
-              estimated=calendar.is_estimated(ctx.today))
+    page = page_of(mine, ctx.page, MINE_PAGE)
+    ctx.reply("mine", page_buttons("mine", page), projects=page.items, page=page, reported=reported, due=due,
+              away=away, today=ctx.today, person=ctx.person, covering=covering if page.number == 1 else [],
+              covered_reported=covered_reported, reporting_day=is_reporting_day(ctx.today, calendar),
+              day_name=calendar.day_name(ctx.today), estimated=calendar.is_estimated(ctx.today),
+              missing=sum(1 for p in mine if p.id in due and p.id not in reported))

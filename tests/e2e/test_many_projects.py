@@ -1,15 +1,17 @@
 """A liaison who looks after many projects, through the real python-telegram-bot Application and the fake Bot
 API, which refuses what Telegram refuses: a keyboard of more than 100 buttons, more than 8 to a row, or about
 10 KB. The project buttons of /report, /issue and /correct come a page at a time, and turning the page keeps
-what the flow holds (the photo sent with /report).
+what the flow holds (the photo sent with /report). /mine shows a long list a page at a time.
 
 郝芳 (1001) is made the liaison of every project of the sample ledger (42), each with a long name.
 """
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
+from handlers import lookup
 from storage import people
 from storage.models import Project
 from tests.e2e.harness import TelegramHarness
@@ -67,3 +69,21 @@ async def test_turning_the_page_keeps_the_photo_sent_with_report_and_the_picked_
     await telegram.send(HAO, "桩基完成")
     done = await telegram.press(HAO, "完成（不再上传照片）")
     assert "现场照片：1 张" in done, done
+
+
+async def test_mine_shows_a_long_list_a_page_at_a_time_with_the_days_count(
+        telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An admin's /mine lists every project of the district: ten thousand lines would be a hundred messages."""
+    monkeypatch.setattr(lookup, "MINE_PAGE", 20)
+    codes = await liaison_of_all(telegram)
+    await telegram.send(HAO, f"/report {codes[0]} 850 桩基施工")
+
+    first = await telegram.send(HAO, "/mine")
+    assert len(first.messages) == 1 and first.buttons == ["下一页"]
+    assert "共 42 个，今日未填报" in first and "第 1/3 页" in first
+    assert codes[0] in first and codes[19] in first and codes[20] not in first
+    second = await telegram.press(HAO, "下一页")
+    assert "第 2/3 页" in second and codes[20] in second and codes[0] not in second
+    assert second.buttons == ["上一页", "下一页"]
+    last = await telegram.press(HAO, "下一页")
+    assert "第 3/3 页" in last and codes[-1] in last and last.buttons == ["上一页"]

@@ -6,7 +6,8 @@ most 100 buttons (about 10 KB of them) under a message."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
@@ -21,13 +22,15 @@ DATA_MAX = 64  # bytes of a button's data that Telegram keeps
 PICK_PAGE = 10  # projects offered as buttons at once in a guided flow
 
 
+def _turns(page: Page[Any], data: Callable[[int], str]) -> list[Button]:
+    """上一页 and 下一页 as far as there are pages either way; `data`: a button's data for a page number."""
+    return [*([Button("上一页", data(page.number - 1))] if page.has_previous else []),
+            *([Button("下一页", data(page.number + 1))] if page.has_next else [])]
+
+
 def page_buttons(command: str, page: Page[object], args: str = "") -> list[list[Button]]:
     """The 上一页/下一页 row under a page (none for a single page, or when the arguments do not fit)."""
-    row = []
-    if page.has_previous:
-        row.append(Button("上一页", f"{PREFIX}:{command}:{page.number - 1}:{args}"))
-    if page.has_next:
-        row.append(Button("下一页", f"{PREFIX}:{command}:{page.number + 1}:{args}"))
+    row = _turns(page, lambda number: f"{PREFIX}:{command}:{number}:{args}")
     if any(len(b.data.encode()) > DATA_MAX for b in row):
         return []
     return [row] if row else []
@@ -58,9 +61,5 @@ def project_rows(page: Page[Project], prefix: str) -> list[list[Button]]:
     """A button per project of the page ("<prefix>:p:<code>"), then 上一页/下一页 ("<prefix>:pg:<number>"),
     which the flow's own button handler answers with that page, keeping what the flow holds."""
     rows = [[Button(f"{p.code} {p.name}", f"{prefix}:p:{p.code}")] for p in page.items]
-    turn = []
-    if page.has_previous:
-        turn.append(Button("上一页", f"{prefix}:pg:{page.number - 1}"))
-    if page.has_next:
-        turn.append(Button("下一页", f"{prefix}:pg:{page.number + 1}"))
+    turn = _turns(page, lambda number: f"{prefix}:pg:{number}")
     return [*rows, *([turn] if turn else [])]

@@ -43,8 +43,9 @@ def readable_updates(payload: bytes) -> bytes:
 class TolerantUpdatesRequest(HTTPXRequest):
     """PTB's HTTP request for polling, whose getUpdates answers hold only updates PTB can read."""
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
         code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
         if code == 200 and url.rstrip("/").lower().endswith("/getupdates"):
             payload = readable_updates(payload)

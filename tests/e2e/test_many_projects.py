@@ -27,8 +27,9 @@ async def liaison_of_all(tg: TelegramHarness) -> list[str]:
         [hao] = await people.find_people_by_name(session, name="郝芳")
         codes = list((await session.scalars(select(Project.code).order_by(Project.code))).all())
         for n, code in enumerate(codes):
-            await session.execute(update(Project).where(Project.code == code).values(
-                liaison_id=hao.id, name=f"第{n}号<片区>&{LONG}"))
+            await session.execute(
+                update(Project).where(Project.code == code).values(liaison_id=hao.id, name=f"第{n}号<片区>&{LONG}")
+            )
     return codes
 
 
@@ -56,7 +57,8 @@ async def test_each_guided_flow_offers_the_projects_a_page_at_a_time(telegram: T
 
 
 async def test_turning_the_page_keeps_the_photo_sent_with_report_and_the_picked_project_is_asked(
-        telegram: TelegramHarness) -> None:
+    telegram: TelegramHarness,
+) -> None:
     codes = await liaison_of_all(telegram)
     started = await telegram.photo(HAO, "/report")
     assert "已收到照片 1 张" in started and "第 1/5 页" in started
@@ -72,7 +74,8 @@ async def test_turning_the_page_keeps_the_photo_sent_with_report_and_the_picked_
 
 
 async def test_mine_shows_a_long_list_a_page_at_a_time_with_the_days_count(
-        telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An admin's /mine lists every project of the district: ten thousand lines would be a hundred messages."""
     monkeypatch.setattr(lookup, "MINE_PAGE", 20)
     codes = await liaison_of_all(telegram)

@@ -178,12 +178,44 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     return scheduler, digest_tick
 
 
+TELEGRAM_RETRY_MAX = 60.0  # seconds between tries to reach the Bot API at start-up, at most
+
+
+async def _reach_telegram(application, stop: asyncio.Event) -> bool:  # type: ignore[no-untyped-def]
+    """Initialize the PTB application (its first call, getMe, reaches the Bot API), trying again with a growing
+    pause while the network or the Bot API is down, rather than exiting: the service manager gives up after a
+    few quick failures, and WeCom and the web pages would go down with it. A refusal (a bad token, a bad
+    request) is raised at once. False when `stop` came first."""
+    from telegram.error import BadRequest, NetworkError
+
+    pause = 1.0
+    while not stop.is_set():
+        try:
+            await application.initialize()
+            return True
+        except BadRequest:
+            raise
+        except NetworkError as exc:  # no connection, a timeout, a 5xx answer
+            log.warning("cannot reach the Telegram Bot API (%s); trying again in %.0f s", exc, pause)
+        try:
+            await asyncio.wait_for(stop.wait(), pause)
+        except TimeoutError:
+            pass
+        pause = min(pause * 2, TELEGRAM_RETRY_MAX)
+    return False
+
+
 @asynccontextmanager
-async def _telegram_serving(channel, settings: Settings) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
-    """Run the PTB application (polling, or webhook registration) for the duration of the block."""
+async def _telegram_serving(channel, settings: Settings,  # type: ignore[no-untyped-def]
+                            stop: asyncio.Event) -> AsyncIterator[None]:
+    """Run the PTB application (polling, or webhook registration) for the duration of the block, once the Bot
+    API answers (nothing of Telegram runs when `stop` comes before it does)."""
     from telegram import Update
 
     application = channel.application
+    if not await _reach_telegram(application, stop):
+        yield
+        return
     async with application:
         await channel.publish_default_menu(application)  # run_polling would, via post_init
         await application.start()
@@ -298,7 +330,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await runner.setup()
             await web.TCPSite(runner, settings.http_host, settings.http_port).start()
             if telegram is not None:
-                await stack.enter_async_context(_telegram_serving(telegram, settings))
+                await stack.enter_async_context(_telegram_serving(telegram, settings, stop))
                 transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
             runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics),
                                                    notices=ChannelNotices(core.db, core.clock, core.deps.renderer))

@@ -17,14 +17,14 @@ from typing import Any
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.corrections import correction_refusal, oldest_correctable, parse_correction_line
-from bot.domain.digits import as_index, is_digits
+from bot.domain.digits import as_id, as_index, is_digits
 from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining
 from handlers.context import Context
-from handlers.paging import page_buttons
+from handlers.paging import page_buttons, project_page, project_rows
 from handlers.readings import reading_buttons, saved_readings
 from storage import corrections
 from storage import projects as project_repo
@@ -192,7 +192,8 @@ async def _search(ctx: Context, words: str) -> None:
               buttons=[*buttons, *page_buttons("correct", page, words), [_CANCEL]])
 
 
-async def _ask_project(ctx: Context) -> None:
+async def _ask_project(ctx: Context, number: int = 1) -> None:
+    """An admin is asked for words to search by; a liaison picks one of his projects, page `number` of them."""
     assert ctx.person_id is not None
     if _admin(ctx):
         await ctx.save_flow(FLOW, {"step": "search"})
@@ -203,8 +204,8 @@ async def _ask_project(ctx: Context) -> None:
         ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days, unread="")
         return
     await ctx.save_flow(FLOW, {"step": "project"})
-    buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
-    ctx.reply("correct_pick_project", buttons=[*buttons, [_CANCEL]])
+    page = project_page(mine, number)
+    ctx.reply("correct_pick_project", mine=page, buttons=[*project_rows(page, PREFIX), [_CANCEL]])
 
 
 async def _ask_day(ctx: Context, project: Project) -> None:
@@ -313,6 +314,9 @@ async def correct_button(ctx: Context, data: str) -> None:
         ctx.reply("button_expired")
         return
     step = state.get("step")
+    if data.startswith("pg:") and step == "project" and not _admin(ctx) and (number := as_id(data[3:])) is not None:
+        await _ask_project(ctx, number)
+        return
     if data.startswith("p:") and step == "project":
         project = await _project(ctx, data[2:])
         if project is not None:

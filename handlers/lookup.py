@@ -9,10 +9,12 @@ from bot.clock import to_local
 from bot.domain.duties import is_reporting_day, report_due
 from bot.domain.leave import on_leave
 from bot.domain.messages import Button
+from bot.domain.paging import page_of
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
 from bot.services.node_timeline import project_timeline
 from bot.services.photos import photo_view
 from handlers.context import Context
+from handlers.paging import page_buttons
 from handlers.web import web_button
 from storage import approvals as approval_repo
 from storage import corrections
@@ -25,6 +27,7 @@ from storage.projects import ProjectFigures, ReportTarget
 from storage.settings import load_calendar
 
 MINE_DISTRICT_SHOWN = 20  # the projects not yet reported today that /mine names for the whole district
+MINE_PAGE = 50  # projects to a page of /mine (a unit's or a leader's list may run to hundreds)
 
 
 async def project_card(
@@ -112,11 +115,16 @@ async def mine_command(ctx: Context, _args: str) -> None:
         covering += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
     covered_reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in covering], local_day=ctx.today) if covering else set()
-    # Top officials and admins follow every project: a count and the first of those missing, not a line per project
-    # (a district of a thousand projects would fill a dozen messages).
-    district = bool(ctx.roles & {"top", "admin"})
-    ctx.reply("mine", [web_button(ctx, "/web/reporting")] if district else [], projects=mine, reported=reported,
-              due=due, away=away, today=ctx.today, person=ctx.person, district=district, shown=MINE_DISTRICT_SHOWN,
-              covering=covering, covered_reported=covered_reported,
-              reporting_day=is_reporting_day(ctx.today, calendar), day_name=calendar.day_name(ctx.today),
-              estimated=calendar.is_estimated(ctx.today))
+    day = dict(today=ctx.today, person=ctx.person, reported=reported, due=due, away=away,
+               covered_reported=covered_reported, reporting_day=is_reporting_day(ctx.today, calendar),
+               day_name=calendar.day_name(ctx.today), estimated=calendar.is_estimated(ctx.today))
+    if ctx.roles & {"top", "admin"}:
+        # Top officials and admins follow every project: a count and the first of those missing, not a line per
+        # project (a district of a thousand projects would fill a dozen messages).
+        ctx.reply("mine", [web_button(ctx, "/web/reporting")], projects=mine, district=True,
+                  shown=MINE_DISTRICT_SHOWN, covering=covering, **day)
+        return
+    page = page_of(mine, ctx.page, MINE_PAGE)
+    ctx.reply("mine", page_buttons("mine", page), projects=page.items, page=page, district=False,
+              covering=covering if page.number == 1 else [],
+              missing=sum(1 for p in mine if p.id in due and p.id not in reported), **day)

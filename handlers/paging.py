@@ -1,27 +1,36 @@
-"""上一页/下一页 under a long list (/issues, /people, /audit, /outbox, /meeting, an admin's /correct search):
+"""上一页/下一页 under a long list (/mine, /issues, /people, /audit, /outbox, /meeting, an admin's /correct search):
 the buttons, and what pressing one does — the list's command again, for the caller's roles as checked for the
-command, showing the page asked for."""
+command, showing the page asked for. Also the project buttons of a guided flow's first step (/report, /issue,
+a liaison's /correct), a page at a time: a liaison may look after hundreds of projects, and Telegram shows at
+most 100 buttons (about 10 KB of them) under a message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
-from bot.domain.paging import Page
+from bot.domain.paging import Page, page_of
 from handlers.context import Context
+from storage.models import Project
 
 PREFIX = "pg"
 # the commands whose lists page
-PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct", "node"})
+PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct", "node", "mine"})
 DATA_MAX = 64  # bytes of a button's data that Telegram keeps
+PICK_PAGE = 10  # projects offered as buttons at once in a guided flow
+
+
+def _turns(page: Page[Any], data: Callable[[int], str]) -> list[Button]:
+    """上一页 and 下一页 as far as there are pages either way; `data`: a button's data for a page number."""
+    return [*([Button("上一页", data(page.number - 1))] if page.has_previous else []),
+            *([Button("下一页", data(page.number + 1))] if page.has_next else [])]
 
 
 def page_buttons(command: str, page: Page[object], args: str = "") -> list[list[Button]]:
     """The 上一页/下一页 row under a page (none for a single page, or when the arguments do not fit)."""
-    row = []
-    if page.has_previous:
-        row.append(Button("上一页", f"{PREFIX}:{command}:{page.number - 1}:{args}"))
-    if page.has_next:
-        row.append(Button("下一页", f"{PREFIX}:{command}:{page.number + 1}:{args}"))
+    row = _turns(page, lambda number: f"{PREFIX}:{command}:{number}:{args}")
     if any(len(b.data.encode()) > DATA_MAX for b in row):
         return []
     return [row] if row else []
@@ -41,3 +50,16 @@ async def page_button(ctx: Context, data: str) -> None:
         return
     ctx.page = number
     await command.handler(ctx, args)
+
+
+def project_page(projects: Sequence[Project], number: int) -> Page[Project]:
+    """Page `number` of the projects a guided flow offers (the first or last past either end)."""
+    return page_of(projects, number, PICK_PAGE)
+
+
+def project_rows(page: Page[Project], prefix: str) -> list[list[Button]]:
+    """A button per project of the page ("<prefix>:p:<code>"), then 上一页/下一页 ("<prefix>:pg:<number>"),
+    which the flow's own button handler answers with that page, keeping what the flow holds."""
+    rows = [[Button(f"{p.code} {p.name}", f"{prefix}:p:{p.code}")] for p in page.items]
+    turn = _turns(page, lambda number: f"{prefix}:pg:{number}")
+    return [*rows, *([turn] if turn else [])]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import scope
-from bot.domain.digits import as_index
+from bot.domain.digits import as_id, as_index
 from bot.domain.escalation import CATEGORIES
 from bot.domain.limits import PROBLEM_TEXT_MAX
 from bot.domain.messages import Button
@@ -14,6 +14,7 @@ from bot.domain.problem_numbers import looks_like_problem_number
 from bot.domain.report_line import looks_like_code
 from bot.services import problems as service
 from handlers.context import Context
+from handlers.paging import project_page, project_rows
 from handlers.problem_acts import TEXT_FLOW, action_button, command_for, text_step
 from handlers.problem_view import ACTION_PREFIX, ALL_WORDS, issues_command, load, problem_deps, show
 from storage import projects as project_repo
@@ -95,15 +96,18 @@ async def _raise(ctx: Context, project: Project, category: str, text: str, unit:
     ctx.reply("problem_raised", problem=problem)
 
 
-async def _ask_project(ctx: Context) -> None:
+async def _ask_project(ctx: Context, number: int = 1, *, started: bool = False) -> None:
+    """Which project, page `number` of them; `started`: the flow already waits for it (上一页/下一页)."""
     assert ctx.person is not None
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person.id)
     if not mine:
         ctx.reply("report_no_projects")
         return
-    await ctx.save_flow(ISSUE_FLOW, {"step": "project", "photos": list(ctx.msg.photos)})
-    buttons = [[Button(f"{p.code} {p.name}", f"{ISSUE_PREFIX}:p:{p.code}")] for p in mine]
-    ctx.reply("problem_pick_project", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
+    if not started:
+        await ctx.save_flow(ISSUE_FLOW, {"step": "project", "photos": list(ctx.msg.photos)})
+    page = project_page(mine, number)
+    ctx.reply("problem_pick_project", page=page,
+              buttons=[*project_rows(page, ISSUE_PREFIX), [Button("取消", f"{ISSUE_PREFIX}:x")]])
 
 
 def _category_buttons() -> list[list[Button]]:
@@ -157,6 +161,9 @@ async def issue_button(ctx: Context, data: str) -> None:
         ctx.reply("button_expired")
         return
     kind, _, value = data.partition(":")
+    if kind == "pg" and state.get("step") == "project" and (number := as_id(value)) is not None:
+        await _ask_project(ctx, number, started=True)
+        return
     if kind == "p" and state.get("step") == "project":
         project = await _own_project(ctx, value)
         if project is not None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.digits import as_index
+from bot.domain.digits import as_id, as_index
 from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
 from bot.domain.messages import Button
 from bot.domain.report_line import ReportLine, parse_report_line
 from handlers import report_albums, report_store
 from handlers.context import Context
 from handlers.nodes import PREFIX as NODE_PREFIX
+from handlers.paging import project_page, project_rows
 from handlers.report_store import FLOW, PREFIX
 from storage import leaves as leave_repo
 from storage import nodes as node_repo
@@ -41,8 +42,9 @@ def _buttons_edit(photo_count: int) -> list[list[Button]]:
     return rows
 
 
-async def ask_project(ctx: Context) -> None:
-    """The flow's start: which project (the photos of the message that started it are kept for the report)."""
+async def ask_project(ctx: Context, number: int = 1, state: dict[str, Any] | None = None) -> None:
+    """The flow's start: which project, page `number` of them (the photos of the message that started it are
+    kept for the report); `state`: the flow already waiting for the project (上一页/下一页), kept as it is."""
     assert ctx.person_id is not None
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person_id, day=ctx.today):
@@ -50,11 +52,12 @@ async def ask_project(ctx: Context) -> None:
     if not mine:
         ctx.reply("report_no_projects")
         return
-    kept = report_albums.photos_of_message(ctx)
-    await ctx.save_flow(FLOW, {"step": "project", **kept})
-    buttons = [[Button(f"{p.code} {p.name}", f"{PREFIX}:p:{p.code}")] for p in mine]
-    buttons.append([Button("取消", f"{PREFIX}:cancel")])
-    ctx.reply("report_pick_project", photo_count=len(kept["photos"]), buttons=buttons)
+    if state is None:
+        state = {"step": "project", **report_albums.photos_of_message(ctx)}
+        await ctx.save_flow(FLOW, state)
+    page = project_page(mine, number)
+    buttons = [*project_rows(page, PREFIX), [Button("取消", f"{PREFIX}:cancel")]]
+    ctx.reply("report_pick_project", photo_count=len(state.get("photos", [])), page=page, buttons=buttons)
 
 
 async def ask_amount(ctx: Context, project: Project, kept: dict[str, Any] | None = None) -> None:
@@ -203,6 +206,13 @@ async def report_button(ctx: Context, data: str) -> None:
             ctx.reply("report_replace_kept")
         else:
             await report_store.replace(ctx, state)
+        return
+    if data.startswith("pg:"):
+        number = as_id(data[3:])
+        if state is None or state.get("step") != "project" or number is None:
+            ctx.reply("button_expired")
+        else:
+            await ask_project(ctx, number, state)
         return
     if data.startswith("p:"):
         project = await report_store.own_project(ctx, data[2:])

@@ -31,11 +31,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
+from bot.channels.telegram_updates import TolerantUpdatesRequest
 from bot.config import Settings
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
+from storage.audit import Actor
+from storage.group_chats import move_chat
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -138,14 +141,19 @@ class TelegramChannel:
             builder = builder.base_url(settings.telegram_base_url)
         if settings.telegram_base_file_url:
             builder = builder.base_file_url(settings.telegram_base_file_url)
+        proxy = settings.telegram_proxy if request is None else None
         if request is not None:
             builder = builder.request(request)
-        if get_updates_request is not None:
-            builder = builder.get_updates_request(get_updates_request)
-        if settings.telegram_proxy and request is None:
-            builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(settings.telegram_proxy)
+        elif proxy:
+            builder = builder.proxy(proxy)
+        if get_updates_request is None:  # as PTB would build it, but past an update it cannot read
+            get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None)
+        builder = builder.get_updates_request(get_updates_request)
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
+        self.application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
+        self.application.add_handler(MessageHandler(
+            filters.StatusUpdate.NEW_CHAT_MEMBERS | filters.StatusUpdate.CHAT_CREATED, self.on_joined))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
                                                     self.on_edit))
@@ -190,6 +198,39 @@ class TelegramChannel:
         if chat is not None:
             html = self.router.deps.renderer.render("edit_ignored")
             await self.deliver(chat.id, Outcome(replies=[Reply(html=html)]))
+
+    async def on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group upgraded to a supergroup has a new chat id; Telegram tells the old chat (migrate_to_chat_id)
+        and the new one (migrate_from_chat_id). A bulletin group follows it, and so do its waiting notices."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id is not None:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id is not None:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        deps = self.router.deps
+        async with deps.db.session() as session:
+            moved = await move_chat(session, channel=CHANNEL, old=str(old), new=str(new), at=deps.clock.now(),
+                                    actor=Actor(label="系统", channel=CHANNEL))
+        if moved:
+            log.info("bulletin group %s became supergroup %s", old, new)
+
+    async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot added to a group (or a group created with it): say what it does there and how to make the
+        group a bulletin group, with a button opening the private chat. Other people joining get nothing."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or chat.type == Chat.PRIVATE:
+            return
+        created = message.group_chat_created or message.supergroup_chat_created
+        if not created and not any(member.id == context.bot.id for member in message.new_chat_members):
+            return
+        renderer = self.router.deps.renderer
+        html = renderer.render("group_joined", commands=self.router.commands.group_menu())
+        private = Button(renderer.render("private_button").strip(), "", url=f"https://t.me/{context.bot.username}")
+        await self.deliver(chat.id, Outcome(replies=[Reply(html=html, buttons=[[private]])]))
 
     async def deliver(self, chat_id: int, outcome: Outcome) -> None:
         """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""

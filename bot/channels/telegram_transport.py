@@ -133,8 +133,8 @@ class TelegramTransport:
             except ChatMigrated as exc:
                 if migrated:
                     raise failed_after(delivery_error(exc), done) from exc
-                # The group became a supergroup: deliver the rest there. Its new id reaches the chat's
-                # records the next time someone writes from it.
+                # The group became a supergroup: deliver the rest there. The bulletin group's record follows
+                # when Telegram's service message about the upgrade arrives (TelegramChannel.on_migrate).
                 log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
                 target, migrated = int(exc.new_chat_id), True
                 continue

@@ -12,7 +12,8 @@ paragraph), ``to`` (the addressee line, not indented), ``sign``
 (right-aligned signature or date lines), ``table|header|header…`` (``smalltable|…``: in 小五 rather than
 五号, for a table of many columns) then ``row|cell|…`` lines; a header may end in ``@`` and a width in
 centimetres (``项目名称@3.9``), else the columns share what
-the others leave. Text arrives HTML-escaped (templates escape what users typed) and is unescaped here.
+the others leave. Text arrives HTML-escaped (templates escape what users typed) and is unescaped here, without
+the control characters Word cannot hold (a name imported before the ledger was cleaned of them).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Mm, Pt, RGBColor
 from docx.text.run import Run
+
+from bot.domain.messages import clean_text
 
 TITLE_FONT = "方正小标宋简体"
 BODY_FONT = "仿宋_GB2312"
@@ -68,12 +71,16 @@ def parse(markup: str) -> list[Block]:
         if tag == "row":
             if not blocks or blocks[-1].tag not in TABLES:
                 raise ValueError(f"line {number}: a row outside a table")
-            blocks[-1].rows.append([html.unescape(cell) for cell in rest.split("|")])
+            blocks[-1].rows.append([_text(cell) for cell in rest.split("|")])
         elif tag in TABLES:
-            blocks.append(Block(tag, cells=[html.unescape(cell) for cell in rest.split("|")]))
+            blocks.append(Block(tag, cells=[_text(cell) for cell in rest.split("|")]))
         else:
-            blocks.append(Block(tag, html.unescape(rest)))
+            blocks.append(Block(tag, _text(rest)))
     return blocks
+
+
+def _text(escaped: str) -> str:
+    return clean_text(html.unescape(escaped))
 
 
 def _east_asian(run: Run, font: str) -> None:

@@ -35,9 +35,12 @@ class IncomingFile:
 # Control characters other than tab and line breaks, DEL, and lone surrogates: no chat shows them, and a
 # database cannot store some of them (PostgreSQL refuses NUL in text, UTF-8 has no lone surrogates). Also
 # the invisible spaces text copied from documents and web pages carries (zero-width space, word joiner,
-# byte order mark): they would glue words together ("ZD2026-001\u200b" is no project code). The zero-width
+# byte order mark): they would glue words together ("ZD2026-001\u200b" is no project code). And the invisible
+# marks of writing direction: a phone number copied from an iPhone's contacts comes wrapped in U+202A…U+202C,
+# and an override (U+202E) would show a stored name or text reversed in every bulletin. The zero-width
 # (non-)joiners are kept: emoji sequences are made with them.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u200b\u2060\ufeff]")
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u200b\u2060\ufeff"
+                     "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What may stand between a command and its arguments: any whitespace (a full-width space from a Chinese
 # keyboard, a line break).
 _COMMAND_END = re.compile(r"\s")

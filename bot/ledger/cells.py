@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import ASCII_DIGITS
+from bot.domain.messages import clean_text
 
 _CODE_MAX = 40
 # Excel serial numbers for 1950-01-01 .. 2100-12-31; other numbers in a date column are errors.
@@ -51,7 +52,9 @@ def cell_str(value: object) -> str:
 
 
 def text_value(value: object) -> str | None:
-    text = cell_str(value).strip()
+    """A one-line text cell (a name, a unit, a place): its words on one line, without the control characters
+    text pasted from Word brings (a line break there is a vertical tab), None when blank."""
+    text = " ".join(clean_text(cell_str(value).replace("\x0b", " ")).split())
     return text or None
 
 

@@ -74,3 +74,33 @@ async def test_the_ranking_names_are_on_the_rendered_page(document: Path, tmp_pa
                                 capture_output=True, text=True).stdout
     lines = [line for line in first_page.splitlines() if "ZD2026-001" in line]
     assert lines and "ZD2026-001项目ZD2026-" in "".join(lines[0].split())  # the name beside its code (it wraps)
+
+
+async def test_names_with_line_breaks_and_control_characters_make_a_document(
+        db: Database, district: District, tmp_path: Path) -> None:  # noqa: F811
+    """A name as a ledger cell may hold it (a line break typed with Alt+Enter, a bell or vertical tab pasted from
+    Word) used to stop the bulletin: a line break read as a line of the markup, a control character refused by
+    Word's XML."""
+    from sqlalchemy import update
+
+    from storage.models import Project
+
+    names = {"ZD2026-001": "城北高速\n连接线<二期>", "ZD2026-002": "滨江\x07四期|沿江路", "ZD2026-003": "名城\x0b二期"}
+    for code in names:
+        await district.project(code, unit="区自然资源分局", plan="100000", done_before="45000")
+    async with db.session() as session:
+        for code, name in names.items():
+            await session.execute(update(Project).where(Project.code == code).values(name=name))
+        rendered = await render_bulletin(session, Renderer(), period=NOVEMBER, calendar=WorkCalendar(),
+                                         settings=DigestSettings(), out_dir=tmp_path)
+    opened = Document(str(rendered.files["document"]))
+    text = "\n".join(p.text for p in opened.paragraphs)
+    assert "ZD2026-001 城北高速 连接线<二期>，完成率" in text  # the warned projects, one paragraph each
+    assert "ZD2026-002 滨江四期｜沿江路，完成率" in text and "ZD2026-003 名城 二期，完成率" in text
+
+
+def test_the_ledger_keeps_a_text_cell_on_one_line_without_control_characters() -> None:
+    from bot.ledger.cells import text_value
+
+    assert text_value(" 城北高速\n连接线\x0b二期\x07 ") == "城北高速 连接线 二期"
+    assert text_value("\u202a区住建局\u202c") == "区住建局" and text_value(" \x07 ") is None

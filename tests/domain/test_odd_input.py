@@ -59,6 +59,11 @@ def test_zero_width_spaces_are_stripped_and_emoji_joiners_kept() -> None:
     assert clean_text("👷\u200d♂️") == "👷\u200d♂️"
 
 
+def test_marks_of_writing_direction_are_stripped() -> None:
+    assert clean_text("/invite liaison \u202a138 0010 4729\u202c") == "/invite liaison 138 0010 4729"  # iPhone
+    assert clean_text("\u202eZD2026-001\u200e 850\u200f \u2066桩基\u2069\u061c") == "ZD2026-001 850 桩基"
+
+
 @pytest.mark.parametrize("text", ["/report ZD2026-001 850", "/report\u3000ZD2026-001 850", "/report\nZD2026-001 850",
                                   "／report ZD2026-001 850", "/Report@diaodu_bot  ZD2026-001 850"])
 def test_a_command_is_read_whatever_space_follows_it(text: str) -> None:

@@ -103,6 +103,19 @@ async def test_messages_are_recorded_and_returned_like_telegram(fake_api: FakeBo
     assert edited.text == "已确认"
 
 
+@pytest.mark.parametrize("rows", [
+    [[InlineKeyboardButton(f"{n}", callback_data=f"n:{n}")] for n in range(101)],  # over 100 buttons
+    [[InlineKeyboardButton(f"{n}", callback_data=f"n:{n}") for n in range(9)]],  # over 8 to a row
+    [[InlineKeyboardButton("城北高速连接线" * 40, callback_data=f"n:{n}")] for n in range(20)],  # over ~10 KB
+])
+async def test_a_keyboard_too_big_for_telegram_is_refused(fake_api: FakeBotAPI, bot: Bot,
+                                                          rows: list[list[InlineKeyboardButton]]) -> None:
+    with pytest.raises(BadRequest, match="(?i)reply markup is too long"):
+        await bot.send_message(7, "请选择", reply_markup=InlineKeyboardMarkup(rows))
+    fitting = [[InlineKeyboardButton(f"{n}", callback_data=f"n:{n}") for n in range(8)] for _ in range(12)]
+    assert await bot.send_message(7, "请选择", reply_markup=InlineKeyboardMarkup(fitting[:12]))
+
+
 async def test_form_and_json_bodies_are_both_understood(fake_api: FakeBotAPI) -> None:
     url = f"{fake_api.base_url}{fake_api.token}/sendMessage"
     async with ClientSession() as client:

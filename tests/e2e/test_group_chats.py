@@ -19,7 +19,7 @@ from bot.channels.telegram import CHANNEL
 from bot.channels.wecom.render import reply_parts
 from bot.domain.messages import Button, Incoming, Reply
 from handlers.commands import Command
-from storage import people
+from storage import outbox, people
 from storage.models import (
     AuditEntry,
     BulletinGroup,
@@ -319,3 +319,42 @@ def test_link_buttons_survive_the_outbox_and_are_left_out_in_wecom() -> None:
     parts, numbered = reply_parts(reply)
     assert not numbered and [b.label for p in parts for b in p.buttons] == ["取消"]
     assert reply_parts(Reply(html="请私聊我", buttons=((link,),)))[0][0].msgtype != "template_card"
+
+
+async def test_a_bulletin_group_upgraded_to_a_supergroup_is_followed_to_its_new_id(tg: TelegramHarness) -> None:
+    """Telegram gives a group made public (or given some admin settings) a new id as a supergroup, and refuses
+    messages to the old one; it tells both chats. The bulletin group, and what waits for it, move along."""
+    old, new = GROUPS["group"], -1009876543210
+    assert "已将本群添加为通报群「城北片区」" in await tg.send(ADMIN, "/groups add 城北片区", chat_id=old)
+    async with tg.session() as session:
+        await outbox.enqueue_for_chat(session, channel=CHANNEL, chat_id=str(old), reply=Reply(html="<b>本周通报</b>"),
+                                      key="weekly:test", now=tg.clock.now())
+
+    for update_ in tg.fake.migrate_group(old, new, user_id=ADMIN):
+        await tg.wait_processed(update_["update_id"])
+
+    async with tg.session() as session:
+        assert list((await session.scalars(select(BulletinGroup.chat_id))).all()) == [str(new)]
+        assert (await session.scalars(select(OutboxMessage.chat_id).where(OutboxMessage.channel == CHANNEL))).all() \
+            == [str(new)]
+        [moved] = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "group.move"))).all()
+    assert moved.detail == {"name": "城北片区", "from": str(old), "to": str(new)}
+    listed = await tg.send(ADMIN, "/groups", chat_id=new)
+    assert "城北片区" in listed
+    assert "城北片区：群号" in await tg.send(ADMIN, "/audit")
+    assert not tg.fake.calls_of("sendMessage", chat_id=old, ok=False)
+
+
+async def test_the_bot_added_to_a_group_says_what_it_does_there_and_other_newcomers_get_nothing(
+        tg: TelegramHarness) -> None:
+    group = GROUPS["group"]
+    bot = dict(tg.fake.bot_user)
+    newcomer = tg.fake.user(4242, first_name="新同事")
+
+    joined = await tg.message(ADMIN, {"new_chat_members": [bot]}, chat_id=group)
+    [greeting] = joined.texts
+    assert "/rank" in greeting and "/groups add 群名称" in greeting and "私聊" in greeting
+    assert url_buttons(joined) == [{"text": "打开私聊", "url": BOT_LINK}]
+    assert (await tg.message(ADMIN, {"new_chat_members": [newcomer]}, chat_id=group)).messages == []
+    created = await tg.message(ADMIN, {"group_chat_created": True}, chat_id=GROUPS["supergroup"])
+    assert created.texts == [greeting]

@@ -186,3 +186,23 @@ async def test_a_report_meeting_a_held_write_lock_is_answered_not_saved(
         assert "已记录填报" in retried
         assert [r.amount for r in await harness.reports()] == [Decimal(850)]
         assert not harness.errors
+
+
+async def test_a_guided_report_carries_on_after_a_restart_and_what_came_meanwhile_is_answered(
+        hao: TelegramHarness, tg_settings: Settings) -> None:
+    """The bot restarted between two steps of /report (a deployment, a crash): the flow is kept in the
+    database, so the next answer is read as its next step, by the new process."""
+    await hao.send(HAO, "/report")
+    assert "请输入本期完成投资" in await hao.press(HAO, "ZD2026-001 城北高速连接线")
+    await hao.stop()
+    sent_while_down = hao.fake.enqueue_text(HAO, "850")  # Telegram keeps it until someone polls again
+
+    async with running(TelegramHarness(hao.fake, hao.core, tg_settings)) as restarted:
+        await restarted.wait_processed(sent_while_down["update_id"])
+        assert "请输入形象进度" in "\n".join(restarted.fake.texts(HAO)[-1:])
+        await restarted.send(HAO, "桩基施工")
+        summary = await restarted.press(HAO, "完成（不再上传照片）")
+        assert "本期完成投资：850" in summary
+        assert "已记录填报" in await restarted.press(HAO, "确认")
+        restarted.assert_nothing_failed()
+    assert [r.amount for r in await hao.reports()] == [Decimal(850)]

@@ -585,3 +585,33 @@ async def test_editing_a_report_message_does_not_store_it_twice(hao: TelegramHar
     [told] = fake_api.calls_of("sendMessage", since=mark)  # that edits are not read, and how to correct
     assert "不会被重新读取" in told["text"] and "/correct" in told["text"]
 
+
+
+async def test_serve_waits_for_an_unreachable_bot_api_instead_of_exiting(
+        fake_api: FakeBotAPI, migrated_settings: Settings, unfrozen_heap: None) -> None:
+    """The Bot API (or the proxy in front of it) down at start-up: serve() keeps its HTTP server up and tries
+    again with a growing pause, then serves Telegram once it answers. Exiting would let the service manager
+    give up after a few quick restarts, taking WeCom and the web pages down with it."""
+    fake_api.inject_fault("getMe", status=502, times=2)
+    task, stop = await _serving(fake_api, migrated_settings)
+    try:
+        [*_failed, answered] = await fake_api.wait_for("getMe", count=3, timeout=15)
+        assert [c.status for c in fake_api.calls_of("getMe")][:3] == [502, 502, 200] and answered.ok
+        fake_api.enqueue_text(HAO, "/help")
+        [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO, timeout=15)
+        assert "/start" in reply["text"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_serve_stops_cleanly_while_still_waiting_for_the_bot_api(migrated_settings: Settings) -> None:
+    settings = migrated_settings.model_copy(update={"telegram_base_url": f"http://127.0.0.1:{_free_port()}/bot"})
+    task = asyncio.create_task(serve(settings, stop=(stop := asyncio.Event())))
+    await asyncio.sleep(1.5)  # the first try failed: no connection
+    assert not task.done()
+    async with ClientSession() as client:
+        async with client.get(f"http://127.0.0.1:{settings.http_port}/healthz") as response:
+            assert response.status in (200, 503)  # the HTTP server (WeCom, the web pages) is up meanwhile
+    stop.set()
+    await asyncio.wait_for(task, 10)

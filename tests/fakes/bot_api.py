@@ -12,7 +12,8 @@ A test drives it by queueing what users do (``enqueue_text``, ``enqueue_photo``,
 then waits for what the bot did (``await wait_for("sendMessage", chat_id=..., count=1)``). Every call is
 recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a method answer 429 (with
 ``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls;
-``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method).
+``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method). ``migrate_group`` upgrades a
+group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does.
 
 Usage::
 
@@ -54,6 +55,11 @@ STRING_PARAMS = frozenset({
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+# An inline keyboard holds at most 100 buttons, 8 to a row, and at most about 10 KB of JSON; beyond any of
+# these Telegram answers "reply markup is too long".
+MAX_BUTTONS = 100
+MAX_ROW_BUTTONS = 8
+MAX_MARKUP_BYTES = 10 * 1024
 MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload; a bigger request is answered 413
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -274,6 +280,7 @@ class FakeBotAPI:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._users: dict[int, JSON] = {}
         self._groups: dict[int, JSON] = {}  # chat id -> Chat of a group registered with group()
+        self.migrated: dict[int, int] = {}  # group chat id -> the supergroup it became (migrate_group)
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._closing = False
@@ -365,6 +372,21 @@ class FakeBotAPI:
             raise ValueError(f"not a group chat type: {kind!r}")
         self._groups[chat_id] = {"id": chat_id, "type": kind, "title": title or f"群{chat_id}"}
         return dict(self._groups[chat_id])
+
+    def migrate_group(self, old: int, new: int, *, user_id: int) -> tuple[JSON, JSON]:
+        """Upgrade group `old` to supergroup `new`, as a member (`user_id`) making it public or an admin
+        changing a setting does: from now on a message sent to `old` is refused with "group chat was upgraded
+        to a supergroup chat" and ``parameters.migrate_to_chat_id``; the two service messages Telegram sends
+        (in the old chat ``migrate_to_chat_id``, in the new one ``migrate_from_chat_id``) are queued and
+        returned."""
+        title = self._groups.get(old, {}).get("title") or f"群{old}"
+        self.group(new, kind="supergroup", title=title)
+        self.migrated[old] = new
+        to_new = self._user_message(user_id, old)
+        to_new["migrate_to_chat_id"] = new
+        from_old = self._user_message(user_id, new)
+        from_old["migrate_from_chat_id"] = old
+        return (self.enqueue_update({"message": to_new}), self.enqueue_update({"message": from_old}))
 
     def _chat(self, chat_id: int, user_id: int) -> JSON:
         if chat_id == user_id:
@@ -669,6 +691,9 @@ class FakeBotAPI:
                 raise bad_request(
                     "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays"
                 )
+            if sum(len(row) for row in rows) > MAX_BUTTONS or any(len(row) > MAX_ROW_BUTTONS for row in rows) \
+                    or len(json.dumps(markup, ensure_ascii=False).encode()) > MAX_MARKUP_BYTES:
+                raise bad_request("reply markup is too long")
             for row in rows:
                 for button in row:
                     if not str(button.get("text", "")).strip():
@@ -686,9 +711,13 @@ class FakeBotAPI:
         if chat_id in (None, ""):
             raise bad_request("chat_id is empty")
         try:
-            return int(chat_id)
+            target = int(chat_id)
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
+        if target in self.migrated:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           {"migrate_to_chat_id": self.migrated[target]})
+        return target
 
     def _bot_message(self, chat_id: int) -> JSON:
         user = self._users.get(chat_id)

@@ -49,6 +49,8 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
                                            "after": {"praise_n": 5, "reminders_enabled": False,
                                                      "weights": {"investment": 0.5, "punctuality": 0.3}}}),
     "group.add": ("group", "telegram:-100123", {"name": "重点项目领导小组", "renamed": False}),
+    "group.move": ("group", "telegram:-1009876543210",
+                   {"name": "重点项目领导小组", "from": "-4001", "to": "-1009876543210"}),
     "group.remove": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "broadcast.send": ("broadcast", "all", {"target": "全体人员", "people": 40, "text": "系统将于今晚升级"}),
     "outbox.retry": ("outbox", "all", {"ids": [1, 2, 3]}),

@@ -5,9 +5,10 @@ frequency limit in the middle of a fan-out."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from storage.models import ProblemEvent
+from storage import people
+from storage.models import ProblemEvent, Project
 from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import HAO, WeComHarness
 
@@ -131,3 +132,22 @@ async def test_the_api_frequency_limit_in_the_middle_of_a_fan_out_delays_and_rep
 
     for userid in userids:
         assert len(fake_wecom.shown(userid, since=mark)) == 1, userid
+
+
+async def test_a_liaison_of_many_projects_turns_the_pages_of_the_project_list(hao: WeComHarness) -> None:
+    """The project list of /report comes ten to a page in WeCom as in Telegram (more than a card's six buttons:
+    a numbered list), and 下一页 is answered by its number."""
+    async with hao.session() as session:
+        [person] = await people.find_people_by_name(session, name="郝芳")
+        codes = list((await session.scalars(select(Project.code).order_by(Project.code))).all())
+        await session.execute(update(Project).values(liaison_id=person.id))
+    first = await hao.send(HAO, "/report")
+    assert f"共 {len(codes)} 个项目，第 1/5 页" in first.text, first.text
+    second = await hao.press(HAO, "下一页")
+    assert "第 2/5 页" in second.text and codes[10] in second.text and codes[0] not in second.text
+    picked = await hao.press(HAO, next(label for label in await numbered(hao) if label.startswith(codes[12])))
+    assert "请输入本期完成投资" in picked.text and codes[12] in picked.text
+
+
+async def numbered(wecom: WeComHarness) -> list[str]:
+    return [b.label for b in await wecom.channel.transport.numbered_choices(HAO)]

@@ -216,7 +216,7 @@ def settle_heap() -> None:
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
-    one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
+    one HTTP server (webhooks, WeCom callback, /healthz, /readyz), the scheduled jobs and the outbox sender."""
     from telegram import Update
 
     from bot.channels.telegram import TelegramChannel, webhook_handler
@@ -275,7 +275,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         loop.add_signal_handler(sig, stop.set)
 
     http = web.Application()
-    http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))
+    http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))  # liveness
+    http.router.add_get("/readyz", healthz_handler(core.db, core.clock, runtime, ready=True))  # and the rest
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     http.router.add_get("/metrics", metrics_handler(
         metrics, core.db, core.clock, leadership=leadership, token=metrics_token,

@@ -120,10 +120,13 @@ async def test_a_wrong_setup_holds_the_notices_tells_the_admins_once_and_they_go
     assert len(fake_wecom.calls_of("message/send", since=mark)) <= 3
 
     assert "企业微信应用自 2026-11-20 10:00 起暂停发送" in await outbox_shown(wecom)  # why the 7 are pending
-    status, report = await health(db, clock, sender=sender)
-    assert status == 503 and report["ok"] is False
+    status, report = await health(db, clock, sender=sender, ready=True)
+    assert status == 503 and report["ok"] is False and report["ready"] is False
     assert report["channel_faults"]["wecom"]["reason"] == kind
     assert f"channel wecom down: {kind}" in report["problems"]
+    # Alive all the same: restarting would not fix WeCom's setup, and would cut Telegram off meanwhile.
+    status, report = await health(db, clock, sender=sender)
+    assert status == 200 and report["live"] is True and report["channel_faults"]["wecom"]["reason"] == kind
     metrics = BotMetrics()
     metrics.observe_channels(sender.channel_states())
     assert metrics.sample("diaodu_channel_up", channel="wecom") == 0

@@ -214,9 +214,12 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
+                listening: asyncio.Future[int] | None = None) -> None:
     """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
-    one HTTP server (webhooks, WeCom callback, /healthz, /readyz), the scheduled jobs and the outbox sender."""
+    one HTTP server (webhooks, WeCom callback, /healthz, /readyz), the scheduled jobs and the outbox sender.
+    ``listening`` is given the port the HTTP server listens on (with HTTP_PORT=0, the one the system picked)
+    once it listens and the channels have started."""
     from telegram import Update
 
     from bot.channels.telegram import TelegramChannel, webhook_handler
@@ -298,11 +301,15 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 settings, channel=wecom, memory=SharedMemory(core.db, core.clock))))
             await runner.setup()
             await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            port = int(runner.addresses[0][1])
+            log.info("HTTP server listening on %s:%d", settings.http_host, port)
             if telegram is not None:
                 await stack.enter_async_context(_telegram_serving(telegram, settings))
                 transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
             runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics),
                                                    notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
+            if listening is not None and not listening.done():
+                listening.set_result(port)
             polling = telegram is not None and not settings.telegram_webhook_url
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads

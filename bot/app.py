@@ -196,9 +196,22 @@ async def _telegram_serving(channel, settings: Settings) -> AsyncIterator[None]:
             # Polling (one poller per token) is started by the leader only: see serve().
             yield
         finally:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+            await stop_polling(application.updater)
             await application.stop()
+
+
+async def stop_polling(updater) -> None:  # type: ignore[no-untyped-def]
+    """Stop polling Telegram if it runs. Polling that ended on a refused token (PTB ends its loop on
+    ``InvalidToken``, and the outbox holds the channel's notices meanwhile) raises that again here: there
+    is nothing left to stop then."""
+    from telegram.error import InvalidToken
+
+    if updater is None or not updater.running:
+        return
+    try:
+        await updater.stop()
+    except InvalidToken:
+        log.warning("Telegram polling had stopped: the bot token was refused")
 
 
 def settle_heap() -> None:
@@ -221,6 +234,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     ``listening`` is given the port the HTTP server listens on (with HTTP_PORT=0, the one the system picked)
     once it listens and the channels have started."""
     from telegram import Update
+    from telegram.error import InvalidToken
 
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_transport import TelegramTransport
@@ -304,7 +318,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             port = int(runner.addresses[0][1])
             log.info("HTTP server listening on %s:%d", settings.http_host, port)
             if telegram is not None:
-                await stack.enter_async_context(_telegram_serving(telegram, settings))
+                try:
+                    await stack.enter_async_context(_telegram_serving(telegram, settings))
+                except InvalidToken as error:  # 401 at getMe: revoked or mistyped; restarting cannot help
+                    raise ConfigurationError("telegram_token") from error
                 transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
             runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics),
                                                    notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
@@ -340,8 +357,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                     await runtime.sending
                 if keeping is not None:
                     await keeping
-                if polling and telegram.application.updater.running:  # type: ignore[union-attr]
-                    await telegram.application.updater.stop()  # type: ignore[union-attr]
+                if polling:
+                    await stop_polling(telegram.application.updater)  # type: ignore[union-attr]
 
             try:
                 await lead(leadership, stop, on_elected=elected, on_deposed=deposed)

@@ -531,6 +531,37 @@ async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
     assert fake_api.menu({"type": "all_group_chats"}) == ["help", "rank", "groups"]
 
 
+async def test_serve_refuses_a_token_telegram_refuses_saying_why(fake_api: FakeBotAPI,
+                                                                 migrated_settings: Settings) -> None:
+    """A revoked or mistyped token at start-up is a configuration error (exit status 78, not restarted),
+    said in Chinese without the token."""
+    from bot.app import ConfigurationError, serve
+
+    fake_api.token_revoked = True
+    with pytest.raises(ConfigurationError) as refused:
+        await asyncio.wait_for(serve(migrated_settings, stop=asyncio.Event()), 60)
+    assert refused.value.reason == "telegram_token"
+    said = str(refused.value)
+    assert "TELEGRAM_BOT_TOKEN" in said and "@BotFather" in said and fake_api.token not in said
+
+
+async def test_serve_stops_cleanly_after_telegram_refused_the_token_while_polling(
+        fake_api: FakeBotAPI, migrated_settings: Settings, unfrozen_heap: None) -> None:
+    """Polling ends when the token is revoked (PTB gives up on a 401); stopping the bot afterwards must not
+    fail on it."""
+    task, stop, _port = await serving(migrated_settings)
+    try:
+        await fake_api.wait_for("getUpdates", timeout=15)
+        mark = len(fake_api.calls)
+        fake_api.token_revoked = True
+        fake_api.enqueue_text(HAO, "/help")  # ends the long poll under way: the next one meets the 401
+        await fake_api.wait_for("getUpdates", since=mark, ok=False, timeout=15)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)  # raises what serve() stopped with
+    assert task.exception() is None
+
+
 # --- edited messages -----------------------------------------------------------------------------------
 
 

@@ -48,8 +48,8 @@ PHOTO_MAX = 10 * 1024 * 1024  # a bigger photo goes as a document
 DOCUMENT_MAX = 50 * 1024 * 1024  # what a bot may upload
 # What Telegram answers about a file it will not take (a document over its limit gets HTTP 413).
 FILE_REFUSED = {"request entity too large": "too_large", "file is too big": "too_large"}
-# Bad requests that mean the chat is gone for us rather than that the message is wrong.
 BAD_TOKEN = "bad_token"  # ChannelDown.reason of a refused token
+# Bad requests that mean the chat is gone for us rather than that the message is wrong.
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
 
@@ -94,7 +94,9 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
 def token_refused(exc: InvalidToken) -> ChannelDown:
     """Telegram refusing the bot's token (401 Unauthorized, PTB's ``InvalidToken``): the channel is down until
     the token in the settings is right. Its words never carry the token (PTB's own message may)."""
-    words = str(exc) if "rejected by the server" not in str(exc) else "the bot token was rejected by the server"
+    words = str(exc)
+    if "`" in words:  # PTB's start-up words quote the token
+        words = "the bot token was rejected by the server"
     return ChannelDown(BAD_TOKEN, f"invalid bot token: {words}")
 
 

@@ -5,8 +5,8 @@ One fault is one episode in the processes' shared memory (``channel-fault:<chann
 restarts, or a new leader, meeting the same fault finds the episode and tells nobody again (the notices'
 keys carry the episode's start, and the outbox writes a key once). A sender that starts takes the episodes
 over (``told``) and probes their channels at once: a fault mended by the restart itself (a token or secret
-fixed in the settings) ends there, and the admins hear that the channel works again. An admin with no account on another
-working channel learns of it from the log, the health check and the metrics only.
+fixed in the settings) ends there, and the admins hear that the channel works again. An admin with no
+account on another working channel learns of it from the log, the health check and the metrics only.
 """
 
 from __future__ import annotations

@@ -116,7 +116,11 @@ class NoChannel(ConfigurationError):
 
 
 async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | None:
-    """Send what is due in the outbox through every configured channel (None when none is configured)."""
+    """Send what is due in the outbox through every configured channel (None when none is configured). When
+    Telegram refuses the bot token, its notices stay in the outbox (the running bot holds them and tells the
+    admins) and the other channels' go out."""
+    from telegram.error import InvalidToken
+
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.wiring import wecom_outbox_transports
 
@@ -125,8 +129,14 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
         memory = SharedMemory(core.db, core.clock)
         transports = dict(await stack.enter_async_context(wecom_outbox_transports(core.settings, memory=memory)))
         if bot is not None:
-            await stack.enter_async_context(bot)
-            transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
+            try:
+                await stack.enter_async_context(bot)
+            except InvalidToken:
+                log.warning("Telegram refused the bot token (TELEGRAM_BOT_TOKEN): its notices stay in the outbox")
+                if not transports:
+                    return SendStats()
+            else:
+                transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
         if not transports:
             return None
         sender = OutboxSender(core.db, core.clock, transports,

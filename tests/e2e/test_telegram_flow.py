@@ -545,6 +545,32 @@ async def test_serve_refuses_a_token_telegram_refuses_saying_why(fake_api: FakeB
     assert "TELEGRAM_BOT_TOKEN" in said and "@BotFather" in said and fake_api.token not in said
 
 
+async def test_a_command_sending_the_outbox_leaves_telegram_notices_while_the_token_is_refused(
+        fake_api: FakeBotAPI, migrated_settings: Settings) -> None:
+    """`diaodu job …` / `digest --send` deliver the outbox: a refused token does not stop the command, and the
+    Telegram notices wait in the outbox, no try counted, for the running bot (which tells the admins)."""
+    from datetime import UTC, datetime
+
+    from bot.app import deliver_outbox
+    from bot.domain.messages import Reply
+    from storage import outbox
+    from storage.models import OutboxMessage
+
+    core = Core.build(migrated_settings)
+    try:
+        async with core.db.session() as session:
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id=str(HAO), reply=Reply(html="通知"),
+                                          key="held", now=datetime.now(UTC))
+        fake_api.token_revoked = True
+        stats = await deliver_outbox(core, timeout=30)
+        assert stats is not None and stats.sent == stats.failed == 0
+        async with core.db.session() as session:
+            [row] = (await session.scalars(select(OutboxMessage))).all()
+        assert (row.state, row.attempts) == ("pending", 0)
+    finally:
+        await core.db.dispose()
+
+
 async def test_serve_stops_cleanly_after_telegram_refused_the_token_while_polling(
         fake_api: FakeBotAPI, migrated_settings: Settings, unfrozen_heap: None) -> None:
     """Polling ends when the token is revoked (PTB gives up on a 401); stopping the bot afterwards must not

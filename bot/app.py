@@ -116,7 +116,11 @@ class NoChannel(ConfigurationError):
 
 
 async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | None:
-    """Send what is due in the outbox through every configured channel (None when none is configured)."""
+    """Send what is due in the outbox through every configured channel (None when none is configured). When
+    Telegram refuses the bot token, its notices stay in the outbox (the running bot holds them and tells the
+    admins) and the other channels' go out."""
+    from telegram.error import InvalidToken
+
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.wiring import wecom_outbox_transports
 
@@ -125,8 +129,14 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
         memory = SharedMemory(core.db, core.clock)
         transports = dict(await stack.enter_async_context(wecom_outbox_transports(core.settings, memory=memory)))
         if bot is not None:
-            await stack.enter_async_context(bot)
-            transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
+            try:
+                await stack.enter_async_context(bot)
+            except InvalidToken:
+                log.warning("Telegram refused the bot token (TELEGRAM_BOT_TOKEN): its notices stay in the outbox")
+                if not transports:
+                    return SendStats()
+            else:
+                transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
         if not transports:
             return None
         sender = OutboxSender(core.db, core.clock, transports,
@@ -228,9 +238,22 @@ async def _telegram_serving(channel, settings: Settings,  # type: ignore[no-unty
             # Polling (one poller per token) is started by the leader only: see serve().
             yield
         finally:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+            await stop_polling(application.updater)
             await application.stop()
+
+
+async def stop_polling(updater) -> None:  # type: ignore[no-untyped-def]
+    """Stop polling Telegram if it runs. Polling that ended on a refused token (PTB ends its loop on
+    ``InvalidToken``, and the outbox holds the channel's notices meanwhile) raises that again here: there
+    is nothing left to stop then."""
+    from telegram.error import InvalidToken
+
+    if updater is None or not updater.running:
+        return
+    try:
+        await updater.stop()
+    except InvalidToken:
+        log.warning("Telegram polling had stopped: the bot token was refused")
 
 
 def settle_heap() -> None:
@@ -246,10 +269,14 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
+                listening: asyncio.Future[int] | None = None) -> None:
     """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
-    one HTTP server (webhooks, WeCom callback, /healthz), the scheduled jobs and the outbox sender."""
+    one HTTP server (webhooks, WeCom callback, /healthz, /readyz), the scheduled jobs and the outbox sender.
+    ``listening`` is given the port the HTTP server listens on (with HTTP_PORT=0, the one the system picked)
+    once it listens and the channels have started."""
     from telegram import Update
+    from telegram.error import InvalidToken
 
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_transport import TelegramTransport
@@ -307,7 +334,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         loop.add_signal_handler(sig, stop.set)
 
     http = web.Application()
-    http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))
+    http.router.add_get("/healthz", healthz_handler(core.db, core.clock, runtime))  # liveness
+    http.router.add_get("/readyz", healthz_handler(core.db, core.clock, runtime, ready=True))  # and the rest
     metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
     http.router.add_get("/metrics", metrics_handler(
         metrics, core.db, core.clock, leadership=leadership, token=metrics_token,
@@ -329,11 +357,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 settings, channel=wecom, memory=SharedMemory(core.db, core.clock))))
             await runner.setup()
             await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+            port = int(runner.addresses[0][1])
+            log.info("HTTP server listening on %s:%d", settings.http_host, port)
             if telegram is not None:
-                await stack.enter_async_context(_telegram_serving(telegram, settings, stop))
+                try:
+                    await stack.enter_async_context(_telegram_serving(telegram, settings, stop))
+                except InvalidToken as error:  # 401 at getMe: revoked or mistyped; restarting cannot help
+                    raise ConfigurationError("telegram_token") from error
                 transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
             runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics),
                                                    notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
+            if listening is not None and not listening.done():
+                listening.set_result(port)
             polling = telegram is not None and not settings.telegram_webhook_url
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads
@@ -364,8 +399,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                     await runtime.sending
                 if keeping is not None:
                     await keeping
-                if polling and telegram.application.updater.running:  # type: ignore[union-attr]
-                    await telegram.application.updater.stop()  # type: ignore[union-attr]
+                if polling:
+                    await stop_polling(telegram.application.updater)  # type: ignore[union-attr]
 
             try:
                 await lead(leadership, stop, on_elected=elected, on_deposed=deposed)

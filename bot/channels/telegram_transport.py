@@ -26,6 +26,7 @@ from bot.channels.attachment_notes import log_refused, note_html
 from bot.channels.base import (
     Attachment,
     AttachmentRefused,
+    ChannelDown,
     DeliveryError,
     PermanentError,
     RateLimits,
@@ -47,6 +48,7 @@ PHOTO_MAX = 10 * 1024 * 1024  # a bigger photo goes as a document
 DOCUMENT_MAX = 50 * 1024 * 1024  # what a bot may upload
 # What Telegram answers about a file it will not take (a document over its limit gets HTTP 413).
 FILE_REFUSED = {"request entity too large": "too_large", "file is too big": "too_large"}
+BAD_TOKEN = "bad_token"  # ChannelDown.reason of a refused token
 # Bad requests that mean the chat is gone for us rather than that the message is wrong.
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
@@ -84,9 +86,18 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
         return TransientError(f"timed out: {text}")
     if isinstance(exc, NetworkError):  # connection trouble and every 5xx answer
         return TransientError(text)
-    if isinstance(exc, InvalidToken):  # a configuration problem: keep the notices until it is fixed
-        return TransientError(f"invalid bot token: {text}")
+    if isinstance(exc, InvalidToken):  # 401: the token was revoked or replaced; every message fails alike
+        return token_refused(exc)
     return TransientError(text)
+
+
+def token_refused(exc: InvalidToken) -> ChannelDown:
+    """Telegram refusing the bot's token (401 Unauthorized, PTB's ``InvalidToken``): the channel is down until
+    the token in the settings is right. Its words never carry the token (PTB's own message may)."""
+    words = str(exc)
+    if "`" in words:  # PTB's start-up words quote the token
+        words = "the bot token was rejected by the server"
+    return ChannelDown(BAD_TOKEN, f"invalid bot token: {words}")
 
 
 class TelegramTransport:
@@ -114,6 +125,14 @@ class TelegramTransport:
     def is_group_chat(self, chat_id: str) -> bool:
         """Groups, supergroups and channels have negative ids in Telegram."""
         return chat_id.strip().startswith("-")
+
+    async def probe(self) -> None:
+        """Raise ``ChannelDown`` while Telegram still refuses the token (``getMe``; the outbox asks before it
+        sends a held notice again). Other errors (the network) say nothing either way and are raised as is."""
+        try:
+            await self.bot.get_me()
+        except InvalidToken as exc:
+            raise token_refused(exc) from exc
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
                    skip: int = 0) -> None:

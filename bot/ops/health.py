@@ -1,6 +1,12 @@
-"""The health check (``/healthz``): whether the store answers, the schema is current, and, on the leader, the
-scheduled jobs and the outbox sender run and every channel can send (a channel down as a whole, say WeCom
-refusing this server's IP, is named with its reason); with the outbox backlog's size and age."""
+"""The health checks: ``/healthz`` (liveness) and ``/readyz`` (everything works), with one JSON report.
+
+Liveness is what a restart can mend: the store answers and, on the leader, the scheduled jobs and the outbox
+sender run. An orchestrator restarts on it. Readiness adds what a restart cannot mend and somebody should
+look at: the schema is current, the outbox is readable and not stale, and every channel can send (a channel
+down as a whole, say WeCom refusing this server's IP or Telegram refusing the token, is named with its
+reason in ``channel_faults``). Restarting a process whose Telegram side works because WeCom's setup is wrong
+would only cut Telegram off too, so a channel fault makes ``/readyz`` 503 and leaves ``/healthz`` 200.
+"""
 
 from __future__ import annotations
 
@@ -48,18 +54,20 @@ def _scheduler_state(scheduler: Any) -> str:
 
 async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = None, *,
                  leadership: Any = None, sending: asyncio.Task[Any] | None = None, timeout: float = 5.0,
-                 stale_after: float | None = None) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, report): 200 when the store answers ``SELECT 1``, the schema is current and, on the
-    leader, the scheduler (and the sender task, when given) runs and no channel of the sender is down
-    (``channel_faults`` says why and when it is probed next); 503 otherwise. A process that does not
-    lead is healthy with its scheduler paused. With ``stale_after`` (seconds), an oldest pending notice
-    older than that also makes it 503.
+                 stale_after: float | None = None, ready: bool = False) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, report). Live (``report["live"]``) when the store answers ``SELECT 1`` and, on the
+    leader, the scheduler (and the sender task, when given) runs; a process that does not lead is live with
+    its scheduler paused. Ready (``report["ready"]``) when it is live, the schema is current, the outbox is
+    readable and no channel of the sender is down (``channel_faults`` says why and when it is probed next);
+    with ``stale_after`` (seconds), an oldest pending notice older than that also makes it not ready.
+    ``problems`` lists every reason for either. The status is 200 or 503 by liveness, or by readiness
+    with ``ready``.
     """
     from storage import outbox_views
     from storage.migrate import schema_is_current
 
     leader = True if leadership is None else bool(leadership.is_leader)
-    report: dict[str, Any] = {"ok": False, "leader": leader}
+    report: dict[str, Any] = {"ok": False, "live": False, "ready": False, "leader": leader}
     if leadership is not None and hasattr(leadership, "describe"):
         report["leadership"] = leadership.describe()
 
@@ -73,7 +81,8 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         report.update(store="unreachable", error=type(error).__name__)
         return 503, report
     report["store"] = "ok"
-    problems: list[str] = []
+    problems: list[str] = []  # not ready
+    fatal: list[str] = []  # not live either: a restart mends them
     now = clock.now()
     try:
         current, revision, head = await asyncio.wait_for(schema_is_current(db.engine), timeout)
@@ -104,11 +113,11 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
     if scheduler is not None:
         report["jobs"] = len(scheduler.get_jobs())
         if leader and state != "running":
-            problems.append(f"scheduler {state} on the leader")
+            fatal.append(f"scheduler {state} on the leader")
     if sending is not None:
         report["sender"] = "running" if not sending.done() else "stopped"
         if leader and sending.done():
-            problems.append("outbox sender stopped on the leader")
+            fatal.append("outbox sender stopped on the leader")
     elif sender is not None:
         report["sender"] = "running" if leader else "standby"
     else:
@@ -122,21 +131,24 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         if faults:
             report["channel_faults"] = faults
             problems += [f"channel {channel} down: {fault['reason']}" for channel, fault in faults.items()]
-    report["ok"] = not problems
+    problems = fatal + problems
+    report.update(live=not fatal, ready=not problems)
+    report["ok"] = report["ready"] if ready else report["live"]
     if problems:
         report["problems"] = problems
-    return (200 if not problems else 503), report
+    return (200 if report["ok"] else 503), report
 
 
 def healthz_handler(db: Any, clock: Clock, runtime: Runtime | None = None, *,
-                    stale_after: float | None = None) -> Any:
-    """An aiohttp handler answering ``health`` as JSON, looking at ``runtime`` as it is at each request."""
+                    stale_after: float | None = None, ready: bool = False) -> Any:
+    """An aiohttp handler answering ``health`` as JSON (``/healthz``; ``/readyz`` with ``ready``), looking at
+    ``runtime`` as it is at each request."""
     runtime = runtime or Runtime()
 
     async def healthz(_request: web.Request) -> web.Response:
         status, report = await health(db, clock, runtime.scheduler, runtime.sender,
                                       leadership=runtime.leadership, sending=runtime.sending,
-                                      stale_after=stale_after)
+                                      stale_after=stale_after, ready=ready)
         return web.json_response(report, status=status)
 
     return healthz

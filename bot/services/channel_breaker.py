@@ -102,6 +102,15 @@ class ChannelBreakers:
             self.probe_failed(channel, now, error)
         return False
 
+    def recall(self, fault: ChannelFault) -> bool:
+        """A fault told before this sender started (a restart, a new leader), its channel not tripped here yet:
+        down until ``fault.next_probe_at``, so the probe finds out whether it was mended meanwhile (a token or
+        a secret fixed in the settings takes a restart). True when it was taken."""
+        if fault.channel in self._faults:
+            return False
+        self._faults[fault.channel] = replace(fault, state=DOWN, probes=0)
+        return True
+
     def probe_failed(self, channel: str, now: datetime, error: ChannelDown | None = None) -> None:
         """A probe or a trial found the channel still down (``error``), or could not tell (None: network
         trouble): probe again later, each time twice as late."""

@@ -40,6 +40,7 @@ class ChannelGate:
         self.notices = notices
         self.probe_timeout = probe_timeout
         self._trials: dict[str, int] = {}  # channel on trial -> the id of the notice trying it
+        self._recalled = False
 
     def states(self) -> dict[str, ChannelFault | None]:
         """Each channel, with its fault while it is down (None: up)."""
@@ -69,9 +70,27 @@ class ChannelGate:
         del self._trials[channel]
         return True
 
+    async def recall(self) -> None:
+        """Once per sender, before its first probe: the faults the admins were told of by an earlier sender
+        (before a restart, on another leader) are this one's too, probed at once (``ChannelBreakers.recall``).
+        A failure to read them is only logged: the channel is then found down by its first send, as usual."""
+        if self._recalled or self.notices is None:
+            return
+        try:
+            faults = await self.notices.told(sorted(self.transports))
+        except Exception:
+            log.exception("could not read the channel faults told before this sender started")
+            return
+        self._recalled = True
+        for fault in faults:
+            if self.breakers.recall(fault):
+                log.warning("channel %s was down before this sender started (%s, since %s); probing it", fault.channel,
+                            fault.reason, fault.since.isoformat())
+
     async def probe(self) -> None:
         """Probe the channels that are down and due for it: the transport's ``probe()`` if it has one; when
         that passes (or there is none), the next claim takes one notice of the channel as a trial."""
+        await self.recall()
         for channel in self.breakers.probes_due(self.clock.now()):
             check = getattr(self.transports[channel], "probe", None)
             if callable(check):

@@ -3,8 +3,10 @@ when it works: on their other channels, since the one at fault cannot carry the 
 
 One fault is one episode in the processes' shared memory (``channel-fault:<channel>``): a sender that
 restarts, or a new leader, meeting the same fault finds the episode and tells nobody again (the notices'
-keys carry the episode's start, and the outbox writes a key once). An admin with no account on another
-working channel learns of it from the log, the health check and the metrics only.
+keys carry the episode's start, and the outbox writes a key once). A sender that starts takes the episodes
+over (``told``) and probes their channels at once: a fault mended by the restart itself (a token or secret
+fixed in the settings) ends there, and the admins hear that the channel works again. An admin with no
+account on another working channel learns of it from the log, the health check and the metrics only.
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ class ChannelNotices:
         self.clock = clock
         self.renderer = renderer or Renderer()
         self.memory = SharedMemory(db, clock)
+
+    async def told(self, channels: Collection[str]) -> list[ChannelFault]:
+        """The faults of ``channels`` the admins were told of and not yet of their end, each due for a probe
+        now: what a sender that starts takes over (``ChannelGate.recall``)."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            episodes = await faults_told(session, now=now, channels=channels)
+        return [ChannelFault(e["channel"], str(e["reason"]), "told before this process started", since=e["since"],
+                             next_probe_at=now) for e in episodes]
 
     async def down(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
         """Tell the admins (on the ``reachable`` channels) that ``fault.channel`` is down, unless this fault

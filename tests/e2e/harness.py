@@ -22,6 +22,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
+from aiohttp import ClientSession
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -176,6 +177,28 @@ class ChannelHarness:
 DONE_GROUP = 1_000_000  # after every handler group of the channel
 # What the bot sends that the fake may refuse (bad HTML, a bad keyboard) in most tests.
 CHECKED_CALLS = ("sendMessage", "sendPhoto", "setMyCommands")
+
+
+async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
+    """`diaodu run` (serve) in a task, once it serves and its /healthz answers 200: the task, the event that
+    stops it, and the port its HTTP server got (settings with HTTP_PORT=0: the system picks a free one, which
+    nobody can take between picking and listening)."""
+    from bot.app import serve
+
+    stop = asyncio.Event()
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(settings, stop=stop, listening=listening))
+    await asyncio.wait({task, listening}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if not listening.done():
+        if task.done():
+            task.result()  # the error it stopped with
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        raise AssertionError("serve() did not come up")
+    port = listening.result()
+    async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/healthz") as response:
+        assert response.status == 200, await response.text()
+    return task, stop, port
 
 
 def e2e_settings(fake: FakeBotAPI, **overrides: object) -> Settings:

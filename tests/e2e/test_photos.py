@@ -110,8 +110,7 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
     from storage import people
     from storage.db import Database
     from storage.migrate import upgrade
-    from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR
-    from tests.e2e.test_telegram_flow import _free_port, _serving
+    from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}"
     await asyncio.to_thread(upgrade, url)
@@ -125,9 +124,9 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
                                          actor=TEST_ACTOR, bot_username=fake_api.username)
     finally:
         await db.dispose()
-    settings = e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=_free_port(),
+    settings = e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=0,
                             DATA_DIR=str(tmp_path / "data"))
-    task, stop = await _serving(fake_api, settings)
+    task, stop, _port = await serving(settings)
     try:
         fake_api.user(HAO, first_name="郝芳")
         fake_api.enqueue_text(HAO, f"/start {invite.code}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -19,12 +18,12 @@ from sqlalchemy import select
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.app import Core, serve
+from bot.app import Core
 from bot.channels.telegram import webhook_handler
 from bot.config import Settings
 from storage import projects as project_repo
 from storage.models import ChatAccount
-from tests.e2e.harness import Replies, TelegramHarness, e2e_settings
+from tests.e2e.harness import Replies, TelegramHarness, e2e_settings, serving
 from tests.fakes.bot_api import FakeBotAPI, scope_chat
 
 HAO = 1001
@@ -478,37 +477,14 @@ async def test_webhook_answers_400_to_a_body_that_is_not_an_update(fake_api: Fak
     assert not harness.errors
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _serving(fake: FakeBotAPI, settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event]:
-    """`diaodu run` (serve) in a task, once its HTTP server answers /healthz."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop=stop))
-    async with ClientSession() as client:
-        for _ in range(200):
-            if task.done():
-                task.result()
-            try:
-                async with client.get(f"http://127.0.0.1:{settings.http_port}/healthz") as response:
-                    assert response.status == 200, await response.text()
-                    return task, stop
-            except OSError:
-                await asyncio.sleep(0.02)
-    raise AssertionError("serve() did not come up")
-
-
 @pytest.fixture
 async def migrated_settings(fake_api: FakeBotAPI, tmp_path) -> Settings:  # type: ignore[no-untyped-def]
-    """Settings for serve(): a migrated SQLite file and a free HTTP port."""
+    """Settings for serve(): a migrated SQLite file, and the HTTP server on a port the system picks."""
     from storage.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}"
     await asyncio.to_thread(upgrade, url)
-    return e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=_free_port())
+    return e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=0)
 
 
 async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settings: Settings) -> None:
@@ -517,9 +493,9 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
         HTTP_PORT=migrated_settings.http_port, TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram/hook",
         TELEGRAM_WEBHOOK_SECRET="s3cret", METRICS_TOKEN="scrape-me",
     )
-    task, stop = await _serving(fake_api, settings)
+    task, stop, port = await serving(settings)
     try:
-        metrics = f"http://127.0.0.1:{settings.http_port}/metrics"
+        metrics = f"http://127.0.0.1:{port}/metrics"
         async with ClientSession() as client:
             async with client.get(metrics) as r:
                 assert r.status == 401
@@ -529,7 +505,7 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
         assert fake_api.webhook["url"] == "https://bot.example.org/telegram/hook"
         assert fake_api.webhook["secret_token"] == "s3cret"
         update = fake_api.text_update(HAO, "/help")
-        url = f"http://127.0.0.1:{settings.http_port}/telegram/hook"
+        url = f"http://127.0.0.1:{port}/telegram/hook"
         header = "X-Telegram-Bot-Api-Secret-Token"
         async with ClientSession() as client:
             async with client.post(url, json=update, headers={header: "nope"}) as r:
@@ -555,7 +531,7 @@ def unfrozen_heap() -> Iterator[None]:
 async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI, migrated_settings: Settings,
                                                            unfrozen_heap: None) -> None:
     """serve() does not use run_polling, so PTB's post_init never runs: it must publish the menu itself."""
-    task, stop = await _serving(fake_api, migrated_settings)
+    task, stop, _port = await serving(migrated_settings)
     try:
         fake_api.enqueue_text(HAO, "/help")
         [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
@@ -566,6 +542,63 @@ async def test_serve_by_polling_publishes_the_default_menu(fake_api: FakeBotAPI,
         await asyncio.wait_for(task, 10)
     assert fake_api.menu() == ["start", "help"]
     assert fake_api.menu({"type": "all_group_chats"}) == ["help", "rank", "groups"]
+
+
+async def test_serve_refuses_a_token_telegram_refuses_saying_why(fake_api: FakeBotAPI,
+                                                                 migrated_settings: Settings) -> None:
+    """A revoked or mistyped token at start-up is a configuration error (exit status 78, not restarted),
+    said in Chinese without the token."""
+    from bot.app import ConfigurationError, serve
+
+    fake_api.token_revoked = True
+    with pytest.raises(ConfigurationError) as refused:
+        await asyncio.wait_for(serve(migrated_settings, stop=asyncio.Event()), 60)
+    assert refused.value.reason == "telegram_token"
+    said = str(refused.value)
+    assert "TELEGRAM_BOT_TOKEN" in said and "@BotFather" in said and fake_api.token not in said
+
+
+async def test_a_command_sending_the_outbox_leaves_telegram_notices_while_the_token_is_refused(
+        fake_api: FakeBotAPI, migrated_settings: Settings) -> None:
+    """`diaodu job …` / `digest --send` deliver the outbox: a refused token does not stop the command, and the
+    Telegram notices wait in the outbox, no try counted, for the running bot (which tells the admins)."""
+    from datetime import UTC, datetime
+
+    from bot.app import deliver_outbox
+    from bot.domain.messages import Reply
+    from storage import outbox
+    from storage.models import OutboxMessage
+
+    core = Core.build(migrated_settings)
+    try:
+        async with core.db.session() as session:
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id=str(HAO), reply=Reply(html="通知"),
+                                          key="held", now=datetime.now(UTC))
+        fake_api.token_revoked = True
+        stats = await deliver_outbox(core, timeout=30)
+        assert stats is not None and stats.sent == stats.failed == 0
+        async with core.db.session() as session:
+            [row] = (await session.scalars(select(OutboxMessage))).all()
+        assert (row.state, row.attempts) == ("pending", 0)
+    finally:
+        await core.db.dispose()
+
+
+async def test_serve_stops_cleanly_after_telegram_refused_the_token_while_polling(
+        fake_api: FakeBotAPI, migrated_settings: Settings, unfrozen_heap: None) -> None:
+    """Polling ends when the token is revoked (PTB gives up on a 401); stopping the bot afterwards must not
+    fail on it."""
+    task, stop, _port = await serving(migrated_settings)
+    try:
+        await fake_api.wait_for("getUpdates", timeout=15)
+        mark = len(fake_api.calls)
+        fake_api.token_revoked = True
+        fake_api.enqueue_text(HAO, "/help")  # ends the long poll under way: the next one meets the 401
+        await fake_api.wait_for("getUpdates", since=mark, ok=False, timeout=15)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)  # raises what serve() stopped with
+    assert task.exception() is None
 
 
 # --- edited messages -----------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a metho
 ``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls;
 ``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method). ``migrate_group`` upgrades a
 group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does.
+Setting ``token_revoked`` answers every call as Telegram does once a token was revoked in @BotFather (401
+"Unauthorized"; PTB raises ``InvalidToken``), as it answers a token that was never the bot's.
 
 Usage::
 
@@ -263,6 +265,7 @@ class FakeBotAPI:
         self.validate_html = validate_html
         self.max_poll_timeout = max_poll_timeout
         self.control = control
+        self.token_revoked = False  # answer every call 401 Unauthorized, as for a revoked token
         self.calls: list[Call] = []
         self.updates: list[JSON] = []  # not yet confirmed by an offset
         self.messages: dict[tuple[int, int], JSON] = {}  # (chat_id, message_id) -> message as stored
@@ -567,7 +570,7 @@ class FakeBotAPI:
         params, files = await _read_params(request)
         call = Call(method=method, params=params, files=files)
         try:
-            if request.match_info["token"] != self.token:
+            if request.match_info["token"] != self.token or self.token_revoked:
                 raise ApiError(401, "Unauthorized")
             if sum(len(content) for content in files.values()) > self.max_upload:
                 raise ApiError(413, "Request Entity Too Large")
@@ -596,7 +599,7 @@ class FakeBotAPI:
         return web.json_response(body, status=call.status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     async def _download(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
+        if request.match_info["token"] != self.token or self.token_revoked:
             return web.Response(status=401)
         path = request.match_info["path"]
         file_id = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]

@@ -128,6 +128,7 @@ def _app(registry: BotMetrics, db: Database, clock: FrozenClock, runtime: Runtim
     app = web.Application()
     app.router.add_get("/metrics", metrics_handler(registry, db, clock, leadership=runtime.leadership))
     app.router.add_get("/healthz", healthz_handler(db, clock, runtime))
+    app.router.add_get("/readyz", healthz_handler(db, clock, runtime, ready=True))
     return app
 
 
@@ -205,6 +206,8 @@ async def test_metrics_over_http(core: Core) -> None:
         assert health.status == 503  # the leader's scheduler is not running yet
         assert report["outbox"] == {"pending": 3, "oldest_pending_age_seconds": 90.0}
         assert report["problems"] == ["scheduler stopped on the leader"]
+        assert report["live"] is False and report["ready"] is False
+        assert (await client.get("/readyz")).status == 503  # not live is not ready either
 
         # Sends through the instrumented transports; job runs through the scheduler's events.
         await sender.run_once()
@@ -229,6 +232,8 @@ async def test_metrics_over_http(core: Core) -> None:
             report = await health.json()
             assert health.status == 200, report
             assert report["scheduler"] == "running" and report["leader"] is True
+            assert report["live"] is True and report["ready"] is True and "problems" not in report
+            assert (await client.get("/readyz")).status == 200
             assert report["outbox"]["pending"] == 0  # "flaky" waits for its retry, not due yet
         finally:
             scheduler.shutdown(wait=False)
@@ -302,14 +307,20 @@ async def test_health_of_a_standby_process(core: Core) -> None:
         scheduler.shutdown(wait=False)
 
 
-async def test_health_503_when_the_schema_is_not_current(tmp_path: Path) -> None:
+async def test_not_ready_but_alive_when_the_schema_is_not_current(tmp_path: Path) -> None:
+    """A schema another version migrated is no reason to restart this process (a restart would refuse to start):
+    /readyz says it, /healthz stays 200."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}")
     try:
         async with TestClient(TestServer(_app(BotMetrics(), db, FrozenClock(START), Runtime()))) as client:
-            response = await client.get("/healthz")
+            response = await client.get("/readyz")
             report = await response.json()
             assert response.status == 503
             assert report["store"] == "ok" and report["schema_current"] is False
+            assert report["ok"] is False and "schema out of date" in report["problems"]
+            alive = await client.get("/healthz")
+            assert alive.status == 200
+            assert (await alive.json())["live"] is True
     finally:
         await db.dispose()
 
@@ -324,6 +335,7 @@ async def test_health_503_when_the_store_is_unreachable_sqlite(tmp_path: Path) -
             response = await client.get("/healthz")
             assert response.status == 503
             assert (await response.json())["store"] == "unreachable"
+            assert (await client.get("/readyz")).status == 503
             metrics = await client.get("/metrics")
             assert metrics.status == 200  # a scrape still answers, and says the store is down
             assert value(parse_exposition(await metrics.text()), "diaodu_store_up") == 0

@@ -32,6 +32,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
     Attachment,
+    ChannelDown,
     PermanentError,
     RateLimits,
     RecipientBlocked,
@@ -64,12 +65,21 @@ QUICK = RateLimits(global_per_second=200, per_chat_per_second=5, per_group_per_m
     (lambda: TimedOut("Timed out"), TransientError),
     (lambda: NetworkError("Bad Gateway"), TransientError),
     (lambda: NetworkError("Internal Server Error (500)"), TransientError),
-    (lambda: InvalidToken("Unauthorized"), TransientError),
+    (lambda: InvalidToken("Unauthorized"), ChannelDown),
 ], ids=["429", "403", "chat-not-found", "bad-html", "too-long", "timeout", "502", "500", "bad-token"])
 def test_ptb_errors_map_to_delivery_errors(
     make: Callable[[], TelegramError], expected: type[Exception]
 ) -> None:
     assert type(delivery_error(make())) is expected
+
+
+def test_a_refused_token_is_a_fault_of_the_channel_and_its_words_never_carry_the_token() -> None:
+    """PTB's own message at start-up names the token; the fault's words go to /readyz and the log."""
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    for error in (InvalidToken("Unauthorized"), InvalidToken(f"The token `{token}` was rejected by the server.")):
+        down = delivery_error(error)
+        assert isinstance(down, ChannelDown) and down.reason == "bad_token"
+        assert token not in str(down) and "invalid bot token" in str(down)
 
 
 def test_retry_after_in_seconds_or_as_a_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:

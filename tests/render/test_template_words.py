@@ -25,7 +25,9 @@ HALF_WIDTH_NEXT_TO_CHINESE = re.compile(rf"[{CHINESE}][,;:!?()]|[,;:!?()][{CHINE
 # Words in Latin letters a user may read: file formats, products, and commands and options to type.
 ALLOWED_WORDS = {"Excel", "xlsx", "xls", "csv", "CSV", "UTF-8", "GB18030", "Telegram", "Word", "Ctrl-D", "all", "MB",
                  # the WeCom admin console's own labels, which an admin must find there: 企业可信IP, Secret, AgentId
-                 "IP", "Secret", "AgentId"}
+                 "IP", "Secret", "AgentId",
+                 # Telegram's own bot for managing bots, where the bot's token is revoked and issued (@BotFather)
+                 "BotFather"}
 # The Excel ledger's headers write a unit as the district's ledger writes its columns (bot/ledger/columns.py:
 # 总投资(万元)), half-width brackets and all: 年度计划(万元), 差距(百分点).
 LEDGER_UNIT = re.compile(r"\((万元|百分点)\)")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -192,53 +191,38 @@ async def test_stopping_the_server_stops_the_refresher(backend: str, ledger_temp
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "web-standings"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_diaodu_run_builds_them_in_its_worker_process_and_stops_cleanly(tmp_path: Path) -> None:
     """`diaodu run` with WEB_PUBLIC_URL: the standings are built at start-up in the worker process, the pages
     show them, and stopping the bot leaves no refresher behind."""
-    from bot.app import serve
     from bot.services.web_links import make_link
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.models import Person, PersonRole
-    from tests.e2e.harness import e2e_settings
+    from tests.e2e.harness import e2e_settings, serving
     from tests.fakes.bot_api import FakeBotAPI
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}"
     await asyncio.to_thread(upgrade, url)
-    db = Database(url)
-    try:
-        async with db.session() as session:
-            admin = Person(name="管理员", active=True, created_at=START, roles=[PersonRole(role="admin")])
-            session.add(admin)
-            await session.flush()
-            port = _free_port()
-            link = await make_link(session, public_url=f"http://127.0.0.1:{port}", person_id=admin.id,
-                                   now=datetime.now(SHANGHAI))
-    finally:
-        await db.dispose()
     async with FakeBotAPI() as fake:
-        settings = e2e_settings(fake, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=port, DATA_DIR=str(tmp_path),
-                                WEB_PUBLIC_URL=f"http://127.0.0.1:{port}")  # http: the cookie is not Secure
-        stop = asyncio.Event()
-        task = asyncio.create_task(serve(settings, stop=stop))
+        # http: the cookie is not Secure. The port is the one the system picks, known once the bot listens.
+        settings = e2e_settings(fake, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=0, DATA_DIR=str(tmp_path),
+                                WEB_PUBLIC_URL="http://127.0.0.1")
+        task, stop, port = await serving(settings)
         try:
+            db = Database(url)
+            try:
+                async with db.session() as session:
+                    admin = Person(name="管理员", active=True, created_at=START, roles=[PersonRole(role="admin")])
+                    session.add(admin)
+                    await session.flush()
+                    link = await make_link(session, public_url=f"http://127.0.0.1:{port}", person_id=admin.id,
+                                           now=datetime.now(SHANGHAI))
+            finally:
+                await db.dispose()
             async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as client:
                 async with asyncio.timeout(60):
-                    while True:  # until the server listens
-                        if task.done():
-                            task.result()
-                        try:
-                            async with client.get(link, allow_redirects=False) as response:
-                                assert response.status == 302, await response.text()
-                                break
-                        except OSError:
-                            await asyncio.sleep(0.05)
+                    async with client.get(link, allow_redirects=False) as response:
+                        assert response.status == 302, await response.text()
                     while True:  # until the worker process has built the first standings
                         async with client.get(f"http://127.0.0.1:{port}/web/") as response:
                             page = await response.text()

@@ -1,0 +1,60 @@
+"""SQLAlchemy models, one module per group of tables: people, the ledger, reports, problems, photos, what goes
+out, what admins set, and the running bot's state. Every table is imported here, so that ``Base.metadata``
+holds them all and ``from storage.models import X`` works for each."""
+
+from storage.models.admin import AuditEntry, CalendarOverride, Setting
+from storage.models.base import Base
+from storage.models.delivery import Bulletin, BulletinGroup, HalfMonthReport, OutboxMessage
+from storage.models.ledger import (
+    AnnualPlan,
+    LedgerBase,
+    Project,
+    ProjectApproval,
+    ProjectNode,
+    ProjectSupportingUnit,
+    StageEvent,
+)
+from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
+from storage.models.photos import NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
+from storage.models.problems import Problem, ProblemEvent
+from storage.models.reports import STANDINGS_INDEX, Report, ReportSum
+from storage.models.runtime import Conversation, ProcessedMessage, SharedMark, WebLink, WebSession
+
+__all__ = [
+    "AnnualPlan",
+    "AuditEntry",
+    "Base",
+    "Bulletin",
+    "BulletinGroup",
+    "CalendarOverride",
+    "ChatAccount",
+    "Conversation",
+    "FOLDED_ID_INDEX",
+    "HalfMonthReport",
+    "Invite",
+    "Leave",
+    "LedgerBase",
+    "NodePhoto",
+    "OutboxMessage",
+    "Person",
+    "PersonRole",
+    "PhotoBlob",
+    "Problem",
+    "ProblemEvent",
+    "ProblemPhoto",
+    "ProcessedMessage",
+    "Project",
+    "ProjectApproval",
+    "ProjectNode",
+    "ProjectSupportingUnit",
+    "Report",
+    "ReportPhoto",
+    "ReportSum",
+    "STANDINGS_INDEX",
+    "Setting",
+    "SharedMark",
+    "StageEvent",
+    "Unit",
+    "WebLink",
+    "WebSession",
+]

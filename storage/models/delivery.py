@@ -1,0 +1,86 @@
+"""What goes out: the outbox of notices, the bulletin groups and bulletins, the half-monthly reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base
+from storage.types import UTCDateTime
+
+
+class OutboxMessage(Base):
+    """A notice to deliver, written in the same transaction as the change that caused it.
+
+    States: pending → sending → sent | failed (gave up after N tries) | undeliverable (no usable chat
+    account) | in_doubt (a send interrupted by a crash: it may have arrived, so only a person sends it
+    again); see ``storage.outbox``. ``send_started_at``: when the last claim began the send (None while pending).
+    ``parts_sent``: how many of the messages the notice becomes (a long text is several) reached the chat
+    in tries that failed part-way; the next try sends only the rest.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    chat_id: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class BulletinGroup(Base):
+    """A chat that receives bulletins (a leadership group chat, a WeCom group robot)."""
+
+    __tablename__ = "bulletin_groups"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class Bulletin(Base):
+    """A produced bulletin, keyed by (kind, period): the key makes it happen at most once, anywhere."""
+
+    __tablename__ = "bulletins"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(20))
+    produced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HalfMonthReport(Base):
+    """A liaison's half-monthly written report (半月报) on a project: 进展情况, 存在问题, 下一步措施. One per
+    project and half-month (named by its first day); sending it again replaces the texts, and who sent it
+    and when are kept."""
+
+    __tablename__ = "halfmonth_reports"
+    __table_args__ = (UniqueConstraint("project_id", "period_start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    period_start: Mapped[date] = mapped_column(Date, index=True)
+    progress: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)
+    next_steps: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

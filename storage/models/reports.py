@@ -1,0 +1,72 @@
+"""Progress reports and the running sums kept of them (by triggers, on both backends)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base
+from storage.models.photos import ReportPhoto
+from storage.report_sums import create_triggers
+from storage.types import UTCDateTime, Wan
+
+# The partial covering index of live reports by project and day (see Report); SQLite's planner needs it named.
+STANDINGS_INDEX = "ix_reports_standings"
+
+
+class Report(Base):
+    """One progress report (进度填报) by a liaison on a project: at most one counts per project and local day.
+
+    A report stops counting when it is withdrawn (/undo) or replaced by a later report of the same day
+    (then `withdrawn_at` is set and the replacing report names it in `replaces_id`): both are kept.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_project_day", "project_id", "local_day"),
+        # Covers the bulletins' aggregate (per project: year-to-date sum and latest report), read in
+        # project order without touching the table. storage/report_figures.py names it on SQLite (INDEXED BY).
+        Index(
+            STANDINGS_INDEX,
+            "project_id",
+            "local_day",
+            "amount",
+            "created_at",
+            sqlite_where=sql_text("withdrawn_at IS NULL"),
+            postgresql_where=sql_text("withdrawn_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    local_day: Mapped[date] = mapped_column(Date, index=True)
+    amount: Mapped[Decimal] = mapped_column(Wan())
+    progress_text: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # stopped counting (see above)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))  # the same day's report it replaced
+    photos: Mapped[list[ReportPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class ReportSum(Base):
+    """The sum of a project's live (not withdrawn) reports of one calendar year; kept by the database
+    itself (storage.report_sums), never written by the program."""
+
+    __tablename__ = "report_sums"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Wan())
+
+
+def _create_report_sum_triggers(_metadata: Any, connection: Any, **_kw: Any) -> None:
+    for statement in create_triggers(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+event.listen(Base.metadata, "after_create", _create_report_sum_triggers)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.app import Core
+from bot.app import Core, serve
 from bot.channels.telegram import webhook_handler
 from bot.config import Settings
 from storage import projects as project_repo
@@ -626,7 +628,7 @@ async def test_serve_waits_for_an_unreachable_bot_api_instead_of_exiting(
     again with a growing pause, then serves Telegram once it answers. Exiting would let the service manager
     give up after a few quick restarts, taking WeCom and the web pages down with it."""
     fake_api.inject_fault("getMe", status=502, times=2)
-    task, stop = await _serving(fake_api, migrated_settings)
+    task, stop, _port = await serving(migrated_settings)
     try:
         [*_failed, answered] = await fake_api.wait_for("getMe", count=3, timeout=15)
         assert [c.status for c in fake_api.calls_of("getMe")][:3] == [502, 502, 200] and answered.ok
@@ -638,13 +640,19 @@ async def test_serve_waits_for_an_unreachable_bot_api_instead_of_exiting(
         await asyncio.wait_for(task, 10)
 
 
-async def test_serve_stops_cleanly_while_still_waiting_for_the_bot_api(migrated_settings: Settings) -> None:
-    settings = migrated_settings.model_copy(update={"telegram_base_url": f"http://127.0.0.1:{_free_port()}/bot"})
-    task = asyncio.create_task(serve(settings, stop=(stop := asyncio.Event())))
-    await asyncio.sleep(1.5)  # the first try failed: no connection
-    assert not task.done()
-    async with ClientSession() as client:
-        async with client.get(f"http://127.0.0.1:{settings.http_port}/healthz") as response:
-            assert response.status in (200, 503)  # the HTTP server (WeCom, the web pages) is up meanwhile
-    stop.set()
-    await asyncio.wait_for(task, 10)
+async def test_serve_stops_cleanly_while_still_waiting_for_the_bot_api(migrated_settings: Settings,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.app")
+    with socket.socket() as closed:  # bound and kept, never listening: every connection to it is refused
+        closed.bind(("127.0.0.1", 0))
+        settings = migrated_settings.model_copy(
+            update={"telegram_base_url": f"http://127.0.0.1:{closed.getsockname()[1]}/bot"})
+        task = asyncio.create_task(serve(settings, stop=(stop := asyncio.Event())))
+        await asyncio.sleep(1.5)  # the first try failed: no connection
+        assert not task.done()
+        [port] = [r.args[1] for r in caplog.records if r.getMessage().startswith("HTTP server listening on")]
+        async with ClientSession() as client:
+            async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                assert response.status in (200, 503)  # the HTTP server (WeCom, the web pages) is up meanwhile
+        stop.set()
+        await asyncio.wait_for(task, 10)

@@ -59,7 +59,6 @@ from storage.settings import load_calendar, load_digest_settings
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
-# What each file of a bulletin is called when the admins are told it could not be built.
 
 
 @dataclass
@@ -73,7 +72,7 @@ class Rendered:
     leaders: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
     top_parts: list[str] = field(default_factory=list)
     projects: int = 0
-    failed: list[str] = field(default_factory=list)  # the files that could not be built (FILE_NAMES' words)
+    failed: list[str] = field(default_factory=list)  # the files that could not be built (bulletin_part_failed.j2)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,13 @@ def test_the_node_plan_written_is_headed_as_the_import_reads_it() -> None:
     assert [c.value for c in book[NODE_SHEET][1]] == [C_CODE, N_NAME, N_PLANNED, N_DONE, N_NOTE]
     sheets = Renderer().words("ledger_export", "sheets")
     assert book.sheetnames[:-1] == [sheets[key] for key in ("projects", "units", "towns", "problems")]
+
+
+def test_a_downloaded_ledger_is_named_as_a_bulletins() -> None:
+    from bot.services.ledger_download import ledger_filename
+
+    at = datetime(2026, 12, 3, 10, 15, 30, tzinfo=UTC)  # 18:15:30 in Shanghai
+    assert ledger_filename(at) == "重点项目台账_20261203_181530.xlsx"
 
 
 def test_a_backup_is_reported_with_full_width_punctuation(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from bot.channels.wecom.binding import bind_wecom, cli_bind_wecom
 from bot.channels.wecom.callback import WeComChannel
 from bot.channels.wecom.robot import RobotKeysError, parse_robot_keys
 from bot.channels.wecom.wiring import (
-    MENU,
+    app_menu,
     cli_wecom_menu,
     make_api,
     publish_menu,
@@ -90,16 +90,18 @@ async def test_the_menu_is_published_within_wecom_limits(wecom_core: Core, fake_
 
     assert await cli_wecom_menu(wecom_core, argparse.Namespace(dry_run=False), out=out.append) == 0
 
-    assert fake_wecom.menu == MENU
+    assert fake_wecom.menu == app_menu()
     [call] = fake_wecom.calls_of("menu/create", ok=True)
     assert call.query["agentid"] == str(fake_wecom.agent_id)
-    keys = [b.get("key") for top in MENU["button"] for b in [top, *top.get("sub_button", [])] if "key" in b]
+    keys = [b.get("key") for top in app_menu()["button"] for b in [top, *top.get("sub_button", [])] if "key" in b]
     assert keys == ["/report", "/issues", "/issue", "/mine", "/rank", "/help"]
+    names = [b["name"] for top in fake_wecom.menu["button"] for b in [top, *top.get("sub_button", [])]]
+    assert names == ["填报进度", "问题", "我的问题清单", "反映问题", "我的", "我的项目", "排名", "帮助"]
     assert out == ["已发布企业微信应用菜单：填报进度、问题、我的。"]
 
     printed: list[str] = []
     await cli_wecom_menu(wecom_core, argparse.Namespace(dry_run=True), out=printed.append)
-    assert json.loads(printed[0]) == MENU and len(fake_wecom.calls_of("menu/create")) == 1
+    assert json.loads(printed[0]) == app_menu() and len(fake_wecom.calls_of("menu/create")) == 1
 
 
 async def test_five_top_level_buttons_are_more_than_wecom_takes(wc_settings, fake_wecom: FakeWeCom) -> None:  # type: ignore[no-untyped-def]

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from bot.domain.escalation import CATEGORIES, SlaPolicy
 from bot.ledger.columns import C_CODE, N_DONE, N_NAME, N_NOTE, N_PLANNED, NODE_SHEET
 from bot.render import Renderer
+from bot.services.admin_ops import AdminInputError, changed_policy
 from bot.services.ledger_export import ledger_workbook
 from bot.services.outbox import SendStats
 from tests.render.factories import make_problem, make_standings
@@ -131,6 +133,21 @@ def test_the_node_plan_written_is_headed_as_the_import_reads_it() -> None:
     assert [c.value for c in book[NODE_SHEET][1]] == [C_CODE, N_NAME, N_PLANNED, N_DONE, N_NOTE]
     sheets = Renderer().words("ledger_export", "sheets")
     assert book.sheetnames[:-1] == [sheets[key] for key in ("projects", "units", "towns", "problems")]
+
+
+@pytest.mark.parametrize(("what", "args", "said"), [
+    ("resolution", ["9", "3"], "层级「9」无效：0 责任单位，1 包抓领导，2 区长，3 区委书记/领导小组。"),
+    ("response", ["1", "3"], "只有责任单位（第 0 层）有受理时限；各层领导按办结时限办理：sla set resolution 层级 天数"),
+    ("category", ["拆迁", "3"], "没有「拆迁」这个类别。类别：" + "、".join(CATEGORIES)),
+    ("category", ["用地", "300"], "「300」不是 1 到 250 之间的工作日数。"),
+    ("nudge-at", ["25:00"], "「25:00」不是时间，请写成 17:30 这样的形式。"),
+    ("bedtime", [], "用法：sla set response 层级 天数 | resolution 层级 天数 | category 类别 天数 | end-of-day 17:30 | "
+                    "nudge-at 09:00"),
+])
+def test_an_admins_bad_input_is_worded_by_its_reason(what: str, args: list[str], said: str) -> None:
+    with pytest.raises(AdminInputError) as refused:
+        changed_policy(SlaPolicy(), what, args)
+    assert str(refused.value) == said
 
 
 def test_a_downloaded_ledger_is_named_as_a_bulletins() -> None:

@@ -150,6 +150,12 @@ def test_robot_keys() -> None:
     for bad in ("领导小组", "领导小组=", "=key", "a=1,a=2"):
         with pytest.raises(RobotKeysError):
             parse_robot_keys(bad)
+    with pytest.raises(RobotKeysError) as malformed:
+        parse_robot_keys("领导小组")
+    assert str(malformed.value) == "WECOM_ROBOT_KEYS： 「领导小组」应写成 名称=key"
+    with pytest.raises(RobotKeysError) as repeated:
+        parse_robot_keys("a=1,a=2")
+    assert str(repeated.value) == "WECOM_ROBOT_KEYS： 机器人名称「a」重复"
 
 
 async def test_an_invite_made_where_there_is_no_telegram_has_no_telegram_link(wecom: WeComHarness,

@@ -108,7 +108,7 @@ async def publish_menu(api: WeComApi, menu: Mapping[str, Any] | None = None) -> 
 async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[str], None] = print,
                          api: WeComApi | None = None) -> int:
     """`diaodu wecom menu [--dry-run]`: publish the app menu (dry run: print it as JSON)."""
-    from bot.services.admin_ops import AdminInputError
+    from bot.services.admin_ops import WeComRefused
 
     menu = app_menu()
     if getattr(args, "dry_run", False):
@@ -116,13 +116,12 @@ async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[
         return 0
     settings = core.settings
     if api is None and not (settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret):
-        raise AdminInputError(core.deps.renderer.plain("cli/wecom_refused", reason="no_app"))
+        raise WeComRefused("no_app")
     client = api or make_api(settings)
     try:
         await publish_menu(client, menu)
     except DeliveryError as error:
-        raise AdminInputError(core.deps.renderer.plain("cli/wecom_refused", reason="menu_failed",
-                                                       error=error)) from error
+        raise WeComRefused("menu_failed", error=error) from error
     finally:
         if api is None:
             await client.close()

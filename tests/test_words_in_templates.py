@@ -281,6 +281,16 @@ def test_an_admins_bad_input_is_worded_by_its_reason(what: str, args: list[str],
     assert str(refused.value) == said
 
 
+def test_what_is_typed_is_marked_in_the_templates_and_printed_as_is() -> None:
+    """The command line's templates mark commands and settings as <code> (for the style check); the terminal
+    gets them as typed."""
+    renderer = Renderer()
+    assert renderer.plain("cli/startup_refused", reason="no_channel") == (
+        "未配置任何渠道：请设置 TELEGRAM_BOT_TOKEN，或 WECOM_CORP_ID 等企业微信参数。")
+    assert renderer.plain("cli/backup", step="restored_photos", photos=None, upgrade=True) == (
+        "这份备份旁没有照片目录（.photos），照片未恢复。\n备份的数据库结构较旧，请运行：diaodu db upgrade")
+
+
 def test_a_downloaded_ledger_is_named_as_a_bulletins() -> None:
     from bot.services.ledger_download import ledger_filename
 

@@ -20,7 +20,7 @@ from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page, page_number, page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
-from bot.render import html_to_plain
+from bot.render import html_to_plain, label
 from bot.services.channel_notices import faults_told
 from handlers import broadcast
 from handlers.commands import NO_WORDS, Command, CommandRegistry
@@ -274,9 +274,9 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     backlog = await outbox_views.backlog(ctx.session, now=ctx.now)
     names = await _person_names(ctx, {r.person_id for r in rows if r.person_id is not None})
     shown = [_outbox_row(r, names) for r in rows]
-    buttons = [[Button(f"重试 #{r.id}", f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
+    buttons = [[Button(label("outbox_retry", r.id), f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
     if rows:
-        buttons.append([Button("全部重试", f"{OUTBOX_PREFIX}:all")])
+        buttons.append([Button(label("outbox_retry_all"), f"{OUTBOX_PREFIX}:all")])
     buttons += page_buttons("outbox", page)
     age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
     held, held_total, invite_buttons = await _held_shown(ctx)
@@ -307,7 +307,7 @@ async def _held_shown(ctx: Context) -> tuple[list[dict[str, Any]], int, list[lis
                       "age": _age(ctx.now - to_local(h.oldest_created_at))})
         role = next((r for r in ROLE_ORDER if r in roles.get(h.person_id, ())), None)
         if active and role is not None:
-            buttons.append([Button(f"邀请 {name}", f"{INVITE_BUTTON}:{role}:{h.person_id}")])
+            buttons.append([Button(label("invite", name), f"{INVITE_BUTTON}:{role}:{h.person_id}")])
     return lines, total, buttons
 
 

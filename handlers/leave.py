@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
+from bot.render import label
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
 from handlers.people_lookup import candidate_label, find_people, mask_phone
@@ -93,7 +94,7 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
                                                        "substitute": substitute.name if substitute else None})
     await _tell(ctx, leave, person, substitute, ended=False)
     ctx.reply("leave_recorded", leave=leave, person=person, substitute=substitute, own=person.id == ctx.person.id,
-              buttons=[[Button("销假", f"{PREFIX}:x:{leave.id}")]])
+              buttons=[[Button(label("leave_end"), f"{PREFIX}:x:{leave.id}")]])
 
 
 async def leave_button(ctx: Context, data: str) -> None:
@@ -162,7 +163,7 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
     names = {p.id: p.name for p in (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()}
     shown = leaves[:SHOWN]
     may_end = [le for le in shown if le.person_id == ctx.person_id or "admin" in ctx.roles]
-    buttons = [[Button(f"销假 {names.get(le.person_id, '')} {le.start:%m-%d}起", f"{PREFIX}:x:{le.id}")]
+    buttons = [[Button(label("leave_end_of", names.get(le.person_id, ""), le.start), f"{PREFIX}:x:{le.id}")]
                for le in may_end]
     ctx.reply("leave_list", leaves=shown, total=len(leaves), names=names, me=ctx.person_id, everyone=everyone,
               buttons=buttons)

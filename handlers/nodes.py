@@ -18,6 +18,7 @@ from bot.domain.messages import Button
 from bot.domain.nodes import NAME_MAX, node_state
 from bot.domain.paging import page_of
 from bot.domain.stage_events import in_the_past
+from bot.render import label
 from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use
 from handlers.context import Context
@@ -33,7 +34,10 @@ NOTE_MAX = 500
 LISTED = 20  # node buttons under a list
 SEARCH_PAGE = 8
 ACTIONS = {"新增": "add", "改名": "rename", "改期": "replan", "移出": "remove"}
-_CANCEL = Button("取消", f"{PREFIX}:x")
+
+
+def _cancel() -> Button:
+    return Button(label("cancel"), f"{PREFIX}:x")
 
 
 def register(registry: CommandRegistry) -> None:
@@ -124,7 +128,7 @@ async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Projec
 
 async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
     await ctx.save_flow(FLOW, {"step": "day", "node": node.id})
-    ctx.reply("node_ask_day", [[Button(f"今天完成（{ctx.today.isoformat()}）", f"{PREFIX}:t")], [_CANCEL]],
+    ctx.reply("node_ask_day", [[Button(label("node_today", ctx.today), f"{PREFIX}:t")], [_cancel()]],
               node=node, project=project, today=ctx.today)
 
 
@@ -135,7 +139,7 @@ async def _ask_evidence(ctx: Context, node: ProjectNode, project: Project, state
 
 
 def _evidence_buttons() -> list[list[Button]]:
-    return [[Button("完成", f"{PREFIX}:ok")], [_CANCEL]]
+    return [[Button(label("node_finish"), f"{PREFIX}:ok")], [_cancel()]]
 
 
 async def node_step(ctx: Context, state: dict[str, Any]) -> None:
@@ -150,13 +154,13 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     if state.get("step") == "day":
         day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today)
         if day is None:
-            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason="bad_day",
+            ctx.reply("node_refused", [[Button(label("node_today"), f"{PREFIX}:t")], [_cancel()]], reason="bad_day",
                       text=text, node=node, project=project)
             return
         day = in_the_past(day, text, ctx.today) if text else day
         why = service.refusal_of_day(day, planned_on=node.planned_on, today=ctx.today)
         if why is not None:
-            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason=why, day=day,
+            ctx.reply("node_refused", [[Button(label("node_today"), f"{PREFIX}:t")], [_cancel()]], reason=why, day=day,
                       node=node, project=project)
             return
         await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": day.isoformat(),

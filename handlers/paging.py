@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page
+from bot.render import label
 from handlers.context import Context
 
 PREFIX = "pg"
@@ -19,9 +20,9 @@ def page_buttons(command: str, page: Page[object], args: str = "") -> list[list[
     """The 上一页/下一页 row under a page (none for a single page, or when the arguments do not fit)."""
     row = []
     if page.has_previous:
-        row.append(Button("上一页", f"{PREFIX}:{command}:{page.number - 1}:{args}"))
+        row.append(Button(label("previous_page"), f"{PREFIX}:{command}:{page.number - 1}:{args}"))
     if page.has_next:
-        row.append(Button("下一页", f"{PREFIX}:{command}:{page.number + 1}:{args}"))
+        row.append(Button(label("next_page"), f"{PREFIX}:{command}:{page.number + 1}:{args}"))
     if any(len(b.data.encode()) > DATA_MAX for b in row):
         return []
     return [row] if row else []

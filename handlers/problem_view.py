@@ -8,6 +8,7 @@ from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.domain.scope import Act, Viewer
+from bot.render import label
 from bot.services import problems as service
 from bot.services import scope as scope_service
 from bot.services.scope import facts_of, problem_facts
@@ -85,7 +86,7 @@ async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
     if acts & scope.RAISER_ACTS:
         buttons += pressable(service.raiser_buttons(problem), acts)
     if Act.COMMENT in acts:
-        buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
+        buttons.append([Button(label("comment"), f"{ACTION_PREFIX}:cmt:{problem.id}")])
     return buttons
 
 

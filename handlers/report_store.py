@@ -13,6 +13,7 @@ from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.report_line import Reading, exceeds_remaining
+from bot.render import label
 from handlers import report_albums, stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
@@ -29,7 +30,7 @@ PREFIX = "rp"  # the buttons of every report question
 
 
 def buttons_replace() -> list[list[Button]]:
-    return [[Button("确认替换", f"{PREFIX}:replace"), Button("保留原填报", f"{PREFIX}:keep")]]
+    return [[Button(label("replace"), f"{PREFIX}:replace"), Button(label("keep"), f"{PREFIX}:keep")]]
 
 
 async def may_report(ctx: Context, liaison_id: int | None) -> bool:

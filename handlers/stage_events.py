@@ -14,6 +14,7 @@ from bot.domain.dates import parse_day
 from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
 from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, in_the_past, refusal
+from bot.render import label
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, outbox
@@ -40,10 +41,10 @@ def report_button(project: Project | ReportTarget, today: date) -> Button | None
     """The button under a saved report that reports this project's next event: 报告开工 while it is being
     prepared, 报告竣工 from a month before its planned finish (not under every report of a long build)."""
     if project.stage in FROM_STAGES[START]:
-        return Button("报告开工", f"{PREFIX}:s:{START}:{project.code}")
+        return Button(label("stage_report", START), f"{PREFIX}:s:{START}:{project.code}")
     finish = project.planned_finish
     if project.stage in FROM_STAGES[FINISH] and finish is not None and finish <= today + FINISH_BUTTON_AHEAD:
-        return Button("报告竣工", f"{PREFIX}:s:{FINISH}:{project.code}")
+        return Button(label("stage_report", FINISH), f"{PREFIX}:s:{FINISH}:{project.code}")
     return None
 
 
@@ -89,7 +90,8 @@ async def _report(ctx: Context, kind: str, code: str, day: date) -> None:
     handlers = await people_repo.unit_handlers(ctx.session, unit_id=project.lead_unit_id)
     html = ctx.deps.renderer.render("stage_event_ask", project=project, word=WORDS[kind], event=event,
                                     liaison=ctx.actor.label)
-    buttons = ((Button(f"确认{WORDS[kind]}", f"{PREFIX}:c:{event.id}"), Button("不属实", f"{PREFIX}:r:{event.id}")),)
+    buttons = ((Button(label("stage_confirm", WORDS[kind]), f"{PREFIX}:c:{event.id}"),
+                Button(label("stage_refuse"), f"{PREFIX}:r:{event.id}")),)
     for person in handlers:
         await outbox.enqueue_for_person(ctx.session, person_id=person.id, reply=Reply(html=html, buttons=buttons),
                                         key=f"stage:{event.id}:ask:p{person.id}", now=ctx.now)

@@ -38,7 +38,7 @@ from bot.domain.periods import (
 from bot.domain.problem_numbers import problem_number
 from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
-from bot.render import Renderer
+from bot.render import Renderer, label
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.services.participation import load_participation
 from bot.workers import Workers
@@ -249,8 +249,8 @@ def _web_buttons(web_url: str | None, index: int, count: int, *, group_channel: 
     if web_url is None or index != count - 1 or group_channel not in (None, "telegram"):
         return ()
     if group_channel == "telegram":
-        return ((Button("打开驾驶舱", "", url=f"{web_url}/web/"),),)
-    return ((Button("在驾驶舱中查看", "web:/web/"),),)
+        return ((Button(label("web_open"), "", url=f"{web_url}/web/"),),)
+    return ((Button(label("web_view"), "web:/web/"),),)
 
 
 async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path,

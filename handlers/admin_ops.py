@@ -278,7 +278,7 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     if rows:
         buttons.append([Button(label("outbox_retry_all"), f"{OUTBOX_PREFIX}:all")])
     buttons += page_buttons("outbox", page)
-    age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
+    age = None if backlog.oldest_created_at is None else _waited(ctx.now - to_local(backlog.oldest_created_at))
     held, held_total, invite_buttons = await _held_shown(ctx)
     faults = await faults_told(ctx.session, now=ctx.now)  # channels down as a whole: their notices wait
     ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done, page=page,
@@ -301,44 +301,32 @@ async def _held_shown(ctx: Context) -> tuple[list[dict[str, Any]], int, list[lis
     buttons: list[list[Button]] = []
     for h in held:
         person = found.get(h.person_id)
-        name = person.name if person is not None else f"人员 {h.person_id}"
         active = person is not None and person.active
-        lines.append({"name": name, "count": h.count, "active": active,
-                      "age": _age(ctx.now - to_local(h.oldest_created_at))})
+        lines.append({"name": person.name if person is not None else None, "person_id": h.person_id,
+                      "count": h.count, "active": active, "age": _waited(ctx.now - to_local(h.oldest_created_at))})
         role = next((r for r in ROLE_ORDER if r in roles.get(h.person_id, ())), None)
-        if active and role is not None:
-            buttons.append([Button(label("invite", name), f"{INVITE_BUTTON}:{role}:{h.person_id}")])
+        if person is not None and active and role is not None:
+            buttons.append([Button(label("invite", person.name), f"{INVITE_BUTTON}:{role}:{h.person_id}")])
     return lines, total, buttons
 
 
 def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:
-    if row.person_id is not None:
-        recipient = names.get(row.person_id, f"人员 {row.person_id}")
-    else:
-        recipient = f"群 {row.chat_id}"
+    """A notice that did not get through, for the template: its recipient (a person, by name when known, or a
+    group), why (a reason the template words, or the channel's error as it said it)."""
     channel = CHANNEL_LABELS.get(row.channel or "", row.channel or "")
     plain = " ".join(html_to_plain(str((row.payload or {}).get("html", ""))).split())
     preview = plain if len(plain) <= 30 else plain[:30] + "…"
-    if row.state == outbox.IN_DOUBT:
-        reason = "发送中途中断，对方可能已收到"
-    elif row.last_error == outbox.NO_ACCOUNT:
-        reason = "未绑定聊天账号"
-    elif row.last_error == outbox.ALL_BLOCKED:
-        reason = "已屏蔽机器人"
-    else:
-        error = row.last_error or ""
-        reason = error if len(error) <= 80 else error[:80] + "…"
-    return {"id": row.id, "recipient": recipient, "channel": channel, "state": row.state,
-            "created_at": row.created_at, "preview": preview, "reason": reason}
+    error = row.last_error or ""
+    reason = ("in_doubt" if row.state == outbox.IN_DOUBT else "no_account" if error == outbox.NO_ACCOUNT
+              else "blocked" if error == outbox.ALL_BLOCKED else None)
+    return {"id": row.id, "person_id": row.person_id, "person_name": names.get(row.person_id or 0),
+            "chat_id": row.chat_id, "channel": channel, "state": row.state, "created_at": row.created_at,
+            "preview": preview, "reason": reason, "error": error if len(error) <= 80 else error[:80] + "…"}
 
 
-def _age(delta: timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} 分钟"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} 小时 {minutes % 60} 分钟"
-    return f"{minutes // 1440} 天"
+def _waited(delta: timedelta) -> int:
+    """Whole minutes (the template words them: 30 分钟, 1 小时 0 分钟, 3 天)."""
+    return max(0, int(delta.total_seconds() // 60))
 
 
 async def outbox_button(ctx: Context, data: str) -> None:

@@ -82,11 +82,8 @@ DATA: dict[str, set[str] | str] = {
 # The modules still writing words in Python, and how many strings: to be moved into templates. Each move lowers
 # its number (the test says so when a module has fewer); a module not listed has none.
 PENDING: dict[str, int] = {
-    "bot/channels/telegram.py": 1,
     "bot/channels/telegram_photos.py": 2,
     "bot/channels/wecom/photos.py": 1,
-    "bot/channels/wecom/render.py": 3,
-    "bot/channels/wecom/transport.py": 2,
     "bot/domain/amounts.py": 17,
     "bot/domain/escalation.py": 4,
     "bot/domain/labels.py": 139,
@@ -96,16 +93,15 @@ PENDING: dict[str, int] = {
     "bot/domain/periods.py": 5,
     "bot/domain/promises.py": 1,
     "bot/domain/workdays.py": 3,
-    "bot/services/halfmonth.py": 1,
     "bot/services/nodes.py": 3,
     "bot/services/photo_keeper.py": 2,
     "bot/services/photo_reasons.py": 2,
     "bot/services/photo_store.py": 8,
     "handlers/admin_import.py": 2,
-    "handlers/admin_ops.py": 22,
+    "handlers/admin_ops.py": 12,
     "handlers/admin_people.py": 16,
     "handlers/admin_projects.py": 7,
-    "handlers/admin_settings.py": 32,
+    "handlers/admin_settings.py": 5,
     "handlers/broadcast.py": 1,
     "handlers/correct.py": 4,
     "handlers/halfmonth.py": 3,
@@ -132,7 +128,7 @@ ERRORS = {"CliError": "cli/refused.j2", "ConfigError": "cli/refused.j2", "Backup
           "PhotoBackupError": "cli/backup_refused.j2", "ConfigurationError": "cli/startup_refused.j2",
           "SchemaOutOfDate": "cli/startup_refused.j2", "NoChannel": "cli/startup_refused.j2",
           "AdminInputError": "admin_input_refused.j2", "WeComRefused": "cli/wecom_refused.j2",
-          "RobotKeysError": "cli/robot_keys_refused.j2"}
+          "RobotKeysError": "cli/robot_keys_refused.j2", "ScheduleInputError": "schedule_refused.j2"}
 
 
 def _allowed(tree: ast.AST, data: set[str] | str) -> set[int]:

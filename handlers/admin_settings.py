@@ -23,7 +23,7 @@ from bot.domain.ranking import ScoreWeights
 from bot.services.admin_ops import AdminInputError, set_days, set_official_year, set_policy
 from bot.services.nodes import escalate_after_days
 from bot.worded_error import WordedError
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, command_words
 from handlers.context import Context
 from storage import audit
 from storage.settings import calendar_overrides, load_calendar, load_digest_settings, load_policy, set_setting
@@ -46,12 +46,12 @@ MAX_REMINDERS = 6
 
 def register(registry: CommandRegistry) -> None:
     """/sla, /calendar and /schedule, for admins."""
-    registry.add(Command("sla", "查看或修改问题办理时限", sla_command, roles=ADMIN,
-                         usage="/sla category 审批手续 3"))
-    registry.add(Command("calendar", "查看或录入放假、调休安排", calendar_command, roles=ADMIN,
-                         usage="/calendar 2027-02-06 off 春节"))
-    registry.add(Command("schedule", "查看或修改提醒和通报安排", schedule_command, roles=ADMIN,
-                         usage="/schedule reminders 16:00,18:00"))
+    registry.add(Command("sla", command_words("sla"), sla_command, roles=ADMIN,
+                         usage=command_words("sla.usage")))
+    registry.add(Command("calendar", command_words("calendar"), calendar_command, roles=ADMIN,
+                         usage=command_words("calendar.usage")))
+    registry.add(Command("schedule", command_words("schedule"), schedule_command, roles=ADMIN,
+                         usage=command_words("schedule.usage")))
 
 
 # --- /sla ------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
 from bot.render import label
-from handlers.commands import Command, CommandRegistry, Use
+from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
@@ -32,11 +32,11 @@ SHOWN = 30  # leaves one list shows
 
 def register(registry: CommandRegistry) -> None:
     """/leave, for liaisons (their own leave) and admins (any liaison's)."""
-    registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
+    registry.add(Command("leave", command_words("leave"), leave_command,
                          roles=frozenset({"liaison", "admin"}),
-                         usage="/leave 开始日期 [结束日期] [代理人姓名]",
-                         more=(Use(frozenset({"admin"}), "为联络员登记请假、查看全部请假与销假",
-                                   "/leave [姓名] 开始日期 [结束日期] [代理人姓名] 或 /leave 全部"),)))
+                         usage=command_words("leave.usage"),
+                         more=(Use(frozenset({"admin"}), command_words("leave.admin"),
+                                   command_words("leave.admin.usage")),)))
 
 
 async def leave_command(ctx: Context, args: str) -> None:

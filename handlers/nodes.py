@@ -20,7 +20,7 @@ from bot.domain.paging import page_of
 from bot.domain.stage_events import in_the_past
 from bot.render import label
 from bot.services import nodes as service
-from handlers.commands import Command, CommandRegistry, Use
+from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import leaves as leave_repo
@@ -42,10 +42,10 @@ def _cancel() -> Button:
 
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
-        "node", "标记项目节点完成（可附现场照片）", node_command, roles=frozenset({"liaison", "admin"}),
-        usage="/node [项目编号]",
-        more=(Use(frozenset({"admin"}), "查看和维护项目节点计划",
-                  "/node 项目编号或名称；/node 项目编号 新增|改名|改期|移出 节点名称 …"),)))
+        "node", command_words("node"), node_command, roles=frozenset({"liaison", "admin"}),
+        usage=command_words("node.usage"),
+        more=(Use(frozenset({"admin"}), command_words("node.admin"),
+                  command_words("node.admin.usage")),)))
 
 
 async def _my_project_ids(ctx: Context) -> list[int]:

@@ -87,7 +87,7 @@ async def _checked_amount(ctx: Context, project: Project, text: str, old: Correc
     try:
         amount = parse_amount(text)
     except AmountError as error:
-        ctx.reply("amount_invalid", text=text, reason=error.message)
+        ctx.reply("amount_invalid", text=text, error=error)
         return None
     figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     remaining = project_repo.remaining_investment(project, figures.all_reported) + old.amount

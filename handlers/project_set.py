@@ -242,7 +242,7 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str, *, pe
         try:
             amount = parse_amount(value)
         except AmountError as error:
-            raise Invalid("bad_amount", detail=error.message) from None
+            raise Invalid("bad_amount", error=error) from None
         plan = amount if key == "plan" else project.annual_plan
         total = amount if key == "total" else project.total_investment
         if key == "total" and amount <= 0:

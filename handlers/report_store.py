@@ -83,7 +83,7 @@ async def checked_amount(ctx: Context, project: Project | ReportTarget, text: st
     try:
         amount = parse_amount(text)
     except AmountError as error:
-        ctx.reply("amount_invalid", text=text, reason=error.message)
+        ctx.reply("amount_invalid", text=text, error=error)
         return None
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)

@@ -245,8 +245,8 @@ async def _ask_reason(ctx: Context, project: Project, old: Correctable, state: d
 
 def _too_long(ctx: Context, progress: str, reason: str) -> bool:
     """Whether the new progress text or the reason is over its limit (the caller is told; nothing saved)."""
-    return (ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度")
-            or ctx.refuse_too_long(reason, REASON_TEXT_MAX, "更正理由"))
+    return (ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "progress")
+            or ctx.refuse_too_long(reason, REASON_TEXT_MAX, "correction_reason"))
 
 
 async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
@@ -299,10 +299,10 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
         if amount is not None:
             await _ask_progress(ctx, project, old, {**state, "amount": str(amount), "written": text})
     elif step == "progress":
-        if not ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):  # else the step waits for a shorter one
+        if not ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "progress"):  # else the step waits for a shorter one
             await _ask_reason(ctx, project, old, {**state, "progress": text})
     elif step == "reason":
-        if not ctx.refuse_too_long(text, REASON_TEXT_MAX, "更正理由"):
+        if not ctx.refuse_too_long(text, REASON_TEXT_MAX, "correction_reason"):
             await _confirm(ctx, project, old, {**state, "reason": text})
 
 

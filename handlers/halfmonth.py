@@ -140,7 +140,7 @@ async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
     if state.get("step") not in STEPS or not text:
         ctx.reply("halfmonth_press_button")
         return
-    if ctx.refuse_too_long(text, HALFMONTH_TEXT_MAX, "半月报的每一部分"):
+    if ctx.refuse_too_long(text, HALFMONTH_TEXT_MAX, "halfmonth"):
         return
     await _answer(ctx, state, text)
 

@@ -66,7 +66,7 @@ async def _ask_category(ctx: Context, project: Project, words: list[str]) -> Non
     # A short first word is a category the bot does not know (电力); anything else is the description.
     unknown = words[0] if words and len(words[0]) <= CATEGORY_LIKE else ""
     text = " ".join(words[1:] if unknown else words).strip()
-    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):
         return
     await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code, "photos": list(ctx.msg.photos),
                                      **({"text": text} if text else {})})
@@ -87,7 +87,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
 async def _raise(ctx: Context, project: Project, category: str, text: str, unit: Unit,
                  photos: list[str]) -> None:
     assert ctx.person is not None
-    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):
         return
     problem = await service.raise_problem(
         ctx.session, await problem_deps(ctx), project=project, raiser=ctx.person, category=category, text=text,
@@ -126,7 +126,7 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
     """Typed text or photos while /issue waits for them."""
     step, text = state.get("step"), ctx.msg.text.strip()
     if step == "text" and text:
-        if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+        if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):
             return
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "text": text})
         ctx.reply("problem_ask_photos", buttons=[[Button(label("photos_done"), f"{ISSUE_PREFIX}:d")],

@@ -123,7 +123,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
                       written=state.get("written"))
             return
-        if ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):
+        if ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "progress"):
             return
         if state.get("editing"):
             await _summary(ctx, project, {**state, "progress": text})
@@ -155,7 +155,7 @@ async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, 
     """The amount step answered with the amount and the progress text: both taken, on to the photos."""
     assert line.amount_text is not None
     checked = await report_store.checked_amount(ctx, project, line.amount_text)
-    if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "形象进度"):
+    if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "progress"):
         return
     photos = state.get("photos", [])
     await ctx.save_flow(FLOW, {**state, "step": "photos", "amount": str(checked[0]), "written": line.amount_text,

@@ -106,7 +106,7 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
     confirm replacing it: `replaces`, its id and amount), nothing is stored and the user is asked, both
     shown."""
     assert ctx.person_id is not None
-    if ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度"):
+    if ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "progress"):
         return
     if albums is None:
         albums = [ctx.msg.album] if ctx.msg.album and ctx.msg.photos else []

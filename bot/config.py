@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.worded_error import WordedError
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/diaodu.sqlite3"
 
 
@@ -81,8 +83,10 @@ class Settings(BaseSettings):
         return None
 
 
-class RobotKeysError(ValueError):
-    """WECOM_ROBOT_KEYS is malformed; the message says where."""
+class RobotKeysError(WordedError, ValueError):
+    """WECOM_ROBOT_KEYS is malformed, by its reason; the words say where."""
+
+    template = "cli/robot_keys_refused"
 
 
 def parse_robot_keys(text: str | None) -> dict[str, str]:
@@ -105,9 +109,9 @@ def parse_robot_keys(text: str | None) -> dict[str, str]:
         if value.startswith(("http://", "https://")):
             value = (parse_qs(urlsplit(value).query).get("key") or [""])[0]
         if not sep or not name or not value:
-            raise RobotKeysError(f"WECOM_ROBOT_KEYS： 「{name or pair[:10]}」应写成 名称=key")
+            raise RobotKeysError("pair", name=name or pair[:10])
         if name in robots:
-            raise RobotKeysError(f"WECOM_ROBOT_KEYS： 机器人名称「{name}」重复")
+            raise RobotKeysError("repeated", name=name)
         robots[name] = value
     return robots
 

@@ -109,6 +109,11 @@ def shared_renderer() -> Renderer:
     return Renderer()
 
 
+def label(name: str, /, *args: Any) -> str:
+    """The words of a button, by its macro in buttons.j2."""
+    return shared_renderer().phrase("buttons", name, *args)
+
+
 class _PlainText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

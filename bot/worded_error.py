@@ -1,5 +1,5 @@
 """An error told to the operator by its reason: the words are in a template (``template``), rendered with the
-reason and the error's context when the error is printed."""
+reason and the error's context when the error is raised (the context may hold rows of a session about to close)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from typing import ClassVar
 
 
 class WordedError(Exception):
-    """An error by its reason and context; ``str()`` renders ``template`` (under bot/templates) with both."""
+    """An error by its reason and context; ``str()`` is ``template`` (under bot/templates) rendered with both."""
 
     template: ClassVar[str]
 
     def __init__(self, reason: str, **context: object) -> None:
+        from bot.render import shared_renderer
+
         super().__init__(reason)
         self.reason = reason
         self.context = context
+        self.words = shared_renderer().plain(self.template, reason=reason, **context)
 
     def __str__(self) -> str:
-        from bot.render import shared_renderer
-
-        return shared_renderer().plain(self.template, reason=self.reason, **self.context)
+        return self.words

@@ -29,8 +29,9 @@ from bot.domain.dates import parse_day
 from bot.domain.digits import as_index
 from bot.domain.ledger_plan import ImportPlan
 from bot.messages import Button, IncomingFile
+from bot.render import label
 from bot.services.ledger_import import ImportResult, import_ledger
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, command_words
 from handlers.context import Context
 from handlers.people_lookup import refuse_unless_admin
 from storage import audit
@@ -52,8 +53,8 @@ _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("import", "导入项目台账（Excel/CSV）", import_command, roles=frozenset({"admin"}),
-                         usage="/import，再发送台账文件"))
+    registry.add(Command("import", command_words("import"), import_command, roles=frozenset({"admin"}),
+                         usage=command_words("import.usage")))
 
 
 def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | None = None) -> list[list[Button]]:
@@ -62,11 +63,12 @@ def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | No
     choices = choices or {}
     for index, key in enumerate((keys or [])[:CONFLICT_BUTTONS]):
         keep = choices.get(key, "keep") == "keep"
-        rows.append([Button(f"{'✓ ' if keep else ''}{index + 1} 保留系统", f"{PREFIX}:k:{index}"),
-                     Button(f"{'' if keep else '✓ '}{index + 1} 用台账", f"{PREFIX}:f:{index}")])
+        rows.append([Button(label("import_keep", index + 1, keep), f"{PREFIX}:k:{index}"),
+                     Button(label("import_take", index + 1, not keep), f"{PREFIX}:f:{index}")])
     if keys and len(keys) > 1:
-        rows.append([Button("全部保留系统", f"{PREFIX}:k:all"), Button("全部用台账", f"{PREFIX}:f:all")])
-    return [*rows, [Button("确认", f"{PREFIX}:ok"), Button("取消", f"{PREFIX}:x")]]
+        rows.append([Button(label("import_keep_all"), f"{PREFIX}:k:all"),
+                     Button(label("import_take_all"), f"{PREFIX}:f:all")])
+    return [*rows, [Button(label("confirm"), f"{PREFIX}:ok"), Button(label("cancel"), f"{PREFIX}:x")]]
 
 
 def _buttons_as_of(ctx: Context) -> list[list[Button]]:
@@ -75,12 +77,12 @@ def _buttons_as_of(ctx: Context) -> list[list[Button]]:
     month_end = today.replace(day=1) - timedelta(days=1)
     yesterday = today - timedelta(days=1)
     days = [month_end] if month_end == yesterday else [month_end, yesterday]
-    return [[Button(f"截至 {day.isoformat()}", f"{PREFIX}:d:{day.isoformat()}") for day in days],
-            [Button("取消", f"{PREFIX}:x")]]
+    return [[Button(label("import_as_of", day), f"{PREFIX}:d:{day.isoformat()}") for day in days],
+            [Button(label("cancel"), f"{PREFIX}:x")]]
 
 
 def _buttons_cancel() -> list[list[Button]]:
-    return [[Button("取消", f"{PREFIX}:x")]]
+    return [[Button(label("cancel"), f"{PREFIX}:x")]]
 
 
 def _max_size(ctx: Context) -> str:

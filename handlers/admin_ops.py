@@ -20,10 +20,10 @@ from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page, page_number, page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
-from bot.render import html_to_plain
+from bot.render import html_to_plain, label
 from bot.services.channel_notices import faults_told
 from handlers import broadcast
-from handlers.commands import NO_WORDS, Command, CommandRegistry
+from handlers.commands import NO_WORDS, Command, CommandRegistry, command_words
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, outbox, outbox_views
@@ -49,12 +49,13 @@ CHANNEL_LABELS = labels.CHANNELS
 
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
-    registry.add(Command("groups", "查看或设置接收通报的群", groups_command, roles=ADMIN, in_group=True,
-                         usage="/groups add 群名称（在群里发送）或群机器人名称，/groups remove [群号]"))
-    registry.add(Command("broadcast", "群发通知", broadcast.broadcast_command, roles=ADMIN,
-                         usage="/broadcast 联络员|单位名称|all 通知内容"))
-    registry.add(Command("audit", "查看最近的修改记录", audit_command, roles=ADMIN, usage="/audit [对象]"))
-    registry.add(Command("outbox", "查看未送达的消息并重发", outbox_command, roles=ADMIN, words=NO_WORDS))
+    registry.add(Command("groups", command_words("groups"), groups_command, roles=ADMIN, in_group=True,
+                         usage=command_words("groups.usage")))
+    registry.add(Command("broadcast", command_words("broadcast"), broadcast.broadcast_command, roles=ADMIN,
+                         usage=command_words("broadcast.usage")))
+    registry.add(Command("audit", command_words("audit"), audit_command, roles=ADMIN,
+                         usage=command_words("audit.usage")))
+    registry.add(Command("outbox", command_words("outbox"), outbox_command, roles=ADMIN, words=NO_WORDS))
 
 
 # --- /groups ---------------------------------------------------------------------------------------
@@ -274,11 +275,11 @@ async def _show_outbox(ctx: Context, *, done: dict[str, Any] | None) -> None:
     backlog = await outbox_views.backlog(ctx.session, now=ctx.now)
     names = await _person_names(ctx, {r.person_id for r in rows if r.person_id is not None})
     shown = [_outbox_row(r, names) for r in rows]
-    buttons = [[Button(f"重试 #{r.id}", f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
+    buttons = [[Button(label("outbox_retry", r.id), f"{OUTBOX_PREFIX}:r:{r.id}")] for r in rows]
     if rows:
-        buttons.append([Button("全部重试", f"{OUTBOX_PREFIX}:all")])
+        buttons.append([Button(label("outbox_retry_all"), f"{OUTBOX_PREFIX}:all")])
     buttons += page_buttons("outbox", page)
-    age = None if backlog.oldest_created_at is None else _age(ctx.now - to_local(backlog.oldest_created_at))
+    age = None if backlog.oldest_created_at is None else _waited(ctx.now - to_local(backlog.oldest_created_at))
     held, held_total, invite_buttons = await _held_shown(ctx)
     faults = await faults_told(ctx.session, now=ctx.now)  # channels down as a whole: their notices wait
     ctx.reply("admin_ops_outbox", rows=shown, total=total, backlog=backlog, age=age, done=done, page=page,
@@ -301,44 +302,32 @@ async def _held_shown(ctx: Context) -> tuple[list[dict[str, Any]], int, list[lis
     buttons: list[list[Button]] = []
     for h in held:
         person = found.get(h.person_id)
-        name = person.name if person is not None else f"人员 {h.person_id}"
         active = person is not None and person.active
-        lines.append({"name": name, "count": h.count, "active": active,
-                      "age": _age(ctx.now - to_local(h.oldest_created_at))})
+        lines.append({"name": person.name if person is not None else None, "person_id": h.person_id,
+                      "count": h.count, "active": active, "age": _waited(ctx.now - to_local(h.oldest_created_at))})
         role = next((r for r in ROLE_ORDER if r in roles.get(h.person_id, ())), None)
-        if active and role is not None:
-            buttons.append([Button(f"邀请 {name}", f"{INVITE_BUTTON}:{role}:{h.person_id}")])
+        if person is not None and active and role is not None:
+            buttons.append([Button(label("invite", person.name), f"{INVITE_BUTTON}:{role}:{h.person_id}")])
     return lines, total, buttons
 
 
 def _outbox_row(row: OutboxMessage, names: dict[int, str]) -> dict[str, Any]:
-    if row.person_id is not None:
-        recipient = names.get(row.person_id, f"人员 {row.person_id}")
-    else:
-        recipient = f"群 {row.chat_id}"
+    """A notice that did not get through, for the template: its recipient (a person, by name when known, or a
+    group), why (a reason the template words, or the channel's error as it said it)."""
     channel = CHANNEL_LABELS.get(row.channel or "", row.channel or "")
     plain = " ".join(html_to_plain(str((row.payload or {}).get("html", ""))).split())
     preview = plain if len(plain) <= 30 else plain[:30] + "…"
-    if row.state == outbox.IN_DOUBT:
-        reason = "发送中途中断，对方可能已收到"
-    elif row.last_error == outbox.NO_ACCOUNT:
-        reason = "未绑定聊天账号"
-    elif row.last_error == outbox.ALL_BLOCKED:
-        reason = "已屏蔽机器人"
-    else:
-        error = row.last_error or ""
-        reason = error if len(error) <= 80 else error[:80] + "…"
-    return {"id": row.id, "recipient": recipient, "channel": channel, "state": row.state,
-            "created_at": row.created_at, "preview": preview, "reason": reason}
+    error = row.last_error or ""
+    reason = ("in_doubt" if row.state == outbox.IN_DOUBT else "no_account" if error == outbox.NO_ACCOUNT
+              else "blocked" if error == outbox.ALL_BLOCKED else None)
+    return {"id": row.id, "person_id": row.person_id, "person_name": names.get(row.person_id or 0),
+            "chat_id": row.chat_id, "channel": channel, "state": row.state, "created_at": row.created_at,
+            "preview": preview, "reason": reason, "error": error if len(error) <= 80 else error[:80] + "…"}
 
 
-def _age(delta: timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} 分钟"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} 小时 {minutes % 60} 分钟"
-    return f"{minutes // 1440} 天"
+def _waited(delta: timedelta) -> int:
+    """Whole minutes (the template words them: 30 分钟, 1 小时 0 分钟, 3 天)."""
+    return max(0, int(delta.total_seconds() // 60))
 
 
 async def outbox_button(ctx: Context, data: str) -> None:

@@ -18,7 +18,7 @@ from bot.domain.messages import Reply
 from bot.domain.paging import page_of
 from bot.render import ROLE_LABELS
 from bot.services.invites import ROLES, create_invite, link_username
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, command_words
 from handlers.context import Context
 from handlers.paging import page_buttons
 from handlers.people_lookup import (
@@ -47,13 +47,16 @@ __all__ = ["BUTTONS", "candidate_label", "find_people", "find_units", "is_admin"
 
 def register(registry: CommandRegistry) -> None:
     """Add the people commands, in menu order."""
-    registry.add(Command("invite", "生成邀请链接", invite_command, roles=ADMIN, usage="/invite 角色 姓名或手机"))
-    registry.add(Command("people", "人员名单", people_command, roles=ADMIN, usage="/people [单位或角色]"))
-    registry.add(Command("person", "查看人员详情", person_command, roles=ADMIN, usage="/person 姓名或手机"))
-    registry.add(Command("deactivate", "停用人员", deactivate_command, roles=ADMIN,
-                         usage="/deactivate 姓名或手机"))
-    registry.add(Command("handover", "工作移交", handover_command, roles=ADMIN,
-                         usage="/handover 原人员 接替人员"))
+    registry.add(Command("invite", command_words("invite"), invite_command, roles=ADMIN,
+                         usage=command_words("invite.usage")))
+    registry.add(Command("people", command_words("people"), people_command, roles=ADMIN,
+                         usage=command_words("people.usage")))
+    registry.add(Command("person", command_words("person"), person_command, roles=ADMIN,
+                         usage=command_words("person.usage")))
+    registry.add(Command("deactivate", command_words("deactivate"), deactivate_command, roles=ADMIN,
+                         usage=command_words("deactivate.usage")))
+    registry.add(Command("handover", command_words("handover"), handover_command, roles=ADMIN,
+                         usage=command_words("handover.usage")))
 
 
 async def _bound_ids(session: AsyncSession) -> set[int]:

@@ -23,7 +23,8 @@ from bot.domain.ranking import ScoreWeights
 from bot.services.admin_ops import AdminInputError, set_days, set_official_year, set_policy
 from bot.services.calendar_recount import recount_open_problems
 from bot.services.nodes import escalate_after_days
-from handlers.commands import Command, CommandRegistry
+from bot.worded_error import WordedError
+from handlers.commands import Command, CommandRegistry, command_words
 from handlers.context import Context
 from storage import audit
 from storage.settings import calendar_overrides, load_calendar, load_digest_settings, load_policy, set_setting
@@ -46,12 +47,12 @@ MAX_REMINDERS = 6
 
 def register(registry: CommandRegistry) -> None:
     """/sla, /calendar and /schedule, for admins."""
-    registry.add(Command("sla", "查看或修改问题办理时限", sla_command, roles=ADMIN,
-                         usage="/sla category 审批手续 3"))
-    registry.add(Command("calendar", "查看或录入放假、调休安排", calendar_command, roles=ADMIN,
-                         usage="/calendar 2027-02-06 off 春节"))
-    registry.add(Command("schedule", "查看或修改提醒和通报安排", schedule_command, roles=ADMIN,
-                         usage="/schedule reminders 16:00,18:00"))
+    registry.add(Command("sla", command_words("sla"), sla_command, roles=ADMIN,
+                         usage=command_words("sla.usage")))
+    registry.add(Command("calendar", command_words("calendar"), calendar_command, roles=ADMIN,
+                         usage=command_words("calendar.usage")))
+    registry.add(Command("schedule", command_words("schedule"), schedule_command, roles=ADMIN,
+                         usage=command_words("schedule.usage")))
 
 
 # --- /sla ------------------------------------------------------------------------------------------
@@ -141,8 +142,10 @@ async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
 
 # --- /schedule -------------------------------------------------------------------------------------
 
-class ScheduleInputError(ValueError):
-    """A /schedule change that cannot be made; the message is Chinese and shown as is."""
+class ScheduleInputError(WordedError, ValueError):
+    """A /schedule change that cannot be made, by its reason; worded in its template and shown as is."""
+
+    template = "schedule_refused"
 
 
 async def schedule_command(ctx: Context, args: str) -> None:
@@ -188,49 +191,44 @@ def changed_schedule(settings: DigestSettings, what: str, args: list[str]) -> Di
     else:
         known = what in {"reminders", "weekly", "monthly", "weights", "thresholds", *COUNTS}
         unread = " ".join(args) if known else what  # "/schedule 多余": 多余; "/schedule weekly on 多余": on 多余
-        raise ScheduleInputError(f"没有看懂「{unread}」。{SCHEDULE_USAGE}" if unread else SCHEDULE_USAGE)
+        raise ScheduleInputError("usage", unread=unread)
     try:
         return replace(settings, **values)
     except ValueError as error:  # DigestSettings' own checks; the parsers above catch what users can type
-        raise ScheduleInputError(f"设置无效：{error}") from error
-
-
-SCHEDULE_USAGE = ("用法：/schedule reminders 16:00,18:00 | reminders on/off | weekly 09:30 | weekly on/off | "
-                  "monthly 09:00 | monthly on/off | alert 天数 | praise 个数 | top 个数 | red 个数 | "
-                  "weights 投资 及时 办结 节点（合计 1） | thresholds 黄灯点数 红灯点数")
+        raise ScheduleInputError("invalid", error=error) from error
 
 
 def _clock(text: str) -> time:
     match = CLOCK.match(text.strip())
     if match and int(match[1]) < 24 and int(match[2]) < 60:
         return time(int(match[1]), int(match[2]))
-    raise ScheduleInputError(f"「{text}」不是时间，请写成 16:00 这样的形式。")
+    raise ScheduleInputError("time", text=text)
 
 
 def _times(text: str) -> tuple[time, ...]:
     parts = [p for p in re.split(r"[,，、;；\s]+", text) if p]
     times = sorted({_clock(p) for p in parts})
     if not times:
-        raise ScheduleInputError("请至少写一个提醒时间，如 16:00,18:00。")
+        raise ScheduleInputError("no_times")
     if len(times) > MAX_REMINDERS:
-        raise ScheduleInputError(f"提醒时间最多 {MAX_REMINDERS} 个。")
+        raise ScheduleInputError("too_many_times", most=MAX_REMINDERS)
     return tuple(times)
 
 
-# /schedule word → (the setting, its least and greatest value, what it counts in Chinese)
-COUNTS: dict[str, tuple[str, int, int, str]] = {
-    "alert": ("missed_days_alert", 1, 20, "连续未填报的工作日数"),
-    "praise": ("praise_n", 1, 50, "表扬的项目个数"),
-    "top": ("bulletin_top_n", 1, 10, "群通报列出的排名前、后项目个数"),
-    "red": ("bulletin_red_max", 0, 20, "群通报最多列出的预警项目个数"),
+# /schedule word → (the setting, its least and greatest value); what each counts is said in schedule_refused.j2
+COUNTS: dict[str, tuple[str, int, int]] = {
+    "alert": ("missed_days_alert", 1, 20),
+    "praise": ("praise_n", 1, 50),
+    "top": ("bulletin_top_n", 1, 10),
+    "red": ("bulletin_red_max", 0, 20),
 }
 
 
 def _count(text: str, what: str) -> int:
-    _setting, least, most, noun = COUNTS[what]
+    _setting, least, most = COUNTS[what]
     number = as_int(text)
     if number is None or not least <= number <= most:
-        raise ScheduleInputError(f"「{text}」无效：{noun}应为 {least} 到 {most} 之间的整数。")
+        raise ScheduleInputError("count", text=text, what=what, least=least, most=most)
     return number
 
 
@@ -238,9 +236,9 @@ def _number(text: str) -> float:
     try:
         value = float(text.rstrip("%"))
     except ValueError:
-        raise ScheduleInputError(f"「{text}」不是数字。") from None
+        raise ScheduleInputError("not_number", text=text) from None
     if not math.isfinite(value) or value < 0:
-        raise ScheduleInputError(f"「{text}」应为不小于 0 的数字。")
+        raise ScheduleInputError("negative", text=text)
     return value
 
 
@@ -253,18 +251,18 @@ def _weights(args: list[str]) -> ScoreWeights:
         parts = [p / 100 for p in parts]
         total = 1.0
     if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ScheduleInputError(f"各项权重之和须为 1（现为 {total:g}），如 0.5 0.2 0.15 0.15。")
+        raise ScheduleInputError("weights", total=f"{total:g}")
     investment, punctuality, *rest = parts
     nodes = rest[1] if len(rest) > 1 else 0.0
     try:  # the problems' weight takes up the rounding, so that they sum to 1 as ScoreWeights insists
         return ScoreWeights(investment=investment, punctuality=punctuality, nodes=nodes,
                             problems=max(0.0, 1.0 - investment - punctuality - nodes))
     except ValueError:
-        raise ScheduleInputError(f"各项权重之和须为 1（现为 {total:g}），如 0.5 0.2 0.15 0.15。") from None
+        raise ScheduleInputError("weights", total=f"{total:g}") from None
 
 
 def _thresholds(current: LightThresholds, args: list[str]) -> LightThresholds:
     yellow, red = (_number(a) for a in args)
     if yellow > red or red > 100:
-        raise ScheduleInputError("黄灯点数须不大于红灯点数，且都在 0 到 100 之间，如 10 30。")
+        raise ScheduleInputError("thresholds")
     return replace(current, yellow_from_points=yellow, red_from_points=red)  # valid: checked just above

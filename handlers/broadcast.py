@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.domain.limits import BROADCAST_TEXT_MAX
 from bot.domain.messages import Button, Reply
 from bot.render import ROLE_LABELS
+from bot.render import label as button_label
 from handlers.context import Context
 from storage import audit, outbox
 from storage.models import OutboxMessage, Person, PersonRole, Unit
@@ -49,8 +50,8 @@ async def broadcast_command(ctx: Context, args: str) -> None:
         await ctx.save_flow(FLOW, {"target": target, "text": text})
         ctx.reply("admin_ops_broadcast_confirm", target=label, count=len(recipients), text=text,
                   limit=ctx.deps.settings.broadcast_confirm,
-                  buttons=[[Button(f"确认发送（{len(recipients)} 人）", f"{PREFIX}:ok"),
-                            Button("取消", f"{PREFIX}:x")]])
+                  buttons=[[Button(button_label("broadcast_send", len(recipients)), f"{PREFIX}:ok"),
+                            Button(button_label("cancel"), f"{PREFIX}:x")]])
         return
     await _send(ctx, label, recipients, text)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.domain.messages import MenuCommand
+from bot.render import shared_renderer
 
 if TYPE_CHECKING:
     from handlers.context import Context
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
 Handler = Callable[["Context", str], Awaitable[None]]
 ANY_BOUND = frozenset({"liaison", "unit", "lead", "top", "admin"})
 NO_WORDS: frozenset[str] = frozenset()  # `Command.words` of a command that reads nothing after its name
+
+
+def command_words(key: str) -> str:
+    """A command's words in /help and the menus, by its key in commands.j2: ``report``, ``report.usage``,
+    ``issue.liaison``…"""
+    return shared_renderer().words("commands", "words")[key]
 
 
 @dataclass(frozen=True)

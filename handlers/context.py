@@ -113,7 +113,8 @@ class Context:
         self.reply("words_refused", words=words, name=name, usage=usage)
 
     def refuse_too_long(self, text: str, limit: int, what: str) -> bool:
-        """Whether `text` is over `limit` characters; if it is, the caller is told the limit (nothing saved)."""
+        """Whether `text` is over `limit` characters; if it is, the caller is told the limit (nothing saved).
+        `what` names the text in text_too_long.j2 (progress, problem…)."""
         if not too_long(text, limit):
             return False
         self.reply("text_too_long", what=what, limit=limit, length=len(text))

@@ -23,6 +23,7 @@ from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining
+from bot.render import label
 from handlers.context import Context
 from handlers.paging import page_buttons, project_page, project_rows
 from handlers.readings import reading_buttons, saved_readings
@@ -35,7 +36,10 @@ from storage.settings import load_calendar
 
 FLOW = "correct"
 PREFIX = "cr"
-_CANCEL = Button("取消", f"{PREFIX}:cancel")
+
+
+def _cancel() -> Button:
+    return Button(label("cancel"), f"{PREFIX}:cancel")
 SEARCH_PAGE = 8  # projects to a page of an admin's search
 
 
@@ -83,7 +87,7 @@ async def _checked_amount(ctx: Context, project: Project, text: str, old: Correc
     try:
         amount = parse_amount(text)
     except AmountError as error:
-        ctx.reply("amount_invalid", text=text, reason=error.message)
+        ctx.reply("amount_invalid", text=text, error=error)
         return None
     figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
     remaining = project_repo.remaining_investment(project, figures.all_reported) + old.amount
@@ -183,13 +187,13 @@ async def _search(ctx: Context, words: str) -> None:
         return
     if not found:
         await ctx.save_flow(FLOW, {"step": "search"})
-        ctx.reply("correct_search", words=words, found=0, buttons=[[_CANCEL]])
+        ctx.reply("correct_search", words=words, found=0, buttons=[[_cancel()]])
         return
     page = page_of(found, ctx.page, SEARCH_PAGE)
     await ctx.save_flow(FLOW, {"step": "project"})
     buttons = [[Button(f"{code} {name}", f"{PREFIX}:p:{code}")] for code, name in page.items]
     ctx.reply("correct_pick_project", words=words, page=page,
-              buttons=[*buttons, *page_buttons("correct", page, words), [_CANCEL]])
+              buttons=[*buttons, *page_buttons("correct", page, words), [_cancel()]])
 
 
 async def _ask_project(ctx: Context, number: int = 1) -> None:
@@ -197,7 +201,7 @@ async def _ask_project(ctx: Context, number: int = 1) -> None:
     assert ctx.person_id is not None
     if _admin(ctx):
         await ctx.save_flow(FLOW, {"step": "search"})
-        ctx.reply("correct_search", words="", found=None, buttons=[[_CANCEL]])
+        ctx.reply("correct_search", words="", found=None, buttons=[[_cancel()]])
         return
     mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
     if not mine:
@@ -205,7 +209,7 @@ async def _ask_project(ctx: Context, number: int = 1) -> None:
         return
     await ctx.save_flow(FLOW, {"step": "project"})
     page = project_page(mine, number)
-    ctx.reply("correct_pick_project", mine=page, buttons=[*project_rows(page, PREFIX), [_CANCEL]])
+    ctx.reply("correct_pick_project", mine=page, buttons=[*project_rows(page, PREFIX), [_cancel()]])
 
 
 async def _ask_day(ctx: Context, project: Project) -> None:
@@ -218,32 +222,32 @@ async def _ask_day(ctx: Context, project: Project) -> None:
         ctx.reply("correct_no_recent", project=project, window=window, admin=_admin(ctx))
         return
     await ctx.save_flow(FLOW, {"step": "day", "code": project.code})
-    buttons = [[Button(f"{r.local_day:%m-%d} {r.amount.normalize():f} 万元 {r.progress_text[:12]}".strip(),
+    buttons = [[Button(label("correct_day", r.local_day, f"{r.amount.normalize():f}", r.progress_text[:12]),
                        f"{PREFIX}:d:{r.id}")] for r in found]
-    ctx.reply("correct_pick_day", project=project, buttons=[*buttons, [_CANCEL]])
+    ctx.reply("correct_pick_day", project=project, buttons=[*buttons, [_cancel()]])
 
 
 async def _ask_amount(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, {**state, "step": "amount"})
     ctx.reply("correct_ask_amount", project=project, old=old,
-              buttons=[[Button("金额不变", f"{PREFIX}:same")], [_CANCEL]])
+              buttons=[[Button(label("correct_same_amount"), f"{PREFIX}:same")], [_cancel()]])
 
 
 async def _ask_progress(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, {**state, "step": "progress"})
     ctx.reply("correct_ask_progress", project=project, old=old,
-              buttons=[[Button("形象进度不变", f"{PREFIX}:same")], [_CANCEL]])
+              buttons=[[Button(label("correct_same_progress"), f"{PREFIX}:same")], [_cancel()]])
 
 
 async def _ask_reason(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, {**state, "step": "reason"})
-    ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[_CANCEL]])
+    ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[_cancel()]])
 
 
 def _too_long(ctx: Context, progress: str, reason: str) -> bool:
     """Whether the new progress text or the reason is over its limit (the caller is told; nothing saved)."""
-    return (ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度")
-            or ctx.refuse_too_long(reason, REASON_TEXT_MAX, "更正理由"))
+    return (ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "progress")
+            or ctx.refuse_too_long(reason, REASON_TEXT_MAX, "correction_reason"))
 
 
 async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
@@ -258,7 +262,7 @@ async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict
     ctx.reply("correct_confirm", project=project, old=old, amount=Decimal(state["amount"]),
               written=state.get("written"), progress=state["progress"], reason=state["reason"],
               published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES,
-              buttons=[[Button("确认更正", f"{PREFIX}:ok"), _CANCEL]])
+              buttons=[[Button(label("correct_confirm"), f"{PREFIX}:ok"), _cancel()]])
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correctable] | None:
@@ -296,10 +300,10 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
         if amount is not None:
             await _ask_progress(ctx, project, old, {**state, "amount": str(amount), "written": text})
     elif step == "progress":
-        if not ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):  # else the step waits for a shorter one
+        if not ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "progress"):  # else the step waits for a shorter one
             await _ask_reason(ctx, project, old, {**state, "progress": text})
     elif step == "reason":
-        if not ctx.refuse_too_long(text, REASON_TEXT_MAX, "更正理由"):
+        if not ctx.refuse_too_long(text, REASON_TEXT_MAX, "correction_reason"):
             await _confirm(ctx, project, old, {**state, "reason": text})
 
 

@@ -11,7 +11,7 @@ from bot.domain.bulletin_cut import head_and_tail
 from bot.domain.messages import Attachment
 from bot.domain.participation import Participation, Row
 from bot.domain.standings import Standings
-from bot.services.ledger_download import ledger_file
+from bot.services.ledger_download import ledger_file, ledger_filename
 from bot.services.participation import load_participation
 from bot.services.standings import current_standings, standings_and_changes
 from handlers.context import Context
@@ -58,24 +58,27 @@ async def _participation(ctx: Context) -> None:
     own = part.liaison(person.id) if "liaison" in roles and not in_group else None
     unit = part.unit(person.unit.name) if "unit" in roles and person.unit is not None and not in_group else None
     unit_liaisons = part.liaisons_of(unit) if unit is not None else []
-    charted, what = (part.units, "牵头单位") if overview else (unit_liaisons, "联络员")
-    attachment = await _heatmap(ctx, part, charted, what) if charted else None
+    charted, rows_named = (part.units, "units") if overview else (unit_liaisons, "liaisons")
+    attachment = await _heatmap(ctx, part, charted, rows_named) if charted else None
     ctx.reply("rank_participation", [] if in_group else [web_button(ctx)], attachment=attachment, part=part,
               own=own, unit=unit, unit_liaisons=unit_liaisons,
               units=head_and_tail(part.units, UNITS_SHOWN) if overview else None, chart=attachment is not None)
 
 
-async def _heatmap(ctx: Context, part: Participation, rows: list[Row], what: str) -> Attachment | None:
-    """The heat map of ``rows`` as a photo to send (None when it cannot be drawn: the text still goes)."""
-    from bot.heatmap import heatmap_chart, heatmap_title  # matplotlib loads with the first chart, not at start-up
+async def _heatmap(ctx: Context, part: Participation, rows: list[Row], rows_named: str) -> Attachment | None:
+    """The heat map of ``rows`` as a photo to send (None when it cannot be drawn: the text still goes);
+    ``rows_named``: the chart template's macro naming them (units, liaisons)."""
+    from bot.chart import chart_words  # matplotlib loads with the first chart, not at start-up
+    from bot.heatmap import heatmap_chart, heatmap_title
 
+    what = chart_words(rows_named)
     title = heatmap_title(what, ctx.today)
     try:
         data = await asyncio.to_thread(heatmap_chart, rows, part.weeks, title=title, what=what)
     except Exception:  # noqa: BLE001 - a missing font must not cost the caller the figures
         log.exception("could not draw the participation heat map")
         return None
-    relative = f"charts/填报率_{ctx.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}_{ctx.person.id if ctx.person else 0}.png"
+    relative = f"charts/heatmap_{ctx.now.astimezone(SHANGHAI):%Y%m%d_%H%M%S}_{ctx.person.id if ctx.person else 0}.png"
     path = ctx.deps.settings.data_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -86,7 +89,7 @@ async def export_command(ctx: Context, _args: str) -> None:
     """The ledger as xlsx: projects with plan, done, rate, gap, light, last report; problems with history."""
     standings = await _current(ctx)
     data = await ledger_file(ctx.session, standings)
-    name = f"重点项目台账_{ctx.now.astimezone(SHANGHAI).strftime('%Y%m%d_%H%M%S')}.xlsx"
+    name = ledger_filename(ctx.now)
     relative = f"exports/{name}"
     path = ctx.deps.settings.data_dir / relative
     path.parent.mkdir(parents=True, exist_ok=True)

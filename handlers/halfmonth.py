@@ -14,8 +14,9 @@ from typing import Any
 from bot.domain import halfmonth as periods
 from bot.domain.limits import HALFMONTH_TEXT_MAX
 from bot.domain.messages import Button
+from bot.render import label
 from bot.services import halfmonth as service
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, command_words
 from handlers.context import Context
 from storage import halfmonth as repo
 from storage import projects as project_repo
@@ -25,12 +26,15 @@ from storage.settings import load_calendar
 FLOW = "halfmonth"
 PREFIX = "hm"
 STEPS = ("progress", "problems", "next_steps")
-_CANCEL = Button("取消", f"{PREFIX}:cancel")
+
+
+def _cancel() -> Button:
+    return Button(label("cancel"), f"{PREFIX}:cancel")
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("halfmonth", "报送半月报（进展、问题、下一步措施）", halfmonth_command,
-                         roles=frozenset({"liaison", "admin"}), usage="/halfmonth [项目编号]"))
+    registry.add(Command("halfmonth", command_words("halfmonth"), halfmonth_command,
+                         roles=frozenset({"liaison", "admin"}), usage=command_words("halfmonth.usage")))
 
 
 async def _half(ctx: Context) -> periods.HalfMonth:
@@ -60,7 +64,7 @@ async def _list_mine(ctx: Context, half: periods.HalfMonth) -> None:
         return
     sent = await repo.sent(ctx.session, period_start=half.start)
     rows = [(item, item.project_id in sent) for item in mine]
-    buttons = [[Button(f"{'重填' if done else '填写'} {item.code}", f"{PREFIX}:p:{item.code}")] for item, done in rows]
+    buttons = [[Button(label("halfmonth", item.code, done), f"{PREFIX}:p:{item.code}")] for item, done in rows]
     ctx.reply("halfmonth_list", half=half, rows=rows, asking=False, due=None, buttons=buttons)
 
 
@@ -99,9 +103,9 @@ async def _ask(ctx: Context, project: Project, half: periods.HalfMonth, state: d
     await ctx.save_flow(FLOW, state)
     step = state["step"]
     proposal = state["proposal"][step]
-    buttons = [[Button("采用", f"{PREFIX}:use")]] if proposal else []
+    buttons = [[Button(label("halfmonth_use"), f"{PREFIX}:use")]] if proposal else []
     ctx.reply("halfmonth_ask", project=project, half=half, step=step, number=STEPS.index(step) + 1,
-              proposal=proposal, buttons=[*buttons, [_CANCEL]])
+              proposal=proposal, buttons=[*buttons, [_cancel()]])
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, periods.HalfMonth] | None:
@@ -125,8 +129,9 @@ async def _answer(ctx: Context, state: dict[str, Any], text: str) -> None:
         return
     await ctx.save_flow(FLOW, {**state, "step": "confirm"})
     ctx.reply("halfmonth_confirm", project=project, half=half, report=state,
-              buttons=[[Button("提交", f"{PREFIX}:ok"), Button("重新填写", f"{PREFIX}:p:{project.code}")],
-                       [_CANCEL]])
+              buttons=[[Button(label("halfmonth_submit"), f"{PREFIX}:ok"),
+                        Button(label("halfmonth_again"), f"{PREFIX}:p:{project.code}")],
+                       [_cancel()]])
 
 
 async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
@@ -135,7 +140,7 @@ async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
     if state.get("step") not in STEPS or not text:
         ctx.reply("halfmonth_press_button")
         return
-    if ctx.refuse_too_long(text, HALFMONTH_TEXT_MAX, "半月报的每一部分"):
+    if ctx.refuse_too_long(text, HALFMONTH_TEXT_MAX, "halfmonth"):
         return
     await _answer(ctx, state, text)
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
-from handlers.commands import Command, CommandRegistry, Use
+from bot.render import label
+from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
@@ -31,11 +32,11 @@ SHOWN = 30  # leaves one list shows
 
 def register(registry: CommandRegistry) -> None:
     """/leave, for liaisons (their own leave) and admins (any liaison's)."""
-    registry.add(Command("leave", "请假（可指定代理人）、查看与销假", leave_command,
+    registry.add(Command("leave", command_words("leave"), leave_command,
                          roles=frozenset({"liaison", "admin"}),
-                         usage="/leave 开始日期 [结束日期] [代理人姓名]",
-                         more=(Use(frozenset({"admin"}), "为联络员登记请假、查看全部请假与销假",
-                                   "/leave [姓名] 开始日期 [结束日期] [代理人姓名] 或 /leave 全部"),)))
+                         usage=command_words("leave.usage"),
+                         more=(Use(frozenset({"admin"}), command_words("leave.admin"),
+                                   command_words("leave.admin.usage")),)))
 
 
 async def leave_command(ctx: Context, args: str) -> None:
@@ -93,7 +94,7 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
                                                        "substitute": substitute.name if substitute else None})
     await _tell(ctx, leave, person, substitute, ended=False)
     ctx.reply("leave_recorded", leave=leave, person=person, substitute=substitute, own=person.id == ctx.person.id,
-              buttons=[[Button("销假", f"{PREFIX}:x:{leave.id}")]])
+              buttons=[[Button(label("leave_end"), f"{PREFIX}:x:{leave.id}")]])
 
 
 async def leave_button(ctx: Context, data: str) -> None:
@@ -162,7 +163,7 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
     names = {p.id: p.name for p in (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()}
     shown = leaves[:SHOWN]
     may_end = [le for le in shown if le.person_id == ctx.person_id or "admin" in ctx.roles]
-    buttons = [[Button(f"销假 {names.get(le.person_id, '')} {le.start:%m-%d}起", f"{PREFIX}:x:{le.id}")]
+    buttons = [[Button(label("leave_end_of", names.get(le.person_id, ""), le.start), f"{PREFIX}:x:{le.id}")]
                for le in may_end]
     ctx.reply("leave_list", leaves=shown, total=len(leaves), names=names, me=ctx.person_id, everyone=everyone,
               buttons=buttons)

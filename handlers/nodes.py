@@ -20,8 +20,9 @@ from bot.domain.messages import Button
 from bot.domain.nodes import NAME_MAX, node_state
 from bot.domain.paging import page_of
 from bot.domain.progress import FINISHED_STAGES
+from bot.render import label
 from bot.services import nodes as service
-from handlers.commands import Command, CommandRegistry, Use
+from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.paging import page_buttons
 from handlers.report_albums import carried
@@ -37,15 +38,18 @@ NOTE_MAX = 500
 LISTED = 20  # node buttons under a list
 SEARCH_PAGE = 8
 ACTIONS = {"新增": "add", "改名": "rename", "改期": "replan", "移出": "remove"}
-_CANCEL = Button("取消", f"{PREFIX}:x")
+
+
+def _cancel() -> Button:
+    return Button(label("cancel"), f"{PREFIX}:x")
 
 
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
-        "node", "标记项目节点完成（可附现场照片）", node_command, roles=frozenset({"liaison", "admin"}),
-        usage="/node [项目编号]",
-        more=(Use(frozenset({"admin"}), "查看和维护项目节点计划",
-                  "/node 项目编号或名称；/node 项目编号 新增|改名|改期|移出 节点名称 …"),)))
+        "node", command_words("node"), node_command, roles=frozenset({"liaison", "admin"}),
+        usage=command_words("node.usage"),
+        more=(Use(frozenset({"admin"}), command_words("node.admin"),
+                  command_words("node.admin.usage")),)))
 
 
 async def _my_project_ids(ctx: Context) -> list[int]:
@@ -143,7 +147,7 @@ async def _report_photos(ctx: Context, project: Project) -> list[list[str]]:
 async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
     photos = await _report_photos(ctx, project)
     await ctx.save_flow(FLOW, {"step": "day", "node": node.id, "photos": photos})
-    ctx.reply("node_ask_day", [[Button(f"今天完成（{ctx.today.isoformat()}）", f"{PREFIX}:t")], [_CANCEL]],
+    ctx.reply("node_ask_day", [[Button(label("node_today", ctx.today), f"{PREFIX}:t")], [_cancel()]],
               node=node, project=project, today=ctx.today, photos=len(photos))
 
 
@@ -154,7 +158,7 @@ async def _ask_evidence(ctx: Context, node: ProjectNode, project: Project, state
 
 
 def _evidence_buttons() -> list[list[Button]]:
-    return [[Button("完成", f"{PREFIX}:ok")], [_CANCEL]]
+    return [[Button(label("node_finish"), f"{PREFIX}:ok")], [_cancel()]]
 
 
 async def node_step(ctx: Context, state: dict[str, Any]) -> None:
@@ -173,7 +177,7 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
         if why is not None:
             if ctx.msg.photos:  # the day is asked again; the photos are kept for the evidence
                 await ctx.save_flow(FLOW, {**state, "photos": photos})
-            ctx.reply("node_refused", [[Button("今天完成", f"{PREFIX}:t")], [_CANCEL]], reason=why, day=day,
+            ctx.reply("node_refused", [[Button(label("node_today"), f"{PREFIX}:t")], [_cancel()]], reason=why, day=day,
                       text=text, node=node, project=project, photos=len(photos) if ctx.msg.photos else 0)
             return
         await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": day.isoformat(),
@@ -182,7 +186,7 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     note = state.get("note", "")
     if text:
         note = f"{note}；{text}" if note else text
-        if ctx.refuse_too_long(note, NOTE_MAX, "说明"):
+        if ctx.refuse_too_long(note, NOTE_MAX, "note"):
             return
     await _ask_evidence(ctx, node, project, {**state, "photos": photos, "note": note})
 

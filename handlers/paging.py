@@ -12,6 +12,7 @@ from typing import Any
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page, page_of
+from bot.render import label
 from handlers.context import Context
 from storage.models import Project
 
@@ -24,8 +25,8 @@ PICK_PAGE = 10  # projects offered as buttons at once in a guided flow
 
 def _turns(page: Page[Any], data: Callable[[int], str]) -> list[Button]:
     """上一页 and 下一页 as far as there are pages either way; `data`: a button's data for a page number."""
-    return [*([Button("上一页", data(page.number - 1))] if page.has_previous else []),
-            *([Button("下一页", data(page.number + 1))] if page.has_next else [])]
+    return [*([Button(label("previous_page"), data(page.number - 1))] if page.has_previous else []),
+            *([Button(label("next_page"), data(page.number + 1))] if page.has_next else [])]
 
 
 def page_buttons(command: str, page: Page[object], args: str = "") -> list[list[Button]]:

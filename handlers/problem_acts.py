@@ -30,9 +30,13 @@ TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "re
 COMMANDS = {"accept": "accept", "answer": "answer", "reassign": "reassign", "resolve": "resolved",
             "confirm": "confirm", "reopen": "reopen", "comment": "comment"}
 
-# What the text of each action is called when it is refused as too long.
-ACTION_TEXTS = {"answer": "答复内容", "reassign": "改派理由", "resolve": "办理结果", "reopen": "未解决的理由",
-                "comment": "批示内容"}
+# The actions whose text text_too_long.j2 names when it is refused as too long (the others': 内容)
+ACTION_TEXTS = frozenset({"answer", "reassign", "resolve", "reopen", "comment"})
+
+
+def _text_named(action: str) -> str:
+    """What text_too_long.j2 calls the text of ``action``."""
+    return action if action in ACTION_TEXTS else "text"
 
 
 async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
@@ -65,7 +69,7 @@ async def _refusal(ctx: Context, action: str, problem: Problem) -> str | None:
 async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     """Check the caller may take `action` on the problem in its state, then do it."""
     assert ctx.person is not None
-    if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(action, "内容")):
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, _text_named(action)):
         return
     if await _refused(ctx, action, problem):
         return
@@ -204,7 +208,7 @@ async def text_step(ctx: Context, state: dict[str, Any]) -> None:
     if not text:
         ctx.reply("problem_needs_text", action=state.get("action"), problem=None)
         return
-    if ctx.refuse_too_long(text, REASON_TEXT_MAX, ACTION_TEXTS.get(str(state.get("action")), "内容")):
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, _text_named(str(state.get("action")))):
         return  # still waiting for the text: a shorter one may follow
     await ctx.clear_flow()
     problem = await load(ctx, str(state.get("id", "")))

@@ -8,6 +8,7 @@ from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.domain.scope import Act, Viewer
+from bot.render import label
 from bot.services import extensions
 from bot.services import problems as service
 from bot.services import scope as scope_service
@@ -22,9 +23,6 @@ from storage.settings import load_calendar, load_policy
 ACTION_PREFIX = "pb"  # buttons on problems: pb:<act>:<id>
 ISSUES_PAGE = 20  # problems on one page of /issues
 ALL_WORDS = frozenset({"all", "全部"})  # /issues 全部: closed problems too
-# What a problem command's usage shows after the number (bot/templates/problem_usage.j2).
-COMMAND_EXAMPLES = {"answer": "[12月20日] 办理方案", "reassign": "理由", "resolved": "办理结果", "reopen": "理由",
-                    "comment": "批示内容"}
 
 
 async def problem_deps(ctx: Context) -> service.ProblemDeps:
@@ -48,7 +46,7 @@ async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem |
     otherwise (without a number: how `/command` is used)."""
     number = parse_problem_number(token) if token else None
     if number is None:
-        ctx.reply("problem_usage", command=command, example=COMMAND_EXAMPLES.get(command, ""))
+        ctx.reply("problem_usage", command=command)
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
     viewer = viewer_of_caller(ctx)
@@ -102,7 +100,7 @@ async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
             and await decides_extensions(ctx, problem)):
         buttons += extensions.extension_buttons(problem)
     if Act.COMMENT in acts:
-        buttons.append([Button("批示", f"{ACTION_PREFIX}:cmt:{problem.id}")])
+        buttons.append([Button(label("comment"), f"{ACTION_PREFIX}:cmt:{problem.id}")])
     return buttons
 
 

@@ -12,6 +12,7 @@ from bot.domain.limits import PROBLEM_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.problem_numbers import looks_like_problem_number
 from bot.domain.report_line import looks_like_code
+from bot.render import label
 from bot.services import problems as service
 from handlers.context import Context
 from handlers.paging import project_page, project_rows
@@ -66,7 +67,7 @@ async def _ask_category(ctx: Context, project: Project, words: list[str]) -> Non
     # A short first word is a category the bot does not know (电力); anything else is the description.
     unknown = words[0] if words and len(words[0]) <= CATEGORY_LIKE else ""
     text = " ".join(words[1:] if unknown else words).strip()
-    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):
         return
     await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code, "photos": list(ctx.msg.photos),
                                      **({"text": text} if text else {})})
@@ -87,7 +88,7 @@ async def _own_project(ctx: Context, code: str) -> Project | None:
 async def _raise(ctx: Context, project: Project, category: str, text: str, unit: Unit,
                  photos: list[str]) -> None:
     assert ctx.person is not None
-    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+    if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):
         return
     problem = await service.raise_problem(
         ctx.session, await problem_deps(ctx), project=project, raiser=ctx.person, category=category, text=text,
@@ -107,7 +108,7 @@ async def _ask_project(ctx: Context, number: int = 1, *, started: bool = False) 
         await ctx.save_flow(ISSUE_FLOW, {"step": "project", "photos": list(ctx.msg.photos)})
     page = project_page(mine, number)
     ctx.reply("problem_pick_project", page=page,
-              buttons=[*project_rows(page, ISSUE_PREFIX), [Button("取消", f"{ISSUE_PREFIX}:x")]])
+              buttons=[*project_rows(page, ISSUE_PREFIX), [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
 
 
 def _category_buttons() -> list[list[Button]]:
@@ -118,7 +119,7 @@ def _category_buttons() -> list[list[Button]]:
         if len(row) == 3:
             rows.append(row)
             row = []
-    return [*rows, *([row] if row else []), [Button("取消", f"{ISSUE_PREFIX}:x")]]
+    return [*rows, *([row] if row else []), [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]]
 
 
 async def _unit_choices(ctx: Context, project: Project) -> list[Unit]:
@@ -135,17 +136,17 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.reply("problem_photo_kept", count=len(state["photos"]), step=step)
             return
     if step == "text" and text:
-        if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "问题描述"):
+        if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):
             return
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "text": text})
-        ctx.reply("problem_ask_photos", buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
-                                                  [Button("取消", f"{ISSUE_PREFIX}:x")]])
+        ctx.reply("problem_ask_photos", buttons=[[Button(label("photos_done"), f"{ISSUE_PREFIX}:d")],
+                                                  [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
     elif step == "photos" and ctx.msg.photos:
         photos = [*state.get("photos", []), *ctx.msg.photos]
         await ctx.save_flow(ISSUE_FLOW, {**state, "photos": photos})
         ctx.reply("report_photo_received", count=len(photos),
-                  buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
-                           [Button("取消", f"{ISSUE_PREFIX}:x")]])
+                  buttons=[[Button(label("photos_done"), f"{ISSUE_PREFIX}:d")],
+                           [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
     else:
         ctx.reply("problem_flow_hint", step=step)
 
@@ -180,16 +181,16 @@ async def issue_button(ctx: Context, data: str) -> None:
         # the description came with the command: on to the photos
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_photos", category=CATEGORIES[category],
-                  buttons=[[Button("完成（不再上传照片）", f"{ISSUE_PREFIX}:d")],
-                           [Button("取消", f"{ISSUE_PREFIX}:x")]])
+                  buttons=[[Button(label("photos_done"), f"{ISSUE_PREFIX}:d")],
+                           [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
     elif category is not None and state.get("step") == "category":
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_text", category=CATEGORIES[category])
     elif kind == "d" and state.get("step") == "photos":
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "unit"})
-        buttons = [[Button(("牵头单位：" if i == 0 else "配合单位：") + u.name, f"{ISSUE_PREFIX}:u:{u.id}")]
+        buttons = [[Button(label("problem_unit", u.name, i == 0), f"{ISSUE_PREFIX}:u:{u.id}")]
                    for i, u in enumerate(await _unit_choices(ctx, project))]
-        ctx.reply("problem_pick_unit", buttons=[*buttons, [Button("取消", f"{ISSUE_PREFIX}:x")]])
+        ctx.reply("problem_pick_unit", buttons=[*buttons, [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
     elif kind == "u" and state.get("step") == "unit":
         unit = next((u for u in await _unit_choices(ctx, project) if str(u.id) == value), None)
         if unit is None:
@@ -198,7 +199,8 @@ async def issue_button(ctx: Context, data: str) -> None:
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "confirm", "unit_id": unit.id})
         ctx.reply("problem_summary", project=project, category=state["category"], text=state["text"],
                   unit=unit, photo_count=len(state.get("photos", [])),
-                  buttons=[[Button("确认", f"{ISSUE_PREFIX}:ok"), Button("取消", f"{ISSUE_PREFIX}:x")]])
+                  buttons=[[Button(label("confirm"), f"{ISSUE_PREFIX}:ok"),
+                            Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
     elif kind == "ok" and state.get("step") == "confirm":
         unit = next((u for u in await _unit_choices(ctx, project) if u.id == state.get("unit_id")), None)
         await ctx.clear_flow()

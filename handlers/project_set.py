@@ -22,6 +22,7 @@ from bot.domain.digits import as_id
 from bot.domain.ledger_rows import STAGES
 from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
+from bot.render import label
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
 from storage import annual_plans, audit, conversations, people
@@ -153,7 +154,8 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
     ctx.reply("admin_project_set_confirm", project=project, change=change, before=_money(figures.plan),
               after=f"{format_wan(new_plan)} 万元", max_change=settings.plan_change_confirm,
               max_rate=settings.completion_confirm,
-              buttons=[[Button("确认修改", f"{PREFIX}:ok"), Button("取消", f"{PREFIX}:cancel")]])
+              buttons=[[Button(label("project_set_confirm"), f"{PREFIX}:ok"),
+                        Button(label("cancel"), f"{PREFIX}:cancel")]])
     return True
 
 
@@ -240,7 +242,7 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str, *, pe
         try:
             amount = parse_amount(value)
         except AmountError as error:
-            raise Invalid("bad_amount", detail=error.message) from None
+            raise Invalid("bad_amount", error=error) from None
         plan = amount if key == "plan" else project.annual_plan
         total = amount if key == "total" else project.total_investment
         if key == "total" and amount <= 0:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.domain.amounts import format_wan
 from bot.domain.messages import Button
 from bot.domain.report_line import Reading
+from bot.render import label
 
 _LABEL_PROGRESS_CHARS = 16
 
@@ -26,7 +27,6 @@ def reading_buttons(readings: Sequence[Reading], prefix: str) -> list[list[Butto
         progress = reading.progress
         if len(progress) > _LABEL_PROGRESS_CHARS:
             progress = progress[:_LABEL_PROGRESS_CHARS] + "…"
-        rows.append([Button(f"{format_wan(Decimal(reading.amount))} 万元，进度「{progress or '无'}」",
-                            f"{prefix}:r:{i}")])
-    rows.append([Button("都不对，取消", f"{prefix}:cancel")])
+        rows.append([Button(label("reading", format_wan(Decimal(reading.amount)), progress), f"{prefix}:r:{i}")])
+    rows.append([Button(label("readings_none"), f"{prefix}:cancel")])
     return rows

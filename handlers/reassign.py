@@ -101,7 +101,7 @@ async def reason_step(ctx: Context, state: dict[str, Any]) -> None:
     if not text:
         ctx.reply("problem_reassign_ask_reason", problem=None, request=None)
         return
-    if ctx.refuse_too_long(text, REASON_TEXT_MAX, "驳回理由"):
+    if ctx.refuse_too_long(text, REASON_TEXT_MAX, "refusal"):
         return  # still waiting: a shorter reason may follow
     await ctx.clear_flow()
     found = await _pending(ctx, str(state.get("id", "")))

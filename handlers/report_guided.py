@@ -10,6 +10,7 @@ from bot.domain.digits import as_id, as_index
 from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
 from bot.domain.messages import Button
 from bot.domain.report_line import ReportLine, parse_report_line
+from bot.render import label
 from handlers import report_albums, report_store
 from handlers.context import Context
 from handlers.nodes import PREFIX as NODE_PREFIX
@@ -25,20 +26,22 @@ _BUTTON_STEPS = ("project", "confirm", "edit", "replace", "reading")
 
 
 def _buttons_photos() -> list[list[Button]]:
-    return [[Button("完成（不再上传照片）", f"{PREFIX}:done")], [Button("取消", f"{PREFIX}:cancel")]]
+    return [[Button(label("photos_done"), f"{PREFIX}:done")], [Button(label("cancel"), f"{PREFIX}:cancel")]]
 
 
 def _buttons_confirm() -> list[list[Button]]:
-    return [[Button("确认", f"{PREFIX}:ok"), Button("修改", f"{PREFIX}:edit"), Button("取消", f"{PREFIX}:cancel")]]
+    return [[Button(label("confirm"), f"{PREFIX}:ok"), Button(label("edit"), f"{PREFIX}:edit"),
+             Button(label("cancel"), f"{PREFIX}:cancel")]]
 
 
 def _buttons_edit(photo_count: int) -> list[list[Button]]:
     """修改 picks one field; the others are kept."""
-    rows = [[Button("金额", f"{PREFIX}:e:amount"), Button("形象进度", f"{PREFIX}:e:progress")],
-            [Button("补充照片", f"{PREFIX}:e:photos")]]
+    rows = [[Button(label("edit_amount"), f"{PREFIX}:e:amount"),
+             Button(label("edit_progress"), f"{PREFIX}:e:progress")],
+            [Button(label("add_photos"), f"{PREFIX}:e:photos")]]
     if photo_count:
-        rows[1].append(Button("清空照片", f"{PREFIX}:e:nophotos"))
-    rows.append([Button("不修改，返回核对", f"{PREFIX}:e:back"), Button("取消", f"{PREFIX}:cancel")])
+        rows[1].append(Button(label("clear_photos"), f"{PREFIX}:e:nophotos"))
+    rows.append([Button(label("edit_back"), f"{PREFIX}:e:back"), Button(label("cancel"), f"{PREFIX}:cancel")])
     return rows
 
 
@@ -56,7 +59,7 @@ async def ask_project(ctx: Context, number: int = 1, state: dict[str, Any] | Non
         state = {"step": "project", **report_albums.photos_of_message(ctx)}
         await ctx.save_flow(FLOW, state)
     page = project_page(mine, number)
-    buttons = [*project_rows(page, PREFIX), [Button("取消", f"{PREFIX}:cancel")]]
+    buttons = [*project_rows(page, PREFIX), [Button(label("cancel"), f"{PREFIX}:cancel")]]
     ctx.reply("report_pick_project", photo_count=len(state.get("photos", [])), page=page, buttons=buttons)
 
 
@@ -64,9 +67,9 @@ async def ask_amount(ctx: Context, project: Project, kept: dict[str, Any] | None
     """The flow's first question once the project is known; `kept`: the photos (and their albums) the flow
     holds already. A project with nodes still to do also offers 节点完成 (handlers.nodes)."""
     await ctx.save_flow(FLOW, {"step": "amount", "code": project.code, **report_albums.carried(kept)})
-    buttons = [[Button("取消", f"{PREFIX}:cancel")]]
+    buttons = [[Button(label("cancel"), f"{PREFIX}:cancel")]]
     if await node_repo.has_open_nodes(ctx.session, project_id=project.id):
-        buttons.insert(0, [Button("节点完成", f"{NODE_PREFIX}:l:{project.code}")])
+        buttons.insert(0, [Button(label("node_done"), f"{NODE_PREFIX}:l:{project.code}")])
     ctx.reply("report_ask_amount", project=project, buttons=buttons)
 
 
@@ -98,7 +101,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             return
     if step == "amount":
         if not text:
-            ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+            ctx.reply("report_ask_amount", project=project, buttons=[[Button(label("cancel"), f"{PREFIX}:cancel")]])
             return
         line = None if state.get("editing") else parse_report_line(f"{project.code} {text}")
         if line is not None and len(line.readings) == 1 and line.progress:
@@ -123,7 +126,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
                       written=state.get("written"))
             return
-        if ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "形象进度"):
+        if ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "progress"):
             return
         if state.get("editing"):
             await _summary(ctx, project, {**state, "progress": text})
@@ -155,7 +158,7 @@ async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, 
     """The amount step answered with the amount and the progress text: both taken, on to the photos."""
     assert line.amount_text is not None
     checked = await report_store.checked_amount(ctx, project, line.amount_text)
-    if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "形象进度"):
+    if checked is None or ctx.refuse_too_long(line.progress, PROGRESS_TEXT_MAX, "progress"):
         return
     photos = state.get("photos", [])
     await ctx.save_flow(FLOW, {**state, "step": "photos", "amount": str(checked[0]), "written": line.amount_text,
@@ -177,7 +180,7 @@ async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: st
     photo_count = len(state.get("photos", []))
     if field == "amount":
         await ctx.save_flow(FLOW, {**state, "step": "amount", "editing": True})
-        ctx.reply("report_ask_amount", project=project, buttons=[[Button("取消", f"{PREFIX}:cancel")]])
+        ctx.reply("report_ask_amount", project=project, buttons=[[Button(label("cancel"), f"{PREFIX}:cancel")]])
     elif field == "progress":
         await ctx.save_flow(FLOW, {**state, "step": "progress", "editing": True})
         ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),

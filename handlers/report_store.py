@@ -13,6 +13,7 @@ from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.limits import PROGRESS_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.report_line import Reading, exceeds_remaining
+from bot.render import label
 from handlers import report_albums, stage_events
 from handlers.context import Context
 from handlers.lookup import progress_numbers
@@ -29,7 +30,7 @@ PREFIX = "rp"  # the buttons of every report question
 
 
 def buttons_replace() -> list[list[Button]]:
-    return [[Button("确认替换", f"{PREFIX}:replace"), Button("保留原填报", f"{PREFIX}:keep")]]
+    return [[Button(label("replace"), f"{PREFIX}:replace"), Button(label("keep"), f"{PREFIX}:keep")]]
 
 
 async def may_report(ctx: Context, liaison_id: int | None) -> bool:
@@ -82,7 +83,7 @@ async def checked_amount(ctx: Context, project: Project | ReportTarget, text: st
     try:
         amount = parse_amount(text)
     except AmountError as error:
-        ctx.reply("amount_invalid", text=text, reason=error.message)
+        ctx.reply("amount_invalid", text=text, error=error)
         return None
     if figures is None:
         figures = await project_repo.project_figures(ctx.session, project=project, today=ctx.today)
@@ -105,7 +106,7 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
     confirm replacing it: `replaces`, its id and amount), nothing is stored and the user is asked, both
     shown."""
     assert ctx.person_id is not None
-    if ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "形象进度"):
+    if ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "progress"):
         return
     if albums is None:
         albums = [ctx.msg.album] if ctx.msg.album and ctx.msg.photos else []

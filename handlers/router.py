@@ -9,6 +9,7 @@ from dataclasses import replace
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
+from bot.render import shared_renderer
 from bot.services.invites import looks_like_code
 from handlers import (
     admin_import,
@@ -32,7 +33,7 @@ from handlers import (
     start,
     web,
 )
-from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use
+from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use, command_words
 from handlers.context import Context, Deps
 from storage import people, processed
 from storage.db import wrote
@@ -56,55 +57,55 @@ def describe(msg: Incoming) -> str:
             f"photos={len(msg.photos)} text={what!r}")
 
 
-def _for_unit(name: str, description: str, handler: Handler, usage: str) -> Command:
+def _for_unit(name: str, handler: Handler) -> Command:
     """A command of the unit's handlers, which admins also use for a unit that has none (代办,
     bot.domain.scope)."""
-    return Command(name, description, handler, roles=frozenset({"unit", "admin"}), usage=usage,
-                   more=(Use(frozenset({"unit"}), description),
-                         Use(frozenset({"admin"}), f"代办：{description}（单位没有经办人时）")))
+    description = command_words(name)
+    proxy = shared_renderer().phrase("commands", "proxy", description)
+    return Command(name, description, handler, roles=frozenset({"unit", "admin"}), usage=command_words(f"{name}.usage"),
+                   more=(Use(frozenset({"unit"}), description), Use(frozenset({"admin"}), proxy)))
 
 
 def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
-    registry.add(Command("start", "绑定账号（发送邀请码）", start.start, public=True, usage="/start 邀请码"))
-    registry.add(Command("help", "查看我能用的命令", start.help_command, public=True, in_group=True,
+    registry.add(Command("start", command_words("start"), start.start, public=True, usage=command_words("start.usage")))
+    registry.add(Command("help", command_words("help"), start.help_command, public=True, in_group=True,
                          words=NO_WORDS))
-    registry.add(Command("report", "填报项目进度", report.report_command, roles=frozenset({"liaison"}),
-                         usage="/report 项目编号 金额 形象进度", light=True))
-    registry.add(Command("undo", "撤回今天最后一次填报", report.undo_command, roles=frozenset({"liaison"}),
+    registry.add(Command("report", command_words("report"), report.report_command, roles=frozenset({"liaison"}),
+                         usage=command_words("report.usage"), light=True))
+    registry.add(Command("undo", command_words("undo"), report.undo_command, roles=frozenset({"liaison"}),
                          words=NO_WORDS))
-    registry.add(Command("correct", "更正近几个工作日的填报（须写理由）", correct.correct_command,
-                         roles=frozenset({"liaison", "admin"}), usage="/correct 项目编号 日期 金额 [形象进度] 理由：…",
-                         more=(Use(frozenset({"admin"}), "更正任一项目的填报（须写理由）",
-                                   "/correct 项目编号或名称 或 /correct 项目编号 日期 金额 理由：…"),)))
-    registry.add(Command("mine", "我的项目及今日填报情况", lookup.mine_command, words=NO_WORDS))
+    registry.add(Command("correct", command_words("correct"), correct.correct_command,
+                         roles=frozenset({"liaison", "admin"}), usage=command_words("correct.usage"),
+                         more=(Use(frozenset({"admin"}), command_words("correct.admin"),
+                                   command_words("correct.admin.usage")),)))
+    registry.add(Command("mine", command_words("mine"), lookup.mine_command, words=NO_WORDS))
     leave.register(registry)  # /leave
-    registry.add(Command("project", "查看项目详情", lookup.project_command, usage="/project 项目编号"))
-    registry.add(Command("issue", "查看问题详情", problems.issue_command, usage="/issue 问题编号",
-                         more=(Use(frozenset({"liaison"}), "反映问题 / 查看问题详情",
-                                   "/issue 项目编号 类别 问题描述 或 /issue 问题编号"),)))
-    registry.add(Command("issues", "我的问题清单", problems.issues_command, usage="/issues 或 /issues 全部",
-                         words=problems.ALL_WORDS))
-    registry.add(_for_unit("accept", "受理问题", problems.command_for("accept"), "/accept 问题编号"))
-    registry.add(_for_unit("answer", "答复问题（可写承诺日期）", problems.command_for("answer"),
-                           "/answer 问题编号 [2026-12-10] 办理方案"))
-    registry.add(_for_unit("reassign", "申请改派", problems.command_for("reassign"), "/reassign 问题编号 理由"))
-    registry.add(_for_unit("resolved", "报告问题已解决", problems.command_for("resolve"),
-                           "/resolved 问题编号 办理结果"))
-    registry.add(Command("confirm", "确认销号", problems.command_for("confirm"),
-                         roles=frozenset({"liaison", "admin"}), usage="/confirm 问题编号"))
-    registry.add(Command("reopen", "问题未解决，退回重办", problems.command_for("reopen"),
-                         roles=frozenset({"liaison", "admin"}), usage="/reopen 问题编号 理由",  # only the raiser
-                         more=(Use(frozenset({"liaison"}), "问题未解决，退回重办"),
-                               Use(frozenset({"admin"}), "您交办的议定事项未解决，退回重办"))))
-    registry.add(Command("comment", "批示", problems.command_for("comment"),
-                         roles=frozenset({"lead", "top", "admin"}), usage="/comment 问题编号 批示内容"))
-    registry.add(Command("rank", "查看当前排名和近四周填报率", digest.rank_command, in_group=True,  # public in a group
-                         usage="/rank 或 /rank 填报", words=digest.PARTICIPATION_WORDS))
-    registry.add(Command("export", "导出项目台账（Excel）", digest.export_command, roles=frozenset({"admin"}),
+    registry.add(Command("project", command_words("project"), lookup.project_command,
+                         usage=command_words("project.usage")))
+    registry.add(Command("issue", command_words("issue"), problems.issue_command, usage=command_words("issue.usage"),
+                         more=(Use(frozenset({"liaison"}), command_words("issue.liaison"),
+                                   command_words("issue.liaison.usage")),)))
+    registry.add(Command("issues", command_words("issues"), problems.issues_command,
+                         usage=command_words("issues.usage"), words=problems.ALL_WORDS))
+    registry.add(_for_unit("accept", problems.command_for("accept")))
+    registry.add(_for_unit("answer", problems.command_for("answer")))
+    registry.add(_for_unit("reassign", problems.command_for("reassign")))
+    registry.add(_for_unit("resolved", problems.command_for("resolve")))
+    registry.add(Command("confirm", command_words("confirm"), problems.command_for("confirm"),
+                         roles=frozenset({"liaison", "admin"}), usage=command_words("confirm.usage")))
+    registry.add(Command("reopen", command_words("reopen"), problems.command_for("reopen"),
+                         roles=frozenset({"liaison", "admin"}), usage=command_words("reopen.usage"),  # only the raiser
+                         more=(Use(frozenset({"liaison"}), command_words("reopen.liaison")),
+                               Use(frozenset({"admin"}), command_words("reopen.admin")))))
+    registry.add(Command("comment", command_words("comment"), problems.command_for("comment"),
+                         roles=frozenset({"lead", "top", "admin"}), usage=command_words("comment.usage")))
+    registry.add(Command("rank", command_words("rank"), digest.rank_command, in_group=True,  # public in a group
+                         usage=command_words("rank.usage"), words=digest.PARTICIPATION_WORDS))
+    registry.add(Command("export", command_words("export"), digest.export_command, roles=frozenset({"admin"}),
                          words=NO_WORDS))
-    registry.add(Command("web", "打开驾驶舱网页（一次性登录链接）", web.web_command, words=NO_WORDS))
+    registry.add(Command("web", command_words("web"), web.web_command, words=NO_WORDS))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import
@@ -115,7 +116,7 @@ def build_commands() -> CommandRegistry:
     stage_events.register(registry)  # /started /finished
     nodes.register(registry)  # /node
     # the words after /cancel are a remark (「/cancel 不填了」): it cancels all the same
-    registry.add(Command("cancel", "取消正在进行的操作", cancel_command))
+    registry.add(Command("cancel", command_words("cancel"), cancel_command))
     return registry
 
 

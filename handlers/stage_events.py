@@ -14,7 +14,8 @@ from bot.domain.dates import parse_day
 from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
 from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, refusal
-from handlers.commands import Command, CommandRegistry
+from bot.render import label
+from handlers.commands import Command, CommandRegistry, command_words
 from handlers.context import Context
 from storage import audit, outbox
 from storage import people as people_repo
@@ -30,20 +31,20 @@ WORDS = {START: "开工", FINISH: "竣工"}
 
 def register(registry: CommandRegistry) -> None:
     roles = frozenset({"liaison", "admin"})
-    registry.add(Command("started", "报告项目开工（牵头单位确认后计入开工率）", started_command, roles=roles,
-                         usage="/started 项目编号 [开工日期]"))
-    registry.add(Command("finished", "报告项目竣工（牵头单位确认后计入竣工率）", finished_command, roles=roles,
-                         usage="/finished 项目编号 [竣工日期]"))
+    registry.add(Command("started", command_words("started"), started_command, roles=roles,
+                         usage=command_words("started.usage")))
+    registry.add(Command("finished", command_words("finished"), finished_command, roles=roles,
+                         usage=command_words("finished.usage")))
 
 
 def report_button(project: Project | ReportTarget, today: date) -> Button | None:
     """The button under a saved report that reports this project's next event: 报告开工 while it is being
     prepared, 报告竣工 from a month before its planned finish (not under every report of a long build)."""
     if project.stage in FROM_STAGES[START]:
-        return Button("报告开工", f"{PREFIX}:s:{START}:{project.code}")
+        return Button(label("stage_report", START), f"{PREFIX}:s:{START}:{project.code}")
     finish = project.planned_finish
     if project.stage in FROM_STAGES[FINISH] and finish is not None and finish <= today + FINISH_BUTTON_AHEAD:
-        return Button("报告竣工", f"{PREFIX}:s:{FINISH}:{project.code}")
+        return Button(label("stage_report", FINISH), f"{PREFIX}:s:{FINISH}:{project.code}")
     return None
 
 
@@ -88,7 +89,8 @@ async def _report(ctx: Context, kind: str, code: str, day: date) -> None:
     handlers = await people_repo.unit_handlers(ctx.session, unit_id=project.lead_unit_id)
     html = ctx.deps.renderer.render("stage_event_ask", project=project, word=WORDS[kind], event=event,
                                     liaison=ctx.actor.label)
-    buttons = ((Button(f"确认{WORDS[kind]}", f"{PREFIX}:c:{event.id}"), Button("不属实", f"{PREFIX}:r:{event.id}")),)
+    buttons = ((Button(label("stage_confirm", WORDS[kind]), f"{PREFIX}:c:{event.id}"),
+                Button(label("stage_refuse"), f"{PREFIX}:r:{event.id}")),)
     for person in handlers:
         await outbox.enqueue_for_person(ctx.session, person_id=person.id, reply=Reply(html=html, buttons=buttons),
                                         key=f"stage:{event.id}:ask:p{person.id}", now=ctx.now)

@@ -4,19 +4,20 @@ for one leading to the page in question."""
 from __future__ import annotations
 
 from bot.domain.messages import Button
+from bot.render import label
 from bot.services.web_links import HOME, LINK_TTL, is_https, make_link, public_base, safe_next
 from handlers.context import Context
 
 PREFIX = "web"
 
 
-def web_button(ctx: Context, path: str = HOME, label: str = "在驾驶舱中查看") -> list[Button]:
+def web_button(ctx: Context, path: str = HOME) -> list[Button]:
     """A button asking for a sign-in link to ``path`` (none when the web pages are not configured). The
     link itself is made when pressed: a link in every /rank would be a stored token per look."""
     if public_base(ctx.deps.settings.web_public_url) is None:
         return []
     data = f"{PREFIX}:{safe_next(path)}"
-    return [Button(label, data)] if len(data.encode()) <= 64 else []  # Telegram's limit for button data
+    return [Button(label("web_view"), data)] if len(data.encode()) <= 64 else []  # Telegram's limit for button data
 
 
 async def web_command(ctx: Context, args: str) -> None:
@@ -38,9 +39,10 @@ async def send_link(ctx: Context, path: str) -> None:
     assert person_id is not None
     url = await make_link(ctx.session, public_url=base, person_id=person_id, now=ctx.now, next_path=path)
     telegram = ctx.msg.channel == "telegram"
-    buttons = [[Button("打开驾驶舱(一次性链接)", "", url=url)]]
+    buttons = [[Button(label("web_link"), "", url=url)]]
     if telegram and is_https(base):
-        buttons.append([Button("在 Telegram 内打开", "", url=f"{base}/web/tg?next={safe_next(path)}", web_app=True)])
+        buttons.append([Button(label("web_in_telegram"), "", url=f"{base}/web/tg?next={safe_next(path)}",
+                               web_app=True)])
     # Telegram fetches a link written in a message to preview it, which would use the one-time link up: there
     # it is only behind the button. Other channels show it in the text too.
     ctx.reply("web_link", buttons=buttons if telegram else None, url=url, in_text=not telegram,

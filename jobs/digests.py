@@ -41,7 +41,7 @@ from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import period_opening
 from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
-from bot.render import Renderer
+from bot.render import Renderer, label
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.services.participation import load_participation
 from bot.workers import Workers
@@ -63,7 +63,6 @@ from storage.settings import load_calendar, load_digest_settings
 MAYOR_LEVEL = LEVEL_NAMES.index("区长")  # from here up a problem is the top officials' own
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
-# What each file of a bulletin is called when the admins are told it could not be built.
 
 
 @dataclass
@@ -77,7 +76,7 @@ class Rendered:
     leaders: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
     top_parts: list[str] = field(default_factory=list)
     projects: int = 0
-    failed: list[str] = field(default_factory=list)  # the files that could not be built (FILE_NAMES' words)
+    failed: list[str] = field(default_factory=list)  # the files that could not be built (bulletin_part_failed.j2)
 
 
 @dataclass
@@ -279,8 +278,8 @@ def _web_buttons(web_url: str | None, index: int, count: int, *, group_channel: 
     if web_url is None or index != count - 1 or group_channel not in (None, "telegram"):
         return ()
     if group_channel == "telegram":
-        return ((Button("打开驾驶舱", "", url=f"{web_url}/web/"),),)
-    return ((Button("在驾驶舱中查看", "web:/web/"),),)
+        return ((Button(label("web_open"), "", url=f"{web_url}/web/"),),)
+    return ((Button(label("web_view"), "web:/web/"),),)
 
 
 async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, files_root: Path,

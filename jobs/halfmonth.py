@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import SHANGHAI
 from bot.domain import halfmonth as periods
 from bot.domain.messages import Attachment, Button, Reply
-from bot.render import Renderer
+from bot.render import Renderer, label
 from bot.services import halfmonth as service
 from storage import halfmonth as repo
 from storage import outbox
@@ -108,7 +108,7 @@ async def _ask(session, renderer: Renderer, half: periods.HalfMonth, *, due, now
     for liaison_id, items in owing.items():
         html = renderer.render("halfmonth_list", half=half, rows=[(item, False) for item in items], asking=True,
                                due=due)
-        buttons = tuple((Button(f"填写 {item.code}", f"hm:p:{item.code}"),) for item in items[:10])
+        buttons = tuple((Button(label("halfmonth", item.code), f"hm:p:{item.code}"),) for item in items[:10])
         notices.append(PersonNotice(liaison_id, Reply(html=html, buttons=buttons),
                                     f"{KIND}:{half.key}:ask:p{liaison_id}"))
     await outbox.enqueue_for_people(session, notices, now=now)

@@ -97,7 +97,8 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
         for liaison_id, projects in missing.items():
             late = slot != min(settings.reminder_times)
             html = renderer.render("reminder", projects=projects, late=late, person_id=liaison_id)
-            buttons = tuple(Button(f"填报 {d.code}", f"rp:p:{d.code}") for d in projects[:10])
+            buttons = tuple(Button(renderer.phrase("buttons", "report", d.code), f"rp:p:{d.code}")
+                            for d in projects[:10])
             concerns.append(Concern(
                 person_id=liaison_id, key=f"remind:{today}:{slot_name}:{liaison_id}",
                 reply=Reply(html=html, buttons=tuple((b,) for b in buttons)),
@@ -146,7 +147,7 @@ async def _alerts(session, renderer: Renderer, duty: ReportingDuty, missed: int,
         lead = await session.get(Person, duty.lead_official_id)
         if lead is not None and lead.active:
             recipients.setdefault(lead.id, lead)
-    button = Button(f"查看 {duty.code}", f"pj:{duty.code}")
+    button = Button(renderer.phrase("buttons", "project", duty.code), f"pj:{duty.code}")
     reply = Reply(html=renderer.render("missed_reports", duty=duty, missed=missed), buttons=((button,),))
     line = renderer.render("missed_reports_line", duty=duty, missed=missed)
     return [Concern(person_id=person.id, key=f"missed:{duty.project_id}:{key_day}:p{person.id}", reply=reply,

@@ -1,59 +1,146 @@
-"""What people read is worded in the templates (bot/templates), not in Python: checked over the modules that
-print to the admin or draw, by reading their source. A Chinese string there is allowed only as a docstring,
-as the help of the command line's parser (argparse lays it out; it stays beside the option it explains) or as
-data that is no words (DATA_NAMES).
-Every reason a command-line error is raised with is worded in its template."""
+"""What people read is worded in the templates (bot/templates), not in Python: checked over every module of bot/,
+handlers/, jobs/ and storage/, by reading their source. A Chinese string there is allowed only as a docstring,
+as the help of the command line's parser (argparse lays it out; it stays beside the option it explains), as
+what reads people's words (a pattern, a string compared with or stripped from what they typed) or as data that
+is no words of ours (DATA).
+Every reason an error is raised with is worded in its template."""
 
 from __future__ import annotations
 
 import ast
 import io
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from bot.domain.escalation import CATEGORIES, SlaPolicy
 from bot.ledger.columns import C_CODE, N_DONE, N_NAME, N_NOTE, N_PLANNED, NODE_SHEET
 from bot.render import Renderer
+from bot.services.admin_ops import AdminInputError, changed_policy
 from bot.services.ledger_export import ledger_workbook
 from bot.services.outbox import SendStats
 from tests.render.factories import make_problem, make_standings
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "bot" / "templates"
-# The modules whose words were moved into templates; a new Chinese literal in one of them fails here.
-MODULES = (
-    "bot/__main__.py",
-    *sorted(str(path.relative_to(REPO)) for path in (REPO / "bot" / "cli").glob("*.py")),
-    "bot/ops/backup.py",
-    "bot/ops/photo_backup.py",
-    "bot/chart.py",
-    "bot/heatmap.py",
-    "bot/services/ledger_export.py",
-    "jobs/escalation.py",
-    "bot/app.py",
-    "bot/channels/wecom/binding.py",
-    *sorted(str(path.relative_to(REPO)) for path in (REPO / "bot" / "web").rglob("*.py")),  # the web pages
-)
+MODULES = tuple(sorted(str(path.relative_to(REPO)) for top in ("bot", "handlers", "jobs", "storage")
+                       for path in (REPO / top).rglob("*.py")))
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # argparse's own words: the parser's description, an option's help, default and metavar
 PARSER_CALLS = {"ArgumentParser", "add_parser", "add_argument", "add_mutually_exclusive_group"}
 PARSER_WORDS = {"help", "description", "default", "metavar"}
-# Chinese that is data, not words: the characters a font must have a glyph for to draw the charts
-DATA_NAMES = {"PROBE_TEXT"}
+# What reads people's words: a pattern, or a string looked for in, stripped from or split off what they wrote
+READING_CALLS = {"compile", "sub", "subn", "match", "fullmatch", "search", "split", "rsplit", "findall", "finditer",
+                 "maketrans", "strip", "lstrip", "rstrip", "startswith", "endswith", "removeprefix", "removesuffix",
+                 "partition", "rpartition"}
+# Chinese that is data, not words of ours, by module: the names it is assigned to ("*": the whole module).
+DATA: dict[str, set[str] | str] = {
+    # the characters a font must have a glyph for to draw the charts
+    "bot/chart.py": {"PROBE_TEXT"},
+    # the vocabularies that read what people type: amounts' words where 万/亿 begin a name (万达), days (昨天,
+    # 下周一), full-width digits, a report line's units and separators, the words typed in WeCom for a command
+    "bot/domain/unit_led_words.py": "*",
+    "bot/domain/dates.py": "*",
+    "bot/domain/digits.py": "*",
+    "bot/domain/report_line.py": "*",
+    "bot/channels/wecom/incoming.py": {"KEYWORDS", "_ARG_LEAD"},
+    "bot/config.py": {"sep"},  # the separators read between WECOM_ROBOT_KEYS' robots
+    "bot/domain/amounts.py": {"DIGIT_CHARS", "_SCALES", "_UNIT_CHARS", "_CN_DIGIT_VALUE", "_CN_NONZERO"},
+    # the words an admin or a leader may type for an option: 全部, 放假, 开启, 完成, 新增…
+    "handlers/admin_projects.py": {"DONE_WORDS", "PENDING_WORDS"},
+    "handlers/admin_settings.py": {"DAY_KINDS", "YEAR_WORDS", "SCHEDULE_ALIASES", "ON_WORDS"},
+    "handlers/broadcast.py": {"ROLE_WORDS", "EVERYONE"},
+    "handlers/digest.py": {"PARTICIPATION_WORDS"},
+    "handlers/leave.py": {"EVERYONE"},
+    "handlers/nodes.py": {"ACTIONS"},
+    "handlers/problem_view.py": {"ALL_WORDS"},
+    "handlers/project_set.py": {"NONE_WORDS"},
+    "handlers/start.py": {"_AROUND"},  # what a code pasted from a message comes wrapped in: 「」、《》…
+    "bot/domain/messages.py": "*",  # the full-width space and slash read in a command
+    # the district's ledger: its sheets' and columns' headers, its total rows, its roles and stages as written
+    # there and stored as such (a project's stage is 在建, a problem's category 用地, an approval 环评)
+    "bot/ledger/columns.py": "*",
+    "bot/domain/ledger_rows.py": {"ROLE_BY_LABEL", "STAGES"},
+    "bot/domain/progress.py": {"STAGES"},
+    "bot/domain/duties.py": {"REPORTING_STAGES", "stage"},
+    "bot/domain/stage_events.py": {"TARGET_STAGE", "FROM_STAGES"},
+    "storage/digest_queries.py": {"stage"},
+    "bot/domain/escalation.py": {"CATEGORIES", "DECISION_CATEGORY", "DEFAULT_RESOLUTION_BY_CATEGORY"},
+    "storage/approvals.py": {"ITEMS"},
+    "storage/nodes.py": {"NODE_CATEGORY"},
+    "bot/ledger/cells.py": {"TOTAL_LABELS", "cell_str"},  # a yes/no cell read as the ledger writes it: 是, 否
+    "storage/problems.py": {"LEVEL_TITLE_HINTS"},  # read in an official's title (区长, 书记)
+    # names given by others: the Word documents' fonts, the holidays' names of the calendar package
+    "bot/documents/gongwen.py": {"TITLE_FONT", "BODY_FONT", "HEADING_FONTS", "_east_asian"},
+    "bot/domain/workdays.py": {"_NAME_ALIASES"},
+    # characters put in place of others: full-width look-alikes of markup, a cell's separator
+    "bot/channels/wecom/markdown.py": {"_FULL_WIDTH"},
+    "bot/render.py": {"markup_cell"},
+}
+# The modules still writing words in Python, and how many strings: to be moved into templates. Each move lowers
+# its number (the test says so when a module has fewer); a module not listed has none.
+PENDING: dict[str, int] = {
+    "bot/channels/telegram_photos.py": 2,
+    "bot/channels/wecom/photos.py": 1,
+    "bot/domain/escalation.py": 4,
+    "bot/domain/labels.py": 139,
+    "bot/domain/ledger_diff.py": 4,
+    "bot/domain/ledger_rows.py": 7,
+    "bot/domain/participation.py": 2,
+    "bot/domain/periods.py": 5,
+    "bot/domain/promises.py": 1,
+    "bot/domain/workdays.py": 3,
+    "bot/services/nodes.py": 3,
+    "bot/services/photo_keeper.py": 2,
+    "bot/services/photo_reasons.py": 2,
+    "bot/services/photo_store.py": 8,
+    "handlers/admin_ops.py": 5,
+    "handlers/admin_people.py": 6,
+    "handlers/admin_projects.py": 1,
+    "handlers/broadcast.py": 1,
+    "handlers/leave.py": 1,
+    "handlers/nodes.py": 1,
+    "handlers/people_lookup.py": 3,
+    "handlers/problem_acts.py": 1,
+    "handlers/project_set.py": 36,
+    "handlers/stage_events.py": 2,
+    "jobs/scheduler.py": 4,
+    "storage/nodes.py": 6,
+    "storage/problem_ledger.py": 7,
+}
 # exception → the template its reasons are worded in
 ERRORS = {"CliError": "cli/refused.j2", "ConfigError": "cli/refused.j2", "BackupError": "cli/backup_refused.j2",
           "PhotoBackupError": "cli/backup_refused.j2", "ConfigurationError": "cli/startup_refused.j2",
-          "SchemaOutOfDate": "cli/startup_refused.j2", "NoChannel": "cli/startup_refused.j2"}
+          "SchemaOutOfDate": "cli/startup_refused.j2", "NoChannel": "cli/startup_refused.j2",
+          "AdminInputError": "admin_input_refused.j2", "WeComRefused": "cli/wecom_refused.j2",
+          "RobotKeysError": "cli/robot_keys_refused.j2", "ScheduleInputError": "schedule_refused.j2"}
 
 
-def _allowed(tree: ast.AST) -> set[int]:
-    """ids of the string constants that may hold Chinese: docstrings, the parser's help and DATA_NAMES."""
+def _allowed(tree: ast.AST, data: set[str] | str) -> set[int]:
+    """ids of the string constants that may hold Chinese: docstrings, the parser's help, what reads people's words
+    and ``data`` (names, or "*")."""
+    if data == "*":
+        return {id(node) for node in ast.walk(tree)}
     allowed: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in DATA_NAMES for t in node.targets):
-            allowed.add(id(node.value))
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None and any(
+                isinstance(t, ast.Name) and t.id in data for t in _targets(node)):
+            allowed |= {id(n) for n in ast.walk(node.value)}
+        if isinstance(node, ast.FunctionDef) and node.name in data:
+            allowed |= {id(n) for n in ast.walk(node)}
+        if isinstance(node, ast.keyword) and node.arg in data:
+            allowed |= {id(n) for n in ast.walk(node.value)}
+        if isinstance(node, ast.Call) and _name(node.func) in data:  # a value handed to a function of data
+            allowed |= {id(n) for arg in node.args for n in ast.walk(arg)}
+        if isinstance(node, ast.arguments):  # a parameter's default
+            for arg, default in zip(node.kwonlyargs, node.kw_defaults, strict=True):
+                if arg.arg in data and default is not None:
+                    allowed |= {id(n) for n in ast.walk(default)}
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and node.target.id in data:
+            allowed |= {id(n) for n in ast.walk(node.iter)}
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             doc = node.body[0] if node.body else None
             if isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant):
@@ -62,17 +149,26 @@ def _allowed(tree: ast.AST) -> set[int]:
             for keyword in node.keywords:
                 if keyword.arg in PARSER_WORDS:
                     allowed |= {id(n) for n in ast.walk(keyword.value)}
+        if isinstance(node, ast.Call) and _name(node.func) in READING_CALLS:
+            allowed |= {id(n) for arg in node.args for n in ast.walk(arg)}
+        if isinstance(node, ast.Compare):
+            allowed |= {id(n) for part in (node.left, *node.comparators) for n in ast.walk(part)}
     return allowed
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
 def _name(func: ast.expr) -> str:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
-def chinese_literals(path: Path) -> list[str]:
-    """Where ``path`` has Chinese in a string that is neither a docstring nor the parser's help."""
+def chinese_literals(path: Path, data: set[str] | str = frozenset()) -> list[str]:
+    """Where ``path`` has Chinese in a string that is no docstring, no parser's help, reads no one's words and is
+    no ``data``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    allowed = _allowed(tree)
+    allowed = _allowed(tree, data)
     return [f"{path.name}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and CHINESE.search(node.value)
             and id(node) not in allowed]
@@ -91,7 +187,14 @@ def raised_reasons(path: Path) -> list[tuple[str, str, int]]:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_no_chinese_is_written_in_python(module: str) -> None:
-    assert chinese_literals(REPO / module) == []
+    found = chinese_literals(REPO / module, DATA.get(module, frozenset()))
+    pending = PENDING.get(module, 0)
+    assert len(found) <= pending, f"words in Python, to be worded in a template: {found}"
+    assert len(found) == pending, f"{module} has {len(found)} strings left: lower PENDING to that"
+
+
+def test_the_allowances_name_modules_that_are_there() -> None:
+    assert set(DATA) | set(PENDING) <= set(MODULES)
 
 
 def test_the_checker_finds_a_chinese_message(tmp_path: Path) -> None:
@@ -101,8 +204,15 @@ def test_the_checker_finds_a_chinese_message(tmp_path: Path) -> None:
                       '    """说明。"""\n'
                       '    p.add_argument("--x", help="帮助")\n'
                       '    print(f"已写入 {n} 个")\n'
-                      '    raise ValueError("错误")\n', encoding="utf-8")
-    assert sorted({line.split(":")[1] for line in chinese_literals(sample)}) == ["7", "8"]
+                      '    raise ValueError("错误")\n'
+                      'def g(text: str) -> str:\n'
+                      '    if text == "全部" or text.startswith("查看"):\n'
+                      '        return re.sub("[，、]", ",", text)\n'
+                      '    WORDS = {"开": True}\n'
+                      '    return "、".join(WORDS)\n', encoding="utf-8")
+    assert sorted({line.split(":")[1] for line in chinese_literals(sample)}) == ["12", "13", "7", "8"]
+    assert sorted({line.split(":")[1] for line in chinese_literals(sample, {"WORDS"})}) == ["13", "7", "8"]
+    assert chinese_literals(sample, "*") == []
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -130,6 +240,38 @@ def test_the_node_plan_written_is_headed_as_the_import_reads_it() -> None:
     assert [c.value for c in book[NODE_SHEET][1]] == [C_CODE, N_NAME, N_PLANNED, N_DONE, N_NOTE]
     sheets = Renderer().words("ledger_export", "sheets")
     assert book.sheetnames[:-1] == [sheets[key] for key in ("projects", "units", "towns", "problems")]
+
+
+@pytest.mark.parametrize(("what", "args", "said"), [
+    ("resolution", ["9", "3"], "层级「9」无效：0 责任单位，1 包抓领导，2 区长，3 区委书记/领导小组。"),
+    ("response", ["1", "3"], "只有责任单位（第 0 层）有受理时限；各层领导按办结时限办理：sla set resolution 层级 天数"),
+    ("category", ["拆迁", "3"], "没有「拆迁」这个类别。类别：" + "、".join(CATEGORIES)),
+    ("category", ["用地", "300"], "「300」不是 1 到 250 之间的工作日数。"),
+    ("nudge-at", ["25:00"], "「25:00」不是时间，请写成 17:30 这样的形式。"),
+    ("bedtime", [], "用法：sla set response 层级 天数 | resolution 层级 天数 | category 类别 天数 | end-of-day 17:30 | "
+                    "nudge-at 09:00"),
+])
+def test_an_admins_bad_input_is_worded_by_its_reason(what: str, args: list[str], said: str) -> None:
+    with pytest.raises(AdminInputError) as refused:
+        changed_policy(SlaPolicy(), what, args)
+    assert str(refused.value) == said
+
+
+def test_what_is_typed_is_marked_in_the_templates_and_printed_as_is() -> None:
+    """The command line's templates mark commands and settings as <code> (for the style check); the terminal
+    gets them as typed."""
+    renderer = Renderer()
+    assert renderer.plain("cli/startup_refused", reason="no_channel") == (
+        "未配置任何渠道：请设置 TELEGRAM_BOT_TOKEN，或 WECOM_CORP_ID 等企业微信参数。")
+    assert renderer.plain("cli/backup", step="restored_photos", photos=None, upgrade=True) == (
+        "这份备份旁没有照片目录（.photos），照片未恢复。\n备份的数据库结构较旧，请运行：diaodu db upgrade")
+
+
+def test_a_downloaded_ledger_is_named_as_a_bulletins() -> None:
+    from bot.services.ledger_download import ledger_filename
+
+    at = datetime(2026, 12, 3, 10, 15, 30, tzinfo=UTC)  # 18:15:30 in Shanghai
+    assert ledger_filename(at) == "重点项目台账_20261203_181530.xlsx"
 
 
 def test_a_backup_is_reported_with_full_width_punctuation(tmp_path: Path) -> None:

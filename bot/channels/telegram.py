@@ -35,6 +35,7 @@ from bot.channels.telegram_updates import TolerantUpdatesRequest
 from bot.config import Settings
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
 from storage.audit import Actor
@@ -109,7 +110,7 @@ def message_key(chat_id: int, message_id: int) -> str:
 def incoming_file(document: Document, *, max_bytes: int) -> IncomingFile:
     """A document the user sent, not downloaded yet: the handler that accepts it fetches it (getFile, then
     the file) when it is at most `max_bytes`; over that it is never fetched, and the core refuses it."""
-    name = document.file_name or "文件"
+    name = document.file_name or shared_renderer().phrase("channel_words", "unnamed_file")
     size = document.file_size
     if size is not None and size > max_bytes:
         return IncomingFile(name=name, size=size)

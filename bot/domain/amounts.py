@@ -34,7 +34,6 @@ DIGIT_CHARS = ASCII_DIGITS | FULL_WIDTH_DIGITS | frozenset("〇")
 
 _QUANTUM = Decimal("0.0001")
 _WAN = Decimal(10000)
-_EXAMPLES = "请写成如 1.2亿、3000万元、850 这样的形式（默认单位为万元）"
 
 # Multiplier of the scale word after an Arabic number ("3千万", "1.2亿").
 _SCALES: dict[str, Decimal] = {
@@ -74,11 +73,12 @@ _UNITS = re.compile(r"[十百千万亿拾佰仟]")
 
 
 class AmountError(ValueError):
-    """Raised with a Chinese, user-facing explanation in .message (also str(exc))."""
+    """An amount that cannot be read, by its ``reason`` and ``context`` (what was written, cut to 20 characters);
+    the words are in _amount_error.j2."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, reason: str, **context: str) -> None:
+        super().__init__(reason)
+        self.reason, self.context = reason, context
 
 
 def _shown(text: str) -> str:
@@ -86,7 +86,7 @@ def _shown(text: str) -> str:
 
 
 def _unrecognized(text: str) -> AmountError:
-    return AmountError(f"无法识别金额「{_shown(text)}」，{_EXAMPLES}")
+    return AmountError("unrecognized", text=_shown(text))
 
 
 def _parse_arabic(text: str, num: str, unit: str) -> Decimal:
@@ -98,10 +98,10 @@ def _parse_arabic(text: str, num: str, unit: str) -> Decimal:
     scale = unit[:-1].rstrip() if has_yuan else unit
     if scale not in _SCALES:
         if "%" in unit:
-            raise AmountError("金额不能写成百分比，请直接填写本期完成的投资额，如 850（万元）")
+            raise AmountError("percent")
         if set("".join(unit.split())) <= _UNIT_CHARS:  # e.g. "1亿亿", "1.2亿万"
-            raise AmountError(f"单位不明确「{_shown(text)}」，{_EXAMPLES}")
-        raise AmountError(f"无法识别单位「{_shown(unit)}」，只支持万元、亿元、元；{_EXAMPLES}")
+            raise AmountError("unclear_unit", text=_shown(text))
+        raise AmountError("unknown_unit", unit=_shown(unit))
     value = Decimal(num.replace(",", "").replace(" ", "")) * _SCALES[scale]
     in_yuan = has_yuan or "万" in scale or "亿" in scale
     return value / _WAN if in_yuan else value
@@ -132,9 +132,9 @@ def _parse_chinese(text: str) -> Decimal:
     if not _CHINESE.fullmatch(core):
         raise _unrecognized(text)
     if not _CN_DIGITS.search(core) and not core.startswith(("十", "拾")):
-        raise AmountError(f"金额缺少数字「{_shown(text)}」，{_EXAMPLES}")
+        raise AmountError("no_digits", text=_shown(text))
     if _STACKED.search(core):
-        raise AmountError(f"单位不明确「{_shown(text)}」，{_EXAMPLES}")
+        raise AmountError("unclear_unit", text=_shown(text))
     # cn2an is lenient ("三千千七" -> 3700), so reject malformed sequences first.
     if _MALFORMED.search(core) or (_UNITS.search(core) and _ADJACENT.search(core)):
         raise _unrecognized(text)
@@ -168,18 +168,16 @@ def parse_amount(text: str) -> Decimal:
     norm = unicodedata.normalize("NFKC", text or "").translate(_FOLD).strip()
     norm = _WHOLE.sub("", norm)
     if not norm:
-        raise AmountError("金额为空，" + _EXAMPLES)
+        raise AmountError("empty")
     if norm[0] in "-−负":
-        raise AmountError("金额不能为负数；本期没有完成投资请填 0")
+        raise AmountError("negative")
     split = _SPLIT.fullmatch(norm)
     if split:
         wan = _parse_arabic(norm, split["num"], split["unit"])
     else:  # Chinese or mixed numerals; anything else ("1e5", "NaN") is rejected there
         wan = _parse_chinese(norm)
     if wan > MAX_REASONABLE_WAN:
-        raise AmountError(
-            f"金额过大「{_shown(norm)}」：超过 {format_wan(MAX_REASONABLE_WAN)} 万元（1000亿元），请核对单位"
-        )
+        raise AmountError("too_large", text=_shown(norm), most=format_wan(MAX_REASONABLE_WAN))
     if wan.as_tuple().exponent < -4:
         wan = wan.quantize(_QUANTUM, rounding=ROUND_HALF_UP)
     return wan

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import ASCII_DIGITS
@@ -34,6 +35,13 @@ PARENS = str.maketrans({"（": "(", "）": ")"})
 _CJK_NAME_RE = re.compile(r"[\u3400-\u9fff·•\s]+")
 TOTAL_LABELS = frozenset({"合计", "总计", "小计"})
 BANNER_RE = re.compile(r"([一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|备注|注[:：]|说明)")
+
+
+class CellProblem(NamedTuple):
+    """Why a cell could not be read (a reason of ledger_issue.j2), and the cell as written."""
+
+    reason: str
+    raw: str
 
 
 def cell_str(value: object) -> str:
@@ -89,15 +97,15 @@ def split_list(value: object) -> list[str]:
     return list(seen)
 
 
-def parse_number(value: object) -> tuple[Decimal | None, str | None]:
-    """(amount in 万元, None), (None, None) for an empty cell, or (None, error message).
+def parse_number(value: object) -> tuple[Decimal | None, CellProblem | None]:
+    """(amount in 万元, None), (None, None) for an empty cell, or (None, its problem).
 
     Text cells follow the chat's amount grammar (bot.domain.amounts): 「68,000」「4.2亿」「1200万元」.
     A negative number is returned as such (the caller refuses it, naming the value)."""
     if is_blank(value):
         return None, None
     raw = cell_str(value).strip()
-    bad = f"「{raw}」不是数字"
+    bad = CellProblem("not_number", raw)
     if isinstance(value, bool):
         return None, bad
     if isinstance(value, int):
@@ -123,12 +131,12 @@ def parse_number(value: object) -> tuple[Decimal | None, str | None]:
         return None, bad
 
 
-def parse_date(value: object) -> tuple[date | None, str | None]:
-    """(date, None), (None, None) for an empty cell, or (None, error message)."""
+def parse_date(value: object) -> tuple[date | None, CellProblem | None]:
+    """(date, None), (None, None) for an empty cell, or (None, its problem)."""
     if is_blank(value):
         return None, None
     raw = cell_str(value).strip()
-    bad = f"「{raw}」不是有效日期（应类似 2026-07-01）"
+    bad = CellProblem("not_date", raw)
     if isinstance(value, datetime):
         return value.date(), None
     if isinstance(value, date):
@@ -150,19 +158,19 @@ def parse_date(value: object) -> tuple[date | None, str | None]:
     return make_date(*match.groups()[:3], bad=bad)
 
 
-def make_date(year: str, month: str, day: str, *, bad: str) -> tuple[date | None, str | None]:
+def make_date(year: str, month: str, day: str, *, bad: CellProblem) -> tuple[date | None, CellProblem | None]:
     try:
         return date(int(year), int(month), int(day)), None
     except ValueError:
         return None, bad
 
 
-def parse_phone(value: object) -> tuple[str | None, str | None]:
-    """(11 digits, None), (None, None) for an empty cell, or (None, error message)."""
+def parse_phone(value: object) -> tuple[str | None, CellProblem | None]:
+    """(11 digits, None), (None, None) for an empty cell, or (None, its problem)."""
     if is_blank(value):
         return None, None
     raw = cell_str(value).strip()
-    bad = f"「{raw}」不是有效的手机号（应为11位手机号码）"
+    bad = CellProblem("not_phone", raw)
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         return None, bad
     text = unicodedata.normalize("NFKC", raw)

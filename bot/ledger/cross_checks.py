@@ -24,6 +24,7 @@ from bot.ledger.columns import (
     PEOPLE_SHEET,
     UNIT_ROLES,
 )
+from bot.ledger.issue_words import issue_words
 from bot.ledger.row_checks import (
     NodeDraft,
     PersonDraft,
@@ -76,9 +77,7 @@ class Checks:
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
         if self._projects and not self._people_read and not self._people_broken and not known:
             # Nothing in the database and no roster given: every unit would be unknown. Say so once.
-            self._issue((0, 0), PEOPLE_SHEET, 0, "",
-                        "未提供。系统中还没有任何单位和人员，首次导入须同时提供人员名单"
-                        f"（同一工作簿中的「{PEOPLE_SHEET}」表，或另一个人员名单 CSV 文件），项目表才能核对单位")
+            self._issue((0, 0), PEOPLE_SHEET, 0, "", issue_words("no_roster", sheet=PEOPLE_SHEET))
             for draft in self._projects:
                 draft.ok = False
         elif self._people_broken:
@@ -109,17 +108,18 @@ class Checks:
         named = [d for d in self._nodes if d.code is not None and d.name is not None]
         for draft in named:
             if draft.code not in codes:
-                self._reject(draft, C_CODE, f"项目编号「{draft.code}」不在项目表中，系统中也没有这个项目")
+                self._reject(draft, C_CODE, "node_project_unknown", code=draft.code)
         for draft, seen in repeats((d for d in named if d.code in codes), lambda d: (d.code, d.name)):
-            self._reject(draft, N_NAME, f"项目 {draft.code} 的节点「{draft.name}」重复（{where(seen, draft)}已有）")
+            self._reject(draft, N_NAME, "node_repeated", code=draft.code, name=draft.name, **where(seen, draft))
 
-    def _reject(self, draft: ProjectDraft | PersonDraft | NodeDraft, column: str, message: str) -> None:
+    def _reject(self, draft: ProjectDraft | PersonDraft | NodeDraft, column: str, reason: str,
+                **context: object) -> None:
         draft.ok = False
-        self._issue(draft.key, draft.sheet, draft.key[1], column, message)
+        self._issue(draft.key, draft.sheet, draft.key[1], column, issue_words(reason, **context))
 
     def _check_duplicate_projects(self) -> None:
         for draft, seen in repeats(self._projects, lambda d: d.code):
-            self._reject(draft, C_CODE, f"项目编号「{draft.code}」重复（{where(seen, draft)}已有）")
+            self._reject(draft, C_CODE, "code_repeated", code=draft.code, **where(seen, draft))
 
     def _check_duplicate_people(self) -> None:
         """No one twice (the same name and phone), and no phone number for two people."""
@@ -127,29 +127,25 @@ class Checks:
         twice: set[int] = set()
         for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None)):
             twice.add(id(draft))
-            self._reject(draft, P_NAME, f"「{draft.name}」重复（{where(seen, draft)}已有同名同手机号的人员）")
+            self._reject(draft, P_NAME, "person_repeated", name=draft.name, **where(seen, draft))
         once = (d for d in read if id(d) not in twice)
         for draft, owner in repeats(once, lambda d: d.row.phone if d.row else None):
             assert draft.row is not None and owner.row is not None
-            self._reject(draft, P_PHONE,
-                         f"手机号「{draft.row.phone}」已用于{where(owner, draft)}的「{owner.row.name}」")
+            self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
+                         **where(owner, draft))
 
     def _check_units(self, known: set[str]) -> None:
         for draft in self._projects:
             if draft.lead_unit and draft.lead_unit not in known:
-                self._reject(draft, C_LEAD_UNIT, unknown_unit(draft.lead_unit))
+                self._reject(draft, C_LEAD_UNIT, "unit_unknown", unit=draft.lead_unit)
             for unit in draft.supporting:
                 if unit not in known:
-                    self._reject(draft, C_SUPPORTING, unknown_unit(unit))
+                    self._reject(draft, C_SUPPORTING, "unit_unknown", unit=unit)
 
     def _check_leads(self, leaders: set[str]) -> None:
         for draft in self._projects:
             if draft.lead_name and draft.lead_name not in leaders:
-                self._reject(
-                    draft,
-                    C_LEAD,
-                    f"包抓领导「{draft.lead_name}」不在人员名单中（角色应为包抓领导或区主要领导）",
-                )
+                self._reject(draft, C_LEAD, "lead_unknown", name=draft.lead_name)
 
 
 def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterator[tuple[D, D]]:
@@ -165,11 +161,7 @@ def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterato
             yield draft, seen
 
 
-def unknown_unit(unit: str) -> str:
-    return f"未知单位「{unit}」：不在系统单位中，也不是人员名单中联络员/单位经办人的单位"
-
-
-def where(seen: ProjectDraft | PersonDraft | NodeDraft, draft: ProjectDraft | PersonDraft | NodeDraft) -> str:
-    if seen.sheet == draft.sheet:
-        return f"第{seen.key[1]}行"
-    return f"「{seen.sheet}」第{seen.key[1]}行"
+def where(seen: ProjectDraft | PersonDraft | NodeDraft,
+          draft: ProjectDraft | PersonDraft | NodeDraft) -> dict[str, object]:
+    """Where ``seen`` is, for ledger_issue.j2's ``where``: its row, and its sheet when it is not ``draft``'s."""
+    return {"seen_sheet": None if seen.sheet == draft.sheet else seen.sheet, "seen_row": seen.key[1]}

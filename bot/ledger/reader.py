@@ -27,6 +27,7 @@ from bot.ledger.columns import (
     PROJECT_SHEET,
 )
 from bot.ledger.cross_checks import Checks
+from bot.ledger.issue_words import issue_words
 from bot.ledger.merges import merged_ranges
 from bot.ledger.tables import Table, find_table, sheet_grid
 
@@ -64,9 +65,10 @@ class _Reader(Checks):
         self.as_of: date | None = None  # the first 截至某日 a projects table names
         self.year: int | None = None  # the first year a projects table's title names
 
-    def _file_issue(self, sheet: str, message: str, row: int = 0, column: str = "") -> None:
+    def _file_issue(self, sheet: str, reason: str, **context: object) -> None:
+        """A problem with a whole file or sheet, by its reason in ledger_issue.j2."""
         self._tables += 1
-        self._issue((self._tables, row), sheet, row, column, message)
+        self._issue((self._tables, 0), sheet, 0, "", issue_words(reason, **context))
 
     # files -------------------------------------------------------------------------------
 
@@ -77,9 +79,9 @@ class _Reader(Checks):
         elif suffix in (".csv", ".txt", ".tsv"):
             self._read_csv(path)
         elif suffix == ".xls":
-            self._file_issue(path.name, "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再上传")
+            self._file_issue(path.name, "old_xls")
         else:
-            self._file_issue(path.name, "无法识别的文件：需要 .xlsx 或 .csv")
+            self._file_issue(path.name, "unknown_file")
 
     def _read_xlsx(self, path: Path) -> None:
         import openpyxl
@@ -89,10 +91,10 @@ class _Reader(Checks):
                 warnings.simplefilter("ignore")
                 workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except FileNotFoundError:
-            self._file_issue(path.name, "找不到文件")
+            self._file_issue(path.name, "no_file")
             return
         except Exception:  # any unreadable workbook is the user's file, not our bug
-            self._file_issue(path.name, "无法打开 Excel 文件，请确认是有效的 .xlsx 文件")
+            self._file_issue(path.name, "bad_xlsx")
             return
         found = False
         merges = merged_ranges(path)
@@ -102,15 +104,15 @@ class _Reader(Checks):
                 named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET, NODE_SHEET)
                 if not any(not is_blank(c) for r in grid for c in r):
                     if named:
-                        self._file_issue(sheet.title, "工作表为空")
+                        self._file_issue(sheet.title, "empty_sheet")
                         self._people_broken |= sheet.title.strip() == PEOPLE_SHEET
                         found = True
                     continue
                 table = find_table(sheet.title, grid, banners)
                 if table is None:
                     if named and sheet.title.strip() == NODE_SHEET:
-                        self._file_issue(sheet.title, f"找不到表头：前{HEADER_SCAN_ROWS}行中没有「{C_CODE}」"
-                                                      f"「{N_NAME}」「{N_PLANNED}」等列")
+                        self._file_issue(sheet.title, "no_header", rows=HEADER_SCAN_ROWS,
+                                         columns=[C_CODE, N_NAME, N_PLANNED])
                         found = True
                     elif named:
                         self._no_header(sheet.title, people=sheet.title.strip() == PEOPLE_SHEET)
@@ -121,21 +123,19 @@ class _Reader(Checks):
         finally:
             workbook.close()
         if not found:
-            self._file_issue(
-                path.name, f"工作簿中没有找到「{PROJECT_SHEET}」或「{PEOPLE_SHEET}」表（按表头识别）"
-            )
+            self._file_issue(path.name, "no_tables", projects=PROJECT_SHEET, people=PEOPLE_SHEET)
 
     def _read_csv(self, path: Path) -> None:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            self._file_issue(path.name, "找不到文件")
+            self._file_issue(path.name, "no_file")
             return
         except OSError:
-            self._file_issue(path.name, "无法读取文件")
+            self._file_issue(path.name, "unreadable")
             return
         if b"\x00" in data[:4096]:
-            self._file_issue(path.name, "无法识别的文件：需要 .xlsx 或 .csv")
+            self._file_issue(path.name, "unknown_file")
             return
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -144,13 +144,13 @@ class _Reader(Checks):
             except UnicodeDecodeError:
                 continue
         else:
-            self._file_issue(path.name, "无法识别的文件编码：请保存为 UTF-8 的 CSV")
+            self._file_issue(path.name, "encoding")
             return
         first_line = text.split("\n", 1)[0]
         delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
         grid: list[list[object]] = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
         if not any(not is_blank(c) for r in grid for c in r):
-            self._file_issue(path.name, "文件为空")
+            self._file_issue(path.name, "empty_file")
             return
         table = find_table(path.name, grid, set())
         if table is None:
@@ -160,17 +160,13 @@ class _Reader(Checks):
 
     def _no_header(self, sheet: str, *, people: bool | None) -> None:
         if people is None:
-            message = (
-                f"无法识别的表格：前{HEADER_SCAN_ROWS}行中找不到表头"
-                f"（项目表需要「{C_CODE}」列，人员名单需要「{P_NAME}」「{P_ROLE}」列，"
-                f"项目节点计划需要「{C_CODE}」「{N_NAME}」列）"
-            )
-        elif people:
-            message = f"找不到表头：前{HEADER_SCAN_ROWS}行中没有「{P_NAME}」「{P_ROLE}」等列"
+            self._file_issue(sheet, "no_table", rows=HEADER_SCAN_ROWS, projects=[C_CODE], people=[P_NAME, P_ROLE],
+                             nodes=[C_CODE, N_NAME])
+            return
+        if people:
             self._people_broken = True
-        else:
-            message = f"找不到表头：前{HEADER_SCAN_ROWS}行中没有「{C_CODE}」「{C_NAME}」等列"
-        self._file_issue(sheet, message)
+        self._file_issue(sheet, "no_header", rows=HEADER_SCAN_ROWS,
+                         columns=[P_NAME, P_ROLE] if people else [C_CODE, C_NAME])
 
     def _read_table(self, table: Table) -> None:
         self._tables += 1
@@ -178,7 +174,7 @@ class _Reader(Checks):
         expected = {"projects": PROJECT_COLUMNS, "people": PEOPLE_COLUMNS, "nodes": NODE_COLUMNS}[table.kind]
         missing = [c for c in expected if c not in table.columns]
         for column in missing:
-            self._issue((seq, table.header_row), table.sheet, table.header_row, column, "缺少这一列")
+            self._issue((seq, table.header_row), table.sheet, table.header_row, column, issue_words("missing_column"))
         if missing:
             if table.kind == "people":
                 self._people_broken = True
@@ -186,7 +182,7 @@ class _Reader(Checks):
         if table.kind == "nodes":
             self.nodes_read = True  # a sheet without rows takes every node off the plan, as it says
         elif not table.rows:
-            self._issue((seq, 0), table.sheet, 0, "", "只有表头，没有数据行")
+            self._issue((seq, 0), table.sheet, 0, "", issue_words("header_only"))
             if table.kind == "people":
                 self._people_broken = True
             return

@@ -16,6 +16,7 @@ from typing import TypeVar
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, NodeRow, PersonRow, ProjectRow
 from bot.domain.nodes import NAME_MAX
 from bot.ledger.cells import (
+    CellProblem,
     fmt,
     norm_code,
     paren_text,
@@ -58,6 +59,7 @@ from bot.ledger.columns import (
     P_UNIT,
     UNIT_ROLES,
 )
+from bot.ledger.issue_words import issue_words
 from bot.ledger.tables import Table
 
 __all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "node_draft", "person_draft", "project_draft"]
@@ -124,16 +126,20 @@ class RowCheck:
             return None
         return self._cells[index] if index < len(self._cells) else None
 
-    def err(self, column: str, message: str) -> None:
-        """Report a problem in ``column`` of this row (which is then left out)."""
+    def err(self, column: str, reason: str, **context: object) -> None:
+        """Report a problem in ``column`` of this row (which is then left out), by its reason in ledger_issue.j2."""
         self.ok = False
-        self._issue(self.key, self.sheet, self.number, column, message)
+        self._issue(self.key, self.sheet, self.number, column, issue_words(reason, **context))
 
-    def parsed(self, column: str, parse: Callable[[object], tuple[T | None, str | None]]) -> T | None:
+    def bad_cell(self, column: str, problem: CellProblem) -> None:
+        """Report why ``column``'s cell could not be read."""
+        self.err(column, problem.reason, raw=problem.raw)
+
+    def parsed(self, column: str, parse: Callable[[object], tuple[T | None, CellProblem | None]]) -> T | None:
         """``column``'s cell read by one of bot.ledger.cells' parsers; its problem, if any, reported."""
         value, problem = parse(self.get(column))
         if problem:
-            self.err(column, problem)
+            self.bad_cell(column, problem)
         return value
 
 
@@ -141,11 +147,11 @@ def _project_code(check: RowCheck) -> str | None:
     """The row's 项目编号, normalised; None (and the row's issue told) when it is missing or not valid."""
     raw_code = text_value(check.get(C_CODE))
     if raw_code is None:
-        check.err(C_CODE, "项目编号不能为空")
+        check.err(C_CODE, "empty", what=C_CODE)
         return None
     code = norm_code(raw_code)
     if not valid_code(code):
-        check.err(C_CODE, f"「{raw_code}」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）")
+        check.err(C_CODE, "code_invalid", raw=raw_code)
         return None
     return code
 
@@ -164,40 +170,40 @@ def project_draft(check: RowCheck) -> ProjectDraft:
 
     name = text_value(get(C_NAME))
     if name is None:
-        err(C_NAME, "项目名称不能为空")
+        err(C_NAME, "empty", what=C_NAME)
     category = text_value(get(C_CATEGORY))
     if category is None:
-        err(C_CATEGORY, "项目类别不能为空")
+        err(C_CATEGORY, "empty", what=C_CATEGORY)
 
     amounts: dict[str, Decimal | None] = {}
     for column in (C_TOTAL, C_PLAN, C_DONE):
         amount, problem = parse_number(get(column))
         if problem:
-            err(column, problem)
+            check.bad_cell(column, problem)
         elif amount is None and column == C_DONE:
             amount = Decimal(0)
         elif amount is None:
-            err(column, "不能为空")
+            err(column, "empty", what="")
         elif amount < 0:
-            err(column, f"「{fmt(amount)}」不能为负数")
+            err(column, "negative", amount=fmt(amount))
             amount = None
         amounts[column] = amount
     total, plan, done = amounts[C_TOTAL], amounts[C_PLAN], amounts[C_DONE]
     if total is not None and plan is not None and plan > total:
-        err(C_PLAN, f"年度计划投资（{fmt(plan)}）大于总投资（{fmt(total)}）")
+        err(C_PLAN, "plan_over_total", amount=fmt(plan), total=fmt(total))
     if total is not None and done is not None and done > total:
-        err(C_DONE, f"截至上月累计完成（{fmt(done)}）大于总投资（{fmt(total)}）")
+        err(C_DONE, "done_over_total", amount=fmt(done), total=fmt(total))
 
     stage = _spaceless(get(C_STAGE))
     if stage is None:
-        err(C_STAGE, "建设阶段不能为空")
+        err(C_STAGE, "empty", what=C_STAGE)
     elif stage not in STAGES:
-        err(C_STAGE, f"未知的建设阶段「{stage}」（可选：{'、'.join(STAGES)}）")
+        err(C_STAGE, "stage_unknown", stage=stage, stages=STAGES)
 
     start: date | None = check.parsed(C_START, parse_date)
     finish: date | None = check.parsed(C_FINISH, parse_date)
     if start and finish and finish < start:
-        err(C_FINISH, f"计划竣工（{finish.isoformat()}）早于计划开工（{start.isoformat()}）")
+        err(C_FINISH, "finish_before_start", start=start, finish=finish)
 
     lead_name: str | None = None
     lead_title: str | None = None
@@ -205,13 +211,13 @@ def project_draft(check: RowCheck) -> ProjectDraft:
     if raw_lead is not None:
         parsed = split_lead(raw_lead)
         if parsed is None:
-            err(C_LEAD, f"「{raw_lead}」格式不对，应为「姓名(职务)」，如「刘文华(副区长(城建))」")
+            err(C_LEAD, "lead_format", raw=raw_lead)
         else:
             lead_name, lead_title = parsed
 
     lead_unit = paren_text(get(C_LEAD_UNIT))
     if lead_unit is None:
-        err(C_LEAD_UNIT, "牵头单位不能为空")
+        err(C_LEAD_UNIT, "empty", what=C_LEAD_UNIT)
     supporting = tuple(split_list(get(C_SUPPORTING)))
 
     liaison = person_name(get(C_LIAISON))
@@ -251,22 +257,22 @@ def person_draft(check: RowCheck) -> PersonDraft:
 
     name = person_name(get(P_NAME))
     if name is None:
-        err(P_NAME, "姓名不能为空")
+        err(P_NAME, "empty", what=P_NAME)
 
     role: str | None = None
     label = _spaceless(get(P_ROLE))
     if label is None:
-        err(P_ROLE, "角色不能为空")
+        err(P_ROLE, "empty", what=P_ROLE)
     else:
         role = ROLE_BY_LABEL.get(label)
         if role is None:
-            err(P_ROLE, f"未知的角色「{label}」（可选：{'、'.join(ROLE_BY_LABEL)}）")
+            err(P_ROLE, "role_unknown", label=label, roles=list(ROLE_BY_LABEL))
 
     unit_or_title = paren_text(get(P_UNIT))
     unit = unit_or_title if role in UNIT_ROLES else None
     title = unit_or_title if role in LEADER_ROLES else None
     if role in ("liaison", "unit") and unit is None:
-        err(P_UNIT, f"{label}需要填写所在单位")
+        err(P_UNIT, "unit_needed", label=label)
 
     phone = check.parsed(P_PHONE, parse_phone)
 
@@ -276,7 +282,7 @@ def person_draft(check: RowCheck) -> PersonDraft:
         if valid_code(code):
             codes.append(code)
         else:
-            err(P_PROJECTS, f"「{part}」不是有效的项目编号（应类似 ZD2026-001）")
+            err(P_PROJECTS, "project_code_invalid", raw=part)
 
     row: PersonRow | None = None
     if check.ok:
@@ -295,16 +301,16 @@ def node_draft(check: RowCheck) -> NodeDraft:
     if name is not None:
         name = " ".join(name.split())
     if not name:
-        err(N_NAME, "节点名称不能为空")
+        err(N_NAME, "empty", what=N_NAME)
         name = None
     elif len(name) > NAME_MAX:
-        err(N_NAME, f"节点名称过长（{len(name)} 字，最多 {NAME_MAX} 字）")
+        err(N_NAME, "node_name_long", length=len(name), most=NAME_MAX)
 
     planned, problem = parse_date(get(N_PLANNED))
     if problem:
-        err(N_PLANNED, problem)
+        check.bad_cell(N_PLANNED, problem)
     elif planned is None:
-        err(N_PLANNED, "计划完成日期不能为空")
+        err(N_PLANNED, "empty", what=N_PLANNED)
     done = check.parsed(N_DONE, parse_date)
     note = text_value(get(N_NOTE))
 

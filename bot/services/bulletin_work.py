@@ -32,11 +32,9 @@ from storage.corrections import Correction
 from storage.digest_queries import UnitProblems
 from storage.project_figures import ProjectFigures
 
-__all__ = ["FILE_NAMES", "BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
+__all__ = ["BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
 
 log = logging.getLogger(__name__)
-FILE_NAMES = {"chart": "项目排名图", "units": "牵头单位得分图", "participation": "填报热力图", "ledger": "Excel 台账",
-              "document": "Word 通报"}
 DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
 FITS = TELEGRAM_LIMIT - 100  # a group text fits one Telegram message with room for the late notice in front
 LOW_UNITS = 5  # the weekly bulletin names at most so many units of lowest 填报率 (the heat map has them all)
@@ -113,7 +111,7 @@ class BulletinWork:
     leader_parts: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
     files: dict[str, Path] = field(default_factory=dict)
     projects: int = 0
-    failed: list[str] = field(default_factory=list)  # the files that could not be built (FILE_NAMES' words)
+    failed: list[str] = field(default_factory=list)  # the files that could not be built (chart, units, ledger…)
 
 
 _renderers: list[Renderer] = []
@@ -206,7 +204,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
             (out_dir / filename).write_bytes(build())
         except Exception:  # noqa: BLE001 - whatever broke one file, the rest of the bulletin goes out
             log.exception("%s %s: could not build its %s", period.kind, period.name, name)
-            failed.append(FILE_NAMES[name])
+            failed.append(name)
             continue
         files[name] = out_dir / filename
     return files, failed

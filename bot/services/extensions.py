@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of, on_working_day
+from bot.render import label
 from bot.services.problems import ProblemDeps, _context, _notify, _schedule, _watchers, mark_estimated
 from bot.services.reassignment import DONE as MOVED
 from storage import people as people_repo
@@ -29,7 +30,8 @@ LAPSED_BY = frozenset({APPROVED, REFUSED, MOVED, ESCALATED})  # events after whi
 
 
 def extension_buttons(problem: Problem) -> list[list[Button]]:
-    return [[Button("同意延期", f"pb:exy:{problem.id}"), Button("不同意", f"pb:exn:{problem.id}")]]
+    return [[Button(label("extension_yes"), f"pb:exy:{problem.id}"),
+             Button(label("extension_no"), f"pb:exn:{problem.id}")]]
 
 
 async def deciders(session: AsyncSession, problem: Problem) -> list[Person]:

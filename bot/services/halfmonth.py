@@ -24,8 +24,6 @@ from bot.render import Renderer, html_to_plain
 from bot.services.standings import project_standings
 from storage import halfmonth as repo
 
-DOCUMENT_NAME = "半月报-{key}.docx"
-
 
 @dataclass(frozen=True)
 class Prefill:
@@ -81,7 +79,7 @@ async def compile_document(session: AsyncSession, renderer: Renderer, *, half: H
         totals=totals(standings.values()), projects=len(standings), schedule=schedule_progress(half.end),
         sent=sum(1 for _i, _s, report in rows if report is not None),
         missing=[item for item, _s, report in rows if report is None])
-    path = out_dir / DOCUMENT_NAME.format(key=half.key)
+    path = out_dir / f"{renderer.words('ledger_export', 'files')['halfmonth']}-{half.key}.docx"  # 半月报-2026-11-16
     await asyncio.to_thread(gongwen.build, gongwen.parse(markup), path)
     missing = [item.code for item, _s, report in rows if report is None]
     return Compiled(path=path, sent=len(rows) - len(missing), owed=len(rows), missing=missing)

@@ -7,10 +7,13 @@ Projects with their figures, the unit and town rankings, the problems with their
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import SHANGHAI
 from bot.domain.standings import Standings
+from bot.render import shared_renderer
 from storage.nodes import ledger_nodes
 from storage.problem_ledger import problem_rows
 
@@ -22,3 +25,10 @@ async def ledger_file(session: AsyncSession, standings: Standings) -> bytes:
     problems = await problem_rows(session)
     plan = await ledger_nodes(session)
     return await asyncio.to_thread(lambda: ledger_workbook(standings, problems, plan=plan))
+
+
+def ledger_filename(at: datetime) -> str:
+    """The downloaded workbook's name: what a bulletin's ledger is called (重点项目台账) and the moment of its
+    figures, 重点项目台账_20261203_181500.xlsx."""
+    called = shared_renderer().words("ledger_export", "files")["ledger"]
+    return f"{called}_{at.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"

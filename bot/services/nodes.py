@@ -33,7 +33,7 @@ from bot.domain.leave import LeaveSpan, reporter_on
 from bot.domain.messages import Button, Reply
 from bot.domain.nodes import node_state
 from bot.domain.workdays import SHANGHAI, deadline_after
-from bot.render import Renderer, html_to_plain
+from bot.render import Renderer, html_to_plain, label
 from bot.services import grouped_notices
 from bot.services import problems as problem_service
 from storage import audit, outbox
@@ -258,9 +258,10 @@ def _concern(renderer: Renderer, node: ProjectNode, project: Project, problem: P
              liaison: bool, days: int, now: datetime) -> Concern:
     """One person's notice of one overdue node: a short card, or a line of their list."""
     if liaison:
-        buttons: tuple[Button, ...] = (Button(f"标记完成：{node.name}"[:30], f"{PREFIX}:d:{node.id}"),)
+        buttons: tuple[Button, ...] = (Button(label("node_mark_done", node.name)[:30], f"{PREFIX}:d:{node.id}"),)
     elif problem is not None:
-        buttons = (Button("答复", f"pb:ans:{problem.id}"), Button(f"{problem.number} 详情", f"pb:show:{problem.id}"))
+        buttons = (Button(label("answer"), f"pb:ans:{problem.id}"),
+                   Button(label("problem", problem.number), f"pb:show:{problem.id}"))
     else:
         buttons = ()
     html = renderer.render("node_overdue", node=node, project=project, problem=problem, liaison=liaison,

@@ -33,7 +33,7 @@ from bot.domain.limits import NOTICE_PREVIEW_MAX, too_long
 from bot.domain.messages import Button, Reply
 from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar, deadline_after
-from bot.render import Renderer
+from bot.render import Renderer, label
 from bot.services.tick_work import TickWork
 from storage import outbox, recipients
 from storage import people as people_repo
@@ -58,21 +58,21 @@ def unit_buttons(problem: Problem) -> list[list[Button]]:
     if problem.status not in ACTIVE:
         return []
     if problem.kind == NODE_PROBLEM:  # closed by marking the node done (bot.services.nodes), not by 已解决
-        first = [Button("受理", f"pb:acc:{pid}")] if problem.status == "open" else []
-        return [[*first, Button("答复", f"pb:ans:{pid}")], [Button("申请改派", f"pb:rea:{pid}")]]
+        first = [Button(label("accept"), f"pb:acc:{pid}")] if problem.status == "open" else []
+        return [[*first, Button(label("answer"), f"pb:ans:{pid}")], [Button(label("reassign"), f"pb:rea:{pid}")]]
     if problem.status == "open":
-        return [[Button("受理", f"pb:acc:{pid}"), Button("答复", f"pb:ans:{pid}")],
-                [Button("申请改派", f"pb:rea:{pid}"), Button("已解决", f"pb:rsv:{pid}")]]
-    return [[Button("答复", f"pb:ans:{pid}"), Button("申请改派", f"pb:rea:{pid}")],
-            [Button("已解决", f"pb:rsv:{pid}")]]
+        return [[Button(label("accept"), f"pb:acc:{pid}"), Button(label("answer"), f"pb:ans:{pid}")],
+                [Button(label("reassign"), f"pb:rea:{pid}"), Button(label("resolved"), f"pb:rsv:{pid}")]]
+    return [[Button(label("answer"), f"pb:ans:{pid}"), Button(label("reassign"), f"pb:rea:{pid}")],
+            [Button(label("resolved"), f"pb:rsv:{pid}")]]
 
 
 def leader_buttons(problem: Problem) -> list[list[Button]]:
-    return [[Button("批示", f"pb:cmt:{problem.id}"), Button("查看详情", f"pb:show:{problem.id}")]]
+    return [[Button(label("comment"), f"pb:cmt:{problem.id}"), Button(label("details"), f"pb:show:{problem.id}")]]
 
 
 def raiser_buttons(problem: Problem) -> list[list[Button]]:
-    return [[Button("确认销号", f"pb:cfm:{problem.id}"), Button("未解决", f"pb:rop:{problem.id}")]]
+    return [[Button(label("close"), f"pb:cfm:{problem.id}"), Button(label("reopen"), f"pb:rop:{problem.id}")]]
 
 
 def buttons_for_level(problem: Problem, level: int) -> list[list[Button]]:
@@ -87,7 +87,7 @@ async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Per
     html = deps.renderer.render(template, **context)
     if work is not None:
         problem: Problem = context["problem"]
-        details = Button(f"{problem.number} 详情", f"pb:show:{problem.id}")
+        details = Button(label("problem", problem.number), f"pb:show:{problem.id}")
         reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_details(buttons or [], problem)))
         line = deps.renderer.render("problem_line", kind=template, **context)
         work.notices += [Concern(person_id=p.id, key=f"{key}:p{p.id}", reply=reply, line=line,
@@ -104,7 +104,7 @@ def _with_details(buttons: list[list[Button]], problem: Problem) -> list[list[Bu
     show = f"pb:show:{problem.id}"
     if any(b.data == show for row in buttons for b in row):
         return buttons
-    return [*buttons, [Button("查看详情", show)]]
+    return [*buttons, [Button(label("details"), show)]]
 
 
 def _with_full_text(buttons: list[list[Button]], context: dict[str, Any]) -> list[list[Button]]:
@@ -115,7 +115,7 @@ def _with_full_text(buttons: list[list[Button]], context: dict[str, Any]) -> lis
     show = f"pb:show:{problem.id}"
     if any(b.data == show for row in buttons for b in row):
         return buttons
-    return [*buttons, [Button("查看全文", show)]]
+    return [*buttons, [Button(label("full_text"), show)]]
 
 
 async def _context(session: AsyncSession, problem: Problem, work: TickWork | None = None) -> dict[str, Any]:

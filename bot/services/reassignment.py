@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.messages import Button
+from bot.render import label
 from bot.services.problems import ProblemDeps, _context, _notify, _start_level, unit_buttons
 from storage import people as people_repo
 from storage import problems as repo
@@ -27,7 +28,7 @@ UNIT_BUTTONS_MAX = 30  # units offered as buttons when an admin approves; others
 
 
 def decision_buttons(problem: Problem) -> list[list[Button]]:
-    return [[Button("同意改派", f"ra:y:{problem.id}"), Button("驳回", f"ra:n:{problem.id}")]]
+    return [[Button(label("reassign_yes"), f"ra:y:{problem.id}"), Button(label("reassign_no"), f"ra:n:{problem.id}")]]
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,10 @@ def test_gb18030_csv_as_saved_by_chinese_excel(tmp_path):
         ({"计划开工": "2026-02-30"}, "计划开工", "不是有效日期"),
         ({"计划竣工": "明年"}, "计划竣工", "「明年」不是有效日期"),
         ({"计划竣工": "2026-06-30"}, "计划竣工", "计划竣工（2026-06-30）早于计划开工（2026-07-01）"),
-        ({"包抓领导": "刘文华(副区长(城建)"}, "包抓领导", "格式不对"),
+        ({"包抓领导": "刘文华(副区长(城建)"}, "包抓领导",
+         "「刘文华(副区长(城建)」格式不对，应为「姓名(职务)」，如「刘文华(副区长(城建))」"),
+        ({"项目编号": "ZD 2026-002"}, "项目编号",
+         "「ZD 2026-002」不是有效的项目编号（应类似 ZD2026-001，中间不能有空格）"),
         ({"包抓领导": "(副区长)"}, "包抓领导", "格式不对"),
         ({"包抓领导": "张三(副区长)"}, "包抓领导", "包抓领导「张三」不在人员名单中"),
         ({"包抓领导": "郝芳(联络员)"}, "包抓领导", "包抓领导「郝芳」不在人员名单中"),
@@ -502,7 +505,9 @@ def _xlsx(tmp_path: Path, sheets: dict[str, list[list[object]]], name: str = "bo
         ("ledger.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "无法识别的文件：需要 .xlsx 或 .csv"),
         ("ledger.xls", b"\xd0\xcf\x11\xe0", "不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再上传"),
         ("ledger.xlsx", b"not a zip", "无法打开 Excel 文件，请确认是有效的 .xlsx 文件"),
-        ("ledger.csv", "标题\n甲,乙,丙\n1,2,3\n".encode(), "无法识别的表格"),
+        ("ledger.csv", "标题\n甲,乙,丙\n1,2,3\n".encode(),
+         "无法识别的表格：前10行中找不到表头（项目表需要「项目编号」列，人员名单需要「姓名」「角色」列，"
+         "项目节点计划需要「项目编号」「节点名称」列）"),
         ("ledger.csv", b"", "文件为空"),
         ("ledger.csv", b"\xef\xbb\xbf\r\n,,\r\n", "文件为空"),
     ],
@@ -539,12 +544,12 @@ def test_header_only_sheet_and_workbook_without_tables(tmp_path):
     blank = _xlsx(tmp_path, {"Sheet1": [], "Sheet2": [["随便写点什么"]]}, name="blank.xlsx")
     issues = read_ledger([blank]).issues
     assert [(i.sheet, i.row) for i in issues] == [("blank.xlsx", 0)]
-    assert "没有找到" in issues[0].message
+    assert issues[0].message == f"工作簿中没有找到「{PROJECT_SHEET}」或「{PEOPLE_SHEET}」表（按表头识别）"
 
     no_header = _xlsx(tmp_path, {PEOPLE_SHEET: [["名单"], ["张三", "联络员"]]}, name="n.xlsx")
     issues = read_ledger([no_header]).issues
     assert [(i.sheet, i.row) for i in issues] == [(PEOPLE_SHEET, 0)]
-    assert "找不到表头" in issues[0].message
+    assert issues[0].message == "找不到表头：前10行中没有「姓名」「角色」等列"
 
 
 def test_broken_people_table_does_not_flood_projects_with_unit_errors(tmp_path):

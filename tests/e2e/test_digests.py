@@ -230,6 +230,8 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
             elif "连续未填报" in text:
                 code = re.search(r"项目 (ZD\d{4}-\d{3})", text)
                 assert code, text
+                [[button]] = call["reply_markup"]["inline_keyboard"]
+                assert button == {"text": f"查看 {code.group(1)}", "callback_data": f"pj:{code.group(1)}"}
                 alerts[int(call["chat_id"])].append((day, code.group(1), text))
             elif "填报情况提醒" in text:  # several projects for one person: one message, a line each
                 lines = [line for line in text.splitlines() if "个工作日未填报" in line]
@@ -306,8 +308,8 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     for call in reminder_calls:
         code = {HAO: "ZD2026-001", LI_HT: "ZD2026-003"}[int(call["chat_id"])]
         assert code in call["text"]
-        buttons = [b["callback_data"] for row in call["reply_markup"]["inline_keyboard"] for b in row]
-        assert buttons == [f"rp:p:{code}"]
+        buttons = [(b["text"], b["callback_data"]) for row in call["reply_markup"]["inline_keyboard"] for b in row]
+        assert buttons == [(f"填报 {code}", f"rp:p:{code}")]
     late_ones = [c for c in reminder_calls if "再次提醒" in c["text"]]
     assert len(late_ones) == sum(len(at_six) for _four, at_six in expected.values())
 

@@ -15,15 +15,20 @@ import pytest
 
 from bot.render import Renderer
 
-TEMPLATES = sorted((Path(__file__).parents[2] / "bot" / "templates").glob("*.j2"))
-# Jinja tags and comments, <code>…</code>, HTML tags and entities: not text users read as written.
-NOT_TEXT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|<code>.*?</code>|<[^<>]*>|&#?[0-9A-Za-z]+;", re.S)
+TEMPLATES_DIR = Path(__file__).parents[2] / "bot" / "templates"
+# the chat's, the command line's (cli/) and the web pages' (web/)
+TEMPLATES = sorted(TEMPLATES_DIR.rglob("*.j2"))
+# Jinja tags and comments, <code>…</code>, HTML tags and entities, a web page's CSS classes (body_class): not text
+# users read as written.
+NOT_TEXT = re.compile(r"\{%-?\s*block body_class\s*-?%\}.*?\{%-?\s*endblock\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}"
+                      r"|<code>.*?</code>|<[^<>]*>|&#?[0-9A-Za-z]+;", re.S)
 TAGS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'')
 CHINESE = "\u3400-\u4dbf\u4e00-\u9fff\u3000-\u303f\uff01-\uff60"  # 汉字 and full-width punctuation
 HALF_WIDTH_NEXT_TO_CHINESE = re.compile(rf"[{CHINESE}][,;:!?()]|[,;:!?()][{CHINESE}]")
 # Words in Latin letters a user may read: file formats, products, and commands and options to type.
 ALLOWED_WORDS = {"Excel", "xlsx", "xls", "csv", "CSV", "UTF-8", "GB18030", "Telegram", "Word", "Ctrl-D", "all", "MB",
+                 "KB", "SQLite", "PostgreSQL",
                  # the WeCom admin console's own labels, which an admin must find there: 企业可信IP, Secret, AgentId
                  "IP", "Secret", "AgentId",
                  # Telegram's own bot for managing bots, where the bot's token is revoked and issued (@BotFather)
@@ -51,14 +56,14 @@ def test_there_are_templates_to_scan() -> None:
     assert len(TEMPLATES) > 100
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
 def test_punctuation_next_to_chinese_is_full_width(path: Path) -> None:
     bad = [m.group(0) for text in texts(source_of(path))
            for m in HALF_WIDTH_NEXT_TO_CHINESE.finditer(text)]
     assert bad == [], f"{path.name}: half-width punctuation next to Chinese: {bad}"
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
 def test_no_half_width_punctuation_printed_on_its_own(path: Path) -> None:
     """A literal of punctuation alone (`{{ "(" + day + ")" }}`) is printed next to Chinese: full-width too."""
     literals = [a or b for tag in TAGS.findall(source_of(path)) for a, b in LITERAL.findall(tag)]
@@ -66,14 +71,14 @@ def test_no_half_width_punctuation_printed_on_its_own(path: Path) -> None:
     assert bad == [], f"{path.name}: {bad}"
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
 def test_full_width_brackets_are_closed_as_they_are_opened(path: Path) -> None:
     """A line that opens （ or 「 closes it with the same kind (not 「（2026-11-20)」)."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         assert (line.count("（"), line.count("「")) == (line.count("）"), line.count("」")), f"{path.name}:{number}"
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
 def test_no_code_names_or_bar_separators(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     document = path.name.endswith("_document.j2")  # Word (bot.documents.gongwen): `kind|text`, `|` between cells
@@ -108,7 +113,7 @@ _ENDS_IN_BLOCK_TAG = re.compile(r"\S.*?(?<!\+)%\}\s*$")
 _ONLY_TAGS = re.compile(r"\s*(\{%.*?%\}\s*)+$")
 
 
-@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES_DIR)))
 def test_no_line_of_text_is_glued_to_the_next(path: Path) -> None:
     lines = path.read_text(encoding="utf-8").split("\n")
     glued = [f"{number}: {line}" for number, (line, after) in enumerate(zip(lines, lines[1:], strict=False), start=1)

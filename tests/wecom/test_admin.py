@@ -15,7 +15,7 @@ from bot.channels.wecom.binding import bind_wecom, cli_bind_wecom
 from bot.channels.wecom.callback import WeComChannel
 from bot.channels.wecom.robot import RobotKeysError, parse_robot_keys
 from bot.channels.wecom.wiring import (
-    MENU,
+    app_menu,
     cli_wecom_menu,
     make_api,
     publish_menu,
@@ -90,16 +90,18 @@ async def test_the_menu_is_published_within_wecom_limits(wecom_core: Core, fake_
 
     assert await cli_wecom_menu(wecom_core, argparse.Namespace(dry_run=False), out=out.append) == 0
 
-    assert fake_wecom.menu == MENU
+    assert fake_wecom.menu == app_menu()
     [call] = fake_wecom.calls_of("menu/create", ok=True)
     assert call.query["agentid"] == str(fake_wecom.agent_id)
-    keys = [b.get("key") for top in MENU["button"] for b in [top, *top.get("sub_button", [])] if "key" in b]
+    keys = [b.get("key") for top in app_menu()["button"] for b in [top, *top.get("sub_button", [])] if "key" in b]
     assert keys == ["/report", "/issues", "/issue", "/mine", "/rank", "/help"]
+    names = [b["name"] for top in fake_wecom.menu["button"] for b in [top, *top.get("sub_button", [])]]
+    assert names == ["填报进度", "问题", "我的问题清单", "反映问题", "我的", "我的项目", "排名", "帮助"]
     assert out == ["已发布企业微信应用菜单：填报进度、问题、我的。"]
 
     printed: list[str] = []
     await cli_wecom_menu(wecom_core, argparse.Namespace(dry_run=True), out=printed.append)
-    assert json.loads(printed[0]) == MENU and len(fake_wecom.calls_of("menu/create")) == 1
+    assert json.loads(printed[0]) == app_menu() and len(fake_wecom.calls_of("menu/create")) == 1
 
 
 async def test_five_top_level_buttons_are_more_than_wecom_takes(wc_settings, fake_wecom: FakeWeCom) -> None:  # type: ignore[no-untyped-def]
@@ -148,6 +150,12 @@ def test_robot_keys() -> None:
     for bad in ("领导小组", "领导小组=", "=key", "a=1,a=2"):
         with pytest.raises(RobotKeysError):
             parse_robot_keys(bad)
+    with pytest.raises(RobotKeysError) as malformed:
+        parse_robot_keys("领导小组")
+    assert str(malformed.value) == "WECOM_ROBOT_KEYS： 「领导小组」应写成 名称=key"
+    with pytest.raises(RobotKeysError) as repeated:
+        parse_robot_keys("a=1,a=2")
+    assert str(repeated.value) == "WECOM_ROBOT_KEYS： 机器人名称「a」重复"
 
 
 async def test_an_invite_made_where_there_is_no_telegram_has_no_telegram_link(wecom: WeComHarness,

@@ -41,27 +41,23 @@ async def bind_wecom(db: Database, clock: Clock, *, userid: str, person_name: st
     """
     from bot import render
     from bot.services import held_notices
-    from bot.services.admin_ops import AdminInputError
+    from bot.services.admin_ops import WeComRefused
     from storage import audit, people
     from storage.audit import Actor
 
-    def refused(reason: str, **context: Any) -> AdminInputError:
-        return AdminInputError((renderer or render.shared_renderer()).plain("cli/wecom_refused", reason=reason,
-                                                                            **context))
-
     userid = userid.strip()
     if not USERID_RE.match(userid):
-        raise refused("bad_userid", userid=userid)
+        raise WeComRefused("bad_userid", userid=userid)
     now: datetime = clock.now()
     async with db.session() as session:
         found = await people.find_people_by_name(session, name=person_name.strip(), phone=phone or None)
         if not found:
-            raise refused("no_person", name=person_name, phone=phone)
+            raise WeComRefused("no_person", name=person_name, phone=phone)
         if len(found) > 1:
-            raise refused("same_names", name=person_name, people=found)
+            raise WeComRefused("same_names", name=person_name, people=found)
         person = found[0]
         if not person.active:
-            raise refused("deactivated", name=person.name)
+            raise WeComRefused("deactivated", name=person.name)
         # WeCom userids are case-insensitive: "haofang" is the member bound as "HaoFang", whose spelling
         # (WeCom's, once they have written) stays the account's.
         existing = await people.get_account(session, channel=CHANNEL, external_id=userid)

@@ -30,7 +30,7 @@ from bot.channels.wecom.markdown import (
     utf8_len,
 )
 from bot.domain.messages import Button, Reply
-from bot.render import html_to_plain
+from bot.render import html_to_plain, shared_renderer
 
 CARD_BUTTONS_MAX = 6
 BUTTON_KEY_MAX_BYTES = 1024
@@ -72,7 +72,12 @@ def numbered_html(reply: Reply) -> str:
     """The reply's HTML with its buttons as a numbered list to answer with a number."""
     buttons = [b for row in reply.buttons for b in row]
     lines = "\n".join(f"[{n}] {html.escape(b.label, quote=False)}" for n, b in enumerate(buttons, 1))
-    return f"{reply.html}\n\n回复序号选择：\n{lines}"
+    return f"{reply.html}\n\n{_words('choose_by_number')}\n{lines}"
+
+
+def _words(macro: str, *args: Any) -> str:
+    """What the channel says itself (channel_words.j2)."""
+    return shared_renderer().phrase("channel_words", macro, *args)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -123,10 +128,10 @@ def card_parts(reply: Reply) -> list[Part]:
     parts: list[Part] = []
     if len(title) > CARD_TITLE_MAX or len(rest) > CARD_SUBTITLE_MAX:
         parts = text_parts(body)
-        title, rest = shorten(title, CARD_TITLE_MAX), "请点击下方按钮选择。"
+        title, rest = shorten(title, CARD_TITLE_MAX), _words("press_a_button")
     card: dict[str, Any] = {
         "card_type": "button_interaction",
-        "main_title": {"title": title or "请选择"},
+        "main_title": {"title": title or _words("choose")},
         "button_list": [{"text": text, "style": 1, "key": b.data} for text, b in zip(texts, buttons, strict=True)],
     }
     if rest:

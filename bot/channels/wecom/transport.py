@@ -42,6 +42,7 @@ from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten, text_parts
 from bot.channels.wecom.windows import SlidingWindow, TtlCache
 from bot.domain.messages import Button, Reply
+from bot.render import shared_renderer
 from bot.services.shared_memory import SharedMemory, SharedWindow
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,9 @@ class WeComTransport:
         else:
             labels = self.cards.get(task_id) or {}
         label = labels.get(key)
-        name = shorten(f"已选择：{label}", REPLACE_NAME_MAX) if label else "已处理"
+        words = shared_renderer()
+        name = (shorten(words.phrase("channel_words", "chosen", label), REPLACE_NAME_MAX) if label
+                else words.phrase("channel_words", "handled"))
         try:
             await self.api.update_card_button(userid, response_code, name)
         except DeliveryError as exc:

@@ -82,47 +82,48 @@ async def wecom_outbox_transports(settings: Settings, *, channel: WeComChannel |
 
 # ---------------------------------------------------------------- the app menu
 
-MENU: dict[str, Any] = {
-    # WeCom allows 3 top-level buttons (16 bytes a name) with up to 5 sub-buttons (40 bytes) each.
-    "button": [
-        {"type": "click", "name": "填报进度", "key": "/report"},
-        {"name": "问题", "sub_button": [
-            {"type": "click", "name": "我的问题清单", "key": "/issues"},
-            {"type": "click", "name": "反映问题", "key": "/issue"},
-        ]},
-        {"name": "我的", "sub_button": [
-            {"type": "click", "name": "我的项目", "key": "/mine"},
-            {"type": "click", "name": "排名", "key": "/rank"},
-            {"type": "click", "name": "帮助", "key": "/help"},
-        ]},
-    ],
-}
+def app_menu() -> dict[str, Any]:
+    """The app's menu for ``menu/create``: each button a command, named in its template (wecom_menu.j2).
+    WeCom allows 3 top-level buttons (16 bytes a name) with up to 5 sub-buttons (40 bytes) each."""
+    from bot.render import shared_renderer
+
+    names = shared_renderer().words("wecom_menu", "names")
+
+    def click(command: str) -> dict[str, str]:
+        return {"type": "click", "name": names[command], "key": command}
+
+    return {"button": [
+        click("/report"),
+        {"name": names["problems"], "sub_button": [click("/issues"), click("/issue")]},
+        {"name": names["mine"], "sub_button": [click("/mine"), click("/rank"), click("/help")]},
+    ]}
 
 
-async def publish_menu(api: WeComApi, menu: Mapping[str, Any] = MENU) -> None:
-    """Publish the app's menu (``menu/create``); clicks arrive as the command in each button's key."""
-    await api.create_menu(dict(menu))
+async def publish_menu(api: WeComApi, menu: Mapping[str, Any] | None = None) -> None:
+    """Publish the app's menu (``menu/create``; ``app_menu`` unless given); clicks arrive as the command in
+    each button's key."""
+    await api.create_menu(dict(menu if menu is not None else app_menu()))
 
 
 async def cli_wecom_menu(core: Any, args: argparse.Namespace, *, out: Callable[[str], None] = print,
                          api: WeComApi | None = None) -> int:
     """`diaodu wecom menu [--dry-run]`: publish the app menu (dry run: print it as JSON)."""
-    from bot.services.admin_ops import AdminInputError
+    from bot.services.admin_ops import WeComRefused
 
+    menu = app_menu()
     if getattr(args, "dry_run", False):
-        out(json.dumps(MENU, ensure_ascii=False, indent=2))
+        out(json.dumps(menu, ensure_ascii=False, indent=2))
         return 0
     settings = core.settings
     if api is None and not (settings.wecom_corp_id and settings.wecom_agent_id and settings.wecom_secret):
-        raise AdminInputError(core.deps.renderer.plain("cli/wecom_refused", reason="no_app"))
+        raise WeComRefused("no_app")
     client = api or make_api(settings)
     try:
-        await publish_menu(client)
+        await publish_menu(client, menu)
     except DeliveryError as error:
-        raise AdminInputError(core.deps.renderer.plain("cli/wecom_refused", reason="menu_failed",
-                                                       error=error)) from error
+        raise WeComRefused("menu_failed", error=error) from error
     finally:
         if api is None:
             await client.close()
-    out(core.deps.renderer.plain("cli/wecom", menu=[b["name"] for b in MENU["button"]]))
+    out(core.deps.renderer.plain("cli/wecom", menu=[b["name"] for b in menu["button"]]))
     return 0

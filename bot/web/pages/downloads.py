@@ -11,11 +11,10 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import SHANGHAI
 from bot.domain.periods import KIND_NAMES
 from bot.domain.trend import TrendPoint, weekly_trend
 from bot.render import shared_renderer
-from bot.services.ledger_download import ledger_file
+from bot.services.ledger_download import ledger_file, ledger_filename
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.live_standings import LiveStandings, Snapshot
@@ -51,8 +50,7 @@ async def ledger(view: View) -> web.StreamResponse:
     if snapshot is None:
         return view.computing()
     data = await ledger_file(view.session, snapshot.current)
-    called = shared_renderer().words("ledger_export", "files")["ledger"]  # 重点项目台账, as a bulletin's
-    name = f"{called}_{snapshot.at.astimezone(SHANGHAI):%Y%m%d_%H%M%S}.xlsx"  # the figures' moment
+    name = ledger_filename(snapshot.at)  # the figures' moment
     return _file(data, name, XLSX)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment
 from bot.clock import SHANGHAI, day_start
 from bot.domain.digest_settings import DigestSettings
-from bot.domain.escalation import ACTIVE, LEVEL_NAMES
+from bot.domain.escalation import ACTIVE, MAYOR_LEVEL
 from bot.domain.messages import Button, Reply
 from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
 from bot.domain.periods import (
@@ -60,7 +60,6 @@ from storage.project_figures import project_figures
 from storage.report_figures import counted_after
 from storage.settings import load_calendar, load_digest_settings
 
-MAYOR_LEVEL = LEVEL_NAMES.index("区长")  # from here up a problem is the top officials' own
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
 

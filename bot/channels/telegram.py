@@ -33,6 +33,7 @@ from telegram.request import BaseRequest
 
 from bot.channels.telegram_updates import TolerantUpdatesRequest
 from bot.config import Settings
+from bot.domain import labels
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.render import shared_renderer
@@ -215,7 +216,7 @@ class TelegramChannel:
         deps = self.router.deps
         async with deps.db.session() as session:
             moved = await move_chat(session, channel=CHANNEL, old=str(old), new=str(new), at=deps.clock.now(),
-                                    actor=Actor(label="系统", channel=CHANNEL))
+                                    actor=Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL))
         if moved:
             log.info("bulletin group %s became supergroup %s", old, new)
 

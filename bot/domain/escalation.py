@@ -39,6 +39,7 @@ from typing import Any, Literal
 from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar, deadline_after
 
 TOP_LEVEL = 3
+MAYOR_LEVEL = 2  # the 区长's: from here up a problem is the top officials' own
 LEVEL_NAMES = ("责任单位", "包抓领导", "区长", "区委书记/领导小组")
 CATEGORIES = ("用地", "征地拆迁", "资金", "审批手续", "水电路气", "用工", "阻工与施工环境", "规划设计", "其他")
 ACTIVE = frozenset({"open", "accepted", "answered"})
@@ -289,7 +290,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
 
 
 __all__ = [
-    "ACTIVE", "CATEGORIES", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
+    "ACTIVE", "CATEGORIES", "MAYOR_LEVEL", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
     "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
     "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
     "on_estimate", "promise_key", "running_clocks", "skipped_levels",

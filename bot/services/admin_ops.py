@@ -45,18 +45,13 @@ SLA_VALUES = {"category": 2, "response": 2, "resolution": 2, "end-of-day": 1, "n
 
 class SlaWordsRefused(AdminInputError):
     """Words after a deadline setting's values, which it cannot use: named (template sla_words_refused), with
-    that setting's usage, and nothing is changed."""
+    that setting's usage, and nothing is changed. The reason is the setting (`node`); the CLI's command is
+    named, as every message here names it (the chat says /sla instead)."""
+
+    template = "sla_words_refused"
 
     def __init__(self, what: str, words: str) -> None:
-        super().__init__(what, words)
-        self.what = what
-        self.words = words
-
-    def __str__(self) -> str:
-        from bot.render import shared_renderer
-
-        # the CLI's command, as every message here names it (the chat says /sla instead)
-        return shared_renderer().plain("sla_words_refused", what=self.what, words=self.words, command="sla set")
+        super().__init__(what, what=what, words=words, command="sla set")
 
 
 async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now: datetime, actor: Actor) -> None:

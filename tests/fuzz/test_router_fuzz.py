@@ -198,6 +198,7 @@ class Fuzzer:
         self.wecom: dict[str, str] = {}  # WeCom userids
         self.numbered: dict[str, tuple[Button, ...]] = {}  # the numbered list last shown to a WeCom user
         self.places: Counter[str] = Counter()
+        self.strangers_photos: set[tuple[str, str]] = set()  # (place, stranger) that sent a photo already
         self.message_ids = itertools.count(1)
         self.count = 0
         self.seconds = 0.0
@@ -250,6 +251,9 @@ class Fuzzer:
                     and self.core.router.commands.get(msg.command[0]) is not None)
                 assert bool(outcome.replies) == meant, f"{sent!r} in a group was answered: {outcome.replies!r}"
                 self.places["group answered" if meant else "group left alone"] += 1
+            elif self.told_of_photos(sent, msg):  # a stranger is told who he is once per run of photos
+                assert not outcome.replies, f"{sent!r} was answered again: {outcome.replies!r}"
+                self.places["photo answered already"] += 1
             else:
                 assert outcome.replies, f"no answer to {sent!r}"
                 self.places[sent.where] += 1
@@ -258,6 +262,16 @@ class Fuzzer:
                 check_reply(reply)
             if sent.where == "wecom":
                 self.remember_numbers(msg.user_id, outcome.replies)
+
+    def told_of_photos(self, sent: Sent, msg: Incoming) -> bool:
+        """Whether `msg` is a photo without words from a stranger who sent a photo before in the same place: the
+        clock stands still, so it is within the run of photos answered once (bot.domain.albums)."""
+        if sent.who not in STRANGERS or not msg.photos:
+            return False
+        place = (sent.where, sent.who)
+        seen = place in self.strangers_photos
+        self.strangers_photos.add(place)
+        return seen and not msg.text.strip()
 
     def incoming(self, sent: Sent) -> Incoming | None:
         """The message as its channel hands it to the router."""

@@ -31,7 +31,7 @@ from bot.domain.ledger_plan import ImportPlan
 from bot.messages import Button, IncomingFile
 from bot.render import label
 from bot.services.ledger_import import ImportResult, import_ledger
-from handlers.commands import Command, CommandRegistry, command_words
+from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.people_lookup import refuse_unless_admin
 from storage import audit
@@ -53,8 +53,7 @@ _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("import", command_words("import"), import_command, roles=frozenset({"admin"}),
-                         usage=command_words("import.usage")))
+    registry.add(Command.worded("import", import_command, roles=frozenset({"admin"})))
 
 
 def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | None = None) -> list[list[Button]]:

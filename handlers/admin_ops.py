@@ -23,7 +23,7 @@ from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.render import html_to_plain, label
 from bot.services.channel_notices import faults_told
 from handlers import broadcast
-from handlers.commands import NO_WORDS, Command, CommandRegistry, command_words
+from handlers.commands import NO_WORDS, Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit, outbox, outbox_views
@@ -49,13 +49,10 @@ CHANNEL_LABELS = labels.CHANNELS
 
 def register(registry: CommandRegistry) -> None:
     """/groups, /broadcast, /audit and /outbox, for admins."""
-    registry.add(Command("groups", command_words("groups"), groups_command, roles=ADMIN, in_group=True,
-                         usage=command_words("groups.usage")))
-    registry.add(Command("broadcast", command_words("broadcast"), broadcast.broadcast_command, roles=ADMIN,
-                         usage=command_words("broadcast.usage")))
-    registry.add(Command("audit", command_words("audit"), audit_command, roles=ADMIN,
-                         usage=command_words("audit.usage")))
-    registry.add(Command("outbox", command_words("outbox"), outbox_command, roles=ADMIN, words=NO_WORDS))
+    registry.add(Command.worded("groups", groups_command, roles=ADMIN, in_group=True))
+    registry.add(Command.worded("broadcast", broadcast.broadcast_command, roles=ADMIN))
+    registry.add(Command.worded("audit", audit_command, roles=ADMIN))
+    registry.add(Command.worded("outbox", outbox_command, roles=ADMIN, words=NO_WORDS))
 
 
 # --- /groups ---------------------------------------------------------------------------------------

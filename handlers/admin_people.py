@@ -18,7 +18,7 @@ from bot.domain.messages import Reply
 from bot.domain.paging import page_of
 from bot.render import ROLE_LABELS
 from bot.services.invites import ROLES, create_invite, link_username
-from handlers.commands import Command, CommandRegistry, command_words
+from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
 from handlers.people_lookup import (
@@ -47,16 +47,11 @@ __all__ = ["BUTTONS", "candidate_label", "find_people", "find_units", "is_admin"
 
 def register(registry: CommandRegistry) -> None:
     """Add the people commands, in menu order."""
-    registry.add(Command("invite", command_words("invite"), invite_command, roles=ADMIN,
-                         usage=command_words("invite.usage")))
-    registry.add(Command("people", command_words("people"), people_command, roles=ADMIN,
-                         usage=command_words("people.usage")))
-    registry.add(Command("person", command_words("person"), person_command, roles=ADMIN,
-                         usage=command_words("person.usage")))
-    registry.add(Command("deactivate", command_words("deactivate"), deactivate_command, roles=ADMIN,
-                         usage=command_words("deactivate.usage")))
-    registry.add(Command("handover", command_words("handover"), handover_command, roles=ADMIN,
-                         usage=command_words("handover.usage")))
+    registry.add(Command.worded("invite", invite_command, roles=ADMIN))
+    registry.add(Command.worded("people", people_command, roles=ADMIN))
+    registry.add(Command.worded("person", person_command, roles=ADMIN))
+    registry.add(Command.worded("deactivate", deactivate_command, roles=ADMIN))
+    registry.add(Command.worded("handover", handover_command, roles=ADMIN))
 
 
 async def _bound_ids(session: AsyncSession) -> set[int]:

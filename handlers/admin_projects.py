@@ -14,7 +14,7 @@ from bot.domain.problem_numbers import parse_problem_number, problem_number
 from bot.services import problems as service
 from bot.services.reassignment import reassign
 from handlers import project_set
-from handlers.commands import Command, CommandRegistry, command_words
+from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.people_lookup import find_units
 from handlers.project_set import parse_day, project_set_command
@@ -31,12 +31,9 @@ PENDING_WORDS = frozenset({"pending", "未完成", "待办", "办理中", "未�
 
 def register(registry: CommandRegistry) -> None:
     """Add the project commands, in menu order."""
-    registry.add(Command("project_set", command_words("project_set"), project_set_command, roles=ADMIN,
-                         usage=command_words("project_set.usage")))
-    registry.add(Command("approval", command_words("approval"), approval_command, roles=ADMIN,
-                         usage=command_words("approval.usage")))
-    registry.add(Command("assign", command_words("assign"), assign_command, roles=ADMIN,
-                         usage=command_words("assign.usage")))
+    registry.add(Command.worded("project_set", project_set_command, roles=ADMIN))
+    registry.add(Command.worded("approval", approval_command, roles=ADMIN))
+    registry.add(Command.worded("assign", assign_command, roles=ADMIN))
 
 
 BUTTONS = {project_set.PREFIX: project_set.confirm_button}

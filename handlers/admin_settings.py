@@ -24,7 +24,7 @@ from bot.services.admin_ops import AdminInputError, set_days, set_official_year,
 from bot.services.calendar_recount import recount_open_problems
 from bot.services.nodes import escalate_after_days
 from bot.worded_error import WordedError
-from handlers.commands import Command, CommandRegistry, command_words
+from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit
 from storage.settings import calendar_overrides, load_calendar, load_digest_settings, load_policy, set_setting
@@ -47,12 +47,9 @@ MAX_REMINDERS = 6
 
 def register(registry: CommandRegistry) -> None:
     """/sla, /calendar and /schedule, for admins."""
-    registry.add(Command("sla", command_words("sla"), sla_command, roles=ADMIN,
-                         usage=command_words("sla.usage")))
-    registry.add(Command("calendar", command_words("calendar"), calendar_command, roles=ADMIN,
-                         usage=command_words("calendar.usage")))
-    registry.add(Command("schedule", command_words("schedule"), schedule_command, roles=ADMIN,
-                         usage=command_words("schedule.usage")))
+    registry.add(Command.worded("sla", sla_command, roles=ADMIN))
+    registry.add(Command.worded("calendar", calendar_command, roles=ADMIN))
+    registry.add(Command.worded("schedule", schedule_command, roles=ADMIN))
 
 
 # --- /sla ------------------------------------------------------------------------------------------

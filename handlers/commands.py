@@ -20,7 +20,11 @@ NO_WORDS: frozenset[str] = frozenset()  # `Command.words` of a command that read
 def command_words(key: str) -> str:
     """A command's words in /help and the menus, by its key in commands.j2: ``report``, ``report.usage``,
     ``issue.liaison``…"""
-    return shared_renderer().words("commands", "words")[key]
+    return _all_words()[key]
+
+
+def _all_words() -> dict[str, str]:
+    return shared_renderer().words("commands", "words")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class Command:
     in_group: bool = False
     more: tuple[Use, ...] = ()
     words: frozenset[str] | None = None
+
+    @classmethod
+    def worded(cls, name: str, handler: Handler, **options: object) -> Command:
+        """The command `name`, described and its usage given by its words in commands.j2 (``name``,
+        ``name.usage`` where it has one)."""
+        return cls(name, command_words(name), handler, usage=_all_words().get(f"{name}.usage", ""),
+                   **options)  # type: ignore[arg-type]
 
     def unread_words(self, args: str) -> str:
         """What of `args` this command would not read ("" if all is read, or it reads any words)."""

@@ -16,7 +16,7 @@ from bot.domain.limits import HALFMONTH_TEXT_MAX
 from bot.domain.messages import Button
 from bot.render import label
 from bot.services import halfmonth as service
-from handlers.commands import Command, CommandRegistry, command_words
+from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import halfmonth as repo
 from storage import projects as project_repo
@@ -33,8 +33,8 @@ def _cancel() -> Button:
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command("halfmonth", command_words("halfmonth"), halfmonth_command,
-                         roles=frozenset({"liaison", "admin"}), usage=command_words("halfmonth.usage")))
+    registry.add(Command.worded("halfmonth", halfmonth_command,
+                                roles=frozenset({"liaison", "admin"})))
 
 
 async def _half(ctx: Context) -> periods.HalfMonth:

@@ -32,11 +32,10 @@ SHOWN = 30  # leaves one list shows
 
 def register(registry: CommandRegistry) -> None:
     """/leave, for liaisons (their own leave) and admins (any liaison's)."""
-    registry.add(Command("leave", command_words("leave"), leave_command,
-                         roles=frozenset({"liaison", "admin"}),
-                         usage=command_words("leave.usage"),
-                         more=(Use(frozenset({"admin"}), command_words("leave.admin"),
-                                   command_words("leave.admin.usage")),)))
+    registry.add(Command.worded("leave", leave_command,
+                                roles=frozenset({"liaison", "admin"}),
+                                more=(Use(frozenset({"admin"}), command_words("leave.admin"),
+                                          command_words("leave.admin.usage")),)))
 
 
 async def leave_command(ctx: Context, args: str) -> None:

@@ -23,7 +23,7 @@ from bot.domain.promises import on_working_day
 from bot.domain.workdays import WorkCalendar
 from bot.services import problems as service
 from bot.services.standings import compute_standings
-from handlers.commands import NO_WORDS, Command, CommandRegistry, command_words
+from handlers.commands import NO_WORDS, Command, CommandRegistry
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import audit
@@ -40,9 +40,8 @@ AGENDA_PAGE = 15  # entries (problems, red projects, decisions) on one page of /
 
 def register(registry: CommandRegistry) -> None:
     """/meeting and /decide, for admins."""
-    registry.add(Command("meeting", command_words("meeting"), meeting_command, roles=ADMIN, words=NO_WORDS))
-    registry.add(Command("decide", command_words("decide"), decide_command, roles=ADMIN,
-                         usage=command_words("decide.usage")))
+    registry.add(Command.worded("meeting", meeting_command, roles=ADMIN, words=NO_WORDS))
+    registry.add(Command.worded("decide", decide_command, roles=ADMIN))
 
 
 # --- /meeting --------------------------------------------------------------------------------------

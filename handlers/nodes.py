@@ -45,9 +45,8 @@ def _cancel() -> Button:
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command(
-        "node", command_words("node"), node_command, roles=frozenset({"liaison", "admin"}),
-        usage=command_words("node.usage"),
+    registry.add(Command.worded(
+        "node", node_command, roles=frozenset({"liaison", "admin"}),
         more=(Use(frozenset({"admin"}), command_words("node.admin"),
                   command_words("node.admin.usage")),)))
 

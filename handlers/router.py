@@ -62,50 +62,47 @@ def _for_unit(name: str, handler: Handler) -> Command:
     bot.domain.scope)."""
     description = command_words(name)
     proxy = shared_renderer().phrase("commands", "proxy", description)
-    return Command(name, description, handler, roles=frozenset({"unit", "admin"}), usage=command_words(f"{name}.usage"),
-                   more=(Use(frozenset({"unit"}), description), Use(frozenset({"admin"}), proxy)))
+    return Command.worded(name, handler, roles=frozenset({"unit", "admin"}),
+                          more=(Use(frozenset({"unit"}), description), Use(frozenset({"admin"}), proxy)))
 
 
 def build_commands() -> CommandRegistry:
     """Every command, in help/menu order. Note: order matters, it is what users see."""
     registry = CommandRegistry()
-    registry.add(Command("start", command_words("start"), start.start, public=True, usage=command_words("start.usage")))
-    registry.add(Command("help", command_words("help"), start.help_command, public=True, in_group=True,
-                         words=NO_WORDS))
-    registry.add(Command("report", command_words("report"), report.report_command, roles=frozenset({"liaison"}),
-                         usage=command_words("report.usage"), light=True))
-    registry.add(Command("undo", command_words("undo"), report.undo_command, roles=frozenset({"liaison"}),
-                         words=NO_WORDS))
-    registry.add(Command("correct", command_words("correct"), correct.correct_command,
-                         roles=frozenset({"liaison", "admin"}), usage=command_words("correct.usage"),
-                         more=(Use(frozenset({"admin"}), command_words("correct.admin"),
-                                   command_words("correct.admin.usage")),)))
-    registry.add(Command("mine", command_words("mine"), lookup.mine_command, words=NO_WORDS))
+    registry.add(Command.worded("start", start.start, public=True))
+    registry.add(Command.worded("help", start.help_command, public=True, in_group=True,
+                                words=NO_WORDS))
+    registry.add(Command.worded("report", report.report_command, roles=frozenset({"liaison"}), light=True))
+    registry.add(Command.worded("undo", report.undo_command, roles=frozenset({"liaison"}),
+                                words=NO_WORDS))
+    registry.add(Command.worded("correct", correct.correct_command,
+                                roles=frozenset({"liaison", "admin"}),
+                                more=(Use(frozenset({"admin"}), command_words("correct.admin"),
+                                          command_words("correct.admin.usage")),)))
+    registry.add(Command.worded("mine", lookup.mine_command, words=NO_WORDS))
     leave.register(registry)  # /leave
-    registry.add(Command("project", command_words("project"), lookup.project_command,
-                         usage=command_words("project.usage")))
-    registry.add(Command("issue", command_words("issue"), problems.issue_command, usage=command_words("issue.usage"),
-                         more=(Use(frozenset({"liaison"}), command_words("issue.liaison"),
-                                   command_words("issue.liaison.usage")),)))
-    registry.add(Command("issues", command_words("issues"), problems.issues_command,
-                         usage=command_words("issues.usage"), words=problems.ALL_WORDS))
+    registry.add(Command.worded("project", lookup.project_command))
+    registry.add(Command.worded("issue", problems.issue_command,
+                                more=(Use(frozenset({"liaison"}), command_words("issue.liaison"),
+                                          command_words("issue.liaison.usage")),)))
+    registry.add(Command.worded("issues", problems.issues_command, words=problems.ALL_WORDS))
     registry.add(_for_unit("accept", problems.command_for("accept")))
     registry.add(_for_unit("answer", problems.command_for("answer")))
     registry.add(_for_unit("reassign", problems.command_for("reassign")))
     registry.add(_for_unit("resolved", problems.command_for("resolve")))
-    registry.add(Command("confirm", command_words("confirm"), problems.command_for("confirm"),
-                         roles=frozenset({"liaison", "admin"}), usage=command_words("confirm.usage")))
-    registry.add(Command("reopen", command_words("reopen"), problems.command_for("reopen"),
-                         roles=frozenset({"liaison", "admin"}), usage=command_words("reopen.usage"),  # only the raiser
-                         more=(Use(frozenset({"liaison"}), command_words("reopen.liaison")),
-                               Use(frozenset({"admin"}), command_words("reopen.admin")))))
-    registry.add(Command("comment", command_words("comment"), problems.command_for("comment"),
-                         roles=frozenset({"lead", "top", "admin"}), usage=command_words("comment.usage")))
-    registry.add(Command("rank", command_words("rank"), digest.rank_command, in_group=True,  # public in a group
-                         usage=command_words("rank.usage"), words=digest.PARTICIPATION_WORDS))
-    registry.add(Command("export", command_words("export"), digest.export_command, roles=frozenset({"admin"}),
-                         words=NO_WORDS))
-    registry.add(Command("web", command_words("web"), web.web_command, words=NO_WORDS))
+    registry.add(Command.worded("confirm", problems.command_for("confirm"),
+                                roles=frozenset({"liaison", "admin"})))
+    registry.add(Command.worded("reopen", problems.command_for("reopen"),
+                                roles=frozenset({"liaison", "admin"}),  # only the raiser
+                                more=(Use(frozenset({"liaison"}), command_words("reopen.liaison")),
+                                      Use(frozenset({"admin"}), command_words("reopen.admin")))))
+    registry.add(Command.worded("comment", problems.command_for("comment"),
+                                roles=frozenset({"lead", "top", "admin"})))
+    registry.add(Command.worded("rank", digest.rank_command, in_group=True,  # public in a group
+                                words=digest.PARTICIPATION_WORDS))
+    registry.add(Command.worded("export", digest.export_command, roles=frozenset({"admin"}),
+                                words=NO_WORDS))
+    registry.add(Command.worded("web", web.web_command, words=NO_WORDS))
     admin_people.register(registry)  # /invite /people /person /deactivate /handover
     admin_projects.register(registry)  # /project_set /approval /assign
     admin_import.register(registry)  # /import
@@ -116,7 +113,7 @@ def build_commands() -> CommandRegistry:
     stage_events.register(registry)  # /started /finished
     nodes.register(registry)  # /node
     # the words after /cancel are a remark (「/cancel 不填了」): it cancels all the same
-    registry.add(Command("cancel", command_words("cancel"), cancel_command))
+    registry.add(Command.worded("cancel", cancel_command))
     return registry
 
 

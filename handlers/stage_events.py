@@ -15,7 +15,7 @@ from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
 from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, refusal
 from bot.render import label
-from handlers.commands import Command, CommandRegistry, command_words
+from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, outbox
 from storage import people as people_repo
@@ -31,10 +31,8 @@ WORDS = {START: "开工", FINISH: "竣工"}
 
 def register(registry: CommandRegistry) -> None:
     roles = frozenset({"liaison", "admin"})
-    registry.add(Command("started", command_words("started"), started_command, roles=roles,
-                         usage=command_words("started.usage")))
-    registry.add(Command("finished", command_words("finished"), finished_command, roles=roles,
-                         usage=command_words("finished.usage")))
+    registry.add(Command.worded("started", started_command, roles=roles))
+    registry.add(Command.worded("finished", finished_command, roles=roles))
 
 
 def report_button(project: Project | ReportTarget, today: date) -> Button | None:

@@ -6,8 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import time
 from urllib.parse import urlsplit
@@ -188,74 +187,6 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     return scheduler, digest_tick
 
 
-TELEGRAM_RETRY_MAX = 60.0  # seconds between tries to reach the Bot API at start-up, at most
-
-
-async def _reach_telegram(application, stop: asyncio.Event) -> bool:  # type: ignore[no-untyped-def]
-    """Initialize the PTB application (its first call, getMe, reaches the Bot API), trying again with a growing
-    pause while the network or the Bot API is down, rather than exiting: the service manager gives up after a
-    few quick failures, and WeCom and the web pages would go down with it. A refusal (a bad token, a bad
-    request) is raised at once. False when `stop` came first."""
-    from telegram.error import BadRequest, NetworkError
-
-    pause = 1.0
-    while not stop.is_set():
-        try:
-            await application.initialize()
-            return True
-        except BadRequest:
-            raise
-        except NetworkError as exc:  # no connection, a timeout, a 5xx answer
-            log.warning("cannot reach the Telegram Bot API (%s); trying again in %.0f s", exc, pause)
-        try:
-            await asyncio.wait_for(stop.wait(), pause)
-        except TimeoutError:
-            pass
-        pause = min(pause * 2, TELEGRAM_RETRY_MAX)
-    return False
-
-
-@asynccontextmanager
-async def _telegram_serving(channel, settings: Settings,  # type: ignore[no-untyped-def]
-                            stop: asyncio.Event) -> AsyncIterator[None]:
-    """Run the PTB application (polling, or webhook registration) for the duration of the block, once the Bot
-    API answers (nothing of Telegram runs when `stop` comes before it does)."""
-    from telegram import Update
-
-    application = channel.application
-    if not await _reach_telegram(application, stop):
-        yield
-        return
-    async with application:
-        await channel.publish_default_menu(application)  # run_polling would, via post_init
-        await application.start()
-        try:
-            if settings.telegram_webhook_url:
-                secret = settings.telegram_webhook_secret.get_secret_value()  # checked in serve()
-                await application.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret,
-                                                  allowed_updates=Update.ALL_TYPES)
-                log.info("serving Telegram by webhook at %s", settings.telegram_webhook_url)
-            # Polling (one poller per token) is started by the leader only: see serve().
-            yield
-        finally:
-            await stop_polling(application.updater)
-            await application.stop()
-
-
-async def stop_polling(updater) -> None:  # type: ignore[no-untyped-def]
-    """Stop polling Telegram if it runs. Polling that ended on a refused token (PTB ends its loop on
-    ``InvalidToken``, and the outbox holds the channel's notices meanwhile) raises that again here: there
-    is nothing left to stop then."""
-    from telegram.error import InvalidToken
-
-    if updater is None or not updater.running:
-        return
-    try:
-        await updater.stop()
-    except InvalidToken:
-        log.warning("Telegram polling had stopped: the bot token was refused")
-
-
 def settle_heap() -> None:
     """Collect what start-up left behind, then exempt the objects that remain from later collections.
 
@@ -274,12 +205,12 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     """`diaodu run`: Telegram (polling, or webhook when TELEGRAM_WEBHOOK_URL is set), WeCom, or both, with
     one HTTP server (webhooks, WeCom callback, /healthz, /readyz), the scheduled jobs and the outbox sender.
     ``listening`` is given the port the HTTP server listens on (with HTTP_PORT=0, the one the system picked)
-    once it listens and the channels have started."""
-    from telegram import Update
+    once it listens; Telegram comes in when its Bot API answers (bot.channels.telegram_serving), the rest at once."""
     from telegram.error import InvalidToken
 
+    from bot.channels.telegram import CHANNEL as TELEGRAM
     from bot.channels.telegram import TelegramChannel, webhook_handler
-    from bot.channels.telegram_transport import TelegramTransport
+    from bot.channels.telegram_serving import TelegramService
     from bot.channels.wecom.callback import WeComChannel
     from bot.channels.wecom.crypto import WeComCryptoError
     from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
@@ -359,17 +290,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             await web.TCPSite(runner, settings.http_host, settings.http_port).start()
             port = int(runner.addresses[0][1])
             log.info("HTTP server listening on %s:%d", settings.http_host, port)
-            if telegram is not None:
-                try:
-                    await stack.enter_async_context(_telegram_serving(telegram, settings, stop))
-                except InvalidToken as error:  # 401 at getMe: revoked or mistyped; restarting cannot help
-                    raise ConfigurationError("telegram_token") from error
-                transports["telegram"] = TelegramTransport(telegram.application.bot, files_root=settings.data_dir)
+            service = TelegramService(telegram, settings, stop) if telegram is not None else None
+            if service is not None:  # held as a channel fault until the Bot API answers
+                transports[TELEGRAM] = service.transport
             runtime.sender = sender = OutboxSender(core.db, core.clock, instrument_transports(transports, metrics),
                                                    notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
+            closing = asyncio.Event()
+            reaching: asyncio.Task[None] | None = None
+            if service is not None:  # the rest does not wait for Telegram
+                reaching = asyncio.create_task(service.run(closing, lambda: sender.gate.works(TELEGRAM)),
+                                               name="telegram")
             if listening is not None and not listening.done():
                 listening.set_result(port)
-            polling = telegram is not None and not settings.telegram_webhook_url
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads
             settle_heap()  # start-up is done: what exists now lives as long as the process
@@ -382,10 +314,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
                                                      name="outbox-sender")
                 keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
-                if polling:
-                    assert telegram is not None and telegram.application.updater is not None
-                    await telegram.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-                    log.info("serving Telegram by polling")
+                if service is not None:
+                    await service.lead(True)  # polls once Telegram answers
                 scheduler.resume()
                 try:
                     await digest_tick()  # a bulletin missed while no process led goes out now, marked late
@@ -399,15 +329,21 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                     await runtime.sending
                 if keeping is not None:
                     await keeping
-                if polling:
-                    await stop_polling(telegram.application.updater)  # type: ignore[union-attr]
+                if service is not None:
+                    await service.lead(False)
 
             try:
                 await lead(leadership, stop, on_elected=elected, on_deposed=deposed)
             finally:
                 stop.set()
+                closing.set()
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
+                if reaching is not None:
+                    try:
+                        await reaching
+                    except InvalidToken as error:  # 401 at getMe: revoked or mistyped; restarting cannot help
+                        raise ConfigurationError("telegram_token") from error
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

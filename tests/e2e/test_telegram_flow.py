@@ -503,6 +503,7 @@ async def test_serve_by_webhook_end_to_end(fake_api: FakeBotAPI, migrated_settin
                 assert r.status == 401
             async with client.get(metrics, headers={"Authorization": "Bearer scrape-me"}) as r:
                 assert r.status == 200 and "diaodu_leader" in await r.text()
+        await fake_api.wait_for("setWebhook", timeout=15)  # Telegram comes in once its Bot API answers
         assert fake_api.webhook is not None
         assert fake_api.webhook["url"] == "https://bot.example.org/telegram/hook"
         assert fake_api.webhook["secret_token"] == "s3cret"

@@ -21,7 +21,8 @@ HEAVY = ("PIL", "boto3", "cn2an", "matplotlib", "numpy", "openpyxl")
 # and build_jobs() import when they run.
 STARTUP = """
 import bot.__main__, bot.app
-import bot.channels.telegram, bot.channels.telegram_transport, bot.channels.wecom, bot.ops.metrics
+import bot.channels.telegram, bot.channels.telegram_serving, bot.channels.telegram_transport, bot.channels.wecom
+import bot.ops.metrics
 import bot.ops.health
 import jobs.digests, jobs.escalation, jobs.nodes, jobs.reminders, jobs.scheduler
 import storage.leader, storage.settings

@@ -31,7 +31,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from bot.channels.telegram_updates import TolerantUpdatesRequest
+from bot.channels.telegram_updates import TolerantUpdatesRequest, readable_update, update_id_of
 from bot.config import Settings
 from bot.domain import labels
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
@@ -255,20 +255,11 @@ def _bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in menu]
 
 
-def update_from_body(payload: object, application: Application) -> Update | None:
-    """The Update a webhook body holds, or None when it is not one (not an object, no integer
-    ``update_id``, or fields PTB cannot read)."""
-    if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
-        return None
-    try:
-        return Update.de_json(payload, application.bot)
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None
-
-
 def webhook_handler(application: Application, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
     """The aiohttp handler Telegram posts updates to: 403 without the secret token, 400 for a body that is
-    not an Update (never a 500), 200 once the update is queued for the application."""
+    not an update at all (no integer ``update_id``; never a 500), 200 once the update is queued for the
+    application. An update PTB cannot read (a field it requires missing, a newer Bot API) is logged with what
+    it held and answered 200 too, as polling skips it: refused, Telegram would send it again for hours."""
 
     async def webhook(request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -278,11 +269,13 @@ def webhook_handler(application: Application, secret: str) -> web.RequestHandler
             payload = await request.json()
         except ValueError:
             payload = None
-        update = update_from_body(payload, application)
-        if update is None:
+        update_id = update_id_of(payload)
+        if update_id is None:
             log.warning("webhook: refused a body that is not a Telegram update")
             return web.Response(status=400, text="not a Telegram update")
-        await application.update_queue.put(update)
+        update = readable_update(payload, update_id, application.bot)  # type: ignore[arg-type]
+        if update is not None:
+            await application.update_queue.put(update)
         return web.Response(status=200)
 
     return webhook

@@ -2,7 +2,7 @@
 older Bot API than it expects). PTB reads a whole getUpdates answer at once: one such update fails them all, the
 poller asks for the same batch again, and from then on no message of anyone is handled. The request used for
 getUpdates (:class:`TolerantUpdatesRequest`) replaces each unreadable update by its bare ``update_id``, logged
-with what it held, so that polling moves past it."""
+with what it held, so that polling moves past it. The webhook skips such an update alike (:func:`readable_update`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
@@ -28,16 +28,30 @@ def readable_updates(payload: bytes) -> bytes:
         return payload
     changed = False
     for index, item in enumerate(result):
-        update_id = item.get("update_id") if isinstance(item, dict) else None
-        if type(update_id) is not int:
+        update_id = update_id_of(item)
+        if update_id is None:
             continue  # nothing to move past: left for PTB to refuse
-        try:
-            Update.de_json(item, None)
-        except Exception:  # whatever PTB raises on data it cannot read
-            log.error("skipped Telegram update %s, which could not be read: %r", update_id, item, exc_info=True)
+        if readable_update(item, update_id, None) is None:
             result[index] = {"update_id": update_id}
             changed = True
     return json.dumps(body, ensure_ascii=False).encode() if changed else payload
+
+
+def update_id_of(payload: object) -> int | None:
+    """The integer ``update_id`` of what Telegram sent, None when it is not an update at all."""
+    update_id = payload.get("update_id") if isinstance(payload, dict) else None
+    return update_id if type(update_id) is int else None
+
+
+def readable_update(item: dict[str, Any], update_id: int, bot: Bot | None) -> Update | None:
+    """The Update ``item`` holds, or None, logged at error level with what it held, when PTB cannot read it
+    (then the update is skipped: by polling, and by the webhook, which still answers 200 so that Telegram does
+    not send it again and again)."""
+    try:
+        return Update.de_json(item, bot)
+    except Exception:  # whatever PTB raises on data it cannot read
+        log.error("skipped Telegram update %s, which could not be read: %r", update_id, item, exc_info=True)
+        return None
 
 
 class TolerantUpdatesRequest(HTTPXRequest):

@@ -450,9 +450,13 @@ async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: C
 
 NOT_UPDATES = [
     b"{}", b"[]", b'"text"', b"42", b"null", b"{not json", b"\xff\xfe", b"",
-    b'{"update_id": "7"}', b'{"update_id": true}', b'{"update_id": 7, "message": "hello"}',
-    b'{"update_id": 7, "message": {"chat": 5}}',
-    b'{"update_id": 7, "message": {"message_id": 1, "date": "today", "chat": {"id": 1, "type": "private"}}}',
+    b'{"update_id": "7"}', b'{"update_id": true}',
+]
+# Updates (an integer update_id) that python-telegram-bot cannot read: a newer or older Bot API, a field missing.
+UNREADABLE = [
+    b'{"update_id": 7, "message": "hello"}',
+    b'{"update_id": 8, "message": {"chat": 5}}',
+    b'{"update_id": 9, "message": {"message_id": 1, "date": "today", "chat": {"id": 1, "type": "private"}}}',
 ]
 
 
@@ -476,6 +480,37 @@ async def test_webhook_answers_400_to_a_body_that_is_not_an_update(fake_api: Fak
     finally:
         await harness.stop()
     assert statuses == {body: (400, "not a Telegram update") for body in NOT_UPDATES}
+    assert not harness.errors
+
+
+async def test_webhook_skips_an_update_it_cannot_read_as_polling_does(fake_api: FakeBotAPI, e2e_core: Core,
+                                                                      tg_settings: Settings,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Answered 400, Telegram would send such an update again and again for hours, the updates behind it held
+    up: it is logged at error level with what it held and answered 200, and the next update is handled."""
+    caplog.set_level(logging.ERROR, logger="bot.channels.telegram_updates")
+    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
+    await harness.start(polling=False)
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
+    try:
+        async with TestClient(TestServer(http)) as client:
+            statuses = [(await client.post("/telegram/hook", data=body, headers=headers)).status
+                        for body in UNREADABLE]
+            genuine = fake_api.text_update(HAO, "/help")
+            right = await client.post("/telegram/hook", json=genuine, headers=headers)
+            assert right.status == 200
+            await harness.wait_processed(genuine["update_id"])
+            [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
+            assert "/start" in reply["text"]
+    finally:
+        await harness.stop()
+    assert statuses == [200] * len(UNREADABLE)
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR and "could not be read" in r.getMessage()]
+    assert [r.args[0] for r in logged] == [7, 8, 9]  # type: ignore[index]
+    assert "'hello'" in logged[0].getMessage() and "'today'" in logged[2].getMessage()  # what each held
+    assert not {7, 8, 9} & set(harness.processed)
     assert not harness.errors
 
 

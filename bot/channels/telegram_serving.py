@@ -110,7 +110,7 @@ class TelegramService:
     async def run(self, closing: asyncio.Event, on_reached: Callable[[], Awaitable[None]]) -> None:
         """Reach the Bot API, serve until ``closing``, then stop the application. ``on_reached`` is awaited
         once Telegram answered (the outbox lets its held notices go). Raises ``InvalidToken`` when Telegram
-        refuses the token, having set ``stop``."""
+        refuses the token, and whatever else stopped Telegram from starting, having set ``stop``."""
         try:
             async with self._serving() as reached:
                 if not reached:
@@ -125,7 +125,7 @@ class TelegramService:
                 await closing.wait()
                 self._closing = True
                 await self._sync_polling()
-        except InvalidToken:
+        except Exception:  # a refused token (InvalidToken) or a failure to start: the whole bot stops on it
             self.stop.set()
             raise
 

@@ -104,7 +104,6 @@ class TelegramService:
         )
         self.polling = not settings.telegram_webhook_url
         self._leading = False
-        self._closing = False
         self._switch = asyncio.Lock()
 
     async def run(self, closing: asyncio.Event, on_reached: Callable[[], Awaitable[None]]) -> None:
@@ -122,9 +121,7 @@ class TelegramService:
                 except Exception:  # the held notices still go at the channel's next probe
                     log.exception("could not release the Telegram notices held at start-up")
                 await self._sync_polling()
-                await closing.wait()
-                self._closing = True
-                await self._sync_polling()
+                await closing.wait()  # polling, if any, stops with the application
         except Exception:  # a refused token (InvalidToken) or a failure to start: the whole bot stops on it
             self.stop.set()
             raise
@@ -141,7 +138,7 @@ class TelegramService:
             updater = self.channel.application.updater
             if updater is None:
                 return
-            if self._leading and self.reached.is_set() and not self._closing:
+            if self._leading and self.reached.is_set():
                 if not updater.running:
                     await updater.start_polling(allowed_updates=Update.ALL_TYPES)
                     log.info("serving Telegram by polling")

@@ -34,6 +34,12 @@ def is_reporting_day(day: date, calendar: WorkCalendar) -> bool:
     return calendar.is_working_day(day) and not calendar.made_working_after(day)
 
 
+def entered_late(days: Iterable[date], calendar: WorkCalendar) -> list[date]:
+    """The days of `days` made working days only after they had passed, which owe no report (shown to the
+    admin beside the calendar's entries)."""
+    return [day for day in days if calendar.made_working_after(day)]
+
+
 def entered_by(day: date, entered: date | None) -> bool:
     """Whether a project entered in the bot on the local day `entered` (None: not known, long ago) existed on
     `day`: before that it owes nothing."""

@@ -10,13 +10,16 @@ it, so it owes nothing: no 连续未填报 alert at 18:00, no lower 按时填报
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from pathlib import Path
 
 import pytest
 
-from bot.clock import SHANGHAI
+from bot.__main__ import main
+from bot.clock import SHANGHAI, SystemClock
 from bot.services.standings import current_standings
 from jobs import reminders
 from tests.e2e.harness import TelegramHarness
+from tests.jobs.test_escalation_job import _in_thread
 
 HAO, ADMIN = 1001, 9001
 CODE = "ZD2026-001"
@@ -55,7 +58,7 @@ async def _week_of_the_sunday(tg: TelegramHarness) -> tuple[int, int]:
 async def test_a_working_sunday_entered_the_day_after_owes_no_report(tg: TelegramHarness) -> None:
     tg.clock.set(at(date(2027, 2, 1)))
     entered = await tg.send(ADMIN, f"/calendar {SUNDAY} work")
-    assert "2027-01-31" in entered.text and "调休上班" in entered.text, entered
+    assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in entered.text, entered
 
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 1))  # only Monday missed since Friday
     assert await _week_of_the_sunday(tg) == (5, 5)
@@ -68,7 +71,8 @@ async def test_a_working_sunday_entered_the_day_after_owes_no_report(tg: Telegra
 async def test_entered_in_time_the_sunday_is_owed(tg: TelegramHarness) -> None:
     """The same ruling entered on Friday 01-29: people knew, the day was owed and missed."""
     tg.clock.set(at(date(2027, 1, 29), 18))
-    assert "调休上班" in (await tg.send(ADMIN, f"/calendar {SUNDAY} work")).text
+    entered = await tg.send(ADMIN, f"/calendar {SUNDAY} work")
+    assert "2027-01-31 调休上班" in entered.text and "不计应填报" not in entered.text, entered
 
     assert CODE in await _alerts_at_six(tg, date(2027, 2, 1))  # the Sunday and Monday
     assert await _week_of_the_sunday(tg) == (5, 6)
@@ -99,3 +103,22 @@ async def test_a_working_day_made_a_holiday_after_it_passed_owes_nothing_and_kee
     assert len(await tg.reports(CODE)) == 5
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 2))
     assert await _week_of_the_sunday(tg) == (4, 4)  # Monday to Thursday, each reported
+
+
+def test_diaodu_calendar_says_a_late_working_day_owes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    _in_thread(upgrade, url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setattr(SystemClock, "now", lambda _self: at(date(2027, 2, 1)))
+
+    assert main(["calendar", "set", "2027-01-31", "work"]) == 0
+    assert main(["calendar", "set", "2027-02-20", "work"]) == 0
+    out = capsys.readouterr().out
+    assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in out, out
+    assert "2027-02-20 调休上班\n" in out, out

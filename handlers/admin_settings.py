@@ -17,6 +17,7 @@ from typing import Any
 from bot.domain.dates import parse_day
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.digits import as_int
+from bot.domain.duties import entered_late
 from bot.domain.escalation import CATEGORIES
 from bot.domain.progress import LightThresholds
 from bot.domain.ranking import ScoreWeights
@@ -101,8 +102,9 @@ async def calendar_command(ctx: Context, args: str) -> None:
         recount = await recount_open_problems(ctx.session, ctx.deps.renderer, before=before, now=ctx.now,
                                               actor=ctx.actor)
     calendar = await load_calendar(ctx.session)
-    ctx.reply("admin_settings_calendar", changed=changed, recount=recount,
-              overrides=await calendar_overrides(ctx.session), official_until=calendar.official_until,
+    overrides = await calendar_overrides(ctx.session)
+    ctx.reply("admin_settings_calendar", changed=changed, recount=recount, overrides=overrides,
+              late=entered_late((o.day for o in overrides), calendar), official_until=calendar.official_until,
               official_years=sorted(calendar.official_years))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import to_local
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import DayOverride, WorkCalendar
@@ -47,11 +48,16 @@ async def calendar_overrides(session: AsyncSession) -> list[CalendarOverride]:
 
 async def set_calendar_day(session: AsyncSession, *, day: date, working: bool, name: str, now: datetime,
                            by: str) -> None:
+    """Enter the ruling for `day`. Its time (``created_at``) is when the day became working or off: a new name
+    alone keeps it, since whether a report was owed on a past day depends on when it was made a working day
+    (bot.domain.duties.is_reporting_day)."""
     row = await session.get(CalendarOverride, day)
     if row is None:
         session.add(CalendarOverride(day=day, working=working, name=name, created_at=now, created_by=by))
-    else:
+    elif row.working != working:
         row.working, row.name, row.created_at, row.created_by = working, name, now, by
+    else:
+        row.name = name
 
 
 async def clear_calendar_day(session: AsyncSession, *, day: date) -> bool:
@@ -67,5 +73,6 @@ async def official_years(session: AsyncSession) -> list[int]:
 async def load_calendar(session: AsyncSession) -> WorkCalendar:
     """China's working-day calendar with the admins' official days and official years applied."""
     rows = await calendar_overrides(session)
-    return WorkCalendar([DayOverride(day=r.day, working=r.working, name=r.name) for r in rows],
+    return WorkCalendar([DayOverride(day=r.day, working=r.working, name=r.name, entered=to_local(r.created_at).date())
+                         for r in rows],
                         official_years=await official_years(session))

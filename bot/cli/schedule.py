@@ -10,6 +10,7 @@ from bot.config import Settings
 
 
 async def calendar(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.domain.duties import entered_late
     from bot.render import shared_renderer
     from bot.services.admin_ops import AdminInputError, set_days, set_official_year
     from bot.services.calendar_recount import recount_open_problems
@@ -44,8 +45,8 @@ async def calendar(settings: Settings, args: argparse.Namespace) -> int:
     renderer = shared_renderer()
     if recount is not None:
         print(renderer.plain("_calendar_recount", recount=recount, changed=changed))
-    print(renderer.plain("calendar", overrides=overrides, official_until=calendar.official_until,
-                         official_years=sorted(calendar.official_years)))
+    print(renderer.plain("calendar", overrides=overrides, late=entered_late((o.day for o in overrides), calendar),
+                         official_until=calendar.official_until, official_years=sorted(calendar.official_years)))
     return 0
 
 

@@ -9,6 +9,11 @@ day stays out of the punctuality share). A 竣工 or 投产 project owes no repo
 for the days before it was entered in the bot (imported or added; ``entered``: that local day, which owes
 one): a project entered on a Wednesday has not missed that Monday and Tuesday. Nothing here forbids
 reporting: a liaison may report on a rest day or on a finished project if they wish.
+
+The calendar is read as it stood on the day: a 调休 working day the admin enters only after it has passed
+(``WorkCalendar.made_working_after``) owes no report, since nobody was asked for one that day; a report sent
+on it is kept and counts like one sent on a rest day. A working day made a holiday after it passed owes
+nothing either (it is no working day now), and its reports likewise stay.
 """
 
 from __future__ import annotations
@@ -24,8 +29,15 @@ REPORTING_STAGES: tuple[str, ...] = ("谋划", "前期", "在建")
 
 
 def is_reporting_day(day: date, calendar: WorkCalendar) -> bool:
-    """Whether reports are due on `day` at all (a working day)."""
-    return calendar.is_working_day(day)
+    """Whether reports are due on `day` at all: a working day, unless the calendar made it one only after it
+    had passed."""
+    return calendar.is_working_day(day) and not calendar.made_working_after(day)
+
+
+def entered_late(days: Iterable[date], calendar: WorkCalendar) -> list[date]:
+    """The days of `days` made working days only after they had passed, which owe no report (shown to the
+    admin beside the calendar's entries)."""
+    return [day for day in days if calendar.made_working_after(day)]
 
 
 def entered_by(day: date, entered: date | None) -> bool:
@@ -51,13 +63,14 @@ def due_days(days: Iterable[date], stage: str, calendar: WorkCalendar, *,
 
 
 def window_working_days(calendar: WorkCalendar, window_start: date, cutoff: date) -> list[date]:
-    """The working days of ``window_start``..``cutoff`` (both included), in order."""
+    """The working days of ``window_start``..``cutoff`` (both included) on which reports were due
+    (``is_reporting_day``), in order."""
     if window_start > cutoff:
         raise ValueError(f"window starts after the cut-off: {window_start} > {cutoff}")
     days: list[date] = []
     day = window_start
     while day <= cutoff:
-        if calendar.is_working_day(day):
+        if is_reporting_day(day, calendar):
             days.append(day)
         day += timedelta(days=1)
     return days

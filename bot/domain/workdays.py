@@ -72,12 +72,14 @@ class DayOverride:
     """An admin's ruling for one day, taken from the official notice.
 
     ``name`` is shown to users for days off (e.g. "春节"); working weekends
-    are always shown as "调休上班".
+    are always shown as "调休上班". ``entered`` is the local day the ruling
+    was entered (None: not known, taken as in time).
     """
 
     day: date
     working: bool
     name: str = ""
+    entered: date | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,14 @@ class WorkCalendar:
         if override is not None:
             return override.working
         return day in self._year(day.year).working
+
+    def made_working_after(self, day: date) -> bool:
+        """True if ``day`` is a working day only by an admin's ruling entered after it had passed (a 调休
+        working day entered the next day or later, where the library has a rest day): nobody knew to work,
+        or to report, on it."""
+        override = self._overrides.get(day)
+        return (override is not None and override.working and override.entered is not None
+                and override.entered > day and day not in self._year(day.year).working)
 
     def is_estimated(self, day: date) -> bool:
         """True if ``day`` lies beyond the officially known range (a day the admin entered is known)."""

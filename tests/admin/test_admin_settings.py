@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.channels.console import CHANNEL, bind_console
-from bot.clock import FrozenClock
+from bot.clock import SHANGHAI, FrozenClock
 from bot.config import load_settings
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.duties import is_reporting_day
 from bot.domain.messages import Incoming
 from bot.render import html_to_plain
 from handlers import admin_settings
@@ -118,6 +119,23 @@ async def test_calendar_enters_official_days(core: Core) -> None:
     entries = await audit_actions(core, "calendar.set")
     assert [(e.object_key, e.detail["kind"]) for e in entries] == [
         ("2027-03-10", "off"), ("2027-03-13", "work"), ("2027-03-10", "auto")]
+
+
+async def test_a_day_made_working_keeps_the_time_it_was_made_so(core: Core) -> None:
+    """Whether a past 调休 day owed reports depends on when it became a working day (bot.domain.duties
+    .is_reporting_day): renaming it later keeps that time; making it working again after it passed does not."""
+    saturday = date(2027, 3, 13)
+    await say(core, ADMIN, "/calendar 2027-03-13 work 调休")  # in time, on 2026-11-20
+    core.clock.set(datetime(2027, 3, 15, 10, 0, tzinfo=SHANGHAI))
+    assert "（调休补班）" in await say(core, ADMIN, "/calendar 2027-03-13 work 调休补班")
+    async with core.db.session() as session:
+        assert is_reporting_day(saturday, await load_calendar(session))
+
+    await say(core, ADMIN, "/calendar 2027-03-13 off")
+    await say(core, ADMIN, "/calendar 2027-03-13 work 调休")
+    async with core.db.session() as session:
+        calendar = await load_calendar(session)
+    assert calendar.is_working_day(saturday) and not is_reporting_day(saturday, calendar)
 
 
 async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:

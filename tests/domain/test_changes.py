@@ -65,7 +65,11 @@ def test_the_sign_of_a_change_is_written_out() -> None:
 @pytest.mark.parametrize(("change", "short", "full"), [
     (Change(2, 4.2), " ↑2 +4.2", "较上期名次↑2，完成率 +4.2 个百分点"),
     (Change(-3, -1.3), " ↓3 \u22121.3", "较上期名次↓3，完成率 \u22121.3 个百分点"),
-    (Change(0, 0.0), " 持平 0.0", "较上期名次持平，完成率 0.0 个百分点"),
+    (Change(0, 0.0), " 持平 0.0", "较上期名次、完成率均持平"),
+    (Change(0, 0.04), " 持平 0.0", "较上期名次、完成率均持平"),  # what is shown is unchanged
+    (Change(2, -0.04), " ↑2 0.0", "较上期名次↑2，完成率持平"),
+    (Change(0, 0.7), " 持平 +0.7", "较上期名次持平，完成率 +0.7 个百分点"),
+    (Change(1, None), " ↑1", "较上期名次↑1"),
     (Change(None, None, new=True), " 新上榜", "较上期新上榜"),
     (Change(None, None), "", ""),
     (None, "", ""),

@@ -48,3 +48,39 @@ def test_nothing_is_due_before_the_project_was_entered() -> None:
     assert missed_days(CALENDAR, date(2026, 11, 13), date(2026, 11, 20), entered=WEDNESDAY) == 3
     assert missed_days(CALENDAR, date(2026, 11, 13), date(2026, 11, 20)) == 5
     assert missed_days(CALENDAR, date(2026, 11, 13), date(2026, 11, 20), stage="竣工") == 0
+
+
+# 2027's 调休 working Sunday 01-31, entered the day after; Monday 02-01 made a holiday the day after, too.
+LATE = WorkCalendar([DayOverride(day=date(2027, 1, 31), working=True, entered=date(2027, 2, 1)),
+                     DayOverride(day=date(2027, 2, 1), working=False, name="春节", entered=date(2027, 2, 2))])
+
+
+@pytest.mark.parametrize(("entered", "due"), [
+    (date(2027, 1, 20), True),  # in time: everybody was asked
+    (date(2027, 1, 31), True),  # that very day: the day had not passed
+    (date(2027, 2, 1), False),  # the day after: nobody was asked, nothing is owed
+    (None, True),  # not known: taken as in time
+])
+def test_a_working_day_entered_after_it_passed_owes_nothing(entered: date | None, due: bool) -> None:
+    sunday = date(2027, 1, 31)
+    calendar = WorkCalendar([DayOverride(day=sunday, working=True, entered=entered)])
+
+    assert calendar.is_working_day(sunday)  # deadlines still count it
+    assert is_reporting_day(sunday, calendar) is due
+    assert report_due(sunday, "在建", calendar) is due
+    assert (asked_of(sunday, "在建", calendar, 1, []) == 1) is due
+    assert missed_days(calendar, date(2027, 1, 29), date(2027, 2, 1)) == 1 + due  # Monday 02-01, the Sunday if due
+
+
+def test_a_late_ruling_on_a_day_the_library_already_works_changes_nothing() -> None:
+    """Entering `work` late for a weekday that was a working day anyway: people were asked, the day is owed."""
+    friday = date(2027, 1, 29)
+    calendar = WorkCalendar([DayOverride(day=friday, working=True, entered=date(2027, 2, 3))])
+    assert is_reporting_day(friday, calendar)
+
+
+def test_a_working_day_made_a_holiday_after_it_passed_owes_nothing() -> None:
+    assert not is_reporting_day(date(2027, 2, 1), LATE)
+    week = [date(2027, 1, 25) + timedelta(days=n) for n in range(8)]  # Monday 01-25 to Monday 02-01
+    assert due_days(week, "在建", LATE) == week[:5]  # Monday to Friday; neither late ruling is owed
+    assert missed_days(LATE, date(2027, 1, 29), date(2027, 2, 2)) == 1  # Tuesday 02-02 only

@@ -112,6 +112,18 @@ def test_nothing_is_due_before_a_project_was_entered() -> None:
     assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["extra", "off", "miss"]
 
 
+def test_a_working_sunday_entered_after_it_passed_is_not_due() -> None:
+    """Sunday 10/11 made a 调休 working day on Monday 10/12: nobody was asked, so the web's mark and the week's
+    填报率 leave it out; a report sent that day is an "extra", as on a rest day."""
+    late = WorkCalendar([DayOverride(day=CUTOFF, working=True, entered=date(2026, 10, 12))])
+    duty = Duty(10, "A", "在建", "区住建局", HAO, "郝芳")
+    week = WEEKS[3].days  # 10/5 … 10/11: 国庆节 to 10/7, then Thursday to the 调休 Saturday due
+    assert day_marks(duty, week, late, {CUTOFF})[-1] == "extra"
+    assert participation([duty], WEEKS, late, {10: set(week[3:6])}).district.weeks[3] == Tally(3, 3)
+    in_time = WorkCalendar([DayOverride(day=CUTOFF, working=True, entered=date(2026, 10, 9))])
+    assert day_marks(duty, week, in_time, set())[-1] == "miss"
+
+
 def test_nobody_due_means_no_rate() -> None:
     part = participation([], WEEKS, CALENDAR, {})
     assert part.units == [] and part.liaisons == [] and part.district.rate is None

@@ -1,0 +1,124 @@
+"""A calendar ruling entered after its day had passed, end to end through Telegram (the real PTB Application,
+the fake Bot API) with the clock travelling into 2027: reports are owed as the calendar stood on the day
+(bot.domain.duties.is_reporting_day).
+
+郝芳 (1001) reports ZD2026-001 every working day of the week of Monday 2027-01-25, the Friday last. On
+Monday 02-01 the admin enters Sunday 01-31 as a 调休 working day: it had passed, nobody was asked to report on
+it, so it owes nothing: no 连续未填报 alert at 18:00, no lower 按时填报 for that week, no lower 填报率.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.clock import SHANGHAI, SystemClock
+from bot.services.standings import current_standings
+from jobs import reminders
+from tests.e2e.harness import TelegramHarness
+from tests.jobs.test_escalation_job import _in_thread
+
+HAO, ADMIN = 1001, 9001
+CODE = "ZD2026-001"
+SUNDAY = date(2027, 1, 31)
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+async def tg(telegram: TelegramHarness) -> TelegramHarness:
+    for user, name, role in [(HAO, "郝芳", "liaison"), (ADMIN, "管理员(区重大项目办)", "admin")]:
+        await telegram.bind(user, name, role)
+    for day in range(25, 30):  # Monday 01-25 to Friday 01-29
+        telegram.clock.set(at(date(2027, 1, day), 17))
+        assert "已记录" in (await telegram.send(HAO, f"/report {CODE} {day} 主体施工")).text
+    return telegram
+
+
+async def _alerts_at_six(tg: TelegramHarness, day: date) -> list[str]:
+    tg.clock.set(at(day, 18))
+    result = await reminders.run(tg.core.db, tg.clock.now(), tg.core.deps.renderer, slot=time(18, 0))
+    return result.alerts
+
+
+async def _week_of_the_sunday(tg: TelegramHarness) -> tuple[int, int]:
+    """ZD2026-001's (reported, due) days in the week to Sunday 01-31, as the weekly bulletin and /rank's
+    comparison count them."""
+    async with tg.session() as session:
+        standings = await current_standings(session, today=tg.clock.now().astimezone(SHANGHAI).date(), cutoff=SUNDAY)
+    [line] = [p for p in standings.projects if p.code == CODE]
+    return line.reported_days, line.working_days
+
+
+async def test_a_working_sunday_entered_the_day_after_owes_no_report(tg: TelegramHarness) -> None:
+    tg.clock.set(at(date(2027, 2, 1)))
+    entered = await tg.send(ADMIN, f"/calendar {SUNDAY} work")
+    assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in entered.text, entered
+
+    assert CODE not in await _alerts_at_six(tg, date(2027, 2, 1))  # only Monday missed since Friday
+    assert await _week_of_the_sunday(tg) == (5, 5)
+    rate = await tg.send(HAO, "/rank 填报")
+    assert "100.0% → 0.0%" in rate.text, rate  # the week of 01-25: 5 of 5; Monday 02-01: 0 of 1
+    assert "31.3%（5/16）" in rate.text, rate
+    assert CODE in await _alerts_at_six(tg, date(2027, 2, 2))  # Monday and Tuesday: a real streak
+
+
+async def test_entered_in_time_the_sunday_is_owed(tg: TelegramHarness) -> None:
+    """The same ruling entered on Friday 01-29: people knew, the day was owed and missed."""
+    tg.clock.set(at(date(2027, 1, 29), 18))
+    entered = await tg.send(ADMIN, f"/calendar {SUNDAY} work")
+    assert "2027-01-31 调休上班" in entered.text and "不计应填报" not in entered.text, entered
+
+    assert CODE in await _alerts_at_six(tg, date(2027, 2, 1))  # the Sunday and Monday
+    assert await _week_of_the_sunday(tg) == (5, 6)
+
+
+async def test_a_report_sent_on_the_late_sunday_is_kept(tg: TelegramHarness) -> None:
+    """郝芳 reported on the Sunday anyway: the report is kept and counts (money, last report), the day neither
+    raises nor lowers the share."""
+    tg.clock.set(at(SUNDAY, 11))
+    assert "已记录" in (await tg.send(HAO, f"/report {CODE} 31 周末抢工")).text
+    tg.clock.set(at(date(2027, 2, 1)))
+    await tg.send(ADMIN, f"/calendar {SUNDAY} work")
+
+    assert len(await tg.reports(CODE)) == 6
+    assert CODE not in await _alerts_at_six(tg, date(2027, 2, 1))
+    assert await _week_of_the_sunday(tg) == (5, 5)
+
+
+async def test_a_working_day_made_a_holiday_after_it_passed_owes_nothing_and_keeps_its_reports(
+    tg: TelegramHarness,
+) -> None:
+    """Friday 01-29 (reported) and Monday 02-01 (not) made holidays on Tuesday 02-02: nothing owed, the
+    Friday's report kept; the streak counts Tuesday only."""
+    tg.clock.set(at(date(2027, 2, 2)))
+    for day in ("2027-01-29", "2027-02-01"):
+        assert "补休" in (await tg.send(ADMIN, f"/calendar {day} off 补休")).text
+
+    assert len(await tg.reports(CODE)) == 5
+    assert CODE not in await _alerts_at_six(tg, date(2027, 2, 2))
+    assert await _week_of_the_sunday(tg) == (4, 4)  # Monday to Thursday, each reported
+
+
+def test_diaodu_calendar_says_a_late_working_day_owes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    _in_thread(upgrade, url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setattr(SystemClock, "now", lambda _self: at(date(2027, 2, 1)))
+
+    assert main(["calendar", "set", "2027-01-31", "work"]) == 0
+    assert main(["calendar", "set", "2027-02-20", "work"]) == 0
+    out = capsys.readouterr().out
+    assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in out, out
+    assert "2027-02-20 调休上班\n" in out, out

@@ -250,3 +250,21 @@ async def test_a_captioned_album_during_a_flow_that_takes_none_is_told_once_its_
     assert len(await photo_files(tg)) == 0
     confirm = await tg.send(HAO, "承台施工")  # the flow goes on from the caption's amount
     assert "更正理由" in confirm
+
+
+async def test_parts_that_come_after_the_node_was_marked_done_join_its_evidence(tg: TelegramHarness) -> None:
+    """完成 pressed while the album was still uploading (a large photo takes seconds): the parts that come after
+    it are the node's evidence as much as the ones before, not photos 'with no caption'."""
+    await tg.send(HAO, "/node")
+    await tg.press(HAO, f"{CODE} {NODE}")
+    await tg.press(HAO, f"今天完成（{today(tg)}）")
+    for _ in range(2):
+        await part(tg, "730")
+    assert "照片 2 张" in await tg.press(HAO, "完成")
+    for _ in range(2):
+        assert (await part(tg, "730")).messages == []  # answered once, after the last
+    [joined] = await notices_after(tg, seconds=ALBUM_WAIT.total_seconds() * 2)
+    assert f"照片已加入节点「{NODE}」的完成佐证，现有照片 4 张" in joined, joined
+    assert await notices_after(tg, minutes=5) == []
+    assert len(await node_photos(tg)) == 4
+    tg.assert_nothing_failed()

@@ -25,7 +25,7 @@ from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.paging import page_buttons
-from handlers.report_albums import carried
+from handlers.report_albums import albums_of, albums_with, carried, remember_node
 from handlers.report_store import FLOW as REPORT_FLOW
 from storage import leaves as leave_repo
 from storage import nodes as repo
@@ -169,6 +169,7 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     node, project = found
     text = ctx.msg.text.strip()
     photos = [*state.get("photos", []), *([ctx.msg.channel, f] for f in ctx.msg.photos)]
+    state = {**state, "albums": albums_with(ctx, state)}  # whose later parts follow the photos to the node
     if state.get("step") == "day":
         day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today, past=True)
         why = "bad_day" if day is None else service.refusal_of_day(day, planned_on=node.planned_on,
@@ -235,6 +236,7 @@ async def _finish(ctx: Context, node: ProjectNode, project: Project, state: dict
                                    note=state.get("note", ""), photos=photos, now=ctx.now)
     ctx.reply("node_done", node=node, project=project, state=done.state, closed=done.closed, photos=len(photos),
               late_days=(node.done_on - node.planned_on).days if node.done_on else 0)
+    await remember_node(ctx, node_id=node.id, albums=albums_of(state))
 
 
 # --- the admins' plan -------------------------------------------------------------------------------

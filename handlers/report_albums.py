@@ -43,6 +43,7 @@ from bot.domain.messages import Incoming, Reply
 from bot.domain.report_line import parse_report_line
 from handlers.context import Context
 from storage import conversations, outbox
+from storage import nodes as node_repo
 from storage import reports as report_repo
 
 FLOW = "album"
@@ -137,6 +138,16 @@ async def take_part(ctx: Context, *, in_flow: bool, busy: bool = False) -> bool:
         ctx.reply("report_album_photo", code=album.code, count=count)
         await answer_once(ctx)  # the parts after the caption are answered once, with the count after the last
         return True
+    if fate is PartFate.JOIN_NODE:
+        assert album is not None and album.node_id is not None
+        node = await node_repo.add_photos(ctx.session, node_id=album.node_id, channel=msg.channel,
+                                          photos=msg.photos, now=ctx.now)
+        count = await node_repo.photo_count(ctx.session, node_id=album.node_id) if node is not None else None
+        albums[msg.album] = replace(album, seen_at=ctx.now, sent_at=msg.sent_at)
+        await _save(ctx, albums)
+        ctx.reply("node_album_photo", name=node.name if node is not None else "", count=count)
+        await answer_once(ctx)  # the late parts are answered once, with the count after the last
+        return True
     held = Album(seen_at=ctx.now, sent_at=msg.sent_at, held=(*(album.held if album is not None else ()), *msg.photos))
     albums[msg.album] = held  # until the caption comes
     await _notice_unexplained(ctx, msg.album, held, busy=busy)
@@ -211,6 +222,16 @@ async def remember(ctx: Context, *, report_id: int, code: str, albums: Sequence[
     await _save(ctx, known)
 
 
+async def remember_node(ctx: Context, *, node_id: int, albums: Sequence[str]) -> None:
+    """The node just marked done with photos of these albums: their later parts join its evidence."""
+    if not albums:
+        return
+    known = await _load(ctx)
+    for key in albums:
+        known[key] = Album(seen_at=ctx.now, captioned=True, node_id=node_id)
+    await _save(ctx, known)
+
+
 def albums_of(state: dict[str, Any]) -> list[str]:
     """The albums whose photos a report flow's state holds."""
     albums = list(state.get("albums", []))
@@ -230,10 +251,15 @@ def carried(state: dict[str, Any] | None) -> dict[str, Any]:
     return {"photos": list(state.get("photos", [])), "albums": albums_of(state)}
 
 
+def albums_with(ctx: Context, state: dict[str, Any]) -> list[str]:
+    """The albums whose photos a flow's state holds, with this message's (whose later parts then follow it)."""
+    albums = albums_of(state)
+    if ctx.msg.album and ctx.msg.photos and ctx.msg.album not in albums:
+        albums.append(ctx.msg.album)
+    return albums
+
+
 def with_photos(ctx: Context, state: dict[str, Any]) -> dict[str, Any]:
     """A report flow's state with this message's photos added (and their album, whose later parts then
     follow them into the report)."""
-    albums = albums_of(state)
-    if ctx.msg.album and ctx.msg.album not in albums:
-        albums.append(ctx.msg.album)
-    return {**state, "photos": [*state.get("photos", []), *ctx.msg.photos], "albums": albums}
+    return {**state, "photos": [*state.get("photos", []), *ctx.msg.photos], "albums": albums_with(ctx, state)}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
-from bot.domain.limits import PHOTO_FILE_MAX, photo_too_big
+from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
 from bot.render import shared_renderer
 from bot.services.invites import looks_like_code
@@ -35,6 +36,7 @@ from handlers import (
 )
 from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use, command_words
 from handlers.context import Context, Deps
+from handlers.people_lookup import is_admin
 from storage import people, processed
 from storage.db import wrote
 from storage.people import Flow
@@ -152,6 +154,24 @@ async def cancel_command(ctx: Context, _args: str) -> None:
     ctx.reply("cancelled" if cleared else "nothing_to_cancel")
 
 
+def _stray_file(msg: Incoming) -> bool:
+    """Whether the message brings a file that is no picture (a PDF, a Word file, a spreadsheet…): only /import
+    takes one (a picture sent as a file comes as a photo; one too big to keep is refused as such)."""
+    if msg.photos:
+        return False
+    if msg.document is not None:
+        return not is_image_name(msg.document.name)
+    return msg.unsupported == "file"  # a channel that does not pass files on (WeCom's file messages)
+
+
+def _file_not_kept(ctx: Context, *, in_flow: bool) -> None:
+    """Say that the file sent was not kept, and what the bot takes instead."""
+    document = ctx.msg.document
+    name = document.name if document is not None else ""
+    ctx.reply("file_not_kept", name=name, ledger=Path(name).suffix.lower() in admin_import.EXTENSIONS,
+              admin=is_admin(ctx), importable=document is not None, in_flow=in_flow, text=bool(ctx.msg.text))
+
+
 class Router:
     """The channel-agnostic entry point: one Incoming in, one Outcome out, one transaction."""
 
@@ -242,18 +262,30 @@ class Router:
             else:
                 ctx.reply("unbound")
             return
+        stray = _stray_file(msg)
         if msg.unsupported and not (msg.text or msg.photos or msg.document):
             # A voice message, a location…: said so, and a guided flow keeps waiting for its answer.
-            ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=conversation is not None)
+            if stray:
+                _file_not_kept(ctx, in_flow=conversation is not None)
+            else:
+                ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=conversation is not None)
             return
         if conversation is not None and conversation.flow in FLOWS:
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
+            if msg.photos and conversation.flow not in PHOTO_FLOWS:  # its words went to the flow, not its photos
+                ctx.reply("photos_not_kept", album=bool(msg.album), count=len(msg.photos),
+                          captioned=bool(msg.text.strip()))
+            elif stray and conversation.flow not in admin_import.FLOWS:
+                _file_not_kept(ctx, in_flow=True)
             if msg.album and msg.photos:
                 await report_albums.answer_once(ctx)  # an album is answered once, not once per photo
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.
-        if msg.text and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text):
+        reported = bool(msg.text) and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text)
+        if stray:  # a file sent with a report line: the report is stored, the file is not
+            _file_not_kept(ctx, in_flow=False)
+        if reported or stray:
             return
         big = msg.document is not None and photo_too_big(msg.document.name, msg.document.size)
         ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
@@ -241,6 +241,24 @@ async def mark_done(session: AsyncSession, node: ProjectNode, *, done_on: date, 
     for channel, file_id in photos:  # due for download at once (the photo keeper keeps them for good)
         session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now, fetch_after=now))
     await session.flush()
+
+
+async def add_photos(session: AsyncSession, *, node_id: int, channel: str, photos: Sequence[str],
+                     now: datetime) -> ProjectNode | None:
+    """Add more evidence photos to a node done (the rest of an album sent as it was marked done), due for
+    download at once; the node, or None when it is no longer done (or gone)."""
+    node = await get_node(session, node_id=node_id)
+    if node is None or node.done_on is None or node.removed_at is not None:
+        return None
+    for file_id in photos:
+        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now, fetch_after=now))
+    await session.flush()
+    return node
+
+
+async def photo_count(session: AsyncSession, *, node_id: int) -> int:
+    """How many evidence photos the node has."""
+    return int(await session.scalar(select(func.count()).where(NodePhoto.node_id == node_id)) or 0)
 
 
 async def close_problem(session: AsyncSession, node: ProjectNode, *, kind: str, now: datetime, text: str,

@@ -11,6 +11,8 @@ An album a person sends in a chat is, to the bot:
   waiting for a button keeps them); with no flow left (the report was refused, cancelled…) they are not
   answered again: the caption's answer was the album's;
 - reported: the album's report is stored (at once, or after the buttons it asked for): later parts join it;
+- node done: the node flow that took its first parts was finished (完成 pressed before the last parts came, as
+  uploads of large photos take seconds each): later parts join the node's evidence;
 - in a flow: it came while a guided flow that takes photos was under way (``/report``, ``/node``, ``/issue``),
   and its parts went to that flow. The flow's answers to them are not sent one by one: the album is answered
   once, ``ANSWER_WAIT`` after its last part, with the flow's answer to that part (which counts every photo).
@@ -59,6 +61,7 @@ class Album:
     sent_at: datetime | None = None  # the own time of the last part seen (when the user sent it), if known
     in_flow: bool = False  # its parts went to the guided flow under way
     answer: tuple[str, ...] = ()  # the keys of the flow's answer waiting to go out (``ANSWER_WAIT``)
+    node_id: int | None = None  # the node marked done with its photos (the node flow that took them finished)
 
     @property
     def behind(self) -> timedelta:
@@ -73,22 +76,24 @@ class Album:
         return {"seen_at": self.seen_at.isoformat(), "held": list(self.held), "captioned": self.captioned,
                 "report_id": self.report_id, "code": self.code,
                 "sent_at": self.sent_at.isoformat() if self.sent_at is not None else None,
-                "in_flow": self.in_flow, "answer": list(self.answer)}
+                "in_flow": self.in_flow, "answer": list(self.answer), "node_id": self.node_id}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> Album:
-        report_id, sent_at = state.get("report_id"), state.get("sent_at")
+        report_id, sent_at, node_id = state.get("report_id"), state.get("sent_at"), state.get("node_id")
         return cls(seen_at=datetime.fromisoformat(state["seen_at"]), held=tuple(state.get("held", ())),
                    captioned=bool(state.get("captioned")), report_id=int(report_id) if report_id else None,
                    code=str(state.get("code", "")),
                    sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
-                   in_flow=bool(state.get("in_flow")), answer=tuple(state.get("answer", ())))
+                   in_flow=bool(state.get("in_flow")), answer=tuple(state.get("answer", ())),
+                   node_id=int(node_id) if node_id else None)
 
 
 class PartFate(Enum):
     """What becomes of a part of an album that carries no caption."""
 
     JOIN_REPORT = "join"  # the album's report is stored: the photo is added to it
+    JOIN_NODE = "node"  # the node its first parts went to was marked done: the photo is added to its evidence
     HOLD = "hold"  # the caption has not come: held for it
     TO_FLOW = "flow"  # the guided flow in the chat takes it (the one the caption started, or one under way that
     # takes photos)
@@ -101,6 +106,8 @@ def fate_of_part(album: Album | None, *, in_flow: bool) -> PartFate:
     album waits for its caption, and is answered once if it does not come)."""
     if album is not None and album.report_id is not None:
         return PartFate.JOIN_REPORT
+    if album is not None and album.node_id is not None:
+        return PartFate.JOIN_NODE
     if album is not None and not album.captioned and not album.in_flow:
         return PartFate.HOLD
     if in_flow:

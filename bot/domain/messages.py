@@ -78,7 +78,8 @@ class Incoming:
     chat_type: ChatType = "private"
     bot_username: str = ""
     # What the user sent that the bot cannot read, when that is all it was: "voice", "video", "location",
-    # "link", "sticker", "contact" or "other" ("" for text, photos, documents and buttons).
+    # "link", "sticker", "contact", "file" (a channel that does not pass files on) or "other" ("" for text,
+    # photos, documents and buttons).
     unsupported: str = ""
     # The album (Telegram's media group) the photo belongs to: an album of several photos comes as one
     # message per photo, the caption on any one of them (bot.domain.albums); "" when the message is no part

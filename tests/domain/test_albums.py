@@ -25,6 +25,7 @@ AT = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 WAITING = Album(seen_at=AT, held=("p1",))
 CAPTIONED = Album(seen_at=AT, captioned=True)
 REPORTED = Album(seen_at=AT, captioned=True, report_id=7, code="ZD2026-001")
+NODE_DONE = Album(seen_at=AT, captioned=True, node_id=3)
 IN_FLOW = Album(seen_at=AT, in_flow=True, sent_at=AT - timedelta(seconds=1), answer=("album-answer:k:0",))
 
 
@@ -39,6 +40,8 @@ IN_FLOW = Album(seen_at=AT, in_flow=True, sent_at=AT - timedelta(seconds=1), ans
     (REPORTED, True, PartFate.JOIN_REPORT),  # even while another flow is under way
     (IN_FLOW, True, PartFate.TO_FLOW),  # its first parts went to the flow: so do the others
     (IN_FLOW, False, PartFate.HOLD),  # the flow ended between two parts: this one waits for a caption
+    (NODE_DONE, False, PartFate.JOIN_NODE),  # 完成 was pressed between two parts: the node takes the rest
+    (NODE_DONE, True, PartFate.JOIN_NODE),
 ])
 def test_the_fate_of_a_part_without_the_caption(album: Album | None, in_flow: bool, fate: PartFate) -> None:
     assert fate_of_part(album, in_flow=in_flow) is fate
@@ -77,6 +80,6 @@ def test_albums_are_forgotten_a_while_after_their_last_part() -> None:
     assert recent({"1": Album(seen_at=AT - ALBUM_MEMORY)}, AT) != {}
 
 
-@pytest.mark.parametrize("album", [WAITING, CAPTIONED, REPORTED, IN_FLOW])
+@pytest.mark.parametrize("album", [WAITING, CAPTIONED, REPORTED, IN_FLOW, NODE_DONE])
 def test_an_album_reads_back_as_it_was_kept(album: Album) -> None:
     assert Album.from_state(album.as_state()) == album

@@ -218,3 +218,53 @@ async def test_a_caption_the_bot_reaches_late_still_takes_the_album_and_no_notic
     assert await notices_after(tg, seconds=30) == []
     [notice] = await notices_after(tg, seconds=6)
     assert UNEXPLAINED in notice and "收到 2 张照片" in notice
+
+
+async def _at_the_amount_step_of_correct(tg: TelegramHarness) -> None:
+    assert "已记录" in await tg.send(HAO, f"/report {CODE} 850 桩基")
+    await tg.send(HAO, "/correct")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    assert "请发送更正后的本期完成投资" in await tg.press(HAO, "11-20 850 万元 桩基")
+
+
+async def test_a_captioned_photo_during_a_flow_that_takes_none_says_it_was_not_kept(tg: TelegramHarness) -> None:
+    await _at_the_amount_step_of_correct(tg)
+    answered = await tg.photo(HAO, "900", file_id="not-kept")
+    assert "请发送更正后的形象进度" in answered  # the caption did what it says
+    assert "这张照片未保存" in answered and "照片说明中的文字已按该操作的回复处理" in answered, answered
+    assert await notices_after(tg, minutes=5) == []
+    assert len(await photo_files(tg)) == 0
+
+
+async def test_a_captioned_album_during_a_flow_that_takes_none_is_told_once_its_photos_were_not_kept(
+    tg: TelegramHarness,
+) -> None:
+    await _at_the_amount_step_of_correct(tg)
+    assert (await part(tg, "720")).messages == []  # held for the caption
+    assert (await part(tg, "720", "900")).messages == []  # the flow's answer waits for the rest
+    assert (await part(tg, "720")).messages == []  # the caption's answer is the album's
+    said = await notices_after(tg, seconds=ALBUM_WAIT.total_seconds() * 2)
+    assert len(said) == 2 and "请发送更正后的形象进度" in said[0], said
+    assert "这组照片未保存" in said[1] and UNEXPLAINED not in " ".join(said)
+    assert await notices_after(tg, minutes=5) == []
+    assert len(await photo_files(tg)) == 0
+    confirm = await tg.send(HAO, "承台施工")  # the flow goes on from the caption's amount
+    assert "更正理由" in confirm
+
+
+async def test_parts_that_come_after_the_node_was_marked_done_join_its_evidence(tg: TelegramHarness) -> None:
+    """完成 pressed while the album was still uploading (a large photo takes seconds): the parts that come after
+    it are the node's evidence as much as the ones before, not photos 'with no caption'."""
+    await tg.send(HAO, "/node")
+    await tg.press(HAO, f"{CODE} {NODE}")
+    await tg.press(HAO, f"今天完成（{today(tg)}）")
+    for _ in range(2):
+        await part(tg, "730")
+    assert "照片 2 张" in await tg.press(HAO, "完成")
+    for _ in range(2):
+        assert (await part(tg, "730")).messages == []  # answered once, after the last
+    [joined] = await notices_after(tg, seconds=ALBUM_WAIT.total_seconds() * 2)
+    assert f"照片已加入节点「{NODE}」的完成佐证，现有照片 4 张" in joined, joined
+    assert await notices_after(tg, minutes=5) == []
+    assert len(await node_photos(tg)) == 4
+    tg.assert_nothing_failed()

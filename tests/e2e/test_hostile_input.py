@@ -25,6 +25,7 @@ from tests.fakes.bot_api import MAX_TEXT, parse_telegram_html, utf16_len
 HAO = 1001
 CODE = "ZD2026-001"
 GROUP = -4001
+ADMIN = 9001
 
 
 @pytest.fixture
@@ -175,7 +176,7 @@ async def test_a_photo_sent_as_a_file_is_a_photo_and_one_too_big_is_refused_sayi
     ({"voice": {"file_id": "v1", "file_unique_id": "v1", "duration": 4}}, "暂时无法识别语音消息",
      "当前操作仍在等待您的回复"),
     ({"document": {"file_id": "f1", "file_unique_id": "f1", "file_name": "进度.docx", "file_size": 30_000}},
-     "没有看懂这条消息", "请输入本期完成投资"),  # the guided step asks again for the amount
+     "收到文件「进度.docx」，本系统不接收此类文件，该文件未保存", "请输入本期完成投资"),  # the step asks again
 ])
 async def test_stickers_voice_and_files_where_text_is_expected_are_answered(
         tg: TelegramHarness, fields: dict, said: str, in_flow: str) -> None:
@@ -183,7 +184,7 @@ async def test_stickers_voice_and_files_where_text_is_expected_are_answered(
     await tg.send(HAO, "/report")
     await tg.press(HAO, f"{CODE} 城北高速连接线")
     asked = await tg.message(HAO, fields)
-    assert in_flow in asked
+    assert in_flow in asked and said in asked
     assert "本期完成投资：850" in await tg.send(HAO, "850")  # the flow waited: the amount is taken
     assert await tg.report_count() == 0
 
@@ -321,3 +322,26 @@ async def test_an_update_the_library_cannot_read_is_skipped_and_the_next_ones_ar
     assert "已记录填报" in after, after
     assert any(f"skipped Telegram update {unreadable['update_id']}" in r.getMessage() for r in caplog.records)
     assert [r.amount for r in await tg.reports()] == [Decimal(850)]
+
+
+def _file(name: str, mime: str = "application/octet-stream") -> dict:
+    return {"document": {"file_id": f"f-{name}", "file_unique_id": f"u-{name}", "file_name": name,
+                         "mime_type": mime, "file_size": 40_000}}
+
+
+async def test_a_file_is_answered_with_what_the_bot_takes_instead(tg: TelegramHarness) -> None:
+    pdf = await tg.message(HAO, _file("现场照片汇总.pdf", "application/pdf"))
+    assert "收到文件「现场照片汇总.pdf」" in pdf and "该文件未保存" in pdf and "现场照片请以图片发送" in pdf, pdf
+    assert "没有看懂" not in pdf
+
+    ledger = await tg.message(HAO, _file("台账.xlsx"))  # a liaison: the ledger is the 区项目办's to import
+    assert "项目台账由区项目办管理员导入" in ledger and "/import" not in ledger, ledger
+
+    await tg.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    pointed = (await tg.message(ADMIN, _file("台账.xlsx"))).text
+    assert "请先发送 /import，再发送该文件" in pointed, pointed
+
+    # A file sent with a report line: the report is stored, and the liaison told the file was not.
+    both = await tg.message(HAO, {**_file("签证单.pdf", "application/pdf"), "caption": f"{CODE} 100 承台施工"})
+    assert "已记录填报" in both and "收到文件「签证单.pdf」" in both and "该文件未保存" in both, both
+    assert await tg.report_count() == 1

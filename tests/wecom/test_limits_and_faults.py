@@ -33,6 +33,8 @@ async def hao(wecom: WeComHarness) -> WeComHarness:
     ("link", {"Title": "通知", "Description": "d", "Url": "https://example.com/a", "PicUrl": ""},
      "暂时无法识别链接消息，请发送文字。"),
     ("miniprogram", {"Title": "小程序"}, "暂时无法识别这类消息，请发送文字。"),
+    ("file", {"MediaId": "m4"},  # WeCom passes no file on: what the bot takes instead
+     "收到一个文件，本系统不接收此类文件，该文件未保存。\n现场照片请以图片发送；填报、问题等请发送文字。"),
 ])
 async def test_what_the_bot_cannot_read_is_answered_and_a_flow_keeps_waiting(
         hao: WeComHarness, fake_wecom: FakeWeCom, msgtype: str, fields: dict[str, str], said: str) -> None:

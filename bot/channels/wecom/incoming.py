@@ -142,6 +142,6 @@ def incoming_from(
         return None, None
     if msgtype == "shortvideo":
         msgtype = "video"
-    # Voice, video, location and link messages (and any kind WeCom adds) are answered that the bot cannot
-    # read them: nothing a member sends goes unanswered.
-    return base(unsupported=msgtype if msgtype in ("voice", "video", "location", "link") else "other"), None
+    # Voice, video, location, link and file messages (and any kind WeCom adds) are answered that the bot cannot
+    # read them (a file with what it takes instead): nothing a member sends goes unanswered.
+    return base(unsupported=msgtype if msgtype in ("voice", "video", "location", "link", "file") else "other"), None

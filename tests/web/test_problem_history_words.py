@@ -19,8 +19,10 @@ from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
 
 ADMIN = ROLE_PEOPLE["admin"]
 SCRIPT = "<script>alert(3)</script>抓紧&落实"
-MOVES = [{"clock": "response", "from": "2026-11-23 17:30", "to": "2026-11-24 17:30"},
-         {"clock": "resolution", "from": "2026-12-04 17:30", "to": "2026-12-07 17:30"}]
+MOVES = [
+    {"clock": "response", "from": "2026-11-23 17:30", "to": "2026-11-24 17:30"},
+    {"clock": "resolution", "from": "2026-12-04 17:30", "to": "2026-12-07 17:30"},
+]
 
 
 async def _events(site: WebHarness, number: str) -> int:
@@ -39,8 +41,9 @@ async def _events(site: WebHarness, number: str) -> int:
             ("recounted", None, "", {"moves": MOVES}),
             ("comment", lead.id, SCRIPT, {}),
         ]:
-            await problem_repo.add_event(session, problem=problem, at=at, kind=kind, actor_id=actor, text=text,
-                                         detail=detail)
+            await problem_repo.add_event(
+                session, problem=problem, at=at, kind=kind, actor_id=actor, text=text, detail=detail
+            )
         return problem.id
 
 
@@ -57,9 +60,14 @@ async def test_each_event_is_worded_alike_on_the_card_in_the_ledger_and_on_the_w
             problem_page = await response.text()
         async with client.get("/web/project/ZD2026-001") as response:
             project_page = await response.text()
-    timeline = [html.unescape(f"{when} {who} {what}") for when, who, what in re.findall(
-        r'<li(?: class="comment")?><div class="when">(.*?) <span class="muted">(.*?)</span></div><div>(.*?)</div>'
-        r"</li>", problem_page)]
+    timeline = [
+        html.unescape(f"{when} {who} {what}")
+        for when, who, what in re.findall(
+            r'<li(?: class="comment")?><div class="when">(.*?) <span class="muted">(.*?)</span></div><div>(.*?)</div>'
+            r"</li>",
+            problem_page,
+        )
+    ]
     article = re.search(rf'<a href="/web/problem/{number}">.*?<ul class="history">(.*?)</ul>', project_page, re.S)
     assert article is not None
     listed = [html.unescape(item) for item in re.findall(r"<li(?: class=\"comment\")?>(.*?)</li>", article.group(1))]
@@ -71,8 +79,10 @@ async def test_each_event_is_worded_alike_on_the_card_in_the_ledger_and_on_the_w
     assert worded[1].endswith("管理员(区重大项目办) 改派（区住建局→区发改局）：职责调整")
     assert worded[2].endswith("赵芳 答复：入户做工作（承诺 2026-12-10 前完成）")
     assert worded[3].endswith("刘文华 同意延期（延至 2026-12-20）")
-    assert worded[4].endswith("系统 工作日历调整，时限重算（受理时限 2026-11-23 17:30 → 2026-11-24 17:30；"
-                              "办结时限 2026-12-04 17:30 → 2026-12-07 17:30）")
+    assert worded[4].endswith(
+        "系统 工作日历调整，时限重算（受理时限 2026-11-23 17:30 → 2026-11-24 17:30；"
+        "办结时限 2026-12-04 17:30 → 2026-12-07 17:30）"
+    )
     assert worded[5].endswith(f"刘文华 批示：{SCRIPT}")
     for page in (problem_page, project_page):  # what people wrote, escaped on the web
         assert "&lt;script&gt;alert(3)&lt;/script&gt;抓紧&amp;落实" in page and "<script>alert" not in page

@@ -168,7 +168,7 @@ async def _remove_group(ctx: Context, token: str) -> None:
 
 async def audit_command(ctx: Context, args: str) -> None:
     """`/audit` the latest changes, 20 a page; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object
-    key."""
+    key. Words after the object are refused, named, unless the whole text is a key with a record."""
     token = args.strip()
     keys: list[str] = []
     subject = ""
@@ -180,6 +180,12 @@ async def audit_command(ctx: Context, args: str) -> None:
         entries = []
         for key in keys:
             entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_HISTORY)
+        # "/audit ZD2026-001 多余" names one object and a word too many; a key of several words (an imported
+        # file's name) is found whole, as typed
+        extra = token.split(maxsplit=1)[1:]
+        if extra and not entries and not events:
+            ctx.refuse_words(extra[0])
+            return
     rows = [_entry_row(e) for e in entries] + events
     rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
     page = page_of(rows[:AUDIT_HISTORY], ctx.page, AUDIT_LIMIT)

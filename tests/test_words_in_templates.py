@@ -97,7 +97,7 @@ PENDING: dict[str, int] = {
     "bot/services/photo_keeper.py": 2,
     "bot/services/photo_reasons.py": 2,
     "bot/services/photo_store.py": 8,
-    "handlers/admin_ops.py": 5,
+    "handlers/admin_ops.py": 4,
     "handlers/admin_people.py": 6,
     "handlers/admin_projects.py": 1,
     "handlers/broadcast.py": 1,

@@ -1,5 +1,5 @@
 """A problem's history is worded once (bot/templates/_problem_event.j2): the chat's problem card, the Excel
-办理记录 cell and the web pages (the problem's page and the project page) say each event alike, 改派 from→to,
+办理记录 cell, the web pages (the problem's page and the project page) and /audit W… say each event alike, 改派 from→to,
 上报 with its level and reason, 承诺, 延至 and the calendar recount's from→to included, and the web escapes
 what people wrote."""
 
@@ -10,6 +10,8 @@ import re
 
 from sqlalchemy import select
 
+from bot.channels.console import CHANNEL, bind_console
+from bot.domain.messages import Incoming
 from bot.render import Renderer, html_to_plain
 from bot.services.ledger_export import history_cell
 from storage import problems as problem_repo
@@ -86,3 +88,9 @@ async def test_each_event_is_worded_alike_on_the_card_in_the_ledger_and_on_the_w
     assert worded[5].endswith(f"刘文华 批示：{SCRIPT}")
     for page in (problem_page, project_page):  # what people wrote, escaped on the web
         assert "&lt;script&gt;alert(3)&lt;/script&gt;抓紧&amp;落实" in page and "<script>alert" not in page
+    admin_chat = await bind_console(site.core.db, await site.person(ADMIN), now=site.core.clock.now())
+    trail = await site.core.router.handle(
+        Incoming(channel=CHANNEL, user_id=admin_chat, chat_id=admin_chat, text=f"/audit {number}", display_name=ADMIN)
+    )
+    audited = [line for line in html_to_plain(trail.replies[0].html).splitlines()[1:] if line]
+    assert sorted(audited) == sorted(card)  # the latest first there

@@ -39,6 +39,7 @@ INVITE_BUTTON = "adp:inv"  # /invite's button (handlers.admin_people): adp:inv:<
 ROLE_ORDER = ("liaison", "unit", "lead", "top", "admin")  # whose invite a held person's button makes
 AUDIT_LIMIT = 20  # lines on one page of /audit
 AUDIT_HISTORY = 200  # the latest lines /audit pages through
+AUDIT_TEXT_CHARS = 60  # of what was written at a step of a problem's history, on one line of /audit
 OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
 GROUP_NAME_MAX = 100
@@ -168,7 +169,7 @@ async def _remove_group(ctx: Context, token: str) -> None:
 
 async def audit_command(ctx: Context, args: str) -> None:
     """`/audit` the latest changes, 20 a page; `/audit ZD2026-001`, `/audit 郝芳`, `/audit W0007` or any object
-    key."""
+    key. Words after the object are refused, named, unless the whole text is a key with a record."""
     token = args.strip()
     keys: list[str] = []
     subject = ""
@@ -180,6 +181,12 @@ async def audit_command(ctx: Context, args: str) -> None:
         entries = []
         for key in keys:
             entries += await audit.entries_for(ctx.session, object_key=key, limit=AUDIT_HISTORY)
+        # "/audit ZD2026-001 多余" names one object and a word too many; a key of several words (an imported
+        # file's name) is found whole, as typed
+        extra = token.split(maxsplit=1)[1:]
+        if extra and not entries and not events:
+            ctx.refuse_words(extra[0])
+            return
     rows = [_entry_row(e) for e in entries] + events
     rows.sort(key=lambda r: (r["at"], r["order"]), reverse=True)
     page = page_of(rows[:AUDIT_HISTORY], ctx.page, AUDIT_LIMIT)
@@ -190,7 +197,7 @@ async def audit_command(ctx: Context, args: str) -> None:
         if person_id is not None:
             row["object"] = names["people"].get(person_id, row["object"])
     ctx.reply("admin_ops_audit", rows=rows, token=token, subject=subject, names=names, page=page,
-              buttons=page_buttons("audit", page, token))
+              text_chars=AUDIT_TEXT_CHARS, buttons=page_buttons("audit", page, token))
 
 
 async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list[dict[str, Any]]]:
@@ -202,10 +209,10 @@ async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list
         if problem is None:
             return [key], key, []
         history = await problem_repo.history(ctx.session, problem_id=problem.id)
-        rows = [{"at": e.at, "order": -1, "actor": e.actor.name if e.actor else "系统", "channel": "—",
-                 "action": labels.label(labels.EVENTS, e.kind), "code": None, "detail": e.detail or {},
-                 "kind": e.kind, "object": key,
-                 "object_type": "problem", "object_key": key, "summary": (e.text or "")[:60]} for e in history]
+        # worded by the template as the problem card words them (_problem_event.j2)
+        rows = [{"at": e.at, "order": -1, "actor": e.actor.name if e.actor else None, "channel": "—",
+                 "code": None, "detail": e.detail or {}, "kind": e.kind, "object": key,
+                 "object_type": "problem", "object_key": key, "summary": e.text or ""} for e in history]
         what = "议定事项" if problem.project is None else f"{problem.project.code} 的问题"
         return [key], f"{key}({what})", rows
     project = await project_repo.get_project_by_code(ctx.session, code=token)

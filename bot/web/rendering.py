@@ -1,5 +1,6 @@
 """Rendering the web pages: Jinja2 templates under bot/templates/web, HTML-escaped, strict, with the same
-number filters as the chat (bot.render), and the security headers every answer carries."""
+number filters as the chat (bot.render), and the security headers every answer carries. The chat's templates
+are read too, under "chat/", for what is worded once for both (a problem's history: chat/_problem_event.j2)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, StrictUndefined, select_autoescape
 
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.escalation import LEVEL_NAMES
-from bot.domain.limits import PHOTO_FILE_MAX
+from bot.domain.limits import PHOTO_FILE_MAX, preview
 from bot.domain.rounding import tenths
 from bot.render import format_date, format_delta, format_pct, format_points, format_time, wan_or_dash
 
@@ -38,7 +39,8 @@ class WebRenderer:
 
     def __init__(self) -> None:
         self.env = Environment(
-            loader=PackageLoader("bot", "templates/web"),
+            loader=ChoiceLoader([PackageLoader("bot", "templates/web"),
+                                 PrefixLoader({"chat": PackageLoader("bot", "templates")})]),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
         )
@@ -51,8 +53,10 @@ class WebRenderer:
             role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: lights.get(s, ""),
             status=lambda s: statuses.get(s, s),
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
-            event=lambda k: labels.label(labels.EVENTS, k), moment=moment, tenths=tenths,
+            moment=moment, tenths=tenths, preview=preview,
         )
+        self.env.globals["code_labels"] = labels  # what the chat's shared macros use: chat/_problem_event.j2
+        self.env.globals["level_names"] = LEVEL_NAMES
         self.env.globals["photo_max_mb"] = PHOTO_FILE_MAX // 2**20  # the largest photo a bot may download
 
     def render(self, template: str, **context: Any) -> str:

@@ -25,7 +25,7 @@ from bot.render import html_to_plain
 from bot.services.admin_ops import set_day, set_policy
 from bot.services.outbox import OutboxSender
 from handlers import admin_ops
-from storage import outbox, outbox_sending, outbox_views, people
+from storage import audit, outbox, outbox_sending, outbox_views, people
 from storage.audit import Actor
 from storage.migrate import upgrade
 from storage.models import AuditEntry, BulletinGroup, OutboxMessage, Person, PersonRole
@@ -308,6 +308,22 @@ async def test_audit_lists_changes_in_chinese_and_by_object(core: Core) -> None:
     project = await say(core, ADMIN, "/audit ZD2026-001")
     assert "「ZD2026-001 城北高速连接线」的修改记录" in project and "新增项目" in project
     assert "没有找到修改记录" in await say(core, ADMIN, "/audit 无此对象")
+
+
+async def test_audit_refuses_words_after_its_object_but_finds_a_key_of_several_words(core: Core) -> None:
+    """/audit looks one object up: a word too many is named and refused (not searched for as part of the key,
+    which showed an empty 「ZD2026-001 多余」的修改记录); a key that has spaces (an imported file's name) is
+    still found whole."""
+    for typed, extra in (("/audit ZD2026-001 多余", "多余"), ("/audit 郝芳 最近 一周", "最近 一周"),
+                         ("/audit W0001 看看", "看看")):
+        answer = await say(core, ADMIN, typed)
+        assert answer == f"没有看懂「{extra}」，未办理。用法：/audit [对象]", answer
+    async with core.db.session() as session:
+        await audit.record(session, actor=Actor(label=ADMIN, channel=CHANNEL, person_id=None), at=core.clock.now(),
+                           action="ledger.import", object_type="ledger", object_key="2026 台账.xlsx",
+                           detail={"file": "2026 台账.xlsx"})
+    found = await say(core, ADMIN, "/audit 2026 台账.xlsx")
+    assert "「2026 台账.xlsx」的修改记录（最近 1 条）" in found and "导入台账" in found, found
 
 
 # --- /outbox ---------------------------------------------------------------------------------------

@@ -187,7 +187,7 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
     trail = await admin(desk, "/audit W0001")
     # 赵芳 had asked for it: the assignment answers her request.
     assert f"{ADMIN_NAME}（控制台） 问题改派：从区住建局改派至区发改局（同意单位申请）：属发改职能" in trail
-    assert "改派：从区住建局改派至区发改局，属发改职能" in trail
+    assert "改派（区住建局→区发改局）：属发改职能" in trail  # worded as on the problem card
     assert "problem" not in trail and "reassigned" not in trail
 
     wang, zhao, hao = [await person(desk, n) for n in ("王刚", "赵芳", "郝芳")]

@@ -25,7 +25,7 @@ from bot.channels.wecom.incoming import incoming_from
 from bot.domain.messages import Reply
 from bot.ops.health import health
 from bot.ops.metrics import BotMetrics
-from bot.render import html_to_plain
+from bot.render import Renderer, html_to_plain
 from bot.services.channel_notices import ChannelNotices
 from bot.services.outbox import OutboxSender
 from storage import outbox, people
@@ -113,6 +113,7 @@ async def test_a_wrong_setup_holds_the_notices_tells_the_admins_once_and_they_go
     assert len(rows) == 7 and {r.state for r in rows} == {"pending"}  # held: nothing failed, nothing lost
     assert {r.attempts for r in rows} == {0}  # and no try counted against any of them
     assert stats.failed == 0 and stats.sent == 1  # the admin's notice, on Telegram
+    assert stats.held > 0 and f"暂存 {stats.held} 条（恢复后自动补发）" in Renderer().plain("cli/sent", stats=stats)
     told = fake_api.texts(ADMIN_TELEGRAM)
     assert len(told) == 1 and "企业微信应用暂停发送" in told[0]
     if kind == "ip_not_trusted":

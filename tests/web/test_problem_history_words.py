@@ -82,7 +82,7 @@ async def test_each_event_is_worded_alike_on_the_card_in_the_ledger_and_on_the_w
     assert worded[2].endswith("赵芳 答复：入户做工作（承诺 2026-12-10 前完成）")
     assert worded[3].endswith("刘文华 同意延期（延至 2026-12-20）")
     assert worded[4].endswith(
-        "系统 工作日历调整，时限重算（受理时限 2026-11-23 17:30 → 2026-11-24 17:30；"
+        "系统 工作日历调整，时限重算（受理时限 2026-11-23 17:30 → 2026-11-24 17:30，"
         "办结时限 2026-12-04 17:30 → 2026-12-07 17:30）"
     )
     assert worded[5].endswith(f"刘文华 批示：{SCRIPT}")

@@ -113,3 +113,22 @@ async def test_rank_shows_a_long_list_a_page_at_a_time_with_the_districts_places
     assert sorted(places) == codes  # each project once, over the three pages
     ranked = [int(place) for place in places.values() if place]
     assert len(ranked) > 20 and max(ranked) > 20, "the places are the district's, not the page's"
+
+
+async def test_project_finds_by_name_one_match_its_card_several_a_page_of_buttons(telegram: TelegramHarness) -> None:
+    """/project takes words of a name as /correct and /node do, not only a code."""
+    codes = await liaison_of_all(telegram)
+    one = await telegram.send(HAO, "/project 第7号")
+    assert codes[7] in one and "完成率" in one and "没有找到" not in one, one.text
+    several = await telegram.send(HAO, "/project 片区")
+    assert "编号或名称含「片区」的项目共 42 个（第 1/6 页）" in several, several.text
+    assert [label.split()[0] for label in project_labels(several)] == codes[:8]
+    assert "下一页" in several.buttons and "上一页" not in several.buttons
+    turned = await telegram.press(HAO, "下一页")
+    assert "第 2/6 页" in turned and [label.split()[0] for label in project_labels(turned)] == codes[8:16]
+    card = await telegram.press(HAO, project_labels(turned)[0])
+    assert codes[8] in card and "完成率" in card, card.text
+    missing = await telegram.send(HAO, "/project 体育馆")
+    assert "没有找到编号或名称含「体育馆」的项目" in missing, missing.text
+    refused = await telegram.send(HAO, f"/project {codes[0]} 进度")
+    assert "没有看懂「进度」" in refused, refused.text

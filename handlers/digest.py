@@ -40,7 +40,7 @@ async def rank_command(ctx: Context, args: str) -> None:
         return
     standings, changes = await standings_and_changes(ctx.session, today=ctx.today)
     if ctx.msg.in_group:
-        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, changes=changes)
+        ctx.reply("rank", s=standings, mine=[], page=None, unit=None, overview=True, changes=changes)
         return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})

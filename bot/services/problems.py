@@ -89,8 +89,8 @@ async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Per
         problem: Problem = context["problem"]
         details = Button(label("problem", problem.number), f"pb:show:{problem.id}")
         comment = f"pb:cmt:{problem.id}"  # a leader's 批示, offered in a list too: one tap, not two
-        direct = [Button(label("problem_comment", problem.number), comment)
-                  for b in (b for row in buttons or [] for b in row) if b.data == comment]
+        offered = any(b.data == comment for row in buttons or [] for b in row)
+        direct = (Button(label("problem_comment", problem.number), comment),) if offered else ()
         reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_details(buttons or [], problem)))
         line = deps.renderer.render("problem_line", kind=template, **context)
         work.notices += [Concern(person_id=p.id, key=f"{key}:p{p.id}", reply=reply, line=line,

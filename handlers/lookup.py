@@ -75,8 +75,11 @@ async def project_command(ctx: Context, args: str) -> None:
         ctx.reply("project_usage", buttons=buttons)
         return
     code, *more = words.split()
-    if more and await project_repo.get_project_by_code(ctx.session, code=code) is not None:
-        ctx.refuse_words(" ".join(more))  # a project's code, then words /project has no use for
+    if await project_repo.get_project_by_code(ctx.session, code=code) is not None:  # a code in any form typed
+        if more:
+            ctx.refuse_words(" ".join(more))  # words /project has no use for
+            return
+        await show_project(ctx, code)
         return
     found = await project_repo.find_projects(ctx.session, words=words)
     if len(found) == 1:

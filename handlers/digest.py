@@ -9,17 +9,20 @@ import logging
 from bot.clock import SHANGHAI
 from bot.domain.bulletin_cut import head_and_tail
 from bot.domain.messages import Attachment
+from bot.domain.paging import page_of
 from bot.domain.participation import Participation, Row
 from bot.domain.standings import Standings
 from bot.services.ledger_download import ledger_file, ledger_filename
 from bot.services.participation import load_participation
 from bot.services.standings import current_standings, standings_and_changes
 from handlers.context import Context
+from handlers.paging import page_buttons
 from handlers.web import web_button
 
 log = logging.getLogger(__name__)
 PARTICIPATION_WORDS = frozenset({"填报", "填报率"})  # /rank 填报
 UNITS_SHOWN = 10  # units listed at each end of /rank 填报 (the heat map has them all)
+RANK_PAGE = 30  # the caller's projects to a page of /rank (a leader's or a unit's list may run to hundreds)
 
 
 async def _current(ctx: Context) -> Standings:
@@ -28,15 +31,16 @@ async def _current(ctx: Context) -> Standings:
 
 
 async def rank_command(ctx: Context, args: str) -> None:
-    """Where my projects (or my unit, or everything, for top officials and admins) stand today; in a group
-    chat, the public standings the bulletins show, whoever asks."""
+    """Where my projects (or my unit, or everything, for top officials and admins) stand today, a page at a
+    time (``ctx.page``; the unit and the overview on the first page); in a group chat, the public standings
+    the bulletins show, whoever asks."""
     assert ctx.person is not None
     if args.strip() in PARTICIPATION_WORDS:
         await _participation(ctx)
         return
     standings, changes = await standings_and_changes(ctx.session, today=ctx.today)
     if ctx.msg.in_group:
-        ctx.reply("rank", s=standings, mine=[], unit=None, overview=True, changes=changes)
+        ctx.reply("rank", s=standings, mine=[], page=None, unit=None, overview=True, changes=changes)
         return
     person, roles = ctx.person, ctx.roles
     overview = bool(roles & {"top", "admin"})
@@ -44,8 +48,10 @@ async def rank_command(ctx: Context, args: str) -> None:
             if p.liaison_id == person.id or p.lead_official_id == person.id
             or ("unit" in roles and person.unit is not None and p.lead_unit == person.unit.name)]
     unit = next((g for g in standings.units if person.unit is not None and g.name == person.unit.name), None)
-    ctx.reply("rank", [web_button(ctx)], s=standings, mine=mine, unit=unit if "unit" in roles else None,
-              overview=overview, changes=changes)
+    page = page_of(mine, ctx.page, RANK_PAGE)
+    first = page.number == 1
+    ctx.reply("rank", [web_button(ctx), *page_buttons("rank", page)], s=standings, mine=page.items, page=page,
+              unit=unit if "unit" in roles and first else None, overview=overview and first, changes=changes)
 
 
 async def _participation(ctx: Context) -> None:

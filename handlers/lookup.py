@@ -27,6 +27,7 @@ from storage.projects import ProjectFigures, ReportTarget
 from storage.settings import load_calendar
 
 MINE_DISTRICT_SHOWN = 20  # the projects not yet reported today that /mine names for the whole district
+SEARCH_PAGE = 8  # projects to a page of /project's search by name
 MINE_PAGE = 50  # projects to a page of /mine (a unit's or a leader's list may run to hundreds)
 
 
@@ -65,17 +66,31 @@ async def _approvals(ctx: Context, project: Project) -> list[approval_repo.Check
 
 
 async def project_command(ctx: Context, args: str) -> None:
-    """Show one project's status."""
-    code, *more = args.split() or [""]
-    if more:
-        ctx.refuse_words(" ".join(more))
-        return
-    if not code:
+    """Show one project's status, found by its code or by words of its code or name (as /correct and /node
+    find it): one match shows its card, several a page of buttons to pick it (``ctx.page``)."""
+    words = args.strip()
+    if not words:
         mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
         buttons = [[Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine[:20]]
         ctx.reply("project_usage", buttons=buttons)
         return
-    await show_project(ctx, code)
+    code, *more = words.split()
+    if await project_repo.get_project_by_code(ctx.session, code=code) is not None:  # a code in any form typed
+        if more:
+            ctx.refuse_words(" ".join(more))  # words /project has no use for
+            return
+        await show_project(ctx, code)
+        return
+    found = await project_repo.find_projects(ctx.session, words=words)
+    if len(found) == 1:
+        await show_project(ctx, found[0][0])
+        return
+    if not found:
+        ctx.reply("project_not_found", code=words, by_name=True)
+        return
+    page = page_of(found, ctx.page, SEARCH_PAGE)
+    buttons = [[Button(f"{code} {name}", f"pj:{code}")] for code, name in page.items]
+    ctx.reply("project_pick", [*buttons, *page_buttons("project", page, words)], words=words, page=page)
 
 
 async def show_project(ctx: Context, code: str) -> None:

@@ -1,4 +1,4 @@
-"""上一页/下一页 under a long list (/mine, /issues, /people, /audit, /outbox, /meeting, an admin's /correct search):
+"""上一页/下一页 under a long list (/mine, /rank, /issues, /people, /audit, /outbox, /meeting, searches):
 the buttons, and what pressing one does — the list's command again, for the caller's roles as checked for the
 command, showing the page asked for. Also the project buttons of a guided flow's first step (/report, /issue,
 a liaison's /correct), a page at a time: a liaison may look after hundreds of projects, and Telegram shows at
@@ -18,7 +18,7 @@ from storage.models import Project
 
 PREFIX = "pg"
 # the commands whose lists page
-PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct", "node", "mine"})
+PAGED = frozenset({"issues", "people", "audit", "outbox", "meeting", "correct", "node", "mine", "rank", "project"})
 DATA_MAX = 64  # bytes of a button's data that Telegram keeps
 PICK_PAGE = 10  # projects offered as buttons at once in a guided flow
 

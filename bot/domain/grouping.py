@@ -15,7 +15,10 @@ from dataclasses import dataclass
 
 from bot.domain.messages import Button, Reply
 
-DIGEST_BUTTONS_MAX = 8  # buttons of a grouped notice (one per thing listed, the first ones)
+DIGEST_BUTTONS_MAX = 8  # rows of buttons of a grouped notice (one per thing listed, the first ones)
+# buttons a grouped notice offers at most when it gives a thing more than one (a WeCom card holds six; past
+# them it would become a numbered list): past them, each thing its first button only
+DIGEST_CARD_BUTTONS = 6
 DIGEST_LINES_MAX = 20  # things listed in a grouped notice; the rest are counted
 
 
@@ -49,14 +52,24 @@ def group_key(prefix: str, person_id: int, keys: Iterable[str]) -> str:
 
 
 def digest_buttons(concerns: Sequence[Concern], limit: int = DIGEST_BUTTONS_MAX) -> tuple[tuple[Button, ...], ...]:
-    """The buttons of a grouped notice: the concerns' buttons in order, each action once, one per row, at most
-    `limit` (the list says what the others are)."""
+    """The buttons of a grouped notice: a row for each of the first `limit` concerns, each action once (the
+    list says what the others are). A concern's buttons all side by side (a leader's problem: 批示 and 详情)
+    while the notice's buttons stay within `DIGEST_CARD_BUTTONS`, else only the first of each."""
+    rows = _rows(concerns, limit, every=True)
+    if sum(len(row) for row in rows) > DIGEST_CARD_BUTTONS:
+        rows = _rows(concerns, limit, every=False)
+    return rows
+
+
+def _rows(concerns: Sequence[Concern], limit: int, *, every: bool) -> tuple[tuple[Button, ...], ...]:
+    """A row per concern with a button not given before: all its buttons (`every`) or its first."""
     rows: list[tuple[Button, ...]] = []
     seen: set[str] = set()
     for concern in concerns:
-        for button in concern.buttons:
-            if button.data in seen or len(rows) >= limit:
-                continue
-            seen.add(button.data)
-            rows.append((button,))
+        if len(rows) >= limit:
+            break
+        row = tuple(b for b in (concern.buttons if every else concern.buttons[:1]) if b.data not in seen)
+        seen.update(b.data for b in row)
+        if row:
+            rows.append(row)
     return tuple(rows)

@@ -88,10 +88,13 @@ async def _notify(session: AsyncSession, deps: ProblemDeps, people: Iterable[Per
     if work is not None:
         problem: Problem = context["problem"]
         details = Button(label("problem", problem.number), f"pb:show:{problem.id}")
+        comment = f"pb:cmt:{problem.id}"  # a leader's 批示, offered in a list too: one tap, not two
+        offered = any(b.data == comment for row in buttons or [] for b in row)
+        direct = (Button(label("problem_comment", problem.number), comment),) if offered else ()
         reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_details(buttons or [], problem)))
         line = deps.renderer.render("problem_line", kind=template, **context)
         work.notices += [Concern(person_id=p.id, key=f"{key}:p{p.id}", reply=reply, line=line,
-                                 buttons=(details,)) for p in people]
+                                 buttons=(*direct, details)) for p in people]
         return
     reply = Reply(html=html, buttons=tuple(tuple(row) for row in _with_full_text(buttons or [], context)))
     for person in people:

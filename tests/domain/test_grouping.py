@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.grouping import DIGEST_BUTTONS_MAX, Concern, by_person, digest_buttons, group_key
+from bot.domain.grouping import DIGEST_BUTTONS_MAX, DIGEST_CARD_BUTTONS, Concern, by_person, digest_buttons, group_key
 from bot.domain.held import HELD_FRESH, HELD_IN_FULL_MAX, age_minutes, split_held
 from bot.domain.messages import Button, Reply
 
@@ -38,6 +38,18 @@ def test_digest_buttons_one_per_action_at_most_the_limit() -> None:
     rows = digest_buttons(many)
     assert [row[0].data for row in rows] == [f"pj:ZD{i:03d}" for i in range(DIGEST_BUTTONS_MAX)]
     assert all(len(row) == 1 for row in rows)
+
+
+def test_digest_buttons_side_by_side_while_they_fit_a_card_else_the_first_of_each() -> None:
+    """A leader's problems offer 批示 beside 详情 while a WeCom card holds them; past that, 批示 alone."""
+    few = [concern(1, f"k{i}", f"W{i} 批示", f"W{i} 详情") for i in range(DIGEST_CARD_BUTTONS // 2)]
+    assert [[b.label for b in row] for row in digest_buttons(few)] == [
+        [f"W{i} 批示", f"W{i} 详情"] for i in range(DIGEST_CARD_BUTTONS // 2)]
+    more = [*few, concern(1, "last", "W9 批示", "W9 详情")]
+    assert [[b.label for b in row] for row in digest_buttons(more)] == [
+        [f"W{i} 批示"] for i in [*range(DIGEST_CARD_BUTTONS // 2), 9]]
+    mixed = [concern(1, "a", "W1 批示", "W1 详情"), concern(1, "b", "ZD001"), concern(1, "c", "W1 批示", "W1 详情")]
+    assert [[b.label for b in row] for row in digest_buttons(mixed)] == [["W1 批示", "W1 详情"], ["ZD001"]]
 
 
 def test_held_notices_the_recent_ones_in_full_the_old_ones_summarised() -> None:

@@ -1,17 +1,19 @@
 """A liaison who looks after many projects, through the real python-telegram-bot Application and the fake Bot
 API, which refuses what Telegram refuses: a keyboard of more than 100 buttons, more than 8 to a row, or about
 10 KB. The project buttons of /report, /issue and /correct come a page at a time, and turning the page keeps
-what the flow holds (the photo sent with /report). /mine shows a long list a page at a time.
+what the flow holds (the photo sent with /report). /mine and /rank show a long list a page at a time.
 
 郝芳 (1001) is made the liaison of every project of the sample ledger (42), each with a long name.
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, update
 
-from handlers import lookup
+from handlers import digest, lookup
 from storage import people
 from storage.models import Project
 from tests.e2e.harness import TelegramHarness
@@ -19,6 +21,7 @@ from tests.fakes.bot_api import keyboard_labels
 
 HAO = 1001
 LONG = "配套基础设施建设工程" * 8
+PLACE = re.compile(r"(ZD\S+) [^\n]*?：(?:第 (\d+)/\d+ 名|不参与排名)")  # a /rank line: code and place
 
 
 async def liaison_of_all(tg: TelegramHarness) -> list[str]:
@@ -90,3 +93,42 @@ async def test_mine_shows_a_long_list_a_page_at_a_time_with_the_days_count(
     assert second.buttons == ["上一页", "下一页"]
     last = await telegram.press(HAO, "下一页")
     assert "第 3/3 页" in last and codes[-1] in last and last.buttons == ["上一页"]
+
+
+async def test_rank_shows_a_long_list_a_page_at_a_time_with_the_districts_places(
+    telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A leader's or a liaison's /rank lists each of his projects with its place: 300 would be seven messages."""
+    monkeypatch.setattr(digest, "RANK_PAGE", 20)
+    codes = await liaison_of_all(telegram)
+    first = await telegram.send(HAO, "/rank")
+    assert len(first.messages) == 1 and "下一页" in first.buttons and "上一页" not in first.buttons
+    assert "当前排名" in first and "共 42 个，第 1/3 页" in first, first.text
+    places = {}
+    pages = [first, await telegram.press(HAO, "下一页"), await telegram.press(HAO, "下一页")]
+    for number, page in enumerate(pages, start=1):
+        assert "当前排名" in page and "序时进度" in page and f"第 {number}/3 页" in page, page.text
+        places |= dict(PLACE.findall(page.text))
+    assert "下一页" not in pages[-1].buttons and "上一页" in pages[-1].buttons
+    assert sorted(places) == codes  # each project once, over the three pages
+    ranked = [int(place) for place in places.values() if place]
+    assert len(ranked) > 20 and max(ranked) > 20, "the places are the district's, not the page's"
+
+
+async def test_project_finds_by_name_one_match_its_card_several_a_page_of_buttons(telegram: TelegramHarness) -> None:
+    """/project takes words of a name as /correct and /node do, not only a code."""
+    codes = await liaison_of_all(telegram)
+    one = await telegram.send(HAO, "/project 第7号")
+    assert codes[7] in one and "完成率" in one and "没有找到" not in one, one.text
+    several = await telegram.send(HAO, "/project 片区")
+    assert "编号或名称含「片区」的项目共 42 个（第 1/6 页）" in several, several.text
+    assert [label.split()[0] for label in project_labels(several)] == codes[:8]
+    assert "下一页" in several.buttons and "上一页" not in several.buttons
+    turned = await telegram.press(HAO, "下一页")
+    assert "第 2/6 页" in turned and [label.split()[0] for label in project_labels(turned)] == codes[8:16]
+    card = await telegram.press(HAO, project_labels(turned)[0])
+    assert codes[8] in card and "完成率" in card, card.text
+    missing = await telegram.send(HAO, "/project 体育馆")
+    assert "没有找到编号或名称含「体育馆」的项目" in missing, missing.text
+    refused = await telegram.send(HAO, f"/project {codes[0]} 进度")
+    assert "没有看懂「进度」" in refused, refused.text

@@ -57,6 +57,10 @@ async def test_a_browser_signs_in_and_reads_the_pages(sqlite_site: WebHarness) -
                 assert await page.locator("h1").first.inner_text() == f"重点项目总览 截至 {day}，数据截至 10:00"
                 assert await page.evaluate("document.querySelector('.chart img').naturalWidth") > 0
                 await page.screenshot(path=str(SCREENSHOTS / f"overview-{width}.png"), full_page=width < 1000)
+                chips = page.locator(".figure.lights .light")
+                assert [t.split()[0] for t in await chips.all_inner_texts()] == ["红灯", "黄灯", "绿灯", "无计划"]
+                for box in [await chip.bounding_box() for chip in await chips.all()]:
+                    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width  # none cut off
                 if width == 1920:
                     await page.goto(f"{site.base}/web/?screen=1")
                     await page.wait_for_load_state("networkidle")

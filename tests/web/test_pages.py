@@ -44,6 +44,11 @@ async def test_the_overview_shows_the_standings_figures(site: WebHarness) -> Non
     assert f'<a href="/web/project/{first.code}">{first.code}</a> {first.name}' in page
     assert "表扬" in page and "督促" in page and "预警" in page
     assert '<img src="/web/chart/trend.svg"' in page
+    # the light counts say which light they count in words, not by colour alone
+    chips = re.findall(r'<span class="light (\w+)">([^<]*)</span>', page.split('class="figure lights"')[1])[:4]
+    words = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "none": "无计划"}
+    assert chips == [(light, f"{words[light]} {sum(1 for p in s.projects if p.light == light)}")
+                     for light in ("red", "yellow", "green", "none")], chips
 
 
 async def test_the_overview_shows_each_lines_change_since_last_sunday(site: WebHarness) -> None:

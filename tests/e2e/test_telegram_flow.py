@@ -11,7 +11,8 @@ import asyncio
 import gc
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import ClientSession, web
@@ -419,32 +420,45 @@ async def test_the_fake_refuses_html_that_telegram_would_refuse(telegram: Telegr
 # --- webhook -----------------------------------------------------------------------------------------
 
 
-async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: Core,
-                                               tg_settings: Settings) -> None:
-    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
+WEBHOOK_SECRET = "s3cret-token"
+WEBHOOK_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "application/json"}
+
+
+@asynccontextmanager
+async def _webhook(fake: FakeBotAPI, core: Core,
+                   settings: Settings) -> AsyncIterator[tuple[TelegramHarness, TestClient]]:
+    """The webhook handler served over real HTTP in front of a started harness (no polling); the harness is
+    stopped after the block, its records kept for the test to read."""
+    harness = TelegramHarness(fake, core, settings)
     await harness.start(polling=False)
     http = web.Application()
-    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
+    http.router.add_post("/telegram/hook", webhook_handler(harness.application, WEBHOOK_SECRET))
     try:
         async with TestClient(TestServer(http)) as client:
-            forged = fake_api.text_update(STRANGER, "/help")
-            wrong = await client.post("/telegram/hook", json=forged,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
-            missing = await client.post("/telegram/hook", json=forged)
-            garbage = await client.post("/telegram/hook", data=b"{not json",
-                                        headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
-            genuine = fake_api.text_update(HAO, "/help")
-            right = await client.post("/telegram/hook", json=genuine,
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
-
-            assert (wrong.status, missing.status, garbage.status, right.status) == (403, 403, 400, 200)
-            await harness.wait_processed(genuine["update_id"])
-            [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
-            assert "/start" in reply["text"] and reply["parse_mode"] == "HTML"
-            assert forged["update_id"] not in harness.processed
-            assert fake_api.calls_of("sendMessage", chat_id=STRANGER) == []
+            yield harness, client
     finally:
         await harness.stop()
+
+
+async def test_webhook_checks_the_secret_token(fake_api: FakeBotAPI, e2e_core: Core,
+                                               tg_settings: Settings) -> None:
+    async with _webhook(fake_api, e2e_core, tg_settings) as (harness, client):
+        forged = fake_api.text_update(STRANGER, "/help")
+        wrong = await client.post("/telegram/hook", json=forged,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": "guess"})
+        missing = await client.post("/telegram/hook", json=forged)
+        garbage = await client.post("/telegram/hook", data=b"{not json",
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+        genuine = fake_api.text_update(HAO, "/help")
+        right = await client.post("/telegram/hook", json=genuine,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+
+        assert (wrong.status, missing.status, garbage.status, right.status) == (403, 403, 400, 200)
+        await harness.wait_processed(genuine["update_id"])
+        [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
+        assert "/start" in reply["text"] and reply["parse_mode"] == "HTML"
+        assert forged["update_id"] not in harness.processed
+        assert fake_api.calls_of("sendMessage", chat_id=STRANGER) == []
     assert not harness.errors
 
 
@@ -462,23 +476,15 @@ UNREADABLE = [
 
 async def test_webhook_answers_400_to_a_body_that_is_not_an_update(fake_api: FakeBotAPI, e2e_core: Core,
                                                                    tg_settings: Settings) -> None:
-    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
-    await harness.start(polling=False)
-    http = web.Application()
-    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
-    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
-    try:
-        async with TestClient(TestServer(http)) as client:
-            statuses = {}
-            for body in NOT_UPDATES:
-                response = await client.post("/telegram/hook", data=body, headers=headers)
-                statuses[body] = (response.status, await response.text())
-            genuine = fake_api.text_update(HAO, "/help")
-            right = await client.post("/telegram/hook", json=genuine, headers=headers)
-            assert right.status == 200
-            await harness.wait_processed(genuine["update_id"])
-    finally:
-        await harness.stop()
+    async with _webhook(fake_api, e2e_core, tg_settings) as (harness, client):
+        statuses = {}
+        for body in NOT_UPDATES:
+            response = await client.post("/telegram/hook", data=body, headers=WEBHOOK_HEADERS)
+            statuses[body] = (response.status, await response.text())
+        genuine = fake_api.text_update(HAO, "/help")
+        right = await client.post("/telegram/hook", json=genuine, headers=WEBHOOK_HEADERS)
+        assert right.status == 200
+        await harness.wait_processed(genuine["update_id"])
     assert statuses == {body: (400, "not a Telegram update") for body in NOT_UPDATES}
     assert not harness.errors
 
@@ -489,23 +495,15 @@ async def test_webhook_skips_an_update_it_cannot_read_as_polling_does(fake_api: 
     """Answered 400, Telegram would send such an update again and again for hours, the updates behind it held
     up: it is logged at error level with what it held and answered 200, and the next update is handled."""
     caplog.set_level(logging.ERROR, logger="bot.channels.telegram_updates")
-    harness = TelegramHarness(fake_api, e2e_core, tg_settings)
-    await harness.start(polling=False)
-    http = web.Application()
-    http.router.add_post("/telegram/hook", webhook_handler(harness.application, "s3cret-token"))
-    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
-    try:
-        async with TestClient(TestServer(http)) as client:
-            statuses = [(await client.post("/telegram/hook", data=body, headers=headers)).status
-                        for body in UNREADABLE]
-            genuine = fake_api.text_update(HAO, "/help")
-            right = await client.post("/telegram/hook", json=genuine, headers=headers)
-            assert right.status == 200
-            await harness.wait_processed(genuine["update_id"])
-            [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
-            assert "/start" in reply["text"]
-    finally:
-        await harness.stop()
+    async with _webhook(fake_api, e2e_core, tg_settings) as (harness, client):
+        statuses = [(await client.post("/telegram/hook", data=body, headers=WEBHOOK_HEADERS)).status
+                    for body in UNREADABLE]
+        genuine = fake_api.text_update(HAO, "/help")
+        right = await client.post("/telegram/hook", json=genuine, headers=WEBHOOK_HEADERS)
+        assert right.status == 200
+        await harness.wait_processed(genuine["update_id"])
+        [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO)
+        assert "/start" in reply["text"]
     assert statuses == [200] * len(UNREADABLE)
     logged = [r for r in caplog.records if r.levelno == logging.ERROR and "could not be read" in r.getMessage()]
     assert [r.args[0] for r in logged] == [7, 8, 9]  # type: ignore[index]

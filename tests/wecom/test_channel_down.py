@@ -91,12 +91,7 @@ async def test_a_wrong_setup_holds_the_notices_tells_the_admins_once_and_they_go
         kind: str) -> None:
     await wecom.bind(HAO, "郝芳")
     await wecom.bind(ZHAO, "赵芳", "unit")
-    fake_wecom.add_user(ADMIN)
-    await bind_wecom(wecom.core.db, wecom.clock, userid=ADMIN, person_name=ADMIN_NAME)
-    async with wecom.session() as session:
-        [admin] = await people.find_people_by_name(session, name=ADMIN_NAME)
-        await people.bind_account(session, person=admin, channel="telegram", external_id=str(ADMIN_TELEGRAM),
-                                  chat_id=str(ADMIN_TELEGRAM), display_name=None, now=wecom.clock.now())
+    await bind_admin_on_both(wecom, fake_wecom)
     await notices_for(wecom, ["郝芳", "赵芳"], 3)
     secret = fake_wecom.secret
     db, clock = wecom.core.db, wecom.clock

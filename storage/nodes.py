@@ -57,7 +57,7 @@ async def write_node_plan(session: AsyncSession, plan: NodePlan, *, now: datetim
             for a in plan.adds])
         entries += [_entry(actor, now, "node.add", a.code, _shown(a.name, a.planned_on, a.done_on))
                     for a in plan.adds]
-    closing: list[tuple[int, str, str, str]] = []  # (problem id, node name, event kind, text)
+    closing: list[tuple[int, str, str, dict[str, Any]]] = []  # (problem id, node name, event kind, what happened)
     if plan.updates:
         columns = ("seq", "planned_on", "done_on", "note", "removed_at", "overdue_told_on", "updated_at")
         statement = (update(table).where(table.c.id == bindparam("b_id"))
@@ -79,20 +79,20 @@ async def write_node_plan(session: AsyncSession, plan: NodePlan, *, now: datetim
                 continue
             if c.done_on is not None and c.node.done_on is None:
                 closing.append((c.node.problem_id, c.node.name, "node_done",
-                                f"实际完成日期 {c.done_on.isoformat()}（导入台账）"))
+                                {**done_detail(c.node.planned_on, c.done_on), "via": "ledger"}))
             elif c.planned_on != c.node.planned_on:
-                moved = f"{c.node.planned_on.isoformat()} → {c.planned_on.isoformat()}"
-                closing.append((c.node.problem_id, c.node.name, "node_replanned", f"计划完成日期 {moved}（导入台账）"))
+                closing.append((c.node.problem_id, c.node.name, "node_replanned",
+                                {**replanned_detail(c.node.planned_on, c.planned_on), "via": "ledger"}))
     if plan.removals:
         await session.execute(update(table).where(table.c.id == bindparam("b_id"))
                               .values(removed_at=bindparam("b_at"), updated_at=bindparam("b_at")),
                               [{"b_id": n.id, "b_at": now} for n in plan.removals])
         entries += [_entry(actor, now, "node.remove", n.code, {"name": n.name, "via": "ledger"})
                     for n in plan.removals]
-        closing += [(n.problem_id, n.name, "node_removed", "导入台账") for n in plan.removals
+        closing += [(n.problem_id, n.name, "node_removed", {"via": "ledger"}) for n in plan.removals
                     if n.problem_id is not None]
-    for problem_id, name, kind, text in closing:
-        await _close(session, problem_id=problem_id, name=name, kind=kind, now=now, text=text, actor_id=None)
+    for problem_id, name, kind, detail in closing:
+        await _close(session, problem_id=problem_id, name=name, kind=kind, now=now, detail=detail, actor_id=None)
     return entries
 
 
@@ -103,6 +103,16 @@ def _entry(actor: Actor, now: datetime, action: str, code: str, detail: dict[str
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def done_detail(planned_on: date, done_on: date) -> dict[str, Any]:
+    """What a node problem's history keeps of the node done (worded by ``_problem_event.j2``)."""
+    return {"done_on": done_on.isoformat(), "late_days": max((done_on - planned_on).days, 0)}
+
+
+def replanned_detail(before: date, after: date) -> dict[str, Any]:
+    """What a node problem's history keeps of the node planned again (worded by ``_problem_event.j2``)."""
+    return {"planned_from": before.isoformat(), "planned_to": after.isoformat()}
 
 
 def _shown(name: str, planned_on: date, done_on: date | None) -> dict[str, Any]:
@@ -172,7 +182,7 @@ async def close_problems_of_finished(session: AsyncSession, *, now: datetime) ->
              .order_by(Problem.id))
     closed: list[tuple[ProjectNode, Problem]] = []
     for node, _problem in (await session.execute(query)).unique().all():
-        problem = await close_problem(session, node, kind="node_project_finished", now=now, text="")
+        problem = await close_problem(session, node, kind="node_project_finished", now=now)
         if problem is not None:
             closed.append((node, problem))
     return closed
@@ -222,14 +232,13 @@ async def replan(session: AsyncSession, node: ProjectNode, *, planned_on: date, 
         return
     before = node.planned_on
     node.planned_on, node.updated_at, node.overdue_told_on = planned_on, now, None
-    await close_problem(session, node, kind="node_replanned", now=now,
-                        text=f"计划完成日期 {before.isoformat()} → {planned_on.isoformat()}")
+    await close_problem(session, node, kind="node_replanned", now=now, detail=replanned_detail(before, planned_on))
 
 
 async def remove(session: AsyncSession, node: ProjectNode, *, now: datetime) -> None:
     """Take the node off the plan (its row and history kept)."""
     node.removed_at = node.updated_at = now
-    await close_problem(session, node, kind="node_removed", now=now, text="")
+    await close_problem(session, node, kind="node_removed", now=now)
 
 
 async def mark_done(session: AsyncSession, node: ProjectNode, *, done_on: date, note: str, person_id: int | None,
@@ -261,24 +270,26 @@ async def photo_count(session: AsyncSession, *, node_id: int) -> int:
     return int(await session.scalar(select(func.count()).where(NodePhoto.node_id == node_id)) or 0)
 
 
-async def close_problem(session: AsyncSession, node: ProjectNode, *, kind: str, now: datetime, text: str,
-                        actor_id: int | None = None) -> Problem | None:
+async def close_problem(session: AsyncSession, node: ProjectNode, *, kind: str, now: datetime,
+                        detail: dict[str, Any] | None = None, actor_id: int | None = None) -> Problem | None:
     """Close the node's overdue problem if it is still open (its history says why: `kind` is a problem event,
-    node_done | node_replanned | node_removed | node_project_finished); the problem closed, or None."""
+    node_done | node_replanned | node_removed | node_project_finished, and `detail` what happened, as values:
+    ``done_detail``, ``replanned_detail``, "via" "ledger" for the ledger's import); the problem closed, or
+    None."""
     if node.problem_id is None:
         return None
-    return await _close(session, problem_id=node.problem_id, name=node.name, kind=kind, now=now, text=text,
-                        actor_id=actor_id)
+    return await _close(session, problem_id=node.problem_id, name=node.name, kind=kind, now=now,
+                        detail=detail or {}, actor_id=actor_id)
 
 
-async def _close(session: AsyncSession, *, problem_id: int, name: str, kind: str, now: datetime, text: str,
-                 actor_id: int | None) -> Problem | None:
+async def _close(session: AsyncSession, *, problem_id: int, name: str, kind: str, now: datetime,
+                 detail: dict[str, Any], actor_id: int | None) -> Problem | None:
     problem = await problem_repo.get_problem(session, problem_id=problem_id)
     if problem is None or problem.status not in ACTIVE | {"resolved"}:
         return None
     problem.status = "closed"
     problem.closed_at = problem.updated_at = now
     problem.next_check_at = None
-    await problem_repo.add_event(session, problem=problem, at=now, kind=kind, actor_id=actor_id, text=text,
-                                 detail={"node": name})
+    await problem_repo.add_event(session, problem=problem, at=now, kind=kind, actor_id=actor_id,
+                                 detail={"node": name, **detail})
     return problem

@@ -93,7 +93,6 @@ PENDING: dict[str, int] = {
     "bot/domain/periods.py": 5,
     "bot/domain/promises.py": 1,
     "bot/domain/workdays.py": 3,
-    "bot/services/nodes.py": 3,
     "bot/services/photo_keeper.py": 2,
     "bot/services/photo_reasons.py": 2,
     "bot/services/photo_store.py": 8,
@@ -108,7 +107,6 @@ PENDING: dict[str, int] = {
     "handlers/project_set.py": 36,
     "handlers/stage_events.py": 2,
     "jobs/scheduler.py": 4,
-    "storage/nodes.py": 6,
 }
 # exception → the template its reasons are worded in
 ERRORS = {"CliError": "cli/refused.j2", "ConfigError": "cli/refused.j2", "BackupError": "cli/backup_refused.j2",

@@ -111,9 +111,8 @@ async def mark_done(session: AsyncSession, renderer: Renderer, node: ProjectNode
                        object_key=project.code,
                        detail={"name": node.name, "planned_on": node.planned_on.isoformat(),
                                "done_on": done_on.isoformat(), "photos": len(photos), "late_days": late_days})
-    late = f"（逾期 {late_days} 天）" if late_days else ""
     closed = await repo.close_problem(session, node, kind="node_done", now=now, actor_id=person.id,
-                                      text=f"{done_on.isoformat()} 完成{late}")
+                                      detail=repo.done_detail(node.planned_on, done_on))
     html = renderer.render("node_done_notice", node=node, project=project, by=person, state=state,
                            late_days=late_days, photos=len(photos), closed=closed)
     told: set[int] = {person.id}

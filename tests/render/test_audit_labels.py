@@ -212,6 +212,32 @@ def test_problem_history_is_worded_once_for_the_card_and_the_ledger() -> None:
     assert cell[-1] == "2026-11-20 10:00 赵芳 答复：入户 做工作 " + "协调" * 11 + "…（承诺 2026-12-10 前完成）"
 
 
+def test_a_node_problems_closing_is_worded_from_its_codes_and_an_old_worded_one_is_shown_as_it_is() -> None:
+    """What closed a node's problem is kept as values (the day done, days late, the days moved, the ledger) and
+    worded by the template, on the card and in the ledger's cell alike; an event stored worded before is shown
+    as it was stored."""
+    at = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
+    events = [
+        ProblemEventRow(at=at, kind="node_done", actor="武杰", text="",
+                        detail={"node": "围挡施工", "done_on": "2026-12-08", "late_days": 4}),
+        ProblemEventRow(at=at, kind="node_done", actor=None, text="",
+                        detail={"node": "开工", "done_on": "2026-09-10", "late_days": 0, "via": "ledger"}),
+        ProblemEventRow(at=at, kind="node_replanned", actor=None, text="",
+                        detail={"node": "临时用电", "planned_from": "2026-12-04", "planned_to": "2026-12-18"}),
+        ProblemEventRow(at=at, kind="node_removed", actor=None, text="", detail={"node": "临时用电", "via": "ledger"}),
+        ProblemEventRow(at=at, kind="node_done", actor="武杰", text="2026-12-08 完成（逾期 4 天）",
+                        detail={"node": "围挡施工"}),
+    ]
+    card, cell = _card_and_cell(events)
+    assert card == cell == [
+        "2026-12-10 10:00 武杰 节点完成，自动销号：2026-12-08 完成（逾期 4 天）",
+        "2026-12-10 10:00 系统 节点完成，自动销号：2026-09-10 完成（导入台账）",
+        "2026-12-10 10:00 系统 节点计划调整，自动销号：计划完成日期 2026-12-04 → 2026-12-18",
+        "2026-12-10 10:00 系统 节点移出计划，自动销号（导入台账）",
+        "2026-12-10 10:00 武杰 节点完成，自动销号：2026-12-08 完成（逾期 4 天）",
+    ]
+
+
 def test_a_substitutes_report_names_whom_it_was_for() -> None:
     line = render_entry("report.create", "project", "ZD2026-001",
                         {"report_id": 3, "amount": "300", "for": "郝芳", "for_person_id": 1})

@@ -17,7 +17,7 @@ from typing import Any
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
-from bot.domain.nodes import NAME_MAX, node_state
+from bot.domain.nodes import NAME_MAX, finished_since, node_state
 from bot.domain.paging import page_of
 from bot.domain.progress import FINISHED_STAGES
 from bot.render import label
@@ -30,6 +30,7 @@ from handlers.report_store import FLOW as REPORT_FLOW
 from storage import leaves as leave_repo
 from storage import nodes as repo
 from storage import projects as project_repo
+from storage import stage_events as stage_repo
 from storage.models import Person, Project, ProjectNode
 
 FLOW = "node"
@@ -110,6 +111,13 @@ async def list_open(ctx: Context, project_ids: list[int]) -> None:
     rows = [(node, project, node_state(node.planned_on, None, ctx.today)) for node, project in found]
     buttons = [[Button(f"{project.code} {node.name}", f"{PREFIX}:d:{node.id}")] for node, project, _ in rows[:LISTED]]
     ctx.reply("node_list", buttons, rows=rows[:LISTED], more=max(len(rows) - LISTED, 0))
+
+
+async def _finished_by(ctx: Context, project: Project) -> date | None:
+    """The day the project was confirmed finished (竣工), if it is finished and that day is known."""
+    if project.stage not in FINISHED_STAGES:
+        return None
+    return await stage_repo.finish_day(ctx.session, project_id=project.id)
 
 
 # --- marking a node done ----------------------------------------------------------------------------
@@ -262,9 +270,10 @@ async def _card(ctx: Context, code: str, changed: dict[str, Any] | None = None) 
         ctx.reply("project_not_found", code=code)
         return
     nodes = await repo.nodes_of_project(ctx.session, project_id=project.id)
-    finished = project.stage in FINISHED_STAGES
-    rows = [(n, node_state(n.planned_on, n.done_on, ctx.today, finished=finished)) for n in nodes]
-    ctx.reply("node_card", project=project, rows=rows, changed=changed, finished=finished)
+    finished_by = await _finished_by(ctx, project)
+    finished_on = finished_since(project.stage, finished_by)
+    rows = [(n, node_state(n.planned_on, n.done_on, ctx.today, finished_on=finished_on)) for n in nodes]
+    ctx.reply("node_card", project=project, rows=rows, changed=changed, finished=finished_on is not None)
 
 
 async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None:

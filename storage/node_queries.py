@@ -1,7 +1,8 @@
 """Reads of the milestones (节点, ``ProjectNode``) for bulletins, scores and project pages.
 
 A node taken off the plan (``removed_at`` set) is never read here. The states and punctuality are the pure
-rules of ``bot.domain.nodes`` (a node of a finished project, 竣工/投产, is read as such: closed unless done);
+rules of ``bot.domain.nodes`` (a node of a finished project, 竣工/投产, is read with the day from which it is
+finished, ``bot.domain.nodes.finished_since``: closed from then on unless done);
 the lists a bulletin shows are chosen by ``bot.domain.node_lists``.
 Each function runs one query whatever the number of projects.
 """
@@ -15,10 +16,10 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.node_lists import NodeItem, year_count
-from bot.domain.nodes import NodePlan
-from bot.domain.progress import FINISHED_STAGES
+from bot.domain.nodes import NodePlan, finished_since
 from storage.models import Project, ProjectNode, Unit
 from storage.rows import all_rows
+from storage.stage_events import finish_day_of_project
 
 __all__ = ["node_counts", "nodes_for_bulletin", "project_nodes"]
 
@@ -29,15 +30,16 @@ async def node_counts(session: AsyncSession, *, cutoff: date) -> dict[int, tuple
     reads only those it may count). Projects with no counted node are absent."""
     year_start = date(cutoff.year, 1, 1)
     query = (
-        select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on, Project.stage)
+        select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on, Project.stage,
+               finish_day_of_project())
         .join(Project, Project.id == ProjectNode.project_id)
         .where(ProjectNode.removed_at.is_(None), ProjectNode.planned_on >= year_start,
                ProjectNode.planned_on <= date(cutoff.year, 12, 31),
                or_(ProjectNode.planned_on < cutoff, ProjectNode.done_on <= cutoff))
     )
     plans: dict[int, list[NodePlan]] = {}
-    for project_id, planned_on, done_on, stage in await all_rows(session, query):
-        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, stage in FINISHED_STAGES))
+    for project_id, planned_on, done_on, stage, finished in await all_rows(session, query):
+        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, finished_since(stage, finished)))
     counts = {project_id: year_count(nodes, cutoff) for project_id, nodes in plans.items()}
     return {project_id: count for project_id, count in counts.items() if count[1]}
 
@@ -67,16 +69,18 @@ async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[st
 
 
 def _item(row: Any) -> NodeItem:
-    """A row of ``_items`` as a ``NodeItem`` (the project's stage read as finished or not)."""
-    *fields, stage = row
-    return NodeItem(*fields, finished=stage in FINISHED_STAGES)
+    """A row of ``_items`` as a ``NodeItem`` (the project's stage and 竣工 day read as the day from which it is
+    finished, if it is)."""
+    *fields, stage, finished = row
+    return NodeItem(*fields, finished_on=finished_since(stage, finished))
 
 
 def _items() -> Select[Any]:
-    """A select of ``NodeItem``'s columns, in its field order, and the project's stage last."""
+    """A select of ``NodeItem``'s columns, in its field order, and the project's stage and 竣工 day last."""
     return (
         select(Project.code, Project.name, Unit.name, Project.lead_official_id, ProjectNode.name,
-               ProjectNode.planned_on, ProjectNode.done_on, ProjectNode.note, Project.stage)
+               ProjectNode.planned_on, ProjectNode.done_on, ProjectNode.note, Project.stage,
+               finish_day_of_project())
         .join(Project, Project.id == ProjectNode.project_id)
         .join(Unit, Unit.id == Project.lead_unit_id)
     )

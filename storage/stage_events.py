@@ -4,8 +4,9 @@ standings count."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, START, TARGET_STAGE
@@ -41,6 +42,20 @@ def decide(project: Project, event: StageEvent, *, confirm: bool, person_id: int
     if confirm:
         project.stage = TARGET_STAGE[event.kind]
         project.updated_at = now
+
+
+def finish_day_of_project() -> ScalarSelect[Any]:
+    """The day of the latest confirmed 竣工 of the project of the query (``Project`` joined), or null: a
+    column for a query of projects or of their nodes."""
+    return (select(func.max(StageEvent.day))
+            .where(StageEvent.project_id == Project.id, StageEvent.kind == FINISH, StageEvent.state == CONFIRMED)
+            .correlate(Project).scalar_subquery())
+
+
+async def finish_day(session: AsyncSession, *, project_id: int) -> date | None:
+    """The day of the project's latest confirmed 竣工, or None."""
+    return await session.scalar(select(func.max(StageEvent.day)).where(
+        StageEvent.project_id == project_id, StageEvent.kind == FINISH, StageEvent.state == CONFIRMED))
 
 
 async def confirmed_days(session: AsyncSession, *, up_to: date) -> dict[int, tuple[date | None, date | None]]:

@@ -49,10 +49,10 @@ class NodeItem:
     planned_on: date
     done_on: date | None = None
     note: str = ""
-    finished: bool = False  # the project is finished (竣工/投产): its nodes not done are closed
+    finished_on: date | None = None  # from when the project is finished (bot.domain.nodes.finished_since)
 
     def state(self, today: date) -> NodeState:
-        return node_state(self.planned_on, self.done_on, today, finished=self.finished)
+        return node_state(self.planned_on, self.done_on, today, finished_on=self.finished_on)
 
     def days_late(self, today: date) -> int:
         """Calendar days past the planned day: to the done day, or to ``today`` while overdue (0 if not late,
@@ -168,5 +168,5 @@ def timeline(nodes: Iterable[NodeItem], today: date) -> list[TimelineNode]:
 def year_count(nodes: Iterable[NodeItem | NodePlan], today: date) -> tuple[int, int]:
     """(done on time, counted) among the nodes planned in ``today``'s year (``bot.domain.nodes.on_time_count``):
     the node part of the score, for every project (``storage.node_queries.node_counts``) and on its page."""
-    return on_time_count((NodePlan(n.planned_on, n.done_on, n.finished) for n in nodes
+    return on_time_count((NodePlan(n.planned_on, n.done_on, n.finished_on) for n in nodes
                           if n.planned_on.year == today.year), today)

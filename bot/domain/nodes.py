@@ -6,8 +6,13 @@ A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
 * ``late``    done, but after its planned day (逾期完成);
 * ``overdue`` not done and its planned day is past (逾期未完成);
 * ``open``    not done and its planned day is today or later;
-* ``closed``  not done, but its project is finished (竣工/投产, ``bot.domain.progress.FINISHED_STAGES``): nothing
-  more is expected of it, so it is neither overdue nor due, and nobody is told or escalated about it.
+* ``closed``  not done, and its project had finished (竣工/投产) by ``today``: nothing more is expected of it, so
+  it is neither overdue nor due, and nobody is told or escalated about it.
+
+A project's nodes are closed from the day it finished (``finished_since``): the day of its confirmed 竣工
+(``bot.domain.stage_events``), or every day when it is finished with no such day known (the ledger says 竣工,
+or an admin set the stage). So a figure of a day before the project finished is what it was on that day:
+its nodes missed by then are missed in it, however late it is read again.
 
 Node punctuality (节点按期率) on a day: the share of the counted nodes done on time (``on_time_count``, as a
 share with ``bot.domain.ranking.share``). Counted are the nodes done by that day (early ones too) and those
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from bot.domain.progress import FINISHED_STAGES
+
 NodeState = Literal["done", "late", "overdue", "open", "closed"]
 NAME_MAX = 50  # characters of a node's name (the column's width)
 # The kind of the problem an overdue node becomes (escalated like any problem; closed by marking the node done).
@@ -36,15 +43,28 @@ class NodePlan:
 
     planned_on: date
     done_on: date | None = None
-    finished: bool = False  # its project is finished (竣工/投产)
+    finished_on: date | None = None  # the day from which its project is finished (``finished_since``)
 
 
-def node_state(planned_on: date, done_on: date | None, today: date, *, finished: bool = False) -> NodeState:
-    """The node's state on ``today`` (see the module docstring); ``finished``: its project is finished. A done
-    day after ``today`` is not known yet."""
+# The day from which a project finished with no day known is finished: every day.
+ALWAYS = date.min
+
+
+def finished_since(stage: str, finish_day: date | None) -> date | None:
+    """The day from which a project's nodes not done are closed: None while it is not finished (竣工/投产), else
+    the day of its confirmed 竣工 (``finish_day``) or, with none, ``ALWAYS``."""
+    if stage not in FINISHED_STAGES:
+        return None
+    return finish_day if finish_day is not None else ALWAYS
+
+
+def node_state(planned_on: date, done_on: date | None, today: date, *, finished_on: date | None = None
+               ) -> NodeState:
+    """The node's state on ``today`` (see the module docstring); ``finished_on``: the day from which its project
+    is finished (``finished_since``). A done day after ``today`` is not known yet."""
     if done_on is not None and done_on <= today:
         return "done" if done_on <= planned_on else "late"
-    if finished:
+    if finished_on is not None and finished_on <= today:
         return "closed"
     return "overdue" if planned_on < today else "open"
 
@@ -54,7 +74,7 @@ def on_time_count(nodes: Iterable[NodePlan], today: date) -> tuple[int, int]:
     due today and not yet done is not a miss until the day is over."""
     on_time = due = 0
     for n in nodes:
-        state = node_state(n.planned_on, n.done_on, today, finished=n.finished)
+        state = node_state(n.planned_on, n.done_on, today, finished_on=n.finished_on)
         if state in ("open", "closed"):
             continue
         due += 1

@@ -11,12 +11,16 @@ from openpyxl import load_workbook
 
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
+from bot.domain.stage_events import FINISH
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from jobs.digests import Rendered, render_bulletin
+from storage import stage_events
 from storage.db import Database
+from storage.models import Project
+from storage.node_queries import node_counts
 
-from .conftest import District
+from .conftest import District, local
 
 RENDERER = Renderer()
 CALENDAR = WorkCalendar()
@@ -102,3 +106,33 @@ async def test_a_week_without_nodes_says_nothing_of_them(db: Database, district:
     rendered = await render(db, tmp_path)
 
     assert "项目节点" not in rendered.text
+
+
+async def test_a_past_bulletin_read_again_after_its_project_finished_is_as_it_was(
+        db: Database, district: District, tmp_path: Path) -> None:
+    """ZD2026-002 is confirmed 竣工 on 15 October, after W39's bulletin went out (28 September): read again, W39
+    still lists its node missed then (the group's text, its leader's digest, 节点清单, 节点按期率), and its nodes
+    not done are closed only in the bulletins from that day on."""
+    await seed(district)
+    async with db.session() as session:
+        project = await session.get(Project, district.projects["ZD2026-002"])
+        assert project is not None
+        await stage_events.report(session, project=project, kind=FINISH, day=date(2026, 10, 15), person_id=None,
+                                  now=local(date(2026, 10, 16)), confirmed=True)
+        assert project.stage == "竣工"
+
+    rendered = await render(db, tmp_path)
+
+    assert "ZD2026-002 项目ZD2026-002「桩基完成」计划 2026-09-15，已逾期 13 天" in rendered.text
+    theirs = "\n".join(rendered.leaders[district.people["王立军"]])
+    assert "◇ 节点「桩基完成」计划 2026-09-15，已逾期 13 天未完成" in theirs
+    book = load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes()), read_only=True)
+    assert ("逾期未完成", "桩基完成") in {(r[0], r[4]) for r in book["节点清单"].iter_rows(values_only=True)}
+    code = district.projects["ZD2026-002"]
+    async with db.session() as session:
+        assert (await node_counts(session, cutoff=date(2026, 9, 28)))[code] == (0, 3)  # 桩基完成 a miss
+        assert (await node_counts(session, cutoff=date(2026, 10, 19)))[code] == (0, 2)  # closed from the 15th
+
+    after = await render(db, tmp_path, period=parse_period("weekly", "2026-W42"))  # goes out 19 October
+    assert "桩基完成" not in after.text
+    assert "桩基完成" not in "\n".join(after.leaders.get(district.people["王立军"], []))

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.node_lists import NodeItem, bulletin_nodes, timeline, week_ahead
+from bot.domain.nodes import ALWAYS
 from bot.domain.workdays import WorkCalendar
 
 CALENDAR = WorkCalendar()
@@ -92,7 +93,7 @@ def test_a_finished_projects_open_nodes_are_on_no_list_and_not_late() -> None:
     timeline; its done nodes are still shown as they were done."""
     today = date(2026, 12, 7)
     finished = [NodeItem(project_code="ZD2026-023", project_name="饲草加工", lead_unit="区发改局", lead_official_id=1,
-                         name=name, planned_on=planned, done_on=done, finished=True)
+                         name=name, planned_on=planned, done_on=done, finished_on=ALWAYS)
                 for name, planned, done in (("竣工投产", date(2026, 9, 30), None),
                                             ("验收备案", date(2026, 12, 9), None),
                                             ("设备安装完成", date(2026, 8, 10), date(2026, 8, 20)))]

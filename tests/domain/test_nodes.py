@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.nodes import NodePlan, node_state, on_time_count
+from bot.domain.nodes import ALWAYS, NodePlan, finished_since, node_state, on_time_count
 from bot.domain.ranking import share
 from bot.services.nodes import refusal_of_day
 
@@ -54,13 +54,34 @@ def test_punctuality_is_a_share_of_past_nodes(raw, today):
 def test_a_finished_projects_nodes_not_done_are_closed_not_overdue():
     """A project imported or confirmed as 竣工/投产 expects no more of its nodes: one not done is closed (neither
     overdue nor due), one done keeps its state, and the closed ones are not counted in the punctuality."""
-    assert node_state(date(2026, 9, 30), None, TODAY, finished=True) == "closed"
-    assert node_state(date(2027, 3, 1), None, TODAY, finished=True) == "closed"
-    assert node_state(date(2026, 12, 4), TODAY, TODAY, finished=True) == "late"
-    assert node_state(date(2026, 12, 4), date(2026, 12, 1), TODAY, finished=True) == "done"
-    nodes = [NodePlan(date(2026, 5, 1), date(2026, 5, 1), True), NodePlan(date(2026, 9, 30), None, True)]
+    assert node_state(date(2026, 9, 30), None, TODAY, finished_on=ALWAYS) == "closed"
+    assert node_state(date(2027, 3, 1), None, TODAY, finished_on=ALWAYS) == "closed"
+    assert node_state(date(2026, 12, 4), TODAY, TODAY, finished_on=ALWAYS) == "late"
+    assert node_state(date(2026, 12, 4), date(2026, 12, 1), TODAY, finished_on=ALWAYS) == "done"
+    nodes = [NodePlan(date(2026, 5, 1), date(2026, 5, 1), ALWAYS), NodePlan(date(2026, 9, 30), None, ALWAYS)]
     assert on_time_count(nodes, TODAY) == (1, 1)
-    assert on_time_count([NodePlan(date(2026, 9, 30), None, True)], TODAY) == (0, 0)
+    assert on_time_count([NodePlan(date(2026, 9, 30), None, ALWAYS)], TODAY) == (0, 0)
+
+
+def test_a_node_is_closed_only_from_the_day_its_project_finished():
+    """Confirmed 竣工 on 15 October: a node missed in September is overdue on every day before that, and counted
+    as a miss in the punctuality of those days, however late they are read; from the 15th on it is closed."""
+    finished = date(2026, 10, 15)
+    assert node_state(date(2026, 9, 15), None, date(2026, 9, 28), finished_on=finished) == "overdue"
+    assert node_state(date(2026, 9, 15), None, date(2026, 10, 14), finished_on=finished) == "overdue"
+    assert node_state(date(2026, 9, 15), None, finished, finished_on=finished) == "closed"
+    assert node_state(date(2026, 10, 20), None, date(2026, 10, 12), finished_on=finished) == "open"
+    nodes = [NodePlan(date(2026, 9, 15), None, finished), NodePlan(date(2026, 9, 1), date(2026, 9, 1), finished)]
+    assert on_time_count(nodes, date(2026, 9, 28)) == (1, 2)
+    assert on_time_count(nodes, date(2026, 10, 19)) == (1, 1)
+
+
+def test_the_day_from_which_a_project_is_finished():
+    """Its confirmed 竣工 day; every day for one finished with no day known (the ledger, /project_set); none
+    while it is not finished, whatever event was confirmed before (a stage set back)."""
+    assert finished_since("竣工", date(2026, 10, 15)) == date(2026, 10, 15)
+    assert finished_since("投产", None) == ALWAYS
+    assert finished_since("在建", date(2026, 10, 15)) is None
 
 
 def test_a_done_day_of_an_earlier_year_than_the_plan_is_refused_only_when_that_year_is_gone() -> None:
@@ -71,3 +92,4 @@ def test_a_done_day_of_an_earlier_year_than_the_plan_is_refused_only_when_that_y
     assert refusal_of_day(date(2025, 12, 8), planned_on=date(2026, 6, 30), today=today) == "before_year"
     assert refusal_of_day(date(2025, 12, 8), planned_on=date(2027, 3, 31), today=today) == "before_year"
     assert refusal_of_day(date(2026, 12, 11), planned_on=date(2026, 6, 30), today=today) == "future"
+

@@ -142,18 +142,20 @@ async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Projec
     return node, project
 
 
-async def _report_photos(ctx: Context, project: Project) -> list[list[str]]:
+async def _report_photos(ctx: Context, project: Project) -> tuple[list[list[str]], list[str]]:
     """The photos the caller's report of this project held, in its guided flow, when he turned to its nodes
-    (「节点完成」): they go with the node."""
+    (「节点完成」), and the albums they are of: they go with the node, and so do the parts of those albums
+    that come later."""
     state = await ctx.flow_state(REPORT_FLOW)
     if state is None or state.get("code") != project.code:
-        return []
-    return [[ctx.msg.channel, file_id] for file_id in carried(state)["photos"]]
+        return [], []
+    held = carried(state)
+    return [[ctx.msg.channel, file_id] for file_id in held["photos"]], held["albums"]
 
 
 async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
-    photos = await _report_photos(ctx, project)
-    await ctx.save_flow(FLOW, {"step": "day", "node": node.id, "photos": photos})
+    photos, albums = await _report_photos(ctx, project)
+    await ctx.save_flow(FLOW, {"step": "day", "node": node.id, "photos": photos, "albums": albums})
     ctx.reply("node_ask_day", [[Button(label("node_today", ctx.today), f"{PREFIX}:t")], [_cancel()]],
               node=node, project=project, today=ctx.today, photos=len(photos))
 

@@ -268,3 +268,23 @@ async def test_parts_that_come_after_the_node_was_marked_done_join_its_evidence(
     assert await notices_after(tg, minutes=5) == []
     assert len(await node_photos(tg)) == 4
     tg.assert_nothing_failed()
+
+
+async def test_parts_after_the_node_done_from_the_report_join_the_nodes_evidence(tg: TelegramHarness) -> None:
+    """An album begun in /report, 节点完成 pressed and the node marked done while it was still uploading: its
+    later parts follow its first ones into the node's evidence, as they do in /node."""
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    for _ in range(2):
+        await part(tg, "731")
+    assert "现有 2 张" in await answer(tg)
+    await tg.press(HAO, "节点完成")
+    await tg.press(HAO, f"{CODE} {NODE}")
+    await tg.press(HAO, f"今天完成（{today(tg)}）")
+    assert "照片 2 张" in await tg.press(HAO, "完成")
+    for _ in range(2):
+        assert (await part(tg, "731")).messages == []
+    [joined] = await notices_after(tg, seconds=ALBUM_WAIT.total_seconds() * 2)
+    assert f"照片已加入节点「{NODE}」的完成佐证，现有照片 4 张" in joined, joined
+    assert len(await node_photos(tg)) == 4 and await tg.report_count() == 0
+    tg.assert_nothing_failed()

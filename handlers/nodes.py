@@ -195,7 +195,7 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
         return
     note = state.get("note", "")
     if text:
-        note = f"{note}；{text}" if note else text
+        note = f"{note}{ctx.deps.renderer.words('node_ask_evidence', 'note_separator')}{text}" if note else text
         if ctx.refuse_too_long(note, NOTE_MAX, "note"):
             return
     await _ask_evidence(ctx, node, project, {**state, "photos": photos, "note": note})

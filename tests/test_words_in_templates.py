@@ -101,7 +101,6 @@ PENDING: dict[str, int] = {
     "handlers/admin_projects.py": 1,
     "handlers/broadcast.py": 1,
     "handlers/leave.py": 1,
-    "handlers/nodes.py": 1,
     "handlers/people_lookup.py": 3,
     "handlers/problem_acts.py": 1,
     "handlers/project_set.py": 36,

@@ -143,8 +143,11 @@ async def test_nodes_done_on_time_missed_escalated_and_done_late(imported: Teleg
         assert list(kinds) == ["raised", "escalated", "node_done"]
         actions = set((await session.scalars(select(AuditEntry.action).where(AuditEntry.object_key == CODE))).all())
         assert {"node.add", "node.done"} <= actions
+        closing = (await session.scalars(select(ProblemEvent).where(ProblemEvent.problem_id == problem.id,
+                                                                    ProblemEvent.kind == "node_done"))).one()
+        assert (closing.text, closing.detail) == ("", {"node": "围挡施工", "done_on": "2026-12-08", "late_days": 4})
     card = await tg.send(WU, f"/issue {problem.number}")
-    assert "节点完成，自动销号" in card.text
+    assert "节点完成，自动销号：2026-12-08 完成（逾期 4 天）" in card.text, card.text
     # the other one is still open at the 包抓领导's level, and escalation goes on as for any problem
     still = [p for p in await _node_problems(tg) if p.status != "closed"]
     assert len(still) == 1 and still[0].level == 1
@@ -153,6 +156,8 @@ async def test_nodes_done_on_time_missed_escalated_and_done_late(imported: Teleg
     moved = await tg.send(ADMIN, f"/node {CODE} 改期 临时用电 2026-12-18")
     assert "已改期：「临时用电」，计划 2026-12-18" in moved.text
     assert [p.status for p in await _node_problems(tg)] == ["closed", "closed"]
+    moved_card = await tg.send(ADMIN, f"/issue {still[0].number}")
+    assert "节点计划调整，自动销号：计划完成日期 2026-12-04 → 2026-12-18" in moved_card.text, moved_card.text
     assert (await _node(tg, "临时用电")).overdue_told_on is None
     gone = await tg.send(ADMIN, f"/node {CODE} 移出 临时用电")
     assert "已移出计划" in gone.text and "临时用电" not in gone.text.split("节点计划", 1)[1]

@@ -2,7 +2,9 @@
 
 A liaison (or the substitute of one on leave, for the leave's days) marks a node of his projects done: `/node`
 lists the open nodes as buttons (so does 「节点完成」 in `/report`'s flow); after the node, the day (today with a
-button, or a day typed), then photos and a note as evidence, then 完成. The photos the report's flow held when
+button, or a day typed), then photos and a note as evidence, then 完成. A finished project's nodes not marked
+done are closed, but their real day may still be recorded, by the liaison (`/node 项目编号`) or an admin (the
+project's card): a day typed, on or before the confirmed 竣工 day. The photos the report's flow held when
 「节点完成」 was pressed go with the node, as its evidence: the liaison sent them of the site he now says is done.
 An admin keeps the plan: `/node 城北` finds the project (by code or name, paged) and shows its nodes;
 `/node 项目编号 新增 名称 日期`, `… 改名 名称 新名称`, `… 改期 名称 日期`, `… 移出 名称` change it, each change
@@ -62,6 +64,9 @@ async def _my_project_ids(ctx: Context) -> list[int]:
 
 
 async def _may_mark(ctx: Context, project: Project) -> bool:
+    """The liaison (or his substitute) marks his project's nodes; an admin records a finished project's."""
+    if ctx.person_id is not None and "admin" in ctx.roles and project.stage in FINISHED_STAGES:
+        return True
     if ctx.person_id is None or project.liaison_id is None:
         return False
     if project.liaison_id == ctx.person_id:
@@ -100,7 +105,7 @@ async def _liaison_list(ctx: Context, code: str) -> None:
     elif not await _may_mark(ctx, project):
         ctx.reply("node_refused", reason="not_yours", project=project)
     elif project.stage in FINISHED_STAGES:
-        ctx.reply("node_refused", reason="finished", project=project)
+        await _list_closed(ctx, project)
     else:
         await list_open(ctx, [project.id])
 
@@ -120,6 +125,19 @@ async def _finished_by(ctx: Context, project: Project) -> date | None:
     return await stage_repo.finish_day(ctx.session, project_id=project.id)
 
 
+def _record_buttons(nodes: list[ProjectNode]) -> list[list[Button]]:
+    """A finished project's nodes not marked done, a button each to record the day they were done."""
+    return [[Button(label("node_record_done", node.name), f"{PREFIX}:d:{node.id}")]
+            for node in nodes if node.done_on is None][:LISTED]
+
+
+async def _list_closed(ctx: Context, project: Project) -> None:
+    """A finished project's nodes not marked done (closed), to record the day one was really done."""
+    nodes = [n for n in await repo.nodes_of_project(ctx.session, project_id=project.id) if n.done_on is None]
+    ctx.reply("node_list_closed", _record_buttons(nodes), project=project, nodes=nodes[:LISTED],
+              more=max(len(nodes) - LISTED, 0), finished_by=await _finished_by(ctx, project))
+
+
 # --- marking a node done ----------------------------------------------------------------------------
 
 async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Project] | None:
@@ -131,9 +149,6 @@ async def _node_to_mark(ctx: Context, node_id: int) -> tuple[ProjectNode, Projec
         return None
     if not await _may_mark(ctx, project):
         ctx.reply("node_refused", reason="not_yours", project=project)
-        return None
-    if project.stage in FINISHED_STAGES and node.done_on is None:
-        ctx.reply("node_refused", reason="finished", project=project)
         return None
     if node.done_on is not None:
         by = None if node.done_by_id is None else await ctx.session.get(Person, node.done_by_id)
@@ -153,11 +168,21 @@ async def _report_photos(ctx: Context, project: Project) -> tuple[list[list[str]
     return [[ctx.msg.channel, file_id] for file_id in held["photos"]], held["albums"]
 
 
+def _day_buttons(ctx: Context, project: Project, finished_by: date | None, *, dated: bool = False
+                 ) -> list[list[Button]]:
+    """今天完成 (with the day when `dated`), but for a finished project unless it finished today, and 取消."""
+    today = project.stage not in FINISHED_STAGES or finished_by == ctx.today
+    shown = label("node_today", ctx.today) if dated else label("node_today")
+    return [*([[Button(shown, f"{PREFIX}:t")]] if today else []), [_cancel()]]
+
+
 async def _ask_day(ctx: Context, node: ProjectNode, project: Project) -> None:
     photos, albums = await _report_photos(ctx, project)
     await ctx.save_flow(FLOW, {"step": "day", "node": node.id, "photos": photos, "albums": albums})
-    ctx.reply("node_ask_day", [[Button(label("node_today", ctx.today), f"{PREFIX}:t")], [_cancel()]],
-              node=node, project=project, today=ctx.today, photos=len(photos))
+    finished_by = await _finished_by(ctx, project)
+    ctx.reply("node_ask_day", _day_buttons(ctx, project, finished_by, dated=True), node=node, project=project,
+              today=ctx.today, photos=len(photos), finished=project.stage in FINISHED_STAGES,
+              finished_by=finished_by)
 
 
 async def _ask_evidence(ctx: Context, node: ProjectNode, project: Project, state: dict[str, Any]) -> None:
@@ -181,14 +206,18 @@ async def node_step(ctx: Context, state: dict[str, Any]) -> None:
     photos = [*state.get("photos", []), *([ctx.msg.channel, f] for f in ctx.msg.photos)]
     state = {**state, "albums": albums_with(ctx, state)}  # whose later parts follow the photos to the node
     if state.get("step") == "day":
-        day = ctx.today if ctx.msg.photos and not text else parse_day(text, today=ctx.today, past=True)
-        why = "bad_day" if day is None else service.refusal_of_day(day, planned_on=node.planned_on,
-                                                                   today=ctx.today)
+        finished = project.stage in FINISHED_STAGES  # a photo is no day: the node was done before it finished
+        finished_by = await _finished_by(ctx, project)
+        day = ctx.today if ctx.msg.photos and not text and not finished else parse_day(text, today=ctx.today,
+                                                                                       past=True)
+        why = ("day_needed" if finished and not text else "bad_day") if day is None else service.refusal_of_day(
+            day, planned_on=node.planned_on, today=ctx.today, finished_by=finished_by)
         if why is not None:
             if ctx.msg.photos:  # the day is asked again; the photos are kept for the evidence
                 await ctx.save_flow(FLOW, {**state, "photos": photos})
-            ctx.reply("node_refused", [[Button(label("node_today"), f"{PREFIX}:t")], [_cancel()]], reason=why, day=day,
-                      text=text, node=node, project=project, photos=len(photos) if ctx.msg.photos else 0)
+            ctx.reply("node_refused", _day_buttons(ctx, project, finished_by), reason=why, day=day, text=text,
+                      node=node, project=project, finished_by=finished_by,
+                      photos=len(photos) if ctx.msg.photos else 0)
             return
         await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": day.isoformat(),
                                                  "photos": photos})
@@ -230,6 +259,12 @@ async def node_button(ctx: Context, data: str) -> None:
         return
     node, project = found
     if action == "t" and state.get("step") == "day":
+        finished_by = await _finished_by(ctx, project)
+        why = service.refusal_of_day(ctx.today, planned_on=node.planned_on, today=ctx.today, finished_by=finished_by)
+        if why is not None or (project.stage in FINISHED_STAGES and finished_by is None):
+            ctx.reply("node_refused", _day_buttons(ctx, project, finished_by), reason=why or "day_needed",
+                      day=ctx.today, text="", node=node, project=project, finished_by=finished_by)
+            return
         await _ask_evidence(ctx, node, project, {**state, "step": "evidence", "day": ctx.today.isoformat()})
     elif action == "ok" and state.get("step") == "evidence":
         await _finish(ctx, node, project, state)
@@ -245,7 +280,8 @@ async def _finish(ctx: Context, node: ProjectNode, project: Project, state: dict
                                    actor=ctx.actor, done_on=date.fromisoformat(state["day"]),
                                    note=state.get("note", ""), photos=photos, now=ctx.now)
     ctx.reply("node_done", node=node, project=project, state=done.state, closed=done.closed, photos=len(photos),
-              late_days=(node.done_on - node.planned_on).days if node.done_on else 0)
+              late_days=(node.done_on - node.planned_on).days if node.done_on else 0,
+              finished=project.stage in FINISHED_STAGES)
     await remember_node(ctx, node_id=node.id, albums=albums_of(state))
 
 
@@ -275,7 +311,8 @@ async def _card(ctx: Context, code: str, changed: dict[str, Any] | None = None) 
     finished_by = await _finished_by(ctx, project)
     finished_on = finished_since(project.stage, finished_by)
     rows = [(n, node_state(n.planned_on, n.done_on, ctx.today, finished_on=finished_on)) for n in nodes]
-    ctx.reply("node_card", project=project, rows=rows, changed=changed, finished=finished_on is not None)
+    ctx.reply("node_card", _record_buttons(nodes) if finished_on is not None else [], project=project,
+              rows=rows, changed=changed, finished=finished_on is not None, finished_by=finished_by)
 
 
 async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None:

@@ -2,7 +2,9 @@
 the plan, and the overdue tick.
 
 * **Done.** A liaison (or the substitute of one on leave) marks a node done on a day (today by default; not
-  in the future, not before the plan's year), with a note and photos as evidence. A day after the planned
+  in the future, not before the plan's year), with a note and photos as evidence. A node of a finished project
+  not marked done may still be given its real day, by the liaison or an admin: a day on or before the
+  confirmed 竣工 day (``finished_by``). A day after the planned
   one is recorded as done late (``bot.domain.nodes``). The lead unit's handlers are told; a node problem
   still open is closed, its history says so, and everyone it had reached is told.
 * **Overdue.** A node not done by its planned day is overdue. On the first working day after it (from the
@@ -81,12 +83,15 @@ def node_policy(policy: SlaPolicy, days: int) -> SlaPolicy:
 
 # --- done -------------------------------------------------------------------------------------------
 
-def refusal_of_day(day: date, *, planned_on: date, today: date) -> str | None:
+def refusal_of_day(day: date, *, planned_on: date, today: date, finished_by: date | None = None) -> str | None:
     """Why a done day is refused (a word the template explains), or None. A day of an earlier year than the
     plan's is refused only when that year is gone as well (a slip: 2025-12-08 for a node of 2026): a node of
-    next year's plan done early this year is good news, and 今天完成 records it too."""
+    next year's plan done early this year is good news, and 今天完成 records it too. ``finished_by``: the day
+    its project was confirmed finished (竣工), after which nothing of it was done."""
     if day > today:
         return "future"
+    if finished_by is not None and day > finished_by:
+        return "after_finish"
     if day.year < min(planned_on.year, today.year):
         return "before_year"
     return None

@@ -93,3 +93,13 @@ def test_a_done_day_of_an_earlier_year_than_the_plan_is_refused_only_when_that_y
     assert refusal_of_day(date(2025, 12, 8), planned_on=date(2027, 3, 31), today=today) == "before_year"
     assert refusal_of_day(date(2026, 12, 11), planned_on=date(2026, 6, 30), today=today) == "future"
 
+
+def test_a_finished_projects_node_is_given_a_day_on_or_before_it_finished() -> None:
+    """Recorded after its project was confirmed 竣工 on 15 October: the node was done by then, or not at all."""
+    today, finished = date(2026, 12, 10), date(2026, 10, 15)
+    assert refusal_of_day(finished, planned_on=date(2026, 9, 30), today=today, finished_by=finished) is None
+    assert refusal_of_day(date(2026, 9, 28), planned_on=date(2026, 9, 30), today=today, finished_by=finished) is None
+    assert refusal_of_day(date(2026, 10, 16), planned_on=date(2026, 9, 30), today=today,
+                          finished_by=finished) == "after_finish"
+    assert refusal_of_day(date(2026, 12, 11), planned_on=date(2026, 9, 30), today=today,
+                          finished_by=finished) == "future"

@@ -115,10 +115,24 @@ async def test_a_finished_projects_nodes_are_closed_everywhere(
     assert "未完成的节点不再跟踪、不计逾期" in admin_card.text
     assert "竣工投产：计划 2026-09-30（项目已竣工，不再跟踪）" in admin_card.text, admin_card.text
     assert "（逾期未完成）" not in admin_card.text
+    assert "补记完成：竣工投产" in admin_card.buttons and "补记完成：设备安装完成" in admin_card.buttons
     mine = await tg.send(DU, "/node")
     assert "没有未完成的节点" in mine.text and mine.buttons == []
-    refused = await tg.send(DU, f"/node {FINISHED}")
-    assert "已竣工，其节点不再跟踪" in refused.text
+    closed = await tg.send(DU, f"/node {FINISHED}")
+    assert "已竣工，其节点不再跟踪" in closed.text and "补记完成日期" in closed.text
+    assert closed.buttons == ["补记完成：设备安装完成", "补记完成：竣工投产"], closed.buttons
+
+    # its real day comes in the chat too: the admin records 设备安装完成 done on 20 August (no 竣工 day is known
+    # for a project the ledger says is finished, so any past day will do); a photo is no day here
+    asked = await tg.press(ADMIN, "补记完成：设备安装完成")
+    assert "请发送该节点实际完成的日期" in asked.text and asked.buttons == ["取消"], asked
+    photo = await tg.photo(ADMIN, file_id="install-photo")
+    assert "请发送该节点实际完成的日期" in photo.text and "已收到照片 1 张" in photo.text, photo.text
+    assert "完成日期：2026-08-20" in (await tg.send(ADMIN, "2026-08-20")).text
+    done = await tg.press(ADMIN, "完成")
+    assert "逾期 10 天完成" in done.text and "项目竣工后补记" in done.text and "照片 1 张" in done.text, done.text
+    page = await tg.send(DU, f"/project {FINISHED}")
+    assert "设备安装完成：项目已竣工" not in page.text and "竣工投产：项目已竣工，未登记完成日期" in page.text
 
     # Wednesday 09:00, the first working day after the new node's day: only it is told, only its problem raised
     office.travel(at(11, 25, 9))
@@ -174,8 +188,21 @@ async def test_a_finished_projects_nodes_are_closed_everywhere(
     assert to(HAO, await office.deliver()) == []
     page = await tg.send(HAO, "/project ZD2026-001")
     assert "桥梁桩基：项目已竣工，未登记完成日期" in page.text
-    refused = await tg.send(HAO, "/node ZD2026-001")
-    assert "已竣工，其节点不再跟踪" in refused.text
+    closed = await tg.send(HAO, "/node ZD2026-001")
+    assert "已竣工，其节点不再跟踪" in closed.text and "竣工日期 2026-11-28" in closed.text
+
+    # the liaison records the day 桥梁桩基 was really done: on or before the 竣工 day, not after it
+    asked = await tg.press(HAO, "补记完成：桥梁桩基")
+    assert "不晚于 2026-11-28" in asked.text and asked.buttons == ["取消"], asked
+    after = await tg.send(HAO, "12月1日")
+    assert "晚于项目竣工日期 2026-11-28" in after.text, after.text
+    assert "完成日期：2026-11-27" in (await tg.send(HAO, "11月27日")).text
+    done = await tg.press(HAO, "完成")
+    assert "2026-11-27 完成" in done.text and "逾期 3 天完成" in done.text, done.text
+    page = await tg.send(HAO, "/project ZD2026-001")
+    assert "桥梁桩基：项目已竣工" not in page.text and "桥梁桩基" in page.text
+    [problem] = await _node_problems(tg, "ZD2026-001")
+    assert problem.status == "closed"  # closed when the project finished; recording the day changes nothing
 
     # the next weekly bulletin lists neither
     office.travel(at(12, 7, 9))

@@ -193,7 +193,7 @@ async def test_a_finished_projects_nodes_are_closed_everywhere(
 
     # the liaison records the day 桥梁桩基 was really done: on or before the 竣工 day, not after it
     asked = await tg.press(HAO, "补记完成：桥梁桩基")
-    assert "不晚于 2026-11-28" in asked.text and asked.buttons == ["取消"], asked
+    assert "不晚于竣工日期 2026-11-28" in asked.text and asked.buttons == ["取消"], asked
     after = await tg.send(HAO, "12月1日")
     assert "晚于项目竣工日期 2026-11-28" in after.text, after.text
     assert "完成日期：2026-11-27" in (await tg.send(HAO, "11月27日")).text

@@ -53,7 +53,7 @@ async def test_a_finished_projects_node_is_given_its_real_day_in_wecom(wecom: We
     listed = await wecom.send(HAO, f"/node {CODE}")
     assert "其节点不再跟踪" in listed.text and "补记完成：路基完成" in listed.buttons, listed
     asked = await wecom.press(HAO, "补记完成：路基完成")
-    assert f"不晚于 {finished.isoformat()}" in asked.text, asked.text
+    assert f"不晚于竣工日期 {finished.isoformat()}" in asked.text, asked.text
     refused = await wecom.send(HAO, today.isoformat())
     assert f"晚于项目竣工日期 {finished.isoformat()}" in refused.text, refused.text
     day = finished - timedelta(days=2)

@@ -21,8 +21,11 @@ from storage.models import OutboxMessage, Person, PersonRole, Unit
 
 PREFIX, FLOW = "bc", "broadcast"
 BROADCAST_MAX = BROADCAST_TEXT_MAX
+# The words an admin may type for a role: the roles' names as written (bot/templates/code_labels.j2) and shorter
+# ones; read here, so that rewording a role's name there changes no command.
 ROLE_WORDS: dict[str, str] = {
-    **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
+    "联络员": "liaison", "单位经办人": "unit", "包抓领导": "lead", "区主要领导": "top", "管理员": "admin",
+    **{role: role for role in ROLE_LABELS},
     "经办人": "unit", "单位": "unit", "主要领导": "top", "领导": "lead",
 }
 EVERYONE = {"all", "全部", "所有人", "全体"}

@@ -34,6 +34,8 @@ CALENDAR_KINDS: dict[str, str] = worded(_TABLES, "calendar_kinds")
 # Settings changed by /sla and /schedule, and the parts of the nested ones.
 SETTINGS: dict[str, str] = worded(_TABLES, "settings")
 SETTING_KEYS: dict[str, str] = worded(_TABLES, "setting_keys")
+# Between the names of a list written on one line: 联络员、单位经办人; 区住建局、区发改委.
+LIST_SEPARATOR: str = worded(_TABLES, "list_separator")
 
 
 def label(table: dict[str, str], key: object) -> str:

@@ -86,9 +86,6 @@ DATA: dict[str, set[str] | str] = {
 PENDING: dict[str, int] = {
     "bot/channels/telegram_photos.py": 2,
     "bot/channels/wecom/photos.py": 1,
-    "bot/domain/ledger_diff.py": 4,
-    "bot/domain/ledger_rows.py": 7,
-    "bot/domain/participation.py": 2,
     "bot/services/nodes.py": 3,
     "bot/services/photo_keeper.py": 2,
     "bot/services/photo_reasons.py": 2,

@@ -102,7 +102,8 @@ async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | Non
     """Who a broadcast target names: everyone, a role, or a unit (its name, or the one unit containing it)."""
     base = select(Person).where(Person.active.is_(True)).order_by(Person.id)
     if target.lower() in EVERYONE:
-        return "全体人员", list((await ctx.session.scalars(base)).unique().all())
+        everyone = ctx.deps.renderer.phrase("admin_ops_words", "everyone")
+        return everyone, list((await ctx.session.scalars(base)).unique().all())
     role = ROLE_WORDS.get(target) or ROLE_WORDS.get(target.lower())
     if role is not None:
         query = base.join(PersonRole, PersonRole.person_id == Person.id).where(PersonRole.role == role)

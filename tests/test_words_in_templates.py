@@ -90,7 +90,6 @@ PENDING: dict[str, int] = {
     "bot/services/photo_keeper.py": 2,
     "bot/services/photo_reasons.py": 2,
     "bot/services/photo_store.py": 8,
-    "handlers/admin_projects.py": 1,
     "handlers/nodes.py": 1,
     "handlers/problem_acts.py": 1,
     "handlers/stage_events.py": 2,

@@ -91,7 +91,6 @@ PENDING: dict[str, int] = {
     "bot/services/photo_reasons.py": 2,
     "bot/services/photo_store.py": 8,
     "handlers/nodes.py": 1,
-    "handlers/stage_events.py": 2,
     "jobs/scheduler.py": 4,
     "storage/nodes.py": 6,
 }

@@ -91,7 +91,6 @@ PENDING: dict[str, int] = {
     "bot/services/photo_reasons.py": 2,
     "bot/services/photo_store.py": 8,
     "handlers/nodes.py": 1,
-    "jobs/scheduler.py": 4,
     "storage/nodes.py": 6,
 }
 # exception → the template its reasons are worded in

@@ -13,10 +13,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
 
 @functools.cache
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("bot", "templates"), undefined=StrictUndefined, auto_reload=False,
+                       autoescape=False)  # plain text: a macro gives a str, as typed
+
+
+@functools.cache
 def _template(name: str) -> Template:
-    env = Environment(loader=PackageLoader("bot", "templates"), undefined=StrictUndefined, auto_reload=False,
-                      autoescape=False)  # plain text: a macro gives a str, as typed
-    return env.get_template(name)
+    return _environment().get_template(name)
 
 
 def worded(template: str, name: str) -> Any:

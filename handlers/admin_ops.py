@@ -110,7 +110,7 @@ async def _add_group(ctx: Context, name: str) -> None:
                 ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
                 return
             await _register(ctx, channel=TELEGRAM_CHANNEL, chat_id=chat_id,
-                            name=group_name.strip() or f"通报群 {chat_id}", in_group=False)
+                            name=group_name.strip() or _unnamed(ctx, chat_id), in_group=False)
         elif robots or robots is None:
             ctx.reply("admin_ops_refused", reason="group_robot_unknown", name=name, robots=robots or [])
         else:
@@ -120,8 +120,13 @@ async def _add_group(ctx: Context, name: str) -> None:
         ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
         return
     chat_id = ctx.msg.chat_id
-    await _register(ctx, channel=ctx.msg.channel, chat_id=chat_id, name=name or f"通报群 {chat_id}",
+    await _register(ctx, channel=ctx.msg.channel, chat_id=chat_id, name=name or _unnamed(ctx, chat_id),
                     in_group=True)
+
+
+def _unnamed(ctx: Context, chat_id: str) -> str:
+    """The name of a group added without one, as stored: 通报群 and its chat id."""
+    return ctx.deps.renderer.phrase("admin_ops_words", "unnamed_group", chat_id)
 
 
 async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_group: bool) -> None:
@@ -213,8 +218,8 @@ async def _audit_subject(ctx: Context, token: str) -> tuple[list[str], str, list
         rows = [{"at": e.at, "order": -1, "actor": e.actor.name if e.actor else None, "channel": "—",
                  "code": None, "detail": e.detail or {}, "kind": e.kind, "object": key,
                  "object_type": "problem", "object_key": key, "summary": e.text or ""} for e in history]
-        what = "议定事项" if problem.project is None else f"{problem.project.code} 的问题"
-        return [key], f"{key}({what})", rows
+        code = problem.project.code if problem.project is not None else ""
+        return [key], ctx.deps.renderer.phrase("admin_ops_words", "problem_subject", key, code), rows
     project = await project_repo.get_project_by_code(ctx.session, code=token)
     if project is not None:
         return [project.code], f"{project.code} {project.name}", []

@@ -16,7 +16,6 @@ from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.messages import Reply
 from bot.domain.paging import page_of
-from bot.render import ROLE_LABELS
 from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -93,22 +92,18 @@ async def people_command(ctx: Context, args: str) -> None:
     """`/people [单位|角色]`: the roster, with who has a bound chat account."""
     text = args.strip()
     query = select(Person).order_by(Person.id)
-    title = "全部人员"
-    if text:
-        role = parse_role(text)
-        if role is not None:
-            query = query.where(Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role)))
-            title = f"角色：{ROLE_LABELS[role]}"
-        else:
-            unit = await _pick_unit(ctx, text)
-            if unit is None:
-                return
-            query = query.where(Person.unit_id == unit.id)
-            title = f"单位：{unit.name}"
+    role, unit = (parse_role(text) if text else None), None
+    if role is not None:
+        query = query.where(Person.id.in_(select(PersonRole.person_id).where(PersonRole.role == role)))
+    elif text:
+        unit = await _pick_unit(ctx, text)
+        if unit is None:
+            return
+        query = query.where(Person.unit_id == unit.id)
     roster = list((await ctx.session.scalars(query)).unique().all())
     bound = await _bound_ids(ctx.session)
     page = page_of(roster, ctx.page, ROSTER_PAGE)
-    ctx.reply("admin_people_list", title=title, people=page.items, bound=bound, labels=role_text, page=page,
+    ctx.reply("admin_people_list", role=role, unit=unit, people=page.items, bound=bound, labels=role_text, page=page,
               total=len(roster), buttons=page_buttons("people", page, text))
 
 
@@ -225,9 +220,9 @@ async def handover_command(ctx: Context, args: str) -> None:
         taker_id = takers[0].id if len(takers) == 1 else 0
         if taker_id == 0:
             await ctx.save_flow(HANDOVER_FLOW, {"taker": words[1]})
-        await resolve_person(ctx, words[0], buttons_for=f"{PREFIX}:ho", after=f":{taker_id}", what="移交工作的人员")
+        await resolve_person(ctx, words[0], buttons_for=f"{PREFIX}:ho", after=f":{taker_id}", what="giver")
         return
-    taker = await resolve_person(ctx, words[1], buttons_for=f"{PREFIX}:ho:{givers[0].id}", what="接替人员")
+    taker = await resolve_person(ctx, words[1], buttons_for=f"{PREFIX}:ho:{givers[0].id}", what="taker")
     if taker is not None:
         await _handover_between(ctx, givers[0], taker)
 
@@ -318,7 +313,7 @@ async def _handover_button(ctx: Context, data: str) -> None:
             return
         await ctx.clear_flow()
         taker = await resolve_person(ctx, str(state.get("taker", "")), buttons_for=f"{PREFIX}:ho:{giver.id}",
-                                     what="接替人员")
+                                     what="taker")
     else:
         taker = await people.get_person(ctx.session, person_id=taker_id) if taker_id is not None else None
         if taker is None:

@@ -76,8 +76,7 @@ async def approval_command(ctx: Context, args: str) -> None:
     if status == approval_repo.DONE:
         done_on = parse_day(words[3]) if len(words) > 3 else ctx.today
         if done_on is None:
-            ctx.reply("admin_project_refused", reason="bad_date", field="办结日期", value=words[3],
-                      project=project)
+            ctx.reply("admin_project_refused", reason="bad_done_date", value=words[3], project=project)
             return
         if done_on > ctx.today:
             ctx.reply("admin_project_refused", reason="future_date", value=done_on.isoformat(),

@@ -21,8 +21,11 @@ from storage.models import OutboxMessage, Person, PersonRole, Unit
 
 PREFIX, FLOW = "bc", "broadcast"
 BROADCAST_MAX = BROADCAST_TEXT_MAX
+# The words an admin may type for a role: the roles' names as written (bot/templates/code_labels.j2) and shorter
+# ones; read here, so that rewording a role's name there changes no command.
 ROLE_WORDS: dict[str, str] = {
-    **{label: role for role, label in ROLE_LABELS.items()}, **{role: role for role in ROLE_LABELS},
+    "联络员": "liaison", "单位经办人": "unit", "包抓领导": "lead", "区主要领导": "top", "管理员": "admin",
+    **{role: role for role in ROLE_LABELS},
     "经办人": "unit", "单位": "unit", "主要领导": "top", "领导": "lead",
 }
 EVERYONE = {"all", "全部", "所有人", "全体"}
@@ -99,7 +102,8 @@ async def _audience(ctx: Context, target: str) -> tuple[str, list[Person]] | Non
     """Who a broadcast target names: everyone, a role, or a unit (its name, or the one unit containing it)."""
     base = select(Person).where(Person.active.is_(True)).order_by(Person.id)
     if target.lower() in EVERYONE:
-        return "全体人员", list((await ctx.session.scalars(base)).unique().all())
+        everyone = ctx.deps.renderer.phrase("admin_ops_words", "everyone")
+        return everyone, list((await ctx.session.scalars(base)).unique().all())
     role = ROLE_WORDS.get(target) or ROLE_WORDS.get(target.lower())
     if role is not None:
         query = base.join(PersonRole, PersonRole.person_id == Person.id).where(PersonRole.role == role)

@@ -147,7 +147,7 @@ async def _one_person(ctx: Context, name: str, *, liaison: bool = False, pick: s
         found = [p for p in found if "liaison" in p.role_names]
     if len(found) > 1 and pick:
         await ctx.save_flow(PICK_FLOW, {"text": pick})
-        ctx.reply("admin_people_candidates", spec=name, candidates=found[:CANDIDATES], what="请假人员",
+        ctx.reply("admin_people_candidates", spec=name, candidates=found[:CANDIDATES], what="leave",
                   more=max(len(found) - CANDIDATES, 0), mask=mask_phone, pick=True,
                   buttons=[[Button(candidate_label(p), f"{PREFIX}:p:{p.id}")] for p in found[:CANDIDATES]])
         return None

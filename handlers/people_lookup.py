@@ -9,6 +9,7 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.labels import LIST_SEPARATOR
 from bot.domain.ledger_rows import ROLE_BY_LABEL
 from bot.domain.messages import Button
 from bot.render import ROLE_LABELS
@@ -20,6 +21,7 @@ from storage.models import Person, Unit
 CANDIDATE_LIMIT = 10
 _PHONE_CHARS = re.compile(r"[0-9\s\-+()]+")
 _PHONE = re.compile(r"1[3-9][0-9]{9}")
+_HALF_WIDTH_BRACKETS = str.maketrans("（）", "()")  # a unit's name is stored with half-width brackets
 
 
 def is_admin(ctx: Context) -> bool:
@@ -44,7 +46,7 @@ def mask_phone(phone: str | None) -> str:
 
 def role_text(person: Person) -> str:
     """The person's roles in Chinese, in the usual order: 联络员、单位经办人."""
-    return "、".join(ROLE_LABELS[r] for r in ROLES if r in person.role_names)
+    return LIST_SEPARATOR.join(ROLE_LABELS[r] for r in ROLES if r in person.role_names)
 
 
 def parse_role(text: str) -> str | None:
@@ -89,10 +91,11 @@ def names_one_person(spec: str) -> bool:
 
 
 async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = None, after: str = "",
-                         what: str = "") -> Person | None:
+                         what: str = "", code: str = "") -> Person | None:
     """The one person `spec` names; otherwise replies (not found, or the candidates to pick from, with a
     button each when `buttons_for` gives the button data before the person id, and `after` what follows
-    it). `what` says which person is being picked (接替人员), when a command names two."""
+    it). `what` says which person is being picked, when a command names two or more: "giver" or "taker" of a
+    handover, or the field of project `code` the person is picked for ("lead", "liaison")."""
     if not names_one_person(spec):
         ctx.reply("admin_people_refused", reason="one_person", spec=spec.strip())
         return None
@@ -104,7 +107,7 @@ async def resolve_person(ctx: Context, spec: str, *, buttons_for: str | None = N
         return None
     buttons = ([[Button(candidate_label(p), f"{buttons_for}:{p.id}{after}")] for p in found[:CANDIDATE_LIMIT]]
                if buttons_for else [])
-    ctx.reply("admin_people_candidates", spec=spec.strip(), candidates=found[:CANDIDATE_LIMIT], what=what,
+    ctx.reply("admin_people_candidates", spec=spec.strip(), candidates=found[:CANDIDATE_LIMIT], what=what, code=code,
               more=max(len(found) - CANDIDATE_LIMIT, 0), mask=mask_phone, pick=bool(buttons), buttons=buttons)
     return None
 
@@ -117,7 +120,7 @@ def candidate_label(person: Person) -> str:
 
 async def find_units(session: AsyncSession, text: str) -> list[Unit]:
     """The unit with exactly this name, else every unit whose name contains it."""
-    text = text.strip().replace("（", "(").replace("）", ")")
+    text = text.strip().translate(_HALF_WIDTH_BRACKETS)
     exact = await session.scalar(select(Unit).where(Unit.name == text))
     if exact is not None:
         return [exact]

@@ -85,7 +85,8 @@ async def _act(ctx: Context, action: str, problem: Problem, text: str) -> None:
     elif action == "reassign":
         await reassignment.request(ctx.session, deps, problem, actor=ctx.person, reason=text, now=ctx.now)
     elif action == "resolve":
-        await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=text or "已解决", now=ctx.now)
+        note = text or ctx.deps.renderer.words("problem_acts_words", "resolved_note")
+        await service.resolve(ctx.session, deps, problem, actor=ctx.person, note=note, now=ctx.now)
     elif action == "confirm":
         as_admin = scope.acts_as_admin(viewer_of(ctx.person), await problem_facts(ctx.session, problem),
                                        Act.CONFIRM)

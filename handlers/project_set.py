@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import labels
 from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
 from bot.domain.digits import as_id
 from bot.domain.ledger_rows import STAGES
 from bot.domain.messages import Button
 from bot.domain.plan_change import plan_change
-from bot.render import label
+from bot.render import label, shared_renderer
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
 from storage import annual_plans, audit, conversations, people
@@ -44,19 +45,22 @@ class Field:
     aliases: tuple[str, ...]
 
 
-FIELDS = (
-    Field("name", "项目名称", ("name", "项目名称", "名称")),
-    Field("category", "项目类别", ("category", "项目类别", "类别")),
-    Field("stage", "建设阶段", ("stage", "建设阶段", "阶段")),
-    Field("plan", "年度计划投资", ("plan", "annual_plan", "年度计划", "年度计划投资", "年度投资")),
-    Field("total", "总投资", ("total", "total_investment", "总投资")),
-    Field("start", "计划开工", ("start", "planned_start", "计划开工", "开工")),
-    Field("finish", "计划竣工", ("finish", "planned_finish", "计划竣工", "竣工")),
-    Field("lead", "包抓领导", ("lead", "lead_official", "包抓领导")),
-    Field("unit", "牵头单位", ("unit", "lead_unit", "牵头单位")),
-    Field("supporting", "配合单位", ("supporting", "supporting_units", "配合单位")),
-    Field("liaison", "联络员", ("liaison", "联络员", "首办秘书")),
-)
+# The words an admin may type for each field, the first one shown in the usage; a field's name as people read it
+# is the audit's (bot/templates/code_labels.j2).
+FIELD_WORDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "项目名称", "名称"),
+    "category": ("category", "项目类别", "类别"),
+    "stage": ("stage", "建设阶段", "阶段"),
+    "plan": ("plan", "annual_plan", "年度计划", "年度计划投资", "年度投资"),
+    "total": ("total", "total_investment", "总投资"),
+    "start": ("start", "planned_start", "计划开工", "开工"),
+    "finish": ("finish", "planned_finish", "计划竣工", "竣工"),
+    "lead": ("lead", "lead_official", "包抓领导"),
+    "unit": ("unit", "lead_unit", "牵头单位"),
+    "supporting": ("supporting", "supporting_units", "配合单位"),
+    "liaison": ("liaison", "联络员", "首办秘书"),
+}
+FIELDS = tuple(Field(key, labels.FIELDS[key], words) for key, words in FIELD_WORDS.items())
 _BY_ALIAS = {alias.lower(): f for f in FIELDS for alias in f.aliases}
 
 
@@ -84,12 +88,17 @@ def _value(project: Project, key: str) -> object:
             "supporting": lambda: [s.unit_id for s in project.supporting]}[key]()
 
 
+def _words(macro: str, *args: Any) -> str:
+    """A field's value as admin_project_set_words.j2 writes it."""
+    return shared_renderer().phrase("admin_project_set_words", macro, *args)
+
+
 def _money(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
     if amount != amount.quantize(Decimal("0.1")):  # down to the 元, as stored
-        return f"{amount:,.4f}".rstrip("0") + " 万元"
-    return f"{format_wan(amount)} 万元"
+        return _words("money", f"{amount:,.4f}".rstrip("0"))
+    return _words("money", format_wan(amount))
 
 
 def shown(project: Project, key: str) -> str:
@@ -110,7 +119,7 @@ def shown(project: Project, key: str) -> str:
     if key == "unit":
         return project.lead_unit.name
     if key == "supporting":
-        return "、".join(s.unit.name for s in project.supporting) or "—"
+        return _words("units", [s.unit.name for s in project.supporting])
     return project.liaison.name if project.liaison else "—"
 
 
@@ -152,7 +161,7 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
         return False
     await ctx.save_flow(FLOW, {"code": project.code, "field": "plan", "value": value})
     ctx.reply("admin_project_set_confirm", project=project, change=change, before=_money(figures.plan),
-              after=f"{format_wan(new_plan)} 万元", max_change=settings.plan_change_confirm,
+              after=_words("money", format_wan(new_plan)), max_change=settings.plan_change_confirm,
               max_rate=settings.completion_confirm,
               buttons=[[Button(label("project_set_confirm"), f"{PREFIX}:ok"),
                         Button(label("cancel"), f"{PREFIX}:cancel")]])
@@ -306,7 +315,7 @@ async def _pick_person(ctx: Context, project: Project, key: str, value: str) -> 
     if len(await find_people(ctx.session, value)) > 1:
         await ctx.save_flow(FLOW, {"code": project.code, "field": key})
     return await resolve_person(ctx, value, buttons_for=f"{PREFIX}:pp",
-                                what=f"作为 {project.code} 的{_BY_ALIAS[key].label}")
+                                what=key, code=project.code)
 
 
 async def _exact_unit(session: AsyncSession, name: str) -> Unit:

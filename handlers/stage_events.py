@@ -14,7 +14,7 @@ from bot.domain.dates import parse_day
 from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
 from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, refusal
-from bot.render import label
+from bot.render import label, shared_renderer
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from storage import audit, outbox
@@ -26,7 +26,7 @@ from storage.projects import ReportTarget
 
 PREFIX = "se"
 FINISH_BUTTON_AHEAD = timedelta(days=31)
-WORDS = {START: "开工", FINISH: "竣工"}
+WORDS: dict[str, str] = shared_renderer().words("stage_event_words", "words")  # START → 开工, FINISH → 竣工
 
 
 def register(registry: CommandRegistry) -> None:

@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
+from bot.render import shared_renderer
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,12 @@ SETTINGS_JOB = "settings-watch"
 COMMON: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True,
                           "misfire_grace_time": None}
 Reminder = Callable[[time], Awaitable[object]]
+
+
+def _name(job: str) -> str:
+    """A job's name in the log, worded in cli/job_names.j2."""
+    names: dict[str, str] = shared_renderer().words("cli/job_names", "names")
+    return names[job]
 
 
 def build_scheduler(
@@ -48,9 +55,9 @@ def build_scheduler(
     """A scheduler with every job registered under a stable id."""
     scheduler = AsyncIOScheduler(timezone=SHANGHAI)
     scheduler.add_job(escalation, IntervalTrigger(minutes=escalation_minutes, timezone=SHANGHAI),
-                      id=ESCALATION_JOB, name="问题逐级上报", **COMMON)
+                      id=ESCALATION_JOB, name=_name("escalation"), **COMMON)
     scheduler.add_job(digests, IntervalTrigger(minutes=digest_minutes, timezone=SHANGHAI), id=DIGEST_JOB,
-                      name="定期通报", **COMMON)
+                      name=_name("digests"), **COMMON)
     for at in reminder_times:
         _add_reminder(scheduler, reminder, at)
     return scheduler
@@ -58,7 +65,7 @@ def build_scheduler(
 
 def _add_reminder(scheduler: BaseScheduler, reminder: Reminder, at: time) -> None:
     scheduler.add_job(reminder, CronTrigger(hour=at.hour, minute=at.minute, timezone=SHANGHAI), args=[at],
-                      id=REMINDER_JOB.format(at), name=f"填报提醒 {at:%H:%M}", **COMMON)
+                      id=REMINDER_JOB.format(at), name=f"{_name('reminder')} {at:%H:%M}", **COMMON)
 
 
 def reminder_job_times(scheduler: BaseScheduler) -> list[str]:
@@ -101,5 +108,5 @@ def add_settings_watcher(scheduler: BaseScheduler, *, load: Callable[[], Awaitab
         return apply_schedule(scheduler, await load(), reminder)
 
     scheduler.add_job(watch, IntervalTrigger(seconds=seconds, timezone=SHANGHAI), id=SETTINGS_JOB,
-                      name="设置同步", **COMMON)
+                      name=_name("settings"), **COMMON)
     return watch

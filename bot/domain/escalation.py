@@ -36,11 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Literal
 
+from bot.domain.worded import worded
 from bot.domain.workdays import SHANGHAI, Deadline, WorkCalendar, deadline_after
 
 TOP_LEVEL = 3
 MAYOR_LEVEL = 2  # the 区长's: from here up a problem is the top officials' own
-LEVEL_NAMES = ("责任单位", "包抓领导", "区长", "区委书记/领导小组")
+LEVEL_NAMES: tuple[str, ...] = tuple(worded("code_labels.j2", "level_names"))  # by level: 责任单位 … 区委书记/领导小组
 CATEGORIES = ("用地", "征地拆迁", "资金", "审批手续", "水电路气", "用工", "阻工与施工环境", "规划设计", "其他")
 ACTIVE = frozenset({"open", "accepted", "answered"})
 DECISION_CATEGORY = "议定事项"

@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from bot.domain.labels import LIST_SEPARATOR
 from bot.domain.ledger_plan import (
     FILE,
     KEEP,
@@ -176,8 +177,7 @@ class _Planner:
             return person
         self.named.add(person.id)
         if not person.active:
-            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name,
-                                             chat="已停用", file="在台账中"))
+            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name))
             if choice == KEEP:
                 return None
             person.active = True
@@ -285,8 +285,9 @@ class _Planner:
             fields.append(FieldChange("lead_unit", unit_names.get(before["lead_unit_id"]), row.lead_unit))
         new_supporting = supporting if supporting != known.supporting else None
         if new_supporting is not None:
-            fields.append(FieldChange("supporting_units", "、".join(unit_names.get(u, "") for u in known.supporting),
-                                      "、".join(row.supporting_units)))
+            fields.append(FieldChange("supporting_units",
+                                      LIST_SEPARATOR.join(unit_names.get(u, "") for u in known.supporting),
+                                      LIST_SEPARATOR.join(row.supporting_units)))
         if not fields:
             self.result.unchanged["project"] += 1
             self._year_to_date(row, known, {**before, **wanted})

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from bot.domain.worded import worded
+
 __all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "NodeRow", "PersonRow", "ProjectRow"]
 
 ROLE_BY_LABEL = {
@@ -83,12 +85,8 @@ class ImportIssue:
     message: str
 
     def __str__(self) -> str:
-        where = f"「{self.sheet}」"
-        if self.row:
-            where += f"第{self.row}行"
-        if self.column:
-            where += f"【{self.column}】"
-        return f"{where}：{self.message}"
+        """Where, then what: worded in _import_issue.j2."""
+        return str(worded("_import_issue.j2", "issue")(self.sheet, self.row, self.column, self.message))
 
 
 @dataclass

@@ -21,12 +21,14 @@ from datetime import date, timedelta
 from bot.domain.duties import due_days
 from bot.domain.leave import LeaveSpan
 from bot.domain.ranking import share
+from bot.domain.worded import worded
 from bot.domain.workdays import WorkCalendar
 
 __all__ = ["WEEKS", "Duty", "Participation", "Row", "Tally", "Week", "day_marks", "last_weeks", "participation",
            "day_bits", "reported_by_project"]
 
 WEEKS = 4  # the weeks a participation covers
+DISTRICT: str = worded("code_labels.j2", "district_name")  # the district's row: every unit's days pooled
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class Participation:
     weeks: tuple[Week, ...]
     units: list[Row] = field(default_factory=list)
     liaisons: list[Row] = field(default_factory=list)
-    district: Row = field(default_factory=lambda: Row("全区", ()))
+    district: Row = field(default_factory=lambda: Row(DISTRICT, ()))
 
     def unit(self, name: str) -> Row | None:
         return next((r for r in self.units if r.name == name), None)
@@ -202,5 +204,5 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
         units=_ordered(row(name, counts, unit_codes[name]) for name, counts in units.items()),
         liaisons=_ordered(row(name, counts, codes, person_id)
                           for person_id, (name, counts, codes) in liaisons.items()),
-        district=row("全区", district, []),
+        district=row(DISTRICT, district, []),
     )

@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.domain.worded import worded
 from bot.domain.workdays import WorkCalendar
 
 KINDS = ("weekly", "monthly", "quarterly", "halfyear", "annual")
-KIND_NAMES = {"weekly": "周通报", "monthly": "月通报", "quarterly": "季度调度", "halfyear": "半年讲评",
-              "annual": "年终考核"}
+KIND_NAMES: dict[str, str] = worded("code_labels.j2", "kind_names")  # weekly → 周通报…
 
 
 @dataclass(frozen=True)

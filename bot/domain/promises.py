@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Literal
 
+from bot.domain.worded import worded
 from bot.domain.workdays import SHANGHAI, WorkCalendar
 
 Verdict = Literal["ok", "past", "extension"]
-WEEKEND_NAME = "周末"
+WEEKEND_NAME: str = worded("code_labels.j2", "weekend_name")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ Entering some days of a year does not make the year official: the rest of it
 is still an estimate. Every other day is
 *estimated*, and deadline results say so.
 
-This module is pure: no I/O and no clock of its own.
+This module is pure: no I/O (its few words are read from a template once, at import) and no clock of
+its own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from bot.domain.worded import worded
 
 __all__ = [
     "DEFAULT_END_OF_DAY",
@@ -53,10 +56,14 @@ DEFAULT_END_OF_DAY = time(17, 30)
 DEFAULT_OFFICIAL_UNTIL = date(2026, 12, 31)
 """Last day covered by a published State Council notice (the 2026 notice)."""
 
-WORKING_WEEKEND_NAME = "调休上班"
+_WORDS = "code_labels.j2"
+WORKING_WEEKEND_NAME: str = worded(_WORDS, "working_weekend_name")
 """Name reported for a Saturday/Sunday that is a working day."""
 
-_DAY_OFF_NAME = "休息日"
+_DAY_OFF_NAME: str = worded(_WORDS, "day_off_name")  # a day off that is no festival
+_SEPARATOR: str = worded(_WORDS, "list_separator")  # between the festivals of one day
+# The package's name for a swapped day off ("休息日（由 2026-10-10 调休）"): no festival of its own.
+_PACKAGE_DAY_OFF = "休息日"
 # Longest stretch searched for a working day (or a holiday's name) before
 # giving up; the longest real break is 9 days, so this only trips on bad data.
 _MAX_SCAN_DAYS = 366
@@ -127,9 +134,9 @@ def _normalise_name(raw: str) -> str | None:
     for part in raw.split(";"):
         name = _TRAILING_NOTE.sub("", part.strip()).strip()
         name = _NAME_ALIASES.get(name, name)
-        if name and name != _DAY_OFF_NAME and name not in parts:
+        if name and name != _PACKAGE_DAY_OFF and name not in parts:
             parts.append(name)
-    return "、".join(parts) or None
+    return _SEPARATOR.join(parts) or None
 
 
 class WorkCalendar:

@@ -441,7 +441,10 @@ async def test_groups_add_in_a_private_chat_refuses_what_is_not_a_chat_id_and_ta
 
     added = await say(core, ADMIN, "/groups add -1001234567890 领导小组")
     assert "已添加 Telegram 通报群「领导小组」" in added and "群号 -1001234567890" in added, added
+    unnamed = await say(core, ADMIN, "/groups add -1009876543210")  # named after its chat id
+    assert "已添加 Telegram 通报群「通报群 -1009876543210」" in unnamed, unnamed
     async with core.db.session() as session:
-        groups = (await session.scalars(select(BulletinGroup))).all()
-        assert [(g.channel, g.chat_id, g.name) for g in groups] == [("telegram", "-1001234567890", "领导小组")]
-    assert len(await entries(core, "group.add")) == 1
+        groups = (await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all()
+        assert [(g.channel, g.chat_id, g.name) for g in groups] == [
+            ("telegram", "-1001234567890", "领导小组"), ("telegram", "-1009876543210", "通报群 -1009876543210")]
+    assert len(await entries(core, "group.add")) == 2

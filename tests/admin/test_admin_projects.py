@@ -154,7 +154,7 @@ async def test_the_checklist_shows_for_projects_in_preparation_only_unless_recor
 async def test_approval_refusals(desk: Desk) -> None:
     assert "没有「消防」这项前期手续" in await admin(desk, f"/approval {CODE} 消防 done")
     assert "晚于今天" in await admin(desk, f"/approval {CODE} 环评 done 2026-12-20")
-    assert "不是有效日期" in await admin(desk, f"/approval {CODE} 环评 done 2026-13-01")
+    assert "办结日期「2026-13-01」不是有效日期" in await admin(desk, f"/approval {CODE} 环评 done 2026-13-01")
     assert "用法" in await admin(desk, f"/approval {CODE} 环评 差不多")
     assert "没有找到项目" in await admin(desk, "/approval ZD2099-001 环评 done")
     async with desk.session() as session:
@@ -185,6 +185,7 @@ async def test_assign_moves_the_problem_restarts_its_clock_and_tells_everyone(de
     [entry] = await desk.audits("problem.assign")
     assert (entry.object_key, entry.actor, entry.channel) == ("W0001", ADMIN_NAME, "console")
     trail = await admin(desk, "/audit W0001")
+    assert f"「W0001（{CODE} 的问题）」的修改记录" in trail, trail
     # 赵芳 had asked for it: the assignment answers her request.
     assert f"{ADMIN_NAME}（控制台） 问题改派：从区住建局改派至区发改局（同意单位申请）：属发改职能" in trail
     assert "改派（区住建局→区发改局）：属发改职能" in trail  # worded as on the problem card

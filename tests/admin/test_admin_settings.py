@@ -221,6 +221,10 @@ async def test_apply_schedule_moves_only_the_reminder_jobs_that_changed() -> Non
     assert scheduler.get_job("reminder-1600") is untouched
     assert {j.id for j in scheduler.get_jobs()} == {"escalation", "digests", "reminder-0900", "reminder-1600"}
     assert scheduler.get_job("reminder-0900").args == (time(9, 0),)
+    # the log names each job by its words in cli/job_names.j2
+    assert {j.id: j.name for j in scheduler.get_jobs()} == {
+        "escalation": "问题逐级上报", "digests": "定期通报", "reminder-0900": "填报提醒 09:00",
+        "reminder-1600": "填报提醒 16:00"}
     assert not apply_schedule(scheduler, DigestSettings(reminder_times=(time(9, 0), time(16, 0))), job)
 
 

@@ -304,3 +304,12 @@ async def test_every_category_gets_its_own_working_day_deadline_and_its_unit_is_
     inbox = await desk.deliver()
     assert inbox.chats == {ZHAO}, inbox  # only the unit: the 包抓领导 sees them in /issues, is not told yet
     assert len(inbox.texts(ZHAO)) == len(CATEGORY_DEADLINES)
+
+
+async def test_a_problem_reported_solved_without_a_word_is_recorded_as_solved(desk: Desk) -> None:
+    desk.travel(at(2026, 11, 16, 8, 30))
+    await desk.tg.send(HAO, RAISE)
+    await desk.tg.send(ZHAO, "/resolved W0001")
+    async with desk.tg.session() as session:
+        resolved = [e for e in await base.repo.history(session, problem_id=1) if e.kind == "resolved"]
+    assert [e.text for e in resolved] == ["已解决"]

@@ -93,7 +93,8 @@ def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
 
 def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-untyped-def]
     """The photo keeper of `diaodu run`: the store PHOTO_STORE names, and a source per served channel (the
-    channels' own Bot and WeCom API client). ValueError when PHOTO_STORE is malformed."""
+    channels' own Bot, once its application is started, and WeCom API client). ValueError when PHOTO_STORE is
+    malformed."""
     from bot.services.photo_keeper import PhotoKeeper, PhotoSource
     from bot.services.photo_store import open_photo_store
 
@@ -101,7 +102,8 @@ def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-u
     if telegram is not None:
         from bot.channels.telegram_photos import TelegramPhotoSource
 
-        sources["telegram"] = TelegramPhotoSource(telegram.application.bot)
+        application = telegram.application  # asked only while started: Telegram may not answer at start-up
+        sources["telegram"] = TelegramPhotoSource(application.bot, started=lambda: application.running)
     if wecom is not None:
         from bot.channels.wecom import CHANNEL as WECOM
         from bot.channels.wecom.photos import WeComPhotoSource

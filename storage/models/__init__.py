@@ -15,7 +15,7 @@ from storage.models.ledger import (
     StageEvent,
 )
 from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
-from storage.models.photos import NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
+from storage.models.photos import REASON_LENGTH, KeptPhoto, NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
 from storage.models.problems import Problem, ProblemEvent
 from storage.models.reports import STANDINGS_INDEX, Report, ReportSum
 from storage.models.runtime import Conversation, ProcessedMessage, SharedMark, WebLink, WebSession
@@ -32,6 +32,7 @@ __all__ = [
     "FOLDED_ID_INDEX",
     "HalfMonthReport",
     "Invite",
+    "KeptPhoto",
     "Leave",
     "LedgerBase",
     "NodePhoto",
@@ -47,6 +48,7 @@ __all__ = [
     "ProjectApproval",
     "ProjectNode",
     "ProjectSupportingUnit",
+    "REASON_LENGTH",
     "Report",
     "ReportPhoto",
     "ReportSum",

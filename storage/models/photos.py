@@ -10,12 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
+REASON_LENGTH = 20  # a code of bot.services.photo_reasons
+
 
 class KeptPhoto:
     """What every kind of photo holds to be kept (``storage.photos``), a mixin of the three photo tables: the
     channel and its file id, and once downloaded the sha256 of its bytes in the photo store (a row of
     ``photo_blobs``) and when. Until then ``fetch_after`` says when to try (again); a photo given up on has
-    neither, and ``fetch_error`` says why."""
+    neither, and ``fetch_reason`` says why: a code (``bot.services.photo_reasons``), worded by the pages."""
 
     channel: Mapped[str] = mapped_column(String(20))
     file_id: Mapped[str] = mapped_column(String(300))
@@ -23,7 +25,7 @@ class KeptPhoto:
     kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fetch_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    fetch_error: Mapped[str | None] = mapped_column(String(300))
+    fetch_reason: Mapped[str | None] = mapped_column(String(REASON_LENGTH))
 
 
 class ReportPhoto(KeptPhoto, Base):

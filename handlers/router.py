@@ -164,12 +164,14 @@ def _stray_file(msg: Incoming) -> bool:
     return msg.unsupported == "file"  # a channel that does not pass files on (WeCom's file messages)
 
 
-def _file_not_kept(ctx: Context, *, in_flow: bool) -> None:
-    """Say that the file sent was not kept, and what the bot takes instead."""
+def _file_not_kept(ctx: Context, *, in_flow: bool, command: bool = False) -> None:
+    """Say that the file sent was not kept, and what the bot takes instead (`command`: its caption was a command,
+    run all the same)."""
     document = ctx.msg.document
     name = document.name if document is not None else ""
     ctx.reply("file_not_kept", name=name, ledger=Path(name).suffix.lower() in admin_import.EXTENSIONS,
-              admin=is_admin(ctx), importable=document is not None, in_flow=in_flow, text=bool(ctx.msg.text))
+              admin=is_admin(ctx), importable=document is not None, in_flow=in_flow, text=bool(ctx.msg.text),
+              command=command)
 
 
 class Router:
@@ -253,6 +255,8 @@ class Router:
             msg = ctx.msg  # the captioned part of an album carries the photos held for it
         command = msg.command
         if command is not None:
+            if command[0] != admin_import.COMMAND and _stray_file(msg):  # /import takes the file; no other does
+                _file_not_kept(ctx, in_flow=False, command=True)
             await self._command(ctx, *command, in_flow=conversation is not None)
             return
         if not ctx.bound:

@@ -14,6 +14,8 @@ carries the caption and in whatever order the parts come.
   a button pressed before that went out: :func:`forget_answers`). During a
   flow that takes no photos the album waits for its caption as outside a flow, and if none comes it is answered
   once that the photos were not saved, the flow going on.
+- WeCom has no albums: a run of pictures sent one by one during such a flow is answered once the same way
+  (``answer_once(run=True)``), ``RUN_WAIT`` after the last.
 - People not bound (or deactivated) are answered once per album, or per run of photos sent one by one
   (:func:`answered_before`).
 - Redelivered parts are handled once: a message whose key is stored is not handled again (``handlers.router``).
@@ -161,31 +163,34 @@ async def _take_back_answer(ctx: Context, album: Album) -> None:
         await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, key=key)
 
 
-async def answer_once(ctx: Context) -> None:
+async def answer_once(ctx: Context, *, run: bool = False) -> None:
     """A part of an album was answered (by the guided flow that took it, or joining the album's report): the
     answer goes out ``ANSWER_WAIT`` after it (from the outbox), in place of the answer to the part before if
     that has not gone out yet. So the album is answered once, by the answer to its last part, which counts
-    every photo."""
+    every photo. A `run` of pictures sent one by one (WeCom, ``bot.domain.albums.in_a_run``) is answered so
+    too, ``RUN_WAIT`` after each."""
     replies = ctx.outcome.replies
     if not replies:
         return
     ctx.outcome.replies = []
     msg = ctx.msg
+    name = LOOSE if run else msg.album
     albums = await _load(ctx)
-    album = replace(albums.get(msg.album) or Album(seen_at=ctx.now, in_flow=True), seen_at=ctx.now)
+    album = replace(albums.get(name) or Album(seen_at=ctx.now, in_flow=True), seen_at=ctx.now)
     await _take_back_answer(ctx, album)
     base = f"album-answer:{msg.channel}:{msg.chat_id}:{msg.key or ctx.now.isoformat()}"
     keys = tuple(f"{base}:{n}" for n in range(len(replies)))
     for key, reply in zip(keys, replies, strict=True):
         await outbox.enqueue_for_chat(ctx.session, channel=msg.channel, chat_id=msg.chat_id, reply=reply, key=key,
-                                      now=ctx.now, due=answer_due(album))
-    albums[msg.album] = replace(album, answer=keys)
+                                      now=ctx.now, due=answer_due(album, run=run))
+    albums[name] = replace(album, answer=keys)
     await _save(ctx, albums)
 
 
 async def forget_answers(ctx: Context) -> None:
-    """A button was pressed before the answer to an album went out: its answer (buttons included) would come
-    after the press's own and be out of date, so it is taken back; the press's answer is the album's."""
+    """A button was pressed (or words sent to the flow) before the answer to an album or a run went out: its
+    answer (buttons included) would come after the press's own and be out of date, so it is taken back; the
+    press's answer is the album's."""
     albums = await _load(ctx)
     waiting = {key: album for key, album in albums.items() if album.answer}
     if not waiting:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bot.domain.albums import in_a_run
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
@@ -275,6 +276,8 @@ class Router:
                 ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=conversation is not None)
             return
         if conversation is not None and conversation.flow in FLOWS:
+            if not msg.photos:  # the flow moves on: an answer to photos not sent yet would come after, out of date
+                await report_albums.forget_answers(ctx)
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
             if msg.photos and conversation.flow not in PHOTO_FLOWS:  # its words went to the flow, not its photos
                 ctx.reply("photos_not_kept", album=bool(msg.album), count=len(msg.photos),
@@ -283,6 +286,9 @@ class Router:
                 _file_not_kept(ctx, in_flow=True)
             if msg.album and msg.photos:
                 await report_albums.answer_once(ctx)  # an album is answered once, not once per photo
+            elif conversation.flow in PHOTO_FLOWS and in_a_run(msg.channel, album=msg.album, photos=len(msg.photos),
+                                                               text=msg.text):
+                await report_albums.answer_once(ctx, run=True)  # and so is a run of WeCom images
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.

@@ -224,6 +224,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         instrument_transports,
         metrics_handler,
     )
+    from bot.services import album_waits
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 
@@ -312,6 +313,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
             async def elected() -> None:
                 nonlocal sender_stop, keeping
+                try:  # before the sender: a caption may still be queued behind the backlog (bot.services.album_waits)
+                    await album_waits.resume(core.db, core.clock, core.deps.renderer)
+                except Exception:
+                    log.exception("could not put off the notices of albums waiting for their caption")
                 sender_stop = asyncio.Event()
                 runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
                                                      name="outbox-sender")

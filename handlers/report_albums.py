@@ -21,7 +21,10 @@ carries the caption and in whatever order the parts come.
 - Redelivered parts are handled once: a message whose key is stored is not handled again (``handlers.router``).
 
 The albums are remembered in the conversation table under a chat id of their own (``album:<chat>``), one row
-per person and chat holding the albums of the last day, so they never stand in the way of a guided flow.
+per person and chat holding the albums of the last day, so they never stand in the way of a guided flow. An
+album waiting for its caption is also stored on its own (``storage.album_waits``), so that its notice goes out
+at most once, and after a restart not before a caption still queued behind the backlog
+(``bot.services.album_waits``).
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ from bot.domain.albums import (
     answer_due,
     answered_already,
     fate_of_part,
+    notice_key,
     recent,
     unexplained_due,
 )
 from bot.domain.messages import Incoming, Reply
 from bot.domain.report_line import parse_report_line
 from handlers.context import Context
-from storage import conversations, outbox
+from storage import album_waits, conversations, outbox
 from storage import nodes as node_repo
 from storage import reports as report_repo
 
@@ -76,22 +80,50 @@ async def _save(ctx: Context, albums: dict[str, Album]) -> None:
 
 
 def _notice_key(ctx: Context, album: str) -> str:
-    return f"album:{ctx.msg.channel}:{ctx.msg.chat_id}:{album}"
+    return notice_key(ctx.msg.channel, ctx.msg.chat_id, album)
 
 
-async def _withdraw_notice(ctx: Context, album: str) -> None:
-    await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                  key=_notice_key(ctx, album))
+async def _withdraw_notice(ctx: Context, album: str) -> bool:
+    """Take back the album's notice if it has not gone out; whether it had not."""
+    return await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                         key=_notice_key(ctx, album))
+
+
+async def _stored_wait(ctx: Context, album: str) -> album_waits.Wait | None:
+    msg = ctx.msg
+    return await album_waits.get_wait(ctx.session, channel=msg.channel, chat_id=msg.chat_id, user_id=msg.user_id,
+                                      album=album)
 
 
 async def _notice_unexplained(ctx: Context, key: str, album: Album, *, busy: bool) -> None:
     """(Re)schedule the one notice of a waiting album: its photos were not saved, said when the wait is over
-    (`busy`: the sender is in a guided flow that takes no photos, and is told so)."""
-    await _withdraw_notice(ctx, key)
+    (`busy`: the sender is in a guided flow that takes no photos, and is told so). Once it went out it is not
+    sent again: the later parts are held as the earlier ones, for a caption that may still come."""
+    msg = ctx.msg
+    stored = await _stored_wait(ctx, key)
+    withdrawn = await _withdraw_notice(ctx, key)
+    told = stored is not None and (stored.state == album_waits.TOLD
+                                   or (stored.state == album_waits.WAITING and not withdrawn))
+    due = unexplained_due(album)
+    wait = album_waits.Wait(channel=msg.channel, chat_id=msg.chat_id, user_id=msg.user_id, album=key,
+                            state=album_waits.TOLD if told else album_waits.WAITING, parts=len(album.held),
+                            busy=busy, seen_at=album.seen_at, sent_at=album.sent_at, notice_due=due)
+    await album_waits.save_wait(ctx.session, wait)
+    if told:
+        log.info("%s:%s sent one more photo of album %s, told already that it was not saved", msg.channel,
+                 msg.chat_id, key)
+        return
     html = ctx.deps.renderer.render("album_unexplained", count=len(album.held), busy=busy)
-    await outbox.enqueue_for_chat(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                  reply=Reply(html=html), key=_notice_key(ctx, key), now=ctx.now,
-                                  due=unexplained_due(album))
+    await outbox.enqueue_for_chat(ctx.session, channel=msg.channel, chat_id=msg.chat_id, reply=Reply(html=html),
+                                  key=_notice_key(ctx, key), now=ctx.now, due=due)
+
+
+async def _caption_came(ctx: Context, key: str) -> None:
+    """The album's caption came: its notice, if not gone out, is taken back, and the album waits no more."""
+    await _withdraw_notice(ctx, key)
+    stored = await _stored_wait(ctx, key)
+    if stored is not None:
+        await album_waits.save_wait(ctx.session, replace(stored, state=album_waits.JOINED))
 
 
 def _is_caption(msg: Incoming, album: Album | None) -> bool:
@@ -116,7 +148,7 @@ async def take_part(ctx: Context, *, in_flow: bool, busy: bool = False) -> bool:
     if _is_caption(msg, album):
         if album is not None and album.held:  # the captioned part carries the photos held for it
             ctx.msg = replace(msg, photos=(*album.held, *msg.photos))
-            await _withdraw_notice(ctx, msg.album)
+            await _caption_came(ctx, msg.album)
         albums[msg.album] = replace(album or Album(seen_at=ctx.now), seen_at=ctx.now, sent_at=msg.sent_at,
                                     held=(), captioned=True)
         await _save(ctx, albums)

@@ -29,6 +29,10 @@ The wait for the caption counts from the parts' own times as much as from when t
 behind a backlog (the last part was sent well before the bot got to it) waits that much longer, since the
 captioned part, sent with it, may still be that far back in the queue (:func:`unexplained_due`).
 
+An album waiting for its caption is also stored on its own (``storage.album_waits``): after a restart its
+notice is put off again (:func:`resumed_due`), since the caption may still be queued behind the backlog the
+bot now works through, and it goes out at most once: a part coming after it went out is held, not told again.
+
 An album is forgotten ``ALBUM_MEMORY`` after its last part; parts of one album come within seconds.
 """
 
@@ -129,6 +133,20 @@ def unexplained_due(album: Album) -> datetime:
     part was handled (each part seen puts it off), and as long again as the bot was behind when it handled
     it: the captioned part, sent with it, may still be queued that far back."""
     return album.seen_at + ALBUM_WAIT + album.behind
+
+
+def resumed_due(due: datetime, *, seen_at: datetime, sent_at: datetime | None, now: datetime) -> datetime:
+    """When the notice of an album still waiting for its caption goes out once the bot handles messages again
+    at `now` (after a restart): the caption, sent with the last part (at `sent_at`, else when it was seen),
+    may be queued in the backlog since then, so the wait is ``ALBUM_WAIT`` from now and as long again as the
+    bot is now behind that part (at most ``BEHIND_MAX``); never sooner than it was due."""
+    behind = min(max(now - (sent_at or seen_at), timedelta(0)), BEHIND_MAX)
+    return max(due, now + ALBUM_WAIT + behind)
+
+
+def notice_key(channel: str, chat_id: str, album: str) -> str:
+    """The outbox key of an album's one notice that its photos were not saved."""
+    return f"album:{channel}:{chat_id}:{album}"
 
 
 def answer_due(album: Album, *, run: bool = False) -> datetime:

@@ -15,12 +15,13 @@ from storage.models.ledger import (
     StageEvent,
 )
 from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
-from storage.models.photos import REASON_LENGTH, KeptPhoto, NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
+from storage.models.photos import REASON_LENGTH, AlbumWait, KeptPhoto, NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
 from storage.models.problems import Problem, ProblemEvent
 from storage.models.reports import STANDINGS_INDEX, Report, ReportSum
 from storage.models.runtime import Conversation, ProcessedMessage, SharedMark, WebLink, WebSession
 
 __all__ = [
+    "AlbumWait",
     "AnnualPlan",
     "AuditEntry",
     "Base",

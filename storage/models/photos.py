@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -83,3 +83,25 @@ class PhotoBlob(Base):
     band4: Mapped[int | None] = mapped_column(Integer, index=True)
     has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlbumWait(Base):
+    """An album whose parts came without its caption (``bot.domain.albums``), as long as the bot remembers it:
+    its photos are held for the caption, and the sender is told once that they were not saved if it does not
+    come. ``state``: ``waiting`` (the notice is in the outbox, due at ``notice_due``), ``told`` (it went out:
+    never again) or ``joined`` (the caption came). Kept in the database so that a restart neither sends the
+    notice before a caption still queued behind the backlog nor sends it twice (``bot.services.album_waits``)."""
+
+    __tablename__ = "album_waits"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id", "album"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(100))
+    album: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    parts: Mapped[int] = mapped_column(Integer)  # the photos held for the caption
+    busy: Mapped[bool] = mapped_column(Boolean, default=False)  # sent during a flow that takes no photos
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the bot handled the last part
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the user sent it, if known
+    notice_due: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,7 +22,7 @@ async def images(wecom: WeComHarness, count: int = 1) -> WeComReplies:
     """`count` images sent one after the other, a second apart: what the liaison is answered (once, ``RUN_WAIT``
     after the last; nothing before)."""
     for _ in range(count):
-        assert (await wecom.photo(HAO)).messages == []
+        assert (await wecom.photo(HAO, alone=False)).messages == []
         wecom.clock.advance(seconds=1)
     mark = len(wecom.fake.calls)
     wecom.clock.advance(seconds=RUN_WAIT.total_seconds() - 2)
@@ -103,11 +103,11 @@ async def test_words_sent_before_the_runs_answer_went_out_take_its_place(wecom: 
     would come after, out of date, so it is not sent; the flow's answer counts the images."""
     await wecom.bind(HAO, "郝芳")
     await wecom.send(HAO, "/report")
-    assert (await wecom.photo(HAO)).messages == []
+    assert (await wecom.photo(HAO, alone=False)).messages == []
     picked = await wecom.press(HAO, f"{CODE} 城北高速连接线")
     assert "本期完成投资" in picked.text, picked.texts
     for _ in range(2):
-        assert (await wecom.photo(HAO)).messages == []
+        assert (await wecom.photo(HAO, alone=False)).messages == []
     assert "已收到 3 张照片" in await wecom.send(HAO, "3000万元 路基完成40%")
     wecom.clock.advance(minutes=1)
     assert (await wecom.deliver_outbox()).sent == 0

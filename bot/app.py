@@ -93,7 +93,8 @@ def telegram_bot(settings: Settings):  # type: ignore[no-untyped-def]
 
 def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-untyped-def]
     """The photo keeper of `diaodu run`: the store PHOTO_STORE names, and a source per served channel (the
-    channels' own Bot and WeCom API client). ValueError when PHOTO_STORE is malformed."""
+    channels' own Bot, once its application is started, and WeCom API client). ValueError when PHOTO_STORE is
+    malformed."""
     from bot.services.photo_keeper import PhotoKeeper, PhotoSource
     from bot.services.photo_store import open_photo_store
 
@@ -101,7 +102,8 @@ def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-u
     if telegram is not None:
         from bot.channels.telegram_photos import TelegramPhotoSource
 
-        sources["telegram"] = TelegramPhotoSource(telegram.application.bot)
+        application = telegram.application  # asked only while started: Telegram may not answer at start-up
+        sources["telegram"] = TelegramPhotoSource(application.bot, started=lambda: application.running)
     if wecom is not None:
         from bot.channels.wecom import CHANNEL as WECOM
         from bot.channels.wecom.photos import WeComPhotoSource
@@ -222,6 +224,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         instrument_transports,
         metrics_handler,
     )
+    from bot.services import album_waits
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 
@@ -310,6 +313,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
             async def elected() -> None:
                 nonlocal sender_stop, keeping
+                try:  # before the sender: a caption may still be queued behind the backlog (bot.services.album_waits)
+                    await album_waits.resume(core.db, core.clock, core.deps.renderer)
+                except Exception:
+                    log.exception("could not put off the notices of albums waiting for their caption")
                 sender_stop = asyncio.Event()
                 runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
                                                      name="outbox-sender")

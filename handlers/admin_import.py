@@ -40,6 +40,7 @@ FLOW = "admin_import"
 PREFIX = "imp"
 FOLDER = "imports"
 EXTENSIONS = (".xlsx", ".csv")
+COMMAND = "import"  # the one command that takes a file (sent with it, or after it)
 # Python's zipfile never inflates a member past the size its header declares (it stops there, and the
 # CRC check fails), so the declared sizes bound what openpyxl can be made to read.
 ZIP_MAX_BYTES = 50 * 1024 * 1024
@@ -53,7 +54,7 @@ _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command.worded("import", import_command, roles=frozenset({"admin"})))
+    registry.add(Command.worded(COMMAND, import_command, roles=frozenset({"admin"})))
 
 
 def _buttons_confirm(keys: list[str] | None = None, choices: dict[str, str] | None = None) -> list[list[Button]]:

@@ -14,12 +14,17 @@ carries the caption and in whatever order the parts come.
   a button pressed before that went out: :func:`forget_answers`). During a
   flow that takes no photos the album waits for its caption as outside a flow, and if none comes it is answered
   once that the photos were not saved, the flow going on.
+- WeCom has no albums: a run of pictures sent one by one during such a flow is answered once the same way
+  (``answer_once(run=True)``), ``RUN_WAIT`` after the last.
 - People not bound (or deactivated) are answered once per album, or per run of photos sent one by one
   (:func:`answered_before`).
 - Redelivered parts are handled once: a message whose key is stored is not handled again (``handlers.router``).
 
 The albums are remembered in the conversation table under a chat id of their own (``album:<chat>``), one row
-per person and chat holding the albums of the last day, so they never stand in the way of a guided flow.
+per person and chat holding the albums of the last day, so they never stand in the way of a guided flow. An
+album waiting for its caption is also stored on its own (``storage.album_waits``), so that its notice goes out
+at most once, and after a restart not before a caption still queued behind the backlog
+(``bot.services.album_waits``).
 """
 
 from __future__ import annotations
@@ -36,13 +41,14 @@ from bot.domain.albums import (
     answer_due,
     answered_already,
     fate_of_part,
+    notice_key,
     recent,
     unexplained_due,
 )
 from bot.domain.messages import Incoming, Reply
 from bot.domain.report_line import parse_report_line
 from handlers.context import Context
-from storage import conversations, outbox
+from storage import album_waits, conversations, outbox
 from storage import nodes as node_repo
 from storage import reports as report_repo
 
@@ -74,22 +80,50 @@ async def _save(ctx: Context, albums: dict[str, Album]) -> None:
 
 
 def _notice_key(ctx: Context, album: str) -> str:
-    return f"album:{ctx.msg.channel}:{ctx.msg.chat_id}:{album}"
+    return notice_key(ctx.msg.channel, ctx.msg.chat_id, album)
 
 
-async def _withdraw_notice(ctx: Context, album: str) -> None:
-    await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                  key=_notice_key(ctx, album))
+async def _withdraw_notice(ctx: Context, album: str) -> bool:
+    """Take back the album's notice if it has not gone out; whether it had not."""
+    return await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                         key=_notice_key(ctx, album))
+
+
+async def _stored_wait(ctx: Context, album: str) -> album_waits.Wait | None:
+    msg = ctx.msg
+    return await album_waits.get_wait(ctx.session, channel=msg.channel, chat_id=msg.chat_id, user_id=msg.user_id,
+                                      album=album)
 
 
 async def _notice_unexplained(ctx: Context, key: str, album: Album, *, busy: bool) -> None:
     """(Re)schedule the one notice of a waiting album: its photos were not saved, said when the wait is over
-    (`busy`: the sender is in a guided flow that takes no photos, and is told so)."""
-    await _withdraw_notice(ctx, key)
+    (`busy`: the sender is in a guided flow that takes no photos, and is told so). Once it went out it is not
+    sent again: the later parts are held as the earlier ones, for a caption that may still come."""
+    msg = ctx.msg
+    stored = await _stored_wait(ctx, key)
+    withdrawn = await _withdraw_notice(ctx, key)
+    told = stored is not None and (stored.state == album_waits.TOLD
+                                   or (stored.state == album_waits.WAITING and not withdrawn))
+    due = unexplained_due(album)
+    wait = album_waits.Wait(channel=msg.channel, chat_id=msg.chat_id, user_id=msg.user_id, album=key,
+                            state=album_waits.TOLD if told else album_waits.WAITING, parts=len(album.held),
+                            busy=busy, seen_at=album.seen_at, sent_at=album.sent_at, notice_due=due)
+    await album_waits.save_wait(ctx.session, wait)
+    if told:
+        log.info("%s:%s sent one more photo of album %s, told already that it was not saved", msg.channel,
+                 msg.chat_id, key)
+        return
     html = ctx.deps.renderer.render("album_unexplained", count=len(album.held), busy=busy)
-    await outbox.enqueue_for_chat(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
-                                  reply=Reply(html=html), key=_notice_key(ctx, key), now=ctx.now,
-                                  due=unexplained_due(album))
+    await outbox.enqueue_for_chat(ctx.session, channel=msg.channel, chat_id=msg.chat_id, reply=Reply(html=html),
+                                  key=_notice_key(ctx, key), now=ctx.now, due=due)
+
+
+async def _caption_came(ctx: Context, key: str) -> None:
+    """The album's caption came: its notice, if not gone out, is taken back, and the album waits no more."""
+    await _withdraw_notice(ctx, key)
+    stored = await _stored_wait(ctx, key)
+    if stored is not None:
+        await album_waits.save_wait(ctx.session, replace(stored, state=album_waits.JOINED))
 
 
 def _is_caption(msg: Incoming, album: Album | None) -> bool:
@@ -114,7 +148,7 @@ async def take_part(ctx: Context, *, in_flow: bool, busy: bool = False) -> bool:
     if _is_caption(msg, album):
         if album is not None and album.held:  # the captioned part carries the photos held for it
             ctx.msg = replace(msg, photos=(*album.held, *msg.photos))
-            await _withdraw_notice(ctx, msg.album)
+            await _caption_came(ctx, msg.album)
         albums[msg.album] = replace(album or Album(seen_at=ctx.now), seen_at=ctx.now, sent_at=msg.sent_at,
                                     held=(), captioned=True)
         await _save(ctx, albums)
@@ -161,31 +195,34 @@ async def _take_back_answer(ctx: Context, album: Album) -> None:
         await outbox.withdraw_pending(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id, key=key)
 
 
-async def answer_once(ctx: Context) -> None:
+async def answer_once(ctx: Context, *, run: bool = False) -> None:
     """A part of an album was answered (by the guided flow that took it, or joining the album's report): the
     answer goes out ``ANSWER_WAIT`` after it (from the outbox), in place of the answer to the part before if
     that has not gone out yet. So the album is answered once, by the answer to its last part, which counts
-    every photo."""
+    every photo. A `run` of pictures sent one by one (WeCom, ``bot.domain.albums.in_a_run``) is answered so
+    too, ``RUN_WAIT`` after each."""
     replies = ctx.outcome.replies
     if not replies:
         return
     ctx.outcome.replies = []
     msg = ctx.msg
+    name = LOOSE if run else msg.album
     albums = await _load(ctx)
-    album = replace(albums.get(msg.album) or Album(seen_at=ctx.now, in_flow=True), seen_at=ctx.now)
+    album = replace(albums.get(name) or Album(seen_at=ctx.now, in_flow=True), seen_at=ctx.now)
     await _take_back_answer(ctx, album)
     base = f"album-answer:{msg.channel}:{msg.chat_id}:{msg.key or ctx.now.isoformat()}"
     keys = tuple(f"{base}:{n}" for n in range(len(replies)))
     for key, reply in zip(keys, replies, strict=True):
         await outbox.enqueue_for_chat(ctx.session, channel=msg.channel, chat_id=msg.chat_id, reply=reply, key=key,
-                                      now=ctx.now, due=answer_due(album))
-    albums[msg.album] = replace(album, answer=keys)
+                                      now=ctx.now, due=answer_due(album, run=run))
+    albums[name] = replace(album, answer=keys)
     await _save(ctx, albums)
 
 
 async def forget_answers(ctx: Context) -> None:
-    """A button was pressed before the answer to an album went out: its answer (buttons included) would come
-    after the press's own and be out of date, so it is taken back; the press's answer is the album's."""
+    """A button was pressed (or words sent to the flow) before the answer to an album or a run went out: its
+    answer (buttons included) would come after the press's own and be out of date, so it is taken back; the
+    press's answer is the album's."""
     albums = await _load(ctx)
     waiting = {key: album for key, album in albums.items() if album.answer}
     if not waiting:

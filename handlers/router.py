@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bot.domain.albums import in_a_run
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
@@ -164,12 +165,14 @@ def _stray_file(msg: Incoming) -> bool:
     return msg.unsupported == "file"  # a channel that does not pass files on (WeCom's file messages)
 
 
-def _file_not_kept(ctx: Context, *, in_flow: bool) -> None:
-    """Say that the file sent was not kept, and what the bot takes instead."""
+def _file_not_kept(ctx: Context, *, in_flow: bool, command: bool = False) -> None:
+    """Say that the file sent was not kept, and what the bot takes instead (`command`: its caption was a command,
+    run all the same)."""
     document = ctx.msg.document
     name = document.name if document is not None else ""
     ctx.reply("file_not_kept", name=name, ledger=Path(name).suffix.lower() in admin_import.EXTENSIONS,
-              admin=is_admin(ctx), importable=document is not None, in_flow=in_flow, text=bool(ctx.msg.text))
+              admin=is_admin(ctx), importable=document is not None, in_flow=in_flow, text=bool(ctx.msg.text),
+              command=command)
 
 
 class Router:
@@ -253,6 +256,8 @@ class Router:
             msg = ctx.msg  # the captioned part of an album carries the photos held for it
         command = msg.command
         if command is not None:
+            if command[0] != admin_import.COMMAND and _stray_file(msg):  # /import takes the file; no other does
+                _file_not_kept(ctx, in_flow=False, command=True)
             await self._command(ctx, *command, in_flow=conversation is not None)
             return
         if not ctx.bound:
@@ -271,6 +276,8 @@ class Router:
                 ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=conversation is not None)
             return
         if conversation is not None and conversation.flow in FLOWS:
+            if not msg.photos:  # the flow moves on: an answer to photos not sent yet would come after, out of date
+                await report_albums.forget_answers(ctx)
             await FLOWS[conversation.flow](ctx, dict(conversation.state))
             if msg.photos and conversation.flow not in PHOTO_FLOWS:  # its words went to the flow, not its photos
                 ctx.reply("photos_not_kept", album=bool(msg.album), count=len(msg.photos),
@@ -279,6 +286,9 @@ class Router:
                 _file_not_kept(ctx, in_flow=True)
             if msg.album and msg.photos:
                 await report_albums.answer_once(ctx)  # an album is answered once, not once per photo
+            elif conversation.flow in PHOTO_FLOWS and in_a_run(msg.channel, album=msg.album, photos=len(msg.photos),
+                                                               text=msg.text):
+                await report_albums.answer_once(ctx, run=True)  # and so is a run of WeCom images
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.

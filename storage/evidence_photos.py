@@ -17,7 +17,7 @@ from storage.models import NodePhoto, PhotoBlob, ProblemPhoto, ProjectNode
 @dataclass(frozen=True)
 class EvidencePhoto:
     """A problem's or a node's photo: kept (``sha256``), waiting for a (next) download (``fetch_after``), or
-    given up (neither; ``fetch_error`` says why)."""
+    given up (neither; ``fetch_reason`` says why)."""
 
     id: int
     owner_id: int  # the problem's or the node's id
@@ -26,7 +26,7 @@ class EvidencePhoto:
     content_type: str | None
     has_thumbnail: bool
     fetch_after: datetime | None
-    fetch_error: str | None
+    fetch_reason: str | None
 
     @property
     def state(self) -> str:
@@ -36,7 +36,7 @@ class EvidencePhoto:
 
 def _query(table: type[ProblemPhoto] | type[NodePhoto], owner):  # type: ignore[no-untyped-def]
     return (select(table.id, owner, table.channel, table.sha256, PhotoBlob.content_type,
-                   func.coalesce(PhotoBlob.has_thumbnail, False), table.fetch_after, table.fetch_error)
+                   func.coalesce(PhotoBlob.has_thumbnail, False), table.fetch_after, table.fetch_reason)
             .outerjoin(PhotoBlob, PhotoBlob.sha256 == table.sha256).order_by(table.id))
 
 
@@ -72,7 +72,7 @@ class StoredEvidence:
     content_type: str | None
     has_thumbnail: bool
     fetch_after: datetime | None = None  # not kept: when the next download is due (None: given up)
-    fetch_error: str | None = None  # not kept: why the last download failed
+    fetch_reason: str | None = None  # not kept: why the last download failed
 
 
 async def _stored(session: AsyncSession, query) -> StoredEvidence | None:  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ async def stored_problem_photo(session: AsyncSession, *, photo_id: int) -> Store
     """The problem photo with this id (``owner_id``: its problem), or None."""
     return await _stored(session, select(
         ProblemPhoto.id, ProblemPhoto.problem_id, ProblemPhoto.sha256, PhotoBlob.content_type,
-        func.coalesce(PhotoBlob.has_thumbnail, False), ProblemPhoto.fetch_after, ProblemPhoto.fetch_error)
+        func.coalesce(PhotoBlob.has_thumbnail, False), ProblemPhoto.fetch_after, ProblemPhoto.fetch_reason)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == ProblemPhoto.sha256).where(ProblemPhoto.id == photo_id))
 
 
@@ -92,6 +92,6 @@ async def stored_node_photo(session: AsyncSession, *, photo_id: int) -> StoredEv
     """The node evidence photo with this id (``owner_id``: its node's project), or None."""
     return await _stored(session, select(
         NodePhoto.id, ProjectNode.project_id, NodePhoto.sha256, PhotoBlob.content_type,
-        func.coalesce(PhotoBlob.has_thumbnail, False), NodePhoto.fetch_after, NodePhoto.fetch_error)
+        func.coalesce(PhotoBlob.has_thumbnail, False), NodePhoto.fetch_after, NodePhoto.fetch_reason)
         .join(ProjectNode, ProjectNode.id == NodePhoto.node_id)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == NodePhoto.sha256).where(NodePhoto.id == photo_id))

@@ -5,18 +5,18 @@ Three kinds of photo are kept, one way: a report's photos (``report_photos``), t
 problem when it was raised (``problem_photos``) and the evidence photos of a node marked done
 (``node_photos``). A photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
 ``photo_blobs``, shared by every photo of any kind with the same bytes); given up, it has neither, and
-``fetch_error`` says why. Duplicates (a repeat is a photo of another day or project) follow
-``bot.domain.photo_match`` across the three kinds: when a photo is kept, the kept photos of every kind sharing
-a band of its perceptual hash (``storage.photo_sightings``) are compared with it; a report photo is marked as
-repeating the earliest one it repeats, whatever its kind, and the later report photos that repeat the photo
-just kept (kept before it, e.g. after a failed download of this one) are marked as repeating it when it is the
-earliest they repeat. The repeats of problem and node photos are found when read (``storage.photo_repeats``);
-those photos are read back by ``storage.evidence_photos``.
+``fetch_reason`` says why (a code of ``bot.services.photo_reasons``). Duplicates (a repeat is a photo of
+another day or project) follow ``bot.domain.photo_match`` across the three kinds: when a photo is kept, the
+kept photos of every kind sharing a band of its perceptual hash (``storage.photo_sightings``) are compared
+with it; a report photo is marked as repeating the earliest one it repeats, whatever its kind, and the later
+report photos that repeat the photo just kept (kept before it, e.g. after a failed download of this one) are
+marked as repeating it when it is the earliest they repeat. The repeats of problem and node photos are found
+when read (``storage.photo_repeats``); those photos are read back by ``storage.evidence_photos``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import to_local
 from bot.domain.photo_match import Sighting, bands, distance, first_repeated, hash_to_text, repeats
 from storage.models import (
+    REASON_LENGTH,
     NodePhoto,
     Person,
     PhotoBlob,
@@ -60,7 +61,7 @@ class DuePhoto:
     kind: PhotoKind = "report"
 
 
-def _due_of(kind: str, now: datetime):  # type: ignore[no-untyped-def]
+def _due_of(kind: str, now: datetime, skip_channels: Collection[str]):  # type: ignore[no-untyped-def]
     table = TABLES[kind]
     sent_at = {"report": Report.created_at, "problem": Problem.created_at, "node": NodePhoto.created_at}[kind]
     query = select(table.id.label("id"), table.channel.label("channel"), table.file_id.label("file_id"),
@@ -70,12 +71,15 @@ def _due_of(kind: str, now: datetime):  # type: ignore[no-untyped-def]
         query = query.join(Report, Report.id == ReportPhoto.report_id)
     elif kind == "problem":
         query = query.join(Problem, Problem.id == ProblemPhoto.problem_id)
-    return query.where(table.fetch_after.is_not(None), table.fetch_after <= now, table.sha256.is_(None))
+    query = query.where(table.fetch_after.is_not(None), table.fetch_after <= now, table.sha256.is_(None))
+    return query.where(table.channel.not_in(list(skip_channels))) if skip_channels else query
 
 
-async def due_photos(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[DuePhoto]:
-    """The photos of every kind whose download is due, the longest waiting first."""
-    due = union_all(*(_due_of(kind, now) for kind in TABLES)).subquery()
+async def due_photos(session: AsyncSession, *, now: datetime, limit: int = 20,
+                     skip_channels: Collection[str] = ()) -> list[DuePhoto]:
+    """The photos of every kind whose download is due, the longest waiting first (but for those of the
+    channels `skip_channels`, which cannot be asked now)."""
+    due = union_all(*(_due_of(kind, now, skip_channels) for kind in TABLES)).subquery()
     rows = await session.execute(
         select(due.c.id, due.c.channel, due.c.file_id, due.c.attempts, due.c.sent_at, due.c.kind)
         .order_by(due.c.fetch_after, due.c.kind, due.c.id).limit(limit))
@@ -95,13 +99,13 @@ async def waiting_count(session: AsyncSession) -> int:
                 for table in TABLES.values()])
 
 
-async def record_failure(session: AsyncSession, *, photo_id: int, error: str, retry_at: datetime | None,
+async def record_failure(session: AsyncSession, *, photo_id: int, reason: str, retry_at: datetime | None,
                          kind: PhotoKind = "report") -> None:
-    """A download failed: try again at `retry_at`, or (None) give up, keeping the reason."""
+    """A download failed: try again at `retry_at`, or (None) give up, keeping the reason (a code)."""
     table = TABLES[kind]
     await session.execute(
         update(table).where(table.id == photo_id)
-        .values(fetch_after=retry_at, fetch_error=error[:300], fetch_attempts=table.fetch_attempts + 1))
+        .values(fetch_after=retry_at, fetch_reason=reason[:REASON_LENGTH], fetch_attempts=table.fetch_attempts + 1))
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size:
     table = TABLES[kind]
     await session.execute(
         update(table).where(table.id == photo_id)
-        .values(sha256=sha256, kept_at=now, fetch_after=None, fetch_error=None,
+        .values(sha256=sha256, kept_at=now, fetch_after=None, fetch_reason=None,
                 fetch_attempts=table.fetch_attempts + 1))
     if phash is None:
         return Kept(photo_id=photo_id, duplicate_of=None)
@@ -216,7 +220,7 @@ class PhotoRow:
     has_thumbnail: bool
     fetch_after: datetime | None
     fetch_attempts: int
-    fetch_error: str | None
+    fetch_reason: str | None
     duplicate_of_id: int | None
     duplicate_distance: int | None
     duplicate_project_code: str | None
@@ -235,7 +239,7 @@ def _photo_query(project_id: int, *, include_withdrawn: bool):  # type: ignore[n
         select(ReportPhoto.id, Report.id, Report.local_day, Report.created_at, Person.name,
                Report.withdrawn_at.is_not(None), ReportPhoto.channel, ReportPhoto.sha256, PhotoBlob.content_type,
                PhotoBlob.width, PhotoBlob.height, func.coalesce(PhotoBlob.has_thumbnail, False),
-               ReportPhoto.fetch_after, ReportPhoto.fetch_attempts, ReportPhoto.fetch_error,
+               ReportPhoto.fetch_after, ReportPhoto.fetch_attempts, ReportPhoto.fetch_reason,
                func.coalesce(*REPEAT_COLUMNS.values()), ReportPhoto.duplicate_distance,
                func.coalesce(other_project.code, problem_project.code, node_project.code),
                other_report.local_day, problem.created_at, node_photo.created_at,
@@ -317,14 +321,14 @@ class StoredPhoto:
     content_type: str | None
     has_thumbnail: bool
     fetch_after: datetime | None = None  # not kept: when the next download is due (None: given up)
-    fetch_error: str | None = None  # not kept: why the last download failed
+    fetch_reason: str | None = None  # not kept: why the last download failed
 
 
 async def stored_photo(session: AsyncSession, *, photo_id: int) -> StoredPhoto | None:
     """The report photo with this id, or None."""
     row = (await session.execute(
         select(ReportPhoto.id, Report.project_id, ReportPhoto.sha256, PhotoBlob.content_type,
-               func.coalesce(PhotoBlob.has_thumbnail, False), ReportPhoto.fetch_after, ReportPhoto.fetch_error)
+               func.coalesce(PhotoBlob.has_thumbnail, False), ReportPhoto.fetch_after, ReportPhoto.fetch_reason)
         .join(Report, Report.id == ReportPhoto.report_id)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
         .where(ReportPhoto.id == photo_id)

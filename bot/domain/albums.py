@@ -17,6 +17,10 @@ An album a person sends in a chat is, to the bot:
   and its parts went to that flow. The flow's answers to them are not sent one by one: the album is answered
   once, ``ANSWER_WAIT`` after its last part, with the flow's answer to that part (which counts every photo).
 
+WeCom has no albums: a member's pictures come as one message each. A run of them sent during a guided flow that
+takes photos (each within ``RUN_WAIT`` of the one before) is answered once, as an album is: the flow's answer to
+the last, ``RUN_WAIT`` after it (:func:`in_a_run`).
+
 People not bound (or deactivated) are answered once per album, and once for photos sent one by one within
 ``ALBUM_WAIT`` of each other (WeCom has no albums: a member's pictures come as one message each)
 (:func:`answered_already`).
@@ -24,6 +28,10 @@ People not bound (or deactivated) are answered once per album, and once for phot
 The wait for the caption counts from the parts' own times as much as from when the bot handled them: a bot
 behind a backlog (the last part was sent well before the bot got to it) waits that much longer, since the
 captioned part, sent with it, may still be that far back in the queue (:func:`unexplained_due`).
+
+An album waiting for its caption is also stored on its own (``storage.album_waits``): after a restart its
+notice is put off again (:func:`resumed_due`), since the caption may still be queued behind the backlog the
+bot now works through, and it goes out at most once: a part coming after it went out is held, not told again.
 
 An album is forgotten ``ALBUM_MEMORY`` after its last part; parts of one album come within seconds.
 """
@@ -44,6 +52,11 @@ ALBUM_MEMORY = timedelta(days=1)
 # How long after the last part of an album a guided flow took the flow's answer goes out (a later part puts it
 # off, and its answer replaces the earlier one). Parts come within a second; the outbox looks every second.
 ANSWER_WAIT = timedelta(seconds=2)
+# How long after an image of a run (WeCom: no albums) the flow's answer goes out; the next image of the run puts
+# it off. A WeCom client uploads the pictures picked together one after the other, each a second or two apart.
+RUN_WAIT = timedelta(seconds=4)
+# The channels whose pictures come one message each, with nothing saying which belong together.
+WITHOUT_ALBUMS = frozenset({"wecom"})
 # The most the wait is put off for a bot behind (a message's own time can be wrong: a device's clock, a test's).
 BEHIND_MAX = timedelta(minutes=10)
 
@@ -122,13 +135,35 @@ def unexplained_due(album: Album) -> datetime:
     return album.seen_at + ALBUM_WAIT + album.behind
 
 
-def answer_due(album: Album) -> datetime:
-    """When the flow's answer to an album it took goes out: ``ANSWER_WAIT`` after the last part. (No more for
-    a bot behind: Telegram sends the parts of an album one after the other, so they are handled together.)"""
-    return album.seen_at + ANSWER_WAIT
+def resumed_due(due: datetime, *, seen_at: datetime, sent_at: datetime | None, now: datetime) -> datetime:
+    """When the notice of an album still waiting for its caption goes out once the bot handles messages again
+    at `now` (after a restart): the caption, sent with the last part (at `sent_at`, else when it was seen),
+    may be queued in the backlog since then, so the wait is ``ALBUM_WAIT`` from now and as long again as the
+    bot is now behind that part (at most ``BEHIND_MAX``); never sooner than it was due."""
+    behind = min(max(now - (sent_at or seen_at), timedelta(0)), BEHIND_MAX)
+    return max(due, now + ALBUM_WAIT + behind)
 
 
-# Under what key the photos someone sends one by one (no album) are remembered, for :func:`answered_already`.
+def notice_key(channel: str, chat_id: str, album: str) -> str:
+    """The outbox key of an album's one notice that its photos were not saved."""
+    return f"album:{channel}:{chat_id}:{album}"
+
+
+def answer_due(album: Album, *, run: bool = False) -> datetime:
+    """When the flow's answer to an album it took goes out: ``ANSWER_WAIT`` after the last part (``RUN_WAIT``
+    for a `run` of pictures sent one by one). (No more for a bot behind: Telegram sends the parts of an album
+    one after the other, so they are handled together.)"""
+    return album.seen_at + (RUN_WAIT if run else ANSWER_WAIT)
+
+
+def in_a_run(channel: str, *, album: str, photos: int, text: str) -> bool:
+    """Whether a message is a picture of a run: pictures without words, of no album, from a channel that has no
+    albums (their answers during a guided flow are put off as an album's, ``RUN_WAIT`` after the last)."""
+    return channel in WITHOUT_ALBUMS and not album and photos > 0 and not text.strip()
+
+
+# Under what key the photos someone sends one by one (no album) are remembered, for :func:`answered_already`,
+# and a run of them answered once (:func:`in_a_run`).
 LOOSE = "photos"
 
 

@@ -8,11 +8,14 @@ path. The channel's file id is all a report holds until then, and Telegram serve
 WeCom deletes a medium after three days: so the photo is fetched as soon as it is due, and a failure is
 retried (after 30 s, 2 min, 8 min, 32 min, about 2 h, then every 6 h) for up to ``GIVE_UP_AFTER`` (7 days)
 from its report (problem, node), unless the channel says the file is gone or refused for good (WeCom 40007
-invalid media, Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo given up
-keeps its reason (``fetch_error``), which the project's photos (``bot.services.photos``) and the problem page
-show, and the log says as a warning: nothing is dropped silently.
+invalid media, Telegram "wrong file id", a file over 20 MB): then it is given up at once. A photo keeps the
+reason of its last failure as a code (``fetch_reason``, ``bot.services.photo_reasons``), which the project's
+photos (``bot.services.photos``) and the problem page word in Chinese; the channel's own words go to the log
+(a warning for a photo given up): nothing is dropped silently.
 
 Each channel provides a :class:`PhotoSource` (``bot.channels.telegram_photos``, ``bot.channels.wecom.photos``).
+A source that is not ready (Telegram before its bot is started, while the Bot API has not answered since
+start-up) is not asked: its photos stay due, no try counted, until it is.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
+from bot.services import photo_reasons
 from bot.services.photo_store import THUMB_TYPE, PhotoStore, PhotoStoreError, original_key, thumbnail_key
 from storage import photos as photo_repo
 from storage.db import Database
@@ -40,18 +44,28 @@ BATCH = 10
 
 
 class FetchFailed(Exception):
-    """A photo could not be downloaded; `permanent` when trying again cannot help (the file is gone)."""
+    """A photo could not be downloaded: why, as a code of ``bot.services.photo_reasons`` (stored), the
+    channel's own words (`detail`, for the log); `permanent` when trying again cannot help (the file is gone)."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, detail: str = "", *, permanent: bool = False) -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
         self.permanent = permanent
 
 
 class PhotoSource(Protocol):
-    """Downloads a photo a channel received, by the file id the report holds."""
+    """Downloads a photo a channel received, by the file id the report holds. A source may also say whether
+    it can be asked now (``ready()``, e.g. once its bot is started); one that cannot says nothing of it."""
 
     async def fetch(self, file_id: str, *, max_bytes: int) -> bytes:
         """The photo's bytes; raises FetchFailed."""
+
+
+def is_ready(source: PhotoSource) -> bool:
+    """Whether the source can be asked now (a source without ``ready()`` always can)."""
+    ready = getattr(source, "ready", None)
+    return ready is None or bool(ready())
 
 
 def next_attempt(*, attempts_done: int, reported_at: datetime, now: datetime, permanent: bool) -> datetime | None:
@@ -90,7 +104,7 @@ class PhotoKeeper:
     async def _download(self, due: photo_repo.DuePhoto) -> bytes:
         source = self.sources.get(due.channel)
         if source is None:
-            raise FetchFailed(f"渠道 {due.channel} 未配置,无法下载")
+            raise FetchFailed(photo_reasons.NO_CHANNEL, f"the channel {due.channel} is not configured here")
         return await source.fetch(due.file_id, max_bytes=MAX_PHOTO_BYTES)
 
     async def keep_one(self, due: photo_repo.DuePhoto, stats: KeepStats) -> None:
@@ -103,12 +117,16 @@ class PhotoKeeper:
             await self.store.put(original_key(examined.sha256), data, examined.content_type)
             if examined.thumbnail is not None:
                 await self.store.put(thumbnail_key(examined.sha256), examined.thumbnail, THUMB_TYPE)
-        except (FetchFailed, PhotoStoreError) as error:
-            await self._failed(due, str(error), permanent=getattr(error, "permanent", False), stats=stats)
+        except FetchFailed as error:
+            await self._failed(due, error.reason, error.detail, permanent=error.permanent, stats=stats)
+            return
+        except PhotoStoreError as error:
+            await self._failed(due, photo_reasons.STORE, str(error), permanent=False, stats=stats)
             return
         except Exception as error:  # a bug or an odd file must not stop the others
             log.exception("keeping %s photo %s failed", due.kind, due.id)
-            await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
+            await self._failed(due, photo_reasons.FAILED, f"{type(error).__name__}: {error}", permanent=False,
+                               stats=stats)
             return
         try:
             async with self._recording, self.db.session() as session:
@@ -119,33 +137,37 @@ class PhotoKeeper:
                     kind=due.kind)
         except Exception as error:  # e.g. the database busy past its wait: the bytes are in the store, try later
             log.warning("could not record kept %s photo %s", due.kind, due.id, exc_info=True)
-            await self._failed(due, f"{type(error).__name__}: {error}", permanent=False, stats=stats)
+            await self._failed(due, photo_reasons.FAILED, f"{type(error).__name__}: {error}", permanent=False,
+                               stats=stats)
             return
         stats.kept += 1
         if kept.duplicate_of is not None or kept.later_repeats:
             stats.duplicates += (kept.duplicate_of is not None) + len(kept.later_repeats)
             log.info("photo %s repeats photo %s; later repeats: %s", due.id, kept.duplicate_of, kept.later_repeats)
 
-    async def _failed(self, due: photo_repo.DuePhoto, reason: str, *, permanent: bool, stats: KeepStats) -> None:
+    async def _failed(self, due: photo_repo.DuePhoto, reason: str, detail: str, *, permanent: bool,
+                      stats: KeepStats) -> None:
         now = self.clock.now()
         retry_at = next_attempt(attempts_done=due.attempts + 1, reported_at=due.reported_at, now=now,
                                 permanent=permanent)
         async with self.db.session() as session:
-            await photo_repo.record_failure(session, photo_id=due.id, error=reason, retry_at=retry_at, kind=due.kind)
+            await photo_repo.record_failure(session, photo_id=due.id, reason=reason, retry_at=retry_at,
+                                            kind=due.kind)
         if retry_at is None:
             stats.given_up += 1
-            log.warning("gave up keeping %s photo %s (%s, attempt %s): %s", due.kind, due.id, due.channel,
-                        due.attempts + 1, reason)
+            log.warning("gave up keeping %s photo %s (%s, attempt %s): %s %s", due.kind, due.id, due.channel,
+                        due.attempts + 1, reason, detail)
         else:
             stats.failed += 1
-            log.info("%s photo %s not downloaded (attempt %s), again at %s: %s", due.kind, due.id,
-                     due.attempts + 1, retry_at.isoformat(), reason)
+            log.info("%s photo %s not downloaded (attempt %s), again at %s: %s %s", due.kind, due.id,
+                     due.attempts + 1, retry_at.isoformat(), reason, detail)
 
     async def keep_due(self, *, limit: int | None = None) -> KeepStats:
         """Keep every photo due now (at most `limit`), a few at a time; returns what was done."""
         stats = KeepStats()
         gate = asyncio.Semaphore(self.concurrency)
         handled = 0
+        not_ready = {channel for channel, source in self.sources.items() if not is_ready(source)}
 
         async def one(due: photo_repo.DuePhoto) -> None:
             async with gate:
@@ -153,7 +175,7 @@ class PhotoKeeper:
 
         while limit is None or handled < limit:
             async with self.db.session() as session:
-                batch = await photo_repo.due_photos(session, now=self.clock.now(),
+                batch = await photo_repo.due_photos(session, now=self.clock.now(), skip_channels=not_ready,
                                                     limit=BATCH if limit is None else min(BATCH, limit - handled))
             if not batch:
                 break

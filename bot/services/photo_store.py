@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from bot.worded_error import WordedError
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
@@ -45,8 +47,16 @@ class PhotoStoreError(Exception):
     """The store cannot be reached or refused a write (the keeper tries again later)."""
 
 
+class PhotoStoreAddressError(WordedError, ValueError):
+    """PHOTO_STORE names no store the bot can use; worded by its reason in cli/photo_store_refused.j2."""
+
+    template = "cli/photo_store_refused"
+
+
 class PhotoStore(Protocol):
     """A content-addressed object store: put once, get by key."""
+
+    kind: str  # "local" or "s3" (``bot/templates/cli/_photo_store.j2`` says where the photos are by it)
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store the object unless it is there already (the same key always holds the same bytes)."""
@@ -56,12 +66,11 @@ class PhotoStore(Protocol):
 
     async def has(self, key: str) -> bool: ...
 
-    def describe(self) -> str:
-        """Where the photos are, for the operator (Chinese)."""
-
 
 class LocalPhotoStore:
     """Photos in a folder: ``<root>/originals/ab/<sha256>`` and ``<root>/thumbs/ab/<sha256>.jpg``."""
+
+    kind = "local"
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -88,7 +97,7 @@ class LocalPhotoStore:
             os.replace(part, target)
         except OSError as error:
             part.unlink(missing_ok=True)
-            raise PhotoStoreError(f"写入照片失败:{error}") from error
+            raise PhotoStoreError(f"cannot write {target}: {error}") from error
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put, key, data)
@@ -105,12 +114,12 @@ class LocalPhotoStore:
     async def has(self, key: str) -> bool:
         return await asyncio.to_thread(self.path(key).is_file)
 
-    def describe(self) -> str:
-        return f"本地目录 {self.root}"
 
 
 class S3PhotoStore:
     """Photos in an S3-compatible bucket under a prefix, through boto3 in worker threads."""
+
+    kind = "s3"
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
                  region: str | None = None, access_key: str | None = None, secret_key: str | None = None,
@@ -174,8 +183,6 @@ class S3PhotoStore:
     async def has(self, key: str) -> bool:
         return await asyncio.to_thread(self._has, key)
 
-    def describe(self) -> str:
-        return f"S3 存储桶 {self.bucket}" + (f"(前缀 {self.prefix})" if self.prefix else "")
 
 
 def parse_store_address(address: str) -> tuple[str, str, str]:
@@ -184,12 +191,12 @@ def parse_store_address(address: str) -> tuple[str, str, str]:
     if text.startswith("s3://"):
         parts = urlsplit(text)
         if not parts.netloc:
-            raise ValueError("PHOTO_STORE: s3:// 后面要写存储桶名,例如 s3://diaodu-photos/prod")
+            raise PhotoStoreAddressError("no_bucket")
         return "s3", parts.netloc, parts.path.strip("/")
     if text.startswith("file://"):
         return "file", "", urlsplit(text).path
     if "://" in text:
-        raise ValueError(f"PHOTO_STORE: 不认识的地址 {text!r}(应为 s3://存储桶/前缀 或一个目录)")
+        raise PhotoStoreAddressError("unknown_address", address=text)
     return "file", "", text
 
 
@@ -201,7 +208,7 @@ def open_photo_store(settings: Settings) -> LocalPhotoStore | S3PhotoStore:
     if kind == "file":
         return LocalPhotoStore(Path(rest))
     if importlib.util.find_spec("boto3") is None:
-        raise ValueError("PHOTO_STORE 指向 S3,但没有安装 boto3:pip install 'diaodu[s3]'")
+        raise PhotoStoreAddressError("no_boto3")
     secret = settings.photo_s3_secret_key.get_secret_value() if settings.photo_s3_secret_key else None
     return S3PhotoStore(bucket, rest, endpoint_url=settings.photo_s3_endpoint, region=settings.photo_s3_region,
                         access_key=settings.photo_s3_access_key, secret_key=secret)

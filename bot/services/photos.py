@@ -16,9 +16,10 @@ may belong to several projects, and the page must check that the viewer may see 
 ``Cache-Control: private, max-age=31536000, immutable`` and ``ETag: "<sha256>"``.
 
 ``ProjectPhoto.state`` says where the photo stands: ``kept`` (bytes in the store), ``waiting`` (not
-downloaded yet, or to be tried again at ``next_attempt``) or ``lost`` (given up: ``problem`` says why, e.g.
-WeCom no longer had it). A photo ``duplicate`` names the earlier photo (of another project or day; a report's,
-a problem's or a node's evidence) it repeats (疑似重复照片, ``bot.domain.photo_match``): show it as
+downloaded yet, or to be tried again at ``next_attempt``) or ``lost`` (given up: ``problem`` says why, as a
+code of ``bot.services.photo_reasons``, e.g. ``gone_wecom``: WeCom no longer had it; the template
+``web/_photo_reason.html.j2`` words it). A photo ``duplicate`` names the earlier photo (of another project or
+day; a report's, a problem's or a node's evidence) it repeats (疑似重复照片, ``bot.domain.photo_match``): show it as
 疑似重复照片 (the template ``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近).
 Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``).
 """
@@ -89,7 +90,7 @@ def photo_view(row: photo_repo.PhotoRow) -> ProjectPhoto:
         content_type=row.content_type, width=row.width, height=row.height,
         has_thumbnail=row.has_thumbnail, report_withdrawn=row.report_withdrawn,
         next_attempt=row.fetch_after if state == "waiting" else None,
-        problem=None if state == "kept" else row.fetch_error, duplicate=duplicate)
+        problem=None if state == "kept" else row.fetch_reason, duplicate=duplicate)
 
 
 async def project_photos(db: Database, *, project_id: int, include_withdrawn: bool = False,

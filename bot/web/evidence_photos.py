@@ -34,7 +34,8 @@ Found = tuple[evidence_repo.StoredEvidence, dict[str, str]] | web.StreamResponse
 
 
 def _photos(photos: Sequence[evidence_repo.EvidencePhoto]) -> list[Photo]:
-    return [Photo(id=p.id, state=p.state, has_thumbnail=p.has_thumbnail, fetch_error=p.fetch_error) for p in photos]
+    return [Photo(id=p.id, state=p.state, has_thumbnail=p.has_thumbnail, fetch_reason=p.fetch_reason)
+            for p in photos]
 
 
 async def of_problem(session: AsyncSession, *, problem_id: int) -> Pictures:

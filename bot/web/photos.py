@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import as_id
-from bot.services.photo_reasons import lost_reason
+from bot.services.photo_reasons import shown_reason
 from bot.services.photo_store import open_photo_store, original_key
 from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_stored
 from bot.web import access
@@ -45,7 +45,7 @@ async def of_reports(session: AsyncSession, project_id: int, reports: Sequence[R
     for picture in sorted((photo_view(row) for row in rows if row.report_id in ids), key=lambda p: p.id):
         by_report.setdefault(picture.report_id, []).append(picture)
     return {report.id: pictures(
-        REPORT_PHOTOS, [Photo(id=p.id, state=p.state, has_thumbnail=p.has_thumbnail, fetch_error=p.problem)
+        REPORT_PHOTOS, [Photo(id=p.id, state=p.state, has_thumbnail=p.has_thumbnail, fetch_reason=p.problem)
                         for p in by_report.get(report.id, ())],
         {p.id: p.duplicate for p in by_report.get(report.id, ()) if p.duplicate is not None})
         for report in reports}
@@ -109,7 +109,7 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
     state, reason = "kept", ""
     if stored.sha256 is None:
         state = "waiting" if stored.fetch_after is not None else "lost"
-        reason = lost_reason(stored.fetch_error) if state == "lost" else ""
+        reason = shown_reason(stored.fetch_reason) if state == "lost" else ""
     elif not await open_photo_store(view.state.settings).has(original_key(stored.sha256)):
         state = "missing"
         log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,

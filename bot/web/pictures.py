@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from bot.services.photo_reasons import lost_reason
+from bot.services.photo_reasons import shown_reason
 
 
 class Earlier(Protocol):
@@ -33,7 +33,7 @@ class Photo:
     id: int
     state: str
     has_thumbnail: bool = False
-    fetch_error: str | None = None
+    fetch_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def pictures(base: str, photos: Iterable[Photo], repeats: Mapping[int, Earlier] 
     lost: dict[str, int] = {}
     for photo in photos:
         if photo.state == "lost":
-            reason = lost_reason(photo.fetch_error)
+            reason = shown_reason(photo.fetch_reason)
             lost[reason] = lost.get(reason, 0) + 1
     kept = [p for p in photos if p.state == "kept"]
     return Pictures(

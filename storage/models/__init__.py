@@ -15,12 +15,13 @@ from storage.models.ledger import (
     StageEvent,
 )
 from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
-from storage.models.photos import NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
+from storage.models.photos import REASON_LENGTH, AlbumWait, KeptPhoto, NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
 from storage.models.problems import Problem, ProblemEvent
 from storage.models.reports import STANDINGS_INDEX, Report, ReportSum
 from storage.models.runtime import Conversation, ProcessedMessage, SharedMark, WebLink, WebSession
 
 __all__ = [
+    "AlbumWait",
     "AnnualPlan",
     "AuditEntry",
     "Base",
@@ -32,6 +33,7 @@ __all__ = [
     "FOLDED_ID_INDEX",
     "HalfMonthReport",
     "Invite",
+    "KeptPhoto",
     "Leave",
     "LedgerBase",
     "NodePhoto",
@@ -47,6 +49,7 @@ __all__ = [
     "ProjectApproval",
     "ProjectNode",
     "ProjectSupportingUnit",
+    "REASON_LENGTH",
     "Report",
     "ReportPhoto",
     "ReportSum",

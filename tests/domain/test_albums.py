@@ -12,12 +12,15 @@ from bot.domain.albums import (
     ALBUM_WAIT,
     ANSWER_WAIT,
     BEHIND_MAX,
+    RUN_WAIT,
     Album,
     PartFate,
     answer_due,
     answered_already,
     fate_of_part,
+    in_a_run,
     recent,
+    resumed_due,
     unexplained_due,
 )
 
@@ -83,3 +86,26 @@ def test_albums_are_forgotten_a_while_after_their_last_part() -> None:
 @pytest.mark.parametrize("album", [WAITING, CAPTIONED, REPORTED, IN_FLOW, NODE_DONE])
 def test_an_album_reads_back_as_it_was_kept(album: Album) -> None:
     assert Album.from_state(album.as_state()) == album
+
+
+def test_after_a_restart_the_notice_waits_as_long_again_as_the_bot_is_behind_the_album() -> None:
+    """The bot handled the last part at AT and stopped; it handles messages again 5 minutes later: the caption,
+    sent with that part, may be queued since then. Never sooner than due, never more than BEHIND_MAX more."""
+    due = AT + ALBUM_WAIT
+    back = AT + timedelta(minutes=5)
+    sent = AT - timedelta(seconds=1)
+    assert resumed_due(due, seen_at=AT, sent_at=sent, now=back) == back + ALBUM_WAIT + (back - sent)
+    assert resumed_due(due, seen_at=AT, sent_at=None, now=back) == back + ALBUM_WAIT + timedelta(minutes=5)
+    assert resumed_due(due, seen_at=AT, sent_at=sent, now=AT + timedelta(days=2)) == (
+        AT + timedelta(days=2) + ALBUM_WAIT + BEHIND_MAX)
+    later = AT + timedelta(hours=1)  # put off already, further than the restart asks
+    assert resumed_due(later, seen_at=AT, sent_at=sent, now=AT + timedelta(seconds=2)) == later
+
+
+def test_a_run_is_of_pictures_without_words_from_a_channel_without_albums() -> None:
+    assert in_a_run("wecom", album="", photos=1, text="")
+    assert not in_a_run("wecom", album="", photos=1, text="ZD2026-001 850 桩基")
+    assert not in_a_run("wecom", album="", photos=0, text="850")
+    assert not in_a_run("telegram", album="", photos=1, text="")  # Telegram groups pictures in albums
+    assert not in_a_run("telegram", album="12", photos=1, text="")
+    assert answer_due(IN_FLOW, run=True) == AT + RUN_WAIT > answer_due(IN_FLOW)

@@ -10,6 +10,7 @@ rest of the album.
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import SHANGHAI
 from bot.domain.albums import ALBUM_WAIT, ANSWER_WAIT
+from bot.services import album_waits
 from bot.services.outbox import OutboxSender
 from storage.models import ReportPhoto
 from tests.e2e.harness import Replies, TelegramHarness
@@ -227,3 +229,40 @@ async def test_two_albums_at_once_each_keep_their_own_photos(tg: TelegramHarness
     assert "收到 1 张照片" in notice and UNEXPLAINED in notice
     [report] = await tg.reports()
     assert report.amount == Decimal(850) and len(await photo_files(tg)) == 2
+
+
+async def restart(tg: TelegramHarness, *, down_for: timedelta) -> None:
+    """The bot stops, and starts again `down_for` later, its leader putting off the albums' notices before the
+    outbox sender starts (as ``diaodu run`` does)."""
+    await tg.stop()
+    tg.clock.advance(seconds=down_for.total_seconds())
+    await album_waits.resume(tg.core.db, tg.clock, tg.core.deps.renderer)
+    await tg.start()
+
+
+def sent_before(tg: TelegramHarness, update: dict[str, Any], ago: timedelta) -> dict[str, Any]:
+    update["message"]["date"] = int((tg.clock.now() - ago).timestamp())
+    return update
+
+
+async def test_after_a_restart_a_caption_still_queued_takes_the_album_and_no_notice_goes_out(
+        tg: TelegramHarness) -> None:
+    """Two parts were handled, then the bot stopped before the captioned part, sent with them, was: it is queued
+    at Telegram. The notice, due while the bot was down, waits after the restart for the backlog to be handled."""
+    for _ in range(2):
+        assert (await deliver(tg, sent_before(tg, part_update(tg, "520"), timedelta(0)))).messages == []
+    await restart(tg, down_for=timedelta(minutes=5))
+    assert await notices_after(tg, seconds=1) == []  # the sender runs before the backlog is handled
+    caption = sent_before(tg, part_update(tg, "520", LINE), timedelta(minutes=5, seconds=1))
+    assert "照片 3 张" in await deliver(tg, caption)
+    assert await notices_after(tg, minutes=30) == []
+    assert len(await photo_files(tg)) == 3
+
+    # With no caption at all, the notice goes out once the longer wait after the restart is over.
+    for _ in range(2):
+        await deliver(tg, sent_before(tg, part_update(tg, "521"), timedelta(0)))
+    await restart(tg, down_for=timedelta(minutes=2))
+    assert await notices_after(tg, minutes=2) == []  # 15 s, and as long again as the bot is behind the parts
+    [notice] = await notices_after(tg, seconds=20)
+    assert UNEXPLAINED in notice and "收到 2 张照片" in notice
+

@@ -149,3 +149,21 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
         stop.set()
         await asyncio.wait_for(task, 30)
 
+
+
+async def test_photos_wait_for_the_telegram_bot_to_be_started(telegram: TelegramHarness, fake_api: FakeBotAPI) -> None:
+    """While Telegram's application is not started (at start-up, until the Bot API answers) the keeper does not
+    try its photos: they stay due, no try counted, and are kept once it is started."""
+    await telegram.bind(HAO, "郝芳")
+    keeper = photo_keeper(telegram.core, telegram=telegram.channel)
+    await telegram.photo(HAO, "ZD2026-001 850万 桩基完成", file_id=fake_api.add_file(photo(12)))
+    p1 = await project_id(telegram.core, "ZD2026-001")
+    await telegram.stop()
+    stats = await keeper.keep_due()
+    assert (stats.kept, stats.failed, stats.given_up) == (0, 0, 0)
+    [waiting] = await photos.project_photos(telegram.core.db, project_id=p1)
+    assert waiting.state == "waiting" and waiting.problem is None and fake_api.calls_of("getFile") == []
+    await telegram.start()
+    assert (await keeper.keep_due()).kept == 1
+    [kept] = await photos.project_photos(telegram.core.db, project_id=p1)
+    assert kept.state == "kept"

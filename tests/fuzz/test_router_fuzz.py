@@ -46,6 +46,7 @@ from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import BUTTON_TEXT_MAX, reply_parts
 from bot.clock import FrozenClock
 from bot.config import load_settings
+from bot.domain.albums import in_a_run
 from bot.domain.escalation import CATEGORIES
 from bot.domain.messages import Button, Incoming, Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
@@ -254,6 +255,10 @@ class Fuzzer:
             elif self.told_of_photos(sent, msg):  # a stranger is told who he is once per run of photos
                 assert not outcome.replies, f"{sent!r} was answered again: {outcome.replies!r}"
                 self.places["photo answered already"] += 1
+            elif not outcome.replies and in_a_run(msg.channel, album=msg.album, photos=len(msg.photos),
+                                                  text=msg.text):  # a guided flow answers a run of images once
+                assert await self.answer_put_off(msg), f"no answer to {sent!r}, now or later"
+                self.places["image answered with its run"] += 1
             else:
                 assert outcome.replies, f"no answer to {sent!r}"
                 self.places[sent.where] += 1
@@ -262,6 +267,12 @@ class Fuzzer:
                 check_reply(reply)
             if sent.where == "wecom":
                 self.remember_numbers(msg.user_id, outcome.replies)
+
+    async def answer_put_off(self, msg: Incoming) -> bool:
+        """Whether the answer to an image of a run waits in the outbox (``handlers.report_albums.answer_once``)."""
+        async with self.core.db.session() as session:
+            return bool(await session.scalar(select(OutboxMessage.id).where(
+                OutboxMessage.chat_id == msg.chat_id, OutboxMessage.dedupe_key.startswith("album-answer:")).limit(1)))
 
     def told_of_photos(self, sent: Sent, msg: Incoming) -> bool:
         """Whether `msg` is a photo without words from a stranger who sent a photo before in the same place: the

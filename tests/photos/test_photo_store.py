@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.render import Renderer
 from bot.services.photo_store import (
     LocalPhotoStore,
     PhotoStoreError,
@@ -22,6 +23,11 @@ from bot.services.photo_store import (
 from tests.fakes.s3 import S3Server, s3_server
 
 SHA = "ab" + "0" * 62
+
+
+def place(store: LocalPhotoStore | S3PhotoStore) -> str:
+    """Where the photos are, as the command line says it."""
+    return Renderer().phrase("cli/_photo_store", "photo_store_place", store)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +61,7 @@ async def test_an_object_is_put_once_and_read_back(store: LocalPhotoStore | S3Ph
 async def test_the_bucket_holds_the_objects_under_the_prefix(s3: S3Server) -> None:
     s3.create_bucket("diaodu-photos")
     store = open_photo_store(settings(**s3.settings("diaodu-photos", "prod")))
-    assert isinstance(store, S3PhotoStore) and store.describe() == "S3 存储桶 diaodu-photos(前缀 prod)"
+    assert isinstance(store, S3PhotoStore) and place(store) == "S3 存储桶 diaodu-photos（前缀 prod）"
     await store.put(thumbnail_key(SHA), b"thumb", "image/jpeg")
     assert s3.keys("diaodu-photos") == [f"prod/thumbs/ab/{SHA}.jpg"]
     head = s3.client().head_object(Bucket="diaodu-photos", Key=f"prod/thumbs/ab/{SHA}.jpg")
@@ -75,8 +81,9 @@ def test_the_setting_names_the_store(tmp_path: Path) -> None:
     assert isinstance(elsewhere, LocalPhotoStore) and elsewhere.root == tmp_path / "kept"
     assert parse_store_address("s3://bucket") == ("s3", "bucket", "")
     assert parse_store_address("file:///srv/photos") == ("file", "", "/srv/photos")
-    for wrong in ("s3://", "ftp://host/photos"):
-        with pytest.raises(ValueError):
+    assert place(default) == f"本地目录 {tmp_path / 'photos'}"
+    for wrong, words in (("s3://", "s3:// 后面要写存储桶名"), ("ftp://host/photos", "不认识的地址 ftp://host/photos")):
+        with pytest.raises(ValueError, match=words):
             parse_store_address(wrong)
     with pytest.raises(ValueError):
         LocalPhotoStore(tmp_path).path("originals/../../etc/passwd")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.clock import FrozenClock
 from bot.services import photos
 from bot.services.photo_keeper import GIVE_UP_AFTER, FetchFailed, PhotoKeeper
+from bot.services.photo_reasons import GONE_WECOM, UNREACHABLE
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
 from storage import evidence_photos as evidence_repo
 from storage import nodes as node_repo
@@ -157,7 +158,7 @@ async def test_a_problem_photo_kept_late_flags_the_later_report_photo(
     """Order of downloads does not matter across kinds: the problem's photo, sent first, is kept after the
     photo of another project's report; the report's is then marked as its repeat."""
     world = await build_world(db, clock.now())
-    source = Source({"p": FetchFailed("网络错误"), "r": resent(6)})
+    source = Source({"p": FetchFailed(UNREACHABLE, "network down"), "r": resent(6)})
     keeper = PhotoKeeper(db, clock, store, {"telegram": source})
     await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
                      photos=[("telegram", "p")])
@@ -179,8 +180,8 @@ async def test_a_problem_photo_kept_late_flags_the_later_report_photo(
 async def test_a_failed_download_is_retried_then_given_up_with_its_reason(
         db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
     world = await build_world(db, clock.now())
-    source = Source({"p": FetchFailed("Telegram: Timed out"), "n": FetchFailed("企业微信:invalid media_id 40007",
-                                                                              permanent=True)})
+    source = Source({"p": FetchFailed(UNREACHABLE, "Telegram: Timed out"),
+                     "n": FetchFailed(GONE_WECOM, "WeCom: invalid media_id 40007", permanent=True)})
     keeper = PhotoKeeper(db, clock, store, {"telegram": source, "wecom": source})
     problem_id = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
                                   photos=[("telegram", "p")])
@@ -192,8 +193,8 @@ async def test_a_failed_download_is_retried_then_given_up_with_its_reason(
         [waiting] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
         [lost] = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id]))[node_id]
     assert waiting.state == "waiting" and waiting.fetch_after == clock.now() + timedelta(seconds=30)
-    assert waiting.fetch_error == "Telegram: Timed out"
-    assert lost.state == "lost" and lost.fetch_error is not None and "40007" in lost.fetch_error
+    assert waiting.fetch_reason == UNREACHABLE
+    assert lost.state == "lost" and lost.fetch_reason == GONE_WECOM
 
     assert (await keeper.keep_due()).failed == 0  # not before its time
     clock.advance(seconds=30)
@@ -205,7 +206,7 @@ async def test_a_failed_download_is_retried_then_given_up_with_its_reason(
         [given_up] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
         counts = await photo_repo.keeping_counts(session)
         row = await session.get(ProblemPhoto, given_up.id)
-    assert given_up.state == "lost" and given_up.fetch_error == "Telegram: Timed out"
+    assert given_up.state == "lost" and given_up.fetch_reason == UNREACHABLE
     assert row is not None and row.fetch_attempts == 3
     assert (counts.kept, counts.waiting, counts.given_up) == (0, 0, 2)
     assert sorted(source.fetched) == ["n", "p", "p", "p"]

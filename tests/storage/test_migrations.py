@@ -271,7 +271,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "leaves",
-                "project_nodes", "node_photos"):
+                "project_nodes", "node_photos", "album_waits"):
         assert after.pop(new) == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
@@ -341,7 +341,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "photo_blobs",
-                "leaves", "project_nodes", "node_photos"):
+                "leaves", "project_nodes", "node_photos", "album_waits"):
         assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert len(expected.pop("ledger_bases")) == 1 and "ledger_bases" not in downgraded
@@ -555,3 +555,33 @@ async def test_report_photos_kept_before_0017_repeat_photos_of_every_kind(empty_
     async with empty_db.engine.connect() as conn:
         assert await conn.run_sync(marks) == {  # (distance, report photo)
             same_day: (None, None), next_day: (2, same_day), elsewhere: (0, same_day), also_node: (None, None)}
+
+
+async def test_photo_failure_reasons_stored_as_words_become_codes(empty_db: Database) -> None:
+    """0020: a photo's failure reason, stored before as the channel's words, is stored as a code the pages word;
+    the words stored before are read into their codes once, here."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0019")
+    old = {"Telegram: Wrong file_id specified": "gone_telegram", "Telegram: File is too big": "too_big",
+           "照片超过 20 MB": "too_big", "企业微信:media/get: WeCom errcode 40007: invalid media_id": "gone_wecom",
+           "企业微信:media/get: larger than 20971520 bytes": "too_big", "企业微信:media/get: HTTP 404": "refused",
+           "渠道 wecom 未配置,无法下载": "no_channel", "Telegram: Timed out": "failed", "": None}
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+        photo_ids = {}
+        for n, words in enumerate(old):
+            photo_ids[words] = await _insert(conn, "report_photos", report_id=ids["report"], channel="telegram",
+                                             file_id=f"AgAC{n}", fetch_attempts=1, fetch_error=words)
+        await conn.execute(text("INSERT INTO problem_photos (problem_id, channel, file_id, fetch_attempts, "
+                                "fetch_error) VALUES (:p, 'wecom', 'MEDIA-1', 3, 'WeCom errcode 40007')"),
+                           {"p": ids["problem"]})
+    await asyncio.to_thread(upgrade, empty_db.url)
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        reasons = dict((await conn.execute(text("SELECT id, fetch_reason FROM report_photos"))).all())
+        problem_reason = (await conn.execute(text("SELECT fetch_reason FROM problem_photos"))).scalar_one()
+    assert {words: reasons[photo_id] for words, photo_id in photo_ids.items()} == old
+    assert problem_reason == "gone_wecom"
+    await asyncio.to_thread(downgrade, empty_db.url, "0019")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT fetch_error FROM problem_photos"))).scalar_one() == "gone_wecom"

@@ -14,6 +14,7 @@ from PIL import Image
 from bot.clock import FrozenClock
 from bot.services import photos
 from bot.services.photo_keeper import GIVE_UP_AFTER, FetchFailed, PhotoKeeper, next_attempt
+from bot.services.photo_reasons import GONE_WECOM, UNREACHABLE
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
 from storage.audit import Actor
 from storage.db import Database
@@ -121,7 +122,7 @@ async def test_an_earlier_photo_kept_late_flags_the_later_one(
     """Order of downloads does not matter: the first download of the earlier photo failed, the later one
     was kept first; when the earlier one is kept, the later one is marked as its repeat."""
     world = await build_world(db, clock.now())
-    source = Source({"early": FetchFailed("网络错误"), "late": photo(5)})
+    source = Source({"early": FetchFailed(UNREACHABLE, "network down"), "late": photo(5)})
     keeper = PhotoKeeper(db, clock, store, {"telegram": source})
     today = clock.now().date()
     await report(db, clock, world.p1, world.liaison, today, "early")
@@ -139,17 +140,17 @@ async def test_an_earlier_photo_kept_late_flags_the_later_one(
 async def test_failures_are_retried_then_given_up_with_the_reason(
         db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
     world = await build_world(db, clock.now())
-    source = Source({"flaky": FetchFailed("Telegram: Timed out"),
-                     "gone": FetchFailed("企业微信:WeCom errcode 40007: invalid media_id", permanent=True),
+    source = Source({"flaky": FetchFailed(UNREACHABLE, "Telegram: Timed out"),
+                     "gone": FetchFailed(GONE_WECOM, "WeCom errcode 40007: invalid media_id", permanent=True),
                      "junk": b"not a picture"})
     keeper = PhotoKeeper(db, clock, store, {"telegram": source})
     await report(db, clock, world.p1, world.liaison, clock.now().date(), "flaky", "gone", "junk")
     stats = await keeper.keep_due()
     assert (stats.kept, stats.failed, stats.given_up) == (1, 1, 1)
     by_state = {p.state: p for p in await photos.project_photos(db, project_id=world.p1)}
-    assert by_state["lost"].problem is not None and "40007" in by_state["lost"].problem
+    assert by_state["lost"].problem == GONE_WECOM
     waiting = by_state["waiting"]
-    assert waiting.problem == "Telegram: Timed out" and waiting.next_attempt == clock.now() + timedelta(seconds=30)
+    assert waiting.problem == UNREACHABLE and waiting.next_attempt == clock.now() + timedelta(seconds=30)
     # Bytes that are no picture are kept as they are, without a thumbnail.
     assert by_state["kept"].has_thumbnail is False and by_state["kept"].content_type == "application/octet-stream"
     assert await photos.read_photo(db, store, photo_id=by_state["kept"].id) is not None

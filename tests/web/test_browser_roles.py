@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.services.photo_keeper import FetchFailed
+from bot.services.photo_reasons import GONE_TELEGRAM, UNREACHABLE
 from bot.web import access
 from storage import nodes as node_repo
 from storage import people as people_repo
@@ -60,8 +61,8 @@ async def hostile_district(site: WebHarness) -> dict[str, str]:
     number = await raise_problem(site, "ZD2026-001", "郝芳", HOSTILE_UNIT, PROBLEM_TEXT,
                                  photos=[("telegram", "AgAC1")])
     files: dict[str, bytes | Exception] = {f"AgAC{back}": photo(90 + back) for back in range(1, 8)}
-    files.update({"AgACnode": photo(91), "AgACslow": FetchFailed("Telegram: Timed out"),
-                  "AgACgone": FetchFailed("Telegram: Wrong file_id specified", permanent=True)})
+    files.update({"AgACnode": photo(91), "AgACslow": FetchFailed(UNREACHABLE, "Telegram: Timed out"),
+                  "AgACgone": FetchFailed(GONE_TELEGRAM, "Telegram: Wrong file_id specified", permanent=True)})
     await keeper(site, files).keep_due()
     await site.state.standings.compute()
     return {"problem": number}

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services.photo_keeper import FetchFailed, PhotoKeeper
+from bot.services.photo_reasons import GONE_TELEGRAM, UNREACHABLE
 from bot.services.photo_store import open_photo_store
 from bot.web.evidence_photos import NODE_PHOTOS, PROBLEM_PHOTOS
 from storage import nodes as node_repo
@@ -64,8 +65,9 @@ async def test_a_problem_page_shows_its_photos_which_open_and_says_what_could_no
                                  photos=[("telegram", "AgACkept"), ("telegram", "AgACgone"),
                                          ("telegram", "AgACslow")])
     files: dict[str, bytes | Exception] = {
-        "AgACkept": photo(61), "AgACgone": FetchFailed("Telegram: Wrong file_id specified", permanent=True),
-        "AgACslow": FetchFailed("Telegram: Timed out")}
+        "AgACkept": photo(61),
+        "AgACgone": FetchFailed(GONE_TELEGRAM, "Telegram: Wrong file_id specified", permanent=True),
+        "AgACslow": FetchFailed(UNREACHABLE, "Telegram: Timed out")}
     stats = await keeper(site, files).keep_due()
     assert (stats.kept, stats.given_up, stats.failed) == (1, 1, 1)
     kept, _gone, _slow = await problem_photo_ids(site)

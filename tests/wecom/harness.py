@@ -21,6 +21,7 @@ from bot.channels.wecom.robot import WeComRobotTransport
 from bot.channels.wecom.wiring import add_wecom_routes
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.domain.albums import RUN_WAIT
 from bot.domain.messages import Incoming, Outcome
 from bot.services.outbox import OutboxSender, SendStats
 from tests.e2e.harness import ChannelHarness, harness_settings
@@ -187,8 +188,16 @@ class WeComHarness(ChannelHarness):
         """A member types ``text`` in the app chat."""
         return await self.exchange(userid, self.fake.text_xml(userid, text))
 
-    async def photo(self, userid: str, media_id: str | None = None) -> WeComReplies:
-        return await self.exchange(userid, self.fake.image_xml(userid, media_id))
+    async def photo(self, userid: str, media_id: str | None = None, *, alone: bool = True) -> WeComReplies:
+        """A member sends an image; `alone`: no other after it, so the answer a guided flow puts off for a run of
+        images (``bot.domain.albums.RUN_WAIT``) is waited for, the clock moved on by that much."""
+        answered = await self.exchange(userid, self.fake.image_xml(userid, media_id))
+        if answered.messages or not alone:
+            return answered
+        mark = len(self.fake.calls)
+        self.clock.advance(seconds=RUN_WAIT.total_seconds())
+        await self.deliver_outbox()
+        return WeComReplies(self.fake.sent_to(userid, since=mark))
 
     async def click(self, userid: str, key: str) -> WeComReplies:
         """A menu click."""

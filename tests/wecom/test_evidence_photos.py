@@ -53,7 +53,7 @@ async def test_the_images_of_a_problem_raised_in_wecom_are_fetched_and_kept(weco
     assert isinstance(keeper.store, LocalPhotoStore) and kept.sha256 is not None
     assert keeper.store.path(original_key(kept.sha256)).read_bytes() == photo(81)
     assert keeper.store.path(thumbnail_key(kept.sha256)).is_file()
-    assert lost.state == "lost" and lost.fetch_error is not None and "40007" in lost.fetch_error
+    assert lost.state == "lost" and lost.fetch_reason == "gone_wecom"
     calls = fake_wecom.calls_of("media/get")
     assert sorted(c.query["media_id"] for c in calls) == sorted([kept_id, gone_id])
     # 40007 is the answer this test asked for, not something the bot sent wrong (the fixture checks that).

@@ -29,6 +29,10 @@ TOKEN_MARGIN = 300.0  # refresh this long before the token expires (a tenth of i
 SECRET_FAILURE_PAUSE = 60.0
 
 
+class MediumTooLarge(PermanentError):
+    """``media/get``: the medium is larger than the caller takes."""
+
+
 class WeComApi:
     """One self-built app's server API: ``gettoken`` with a cached token, and the calls the bot makes.
 
@@ -202,7 +206,7 @@ class WeComApi:
 
         WeCom answers the file itself, or JSON with an errcode (40007: no such medium, or expired): that is
         raised like any call's error, the token refreshed once when refused. A medium over `max_bytes` is
-        a ``PermanentError`` (not read further)."""
+        a ``MediumTooLarge`` (not read further)."""
         token = await self.access_token()
         for attempt in (1, 2):
             params = {"access_token": token, "media_id": media_id}
@@ -221,7 +225,7 @@ class WeComApi:
                     else:
                         data = await response.content.read(max_bytes + 1)
                         if len(data) > max_bytes:
-                            raise PermanentError(f"media/get: larger than {max_bytes} bytes")
+                            raise MediumTooLarge(f"media/get: larger than {max_bytes} bytes")
             except TimeoutError as exc:
                 raise TransientError("media/get: timed out") from exc
             except (aiohttp.ClientError, OSError) as exc:

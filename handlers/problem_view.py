@@ -83,7 +83,9 @@ async def decides_extensions(ctx: Context, problem: Problem) -> bool:
         return False
     if "admin" in ctx.roles:
         return True
-    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem))
+    pending = await extensions.pending_request(ctx.session, problem)
+    asker = pending.actor if pending is not None else None
+    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem, asker=asker))
 
 
 async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:

@@ -351,9 +351,14 @@ async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
     told = {p.id: p for p in await _watchers(session, problem, exclude=actor)}
     if lead is not None and lead.active and lead.id != actor.id:
         told.setdefault(lead.id, lead)
-    await _notify(session, deps, told.values(), template="problem_update",
-                  now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
-                  **await _context(session, problem))
+    # The unit's handlers are to act on it: their notice carries the unit's buttons, everyone else's none.
+    unit_ids = {p.id for p in await people_repo.unit_handlers(session, unit_id=problem.unit_id)}
+    context = await _context(session, problem)
+    key = f"problem:{problem.id}:e{event.id}"
+    await _notify(session, deps, [p for p in told.values() if p.id not in unit_ids], template="problem_update",
+                  now=now, key=key, event=event, actor=actor, **context)
+    await _notify(session, deps, [p for p in told.values() if p.id in unit_ids], template="problem_update",
+                  now=now, key=f"{key}:unit", buttons=unit_buttons(problem), event=event, actor=actor, **context)
 
 
 async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None,

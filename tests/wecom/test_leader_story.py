@@ -3,11 +3,12 @@
 problem moved to another unit, an extension asked of him and of the 区长, the 包抓领导 replaced (/handover)
 while problems wait for him, the unit solving and the raiser closing.
 
-What it holds: whoever wrote a 批示 on a problem, or held a level it reached, is told how it ends, also after it
-was moved to another unit (which starts it again at the unit); the project's 包抓领导 is told of a 区长's 批示
-on his project; the new unit is told the leaders' 批示 so far; a later promised date reaches the leader who
-decides it once (the extension request), not twice; the one taking over a 包抓领导's projects is told what
-waits for him, with a button for each; and everyone is told the same on both channels.
+What it holds: a 批示 reaches the unit with the buttons to act on it; whoever wrote a 批示 on a problem, or held
+a level it reached, is told how it ends, also after it was moved to another unit (which starts it again at the
+unit); the project's 包抓领导 is told of a 区长's 批示 on his project; the new unit is told the leaders' 批示 so
+far; a later promised date reaches the leader who decides it once (the extension request), not twice; the one
+taking over a 包抓领导's projects is told what waits for him, with a button for each; `/issues 上报` lists what
+went up to a leader's level; and everyone is told the same on both channels.
 
 Calendar (November 2026, no holidays): Mon 16 … Fri 20, Mon 23 … Fri 27, Mon 30.
 """
@@ -71,6 +72,8 @@ async def test_leaders_see_what_they_asked_for_happen_on_both_channels(
     told = await run.step("the 区长's 批示", "wang", "send", "/comment W0001 请住建局尽快受理")
     assert set(told) == {"wang", "hao", "zhao", "liu"}, told
     assert says(told["liu"], "W0001 批示：王立军", "批示：请住建局尽快受理"), told["liu"]
+    assert told["zhao"].buttons == ["受理", "答复", "申请改派", "已解决"], told["zhao"]  # the unit acts on it
+    assert told["hao"].buttons == [], told["hao"]
 
     # Tuesday's end of day: neither was taken up; both go up to 刘文华 in one list, each with its 批示 button.
     clock.set(nov(17, 17, 30))
@@ -129,5 +132,10 @@ async def test_leaders_see_what_they_asked_for_happen_on_both_channels(
     assert "li" not in told  # the 区委书记 neither wrote on it nor held it
     await run.step("top /issues", "li", "send", "/issues")
     await run.step("new lead /issues", "chen", "send", "/issues")
+    told = await run.step("new lead /issues 上报", "chen", "send", "/issues 上报")
+    assert says(told["chen"], "已上报包抓领导及以上、尚未解决的问题（1 个）：",
+                "W0002 ZD2026-001 资金，已答复，已上报包抓领导", "配套资金未到位"), told["chen"]
+    told = await run.step("top /issues 上报", "wang", "send", "/issues 上报")
+    assert told["wang"].lines == [unicodedata.normalize("NFKC", "没有已上报区长及以上、尚未解决的问题。")], told
 
     assert not run.mismatches, "\n\n".join(run.mismatches)

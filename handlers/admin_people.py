@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
-from bot.domain.messages import Button, Reply
+from bot.domain.messages import Reply
 from bot.domain.paging import page_of
-from bot.render import ROLE_LABELS, label
+from bot.render import ROLE_LABELS
 from bot.services import leader_inbox
 from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
@@ -39,7 +39,6 @@ from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Un
 
 PREFIX = "adp"
 HANDOVER_FLOW = "handover"  # waits for the pick of the namesake who takes over
-HANDOVER_BUTTONS = 6  # problems waiting for a new 包抓领导 offered as buttons in his notice (a WeCom card holds 6)
 ADMIN = frozenset({"admin"})
 ROSTER_PAGE = 30  # people on one page of /people
 # The finders the other admin handlers used to import from here live in handlers.people_lookup.
@@ -275,9 +274,7 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[p.id for p in items.lead_of])
     context = {"giver": giver, "taker": taker, "items": items, "granted": granted, "inbox": inbox}
     html = ctx.deps.renderer.render("admin_people_handover_notice", **context)
-    waiting = [*inbox.at_his_level, *inbox.extensions][:HANDOVER_BUTTONS]
-    buttons = tuple((Button(label("problem", p.number), f"pb:show:{p.id}"),) for p in waiting)
-    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=buttons),
+    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=inbox.buttons()),
                                     now=ctx.now,
                                     key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
     ctx.reply("admin_people_handover", **context)

@@ -1,6 +1,7 @@
 """What waits for a 包抓领导 on some of his projects: the problems at his level (上报至包抓领导, for his 批示 or
 coordination) and the extension requests he decides (those of the problems still at the unit). Told to whoever
-takes the projects over (`/handover`), so that nothing escalated to the one who left waits unseen."""
+takes the projects over (`/handover`, `/project_set … 包抓领导`), so that nothing escalated to the one who left waits
+unseen."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
+from bot.domain.messages import Button
+from bot.render import label
 from bot.services import extensions
 from storage.models import Problem
 
 LEAD_LEVEL = 1  # the 包抓领导's (bot.domain.escalation.LEVEL_NAMES)
+BUTTONS_MAX = 6  # problems offered as buttons under the notice (a WeCom card holds 6); /issues has them all
 
 
 @dataclass
@@ -25,6 +29,11 @@ class LeaderInbox:
     @property
     def empty(self) -> bool:
         return not (self.at_his_level or self.extensions)
+
+    def buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """A button opening each waiting problem's card (the first BUTTONS_MAX), where he acts on it."""
+        waiting = [*self.at_his_level, *self.extensions][:BUTTONS_MAX]
+        return tuple((Button(label("problem", p.number), f"pb:show:{p.id}"),) for p in waiting)
 
 
 async def waiting_on(session: AsyncSession, *, project_ids: Collection[int]) -> LeaderInbox:

@@ -16,6 +16,7 @@ from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.messages import Reply
 from bot.domain.paging import page_of
+from bot.services import leader_inbox
 from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -265,9 +266,11 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.handover", object_type="person",
                        object_key=str(giver.id), detail={"to": taker.id, "name": taker.name})
     await ctx.session.flush()
-    context = {"giver": giver, "taker": taker, "items": items, "granted": granted}
+    inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[p.id for p in items.lead_of])
+    context = {"giver": giver, "taker": taker, "items": items, "granted": granted, "inbox": inbox}
     html = ctx.deps.renderer.render("admin_people_handover_notice", **context)
-    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html), now=ctx.now,
+    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=inbox.buttons()),
+                                    now=ctx.now,
                                     key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
     ctx.reply("admin_people_handover", **context)
 

@@ -125,7 +125,8 @@ async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, tex
         if await extensions.pending_request(ctx.session, problem) is not None:
             ctx.reply("problem_refused", reason="extension_pending", problem=problem)
             return
-        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=None, now=ctx.now)
+        await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=None, now=ctx.now,
+                             told_elsewhere=await extensions.deciders(ctx.session, problem, asker=ctx.person))
         await extensions.request(ctx.session, deps, problem, actor=ctx.person, day=check.day, reason=plan,
                                  now=ctx.now)
     else:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bot.domain import scope
+from bot.domain.escalation import ACTIVE, MAYOR_LEVEL
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.problem_numbers import parse_problem_number, problem_number
@@ -12,6 +13,7 @@ from bot.render import label
 from bot.services import extensions
 from bot.services import problems as service
 from bot.services import scope as scope_service
+from bot.services.leader_inbox import LEAD_LEVEL
 from bot.services.scope import facts_of, problem_facts
 from handlers.context import Context
 from handlers.paging import page_buttons
@@ -23,6 +25,8 @@ from storage.settings import load_calendar, load_policy
 ACTION_PREFIX = "pb"  # buttons on problems: pb:<act>:<id>
 ISSUES_PAGE = 20  # problems on one page of /issues
 ALL_WORDS = frozenset({"all", "全部"})  # /issues 全部: closed problems too
+UP_WORDS = frozenset({"up", "上报"})  # /issues 上报: only those gone up to the caller's level or above
+ISSUES_WORDS = ALL_WORDS | UP_WORDS
 
 
 async def problem_deps(ctx: Context) -> service.ProblemDeps:
@@ -83,7 +87,9 @@ async def decides_extensions(ctx: Context, problem: Problem) -> bool:
         return False
     if "admin" in ctx.roles:
         return True
-    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem))
+    pending = await extensions.pending_request(ctx.session, problem)
+    asker = pending.actor if pending is not None else None
+    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem, asker=asker))
 
 
 async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
@@ -106,13 +112,24 @@ async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
 
 async def issues_command(ctx: Context, args: str) -> None:
     """The problems the caller sees (bot.domain.scope), most urgent first: a liaison's projects' and those
-    they raised, their unit's, a 包抓领导's projects', all for top officials and admins."""
+    they raised, their unit's, a 包抓领导's projects', all for top officials and admins; `全部` with the closed
+    ones, `上报` only the open ones gone up to the caller's level or above (`up_to`)."""
     viewer = viewer_of_caller(ctx)
     assert viewer is not None
-    include_closed = args.strip() in ALL_WORDS
+    word = args.strip()
+    include_closed = word in ALL_WORDS
+    floor = up_to(viewer) if word in UP_WORDS else None
     queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
+    if floor is not None:
+        queue = [p for p in queue if p.level >= floor and p.status in ACTIVE]
     page = page_of(queue, ctx.page, ISSUES_PAGE)
     overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}
     ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed, overdue=overdue,
-              buttons=page_buttons("issues", page, "all" if include_closed else ""))
+              floor=floor, buttons=page_buttons("issues", page, "all" if include_closed else "up" if floor else ""))
+
+
+def up_to(viewer: Viewer) -> int:
+    """The lowest level `/issues 上报` lists: the 区长's for the top officials and the admins (what their bulletin
+    summary counts), the 包抓领导's for everyone else (a lead official's, and what went up from a unit)."""
+    return MAYOR_LEVEL if viewer.roles & {"top", "admin"} else LEAD_LEVEL
 

@@ -17,13 +17,13 @@ from bot.services import problems as service
 from handlers.context import Context
 from handlers.paging import project_page, project_rows
 from handlers.problem_acts import TEXT_FLOW, action_button, command_for, text_step
-from handlers.problem_view import ACTION_PREFIX, ALL_WORDS, issues_command, load, problem_deps, show
+from handlers.problem_view import ACTION_PREFIX, ALL_WORDS, ISSUES_WORDS, issues_command, load, problem_deps, show
 from storage import projects as project_repo
 from storage.models import Project, Unit
 from storage.scope import project_facts, viewer_of
 
-__all__ = ["ACTION_PREFIX", "ALL_WORDS", "ISSUE_FLOW", "ISSUE_PREFIX", "TEXT_FLOW", "action_button", "command_for",
-           "issue_button", "issue_command", "issue_step", "issues_command", "show", "text_step"]
+__all__ = ["ACTION_PREFIX", "ALL_WORDS", "ISSUES_WORDS", "ISSUE_FLOW", "ISSUE_PREFIX", "TEXT_FLOW", "action_button",
+           "command_for", "issue_button", "issue_command", "issue_step", "issues_command", "show", "text_step"]
 
 ISSUE_FLOW = "issue"
 ISSUE_PREFIX = "iss"

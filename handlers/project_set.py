@@ -21,12 +21,13 @@ from bot.domain.amounts import AmountError, format_wan, parse_amount
 from bot.domain.dates import day_of
 from bot.domain.digits import as_id
 from bot.domain.ledger_rows import STAGES
-from bot.domain.messages import Button
+from bot.domain.messages import Button, Reply
 from bot.domain.plan_change import plan_change
 from bot.render import label, shared_renderer
+from bot.services import leader_inbox
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
-from storage import annual_plans, audit, conversations, people
+from storage import annual_plans, audit, conversations, outbox, people
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
 
@@ -224,8 +225,20 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
     for person, role in granted:
         await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.grant_role",
                            object_type="person", object_key=str(person.id), detail={"role": role})
+    if found.key == "lead" and project.lead_official is not None:
+        await _tell_new_lead(ctx, project, before=before, granted=bool(granted))
     ctx.reply("admin_project_set_done", project=project, field=found.label, before=before, after=after,
               granted=granted)
+
+
+async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool) -> None:
+    """The project's new 包抓领导 is told it is his, with what waits for him on it (bot.services.leader_inbox)."""
+    lead = project.lead_official
+    inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[project.id])
+    html = ctx.deps.renderer.render("admin_project_lead_notice", project=project, before=before, inbox=inbox,
+                                    granted=granted)
+    await outbox.enqueue_for_person(ctx.session, person_id=lead.id, reply=Reply(html=html, buttons=inbox.buttons()),
+                                    key=f"project:{project.code}:lead:{lead.id}:{ctx.now.isoformat()}", now=ctx.now)
 
 
 async def _apply(ctx: Context, project: Project, field: Field, value: str, *, person: Person | None = None

@@ -88,7 +88,7 @@ def build_commands() -> CommandRegistry:
     registry.add(Command.worded("issue", problems.issue_command,
                                 more=(Use(frozenset({"liaison"}), command_words("issue.liaison"),
                                           command_words("issue.liaison.usage")),)))
-    registry.add(Command.worded("issues", problems.issues_command, words=problems.ALL_WORDS))
+    registry.add(Command.worded("issues", problems.issues_command, words=problems.ISSUES_WORDS))
     registry.add(_for_unit("accept", problems.command_for("accept")))
     registry.add(_for_unit("answer", problems.command_for("answer")))
     registry.add(_for_unit("reassign", problems.command_for("reassign")))

@@ -101,14 +101,29 @@ async def top_holders(session: AsyncSession, *, level: int, cache: RoleCache | N
     return holders or tops
 
 
-async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache | None = None
-                    ) -> list[Person]:
-    """Everyone on a problem: the raiser and every level it has reached (skipped ones aside), without repeats."""
+async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache | None = None,
+                    events: Sequence[ProblemEvent] | None = None) -> list[Person]:
+    """Everyone on a problem, without repeats: the raiser, the holders of every level it has reached (skipped
+    ones aside; a level reached before the problem was moved to another unit counts: its holders follow it to
+    the end), and every active person who wrote a 批示 on it (to see what they asked for done). `events`: the
+    problem's history, when the caller has it."""
+    if events is None:
+        events = await history(session, problem_id=problem.id)
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
-    for level in levels_reached(problem.level, problem_skipped_levels(problem)):
+    for level in levels_reached(highest_level(problem, events), problem_skipped_levels(problem)):
         for person in await level_holders(session, problem=problem, level=level, cache=cache):
             seen.setdefault(person.id, person)
+    for event in events:
+        if event.kind == "comment" and event.actor is not None and event.actor.active:
+            seen.setdefault(event.actor.id, event.actor)
     return list(seen.values())
+
+
+def highest_level(problem: Problem, events: Sequence[ProblemEvent]) -> int:
+    """The highest level the problem has reached: its level now, or one it went up to before being moved
+    to another unit (which starts it again at the unit)."""
+    reached = [int(e.detail.get("to", 0)) for e in events if e.kind == "escalated" and e.detail]
+    return max([problem.level, *reached])
 
 
 def problem_skipped_levels(problem: Problem) -> frozenset[int]:

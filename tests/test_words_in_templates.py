@@ -56,7 +56,7 @@ DATA: dict[str, set[str] | str] = {
     "handlers/digest.py": {"PARTICIPATION_WORDS"},
     "handlers/leave.py": {"EVERYONE"},
     "handlers/nodes.py": {"ACTIONS"},
-    "handlers/problem_view.py": {"ALL_WORDS"},
+    "handlers/problem_view.py": {"ALL_WORDS", "UP_WORDS"},
     "handlers/project_set.py": {"NONE_WORDS", "FIELD_WORDS"},  # and the words typed for a field: 年度计划, 开工…
     "handlers/start.py": {"_AROUND"},  # what a code pasted from a message comes wrapped in: 「」、《》…
     "bot/domain/messages.py": "*",  # the full-width space and slash read in a command

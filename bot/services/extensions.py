@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.escalation import ACTIVE, SlaPolicy, next_level
+from bot.domain.escalation import ACTIVE, TOP_LEVEL, SlaPolicy, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of, on_working_day
 from bot.render import label
@@ -34,10 +34,21 @@ def extension_buttons(problem: Problem) -> list[list[Button]]:
              Button(label("extension_no"), f"pb:exn:{problem.id}")]]
 
 
-async def deciders(session: AsyncSession, problem: Problem) -> list[Person]:
-    """Who decides a request: the holders of the next level up (the top level decides its own)."""
-    level = next_level(problem.level, repo.problem_skipped_levels(problem))
-    return await repo.level_holders(session, problem=problem, level=level)
+async def deciders(session: AsyncSession, problem: Problem, *, asker: Person | None = None) -> list[Person]:
+    """Who decides a request: the holders of the next level up (the top level decides its own), never the one
+    who asked (`asker`): a unit's handler who is also the project's 包抓领导 does not approve his own request, the
+    level above his decides it (the admins at the top)."""
+    skipped = repo.problem_skipped_levels(problem)
+    level = next_level(problem.level, skipped)
+    while True:
+        holders = await repo.level_holders(session, problem=problem, level=level)
+        others = [p for p in holders if asker is None or p.id != asker.id]
+        if others:
+            return others
+        if level >= TOP_LEVEL:
+            admins = await people_repo.people_with_role(session, role="admin")
+            return [p for p in admins if p.id != asker.id] if asker is not None else admins
+        level = next_level(level, skipped)
 
 
 async def pending_request(session: AsyncSession, problem: Problem) -> ProblemEvent | None:
@@ -62,7 +73,7 @@ async def request(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
                                  detail={"day": day.isoformat(),
                                          "due_at": problem.resolution_due_at.isoformat()
                                          if problem.resolution_due_at else None})
-    await _notify(session, deps, await deciders(session, problem), template="problem_extension_request",
+    await _notify(session, deps, await deciders(session, problem, asker=actor), template="problem_extension_request",
                   key=f"problem:{problem.id}:e{event.id}", now=now, buttons=extension_buttons(problem),
                   event=event, actor=actor, day=day, **await _context(session, problem))
     return event

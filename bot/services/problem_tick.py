@@ -54,7 +54,9 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
             done.append(action.key)
         elif isinstance(action, Overdue):
             problem.nudged = [*(problem.nudged or []), action.key]
-            await _notify(session, deps, await _watchers(session, problem, exclude=None, cache=work.people),
+            watchers = await _watchers(session, problem, exclude=None, cache=work.people,
+                                       events=await work.history(session, problem))
+            await _notify(session, deps, watchers,
                           template="problem_overdue", now=now, work=work,
                           key=f"problem:{problem.id}:{action.key}", clock=action.clock, due_at=action.due_at,
                           **await _context(session, problem, work))
@@ -67,7 +69,8 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
 
 async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, action: Escalate,
                     now: datetime, work: TickWork) -> None:
-    below = await _watchers(session, problem, exclude=None, cache=work.people)
+    below = await _watchers(session, problem, exclude=None, cache=work.people,
+                            events=await work.history(session, problem))
     from_level = problem.level
     problem.level = action.to_level
     problem.updated_at = now  # the unit's status (待受理, 办理中, 已答复) stays what it is: going up changes who

@@ -38,7 +38,7 @@ from bot.services.tick_work import TickWork
 from storage import outbox, recipients
 from storage import people as people_repo
 from storage import problems as repo
-from storage.models import Person, Problem, ProblemPhoto, Project, Unit
+from storage.models import Person, Problem, ProblemEvent, ProblemPhoto, Project, Unit
 from storage.nodes import NODE_CATEGORY
 
 
@@ -268,13 +268,17 @@ async def accept(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
 
 
 async def answer(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, text: str,
-                 promised: date | None, now: datetime) -> None:
+                 promised: date | None, now: datetime, told_elsewhere: Iterable[Person] = ()) -> None:
+    """答复 (with the promised date, if any), told to everyone on the problem but `told_elsewhere` (those an
+    extension request asked of at once carries the answer to: one notice, not two)."""
     problem.status = "answered"
     problem.answer_text, problem.promised_date, problem.updated_at = text, promised, now
     event = await repo.add_event(session, problem=problem, at=now, kind="answered", actor_id=actor.id, text=text,
                                  detail={"promised": promised.isoformat() if promised else None})
     _schedule(problem, deps, now)
-    await _notify(session, deps, await _watchers(session, problem, exclude=actor), template="problem_update",
+    skipped = {p.id for p in told_elsewhere}
+    watchers = [p for p in await _watchers(session, problem, exclude=actor) if p.id not in skipped]
+    await _notify(session, deps, watchers, template="problem_update",
                   now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
                   **await _context(session, problem))
 
@@ -337,20 +341,33 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
 
 async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, actor: Person, text: str,
                   now: datetime) -> None:
-    """批示: recorded and sent to everyone on the problem. It sets no deadline and stops none: the level's
-    deadline is for solving the problem (bot.domain.escalation)."""
+    """批示: recorded and sent to everyone on the problem and to its project's 包抓领导. It sets no deadline and
+    stops none: the level's deadline is for solving the problem (bot.domain.escalation). Its writer stays on
+    the problem from then on (`storage.problems.people_on`): told of its answers, its solving and its 销号."""
     problem.updated_at = now
     event = await repo.add_event(session, problem=problem, at=now, kind="comment", actor_id=actor.id, text=text)
-    await _notify(session, deps, await _watchers(session, problem, exclude=actor), template="problem_update",
-                  now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
-                  **await _context(session, problem))
+    # The project's 包抓领导 is told of every 批示 on its problems (a 区长's on one still at the unit too).
+    lead = problem.project.lead_official if problem.project is not None else None
+    told = {p.id: p for p in await _watchers(session, problem, exclude=actor)}
+    if lead is not None and lead.active and lead.id != actor.id:
+        told.setdefault(lead.id, lead)
+    # The unit's handlers are to act on it: their notice carries the unit's buttons, everyone else's none.
+    unit_ids = {p.id for p in await people_repo.unit_handlers(session, unit_id=problem.unit_id)}
+    context = await _context(session, problem)
+    key = f"problem:{problem.id}:e{event.id}"
+    await _notify(session, deps, [p for p in told.values() if p.id not in unit_ids], template="problem_update",
+                  now=now, key=key, event=event, actor=actor, **context)
+    await _notify(session, deps, [p for p in told.values() if p.id in unit_ids], template="problem_update",
+                  now=now, key=f"{key}:unit", buttons=unit_buttons(problem), event=event, actor=actor, **context)
 
 
 async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None,
-                    cache: repo.RoleCache | None = None) -> list[Person]:
-    """Everyone on the problem but `exclude` (the one acting), deactivated people replaced by who stands in
-    for them (`in_place_of`)."""
-    everyone = await in_place_of(session, await repo.people_on(session, problem=problem, cache=cache))
+                    cache: repo.RoleCache | None = None, events: Sequence[ProblemEvent] | None = None
+                    ) -> list[Person]:
+    """Everyone on the problem (`storage.problems.people_on`) but `exclude` (the one acting), deactivated
+    people replaced by who stands in for them (`in_place_of`)."""
+    everyone = await in_place_of(session, await repo.people_on(session, problem=problem, cache=cache,
+                                                               events=events))
     return [p for p in everyone if exclude is None or p.id != exclude.id]
 
 

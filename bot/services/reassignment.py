@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.messages import Button
 from bot.render import label
-from bot.services.problems import ProblemDeps, _context, _notify, _start_level, unit_buttons
+from bot.services.problems import ProblemDeps, _context, _notify, _start_level, _watchers, unit_buttons
 from storage import people as people_repo
 from storage import problems as repo
 from storage import units as unit_repo
@@ -93,12 +93,14 @@ async def reassign(session: AsyncSession, deps: ProblemDeps, problem: Problem, *
                    unit: Unit, reason: str, now: datetime) -> tuple[ProblemEvent, list[Person]]:
     """Give the problem to `unit`: back to level 0 and "open" with fresh clocks (the old unit's answer and
     promised date no longer hold), a "reassigned" history event, the new unit's handlers told with the unit
-    buttons, the old unit's handlers, the raiser (and the 包抓领导, when the unit had asked) told it moved.
+    buttons (and the leaders' 批示 so far), the old unit's handlers and everyone on the problem (the raiser, the
+    levels it reached, the leaders who wrote 批示; the 包抓领导 also when the unit had asked) told it moved.
     Returns the event and the new holders.
 
     Clocks, notice context and notices are the problem service's own helpers, so a reassigned problem runs on
     exactly the rules of a new one."""
     asked = await pending_request(session, problem)
+    on_it = await _watchers(session, problem, exclude=actor)  # the levels it reached, the leaders who wrote 批示
     old_unit = problem.unit
     old_handlers = await people_repo.unit_handlers(session, unit_id=old_unit.id)
     from_level = problem.level
@@ -119,7 +121,7 @@ async def reassign(session: AsyncSession, deps: ProblemDeps, problem: Problem, *
                   buttons=unit_buttons(problem), **context)
     told = {p.id for p in holders} | {actor.id}
     lead = await _lead(problem) if asked is not None else []
-    others = {p.id: p for p in [*old_handlers, problem.raised_by, *lead] if p.id not in told}
+    others = {p.id: p for p in [*old_handlers, *lead, *on_it] if p.id not in told}
     await _notify(session, deps, others.values(), template="admin_project_reassigned",
                   key=f"{key}:moved", now=now, **context)
     return event, holders

@@ -202,7 +202,7 @@ async def test_a_handover_tells_the_new_raiser_which_problems_already_wait_for_h
     (ADMIN_NAME, "/export x", "x", "发送 /export 即可"),
     ("郝芳", "/mine ZD2026-001", "ZD2026-001", "发送 /mine 即可"),
     ("郝芳", "/rank 填报 本周", "本周", "用法：/rank 或 /rank 填报"),
-    ("郝芳", "/issues 未办", "未办", "用法：/issues 或 /issues 全部"),
+    ("郝芳", "/issues 未办", "未办", "用法：/issues、/issues 全部 或 /issues 上报"),
     ("郝芳", "/project ZD2026-001 进度", "进度", "用法：/project 项目编号"),
     ("郝芳", "/node ZD2026-001 路基", "路基", "用法：/node [项目编号]"),
     ("郝芳", "/issue W0001 还没解决", "还没解决", "/issue 问题编号"),

@@ -114,17 +114,18 @@ def _lines(text: str, channel_name: str, names: dict[str, str] | None = None) ->
 class TelegramSide:
     name = "telegram"
 
-    def __init__(self, tg: TelegramHarness) -> None:
+    def __init__(self, tg: TelegramHarness, people: dict[str, tuple[str, str, int, str]] = PEOPLE) -> None:
         self.tg = tg
+        self.people = people
         self.files = tg.core.settings.data_dir
-        self.chats = {str(p[2]): key for key, p in PEOPLE.items()}
+        self.chats = {str(p[2]): key for key, p in people.items()}
 
     async def bind(self, who: str) -> None:
-        name, role, user, _ = PEOPLE[who]
+        name, role, user, _ = self.people[who]
         await self.tg.bind(user, name, role)
 
     async def act(self, who: str, action: str, value: str) -> None:
-        user = PEOPLE[who][2]
+        user = self.people[who][2]
         if action == "send":
             await self.tg.send(user, value)
         elif action == "photo":
@@ -174,17 +175,18 @@ _NUMBERED = re.compile(r"^\[(\d+)\] (.+)$")
 class WeComSide:
     name = "wecom"
 
-    def __init__(self, wc: WeComHarness) -> None:
+    def __init__(self, wc: WeComHarness, people: dict[str, tuple[str, str, int, str]] = PEOPLE) -> None:
         self.wc = wc
-        self.users = {p[3]: key for key, p in PEOPLE.items()}
+        self.people = people
+        self.users = {p[3]: key for key, p in people.items()}
         wc.fake.add_user(*self.users)
 
     async def bind(self, who: str) -> None:
-        name, role, _, userid = PEOPLE[who]
+        name, role, _, userid = self.people[who]
         await self.wc.bind(userid, name, role)
 
     async def act(self, who: str, action: str, value: str) -> None:
-        userid = PEOPLE[who][3]
+        userid = self.people[who][3]
         if action == "send":
             await self.wc.send(userid, value)
         elif action == "photo":
@@ -208,7 +210,7 @@ class WeComSide:
     def told(self, since: int) -> dict[str, Told]:
         out: dict[str, Told] = {}
         before: dict[str, str] = {}  # what each person was shown last
-        names = {p[3]: p[0] for p in PEOPLE.values()}
+        names = {p[3]: p[0] for p in self.people.values()}
         for call in self.wc.fake.calls_of("message/send", since=since, ok=True):
             who = self.users.get(str(call.body.get("touser")))
             if who is None:

@@ -1,0 +1,33 @@
+"""A project given to another 包抓领导 with `/project_set … 包抓领导` while problems wait for its leader, through the
+real PTB Application and the fake Bot API: the new one is told the project is his and what waits for him on it,
+each problem a button opening its card, where he acts (as /handover tells whoever takes all of a leader's
+projects over: tests/wecom/test_leader_story.py)."""
+
+from __future__ import annotations
+
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_problems import ADMIN, HAO, ZHAO, bind_directly, bind_everyone
+
+CHEN = 4005  # 陈建国, 常务副区长
+
+
+async def test_the_new_lead_of_a_project_is_told_what_waits_for_him(telegram: TelegramHarness) -> None:
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()  # W0001 waits at 刘文华's level
+    assert "W0002" in await telegram.send(HAO, "/issue ZD2026-001 用地 还有12户未签约")
+    assert "延期申请" in await telegram.send(ZHAO, "/answer W0002 12月31日 年底前完成签约")
+    await desk.deliver()
+
+    changed = await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 陈建国")
+    assert "包抓领导：刘文华 → <b>陈建国</b>" in changed.text, changed
+    inbox = await desk.deliver()
+    [notice] = inbox.texts(CHEN)
+    assert "管理员已将 ZD2026-001 城北高速连接线 交由您包抓（原包抓领导：刘文华）" in notice, notice
+    assert "待您批示或协调的问题（1）：W0001" in notice and "待您审批的延期申请（1）：W0002" in notice, notice
+    assert inbox.labels(CHEN) == [[["W0001 详情"], ["W0002 详情"]]], inbox
+    card = await telegram.press(CHEN, "W0002 详情")
+    assert "同意延期" in card.buttons, card
+    approved = await telegram.press(CHEN, "同意延期")
+    assert "W0002 延期申请已同意，办结时限延至 2026-12-31 17:30" in approved.text, approved

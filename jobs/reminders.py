@@ -11,6 +11,9 @@ official. Each person gets one
 message per run: a handler or leader with several projects in a streak gets them listed in one notice
 (`bot.services.grouped_notices`), not one notice per project. Dedupe keys make every notice at most
 once, however often the job runs.
+
+Every run, on any day, first keeps what the calendar says of the days passed since the last
+(``storage.calendar_history``): reports stay owed, or not, as the calendar stood on each day.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bot.render import Renderer
 from bot.services import grouped_notices
 from storage import leaves as leave_repo
 from storage import people as people_repo
+from storage.calendar_history import keep_passed_days
 from storage.db import Database
 from storage.digest_queries import ReportingDuty, reporting_duties
 from storage.models import Person
@@ -73,6 +77,8 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
     async with db.session() as session:
         settings = await load_digest_settings(session)
         calendar = await load_calendar(session)
+        # what the calendar says of the days passed is kept, whether reminders are on or not
+        await keep_passed_days(session, calendar=calendar, today=today, now=now)
         if not settings.reminders_enabled:
             result.skipped = "disabled"
             return result

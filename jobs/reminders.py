@@ -39,6 +39,9 @@ from storage.digest_queries import ReportingDuty, reporting_duties
 from storage.models import Person
 from storage.settings import load_calendar, load_digest_settings
 
+# How far back a never-reported project's streak is counted (a year: the figure only says how long it has been).
+_LONGEST_STREAK_DAYS = 366
+
 
 @dataclass
 class ReminderResult:
@@ -135,12 +138,14 @@ def _missed_working_days(calendar, duty: ReportingDuty, today,  # type: ignore[n
     (``bot.domain.duties.missed_days``).
 
     A project never reported on has missed every working day since it was entered (the day it was
-    entered included), not every one since New Year: a project imported this morning has missed one.
+    entered included), across New Year too (a project imported on 12-30 and never reported has missed three
+    days on 01-04), at most a year back: a project imported this morning has missed one.
     """
     if duty.last_day == today:
         return 0
     away = [s for s in leaves if s.person_id == duty.liaison_id]
-    last = duty.last_day or today.replace(month=1, day=1) - timedelta(days=1)
+    entered = duty.since or today.replace(month=1, day=1)
+    last = duty.last_day or max(entered - timedelta(days=1), today - timedelta(days=_LONGEST_STREAK_DAYS))
     return missed_days(calendar, last, today, away=away, entered=duty.since, stage=duty.stage)
 
 

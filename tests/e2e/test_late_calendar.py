@@ -14,6 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from bot.__main__ import main
 from bot.clock import SHANGHAI, SystemClock
@@ -21,6 +22,7 @@ from bot.domain import workdays
 from bot.services.standings import current_standings
 from jobs import reminders
 from storage.calendar_history import keep_passed_days, kept_days
+from storage.models import OutboxMessage, Project
 from storage.settings import load_calendar
 from tests.e2e.harness import TelegramHarness
 from tests.jobs.test_escalation_job import _in_thread
@@ -186,3 +188,19 @@ async def test_the_days_passed_are_kept_once(tg: TelegramHarness) -> None:
     assert (kept.due(date(2026, 10, 1)), kept.due(date(2026, 10, 10)), kept.due(date(2026, 10, 11))) == (
         False, True, False)  # 国庆节; its 调休 Saturday; a plain Sunday
     assert kept.unusual[date(2026, 10, 10)] and date(2026, 10, 11) not in kept.unusual  # only what a week would not say
+
+
+async def test_a_streak_of_a_project_never_reported_runs_across_new_year(telegram: TelegramHarness) -> None:
+    """ZD2026-001 entered on Wednesday 2026-12-30 and never reported: on Monday 2027-01-04 it has missed 12-30,
+    12-31 and 01-04 (元旦 and the weekend owe nothing), not only 01-04."""
+    await telegram.bind(HAO, "郝芳", "liaison")
+    async with telegram.session() as session:
+        await session.execute(update(Project).where(Project.code == CODE).values(created_at=at(date(2026, 12, 30))))
+    telegram.clock.set(at(date(2027, 1, 4), 18))
+    result = await reminders.run(telegram.core.db, telegram.clock.now(), telegram.core.deps.renderer,
+                                 slot=time(18, 0))
+    assert CODE in result.alerts
+    async with telegram.session() as session:
+        notices = (await session.scalars(select(OutboxMessage.payload))).all()
+    lines = [line for p in notices if "html" in p for line in p["html"].splitlines() if CODE in line and "连续" in line]
+    assert lines and all("已连续 3 个工作日未填报" in line for line in lines), lines  # alone or in a list

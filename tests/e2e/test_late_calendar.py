@@ -204,3 +204,23 @@ async def test_a_streak_of_a_project_never_reported_runs_across_new_year(telegra
         notices = (await session.scalars(select(OutboxMessage.payload))).all()
     lines = [line for p in notices if "html" in p for line in p["html"].splitlines() if CODE in line and "连续" in line]
     assert lines and all("已连续 3 个工作日未填报" in line for line in lines), lines  # alone or in a list
+
+
+def test_diaodu_calendar_says_a_holiday_removed_after_its_day_still_owes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    _in_thread(upgrade, url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    today = [date(2027, 1, 27)]
+    monkeypatch.setattr(SystemClock, "now", lambda _self: at(today[0]))
+
+    assert main(["calendar", "set", "2027-01-29", "off", "--name", "补休"]) == 0
+    today[0] = date(2027, 2, 1)
+    assert main(["calendar", "set", "2027-01-29", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "2027-01-29 已过，当天按当时的日历休息、未提醒填报，现恢复为工作日也不计应填报" in out, out

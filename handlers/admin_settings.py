@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import replace
-from datetime import time
+from datetime import date, time, timedelta
 from typing import Any
 
 from bot.domain.dates import parse_day
@@ -90,27 +90,30 @@ async def calendar_command(ctx: Context, args: str) -> None:
     (bot.services.calendar_recount) and says what it did."""
     words = args.split(maxsplit=2)
     changed = recount = None
+    days: list[date] = []
     if words:
         before = await load_calendar(ctx.session)
         try:
-            changed = await _calendar_change(ctx, words)
+            change = await _calendar_change(ctx, words)
         except AdminInputError as error:
             ctx.reply("admin_settings_refused", reason="message", message=str(error))
             return
-        if changed is None:
+        if change is None:
             return
+        changed, days = change
         recount = await recount_open_problems(ctx.session, ctx.deps.renderer, before=before, now=ctx.now,
                                               actor=ctx.actor)
     calendar = await load_calendar(ctx.session)
     overrides = await calendar_overrides(ctx.session)
     ctx.reply("admin_settings_calendar", changed=changed, recount=recount, overrides=overrides,
               late=entered_late((o.day for o in overrides), calendar), official_until=calendar.official_until,
-              official_years=sorted(calendar.official_years))
+              official_years=sorted(calendar.official_years),
+              passed=entered_late(days, calendar) if changed == "restored" else [])
 
 
-async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
-    """Make the change `words` ask for and say which kind ("days", "restored", "official", "estimated"); None after
-    replying that they could not be read."""
+async def _calendar_change(ctx: Context, words: list[str]) -> tuple[str, list[date]] | None:
+    """Make the change `words` ask for and say which kind ("days", "restored", "official", "estimated") and which
+    days it named; None after replying that they could not be read."""
     if YEAR.fullmatch(words[0]):  # "/calendar 2027 official"
         year_word = YEAR_WORDS.get(words[1].lower()) if len(words) > 1 else None
         if year_word is None or len(words) > 2:  # the first word not read ("2027 official 多余": 多余)
@@ -119,7 +122,7 @@ async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
             return None
         await set_official_year(ctx.session, year=int(words[0]), official=year_word == "official", now=ctx.now,
                                 actor=ctx.actor)
-        return year_word
+        return year_word, []
     first_word, _, last_word = words[0].partition("..")
     first = parse_day(first_word)
     last = parse_day(last_word) if last_word else first
@@ -136,7 +139,8 @@ async def _calendar_change(ctx: Context, words: list[str]) -> str | None:
         ctx.reply("admin_settings_refused", reason="name_too_long")
         return None
     await set_days(ctx.session, first=first, last=last, kind=kind, name=name, now=ctx.now, actor=ctx.actor)
-    return "restored" if kind == "auto" else "days"
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return ("restored" if kind == "auto" else "days"), days
 
 
 # --- /schedule -------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ official. Each person gets one
 message per run: a handler or leader with several projects in a streak gets them listed in one notice
 (`bot.services.grouped_notices`), not one notice per project. Dedupe keys make every notice at most
 once, however often the job runs.
+
+Every run, on any day, first keeps what the calendar says of the days passed since the last
+(``storage.calendar_history``): reports stay owed, or not, as the calendar stood on each day.
 """
 
 from __future__ import annotations
@@ -30,10 +33,14 @@ from bot.render import Renderer
 from bot.services import grouped_notices
 from storage import leaves as leave_repo
 from storage import people as people_repo
+from storage.calendar_history import keep_passed_days
 from storage.db import Database
 from storage.digest_queries import ReportingDuty, reporting_duties
 from storage.models import Person
 from storage.settings import load_calendar, load_digest_settings
+
+# How far back a never-reported project's streak is counted (a year: the figure only says how long it has been).
+_LONGEST_STREAK_DAYS = 366
 
 
 @dataclass
@@ -73,6 +80,8 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
     async with db.session() as session:
         settings = await load_digest_settings(session)
         calendar = await load_calendar(session)
+        # what the calendar says of the days passed is kept, whether reminders are on or not
+        await keep_passed_days(session, calendar=calendar, today=today, now=now)
         if not settings.reminders_enabled:
             result.skipped = "disabled"
             return result
@@ -129,12 +138,14 @@ def _missed_working_days(calendar, duty: ReportingDuty, today,  # type: ignore[n
     (``bot.domain.duties.missed_days``).
 
     A project never reported on has missed every working day since it was entered (the day it was
-    entered included), not every one since New Year: a project imported this morning has missed one.
+    entered included), across New Year too (a project imported on 12-30 and never reported has missed three
+    days on 01-04), at most a year back: a project imported this morning has missed one.
     """
     if duty.last_day == today:
         return 0
     away = [s for s in leaves if s.person_id == duty.liaison_id]
-    last = duty.last_day or today.replace(month=1, day=1) - timedelta(days=1)
+    entered = duty.since or today.replace(month=1, day=1)
+    last = duty.last_day or max(entered - timedelta(days=1), today - timedelta(days=_LONGEST_STREAK_DAYS))
     return missed_days(calendar, last, today, away=away, entered=duty.since, stage=duty.stage)
 
 

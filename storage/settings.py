@@ -12,6 +12,7 @@ from bot.clock import to_local
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.domain.escalation import SlaPolicy
 from bot.domain.workdays import DayOverride, WorkCalendar
+from storage.calendar_history import kept_days
 from storage.models import CalendarOverride, Setting
 
 SLA_KEY = "sla"
@@ -71,8 +72,9 @@ async def official_years(session: AsyncSession) -> list[int]:
 
 
 async def load_calendar(session: AsyncSession) -> WorkCalendar:
-    """China's working-day calendar with the admins' official days and official years applied."""
+    """China's working-day calendar with the admins' official days and official years applied, and what it said of
+    the days already passed (storage.calendar_history)."""
     rows = await calendar_overrides(session)
     return WorkCalendar([DayOverride(day=r.day, working=r.working, name=r.name, entered=to_local(r.created_at).date())
                          for r in rows],
-                        official_years=await official_years(session))
+                        official_years=await official_years(session), kept=await kept_days(session))

@@ -4,6 +4,7 @@ job or a bulletin by hand, and the chats bulletins go to."""
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 
 from bot.cli.common import CliError, open_core, say
 from bot.config import Settings
@@ -45,8 +46,11 @@ async def calendar(settings: Settings, args: argparse.Namespace) -> int:
     renderer = shared_renderer()
     if recount is not None:
         print(renderer.plain("_calendar_recount", recount=recount, changed=changed))
+    restored = ([args.day + timedelta(days=n) for n in range(((args.to or args.day) - args.day).days + 1)]
+                if changed == "restored" else [])
     print(renderer.plain("calendar", overrides=overrides, late=entered_late((o.day for o in overrides), calendar),
-                         official_until=calendar.official_until, official_years=sorted(calendar.official_years)))
+                         official_until=calendar.official_until, official_years=sorted(calendar.official_years),
+                         passed=entered_late(restored, calendar)))
     return 0
 
 

@@ -10,10 +10,15 @@ for the days before it was entered in the bot (imported or added; ``entered``: t
 one): a project entered on a Wednesday has not missed that Monday and Tuesday. Nothing here forbids
 reporting: a liaison may report on a rest day or on a finished project if they wish.
 
-The calendar is read as it stood on the day: a 调休 working day the admin enters only after it has passed
-(``WorkCalendar.made_working_after``) owes no report, since nobody was asked for one that day; a report sent
-on it is kept and counts like one sent on a rest day. A working day made a holiday after it passed owes
-nothing either (it is no working day now), and its reports likewise stay.
+The calendar is read as it stood on the day: a day that passed as a rest day owes no report, whatever the
+calendar says of it later, since nobody was asked for one that day. What the calendar said is kept as each
+day passes (``WorkCalendar.due_when_passed``, kept by ``storage.calendar_history``): a holiday removed after
+its day (``/calendar DAY auto``), a 调休 working day entered late, or a new release of the ``holidays``
+package that adds a past 调休 day changes nothing; for a day not kept (before the record began, or not yet
+kept) a 调休 working day entered only after it had passed (``WorkCalendar.made_working_after``) owes none
+either. A report sent on such a day is kept and counts like one sent on a rest day. The other way a later
+ruling is heard: a working day made a holiday after it passed owes nothing (it is no working day now: the
+office corrected a mistake nobody should pay for), and its reports likewise stay.
 """
 
 from __future__ import annotations
@@ -29,15 +34,18 @@ REPORTING_STAGES: tuple[str, ...] = ("谋划", "前期", "在建")
 
 
 def is_reporting_day(day: date, calendar: WorkCalendar) -> bool:
-    """Whether reports are due on `day` at all: a working day, unless the calendar made it one only after it
-    had passed."""
-    return calendar.is_working_day(day) and not calendar.made_working_after(day)
+    """Whether reports are due on `day` at all: a working day now that was one when it passed (or, not kept,
+    that the calendar did not make one only after it had passed)."""
+    if not calendar.is_working_day(day):
+        return False
+    then = calendar.due_when_passed(day)
+    return then if then is not None else not calendar.made_working_after(day)
 
 
 def entered_late(days: Iterable[date], calendar: WorkCalendar) -> list[date]:
-    """The days of `days` made working days only after they had passed, which owe no report (shown to the
-    admin beside the calendar's entries)."""
-    return [day for day in days if calendar.made_working_after(day)]
+    """The days of `days` that are working days now but passed as rest days, which owe no report (shown to the
+    admin beside the calendar's entries and the days a change restored)."""
+    return [day for day in days if calendar.is_working_day(day) and not is_reporting_day(day, calendar)]
 
 
 def entered_by(day: date, entered: date | None) -> bool:

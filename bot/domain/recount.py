@@ -8,6 +8,11 @@ day, unless that day has become a rest day: then it moves to the next working da
 day does (`bot.domain.promises.on_working_day`). The 按预估日历 mark follows the deadlines as they now are
 (`bot.domain.escalation.on_estimate`).
 
+A promised date must fall within the resolution deadline (a later one is asked as an extension,
+`bot.domain.promises.check_promise`). When the deadline moves earlier than the promise, the promise is kept, as
+the unit gave it, and the result says it now runs past the deadline (`Recount.promise_late`): the unit is to finish
+by the deadline or ask for an extension, and the cards show it as 超出办结时限 until then.
+
 A deadline is taken as counted from a start only when counting from that start on the calendar before the
 change gives exactly the deadline the problem has: what cannot be shown to have been counted is not counted
 again. Pure: the caller passes the calendars before and after the change.
@@ -50,6 +55,7 @@ class Recount:
     promised_date: date | None
     estimated: bool
     moved: tuple[Moved, ...]
+    promise_late: bool = False  # the promised date now ends after the resolution deadline
 
 
 def recount_deadline(
@@ -87,8 +93,9 @@ def recount_problem(
 ) -> Recount:
     """The running deadlines of a problem counted again (`recount_deadline`; `response` and `resolution`:
     the ways each may have been counted, likeliest first), its promised date kept or moved off a new rest
-    day, and its mark. Deadlines that no longer run (a response deadline once the unit took the problem up,
-    every deadline of a problem resolved or closed) are left as they are."""
+    day (and whether it now ends after the resolution deadline), and its mark. Deadlines that no longer run (a
+    response deadline once the unit took the problem up, every deadline of a problem resolved or closed) are left
+    as they are."""
     running = dict(running_clocks(state))
     due: dict[Clock, datetime | None] = {"response": state.response_due_at, "resolution": state.resolution_due_at}
     estimated: dict[Clock, bool] = {"response": False, "resolution": False}
@@ -108,12 +115,15 @@ def recount_problem(
         if promised != promised_date:
             moved.append(Moved("promise", _end(promised_date, end_of_day), _end(promised, end_of_day)))
     now_state = replace(state, response_due_at=due["response"], resolution_due_at=due["resolution"])
+    late = (promised is not None and "resolution" in running and due["resolution"] is not None
+            and _end(promised, end_of_day) > due["resolution"])
     return Recount(
         response_due_at=due["response"],
         resolution_due_at=due["resolution"],
         promised_date=promised,
         estimated=on_estimate(now_state, response=estimated["response"], resolution=estimated["resolution"]),
         moved=tuple(moved),
+        promise_late=late,
     )
 
 

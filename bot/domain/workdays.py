@@ -20,6 +20,10 @@ Entering some days of a year does not make the year official: the rest of it
 is still an estimate. Every other day is
 *estimated*, and deadline results say so.
 
+The calendar also carries what it said of the days already passed (``KeptDays``): whether reports were due
+on each, kept as each day passed, so that a later ruling or a new release of the package does not make a
+past rest day owe a report (``bot.domain.duties.is_reporting_day``). Deadlines follow the calendar as it is.
+
 This module is pure: no I/O (its few words are read from a template once, at import) and no clock of
 its own.
 """
@@ -27,8 +31,8 @@ its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,6 +47,7 @@ __all__ = [
     "WORKING_WEEKEND_NAME",
     "DayOverride",
     "Deadline",
+    "KeptDays",
     "WorkCalendar",
     "deadline_after",
 ]
@@ -87,6 +92,25 @@ class DayOverride:
     working: bool
     name: str = ""
     entered: date | None = None
+
+
+@dataclass(frozen=True)
+class KeptDays:
+    """Whether reports were due on each day of ``first``..``last``, as the calendar stood when the day had passed.
+
+    Only the days unlike a plain week are listed (``unusual``: a weekday that owed none, a weekend day that
+    owed one); every other day of the range owed a report from Monday to Friday and none at the weekend.
+    """
+
+    first: date
+    last: date
+    unusual: Mapping[date, bool] = field(default_factory=dict)
+
+    def due(self, day: date) -> bool | None:
+        """Whether a report was due on `day` when it passed; None for a day outside the range."""
+        if not self.first <= day <= self.last:
+            return None
+        return self.unusual.get(day, day.weekday() < 5)
 
 
 @dataclass(frozen=True)
@@ -151,13 +175,15 @@ class WorkCalendar:
         overrides: Iterable[DayOverride] = (),
         official_until: date = DEFAULT_OFFICIAL_UNTIL,
         official_years: Iterable[int] = (),
+        kept: KeptDays | None = None,
     ) -> None:
         """Create a calendar.
 
         ``overrides`` win over the library; a day may appear only once
         (ValueError otherwise). ``official_until`` is the last day the library
         is trusted to follow an official notice; ``official_years`` are the
-        later years whose notice the admin has entered in full.
+        later years whose notice the admin has entered in full; ``kept``, what
+        the calendar said of the days already passed.
         """
         by_day: dict[date, DayOverride] = {}
         for override in overrides:
@@ -167,6 +193,7 @@ class WorkCalendar:
         self._overrides = by_day
         self._official_until = official_until
         self._official_years = frozenset(official_years)
+        self._kept = kept
         self._years: dict[int, _Year] = {}
 
     @property
@@ -195,6 +222,11 @@ class WorkCalendar:
         override = self._overrides.get(day)
         return (override is not None and override.working and override.entered is not None
                 and override.entered > day and day not in self._year(day.year).working)
+
+    def due_when_passed(self, day: date) -> bool | None:
+        """Whether a report was due on `day` by the calendar as it stood when the day had passed (``KeptDays``);
+        None for a day not kept (today, a day to come, or one before the record began)."""
+        return None if self._kept is None else self._kept.due(day)
 
     def is_estimated(self, day: date) -> bool:
         """True if ``day`` lies beyond the officially known range (a day the admin entered is known)."""

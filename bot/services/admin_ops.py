@@ -7,15 +7,18 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import to_local
 from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES, TOP_LEVEL, SlaPolicy
 from bot.worded_error import WordedError
 from storage import audit
 from storage.audit import Actor
+from storage.calendar_history import keep_passed_days
 from storage.settings import (
     OFFICIAL_YEARS_KEY,
     SLA_KEY,
     clear_calendar_day,
+    load_calendar,
     load_policy,
     official_years,
     set_calendar_day,
@@ -69,12 +72,15 @@ async def set_day(session: AsyncSession, *, day: date, kind: str, name: str, now
 
 async def set_days(session: AsyncSession, *, first: date, last: date, kind: str, name: str, now: datetime,
                    actor: Actor) -> int:
-    """`set_day` for every day of first..last (both included, at most a month); returns how many."""
+    """`set_day` for every day of first..last (both included, at most a month); returns how many. The days
+    already passed are kept first as the calendar has them now (storage.calendar_history): whether a report was
+    due on a past day stays as it was when the day passed."""
     if last < first:
         raise AdminInputError("range_reversed", first=first, last=last)
     count = (last - first).days + 1
     if count > MAX_RANGE_DAYS:
         raise AdminInputError("range_too_long", most=MAX_RANGE_DAYS)
+    await keep_passed_days(session, calendar=await load_calendar(session), today=to_local(now).date(), now=now)
     done = 0
     for offset in range(count):
         try:

@@ -5,8 +5,11 @@ problem's running deadlines are counted again on the new calendar (`bot.domain.r
 follows, and its next check is scheduled again, moved or not: a deadline moved into the past escalates on the
 next tick (what was sent already is not undone), and the reminder on the working day before a deadline goes
 out on the new calendar's working day before it (again, when the deadline moved later). Each problem whose
-deadlines moved has a 时限重算 event in its history; the unit handling it and its raiser are told once, in one
-message per person listing every move of theirs. The admin gets the counts (`RecountSummary`).
+deadlines moved has a 时限重算 event in its history; the unit handling it, its raiser and, for a problem gone up
+a level, whoever holds it there (the 包抓领导, the 区长…) are told once, in one message per person listing every
+move of theirs. A unit's promised date the new deadline leaves behind (`bot.domain.recount.Recount.promise_late`)
+is kept and said in the notice: finish by the deadline or ask for an extension (/answer with the later date).
+The admin gets the counts (`RecountSummary`).
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ RECOUNTED = "recounted"  # the problem event of deadlines moved by a calendar ch
 
 @dataclass
 class RecountSummary:
-    """What a calendar change did to open problems: how many it looked at, whose deadlines moved, whose
-    按预估日历 mark was cleared or set, and how many people were told."""
+    """What a calendar change did to open problems: how many it looked at, whose deadlines moved (and how many of
+    those are above the unit), whose 按预估日历 mark was cleared or set, and how many people were told."""
 
     checked: int = 0
     moved: int = 0
@@ -46,6 +49,7 @@ class RecountSummary:
     marked: int = 0
     told: int = 0
     numbers: list[str] = field(default_factory=list)  # the problems whose deadlines moved
+    above: int = 0  # of those, the ones gone up above the unit (their level's holders told too)
 
     @property
     def changed(self) -> int:
@@ -57,6 +61,7 @@ class RecountSummary:
 class _Move:
     problem: Problem
     moves: tuple[Moved, ...]
+    promise_late: bool  # the unit's promised date now ends after the resolution deadline
 
 
 async def recount_open_problems(
@@ -92,7 +97,8 @@ async def recount_open_problems(
             problem.updated_at = now
             summary.moved += 1
             summary.numbers.append(problem.number)
-            moved.append(_Move(problem, result.moved))
+            summary.above += problem.level > 0
+            moved.append(_Move(problem, result.moved, result.promise_late))
         elif result.estimated != problem.due_estimated:
             summary.marked += result.estimated
             summary.cleared += not result.estimated
@@ -131,8 +137,9 @@ def _resolution_counts(problem: Problem, policy: SlaPolicy, history: list[Proble
 
 
 async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *, now: datetime, actor: Actor) -> int:
-    """A 时限重算 event on each problem; one message per person (the unit's handlers, the raiser, or who stands
-    in for them) listing the moves of all their problems. Returns how many people were told."""
+    """A 时限重算 event on each problem; one message per person (the unit's handlers, the raiser, the holders of the
+    problem's level above the unit, or who stands in for them) listing the moves of all their problems. Returns how
+    many people were told."""
     events = [
         await repo.add_event(
             session,
@@ -144,7 +151,8 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
             detail={
                 "moves": [
                     {"clock": m.clock, "from": format_time(m.before), "to": format_time(m.after)} for m in move.moves
-                ]
+                ],
+                **({"promise_late": True} if move.promise_late else {}),
             },
         )
         for move in moved
@@ -154,8 +162,10 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
     roles = repo.RoleCache()  # the unit handlers of every unit, read once
     by_person: dict[int, list[_Move]] = defaultdict(list)
     for move in moved:
-        unit = await repo.level_holders(session, problem=move.problem, level=0, cache=roles)
-        for person in await in_place_of(session, [*unit, move.problem.raised_by]):  # each person once
+        holders = await repo.level_holders(session, problem=move.problem, level=0, cache=roles)
+        if move.problem.level > 0:  # gone up: its deadline is the level's holders' to keep
+            holders += await repo.level_holders(session, problem=move.problem, level=move.problem.level, cache=roles)
+        for person in await in_place_of(session, [*holders, move.problem.raised_by]):  # each person once
             by_person[person.id].append(move)
     for person_id, moves in by_person.items():
         html = renderer.render("calendar_recount_notice", moves=moves, now=now)

@@ -2,7 +2,7 @@
 out, what admins set, and the running bot's state. Every table is imported here, so that ``Base.metadata``
 holds them all and ``from storage.models import X`` works for each."""
 
-from storage.models.admin import AuditEntry, CalendarOverride, Setting
+from storage.models.admin import AuditEntry, CalendarOverride, PassedDay, Setting
 from storage.models.base import Base
 from storage.models.delivery import Bulletin, BulletinGroup, HalfMonthReport, OutboxMessage
 from storage.models.ledger import (
@@ -38,6 +38,7 @@ __all__ = [
     "LedgerBase",
     "NodePhoto",
     "OutboxMessage",
+    "PassedDay",
     "Person",
     "PersonRole",
     "PhotoBlob",

@@ -1,4 +1,4 @@
-"""What admins set and what everybody did: settings, calendar overrides, the audit trail."""
+"""What admins set and what everybody did: settings, calendar overrides, the days as they passed, the audit trail."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ class CalendarOverride(Base):
     name: Mapped[str] = mapped_column(String(50), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class PassedDay(Base):
+    """A day that has passed, and whether reports were due on it by the calendar as it stood then (kept by
+    storage.calendar_history, read by bot.domain.duties.is_reporting_day)."""
+
+    __tablename__ = "passed_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reporting: Mapped[bool] = mapped_column(Boolean)
+    weekend: Mapped[bool] = mapped_column(Boolean)  # Saturday or Sunday: the days unlike a plain week are read back
+    kept_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

@@ -122,8 +122,9 @@ async def test_calendar_enters_official_days(core: Core) -> None:
 
 
 async def test_a_day_made_working_keeps_the_time_it_was_made_so(core: Core) -> None:
-    """Whether a past 调休 day owed reports depends on when it became a working day (bot.domain.duties
-    .is_reporting_day): renaming it later keeps that time; making it working again after it passed does not."""
+    """Whether a past 调休 day owed reports depends on what the calendar said of it when it passed (bot.domain.duties
+    .is_reporting_day): renaming it later changes nothing; made a holiday after it passed it owes nothing (a mistake
+    corrected), and made working again it owes what it owed that day: people were asked to report."""
     saturday = date(2027, 3, 13)
     await say(core, ADMIN, "/calendar 2027-03-13 work 调休")  # in time, on 2026-11-20
     core.clock.set(datetime(2027, 3, 15, 10, 0, tzinfo=SHANGHAI))
@@ -132,10 +133,12 @@ async def test_a_day_made_working_keeps_the_time_it_was_made_so(core: Core) -> N
         assert is_reporting_day(saturday, await load_calendar(session))
 
     await say(core, ADMIN, "/calendar 2027-03-13 off")
+    async with core.db.session() as session:
+        assert not is_reporting_day(saturday, await load_calendar(session))
     await say(core, ADMIN, "/calendar 2027-03-13 work 调休")
     async with core.db.session() as session:
         calendar = await load_calendar(session)
-    assert calendar.is_working_day(saturday) and not is_reporting_day(saturday, calendar)
+    assert calendar.is_working_day(saturday) and is_reporting_day(saturday, calendar)
 
 
 async def test_schedule_shows_and_changes_every_setting(core: Core) -> None:

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.domain.duties import asked_of, due_days, is_reporting_day, missed_days, report_due
-from bot.domain.workdays import DayOverride, WorkCalendar
+from bot.domain.duties import asked_of, due_days, entered_late, is_reporting_day, missed_days, report_due
+from bot.domain.workdays import DayOverride, KeptDays, WorkCalendar
 
 CALENDAR = WorkCalendar([DayOverride(day=date(2026, 11, 28), working=True, name="调休上班")])
 
@@ -84,3 +84,35 @@ def test_a_working_day_made_a_holiday_after_it_passed_owes_nothing() -> None:
     week = [date(2027, 1, 25) + timedelta(days=n) for n in range(8)]  # Monday 01-25 to Monday 02-01
     assert due_days(week, "在建", LATE) == week[:5]  # Monday to Friday; neither late ruling is owed
     assert missed_days(LATE, date(2027, 1, 29), date(2027, 2, 2)) == 1  # Tuesday 02-02 only
+
+
+# What the calendar said when the days passed (storage.calendar_history keeps it): Saturday 2027-03-13 and
+# Monday 2027-02-01 (a holiday then) owed nothing, Sunday 2027-01-31 (a 调休 working day then) owed one.
+KEPT = KeptDays(first=date(2027, 1, 1), last=date(2027, 3, 14),
+                unusual={date(2027, 2, 1): False, date(2027, 1, 31): True})
+
+
+def test_a_day_that_passed_as_a_rest_day_owes_nothing_whatever_the_calendar_says_now() -> None:
+    """The calendar now works Saturday 03-13 (a new release of the holidays package) and Monday 02-01 (its holiday
+    removed after it passed): neither owes a report; deadlines still count both."""
+    now = WorkCalendar([DayOverride(day=date(2027, 3, 13), working=True)], kept=KEPT)
+    for day in (date(2027, 3, 13), date(2027, 2, 1)):
+        assert now.is_working_day(day)
+        assert not is_reporting_day(day, now)
+        assert asked_of(day, "在建", now, 1, []) is None
+    week = [date(2027, 3, 8) + timedelta(days=n) for n in range(7)]
+    assert due_days(week, "在建", now) == week[:5]
+    assert missed_days(now, date(2027, 1, 29), date(2027, 2, 2)) == 1  # Tuesday 02-02 only
+    assert entered_late([date(2027, 3, 13), date(2027, 3, 12)], now) == [date(2027, 3, 13)]
+
+
+def test_a_day_kept_as_owed_stays_owed_unless_it_is_a_holiday_now() -> None:
+    """Sunday 01-31 was owed when it passed: it still is, though the ruling now looks late; made a holiday since,
+    it owes nothing (a mistake corrected). Days not kept follow the calendar as it is."""
+    late_ruling = DayOverride(day=date(2027, 1, 31), working=True, entered=date(2027, 2, 1))
+    assert is_reporting_day(date(2027, 1, 31), WorkCalendar([late_ruling], kept=KEPT))
+    assert not is_reporting_day(date(2027, 1, 31), WorkCalendar([late_ruling]))  # not kept: entered late
+    corrected = WorkCalendar([DayOverride(day=date(2027, 1, 31), working=False, name="补休")], kept=KEPT)
+    assert not is_reporting_day(date(2027, 1, 31), corrected)
+    assert is_reporting_day(date(2027, 3, 15), WorkCalendar(kept=KEPT))  # after the days kept
+    assert KEPT.due(date(2026, 12, 31)) is None and KEPT.due(date(2027, 3, 12)) is True

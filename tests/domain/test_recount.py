@@ -249,3 +249,19 @@ def test_a_chosen_working_day_stays_a_working_day(day: date, before: WorkCalenda
     if before.is_working_day(day):
         assert after.is_working_day(moved)
         assert all(not after.is_working_day(day + timedelta(days=n)) for n in range((moved - day).days))
+
+
+def test_a_promise_the_earlier_deadline_leaves_behind_is_kept_and_said_to_be_late() -> None:
+    """Resolution in 10 working days from 01-28: 02-17 on the estimate, 02-15 once the weekend of 01-30 is worked.
+    The unit promised 02-16: kept (the unit's word), but now after the deadline; 02-15 is not."""
+    raised = at(date(2027, 1, 28))
+    worked = WorkCalendar([DayOverride(date(2027, 1, 30), True), DayOverride(date(2027, 1, 31), True)])
+    state = clock("answered", resolution=due(date(2027, 2, 17)), started=raised)
+
+    def recount(promised: date) -> tuple[datetime | None, date | None, bool]:
+        result = recount_problem(state, response=[], resolution=[Count(raised, 10)], promised_date=promised,
+                                 end_of_day=END, before=ESTIMATE, after=worked)
+        return result.resolution_due_at, result.promised_date, result.promise_late
+
+    assert recount(date(2027, 2, 16)) == (due(date(2027, 2, 15)), date(2027, 2, 16), True)
+    assert recount(date(2027, 2, 15)) == (due(date(2027, 2, 15)), date(2027, 2, 15), False)

@@ -33,7 +33,7 @@ from jobs import escalation
 from jobs import nodes as node_job
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import OutboxMessage, Person, Problem, Project
+from storage.models import ChatAccount, OutboxMessage, Person, Problem, Project
 from storage.nodes import add_node
 from storage.settings import load_calendar
 from tests.admin.admin_support import wire_admin
@@ -295,3 +295,67 @@ def test_the_admins_summary_names_at_most_twenty_problems() -> None:
     summary = RecountSummary(checked=30, moved=25, told=7, numbers=numbers)
     text = RENDERER.plain("_calendar_recount", recount=summary, changed="days")
     assert "25 个问题时限已按正式日历重算" in text and "W0020等）" in text and "W0021" not in text, text
+
+
+async def test_the_leader_holding_an_escalated_problem_is_told_on_each_of_his_channels(desk: Desk) -> None:
+    """W0001 (审批手续, raised 01-28) goes up to 刘文华 (包抓领导) on 02-02 at 17:31: his deadline is 02-15 on the
+    estimate (02-03, 02-04, 02-11, 02-12, 02-15). 春节 entered on 02-03 moves it to 02-17: he is told, on Telegram
+    and on WeCom, in one message; so are the unit and the raiser."""
+    tg = desk.tg
+    desk.travel(at(date(2027, 1, 28)))
+    await tg.send(HAO, RAISE)
+    assert "已受理" in (await tg.send(ZHAO, "/accept W0001")).text
+    desk.travel(at(date(2027, 2, 2), 17, 31))
+    assert (await desk.tick()).actions == ["W0001:escalate:1"]
+    await desk.deliver()
+    assert await deadlines(desk, 1) == (1, "2027-02-15 17:30", True)
+    async with tg.session() as session:
+        liu = await session.scalar(select(ChatAccount.person_id).where(ChatAccount.external_id == str(LIU)))
+        assert liu is not None
+        session.add(ChatAccount(person_id=liu, channel="wecom", external_id="liuwenhua", chat_id="liuwenhua",
+                                created_at=at(date(2027, 1, 28))))
+
+    desk.travel(at(date(2027, 2, 3)))
+    entered = await tg.send(ADMIN, "/calendar 2027-02-05..2027-02-13 off 春节")
+    assert "1 个时限调整（W0001），已通知责任单位、提出人和已上报问题的当前承办领导共 3 人" in entered.text, entered
+    rows = [r for r in await desk.outbox_rows() if r.dedupe_key.startswith("calendar:")]
+    assert sorted((r.channel, r.chat_id) for r in rows if r.person_id == liu) == [
+        ("telegram", str(LIU)), ("wecom", "liuwenhua")]
+    told = await desk.deliver()
+    assert told.chats == {HAO, ZHAO, LIU}, told
+    [to_leader] = told.texts(LIU)
+    assert "W0001" in to_leader and "办结时限：2027-02-15 17:30 → 2027-02-17 17:30" in to_leader, to_leader
+
+    quiet = await tg.send(ADMIN, "/calendar 2027-02-20 work")  # moves nothing: nobody is told
+    assert "1 个在办问题的时限均不受影响" in quiet.text, quiet
+    assert (await desk.deliver()).chats == set()
+
+
+async def test_a_promise_left_after_an_earlier_deadline_is_kept_and_the_unit_told_to_ask_for_an_extension(
+    desk: Desk,
+) -> None:
+    """W0001 (资金, raised 01-28) is due 02-17 on the estimate; 赵芳 promises 02-16. The admin makes the weekend of
+    01-30 working: the deadline becomes 02-15, the promise is kept but now after it: the notice says so, the card
+    shows it, and 赵芳 asks for the extension with /answer."""
+    tg = desk.tg
+    desk.travel(at(date(2027, 1, 28)))
+    await tg.send(HAO, "/issue ZD2026-001 资金 配套资金未到位")
+    await tg.send(ZHAO, "/answer W0001 2027-02-16 正协调财政局")
+    assert (await desk.problem(1)).promised_date == date(2027, 2, 16)
+    await desk.deliver()
+
+    desk.travel(at(date(2027, 1, 29)))
+    await tg.send(ADMIN, "/calendar 2027-01-30..2027-01-31 work")
+    problem = await desk.problem(1)
+    assert (local(problem.resolution_due_at), problem.promised_date) == ("2027-02-15 17:30", date(2027, 2, 16))
+    told = await desk.deliver()
+    for chat in (ZHAO, HAO):
+        [text] = told.texts(chat)
+        assert "办结时限：2027-02-17 17:30 → 2027-02-15 17:30" in text, text
+        assert "承诺完成日期 2027-02-16 已超出新的办结时限" in text and "/answer W0001 日期 理由" in text, text
+    card = (await tg.send(ZHAO, "/issue W0001")).text
+    assert "承诺完成：2027-02-16（超出办结时限，需申请延期）" in card, card
+    assert "；承诺完成日期超出新的办结时限）" in card, card
+
+    asked = await tg.send(ZHAO, "/answer W0001 2027-02-16 正协调财政局，需延期一天")
+    assert "已作为延期申请报上一层级审批" in asked.text, asked

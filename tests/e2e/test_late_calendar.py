@@ -9,15 +9,21 @@ it, so it owes nothing: no 连续未填报 alert at 18:00, no lower 按时填报
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
 from bot.__main__ import main
 from bot.clock import SHANGHAI, SystemClock
+from bot.domain import workdays
 from bot.services.standings import current_standings
 from jobs import reminders
+from storage.calendar_history import keep_passed_days, kept_days
+from storage.models import OutboxMessage, Project
+from storage.settings import load_calendar
 from tests.e2e.harness import TelegramHarness
 from tests.jobs.test_escalation_job import _in_thread
 
@@ -122,3 +128,99 @@ def test_diaodu_calendar_says_a_late_working_day_owes_nothing(
     out = capsys.readouterr().out
     assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in out, out
     assert "2027-02-20 调休上班\n" in out, out
+
+
+async def _week_to(tg: TelegramHarness, cutoff: date) -> tuple[int, int]:
+    """ZD2026-001's (reported, due) days in the week up to `cutoff`, as the weekly bulletin counts them."""
+    async with tg.session() as session:
+        standings = await current_standings(session, today=tg.clock.now().astimezone(SHANGHAI).date(), cutoff=cutoff)
+    [line] = [p for p in standings.projects if p.code == CODE]
+    return line.reported_days, line.working_days
+
+
+async def test_a_holiday_removed_after_its_day_leaves_the_day_owing_nothing(tg: TelegramHarness) -> None:
+    """Monday 02-01 entered as a holiday on Friday 01-29; on Tuesday the admin removes it (auto): nobody was asked
+    to report that Monday and nobody is blamed for it now; deadlines count it again."""
+    tg.clock.set(at(date(2027, 1, 29), 18))
+    assert "补休" in (await tg.send(ADMIN, "/calendar 2027-02-01 off 补休")).text
+    tg.clock.set(at(date(2027, 2, 2)))
+    restored = await tg.send(ADMIN, "/calendar 2027-02-01 auto")
+    assert "2027-02-01 已过，当天按当时的日历休息、未提醒填报，现恢复为工作日也不计应填报" in restored.text, restored
+
+    assert CODE not in await _alerts_at_six(tg, date(2027, 2, 2))  # Tuesday only, not a streak of two
+    assert await _week_to(tg, date(2027, 2, 2)) == (0, 1)
+    async with tg.session() as session:
+        calendar = await load_calendar(session)
+    assert calendar.is_working_day(date(2027, 2, 1))  # deadlines follow the calendar as it is
+    assert CODE in await _alerts_at_six(tg, date(2027, 2, 3))
+
+
+async def test_a_new_release_of_the_holidays_package_does_not_make_a_past_rest_day_owed(
+    tg: TelegramHarness, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reminders of Monday 03-15 keep the days passed; a later release of the package makes Saturday 03-13 a
+    调休 working day: the week to Sunday 03-14 still owes five reports, not six."""
+    tg.clock.set(at(date(2027, 3, 12), 17))
+    assert "已记录" in (await tg.send(HAO, f"/report {CODE} 12 主体施工")).text
+    await reminders.run(tg.core.db, at(date(2027, 3, 15), 16), tg.core.deps.renderer, slot=time(16, 0))
+    year = workdays._library_year(2027)
+    monkeypatch.setitem(workdays._LIBRARY_YEARS, 2027,
+                        replace(year, working=year.working | {date(2027, 3, 13)}))  # the new release
+    tg.clock.set(at(date(2027, 3, 15)))
+    async with tg.session() as session:
+        assert (await load_calendar(session)).is_working_day(date(2027, 3, 13))
+
+    assert await _week_to(tg, date(2027, 3, 14)) == (1, 5)
+    mine = await tg.send(HAO, "/rank 填报")
+    assert "6.3%（1/16）：0.0% → 0.0% → 20.0% → 0.0%" in mine.text, mine  # the week of 03-08: 1 of 5
+
+
+async def test_the_days_passed_are_kept_once(tg: TelegramHarness) -> None:
+    """The first keeping reaches back to New Year of the year before; a day kept is never written again."""
+    async with tg.session() as session:
+        calendar = await load_calendar(session)
+        assert await keep_passed_days(session, calendar=calendar, today=date(2027, 1, 4), now=at(date(2027, 1, 4))) \
+            == 365 + 3
+        assert await keep_passed_days(session, calendar=calendar, today=date(2027, 1, 4), now=at(date(2027, 1, 4))) \
+            == 0
+        kept = await kept_days(session)
+    assert kept is not None and (kept.first, kept.last) == (date(2026, 1, 1), date(2027, 1, 3))
+    assert (kept.due(date(2026, 10, 1)), kept.due(date(2026, 10, 10)), kept.due(date(2026, 10, 11))) == (
+        False, True, False)  # 国庆节; its 调休 Saturday; a plain Sunday
+    assert kept.unusual[date(2026, 10, 10)] and date(2026, 10, 11) not in kept.unusual  # only what a week would not say
+
+
+async def test_a_streak_of_a_project_never_reported_runs_across_new_year(telegram: TelegramHarness) -> None:
+    """ZD2026-001 entered on Wednesday 2026-12-30 and never reported: on Monday 2027-01-04 it has missed 12-30,
+    12-31 and 01-04 (元旦 and the weekend owe nothing), not only 01-04."""
+    await telegram.bind(HAO, "郝芳", "liaison")
+    async with telegram.session() as session:
+        await session.execute(update(Project).where(Project.code == CODE).values(created_at=at(date(2026, 12, 30))))
+    telegram.clock.set(at(date(2027, 1, 4), 18))
+    result = await reminders.run(telegram.core.db, telegram.clock.now(), telegram.core.deps.renderer,
+                                 slot=time(18, 0))
+    assert CODE in result.alerts
+    async with telegram.session() as session:
+        notices = (await session.scalars(select(OutboxMessage.payload))).all()
+    lines = [line for p in notices if "html" in p for line in p["html"].splitlines() if CODE in line and "连续" in line]
+    assert lines and all("已连续 3 个工作日未填报" in line for line in lines), lines  # alone or in a list
+
+
+def test_diaodu_calendar_says_a_holiday_removed_after_its_day_still_owes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    _in_thread(upgrade, url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    today = [date(2027, 1, 27)]
+    monkeypatch.setattr(SystemClock, "now", lambda _self: at(today[0]))
+
+    assert main(["calendar", "set", "2027-01-29", "off", "--name", "补休"]) == 0
+    today[0] = date(2027, 2, 1)
+    assert main(["calendar", "set", "2027-01-29", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "2027-01-29 已过，当天按当时的日历休息、未提醒填报，现恢复为工作日也不计应填报" in out, out

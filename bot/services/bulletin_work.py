@@ -161,7 +161,7 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
 
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
-                             period_done=job.period_done(standings), unit_problems=job.unit_problems,
+                             period_done=job.period_done(standings), unit_problems=_busiest(job.unit_problems),
                              opens_year=job.opens_year, bases=job.bases, rows=DOCUMENT_ROWS,
                              issued=job.cutoff, changes=changes, nodes=job.nodes,
                              following=following_period(job.period))
@@ -216,6 +216,14 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     return files, failed
 
 
+def _busiest(units: list[UnitProblems]) -> list[UnitProblems]:
+    """The units with a problem raised, solved or overdue in the period, most overdue first (then most raised,
+    most solved, by name): the text's and the Word document's order; a unit with nothing in the period is not
+    listed."""
+    return sorted((u for u in units if u.raised or u.solved or u.overdue),
+                  key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
+
+
 def _lowest(participation: Participation | None) -> list:
     """The units with something due, lowest 填报率 first (ties by name)."""
     if participation is None:
@@ -232,7 +240,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     """
     period, kind_name = job.period, KIND_NAMES[job.period.kind]
     settings = job.settings
-    busiest = sorted(job.unit_problems, key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
+    busiest = _busiest(job.unit_problems)
     lowest = _lowest(job.participation)
     # The settings' N lines at each end; fewer when the lines (with their changes) would not fit one message.
     for top_n in range(settings.bulletin_top_n, 0, -1):

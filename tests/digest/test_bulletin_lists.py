@@ -12,7 +12,7 @@ from pathlib import Path
 from docx import Document
 
 from bot.domain.digest_settings import DigestSettings
-from bot.domain.periods import parse_period
+from bot.domain.periods import Period, parse_period
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from jobs.digests import Rendered, render_bulletin
@@ -23,9 +23,9 @@ from .conftest import District, local
 NOVEMBER = parse_period("monthly", "2026-11")
 
 
-async def _november(db: Database, out: Path) -> Rendered:
+async def _november(db: Database, out: Path, period: Period = NOVEMBER) -> Rendered:
     async with db.session() as session:
-        return await render_bulletin(session, Renderer(), period=NOVEMBER, calendar=WorkCalendar(),
+        return await render_bulletin(session, Renderer(), period=period, calendar=WorkCalendar(),
                                      settings=DigestSettings(), out_dir=out)
 
 
@@ -85,3 +85,12 @@ async def test_problem_handling_names_the_units_with_something_in_the_period(db:
     lines = re.findall(r"^(\S+)：(\d+) / (\d+) / (\d+)$", html_to_plain(rendered.text), re.MULTILINE)
     assert lines == [("全区", "4", "1", "2"), ("区工信局", "3", "1", "2"), ("区住建局", "1", "0", "0")]
     assert _table(rendered.files["document"], "责任单位") == [list(line) for line in lines]
+
+
+async def test_the_annual_edition_heads_its_units_as_its_text_does(db: Database, district: District,
+                                                                   tmp_path: Path) -> None:
+    await district.project("ZD2026-001", plan="1000", done_before="500")
+    annual = await _november(db, tmp_path, parse_period("annual", "2026"))
+    assert "牵头单位考核得分" in annual.text
+    headings = [p.text for p in Document(str(annual.files["document"])).paragraphs if p.text[1:2] == "、"]
+    assert "三、牵头单位考核得分" in headings and not any("综合得分" in h for h in headings)

@@ -59,6 +59,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.schema import CreateIndex  # noqa: E402
 
 from bot.clock import SHANGHAI  # noqa: E402
 from bot.domain.duties import REPORTING_STAGES, due_days_by_stage, window_working_days  # noqa: E402
@@ -243,7 +244,10 @@ async def bench(db: Database, args: argparse.Namespace, *, reuse: bool = False) 
     if reuse:
         async with db.engine.begin() as conn:
             indexes = [index for table in Base.metadata.sorted_tables for index in table.indexes]
-            await conn.run_sync(lambda sync: [index.create(sync, checkfirst=True) for index in indexes])
+            # IF NOT EXISTS rather than checkfirst: SQLite's reflection skips expression indexes, which then
+            # look missing and fail as "already exists"
+            await conn.run_sync(lambda sync: [sync.execute(CreateIndex(index, if_not_exists=True))
+                                              for index in indexes])
         async with db.session() as session:
             n = (await session.execute(text("SELECT count(*) FROM reports"))).scalar_one()
         print(f"backend: {db.engine.dialect.name}; reusing a database with {n:,} reports")

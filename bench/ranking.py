@@ -2,13 +2,17 @@
 
     python bench/ranking.py [--projects 10000] [--reports 1000000] [--units 60] [--towns 20] [--problems 3000]
                             [--rounds 3] [--chunk 20000] [--seed 7] [--analyze] [--explain] [--profile]
-                            [--db-file PATH | --database-url URL]
+                            [--bases undated|dated|mixed] [--db-file PATH | --database-url URL]
 
 A fresh database (SQLite file in a temp directory, WAL; or the PostgreSQL database given with
 --database-url, which is WIPED first: use a scratch database) gets --units lead units (plus one unit per
 town), --towns towns, --projects projects and --reports reports spread over the working days of 2026 from
 1 January to 27 November, in the order they would have come in (1% withdrawn; the last days lie after the
-cut-off, so the query must leave them out), and --problems problems with their handling events. Rows go
+cut-off, so the query must leave them out), and --problems problems with their handling events. Each
+project has a ledger base (截至某日累计完成, 10% of them of 2025); --bases says whether they have a day
+(bot.domain.year_to_date): ``undated`` (imported before bases were dated: every report of the year counts),
+``dated`` (the 2026 ledger as of 30 June: the reports up to that day are in the base and must be left out; the
+2025 bases as of 31 December 2025) or ``mixed`` (every other project dated). Rows go
 in with core INSERT executemany, in chunks of --chunk. On PostgreSQL the tables are then vacuumed and
 analysed, as autovacuum would have done after a million inserts; SQLite is left unanalysed (as it is in
 service) unless --analyze. With --db-file the SQLite database is kept in that file and reused when the
@@ -55,6 +59,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy.schema import CreateIndex  # noqa: E402
 
 from bot.clock import SHANGHAI  # noqa: E402
 from bot.domain.duties import REPORTING_STAGES, due_days_by_stage, window_working_days  # noqa: E402
@@ -81,6 +86,7 @@ from storage.settings import load_calendar  # noqa: E402
 CUTOFF = date(2026, 11, 22)
 LAST_REPORT_DAY = date(2026, 11, 27)  # reports go on after the cut-off; they must not count
 YEAR_START = date(2026, 1, 1)
+BASE_DAYS = {2026: date(2026, 6, 30), 2025: date(2025, 12, 31)}  # --bases dated: the day of each year's base
 CREATED = datetime(2026, 1, 4, 9, 0, tzinfo=SHANGHAI)
 
 DEPARTMENTS = [
@@ -143,16 +149,19 @@ async def build(db: Database, args: argparse.Namespace) -> dict[str, int]:
             "location": None if rng.random() < 0.03 else rng.choice(towns), "owner": "业主公司",
             "total_investment": plan * 3, "annual_plan": plan if rng.random() > 0.02 else Decimal(0),
             "done_before": (plan * Decimal(rng.randrange(0, 30)) / 100).quantize(Decimal("0.0001")),
-            "baseline_year": 2026 if rng.random() > 0.1 else 2025, "stage": rng.choice(STAGES),
+            "baseline_year": 2026 if rng.random() > 0.1 else 2025, "baseline_date": None, "stage": rng.choice(STAGES),
             "planned_start": start, "planned_finish": start + timedelta(days=rng.randrange(200, 900)),
             "lead_official_id": rng.choice(leads), "lead_unit_id": unit_ids[rng.choice(departments)],
             "liaison_id": rng.randrange(1, n_people + 1), "created_at": CREATED, "updated_at": CREATED,
         })
+    for p in projects:
+        if args.bases == "dated" or (args.bases == "mixed" and p["id"] % 2):
+            p["baseline_date"] = BASE_DAYS[p["baseline_year"]]
     await insert_chunks(db, Project.__table__, projects, args.chunk)
     # Each project's base is kept for its year too, as the ledger import writes it (storage.ledger_bases).
     await insert_chunks(db, LedgerBase.__table__, [
-        {"project_id": p["id"], "year": p["baseline_year"], "done_before": p["done_before"], "baseline_date": None,
-         "set_at": CREATED} for p in projects], args.chunk)
+        {"project_id": p["id"], "year": p["baseline_year"], "done_before": p["done_before"],
+         "baseline_date": p["baseline_date"], "set_at": CREATED} for p in projects], args.chunk)
 
     # Reports come in day by day: each working day a random share of the projects report (some twice).
     async with db.session() as session:
@@ -235,7 +244,10 @@ async def bench(db: Database, args: argparse.Namespace, *, reuse: bool = False) 
     if reuse:
         async with db.engine.begin() as conn:
             indexes = [index for table in Base.metadata.sorted_tables for index in table.indexes]
-            await conn.run_sync(lambda sync: [index.create(sync, checkfirst=True) for index in indexes])
+            # IF NOT EXISTS rather than checkfirst: SQLite's reflection skips expression indexes, which then
+            # look missing and fail as "already exists"
+            await conn.run_sync(lambda sync: [sync.execute(CreateIndex(index, if_not_exists=True))
+                                              for index in indexes])
         async with db.session() as session:
             n = (await session.execute(text("SELECT count(*) FROM reports"))).scalar_one()
         print(f"backend: {db.engine.dialect.name}; reusing a database with {n:,} reports")
@@ -244,6 +256,10 @@ async def bench(db: Database, args: argparse.Namespace, *, reuse: bool = False) 
         counts = await build(db, args)
         print(f"backend: {db.engine.dialect.name}; built in {time.perf_counter() - began:.1f} s: "
               + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+    async with db.session() as session:
+        dated, bases = (await session.execute(text(
+            "SELECT count(baseline_date), count(*) FROM ledger_bases"))).one()
+    print(f"ledger bases: {dated:,} of {bases:,} dated")
 
     week = period_containing("weekly", CUTOFF)  # the bulletin's ISO week, measured up to the cut-off day
     window_start, cutoff, period = week.start, CUTOFF, week.name
@@ -397,6 +413,8 @@ def main() -> None:
                         help="run ANALYZE on SQLite too (always on PostgreSQL)")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
     parser.add_argument("--profile", action="store_true", help="profile one more standings run")
+    parser.add_argument("--bases", choices=("undated", "dated", "mixed"), default="dated",
+                        help="whether the ledger bases have a day (undated: imported before bases were dated)")
     parser.add_argument("--db-file", help="keep the SQLite database in this file; reuse it if it exists")
     parser.add_argument("--database-url", help="a scratch PostgreSQL database (wiped) instead of SQLite")
     asyncio.run(run(parser.parse_args()))

@@ -183,7 +183,8 @@ class _Row:
 def _project_order(
     projects: Sequence[ProjectStanding],
 ) -> tuple[list[ProjectStanding], list[ProjectStanding]]:
-    ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: (p.rank, p.code))
+    # those sharing a place keep the standings' order (by the exact gap, then code), as the text and ledger list them
+    ranked = sorted((p for p in projects if p.rank is not None), key=lambda p: p.rank)
     unranked = sorted((p for p in projects if p.rank is None), key=lambda p: p.code)
     return ranked, unranked
 
@@ -297,8 +298,9 @@ def ranking_chart(standings: Standings, *, top: int = 30) -> bytes:
 
 
 def group_figure(groups: Sequence[GroupStanding], title: str) -> Figure:
-    """Lead units' or towns' composite scores (0..100) by rank as a Figure; unscored groups last."""
-    ordered = sorted((g for g in groups if g.rank is not None), key=lambda g: (g.rank, g.name))
+    """Lead units' or towns' composite scores (0..100) by rank as a Figure; unscored groups last. Groups sharing a
+    place keep the standings' order (by the exact score: bot.domain.ranking), as the text and the ledger list them."""
+    ordered = sorted((g for g in groups if g.rank is not None), key=lambda g: g.rank)  # stable
     ordered += sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
     rows = []
     for g in ordered:

@@ -18,7 +18,7 @@ from matplotlib.patches import Rectangle
 
 from bot.chart import DPI, FALLBACK_FAMILY, chart_font, chart_words, figure_png, truncate
 from bot.domain.participation import Row, Week
-from bot.domain.rounding import whole_percent
+from bot.domain.rounding import percent
 
 MAX_ROWS = 60  # rows drawn; the others are counted in the subtitle
 NONE_COLOR = "#d9d9d9"
@@ -56,7 +56,7 @@ def heatmap_figure(rows: Sequence[Row], weeks: Sequence[Week], *, title: str, wh
             rate = tally.rate
             color = NONE_COLOR if rate is None else RATES(rate)
             ax.add_patch(_cell(x, y, color))
-            label = "—" if rate is None else f"{whole_percent(rate)}%"
+            label = "—" if rate is None else f"{percent(rate)}%"  # as the text gives it: 66.7%, not 67%
             ax.text(x, y, label, ha="center", va="center", fontproperties=_props(8),
                     color="#333333" if rate is None or rate >= 0.35 else "white")
     return fig

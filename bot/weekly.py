@@ -215,7 +215,9 @@ def _assemble(
         warned=warned,
         start_rate=start,
         finish_rate=finish,
-        not_started=[p for p in ranked if not_started(p.stage, p.planned_start, cutoff)],
+        # the longest overdue first: a list cut short names those
+        not_started=sorted((p for p in ranked if not_started(p.stage, p.planned_start, cutoff)),
+                           key=lambda p: (p.planned_start, p.code)),
         weights=weights,
         thresholds=thresholds,
     )

@@ -41,6 +41,7 @@ from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import period_opening
 from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
+from bot.domain.year_to_date import base_days
 from bot.render import Renderer, label
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.services.participation import load_participation
@@ -51,6 +52,7 @@ from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit
+from storage.ledger_bases import base_days as stored_base_days
 from storage.models import Bulletin, Person, Problem, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
@@ -121,6 +123,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,
         problems=problems, unit_problems=unit_problems,
         counted_in_period=await _counted_in_period(session, period, cutoff),
+        bases=base_days(await stored_base_days(session, year=cutoff.year), start=period.start, cutoff=cutoff,
+                        opens_year=period_opening(period.start, cutoff) is None),
         open_problems=await _open_problems_by_project(session),
         top_problems=await _open_problems_at_the_top(session),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,

@@ -15,11 +15,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import LedgerBase
+from storage.models import LedgerBase, Project
 from storage.yearly_rows import replace_years
 
 
@@ -55,3 +55,16 @@ async def write_bases(session: AsyncSession, bases: Iterable[tuple[int, int, Dec
     rows = [{"project_id": p, "year": y, "done_before": d, "baseline_date": day, "set_at": now}
             for p, y, d, day in bases]
     await replace_years(session, LedgerBase.__table__, rows)
+
+
+async def base_days(session: AsyncSession, *, year: int) -> dict[date, int]:
+    """The days the non-zero bases of ``year`` are dated (截至某日), each with how many projects have a base of
+    that day: what a bulletin says about the bases its figures cannot split (bot.domain.year_to_date.base_days).
+    Undated bases are not given (they cover no report)."""
+    base = base_join(Project, year)
+    rows = await session.execute(
+        select(base.baseline_date, func.count(Project.id))
+        .outerjoin(base.table, base.on)
+        .where(base.baseline_date.is_not(None), base.done_before > 0)
+        .group_by(base.baseline_date))
+    return {day: int(count) for day, count in rows.all()}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 TENTH = Decimal("0.1")
-ONE = Decimal("1")
 
 
 def _decimal(value: float | Decimal | int) -> Decimal:
@@ -27,11 +26,6 @@ def one_decimal(value: float | Decimal | int) -> Decimal:
 def percent(fraction: float | Decimal | int) -> Decimal:
     """A fraction as a percentage to one decimal, as ``0.0%`` shows it: 0.61245 → 61.2, 0.61255 → 61.3."""
     return (_decimal(fraction) * 100).quantize(TENTH, rounding=ROUND_HALF_UP)
-
-
-def whole_percent(fraction: float | Decimal | int) -> Decimal:
-    """A fraction as a whole percentage, where a heat map's cell has room for no decimal: 0.825 → 83."""
-    return (_decimal(fraction) * 100).quantize(ONE, rounding=ROUND_HALF_UP)
 
 
 def tenths(value: float | Decimal | int | None) -> str:

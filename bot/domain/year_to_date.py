@@ -13,10 +13,16 @@ another year counts nothing and covers nothing (every report of D's year counts)
 
 storage.projects (a project's card and a new report's figures) and storage.report_figures (bulletins,
 rankings) both apply this rule in their SQL; these helpers are what they share.
+
+A base counts on every day of its year, so a period measured around a base's day cannot split it:
+``BaseDays`` says which bases a bulletin has to own up to (a 本期 without the base's part spent in the
+period, a 年度累计 holding what was done after its cut-off day).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -40,3 +46,31 @@ def counts(report_day: date, *, baseline_year: int, baseline_date: date | None, 
         return False
     covered = covered_until(baseline_year, baseline_date, day)
     return covered is None or report_day > covered
+
+
+@dataclass(frozen=True)
+class BaseDays:
+    """The ledger bases a bulletin's figures cannot split, as (the base's day, how many projects) in day order.
+
+    ``within``: dated inside a period that does not open its year (from its first day to its cut-off day).
+    Its 本期 is year-to-date's growth over the period, and the base counts on every day of its year, so
+    what the base holds of the period's days (its first day to the base's day) is in no 本期, only in the
+    年度累计; how much that is, nobody can tell. ``later``: dated after the cut-off day, so the 年度累计 on
+    the cut-off day holds what was done up to that later day (a period rendered after a later ledger).
+    """
+
+    within: tuple[tuple[date, int], ...] = ()
+    later: tuple[tuple[date, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.within or self.later)
+
+
+def base_days(days: Mapping[date, int], *, start: date, cutoff: date, opens_year: bool) -> BaseDays:
+    """Which of the year's non-zero bases (their day → how many projects have a base of that day) a period
+    from ``start`` measured on ``cutoff`` cannot split. A period that opens its year (``opens_year``) counts
+    its bases whole in its 本期, which is its year-to-date: none is ``within``. A base of nothing (0) hides
+    no money and is never given; neither is an undated one (it counts every report of its year)."""
+    within = () if opens_year else tuple(sorted((d, n) for d, n in days.items() if start <= d <= cutoff))
+    later = tuple(sorted((d, n) for d, n in days.items() if d > cutoff and d.year == cutoff.year))
+    return BaseDays(within=within, later=later)

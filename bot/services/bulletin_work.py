@@ -25,6 +25,7 @@ from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend
+from bot.domain.year_to_date import BaseDays
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
@@ -87,6 +88,7 @@ class BulletinJob:
     counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.report_figures.counted_after
     # project id → the reports counted after the period's opening day (bot.domain.standings.period_opening)
     counted_in_period: dict[int, Decimal] = field(default_factory=dict)
+    bases: BaseDays = BaseDays()  # the ledger bases its figures cannot split (a note under the headline)
 
     @property
     def opens_year(self) -> bool:
@@ -136,8 +138,11 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
         changes = standings_changes(standings, before)
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, changes, job))
+    # the weekly bulletin prints no 本期: of the bases it notes only those dated after its week
+    note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
+                           job.period.kind != "weekly")
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation)
+                                 job.participation, [note] if note else [])
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
@@ -156,8 +161,8 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
 
     markup = renderer.render("bulletin_document", s=standings, period=job.period,
                              kind_name=KIND_NAMES[job.period.kind], totals=totals(standings.projects),
-                             period_done=job.period_done(standings), unit_problems=job.unit_problems,
-                             opens_year=job.opens_year, rows=DOCUMENT_ROWS,
+                             period_done=job.period_done(standings), unit_problems=_busiest(job.unit_problems),
+                             opens_year=job.opens_year, bases=job.bases, rows=DOCUMENT_ROWS,
                              issued=job.cutoff, changes=changes, nodes=job.nodes,
                              following=following_period(job.period))
     return gongwen.to_bytes(gongwen.parse(markup))
@@ -166,10 +171,11 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
 def _write_files(standings: Standings, problems: list[ProblemRow] | None, period: Period,
                  out_dir: Path, document: Callable[[], bytes] | None = None,
                  nodes: BulletinNodes | None = None,
-                 participation: Participation | None = None) -> tuple[dict[str, Path], list[str]]:
+                 participation: Participation | None = None,
+                 notes: list[str] | None = None) -> tuple[dict[str, Path], list[str]]:
     """The bulletin's chart, the Excel ledger (when ``problems`` are given: every bulletin; with ``nodes`` its
     节点清单), the units' 填报率 heat map (with ``participation``: the weekly one) and for monthly and up the
-    units' chart and the Word bulletin (``document``) under out_dir,
+    units' chart and the Word bulletin (``document``) under out_dir (the ledger opening on ``notes``, when given),
     and the names of the files that could not be built: each is built on its own, so that one failing
     (an odd name in the ledger, a full disk) leaves the others and the text to be sent.
 
@@ -193,7 +199,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
             participation.units, participation.weeks, title=title, what=what))
     if problems is not None:
         builders["ledger"] = (bulletin_filename("ledger", period.name),
-                              lambda: ledger_workbook(standings, problems, nodes, kind=period.kind))
+                              lambda: ledger_workbook(standings, problems, nodes, kind=period.kind, notes=notes))
     if document is not None:
         builders["document"] = (bulletin_filename("document", period.name), document)
     files: dict[str, Path] = {}
@@ -208,6 +214,14 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
             continue
         files[name] = out_dir / filename
     return files, failed
+
+
+def _busiest(units: list[UnitProblems]) -> list[UnitProblems]:
+    """The units with a problem raised, solved or overdue in the period, most overdue first (then most raised,
+    most solved, by name): the text's and the Word document's order; a unit with nothing in the period is not
+    listed."""
+    return sorted((u for u in units if u.raised or u.solved or u.overdue),
+                  key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
 
 
 def _lowest(participation: Participation | None) -> list:
@@ -226,7 +240,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     """
     period, kind_name = job.period, KIND_NAMES[job.period.kind]
     settings = job.settings
-    busiest = sorted(job.unit_problems, key=lambda u: (-u.overdue, -u.raised, -u.solved, u.unit))
+    busiest = _busiest(job.unit_problems)
     lowest = _lowest(job.participation)
     # The settings' N lines at each end; fewer when the lines (with their changes) would not fit one message.
     for top_n in range(settings.bulletin_top_n, 0, -1):
@@ -240,7 +254,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             corrections=job.corrections, names={p.code: p.name for p in standings.projects},
             totals=totals(standings.projects),
             period_done=job.period_done(standings), changes=changes, part=job.participation,
-            opens_year=job.opens_year,
+            opens_year=job.opens_year, bases=job.bases,
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
             following=following_period(period),

@@ -53,6 +53,7 @@ LIGHT_FILLS = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE"}
 
 MIN_WIDTH = 6
 MAX_WIDTH = 60  # longer text wraps
+NOTE_WIDTH = 100  # the 说明 sheet's one column
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
@@ -262,11 +263,29 @@ def _group_order(groups: Sequence[GroupStanding]) -> list[GroupStanding]:
     return ranked + sorted((g for g in groups if g.rank is None), key=lambda g: g.name)
 
 
+def _write_notes(wb: Workbook, title: str, header: str, notes: Sequence[str]) -> None:
+    """The sheet 说明, first and active: one note a row under a bold header, wrapped in one wide column."""
+    ws = wb.create_sheet(title, 0)
+    ws.append([header])
+    ws["A1"].font = HEADER_FONT
+    ws["A1"].fill = HEADER_FILL
+    for note in notes:
+        ws.append([_clean(note)])
+        ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.column_dimensions["A"].width = NOTE_WIDTH
+    for sheet in wb.worksheets:  # one tab selected, else Excel opens them grouped
+        sheet.sheet_view.tabSelected = sheet is ws
+    wb.active = 0
+
+
 def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: BulletinNodes | None = None, *,
-                    plan: Sequence[LedgerNode] | None = None, kind: str = "weekly") -> bytes:
+                    plan: Sequence[LedgerNode] | None = None, kind: str = "weekly",
+                    notes: Sequence[str] = ()) -> bytes:
     """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单; with ``nodes`` 节点清单 (the nodes
     missed and those due in the next period of the bulletin's ``kind``, in full); with ``plan`` (the ledger
-    /export writes) 项目节点计划 in the import's columns: the sheet imported again changes nothing."""
+    /export writes) 项目节点计划 in the import's columns: the sheet imported again changes nothing. With ``notes``
+    (what a bulletin says of its figures: bot/templates/_base_note.j2) a first sheet 说明 holds them, and the
+    workbook opens on it."""
     sheets, headers = _words("sheets"), _words("headers")
     named = {"lights": _words("lights"), "statuses": _words("statuses")}
     wb = Workbook()
@@ -287,6 +306,8 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: Bul
                      {"node_lists": _node_list_names(kind)})
     if plan is not None:
         _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan, PLAN_HEADERS)
+    if notes:
+        _write_notes(wb, sheets["notes"], headers["notes"], notes)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -342,10 +342,11 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     assert headline in weekly.text and headline in monthly.text
     assert headline in html_to_plain("\n".join(weekly.top_parts))  # the top officials' summary says it too
 
-    # The monthly Word bulletin's ranking table: the first and last 20, every figure.
+    # The monthly Word bulletin's ranking table: the first and last 20, every figure; as the text shows a list of
+    # at most 2N+1 whole, a list of 41 is not cut to 40 (nor is one more line left out of any other list).
     table = table_rows(monthly.files["document"], "名次")
     shown_rows = [r for r in table[1:] if r[1].startswith("ZD")]
-    assert len(shown_rows) == min(40, len(planned))
+    assert len(shown_rows) == (len(planned) if len(planned) <= 41 else 40) and len(planned) == 41
     for rank, code, _name, _unit, plan_cell, done_cell, rate_cell, gap_cell, _change in shown_rows:
         assert int(rank) == ranks[code], code
         assert (plan_cell, done_cell) == (wan(entered.plan[code]), wan(entered.ytd(code, SUNDAY))), code
@@ -354,7 +355,7 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     # The quarterly Word bulletin, measured on 30 June: the same money (nothing reported after May), its own gap.
     june = date(2026, 6, 30)
     quarter_rows = [r for r in table_rows(quarterly.files["document"], "名次") if r[1].startswith("ZD")]
-    assert len(quarter_rows) == min(40, len(planned))
+    assert len(quarter_rows) == len(planned)
     for row in quarter_rows:
         code = row[1]
         assert row[5] == wan(entered.ytd(code, june)) and row[7] == points(entered.gap(code, june)), code
@@ -471,9 +472,13 @@ async def test_every_surface_shows_the_same_figures(db: Database, tmp_path: Path
     assert "本期完成投资" not in annual.text
     paragraphs = [p.text for p in Document(str(annual.files["document"])).paragraphs]
     assert any(f"2026年1月1日至12月31日累计完成投资{wan(year_done)}万元，占年度计划" in p for p in paragraphs)
-    problem_rows = [r for r in table_rows(monthly.files["document"], "责任单位")[1:]]
+    # The Word table's 全区 row is its units' sum and the text's 全区 line; its units come in the text's order.
+    district_row, *problem_rows = table_rows(monthly.files["document"], "责任单位")[1:]
     sums = [sum(int(r[i]) for r in problem_rows) for i in (1, 2, 3)]
     assert sums == [2, 1, 1] and f"全区：{sums[0]} / {sums[1]} / {sums[2]}" in monthly.text
+    assert district_row == ["全区", *map(str, sums)]
+    text_units = re.findall(r"^(\S+)：\d+ / \d+ / \d+$", html_to_plain(monthly.text), re.MULTILINE)
+    assert text_units == ["全区", *(r[0] for r in problem_rows)]
 
     # The web overview's trend by week: the district's year-to-date at each Sunday, and today's the headline's.
     async with db.session() as session:

@@ -93,7 +93,7 @@ async def test_the_monthly_workbook_and_word_document_list_the_same_nodes(
     paragraphs = [p.text for p in document.paragraphs if p.text.strip()]
     assert "五、项目节点" in paragraphs
     assert "（一）逾期未完成1个" in paragraphs and "（二）本月逾期完成1个" in paragraphs
-    assert "（三）2026年12月到期（12月1日至1月3日）2个" in paragraphs
+    assert "（三）2026年12月到期（12月1日至2027年1月3日）2个" in paragraphs  # the year named where it turns
     node_tables = [t for t in document.tables if t.rows[0].cells[3].text == "节点"]
     cells = [[c.text for c in row.cells] for t in node_tables for row in t.rows[1:]]
     assert cells == [

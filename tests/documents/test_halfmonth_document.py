@@ -57,6 +57,8 @@ def test_the_document_has_the_parts_of_a_government_document(document: Path) -> 
     codes = [row[1] for row in rows]
     assert len(codes) > 30 and missing.startswith(f"以下{len(codes)}个项目本期未报送半月报：")  # still being built
     assert all(missing.count(f"{code} ") == 1 for code in codes) and "（牵头单位：" in missing
+    # Days reported of days due, "10/11", on one line: in a column of 1.2 cm LibreOffice broke it into "10/1" and "1".
+    assert table.rows[0].cells[7].text == "已报/应报（天）" and table.columns[7].width.cm >= 1.6
     section = opened.sections[0]
     assert round(section.page_width.mm) == 210 and round(section.left_margin.mm) == 28
     with zipfile.ZipFile(document) as archive:

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.rounding import one_decimal, percent, tenths, whole_percent
+from bot.domain.rounding import one_decimal, percent, tenths
 from bot.render import format_delta, format_pct, format_points
 
 
@@ -22,7 +22,6 @@ def test_ties_go_away_from_zero_as_in_the_ledger() -> None:
     assert tenths(72.25) == "72.3" and tenths(None) == "—"
     assert format_pct(0.6415) == "64.2%"  # 64.15 % of a plan: :.1f gave 64.1 %
     assert format_delta(-1.25) == "\u22121.3" and format_delta(0.04) == "0.0"
-    assert whole_percent(0.825) == 83
 
 
 @given(st.floats(min_value=-1000, max_value=1000, allow_nan=False))

@@ -124,6 +124,14 @@ def test_bars_take_the_colour_of_their_traffic_light() -> None:
         assert np.abs(pixels[y, x].astype(float) - expected).max() < 3, light
 
 
+def test_projects_sharing_a_place_come_in_the_standings_order_as_in_the_text() -> None:
+    # both read 99.3 % and share 13th place; the standings put the higher exact gap first, whatever the codes
+    projects = [make_standing(code="ZD2026-016", name="片区路网", rate=0.99334, gap=10.03, rank=13),
+                make_standing(code="ZD2026-005", name="精密机床", rate=0.99326, gap=10.02, rank=13)]
+    assert [b.get_label() for b in bars(ranking_figure(make_standings(projects)))] == [
+        "13. ZD2026-016 片区路网", "13. ZD2026-005 精密机床"]
+
+
 def test_bars_are_in_rank_order_with_the_schedule_line_and_titles() -> None:
     projects = [
         make_standing(code="ZD2026-003", name="南环路", rate=0.30, light="red", rank=3),
@@ -198,6 +206,13 @@ def test_projects_without_a_plan_fill_up_to_top() -> None:
 def test_top_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ranking_chart(make_standings(), top=0)
+
+
+def test_groups_sharing_a_place_come_in_the_standings_order_as_in_the_text() -> None:
+    # 46.54 and 46.51 both read 46.5 and share 9th place; the higher exact score first, whatever the names' order
+    groups = [make_group(name="区房管局", score=46.54, rank=9), make_group(name="区发改局", score=46.51, rank=9)]
+    assert [b.get_label() for b in bars(group_figure(groups, "牵头单位综合得分"))] == [
+        "9. 区房管局（5个项目）", "9. 区发改局（5个项目）"]
 
 
 def test_group_chart_ranks_scores_and_puts_unscored_last() -> None:

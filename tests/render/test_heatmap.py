@@ -41,7 +41,16 @@ def test_the_heat_map_is_a_png_with_a_coloured_cell_per_unit_and_week() -> None:
     assert colours[7] == tuple(round(c, 3) for c in to_rgb(RATES(0.0)))  # 0 %: red
     fig.canvas.draw()
     words = [t.get_text() for t in fig.findobj(Text) if t.get_text()]
-    assert {"100%", "80%", "20%", "—", "0%", "区住建局", "11-16至11-22"} <= set(words)
+    assert {"100.0%", "80.0%", "20.0%", "—", "0.0%", "区住建局", "11-16至11-22"} <= set(words)
+
+
+def test_a_share_reads_as_the_text_gives_it() -> None:
+    # one decimal, as the weekly bulletin's 填报率 line and /rank 填报 give it: 2 of 3 is 66.7%, not 67%
+    fig = heatmap_figure([Row("区水务局", (Tally(3, 2), Tally(3, 1), Tally(0, 0), Tally(6, 5)))], WEEKS,
+                         title="t", what="牵头单位")
+    fig.canvas.draw()
+    words = [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+    assert {"66.7%", "33.3%", "83.3%"} <= set(words)
 
 
 def test_a_long_list_is_cut_and_an_empty_one_still_drawn() -> None:

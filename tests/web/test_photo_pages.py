@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.clock import to_local
 from bot.services.photo_keeper import PhotoKeeper
 from bot.services.photo_store import open_photo_store
 from tests.photos.pictures import photo
@@ -96,3 +97,42 @@ async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None
     earlier = (today - timedelta(days=2)).isoformat()
     assert page.count(f"疑似重复照片：与 ZD2026-001 {earlier} 的照片相同") == 1
     assert page.count('class="repeat"') == 1
+
+
+async def test_a_photos_page_says_its_day_its_sender_and_its_place_among_the_photos_sent_with_it(
+        site: WebHarness) -> None:
+    """Opened from a thumbnail, a photo says which report it came with (its day), who sent it and when, and
+    which of the report's photos it is, with the previous and next ones a tap away; a problem's and a node's
+    photo say who sent them too."""
+    from tests.web.harness import raise_problem
+    from tests.web.test_evidence_photos import node_photo, problem_photo_ids
+
+    day = site.core.clock.now().date() - timedelta(days=1)
+    await site.report("ZD2026-001", day, "120", "桩基完成", photos=["AgACa", "AgACb", "AgACc"])
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约",
+                                 photos=[("telegram", "AgACp")])
+    node = await node_photo(site, "ZD2026-001", "AgACn")
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACa": photo(51), "AgACb": photo(52), "AgACc": photo(53),
+                                             "AgACp": photo(54), "AgACn": photo(55)})})
+    assert (await keeper.keep_due()).kept == 5
+    [problem_photo] = await problem_photo_ids(site)
+    sent = to_local(site.core.clock.now()).strftime("%Y-%m-%d %H:%M")
+    async with site.signed_in("刘文华") as lead:  # ZD2026-001's 包抓领导
+        async with lead.get("/web/project/ZD2026-001") as response:
+            html = await response.text()
+        first, middle, last = [part.split('"')[0] for part in html.split('<a href="/web/photo/')[1:4]]
+        async with lead.get(f"/web/photo/{middle}") as response:
+            page = await response.text()
+        assert f"{day.isoformat()} 的填报 · 郝芳 · {sent} 发送 · 第 2 张，共 3 张" in page
+        assert f'href="/web/photo/{first}" rel="prev">‹ 上一张' in page
+        assert f'href="/web/photo/{last}" rel="next">下一张 ›' in page
+        async with lead.get(f"/web/photo/{first}") as response:
+            page = await response.text()
+        assert "第 1 张，共 3 张" in page and 'rel="prev"' not in page and f'href="/web/photo/{middle}"' in page
+        async with lead.get(f"/web/problem-photo/{problem_photo}") as response:
+            page = await response.text()
+        assert f"提出问题时所附 · 郝芳 · {sent} 发送" in page and "共" not in page and number in page
+        async with lead.get(f"/web/node-photo/{node}") as response:
+            page = await response.text()
+        assert f"节点 2026-11-01 完成 · 郝芳 · {sent} 发送" in page

@@ -45,7 +45,8 @@ async def problem_list(view: View) -> web.StreamResponse:
     ordered = overdue_first(shown, view.now)
     return view.page("problems.html.j2", problems=ordered[:SHOWN], total=len(ordered), levels=LEVEL_NAMES,
                      categories=CATEGORIES, units=units, level=level, unit=unit, category=category,
-                     overdue=overdue, now=view.now, is_overdue=is_overdue)
+                     overdue=overdue, filtered=any((level is not None, unit, category, overdue)), now=view.now,
+                     is_overdue=is_overdue)
 
 
 @page_route

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -48,9 +48,12 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str) -> bytes:
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title, fontproperties=_font(11))
     ax.legend(prop=_font(9), loc="upper left")
+    if days:  # the months by their Chinese names (1月 …), on their first day, level: not 2026-01 slanted
+        ticks = [date(y, m, 1) for y in range(days[0].year, days[-1].year + 1) for m in range(1, 13)
+                 if days[0] - timedelta(days=10) <= date(y, m, 1) <= days[-1]]
+        ax.set_xticks(ticks, [chart_words("month", t.month) for t in ticks])
     for label in ax.get_xticklabels() + ax.get_yticklabels():
         label.set_fontproperties(_font(8))
-    fig.autofmt_xdate()
     fig.tight_layout()
     return _svg(fig)
 

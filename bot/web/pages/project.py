@@ -14,6 +14,7 @@ from bot.render import shared_renderer
 from bot.services.node_timeline import project_timeline
 from bot.web import access, evidence_photos, photos
 from bot.web.auth import page_route
+from bot.web.pages.downloads import narrow
 from bot.web.pages.problem_list import is_overdue
 from bot.web.rendering import secure
 from bot.web.state import View
@@ -91,7 +92,8 @@ async def project_chart(view: View) -> web.StreamResponse:
     from bot.web.charts import project_svg  # matplotlib loads with the first chart, not at start-up
 
     title = shared_renderer().phrase("chart", "project_title", project.code, view.today.year)
-    svg = await asyncio.to_thread(project_svg, points, title=title, year=view.today.year, nodes=timeline.nodes)
+    svg = await asyncio.to_thread(project_svg, points, title=title, year=view.today.year, nodes=timeline.nodes,
+                                  narrow=narrow(view.request))
     response = web.Response(body=svg, content_type="image/svg+xml")
     secure(response)
     return response

@@ -3,6 +3,7 @@ and answer 403 to someone whose scope does not hold the project, like the page i
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from bot.clock import to_local
@@ -136,3 +137,29 @@ async def test_a_photos_page_says_its_day_its_sender_and_its_place_among_the_pho
         async with lead.get(f"/web/node-photo/{node}") as response:
             page = await response.text()
         assert f"节点 2026-11-01 完成 · 郝芳 · {sent} 发送" in page
+
+
+async def test_a_big_album_shows_its_first_thumbnails_and_a_way_through_the_rest(site: WebHarness) -> None:
+    """A report sent with more photos than ALBUM_SHOWN loads only that many thumbnails (the page stays light on
+    a phone); a link opens the next photo, from which 下一张 goes through the rest, and 上一张 back."""
+    from bot.web.pictures import ALBUM_SHOWN
+
+    day = site.core.clock.now().date() - timedelta(days=1)
+    sent = ALBUM_SHOWN + 3
+    ids = [f"AgACalbum{i}" for i in range(sent)]
+    await site.report("ZD2026-001", day, "300", "主体封顶", photos=ids)
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({file_id: photo(140 + i) for i, file_id in enumerate(ids)})})
+    while (await keeper.keep_due()).kept:
+        pass
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        thumbs = re.findall(r'<img src="/web/photo/(\d+)/thumb"', page)
+        assert len(thumbs) == ALBUM_SHOWN
+        more = re.search(r'<a class="more" href="/web/photo/(\d+)">另有 3 张现场照片，逐张查看</a>', page)
+        assert more is not None and int(more.group(1)) > max(map(int, thumbs))
+        async with hao.get(f"/web/photo/{more.group(1)}") as response:
+            shown = await response.text()
+        assert f"第 {ALBUM_SHOWN + 1} 张，共 {sent} 张" in shown
+        assert f'href="/web/photo/{thumbs[-1]}" rel="prev"' in shown and 'rel="next"' in shown

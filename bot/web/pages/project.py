@@ -59,7 +59,7 @@ async def project_page(view: View) -> web.StreamResponse:
     histories = await problem_repo.histories(view.session, problem_ids=[p.id for p in problems])
     handlers = await people_repo.unit_handlers(view.session, unit_id=project.lead_unit_id)
     pictures = await photos.of_reports(view.session, project.id, [report for report, _name in reports])
-    shown = timeline_page([len(pictures[report.id].shown) for report, _name in reports[:REPORTS_SHOWN]])
+    shown = timeline_page([len(pictures[report.id].thumbnails) for report, _name in reports[:REPORTS_SHOWN]])
     earlier = skip + shown if len(reports) > shown else None
     reports = reports[:shown]
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)

@@ -39,3 +39,30 @@ async def test_a_phone_gets_the_narrow_charts_and_a_desktop_the_wide_ones(sqlite
                 await context.close()
         finally:
             await browser.close()
+
+
+async def test_the_heat_maps_names_stay_in_view_while_it_scrolls_on_a_phone(sqlite_site: WebHarness) -> None:
+    """填报情况's four weeks are wider than a phone: they scroll sideways, to 填报率 at the end, and each row's
+    liaison stays in view meanwhile (else the figures at the end belong to nobody one can see)."""
+    site = sqlite_site
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
+            wrap = page.locator(".heat-wrap")
+            assert await wrap.evaluate("w => w.scrollWidth > w.clientWidth")  # it does scroll on a phone
+            await wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+            box = await wrap.bounding_box()
+            name = await page.locator("table.heat tbody tr th").first.bounding_box()
+            rate = await page.locator("table.heat tbody tr td.num").last.bounding_box()
+            assert box is not None and name is not None and rate is not None
+            assert box["x"] - 1 <= name["x"] and name["x"] + name["width"] <= rate["x"]  # the name, then 填报率
+            assert rate["x"] + rate["width"] <= box["x"] + box["width"] + 1
+            await context.close()
+        finally:
+            await browser.close()

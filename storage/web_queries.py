@@ -1,5 +1,6 @@
 """What the web pages read beyond the standings: the year's counted reports by day (the charts), a project's
-report timeline, problems with filters, and who reported on which day (填报情况).
+report timeline, problems with filters, who reported on which day (填报情况), and what a photo's own page says
+of it (the day, who sent it, its place among the photos sent with it).
 
 Year-to-date follows ``bot.domain.year_to_date`` in SQL, as ``storage.report_figures`` does: a project's
 baseline counts when it is of the year, and its reports count when they are of the year, live, and after the
@@ -19,7 +20,18 @@ from bot.domain.escalation import ACTIVE
 from bot.domain.problem_numbers import problem_number
 from storage.annual_plans import plan_join
 from storage.ledger_bases import base_join
-from storage.models import Bulletin, Person, Problem, Project, Report, Unit
+from storage.models import (
+    Bulletin,
+    NodePhoto,
+    Person,
+    Problem,
+    ProblemPhoto,
+    Project,
+    ProjectNode,
+    Report,
+    ReportPhoto,
+    Unit,
+)
 from storage.report_figures import counts_in_year
 
 
@@ -147,3 +159,50 @@ async def latest_bulletins(session: AsyncSession, *, limit: int = 12) -> list[tu
     rows = await session.execute(select(Bulletin.kind, Bulletin.period, Bulletin.produced_at)
                                  .order_by(Bulletin.produced_at.desc()).limit(limit))
     return [(kind, period, at) for kind, period, at in rows.all()]
+
+
+class PhotoAbout(NamedTuple):
+    """What a photo's page says of it: the day it is of (a report's day, the day a node was done; a problem's
+    photo has none: it is of the moment the problem was raised), who sent it and when, and the ids of the
+    photos sent with it (itself included) in the order they were sent, for 第 N 张，共 M 张 and the previous and
+    next photo."""
+
+    day: date | None
+    sender: str | None
+    sent_at: datetime | None
+    siblings: tuple[int, ...]
+
+    def neighbours(self, photo_id: int) -> tuple[int | None, int | None]:
+        """(the previous photo's id, the next one's) among the siblings, None at either end."""
+        at = self.siblings.index(photo_id) if photo_id in self.siblings else -1
+        if at < 0:
+            return None, None
+        return (self.siblings[at - 1] if at > 0 else None,
+                self.siblings[at + 1] if at + 1 < len(self.siblings) else None)
+
+
+async def photo_about(session: AsyncSession, *, kind: str, photo_id: int) -> PhotoAbout | None:
+    """A photo of ``kind`` ("report", "problem", "node") as its page describes it, or None. Two queries."""
+    if kind == "report":
+        head = (select(Report.local_day, Person.name, Report.created_at, ReportPhoto.report_id)
+                .join(Report, Report.id == ReportPhoto.report_id).join(Person, Person.id == Report.person_id)
+                .where(ReportPhoto.id == photo_id))
+        table, owner = ReportPhoto, ReportPhoto.report_id
+    elif kind == "problem":
+        head = (select(Problem.created_at, Person.name, Problem.created_at, ProblemPhoto.problem_id)
+                .join(Problem, Problem.id == ProblemPhoto.problem_id)
+                .join(Person, Person.id == Problem.raised_by_id).where(ProblemPhoto.id == photo_id))
+        table, owner = ProblemPhoto, ProblemPhoto.problem_id
+    elif kind == "node":
+        head = (select(ProjectNode.done_on, Person.name, NodePhoto.created_at, NodePhoto.node_id)
+                .join(ProjectNode, ProjectNode.id == NodePhoto.node_id)
+                .outerjoin(Person, Person.id == ProjectNode.done_by_id).where(NodePhoto.id == photo_id))
+        table, owner = NodePhoto, NodePhoto.node_id
+    else:
+        raise ValueError(kind)
+    row = (await session.execute(head)).first()
+    if row is None:
+        return None
+    day, sender, sent_at, owner_id = row
+    siblings = (await session.scalars(select(table.id).where(owner == owner_id).order_by(table.id))).all()
+    return PhotoAbout(day if kind != "problem" else None, sender, sent_at, tuple(siblings))

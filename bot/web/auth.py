@@ -91,16 +91,18 @@ def page_route(handler: ViewHandler) -> ViewHandler:
         target = quote(request.path_qs, safe="")
         if _in_wecom(request) and state.settings.wecom_corp_id:
             return redirect(f"/web/wecom?next={target}")
-        return redirect(f"/web/signin?next={target}")
+        # A browser that was signed in is told its sign-in has lapsed, not merely how to sign in.
+        return redirect(f"/web/signin?next={target}" + ("&why=ended" if session_id else ""))
 
     return route  # type: ignore[return-value]
 
 
 async def signin(request: web.Request) -> web.Response:
-    """Not signed in: how to get a link."""
+    """Not signed in: how to get a link (``why=ended``: the browser's sign-in has lapsed, which it says)."""
     state = request.app[STATE]
-    return html_page(state.renderer, "signin.html.j2", viewer=None, path=request.path, reason="",
-                     next_path=safe_next(request.query.get("next")))
+    reason = "ended" if request.query.get("why") == "ended" else ""
+    return html_page(state.renderer, "signin.html.j2", viewer=None, path=request.path, reason=reason,
+                     next_path=safe_next(request.query.get("next")), idle_hours=state.settings.web_session_idle_hours)
 
 
 async def login(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import io
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
@@ -35,9 +35,14 @@ def _svg(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def trend_svg(points: Sequence[TrendPoint], *, title: str) -> bytes:
+# A phone's variant of each chart (``narrow``): half as wide, so that on a 390 px screen its words are as big as
+# the page's small print rather than a third of it; every other month named.
+WIDE, NARROW = 8.0, 4.0
+
+
+def trend_svg(points: Sequence[TrendPoint], *, title: str, narrow: bool = False) -> bytes:
     """Completion rate and 序时进度 at each week's end."""
-    fig = Figure(figsize=(8, 3.2), dpi=100)
+    fig = Figure(figsize=(NARROW if narrow else WIDE, 3.2), dpi=100)
     ax = fig.add_subplot()
     days = [p.day for p in points]
     ax.plot(days, [p.schedule for p in points], color=GREY, linestyle="--", label=chart_words("trend_schedule"))
@@ -48,19 +53,23 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str) -> bytes:
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title, fontproperties=_font(11))
     ax.legend(prop=_font(9), loc="upper left")
+    if days:  # the months by their Chinese names (1月 …), on their first day, level: not 2026-01 slanted
+        every = 2 if narrow else 1
+        ticks = [date(y, m, 1) for y in range(days[0].year, days[-1].year + 1) for m in range(1, 13, every)
+                 if days[0] - timedelta(days=10) <= date(y, m, 1) <= days[-1]]
+        ax.set_xticks(ticks, [chart_words("month", t.month) for t in ticks])
     for label in ax.get_xticklabels() + ax.get_yticklabels():
         label.set_fontproperties(_font(8))
-    fig.autofmt_xdate()
     fig.tight_layout()
     return _svg(fig)
 
 
 def project_svg(points: Sequence[MonthPoint], *, title: str, year: int | None = None,
-                nodes: Sequence[TimelineNode] = ()) -> bytes:
+                nodes: Sequence[TimelineNode] = (), narrow: bool = False) -> bytes:
     """Cumulative done (bars) against the plan as 序时 asks (line), 万元, by month; with ``nodes``, the nodes of
     ``year`` on a timeline under the months (◇ planned, ◆ done, red when behind)."""
     shown = [n for n in nodes if year is not None and n.planned_on.year == year]
-    fig = Figure(figsize=(8, 4.2 if shown else 3.2), dpi=100)
+    fig = Figure(figsize=(NARROW if narrow else WIDE, 4.2 if shown else 3.2), dpi=100)
     if shown:
         ax, strip = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     else:
@@ -71,7 +80,7 @@ def project_svg(points: Sequence[MonthPoint], *, title: str, year: int | None = 
     if any(p.planned is not None for p in points):
         ax.plot(months, [float(p.planned) if p.planned is not None else float("nan") for p in points],
                 color=ORANGE, marker=".", label=chart_words("planned"))
-    ax.set_xticks(months, [chart_words("month", m) for m in months])
+    ax.set_xticks(months, [chart_words("month", m) if not narrow or m % 2 else "" for m in months])
     ax.set_ylabel(chart_words("wan"), fontproperties=_font(9))
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title, fontproperties=_font(11))

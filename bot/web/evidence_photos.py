@@ -89,7 +89,7 @@ async def _page(view: View, base: str, found: Found) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, words = found
-    return await photo_page(view, stored, file_href=f"{base}/{stored.id}/file", **words)
+    return await photo_page(view, stored, base, **words)
 
 
 async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResponse:

@@ -23,6 +23,7 @@ from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import photos as photo_repo
+from storage import web_queries
 from storage.evidence_photos import StoredEvidence
 from storage.models import Project, Report
 
@@ -97,15 +98,19 @@ async def photo(view: View) -> web.StreamResponse:
     if isinstance(found, web.StreamResponse):
         return found
     stored, project = found
-    return await photo_page(view, stored, kind="report", code=project.code,
-                            back_href=f"/web/project/{project.code}", back_label=f"{project.code} {project.name}",
-                            file_href=f"{REPORT_PHOTOS}/{stored.id}/file")
+    return await photo_page(view, stored, REPORT_PHOTOS, kind="report", code=project.code,
+                            back_href=f"/web/project/{project.code}", back_label=f"{project.code} {project.name}")
 
 
-async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence, *, file_href: str,
+async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence, base: str, *, kind: str,
                      **words: str) -> web.StreamResponse:
-    """The page of one photo (of any kind): the photo when its bytes are in the store; else what stands in the
-    way: still being downloaded, given up (the reason in Chinese), or no longer in the store (logged)."""
+    """The page of one photo of ``kind`` (report, problem, node; served under ``base``): the photo when its
+    bytes are in the store, else what stands in the way: still being downloaded, given up (the reason in
+    Chinese), or no longer in the store (logged); under the heading the day it is of, who sent it and when,
+    and its place among the photos sent with it, with the previous and the next one a tap away."""
+    file_href = f"{base}/{stored.id}/file"
+    about = await web_queries.photo_about(view.session, kind=kind, photo_id=stored.id)
+    before, after = about.neighbours(stored.id) if about is not None else (None, None)
     state, reason = "kept", ""
     if stored.sha256 is None:
         state = "waiting" if stored.fetch_after is not None else "lost"
@@ -114,7 +119,8 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
         state = "missing"
         log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
                     stored.sha256)
-    return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, **words)
+    return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, kind=kind, about=about,
+                     photo_id=stored.id, base=base, before=before, after=after, **words)
 
 
 @page_route

@@ -1,7 +1,9 @@
 """What a page shows of a group of photos (a report's, a problem's, a node's evidence), one way for all three
 (``_photos.html.j2``): thumbnails that open the photo, repeats of an earlier photo flagged (疑似重复照片),
 kept photos without a thumbnail as a link, how many still wait for their download, and how many could not be
-kept with the reason in Chinese (``bot.services.photo_reasons``; the channel's own words stay in the log)."""
+kept with the reason in Chinese (``bot.services.photo_reasons``; the channel's own words stay in the log). A
+big album shows its first ALBUM_SHOWN thumbnails and a link to the next photo's page, where 上一张/下一张 go
+through the rest."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from datetime import date
 from typing import Protocol
 
 from bot.services.photo_reasons import shown_reason
+
+ALBUM_SHOWN = 12  # thumbnails shown of one report's, problem's or node's photos; the rest a link away
 
 
 class Earlier(Protocol):
@@ -46,6 +50,16 @@ class Pictures:
     waiting: int = 0  # not downloaded yet
     lost: tuple[tuple[str, int], ...] = ()  # given up: (the reason in Chinese, how many photos)
     repeats: tuple[tuple[int, Earlier], ...] = ()  # (photo id, the earlier photo it repeats), of those kept
+
+    @property
+    def thumbnails(self) -> tuple[int, ...]:
+        """The photos shown as thumbnails: the first ALBUM_SHOWN (a big album would make the page huge)."""
+        return self.shown[:ALBUM_SHOWN]
+
+    @property
+    def more(self) -> int:
+        """How many kept photos are beyond the thumbnails (opened one by one from the first of them)."""
+        return len(self.shown) - len(self.thumbnails)
 
     @property
     def count(self) -> int:

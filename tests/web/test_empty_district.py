@@ -57,6 +57,6 @@ async def check_pages(site: WebHarness) -> None:
                     assert "暂无" in body.decode() or "无权查看" in body.decode() or path == "/web/downloads", path
         async with client.get("/web/") as response:
             overview = await response.text()
-        assert "暂无可排名项目" in overview and "<td colspan=\"7\">暂无。</td>" in overview
+        assert "暂无可排名项目" in overview and "<td colspan=\"8\">暂无未办结的问题。</td>" in overview
         async with client.get("/web/reporting") as response:
             assert "暂无需要填报的项目。" in await response.text()

@@ -256,11 +256,13 @@ async def test_standings_come_back_from_the_worker_as_they_left(site: WebHarness
 
 async def test_the_trend_chart_is_drawn_with_the_standings(site: WebHarness) -> None:
     """The overview's chart is drawn by the refresher with each snapshot; a view gets those very bytes."""
-    from bot.web.pages.downloads import TREND
+    from bot.web.pages.downloads import TREND, TREND_NARROW
 
     snapshot = await site.state.standings.ready()
-    drawn = snapshot.derived[TREND]
-    assert drawn.lstrip().startswith(b"<?xml")
+    drawn, narrow = snapshot.derived[TREND], snapshot.derived[TREND_NARROW]
+    assert drawn.lstrip().startswith(b"<?xml") and narrow.lstrip().startswith(b"<?xml") and drawn != narrow
     async with site.signed_in(ADMIN) as client:
         async with client.get("/web/chart/trend.svg") as response:
             assert response.status == 200 and await response.read() == drawn
+        async with client.get("/web/chart/trend.svg?narrow=1") as response:  # a phone's (bot.web.charts)
+            assert response.status == 200 and await response.read() == narrow

@@ -177,6 +177,8 @@ async def test_problem_filters(site: WebHarness) -> None:
         async with client.get("/web/problems", params={"category": "资金"}) as response:
             page = await response.text()
         assert second in page and first not in page
+        # The unit filter still offers every unit with open problems, not only those of the 资金 ones.
+        assert "<option>区住建局</option>" in page
         async with client.get("/web/problems", params={"unit": "区住建局"}) as response:
             page = await response.text()
         assert first in page and second not in page
@@ -189,6 +191,25 @@ async def test_problem_filters(site: WebHarness) -> None:
         async with client.get("/web/problems", params={"overdue": "1"}) as response:
             page = await response.text()
         assert first in page and second in page and "已超期" in page
+
+
+async def test_the_problem_lists_say_what_each_problem_is(site: WebHarness) -> None:
+    """A leader scanning the lists reads each problem's words (its start, as the chat's notices give it), and
+    an empty list says whether nothing is open or nothing matches the filters."""
+    long_text = "征地拆迁：" + "红线内还有12户未签约，" * 8
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", long_text, category="征地拆迁")
+    async with site.signed_in(ROLE_PEOPLE["lead"]) as client:
+        for path in ("/web/problems", "/web/", "/web/unit/区住建局"):
+            async with client.get(path) as response:
+                page = await response.text()
+            row = re.search(rf"<tr[^>]*>\s*<td><a href=\"/web/problem/{number}\">(?:(?!</tr>).)*</tr>", page, re.S)
+            assert row is not None and long_text[:59] + "…" in row.group(0), path
+        async with client.get("/web/problems", params={"category": "资金"}) as response:
+            assert "没有符合筛选条件的未办结问题。" in await response.text()
+    async with site.signed_in("武杰") as other:  # ZD2026-002's liaison: nothing open he may see
+        async with other.get("/web/problems") as response:
+            page = await response.text()
+        assert "暂无未办结的问题。" in page and number not in page and "红线内" not in page
 
 
 async def test_the_big_screen_refreshes_itself(site: WebHarness) -> None:

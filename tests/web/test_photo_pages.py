@@ -3,8 +3,10 @@ and answer 403 to someone whose scope does not hold the project, like the page i
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from bot.clock import to_local
 from bot.services.photo_keeper import PhotoKeeper
 from bot.services.photo_store import open_photo_store
 from tests.photos.pictures import photo
@@ -96,3 +98,68 @@ async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None
     earlier = (today - timedelta(days=2)).isoformat()
     assert page.count(f"疑似重复照片：与 ZD2026-001 {earlier} 的照片相同") == 1
     assert page.count('class="repeat"') == 1
+
+
+async def test_a_photos_page_says_its_day_its_sender_and_its_place_among_the_photos_sent_with_it(
+        site: WebHarness) -> None:
+    """Opened from a thumbnail, a photo says which report it came with (its day), who sent it and when, and
+    which of the report's photos it is, with the previous and next ones a tap away; a problem's and a node's
+    photo say who sent them too."""
+    from tests.web.harness import raise_problem
+    from tests.web.test_evidence_photos import node_photo, problem_photo_ids
+
+    day = site.core.clock.now().date() - timedelta(days=1)
+    await site.report("ZD2026-001", day, "120", "桩基完成", photos=["AgACa", "AgACb", "AgACc"])
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约",
+                                 photos=[("telegram", "AgACp")])
+    node = await node_photo(site, "ZD2026-001", "AgACn")
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACa": photo(51), "AgACb": photo(52), "AgACc": photo(53),
+                                             "AgACp": photo(54), "AgACn": photo(55)})})
+    assert (await keeper.keep_due()).kept == 5
+    [problem_photo] = await problem_photo_ids(site)
+    sent = to_local(site.core.clock.now()).strftime("%Y-%m-%d %H:%M")
+    async with site.signed_in("刘文华") as lead:  # ZD2026-001's 包抓领导
+        async with lead.get("/web/project/ZD2026-001") as response:
+            html = await response.text()
+        first, middle, last = [part.split('"')[0] for part in html.split('<a href="/web/photo/')[1:4]]
+        async with lead.get(f"/web/photo/{middle}") as response:
+            page = await response.text()
+        assert f"{day.isoformat()} 的填报 · 郝芳 · {sent} 发送 · 第 2 张，共 3 张" in page
+        assert f'href="/web/photo/{first}" rel="prev">‹ 上一张' in page
+        assert f'href="/web/photo/{last}" rel="next">下一张 ›' in page
+        async with lead.get(f"/web/photo/{first}") as response:
+            page = await response.text()
+        assert "第 1 张，共 3 张" in page and 'rel="prev"' not in page and f'href="/web/photo/{middle}"' in page
+        async with lead.get(f"/web/problem-photo/{problem_photo}") as response:
+            page = await response.text()
+        assert f"提出问题时所附 · 郝芳 · {sent} 发送" in page and "共" not in page and number in page
+        async with lead.get(f"/web/node-photo/{node}") as response:
+            page = await response.text()
+        assert f"节点 2026-11-01 完成 · 郝芳 · {sent} 发送" in page
+
+
+async def test_a_big_album_shows_its_first_thumbnails_and_a_way_through_the_rest(site: WebHarness) -> None:
+    """A report sent with more photos than ALBUM_SHOWN loads only that many thumbnails (the page stays light on
+    a phone); a link opens the next photo, from which 下一张 goes through the rest, and 上一张 back."""
+    from bot.web.pictures import ALBUM_SHOWN
+
+    day = site.core.clock.now().date() - timedelta(days=1)
+    sent = ALBUM_SHOWN + 3
+    ids = [f"AgACalbum{i}" for i in range(sent)]
+    await site.report("ZD2026-001", day, "300", "主体封顶", photos=ids)
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({file_id: photo(140 + i) for i, file_id in enumerate(ids)})})
+    while (await keeper.keep_due()).kept:
+        pass
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        thumbs = re.findall(r'<img src="/web/photo/(\d+)/thumb"', page)
+        assert len(thumbs) == ALBUM_SHOWN
+        more = re.search(r'<a class="more" href="/web/photo/(\d+)">另有 3 张现场照片，逐张查看</a>', page)
+        assert more is not None and int(more.group(1)) > max(map(int, thumbs))
+        async with hao.get(f"/web/photo/{more.group(1)}") as response:
+            shown = await response.text()
+        assert f"第 {ALBUM_SHOWN + 1} 张，共 {sent} 张" in shown
+        assert f'href="/web/photo/{thumbs[-1]}" rel="prev"' in shown and 'rel="next"' in shown

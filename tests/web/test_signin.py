@@ -94,8 +94,17 @@ async def test_a_session_ends_after_the_idle_limit(site: WebHarness) -> None:
         async with client.get("/web/", allow_redirects=False) as response:
             assert response.status == 200
         site.core.clock.advance(hours=12)  # type: ignore[attr-defined]
-        async with client.get("/web/", allow_redirects=False) as response:
+        async with client.get("/web/project/ZD2026-001", allow_redirects=False) as response:
             assert response.status == 302
+        # Opened again (a bookmark, a link in the chat), the page says the sign-in lapsed, and why.
+        async with client.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        assert "您的登录已失效（连续 12 小时未使用会自动退出" in page and "/web" in page
+        assert response.url.path == "/web/signin"
+        assert dict(response.url.query) == {"next": "/web/project/ZD2026-001", "why": "ended"}
+    async with site.browser() as stranger:  # never signed in: only how to sign in
+        async with stranger.get("/web/project/ZD2026-001") as response:
+            assert "已失效" not in await response.text()
 
 
 async def test_deactivation_ends_the_session(site: WebHarness) -> None:

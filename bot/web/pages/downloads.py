@@ -77,6 +77,13 @@ def _file(data: bytes, name: str, content_type: str) -> web.Response:
 
 
 TREND = "trend.svg"
+TREND_NARROW = "trend-narrow.svg"  # the phone's variant (bot.web.charts: narrow)
+
+
+def narrow(request: web.Request) -> bool:
+    """Whether a chart is asked for in its phone's variant (``?narrow=1``, what the pages' <picture> asks for
+    on a narrow screen)."""
+    return request.query.get("narrow") == "1"
 
 
 async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], str]:
@@ -96,6 +103,7 @@ async def prepare_trend(live: LiveStandings, snapshot: Snapshot) -> None:
     async with live.db.session() as session:
         points, title = await _trend(session, snapshot.today)
     snapshot.derived[TREND] = await live.off_loop(functools.partial(trend_svg, title=title), points)
+    snapshot.derived[TREND_NARROW] = await live.off_loop(functools.partial(trend_svg, title=title, narrow=True), points)
 
 
 @page_route
@@ -103,12 +111,14 @@ async def trend_chart(view: View) -> web.StreamResponse:
     """The overview's trend chart (the public figure), as drawn with the latest standings; drawn here only
     when there is none for today yet."""
     snapshot = view.snapshot()
-    svg = snapshot.derived.get(TREND) if snapshot is not None and snapshot.today == view.today else None
+    small = narrow(view.request)
+    key = TREND_NARROW if small else TREND
+    svg = snapshot.derived.get(key) if snapshot is not None and snapshot.today == view.today else None
     if svg is None:
         from bot.web.charts import trend_svg  # matplotlib loads with the first chart, not at start-up
 
         points, title = await _trend(view.session, view.today)
-        svg = await asyncio.to_thread(trend_svg, points, title=title)
+        svg = await asyncio.to_thread(functools.partial(trend_svg, title=title, narrow=small), points)
     response = web.Response(body=svg, content_type="image/svg+xml")
     secure(response)
     return response

@@ -39,13 +39,16 @@ async def problem_list(view: View) -> web.StreamResponse:
     query = view.request.query
     level, unit, category = _level(query.get("level")), query.get("unit") or None, query.get("category") or None
     overdue = query.get("overdue") == "1"
-    found = await access.problems_seen(view.session, view.viewer, level=level, unit=unit, category=category)
-    shown = [p for p in found if not overdue or is_overdue(p, view.now)]
-    units = sorted({p.unit for p in found} | ({unit} if unit else set()))
+    seen = await access.problems_seen(view.session, view.viewer)
+    shown = [p for p in seen if (level is None or p.level == level) and (unit is None or p.unit == unit)
+             and (category is None or p.category == category) and (not overdue or is_overdue(p, view.now))]
+    # Every unit the viewer's open problems are with stays offered, whatever the other filters narrowed to.
+    units = sorted({p.unit for p in seen} | ({unit} if unit else set()))
     ordered = overdue_first(shown, view.now)
     return view.page("problems.html.j2", problems=ordered[:SHOWN], total=len(ordered), levels=LEVEL_NAMES,
                      categories=CATEGORIES, units=units, level=level, unit=unit, category=category,
-                     overdue=overdue, now=view.now, is_overdue=is_overdue)
+                     overdue=overdue, filtered=any((level is not None, unit, category, overdue)), now=view.now,
+                     is_overdue=is_overdue)
 
 
 @page_route

@@ -14,6 +14,7 @@ from bot.render import shared_renderer
 from bot.services.node_timeline import project_timeline
 from bot.web import access, evidence_photos, photos
 from bot.web.auth import page_route
+from bot.web.pages.downloads import narrow
 from bot.web.pages.problem_list import is_overdue
 from bot.web.rendering import secure
 from bot.web.state import View
@@ -58,7 +59,7 @@ async def project_page(view: View) -> web.StreamResponse:
     histories = await problem_repo.histories(view.session, problem_ids=[p.id for p in problems])
     handlers = await people_repo.unit_handlers(view.session, unit_id=project.lead_unit_id)
     pictures = await photos.of_reports(view.session, project.id, [report for report, _name in reports])
-    shown = timeline_page([len(pictures[report.id].shown) for report, _name in reports[:REPORTS_SHOWN]])
+    shown = timeline_page([len(pictures[report.id].thumbnails) for report, _name in reports[:REPORTS_SHOWN]])
     earlier = skip + shown if len(reports) > shown else None
     reports = reports[:shown]
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
@@ -91,7 +92,8 @@ async def project_chart(view: View) -> web.StreamResponse:
     from bot.web.charts import project_svg  # matplotlib loads with the first chart, not at start-up
 
     title = shared_renderer().phrase("chart", "project_title", project.code, view.today.year)
-    svg = await asyncio.to_thread(project_svg, points, title=title, year=view.today.year, nodes=timeline.nodes)
+    svg = await asyncio.to_thread(project_svg, points, title=title, year=view.today.year, nodes=timeline.nodes,
+                                  narrow=narrow(view.request))
     response = web.Response(body=svg, content_type="image/svg+xml")
     secure(response)
     return response

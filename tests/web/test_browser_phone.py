@@ -1,0 +1,68 @@
+"""On a phone (390 × 844, as leaders open the pages in WeCom or Telegram) the charts come in their phone's
+variant, half as wide, so that their words are not shrunk to a third; a desktop gets the wide ones. Debian's
+chromium, as tests/web/test_browser.py launches it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.harness import ROLE_PEOPLE, WebHarness
+from tests.web.test_browser import ARGS, CHROMIUM, SCREENSHOTS
+
+
+async def test_a_phone_gets_the_narrow_charts_and_a_desktop_the_wide_ones(sqlite_site: WebHarness) -> None:
+    site = sqlite_site
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    folder = SCREENSHOTS / "phone"
+    folder.mkdir(parents=True, exist_ok=True)
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            for width, height, narrow in ((390, 844, True), (1280, 800, False)):
+                context = await browser.new_context(viewport={"width": width, "height": height})
+                page = await context.new_page()
+                await page.goto(await site.link(ROLE_PEOPLE["lead"]))
+                for path in ("/web/", "/web/project/ZD2026-001"):
+                    await page.goto(site.base + path)
+                    await page.wait_for_load_state("networkidle")
+                    chart = page.locator(".chart img")
+                    await chart.scroll_into_view_if_needed()
+                    source = await chart.evaluate("img => img.currentSrc")
+                    drawn = await chart.evaluate("img => img.naturalWidth")
+                    assert source.endswith("?narrow=1") == narrow, (width, path, source)
+                    assert (drawn < 400) == narrow and drawn > 300, (width, path, drawn)  # 4 or 8 inches of SVG
+                    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+                    await page.screenshot(path=str(folder / f"{path.strip('/').replace('/', '_')}-{width}.png"),
+                                          full_page=True)
+                await context.close()
+        finally:
+            await browser.close()
+
+
+async def test_the_heat_maps_names_stay_in_view_while_it_scrolls_on_a_phone(sqlite_site: WebHarness) -> None:
+    """填报情况's four weeks are wider than a phone: they scroll sideways, to 填报率 at the end, and each row's
+    liaison stays in view meanwhile (else the figures at the end belong to nobody one can see)."""
+    site = sqlite_site
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
+            wrap = page.locator(".heat-wrap")
+            assert await wrap.evaluate("w => w.scrollWidth > w.clientWidth")  # it does scroll on a phone
+            await wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+            box = await wrap.bounding_box()
+            name = await page.locator("table.heat tbody tr th").first.bounding_box()
+            rate = await page.locator("table.heat tbody tr td.num").last.bounding_box()
+            assert box is not None and name is not None and rate is not None
+            assert box["x"] - 1 <= name["x"] and name["x"] + name["width"] <= rate["x"]  # the name, then 填报率
+            assert rate["x"] + rate["width"] <= box["x"] + box["width"] + 1
+            await context.close()
+        finally:
+            await browser.close()

@@ -19,6 +19,7 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    CallbackQuery,
     Chat,
     Document,
     InlineKeyboardButton,
@@ -36,6 +37,7 @@ from bot.config import Settings
 from bot.domain import labels
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
@@ -184,13 +186,31 @@ class TelegramChannel:
                 await update.callback_query.answer()
             except TelegramError:
                 log.info("could not answer a button press", exc_info=True)
-            if update.callback_query.message is not None:
-                try:
-                    await update.callback_query.edit_message_reply_markup(reply_markup=None)
-                except TelegramError:
-                    log.debug("could not remove the keyboard of a pressed message")
+            await self._after_press(update.callback_query)
         outcome = await self.router.handle(incoming)
         await self.deliver(int(incoming.chat_id), outcome)
+
+    async def _after_press(self, query: CallbackQuery) -> None:
+        """The pressed message's keyboard: gone once a choice is made, the pressed button marked in a list of
+        several things (``bot.domain.pressed``). A message too old to edit keeps what it shows."""
+        message = query.message
+        if not isinstance(message, Message):  # none, or one Telegram no longer lets the bot see
+            return
+        rows = message.reply_markup.inline_keyboard if message.reply_markup is not None else ()
+        kept = after_press([[Button(b.text, b.callback_data if isinstance(b.callback_data, str) else "")
+                             for b in row] for row in rows], query.data or "")
+        markup = None
+        if kept is not None:
+            markup = InlineKeyboardMarkup([
+                [InlineKeyboardButton(mine.label, callback_data=theirs.callback_data) if mine.label != theirs.text
+                 else theirs for mine, theirs in zip(new_row, row, strict=True)]
+                for new_row, row in zip(kept, rows, strict=True)])
+            if markup == message.reply_markup:
+                return  # pressed before: nothing to mark
+        try:
+            await query.edit_message_reply_markup(reply_markup=markup)
+        except TelegramError:
+            log.debug("could not change the keyboard of a pressed message")
 
     async def on_edit(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message edited in a private chat is not read again: what it said was handled (or not) when it

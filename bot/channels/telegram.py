@@ -35,6 +35,7 @@ from telegram.request import BaseRequest
 from bot.channels.telegram_updates import TolerantUpdatesRequest, readable_update, update_id_of
 from bot.config import Settings
 from bot.domain import labels
+from bot.domain.chat_ids import split_address, topic_address
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.domain.pressed import after_press
@@ -69,7 +70,7 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     if user is None or chat is None:
         return None
     name = user.full_name or user.username or str(user.id)
-    where = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id), display_name=name,
+    where = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=chat_address(update), display_name=name,
                      chat_type="private" if chat.type == Chat.PRIVATE else "group", bot_username=bot_username)
     if update.callback_query is not None:
         return replace(where, callback_data=update.callback_query.data or "", key=f"press:{update.callback_query.id}")
@@ -82,6 +83,17 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     return replace(where, text=message.text or message.caption or "", photos=photos,
                    key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
                    album=message.media_group_id or "", sent_at=message.date)
+
+
+def chat_address(update: Update) -> str:
+    """Where the update's answers go: its chat, and in a forum supergroup the topic it came from (a command
+    typed in a topic is answered there, not in General; a group added as a bulletin group from a topic gets its
+    bulletins there). Only a forum topic counts: replies in other supergroups carry a thread id too."""
+    chat = update.effective_chat
+    assert chat is not None
+    message = update.effective_message
+    topic = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
+    return topic_address(chat.id, topic)
 
 
 _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),
@@ -188,7 +200,7 @@ class TelegramChannel:
                 log.info("could not answer a button press", exc_info=True)
             await self._after_press(update.callback_query)
         outcome = await self.router.handle(incoming)
-        await self.deliver(int(incoming.chat_id), outcome)
+        await self.deliver(incoming.chat_id, outcome)
 
     async def _after_press(self, query: CallbackQuery) -> None:
         """The pressed message's keyboard: gone once a choice is made, the pressed button marked in a list of
@@ -219,7 +231,7 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is not None:
             html = self.router.deps.renderer.render("edit_ignored")
-            await self.deliver(chat.id, Outcome(replies=[Reply(html=html)]))
+            await self.deliver(str(chat.id), Outcome(replies=[Reply(html=html)]))
 
     async def on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group upgraded to a supergroup has a new chat id; Telegram tells the old chat (migrate_to_chat_id)
@@ -252,16 +264,19 @@ class TelegramChannel:
         renderer = self.router.deps.renderer
         html = renderer.render("group_joined", commands=self.router.commands.group_menu())
         private = Button(renderer.render("private_button").strip(), "", url=f"https://t.me/{context.bot.username}")
-        await self.deliver(chat.id, Outcome(replies=[Reply(html=html, buttons=[[private]])]))
+        await self.deliver(chat_address(update), Outcome(replies=[Reply(html=html, buttons=[[private]])]))
 
-    async def deliver(self, chat_id: int, outcome: Outcome) -> None:
-        """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""
+    async def deliver(self, address: int | str, outcome: Outcome) -> None:
+        """Send the replies the same way the outbox does (one formatting path), then the menu if it changed.
+        ``address``: the chat id, or a forum topic's address (``bot.domain.chat_ids.topic_address``)."""
         from bot.channels.telegram_transport import TelegramTransport
 
+        address = str(address)
         transport = TelegramTransport(self.application.bot, files_root=self.files_root)
-        await self.direct.deliver(transport, str(chat_id), outcome.replies)
+        await self.direct.deliver(transport, address, outcome.replies)
         bot = self.application.bot
         if outcome.menu is not None:
+            chat_id = split_address(address)[0]
             try:
                 await bot.set_my_commands(_bot_commands(outcome.menu), scope=BotCommandScopeChat(chat_id))
             except TelegramError:

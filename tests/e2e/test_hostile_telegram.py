@@ -10,8 +10,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage.models import Project
+from bot.channels.telegram_transport import TelegramTransport
+from bot.domain.messages import Reply
+from storage.models import BulletinGroup, Project
 from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_group_chats import ADMIN, ADMIN_NAME, bind_directly
 
 HAO = 1001
 LONG_WORDS = "城市更新老旧小区改造提升工程配套基础设施"  # 20 characters, 60 bytes of UTF-8
@@ -44,3 +47,38 @@ async def test_a_search_too_long_for_a_button_still_pages_and_an_old_one_says_it
     expired = await tg.press(HAO, "下一页")
     assert "已过期" in expired.text and "/project" in expired.text, expired
     tg.assert_nothing_failed()
+
+
+FORUM = -1005550001
+
+
+async def test_a_forum_is_answered_in_the_topic_asked_from_and_gets_its_bulletins_there(tg: TelegramHarness) -> None:
+    """In a forum supergroup a command typed in a topic is answered in that topic (not in General); a group
+    added as a bulletin group from a topic gets its bulletins there, and in General once the topic is deleted."""
+    tg.fake.group(FORUM, kind="supergroup", title="重点项目调度", forum=True)
+    topic = tg.fake.topic(FORUM, "周通报")
+    await bind_directly(tg, ADMIN, ADMIN_NAME)
+
+    ranked = await tg.send(HAO, "/rank", chat_id=FORUM, thread_id=topic)
+    assert ranked.messages and all(c.get("message_thread_id") == topic for c in ranked.messages), ranked.calls
+    general = await tg.send(HAO, "/rank", chat_id=FORUM)
+    assert general.messages and all(c.get("message_thread_id") is None for c in general.messages)
+    private = await tg.send(HAO, "/mine", chat_id=FORUM, thread_id=topic)  # the pointer to the private chat too
+    assert "请私聊我" in private.text and private.last.get("message_thread_id") == topic
+
+    added = await tg.send(ADMIN, "/groups add 周通报", chat_id=FORUM, thread_id=topic)
+    assert "已将本群添加为通报群「周通报」" in added.text and added.last.get("message_thread_id") == topic
+    async with tg.session() as session:
+        [group] = (await session.scalars(select(BulletinGroup))).all()
+    transport = TelegramTransport(tg.application.bot)
+    await transport.send(group.chat_id, Reply(html="<b>本周通报</b>"))
+    [bulletin] = tg.fake.calls_of("sendMessage", chat_id=FORUM, text="<b>本周通报</b>", ok=True)
+    assert bulletin.get("message_thread_id") == topic
+
+    tg.fake.delete_topic(FORUM, topic)
+    mark = len(tg.fake.calls)
+    await transport.send(group.chat_id, Reply(html="<b>下周通报</b>"))
+    refused, sent = tg.fake.calls_of("sendMessage", since=mark, chat_id=FORUM)
+    assert refused.error and "message thread not found" in refused.error
+    assert sent.ok and sent.get("message_thread_id") is None  # in General rather than lost
+    tg.fake.calls = tg.fake.calls[:mark]  # the refusal above was the point

@@ -32,7 +32,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from bot.channels.telegram_updates import TolerantUpdatesRequest, readable_update, update_id_of
+from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
 from bot.config import Settings
 from bot.domain import labels
 from bot.domain.chat_ids import split_address, topic_address
@@ -162,8 +162,10 @@ class TelegramChannel:
             builder = builder.request(request)
         elif proxy:
             builder = builder.proxy(proxy)
+        self.polls = PollWatch()  # what polling meets (bot.channels.telegram_serving watches it)
         if get_updates_request is None:  # as PTB would build it, but past an update it cannot read
-            get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None)
+            get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None,
+                                                         watch=self.polls)
         builder = builder.get_updates_request(get_updates_request)
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))

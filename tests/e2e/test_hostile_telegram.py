@@ -82,3 +82,25 @@ async def test_a_forum_is_answered_in_the_topic_asked_from_and_gets_its_bulletin
     assert refused.error and "message thread not found" in refused.error
     assert sent.ok and sent.get("message_thread_id") is None  # in General rather than lost
     tg.fake.calls = tg.fake.calls[:mark]  # the refusal above was the point
+
+
+# Text a hostile (or clumsy) user sends, 4,000 characters long: each answer quotes a short start of it, in one
+# message, never the whole text back over several.
+FLOODS = [
+    "/" + "报" * 4000,
+    "/" + "a" * 4000,
+    "/project " + "<i>城北" * 800,
+    "/issue " + "W" * 4000,
+    "/node " + "城北" * 2000,
+    "/halfmonth " + "<b>" * 1300,
+    "/leave " + "<b>&amp;\u202e" * 400,
+    "/report ZD2026-001 " + "9" * 4000 + " 桩基",
+]
+
+
+async def test_a_flood_of_text_is_answered_in_one_short_message(tg: TelegramHarness) -> None:
+    for text in FLOODS:
+        answer = await tg.send(HAO, text)
+        assert len(answer.messages) == 1 and len(answer.text) < 600, (text[:20], answer.texts)
+        assert "…" in answer.text, (text[:20], answer.text)
+    tg.assert_nothing_failed()

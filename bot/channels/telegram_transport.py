@@ -51,7 +51,8 @@ DOCUMENT_MAX = 50 * 1024 * 1024  # what a bot may upload
 FILE_REFUSED = {"request entity too large": "too_large", "file is too big": "too_large"}
 BAD_TOKEN = "bad_token"  # ChannelDown.reason of a refused token
 # Bad requests that mean the chat is gone for us rather than that the message is wrong.
-TOPIC_GONE = "message thread not found"  # a forum topic deleted since
+# A forum topic deleted or closed since (a bot that may not manage topics cannot write in a closed one).
+TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
 
@@ -160,9 +161,9 @@ class TelegramTransport:
                 target, topic, migrated = int(exc.new_chat_id), None, True
                 continue
             except BadRequest as exc:
-                if topic is None or TOPIC_GONE not in str(exc).lower():
+                if topic is None or not any(marker in str(exc).lower() for marker in TOPIC_GONE):
                     raise failed_after(delivery_error(exc), done) from exc
-                # The forum topic was deleted (or closed for good): the rest goes to the group's General topic.
+                # The forum topic was deleted or closed: the rest goes to the group's General topic.
                 log.warning("topic %s of Telegram chat %s is gone; sending to its General topic", topic, target)
                 topic = None
                 continue

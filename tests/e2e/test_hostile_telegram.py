@@ -83,6 +83,13 @@ async def test_a_forum_is_answered_in_the_topic_asked_from_and_gets_its_bulletin
     assert sent.ok and sent.get("message_thread_id") is None  # in General rather than lost
     tg.fake.calls = tg.fake.calls[:mark]  # the refusal above was the point
 
+    closed = tg.fake.topic(FORUM, "已关闭的话题")
+    tg.fake.close_topic(FORUM, closed)
+    await transport.send(f"{FORUM}/{closed}", Reply(html="<b>月度通报</b>"))
+    refused, sent = tg.fake.calls_of("sendMessage", since=mark, chat_id=FORUM)
+    assert "TOPIC_CLOSED" in str(refused.error) and sent.ok and sent.get("message_thread_id") is None
+    tg.fake.calls = tg.fake.calls[:mark]
+
 
 # Text a hostile (or clumsy) user sends, 4,000 characters long: each answer quotes a short start of it, in one
 # message, never the whole text back over several.

@@ -287,7 +287,8 @@ class FakeBotAPI:
         self._users: dict[int, JSON] = {}
         self._groups: dict[int, JSON] = {}  # chat id -> Chat of a group registered with group()
         self.migrated: dict[int, int] = {}  # group chat id -> the supergroup it became (migrate_group)
-        self.topics: dict[int, dict[int, str]] = {}  # forum chat id -> its open topics: thread id -> name
+        self.topics: dict[int, dict[int, str]] = {}  # forum chat id -> its topics: thread id -> name
+        self.closed_topics: set[tuple[int, int]] = set()  # (chat id, thread id) of the topics closed
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._closing = False
@@ -398,6 +399,10 @@ class FakeBotAPI:
     def delete_topic(self, chat_id: int, thread_id: int) -> None:
         """Delete a topic, as a group admin may: sending to it is refused from now on."""
         self.topics.get(chat_id, {}).pop(thread_id, None)
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Close a topic: a bot that may not manage topics is refused "TOPIC_CLOSED" there."""
+        self.closed_topics.add((chat_id, thread_id))
 
     def migrate_group(self, old: int, new: int, *, user_id: int) -> tuple[JSON, JSON]:
         """Upgrade group `old` to supergroup `new`, as a member (`user_id`) making it public or an admin
@@ -771,6 +776,8 @@ class FakeBotAPI:
             return None
         if int(thread) not in self.topics.get(chat_id, {}):
             raise bad_request("message thread not found")
+        if (chat_id, int(thread)) in self.closed_topics:
+            raise bad_request("TOPIC_CLOSED")
         return int(thread)
 
     def _in_thread(self, message: JSON, thread: int | None) -> JSON:

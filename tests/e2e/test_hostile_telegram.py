@@ -7,13 +7,18 @@ does not expect.
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.channels.telegram_transport import TelegramTransport
 from bot.domain.messages import Reply
+from bot.services.outbox import OutboxSender
+from jobs import reminders
+from storage import people
 from storage.models import BulletinGroup, Project
-from tests.e2e.harness import TelegramHarness
+from tests.e2e.harness import START, TelegramHarness
 from tests.e2e.test_group_chats import ADMIN, ADMIN_NAME, bind_directly
 
 HAO = 1001
@@ -111,3 +116,25 @@ async def test_a_flood_of_text_is_answered_in_one_short_message(tg: TelegramHarn
         assert len(answer.messages) == 1 and len(answer.text) < 600, (text[:20], answer.texts)
         assert "…" in answer.text, (text[:20], answer.text)
     tg.assert_nothing_failed()
+
+
+async def test_a_reminder_of_two_projects_keeps_the_second_button_after_the_first_report(
+        tg: TelegramHarness) -> None:
+    """A liaison reminded of two projects reports the first through its button, then the second from the same
+    reminder: the pressed 填报 is marked, the other stays."""
+    async with tg.session() as session:
+        [hao] = await people.find_people_by_name(session, name="郝芳")
+        await session.execute(update(Project).where(Project.code == "ZD2026-002").values(liaison_id=hao.id))
+    tg.clock.set(START.replace(hour=16))
+    await reminders.run(tg.core.db, tg.clock.now(), tg.core.deps.renderer, slot=time(16, 0))
+    await OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)}).drain(10)
+    message_id, _ = tg.fake.find_button(HAO, label="填报 ZD2026-001")
+    assert "请输入本期完成投资" in await tg.press(HAO, "填报 ZD2026-001")
+    await tg.send(HAO, "300")
+    await tg.send(HAO, "路面基层施工")
+    await tg.press(HAO, "完成（不再上传照片）")
+    assert "已记录" in await tg.press(HAO, "确认")
+    shown = [b["text"] for row in tg.fake.messages[(HAO, message_id)]["reply_markup"]["inline_keyboard"]
+             for b in row]
+    assert shown == ["✓ 填报 ZD2026-001", "填报 ZD2026-002"], shown
+    assert "请输入本期完成投资" in await tg.press(HAO, "填报 ZD2026-002")

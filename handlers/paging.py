@@ -56,8 +56,9 @@ def _kept_name(key: str) -> str:
 
 
 async def keep_long_arguments(ctx: Context) -> None:
-    """Give every page button of the replies whose data is over ``DATA_MAX`` bytes a short key in place of its
-    arguments, the arguments kept in the database for ``KEPT_FOR`` (each showing keeps them that long again)."""
+    """Give every page button of the replies whose data is over ``DATA_MAX`` bytes (or whose arguments start
+    like a key) a short key in place of its arguments, the arguments kept in the database for ``KEPT_FOR`` (each
+    showing keeps them that long again)."""
     replies = ctx.outcome.replies
     for index, reply in enumerate(replies):
         if not any(_too_long(b) for row in reply.buttons for b in row):
@@ -67,7 +68,10 @@ async def keep_long_arguments(ctx: Context) -> None:
 
 
 def _too_long(button: Button) -> bool:
-    return button.data.startswith(f"{PREFIX}:") and len(button.data.encode()) > DATA_MAX
+    """A page button whose arguments must be kept: too long for its data, or reading like a key ("~…")."""
+    if not button.data.startswith(f"{PREFIX}:"):
+        return False
+    return len(button.data.encode()) > DATA_MAX or button.data.split(":", 3)[-1].startswith(KEPT)
 
 
 async def _shortened(ctx: Context, button: Button) -> Button:

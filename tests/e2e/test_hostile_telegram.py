@@ -48,6 +48,11 @@ async def test_a_search_too_long_for_a_button_still_pages_and_an_old_one_says_it
     assert "上一页" in second.buttons
     back = await tg.press(HAO, "上一页")
     assert "第 1/2 页" in back.text
+    await _name_projects(tg, "~城北", 12)  # a search that starts like a key
+    tilde = await tg.send(HAO, "/project ~城北")
+    assert "第 1/2 页" in tilde.text and "下一页" in tilde.buttons
+    assert "第 2/2 页" in (await tg.press(HAO, "下一页")).text
+    back = await tg.press(HAO, "上一页")
     tg.clock.advance(days=31)
     expired = await tg.press(HAO, "下一页")
     assert "已过期" in expired.text and "/project" in expired.text, expired
@@ -71,8 +76,10 @@ async def test_a_forum_is_answered_in_the_topic_asked_from_and_gets_its_bulletin
     private = await tg.send(HAO, "/mine", chat_id=FORUM, thread_id=topic)  # the pointer to the private chat too
     assert "请私聊我" in private.text and private.last.get("message_thread_id") == topic
 
-    added = await tg.send(ADMIN, "/groups add 周通报", chat_id=FORUM, thread_id=topic)
-    assert "已将本群添加为通报群「周通报」" in added.text and added.last.get("message_thread_id") == topic
+    assert "已将本群添加为通报群「周通报」" in await tg.send(ADMIN, "/groups add 周通报", chat_id=FORUM)
+    added = await tg.send(ADMIN, "/groups add", chat_id=FORUM, thread_id=topic)  # moved to the topic
+    assert "通报群「周通报」此后的定期通报改发到这里" in added.text and added.last.get("message_thread_id") == topic
+    assert "周通报" in await tg.send(ADMIN, "/groups", chat_id=FORUM)  # the same group, seen from General
     async with tg.session() as session:
         [group] = (await session.scalars(select(BulletinGroup))).all()
     transport = TelegramTransport(tg.application.bot)

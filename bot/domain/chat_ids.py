@@ -30,3 +30,8 @@ def split_address(address: str) -> tuple[int, int | None]:
     when it is no Telegram chat id."""
     chat, mark, thread = address.strip().partition(TOPIC_MARK)
     return int(chat), (int(thread) if mark else None)
+
+
+def chat_of(address: str) -> str:
+    """The chat an address is in, without its topic (the same for every topic of a forum)."""
+    return address.partition(TOPIC_MARK)[0]

@@ -171,6 +171,8 @@ class TelegramService:
         """Tell ``gate`` that Telegram is down (once per fault) or works again, as the Bot API answered since
         start-up and polling met lately; a token refused while polling is tried again (``getMe``)."""
         polls = self.channel.polls
+        if self.reached.is_set() and self.polling and not self._leading:
+            return  # another process polls: what this one's polling met last says nothing now
         if self.reached.is_set() and self.polling and polls.refused and await self._token_accepted():
             await self._poll_anew()
         fault = self._fault()
@@ -188,7 +190,7 @@ class TelegramService:
                 return None
             return UNREACHABLE, "the Telegram Bot API has not answered since start-up"
         polls = self.channel.polls
-        if not self.polling or not self._leading:
+        if not self.polling:
             return None
         if polls.refused:
             return BAD_TOKEN, "invalid bot token: polling was refused (401 Unauthorized)"
@@ -199,9 +201,7 @@ class TelegramService:
     async def _token_accepted(self) -> bool:
         try:
             await self.channel.application.bot.get_me()
-        except InvalidToken:
-            return False
-        except NetworkError:
+        except (InvalidToken, NetworkError):  # still refused, or cannot tell
             return False
         return True
 
@@ -230,6 +230,7 @@ class TelegramService:
                 return
             if self._leading and self.reached.is_set():
                 if not updater.running:
+                    self.channel.polls.answered()  # what an earlier polling met is over
                     await updater.start_polling(allowed_updates=Update.ALL_TYPES)
                     log.info("serving Telegram by polling")
             else:

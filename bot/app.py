@@ -300,9 +300,12 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                                                    notices=ChannelNotices(core.db, core.clock, core.deps.renderer))
             closing = asyncio.Event()
             reaching: asyncio.Task[None] | None = None
+            watching: asyncio.Task[None] | None = None
             if service is not None:  # the rest does not wait for Telegram
                 reaching = asyncio.create_task(service.run(closing, lambda: sender.gate.works(TELEGRAM)),
                                                name="telegram")
+                # an outage, or a token refused while polling, told even when no notice is due
+                watching = asyncio.create_task(service.watch(closing, sender.gate), name="telegram-watch")
             if listening is not None and not listening.done():
                 listening.set_result(port)
             sender_stop = asyncio.Event()
@@ -346,6 +349,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 closing.set()
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
+                if watching is not None:
+                    await watching
                 if reaching is not None:
                     try:
                         await reaching

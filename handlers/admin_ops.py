@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from bot.clock import to_local
 from bot.domain import labels
-from bot.domain.chat_ids import telegram_group_id
+from bot.domain.chat_ids import chat_of, telegram_group_id
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page, page_number, page_of
@@ -31,6 +31,7 @@ from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
+from storage.group_chats import move_chat
 from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
 
 ADMIN = frozenset({"admin"})
@@ -69,7 +70,13 @@ async def _groups_shown(ctx: Context) -> list[BulletinGroup]:
     groups = await bulletin_groups(ctx.session)
     if not _in_group(ctx):
         return groups
-    return [g for g in groups if g.channel == ctx.msg.channel and g.chat_id == ctx.msg.chat_id]
+    return [g for g in groups if _this_group(ctx, g)]
+
+
+def _this_group(ctx: Context, group: BulletinGroup) -> bool:
+    """Whether a bulletin group is the chat the message came from (in a forum, whichever topic it was added
+    from and the message was written in)."""
+    return group.channel == ctx.msg.channel and chat_of(group.chat_id) == chat_of(ctx.msg.chat_id)
 
 
 async def groups_command(ctx: Context, args: str) -> None:
@@ -120,8 +127,13 @@ async def _add_group(ctx: Context, name: str) -> None:
         ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
         return
     chat_id = ctx.msg.chat_id
+    elsewhere = [g for g in await bulletin_groups(ctx.session) if _this_group(ctx, g) and g.chat_id != chat_id]
+    if elsewhere:  # added from another topic of this forum (or its General): its bulletins come here now
+        name = name or elsewhere[0].name
+        await move_chat(ctx.session, channel=ctx.msg.channel, old=elsewhere[0].chat_id, new=chat_id, at=ctx.now,
+                        actor=ctx.actor)
     await _register(ctx, channel=ctx.msg.channel, chat_id=chat_id, name=name or _unnamed(ctx, chat_id),
-                    in_group=True)
+                    in_group=True, moved=bool(elsewhere))
 
 
 def _unnamed(ctx: Context, chat_id: str) -> str:
@@ -129,7 +141,8 @@ def _unnamed(ctx: Context, chat_id: str) -> str:
     return ctx.deps.renderer.phrase("admin_ops_words", "unnamed_group", chat_id)
 
 
-async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_group: bool) -> None:
+async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_group: bool,
+                    moved: bool = False) -> None:
     existing = await ctx.session.scalar(select(BulletinGroup).where(BulletinGroup.channel == channel,
                                                                      BulletinGroup.chat_id == chat_id))
     if existing is not None:
@@ -142,7 +155,8 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
                        detail={"name": name, "renamed": existing is not None})
     await ctx.session.flush()
     ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), channels=CHANNEL_LABELS,
-              changed="renamed" if existing is not None else "added", name=name, in_group=in_group,
+              changed="moved" if moved else "renamed" if existing is not None else "added", name=name,
+              in_group=in_group,
               robot=channel == ROBOT_CHANNEL)
 
 
@@ -151,7 +165,7 @@ async def _remove_group(ctx: Context, token: str) -> None:
     if token:
         found = [g for g in groups if g.chat_id == token or f"{g.channel}:{g.chat_id}" == token]
     elif _in_group(ctx):
-        found = [g for g in groups if g.channel == ctx.msg.channel and g.chat_id == ctx.msg.chat_id]
+        found = [g for g in groups if _this_group(ctx, g)]
     else:
         ctx.reply("admin_ops_refused", reason="group_remove_which")
         return

@@ -213,6 +213,7 @@ class Router:
             ctx = Context(msg=msg, deps=self.deps, session=session, caller=caller, person=person,
                           commands=self.commands)
             await self._dispatch(ctx, caller.flow)
+            await paging.keep_long_arguments(ctx)  # page buttons of a long search carry a short key
             await session.flush()  # what the ORM holds unwritten counts as written (nothing to do if none)
             if msg.key is not None and wrote(session) and not await processed.mark_handled(
                     session, channel=msg.channel, key=msg.key, now=ctx.now):

@@ -19,6 +19,7 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeChat,
     BotCommandScopeDefault,
+    CallbackQuery,
     Chat,
     Document,
     InlineKeyboardButton,
@@ -31,11 +32,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from bot.channels.telegram_updates import TolerantUpdatesRequest, readable_update, update_id_of
+from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
 from bot.config import Settings
 from bot.domain import labels
+from bot.domain.chat_ids import split_address, topic_address
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
+from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
 from handlers.router import Router
@@ -67,7 +70,7 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     if user is None or chat is None:
         return None
     name = user.full_name or user.username or str(user.id)
-    where = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=str(chat.id), display_name=name,
+    where = Incoming(channel=CHANNEL, user_id=str(user.id), chat_id=chat_address(update), display_name=name,
                      chat_type="private" if chat.type == Chat.PRIVATE else "group", bot_username=bot_username)
     if update.callback_query is not None:
         return replace(where, callback_data=update.callback_query.data or "", key=f"press:{update.callback_query.id}")
@@ -80,6 +83,17 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     return replace(where, text=message.text or message.caption or "", photos=photos,
                    key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
                    album=message.media_group_id or "", sent_at=message.date)
+
+
+def chat_address(update: Update) -> str:
+    """Where the update's answers go: its chat, and in a forum supergroup the topic it came from (a command
+    typed in a topic is answered there, not in General; a group added as a bulletin group from a topic gets its
+    bulletins there). Only a forum topic counts: replies in other supergroups carry a thread id too."""
+    chat = update.effective_chat
+    assert chat is not None
+    message = update.effective_message
+    topic = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
+    return topic_address(chat.id, topic)
 
 
 _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),
@@ -148,8 +162,10 @@ class TelegramChannel:
             builder = builder.request(request)
         elif proxy:
             builder = builder.proxy(proxy)
+        self.polls = PollWatch()  # what polling meets (bot.channels.telegram_serving watches it)
         if get_updates_request is None:  # as PTB would build it, but past an update it cannot read
-            get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None)
+            get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None,
+                                                         watch=self.polls)
         builder = builder.get_updates_request(get_updates_request)
         self.application: Application = builder.build()
         self.application.add_handler(CallbackQueryHandler(self.on_update))
@@ -184,13 +200,31 @@ class TelegramChannel:
                 await update.callback_query.answer()
             except TelegramError:
                 log.info("could not answer a button press", exc_info=True)
-            if update.callback_query.message is not None:
-                try:
-                    await update.callback_query.edit_message_reply_markup(reply_markup=None)
-                except TelegramError:
-                    log.debug("could not remove the keyboard of a pressed message")
+            await self._after_press(update.callback_query)
         outcome = await self.router.handle(incoming)
-        await self.deliver(int(incoming.chat_id), outcome)
+        await self.deliver(incoming.chat_id, outcome)
+
+    async def _after_press(self, query: CallbackQuery) -> None:
+        """The pressed message's keyboard: gone once a choice is made, the pressed button marked in a list of
+        several things (``bot.domain.pressed``). A message too old to edit keeps what it shows."""
+        message = query.message
+        if not isinstance(message, Message):  # none, or one Telegram no longer lets the bot see
+            return
+        rows = message.reply_markup.inline_keyboard if message.reply_markup is not None else ()
+        kept = after_press([[Button(b.text, b.callback_data if isinstance(b.callback_data, str) else "")
+                             for b in row] for row in rows], query.data or "")
+        markup = None
+        if kept is not None:
+            markup = InlineKeyboardMarkup([
+                [InlineKeyboardButton(mine.label, callback_data=theirs.callback_data) if mine.label != theirs.text
+                 else theirs for mine, theirs in zip(new_row, row, strict=True)]
+                for new_row, row in zip(kept, rows, strict=True)])
+            if markup == message.reply_markup:
+                return  # pressed before: nothing to mark
+        try:
+            await query.edit_message_reply_markup(reply_markup=markup)
+        except TelegramError:
+            log.debug("could not change the keyboard of a pressed message")
 
     async def on_edit(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A message edited in a private chat is not read again: what it said was handled (or not) when it
@@ -199,7 +233,7 @@ class TelegramChannel:
         chat = update.effective_chat
         if chat is not None:
             html = self.router.deps.renderer.render("edit_ignored")
-            await self.deliver(chat.id, Outcome(replies=[Reply(html=html)]))
+            await self.deliver(str(chat.id), Outcome(replies=[Reply(html=html)]))
 
     async def on_migrate(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group upgraded to a supergroup has a new chat id; Telegram tells the old chat (migrate_to_chat_id)
@@ -232,16 +266,19 @@ class TelegramChannel:
         renderer = self.router.deps.renderer
         html = renderer.render("group_joined", commands=self.router.commands.group_menu())
         private = Button(renderer.render("private_button").strip(), "", url=f"https://t.me/{context.bot.username}")
-        await self.deliver(chat.id, Outcome(replies=[Reply(html=html, buttons=[[private]])]))
+        await self.deliver(chat_address(update), Outcome(replies=[Reply(html=html, buttons=[[private]])]))
 
-    async def deliver(self, chat_id: int, outcome: Outcome) -> None:
-        """Send the replies the same way the outbox does (one formatting path), then the menu if it changed."""
+    async def deliver(self, address: int | str, outcome: Outcome) -> None:
+        """Send the replies the same way the outbox does (one formatting path), then the menu if it changed.
+        ``address``: the chat id, or a forum topic's address (``bot.domain.chat_ids.topic_address``)."""
         from bot.channels.telegram_transport import TelegramTransport
 
+        address = str(address)
         transport = TelegramTransport(self.application.bot, files_root=self.files_root)
-        await self.direct.deliver(transport, str(chat_id), outcome.replies)
+        await self.direct.deliver(transport, address, outcome.replies)
         bot = self.application.bot
         if outcome.menu is not None:
+            chat_id = split_address(address)[0]
             try:
                 await bot.set_my_commands(_bot_commands(outcome.menu), scope=BotCommandScopeChat(chat_id))
             except TelegramError:

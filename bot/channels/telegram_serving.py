@@ -5,28 +5,47 @@ sender and the web pages start at once all the same; Telegram is tried again wit
 when it answers (:class:`TelegramService`). Meanwhile the outbox sees Telegram as a channel that is down
 (``ChannelDown`` "unreachable", :class:`UntilReached`): its notices are held by the channel breaker, no try
 counted, and go out once Telegram answers. A refused token is raised to the caller, which refuses to run.
+
+While it runs, :meth:`TelegramService.watch` tells the channel gate (and through it the admins, on their other
+channels, and ``/readyz``) when Telegram cannot be reached for ``UNREACHABLE_GRACE`` (at start-up, or polling
+failing), or polling stopped on a refused token, even when no notice is due; once per outage, and once when it
+works again. A token refused while polling and accepted again later (a token reset in @BotFather and then
+restored) gets polling going again: python-telegram-bot ends its polling for good on a 401, and a stopped
+``Updater`` whose polling ended so cannot be started again, so a new ``Updater`` polls in its place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
+from telegram.ext import Updater
 
 from bot.channels.base import ChannelDown
 from bot.channels.telegram import CHANNEL, TelegramChannel
-from bot.channels.telegram_transport import TelegramTransport
+from bot.channels.telegram_transport import BAD_TOKEN, TelegramTransport
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_RETRY_MAX = 60.0  # seconds between tries to reach the Bot API at start-up, at most
 UNREACHABLE = "unreachable"  # ChannelDown.reason while the Bot API has not answered since start-up
+UNREACHABLE_GRACE = 120.0  # seconds Telegram may not answer before the admins are told
+WATCH_EVERY = 30.0  # seconds between two looks at whether Telegram answers
+
+
+class Gate(Protocol):
+    """What the watcher tells (``bot.services.channel_gate.ChannelGate``)."""
+
+    async def down(self, channel: str, error: ChannelDown) -> None: ...
+
+    async def works(self, channel: str) -> None: ...
 
 
 async def reach_telegram(application, stop: asyncio.Event) -> bool:  # type: ignore[no-untyped-def]
@@ -103,8 +122,11 @@ class TelegramService:
             TelegramTransport(channel.application.bot, files_root=settings.data_dir), self.reached
         )
         self.polling = not settings.telegram_webhook_url
+        self.updater: Updater | None = channel.application.updater  # replaced when polling is started anew
+        self.started = time.monotonic()
         self._leading = False
         self._switch = asyncio.Lock()
+        self._told: str | None = None  # the fault the gate was told of by the watcher
 
     async def run(self, closing: asyncio.Event, on_reached: Callable[[], Awaitable[None]]) -> None:
         """Reach the Bot API, serve until ``closing``, then stop the application. ``on_reached`` is awaited
@@ -131,15 +153,84 @@ class TelegramService:
         self._leading = leading
         await self._sync_polling()
 
+    async def watch(self, closing: asyncio.Event, gate: Gate) -> None:
+        """Until ``closing``: every ``WATCH_EVERY`` seconds, tell ``gate`` of a fault of Telegram found meanwhile
+        (:meth:`check`), and get polling going again once a refused token is accepted."""
+        while not closing.is_set():
+            try:
+                await asyncio.wait_for(closing.wait(), WATCH_EVERY)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self.check(gate)
+            except Exception:  # the next look tries again
+                log.exception("could not check whether Telegram answers")
+
+    async def check(self, gate: Gate) -> None:
+        """Tell ``gate`` that Telegram is down (once per fault) or works again, as the Bot API answered since
+        start-up and polling met lately; a token refused while polling is tried again (``getMe``)."""
+        polls = self.channel.polls
+        if self.reached.is_set() and self.polling and not self._leading:
+            return  # another process polls: what this one's polling met last says nothing now
+        if self.reached.is_set() and self.polling and polls.refused and await self._token_accepted():
+            await self._poll_anew()
+        fault = self._fault()
+        if fault is not None and self._told != fault[0]:
+            self._told = fault[0]
+            await gate.down(CHANNEL, ChannelDown(*fault))
+        elif fault is None and self._told is not None:
+            self._told = None
+            await gate.works(CHANNEL)
+
+    def _fault(self) -> tuple[str, str] | None:
+        """(reason, words) of what keeps Telegram from being served now, None when nothing does."""
+        if not self.reached.is_set():
+            if time.monotonic() - self.started < UNREACHABLE_GRACE:
+                return None
+            return UNREACHABLE, "the Telegram Bot API has not answered since start-up"
+        polls = self.channel.polls
+        if not self.polling:
+            return None
+        if polls.refused:
+            return BAD_TOKEN, "invalid bot token: polling was refused (401 Unauthorized)"
+        if polls.failing_for() >= UNREACHABLE_GRACE:
+            return UNREACHABLE, f"polling has not reached the Telegram Bot API for {polls.failing_for():.0f} s"
+        return None
+
+    async def _token_accepted(self) -> bool:
+        try:
+            await self.channel.application.bot.get_me()
+        except (InvalidToken, NetworkError):  # still refused, or cannot tell
+            return False
+        return True
+
+    async def _poll_anew(self) -> None:
+        """Polling ended on a refused token that is accepted now: a new ``Updater`` polls in the old one's place
+        (a stopped one whose polling ended on the 401 would not fetch again)."""
+        application = self.channel.application
+        async with self._switch:
+            old = self.updater
+            if old is not None:
+                await stop_polling(old)
+                if old is not application.updater:
+                    await old.shutdown()
+            self.updater = Updater(application.bot, application.update_queue)
+            await self.updater.initialize()
+        self.channel.polls.answered()
+        log.warning("Telegram accepts the bot token again: polling starts anew")
+        await self._sync_polling()
+
     async def _sync_polling(self) -> None:
         if not self.polling:
             return
         async with self._switch:
-            updater = self.channel.application.updater
+            updater = self.updater
             if updater is None:
                 return
             if self._leading and self.reached.is_set():
                 if not updater.running:
+                    self.channel.polls.answered()  # what an earlier polling met is over
                     await updater.start_polling(allowed_updates=Update.ALL_TYPES)
                     log.info("serving Telegram by polling")
             else:
@@ -165,5 +256,7 @@ class TelegramService:
                     log.info("serving Telegram by webhook at %s", self.settings.telegram_webhook_url)
                 yield True
             finally:
-                await stop_polling(application.updater)
+                await stop_polling(self.updater)
+                if self.updater is not None and self.updater is not application.updater:
+                    await self.updater.shutdown()
                 await application.stop()

@@ -37,6 +37,7 @@ from bot.channels.base import (
     read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
+from bot.domain.chat_ids import split_address
 from bot.domain.messages import Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 
@@ -50,6 +51,8 @@ DOCUMENT_MAX = 50 * 1024 * 1024  # what a bot may upload
 FILE_REFUSED = {"request entity too large": "too_large", "file is too big": "too_large"}
 BAD_TOKEN = "bad_token"  # ChannelDown.reason of a refused token
 # Bad requests that mean the chat is gone for us rather than that the message is wrong.
+# A forum topic deleted or closed since (a bot that may not manage topics cannot write in a closed one).
+TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
 
@@ -141,21 +144,28 @@ class TelegramTransport:
         says how many of them have reached the chat (``failed_after``)."""
         attachment = attachment or reply.attachment
         try:
-            target = int(chat_id)
+            target, topic = split_address(chat_id)
         except ValueError as exc:
             raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
         parts = self._parts(reply, attachment)
         done, migrated = max(0, skip), False
         while done < len(parts):
             try:
-                await parts[done](target)
+                await parts[done](target, topic)
             except ChatMigrated as exc:
                 if migrated:
                     raise failed_after(delivery_error(exc), done) from exc
                 # The group became a supergroup: deliver the rest there. The bulletin group's record follows
                 # when Telegram's service message about the upgrade arrives (TelegramChannel.on_migrate).
                 log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
-                target, migrated = int(exc.new_chat_id), True
+                target, topic, migrated = int(exc.new_chat_id), None, True
+                continue
+            except BadRequest as exc:
+                if topic is None or not any(marker in str(exc).lower() for marker in TOPIC_GONE):
+                    raise failed_after(delivery_error(exc), done) from exc
+                # The forum topic was deleted or closed: the rest goes to the group's General topic.
+                log.warning("topic %s of Telegram chat %s is gone; sending to its General topic", topic, target)
+                topic = None
                 continue
             except TelegramError as exc:
                 raise failed_after(delivery_error(exc), done) from exc
@@ -164,12 +174,13 @@ class TelegramTransport:
                 raise
             done += 1
 
-    def _parts(self, reply: Reply, attachment: Attachment | None) -> list[Callable[[int], Awaitable[object]]]:
-        """The messages a reply becomes, in order, each a call sending it to a chat id: the file (with the
-        text as its caption when that fits), then the text in as many messages as it needs, the buttons
-        under the last one."""
+    def _parts(self, reply: Reply,
+               attachment: Attachment | None) -> list[Callable[[int, int | None], Awaitable[object]]]:
+        """The messages a reply becomes, in order, each a call sending it to a chat id and forum topic: the
+        file (with the text as its caption when that fits), then the text in as many messages as it needs,
+        the buttons under the last one."""
         markup = keyboard(reply)
-        parts: list[Callable[[int], Awaitable[object]]] = []
+        parts: list[Callable[[int, int | None], Awaitable[object]]] = []
         if attachment is not None:
             fits = utf16_len(reply.html) <= CAPTION_MAX
             parts.append(functools.partial(self._send_file_or_note, attachment=attachment,
@@ -182,16 +193,18 @@ class TelegramTransport:
                                            markup=markup if index == len(texts) - 1 else None))
         return parts
 
-    async def _send_text(self, chat_id: int, *, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send_text(self, chat_id: int, topic: int | None, *, text: str,
+                         markup: InlineKeyboardMarkup | None) -> None:
         await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                    link_preview_options=LinkPreviewOptions(is_disabled=True))
+                                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                                    message_thread_id=topic)
 
-    async def _send_file_or_note(self, chat_id: int, *, attachment: Attachment, caption: str | None,
-                                 markup: InlineKeyboardMarkup | None) -> None:
+    async def _send_file_or_note(self, chat_id: int, topic: int | None, *, attachment: Attachment,
+                                 caption: str | None, markup: InlineKeyboardMarkup | None) -> None:
         """The file with its caption; when the file cannot be sent, a message in its place: the caption (the
         reply's text, when it fitted there) and a line saying which file did not go out and why."""
         try:
-            await self._send_file(chat_id, attachment=attachment, caption=caption, markup=markup)
+            await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
             return
         except TelegramError as exc:
             refused = delivery_error(exc)
@@ -201,9 +214,9 @@ class TelegramTransport:
             refused = exc
         log_refused(self.channel, str(chat_id), attachment, refused)
         note = note_html(attachment, refused)
-        await self._send_text(chat_id, text=f"{caption}\n\n{note}" if caption else note, markup=markup)
+        await self._send_text(chat_id, topic, text=f"{caption}\n\n{note}" if caption else note, markup=markup)
 
-    async def _send_file(self, chat_id: int, *, attachment: Attachment, caption: str | None,
+    async def _send_file(self, chat_id: int, topic: int | None, *, attachment: Attachment, caption: str | None,
                          markup: InlineKeyboardMarkup | None) -> None:
         data = read_attachment(attachment, self.files_root)
         if len(data) > DOCUMENT_MAX:
@@ -213,7 +226,7 @@ class TelegramTransport:
         parse_mode = ParseMode.HTML if caption else None
         if attachment.kind == "photo" and len(data) <= PHOTO_MAX:
             await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode,
-                                      reply_markup=markup)
+                                      reply_markup=markup, message_thread_id=topic)
         else:
             await self.bot.send_document(chat_id, upload, caption=caption, parse_mode=parse_mode,
-                                         reply_markup=markup)
+                                         reply_markup=markup, message_thread_id=topic)

@@ -2,15 +2,20 @@
 older Bot API than it expects). PTB reads a whole getUpdates answer at once: one such update fails them all, the
 poller asks for the same batch again, and from then on no message of anyone is handled. The request used for
 getUpdates (:class:`TolerantUpdatesRequest`) replaces each unreadable update by its bare ``update_id``, logged
-with what it held, so that polling moves past it. The webhook skips such an update alike (:func:`readable_update`)."""
+with what it held, so that polling moves past it. The webhook skips such an update alike (:func:`readable_update`).
+
+The same request tells a :class:`PollWatch` whether polling reaches the Bot API, so that an outage is noticed
+while no message is due."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from telegram import Bot, Update
+from telegram.error import NetworkError
 from telegram.request import HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
@@ -54,13 +59,55 @@ def readable_update(item: dict[str, Any], update_id: int, bot: Bot | None) -> Up
         return None
 
 
+class PollWatch:
+    """What polling's getUpdates requests met lately: answers, trouble reaching the Bot API (no connection, a
+    timeout, a 5xx answer) since ``failing_since`` (``time.monotonic()``), or a refused token (401, after which
+    python-telegram-bot stops polling for good). ``bot.channels.telegram_serving`` watches it."""
+
+    def __init__(self) -> None:
+        self.failing_since: float | None = None
+        self.refused = False
+
+    def answered(self) -> None:
+        self.failing_since = None
+        self.refused = False
+
+    def failed(self) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+
+    def token_refused(self) -> None:
+        self.refused = True
+
+    def failing_for(self) -> float:
+        """Seconds polling has not reached the Bot API (0 while it does)."""
+        return 0.0 if self.failing_since is None else time.monotonic() - self.failing_since
+
+
 class TolerantUpdatesRequest(HTTPXRequest):
-    """PTB's HTTP request for polling, whose getUpdates answers hold only updates PTB can read."""
+    """PTB's HTTP request for polling, whose getUpdates answers hold only updates PTB can read; what each
+    getUpdates met is told to ``watch``."""
+
+    def __init__(self, *args: Any, watch: PollWatch | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.watch = watch or PollWatch()
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
-        code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
-        if code == 200 and url.rstrip("/").lower().endswith("/getupdates"):
-            payload = readable_updates(payload)
+        updates = url.rstrip("/").lower().endswith("/getupdates")
+        try:
+            code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+        except NetworkError:  # no connection, a timeout
+            if updates:
+                self.watch.failed()
+            raise
+        if updates:
+            if code == 200:
+                self.watch.answered()
+                payload = readable_updates(payload)
+            elif code == 401:
+                self.watch.token_refused()
+            elif code >= 500:
+                self.watch.failed()
         return code, payload

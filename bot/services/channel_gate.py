@@ -123,6 +123,10 @@ class ChannelGate:
         """A trial got through (or was refused for a reason of its own): the channel works again."""
         fault = self.breakers.recovered(channel)
         if fault is None:
+            # Nothing held here, but the admins may have been told it was down (by a watcher whose news was
+            # still being written when the channel came back): they hear of its end, if so (once).
+            await self._tell(ChannelFault(channel, "", "", since=self.clock.now(), next_probe_at=self.clock.now()),
+                             down=False)
             return
         log.warning("channel %s works again (down since %s: %s); its held notices go out", channel,
                     fault.since.isoformat(), fault.reason)

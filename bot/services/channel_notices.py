@@ -98,7 +98,7 @@ class ChannelNotices:
         await self.memory.forget(name)
         since = datetime.fromisoformat(str(episode["since"]))
         reply = Reply(html=self.renderer.render("channel_fault", kind="up", channel=fault.channel,
-                                                reason=fault.reason, since=since, ip=None))
+                                                reason=fault.reason or episode.get("reason"), since=since, ip=None))
         return await self._tell(f"channel-up:{fault.channel}:{episode['since']}", reply, fault.channel, reachable)
 
     async def _tell(self, key: str, reply: Reply, channel: str, reachable: Collection[str]) -> int:

@@ -316,10 +316,11 @@ class TelegramHarness(ChannelHarness):
         await self.wait_processed(update["update_id"])
         return Replies([c for c in self.fake.calls[mark:] if c.matches(None, {"chat_id": chat_id})])
 
-    async def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> Replies:
-        """A user types `text`; returns what the bot sent back to that chat."""
+    async def send(self, user_id: int, text: str, *, chat_id: int | None = None,
+                   thread_id: int | None = None) -> Replies:
+        """A user types `text` (in a forum's topic with `thread_id`); returns what the bot sent back to that chat."""
         mark = len(self.fake.calls)
-        update = self.fake.enqueue_text(user_id, text, chat_id=chat_id)
+        update = self.fake.enqueue_text(user_id, text, chat_id=chat_id, thread_id=thread_id)
         return await self._exchange(update, user_id if chat_id is None else chat_id, mark)
 
     async def photo(self, user_id: int, caption: str = "", *, file_id: str | None = None) -> Replies:

@@ -13,7 +13,10 @@ then waits for what the bot did (``await wait_for("sendMessage", chat_id=..., co
 recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a method answer 429 (with
 ``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls;
 ``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method). ``migrate_group`` upgrades a
-group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does.
+group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does. A
+forum supergroup (``group(..., forum=True)``) has topics (``topic``, ``delete_topic``): users write in one
+(``enqueue_text(..., thread_id=...)``) and a message sent to a topic that does not exist is refused with
+"message thread not found".
 Setting ``token_revoked`` answers every call as Telegram does once a token was revoked in @BotFather (401
 "Unauthorized"; PTB raises ``InvalidToken``), as it answers a token that was never the bot's.
 
@@ -284,6 +287,8 @@ class FakeBotAPI:
         self._users: dict[int, JSON] = {}
         self._groups: dict[int, JSON] = {}  # chat id -> Chat of a group registered with group()
         self.migrated: dict[int, int] = {}  # group chat id -> the supergroup it became (migrate_group)
+        self.topics: dict[int, dict[int, str]] = {}  # forum chat id -> its topics: thread id -> name
+        self.closed_topics: set[tuple[int, int]] = set()  # (chat id, thread id) of the topics closed
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._closing = False
@@ -368,13 +373,36 @@ class FakeBotAPI:
         self._users[user_id] = user
         return dict(user)
 
-    def group(self, chat_id: int, *, kind: str = "group", title: str | None = None) -> JSON:
-        """Register (or update) a group chat: `kind` is "group" or "supergroup"; returns the Chat object.
-        A chat id never registered and not a user's appears as a "group"."""
+    def group(self, chat_id: int, *, kind: str = "group", title: str | None = None, forum: bool = False) -> JSON:
+        """Register (or update) a group chat: `kind` is "group" or "supergroup" (with `forum`: one whose members
+        talk in topics, see ``topic``); returns the Chat object. A chat id never registered and not a user's
+        appears as a "group"."""
         if kind not in ("group", "supergroup"):
             raise ValueError(f"not a group chat type: {kind!r}")
+        if forum and kind != "supergroup":
+            raise ValueError("only a supergroup can be a forum")
         self._groups[chat_id] = {"id": chat_id, "type": kind, "title": title or f"群{chat_id}"}
+        if forum:
+            self._groups[chat_id]["is_forum"] = True
         return dict(self._groups[chat_id])
+
+    def topic(self, chat_id: int, name: str) -> int:
+        """Open a topic in forum supergroup `chat_id` (registered with ``group(..., forum=True)``); returns its
+        message_thread_id (as in Telegram, the id of the service message that created it). Messages sent with a
+        message_thread_id that is no open topic of the chat are refused: "message thread not found"."""
+        if not self._groups.get(chat_id, {}).get("is_forum"):
+            raise ValueError(f"chat {chat_id} is no forum supergroup")
+        thread_id = self._next_message_id(chat_id)
+        self.topics.setdefault(chat_id, {})[thread_id] = name
+        return thread_id
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Delete a topic, as a group admin may: sending to it is refused from now on."""
+        self.topics.get(chat_id, {}).pop(thread_id, None)
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Close a topic: a bot that may not manage topics is refused "TOPIC_CLOSED" there."""
+        self.closed_topics.add((chat_id, thread_id))
 
     def migrate_group(self, old: int, new: int, *, user_id: int) -> tuple[JSON, JSON]:
         """Upgrade group `old` to supergroup `new`, as a member (`user_id`) making it public or an admin
@@ -408,18 +436,25 @@ class FakeBotAPI:
         return {"message_id": self._next_message_id(chat_id), "from": self.user(user_id),
                 "chat": self._chat(chat_id, user_id), "date": int(time.time())}
 
-    def text_update(self, user_id: int, text: str, *, chat_id: int | None = None) -> JSON:
-        """An update for a text message (with a bot_command entity when it starts with "/"), not queued."""
+    def text_update(self, user_id: int, text: str, *, chat_id: int | None = None,
+                    thread_id: int | None = None) -> JSON:
+        """An update for a text message (with a bot_command entity when it starts with "/"), not queued;
+        `thread_id`: written in that topic of a forum supergroup."""
         message = self._user_message(user_id, chat_id)
         message["text"] = text
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         return {"update_id": next(self._update_ids), "message": message}
 
-    def enqueue_text(self, user_id: int, text: str, *, chat_id: int | None = None) -> JSON:
-        """Queue a text message from a user (in their private chat unless chat_id is given)."""
-        return self.enqueue_update(self.text_update(user_id, text, chat_id=chat_id))
+    def enqueue_text(self, user_id: int, text: str, *, chat_id: int | None = None,
+                     thread_id: int | None = None) -> JSON:
+        """Queue a text message from a user (in their private chat unless chat_id is given; in a forum's
+        topic with thread_id)."""
+        return self.enqueue_update(self.text_update(user_id, text, chat_id=chat_id, thread_id=thread_id))
 
     def add_file(self, content: bytes = b"\xff\xd8\xff\xe0fake-jpeg", *, file_id: str | None = None) -> str:
         """Make a file downloadable through getFile; returns its file_id."""
@@ -733,11 +768,30 @@ class FakeBotAPI:
         return {"message_id": self._next_message_id(chat_id), "from": self.bot_user, "chat": chat,
                 "date": int(time.time())}
 
+    def _thread(self, params: JSON, chat_id: int) -> int | None:
+        """The forum topic a message is sent to (None: the chat itself, a forum's General topic); a thread that
+        is no open topic of the chat is refused as Telegram refuses it."""
+        thread = params.get("message_thread_id")
+        if thread in (None, "", 0):
+            return None
+        if int(thread) not in self.topics.get(chat_id, {}):
+            raise bad_request("message thread not found")
+        if (chat_id, int(thread)) in self.closed_topics:
+            raise bad_request("TOPIC_CLOSED")
+        return int(thread)
+
+    def _in_thread(self, message: JSON, thread: int | None) -> JSON:
+        if thread is not None:
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
+        return message
+
     async def _send_message(self, params: JSON, _files: dict[str, bytes]) -> JSON:
         chat_id = self._chat_id(params)
+        thread = self._thread(params, chat_id)
         plain = self._check_text(params.get("text"), params.get("parse_mode"), limit=MAX_TEXT)
         markup = self._check_markup(params.get("reply_markup"))
-        message = self._bot_message(chat_id)
+        message = self._in_thread(self._bot_message(chat_id), thread)
         message["text"] = plain
         if markup is not None:
             message["reply_markup"] = markup
@@ -757,6 +811,7 @@ class FakeBotAPI:
                    describe: Callable[[str, int], Any]) -> JSON:
         """sendPhoto/sendDocument: the file (uploaded, ``attach://``, a known file_id or a URL), a caption."""
         chat_id = self._chat_id(params)
+        thread = self._thread(params, chat_id)
         caption = params.get("caption")
         plain = (self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
                  if caption else "")
@@ -770,7 +825,7 @@ class FakeBotAPI:
             file_id = self.add_file(b"")
         else:
             raise bad_request("wrong file identifier/HTTP URL specified")
-        message = self._bot_message(chat_id)
+        message = self._in_thread(self._bot_message(chat_id), thread)
         message[field] = describe(file_id, len(self.files[file_id]))
         if plain:
             message["caption"] = plain

@@ -45,9 +45,14 @@ class Field:
     label: str
     aliases: tuple[str, ...]
 
+    @property
+    def other_words(self) -> tuple[str, ...]:
+        """The Chinese words an admin may type for the field besides its label (the usage lists them)."""
+        return tuple(a for a in self.aliases if not a.isascii() and a != self.label)
 
-# The words an admin may type for each field, the first one shown in the usage; a field's name as people read it
-# is the audit's (bot/templates/code_labels.j2).
+
+# The words an admin may type for each field (the usage lists the Chinese ones, bot/templates/
+# admin_project_set_usage.j2); a field's name as people read it is the audit's (bot/templates/code_labels.j2).
 FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "name": ("name", "项目名称", "名称"),
     "category": ("category", "项目类别", "类别"),
@@ -56,7 +61,7 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "total": ("total", "total_investment", "总投资"),
     "start": ("start", "planned_start", "计划开工", "开工"),
     "finish": ("finish", "planned_finish", "计划竣工", "竣工"),
-    "lead": ("lead", "lead_official", "包抓领导"),
+    "lead": ("lead", "lead_official", "包抓领导", "领导"),
     "unit": ("unit", "lead_unit", "牵头单位"),
     "supporting": ("supporting", "supporting_units", "配合单位"),
     "liaison": ("liaison", "联络员", "首办秘书"),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.escalation import ACTIVE, levels_reached, skipped_levels
+from bot.domain.escalation import ACTIVE, lead_in_unit, levels_reached, passed_over, skipped_levels
 from storage.models import Person, Problem, ProblemEvent
 from storage.people import people_with_role
 
@@ -110,7 +110,9 @@ async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache
     if events is None:
         events = await history(session, problem_id=problem.id)
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
-    for level in levels_reached(highest_level(problem, events), problem_skipped_levels(problem)):
+    # A 包抓领导 passed over because he belongs to the unit stays on the problem once it has gone past his level.
+    decision_skips = skipped_levels(has_project=problem.project_id is not None)
+    for level in levels_reached(highest_level(problem, events), decision_skips):
         for person in await level_holders(session, problem=problem, level=level, cache=cache):
             seen.setdefault(person.id, person)
     for event in events:
@@ -126,9 +128,18 @@ def highest_level(problem: Problem, events: Sequence[ProblemEvent]) -> int:
     return max([problem.level, *reached])
 
 
+def problem_passed_over(problem: Problem) -> dict[int, str]:
+    """The levels this problem passes over, each with why (bot.domain.escalation.passed_over): level 1 for a
+    meeting decision, which has no project, or for a problem assigned to the unit its 包抓领导 belongs to."""
+    lead = problem.project.lead_official if problem.project is not None else None
+    own = lead is not None and lead_in_unit(lead_unit_id=lead.unit_id, lead_active=lead.active,
+                                            unit_id=problem.unit_id)
+    return passed_over(has_project=problem.project_id is not None, lead_in_unit=own)
+
+
 def problem_skipped_levels(problem: Problem) -> frozenset[int]:
-    """The levels this problem passes over (level 1 for a meeting decision, which has no project)."""
-    return skipped_levels(has_project=problem.project_id is not None)
+    """The levels this problem passes over (`problem_passed_over`, without the reasons)."""
+    return frozenset(problem_passed_over(problem))
 
 
 async def due_problems(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[Problem]:

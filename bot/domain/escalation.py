@@ -21,9 +21,11 @@ deadline goes on driving escalation.
 
 A decision taken at a dispatch meeting (议定事项, `Problem.kind == "decision"`) is followed the same
 way, but it belongs to no project and so has no lead official: it skips level 1 and goes from the
-assigned unit straight to 区长 (`skipped_levels`, `next_level`). A nudge goes out at `nudge_at` on the
-working day before each deadline. The policy is snapshotted onto the problem when it is raised
-(`SlaPolicy.to_json`), so later edits don't rewrite open problems' history.
+assigned unit straight to 区长 (`skipped_levels`, `next_level`). So does a project's problem assigned to
+the unit its lead official belongs to (`lead_in_unit`): going up from his unit to himself would cost his
+level's days for nothing; the history says why the level was passed over (`passed_between`).
+A nudge goes out at `nudge_at` on the working day before each deadline. The policy is snapshotted onto
+the problem when it is raised (`SlaPolicy.to_json`), so later edits don't rewrite open problems' history.
 
 Nothing here reads a clock or the database: the escalation job loads a problem, asks `decide`,
 applies the returned actions and stores `next_check_at`.
@@ -46,6 +48,7 @@ CATEGORIES = ("用地", "征地拆迁", "资金", "审批手续", "水电路气"
 ACTIVE = frozenset({"open", "accepted", "answered"})
 DECISION_CATEGORY = "议定事项"
 DECISION_SKIPPED_LEVELS = frozenset({1})
+NO_PROJECT, LEAD_IN_UNIT = "no_project", "lead_in_unit"  # why a level is passed over (`passed_over`)
 RESPONDED = frozenset({"accepted", "answered"})
 Clock = Literal["response", "resolution", "promise"]
 RESPONSE_LEVELS = frozenset({0})  # levels whose holders must take a problem up in time
@@ -181,10 +184,32 @@ class Decision:
     next_check_at: datetime | None
 
 
-def skipped_levels(*, has_project: bool) -> frozenset[int]:
-    """The levels a problem passes over: none for a project's problem; level 1 (the project's lead official)
-    for a meeting decision, which has no project and so no lead official."""
-    return frozenset() if has_project else DECISION_SKIPPED_LEVELS
+def lead_in_unit(*, lead_unit_id: int | None, lead_active: bool, unit_id: int) -> bool:
+    """Whether the project's lead official belongs to the unit the problem is assigned to (he heads it or
+    handles it): going up from that unit to him would bring the problem back to his own unit's door."""
+    return lead_active and lead_unit_id is not None and lead_unit_id == unit_id
+
+
+def passed_over(*, has_project: bool, lead_in_unit: bool = False) -> dict[int, str]:
+    """The levels a problem passes over, each with why: level 1 for a meeting decision, which has no project
+    and so no lead official (`NO_PROJECT`); level 1 when the lead official belongs to the assigned unit
+    (`LEAD_IN_UNIT`): the problem goes from the unit straight to 区长 instead of spending his level's days on
+    his own unit's problem."""
+    if not has_project:
+        return dict.fromkeys(DECISION_SKIPPED_LEVELS, NO_PROJECT)
+    if lead_in_unit:
+        return {1: LEAD_IN_UNIT}
+    return {}
+
+
+def skipped_levels(*, has_project: bool, lead_in_unit: bool = False) -> frozenset[int]:
+    """The levels a problem passes over (`passed_over`, without the reasons)."""
+    return frozenset(passed_over(has_project=has_project, lead_in_unit=lead_in_unit))
+
+
+def passed_between(from_level: int, to_level: int, passed: Mapping[int, str]) -> list[str]:
+    """Why a problem going up from `from_level` to `to_level` passed over the levels between (for its history)."""
+    return [why for level, why in sorted(passed.items()) if from_level < level < to_level]
 
 
 def next_level(level: int, skipped: frozenset[int] = frozenset()) -> int:
@@ -291,8 +316,10 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
 
 
 __all__ = [
-    "ACTIVE", "CATEGORIES", "MAYOR_LEVEL", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEVEL_NAMES", "RESPONDED",
+    "ACTIVE", "CATEGORIES", "MAYOR_LEVEL", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEAD_IN_UNIT",
+    "LEVEL_NAMES", "NO_PROJECT", "RESPONDED",
     "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
     "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
-    "on_estimate", "promise_key", "running_clocks", "skipped_levels",
+    "lead_in_unit", "on_estimate", "passed_between", "passed_over", "promise_key", "running_clocks",
+    "skipped_levels",
 ]

@@ -23,8 +23,9 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
-from bot.domain.standings import ProblemRow, Standings, period_done, period_opening, totals
+from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend
+from bot.domain.urgent_problems import most_urgent
 from bot.domain.year_to_date import BaseDays
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
@@ -280,15 +281,30 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
     for leader_id, projects in by_leader.items():
+        named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
-            problems={p.code: job.open_problems.get(p.code, []) for p in projects}, changes=changes,
+            problems=named, left_out=left_out, changes=changes,
             trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
             overdue_before=overdue_before,
         ))
     return work
+
+
+def _leader_problems(projects: list[ProjectStanding], open_problems: dict[str, list[OpenProblem]],
+                     overdue_before: datetime) -> tuple[dict[str, list[OpenProblem]], dict[str, int]]:
+    """The problems a leader's digest names under each of his projects (the most urgent of them all, most urgent
+    first: bot.domain.urgent_problems) and how many each project has left out."""
+    code_of = {p.number: pr.code for pr in projects for p in open_problems.get(pr.code, [])}
+    everything = [p for pr in projects for p in open_problems.get(pr.code, [])]
+    chosen, _hidden = most_urgent(everything, overdue_before=overdue_before)
+    named: dict[str, list[OpenProblem]] = {pr.code: [] for pr in projects}
+    for problem in chosen:
+        named[code_of[problem.number]].append(problem)
+    left_out = {pr.code: len(open_problems.get(pr.code, [])) - len(named[pr.code]) for pr in projects}
+    return named, left_out
 
 
 def _nodes_by_project(nodes: BulletinNodes | None) -> dict[str, list[tuple[str, NodeItem]]]:

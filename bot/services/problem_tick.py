@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.escalation import Escalate, Nudge, Overdue
+from bot.domain.escalation import LEAD_IN_UNIT, Escalate, Nudge, Overdue, passed_between
 from bot.services.problems import (
     ProblemDeps,
     _context,
@@ -72,13 +72,17 @@ async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, 
     below = await _watchers(session, problem, exclude=None, cache=work.people,
                             events=await work.history(session, problem))
     from_level = problem.level
+    # Why a level was passed over, when it says something to the reader (a meeting decision's missing lead
+    # official goes without saying).
+    passed = [why for why in passed_between(from_level, action.to_level, repo.problem_passed_over(problem))
+              if why == LEAD_IN_UNIT]
     problem.level = action.to_level
     problem.updated_at = now  # the unit's status (待受理, 办理中, 已答复) stays what it is: going up changes who
     # answers for the problem, not what the unit has done
     _start_level(problem, deps, now)
     await work.add_event(session, problem=problem, at=now, kind="escalated", actor_id=None,
                          detail={"from": from_level, "to": action.to_level, "clock": action.clock,
-                                 "due_at": action.due_at.isoformat()})
+                                 "due_at": action.due_at.isoformat(), **({"passed": passed} if passed else {})})
     context = await _context(session, problem, work)
     holders = await repo.level_holders(session, problem=problem, level=action.to_level, cache=work.people)
     key = f"problem:{problem.id}:up{action.to_level}"

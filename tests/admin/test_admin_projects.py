@@ -97,6 +97,8 @@ async def test_people_fields_name_roster_people_and_grant_their_role(desk: Desk)
     assert "包抓领导：刘文华 → 陈建国" in await admin(desk, f"/project_set {CODE} lead 陈建国")
     assert (await project(desk)).lead_official_id == (await person(desk, "陈建国")).id
     assert "人员名单中没有「诸葛亮」" in await admin(desk, f"/project_set {CODE} 包抓领导 诸葛亮")
+    assert "包抓领导：陈建国 → 刘文华" in await admin(desk, f"/project_set {CODE} 领导 刘文华")  # as README lists it
+    await admin(desk, f"/project_set {CODE} lead 陈建国")
     await admin(desk, "/deactivate 严超")
     assert "严超 已停用，不能担任联络员" in await admin(desk, f"/project_set {CODE} liaison 严超")
     assert (await project(desk)).liaison_id == zhao.id
@@ -226,3 +228,9 @@ async def test_amounts_are_kept_to_the_yuan_and_a_tiny_change_is_still_a_change(
     assert "40,800.0 万元 → 40,800.04 万元" in reply
     assert (await project(desk)).annual_plan == Decimal("40800.04")
     assert len(await desk.audits("project.update")) == 1
+
+
+async def test_the_usage_lists_the_chinese_words_each_field_takes(desk: Desk) -> None:
+    usage = await admin(desk, "/project_set")
+    assert "- 包抓领导（也可写：领导）" in usage and "- 计划开工（也可写：开工）" in usage, usage
+    assert "lead" not in usage and "（name）" not in usage, usage

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.escalation import (
+    LEAD_IN_UNIT,
+    NO_PROJECT,
     Escalate,
     Nudge,
     Overdue,
@@ -13,8 +15,12 @@ from bot.domain.escalation import (
     SlaPolicy,
     clocks_for_level,
     decide,
+    lead_in_unit,
     nudge_time,
     on_estimate,
+    passed_between,
+    passed_over,
+    skipped_levels,
 )
 from bot.domain.workdays import WorkCalendar
 
@@ -183,3 +189,37 @@ def test_a_promise_is_reminded_the_day_before_then_overdue_once() -> None:
     assert decide(done, at(2026, 11, 18, 17, 31), calendar=CAL, policy=POLICY).actions == ()
     resolved = ProblemClock(**{**state.__dict__, "status": "resolved"})
     assert decide(resolved, at(2026, 11, 18, 17, 31), calendar=CAL, policy=POLICY).actions == ()
+
+
+# --- a 包抓领导 who belongs to the problem's own unit ----------------------------------------------------------
+
+
+def test_a_lead_official_belongs_to_the_unit_only_when_active_and_of_that_unit() -> None:
+    assert lead_in_unit(lead_unit_id=7, lead_active=True, unit_id=7)
+    assert not lead_in_unit(lead_unit_id=8, lead_active=True, unit_id=7)
+    assert not lead_in_unit(lead_unit_id=None, lead_active=True, unit_id=7)
+    assert not lead_in_unit(lead_unit_id=7, lead_active=False, unit_id=7)  # admins stand in for him: not passed
+
+
+def test_levels_passed_over_and_why() -> None:
+    assert passed_over(has_project=True) == {}
+    assert passed_over(has_project=True, lead_in_unit=True) == {1: LEAD_IN_UNIT}
+    assert passed_over(has_project=False) == {1: NO_PROJECT}
+    assert passed_over(has_project=False, lead_in_unit=True) == {1: NO_PROJECT}  # no project, no lead official
+    assert skipped_levels(has_project=True, lead_in_unit=True) == frozenset({1})
+    assert passed_between(0, 2, {1: LEAD_IN_UNIT}) == [LEAD_IN_UNIT]
+    assert passed_between(1, 2, {1: LEAD_IN_UNIT}) == []
+    assert passed_between(0, 1, {}) == []
+
+
+def test_a_problem_at_the_lead_officials_own_unit_goes_straight_to_the_mayor() -> None:
+    clocks = clocks_for_level(POLICY, CAL, category="审批手续", level=0, started_at=at(2026, 11, 16))
+    skipped = skipped_levels(has_project=True, lead_in_unit=True)
+    state = ProblemClock(status="accepted", level=0, response_due_at=clocks.response.at,
+                         resolution_due_at=clocks.resolution.at, skipped=skipped)
+    decision = decide(state, clocks.resolution.at, calendar=CAL, policy=POLICY)
+    assert decision.actions == (Escalate("resolution", 2, clocks.resolution.at),)
+    plain = ProblemClock(status="accepted", level=0, response_due_at=clocks.response.at,
+                         resolution_due_at=clocks.resolution.at)
+    assert decide(plain, clocks.resolution.at, calendar=CAL, policy=POLICY).actions[0] == Escalate(
+        "resolution", 1, clocks.resolution.at)

@@ -44,7 +44,7 @@ from storage.node_queries import node_counts
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
-from storage.stage_events import confirmed_days
+from storage.stage_events import confirmed_days, finish_day_of_project
 
 __all__ = ["ProjectFigures", "ProjectRow", "project_figures"]
 
@@ -82,6 +82,7 @@ class ProjectRow(NamedTuple):
     planned_start: date | None
     planned_finish: date | None
     entered_at: datetime | None = None  # when it was entered in the bot (imported or added)
+    finish_day: date | None = None  # its latest confirmed 竣工 (storage.stage_events.finish_day_of_project)
 
 
 class ProjectFigures(NamedTuple):
@@ -122,7 +123,7 @@ async def project_figures(
             Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
             Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
             plan, base.done_before, base.year,
-            Project.planned_start, Project.planned_finish, Project.created_at,
+            Project.planned_start, Project.planned_finish, Project.created_at, finish_day_of_project(),
         )
         .join(Unit, Unit.id == Project.lead_unit_id)
         .outerjoin(plans, plan_on)

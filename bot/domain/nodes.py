@@ -58,6 +58,13 @@ def finished_since(stage: str, finish_day: date | None) -> date | None:
     return finish_day if finish_day is not None else ALWAYS
 
 
+def finished_by(stage: str, finish_day: date | None, day: date) -> bool:
+    """Whether a project is finished on ``day`` (``finished_since`` is on or before it): what a figure of that
+    day (已竣工, not urged or warned) reads, however late it is made."""
+    since = finished_since(stage, finish_day)
+    return since is not None and since <= day
+
+
 def node_state(planned_on: date, done_on: date | None, today: date, *, finished_on: date | None = None
                ) -> NodeState:
     """The node's state on ``today`` (see the module docstring); ``finished_on``: the day from which its project

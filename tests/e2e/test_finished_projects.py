@@ -116,11 +116,14 @@ async def test_a_finished_projects_nodes_are_closed_everywhere(
     assert "竣工投产：计划 2026-09-30（项目已竣工，不再跟踪）" in admin_card.text, admin_card.text
     assert "（逾期未完成）" not in admin_card.text
     assert "补记完成：竣工投产" in admin_card.buttons and "补记完成：设备安装完成" in admin_card.buttons
+    # the liaison's plain /node has no open node, but says which finished project has nodes to record
     mine = await tg.send(DU, "/node")
-    assert "没有未完成的节点" in mine.text and mine.buttons == []
-    closed = await tg.send(DU, f"/node {FINISHED}")
-    assert "已竣工，其节点不再跟踪" in closed.text and "补记完成日期" in closed.text
-    assert closed.buttons == ["补记完成：设备安装完成", "补记完成：竣工投产"], closed.buttons
+    assert "没有未完成的节点" in mine.text and "以下项目已竣工，还有节点未登记完成日期" in mine.text, mine.text
+    assert f"◇ {FINISHED} 20万吨玉米秸秆饲草加工（已竣工）：2 个" in mine.text
+    assert mine.buttons == [f"补记节点：{FINISHED}"], mine.buttons
+    for closed in (await tg.press(DU, f"补记节点：{FINISHED}"), await tg.send(DU, f"/node {FINISHED}")):
+        assert "已竣工，其节点不再跟踪" in closed.text and "补记完成日期" in closed.text
+        assert closed.buttons == ["补记完成：设备安装完成", "补记完成：竣工投产"], closed.buttons
 
     # its real day comes in the chat too: the admin records 设备安装完成 done on 20 August (no 竣工 day is known
     # for a project the ledger says is finished, so any past day will do); a photo is no day here

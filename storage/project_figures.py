@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import day_start, to_local
 from bot.domain.duties import due_days, due_days_by_stage
 from bot.domain.escalation import ACTIVE
+from bot.domain.stage_events import stage_on
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
@@ -137,6 +138,9 @@ async def project_figures(
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))
+    # a project finished after the cut-off day was not yet then (bot.domain.stage_events.stage_on)
+    projects = [row if row.finish_day is None or row.finish_day <= cutoff
+                else row._replace(stage=stage_on(row.stage, row.finish_day, cutoff)) for row in projects]
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)

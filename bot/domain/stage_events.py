@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.dates import split_leading_day
+from bot.domain.nodes import finished_by
 from bot.domain.progress import FINISHED_STAGES, STAGES
 
 START, FINISH = "start", "finish"
@@ -109,3 +110,12 @@ def typed_stage(text: str, *, before: str, today: date) -> TypedStage | str:
     if stage_move(before, stage) is None:
         return "stage_day_unused"
     return TypedStage(stage, day)
+
+
+def stage_on(stage: str, finish_day: date | None, day: date) -> str:
+    """The stage a project was in on ``day`` as its 竣工 day tells: one finished (竣工/投产) only after ``day``
+    was still 在建 then (the stage a 竣工 comes from), so a figure of that day (reports due, 已竣工, 竣工率)
+    reads the same however late it is made; else its stage."""
+    if stage in FINISHED_STAGES and not finished_by(stage, finish_day, day):
+        return TARGET_STAGE[START]
+    return stage

@@ -111,11 +111,15 @@ async def _liaison_list(ctx: Context, code: str) -> None:
 
 
 async def list_open(ctx: Context, project_ids: list[int]) -> None:
-    """The open nodes of these projects, a button each (the first `LISTED`)."""
+    """The open nodes of these projects, a button each (the first `LISTED`); and the finished ones among them
+    with nodes not marked done, a button each to their list (补记完成)."""
     found = await repo.open_nodes(ctx.session, project_ids=project_ids)
     rows = [(node, project, node_state(node.planned_on, None, ctx.today)) for node, project in found]
     buttons = [[Button(f"{project.code} {node.name}", f"{PREFIX}:d:{node.id}")] for node, project, _ in rows[:LISTED]]
-    ctx.reply("node_list", buttons, rows=rows[:LISTED], more=max(len(rows) - LISTED, 0))
+    finished = await repo.unrecorded_of_finished(ctx.session, project_ids=project_ids)
+    buttons += [[Button(label("node_record_project", project.code), f"{PREFIX}:l:{project.code}")]
+                for project, _ in finished[:LISTED]]
+    ctx.reply("node_list", buttons, rows=rows[:LISTED], more=max(len(rows) - LISTED, 0), finished=finished)
 
 
 async def _finished_by(ctx: Context, project: Project) -> date | None:

@@ -25,6 +25,7 @@ from bot.domain.messages import Button, Reply
 from bot.domain.plan_change import plan_change
 from bot.render import label, shared_renderer
 from bot.services import leader_inbox
+from handlers import stage_events
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
 from storage import annual_plans, audit, conversations, outbox, people
@@ -224,9 +225,11 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
                   project=project)
         return
     project.updated_at = ctx.now
+    detail = {"field": found.key, "before": before, "after": after}
+    if found.key == "stage":  # finished, or taken back from finished: from which day
+        detail |= await stage_events.record_stage_set(ctx, project, before=value_before, value=value)
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update",
-                       object_type="project", object_key=project.code,
-                       detail={"field": found.key, "before": before, "after": after})
+                       object_type="project", object_key=project.code, detail=detail)
     for person, role in granted:
         await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.grant_role",
                            object_type="person", object_key=str(person.id), detail={"role": role})
@@ -262,9 +265,10 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str, *, pe
         else:
             project.category = text
     elif key == "stage":
-        if value not in STAGES:
-            raise Invalid("bad_stage", stages=STAGES)
-        project.stage = value
+        typed = stage_events.stage_typed(ctx, project, value)
+        if isinstance(typed, str):
+            raise Invalid(typed, stages=STAGES)
+        project.stage = typed.stage
     elif key in ("plan", "total"):
         try:
             amount = parse_amount(value)

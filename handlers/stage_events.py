@@ -3,7 +3,8 @@
 A liaison reports it for their project (also with the 「报告开工」/「报告竣工」 button under a saved report); the
 lead unit's handlers get a notice with 确认 / 不属实 buttons, and the liaison hears the outcome. Confirmed,
 the project's stage moves on (在建, 竣工) and 开工率/竣工率 count it in its day's year. An admin's report is
-confirmed at once.
+confirmed at once. An admin who sets a project's stage (/project_set) finishes it, or takes it back from
+finished, from the day he types after the stage or else from the day of the change (``record_stage_set``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from datetime import date, timedelta
 from bot.domain.dates import parse_day
 from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
-from bot.domain.stage_events import FINISH, FROM_STAGES, PENDING, START, refusal
+from bot.domain.stage_events import (
+    FINISH,
+    FROM_STAGES,
+    PENDING,
+    START,
+    StageMove,
+    TypedStage,
+    move_day,
+    refusal,
+    stage_move,
+    typed_stage,
+)
 from bot.render import label, shared_renderer
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -137,3 +149,23 @@ async def _decide(ctx: Context, event_id: int, *, confirm: bool) -> None:
         await outbox.enqueue_for_person(ctx.session, person_id=event.raised_by_id, reply=Reply(html=html),
                                         key=f"stage:{event.id}:decided", now=ctx.now)
     ctx.reply("stage_event_done", project=project, word=WORDS[event.kind], event=event, admin=False)
+
+
+def stage_typed(ctx: Context, project: Project, value: str) -> TypedStage | str:
+    """The stage (and day) an admin typed to set for ``project`` (``bot.domain.stage_events.typed_stage``), or
+    why it cannot be set (a reason of admin_project_refused)."""
+    return typed_stage(value, before=project.stage, today=ctx.today)
+
+
+async def record_stage_set(ctx: Context, project: Project, *, before: str, value: str) -> dict[str, str]:
+    """After an admin set ``project``'s stage from ``before`` to what ``value`` typed: the finish (or the
+    reopening) it makes, recorded from the day typed or else today; what it adds to the change's audit entry
+    ({} when the change neither finishes the project nor takes it back from finished)."""
+    kind = stage_move(before, project.stage)
+    typed = typed_stage(value, before=before, today=ctx.today)
+    if kind is None or isinstance(typed, str):
+        return {}
+    day, day_from = move_day(given=typed.day, today=ctx.today)
+    move = StageMove(project.id, kind, day, day_from)
+    await repo.record_moves(ctx.session, [move], person_id=ctx.person_id, now=ctx.now)
+    return move.audit_detail()

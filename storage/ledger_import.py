@@ -14,12 +14,15 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import to_local
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
+from bot.domain.stage_events import StageMove, ledger_day, stage_move
 from storage.annual_plans import write_plans
 from storage.audit import Actor
 from storage.ledger_bases import write_bases
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 from storage.nodes import write_node_plan
+from storage.stage_events import record_moves
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
 _PROJECT_VALUES = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_official_id", "liaison_id",
@@ -119,11 +122,33 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     if bases:
         await write_bases(session, bases, now=now)
 
+    moves = _stage_moves(plan, project_ids, now=now)
+    await record_moves(session, list(moves.values()), person_id=actor.person_id, now=now)
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
+    for row in audit:  # a project's row says from which day it is finished (or open again), and why that day
+        move = moves.get(row["object_key"]) if row["object_type"] == "project" else None
+        if move is not None:
+            row["detail"].update(move.audit_detail())
     if plan.nodes is not None and not plan.nodes.empty:
         audit += await write_node_plan(session, plan.nodes, now=now, actor=actor)
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
+
+
+def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime) -> dict[str, StageMove]:
+    """Project code → the finish (or reopening) the import makes: a project added already finished, or one whose
+    stage the ledger moves into or out of 竣工/投产 (bot.domain.stage_events.stage_move), from the ledger's day."""
+    day, day_from = ledger_day(None, today=to_local(now).date())
+    stages = [(project["code"], project_id, None, project["stage"])
+              for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
+    stages += [(change["code"], change["id"], change["stage_before"], change["values"]["stage"])
+               for change in plan.project_updates]
+    moves: dict[str, StageMove] = {}
+    for code, project_id, before, after in stages:
+        kind = stage_move(before or "", after)
+        if kind is not None:
+            moves[code] = StageMove(project_id, kind, day, day_from)
+    return moves
 
 
 class _Ids:

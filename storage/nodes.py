@@ -162,6 +162,21 @@ async def has_open_nodes(session: AsyncSession, *, project_id: int) -> bool:
     return (await session.scalar(query)) is not None
 
 
+async def unrecorded_of_finished(session: AsyncSession, *, project_ids: Collection[int]
+                                 ) -> list[tuple[Project, int]]:
+    """The finished projects (竣工/投产) among these whose nodes on the plan are not all marked done, by code,
+    with how many are not: their real days may still be recorded (补记完成)."""
+    if not project_ids:
+        return []
+    counts = (select(ProjectNode.project_id, func.count(ProjectNode.id).label("n"))
+              .where(ProjectNode.project_id.in_(list(project_ids)), ProjectNode.removed_at.is_(None),
+                     ProjectNode.done_on.is_(None))
+              .group_by(ProjectNode.project_id).subquery())
+    query = (select(Project, counts.c.n).join(counts, counts.c.project_id == Project.id)
+             .where(Project.stage.in_(FINISHED_STAGES)).order_by(Project.code))
+    return [(project, count) for project, count in (await session.execute(query)).unique().all()]
+
+
 async def overdue_untold(session: AsyncSession, *, today: date) -> list[tuple[ProjectNode, Project]]:
     """The nodes on the plan, not done, planned before `today`, whose people have not been told yet (of projects
     not finished)."""

@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import day_start, to_local
 from bot.domain.duties import due_days, due_days_by_stage
 from bot.domain.escalation import ACTIVE
+from bot.domain.stage_events import stage_on
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
@@ -44,7 +45,7 @@ from storage.node_queries import node_counts
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
-from storage.stage_events import confirmed_days
+from storage.stage_events import confirmed_days, finish_day_of_project
 
 __all__ = ["ProjectFigures", "ProjectRow", "project_figures"]
 
@@ -82,6 +83,7 @@ class ProjectRow(NamedTuple):
     planned_start: date | None
     planned_finish: date | None
     entered_at: datetime | None = None  # when it was entered in the bot (imported or added)
+    finish_day: date | None = None  # its latest confirmed 竣工 (storage.stage_events.finish_day_of_project)
 
 
 class ProjectFigures(NamedTuple):
@@ -122,7 +124,7 @@ async def project_figures(
             Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
             Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
             plan, base.done_before, base.year,
-            Project.planned_start, Project.planned_finish, Project.created_at,
+            Project.planned_start, Project.planned_finish, Project.created_at, finish_day_of_project(),
         )
         .join(Unit, Unit.id == Project.lead_unit_id)
         .outerjoin(plans, plan_on)
@@ -136,6 +138,9 @@ async def project_figures(
     rows = await _rows(session, query)
     with gc_paused():
         projects = list(map(ProjectRow._make, rows))
+    # a project finished after the cut-off day was not yet then (bot.domain.stage_events.stage_on)
+    projects = [row if row.finish_day is None or row.finish_day <= cutoff
+                else row._replace(stage=stage_on(row.stage, row.finish_day, cutoff)) for row in projects]
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)

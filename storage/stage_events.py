@@ -1,15 +1,17 @@
-"""Repository of 开工/竣工 events (bot.domain.stage_events): report, decide, and the confirmed days the
-standings count."""
+"""Repository of 开工/竣工 events (bot.domain.stage_events): report, decide, the finishes and reopenings a change
+of a project's stage records (an admin's /project_set, the ledger import), and the confirmed days the standings
+count."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, START, TARGET_STAGE
+from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, START, TARGET_STAGE, StageMove
 from storage.models import Project, StageEvent
 
 
@@ -42,6 +44,20 @@ def decide(project: Project, event: StageEvent, *, confirm: bool, person_id: int
     if confirm:
         project.stage = TARGET_STAGE[event.kind]
         project.updated_at = now
+
+
+def move_rows(moves: Sequence[StageMove], *, person_id: int | None, now: datetime) -> list[dict[str, Any]]:
+    """The ``stage_events`` rows of these moves: confirmed at once, by whoever changed the stage."""
+    return [{"project_id": m.project_id, "kind": m.kind, "day": m.day, "state": CONFIRMED, "raised_by_id": person_id,
+             "decided_by_id": person_id, "created_at": now, "decided_at": now} for m in moves]
+
+
+async def record_moves(session: AsyncSession, moves: Sequence[StageMove], *, person_id: int | None,
+                       now: datetime) -> None:
+    """Record each move as a confirmed event of its day (one statement): a project made finished is so from
+    that day (``finish_day``), one taken back from finished is open again from it."""
+    if moves:
+        await session.execute(insert(StageEvent.__table__), move_rows(moves, person_id=person_id, now=now))
 
 
 def finish_day_of_project() -> ScalarSelect[Any]:

@@ -294,7 +294,7 @@ class _Planner:
             return
         values = {**before, **wanted}
         self.result.project_updates.append({"id": known.id, "code": row.code, "values": values,
-                                            "supporting": new_supporting})
+                                            "supporting": new_supporting, "stage_before": before["stage"]})
         self.result.changed["project"] += 1
         self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
         self._year_to_date(row, known, values)

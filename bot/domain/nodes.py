@@ -9,9 +9,9 @@ A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
 * ``closed``  not done, and its project had finished (竣工/投产) by ``today``: nothing more is expected of it, so
   it is neither overdue nor due, and nobody is told or escalated about it.
 
-A project's nodes are closed from the day it finished (``finished_since``): the day of its confirmed 竣工
-(``bot.domain.stage_events``), or every day when it is finished with no such day known (the ledger says 竣工,
-or an admin set the stage). So a figure of a day before the project finished is what it was on that day:
+A project's nodes are closed from the day it finished (``finished_since``): the day of its latest confirmed
+竣工 (``bot.domain.stage_events``: a liaison's /finished, or recorded when an admin or the ledger import set the
+stage), or every day when it is finished with no such day known (finished before those days were recorded). So a figure of a day before the project finished is what it was on that day:
 its nodes missed by then are missed in it, however late it is read again.
 
 Node punctuality (节点按期率) on a day: the share of the counted nodes done on time (``on_time_count``, as a
@@ -56,6 +56,13 @@ def finished_since(stage: str, finish_day: date | None) -> date | None:
     if stage not in FINISHED_STAGES:
         return None
     return finish_day if finish_day is not None else ALWAYS
+
+
+def finished_by(stage: str, finish_day: date | None, day: date) -> bool:
+    """Whether a project is finished on ``day`` (``finished_since`` is on or before it): what a figure of that
+    day (已竣工, not urged or warned) reads, however late it is made."""
+    since = finished_since(stage, finish_day)
+    return since is not None and since <= day
 
 
 def node_state(planned_on: date, done_on: date | None, today: date, *, finished_on: date | None = None

@@ -8,14 +8,25 @@ the year of its day (``bot.domain.progress``). An admin's report counts at once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+
+from bot.domain.dates import split_leading_day
+from bot.domain.nodes import finished_by
+from bot.domain.progress import FINISHED_STAGES, STAGES
 
 START, FINISH = "start", "finish"
 KINDS = (START, FINISH)
+# A finished project set back (to 在建 or earlier): its nodes are expected again from that day. Recorded
+# confirmed, like the 竣工 a stage change makes, never reported.
+REOPEN = "reopen"
 # The stage a confirmed event moves its project to, and the stages a project may be in to report it.
 TARGET_STAGE = {START: "在建", FINISH: "竣工"}
 FROM_STAGES = {START: frozenset({"谋划", "前期"}), FINISH: frozenset({"在建"})}
 PENDING, CONFIRMED, REFUSED = "pending", "confirmed", "refused"
+# Where the day of a 竣工 (or of a reopening) recorded by a change of the stage came from: typed with the change
+# (an admin's /project_set), the ledger's own day (截至…), or none given: the day of the change.
+DAY_TYPED, DAY_LEDGER, DAY_OF_CHANGE = "typed", "ledger", "change"
 OLDEST_DAYS = 366  # how far back a day may be reported (a year: last year's start, entered late)
 
 
@@ -35,3 +46,76 @@ def refusal(kind: str, *, stage: str, day: date, today: date, pending: bool) -> 
 def not_started(stage: str, planned_start: date | None, cutoff: date) -> bool:
     """A project planned to start by `cutoff` that has not (still 谋划 or 前期): on the 预警 list."""
     return planned_start is not None and planned_start <= cutoff and stage in FROM_STAGES[START]
+
+
+def stage_move(before: str, after: str) -> str | None:
+    """The event a change of a project's stage makes: ``FINISH`` when it becomes finished (竣工/投产, from a
+    stage that is not), ``REOPEN`` when it goes back from finished, else None (竣工 → 投产 changes nothing)."""
+    if (before in FINISHED_STAGES) == (after in FINISHED_STAGES):
+        return None
+    return FINISH if after in FINISHED_STAGES else REOPEN
+
+
+def move_day(*, given: date | None, today: date) -> tuple[date, str]:
+    """The day a stage change counts from and where it came from: the day given with it when there is one
+    (``DAY_TYPED``), else the day of the change (``DAY_OF_CHANGE``)."""
+    return (given, DAY_TYPED) if given is not None else (today, DAY_OF_CHANGE)
+
+
+def ledger_day(finished_on: date | None, *, today: date) -> tuple[date, str]:
+    """The day a ledger's 竣工 counts from: the day the ledger gives for it (``DAY_LEDGER``), else the day of
+    the import (``DAY_OF_CHANGE``). Not the ledger's 截至 day: that dates its money, and a stage it reports
+    is news of the day it comes in, so that bulletins already sent read the same when made again."""
+    if finished_on is not None and finished_on <= today:
+        return finished_on, DAY_LEDGER
+    return today, DAY_OF_CHANGE
+
+
+@dataclass(frozen=True)
+class StageMove:
+    """A project made finished (``FINISH``) or taken back from finished (``REOPEN``) by a change of its stage,
+    from ``day``; ``day_from`` says where the day came from (``DAY_TYPED``, ``DAY_LEDGER``, ``DAY_OF_CHANGE``)."""
+
+    project_id: int
+    kind: str
+    day: date
+    day_from: str
+
+    def audit_detail(self) -> dict[str, str]:
+        """What the audit entry of the stage change adds: the move, its day and where that day came from."""
+        return {"stage_move": self.kind, "stage_day": self.day.isoformat(), "stage_day_from": self.day_from}
+
+
+@dataclass(frozen=True)
+class TypedStage:
+    """A stage an admin typed, and the day it took effect when he wrote one after it."""
+
+    stage: str
+    day: date | None = None
+
+
+def typed_stage(text: str, *, before: str, today: date) -> TypedStage | str:
+    """Read 「竣工」 or 「竣工 2026-11-20」 (the day the project finished, or went back to 在建, in any form
+    ``bot.domain.dates`` reads, meant as a past day) typed to change a project in stage ``before``; else why
+    not: "bad_stage", "bad_stage_day" (not a day, later than today, older than ``OLDEST_DAYS``), or
+    "stage_day_unused" (a day, but the change neither finishes the project nor takes it back from finished)."""
+    stage, _, rest = text.strip().partition(" ")
+    if stage not in STAGES:
+        return "bad_stage"
+    if not rest.strip():
+        return TypedStage(stage)
+    day, left = split_leading_day(rest, today=today, past=True)
+    if day is None or left.strip() or day > today or day < today - timedelta(days=OLDEST_DAYS):
+        return "bad_stage_day"
+    if stage_move(before, stage) is None:
+        return "stage_day_unused"
+    return TypedStage(stage, day)
+
+
+def stage_on(stage: str, finish_day: date | None, day: date) -> str:
+    """The stage a project was in on ``day`` as its 竣工 day tells: one finished (竣工/投产) only after ``day``
+    was still 在建 then (the stage a 竣工 comes from), so a figure of that day (reports due, 已竣工, 竣工率)
+    reads the same however late it is made; else its stage."""
+    if stage in FINISHED_STAGES and not finished_by(stage, finish_day, day):
+        return TARGET_STAGE[START]
+    return stage

@@ -55,6 +55,8 @@ class ProjectStanding:
     finished_on: date | None = None  # the confirmed 竣工 day
     nodes_on_time: int = 0  # nodes of the cut-off day's year done on time (bot.domain.nodes.on_time_count)
     nodes_due: int = 0  # nodes of that year counted on the cut-off day: done, or planned before it
+    # finished on the cut-off day (from its 竣工 day, bot.domain.nodes.finished_since); None: as its stage says
+    finished_then: bool | None = None
 
     @property
     def punctuality(self) -> float | None:
@@ -64,8 +66,9 @@ class ProjectStanding:
 
     @property
     def finished(self) -> bool:
-        """竣工 or 投产: it owes no more reports, and is neither urged nor warned (``bot.weekly``)."""
-        return self.stage in FINISHED_STAGES
+        """竣工 or 投产 on the cut-off day: it owes no more reports, and is neither urged nor warned
+        (``bot.weekly``)."""
+        return self.finished_then if self.finished_then is not None else self.stage in FINISHED_STAGES
 
     @property
     def node_punctuality(self) -> float | None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.changes import StandingsChanges, standings_changes
+from bot.domain.nodes import finished_by
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
     LightThresholds,
@@ -103,6 +104,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
             working_days=working_days, open_problems=open_problems.get(row.id, 0),
             planned_start=row.planned_start, planned_finish=row.planned_finish, rank=place,
             started_on=started_on, finished_on=finished_on, nodes_on_time=nodes_on_time, nodes_due=nodes_due,
+            finished_then=finished_by(row.stage, row.finish_day, cutoff),
         ))
     return standings
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from storage import people
-from storage.models import Person, Problem, ProblemEvent, Project, ProjectApproval
+from storage import people, stage_events
+from storage.models import Person, Problem, ProblemEvent, Project, ProjectApproval, StageEvent
 from tests.admin.admin_support import ADMIN_NAME, Desk
 
 CODE = "ZD2026-001"
@@ -85,6 +85,44 @@ async def test_stage_and_dates(desk: Desk) -> None:
     assert "计划开工：2026-07-01 → 2026-08-01" in await admin(desk, f"/project_set {CODE} 计划开工 2026年8月1日")
     saved = await project(desk)
     assert (saved.stage, saved.planned_start) == ("竣工", date(2026, 8, 1))
+
+
+async def _stage_events(desk: Desk, code: str) -> list[tuple[str, date, str]]:
+    async with desk.session() as session:
+        rows = await session.execute(select(StageEvent.kind, StageEvent.day, StageEvent.state)
+                                     .join(Project, Project.id == StageEvent.project_id)
+                                     .where(Project.code == code).order_by(StageEvent.id))
+        return [tuple(row) for row in rows.all()]
+
+
+async def test_a_project_set_finished_is_so_from_the_day_typed_or_the_day_of_the_change(desk: Desk) -> None:
+    """On Friday 2026-11-20: 竣工 with the day it finished typed after it, 投产 with none (finished today); set
+    back to 在建, open again from today; the audit says each day and where it came from."""
+    reply = await admin(desk, f"/project_set {CODE} 阶段 竣工 2026-11-16")
+    assert "建设阶段：在建 → 竣工" in reply
+    assert await _stage_events(desk, CODE) == [("finish", date(2026, 11, 16), "confirmed")]
+    project_id = (await project(desk)).id
+    async with desk.session() as session:
+        assert await stage_events.finish_day(session, project_id=project_id) == date(2026, 11, 16)
+    await admin(desk, "/project_set ZD2026-005 stage 投产")
+    assert await _stage_events(desk, "ZD2026-005") == [("finish", date(2026, 11, 20), "confirmed")]
+
+    assert "不晚于今天" in await admin(desk, "/project_set ZD2026-003 阶段 竣工 2026-11-21")
+    assert "只有改为竣工" in await admin(desk, "/project_set ZD2026-003 阶段 在建 2026-11-19")
+    assert (await project(desk, "ZD2026-003")).stage == "前期" and await _stage_events(desk, "ZD2026-003") == []
+    assert "已经是 投产" in await admin(desk, "/project_set ZD2026-005 stage 投产")
+    assert "竣工 2026-11-20" in await admin(desk, f"/project_set {CODE} stage")  # the usage shows how
+
+    await admin(desk, f"/project_set {CODE} 阶段 在建")
+    assert [kind for kind, _, _ in await _stage_events(desk, CODE)] == ["finish", "reopen"]
+    [finished, _, reopened] = await desk.audits("project.update")
+    assert finished.detail == {"field": "stage", "before": "在建", "after": "竣工", "stage_move": "finish",
+                               "stage_day": "2026-11-16", "stage_day_from": "typed"}
+    assert reopened.detail["stage_move"] == "reopen" and reopened.detail["stage_day_from"] == "change"
+    trail = await admin(desk, f"/audit {CODE}")
+    assert "建设阶段 在建 → 竣工；竣工日期 2026-11-16（管理员填写）" in trail, trail
+    assert "建设阶段 竣工 → 在建；恢复跟踪自 2026-11-20（未给出日期，按修改当天）" in trail, trail
+    assert "竣工日期 2026-11-20（未给出日期，按修改当天）" in await admin(desk, "/audit ZD2026-005")
 
 
 async def test_people_fields_name_roster_people_and_grant_their_role(desk: Desk) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 
 import openpyxl
@@ -22,12 +22,17 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock, local_today
 from bot.config import Settings
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.periods import parse_period
 from bot.domain.workdays import WorkCalendar
+from bot.services.ledger_import import import_ledger_files
 from bot.services.standings import compute_standings
 from jobs import escalation
 from jobs import nodes as node_job
+from jobs.digests import Rendered, render_bulletin
+from storage import stage_events
 from storage.models import Problem, ProblemEvent, Project
-from tests.e2e.harness import SAMPLE_LEDGER, TelegramHarness, build_core
+from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness, build_core
 from tests.e2e.test_digests import GROUP, Office, _harness, at, data_dir, settings, texts, to  # noqa: F401
 from tests.fakes.bot_api import FakeBotAPI
 
@@ -116,16 +121,20 @@ async def test_a_finished_projects_nodes_are_closed_everywhere(
     assert "竣工投产：计划 2026-09-30（项目已竣工，不再跟踪）" in admin_card.text, admin_card.text
     assert "（逾期未完成）" not in admin_card.text
     assert "补记完成：竣工投产" in admin_card.buttons and "补记完成：设备安装完成" in admin_card.buttons
+    # the liaison's plain /node has no open node, but says which finished project has nodes to record
     mine = await tg.send(DU, "/node")
-    assert "没有未完成的节点" in mine.text and mine.buttons == []
-    closed = await tg.send(DU, f"/node {FINISHED}")
-    assert "已竣工，其节点不再跟踪" in closed.text and "补记完成日期" in closed.text
-    assert closed.buttons == ["补记完成：设备安装完成", "补记完成：竣工投产"], closed.buttons
+    assert "没有未完成的节点" in mine.text and "以下项目已竣工，还有节点未登记完成日期" in mine.text, mine.text
+    assert f"◇ {FINISHED} 20万吨玉米秸秆饲草加工（已竣工）：2 个" in mine.text
+    assert mine.buttons == [f"补记节点：{FINISHED}"], mine.buttons
+    for closed in (await tg.press(DU, f"补记节点：{FINISHED}"), await tg.send(DU, f"/node {FINISHED}")):
+        assert "已竣工，其节点不再跟踪" in closed.text and "补记完成日期" in closed.text
+        assert closed.buttons == ["补记完成：设备安装完成", "补记完成：竣工投产"], closed.buttons
 
-    # its real day comes in the chat too: the admin records 设备安装完成 done on 20 August (no 竣工 day is known
-    # for a project the ledger says is finished, so any past day will do); a photo is no day here
+    # its real day comes in the chat too: the admin records 设备安装完成 done on 20 August (the project is finished
+    # from the day of the import whose ledger said 竣工: today, so today is offered too); a photo is no day here
     asked = await tg.press(ADMIN, "补记完成：设备安装完成")
-    assert "请发送该节点实际完成的日期" in asked.text and asked.buttons == ["取消"], asked
+    assert "请发送该节点实际完成的日期（不晚于竣工日期 2026-11-20）" in asked.text, asked
+    assert asked.buttons == ["今天完成（2026-11-20）", "取消"], asked
     photo = await tg.photo(ADMIN, file_id="install-photo")
     assert "请发送该节点实际完成的日期" in photo.text and "已收到照片 1 张" in photo.text, photo.text
     assert "完成日期：2026-08-20" in (await tg.send(ADMIN, "2026-08-20")).text
@@ -268,3 +277,60 @@ async def test_a_finished_project_over_two_weeks_is_asked_nothing_and_not_warned
     [finished] = [p for p in standings.projects if p.code == FINISHED]
     assert finished.light == "red" and finished.rank is not None and finished.ytd_done == 1000
     assert finished not in standings.warned and finished not in standings.urged
+
+
+def ledger_with_stage(source: Path, path: Path, code: str, stage: str, node: tuple[str, date]) -> Path:
+    """`source` with project `code`'s 建设阶段 set to `stage`, and `node` (name, planned day) in its 节点计划."""
+    workbook = openpyxl.load_workbook(source)
+    projects = workbook["重点项目包抓责任分解表"]
+    [row] = [r for r in projects.iter_rows(min_row=3) if r[0].value == code]
+    row[9].value = stage
+    workbook["项目节点计划"].append([code, *node])
+    workbook.save(path)
+    return path
+
+
+async def _bulletin(tg: TelegramHarness, week: str, out: Path) -> Rendered:
+    async with tg.session() as session:
+        return await render_bulletin(session, tg.core.deps.renderer, period=parse_period("weekly", week),
+                                     calendar=WorkCalendar(), settings=DigestSettings(), out_dir=out)
+
+
+async def test_a_past_weeks_bulletin_reads_the_same_after_an_import_finishes_its_project(
+    finished_ledger: TelegramHarness,
+    settings: Settings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """ZD2026-001 has a node planned Tuesday 24 November, not done: W48's bulletin (out Monday 30 November) lists
+    it missed. The ledger imported on Wednesday 2 December says the project is 竣工 (and nothing else new):
+    W48 made again reads as it did, and W49's (out 7 December) has the project finished, its node closed."""
+    tg = finished_ledger
+    office = Office(tg, settings)
+    await tg.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    office.travel(at(11, 20, 10))
+    assert "计划 2026-11-24" in (await tg.send(ADMIN, "/node ZD2026-001 新增 桥梁桩基 2026-11-24")).text
+
+    office.travel(at(12, 1, 10))
+    before = await _bulletin(tg, "2026-W48", tmp_path / "before")
+    assert "桥梁桩基" in node_section(before.text)
+
+    office.travel(at(12, 2, 10))
+    ledger = ledger_without_done_days(tmp_path / "台账.xlsx")
+    finished = ledger_with_stage(ledger, tmp_path / "台账-竣工.xlsx", "ZD2026-001", "竣工",
+                                 ("桥梁桩基", date(2026, 11, 24)))  # the node kept on the plan
+    result = await import_ledger_files(tg.core.db, tg.clock, [finished], actor=TEST_ACTOR)
+    assert result.written and not result.issues and not result.needs_as_of
+    assert [(c.key, [f.field for f in c.fields]) for c in result.changes] == [("ZD2026-001", ["stage"])]
+    async with tg.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        assert project is not None and project.stage == "竣工"
+        assert await stage_events.finish_day(session, project_id=project.id) == date(2026, 12, 2)
+
+    again = await _bulletin(tg, "2026-W48", tmp_path / "again")
+    assert again.text == before.text
+    assert again.leaders == before.leaders
+
+    office.travel(at(12, 7, 9))
+    after = await _bulletin(tg, "2026-W49", tmp_path / "after")
+    assert "桥梁桩基" not in node_section(after.text) and "ZD2026-001" not in node_section(after.text)
+    assert not any("桥梁桩基" in line for lines in after.leaders.values() for line in lines)

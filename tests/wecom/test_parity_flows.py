@@ -84,6 +84,11 @@ SCRIPT = [
     # long texts: a problem near the length allowed, and the whole list of people
     ("issue with a long text", "hao", "send", f"/issue {CODE} 其他 " + "施工便道<被占>&无法通行;" * 35),
     ("admin /people all", "admin", "send", "/people"),
+    ("unit answers W0003 past the deadline", "zhao", "send", "/answer W0003 2027-03-01 需协调交警部门"),
+    ("lead presses 不同意", "liu", "press", "不同意"),
+    ("unit asks to move W0003", "zhao", "send", "/reassign W0003 便道归交通局管理"),
+    ("admin presses 同意改派", "admin", "press", "同意改派"),
+    ("admin picks the unit", "admin", "press", "区城管局"),
     # the guided correction
     ("correct guided", "hao", "send", "/correct"),
     ("correct guided: project", "hao", "press", PROJECT),
@@ -126,5 +131,6 @@ async def test_a_problems_life_through_its_buttons_is_the_same_on_both_channels(
     telegram.clock.set(at(11, 24, 9))  # W0002 was not accepted by its deadline (Monday 17:30)
     told = await run.step("escalation tick", job=tick)
     assert any("W0002" in line for line in told["liu"].lines), told
-    await run.step("lead presses W0002 详情", "liu", "press", "W0002 详情")
+    details = next(b for b in told["liu"].buttons if b.endswith("详情"))  # one problem's or each one's
+    await run.step("lead presses 详情", "liu", "press", details)
     assert not run.mismatches, "\n\n".join(run.mismatches)

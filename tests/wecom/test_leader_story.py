@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from jobs import escalation
 from tests.e2e.harness import TelegramHarness
 from tests.wecom.harness import WeComHarness
-from tests.wecom.test_parity_script import Run, TelegramSide, Told, WeComSide
+from tests.wecom.parity import Run, TelegramSide, Told, WeComSide
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

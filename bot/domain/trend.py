@@ -118,7 +118,12 @@ def unblurred(points: Sequence[TrendPoint], bases: Mapping[date, int]) -> tuple[
     base's day holds what was done up to that day (the rule of ``bot.domain.year_to_date.base_days``, as if
     the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell."""
     kept = [p for p in points if not base_days(bases, start=p.day, cutoff=p.day, opens_year=True)]
-    if len(kept) == len(points):
-        return kept, BaseDays()
-    first = points[0].day
-    return kept, base_days(bases, start=first, cutoff=first, opens_year=True)
+    return kept, blurring([p.day for p in points], bases)
+
+
+def blurring(days: Sequence[date], bases: Mapping[date, int]) -> BaseDays:
+    """The bases that blur a trend's points on ``days`` (oldest first), as ``later``: those dated after its
+    first day (``unblurred``); none when every point is exact."""
+    if not days:
+        return BaseDays()
+    return base_days(bases, start=days[0], cutoff=days[0], opens_year=True)

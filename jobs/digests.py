@@ -52,6 +52,7 @@ from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit
+from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
 from storage.models import Bulletin, Person, Problem, Project
 from storage.node_queries import nodes_for_bulletin
@@ -134,6 +135,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         if period.kind == "weekly" else None,
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
+        base_day_of=await base_day_by_project(session, year=cutoff.year),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)

@@ -7,7 +7,7 @@ default) every person asked who has not reported today on one of those projects 
 them, with a button per project into /report. At the last reminder time of the day, a project unreported
 for `missed_days_alert` working days in a row (days its liaison was on leave do not count:
 `bot.domain.duties.missed_days`) is reported once per streak to its lead unit's handlers and its lead
-official. Each person gets one
+official. A run's result names only what it queued (what `diaodu job remind` prints). Each person gets one
 message per run: a handler or leader with several projects in a streak gets them listed in one notice
 (`bot.services.grouped_notices`), not one notice per project. Dedupe keys make every notice at most
 once, however often the job runs.
@@ -32,6 +32,7 @@ from bot.domain.messages import Button, Reply
 from bot.render import Renderer
 from bot.services import grouped_notices
 from storage import leaves as leave_repo
+from storage import outbox
 from storage import people as people_repo
 from storage.calendar_history import keep_passed_days
 from storage.db import Database
@@ -45,10 +46,13 @@ _LONGEST_STREAK_DAYS = 366
 
 @dataclass
 class ReminderResult:
-    """Whom a run reminded and which projects it flagged."""
+    """What a run queued: whom it reminded and which projects it flagged (a notice sent before, under the same
+    key, is not sent again and not counted), and the projects in a streak it did not flag again or could not."""
 
     reminded: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    alerted_before: list[str] = field(default_factory=list)  # in a streak already told: nothing sent again
+    unaddressed: list[str] = field(default_factory=list)  # in a streak, but no handler nor lead official to tell
     skipped: str | None = None
 
 
@@ -112,14 +116,25 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
                 person_id=liaison_id, key=f"remind:{today}:{slot_name}:{liaison_id}",
                 reply=Reply(html=html, buttons=tuple((b,) for b in buttons)),
                 line=renderer.render("reminder_line", projects=projects), buttons=buttons))
-            result.reminded.append(names.get(liaison_id, str(liaison_id)))
+        reminders = [(names.get(c.person_id, str(c.person_id)), c.key) for c in concerns]
+        alerts: dict[str, list[str]] = {}
         if slot == max(settings.reminder_times):
             for duty in duties:
                 missed = _missed_working_days(calendar, duty, today, leaves)
                 if missed >= settings.missed_days_alert:
-                    concerns += await _alerts(session, renderer, duty, missed, key_day=str(duty.last_day or "never"))
-                    result.alerts.append(duty.code)
+                    told = await _alerts(session, renderer, duty, missed, key_day=str(duty.last_day or "never"))
+                    concerns += told
+                    alerts[duty.code] = [c.key for c in told]
+        used = await outbox.keys_used(session, [c.key for c in concerns])
         await grouped_notices.deliver(session, renderer, concerns, now=now, kind="reminders")
+    result.reminded = [name for name, key in reminders if key not in used]
+    for code, keys in alerts.items():
+        if not keys:
+            result.unaddressed.append(code)
+        elif all(key in used for key in keys):
+            result.alerted_before.append(code)
+        else:
+            result.alerts.append(code)
     return result
 
 

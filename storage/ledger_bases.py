@@ -68,3 +68,14 @@ async def base_days(session: AsyncSession, *, year: int) -> dict[date, int]:
         .where(base.baseline_date.is_not(None), base.done_before > 0)
         .group_by(base.baseline_date))
     return {day: int(count) for day, count in rows.all()}
+
+
+async def base_day_by_project(session: AsyncSession, *, year: int) -> dict[int, date]:
+    """Project id → the day its non-zero base of ``year`` is dated, for the projects that have one: which of a
+    lead official's projects blur his trend's earlier points (bot.domain.trend.unblurred)."""
+    base = base_join(Project, year)
+    rows = await session.execute(
+        select(Project.id, base.baseline_date)
+        .outerjoin(base.table, base.on)
+        .where(base.baseline_date.is_not(None), base.done_before > 0))
+    return {project_id: day for project_id, day in rows.all()}

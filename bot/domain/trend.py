@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from bot.domain.progress import completion_rate, schedule_progress
 from bot.domain.standings import ProjectStanding, totals
+from bot.domain.year_to_date import BaseDays, base_days
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,22 @@ def recent_trend(projects: Iterable[ProjectStanding], later: Mapping[str, Sequen
             done -= sum((later[p.code][i] for p in projects if p.code in later), Decimal(0))
         points.append(TrendPoint(day, done, completion_rate(done, whole.plan), schedule_progress(day)))
     return points
+
+
+def unblurred(points: Sequence[TrendPoint], bases: Mapping[date, int]) -> tuple[list[TrendPoint], BaseDays]:
+    """The points of a trend no ledger base blurs, and the bases that blurred those left out (``later``).
+
+    ``bases``: the days the non-zero bases of the projects measured are dated, each with how many projects
+    (``storage.ledger_bases.base_days``). A base counts on every day of its year, so a point dated before a
+    base's day holds what was done up to that day (the rule of ``bot.domain.year_to_date.base_days``, as if
+    the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell."""
+    kept = [p for p in points if not base_days(bases, start=p.day, cutoff=p.day, opens_year=True)]
+    return kept, blurring([p.day for p in points], bases)
+
+
+def blurring(days: Sequence[date], bases: Mapping[date, int]) -> BaseDays:
+    """The bases that blur a trend's points on ``days`` (oldest first), as ``later``: those dated after its
+    first day (``unblurred``); none when every point is exact."""
+    if not days:
+        return BaseDays()
+    return base_days(bases, start=days[0], cutoff=days[0], opens_year=True)

@@ -9,6 +9,7 @@ ledger and the texts, split into messages.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,7 +25,7 @@ from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
-from bot.domain.trend import recent_trend
+from bot.domain.trend import recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
 from bot.domain.year_to_date import BaseDays
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
@@ -87,6 +88,8 @@ class BulletinJob:
     participation: Participation | None = None  # the units' 填报率 over the last four weeks (the weekly one)
     trend_days: list[date] = field(default_factory=list)  # the week ends of a leader's 4-week trend, cutoff last
     counted_later: dict[int, tuple[Decimal, ...]] = field(default_factory=dict)  # storage.report_figures.counted_after
+    # project id → the day its base of the cut-off's year is dated (storage.ledger_bases.base_day_by_project)
+    base_day_of: dict[int, date] = field(default_factory=dict)
     # project id → the reports counted after the period's opening day (bot.domain.standings.period_opening)
     counted_in_period: dict[int, Decimal] = field(default_factory=dict)
     bases: BaseDays = BaseDays()  # the ledger bases its figures cannot split (a note under the headline)
@@ -280,12 +283,18 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     nodes = _nodes_by_project(job.nodes)
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
+    base_day = {codes[project_id]: day for project_id, day in job.base_day_of.items() if project_id in codes}
     for leader_id, projects in by_leader.items():
         named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
+        trend, trend_bases = [], BaseDays()
+        if len(job.trend_days) > 1:
+            # a point before one of his projects' base days holds that base whole: left out, and said so
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days),
+                                           Counter(base_day[p.code] for p in projects if p.code in base_day))
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,
-            trend=recent_trend(projects, later, job.trend_days) if len(job.trend_days) > 1 else [],
+            trend=trend, trend_bases=trend_bases,
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
             overdue_before=overdue_before,

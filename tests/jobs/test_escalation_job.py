@@ -343,3 +343,19 @@ def test_job_escalate_turns_an_overdue_node_into_a_problem_first(cli_database: s
 ])
 def test_the_cli_names_a_ticks_actions_in_chinese(action: str, words: str) -> None:
     assert escalation.describe(action) == words
+
+
+def test_job_remind_counts_only_what_it_queued(cli_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """An alert goes once per streak, a reminder once per slot: a later run names what it sent, not the streak."""
+    assert main(["job", "remind", "--at", "2026-11-18T18:00+08:00"]) == 0  # the third working day without a report
+    assert "提醒了 1 人（郝芳）；连续未填报预警：ZD2026-001。" in capsys.readouterr().out
+    queued = _in_thread(asyncio.run, _outcome(cli_database)).outbox
+
+    assert main(["job", "remind", "--at", "2026-11-18T18:10+08:00"]) == 0  # the same slot again
+    assert "提醒了 0 人（无）；连续未填报预警：无；已预警过、本次不重复发送：ZD2026-001。" in capsys.readouterr().out
+    assert _in_thread(asyncio.run, _outcome(cli_database)).outbox == queued
+
+    assert main(["job", "remind", "--at", "2026-11-19T18:00+08:00"]) == 0  # the streak goes on: no second alert
+    assert "提醒了 1 人（郝芳）；连续未填报预警：无；已预警过、本次不重复发送：ZD2026-001。" in capsys.readouterr().out
+    new = _in_thread(asyncio.run, _outcome(cli_database)).outbox[len(queued):]
+    assert len(new) == 1 and "填报" in new[0][2]  # 郝芳's reminder only

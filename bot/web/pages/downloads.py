@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from datetime import date
 from pathlib import Path
@@ -12,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.periods import KIND_NAMES
-from bot.domain.trend import TrendPoint, weekly_trend
+from bot.domain.trend import TrendPoint, unblurred, weekly_trend
 from bot.render import shared_renderer
 from bot.services.ledger_download import ledger_file, ledger_filename
 from bot.web import access
@@ -21,6 +22,7 @@ from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import web_queries
+from storage.ledger_bases import base_days
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPES = {".xlsx": XLSX, ".png": "image/png", ".svg": "image/svg+xml"}
@@ -87,11 +89,16 @@ def narrow(request: web.Request) -> bool:
 
 
 async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], str]:
-    """Completion against 序时进度 by week for the year, the whole scheme: the chart's points and title."""
+    """Completion against 序时进度 by week for the year, the whole scheme: the chart's points and title. The weeks
+    a ledger base blurs (bot.domain.trend.unblurred) have no completion drawn, their 序时进度 only; the
+    overview says why under the chart."""
     year = today.year
     baseline, daily = await web_queries.counted_daily(session, year=year, up_to=today)
     plan = await web_queries.plan_total(session, year=year)
     points = weekly_trend(year=year, today=today, baseline=baseline, daily=daily, plan=plan)
+    kept, _ = unblurred(points, await base_days(session, year=year))
+    exact = {p.day for p in kept}
+    points = [p if p.day in exact else dataclasses.replace(p, rate=None) for p in points]
     return points, shared_renderer().phrase("chart", "trend_title", year)
 
 

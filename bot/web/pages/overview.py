@@ -12,12 +12,14 @@ from aiohttp import web
 
 from bot.domain.changes import Change, standings_changes
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
+from bot.domain.trend import blurring, week_ends
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.pages.groups import openable
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
+from storage.ledger_bases import base_days
 
 SHOWN = 20  # ranked projects shown at each end of the ranking (the page stays light with 10,000 projects)
 SCREEN_REFRESH = 60  # seconds
@@ -65,11 +67,14 @@ async def overview(view: View) -> web.StreamResponse:
     mine = [] if visible is None else [p for p in s.projects if p.code in visible]
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
+    # the chart's weeks a ledger base blurs: said under it (bot.web.pages.downloads draws no completion there)
+    trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today),
+                           await base_days(view.session, year=snapshot.today.year))
     return view.page(
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
         visible=visible, mine=mine, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
         problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
-        as_of=snapshot.at,
+        as_of=snapshot.at, trend_bases=trend_bases,
     )

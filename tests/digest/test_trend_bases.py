@@ -1,0 +1,58 @@
+"""A lead official's 4-week trend leaves out the points a ledger base of one of his projects blurs (dated before
+the base's day, they hold the base whole) and says so under it, in the words of the bulletins' base note; a
+leader whose projects have no such base sees every point and no note."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.periods import parse_period
+from bot.domain.trend import TrendPoint, unblurred
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, html_to_plain
+from jobs.digests import render_bulletin
+from storage.db import Database
+
+from .conftest import District
+
+MID_MARCH = date(2026, 3, 18)
+NOTE = "注：1 个项目的年度台账截至3月18日，3月18日前各周的完成率含截至台账日期完成的投资、无法单列，未列出。"
+
+
+def _point(day: date) -> TrendPoint:
+    return TrendPoint(day, done=0, rate=None, schedule=0.0)  # type: ignore[arg-type]
+
+
+def test_points_before_a_base_day_are_left_out() -> None:
+    points = [_point(date(2026, 3, d)) for d in (8, 15, 22, 29)]
+    kept, bases = unblurred(points, {MID_MARCH: 2, date(2026, 3, 1): 5})
+    assert [p.day for p in kept] == [date(2026, 3, 22), date(2026, 3, 29)]
+    assert bases.later == ((MID_MARCH, 2),)  # the base of 1 March blurs none of them
+    kept, bases = unblurred(points, {date(2026, 3, 8): 1})  # dated on the first point: every point is exact
+    assert kept == points and not bases
+    kept, bases = unblurred(points, {date(2026, 4, 2): 1, MID_MARCH: 1})
+    assert kept == [] and bases.later == ((MID_MARCH, 1), (date(2026, 4, 2), 1))
+
+
+async def test_a_leaders_trend_leaves_out_what_his_base_blurs(db: Database, district: District,
+                                                              tmp_path: Path) -> None:
+    wang = await district.person("王区长")
+    li = await district.person("李区长")
+    await district.project("ZD2026-001", plan="10000", done_before="3000", baseline_date=MID_MARCH, lead="王区长")
+    await district.project("ZD2026-002", plan="10000", lead="王区长")
+    await district.project("ZD2026-003", plan="10000", lead="李区长")
+    await district.reports("ZD2026-002", (date(2026, 3, 10), "100"), (date(2026, 3, 25), "100"))
+    await district.reports("ZD2026-003", (date(2026, 3, 10), "100"))
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=parse_period("weekly", "2026-W13"),
+                                         calendar=WorkCalendar(), settings=DigestSettings(), out_dir=tmp_path)
+    wangs = html_to_plain("".join(rendered.leaders[wang])).splitlines()
+    trend = next(line for line in wangs if line.startswith("📈"))
+    assert "3月8日" not in trend and "3月15日" not in trend  # 15.5% then: the base of 18 March whole
+    assert "3月22日 15.5%" in trend and "3月29日 16.0%" in trend
+    assert wangs[wangs.index(trend) + 1] == NOTE
+    lis = html_to_plain("".join(rendered.leaders[li])).splitlines()
+    trend = next(line for line in lis if line.startswith("📈"))
+    assert "3月8日 0.0%" in trend and "3月15日 1.0%" in trend and not any(line.startswith("注：") for line in lis)

@@ -1,0 +1,50 @@
+"""The overview's trend chart draws no completion for the weeks a ledger base blurs (before the base's day a week's
+year-to-date holds the base whole) and the page says why under it, in the words of the bulletins' base note."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import update
+
+from bot.web.pages.downloads import _trend
+from storage.ledger_bases import base_days
+from storage.models import LedgerBase
+from tests.web.harness import ROLE_PEOPLE, WebHarness
+
+ADMIN = ROLE_PEOPLE["admin"]
+JUNE = date(2026, 6, 30)
+
+
+async def _dated(site: WebHarness, day: date | None) -> None:
+    async with site.core.db.session() as session:
+        await session.execute(update(LedgerBase).values(baseline_date=day))
+
+
+async def _overview(site: WebHarness) -> str:
+    await site.state.standings.compute()
+    async with site.signed_in(ADMIN) as client:
+        async with client.get("/web/") as response:
+            return await response.text()
+
+
+async def test_the_chart_leaves_out_the_weeks_a_base_blurs_and_says_so(site: WebHarness) -> None:
+    await _dated(site, JUNE)
+    async with site.core.db.session() as session:
+        [(day, count)] = (await base_days(session, year=2026)).items()
+        points, _title = await _trend(session, date(2026, 11, 20))
+    assert day == JUNE and count > 0
+    assert all(p.rate is None for p in points if p.day < JUNE)
+    assert all(p.rate is not None for p in points if p.day >= JUNE)
+    assert all(p.schedule > 0 for p in points)  # 序时进度 is drawn every week
+    page = await _overview(site)
+    note = f"注：{count} 个项目的年度台账截至6月30日，6月30日前各周的完成率含截至台账日期完成的投资、无法单列，未列出。"
+    assert f'<p class="muted">{note}</p>' in page.split('class="card chart"')[1].split("</section>")[0]
+
+
+async def test_undated_bases_blur_nothing(site: WebHarness) -> None:
+    await _dated(site, None)  # an undated base counts every report of its year: no week holds more than it did
+    async with site.core.db.session() as session:
+        points, _title = await _trend(session, date(2026, 11, 20))
+    assert all(p.rate is not None for p in points)
+    assert "年度台账截至" not in await _overview(site)

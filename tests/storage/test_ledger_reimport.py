@@ -247,3 +247,25 @@ def test_sheets_the_import_does_not_read_are_named(tmp_path: Path, monkeypatch: 
 
     assert main(["import", str(SAMPLE_XLSX), "--dry-run"]) == 0
     assert "未读取的工作表" not in capsys.readouterr().out
+
+
+def test_a_file_of_nodes_only_says_nothing_of_the_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A 项目节点计划 sent on its own changes no baseline nor plan: its summary does not claim one."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, url).result()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(SAMPLE_XLSX)]) == 0
+    assert "累计完成基数截至" in capsys.readouterr().out
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("项目编号,节点名称,计划完成日期,实际完成日期,备注\nZD2026-001,桩基完成,2026-10-31,,\n",
+                     encoding="utf-8")
+
+    assert main(["import", str(nodes)]) == 0
+    said = capsys.readouterr().out
+    assert "节点：新增 1，" in said
+    assert "累计完成基数" not in said

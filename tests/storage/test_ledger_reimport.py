@@ -260,7 +260,11 @@ def test_a_file_of_nodes_only_says_nothing_of_the_baseline(tmp_path: Path, monke
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     assert main(["import", str(SAMPLE_XLSX)]) == 0
-    assert "累计完成基数截至" in capsys.readouterr().out
+    first = capsys.readouterr().out
+    assert "累计完成基数截至" in first
+    # a project new to the database had no year-to-date: its figure is given, not a change from 0
+    assert "- ZD2026-001 城北高速连接线：本年累计完成 26,051.0 万元（新增项目）" in first
+    assert "0.0 → 26,051.0" not in first
     nodes = tmp_path / "nodes.csv"
     nodes.write_text("项目编号,节点名称,计划完成日期,实际完成日期,备注\nZD2026-001,桩基完成,2026-10-31,,\n",
                      encoding="utf-8")

@@ -54,7 +54,9 @@ def read_ledger(
     reader = _Reader(progress)
     for path in paths:
         reader.read_path(Path(path))
-    return reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects)
+    ledger = reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects)
+    ledger.skipped_sheets = reader.skipped_sheets
+    return ledger
 
 
 class _Reader(Checks):
@@ -64,6 +66,7 @@ class _Reader(Checks):
         self._tables = 0
         self.as_of: date | None = None  # the first 截至某日 a projects table names
         self.year: int | None = None  # the first year a projects table's title names
+        self.skipped_sheets: list[str] = []  # sheets of a workbook that has a ledger table, not read themselves
 
     def _file_issue(self, sheet: str, reason: str, **context: object) -> None:
         """A problem with a whole file or sheet, by its reason in ledger_issue.j2."""
@@ -97,6 +100,7 @@ class _Reader(Checks):
             self._file_issue(path.name, "bad_xlsx")
             return
         found = False
+        skipped: list[str] = []
         merges = merged_ranges(path)
         try:
             for sheet in workbook.worksheets:
@@ -117,6 +121,8 @@ class _Reader(Checks):
                     elif named:
                         self._no_header(sheet.title, people=sheet.title.strip() == PEOPLE_SHEET)
                         found = True
+                    else:
+                        skipped.append(sheet.title)
                     continue
                 found = True
                 self._read_table(table)
@@ -124,6 +130,8 @@ class _Reader(Checks):
             workbook.close()
         if not found:
             self._file_issue(path.name, "no_tables", projects=PROJECT_SHEET, people=PEOPLE_SHEET)
+        else:  # said with the summary: a sheet edited there (the export's 项目台账) is not imported
+            self.skipped_sheets.extend(skipped)
 
     def _read_csv(self, path: Path) -> None:
         try:

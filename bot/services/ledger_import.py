@@ -50,6 +50,7 @@ class ImportResult:
     issues: list[ImportIssue] = field(default_factory=list)
     plan: ImportPlan | None = None
     written: bool = False
+    skipped_sheets: list[str] = field(default_factory=list)  # sheets of the workbooks that were not read
 
     @property
     def needs_as_of(self) -> bool:
@@ -110,9 +111,9 @@ async def import_ledger(
     if ledger.nodes_read and not plan.needs_as_of:
         plan.nodes = plan_nodes(ledger.nodes, await node_repo.stored_nodes(session))
     if plan.needs_as_of or dry_run:
-        return ImportResult(plan=plan)
+        return ImportResult(plan=plan, skipped_sheets=ledger.skipped_sheets)
     await write_plan(session, plan, now=now, actor=actor)
-    return ImportResult(plan=plan, written=True)
+    return ImportResult(plan=plan, written=True, skipped_sheets=ledger.skipped_sheets)
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

@@ -123,6 +123,21 @@ async def test_a_file_sent_with_import_as_its_caption_is_previewed_at_once(desk:
     assert await annual_plan(desk) == Decimal(46000)
 
 
+def with_extra_sheet(data: bytes) -> bytes:
+    """The workbook with a report sheet as /export writes (项目台账), which the import does not read."""
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    workbook.create_sheet("项目台账").append(["编号", "名称", "累计完成(万元)"])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+async def test_a_sheet_the_import_does_not_read_is_named_in_the_preview(desk: Desk) -> None:
+    preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.xlsx", with_extra_sheet(ledger_xlsx())))
+    assert "更新 1" in preview
+    assert "未读取的工作表：「项目台账」（只导入「重点项目包抓责任分解表」「人员名单」「项目节点计划」" in preview
+
+
 async def test_a_ledger_with_errors_is_listed_by_row_and_not_imported(desk: Desk) -> None:
     await desk.send(ADMIN_NAME, "/import")
 

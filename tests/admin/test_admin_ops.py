@@ -109,6 +109,15 @@ async def test_groups_add_in_a_private_chat_is_refused_and_remove_explains(core:
     assert await entries(core, "group.add") == []
 
 
+async def test_groups_lists_a_group_added_on_the_command_line_as_such(core: Core) -> None:
+    async with core.db.session() as session:
+        session.add(BulletinGroup(channel="telegram", chat_id="-100123", name="领导小组",
+                                  created_at=core.clock.now(), created_by="cli"))
+    listed = await say(core, ADMIN, "/groups")
+    assert "1. 领导小组，Telegram 群号 -100123，命令行 于" in listed
+    assert "cli" not in listed
+
+
 ROBOTS = "领导小组=key-one,项目办=https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=key-two"
 
 

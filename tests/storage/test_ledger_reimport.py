@@ -215,3 +215,62 @@ def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeyp
     assert f"累计完成基数截至 {today.isoformat()}（按指定日期），基数已含 1 条已有填报" in done
     assert "郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in done
     assert "默认保留系统中的更改；加 --take-file 则采用台账" in done
+
+
+def test_sheets_the_import_does_not_read_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """The exported workbook (项目台账, rankings, 项目节点计划) imported back: its node sheet is read, and the
+    report sheets are named as not imported instead of passing silently as if nothing had changed."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, url).result()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(SAMPLE_XLSX)]) == 0
+    workbook = openpyxl.Workbook()
+    ledger = workbook.active
+    ledger.title = "项目台账"
+    ledger.append(["编号", "名称", "年度计划(万元)", "累计完成(万元)"])
+    ledger.append([CODE, "城北高速连接线", 40800, 30000])
+    workbook.create_sheet("单位排名").append(["排名", "牵头单位"])
+    workbook.create_sheet("说明")  # blank: nothing to name
+    workbook.create_sheet("项目节点计划").append(["项目编号", "节点名称", "计划完成日期", "实际完成日期", "备注"])
+    exported = tmp_path / "export.xlsx"
+    workbook.save(exported)
+    capsys.readouterr()
+
+    assert main(["import", str(exported), "--dry-run"]) == 0
+    said = capsys.readouterr().out
+    assert "未读取的工作表：「项目台账」「单位排名」（只导入" in said
+    assert "说明" not in said
+
+    assert main(["import", str(SAMPLE_XLSX), "--dry-run"]) == 0
+    assert "未读取的工作表" not in capsys.readouterr().out
+
+
+def test_a_file_of_nodes_only_says_nothing_of_the_baseline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """A 项目节点计划 sent on its own changes no baseline nor plan: its summary does not claim one."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(upgrade, url).result()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    assert main(["import", str(SAMPLE_XLSX)]) == 0
+    first = capsys.readouterr().out
+    assert "累计完成基数截至" in first
+    # a project new to the database had no year-to-date: its figure is given, not a change from 0
+    assert "- ZD2026-001 城北高速连接线：本年累计完成 26,051.0 万元（新增项目）" in first
+    assert "0.0 → 26,051.0" not in first
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("项目编号,节点名称,计划完成日期,实际完成日期,备注\nZD2026-001,桩基完成,2026-10-31,,\n",
+                     encoding="utf-8")
+
+    assert main(["import", str(nodes)]) == 0
+    said = capsys.readouterr().out
+    assert "节点：新增 1，" in said
+    assert "累计完成基数" not in said

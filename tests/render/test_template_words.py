@@ -32,7 +32,9 @@ ALLOWED_WORDS = {"Excel", "xlsx", "xls", "csv", "CSV", "UTF-8", "GB18030", "Tele
                  # the WeCom admin console's own labels, which an admin must find there: 企业可信IP, Secret, AgentId
                  "IP", "Secret", "AgentId",
                  # Telegram's own bot for managing bots, where the bot's token is revoked and issued (@BotFather)
-                 "BotFather"}
+                 "BotFather",
+                 # the object storage the photos may be kept in, as its operators call it (an S3-compatible bucket)
+                 "S3"}
 # The Excel ledger's headers write a unit as the district's ledger writes its columns (bot/ledger/columns.py:
 # 总投资(万元)), half-width brackets and all: 年度计划(万元), 差距(百分点).
 LEDGER_UNIT = re.compile(r"\((万元|百分点)\)")

@@ -59,7 +59,7 @@ async def _participation(ctx: Context) -> None:
     liaisons' (a unit handler), every unit's (leaders, admins, and anyone in a group chat)."""
     assert ctx.person is not None
     person, roles, in_group = ctx.person, ctx.roles, ctx.msg.in_group
-    part = await load_participation(ctx.session, cutoff=ctx.today)
+    part = await load_participation(ctx.session, cutoff=ctx.today, today=ctx.today)  # today counts once over
     overview = in_group or bool(roles & {"lead", "top", "admin"})
     own = part.liaison(person.id) if "liaison" in roles and not in_group else None
     unit = part.unit(person.unit.name) if "unit" in roles and person.unit is not None and not in_group else None

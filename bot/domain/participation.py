@@ -10,6 +10,11 @@ a week's figure for a unit is its punctuality for that week, the week a project 
 Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing. The project's
 stage and liaison are the current ones, as the rankings read them. Projects without a liaison count for
 their unit.
+
+A day still under way (``today``, when the cut-off is today) counts only once it is over: liaisons have until
+the evening. Until then it is neither owed nor reported in 填报率, a report already sent that day included (it
+would lift the share while the others still have time); the heat map marks it "ok" when reported and "wait"
+(待填报) when not.
 """
 
 from __future__ import annotations
@@ -141,13 +146,19 @@ def _owed(duty: Duty, days: Sequence[date], calendar: WorkCalendar,
 
 
 def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date],
-              by_stage: dict[str, list[date]] | None = None) -> list[str]:
-    """Per day of ``days``: "ok" due and reported, "miss" due and not reported, "extra" reported though not
-    due (a rest day, a leave day, a finished project: counts for nothing), "off" neither. ``by_stage``: a
-    dict kept across the calls for the same ``days``, so that each stage's days are asked once."""
+              by_stage: dict[str, list[date]] | None = None, *, today: date | None = None) -> list[str]:
+    """Per day of ``days``: "ok" due and reported, "miss" due and not reported, "wait" due, not reported yet
+    and not over (``today`` or later: 待填报), "extra" reported though not due (a rest day, a leave day, a
+    finished project: counts for nothing), "off" neither. ``by_stage``: a dict kept across the calls for the
+    same ``days``, so that each stage's days are asked once."""
     owed = set(_owed(duty, days, calendar, {} if by_stage is None else by_stage))
-    return ["ok" if d in owed and d in reported else "miss" if d in owed else "extra" if d in reported else "off"
-            for d in days]
+
+    def mark(d: date) -> str:
+        if d in owed:
+            return "ok" if d in reported else "wait" if today is not None and d >= today else "miss"
+        return "extra" if d in reported else "off"
+
+    return [mark(d) for d in days]
 
 
 def day_bits(start: date, end: date) -> dict[date, int]:
@@ -171,10 +182,11 @@ def _ordered(rows: Iterable[Row]) -> list[Row]:
 
 
 def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
-                  reported: Mapping[int, Collection[date]]) -> Participation:
-    """Each unit's and liaison's tallies per week; ``reported``: project id → the days it has a live report."""
+                  reported: Mapping[int, Collection[date]], *, today: date | None = None) -> Participation:
+    """Each unit's and liaison's tallies per week; ``reported``: project id → the days it has a live report;
+    ``today``: the day under way, when the weeks reach it: it (and any later day) counts for nothing yet."""
     by_stage: dict[str, list[date]] = {}
-    days = [d for week in weeks for d in week.days]
+    days = [d for week in weeks for d in week.days if today is None or d < today]
     week_of = {d: i for i, week in enumerate(weeks) for d in week.days}
     units: dict[str, list[list[int]]] = {}
     liaisons: dict[int, tuple[str, list[list[int]], list[str]]] = {}

@@ -18,9 +18,10 @@ from storage.settings import load_calendar
 __all__ = ["load_participation"]
 
 
-async def load_participation(session: AsyncSession, *, cutoff: date,
-                             calendar: WorkCalendar | None = None) -> Participation:
-    """Every unit's and liaison's 填报率 week by week, the week of ``cutoff`` (up to it) and the three before.
+async def load_participation(session: AsyncSession, *, cutoff: date, calendar: WorkCalendar | None = None,
+                             today: date | None = None) -> Participation:
+    """Every unit's and liaison's 填报率 week by week, the week of ``cutoff`` (up to it) and the three before;
+    ``today``: the day under way (by the clock), which counts only once it is over (a cut-off of today).
 
     Three queries; the counting (the reported days grouped, projects × days) in a worker thread, so that the
     event loop goes on answering.
@@ -29,10 +30,11 @@ async def load_participation(session: AsyncSession, *, cutoff: date,
     calendar = calendar or await load_calendar(session)
     duties = await participation_duties(session, start=weeks[0].start, end=cutoff)
     rows = await reported_day_masks(session, start=weeks[0].start, end=cutoff)
-    return await asyncio.to_thread(_count, duties, weeks, calendar, rows, cutoff)
+    return await asyncio.to_thread(_count, duties, weeks, calendar, rows, cutoff, today)
 
 
 def _count(duties: list[Duty], weeks: list[Week], calendar: WorkCalendar, rows: Sequence[tuple[int, int]],
-           cutoff: date) -> Participation:
+           cutoff: date, today: date | None) -> Participation:
     with gc_paused():  # many small objects, no cycles: a full collection would hold the event loop too
-        return participation(duties, weeks, calendar, reported_by_project(rows, weeks[0].start, cutoff))
+        return participation(duties, weeks, calendar, reported_by_project(rows, weeks[0].start, cutoff),
+                             today=today)

@@ -124,6 +124,29 @@ def test_a_working_sunday_entered_after_it_passed_is_not_due() -> None:
     assert day_marks(duty, week, in_time, set())[-1] == "miss"
 
 
+def test_a_day_under_way_counts_once_it_is_over() -> None:
+    """Thursday 10/8 at 10:00 (the cut-off today): A has reported today, B not yet. Neither counts in 填报率
+    until the day is over (a report already in would lift the share while B still has until the evening);
+    the heat map shows A's today as reported and B's as 待填报 ("wait"), not missed; the days before as ever.
+    The next morning, 10/8 counts: A's report and B's miss."""
+    duties = [Duty(10, "A", "在建", "区住建局", HAO, "郝芳"), Duty(11, "B", "前期", "区住建局", WU, "武杰")]
+    today = date(2026, 10, 8)
+    weeks = last_weeks(today)
+    reported = {10: {today}, 11: set()}
+    part = participation(duties, weeks, CALENDAR, reported, today=today)
+    assert part.district.weeks[-1] == Tally(0, 0) and part.district.weeks[-1].rate is None  # 10/5–10/7: 国庆节
+    assert part.unit("区住建局").weeks[:3] == (Tally(12, 0), Tally(10, 0), Tally(6, 0))
+    assert part.liaison(HAO).total == part.liaison(WU).total == Tally(14, 0)
+    without_fix = participation(duties, weeks, CALENDAR, reported)  # the day counted as over (a past cut-off)
+    assert without_fix.liaison(WU).weeks[-1] == Tally(1, 0) and without_fix.liaison(HAO).weeks[-1] == Tally(1, 1)
+    assert day_marks(duties[0], weeks[-1].days, CALENDAR, reported[10], today=today)[-1] == "ok"
+    assert day_marks(duties[1], weeks[-1].days, CALENDAR, set(), today=today) == ["off", "off", "off", "wait"]
+    assert day_marks(duties[1], weeks[-2].days[:2], CALENDAR, set(), today=today) == ["miss", "miss"]
+    tomorrow = date(2026, 10, 9)
+    later = participation(duties, last_weeks(tomorrow), CALENDAR, reported, today=tomorrow)
+    assert later.liaison(HAO).weeks[-1] == Tally(1, 1) and later.liaison(WU).weeks[-1] == Tally(1, 0)
+
+
 def test_nobody_due_means_no_rate() -> None:
     part = participation([], WEEKS, CALENDAR, {})
     assert part.units == [] and part.liaisons == [] and part.district.rate is None

@@ -69,8 +69,8 @@ async def test_a_working_sunday_entered_the_day_after_owes_no_report(tg: Telegra
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 1))  # only Monday missed since Friday
     assert await _week_of_the_sunday(tg) == (5, 5)
     rate = await tg.send(HAO, "/rank 填报")
-    assert "100.0% → 0.0%" in rate.text, rate  # the week of 01-25: 5 of 5; Monday 02-01: 0 of 1
-    assert "31.3%（5/16）" in rate.text, rate
+    assert "100.0% → —" in rate.text, rate  # the week of 01-25: 5 of 5; Monday 02-01 under way: not yet due
+    assert "33.3%（5/15）" in rate.text, rate
     assert CODE in await _alerts_at_six(tg, date(2027, 2, 2))  # Monday and Tuesday: a real streak
 
 
@@ -172,7 +172,7 @@ async def test_a_new_release_of_the_holidays_package_does_not_make_a_past_rest_d
 
     assert await _week_to(tg, date(2027, 3, 14)) == (1, 5)
     mine = await tg.send(HAO, "/rank 填报")
-    assert "6.3%（1/16）：0.0% → 0.0% → 20.0% → 0.0%" in mine.text, mine  # the week of 03-08: 1 of 5
+    assert "6.7%（1/15）：0.0% → 0.0% → 20.0% → —" in mine.text, mine  # the week of 03-08: 1 of 5; 03-15 under way
 
 
 async def test_the_days_passed_are_kept_once(tg: TelegramHarness) -> None:

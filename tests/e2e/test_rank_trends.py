@@ -67,12 +67,33 @@ async def participation_scenario(harness: ChannelHarness, say: Say) -> None:
     harness.clock.set(at(11, 27, 17))
     hao = await say("hao", "/rank 填报")
     assert "近四周填报率" in hao and "（2026-11-02 至 2026-11-27）" in hao
+    assert "今日（2026-11-27）尚未结束，当天填报情况次日计入。" in hao
     assert "本人" in hao and "11.8%（2/17）：0.0% → 0.0% → 0.0% → 100.0%" in hao  # 5 + 5 + 5 + 2 days due
     unit = await say("zhao", "/rank 填报")
-    assert "区住建局" in unit and "5.4%（2/37）" in unit  # and ZD2026-031's 20 days, none reported
-    assert "郝芳 11.8%" in unit and "孔芳 0.0%（0/20）" in unit and "严超" not in unit  # his project is 竣工
+    # ZD2026-031's 19 days over, none reported: Friday, still under way, is not missed yet
+    assert "区住建局" in unit and "5.6%（2/36）" in unit
+    assert "郝芳 11.8%" in unit and "孔芳 0.0%（0/19）" in unit and "严超" not in unit  # his project is 竣工
     admin = await say("admin", "/rank 填报")
-    assert "各牵头单位" in admin and "区住建局 5.4%（2/37）" in admin and "全区：" in admin
+    assert "各牵头单位" in admin and "区住建局 5.6%（2/36）" in admin and "全区：" in admin
+
+    harness.clock.set(at(11, 28))  # Saturday morning: Friday is over and counts
+    unit = await say("zhao", "/rank 填报")
+    assert "区住建局" in unit and "5.4%（2/37）" in unit and "孔芳 0.0%（0/20）" in unit
+
+
+async def a_day_under_way(harness: ChannelHarness, say: Say) -> None:
+    """Monday 11/23 at 10:00, the district's first day in the bot: 郝芳 has reported ZD2026-001, nobody else
+    yet. Nothing is missed before the evening: the week's 填报率 has nothing due yet (a dash, not 0.0 %), and
+    her report today does not lift it either; on Tuesday, Monday counts."""
+    async with harness.session() as session:
+        await session.execute(update(Project).values(created_at=at(11, 23, 8)))
+    harness.clock.set(at(11, 23))
+    assert "已记录" in await say("hao", "/report ZD2026-001 23 主体施工")
+    unit = await say("zhao", "/rank 填报")
+    assert "<b>区住建局</b>：—（0/0）：— → — → — → —" in unit and "郝芳 —（0/0）" in unit and "0.0%" not in unit
+    harness.clock.set(at(11, 24))
+    unit = await say("zhao", "/rank 填报")
+    assert "郝芳 100.0%（1/1）" in unit and "孔芳 0.0%（0/1）" in unit
 
 
 # --- Telegram ----------------------------------------------------------------------------------------
@@ -101,10 +122,14 @@ async def test_rank_changes_on_telegram(telegram: TelegramHarness) -> None:
 async def test_rank_participation_on_telegram_with_its_heat_map(telegram: TelegramHarness) -> None:
     photos: list[bytes] = []
     await participation_scenario(telegram, await _telegram(telegram, photos))
-    assert len(photos) == 2  # 赵芳's (her unit's liaisons) and the admin's (every unit); 郝芳 gets none
+    assert len(photos) == 3  # 赵芳's (her unit's liaisons, twice) and the admin's (every unit); 郝芳 gets none
     assert all(p.startswith(b"\x89PNG\r\n\x1a\n") and len(p) > 5_000 for p in photos)
     helped = await telegram.send(1001, "/help")
     assert "/rank — 查看当前排名和近四周填报率" in helped.text and "/rank 填报" in helped.text
+
+
+async def test_rank_participation_waits_for_the_day_to_end_on_telegram(telegram: TelegramHarness) -> None:
+    await a_day_under_way(telegram, await _telegram(telegram, []))
 
 
 async def test_a_units_place_counts_only_the_ranked_units(telegram: TelegramHarness) -> None:

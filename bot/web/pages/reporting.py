@@ -1,7 +1,8 @@
 """填报情况: today's reported and missing projects per lead unit, and a heat map of the last four weeks per
-liaison (reported / missed / not due) with each one's 填报率, within the viewer's scope. Due days and 填报率
-are those of /rank 填报 and the weekly bulletin (``bot.domain.participation``: working days, projects being
-prepared or built, leave days and days before a project was entered not due)."""
+liaison (reported / missed / still to report today / not due) with each one's 填报率, within the viewer's
+scope. Due days and 填报率 are those of /rank 填报 and the weekly bulletin (``bot.domain.participation``:
+working days, projects being prepared or built, leave days and days before a project was entered not due,
+today counted once over)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from storage.rows import gc_paused
 from storage.settings import load_calendar
 
 MAX_LIAISONS = 200  # rows of the heat map (lowest 填报率 first): the page stays light with 10,000 projects
+CELL_RANK = {"off": 0, "ok": 1, "wait": 2, "miss": 3}  # a liaison's day: the worst of his projects' marks
 
 
 @dataclass
@@ -36,7 +38,8 @@ class UnitToday:
 class LiaisonRow:
     name: str
     projects: list[str]
-    cells: list[str]  # per day: "ok" reported, "miss" due and missed (by any of the projects), "off" not due
+    cells: list[str]  # per day: "ok" reported, "miss" due and missed (by any of the projects), "wait" today due
+    # and not reported yet (by any of the projects: 待填报, not missed), "off" not due
     share: Row | None = None  # the 填报率 row of bot.domain.participation
 
     @property
@@ -55,15 +58,15 @@ def _page(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
 def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
              reported: dict[int, set[date]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
     days = [d for week in weeks for d in week.days]
-    shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported).liaisons}
+    shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported, today=today).liaisons}
     units: dict[str, UnitToday] = {}
     liaisons: dict[int, LiaisonRow] = {}
     by_stage: dict[str, list[date]] = {}
     for duty in duties:
         came = reported.get(duty.project_id, ())
-        marks = day_marks(duty, days, calendar, came, by_stage)
+        marks = day_marks(duty, days, calendar, came, by_stage, today=today)
         unit = units.setdefault(duty.unit, UnitToday(duty.unit))
-        if marks[-1] in ("ok", "miss"):  # today is due
+        if marks[-1] in ("ok", "wait"):  # today is due
             unit.due += 1
             if marks[-1] == "ok":
                 unit.reported += 1
@@ -75,7 +78,7 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
                                                               shares.get(duty.liaison_id)))
         row.projects.append(duty.code)
         for i, mark in enumerate(marks):
-            if mark == "miss" or (mark == "ok" and row.cells[i] == "off"):
+            if CELL_RANK.get(mark, 0) > CELL_RANK[row.cells[i]]:
                 row.cells[i] = mark
     rows = sorted(liaisons.values(), key=lambda r: (r.share is None or r.share.rate is None,
                                                     r.share.rate if r.share and r.share.rate is not None else 0.0,

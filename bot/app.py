@@ -316,9 +316,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
             async def elected() -> None:
                 nonlocal sender_stop, keeping
-                # first, before anything awaited: a leader whose jobs are paused is not live (/healthz), and the
-                # jobs only queue notices, which the sender started below sends
-                scheduler.resume()
                 try:  # before the sender: a caption may still be queued behind the backlog (bot.services.album_waits)
                     await album_waits.resume(core.db, core.clock, core.deps.renderer)
                 except Exception:
@@ -329,6 +326,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
                 if service is not None:
                     await service.lead(True)  # polls once Telegram answers
+                scheduler.resume()
                 try:
                     await digest_tick()  # a bulletin missed while no process led goes out now, marked late
                 except Exception:

@@ -132,8 +132,9 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         if faults:
             report["channel_faults"] = faults
             problems += [f"channel {channel} down: {fault['reason']}" for channel, fault in faults.items()]
-    deaf = getattr(getattr(sender, "gate", None), "receiving_faults", None)
-    if leader and isinstance(deaf, dict) and deaf:
+    receiving = getattr(sender, "receiving_faults", None)
+    deaf = receiving() if leader and callable(receiving) else {}
+    if deaf:
         # Messages to the bot do not reach it (Telegram cannot deliver to the webhook); what it sends still goes.
         report["receiving_faults"] = {channel: {"reason": fault.reason, "detail": fault.detail,
                                                 "since": fault.since.isoformat()} for channel, fault in deaf.items()}

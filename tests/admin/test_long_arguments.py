@@ -12,7 +12,7 @@ from tests.admin.admin_support import ADMIN_NAME, Desk
 
 TELEGRAM_MAX = 4096
 GARBAGE = ("乱码x" * 1000)[:3000]
-# Where a command's usage has words: the argument alone, or after the words that lead to each refusal.
+# Where a command's usage has words: the argument alone, or after the words that reach each refusal.
 SHAPES = [
     "{g}", "{g} {g}", "add {g}", "remove {g}", "add {g} liaison", "liaison {g}", "郝芳 {g}", "13900001234 {g}",
     "ZD2026-001 {g}", "ZD2026-001 项目名称 {g}", "ZD2026-001 计划开工 {g}", "ZD2026-001 建设阶段 {g}",

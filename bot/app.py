@@ -146,9 +146,11 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 
 
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
-    """The scheduler with the escalation tick, the digest tick and the reminders, bound to this core."""
+    """The scheduler with the escalation tick, the digest tick, the reminders and the calendar's daily record,
+    bound to this core; and what a process elected leader runs at once (``start_up``: the days passed while no
+    process led are kept, then a bulletin missed meanwhile goes out)."""
     from bot.services.web_links import public_base
-    from jobs import digests, escalation, halfmonth, nodes, reminders
+    from jobs import calendar_days, digests, escalation, halfmonth, nodes, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
     from storage import processed
     from storage.settings import load_digest_settings
@@ -178,15 +180,27 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     async def reminder_run(slot: time) -> None:
         log.info("reminders %s: %s", slot, await reminders.run(core.db, core.clock.now(), renderer, slot=slot))
 
+    async def calendar_tick() -> None:
+        kept = await calendar_days.run(core.db, core.clock)
+        if kept:
+            log.info("calendar: %d passed day(s) kept", kept)
+
+    async def start_up() -> None:
+        try:  # before the bulletins, which count the days due
+            await calendar_tick()
+        except Exception:
+            log.exception("start-up keeping of the calendar's passed days failed; the daily job tries again")
+        await digest_tick()
+
     scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
-                                reminder_times=reminder_times)
+                                reminder_times=reminder_times, calendar_days=calendar_tick)
 
     async def current_settings():  # type: ignore[no-untyped-def]
         async with core.db.session() as session:
             return await load_digest_settings(session)
 
     add_settings_watcher(scheduler, load=current_settings, reminder=reminder_run)  # chat changes take effect
-    return scheduler, digest_tick
+    return scheduler, start_up
 
 
 def settle_heap() -> None:
@@ -258,7 +272,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         raise ConfigurationError("photo_store", error=error) from error
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
-    scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
+    scheduler, start_up = build_jobs(core, digest_settings.reminder_times)
     instrument_scheduler(scheduler, metrics)
     leadership = leadership_for(settings.database_url)
     runtime = Runtime(scheduler=scheduler, leadership=leadership)
@@ -328,7 +342,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                     await service.lead(True)  # polls once Telegram answers
                 scheduler.resume()
                 try:
-                    await digest_tick()  # a bulletin missed while no process led goes out now, marked late
+                    await start_up()  # days passed kept; a bulletin missed while no process led goes out now, late
                 except Exception:
                     log.exception("start-up digest run failed; the scheduler tries again")
 

@@ -31,7 +31,7 @@ from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
-from storage.group_chats import move_chat
+from storage.group_chats import group_of_chat, move_chat
 from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
 
 ADMIN = frozenset({"admin"})
@@ -143,10 +143,10 @@ def _unnamed(ctx: Context, chat_id: str) -> str:
 
 async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_group: bool,
                     moved: bool = False) -> None:
-    existing = await ctx.session.scalar(select(BulletinGroup).where(BulletinGroup.channel == channel,
-                                                                     BulletinGroup.chat_id == chat_id))
-    if existing is not None:
+    existing = await group_of_chat(ctx.session, channel=channel, chat_id=chat_id)
+    if existing is not None:  # a group id typed for a forum registered from a topic: that group, renamed
         existing.name = name
+        chat_id = existing.chat_id
     else:
         ctx.session.add(BulletinGroup(channel=channel, chat_id=chat_id, name=name, created_at=ctx.now,
                                       created_by=ctx.actor.label))

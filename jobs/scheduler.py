@@ -32,6 +32,8 @@ DIGEST_JOB = "digests"
 REMINDER_JOB = "reminder-{:%H%M}"
 REMINDER_PREFIX = "reminder-"
 SETTINGS_JOB = "settings-watch"
+CALENDAR_JOB = "calendar-days"
+CALENDAR_AT = time(0, 1)  # right after midnight: the day that ended is kept (jobs.calendar_days)
 COMMON: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True,
                           "misfire_grace_time": None}
 Reminder = Callable[[time], Awaitable[object]]
@@ -51,8 +53,10 @@ def build_scheduler(
     reminder_times: Sequence[time],
     escalation_minutes: int = 5,
     digest_minutes: int = 10,
+    calendar_days: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler with every job registered under a stable id."""
+    """A scheduler with every job registered under a stable id; with ``calendar_days``, the calendar's daily
+    record (id "calendar-days") at ``CALENDAR_AT`` every day."""
     scheduler = AsyncIOScheduler(timezone=SHANGHAI)
     scheduler.add_job(escalation, IntervalTrigger(minutes=escalation_minutes, timezone=SHANGHAI),
                       id=ESCALATION_JOB, name=_name("escalation"), **COMMON)
@@ -60,6 +64,9 @@ def build_scheduler(
                       name=_name("digests"), **COMMON)
     for at in reminder_times:
         _add_reminder(scheduler, reminder, at)
+    if calendar_days is not None:
+        midnight = CronTrigger(hour=CALENDAR_AT.hour, minute=CALENDAR_AT.minute, timezone=SHANGHAI)
+        scheduler.add_job(calendar_days, midnight, id=CALENDAR_JOB, name=_name("calendar"), **COMMON)
     return scheduler
 
 

@@ -2,8 +2,9 @@
 
 `keep_passed_days` writes every day from the last one kept (or, the first time, from New Year of the year
 before) up to yesterday, with what the calendar in force says of it (``bot.domain.duties.is_reporting_day``).
-It runs before every calendar change (``bot.services.admin_ops``) and at each reminder run, so a change, or a
-new release of the holidays package, meets the past already kept. `kept_days` reads the record back for the
+It runs each day right after midnight and at start-up (``jobs.calendar_days``), before every calendar change
+(``bot.services.admin_ops``) and at each reminder run, so a change, or a new release of the holidays package,
+meets the past already kept. `kept_days` reads the record back for the
 calendar (``bot.domain.workdays.KeptDays``): the days unlike a plain week, and the range kept.
 """
 

@@ -1,17 +1,33 @@
 """A group chat whose id changed: Telegram gives a group upgraded to a supergroup a new chat id. The bulletin
-group registered under the old id moves to the new one, and so do the notices still waiting for it."""
+group registered under the old id moves to the new one, and so do the notices still waiting for it.
+
+A chat is one bulletin group, whichever topic of a forum it gets its bulletins in (``group_of_chat``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.chat_ids import TOPIC_MARK, chat_of
 from storage import audit
 from storage.audit import Actor
 from storage.models import BulletinGroup, OutboxMessage
 from storage.outbox import PENDING
+
+TOPICS_CHANNEL = "telegram"  # the channel whose group chats have topics
+
+
+async def group_of_chat(session: AsyncSession, *, channel: str, chat_id: str) -> BulletinGroup | None:
+    """The bulletin group of ``chat_id``: registered under it, or, on Telegram, under any topic of its chat."""
+    exact = BulletinGroup.chat_id == chat_id
+    if channel == TOPICS_CHANNEL:
+        chat = chat_of(chat_id)
+        exact = or_(exact, BulletinGroup.chat_id == chat, BulletinGroup.chat_id.startswith(chat + TOPIC_MARK))
+    found = list((await session.scalars(select(BulletinGroup).where(BulletinGroup.channel == channel, exact)
+                                        .order_by(BulletinGroup.id))).all())
+    return next((g for g in found if g.chat_id == chat_id), found[0] if found else None)
 
 
 async def move_chat(session: AsyncSession, *, channel: str, old: str, new: str, at: datetime, actor: Actor) -> bool:

@@ -12,6 +12,11 @@ failing), or polling stopped on a refused token, even when no notice is due; onc
 works again. A token refused while polling and accepted again later (a token reset in @BotFather and then
 restored) gets polling going again: python-telegram-bot ends its polling for good on a 401, and a stopped
 ``Updater`` whose polling ended so cannot be started again, so a new ``Updater`` polls in its place.
+
+In webhook mode the watcher asks ``getWebhookInfo`` at each look (``telegram_hook_watch``): the Bot API not
+answering for ``UNREACHABLE_GRACE``, or refusing the token, is told as polling's would be; updates Telegram
+cannot deliver to the webhook for as long (or another webhook registered in ours' place) are told as the channel
+not receiving (``Gate.not_receiving``): what the bot sends still goes, so nothing is held.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from telegram.ext import Updater
 
 from bot.channels.base import ChannelDown
 from bot.channels.telegram import CHANNEL, TelegramChannel
+from bot.channels.telegram_hook_watch import HookWatch
 from bot.channels.telegram_transport import BAD_TOKEN, TelegramTransport
 from bot.config import Settings
 
@@ -46,6 +52,10 @@ class Gate(Protocol):
     async def down(self, channel: str, error: ChannelDown) -> None: ...
 
     async def works(self, channel: str) -> None: ...
+
+    async def not_receiving(self, channel: str, error: ChannelDown) -> None: ...
+
+    async def receiving(self, channel: str) -> None: ...
 
 
 async def reach_telegram(application, stop: asyncio.Event) -> bool:  # type: ignore[no-untyped-def]
@@ -127,6 +137,8 @@ class TelegramService:
         self._leading = False
         self._switch = asyncio.Lock()
         self._told: str | None = None  # the fault the gate was told of by the watcher
+        self.hook = None if self.polling else HookWatch(str(settings.telegram_webhook_url))
+        self._told_receiving: str | None = None  # what keeps the webhook from receiving, as told ("": nothing)
 
     async def run(self, closing: asyncio.Event, on_reached: Callable[[], Awaitable[None]]) -> None:
         """Reach the Bot API, serve until ``closing``, then stop the application. ``on_reached`` is awaited
@@ -171,10 +183,12 @@ class TelegramService:
         """Tell ``gate`` that Telegram is down (once per fault) or works again, as the Bot API answered since
         start-up and polling met lately; a token refused while polling is tried again (``getMe``)."""
         polls = self.channel.polls
-        if self.reached.is_set() and self.polling and not self._leading:
-            return  # another process polls: what this one's polling met last says nothing now
+        if self.reached.is_set() and not self._leading:
+            return  # another process polls, or looks at the webhook, and tells
         if self.reached.is_set() and self.polling and polls.refused and await self._token_accepted():
             await self._poll_anew()
+        if self.reached.is_set() and self.hook is not None:
+            await self.hook.look(self.channel.application.bot)
         fault = self._fault()
         if fault is not None and self._told != fault[0]:
             self._told = fault[0]
@@ -182,6 +196,19 @@ class TelegramService:
         elif fault is None and self._told is not None:
             self._told = None
             await gate.works(CHANNEL)
+        if fault is None and self.hook is not None and self.reached.is_set():
+            await self._check_receiving(gate, self.hook)
+
+    async def _check_receiving(self, gate: Gate, hook: HookWatch) -> None:
+        """Tell ``gate`` that the webhook does not receive (once per fault), or receives again; the first look
+        that finds it receiving tells the end of a fault told before this process started, if any."""
+        problem = hook.undelivered(UNREACHABLE_GRACE)
+        if problem is not None and self._told_receiving != problem[0]:
+            self._told_receiving = problem[0]
+            await gate.not_receiving(CHANNEL, ChannelDown(*problem))
+        elif problem is None and hook.problem is None and self._told_receiving != "":
+            self._told_receiving = ""
+            await gate.receiving(CHANNEL)
 
     def _fault(self) -> tuple[str, str] | None:
         """(reason, words) of what keeps Telegram from being served now, None when nothing does."""
@@ -189,13 +216,12 @@ class TelegramService:
             if time.monotonic() - self.started < UNREACHABLE_GRACE:
                 return None
             return UNREACHABLE, "the Telegram Bot API has not answered since start-up"
-        polls = self.channel.polls
-        if not self.polling:
-            return None
+        polls = self.hook.api if self.hook is not None else self.channel.polls
         if polls.refused:
-            return BAD_TOKEN, "invalid bot token: polling was refused (401 Unauthorized)"
+            return BAD_TOKEN, "invalid bot token: the Bot API refused it (401 Unauthorized)"
         if polls.failing_for() >= UNREACHABLE_GRACE:
-            return UNREACHABLE, f"polling has not reached the Telegram Bot API for {polls.failing_for():.0f} s"
+            asking = "getWebhookInfo" if self.hook is not None else "polling"
+            return UNREACHABLE, f"{asking} has not reached the Telegram Bot API for {polls.failing_for():.0f} s"
         return None
 
     async def _token_accepted(self) -> bool:
@@ -253,6 +279,8 @@ class TelegramService:
                     await application.bot.set_webhook(
                         self.settings.telegram_webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
                     )
+                    if self.hook is not None:
+                        self.hook.registered()
                     log.info("serving Telegram by webhook at %s", self.settings.telegram_webhook_url)
                 yield True
             finally:

@@ -195,6 +195,7 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
     from storage import audit
     from storage.audit import Actor
     from storage.digest_queries import bulletin_groups
+    from storage.group_chats import group_of_chat
     from storage.models import BulletinGroup
 
     if args.groups_command == "add" and args.channel == "wecom_robot":
@@ -207,10 +208,10 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
         async with core.db.session() as session:
             now = core.clock.now()
             if args.groups_command == "add":
-                existing = [g for g in await bulletin_groups(session)
-                            if g.channel == args.channel and g.chat_id == args.chat_id]
-                if existing:
-                    existing[0].name = args.name
+                existing = await group_of_chat(session, channel=args.channel, chat_id=args.chat_id)
+                if existing is not None:  # a forum registered from a topic: that group, renamed
+                    existing.name = args.name
+                    args.chat_id = existing.chat_id
                 else:
                     session.add(BulletinGroup(channel=args.channel, chat_id=args.chat_id, name=args.name,
                                               created_at=now, created_by=actor.label))

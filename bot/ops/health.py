@@ -4,7 +4,8 @@ Liveness is what a restart can mend: the store answers and, on the leader, the s
 sender run. An orchestrator restarts on it. Readiness adds what a restart cannot mend and somebody should
 look at: the schema is current, the outbox is readable and not stale, and every channel can send (a channel
 down as a whole, say WeCom refusing this server's IP or Telegram refusing the token, is named with its
-reason in ``channel_faults``). Restarting a process whose Telegram side works because WeCom's setup is wrong
+reason in ``channel_faults``; one that sends but does not receive, Telegram failing to deliver to the webhook,
+in ``receiving_faults``). Restarting a process whose Telegram side works because WeCom's setup is wrong
 would only cut Telegram off too, so a channel fault makes ``/readyz`` 503 and leaves ``/healthz`` 200.
 """
 
@@ -131,6 +132,13 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         if faults:
             report["channel_faults"] = faults
             problems += [f"channel {channel} down: {fault['reason']}" for channel, fault in faults.items()]
+    receiving = getattr(sender, "receiving_faults", None)
+    deaf = receiving() if leader and callable(receiving) else {}
+    if deaf:
+        # Messages to the bot do not reach it (Telegram cannot deliver to the webhook); what it sends still goes.
+        report["receiving_faults"] = {channel: {"reason": fault.reason, "detail": fault.detail,
+                                                "since": fault.since.isoformat()} for channel, fault in deaf.items()}
+        problems += [f"channel {channel} does not receive: {fault.reason}" for channel, fault in deaf.items()]
     problems = fatal + problems
     report.update(live=not fatal, ready=not problems)
     report["ok"] = report["ready"] if ready else report["live"]

@@ -4,6 +4,10 @@ The gate keeps the channels' breakers (``bot.services.channel_breaker``): it say
 claim rows of, which notice of a channel on trial is the trial, runs the probes, and on a fault or its end
 logs it and has the admins told (``bot.services.channel_notices``). A row of a channel that is down is
 handed back unsent, no try counted, and is not claimed again until the channel works.
+
+A channel that sends but does not receive (Telegram cannot deliver to the webhook) holds nothing: the gate
+keeps the fault for the health check (``receiving_faults``), logs it and has the admins told, on every channel
+that works, this one included.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class ChannelGate:
         self.probe_timeout = probe_timeout
         self._trials: dict[str, int] = {}  # channel on trial -> the id of the notice trying it
         self._recalled = False
+        self.receiving_faults: dict[str, ChannelFault] = {}  # channel -> why messages to the bot do not reach it
 
     def states(self) -> dict[str, ChannelFault | None]:
         """Each channel, with its fault while it is down (None: up)."""
@@ -131,6 +136,39 @@ class ChannelGate:
         log.warning("channel %s works again (down since %s: %s); its held notices go out", channel,
                     fault.since.isoformat(), fault.reason)
         await self._tell(fault, down=False)
+
+    async def not_receiving(self, channel: str, error: ChannelDown) -> None:
+        """Messages to the bot through ``channel`` do not reach it (``error`` says why): logged and told once per
+        fault; what the bot sends still goes."""
+        known = self.receiving_faults.get(channel)
+        if known is not None and known.reason == error.reason:
+            return
+        now = self.clock.now()
+        fault = ChannelFault(channel, error.reason, str(error), since=known.since if known else now,
+                             next_probe_at=now, state="not_receiving")
+        self.receiving_faults[channel] = fault
+        log.error("channel %s does not receive what is sent to the bot (%s): %s; what the bot sends still goes",
+                  channel, error.reason, error)
+        if self.notices is not None:
+            try:
+                await self.notices.not_receiving(fault, reachable=self.up())
+            except Exception:
+                log.exception("could not tell the admins that channel %s does not receive", channel)
+
+    async def receiving(self, channel: str) -> None:
+        """Messages to the bot through ``channel`` reach it (again): the admins hear of it if they were told
+        they did not (by this process or one before it), once."""
+        fault = self.receiving_faults.pop(channel, None)
+        if fault is not None:
+            log.warning("channel %s receives again (not since %s: %s)", channel, fault.since.isoformat(), fault.reason)
+        if self.notices is None:
+            return
+        now = self.clock.now()
+        try:
+            await self.notices.receiving(fault or ChannelFault(channel, "", "", since=now, next_probe_at=now),
+                                         reachable=self.up())
+        except Exception:
+            log.exception("could not tell the admins that channel %s receives again", channel)
 
     def _next_probe(self, channel: str) -> str:
         fault = self.breakers.fault(channel)

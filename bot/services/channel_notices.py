@@ -38,6 +38,10 @@ def episode_name(channel: str) -> str:
     return f"channel-fault:{channel}"
 
 
+def receiving_episode_name(channel: str) -> str:
+    return f"channel-not-receiving:{channel}"
+
+
 def address_refused(detail: str) -> str | None:
     """The server address a trusted-IP refusal names ("… from ip: 1.2.3.4, more info …"), if it does."""
     found = _FROM_IP.search(detail)
@@ -75,14 +79,18 @@ class ChannelNotices:
         return [ChannelFault(e["channel"], str(e["reason"]), "told before this process started", since=e["since"],
                              next_probe_at=now) for e in episodes]
 
-    async def down(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
-        """Tell the admins (on the ``reachable`` channels) that ``fault.channel`` is down, unless this fault
-        was told before; how many notices were written."""
-        name = episode_name(fault.channel)
+    async def _episode(self, name: str, fault: ChannelFault) -> dict[str, Any]:
+        """The episode of ``fault`` in the shared memory: the one told before, else a new one."""
         episode = await self.memory.get(name)
         if not isinstance(episode, dict) or "since" not in episode:
             episode = {"since": fault.since.isoformat(), "reason": fault.reason}
             await self.memory.put(name, episode, ttl=EPISODE_TTL)
+        return episode
+
+    async def down(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
+        """Tell the admins (on the ``reachable`` channels) that ``fault.channel`` is down, unless this fault
+        was told before; how many notices were written."""
+        episode = await self._episode(episode_name(fault.channel), fault)
         since = datetime.fromisoformat(str(episode["since"]))
         reply = Reply(html=self.renderer.render("channel_fault", kind="down", channel=fault.channel,
                                                 reason=fault.reason, since=since,
@@ -101,7 +109,28 @@ class ChannelNotices:
                                                 reason=fault.reason or episode.get("reason"), since=since, ip=None))
         return await self._tell(f"channel-up:{fault.channel}:{episode['since']}", reply, fault.channel, reachable)
 
-    async def _tell(self, key: str, reply: Reply, channel: str, reachable: Collection[str]) -> int:
+    async def not_receiving(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
+        """Tell the admins (on the ``reachable`` channels, ``fault.channel`` too: it still sends) that messages to
+        the bot through ``fault.channel`` do not reach it, unless this fault was told before."""
+        episode = await self._episode(receiving_episode_name(fault.channel), fault)
+        since = datetime.fromisoformat(str(episode["since"]))
+        reply = Reply(html=self.renderer.render("channel_not_receiving", kind="down", channel=fault.channel,
+                                                reason=fault.reason, said=fault.detail, since=since))
+        return await self._tell(f"not-receiving:{fault.channel}:{episode['since']}", reply, None, reachable)
+
+    async def receiving(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
+        """Tell the admins that messages through ``fault.channel`` reach the bot again, if they were told not."""
+        name = receiving_episode_name(fault.channel)
+        episode = await self.memory.get(name)
+        if not isinstance(episode, dict) or "since" not in episode:
+            return 0
+        await self.memory.forget(name)
+        since = datetime.fromisoformat(str(episode["since"]))
+        reply = Reply(html=self.renderer.render("channel_not_receiving", kind="up", channel=fault.channel,
+                                                reason=episode.get("reason"), said="", since=since))
+        return await self._tell(f"receiving:{fault.channel}:{episode['since']}", reply, None, reachable)
+
+    async def _tell(self, key: str, reply: Reply, channel: str | None, reachable: Collection[str]) -> int:
         now = self.clock.now()
         targets = written = 0
         async with self.db.session() as session:

@@ -385,6 +385,10 @@ class OutboxSender:
         """Each channel this sender serves, with its fault while it is down (None: up)."""
         return self.gate.states()
 
+    def receiving_faults(self) -> dict[str, ChannelFault]:
+        """The channels this sender serves that send but do not receive (Telegram cannot deliver to the webhook)."""
+        return dict(self.gate.receiving_faults)
+
     async def _notice_unserved(self, session: AsyncSession, now: datetime) -> None:
         """Log once per channel that has due rows but no transport here; those rows simply wait."""
         channels = await outbox_sending.due_channels(session, now=now)

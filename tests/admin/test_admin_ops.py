@@ -3,6 +3,7 @@ Telegram group chat and /broadcast delivery through the real PTB application and
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -457,3 +458,30 @@ async def test_groups_add_in_a_private_chat_refuses_what_is_not_a_chat_id_and_ta
         assert [(g.channel, g.chat_id, g.name) for g in groups] == [
             ("telegram", "-1001234567890", "领导小组"), ("telegram", "-1009876543210", "通报群 -1009876543210")]
     assert len(await entries(core, "group.add")) == 2
+
+
+async def test_a_group_id_typed_for_a_forum_registered_from_a_topic_names_that_group(core: Core) -> None:
+    """A chat is one bulletin group: its id typed in a private chat (or to `diaodu groups add`) while the forum is
+    registered from a topic renames that group and leaves its bulletins in the topic, rather than adding the
+    chat a second time (every bulletin twice)."""
+    async with core.db.session() as session:
+        session.add(BulletinGroup(channel="telegram", chat_id="-1001234567890/5", name="周通报", created_at=START,
+                                  created_by="管理员"))
+    added = await say(core, ADMIN, "/groups add -1001234567890 领导小组")
+    assert "领导小组" in added and "-1001234567890/5" in added, added
+    async with core.db.session() as session:
+        groups = (await session.scalars(select(BulletinGroup))).all()
+        assert [(g.chat_id, g.name) for g in groups] == [("-1001234567890/5", "领导小组")]
+
+
+def test_cli_groups_add_of_a_forum_registered_from_a_topic_names_that_group(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "diaodu.sqlite3") as conn:
+        conn.execute("INSERT INTO bulletin_groups (channel, chat_id, name, created_at, created_by) "
+                     "VALUES ('telegram', '-1001234567890/5', 'weekly', '2026-11-20 02:00:00', 'cli')")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["groups", "add", "-1001234567890", "--name", "领导小组"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["telegram\t-1001234567890/5\t领导小组"]

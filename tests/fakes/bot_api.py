@@ -17,6 +17,11 @@ group to a supergroup: messages to the old id are refused with ``migrate_to_chat
 forum supergroup (``group(..., forum=True)``) has topics (``topic``, ``delete_topic``): users write in one
 (``enqueue_text(..., thread_id=...)``) and a message sent to a topic that does not exist is refused with
 "message thread not found".
+While a webhook is set (setWebhook) the fake delivers the queued updates to it as Telegram does, one at a time in
+order, with the secret token, and tries again every ``webhook_retry`` seconds after a failure; getWebhookInfo
+says what it met (``pending_update_count``, ``last_error_date``, ``last_error_message`` worded as Telegram words
+them). There is no TLS here: it delivers to ``webhook_redirect`` (``http://host:port``) in place of the
+webhook URL's scheme and host, and without one only to a local URL; any other host is "Failed to resolve host".
 Setting ``token_revoked`` answers every call as Telegram does once a token was revoked in @BotFather (401
 "Unauthorized"; PTB raises ``InvalidToken``), as it answers a token that was never the bot's.
 
@@ -42,8 +47,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from tests.fakes.serving import serve_locally, wait_for_wake, wake
 
@@ -274,6 +280,10 @@ class FakeBotAPI:
         self.messages: dict[tuple[int, int], JSON] = {}  # (chat_id, message_id) -> message as stored
         self.commands: dict[tuple[str, str], list[JSON]] = {}  # (scope json, language) -> commands
         self.webhook: JSON | None = None
+        self.webhook_redirect: str | None = None  # where webhook updates go instead of the URL's scheme and host
+        self.webhook_retry = 0.2  # seconds between two tries to deliver an update to the webhook
+        self.webhook_error: tuple[int, str] | None = None  # the last delivery error: unix time, Telegram's words
+        self._delivering: asyncio.Task[None] | None = None
         self.files: dict[str, bytes] = {}
         self.downloads: list[str] = []  # file ids whose bytes were fetched from the file URL
         self.callback_queries: dict[str, JSON] = {}  # id -> {"answered": bool, ...}
@@ -332,6 +342,10 @@ class FakeBotAPI:
         self._closing = True
         wake(self._update_waiters)
         wake(self._call_waiters)
+        if self._delivering is not None:
+            self._delivering.cancel()
+            await asyncio.gather(self._delivering, return_exceptions=True)
+            self._delivering = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -906,6 +920,9 @@ class FakeBotAPI:
         if not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook = dict(params)
+        if self._delivering is None or self._delivering.done():
+            self._delivering = asyncio.create_task(self._deliver())
+        wake(self._update_waiters)
         return True
 
     async def _delete_webhook(self, params: JSON, _files: dict[str, bytes]) -> bool:
@@ -915,8 +932,49 @@ class FakeBotAPI:
         return True
 
     async def _get_webhook_info(self, _params: JSON, _files: dict[str, bytes]) -> JSON:
-        return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
-                "pending_update_count": len(self.updates)}
+        info: JSON = {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
+                      "pending_update_count": len(self.updates)}
+        if self.webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_error
+        return info
+
+    async def _deliver(self) -> None:
+        """While a webhook is set: each queued update POSTed to it in order, dropped once answered 2xx; after a
+        failure, the error noted and the same update tried again ``webhook_retry`` seconds later."""
+        async with ClientSession(timeout=ClientTimeout(total=10)) as client:
+            while not self._closing and self.webhook is not None:
+                if not self.updates:
+                    await wait_for_wake(self._update_waiters, 1.0)
+                    continue
+                update = self.updates[0]
+                error = await self._post_update(client, self.webhook, update)
+                if error is None:
+                    if self.updates and self.updates[0] is update:
+                        self.updates.pop(0)
+                    continue
+                self.webhook_error = (int(time.time()), error)
+                await asyncio.sleep(self.webhook_retry)
+
+    async def _post_update(self, client: ClientSession, webhook: JSON, update: JSON) -> str | None:
+        """None once the webhook took ``update``, else what Telegram's getWebhookInfo would say went wrong."""
+        parts = urlsplit(str(webhook["url"]))
+        scheme, netloc = parts.scheme, parts.netloc
+        if self.webhook_redirect is not None:
+            scheme, netloc = urlsplit(self.webhook_redirect)[:2]
+        elif parts.hostname not in ("127.0.0.1", "localhost"):
+            return "Failed to resolve host: Name or service not known"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": str(webhook["secret_token"])} if webhook.get("secret_token") \
+            else {}
+        try:
+            target = urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+            async with client.post(target, json=update, headers=headers) as response:
+                if 200 <= response.status < 300:
+                    return None
+                return f"Wrong response from the webhook: {response.status} {response.reason}"
+        except TimeoutError:
+            return "Read timeout expired"
+        except ClientError:
+            return "Connection refused"
 
     async def _get_file(self, params: JSON, _files: dict[str, bytes]) -> JSON:
         file_id = str(params.get("file_id") or "")

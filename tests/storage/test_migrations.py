@@ -4,6 +4,7 @@ the previous release, with data in it, upgrades (and downgrades) keeping every r
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -585,3 +586,42 @@ async def test_photo_failure_reasons_stored_as_words_become_codes(empty_db: Data
     await empty_db.engine.dispose()
     async with empty_db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT fetch_error FROM problem_photos"))).scalar_one() == "gone_wecom"
+
+
+async def test_a_chat_registered_from_two_topics_becomes_one_group_at_the_upgrade(empty_db: Database) -> None:
+    """0023: a forum registered as a bulletin group from two topics (and from General) before topics were
+    handled is one group after the upgrade: the topic registered last, with its name; the notices waiting for
+    the others go there; each merge is audited as a move. Other groups are left alone."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0022")
+    forum, other = "-1001234567890", "-1009876543210"
+    async with empty_db.engine.begin() as conn:
+        await _fill_previous_release(conn)
+        for n, (chat_id, name) in enumerate([(forum, "领导小组"), (f"{forum}/5", "领导小组（通报）"),
+                                             (other, "指挥部"), (f"{forum}/7", "重点项目领导小组")]):
+            await _insert(conn, "bulletin_groups", channel="telegram", chat_id=chat_id, name=name,
+                          created_at=NOW + timedelta(hours=n), created_by="管理员")
+        await _insert(conn, "bulletin_groups", channel="wecom_robot", chat_id="领导小组", name="领导小组",
+                      created_at=NOW, created_by="管理员")
+        for n, (chat_id, state) in enumerate([(f"{forum}/5", "pending"), (forum, "pending"),
+                                              (f"{forum}/5", "sent"), (other, "pending")]):
+            await _insert(conn, "outbox", dedupe_key=f"bulletin:{n}", person_id=None, channel="telegram",
+                          chat_id=chat_id, payload={"html": HTML}, state=state, attempts=0, next_attempt_at=NOW,
+                          created_at=NOW)
+    await asyncio.to_thread(upgrade, empty_db.url)
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        groups = (await conn.execute(text("SELECT channel, chat_id, name FROM bulletin_groups ORDER BY id"))).all()
+        waiting = (await conn.execute(text("SELECT dedupe_key, chat_id FROM outbox WHERE dedupe_key LIKE "
+                                           "'bulletin:%' ORDER BY dedupe_key"))).all()
+        moves = (await conn.execute(text("SELECT object_key, detail FROM audit_log WHERE action = 'group.move' "
+                                         "ORDER BY id"))).all()
+    assert [tuple(g) for g in groups] == [("telegram", other, "指挥部"), ("telegram", f"{forum}/7", "重点项目领导小组"),
+                                          ("wecom_robot", "领导小组", "领导小组")]
+    assert [tuple(w) for w in waiting] == [("bulletin:0", f"{forum}/7"), ("bulletin:1", f"{forum}/7"),
+                                           ("bulletin:2", f"{forum}/5"), ("bulletin:3", other)]  # a sent one stays
+    assert [(key, _json(detail)["from"]) for key, detail in moves] == [
+        (f"telegram:{forum}/7", forum), (f"telegram:{forum}/7", f"{forum}/5")]
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else value

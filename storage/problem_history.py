@@ -1,0 +1,47 @@
+"""The problems of a period as they stood at its end (``bot.domain.problem_history``): the problems and the
+events of their histories, read with two queries, replayed in Python. Every problem figure of a period
+(bulletins, /rank, the web pages, the exports) is counted from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.escalation import ACTIVE
+from bot.domain.nodes import NODE_PROBLEM
+from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, ProblemThen, Step, problem_then
+from storage.models import Problem, ProblemEvent, Unit
+from storage.rows import all_rows as _rows
+
+__all__ = ["problems_then"]
+
+
+async def problems_then(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True
+                        ) -> list[ProblemThen]:
+    """The problems raised before ``end`` that may count in a figure of ``since``..``end``, as they stood at
+    ``end``; without ``nodes``, an overdue node's problems aside.
+
+    Only problems that may count are read: those being worked on now, and those with an event since
+    ``since`` (raised, solved, sent back… in the period or after it). Any other was resolved (or closed)
+    before ``since`` and stayed so: it counts in none of a period's figures.
+    """
+    touched = select(ProblemEvent.problem_id).where(ProblemEvent.at >= since)
+    candidate = and_(Problem.created_at < end, or_(Problem.status.in_(sorted(ACTIVE)), Problem.id.in_(touched)),
+                     *([] if nodes else [Problem.kind != NODE_PROBLEM]))
+    problems = await _rows(session, select(
+        Problem.id, Problem.project_id, Problem.kind, Unit.name, Problem.status, Problem.level, Problem.created_at,
+        Problem.resolution_due_at).join(Unit, Unit.id == Problem.unit_id).where(candidate).order_by(Problem.id))
+    steps: dict[int, list[Step]] = {}
+    events = await _rows(
+        session,
+        select(ProblemEvent.problem_id, ProblemEvent.kind, ProblemEvent.at, ProblemEvent.detail,
+               ProblemEvent.resolution_due_at)
+        .join(Problem, Problem.id == ProblemEvent.problem_id)
+        .where(ProblemEvent.kind.in_(sorted(HISTORY_KINDS)), candidate)
+        .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id),
+    )
+    for problem_id, kind, at, detail, due in events:
+        steps.setdefault(problem_id, []).append(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due))
+    return [problem_then(ProblemNow(*row), steps.get(row[0], []), end=end) for row in problems]

@@ -58,6 +58,7 @@ from storage.models import Bulletin, Person, Problem, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
 from storage.problem_handling import unit_problem_shares
+from storage.problem_history import unrecorded_deadlines
 from storage.problem_ledger import problem_rows
 from storage.project_figures import project_figures
 from storage.report_figures import counted_after
@@ -136,6 +137,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
         base_day_of=await base_day_by_project(session, year=cutoff.year),
+        unrecorded_deadlines=await unrecorded_deadlines(session, start=start, end=end),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.escalation import ACTIVE
 from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, ProblemThen, Step, problem_then
+from bot.domain.problem_history import unrecorded_deadlines as count_unrecorded
 from storage.models import Problem, ProblemEvent, Unit
 from storage.rows import all_rows as _rows
 
-__all__ = ["problems_then"]
+__all__ = ["problems_then", "unrecorded_deadlines"]
 
 
 async def problems_then(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True
@@ -45,3 +46,9 @@ async def problems_then(session: AsyncSession, *, since: datetime, end: datetime
     for problem_id, kind, at, detail, due in events:
         steps.setdefault(problem_id, []).append(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due))
     return [problem_then(ProblemNow(*row), steps.get(row[0], []), end=end) for row in problems]
+
+
+async def unrecorded_deadlines(session: AsyncSession, *, start: datetime, end: datetime) -> int:
+    """How many problems the figures of ``start``..``end`` count on a deadline that was never recorded
+    (``bot.domain.problem_history.unrecorded_deadlines``): what a bulletin's note says."""
+    return count_unrecorded(await problems_then(session, since=start, end=end), start=start, end=end)

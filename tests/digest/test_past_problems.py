@@ -21,7 +21,7 @@ from storage.digest_queries import UnitProblems, problems_by_unit
 from storage.models import Problem, ProblemEvent
 from storage.problem_handling import unit_problem_shares
 
-from .conftest import District, local
+from .conftest import District, bulletin_notes, local
 
 CALENDAR = WorkCalendar()
 WEEK1 = parse_period("weekly", "2026-W44")  # Monday 26 October to Sunday 1 November
@@ -113,3 +113,22 @@ async def test_events_record_the_deadline_they_set(db: Database, district: Distr
         kept = await session.scalar(select(ProblemEvent.resolution_due_at).where(ProblemEvent.kind == "reopened"))
     assert kept == SOLVED
     assert isinstance(kept, datetime)
+
+
+async def test_a_deadline_never_recorded_is_said_so(db: Database, district: District, tmp_path: Path) -> None:
+    """Resolved in October, sent back in November with a new deadline, by events that kept no deadline (written
+    before they did): October's bulletin counts it on today's deadline, and says so wherever it gives figures."""
+    await district.project("P1", unit=UNIT)
+    await district.problem("P1", unit=UNIT, raised=RAISED, due=NEW_DUE, status="accepted",
+                           events=(("resolved", RAISED + timedelta(days=2)), ("reopened", SOLVED)))
+    note = "注：1 个问题本期末的办理时限未留存记录（此后已退回重办或转办），按现行办理时限统计。"
+
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=OCTOBER, calendar=CALENDAR,
+                                         settings=DigestSettings(), out_dir=tmp_path / "october")
+        november = await render_bulletin(session, Renderer(), period=parse_period("monthly", "2026-11"),
+                                         calendar=CALENDAR, settings=DigestSettings(), out_dir=tmp_path / "nov")
+
+    assert f"{UNIT}：1 / 1 / 0" in html_to_plain(rendered.text)
+    assert bulletin_notes(rendered) == ([note], [note], [note])
+    assert bulletin_notes(november) == ([], [], [])  # read at November's end, nothing has changed since

@@ -23,12 +23,13 @@ has happened after its end and the problem is read as it stands.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.escalation import ACTIVE
+from bot.domain.standings import ProblemRow
 
 __all__ = [
     "CLOSING",
@@ -40,6 +41,7 @@ __all__ = [
     "UnitProblemFigures",
     "deadline_then",
     "handled_within_deadline",
+    "ledger_row_then",
     "open_by_project",
     "problem_then",
     "problems_by_unit",
@@ -268,3 +270,20 @@ def unrecorded_deadlines(problems: Iterable[ProblemThen], *, start: datetime, en
     its end) ran on a deadline that was never recorded: their figures take today's."""
     return sum(1 for p in problems if not p.due_recorded and p.resolution_due_at is not None
                and (p.active or (p.resolved_at is not None and start <= p.resolved_at < end)))
+
+
+def ledger_row_then(row: ProblemRow, *, end: datetime) -> ProblemRow | None:
+    """A problem's line of the Excel ledger as it stood at ``end`` (None: raised since): its history up to then,
+    its unit, status, level and resolution deadline then, closed then or not. Its response deadline is kept
+    when no deadline was set since, left blank otherwise (no event kept it)."""
+    if row.raised_at >= end:
+        return None
+    steps = [Step(e.kind, e.at, e.detail, e.resolution_due_at) for e in row.events]
+    then = problem_then(ProblemNow(0, None, "", row.unit, row.status, row.level, row.raised_at,
+                                   row.resolution_due_at), steps, end=end)
+    closings = [s.at for s in steps if s.at < end and s.kind in CLOSING]
+    closed_at = (closings[-1] if closings else row.closed_at) if then.status == "closed" else None
+    reset = any(s.at >= end and s.kind in DEADLINE_SETTING for s in steps)
+    return replace(row, unit=then.unit, status=then.status, level=then.level,
+                   resolution_due_at=then.resolution_due_at, response_due_at=None if reset else row.response_due_at,
+                   closed_at=closed_at, events=tuple(e for e in row.events if e.at < end))

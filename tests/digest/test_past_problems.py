@@ -4,9 +4,11 @@ open problems, a month's problem table), whatever was solved, sent back, escalat
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.clock import day_start
@@ -62,6 +64,13 @@ async def test_a_problem_solved_in_week_3_is_open_and_overdue_in_week_1(db: Data
                                          settings=DigestSettings(), out_dir=tmp_path)
     text = html_to_plain(rendered.text)
     assert "全区：1 / 0 / 1" in text and f"{UNIT}：1 / 0 / 1" in text
+    # its Excel ledger lists it as it stood: being worked on, not 销号, its history up to then
+    sheet = load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes()))["问题清单"]
+    header, line = (list(row) for row in sheet.iter_rows(max_row=2, values_only=True))
+    ledger = dict(zip(header, line, strict=True))
+    assert (ledger["状态"], ledger["销号时间"]) == (Renderer().words("_problem_status", "status_names")["accepted"],
+                                                 None)
+    assert "销号" not in ledger["办理记录"]
     # week 3 counts it solved, late
     async with db.session() as session:
         week3 = await unit_problem_shares(session, window_start=date(2026, 11, 9), cutoff=date(2026, 11, 15))

@@ -141,3 +141,23 @@ async def test_a_deadline_never_recorded_is_said_so(db: Database, district: Dist
     assert f"{UNIT}：1 / 1 / 0" in html_to_plain(rendered.text)
     assert bulletin_notes(rendered) == ([note], [note], [note])
     assert bulletin_notes(november) == ([], [], [])  # read at November's end, nothing has changed since
+
+
+async def test_the_top_officials_summary_names_what_had_gone_up_by_the_end(db: Database, district: District,
+                                                                          tmp_path: Path) -> None:
+    """Escalated to the 区长 in week 3: week 1's summary for the top officials does not name it, week 3's does."""
+    await district.project("P1", unit=UNIT)
+    problem_id = await district.problem("P1", unit=UNIT, raised=RAISED, due=NEW_DUE, level=2)
+    async with db.session() as session:
+        session.add(ProblemEvent(problem_id=problem_id, at=SOLVED, kind="escalated", level=2, text="",
+                                 detail={"from": 1, "to": 2, "clock": "resolution", "due_at": DUE.isoformat()},
+                                 resolution_due_at=NEW_DUE))
+
+    async def summary(name: str) -> str:
+        async with db.session() as session:
+            rendered = await render_bulletin(session, Renderer(), period=parse_period("weekly", name),
+                                             calendar=CALENDAR, settings=DigestSettings(), out_dir=tmp_path / name)
+        return html_to_plain("\n".join(rendered.top_parts))
+
+    assert f"W{problem_id:04d}" not in await summary(WEEK1.name)
+    assert f"W{problem_id:04d}" in await summary("2026-W46")

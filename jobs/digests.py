@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment
 from bot.clock import SHANGHAI, day_start
 from bot.domain.digest_settings import DigestSettings
-from bot.domain.escalation import ACTIVE, MAYOR_LEVEL
+from bot.domain.escalation import MAYOR_LEVEL
 from bot.domain.messages import Button, Reply
 from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
 from bot.domain.periods import (
@@ -37,6 +37,7 @@ from bot.domain.periods import (
     previous_period,
     refusal,
 )
+from bot.domain.problem_history import ledger_row_then
 from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import period_opening
 from bot.domain.trend import recent_week_ends
@@ -54,10 +55,11 @@ from storage.db import Database
 from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit
 from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
-from storage.models import Bulletin, Person, Problem, Project
+from storage.models import Bulletin, Person, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
 from storage.problem_handling import unit_problem_shares
+from storage.problem_history import ProblemLine, unclosed_then, unrecorded_deadlines
 from storage.problem_ledger import problem_rows
 from storage.project_figures import project_figures
 from storage.report_figures import counted_after
@@ -117,7 +119,9 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
-    problems = await problem_rows(session)  # every bulletin attaches the Excel ledger: its full lists
+    # every bulletin attaches the Excel ledger: its full lists, the problems as they stood at the period's end
+    problems = [row for row in (ledger_row_then(r, end=end) for r in await problem_rows(session)) if row is not None]
+    unclosed = await unclosed_then(session, end=end)  # the digests' problems, as they stood at the period's end
     if period.kind != "weekly":
         unit_problems = await problems_by_unit(session, start=start, end=end)
     job = BulletinJob(
@@ -126,8 +130,8 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         counted_in_period=await _counted_in_period(session, period, cutoff),
         bases=base_days(await stored_base_days(session, year=cutoff.year), start=period.start, cutoff=cutoff,
                         opens_year=period_opening(period.start, cutoff) is None),
-        open_problems=await _open_problems_by_project(session),
-        top_problems=await _open_problems_at_the_top(session),
+        open_problems=_open_problems_by_project(unclosed),
+        top_problems=_open_problems_at_the_top(unclosed),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
         nodes=await _bulletin_nodes(session, period, calendar),
         earlier=await _earlier_figures(session, period, calendar),
@@ -136,6 +140,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
         base_day_of=await base_day_by_project(session, year=cutoff.year),
+        unrecorded_deadlines=await unrecorded_deadlines(session, start=start, end=end),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -188,32 +193,28 @@ async def _corrections_since_last(session: AsyncSession, period: Period) -> list
     return await corrections_since(session, since=produced_at, up_to_day=parse_period(period.kind, name).end)
 
 
-async def _open_problems_by_project(session: AsyncSession) -> dict[str, list[OpenProblem]]:
-    rows = await session.execute(
-        select(Project.code, Problem.id, Problem.category, Problem.text, Problem.resolution_due_at, Problem.status,
-               Problem.level)
-        .join(Project, Project.id == Problem.project_id)
-        .where(Problem.status.in_(("open", "accepted", "answered", "resolved"))).order_by(Problem.id)
-    )
+def _open_problems_by_project(lines: list[ProblemLine]) -> dict[str, list[OpenProblem]]:
+    """Project code → its problems not closed at the period's end, as they stood then, by number."""
     grouped: dict[str, list[OpenProblem]] = {}
-    for code, problem_id, category, text, due, status, level in rows.all():
-        grouped.setdefault(code, []).append(
-            OpenProblem(problem_number(problem_id), category, text, due, status=status, level=level or 0))
+    for line in lines:
+        if line.project_code is not None:
+            then = line.then
+            grouped.setdefault(line.project_code, []).append(OpenProblem(
+                problem_number(then.id), line.category, line.text, then.resolution_due_at, status=then.status,
+                level=then.level))
     return grouped
 
 
-async def _open_problems_at_the_top(session: AsyncSession) -> list[OpenProblem]:
-    """The problems not yet solved that have gone up to 区长 or 区委书记/领导小组 (meeting decisions too), the
-    highest level first, then the nearest deadline: what the top officials' summary names."""
-    rows = await session.execute(
-        select(Problem.id, Problem.category, Problem.text, Problem.resolution_due_at, Problem.status,
-               Problem.level, Project.name)
-        .outerjoin(Project, Project.id == Problem.project_id)
-        .where(Problem.status.in_(ACTIVE), Problem.level >= MAYOR_LEVEL)
-        .order_by(Problem.level.desc(), Problem.resolution_due_at, Problem.id)
-    )
-    return [OpenProblem(problem_number(problem_id), category, text, due, status=status, level=level, project=name)
-            for problem_id, category, text, due, status, level, name in rows.all()]
+def _open_problems_at_the_top(lines: list[ProblemLine]) -> list[OpenProblem]:
+    """The problems not yet solved at the period's end that had gone up to 区长 or 区委书记/领导小组 (meeting
+    decisions too), the highest level first, then the nearest deadline: what the top officials' summary
+    names."""
+    top = [line for line in lines if line.then.active and line.then.level >= MAYOR_LEVEL]
+    top.sort(key=lambda line: (-line.then.level, line.then.resolution_due_at is None,
+                               line.then.resolution_due_at or line.then.raised_at, line.then.id))
+    return [OpenProblem(problem_number(line.then.id), line.category, line.text, line.then.resolution_due_at,
+                        status=line.then.status, level=line.then.level, project=line.project_name)
+            for line in top]
 
 
 async def why_not(session: AsyncSession, period: Period, *, today: date) -> str | None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
-from storage.models import Bulletin, BulletinGroup, Person, Problem, Project, Report, Unit
+from bot.domain.problem_history import UnitProblemFigures
+from bot.domain.problem_history import problems_by_unit as count_by_unit
+from storage.models import Bulletin, BulletinGroup, Person, Project, Report
+from storage.problem_history import problems_then
 
 
 @dataclass(frozen=True)
@@ -46,33 +49,13 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
     return [ReportingDuty(*row[:-2], since=to_local(row[-2]).date(), stage=row[-1]) for row in rows.all()]
 
 
-@dataclass(frozen=True)
-class UnitProblems:
-    """Problems of one unit in a period: raised in it, solved in it, overdue at its end."""
-
-    unit: str
-    raised: int
-    solved: int
-    overdue: int
+UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.problem_history)
 
 
 async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datetime) -> list[UnitProblems]:
-    """Per unit: raised in [start, end), resolved/closed in [start, end), and still open past deadline at end."""
-    solved_at = func.coalesce(Problem.closed_at, Problem.updated_at)
-    rows = await session.execute(
-        select(
-            Unit.name,
-            func.sum(case((and_(Problem.created_at >= start, Problem.created_at < end), 1), else_=0)),
-            func.sum(case((and_(Problem.status.in_(("resolved", "closed")), solved_at >= start, solved_at < end),
-                           1), else_=0)),
-            func.sum(case((and_(Problem.status.in_(("open", "accepted", "answered")),
-                                Problem.resolution_due_at < end, Problem.created_at < end), 1), else_=0)),
-        )
-        .join(Unit, Unit.id == Problem.unit_id)
-        .group_by(Unit.name)
-        .order_by(Unit.name)
-    )
-    return [UnitProblems(name, int(r or 0), int(s or 0), int(o or 0)) for name, r, s, o in rows.all()]
+    """Per unit holding them at ``end``: problems raised in [start, end), resolved in it, and still unresolved
+    past their deadline at ``end``, as they stood then (``bot.domain.problem_history.problems_by_unit``)."""
+    return count_by_unit(await problems_then(session, since=start, end=end), start=start, end=end)
 
 
 async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:

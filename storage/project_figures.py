@@ -17,8 +17,9 @@ Rules, as the users gave them:
   lowers nor raises its punctuality, even when a substitute reported on one of them. Nor is a day before
   the project was entered in the bot (imported or added: ``report_due``'s ``entered``, the local day of its
   ``created_at``): a project entered on a Wednesday owes that week's Wednesday to Friday, as in 填报率.
-- ``open_problems`` counts problems raised by the end of the cut-off day that are still unresolved now
-  (open, accepted or answered).
+- ``open_problems`` counts problems raised by the end of the cut-off day that were still unresolved then
+  (open, accepted or answered at the end of that day, ``bot.domain.problem_history``: one solved since still
+  counts in a past day's figures).
 """
 
 from __future__ import annotations
@@ -28,20 +29,21 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import day_start, to_local
 from bot.domain.duties import due_days, due_days_by_stage
-from bot.domain.escalation import ACTIVE
+from bot.domain.problem_history import open_by_project
 from bot.domain.stage_events import stage_on
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
 from storage.ledger_bases import base_join
-from storage.models import Person, Problem, Project, Report, Unit
+from storage.models import Person, Project, Report, Unit
 from storage.node_queries import node_counts
+from storage.problem_history import problems_then
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -55,12 +57,7 @@ _FEW_PROJECTS = 1000
 
 async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
     end = day_start(cutoff + timedelta(days=1))
-    query = (
-        select(Problem.project_id, func.count(Problem.id))
-        .where(Problem.status.in_(sorted(ACTIVE)), Problem.created_at < end)
-        .group_by(Problem.project_id)
-    )
-    return {project_id: int(n) for project_id, n in await _rows(session, query)}
+    return open_by_project(await problems_then(session, since=end, end=end))
 
 
 class ProjectRow(NamedTuple):

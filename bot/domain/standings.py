@@ -100,6 +100,7 @@ class ProblemEventRow:
     actor: str | None  # the person's name; None: the system (an escalation)
     text: str | None
     detail: Mapping[str, Any]
+    resolution_due_at: datetime | None = None  # the deadline the problem ran on after it, when recorded
 
 
 @dataclass(frozen=True)

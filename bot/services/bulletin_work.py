@@ -93,6 +93,8 @@ class BulletinJob:
     # project id → the reports counted after the period's opening day (bot.domain.standings.period_opening)
     counted_in_period: dict[int, Decimal] = field(default_factory=dict)
     bases: BaseDays = BaseDays()  # the ledger bases its figures cannot split (a note under the headline)
+    # problems counted on a deadline at the period's end that was never recorded (a note under the problems)
+    unrecorded_deadlines: int = 0
 
     @property
     def opens_year(self) -> bool:
@@ -145,8 +147,9 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     # the weekly bulletin prints no 本期: of the bases it notes only those dated after its week
     note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
                            job.period.kind != "weekly")
+    problem_note = renderer.phrase("_problem_note", "note", job.unrecorded_deadlines)
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation, [note] if note else [])
+                                 job.participation, [n for n in (note, problem_note) if n])
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
@@ -168,7 +171,7 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
                              period_done=job.period_done(standings), unit_problems=_busiest(job.unit_problems),
                              opens_year=job.opens_year, bases=job.bases, rows=DOCUMENT_ROWS,
                              issued=job.cutoff, changes=changes, nodes=job.nodes,
-                             following=following_period(job.period))
+                             following=following_period(job.period), unrecorded_deadlines=job.unrecorded_deadlines)
     return gongwen.to_bytes(gongwen.parse(markup))
 
 
@@ -261,7 +264,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             opens_year=job.opens_year, bases=job.bases,
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
-            following=following_period(period),
+            following=following_period(period), unrecorded_deadlines=job.unrecorded_deadlines,
         )
         if utf16_len(text) <= FITS:
             break

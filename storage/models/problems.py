@@ -69,4 +69,7 @@ class ProblemEvent(Base):
     level: Mapped[int] = mapped_column(Integer, default=0)
     text: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The resolution deadline the problem ran on after this event (None on events written before it was kept:
+    # bot.domain.problem_history reads those back from what they say).
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     actor: Mapped[Person | None] = relationship(lazy="joined")

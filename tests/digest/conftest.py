@@ -7,6 +7,7 @@ re-created from the models before every test, so it must be reserved for tests.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -14,8 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from docx import Document
+from openpyxl import load_workbook
 
 from bot.clock import SHANGHAI
+from bot.render import html_to_plain
+from jobs.digests import Rendered
 from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report, Unit
 from tests.databases import BACKENDS, fresh_database
@@ -142,3 +147,14 @@ class District:
 @pytest.fixture
 def district(db: Database) -> District:
     return District(db)
+
+
+def bulletin_notes(rendered: Rendered) -> tuple[list[str], list[str], list[str]]:
+    """The notes (注：…) of a bulletin: in its text, the Word document's paragraphs and the Excel ledger's 说明
+    sheet."""
+    text = [line for line in html_to_plain(rendered.text).splitlines() if line.startswith("注：")]
+    words = [p.text for p in Document(str(rendered.files["document"])).paragraphs if p.text.startswith("注：")] \
+        if "document" in rendered.files else []
+    book = load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes()))
+    sheet = [row[0] for row in book["说明"].iter_rows(min_row=2, values_only=True)] if "说明" in book.sheetnames else []
+    return text, words, sheet

@@ -9,18 +9,17 @@ import io
 from datetime import date
 from pathlib import Path
 
-from docx import Document
 from openpyxl import load_workbook
 
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
 from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import base_days
-from bot.render import Renderer, html_to_plain
+from bot.render import Renderer
 from jobs.digests import Rendered, render_bulletin
 from storage.db import Database
 
-from .conftest import District
+from .conftest import District, bulletin_notes
 
 MID_MARCH = date(2026, 3, 18)
 WITHIN = ("注：2 个项目的年度台账截至3月18日，3月1日至3月18日完成的投资含在台账累计数中、无法单列，计入年度累计，"
@@ -46,16 +45,6 @@ async def _bulletin(db: Database, kind: str, name: str, out: Path) -> Rendered:
                                      settings=DigestSettings(), out_dir=out)
 
 
-def _notes(rendered: Rendered) -> tuple[list[str], list[str], list[str]]:
-    """The notes in the text, the Word document's paragraphs and the Excel ledger's 说明 sheet."""
-    text = [line for line in html_to_plain(rendered.text).splitlines() if line.startswith("注：")]
-    words = [p.text for p in Document(str(rendered.files["document"])).paragraphs if p.text.startswith("注：")] \
-        if "document" in rendered.files else []
-    book = load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes()))
-    sheet = [row[0] for row in book["说明"].iter_rows(min_row=2, values_only=True)] if "说明" in book.sheetnames else []
-    return text, words, sheet
-
-
 async def test_a_bulletin_says_which_figures_a_base_leaves_unsplit(db: Database, district: District,
                                                                    tmp_path: Path) -> None:
     for code in ("ZD2026-001", "ZD2026-002"):
@@ -65,23 +54,23 @@ async def test_a_bulletin_says_which_figures_a_base_leaves_unsplit(db: Database,
 
     march = await _bulletin(db, "monthly", "2026-03", tmp_path / "march")
     assert "本期完成投资 40.0 万元" in march.text  # the report of 10 March is in the base, the one of 20 March is not
-    assert _notes(march) == ([WITHIN], [WITHIN], [WITHIN])
+    assert bulletin_notes(march) == ([WITHIN], [WITHIN], [WITHIN])
     book = load_workbook(io.BytesIO(march.files["ledger"].read_bytes()))
     assert book.sheetnames[0] == "说明" and book.active.title == "说明"
 
     february = await _bulletin(db, "monthly", "2026-02", tmp_path / "february")
-    assert _notes(february) == ([LATER], [LATER], [LATER])
+    assert bulletin_notes(february) == ([LATER], [LATER], [LATER])
 
     # A weekly bulletin prints no 本期: only a base dated after its week is noted.
     week = await _bulletin(db, "weekly", "2026-W12", tmp_path / "w12")  # 16-22 March
-    assert _notes(week) == ([], [], [])
+    assert bulletin_notes(week) == ([], [], [])
     earlier = await _bulletin(db, "weekly", "2026-W09", tmp_path / "w09")  # 23 February - 1 March
     later_week = ("注：2 个项目的年度台账截至3月18日，晚于本期截止日3月1日：年度累计含截止日后至3月18日完成的投资，"
                   "无法单列。")
-    assert _notes(earlier)[0] == [later_week] and _notes(earlier)[2] == [later_week]
+    assert bulletin_notes(earlier)[0] == [later_week] and bulletin_notes(earlier)[2] == [later_week]
 
     # Exact figures, nothing to say: the quarter opening the year counts the base whole, April starts after it.
     for kind, name in (("quarterly", "2026-Q1"), ("monthly", "2026-04")):
         rendered = await _bulletin(db, kind, name, tmp_path / name)
-        assert _notes(rendered) == ([], [], []), name
+        assert bulletin_notes(rendered) == ([], [], []), name
         assert load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes())).sheetnames[0] == "项目台账"

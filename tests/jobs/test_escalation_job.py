@@ -163,8 +163,13 @@ async def test_the_tick_takes_due_problems_in_batches(memory_db: Database) -> No
     async with memory_db.session() as session:
         levels = (await session.scalars(select(Problem.level))).all()
         escalations = await session.scalar(select(func.count()).where(ProblemEvent.kind == "escalated"))
+        kept = (await session.execute(select(ProblemEvent.resolution_due_at, Problem.resolution_due_at)
+                                      .join(Problem, Problem.id == ProblemEvent.problem_id)
+                                      .where(ProblemEvent.kind == "escalated"))).all()
     assert set(levels) == {1}
     assert escalations == 12
+    # each escalation keeps the deadline it gave the problem (what a past period's figures read back)
+    assert len(kept) == 12 and all(event is not None and event == problem for event, problem in kept)
 
 
 async def test_closed_and_resolved_problems_are_never_due(memory_db: Database) -> None:

@@ -1,0 +1,289 @@
+"""A problem as it stood at a past instant, replayed from its history: the one definition of every problem
+figure of a period (raised, solved, overdue, handled within deadline, open), whenever the period's bulletin
+or page is made.
+
+A period's figures are read as of its end (``end``: the start of the day after its cut-off day). A problem
+whose state changed after that (solved, 销号, sent back, escalated, moved to another unit, its deadline
+extended or counted again) is counted as it stood then, not as it stands now; for the current period nothing
+has happened after its end and the problem is read as it stands.
+
+- Its status then: what it is now when no event changed it since ``end``, else what the last event before
+  ``end`` made it (raised: 待受理, accepted, answered, resolved, 销号 or a node's closing, sent back: 办理中,
+  moved to another unit: 待受理 again).
+- Its unit and level then: those the first move (or escalation) after ``end`` left.
+- Resolved, and when: the unit's "resolved" (or a closing without one) not undone by a later "reopened".
+- Its resolution deadline then (``deadline_then``): recorded on every event that sets one (the deadline the
+  problem ran on after it); on events recorded before that was kept, read back from what they say: an
+  escalation on the resolution clock names the deadline it breached, a 时限重算 the deadline it moved, an
+  approved extension the deadline its request was made against. A deadline that nothing recorded (the
+  problem sent back or moved to another unit afterwards, before deadlines were kept with each event) is
+  taken as it is now, and said so (``ProblemThen.due_recorded`` False).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.escalation import ACTIVE
+from bot.domain.standings import ProblemRow
+
+__all__ = [
+    "CLOSING",
+    "DEADLINE_SETTING",
+    "HISTORY_KINDS",
+    "ProblemNow",
+    "ProblemThen",
+    "Step",
+    "UnitProblemFigures",
+    "deadline_then",
+    "handled_within_deadline",
+    "ledger_row_then",
+    "open_by_project",
+    "problem_then",
+    "problems_by_unit",
+    "unrecorded_deadlines",
+]
+
+# A problem closed: 销号 (by its raiser or an admin) and an overdue node's problem closed with its node.
+CLOSING = frozenset({"closed", "node_done", "node_replanned", "node_removed", "node_project_finished"})
+RESOLVING = CLOSING | {"resolved"}
+# Event kind → the status it leaves the problem in.
+_STATUS_AFTER = {"raised": "open", "accepted": "accepted", "answered": "answered", "resolved": "resolved",
+                 "reopened": "accepted", "reassigned": "open", **dict.fromkeys(CLOSING, "closed")}
+# Events that give the problem a new resolution deadline.
+DEADLINE_SETTING = frozenset({"raised", "escalated", "reopened", "reassigned", "extension_approved", "recounted"})
+_REQUESTED = "extension_requested"
+# Every kind the replay reads.
+HISTORY_KINDS = frozenset(_STATUS_AFTER) | DEADLINE_SETTING | {_REQUESTED}
+# A 时限重算 event words the deadlines it moved in the users' time (bot.render.format_time).
+_RECOUNT_FORMAT = "%Y-%m-%d %H:%M"
+_USERS_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of a problem's history as the replay reads it; ``resolution_due_at`` is the deadline the
+    problem ran on after it, when the event recorded one."""
+
+    kind: str
+    at: datetime
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    resolution_due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProblemNow:
+    """A problem as the problems table has it now."""
+
+    id: int
+    project_id: int | None
+    kind: str
+    unit: str
+    status: str
+    level: int
+    raised_at: datetime
+    resolution_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ProblemThen:
+    """A problem as it stood at the end of a period."""
+
+    id: int
+    project_id: int | None
+    kind: str
+    unit: str
+    status: str
+    level: int
+    raised_at: datetime
+    resolved_at: datetime | None  # when the unit resolved it, if it stood resolved (or closed) then
+    escalated_before_resolution: bool  # went up a level (missed a deadline) before it was resolved
+    resolution_due_at: datetime | None
+    due_recorded: bool = True  # False: the deadline then was never recorded; the one of now stands in
+
+    @property
+    def active(self) -> bool:
+        """Still being worked on then (待受理, 办理中, 已答复)."""
+        return self.status in ACTIVE
+
+    def overdue(self, end: datetime) -> bool:
+        """Still being worked on at ``end`` with its deadline passed by then."""
+        return self.active and self.resolution_due_at is not None and self.resolution_due_at < end
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return datetime.fromisoformat(value)
+
+
+def _recounted_from(step: Step) -> datetime | None:
+    """The resolution deadline a 时限重算 moved (its "from"), if it moved that one."""
+    for move in step.detail.get("moves") or ():
+        if move.get("clock") == "resolution" and move.get("from"):
+            return datetime.strptime(move["from"], _RECOUNT_FORMAT).replace(tzinfo=_USERS_ZONE)
+    return None
+
+
+def deadline_then(steps: Sequence[Step], *, end: datetime, due_now: datetime | None
+                  ) -> tuple[datetime | None, bool]:
+    """The resolution deadline the problem ran on just before ``end`` and whether history says so (False:
+    nothing recorded it, ``due_now`` stands in). ``steps``: its whole history, oldest first."""
+    setting = [s for s in steps if s.kind in DEADLINE_SETTING]
+    later = [s for s in setting if s.at >= end]
+    if not later:
+        return due_now, True  # nothing changed it since: the deadline now is the one then
+    earlier = [s for s in setting if s.at < end]
+    if earlier and earlier[-1].resolution_due_at is not None:
+        return earlier[-1].resolution_due_at, True
+    for step in later:
+        if step.kind == "recounted":
+            moved = _recounted_from(step)
+            if moved is None:
+                continue  # it moved the response deadline only: the next change may tell
+            return moved, True
+        if step.kind == "escalated" and step.detail.get("clock") == "resolution" and step.detail.get("due_at"):
+            return _parse(step.detail["due_at"]), True
+        if step.kind == "extension_approved":
+            asked = [s for s in steps if s.kind == _REQUESTED and s.at <= step.at]
+            changed = [s for s in setting if s.at < step.at]
+            if asked and "due_at" in asked[-1].detail and (not changed or changed[-1].at <= asked[-1].at):
+                return _parse(asked[-1].detail["due_at"]), True
+        break
+    return due_now, False
+
+
+def _resolution(steps: Iterable[Step], end: datetime) -> tuple[datetime | None, bool]:
+    """When it was resolved by ``end`` (None: not, or sent back since) and whether it had gone up a level
+    before that."""
+    resolved_at: datetime | None = None
+    escalated = escalated_before = False
+    for step in steps:
+        if step.at >= end:
+            break
+        if step.kind == "escalated":
+            escalated = True
+        elif step.kind == "reopened":
+            resolved_at = None
+        elif step.kind in RESOLVING and resolved_at is None:
+            # "closed" right after "resolved" keeps the resolution time; a close without a resolution (an
+            # admin closing it directly, a node's problem closed with its node) resolves it then.
+            resolved_at, escalated_before = step.at, escalated
+    return resolved_at, escalated_before
+
+
+def problem_then(now: ProblemNow, steps: Sequence[Step], *, end: datetime) -> ProblemThen:
+    """The problem as it stood just before ``end``, from its state ``now`` and its history ``steps`` (oldest
+    first; the kinds of ``HISTORY_KINDS`` are enough)."""
+    after = [s for s in steps if s.at >= end]
+    changed = [s for s in after if s.kind in _STATUS_AFTER]
+    status = now.status
+    if changed:
+        before = [s for s in steps if s.at < end and s.kind in _STATUS_AFTER]
+        status = _STATUS_AFTER[before[-1].kind] if before else "open"
+    unit, level = now.unit, now.level
+    for step in after:
+        if step.kind == "reassigned" and step.detail.get("from"):
+            unit, level = str(step.detail["from"]), int(step.detail.get("from_level", level))
+            break
+    escalations = [s for s in after if s.kind in ("escalated", "reassigned")]
+    if escalations and escalations[0].kind == "escalated" and "from" in escalations[0].detail:
+        level = int(escalations[0].detail["from"])
+    resolved_at, escalated_before = _resolution(steps, end)
+    due, recorded = deadline_then(steps, end=end, due_now=now.resolution_due_at)
+    return ProblemThen(id=now.id, project_id=now.project_id, kind=now.kind, unit=unit, status=status, level=level,
+                       raised_at=now.raised_at, resolved_at=resolved_at,
+                       escalated_before_resolution=escalated_before, resolution_due_at=due, due_recorded=recorded)
+
+
+def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | None:
+    """Whether a problem counts in its unit's 问题办理 of the window ``start``..``end`` and if so whether
+    within deadline (None: out of scope)."""
+    if problem.resolved_at is not None:
+        if not start <= problem.resolved_at < end:
+            return None
+        due = problem.resolution_due_at
+        return (due is None or problem.resolved_at <= due) and not problem.escalated_before_resolution
+    if problem.overdue(end):
+        return False  # overdue: counted again every window it stays overdue
+    return None
+
+
+def handled_within_deadline(problems: Iterable[ProblemThen], *, start: datetime, end: datetime
+                            ) -> dict[str, tuple[int, int]]:
+    """Unit → (handled within deadline, in scope) over the window ``start``..``end``: the problems resolved
+    in it, and those still unresolved at its end past their deadline. Within deadline means resolved no
+    later than the deadline and never escalated before that (an escalation is a breached deadline). A
+    problem without a deadline is within deadline when resolved unescalated."""
+    counts: dict[str, tuple[int, int]] = {}
+    for problem in problems:
+        handled = _handled(problem, start, end)
+        if handled is None:
+            continue
+        within, whole = counts.get(problem.unit, (0, 0))
+        counts[problem.unit] = (within + int(handled), whole + 1)
+    return counts
+
+
+@dataclass(frozen=True)
+class UnitProblemFigures:
+    """Problems of one unit in a period: raised in it, solved (resolved) in it, overdue at its end."""
+
+    unit: str
+    raised: int
+    solved: int
+    overdue: int
+
+
+def problems_by_unit(problems: Iterable[ProblemThen], *, start: datetime, end: datetime
+                     ) -> list[UnitProblemFigures]:
+    """Per unit (the one holding the problem at ``end``), by name: raised in ``start``..``end``, resolved in
+    it (as 问题办理 counts a resolution) and still unresolved past its deadline at ``end``; a unit with
+    none of the three is left out."""
+    counts: dict[str, list[int]] = {}
+    for problem in problems:
+        figures = [int(start <= problem.raised_at < end),
+                   int(problem.resolved_at is not None and start <= problem.resolved_at < end),
+                   int(problem.overdue(end))]
+        if any(figures):
+            tally = counts.setdefault(problem.unit, [0, 0, 0])
+            for i, n in enumerate(figures):
+                tally[i] += n
+    return [UnitProblemFigures(unit, *tally) for unit, tally in sorted(counts.items())]
+
+
+def open_by_project(problems: Iterable[ProblemThen]) -> dict[int, int]:
+    """Project id → its problems still being worked on then (meeting decisions, without a project, aside)."""
+    counts: dict[int, int] = {}
+    for problem in problems:
+        if problem.active and problem.project_id is not None:
+            counts[problem.project_id] = counts.get(problem.project_id, 0) + 1
+    return counts
+
+
+def unrecorded_deadlines(problems: Iterable[ProblemThen], *, start: datetime, end: datetime) -> int:
+    """How many of the problems a period's figures count on their deadline (resolved in it, or unresolved at
+    its end) ran on a deadline that was never recorded: their figures take today's."""
+    return sum(1 for p in problems if not p.due_recorded and p.resolution_due_at is not None
+               and (p.active or (p.resolved_at is not None and start <= p.resolved_at < end)))
+
+
+def ledger_row_then(row: ProblemRow, *, end: datetime) -> ProblemRow | None:
+    """A problem's line of the Excel ledger as it stood at ``end`` (None: raised since): its history up to then,
+    its unit, status, level and resolution deadline then, closed then or not. Its response deadline is kept
+    when no deadline was set since, left blank otherwise (no event kept it)."""
+    if row.raised_at >= end:
+        return None
+    steps = [Step(e.kind, e.at, e.detail, e.resolution_due_at) for e in row.events]
+    then = problem_then(ProblemNow(0, None, "", row.unit, row.status, row.level, row.raised_at,
+                                   row.resolution_due_at), steps, end=end)
+    closings = [s.at for s in steps if s.at < end and s.kind in CLOSING]
+    closed_at = (closings[-1] if closings else row.closed_at) if then.status == "closed" else None
+    reset = any(s.at >= end and s.kind in DEADLINE_SETTING for s in steps)
+    return replace(row, unit=then.unit, status=then.status, level=then.level,
+                   resolution_due_at=then.resolution_due_at, response_due_at=None if reset else row.response_due_at,
+                   closed_at=closed_at, events=tuple(e for e in row.events if e.at < end))

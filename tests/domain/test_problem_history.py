@@ -1,0 +1,115 @@
+"""A problem as it stood at a period's end (bot.domain.problem_history): status, unit, level, resolution and
+deadline replayed from its history, and the period's figures counted from them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.problem_history import (
+    ProblemNow,
+    Step,
+    UnitProblemFigures,
+    deadline_then,
+    handled_within_deadline,
+    open_by_project,
+    problem_then,
+    problems_by_unit,
+    unrecorded_deadlines,
+)
+
+SH = ZoneInfo("Asia/Shanghai")
+WEEK1 = datetime(2026, 11, 2, tzinfo=SH)  # Monday of week 1
+END1 = WEEK1 + timedelta(days=7)  # the end of week 1 (the start of week 2)
+RAISED = WEEK1 + timedelta(hours=10)
+DUE = WEEK1 + timedelta(days=2, hours=17, minutes=30)  # Wednesday of week 1, 17:30
+SOLVED = WEEK1 + timedelta(days=15, hours=10)  # Tuesday of week 3
+LATER_DUE = WEEK1 + timedelta(days=30)
+
+
+def now(**fields: object) -> ProblemNow:
+    values: dict[str, object] = dict(id=1, project_id=7, kind="problem", unit="区水务局", status="closed", level=0,
+                                     raised_at=RAISED, resolution_due_at=DUE)
+    values.update(fields)
+    return ProblemNow(**values)  # type: ignore[arg-type]
+
+
+def test_a_problem_solved_after_the_period_stands_open_and_overdue_at_its_end() -> None:
+    steps = [Step("raised", RAISED), Step("accepted", RAISED + timedelta(hours=1)),
+             Step("resolved", SOLVED), Step("closed", SOLVED + timedelta(hours=2))]
+
+    then = problem_then(now(), steps, end=END1)
+
+    assert (then.status, then.resolved_at, then.resolution_due_at) == ("accepted", None, DUE)
+    assert then.overdue(END1)
+    assert problems_by_unit([then], start=WEEK1, end=END1) == [UnitProblemFigures("区水务局", 1, 0, 1)]
+    assert handled_within_deadline([then], start=WEEK1, end=END1) == {"区水务局": (0, 1)}
+    assert open_by_project([then]) == {7: 1}
+    # read at week 3's end it is solved (late), as it is now
+    after = problem_then(now(), steps, end=SOLVED + timedelta(days=5))
+    assert (after.status, after.resolved_at) == ("closed", SOLVED)
+    assert not after.overdue(SOLVED + timedelta(days=5))
+
+
+def test_nothing_since_the_end_reads_the_problem_as_it_is() -> None:
+    """The current period: no event after its end, the problem's own status stands (even one its history does
+    not explain)."""
+    then = problem_then(now(status="answered"), [Step("raised", RAISED)], end=END1)
+
+    assert (then.status, then.unit, then.level, then.resolution_due_at, then.due_recorded) == (
+        "answered", "区水务局", 0, DUE, True)
+
+
+def test_a_problem_moved_or_escalated_since_stands_with_its_unit_and_level_then() -> None:
+    moved = Step("reassigned", SOLVED, {"from": "区城管局", "to": "区水务局", "from_level": 1},
+                 resolution_due_at=LATER_DUE)
+    up = Step("escalated", DUE + timedelta(minutes=1), {"from": 0, "to": 1, "clock": "resolution",
+                                                        "due_at": DUE.isoformat()}, resolution_due_at=SOLVED)
+
+    then = problem_then(now(status="open", level=0), [Step("raised", RAISED), up, moved], end=END1)
+    week0 = problem_then(now(status="open", level=0), [Step("raised", RAISED), up, moved], end=RAISED + timedelta(
+        hours=1))
+
+    assert (then.unit, then.level, then.status) == ("区城管局", 1, "open")
+    assert then.resolution_due_at == SOLVED  # recorded with the escalation
+    assert (week0.unit, week0.level, week0.resolution_due_at) == ("区城管局", 0, DUE)  # the breached deadline
+
+
+def test_deadlines_read_back_from_events_kept_before_deadlines_were() -> None:
+    recount = Step("recounted", END1 + timedelta(days=1), {"moves": [{"clock": "response", "from": "x", "to": "y"},
+                                                                     {"clock": "resolution",
+                                                                      "from": "2026-11-04 17:30",
+                                                                      "to": "2026-11-05 17:30"}]})
+    assert deadline_then([Step("raised", RAISED), recount], end=END1, due_now=LATER_DUE) == (DUE, True)
+    asked = Step("extension_requested", END1 - timedelta(days=1), {"day": "2026-11-20", "due_at": DUE.isoformat()})
+    approved = Step("extension_approved", END1 + timedelta(days=1), {"day": "2026-11-20"})
+    assert deadline_then([Step("raised", RAISED), asked, approved], end=END1, due_now=LATER_DUE) == (DUE, True)
+    # sent back after the end: the deadline it ran on before was never written down
+    reopened = Step("reopened", END1 + timedelta(days=1))
+    assert deadline_then([Step("raised", RAISED), reopened], end=END1, due_now=LATER_DUE) == (LATER_DUE, False)
+    # recorded on the event that set it, it needs no reading back
+    kept = Step("raised", RAISED, resolution_due_at=DUE)
+    assert deadline_then([kept, reopened], end=END1, due_now=LATER_DUE) == (DUE, True)
+
+
+def test_unrecorded_deadlines_count_only_the_problems_the_figures_judge_by_one() -> None:
+    reopened_later = [Step("raised", RAISED), Step("resolved", SOLVED), Step("reopened", SOLVED + timedelta(days=1))]
+    open_then = problem_then(now(status="accepted", resolution_due_at=LATER_DUE), reopened_later, end=END1)
+    solved_before = problem_then(now(status="accepted", resolution_due_at=LATER_DUE),
+                                 [Step("raised", RAISED), Step("resolved", RAISED + timedelta(hours=3)),
+                                  Step("reopened", SOLVED)], end=END1 + timedelta(days=7))
+
+    assert not open_then.due_recorded and open_then.active
+    assert unrecorded_deadlines([open_then], start=WEEK1, end=END1) == 1
+    # resolved in week 1: week 2's figures do not judge it
+    assert unrecorded_deadlines([solved_before], start=END1, end=END1 + timedelta(days=7)) == 0
+
+
+def test_an_escalation_before_the_resolution_is_a_missed_deadline() -> None:
+    steps = [Step("raised", RAISED), Step("escalated", DUE + timedelta(minutes=1), {"from": 0, "to": 1}),
+             Step("resolved", DUE + timedelta(days=1))]
+
+    then = problem_then(now(status="resolved", level=1, resolution_due_at=LATER_DUE), steps, end=END1)
+
+    assert then.escalated_before_resolution
+    assert handled_within_deadline([then], start=WEEK1, end=END1) == {"区水务局": (0, 1)}

@@ -7,8 +7,8 @@ written before are left empty: ``bot.domain.problem_history`` reads their deadli
 (an escalation names the deadline it breached, a 时限重算 the one it moved, an extension request the one it was
 asked against) and the bulletins note the problems for which nothing does.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import storage.types
 
-revision = '0023'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

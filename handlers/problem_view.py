@@ -82,13 +82,16 @@ async def show(ctx: Context, problem: Problem) -> None:
 
 async def decides_extensions(ctx: Context, problem: Problem) -> bool:
     """Whether the caller decides the problem's extension requests: an admin, or a holder of the level above
-    the problem's (bot.services.extensions.deciders)."""
+    the problem's (bot.services.extensions.deciders); never the one who asked, not even an admin who stood in
+    for a unit with no handler (代办) and asked himself."""
     if ctx.person is None:
+        return False
+    pending = await extensions.pending_request(ctx.session, problem)
+    asker = pending.actor if pending is not None else None
+    if asker is not None and asker.id == ctx.person.id:
         return False
     if "admin" in ctx.roles:
         return True
-    pending = await extensions.pending_request(ctx.session, problem)
-    asker = pending.actor if pending is not None else None
     return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem, asker=asker))
 
 

@@ -40,7 +40,7 @@ BUTTON_ACTS = {"acc": Act.ACCEPT, "ans": Act.ANSWER, "rea": Act.REASSIGN, "rsv":
                "rop": Act.REOPEN, "cmt": Act.COMMENT}
 
 
-def viewer_of_caller(ctx: Context) -> Viewer | None:
+async def viewer_of_caller(ctx: Context) -> Viewer | None:
     """The caller as the scope rules see them (None for someone not bound)."""
     return viewer_of(ctx.person) if ctx.person is not None else None
 
@@ -53,7 +53,7 @@ async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem |
         ctx.reply("problem_usage", command=command)
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
         ctx.reply("problem_not_found", number=problem_number(number))
         return None
@@ -98,7 +98,7 @@ async def decides_extensions(ctx: Context, problem: Problem) -> bool:
 async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
     """A button for each act the caller may take on the problem in its state (bot.domain.scope), and
     同意延期 / 不同意 while an extension request waits for the caller's decision."""
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
     buttons: list[list[Button]] = []
     if acts & scope.UNIT_ACTS:
@@ -117,7 +117,7 @@ async def issues_command(ctx: Context, args: str) -> None:
     """The problems the caller sees (bot.domain.scope), most urgent first: a liaison's projects' and those
     they raised, their unit's, a 包抓领导's projects', all for top officials and admins; `全部` with the closed
     ones, `上报` only the open ones gone up to the caller's level or above (`up_to`)."""
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     assert viewer is not None
     word = args.strip()
     include_closed = word in ALL_WORDS

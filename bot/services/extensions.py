@@ -3,9 +3,9 @@
 The request is an event in the problem's history (`extension_requested`, with the day); the holders of
 the next level up (the project's 包抓领导 for a problem at the unit, 区长 for a meeting decision; at the
 top, the top level itself) get it with 同意延期 / 不同意 buttons. Approving moves the resolution deadline
-to the end of that day and makes it the promised date; refusing leaves the deadline as it was. Either
-way the unit and the raiser are told. A request is decided once: the latest one without a decision
-after it is the pending one.
+to the end of that day and makes it the promised date; refusing (with a reason, kept as the event's text)
+leaves the deadline as it was. Either way the unit and the raiser are told, a refusal with its reason. A
+request is decided once: the latest one without a decision after it is the pending one.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def request(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
 
 
 async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pending: ProblemEvent, *,
-                 actor: Person, approve: bool, now: datetime) -> ProblemEvent:
+                 actor: Person, approve: bool, now: datetime, reason: str = "") -> ProblemEvent:
     """Approve (the deadline becomes the end of the asked day, the promised date that day) or refuse. A day
     that has become a rest day since it was asked (the calendar was entered meanwhile) moves to the next working
     day, as it would have when asked (bot.domain.promises.on_working_day). An extension never shortens the
@@ -102,7 +102,7 @@ async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pen
         _schedule(problem, deps, now)
     problem.updated_at = now
     event = await repo.add_event(session, problem=problem, at=now, kind=APPROVED if approve else REFUSED,
-                                 actor_id=actor.id, detail={"day": day.isoformat(),
+                                 actor_id=actor.id, text=reason, detail={"day": day.isoformat(),
                                                             **({"asked": asked.isoformat()} if day != asked else {})})
     unit = await people_repo.unit_handlers(session, unit_id=problem.unit_id)
     told = {p.id: p for p in [*unit, *await _watchers(session, problem, exclude=actor)]}

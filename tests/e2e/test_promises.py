@@ -135,10 +135,19 @@ async def test_a_refused_extension_keeps_the_deadline(desk: Desk) -> None:
     desk.travel(nov(16, 10, 0))
     await tg.send(ZHAO, "/answer W0001 下周五 需协调")  # Friday 27 Nov: after Thursday 19's deadline
     await desk.deliver()
-    refused = await tg.press(LIU, "不同意")
+    asked = await tg.press(LIU, "不同意")
+    assert "W0001 请说明不同意延期的理由（将告知责任单位）" in asked.text, asked
+    assert (await desk.events())[-1] == "extension_requested"  # nothing decided before the reason
+    refused = await tg.send(LIU, "省厅<审批>无需两周，请按原时限办结")
     assert "延期申请未同意，办结时限不变" in refused.text, refused
     inbox = await desk.deliver()
     assert "延期申请未获同意：刘文华" in inbox.text(ZHAO) and "办结时限仍为 2026-11-19 17:30" in inbox.text(ZHAO)
+    assert "理由：省厅&lt;审批&gt;无需两周，请按原时限办结" in inbox.text(ZHAO), inbox
+    card = await tg.send(ZHAO, "/issue W0001")
+    assert "不同意延期：省厅&lt;审批&gt;无需两周，请按原时限办结（延至 2026-11-27）" in card.text, card
+    async with tg.session() as session:
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "problem.extend"))
+    assert entry is not None and entry.detail["reason"] == "省厅<审批>无需两周，请按原时限办结"
     problem = await desk.problem()
     assert problem.promised_date is None
     desk.travel(nov(19, 17, 30))

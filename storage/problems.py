@@ -10,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE, lead_in_unit, levels_reached, passed_over, skipped_levels
+from bot.domain.scope import can_see
 from storage.models import Person, Problem, ProblemEvent
 from storage.people import people_with_role
+from storage.scope import seeing_facts, viewer_of
 
 LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
 
@@ -105,8 +107,9 @@ async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache
                     events: Sequence[ProblemEvent] | None = None) -> list[Person]:
     """Everyone on a problem, without repeats: the raiser, the holders of every level it has reached (skipped
     ones aside; a level reached before the problem was moved to another unit counts: its holders follow it to
-    the end), and every active person who wrote a 批示 on it (to see what they asked for done). `events`: the
-    problem's history, when the caller has it."""
+    the end), and every active person who wrote a 批示 on it and still sees it (to see what they asked for
+    done; for one who no longer does, a 包抓领导 who handed the project over, its lead official now).
+    `events`: the problem's history, when the caller has it."""
     if events is None:
         events = await history(session, problem_id=problem.id)
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
@@ -115,9 +118,17 @@ async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache
     for level in levels_reached(highest_level(problem, events), decision_skips):
         for person in await level_holders(session, problem=problem, level=level, cache=cache):
             seen.setdefault(person.id, person)
+    # A leader who wrote a 批示 hears of the problem while he sees it; once the project is no longer his (handed
+    # over to another 包抓领导), its lead official now hears in his place.
+    facts = seeing_facts(problem)
     for event in events:
-        if event.kind == "comment" and event.actor is not None and event.actor.active:
-            seen.setdefault(event.actor.id, event.actor)
+        if event.kind != "comment" or event.actor is None or not event.actor.active or event.actor.id in seen:
+            continue
+        if can_see(viewer_of(event.actor), facts):
+            seen[event.actor.id] = event.actor
+        elif problem.project is not None:
+            for person in await level_holders(session, problem=problem, level=1, cache=cache):
+                seen.setdefault(person.id, person)
     return list(seen.values())
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
-from bot.domain.scope import SEE_ALL, ProjectFacts, Viewer
+from bot.domain.scope import SEE_ALL, ProblemFacts, ProjectFacts, Viewer
 from storage.models import Person, PersonRole, Problem, Project
 
 
@@ -24,6 +24,16 @@ def project_facts(project: Project) -> ProjectFacts:
     return ProjectFacts(liaison_id=project.liaison_id, lead_official_id=project.lead_official_id,
                         lead_unit_id=project.lead_unit_id,
                         supporting_unit_ids=frozenset(s.unit_id for s in project.supporting))
+
+
+def seeing_facts(problem: Problem) -> ProblemFacts:
+    """The facts of a loaded problem (its project joined) that say who sees it (`bot.domain.scope.can_see`);
+    the acts' facts (whether its unit has a handler, its deadlines) are `bot.services.scope.facts_of`'s."""
+    project = problem.project
+    return ProblemFacts(raised_by_id=problem.raised_by_id, unit_id=problem.unit_id, status=problem.status,
+                        level=problem.level, liaison_id=project.liaison_id if project is not None else None,
+                        lead_official_id=project.lead_official_id if project is not None else None,
+                        problem_id=problem.id)
 
 
 def visible(viewer: Viewer) -> ColumnElement[bool]:

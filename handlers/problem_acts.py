@@ -127,7 +127,8 @@ async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, tex
             ctx.reply("problem_refused", reason="extension_pending", problem=problem)
             return
         await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=None, now=ctx.now,
-                             told_elsewhere=await extensions.deciders(ctx.session, problem, asker=ctx.person))
+                             told_elsewhere=await extensions.deciders(ctx.session, problem, day=ctx.today,
+                                                                                asker=ctx.person))
         await extensions.request(ctx.session, deps, problem, actor=ctx.person, day=check.day, reason=plan,
                                  now=ctx.now)
     else:
@@ -177,7 +178,9 @@ async def _extension(ctx: Context, token: str, approve: bool, reason: str = "") 
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.extend", object_type="problem",
                        object_key=problem.number,
                        detail={"approved": approve, "day": event.detail["day"], "unit": problem.unit.name,
-                               **({"reason": reason} if reason else {})})
+                               **({"reason": reason} if reason else {}),
+                               **({"stand_in_for": event.detail["stand_in_for_name"]}
+                                  if "stand_in_for_name" in event.detail else {})})
     ctx.reply("problem_extension_done", problem=problem, approved=approve, reason=reason)
 
 

@@ -19,7 +19,7 @@ from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import problems as repo
 from storage.models import Problem
-from storage.scope import viewer_of
+from storage.scope import viewer_on
 from storage.settings import load_calendar, load_policy
 
 ACTION_PREFIX = "pb"  # buttons on problems: pb:<act>:<id>
@@ -41,8 +41,9 @@ BUTTON_ACTS = {"acc": Act.ACCEPT, "ans": Act.ANSWER, "rea": Act.REASSIGN, "rsv":
 
 
 async def viewer_of_caller(ctx: Context) -> Viewer | None:
-    """The caller as the scope rules see them (None for someone not bound)."""
-    return viewer_of(ctx.person) if ctx.person is not None else None
+    """The caller as the scope rules see them today, with the 包抓领导 he stands in for (None for someone not
+    bound)."""
+    return await viewer_on(ctx.session, ctx.person, day=ctx.today) if ctx.person is not None else None
 
 
 async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem | None:
@@ -92,7 +93,8 @@ async def decides_extensions(ctx: Context, problem: Problem) -> bool:
         return False
     if "admin" in ctx.roles:
         return True
-    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem, asker=asker))
+    deciders = await extensions.deciders(ctx.session, problem, day=ctx.today, asker=asker)
+    return any(p.id == ctx.person.id for p in deciders)
 
 
 async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:

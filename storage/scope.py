@@ -5,18 +5,28 @@ to the pure rules on both databases."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
+from bot.domain.leave import standing_for
 from bot.domain.scope import SEE_ALL, ProblemFacts, ProjectFacts, Viewer
+from storage import leaves
 from storage.models import Person, PersonRole, Problem, Project
 
 
-def viewer_of(person: Person) -> Viewer:
-    """The viewer a stored person is (roles loaded with the person)."""
-    return Viewer(person_id=person.id, roles=frozenset(person.role_names), unit_id=person.unit_id)
+def viewer_of(person: Person, *, stands_for: frozenset[int] = frozenset()) -> Viewer:
+    """The viewer a stored person is (roles loaded with the person), standing in for `stands_for`."""
+    return Viewer(person_id=person.id, roles=frozenset(person.role_names), unit_id=person.unit_id,
+                  stands_for=stands_for)
+
+
+async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> Viewer:
+    """The viewer a stored person is on `day`: with the 包抓领导 whose leave names him substitute that day."""
+    spans = await leaves.covering_for(session, substitute_id=person.id, day=day)
+    return viewer_of(person, stands_for=standing_for(spans, person.id, day))
 
 
 def project_facts(project: Project) -> ProjectFacts:
@@ -41,7 +51,7 @@ def visible(viewer: Viewer) -> ColumnElement[bool]:
     if viewer.roles & SEE_ALL:
         return true()
     conditions = [Problem.raised_by_id == viewer.person_id, Project.liaison_id == viewer.person_id,
-                  Project.lead_official_id == viewer.person_id]
+                  Project.lead_official_id.in_(sorted(viewer.leads_as))]
     if "unit" in viewer.roles and viewer.unit_id is not None:
         conditions.append(Problem.unit_id == viewer.unit_id)
     return or_(*conditions)

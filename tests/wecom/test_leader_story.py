@@ -4,11 +4,11 @@ problem moved to another unit, an extension asked of him and of the 区长, the 
 while problems wait for him (and no longer told of them), the unit solving and the raiser closing.
 
 What it holds: a 批示 reaches the unit with the buttons to act on it; whoever wrote a 批示 on a problem (while
-he still sees it), or held a level it reached, is told how it ends, also after it was moved to another unit (which starts it again at the
-unit); the project's 包抓领导 is told of a 区长's 批示 on his project; the new unit is told the leaders' 批示 so
-far; a later promised date reaches the leader who decides it once (the extension request), not twice; the one
-taking over a 包抓领导's projects is told what waits for him, with a button for each; `/issues 上报` lists what
-went up to a leader's level; and everyone is told the same on both channels.
+he still sees it), or held a level it reached, is told how it ends, also after it was moved to another unit
+(which starts it again at the unit); the project's 包抓领导 is told of a 区长's 批示 on his project; the new unit
+is told the leaders' 批示 so far; a later promised date reaches the leader who decides it once (the extension
+request), not twice; the one taking over a 包抓领导's projects is told what waits for him, with a button for
+each; `/issues 上报` lists what went up to a leader's level; and everyone is told the same on both channels.
 
 Calendar (November 2026, no holidays): Mon 16 … Fri 20, Mon 23 … Fri 27, Mon 30.
 """

@@ -45,6 +45,11 @@ def local_today(clock: Clock, tz: ZoneInfo = SHANGHAI) -> date:
     return clock.now().astimezone(tz).date()
 
 
+def local_day(at: datetime, tz: ZoneInfo = SHANGHAI) -> date:
+    """The local date of an instant (`to_local`'s day): the day the rules of "today" read for `now`."""
+    return to_local(at, tz).date()
+
+
 def to_local(at: datetime, tz: ZoneInfo = SHANGHAI) -> datetime:
     """An aware datetime shown in local time (naive values from SQLite are taken as UTC)."""
     if at.tzinfo is None:

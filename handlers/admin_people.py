@@ -272,6 +272,11 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=inbox.buttons()),
                                     now=ctx.now,
                                     key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
+    if giver.active:  # told once: the problems of what he handed over are no longer his to hear of
+        await outbox.enqueue_for_person(ctx.session, person_id=giver.id, now=ctx.now,
+                                        reply=Reply(html=ctx.deps.renderer.render("admin_people_handover_given",
+                                                                                  **context)),
+                                        key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}:given")
     ctx.reply("admin_people_handover", **context)
 
 

@@ -1,19 +1,27 @@
-"""/leave: a liaison's leave (请假) with an optional substitute (代理人), listed and ended (销假) by button.
+"""/leave: a liaison's or a 包抓领导's leave (请假) with an optional substitute (代理人), listed and ended (销假) by
+button.
 
 Who approves: nobody waits. A leave entered by the person is recorded at once and the admins are told; an
-admin may enter one for a liaison (`/leave 姓名 …`; several of the name are offered as buttons), and that
-person is told. The substitute is told either way. The substitute must be an active liaison (they report with
-/report), named by name or phone. A leave changes only reporting duties, so none is recorded for someone who
-is not a liaison. See ``bot.domain.leave``.
+admin may enter one for a liaison or a 包抓领导 (`/leave 姓名 …`; several of the name are offered as buttons), and
+that person is told. The substitute is told either way. A liaison's substitute must be an active liaison (they
+report with /report); a 包抓领导's another active leader (包抓领导 or 区领导), who holds his level on his projects'
+problems while the leave runs (storage.problems.level_holders); named by name or phone, never the person
+himself, nor someone on leave on one of its days. When a 包抓领导's leave with a substitute ends by 销假, he is
+told what the substitute decided in his place. A leave changes only reporting duties and who holds a lead
+official's level, so none is recorded for anyone else. See ``bot.domain.leave``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
+from bot.clock import day_start
 from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
+from bot.domain.problem_numbers import problem_number
 from bot.render import label
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
@@ -21,19 +29,22 @@ from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
 from storage import leaves as leave_repo
 from storage import people as people_repo
-from storage.models import Leave, Person
+from storage import problems as problem_repo
+from storage.models import Leave, Person, ProblemEvent
 
 PREFIX = "lv"
 PICK_FLOW = "leave_pick"  # an admin's /leave for a name several people share waits for the pick
 CANDIDATES = 10  # namesakes offered as buttons
 EVERYONE = {"全部", "all"}
 SHOWN = 30  # leaves one list shows
+ON_LEAVE_ROLES = frozenset({"liaison", "lead"})  # whose leave changes something: reporting, a lead's level
+LEADERS = frozenset({"lead", "top"})  # who may stand in for a 包抓领导
 
 
 def register(registry: CommandRegistry) -> None:
-    """/leave, for liaisons (their own leave) and admins (any liaison's)."""
+    """/leave, for liaisons and lead officials (their own leave) and admins (anyone's of them)."""
     registry.add(Command.worded("leave", leave_command,
-                                roles=frozenset({"liaison", "admin"}),
+                                roles=frozenset({"liaison", "lead", "admin"}),
                                 more=(Use(frozenset({"admin"}), command_words("leave.admin"),
                                           command_words("leave.admin.usage")),)))
 
@@ -59,7 +70,7 @@ async def leave_command(ctx: Context, args: str) -> None:
             ctx.reply("leave_refused", reason="not_admin", text=text)
             return
         person = await _one_person(ctx, request.who, pick=text)
-    elif "liaison" not in ctx.roles:
+    elif not ctx.roles & ON_LEAVE_ROLES:
         ctx.reply("leave_refused", reason="not_liaison", text=text)
         return
     if person is not None:
@@ -69,22 +80,27 @@ async def leave_command(ctx: Context, args: str) -> None:
 async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str) -> None:
     """Record the leave of `person` that `text` asked for (checked, audited and told)."""
     assert ctx.person is not None
-    if "liaison" not in person.role_names:  # a leave changes only a liaison's reporting duties
+    if not set(person.role_names) & ON_LEAVE_ROLES:  # a leave changes only reporting and a lead's level
         ctx.reply("leave_refused", reason="not_a_liaison", text=text, person=person)
         return
-    substitute = None
-    if request.substitute is not None:
-        substitute = await _one_person(ctx, request.substitute, liaison=True)
-        if substitute is None:
-            return
-        if substitute.id == person.id:
-            ctx.reply("leave_refused", reason="self_substitute", text=text)
-            return
     mine = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=person.id)
     clash = overlapping([leave_repo.span(le) for le in mine], request.start, request.end)
     if clash is not None:
         ctx.reply("leave_refused", reason="overlap", text=text, clash=clash, person=person)
         return
+    substitute = None
+    if request.substitute is not None:
+        substitute = await _one_person(ctx, request.substitute, roles=substitute_roles(person))
+        if substitute is None:
+            return
+        if substitute.id == person.id:
+            ctx.reply("leave_refused", reason="self_substitute", text=text)
+            return
+        theirs = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=substitute.id)
+        away = overlapping([leave_repo.span(le) for le in theirs], request.start, request.end)
+        if away is not None:  # nobody stands in while on leave himself
+            ctx.reply("leave_refused", reason="substitute_away", text=text, clash=away, person=substitute)
+            return
     leave = await leave_repo.add_leave(ctx.session, person_id=person.id, substitute_id=substitute and substitute.id,
                                        start=request.start, end=request.end, now=ctx.now, actor=ctx.actor.label)
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="leave.create", object_type="person",
@@ -120,8 +136,11 @@ async def leave_button(ctx: Context, data: str) -> None:
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="leave.end", object_type="person",
                        object_key=str(person.id), detail={"leave_id": leave.id, "cancelled": leave.cancelled_at
                                                        is not None, "end": str(leave.end)})
-    await _tell(ctx, leave, person, substitute, ended=True)
-    ctx.reply("leave_ended", leave=leave, person=person)
+    decided = await problem_repo.decided_in_place_of(ctx.session, lead_id=person.id, substitute_id=substitute.id,
+                                                     since=day_start(leave.start)) if substitute else []
+    await _tell(ctx, leave, person, substitute, ended=True, decided=decided)
+    ctx.reply("leave_ended", leave=leave, person=person, substitute=substitute,
+              decided=[(problem_number(e.problem_id), e) for e in decided] if person.id == ctx.person_id else [])
 
 
 async def _picked(ctx: Context, person_id: int | None) -> None:
@@ -139,12 +158,20 @@ async def _picked(ctx: Context, person_id: int | None) -> None:
     await _record(ctx, request, person, text)
 
 
-async def _one_person(ctx: Context, name: str, *, liaison: bool = False, pick: str = "") -> Person | None:
-    """The one active person of that name (a liaison when asked); replies why not otherwise. With `pick` (the
-    line typed), several people of the name are offered as buttons (the leave waits for the pick)."""
+def substitute_roles(person: Person) -> frozenset[str]:
+    """Who may stand in for `person`: a liaison for a liaison (he reports), a leader for a 包抓领导 (he decides)."""
+    roles = set(person.role_names)
+    return frozenset(({"liaison"} if "liaison" in roles else set()) | (LEADERS if "lead" in roles else set()))
+
+
+async def _one_person(ctx: Context, name: str, *, roles: frozenset[str] = frozenset(), pick: str = ""
+                      ) -> Person | None:
+    """The one active person of that name (with one of `roles` when given: a substitute); replies why not
+    otherwise. With `pick` (the line typed), several people of the name are offered as buttons (the leave waits
+    for the pick)."""
     found = [p for p in await find_people(ctx.session, name) if p.active]  # a name, or a phone number
-    if liaison:
-        found = [p for p in found if "liaison" in p.role_names]
+    if roles:
+        found = [p for p in found if set(p.role_names) & roles]
     if len(found) > 1 and pick:
         await ctx.save_flow(PICK_FLOW, {"text": pick})
         ctx.reply("admin_people_candidates", spec=name, candidates=found[:CANDIDATES], what="leave",
@@ -152,7 +179,8 @@ async def _one_person(ctx: Context, name: str, *, liaison: bool = False, pick: s
                   buttons=[[Button(candidate_label(p), f"{PREFIX}:p:{p.id}")] for p in found[:CANDIDATES]])
         return None
     if len(found) != 1:
-        ctx.reply("leave_refused", reason="no_liaison" if liaison else "no_person", text=name, found=len(found))
+        reason = "no_person" if not roles else "no_liaison" if "liaison" in roles else "no_leader"
+        ctx.reply("leave_refused", reason=reason, text=name, found=len(found))
         return None
     return found[0]
 
@@ -168,13 +196,16 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
               buttons=buttons)
 
 
-async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool) -> None:
-    """The admins, the substitute and the person on leave (unless they acted themselves) are told."""
+async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,
+                decided: Sequence[ProblemEvent] = ()) -> None:
+    """The admins, the substitute and the person on leave (unless they acted themselves) are told; at its end,
+    what the substitute decided in the place of a 包抓领导 (`decided`)."""
     admins = await people_repo.people_with_role(ctx.session, role="admin")
     whom = {p.id for p in admins if p.active} | {person.id} | ({substitute.id} if substitute else set())
     whom.discard(ctx.person_id or 0)
     html = ctx.deps.renderer.render("leave_notice", leave=leave, person=person, substitute=substitute,
-                                    actor=ctx.actor.label, ended=ended)
+                                    actor=ctx.actor.label, ended=ended, lead="lead" in person.role_names,
+                                    decided=[(problem_number(e.problem_id), e) for e in decided])
     key = f"leave:{leave.id}:{'end' if ended else 'new'}:{ctx.now:%Y%m%d%H%M%S}"
     await outbox.enqueue_for_people(ctx.session, [outbox.PersonNotice(person_id=pid, reply=Reply(html=html),
                                                                       key=f"{key}:p{pid}") for pid in sorted(whom)],

@@ -19,10 +19,11 @@ from handlers.context import Context
 from handlers.problem_view import buttons_for, decides_extensions, load, problem_deps, show, viewer_of_caller
 from storage import audit
 from storage import problems as repo
-from storage.models import Problem
+from storage.models import Problem, ProblemEvent
 from storage.scope import viewer_of
 
-TEXT_FLOW = "problem_text"  # waits for the text an 答复/已解决/申请改派/未解决/批示 button asked for
+TEXT_FLOW = "problem_text"  # waits for the text an 答复/已解决/申请改派/未解决/批示/不同意 button asked for
+REFUSE_EXTENSION = "refuse_extension"  # the flow's action of 不同意 on an extension request: its reason
 UNIT_BUTTONS = frozenset({"acc", "ans", "rea", "rsv"})
 UNIT_ACTIONS = frozenset({"accept", "answer", "reassign", "resolve"})
 TEXT_ACTIONS = {"ans": "answer", "rsv": "resolve", "rea": "reassign", "rop": "reopen", "cmt": "comment"}
@@ -31,7 +32,7 @@ COMMANDS = {"accept": "accept", "answer": "answer", "reassign": "reassign", "res
             "confirm": "confirm", "reopen": "reopen", "comment": "comment"}
 
 # The actions whose text text_too_long.j2 names when it is refused as too long (the others': 内容)
-ACTION_TEXTS = frozenset({"answer", "reassign", "resolve", "reopen", "comment"})
+ACTION_TEXTS = frozenset({"answer", "reassign", "resolve", "reopen", "comment", REFUSE_EXTENSION})
 
 
 def _text_named(action: str) -> str:
@@ -57,7 +58,7 @@ async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
 async def _refusal(ctx: Context, action: str, problem: Problem) -> str | None:
     """Why the caller may not take `action` now (a reason of problem_refused), or None: the scope rules
     (bot.domain.scope), and for a reassignment whether one is already waiting."""
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     if viewer is None:
         return "not_unit"
     reason = scope.refusal(viewer, await problem_facts(ctx.session, problem), Act(action))
@@ -126,7 +127,8 @@ async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, tex
             ctx.reply("problem_refused", reason="extension_pending", problem=problem)
             return
         await service.answer(ctx.session, deps, problem, actor=ctx.person, text=plan, promised=None, now=ctx.now,
-                             told_elsewhere=await extensions.deciders(ctx.session, problem, asker=ctx.person))
+                             told_elsewhere=await extensions.deciders(ctx.session, problem, day=ctx.today,
+                                                                                asker=ctx.person))
         await extensions.request(ctx.session, deps, problem, actor=ctx.person, day=check.day, reason=plan,
                                  now=ctx.now)
     else:
@@ -135,32 +137,51 @@ async def _answer(ctx: Context, deps: service.ProblemDeps, problem: Problem, tex
     ctx.reply("problem_done", action="answer", problem=problem, promise=check)
 
 
-async def _extension(ctx: Context, token: str, approve: bool) -> None:
-    """同意延期 / 不同意 on an extension request: the next level's holders (or an admin) decide it once."""
+async def _pending_extension(ctx: Context, token: str) -> tuple[Problem, ProblemEvent] | None:
+    """The problem named and its extension request waiting for the caller's decision; replies why not
+    otherwise."""
     number = parse_problem_number(token)
     problem = await repo.get_problem(ctx.session, problem_id=number) if number is not None else None
     if problem is None or ctx.person is None:
         ctx.reply("button_expired")
-        return
+        return None
     pending = await extensions.pending_request(ctx.session, problem)
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     sees = viewer is not None and scope.can_see(viewer, facts_of(problem, unit_staffed=True))
     # Who was asked may no longer be a decider (the problem went up): whoever sees the problem is told what
     # became of the request rather than that it is not theirs.
     if not (pending is None and sees) and not await decides_extensions(ctx, problem):
         ctx.reply("problem_refused", reason="not_decider", problem=problem)
-        return
+        return None
     if pending is None:
         history = await repo.history(ctx.session, problem_id=problem.id)
         decided = next((e for e in reversed(history) if e.kind in extensions.LAPSED_BY), None)
         ctx.reply("problem_refused", reason="no_extension", problem=problem, event=decided)
+        return None
+    return problem, pending
+
+
+async def _extension(ctx: Context, token: str, approve: bool, reason: str = "") -> None:
+    """同意延期 / 不同意 on an extension request: the next level's holders (or an admin) decide it once; 不同意
+    with the reason the unit is told (asked for after the button, `REFUSE_FLOW`)."""
+    found = await _pending_extension(ctx, token)
+    if found is None:
+        return
+    problem, pending = found
+    assert ctx.person is not None
+    if not approve and not reason:
+        await ctx.save_flow(TEXT_FLOW, {"action": REFUSE_EXTENSION, "id": problem.id})
+        ctx.reply("problem_ask_action_text", action=REFUSE_EXTENSION, problem=problem)
         return
     event = await extensions.decide(ctx.session, await problem_deps(ctx), problem, pending, actor=ctx.person,
-                                    approve=approve, now=ctx.now)
+                                    approve=approve, reason=reason, now=ctx.now)
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="problem.extend", object_type="problem",
                        object_key=problem.number,
-                       detail={"approved": approve, "day": event.detail["day"], "unit": problem.unit.name})
-    ctx.reply("problem_extension_done", problem=problem, approved=approve)
+                       detail={"approved": approve, "day": event.detail["day"], "unit": problem.unit.name,
+                               **({"reason": reason} if reason else {}),
+                               **({"stand_in_for": event.detail["stand_in_for_name"]}
+                                  if "stand_in_for_name" in event.detail else {})})
+    ctx.reply("problem_extension_done", problem=problem, approved=approve, reason=reason)
 
 
 def command_for(action: str):  # type: ignore[no-untyped-def]
@@ -205,7 +226,7 @@ async def action_button(ctx: Context, data: str) -> None:
 
 
 async def text_step(ctx: Context, state: dict[str, Any]) -> None:
-    """The text asked for by an 答复/已解决/申请改派/未解决/批示 button."""
+    """The text asked for by an 答复/已解决/申请改派/未解决/批示/不同意 button."""
     text = ctx.msg.text.strip()
     if not text:
         ctx.reply("problem_needs_text", action=state.get("action"), problem=None)
@@ -213,6 +234,9 @@ async def text_step(ctx: Context, state: dict[str, Any]) -> None:
     if ctx.refuse_too_long(text, REASON_TEXT_MAX, _text_named(str(state.get("action")))):
         return  # still waiting for the text: a shorter one may follow
     await ctx.clear_flow()
+    if state.get("action") == REFUSE_EXTENSION:
+        await _extension(ctx, str(state.get("id", "")), approve=False, reason=text)
+        return
     problem = await load(ctx, str(state.get("id", "")))
     if problem is not None:
         await _act(ctx, str(state.get("action")), problem, text)

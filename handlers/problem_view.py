@@ -19,7 +19,7 @@ from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import problems as repo
 from storage.models import Problem
-from storage.scope import viewer_of
+from storage.scope import viewer_on
 from storage.settings import load_calendar, load_policy
 
 ACTION_PREFIX = "pb"  # buttons on problems: pb:<act>:<id>
@@ -40,9 +40,10 @@ BUTTON_ACTS = {"acc": Act.ACCEPT, "ans": Act.ANSWER, "rea": Act.REASSIGN, "rsv":
                "rop": Act.REOPEN, "cmt": Act.COMMENT}
 
 
-def viewer_of_caller(ctx: Context) -> Viewer | None:
-    """The caller as the scope rules see them (None for someone not bound)."""
-    return viewer_of(ctx.person) if ctx.person is not None else None
+async def viewer_of_caller(ctx: Context) -> Viewer | None:
+    """The caller as the scope rules see them today, with the 包抓领导 he stands in for (None for someone not
+    bound)."""
+    return await viewer_on(ctx.session, ctx.person, day=ctx.today) if ctx.person is not None else None
 
 
 async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem | None:
@@ -53,7 +54,7 @@ async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem |
         ctx.reply("problem_usage", command=command)
         return None
     problem = await repo.get_problem(ctx.session, problem_id=number)
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
         ctx.reply("problem_not_found", number=problem_number(number))
         return None
@@ -82,20 +83,24 @@ async def show(ctx: Context, problem: Problem) -> None:
 
 async def decides_extensions(ctx: Context, problem: Problem) -> bool:
     """Whether the caller decides the problem's extension requests: an admin, or a holder of the level above
-    the problem's (bot.services.extensions.deciders)."""
+    the problem's (bot.services.extensions.deciders); never the one who asked, not even an admin who stood in
+    for a unit with no handler (代办) and asked himself."""
     if ctx.person is None:
+        return False
+    pending = await extensions.pending_request(ctx.session, problem)
+    asker = pending.actor if pending is not None else None
+    if asker is not None and asker.id == ctx.person.id:
         return False
     if "admin" in ctx.roles:
         return True
-    pending = await extensions.pending_request(ctx.session, problem)
-    asker = pending.actor if pending is not None else None
-    return any(p.id == ctx.person.id for p in await extensions.deciders(ctx.session, problem, asker=asker))
+    deciders = await extensions.deciders(ctx.session, problem, day=ctx.today, asker=asker)
+    return any(p.id == ctx.person.id for p in deciders)
 
 
 async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
     """A button for each act the caller may take on the problem in its state (bot.domain.scope), and
     同意延期 / 不同意 while an extension request waits for the caller's decision."""
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
     buttons: list[list[Button]] = []
     if acts & scope.UNIT_ACTS:
@@ -114,7 +119,7 @@ async def issues_command(ctx: Context, args: str) -> None:
     """The problems the caller sees (bot.domain.scope), most urgent first: a liaison's projects' and those
     they raised, their unit's, a 包抓领导's projects', all for top officials and admins; `全部` with the closed
     ones, `上报` only the open ones gone up to the caller's level or above (`up_to`)."""
-    viewer = viewer_of_caller(ctx)
+    viewer = await viewer_of_caller(ctx)
     assert viewer is not None
     word = args.strip()
     include_closed = word in ALL_WORDS

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Attachment
-from bot.clock import SHANGHAI, day_start
+from bot.clock import SHANGHAI, day_start, local_day
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.escalation import MAYOR_LEVEL
 from bot.domain.messages import Button, Reply
@@ -49,6 +49,7 @@ from bot.services.participation import load_participation
 from bot.workers import Workers
 from storage import outbox
 from storage import people as people_repo
+from storage import problems as problem_repo
 from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
@@ -321,13 +322,21 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         if "chart" in rendered.files:
             notices.append(PersonNotice(person.id, Reply(html=""), f"{key}:top:chart:p{person.id}",
                                         attachments[0]))
-    active = set((await session.scalars(select(Person.id).where(
-        Person.id.in_(sorted(rendered.leaders)), Person.active.is_(True)))).all()) if rendered.leaders else set()
+    active = {p.id: p for p in (await session.scalars(select(Person).where(
+        Person.id.in_(sorted(rendered.leaders)), Person.active.is_(True)))).all()} if rendered.leaders else {}
     for leader_id, leader_parts in rendered.leaders.items():
-        if leader_id in active:
-            notices += [PersonNotice(leader_id, Reply(html=part, buttons=_web_buttons(
-                            web_url, index, len(leader_parts))), f"{key}:lead:{index}:p{leader_id}")
-                        for index, part in enumerate(leader_parts)]
+        if leader_id not in active:
+            continue
+        # On a day of his leave that names a substitute, the substitute gets his digest (he holds his level).
+        holder = await problem_repo.lead_holder(session, active[leader_id], day=local_day(now))
+        if holder is None:
+            continue
+        standing = holder.id != leader_id
+        head = renderer.render("digest_stand_in_head", lead=active[leader_id]).strip() + "\n" if standing else ""
+        notices += [PersonNotice(holder.id, Reply(html=(head if index == 0 else "") + part, buttons=_web_buttons(
+                        web_url, index, len(leader_parts))),
+                                 f"{key}:lead:{index}:p{holder.id}" + (f":l{leader_id}" if standing else ""))
+                    for index, part in enumerate(leader_parts)]
     count += len(await outbox.enqueue_for_people(session, notices, now=now))
     if rendered.failed:
         html = renderer.render("bulletin_part_failed", kind_name=KIND_NAMES[period.kind], period=period,

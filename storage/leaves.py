@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.leave import LeaveSpan, cut_short
-from storage.models import Leave
+from bot.domain.leave import LeaveSpan, cut_short, holder_on
+from storage.models import AuditEntry, Leave
 
 
 def span(leave: Leave) -> LeaveSpan:
@@ -50,6 +50,28 @@ async def covering_for(session: AsyncSession, *, substitute_id: int, day: date) 
     rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None), Leave.substitute_id ==
                                                      substitute_id, Leave.start <= day, Leave.end >= day))
     return [span(leave) for leave in rows.all()]
+
+
+async def substitute_on(session: AsyncSession, *, person_id: int, day: date) -> int | None:
+    """The substitute named by the leave of `person_id` covering `day`, if any (``bot.domain.leave.holder_on``)."""
+    rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None), Leave.person_id == person_id,
+                                                     Leave.start <= day, Leave.end >= day))
+    holder = holder_on([span(leave) for leave in rows.all()], person_id, day)
+    return holder if holder != person_id else None
+
+
+async def ended_with_substitute(session: AsyncSession, *, start: date, end: date) -> list[Leave]:
+    """The leaves naming a substitute that ran to their last day (not cancelled, not cut short by 销假) with
+    that day in start..end, by id."""
+    rows = list((await session.scalars(select(Leave).where(
+        Leave.cancelled_at.is_(None), Leave.substitute_id.is_not(None), Leave.end >= start, Leave.end <= end)
+        .order_by(Leave.id))).all())
+    if not rows:
+        return []
+    ended = await session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "leave.end", AuditEntry.object_key.in_(sorted({str(le.person_id) for le in rows}))))
+    by_hand = {entry.detail.get("leave_id") for entry in ended.all()}
+    return [le for le in rows if le.id not in by_hand]
 
 
 async def end_leave(session: AsyncSession, leave: Leave, *, today: date, now: datetime) -> bool:

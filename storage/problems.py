@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE, lead_in_unit, levels_reached, passed_over, skipped_levels
+from bot.domain.scope import can_see
+from storage import leaves
 from storage.models import Person, Problem, ProblemEvent
 from storage.people import people_with_role
+from storage.scope import seeing_facts, viewer_of, viewer_on
 
 LEVEL_TITLE_HINTS = {2: ("区长",), 3: ("书记", "领导小组")}
 
@@ -58,6 +61,7 @@ class RoleCache:
 
     def __init__(self) -> None:
         self._by_role: dict[str, list[Person]] = {}
+        self.substitutes: dict[tuple[int, date], int | None] = {}  # (lead, day) → his substitute that day
 
     async def people_with_role(self, session: AsyncSession, *, role: str, unit_id: int | None = None
                                ) -> list[Person]:
@@ -74,21 +78,62 @@ async def _with_role(session: AsyncSession, cache: RoleCache | None, role: str, 
     return await cache.people_with_role(session, role=role, unit_id=unit_id)
 
 
-async def level_holders(session: AsyncSession, *, problem: Problem, level: int, cache: RoleCache | None = None
-                        ) -> list[Person]:
-    """Who answers for the problem at a level; admins stand in when a level has nobody.
+async def level_holders(session: AsyncSession, *, problem: Problem, level: int, day: date,
+                        cache: RoleCache | None = None) -> list[Person]:
+    """Who answers for the problem on `day` at a level; admins stand in when a level has nobody.
 
-    A meeting decision (no project) has no lead official: level 1 is skipped (bot.domain.escalation), and
-    should it be asked for anyway, the admins who record decisions stand in.
+    Level 1 is the project's 包抓领导, or on a day of his leave that names a substitute, the substitute
+    (`lead_holder`). A meeting decision (no project) has no lead official: level 1 is skipped
+    (bot.domain.escalation), and should it be asked for anyway, the admins who record decisions stand in.
     """
     if level == 0:
         holders = await _with_role(session, cache, "unit", problem.unit_id)
     elif level == 1:
         lead = problem.project.lead_official if problem.project is not None else None
-        holders = [lead] if lead is not None and lead.active else []
+        holder = await lead_holder(session, lead, day=day, cache=cache) if lead is not None else None
+        holders = [holder] if holder is not None else []
     else:
         holders = await top_holders(session, level=level, cache=cache)
     return holders or await _with_role(session, cache, "admin")
+
+
+async def lead_holder(session: AsyncSession, lead: Person, *, day: date, cache: RoleCache | None = None
+                      ) -> Person | None:
+    """Who holds a 包抓领导's level on `day` (bot.domain.leave.holder_on): his active substitute while he is on a
+    leave that names one, else he himself while active (None: nobody)."""
+    if not lead.active:
+        return None
+    key = (lead.id, day)
+    if cache is not None and key in cache.substitutes:
+        substitute_id = cache.substitutes[key]
+    else:
+        substitute_id = await leaves.substitute_on(session, person_id=lead.id, day=day)
+        if cache is not None:
+            cache.substitutes[key] = substitute_id
+    substitute = await session.get(Person, substitute_id) if substitute_id is not None else None
+    return substitute if substitute is not None and substitute.active else lead
+
+
+async def stood_in_for(session: AsyncSession, problem: Problem, actor: Person, *, day: date) -> dict[str, Any]:
+    """What an act of `actor` on `day` records of a stand-in (代理人): whom he acts for, when he holds the level of
+    the problem's 包抓领导 during that leader's leave (`lead_holder`); empty otherwise. Kept in the event's detail
+    (the history says 「由代理人 … 代为审批」) and read back by `decided_in_place_of`."""
+    lead = problem.project.lead_official if problem.project is not None else None
+    if lead is None or lead.id == actor.id:
+        return {}
+    holder = await lead_holder(session, lead, day=day)
+    if holder is None or holder.id != actor.id:
+        return {}
+    return {"stand_in_for": lead.id, "stand_in_for_name": lead.name, "stand_in": actor.name}
+
+
+async def decided_in_place_of(session: AsyncSession, *, lead_id: int, substitute_id: int, since: datetime
+                              ) -> list[ProblemEvent]:
+    """What `substitute_id` did in the place of the 包抓领导 `lead_id` (`stood_in_for`) since `since`, in order."""
+    query = (select(ProblemEvent).where(ProblemEvent.actor_person_id == substitute_id, ProblemEvent.at >= since)
+             .order_by(ProblemEvent.id))
+    return [e for e in (await session.scalars(query)).unique().all()
+            if (e.detail or {}).get("stand_in_for") == lead_id]
 
 
 async def top_holders(session: AsyncSession, *, level: int, cache: RoleCache | None = None) -> list[Person]:
@@ -102,23 +147,33 @@ async def top_holders(session: AsyncSession, *, level: int, cache: RoleCache | N
     return holders or tops
 
 
-async def people_on(session: AsyncSession, *, problem: Problem, cache: RoleCache | None = None,
+async def people_on(session: AsyncSession, *, problem: Problem, day: date, cache: RoleCache | None = None,
                     events: Sequence[ProblemEvent] | None = None) -> list[Person]:
     """Everyone on a problem, without repeats: the raiser, the holders of every level it has reached (skipped
     ones aside; a level reached before the problem was moved to another unit counts: its holders follow it to
-    the end), and every active person who wrote a 批示 on it (to see what they asked for done). `events`: the
-    problem's history, when the caller has it."""
+    the end), and every active person who wrote a 批示 on it and still sees it (to see what they asked for
+    done; for one who no longer does, a 包抓领导 who handed the project over, its lead official now).
+    On `day` (a 包抓领导's level is his substitute's during his leave). `events`: the problem's history, when the
+    caller has it."""
     if events is None:
         events = await history(session, problem_id=problem.id)
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
     # A 包抓领导 passed over because he belongs to the unit stays on the problem once it has gone past his level.
     decision_skips = skipped_levels(has_project=problem.project_id is not None)
     for level in levels_reached(highest_level(problem, events), decision_skips):
-        for person in await level_holders(session, problem=problem, level=level, cache=cache):
+        for person in await level_holders(session, problem=problem, level=level, day=day, cache=cache):
             seen.setdefault(person.id, person)
+    # A leader who wrote a 批示 hears of the problem while he sees it; once the project is no longer his (handed
+    # over to another 包抓领导), its lead official now hears in his place.
+    facts = seeing_facts(problem)
     for event in events:
-        if event.kind == "comment" and event.actor is not None and event.actor.active:
-            seen.setdefault(event.actor.id, event.actor)
+        if event.kind != "comment" or event.actor is None or not event.actor.active or event.actor.id in seen:
+            continue
+        if can_see(viewer_of(event.actor), facts) or can_see(await viewer_on(session, event.actor, day=day), facts):
+            seen[event.actor.id] = event.actor
+        elif problem.project is not None:
+            for person in await level_holders(session, problem=problem, level=1, day=day, cache=cache):
+                seen.setdefault(person.id, person)
     return list(seen.values())
 
 

@@ -5,18 +5,28 @@ to the pure rules on both databases."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
-from bot.domain.scope import SEE_ALL, ProjectFacts, Viewer
+from bot.domain.leave import standing_for
+from bot.domain.scope import SEE_ALL, ProblemFacts, ProjectFacts, Viewer
+from storage import leaves
 from storage.models import Person, PersonRole, Problem, Project
 
 
-def viewer_of(person: Person) -> Viewer:
-    """The viewer a stored person is (roles loaded with the person)."""
-    return Viewer(person_id=person.id, roles=frozenset(person.role_names), unit_id=person.unit_id)
+def viewer_of(person: Person, *, stands_for: frozenset[int] = frozenset()) -> Viewer:
+    """The viewer a stored person is (roles loaded with the person), standing in for `stands_for`."""
+    return Viewer(person_id=person.id, roles=frozenset(person.role_names), unit_id=person.unit_id,
+                  stands_for=stands_for)
+
+
+async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> Viewer:
+    """The viewer a stored person is on `day`: with the 包抓领导 whose leave names him substitute that day."""
+    spans = await leaves.covering_for(session, substitute_id=person.id, day=day)
+    return viewer_of(person, stands_for=standing_for(spans, person.id, day))
 
 
 def project_facts(project: Project) -> ProjectFacts:
@@ -26,12 +36,22 @@ def project_facts(project: Project) -> ProjectFacts:
                         supporting_unit_ids=frozenset(s.unit_id for s in project.supporting))
 
 
+def seeing_facts(problem: Problem) -> ProblemFacts:
+    """The facts of a loaded problem (its project joined) that say who sees it (`bot.domain.scope.can_see`);
+    the acts' facts (whether its unit has a handler, its deadlines) are `bot.services.scope.facts_of`'s."""
+    project = problem.project
+    return ProblemFacts(raised_by_id=problem.raised_by_id, unit_id=problem.unit_id, status=problem.status,
+                        level=problem.level, liaison_id=project.liaison_id if project is not None else None,
+                        lead_official_id=project.lead_official_id if project is not None else None,
+                        problem_id=problem.id)
+
+
 def visible(viewer: Viewer) -> ColumnElement[bool]:
     """The condition on `Problem` (outer-joined to its `Project`) that `bot.domain.scope.can_see` states."""
     if viewer.roles & SEE_ALL:
         return true()
     conditions = [Problem.raised_by_id == viewer.person_id, Project.liaison_id == viewer.person_id,
-                  Project.lead_official_id == viewer.person_id]
+                  Project.lead_official_id.in_(sorted(viewer.leads_as))]
     if "unit" in viewer.roles and viewer.unit_id is not None:
         conditions.append(Problem.unit_id == viewer.unit_id)
     return or_(*conditions)

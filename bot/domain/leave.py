@@ -1,8 +1,10 @@
-"""Leave (请假) and substitutes (代理人): reading `/leave`, and who answers for a liaison on a day.
+"""Leave (请假) and substitutes (代理人): reading `/leave`, and who answers for a liaison or a 包抓领导 on a day.
 
-A leave covers local days ``start``..``end`` (both included). While it runs, the person's projects owe no
+A leave covers local days ``start``..``end`` (both included). While a liaison's runs, his projects owe no
 report (``bot.domain.duties``); the reminders go to the substitute when one is named, and the substitute
-may report for those projects. Pure: no I/O and no clock.
+may report for those projects. While a 包抓领导's runs with a substitute (another leader), the substitute holds
+his level on his projects' problems (``holder_on``): escalations, extension requests, 批示 and his digest go
+to the substitute, who sees those projects (``standing_for``). Pure: no I/O and no clock.
 """
 
 from __future__ import annotations
@@ -95,6 +97,18 @@ def reporter_on(spans: Iterable[LeaveSpan], liaison_id: int, day: date) -> int |
     if leave is None:
         return liaison_id
     return leave.substitute_id
+
+
+def holder_on(spans: Iterable[LeaveSpan], lead_id: int, day: date) -> int:
+    """Who holds a 包抓领导's level on `day`: the substitute while he is on a leave that names one, else he
+    himself (a leave without a substitute changes nothing: he is still asked)."""
+    leave = on_leave(spans, lead_id, day)
+    return leave.substitute_id if leave is not None and leave.substitute_id is not None else lead_id
+
+
+def standing_for(spans: Iterable[LeaveSpan], person_id: int, day: date) -> frozenset[int]:
+    """Whom `person_id` stands in for on `day`: the people whose leave covering the day names him."""
+    return frozenset(s.person_id for s in spans if s.substitute_id == person_id and s.covers(day))
 
 
 def days_covered(spans: Iterable[LeaveSpan], days: Iterable[date]) -> set[date]:

@@ -102,11 +102,18 @@ REASONS = ("not_unit", "unit_staffed", "already_closed", "resolved", "already_ac
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking."""
+    """Who is asking; `stands_for`: the 包抓领导 whose leave names him substitute today (bot.domain.leave), whose
+    projects' problems he sees and acts on as their 包抓领导 while it runs."""
 
     person_id: int
     roles: frozenset[str]
     unit_id: int | None = None
+    stands_for: frozenset[int] = frozenset()
+
+    @property
+    def leads_as(self) -> frozenset[int]:
+        """The lead officials whose projects' problems are his: himself, and whom he stands in for."""
+        return self.stands_for | {self.person_id}
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,7 @@ def ties(viewer: Viewer, problem: ProblemFacts) -> frozenset[Tie]:
         found.add(Tie.ADMIN)
     if "top" in viewer.roles:
         found.add(Tie.TOP)
-    if problem.lead_official_id is not None and problem.lead_official_id == viewer.person_id:
+    if problem.lead_official_id is not None and problem.lead_official_id in viewer.leads_as:
         found.add(Tie.LEAD)
     if "unit" in viewer.roles and viewer.unit_id is not None and viewer.unit_id == problem.unit_id:
         found.add(Tie.UNIT)

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_day
 from bot.domain.escalation import ACTIVE, DECISION_CATEGORY, RESPONSE_LEVELS, SlaPolicy
 from bot.domain.messages import Reply
 from bot.domain.nodes import NODE_PROBLEM
@@ -162,9 +163,10 @@ async def _tell(session: AsyncSession, renderer: Renderer, moved: list[_Move], *
     roles = repo.RoleCache()  # the unit handlers of every unit, read once
     by_person: dict[int, list[_Move]] = defaultdict(list)
     for move in moved:
-        holders = await repo.level_holders(session, problem=move.problem, level=0, cache=roles)
+        holders = await repo.level_holders(session, problem=move.problem, level=0, day=local_day(now), cache=roles)
         if move.problem.level > 0:  # gone up: its deadline is the level's holders' to keep
-            holders += await repo.level_holders(session, problem=move.problem, level=move.problem.level, cache=roles)
+            holders += await repo.level_holders(session, problem=move.problem, level=move.problem.level,
+                                              day=local_day(now), cache=roles)
         for person in await in_place_of(session, [*holders, move.problem.raised_by]):  # each person once
             by_person[person.id].append(move)
     for person_id, moves in by_person.items():

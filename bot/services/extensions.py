@@ -3,9 +3,9 @@
 The request is an event in the problem's history (`extension_requested`, with the day); the holders of
 the next level up (the project's 包抓领导 for a problem at the unit, 区长 for a meeting decision; at the
 top, the top level itself) get it with 同意延期 / 不同意 buttons. Approving moves the resolution deadline
-to the end of that day and makes it the promised date; refusing leaves the deadline as it was. Either
-way the unit and the raiser are told. A request is decided once: the latest one without a decision
-after it is the pending one.
+to the end of that day and makes it the promised date; refusing (with a reason, kept as the event's text)
+leaves the deadline as it was. Either way the unit and the raiser are told, a refusal with its reason. A
+request is decided once: the latest one without a decision after it is the pending one.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_day
 from bot.domain.escalation import ACTIVE, TOP_LEVEL, SlaPolicy, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of, on_working_day
@@ -34,14 +35,16 @@ def extension_buttons(problem: Problem) -> list[list[Button]]:
              Button(label("extension_no"), f"pb:exn:{problem.id}")]]
 
 
-async def deciders(session: AsyncSession, problem: Problem, *, asker: Person | None = None) -> list[Person]:
-    """Who decides a request: the holders of the next level up (the top level decides its own), never the one
+async def deciders(session: AsyncSession, problem: Problem, *, day: date, asker: Person | None = None
+                   ) -> list[Person]:
+    """Who decides a request on `day`: the holders of the next level up (a 包抓领导's substitute during his
+    leave: storage.problems.level_holders; the top level decides its own), never the one
     who asked (`asker`): a unit's handler who is also the project's 包抓领导 does not approve his own request, the
     level above his decides it (the admins at the top)."""
     skipped = repo.problem_skipped_levels(problem)
     level = next_level(problem.level, skipped)
     while True:
-        holders = await repo.level_holders(session, problem=problem, level=level)
+        holders = await repo.level_holders(session, problem=problem, level=level, day=day)
         others = [p for p in holders if asker is None or p.id != asker.id]
         if others:
             return others
@@ -73,14 +76,15 @@ async def request(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
                                  detail={"day": day.isoformat(),
                                          "due_at": problem.resolution_due_at.isoformat()
                                          if problem.resolution_due_at else None})
-    await _notify(session, deps, await deciders(session, problem, asker=actor), template="problem_extension_request",
+    asked = await deciders(session, problem, day=local_day(now), asker=actor)
+    await _notify(session, deps, asked, template="problem_extension_request",
                   key=f"problem:{problem.id}:e{event.id}", now=now, buttons=extension_buttons(problem),
                   event=event, actor=actor, day=day, **await _context(session, problem))
     return event
 
 
 async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pending: ProblemEvent, *,
-                 actor: Person, approve: bool, now: datetime) -> ProblemEvent:
+                 actor: Person, approve: bool, now: datetime, reason: str = "") -> ProblemEvent:
     """Approve (the deadline becomes the end of the asked day, the promised date that day) or refuse. A day
     that has become a rest day since it was asked (the calendar was entered meanwhile) moves to the next working
     day, as it would have when asked (bot.domain.promises.on_working_day). An extension never shortens the
@@ -102,10 +106,11 @@ async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pen
         _schedule(problem, deps, now)
     problem.updated_at = now
     event = await repo.add_event(session, problem=problem, at=now, kind=APPROVED if approve else REFUSED,
-                                 actor_id=actor.id, detail={"day": day.isoformat(),
-                                                            **({"asked": asked.isoformat()} if day != asked else {})})
+                                 actor_id=actor.id, text=reason, detail={
+                                     "day": day.isoformat(), **({"asked": asked.isoformat()} if day != asked else {}),
+                                     **await repo.stood_in_for(session, problem, actor, day=local_day(now))})
     unit = await people_repo.unit_handlers(session, unit_id=problem.unit_id)
-    told = {p.id: p for p in [*unit, *await _watchers(session, problem, exclude=actor)]}
+    told = {p.id: p for p in [*unit, *await _watchers(session, problem, exclude=actor, now=now)]}
     await _notify(session, deps, told.values(), template="problem_extension_decided",
                   key=f"problem:{problem.id}:e{event.id}", now=now, event=event, actor=actor, day=day,
                   approved=approve, **await _context(session, problem))

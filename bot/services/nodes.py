@@ -28,7 +28,7 @@ from datetime import date, datetime, time
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import to_local
+from bot.clock import local_day, to_local
 from bot.domain.escalation import SlaPolicy
 from bot.domain.grouping import Concern
 from bot.domain.leave import LeaveSpan, reporter_on
@@ -127,7 +127,7 @@ async def mark_done(session: AsyncSession, renderer: Renderer, node: ProjectNode
         await outbox.enqueue_for_person(session, person_id=handler.id, reply=Reply(html=html),
                                         key=f"node:{node.id}:done:{done_on.isoformat()}:p{handler.id}", now=now)
     if closed is not None:  # whoever the problem had reached (the 包抓领导 and up) hears it is closed
-        for other in await problem_repo.people_on(session, problem=closed):
+        for other in await problem_repo.people_on(session, problem=closed, day=local_day(now)):
             if other.id not in told:
                 await outbox.enqueue_for_person(session, person_id=other.id, reply=Reply(html=html),
                                                 key=f"node:{node.id}:done:{done_on.isoformat()}:p{other.id}",
@@ -201,7 +201,7 @@ async def tell_overdue(session: AsyncSession, deps: problem_service.ProblemDeps,
         node.overdue_told_on = today
         problem = await _raise(session, deps, node, project, policy=policy, days=days, admins=admins, now=now)
         result.told.append(f"{project.code}:{node.name}")
-        unit = (await problem_repo.level_holders(session, problem=problem, level=0) if problem is not None
+        unit = (await problem_repo.level_holders(session, problem=problem, level=0, day=today) if problem is not None
                 else await people_repo.unit_handlers(session, unit_id=project.lead_unit_id))
         people: list[tuple[Person, bool]] = [(p, False) for p in unit]
         liaison = await _answering_for(session, project.liaison, leaves, today)
@@ -225,7 +225,7 @@ async def _close_finished(session: AsyncSession, renderer: Renderer, *, now: dat
     """Close the node problems of finished projects and tell everyone on them."""
     for node, problem in await repo.close_problems_of_finished(session, now=now):
         html = renderer.render("node_problem_finished", node=node, project=problem.project, problem=problem)
-        for person in await problem_repo.people_on(session, problem=problem):
+        for person in await problem_repo.people_on(session, problem=problem, day=local_day(now)):
             await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=html),
                                             key=f"node:{node.id}:finished:{problem.id}:p{person.id}", now=now)
 

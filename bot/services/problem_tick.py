@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_day
 from bot.domain.escalation import LEAD_IN_UNIT, Escalate, Nudge, Overdue, passed_between
 from bot.services.problems import (
     ProblemDeps,
@@ -47,14 +48,15 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
             problem.nudged = [*(problem.nudged or []), action.key]
             # A promise is the unit's: its reminder goes to the unit's handlers, whatever the level.
             level = 0 if action.clock == "promise" else problem.level
-            holders = await repo.level_holders(session, problem=problem, level=level, cache=work.people)
+            holders = await repo.level_holders(session, problem=problem, level=level, day=local_day(now),
+                                               cache=work.people)
             await _notify(session, deps, holders, template="problem_nudge", now=now, work=work,
                           key=f"problem:{problem.id}:{action.key}", buttons=buttons_for_level(problem, level),
                           clock=action.clock, due_at=action.due_at, **await _context(session, problem, work))
             done.append(action.key)
         elif isinstance(action, Overdue):
             problem.nudged = [*(problem.nudged or []), action.key]
-            watchers = await _watchers(session, problem, exclude=None, cache=work.people,
+            watchers = await _watchers(session, problem, exclude=None, now=now, cache=work.people,
                                        events=await work.history(session, problem))
             await _notify(session, deps, watchers,
                           template="problem_overdue", now=now, work=work,
@@ -69,7 +71,7 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
 
 async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, action: Escalate,
                     now: datetime, work: TickWork) -> None:
-    below = await _watchers(session, problem, exclude=None, cache=work.people,
+    below = await _watchers(session, problem, exclude=None, now=now, cache=work.people,
                             events=await work.history(session, problem))
     from_level = problem.level
     # Why a level was passed over, when it says something to the reader (a meeting decision's missing lead
@@ -84,7 +86,8 @@ async def _escalate(session: AsyncSession, deps: ProblemDeps, problem: Problem, 
                          detail={"from": from_level, "to": action.to_level, "clock": action.clock,
                                  "due_at": action.due_at.isoformat(), **({"passed": passed} if passed else {})})
     context = await _context(session, problem, work)
-    holders = await repo.level_holders(session, problem=problem, level=action.to_level, cache=work.people)
+    holders = await repo.level_holders(session, problem=problem, level=action.to_level, day=local_day(now),
+                                     cache=work.people)
     key = f"problem:{problem.id}:up{action.to_level}"
     await _notify(session, deps, holders, template="problem_escalated", key=key, now=now, work=work,
                   buttons=leader_buttons(problem), clock=action.clock, **context)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_day
 from bot.domain.escalation import (
     ACTIVE,
     DECISION_CATEGORY,
@@ -195,7 +196,7 @@ async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Pr
     _start_level(problem, deps, now)
     await repo.add_event(session, problem=problem, at=now, kind="raised", actor_id=raiser.id, text=text,
                          detail={"unit": unit.name, "category": category})
-    handlers = await repo.level_holders(session, problem=problem, level=0)
+    handlers = await repo.level_holders(session, problem=problem, level=0, day=local_day(now))
     await _notify(session, deps, handlers, template="problem_new", key=f"problem:{problem.id}:new", now=now,
                   buttons=unit_buttons(problem), **await _context(session, problem))
     return problem
@@ -223,7 +224,7 @@ async def record_decision(session: AsyncSession, deps: ProblemDeps, *, raiser: P
     _schedule(problem, deps, now)
     await repo.add_event(session, problem=problem, at=now, kind="raised", actor_id=raiser.id, text=text,
                          detail={"unit": unit.name, "category": DECISION_CATEGORY, "due": due.isoformat()})
-    handlers = await repo.level_holders(session, problem=problem, level=0)
+    handlers = await repo.level_holders(session, problem=problem, level=0, day=local_day(now))
     await _notify(session, deps, handlers, template="problem_new", key=f"problem:{problem.id}:new", now=now,
                   buttons=unit_buttons(problem), **await _context(session, problem))
     return problem
@@ -277,7 +278,7 @@ async def answer(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
                                  detail={"promised": promised.isoformat() if promised else None})
     _schedule(problem, deps, now)
     skipped = {p.id for p in told_elsewhere}
-    watchers = [p for p in await _watchers(session, problem, exclude=actor) if p.id not in skipped]
+    watchers = [p for p in await _watchers(session, problem, exclude=actor, now=now) if p.id not in skipped]
     await _notify(session, deps, watchers, template="problem_update",
                   now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
                   **await _context(session, problem))
@@ -295,7 +296,7 @@ async def resolve(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
                   key=f"problem:{problem.id}:e{event.id}", buttons=raiser_buttons(problem), event=event,
                   actor=actor, **context)
     raiser_side = {p.id for p in await in_place_of(session, [problem.raised_by])}  # told above, with the buttons
-    others = [p for p in await _watchers(session, problem, exclude=actor) if p.id not in raiser_side]
+    others = [p for p in await _watchers(session, problem, exclude=actor, now=now) if p.id not in raiser_side]
     await _notify(session, deps, others, template="problem_update", now=now,
                   key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor, **context)
 
@@ -308,7 +309,7 @@ async def confirm(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
     problem.next_check_at = None
     event = await repo.add_event(session, problem=problem, at=now, kind="closed", actor_id=actor.id,
                                  detail={"as_admin": as_admin})
-    await _notify(session, deps, await _watchers(session, problem, exclude=actor), template="problem_update",
+    await _notify(session, deps, await _watchers(session, problem, exclude=actor, now=now), template="problem_update",
                   now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor,
                   **await _context(session, problem))
 
@@ -331,7 +332,7 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
     context = await _context(session, problem)
     # One notice each: the unit's carries its buttons (it has to act again), everyone else's none.
     unit_ids = {p.id for p in await people_repo.unit_handlers(session, unit_id=problem.unit_id)}
-    watchers = await _watchers(session, problem, exclude=actor)
+    watchers = await _watchers(session, problem, exclude=actor, now=now)
     await _notify(session, deps, [p for p in watchers if p.id not in unit_ids], template="problem_update",
                   now=now, key=f"problem:{problem.id}:e{event.id}", event=event, actor=actor, **context)
     await _notify(session, deps, [p for p in watchers if p.id in unit_ids], template="problem_update",
@@ -345,12 +346,15 @@ async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
     stops none: the level's deadline is for solving the problem (bot.domain.escalation). Its writer stays on
     the problem from then on (`storage.problems.people_on`): told of its answers, its solving and its 销号."""
     problem.updated_at = now
-    event = await repo.add_event(session, problem=problem, at=now, kind="comment", actor_id=actor.id, text=text)
-    # The project's 包抓领导 is told of every 批示 on its problems (a 区长's on one still at the unit too).
+    event = await repo.add_event(session, problem=problem, at=now, kind="comment", actor_id=actor.id, text=text,
+                                 detail=await repo.stood_in_for(session, problem, actor, day=local_day(now)))
+    # The project's 包抓领导 (his substitute during his leave) is told of every 批示 on its problems (a 区长's on one
+    # still at the unit too).
     lead = problem.project.lead_official if problem.project is not None else None
-    told = {p.id: p for p in await _watchers(session, problem, exclude=actor)}
-    if lead is not None and lead.active and lead.id != actor.id:
-        told.setdefault(lead.id, lead)
+    holder = await repo.lead_holder(session, lead, day=local_day(now)) if lead is not None else None
+    told = {p.id: p for p in await _watchers(session, problem, exclude=actor, now=now)}
+    if holder is not None and holder.id != actor.id:
+        told.setdefault(holder.id, holder)
     # The unit's handlers are to act on it: their notice carries the unit's buttons, everyone else's none.
     unit_ids = {p.id for p in await people_repo.unit_handlers(session, unit_id=problem.unit_id)}
     context = await _context(session, problem)
@@ -361,13 +365,13 @@ async def comment(session: AsyncSession, deps: ProblemDeps, problem: Problem, *,
                   now=now, key=f"{key}:unit", buttons=unit_buttons(problem), event=event, actor=actor, **context)
 
 
-async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None,
+async def _watchers(session: AsyncSession, problem: Problem, *, exclude: Person | None, now: datetime,
                     cache: repo.RoleCache | None = None, events: Sequence[ProblemEvent] | None = None
                     ) -> list[Person]:
-    """Everyone on the problem (`storage.problems.people_on`) but `exclude` (the one acting), deactivated
+    """Everyone on the problem (`storage.problems.people_on`) `now` but `exclude` (the one acting), deactivated
     people replaced by who stands in for them (`in_place_of`)."""
-    everyone = await in_place_of(session, await repo.people_on(session, problem=problem, cache=cache,
-                                                               events=events))
+    everyone = await in_place_of(session, await repo.people_on(session, problem=problem, day=local_day(now),
+                                                               cache=cache, events=events))
     return [p for p in everyone if exclude is None or p.id != exclude.id]
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_day
 from bot.domain.messages import Button
 from bot.render import label
 from bot.services.problems import ProblemDeps, _context, _notify, _start_level, _watchers, unit_buttons
@@ -100,7 +101,8 @@ async def reassign(session: AsyncSession, deps: ProblemDeps, problem: Problem, *
     Clocks, notice context and notices are the problem service's own helpers, so a reassigned problem runs on
     exactly the rules of a new one."""
     asked = await pending_request(session, problem)
-    on_it = await _watchers(session, problem, exclude=actor)  # the levels it reached, the leaders who wrote 批示
+    # the levels it reached, the leaders who wrote 批示
+    on_it = await _watchers(session, problem, exclude=actor, now=now)
     old_unit = problem.unit
     old_handlers = await people_repo.unit_handlers(session, unit_id=old_unit.id)
     from_level = problem.level
@@ -115,7 +117,7 @@ async def reassign(session: AsyncSession, deps: ProblemDeps, problem: Problem, *
     event = await repo.add_event(session, problem=problem, at=now, kind=DONE, actor_id=actor.id, text=reason,
                                  detail=detail)
     context = {**await _context(session, problem), "event": event, "old_unit": old_unit.name}
-    holders = await repo.level_holders(session, problem=problem, level=0)
+    holders = await repo.level_holders(session, problem=problem, level=0, day=local_day(now))
     key = f"problem:{problem.id}:e{event.id}"
     await _notify(session, deps, holders, template="admin_project_assigned", key=key, now=now,
                   buttons=unit_buttons(problem), **context)

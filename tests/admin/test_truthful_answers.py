@@ -60,10 +60,11 @@ async def test_a_meeting_deadline_just_past_is_refused_not_moved_to_next_year(de
 
 
 async def test_a_leave_for_someone_who_is_not_a_liaison_is_refused_with_what_to_do(desk: Desk) -> None:
-    """A leave only changes a liaison's reporting; recorded for a unit handler it promised what it does not do
-    (no reminders to stop, notices still going to her), so it is refused, saying how her work is covered."""
+    """A leave only changes a liaison's reporting and a 包抓领导's level; recorded for a unit handler it promised
+    what it does not do (no reminders to stop, notices still going to her), so it is refused, saying how her work
+    is covered."""
     reply = await desk.send(ADMIN_NAME, "/leave 赵芳 12-10 12-12")
-    assert "赵芳 不是联络员，未登记请假" in reply and "/invite 单位经办人 姓名" in reply, reply
+    assert "赵芳 不是联络员或包抓领导，未登记请假" in reply and "/invite 单位经办人 姓名" in reply, reply
     assert await desk.audits("leave.create") == []
     reply = await desk.send(ADMIN_NAME, "/leave 郝芳 12-10 12-12")  # a liaison's is recorded as before
     assert "已登记 郝芳 的请假" in reply, reply

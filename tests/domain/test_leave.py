@@ -14,9 +14,11 @@ from bot.domain.leave import (
     LeaveRequest,
     LeaveSpan,
     cut_short,
+    holder_on,
     overlapping,
     parse_leave,
     reporter_on,
+    standing_for,
 )
 from bot.domain.workdays import WorkCalendar
 
@@ -87,3 +89,16 @@ def test_ending_a_leave() -> None:
     assert cut_short(LEAVE, date(2026, 10, 12)) == LEAVE  # over: as it was
     assert overlapping([LEAVE], date(2026, 10, 9), date(2026, 10, 12)) == LEAVE
     assert overlapping([LEAVE], date(2026, 10, 10), date(2026, 10, 12)) is None
+
+
+def test_a_lead_officials_level_goes_to_his_substitute_while_his_leave_runs() -> None:
+    """刘文华 (1) away 9/30–10/9 with 陈建国 (2) standing in; 孙立新 (3) away 10/1 without anyone."""
+    spans = [LEAVE, LeaveSpan(person_id=3, start=date(2026, 10, 1), end=date(2026, 10, 2))]
+    assert holder_on(spans, 1, date(2026, 9, 29)) == 1  # not yet away
+    assert holder_on(spans, 1, date(2026, 9, 30)) == 2
+    assert holder_on(spans, 1, date(2026, 10, 9)) == 2
+    assert holder_on(spans, 1, date(2026, 10, 10)) == 1  # back
+    assert holder_on(spans, 3, date(2026, 10, 1)) == 3  # no substitute named: as if not away
+    assert standing_for(spans, 2, date(2026, 10, 1)) == frozenset({1})
+    assert standing_for(spans, 2, date(2026, 10, 10)) == frozenset()
+    assert standing_for(spans, 1, date(2026, 10, 1)) == frozenset()

@@ -182,3 +182,14 @@ def test_overdue_is_a_running_deadline_passed() -> None:
     assert overdue(problem("answered", resolution_due_at=NOW + hour, promised_due_at=NOW), NOW)
     assert not overdue(problem("resolved", resolution_due_at=NOW - hour), NOW)  # the clocks stopped
     assert not overdue(problem("open"), NOW)
+
+
+def test_a_stand_in_sees_and_comments_on_the_absent_leads_problems_only() -> None:
+    """Another 包抓领导 standing in for the project's lead (bot.domain.leave) is tied to its problems as its lead;
+    the same person on another day, or standing in for someone else, is not."""
+    standing = Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({LEAD}))
+    assert ties(standing, problem()) == {Tie.LEAD}
+    assert refusal(standing, problem("answered", level=1), Act.COMMENT) is None
+    assert not can_see(Viewer(OTHER_LEAD, frozenset({"lead"})), problem())
+    assert not can_see(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({TOP})), problem())
+    assert not can_see(standing, DECISION)

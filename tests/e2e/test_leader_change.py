@@ -6,7 +6,7 @@ projects over: tests/wecom/test_leader_story.py)."""
 from __future__ import annotations
 
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, ZHAO, bind_directly, bind_everyone
+from tests.e2e.test_problems import ADMIN, HAO, LIU, ZHAO, bind_directly, bind_everyone
 
 CHEN = 4005  # 陈建国, 常务副区长
 
@@ -31,3 +31,31 @@ async def test_the_new_lead_of_a_project_is_told_what_waits_for_him(telegram: Te
     assert "同意延期" in card.buttons, card
     approved = await telegram.press(CHEN, "同意延期")
     assert "W0002 延期申请已同意，办结时限延至 2026-12-31 17:30" in approved.text, approved
+
+
+async def test_a_leader_who_hands_his_projects_over_no_longer_hears_of_problems_he_wrote_a_comment_on(
+        telegram: TelegramHarness) -> None:
+    """刘文华 wrote a 批示 on W0001, then the admin hands his projects over to 陈建国 (/handover): 刘文华 is told once
+    what he handed over, and from then on the unit's answer and 已解决 go to 陈建国, not to him."""
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    await desk.raise_w0001()
+    assert "批示已送达" in (await telegram.send(LIU, "/comment W0001 请住建局加快办理")).text
+    await desk.deliver()
+    assert "W0001" in (await telegram.send(ZHAO, "/answer W0001 已报审批局")).text
+    assert LIU in (await desk.deliver()).chats  # he wrote a 批示: he hears of its answers
+
+    handed = await telegram.send(ADMIN, "/handover 刘文华 陈建国")
+    assert "陈建国" in handed.text, handed
+    inbox = await desk.deliver()
+    [told] = inbox.texts(LIU)
+    assert "管理员已将您的以下工作交由 陈建国 负责" in told and "ZD2026-001 城北高速连接线" in told, told
+    assert "不再通知您" in told, told
+
+    assert "W0001" in (await telegram.send(ZHAO, "/answer W0001 审批局已受理")).text
+    inbox = await desk.deliver()
+    assert LIU not in inbox.chats and CHEN in inbox.chats, inbox
+    assert "审批局已受理" in inbox.text(CHEN)
+    assert "W0001" in (await telegram.send(ZHAO, "/resolved W0001 施工许可已核发")).text
+    inbox = await desk.deliver()
+    assert LIU not in inbox.chats and CHEN in inbox.chats, inbox

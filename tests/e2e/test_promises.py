@@ -135,10 +135,19 @@ async def test_a_refused_extension_keeps_the_deadline(desk: Desk) -> None:
     desk.travel(nov(16, 10, 0))
     await tg.send(ZHAO, "/answer W0001 下周五 需协调")  # Friday 27 Nov: after Thursday 19's deadline
     await desk.deliver()
-    refused = await tg.press(LIU, "不同意")
+    asked = await tg.press(LIU, "不同意")
+    assert "W0001 请说明不同意延期的理由（将告知责任单位）" in asked.text, asked
+    assert (await desk.events())[-1] == "extension_requested"  # nothing decided before the reason
+    refused = await tg.send(LIU, "省厅<审批>无需两周，请按原时限办结")
     assert "延期申请未同意，办结时限不变" in refused.text, refused
     inbox = await desk.deliver()
     assert "延期申请未获同意：刘文华" in inbox.text(ZHAO) and "办结时限仍为 2026-11-19 17:30" in inbox.text(ZHAO)
+    assert "理由：省厅&lt;审批&gt;无需两周，请按原时限办结" in inbox.text(ZHAO), inbox
+    card = await tg.send(ZHAO, "/issue W0001")
+    assert "不同意延期：省厅&lt;审批&gt;无需两周，请按原时限办结（延至 2026-11-27）" in card.text, card
+    async with tg.session() as session:
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "problem.extend"))
+    assert entry is not None and entry.detail["reason"] == "省厅<审批>无需两周，请按原时限办结"
     problem = await desk.problem()
     assert problem.promised_date is None
     desk.travel(nov(19, 17, 30))
@@ -213,3 +222,28 @@ async def test_an_extension_into_a_year_entered_as_official_clears_the_mark(desk
     assert (await desk.problem()).due_estimated is False
     card = (await desk.tg.send(HAO, "/issue W0001")).text
     assert "办结时限：2027-01-08 17:30" in card and "预估" not in card, card
+
+
+async def test_an_admin_standing_in_for_a_unit_does_not_decide_his_own_extension(desk: Desk) -> None:
+    """区住建局 has no handler left: the admin answers for it (代办) with a date past the deadline; the request goes
+    to the lead official, and the admin, who asked, has no 同意延期 on the card nor may press it."""
+    tg = desk.tg
+    await desk.raise_w0001()
+    assert "已停用" in (await tg.send(ADMIN, "/deactivate 赵芳")).text
+    desk.travel(nov(16, 10, 0))
+    asked = await tg.send(ADMIN, "/answer W0001 下周五 需协调")
+    assert "已作为延期申请报上一层级审批" in asked.text, asked
+    inbox = await desk.deliver()
+    assert inbox.labels(LIU)[-1] == [["同意延期", "不同意"]], inbox
+    card = await tg.send(ADMIN, "/issue W0001")
+    assert "延期申请待审批" in card.text and "同意延期" not in card.buttons, card
+    # A 同意延期 pressed all the same (a forged or forwarded button) is refused, and the deadline stays.
+    shown = max(mid for chat, mid in tg.fake.messages if chat == ADMIN)
+    mark = len(tg.fake.calls)
+    update = tg.fake.enqueue_callback(ADMIN, "pb:exy:1", message_id=shown)
+    await tg.wait_processed(update["update_id"])
+    said = " ".join(str(c.params.get("text", "")) for c in tg.fake.calls[mark:])
+    assert "延期申请由上一层级审批，您不在其中" in said, said
+    assert (await desk.events())[-1] == "extension_requested"
+    approved = await tg.press(LIU, "同意延期")
+    assert "延期申请已同意，办结时限延至 2026-11-27 17:30" in approved.text, approved

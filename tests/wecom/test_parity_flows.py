@@ -3,10 +3,11 @@
 Where ``test_parity_script`` types commands, this script mostly presses what the notices offer: the unit
 受理 and 答复 from the card it was sent, a promised date past the deadline becomes an extension request the
 lead official 同意延期 from his notice, the lead's 批示 and 查看详情, the unit's 已解决, the liaison's 未解决 and
-then 确认销号; a second problem the unit asks to have moved (申请改派) and the admin 驳回; the guided /correct,
-/answer and /comment typed without their text, mistakes typed (a bad amount, an unknown project or
-command), and the admin's commands that change things. Each step runs on Telegram and on WeCom, and what
-each person was told is compared as ``tests.wecom.parity`` describes.
+then 确认销号; 不同意 on a later extension asks the lead official why, and the unit is told; a second problem
+the unit asks to have moved (申请改派) and the admin 驳回; the guided /correct, /answer and /comment typed
+without their text, mistakes typed (a bad amount, an unknown project or command), and the admin's commands
+that change things. Each step runs on Telegram and on WeCom, and what each person was told is compared as
+``tests.wecom.parity`` describes.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ SCRIPT = [
     ("admin /people all", "admin", "send", "/people"),
     ("unit answers W0003 past the deadline", "zhao", "send", "/answer W0003 2027-03-01 需协调交警部门"),
     ("lead presses 不同意", "liu", "press", "不同意"),
+    ("lead says why not", "liu", "send", "交警部门<已同意>配合，请按原时限办结"),
     ("unit asks to move W0003", "zhao", "send", "/reassign W0003 便道归交通局管理"),
     ("admin presses 同意改派", "admin", "press", "同意改派"),
     ("admin picks the unit", "admin", "press", "区城管局"),

@@ -1,0 +1,39 @@
+"""A 包抓领导 back from a leave that named a substitute (代理人) and ran to its last day: told once, the day after,
+that his projects' problems are his again and what the substitute decided in his place. A leave ended early by
+销假 tells him at once instead (handlers.leave)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import day_start, local_day
+from bot.domain.messages import Reply
+from bot.domain.problem_numbers import problem_number
+from bot.render import Renderer
+from storage import leaves as leave_repo
+from storage import outbox
+from storage import problems as problem_repo
+from storage.models import Person
+
+LOOK_BACK_DAYS = 7  # a leave that ended up to a week ago is still told (the bot was down on the day after)
+
+
+async def tell_returned(session: AsyncSession, renderer: Renderer, *, now: datetime) -> int:
+    """Tell each 包抓领导 whose leave with a substitute has ended (once: the notice's key); the notices queued."""
+    today = local_day(now)
+    count = 0
+    for leave in await leave_repo.ended_with_substitute(session, start=today - timedelta(days=LOOK_BACK_DAYS),
+                                                        end=today - timedelta(days=1)):
+        person = await session.get(Person, leave.person_id)
+        substitute = await session.get(Person, leave.substitute_id) if leave.substitute_id else None
+        if person is None or substitute is None or not person.active or "lead" not in person.role_names:
+            continue
+        decided = await problem_repo.decided_in_place_of(session, lead_id=person.id, substitute_id=substitute.id,
+                                                         since=day_start(leave.start))
+        html = renderer.render("leave_back", leave=leave, person=person, substitute=substitute,
+                               decided=[(problem_number(e.problem_id), e) for e in decided])
+        count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=html),
+                                                     key=f"leave:{leave.id}:back", now=now))
+    return count

@@ -1,0 +1,133 @@
+"""A 包抓领导 on leave with a stand-in (代理人), end to end through the real PTB Application and the fake Bot API.
+
+刘文华 (lead official of ZD2026-001) is away Monday 16 to Friday 20 November with 陈建国 (常务副区长, another
+包抓领导) standing in. While the leave runs 陈建国 holds 刘文华's level on ZD2026-001's problems: he gets the
+extension request and decides it (recorded as 「由代理人 陈建国 代为审批」 in the history and the audit), he gets
+W0001 when it goes up, sees and writes 批示 on it; 刘文华 gets none of it. At 销假 刘文华 is told what his stand-in
+decided and holds his level again. Same people and calendar as tests/e2e/test_problems.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from storage.models import AuditEntry
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_digests import (  # noqa: F401  (fixtures used by name)
+    SUN,
+    WANG,
+    Office,
+    at,
+    cloned,
+    data_dir,
+    settings,
+    texts,
+)
+from tests.e2e.test_problems import ADMIN, LIU, ZHAO, Desk, bind_directly, bind_everyone, nov
+
+CHEN = 4005  # 陈建国, 常务副区长, a 包抓领导 of other projects
+
+
+async def _away(telegram: TelegramHarness) -> Desk:
+    """Everyone bound; 刘文华 records his leave with 陈建国 standing in (Monday 08:00)."""
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    recorded = await telegram.send(LIU, "/leave 11-16 11-20 陈建国")
+    assert "已登记请假：2026-11-16 至 2026-11-20，代理人 陈建国" in recorded.text, recorded
+    assert "改由 陈建国 代为处理" in recorded.text, recorded
+    inbox = await desk.deliver()
+    told = inbox.text(CHEN)
+    assert "期间 刘文华 包抓项目的问题上报、延期申请审批、批示和包抓领导周报由 陈建国 代为处理" in told, inbox
+    assert ADMIN in inbox.chats
+    return desk
+
+
+async def test_a_stand_in_holds_the_absent_leads_level_until_the_leave_ends(telegram: TelegramHarness) -> None:
+    desk = await _away(telegram)
+    tg = desk.tg
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")  # Friday 27 Nov: after Thursday 19's deadline
+    inbox = await desk.deliver()
+    assert LIU not in inbox.chats and inbox.labels(CHEN)[-1] == [["同意延期", "不同意"]], inbox
+    assert "同意延期" not in (await tg.send(LIU, "/issue W0001")).buttons  # not his to decide while away
+    approved = await tg.press(CHEN, "同意延期")
+    assert "延期申请已同意，办结时限延至 2026-11-27 17:30" in approved.text, approved
+    inbox = await desk.deliver()
+    assert "延期申请已同意：陈建国（代理 刘文华）" in inbox.text(ZHAO), inbox
+    card = await tg.send(ZHAO, "/issue W0001")
+    assert "同意延期（延至 2026-11-27）（包抓领导 刘文华 请假，由代理人 陈建国 代为审批）" in card.text, card
+    async with tg.session() as session:
+        entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "problem.extend"))
+    assert entry is not None and entry.detail["stand_in_for"] == "刘文华"
+    assert "由代理人代为审批" in (await tg.send(ADMIN, "/audit W0001")).text
+
+    # He sees the absent lead's projects' problems, and writes 批示 on them in his place.
+    seen = await tg.send(CHEN, "/issue W0001")
+    assert "W0001" in seen.text and "批示" in seen.buttons, seen
+    assert "W0001" in (await tg.send(CHEN, "/issues")).text
+    assert "批示已送达" in (await tg.send(CHEN, "/comment W0001 请住建局倒排工期")).text
+    inbox = await desk.deliver()
+    assert ZHAO in inbox.chats and LIU not in inbox.chats, inbox
+    assert "（包抓领导 刘文华 请假，由代理人 陈建国 代为批示）" in (await tg.send(ZHAO, "/issue W0001")).text
+
+    # 刘文华 is back on Wednesday: told what was decided in his place; 陈建国 no longer sees ZD2026-001's problems.
+    desk.travel(nov(18, 9, 0))
+    back = await tg.press(LIU, "销假")
+    assert "刘文华 已销假：请假到 2026-11-17 为止，今天起恢复由本人处理包抓项目的问题" in back.text, back
+    assert "代理期间 陈建国 代为处理：\n- W0001 同意延期（延至 2026-11-27）" in back.text, back
+    assert "- W0001 批示：请住建局倒排工期" in back.text, back
+    inbox = await desk.deliver()
+    assert "陈建国 不再代为处理其包抓项目的问题" in inbox.text(CHEN), inbox
+    assert "W0001" not in (await tg.send(CHEN, "/issues")).text
+    assert "没有找到问题 W0001" in (await tg.send(CHEN, "/issue W0001")).text
+
+
+async def test_escalation_goes_to_the_stand_in_and_the_lead_is_told_when_his_leave_has_run_out(
+        telegram: TelegramHarness) -> None:
+    desk = await _away(telegram)
+    await desk.raise_w0001()
+    inbox = await desk.escalate_to_lead()  # nobody accepts W0001: at Tuesday 17:30 it goes up to the lead's level
+    assert CHEN in inbox.chats and LIU not in inbox.chats, inbox
+    assert "批示" in inbox.labels(CHEN)[-1][0], inbox
+    await desk.tg.press(CHEN, "批示")
+    assert "批示已送达" in (await desk.tg.send(CHEN, "请住建局今天受理")).text
+    await desk.deliver()
+
+    desk.travel(nov(21, 9, 0))  # Saturday: the leave ran to Friday 20, without 销假
+    await desk.tick()
+    told = (await desk.deliver()).text(LIU)
+    back = "您 2026-11-16 至 2026-11-20 的请假已结束，今天起包抓项目的问题上报、延期申请审批和批示恢复由您本人处理"
+    assert back in told, told
+    assert "代理期间 陈建国 代为处理：\n- W0001 批示：请住建局今天受理" in told, told
+    await desk.tick()  # told once
+    assert LIU not in (await desk.deliver()).chats
+    assert "没有找到问题 W0001" in (await desk.tg.send(CHEN, "/issue W0001")).text  # his again
+
+
+async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarness,  # noqa: F811
+                                                            settings: Settings) -> None:  # noqa: F811
+    office = Office(cloned, settings)
+    await office.setup((LIU, "刘文华", "lead"), (SUN, "孙立新", "lead"), (WANG, "王立军", "top"), monthly=False)
+    office.travel(at(10, 9, 9, 0))
+    assert "已登记请假" in (await cloned.send(LIU, "/leave 10-12 10-14 孙立新")).text
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    calls = await office.deliver()
+    assert not any("您包抓的项目" in text for text in texts(LIU, calls)), texts(LIU, calls)
+    sun = "\n".join(texts(SUN, calls))
+    assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）" in sun, sun
+    assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 2, sun  # his own and 刘文华's
+
+
+async def test_a_stand_in_is_not_the_lead_himself_nor_away_himself(telegram: TelegramHarness) -> None:
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    assert "代理人不能是请假人本人" in (await tg.send(LIU, "/leave 11-16 11-20 刘文华")).text
+    assert "包抓领导的代理人须是在职的区领导或包抓领导" in (await tg.send(LIU, "/leave 11-16 11-20 赵芳")).text
+    assert "已登记请假" in (await tg.send(CHEN, "/leave 11-19 11-23")).text
+    refused = await tg.send(LIU, "/leave 11-16 11-20 陈建国")
+    assert "代理人 陈建国 本人 2026-11-19 至 2026-11-23 请假，与这次的日期重叠，不能代理" in refused.text, refused
+    assert "已登记 刘文华 的请假" in (await tg.send(ADMIN, "/leave 刘文华 11-16 11-18 王立军")).text

@@ -56,10 +56,12 @@ def test_planned_to_start_by_now_and_not_started() -> None:
     ("投产", "竣工", None),
     ("竣工", "在建", REOPEN),
     ("投产", "前期", REOPEN),
-    ("前期", "在建", None),
-    ("", "在建", None),
+    ("前期", "在建", START),
+    ("谋划", "在建", START),
+    ("", "在建", None),  # a project added already started: no day known
+    ("在建", "前期", None),
 ])
-def test_which_stage_changes_finish_a_project_or_open_it_again(before: str, after: str, move: str | None) -> None:
+def test_which_stage_changes_start_or_finish_a_project_or_open_it_again(before: str, after: str, move: str | None) -> None:
     assert stage_move(before, after) == move
 
 
@@ -74,7 +76,8 @@ def test_which_stage_changes_finish_a_project_or_open_it_again(before: str, afte
     ("竣工 2026-11-20 之前", "在建", "bad_stage_day"),
     ("竣工 2026-12-07", "在建", "bad_stage_day"),  # later than today
     ("竣工 2025-12-01", "在建", "bad_stage_day"),  # more than a year back
-    ("在建 2026-11-20", "前期", "stage_day_unused"),
+    ("在建 2026-11-20", "前期", TypedStage("在建", date(2026, 11, 20))),  # the day it started
+    ("前期 2026-11-20", "在建", "stage_day_unused"),
     ("投产 2026-11-20", "竣工", "stage_day_unused"),
 ])
 def test_a_typed_stage_and_the_day_after_it(text: str, before: str, read: TypedStage | str) -> None:

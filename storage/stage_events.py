@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, START, TARGET_STAGE, StageMove
+from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, TARGET_STAGE, StageMove
 from bot.domain.stage_history import Move
 from storage.models import Project, StageEvent
 

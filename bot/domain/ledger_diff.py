@@ -227,6 +227,8 @@ class _Planner:
     # projects ----------------------------------------------------------------------------------
 
     def _project_row(self, row: ProjectRow) -> None:
+        if row.started_on is not None or row.finished_on is not None:
+            self.result.stage_days[row.code] = (row.started_on, row.finished_on)
         lead_unit = self._unit(row.lead_unit)
         supporting = tuple(self._unit(name) for name in row.supporting_units)
         lead = liaison = None

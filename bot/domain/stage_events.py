@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from bot.domain.dates import split_leading_day
 from bot.domain.progress import FINISHED_STAGES, STAGES
@@ -56,6 +57,25 @@ def stage_move(before: str, after: str) -> str | None:
     if before in FROM_STAGES[START] and after == TARGET_STAGE[START]:
         return START
     return None
+
+
+def audit_made_finished(action: str, detail: dict[str, Any]) -> bool:
+    """Whether a project's audit entry records it made finished (竣工/投产) from a stage that is not: an admin's
+    change of the stage ({"field": "stage", "before"/"from": …, "after"/"to": …}), a ledger import's
+    ({"changed": {"stage": …}, "before": {"stage": …}}), or a project added finished (``project.create`` with
+    its "stage"). What dates the finish of a project finished before the finish days were recorded."""
+    if action == "project.create":
+        return detail.get("stage") in FINISHED_STAGES
+    if action != "project.update":
+        return False
+    if detail.get("field") == "stage":
+        before, after = detail.get("before", detail.get("from")), detail.get("after", detail.get("to"))
+    else:
+        changed, was = detail.get("changed"), detail.get("before")
+        if not isinstance(changed, dict) or "stage" not in changed:
+            return False
+        before, after = (was.get("stage") if isinstance(was, dict) else None), changed["stage"]
+    return stage_move(str(before or ""), str(after or "")) == FINISH
 
 
 def move_day(*, given: date | None, today: date) -> tuple[date, str]:

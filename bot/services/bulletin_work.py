@@ -145,8 +145,10 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     # the weekly bulletin prints no 本期: of the bases it notes only those dated after its week
     note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
                            job.period.kind != "weekly")
+    # and the finished projects read so on every day, their 竣工 day not known
+    undated = renderer.phrase("_base_note", "undated", standings.finished_undated)
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation, [note] if note else [])
+                                 job.participation, [n for n in (note, undated) if n])
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work

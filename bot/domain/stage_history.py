@@ -19,13 +19,16 @@ from datetime import date
 from typing import NamedTuple
 
 from bot.domain.nodes import ALWAYS
-from bot.domain.progress import FINISHED_STAGES
-from bot.domain.stage_events import FINISH, REOPEN, START
+from bot.domain.progress import FINISHED_STAGES, STAGES
+from bot.domain.stage_events import FINISH, REOPEN, START, TARGET_STAGE
 
 __all__ = ["Move", "days_up_to", "finished_from", "stage_on"]
 
-FINISHED = "竣工"  # a finished project's stage before a reopening, when its stage now does not say which
-_BEFORE = {START: "前期", FINISH: "在建"}  # the stage a move starts from (a reopening: finished)
+# A finished project's stage before a reopening, when its stage now does not say which: the stage a 竣工 makes.
+FINISHED = TARGET_STAGE[FINISH]
+# The stage a move starts from (a reopening: finished): 前期 (the later of the stages a 开工 comes from, as 应开工未开工
+# counts either) before a 开工, 在建 before a 竣工.
+_BEFORE = {START: STAGES[STAGES.index(TARGET_STAGE[START]) - 1], FINISH: TARGET_STAGE[START]}
 
 
 class Move(NamedTuple):

@@ -139,15 +139,17 @@ def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime)
     """Project code → the start, finish (or reopening) the import makes: a project added already finished, or
     one whose stage the ledger moves from 谋划/前期 to 在建, or into or out of 竣工/投产
     (bot.domain.stage_events.stage_move), from the day the ledger gives for it (实际开工, 竣工日期), else the
-    day of the import."""
+    day of the import; and a finished project's 竣工 the ledger dates earlier (or dates at all: ``finish_dated``,
+    bot.domain.ledger_diff), from that day."""
     today = to_local(now).date()
     stages = [(project["code"], project_id, None, project["stage"])
               for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
     stages += [(change["code"], change["id"], change["stage_before"], change["values"]["stage"])
                for change in plan.project_updates]
+    dated = {change["code"] for change in plan.project_updates if change.get("finish_dated")}
     moves: dict[str, StageMove] = {}
     for code, project_id, before, after in stages:
-        kind = stage_move(before or "", after)
+        kind = FINISH if code in dated else stage_move(before or "", after)
         if kind is not None:
             started, finished = plan.stage_days.get(code, (None, None))
             given = started if kind == START else finished if kind == FINISH else None

@@ -8,11 +8,11 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, TARGET_STAGE, StageMove
-from bot.domain.stage_history import Move
+from bot.domain.stage_events import CONFIRMED, PENDING, TARGET_STAGE, StageMove
+from bot.domain.stage_history import Move, last_finish
 from storage.models import Project, StageEvent
 
 
@@ -75,7 +75,13 @@ async def histories(session: AsyncSession, *, project_ids: Collection[int] | Non
     return moves
 
 
+async def finish_days(session: AsyncSession) -> dict[int, date]:
+    """Project id → the day from which its confirmed 竣工 make it finished (``bot.domain.stage_history.
+    last_finish``), for the projects whose history ends with one (one query)."""
+    days = {project_id: last_finish(moves) for project_id, moves in (await histories(session)).items()}
+    return {project_id: day for project_id, day in days.items() if day is not None}
+
+
 async def finish_day(session: AsyncSession, *, project_id: int) -> date | None:
-    """The day of the project's latest confirmed 竣工, or None."""
-    return await session.scalar(select(func.max(StageEvent.day)).where(
-        StageEvent.project_id == project_id, StageEvent.kind == FINISH, StageEvent.state == CONFIRMED))
+    """The day from which the project's confirmed 竣工 make it finished, or None (its history ends with no 竣工)."""
+    return last_finish((await histories(session, project_ids=[project_id])).get(project_id, []))

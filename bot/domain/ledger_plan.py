@@ -66,6 +66,8 @@ class LedgerState:
     reports: dict[int, ReportTotals] = field(default_factory=dict)  # project id → its year's reports
     # project id → its annual plan for the year the ledger is for (absent: none that year)
     plans: dict[int, Decimal] = field(default_factory=dict)
+    # project id → the day of its latest confirmed 竣工 (absent: none recorded)
+    finish_days: dict[int, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

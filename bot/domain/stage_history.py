@@ -7,7 +7,8 @@ made: a project finished on D1, reopened on D2 and finished again on D3 is 竣�
 again from D3.
 
 The project's stage now holds after its last move; before a move it was in the stage that move starts from:
-前期 before a 开工, 在建 before a 竣工, finished before a reopening. A project with no move recorded is read in
+前期 before a 开工, 在建 before a 竣工 (unless a 竣工 came before it: a ledger's 竣工日期 may date a finish
+earlier than the day it was recorded from), finished before a reopening. A project with no move recorded is read in
 its stage now on every day (a project finished before the finish days were recorded is finished on every day:
 ``bot.domain.nodes.ALWAYS``).
 """
@@ -22,7 +23,7 @@ from bot.domain.nodes import ALWAYS
 from bot.domain.progress import FINISHED_STAGES, STAGES
 from bot.domain.stage_events import FINISH, REOPEN, START, TARGET_STAGE
 
-__all__ = ["Move", "days_up_to", "finished_from", "stage_on"]
+__all__ = ["Move", "days_up_to", "finished_from", "last_finish", "stage_on"]
 
 # A finished project's stage before a reopening, when its stage now does not say which: the stage a 竣工 makes.
 FINISHED = TARGET_STAGE[FINISH]
@@ -45,12 +46,15 @@ def _ordered(moves: Sequence[Move]) -> list[Move]:
 
 def stage_on(stage: str, moves: Sequence[Move], day: date) -> str:
     """The stage a project now in ``stage``, with these moves recorded, was in on ``day``: ``stage`` when no
-    move is later than ``day``, else the stage the first later move starts from."""
-    later = [move for move in _ordered(moves) if move.day > day]
+    move is later than ``day``, else the stage the first later move starts from (finished before a 竣工 that
+    follows a 竣工: a finish a later ledger dated earlier)."""
+    ordered = _ordered(moves)
+    later = [move for move in ordered if move.day > day]
     if not later:
         return stage
     kind = later[0].kind
-    if kind == REOPEN:
+    before = [move for move in ordered if move.day <= day]
+    if kind == REOPEN or (kind == FINISH and before and before[-1].kind == FINISH):
         return stage if stage in FINISHED_STAGES else FINISHED
     return _BEFORE.get(kind, stage)
 
@@ -61,10 +65,20 @@ def finished_from(stage: str, moves: Sequence[Move], day: date) -> date | None:
     when no such day is known (finished before the finish days were recorded)."""
     if stage_on(stage, moves, day) not in FINISHED_STAGES:
         return None
-    before = [move for move in _ordered(moves) if move.day <= day]
-    if before and before[-1].kind == FINISH:
-        return before[-1].day
-    return ALWAYS
+    since = last_finish([move for move in moves if move.day <= day])
+    return since if since is not None else ALWAYS
+
+
+def last_finish(moves: Sequence[Move]) -> date | None:
+    """The day from which the last moves finish a project: the first of the 竣工 that end its history with
+    nothing between them (a 竣工 dated earlier by a later ledger does not start it again), or None when its last
+    move is no 竣工."""
+    since = None
+    for move in reversed(_ordered(moves)):
+        if move.kind != FINISH:
+            break
+        since = move.day
+    return since
 
 
 def days_up_to(moves: Sequence[Move], day: date) -> tuple[date | None, date | None]:

@@ -90,7 +90,7 @@ async def test_a_bulletin_says_which_figures_a_base_leaves_unsplit(db: Database,
 
 
 UNDATED = ("注：1 个项目竣工较早、未登记竣工日期，各期统计均按已竣工计"
-           "（计入竣工率，不再督促、预警，未完成节点不计逾期）。")
+           "（计入竣工率，不再督促、预警，未完成节点不计逾期）；在台账「竣工日期」列填写后导入即可补记。")
 
 
 async def test_a_bulletin_says_how_many_projects_are_finished_with_no_finish_day_known(

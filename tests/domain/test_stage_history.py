@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from bot.domain.nodes import ALWAYS
 from bot.domain.progress import FINISHED_STAGES
-from bot.domain.stage_history import Move, days_up_to, finished_from, stage_on
+from bot.domain.stage_history import Move, days_up_to, finished_from, last_finish, stage_on
 
 D1, D2, D3 = date(2026, 9, 10), date(2026, 10, 15), date(2026, 11, 20)
 # finished on D1, set back to 在建 on D2, finished again on D3
@@ -49,6 +49,12 @@ def test_moves_of_one_day_count_in_the_order_recorded() -> None:
     assert stage_on("竣工", [Move("start", D1), Move("finish", D1)], D1) == "竣工"
     assert stage_on("竣工", [Move("start", D1), Move("finish", D1)], D1 - timedelta(days=1)) == "前期"
     assert finished_from("竣工", [Move("finish", D2), Move("start", D1)], D3) == D2  # given out of order
+
+
+def test_a_finish_dated_earlier_by_a_later_ledger_finishes_the_project_from_that_day() -> None:
+    dated = [Move("finish", D3), Move("finish", D1)]  # recorded on D3, then a ledger's 竣工日期 D1
+    assert last_finish(dated) == D1 and finished_from("竣工", dated, D2) == D1
+    assert last_finish(AGAIN) == D3 and last_finish(AGAIN[:2]) is None and last_finish([]) is None
 
 
 def test_the_days_counted_in_the_rates_are_the_last_start_and_finish_by_the_day() -> None:

@@ -121,3 +121,26 @@ async def test_a_start_or_finish_day_to_come_or_a_finish_before_the_start_is_ref
     assert "2026-11-24晚于今天（2026-11-23）" in issues[2, "竣工日期"], issues
     assert "第3行" in issues[3, "实际开工"] and "实际开工" in issues[3, "实际开工"]
     assert "竣工日期（2026-09-30）早于实际开工（2026-10-01）" in issues[4, "竣工日期"]
+
+
+async def test_a_ledger_dates_the_finish_of_a_project_already_finished_earlier_than_recorded(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """The sample adds ZD2026-021/022/023 finished on the import's day (23 November); a week later a ledger
+    gives their 竣工日期: 1 October dates ZD2026-021's finish (the preview and the audit say so), a day after
+    the recorded one (ZD2026-022) changes nothing; imported again, nothing more is recorded."""
+    assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
+    clock.advance(days=7)
+    edit = _days(("ZD2026-021", "竣工", "", "2026-10-01"), ("ZD2026-022", "竣工", "", "2026-11-25"))
+    files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
+    result = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert result.written
+    assert (await _events(db))[3:] == [("ZD2026-021", "finish", date(2026, 10, 1), "confirmed")]
+    dated = (await _audit(db, "ZD2026-021"))[-1]
+    assert (dated["changed"]["finish_day"], dated["before"]["finish_day"]) == ("2026-10-01", "2026-11-23")
+    assert (dated["stage_move"], dated["stage_day_from"]) == ("finish", "ledger")
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-021"))
+        assert project is not None
+        assert await stage_events.finish_day(session, project_id=project.id) == date(2026, 10, 1)
+    again = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert not again.issues and len(await _events(db)) == 4

@@ -17,9 +17,22 @@ AGAIN = [Move("finish", D1), Move("reopen", D2), Move("finish", D3)]
 def test_a_project_finished_reopened_and_finished_again_is_in_the_stage_of_each_day() -> None:
     day = timedelta(days=1)
     assert [stage_on("竣工", AGAIN, d) for d in (D1 - day, D1, D2 - day, D2, D3 - day, D3, D3 + day)] == [
-        "在建", "竣工", "竣工", "在建", "在建", "竣工", "竣工"]
+        "在建",
+        "竣工",
+        "竣工",
+        "在建",
+        "在建",
+        "竣工",
+        "竣工",
+    ]
     assert [finished_from("竣工", AGAIN, d) for d in (D1 - day, D1, D2 - day, D2, D3 - day, D3)] == [
-        None, D1, D1, None, None, D3]
+        None,
+        D1,
+        D1,
+        None,
+        None,
+        D3,
+    ]
 
 
 def test_a_project_reopened_and_still_open_was_finished_between() -> None:
@@ -78,17 +91,20 @@ def _histories(draw: st.DrawFn) -> tuple[str, list[Move]]:
 
 
 @given(_histories(), _days)
-def test_a_day_is_finished_exactly_when_its_last_move_up_to_it_was_a_finish(history: tuple[str, list[Move]],
-                                                                            day: date) -> None:
+def test_a_day_is_finished_exactly_when_its_last_move_up_to_it_was_a_finish(
+    history: tuple[str, list[Move]], day: date
+) -> None:
     stage, moves = history
     before = [m for m in moves if m.day <= day]
     later = [m for m in moves if m.day > day]
-    finished = before[-1].kind == "finish" if before else (later[0].kind == "reopen" if later else
-                                                           stage in FINISHED_STAGES)
+    finished = (
+        before[-1].kind == "finish" if before else (later[0].kind == "reopen" if later else stage in FINISHED_STAGES)
+    )
     assert (stage_on(stage, moves, day) in FINISHED_STAGES) == finished
     since = finished_from(stage, moves, day)
     assert (since is not None) == finished
     assert since is None or since <= day
     if since is not None and since != ALWAYS:  # finished on every day from then to ``day``
-        assert all(stage_on(stage, moves, since + timedelta(days=n)) in FINISHED_STAGES
-                   for n in range((day - since).days + 1))
+        assert all(
+            stage_on(stage, moves, since + timedelta(days=n)) in FINISHED_STAGES for n in range((day - since).days + 1)
+        )

@@ -167,7 +167,7 @@ async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkC
     started."""
     as_of = due_day(calendar, period)
     _, ahead_to = period_ahead(calendar, period, as_of)
-    items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start)
+    items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start, as_of=as_of)
     return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
-from bot.domain.stage_events import StageMove, ledger_day, stage_move
+from bot.domain.stage_events import FINISH, START, StageMove, ledger_day, stage_move
 from storage.annual_plans import write_plans
 from storage.audit import Actor
 from storage.ledger_bases import write_bases
@@ -136,18 +136,24 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
 
 
 def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime) -> dict[str, StageMove]:
-    """Project code → the finish (or reopening) the import makes: a project added already finished, or one whose
-    stage the ledger moves into or out of 竣工/投产 (bot.domain.stage_events.stage_move), from the ledger's day."""
-    day, day_from = ledger_day(None, today=to_local(now).date())
+    """Project code → the start, finish (or reopening) the import makes: a project added already finished, or
+    one whose stage the ledger moves from 谋划/前期 to 在建, or into or out of 竣工/投产
+    (bot.domain.stage_events.stage_move), from the day the ledger gives for it (实际开工, 竣工日期), else the
+    day of the import; and a finished project's 竣工 the ledger dates earlier (or dates at all: ``finish_dated``,
+    bot.domain.ledger_diff), from that day."""
+    today = to_local(now).date()
     stages = [(project["code"], project_id, None, project["stage"])
               for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
     stages += [(change["code"], change["id"], change["stage_before"], change["values"]["stage"])
                for change in plan.project_updates]
+    dated = {change["code"] for change in plan.project_updates if change.get("finish_dated")}
     moves: dict[str, StageMove] = {}
     for code, project_id, before, after in stages:
-        kind = stage_move(before or "", after)
+        kind = FINISH if code in dated else stage_move(before or "", after)
         if kind is not None:
-            moves[code] = StageMove(project_id, kind, day, day_from)
+            started, finished = plan.stage_days.get(code, (None, None))
+            given = started if kind == START else finished if kind == FINISH else None
+            moves[code] = StageMove(project_id, kind, *ledger_day(given, today=today))
     return moves
 
 

@@ -15,6 +15,7 @@ from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, Le
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
+from storage.stage_events import finish_days
 
 IMPORT_ACTION = "ledger.import"
 # Audit entries of a change of a project's people made in the chat (/handover, /project_set).
@@ -30,7 +31,7 @@ async def known_project_codes(session: AsyncSession) -> set[str]:
 
 
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
-    """Everything `plan_import` compares with, in eight queries whatever the size of the district."""
+    """Everything `plan_import` compares with, in nine queries whatever the size of the district."""
     state = LedgerState()
     state.units = {name: unit_id for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
     roles: dict[int, set[str]] = {}
@@ -56,6 +57,7 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
     year = (as_of or today - timedelta(days=1)).year
     state.plans = {project_id: plan for project_id, plan in (await plans_of_year(session, year=year)).items()
                    if plan is not None}
+    state.finish_days = await finish_days(session)
     return state
 
 

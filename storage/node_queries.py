@@ -1,14 +1,15 @@
 """Reads of the milestones (节点, ``ProjectNode``) for bulletins, scores and project pages.
 
 A node taken off the plan (``removed_at`` set) is never read here. The states and punctuality are the pure
-rules of ``bot.domain.nodes`` (a node of a finished project, 竣工/投产, is read with the day from which it is
-finished, ``bot.domain.nodes.finished_since``: closed from then on unless done);
+rules of ``bot.domain.nodes`` (a node of a project finished, 竣工/投产, on the day it is read for is read with
+the day from which it was finished then, ``bot.domain.stage_history.finished_from``: closed unless done);
 the lists a bulletin shows are chosen by ``bot.domain.node_lists``.
-Each function runs one query whatever the number of projects.
+Each function runs two queries whatever the number of projects (the nodes, the projects' stage histories).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,49 +17,58 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.node_lists import NodeItem, year_count
-from bot.domain.nodes import NodePlan, finished_since
+from bot.domain.nodes import NodePlan
+from bot.domain.stage_history import Move, finished_from
 from storage.models import Project, ProjectNode, Unit
 from storage.rows import all_rows
-from storage.stage_events import finish_day_of_project
+from storage.stage_events import histories
 
 __all__ = ["node_counts", "nodes_for_bulletin", "project_nodes"]
 
 
-async def node_counts(session: AsyncSession, *, cutoff: date) -> dict[int, tuple[int, int]]:
+async def node_counts(session: AsyncSession, *, cutoff: date, moves: Mapping[int, Sequence[Move]] | None = None
+                      ) -> dict[int, tuple[int, int]]:
     """Project id → (nodes done on time, nodes counted) on ``cutoff`` (``bot.domain.node_lists.year_count``:
     the nodes planned in the cut-off day's year, as the other figures of a bulletin are the year's; the query
-    reads only those it may count). Projects with no counted node are absent."""
+    reads only those it may count). Projects with no counted node are absent. ``moves``: the projects' stage
+    histories (``storage.stage_events.histories``) when the caller has read them."""
     year_start = date(cutoff.year, 1, 1)
     query = (
-        select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on, Project.stage,
-               finish_day_of_project())
+        select(ProjectNode.project_id, ProjectNode.planned_on, ProjectNode.done_on, Project.stage)
         .join(Project, Project.id == ProjectNode.project_id)
         .where(ProjectNode.removed_at.is_(None), ProjectNode.planned_on >= year_start,
                ProjectNode.planned_on <= date(cutoff.year, 12, 31),
                or_(ProjectNode.planned_on < cutoff, ProjectNode.done_on <= cutoff))
     )
+    if moves is None:
+        moves = await histories(session)
     plans: dict[int, list[NodePlan]] = {}
-    for project_id, planned_on, done_on, stage, finished in await all_rows(session, query):
-        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, finished_since(stage, finished)))
+    for project_id, planned_on, done_on, stage in await all_rows(session, query):
+        finished = finished_from(stage, moves.get(project_id, ()), cutoff)
+        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, finished))
     counts = {project_id: year_count(nodes, cutoff) for project_id, nodes in plans.items()}
     return {project_id: count for project_id, count in counts.items() if count[1]}
 
 
-async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_since: date) -> list[NodeItem]:
-    """The nodes a weekly bulletin may list (``bot.domain.node_lists.bulletin_nodes`` picks): those planned up
-    to ``planned_to`` that are not done or were done on or after ``done_since``; by project code and plan."""
+async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_since: date, as_of: date
+                             ) -> list[NodeItem]:
+    """The nodes a weekly bulletin of the day ``as_of`` may list (``bot.domain.node_lists.bulletin_nodes``
+    picks): those planned up to ``planned_to`` that are not done or were done on or after ``done_since``; by
+    project code and plan."""
     query = _items().where(
         ProjectNode.removed_at.is_(None), ProjectNode.planned_on <= planned_to,
         or_(ProjectNode.done_on.is_(None), ProjectNode.done_on >= done_since),
     ).order_by(Project.code, ProjectNode.seq, ProjectNode.planned_on)
-    return [_item(row) for row in await all_rows(session, query)]
+    moves = await histories(session)
+    return [_item(row, moves, as_of) for row in await all_rows(session, query)]
 
 
-async def project_nodes(session: AsyncSession, *, project_id: int) -> list[NodeItem]:
-    """A project's nodes in the plan's order (as the ledger lists them, then by planned day)."""
+async def project_nodes(session: AsyncSession, *, project_id: int, today: date) -> list[NodeItem]:
+    """A project's nodes in the plan's order (as the ledger lists them, then by planned day), as of ``today``."""
     query = _items().where(ProjectNode.project_id == project_id, ProjectNode.removed_at.is_(None)).order_by(
         ProjectNode.seq, ProjectNode.planned_on, ProjectNode.id)
-    return [_item(row) for row in await all_rows(session, query)]
+    moves = await histories(session, project_ids=[project_id])
+    return [_item(row, moves, today) for row in await all_rows(session, query)]
 
 
 async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[str, int]:
@@ -68,19 +78,18 @@ async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[st
     return {name: node_id for name, node_id in await all_rows(session, query)}
 
 
-def _item(row: Any) -> NodeItem:
-    """A row of ``_items`` as a ``NodeItem`` (the project's stage and 竣工 day read as the day from which it is
-    finished, if it is)."""
-    *fields, stage, finished = row
-    return NodeItem(*fields, finished_on=finished_since(stage, finished))
+def _item(row: Any, moves: Mapping[int, Sequence[Move]], as_of: date) -> NodeItem:
+    """A row of ``_items`` as a ``NodeItem``, its project (id and stage last in the row) read as finished
+    from the day it was on ``as_of``, if it was."""
+    *fields, project_id, stage = row
+    return NodeItem(*fields, finished_on=finished_from(stage, moves.get(project_id, ()), as_of))
 
 
 def _items() -> Select[Any]:
-    """A select of ``NodeItem``'s columns, in its field order, and the project's stage and 竣工 day last."""
+    """A select of ``NodeItem``'s columns, in its field order, and the project's id and stage last."""
     return (
         select(Project.code, Project.name, Unit.name, Project.lead_official_id, ProjectNode.name,
-               ProjectNode.planned_on, ProjectNode.done_on, ProjectNode.note, Project.stage,
-               finish_day_of_project())
+               ProjectNode.planned_on, ProjectNode.done_on, ProjectNode.note, Project.id, Project.stage)
         .join(Project, Project.id == ProjectNode.project_id)
         .join(Unit, Unit.id == Project.lead_unit_id)
     )

@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import day_start, to_local
 from bot.domain.duties import due_days, due_days_by_stage
 from bot.domain.problem_history import open_by_project
-from bot.domain.stage_events import stage_on
+from bot.domain.stage_history import days_up_to, finished_from, stage_on
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.leaves import spans_between
@@ -47,7 +47,7 @@ from storage.problem_history import problems_then
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
-from storage.stage_events import confirmed_days, finish_day_of_project
+from storage.stage_events import histories
 
 __all__ = ["ProjectFigures", "ProjectRow", "project_figures"]
 
@@ -80,7 +80,8 @@ class ProjectRow(NamedTuple):
     planned_start: date | None
     planned_finish: date | None
     entered_at: datetime | None = None  # when it was entered in the bot (imported or added)
-    finish_day: date | None = None  # its latest confirmed 竣工 (storage.stage_events.finish_day_of_project)
+    # the day from which it was finished on the cut-off day (bot.domain.stage_history.finished_from), if it was
+    finish_day: date | None = None
 
 
 class ProjectFigures(NamedTuple):
@@ -106,9 +107,10 @@ async def project_figures(
     ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
     they stood then, which the changes since the last period (bot.domain.changes) are measured against.
 
-    Seven or eight queries: the projects with their names and the plan of the cut-off day's year, two aggregates
-    over the reports (the year's money, the window's days a report was due), one count of open problems, the
-    confirmed 开工/竣工 days (bot.domain.stage_events), the leaves of the window (and, when a liaison was away or a
+    Seven or eight queries: the projects with their names and the plan of the cut-off day's year, their stage
+    histories (each read in its stage of the cut-off day, with its confirmed 开工/竣工 days up to it:
+    bot.domain.stage_history), two aggregates over the reports (the year's money, the window's days a report
+    was due), one count of open problems, the leaves of the window (and, when a liaison was away or a
     project was entered during the window and still owed a day, those projects' reported days:
     ``_counted_apart``), the nodes counted (storage.node_queries).
     """
@@ -121,7 +123,7 @@ async def project_figures(
             Project.id, Project.code, Project.name, Project.category, Project.stage, Project.location,
             Unit.name, lead.name, Project.lead_official_id, liaison.name, Project.liaison_id,
             plan, base.done_before, base.year,
-            Project.planned_start, Project.planned_finish, Project.created_at, finish_day_of_project(),
+            Project.planned_start, Project.planned_finish, Project.created_at,
         )
         .join(Unit, Unit.id == Project.lead_unit_id)
         .outerjoin(plans, plan_on)
@@ -134,17 +136,19 @@ async def project_figures(
         query = query.where(Project.created_at < day_start(entered_by + timedelta(days=1)))
     rows = await _rows(session, query)
     with gc_paused():
-        projects = list(map(ProjectRow._make, rows))
-    # a project finished after the cut-off day was not yet then (bot.domain.stage_events.stage_on)
-    projects = [row if row.finish_day is None or row.finish_day <= cutoff
-                else row._replace(stage=stage_on(row.stage, row.finish_day, cutoff)) for row in projects]
+        projects = [ProjectRow(*row) for row in rows]  # finish_day: from the histories below
+    # each project in the stage it was in on the cut-off day (bot.domain.stage_history)
+    moves = await histories(session)
+    projects = [row if row.id not in moves else row._replace(
+        stage=stage_on(row.stage, moves[row.id], cutoff), finish_day=finished_from(row.stage, moves[row.id], cutoff))
+        for row in projects]
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
     open_problems = await _open_problem_counts(session, cutoff=cutoff)
-    stage_days = await confirmed_days(session, up_to=cutoff)
+    stage_days = {project_id: days_up_to(project_moves, cutoff) for project_id, project_moves in moves.items()}
     apart = await _counted_apart(session, projects, due, calendar)
     return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
-                          stage_days, apart, await node_counts(session, cutoff=cutoff))
+                          stage_days, apart, await node_counts(session, cutoff=cutoff, moves=moves))
 
 
 async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],

@@ -1,17 +1,18 @@
-"""Repository of 开工/竣工 events (bot.domain.stage_events): report, decide, the finishes and reopenings a change
-of a project's stage records (an admin's /project_set, the ledger import), and the confirmed days the standings
-count."""
+"""Repository of 开工/竣工 events (bot.domain.stage_events): report, decide, the starts, finishes and reopenings a
+change of a project's stage records (an admin's /project_set, the ledger import), the projects' histories past
+figures read their stage from (bot.domain.stage_history)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.stage_events import CONFIRMED, FINISH, PENDING, START, TARGET_STAGE, StageMove
+from bot.domain.stage_events import CONFIRMED, PENDING, TARGET_STAGE, StageMove
+from bot.domain.stage_history import Move, last_finish
 from storage.models import Project, StageEvent
 
 
@@ -60,29 +61,27 @@ async def record_moves(session: AsyncSession, moves: Sequence[StageMove], *, per
         await session.execute(insert(StageEvent.__table__), move_rows(moves, person_id=person_id, now=now))
 
 
-def finish_day_of_project() -> ScalarSelect[Any]:
-    """The day of the latest confirmed 竣工 of the project of the query (``Project`` joined), or null: a
-    column for a query of projects or of their nodes."""
-    return (select(func.max(StageEvent.day))
-            .where(StageEvent.project_id == Project.id, StageEvent.kind == FINISH, StageEvent.state == CONFIRMED)
-            .correlate(Project).scalar_subquery())
+async def histories(session: AsyncSession, *, project_ids: Collection[int] | None = None) -> dict[int, list[Move]]:
+    """Project id → its confirmed 开工, 竣工 and reopenings (``bot.domain.stage_history.Move``) by day, those of
+    one day in the order they were recorded: what a figure of a past day reads the project's stage from (one
+    query; all projects' when ``project_ids`` is None). Projects without any are absent."""
+    query = (select(StageEvent.project_id, StageEvent.kind, StageEvent.day)
+             .where(StageEvent.state == CONFIRMED).order_by(StageEvent.project_id, StageEvent.day, StageEvent.id))
+    if project_ids is not None:
+        query = query.where(StageEvent.project_id.in_(sorted(project_ids)))
+    moves: dict[int, list[Move]] = {}
+    for project_id, kind, day in (await session.execute(query)).all():
+        moves.setdefault(project_id, []).append(Move(kind, day))
+    return moves
+
+
+async def finish_days(session: AsyncSession) -> dict[int, date]:
+    """Project id → the day from which its confirmed 竣工 make it finished (``bot.domain.stage_history.
+    last_finish``), for the projects whose history ends with one (one query)."""
+    days = {project_id: last_finish(moves) for project_id, moves in (await histories(session)).items()}
+    return {project_id: day for project_id, day in days.items() if day is not None}
 
 
 async def finish_day(session: AsyncSession, *, project_id: int) -> date | None:
-    """The day of the project's latest confirmed 竣工, or None."""
-    return await session.scalar(select(func.max(StageEvent.day)).where(
-        StageEvent.project_id == project_id, StageEvent.kind == FINISH, StageEvent.state == CONFIRMED))
-
-
-async def confirmed_days(session: AsyncSession, *, up_to: date) -> dict[int, tuple[date | None, date | None]]:
-    """Project id → (开工 day, 竣工 day) of its confirmed events up to `up_to` (the latest of each kind)."""
-    rows = await session.execute(
-        select(StageEvent.project_id, StageEvent.kind, func.max(StageEvent.day))
-        .where(StageEvent.state == CONFIRMED, StageEvent.day <= up_to)
-        .group_by(StageEvent.project_id, StageEvent.kind))
-    days: dict[int, tuple[date | None, date | None]] = {}
-    for project_id, kind, day in rows.all():
-        started, finished = days.get(project_id, (None, None))
-        days[project_id] = (day, finished) if kind == START else (started, day) if kind == FINISH else (
-            started, finished)
-    return days
+    """The day from which the project's confirmed 竣工 make it finished, or None (its history ends with no 竣工)."""
+    return last_finish((await histories(session, project_ids=[project_id])).get(project_id, []))

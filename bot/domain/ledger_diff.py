@@ -49,7 +49,10 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
+from bot.domain.progress import FINISHED_STAGES
 from bot.domain.year_to_date import baseline_on
+
+FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
 
 
 def money(amount: Decimal) -> Decimal:
@@ -227,6 +230,8 @@ class _Planner:
     # projects ----------------------------------------------------------------------------------
 
     def _project_row(self, row: ProjectRow) -> None:
+        if row.started_on is not None or row.finished_on is not None:
+            self.result.stage_days[row.code] = (row.started_on, row.finished_on)
         lead_unit = self._unit(row.lead_unit)
         supporting = tuple(self._unit(name) for name in row.supporting_units)
         lead = liaison = None
@@ -283,6 +288,7 @@ class _Planner:
                   if k not in (*people_keys, "lead_unit_id") and before[k] != v] + fields
         if wanted["lead_unit_id"] != before["lead_unit_id"]:
             fields.append(FieldChange("lead_unit", unit_names.get(before["lead_unit_id"]), row.lead_unit))
+        fields += self._finish_dated(row, known, before["stage"], wanted["stage"])
         new_supporting = supporting if supporting != known.supporting else None
         if new_supporting is not None:
             fields.append(FieldChange("supporting_units",
@@ -294,10 +300,22 @@ class _Planner:
             return
         values = {**before, **wanted}
         self.result.project_updates.append({"id": known.id, "code": row.code, "values": values,
-                                            "supporting": new_supporting, "stage_before": before["stage"]})
+                                            "supporting": new_supporting, "stage_before": before["stage"],
+                                            "finish_dated": any(f.field == FINISH_DAY for f in fields)})
         self.result.changed["project"] += 1
         self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
         self._year_to_date(row, known, values)
+
+    def _finish_dated(self, row: ProjectRow, known: KnownProject, before: str, after: str) -> list[FieldChange]:
+        """The 竣工日期 the ledger gives a project finished before and after it, as a change when it dates its
+        finish earlier than recorded, or when none is recorded (finished before the days were): the import then
+        records a 竣工 of that day (storage.ledger_import)."""
+        if row.finished_on is None or before not in FINISHED_STAGES or after not in FINISHED_STAGES:
+            return []
+        recorded = self.state.finish_days.get(known.id)
+        if recorded is not None and recorded <= row.finished_on:
+            return []
+        return [FieldChange(FINISH_DAY, recorded, row.finished_on)]
 
     def _year_to_date(self, row: ProjectRow, known: KnownProject | None, after: Mapping[str, Any]) -> None:
         """Year-to-date today before and after (bot.domain.year_to_date), when the import changes it."""

@@ -66,6 +66,8 @@ class LedgerState:
     reports: dict[int, ReportTotals] = field(default_factory=dict)  # project id → its year's reports
     # project id → its annual plan for the year the ledger is for (absent: none that year)
     plans: dict[int, Decimal] = field(default_factory=dict)
+    # project id → the day of its latest confirmed 竣工 (absent: none recorded)
+    finish_days: dict[int, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,6 @@ class ImportPlan:
     plans: list[tuple[int, Decimal]] = field(default_factory=list)
     # The changes to the nodes (节点计划), when the files had the sheet 项目节点计划; None leaves them alone.
     nodes: NodePlan | None = None
+    # project code → (实际开工, 竣工日期) the files give, for the projects they give either for: the days a 开工 or
+    # 竣工 the import records counts from (bot.domain.stage_events.ledger_day)
+    stage_days: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)

@@ -61,6 +61,8 @@ class ProjectRow:
     supporting_units: tuple[str, ...]
     liaison: str | None
     liaison_phone: str | None
+    started_on: date | None = None  # 实际开工, when the ledger has the column and the day
+    finished_on: date | None = None  # 竣工日期, likewise
 
 
 @dataclass(frozen=True)

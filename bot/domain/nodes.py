@@ -9,10 +9,12 @@ A node is planned to be done by a day (``planned_on``). On a day ``today`` it is
 * ``closed``  not done, and its project had finished (竣工/投产) by ``today``: nothing more is expected of it, so
   it is neither overdue nor due, and nobody is told or escalated about it.
 
-A project's nodes are closed from the day it finished (``finished_since``): the day of its latest confirmed
-竣工 (``bot.domain.stage_events``: a liaison's /finished, or recorded when an admin or the ledger import set the
-stage), or every day when it is finished with no such day known (finished before those days were recorded). So a figure of a day before the project finished is what it was on that day:
-its nodes missed by then are missed in it, however late it is read again.
+A project's nodes are closed from the day it finished (``finished_since``, or, for a figure of a past day, the
+day ``bot.domain.stage_history.finished_from`` reads from its recorded 开工, 竣工 and reopenings): the day of
+its 竣工 (a liaison's /finished, or recorded when an admin or the ledger import set the stage), or every day when
+it is finished with no such day known (finished before those days were recorded). So a figure of a day before
+the project finished, or while it was set back to 在建, is what it was on that day: its nodes missed by then are
+missed in it, however late it is read again.
 
 Node punctuality (节点按期率) on a day: the share of the counted nodes done on time (``on_time_count``, as a
 share with ``bot.domain.ranking.share``). Counted are the nodes done by that day (early ones too) and those

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from bot.domain.dates import split_leading_day
-from bot.domain.nodes import finished_by
 from bot.domain.progress import FINISHED_STAGES, STAGES
 
 START, FINISH = "start", "finish"
@@ -24,8 +24,8 @@ REOPEN = "reopen"
 TARGET_STAGE = {START: "在建", FINISH: "竣工"}
 FROM_STAGES = {START: frozenset({"谋划", "前期"}), FINISH: frozenset({"在建"})}
 PENDING, CONFIRMED, REFUSED = "pending", "confirmed", "refused"
-# Where the day of a 竣工 (or of a reopening) recorded by a change of the stage came from: typed with the change
-# (an admin's /project_set), the ledger's own day (截至…), or none given: the day of the change.
+# Where the day of a 开工, 竣工 or reopening recorded by a change of the stage came from: typed with the change
+# (an admin's /project_set), the ledger's own day (实际开工, 竣工日期), or none given: the day of the change.
 DAY_TYPED, DAY_LEDGER, DAY_OF_CHANGE = "typed", "ledger", "change"
 OLDEST_DAYS = 366  # how far back a day may be reported (a year: last year's start, entered late)
 
@@ -50,10 +50,32 @@ def not_started(stage: str, planned_start: date | None, cutoff: date) -> bool:
 
 def stage_move(before: str, after: str) -> str | None:
     """The event a change of a project's stage makes: ``FINISH`` when it becomes finished (竣工/投产, from a
-    stage that is not), ``REOPEN`` when it goes back from finished, else None (竣工 → 投产 changes nothing)."""
-    if (before in FINISHED_STAGES) == (after in FINISHED_STAGES):
-        return None
-    return FINISH if after in FINISHED_STAGES else REOPEN
+    stage that is not), ``REOPEN`` when it goes back from finished, ``START`` when it goes from 谋划/前期 to
+    在建, else None (竣工 → 投产 changes nothing, nor does a project added in a stage that is not finished)."""
+    if (before in FINISHED_STAGES) != (after in FINISHED_STAGES):
+        return FINISH if after in FINISHED_STAGES else REOPEN
+    if before in FROM_STAGES[START] and after == TARGET_STAGE[START]:
+        return START
+    return None
+
+
+def audit_made_finished(action: str, detail: dict[str, Any]) -> bool:
+    """Whether a project's audit entry records it made finished (竣工/投产) from a stage that is not: an admin's
+    change of the stage ({"field": "stage", "before"/"from": …, "after"/"to": …}), a ledger import's
+    ({"changed": {"stage": …}, "before": {"stage": …}}), or a project added finished (``project.create`` with
+    its "stage"). What dates the finish of a project finished before the finish days were recorded."""
+    if action == "project.create":
+        return detail.get("stage") in FINISHED_STAGES
+    if action != "project.update":
+        return False
+    if detail.get("field") == "stage":
+        before, after = detail.get("before", detail.get("from")), detail.get("after", detail.get("to"))
+    else:
+        changed, was = detail.get("changed"), detail.get("before")
+        if not isinstance(changed, dict) or "stage" not in changed:
+            return False
+        before, after = (was.get("stage") if isinstance(was, dict) else None), changed["stage"]
+    return stage_move(str(before or ""), str(after or "")) == FINISH
 
 
 def move_day(*, given: date | None, today: date) -> tuple[date, str]:
@@ -62,12 +84,13 @@ def move_day(*, given: date | None, today: date) -> tuple[date, str]:
     return (given, DAY_TYPED) if given is not None else (today, DAY_OF_CHANGE)
 
 
-def ledger_day(finished_on: date | None, *, today: date) -> tuple[date, str]:
-    """The day a ledger's 竣工 counts from: the day the ledger gives for it (``DAY_LEDGER``), else the day of
-    the import (``DAY_OF_CHANGE``). Not the ledger's 截至 day: that dates its money, and a stage it reports
-    is news of the day it comes in, so that bulletins already sent read the same when made again."""
-    if finished_on is not None and finished_on <= today:
-        return finished_on, DAY_LEDGER
+def ledger_day(given: date | None, *, today: date) -> tuple[date, str]:
+    """The day a ledger's 开工 or 竣工 counts from: the day the ledger gives for it (its 实际开工 or 竣工日期
+    column, ``DAY_LEDGER``), else the day of the import (``DAY_OF_CHANGE``). Not the ledger's 截至 day: that
+    dates its money, and a stage it reports without a day is news of the day it comes in, so that bulletins
+    already sent read the same when made again."""
+    if given is not None and given <= today:
+        return given, DAY_LEDGER
     return today, DAY_OF_CHANGE
 
 
@@ -95,10 +118,11 @@ class TypedStage:
 
 
 def typed_stage(text: str, *, before: str, today: date) -> TypedStage | str:
-    """Read 「竣工」 or 「竣工 2026-11-20」 (the day the project finished, or went back to 在建, in any form
+    """Read 「竣工」 or 「竣工 2026-11-20」 (the day the project finished, started, or went back to 在建, in any form
     ``bot.domain.dates`` reads, meant as a past day) typed to change a project in stage ``before``; else why
     not: "bad_stage", "bad_stage_day" (not a day, later than today, older than ``OLDEST_DAYS``), or
-    "stage_day_unused" (a day, but the change neither finishes the project nor takes it back from finished)."""
+    "stage_day_unused" (a day, but the change neither starts nor finishes the project, nor takes it back from
+    finished)."""
     stage, _, rest = text.strip().partition(" ")
     if stage not in STAGES:
         return "bad_stage"
@@ -110,12 +134,3 @@ def typed_stage(text: str, *, before: str, today: date) -> TypedStage | str:
     if stage_move(before, stage) is None:
         return "stage_day_unused"
     return TypedStage(stage, day)
-
-
-def stage_on(stage: str, finish_day: date | None, day: date) -> str:
-    """The stage a project was in on ``day`` as its 竣工 day tells: one finished (竣工/投产) only after ``day``
-    was still 在建 then (the stage a 竣工 comes from), so a figure of that day (reports due, 已竣工, 竣工率)
-    reads the same however late it is made; else its stage."""
-    if stage in FINISHED_STAGES and not finished_by(stage, finish_day, day):
-        return TARGET_STAGE[START]
-    return stage

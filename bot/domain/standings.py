@@ -162,6 +162,12 @@ class Standings:
         return [g for g in self.towns if g.rank is not None]
 
     @property
+    def finished_undated(self) -> int:
+        """Projects finished on the cut-off day with no 竣工 day known (finished before those days were recorded,
+        and none found in the audit trail): every figure, of any day, reads them as finished."""
+        return sum(1 for p in self.projects if p.finished and p.finished_on is None)
+
+    @property
     def red_finished(self) -> int:
         """Red projects already finished (竣工/投产): counted in the lights, not warned (``bot.weekly``)."""
         return sum(1 for p in self.projects if p.light == "red" and p.finished)

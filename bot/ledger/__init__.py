@@ -16,7 +16,9 @@ Input
 Headers are matched after Unicode NFKC folding (full-width parentheses and slashes) with all
 whitespace removed, and a few common variants are accepted (e.g. 「总投资」 for 「总投资(万元)」, or a
 dated 「截至2026年11月30日累计完成(万元)」). Extra columns are ignored; every missing template column is
-reported once and the table's rows are then skipped.
+reported once and the table's rows are then skipped. The projects table may also have 实际开工 and 竣工日期
+(optional: an older ledger has neither): the days the import dates a 开工 or 竣工 it records by; neither may
+be later than ``today`` (the day of the import), nor the finish before the start.
 
 In xlsx sheets a value merged down several rows (e.g. one 包抓领导 for a block of projects) is
 copied into every row of the merge; rows that are only a merged banner across the columns

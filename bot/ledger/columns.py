@@ -35,6 +35,10 @@ C_LEAD_UNIT = "牵头单位"
 C_SUPPORTING = "配合单位"
 C_LIAISON = "首办秘书(联络员)"
 C_LIAISON_PHONE = "联络员手机"
+# The days a project really started and finished: optional (an older ledger has neither); the import dates
+# the 开工 or 竣工 it records by them (bot.domain.stage_events.ledger_day), the export writes them.
+C_STARTED = "实际开工"
+C_FINISHED = "竣工日期"
 
 P_NAME = "姓名"
 P_ROLE = "角色"
@@ -51,6 +55,7 @@ PROJECT_COLUMNS = (
     C_CODE, C_NAME, C_CATEGORY, C_LEVEL, C_LOCATION, C_OWNER, C_TOTAL, C_PLAN, C_DONE, C_STAGE,
     C_START, C_FINISH, C_LEAD, C_LEAD_UNIT, C_SUPPORTING, C_LIAISON, C_LIAISON_PHONE,
 )
+PROJECT_OPTIONAL = (C_STARTED, C_FINISHED)
 PEOPLE_COLUMNS = (P_NAME, P_ROLE, P_UNIT, P_PHONE, P_PROJECTS)
 NODE_COLUMNS = (C_CODE, N_NAME, N_PLANNED)  # required; 实际完成日期 and 备注 may be left out
 NODE_OPTIONAL = (N_DONE, N_NOTE)
@@ -76,6 +81,11 @@ _HEADER_ALIASES = {
     "计划完成": N_PLANNED,
     "实际完成时间": N_DONE,
     "实际完成": N_DONE,
+    "实际开工日期": C_STARTED,
+    "实际开工时间": C_STARTED,
+    "实际竣工": C_FINISHED,
+    "实际竣工日期": C_FINISHED,
+    "竣工时间": C_FINISHED,
 }
 
 UNIT_ROLES = frozenset({"liaison", "unit", "admin"})  # 单位/职务 is a unit name
@@ -91,7 +101,8 @@ def header_key(value: object) -> str:
     return re.sub(r"\s+", "", text)
 
 
-CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PEOPLE_COLUMNS, *NODE_COLUMNS, *NODE_OPTIONAL)}
+CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PROJECT_OPTIONAL, *PEOPLE_COLUMNS, *NODE_COLUMNS,
+                                       *NODE_OPTIONAL)}
 CANONICAL.update({header_key(k): v for k, v in _HEADER_ALIASES.items()})
 
 

@@ -50,6 +50,7 @@ class Checks:
         self.nodes_read = False  # a 项目节点计划 table was read
         self._people_read = False  # a people table was read
         self._people_broken = False  # a people table was given but could not be read
+        self.today: date | None = None  # the day of the import, when known: no day the ledger reports may be later
 
     def _issue(self, key: tuple[int, int], sheet: str, row: int, column: str, message: str) -> None:
         order = (key[0], key[1], len(self._issues))
@@ -59,7 +60,7 @@ class Checks:
 
     def check_row(self, seq: int, table: Table, number: int, cells: list[object]) -> None:
         """Check data row ``number`` of ``table`` (the ``seq``-th table read) on its own and keep its draft."""
-        check = RowCheck(self._issue, (seq, number), table, cells)
+        check = RowCheck(self._issue, (seq, number), table, cells, self.today)
         if table.kind == "projects":
             self._projects.append(project_draft(check))
         elif table.kind == "nodes":

@@ -38,6 +38,7 @@ def read_ledger(
     known_units: Collection[str] = (),
     known_projects: Collection[str] = (),
     progress: Callable[[int], object] | None = None,
+    today: date | None = None,
 ) -> Ledger:
     """Read every file in ``paths`` (.xlsx or .csv) into one ``Ledger``.
 
@@ -50,8 +51,11 @@ def read_ledger(
     them or a project of the files.
 
     ``progress(1)`` is called once for every data row read (so ``tqdm.update`` fits).
+
+    ``today``, the day of the import: a 实际开工 or 竣工日期 later than it is refused.
     """
     reader = _Reader(progress)
+    reader.today = today
     for path in paths:
         reader.read_path(Path(path))
     ledger = reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects)

@@ -34,6 +34,7 @@ from bot.ledger.columns import (
     C_CODE,
     C_DONE,
     C_FINISH,
+    C_FINISHED,
     C_LEAD,
     C_LEAD_UNIT,
     C_LEVEL,
@@ -45,6 +46,7 @@ from bot.ledger.columns import (
     C_PLAN,
     C_STAGE,
     C_START,
+    C_STARTED,
     C_SUPPORTING,
     C_TOTAL,
     LEADER_ROLES,
@@ -115,8 +117,10 @@ class RowCheck:
     ``key`` is (the table's place among the tables read, the row's number in its sheet): issues sort by it.
     """
 
-    def __init__(self, issue: IssueSink, key: tuple[int, int], table: Table, cells: list[object]) -> None:
+    def __init__(self, issue: IssueSink, key: tuple[int, int], table: Table, cells: list[object],
+                 today: date | None = None) -> None:
         self._issue, self.key, self._table, self._cells = issue, key, table, cells
+        self.today = today  # the day of the import: a day the row says happened may not be later
         self.sheet, self.number = table.sheet, key[1]
         self.ok = True
 
@@ -204,6 +208,7 @@ def project_draft(check: RowCheck) -> ProjectDraft:
     finish: date | None = check.parsed(C_FINISH, parse_date)
     if start and finish and finish < start:
         err(C_FINISH, "finish_before_start", start=start, finish=finish)
+    started, finished = _actual_days(check)
 
     lead_name: str | None = None
     lead_title: str | None = None
@@ -247,8 +252,23 @@ def project_draft(check: RowCheck) -> ProjectDraft:
             supporting_units=supporting,
             liaison=liaison,
             liaison_phone=liaison_phone,
+            started_on=started,
+            finished_on=finished,
         )
     return ProjectDraft(check.key, check.sheet, row, code, lead_name, lead_unit, supporting, check.ok)
+
+
+def _actual_days(check: RowCheck) -> tuple[date | None, date | None]:
+    """The row's 实际开工 and 竣工日期 (optional columns): neither later than the day of the import, nor the
+    finish before the start."""
+    started: date | None = check.parsed(C_STARTED, parse_date)
+    finished: date | None = check.parsed(C_FINISHED, parse_date)
+    for column, day in ((C_STARTED, started), (C_FINISHED, finished)):
+        if day is not None and check.today is not None and day > check.today:
+            check.err(column, "day_to_come", day=day, today=check.today)
+    if started and finished and finished < started:
+        check.err(C_FINISHED, "finished_before_started", started=started, finished=finished)
+    return started, finished
 
 
 def person_draft(check: RowCheck) -> PersonDraft:

@@ -148,8 +148,10 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
                            job.period.kind != "weekly")
     problem_note = renderer.phrase("_problem_note", "note", job.unrecorded_deadlines)
+    # and the finished projects read so on every day, their 竣工 day not known
+    undated = renderer.phrase("_base_note", "undated", standings.finished_undated)
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation, [n for n in (note, problem_note) if n])
+                                 job.participation, [n for n in (note, problem_note, undated) if n])
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work

@@ -106,6 +106,8 @@ PROJECT_COLUMNS: tuple[Column[ProjectStanding], ...] = (
     Column("name", lambda p: p.name),
     Column("category", lambda p: p.category),
     Column("stage", lambda p: p.stage),
+    Column("started", lambda p: p.started_on, DAY),
+    Column("finished", lambda p: p.finished_on if p.finished else None, DAY),
     Column("town", lambda p: p.town),
     Column("lead_unit", lambda p: p.lead_unit),
     Column("lead_official", lambda p: p.lead_official),

@@ -96,7 +96,7 @@ async def import_ledger(
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     ledger = await asyncio.to_thread(read_ledger, list(files), known_units=known, known_projects=codes,
-                                     progress=progress)
+                                     progress=progress, today=to_local(now).date())
     if ledger.issues:
         return ImportResult(issues=list(ledger.issues))
     today = to_local(now).date()

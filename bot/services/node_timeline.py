@@ -31,6 +31,6 @@ class ProjectTimeline:
 
 
 async def project_timeline(session: AsyncSession, *, project_id: int, today: date) -> ProjectTimeline:
-    items = await project_nodes(session, project_id=project_id)
+    items = await project_nodes(session, project_id=project_id, today=today)
     on_time, counted = year_count(items, today)
     return ProjectTimeline(timeline(items, today), on_time, counted)

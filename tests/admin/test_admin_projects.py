@@ -108,7 +108,7 @@ async def test_a_project_set_finished_is_so_from_the_day_typed_or_the_day_of_the
     assert await _stage_events(desk, "ZD2026-005") == [("finish", date(2026, 11, 20), "confirmed")]
 
     assert "不晚于今天" in await admin(desk, "/project_set ZD2026-003 阶段 竣工 2026-11-21")
-    assert "只有改为竣工" in await admin(desk, "/project_set ZD2026-003 阶段 在建 2026-11-19")
+    assert "只有由谋划、前期改为在建" in await admin(desk, "/project_set ZD2026-003 阶段 谋划 2026-11-19")
     assert (await project(desk, "ZD2026-003")).stage == "前期" and await _stage_events(desk, "ZD2026-003") == []
     assert "已经是 投产" in await admin(desk, "/project_set ZD2026-005 stage 投产")
     assert "竣工 2026-11-20" in await admin(desk, f"/project_set {CODE} stage")  # the usage shows how
@@ -123,6 +123,18 @@ async def test_a_project_set_finished_is_so_from_the_day_typed_or_the_day_of_the
     assert "建设阶段 在建 → 竣工；竣工日期 2026-11-16（管理员填写）" in trail, trail
     assert "建设阶段 竣工 → 在建；恢复跟踪自 2026-11-20（未给出日期，按修改当天）" in trail, trail
     assert "竣工日期 2026-11-20（未给出日期，按修改当天）" in await admin(desk, "/audit ZD2026-005")
+
+
+async def test_a_project_set_started_is_so_from_the_day_typed_or_the_day_of_the_change(desk: Desk) -> None:
+    """On Friday 2026-11-20: 前期 → 在建 with the day it started typed records its 开工 from that day, and the
+    audit says so; 在建 with no day, today."""
+    assert "建设阶段：前期 → 在建" in await admin(desk, "/project_set ZD2026-003 阶段 在建 2026-11-19")
+    assert await _stage_events(desk, "ZD2026-003") == [("start", date(2026, 11, 19), "confirmed")]
+    assert "开工日期 2026-11-19（管理员填写）" in await admin(desk, "/audit ZD2026-003")
+    await admin(desk, "/project_set ZD2026-003 阶段 前期")  # a mistake: set back, no event
+    await admin(desk, "/project_set ZD2026-003 阶段 在建")
+    assert (await _stage_events(desk, "ZD2026-003"))[1:] == [("start", date(2026, 11, 20), "confirmed")]
+    assert "在建 2026-03-01" in await admin(desk, "/project_set ZD2026-003 stage")  # the usage shows how
 
 
 async def test_people_fields_name_roster_people_and_grant_their_role(desk: Desk) -> None:

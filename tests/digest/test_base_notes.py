@@ -13,13 +13,15 @@ from openpyxl import load_workbook
 
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
+from bot.domain.stage_events import DAY_TYPED, FINISH, StageMove
 from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import base_days
 from bot.render import Renderer
 from jobs.digests import Rendered, render_bulletin
+from storage import stage_events
 from storage.db import Database
 
-from .conftest import District, bulletin_notes
+from .conftest import District, bulletin_notes, local
 
 MID_MARCH = date(2026, 3, 18)
 WITHIN = ("注：2 个项目的年度台账截至3月18日，3月1日至3月18日完成的投资含在台账累计数中、无法单列，计入年度累计，"
@@ -74,3 +76,26 @@ async def test_a_bulletin_says_which_figures_a_base_leaves_unsplit(db: Database,
         rendered = await _bulletin(db, kind, name, tmp_path / name)
         assert bulletin_notes(rendered) == ([], [], []), name
         assert load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes())).sheetnames[0] == "项目台账"
+
+
+UNDATED = ("注：1 个项目竣工较早、未登记竣工日期，各期统计均按已竣工计"
+           "（计入竣工率，不再督促、预警，未完成节点不计逾期）；在台账「竣工日期」列填写后导入即可补记。")
+
+
+async def test_a_bulletin_says_how_many_projects_are_finished_with_no_finish_day_known(
+        db: Database, district: District, tmp_path: Path) -> None:
+    """ZD2026-001 was finished before the finish days were recorded (none in the audit trail either): read as
+    finished on every day, which the text, the Word document and the 说明 sheet say; ZD2026-002, finished on a
+    recorded day, is not counted."""
+    await district.project("ZD2026-001", stage="竣工")
+    await district.project("ZD2026-002", stage="竣工")
+    await district.project("ZD2026-003")
+    async with db.session() as session:
+        await stage_events.record_moves(session, [StageMove(district.projects["ZD2026-002"], FINISH,
+                                                            date(2026, 3, 2), DAY_TYPED)],
+                                        person_id=None, now=local(date(2026, 3, 2)))
+
+    march = await _bulletin(db, "monthly", "2026-03", tmp_path / "march")
+    assert bulletin_notes(march) == ([UNDATED], [UNDATED], [UNDATED])
+    week = await _bulletin(db, "weekly", "2026-W12", tmp_path / "w12")
+    assert bulletin_notes(week)[0] == [UNDATED] and bulletin_notes(week)[2] == [UNDATED]

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
-from bot.domain.stage_events import FINISH
+from bot.domain.stage_events import DAY_TYPED, FINISH, REOPEN, StageMove
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from jobs.digests import Rendered, render_bulletin
@@ -19,6 +19,7 @@ from storage import stage_events
 from storage.db import Database
 from storage.models import Project
 from storage.node_queries import node_counts
+from storage.project_figures import project_figures
 
 from .conftest import District, local
 
@@ -136,3 +137,34 @@ async def test_a_past_bulletin_read_again_after_its_project_finished_is_as_it_wa
     after = await render(db, tmp_path, period=parse_period("weekly", "2026-W42"))  # goes out 19 October
     assert "桩基完成" not in after.text
     assert "桩基完成" not in "\n".join(after.leaders.get(district.people["王立军"], []))
+
+
+async def test_a_project_finished_reopened_and_finished_again_is_read_in_its_stage_of_each_day(
+        db: Database, district: District, tmp_path: Path) -> None:
+    """ZD2026-002 is finished on 20 September, set back to 在建 on 1 October (a mistake found), finished again on
+    15 October: W39's bulletin (28 September) has its nodes closed and the project 竣工, W40's and W41's have
+    桩基完成 overdue again and the project 在建, W42's closed again; whenever they are made."""
+    await seed(district)
+    code = district.projects["ZD2026-002"]
+    moves = [(FINISH, date(2026, 9, 20)), (REOPEN, date(2026, 10, 1)), (FINISH, date(2026, 10, 15))]
+    async with db.session() as session:
+        for kind, day in moves:
+            await stage_events.record_moves(session, [StageMove(code, kind, day, DAY_TYPED)], person_id=None,
+                                            now=local(date(2026, 10, 16)))
+        project = await session.get(Project, code)
+        assert project is not None
+        project.stage = "竣工"
+
+    async with db.session() as session:
+        counts = [(await node_counts(session, cutoff=day))[code]
+                  for day in (date(2026, 9, 28), date(2026, 10, 12), date(2026, 10, 19))]
+        stages = [next(p.stage for p in (await project_figures(
+            session, cutoff=day, window_start=day, calendar=CALENDAR)).projects if p.id == code)
+            for day in (date(2026, 9, 19), date(2026, 9, 28), date(2026, 10, 12), date(2026, 10, 19))]
+    assert counts == [(0, 2), (0, 3), (0, 2)]  # 桩基完成 closed, a miss again, closed again
+    assert stages == ["在建", "竣工", "在建", "竣工"]
+
+    assert "桩基完成" not in (await render(db, tmp_path)).text
+    reopened = await render(db, tmp_path, period=parse_period("weekly", "2026-W41"))  # goes out 12 October
+    assert "ZD2026-002 项目ZD2026-002「桩基完成」计划 2026-09-15，已逾期 27 天" in reopened.text
+    assert "桩基完成" not in (await render(db, tmp_path, period=parse_period("weekly", "2026-W42"))).text

@@ -93,3 +93,24 @@ def test_a_deactivated_person_stays_so_and_absent_rows_are_listed() -> None:
     [new] = plan.new_projects
     assert new["liaison"] is None  # 郝芳 stays deactivated: not made liaison of the new project
     assert plan.person_updates == []
+
+
+def test_a_finished_projects_finish_day_is_a_change_only_when_the_ledger_dates_it_earlier_or_at_all() -> None:
+    """A project 竣工 in the database and in the ledger: its 竣工日期 is a change (and a 竣工 the import records)
+    when none is recorded or the ledger's is earlier; a later or equal one, or a project not finished, is not."""
+    finished = replace(ROW, stage="竣工", finished_on=date(2026, 11, 20))
+
+    def dated(recorded: date | None, row: ProjectRow = finished, stage: str = "竣工") -> list[tuple]:
+        state = _state()
+        state.projects[ROW.code].values["stage"] = stage
+        if recorded is not None:
+            state.finish_days = {100: recorded}
+        plan = plan_import(Ledger(projects=[row]), state, today=TODAY, as_of=None, as_of_source=None)
+        assert plan.stage_days == {ROW.code: (None, row.finished_on)}
+        return [(f.field, f.before, f.after, u["finish_dated"]) for c, u in zip(plan.changes, plan.project_updates,
+                                                                             strict=True) for f in c.fields]
+
+    assert dated(None) == [("finish_day", None, date(2026, 11, 20), True)]
+    assert dated(date(2026, 12, 1)) == [("finish_day", date(2026, 12, 1), date(2026, 11, 20), True)]
+    assert dated(date(2026, 11, 20)) == dated(date(2026, 11, 1)) == []
+    assert dated(None, replace(finished, stage="在建"), stage="在建") == []

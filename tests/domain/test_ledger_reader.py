@@ -574,3 +574,20 @@ def test_broken_people_table_does_not_flood_projects_with_unit_errors(tmp_path):
 )
 def test_issue_text(issue, text):
     assert str(issue) == text
+
+
+def test_the_days_a_project_really_started_and_finished_are_read_when_the_ledger_has_them(tmp_path):
+    """实际开工 and 竣工日期 (or 实际竣工日期) are optional columns; a day to come or a finish before the start is
+    refused, naming the row and the column."""
+    header = [*PROJECT_COLUMNS, "实际开工", "实际竣工日期"]
+    rows = [{**GOOD_PROJECT, "实际开工": "2025-03-01", "实际竣工日期": "2026年11月20日"},
+            second_project(实际开工="2026-12-08"),
+            {**second_project(实际开工="2026-10-01", 实际竣工日期="2026-09-30"), "项目编号": "ZD2026-003"}]
+    path = write_csv(tmp_path / "projects.csv", header, [[r.get(c, "") for c in header] for r in rows])
+    ledger = read_ledger([path, people_csv(tmp_path)], today=date(2026, 12, 7))
+    assert [(p.started_on, p.finished_on) for p in ledger.projects] == [(date(2025, 3, 1), date(2026, 11, 20))]
+    assert [(i.row, i.column) for i in ledger.issues] == [(3, "实际开工"), (4, "竣工日期")]
+    assert "2026-12-08晚于今天（2026-12-07）" in ledger.issues[0].message
+    assert "竣工日期（2026-09-30）早于实际开工（2026-10-01）" in ledger.issues[1].message
+    old = read_ledger([project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path)], today=date(2026, 12, 7))
+    assert not old.issues and (old.projects[0].started_on, old.projects[0].finished_on) == (None, None)

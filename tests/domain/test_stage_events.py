@@ -14,6 +14,7 @@ from bot.domain.stage_events import (
     START,
     StageMove,
     TypedStage,
+    audit_made_finished,
     ledger_day,
     move_day,
     not_started,
@@ -56,10 +57,13 @@ def test_planned_to_start_by_now_and_not_started() -> None:
     ("投产", "竣工", None),
     ("竣工", "在建", REOPEN),
     ("投产", "前期", REOPEN),
-    ("前期", "在建", None),
-    ("", "在建", None),
+    ("前期", "在建", START),
+    ("谋划", "在建", START),
+    ("", "在建", None),  # a project added already started: no day known
+    ("在建", "前期", None),
 ])
-def test_which_stage_changes_finish_a_project_or_open_it_again(before: str, after: str, move: str | None) -> None:
+def test_which_stage_changes_start_or_finish_a_project_or_open_it_again(before: str, after: str,
+                                                                      move: str | None) -> None:
     assert stage_move(before, after) == move
 
 
@@ -74,7 +78,8 @@ def test_which_stage_changes_finish_a_project_or_open_it_again(before: str, afte
     ("竣工 2026-11-20 之前", "在建", "bad_stage_day"),
     ("竣工 2026-12-07", "在建", "bad_stage_day"),  # later than today
     ("竣工 2025-12-01", "在建", "bad_stage_day"),  # more than a year back
-    ("在建 2026-11-20", "前期", "stage_day_unused"),
+    ("在建 2026-11-20", "前期", TypedStage("在建", date(2026, 11, 20))),  # the day it started
+    ("前期 2026-11-20", "在建", "stage_day_unused"),
     ("投产 2026-11-20", "竣工", "stage_day_unused"),
 ])
 def test_a_typed_stage_and_the_day_after_it(text: str, before: str, read: TypedStage | str) -> None:
@@ -97,3 +102,19 @@ def test_a_project_is_finished_on_a_day_from_its_finish_day_on() -> None:
     assert finished_by("竣工", finished, finished) and finished_by("投产", finished, TODAY)
     assert finished_by("竣工", None, date(2020, 1, 1))  # no day known: every day
     assert not finished_by("在建", finished, TODAY)  # open again
+
+
+@pytest.mark.parametrize(("action", "detail", "finished"), [
+    ("project.update", {"field": "stage", "before": "在建", "after": "竣工"}, True),
+    ("project.update", {"field": "stage", "from": "在建", "to": "投产"}, True),  # as the first release wrote it
+    ("project.update", {"field": "stage", "before": "竣工", "after": "投产"}, False),
+    ("project.update", {"field": "stage", "before": "竣工", "after": "在建"}, False),
+    ("project.update", {"field": "name", "before": "在建", "after": "竣工"}, False),
+    ("project.update", {"source": "ledger", "changed": {"stage": "竣工"}, "before": {"stage": "在建"}}, True),
+    ("project.update", {"source": "ledger", "changed": {"name": "竣工"}, "before": {"name": "在建"}}, False),
+    ("project.create", {"source": "ledger", "stage": "投产"}, True),
+    ("project.create", {"source": "ledger", "stage": "在建"}, False),
+    ("person.update", {"field": "stage", "before": "在建", "after": "竣工"}, False),
+])
+def test_which_audit_entries_made_a_project_finished(action: str, detail: dict, finished: bool) -> None:
+    assert audit_made_finished(action, detail) is finished

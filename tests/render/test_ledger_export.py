@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,8 +15,9 @@ from bot.clock import SHANGHAI
 from bot.services.ledger_export import bulletin_filename, ledger_workbook
 from tests.render.factories import make_event, make_group, make_problem, make_standing, make_standings
 
-PROJECT_HEADERS = ["编号", "名称", "类别", "阶段", "乡镇", "牵头单位", "包抓领导", "联络员", "年度计划(万元)",
-                   "累计完成(万元)", "完成率", "序时进度", "差距(百分点)", "预警", "最近填报", "节点按期率", "排名"]
+PROJECT_HEADERS = ["编号", "名称", "类别", "阶段", "实际开工", "竣工日期", "乡镇", "牵头单位", "包抓领导",
+                   "联络员", "年度计划(万元)", "累计完成(万元)",
+                   "完成率", "序时进度", "差距(百分点)", "预警", "最近填报", "节点按期率", "排名"]
 PROBLEM_HEADERS = ["编号", "项目", "类别", "责任单位", "状态", "层级", "提出时间", "受理时限", "办结时限",
                    "销号时间", "问题", "办理记录"]
 
@@ -55,7 +56,7 @@ def test_every_sheet_has_a_frozen_bold_header_and_an_auto_filter() -> None:
         assert ws.freeze_panes == "A2", ws.title
         assert all(c.font.bold for c in ws[1]), ws.title
         assert ws.auto_filter.ref == f"A1:{ws.cell(row=1, column=ws.max_column).column_letter}{ws.max_row}"
-    assert wb["项目台账"].auto_filter.ref == "A1:Q2"
+    assert wb["项目台账"].auto_filter.ref == "A1:S2"
 
 
 def test_number_formats_follow_the_column() -> None:
@@ -69,6 +70,16 @@ def test_number_formats_follow_the_column() -> None:
     units = open_book()["单位排名"]
     assert cell(units, 2, "综合得分").number_format == "0.0"
     assert cell(units, 2, "填报及时率").number_format == "0.0%"
+
+
+def test_the_days_a_project_started_and_finished_are_dates_the_finish_only_while_finished() -> None:
+    finished = make_standing(code="A", stage="竣工", started_on=date(2025, 3, 1), finished_on=date(2026, 11, 20))
+    reopened = make_standing(code="B", stage="在建", started_on=date(2025, 3, 1), finished_on=date(2026, 11, 20))
+    ws = open_book(make_standings([finished, reopened]))["项目台账"]
+    read = [(cell(ws, row, "实际开工").value, cell(ws, row, "竣工日期").value) for row in (2, 3)]
+    assert [tuple(day and day.date() for day in days) for days in read] == [
+        (date(2025, 3, 1), date(2026, 11, 20)), (date(2025, 3, 1), None)]
+    assert cell(ws, 2, "竣工日期").number_format == "yyyy-mm-dd"
 
 
 def test_amounts_and_rates_are_numbers_not_text() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -38,12 +38,14 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
 
 
 def edited_projects_csv(tmp_path: Path, edit: Callable[[dict[str, str]], None],
-                        name: str = "projects.csv") -> Path:
-    """A copy of the sample projects CSV with `edit` applied to every row (as a header → value dict)."""
+                        name: str = "projects.csv", columns: Sequence[str] = ()) -> Path:
+    """A copy of the sample projects CSV with `edit` applied to every row (as a header → value dict), and
+    `columns` added after the template's, empty unless `edit` fills them."""
     header, *body = _rows(SAMPLE_PROJECTS_CSV)
+    header = [*header, *columns]
     rows = [header]
     for values in body:
-        row = dict(zip(header, values, strict=True))
+        row = dict(zip(header, [*values, *("" for _ in columns)], strict=True))
         edit(row)
         rows.append([row[h] for h in header])
     return _write(tmp_path / name, rows)

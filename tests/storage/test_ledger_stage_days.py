@@ -4,6 +4,7 @@ and the project's audit entry says so."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -72,3 +73,74 @@ async def test_the_import_records_the_day_a_project_it_finishes_is_finished_from
     assert (await _audit(db, CODE))[-1]["stage_move"] == "reopen"
     await import_ledger_files(db, clock, back, actor=actor, as_of=date(2026, 11, 30))
     assert len(await _events(db)) == 5
+
+
+DAYS = ("实际开工", "竣工日期")
+
+
+def _days(*edits: tuple[str, str, str, str]) -> Callable[[dict[str, str]], None]:
+    """Set (code, 建设阶段, 实际开工, 竣工日期) of these rows."""
+    def edit(row: dict[str, str]) -> None:
+        for code, stage, started, finished in edits:
+            if row["项目编号"] == code:
+                row.update({"建设阶段": stage, "实际开工": started, "竣工日期": finished})
+    return edit
+
+
+async def test_a_ledger_with_the_start_and_finish_days_dates_the_moves_by_them(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """On 1 December a ledger with the columns 实际开工 and 竣工日期: ZD2026-002 (前期) started on 10 November,
+    ZD2026-001 (在建) finished on 25 November, ZD2026-003 (前期) started with no day given: each from its day,
+    the last from the import's; the audit says the ledger gave the day."""
+    assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
+    clock.advance(days=8)
+    edit = _days(("ZD2026-002", "在建", "2026-11-10", ""), (CODE, "竣工", "2025-03-01", "2026-11-25"),
+                 ("ZD2026-003", "在建", "", ""))
+    files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
+    assert (await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))).written
+    assert sorted((await _events(db))[3:]) == [(CODE, "finish", date(2026, 11, 25), "confirmed"),
+                                               ("ZD2026-002", "start", date(2026, 11, 10), "confirmed"),
+                                               ("ZD2026-003", "start", date(2026, 12, 1), "confirmed")]
+    started = (await _audit(db, "ZD2026-002"))[-1]
+    assert (started["stage_move"], started["stage_day"], started["stage_day_from"]) == (
+        "start", "2026-11-10", "ledger")
+    assert (await _audit(db, "ZD2026-003"))[-1]["stage_day_from"] == "change"
+
+
+async def test_a_start_or_finish_day_to_come_or_a_finish_before_the_start_is_refused(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """Nothing is written, and each issue names the row and the column."""
+    assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
+    edit = _days((CODE, "竣工", "2026-03-01", "2026-11-24"), ("ZD2026-002", "在建", "2026-12-01", ""),
+                 ("ZD2026-003", "竣工", "2026-10-01", "2026-09-30"))
+    files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
+    result = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 20))
+    assert not result.written and len(await _events(db)) == 3
+    issues = {(issue.row, issue.column): str(issue) for issue in result.issues}
+    assert issues.keys() == {(2, "竣工日期"), (3, "实际开工"), (4, "竣工日期")}
+    assert "2026-11-24晚于今天（2026-11-23）" in issues[2, "竣工日期"], issues
+    assert "第3行" in issues[3, "实际开工"] and "实际开工" in issues[3, "实际开工"]
+    assert "竣工日期（2026-09-30）早于实际开工（2026-10-01）" in issues[4, "竣工日期"]
+
+
+async def test_a_ledger_dates_the_finish_of_a_project_already_finished_earlier_than_recorded(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """The sample adds ZD2026-021/022/023 finished on the import's day (23 November); a week later a ledger
+    gives their 竣工日期: 1 October dates ZD2026-021's finish (the preview and the audit say so), a day after
+    the recorded one (ZD2026-022) changes nothing; imported again, nothing more is recorded."""
+    assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
+    clock.advance(days=7)
+    edit = _days(("ZD2026-021", "竣工", "", "2026-10-01"), ("ZD2026-022", "竣工", "", "2026-11-25"))
+    files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
+    result = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert result.written
+    assert (await _events(db))[3:] == [("ZD2026-021", "finish", date(2026, 10, 1), "confirmed")]
+    dated = (await _audit(db, "ZD2026-021"))[-1]
+    assert (dated["changed"]["finish_day"], dated["before"]["finish_day"]) == ("2026-10-01", "2026-11-23")
+    assert (dated["stage_move"], dated["stage_day_from"]) == ("finish", "ledger")
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-021"))
+        assert project is not None
+        assert await stage_events.finish_day(session, project_id=project.id) == date(2026, 10, 1)
+    again = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert not again.issues and len(await _events(db)) == 4

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.__main__ import main
 from bot.app import Core, SchemaOutOfDate
+from bot.clock import to_local
 from bot.config import load_settings
 from bot.domain.messages import Reply
 from bot.domain.photo_match import bands, hash_to_text
@@ -625,3 +626,52 @@ async def test_a_chat_registered_from_two_topics_becomes_one_group_at_the_upgrad
 
 def _json(value: Any) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else value
+
+
+async def test_finishes_recorded_before_their_day_was_are_dated_from_the_audit_trail(empty_db: Database) -> None:
+    """0025: a finished project without a confirmed 竣工 gets one of the day its latest audit entry made it
+    finished (an admin's change, in Shanghai time; an import that added it finished); one without such an
+    entry, and one already dated, are left as they are."""
+    url = empty_db.url
+    await asyncio.to_thread(upgrade, url, "0022")
+    late_evening = datetime(2026, 10, 14, 17, 30, tzinfo=UTC)  # 15 October, 01:30 in Shanghai
+    async with empty_db.engine.begin() as conn:
+        unit = await _insert(conn, "units", name="区住建局", created_at=NOW)
+        admin = await _insert(conn, "people", name="管理员", phone=None, title=None, unit_id=None, active=True,
+                              created_at=NOW)
+        ids = {}
+        for code, stage in [("ZD2026-001", "竣工"), ("ZD2026-002", "投产"), ("ZD2026-003", "竣工"),
+                            ("ZD2026-004", "竣工"), ("ZD2026-005", "在建")]:
+            ids[code] = await _insert(
+                conn, "projects", code=code, name=code, category="交通", total_investment=Decimal(100),
+                annual_plan=Decimal(50), done_before=Decimal(0), baseline_year=2026, stage=stage,
+                lead_unit_id=unit, created_at=NOW, updated_at=NOW)
+        audits = [
+            ("ZD2026-001", late_evening - timedelta(days=20), "project.update",
+             {"field": "stage", "before": "在建", "after": "竣工"}),
+            ("ZD2026-001", late_evening - timedelta(days=10), "project.update",
+             {"field": "stage", "before": "竣工", "after": "在建"}),
+            ("ZD2026-001", late_evening, "project.update", {"field": "stage", "before": "在建", "after": "竣工"}),
+            ("ZD2026-002", NOW, "project.create", {"source": "ledger", "name": "ZD2026-002", "stage": "投产"}),
+            ("ZD2026-003", NOW, "project.update", {"field": "name", "before": "甲", "after": "乙"}),
+            ("ZD2026-005", NOW, "project.update", {"field": "stage", "before": "在建", "after": "竣工"}),
+        ]
+        for code, at, action, detail in audits:
+            await _insert(conn, "audit_log", at=at, actor_person_id=admin, actor="管理员", channel="telegram",
+                          action=action, object_type="project", object_key=code, detail=detail)
+        await conn.execute(text("INSERT INTO stage_events (project_id, kind, day, state, created_at) VALUES "
+                                "(:p, 'finish', :d, 'confirmed', :at)").bindparams(
+            bindparam("d", type_=Date()), bindparam("at", type_=UTCDateTime())),
+            {"p": ids["ZD2026-004"], "d": date(2026, 9, 1), "at": NOW})
+
+    await asyncio.to_thread(upgrade, url)
+    await empty_db.engine.dispose()
+
+    async with empty_db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT project_id, kind, day, state, raised_by_id FROM stage_events "
+                                        "ORDER BY project_id"))).all()
+    local_now = to_local(NOW).date()
+    assert [(p, k, date.fromisoformat(str(d)), s, r) for p, k, d, s, r in rows] == [
+        (ids["ZD2026-001"], "finish", date(2026, 10, 15), "confirmed", admin),
+        (ids["ZD2026-002"], "finish", local_now, "confirmed", admin),
+        (ids["ZD2026-004"], "finish", date(2026, 9, 1), "confirmed", None)]

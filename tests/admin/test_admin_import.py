@@ -325,7 +325,7 @@ async def test_the_node_sheet_alone_is_previewed_and_imported_in_the_chat(desk: 
     moved = nodes_csv.replace("ZD2026-001,路基完成,2027-02-04,,", "ZD2026-001,路基完成,2027-02-20,,")
     await desk.send(ADMIN_NAME, "/import")
     preview = await desk.send(ADMIN_NAME, document=upload("节点计划.csv", moved.encode("utf-8-sig")))
-    assert "节点：新增 0，更新 1，移出计划 0，不变 196" in preview, preview
+    assert "节点：新增 0，更新 1，移出计划 0，不变 196（节点表列出 42 个项目，按表调整这些项目的节点）" in preview
     assert "不在台账中" not in preview  # a node sheet alone says nothing of the projects it leaves out
     done = await desk.press(ADMIN_NAME, "确认")
     assert "导入完成" in done and "节点：新增 0，更新 1" in done
@@ -333,3 +333,19 @@ async def test_the_node_sheet_alone_is_previewed_and_imported_in_the_chat(desk: 
     assert entry.detail["changed"] == {"node": 1}
     [update] = await desk.audits("node.update")
     assert update.object_key == "ZD2026-001" and update.detail["changed"] == {"planned_on": "2027-02-20"}
+
+
+async def test_a_node_sheet_naming_some_projects_replaces_their_nodes_only(desk: Desk) -> None:
+    nodes_csv = SAMPLE_CSV.with_name("nodes_sample.csv").read_text(encoding="utf-8-sig")
+    await desk.send(ADMIN_NAME, "/import")
+    await desk.send(ADMIN_NAME, document=upload("节点计划.csv", nodes_csv.encode("utf-8-sig")))
+    await desk.press(ADMIN_NAME, "确认")
+    header, *rows = nodes_csv.splitlines()
+    *one, last = [r for r in rows if r.startswith("ZD2026-001,")]  # its last node left out
+    await desk.send(ADMIN_NAME, "/import")
+    preview = await desk.send(ADMIN_NAME, document=upload("城北节点.csv", "\n".join([header, *one]).encode()))
+    assert (f"节点：新增 0，更新 0，移出计划 1，不变 {len(one)}（节点表列出 1 个项目，按表调整这些项目的节点；"
+            "另有 41 个项目未列出，其节点保持不变）") in preview, preview
+    await desk.press(ADMIN_NAME, "确认")
+    [removed] = await desk.audits("node.remove")
+    assert (removed.object_key, removed.detail["name"]) == ("ZD2026-001", last.split(",")[1])

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.cli import people, schedule, store
 from bot.cli.common import EXIT_CONFIG, CliError, ConfigError, refuse, say
+from bot.cli.parser import Parser
 from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
 from bot.ops.logs import setup_logging
@@ -22,7 +23,7 @@ __all__ = ["EXIT_CONFIG", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="diaodu", description="重点项目调度助手")
+    parser = Parser(prog="diaodu", description="重点项目调度助手")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="运行机器人（已配置的 Telegram 和/或企业微信；"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Core
+from bot.clock import SHANGHAI
 from bot.config import Settings
 from bot.domain.messages import Incoming, IncomingFile
 from handlers import admin_import
@@ -81,6 +83,7 @@ async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -
     assert "导入预览（尚未写入）：「2026台账.csv」" in preview
     assert "项目：新增 0，更新 1，不变 41" in preview
     assert "更新项目 ZD2026-001 城北高速连接线：年度计划投资 40,800.0 → 45,000.0 万元" in preview
+    assert "累计完成基数截至 2026-10-31（台账未注明，按表头「截至上月」计为上月底）" in preview  # the day said
     assert "annual_plan" not in preview
     assert desk.labels(ADMIN_NAME) == ["确认", "取消"]
     assert await annual_plan(desk) == Decimal(40800)  # a dry run writes nothing
@@ -349,3 +352,14 @@ async def test_a_node_sheet_naming_some_projects_replaces_their_nodes_only(desk:
     await desk.press(ADMIN_NAME, "确认")
     [removed] = await desk.audits("node.remove")
     assert (removed.object_key, removed.detail["name"]) == ("ZD2026-001", last.split(",")[1])
+
+
+async def test_an_undated_ledger_in_january_asks_the_day_its_plans_are_of(desk: Desk) -> None:
+    """In January 「截至上月」 is last December: the file may be last year's ledger or this year's."""
+    desk.core.clock.set(datetime(2027, 1, 8, 10, 0, tzinfo=SHANGHAI))
+    await desk.send(ADMIN_NAME, "/import")
+    asked = await desk.send(ADMIN_NAME, document=upload("2027台账.csv", ledger_csv()))
+    assert "表头「截至上月」现在是指上一年度 12 月底，无法确定年度计划投资记入哪一年" in asked, asked
+    assert desk.labels(ADMIN_NAME) == ["截至 2026-12-31", "截至 2027-01-07", "取消"]
+    preview = await desk.press(ADMIN_NAME, "截至 2027-01-07")
+    assert "累计完成基数截至 2027-01-07（按指定日期）" in preview and "年度计划投资按 2027 年度录入" in preview

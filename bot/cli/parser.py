@@ -3,7 +3,8 @@ help under Chinese headings (the commands and options keep their English names).
 
 Through argparse's public API only: ``error`` (documented as the method to override: it prints the usage and
 the message, and exits with status 2), ``format_usage`` and ``format_help`` (their text), and a ``-h/--help``
-option of our own (``add_help=False``). argparse words its errors in English; ``usage_error`` reads them by
+option of our own (``add_help=False``). The templates are read only when the usage or the help is shown, not
+at every start. argparse words its errors in English; ``usage_error`` reads them by
 their documented shapes (a required argument missing, an invalid choice, a value of the wrong type, an
 unrecognized argument…) and words each in bot/templates/cli/usage_error.j2 (the help's headings:
 usage_words.j2). An error it does not recognise is
@@ -16,8 +17,6 @@ import argparse
 import re
 import sys
 from typing import Any, NoReturn
-
-from bot.render import shared_renderer
 
 __all__ = ["Parser", "usage_error"]
 
@@ -43,6 +42,8 @@ def _names(text: str) -> list[str]:
 
 def usage_error(message: str) -> str:
     """argparse's English message of what is wrong, in Chinese (usage_error.j2)."""
+    from bot.render import shared_renderer
+
     for kind, pattern in _MESSAGES:
         found = pattern.fullmatch(message.strip())
         if found is None:
@@ -58,6 +59,8 @@ def usage_error(message: str) -> str:
 
 
 def _words() -> dict[str, str]:
+    from bot.render import shared_renderer
+
     return dict(shared_renderer().words("cli/usage_words", "headings"))
 
 
@@ -68,7 +71,7 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["add_help"] = False
         super().__init__(*args, **kwargs)
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=_words()["help"])
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
 
     def format_usage(self) -> str:
         return self._chinese(super().format_usage())
@@ -84,5 +87,7 @@ class Parser(argparse.ArgumentParser):
             "\noptions:\n", f"\n{words['options']}\n")
 
     def error(self, message: str) -> NoReturn:
+        from bot.render import shared_renderer
+
         self.print_usage(sys.stderr)
         self.exit(2, shared_renderer().plain("cli/usage_refused", prog=self.prog, text=usage_error(message)) + "\n")

@@ -1,4 +1,4 @@
-"""The `diaodu` command line: run the bot, import the ledger, invite people, chat in a console, migrate."""
+"""The `diaodu` command line: run the bot, import and export the ledger, invite people, chat in a console, migrate."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.cli import people, schedule, store
 from bot.cli.common import EXIT_CONFIG, CliError, ConfigError, refuse, say
+from bot.cli.parser import Parser
 from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
 from bot.ops.logs import setup_logging
@@ -22,7 +23,7 @@ __all__ = ["EXIT_CONFIG", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="diaodu", description="重点项目调度助手")
+    parser = Parser(prog="diaodu", description="重点项目调度助手")
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="运行机器人（已配置的 Telegram 和/或企业微信；"
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="台账中累计完成数的截至日期（台账未注明时使用）")
     imp.add_argument("--take-file", action="store_true",
                      help="与系统中已做的更改冲突时采用台账的版本（默认保留系统中的更改）")
+
+    exp = sub.add_parser("export", help="导出项目台账 xlsx（与 /export 相同，可修改后再导入）")
+    exp.add_argument("--out", type=Path, help="输出文件（默认 重点项目台账_年月日_时分秒.xlsx，不覆盖已有文件）")
 
     inv = sub.add_parser("invite", help="生成一次性邀请码")
     inv.add_argument("--role", required=True, choices=["liaison", "unit", "lead", "top", "admin"])
@@ -186,6 +190,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "import":
         return asyncio.run(store.import_files(settings, args.files, dry_run=args.dry_run, as_of=args.as_of,
                                    take_file=args.take_file))
+    if args.command == "export":
+        return asyncio.run(store.export(settings, args.out))
     if args.command == "invite":
         return asyncio.run(people.invite(settings, args))
     if args.command == "console":

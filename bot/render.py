@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bot.clock import to_local
 from bot.domain import labels
-from bot.domain.amounts import format_wan, has_unit
+from bot.domain.amounts import format_wan, has_unit, in_chinese_numerals, plain_wan
 from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.limits import preview
 from bot.domain.rounding import one_decimal, percent, tenths
@@ -79,6 +79,7 @@ class Renderer:
             wan=wan_or_dash, pct=format_pct, points=format_points, delta=format_delta, time=format_time,
             day=format_date,
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
+            chinese_numerals=in_chinese_numerals, plain_wan=plain_wan,
             preview=preview, cell=markup_cell, tenths=tenths,
         )
 

@@ -225,7 +225,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
         day = parse_day(ctx.msg.text or "")
         if day is None or day > ctx.today:
             ctx.reply("admin_import_as_of", name=state.get("name", ""), typed=ctx.msg.text or "",
-                      buttons=_buttons_as_of(ctx))
+                      reason=state.get("as_of_reason"), buttons=_buttons_as_of(ctx))
             return
         await _preview(ctx, {**state, "as_of": day.isoformat()})
     elif state.get("step") == "confirm":
@@ -267,8 +267,9 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
         _summary(ctx, "invalid", result, path.name, state["name"], _buttons_cancel())
         return
     if result.needs_as_of:
-        await ctx.save_flow(FLOW, {**state, "step": "as_of"})
-        ctx.reply("admin_import_as_of", name=state["name"], typed=None, buttons=_buttons_as_of(ctx))
+        reason = result.plan.as_of_reason if result.plan else None
+        await ctx.save_flow(FLOW, {**state, "step": "as_of", "as_of_reason": reason})
+        ctx.reply("admin_import_as_of", name=state["name"], typed=None, reason=reason, buttons=_buttons_as_of(ctx))
         return
     keys = [c.key for c in result.conflicts if c.choice is not None]
     await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys})

@@ -235,7 +235,9 @@ async def _ask_amount(ctx: Context, project: Project, old: Correctable, state: d
 
 async def _ask_progress(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, {**state, "step": "progress"})
-    ctx.reply("correct_ask_progress", project=project, old=old,
+    written = state.get("written")
+    ctx.reply("correct_ask_progress", project=project, old=old, written=written,
+              amount=Decimal(state["amount"]) if written else None,
               buttons=[[Button(label("correct_same_progress"), f"{PREFIX}:same")], [_cancel()]])
 
 
@@ -382,6 +384,7 @@ async def _store(ctx: Context, project: Project, old: Correctable, state: dict[s
     year = old.local_day.year
     figures = await project_repo.project_figures(ctx.session, project=project,
                                                  today=min(ctx.today, date(year, 12, 31)))
-    ctx.reply("correct_done", project=project, old=old, amount=amount, progress=state["progress"],
+    ctx.reply("correct_done", project=project, old=old, amount=amount, written=state.get("written"),
+              progress=state["progress"],
               reason=state["reason"], figures=figures, year=year,
               published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES)

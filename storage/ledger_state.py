@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.ledger_diff import default_day
 from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
@@ -52,9 +53,9 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
                                             tuple(supporting.get(project_id, ())))
     state.changed_in_chat = await _changed_in_chat(session)
     state.reports = await _report_totals(session, today=today, as_of=as_of)
-    # The plans of the year the ledger is for: its baseline's day, else the day before the import (as
+    # The plans of the year the ledger is for: its baseline's day, else the end of last month (as
     # bot.domain.ledger_diff.plan_import dates it).
-    year = (as_of or today - timedelta(days=1)).year
+    year = (as_of or default_day(today) or today).year
     state.plans = {project_id: plan for project_id, plan in (await plans_of_year(session, year=year)).items()
                    if plan is not None}
     state.finish_days = await finish_days(session)

@@ -1,4 +1,5 @@
-"""`diaodu db current`, `import`, `backup`, `restore` and `demo`: the store and what goes in and out of it."""
+"""`diaodu db current`, `import`, `export`, `backup`, `restore` and `demo`: the store and what goes in and out of
+it."""
 
 from __future__ import annotations
 
@@ -54,6 +55,28 @@ async def import_files(settings: Settings, files: list[Path], *, dry_run: bool, 
     failed = bool(result.issues) or result.needs_as_of
     print(text, file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
+
+
+async def export(settings: Settings, out: Path | None) -> int:
+    """The ledger workbook /export and the web's download make (bot.services.ledger_download), written to
+    ``out`` (default: its own name, 重点项目台账_年月日_时分秒.xlsx, in the current folder)."""
+    from bot.clock import local_today
+    from bot.services.ledger_download import ledger_file, ledger_filename
+    from bot.services.standings import current_standings
+
+    core = await open_core(settings)
+    try:
+        async with core.db.session() as session:
+            standings = await current_standings(session, today=local_today(core.clock))
+            data = await ledger_file(session, standings)
+    finally:
+        await core.db.dispose()
+    path = out or Path(ledger_filename(core.clock.now()))
+    if path.exists():
+        raise CliError("export_exists", path=str(path))
+    path.write_bytes(data)
+    say("export", path=str(path), projects=len(standings.projects))
+    return 0
 
 
 async def backup(settings: Settings, args: argparse.Namespace) -> int:

@@ -188,6 +188,19 @@ def format_wan(amount: Decimal) -> str:
     return f"{amount.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):,.1f}"
 
 
+def in_chinese_numerals(text: str) -> bool:
+    """Whether a written amount uses Chinese numerals (「四万」, 「三千」, 「1亿2千万」), whose reading is worth saying
+    back: 「四万」 is 4 万元, not 40,000 万元."""
+    folded = unicodedata.normalize("NFKC", text or "").translate(_FOLD)
+    return any(ch in _CN_DIGIT_VALUE or ch in "十百千拾佰仟点" for ch in folded)
+
+
+def plain_wan(amount: Decimal) -> str:
+    """万元 as a reading is said, without trailing zeros: 4 → "4", 12000 → "12,000", 0.35 → "0.35"."""
+    value = Decimal(amount).normalize()
+    return f"{value:,f}"
+
+
 def has_unit(text: str) -> bool:
     """Whether a written amount names its unit (万, 亿, 元…); a bare number is read as 万元."""
     return any(ch in "万亿元萬億圆圓" for ch in unicodedata.normalize("NFKC", text or ""))

@@ -19,8 +19,10 @@ Rules, as a careful 区项目办 expects them:
   baseline's day), compared with the plan stored for that year (none yet: a change from none), and
   written for that year only; earlier years' plans are kept.
 - The baseline (截至某日累计完成) is dated: a changed baseline takes the import's `as_of` day. Without a day,
-  a baseline may still be dated the day before the import when no report of the year could be covered by
-  it; otherwise the plan says `needs_as_of` and nothing may be written.
+  a baseline is dated as the template's header says, 截至上月: the last day of the month before the import
+  (`default_day`), when no report of the year could be covered by it. Otherwise (a report of the year, or an
+  import in January, whose 上月 is last year's December: is the file last year's ledger or this year's?) the
+  plan says `needs_as_of`, with the reason, and nothing may be written.
 """
 
 from __future__ import annotations
@@ -72,16 +74,26 @@ def needs_day(ledger: Ledger, state: LedgerState) -> bool:
     return False
 
 
+def default_day(today: date) -> date | None:
+    """The baseline's day of a ledger that does not name one, as its header says (截至上月累计完成): the last
+    day of the month before `today`; None in January (上月 is last year's: the day must be asked)."""
+    day = today.replace(day=1) - timedelta(days=1)
+    return day if day.year == today.year else None
+
+
 def plan_import(ledger: Ledger, state: LedgerState, *, today: date, as_of: date | None,
                 as_of_source: str | None, choices: Mapping[str, str] | None = None,
                 default_choice: str = KEEP) -> ImportPlan:
     """The plan for importing `ledger` on `today` (see the module's rules). `as_of` is the baseline's day,
-    from the file or the person importing; None lets the plan date it the day before `today` when that
-    covers no report (else `needs_as_of`). A conflict not in `choices` gets `default_choice`."""
-    if as_of is None and needs_day(ledger, state):
-        return ImportPlan(as_of=None, as_of_source=None, needs_as_of=True)
+    from the file or the person importing; None lets the plan date it the last day of the month before `today`
+    (`default_day`) when that covers no report (else `needs_as_of`). A conflict not in `choices` gets
+    `default_choice`."""
+    default = default_day(today)
+    if as_of is None and (needs_day(ledger, state) or (default is None and ledger.projects)):
+        reason = "reports" if needs_day(ledger, state) else "new_year"
+        return ImportPlan(as_of=None, as_of_source=None, needs_as_of=True, as_of_reason=reason)
     source: Any = as_of_source if as_of is not None else "default"
-    return _Planner(state, today=today, as_of=as_of or today - timedelta(days=1), source=source,
+    return _Planner(state, today=today, as_of=as_of or default or today - timedelta(days=1), source=source,
                     given=as_of is not None, choices=choices or {}, default_choice=default_choice).plan(ledger)
 
 

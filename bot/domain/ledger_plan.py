@@ -125,6 +125,8 @@ class ImportPlan:
     as_of: date | None
     as_of_source: Literal["file", "title", "given", "default"] | None
     needs_as_of: bool = False
+    # why the day is asked: "reports" (reports of the year the day decides on), "new_year" (上月 is last year's)
+    as_of_reason: Literal["reports", "new_year"] | None = None
     new_units: list[str] = field(default_factory=list)
     new_people: list[KnownPerson] = field(default_factory=list)
     person_updates: list[KnownPerson] = field(default_factory=list)  # whole rows, as they will be

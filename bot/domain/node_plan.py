@@ -2,8 +2,10 @@
 
 `plan_nodes` is pure: the sheet's rows and the nodes stored (`StoredNode`, removed ones too) give a
 `NodePlan`: the nodes to add, to update (a node taken off the plan before and named again comes back, its
-history kept), and to take off the plan (`removed_at`): every node on the plan that the sheet no longer
-names. A node is known by its project and name. A blank 实际完成日期 or 备注 in the sheet never clears a
+history kept), and to take off the plan (`removed_at`): every node on the plan of a project the sheet names
+that the sheet no longer names. A sheet naming some projects replaces the nodes of those projects only: the
+nodes of a project it does not name are left as they are (taking a node off the plan needs its project named).
+A node is known by its project and name. A blank 实际完成日期 or 备注 in the sheet never clears a
 done day or a note recorded in the chat; a filled one is the file's word. A sheet naming exactly what is
 stored changes nothing.
 """
@@ -67,6 +69,8 @@ class NodePlan:
     updates: list[NodeUpdate] = field(default_factory=list)
     removals: list[StoredNode] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    projects: int = 0  # projects the sheet names: their nodes become what it says
+    left_alone: int = 0  # projects with nodes on the plan that the sheet does not name: left as they are
 
     @property
     def empty(self) -> bool:
@@ -102,6 +106,10 @@ def plan_nodes(rows: Sequence[NodeRow], stored: Iterable[StoredNode]) -> NodePla
             continue
         plan.updates.append(NodeUpdate(known, seq, row.planned_on, done_on, note, known.removed, fields))
         plan.counts["added" if known.removed else "changed"] += 1
-    plan.removals = [n for key, n in by_key.items() if not n.removed and key not in named]
+    codes = {row.code for row in rows}
+    on_plan = [n for n in by_key.values() if not n.removed]
+    plan.removals = [n for n in on_plan if n.code in codes and (n.code, n.name) not in named]
     plan.counts["removed"] = len(plan.removals)
+    plan.projects = len(codes)
+    plan.left_alone = len({n.code for n in on_plan} - codes)
     return plan

@@ -192,7 +192,7 @@ class _Reader(Checks):
                 self._people_broken = True
             return
         if table.kind == "nodes":
-            self.nodes_read = True  # a sheet without rows takes every node off the plan, as it says
+            self.nodes_read = True  # a sheet without rows names no project: it changes no node
         elif not table.rows:
             self._issue((seq, 0), table.sheet, 0, "", issue_words("header_only"))
             if table.kind == "people":

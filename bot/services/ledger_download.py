@@ -1,7 +1,8 @@
 """The ledger as people download it (/export in the chat, 下载台账 on the web): one workbook, the same sheets.
 
-Projects with their figures, the unit and town rankings, the problems with their history, and the node plan
-(项目节点计划) in the import's columns, so that the file can be edited and imported again.
+Projects with their figures, the unit and town rankings, the problems with their history, and the import's
+sheets (重点项目包抓责任分解表, 人员名单, 项目节点计划) as the import reads them, so that the file can be edited
+and imported again: imported as it is, it changes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import SHANGHAI
 from bot.domain.standings import Standings
 from bot.render import shared_renderer
+from storage.ledger_export import ledger_template
 from storage.nodes import ledger_nodes
 from storage.problem_ledger import problem_rows
 
@@ -24,7 +26,8 @@ async def ledger_file(session: AsyncSession, standings: Standings) -> bytes:
 
     problems = await problem_rows(session)
     plan = await ledger_nodes(session)
-    return await asyncio.to_thread(lambda: ledger_workbook(standings, problems, plan=plan))
+    template = await ledger_template(session)
+    return await asyncio.to_thread(lambda: ledger_workbook(standings, problems, plan=plan, template=template))
 
 
 def ledger_filename(at: datetime) -> str:

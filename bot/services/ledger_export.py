@@ -1,5 +1,6 @@
 """The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, the problem list and the milestones
-(节点) the bulletin lists; for /export also the node plan (项目节点计划) in the columns the import reads.
+(节点) the bulletin lists; for /export also the import's sheets (重点项目包抓责任分解表, 人员名单 and the node
+plan 项目节点计划) in the columns the import reads.
 
 One sheet per table, each with a bold frozen header row, an auto filter, column widths fitted to the
 content (a CJK character counts two columns) and real numbers with display formats: 万元 amounts as
@@ -38,6 +39,7 @@ from bot.ledger.columns import C_CODE, N_DONE, N_NAME, N_NOTE, N_PLANNED, NODE_S
 from bot.render import shared_renderer
 
 if TYPE_CHECKING:
+    from storage.ledger_export import LedgerTemplate
     from storage.nodes import LedgerNode
 
 T = TypeVar("T")
@@ -281,11 +283,12 @@ def _write_notes(wb: Workbook, title: str, header: str, notes: Sequence[str]) ->
 
 
 def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: BulletinNodes | None = None, *,
-                    plan: Sequence[LedgerNode] | None = None, kind: str = "weekly",
-                    notes: Sequence[str] = ()) -> bytes:
+                    plan: Sequence[LedgerNode] | None = None, template: LedgerTemplate | None = None,
+                    kind: str = "weekly", notes: Sequence[str] = ()) -> bytes:
     """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单; with ``nodes`` 节点清单 (the nodes
     missed and those due in the next period of the bulletin's ``kind``, in full); with ``plan`` (the ledger
-    /export writes) 项目节点计划 in the import's columns: the sheet imported again changes nothing. With ``notes``
+    /export writes) 项目节点计划 in the import's columns, and with ``template`` the import's 重点项目包抓责任分解表
+    and 人员名单 before it (bot.services.ledger_sheets): the workbook imported again changes nothing. With ``notes``
     (what a bulletin says of its figures: bot/templates/_base_note.j2) a first sheet 说明 holds them, and the
     workbook opens on it."""
     sheets, headers = _words("sheets"), _words("headers")
@@ -306,6 +309,10 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: Bul
     if nodes is not None:
         _write_sheet(wb.create_sheet(sheets["nodes"]), NODE_COLUMNS, _node_rows(nodes), headers,
                      {"node_lists": _node_list_names(kind)})
+    if template is not None:
+        from bot.services.ledger_sheets import write_template
+
+        write_template(wb, template)
     if plan is not None:
         _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan, PLAN_HEADERS)
     if notes:

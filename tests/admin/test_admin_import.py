@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Core
+from bot.clock import SHANGHAI
 from bot.config import Settings
 from bot.domain.messages import Incoming, IncomingFile
 from handlers import admin_import
@@ -81,6 +83,7 @@ async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -
     assert "导入预览（尚未写入）：「2026台账.csv」" in preview
     assert "项目：新增 0，更新 1，不变 41" in preview
     assert "更新项目 ZD2026-001 城北高速连接线：年度计划投资 40,800.0 → 45,000.0 万元" in preview
+    assert "累计完成基数截至 2026-10-31（台账未注明，按表头「截至上月」计为上月底）" in preview  # the day said
     assert "annual_plan" not in preview
     assert desk.labels(ADMIN_NAME) == ["确认", "取消"]
     assert await annual_plan(desk) == Decimal(40800)  # a dry run writes nothing
@@ -325,7 +328,7 @@ async def test_the_node_sheet_alone_is_previewed_and_imported_in_the_chat(desk: 
     moved = nodes_csv.replace("ZD2026-001,路基完成,2027-02-04,,", "ZD2026-001,路基完成,2027-02-20,,")
     await desk.send(ADMIN_NAME, "/import")
     preview = await desk.send(ADMIN_NAME, document=upload("节点计划.csv", moved.encode("utf-8-sig")))
-    assert "节点：新增 0，更新 1，移出计划 0，不变 196" in preview, preview
+    assert "节点：新增 0，更新 1，移出计划 0，不变 196（节点表列出 42 个项目，按表调整这些项目的节点）" in preview
     assert "不在台账中" not in preview  # a node sheet alone says nothing of the projects it leaves out
     done = await desk.press(ADMIN_NAME, "确认")
     assert "导入完成" in done and "节点：新增 0，更新 1" in done
@@ -333,3 +336,30 @@ async def test_the_node_sheet_alone_is_previewed_and_imported_in_the_chat(desk: 
     assert entry.detail["changed"] == {"node": 1}
     [update] = await desk.audits("node.update")
     assert update.object_key == "ZD2026-001" and update.detail["changed"] == {"planned_on": "2027-02-20"}
+
+
+async def test_a_node_sheet_naming_some_projects_replaces_their_nodes_only(desk: Desk) -> None:
+    nodes_csv = SAMPLE_CSV.with_name("nodes_sample.csv").read_text(encoding="utf-8-sig")
+    await desk.send(ADMIN_NAME, "/import")
+    await desk.send(ADMIN_NAME, document=upload("节点计划.csv", nodes_csv.encode("utf-8-sig")))
+    await desk.press(ADMIN_NAME, "确认")
+    header, *rows = nodes_csv.splitlines()
+    *one, last = [r for r in rows if r.startswith("ZD2026-001,")]  # its last node left out
+    await desk.send(ADMIN_NAME, "/import")
+    preview = await desk.send(ADMIN_NAME, document=upload("城北节点.csv", "\n".join([header, *one]).encode()))
+    assert (f"节点：新增 0，更新 0，移出计划 1，不变 {len(one)}（节点表列出 1 个项目，按表调整这些项目的节点；"
+            "另有 41 个项目未列出，其节点保持不变）") in preview, preview
+    await desk.press(ADMIN_NAME, "确认")
+    [removed] = await desk.audits("node.remove")
+    assert (removed.object_key, removed.detail["name"]) == ("ZD2026-001", last.split(",")[1])
+
+
+async def test_an_undated_ledger_in_january_asks_the_day_its_plans_are_of(desk: Desk) -> None:
+    """In January 「截至上月」 is last December: the file may be last year's ledger or this year's."""
+    desk.core.clock.set(datetime(2027, 1, 8, 10, 0, tzinfo=SHANGHAI))
+    await desk.send(ADMIN_NAME, "/import")
+    asked = await desk.send(ADMIN_NAME, document=upload("2027台账.csv", ledger_csv()))
+    assert "表头「截至上月」现在是指上一年度 12 月底，无法确定年度计划投资记入哪一年" in asked, asked
+    assert desk.labels(ADMIN_NAME) == ["截至 2026-12-31", "截至 2027-01-07", "取消"]
+    preview = await desk.press(ADMIN_NAME, "截至 2027-01-07")
+    assert "累计完成基数截至 2027-01-07（按指定日期）" in preview and "年度计划投资按 2027 年度录入" in preview

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.domain.amounts import parse_amount
+from bot.domain.amounts import AmountError, in_chinese_numerals, parse_amount, plain_wan
 from bot.domain.report_line import parse_report_line
+from bot.render import Renderer
 
 # Unit as written → how many 万元 one of it is.
 UNITS = {"元": Decimal("0.0001"), "万": Decimal(1), "万元": Decimal(1), "亿": Decimal(10000),
@@ -227,3 +228,32 @@ def test_a_comma_after_the_amount_keeps_a_word_led_by_a_unit_whole() -> None:
     parsed = parse_report_line("ZD2026-001 850，万达广场基础施工")
     assert parsed is not None and not parsed.ambiguous
     assert (parsed.readings[0].amount, parsed.progress) == (850, "万达广场基础施工")
+
+
+@given(st.integers(1, 99_999_999), st.sampled_from(["", "万", "万元", "亿"]))
+def test_an_amount_in_chinese_numerals_is_said_back_as_read(number: int, unit: str) -> None:
+    """Whatever the Chinese numerals, the reply's 「…」按 N 万元计 names the amount stored (a numeral holding 万 or
+    亿 counts yuan: 「一万」 is 1 万元), and an amount written in Arabic digits is not taken for Chinese."""
+    written = cn2an.an2cn(number, "low") + unit
+    try:
+        amount = parse_amount(written)
+    except AmountError:  # 「一万万」, or over the cap
+        assume(False)
+        return
+    yuan = {"": 1, "万": 10**4, "万元": 10**4, "亿": 10**8}[unit]
+    counts_yuan = bool(unit) or "万" in written or "亿" in written
+    assert amount == (Decimal(number * yuan) / 10**4 if counts_yuan else number)
+    assert in_chinese_numerals(written) and not in_chinese_numerals(f"{number}{unit}")
+    assert Decimal(plain_wan(amount).replace(",", "")) == amount
+
+
+def test_the_reading_is_said_in_the_reply() -> None:
+    text = Renderer().env.from_string('{% include "_amount_written.j2" %}')
+
+    def said(written: str) -> str:
+        return text.render(written=written, amount=parse_amount(written))
+
+    assert said("四万") == "4.0 万元（「四万」按 4 万元计）"
+    assert said("四千") == "4,000.0 万元（「四千」未写单位，按 4,000 万元计）"
+    assert said("一点二亿") == "12,000.0 万元（「一点二亿」按 12,000 万元计）"
+    assert said("850万") == "850万 = 850.0 万元"  # Arabic digits with their unit: as before

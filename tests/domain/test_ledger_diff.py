@@ -59,7 +59,10 @@ def test_a_changed_baseline_needs_its_day_only_when_reports_could_be_counted_twi
     ledger = Ledger(projects=[replace(ROW, done_before=Decimal(27051))])
     assert plan_import(ledger, _state(reports=1), today=TODAY, as_of=None, as_of_source=None).needs_as_of
     quiet = plan_import(ledger, _state(), today=TODAY, as_of=None, as_of_source=None)
-    assert (quiet.needs_as_of, quiet.as_of, quiet.as_of_source) == (False, date(2026, 12, 2), "default")
+    # undated, as the header says (截至上月累计完成): the end of last month
+    assert (quiet.needs_as_of, quiet.as_of, quiet.as_of_source) == (False, date(2026, 11, 30), "default")
+    asked = plan_import(ledger, _state(reports=1), today=TODAY, as_of=None, as_of_source=None)
+    assert asked.as_of_reason == "reports"
     dated = plan_import(ledger, _state(reports=1), today=TODAY, as_of=date(2026, 11, 30), as_of_source="given")
     [change] = dated.changes
     assert [(f.field, f.before, f.after) for f in change.fields] == [
@@ -114,3 +117,14 @@ def test_a_finished_projects_finish_day_is_a_change_only_when_the_ledger_dates_i
     assert dated(date(2026, 12, 1)) == [("finish_day", date(2026, 12, 1), date(2026, 11, 20), True)]
     assert dated(date(2026, 11, 20)) == dated(date(2026, 11, 1)) == []
     assert dated(None, replace(finished, stage="在建"), stage="在建") == []
+
+
+def test_an_undated_ledger_in_january_asks_which_year_it_is_for() -> None:
+    """In January 「截至上月」 is last December: the plans would go to last year unless the day is said."""
+    plan = plan_import(Ledger(projects=[ROW]), _state(), today=date(2027, 1, 8), as_of=None, as_of_source=None)
+    assert (plan.needs_as_of, plan.as_of_reason) == (True, "new_year")
+    dated = plan_import(Ledger(projects=[ROW]), _state(plans={}), today=date(2027, 1, 8), as_of=date(2027, 1, 7),
+                        as_of_source="given")
+    assert not dated.needs_as_of and dated.plans == [(100, Decimal("40800.0000"))]
+    assert not plan_import(Ledger(people=[]), _state(), today=date(2027, 1, 8), as_of=None,
+                           as_of_source=None).needs_as_of  # a node sheet or a roster alone has no baseline

@@ -1,5 +1,6 @@
-"""bot.domain.node_plan: a sheet planned against what it produced changes nothing; a node left out is taken off
-the plan, and named again comes back; blank done days and notes keep what the chat recorded."""
+"""bot.domain.node_plan: a sheet planned against what it produced changes nothing; a node left out of a project
+the sheet names is taken off the plan, and named again comes back, while a project the sheet does not name keeps
+its nodes; blank done days and notes keep what the chat recorded."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def test_a_sheet_planned_again_after_it_was_stored_changes_nothing(first: list, 
     again = plan_nodes(_rows(second), stored)
     assert again.empty and again.counts["unchanged"] == len(second)
     on_plan = {(n.code, n.name) for n in stored if not n.removed}
-    assert on_plan == {(c, n) for c, n, *_ in second}
+    named = {c for c, *_ in second}  # the projects the second sheet names are what it says; the others as before
+    assert on_plan == {(c, n) for c, n, *_ in second} | {(c, n) for c, n, *_ in first if c not in named}
 
 
 def test_left_out_removed_named_again_restored_and_blank_cells_keep_the_chat() -> None:
@@ -63,3 +65,14 @@ def test_left_out_removed_named_again_restored_and_blank_cells_keep_the_chat() -
     [restored] = plan.updates
     assert restored.node.id == 3 and restored.restored and restored.fields == ("restored",)
     assert (plan.counts["added"], plan.counts["unchanged"], plan.counts["removed"]) == (1, 1, 1)
+
+
+def test_a_sheet_naming_some_projects_leaves_the_others_nodes_alone() -> None:
+    stored = [StoredNode(1, "ZD2026-001", "开工", 1, DAY, DAY, "", removed=False),
+              StoredNode(2, "ZD2026-002", "开工", 1, DAY, None, "", removed=False),
+              StoredNode(3, "ZD2026-002", "主体封顶", 2, DAY + timedelta(days=90), None, "", removed=False),
+              StoredNode(4, "ZD2026-003", "开工", 1, DAY, None, "", removed=False)]
+    plan = plan_nodes([NodeRow(2, "ZD2026-002", "开工", DAY, None, None)], stored)
+    assert [n.id for n in plan.removals] == [3]
+    assert (plan.projects, plan.left_alone) == (1, 2)
+    assert plan_nodes([], stored).empty  # a sheet without rows names no project

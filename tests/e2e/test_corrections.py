@@ -301,3 +301,19 @@ async def test_a_correction_over_its_text_limits_is_refused_saying_the_limit(off
     assert "已更正" in await tg.press(HAO, "确认更正")
     assert sorted((r.local_day.day, r.amount) for r in await tg.reports()) == [
         (23, Decimal(850)), (24, Decimal(850)), (25, Decimal(900))]
+
+
+async def test_an_amount_in_chinese_numerals_is_said_as_read(office: TelegramHarness) -> None:
+    tg = office
+    tg.clock.set(at(11, 26, 17))
+    saved = await tg.send(WU, "/report ZD2026-002 四万 路基施工")
+    assert "已记录填报：本期完成投资 4.0 万元（「四万」按 4 万元计）" in saved.text, saved.text
+    asked = await tg.send(HAO, f"/correct {CODE} 11-24")
+    assert "更正" in asked.text
+    amount = await tg.send(HAO, "八百五十")
+    assert "更正后的本期完成投资：850.0 万元（「八百五十」未写单位，按 850 万元计）。" in amount.text, amount.text
+    await tg.press(HAO, "形象进度不变")
+    confirm = await tg.send(HAO, "多写了一个零")
+    assert "更正为：本期完成投资 850.0 万元（「八百五十」未写单位，按 850 万元计）" in confirm.text, confirm.text
+    done = await tg.press(HAO, "确认更正")
+    assert "8,500.0 万元 → 850.0 万元（「八百五十」未写单位，按 850 万元计）" in done.text, done.text

@@ -72,7 +72,7 @@ async def test_reimport_with_a_dated_baseline_keeps_the_chat_work(
     text = preview.text
     assert "导入预览" in text and "累计完成基数截至 2026-11-30（按指定日期），基数已含 1 条已有填报" in text, text
     assert (f"更新项目 {CODE} 城北高速连接线：累计完成基数 26,051.0 → 27,051.0 万元；"
-            "基数截至日期 2026-11-19 → 2026-11-30") in text
+            "基数截至日期 2026-10-31 → 2026-11-30") in text
     assert f"{CODE} 城北高速连接线：本年累计完成 27,051.0 → 27,051.0 万元，基数已含 1 条填报" in text
     assert "1. 郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in text
     assert (f"2. {CODE} 城北高速连接线 的联络员已在系统中改为 严超，台账为 郝芳：保留 严超"

@@ -55,9 +55,10 @@ async def _ytd(db: Database, code: str, day: date) -> Decimal:
 async def test_a_report_before_the_baseline_day_is_not_counted_twice(
         db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
     first = await _import(db, clock, actor, [SAMPLE_XLSX])  # 2026-11-23, nothing reported yet
-    assert (first.plan.as_of, first.plan.as_of_source) == (date(2026, 11, 22), "default")
+    # undated: 截至上月 as the header says, so the 11-20 report (sent late) is not in it
+    assert (first.plan.as_of, first.plan.as_of_source) == (date(2026, 10, 31), "default")
     await _report(db, CODE, date(2026, 11, 20), "1000")
-    assert await _ytd(db, CODE, date(2026, 12, 3)) == Decimal(26051)  # dated 11-22: the 11-20 report is in it
+    assert await _ytd(db, CODE, date(2026, 12, 3)) == Decimal(27051)
 
     clock.advance(days=10)  # 2026-12-03: the end-of-November ledger says 27,051 done by 11-30
     edited = edited_projects_csv(tmp_path, _set(CODE, DONE, "27051"))
@@ -70,7 +71,7 @@ async def test_a_report_before_the_baseline_day_is_not_counted_twice(
     await _report(db, CODE, date(2026, 12, 1), "500")
     dry = await _import(db, clock, actor, files, as_of=date(2026, 11, 30), dry_run=True)
     [ytd] = [y for y in dry.plan.year_to_date if y.code == CODE]
-    assert (ytd.before, ytd.after, ytd.covered_reports) == (Decimal(26551), Decimal(27551), 1)
+    assert (ytd.before, ytd.after, ytd.covered_reports) == (Decimal(27551), Decimal(27551), 1)
     assert dry.plan.covered_reports == 1
 
     done = await _import(db, clock, actor, files, as_of=date(2026, 11, 30))

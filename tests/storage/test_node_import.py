@@ -121,10 +121,16 @@ async def test_a_node_left_out_is_taken_off_the_plan_and_comes_back(db: Database
         await node_repo.mark_done(session, node, done_on=clock.now().date(), note="主体结构验收通过",
                                   person_id=None, photos=[], now=clock.now())
     second = _sheet(tmp_path, [["ZD2026-001", "开工", "2026-07-01", "2026-07-01", ""],
-                               ["ZD2026-001", "主体封顶", "2027-04-30", "", ""]], name="second.csv")
+                               ["ZD2026-001", "主体封顶", "2027-04-30", "", ""],
+                               ["ZD2026-002", "桩基完成", "2027-06-30", "", ""]], name="second.csv")
     result = await _import(db, clock, actor, [second])
     assert result.plan is not None and result.plan.nodes is not None
     assert (result.plan.nodes.counts["changed"], result.plan.nodes.counts["removed"]) == (1, 1)
+    # a sheet naming one project leaves the nodes of the others as they are
+    only = _sheet(tmp_path, [["ZD2026-001", "开工", "2026-07-01", "2026-07-01", ""]], name="only.csv")
+    alone = await _import(db, clock, actor, [only], dry_run=True)
+    assert alone.plan is not None and alone.plan.nodes is not None
+    assert [(n.code, n.name) for n in alone.plan.nodes.removals] == [("ZD2026-001", "主体封顶")]
     nodes = await _nodes(db)
     assert nodes[("ZD2026-002", "开工")].removed_at is not None  # off the plan, the row and history kept
     kept = nodes[("ZD2026-001", "主体封顶")]
@@ -136,6 +142,7 @@ async def test_a_node_left_out_is_taken_off_the_plan_and_comes_back(db: Database
     back = await _import(db, clock, actor, [first])
     assert back.plan is not None and back.plan.nodes is not None and back.plan.nodes.counts["added"] == 1
     assert (await _nodes(db))[("ZD2026-002", "开工")].removed_at is None
+    assert (await _nodes(db))[("ZD2026-002", "桩基完成")].removed_at is not None
 
 
 async def test_a_workbook_without_the_sheet_leaves_the_nodes_alone(db: Database, clock: FrozenClock,

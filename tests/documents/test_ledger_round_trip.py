@@ -1,0 +1,86 @@
+"""The exported ledger (/export, the web's download) holds the import's sheets: imported again on the same
+database it changes nothing, and on a fresh database it gives the same ledger (projects, people, leaders,
+units, towns, plans, baselines and nodes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.services.ledger_download import ledger_file
+from bot.services.ledger_import import ImportResult, import_ledger_files
+from storage.audit import Actor
+from storage.db import Database
+from storage.ledger_export import LedgerTemplate, ledger_template
+from storage.models import Unit
+from storage.nodes import LedgerNode, ledger_nodes
+from tests.databases import BACKENDS, fresh_database
+from tests.render.factories import make_standings
+from tests.storage.factories import NOW, SAMPLE_XLSX
+
+ACTOR = Actor(label="测试管理员", channel="cli")
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    async with fresh_database(request.param) as database:
+        yield database
+
+
+async def _import(db: Database, files: list[Path], **options: object) -> ImportResult:
+    result = await import_ledger_files(db, FrozenClock(NOW), files, actor=ACTOR, **options)
+    assert not result.issues, [str(i) for i in result.issues]
+    return result
+
+
+async def _export(db: Database, path: Path) -> Path:
+    async with db.session() as session:
+        path.write_bytes(await ledger_file(session, make_standings()))
+    return path
+
+
+async def _ledger(db: Database) -> tuple[LedgerTemplate, list[LedgerNode], set[str]]:
+    async with db.session() as session:
+        return (await ledger_template(session), await ledger_nodes(session),
+                set((await session.scalars(select(Unit.name))).all()))
+
+
+async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layout(db: Database,
+                                                                                    tmp_path: Path) -> None:
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    exported = await _export(db, tmp_path / "export.xlsx")
+    wb = openpyxl.load_workbook(exported, read_only=True)
+    assert wb.sheetnames[-3:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划"]
+    projects = list(wb["重点项目包抓责任分解表"].iter_rows(max_row=3, values_only=True))
+    sample = list(openpyxl.load_workbook(SAMPLE_XLSX, read_only=True)["重点项目包抓责任分解表"]
+                  .iter_rows(max_row=3, values_only=True))
+    assert projects[0][0] == sample[0][0] == "2026年全区重点项目包抓责任分解表"
+    assert projects[1][8] == "截至2026年11月20日累计完成(万元)"  # the day the baselines are of
+    assert projects[1][:8] + projects[1][9:] == sample[1][:8] + sample[1][9:]
+    assert projects[2][:2] == sample[2][:2] and projects[2][6:9] == sample[2][6:9]
+    assert projects[2][12:] == sample[2][12:]  # 刘文华(副区长(城建)), the units, the liaison and his phone
+    people = list(wb["人员名单"].iter_rows(max_row=1, values_only=True))
+    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目")
+
+
+async def test_the_export_imported_again_changes_nothing(db: Database, tmp_path: Path) -> None:
+    await _import(db, [SAMPLE_XLSX])
+    before = await _ledger(db)
+    result = await _import(db, [await _export(db, tmp_path / "export.xlsx")])
+    assert not result.added and not result.changed and not result.conflicts, result.changes
+    assert result.unchanged["project"] == 42 and result.unchanged["person"] == 67
+    assert result.plan is not None and result.plan.nodes is not None and result.plan.nodes.empty
+    assert await _ledger(db) == before
+
+
+async def test_the_export_imported_into_a_fresh_database_gives_the_same_ledger(db: Database, tmp_path: Path) -> None:
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    exported = await _export(db, tmp_path / "export.xlsx")
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert await _ledger(fresh) == await _ledger(db)

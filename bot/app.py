@@ -186,7 +186,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
             return await load_digest_settings(session)
 
     add_settings_watcher(scheduler, load=current_settings, reminder=reminder_run)  # chat changes take effect
-    return scheduler, digest_tick
+    return scheduler
 
 
 def settle_heap() -> None:
@@ -225,6 +225,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         metrics_handler,
     )
     from bot.services import album_waits
+    from jobs.scheduler import catch_up
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 
@@ -258,7 +259,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         raise ConfigurationError("photo_store", error=error) from error
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
-    scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
+    scheduler = build_jobs(core, digest_settings.reminder_times)
     instrument_scheduler(scheduler, metrics)
     leadership = leadership_for(settings.database_url)
     runtime = Runtime(scheduler=scheduler, leadership=leadership)
@@ -314,23 +315,30 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
             keeping: asyncio.Task[None] | None = None
 
-            async def elected() -> None:
-                nonlocal sender_stop, keeping
-                try:  # before the sender: a caption may still be queued behind the backlog (bot.services.album_waits)
+            async def put_off_album_notices() -> None:
+                try:  # a caption may still be queued behind the backlog (bot.services.album_waits)
                     await album_waits.resume(core.db, core.clock, core.deps.renderer)
                 except Exception:
                     log.exception("could not put off the notices of albums waiting for their caption")
+
+            async def send(albums: asyncio.Task[None], until: asyncio.Event) -> None:
+                await albums  # no notice goes out before the albums' notices are put off
+                await sender.run_forever(until, take_over=True)
+
+            async def elected() -> None:
+                nonlocal sender_stop, keeping
+                # Live (/healthz) from the moment it leads: the jobs run and the sender's task is under way before
+                # anything is awaited. The jobs only queue notices; the sender sends them once the albums' notices
+                # are put off.
+                scheduler.resume()
+                catch_up(scheduler)  # a bulletin missed while no process led goes out now, marked late
                 sender_stop = asyncio.Event()
-                runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
-                                                     name="outbox-sender")
+                albums = asyncio.create_task(put_off_album_notices(), name="album-waits")
+                runtime.sending = asyncio.create_task(send(albums, sender_stop), name="outbox-sender")
                 keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
                 if service is not None:
+                    await albums  # and none of their captions is handled before either
                     await service.lead(True)  # polls once Telegram answers
-                scheduler.resume()
-                try:
-                    await digest_tick()  # a bulletin missed while no process led goes out now, marked late
-                except Exception:
-                    log.exception("start-up digest run failed; the scheduler tries again")
 
             async def deposed() -> None:
                 scheduler.pause()

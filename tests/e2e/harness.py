@@ -179,10 +179,10 @@ DONE_GROUP = 1_000_000  # after every handler group of the channel
 CHECKED_CALLS = ("sendMessage", "sendPhoto", "setMyCommands")
 
 
-async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
-    """`diaodu run` (serve) in a task, once it serves and its /healthz answers 200: the task, the event that
-    stops it, and the port its HTTP server got (settings with HTTP_PORT=0: the system picks a free one, which
-    nobody can take between picking and listening)."""
+async def started(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
+    """`diaodu run` (serve) in a task, once its HTTP server listens: the task, the event that stops it, and the
+    port its HTTP server got (settings with HTTP_PORT=0: the system picks a free one, which nobody can take
+    between picking and listening)."""
     from bot.app import serve
 
     stop = asyncio.Event()
@@ -195,7 +195,12 @@ async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event
         stop.set()
         await asyncio.wait_for(task, 30)
         raise AssertionError("serve() did not come up")
-    port = listening.result()
+    return task, stop, listening.result()
+
+
+async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
+    """`started`, once its /healthz answers 200 too."""
+    task, stop, port = await started(settings)
     async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/healthz") as response:
         assert response.status == 200, await response.text()
     return task, stop, port

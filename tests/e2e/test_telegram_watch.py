@@ -17,7 +17,7 @@ from bot.channels import telegram_serving
 from storage import people
 from storage.db import Database
 from storage.models import Person, PersonRole
-from tests.e2e.harness import serving
+from tests.e2e.harness import serving, until
 from tests.e2e.test_telegram_late import both_channels, unfrozen_heap  # noqa: F401 - a fixture
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
@@ -52,14 +52,6 @@ async def add_admin(settings_url: str) -> None:
 async def ready(port: int) -> tuple[int, dict[str, object]]:
     async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/readyz") as response:
         return response.status, await response.json()
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        assert loop.time() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 def told(wecom: FakeWeCom) -> list[str]:

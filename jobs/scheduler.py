@@ -66,7 +66,8 @@ def build_scheduler(
 def catch_up(scheduler: BaseScheduler) -> None:
     """Run the digest job now, as a process elected leader does: a bulletin that fell due while no process led
     goes out now, marked late. Run as the job itself, it never runs twice at once with the regular tick, and the
-    process obeys a stop meanwhile."""
+    election is not held up by it: the leader watches for a stop or a lost lock meanwhile (a stop then waits only
+    for the rendering under way in the worker process, as for any bulletin, see ``bot.workers``)."""
     scheduler.modify_job(DIGEST_JOB, next_run_time=datetime.now(SHANGHAI))
 
 

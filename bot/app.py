@@ -186,7 +186,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
             return await load_digest_settings(session)
 
     add_settings_watcher(scheduler, load=current_settings, reminder=reminder_run)  # chat changes take effect
-    return scheduler
+    return scheduler, digest_tick
 
 
 def settle_heap() -> None:
@@ -259,7 +259,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         raise ConfigurationError("photo_store", error=error) from error
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
-    scheduler = build_jobs(core, digest_settings.reminder_times)
+    scheduler, digest_tick = build_jobs(core, digest_settings.reminder_times)
     instrument_scheduler(scheduler, metrics)
     leadership = leadership_for(settings.database_url)
     runtime = Runtime(scheduler=scheduler, leadership=leadership)
@@ -331,7 +331,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 # anything is awaited. The jobs only queue notices; the sender sends them once the albums' notices
                 # are put off.
                 scheduler.resume()
-                catch_up(scheduler)  # a bulletin missed while no process led goes out now, marked late
+                catch_up(scheduler, digest_tick)  # a bulletin missed while no process led goes out now, late
                 sender_stop = asyncio.Event()
                 albums = asyncio.create_task(put_off_album_notices(), name="album-waits")
                 runtime.sending = asyncio.create_task(send(albums, sender_stop), name="outbox-sender")

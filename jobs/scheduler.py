@@ -32,6 +32,7 @@ DIGEST_JOB = "digests"
 REMINDER_JOB = "reminder-{:%H%M}"
 REMINDER_PREFIX = "reminder-"
 SETTINGS_JOB = "settings-watch"
+START_UP_JOB = "start-up"
 COMMON: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True,
                           "misfire_grace_time": None}
 Reminder = Callable[[time], Awaitable[object]]
@@ -63,12 +64,14 @@ def build_scheduler(
     return scheduler
 
 
-def catch_up(scheduler: BaseScheduler) -> None:
-    """Run the digest job now, as a process elected leader does: a bulletin that fell due while no process led
-    goes out now, marked late. Run as the job itself, it never runs twice at once with the regular tick, and the
-    election is not held up by it: the leader watches for a stop or a lost lock meanwhile (a stop then waits only
-    for the rendering under way in the worker process, as for any bulletin, see ``bot.workers``)."""
-    scheduler.modify_job(DIGEST_JOB, next_run_time=datetime.now(SHANGHAI))
+def catch_up(scheduler: BaseScheduler, start_up: Callable[[], Awaitable[object]]) -> None:
+    """Run ``start_up`` once, at once, as a job (id "start-up"), as a process elected leader does: a bulletin that
+    fell due while no process led goes out now, marked late. As a job it does not hold up the election: the
+    leader watches for a stop or a lost lock meanwhile (a stop then waits only for the rendering under way in the
+    worker process, as for any bulletin, see ``bot.workers``). The regular digest tick comes 10 minutes later;
+    a bulletin is made once however many ticks ask for it (``jobs.digests``)."""
+    scheduler.add_job(start_up, id=START_UP_JOB, name=_name("digests"), next_run_time=datetime.now(SHANGHAI),
+                      **COMMON)
 
 
 def _add_reminder(scheduler: BaseScheduler, reminder: Reminder, at: time) -> None:

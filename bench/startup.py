@@ -4,14 +4,17 @@
 
 A SQLite file database in a temp directory is migrated with ``diaodu db upgrade`` and filled as
 ``bench/ranking.py`` fills it (--projects projects with their people, units, --reports reports and some
-problems; the ledger counts as imported today, so that no bulletin of the past is due at start-up). The
-fake Bot API from the tests listens on 127.0.0.1 in this process.
+problems; the ledger counts as imported today, so that no bulletin of the past is due at start-up, and the
+bulletins and reminders are switched off, so that none falls due during the starts whatever the day and hour:
+imported today, a Monday after 09:00 or a 1st of the month would have its bulletin due at every start, and
+each stop wait for it). The fake Bot API from the tests listens on 127.0.0.1 in this process.
 
 Then, --starts times, ``python -m bot run`` (what the ``diaodu run`` script runs) is started in its own
 process against the fake and the database, and timed from the moment it was spawned to its first
 getUpdates (the bot is then answering). It is left idle for --idle seconds (the scheduler, the outbox sender
 and the leader lock running), its resident memory (VmRSS, and the peak VmHWM) is read from /proc, and it is
-stopped with SIGTERM, which it must obey within 10 s.
+stopped with SIGTERM, which it must obey within 10 s. What the bot logs goes to a file (a pipe would keep
+``wait()`` waiting for the processes it started, which outlive it when it is killed).
 
 The interpreter compiles the project's modules to bytecode on its first start (``make install`` does that
 ahead of time with ``python -m compileall``): with --cold, the project's ``__pycache__`` directories are
@@ -44,8 +47,10 @@ if str(REPO) not in sys.path:
 from sqlalchemy import update  # noqa: E402
 
 from bench.ranking import build  # noqa: E402
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Project  # noqa: E402
+from storage.settings import set_setting  # noqa: E402
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:START-token"
@@ -97,7 +102,10 @@ async def prepare(tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> s
             problems=args.problems, chunk=20_000, analyze=False,
             bases="undated"))  # as the README's figures were measured (bench/ranking.py --bases)
         async with db.session() as session:  # imported today: nothing of the past is due at start-up
-            await session.execute(update(Project).values(created_at=datetime.now(UTC)))
+            now = datetime.now(UTC)
+            await session.execute(update(Project).values(created_at=now))
+            quiet = DigestSettings(reminders_enabled=False, weekly_enabled=False, monthly_enabled=False)
+            await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="bench")
     finally:
         await db.dispose()
     return f"built in {time.perf_counter() - began:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())
@@ -106,17 +114,17 @@ async def prepare(tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> s
 async def one_start(fake: FakeBotAPI, env: dict[str, str], cwd: Path, idle: float) -> tuple[float, float, float]:
     """(seconds to the first getUpdates, idle RSS MB, peak RSS MB) of one `diaodu run`."""
     since = len(fake.calls)
+    log = cwd / "bot.log"
     began = time.monotonic()
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
-                                                   stdout=asyncio.subprocess.DEVNULL,
-                                                   stderr=asyncio.subprocess.PIPE)
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
+                                                       stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
     try:
         # The first getUpdates that began after the spawn (a previous run's last long poll may be recorded
         # late, when the fake finishes answering it).
         while not (polls := [c.at for c in fake.calls_of("getUpdates", since=since) if c.at >= began]):
             if time.monotonic() - began > 60 or process.returncode is not None:
-                stderr = (await asyncio.wait_for(process.stderr.read(), 5)).decode() if process.returncode else ""
-                raise SystemExit(f"no getUpdates within 60 s; the bot said:\n{stderr[-3000:]}")
+                raise SystemExit("no getUpdates within 60 s; the bot said:\n" + log.read_text(errors="replace")[-3000:])
             await asyncio.sleep(0.005)
         first_poll = min(polls) - began
         await asyncio.sleep(idle)
@@ -131,7 +139,8 @@ async def one_start(fake: FakeBotAPI, env: dict[str, str], cwd: Path, idle: floa
             except TimeoutError:
                 process.kill()
                 await process.wait()
-                raise SystemExit("the bot did not stop within 10 s of SIGTERM") from None
+                raise SystemExit("the bot did not stop within 10 s of SIGTERM; it said:\n"
+                                 + log.read_text(errors="replace")[-3000:]) from None
     return first_poll, rss, peak
 
 

@@ -239,6 +239,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         metrics_handler,
     )
     from bot.services import album_waits
+    from jobs.scheduler import catch_up
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
 
@@ -328,23 +329,30 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
             keeping: asyncio.Task[None] | None = None
 
-            async def elected() -> None:
-                nonlocal sender_stop, keeping
-                try:  # before the sender: a caption may still be queued behind the backlog (bot.services.album_waits)
+            async def put_off_album_notices() -> None:
+                try:  # a caption may still be queued behind the backlog (bot.services.album_waits)
                     await album_waits.resume(core.db, core.clock, core.deps.renderer)
                 except Exception:
                     log.exception("could not put off the notices of albums waiting for their caption")
+
+            async def send(albums: asyncio.Task[None], until: asyncio.Event) -> None:
+                await albums  # no notice goes out before the albums' notices are put off
+                await sender.run_forever(until, take_over=True)
+
+            async def elected() -> None:
+                nonlocal sender_stop, keeping
+                # Live (/healthz) from the moment it leads: the jobs run and the sender's task is under way before
+                # anything is awaited. The jobs only queue notices; the sender sends them once the albums' notices
+                # are put off.
+                scheduler.resume()
+                catch_up(scheduler, start_up)  # days passed kept; a bulletin missed while none led goes out now, late
                 sender_stop = asyncio.Event()
-                runtime.sending = asyncio.create_task(sender.run_forever(sender_stop, take_over=True),
-                                                     name="outbox-sender")
+                albums = asyncio.create_task(put_off_album_notices(), name="album-waits")
+                runtime.sending = asyncio.create_task(send(albums, sender_stop), name="outbox-sender")
                 keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
                 if service is not None:
+                    await albums  # and none of their captions is handled before either
                     await service.lead(True)  # polls once Telegram answers
-                scheduler.resume()
-                try:
-                    await start_up()  # days passed kept; a bulletin missed while no process led goes out now, late
-                except Exception:
-                    log.exception("start-up digest run failed; the scheduler tries again")
 
             async def deposed() -> None:
                 scheduler.pause()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -34,6 +34,7 @@ REMINDER_PREFIX = "reminder-"
 SETTINGS_JOB = "settings-watch"
 CALENDAR_JOB = "calendar-days"
 CALENDAR_AT = time(0, 1)  # right after midnight: the day that ended is kept (jobs.calendar_days)
+START_UP_JOB = "start-up"
 COMMON: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True,
                           "misfire_grace_time": None}
 Reminder = Callable[[time], Awaitable[object]]
@@ -68,6 +69,16 @@ def build_scheduler(
         midnight = CronTrigger(hour=CALENDAR_AT.hour, minute=CALENDAR_AT.minute, timezone=SHANGHAI)
         scheduler.add_job(calendar_days, midnight, id=CALENDAR_JOB, name=_name("calendar"), **COMMON)
     return scheduler
+
+
+def catch_up(scheduler: BaseScheduler, start_up: Callable[[], Awaitable[object]]) -> None:
+    """Run ``start_up`` once, at once, as a job (id "start-up"), as a process elected leader does: a bulletin that
+    fell due while no process led goes out now, marked late. As a job it does not hold up the election: the
+    leader watches for a stop or a lost lock meanwhile (a stop then waits only for the rendering under way in the
+    worker process, as for any bulletin, see ``bot.workers``). The regular digest tick comes 10 minutes later;
+    a bulletin is made once however many ticks ask for it (``jobs.digests``)."""
+    scheduler.add_job(start_up, id=START_UP_JOB, name=_name("digests"), next_run_time=datetime.now(SHANGHAI),
+                      **COMMON)
 
 
 def _add_reminder(scheduler: BaseScheduler, reminder: Reminder, at: time) -> None:

@@ -1,8 +1,8 @@
 """After a restart: the albums still waiting for their caption (``storage.album_waits``) have their one notice
 ("the photos were not saved") put off again, since the caption, sent with the parts the bot handled before it
 stopped, may still be queued behind the backlog the bot is about to work through (``bot.domain.albums``). A
-notice that went out meanwhile is recorded as told, never sent again. Run by ``diaodu run``'s leader before its
-outbox sender starts."""
+notice that went out meanwhile is recorded as told, never sent again. Run by ``diaodu run``'s leader once elected,
+before its outbox sender sends anything and before it polls Telegram."""
 
 from __future__ import annotations
 

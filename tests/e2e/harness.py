@@ -12,7 +12,7 @@ helpers every channel harness offers (``ChannelHarness``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -179,10 +179,10 @@ DONE_GROUP = 1_000_000  # after every handler group of the channel
 CHECKED_CALLS = ("sendMessage", "sendPhoto", "setMyCommands")
 
 
-async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
-    """`diaodu run` (serve) in a task, once it serves and its /healthz answers 200: the task, the event that
-    stops it, and the port its HTTP server got (settings with HTTP_PORT=0: the system picks a free one, which
-    nobody can take between picking and listening)."""
+async def started(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
+    """`diaodu run` (serve) in a task, once its HTTP server listens: the task, the event that stops it, and the
+    port its HTTP server got (settings with HTTP_PORT=0: the system picks a free one, which nobody can take
+    between picking and listening)."""
     from bot.app import serve
 
     stop = asyncio.Event()
@@ -195,10 +195,24 @@ async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event
         stop.set()
         await asyncio.wait_for(task, 30)
         raise AssertionError("serve() did not come up")
-    port = listening.result()
+    return task, stop, listening.result()
+
+
+async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event, int]:
+    """`started`, once its /healthz answers 200 too."""
+    task, stop, port = await started(settings)
     async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/healthz") as response:
         assert response.status == 200, await response.text()
     return task, stop, port
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
+    """Wait until `check()` holds, looking every 0.1 s; fail naming `what` after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, f"not within {timeout} s: {what}"
+        await asyncio.sleep(0.1)
 
 
 def e2e_settings(fake: FakeBotAPI, **overrides: object) -> Settings:

@@ -24,6 +24,7 @@ from bot.services import album_waits
 from bot.services.outbox import OutboxSender
 from storage.models import ReportPhoto
 from tests.e2e.harness import Replies, TelegramHarness
+from tests.fakes.bot_api import FakeBotAPI
 
 HAO = 1001
 CODE = "ZD2026-001"
@@ -37,12 +38,12 @@ async def tg(telegram: TelegramHarness) -> TelegramHarness:
     return telegram
 
 
-def part_update(tg: TelegramHarness, album: str, caption: str = "") -> dict[str, Any]:
-    """An update carrying one photo of an album (not queued)."""
-    update = tg.fake.text_update(HAO, "")
+def part_update(fake: FakeBotAPI, album: str, caption: str = "") -> dict[str, Any]:
+    """An update carrying one photo of an album 郝芳 sends (not queued)."""
+    update = fake.text_update(HAO, "")
     del update["message"]["text"]
     update["message"].update({"media_group_id": album, "photo": [
-        {"file_id": tg.fake.add_file(), "file_unique_id": f"u{update['update_id']}", "width": 1280, "height": 960,
+        {"file_id": fake.add_file(), "file_unique_id": f"u{update['update_id']}", "width": 1280, "height": 960,
          "file_size": 200_000}]})
     if caption:
         update["message"]["caption"] = caption
@@ -61,7 +62,7 @@ async def deliver(tg: TelegramHarness, update: dict[str, Any]) -> Replies:
 
 
 async def part(tg: TelegramHarness, album: str, caption: str = "") -> Replies:
-    return await deliver(tg, part_update(tg, album, caption))
+    return await deliver(tg, part_update(tg.fake, album, caption))
 
 
 async def photo_files(tg: TelegramHarness) -> list[str]:
@@ -86,7 +87,7 @@ async def answer(tg: TelegramHarness) -> str:
 
 
 async def test_parts_before_the_captioned_last_one_join_its_report(tg: TelegramHarness) -> None:
-    early = [part_update(tg, "501") for _ in range(2)]
+    early = [part_update(tg.fake, "501") for _ in range(2)]
     for update in early:
         assert (await deliver(tg, update)).messages == []  # held for the caption, not answered
     saved = await part(tg, "501", LINE)
@@ -108,7 +109,7 @@ async def test_a_caption_in_the_middle_takes_the_parts_before_and_after(tg: Tele
 
 
 async def test_redelivered_parts_join_once(tg: TelegramHarness) -> None:
-    early, late = part_update(tg, "503"), part_update(tg, "503")
+    early, late = part_update(tg.fake, "503"), part_update(tg.fake, "503")
     await deliver(tg, early)
     assert (await deliver(tg, early)).messages == []  # the same message again, before the caption
     assert "照片 2 张" in await part(tg, "503", LINE)
@@ -126,7 +127,7 @@ async def test_every_order_of_an_album_makes_one_report_with_every_photo(tg: Tel
     for n, order in enumerate(itertools.permutations(["caption", "a", "b"])):
         tg.clock.advance(days=1)
         album = f"6{n:02d}"
-        updates = {name: part_update(tg, album, LINE if name == "caption" else "") for name in order}
+        updates = {name: part_update(tg.fake, album, LINE if name == "caption" else "") for name in order}
         answers = [await deliver(tg, updates[order[0]]), await deliver(tg, updates[order[1]]),
                    await deliver(tg, updates[order[0]]), await deliver(tg, updates[order[2]])]
         assert sum("已记录填报" in a for a in answers) == 1, (order, answers)
@@ -250,17 +251,17 @@ async def test_after_a_restart_a_caption_still_queued_takes_the_album_and_no_not
     """Two parts were handled, then the bot stopped before the captioned part, sent with them, was: it is queued
     at Telegram. The notice, due while the bot was down, waits after the restart for the backlog to be handled."""
     for _ in range(2):
-        assert (await deliver(tg, sent_before(tg, part_update(tg, "520"), timedelta(0)))).messages == []
+        assert (await deliver(tg, sent_before(tg, part_update(tg.fake, "520"), timedelta(0)))).messages == []
     await restart(tg, down_for=timedelta(minutes=5))
     assert await notices_after(tg, seconds=1) == []  # the sender runs before the backlog is handled
-    caption = sent_before(tg, part_update(tg, "520", LINE), timedelta(minutes=5, seconds=1))
+    caption = sent_before(tg, part_update(tg.fake, "520", LINE), timedelta(minutes=5, seconds=1))
     assert "照片 3 张" in await deliver(tg, caption)
     assert await notices_after(tg, minutes=30) == []
     assert len(await photo_files(tg)) == 3
 
     # With no caption at all, the notice goes out once the longer wait after the restart is over.
     for _ in range(2):
-        await deliver(tg, sent_before(tg, part_update(tg, "521"), timedelta(0)))
+        await deliver(tg, sent_before(tg, part_update(tg.fake, "521"), timedelta(0)))
     await restart(tg, down_for=timedelta(minutes=2))
     assert await notices_after(tg, minutes=2) == []  # 15 s, and as long again as the bot is behind the parts
     [notice] = await notices_after(tg, seconds=20)

@@ -52,13 +52,39 @@ async def _alerts_at_six(tg: TelegramHarness, day: date) -> list[str]:
     return result.alerts
 
 
-async def _week_of_the_sunday(tg: TelegramHarness) -> tuple[int, int]:
-    """ZD2026-001's (reported, due) days in the week to Sunday 01-31, as the weekly bulletin and /rank's
-    comparison count them."""
+async def _week_to(tg: TelegramHarness, cutoff: date = SUNDAY) -> tuple[int, int]:
+    """ZD2026-001's (reported, due) days in the week up to `cutoff` (Sunday 01-31 unless given), as the weekly
+    bulletin and /rank's comparison count them."""
     async with tg.session() as session:
-        standings = await current_standings(session, today=tg.clock.now().astimezone(SHANGHAI).date(), cutoff=SUNDAY)
+        standings = await current_standings(session, today=tg.clock.now().astimezone(SHANGHAI).date(), cutoff=cutoff)
     [line] = [p for p in standings.projects if p.code == CODE]
     return line.reported_days, line.working_days
+
+
+class Diaodu:
+    """`diaodu` commands (as `bot.__main__.main` runs them) on a migrated SQLite file with no Telegram token, the
+    system clock at 10:00 on ``day``."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+
+    def __call__(self, *args: str) -> int:
+        return main(list(args))
+
+
+@pytest.fixture
+def diaodu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Diaodu:
+    """`Diaodu` on Monday 2027-02-01 (the test may set another day)."""
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
+    _in_thread(upgrade, url)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    commands = Diaodu(date(2027, 2, 1))
+    monkeypatch.setattr(SystemClock, "now", lambda _self: at(commands.day))
+    return commands
 
 
 async def test_a_working_sunday_entered_the_day_after_owes_no_report(tg: TelegramHarness) -> None:
@@ -67,7 +93,7 @@ async def test_a_working_sunday_entered_the_day_after_owes_no_report(tg: Telegra
     assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in entered.text, entered
 
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 1))  # only Monday missed since Friday
-    assert await _week_of_the_sunday(tg) == (5, 5)
+    assert await _week_to(tg) == (5, 5)
     rate = await tg.send(HAO, "/rank 填报")
     assert "100.0% → —" in rate.text, rate  # the week of 01-25: 5 of 5; Monday 02-01 under way: not yet due
     assert "33.3%（5/15）" in rate.text, rate
@@ -81,7 +107,7 @@ async def test_entered_in_time_the_sunday_is_owed(tg: TelegramHarness) -> None:
     assert "2027-01-31 调休上班" in entered.text and "不计应填报" not in entered.text, entered
 
     assert CODE in await _alerts_at_six(tg, date(2027, 2, 1))  # the Sunday and Monday
-    assert await _week_of_the_sunday(tg) == (5, 6)
+    assert await _week_to(tg) == (5, 6)
 
 
 async def test_a_report_sent_on_the_late_sunday_is_kept(tg: TelegramHarness) -> None:
@@ -94,7 +120,7 @@ async def test_a_report_sent_on_the_late_sunday_is_kept(tg: TelegramHarness) -> 
 
     assert len(await tg.reports(CODE)) == 6
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 1))
-    assert await _week_of_the_sunday(tg) == (5, 5)
+    assert await _week_to(tg) == (5, 5)
 
 
 async def test_a_working_day_made_a_holiday_after_it_passed_owes_nothing_and_keeps_its_reports(
@@ -108,34 +134,16 @@ async def test_a_working_day_made_a_holiday_after_it_passed_owes_nothing_and_kee
 
     assert len(await tg.reports(CODE)) == 5
     assert CODE not in await _alerts_at_six(tg, date(2027, 2, 2))
-    assert await _week_of_the_sunday(tg) == (4, 4)  # Monday to Thursday, each reported
+    assert await _week_to(tg) == (4, 4)  # Monday to Thursday, each reported
 
 
-def test_diaodu_calendar_says_a_late_working_day_owes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from storage.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
-    _in_thread(upgrade, url)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    monkeypatch.setattr(SystemClock, "now", lambda _self: at(date(2027, 2, 1)))
-
-    assert main(["calendar", "set", "2027-01-31", "work"]) == 0
-    assert main(["calendar", "set", "2027-02-20", "work"]) == 0
+def test_diaodu_calendar_says_a_late_working_day_owes_nothing(diaodu: Diaodu,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert diaodu("calendar", "set", "2027-01-31", "work") == 0
+    assert diaodu("calendar", "set", "2027-02-20", "work") == 0
     out = capsys.readouterr().out
     assert "2027-01-31 调休上班：录入时该日已过，当天未提醒填报，不计应填报" in out, out
     assert "2027-02-20 调休上班\n" in out, out
-
-
-async def _week_to(tg: TelegramHarness, cutoff: date) -> tuple[int, int]:
-    """ZD2026-001's (reported, due) days in the week up to `cutoff`, as the weekly bulletin counts them."""
-    async with tg.session() as session:
-        standings = await current_standings(session, today=tg.clock.now().astimezone(SHANGHAI).date(), cutoff=cutoff)
-    [line] = [p for p in standings.projects if p.code == CODE]
-    return line.reported_days, line.working_days
 
 
 async def test_a_holiday_removed_after_its_day_leaves_the_day_owing_nothing(tg: TelegramHarness) -> None:
@@ -207,20 +215,11 @@ async def test_a_streak_of_a_project_never_reported_runs_across_new_year(telegra
 
 
 def test_diaodu_calendar_says_a_holiday_removed_after_its_day_still_owes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    diaodu: Diaodu, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from storage.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
-    _in_thread(upgrade, url)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    today = [date(2027, 1, 27)]
-    monkeypatch.setattr(SystemClock, "now", lambda _self: at(today[0]))
-
-    assert main(["calendar", "set", "2027-01-29", "off", "--name", "补休"]) == 0
-    today[0] = date(2027, 2, 1)
-    assert main(["calendar", "set", "2027-01-29", "auto"]) == 0
+    diaodu.day = date(2027, 1, 27)
+    assert diaodu("calendar", "set", "2027-01-29", "off", "--name", "补休") == 0
+    diaodu.day = date(2027, 2, 1)
+    assert diaodu("calendar", "set", "2027-01-29", "auto") == 0
     out = capsys.readouterr().out
     assert "2027-01-29 已过，当天按当时的日历休息、未提醒填报，现恢复为工作日也不计应填报" in out, out

@@ -6,7 +6,9 @@ fake Bot API and the fake WeCom server over HTTP, serve() as `diaodu run` runs i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from bot.channels import telegram_serving
 from storage import people
 from storage.db import Database
 from storage.models import Person, PersonRole
-from tests.e2e.harness import serving
+from tests.e2e.harness import serving, until
 from tests.e2e.test_telegram_late import both_channels, unfrozen_heap  # noqa: F401 - a fixture
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
@@ -49,17 +51,34 @@ async def add_admin(settings_url: str) -> None:
         await db.dispose()
 
 
+@dataclass
+class Served:
+    """serve() running on both channels: the fake WeCom, the port of its HTTP server, its task."""
+
+    wecom: FakeWeCom
+    port: int
+    task: asyncio.Task[None]
+
+
+@asynccontextmanager
+async def served(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Served]:
+    """`diaodu run` serving Telegram (the fake Bot API) and WeCom (a fake WeCom knowing the admin) on a migrated
+    SQLite file, with an admin of the 项目办 on WeCom only; stopped afterwards (raising what it stopped with)."""
+    async with FakeWeCom() as wecom:
+        wecom.add_user(ADMIN_WECOM)
+        settings = await both_channels(fake_api, wecom, tmp_path)
+        await add_admin(settings.database_url)
+        task, stop, port = await serving(settings)
+        try:
+            yield Served(wecom, port, task)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+
 async def ready(port: int) -> tuple[int, dict[str, object]]:
     async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/readyz") as response:
         return response.status, await response.json()
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        assert loop.time() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 def told(wecom: FakeWeCom) -> list[str]:
@@ -76,54 +95,40 @@ def told_times(wecom: FakeWeCom, count: int) -> Callable[[], Awaitable[bool]]:
 async def test_a_token_refused_while_polling_is_told_once_and_polling_comes_back_with_it(
     fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_watch: None  # noqa: F811
 ) -> None:
-    async with FakeWeCom() as wecom:
-        wecom.add_user(ADMIN_WECOM)
-        settings = await both_channels(fake_api, wecom, tmp_path)
-        await add_admin(settings.database_url)
-        task, stop, port = await serving(settings)
-        try:
-            before = await polling(fake_api, wecom, port)
-            fake_api.token_revoked = True  # the token reset in @BotFather: polling stops on the 401
-            await until(told_times(wecom, before + 1), "the admins told on WeCom")
-            assert "Telegram" in told(wecom)[-1]
-            status, report = await ready(port)
-            assert status == 503 and report["channel_faults"]["telegram"]["reason"] == "bad_token"  # type: ignore[index]
-            await asyncio.sleep(1.0)
-            assert len(told(wecom)) == before + 1  # once per outage
+    async with served(fake_api, tmp_path) as bot:
+        wecom, port = bot.wecom, bot.port
+        before = await polling(fake_api, wecom, port)
+        fake_api.token_revoked = True  # the token reset in @BotFather: polling stops on the 401
+        await until(told_times(wecom, before + 1), "the admins told on WeCom")
+        assert "Telegram" in told(wecom)[-1]
+        status, report = await ready(port)
+        assert status == 503 and report["channel_faults"]["telegram"]["reason"] == "bad_token"  # type: ignore[index]
+        await asyncio.sleep(1.0)
+        assert len(told(wecom)) == before + 1  # once per outage
 
-            fake_api.token_revoked = False  # the old token restored: polling starts again
-            await until(told_times(wecom, before + 2), "the admins told it works again")
-            assert (await ready(port))[0] == 200
-            mark = len(fake_api.calls)
-            fake_api.enqueue_text(HAO_TELEGRAM, "/help")
-            [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
-            assert "/start" in reply["text"]
-            assert not task.done()
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        fake_api.token_revoked = False  # the old token restored: polling starts again
+        await until(told_times(wecom, before + 2), "the admins told it works again")
+        assert (await ready(port))[0] == 200
+        mark = len(fake_api.calls)
+        fake_api.enqueue_text(HAO_TELEGRAM, "/help")
+        [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
+        assert "/start" in reply["text"]
+        assert not bot.task.done()
 
 
 async def test_a_bot_api_unreachable_at_start_up_is_told_without_a_notice_due(
     fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_watch: None  # noqa: F811
 ) -> None:
-    async with FakeWeCom() as wecom:
-        wecom.add_user(ADMIN_WECOM)
-        settings = await both_channels(fake_api, wecom, tmp_path)
-        await add_admin(settings.database_url)
-        fake_api.inject_fault("getMe", status=502)
-        task, stop, port = await serving(settings)
-        try:
-            await until(told_times(wecom, 1), "the admins told on WeCom")
-            assert "连不上 Telegram 服务器" in told(wecom)[0]
-            status, report = await ready(port)
-            assert status == 503 and report["channel_faults"]["telegram"]["reason"] == "unreachable"  # type: ignore[index]
-            fake_api.clear_faults("getMe")
-            await until(told_times(wecom, 2), "the admins told it works again")
-            await until(lambda: _ok(port), "/readyz 200")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+    fake_api.inject_fault("getMe", status=502)
+    async with served(fake_api, tmp_path) as bot:
+        wecom, port = bot.wecom, bot.port
+        await until(told_times(wecom, 1), "the admins told on WeCom")
+        assert "连不上 Telegram 服务器" in told(wecom)[0]
+        status, report = await ready(port)
+        assert status == 503 and report["channel_faults"]["telegram"]["reason"] == "unreachable"  # type: ignore[index]
+        fake_api.clear_faults("getMe")
+        await until(told_times(wecom, 2), "the admins told it works again")
+        await until(lambda: _ok(port), "/readyz 200")
 
 
 async def polling(fake_api: FakeBotAPI, wecom: FakeWeCom, port: int) -> int:
@@ -146,22 +151,15 @@ async def _ok(port: int) -> bool:
 async def test_polling_that_stops_reaching_the_bot_api_is_told_once_and_its_end_too(
     fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_watch: None  # noqa: F811
 ) -> None:
-    async with FakeWeCom() as wecom:
-        wecom.add_user(ADMIN_WECOM)
-        settings = await both_channels(fake_api, wecom, tmp_path)
-        await add_admin(settings.database_url)
-        task, stop, port = await serving(settings)
-        try:
-            before = await polling(fake_api, wecom, port)
-            fake_api.inject_fault("getUpdates", status=502)  # the proxy in front of the Bot API fails
-            await until(told_times(wecom, before + 1), "the admins told on WeCom")
-            assert "连不上 Telegram 服务器" in told(wecom)[-1]
-            assert (await ready(port))[0] == 503
-            fake_api.clear_faults("getUpdates")
-            await until(told_times(wecom, before + 2), "the admins told it works again")
-            await until(lambda: _ok(port), "/readyz 200")
-            await asyncio.sleep(0.5)
-            assert len(told(wecom)) == before + 2
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+    async with served(fake_api, tmp_path) as bot:
+        wecom, port = bot.wecom, bot.port
+        before = await polling(fake_api, wecom, port)
+        fake_api.inject_fault("getUpdates", status=502)  # the proxy in front of the Bot API fails
+        await until(told_times(wecom, before + 1), "the admins told on WeCom")
+        assert "连不上 Telegram 服务器" in told(wecom)[-1]
+        assert (await ready(port))[0] == 503
+        fake_api.clear_faults("getUpdates")
+        await until(told_times(wecom, before + 2), "the admins told it works again")
+        await until(lambda: _ok(port), "/readyz 200")
+        await asyncio.sleep(0.5)
+        assert len(told(wecom)) == before + 2

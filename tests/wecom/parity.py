@@ -1,7 +1,8 @@
 """Both channels driven step by step with the same people, and what each person was told compared.
 
 What is compared (and what is left out as belonging to the channel) is described in
-``test_parity_script``; the scripts live in the ``test_parity_*`` modules.
+``test_parity_script``; the scripts live in the ``test_parity_*`` modules, which take the fixtures
+``tg_settings`` and ``wc_settings`` from here (one deployment serving both channels, each side with its files).
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.channels.base import RateLimits
 from bot.channels.telegram_transport import TelegramTransport
+from bot.config import Settings
 from bot.domain import labels
 from bot.render import html_to_plain
 from bot.services.outbox import OutboxSender
-from tests.e2e.harness import TelegramHarness
-from tests.fakes.wecom_api import shown_text
-from tests.wecom.harness import WeComHarness, card_labels
+from tests.e2e.harness import TelegramHarness, e2e_settings
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.wecom_api import FakeWeCom, shown_text
+from tests.wecom.harness import WeComHarness, card_labels, wecom_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
@@ -42,6 +48,18 @@ _VOLATILE = [
     (re.compile(r"https?://\S+"), "<链接>"),
     (re.compile(r"/start [A-Za-z0-9_-]{8,}"), "/start <邀请码>"),
 ]
+
+
+@pytest.fixture
+def tg_settings(fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
+    return e2e_settings(fake_api, DATA_DIR=str(tmp_path / "telegram"))
+
+
+@pytest.fixture
+def wc_settings(fake_wecom: FakeWeCom, fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
+    """The same deployment: one bot serving Telegram and WeCom (only WeCom is driven on this side)."""
+    return wecom_settings(fake_wecom, DATA_DIR=str(tmp_path / "wecom"), TELEGRAM_BOT_TOKEN=fake_api.token,
+                          TELEGRAM_BOT_USERNAME=fake_api.username)
 
 
 def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:

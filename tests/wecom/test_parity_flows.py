@@ -13,30 +13,24 @@ that change things. Each step runs on Telegram and on WeCom, and what each perso
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
-
-from bot.config import Settings
 from jobs import escalation
-from tests.e2e.harness import TelegramHarness, e2e_settings
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.wecom_api import FakeWeCom
-from tests.wecom.harness import WeComHarness, wecom_settings
-from tests.wecom.parity import CODE, PEOPLE, PROJECT, Run, TelegramSide, WeComSide, at, core_of
+from tests.e2e.harness import TelegramHarness
+from tests.wecom.harness import WeComHarness
+from tests.wecom.parity import (
+    CODE,
+    PEOPLE,
+    PROJECT,
+    Run,
+    TelegramSide,
+    WeComSide,
+    at,
+    core_of,
+    tg_settings,  # noqa: F401 - a fixture: one deployment serving both channels
+    wc_settings,  # noqa: F401 - a fixture
+)
 
 SHOW = bool(os.environ.get("PARITY_SHOW"))  # print what Telegram's side was told, step by step
-
-
-@pytest.fixture
-def tg_settings(fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
-    return e2e_settings(fake_api, DATA_DIR=str(tmp_path / "telegram"))
-
-
-@pytest.fixture
-def wc_settings(fake_wecom: FakeWeCom, fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
-    return wecom_settings(fake_wecom, DATA_DIR=str(tmp_path / "wecom"), TELEGRAM_BOT_TOKEN=fake_api.token,
-                          TELEGRAM_BOT_USERNAME=fake_api.username)
 
 
 SCRIPT = [

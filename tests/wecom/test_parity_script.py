@@ -25,31 +25,24 @@ Anything else that differs is a bug in the shared core.
 from __future__ import annotations
 
 from datetime import time
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from bot.config import Settings
 from bot.domain.periods import parse_period
 from jobs import digests, escalation, reminders
-from tests.e2e.harness import TelegramHarness, e2e_settings
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.wecom_api import FakeWeCom
-from tests.wecom.harness import WeComHarness, wecom_settings
-from tests.wecom.parity import CODE, PEOPLE, PROJECT, Run, TelegramSide, WeComSide, at, core_of
-
-
-@pytest.fixture
-def tg_settings(fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
-    return e2e_settings(fake_api, DATA_DIR=str(tmp_path / "telegram"))
-
-
-@pytest.fixture
-def wc_settings(fake_wecom: FakeWeCom, fake_api: FakeBotAPI, tmp_path: Path) -> Settings:
-    """The same deployment: one bot serving Telegram and WeCom (only WeCom is driven on this side)."""
-    return wecom_settings(fake_wecom, DATA_DIR=str(tmp_path / "wecom"), TELEGRAM_BOT_TOKEN=fake_api.token,
-                          TELEGRAM_BOT_USERNAME=fake_api.username)
+from tests.e2e.harness import TelegramHarness
+from tests.wecom.harness import WeComHarness
+from tests.wecom.parity import (
+    CODE,
+    PEOPLE,
+    PROJECT,
+    Run,
+    TelegramSide,
+    WeComSide,
+    at,
+    core_of,
+    tg_settings,  # noqa: F401 - a fixture: one deployment serving both channels
+    wc_settings,  # noqa: F401 - a fixture
+)
 
 
 async def test_a_week_of_use_tells_everyone_the_same_on_both_channels(

@@ -8,6 +8,7 @@ ledger and the texts, split into messages.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -93,6 +94,8 @@ class BulletinJob:
     # project id → the reports counted after the period's opening day (bot.domain.standings.period_opening)
     counted_in_period: dict[int, Decimal] = field(default_factory=dict)
     bases: BaseDays = BaseDays()  # the ledger bases its figures cannot split (a note under the headline)
+    # the bases dated after the previous period's cut-off day: its 较上期 cannot see through them (a note)
+    change_bases: BaseDays = BaseDays()
 
     @property
     def opens_year(self) -> bool:
@@ -140,13 +143,16 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
         earlier = job.earlier
         before = _standings(earlier.period.name, earlier.cutoff, earlier.figures, earlier.problem_shares, settings)
         changes = standings_changes(standings, before)
+        if changes.since is not None:
+            changes = dataclasses.replace(changes, bases=job.change_bases)
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, changes, job))
     # the weekly bulletin prints no 本期: of the bases it notes only those dated after its week
     note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
                            job.period.kind != "weekly")
+    change_note = renderer.phrase("_base_note", "change_note", changes.bases, changes.since)
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation, [note] if note else [])
+                                 job.participation, [n for n in (note, change_note) if n])
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work

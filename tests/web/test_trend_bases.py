@@ -4,7 +4,7 @@ project's monthly chart leaves out the months its own base blurs, by the same ru
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
@@ -84,3 +84,17 @@ async def test_a_base_dated_in_january_or_undated_blurs_no_month(site: WebHarnes
     chart, svg = await _project_page_and_chart(site, "ZD2026-001")
     assert [m for m in range(1, 13) if f'id="done-{m}"' in svg] == list(range(1, 12))
     assert "年度台账截至" not in chart
+
+
+async def test_the_rankings_change_since_last_sunday_says_which_bases_it_cannot_see_through(site: WebHarness) -> None:
+    async with site.core.db.session() as session:  # entered a month ago: ranked last Sunday too
+        await session.execute(update(Project).values(created_at=site.core.clock.now() - timedelta(days=30)))
+    await _dated(site, date(2026, 11, 18))  # re-imported mid-week: the ledger as of Wednesday
+    async with site.core.db.session() as session:
+        [(_day, count)] = (await base_days(session, year=2026)).items()
+    ranking = (await _overview(site)).split("<h2>项目排名")[1].split("</section>")[0]
+    note = (f"注：{count} 个项目的年度台账截至11月18日，晚于上期截止日11月15日：上期数按现台账计，已含上期截止日后"
+            "至台账日期完成的投资，较上期变化不含这部分、无法单列。")
+    assert f'<p class="muted">{note}</p>' in ranking
+    await _dated(site, date(2026, 11, 15))  # as of last Sunday: both standings hold it exactly
+    assert "年度台账截至" not in (await _overview(site)).split("<h2>项目排名")[1].split("</section>")[0]

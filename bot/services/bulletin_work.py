@@ -28,7 +28,7 @@ from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
-from bot.domain.year_to_date import BaseDays
+from bot.domain.year_to_date import BaseDays, change_bases
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
@@ -293,14 +293,15 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     for leader_id, projects in by_leader.items():
         named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
         trend, trend_bases = [], BaseDays()
+        his_bases = Counter(base_day[p.code] for p in projects if p.code in base_day)
         if len(job.trend_days) > 1:
             # a point before one of his projects' base days holds that base whole: left out, and said so
-            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days),
-                                           Counter(base_day[p.code] for p in projects if p.code in base_day))
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days), his_bases)
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,
             trend=trend, trend_bases=trend_bases,
+            change_bases=change_bases(his_bases, since=changes.since, cutoff=standings.cutoff),
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
             overdue_before=overdue_before,

@@ -115,7 +115,7 @@ async def reporting(view: View) -> web.StreamResponse:
     codes = await access.visible_codes(view.session, view.viewer)
     duties = [d for d in await participation_duties(view.session, start=days[0], end=today)
               if codes is None or d.code in codes]
-    # Read on the event loop (a row per project); decoded and counted (10,000 projects × 28 days) in a worker thread.
+    # Read on the event loop (a row per project: its days as a mask); counted as masks in a worker thread.
     reported = await reported_day_masks(view.session, start=days[0], end=today)
     units, rows = await asyncio.to_thread(_page, duties, weeks, calendar, reported, today)
     return view.page("reporting.html.j2", units=units, rows=rows[:MAX_LIAISONS],

@@ -26,7 +26,8 @@ the server (from the request's arrival to the response being ready).
 - weight: every page (and the 大屏) with what it loads (stylesheet, icon, script, charts, photo thumbnails),
   bytes on the wire, and the longest the event loop was held while the page was served (a task that asks
   for the loop every 5 ms measures how late it gets it: the other requests' wait);
-- with --page PATH (repeatable): that page --rounds times, median and max server time and loop held.
+- with --page PATH (repeatable): that page --rounds times, median and max server time and loop held, and the
+  process's CPU time while it was served (worker threads included): what the page costs, whatever the load.
 
 Goals: every overview (at start, warm, during a recomputation) in at most 300 ms of server time (the issue's
 goal); no page heavier than 1 MB with what it loads, thumbnails included. The load average is printed with
@@ -111,14 +112,17 @@ class LoopHeld:
         return self.longest * 1000
 
 
-def timing_middleware(times: list[float]) -> Any:
+def timing_middleware(times: list[float], cpu: list[float] | None = None) -> Any:
+    """Each request's server time in ``times`` (and the process's CPU time meanwhile in ``cpu``)."""
     @web.middleware
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         try:
             return await handler(request)
         finally:
             times.append(time.perf_counter() - began)
+            if cpu is not None:
+                cpu.append(time.process_time() - began_cpu)
 
     return middleware
 
@@ -196,7 +200,8 @@ async def add_photos(db: Database, settings: Settings, per_report: int) -> None:
 async def measure(db: Database, admin_id: int, settings: Settings, args: argparse.Namespace) -> bool:
     clock = FrozenClock(NOW)
     times: list[float] = []
-    app = web.Application(middlewares=[timing_middleware(times)])
+    cpu: list[float] = []
+    app = web.Application(middlewares=[timing_middleware(times, cpu)])
     workers = Workers()
     state = add_web_routes(app, db=db, clock=clock, settings=settings, workers=workers)
     live = state.standings
@@ -275,13 +280,15 @@ async def measure(db: Database, admin_id: int, settings: Settings, args: argpars
                       f"{len(assets)} files it loads, {ms:6.0f} ms server time, loop held {page_held:4.0f} ms "
                       f"(slowest file {slowest:.0f} ms)")
             for path in args.page:
-                served, longest = [], []
+                served, longest, spent = [], [], []
                 for _ in range(args.rounds):
                     served.append((await server_ms(path))[0])
                     longest.append(held.ms)
+                    spent.append(cpu[-1] * 1000)
                 print(f"{path} ({args.rounds} rounds): server time median {statistics.median(served):.0f} ms, max "
-                      f"{max(served):.0f} ms; loop held median {statistics.median(longest):.0f} ms, max "
-                      f"{max(longest):.0f} ms (load average {load_average()})")
+                      f"{max(served):.0f} ms; CPU median {statistics.median(spent):.0f} ms, max {max(spent):.0f} ms; "
+                      f"loop held median {statistics.median(longest):.0f} ms, max {max(longest):.0f} ms "
+                      f"(load average {load_average()})")
     finally:
         await runner.cleanup()
         await asyncio.to_thread(workers.close)

@@ -42,7 +42,7 @@ from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import period_opening
 from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
-from bot.domain.year_to_date import base_days
+from bot.domain.year_to_date import base_days, change_bases
 from bot.render import Renderer, label
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.services.participation import load_participation
@@ -118,6 +118,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     cutoff = measured_on(period)
     trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)
+    stored_bases = await stored_base_days(session, year=cutoff.year)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
     # every bulletin attaches the Excel ledger: its full lists, the problems as they stood at the period's end
@@ -129,8 +130,9 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,
         problems=problems, unit_problems=unit_problems,
         counted_in_period=await _counted_in_period(session, period, cutoff),
-        bases=base_days(await stored_base_days(session, year=cutoff.year), start=period.start, cutoff=cutoff,
+        bases=base_days(stored_bases, start=period.start, cutoff=cutoff,
                         opens_year=period_opening(period.start, cutoff) is None),
+        change_bases=change_bases(stored_bases, since=measured_on(previous_period(period)), cutoff=cutoff),
         open_problems=_open_problems_by_project(unclosed),
         top_problems=_open_problems_at_the_top(unclosed),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,

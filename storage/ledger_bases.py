@@ -57,16 +57,18 @@ async def write_bases(session: AsyncSession, bases: Iterable[tuple[int, int, Dec
     await replace_years(session, LedgerBase.__table__, rows)
 
 
-async def base_days(session: AsyncSession, *, year: int) -> dict[date, int]:
+async def base_days(session: AsyncSession, *, year: int, project_id: int | None = None) -> dict[date, int]:
     """The days the non-zero bases of ``year`` are dated (截至某日), each with how many projects have a base of
     that day: what a bulletin says about the bases its figures cannot split (bot.domain.year_to_date.base_days).
-    Undated bases are not given (they cover no report)."""
+    Undated bases are not given (they cover no report). ``project_id``: that project's only (a project's chart)."""
     base = base_join(Project, year)
-    rows = await session.execute(
-        select(base.baseline_date, func.count(Project.id))
-        .outerjoin(base.table, base.on)
-        .where(base.baseline_date.is_not(None), base.done_before > 0)
-        .group_by(base.baseline_date))
+    query = (select(base.baseline_date, func.count(Project.id))
+             .outerjoin(base.table, base.on)
+             .where(base.baseline_date.is_not(None), base.done_before > 0)
+             .group_by(base.baseline_date))
+    if project_id is not None:
+        query = query.where(Project.id == project_id)
+    rows = await session.execute(query)
     return {day: int(count) for day, count in rows.all()}
 
 

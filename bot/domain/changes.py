@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
+from bot.domain.year_to_date import BaseDays
 
 __all__ = ["Change", "StandingsChanges", "group_changes", "project_changes", "standings_changes"]
 
@@ -73,6 +74,8 @@ class StandingsChanges:
     projects: dict[str, Change] = field(default_factory=dict)
     units: dict[str, Change] = field(default_factory=dict)
     towns: dict[str, Change] = field(default_factory=dict)
+    # the ledger bases the changes cannot see through (bot.domain.year_to_date.change_bases): noted under them
+    bases: BaseDays = field(default_factory=BaseDays)
 
 
 def standings_changes(now: Standings, before: Standings | None) -> StandingsChanges:

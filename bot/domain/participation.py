@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 
 from bot.domain.duties import due_days
 from bot.domain.leave import LeaveSpan
@@ -29,8 +30,8 @@ from bot.domain.ranking import share
 from bot.domain.worded import worded
 from bot.domain.workdays import WorkCalendar
 
-__all__ = ["WEEKS", "Duty", "Participation", "Row", "Tally", "Week", "day_marks", "last_weeks", "participation",
-           "day_bits", "reported_by_project"]
+__all__ = ["WEEKS", "DayMasks", "Duty", "Marks", "Participation", "ReportedMasks", "Row", "Tally", "Week", "day_bits",
+           "day_marks", "last_weeks", "participation", "reported_by_project", "reported_masks"]
 
 WEEKS = 4  # the weeks a participation covers
 DISTRICT: str = worded("code_labels.j2", "district_name")  # the district's row: every unit's days pooled
@@ -102,11 +103,11 @@ class Row:
     projects: tuple[str, ...] = ()  # the codes counted
     person_id: int | None = None  # a liaison's row: whose
 
-    @property
+    @cached_property
     def total(self) -> Tally:
         return sum(self.weeks, Tally())
 
-    @property
+    @cached_property
     def rate(self) -> float | None:
         """The share over the four weeks (the days pooled, not the weeks' rates averaged)."""
         return self.total.rate
@@ -133,32 +134,73 @@ class Participation:
         return [r for r in self.liaisons if codes.intersection(r.projects)]
 
 
-def _owed(duty: Duty, days: Sequence[date], calendar: WorkCalendar,
-          by_stage: dict[str, list[date]]) -> list[date]:
-    """The days of ``days`` the project owed a report (``due_days``, with its liaison's leaves and the day it
-    was entered); the stage's days asked once, then only the projects with a leave or entered since asked again."""
-    if duty.stage not in by_stage:
-        by_stage[duty.stage] = due_days(days, duty.stage, calendar)
-    owed = by_stage[duty.stage]
-    if duty.away or (duty.since is not None and owed and owed[0] < duty.since):
-        return due_days(owed, duty.stage, calendar, away=duty.away, entered=duty.since)
-    return owed
+class DayMasks:
+    """Sets of the days of ``start``..``end`` as masks (bit n: day n, ``day_bits``), a project's owed days asked
+    once per stage (then only for the projects with a leave or entered since): the counting of ``participation``
+    and the web's heat map, a few integer operations a project rather than a few per project and day."""
+
+    def __init__(self, start: date, end: date, calendar: WorkCalendar) -> None:
+        self.start, self.calendar = start, calendar
+        self.days = [start + timedelta(days=n) for n in range((end - start).days + 1)] if start <= end else []
+        self.bit = day_bits(start, end) if self.days else {}
+        self._stages: dict[str, tuple[list[date], int]] = {}
+        self._pending: dict[date | None, int] = {}  # the days not over by a ``today``
+
+    def mask(self, days: Iterable[date]) -> int:
+        """The mask of those of ``days`` in the range (the others are left out)."""
+        found = 0
+        for day in days:
+            found |= self.bit.get(day, 0)
+        return found
+
+    def owed(self, duty: Duty) -> int:
+        """The days the project owed a report (``due_days``, with its liaison's leaves and the day it was
+        entered)."""
+        if duty.stage not in self._stages:
+            days = due_days(self.days, duty.stage, self.calendar)
+            self._stages[duty.stage] = (days, self.mask(days))
+        days, mask = self._stages[duty.stage]
+        if duty.away or (duty.since is not None and days and days[0] < duty.since):
+            return self.mask(due_days(days, duty.stage, self.calendar, away=duty.away, entered=duty.since))
+        return mask
+
+    def marks(self, duty: Duty, reported: int, *, today: date | None = None) -> Marks:
+        """The project's days as ``day_marks`` names them, as masks; ``reported``: the mask of its reported days."""
+        owed = self.owed(duty)
+        if today not in self._pending:
+            self._pending[today] = 0 if today is None else self.mask(d for d in self.days if d >= today)
+        pending = self._pending[today]
+        missing = owed & ~reported
+        return Marks(ok=owed & reported, miss=missing & ~pending, wait=missing & pending, extra=reported & ~owed)
 
 
-def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date],
-              by_stage: dict[str, list[date]] | None = None, *, today: date | None = None) -> list[str]:
-    """Per day of ``days``: "ok" due and reported, "miss" due and not reported, "wait" due, not reported yet
-    and not over (``today`` or later: 待填报), "extra" reported though not due (a rest day, a leave day, a
-    finished project: counts for nothing), "off" neither. ``by_stage``: a dict kept across the calls for the
-    same ``days``, so that each stage's days are asked once."""
-    owed = set(_owed(duty, days, calendar, {} if by_stage is None else by_stage))
+@dataclass(frozen=True)
+class Marks:
+    """A project's days as masks over ``DayMasks.days``: "ok" due and reported, "miss" due and missed, "wait" due
+    and not reported yet, "extra" reported though not due; a day in none of them is "off"."""
 
-    def mark(d: date) -> str:
-        if d in owed:
-            return "ok" if d in reported else "wait" if today is not None and d >= today else "miss"
-        return "extra" if d in reported else "off"
+    ok: int = 0
+    miss: int = 0
+    wait: int = 0
+    extra: int = 0
 
-    return [mark(d) for d in days]
+    def at(self, n: int) -> str:
+        """The mark of day n."""
+        bit = 1 << n
+        return ("ok" if self.ok & bit else "miss" if self.miss & bit else "wait" if self.wait & bit
+                else "extra" if self.extra & bit else "off")
+
+
+def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date], *,
+              today: date | None = None) -> list[str]:
+    """Per day of ``days`` (consecutive): "ok" due and reported, "miss" due and not reported, "wait" due, not
+    reported yet and not over (``today`` or later: 待填报), "extra" reported though not due (a rest day, a leave
+    day, a finished project: counts for nothing), "off" neither."""
+    if not days:
+        return []
+    masks = DayMasks(days[0], days[-1], calendar)
+    marks = masks.marks(duty, masks.mask(reported), today=today)
+    return [marks.at(n) for n in range(len(days))]
 
 
 def day_bits(start: date, end: date) -> dict[date, int]:
@@ -169,11 +211,25 @@ def day_bits(start: date, end: date) -> dict[date, int]:
     return {start + timedelta(days=n): 1 << n for n in range(count)}
 
 
+@dataclass(frozen=True)
+class ReportedMasks:
+    """The days each project has a live report, as masks of the days from ``start`` (``day_bits``): what
+    ``storage.participation.reported_day_masks`` reads, counted as it is (``participation``, the heat map)."""
+
+    start: date
+    masks: Mapping[int, int]
+
+
 def reported_by_project(rows: Iterable[tuple[int, int]], start: date, end: date) -> dict[int, set[date]]:
     """Project id → the days it has a live report, from (project id, mask of the days of ``start``..``end``:
     ``day_bits``) rows."""
     bits = list(day_bits(start, end).items())
     return {project_id: {day for day, bit in bits if int(mask) & bit} for project_id, mask in rows}
+
+
+def reported_masks(rows: Iterable[tuple[int, int]], start: date) -> ReportedMasks:
+    """The (project id, mask of the days from ``start``) rows as ``ReportedMasks``."""
+    return ReportedMasks(start, {project_id: int(mask) for project_id, mask in rows})
 
 
 def _ordered(rows: Iterable[Row]) -> list[Row]:
@@ -182,31 +238,42 @@ def _ordered(rows: Iterable[Row]) -> list[Row]:
 
 
 def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
-                  reported: Mapping[int, Collection[date]], *, today: date | None = None) -> Participation:
-    """Each unit's and liaison's tallies per week; ``reported``: project id → the days it has a live report;
-    ``today``: the day under way, when the weeks reach it: it (and any later day) counts for nothing yet."""
-    by_stage: dict[str, list[date]] = {}
-    days = [d for week in weeks for d in week.days if today is None or d < today]
-    week_of = {d: i for i, week in enumerate(weeks) for d in week.days}
+                  reported: Mapping[int, Collection[date]] | ReportedMasks, *,
+                  today: date | None = None) -> Participation:
+    """Each unit's and liaison's tallies per week; ``reported``: project id → the days it has a live report
+    (or those days as masks); ``today``: the day under way, when the weeks reach it: it (and any later day)
+    counts for nothing yet."""
+    first = weeks[0].start
+    last = weeks[-1].end if today is None else min(weeks[-1].end, today - timedelta(days=1))
+    counter = DayMasks(first, last, calendar)
+    week_masks = [counter.mask(week.days) for week in weeks]
+    if isinstance(reported, ReportedMasks):
+        if reported.start != first:
+            raise ValueError(f"masks from {reported.start}, weeks from {first}")
+        masks: Mapping[int, int] = reported.masks
+    else:
+        masks = {project_id: counter.mask(days) for project_id, days in reported.items()}
     units: dict[str, list[list[int]]] = {}
     liaisons: dict[int, tuple[str, list[list[int]], list[str]]] = {}
     unit_codes: dict[str, list[str]] = {}
     district = [[0, 0] for _ in weeks]
     for duty in duties:
-        owed = _owed(duty, days, calendar, by_stage)
-        came = reported.get(duty.project_id, ())
+        owed = counter.owed(duty)
+        hit = owed & masks.get(duty.project_id, 0)
         unit = units.setdefault(duty.unit, [[0, 0] for _ in weeks])
         unit_codes.setdefault(duty.unit, []).append(duty.code)
-        person = None
+        tallies = [unit, district]
         if duty.liaison_id is not None:
             person = liaisons.setdefault(duty.liaison_id, (duty.liaison or "", [[0, 0] for _ in weeks], []))
             person[2].append(duty.code)
-        for day in owed:
-            i = week_of[day]
-            hit = int(day in came)
-            for tally in (unit[i], district[i], *((person[1][i],) if person else ())):
-                tally[0] += 1
-                tally[1] += hit
+            tallies.append(person[1])
+        for i, week in enumerate(week_masks):
+            due = (owed & week).bit_count()
+            if due:
+                done = (hit & week).bit_count()
+                for counts in tallies:
+                    counts[i][0] += due
+                    counts[i][1] += done
 
     def row(name: str, counts: list[list[int]], codes: list[str], person_id: int | None = None) -> Row:
         return Row(name, tuple(Tally(due, done) for due, done in counts), tuple(codes), person_id)

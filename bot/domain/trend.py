@@ -68,20 +68,33 @@ class MonthPoint:
     """A month of one project's year: done by its end (cumulative) and what the plan asks by then."""
 
     month: int
-    done: Decimal | None  # None: a month still to come
+    done: Decimal | None  # None: a month still to come, or one a ledger base blurs (``blurred``)
     planned: Decimal | None  # plan × 序时进度 at the month's end; None without a plan
+    blurred: bool = False  # a ledger base dated after the month's end (or today) blurs its done: not given
+
+
+def month_ends(year: int, today: date) -> list[date]:
+    """The days a project's monthly chart measures: each month's end of ``year`` up to ``today``, then
+    ``today`` (the month under way)."""
+    ends = [date(year, m, calendar.monthrange(year, m)[1]) for m in range(1, 13)]
+    return [min(end, today) for end in ends if date(year, end.month, 1) <= today]
 
 
 def monthly_cumulative(*, year: int, today: date, baseline: Decimal, daily: Mapping[date, Decimal],
-                       plan: Decimal | None) -> list[MonthPoint]:
-    """The twelve months of ``year``: cumulative done up to each month's end (or today) against the plan."""
+                       plan: Decimal | None, bases: Mapping[date, int] | None = None) -> list[MonthPoint]:
+    """The twelve months of ``year``: cumulative done up to each month's end (or today) against the plan.
+
+    ``bases``: the days the project's non-zero ledger bases are dated (``storage.ledger_bases.base_days``).
+    A month whose end (or today) comes before a base's day has no done (``blurred``), as a trend's weeks
+    (``blurred_on``): its year-to-date holds the base whole, what was done up to the base's day."""
     ends = [date(year, m, calendar.monthrange(year, m)[1]) for m in range(1, 13)]
     done = _cumulative(baseline, daily, [min(end, today) for end in ends])
     points = []
     for month, (end, total) in enumerate(zip(ends, done, strict=True), start=1):
         started = date(year, month, 1) <= today
         planned = (plan * Decimal(str(round(schedule_progress(end), 6)))) if plan and plan > 0 else None
-        points.append(MonthPoint(month, total if started else None, planned))
+        blurred = started and blurred_on(min(end, today), bases or {})
+        points.append(MonthPoint(month, total if started and not blurred else None, planned, blurred))
     return points
 
 
@@ -117,8 +130,15 @@ def unblurred(points: Sequence[TrendPoint], bases: Mapping[date, int]) -> tuple[
     (``storage.ledger_bases.base_days``). A base counts on every day of its year, so a point dated before a
     base's day holds what was done up to that day (the rule of ``bot.domain.year_to_date.base_days``, as if
     the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell."""
-    kept = [p for p in points if not base_days(bases, start=p.day, cutoff=p.day, opens_year=True)]
+    kept = [p for p in points if not blurred_on(p.day, bases)]
     return kept, blurring([p.day for p in points], bases)
+
+
+def blurred_on(day: date, bases: Mapping[date, int]) -> bool:
+    """Whether a ledger base blurs year-to-date on ``day`` as a point of a chart: a non-zero base of ``day``'s
+    year dated after it (``bases`` as ``unblurred`` takes them) counts whole on ``day``, so the point holds what
+    was done up to the base's day."""
+    return bool(base_days(bases, start=day, cutoff=day, opens_year=True))
 
 
 def blurring(days: Sequence[date], bases: Mapping[date, int]) -> BaseDays:

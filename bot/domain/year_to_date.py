@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 
@@ -74,3 +74,15 @@ def base_days(days: Mapping[date, int], *, start: date, cutoff: date, opens_year
     within = () if opens_year else tuple(sorted((d, n) for d, n in days.items() if start <= d <= cutoff))
     later = tuple(sorted((d, n) for d, n in days.items() if d > cutoff and d.year == cutoff.year))
     return BaseDays(within=within, later=later)
+
+
+def change_bases(days: Mapping[date, int], *, since: date | None, cutoff: date) -> BaseDays:
+    """The bases a 较上期 (the change since the previous period's cut-off day ``since``: 名次, completion, a
+    group's score) cannot see through, as ``base_days`` gives them for the days after ``since`` up to
+    ``cutoff`` (``within``) and after it (``later``). The previous figures are computed with today's bases, and a
+    base counts on every day of its year: dated after ``since``, it puts in the previous figure what was done
+    from ``since`` to its day, which the change then leaves out. None when nothing is compared (no previous
+    period, or one of another year: bot.domain.changes)."""
+    if since is None or since.year != cutoff.year or since >= cutoff:
+        return BaseDays()
+    return base_days(days, start=since + timedelta(days=1), cutoff=cutoff, opens_year=False)

@@ -8,6 +8,7 @@ ledger and the texts, split into messages.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
-from bot.domain.year_to_date import BaseDays
+from bot.domain.year_to_date import BaseDays, change_bases
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
@@ -95,6 +96,8 @@ class BulletinJob:
     bases: BaseDays = BaseDays()  # the ledger bases its figures cannot split (a note under the headline)
     # problems counted on a deadline at the period's end that was never recorded (a note under the problems)
     unrecorded_deadlines: int = 0
+    # the bases dated after the previous period's cut-off day: its 较上期 cannot see through them (a note)
+    change_bases: BaseDays = BaseDays()
 
     @property
     def opens_year(self) -> bool:
@@ -142,16 +145,19 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
         earlier = job.earlier
         before = _standings(earlier.period.name, earlier.cutoff, earlier.figures, earlier.problem_shares, settings)
         changes = standings_changes(standings, before)
+        if changes.since is not None:
+            changes = dataclasses.replace(changes, bases=job.change_bases)
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, changes, job))
     # the weekly bulletin prints no 本期: of the bases it notes only those dated after its week
     note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
                            job.period.kind != "weekly")
     problem_note = renderer.phrase("_problem_note", "note", job.unrecorded_deadlines)
+    change_note = renderer.phrase("_base_note", "change_note", changes.bases, changes.since)
     # and the finished projects read so on every day, their 竣工 day not known
     undated = renderer.phrase("_base_note", "undated", standings.finished_undated)
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation, [n for n in (note, problem_note, undated) if n])
+                                 job.participation, [n for n in (note, change_note, problem_note, undated) if n])
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
@@ -292,14 +298,15 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     for leader_id, projects in by_leader.items():
         named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
         trend, trend_bases = [], BaseDays()
+        his_bases = Counter(base_day[p.code] for p in projects if p.code in base_day)
         if len(job.trend_days) > 1:
             # a point before one of his projects' base days holds that base whole: left out, and said so
-            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days),
-                                           Counter(base_day[p.code] for p in projects if p.code in base_day))
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days), his_bases)
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,
             trend=trend, trend_bases=trend_bases,
+            change_bases=change_bases(his_bases, since=changes.since, cutoff=standings.cutoff),
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
             overdue_before=overdue_before,

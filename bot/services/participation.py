@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.participation import Duty, Participation, Week, last_weeks, participation, reported_by_project
+from bot.domain.participation import Duty, Participation, Week, last_weeks, participation, reported_masks
 from bot.domain.workdays import WorkCalendar
 from storage.participation import participation_duties, reported_day_masks
 from storage.rows import gc_paused
@@ -30,11 +30,10 @@ async def load_participation(session: AsyncSession, *, cutoff: date, calendar: W
     calendar = calendar or await load_calendar(session)
     duties = await participation_duties(session, start=weeks[0].start, end=cutoff)
     rows = await reported_day_masks(session, start=weeks[0].start, end=cutoff)
-    return await asyncio.to_thread(_count, duties, weeks, calendar, rows, cutoff, today)
+    return await asyncio.to_thread(_count, duties, weeks, calendar, rows, today)
 
 
 def _count(duties: list[Duty], weeks: list[Week], calendar: WorkCalendar, rows: Sequence[tuple[int, int]],
-           cutoff: date, today: date | None) -> Participation:
+           today: date | None) -> Participation:
     with gc_paused():  # many small objects, no cycles: a full collection would hold the event loop too
-        return participation(duties, weeks, calendar, reported_by_project(rows, weeks[0].start, cutoff),
-                             today=today)
+        return participation(duties, weeks, calendar, reported_masks(rows, weeks[0].start), today=today)

@@ -8,6 +8,7 @@ Rules (year-to-date completion, punctuality, open problems) are documented with 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,8 +29,9 @@ from bot.domain.progress import (
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 from bot.domain.standings import ProjectStanding, Standings
 from bot.domain.workdays import WorkCalendar
-from bot.domain.year_to_date import baseline_on
+from bot.domain.year_to_date import baseline_on, change_bases
 from bot.weekly import assemble, project_places
+from storage.ledger_bases import base_days
 from storage.problem_handling import unit_problem_shares
 from storage.project_figures import ProjectFigures, project_figures
 from storage.report_figures import ReportFigures
@@ -186,4 +188,8 @@ async def standings_and_changes(session: AsyncSession, *, today: date) -> tuple[
     the same way."""
     now = await current_standings(session, today=today)
     before = await current_standings(session, today=today, cutoff=previous_week_end(today))
-    return now, standings_changes(now, before)
+    changes = standings_changes(now, before)
+    if changes.since is not None:  # the bases it cannot see through (said under it, as the bulletins say it)
+        bases = change_bases(await base_days(session, year=now.cutoff.year), since=changes.since, cutoff=now.cutoff)
+        changes = dataclasses.replace(changes, bases=bases)
+    return now, changes

@@ -66,8 +66,9 @@ def trend_svg(points: Sequence[TrendPoint], *, title: str, narrow: bool = False)
 
 def project_svg(points: Sequence[MonthPoint], *, title: str, year: int | None = None,
                 nodes: Sequence[TimelineNode] = (), narrow: bool = False) -> bytes:
-    """Cumulative done (bars) against the plan as 序时 asks (line), 万元, by month; with ``nodes``, the nodes of
-    ``year`` on a timeline under the months (◇ planned, ◆ done, red when behind)."""
+    """Cumulative done (bars, each an SVG group ``done-<month>``) against the plan as 序时 asks (line), 万元, by
+    month, no bar for a month a ledger base blurs (``MonthPoint.blurred``: the page says why); with ``nodes``,
+    the nodes of ``year`` on a timeline under the months (◇ planned, ◆ done, red when behind)."""
     shown = [n for n in nodes if year is not None and n.planned_on.year == year]
     fig = Figure(figsize=(NARROW if narrow else WIDE, 4.2 if shown else 3.2), dpi=100)
     if shown:
@@ -75,8 +76,11 @@ def project_svg(points: Sequence[MonthPoint], *, title: str, year: int | None = 
     else:
         ax, strip = fig.add_subplot(), None
     months = [p.month for p in points]
-    ax.bar(months, [float(p.done) if p.done is not None else 0.0 for p in points], color=BLUE,
-           label=chart_words("done"))
+    given = [p for p in points if p.done is not None]  # not the months to come, nor those a ledger base blurs
+    bars = ax.bar([p.month for p in given], [float(p.done) for p in given if p.done is not None], color=BLUE,
+                  label=chart_words("done"))
+    for point, bar in zip(given, bars.patches, strict=True):
+        bar.set_gid(f"done-{point.month}")
     if any(p.planned is not None for p in points):
         ax.plot(months, [float(p.planned) if p.planned is not None else float("nan") for p in points],
                 color=ORANGE, marker=".", label=chart_words("planned"))

@@ -30,6 +30,12 @@ LATER = ("注：2 个项目的年度台账截至3月18日，晚于本期截止�
          "本期完成投资不含台账累计数中本期的部分，均无法单列。")
 
 
+def changed(since: str) -> str:
+    """The note under a 较上期 measured from ``since`` across the base of 18 March."""
+    return (f"注：2 个项目的年度台账截至3月18日，晚于上期截止日{since}：上期数按现台账计，已含上期截止日后至台账日期"
+            "完成的投资，较上期变化不含这部分、无法单列。")
+
+
 def test_which_bases_a_period_cannot_split() -> None:
     days = {MID_MARCH: 2, date(2026, 2, 28): 1, date(2025, 12, 31): 4}
     march = base_days(days, start=date(2026, 3, 1), cutoff=date(2026, 3, 31), opens_year=False)
@@ -56,22 +62,26 @@ async def test_a_bulletin_says_which_figures_a_base_leaves_unsplit(db: Database,
 
     march = await _bulletin(db, "monthly", "2026-03", tmp_path / "march")
     assert "本期完成投资 40.0 万元" in march.text  # the report of 10 March is in the base, the one of 20 March is not
-    assert bulletin_notes(march) == ([WITHIN], [WITHIN], [WITHIN])
+    assert bulletin_notes(march) == ([WITHIN, changed("2月28日")],) * 3
     book = load_workbook(io.BytesIO(march.files["ledger"].read_bytes()))
     assert book.sheetnames[0] == "说明" and book.active.title == "说明"
 
     february = await _bulletin(db, "monthly", "2026-02", tmp_path / "february")
-    assert bulletin_notes(february) == ([LATER], [LATER], [LATER])
+    assert bulletin_notes(february) == ([LATER, changed("1月31日")],) * 3
 
-    # A weekly bulletin prints no 本期: only a base dated after its week is noted.
+    # A weekly bulletin prints no 本期: only a base dated after its week is noted, and its 较上期 (since 15 March)
+    # across the base of 18 March, re-imported mid-week
     week = await _bulletin(db, "weekly", "2026-W12", tmp_path / "w12")  # 16-22 March
-    assert bulletin_notes(week) == ([], [], [])
+    assert bulletin_notes(week) == ([changed("3月15日")], [], [changed("3月15日")])
     earlier = await _bulletin(db, "weekly", "2026-W09", tmp_path / "w09")  # 23 February - 1 March
     later_week = ("注：2 个项目的年度台账截至3月18日，晚于本期截止日3月1日：年度累计含截止日后至3月18日完成的投资，"
                   "无法单列。")
-    assert bulletin_notes(earlier)[0] == [later_week] and bulletin_notes(earlier)[2] == [later_week]
+    assert bulletin_notes(earlier)[0] == [later_week, changed("2月22日")] == bulletin_notes(earlier)[2]
+    after = await _bulletin(db, "weekly", "2026-W13", tmp_path / "w13")  # 23-29 March: the base is in both weeks
+    assert bulletin_notes(after) == ([], [], [])
 
-    # Exact figures, nothing to say: the quarter opening the year counts the base whole, April starts after it.
+    # Exact figures, nothing to say: the quarter opening the year counts the base whole (and has no 较上期 in the
+    # year before), April starts after it.
     for kind, name in (("quarterly", "2026-Q1"), ("monthly", "2026-04")):
         rendered = await _bulletin(db, kind, name, tmp_path / name)
         assert bulletin_notes(rendered) == ([], [], []), name

@@ -56,3 +56,19 @@ async def test_a_leaders_trend_leaves_out_what_his_base_blurs(db: Database, dist
     lis = html_to_plain("".join(rendered.leaders[li])).splitlines()
     trend = next(line for line in lis if line.startswith("📈"))
     assert "3月8日 0.0%" in trend and "3月15日 1.0%" in trend and not any(line.startswith("注：") for line in lis)
+
+
+async def test_a_leaders_change_line_notes_his_base_dated_after_the_previous_week(db: Database, district: District,
+                                                                                  tmp_path: Path) -> None:
+    wang = await district.person("王区长")
+    li = await district.person("李区长")
+    await district.project("ZD2026-001", plan="10000", done_before="3000", baseline_date=MID_MARCH, lead="王区长")
+    await district.project("ZD2026-003", plan="10000", lead="李区长")
+    await district.reports("ZD2026-003", (date(2026, 3, 10), "100"))
+    async with db.session() as session:  # 16-22 March: its 较上期 is measured from 15 March, before the base
+        rendered = await render_bulletin(session, Renderer(), period=parse_period("weekly", "2026-W12"),
+                                         calendar=WorkCalendar(), settings=DigestSettings(), out_dir=tmp_path)
+    wangs = html_to_plain("".join(rendered.leaders[wang])).splitlines()
+    assert ("注：1 个项目的年度台账截至3月18日，晚于上期截止日3月15日：上期数按现台账计，已含上期截止日后至台账日期"
+            "完成的投资，较上期变化不含这部分、无法单列。") in wangs
+    assert not any("上期截止日" in line for line in html_to_plain("".join(rendered.leaders[li])).splitlines())

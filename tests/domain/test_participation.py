@@ -19,6 +19,7 @@ from bot.domain.participation import (
     last_weeks,
     participation,
     reported_by_project,
+    reported_masks,
 )
 from bot.domain.workdays import DayOverride, WorkCalendar
 
@@ -165,3 +166,18 @@ def test_the_days_a_project_reported_come_back_from_their_mask(reported: dict[in
 def test_a_mask_holds_at_most_62_days() -> None:
     with pytest.raises(ValueError):
         day_bits(date(2026, 1, 1), date(2026, 3, 31))
+
+
+def test_the_masks_read_count_as_the_days_they_hold(counted) -> None:  # type: ignore[no-untyped-def]
+    """/rank 填报, the weekly bulletin and the web count the masks as read (``ReportedMasks``): the same rows as
+    the days themselves, today under way or not; masks of another range are refused."""
+    duties, reported, part = counted
+    bits = day_bits(WEEKS[0].start, CUTOFF)
+    rows = [(project_id, sum(bits[d] for d in found)) for project_id, found in reported.items()]
+    assert participation(duties, WEEKS, CALENDAR, reported_masks(rows, WEEKS[0].start)) == part
+    today = date(2026, 10, 10)
+    weeks = last_weeks(today)
+    assert participation(duties, weeks, CALENDAR, reported_masks(rows, weeks[0].start), today=today) == \
+        participation(duties, weeks, CALENDAR, reported, today=today)
+    with pytest.raises(ValueError):
+        participation(duties, WEEKS, CALENDAR, reported_masks(rows, WEEKS[1].start))

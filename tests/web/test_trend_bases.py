@@ -1,15 +1,16 @@
 """The overview's trend chart draws no completion for the weeks a ledger base blurs (before the base's day a week's
-year-to-date holds the base whole) and the page says why under it, in the words of the bulletins' base note."""
+year-to-date holds the base whole) and the page says why under it, in the words of the bulletins' base note; a
+project's monthly chart leaves out the months its own base blurs, by the same rule, and says so."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.web.pages.downloads import _trend
 from storage.ledger_bases import base_days
-from storage.models import LedgerBase
+from storage.models import LedgerBase, Project
 from tests.web.harness import ROLE_PEOPLE, WebHarness
 
 ADMIN = ROLE_PEOPLE["admin"]
@@ -48,3 +49,52 @@ async def test_undated_bases_blur_nothing(site: WebHarness) -> None:
         points, _title = await _trend(session, date(2026, 11, 20))
     assert all(p.rate is not None for p in points)
     assert "年度台账截至" not in await _overview(site)
+
+
+async def _project_base(site: WebHarness, code: str, day: date | None) -> None:
+    async with site.core.db.session() as session:
+        project_id = await session.scalar(select(Project.id).where(Project.code == code))
+        await session.execute(update(LedgerBase).where(LedgerBase.project_id == project_id)
+                              .values(baseline_date=day))
+
+
+async def _project_page_and_chart(site: WebHarness, code: str) -> tuple[str, str]:
+    async with site.signed_in(ADMIN) as client:
+        async with client.get(f"/web/project/{code}") as response:
+            page = await response.text()
+        async with client.get(f"/web/chart/project/{code}.svg") as response:
+            svg = await response.text()
+    return page.split('class="card chart"')[1].split("</section>")[0], svg
+
+
+async def test_the_project_chart_leaves_out_the_months_its_base_blurs_and_says_so(site: WebHarness) -> None:
+    await _project_base(site, "ZD2026-001", date(2026, 9, 20))
+    chart, svg = await _project_page_and_chart(site, "ZD2026-001")
+    # Up to August a month's year-to-date holds the base whole (what was done up to 9月20日): no bar
+    assert [m for m in range(1, 13) if f'id="done-{m}"' in svg] == [9, 10, 11]
+    note = "注：本项目年度台账截至9月20日，9月20日前各月的累计完成含截至台账日期完成的投资、无法单列，未列出。"
+    assert f'<p class="muted">{note}</p>' in chart
+    other, other_svg = await _project_page_and_chart(site, "ZD2026-002")  # another project's base: its own
+    assert "年度台账截至" not in other
+    assert [m for m in range(1, 13) if f'id="done-{m}"' in other_svg] == list(range(1, 12))
+
+
+async def test_a_base_dated_in_january_or_undated_blurs_no_month(site: WebHarness) -> None:
+    await _project_base(site, "ZD2026-001", date(2026, 1, 15))
+    chart, svg = await _project_page_and_chart(site, "ZD2026-001")
+    assert [m for m in range(1, 13) if f'id="done-{m}"' in svg] == list(range(1, 12))
+    assert "年度台账截至" not in chart
+
+
+async def test_the_rankings_change_since_last_sunday_says_which_bases_it_cannot_see_through(site: WebHarness) -> None:
+    async with site.core.db.session() as session:  # entered a month ago: ranked last Sunday too
+        await session.execute(update(Project).values(created_at=site.core.clock.now() - timedelta(days=30)))
+    await _dated(site, date(2026, 11, 18))  # re-imported mid-week: the ledger as of Wednesday
+    async with site.core.db.session() as session:
+        [(_day, count)] = (await base_days(session, year=2026)).items()
+    ranking = (await _overview(site)).split("<h2>项目排名")[1].split("</section>")[0]
+    note = (f"注：{count} 个项目的年度台账截至11月18日，晚于上期截止日11月15日：上期数按现台账计，已含上期截止日后"
+            "至台账日期完成的投资，较上期变化不含这部分、无法单列。")
+    assert f'<p class="muted">{note}</p>' in ranking
+    await _dated(site, date(2026, 11, 15))  # as of last Sunday: both standings hold it exactly
+    assert "年度台账截至" not in (await _overview(site)).split("<h2>项目排名")[1].split("</section>")[0]

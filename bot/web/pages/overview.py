@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.domain.changes import Change, standings_changes
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.domain.trend import blurring, week_ends
+from bot.domain.year_to_date import change_bases
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.live_standings import LiveStandings, Snapshot
@@ -68,13 +69,16 @@ async def overview(view: View) -> web.StreamResponse:
     problems = await access.problems_seen(view.session, view.viewer)
     screen = view.request.query.get("screen") == "1"
     # the chart's weeks a ledger base blurs: said under it (bot.web.pages.downloads draws no completion there)
-    trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today),
-                           await base_days(view.session, year=snapshot.today.year))
+    bases = await base_days(view.session, year=snapshot.today.year)
+    trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today), bases)
+    # the bases the ranking's change since last Sunday cannot see through: said under it, as the bulletins say it
+    since = snapshot.last_week.cutoff
+    ranking_bases = change_bases(bases, since=since, cutoff=snapshot.today)
     return view.page(
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
         visible=visible, mine=mine, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
         problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
-        as_of=snapshot.at, trend_bases=trend_bases,
+        as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=ranking_bases, since=since,
     )

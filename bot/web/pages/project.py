@@ -9,7 +9,7 @@ import asyncio
 from aiohttp import web
 
 from bot.domain.digits import is_digits
-from bot.domain.trend import monthly_cumulative
+from bot.domain.trend import blurring, month_ends, monthly_cumulative
 from bot.render import shared_renderer
 from bot.services.node_timeline import project_timeline
 from bot.web import access, evidence_photos, photos
@@ -24,6 +24,7 @@ from storage import node_queries, web_queries
 from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
+from storage.ledger_bases import base_days
 
 REPORTS_SHOWN = 60  # reports on one page of the timeline, at most
 THUMBNAILS_SHOWN = 36  # photo thumbnails one page of the timeline loads (~20 KB each: the page stays under 1 MB)
@@ -65,13 +66,17 @@ async def project_page(view: View) -> web.StreamResponse:
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
     node_ids = await node_queries.project_node_ids(view.session, project_id=project.id)
     evidence = await evidence_photos.of_nodes(view.session, node_ids.values())
+    # the chart's months its ledger base blurs (project_chart draws no done there): said under it
+    year = view.today.year
+    chart_bases = blurring(month_ends(year, view.today), await base_days(view.session, year=year,
+                                                                          project_id=project.id))
     return view.page(
         "project.html.j2", project=project, figures=figures, **progress_numbers(view.today, project, figures),
         checklist=await approval_repo.checklist(view.session, project_id=project.id), reports=reports,
         pictures=pictures, problems=problems, histories=histories, handlers=handlers,
         supporting=[s.unit.name for s in project.supporting], now=view.now, is_overdue=is_overdue,
         timeline=timeline, node_pictures={name: evidence[i] for name, i in node_ids.items() if i in evidence},
-        skip=skip, earlier=earlier,
+        skip=skip, earlier=earlier, chart_bases=chart_bases,
     )
 
 
@@ -87,7 +92,8 @@ async def project_chart(view: View) -> web.StreamResponse:
     baseline, daily = await web_queries.counted_daily(view.session, year=view.today.year, up_to=view.today,
                                                       project_id=project.id)
     points = monthly_cumulative(year=view.today.year, today=view.today, baseline=baseline, daily=daily,
-                                plan=figures.plan)
+                                plan=figures.plan,
+                                bases=await base_days(view.session, year=view.today.year, project_id=project.id))
     timeline = await project_timeline(view.session, project_id=project.id, today=view.today)
     from bot.web.charts import project_svg  # matplotlib loads with the first chart, not at start-up
 

@@ -13,7 +13,17 @@ from datetime import date
 
 from aiohttp import web
 
-from bot.domain.participation import Duty, Row, Week, day_marks, last_weeks, participation, reported_by_project
+from bot.domain.participation import (
+    DayMasks,
+    Duty,
+    Marks,
+    ReportedMasks,
+    Row,
+    Week,
+    last_weeks,
+    participation,
+    reported_masks,
+)
 from bot.domain.workdays import WorkCalendar
 from bot.web import access
 from bot.web.auth import page_route
@@ -23,7 +33,6 @@ from storage.rows import gc_paused
 from storage.settings import load_calendar
 
 MAX_LIAISONS = 200  # rows of the heat map (lowest 填报率 first): the page stays light with 10,000 projects
-CELL_RANK = {"off": 0, "ok": 1, "wait": 2, "miss": 3}  # a liaison's day: the worst of his projects' marks
 
 
 @dataclass
@@ -38,13 +47,19 @@ class UnitToday:
 class LiaisonRow:
     name: str
     projects: list[str]
-    cells: list[str]  # per day: "ok" reported, "miss" due and missed (by any of the projects), "wait" today due
-    # and not reported yet (by any of the projects: 待填报, not missed), "off" not due
+    marks: Marks  # his projects' days pooled: a day "miss" when any missed it, else "wait" (待填报) when any is
+    # due today and not reported yet, else "ok" when any reported it, else "off" (nothing due)
+    days: int  # how many days the heat map shows
     share: Row | None = None  # the 填报率 row of bot.domain.participation
 
     @property
     def missed(self) -> int:
-        return self.cells.count("miss")
+        return self.marks.miss.bit_count()
+
+    @property
+    def cells(self) -> list[str]:
+        """Per day: "ok", "miss", "wait" or "off" (a day only reported though not due is "off")."""
+        return [mark if mark != "extra" else "off" for mark in map(self.marks.at, range(self.days))]
 
 
 def _page(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
@@ -52,37 +67,42 @@ def _page(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
     """Today's units and the liaisons' heat-map rows from the rows read (CPU work: in a worker thread, the
     cycle collector paused: a full collection amid these many small objects would hold the event loop too)."""
     with gc_paused():
-        return _counted(duties, weeks, calendar, reported_by_project(reported_rows, weeks[0].start, today), today)
+        return _counted(duties, weeks, calendar, reported_masks(reported_rows, weeks[0].start), today)
 
 
 def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
-             reported: dict[int, set[date]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
-    days = [d for week in weeks for d in week.days]
+             reported: ReportedMasks, today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
+    """The units' and liaisons' rows: each project's days as masks (bot.domain.participation.DayMasks), a
+    liaison's the union of his projects'; a row's cells are spelt out only for the rows shown."""
+    masks = DayMasks(weeks[0].start, today, calendar)
     shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported, today=today).liaisons}
+    now = masks.bit[today]
     units: dict[str, UnitToday] = {}
-    liaisons: dict[int, LiaisonRow] = {}
-    by_stage: dict[str, list[date]] = {}
+    pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait]
     for duty in duties:
-        came = reported.get(duty.project_id, ())
-        marks = day_marks(duty, days, calendar, came, by_stage, today=today)
+        marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today)
         unit = units.setdefault(duty.unit, UnitToday(duty.unit))
-        if marks[-1] in ("ok", "wait"):  # today is due
+        if (marks.ok | marks.wait) & now:  # today is due
             unit.due += 1
-            if marks[-1] == "ok":
+            if marks.ok & now:
                 unit.reported += 1
             else:
                 unit.missing.append((duty.code, duty.liaison))
         if duty.liaison_id is None:
             continue
-        row = liaisons.setdefault(duty.liaison_id, LiaisonRow(duty.liaison or "", [], ["off"] * len(days),
-                                                              shares.get(duty.liaison_id)))
-        row.projects.append(duty.code)
-        for i, mark in enumerate(marks):
-            if CELL_RANK.get(mark, 0) > CELL_RANK[row.cells[i]]:
-                row.cells[i] = mark
-    rows = sorted(liaisons.values(), key=lambda r: (r.share is None or r.share.rate is None,
-                                                    r.share.rate if r.share and r.share.rate is not None else 0.0,
-                                                    -r.missed, r.name))
+        name, codes, seen = pooled.setdefault(duty.liaison_id, (duty.liaison or "", [], [0, 0, 0]))
+        codes.append(duty.code)
+        seen[0] |= marks.ok
+        seen[1] |= marks.miss
+        seen[2] |= marks.wait
+    liaisons = []
+    for person_id, (name, codes, (ok, miss, wait)) in pooled.items():
+        wait &= ~miss
+        liaisons.append(LiaisonRow(name, codes, Marks(ok=ok & ~miss & ~wait, miss=miss, wait=wait),
+                                   len(masks.days), shares.get(person_id)))
+    rows = sorted(liaisons, key=lambda r: (r.share is None or r.share.rate is None,
+                                           r.share.rate if r.share and r.share.rate is not None else 0.0,
+                                           -r.missed, r.name))
     return sorted(units.values(), key=lambda u: (-len(u.missing), u.name)), rows
 
 
@@ -95,7 +115,7 @@ async def reporting(view: View) -> web.StreamResponse:
     codes = await access.visible_codes(view.session, view.viewer)
     duties = [d for d in await participation_duties(view.session, start=days[0], end=today)
               if codes is None or d.code in codes]
-    # Read on the event loop (a row per project); decoded and counted (10,000 projects × 28 days) in a worker thread.
+    # Read on the event loop (a row per project: its days as a mask); counted as masks in a worker thread.
     reported = await reported_day_masks(view.session, start=days[0], end=today)
     units, rows = await asyncio.to_thread(_page, duties, weeks, calendar, reported, today)
     return view.page("reporting.html.j2", units=units, rows=rows[:MAX_LIAISONS],

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session", autouse=True)
 def worker_postgres_database() -> None:
-    """Each pytest-xdist worker tests PostgreSQL on a database of its own (tests.databases), made here when missing."""
+    """Each pytest-xdist worker tests PostgreSQL on a database of its own (tests.databases), made here when missing;
+    the test database commits without waiting for the disk."""
     from tests.databases import create_worker_database
 
     create_worker_database()

@@ -184,21 +184,67 @@ async def taking_turns(database: Database) -> AsyncIterator[None]:
             await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
 
 
+# Databases of their own this process made and a test is done with, emptied, for the next test that wants one.
+_SPARE_DATABASES: list[str] = []
+
+
 @asynccontextmanager
 async def database_of_its_own(prefix: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server (dropped afterwards): its URL. Skips
-    the test when TEST_DATABASE_URL is not set; raises DBAPIError when the role may not create databases."""
+    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server: its URL. Skips the test when
+    TEST_DATABASE_URL is not set; raises DBAPIError when the role may not create databases.
+
+    Afterwards its connections are ended and its schema dropped and made again, and the next test of this
+    process that wants one gets it, empty: dropping a database makes the server write every changed page to
+    disk at once (a checkpoint), which took tens of seconds on a busy machine. The last ones are dropped when
+    the process ends (drop_spare_databases)."""
     server = require_postgres()
-    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        if _SPARE_DATABASES:
+            name = _SPARE_DATABASES.pop()
+        else:
+            name = f"{prefix}_{secrets.token_hex(6)}"
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+                await _without_waiting_for_the_disk(conn, name)
+        url = url_for_database(server, name)
+        try:
+            yield url
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            emptied = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            try:
+                async with emptied.connect() as conn:
+                    await conn.execute(text("DROP SCHEMA public CASCADE"))
+                    await conn.execute(text("CREATE SCHEMA public"))
+            except DBAPIError:  # not to be emptied: dropped as before
+                async with admin.connect() as conn:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                _SPARE_DATABASES.append(name)
+            finally:
+                await emptied.dispose()
+    finally:
+        await admin.dispose()
+
+
+def drop_spare_databases() -> None:
+    """Drop the databases of their own this process kept for its next tests (at the end of the run)."""
+    server = configured_postgres_url()
+    if server is None or not _SPARE_DATABASES:
+        return
+    with ThreadPoolExecutor(1) as pool:  # its own event loop: callers may be inside one
+        pool.submit(asyncio.run, _drop(server, list(_SPARE_DATABASES))).result()
+    _SPARE_DATABASES.clear()
+
+
+async def _drop(server: str, names: list[str]) -> None:
     admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-            await _without_waiting_for_the_disk(conn, name)
-        try:
-            yield url_for_database(server, name)
-        finally:
-            async with admin.connect() as conn:
+            for name in names:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()

@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def worker_postgres_database() -> None:
-    """Each pytest-xdist worker tests PostgreSQL on a database of its own (tests.databases), made here when missing."""
-    from tests.databases import create_worker_database
+def worker_postgres_database() -> Iterator[None]:
+    """Each pytest-xdist worker tests PostgreSQL on a database of its own (tests.databases), made here when missing;
+    the test database commits without waiting for the disk. The scratch databases kept for reuse are dropped at
+    the end."""
+    from tests.databases import create_worker_database, drop_spare_databases
 
     create_worker_database()
+    yield
+    drop_spare_databases()
 
 
 @pytest.fixture

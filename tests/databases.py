@@ -5,6 +5,12 @@ The TEST_DATABASE_URL database is emptied and re-created from the models by the 
 it must be a database reserved for tests. When the tests run in several processes (pytest-xdist), each
 process works on a database of its own next to it, named after it and the process (``test_gw0``), created
 when missing and kept for the next run.
+
+Creating some thirty-five tables takes PostgreSQL seconds on a busy machine, and hundreds of tests each want
+them empty: a process creates them once (dropping whatever an earlier run left), then empties them between
+tests with DELETE and restarts their id sequences, which gives the same clean slate in milliseconds. Rows
+every test of a kind starts with (the sample ledger) are likewise written once per process, kept in a schema
+of their own, and copied back in.
 """
 
 from __future__ import annotations
@@ -12,15 +18,16 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from storage.db import Database
@@ -78,23 +85,87 @@ def url_for_database(server: str, name: str) -> str:
 _LOCK_KEY = 0x64696164  # any constant shared by every run of these tests
 
 
+@dataclass(frozen=True)
+class Rows:
+    """Rows a fresh database starts with: what ``fill`` writes in an empty one. On PostgreSQL ``fill`` runs
+    once per process and its rows are kept in the schema ``name`` to be copied into the next databases."""
+
+    name: str
+    fill: Callable[[Database], Awaitable[None]]
+
+
 @asynccontextmanager
-async def fresh_database(backend: str) -> AsyncIterator[Database]:
-    """A database of that backend with every table created from the models and no rows (a fresh in-memory
-    SQLite, or the TEST_DATABASE_URL PostgreSQL emptied, taking turns with other test runs)."""
+async def fresh_database(backend: str, rows: Rows | None = None) -> AsyncIterator[Database]:
+    """A database of that backend with every table created from the models and no rows but ``rows`` (a fresh
+    in-memory SQLite, or the TEST_DATABASE_URL PostgreSQL emptied, taking turns with other test runs)."""
     database = Database(backend_url(backend))
     try:
         async with taking_turns(database):
             if database.is_sqlite:
                 await database.create_all()
+                if rows is not None:
+                    await rows.fill(database)
             else:
-                # drop_all + create_all in one transaction: a clean slate, several times faster than two.
-                async with database.engine.begin() as conn:
-                    await conn.run_sync(Base.metadata.drop_all)
-                    await conn.run_sync(Base.metadata.create_all)
+                await _empty_postgres(database, rows)
             yield database
     finally:
         await database.dispose()
+
+
+# What this process made on each PostgreSQL database (by URL): the tables, and the schemas of kept rows.
+_TABLES_MADE: set[str] = set()
+_ROWS_KEPT: set[tuple[str, str]] = set()
+
+
+async def _empty_postgres(database: Database, rows: Rows | None) -> None:
+    """Empty the tables (creating them from the models the first time in this process, or when a test
+    dropped them), then copy ``rows`` in (writing them the first time)."""
+    if database.url in _TABLES_MADE:
+        kept = rows is not None and (database.url, rows.name) in _ROWS_KEPT
+        try:
+            async with database.engine.begin() as conn:
+                await conn.exec_driver_sql(_refill_sql(rows.name if kept and rows else None))
+        except DBAPIError:  # a table is missing (the migration tests drop them all): start again
+            _TABLES_MADE.discard(database.url)
+        else:
+            if rows is not None and not kept:
+                await _keep_rows(database, rows)
+            return
+    # drop_all + create_all in one transaction: a clean slate, several times faster than two.
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    _TABLES_MADE.add(database.url)
+    if rows is not None:
+        await _keep_rows(database, rows)
+
+
+async def _keep_rows(database: Database, rows: Rows) -> None:
+    """Write ``rows`` in the empty tables and keep a copy of every table in the schema ``rows.name``."""
+    await rows.fill(database)
+    copies = " ".join(f'CREATE TABLE "{rows.name}"."{table.name}" AS TABLE "{table.name}";'
+                      for table in Base.metadata.sorted_tables)
+    async with database.engine.begin() as conn:
+        await conn.exec_driver_sql(f'DO $$ BEGIN DROP SCHEMA IF EXISTS "{rows.name}" CASCADE; '
+                                   f'CREATE SCHEMA "{rows.name}"; {copies} END $$')
+    _ROWS_KEPT.add((database.url, rows.name))
+
+
+def _refill_sql(kept: str | None) -> str:
+    """One statement that deletes every row of every table (children first), copies back the rows kept in
+    the schema ``kept`` if any (parents first), and sets each id sequence where a fresh table would have it."""
+    tables = Base.metadata.sorted_tables
+    steps = [f'DELETE FROM "{table.name}";' for table in reversed(tables)]
+    if kept is not None:
+        for table in tables:
+            columns = ", ".join(f'"{column.name}"' for column in table.columns)
+            steps.append(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{kept}"."{table.name}";')
+    for table in tables:
+        column = table.autoincrement_column
+        if column is not None:
+            steps.append(f"PERFORM setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), "
+                         f'COALESCE((SELECT max("{column.name}") FROM "{table.name}"), 0) + 1, false);')
+    return f"DO $$ BEGIN {' '.join(steps)} END $$"
 
 
 @asynccontextmanager
@@ -113,45 +184,106 @@ async def taking_turns(database: Database) -> AsyncIterator[None]:
             await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
 
 
+# Databases of their own this process made and a test is done with, emptied, for the next test that wants one.
+_SPARE_DATABASES: list[str] = []
+
+
 @asynccontextmanager
 async def database_of_its_own(prefix: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server (dropped afterwards): its URL. Skips
-    the test when TEST_DATABASE_URL is not set; raises DBAPIError when the role may not create databases."""
+    """A new, empty PostgreSQL database on TEST_DATABASE_URL's server: its URL. Skips the test when
+    TEST_DATABASE_URL is not set; raises DBAPIError when the role may not create databases.
+
+    Afterwards its connections are ended and its schema dropped and made again, and the next test of this
+    process that wants one gets it, empty: dropping a database makes the server write every changed page to
+    disk at once (a checkpoint), which took tens of seconds on a busy machine. The last ones are dropped when
+    the process ends (drop_spare_databases)."""
     server = require_postgres()
-    name = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        if _SPARE_DATABASES:
+            name = _SPARE_DATABASES.pop()
+        else:
+            name = f"{prefix}_{secrets.token_hex(6)}"
+            async with admin.connect() as conn:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+                await _without_waiting_for_the_disk(conn, name)
+        url = url_for_database(server, name)
+        try:
+            yield url
+        finally:
+            async with admin.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+            emptied = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            try:
+                async with emptied.connect() as conn:
+                    await conn.execute(text("DROP SCHEMA public CASCADE"))
+                    await conn.execute(text("CREATE SCHEMA public"))
+            except DBAPIError:  # not to be emptied: dropped as before
+                async with admin.connect() as conn:
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                _SPARE_DATABASES.append(name)
+            finally:
+                await emptied.dispose()
+    finally:
+        await admin.dispose()
+
+
+def drop_spare_databases() -> None:
+    """Drop the databases of their own this process kept for its next tests (at the end of the run)."""
+    server = configured_postgres_url()
+    if server is None or not _SPARE_DATABASES:
+        return
+    with ThreadPoolExecutor(1) as pool:  # its own event loop: callers may be inside one
+        pool.submit(asyncio.run, _drop(server, list(_SPARE_DATABASES))).result()
+    _SPARE_DATABASES.clear()
+
+
+async def _drop(server: str, names: list[str]) -> None:
     admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield url_for_database(server, name)
-        finally:
-            async with admin.connect() as conn:
+            for name in names:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
 
 
 def create_worker_database() -> None:
-    """In a pytest-xdist worker with TEST_DATABASE_URL set, create the worker's database when it is missing
-    (on the configured database's server, by a role that may create databases). Anywhere else, nothing."""
+    """With TEST_DATABASE_URL set, make the database this process tests on ready: in a pytest-xdist worker,
+    create it when missing (on the configured database's server, by a role that may create databases); and
+    let its commits skip waiting for the disk (see _without_waiting_for_the_disk). Without it, nothing."""
     server, url = configured_postgres_url(), postgres_url()
-    if server is None or url == server:
+    if server is None or url is None:
         return
     with ThreadPoolExecutor(1) as pool:  # its own event loop: callers may be inside one
-        pool.submit(asyncio.run, _create_if_missing(server, make_url(url).database or "")).result()
+        pool.submit(asyncio.run, _make_ready(server, make_url(url).database or "", create=url != server)).result()
 
 
-async def _create_if_missing(server: str, name: str) -> None:
+async def _make_ready(server: str, name: str, *, create: bool) -> None:
     admin = create_async_engine(server, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
             found = await conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
-            if found.first() is None:
+            if create and found.first() is None:
                 try:
                     await conn.execute(text(f'CREATE DATABASE "{name}"'))
                 except ProgrammingError as error:  # another run's worker of that name created it meanwhile
                     if getattr(error.orig, "sqlstate", None) != "42P04":
                         raise
+            await _without_waiting_for_the_disk(conn, name)
     finally:
         await admin.dispose()
+
+
+async def _without_waiting_for_the_disk(conn: AsyncConnection, name: str) -> None:
+    """Sessions on the test database ``name`` commit without waiting for the disk (synchronous_commit off):
+    what a test reads is the same, a crash of the server could lose the last commits of a test run, and each
+    commit takes a few milliseconds less, which hundreds of tests of thousands of commits add up. A role that
+    may not alter the database leaves it as it is."""
+    try:
+        await conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != "42501":  # insufficient privilege
+            raise

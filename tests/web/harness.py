@@ -34,7 +34,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import Person, Project, Report
 from storage.reports import add_report
-from tests.databases import fresh_database
+from tests.databases import Rows, fresh_database
 from tests.e2e.harness import SAMPLE_LEDGER, START, TEST_ACTOR, sample_core
 from tests.fakes.serving import serve_locally
 
@@ -96,16 +96,22 @@ def week_days(end: date, n: int) -> list[date]:
 async def sample_database(backend: str, template: Path, folder: Path) -> AsyncIterator[str]:
     """The URL of a database of ``backend`` holding the sample ledger, that several engines (processes) may
     open: a copy of the template's file for SQLite; for PostgreSQL the TEST_DATABASE_URL database, emptied,
-    with the ledger imported (the test is skipped without one)."""
+    with the ledger imported (once per process, then copied; the test is skipped without one)."""
     if backend == "sqlite":
         path = folder / f"ledger-{secrets.token_hex(4)}.sqlite3"
         shutil.copyfile(template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    async with fresh_database(backend) as db:
-        summary = await import_ledger_files(db, FrozenClock(START), [SAMPLE_LEDGER], actor=TEST_ACTOR)
-        assert not summary.issues, summary.issues
+    async with fresh_database(backend, SAMPLE_ROWS) as db:
         yield db.url
+
+
+async def _import_sample(db: Database) -> None:
+    summary = await import_ledger_files(db, FrozenClock(START), [SAMPLE_LEDGER], actor=TEST_ACTOR)
+    assert not summary.issues, summary.issues
+
+
+SAMPLE_ROWS = Rows("sample_ledger", _import_sample)
 
 
 @asynccontextmanager

@@ -34,7 +34,7 @@ test: fonts install
 demo: install
 	$(DIAODU) demo
 
-## make run: migrate the configured database and serve Telegram (needs TELEGRAM_BOT_TOKEN)
+## make run: migrate the configured database and serve Telegram and/or WeCom (TELEGRAM_BOT_TOKEN, WECOM_*)
 run: fonts install
 	$(DIAODU) db upgrade
 	$(DIAODU) run

@@ -116,9 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", type=Path, default=Path("data/demo.sqlite3"), help="演示数据库文件")
     demo.add_argument("--no-console", action="store_true", help="只建库，不打开对话")
 
-    bak = sub.add_parser("backup", help="备份数据库和照片（SQLite 在线备份，照片目录复制到旁边的 .photos;"
+    bak = sub.add_parser("backup", help="备份数据库和照片（SQLite 在线备份，照片目录复制到旁边的 .photos；"
                                         "PostgreSQL 给出 pg_dump 用法）")
-    bak.add_argument("--out", type=Path, help="备份文件（默认 data/backups/diaodu-年月日-时分秒.sqlite3)")
+    bak.add_argument("--out", type=Path, help="备份文件（默认 DATA_DIR/backups/diaodu-年月日-时分秒.sqlite3）")
 
     rst = sub.add_parser("restore", help="从备份恢复 SQLite 数据库和照片（请先停止机器人）")
     rst.add_argument("file", type=Path, help="备份文件")

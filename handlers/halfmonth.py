@@ -16,7 +16,7 @@ from bot.domain.limits import HALFMONTH_TEXT_MAX
 from bot.domain.messages import Button
 from bot.render import label
 from bot.services import halfmonth as service
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from storage import halfmonth as repo
 from storage import projects as project_repo
@@ -33,8 +33,11 @@ def _cancel() -> Button:
 
 
 def register(registry: CommandRegistry) -> None:
-    registry.add(Command.worded("halfmonth", halfmonth_command,
-                                roles=frozenset({"liaison", "admin"})))
+    registry.add(Command.worded("halfmonth", halfmonth_command, roles=frozenset({"liaison", "admin"}),
+                                # a liaison who is also an admin has his own projects listed first
+                                more=(Use(frozenset({"liaison"}), command_words("halfmonth")),
+                                      Use(frozenset({"admin"}), command_words("halfmonth.admin"),
+                                          command_words("halfmonth.admin.usage")),)))
 
 
 async def _half(ctx: Context) -> periods.HalfMonth:

@@ -27,7 +27,7 @@ from bot.domain.stage_events import (
     typed_stage,
 )
 from bot.render import label, shared_renderer
-from handlers.commands import Command, CommandRegistry
+from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from storage import audit, outbox
 from storage import people as people_repo
@@ -43,8 +43,10 @@ WORDS: dict[str, str] = shared_renderer().words("stage_event_words", "words")  #
 
 def register(registry: CommandRegistry) -> None:
     roles = frozenset({"liaison", "admin"})
-    registry.add(Command.worded("started", started_command, roles=roles))
-    registry.add(Command.worded("finished", finished_command, roles=roles))
+    for name, handler in (("started", started_command), ("finished", finished_command)):
+        # an admin's report needs no unit's 确认: /help says so
+        registry.add(Command.worded(name, handler, roles=roles,
+                                    more=(Use(frozenset({"admin"}), command_words(f"{name}.admin")),)))
 
 
 def report_button(project: Project | ReportTarget, today: date) -> Button | None:

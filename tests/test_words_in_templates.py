@@ -222,8 +222,8 @@ def test_the_node_plan_written_is_headed_as_the_import_reads_it() -> None:
     ("category", ["拆迁", "3"], "没有「拆迁」这个类别。类别：" + "、".join(CATEGORIES)),
     ("category", ["用地", "300"], "「300」不是 1 到 250 之间的工作日数。"),
     ("nudge-at", ["25:00"], "「25:00」不是时间，请写成 17:30 这样的形式。"),
-    ("bedtime", [], "用法：sla set response 层级 天数 | resolution 层级 天数 | category 类别 天数 | end-of-day 17:30 | "
-                    "nudge-at 09:00"),
+    ("bedtime", [], "用法：sla set response 0 天数 | resolution 层级 天数 | category 类别 天数 | end-of-day 17:30 | "
+                    "nudge-at 09:00 | node 天数"),
 ])
 def test_an_admins_bad_input_is_worded_by_its_reason(what: str, args: list[str], said: str) -> None:
     with pytest.raises(AdminInputError) as refused:

@@ -112,7 +112,7 @@ async def test_calendar_enters_official_days(core: Core) -> None:
     assert "2027-03-10" not in restored and "2027-03-13 调休上班" in restored
     async with core.db.session() as session:
         assert (await load_calendar(session)).is_working_day(date(2027, 3, 10))
-    assert "没有设置过" in await say(core, ADMIN, "/calendar 2027-03-11 auto")
+    assert (await say(core, ADMIN, "/calendar 2027-03-11 auto")).startswith("2027-03-11 没有设置过，无需恢复")
     assert "没有看懂「明天」" in await say(core, ADMIN, "/calendar 明天 off")
     assert "没有看懂「2027-02-30」" in await say(core, ADMIN, "/calendar 2027-02-30 off")
     assert "没有看懂" in await say(core, ADMIN, "/calendar 2027-03-12 holiday")

@@ -20,7 +20,7 @@ from tests.admin.admin_support import ADMIN_NAME, Desk
 
 @pytest.mark.parametrize(("who", "command", "example"), [
     ("赵芳", "/accept", "/accept W0007"),
-    ("赵芳", "/answer", "/answer W0007 [12月20日] 办理方案"),
+    ("赵芳", "/answer", "/answer W0007 [下周五] 办理方案"),
     ("赵芳", "/reassign", "/reassign W0007 理由"),
     ("赵芳", "/resolved", "/resolved W0007 办理结果"),
     ("郝芳", "/confirm", "/confirm W0007"),

@@ -168,7 +168,8 @@ async def _ask_to_confirm(ctx: Context, project: Project, value: str) -> bool:
         return False
     await ctx.save_flow(FLOW, {"code": project.code, "field": "plan", "value": value})
     ctx.reply("admin_project_set_confirm", project=project, change=change, before=_money(figures.plan),
-              after=_words("money", format_wan(new_plan)), max_change=settings.plan_change_confirm,
+              after=_words("money", format_wan(new_plan)), written=value, amount=new_plan,
+              max_change=settings.plan_change_confirm,
               max_rate=settings.completion_confirm,
               buttons=[[Button(label("project_set_confirm"), f"{PREFIX}:ok"),
                         Button(label("cancel"), f"{PREFIX}:cancel")]])
@@ -235,8 +236,10 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
                            object_type="person", object_key=str(person.id), detail={"role": role})
     if found.key == "lead" and project.lead_official is not None:
         await _tell_new_lead(ctx, project, before=before, granted=bool(granted))
+    # an amount written in Chinese numerals is said as read (「四万」按 4 万元计), as reports and /correct say it
+    amount = project.annual_plan if found.key == "plan" else project.total_investment
     ctx.reply("admin_project_set_done", project=project, field=found.label, before=before, after=after,
-              granted=granted)
+              granted=granted, written=value if found.key in ("plan", "total") else None, amount=amount)
 
 
 async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool) -> None:

@@ -16,7 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
-from bot.domain.stage_events import FINISH, START, StageMove, ledger_day, stage_move
+from bot.domain.stage_events import (
+    DAY_LEDGER,
+    FINISH,
+    START,
+    StageMove,
+    added_start,
+    ledger_day,
+    moves_audit_detail,
+    stage_move,
+)
 from storage.annual_plans import write_plans
 from storage.audit import Actor
 from storage.ledger_bases import write_bases
@@ -123,37 +132,42 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
         await write_bases(session, bases, now=now)
 
     moves = _stage_moves(plan, project_ids, now=now)
-    await record_moves(session, list(moves.values()), person_id=actor.person_id, now=now)
+    await record_moves(session, [move for made in moves.values() for move in made], person_id=actor.person_id,
+                       now=now)
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
-    for row in audit:  # a project's row says from which day it is finished (or open again), and why that day
-        move = moves.get(row["object_key"]) if row["object_type"] == "project" else None
-        if move is not None:
-            row["detail"].update(move.audit_detail())
+    for row in audit:  # a project's row says from which day it is started, finished (or open again), and why
+        if row["object_type"] == "project":
+            row["detail"].update(moves_audit_detail(moves.get(row["object_key"], [])))
     if plan.nodes is not None and not plan.nodes.empty:
         audit += await write_node_plan(session, plan.nodes, now=now, actor=actor)
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
 
 
-def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime) -> dict[str, StageMove]:
-    """Project code → the start, finish (or reopening) the import makes: a project added already finished, or
-    one whose stage the ledger moves from 谋划/前期 to 在建, or into or out of 竣工/投产
+def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime) -> dict[str, list[StageMove]]:
+    """Project code → the start, finish (or reopening) the import makes, in their order: a project added already
+    finished, or one whose stage the ledger moves from 谋划/前期 to 在建, or into or out of 竣工/投产
     (bot.domain.stage_events.stage_move), from the day the ledger gives for it (实际开工, 竣工日期), else the
-    day of the import; and a finished project's 竣工 the ledger dates earlier (or dates at all: ``finish_dated``,
-    bot.domain.ledger_diff), from that day."""
+    day of the import; a finished project's 竣工 the ledger dates earlier (or dates at all: ``finish_dated``,
+    bot.domain.ledger_diff), from that day; and, before these, the 开工 of a project added already 在建 or
+    finished whose 实际开工 the ledger gives (``added_start``), from that day."""
     today = to_local(now).date()
     stages = [(project["code"], project_id, None, project["stage"])
               for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
     stages += [(change["code"], change["id"], change["stage_before"], change["values"]["stage"])
                for change in plan.project_updates]
     dated = {change["code"] for change in plan.project_updates if change.get("finish_dated")}
-    moves: dict[str, StageMove] = {}
+    moves: dict[str, list[StageMove]] = {}
     for code, project_id, before, after in stages:
+        started, finished = plan.stage_days.get(code, (None, None))
+        made = moves.setdefault(code, [])
+        start = added_start(after, started, today=today) if before is None else None
+        if start is not None:
+            made.append(StageMove(project_id, START, start, DAY_LEDGER))
         kind = FINISH if code in dated else stage_move(before or "", after)
         if kind is not None:
-            started, finished = plan.stage_days.get(code, (None, None))
             given = started if kind == START else finished if kind == FINISH else None
-            moves[code] = StageMove(project_id, kind, *ledger_day(given, today=today))
+            made.append(StageMove(project_id, kind, *ledger_day(given, today=today)))
     return moves
 
 

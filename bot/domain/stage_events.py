@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.domain.dates import split_leading_day
-from bot.domain.progress import FINISHED_STAGES, STAGES
+from bot.domain.progress import FINISHED_STAGES, STAGES, STARTED_STAGES
 
 START, FINISH = "start", "finish"
 KINDS = (START, FINISH)
@@ -94,6 +94,15 @@ def ledger_day(given: date | None, *, today: date) -> tuple[date, str]:
     return today, DAY_OF_CHANGE
 
 
+def added_start(stage: str, started: date | None, *, today: date) -> date | None:
+    """The day a project the ledger adds already started (在建) or finished (竣工/投产) is started from: its 实际开工
+    when the ledger gives one (not to come); else None, and no 开工 is recorded: the project reads as in its stage
+    (or, finished, as before its 竣工) on every earlier day, as it did before the ledger had the column."""
+    if started is None or started > today or stage not in STARTED_STAGES:
+        return None
+    return started
+
+
 @dataclass(frozen=True)
 class StageMove:
     """A project made finished (``FINISH``) or taken back from finished (``REOPEN``) by a change of its stage,
@@ -107,6 +116,19 @@ class StageMove:
     def audit_detail(self) -> dict[str, str]:
         """What the audit entry of the stage change adds: the move, its day and where that day came from."""
         return {"stage_move": self.kind, "stage_day": self.day.isoformat(), "stage_day_from": self.day_from}
+
+
+def moves_audit_detail(moves: list[StageMove]) -> dict[str, str]:
+    """What the audit entry of a row adds for the moves the import records for it, in their order: the last
+    one's ``audit_detail``, and the day of a 开工 recorded before it (a project added finished, with its
+    实际开工) as ``start_day``."""
+    if not moves:
+        return {}
+    detail = moves[-1].audit_detail()
+    starts = [move.day for move in moves[:-1] if move.kind == START]
+    if starts:
+        detail["start_day"] = starts[-1].isoformat()
+    return detail
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@ from bot.domain.stage_events import (
     START,
     StageMove,
     TypedStage,
+    added_start,
     audit_made_finished,
     ledger_day,
     move_day,
+    moves_audit_detail,
     not_started,
     refusal,
     stage_move,
@@ -94,6 +96,28 @@ def test_the_day_of_a_stage_change_is_the_one_given_else_the_day_of_the_change()
     assert ledger_day(date(2026, 12, 31), today=TODAY) == (TODAY, DAY_OF_CHANGE)  # not a day to come
     move = StageMove(7, FINISH, date(2026, 11, 20), DAY_TYPED)
     assert move.audit_detail() == {"stage_move": "finish", "stage_day": "2026-11-20", "stage_day_from": "typed"}
+
+
+@pytest.mark.parametrize(("stage", "started", "start"), [
+    ("在建", date(2026, 9, 1), date(2026, 9, 1)),
+    ("竣工", date(2025, 3, 1), date(2025, 3, 1)),
+    ("投产", TODAY, TODAY),
+    ("在建", None, None),  # no 实际开工: no 开工, read as before
+    ("前期", date(2026, 9, 1), None),  # not started, whatever the column says
+    ("谋划", date(2026, 9, 1), None),
+    ("在建", date(2026, 12, 7), None),  # a day to come is none
+])
+def test_a_project_added_started_or_finished_is_started_from_its_actual_start(stage: str, started: date | None,
+                                                                               start: date | None) -> None:
+    assert added_start(stage, started, today=TODAY) == start
+
+
+def test_the_audit_of_an_added_project_says_its_start_before_its_finish() -> None:
+    start = StageMove(7, START, date(2026, 3, 1), DAY_LEDGER)
+    finish = StageMove(7, FINISH, date(2026, 11, 20), DAY_OF_CHANGE)
+    assert moves_audit_detail([]) == {}
+    assert moves_audit_detail([start]) == start.audit_detail()
+    assert moves_audit_detail([start, finish]) == {**finish.audit_detail(), "start_day": "2026-03-01"}
 
 
 def test_a_project_is_finished_on_a_day_from_its_finish_day_on() -> None:

@@ -4,6 +4,7 @@ and the project's audit entry says so."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.domain.digest_settings import DigestSettings
+from bot.domain.periods import parse_period
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, html_to_plain
 from bot.services.ledger_import import import_ledger_files
+from bot.services.standings import compute_standings
+from jobs.digests import render_bulletin
 from storage import stage_events
 from storage.audit import Actor
 from storage.db import Database
@@ -144,3 +151,53 @@ async def test_a_ledger_dates_the_finish_of_a_project_already_finished_earlier_t
         assert await stage_events.finish_day(session, project_id=project.id) == date(2026, 10, 1)
     again = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
     assert not again.issues and len(await _events(db)) == 4
+
+
+def _start_counts(text: str) -> tuple[int, int]:
+    """开工率's (started, counted) as a bulletin's text gives them."""
+    found = re.search(r"开工率 ?[0-9.]+%（(\d+)/(\d+)）", text)
+    assert found, text
+    return int(found[1]), int(found[2])
+
+
+async def _month(db: Database, name: str, tmp_path: Path) -> tuple[tuple[int, int], list[str]]:
+    """The monthly bulletin of ``name`` made now: its 开工率 counts and its 应开工未开工 (all of them, the text
+    naming ten at most)."""
+    period = parse_period("monthly", name)
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=period, calendar=WorkCalendar(),
+                                         settings=DigestSettings(), out_dir=tmp_path / name)
+        standings = await compute_standings(session, period=name, cutoff=period.end, window_start=period.start,
+                                            calendar=WorkCalendar())
+    return _start_counts(html_to_plain(rendered.text)), [p.code for p in standings.not_started]
+
+
+async def test_a_project_added_already_started_is_started_from_its_actual_start(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """The first import (23 November) adds ZD2026-002 在建 with 实际开工 1 September, ZD2026-021 竣工 with 实际开工
+    1 March and 竣工日期 1 October, ZD2026-001 在建 without a day: the first two are started from their 实际开工
+    (the audit says so), the last has no 开工, as before. August's bulletin, made now, has ZD2026-002 not
+    started yet (应开工未开工, not in 开工率's started); September's counts it started."""
+    edit = _days(("ZD2026-002", "在建", "2026-09-01", ""), ("ZD2026-021", "竣工", "2026-03-01", "2026-10-01"))
+    files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
+    assert (await import_ledger_files(db, clock, files, actor=actor)).written
+    events = await _events(db)
+    assert [e for e in events if e[0] in ("ZD2026-002", "ZD2026-021")] == [
+        ("ZD2026-002", "start", date(2026, 9, 1), "confirmed"),
+        ("ZD2026-021", "start", date(2026, 3, 1), "confirmed"),
+        ("ZD2026-021", "finish", date(2026, 10, 1), "confirmed")]
+    assert not [e for e in events if e[0] == CODE]
+    [started] = await _audit(db, "ZD2026-002")
+    assert (started["stage_move"], started["stage_day"], started["stage_day_from"]) == (
+        "start", "2026-09-01", "ledger")
+    [finished] = await _audit(db, "ZD2026-021")
+    assert (finished["start_day"], finished["stage_move"], finished["stage_day"]) == ("2026-03-01", "finish",
+                                                                                     "2026-10-01")
+    said = Renderer().env.from_string('{% from "_audit_detail.j2" import summary %}{{ summary(action, d) }}')
+    assert "；开工日期 2026-03-01（台账填写）；竣工日期 2026-10-01（台账填写）" in said.render(action="project.create",
+                                                                                   d=finished)
+
+    (august_started, august_counted), august_late = await _month(db, "2026-08", tmp_path)
+    (september_started, september_counted), september_late = await _month(db, "2026-09", tmp_path)
+    assert "ZD2026-002" in august_late and "ZD2026-002" not in september_late
+    assert (september_started, september_counted) == (august_started + 1, august_counted)

@@ -13,7 +13,8 @@ Saturday 9 May a working day).
 The month: the ledger imported on 30 April, re-imported on 20 May with two plans changed; reports on most
 working days, missed days, a report on a holiday, a correction, a report withdrawn with /undo, a liaison on leave
 whose stand-in reports for him, and problems solved on time, solved late, escalated then solved, answered late then
-solved on time, left overdue, and one assigned to a town government. Compared: the weekly (2026-W22) and monthly
+solved on time, left overdue, and one assigned to a town government; milestones done on time, late, overdue and
+due on the last day. Compared: the weekly (2026-W22) and monthly
 (2026-05) bulletins' Excel ledgers (every project, unit and town) and their texts' district figures.
 """
 
@@ -109,6 +110,7 @@ class Month:
     reports: dict[str, dict[date, Decimal]] = field(default_factory=dict)  # the live amount of each day
     away: dict[str, set[date]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    nodes: dict[str, list[tuple[date, date | None]]] = field(default_factory=dict)  # (planned, done) per project
 
     def ytd(self, code: str, day: date) -> Decimal:
         row = self.rows[code]
@@ -148,14 +150,30 @@ class Month:
                 counted += 1
         return Decimal(on_time) / counted if counted else None
 
+    def nodes_on_time(self, codes: list[str], end: date) -> Decimal | None:
+        """节点按期率: of the milestones of the year done by ``end`` or planned before it, those done by their day."""
+        counted = on_time = 0
+        for planned, done in (n for c in codes for n in self.nodes.get(c, [])):
+            if planned.year != end.year:
+                continue
+            if done is not None and done <= end:
+                counted += 1
+                on_time += done <= planned
+            elif planned < end:
+                counted += 1
+        return Decimal(on_time) / counted if counted else None
+
     def group(self, codes: list[str], name: str, start: date, end: date) -> dict[str, Decimal | None]:
-        """A unit's or a town's parts and score (no milestones in this month: that part has nothing to measure)."""
+        """A unit's or a town's parts and score; a part with nothing to measure is left out, the others
+        renormalised."""
         s = schedule(end)
         ratios = [min(max(r / s, Decimal(0)), Decimal("1.2")) / Decimal("1.2")
                   for r in (self.rate(c, end) for c in codes) if r is not None]
         parts = {"investment": sum(ratios, Decimal(0)) / len(ratios) if ratios else None,
-                 "punctuality": self.punctuality(codes, start, end), "problems": self.handled(name, start, end)}
-        weights = {"investment": Decimal("0.5"), "punctuality": Decimal("0.2"), "problems": Decimal("0.15")}
+                 "punctuality": self.punctuality(codes, start, end), "problems": self.handled(name, start, end),
+                 "nodes": self.nodes_on_time(codes, end)}
+        weights = {"investment": Decimal("0.5"), "punctuality": Decimal("0.2"), "problems": Decimal("0.15"),
+                   "nodes": Decimal("0.15")}
         weighed = [(weights[k], v) for k, v in parts.items() if v is not None]
         total = sum((w for w, _ in weighed), Decimal(0))
         parts["score"] = 100 * sum((w * v for w, v in weighed), Decimal(0)) / total if total else None
@@ -262,6 +280,16 @@ async def enter_may(db: Database, tmp: Path) -> Month:
                                events=tuple((kind, when[kind]) for kind, _ in events))
         month.problems.append(Problem(unit=unit, due=at(date(2026, 5, due[0]), due[1]), resolved=when.get("resolved"),
                                       escalated=at(date(2026, 5, escalated[0]), escalated[1]) if escalated else None))
+    # Milestones: done on time, done late, overdue, due on the last day (not a miss yet).
+    nodes = (("ZD2026-001", "围挡施工", 10, 8), ("ZD2026-001", "便道完成", 15, 19),
+             ("ZD2026-001", "道路贯通", 20, None), ("ZD2026-033", "桩基完成", 31, None),
+             ("ZD2026-033", "主体封顶", 29, 28), ("ZD2026-028", "管网铺设", 12, 12),
+             ("ZD2026-014", "设备进场", 26, None), ("ZD2026-036", "基坑开挖", 29, None))
+    for seq, (code, name, planned, done) in enumerate(nodes):
+        day = date(2026, 5, planned)
+        done_on = date(2026, 5, done) if done else None
+        await district.node(code, name, day, done_on, seq=seq)
+        month.nodes.setdefault(code, []).append((day, done_on))
     return month
 
 
@@ -303,9 +331,9 @@ def differences(month: Month, workbook: bytes, start: date, end: date) -> list[s
         for row in sheet_rows(workbook, sheet):
             name = row[key]
             g = groups[name]
-            want = (pct(g["investment"]), pct(g["punctuality"]), pct(g["problems"]),
+            want = (pct(g["investment"]), pct(g["punctuality"]), pct(g["problems"]), pct(g["nodes"]),
                     "—" if g["score"] is None else one(g["score"]), group_ranks[name])
-            got = (pct(row["投资完成指数"]), pct(row["填报及时率"]), pct(row["问题按期办结率"]),
+            got = (pct(row["投资完成指数"]), pct(row["填报及时率"]), pct(row["问题按期办结率"]), pct(row["节点按期率"]),
                    "—" if row["综合得分"] is None else one(row["综合得分"]), row["排名"])
             if want != got:
                 found.append(f"{sheet} {name}: oracle {want}, bulletin {got}")

@@ -10,7 +10,8 @@ period; the composite score of a unit or town, its parts renormalised when one h
 calls none of the project's figure functions, and keeps its own calendar of May 2026 (劳动节 1-5 May off,
 Saturday 9 May a working day).
 
-The month: the ledger imported on 30 April, re-imported on 20 May with two plans changed; reports on most
+The month: the ledger imported on 30 April, re-imported on 20 May as of 15 May with two plans and a base changed
+(every base is then of 15 May, so the monthly bulletin's 本期 is blurred by it, as it says); reports on most
 working days, missed days, a report on a holiday, a correction, a report withdrawn with /undo, a liaison on leave
 whose stand-in reports for him, and problems solved on time, solved late, escalated then solved, answered late then
 solved on time, left overdue, and one assigned to a town government; milestones done on time, late, overdue and
@@ -192,13 +193,14 @@ def read_ledger(path: Path) -> dict[str, Row]:
 IMPORTED = at(date(2026, 4, 30))
 REIMPORTED = at(date(2026, 5, 20), 9)
 NEW_PLANS = {"ZD2026-004": Decimal(45000), "ZD2026-019": Decimal(30000)}
+NEW_BASE, AS_OF = ("ZD2026-005", Decimal(3500)), date(2026, 5, 15)
 ON_LEAVE, STAND_IN = "郝芳", "武杰"  # ZD2026-001's liaison, away 25-27 May; ZD2026-002's reports for him on 26 May
 LEAVE = set(span(date(2026, 5, 25), date(2026, 5, 27)))
 UNDONE = ("ZD2026-036", date(2026, 5, 29))
 
 
 def changed_ledger(tmp: Path) -> Path:
-    """The shared workbook with the two new plans, as the office sends it again."""
+    """The shared workbook with two new plans and one new base, as the office sends it again."""
     wb = load_workbook(LEDGER / "projects_sample.xlsx")
     ws = wb["重点项目包抓责任分解表"]
     header = next(r for r in ws.iter_rows() if any(c.value == "项目编号" for c in r))
@@ -207,6 +209,8 @@ def changed_ledger(tmp: Path) -> Path:
         code = row[columns["项目编号"] - 1].value
         if code in NEW_PLANS:
             row[columns["年度计划投资(万元)"] - 1].value = float(NEW_PLANS[code])
+        if code == NEW_BASE[0]:
+            row[columns["截至上月累计完成(万元)"] - 1].value = float(NEW_BASE[1])
     out = tmp / "重点项目台账.xlsx"
     wb.save(out)
     return out
@@ -249,9 +253,13 @@ async def enter_may(db: Database, tmp: Path) -> Month:
                              actor=Actor(label="test", channel="telegram"),
                              project_code=code)
     month.reports[code][day] = Decimal(880)
-    # The re-import of 20 May: the same ledger as of 30 April, two plans changed.
+    # The re-import of 20 May, the office saying its figures are as of 15 May: two plans and a base changed.
+    # Every base of the file is then of that day (its 累计完成 holds the reports up to it), changed or not.
     again = await import_ledger_files(db, FrozenClock(REIMPORTED), [changed_ledger(tmp)], actor=actor,
-                                      as_of=date(2026, 4, 30))
+                                      as_of=AS_OF)
+    for row in month.rows.values():
+        row.base_day = AS_OF
+    month.rows[NEW_BASE[0]].base = NEW_BASE[1]
     assert again.written and not again.issues
     for code, plan in NEW_PLANS.items():
         month.rows[code].plan = plan
@@ -359,5 +367,8 @@ async def test_bulletin_figures_match_a_hand_computation(db: Database, tmp_path:
         if period is monthly:
             grew = done - sum((month.ytd(c, period.start - timedelta(days=1)) for c in codes), Decimal(0))
             assert f"本期完成投资 {one(grew):,} 万元" in text
+            # 1-15 May's money is in no 本期, and the bulletin says so of every base that holds some
+            blurred = sum(1 for row in month.rows.values() if row.base)
+            assert f"注：{blurred} 个项目的年度台账截至5月15日，5月1日至5月15日完成的投资含在台账累计数中" in text
         else:  # 填报率 over the four weeks up to the cut-off day
             assert f"全区 {pct(month.punctuality(codes, end - timedelta(days=27), end))}%" in text

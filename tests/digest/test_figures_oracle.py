@@ -11,14 +11,14 @@ calls none of the project's figure functions, and keeps its own calendar of May 
 off, Saturday 9 May a working day, 端午节 19 June off).
 
 The month: the ledger imported on 30 April, re-imported on 20 May as of 15 May with two plans and a base changed
-(every base is then of 15 May, so the monthly bulletin's 本期 is blurred by it, as it says); reports on most
-working days, missed days, a report on a holiday, a correction, a report withdrawn with /undo, a liaison on leave
-whose stand-in reports for him, and problems solved on time, solved late, escalated then solved, answered late then
-solved on time, left overdue, and one assigned to a town government; milestones done on time, late, overdue and
-due on the last day. Compared: the weekly bulletins of the import's and 劳动节's week (2026-W18), of the 调休
-Saturday's (W19) and of the leave's (W22), the monthly (2026-05) and the quarterly (2026-Q2, measured on 30 June
-with nothing reported in June) bulletins' Excel ledgers (every project, unit and town) and their texts' district
-figures.
+and a new project (every base is then of 15 May, so the monthly bulletin's 本期 is blurred by it, as it says; the
+new project owes its reports from 20 May); reports on most working days, missed days, a report on a holiday, a
+correction, a report withdrawn with /undo, a liaison on leave whose stand-in reports for him, and problems solved on
+time, solved late, escalated then solved, answered late then solved on time, left overdue, and one assigned to a
+town government; milestones done on time, late, overdue and due on the last day. Compared: the weekly bulletins of
+the import's and 劳动节's week (2026-W18), of the 调休 Saturday's (W19), of the new project's (W21) and of the
+leave's (W22), the monthly (2026-05) and the quarterly (2026-Q2, measured on 30 June with nothing reported in June)
+bulletins' Excel ledgers (every project with its light, unit and town) and their texts' district figures.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class Row:
     unit: str
     town: str
     liaison: str
+    entered: date = date(2026, 4, 30)  # the day the project came into the bot (it owes that day's report)
 
 
 @dataclass
@@ -132,7 +133,7 @@ class Month:
         row = self.rows[code]
         if row.stage not in ("谋划", "前期", "在建"):
             return []
-        return [d for d in span(max(start, IMPORTED.date()), end)  # nothing is owed before the ledger came in
+        return [d for d in span(max(start, row.entered), end)  # nothing is owed before the project came in
                 if working(d) and d not in self.away.get(row.liaison, set())]
 
     def punctuality(self, codes: list[str], start: date, end: date) -> Decimal | None:
@@ -197,6 +198,9 @@ IMPORTED = at(date(2026, 4, 30))
 REIMPORTED = at(date(2026, 5, 20), 9)
 NEW_PLANS = {"ZD2026-004": Decimal(45000), "ZD2026-019": Decimal(30000)}
 NEW_BASE, AS_OF = ("ZD2026-005", Decimal(3500)), date(2026, 5, 15)
+# A project the re-import brings in (entered on 20 May: it owes its reports from that day), 郝芳 its liaison too.
+NEW_PROJECT = {"项目编号": "ZD2026-043", "项目名称": "城北污水管网改造", "建设地点": "城北街道",
+               "年度计划投资(万元)": 4000, "截至上月累计完成(万元)": 200, "建设阶段": "在建"}
 ON_LEAVE, STAND_IN = "郝芳", "武杰"  # ZD2026-001's liaison, away 25-27 May; ZD2026-002's reports for him on 26 May
 LEAVE = set(span(date(2026, 5, 25), date(2026, 5, 27)))
 UNDONE = ("ZD2026-036", date(2026, 5, 29))
@@ -214,6 +218,9 @@ def changed_ledger(tmp: Path) -> Path:
             row[columns["年度计划投资(万元)"] - 1].value = float(NEW_PLANS[code])
         if code == NEW_BASE[0]:
             row[columns["截至上月累计完成(万元)"] - 1].value = float(NEW_BASE[1])
+    first = next(r for r in ws.iter_rows(min_row=header[0].row + 1) if r[0].value == "ZD2026-001")
+    values = {columns[k]: v for k, v in NEW_PROJECT.items()}
+    ws.append([values.get(c.column, c.value) for c in first])
     out = tmp / "重点项目台账.xlsx"
     wb.save(out)
     return out
@@ -263,6 +270,15 @@ async def enter_may(db: Database, tmp: Path) -> Month:
     for row in month.rows.values():
         row.base_day = AS_OF
     month.rows[NEW_BASE[0]].base = NEW_BASE[1]
+    model = month.rows["ZD2026-001"]
+    month.rows["ZD2026-043"] = Row(plan=Decimal(4000), base=Decimal(200), base_day=AS_OF, stage="在建", unit=model.unit,
+                                   town="城北街道", liaison=model.liaison, entered=REIMPORTED.date())
+    async with db.session() as session:
+        ids["ZD2026-043"] = await session.scalar(select(Project.id).where(Project.code == "ZD2026-043"))
+        for day in (date(2026, 5, 21), date(2026, 5, 22), date(2026, 5, 28)):
+            session.add(Report(project_id=ids["ZD2026-043"], person_id=person[model.liaison], local_day=day,
+                               amount=Decimal(40), progress_text="管网铺设", channel="telegram", created_at=at(day)))
+            month.reports.setdefault("ZD2026-043", {})[day] = Decimal(40)
     assert again.written and not again.issues
     for code, plan in NEW_PLANS.items():
         month.rows[code].plan = plan
@@ -319,18 +335,31 @@ def pct(value: Decimal | float | None) -> str:
     return str(one(exact * 100))
 
 
+def light(rate: Decimal | None, gap: Decimal | None, day: date) -> str:
+    """The warning light with the default settings: red more than 30 points behind (or under 30 % of the plan
+    after 30 September), yellow 10 to 30 behind, green otherwise."""
+    if rate is None or gap is None:
+        return "无计划"
+    if gap < -30 or (day > date(day.year, 9, 30) and rate < Decimal("0.3")):
+        return "红灯"
+    return "黄灯" if gap <= -10 else "绿灯"
+
+
 def differences(month: Month, workbook: bytes, start: date, end: date) -> list[str]:
     """Every figure of a bulletin's Excel ledger that the oracle does not find, one line each."""
     found: list[str] = []
     codes = sorted(month.rows)
     gaps = {c: month.gap(c, end) for c in codes}
     ranks = places(gaps)
-    for row in sheet_rows(workbook, "项目台账"):
+    projects = sheet_rows(workbook, "项目台账")
+    if sorted(row["编号"] for row in projects) != codes:
+        found.append(f"projects: oracle {codes}, bulletin {sorted(row['编号'] for row in projects)}")
+    for row in projects:
         code = row["编号"]
         want = (month.ytd(code, end), pct(month.rate(code, end)), "—" if gaps[code] is None else one(gaps[code]),
-                ranks[code])
+                ranks[code], light(month.rate(code, end), gaps[code], end))
         got = (Decimal(str(row["累计完成(万元)"])), pct(row["完成率"]),
-               "—" if row["差距(百分点)"] is None else one(row["差距(百分点)"]), row["排名"])
+               "—" if row["差距(百分点)"] is None else one(row["差距(百分点)"]), row["排名"], row["预警"])
         if want != got:
             found.append(f"project {code}: oracle {want}, bulletin {got}")
     for sheet, key, of in (("单位排名", "牵头单位", lambda r: r.unit), ("乡镇排名", "乡镇", lambda r: r.town)):
@@ -356,7 +385,7 @@ async def test_bulletin_figures_match_a_hand_computation(db: Database, tmp_path:
     # The bulletins are made on the project's calendar: the oracle's own says the same of these weeks.
     assert all(CALENDAR.is_working_day(d) == working(d) for d in span(date(2026, 4, 27), date(2026, 6, 30)))
     # The week of the import and 劳动节, the week of the 调休 Saturday, the week of the leave; May; the quarter.
-    periods = [parse_period("weekly", f"2026-W{n}") for n in (18, 19, 22)]
+    periods = [parse_period("weekly", f"2026-W{n}") for n in (18, 19, 21, 22)]
     periods += [parse_period("monthly", "2026-05"), parse_period("quarterly", "2026-Q2")]
     for period in periods:
         rendered = await bulletin(db, period, tmp_path / period.name)

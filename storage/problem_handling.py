@@ -53,10 +53,12 @@ async def unit_problem_shares(
     The window is ``window_start``..``cutoff`` (local days, both included). In scope are the unit's
     problems that were resolved in the window (the unit's "resolved", or a "closed" without one, not
     undone by a later "reopened") and those still unresolved at the end of the cut-off day whose
-    ``resolution_due_at`` had passed by then (overdue: they count again every window they stay
-    overdue). Within deadline means resolved no later than ``resolution_due_at`` and never escalated
-    before that (an escalation is a breached deadline; it also resets ``resolution_due_at`` to the new
-    level's clock). A problem without a due date is within deadline when resolved unescalated.
+    ``resolution_due_at`` had passed by then, or that had been escalated by then (overdue: they count again
+    every window they stay overdue; an escalation is a deadline missed, whose new level's deadline may still be
+    ahead, and must not take the problem out of the unit's figure). Within deadline means resolved no later
+    than ``resolution_due_at`` and never escalated before that (an escalation is a breached deadline; it also
+    resets ``resolution_due_at`` to the new level's clock). A problem without a due date is within deadline
+    when resolved unescalated.
 
     An overdue node's problem (``NODE_PROBLEM``) is not counted: node punctuality is a score part of its own.
     Reads the current deadlines: figures for a cut-off long past may differ from what was known then.
@@ -95,6 +97,6 @@ async def unit_problem_shares(
             tally[1] += 1
             on_time = due is None or state.resolved_at <= due
             tally[0] += int(on_time and not state.escalated_before_resolution)
-        elif due is not None and due < end:
+        elif state.escalated or (due is not None and due < end):
             tally[1] += 1
     return {name: (within / whole if whole else None) for name, (within, whole) in counts.items()}

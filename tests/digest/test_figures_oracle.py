@@ -151,7 +151,7 @@ class Month:
                 if p.resolved >= opened:
                     counted += 1
                     on_time += p.resolved <= p.due and (p.escalated is None or p.escalated > p.resolved)
-            elif p.due < closed:
+            elif p.due < closed or (p.escalated is not None and p.escalated < closed):
                 counted += 1
         return Decimal(on_time) / counted if counted else None
 
@@ -307,6 +307,11 @@ async def enter_may(db: Database, tmp: Path) -> Month:
                                events=tuple((kind, when[kind]) for kind, _ in events))
         month.problems.append(Problem(unit=unit, due=at(date(2026, 5, due[0]), due[1]), resolved=when.get("resolved"),
                                       escalated=at(date(2026, 5, escalated[0]), escalated[1]) if escalated else None))
+    # Not solved by its deadline (21 May) and escalated on 22 May to the lead official, whose clock runs to 5 June:
+    # still open on 31 May.
+    await district.problem("ZD2026-029", unit="区水务局", raised=at(date(2026, 5, 18)), due=at(date(2026, 6, 5)),
+                           events=(("escalated", at(date(2026, 5, 22), 9)),), level=1)
+    month.problems.append(Problem(unit="区水务局", due=at(date(2026, 5, 21)), escalated=at(date(2026, 5, 22), 9)))
     # Milestones: done on time, done late, overdue, due on the last day (not a miss yet).
     nodes = (("ZD2026-001", "围挡施工", 10, 8), ("ZD2026-001", "便道完成", 15, 19),
              ("ZD2026-001", "道路贯通", 20, None), ("ZD2026-033", "桩基完成", 31, None),

@@ -14,8 +14,8 @@ The month: the ledger imported on 30 April, re-imported on 20 May as of 15 May w
 and a new project (every base is then of 15 May, so the monthly bulletin's 本期 is blurred by it, as it says; the
 new project owes its reports from 20 May); reports on most working days, missed days, a report on a holiday, a
 correction, a report withdrawn with /undo, a liaison on leave whose stand-in reports for him, and problems solved on
-time, solved late, escalated then solved, answered late then solved on time, left overdue, and one assigned to a
-town government; milestones done on time, late, overdue and due on the last day. Compared: the weekly bulletins of
+time, solved late, escalated then solved, escalated and left open, solved then reopened, answered late then
+solved on time, left overdue, and one assigned to a town government; milestones done on time, late, overdue and due on the last day. Compared: the weekly bulletins of
 the import's and 劳动节's week (2026-W18), of the 调休 Saturday's (W19), of the new project's (W21) and of the
 leave's (W22), the monthly (2026-05) and the quarterly (2026-Q2, measured on 30 June with nothing reported in June)
 bulletins' Excel ledgers (every project with its light, unit and town) and their texts' district figures.
@@ -106,6 +106,7 @@ class Problem:
     due: datetime
     resolved: datetime | None = None
     escalated: datetime | None = None
+    reopened: datetime | None = None  # after its resolution: unresolved again from then on
 
 
 @dataclass
@@ -142,12 +143,13 @@ class Month:
         return Decimal(came) / len(due) if due else None
 
     def handled(self, unit: str, start: date, end: date) -> Decimal | None:
-        """按期办结率: of the unit's problems resolved in the period or still unresolved past their deadline at
-        its end, those resolved by the deadline and never escalated before."""
+        """按期办结率: of the unit's problems resolved in the period or, at its end, still unresolved past their
+        deadline or escalated, those resolved by the deadline and never escalated before."""
         opened, closed = at(start, 0), at(end + timedelta(days=1), 0)
         counted = on_time = 0
         for p in (p for p in self.problems if p.unit == unit):
-            if p.resolved is not None and p.resolved < closed:
+            undone = p.reopened is not None and p.reopened < closed
+            if p.resolved is not None and p.resolved < closed and not undone:
                 if p.resolved >= opened:
                     counted += 1
                     on_time += p.resolved <= p.due and (p.escalated is None or p.escalated > p.resolved)
@@ -312,6 +314,11 @@ async def enter_may(db: Database, tmp: Path) -> Month:
     await district.problem("ZD2026-029", unit="区水务局", raised=at(date(2026, 5, 18)), due=at(date(2026, 6, 5)),
                            events=(("escalated", at(date(2026, 5, 22), 9)),), level=1)
     month.problems.append(Problem(unit="区水务局", due=at(date(2026, 5, 21)), escalated=at(date(2026, 5, 22), 9)))
+    # Solved in time on 7 May, reopened on 12 May (not solved after all), open at the month's end.
+    await district.problem("ZD2026-030", unit="区城管局", raised=at(date(2026, 5, 4)), due=at(date(2026, 5, 8)),
+                           events=(("resolved", at(date(2026, 5, 7))), ("reopened", at(date(2026, 5, 12), 9))))
+    month.problems.append(Problem(unit="区城管局", due=at(date(2026, 5, 8)), resolved=at(date(2026, 5, 7)),
+                                  reopened=at(date(2026, 5, 12), 9)))
     # Milestones: done on time, done late, overdue, due on the last day (not a miss yet).
     nodes = (("ZD2026-001", "围挡施工", 10, 8), ("ZD2026-001", "便道完成", 15, 19),
              ("ZD2026-001", "道路贯通", 20, None), ("ZD2026-033", "桩基完成", 31, None),

@@ -15,7 +15,8 @@ and a new project (every base is then of 15 May, so the monthly bulletin's 本�
 new project owes its reports from 20 May); reports on most working days, missed days, a report on a holiday, a
 correction, a report withdrawn with /undo, a liaison on leave whose stand-in reports for him, and problems solved on
 time, solved late, escalated then solved, escalated and left open, solved then reopened, answered late then
-solved on time, left overdue, and one assigned to a town government; milestones done on time, late, overdue and due on the last day. Compared: the weekly bulletins of
+solved on time, left overdue, and one assigned to a town government; milestones done on time, late, overdue and
+due on the last day. Compared: the weekly bulletins of
 the import's and 劳动节's week (2026-W18), of the 调休 Saturday's (W19), of the new project's (W21) and of the
 leave's (W22), the monthly (2026-05) and the quarterly (2026-Q2, measured on 30 June with nothing reported in June)
 bulletins' Excel ledgers (every project with its light, unit and town) and their texts' district figures.

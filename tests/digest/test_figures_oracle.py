@@ -369,10 +369,12 @@ def differences(month: Month, workbook: bytes, start: date, end: date) -> list[s
         found.append(f"projects: oracle {codes}, bulletin {sorted(row['编号'] for row in projects)}")
     for row in projects:
         code = row["编号"]
-        want = (month.ytd(code, end), pct(month.rate(code, end)), "—" if gaps[code] is None else one(gaps[code]),
-                ranks[code], light(month.rate(code, end), gaps[code], end))
-        got = (Decimal(str(row["累计完成(万元)"])), pct(row["完成率"]),
-               "—" if row["差距(百分点)"] is None else one(row["差距(百分点)"]), row["排名"], row["预警"])
+        want = (month.rows[code].plan, pct(schedule(end)), month.ytd(code, end), pct(month.rate(code, end)),
+                "—" if gaps[code] is None else one(gaps[code]), ranks[code],
+                light(month.rate(code, end), gaps[code], end), pct(month.nodes_on_time([code], end)))
+        got = (Decimal(str(row["年度计划(万元)"])), pct(row["序时进度"]), Decimal(str(row["累计完成(万元)"])),
+               pct(row["完成率"]), "—" if row["差距(百分点)"] is None else one(row["差距(百分点)"]), row["排名"],
+               row["预警"], pct(row["节点按期率"]))
         if want != got:
             found.append(f"project {code}: oracle {want}, bulletin {got}")
     for sheet, key, of in (("单位排名", "牵头单位", lambda r: r.unit), ("乡镇排名", "乡镇", lambda r: r.town)):
@@ -384,10 +386,10 @@ def differences(month: Month, workbook: bytes, start: date, end: date) -> list[s
         for row in sheet_rows(workbook, sheet):
             name = row[key]
             g = groups[name]
-            want = (pct(g["investment"]), pct(g["punctuality"]), pct(g["problems"]), pct(g["nodes"]),
-                    "—" if g["score"] is None else one(g["score"]), group_ranks[name])
-            got = (pct(row["投资完成指数"]), pct(row["填报及时率"]), pct(row["问题按期办结率"]), pct(row["节点按期率"]),
-                   "—" if row["综合得分"] is None else one(row["综合得分"]), row["排名"])
+            want = (len(members[name]), pct(g["investment"]), pct(g["punctuality"]), pct(g["problems"]),
+                    pct(g["nodes"]), "—" if g["score"] is None else one(g["score"]), group_ranks[name])
+            got = (row["项目数"], pct(row["投资完成指数"]), pct(row["填报及时率"]), pct(row["问题按期办结率"]),
+                   pct(row["节点按期率"]), "—" if row["综合得分"] is None else one(row["综合得分"]), row["排名"])
             if want != got:
                 found.append(f"{sheet} {name}: oracle {want}, bulletin {got}")
     return found

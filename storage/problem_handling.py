@@ -26,7 +26,7 @@ async def unit_problem_shares(
     The window is ``window_start``..``cutoff`` (local days, both included); the problems are counted as they
     stood at the end of the cut-off day, with the unit holding them and the deadline they ran on then
     (``bot.domain.problem_history.handled_within_deadline``: resolved in the window, or still unresolved
-    then past their deadline, counted again every window they stay overdue), whatever happened since.
+    then past their deadline or gone up a level, counted again every window they stay overdue), whatever happened since.
 
     An overdue node's problem (``NODE_PROBLEM``) is not counted: node punctuality is a score part of its own.
     Units with no problem raised by the end of the cut-off day are absent (the same as None).

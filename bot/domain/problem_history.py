@@ -104,6 +104,7 @@ class ProblemThen:
     escalated_before_resolution: bool  # went up a level (missed a deadline) before it was resolved
     resolution_due_at: datetime | None
     due_recorded: bool = True  # False: the deadline then was never recorded; the one of now stands in
+    escalated: bool = False  # had gone up a level (missed a deadline) by then
 
     @property
     def active(self) -> bool:
@@ -157,9 +158,9 @@ def deadline_then(steps: Sequence[Step], *, end: datetime, due_now: datetime | N
     return due_now, False
 
 
-def _resolution(steps: Iterable[Step], end: datetime) -> tuple[datetime | None, bool]:
-    """When it was resolved by ``end`` (None: not, or sent back since) and whether it had gone up a level
-    before that."""
+def _resolution(steps: Iterable[Step], end: datetime) -> tuple[datetime | None, bool, bool]:
+    """When it was resolved by ``end`` (None: not, or sent back since), whether it had gone up a level
+    before that, and whether it had by ``end``."""
     resolved_at: datetime | None = None
     escalated = escalated_before = False
     for step in steps:
@@ -173,7 +174,7 @@ def _resolution(steps: Iterable[Step], end: datetime) -> tuple[datetime | None, 
             # "closed" right after "resolved" keeps the resolution time; a close without a resolution (an
             # admin closing it directly, a node's problem closed with its node) resolves it then.
             resolved_at, escalated_before = step.at, escalated
-    return resolved_at, escalated_before
+    return resolved_at, escalated_before, escalated
 
 
 def problem_then(now: ProblemNow, steps: Sequence[Step], *, end: datetime) -> ProblemThen:
@@ -193,11 +194,12 @@ def problem_then(now: ProblemNow, steps: Sequence[Step], *, end: datetime) -> Pr
     escalations = [s for s in after if s.kind in ("escalated", "reassigned")]
     if escalations and escalations[0].kind == "escalated" and "from" in escalations[0].detail:
         level = int(escalations[0].detail["from"])
-    resolved_at, escalated_before = _resolution(steps, end)
+    resolved_at, escalated_before, escalated = _resolution(steps, end)
     due, recorded = deadline_then(steps, end=end, due_now=now.resolution_due_at)
     return ProblemThen(id=now.id, project_id=now.project_id, kind=now.kind, unit=unit, status=status, level=level,
                        raised_at=now.raised_at, resolved_at=resolved_at,
-                       escalated_before_resolution=escalated_before, resolution_due_at=due, due_recorded=recorded)
+                       escalated_before_resolution=escalated_before, resolution_due_at=due, due_recorded=recorded,
+                       escalated=escalated)
 
 
 def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | None:
@@ -208,17 +210,20 @@ def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | Non
             return None
         due = problem.resolution_due_at
         return (due is None or problem.resolved_at <= due) and not problem.escalated_before_resolution
-    if problem.overdue(end):
-        return False  # overdue: counted again every window it stays overdue
+    if problem.overdue(end) or (problem.active and problem.escalated):
+        # overdue, or gone up a level for a missed deadline (the new level's may still be ahead): counted
+        # against the unit again every window it stays so
+        return False
     return None
 
 
 def handled_within_deadline(problems: Iterable[ProblemThen], *, start: datetime, end: datetime
                             ) -> dict[str, tuple[int, int]]:
     """Unit → (handled within deadline, in scope) over the window ``start``..``end``: the problems resolved
-    in it, and those still unresolved at its end past their deadline. Within deadline means resolved no
-    later than the deadline and never escalated before that (an escalation is a breached deadline). A
-    problem without a deadline is within deadline when resolved unescalated."""
+    in it, and those still unresolved at its end past their deadline or gone up a level (an escalation is a
+    deadline missed; the new level's may still be ahead). Within deadline means resolved no later than the
+    deadline and never escalated before that. A problem without a deadline is within deadline when resolved
+    unescalated."""
     counts: dict[str, tuple[int, int]] = {}
     for problem in problems:
         handled = _handled(problem, start, end)

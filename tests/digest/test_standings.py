@@ -294,6 +294,17 @@ async def test_problems_closed_within_deadline(db: Database, district: District)
     assert result[unit] == pytest.approx(1 / 4)
 
 
+async def test_an_escalated_problem_still_open_is_a_deadline_missed(db: Database, district: District) -> None:
+    """Escalated for its missed deadline, open at the end of the week with the new level's deadline ahead: the
+    unit missed it, as it would have had nobody escalated it (not a unit with nothing due)."""
+    await district.project("P1")
+    await district.problem("P1", unit="区水务局", raised=local(MONDAY - timedelta(days=7)),
+                           due=local(CUTOFF + timedelta(days=5)), level=1,
+                           events=(("escalated", local(WEDNESDAY, 17, 31)),))
+
+    assert (await shares(db))["区水务局"] == 0.0
+
+
 async def test_problem_shares_reopen_admin_close_and_nothing_due(db: Database, district: District) -> None:
     await district.project("P1")
     raised = local(MONDAY)

@@ -132,4 +132,3 @@ async def test_no_process_of_the_bot_outlives_it(stop: signal.Signals, fake_api:
     if stop == signal.SIGTERM:
         assert bot.returncode == 0, said[-3000:]
     print(f"\n[{stop.name}] {len(family)} processes of the bot, all ended {took:.2f} s after it")
-

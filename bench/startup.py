@@ -14,7 +14,7 @@ process against the fake and the database, and timed from the moment it was spaw
 getUpdates (the bot is then answering). It is left idle for --idle seconds (the scheduler, the outbox sender
 and the leader lock running), its resident memory (VmRSS, and the peak VmHWM) is read from /proc, and it is
 stopped with SIGTERM, which it must obey within 10 s. What the bot logs goes to a file (a pipe would keep
-``wait()`` waiting for the processes it started, which outlive it when it is killed).
+``wait()`` waiting for as long as a process it started outlived it).
 
 The interpreter compiles the project's modules to bytecode on its first start (``make install`` does that
 ahead of time with ``python -m compileall``): with --cold, the project's ``__pycache__`` directories are
@@ -32,7 +32,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -57,24 +56,6 @@ TOKEN = "123456:START-token"
 FIRST_POLL_GOAL = 1.5  # seconds
 RSS_GOAL_MB = 130.0
 PROJECT_PACKAGES = ("bot", "handlers", "jobs", "storage")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def environment(fake: FakeBotAPI, database_url: str, data_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("TELEGRAM_", "WECOM_", "DATABASE_", "HTTP_"))}
-    env.update({
-        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": fake.base_url,
-        "TELEGRAM_BASE_FILE_URL": fake.base_file_url, "DATABASE_URL": database_url,
-        "DATA_DIR": str(data_dir), "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(free_port()),
-        "PYTHONPATH": str(REPO),
-    })
-    return env
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
@@ -167,7 +148,7 @@ async def bench(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="diaodu-start-") as name:
         tmp = Path(name)
         async with FakeBotAPI(token=TOKEN) as fake:
-            env = environment(fake, f"sqlite+aiosqlite:///{tmp / 'start.sqlite3'}", tmp / "data")
+            env = fake.run_environment(f"sqlite+aiosqlite:///{tmp / 'start.sqlite3'}", tmp / "data")
             print(await prepare(tmp, args, env))
             print(f"python {sys.version.split()[0]}; {os.cpu_count()} CPUs, load average "
                   f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; {args.starts} starts, idle {args.idle:g} s each",

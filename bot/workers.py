@@ -10,6 +10,12 @@ priority than the bot's own process (``NICENESS``): on a busy machine replies ge
 neither the pool nor the libraries a chart needs) and shut down by ``close()``. The functions it runs and
 their arguments and results must be picklable: plain rows in, bytes and strings out.
 
+A worker ends with the process that started it: a bot killed outright (SIGKILL, the out-of-memory killer, a
+crash) cannot shut its pool down, and a worker waiting for its next job would otherwise live on, holding its
+memory, the dead bot's stderr and multiprocessing's resource tracker (which ends once no worker holds it). Each
+worker watches its parent's sentinel (``multiprocessing.parent_process()``) from a thread that sleeps until
+the parent is gone, so the watch costs the work nothing.
+
 Callers that own no pool (tests, which would otherwise start a process for each bulletin, and one-off
 commands, which have no event loop to keep answering) run the same functions in a worker thread.
 """
@@ -19,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,6 +50,31 @@ def _lower_priority() -> None:
             os.nice(NICENESS)
         except OSError:
             pass
+
+
+def _end_with_parent() -> None:
+    """In a new worker process: end it at once when its parent process is gone, whatever it is doing (a job
+    for a dead bot has nobody to hand its result to). A thread waits on the parent's sentinel, which becomes
+    ready when the parent ends, however it ends."""
+    from multiprocessing import parent_process
+    from multiprocessing.connection import wait
+
+    parent = parent_process()
+    if parent is None:  # not started by multiprocessing: nothing to watch
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        wait([sentinel])
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _start_worker() -> None:
+    """A new worker process's set-up: a lower priority, and a watch that ends it with its parent."""
+    _lower_priority()
+    _end_with_parent()
 
 
 class Workers:
@@ -68,7 +101,7 @@ class Workers:
             # spawn: a fresh interpreter, not a fork of one running the event loop and the driver's threads.
             pool = self._pool = ProcessPoolExecutor(max_workers=self.processes,
                                                     mp_context=multiprocessing.get_context("spawn"),
-                                                    initializer=_lower_priority)
+                                                    initializer=_start_worker)
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
         except BrokenProcessPool:

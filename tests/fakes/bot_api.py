@@ -40,12 +40,14 @@ import asyncio
 import html
 import itertools
 import json
+import os
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -364,6 +366,20 @@ class FakeBotAPI:
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def run_environment(self, database_url: str, data_dir: Path) -> dict[str, str]:
+        """The environment of a ``diaodu run`` started in a process of its own against this fake: this
+        process's, without its channel, database and HTTP settings, and with the fake's, the database, the
+        data directory, and HTTP on 127.0.0.1 at a port the system picks."""
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("TELEGRAM_", "WECOM_", "DATABASE_", "HTTP_"))}
+        env.update({
+            "TELEGRAM_BOT_TOKEN": self.token, "TELEGRAM_BASE_URL": self.base_url,
+            "TELEGRAM_BASE_FILE_URL": self.base_file_url, "DATABASE_URL": database_url,
+            "DATA_DIR": str(data_dir), "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        })
+        return env
 
     @property
     def bot_user(self) -> JSON:

@@ -5,6 +5,7 @@ to the pure rules on both databases."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, or_, select, true
@@ -27,6 +28,29 @@ async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> View
     """The viewer a stored person is on `day`: with the 包抓领导 whose leave names him substitute that day."""
     spans = await leaves.covering_for(session, substitute_id=person.id, day=day)
     return viewer_of(person, stands_for=standing_for(spans, person.id, day))
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A 包抓领导 the viewer stands in for on a day, named, with the last day of his leave (what the web pages
+    say where the stand-in sees his projects)."""
+
+    lead_id: int
+    name: str
+    until: date
+
+
+async def stand_ins(session: AsyncSession, viewer: Viewer, *, day: date) -> list[StandIn]:
+    """Those the viewer (as `viewer_on` made him for `day`) stands in for, by name; none without a query when he
+    stands in for nobody."""
+    if not viewer.stands_for:
+        return []
+    spans = [s for s in await leaves.covering_for(session, substitute_id=viewer.person_id, day=day)
+             if s.person_id in viewer.stands_for]
+    names = {person_id: name for person_id, name in (await session.execute(
+        select(Person.id, Person.name).where(Person.id.in_(sorted(viewer.stands_for))))).all()}
+    return sorted((StandIn(lead_id=s.person_id, name=names[s.person_id], until=s.end) for s in spans),
+                  key=lambda stand_in: (stand_in.name, stand_in.lead_id))
 
 
 def project_facts(project: Project) -> ProjectFacts:

@@ -218,12 +218,15 @@ def acts_as_admin(viewer: Viewer, problem: ProblemFacts, act: Act) -> bool:
 
 
 def follows_project(viewer: Viewer, project: ProjectFacts) -> bool:
-    """Whether the project is one of the viewer's ("my projects": /mine, /project's list, /rank's own
-    lines): liaison, 包抓领导, a handler of its lead or a supporting unit; top officials and admins follow
-    every project."""
+    """Whether the project is one of the viewer's (the web pages he may open): liaison, 包抓领导, a handler of
+    its lead or a supporting unit; top officials and admins follow every project. A stand-in (`stands_for`)
+    follows the absent lead's projects too while the leave runs. (`storage.projects.projects_for_person` says
+    it in SQL for the person's own projects, without a stand-in's: /mine and /project's list.)"""
     if viewer.roles & SEE_ALL:
         return True
-    if viewer.person_id in (project.liaison_id, project.lead_official_id):
+    if viewer.person_id == project.liaison_id:
+        return True
+    if project.lead_official_id is not None and project.lead_official_id in viewer.leads_as:
         return True
     return ("unit" in viewer.roles and viewer.unit_id is not None
             and (viewer.unit_id == project.lead_unit_id or viewer.unit_id in project.supporting_unit_ids))

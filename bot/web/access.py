@@ -1,5 +1,6 @@
 """Who may see what on the web pages: every route, chart and download asks this module, and only this one.
-It applies the chat's scope rules (``bot.domain.scope``), with one difference the web pages need:
+It applies the chat's scope rules (``bot.domain.scope``) to the chat's viewer of the page's day
+(``storage.scope.viewer_on``, as /issues and /issue take it), with one difference the web pages need:
 
 - Problems: ``scope.can_see`` (a liaison the problems of their projects and those they raised, a unit's
   handlers those assigned to their unit, a 包抓领导 those on his projects, top officials and admins all).
@@ -7,6 +8,8 @@ It applies the chat's scope rules (``bot.domain.scope``), with one difference th
   (``scope.follows_project``: liaison, 包抓领导, a handler of its lead or a supporting unit; top officials and
   admins all). The chat shows any project's card to anyone bound; the web page of a project also holds its
   people, its report timeline and photos, so another liaison's project answers 403.
+- A 包抓领导's stand-in (代理人) sees, while the leave runs, the absent lead's projects and their problems as
+  their 包抓领导 (``scope.Viewer.stands_for``), and the pages say so (``Viewer.stand_ins``).
 - The ranking of the overview is the public one every bulletin shows (anyone signed in sees it, with links
   only to the projects they follow).
 - A unit's or town's page: top officials and admins, a handler of that unit, and whoever follows one of its
@@ -19,7 +22,7 @@ It applies the chat's scope rules (``bot.domain.scope``), with one difference th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -29,32 +32,39 @@ from bot.domain import scope
 from bot.services.problems import promised_due_at
 from bot.services.scope import facts_of
 from storage.models import Person, Problem, Project, ProjectSupportingUnit
-from storage.scope import project_facts, visible
+from storage.scope import StandIn, project_facts, stand_ins, visible
+from storage.scope import viewer_on as viewer_on_day
 from storage.web_queries import ProblemLine, problem_lines
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """The signed-in person as the pages need them."""
+    """The signed-in person as the pages need them, on the day of the page (``viewer_on``)."""
 
     person_id: int
     name: str
     roles: frozenset[str]
     unit_id: int | None
     unit: str | None  # the name of their unit
-
-    @classmethod
-    def of(cls, person: Person) -> Viewer:
-        return cls(person_id=person.id, name=person.name, roles=frozenset(person.role_names),
-                   unit_id=person.unit_id, unit=person.unit.name if person.unit is not None else None)
-
-    @property
-    def scope(self) -> scope.Viewer:
-        return scope.Viewer(person_id=self.person_id, roles=self.roles, unit_id=self.unit_id)
+    scope: scope.Viewer  # what the chat lets them see that day (``storage.scope.viewer_on``)
+    stand_ins: tuple[StandIn, ...] = ()  # the 包抓领导 they stand in for that day (their leave's last day)
 
     @property
     def sees_all(self) -> bool:
         return bool(self.roles & scope.SEE_ALL)
+
+    def standing_in_for(self, lead_id: int | None) -> StandIn | None:
+        """Whether the viewer sees this 包抓领导's projects as his stand-in today (the pages say so)."""
+        return next((s for s in self.stand_ins if s.lead_id == lead_id), None)
+
+
+async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> Viewer:
+    """The signed-in person on ``day`` (the clock's today): the chat's viewer of that day, so that a 包抓领导's
+    stand-in sees his projects and problems on the pages too while the leave runs, and no longer after."""
+    seeing = await viewer_on_day(session, person, day=day)
+    return Viewer(person_id=person.id, name=person.name, roles=seeing.roles, unit_id=seeing.unit_id,
+                  unit=person.unit.name if person.unit is not None else None, scope=seeing,
+                  stand_ins=tuple(await stand_ins(session, seeing, day=day)))
 
 
 def project_in_scope(viewer: Viewer, project: Project) -> bool:

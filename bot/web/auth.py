@@ -23,8 +23,9 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from bot.clock import to_local
 from bot.services.web_links import HOME, is_https, public_base, safe_next
-from bot.web.access import Viewer
+from bot.web.access import viewer_on
 from bot.web.initdata import InitDataError, telegram_user_id
 from bot.web.rendering import html_page, secure
 from bot.web.state import STATE, View, ViewHandler, WebState
@@ -84,7 +85,8 @@ def page_route(handler: ViewHandler) -> ViewHandler:
                 person = await web_sessions.session_person(session, session_id=session_id, now=now,
                                                            idle=state.idle)
             if person is not None:
-                view = View(request=request, state=state, session=session, viewer=Viewer.of(person), now=now)
+                viewer = await viewer_on(session, person, day=to_local(now).date())
+                view = View(request=request, state=state, session=session, viewer=viewer, now=now)
                 if _has_nul(request):  # no name, code or filter holds one (and PostgreSQL refuses it)
                     return view.not_found("page")
                 return await handler(view)

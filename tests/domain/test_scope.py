@@ -193,3 +193,13 @@ def test_a_stand_in_sees_and_comments_on_the_absent_leads_problems_only() -> Non
     assert not can_see(Viewer(OTHER_LEAD, frozenset({"lead"})), problem())
     assert not can_see(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({TOP})), problem())
     assert not can_see(standing, DECISION)
+
+
+def test_a_stand_in_follows_the_absent_leads_projects_while_standing_in() -> None:
+    """The web pages a stand-in may open: the absent lead's projects, as their 包抓领导, only while standing in."""
+    project = ProjectFacts(liaison_id=LIAISON, lead_official_id=LEAD, lead_unit_id=UNIT)
+    assert follows_project(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({LEAD})), project)
+    assert not follows_project(VIEWERS["other lead"], project)
+    assert not follows_project(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({TOP})), project)
+    assert not follows_project(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({LEAD})),
+                               ProjectFacts(liaison_id=LIAISON, lead_official_id=None, lead_unit_id=UNIT))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import product
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from storage import problems as repo
 from storage import projects as project_repo
 from storage import scope
 from storage.db import Database
+from storage.leaves import add_leave
 from storage.models import Person, PersonRole, Problem, Project
 
 from .factories import NOW, build_world
@@ -97,3 +99,24 @@ async def test_everyone_a_problem_notifies_sees_it(db: Database) -> None:
             facts = facts_of(problem, unit_staffed=True)
             for person in await repo.people_on(session, problem=problem, day=NOW.date()):
                 assert can_see(scope.viewer_of(person), facts), (problem.id, person.name)
+
+
+async def test_a_stand_in_sees_the_absent_leads_problems_and_is_told_whose_while_the_leave_runs(db: Database) -> None:
+    """陈建国 stands in for 刘文华 (ZD2026-001) for three days: on them `viewer_on` gives him ZD2026-001's problems
+    and `stand_ins` names 刘文华 with his leave's last day (what the web pages say); the day after, neither."""
+    await _problems(db)
+    today = NOW.date()
+    async with db.session() as session:
+        chen = await session.scalar(select(Person).where(Person.name == "陈建国"))
+        liu = await session.scalar(select(Person).where(Person.name == "刘文华"))
+        assert chen is not None and liu is not None
+        await add_leave(session, person_id=liu.id, substitute_id=chen.id, start=today - timedelta(days=1),
+                        end=today + timedelta(days=1), now=NOW, actor="test")
+        p1 = {p.id for p in await scope.visible_problems(session, viewer=scope.viewer_of(liu))}
+        for day, standing in ((today, True), (today + timedelta(days=1), True), (today + timedelta(days=2), False)):
+            viewer = await scope.viewer_on(session, chen, day=day)
+            seen = {p.id for p in await scope.visible_problems(session, viewer=viewer)}
+            assert (p1 <= seen) is standing, day
+            expected = [scope.StandIn(lead_id=liu.id, name="刘文华", until=today + timedelta(days=1))]
+            assert await scope.stand_ins(session, viewer, day=day) == (expected if standing else []), day
+        assert await scope.stand_ins(session, await scope.viewer_on(session, liu, day=today), day=today) == []

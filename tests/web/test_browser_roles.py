@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from sqlalchemy import select, update
 
+from bot.clock import local_today
 from bot.services.photo_keeper import FetchFailed
 from bot.services.photo_reasons import GONE_TELEGRAM, UNREACHABLE
 from bot.web import access
@@ -74,7 +75,8 @@ async def followed(site: WebHarness, name: str) -> frozenset[str] | None:
     async with site.core.db.session() as session:
         found = await people_repo.get_person(session, person_id=person.id)
         assert found is not None
-        return await access.visible_codes(session, access.Viewer.of(found))
+        viewer = await access.viewer_on(session, found, day=local_today(site.core.clock))
+        return await access.visible_codes(session, viewer)
 
 
 @pytest.mark.parametrize("role", list(ROLE_PEOPLE))

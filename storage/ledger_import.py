@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
-from bot.domain.stage_events import FINISH, START, StageMove, ledger_day, stage_move
+from bot.domain.stage_events import FINISH, START, StageMove, added_moves, ledger_day, stage_move
 from storage.annual_plans import write_plans
 from storage.audit import Actor
 from storage.ledger_bases import write_bases
@@ -123,37 +123,41 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
         await write_bases(session, bases, now=now)
 
     moves = _stage_moves(plan, project_ids, now=now)
-    await record_moves(session, list(moves.values()), person_id=actor.person_id, now=now)
+    await record_moves(session, [move for made in moves.values() for move in made], person_id=actor.person_id,
+                       now=now)
     audit = [_audit_row(change, now=now, actor=actor) for change in plan.changes]
     for row in audit:  # a project's row says from which day it is finished (or open again), and why that day
-        move = moves.get(row["object_key"]) if row["object_type"] == "project" else None
-        if move is not None:
-            row["detail"].update(move.audit_detail())
+        made = moves.get(row["object_key"], []) if row["object_type"] == "project" else []
+        if made:
+            row["detail"].update(made[-1].audit_detail())
     if plan.nodes is not None and not plan.nodes.empty:
         audit += await write_node_plan(session, plan.nodes, now=now, actor=actor)
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
 
 
-def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime) -> dict[str, StageMove]:
-    """Project code → the start, finish (or reopening) the import makes: a project added already finished, or
-    one whose stage the ledger moves from 谋划/前期 to 在建, or into or out of 竣工/投产
-    (bot.domain.stage_events.stage_move), from the day the ledger gives for it (实际开工, 竣工日期), else the
-    day of the import; and a finished project's 竣工 the ledger dates earlier (or dates at all: ``finish_dated``,
-    bot.domain.ledger_diff), from that day."""
+def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime) -> dict[str, list[StageMove]]:
+    """Project code → the starts, finishes (or reopening) the import makes: a project added already finished or
+    with the day of its 开工 (bot.domain.stage_events.added_moves), or one whose stage the ledger moves from
+    谋划/前期 to 在建, or into or out of 竣工/投产 (bot.domain.stage_events.stage_move), from the day the ledger
+    gives for it (实际开工, 竣工日期), else the day of the import; and a finished project's 竣工 the ledger dates
+    earlier (or dates at all: ``finish_dated``, bot.domain.ledger_diff), from that day."""
     today = to_local(now).date()
-    stages = [(project["code"], project_id, None, project["stage"])
-              for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
-    stages += [(change["code"], change["id"], change["stage_before"], change["values"]["stage"])
-               for change in plan.project_updates]
+    kinds: list[tuple[str, int, tuple[str, ...]]] = []
+    for project, project_id in zip(plan.new_projects, project_ids, strict=True):
+        started, _finished = plan.stage_days.get(project["code"], (None, None))
+        kinds.append((project["code"], project_id, added_moves(project["stage"], started_dated=started is not None)))
     dated = {change["code"] for change in plan.project_updates if change.get("finish_dated")}
-    moves: dict[str, StageMove] = {}
-    for code, project_id, before, after in stages:
-        kind = FINISH if code in dated else stage_move(before or "", after)
-        if kind is not None:
-            started, finished = plan.stage_days.get(code, (None, None))
+    for change in plan.project_updates:
+        before, after = change["stage_before"] or "", change["values"]["stage"]
+        kind = FINISH if change["code"] in dated else stage_move(before, after)
+        kinds.append((change["code"], change["id"], (kind,) if kind is not None else ()))
+    moves: dict[str, list[StageMove]] = {}
+    for code, project_id, made in kinds:
+        started, finished = plan.stage_days.get(code, (None, None))
+        for kind in made:
             given = started if kind == START else finished if kind == FINISH else None
-            moves[code] = StageMove(project_id, kind, *ledger_day(given, today=today))
+            moves.setdefault(code, []).append(StageMove(project_id, kind, *ledger_day(given, today=today)))
     return moves
 
 

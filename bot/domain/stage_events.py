@@ -59,6 +59,15 @@ def stage_move(before: str, after: str) -> str | None:
     return None
 
 
+def added_moves(stage: str, *, started_dated: bool) -> tuple[str, ...]:
+    """The events a project a ledger adds in ``stage`` makes, in order: ``FINISH`` when it is finished
+    (``stage_move``), and a ``START`` before it when the ledger dates its 开工 (实际开工) and the stage is past
+    谋划/前期, so that a ledger exported with its days gives a fresh database the same 开工 and 竣工 days. A
+    project added 在建 without a day of its 开工 makes none, as before."""
+    moves = (START,) if started_dated and stage not in FROM_STAGES[START] else ()
+    return moves + ((FINISH,) if stage in FINISHED_STAGES else ())
+
+
 def audit_made_finished(action: str, detail: dict[str, Any]) -> bool:
     """Whether a project's audit entry records it made finished (竣工/投产) from a stage that is not: an admin's
     change of the stage ({"field": "stage", "before"/"from": …, "after"/"to": …}), a ledger import's

@@ -14,6 +14,7 @@ from bot.domain.stage_events import (
     START,
     StageMove,
     TypedStage,
+    added_moves,
     audit_made_finished,
     ledger_day,
     move_day,
@@ -65,6 +66,19 @@ def test_planned_to_start_by_now_and_not_started() -> None:
 def test_which_stage_changes_start_or_finish_a_project_or_open_it_again(before: str, after: str,
                                                                       move: str | None) -> None:
     assert stage_move(before, after) == move
+
+
+@pytest.mark.parametrize(("stage", "started_dated", "moves"), [
+    ("在建", True, (START,)),  # the ledger's 实际开工 dates it
+    ("在建", False, ()),  # no day known, as stage_move
+    ("竣工", True, (START, FINISH)),
+    ("投产", False, (FINISH,)),
+    ("前期", True, ()),  # not started, whatever the column says
+    ("谋划", False, ()),
+])
+def test_a_project_a_ledger_adds_starts_when_its_start_is_dated_and_finishes_when_finished(
+        stage: str, started_dated: bool, moves: tuple[str, ...]) -> None:
+    assert added_moves(stage, started_dated=started_dated) == moves
 
 
 @pytest.mark.parametrize(("text", "before", "read"), [

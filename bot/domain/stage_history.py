@@ -94,5 +94,4 @@ def ledger_days(stage: str, moves: Sequence[Move]) -> tuple[date | None, date | 
     is past 谋划/前期, and the day from which it is finished (``last_finish``) when it is; None for a day not
     recorded. What the import dates the 开工 and 竣工 it records by (bot.domain.stage_events.ledger_day)."""
     started = max((move.day for move in moves if move.kind == START), default=None)
-    return (None if stage in FROM_STAGES[START] else started,
-            last_finish(moves) if stage in FINISHED_STAGES else None)
+    return (None if stage in FROM_STAGES[START] else started, last_finish(moves) if stage in FINISHED_STAGES else None)

@@ -2,7 +2,9 @@
 every active person as a row of 人员名单 (bot.domain.ledger_rows), with the baseline's year and day they share.
 
 What the import stored is written back as it is: each project's baseline (截至某日累计完成, not the
-year-to-date) and the annual plan of its baseline's year, so that the export imported again changes nothing.
+year-to-date), the annual plan of its baseline's year, and the days of its 开工 and 竣工 (实际开工, 竣工日期:
+bot.domain.stage_history.ledger_days), so that the export imported again changes nothing, and imported into
+a fresh database gives each project the same start and finish days.
 A few queries whatever the size of the district.
 """
 
@@ -17,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, PersonRow, ProjectRow
+from bot.domain.stage_history import ledger_days
 from storage.annual_plans import plans_of_year
 from storage.models import Person, PersonRole, Project, ProjectSupportingUnit, Unit
+from storage.stage_events import histories
 
 # The role a person's one roster row names when they hold several (the import matches a lead official of a
 # project row by the role 包抓领导, and adds a liaison's role from the project row).
@@ -58,6 +62,7 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
         days = {p.baseline_date for p in projects if p.baseline_year == template.year}
         template.as_of = next(iter(days)) if len(days) == 1 else None
     plans = await plans_of_year(session, year=template.year) if template.year else {}
+    moves = await histories(session)
     led: dict[tuple[int, str], list[str]] = {}
     for project in projects:
         lead = people.get(project.lead_official_id) if project.lead_official_id else None
@@ -67,6 +72,7 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
         if liaison:
             led.setdefault((project.liaison_id, "liaison"), []).append(project.code)
         plan = plans.get(project.id)
+        started_on, finished_on = ledger_days(project.stage, moves.get(project.id, []))
         template.projects.append(ProjectRow(
             row=0, code=project.code, name=project.name, category=project.category or "", level=project.level,
             location=project.location, owner=project.owner, total_investment=project.total_investment,
@@ -74,7 +80,8 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             stage=project.stage, planned_start=project.planned_start, planned_finish=project.planned_finish,
             lead_official=lead[0] if lead else None, lead_official_title=lead[2] if lead else None,
             lead_unit=units[project.lead_unit_id], supporting_units=tuple(supporting.get(project.id, ())),
-            liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None))
+            liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None,
+            started_on=started_on, finished_on=finished_on))
     for pid, (name, phone, title, unit_id, active) in sorted(people.items(), key=lambda item: item[0]):
         role = next((r for r in ROSTER_ROLES if r in roles.get(pid, ())), None)
         if not active or role is None or role not in ROLE_BY_LABEL.values():

@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 from bot.domain.nodes import ALWAYS
 from bot.domain.progress import FINISHED_STAGES, STAGES
-from bot.domain.stage_events import FINISH, REOPEN, START, TARGET_STAGE
+from bot.domain.stage_events import FINISH, FROM_STAGES, REOPEN, START, TARGET_STAGE
 
-__all__ = ["Move", "days_up_to", "finished_from", "last_finish", "stage_on"]
+__all__ = ["Move", "days_up_to", "finished_from", "last_finish", "ledger_days", "stage_on"]
 
 # A finished project's stage before a reopening, when its stage now does not say which: the stage a 竣工 makes.
 FINISHED = TARGET_STAGE[FINISH]
@@ -87,3 +87,11 @@ def days_up_to(moves: Sequence[Move], day: date) -> tuple[date | None, date | No
     started = [move.day for move in moves if move.kind == START and move.day <= day]
     finished = [move.day for move in moves if move.kind == FINISH and move.day <= day]
     return max(started, default=None), max(finished, default=None)
+
+
+def ledger_days(stage: str, moves: Sequence[Move]) -> tuple[date | None, date | None]:
+    """The 实际开工 and 竣工日期 a ledger gives a project now in ``stage`` with these moves: its last 开工 when it
+    is past 谋划/前期, and the day from which it is finished (``last_finish``) when it is; None for a day not
+    recorded. What the import dates the 开工 and 竣工 it records by (bot.domain.stage_events.ledger_day)."""
+    started = max((move.day for move in moves if move.kind == START), default=None)
+    return (None if stage in FROM_STAGES[START] else started, last_finish(moves) if stage in FINISHED_STAGES else None)

@@ -3,8 +3,9 @@
 
 The projects sheet holds what the import stored (storage.ledger_export): each project's baseline, not its
 year-to-date, under a header naming the baseline's day when the projects share one (「截至2026年11月30日累计
-完成(万元)」), and the plan of the baseline's year; so the workbook imported again, on the same database or a
-fresh one, gives the same projects, people, units, plans and figures.
+完成(万元)」), the plan of the baseline's year, and the days each project started and finished (实际开工,
+竣工日期, last); so the workbook imported again, on the same database or a fresh one, gives the same projects,
+people, units, plans, figures, and 开工 and 竣工 days.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.domain.labels import LIST_SEPARATOR
 from bot.domain.ledger_rows import ROLE_BY_LABEL, PersonRow, ProjectRow
 from bot.domain.text_width import display_width
-from bot.ledger.columns import C_DONE, PEOPLE_COLUMNS, PEOPLE_SHEET, PROJECT_COLUMNS, PROJECT_SHEET
+from bot.ledger.columns import C_DONE, PEOPLE_COLUMNS, PEOPLE_SHEET, PROJECT_COLUMNS, PROJECT_OPTIONAL, PROJECT_SHEET
 from bot.render import shared_renderer
 from storage.ledger_export import LedgerTemplate
 
@@ -48,7 +49,7 @@ def _project_cells(row: ProjectRow) -> list[object]:
     return [row.code, row.name, row.category, row.level, row.location, row.owner, _amount(row.total_investment),
             _amount(row.annual_plan), _amount(row.done_before), row.stage, row.planned_start, row.planned_finish,
             _lead(row), row.lead_unit, LIST_SEPARATOR.join(row.supporting_units) or None, row.liaison,
-            row.liaison_phone]
+            row.liaison_phone, row.started_on, row.finished_on]
 
 
 def _person_cells(row: PersonRow) -> list[object]:
@@ -83,7 +84,7 @@ def write_template(wb: Workbook, template: LedgerTemplate) -> None:
     """Add the sheets 重点项目包抓责任分解表 and 人员名单 to ``wb``."""
     words = shared_renderer()
     projects = wb.create_sheet(PROJECT_SHEET)
-    header = list(PROJECT_COLUMNS)
+    header = [*PROJECT_COLUMNS, *PROJECT_OPTIONAL]  # 实际开工 and 竣工日期 last, as the import reads them
     if template.as_of is not None:
         header[header.index(C_DONE)] = words.phrase("ledger_export", "dated_done", template.as_of)
     if template.year is not None:

@@ -1,10 +1,11 @@
 """The exported ledger (/export, the web's download) holds the import's sheets: imported again on the same
 database it changes nothing, and on a fresh database it gives the same ledger (projects, people, leaders,
-units, towns, plans, baselines and nodes)."""
+units, towns, plans, baselines, 开工 and 竣工 days, and nodes)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -12,13 +13,16 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.domain.stage_events import DAY_TYPED, FINISH, START, StageMove
+from bot.domain.stage_history import Move
 from bot.services.ledger_download import ledger_file
 from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_export import LedgerTemplate, ledger_template
-from storage.models import Unit
+from storage.models import Project, Unit
 from storage.nodes import LedgerNode, ledger_nodes
+from storage.stage_events import histories, record_moves
 from tests.databases import BACKENDS, fresh_database
 from tests.render.factories import make_standings
 from tests.storage.factories import NOW, SAMPLE_XLSX
@@ -32,8 +36,9 @@ async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
         yield database
 
 
-async def _import(db: Database, files: list[Path], **options: object) -> ImportResult:
-    result = await import_ledger_files(db, FrozenClock(NOW), files, actor=ACTOR, **options)
+async def _import(db: Database, files: list[Path], *, clock: FrozenClock | None = None,
+                  **options: object) -> ImportResult:
+    result = await import_ledger_files(db, clock or FrozenClock(NOW), files, actor=ACTOR, **options)
     assert not result.issues, [str(i) for i in result.issues]
     return result
 
@@ -61,9 +66,11 @@ async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layo
                   .iter_rows(max_row=3, values_only=True))
     assert projects[0][0] == sample[0][0] == "2026年全区重点项目包抓责任分解表"
     assert projects[1][8] == "截至2026年11月20日累计完成(万元)"  # the day the baselines are of
-    assert projects[1][:8] + projects[1][9:] == sample[1][:8] + sample[1][9:]
+    assert projects[1][:8] + projects[1][9:17] == sample[1][:8] + sample[1][9:]
+    assert projects[1][17:] == ("实际开工", "竣工日期")  # the import's optional columns, last
     assert projects[2][:2] == sample[2][:2] and projects[2][6:9] == sample[2][6:9]
-    assert projects[2][12:] == sample[2][12:]  # 刘文华(副区长(城建)), the units, the liaison and his phone
+    assert projects[2][12:17] == sample[2][12:]  # 刘文华(副区长(城建)), the units, the liaison and his phone
+    assert projects[2][17:] == (None, None)  # 在建 with no 开工 recorded
     people = list(wb["人员名单"].iter_rows(max_row=1, values_only=True))
     assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目")
 
@@ -84,3 +91,36 @@ async def test_the_export_imported_into_a_fresh_database_gives_the_same_ledger(d
     async with fresh_database("sqlite") as fresh:
         await _import(fresh, [exported])
         assert await _ledger(fresh) == await _ledger(db)
+
+
+async def _moves(db: Database) -> dict[str, list[Move]]:
+    async with db.session() as session:
+        codes = dict((await session.execute(select(Project.id, Project.code))).all())
+        return {codes[project_id]: moves for project_id, moves in (await histories(session)).items()}
+
+
+async def test_the_export_imported_into_a_fresh_database_keeps_each_project_s_start_and_finish_days(
+        db: Database, tmp_path: Path) -> None:
+    """ZD2026-001 (在建) started on 2 March; ZD2026-021 (竣工) started on 1 May last year and finished on
+    1 October, earlier than the import that added it finished (23 November). Exported with 实际开工 and 竣工日期
+    and imported into a fresh database ten days later, both keep their days, not the day of that import."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        ids = dict((await session.execute(select(Project.code, Project.id))).all())
+        moves = [StageMove(ids["ZD2026-001"], START, date(2026, 3, 2), DAY_TYPED),
+                 StageMove(ids["ZD2026-021"], START, date(2025, 5, 1), DAY_TYPED),
+                 StageMove(ids["ZD2026-021"], FINISH, date(2026, 10, 1), DAY_TYPED)]
+        await record_moves(session, moves, person_id=None, now=NOW)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = {row[0]: row[17:] for row in openpyxl.load_workbook(exported, read_only=True)["重点项目包抓责任分解表"]
+            .iter_rows(min_row=3, values_only=True)}
+    assert [value.date() for value in rows["ZD2026-001"][:1]] == [date(2026, 3, 2)] and rows["ZD2026-001"][1] is None
+    assert [value.date() for value in rows["ZD2026-021"]] == [date(2025, 5, 1), date(2026, 10, 1)]
+    assert rows["ZD2026-002"] == (None, None)  # 前期
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported], clock=FrozenClock(NOW + timedelta(days=10)))
+        assert await _ledger(fresh) == await _ledger(db)
+        kept = await _moves(fresh)
+        assert kept["ZD2026-001"] == [Move(START, date(2026, 3, 2))]
+        assert kept["ZD2026-021"] == [Move(START, date(2025, 5, 1)), Move(FINISH, date(2026, 10, 1))]
+        assert "ZD2026-002" not in kept

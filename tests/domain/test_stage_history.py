@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from bot.domain.nodes import ALWAYS
 from bot.domain.progress import FINISHED_STAGES
-from bot.domain.stage_history import Move, days_up_to, finished_from, last_finish, stage_on
+from bot.domain.stage_history import Move, days_up_to, finished_from, last_finish, ledger_days, stage_on
 
 D1, D2, D3 = date(2026, 9, 10), date(2026, 10, 15), date(2026, 11, 20)
 # finished on D1, set back to 在建 on D2, finished again on D3
@@ -108,3 +108,12 @@ def test_a_day_is_finished_exactly_when_its_last_move_up_to_it_was_a_finish(
         assert all(
             stage_on(stage, moves, since + timedelta(days=n)) in FINISHED_STAGES for n in range((day - since).days + 1)
         )
+
+
+def test_a_ledger_gives_the_last_start_and_the_day_a_finished_project_is_finished_from() -> None:
+    started = Move("start", D1 - timedelta(days=30))
+    assert ledger_days("竣工", [started, *AGAIN]) == (started.day, D3)
+    assert ledger_days("竣工", [started, Move("finish", D3), Move("finish", D1)]) == (started.day, D1)
+    assert ledger_days("在建", [started, *AGAIN[:2]]) == (started.day, None)  # reopened: no 竣工日期
+    assert ledger_days("前期", [started, Move("reopen", D2)]) == (None, None)  # set back before 开工
+    assert ledger_days("在建", []) == (None, None)

@@ -61,12 +61,13 @@ class Served:
 
 
 @asynccontextmanager
-async def served(fake_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[Served]:
+async def served(fake_api: FakeBotAPI, tmp_path: Path, **update: object) -> AsyncIterator[Served]:
     """`diaodu run` serving Telegram (the fake Bot API) and WeCom (a fake WeCom knowing the admin) on a migrated
-    SQLite file, with an admin of the 项目办 on WeCom only; stopped afterwards (raising what it stopped with)."""
+    SQLite file, with an admin of the 项目办 on WeCom only, and the settings ``update`` gives (a webhook's);
+    stopped afterwards (raising what it stopped with)."""
     async with FakeWeCom() as wecom:
         wecom.add_user(ADMIN_WECOM)
-        settings = await both_channels(fake_api, wecom, tmp_path)
+        settings = (await both_channels(fake_api, wecom, tmp_path)).model_copy(update=update)
         await add_admin(settings.database_url)
         task, stop, port = await serving(settings)
         try:

@@ -12,14 +12,13 @@ import pytest
 from pydantic import SecretStr
 
 from bot.channels import telegram_serving
-from tests.e2e.harness import serving
-from tests.e2e.test_telegram_late import both_channels, unfrozen_heap  # noqa: F401 - a fixture
-from tests.e2e.test_telegram_watch import _ok, add_admin, ready, told, told_times, until
+from tests.e2e.test_telegram_late import unfrozen_heap  # noqa: F401 - a fixture
+from tests.e2e.test_telegram_watch import _ok, ready, served, told, told_times, until
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.wecom_api import FakeWeCom
 
 HAO_TELEGRAM = 1001
 HOOK = "https://bot.example.org/telegram/hook"
+WEBHOOK = {"telegram_webhook_url": HOOK, "telegram_webhook_secret": SecretStr("s3cret")}
 
 
 @pytest.fixture
@@ -39,65 +38,49 @@ async def webhook_served(fake_api: FakeBotAPI, port: int, monkeypatch: pytest.Mo
 async def test_a_webhook_telegram_cannot_deliver_to_is_told_once_and_its_end_too(
     fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_look: None, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    async with FakeWeCom() as wecom:
-        wecom.add_user("XiangMuBan")
-        settings = (await both_channels(fake_api, wecom, tmp_path)).model_copy(
-            update={"telegram_webhook_url": HOOK, "telegram_webhook_secret": SecretStr("s3cret")})
-        await add_admin(settings.database_url)
-        task, stop, port = await serving(settings)
+    async with served(fake_api, tmp_path, **WEBHOOK) as bot:
+        wecom, port, task = bot.wecom, bot.port, bot.task
         fake_api.webhook_redirect = f"http://127.0.0.1:{port}"  # the reverse proxy in front of the bot
-        try:
-            await webhook_served(fake_api, port, monkeypatch)
-            mark = len(fake_api.calls)
-            fake_api.enqueue_text(HAO_TELEGRAM, "/help")  # delivered to the webhook and answered
-            [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
-            assert "/start" in reply["text"]
+        await webhook_served(fake_api, port, monkeypatch)
+        mark = len(fake_api.calls)
+        fake_api.enqueue_text(HAO_TELEGRAM, "/help")  # delivered to the webhook and answered
+        [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
+        assert "/start" in reply["text"]
 
-            fake_api.webhook_redirect = "http://127.0.0.1:9"  # the proxy down: nothing listens there
-            mark = len(fake_api.calls)
-            fake_api.enqueue_text(HAO_TELEGRAM, "/help")
-            await until(told_times(wecom, 1), "the admins told on WeCom")
-            assert "收不到成员发来的消息" in told(wecom)[-1] and "Connection refused" in told(wecom)[-1]
-            status, report = await ready(port)
-            assert status == 503
-            assert report["receiving_faults"]["telegram"]["reason"] == "webhook_failing"  # type: ignore[index]
-            assert "channel_faults" not in report  # what the bot sends still goes: nothing is held
-            await asyncio.sleep(1.0)
-            assert len(told(wecom)) == 1  # once per outage
-            assert not fake_api.calls_of("sendMessage", since=mark, chat_id=HAO_TELEGRAM)
+        fake_api.webhook_redirect = "http://127.0.0.1:9"  # the proxy down: nothing listens there
+        mark = len(fake_api.calls)
+        fake_api.enqueue_text(HAO_TELEGRAM, "/help")
+        await until(told_times(wecom, 1), "the admins told on WeCom")
+        assert "收不到成员发来的消息" in told(wecom)[-1] and "Connection refused" in told(wecom)[-1]
+        status, report = await ready(port)
+        assert status == 503
+        assert report["receiving_faults"]["telegram"]["reason"] == "webhook_failing"  # type: ignore[index]
+        assert "channel_faults" not in report  # what the bot sends still goes: nothing is held
+        await asyncio.sleep(1.0)
+        assert len(told(wecom)) == 1  # once per outage
+        assert not fake_api.calls_of("sendMessage", since=mark, chat_id=HAO_TELEGRAM)
 
-            fake_api.webhook_redirect = f"http://127.0.0.1:{port}"  # the proxy back: Telegram delivers what it kept
-            [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
-            assert "/start" in reply["text"]
-            await until(told_times(wecom, 2), "the admins told it receives again")
-            assert "已恢复接收消息" in told(wecom)[-1]
-            await until(lambda: _ok(port), "/readyz 200")
-            assert not task.done()
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        fake_api.webhook_redirect = f"http://127.0.0.1:{port}"  # the proxy back: Telegram delivers what it kept
+        [reply] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
+        assert "/start" in reply["text"]
+        await until(told_times(wecom, 2), "the admins told it receives again")
+        assert "已恢复接收消息" in told(wecom)[-1]
+        await until(lambda: _ok(port), "/readyz 200")
+        assert not task.done()
 
 
 async def test_a_bot_api_that_stops_answering_in_webhook_mode_is_told_without_a_notice_due(
     fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_look: None, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    async with FakeWeCom() as wecom:
-        wecom.add_user("XiangMuBan")
-        settings = (await both_channels(fake_api, wecom, tmp_path)).model_copy(
-            update={"telegram_webhook_url": HOOK, "telegram_webhook_secret": SecretStr("s3cret")})
-        await add_admin(settings.database_url)
-        task, stop, port = await serving(settings)
+    async with served(fake_api, tmp_path, **WEBHOOK) as bot:
+        wecom, port = bot.wecom, bot.port
         fake_api.webhook_redirect = f"http://127.0.0.1:{port}"
-        try:
-            await webhook_served(fake_api, port, monkeypatch)
-            fake_api.inject_fault("getWebhookInfo", status=502)  # the proxy in front of the Bot API fails
-            await until(told_times(wecom, 1), "the admins told on WeCom")
-            assert "连不上 Telegram 服务器" in told(wecom)[-1]
-            status, report = await ready(port)
-            assert status == 503 and report["channel_faults"]["telegram"]["reason"] == "unreachable"  # type: ignore[index]
-            fake_api.clear_faults("getWebhookInfo")
-            await until(told_times(wecom, 2), "the admins told it works again")
-            await until(lambda: _ok(port), "/readyz 200")
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
+        await webhook_served(fake_api, port, monkeypatch)
+        fake_api.inject_fault("getWebhookInfo", status=502)  # the proxy in front of the Bot API fails
+        await until(told_times(wecom, 1), "the admins told on WeCom")
+        assert "连不上 Telegram 服务器" in told(wecom)[-1]
+        status, report = await ready(port)
+        assert status == 503 and report["channel_faults"]["telegram"]["reason"] == "unreachable"  # type: ignore[index]
+        fake_api.clear_faults("getWebhookInfo")
+        await until(told_times(wecom, 2), "the admins told it works again")
+        await until(lambda: _ok(port), "/readyz 200")

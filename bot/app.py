@@ -382,5 +382,6 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await runner.cleanup()
-        await asyncio.to_thread(core.workers.close)  # waits for a bulletin under way
+        # waits for the drawing under way; the job awaiting it was cancelled: the bulletin goes out late next start
+        await asyncio.to_thread(core.workers.close)
         await core.db.dispose()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from bot.ops.logs import drop_logging
+
 if TYPE_CHECKING:
     from bot.app import Core
     from bot.clock import FrozenClock
@@ -87,6 +89,17 @@ async def telegram(fake_api: FakeBotAPI, e2e_core: Core,
     async with running(TelegramHarness(fake_api, e2e_core, tg_settings)) as harness:
         yield harness
     harness.assert_nothing_failed()
+
+
+@pytest.fixture(autouse=True)
+def logging_put_back() -> Iterator[None]:
+    """A test that runs `diaodu …` in-process (``bot.__main__.main``) sets logging up on the root logger, to the
+    stderr pytest captured for that test: later tests of the process logged into a closed stream, through its
+    filter. Its handler is taken off and the root logger's level put back."""
+    level = logging.getLogger().level
+    yield
+    drop_logging()
+    logging.getLogger().setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -215,3 +215,12 @@ def setup_logging(settings: Any, *, json: bool, level: int = logging.INFO,
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
     logging.captureWarnings(True)
     return handler
+
+
+def drop_logging() -> None:
+    """Take ``setup_logging``'s handler off the root logger again: for a process that ran a `diaodu` command
+    in-process and goes on (the tests), whose stream (stderr then) may be closed since."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _HANDLER_MARK, False):
+            root.removeHandler(handler)

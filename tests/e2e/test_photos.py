@@ -100,16 +100,20 @@ async def test_a_failed_download_is_retried_and_the_report_is_answered_meanwhile
 
 async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, tmp_path: Path) -> None:
     """`diaodu run` (serve, polling the fake) answers the report and, as the leader, downloads its photo into
-    DATA_DIR/photos a moment later."""
+    DATA_DIR/photos a moment later. Bulletins and reminders are off: the ledger is imported on the real day, and
+    on a Monday morning or the 1st a bulletin fell due at start-up, whose drawing held up the stop (30 s) on a
+    busy machine."""
     import asyncio
     from datetime import UTC, datetime, timedelta
 
     from bot.clock import FrozenClock
+    from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
     from bot.services.invites import create_invite
     from bot.services.ledger_import import import_ledger_files
     from storage import people
     from storage.db import Database
     from storage.migrate import upgrade
+    from storage.settings import set_setting
     from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}"
@@ -122,6 +126,8 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
             [hao] = await people.find_people_by_name(session, name="郝芳")
             invite = await create_invite(session, person=hao, role="liaison", now=now, ttl=timedelta(hours=1),
                                          actor=TEST_ACTOR, bot_username=fake_api.username)
+            quiet = DigestSettings(reminders_enabled=False, weekly_enabled=False, monthly_enabled=False)
+            await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="test")
     finally:
         await db.dispose()
     settings = e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=0,

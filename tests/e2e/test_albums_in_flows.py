@@ -62,7 +62,7 @@ async def test_an_album_for_a_nodes_evidence_is_kept_whole_and_answered_once(tg:
     await tg.send(HAO, "/node")
     await tg.press(HAO, f"{CODE} {NODE}")
     await tg.press(HAO, f"今天完成（{today(tg)}）")
-    parts = [part_update(tg, "701") for _ in range(3)]
+    parts = [part_update(tg.fake, "701") for _ in range(3)]
     for update in parts:
         assert (await deliver(tg, update)).messages == []  # not one answer per photo
     asked = await answer(tg)  # one answer, counting every photo
@@ -199,7 +199,7 @@ async def test_a_caption_the_bot_reaches_late_still_takes_the_album_and_no_notic
 
     def late(album: str, caption: str = "") -> dict:
         """A part sent 20 s before the bot handles it."""
-        update = part_update(tg, album, caption)
+        update = part_update(tg.fake, album, caption)
         update["message"]["date"] = int((tg.clock.now() - timedelta(seconds=20)).timestamp())
         return update
 

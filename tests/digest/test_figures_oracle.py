@@ -37,6 +37,7 @@ from bot.app import Core
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.domain.periods import parse_period
+from bot.ledger.columns import NODE_SHEET
 from bot.render import html_to_plain
 from bot.services.ledger_import import import_ledger_files
 from storage.audit import Actor
@@ -44,11 +45,14 @@ from storage.corrections import correct_report, live_report
 from storage.db import Database
 from storage.leaves import add_leave
 from storage.models import Person, Project, Report, Unit
+from tests.e2e.harness import SAMPLE_LEDGER
 
 from .conftest import District
 from .test_figures_agree import CALENDAR, at, bulletin, console, sheet_rows
 
-LEDGER = Path("/work/shared/data")
+# The district's ledger as shipped with the bot (bot/demo); its workbook also holds a node plan, which the month
+# leaves out: its milestones are its own.
+SAMPLE_CSV = SAMPLE_LEDGER.with_name("projects_sample.csv")
 
 # ---- the oracle's own calendar and rounding -------------------------------------------------------------------
 
@@ -209,9 +213,18 @@ LEAVE = set(span(date(2026, 5, 25), date(2026, 5, 27)))
 UNDONE = ("ZD2026-036", date(2026, 5, 29))
 
 
+def sample_workbook(tmp: Path) -> Path:
+    """The sample workbook without its node plan, as the office first sends it."""
+    wb = load_workbook(SAMPLE_LEDGER)
+    del wb[NODE_SHEET]
+    out = tmp / "重点项目台账_初.xlsx"
+    wb.save(out)
+    return out
+
+
 def changed_ledger(tmp: Path) -> Path:
     """The shared workbook with two new plans and one new base, as the office sends it again."""
-    wb = load_workbook(LEDGER / "projects_sample.xlsx")
+    wb = load_workbook(sample_workbook(tmp))
     ws = wb["重点项目包抓责任分解表"]
     header = next(r for r in ws.iter_rows() if any(c.value == "项目编号" for c in r))
     columns = {c.value: c.column for c in header}
@@ -230,9 +243,9 @@ def changed_ledger(tmp: Path) -> Path:
 
 
 async def enter_may(db: Database, tmp: Path) -> Month:
-    month = Month(rows=read_ledger(LEDGER / "projects_sample.csv"))
+    month = Month(rows=read_ledger(SAMPLE_CSV))
     actor = Actor(label="test", channel="cli")
-    await import_ledger_files(db, FrozenClock(IMPORTED), [LEDGER / "projects_sample.xlsx"], actor=actor,
+    await import_ledger_files(db, FrozenClock(IMPORTED), [sample_workbook(tmp)], actor=actor,
                               as_of=date(2026, 4, 30))
     async with db.session() as session:
         ids = {p.code: p.id for p in (await session.scalars(select(Project))).all()}

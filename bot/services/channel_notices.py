@@ -87,6 +87,14 @@ class ChannelNotices:
             await self.memory.put(name, episode, ttl=EPISODE_TTL)
         return episode
 
+    async def _end(self, name: str) -> tuple[dict[str, Any], datetime] | None:
+        """The episode ``name`` told before and when it began, forgotten now; None: none was told."""
+        episode = await self.memory.get(name)
+        if not isinstance(episode, dict) or "since" not in episode:
+            return None
+        await self.memory.forget(name)
+        return episode, datetime.fromisoformat(str(episode["since"]))
+
     async def down(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
         """Tell the admins (on the ``reachable`` channels) that ``fault.channel`` is down, unless this fault
         was told before; how many notices were written."""
@@ -99,12 +107,10 @@ class ChannelNotices:
 
     async def up(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
         """Tell the admins that ``fault.channel`` works again, if they were told it was down."""
-        name = episode_name(fault.channel)
-        episode = await self.memory.get(name)
-        if not isinstance(episode, dict) or "since" not in episode:
+        ended = await self._end(episode_name(fault.channel))
+        if ended is None:
             return 0
-        await self.memory.forget(name)
-        since = datetime.fromisoformat(str(episode["since"]))
+        episode, since = ended
         reply = Reply(html=self.renderer.render("channel_fault", kind="up", channel=fault.channel,
                                                 reason=fault.reason or episode.get("reason"), since=since, ip=None))
         return await self._tell(f"channel-up:{fault.channel}:{episode['since']}", reply, fault.channel, reachable)
@@ -120,12 +126,10 @@ class ChannelNotices:
 
     async def receiving(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
         """Tell the admins that messages through ``fault.channel`` reach the bot again, if they were told not."""
-        name = receiving_episode_name(fault.channel)
-        episode = await self.memory.get(name)
-        if not isinstance(episode, dict) or "since" not in episode:
+        ended = await self._end(receiving_episode_name(fault.channel))
+        if ended is None:
             return 0
-        await self.memory.forget(name)
-        since = datetime.fromisoformat(str(episode["since"]))
+        episode, since = ended
         reply = Reply(html=self.renderer.render("channel_not_receiving", kind="up", channel=fault.channel,
                                                 reason=episode.get("reason"), said="", since=since))
         return await self._tell(f"receiving:{fault.channel}:{episode['since']}", reply, None, reachable)

@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, PersonRow, ProjectRow
+from bot.domain.ledger_rows import ROLE_BY_LABEL, UNIT_ROLES, PersonRow, ProjectRow
 from bot.domain.stage_history import ledger_days
 from storage.annual_plans import plans_of_year
 from storage.models import Person, PersonRole, Project, ProjectSupportingUnit, Unit
@@ -27,7 +27,6 @@ from storage.stage_events import histories
 # The role a person's one roster row names when they hold several (the import matches a lead official of a
 # project row by the role 包抓领导, and adds a liaison's role from the project row).
 ROSTER_ROLES = ("lead", "top", "admin", "unit", "liaison")
-UNIT_ROLES = frozenset({"liaison", "unit", "admin"})
 
 
 @dataclass

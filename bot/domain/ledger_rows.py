@@ -14,6 +14,7 @@ from bot.domain.worded import worded
 
 __all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "NodeRow", "PersonRow", "ProjectRow"]
 
+UNIT_ROLES = frozenset({"liaison", "unit", "admin"})  # a roster row's 单位/职务 is a unit name
 ROLE_BY_LABEL = {
     "联络员": "liaison",
     "首办秘书": "liaison",

@@ -88,7 +88,6 @@ _HEADER_ALIASES = {
     "竣工时间": C_FINISHED,
 }
 
-UNIT_ROLES = frozenset({"liaison", "unit", "admin"})  # 单位/职务 is a unit name
 LEADER_ROLES = frozenset({"lead", "top"})  # 单位/职务 is a title
 HEADER_SCAN_ROWS = 10
 # A 截至…累计完成 header that names its day (「截至2026年11月30日累计完成(万元)」) is the baseline column too.

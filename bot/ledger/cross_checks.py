@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from datetime import date
 from typing import TypeVar
 
-from bot.domain.ledger_rows import ImportIssue, Ledger
+from bot.domain.ledger_rows import UNIT_ROLES, ImportIssue, Ledger
 from bot.ledger.cells import PARENS
 from bot.ledger.columns import (
     C_CODE,
@@ -22,7 +22,6 @@ from bot.ledger.columns import (
     P_NAME,
     P_PHONE,
     PEOPLE_SHEET,
-    UNIT_ROLES,
 )
 from bot.ledger.issue_words import issue_words
 from bot.ledger.row_checks import (

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, NodeRow, PersonRow, ProjectRow
+from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow
 from bot.domain.nodes import NAME_MAX
 from bot.ledger.cells import (
     CellProblem,
@@ -59,7 +59,6 @@ from bot.ledger.columns import (
     P_PROJECTS,
     P_ROLE,
     P_UNIT,
-    UNIT_ROLES,
 )
 from bot.ledger.issue_words import issue_words
 from bot.ledger.tables import Table

@@ -163,7 +163,7 @@ async def _pending_extension(ctx: Context, token: str) -> tuple[Problem, Problem
 
 async def _extension(ctx: Context, token: str, approve: bool, reason: str = "") -> None:
     """同意延期 / 不同意 on an extension request: the next level's holders (or an admin) decide it once; 不同意
-    with the reason the unit is told (asked for after the button, `REFUSE_FLOW`)."""
+    with the reason the unit is told (asked for after the button, `REFUSE_EXTENSION`)."""
     found = await _pending_extension(ctx, token)
     if found is None:
         return

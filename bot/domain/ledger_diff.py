@@ -89,8 +89,9 @@ def plan_import(ledger: Ledger, state: LedgerState, *, today: date, as_of: date 
     (`default_day`) when that covers no report (else `needs_as_of`). A conflict not in `choices` gets
     `default_choice`."""
     default = default_day(today)
-    if as_of is None and (needs_day(ledger, state) or (default is None and ledger.projects)):
-        reason = "reports" if needs_day(ledger, state) else "new_year"
+    reports = as_of is None and needs_day(ledger, state)
+    if as_of is None and (reports or (default is None and ledger.projects)):
+        reason = "reports" if reports else "new_year"
         return ImportPlan(as_of=None, as_of_source=None, needs_as_of=True, as_of_reason=reason)
     source: Any = as_of_source if as_of is not None else "default"
     return _Planner(state, today=today, as_of=as_of or default or today - timedelta(days=1), source=source,

@@ -46,10 +46,9 @@ if str(REPO) not in sys.path:
 from sqlalchemy import update  # noqa: E402
 
 from bench.ranking import build  # noqa: E402
-from bot.domain.digest_settings import DIGEST_KEY, DigestSettings  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Project  # noqa: E402
-from storage.settings import set_setting  # noqa: E402
+from tests.e2e.harness import without_digests  # noqa: E402
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:START-token"
@@ -85,8 +84,7 @@ async def prepare(tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> s
         async with db.session() as session:  # imported today: nothing of the past is due at start-up
             now = datetime.now(UTC)
             await session.execute(update(Project).values(created_at=now))
-            quiet = DigestSettings(reminders_enabled=False, weekly_enabled=False, monthly_enabled=False)
-            await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="bench")
+            await without_digests(session, now=now, by="bench")
     finally:
         await db.dispose()
     return f"built in {time.perf_counter() - began:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items())

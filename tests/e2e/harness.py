@@ -32,12 +32,14 @@ from bot.app import Core
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.services.invites import create_invite
 from bot.services.ledger_import import import_ledger_files
 from storage import people
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Project, Report
+from storage.settings import set_setting
 from tests.fakes.bot_api import Call, FakeBotAPI, keyboard_labels
 from tests.fakes.serving import wait_for_wake, wake
 
@@ -57,6 +59,13 @@ def harness_settings(channel: dict[str, object], overrides: dict[str, object]) -
     values: dict[str, object] = {**channel, "DATABASE_URL": "sqlite+aiosqlite://", "_env_file": None}
     values.update(overrides)
     return load_settings(**values)
+
+
+async def without_digests(session: AsyncSession, *, now: datetime, by: str = "test") -> None:
+    """Bulletins and reminders switched off: a `diaodu run` started on a ledger imported on the real day would
+    otherwise draw a bulletin due at start-up (a Monday morning, the 1st), and its stop would wait for it."""
+    quiet = DigestSettings(reminders_enabled=False, weekly_enabled=False, monthly_enabled=False)
+    await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by=by)
 
 
 async def make_ledger_database(path: Path, clock: FrozenClock) -> None:

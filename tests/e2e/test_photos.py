@@ -107,14 +107,12 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
     from datetime import UTC, datetime, timedelta
 
     from bot.clock import FrozenClock
-    from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
     from bot.services.invites import create_invite
     from bot.services.ledger_import import import_ledger_files
     from storage import people
     from storage.db import Database
     from storage.migrate import upgrade
-    from storage.settings import set_setting
-    from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving
+    from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving, without_digests
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'run.sqlite3'}"
     await asyncio.to_thread(upgrade, url)
@@ -126,8 +124,7 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
             [hao] = await people.find_people_by_name(session, name="郝芳")
             invite = await create_invite(session, person=hao, role="liaison", now=now, ttl=timedelta(hours=1),
                                          actor=TEST_ACTOR, bot_username=fake_api.username)
-            quiet = DigestSettings(reminders_enabled=False, weekly_enabled=False, monthly_enabled=False)
-            await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="test")
+            await without_digests(session, now=now)
     finally:
         await db.dispose()
     settings = e2e_settings(fake_api, DATABASE_URL=url, HTTP_HOST="127.0.0.1", HTTP_PORT=0,

@@ -15,15 +15,13 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.services import album_waits
 from bot.services.ledger_import import import_ledger_files
 from storage import album_waits as waits
 from storage import people
 from storage.db import Database
 from storage.models import AlbumWait, OutboxMessage
-from storage.settings import set_setting
-from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving, started, until
+from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving, started, until, without_digests
 from tests.e2e.test_albums import HAO, LINE, UNEXPLAINED, part_update
 from tests.e2e.test_telegram_flow import migrated_settings, unfrozen_heap  # noqa: F401 - fixtures
 from tests.fakes.bot_api import FakeBotAPI
@@ -72,8 +70,7 @@ async def bind_hao(settings: Settings, fake: FakeBotAPI) -> None:
         summary = await import_ledger_files(db, FrozenClock(now), [SAMPLE_LEDGER], actor=TEST_ACTOR)
         assert not summary.issues, summary.issues
         async with db.session() as session:
-            quiet = DigestSettings(reminders_enabled=False, weekly_enabled=False, monthly_enabled=False)
-            await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="test")
+            await without_digests(session, now=now)
             [hao] = await people.find_people_by_name(session, name="郝芳")
             await people.bind_account(session, person=hao, channel="telegram", external_id=str(HAO),
                                       chat_id=str(HAO), display_name=None, now=now)

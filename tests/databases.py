@@ -220,8 +220,7 @@ async def database_of_its_own(prefix: str) -> AsyncIterator[str]:
                     await conn.execute(text("DROP SCHEMA public CASCADE"))
                     await conn.execute(text("CREATE SCHEMA public"))
             except DBAPIError:  # not to be emptied: dropped as before
-                async with admin.connect() as conn:
-                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                await _drop(server, [name])
             else:
                 _SPARE_DATABASES.append(name)
             finally:

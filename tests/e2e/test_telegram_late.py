@@ -20,7 +20,7 @@ from bot.render import Renderer
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
-from tests.e2e.harness import e2e_settings, serving
+from tests.e2e.harness import e2e_settings, serving, until
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
 
@@ -103,6 +103,11 @@ async def test_wecom_and_the_jobs_do_not_wait_for_an_unreachable_bot_api(
                     await asyncio.sleep(0.1)
                 assert report["scheduler"] == "running" and report["sender"] == "running"
                 assert report["channel_faults"]["telegram"]["reason"] == "unreachable"  # type: ignore[index]
+                # The gate is told of the fault before the row is handed back: wait for the hand-back.
+                async def handed_back() -> bool:
+                    return [row.state for row in await rows(db, "telegram")] != ["sending"]
+
+                await until(handed_back, "the Telegram notice handed back after the fault")
                 [held] = await rows(db, "telegram")
                 assert (held.state, held.attempts) == ("pending", 0)
                 assert fake_api.calls_of("getMe", ok=True) == [] and fake_api.calls_of("sendMessage") == []

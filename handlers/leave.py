@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.clock import day_start
 from bot.domain.digits import as_id
-from bot.domain.leave import LeaveError, LeaveRequest, overlapping, parse_leave
+from bot.domain.leave import LeaveError, LeaveRequest, LeaveSpan, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
 from bot.domain.problem_numbers import problem_number
 from bot.render import label
@@ -83,8 +83,7 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
     if not set(person.role_names) & ON_LEAVE_ROLES:  # a leave changes only reporting and a lead's level
         ctx.reply("leave_refused", reason="not_a_liaison", text=text, person=person)
         return
-    mine = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=person.id)
-    clash = overlapping([leave_repo.span(le) for le in mine], request.start, request.end)
+    clash = await _clash(ctx, person.id, request)
     if clash is not None:
         ctx.reply("leave_refused", reason="overlap", text=text, clash=clash, person=person)
         return
@@ -96,8 +95,7 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
         if substitute.id == person.id:
             ctx.reply("leave_refused", reason="self_substitute", text=text)
             return
-        theirs = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=substitute.id)
-        away = overlapping([leave_repo.span(le) for le in theirs], request.start, request.end)
+        away = await _clash(ctx, substitute.id, request)
         if away is not None:  # nobody stands in while on leave himself
             ctx.reply("leave_refused", reason="substitute_away", text=text, clash=away, person=substitute)
             return
@@ -110,6 +108,12 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
     await _tell(ctx, leave, person, substitute, ended=False)
     ctx.reply("leave_recorded", leave=leave, person=person, substitute=substitute, own=person.id == ctx.person.id,
               buttons=[[Button(label("leave_end"), f"{PREFIX}:x:{leave.id}")]])
+
+
+async def _clash(ctx: Context, person_id: int, request: LeaveRequest) -> LeaveSpan | None:
+    """The first leave of `person_id` (not over) sharing a day with the one asked for, if any."""
+    theirs = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=person_id)
+    return overlapping([leave_repo.span(le) for le in theirs], request.start, request.end)
 
 
 async def leave_button(ctx: Context, data: str) -> None:

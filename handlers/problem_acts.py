@@ -51,7 +51,7 @@ async def _refused(ctx: Context, action: str, problem: Problem) -> bool:
              "reassign_pending": "reassign_requested"}.get(reason)
     event = next((e for e in reversed(history) if e.kind == taken), None) if taken else None
     ctx.reply("problem_refused", reason=reason, problem=problem, event=event, action=action,
-              buttons=await buttons_for(ctx, problem) if taken else [])
+              buttons=await buttons_for(ctx, problem, pending=extensions.waiting_in(history)) if taken else [])
     return True
 
 
@@ -150,7 +150,7 @@ async def _pending_extension(ctx: Context, token: str) -> tuple[Problem, Problem
     sees = viewer is not None and scope.can_see(viewer, facts_of(problem, unit_staffed=True))
     # Who was asked may no longer be a decider (the problem went up): whoever sees the problem is told what
     # became of the request rather than that it is not theirs.
-    if not (pending is None and sees) and not await decides_extensions(ctx, problem):
+    if not (pending is None and sees) and not await decides_extensions(ctx, problem, pending):
         ctx.reply("problem_refused", reason="not_decider", problem=problem)
         return None
     if pending is None:

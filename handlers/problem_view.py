@@ -18,7 +18,7 @@ from bot.services.scope import facts_of, problem_facts
 from handlers.context import Context
 from handlers.paging import page_buttons
 from storage import problems as repo
-from storage.models import Problem
+from storage.models import Problem, ProblemEvent
 from storage.scope import viewer_on
 from storage.settings import load_calendar, load_policy
 
@@ -76,18 +76,19 @@ def pressable(rows: list[list[Button]], acts: frozenset[Act]) -> list[list[Butto
 async def show(ctx: Context, problem: Problem) -> None:
     """The problem's whole card with its history, the extension request still waiting (if any), and the
     buttons of what the caller may do now."""
-    ctx.reply("problem_card", problem=problem, history=await repo.history(ctx.session, problem_id=problem.id),
-              extension=await extensions.pending_request(ctx.session, problem),
-              buttons=await buttons_for(ctx, problem))
+    history = await repo.history(ctx.session, problem_id=problem.id)
+    pending = extensions.waiting_in(history)
+    ctx.reply("problem_card", problem=problem, history=history, extension=pending,
+              buttons=await buttons_for(ctx, problem, pending=pending))
 
 
-async def decides_extensions(ctx: Context, problem: Problem) -> bool:
-    """Whether the caller decides the problem's extension requests: an admin, or a holder of the level above
-    the problem's (bot.services.extensions.deciders); never the one who asked, not even an admin who stood in
-    for a unit with no handler (代办) and asked himself."""
+async def decides_extensions(ctx: Context, problem: Problem, pending: ProblemEvent | None) -> bool:
+    """Whether the caller decides the problem's extension requests (`pending`: the one waiting, if any,
+    `bot.services.extensions.pending_request`): an admin, or a holder of the level above the problem's
+    (bot.services.extensions.deciders); never the one who asked, not even an admin who stood in for a unit with
+    no handler (代办) and asked himself."""
     if ctx.person is None:
         return False
-    pending = await extensions.pending_request(ctx.session, problem)
     asker = pending.actor if pending is not None else None
     if asker is not None and asker.id == ctx.person.id:
         return False
@@ -97,9 +98,10 @@ async def decides_extensions(ctx: Context, problem: Problem) -> bool:
     return any(p.id == ctx.person.id for p in deciders)
 
 
-async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
+async def buttons_for(ctx: Context, problem: Problem, *, pending: ProblemEvent | None) -> list[list[Button]]:
     """A button for each act the caller may take on the problem in its state (bot.domain.scope), and
-    同意延期 / 不同意 while an extension request waits for the caller's decision."""
+    同意延期 / 不同意 while an extension request (`pending`: the one waiting, if any) waits for the caller's
+    decision."""
     viewer = await viewer_of_caller(ctx)
     acts = scope.allowed_acts(viewer, await problem_facts(ctx.session, problem)) if viewer else frozenset()
     buttons: list[list[Button]] = []
@@ -107,8 +109,7 @@ async def buttons_for(ctx: Context, problem: Problem) -> list[list[Button]]:
         buttons += pressable(service.unit_buttons(problem), acts)
     if acts & scope.RAISER_ACTS:
         buttons += pressable(service.raiser_buttons(problem), acts)
-    if (await extensions.pending_request(ctx.session, problem) is not None
-            and await decides_extensions(ctx, problem)):
+    if pending is not None and await decides_extensions(ctx, problem, pending):
         buttons += extensions.extension_buttons(problem)
     if Act.COMMENT in acts:
         buttons.append([Button(label("comment"), f"{ACTION_PREFIX}:cmt:{problem.id}")])

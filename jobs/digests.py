@@ -326,11 +326,10 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
                                         attachments[0]))
     active = {p.id: p for p in (await session.scalars(select(Person).where(
         Person.id.in_(sorted(rendered.leaders)), Person.active.is_(True)))).all()} if rendered.leaders else {}
+    # On a day of his leave that names a substitute, the substitute gets his digest (he holds his level).
+    holders = await problem_repo.lead_holders(session, list(active.values()), day=local_day(now))
     for leader_id, leader_parts in rendered.leaders.items():
-        if leader_id not in active:
-            continue
-        # On a day of his leave that names a substitute, the substitute gets his digest (he holds his level).
-        holder = await problem_repo.lead_holder(session, active[leader_id], day=local_day(now))
+        holder = holders.get(leader_id)
         if holder is None:
             continue
         standing = holder.id != leader_id

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.leave import LeaveSpan, cut_short, holder_on
+from bot.domain.leave import LeaveSpan, cut_short, on_leave
 from storage.models import AuditEntry, Leave
 
 
@@ -52,12 +53,18 @@ async def covering_for(session: AsyncSession, *, substitute_id: int, day: date) 
     return [span(leave) for leave in rows.all()]
 
 
-async def substitute_on(session: AsyncSession, *, person_id: int, day: date) -> int | None:
-    """The substitute named by the leave of `person_id` covering `day`, if any (``bot.domain.leave.holder_on``)."""
-    rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None), Leave.person_id == person_id,
+async def substitutes_on(session: AsyncSession, *, person_ids: Collection[int], day: date) -> dict[int, int]:
+    """Those of `person_ids` on a leave covering `day` that names a substitute, each with that substitute, in
+    one read whatever their number."""
+    if not person_ids:
+        return {}
+    rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None),
+                                                     Leave.person_id.in_(sorted(set(person_ids))),
                                                      Leave.start <= day, Leave.end >= day))
-    holder = holder_on([span(leave) for leave in rows.all()], person_id, day)
-    return holder if holder != person_id else None
+    spans = [span(leave) for leave in rows.all()]
+    found = {person_id: on_leave(spans, person_id, day) for person_id in person_ids}
+    return {person_id: leave.substitute_id for person_id, leave in found.items()
+            if leave is not None and leave.substitute_id is not None}
 
 
 async def ended_with_substitute(session: AsyncSession, *, start: date, end: date) -> list[Leave]:

@@ -99,19 +99,32 @@ async def level_holders(session: AsyncSession, *, problem: Problem, level: int, 
 
 async def lead_holder(session: AsyncSession, lead: Person, *, day: date, cache: RoleCache | None = None
                       ) -> Person | None:
-    """Who holds a 包抓领导's level on `day` (bot.domain.leave.holder_on): his active substitute while he is on a
-    leave that names one, else he himself while active (None: nobody)."""
-    if not lead.active:
-        return None
-    key = (lead.id, day)
-    if cache is not None and key in cache.substitutes:
-        substitute_id = cache.substitutes[key]
-    else:
-        substitute_id = await leaves.substitute_on(session, person_id=lead.id, day=day)
-        if cache is not None:
-            cache.substitutes[key] = substitute_id
-    substitute = await session.get(Person, substitute_id) if substitute_id is not None else None
-    return substitute if substitute is not None and substitute.active else lead
+    """Who holds a 包抓领导's level on `day`: his active substitute while he is on a leave that names one, else he
+    himself while active (None: nobody). `lead_holders` of one."""
+    return (await lead_holders(session, [lead], day=day, cache=cache))[lead.id]
+
+
+async def lead_holders(session: AsyncSession, leads: Collection[Person], *, day: date,
+                       cache: RoleCache | None = None) -> dict[int, Person | None]:
+    """`lead_holder` of each of `leads` (by id), reading their leaves once and their substitutes once, whatever
+    their number (a leave without a substitute changes nothing: he is still asked)."""
+    active = [lead for lead in leads if lead.active]
+    known = cache.substitutes if cache is not None else {}
+    unread = [lead.id for lead in active if (lead.id, day) not in known]
+    found = await leaves.substitutes_on(session, person_ids=unread, day=day)
+    substitute_ids = {lead.id: known[(lead.id, day)] if (lead.id, day) in known else found.get(lead.id)
+                      for lead in active}
+    if cache is not None:
+        cache.substitutes.update({(lead_id, day): found.get(lead_id) for lead_id in unread})
+    # The few substitutes, each read once (none again when the session holds him already).
+    substitutes = {sid: await session.get(Person, sid)
+                   for sid in sorted({sid for sid in substitute_ids.values() if sid is not None})}
+    holders: dict[int, Person | None] = {lead.id: None for lead in leads}
+    for lead in active:
+        substitute_id = substitute_ids[lead.id]
+        substitute = substitutes[substitute_id] if substitute_id is not None else None
+        holders[lead.id] = substitute if substitute is not None and substitute.active else lead
+    return holders
 
 
 async def stood_in_for(session: AsyncSession, problem: Problem, actor: Person, *, day: date) -> dict[str, Any]:
@@ -158,10 +171,17 @@ async def people_on(session: AsyncSession, *, problem: Problem, day: date, cache
     if events is None:
         events = await history(session, problem_id=problem.id)
     seen: dict[int, Person] = {problem.raised_by.id: problem.raised_by}
+    holders: dict[int, list[Person]] = {}  # each level's holders, read once
+
+    async def held_by(level: int) -> list[Person]:
+        if level not in holders:
+            holders[level] = await level_holders(session, problem=problem, level=level, day=day, cache=cache)
+        return holders[level]
+
     # A 包抓领导 passed over because he belongs to the unit stays on the problem once it has gone past his level.
     decision_skips = skipped_levels(has_project=problem.project_id is not None)
     for level in levels_reached(highest_level(problem, events), decision_skips):
-        for person in await level_holders(session, problem=problem, level=level, day=day, cache=cache):
+        for person in await held_by(level):
             seen.setdefault(person.id, person)
     # A leader who wrote a 批示 hears of the problem while he sees it; once the project is no longer his (handed
     # over to another 包抓领导), its lead official now hears in his place.
@@ -172,7 +192,7 @@ async def people_on(session: AsyncSession, *, problem: Problem, day: date, cache
         if can_see(viewer_of(event.actor), facts) or can_see(await viewer_on(session, event.actor, day=day), facts):
             seen[event.actor.id] = event.actor
         elif problem.project is not None:
-            for person in await level_holders(session, problem=problem, level=1, day=day, cache=cache):
+            for person in await held_by(1):
                 seen.setdefault(person.id, person)
     return list(seen.values())
 

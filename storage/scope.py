@@ -26,31 +26,32 @@ def viewer_of(person: Person, *, stands_for: frozenset[int] = frozenset()) -> Vi
 
 async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> Viewer:
     """The viewer a stored person is on `day`: with the 包抓领导 whose leave names him substitute that day."""
-    spans = await leaves.covering_for(session, substitute_id=person.id, day=day)
-    return viewer_of(person, stands_for=standing_for(spans, person.id, day))
+    return (await standing_on(session, person, day=day))[0]
 
 
 @dataclass(frozen=True)
 class StandIn:
     """A 包抓领导 the viewer stands in for on a day, named, with the last day of his leave (what the web pages
-    say where the stand-in sees his projects)."""
+    and the chat's project lists say where the stand-in sees his projects)."""
 
     lead_id: int
     name: str
     until: date
 
 
-async def stand_ins(session: AsyncSession, viewer: Viewer, *, day: date) -> list[StandIn]:
-    """Those the viewer (as `viewer_on` made him for `day`) stands in for, by name; none without a query when he
-    stands in for nobody."""
+async def standing_on(session: AsyncSession, person: Person, *, day: date) -> tuple[Viewer, list[StandIn]]:
+    """The viewer of `viewer_on` and those he stands in for that day, by name, from one read of the leaves
+    (and one of their names when he stands in for somebody)."""
+    spans = await leaves.covering_for(session, substitute_id=person.id, day=day)
+    viewer = viewer_of(person, stands_for=standing_for(spans, person.id, day))
     if not viewer.stands_for:
-        return []
-    spans = [s for s in await leaves.covering_for(session, substitute_id=viewer.person_id, day=day)
-             if s.person_id in viewer.stands_for]
+        return viewer, []
     names = {person_id: name for person_id, name in (await session.execute(
         select(Person.id, Person.name).where(Person.id.in_(sorted(viewer.stands_for))))).all()}
-    return sorted((StandIn(lead_id=s.person_id, name=names[s.person_id], until=s.end) for s in spans),
-                  key=lambda stand_in: (stand_in.name, stand_in.lead_id))
+    standing = sorted((StandIn(lead_id=s.person_id, name=names[s.person_id], until=s.end) for s in spans
+                       if s.person_id in viewer.stands_for),
+                      key=lambda stand_in: (stand_in.name, stand_in.lead_id))
+    return viewer, standing
 
 
 def project_facts(project: Project) -> ProjectFacts:

@@ -3,8 +3,9 @@
 A leave covers local days ``start``..``end`` (both included). While a liaison's runs, his projects owe no
 report (``bot.domain.duties``); the reminders go to the substitute when one is named, and the substitute
 may report for those projects. While a 包抓领导's runs with a substitute (another leader), the substitute holds
-his level on his projects' problems (``holder_on``): escalations, extension requests, 批示 and his digest go
-to the substitute, who sees those projects (``standing_for``). Pure: no I/O and no clock.
+his level on his projects' problems (the substitute of his leave covering the day, ``on_leave``): escalations,
+extension requests, 批示 and his digest go to the substitute, who sees those projects (``standing_for``). Pure:
+no I/O and no clock.
 """
 
 from __future__ import annotations
@@ -97,13 +98,6 @@ def reporter_on(spans: Iterable[LeaveSpan], liaison_id: int, day: date) -> int |
     if leave is None:
         return liaison_id
     return leave.substitute_id
-
-
-def holder_on(spans: Iterable[LeaveSpan], lead_id: int, day: date) -> int:
-    """Who holds a 包抓领导's level on `day`: the substitute while he is on a leave that names one, else he
-    himself (a leave without a substitute changes nothing: he is still asked)."""
-    leave = on_leave(spans, lead_id, day)
-    return leave.substitute_id if leave is not None and leave.substitute_id is not None else lead_id
 
 
 def standing_for(spans: Iterable[LeaveSpan], person_id: int, day: date) -> frozenset[int]:

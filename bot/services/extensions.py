@@ -10,6 +10,7 @@ request is decided once: the latest one without a decision after it is the pendi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,8 +60,13 @@ async def pending_request(session: AsyncSession, problem: Problem) -> ProblemEve
     unit (改派: the new unit starts on fresh clocks, and the old unit's request is not its own) or goes up a
     level (the deadline it asked to move has passed undecided, and those asked to decide are no longer the
     level above the problem's)."""
+    return waiting_in(await repo.history(session, problem_id=problem.id))
+
+
+def waiting_in(history: Iterable[ProblemEvent]) -> ProblemEvent | None:
+    """`pending_request` read from a problem's history the caller has (its events in order)."""
     pending: ProblemEvent | None = None
-    for event in await repo.history(session, problem_id=problem.id):
+    for event in history:
         if event.kind == REQUESTED:
             pending = event
         elif event.kind in LAPSED_BY:

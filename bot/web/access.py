@@ -32,8 +32,7 @@ from bot.domain import scope
 from bot.services.problems import promised_due_at
 from bot.services.scope import facts_of
 from storage.models import Person, Problem, Project, ProjectSupportingUnit
-from storage.scope import StandIn, project_facts, stand_ins, visible
-from storage.scope import viewer_on as viewer_on_day
+from storage.scope import StandIn, project_facts, standing_on, visible
 from storage.web_queries import ProblemLine, problem_lines
 
 
@@ -61,10 +60,10 @@ class Viewer:
 async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> Viewer:
     """The signed-in person on ``day`` (the clock's today): the chat's viewer of that day, so that a 包抓领导's
     stand-in sees his projects and problems on the pages too while the leave runs, and no longer after."""
-    seeing = await viewer_on_day(session, person, day=day)
+    seeing, standing = await standing_on(session, person, day=day)
     return Viewer(person_id=person.id, name=person.name, roles=seeing.roles, unit_id=seeing.unit_id,
                   unit=person.unit.name if person.unit is not None else None, scope=seeing,
-                  stand_ins=tuple(await stand_ins(session, seeing, day=day)))
+                  stand_ins=tuple(standing))
 
 
 def project_in_scope(viewer: Viewer, project: Project) -> bool:

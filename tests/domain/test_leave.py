@@ -14,7 +14,7 @@ from bot.domain.leave import (
     LeaveRequest,
     LeaveSpan,
     cut_short,
-    holder_on,
+    on_leave,
     overlapping,
     parse_leave,
     reporter_on,
@@ -94,11 +94,11 @@ def test_ending_a_leave() -> None:
 def test_a_lead_officials_level_goes_to_his_substitute_while_his_leave_runs() -> None:
     """刘文华 (1) away 9/30–10/9 with 陈建国 (2) standing in; 孙立新 (3) away 10/1 without anyone."""
     spans = [LEAVE, LeaveSpan(person_id=3, start=date(2026, 10, 1), end=date(2026, 10, 2))]
-    assert holder_on(spans, 1, date(2026, 9, 29)) == 1  # not yet away
-    assert holder_on(spans, 1, date(2026, 9, 30)) == 2
-    assert holder_on(spans, 1, date(2026, 10, 9)) == 2
-    assert holder_on(spans, 1, date(2026, 10, 10)) == 1  # back
-    assert holder_on(spans, 3, date(2026, 10, 1)) == 3  # no substitute named: as if not away
+    assert on_leave(spans, 1, date(2026, 9, 29)) is None  # not yet away
+    assert on_leave(spans, 1, date(2026, 9, 30)) == LEAVE
+    assert on_leave(spans, 1, date(2026, 10, 9)) == LEAVE  # 陈建国 holds the level (storage.problems.lead_holders)
+    assert on_leave(spans, 1, date(2026, 10, 10)) is None  # back
+    assert on_leave(spans, 3, date(2026, 10, 1)).substitute_id is None  # no substitute named: as if not away
     assert standing_for(spans, 2, date(2026, 10, 1)) == frozenset({1})
     assert standing_for(spans, 2, date(2026, 10, 10)) == frozenset()
     assert standing_for(spans, 1, date(2026, 10, 1)) == frozenset()

@@ -16,6 +16,7 @@ from storage import scope
 from storage.db import Database
 from storage.leaves import add_leave
 from storage.models import Person, PersonRole, Problem, Project
+from tests.reads import reads_of
 
 from .factories import NOW, build_world
 
@@ -103,7 +104,8 @@ async def test_everyone_a_problem_notifies_sees_it(db: Database) -> None:
 
 async def test_a_stand_in_sees_the_absent_leads_problems_and_is_told_whose_while_the_leave_runs(db: Database) -> None:
     """陈建国 stands in for 刘文华 (ZD2026-001) for three days: on them `viewer_on` gives him ZD2026-001's problems
-    and `stand_ins` names 刘文华 with his leave's last day (what the web pages say); the day after, neither."""
+    and `standing_on` names 刘文华 with his leave's last day (what the web pages say), reading the leaves once;
+    the day after, neither."""
     await _problems(db)
     today = NOW.date()
     async with db.session() as session:
@@ -118,5 +120,8 @@ async def test_a_stand_in_sees_the_absent_leads_problems_and_is_told_whose_while
             seen = {p.id for p in await scope.visible_problems(session, viewer=viewer)}
             assert (p1 <= seen) is standing, day
             expected = [scope.StandIn(lead_id=liu.id, name="刘文华", until=today + timedelta(days=1))]
-            assert await scope.stand_ins(session, viewer, day=day) == (expected if standing else []), day
-        assert await scope.stand_ins(session, await scope.viewer_on(session, liu, day=today), day=today) == []
+            with reads_of(db, "leaves") as reads:
+                both = await scope.standing_on(session, chen, day=day)
+            assert both == (viewer, expected if standing else []), day
+            assert len(reads) == 1, reads  # the web pages' viewer and his stand-in line from one read
+        assert (await scope.standing_on(session, liu, day=today))[1] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ from bot.domain.leave import on_leave
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
+from bot.render import label
 from bot.services.node_timeline import project_timeline
 from bot.services.photos import photo_view
 from handlers.context import Context
@@ -24,11 +26,13 @@ from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 from storage.projects import ProjectFigures, ReportTarget
+from storage.scope import StandIn, standing_on
 from storage.settings import load_calendar
 
 MINE_DISTRICT_SHOWN = 20  # the projects not yet reported today that /mine names for the whole district
 SEARCH_PAGE = 8  # projects to a page of /project's search by name
 MINE_PAGE = 50  # projects to a page of /mine (a unit's or a leader's list may run to hundreds)
+PROJECT_BUTTONS = 20  # the caller's projects offered as buttons under /project's usage
 
 
 async def project_card(
@@ -71,8 +75,11 @@ async def project_command(ctx: Context, args: str) -> None:
     words = args.strip()
     if not words:
         mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
-        buttons = [[Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine[:20]]
-        ctx.reply("project_usage", buttons=buttons)
+        stood = await stood_for(ctx, {p.id for p in mine})
+        buttons = [*([Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine),
+                   *([Button(label("project_stood", p.code, p.name, s.name), f"pj:{p.code}")]
+                     for s, projects in stood for p in projects)][:PROJECT_BUTTONS]
+        ctx.reply("project_usage", buttons=buttons, stood=[s for s, _projects in stood])
         return
     code, *more = words.split()
     if await project_repo.get_project_by_code(ctx.session, code=code) is not None:  # a code in any form typed
@@ -113,18 +120,31 @@ async def project_button(ctx: Context, data: str) -> None:
     await show_project(ctx, data)
 
 
+async def stood_for(ctx: Context, own: Collection[int]) -> list[tuple[StandIn, list[Project]]]:
+    """The projects the caller holds today for each 包抓领导 he stands in for (his leave naming the caller runs),
+    those already among the caller's own (`own`: their ids) aside; only leaders with such projects."""
+    assert ctx.person is not None
+    _viewer, standing = await standing_on(ctx.session, ctx.person, day=ctx.today)
+    held = await project_repo.projects_led_by(ctx.session, lead_ids=[s.lead_id for s in standing])
+    found = [(s, [p for p in held if p.lead_official_id == s.lead_id and p.id not in own]) for s in standing]
+    return [(s, projects) for s, projects in found if projects]
+
+
 async def mine_command(ctx: Context, _args: str) -> None:
-    """My projects, with whether today's report is in, and whether one is due at all (`report_due`)."""
+    """My projects, with whether today's report is in, and whether one is due at all (`report_due`); a
+    stand-in's list has those of the 包抓领导 he stands in for while the leave runs, marked whose."""
     assert ctx.person is not None
     mine = await project_repo.projects_for_person(ctx.session, person=ctx.person)
+    stood = await stood_for(ctx, {p.id for p in mine})
+    every = [*mine, *(p for _s, projects in stood for p in projects)]
     reported = await report_repo.projects_reported_on(
-        ctx.session, project_ids=[p.id for p in mine], local_day=ctx.today
+        ctx.session, project_ids=[p.id for p in every], local_day=ctx.today
     )
     calendar = await load_calendar(ctx.session)
     leaves = await leave_repo.spans_between(ctx.session, start=ctx.today, end=ctx.today)
-    away = {p.id for p in mine if p.liaison_id is not None and on_leave(leaves, p.liaison_id, ctx.today)}
-    due = {p.id for p in mine if report_due(ctx.today, p.stage, calendar, entered=to_local(p.created_at).date(),
-                                            away=[s for s in leaves if s.person_id == p.liaison_id])}
+    away = {p.id for p in every if p.liaison_id is not None and on_leave(leaves, p.liaison_id, ctx.today)}
+    due = {p.id for p in every if report_due(ctx.today, p.stage, calendar, entered=to_local(p.created_at).date(),
+                                             away=[s for s in leaves if s.person_id == p.liaison_id])}
     covering = []  # the projects of liaisons on leave whose substitute the caller is today
     for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today):
         covering += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
@@ -137,9 +157,10 @@ async def mine_command(ctx: Context, _args: str) -> None:
         # Top officials and admins follow every project: a count and the first of those missing, not a line per
         # project (a district of a thousand projects would fill a dozen messages).
         ctx.reply("mine", [web_button(ctx, "/web/reporting")], projects=mine, district=True,
-                  shown=MINE_DISTRICT_SHOWN, covering=covering, **day)
+                  shown=MINE_DISTRICT_SHOWN, covering=covering, stood=stood, **day)
         return
     page = page_of(mine, ctx.page, MINE_PAGE)
+    first = page.number == 1
     ctx.reply("mine", page_buttons("mine", page), projects=page.items, page=page, district=False,
-              covering=covering if page.number == 1 else [],
+              covering=covering if first else [], stood=stood if first else [],
               missing=sum(1 for p in mine if p.id in due and p.id not in reported), **day)

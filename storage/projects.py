@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -72,6 +73,14 @@ async def find_projects(session: AsyncSession, *, words: str) -> list[tuple[str,
 
 async def projects_of_liaison(session: AsyncSession, *, person_id: int) -> list[Project]:
     query = select(Project).where(Project.liaison_id == person_id).order_by(Project.code)
+    return list((await session.scalars(query)).unique().all())
+
+
+async def projects_led_by(session: AsyncSession, *, lead_ids: Collection[int]) -> list[Project]:
+    """The projects these 包抓领导 hold, by code (those a stand-in holds for them while their leave runs)."""
+    if not lead_ids:
+        return []
+    query = select(Project).where(Project.lead_official_id.in_(sorted(lead_ids))).order_by(Project.code)
     return list((await session.scalars(query)).unique().all())
 
 

@@ -25,6 +25,7 @@ from tests.e2e.test_digests import (  # noqa: F401  (fixtures used by name)
     texts,
 )
 from tests.e2e.test_problems import ADMIN, LIU, ZHAO, Desk, bind_directly, bind_everyone, nov
+from tests.reads import reads_of
 
 CHEN = 4005  # 陈建国, 常务副区长, a 包抓领导 of other projects
 
@@ -131,3 +132,52 @@ async def test_a_stand_in_is_not_the_lead_himself_nor_away_himself(telegram: Tel
     refused = await tg.send(LIU, "/leave 11-16 11-20 陈建国")
     assert "代理人 陈建国 本人 2026-11-19 至 2026-11-23 请假，与这次的日期重叠，不能代理" in refused.text, refused
     assert "已登记 刘文华 的请假" in (await tg.send(ADMIN, "/leave 刘文华 11-16 11-18 王立军")).text
+
+
+LIU_HOLDS = ("ZD2026-001", "ZD2026-006", "ZD2026-011", "ZD2026-016", "ZD2026-021", "ZD2026-026", "ZD2026-031",
+             "ZD2026-036", "ZD2026-041")  # 刘文华's projects in the sample ledger
+
+
+async def test_the_stand_in_has_the_absent_leads_projects_in_his_lists_until_the_leave_ends(
+        telegram: TelegramHarness) -> None:
+    """/mine and /project's list give 陈建国 刘文华's projects while the leave runs, marked whose; from Saturday
+    (the day after its last day) they are gone; 刘文华's own lists say nothing of a stand-in."""
+    desk = await _away(telegram)
+    tg = desk.tg
+    desk.travel(nov(20, 10, 0))  # Friday, the leave's last day
+    mine = (await tg.send(CHEN, "/mine")).text
+    head = "<b>代 刘文华（请假至11月20日）</b>包抓的项目："
+    assert head in mine, mine
+    stood = mine.split(head)[1]
+    assert all(code in stood for code in LIU_HOLDS), mine
+    assert "ZD2026-005" in mine.split(head)[0] and "ZD2026-005" not in stood  # his own, above
+    listed = await tg.send(CHEN, "/project")
+    assert "您代 刘文华（请假至11月20日）包抓的项目也在下方，标有「代 刘文华」。" in listed.text, listed
+    assert "ZD2026-001 城北高速连接线（代 刘文华）" in listed.buttons, listed.buttons
+    assert "ZD2026-005 精密机床新产品开发" in listed.buttons
+    shown = await tg.press(CHEN, "ZD2026-001 城北高速连接线（代 刘文华）")
+    assert "城北高速连接线" in shown.text
+    own = await tg.send(LIU, "/mine")
+    assert "代 " not in own.text and "ZD2026-001" in own.text, own
+    assert not any("代 " in b for b in (await tg.send(LIU, "/project")).buttons)
+
+    desk.travel(nov(21, 9, 0))  # Saturday: the leave is over
+    mine = (await tg.send(CHEN, "/mine")).text
+    assert "代 刘文华" not in mine and "ZD2026-001" not in mine and "ZD2026-005" in mine, mine
+    listed = await tg.send(CHEN, "/project")
+    assert "代 刘文华" not in listed.text and not any("ZD2026-001" in b for b in listed.buttons), listed
+
+
+async def test_a_problems_card_reads_its_history_once(telegram: TelegramHarness) -> None:
+    """The card 陈建国 opens with the extension request waiting for him reads W0001's history once: the request
+    and his 同意延期 / 不同意 come from it."""
+    desk = await _away(telegram)
+    tg = desk.tg
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    await desk.deliver()
+    with reads_of(tg.core.db, "problem_events") as reads:
+        card = await tg.send(CHEN, "/issue W0001")
+    assert "同意延期" in card.buttons and "不同意" in card.buttons, card
+    assert len(reads) == 1, reads

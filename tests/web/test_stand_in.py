@@ -40,8 +40,11 @@ async def test_a_stand_in_sees_the_absent_leads_projects_until_the_leave_ends(si
         for path in (*HIS_PAGES, f"/web/problem/{number}"):
             status, _body = await _page(client, path)
             assert status == 200, (path, status)
-        for path in ("/web/project/ZD2026-002", f"/web/problem/{number}", "/web/problems", "/web/"):
+        for path in ("/web/project/ZD2026-002", f"/web/problem/{number}", "/web/problems", "/web/",
+                     "/web/unit/区城管局", "/web/town/金川镇"):
             assert LINE in (await _page(client, path))[1], path
+        _status, unit = await _page(client, "/web/unit/区住建局")  # his own ZD2026-001's unit: none of hers
+        assert "ZD2026-001" in unit and "代 " not in unit, unit
         _status, listed = await _page(client, "/web/problems")
         assert number in listed and "管线迁改未启动" in listed
         _status, overview = await _page(client, "/web/")
@@ -53,7 +56,8 @@ async def test_a_stand_in_sees_the_absent_leads_projects_until_the_leave_ends(si
         # The absent lead still sees her own projects, an admin every one: neither is told 代 ….
         for name in (ABSENT, ROLE_PEOPLE["admin"]):
             async with site.signed_in(name) as other:
-                for path in ("/web/project/ZD2026-002", f"/web/problem/{number}", "/web/problems", "/web/"):
+                for path in ("/web/project/ZD2026-002", f"/web/problem/{number}", "/web/problems", "/web/",
+                             "/web/unit/区城管局", "/web/town/金川镇"):
                     status, body = await _page(other, path)
                     assert status == 200 and "代 " not in body, (name, path, status)
 

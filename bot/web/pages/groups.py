@@ -77,7 +77,10 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
         member_codes = {p.code for p in projects}
         problems = [p for p in await access.problems_seen(view.session, view.viewer)
                     if (kind == "unit" and p.unit == name) or p.project_code in member_codes]
-        return view.page("group.html.j2", kind=kind, group=group, projects=projects,
+        # The 包抓领导 whose projects here the viewer sees as his stand-in (the page says so, as a project's does).
+        leads = {p.lead_official_id for p in projects}
+        standing = [stand_in for stand_in in view.viewer.stand_ins if stand_in.lead_id in leads]
+        return view.page("group.html.j2", kind=kind, group=group, projects=projects, standing=standing,
                          problems=overdue_first(problems, view.now), now=view.now, is_overdue=is_overdue, s=s,
                          as_of=snapshot.at)
 

@@ -6,8 +6,9 @@ admin may enter one for a liaison or a 包抓领导 (`/leave 姓名 …`; severa
 that person is told. The substitute is told either way. A liaison's substitute must be an active liaison (they
 report with /report); a 包抓领导's another active leader (包抓领导 or 区领导), who holds his level on his projects'
 problems while the leave runs (storage.problems.level_holders); named by name or phone, never the person
-himself, nor someone on leave on one of its days. When a 包抓领导's leave with a substitute ends by 销假, he is
-told what the substitute decided in his place. A leave changes only reporting duties and who holds a lead
+himself, nor someone on leave on one of its days. When a 包抓领导's leave with a substitute begins, the substitute
+is told what already waits at his level (bot.services.leave_starts); when it ends by 销假, the lead is told what
+the substitute decided in his place. A leave changes only reporting duties and who holds a lead
 official's level, so none is recorded for anyone else. See ``bot.domain.leave``.
 """
 
@@ -23,6 +24,7 @@ from bot.domain.leave import LeaveError, LeaveRequest, LeaveSpan, overlapping, p
 from bot.domain.messages import Button, Reply
 from bot.domain.problem_numbers import problem_number
 from bot.render import label
+from bot.services import leave_starts
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.people_lookup import candidate_label, find_people, mask_phone
@@ -106,6 +108,8 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
                                                        "end": str(leave.end),
                                                        "substitute": substitute.name if substitute else None})
     await _tell(ctx, leave, person, substitute, ended=False)
+    if substitute is not None and leave.start == ctx.today:  # one beginning later: the escalation tick that day
+        await leave_starts.tell_stand_in(ctx.session, ctx.deps.renderer, leave, now=ctx.now)
     ctx.reply("leave_recorded", leave=leave, person=person, substitute=substitute, own=person.id == ctx.person.id,
               buttons=[[Button(label("leave_end"), f"{PREFIX}:x:{leave.id}")]])
 

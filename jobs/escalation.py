@@ -5,7 +5,8 @@ is due, not what is open. Each tick is one transaction: the new state and the no
 the outbox, with dedupe keys) are committed together, so a second run or a crash after commit can
 never escalate or notify twice. Each person gets one message per tick: several problems concerning
 them come as one list (`bot.services.grouped_notices`). A 包抓领导 back from a leave that named a substitute is
-told there what the substitute decided (`bot.services.leave_returns`).
+told there what the substitute decided (`bot.services.leave_returns`); the stand-in of one whose leave begins,
+what already waits at his level (`bot.services.leave_starts`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from bot.clock import Clock
 from bot.domain.escalation import LEVEL_NAMES
 from bot.render import Renderer
-from bot.services import leave_returns
+from bot.services import leave_returns, leave_starts
 from bot.services import problems as problem_service
 from bot.services.problem_tick import apply_tick
 from bot.services.tick_work import TickWork
@@ -39,6 +40,8 @@ async def run(db: Database, clock: Clock, renderer: Renderer, *, batch: int = 10
     async with db.session() as session:
         # 包抓领导 back from a leave that named a substitute are told what he decided (once each).
         await leave_returns.tell_returned(session, renderer, now=now)
+        # The stand-in of a 包抓领导 whose leave begins is told what waits for him (once each).
+        await leave_starts.tell_stand_ins(session, renderer, now=now)
         due = await repo.due_problems(session, now=now, limit=batch)
         if not due:
             return result

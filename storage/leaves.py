@@ -67,6 +67,14 @@ async def substitutes_on(session: AsyncSession, *, person_ids: Collection[int], 
             if leave is not None and leave.substitute_id is not None}
 
 
+async def begun_with_substitute(session: AsyncSession, *, since: date, day: date) -> list[Leave]:
+    """The leaves naming a substitute that run on `day` (not cancelled, not cut short before it) and began in
+    since..day, by id."""
+    return list((await session.scalars(select(Leave).where(
+        Leave.cancelled_at.is_(None), Leave.substitute_id.is_not(None), Leave.start >= since, Leave.start <= day,
+        Leave.end >= day).order_by(Leave.id))).all())
+
+
 async def ended_with_substitute(session: AsyncSession, *, start: date, end: date) -> list[Leave]:
     """The leaves naming a substitute that ran to their last day (not cancelled, not cut short by 销假) with
     that day in start..end, by id."""

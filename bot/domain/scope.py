@@ -221,7 +221,8 @@ def follows_project(viewer: Viewer, project: ProjectFacts) -> bool:
     """Whether the project is one of the viewer's (the web pages he may open): liaison, 包抓领导, a handler of
     its lead or a supporting unit; top officials and admins follow every project. A stand-in (`stands_for`)
     follows the absent lead's projects too while the leave runs. (`storage.projects.projects_for_person` says
-    it in SQL for the person's own projects, without a stand-in's: /mine and /project's list.)"""
+    it in SQL for the person's own projects, without a stand-in's: /mine and /project's list add those as
+    `handlers.lookup.stood_for` finds them.)"""
     if viewer.roles & SEE_ALL:
         return True
     if viewer.person_id == project.liaison_id:

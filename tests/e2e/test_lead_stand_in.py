@@ -95,6 +95,9 @@ async def test_escalation_goes_to_the_stand_in_and_the_lead_is_told_when_his_lea
     await desk.tg.press(CHEN, "批示")
     assert "批示已送达" in (await desk.tg.send(CHEN, "请住建局今天受理")).text
     await desk.deliver()
+    desk.travel(nov(18, 9, 0))
+    await desk.tick()  # W0001 reached him during the leave: not told again as waiting from before it
+    assert not any("尚待处理" in text for text in (await desk.deliver()).texts(CHEN))
 
     desk.travel(nov(21, 9, 0))  # Saturday: the leave ran to Friday 20, without 销假
     await desk.tick()
@@ -181,3 +184,59 @@ async def test_a_problems_card_reads_its_history_once(telegram: TelegramHarness)
         card = await tg.send(CHEN, "/issue W0001")
     assert "同意延期" in card.buttons and "不同意" in card.buttons, card
     assert len(reads) == 1, reads
+
+
+async def test_what_waits_for_the_lead_when_his_leave_begins_is_told_to_the_stand_in_that_day(
+        telegram: TelegramHarness) -> None:
+    """赵芳 asks for an extension on W0001 on Monday, 刘文华 gets it; he then enters his leave from Tuesday with
+    陈建国 standing in. Nothing is told 陈建国 of it on Monday; Tuesday's first escalation tick tells him, once,
+    with a button opening W0001's card, where he decides it."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    assert LIU in (await desk.deliver()).chats
+    desk.travel(nov(16, 11, 0))
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-20 陈建国")).text
+    told = (await desk.deliver()).text(CHEN)
+    assert "代理人 陈建国" in told and "待您审批" not in told, told  # the leave is told, not yet what waits
+    await desk.tick()
+    assert CHEN not in (await desk.deliver()).chats
+
+    desk.travel(nov(17, 0, 5))  # Tuesday, the leave's first day
+    await desk.tick()
+    inbox = await desk.deliver()
+    told = inbox.text(CHEN)
+    assert "刘文华 2026-11-17 至 2026-11-20 请假，由您代为处理其包抓项目的问题" in told, inbox
+    assert "待您审批的延期申请（1）：W0001" in told and "已上报至包抓领导" not in told, told
+    assert inbox.labels(CHEN)[-1] == [["W0001 详情"]], inbox
+    assert LIU not in inbox.chats
+    card = await tg.press(CHEN, "W0001 详情")
+    assert "同意延期" in card.buttons and "不同意" in card.buttons, card
+    desk.travel(nov(17, 9, 0))
+    await desk.tick()  # told once
+    assert CHEN not in (await desk.deliver()).chats
+
+
+async def test_a_leave_entered_the_day_it_begins_tells_the_stand_in_at_once_what_waits(
+        telegram: TelegramHarness) -> None:
+    """W0001 went up to 刘文华 on Tuesday; on Wednesday morning he enters his leave from that day with 陈建国
+    standing in: 陈建国 is told at once that W0001 waits at the 包抓领导's level, and not again by the tick."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    await desk.raise_w0001()
+    assert LIU in (await desk.escalate_to_lead()).chats
+    desk.travel(nov(18, 9, 0))
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-18 11-20 陈建国")).text
+    inbox = await desk.deliver()
+    told = inbox.texts(CHEN)
+    waiting = [t for t in told if "请假前已报 刘文华、尚待处理的事项" in t]
+    assert len(waiting) == 1 and "已上报至包抓领导、待您批示或协调的问题（1）：W0001" in waiting[0], told
+    assert ["W0001 详情"] in inbox.labels(CHEN)[-1], inbox
+    assert "批示" in (await tg.press(CHEN, "W0001 详情")).buttons
+    desk.travel(nov(18, 9, 10))
+    await desk.tick()
+    assert not any("尚待处理" in t for t in (await desk.deliver()).texts(CHEN))

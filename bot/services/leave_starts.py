@@ -1,0 +1,57 @@
+"""A 包抓领导's stand-in (代理人) told, when the leave begins, what already waits at the lead's level on his projects:
+the problems gone up to the lead and the extension requests sent for his decision before the leave took effect
+(those reaching the level during the leave go to the stand-in himself). One notice per leave (its key), with a
+button opening each problem's card where he acts: by the escalation tick from the leave's first day, or at once
+when the leave is entered starting today (handlers.leave)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import day_start, local_day
+from bot.domain.messages import Reply
+from bot.render import Renderer
+from bot.services import leader_inbox
+from storage import leaves as leave_repo
+from storage import outbox
+from storage import projects as project_repo
+from storage.models import Leave, Person
+
+LOOK_BACK_DAYS = 7  # a leave begun up to a week ago is still told (the bot was down on its first day)
+
+
+def notice_key(leave: Leave) -> str:
+    return f"leave:{leave.id}:start"
+
+
+async def tell_stand_ins(session: AsyncSession, renderer: Renderer, *, now: datetime) -> int:
+    """Tell the stand-in of each 包抓领导's leave running today, begun lately and not told yet, what waits for
+    him; the notices queued."""
+    today = local_day(now)
+    begun = await leave_repo.begun_with_substitute(session, since=today - timedelta(days=LOOK_BACK_DAYS), day=today)
+    told = await outbox.keys_used(session, [notice_key(leave) for leave in begun]) if begun else set()
+    count = 0
+    for leave in begun:
+        if notice_key(leave) not in told:
+            count += await tell_stand_in(session, renderer, leave, now=now)
+    return count
+
+
+async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave, *, now: datetime) -> int:
+    """Tell the stand-in of this leave what waited for the 包抓领导 when it took effect (its first day, or when it
+    was entered, if later); nothing when nothing waits. The notices queued (none when told before)."""
+    person = await session.get(Person, leave.person_id)
+    substitute = await session.get(Person, leave.substitute_id) if leave.substitute_id else None
+    if (person is None or substitute is None or not person.active or not substitute.active
+            or "lead" not in person.role_names):
+        return 0
+    projects = await project_repo.projects_led_by(session, lead_ids=[person.id])
+    inbox = await leader_inbox.waiting_on(session, project_ids=[p.id for p in projects],
+                                          before=max(day_start(leave.start), leave.created_at))
+    if inbox.empty:
+        return 0
+    html = renderer.render("leave_stand_in_start", leave=leave, person=person, inbox=inbox)
+    return len(await outbox.enqueue_for_person(session, person_id=substitute.id, key=notice_key(leave), now=now,
+                                               reply=Reply(html=html, buttons=inbox.buttons())))

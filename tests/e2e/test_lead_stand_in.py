@@ -117,7 +117,10 @@ async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarn
     office.travel(at(10, 9, 9, 0))
     assert "已登记请假" in (await cloned.send(LIU, "/leave 10-12 10-14 孙立新")).text
     office.travel(at(10, 12, 9, 0))
-    await office.tick()
+    with reads_of(cloned.core.db, "leaves") as reads:
+        await office.tick()
+    # Whose level is held by whom, for every 包抓领导 with a digest, in one read of their leaves.
+    assert len([r for r in reads if "leaves.person_id" in r.partition("WHERE")[2]]) == 1, reads
     calls = await office.deliver()
     assert not any("您包抓的项目" in text for text in texts(LIU, calls)), texts(LIU, calls)
     sun = "\n".join(texts(SUN, calls))

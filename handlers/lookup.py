@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -120,11 +120,14 @@ async def project_button(ctx: Context, data: str) -> None:
     await show_project(ctx, data)
 
 
-async def stood_for(ctx: Context, own: Collection[int]) -> list[tuple[StandIn, list[Project]]]:
-    """The projects the caller holds today for each 包抓领导 he stands in for (his leave naming the caller runs),
-    those already among the caller's own (`own`: their ids) aside; only leaders with such projects."""
+async def stood_for(ctx: Context, own: Collection[int], standing: Sequence[StandIn] | None = None
+                    ) -> list[tuple[StandIn, list[Project]]]:
+    """The projects the caller holds today for each 包抓领导 he stands in for (his leave naming the caller runs;
+    `standing`: those leaves, when the caller has read them), those already among the caller's own (`own`: their
+    ids) aside; only leaders with such projects."""
     assert ctx.person is not None
-    _viewer, standing = await standing_on(ctx.session, ctx.person, day=ctx.today)
+    if standing is None:
+        _viewer, standing = await standing_on(ctx.session, ctx.person, day=ctx.today)
     held = await project_repo.projects_led_by(ctx.session, lead_ids=[s.lead_id for s in standing])
     found = [(s, [p for p in held if p.lead_official_id == s.lead_id and p.id not in own]) for s in standing]
     return [(s, projects) for s, projects in found if projects]
@@ -135,7 +138,9 @@ async def mine_command(ctx: Context, _args: str) -> None:
     stand-in's list has those of the 包抓领导 he stands in for while the leave runs, marked whose."""
     assert ctx.person is not None
     mine = await project_repo.projects_for_person(ctx.session, person=ctx.person)
-    stood = await stood_for(ctx, {p.id for p in mine})
+    # Whose leave names the caller today (a 包抓领导's or a liaison's), read once for both lists.
+    _viewer, standing = await standing_on(ctx.session, ctx.person, day=ctx.today)
+    stood = await stood_for(ctx, {p.id for p in mine}, standing)
     every = [*mine, *(p for _s, projects in stood for p in projects)]
     reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in every], local_day=ctx.today
@@ -146,8 +151,8 @@ async def mine_command(ctx: Context, _args: str) -> None:
     due = {p.id for p in every if report_due(ctx.today, p.stage, calendar, entered=to_local(p.created_at).date(),
                                              away=[s for s in leaves if s.person_id == p.liaison_id])}
     covering = []  # the projects of liaisons on leave whose substitute the caller is today
-    for span in await leave_repo.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today):
-        covering += await project_repo.projects_of_liaison(ctx.session, person_id=span.person_id)
+    for absent in standing:
+        covering += await project_repo.projects_of_liaison(ctx.session, person_id=absent.lead_id)
     covered_reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in covering], local_day=ctx.today) if covering else set()
     day = dict(today=ctx.today, person=ctx.person, reported=reported, due=due, away=away,

@@ -31,8 +31,9 @@ async def viewer_on(session: AsyncSession, person: Person, *, day: date) -> View
 
 @dataclass(frozen=True)
 class StandIn:
-    """A 包抓领导 the viewer stands in for on a day, named, with the last day of his leave (what the web pages
-    and the chat's project lists say where the stand-in sees his projects)."""
+    """Someone whose leave names the viewer substitute on a day, named, with the leave's last day: a 包抓领导
+    (what the web pages and the chat's project lists say where the stand-in sees his projects), or a liaison
+    (whose projects the viewer reports for; `lead_id` is then the liaison's id)."""
 
     lead_id: int
     name: str

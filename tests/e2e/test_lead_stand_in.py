@@ -151,7 +151,9 @@ async def test_the_stand_in_has_the_absent_leads_projects_in_his_lists_until_the
     desk = await _away(telegram)
     tg = desk.tg
     desk.travel(nov(20, 10, 0))  # Friday, the leave's last day
-    mine = (await tg.send(CHEN, "/mine")).text
+    with reads_of(tg.core.db, "leaves") as reads:
+        mine = (await tg.send(CHEN, "/mine")).text
+    assert len(reads) == 2, reads  # today's leaves (who owes a report) and whose names him, each read once
     head = "<b>代 刘文华（请假至11月20日）</b>包抓的项目："
     assert head in mine, mine
     stood = mine.split(head)[1]

@@ -75,7 +75,7 @@ async def project_command(ctx: Context, args: str) -> None:
     words = args.strip()
     if not words:
         mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
-        stood = await stood_for(ctx, {p.id for p in mine})
+        stood = await stood_for(ctx, {p.id for p in mine}) if ctx.person else []
         buttons = [*([Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine),
                    *([Button(label("project_stood", p.code, p.name, s.name), f"pj:{p.code}")]
                      for s, projects in stood for p in projects)][:PROJECT_BUTTONS]

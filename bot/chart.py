@@ -34,6 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import PercentFormatter
 
+from bot.domain.messages import one_line
 from bot.domain.rounding import tenths
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.text_width import display_width
@@ -137,7 +138,9 @@ def chart_words(macro: str, /, *args: object, **kwargs: object) -> str:
 
 
 def truncate(text: str, width: int = NAME_WIDTH) -> str:
-    """``text`` cut to at most ``width`` display columns, ending in … when cut."""
+    """A name as a chart's label: on one line without control characters (:func:`one_line`, which the fonts
+    have no glyph for), cut to at most ``width`` display columns, ending in … when cut."""
+    text = one_line(text)
     if display_width(text) <= width:
         return text
     kept, used = [], 0

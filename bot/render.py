@@ -16,6 +16,7 @@ from bot.domain import labels
 from bot.domain.amounts import format_wan, has_unit, in_chinese_numerals, plain_wan
 from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.limits import preview
+from bot.domain.messages import one_line
 from bot.domain.rounding import one_decimal, percent, tenths
 
 ROLE_LABELS = labels.ROLES
@@ -54,8 +55,8 @@ def format_time(value: datetime | None) -> str:
 
 def markup_cell(text: object) -> str:
     """A table cell of the Word documents' line markup (bot.documents.gongwen): one line, and its ``|``
-    separator written full-width."""
-    return " ".join(str(text).replace("|", "｜").split())
+    separator written full-width (a name on one line: :func:`bot.domain.messages.one_line`)."""
+    return one_line(str(text)).replace("|", "｜")
 
 
 def format_date(value: date | None) -> str:

@@ -30,8 +30,9 @@ MODULES = tuple(sorted(str(path.relative_to(REPO)) for top in ("bot", "handlers"
                        for path in (REPO / top).rglob("*.py")))
 CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 # argparse's own words (its parser, or ours: bot.cli.parser.Parser): the parser's description, an option's help,
-# default and metavar
-PARSER_CALLS = {"ArgumentParser", "Parser", "add_parser", "add_argument", "add_mutually_exclusive_group"}
+# default and metavar (the subcommands' too)
+PARSER_CALLS = {"ArgumentParser", "Parser", "add_parser", "add_argument", "add_mutually_exclusive_group",
+                "add_subparsers"}
 PARSER_WORDS = {"help", "description", "default", "metavar"}
 # What reads people's words: a pattern, or a string looked for in, stripped from or split off what they wrote
 READING_CALLS = {"compile", "sub", "subn", "match", "fullmatch", "search", "split", "rsplit", "findall", "finditer",

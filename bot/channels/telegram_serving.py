@@ -9,7 +9,8 @@ counted, and go out once Telegram answers. A refused token is raised to the call
 While it runs, :meth:`TelegramService.watch` tells the channel gate (and through it the admins, on their other
 channels, and ``/readyz``) when Telegram cannot be reached for ``UNREACHABLE_GRACE`` (at start-up, or polling
 failing), or polling stopped on a refused token, even when no notice is due; once per outage, and once when it
-works again. A token refused while polling and accepted again later (a token reset in @BotFather and then
+works again: at the ``HEALED_LOOKS``-th look in a row that finds it so (:class:`Healing`), not at one good look
+in the middle of an outage. A token refused while polling and accepted again later (a token reset in @BotFather and then
 restored) gets polling going again: python-telegram-bot ends its polling for good on a 401, and a stopped
 ``Updater`` whose polling ended so cannot be started again, so a new ``Updater`` polls in its place.
 
@@ -44,6 +45,21 @@ TELEGRAM_RETRY_MAX = 60.0  # seconds between tries to reach the Bot API at start
 UNREACHABLE = "unreachable"  # ChannelDown.reason while the Bot API has not answered since start-up
 UNREACHABLE_GRACE = 120.0  # seconds Telegram may not answer before the admins are told
 WATCH_EVERY = 30.0  # seconds between two looks at whether Telegram answers
+HEALED_LOOKS = 2  # looks in a row that find a fault gone before the admins are told it is over
+
+
+class Healing:
+    """Whether a fault told to the admins is over: gone at ``HEALED_LOOKS`` looks in a row. One good look in
+    an outage (the Bot API answering once, or no update waiting at that moment behind a proxy still down) is no
+    end of it: telling "works again" then would be followed by "down" at the next look."""
+
+    def __init__(self) -> None:
+        self.good_looks = 0
+
+    def saw(self, well: bool) -> bool:
+        """This look found all well (True) or not; whether it has been well for ``HEALED_LOOKS`` looks now."""
+        self.good_looks = self.good_looks + 1 if well else 0
+        return self.good_looks >= HEALED_LOOKS
 
 
 class Gate(Protocol):
@@ -139,6 +155,8 @@ class TelegramService:
         self._told: str | None = None  # the fault the gate was told of by the watcher
         self.hook = None if self.polling else HookWatch(str(settings.telegram_webhook_url))
         self._told_receiving: str | None = None  # what keeps the webhook from receiving, as told ("": nothing)
+        self._answering = Healing()  # the Bot API answering (and the token accepted), look after look
+        self._delivering = Healing()  # the webhook receiving, look after look
 
     async def run(self, closing: asyncio.Event, on_reached: Callable[[], Awaitable[None]]) -> None:
         """Reach the Bot API, serve until ``closing``, then stop the application. ``on_reached`` is awaited
@@ -190,23 +208,27 @@ class TelegramService:
         if self.reached.is_set() and self.hook is not None:
             await self.hook.look(self.channel.application.bot)
         fault = self._fault()
+        polls = self.hook.api if self.hook is not None else polls
+        healed = self._answering.saw(self.reached.is_set() and polls.failing_since is None and not polls.refused)
         if fault is not None and self._told != fault[0]:
             self._told = fault[0]
             await gate.down(CHANNEL, ChannelDown(*fault))
-        elif fault is None and self._told is not None:
+        elif fault is None and self._told is not None and healed:
             self._told = None
             await gate.works(CHANNEL)
         if fault is None and self.hook is not None and self.reached.is_set():
             await self._check_receiving(gate, self.hook)
 
     async def _check_receiving(self, gate: Gate, hook: HookWatch) -> None:
-        """Tell ``gate`` that the webhook does not receive (once per fault), or receives again; the first look
-        that finds it receiving tells the end of a fault told before this process started, if any."""
+        """Tell ``gate`` that the webhook does not receive (once per fault), or receives again (at the
+        ``HEALED_LOOKS``-th look in a row that finds it receiving, which also tells the end of a fault told before
+        this process started, if any)."""
         problem = hook.undelivered(UNREACHABLE_GRACE)
+        healed = self._delivering.saw(hook.problem is None)
         if problem is not None and self._told_receiving != problem[0]:
             self._told_receiving = problem[0]
             await gate.not_receiving(CHANNEL, ChannelDown(*problem))
-        elif problem is None and hook.problem is None and self._told_receiving != "":
+        elif problem is None and healed and self._told_receiving != "":
             self._told_receiving = ""
             await gate.receiving(CHANNEL)
 

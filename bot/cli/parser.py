@@ -1,67 +1,55 @@
 """The command line's parser: argparse, saying in Chinese what is wrong with the arguments and laying out its
-help under Chinese headings (the commands and options keep their English names).
+help under Chinese headings (the commands and options keep their English names, the other arguments show
+their Chinese display names, their ``metavar``).
 
-Through argparse's public API only: ``error`` (documented as the method to override: it prints the usage and
-the message, and exits with status 2), ``format_usage`` and ``format_help`` (their text), and a ``-h/--help``
-option of our own (``add_help=False``). The templates are read only when the usage or the help is shown, not
-at every start. argparse words its errors in English; ``usage_error`` reads them by
-their documented shapes (a required argument missing, an invalid choice, a value of the wrong type, an
-unrecognized argument…) and words each in bot/templates/cli/usage_error.j2 (the help's headings:
-usage_words.j2). An error it does not recognise is
-still said in Chinese, with argparse's own text after it.
+Through argparse's public API only: ``add_argument``, ``add_mutually_exclusive_group`` and ``add_subparsers``
+(whose ``Action`` objects the parser keeps, to judge the arguments by them), ``parse_known_args`` (the words
+it did not take are said as not recognised), ``error`` (documented as the method to override: it prints the
+usage and the message, and exits with status 2), ``format_usage`` and ``format_help`` (their text), and a
+``-h/--help`` option of our own (``add_help=False``). argparse's English message is not read: when argparse
+refuses the arguments, bot.cli.diagnosis finds what is wrong from the declared arguments, worded in
+bot/templates/cli/usage_error.j2 (the help's headings: usage_words.j2); only something it cannot name is said
+with argparse's own text after the Chinese. The templates are read only when the usage or the help is shown, not
+at every start.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn
+
+from bot.cli.diagnosis import Declared, Problem, diagnose
 
 __all__ = ["Parser", "usage_error"]
 
-# argparse's messages (Lib/argparse.py), each a kind of usage_error.j2 with its parts by name
-_MESSAGES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(pattern, re.S)) for kind, pattern in (
-    ("required", r"the following arguments are required: (?P<names>.+)"),
-    ("choice", r"argument (?P<name>[^:]+): invalid choice: (?P<value>.+?) \(choose from (?P<choices>.+)\)"),
-    ("type", r"argument (?P<name>[^:]+): invalid (?P<type>\w+) value: (?P<value>.+)"),
-    ("unrecognized", r"unrecognized arguments: (?P<names>.+)"),
-    ("one_value", r"argument (?P<name>[^:]+): expected one argument"),
-    ("values", r"argument (?P<name>[^:]+): expected (?:at least one argument|\d+ arguments?)"),
-    ("together", r"argument (?P<name>[^:]+): not allowed with argument (?P<other>.+)"),
-    ("ambiguous", r"ambiguous option: (?P<name>\S+) could match (?P<choices>.+)"),
-    ("argument", r"argument (?P<name>[^:]+): (?P<text>.+)"),  # ours (ArgumentTypeError), already in Chinese
-))
-_QUOTED = re.compile(r"'([^']*)'")
 
-
-def _names(text: str) -> list[str]:
-    """``'a', 'b'`` or ``a, b`` as the names themselves."""
-    return [_QUOTED.sub(r"\1", part.strip()) for part in text.split(",") if part.strip()]
-
-
-def usage_error(message: str) -> str:
-    """argparse's English message of what is wrong, in Chinese (usage_error.j2)."""
+def usage_error(problem: Problem) -> str:
+    """What is wrong with the arguments, in Chinese (usage_error.j2)."""
     from bot.render import shared_renderer
 
-    for kind, pattern in _MESSAGES:
-        found = pattern.fullmatch(message.strip())
-        if found is None:
-            continue
-        parts: dict[str, Any] = found.groupdict()
-        for key in ("names", "choices"):
-            if key in parts:
-                parts[key] = _names(parts[key])
-        if "value" in parts:
-            parts["value"] = _QUOTED.sub(r"\1", parts["value"])
-        return shared_renderer().plain("cli/usage_error", kind=kind, **parts)
-    return shared_renderer().plain("cli/usage_error", kind="other", text=message)
+    return shared_renderer().plain("cli/usage_error", kind=problem.kind, **problem.parts)
 
 
 def _words() -> dict[str, str]:
     from bot.render import shared_renderer
 
     return dict(shared_renderer().words("cli/usage_words", "headings"))
+
+
+class _Exclusive:
+    """A group of options that exclude each other (argparse's ``add_mutually_exclusive_group``), whose options
+    the parser knows."""
+
+    def __init__(self, group: Any, members: list[argparse.Action], declared: Declared) -> None:
+        self.group, self.members, self.declared = group, members, declared
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = self.group.add_argument(*args, **kwargs)
+        self.members.append(action)
+        self.declared.arguments.append(action)
+        return action
 
 
 class Parser(argparse.ArgumentParser):
@@ -71,7 +59,37 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["add_help"] = False
         super().__init__(*args, **kwargs)
+        self.declared = Declared(abbreviations=self.allow_abbrev)
+        self.given: list[str] = []
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出")
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.declared.arguments.append(action)
+        return action
+
+    def add_mutually_exclusive_group(self, *, required: bool = False) -> _Exclusive:  # type: ignore[override]
+        members: list[argparse.Action] = []
+        self.declared.exclusive.append(members)
+        return _Exclusive(super().add_mutually_exclusive_group(required=required), members, self.declared)
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        commands = super().add_subparsers(**kwargs)
+        self.declared.commands = commands
+        self.declared.arguments.append(commands)
+        return commands
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        self.given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self.given, namespace)
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed, left_over = self.parse_known_args(args, namespace)
+        if left_over:
+            self.refuse(Problem("unrecognized", {"names": left_over}))
+        return parsed
 
     def format_usage(self) -> str:
         return self._chinese(super().format_usage())
@@ -87,7 +105,11 @@ class Parser(argparse.ArgumentParser):
             "\noptions:\n", f"\n{words['options']}\n")
 
     def error(self, message: str) -> NoReturn:
+        self.refuse(diagnose(self.declared, self.given) or Problem("other", {"text": message}))
+
+    def refuse(self, problem: Problem) -> NoReturn:
+        """Print the usage and what is wrong, and exit with status 2 (as argparse does)."""
         from bot.render import shared_renderer
 
         self.print_usage(sys.stderr)
-        self.exit(2, shared_renderer().plain("cli/usage_refused", prog=self.prog, text=usage_error(message)) + "\n")
+        self.exit(2, shared_renderer().plain("cli/usage_refused", prog=self.prog, text=usage_error(problem)) + "\n")

@@ -52,6 +52,13 @@ def clean_text(text: str) -> str:
     return _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+def one_line(text: str) -> str:
+    """A name as charts, tables and documents show it on one line: line breaks, tabs and the vertical tab Word
+    writes for a line break as single spaces, without control characters (a bell pasted from Word) or
+    zero-width spaces, no space at either end."""
+    return " ".join(clean_text(" ".join(text.split())).split())
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One thing a user did in a chat: typed text, sent photos or a document, or pressed a button.

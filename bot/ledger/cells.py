@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import ASCII_DIGITS
-from bot.domain.messages import clean_text
+from bot.domain.messages import one_line
 
 _CODE_MAX = 40
 # Excel serial numbers for 1950-01-01 .. 2100-12-31; other numbers in a date column are errors.
@@ -62,8 +62,7 @@ def cell_str(value: object) -> str:
 def text_value(value: object) -> str | None:
     """A one-line text cell (a name, a unit, a place): its words on one line, without the control characters
     text pasted from Word brings (a line break there is a vertical tab), None when blank."""
-    text = " ".join(clean_text(cell_str(value).replace("\x0b", " ")).split())
-    return text or None
+    return one_line(cell_str(value)) or None
 
 
 def paren_text(value: object) -> str | None:

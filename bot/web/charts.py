@@ -18,6 +18,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import PercentFormatter
 
 from bot.chart import FALLBACK_FAMILY, chart_font, chart_words, literal_text
+from bot.domain.messages import one_line
 from bot.domain.node_lists import TimelineNode
 from bot.domain.trend import MonthPoint, TrendPoint
 
@@ -116,7 +117,7 @@ def _node_strip(ax: Axes, nodes: Sequence[TimelineNode]) -> None:
                             markerfacecolor=colour if done else "white", clip_on=False)
         marker.set_gid(f"node-{node.state}-{index}")
         above = index % 2 == 0
-        name = chart_words("node", node.name, node.state == "overdue")
+        name = chart_words("node", one_line(node.name), node.state == "overdue")
         ax.annotate(name, (x, 0), xytext=(0, 9 if above else -9), textcoords="offset points", ha="center",
                     va="bottom" if above else "top", color=colour, fontproperties=_font(8))
     ax.set_ylim(-1, 1)

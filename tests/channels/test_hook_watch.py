@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from telegram import WebhookInfo
 
 from bot.channels.telegram_hook_watch import NOT_DELIVERED, WEBHOOK_LOST, HookWatch
+from bot.channels.telegram_serving import HEALED_LOOKS, Healing
 
 URL = "https://bot.example.org/telegram/hook"
 
@@ -44,3 +45,9 @@ def test_another_webhook_in_ours_place_is_lost() -> None:
     assert watch.problem == (WEBHOOK_LOST, "")
     watch.seen(info())
     assert watch.problem is None
+
+
+def test_a_fault_is_over_only_once_gone_at_the_looks_in_a_row_it_takes() -> None:
+    healing = Healing()
+    assert [healing.saw(well) for well in (True, False, True, False)] == [False] * 4  # a blip is no end
+    assert [healing.saw(True) for _ in range(HEALED_LOOKS)][-1] and HEALED_LOOKS >= 2

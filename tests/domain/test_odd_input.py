@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.digits import ID_MAX, as_id
-from bot.domain.messages import Incoming, clean_text
+from bot.domain.messages import Incoming, clean_text, one_line
 from bot.domain.problem_numbers import looks_like_problem_number, parse_problem_number, problem_number
 
 
@@ -37,6 +37,11 @@ def test_problem_number_forms() -> None:
 def test_control_characters_and_lone_surrogates_are_stripped() -> None:
     assert clean_text("a\x00b\x1bc\x7f\ud800d") == "abcd"
     assert clean_text("一\r\n二\r三\t四") == "一\n二\n三\t四"
+
+
+def test_a_name_on_one_line_has_spaces_for_its_line_breaks_and_no_control_characters() -> None:
+    assert one_line(" 城北高速\r\n连接线\x0b二期\x07\t三标 ") == "城北高速 连接线 二期 三标"
+    assert one_line("滨江\x07四期\u200b") == "滨江四期" and one_line("\x07\n") == ""
 
 
 def test_every_text_field_of_an_incoming_is_clean() -> None:

@@ -84,3 +84,34 @@ async def test_a_bot_api_that_stops_answering_in_webhook_mode_is_told_without_a_
         fake_api.clear_faults("getWebhookInfo")
         await until(told_times(wecom, 2), "the admins told it works again")
         await until(lambda: _ok(port), "/readyz 200")
+
+
+async def test_one_good_look_in_the_middle_of_an_outage_tells_neither_its_end_nor_a_new_one(
+    fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_look: None, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The Bot API answering one getWebhookInfo in an outage is no end of it: the admins used to hear "works
+    again" and, a grace later, "cannot reach Telegram" once more (the gate told it recovered, then down anew).
+    They hear of the end once it answers at HEALED_LOOKS looks in a row."""
+    async with served(fake_api, tmp_path, **WEBHOOK) as bot:
+        wecom, port = bot.wecom, bot.port
+        fake_api.webhook_redirect = f"http://127.0.0.1:{port}"
+        await webhook_served(fake_api, port, monkeypatch)
+        fake_api.inject_fault("getWebhookInfo", status=502)
+        await until(told_times(wecom, 1), "the admins told on WeCom")
+        status, report = await ready(port)
+        assert status == 503
+        down_since = report["channel_faults"]["telegram"]["since"]  # type: ignore[index]
+
+        mark = len(fake_api.calls)
+        fake_api.inject_fault("getWebhookInfo", status=502, after=1)  # one look answered, the outage goes on
+        looks = await fake_api.wait_for("getWebhookInfo", since=mark, timeout=30)
+        assert looks[0].ok
+        await fake_api.wait_for("getWebhookInfo", count=15, since=mark, ok=False, timeout=30)  # past the grace
+        status, report = await ready(port)
+        assert status == 503  # down all along: neither recovered nor down anew since
+        assert report["channel_faults"]["telegram"]["since"] == down_since  # type: ignore[index]
+
+        fake_api.clear_faults("getWebhookInfo")
+        await until(told_times(wecom, 2), "the admins told it works again")
+        assert "已恢复发送" in told(wecom)[-1]
+        await until(lambda: _ok(port), "/readyz 200")

@@ -101,6 +101,20 @@ def test_drawing_warns_about_no_missing_glyph() -> None:
         group_chart(standings.towns, "乡镇综合得分排名（截至2026-11-15）")
 
 
+def test_names_with_control_characters_are_drawn_on_one_line_without_them() -> None:
+    names = ["滨江\x07四期", "城北高速\n连接线", "名城\x0b二期\r\n三标"]
+    projects = [make_standing(code=f"ZD2026-00{n}", name=name, rank=n) for n, name in enumerate(names, start=1)]
+    groups = [make_group(name="区住建局\x1b\n二科")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns of the glyph a control character has not
+        ranking_chart(make_standings(projects))
+        group_chart(groups, "单位综合得分排名")
+    labels = texts(ranking_figure(make_standings(projects))) + texts(group_figure(groups, "单位综合得分排名"))
+    joined = "\n".join(labels)
+    assert "ZD2026-001 滨江四期" in joined and "城北高速 连接线" in joined and "名城 二期 三标" in joined
+    assert "区住建局 二科" in joined
+
+
 def test_bars_take_the_colour_of_their_traffic_light() -> None:
     projects = [
         make_standing(code="ZD2026-001", rate=0.95, light="green", rank=1),

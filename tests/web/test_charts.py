@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import date, timedelta
 from decimal import Decimal
+from xml.etree import ElementTree
 
-from bot.domain.trend import TrendPoint
-from bot.web.charts import trend_svg
+from bot.domain.node_lists import TimelineNode
+from bot.domain.trend import MonthPoint, TrendPoint
+from bot.web.charts import project_svg, trend_svg
 
 
 def texts(svg: bytes) -> list[str]:
@@ -28,3 +31,16 @@ def test_a_trend_of_a_few_weeks_names_only_their_months() -> None:
              for i in range(6)]
     words = texts(trend_svg(weeks, title="2026"))
     assert [w for w in words if w.endswith("月")] == ["2月", "3月"]
+
+
+def test_a_node_name_with_control_characters_is_drawn_on_one_line_without_them() -> None:
+    """A node's name as an old import may have stored it: matplotlib warned of the glyph missing for the bell,
+    and the SVG would carry a character XML does not allow."""
+    node = TimelineNode(name="主体\x07结构\n封顶", planned_on=date(2026, 6, 30), done_on=None, state="planned",
+                        mark="◇", days_late=0)
+    months = [MonthPoint(m, Decimal(10 * m), Decimal(12 * m)) for m in range(1, 7)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg = project_svg(months, title="ZD2026-001 2026 年", year=2026, nodes=[node])
+    ElementTree.fromstring(svg)  # well-formed XML
+    assert any("主体结构 封顶" in word for word in texts(svg)), texts(svg)

@@ -1,5 +1,6 @@
 """The ledger as the import reads it, for the export: every project as a row of 重点项目包抓责任分解表 and
-every active person as a row of 人员名单 (bot.domain.ledger_rows), with the baseline's year and day they share.
+every active person as a row of 人员名单 for each of their roles (bot.domain.ledger_rows), with the baseline's
+year and day they share.
 
 What the import stored is written back as it is: each project's baseline (截至某日累计完成, not the
 year-to-date), the annual plan of its baseline's year, and the days of its 开工 and 竣工 (实际开工, 竣工日期:
@@ -18,14 +19,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, UNIT_ROLES, PersonRow, ProjectRow
+from bot.domain.ledger_rows import UNIT_ROLES, PersonRow, ProjectRow
 from bot.domain.stage_history import ledger_days
 from storage.annual_plans import plans_of_year
 from storage.models import Person, PersonRole, Project, ProjectSupportingUnit, Unit
 from storage.stage_events import histories
 
-# The role a person's one roster row names when they hold several (the import matches a lead official of a
-# project row by the role 包抓领导, and adds a liaison's role from the project row).
+# The roles of the roster, in the order of a person's rows: one row per role, so that a person with several
+# (a 包抓领导 who is also an admin, a unit handler who is also a liaison) keeps them all.
 ROSTER_ROLES = ("lead", "top", "admin", "unit", "liaison")
 
 
@@ -82,13 +83,13 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None,
             started_on=started_on, finished_on=finished_on))
     for pid, (name, phone, title, unit_id, active) in sorted(people.items(), key=lambda item: item[0]):
-        role = next((r for r in ROSTER_ROLES if r in roles.get(pid, ())), None)
-        if not active or role is None or role not in ROLE_BY_LABEL.values():
+        if not active:
             continue
         unit = units.get(unit_id) if unit_id else None
-        if role in ("liaison", "unit") and unit is None:
-            continue  # the roster needs their unit; a liaison comes with his projects' rows
-        template.people.append(PersonRow(
-            row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
-            title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ()))))
+        for role in (r for r in ROSTER_ROLES if r in roles.get(pid, ())):
+            if role in ("liaison", "unit") and unit is None:
+                continue  # the roster needs their unit; a liaison comes with his projects' rows
+            template.people.append(PersonRow(
+                row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
+                title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ()))))
     return template

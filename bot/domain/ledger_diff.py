@@ -115,6 +115,8 @@ class _Planner:
         self.named: set[int] = set()  # ids of stored people the file names
         self.touched: dict[int, KnownPerson] = {}  # stored people changed, by id
         self.roster: set[int] = set()  # python ids of people seen as roster rows
+        # (name, phone) → the person of a roster row: a person with several roles has a row for each
+        self.roster_people: dict[tuple[str, str | None], KnownPerson] = {}
         self.conflict_keys: set[str] = set()
 
     def plan(self, ledger: Ledger) -> ImportPlan:
@@ -174,7 +176,10 @@ class _Planner:
         """The person the file means, as the import leaves them; None when a deactivated person is named
         and kept deactivated."""
         unit = self._unit(unit_name) if unit_name else None
-        person = self._find(name, phone, role, title, unit)
+        person = self.roster_people.get((name, phone)) if roster_row else None
+        person = person or self._find(name, phone, role, title, unit)
+        if person is not None and roster_row:
+            self.roster_people[(name, phone)] = person
         if person is None:
             person = KnownPerson(None, name, phone, title, unit, True, {role}, ref=len(self.result.new_people))
             self.result.new_people.append(person)
@@ -186,10 +191,12 @@ class _Planner:
             self.result.changes.append(RowChange("person", "add", name, name, person=person))
             if roster_row:
                 self.roster.add(id(person))
+                self.roster_people[(name, phone)] = person
             return person
-        if person.id is None:  # new in this import: just make sure of the role
-            if role not in person.roles:
-                person.roles.add(role)
+        if person.id is None:  # new in this import: the role, and the title or unit of another role's row
+            person.roles.add(role)
+            person.title = person.title or title
+            person.unit_id = person.unit_id or unit
             return person
         self.named.add(person.id)
         if not person.active:

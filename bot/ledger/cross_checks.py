@@ -21,6 +21,7 @@ from bot.ledger.columns import (
     N_NAME,
     P_NAME,
     P_PHONE,
+    P_UNIT,
     PEOPLE_SHEET,
 )
 from bot.ledger.issue_words import issue_words
@@ -122,17 +123,26 @@ class Checks:
             self._reject(draft, C_CODE, "code_repeated", code=draft.code, **where(seen, draft))
 
     def _check_duplicate_people(self) -> None:
-        """No one twice (the same name and phone), and no phone number for two people."""
+        """No one twice in one role (the same name and phone), one person (the same name and phone: one row per
+        role) with one unit and one title, and no phone number for two people."""
         read = [d for d in self._people if d.row is not None]
         twice: set[int] = set()
-        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None)):
+        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None, d.role)):
             twice.add(id(draft))
             self._reject(draft, P_NAME, "person_repeated", name=draft.name, **where(seen, draft))
-        once = (d for d in read if id(d) not in twice)
+        once = [d for d in read if id(d) not in twice]
+        for attribute in ("unit", "title"):
+            for draft, seen in repeats((d for d in once if d.row and getattr(d.row, attribute)),
+                                       lambda d: (d.name, d.row.phone if d.row else None)):
+                assert draft.row is not None and seen.row is not None
+                if getattr(draft.row, attribute) != getattr(seen.row, attribute):
+                    self._reject(draft, P_UNIT, "person_differs", name=draft.name, value=getattr(seen.row, attribute),
+                                 **where(seen, draft))
         for draft, owner in repeats(once, lambda d: d.row.phone if d.row else None):
             assert draft.row is not None and owner.row is not None
-            self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
-                         **where(owner, draft))
+            if draft.row.name != owner.row.name:  # the same name and phone: the same person in another role
+                self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
+                             **where(owner, draft))
 
     def _check_units(self, known: set[str]) -> None:
         for draft in self._projects:

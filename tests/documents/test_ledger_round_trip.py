@@ -20,7 +20,7 @@ from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_export import LedgerTemplate, ledger_template
-from storage.models import Project, Unit
+from storage.models import Person, PersonRole, Project, Unit
 from storage.nodes import LedgerNode, ledger_nodes
 from storage.stage_events import histories, record_moves
 from tests.databases import BACKENDS, fresh_database
@@ -124,3 +124,42 @@ async def test_the_export_imported_into_a_fresh_database_keeps_each_project_s_st
         assert kept["ZD2026-001"] == [Move(START, date(2026, 3, 2))]
         assert kept["ZD2026-021"] == [Move(START, date(2025, 5, 1)), Move(FINISH, date(2026, 10, 1))]
         assert "ZD2026-002" not in kept
+
+
+async def _people(db: Database) -> dict[tuple[str, str | None], tuple[tuple[str, ...], str | None, str | None, bool]]:
+    """(name, phone) → the person's roles, title, unit and whether active."""
+    async with db.session() as session:
+        units = dict((await session.execute(select(Unit.id, Unit.name))).all())
+        roles: dict[int, list[str]] = {}
+        for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
+            roles.setdefault(person_id, []).append(role)
+        return {(name, phone): (tuple(sorted(roles.get(pid, ()))), title, units.get(unit_id), active)
+                for pid, name, phone, title, unit_id, active in await session.execute(
+                    select(Person.id, Person.name, Person.phone, Person.title, Person.unit_id, Person.active))}
+
+
+async def test_a_person_with_several_roles_keeps_them_all_on_a_fresh_database(db: Database, tmp_path: Path) -> None:
+    """陈建国 (包抓领导) is also an admin of 区重大项目办, 赵芳 (单位经办人 of 区住建局) also a liaison: the roster has
+    a row for each role, and a fresh database gives each of them every role, title and unit."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        office = await session.scalar(select(Unit.id).where(Unit.name == "区重大项目办"))
+        lead = await session.scalar(select(Person).where(Person.name == "陈建国"))
+        handler = await session.scalar(select(Person).where(Person.name == "赵芳"))
+        assert lead is not None and handler is not None and office is not None
+        lead.unit_id = office
+        session.add_all([PersonRole(person_id=lead.id, role="admin"), PersonRole(person_id=handler.id, role="liaison")])
+    before = await _people(db)
+    assert before[("陈建国", None)][0] == ("admin", "lead")
+    assert before[("赵芳", "13800104729")][0] == ("liaison", "unit")
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = [row for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True)
+            if row[0] in ("陈建国", "赵芳")]
+    assert [row[:3] for row in rows] == [("陈建国", "包抓领导", "常务副区长"), ("陈建国", "管理员", "区重大项目办"),
+                                         ("赵芳", "单位经办人", "区住建局"), ("赵芳", "联络员", "区住建局")]
+    again = await _import(db, [exported])
+    assert not again.added and not again.changed and not again.conflicts, again.changes
+    assert await _people(db) == before
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert await _people(fresh) == before

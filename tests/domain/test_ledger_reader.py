@@ -367,8 +367,11 @@ def test_missing_columns_are_reported_once_and_rows_skipped(tmp_path):
         (["张三", "联络员", "区住建局", "2390000000a", ""], "手机", "不是有效的手机号"),
         (["张三", "联络员", "", "13900000001", ""], "单位/职务", "联络员需要填写所在单位"),
         (["张三", "联络员", "区住建局", "13900000001", "ZD2026-001、XM_9"], "负责项目", "「XM_9」不是有效的项目编号"),
-        (["郝芳", "单位经办人", "区工信局", "13900007919", ""], "姓名", "「郝芳」重复（第2行已有同名同手机号的人员）"),
-        (["刘文华", "区主要领导", "区长", "", ""], "姓名", "「刘文华」重复"),
+        (["郝芳", "联络员", "区住建局", "13900007919", ""], "姓名", "「郝芳」重复（第2行已有同名同手机号的人员）"),
+        (["刘文华", "包抓领导", "副区长(城建)", "", ""], "姓名", "「刘文华」重复"),
+        (["郝芳", "单位经办人", "区工信局", "13900007919", ""], "单位/职务",
+         "「郝芳」在第2行为「区住建局」，同一人员（同名同手机号）的各行应填写相同的单位/职务"),
+        (["刘文华", "区主要领导", "区长", "", ""], "单位/职务", "「刘文华」在第6行为「副区长(城建)」"),
         (["张三", "联络员", "区住建局", "13900007919", ""], "手机", "手机号「13900007919」已用于第2行的「郝芳」"),
     ],
 )
@@ -394,6 +397,16 @@ def test_person_row_variants(tmp_path, row, expected):
     ledger = read_ledger([people_csv(tmp_path, row)])
     assert ledger.issues == []
     assert ledger.people[-1] == expected
+
+
+def test_a_person_with_several_roles_has_a_row_for_each(tmp_path):
+    """The same name and phone in another role is the same person, not a repeat: 郝芳 (联络员 of 区住建局) also
+    its 单位经办人, 刘文华 (包抓领导) also 区主要领导 with the same title."""
+    ledger = read_ledger([people_csv(tmp_path, ["郝芳", "单位经办人", "区住建局", "13900007919", ""],
+                                     ["刘文华", "区主要领导", "副区长(城建)", "", ""])])
+    assert ledger.issues == []
+    assert [(p.name, p.role) for p in ledger.people if p.name in ("郝芳", "刘文华")] == [
+        ("郝芳", "liaison"), ("刘文华", "lead"), ("郝芳", "unit"), ("刘文华", "top")]
 
 
 def test_units_of_people_rows_make_units_known(tmp_path):

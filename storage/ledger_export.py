@@ -1,5 +1,6 @@
 """The ledger as the import reads it, for the export: every project as a row of 重点项目包抓责任分解表 and
-every active person as a row of 人员名单 for each of their roles (bot.domain.ledger_rows), with the baseline's
+every person as a row of 人员名单 for each of their roles (bot.domain.ledger_rows), a deactivated one marked
+停用 (so that the problems and decisions that name him are still his on a fresh database), with the baseline's
 year and day they share.
 
 What the import stored is written back as it is: each project's baseline (截至某日累计完成, not the
@@ -42,7 +43,7 @@ class LedgerTemplate:
 
 
 async def ledger_template(session: AsyncSession) -> LedgerTemplate:
-    """Every project (by code) and every active person with a role (by name) as the import's rows."""
+    """Every project (by code) and every person with a role (by name, a row per role) as the import's rows."""
     units: dict[int, str] = {unit_id: name for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
     roles: dict[int, set[str]] = {}
     for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
@@ -83,13 +84,12 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None,
             started_on=started_on, finished_on=finished_on))
     for pid, (name, phone, title, unit_id, active) in sorted(people.items(), key=lambda item: item[0]):
-        if not active:
-            continue
         unit = units.get(unit_id) if unit_id else None
         for role in (r for r in ROSTER_ROLES if r in roles.get(pid, ())):
             if role in ("liaison", "unit") and unit is None:
                 continue  # the roster needs their unit; a liaison comes with his projects' rows
             template.people.append(PersonRow(
                 row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
-                title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ()))))
+                title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ())),
+                active=None if active else False))
     return template

@@ -73,7 +73,7 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     units.unit_ids.update(zip(plan.new_units, new_unit_ids, strict=True))
 
     people_rows = [{"name": p.name, "phone": p.phone, "title": p.title, "unit_id": units.unit(p.unit_id),
-                    "active": True, "created_at": now} for p in plan.new_people]
+                    "active": p.active, "created_at": now} for p in plan.new_people]
     units.person_ids = await _insert_returning_ids(session, person_table, people_rows,
                                                    ("name", "phone", "title", "unit_id"))
     for person, person_id in zip(plan.new_people, units.person_ids, strict=True):
@@ -218,6 +218,8 @@ def _audit_row(change: RowChange, *, now: datetime, actor: Actor) -> dict[str, A
     if change.person is not None:  # added: known by the id just given
         key = str(change.person.id)
         detail["role"] = sorted(change.person.roles)[0] if change.person.roles else None
+        if not change.person.active:  # added as the roster says: deactivated
+            detail["active"] = False
     changed = [f for f in change.fields if f.field != "role"]
     if change.action == "add":  # what the row is added with
         detail.update({f.field: _shown(f.after) for f in changed})

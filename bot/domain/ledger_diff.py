@@ -8,12 +8,18 @@ the rows to insert and update (storage.ledger_import writes them in bulk), every
 Rules, as a careful 区项目办 expects them:
 
 - People are matched as before: by phone; else by name with the same role and the same title or unit; else
-  the only person of that name and role. Units by name. Projects by 项目编号.
+  the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
+  their roles. Units by name. Projects by 项目编号.
+- A roster row's 状态 停用 keeps a deactivated person so (no conflict: the file agrees; he takes no post he
+  does not hold) and adds a new person deactivated, so that an exported ledger imported elsewhere still names
+  the people of its history; it does not deactivate an active person (that is /deactivate's, which lists what
+  to hand over): listed as a conflict, kept active.
 - Nothing is deleted by omission: projects and people in the database but absent from the file are listed
   and kept (people only when the file has a roster).
 - Conflicts with the chat, decided per conflict by `choices` (key → "keep" | "file"; default "keep"):
   a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
-  project; file: active again, as the file says), and a liaison or lead changed in the chat (/handover,
+  project; file: active again; offered only when his roster row says 在用: a file that does not say so never
+  brings him back), and a liaison or lead changed in the chat (/handover,
   /project_set) since the last import that the file would revert (keep: the chat's choice stays).
 - Each year has its own annual plan: the file's plan is the plan of the year it is for (the year of its
   baseline's day), compared with the plan stored for that year (none yet: a change from none), and
@@ -117,6 +123,8 @@ class _Planner:
         self.roster: set[int] = set()  # python ids of people seen as roster rows
         # (name, phone) → the person of a roster row: a person with several roles has a row for each
         self.roster_people: dict[tuple[str, str | None], KnownPerson] = {}
+        self.stopped: set[int] = set()  # python ids of people the roster marks 停用
+        self.said_active: set[int] = set()  # python ids of people the roster marks 在用
         self.conflict_keys: set[str] = set()
 
     def plan(self, ledger: Ledger) -> ImportPlan:
@@ -172,16 +180,21 @@ class _Planner:
         return same_role[0] if len(same_role) == 1 else None
 
     def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
-                roster_row: bool = False) -> KnownPerson | None:
+                roster_row: bool = False, active: bool | None = None) -> KnownPerson | None:
         """The person the file means, as the import leaves them; None when a deactivated person is named
-        and kept deactivated."""
+        (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing)."""
         unit = self._unit(unit_name) if unit_name else None
         person = self.roster_people.get((name, phone)) if roster_row else None
         person = person or self._find(name, phone, role, title, unit)
         if person is not None and roster_row:
             self.roster_people[(name, phone)] = person
+        if person is not None and active is not None:
+            (self.said_active if active else self.stopped).add(id(person))
         if person is None:
-            person = KnownPerson(None, name, phone, title, unit, True, {role}, ref=len(self.result.new_people))
+            person = KnownPerson(None, name, phone, title, unit, active is not False, {role},
+                                 ref=len(self.result.new_people))
+            if active is not None:
+                (self.said_active if active else self.stopped).add(id(person))
             self.result.new_people.append(person)
             self.people.append(person)
             if phone:
@@ -197,11 +210,19 @@ class _Planner:
             person.roles.add(role)
             person.title = person.title or title
             person.unit_id = person.unit_id or unit
+            person.active = person.active and id(person) not in self.stopped
             return person
         self.named.add(person.id)
-        if not person.active:
-            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name))
-            if choice == KEEP:
+        if person.active and id(person) in self.stopped:  # deactivating is /deactivate's (it lists the handover)
+            self._conflict(Conflict(f"stop_marked:{person.id}", "stop_marked", person.name, choice=None))
+        if not person.active and id(person) in self.stopped:  # the file agrees: stays so, in no new post
+            if not roster_row:
+                return None
+        elif not person.active:
+            # Brought back only by a roster row that says 在用, and then as the admin chooses.
+            offered = KEEP if id(person) in self.said_active else None
+            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name, choice=offered))
+            if choice != FILE:
                 return None
             person.active = True
         wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit}
@@ -245,7 +266,7 @@ class _Planner:
 
     def _person_row(self, row: PersonRow) -> None:
         self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                     roster_row=True)
+                     roster_row=True, active=row.active)
 
     # projects ----------------------------------------------------------------------------------
 
@@ -295,6 +316,9 @@ class _Planner:
                     target = current
             if blocked:
                 target = current
+                if not same:  # a person the roster marks 停用 named for a post he does not hold
+                    for stopped in (p for p in self.by_name.get(named or "", []) if id(p) in self.stopped and p.id):
+                        self._conflict(Conflict(f"deactivated:{stopped.id}", "deactivated", stopped.name, choice=None))
             wanted[f"{name}_id"] = target
             if target != current:
                 fields.append(FieldChange(name, names.get(current) if current else None,

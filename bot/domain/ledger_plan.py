@@ -100,7 +100,7 @@ class Conflict:
     choose (an absent row is always kept)."""
 
     key: str
-    kind: Literal["deactivated", "handover", "absent_project", "absent_person"]
+    kind: Literal["deactivated", "handover", "absent_project", "absent_person", "stop_marked"]
     subject: str  # who or which project, as people read it
     chat: str | None = None  # the value kept in the database
     file: str | None = None  # the value the file gives

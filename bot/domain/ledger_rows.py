@@ -37,6 +37,7 @@ class PersonRow:
     title: str | None  # lead / top: the title (职务)
     phone: str | None  # 11 digits
     projects: tuple[str, ...]  # 负责项目, normalised project codes
+    active: bool | None = None  # 状态: False 停用, True 在用 (said so), None the row does not say
 
 
 @dataclass(frozen=True)

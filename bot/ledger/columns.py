@@ -45,6 +45,10 @@ P_ROLE = "角色"
 P_UNIT = "单位/职务"
 P_PHONE = "手机"
 P_PROJECTS = "负责项目"
+# Optional: 停用 for a person deactivated (the export writes it), 在用 to bring one back; blank says nothing.
+P_STATUS = "状态"
+STATUS_STOPPED = "停用"
+STATUS_ACTIVE = ("在用", "启用", "在岗", "正常")
 
 N_NAME = "节点名称"
 N_PLANNED = "计划完成日期"
@@ -57,6 +61,7 @@ PROJECT_COLUMNS = (
 )
 PROJECT_OPTIONAL = (C_STARTED, C_FINISHED)
 PEOPLE_COLUMNS = (P_NAME, P_ROLE, P_UNIT, P_PHONE, P_PROJECTS)
+PEOPLE_OPTIONAL = (P_STATUS,)
 NODE_COLUMNS = (C_CODE, N_NAME, N_PLANNED)  # required; 实际完成日期 and 备注 may be left out
 NODE_OPTIONAL = (N_DONE, N_NOTE)
 
@@ -76,6 +81,8 @@ _HEADER_ALIASES = {
     "单位或职务": P_UNIT,
     "手机号": P_PHONE,
     "手机号码": P_PHONE,
+    "人员状态": P_STATUS,
+    "账号状态": P_STATUS,
     "节点": N_NAME,
     "计划完成时间": N_PLANNED,
     "计划完成": N_PLANNED,
@@ -100,8 +107,8 @@ def header_key(value: object) -> str:
     return re.sub(r"\s+", "", text)
 
 
-CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PROJECT_OPTIONAL, *PEOPLE_COLUMNS, *NODE_COLUMNS,
-                                       *NODE_OPTIONAL)}
+CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PROJECT_OPTIONAL, *PEOPLE_COLUMNS, *PEOPLE_OPTIONAL,
+                                       *NODE_COLUMNS, *NODE_OPTIONAL)}
 CANONICAL.update({header_key(k): v for k, v in _HEADER_ALIASES.items()})
 
 

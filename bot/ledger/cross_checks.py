@@ -21,8 +21,11 @@ from bot.ledger.columns import (
     N_NAME,
     P_NAME,
     P_PHONE,
+    P_STATUS,
     P_UNIT,
     PEOPLE_SHEET,
+    STATUS_ACTIVE,
+    STATUS_STOPPED,
 )
 from bot.ledger.issue_words import issue_words
 from bot.ledger.row_checks import (
@@ -138,6 +141,12 @@ class Checks:
                 if getattr(draft.row, attribute) != getattr(seen.row, attribute):
                     self._reject(draft, P_UNIT, "person_differs", name=draft.name, value=getattr(seen.row, attribute),
                                  **where(seen, draft))
+        for draft, seen in repeats((d for d in once if d.row and d.row.active is not None),
+                                   lambda d: (d.name, d.row.phone if d.row else None)):
+            assert draft.row is not None and seen.row is not None
+            if draft.row.active != seen.row.active:
+                self._reject(draft, P_STATUS, "person_status_differs", name=draft.name,
+                             value=STATUS_ACTIVE[0] if seen.row.active else STATUS_STOPPED, **where(seen, draft))
         for draft, owner in repeats(once, lambda d: d.row.phone if d.row else None):
             assert draft.row is not None and owner.row is not None
             if draft.row.name != owner.row.name:  # the same name and phone: the same person in another role

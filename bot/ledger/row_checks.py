@@ -58,7 +58,10 @@ from bot.ledger.columns import (
     P_PHONE,
     P_PROJECTS,
     P_ROLE,
+    P_STATUS,
     P_UNIT,
+    STATUS_ACTIVE,
+    STATUS_STOPPED,
 )
 from bot.ledger.issue_words import issue_words
 from bot.ledger.tables import Table
@@ -303,10 +306,19 @@ def person_draft(check: RowCheck) -> PersonDraft:
         else:
             err(P_PROJECTS, "project_code_invalid", raw=part)
 
+    active: bool | None = None
+    status = _spaceless(get(P_STATUS))
+    if status == STATUS_STOPPED:
+        active = False
+    elif status in STATUS_ACTIVE:
+        active = True
+    elif status is not None:
+        err(P_STATUS, "status_unknown", raw=status, values=[STATUS_STOPPED, STATUS_ACTIVE[0]])
+
     row: PersonRow | None = None
     if check.ok:
         assert name and role
-        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)))
+        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)), active)
     return PersonDraft(check.key, check.sheet, row, name, role, unit, check.ok)
 
 

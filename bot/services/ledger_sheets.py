@@ -4,8 +4,9 @@
 The projects sheet holds what the import stored (storage.ledger_export): each project's baseline, not its
 year-to-date, under a header naming the baseline's day when the projects share one (「截至2026年11月30日累计
 完成(万元)」), the plan of the baseline's year, and the days each project started and finished (实际开工,
-竣工日期, last); so the workbook imported again, on the same database or a fresh one, gives the same projects,
-people, units, plans, figures, and 开工 and 竣工 days.
+竣工日期, last); the roster a row for each role of every person, a deactivated one marked 停用 in its last
+column 状态; so the workbook imported again, on the same database or a fresh one, gives the same projects,
+people (their roles, and who is deactivated), units, plans, figures, and 开工 and 竣工 days.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.domain.labels import LIST_SEPARATOR
 from bot.domain.ledger_rows import ROLE_BY_LABEL, PersonRow, ProjectRow
 from bot.domain.text_width import display_width
-from bot.ledger.columns import C_DONE, PEOPLE_COLUMNS, PEOPLE_SHEET, PROJECT_COLUMNS, PROJECT_OPTIONAL, PROJECT_SHEET
+from bot.ledger.columns import (
+    C_DONE,
+    PEOPLE_COLUMNS,
+    PEOPLE_OPTIONAL,
+    PEOPLE_SHEET,
+    PROJECT_COLUMNS,
+    PROJECT_OPTIONAL,
+    PROJECT_SHEET,
+    STATUS_STOPPED,
+)
 from bot.render import shared_renderer
 from storage.ledger_export import LedgerTemplate
 
@@ -54,7 +64,7 @@ def _project_cells(row: ProjectRow) -> list[object]:
 
 def _person_cells(row: PersonRow) -> list[object]:
     return [row.name, LABEL_BY_ROLE[row.role], row.unit or row.title, row.phone,
-            LIST_SEPARATOR.join(row.projects) or None]
+            LIST_SEPARATOR.join(row.projects) or None, STATUS_STOPPED if row.active is False else None]
 
 
 def _table(ws: Worksheet, header: Sequence[str], rows: Sequence[list[object]]) -> None:
@@ -91,4 +101,5 @@ def write_template(wb: Workbook, template: LedgerTemplate) -> None:
         projects.append([words.phrase("ledger_export", "template_title", template.year)])
         projects["A1"].font = TITLE_FONT
     _table(projects, header, [_project_cells(row) for row in template.projects])
-    _table(wb.create_sheet(PEOPLE_SHEET), PEOPLE_COLUMNS, [_person_cells(row) for row in template.people])
+    _table(wb.create_sheet(PEOPLE_SHEET), [*PEOPLE_COLUMNS, *PEOPLE_OPTIONAL],  # 状态: 停用, or blank
+           [_person_cells(row) for row in template.people])

@@ -72,7 +72,7 @@ async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layo
     assert projects[2][12:17] == sample[2][12:]  # 刘文华(副区长(城建)), the units, the liaison and his phone
     assert projects[2][17:] == (None, None)  # 在建 with no 开工 recorded
     people = list(wb["人员名单"].iter_rows(max_row=1, values_only=True))
-    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目")
+    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目", "状态")
 
 
 async def test_the_export_imported_again_changes_nothing(db: Database, tmp_path: Path) -> None:
@@ -163,3 +163,68 @@ async def test_a_person_with_several_roles_keeps_them_all_on_a_fresh_database(db
     async with fresh_database("sqlite") as fresh:
         await _import(fresh, [exported])
         assert await _people(fresh) == before
+
+
+def _with_status(source: Path, target: Path, statuses: dict[str, str | None]) -> Path:
+    """The workbook with the 状态 of the roster rows of these names set."""
+    wb = openpyxl.load_workbook(source)
+    sheet = wb["人员名单"]
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("状态") + 1 if "状态" in header else len(header) + 1
+    sheet.cell(row=1, column=column, value="状态")
+    for row in range(2, sheet.max_row + 1):
+        name = sheet.cell(row=row, column=1).value
+        if name in statuses:
+            sheet.cell(row=row, column=column, value=statuses[name])
+    wb.save(target)
+    return target
+
+
+async def test_a_deactivated_person_is_exported_marked_and_stays_deactivated(db: Database, tmp_path: Path) -> None:
+    """郝芳, liaison of ZD2026-001, is deactivated without a handover: the roster names her 停用, so a fresh database
+    has her, deactivated and still the project's liaison (the problems and decisions that name her are hers), and
+    the same database changes nothing. A sheet that does not say 在用 never brings her back, 全部用台账 or not."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
+        assert hao is not None
+        hao.active = False
+    before = await _people(db)
+    assert before[("郝芳", "13900007919")] == (("liaison",), None, "区住建局", False)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = [row for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True)]
+    assert [row for row in rows if row[0] == "郝芳"] == [
+        ("郝芳", "联络员", "区住建局", "13900007919", "ZD2026-001", "停用")]
+    assert all(row[5] is None for row in rows[1:] if row[0] != "郝芳")
+    again = await _import(db, [exported], take_file=True)
+    assert not again.added and not again.changed and not again.conflicts, (again.changes, again.conflicts)
+    assert await _people(db) == before
+    async with fresh_database("sqlite") as fresh:
+        added = await _import(fresh, [exported])
+        assert await _people(fresh) == before
+        assert await _ledger(fresh) == await _ledger(db)
+        async with fresh.session() as session:
+            project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+            assert project is not None and project.liaison is not None and project.liaison.name == "郝芳"
+        assert [c.person.active for c in added.changes if c.kind == "person" and c.name == "郝芳"] == [False]
+    unsaid = await _import(db, [SAMPLE_XLSX], take_file=True)
+    assert [(c.kind, c.subject, c.choice) for c in unsaid.conflicts if c.kind == "deactivated"] == [
+        ("deactivated", "郝芳", None)]
+    assert await _people(db) == before
+    back = _with_status(exported, tmp_path / "back.xlsx", {"郝芳": "在用"})
+    kept = await _import(db, [back])
+    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep")]
+    assert (await _people(db))[("郝芳", "13900007919")][3] is False
+    await _import(db, [back], take_file=True)
+    assert (await _people(db))[("郝芳", "13900007919")][3] is True
+
+
+async def test_a_roster_marking_an_active_person_stopped_leaves_him_active(db: Database, tmp_path: Path) -> None:
+    """Deactivating is /deactivate's, which lists what to hand over: a roster row saying 停用 for someone active
+    is listed and changes nothing."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    before = await _people(db)
+    stopped = _with_status(await _export(db, tmp_path / "export.xlsx"), tmp_path / "stopped.xlsx", {"郝芳": "停用"})
+    result = await _import(db, [stopped], take_file=True)
+    assert [(c.kind, c.subject, c.choice) for c in result.conflicts] == [("stop_marked", "郝芳", None)]
+    assert not result.changed and await _people(db) == before

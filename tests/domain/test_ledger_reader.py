@@ -409,6 +409,23 @@ def test_a_person_with_several_roles_has_a_row_for_each(tmp_path):
         ("郝芳", "liaison"), ("刘文华", "lead"), ("郝芳", "unit"), ("刘文华", "top")]
 
 
+def test_a_roster_status_says_who_is_deactivated_or_brought_back(tmp_path):
+    """状态 (optional): 停用, 在用 (or 启用/在岗/正常), blank says nothing; anything else is refused where it is,
+    and one person's rows say the same."""
+    header = [*PEOPLE_COLUMNS, "状态"]
+    rows = [[*row, ""] for row in BASE_PEOPLE]
+    rows[0][5], rows[1][5] = "停用", "在 用"
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, rows)])
+    assert ledger.issues == []
+    assert [p.active for p in ledger.people][:3] == [False, True, None]
+    rows[2][5] = "离职"
+    rows.append(["郝芳", "单位经办人", "区住建局", "13900007919", "", "在用"])
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, rows)])
+    assert [str(i) for i in ledger.issues] == [
+        "「people.csv」第4行【状态】：状态「离职」无法识别：填写「停用」（已停用的人员）或「在用」（恢复启用），不改状态请留空",
+        "「people.csv」第8行【状态】：「郝芳」在第2行的状态为「停用」，同一人员（同名同手机号）的各行应填写相同的状态"]
+
+
 def test_units_of_people_rows_make_units_known(tmp_path):
     project = second_project(**{"配合单位": "区外事办"})
     people = people_csv(tmp_path, ["钱七", "单位经办人", "区外事办", "", ""])

@@ -6,7 +6,8 @@ year and day they share.
 What the import stored is written back as it is: each project's baseline (截至某日累计完成, not the
 year-to-date), the annual plan of its baseline's year, and the days of its 开工 and 竣工 (实际开工, 竣工日期:
 bot.domain.stage_history.ledger_days), so that the export imported again changes nothing, and imported into
-a fresh database gives each project the same start and finish days.
+a fresh database gives each project the same start and finish days; and each project's whole history of
+开工, 竣工 and 恢复在建 (阶段记录), so that a reopened project's past figures read the same there too.
 A few queries whatever the size of the district.
 """
 
@@ -20,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.ledger_rows import UNIT_ROLES, PersonRow, ProjectRow
+from bot.domain.ledger_rows import UNIT_ROLES, PersonRow, ProjectRow, StageRow
 from bot.domain.stage_history import ledger_days
 from storage.annual_plans import plans_of_year
 from storage.models import Person, PersonRole, Project, ProjectSupportingUnit, Unit
@@ -33,11 +34,12 @@ ROSTER_ROLES = ("lead", "top", "admin", "unit", "liaison")
 
 @dataclass
 class LedgerTemplate:
-    """The import's two tables, as stored; ``year`` and ``as_of``: the baseline's year and day most projects
+    """The import's tables, as stored; ``year`` and ``as_of``: the baseline's year and day most projects
     share (``as_of`` None when the projects of that year do not share one day)."""
 
     projects: list[ProjectRow] = field(default_factory=list)
     people: list[PersonRow] = field(default_factory=list)
+    stages: list[StageRow] = field(default_factory=list)  # every project's 开工, 竣工 and 恢复在建, by code and day
     year: int | None = None
     as_of: date | None = None
 
@@ -83,6 +85,7 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             lead_unit=units[project.lead_unit_id], supporting_units=tuple(supporting.get(project.id, ())),
             liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None,
             started_on=started_on, finished_on=finished_on))
+        template.stages += [StageRow(0, project.code, move.kind, move.day) for move in moves.get(project.id, [])]
     for pid, (name, phone, title, unit_id, active) in sorted(people.items(), key=lambda item: item[0]):
         unit = units.get(unit_id) if unit_id else None
         for role in (r for r in ROSTER_ROLES if r in roles.get(pid, ())):

@@ -57,10 +57,13 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
-from bot.domain.progress import FINISHED_STAGES
+from bot.domain.progress import FINISHED_STAGES, STARTED_STAGES
+from bot.domain.stage_events import START
 from bot.domain.year_to_date import baseline_on
 
 FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
+START_DAY = "start_day"  # the 开工 a ledger's 实际开工 records for a started project with none recorded
+STAGE_HISTORY = "stage_history"  # the moves of 阶段记录 recorded for a project with none
 
 
 def money(amount: Decimal) -> Decimal:
@@ -130,6 +133,7 @@ class _Planner:
     def plan(self, ledger: Ledger) -> ImportPlan:
         for row in ledger.people:
             self._person_row(row)
+        self._histories(ledger)
         codes = set()
         for row in ledger.projects:
             codes.add(row.code)
@@ -270,6 +274,22 @@ class _Planner:
 
     # projects ----------------------------------------------------------------------------------
 
+    def _histories(self, ledger: Ledger) -> None:
+        """The 阶段记录 of each project that has no move recorded (a fresh database, a project added), by day
+        (those of one day in the file's order); a project with a history recorded keeps it (counted when the
+        file's is another)."""
+        given: dict[str, list[tuple[str, date]]] = {}
+        for stage_row in ledger.stages:
+            given.setdefault(stage_row.code, []).append((stage_row.kind, stage_row.day))
+        for code, moves in given.items():
+            known = self.state.projects.get(code)
+            ordered = sorted(moves, key=lambda move: move[1])
+            recorded = self.state.moves.get(known.id) if known is not None else None
+            if not recorded:
+                self.result.histories[code] = ordered
+            elif recorded != ordered:
+                self.result.histories_kept += 1
+
     def _project_row(self, row: ProjectRow) -> None:
         if row.started_on is not None or row.finished_on is not None:
             self.result.stage_days[row.code] = (row.started_on, row.finished_on)
@@ -332,7 +352,12 @@ class _Planner:
                   if k not in (*people_keys, "lead_unit_id") and before[k] != v] + fields
         if wanted["lead_unit_id"] != before["lead_unit_id"]:
             fields.append(FieldChange("lead_unit", unit_names.get(before["lead_unit_id"]), row.lead_unit))
-        fields += self._finish_dated(row, known, before["stage"], wanted["stage"])
+        history = self.result.histories.get(row.code)
+        if history is not None:
+            fields.append(FieldChange(STAGE_HISTORY, None, tuple(history)))
+        else:
+            fields += self._start_dated(row, known, before["stage"], wanted["stage"])
+            fields += self._finish_dated(row, known, before["stage"], wanted["stage"])
         new_supporting = supporting if supporting != known.supporting else None
         if new_supporting is not None:
             fields.append(FieldChange("supporting_units",
@@ -345,10 +370,21 @@ class _Planner:
         values = {**before, **wanted}
         self.result.project_updates.append({"id": known.id, "code": row.code, "values": values,
                                             "supporting": new_supporting, "stage_before": before["stage"],
-                                            "finish_dated": any(f.field == FINISH_DAY for f in fields)})
+                                            "finish_dated": any(f.field == FINISH_DAY for f in fields),
+                                            "start_dated": any(f.field == START_DAY for f in fields)})
         self.result.changed["project"] += 1
         self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
         self._year_to_date(row, known, values)
+
+    def _start_dated(self, row: ProjectRow, known: KnownProject, before: str, after: str) -> list[FieldChange]:
+        """The 实际开工 the ledger gives a project started before and after it (在建, 竣工, 投产) with no 开工
+        recorded (added so without the day, or started before the days were recorded), as a change: the import
+        then records a 开工 of that day (storage.ledger_import), so that its earlier days read it 前期."""
+        if row.started_on is None or before not in STARTED_STAGES or after not in STARTED_STAGES:
+            return []
+        if any(kind == START for kind, _ in self.state.moves.get(known.id, ())):
+            return []
+        return [FieldChange(START_DAY, None, row.started_on)]
 
     def _finish_dated(self, row: ProjectRow, known: KnownProject, before: str, after: str) -> list[FieldChange]:
         """The 竣工日期 the ledger gives a project finished before and after it, as a change when it dates its

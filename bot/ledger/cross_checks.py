@@ -24,6 +24,7 @@ from bot.ledger.columns import (
     P_STATUS,
     P_UNIT,
     PEOPLE_SHEET,
+    PROJECT_SHEET,
     STATUS_ACTIVE,
     STATUS_STOPPED,
 )
@@ -33,13 +34,16 @@ from bot.ledger.row_checks import (
     PersonDraft,
     ProjectDraft,
     RowCheck,
+    StageDraft,
     node_draft,
     person_draft,
     project_draft,
+    stage_draft,
 )
 from bot.ledger.tables import Table
 
-D = TypeVar("D", ProjectDraft, PersonDraft, NodeDraft)
+D = TypeVar("D", ProjectDraft, PersonDraft, NodeDraft, StageDraft)
+Draft = ProjectDraft | PersonDraft | NodeDraft | StageDraft
 
 
 class Checks:
@@ -50,6 +54,7 @@ class Checks:
         self._projects: list[ProjectDraft] = []
         self._people: list[PersonDraft] = []
         self._nodes: list[NodeDraft] = []
+        self._stages: list[StageDraft] = []
         self.nodes_read = False  # a 项目节点计划 table was read
         self._people_read = False  # a people table was read
         self._people_broken = False  # a people table was given but could not be read
@@ -68,6 +73,8 @@ class Checks:
             self._projects.append(project_draft(check))
         elif table.kind == "nodes":
             self._nodes.append(node_draft(check))
+        elif table.kind == "stages":
+            self._stages.append(stage_draft(check))
         else:
             self._people.append(person_draft(check))
 
@@ -78,6 +85,7 @@ class Checks:
         self._check_duplicate_projects()
         self._check_duplicate_people()
         self._check_nodes({c.strip().upper() for c in known_projects})
+        self._check_stages()
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
         if self._projects and not self._people_read and not self._people_broken and not known:
             # Nothing in the database and no roster given: every unit would be unknown. Say so once.
@@ -100,6 +108,7 @@ class Checks:
             people=[d.row for d in self._people if d.ok and d.row is not None],
             nodes=[d.row for d in self._nodes if d.ok and d.row is not None],
             nodes_read=self.nodes_read,
+            stages=[d.row for d in self._stages if d.ok and d.row is not None],
             issues=[issue for _, issue in sorted(self._issues, key=lambda item: item[0])],
             as_of=as_of,
             year=year,
@@ -116,7 +125,14 @@ class Checks:
         for draft, seen in repeats((d for d in named if d.code in codes), lambda d: (d.code, d.name)):
             self._reject(draft, N_NAME, "node_repeated", code=draft.code, name=draft.name, **where(seen, draft))
 
-    def _reject(self, draft: ProjectDraft | PersonDraft | NodeDraft, column: str, reason: str,
+    def _check_stages(self) -> None:
+        """Each row of 阶段记录 names a project of the projects table it comes with."""
+        codes = {d.code for d in self._projects if d.code}
+        for draft in self._stages:
+            if draft.code is not None and draft.code not in codes:
+                self._reject(draft, C_CODE, "stage_project_unknown", code=draft.code, sheet=PROJECT_SHEET)
+
+    def _reject(self, draft: Draft, column: str, reason: str,
                 **context: object) -> None:
         draft.ok = False
         self._issue(draft.key, draft.sheet, draft.key[1], column, issue_words(reason, **context))
@@ -180,7 +196,6 @@ def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterato
             yield draft, seen
 
 
-def where(seen: ProjectDraft | PersonDraft | NodeDraft,
-          draft: ProjectDraft | PersonDraft | NodeDraft) -> dict[str, object]:
+def where(seen: Draft, draft: Draft) -> dict[str, object]:
     """Where ``seen`` is, for ledger_issue.j2's ``where``: its row, and its sheet when it is not ``draft``'s."""
     return {"seen_sheet": None if seen.sheet == draft.sheet else seen.sheet, "seen_row": seen.key[1]}

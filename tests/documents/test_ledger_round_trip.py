@@ -13,15 +13,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.domain.stage_events import DAY_TYPED, FINISH, START, StageMove
+from bot.domain.stage_events import DAY_TYPED, FINISH, REOPEN, START, StageMove
 from bot.domain.stage_history import Move
+from bot.render import shared_renderer
 from bot.services.ledger_download import ledger_file
 from bot.services.ledger_import import ImportResult, import_ledger_files
+from bot.services.standings import compute_standings
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_export import LedgerTemplate, ledger_template
 from storage.models import Person, PersonRole, Project, Unit
 from storage.nodes import LedgerNode, ledger_nodes
+from storage.settings import load_calendar
 from storage.stage_events import histories, record_moves
 from tests.databases import BACKENDS, fresh_database
 from tests.render.factories import make_standings
@@ -60,7 +63,7 @@ async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layo
     await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
     exported = await _export(db, tmp_path / "export.xlsx")
     wb = openpyxl.load_workbook(exported, read_only=True)
-    assert wb.sheetnames[-3:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划"]
+    assert wb.sheetnames[-4:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划", "阶段记录"]
     projects = list(wb["重点项目包抓责任分解表"].iter_rows(max_row=3, values_only=True))
     sample = list(openpyxl.load_workbook(SAMPLE_XLSX, read_only=True)["重点项目包抓责任分解表"]
                   .iter_rows(max_row=3, values_only=True))
@@ -103,7 +106,8 @@ async def test_the_export_imported_into_a_fresh_database_keeps_each_project_s_st
         db: Database, tmp_path: Path) -> None:
     """ZD2026-001 (在建) started on 2 March; ZD2026-021 (竣工) started on 1 May last year and finished on
     1 October, earlier than the import that added it finished (23 November). Exported with 实际开工 and 竣工日期
-    and imported into a fresh database ten days later, both keep their days, not the day of that import."""
+    (and 阶段记录) and imported into a fresh database ten days later, both keep their days and their whole
+    history, not the day of that import."""
     await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
     async with db.session() as session:
         ids = dict((await session.execute(select(Project.code, Project.id))).all())
@@ -122,7 +126,9 @@ async def test_the_export_imported_into_a_fresh_database_keeps_each_project_s_st
         assert await _ledger(fresh) == await _ledger(db)
         kept = await _moves(fresh)
         assert kept["ZD2026-001"] == [Move(START, date(2026, 3, 2))]
-        assert kept["ZD2026-021"] == [Move(START, date(2025, 5, 1)), Move(FINISH, date(2026, 10, 1))]
+        assert kept["ZD2026-021"] == [Move(START, date(2025, 5, 1)), Move(FINISH, date(2026, 10, 1)),
+                                      Move(FINISH, date(2026, 11, 23))]
+        assert kept == await _moves(db)
         assert "ZD2026-002" not in kept
 
 
@@ -228,3 +234,65 @@ async def test_a_roster_marking_an_active_person_stopped_leaves_him_active(db: D
     result = await _import(db, [stopped], take_file=True)
     assert [(c.kind, c.subject, c.choice) for c in result.conflicts] == [("stop_marked", "郝芳", None)]
     assert not result.changed and await _people(db) == before
+
+
+async def _july(db: Database) -> tuple[object, ...]:
+    """What July's monthly bulletin (as of 31 July) says of the projects' stages: 开工率, 竣工率, those planned
+    to have started and not, and each project's stage and days then."""
+    async with db.session() as session:
+        july = await compute_standings(session, period="2026-07", cutoff=date(2026, 7, 31),
+                                       window_start=date(2026, 7, 1), calendar=await load_calendar(session))
+    return (july.start_rate, july.finish_rate, [p.code for p in july.not_started],
+            [(p.code, p.stage, p.started_on, p.finished_on, p.finished) for p in july.projects])
+
+
+async def test_a_reopened_project_keeps_its_history_and_past_figures_on_a_fresh_database(
+        db: Database, tmp_path: Path) -> None:
+    """ZD2026-001 started on 2 March, was finished on 30 June and set back to 在建 on 15 September: July's
+    monthly counts it finished. The export's 阶段记录 carries the three moves, so a fresh database reads July
+    the same (with 实际开工 alone it would read July 在建); imported again, the sheet changes nothing."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        project_id = await session.scalar(select(Project.id).where(Project.code == "ZD2026-001"))
+        assert project_id is not None
+        await record_moves(session, [StageMove(project_id, START, date(2026, 3, 2), DAY_TYPED),
+                                     StageMove(project_id, FINISH, date(2026, 6, 30), DAY_TYPED),
+                                     StageMove(project_id, REOPEN, date(2026, 9, 15), DAY_TYPED)],
+                           person_id=None, now=NOW)
+    july = await _july(db)
+    assert ("ZD2026-001", "竣工", date(2026, 3, 2), date(2026, 6, 30), True) in july[3]
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = list(openpyxl.load_workbook(exported, read_only=True)["阶段记录"].iter_rows(values_only=True))
+    assert rows[0] == ("项目编号", "阶段变化", "日期")
+    assert [(code, move, day.date()) for code, move, day in rows[1:] if code == "ZD2026-001"] == [
+        ("ZD2026-001", "开工", date(2026, 3, 2)), ("ZD2026-001", "竣工", date(2026, 6, 30)),
+        ("ZD2026-001", "恢复在建", date(2026, 9, 15))]
+    again = await _import(db, [exported])
+    assert not again.changed and again.plan is not None and again.plan.histories_kept == 0
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported], clock=FrozenClock(NOW + timedelta(days=10)))
+        assert await _moves(fresh) == await _moves(db)
+        assert await _july(fresh) == july
+
+
+async def test_a_stage_history_other_than_the_recorded_one_is_kept_and_said(db: Database, tmp_path: Path) -> None:
+    """A project with a history recorded keeps it, whatever 阶段记录 says of it: the summary says so."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    before = await _moves(db)
+    wb = openpyxl.load_workbook(await _export(db, tmp_path / "export.xlsx"))
+    stages = wb["阶段记录"]
+    stages.append(["ZD2026-021", "开工", date(2025, 5, 1)])
+    stages.append(["ZD2026-999", "开工", date(2025, 5, 1)])
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    refused = await import_ledger_files(db, FrozenClock(NOW), [edited], actor=ACTOR)
+    assert [str(issue) for issue in refused.issues] == [
+        f"「阶段记录」第{stages.max_row}行【项目编号】：项目编号「ZD2026-999」不在一同导入的「重点项目包抓责任分解表」中"
+        "（阶段记录随项目表导入）"]
+    stages.delete_rows(stages.max_row)
+    wb.save(edited)
+    result = await _import(db, [edited])
+    assert result.plan is not None and result.plan.histories_kept == 1 and not result.changed
+    assert await _moves(db) == before
+    summary = shared_renderer().plain("import_summary", result=result, dry_run=False, take_file=False, limit=30)
+    assert "阶段记录：1 个项目与系统中已有的开工、竣工记录不同，保留系统中的记录" in summary

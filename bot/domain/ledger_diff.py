@@ -128,9 +128,12 @@ class _Planner:
         self.roster_people: dict[tuple[str, str | None], KnownPerson] = {}
         self.stopped: set[int] = set()  # python ids of people the roster marks 停用
         self.said_active: set[int] = set()  # python ids of people the roster marks 在用
+        self.statuses: dict[tuple[str, str | None], bool] = {}
         self.conflict_keys: set[str] = set()
 
     def plan(self, ledger: Ledger) -> ImportPlan:
+        # what the rows of each person (name, phone) say of 状态, whichever of them says it
+        self.statuses = {(row.name, row.phone): row.active for row in ledger.people if row.active is not None}
         for row in ledger.people:
             self._person_row(row)
         self._histories(ledger)
@@ -270,7 +273,7 @@ class _Planner:
 
     def _person_row(self, row: PersonRow) -> None:
         self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                     roster_row=True, active=row.active)
+                     roster_row=True, active=self.statuses.get((row.name, row.phone)))
 
     # projects ----------------------------------------------------------------------------------
 

@@ -296,3 +296,30 @@ async def test_a_stage_history_other_than_the_recorded_one_is_kept_and_said(db: 
     assert await _moves(db) == before
     summary = shared_renderer().plain("import_summary", result=result, dry_run=False, take_file=False, limit=30)
     assert "阶段记录：1 个项目与系统中已有的开工、竣工记录不同，保留系统中的记录" in summary
+
+
+async def test_what_one_of_a_person_s_rows_says_of_his_status_is_his(db: Database, tmp_path: Path) -> None:
+    """赵芳, 单位经办人 and liaison, is deactivated: both her rows say 停用 and a fresh database has her deactivated
+    in both roles. Her first row left blank and the second saying 在用, she may be brought back (as chosen)."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        handler = await session.scalar(select(Person).where(Person.name == "赵芳"))
+        assert handler is not None
+        session.add(PersonRole(person_id=handler.id, role="liaison"))
+        handler.active = False
+    before = await _people(db)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = list(openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True))
+    assert [(row[1], row[5]) for row in rows if row[0] == "赵芳"] == [("单位经办人", "停用"), ("联络员", "停用")]
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert (await _people(fresh))[("赵芳", "13800104729")] == (("liaison", "unit"), None, "区住建局", False)
+    wb = openpyxl.load_workbook(exported)
+    sheet = wb["人员名单"]
+    first, second = (row for row in range(2, sheet.max_row + 1) if sheet.cell(row=row, column=1).value == "赵芳")
+    sheet.cell(row=first, column=6).value = None
+    sheet.cell(row=second, column=6).value = "在用"
+    wb.save(tmp_path / "back.xlsx")
+    kept = await _import(db, [tmp_path / "back.xlsx"])
+    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep")]
+    assert await _people(db) == before

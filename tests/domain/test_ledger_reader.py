@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.ledger import (
     PEOPLE_COLUMNS,
@@ -621,3 +624,57 @@ def test_the_days_a_project_really_started_and_finished_are_read_when_the_ledger
     assert "竣工日期（2026-09-30）早于实际开工（2026-10-01）" in ledger.issues[1].message
     old = read_ledger([project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path)], today=date(2026, 12, 7))
     assert not old.issues and (old.projects[0].started_on, old.projects[0].finished_on) == (None, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage history (阶段记录)
+
+
+def _stages_csv(tmp_path: Path, *rows: list[object]) -> Path:
+    return write_csv(tmp_path / "stages.csv", ["项目编号", "阶段变化", "日期"], [list(row) for row in rows])
+
+
+def test_stage_rows_are_read_with_their_kind_and_day(tmp_path):
+    files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path),
+             _stages_csv(tmp_path, ["zd2026-001", "开工", "2026-03-02"], ["ZD2026-001", "竣 工", "2026/6/30"],
+                         ["ZD2026-001", "恢复在建", "2026年9月15日"])]
+    ledger = read_ledger(files, today=date(2026, 11, 23))
+    assert ledger.issues == []
+    assert [(s.row, s.code, s.kind, s.day) for s in ledger.stages] == [
+        (2, "ZD2026-001", "start", date(2026, 3, 2)), (3, "ZD2026-001", "finish", date(2026, 6, 30)),
+        (4, "ZD2026-001", "reopen", date(2026, 9, 15))]
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (["ZD2026-001", "投产", "2026-03-02"], "阶段变化",
+         "阶段变化「投产」无法识别，应为「开工」「竣工」「恢复在建」之一"),
+        (["ZD2026-001", "", "2026-03-02"], "阶段变化", "阶段变化不能为空"),
+        (["ZD2026-001", "开工", ""], "日期", "日期不能为空"),
+        (["ZD2026-001", "开工", "2026-11-24"], "日期", "2026-11-24晚于今天（2026-11-23）"),
+        (["ZD2026-001", "开工", "下周"], "日期", "下周"),
+        (["ZD2026-002", "开工", "2026-03-02"], "项目编号",
+         "项目编号「ZD2026-002」不在一同导入的「重点项目包抓责任分解表」中（阶段记录随项目表导入）"),
+    ],
+)
+def test_a_bad_stage_row_is_refused_naming_its_row_and_column(tmp_path, row, column, message):
+    files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path), _stages_csv(tmp_path, row)]
+    ledger = read_ledger(files, today=date(2026, 11, 23), known_projects={"ZD2026-002"})
+    assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("stages.csv", 2, column)]
+    assert message in ledger.issues[0].message
+    assert ledger.stages == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(day=st.dates(min_value=date(2000, 1, 1), max_value=date(2026, 11, 23)),
+       label=st.sampled_from(["开工", "竣工", "恢复在建"]))
+def test_any_past_day_and_move_of_a_stage_row_is_read_as_written(day, label):
+    with tempfile.TemporaryDirectory() as folder:
+        tmp_path = Path(folder)
+        files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path),
+                 _stages_csv(tmp_path, ["ZD2026-001", label, day.isoformat()])]
+        ledger = read_ledger(files, today=date(2026, 11, 23))
+    assert ledger.issues == []
+    assert [(s.kind, s.day) for s in ledger.stages] == [
+        ({"开工": "start", "竣工": "finish", "恢复在建": "reopen"}[label], day)]

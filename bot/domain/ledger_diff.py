@@ -57,13 +57,8 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
-from bot.domain.progress import FINISHED_STAGES, STARTED_STAGES
-from bot.domain.stage_events import START
+from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories
 from bot.domain.year_to_date import baseline_on
-
-FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
-START_DAY = "start_day"  # the 开工 a ledger's 实际开工 records for a started project with none recorded
-STAGE_HISTORY = "stage_history"  # the moves of 阶段记录 recorded for a project with none
 
 
 def money(amount: Decimal) -> Decimal:
@@ -136,7 +131,7 @@ class _Planner:
         self.statuses = {(row.name, row.phone): row.active for row in ledger.people if row.active is not None}
         for row in ledger.people:
             self._person_row(row)
-        self._histories(ledger)
+        self.result.histories, self.result.histories_kept = stage_histories(ledger.stages, self.state)
         codes = set()
         for row in ledger.projects:
             codes.add(row.code)
@@ -277,22 +272,6 @@ class _Planner:
 
     # projects ----------------------------------------------------------------------------------
 
-    def _histories(self, ledger: Ledger) -> None:
-        """The 阶段记录 of each project that has no move recorded (a fresh database, a project added), by day
-        (those of one day in the file's order); a project with a history recorded keeps it (counted when the
-        file's is another)."""
-        given: dict[str, list[tuple[str, date]]] = {}
-        for stage_row in ledger.stages:
-            given.setdefault(stage_row.code, []).append((stage_row.kind, stage_row.day))
-        for code, moves in given.items():
-            known = self.state.projects.get(code)
-            ordered = sorted(moves, key=lambda move: move[1])
-            recorded = self.state.moves.get(known.id) if known is not None else None
-            if not recorded:
-                self.result.histories[code] = ordered
-            elif recorded != ordered:
-                self.result.histories_kept += 1
-
     def _project_row(self, row: ProjectRow) -> None:
         if row.started_on is not None or row.finished_on is not None:
             self.result.stage_days[row.code] = (row.started_on, row.finished_on)
@@ -355,12 +334,7 @@ class _Planner:
                   if k not in (*people_keys, "lead_unit_id") and before[k] != v] + fields
         if wanted["lead_unit_id"] != before["lead_unit_id"]:
             fields.append(FieldChange("lead_unit", unit_names.get(before["lead_unit_id"]), row.lead_unit))
-        history = self.result.histories.get(row.code)
-        if history is not None:
-            fields.append(FieldChange(STAGE_HISTORY, None, tuple(history)))
-        else:
-            fields += self._start_dated(row, known, before["stage"], wanted["stage"])
-            fields += self._finish_dated(row, known, before["stage"], wanted["stage"])
+        fields += stage_changes(row, known, self.state, self.result.histories, before["stage"], wanted["stage"])
         new_supporting = supporting if supporting != known.supporting else None
         if new_supporting is not None:
             fields.append(FieldChange("supporting_units",
@@ -378,27 +352,6 @@ class _Planner:
         self.result.changed["project"] += 1
         self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
         self._year_to_date(row, known, values)
-
-    def _start_dated(self, row: ProjectRow, known: KnownProject, before: str, after: str) -> list[FieldChange]:
-        """The 实际开工 the ledger gives a project started before and after it (在建, 竣工, 投产) with no 开工
-        recorded (added so without the day, or started before the days were recorded), as a change: the import
-        then records a 开工 of that day (storage.ledger_import), so that its earlier days read it 前期."""
-        if row.started_on is None or before not in STARTED_STAGES or after not in STARTED_STAGES:
-            return []
-        if any(kind == START for kind, _ in self.state.moves.get(known.id, ())):
-            return []
-        return [FieldChange(START_DAY, None, row.started_on)]
-
-    def _finish_dated(self, row: ProjectRow, known: KnownProject, before: str, after: str) -> list[FieldChange]:
-        """The 竣工日期 the ledger gives a project finished before and after it, as a change when it dates its
-        finish earlier than recorded, or when none is recorded (finished before the days were): the import then
-        records a 竣工 of that day (storage.ledger_import)."""
-        if row.finished_on is None or before not in FINISHED_STAGES or after not in FINISHED_STAGES:
-            return []
-        recorded = self.state.finish_days.get(known.id)
-        if recorded is not None and recorded <= row.finished_on:
-            return []
-        return [FieldChange(FINISH_DAY, recorded, row.finished_on)]
 
     def _year_to_date(self, row: ProjectRow, known: KnownProject | None, after: Mapping[str, Any]) -> None:
         """Year-to-date today before and after (bot.domain.year_to_date), when the import changes it."""

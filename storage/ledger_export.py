@@ -1,10 +1,13 @@
 """The ledger as the import reads it, for the export: every project as a row of 重点项目包抓责任分解表 and
-every active person as a row of 人员名单 (bot.domain.ledger_rows), with the baseline's year and day they share.
+every person as a row of 人员名单 for each of their roles (bot.domain.ledger_rows), a deactivated one marked
+停用 (so that the problems and decisions that name him are still his on a fresh database), with the baseline's
+year and day they share.
 
 What the import stored is written back as it is: each project's baseline (截至某日累计完成, not the
 year-to-date), the annual plan of its baseline's year, and the days of its 开工 and 竣工 (实际开工, 竣工日期:
 bot.domain.stage_history.ledger_days), so that the export imported again changes nothing, and imported into
-a fresh database gives each project the same start and finish days.
+a fresh database gives each project the same start and finish days; and each project's whole history of
+开工, 竣工 and 恢复在建 (阶段记录), so that a reopened project's past figures read the same there too.
 A few queries whatever the size of the district.
 """
 
@@ -18,30 +21,31 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, UNIT_ROLES, PersonRow, ProjectRow
+from bot.domain.ledger_rows import UNIT_ROLES, PersonRow, ProjectRow, StageRow
 from bot.domain.stage_history import ledger_days
 from storage.annual_plans import plans_of_year
 from storage.models import Person, PersonRole, Project, ProjectSupportingUnit, Unit
 from storage.stage_events import histories
 
-# The role a person's one roster row names when they hold several (the import matches a lead official of a
-# project row by the role 包抓领导, and adds a liaison's role from the project row).
+# The roles of the roster, in the order of a person's rows: one row per role, so that a person with several
+# (a 包抓领导 who is also an admin, a unit handler who is also a liaison) keeps them all.
 ROSTER_ROLES = ("lead", "top", "admin", "unit", "liaison")
 
 
 @dataclass
 class LedgerTemplate:
-    """The import's two tables, as stored; ``year`` and ``as_of``: the baseline's year and day most projects
+    """The import's tables, as stored; ``year`` and ``as_of``: the baseline's year and day most projects
     share (``as_of`` None when the projects of that year do not share one day)."""
 
     projects: list[ProjectRow] = field(default_factory=list)
     people: list[PersonRow] = field(default_factory=list)
+    stages: list[StageRow] = field(default_factory=list)  # every project's 开工, 竣工 and 恢复在建, by code and day
     year: int | None = None
     as_of: date | None = None
 
 
 async def ledger_template(session: AsyncSession) -> LedgerTemplate:
-    """Every project (by code) and every active person with a role (by name) as the import's rows."""
+    """Every project (by code) and every person with a role (by name, a row per role) as the import's rows."""
     units: dict[int, str] = {unit_id: name for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
     roles: dict[int, set[str]] = {}
     for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
@@ -81,14 +85,14 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             lead_unit=units[project.lead_unit_id], supporting_units=tuple(supporting.get(project.id, ())),
             liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None,
             started_on=started_on, finished_on=finished_on))
+        template.stages += [StageRow(0, project.code, move.kind, move.day) for move in moves.get(project.id, [])]
     for pid, (name, phone, title, unit_id, active) in sorted(people.items(), key=lambda item: item[0]):
-        role = next((r for r in ROSTER_ROLES if r in roles.get(pid, ())), None)
-        if not active or role is None or role not in ROLE_BY_LABEL.values():
-            continue
         unit = units.get(unit_id) if unit_id else None
-        if role in ("liaison", "unit") and unit is None:
-            continue  # the roster needs their unit; a liaison comes with his projects' rows
-        template.people.append(PersonRow(
-            row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
-            title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ()))))
+        for role in (r for r in ROSTER_ROLES if r in roles.get(pid, ())):
+            if role in ("liaison", "unit") and unit is None:
+                continue  # the roster needs their unit; a liaison comes with his projects' rows
+            template.people.append(PersonRow(
+                row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
+                title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ())),
+                active=None if active else False))
     return template

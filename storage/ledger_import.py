@@ -73,7 +73,7 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     units.unit_ids.update(zip(plan.new_units, new_unit_ids, strict=True))
 
     people_rows = [{"name": p.name, "phone": p.phone, "title": p.title, "unit_id": units.unit(p.unit_id),
-                    "active": True, "created_at": now} for p in plan.new_people]
+                    "active": p.active, "created_at": now} for p in plan.new_people]
     units.person_ids = await _insert_returning_ids(session, person_table, people_rows,
                                                    ("name", "phone", "title", "unit_id"))
     for person, person_id in zip(plan.new_people, units.person_ids, strict=True):
@@ -150,18 +150,24 @@ def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime)
     (bot.domain.stage_events.stage_move), from the day the ledger gives for it (实际开工, 竣工日期), else the
     day of the import; a finished project's 竣工 the ledger dates earlier (or dates at all: ``finish_dated``,
     bot.domain.ledger_diff), from that day; and, before these, the 开工 of a project added already 在建 or
-    finished whose 实际开工 the ledger gives (``added_start``), from that day."""
+    finished whose 实际开工 the ledger gives (``added_start``), or of a project already started with no 开工
+    recorded (``start_dated``), from that day. A project whose history the files give (阶段记录) and that has
+    none recorded gets those moves instead, and no other."""
     today = to_local(now).date()
     stages = [(project["code"], project_id, None, project["stage"])
               for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
     stages += [(change["code"], change["id"], change["stage_before"], change["values"]["stage"])
                for change in plan.project_updates]
     dated = {change["code"] for change in plan.project_updates if change.get("finish_dated")}
+    start_dated = {change["code"] for change in plan.project_updates if change.get("start_dated")}
     moves: dict[str, list[StageMove]] = {}
     for code, project_id, before, after in stages:
         started, finished = plan.stage_days.get(code, (None, None))
         made = moves.setdefault(code, [])
-        start = added_start(after, started, today=today) if before is None else None
+        if code in plan.histories:  # its whole history, as 阶段记录 gives it
+            made.extend(StageMove(project_id, kind, day, DAY_LEDGER) for kind, day in plan.histories[code])
+            continue
+        start = added_start(after, started, today=today) if before is None else started if code in start_dated else None
         if start is not None:
             made.append(StageMove(project_id, START, start, DAY_LEDGER))
         kind = FINISH if code in dated else stage_move(before or "", after)
@@ -203,6 +209,8 @@ def _shown(value: Any) -> Any:
     """A value as JSON keeps it: amounts and days as text."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    if isinstance(value, tuple | list):  # a history: (kind, day) pairs
+        return [_shown(item) for item in value]
     return str(value)
 
 
@@ -218,6 +226,8 @@ def _audit_row(change: RowChange, *, now: datetime, actor: Actor) -> dict[str, A
     if change.person is not None:  # added: known by the id just given
         key = str(change.person.id)
         detail["role"] = sorted(change.person.roles)[0] if change.person.roles else None
+        if not change.person.active:  # added as the roster says: deactivated
+            detail["active"] = False
     changed = [f for f in change.fields if f.field != "role"]
     if change.action == "add":  # what the row is added with
         detail.update({f.field: _shown(f.after) for f in changed})

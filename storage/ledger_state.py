@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.ledger_diff import default_day
 from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
+from bot.domain.stage_history import last_finish
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
-from storage.stage_events import finish_days
+from storage.stage_events import histories
 
 IMPORT_ACTION = "ledger.import"
 # Audit entries of a change of a project's people made in the chat (/handover, /project_set).
@@ -32,7 +33,8 @@ async def known_project_codes(session: AsyncSession) -> set[str]:
 
 
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
-    """Everything `plan_import` compares with, in nine queries whatever the size of the district."""
+    """Everything `plan_import` compares with, in nine queries whatever the size of the district (the stage
+    histories: each project's moves, and the day its finish is recorded from)."""
     state = LedgerState()
     state.units = {name: unit_id for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
     roles: dict[int, set[str]] = {}
@@ -58,7 +60,10 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
     year = (as_of or default_day(today) or today).year
     state.plans = {project_id: plan for project_id, plan in (await plans_of_year(session, year=year)).items()
                    if plan is not None}
-    state.finish_days = await finish_days(session)
+    moves = await histories(session)
+    state.moves = {project_id: [(move.kind, move.day) for move in made] for project_id, made in moves.items()}
+    state.finish_days = {project_id: day for project_id, made in moves.items()
+                         if (day := last_finish(made)) is not None}
     return state
 
 

@@ -27,6 +27,8 @@ PERSON_ID_FIELDS = frozenset({"lead_official_id", "liaison_id"})
 UNIT_ID_FIELDS = frozenset({"lead_unit_id", "unit_id"})
 
 ROLES: dict[str, str] = worded(_TABLES, "roles")
+# A project's moves of stage: 开工, 竣工, 恢复在建 (阶段记录, the import's preview, the audit).
+STAGE_MOVES: dict[str, str] = worded(_TABLES, "stage_moves")
 # Problem events (the 办理记录).
 EVENTS: dict[str, str] = worded(_TABLES, "events")
 APPROVAL_STATUS: dict[str, str] = worded(_TABLES, "approval_status")

@@ -8,12 +8,18 @@ the rows to insert and update (storage.ledger_import writes them in bulk), every
 Rules, as a careful 区项目办 expects them:
 
 - People are matched as before: by phone; else by name with the same role and the same title or unit; else
-  the only person of that name and role. Units by name. Projects by 项目编号.
+  the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
+  their roles. Units by name. Projects by 项目编号.
+- A roster row's 状态 停用 keeps a deactivated person so (no conflict: the file agrees; he takes no post he
+  does not hold) and adds a new person deactivated, so that an exported ledger imported elsewhere still names
+  the people of its history; it does not deactivate an active person (that is /deactivate's, which lists what
+  to hand over): listed as a conflict, kept active.
 - Nothing is deleted by omission: projects and people in the database but absent from the file are listed
   and kept (people only when the file has a roster).
 - Conflicts with the chat, decided per conflict by `choices` (key → "keep" | "file"; default "keep"):
   a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
-  project; file: active again, as the file says), and a liaison or lead changed in the chat (/handover,
+  project; file: active again; offered only when his roster row says 在用: a file that does not say so never
+  brings him back), and a liaison or lead changed in the chat (/handover,
   /project_set) since the last import that the file would revert (keep: the chat's choice stays).
 - Each year has its own annual plan: the file's plan is the plan of the year it is for (the year of its
   baseline's day), compared with the plan stored for that year (none yet: a change from none), and
@@ -51,10 +57,8 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
-from bot.domain.progress import FINISHED_STAGES
+from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories
 from bot.domain.year_to_date import baseline_on
-
-FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
 
 
 def money(amount: Decimal) -> Decimal:
@@ -115,11 +119,19 @@ class _Planner:
         self.named: set[int] = set()  # ids of stored people the file names
         self.touched: dict[int, KnownPerson] = {}  # stored people changed, by id
         self.roster: set[int] = set()  # python ids of people seen as roster rows
+        # (name, phone) → the person of a roster row: a person with several roles has a row for each
+        self.roster_people: dict[tuple[str, str | None], KnownPerson] = {}
+        self.stopped: set[int] = set()  # python ids of people the roster marks 停用
+        self.said_active: set[int] = set()  # python ids of people the roster marks 在用
+        self.statuses: dict[tuple[str, str | None], bool] = {}
         self.conflict_keys: set[str] = set()
 
     def plan(self, ledger: Ledger) -> ImportPlan:
+        # what the rows of each person (name, phone) say of 状态, whichever of them says it
+        self.statuses = {(row.name, row.phone): row.active for row in ledger.people if row.active is not None}
         for row in ledger.people:
             self._person_row(row)
+        self.result.histories, self.result.histories_kept = stage_histories(ledger.stages, self.state)
         codes = set()
         for row in ledger.projects:
             codes.add(row.code)
@@ -170,13 +182,21 @@ class _Planner:
         return same_role[0] if len(same_role) == 1 else None
 
     def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
-                roster_row: bool = False) -> KnownPerson | None:
+                roster_row: bool = False, active: bool | None = None) -> KnownPerson | None:
         """The person the file means, as the import leaves them; None when a deactivated person is named
-        and kept deactivated."""
+        (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing)."""
         unit = self._unit(unit_name) if unit_name else None
-        person = self._find(name, phone, role, title, unit)
+        person = self.roster_people.get((name, phone)) if roster_row else None
+        person = person or self._find(name, phone, role, title, unit)
+        if person is not None and roster_row:
+            self.roster_people[(name, phone)] = person
+        if person is not None and active is not None:
+            (self.said_active if active else self.stopped).add(id(person))
         if person is None:
-            person = KnownPerson(None, name, phone, title, unit, True, {role}, ref=len(self.result.new_people))
+            person = KnownPerson(None, name, phone, title, unit, active is not False, {role},
+                                 ref=len(self.result.new_people))
+            if active is not None:
+                (self.said_active if active else self.stopped).add(id(person))
             self.result.new_people.append(person)
             self.people.append(person)
             if phone:
@@ -186,15 +206,25 @@ class _Planner:
             self.result.changes.append(RowChange("person", "add", name, name, person=person))
             if roster_row:
                 self.roster.add(id(person))
+                self.roster_people[(name, phone)] = person
             return person
-        if person.id is None:  # new in this import: just make sure of the role
-            if role not in person.roles:
-                person.roles.add(role)
+        if person.id is None:  # new in this import: the role, and the title or unit of another role's row
+            person.roles.add(role)
+            person.title = person.title or title
+            person.unit_id = person.unit_id or unit
+            person.active = person.active and id(person) not in self.stopped
             return person
         self.named.add(person.id)
-        if not person.active:
-            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name))
-            if choice == KEEP:
+        if person.active and id(person) in self.stopped:  # deactivating is /deactivate's (it lists the handover)
+            self._conflict(Conflict(f"stop_marked:{person.id}", "stop_marked", person.name, choice=None))
+        if not person.active and id(person) in self.stopped:  # the file agrees: stays so, in no new post
+            if not roster_row:
+                return None
+        elif not person.active:
+            # Brought back only by a roster row that says 在用, and then as the admin chooses.
+            offered = KEEP if id(person) in self.said_active else None
+            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name, choice=offered))
+            if choice != FILE:
                 return None
             person.active = True
         wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit}
@@ -238,7 +268,7 @@ class _Planner:
 
     def _person_row(self, row: PersonRow) -> None:
         self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                     roster_row=True)
+                     roster_row=True, active=self.statuses.get((row.name, row.phone)))
 
     # projects ----------------------------------------------------------------------------------
 
@@ -288,6 +318,9 @@ class _Planner:
                     target = current
             if blocked:
                 target = current
+                if not same:  # a person the roster marks 停用 named for a post he does not hold
+                    for stopped in (p for p in self.by_name.get(named or "", []) if id(p) in self.stopped and p.id):
+                        self._conflict(Conflict(f"deactivated:{stopped.id}", "deactivated", stopped.name, choice=None))
             wanted[f"{name}_id"] = target
             if target != current:
                 fields.append(FieldChange(name, names.get(current) if current else None,
@@ -301,7 +334,7 @@ class _Planner:
                   if k not in (*people_keys, "lead_unit_id") and before[k] != v] + fields
         if wanted["lead_unit_id"] != before["lead_unit_id"]:
             fields.append(FieldChange("lead_unit", unit_names.get(before["lead_unit_id"]), row.lead_unit))
-        fields += self._finish_dated(row, known, before["stage"], wanted["stage"])
+        fields += stage_changes(row, known, self.state, self.result.histories, before["stage"], wanted["stage"])
         new_supporting = supporting if supporting != known.supporting else None
         if new_supporting is not None:
             fields.append(FieldChange("supporting_units",
@@ -314,21 +347,11 @@ class _Planner:
         values = {**before, **wanted}
         self.result.project_updates.append({"id": known.id, "code": row.code, "values": values,
                                             "supporting": new_supporting, "stage_before": before["stage"],
-                                            "finish_dated": any(f.field == FINISH_DAY for f in fields)})
+                                            "finish_dated": any(f.field == FINISH_DAY for f in fields),
+                                            "start_dated": any(f.field == START_DAY for f in fields)})
         self.result.changed["project"] += 1
         self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
         self._year_to_date(row, known, values)
-
-    def _finish_dated(self, row: ProjectRow, known: KnownProject, before: str, after: str) -> list[FieldChange]:
-        """The 竣工日期 the ledger gives a project finished before and after it, as a change when it dates its
-        finish earlier than recorded, or when none is recorded (finished before the days were): the import then
-        records a 竣工 of that day (storage.ledger_import)."""
-        if row.finished_on is None or before not in FINISHED_STAGES or after not in FINISHED_STAGES:
-            return []
-        recorded = self.state.finish_days.get(known.id)
-        if recorded is not None and recorded <= row.finished_on:
-            return []
-        return [FieldChange(FINISH_DAY, recorded, row.finished_on)]
 
     def _year_to_date(self, row: ProjectRow, known: KnownProject | None, after: Mapping[str, Any]) -> None:
         """Year-to-date today before and after (bot.domain.year_to_date), when the import changes it."""

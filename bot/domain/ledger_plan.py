@@ -68,6 +68,8 @@ class LedgerState:
     plans: dict[int, Decimal] = field(default_factory=dict)
     # project id → the day of its latest confirmed 竣工 (absent: none recorded)
     finish_days: dict[int, date] = field(default_factory=dict)
+    # project id → its confirmed moves (kind: 开工, 竣工, reopening; day) by day, for the projects with any
+    moves: dict[int, list[tuple[str, date]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ class Conflict:
     choose (an absent row is always kept)."""
 
     key: str
-    kind: Literal["deactivated", "handover", "absent_project", "absent_person"]
+    kind: Literal["deactivated", "handover", "absent_project", "absent_person", "stop_marked"]
     subject: str  # who or which project, as people read it
     chat: str | None = None  # the value kept in the database
     file: str | None = None  # the value the file gives
@@ -148,3 +150,7 @@ class ImportPlan:
     # project code → (实际开工, 竣工日期) the files give, for the projects they give either for: the days a 开工 or
     # 竣工 the import records counts from (bot.domain.stage_events.ledger_day)
     stage_days: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
+    # project code → the moves (kind, day) of its 阶段记录 to record, in their order: for the projects the files
+    # give a history for and that have none recorded (a fresh database); these record no other move
+    histories: dict[str, list[tuple[str, date]]] = field(default_factory=dict)
+    histories_kept: int = 0  # projects the files give another history for than the one recorded, kept

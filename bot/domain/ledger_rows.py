@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from bot.domain.worded import worded
 
-__all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "NodeRow", "PersonRow", "ProjectRow"]
+__all__ = ["ROLE_BY_LABEL", "STAGES", "ImportIssue", "Ledger", "NodeRow", "PersonRow", "ProjectRow", "StageRow"]
 
 UNIT_ROLES = frozenset({"liaison", "unit", "admin"})  # a roster row's 单位/职务 is a unit name
 ROLE_BY_LABEL = {
@@ -37,6 +37,7 @@ class PersonRow:
     title: str | None  # lead / top: the title (职务)
     phone: str | None  # 11 digits
     projects: tuple[str, ...]  # 负责项目, normalised project codes
+    active: bool | None = None  # 状态: False 停用, True 在用 (said so), None the row does not say
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,17 @@ class NodeRow:
 
 
 @dataclass(frozen=True)
+class StageRow:
+    """One row of 阶段记录: a 开工, 竣工 or 恢复在建 of a project on a day (bot.domain.stage_events' kinds), so that
+    a project's history (a reopened one's too) comes whole into a database that has none for it."""
+
+    row: int
+    code: str  # the project's 项目编号, normalised
+    kind: str  # START, FINISH or REOPEN
+    day: date
+
+
+@dataclass(frozen=True)
 class ImportIssue:
     """One problem found in the input, worded in Chinese for the person who uploaded it."""
 
@@ -100,6 +112,7 @@ class Ledger:
     people: list[PersonRow] = field(default_factory=list)
     nodes: list[NodeRow] = field(default_factory=list)
     nodes_read: bool = False  # the files had a 项目节点计划 table (without one, the stored nodes are left alone)
+    stages: list[StageRow] = field(default_factory=list)  # 阶段记录, in file order
     issues: list[ImportIssue] = field(default_factory=list)
     as_of: date | None = None  # 截至某日: the day up to which 截至…累计完成 counts, if the file names it
     year: int | None = None  # the year its title names (「2026年…」), if it does

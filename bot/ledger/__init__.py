@@ -6,7 +6,8 @@ row and collects every problem it finds. It never touches the database; the impo
 
 Input
 -----
-* An .xlsx workbook with the sheets 「重点项目包抓责任分解表」 (projects) and 「人员名单」 (people).
+* An .xlsx workbook with the sheets 「重点项目包抓责任分解表」 (projects) and 「人员名单」 (people), and
+  optionally 「项目节点计划」 (nodes) and 「阶段记录」 (each project's 开工, 竣工 and 恢复在建 with its day).
   Every sheet is recognised by its header row (found in the first rows, below any title rows),
   so renamed sheets work too; sheets without a recognisable header are ignored unless they carry
   one of the two names above.

@@ -1,5 +1,5 @@
 """The ledger's template: sheet names, column headers, the header variants accepted, and how a header row is
-recognised as the projects table, the people table or the nodes table (项目节点计划)."""
+recognised as the projects table, the people table, the nodes table (项目节点计划) or the stage history (阶段记录)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES
+from bot.domain.stage_events import FINISH, REOPEN, START
 from bot.ledger.cells import cell_str
 
 __all__ = ["NODE_COLUMNS", "NODE_SHEET", "PEOPLE_COLUMNS", "PEOPLE_SHEET", "PROJECT_COLUMNS", "PROJECT_SHEET",
@@ -17,6 +18,7 @@ __all__ = ["NODE_COLUMNS", "NODE_SHEET", "PEOPLE_COLUMNS", "PEOPLE_SHEET", "PROJ
 PROJECT_SHEET = "重点项目包抓责任分解表"
 PEOPLE_SHEET = "人员名单"
 NODE_SHEET = "项目节点计划"
+STAGE_SHEET = "阶段记录"
 
 C_CODE = "项目编号"
 C_NAME = "项目名称"
@@ -45,6 +47,15 @@ P_ROLE = "角色"
 P_UNIT = "单位/职务"
 P_PHONE = "手机"
 P_PROJECTS = "负责项目"
+# Optional: 停用 for a person deactivated (the export writes it), 在用 to bring one back; blank says nothing.
+P_STATUS = "状态"
+STATUS_STOPPED = "停用"
+STATUS_ACTIVE = ("在用", "启用", "在岗", "正常")
+
+# 阶段记录: each 开工, 竣工 and 恢复在建 of a project, with its day (the export writes them; optional)
+S_MOVE = "阶段变化"
+S_DAY = "日期"
+MOVE_BY_LABEL = {"开工": START, "竣工": FINISH, "恢复在建": REOPEN}
 
 N_NAME = "节点名称"
 N_PLANNED = "计划完成日期"
@@ -57,8 +68,10 @@ PROJECT_COLUMNS = (
 )
 PROJECT_OPTIONAL = (C_STARTED, C_FINISHED)
 PEOPLE_COLUMNS = (P_NAME, P_ROLE, P_UNIT, P_PHONE, P_PROJECTS)
+PEOPLE_OPTIONAL = (P_STATUS,)
 NODE_COLUMNS = (C_CODE, N_NAME, N_PLANNED)  # required; 实际完成日期 and 备注 may be left out
 NODE_OPTIONAL = (N_DONE, N_NOTE)
+STAGE_COLUMNS = (C_CODE, S_MOVE, S_DAY)
 
 # Header variants seen in the wild, besides the template text itself.
 _HEADER_ALIASES = {
@@ -76,6 +89,8 @@ _HEADER_ALIASES = {
     "单位或职务": P_UNIT,
     "手机号": P_PHONE,
     "手机号码": P_PHONE,
+    "人员状态": P_STATUS,
+    "账号状态": P_STATUS,
     "节点": N_NAME,
     "计划完成时间": N_PLANNED,
     "计划完成": N_PLANNED,
@@ -100,8 +115,8 @@ def header_key(value: object) -> str:
     return re.sub(r"\s+", "", text)
 
 
-CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PROJECT_OPTIONAL, *PEOPLE_COLUMNS, *NODE_COLUMNS,
-                                       *NODE_OPTIONAL)}
+CANONICAL = {header_key(c): c for c in (*PROJECT_COLUMNS, *PROJECT_OPTIONAL, *PEOPLE_COLUMNS, *PEOPLE_OPTIONAL,
+                                       *NODE_COLUMNS, *NODE_OPTIONAL, *STAGE_COLUMNS)}
 CANONICAL.update({header_key(k): v for k, v in _HEADER_ALIASES.items()})
 
 
@@ -116,8 +131,10 @@ def map_header(cells: Sequence[object]) -> dict[str, int]:
     return columns
 
 
-def table_kind(columns: dict[str, int]) -> Literal["projects", "people", "nodes"] | None:
+def table_kind(columns: dict[str, int]) -> Literal["projects", "people", "nodes", "stages"] | None:
     """Which table a header row starts, if any."""
+    if C_CODE in columns and S_MOVE in columns:
+        return "stages"
     if C_CODE in columns and N_NAME in columns:
         return "nodes"
     if C_CODE in columns and len(columns.keys() & set(PROJECT_COLUMNS)) >= 2:

@@ -21,7 +21,12 @@ from bot.ledger.columns import (
     N_NAME,
     P_NAME,
     P_PHONE,
+    P_STATUS,
+    P_UNIT,
     PEOPLE_SHEET,
+    PROJECT_SHEET,
+    STATUS_ACTIVE,
+    STATUS_STOPPED,
 )
 from bot.ledger.issue_words import issue_words
 from bot.ledger.row_checks import (
@@ -29,13 +34,16 @@ from bot.ledger.row_checks import (
     PersonDraft,
     ProjectDraft,
     RowCheck,
+    StageDraft,
     node_draft,
     person_draft,
     project_draft,
+    stage_draft,
 )
 from bot.ledger.tables import Table
 
-D = TypeVar("D", ProjectDraft, PersonDraft, NodeDraft)
+D = TypeVar("D", ProjectDraft, PersonDraft, NodeDraft, StageDraft)
+Draft = ProjectDraft | PersonDraft | NodeDraft | StageDraft
 
 
 class Checks:
@@ -46,6 +54,7 @@ class Checks:
         self._projects: list[ProjectDraft] = []
         self._people: list[PersonDraft] = []
         self._nodes: list[NodeDraft] = []
+        self._stages: list[StageDraft] = []
         self.nodes_read = False  # a 项目节点计划 table was read
         self._people_read = False  # a people table was read
         self._people_broken = False  # a people table was given but could not be read
@@ -64,6 +73,8 @@ class Checks:
             self._projects.append(project_draft(check))
         elif table.kind == "nodes":
             self._nodes.append(node_draft(check))
+        elif table.kind == "stages":
+            self._stages.append(stage_draft(check))
         else:
             self._people.append(person_draft(check))
 
@@ -74,6 +85,7 @@ class Checks:
         self._check_duplicate_projects()
         self._check_duplicate_people()
         self._check_nodes({c.strip().upper() for c in known_projects})
+        self._check_stages()
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
         if self._projects and not self._people_read and not self._people_broken and not known:
             # Nothing in the database and no roster given: every unit would be unknown. Say so once.
@@ -96,6 +108,7 @@ class Checks:
             people=[d.row for d in self._people if d.ok and d.row is not None],
             nodes=[d.row for d in self._nodes if d.ok and d.row is not None],
             nodes_read=self.nodes_read,
+            stages=[d.row for d in self._stages if d.ok and d.row is not None],
             issues=[issue for _, issue in sorted(self._issues, key=lambda item: item[0])],
             as_of=as_of,
             year=year,
@@ -112,7 +125,14 @@ class Checks:
         for draft, seen in repeats((d for d in named if d.code in codes), lambda d: (d.code, d.name)):
             self._reject(draft, N_NAME, "node_repeated", code=draft.code, name=draft.name, **where(seen, draft))
 
-    def _reject(self, draft: ProjectDraft | PersonDraft | NodeDraft, column: str, reason: str,
+    def _check_stages(self) -> None:
+        """Each row of 阶段记录 names a project of the projects table it comes with."""
+        codes = {d.code for d in self._projects if d.code}
+        for draft in self._stages:
+            if draft.code is not None and draft.code not in codes:
+                self._reject(draft, C_CODE, "stage_project_unknown", code=draft.code, sheet=PROJECT_SHEET)
+
+    def _reject(self, draft: Draft, column: str, reason: str,
                 **context: object) -> None:
         draft.ok = False
         self._issue(draft.key, draft.sheet, draft.key[1], column, issue_words(reason, **context))
@@ -122,17 +142,32 @@ class Checks:
             self._reject(draft, C_CODE, "code_repeated", code=draft.code, **where(seen, draft))
 
     def _check_duplicate_people(self) -> None:
-        """No one twice (the same name and phone), and no phone number for two people."""
+        """No one twice in one role (the same name and phone), one person (the same name and phone: one row per
+        role) with one unit and one title, and no phone number for two people."""
         read = [d for d in self._people if d.row is not None]
         twice: set[int] = set()
-        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None)):
+        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None, d.role)):
             twice.add(id(draft))
             self._reject(draft, P_NAME, "person_repeated", name=draft.name, **where(seen, draft))
-        once = (d for d in read if id(d) not in twice)
+        once = [d for d in read if id(d) not in twice]
+        for attribute in ("unit", "title"):
+            for draft, seen in repeats((d for d in once if d.row and getattr(d.row, attribute)),
+                                       lambda d: (d.name, d.row.phone if d.row else None)):
+                assert draft.row is not None and seen.row is not None
+                if getattr(draft.row, attribute) != getattr(seen.row, attribute):
+                    self._reject(draft, P_UNIT, "person_differs", name=draft.name, value=getattr(seen.row, attribute),
+                                 **where(seen, draft))
+        for draft, seen in repeats((d for d in once if d.row and d.row.active is not None),
+                                   lambda d: (d.name, d.row.phone if d.row else None)):
+            assert draft.row is not None and seen.row is not None
+            if draft.row.active != seen.row.active:
+                self._reject(draft, P_STATUS, "person_status_differs", name=draft.name,
+                             value=STATUS_ACTIVE[0] if seen.row.active else STATUS_STOPPED, **where(seen, draft))
         for draft, owner in repeats(once, lambda d: d.row.phone if d.row else None):
             assert draft.row is not None and owner.row is not None
-            self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
-                         **where(owner, draft))
+            if draft.row.name != owner.row.name:  # the same name and phone: the same person in another role
+                self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
+                             **where(owner, draft))
 
     def _check_units(self, known: set[str]) -> None:
         for draft in self._projects:
@@ -161,7 +196,6 @@ def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterato
             yield draft, seen
 
 
-def where(seen: ProjectDraft | PersonDraft | NodeDraft,
-          draft: ProjectDraft | PersonDraft | NodeDraft) -> dict[str, object]:
+def where(seen: Draft, draft: Draft) -> dict[str, object]:
     """Where ``seen`` is, for ledger_issue.j2's ``where``: its row, and its sheet when it is not ``draft``'s."""
     return {"seen_sheet": None if seen.sheet == draft.sheet else seen.sheet, "seen_row": seen.key[1]}

@@ -25,6 +25,8 @@ from bot.ledger.columns import (
     PEOPLE_SHEET,
     PROJECT_COLUMNS,
     PROJECT_SHEET,
+    STAGE_COLUMNS,
+    STAGE_SHEET,
 )
 from bot.ledger.cross_checks import Checks
 from bot.ledger.issue_words import issue_words
@@ -109,7 +111,7 @@ class _Reader(Checks):
         try:
             for sheet in workbook.worksheets:
                 grid, banners = sheet_grid(sheet, merges.get(sheet.title, ()))
-                named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET, NODE_SHEET)
+                named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET, NODE_SHEET, STAGE_SHEET)
                 if not any(not is_blank(c) for r in grid for c in r):
                     if named:
                         self._file_issue(sheet.title, "empty_sheet")
@@ -118,9 +120,9 @@ class _Reader(Checks):
                     continue
                 table = find_table(sheet.title, grid, banners)
                 if table is None:
-                    if named and sheet.title.strip() == NODE_SHEET:
-                        self._file_issue(sheet.title, "no_header", rows=HEADER_SCAN_ROWS,
-                                         columns=[C_CODE, N_NAME, N_PLANNED])
+                    if named and sheet.title.strip() in (NODE_SHEET, STAGE_SHEET):
+                        columns = [C_CODE, N_NAME, N_PLANNED] if sheet.title.strip() == NODE_SHEET else STAGE_COLUMNS
+                        self._file_issue(sheet.title, "no_header", rows=HEADER_SCAN_ROWS, columns=list(columns))
                         found = True
                     elif named:
                         self._no_header(sheet.title, people=sheet.title.strip() == PEOPLE_SHEET)
@@ -183,7 +185,8 @@ class _Reader(Checks):
     def _read_table(self, table: Table) -> None:
         self._tables += 1
         seq = self._tables
-        expected = {"projects": PROJECT_COLUMNS, "people": PEOPLE_COLUMNS, "nodes": NODE_COLUMNS}[table.kind]
+        expected = {"projects": PROJECT_COLUMNS, "people": PEOPLE_COLUMNS, "nodes": NODE_COLUMNS,
+                    "stages": STAGE_COLUMNS}[table.kind]
         missing = [c for c in expected if c not in table.columns]
         for column in missing:
             self._issue((seq, table.header_row), table.sheet, table.header_row, column, issue_words("missing_column"))
@@ -191,8 +194,8 @@ class _Reader(Checks):
             if table.kind == "people":
                 self._people_broken = True
             return
-        if table.kind == "nodes":
-            self.nodes_read = True  # a sheet without rows names no project: it changes no node
+        if table.kind in ("nodes", "stages"):
+            self.nodes_read |= table.kind == "nodes"  # a sheet without rows names no project: it changes no node
         elif not table.rows:
             self._issue((seq, 0), table.sheet, 0, "", issue_words("header_only"))
             if table.kind == "people":

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow
+from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
 from bot.domain.nodes import NAME_MAX
 from bot.ledger.cells import (
     CellProblem,
@@ -50,6 +50,7 @@ from bot.ledger.columns import (
     C_SUPPORTING,
     C_TOTAL,
     LEADER_ROLES,
+    MOVE_BY_LABEL,
     N_DONE,
     N_NAME,
     N_NOTE,
@@ -58,12 +59,18 @@ from bot.ledger.columns import (
     P_PHONE,
     P_PROJECTS,
     P_ROLE,
+    P_STATUS,
     P_UNIT,
+    S_DAY,
+    S_MOVE,
+    STATUS_ACTIVE,
+    STATUS_STOPPED,
 )
 from bot.ledger.issue_words import issue_words
 from bot.ledger.tables import Table
 
-__all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "node_draft", "person_draft", "project_draft"]
+__all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "StageDraft", "node_draft", "person_draft",
+           "project_draft", "stage_draft"]
 
 T = TypeVar("T")
 
@@ -107,6 +114,17 @@ class NodeDraft:
     row: NodeRow | None
     code: str | None
     name: str | None
+    ok: bool
+
+
+@dataclass
+class StageDraft:
+    """A row of 阶段记录 as read (see ProjectDraft)."""
+
+    key: tuple[int, int]
+    sheet: str
+    row: StageRow | None
+    code: str | None
     ok: bool
 
 
@@ -303,10 +321,19 @@ def person_draft(check: RowCheck) -> PersonDraft:
         else:
             err(P_PROJECTS, "project_code_invalid", raw=part)
 
+    active: bool | None = None
+    status = _spaceless(get(P_STATUS))
+    if status == STATUS_STOPPED:
+        active = False
+    elif status in STATUS_ACTIVE:
+        active = True
+    elif status is not None:
+        err(P_STATUS, "status_unknown", raw=status, values=[STATUS_STOPPED, STATUS_ACTIVE[0]])
+
     row: PersonRow | None = None
     if check.ok:
         assert name and role
-        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)))
+        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)), active)
     return PersonDraft(check.key, check.sheet, row, name, role, unit, check.ok)
 
 
@@ -338,3 +365,26 @@ def node_draft(check: RowCheck) -> NodeDraft:
         assert code and name and planned
         row = NodeRow(row=check.number, code=code, name=name, planned_on=planned, done_on=done, note=note)
     return NodeDraft(check.key, check.sheet, row, code, name, check.ok)
+
+
+def stage_draft(check: RowCheck) -> StageDraft:
+    """A row of the stage history (阶段记录): a project's 开工, 竣工 or 恢复在建, and its day (not to come)."""
+    code = _project_code(check)
+    label = _spaceless(check.get(S_MOVE))
+    kind = MOVE_BY_LABEL.get(label) if label else None
+    if label is None:
+        check.err(S_MOVE, "empty", what=S_MOVE)
+    elif kind is None:
+        check.err(S_MOVE, "stage_move_unknown", raw=label, values=list(MOVE_BY_LABEL))
+    day, problem = parse_date(check.get(S_DAY))
+    if problem:
+        check.bad_cell(S_DAY, problem)
+    elif day is None:
+        check.err(S_DAY, "empty", what=S_DAY)
+    elif check.today is not None and day > check.today:
+        check.err(S_DAY, "day_to_come", day=day, today=check.today)
+    row: StageRow | None = None
+    if check.ok:
+        assert code and kind and day
+        row = StageRow(row=check.number, code=code, kind=kind, day=day)
+    return StageDraft(check.key, check.sheet, row, code, check.ok)

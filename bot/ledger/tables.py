@@ -18,7 +18,7 @@ from bot.ledger.merges import Range
 class Table:
     """One table found in a sheet or CSV file."""
 
-    kind: Literal["projects", "people", "nodes"]
+    kind: Literal["projects", "people", "nodes", "stages"]
     sheet: str
     header_row: int
     columns: dict[str, int]  # template header -> 0-based index

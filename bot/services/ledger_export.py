@@ -1,6 +1,6 @@
 """The bulletin's Excel ledger (.xlsx): projects, unit and town rankings, the problem list and the milestones
-(节点) the bulletin lists; for /export also the import's sheets (重点项目包抓责任分解表, 人员名单 and the node
-plan 项目节点计划) in the columns the import reads.
+(节点) the bulletin lists; for /export also the import's sheets (重点项目包抓责任分解表, 人员名单, the node
+plan 项目节点计划 and the stage history 阶段记录) in the columns the import reads.
 
 One sheet per table, each with a bold frozen header row, an auto filter, column widths fitted to the
 content (a CJK character counts two columns) and real numbers with display formats: 万元 amounts as
@@ -288,7 +288,8 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: Bul
     """The .xlsx ledger of a bulletin: 项目台账, 单位排名, 乡镇排名, 问题清单; with ``nodes`` 节点清单 (the nodes
     missed and those due in the next period of the bulletin's ``kind``, in full); with ``plan`` (the ledger
     /export writes) 项目节点计划 in the import's columns, and with ``template`` the import's 重点项目包抓责任分解表
-    and 人员名单 before it (bot.services.ledger_sheets): the workbook imported again changes nothing. With ``notes``
+    and 人员名单 before it and 阶段记录 last (bot.services.ledger_sheets): the workbook imported again changes
+    nothing. With ``notes``
     (what a bulletin says of its figures: bot/templates/_base_note.j2) a first sheet 说明 holds them, and the
     workbook opens on it."""
     sheets, headers = _words("sheets"), _words("headers")
@@ -315,6 +316,10 @@ def ledger_workbook(standings: Standings, problems: list[ProblemRow], nodes: Bul
         write_template(wb, template)
     if plan is not None:
         _write_sheet(wb.create_sheet(SHEET_PLAN), PLAN_COLUMNS, plan, PLAN_HEADERS)
+    if template is not None:
+        from bot.services.ledger_sheets import write_stages
+
+        write_stages(wb, template)
     if notes:
         _write_notes(wb, sheets["notes"], headers["notes"], notes)
     buffer = io.BytesIO()

@@ -1,11 +1,13 @@
-"""The import's own sheets in the exported ledger: 重点项目包抓责任分解表 and 人员名单, laid out as the
+"""The import's own sheets in the exported ledger: 重点项目包抓责任分解表, 人员名单 and 阶段记录, laid out as the
 项目办's ledger is (a title row naming the year above the projects' header; the roster's header on row 1).
 
 The projects sheet holds what the import stored (storage.ledger_export): each project's baseline, not its
 year-to-date, under a header naming the baseline's day when the projects share one (「截至2026年11月30日累计
 完成(万元)」), the plan of the baseline's year, and the days each project started and finished (实际开工,
-竣工日期, last); so the workbook imported again, on the same database or a fresh one, gives the same projects,
-people, units, plans, figures, and 开工 and 竣工 days.
+竣工日期, last); the roster a row for each role of every person, a deactivated one marked 停用 in its last
+column 状态; 阶段记录 every project's 开工, 竣工 and 恢复在建. So the workbook imported again, on the same
+database or a fresh one, gives the same projects, people (their roles, and who is deactivated), units, plans,
+figures, and stage histories.
 """
 
 from __future__ import annotations
@@ -20,9 +22,21 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.domain.labels import LIST_SEPARATOR
-from bot.domain.ledger_rows import ROLE_BY_LABEL, PersonRow, ProjectRow
+from bot.domain.ledger_rows import ROLE_BY_LABEL, PersonRow, ProjectRow, StageRow
 from bot.domain.text_width import display_width
-from bot.ledger.columns import C_DONE, PEOPLE_COLUMNS, PEOPLE_SHEET, PROJECT_COLUMNS, PROJECT_OPTIONAL, PROJECT_SHEET
+from bot.ledger.columns import (
+    C_DONE,
+    MOVE_BY_LABEL,
+    PEOPLE_COLUMNS,
+    PEOPLE_OPTIONAL,
+    PEOPLE_SHEET,
+    PROJECT_COLUMNS,
+    PROJECT_OPTIONAL,
+    PROJECT_SHEET,
+    STAGE_COLUMNS,
+    STAGE_SHEET,
+    STATUS_STOPPED,
+)
 from bot.render import shared_renderer
 from storage.ledger_export import LedgerTemplate
 
@@ -33,6 +47,7 @@ WAN = "#,##0.0###"
 DAY = "yyyy-mm-dd"
 MAX_WIDTH = 40
 LABEL_BY_ROLE = {role: label for label, role in reversed(ROLE_BY_LABEL.items())}  # the first label of a role
+LABEL_BY_MOVE = {kind: label for label, kind in MOVE_BY_LABEL.items()}
 
 
 def _amount(value: Decimal) -> int | float:
@@ -54,7 +69,11 @@ def _project_cells(row: ProjectRow) -> list[object]:
 
 def _person_cells(row: PersonRow) -> list[object]:
     return [row.name, LABEL_BY_ROLE[row.role], row.unit or row.title, row.phone,
-            LIST_SEPARATOR.join(row.projects) or None]
+            LIST_SEPARATOR.join(row.projects) or None, STATUS_STOPPED if row.active is False else None]
+
+
+def _stage_cells(row: StageRow) -> list[object]:
+    return [row.code, LABEL_BY_MOVE[row.kind], row.day]
 
 
 def _table(ws: Worksheet, header: Sequence[str], rows: Sequence[list[object]]) -> None:
@@ -91,4 +110,10 @@ def write_template(wb: Workbook, template: LedgerTemplate) -> None:
         projects.append([words.phrase("ledger_export", "template_title", template.year)])
         projects["A1"].font = TITLE_FONT
     _table(projects, header, [_project_cells(row) for row in template.projects])
-    _table(wb.create_sheet(PEOPLE_SHEET), PEOPLE_COLUMNS, [_person_cells(row) for row in template.people])
+    _table(wb.create_sheet(PEOPLE_SHEET), [*PEOPLE_COLUMNS, *PEOPLE_OPTIONAL],  # 状态: 停用, or blank
+           [_person_cells(row) for row in template.people])
+
+
+def write_stages(wb: Workbook, template: LedgerTemplate) -> None:
+    """Add the sheet 阶段记录: each project's 开工, 竣工 and 恢复在建 with its day, in the order they happened."""
+    _table(wb.create_sheet(STAGE_SHEET), STAGE_COLUMNS, [_stage_cells(row) for row in template.stages])

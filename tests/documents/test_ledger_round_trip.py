@@ -13,15 +13,18 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
-from bot.domain.stage_events import DAY_TYPED, FINISH, START, StageMove
+from bot.domain.stage_events import DAY_TYPED, FINISH, REOPEN, START, StageMove
 from bot.domain.stage_history import Move
+from bot.render import shared_renderer
 from bot.services.ledger_download import ledger_file
 from bot.services.ledger_import import ImportResult, import_ledger_files
+from bot.services.standings import compute_standings
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_export import LedgerTemplate, ledger_template
-from storage.models import Project, Unit
+from storage.models import Person, PersonRole, Project, Unit
 from storage.nodes import LedgerNode, ledger_nodes
+from storage.settings import load_calendar
 from storage.stage_events import histories, record_moves
 from tests.databases import BACKENDS, fresh_database
 from tests.render.factories import make_standings
@@ -60,7 +63,7 @@ async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layo
     await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
     exported = await _export(db, tmp_path / "export.xlsx")
     wb = openpyxl.load_workbook(exported, read_only=True)
-    assert wb.sheetnames[-3:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划"]
+    assert wb.sheetnames[-4:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划", "阶段记录"]
     projects = list(wb["重点项目包抓责任分解表"].iter_rows(max_row=3, values_only=True))
     sample = list(openpyxl.load_workbook(SAMPLE_XLSX, read_only=True)["重点项目包抓责任分解表"]
                   .iter_rows(max_row=3, values_only=True))
@@ -72,7 +75,7 @@ async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layo
     assert projects[2][12:17] == sample[2][12:]  # 刘文华(副区长(城建)), the units, the liaison and his phone
     assert projects[2][17:] == (None, None)  # 在建 with no 开工 recorded
     people = list(wb["人员名单"].iter_rows(max_row=1, values_only=True))
-    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目")
+    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目", "状态")
 
 
 async def test_the_export_imported_again_changes_nothing(db: Database, tmp_path: Path) -> None:
@@ -103,7 +106,8 @@ async def test_the_export_imported_into_a_fresh_database_keeps_each_project_s_st
         db: Database, tmp_path: Path) -> None:
     """ZD2026-001 (在建) started on 2 March; ZD2026-021 (竣工) started on 1 May last year and finished on
     1 October, earlier than the import that added it finished (23 November). Exported with 实际开工 and 竣工日期
-    and imported into a fresh database ten days later, both keep their days, not the day of that import."""
+    (and 阶段记录) and imported into a fresh database ten days later, both keep their days and their whole
+    history, not the day of that import."""
     await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
     async with db.session() as session:
         ids = dict((await session.execute(select(Project.code, Project.id))).all())
@@ -122,5 +126,200 @@ async def test_the_export_imported_into_a_fresh_database_keeps_each_project_s_st
         assert await _ledger(fresh) == await _ledger(db)
         kept = await _moves(fresh)
         assert kept["ZD2026-001"] == [Move(START, date(2026, 3, 2))]
-        assert kept["ZD2026-021"] == [Move(START, date(2025, 5, 1)), Move(FINISH, date(2026, 10, 1))]
+        assert kept["ZD2026-021"] == [Move(START, date(2025, 5, 1)), Move(FINISH, date(2026, 10, 1)),
+                                      Move(FINISH, date(2026, 11, 23))]
+        assert kept == await _moves(db)
         assert "ZD2026-002" not in kept
+
+
+async def _people(db: Database) -> dict[tuple[str, str | None], tuple[tuple[str, ...], str | None, str | None, bool]]:
+    """(name, phone) → the person's roles, title, unit and whether active."""
+    async with db.session() as session:
+        units = dict((await session.execute(select(Unit.id, Unit.name))).all())
+        roles: dict[int, list[str]] = {}
+        for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
+            roles.setdefault(person_id, []).append(role)
+        return {(name, phone): (tuple(sorted(roles.get(pid, ()))), title, units.get(unit_id), active)
+                for pid, name, phone, title, unit_id, active in await session.execute(
+                    select(Person.id, Person.name, Person.phone, Person.title, Person.unit_id, Person.active))}
+
+
+async def test_a_person_with_several_roles_keeps_them_all_on_a_fresh_database(db: Database, tmp_path: Path) -> None:
+    """陈建国 (包抓领导) is also an admin of 区重大项目办, 赵芳 (单位经办人 of 区住建局) also a liaison: the roster has
+    a row for each role, and a fresh database gives each of them every role, title and unit."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        office = await session.scalar(select(Unit.id).where(Unit.name == "区重大项目办"))
+        lead = await session.scalar(select(Person).where(Person.name == "陈建国"))
+        handler = await session.scalar(select(Person).where(Person.name == "赵芳"))
+        assert lead is not None and handler is not None and office is not None
+        lead.unit_id = office
+        session.add_all([PersonRole(person_id=lead.id, role="admin"), PersonRole(person_id=handler.id, role="liaison")])
+    before = await _people(db)
+    assert before[("陈建国", None)][0] == ("admin", "lead")
+    assert before[("赵芳", "13800104729")][0] == ("liaison", "unit")
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = [row for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True)
+            if row[0] in ("陈建国", "赵芳")]
+    assert [row[:3] for row in rows] == [("陈建国", "包抓领导", "常务副区长"), ("陈建国", "管理员", "区重大项目办"),
+                                         ("赵芳", "单位经办人", "区住建局"), ("赵芳", "联络员", "区住建局")]
+    again = await _import(db, [exported])
+    assert not again.added and not again.changed and not again.conflicts, again.changes
+    assert await _people(db) == before
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert await _people(fresh) == before
+
+
+def _with_status(source: Path, target: Path, statuses: dict[str, str | None]) -> Path:
+    """The workbook with the 状态 of the roster rows of these names set."""
+    wb = openpyxl.load_workbook(source)
+    sheet = wb["人员名单"]
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("状态") + 1 if "状态" in header else len(header) + 1
+    sheet.cell(row=1, column=column, value="状态")
+    for row in range(2, sheet.max_row + 1):
+        name = sheet.cell(row=row, column=1).value
+        if name in statuses:
+            sheet.cell(row=row, column=column, value=statuses[name])
+    wb.save(target)
+    return target
+
+
+async def test_a_deactivated_person_is_exported_marked_and_stays_deactivated(db: Database, tmp_path: Path) -> None:
+    """郝芳, liaison of ZD2026-001, is deactivated without a handover: the roster names her 停用, so a fresh database
+    has her, deactivated and still the project's liaison (the problems and decisions that name her are hers), and
+    the same database changes nothing. A sheet that does not say 在用 never brings her back, 全部用台账 or not."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
+        assert hao is not None
+        hao.active = False
+    before = await _people(db)
+    assert before[("郝芳", "13900007919")] == (("liaison",), None, "区住建局", False)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = [row for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True)]
+    assert [row for row in rows if row[0] == "郝芳"] == [
+        ("郝芳", "联络员", "区住建局", "13900007919", "ZD2026-001", "停用")]
+    assert all(row[5] is None for row in rows[1:] if row[0] != "郝芳")
+    again = await _import(db, [exported], take_file=True)
+    assert not again.added and not again.changed and not again.conflicts, (again.changes, again.conflicts)
+    assert await _people(db) == before
+    async with fresh_database("sqlite") as fresh:
+        added = await _import(fresh, [exported])
+        assert await _people(fresh) == before
+        assert await _ledger(fresh) == await _ledger(db)
+        async with fresh.session() as session:
+            project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+            assert project is not None and project.liaison is not None and project.liaison.name == "郝芳"
+        assert [c.person.active for c in added.changes if c.kind == "person" and c.name == "郝芳"] == [False]
+    unsaid = await _import(db, [SAMPLE_XLSX], take_file=True)
+    assert [(c.kind, c.subject, c.choice) for c in unsaid.conflicts if c.kind == "deactivated"] == [
+        ("deactivated", "郝芳", None)]
+    assert await _people(db) == before
+    back = _with_status(exported, tmp_path / "back.xlsx", {"郝芳": "在用"})
+    kept = await _import(db, [back])
+    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep")]
+    assert (await _people(db))[("郝芳", "13900007919")][3] is False
+    await _import(db, [back], take_file=True)
+    assert (await _people(db))[("郝芳", "13900007919")][3] is True
+
+
+async def test_a_roster_marking_an_active_person_stopped_leaves_him_active(db: Database, tmp_path: Path) -> None:
+    """Deactivating is /deactivate's, which lists what to hand over: a roster row saying 停用 for someone active
+    is listed and changes nothing."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    before = await _people(db)
+    stopped = _with_status(await _export(db, tmp_path / "export.xlsx"), tmp_path / "stopped.xlsx", {"郝芳": "停用"})
+    result = await _import(db, [stopped], take_file=True)
+    assert [(c.kind, c.subject, c.choice) for c in result.conflicts] == [("stop_marked", "郝芳", None)]
+    assert not result.changed and await _people(db) == before
+
+
+async def _july(db: Database) -> tuple[object, ...]:
+    """What July's monthly bulletin (as of 31 July) says of the projects' stages: 开工率, 竣工率, those planned
+    to have started and not, and each project's stage and days then."""
+    async with db.session() as session:
+        july = await compute_standings(session, period="2026-07", cutoff=date(2026, 7, 31),
+                                       window_start=date(2026, 7, 1), calendar=await load_calendar(session))
+    return (july.start_rate, july.finish_rate, [p.code for p in july.not_started],
+            [(p.code, p.stage, p.started_on, p.finished_on, p.finished) for p in july.projects])
+
+
+async def test_a_reopened_project_keeps_its_history_and_past_figures_on_a_fresh_database(
+        db: Database, tmp_path: Path) -> None:
+    """ZD2026-001 started on 2 March, was finished on 30 June and set back to 在建 on 15 September: July's
+    monthly counts it finished. The export's 阶段记录 carries the three moves, so a fresh database reads July
+    the same (with 实际开工 alone it would read July 在建); imported again, the sheet changes nothing."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        project_id = await session.scalar(select(Project.id).where(Project.code == "ZD2026-001"))
+        assert project_id is not None
+        await record_moves(session, [StageMove(project_id, START, date(2026, 3, 2), DAY_TYPED),
+                                     StageMove(project_id, FINISH, date(2026, 6, 30), DAY_TYPED),
+                                     StageMove(project_id, REOPEN, date(2026, 9, 15), DAY_TYPED)],
+                           person_id=None, now=NOW)
+    july = await _july(db)
+    assert ("ZD2026-001", "竣工", date(2026, 3, 2), date(2026, 6, 30), True) in july[3]
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = list(openpyxl.load_workbook(exported, read_only=True)["阶段记录"].iter_rows(values_only=True))
+    assert rows[0] == ("项目编号", "阶段变化", "日期")
+    assert [(code, move, day.date()) for code, move, day in rows[1:] if code == "ZD2026-001"] == [
+        ("ZD2026-001", "开工", date(2026, 3, 2)), ("ZD2026-001", "竣工", date(2026, 6, 30)),
+        ("ZD2026-001", "恢复在建", date(2026, 9, 15))]
+    again = await _import(db, [exported])
+    assert not again.changed and again.plan is not None and again.plan.histories_kept == 0
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported], clock=FrozenClock(NOW + timedelta(days=10)))
+        assert await _moves(fresh) == await _moves(db)
+        assert await _july(fresh) == july
+
+
+async def test_a_stage_history_other_than_the_recorded_one_is_kept_and_said(db: Database, tmp_path: Path) -> None:
+    """A project with a history recorded keeps it, whatever 阶段记录 says of it: the summary says so."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    before = await _moves(db)
+    wb = openpyxl.load_workbook(await _export(db, tmp_path / "export.xlsx"))
+    stages = wb["阶段记录"]
+    stages.append(["ZD2026-021", "开工", date(2025, 5, 1)])
+    stages.append(["ZD2026-999", "开工", date(2025, 5, 1)])
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    refused = await import_ledger_files(db, FrozenClock(NOW), [edited], actor=ACTOR)
+    assert [str(issue) for issue in refused.issues] == [
+        f"「阶段记录」第{stages.max_row}行【项目编号】：项目编号「ZD2026-999」不在一同导入的「重点项目包抓责任分解表」中"
+        "（阶段记录随项目表导入）"]
+    stages.delete_rows(stages.max_row)
+    wb.save(edited)
+    result = await _import(db, [edited])
+    assert result.plan is not None and result.plan.histories_kept == 1 and not result.changed
+    assert await _moves(db) == before
+    summary = shared_renderer().plain("import_summary", result=result, dry_run=False, take_file=False, limit=30)
+    assert "阶段记录：1 个项目与系统中已有的开工、竣工记录不同，保留系统中的记录" in summary
+
+
+async def test_what_one_of_a_person_s_rows_says_of_his_status_is_his(db: Database, tmp_path: Path) -> None:
+    """赵芳, 单位经办人 and liaison, is deactivated: both her rows say 停用 and a fresh database has her deactivated
+    in both roles. Her first row left blank and the second saying 在用, she may be brought back (as chosen)."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        handler = await session.scalar(select(Person).where(Person.name == "赵芳"))
+        assert handler is not None
+        session.add(PersonRole(person_id=handler.id, role="liaison"))
+        handler.active = False
+    before = await _people(db)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = list(openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True))
+    assert [(row[1], row[5]) for row in rows if row[0] == "赵芳"] == [("单位经办人", "停用"), ("联络员", "停用")]
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert (await _people(fresh))[("赵芳", "13800104729")] == (("liaison", "unit"), None, "区住建局", False)
+    wb = openpyxl.load_workbook(exported)
+    sheet = wb["人员名单"]
+    first, second = (row for row in range(2, sheet.max_row + 1) if sheet.cell(row=row, column=1).value == "赵芳")
+    sheet.cell(row=first, column=6).value = None
+    sheet.cell(row=second, column=6).value = "在用"
+    wb.save(tmp_path / "back.xlsx")
+    kept = await _import(db, [tmp_path / "back.xlsx"])
+    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep")]
+    assert await _people(db) == before

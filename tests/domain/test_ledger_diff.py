@@ -91,11 +91,31 @@ def test_a_deactivated_person_stays_so_and_absent_rows_are_listed() -> None:
     roster = [PersonRow(2, "严超", "liaison", "区住建局", None, "13900000002", ())]
     ledger = Ledger(projects=[replace(ROW, code="ZD2026-002")], people=roster)
     plan = plan_import(ledger, _state(hao_active=False), today=TODAY, as_of=None, as_of_source=None)
-    assert [(c.kind, c.choice) for c in plan.conflicts] == [
-        ("deactivated", "keep"), ("absent_project", None)]
+    assert [(c.kind, c.choice) for c in plan.conflicts] == [  # no 在用 in the file: nothing to choose
+        ("deactivated", None), ("absent_project", None)]
     [new] = plan.new_projects
     assert new["liaison"] is None  # 郝芳 stays deactivated: not made liaison of the new project
     assert plan.person_updates == []
+
+
+def test_a_roster_s_status_keeps_the_deactivated_so_adds_them_so_and_alone_may_bring_them_back() -> None:
+    """停用 for 郝芳 (deactivated, the project's liaison): no conflict, she stays its liaison and deactivated; 停用
+    for someone new: added deactivated; 停用 for 严超 (active): listed, kept active; 在用 for 郝芳: she may be
+    brought back, as chosen."""
+    roster = [PersonRow(2, "郝芳", "liaison", "区住建局", None, "13900007919", (), False),
+              PersonRow(3, "严超", "liaison", "区住建局", None, "13900000002", (), False),
+              PersonRow(4, "张三", "unit", "区住建局", None, "13900000003", (), False)]
+    plan = plan_import(Ledger(projects=[ROW], people=roster), _state(hao_active=False), today=TODAY, as_of=None,
+                       as_of_source=None)
+    assert [(c.kind, c.subject, c.choice) for c in plan.conflicts] == [("stop_marked", "严超", None)]
+    assert [(p.name, p.active) for p in plan.new_people] == [("张三", False)]
+    assert plan.person_updates == [] and plan.project_updates == []
+    said = [replace(roster[0], active=True)]
+    for choice, active in (("keep", False), ("file", True)):
+        plan = plan_import(Ledger(projects=[ROW], people=said), _state(hao_active=False), today=TODAY, as_of=None,
+                           as_of_source=None, choices={"deactivated:1": choice})
+        assert [(c.kind, c.choice) for c in plan.conflicts if c.kind == "deactivated"] == [("deactivated", choice)]
+        assert [p.active for p in plan.person_updates] == ([active] if active else [])
 
 
 def test_a_finished_projects_finish_day_is_a_change_only_when_the_ledger_dates_it_earlier_or_at_all() -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.ledger import (
     PEOPLE_COLUMNS,
@@ -367,8 +370,11 @@ def test_missing_columns_are_reported_once_and_rows_skipped(tmp_path):
         (["张三", "联络员", "区住建局", "2390000000a", ""], "手机", "不是有效的手机号"),
         (["张三", "联络员", "", "13900000001", ""], "单位/职务", "联络员需要填写所在单位"),
         (["张三", "联络员", "区住建局", "13900000001", "ZD2026-001、XM_9"], "负责项目", "「XM_9」不是有效的项目编号"),
-        (["郝芳", "单位经办人", "区工信局", "13900007919", ""], "姓名", "「郝芳」重复（第2行已有同名同手机号的人员）"),
-        (["刘文华", "区主要领导", "区长", "", ""], "姓名", "「刘文华」重复"),
+        (["郝芳", "联络员", "区住建局", "13900007919", ""], "姓名", "「郝芳」重复（第2行已有同名同手机号的人员）"),
+        (["刘文华", "包抓领导", "副区长(城建)", "", ""], "姓名", "「刘文华」重复"),
+        (["郝芳", "单位经办人", "区工信局", "13900007919", ""], "单位/职务",
+         "「郝芳」在第2行为「区住建局」，同一人员（同名同手机号）的各行应填写相同的单位/职务"),
+        (["刘文华", "区主要领导", "区长", "", ""], "单位/职务", "「刘文华」在第6行为「副区长(城建)」"),
         (["张三", "联络员", "区住建局", "13900007919", ""], "手机", "手机号「13900007919」已用于第2行的「郝芳」"),
     ],
 )
@@ -394,6 +400,33 @@ def test_person_row_variants(tmp_path, row, expected):
     ledger = read_ledger([people_csv(tmp_path, row)])
     assert ledger.issues == []
     assert ledger.people[-1] == expected
+
+
+def test_a_person_with_several_roles_has_a_row_for_each(tmp_path):
+    """The same name and phone in another role is the same person, not a repeat: 郝芳 (联络员 of 区住建局) also
+    its 单位经办人, 刘文华 (包抓领导) also 区主要领导 with the same title."""
+    ledger = read_ledger([people_csv(tmp_path, ["郝芳", "单位经办人", "区住建局", "13900007919", ""],
+                                     ["刘文华", "区主要领导", "副区长(城建)", "", ""])])
+    assert ledger.issues == []
+    assert [(p.name, p.role) for p in ledger.people if p.name in ("郝芳", "刘文华")] == [
+        ("郝芳", "liaison"), ("刘文华", "lead"), ("郝芳", "unit"), ("刘文华", "top")]
+
+
+def test_a_roster_status_says_who_is_deactivated_or_brought_back(tmp_path):
+    """状态 (optional): 停用, 在用 (or 启用/在岗/正常), blank says nothing; anything else is refused where it is,
+    and one person's rows say the same."""
+    header = [*PEOPLE_COLUMNS, "状态"]
+    rows = [[*row, ""] for row in BASE_PEOPLE]
+    rows[0][5], rows[1][5] = "停用", "在 用"
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, rows)])
+    assert ledger.issues == []
+    assert [p.active for p in ledger.people][:3] == [False, True, None]
+    rows[2][5] = "离职"
+    rows.append(["郝芳", "单位经办人", "区住建局", "13900007919", "", "在用"])
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, rows)])
+    assert [str(i) for i in ledger.issues] == [
+        "「people.csv」第4行【状态】：状态「离职」无法识别：填写「停用」（已停用的人员）或「在用」（恢复启用），不改状态请留空",
+        "「people.csv」第8行【状态】：「郝芳」在第2行的状态为「停用」，同一人员（同名同手机号）的各行应填写相同的状态"]
 
 
 def test_units_of_people_rows_make_units_known(tmp_path):
@@ -591,3 +624,57 @@ def test_the_days_a_project_really_started_and_finished_are_read_when_the_ledger
     assert "竣工日期（2026-09-30）早于实际开工（2026-10-01）" in ledger.issues[1].message
     old = read_ledger([project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path)], today=date(2026, 12, 7))
     assert not old.issues and (old.projects[0].started_on, old.projects[0].finished_on) == (None, None)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage history (阶段记录)
+
+
+def _stages_csv(tmp_path: Path, *rows: list[object]) -> Path:
+    return write_csv(tmp_path / "stages.csv", ["项目编号", "阶段变化", "日期"], [list(row) for row in rows])
+
+
+def test_stage_rows_are_read_with_their_kind_and_day(tmp_path):
+    files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path),
+             _stages_csv(tmp_path, ["zd2026-001", "开工", "2026-03-02"], ["ZD2026-001", "竣 工", "2026/6/30"],
+                         ["ZD2026-001", "恢复在建", "2026年9月15日"])]
+    ledger = read_ledger(files, today=date(2026, 11, 23))
+    assert ledger.issues == []
+    assert [(s.row, s.code, s.kind, s.day) for s in ledger.stages] == [
+        (2, "ZD2026-001", "start", date(2026, 3, 2)), (3, "ZD2026-001", "finish", date(2026, 6, 30)),
+        (4, "ZD2026-001", "reopen", date(2026, 9, 15))]
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "message"),
+    [
+        (["ZD2026-001", "投产", "2026-03-02"], "阶段变化",
+         "阶段变化「投产」无法识别，应为「开工」「竣工」「恢复在建」之一"),
+        (["ZD2026-001", "", "2026-03-02"], "阶段变化", "阶段变化不能为空"),
+        (["ZD2026-001", "开工", ""], "日期", "日期不能为空"),
+        (["ZD2026-001", "开工", "2026-11-24"], "日期", "2026-11-24晚于今天（2026-11-23）"),
+        (["ZD2026-001", "开工", "下周"], "日期", "下周"),
+        (["ZD2026-002", "开工", "2026-03-02"], "项目编号",
+         "项目编号「ZD2026-002」不在一同导入的「重点项目包抓责任分解表」中（阶段记录随项目表导入）"),
+    ],
+)
+def test_a_bad_stage_row_is_refused_naming_its_row_and_column(tmp_path, row, column, message):
+    files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path), _stages_csv(tmp_path, row)]
+    ledger = read_ledger(files, today=date(2026, 11, 23), known_projects={"ZD2026-002"})
+    assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("stages.csv", 2, column)]
+    assert message in ledger.issues[0].message
+    assert ledger.stages == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(day=st.dates(min_value=date(2000, 1, 1), max_value=date(2026, 11, 23)),
+       label=st.sampled_from(["开工", "竣工", "恢复在建"]))
+def test_any_past_day_and_move_of_a_stage_row_is_read_as_written(day, label):
+    with tempfile.TemporaryDirectory() as folder:
+        tmp_path = Path(folder)
+        files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path),
+                 _stages_csv(tmp_path, ["ZD2026-001", label, day.isoformat()])]
+        ledger = read_ledger(files, today=date(2026, 11, 23))
+    assert ledger.issues == []
+    assert [(s.kind, s.day) for s in ledger.stages] == [
+        ({"开工": "start", "竣工": "finish", "恢复在建": "reopen"}[label], day)]

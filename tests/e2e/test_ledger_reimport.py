@@ -24,12 +24,19 @@ ADMIN_TG, HAO_TG = 9001, 9002
 CODE = "ZD2026-001"
 
 
-def ledger_with_done(done: int) -> bytes:
-    """The sample workbook with ZD2026-001's 截至上月累计完成 (row 3, column I) set to `done`."""
+def ledger_with_done(done: int, *, hao_status: str | None = None) -> bytes:
+    """The sample workbook with ZD2026-001's 截至上月累计完成 (row 3, column I) set to `done`; with
+    `hao_status`, a roster column 状态 saying it for 郝芳."""
     workbook = openpyxl.load_workbook(SAMPLE_LEDGER)
     sheet = workbook["重点项目包抓责任分解表"]
     assert sheet["A3"].value == CODE and sheet["I2"].value == "截至上月累计完成(万元)"
     sheet["I3"] = done
+    if hao_status is not None:
+        people = workbook["人员名单"]
+        column = people.max_column + 1
+        people.cell(row=1, column=column, value="状态")
+        hao = next(row for row in range(2, people.max_row + 1) if people.cell(row=row, column=1).value == "郝芳")
+        people.cell(row=hao, column=column, value=hao_status)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -74,12 +81,13 @@ async def test_reimport_with_a_dated_baseline_keeps_the_chat_work(
     assert (f"更新项目 {CODE} 城北高速连接线：累计完成基数 26,051.0 → 27,051.0 万元；"
             "基数截至日期 2026-10-31 → 2026-11-30") in text
     assert f"{CODE} 城北高速连接线：本年累计完成 27,051.0 → 27,051.0 万元，基数已含 1 条填报" in text
-    assert "1. 郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）" in text
-    assert (f"2. {CODE} 城北高速连接线 的联络员已在系统中改为 严超，台账为 郝芳：保留 严超"
+    # The roster does not say 在用: she stays deactivated, with nothing to choose.
+    assert ("- 郝芳 已在系统中停用，台账仍列有此人：保留停用（不任联络员、包抓领导）；"
+            "人员名单的状态填「在用」才可恢复启用") in text
+    assert (f"1. {CODE} 城北高速连接线 的联络员已在系统中改为 严超，台账为 郝芳：保留 严超"
             in text)
     assert "annual_plan" not in text and "done_before" not in text
-    assert preview.buttons == ["✓ 1 保留系统", "1 用台账", "✓ 2 保留系统", "2 用台账",
-                               "全部保留系统", "全部用台账", "确认", "取消"]
+    assert preview.buttons == ["✓ 1 保留系统", "1 用台账", "确认", "取消"]
 
     done = await telegram.press(ADMIN_TG, "确认")
     assert "导入完成" in done.text
@@ -93,13 +101,13 @@ async def test_reimport_with_a_dated_baseline_keeps_the_chat_work(
     async with telegram.session() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "ledger.import"))
     assert entry is not None and entry.detail["as_of"] == "2026-11-30"
-    assert entry.detail["conflicts"] == {f"deactivated:{hao.id}": "keep", f"handover:{CODE}:liaison": "keep"}
+    assert entry.detail["conflicts"] == {f"handover:{CODE}:liaison": "keep"}
 
 
 async def test_the_admin_can_take_the_files_version_of_each_conflict(
         month_of_chat_work: None, telegram: TelegramHarness) -> None:
     await telegram.send(ADMIN_TG, "/import")
-    await send_document(telegram, ADMIN_TG, "11月底台账.xlsx", ledger_with_done(27051))
+    await send_document(telegram, ADMIN_TG, "11月底台账.xlsx", ledger_with_done(27051, hao_status="在用"))
     await telegram.press(ADMIN_TG, "截至 2026-11-30")
 
     chosen = await telegram.press(ADMIN_TG, "全部用台账")

@@ -25,7 +25,7 @@ def test_the_exported_ledger_imports_back_unchanged(tmp_path: Path, monkeypatch:
     assert main(["export", "--out", "台账.xlsx"]) == 0
     assert "已导出项目台账（42 个项目）：台账.xlsx" in capsys.readouterr().out
     sheets = openpyxl.load_workbook(tmp_path / "台账.xlsx", read_only=True).sheetnames
-    assert sheets[-3:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划"]
+    assert sheets[-4:] == ["重点项目包抓责任分解表", "人员名单", "项目节点计划", "阶段记录"]
 
     assert main(["import", "台账.xlsx", "--dry-run"]) == 0
     said = capsys.readouterr().out

@@ -94,7 +94,7 @@ async def test_the_day_a_title_names_is_the_baseline_day(
 
 
 async def test_chat_work_is_kept_unless_the_file_is_chosen(
-        db: Database, clock: FrozenClock, actor: Actor) -> None:
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
     await _import(db, clock, actor, [SAMPLE_XLSX])
     async with db.session() as session:  # /handover 郝芳 严超 then /deactivate 郝芳, as the chat does them
         hao = await session.scalar(select(Person).where(Person.name == "郝芳"))
@@ -110,7 +110,8 @@ async def test_chat_work_is_kept_unless_the_file_is_chosen(
     clock.advance(days=1)
 
     kept = await _import(db, clock, actor, [SAMPLE_XLSX])
-    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep"), ("handover", "keep")]
+    # The roster does not say 郝芳 is 在用: she stays deactivated whatever is chosen.
+    assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", None), ("handover", "keep")]
     assert kept.conflicts[1].chat == "严超" and kept.conflicts[1].file == "郝芳"
     async with db.session() as session:
         project = await session.scalar(select(Project).where(Project.code == CODE))
@@ -118,7 +119,20 @@ async def test_chat_work_is_kept_unless_the_file_is_chosen(
         assert project is not None and hao is not None
         assert (project.liaison_id, hao.active) == (yan_id, False)
 
-    taken = await _import(db, clock, actor, [SAMPLE_XLSX], take_file=True)
+    unsaid = await _import(db, clock, actor, [SAMPLE_XLSX], take_file=True)
+    assert [(c.kind, c.choice, c.blocked) for c in unsaid.conflicts] == [("deactivated", None, False),
+                                                                         ("handover", "file", True)]
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        hao = await session.get(Person, hao_id)
+        assert project is not None and hao is not None
+        assert (project.liaison_id, hao.active) == (yan_id, False)
+
+    lines = SAMPLE_PEOPLE_CSV.read_text(encoding="utf-8-sig").splitlines()
+    said = [f"{lines[0]},状态", *(f"{line},在用" if line.startswith("郝芳,") else f"{line}," for line in lines[1:])]
+    people = tmp_path / "people.csv"
+    people.write_text("\n".join(said) + "\n", encoding="utf-8-sig")
+    taken = await _import(db, clock, actor, [SAMPLE_PROJECTS_CSV, people], take_file=True)
     assert [(c.kind, c.choice) for c in taken.conflicts] == [("deactivated", "file"), ("handover", "file")]
     async with db.session() as session:
         project = await session.scalar(select(Project).where(Project.code == CODE))

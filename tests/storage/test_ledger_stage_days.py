@@ -97,15 +97,18 @@ def _days(*edits: tuple[str, str, str, str]) -> Callable[[dict[str, str]], None]
 async def test_a_ledger_with_the_start_and_finish_days_dates_the_moves_by_them(
         db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
     """On 1 December a ledger with the columns 实际开工 and 竣工日期: ZD2026-002 (前期) started on 10 November,
-    ZD2026-001 (在建) finished on 25 November, ZD2026-003 (前期) started with no day given: each from its day,
-    the last from the import's; the audit says the ledger gave the day."""
+    ZD2026-001 (在建, with no 开工 recorded) started on 1 March 2025 and finished on 25 November, ZD2026-003 (前期)
+    started with no day given: each from its day, the last from the import's; the audit says the ledger gave
+    the day."""
     assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
     clock.advance(days=8)
     edit = _days(("ZD2026-002", "在建", "2026-11-10", ""), (CODE, "竣工", "2025-03-01", "2026-11-25"),
                  ("ZD2026-003", "在建", "", ""))
     files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
     assert (await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))).written
+    # ZD2026-001 had no 开工 recorded: the ledger's 实际开工 gives it one, before its 竣工
     assert sorted((await _events(db))[3:]) == [(CODE, "finish", date(2026, 11, 25), "confirmed"),
+                                               (CODE, "start", date(2025, 3, 1), "confirmed"),
                                                ("ZD2026-002", "start", date(2026, 11, 10), "confirmed"),
                                                ("ZD2026-003", "start", date(2026, 12, 1), "confirmed")]
     started = (await _audit(db, "ZD2026-002"))[-1]
@@ -201,3 +204,38 @@ async def test_a_project_added_already_started_is_started_from_its_actual_start(
     (september_started, september_counted), september_late = await _month(db, "2026-09", tmp_path)
     assert "ZD2026-002" in august_late and "ZD2026-002" not in september_late
     assert (september_started, september_counted) == (august_started + 1, august_counted)
+
+
+async def test_a_later_ledger_s_actual_start_starts_a_project_already_started_without_one(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """The sample adds ZD2026-001 在建 with no 开工 recorded; a week later a ledger gives its 实际开工 (3 August,
+    a month after it was planned to): the import records that 开工 (the preview and the audit say so), so that
+    July's bulletin, made again, has it not started yet. ZD2026-021 (竣工, no 开工 either) gets its 实际开工
+    before its recorded 竣工. Imported again, or with another 实际开工 for a project whose 开工 is recorded,
+    nothing more is recorded."""
+    assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
+    (_, _), july_late = await _month(db, "2026-07", tmp_path)
+    clock.advance(days=7)
+    edit = _days((CODE, "在建", "2026-08-03", ""), ("ZD2026-021", "竣工", "2025-05-01", ""))
+    files = [edited_projects_csv(tmp_path, edit, columns=DAYS), SAMPLE_PEOPLE_CSV]
+    result = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert result.written
+    preview = Renderer().plain("import_summary", result=result, dry_run=False, take_file=False, limit=60)
+    assert f"更新项目 {CODE} 城北高速连接线：基数截至日期 2026-10-31 → 2026-11-30；实际开工 （空） → 2026-08-03" in (
+        preview)
+    assert (await _events(db))[3:] == [(CODE, "start", date(2026, 8, 3), "confirmed"),
+                                       ("ZD2026-021", "start", date(2025, 5, 1), "confirmed")]
+    started = (await _audit(db, CODE))[-1]
+    assert (started["changed"]["start_day"], started["before"]["start_day"]) == ("2026-08-03", None)
+    assert (started["stage_move"], started["stage_day"], started["stage_day_from"]) == ("start", "2026-08-03",
+                                                                                        "ledger")
+    said = Renderer().env.from_string('{% from "_audit_detail.j2" import summary %}{{ summary(action, d) }}')
+    assert said.render(action="project.update", d=started).endswith(
+        "；实际开工 — → 2026-08-03；开工日期 2026-08-03（台账填写）")
+    (_, _), july_again = await _month(db, "2026-07", tmp_path)
+    assert CODE not in july_late and CODE in july_again
+    again = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert again.written and len(await _events(db)) == 5 and not again.changed["project"]
+    other = [edited_projects_csv(tmp_path, _days((CODE, "在建", "2026-04-01", "")), columns=DAYS), SAMPLE_PEOPLE_CSV]
+    assert not (await import_ledger_files(db, clock, other, actor=actor, as_of=date(2026, 11, 30))).changed["project"]
+    assert len(await _events(db)) == 5

@@ -255,7 +255,7 @@ async def test_the_ledger_download_is_the_export(site: WebHarness) -> None:
 
     sheets = load_workbook(io.BytesIO(data), read_only=True).sheetnames
     assert sheets == ["项目台账", "单位排名", "乡镇排名", "问题清单", "重点项目包抓责任分解表", "人员名单",
-                      "项目节点计划"]  # the sheets /export has
+                      "项目节点计划", "阶段记录"]  # the sheets /export has
 
 
 async def test_the_latest_bulletins_download_for_leaders_only(site: WebHarness) -> None:

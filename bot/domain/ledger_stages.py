@@ -1,0 +1,79 @@
+"""What a ledger import records of the projects' stage histories, worked out in memory (pure): the whole
+history 阶段记录 gives a project with none recorded, the 开工 a later 实际开工 gives a started project with none,
+and the 竣工 a 竣工日期 dates earlier than recorded (bot.domain.ledger_diff lists them as changes;
+storage.ledger_import records the moves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from bot.domain.ledger_plan import FieldChange, KnownProject, LedgerState
+from bot.domain.ledger_rows import ProjectRow, StageRow
+from bot.domain.progress import FINISHED_STAGES, STARTED_STAGES
+from bot.domain.stage_events import START
+
+__all__ = ["FINISH_DAY", "STAGE_HISTORY", "START_DAY", "stage_changes", "stage_histories"]
+
+FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
+START_DAY = "start_day"  # the 开工 a ledger's 实际开工 records for a started project with none recorded
+STAGE_HISTORY = "stage_history"  # the moves of 阶段记录 recorded for a project with none
+
+Moves = list[tuple[str, date]]
+
+
+def stage_histories(rows: Sequence[StageRow], state: LedgerState) -> tuple[dict[str, Moves], int]:
+    """Project code → the moves of its 阶段记录 to record, by day (those of one day in the file's order), for
+    each project with no move recorded (a fresh database, a project added); and how many projects with a
+    history recorded the rows give another one for (they keep theirs)."""
+    given: dict[str, Moves] = {}
+    for row in rows:
+        given.setdefault(row.code, []).append((row.kind, row.day))
+    written: dict[str, Moves] = {}
+    kept = 0
+    for code, moves in given.items():
+        known = state.projects.get(code)
+        ordered = sorted(moves, key=lambda move: move[1])
+        recorded = state.moves.get(known.id) if known is not None else None
+        if not recorded:
+            written[code] = ordered
+        elif recorded != ordered:
+            kept += 1
+    return written, kept
+
+
+def stage_changes(row: ProjectRow, known: KnownProject, state: LedgerState, histories: Mapping[str, Moves],
+                  before: str, after: str) -> list[FieldChange]:
+    """The changes of a known project's recorded stage history its ledger row (and 阶段记录) make: its whole
+    history when the files give one it takes (``stage_histories``); else the 开工 of its 实际开工 (``start_dated``)
+    and the 竣工 of its 竣工日期 (``finish_dated``)."""
+    history = histories.get(row.code)
+    if history is not None:
+        return [FieldChange(STAGE_HISTORY, None, tuple(history))]
+    return start_dated(row, known, state, before, after) + finish_dated(row, known, state, before, after)
+
+
+def start_dated(row: ProjectRow, known: KnownProject, state: LedgerState, before: str,
+                after: str) -> list[FieldChange]:
+    """The 实际开工 the ledger gives a project started before and after it (在建, 竣工, 投产) with no 开工
+    recorded (added so without the day, or started before the days were recorded), as a change: the import
+    then records a 开工 of that day (storage.ledger_import), so that its earlier days read it 前期."""
+    if row.started_on is None or before not in STARTED_STAGES or after not in STARTED_STAGES:
+        return []
+    if any(kind == START for kind, _ in state.moves.get(known.id, ())):
+        return []
+    return [FieldChange(START_DAY, None, row.started_on)]
+
+
+def finish_dated(row: ProjectRow, known: KnownProject, state: LedgerState, before: str,
+                 after: str) -> list[FieldChange]:
+    """The 竣工日期 the ledger gives a project finished before and after it, as a change when it dates its
+    finish earlier than recorded, or when none is recorded (finished before the days were): the import then
+    records a 竣工 of that day (storage.ledger_import)."""
+    if row.finished_on is None or before not in FINISHED_STAGES or after not in FINISHED_STAGES:
+        return []
+    recorded = state.finish_days.get(known.id)
+    if recorded is not None and recorded <= row.finished_on:
+        return []
+    return [FieldChange(FINISH_DAY, recorded, row.finished_on)]

@@ -19,6 +19,7 @@ from storage import projects as project_repo
 from tests.e2e.harness import TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.photos.pictures import photo, resent
+from tests.polling import until
 
 HAO, WU = 1001, 1002  # 郝芳 (liaison of ZD2026-001), 武杰 (ZD2026-002)
 
@@ -142,10 +143,7 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
         def kept_files() -> list[Path]:  # not the store's temporary ".part-" file being written
             return [p for p in originals.rglob("*") if p.is_file() and not p.name.startswith(".part-")]
 
-        for _ in range(300):
-            if originals.is_dir() and kept_files():
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: originals.is_dir() and kept_files(), "the photo kept", 15, every=0.05)
         [kept] = kept_files()
         assert kept.read_bytes() == photo(51)
     finally:

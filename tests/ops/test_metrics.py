@@ -39,6 +39,7 @@ from storage.leader import AlwaysLeader
 from storage.migrate import upgrade
 from storage.models import Report, ReportPhoto
 from tests.databases import require_postgres, url_for_database
+from tests.polling import until
 
 from .helpers import SAMPLE, START, console_account, say
 
@@ -224,10 +225,8 @@ async def test_metrics_over_http(core: Core) -> None:
             scheduler.add_job(fine, id="digests")
             scheduler.add_job(failing, id="escalation")
             await asyncio.wait_for(done.wait(), 5)
-            for _ in range(100):
-                if registry.sample("diaodu_job_runs_total", job="escalation", outcome="error"):
-                    break
-                await asyncio.sleep(0.02)
+            await until(lambda: registry.sample("diaodu_job_runs_total", job="escalation", outcome="error"),
+                        "the failed run counted", 2, every=0.02)
             health = await client.get("/healthz")
             report = await health.json()
             assert health.status == 200, report

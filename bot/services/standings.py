@@ -80,7 +80,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
         # (bot.domain.year_to_date); the aggregate's year_sum
         # already leaves out the reports the baseline covers.
         ytd = baseline_on(row.done_before, row.baseline_year, cutoff) + report.year_sum
-        rate = completion_rate(ytd, row.annual_plan)  # what assess() does, with the schedule computed once
+        rate = completion_rate(ytd, row.annual_plan)  # the schedule computed once for all
         gap = gap_points(rate, schedule)
         computed.append((row, report, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))
     # Ranked here already, so that bot.weekly.assemble need not copy 10,000 standings to set their rank.

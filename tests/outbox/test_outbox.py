@@ -871,14 +871,17 @@ async def test_backlog_counts_what_should_be_going_out(db: Database, clock: Froz
         assert (await outbox_views.backlog(session, now=NOW + timedelta(minutes=1))).pending == 1
 
 
-async def test_due_messages_are_oldest_first(db: Database) -> None:
+async def test_due_messages_are_claimed_oldest_first(db: Database) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "new", key="new")
     await notify(db, person, "old", key="old", now=NOW - timedelta(hours=1))
     await notify(db, person, "later", key="later", now=NOW + timedelta(hours=1))
-    async with db.session() as session:
-        due = await outbox_sending.due_messages(session, now=NOW, limit=10)
-    assert [m.payload["html"] for m in due] == ["old", "new"]
+    claimed = []
+    for _ in range(3):
+        async with db.session() as session:
+            claimed.append([m.payload["html"] for m in await outbox_sending.claim_due_messages(
+                session, now=NOW, limit=1, lease_until=NOW + timedelta(minutes=10))])
+    assert claimed == [["old"], ["new"], []]  # "later" is not due yet
 
 
 async def test_drain_waits_for_a_short_flood_control_on_the_real_clock(db: Database) -> None:

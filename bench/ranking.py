@@ -229,6 +229,13 @@ async def build(db: Database, args: argparse.Namespace) -> dict[str, int]:
             "problems": len(problems), "events": len(events)}
 
 
+async def build_district(db: Database, *, projects: int, reports: int, problems: int, seed: int = 7) -> dict[str, int]:
+    """``build`` as the other benches fill their database: this bench's 20 towns and 60 lead units, ledger bases
+    without a day (``--bases undated``, as the README's figures were measured)."""
+    return await build(db, argparse.Namespace(seed=seed, towns=20, units=60, projects=projects, reports=reports,
+                                              problems=problems, chunk=20_000, analyze=False, bases="undated"))
+
+
 CPU: list[float] = []  # process CPU seconds of the last timed() call (SQLite's thread included)
 
 

@@ -47,7 +47,7 @@ if str(REPO) not in sys.path:
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.ranking import CUTOFF, build  # noqa: E402
+from bench.ranking import CUTOFF, build_district  # noqa: E402
 from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
@@ -177,10 +177,8 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
         db = Database(settings.database_url)
         await db.create_all()
         began = time.perf_counter()
-        counts = await build(db, argparse.Namespace(
-            seed=args.seed, towns=20, units=60, projects=args.projects, reports=args.reports,
-            problems=args.problems, chunk=20_000, analyze=False,
-            bases="undated"))  # as the README's figures were measured (bench/ranking.py --bases)
+        counts = await build_district(db, projects=args.projects, reports=args.reports, problems=args.problems,
+                                      seed=args.seed)
         core = Core.build(settings, clock=FrozenClock(NOW), db=db)
         bound = await bind_liaisons(core, args.liaisons)
         print(f"built in {time.perf_counter() - began:.1f} s: "

@@ -13,8 +13,8 @@ Then, --starts times, ``python -m bot run`` (what the ``diaodu run`` script runs
 process against the fake and the database, and timed from the moment it was spawned to its first
 getUpdates (the bot is then answering). It is left idle for --idle seconds (the scheduler, the outbox sender
 and the leader lock running), its resident memory (VmRSS, and the peak VmHWM) is read from /proc, and it is
-stopped with SIGTERM, which it must obey within 10 s. What the bot logs goes to a file (a pipe would keep
-``wait()`` waiting for as long as a process it started outlived it).
+stopped with SIGTERM, which it must obey within 10 s. What the bot logs goes to a file
+(``tests.bot_process.start_bot``, as the tests that follow its processes start it).
 
 The interpreter compiles the project's modules to bytecode on its first start (``make install`` does that
 ahead of time with ``python -m compileall``): with --cold, the project's ``__pycache__`` directories are
@@ -45,9 +45,10 @@ if str(REPO) not in sys.path:
 
 from sqlalchemy import update  # noqa: E402
 
-from bench.ranking import build  # noqa: E402
+from bench.ranking import build_district  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Project  # noqa: E402
+from tests.bot_process import said, start_bot  # noqa: E402
 from tests.e2e.harness import without_digests  # noqa: E402
 from tests.fakes.bot_api import FakeBotAPI  # noqa: E402
 
@@ -77,10 +78,7 @@ async def prepare(tmp: Path, args: argparse.Namespace, env: dict[str, str]) -> s
     db = Database(url)
     try:
         began = time.perf_counter()
-        counts = await build(db, argparse.Namespace(
-            seed=7, towns=20, units=60, projects=args.projects, reports=args.reports,
-            problems=args.problems, chunk=20_000, analyze=False,
-            bases="undated"))  # as the README's figures were measured (bench/ranking.py --bases)
+        counts = await build_district(db, projects=args.projects, reports=args.reports, problems=args.problems)
         async with db.session() as session:  # imported today: nothing of the past is due at start-up
             now = datetime.now(UTC)
             await session.execute(update(Project).values(created_at=now))
@@ -95,15 +93,13 @@ async def one_start(fake: FakeBotAPI, env: dict[str, str], cwd: Path, idle: floa
     since = len(fake.calls)
     log = cwd / "bot.log"
     began = time.monotonic()
-    with log.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=cwd, env=env,
-                                                       stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
+    process = await start_bot(env, cwd, log)
     try:
         # The first getUpdates that began after the spawn (a previous run's last long poll may be recorded
         # late, when the fake finishes answering it).
         while not (polls := [c.at for c in fake.calls_of("getUpdates", since=since) if c.at >= began]):
             if time.monotonic() - began > 60 or process.returncode is not None:
-                raise SystemExit("no getUpdates within 60 s; the bot said:\n" + log.read_text(errors="replace")[-3000:])
+                raise SystemExit("no getUpdates within 60 s; the bot said:\n" + said(log))
             await asyncio.sleep(0.005)
         first_poll = min(polls) - began
         await asyncio.sleep(idle)
@@ -118,8 +114,7 @@ async def one_start(fake: FakeBotAPI, env: dict[str, str], cwd: Path, idle: floa
             except TimeoutError:
                 process.kill()
                 await process.wait()
-                raise SystemExit("the bot did not stop within 10 s of SIGTERM; it said:\n"
-                                 + log.read_text(errors="replace")[-3000:]) from None
+                raise SystemExit("the bot did not stop within 10 s of SIGTERM; it said:\n" + said(log)) from None
     return first_poll, rss, peak
 
 

@@ -12,7 +12,7 @@ from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
 from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.problem_history import problems_by_unit as count_by_unit
-from storage.models import Bulletin, BulletinGroup, Person, Project, Report
+from storage.models import BulletinGroup, Person, Project, Report
 from storage.problem_history import problems_then
 
 
@@ -60,9 +60,3 @@ async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datet
 
 async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:
     return list((await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all())
-
-
-async def bulletin_sent(session: AsyncSession, *, kind: str, period: str) -> bool:
-    """Whether the bulletin of that kind and period has been produced."""
-    return await session.scalar(select(Bulletin.id).where(Bulletin.kind == kind, Bulletin.period == period)) \
-        is not None

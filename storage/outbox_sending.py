@@ -46,16 +46,6 @@ def _due_query(
     )
 
 
-async def due_messages(
-    session: AsyncSession, *, now: datetime, limit: int, channels: Collection[str] | None = None
-) -> list[OutboxMessage]:
-    """Rows to send now, oldest first: pending and due, or sending with a lease that ran out.
-
-    On PostgreSQL the rows stay locked (and are skipped by others) until the transaction ends.
-    """
-    return list((await session.scalars(_due_query(now=now, limit=limit, channels=channels))).all())
-
-
 async def claim_due_messages(
     session: AsyncSession, *, now: datetime, limit: int, lease_until: datetime,
     channels: Collection[str] | None = None,

@@ -40,7 +40,8 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date)
 
 async def reported_day_masks(session: AsyncSession, *, start: date, end: date) -> Sequence[tuple[int, int]]:
     """(project id, days mask) for each project with a live report in ``start``..``end``: bit n set when it has
-    one on day n of the range (``bot.domain.participation.day_bits``), decoded by ``reported_by_project``.
+    one on day n of the range (``bot.domain.participation.day_bits``), counted as ``ReportedMasks``
+    (``bot.domain.participation.reported_masks``).
 
     One row per project (10,000) rather than one per project and day (75,000 on a large district, read on
     the event loop): each report's day gives its bit, and the sum of the distinct bits is the mask.

@@ -355,9 +355,3 @@ async def keeping_counts(session: AsyncSession) -> KeepingCounts:
         row = (await session.execute(select(kept, waiting, given_up))).one()
         totals = [total + int(count) for total, count in zip(totals, row, strict=True)]
     return KeepingCounts(*totals)
-
-
-async def kept_hashes(session: AsyncSession) -> list[tuple[str, bool]]:
-    """Every blob's sha256 and whether it has a thumbnail (for backups)."""
-    return [(sha, bool(thumb)) for sha, thumb in await session.execute(
-        select(PhotoBlob.sha256, PhotoBlob.has_thumbnail).order_by(PhotoBlob.sha256))]

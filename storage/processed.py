@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import ColumnElement, delete, exists
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,13 +33,6 @@ def handled(channel: ColumnElement[str], key: ColumnElement[str]) -> ColumnEleme
     """Whether the message with this key (a `stored_key`) was handled: for a column of a larger query (the
     router reads it with the caller, storage.people)."""
     return exists().where(_TABLE.c.channel == channel, _TABLE.c.key == key)
-
-
-async def was_handled(session: AsyncSession, *, channel: str, key: str) -> bool:
-    """Whether a message with this key has had its changes stored already."""
-    found = await session.scalar(select(_TABLE.c.key).where(_TABLE.c.channel == channel,
-                                                         _TABLE.c.key == stored_key(key)))
-    return found is not None
 
 
 async def mark_handled(session: AsyncSession, *, channel: str, key: str, now: datetime) -> bool:

@@ -113,16 +113,6 @@ class ProjectFigures:
     covered_until: date | None = None  # the last day whose reports that base counts; None: it covers none
 
 
-async def reported_sum(session: AsyncSession, *, project_id: int, since: date | None = None) -> Decimal:
-    """Sum of the project's reported amounts that were not withdrawn (from `since` on, if given)."""
-    query = select(func.coalesce(func.sum(Report.amount), 0)).where(
-        Report.project_id == project_id, Report.withdrawn_at.is_(None)
-    )
-    if since is not None:
-        query = query.where(Report.local_day >= since)
-    return Decimal(await session.scalar(query) or 0)
-
-
 def _base_of_year(project_id: Any, column: str) -> Any:
     """A column of the project's ledger base of the ``year`` parameter (storage.ledger_bases): ``done_before``
     (NULL: none) or ``baseline_date``, the last day whose reports it counts (see bot.domain.year_to_date)."""

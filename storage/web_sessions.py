@@ -109,9 +109,3 @@ async def end_sessions_of(session: AsyncSession, *, person_id: int, now: datetim
         update(WebSession).where(WebSession.person_id == person_id, WebSession.ended_at.is_(None))
         .values(ended_at=now))
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def open_sessions(session: AsyncSession, *, person_id: int) -> int:
-    rows = await session.scalars(select(WebSession.id).where(WebSession.person_id == person_id,
-                                                             WebSession.ended_at.is_(None)))
-    return len(rows.all())

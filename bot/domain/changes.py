@@ -15,14 +15,15 @@ bulletins (projects, lead units, towns), a leader's digest and the web overview 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
-from bot.domain.year_to_date import BaseDays
+from bot.domain.year_to_date import BaseDays, change_bases
 
-__all__ = ["Change", "StandingsChanges", "group_changes", "project_changes", "standings_changes"]
+__all__ = ["Change", "StandingsChanges", "group_changes", "project_changes", "standings_changes", "with_bases"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,12 @@ def standings_changes(now: Standings, before: Standings | None) -> StandingsChan
     return StandingsChanges(since=before.cutoff, projects=project_changes(now.ranked, before.ranked),
                             units=group_changes(now.units, before.units),
                             towns=group_changes(now.towns, before.towns))
+
+
+def with_bases(changes: StandingsChanges, base_days: Mapping[date, int], *, cutoff: date) -> StandingsChanges:
+    """``changes`` of the standings as of ``cutoff``, with the ledger bases they cannot see through attached (those
+    of ``base_days``, ``storage.ledger_bases.base_days``, dated after ``changes.since``: ``change_bases``), which a
+    较上期 notes under it (/rank, the web overview); none when nothing was compared."""
+    if changes.since is None:
+        return changes
+    return dataclasses.replace(changes, bases=change_bases(base_days, since=changes.since, cutoff=cutoff))

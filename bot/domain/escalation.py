@@ -49,7 +49,6 @@ ACTIVE = frozenset({"open", "accepted", "answered"})
 DECISION_CATEGORY = "议定事项"
 DECISION_SKIPPED_LEVELS = frozenset({1})
 NO_PROJECT, LEAD_IN_UNIT = "no_project", "lead_in_unit"  # why a level is passed over (`passed_over`)
-RESPONDED = frozenset({"accepted", "answered"})
 Clock = Literal["response", "resolution", "promise"]
 RESPONSE_LEVELS = frozenset({0})  # levels whose holders must take a problem up in time
 
@@ -317,7 +316,7 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
 
 __all__ = [
     "ACTIVE", "CATEGORIES", "MAYOR_LEVEL", "DECISION_CATEGORY", "DECISION_SKIPPED_LEVELS", "LEAD_IN_UNIT",
-    "LEVEL_NAMES", "NO_PROJECT", "RESPONDED",
+    "LEVEL_NAMES", "NO_PROJECT",
     "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
     "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
     "lead_in_unit", "on_estimate", "passed_between", "passed_over", "promise_key", "running_clocks",

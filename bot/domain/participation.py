@@ -31,7 +31,7 @@ from bot.domain.worded import worded
 from bot.domain.workdays import WorkCalendar
 
 __all__ = ["WEEKS", "DayMasks", "Duty", "Marks", "Participation", "ReportedMasks", "Row", "Tally", "Week", "day_bits",
-           "day_marks", "last_weeks", "participation", "reported_by_project", "reported_masks"]
+           "last_weeks", "participation", "reported_masks"]
 
 WEEKS = 4  # the weeks a participation covers
 DISTRICT: str = worded("code_labels.j2", "district_name")  # the district's row: every unit's days pooled
@@ -165,7 +165,8 @@ class DayMasks:
         return mask
 
     def marks(self, duty: Duty, reported: int, *, today: date | None = None) -> Marks:
-        """The project's days as ``day_marks`` names them, as masks; ``reported``: the mask of its reported days."""
+        """The project's days as ``Marks`` (a day not over by ``today`` is "wait" when due and not reported yet);
+        ``reported``: the mask of its reported days."""
         owed = self.owed(duty)
         if today not in self._pending:
             self._pending[today] = 0 if today is None else self.mask(d for d in self.days if d >= today)
@@ -191,18 +192,6 @@ class Marks:
                 else "extra" if self.extra & bit else "off")
 
 
-def day_marks(duty: Duty, days: Sequence[date], calendar: WorkCalendar, reported: Collection[date], *,
-              today: date | None = None) -> list[str]:
-    """Per day of ``days`` (consecutive): "ok" due and reported, "miss" due and not reported, "wait" due, not
-    reported yet and not over (``today`` or later: 待填报), "extra" reported though not due (a rest day, a leave
-    day, a finished project: counts for nothing), "off" neither."""
-    if not days:
-        return []
-    masks = DayMasks(days[0], days[-1], calendar)
-    marks = masks.marks(duty, masks.mask(reported), today=today)
-    return [marks.at(n) for n in range(len(days))]
-
-
 def day_bits(start: date, end: date) -> dict[date, int]:
     """Each day of ``start``..``end`` → its bit in a mask of days (the first day 1, the next 2, then 4…)."""
     count = (end - start).days + 1
@@ -218,13 +207,6 @@ class ReportedMasks:
 
     start: date
     masks: Mapping[int, int]
-
-
-def reported_by_project(rows: Iterable[tuple[int, int]], start: date, end: date) -> dict[int, set[date]]:
-    """Project id → the days it has a live report, from (project id, mask of the days of ``start``..``end``:
-    ``day_bits``) rows."""
-    bits = list(day_bits(start, end).items())
-    return {project_id: {day for day, bit in bits if int(mask) & bit} for project_id, mask in rows}
 
 
 def reported_masks(rows: Iterable[tuple[int, int]], start: date) -> ReportedMasks:

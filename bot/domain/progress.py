@@ -117,29 +117,6 @@ def traffic_light(
 
 
 @dataclass(frozen=True)
-class ProgressStatus:
-    """All progress figures of one project on one day."""
-
-    schedule: float
-    rate: float | None
-    gap: float | None
-    light: Light
-
-
-def assess(
-    done: Decimal,
-    plan: Decimal | None,
-    day: date,
-    thresholds: LightThresholds = DEFAULT_LIGHT_THRESHOLDS,
-) -> ProgressStatus:
-    """Schedule progress, completion rate, gap and light of one project on ``day``."""
-    schedule = schedule_progress(day)
-    rate = completion_rate(done, plan)
-    gap = gap_points(rate, schedule)
-    return ProgressStatus(schedule, rate, gap, traffic_light(rate, gap, day, thresholds))
-
-
-@dataclass(frozen=True)
 class StageInfo:
     """What the start/finish rates need to know about one project.
 

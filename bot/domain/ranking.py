@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from bot.domain.progress import Light
 from bot.domain.rounding import one_decimal
 
 T = TypeVar("T")
@@ -178,8 +177,3 @@ def praise_and_urge(ranked: Sequence[Ranked[T]], n: int) -> tuple[list[Ranked[T]
     bottom_rank = ranks[max(len(ranks) - n, 0)]
     urged_from = max(praised_count, ranks.index(bottom_rank))
     return ordered[:praised_count], ordered[urged_from:]
-
-
-def red_items(items: Iterable[T], light: Callable[[T], Light]) -> list[T]:
-    """Warnings: the items whose light is red, in input order."""
-    return [item for item in items if light(item) == "red"]

@@ -20,7 +20,7 @@ facts from stored problems and lists a viewer's problems by urgency, ``storage.s
   (one of :data:`REASONS`, the keys the ``problem_refused`` template words).
 * :func:`allowed_acts` — every act the viewer may take now (a card shows exactly these buttons).
 * :func:`acts_as_admin` — whether an allowed act is taken as an admin (代办, or 销号 for the raiser).
-* :func:`follows_project` / :func:`may_see_project` / :func:`may_raise` — projects.
+* :func:`follows_project` / :func:`may_raise` — projects.
 * :func:`next_deadline` / :func:`overdue` — the nearest deadline running on a problem, and whether it
   has passed.
 * :func:`urgency` — a sort key: most urgent first (overdue, then nearest deadline, then waiting for 销号).
@@ -51,7 +51,6 @@ officials and the admins see it (and whoever raised it, an admin).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -233,13 +232,6 @@ def follows_project(viewer: Viewer, project: ProjectFacts) -> bool:
             and (viewer.unit_id == project.lead_unit_id or viewer.unit_id in project.supporting_unit_ids))
 
 
-def may_see_project(viewer: Viewer, project: ProjectFacts) -> bool:
-    """Whether the viewer may see the project's card (/project): everyone bound may, as the bulletins
-    publish every project's figures to the groups; what is private (its problems) follows `can_see`."""
-    del viewer, project
-    return True
-
-
 def may_raise(viewer: Viewer, project: ProjectFacts) -> bool:
     """Whether the viewer may raise a problem on the project: its liaison, holding the liaison role."""
     return "liaison" in viewer.roles and project.liaison_id == viewer.person_id
@@ -275,8 +267,3 @@ def urgency(problem: ProblemFacts, now: datetime) -> tuple[int, float, int, int]
         group = 2 if problem.status in OPEN else 3 if problem.status == "resolved" else 4
         when = 0.0
     return (group, when, -problem.level, problem.problem_id)
-
-
-def by_urgency(problems: Iterable[ProblemFacts], now: datetime) -> list[ProblemFacts]:
-    """The problems, most urgent first (see `urgency`)."""
-    return sorted(problems, key=lambda p: urgency(p, now))

@@ -1,10 +1,12 @@
-"""The read API of kept photos, for the web pages and the chat (stable: add fields, do not rename them).
+"""The read API of kept photos, for the web pages and the chat (stable: add fields, do not rename them), over
+the rows ``storage.photos`` reads in the caller's own unit of work (a web page holds one session a request).
 
     store = open_photo_store(settings)                        # bot.services.photo_store
-    photos = await project_photos(db, project_id=7)           # list[ProjectPhoto], newest day first
-    file = await read_photo(db, store, photo_id=42)           # PhotoFile | None (the photo as sent)
-    thumb = await read_photo(db, store, photo_id=42, thumbnail=True)
-    project_id = await photo_project(db, photo_id=42)        # for the route's scope check, None if no such photo
+    rows = await storage.photos.photos_of_project(session, project_id=7)  # newest day first
+    photos = [photo_view(row) for row in rows]                # list[ProjectPhoto]
+    stored = await storage.photos.stored_photo(session, photo_id=42)  # None if no such photo
+    file = await read_stored(store, stored)                  # PhotoFile | None (the photo as sent)
+    thumb = await read_stored(store, stored, thumbnail=True)
     blob = await read_blob(store, sha256=..., content_type=..., has_thumbnail=..., thumbnail=True)  # any kind
 
 Problem photos and node evidence photos are kept the same way (``storage.photos``); they are read with
@@ -32,7 +34,6 @@ from typing import Literal
 
 from bot.services.photo_store import THUMB_TYPE, PhotoStore, original_key, thumbnail_key
 from storage import photos as photo_repo
-from storage.db import Database
 
 PhotoState = Literal["kept", "waiting", "lost"]
 
@@ -93,23 +94,6 @@ def photo_view(row: photo_repo.PhotoRow) -> ProjectPhoto:
         problem=None if state == "kept" else row.fetch_reason, duplicate=duplicate)
 
 
-async def project_photos(db: Database, *, project_id: int, include_withdrawn: bool = False,
-                         since: date | None = None, until: date | None = None) -> list[ProjectPhoto]:
-    """The photos of the project's reports that count (with `include_withdrawn`, also of replaced,
-    corrected or withdrawn reports), newest day first, optionally from `since` to `until` (inclusive)."""
-    async with db.session() as session:
-        rows = await photo_repo.photos_of_project(session, project_id=project_id,
-                                                  include_withdrawn=include_withdrawn, since=since, until=until)
-    return [photo_view(row) for row in rows]
-
-
-async def photo_project(db: Database, *, photo_id: int) -> int | None:
-    """The project a photo belongs to (for the caller's scope check), or None when there is no such photo."""
-    async with db.session() as session:
-        stored = await photo_repo.stored_photo(session, photo_id=photo_id)
-    return None if stored is None else stored.project_id
-
-
 @dataclass(frozen=True)
 class PhotoFile:
     """A photo's (or its thumbnail's) bytes, with what a response needs."""
@@ -121,20 +105,11 @@ class PhotoFile:
     data: bytes
 
 
-async def read_photo(db: Database, store: PhotoStore, *, photo_id: int,
-                     thumbnail: bool = False) -> PhotoFile | None:
-    """The photo's bytes as sent (or its thumbnail's), or None when there is no such photo, it is not kept
-    (yet), or it has no thumbnail (bytes Pillow cannot read). Check ``project_id`` against the viewer's
-    scope before sending it."""
-    async with db.session() as session:
-        stored = await photo_repo.stored_photo(session, photo_id=photo_id)
-    return None if stored is None else await read_stored(store, stored, thumbnail=thumbnail)
-
-
 async def read_stored(store: PhotoStore, stored: photo_repo.StoredPhoto, *,
                       thumbnail: bool = False) -> PhotoFile | None:
-    """``read_photo`` for a photo already looked up (``storage.photos.stored_photo``) in the caller's own
-    unit of work, as a web page does (it holds one session for the whole request)."""
+    """The bytes as sent (or its thumbnail's) of a photo looked up (``storage.photos.stored_photo``) in the
+    caller's unit of work, or None when it is not kept (yet) or has no thumbnail (bytes Pillow cannot read).
+    Check ``project_id`` against the viewer's scope before sending it."""
     found = await read_blob(store, sha256=stored.sha256, content_type=stored.content_type,
                             has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail)
     return None if found is None else PhotoFile(photo_id=stored.id, project_id=stored.project_id,
@@ -162,18 +137,3 @@ async def read_blob(store: PhotoStore, *, sha256: str | None, content_type: str 
         return None
     return Blob(sha256=sha256, content_type=THUMB_TYPE if thumbnail else (content_type or "application/octet-stream"),
                 data=data)
-
-
-@dataclass(frozen=True)
-class KeepingSummary:
-    """How many photos are kept, waiting for a download, or given up (for /metrics and the admins)."""
-
-    kept: int
-    waiting: int
-    lost: int
-
-
-async def keeping_summary(db: Database) -> KeepingSummary:
-    async with db.session() as session:
-        counts = await photo_repo.keeping_counts(session)
-    return KeepingSummary(kept=counts.kept, waiting=counts.waiting, lost=counts.given_up)

@@ -8,14 +8,13 @@ Rules (year-to-date completion, punctuality, open problems) are documented with 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.changes import StandingsChanges, standings_changes
+from bot.domain.changes import StandingsChanges, standings_changes, with_bases
 from bot.domain.nodes import finished_by
 from bot.domain.progress import (
     DEFAULT_LIGHT_THRESHOLDS,
@@ -29,7 +28,7 @@ from bot.domain.progress import (
 from bot.domain.ranking import DEFAULT_SCORE_WEIGHTS, ScoreWeights
 from bot.domain.standings import ProjectStanding, Standings
 from bot.domain.workdays import WorkCalendar
-from bot.domain.year_to_date import baseline_on, change_bases
+from bot.domain.year_to_date import baseline_on
 from bot.weekly import assemble, project_places
 from storage.ledger_bases import base_days
 from storage.problem_handling import unit_problem_shares
@@ -81,7 +80,7 @@ def build_standings(figures: ProjectFigures, *, cutoff: date,
         # (bot.domain.year_to_date); the aggregate's year_sum
         # already leaves out the reports the baseline covers.
         ytd = baseline_on(row.done_before, row.baseline_year, cutoff) + report.year_sum
-        rate = completion_rate(ytd, row.annual_plan)  # what assess() does, with the schedule computed once
+        rate = completion_rate(ytd, row.annual_plan)  # the schedule computed once for all
         gap = gap_points(rate, schedule)
         computed.append((row, report, ytd, rate, gap, traffic_light(rate, gap, cutoff, thresholds)))
     # Ranked here already, so that bot.weekly.assemble need not copy 10,000 standings to set their rank.
@@ -188,8 +187,7 @@ async def standings_and_changes(session: AsyncSession, *, today: date) -> tuple[
     the same way."""
     now = await current_standings(session, today=today)
     before = await current_standings(session, today=today, cutoff=previous_week_end(today))
-    changes = standings_changes(now, before)
-    if changes.since is not None:  # the bases it cannot see through (said under it, as the bulletins say it)
-        bases = change_bases(await base_days(session, year=now.cutoff.year), since=changes.since, cutoff=now.cutoff)
-        changes = dataclasses.replace(changes, bases=bases)
+    # with the bases it cannot see through (said under it, as the bulletins say it)
+    changes = with_bases(standings_changes(now, before), await base_days(session, year=now.cutoff.year),
+                         cutoff=now.cutoff)
     return now, changes

@@ -46,8 +46,3 @@ async def make_link(session: AsyncSession, *, public_url: str, person_id: int, n
     await web_sessions.add_link(session, token=token, person_id=person_id, next_path=safe_next(next_path),
                                 now=now, expires_at=now + LINK_TTL)
     return f"{public_url.rstrip('/')}/web/login?t={quote(token)}"
-
-
-def page_url(public_url: str, path: str) -> str:
-    """The public address of one of our pages (no sign-in in it)."""
-    return f"{public_url.rstrip('/')}{safe_next(path)}"

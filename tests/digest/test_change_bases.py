@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.domain.changes import StandingsChanges, with_bases
 from bot.domain.year_to_date import change_bases
 from bot.render import Renderer
 from bot.services.standings import standings_and_changes
@@ -27,6 +28,15 @@ def test_which_bases_a_change_cannot_see_through() -> None:
     assert not change_bases(days, since=None, cutoff=date(2026, 11, 20))  # nothing compared
     assert not change_bases(days, since=date(2025, 12, 31), cutoff=date(2026, 1, 4))  # another year's
 
+
+
+def test_the_changes_carry_the_bases_only_when_they_compare_something() -> None:
+    """/rank and the web overview attach them the same way (``with_bases``): none for a first period."""
+    days = {date(2026, 11, 18): 2, SUNDAY: 4}
+    compared = with_bases(StandingsChanges(since=SUNDAY), days, cutoff=date(2026, 11, 20))
+    assert compared.since == SUNDAY and compared.bases == change_bases(days, since=SUNDAY, cutoff=date(2026, 11, 20))
+    assert compared.bases.within == ((date(2026, 11, 18), 2),)
+    assert with_bases(StandingsChanges(), days, cutoff=date(2026, 11, 20)) == StandingsChanges()
 
 async def test_rank_notes_a_base_dated_after_last_sunday(db: Database, district: District) -> None:
     for code in ("ZD2026-001", "ZD2026-002"):

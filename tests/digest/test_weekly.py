@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bot.domain.periods import period_containing
-from bot.domain.progress import LightThresholds, assess, schedule_progress
+from bot.domain.progress import LightThresholds, completion_rate, gap_points, schedule_progress, traffic_light
 from bot.domain.ranking import ScoreWeights
 from bot.domain.standings import ProjectStanding
 from bot.weekly import assemble, group_standings, project_places, rank_projects
@@ -23,11 +23,12 @@ def standing(code: str, rate: float | None, *, unit: str = "区住建局", town:
     """A project whose completion rate is ``rate`` (None: no plan) on CUTOFF."""
     plan = Decimal(0) if rate is None else Decimal(1000)
     done = Decimal(0) if rate is None else Decimal(str(rate)) * 1000
-    status = assess(done, plan, CUTOFF)
+    rate = completion_rate(done, plan)
+    gap = gap_points(rate, SCHEDULE)
     values: dict[str, object] = dict(
         code=code, name=f"项目{code}", category="城建", stage=stage, town=town, lead_unit=unit,
         lead_official=None, lead_official_id=None, liaison=None, liaison_id=None, annual_plan=plan,
-        ytd_done=done, rate=status.rate, schedule=status.schedule, gap=status.gap, light=status.light,
+        ytd_done=done, rate=rate, schedule=SCHEDULE, gap=gap, light=traffic_light(rate, gap, CUTOFF),
         last_report_at=None, reported_days=reported, working_days=working, open_problems=0,
     )
     values.update(fields)

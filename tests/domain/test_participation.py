@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 
 from bot.domain.leave import LeaveSpan
 from bot.domain.participation import (
+    DayMasks,
     Duty,
     Tally,
     Week,
     day_bits,
-    day_marks,
     last_weeks,
     participation,
-    reported_by_project,
     reported_masks,
 )
 from bot.domain.workdays import DayOverride, WorkCalendar
@@ -39,6 +38,16 @@ HAO, WU = 1, 2
 
 def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def day_marks(duty: Duty, span: list[date], calendar: WorkCalendar, reported: set[date], *,
+              today: date | None = None) -> list[str]:
+    """Per day of ``span`` (consecutive), its mark as the web's heat map reads it (``DayMasks.marks``): "ok" due and
+    reported, "miss" due and not, "wait" due and not yet (``today`` or later), "extra" reported though not due,
+    "off" neither."""
+    masks = DayMasks(span[0], span[-1], calendar)
+    marks = masks.marks(duty, masks.mask(reported), today=today)
+    return [marks.at(n) for n in range(len(span))]
 
 
 def test_the_four_weeks_end_with_the_cut_off_days_week() -> None:
@@ -156,11 +165,15 @@ def test_nobody_due_means_no_rate() -> None:
 
 @given(st.dictionaries(st.integers(1, 10_000), st.sets(st.sampled_from(days(WEEKS[0].start, CUTOFF)), min_size=1)))
 def test_the_days_a_project_reported_come_back_from_their_mask(reported: dict[int, set[date]]) -> None:
-    """The reported days are read as one mask per project, the sum of the distinct bits of its report days."""
+    """The reported days are read as one mask per project, the sum of the distinct bits of its report days
+    (storage.participation.reported_day_masks): the masks counted are those of the days, and give them back."""
     bits = day_bits(WEEKS[0].start, CUTOFF)
     assert len(bits) == 28 and set(bits.values()) == {1 << n for n in range(28)}
     rows = [(project_id, sum(bits[d] for d in found)) for project_id, found in reported.items()]
-    assert reported_by_project(rows, WEEKS[0].start, CUTOFF) == reported
+    counter = DayMasks(WEEKS[0].start, CUTOFF, CALENDAR)
+    assert reported_masks(rows, WEEKS[0].start).masks == {project_id: counter.mask(found)
+                                                          for project_id, found in reported.items()}
+    assert {project_id: {day for day, bit in bits.items() if mask & bit} for project_id, mask in rows} == reported
 
 
 def test_a_mask_holds_at_most_62_days() -> None:

@@ -7,7 +7,6 @@ from bot.domain.progress import (
     LightThresholds,
     RateCount,
     StageInfo,
-    assess,
     completion_rate,
     finish_rate,
     gap_points,
@@ -103,13 +102,19 @@ def test_light_gap_boundaries(gap: float, light: str) -> None:
     assert traffic_light(0.5, gap, MID_YEAR) == light
 
 
+def light_of(done: Decimal, plan: Decimal, day: date) -> str:
+    """A project's light on ``day`` from its figures, as the standings compute it (bot.services.standings)."""
+    rate = completion_rate(done, plan)
+    return traffic_light(rate, gap_points(rate, schedule_progress(day)), day)
+
+
 def test_light_boundaries_from_real_figures() -> None:
     # On 31 Dec schedule is 100%: 90% done is exactly 10 behind, 70% exactly 30.
     day = date(2025, 12, 31)
-    assert assess(Decimal("90"), Decimal("100"), day).light == "yellow"
-    assert assess(Decimal("70"), Decimal("100"), day).light == "yellow"
-    assert assess(Decimal("69.99"), Decimal("100"), day).light == "red"
-    assert assess(Decimal("90.01"), Decimal("100"), day).light == "green"
+    assert light_of(Decimal("90"), Decimal("100"), day) == "yellow"
+    assert light_of(Decimal("70"), Decimal("100"), day) == "yellow"
+    assert light_of(Decimal("69.99"), Decimal("100"), day) == "red"
+    assert light_of(Decimal("90.01"), Decimal("100"), day) == "green"
 
 
 def test_light_late_year_rule_after_30_september() -> None:
@@ -144,8 +149,9 @@ def test_light_cutoff_is_a_setting() -> None:
 
 def test_light_without_plan_is_none() -> None:
     assert traffic_light(None, None, date(2025, 12, 31)) == "none"
-    status = assess(Decimal("100"), Decimal("0"), date(2025, 12, 31))
-    assert (status.rate, status.gap, status.light) == (None, None, "none")
+    rate = completion_rate(Decimal("100"), Decimal("0"))
+    assert (rate, gap_points(rate, 1.0)) == (None, None)
+    assert light_of(Decimal("100"), Decimal("0"), date(2025, 12, 31)) == "none"
 
 
 @pytest.mark.parametrize(
@@ -162,12 +168,12 @@ def test_invalid_light_thresholds(kwargs: dict) -> None:
         LightThresholds(**kwargs)
 
 
-def test_assess_collects_all_figures() -> None:
-    status = assess(Decimal("2500"), Decimal("10000"), date(2025, 6, 30))
-    assert status.schedule == pytest.approx(181 / 365)
-    assert status.rate == pytest.approx(0.25)
-    assert status.gap == pytest.approx((0.25 - 181 / 365) * 100)
-    assert status.light == "yellow"
+def test_the_figures_of_a_project_on_a_day() -> None:
+    schedule, rate = schedule_progress(date(2025, 6, 30)), completion_rate(Decimal("2500"), Decimal("10000"))
+    assert schedule == pytest.approx(181 / 365)
+    assert rate == pytest.approx(0.25)
+    assert gap_points(rate, schedule) == pytest.approx((0.25 - 181 / 365) * 100)
+    assert light_of(Decimal("2500"), Decimal("10000"), date(2025, 6, 30)) == "yellow"
 
 
 # --- start / finish rates ----------------------------------------------------

@@ -9,7 +9,6 @@ from bot.domain.ranking import (
     investment_index,
     praise_and_urge,
     rank,
-    red_items,
     share,
 )
 
@@ -204,11 +203,6 @@ def test_praise_and_urge_skips_unranked_and_zero() -> None:
     assert praise_and_urge(ranked_units(("X", None)), 3) == ([], [])
     with pytest.raises(ValueError):
         praise_and_urge(ranked, -1)
-
-
-def test_red_items() -> None:
-    lights = {"A": "green", "B": "red", "C": "yellow", "D": "red", "E": "none"}
-    assert red_items(["A", "B", "C", "D", "E"], light=lights.__getitem__) == ["B", "D"]
 
 
 def test_figures_that_read_the_same_share_a_place() -> None:

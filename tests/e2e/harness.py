@@ -12,7 +12,7 @@ helpers every channel harness offers (``ChannelHarness``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -213,15 +213,6 @@ async def serving(settings: Settings) -> tuple[asyncio.Task[None], asyncio.Event
     async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/healthz") as response:
         assert response.status == 200, await response.text()
     return task, stop, port
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    """Wait until `check()` holds, looking every 0.1 s; fail naming `what` after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        assert loop.time() < deadline, f"not within {timeout} s: {what}"
-        await asyncio.sleep(0.1)
 
 
 def e2e_settings(fake: FakeBotAPI, **overrides: object) -> Settings:

@@ -13,12 +13,13 @@ from PIL import Image
 
 from bot.app import Core, photo_keeper
 from bot.config import Settings
-from bot.services import photos
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
 from storage import projects as project_repo
 from tests.e2e.harness import TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
+from tests.photos import reading
 from tests.photos.pictures import photo, resent
+from tests.polling import until
 
 HAO, WU = 1001, 1002  # 郝芳 (liaison of ZD2026-001), 武杰 (ZD2026-002)
 
@@ -50,7 +51,7 @@ async def test_a_photo_is_kept_once_with_a_thumbnail_and_repeats_are_flagged(
     assert (stats.kept, stats.duplicates) == (1, 0)
     assert len(fake_api.calls_of("getFile")) == 1
     p1 = await project_id(telegram.core, "ZD2026-001")
-    [first] = await photos.project_photos(telegram.core.db, project_id=p1)
+    [first] = await reading.project_photos(telegram.core.db, project_id=p1)
     assert first.state == "kept" and first.sha256 is not None and first.duplicate is None
     assert store.path(original_key(first.sha256)).read_bytes() == photo(11)
     with Image.open(store.path(thumbnail_key(first.sha256))) as thumb:
@@ -64,9 +65,9 @@ async def test_a_photo_is_kept_once_with_a_thumbnail_and_repeats_are_flagged(
     stats = await keeper.keep_due()
     assert (stats.kept, stats.duplicates) == (2, 2)
     assert len([p for p in (store.root / "originals").rglob("*") if p.is_file()]) == 2  # stored once
-    [again, _first] = await photos.project_photos(telegram.core.db, project_id=p1)
+    [again, _first] = await reading.project_photos(telegram.core.db, project_id=p1)
     assert again.duplicate is not None and again.duplicate.photo_id == first.id and again.duplicate.identical
-    [other] = await photos.project_photos(telegram.core.db, project_id=await project_id(telegram.core, "ZD2026-002"))
+    [other] = await reading.project_photos(telegram.core.db, project_id=await project_id(telegram.core, "ZD2026-002"))
     assert other.duplicate is not None and other.duplicate.photo_id == first.id and not other.duplicate.identical
 
     shown = await telegram.send(HAO, "/project ZD2026-001")
@@ -88,13 +89,13 @@ async def test_a_failed_download_is_retried_and_the_report_is_answered_meanwhile
     stats = await keeper.keep_due()
     assert (stats.kept, stats.failed) == (0, 1)
     p1 = await project_id(telegram.core, "ZD2026-001")
-    [waiting] = await photos.project_photos(telegram.core.db, project_id=p1)
+    [waiting] = await reading.project_photos(telegram.core.db, project_id=p1)
     assert waiting.state == "waiting" and waiting.problem and waiting.next_attempt is not None
     fake_api.clear_faults("getFile")
     assert (await keeper.keep_due()).kept == 0  # not before its time
     telegram.clock.advance(seconds=30)
     assert (await keeper.keep_due()).kept == 1
-    [kept] = await photos.project_photos(telegram.core.db, project_id=p1)
+    [kept] = await reading.project_photos(telegram.core.db, project_id=p1)
     assert kept.state == "kept" and kept.problem is None
 
 
@@ -142,10 +143,7 @@ async def test_diaodu_run_keeps_photos_in_the_background(fake_api: FakeBotAPI, t
         def kept_files() -> list[Path]:  # not the store's temporary ".part-" file being written
             return [p for p in originals.rglob("*") if p.is_file() and not p.name.startswith(".part-")]
 
-        for _ in range(300):
-            if originals.is_dir() and kept_files():
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: originals.is_dir() and kept_files(), "the photo kept", 15, every=0.05)
         [kept] = kept_files()
         assert kept.read_bytes() == photo(51)
     finally:
@@ -164,9 +162,9 @@ async def test_photos_wait_for_the_telegram_bot_to_be_started(telegram: Telegram
     await telegram.stop()
     stats = await keeper.keep_due()
     assert (stats.kept, stats.failed, stats.given_up) == (0, 0, 0)
-    [waiting] = await photos.project_photos(telegram.core.db, project_id=p1)
+    [waiting] = await reading.project_photos(telegram.core.db, project_id=p1)
     assert waiting.state == "waiting" and waiting.problem is None and fake_api.calls_of("getFile") == []
     await telegram.start()
     assert (await keeper.keep_due()).kept == 1
-    [kept] = await photos.project_photos(telegram.core.db, project_id=p1)
+    [kept] = await reading.project_photos(telegram.core.db, project_id=p1)
     assert kept.state == "kept"

@@ -10,12 +10,12 @@ import pytest
 
 from bot.app import photo_keeper
 from bot.config import Settings
-from bot.services import photos
 from bot.services.photo_store import S3PhotoStore
 from storage import projects as project_repo
 from tests.e2e.harness import TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.s3 import S3Server, s3_server
+from tests.photos import reading
 from tests.photos.pictures import photo
 
 HAO = 1001
@@ -46,11 +46,11 @@ async def test_a_photo_goes_to_the_bucket_with_its_thumbnail(telegram: TelegramH
     async with telegram.session() as session:
         project = await project_repo.get_project_by_code(session, code="ZD2026-001")
         assert project is not None
-    [shown] = await photos.project_photos(telegram.core.db, project_id=project.id)
+    [shown] = await reading.project_photos(telegram.core.db, project_id=project.id)
     assert shown.sha256 is not None and shown.duplicate is None  # the same day and project: no repeat
     assert s3.keys(BUCKET) == [f"prod/originals/{shown.sha256[:2]}/{shown.sha256}",
                                f"prod/thumbs/{shown.sha256[:2]}/{shown.sha256}.jpg"]  # the same bytes once
-    original = await photos.read_photo(telegram.core.db, keeper.store, photo_id=shown.id)
-    thumb = await photos.read_photo(telegram.core.db, keeper.store, photo_id=shown.id, thumbnail=True)
+    original = await reading.read_photo(telegram.core.db, keeper.store, photo_id=shown.id)
+    thumb = await reading.read_photo(telegram.core.db, keeper.store, photo_id=shown.id, thumbnail=True)
     assert original is not None and original.data == photo(31) and original.content_type == "image/jpeg"
     assert thumb is not None and thumb.data.startswith(b"\xff\xd8") and len(thumb.data) < len(original.data)

@@ -21,10 +21,11 @@ from storage import album_waits as waits
 from storage import people
 from storage.db import Database
 from storage.models import AlbumWait, OutboxMessage
-from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving, started, until, without_digests
+from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, serving, started, without_digests
 from tests.e2e.test_albums import HAO, LINE, UNEXPLAINED, part_update
 from tests.e2e.test_telegram_flow import migrated_settings, unfrozen_heap  # noqa: F401 - fixtures
 from tests.fakes.bot_api import FakeBotAPI
+from tests.polling import until
 
 SLOW = 1.5  # seconds the leader takes to put off the albums' notices in the first test
 

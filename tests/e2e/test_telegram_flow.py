@@ -28,6 +28,7 @@ from storage import projects as project_repo
 from storage.models import ChatAccount
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings, serving
 from tests.fakes.bot_api import FakeBotAPI, scope_chat
+from tests.polling import until
 
 HAO = 1001
 STRANGER = 2002
@@ -682,12 +683,9 @@ async def test_serve_stops_cleanly_while_still_waiting_for_the_bot_api(migrated_
         settings = migrated_settings.model_copy(
             update={"telegram_base_url": f"http://127.0.0.1:{closed.getsockname()[1]}/bot"})
         task, stop, _port = await serving(settings)  # its HTTP server (WeCom, the web pages) is up meanwhile
-        for _ in range(600):  # until the first try has failed: no connection
-            if any("cannot reach the Telegram Bot API" in r.getMessage() for r in caplog.records):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("serve() never tried the Bot API")
+        # until the first try has failed: no connection
+        await until(lambda: any("cannot reach the Telegram Bot API" in r.getMessage() for r in caplog.records),
+                    "serve() to try the Bot API", 30, every=0.05)
         assert not task.done()
         stop.set()
         await asyncio.wait_for(task, 10)

@@ -20,9 +20,10 @@ from bot.render import Renderer
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
-from tests.e2e.harness import e2e_settings, serving, until
+from tests.e2e.harness import e2e_settings, serving
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
+from tests.polling import until
 
 HAO_TELEGRAM = 1001
 HAO_WECOM = "HaoFang"
@@ -96,11 +97,11 @@ async def test_wecom_and_the_jobs_do_not_wait_for_an_unreachable_bot_api(
             try:
                 await wecom.wait_for("message/send", timeout=15)  # WeCom does not wait for Telegram
                 assert "企业微信通知" in str(wecom.sent_to(HAO_WECOM))
-                for _ in range(100):  # the Telegram notice met the fault: held, not failed
-                    report = await health(port)
-                    if "channel_faults" in report:
-                        break
-                    await asyncio.sleep(0.1)
+                async def faulted() -> bool:
+                    return "channel_faults" in await health(port)
+
+                await until(faulted, "the Telegram notice to meet the fault", 10)  # held, not failed
+                report = await health(port)
                 assert report["scheduler"] == "running" and report["sender"] == "running"
                 assert report["channel_faults"]["telegram"]["reason"] == "unreachable"  # type: ignore[index]
                 # The gate is told of the fault before the row is handed back: wait for the hand-back.
@@ -116,12 +117,11 @@ async def test_wecom_and_the_jobs_do_not_wait_for_an_unreachable_bot_api(
                 fake_api.clear_faults("getMe")  # Telegram answers: it comes in, and its notice goes out at once
                 [sent] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, timeout=30)
                 assert sent["text"] == "Telegram通知"
+                async def recorded() -> bool:
+                    return [row.state for row in await rows(db, "telegram")] == ["sent"]
+
+                await until(recorded, "the Telegram notice recorded as sent", 5)
                 [done] = await rows(db, "telegram")
-                for _ in range(50):
-                    if done.state == "sent":
-                        break
-                    await asyncio.sleep(0.1)
-                    [done] = await rows(db, "telegram")
                 assert (done.state, done.attempts) == ("sent", 1)
                 assert "channel_faults" not in await health(port)
                 fake_api.enqueue_text(HAO_TELEGRAM, "/help")  # and polling started with it

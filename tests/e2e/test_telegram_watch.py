@@ -19,10 +19,11 @@ from bot.channels import telegram_serving
 from storage import people
 from storage.db import Database
 from storage.models import Person, PersonRole
-from tests.e2e.harness import serving, until
+from tests.e2e.harness import serving
 from tests.e2e.test_telegram_late import both_channels, unfrozen_heap  # noqa: F401 - a fixture
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
+from tests.polling import until
 
 ADMIN_WECOM = "XiangMuBan"
 HAO_TELEGRAM = 1001

@@ -13,8 +13,9 @@ from pydantic import SecretStr
 
 from bot.channels import telegram_serving
 from tests.e2e.test_telegram_late import unfrozen_heap  # noqa: F401 - a fixture
-from tests.e2e.test_telegram_watch import _ok, ready, served, told, told_times, until
+from tests.e2e.test_telegram_watch import _ok, ready, served, told, told_times
 from tests.fakes.bot_api import FakeBotAPI
+from tests.polling import until
 
 HAO_TELEGRAM = 1001
 HOOK = "https://bot.example.org/telegram/hook"

@@ -29,6 +29,7 @@ from bot.services.ledger_import import import_ledger_files
 from storage.audit import Actor
 from storage.leader import FileLeadership, leader_lock_path
 from storage.migrate import head_revision, upgrade
+from tests.polling import until
 
 from .helpers import SAMPLE, START, console_account, dump_tables, say
 
@@ -95,14 +96,6 @@ async def _write_reports(core: Core, liaison: str, stop: asyncio.Event, written:
         await asyncio.sleep(0)
 
 
-async def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 def _count(path: Path, sql: str) -> int:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
@@ -118,11 +111,12 @@ async def test_backup_while_writing_then_restore_is_identical(live: Core, tmp_pa
     writer = asyncio.create_task(_write_reports(live, liaison, stop, written))
     backups = []
     try:
-        await _wait_for(lambda: len(written) >= 5)
+        await until(lambda: len(written) >= 5, "five reports written", 10, every=0.01)
         for i in range(3):  # several snapshots, each taken while the writer keeps going
             before = len(written)
             backups.append(await backup_sqlite(live.db.url, tmp_path / f"backup-{i}.sqlite3"))
-            await _wait_for(lambda before=before: len(written) >= before + 3)
+            await until(lambda before=before: len(written) >= before + 3, "three more reports written", 10,
+                        every=0.01)
     finally:
         stop.set()
         await writer

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,19 +31,12 @@ from storage.leader import (
 )
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
+from tests.polling import until
 
 from .helpers import REPO, scratch_postgres
 from .leader_worker import BATCH, CHANNEL
 
 NOTICES = 50
-
-
-async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def _lines(path: Path) -> list[str]:
@@ -73,15 +66,16 @@ def _spawn(url: str, work: Path, name: str) -> subprocess.Popen[bytes]:
 
 async def _settled(db: Database, timeout: float) -> None:
     """Until no row is pending or being sent."""
-    deadline = time.monotonic() + timeout
-    while True:
+    left = 0
+
+    async def none_left() -> bool:
+        nonlocal left
         async with db.session() as session:
             left = int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.state.in_((outbox.PENDING, outbox.SENDING)))) or 0)
-        if not left:
-            return
-        assert time.monotonic() < deadline, f"{left} rows left unsent in the outbox"
-        await asyncio.sleep(0.1)
+        return not left
+
+    await until(none_left, lambda: f"{left} rows left unsent in the outbox", timeout)
 
 
 async def _rows_by_key(db: Database) -> dict[str, OutboxMessage]:
@@ -107,9 +101,9 @@ async def test_a_killed_leader_is_replaced_and_no_notice_is_lost_or_sent_twice(
         # Both start together; exactly one leads, the other stands by.
         procs = {p.pid: p for p in (_spawn(store_url, work, "one"), _spawn(store_url, work, "two"))}
         try:
-            await _until(lambda: sum(line.startswith("started") for line in _lines(leaders)) == 2, 30,
-                         "both processes to start")
-            await _until(lambda: any(line.startswith("leader") for line in _lines(leaders)), 10, "a leader")
+            await until(lambda: sum(line.startswith("started") for line in _lines(leaders)) == 2,
+                        "both processes to start", 30, every=0.05)
+            await until(lambda: any(line.startswith("leader") for line in _lines(leaders)), "a leader", 10, every=0.05)
             await asyncio.sleep(1.0)  # several polls of the standby
             elected = [line for line in _lines(leaders) if line.startswith("leader")]
             assert len(elected) == 1, _lines(leaders)
@@ -117,14 +111,14 @@ async def test_a_killed_leader_is_replaced_and_no_notice_is_lost_or_sent_twice(
             [second] = [pid for pid in procs if pid != first]
 
             (work / "go").touch()  # the leader may send now
-            await _until(lambda: len(_lines(delivered)) >= 10, 30, "the leader to send 10 notices")
+            await until(lambda: len(_lines(delivered)) >= 10, "the leader to send 10 notices", 30, every=0.05)
             os.kill(first, signal.SIGKILL)
             killed_at, killed_at_utc = time.monotonic(), datetime.now(UTC)
             sent_by_first = len(_lines(delivered))
             procs[first].wait(10)
             assert sent_by_first < NOTICES, "the leader finished before it was killed: nothing to take over"
 
-            await _until(lambda: f"leader {second}" in _lines(leaders), 10, "the standby to take over")
+            await until(lambda: f"leader {second}" in _lines(leaders), "the standby to take over", 10, every=0.05)
             takeover = time.monotonic() - killed_at
             assert takeover < 5, f"take-over took {takeover:.1f} s"
 
@@ -247,9 +241,9 @@ async def test_lead_runs_duties_per_term_and_stands_by_after_a_loss(tmp_path: Pa
         events.append("deposed")
 
     running = asyncio.create_task(lead(leadership, stop, on_elected=elected, on_deposed=deposed))
-    await _until(lambda: events == ["elected"], 2, "the first term")
+    await until(lambda: events == ["elected"], "the first term", 2, every=0.05)
     path.unlink()  # the watchdog steps down, then the lock is taken again on the new file
-    await _until(lambda: events == ["elected", "deposed", "elected"], 3, "a second term")
+    await until(lambda: events == ["elected", "deposed", "elected"], "a second term", 3, every=0.05)
     stop.set()
     await asyncio.wait_for(running, 2)
     assert events == ["elected", "deposed", "elected", "deposed"] and not leadership.is_leader

@@ -20,10 +20,11 @@ from bot.domain.messages import Reply
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
+from tests.polling import until
 
 from .helpers import REPO
 from .leader_worker import CHANNEL
-from .test_leader import _lines, _settled, _until, store_url  # noqa: F401 - store_url is a fixture
+from .test_leader import _lines, _settled, store_url  # noqa: F401 - store_url is a fixture
 
 NOTICES = 200
 BATCH = 40
@@ -58,13 +59,13 @@ async def test_a_killed_leaders_claims_are_taken_over_at_once(store_url: str, tm
                                               key=f"notice-{key}", now=SystemClock().now())
         procs = {p.pid: p for p in (_spawn(store_url, work, "one"), _spawn(store_url, work, "two"))}
         try:
-            await _until(lambda: sum(line.startswith("started") for line in _lines(leaders)) == 2, 30,
-                         "both processes to start")
-            await _until(lambda: any(line.startswith("leader") for line in _lines(leaders)), 10, "a leader")
+            await until(lambda: sum(line.startswith("started") for line in _lines(leaders)) == 2,
+                        "both processes to start", 30, every=0.05)
+            await until(lambda: any(line.startswith("leader") for line in _lines(leaders)), "a leader", 10, every=0.05)
             first = int(next(line for line in _lines(leaders) if line.startswith("leader")).split()[1])
             [second] = [pid for pid in procs if pid != first]
             (work / "go").touch()
-            await _until(lambda: len(_lines(delivered)) >= 20, 30, "the leader to send 20 notices")
+            await until(lambda: len(_lines(delivered)) >= 20, "the leader to send 20 notices", 30, every=0.05)
             os.kill(first, signal.SIGKILL)
             procs[first].wait(10)
             killed_wall = time.time()
@@ -74,7 +75,7 @@ async def test_a_killed_leaders_claims_are_taken_over_at_once(store_url: str, tm
             assert all(row.next_attempt_at.timestamp() > killed_wall + 500 for key, row in at_kill.items()
                        if key in held)  # ten-minute leases
 
-            await _until(lambda: f"leader {second}" in _lines(leaders), 10, "the standby to take over")
+            await until(lambda: f"leader {second}" in _lines(leaders), "the standby to take over", 10, every=0.05)
             takeover_wall = time.time()
             await _settled(db, 60)
             final = await _rows(db)

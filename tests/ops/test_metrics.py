@@ -39,7 +39,7 @@ from storage.leader import AlwaysLeader
 from storage.migrate import upgrade
 from storage.models import Report, ReportPhoto
 from tests.databases import require_postgres, url_for_database
-from tests.e2e.harness import until
+from tests.polling import until
 
 from .helpers import SAMPLE, START, console_account, say
 
@@ -230,7 +230,7 @@ async def test_metrics_over_http(core: Core) -> None:
                 return all(registry.sample("diaodu_job_runs_total", job=job, outcome=outcome)
                            for job, outcome in (("digests", "ok"), ("escalation", "error")))
 
-            await until(both_runs_counted, "both job runs counted")
+            await until(both_runs_counted, "both job runs counted", 2, every=0.02)
             health = await client.get("/healthz")
             report = await health.json()
             assert health.status == 200, report

@@ -14,7 +14,6 @@ import pytest
 from bot.__main__ import main
 from bot.clock import FrozenClock
 from bot.config import load_settings
-from bot.services import photos
 from bot.services.ledger_import import import_ledger_files
 from bot.services.photo_keeper import PhotoKeeper
 from bot.services.photo_store import open_photo_store, original_key, thumbnail_key
@@ -25,6 +24,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.reports import add_report
 from tests.fakes.s3 import s3_server
+from tests.photos import reading
 from tests.photos.pictures import photo
 
 from .helpers import SAMPLE, START
@@ -69,9 +69,9 @@ async def _read_back(url: str, data: Path, project_id: int) -> list[bytes]:
     try:
         store = open_photo_store(load_settings(_env_file=None, DATA_DIR=str(data)))
         found = []
-        for shown in await photos.project_photos(db, project_id=project_id):
-            original = await photos.read_photo(db, store, photo_id=shown.id)
-            thumb = await photos.read_photo(db, store, photo_id=shown.id, thumbnail=True)
+        for shown in await reading.project_photos(db, project_id=project_id):
+            original = await reading.read_photo(db, store, photo_id=shown.id)
+            thumb = await reading.read_photo(db, store, photo_id=shown.id, thumbnail=True)
             assert original is not None and thumb is not None
             found.append(original.data)
         return sorted(found)
@@ -150,9 +150,9 @@ def test_with_photos_in_s3_the_bucket_is_their_backup_and_a_folder_backup_restor
             db = Database("sqlite+aiosqlite:///moved.sqlite3")
             try:
                 store = open_photo_store(settings)
-                shown = await photos.project_photos(db, project_id=project_id)
+                shown = await reading.project_photos(db, project_id=project_id)
                 assert {original_key(p.sha256) for p in shown} | {thumbnail_key(p.sha256) for p in shown} == set(keys)
-                return sorted([(await photos.read_photo(db, store, photo_id=p.id)).data for p in shown])
+                return sorted([(await reading.read_photo(db, store, photo_id=p.id)).data for p in shown])
             finally:
                 await db.dispose()
 

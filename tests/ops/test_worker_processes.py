@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +20,9 @@ from bot.clock import SHANGHAI
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Report
+from tests.bot_process import said, start_bot
 from tests.fakes.bot_api import FakeBotAPI
+from tests.polling import until
 from tests.storage.factories import build_world
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="processes are read from /proc")
@@ -84,11 +84,12 @@ async def _a_bulletin_due(url: str) -> None:
 
 async def _until_a_worker(bot: asyncio.subprocess.Process, log: Path, timeout: float = 60) -> None:
     """Until the bot has a worker process (started with the first bulletin)."""
-    deadline = time.monotonic() + timeout
-    while not any(_is_worker(pid) for pid in _descendants(bot.pid)):
-        if bot.returncode is not None or time.monotonic() > deadline:
-            raise AssertionError("no worker process; the bot said:\n" + log.read_text(errors="replace")[-3000:])
-        await asyncio.sleep(0.02)
+
+    def a_worker() -> bool:
+        assert bot.returncode is None, "no worker process; the bot said:\n" + said(log)
+        return any(_is_worker(pid) for pid in _descendants(bot.pid))
+
+    await until(a_worker, lambda: "no worker process; the bot said:\n" + said(log), timeout, every=0.02)
 
 
 async def _survivors(family: dict[int, int], timeout: float) -> list[int]:
@@ -104,11 +105,8 @@ async def test_no_process_of_the_bot_outlives_it(stop: signal.Signals, fake_api:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
     await asyncio.to_thread(upgrade, url)
     await _a_bulletin_due(url)
-    log = tmp_path / "bot.log"  # not a pipe: the bot's processes would hold it open
-    with log.open("wb") as stderr:
-        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", cwd=tmp_path,
-                                                   env=fake_api.run_environment(url, tmp_path / "data"),
-                                                   stdout=subprocess.DEVNULL, stderr=stderr)
+    log = tmp_path / "bot.log"
+    bot = await start_bot(fake_api.run_environment(url, tmp_path / "data"), tmp_path, log)
     family: dict[int, int] = {}
     try:
         await _until_a_worker(bot, log)  # rendering the bulletin due
@@ -125,10 +123,9 @@ async def test_no_process_of_the_bot_outlives_it(stop: signal.Signals, fake_api:
         for pid, started in family.items():  # none left behind by a failure either
             if _alive(pid, started):
                 os.kill(pid, signal.SIGKILL)
-    said = log.read_text(errors="replace")
     assert len(family) >= 2, family  # the worker and the resource tracker at least
-    assert left == [], f"still running {took:.1f} s after the bot ended: {left}; the bot said:\n{said[-3000:]}"
+    assert left == [], f"still running {took:.1f} s after the bot ended: {left}; the bot said:\n{said(log)}"
     assert took < 3
     if stop == signal.SIGTERM:
-        assert bot.returncode == 0, said[-3000:]
+        assert bot.returncode == 0, said(log)
     print(f"\n[{stop.name}] {len(family)} processes of the bot, all ended {took:.2f} s after it")

@@ -37,6 +37,7 @@ from storage import outbox, outbox_sending, outbox_views
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
 from tests.databases import BACKENDS, fresh_database
+from tests.polling import until
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 FAST = RateLimits(global_per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
@@ -629,10 +630,7 @@ async def test_run_forever_takes_over_first_when_asked(db: Database, clock: Froz
     stop = asyncio.Event()
     running = asyncio.create_task(sender(db, clock, transport).run_forever(stop, idle_seconds=0.05,
                                                                            take_over=True))
-    for _ in range(100):
-        if transport.texts():
-            break
-        await asyncio.sleep(0.02)
+    await until(transport.texts, "the row sent", 2, every=0.02)
     stop.set()
     await running
     assert transport.texts() == ["#0"]
@@ -873,14 +871,17 @@ async def test_backlog_counts_what_should_be_going_out(db: Database, clock: Froz
         assert (await outbox_views.backlog(session, now=NOW + timedelta(minutes=1))).pending == 1
 
 
-async def test_due_messages_are_oldest_first(db: Database) -> None:
+async def test_due_messages_are_claimed_oldest_first(db: Database) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "new", key="new")
     await notify(db, person, "old", key="old", now=NOW - timedelta(hours=1))
     await notify(db, person, "later", key="later", now=NOW + timedelta(hours=1))
-    async with db.session() as session:
-        due = await outbox_sending.due_messages(session, now=NOW, limit=10)
-    assert [m.payload["html"] for m in due] == ["old", "new"]
+    claimed = []
+    for _ in range(3):
+        async with db.session() as session:
+            claimed.append([m.payload["html"] for m in await outbox_sending.claim_due_messages(
+                session, now=NOW, limit=1, lease_until=NOW + timedelta(minutes=10))])
+    assert claimed == [["old"], ["new"], []]  # "later" is not due yet
 
 
 async def test_drain_waits_for_a_short_flood_control_on_the_real_clock(db: Database) -> None:
@@ -913,10 +914,7 @@ async def test_run_forever_sends_until_stopped(db: Database, clock: FrozenClock)
     transport = FakeTransport()
     stop = asyncio.Event()
     task = asyncio.create_task(sender(db, clock, transport).run_forever(stop, idle_seconds=0.02))
-    for _ in range(200):
-        if transport.sent:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: transport.sent, "the row sent", 2, every=0.01)
     stop.set()
     await asyncio.wait_for(task, 2)
     assert transport.texts() == ["hello"]
@@ -1152,10 +1150,7 @@ async def test_a_stop_hands_back_what_was_not_started_and_finishes_what_was(db: 
                                                  per_group_per_minute=60000)})
     stop = asyncio.Event()
     task = asyncio.create_task(send.run_forever(stop, idle_seconds=0.05))
-    for _ in range(200):
-        if sum(transport.in_flight.values()):
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: sum(transport.in_flight.values()), "a send under way", 2, every=0.01)
     stop.set()
     await asyncio.wait_for(task, 3)
     assert transport.texts() == ["#0"]  # in flight when stopped: finished and recorded
@@ -1195,15 +1190,9 @@ async def test_run_forever_sends_rows_queued_while_a_send_hangs(db: Database, cl
     transport = PacedTransport(lambda chat: 1.5 if chat == "1" else 0.0)
     stop = asyncio.Event()
     task = asyncio.create_task(sender(db, clock, transport).run_forever(stop, idle_seconds=0.05))
-    for _ in range(100):
-        if transport.in_flight["1"]:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: transport.in_flight["1"], "the slow send under way", 1, every=0.01)
     await notify(db, people["2"], "quick", key="quick")
-    for _ in range(100):
-        if transport.texts("2"):
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: transport.texts("2"), "the quick row sent", 1, every=0.01)
     assert transport.texts("2") == ["quick"]
     assert transport.in_flight["1"] == 1  # still hanging
     stop.set()

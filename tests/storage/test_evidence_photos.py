@@ -24,6 +24,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import PhotoBlob, Problem, ProblemPhoto, Project
 from storage.reports import add_report
+from tests.photos import reading
 from tests.photos.pictures import photo, resent
 
 from .factories import build_world
@@ -94,7 +95,7 @@ async def test_problem_and_node_photos_are_kept_and_the_same_bytes_are_stored_on
         blobs = (await session.scalars(select(PhotoBlob.sha256))).all()
         assert await photo_repo.due_photos(session, now=clock.now() + timedelta(days=30)) == []
         counts = await photo_repo.keeping_counts(session)
-    [report_photo] = await photos.project_photos(db, project_id=world.p1)
+    [report_photo] = await reading.project_photos(db, project_id=world.p1)
     assert same.state == new.state == evidence.state == "kept" and same.has_thumbnail
     assert same.sha256 == evidence.sha256 == report_photo.sha256 != new.sha256
     assert report_photo.duplicate is None  # it was sent first
@@ -142,7 +143,7 @@ async def test_a_report_photo_repeating_a_problem_or_node_photo_is_flagged(
         [raised] = await evidence_repo.photos_of_problem(session, problem_id=problem_id)
         [evidence] = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id]))[node_id]
         notes = await photo_repo.photo_notes(session, project_id=world.p1)
-    [p_again, n_again, new] = sorted(await photos.project_photos(db, project_id=world.p1), key=lambda p: p.id)
+    [p_again, n_again, new] = sorted(await reading.project_photos(db, project_id=world.p1), key=lambda p: p.id)
     assert p_again.duplicate is not None and p_again.duplicate.distance is not None
     assert p_again.duplicate == photos.Duplicate(photo_id=raised.id, project_code="ZD2026-001", local_day=day,
                                                  identical=False, distance=p_again.duplicate.distance, kind="problem")
@@ -166,13 +167,13 @@ async def test_a_problem_photo_kept_late_flags_the_later_report_photo(
     clock.advance(seconds=1)
     await report_with(db, clock, project_id=world.p2, person_id=world.liaison, file_ids=["r"])
     assert (await keeper.keep_due()).duplicates == 0  # the problem's photo is not kept yet
-    [later] = await photos.project_photos(db, project_id=world.p2)
+    [later] = await reading.project_photos(db, project_id=world.p2)
     assert later.state == "kept" and later.duplicate is None
     source.files["p"] = photo(6)
     clock.advance(seconds=30)
     stats = await keeper.keep_due()
     assert (stats.kept, stats.duplicates) == (1, 1)
-    [later] = await photos.project_photos(db, project_id=world.p2)
+    [later] = await reading.project_photos(db, project_id=world.p2)
     assert later.duplicate is not None and (later.duplicate.kind, later.duplicate.project_code) == (
         "problem", "ZD2026-001")
 

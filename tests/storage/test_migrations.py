@@ -28,7 +28,6 @@ from bot.clock import to_local
 from bot.config import load_settings
 from bot.domain.messages import Reply
 from bot.domain.photo_match import bands, hash_to_text
-from bot.services import photos
 from storage import outbox, outbox_sending, outbox_views
 from storage import photos as photo_repo
 from storage import projects as project_repo
@@ -39,6 +38,7 @@ from storage.migrate import downgrade, head_revision, schema_is_current, upgrade
 from storage.models import FOLDED_ID_INDEX, Base, OutboxMessage, Problem, Project, Report, ReportPhoto
 from storage.types import UTCDateTime, Wan
 from tests.databases import BACKENDS, backend_url, database_of_its_own, taking_turns
+from tests.photos import reading
 
 from .factories import NOW, build_world
 from .test_account_lookup import add_accounts, folded_lookup_plans
@@ -539,7 +539,7 @@ async def test_report_photos_kept_before_0017_repeat_photos_of_every_kind(empty_
             next_day: (2, None, None, problem_photo),  # the problem's photo was the first, a day before
             elsewhere: (0, None, None, problem_photo),
             also_node: (0, None, node_photo, None)}
-    shown = {p.id: p for p in await photos.project_photos(empty_db, project_id=ids["project"])}
+    shown = {p.id: p for p in await reading.project_photos(empty_db, project_id=ids["project"])}
     repeat = shown[next_day].duplicate
     assert repeat is not None
     assert (repeat.kind, repeat.photo_id, repeat.project_code, repeat.local_day, repeat.identical, repeat.distance) == (

@@ -12,13 +12,14 @@ import pytest
 from PIL import Image
 
 from bot.clock import FrozenClock
-from bot.services import photos
 from bot.services.photo_keeper import GIVE_UP_AFTER, FetchFailed, PhotoKeeper, next_attempt
 from bot.services.photo_reasons import GONE_WECOM, UNREACHABLE
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
+from storage import photos as photo_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.reports import add_report
+from tests.photos import reading
 from tests.photos.pictures import photo, resent
 
 from .factories import build_world
@@ -65,7 +66,7 @@ async def test_photos_are_kept_once_with_thumbnails_and_repeats_are_flagged(
     first = await report(db, clock, world.p1, world.liaison, today, "a", "b")
     stats = await keeper.keep_due()
     assert (stats.kept, stats.duplicates) == (2, 0)
-    [b_row, a_row] = sorted(await photos.project_photos(db, project_id=world.p1), key=lambda p: p.id, reverse=True)
+    [b_row, a_row] = sorted(await reading.project_photos(db, project_id=world.p1), key=lambda p: p.id, reverse=True)
     assert a_row.state == "kept" and a_row.report_id == first and a_row.duplicate is None
     assert a_row.has_thumbnail and a_row.content_type == "image/jpeg" and (a_row.width, a_row.height) == (1280, 960)
     thumb = Image.open(store.path(thumbnail_key(a_row.sha256)))
@@ -80,25 +81,25 @@ async def test_photos_are_kept_once_with_thumbnails_and_repeats_are_flagged(
     assert (stats.kept, stats.duplicates) == (3, 2)
     files = sorted(p.name for p in (store.root / "originals").rglob("*") if p.is_file())
     assert len(files) == 4  # a, b, c and the rescaled a: the same bytes once
-    newest = await photos.project_photos(db, project_id=world.p1, since=today + timedelta(days=1))
+    newest = await reading.project_photos(db, project_id=world.p1, since=today + timedelta(days=1))
     again = next(p for p in newest if p.sha256 == a_row.sha256)
     assert again.duplicate is not None and again.duplicate.photo_id == a_row.id
     assert (again.duplicate.project_code, again.duplicate.local_day, again.duplicate.identical) == (
         "ZD2026-001", today, True)
     assert next(p for p in newest if p.sha256 != a_row.sha256).duplicate is None
-    [other] = await photos.project_photos(db, project_id=world.p2)
+    [other] = await reading.project_photos(db, project_id=world.p2)
     assert other.duplicate is not None and other.duplicate.photo_id == a_row.id
     assert other.duplicate.project_code == "ZD2026-001" and not other.duplicate.identical
     assert other.sha256 != a_row.sha256 and 0 <= other.duplicate.distance <= 4
 
     # The read API: bytes and thumbnails by photo id, with the project for the scope check.
-    original = await photos.read_photo(db, store, photo_id=other.id)
+    original = await reading.read_photo(db, store, photo_id=other.id)
     assert original is not None and original.data == resent(1) and original.project_id == world.p2
-    small = await photos.read_photo(db, store, photo_id=other.id, thumbnail=True)
+    small = await reading.read_photo(db, store, photo_id=other.id, thumbnail=True)
     assert small is not None and small.content_type == "image/jpeg" and small.data.startswith(b"\xff\xd8")
-    assert await photos.photo_project(db, photo_id=other.id) == world.p2
-    assert await photos.read_photo(db, store, photo_id=999_999) is None
-    assert await photos.photo_project(db, photo_id=999_999) is None
+    assert await reading.photo_project(db, photo_id=other.id) == world.p2
+    assert await reading.read_photo(db, store, photo_id=999_999) is None
+    assert await reading.photo_project(db, photo_id=999_999) is None
 
 
 async def test_a_photo_sent_again_the_same_day_for_the_same_project_is_no_repeat(
@@ -111,10 +112,10 @@ async def test_a_photo_sent_again_the_same_day_for_the_same_project_is_no_repeat
     clock.advance(hours=1)
     await report(db, clock, world.p1, world.liaison, today, "a2", replaces=first)  # 确认替换
     await keeper.keep_due()
-    shown = await photos.project_photos(db, project_id=world.p1, include_withdrawn=True)
+    shown = await reading.project_photos(db, project_id=world.p1, include_withdrawn=True)
     assert len(shown) == 2 and all(p.state == "kept" and p.duplicate is None for p in shown)
     assert [p.report_withdrawn for p in shown] == [False, True]
-    assert len(await photos.project_photos(db, project_id=world.p1)) == 1
+    assert len(await reading.project_photos(db, project_id=world.p1)) == 1
 
 
 async def test_an_earlier_photo_kept_late_flags_the_later_one(
@@ -132,8 +133,8 @@ async def test_an_earlier_photo_kept_late_flags_the_later_one(
     source.files["early"] = resent(5)
     stats = await keeper.keep_due()
     assert stats.kept == 2 and stats.duplicates == 1
-    [late] = await photos.project_photos(db, project_id=world.p2)
-    [early] = await photos.project_photos(db, project_id=world.p1)
+    [late] = await reading.project_photos(db, project_id=world.p2)
+    [early] = await reading.project_photos(db, project_id=world.p1)
     assert late.duplicate is not None and late.duplicate.photo_id == early.id and early.duplicate is None
 
 
@@ -147,25 +148,26 @@ async def test_failures_are_retried_then_given_up_with_the_reason(
     await report(db, clock, world.p1, world.liaison, clock.now().date(), "flaky", "gone", "junk")
     stats = await keeper.keep_due()
     assert (stats.kept, stats.failed, stats.given_up) == (1, 1, 1)
-    by_state = {p.state: p for p in await photos.project_photos(db, project_id=world.p1)}
+    by_state = {p.state: p for p in await reading.project_photos(db, project_id=world.p1)}
     assert by_state["lost"].problem == GONE_WECOM
     waiting = by_state["waiting"]
     assert waiting.problem == UNREACHABLE and waiting.next_attempt == clock.now() + timedelta(seconds=30)
     # Bytes that are no picture are kept as they are, without a thumbnail.
     assert by_state["kept"].has_thumbnail is False and by_state["kept"].content_type == "application/octet-stream"
-    assert await photos.read_photo(db, store, photo_id=by_state["kept"].id) is not None
-    assert await photos.read_photo(db, store, photo_id=by_state["kept"].id, thumbnail=True) is None
+    assert await reading.read_photo(db, store, photo_id=by_state["kept"].id) is not None
+    assert await reading.read_photo(db, store, photo_id=by_state["kept"].id, thumbnail=True) is None
     # Not before its time; then again, with a longer wait each time.
     assert (await keeper.keep_due()).failed == 0
     clock.advance(seconds=30)
     assert (await keeper.keep_due()).failed == 1
-    [again] = [p for p in await photos.project_photos(db, project_id=world.p1) if p.state == "waiting"]
+    [again] = [p for p in await reading.project_photos(db, project_id=world.p1) if p.state == "waiting"]
     assert again.next_attempt == clock.now() + timedelta(minutes=2)
     # After a week of failures it is given up, and the summary counts it.
     clock.advance(seconds=GIVE_UP_AFTER.total_seconds())
     assert (await keeper.keep_due()).given_up == 1
-    summary = await photos.keeping_summary(db)
-    assert (summary.kept, summary.waiting, summary.lost) == (1, 0, 2)
+    async with db.session() as session:
+        counts = await photo_repo.keeping_counts(session)
+    assert (counts.kept, counts.waiting, counts.given_up) == (1, 0, 2)
     assert source.fetched.count("gone") == 1
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import StatementError
 
 from bot.clock import SHANGHAI
-from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.audit import Actor
 from storage.db import Database
@@ -78,20 +77,9 @@ async def test_sql_sum_of_reports_is_exact(db: Database) -> None:
                       day=FIRST_DAY + timedelta(days=n))
     async with db.session() as session:
         direct = await session.scalar(select(func.sum(Report.amount)).where(Report.project_id == world.p1))
-        through_repo = await project_repo.reported_sum(session, project_id=world.p1)
     expected = sum(amounts, Decimal(0))
     assert isinstance(direct, Decimal)
     assert direct == expected == Decimal("100018436.2678")
-    assert isinstance(through_repo, Decimal)
-    assert through_repo == expected
-
-
-async def test_sum_of_nothing_is_zero(db: Database) -> None:
-    world = await build_world(db, NOW)
-    async with db.session() as session:
-        total = await project_repo.reported_sum(session, project_id=world.p2)
-    assert total == Decimal(0)
-    assert isinstance(total, Decimal)
 
 
 async def test_shanghai_datetime_comes_back_as_the_same_instant_in_utc(db: Database) -> None:

@@ -21,6 +21,7 @@ from bot.web.live_standings import FULL_REFRESH, LiveStandings, Snapshot
 from bot.workers import Workers
 from tests.databases import BACKENDS
 from tests.e2e.harness import START
+from tests.polling import until
 from tests.web.harness import ROLE_PEOPLE, WebHarness, sample_database, web_harness
 
 ADMIN = ROLE_PEOPLE["admin"]
@@ -56,9 +57,7 @@ async def held_site(backend: str, template: Path, folder: Path, held: HeldWorker
 
 async def next_computation(live: LiveStandings, seen: int) -> Snapshot:
     """The snapshot of the first computation to end after ``seen`` had."""
-    async with asyncio.timeout(30):
-        while live.computed <= seen:
-            await asyncio.sleep(0.01)
+    await until(lambda: live.computed > seen, "a computation to end", 30, every=0.01)
     assert live.latest is not None
     return live.latest
 

@@ -10,10 +10,10 @@ import pytest
 
 from bot.app import photo_keeper
 from bot.config import Settings
-from bot.services import photos
 from bot.services.photo_store import LocalPhotoStore, original_key
 from storage import projects as project_repo
 from tests.fakes.wecom_api import FakeWeCom
+from tests.photos import reading
 from tests.photos.pictures import photo
 from tests.wecom.harness import HAO, WeComHarness, wecom_settings
 
@@ -51,7 +51,7 @@ async def test_an_image_sent_in_wecom_is_fetched_with_media_get_and_kept(wecom: 
     async with wecom.session() as session:
         project = await project_repo.get_project_by_code(session, code=CODE)
         assert project is not None
-    by_state = {p.state: p for p in await photos.project_photos(wecom.core.db, project_id=project.id)}
+    by_state = {p.state: p for p in await reading.project_photos(wecom.core.db, project_id=project.id)}
     kept, lost = by_state["kept"], by_state["lost"]
     assert kept.channel == "wecom" and kept.has_thumbnail and kept.sha256 is not None
     assert isinstance(keeper.store, LocalPhotoStore)

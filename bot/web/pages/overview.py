@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot.domain.changes import Change, standings_changes
+from bot.domain.changes import StandingsChanges, standings_changes, with_bases
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.domain.trend import blurring, week_ends
-from bot.domain.year_to_date import change_bases
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.live_standings import LiveStandings, Snapshot
@@ -36,7 +35,7 @@ class Summary:
     tail: list[ProjectStanding]
     hidden: int
     unplanned: int
-    changes: dict[str, Change]
+    changes: StandingsChanges  # without the bases they cannot see through (read with each view: ``with_bases``)
 
 
 def summarise(s: Standings, before: Standings) -> Summary:
@@ -44,7 +43,7 @@ def summarise(s: Standings, before: Standings) -> Summary:
     head, tail = ranked[:SHOWN], ranked[SHOWN:][-SHOWN:]
     return Summary(totals=totals(s.projects), lights=Counter(p.light for p in s.projects), head=head,
                    tail=tail, hidden=max(0, len(ranked) - len(head) - len(tail)), unplanned=len(s.unplanned),
-                   changes=standings_changes(s, before).projects)
+                   changes=standings_changes(s, before))
 
 
 def summary_of(snapshot: Snapshot) -> Summary:
@@ -72,13 +71,12 @@ async def overview(view: View) -> web.StreamResponse:
     bases = await base_days(view.session, year=snapshot.today.year)
     trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today), bases)
     # the bases the ranking's change since last Sunday cannot see through: said under it, as the bulletins say it
-    since = snapshot.last_week.cutoff
-    ranking_bases = change_bases(bases, since=since, cutoff=snapshot.today)
+    changes = with_bases(summary.changes, bases, cutoff=s.cutoff)
     return view.page(
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
-        tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=summary.changes,
+        tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=changes.projects,
         visible=visible, mine=mine, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
         problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
-        as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=ranking_bases, since=since,
+        as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=changes.bases, since=changes.since,
     )

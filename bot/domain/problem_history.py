@@ -115,6 +115,12 @@ class ProblemThen:
         """Still being worked on at ``end`` with its deadline passed by then."""
         return self.active and self.resolution_due_at is not None and self.resolution_due_at < end
 
+    def missed_deadline(self, end: datetime) -> bool:
+        """超期未办结 at ``end``: still being worked on then after missing a deadline it was given, its deadline
+        then passed or gone up a level for one it missed (the new level's may still be ahead). What the
+        problem tables count as 超期 and what counts against a unit's 按期办结率 while it stays unresolved."""
+        return self.overdue(end) or (self.active and self.escalated)
+
 
 def _parse(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
@@ -210,7 +216,7 @@ def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | Non
             return None
         due = problem.resolution_due_at
         return (due is None or problem.resolved_at <= due) and not problem.escalated_before_resolution
-    if problem.overdue(end) or (problem.active and problem.escalated):
+    if problem.missed_deadline(end):
         # overdue, or gone up a level for a missed deadline (the new level's may still be ahead): counted
         # against the unit again every window it stays so
         return False
@@ -236,7 +242,8 @@ def handled_within_deadline(problems: Iterable[ProblemThen], *, start: datetime,
 
 @dataclass(frozen=True)
 class UnitProblemFigures:
-    """Problems of one unit in a period: raised in it, solved (resolved) in it, overdue at its end."""
+    """Problems of one unit in a period: raised in it, solved (resolved) in it, 超期未办结 at its end
+    (``ProblemThen.missed_deadline``)."""
 
     unit: str
     raised: int
@@ -247,13 +254,13 @@ class UnitProblemFigures:
 def problems_by_unit(problems: Iterable[ProblemThen], *, start: datetime, end: datetime
                      ) -> list[UnitProblemFigures]:
     """Per unit (the one holding the problem at ``end``), by name: raised in ``start``..``end``, resolved in
-    it (as 问题办理 counts a resolution) and still unresolved past its deadline at ``end``; a unit with
-    none of the three is left out."""
+    it (as 问题办理 counts a resolution) and 超期未办结 at ``end`` (``ProblemThen.missed_deadline``: what counts
+    against 按期办结率 while unresolved); a unit with none of the three is left out."""
     counts: dict[str, list[int]] = {}
     for problem in problems:
         figures = [int(start <= problem.raised_at < end),
                    int(problem.resolved_at is not None and start <= problem.resolved_at < end),
-                   int(problem.overdue(end))]
+                   int(problem.missed_deadline(end))]
         if any(figures):
             tally = counts.setdefault(problem.unit, [0, 0, 0])
             for i, n in enumerate(figures):

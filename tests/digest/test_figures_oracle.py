@@ -112,6 +112,7 @@ class Problem:
     resolved: datetime | None = None
     escalated: datetime | None = None
     reopened: datetime | None = None  # after its resolution: unresolved again from then on
+    raised: datetime | None = None
 
 
 @dataclass
@@ -161,6 +162,21 @@ class Month:
             elif p.due < closed or (p.escalated is not None and p.escalated < closed):
                 counted += 1
         return Decimal(on_time) / counted if counted else None
+
+    def problem_table(self, start: date, end: date) -> tuple[int, int, int]:
+        """The district's 本期提出 / 解决 / 超期未办结: raised in the period, resolved in it (not undone by its end),
+        and at its end unresolved after missing a deadline it was given (its deadline passed, or escalated for
+        one it missed while the next level's runs): the problems 按期办结率 counts against while unresolved."""
+        opened, closed = at(start, 0), at(end + timedelta(days=1), 0)
+        raised = solved = overdue = 0
+        for p in self.problems:
+            raised += p.raised is not None and opened <= p.raised < closed
+            undone = p.reopened is not None and p.reopened < closed
+            if p.resolved is not None and p.resolved < closed and not undone:
+                solved += p.resolved >= opened
+            elif p.due < closed or (p.escalated is not None and p.escalated < closed):
+                overdue += 1
+        return raised, solved, overdue
 
     def nodes_on_time(self, codes: list[str], end: date) -> Decimal | None:
         """节点按期率: of the milestones of the year done by ``end`` or planned before it, those done by their day."""
@@ -319,20 +335,22 @@ async def enter_may(db: Database, tmp: Path) -> Month:
     for code, unit, raised, due, events, escalated in problems:
         when = {kind: at(date(2026, 5, d), h) for kind, (d, h) in events}
         await district.problem(code, unit=unit, raised=at(date(2026, 5, raised[0]), raised[1]),
-                               due=at(date(2026, 5, due[0]), due[1]), status="closed" if "closed" in when else "open",
+                               due=at(date(2026, 5, due[0]), due[1]), status=status_after(when),
                                events=tuple((kind, when[kind]) for kind, _ in events))
         month.problems.append(Problem(unit=unit, due=at(date(2026, 5, due[0]), due[1]), resolved=when.get("resolved"),
-                                      escalated=at(date(2026, 5, escalated[0]), escalated[1]) if escalated else None))
+                                      escalated=at(date(2026, 5, escalated[0]), escalated[1]) if escalated else None,
+                                      raised=at(date(2026, 5, raised[0]), raised[1])))
     # Not solved by its deadline (21 May) and escalated on 22 May to the lead official, whose clock runs to 5 June:
     # still open on 31 May.
     await district.problem("ZD2026-029", unit="区水务局", raised=at(date(2026, 5, 18)), due=at(date(2026, 6, 5)),
                            events=(("escalated", at(date(2026, 5, 22), 9)),), level=1)
-    month.problems.append(Problem(unit="区水务局", due=at(date(2026, 5, 21)), escalated=at(date(2026, 5, 22), 9)))
+    month.problems.append(Problem(unit="区水务局", due=at(date(2026, 5, 21)), escalated=at(date(2026, 5, 22), 9),
+                                  raised=at(date(2026, 5, 18))))
     # Solved in time on 7 May, reopened on 12 May (not solved after all), open at the month's end.
     await district.problem("ZD2026-030", unit="区城管局", raised=at(date(2026, 5, 4)), due=at(date(2026, 5, 8)),
                            events=(("resolved", at(date(2026, 5, 7))), ("reopened", at(date(2026, 5, 12), 9))))
     month.problems.append(Problem(unit="区城管局", due=at(date(2026, 5, 8)), resolved=at(date(2026, 5, 7)),
-                                  reopened=at(date(2026, 5, 12), 9)))
+                                  reopened=at(date(2026, 5, 12), 9), raised=at(date(2026, 5, 4))))
     # Milestones: done on time, done late, overdue, due on the last day (not a miss yet).
     nodes = (("ZD2026-001", "围挡施工", 10, 8), ("ZD2026-001", "便道完成", 15, 19),
              ("ZD2026-001", "道路贯通", 20, None), ("ZD2026-033", "桩基完成", 31, None),
@@ -344,6 +362,12 @@ async def enter_may(db: Database, tmp: Path) -> Month:
         await district.node(code, name, day, done_on, seq=seq)
         month.nodes.setdefault(code, []).append((day, done_on))
     return month
+
+
+def status_after(when: dict[str, datetime]) -> str:
+    """The status the problem stands in now, after its events (销号, the unit's 已解决, its answer)."""
+    return next((status for kind, status in (("closed", "closed"), ("resolved", "resolved"), ("answered", "answered"))
+                 if kind in when), "open")
 
 
 async def chat_core(db: Database, tmp: Path, now: datetime) -> Core:
@@ -432,5 +456,7 @@ async def test_bulletin_figures_match_a_hand_computation(db: Database, tmp_path:
             blurred = sum(1 for row in month.rows.values() if row.base)
             note = f"注：{blurred} 个项目的年度台账截至5月15日，5月1日至5月15日完成的投资含在台账累计数中"
             assert period.kind != "monthly" or note in text
+            # 问题办理: an escalated problem still open is 超期未办结 while its next level's deadline runs
+            assert "全区：{} / {} / {}".format(*month.problem_table(period.start, end)) in text
         else:  # 填报率 over the four weeks up to the cut-off day
             assert f"全区 {pct(month.punctuality(codes, end - timedelta(days=27), end))}%" in text

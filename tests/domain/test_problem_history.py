@@ -113,3 +113,17 @@ def test_an_escalation_before_the_resolution_is_a_missed_deadline() -> None:
 
     assert then.escalated_before_resolution
     assert handled_within_deadline([then], start=WEEK1, end=END1) == {"区水务局": (0, 1)}
+
+
+def test_an_escalated_open_problem_is_overdue_in_the_table_as_in_the_handling_share() -> None:
+    # missed its deadline, went up a level whose own deadline runs past the week's end: still open then
+    steps = [Step("raised", RAISED), Step("escalated", DUE + timedelta(minutes=1), {"from": 0, "to": 1})]
+    then = problem_then(now(status="open", level=1, resolution_due_at=LATER_DUE), steps, end=END1)
+
+    assert not then.overdue(END1) and then.missed_deadline(END1)
+    assert handled_within_deadline([then], start=WEEK1, end=END1) == {"区水务局": (0, 1)}
+    assert problems_by_unit([then], start=WEEK1, end=END1) == [UnitProblemFigures("区水务局", 1, 0, 1)]
+    # solved since: at the end of the week it was solved in, it is no longer 超期
+    solved = problem_then(now(status="resolved", level=1, resolution_due_at=LATER_DUE),
+                          [*steps, Step("resolved", SOLVED)], end=END1 + timedelta(days=14))
+    assert not solved.missed_deadline(END1 + timedelta(days=14))

@@ -120,7 +120,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     # the projects entered by its cut-off day: one the ledger brought in since was not in the period
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar,
                                     entered_by=cutoff)
-    stored_bases = await stored_base_days(session, year=cutoff.year)
+    stored_bases = await stored_base_days(session, year=cutoff.year, entered=cutoff)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
     # every bulletin attaches the Excel ledger: its full lists, the problems as they stood at the period's end

@@ -26,8 +26,9 @@ NEW = "ZD2026-099"  # entered on Wednesday 25 November, after W47 and its bullet
 
 async def _district(district: District) -> None:
     await district.project("ZD2026-001", unit="区住建局", town="河西镇", liaison="甲", lead="王局")
+    # its ledger's 累计完成 as of the day before it came in: a base dated after W47
     await district.project(NEW, unit="区交通局", town="新城镇", liaison="乙", lead="李局", done_before="300",
-                           entered=local(date(2026, 11, 25), 9))
+                           baseline_date=date(2026, 11, 24), entered=local(date(2026, 11, 25), 9))
     days = [MONDAY + timedelta(days=n) for n in range(5)]
     await district.reports("ZD2026-001", *((day, "10") for day in days))
     # both with a milestone missed in the week: the new project's came with its ledger
@@ -49,6 +50,7 @@ async def test_a_project_added_after_a_week_is_in_none_of_its_bulletin(db: Datab
     assert rendered.projects == 1
     text = html_to_plain(rendered.text)
     assert "1 个重点项目" in text and NEW not in text and "区交通局" not in text
+    assert "台账截至" not in text  # nor is its base one the week's figures cannot split
     # the lead official of the new project gets no digest for a week his project was not in
     assert sorted(len(parts) > 0 for parts in rendered.leaders.values()) == [True]
 

@@ -1,21 +1,24 @@
 """A past period made again lists the projects that were in the ledger by its cut-off day: a project the ledger
 brought in since is in none of its figures (ranking, unit and town scores, counts, milestones, 填报率, the Excel
-ledger, the Word bulletin, the half-monthly document)."""
+ledger, the Word bulletin, the half-monthly document, the web overview's weekly trend)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from docx import Document
 
 from bot.domain.halfmonth import containing as half_containing
 from bot.domain.periods import parse_period
+from bot.domain.trend import weekly_trend
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.halfmonth import compile_document
 from bot.services.participation import load_participation
 from storage.db import Database
+from storage.web_queries import counted_daily, entered_totals
 
 from .conftest import CUTOFF, MONDAY, District, local
 from .test_figures_agree import bulletin, sheet_rows
@@ -90,3 +93,17 @@ async def test_a_project_added_after_a_half_month_is_not_in_its_document(db: Dat
                                           calendar=WorkCalendar(), out_dir=tmp_path, issued=date(2026, 12, 1))
 
     assert compiled.owed == 1 and compiled.missing == ["ZD2026-001"]
+
+
+async def test_the_overview_trend_counts_each_week_the_projects_in_the_ledger_by_its_end(
+        db: Database, district: District) -> None:
+    await _district(district)
+
+    async with db.session() as session:
+        _baseline, daily = await counted_daily(session, year=2026, up_to=date(2026, 11, 29))
+        entered = await entered_totals(session, year=2026)
+    points = {p.day: p for p in weekly_trend(year=2026, today=date(2026, 11, 29), daily=daily, entered=entered)}
+
+    # W47: ZD2026-001's five reports against its plan alone; the week after, the new project's base and plan too
+    assert (points[CUTOFF].done, points[CUTOFF].rate) == (Decimal(50), 0.05)
+    assert (points[date(2026, 11, 29)].done, points[date(2026, 11, 29)].rate) == (Decimal(350), 0.175)

@@ -117,8 +117,10 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     start, end = day_start(period.start), day_start(period.end + timedelta(days=1))
     cutoff = measured_on(period)
     trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
-    figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar)
-    stored_bases = await stored_base_days(session, year=cutoff.year)
+    # the projects entered by its cut-off day: one the ledger brought in since was not in the period
+    figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar,
+                                    entered_by=cutoff)
+    stored_bases = await stored_base_days(session, year=cutoff.year, entered=cutoff)
     shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
     unit_problems: list[UnitProblems] = []
     # every bulletin attaches the Excel ledger: its full lists, the problems as they stood at the period's end
@@ -136,7 +138,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         open_problems=_open_problems_by_project(unclosed),
         top_problems=_open_problems_at_the_top(unclosed),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
-        nodes=await _bulletin_nodes(session, period, calendar),
+        nodes=(await _bulletin_nodes(session, period, calendar)).of_projects(row.code for row in figures.projects),
         earlier=await _earlier_figures(session, period, calendar),
         participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
         if period.kind == "weekly" else None,

@@ -19,6 +19,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.entered import entered_by
 from storage.models import LedgerBase, Project
 from storage.yearly_rows import replace_years
 
@@ -57,10 +58,12 @@ async def write_bases(session: AsyncSession, bases: Iterable[tuple[int, int, Dec
     await replace_years(session, LedgerBase.__table__, rows)
 
 
-async def base_days(session: AsyncSession, *, year: int, project_id: int | None = None) -> dict[date, int]:
+async def base_days(session: AsyncSession, *, year: int, project_id: int | None = None,
+                    entered: date | None = None) -> dict[date, int]:
     """The days the non-zero bases of ``year`` are dated (截至某日), each with how many projects have a base of
     that day: what a bulletin says about the bases its figures cannot split (bot.domain.year_to_date.base_days).
-    Undated bases are not given (they cover no report). ``project_id``: that project's only (a project's chart)."""
+    Undated bases are not given (they cover no report). ``project_id``: that project's only (a project's chart);
+    ``entered``: of the projects in the ledger by that day only (a past period's bulletin: storage.entered)."""
     base = base_join(Project, year)
     query = (select(base.baseline_date, func.count(Project.id))
              .outerjoin(base.table, base.on)
@@ -68,6 +71,8 @@ async def base_days(session: AsyncSession, *, year: int, project_id: int | None 
              .group_by(base.baseline_date))
     if project_id is not None:
         query = query.where(Project.id == project_id)
+    if entered is not None:
+        query = query.where(entered_by(entered))
     rows = await session.execute(query)
     return {day: int(count) for day, count in rows.all()}
 

@@ -30,15 +30,16 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
     history: dict[int, list[ProblemEventRow]] = {}
     events = await session.execute(
         select(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.kind, Person.name, ProblemEvent.text,
-               ProblemEvent.detail, ProblemEvent.resolution_due_at)
+               ProblemEvent.detail, ProblemEvent.resolution_due_at, ProblemEvent.response_due_at)
         .join(Problem, Problem.id == ProblemEvent.problem_id)
         .outerjoin(Person, Person.id == ProblemEvent.actor_person_id)
         .where(*condition)
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)
     )
-    for problem_id, at, kind, actor, text, detail, due in events.all():
+    for problem_id, at, kind, actor, text, detail, due, response_due in events.all():
         history.setdefault(problem_id, []).append(
-            ProblemEventRow(at=at, kind=kind, actor=actor, text=text, detail=detail or {}, resolution_due_at=due))
+            ProblemEventRow(at=at, kind=kind, actor=actor, text=text, detail=detail or {}, resolution_due_at=due,
+                            response_due_at=response_due))
     return [
         ProblemRow(
             number=problem_number(problem_id), project_code=code or "", project_name=name or DECISION_CATEGORY,

@@ -28,11 +28,12 @@ async def get_problem(session: AsyncSession, *, problem_id: int, lock: bool = Fa
 
 async def add_event(session: AsyncSession, *, problem: Problem, at: datetime, kind: str, actor_id: int | None,
                     text: str = "", detail: dict[str, Any] | None = None, flush: bool = True) -> ProblemEvent:
-    """One step of a problem's history, with the resolution deadline the problem runs on after it (callers change
-    the problem first); without `flush`, written with the session's next flush (a caller adding many at once
-    flushes once)."""
+    """One step of a problem's history, with the response and resolution deadlines the problem runs on after it
+    (callers change the problem first); without `flush`, written with the session's next flush (a caller adding
+    many at once flushes once)."""
     event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=actor_id, level=problem.level,
-                         text=text, detail=detail or {}, resolution_due_at=problem.resolution_due_at)
+                         text=text, detail=detail or {}, resolution_due_at=problem.resolution_due_at,
+                         response_due_at=problem.response_due_at)
     session.add(event)
     if flush:
         await session.flush()

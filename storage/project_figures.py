@@ -39,6 +39,7 @@ from bot.domain.problem_history import open_by_project
 from bot.domain.stage_history import days_up_to, finished_from, stage_on
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
+from storage.entered import entered_by as entered_by_end_of
 from storage.leaves import spans_between
 from storage.ledger_bases import base_join
 from storage.models import Person, Project, Report, Unit
@@ -133,7 +134,7 @@ async def project_figures(
         .order_by(Project.code)
     )
     if entered_by is not None:
-        query = query.where(Project.created_at < day_start(entered_by + timedelta(days=1)))
+        query = query.where(entered_by_end_of(entered_by))
     rows = await _rows(session, query)
     with gc_paused():
         projects = [ProjectRow(*row) for row in rows]  # finish_day: from the histories below

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import to_local
 from bot.domain.escalation import ACTIVE
 from bot.domain.problem_numbers import problem_number
 from storage.annual_plans import plan_join
@@ -57,10 +58,19 @@ async def counted_daily(session: AsyncSession, *, year: int, up_to: date,
     return Decimal(await session.scalar(baseline) or 0), daily
 
 
-async def plan_total(session: AsyncSession, *, year: int) -> Decimal:
-    """Σ of the projects' plans for ``year`` (storage.annual_plans; a project without one adds nothing)."""
+async def entered_totals(session: AsyncSession, *, year: int) -> dict[date, tuple[Decimal, Decimal]]:
+    """The local day projects came into the ledger (storage.entered) → Σ of their bases and of their plans of
+    ``year`` (a project without one adds nothing): what a past week of the overview's trend counts. One query."""
+    base = base_join(Project, year)
     plans, on, plan = plan_join(Project, year)
-    return Decimal(await session.scalar(select(func.sum(plan)).select_from(Project).outerjoin(plans, on)) or 0)
+    rows = await session.execute(select(Project.created_at, base.done_before, plan)
+                                 .outerjoin(base.table, base.on).outerjoin(plans, on))
+    totals: dict[date, tuple[Decimal, Decimal]] = {}
+    for entered, done_before, amount in rows.all():
+        day = to_local(entered).date()
+        bases, planned = totals.get(day, (Decimal(0), Decimal(0)))
+        totals[day] = (bases + Decimal(done_before or 0), planned + Decimal(amount or 0))
+    return totals
 
 
 async def project_reports(session: AsyncSession, *, project_id: int, limit: int = 60,

@@ -6,7 +6,8 @@ A day is due for a project as ``bot.domain.duties.report_due`` says (a working d
 project still being prepared or built, its liaison not on an approved leave that day): the same rule as the
 reminders and the rankings' 按时填报, which also says that the days before the project was entered in the bot
 (imported or added) owe nothing: a district that starts using the bot is not at 0 % for the weeks before. So
-a week's figure for a unit is its punctuality for that week, the week a project was entered included.
+a week's figure for a unit is its punctuality for that week, the week a project was entered included; a
+project entered after the last week's end is not listed at all (it was not in the ledger then).
 Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing. The project's
 stage and liaison are the current ones, as the rankings read them. Projects without a liaison count for
 their unit.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-from bot.domain.duties import due_days
+from bot.domain.duties import due_days, entered_by
 from bot.domain.leave import LeaveSpan
 from bot.domain.ranking import share
 from bot.domain.worded import worded
@@ -240,6 +241,8 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
     unit_codes: dict[str, list[str]] = {}
     district = [[0, 0] for _ in weeks]
     for duty in duties:
+        if not entered_by(weeks[-1].end, duty.since):
+            continue
         owed = counter.owed(duty)
         hit = owed & masks.get(duty.project_id, 0)
         unit = units.setdefault(duty.unit, [[0, 0] for _ in weeks])

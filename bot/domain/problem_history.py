@@ -12,12 +12,18 @@ has happened after its end and the problem is read as it stands.
   moved to another unit: 待受理 again).
 - Its unit and level then: those the first move (or escalation) after ``end`` left.
 - Resolved, and when: the unit's "resolved" (or a closing without one) not undone by a later "reopened".
-- Its resolution deadline then (``deadline_then``): recorded on every event that sets one (the deadline the
+- Escalated by then: gone up a level for a missed deadline since it was last moved to another unit (the new
+  unit starts on fresh clocks).
+- Its resolution deadline then (``deadline_then``): recorded on every event (the deadline the
   problem ran on after it); on events recorded before that was kept, read back from what they say: an
   escalation on the resolution clock names the deadline it breached, a 时限重算 the deadline it moved, an
   approved extension the deadline its request was made against. A deadline that nothing recorded (the
   problem sent back or moved to another unit afterwards, before deadlines were kept with each event) is
   taken as it is now, and said so (``ProblemThen.due_recorded`` False).
+- Its response deadline then (受理时限, ``response_deadline_then``): none above the unit's level; else the one
+  recorded on the last event before ``end`` (every event keeps the one it leaves), or read back from the first
+  event after it that changed it (a 时限重算 names the response deadline it moved, an escalation for a late
+  response the one it breached); blank when nothing says (events written before it was kept).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.escalation import ACTIVE
+from bot.domain.escalation import ACTIVE, RESPONSE_LEVELS
 from bot.domain.standings import ProblemRow
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "open_by_project",
     "problem_then",
     "problems_by_unit",
+    "response_deadline_then",
     "unrecorded_deadlines",
 ]
 
@@ -56,6 +63,8 @@ _STATUS_AFTER = {"raised": "open", "accepted": "accepted", "answered": "answered
                  "reopened": "accepted", "reassigned": "open", **dict.fromkeys(CLOSING, "closed")}
 # Events that give the problem a new resolution deadline.
 DEADLINE_SETTING = frozenset({"raised", "escalated", "reopened", "reassigned", "extension_approved", "recounted"})
+# Events that give the problem a new response deadline, or none (an escalation: only the unit's level has one).
+RESPONSE_SETTING = frozenset({"raised", "escalated", "reassigned", "recounted"})
 _REQUESTED = "extension_requested"
 # Every kind the replay reads.
 HISTORY_KINDS = frozenset(_STATUS_AFTER) | DEADLINE_SETTING | {_REQUESTED}
@@ -66,13 +75,14 @@ _USERS_ZONE = ZoneInfo("Asia/Shanghai")
 
 @dataclass(frozen=True)
 class Step:
-    """One event of a problem's history as the replay reads it; ``resolution_due_at`` is the deadline the
-    problem ran on after it, when the event recorded one."""
+    """One event of a problem's history as the replay reads it; ``resolution_due_at`` and ``response_due_at``
+    are the deadlines the problem ran on after it, when the event recorded them."""
 
     kind: str
     at: datetime
     detail: Mapping[str, Any] = field(default_factory=dict)
     resolution_due_at: datetime | None = None
+    response_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,12 @@ class ProblemThen:
         """Still being worked on at ``end`` with its deadline passed by then."""
         return self.active and self.resolution_due_at is not None and self.resolution_due_at < end
 
+    def missed_deadline(self, end: datetime) -> bool:
+        """超期未办结 at ``end``: still being worked on then after missing a deadline it was given, its deadline
+        then passed or gone up a level for one it missed (the new level's may still be ahead). What the
+        problem tables count as 超期 and what counts against a unit's 按期办结率 while it stays unresolved."""
+        return self.overdue(end) or (self.active and self.escalated)
+
 
 def _parse(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
@@ -122,10 +138,10 @@ def _parse(value: object) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-def _recounted_from(step: Step) -> datetime | None:
-    """The resolution deadline a 时限重算 moved (its "from"), if it moved that one."""
+def _recounted_from(step: Step, clock: str = "resolution") -> datetime | None:
+    """The deadline of ``clock`` a 时限重算 moved (its "from"), if it moved that one."""
     for move in step.detail.get("moves") or ():
-        if move.get("clock") == "resolution" and move.get("from"):
+        if move.get("clock") == clock and move.get("from"):
             return datetime.strptime(move["from"], _RECOUNT_FORMAT).replace(tzinfo=_USERS_ZONE)
     return None
 
@@ -138,9 +154,9 @@ def deadline_then(steps: Sequence[Step], *, end: datetime, due_now: datetime | N
     later = [s for s in setting if s.at >= end]
     if not later:
         return due_now, True  # nothing changed it since: the deadline now is the one then
-    earlier = [s for s in setting if s.at < end]
+    earlier = [s for s in steps if s.at < end]
     if earlier and earlier[-1].resolution_due_at is not None:
-        return earlier[-1].resolution_due_at, True
+        return earlier[-1].resolution_due_at, True  # every event keeps the one it leaves
     for step in later:
         if step.kind == "recounted":
             moved = _recounted_from(step)
@@ -158,9 +174,34 @@ def deadline_then(steps: Sequence[Step], *, end: datetime, due_now: datetime | N
     return due_now, False
 
 
+def response_deadline_then(steps: Sequence[Step], *, end: datetime, due_now: datetime | None, level: int
+                           ) -> datetime | None:
+    """The response deadline (受理时限) the problem ran on just before ``end``, at ``level`` then (None above the
+    unit's: only the unit takes a problem up), or None when nothing recorded it. ``steps``: its whole history,
+    oldest first."""
+    if level not in RESPONSE_LEVELS:
+        return None
+    later = [s for s in steps if s.at >= end and s.kind in RESPONSE_SETTING]
+    if not later:
+        return due_now  # nothing changed it since: the deadline now is the one then
+    earlier = [s for s in steps if s.at < end]
+    if earlier and earlier[-1].response_due_at is not None:
+        return earlier[-1].response_due_at  # every event keeps the one it leaves
+    for step in later:
+        if step.kind == "recounted":
+            moved = _recounted_from(step, "response")
+            if moved is None:
+                continue  # it moved the resolution deadline only: the next change may tell
+            return moved
+        if step.kind == "escalated" and step.detail.get("clock") == "response":
+            return _parse(step.detail.get("due_at"))
+        break
+    return None
+
+
 def _resolution(steps: Iterable[Step], end: datetime) -> tuple[datetime | None, bool, bool]:
     """When it was resolved by ``end`` (None: not, or sent back since), whether it had gone up a level
-    before that, and whether it had by ``end``."""
+    before that, and whether it had by ``end`` (since it was last moved to another unit)."""
     resolved_at: datetime | None = None
     escalated = escalated_before = False
     for step in steps:
@@ -168,6 +209,8 @@ def _resolution(steps: Iterable[Step], end: datetime) -> tuple[datetime | None, 
             break
         if step.kind == "escalated":
             escalated = True
+        elif step.kind == "reassigned":
+            escalated = False  # the new unit starts on fresh clocks: the deadline missed was the old unit's
         elif step.kind == "reopened":
             resolved_at = None
         elif step.kind in RESOLVING and resolved_at is None:
@@ -210,7 +253,7 @@ def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | Non
             return None
         due = problem.resolution_due_at
         return (due is None or problem.resolved_at <= due) and not problem.escalated_before_resolution
-    if problem.overdue(end) or (problem.active and problem.escalated):
+    if problem.missed_deadline(end):
         # overdue, or gone up a level for a missed deadline (the new level's may still be ahead): counted
         # against the unit again every window it stays so
         return False
@@ -236,7 +279,8 @@ def handled_within_deadline(problems: Iterable[ProblemThen], *, start: datetime,
 
 @dataclass(frozen=True)
 class UnitProblemFigures:
-    """Problems of one unit in a period: raised in it, solved (resolved) in it, overdue at its end."""
+    """Problems of one unit in a period: raised in it, solved (resolved) in it, 超期未办结 at its end
+    (``ProblemThen.missed_deadline``)."""
 
     unit: str
     raised: int
@@ -247,13 +291,13 @@ class UnitProblemFigures:
 def problems_by_unit(problems: Iterable[ProblemThen], *, start: datetime, end: datetime
                      ) -> list[UnitProblemFigures]:
     """Per unit (the one holding the problem at ``end``), by name: raised in ``start``..``end``, resolved in
-    it (as 问题办理 counts a resolution) and still unresolved past its deadline at ``end``; a unit with
-    none of the three is left out."""
+    it (as 问题办理 counts a resolution) and 超期未办结 at ``end`` (``ProblemThen.missed_deadline``: what counts
+    against 按期办结率 while unresolved); a unit with none of the three is left out."""
     counts: dict[str, list[int]] = {}
     for problem in problems:
         figures = [int(start <= problem.raised_at < end),
                    int(problem.resolved_at is not None and start <= problem.resolved_at < end),
-                   int(problem.overdue(end))]
+                   int(problem.missed_deadline(end))]
         if any(figures):
             tally = counts.setdefault(problem.unit, [0, 0, 0])
             for i, n in enumerate(figures):
@@ -279,16 +323,16 @@ def unrecorded_deadlines(problems: Iterable[ProblemThen], *, start: datetime, en
 
 def ledger_row_then(row: ProblemRow, *, end: datetime) -> ProblemRow | None:
     """A problem's line of the Excel ledger as it stood at ``end`` (None: raised since): its history up to then,
-    its unit, status, level and resolution deadline then, closed then or not. Its response deadline is kept
-    when no deadline was set since, left blank otherwise (no event kept it)."""
+    its unit, status, level, response and resolution deadlines then (``response_deadline_then``: blank when
+    nothing recorded it), closed then or not."""
     if row.raised_at >= end:
         return None
-    steps = [Step(e.kind, e.at, e.detail, e.resolution_due_at) for e in row.events]
+    steps = [Step(e.kind, e.at, e.detail, e.resolution_due_at, e.response_due_at) for e in row.events]
     then = problem_then(ProblemNow(0, None, "", row.unit, row.status, row.level, row.raised_at,
                                    row.resolution_due_at), steps, end=end)
     closings = [s.at for s in steps if s.at < end and s.kind in CLOSING]
     closed_at = (closings[-1] if closings else row.closed_at) if then.status == "closed" else None
-    reset = any(s.at >= end and s.kind in DEADLINE_SETTING for s in steps)
+    response_due = response_deadline_then(steps, end=end, due_now=row.response_due_at, level=then.level)
     return replace(row, unit=then.unit, status=then.status, level=then.level,
-                   resolution_due_at=then.resolution_due_at, response_due_at=None if reset else row.response_due_at,
+                   resolution_due_at=then.resolution_due_at, response_due_at=response_due,
                    closed_at=closed_at, events=tuple(e for e in row.events if e.at < end))

@@ -101,6 +101,7 @@ class ProblemEventRow:
     text: str | None
     detail: Mapping[str, Any]
     resolution_due_at: datetime | None = None  # the deadline the problem ran on after it, when recorded
+    response_due_at: datetime | None = None  # its response deadline (受理时限) after it, when recorded
 
 
 @dataclass(frozen=True)

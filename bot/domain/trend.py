@@ -53,14 +53,20 @@ def _cumulative(baseline: Decimal, daily: Mapping[date, Decimal], days: list[dat
     return totals
 
 
-def weekly_trend(*, year: int, today: date, baseline: Decimal, daily: Mapping[date, Decimal],
-                 plan: Decimal | None) -> list[TrendPoint]:
+def weekly_trend(*, year: int, today: date, daily: Mapping[date, Decimal],
+                 entered: Mapping[date, tuple[Decimal, Decimal]]) -> list[TrendPoint]:
     """Completion against the plan at the end of each week of ``year`` so far, with 序时进度 then.
 
-    ``baseline``: the baselines of the year; ``daily``: the reports that count on top of them, by day."""
+    ``daily``: the reports that count on top of the baselines of the year, by day; ``entered``: the baselines
+    and plans of the year by the day their projects came into the ledger (storage.entered): a week counts those
+    of the projects entered by its end (a project imported since was not in it)."""
     days = week_ends(year, today)
-    return [TrendPoint(day, done, completion_rate(done, plan), schedule_progress(day))
-            for day, done in zip(days, _cumulative(baseline, daily, days), strict=True)]
+    points = []
+    for day, reported in zip(days, _cumulative(Decimal(0), daily, days), strict=True):
+        done = sum((base for d, (base, _plan) in entered.items() if d <= day), reported)
+        plan = sum((plan for d, (_base, plan) in entered.items() if d <= day), Decimal(0))
+        points.append(TrendPoint(day, done, completion_rate(done, plan), schedule_progress(day)))
+    return points
 
 
 @dataclass(frozen=True)

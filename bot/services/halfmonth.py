@@ -71,9 +71,10 @@ async def compile_document(session: AsyncSession, renderer: Renderer, *, half: H
 
     owed = await repo.owed(session)
     sent = await repo.sent(session, period_start=half.start)
+    # the projects entered by the half-month's last day: one the ledger brought in since owed nothing for it
     standings = {s.code: s for s in await project_standings(session, cutoff=half.end, window_start=half.start,
-                                                             calendar=calendar)}
-    rows = [(item, standings.get(item.code), sent.get(item.project_id)) for item in owed]
+                                                             calendar=calendar, entered_by=half.end)}
+    rows = [(item, standings[item.code], sent.get(item.project_id)) for item in owed if item.code in standings]
     markup = renderer.render(
         "halfmonth_document", half=half, issued=issued, rows=rows, cn=an2cn,
         totals=totals(standings.values()), projects=len(standings), schedule=schedule_progress(half.end),

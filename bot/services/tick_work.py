@@ -64,7 +64,8 @@ class TickWork:
         else:
             event = ProblemEvent(problem_id=problem.id, at=at, kind=kind, actor_person_id=None,
                                  level=problem.level, text=text, detail=detail or {},
-                                 resolution_due_at=problem.resolution_due_at)
+                                 resolution_due_at=problem.resolution_due_at,
+                                 response_due_at=problem.response_due_at)
             self.events.append(event)
         history.append(event)
         return event
@@ -80,7 +81,8 @@ class TickWork:
         await session.flush()
         events, self.events = self.events, []
         if events:
-            columns = ("problem_id", "at", "kind", "actor_person_id", "level", "text", "detail", "resolution_due_at")
+            columns = ("problem_id", "at", "kind", "actor_person_id", "level", "text", "detail", "resolution_due_at",
+                       "response_due_at")
             await session.execute(insert(ProblemEvent), [{c: getattr(e, c) for c in columns} for e in events])
         notices, self.notices = self.notices, []
         await grouped_notices.deliver(session, renderer, notices, now=now, kind="escalation")

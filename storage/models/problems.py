@@ -72,4 +72,7 @@ class ProblemEvent(Base):
     # The resolution deadline the problem ran on after this event (None on events written before it was kept:
     # bot.domain.problem_history reads those back from what they say).
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The response deadline (受理时限) likewise (None: the problem had none after it, or the event was written
+    # before it was kept).
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     actor: Mapped[Person | None] = relationship(lazy="joined")

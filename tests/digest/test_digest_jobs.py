@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from docx import Document
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from bot import chart
@@ -331,7 +331,8 @@ def _in_thread(function: Any, *args: Any) -> Any:
 
 @pytest.fixture
 def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A migrated SQLite file holding the sample ledger, named by DATABASE_URL; files under DATA_DIR."""
+    """A migrated SQLite file holding the sample ledger, named by DATABASE_URL; files under DATA_DIR. The ledger is
+    in use since January (its projects entered then): a period of the autumn made now lists them."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}"
     _in_thread(upgrade, url)
     monkeypatch.chdir(tmp_path)  # no .env file to pick settings up from
@@ -339,7 +340,17 @@ def cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     assert main(["import", str(SAMPLE_XLSX)]) == 0
+    _in_thread(asyncio.run, _entered_in_january(url))
     return url
+
+
+async def _entered_in_january(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            await session.execute(update(Project).values(created_at=local(date(2026, 1, 5), 9)))
+    finally:
+        await db.dispose()
 
 
 async def _bulletins_and_rows(url: str) -> tuple[list[tuple[str, str, bool]], list[str]]:

@@ -19,7 +19,8 @@ solved on time, left overdue, and one assigned to a town government; milestones 
 due on the last day. Compared: the weekly bulletins of
 the import's and 劳动节's week (2026-W18), of the 调休 Saturday's (W19), of the new project's (W21) and of the
 leave's (W22), the monthly (2026-05) and the quarterly (2026-Q2, measured on 30 June with nothing reported in June)
-bulletins' Excel ledgers (every project with its light, unit and town) and their texts' district figures.
+bulletins' Excel ledgers (every project with its light, unit and town) and their texts' district figures. A
+bulletin lists the projects in the ledger by its cut-off day: the weeks before the re-import do not have the new one.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class Problem:
     resolved: datetime | None = None
     escalated: datetime | None = None
     reopened: datetime | None = None  # after its resolution: unresolved again from then on
+    raised: datetime | None = None
 
 
 @dataclass
@@ -121,6 +123,10 @@ class Month:
     away: dict[str, set[date]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     nodes: dict[str, list[tuple[date, date | None]]] = field(default_factory=dict)  # (planned, done) per project
+
+    def entered(self, day: date) -> list[str]:
+        """The projects in the ledger by the end of ``day``, by code: a period's bulletin lists no other."""
+        return sorted(code for code, row in self.rows.items() if row.entered <= day)
 
     def ytd(self, code: str, day: date) -> Decimal:
         row = self.rows[code]
@@ -161,6 +167,21 @@ class Month:
             elif p.due < closed or (p.escalated is not None and p.escalated < closed):
                 counted += 1
         return Decimal(on_time) / counted if counted else None
+
+    def problem_table(self, start: date, end: date) -> tuple[int, int, int]:
+        """The district's 本期提出 / 解决 / 超期未办结: raised in the period, resolved in it (not undone by its end),
+        and at its end unresolved after missing a deadline it was given (its deadline passed, or escalated for
+        one it missed while the next level's runs): the problems 按期办结率 counts against while unresolved."""
+        opened, closed = at(start, 0), at(end + timedelta(days=1), 0)
+        raised = solved = overdue = 0
+        for p in self.problems:
+            raised += p.raised is not None and opened <= p.raised < closed
+            undone = p.reopened is not None and p.reopened < closed
+            if p.resolved is not None and p.resolved < closed and not undone:
+                solved += p.resolved >= opened
+            elif p.due < closed or (p.escalated is not None and p.escalated < closed):
+                overdue += 1
+        return raised, solved, overdue
 
     def nodes_on_time(self, codes: list[str], end: date) -> Decimal | None:
         """节点按期率: of the milestones of the year done by ``end`` or planned before it, those done by their day."""
@@ -319,20 +340,22 @@ async def enter_may(db: Database, tmp: Path) -> Month:
     for code, unit, raised, due, events, escalated in problems:
         when = {kind: at(date(2026, 5, d), h) for kind, (d, h) in events}
         await district.problem(code, unit=unit, raised=at(date(2026, 5, raised[0]), raised[1]),
-                               due=at(date(2026, 5, due[0]), due[1]), status="closed" if "closed" in when else "open",
+                               due=at(date(2026, 5, due[0]), due[1]), status=status_after(when),
                                events=tuple((kind, when[kind]) for kind, _ in events))
         month.problems.append(Problem(unit=unit, due=at(date(2026, 5, due[0]), due[1]), resolved=when.get("resolved"),
-                                      escalated=at(date(2026, 5, escalated[0]), escalated[1]) if escalated else None))
+                                      escalated=at(date(2026, 5, escalated[0]), escalated[1]) if escalated else None,
+                                      raised=at(date(2026, 5, raised[0]), raised[1])))
     # Not solved by its deadline (21 May) and escalated on 22 May to the lead official, whose clock runs to 5 June:
     # still open on 31 May.
     await district.problem("ZD2026-029", unit="区水务局", raised=at(date(2026, 5, 18)), due=at(date(2026, 6, 5)),
                            events=(("escalated", at(date(2026, 5, 22), 9)),), level=1)
-    month.problems.append(Problem(unit="区水务局", due=at(date(2026, 5, 21)), escalated=at(date(2026, 5, 22), 9)))
+    month.problems.append(Problem(unit="区水务局", due=at(date(2026, 5, 21)), escalated=at(date(2026, 5, 22), 9),
+                                  raised=at(date(2026, 5, 18))))
     # Solved in time on 7 May, reopened on 12 May (not solved after all), open at the month's end.
     await district.problem("ZD2026-030", unit="区城管局", raised=at(date(2026, 5, 4)), due=at(date(2026, 5, 8)),
                            events=(("resolved", at(date(2026, 5, 7))), ("reopened", at(date(2026, 5, 12), 9))))
     month.problems.append(Problem(unit="区城管局", due=at(date(2026, 5, 8)), resolved=at(date(2026, 5, 7)),
-                                  reopened=at(date(2026, 5, 12), 9)))
+                                  reopened=at(date(2026, 5, 12), 9), raised=at(date(2026, 5, 4))))
     # Milestones: done on time, done late, overdue, due on the last day (not a miss yet).
     nodes = (("ZD2026-001", "围挡施工", 10, 8), ("ZD2026-001", "便道完成", 15, 19),
              ("ZD2026-001", "道路贯通", 20, None), ("ZD2026-033", "桩基完成", 31, None),
@@ -344,6 +367,12 @@ async def enter_may(db: Database, tmp: Path) -> Month:
         await district.node(code, name, day, done_on, seq=seq)
         month.nodes.setdefault(code, []).append((day, done_on))
     return month
+
+
+def status_after(when: dict[str, datetime]) -> str:
+    """The status the problem stands in now, after its events (销号, the unit's 已解决, its answer)."""
+    return next((status for kind, status in (("closed", "closed"), ("resolved", "resolved"), ("answered", "answered"))
+                 if kind in when), "open")
 
 
 async def chat_core(db: Database, tmp: Path, now: datetime) -> Core:
@@ -374,12 +403,12 @@ def light(rate: Decimal | None, gap: Decimal | None, day: date) -> str:
 def differences(month: Month, workbook: bytes, start: date, end: date) -> list[str]:
     """Every figure of a bulletin's Excel ledger that the oracle does not find, one line each."""
     found: list[str] = []
-    codes = sorted(month.rows)
+    codes = month.entered(end)
     gaps = {c: month.gap(c, end) for c in codes}
     ranks = places(gaps)
     projects = sheet_rows(workbook, "项目台账")
     if sorted(row["编号"] for row in projects) != codes:
-        found.append(f"projects: oracle {codes}, bulletin {sorted(row['编号'] for row in projects)}")
+        return [f"projects: oracle {codes}, bulletin {sorted(row['编号'] for row in projects)}"]
     for row in projects:
         code = row["编号"]
         want = (month.rows[code].plan, pct(schedule(end)), month.ytd(code, end), pct(month.rate(code, end)),
@@ -421,7 +450,8 @@ async def test_bulletin_figures_match_a_hand_computation(db: Database, tmp_path:
         found = differences(month, rendered.files["ledger"].read_bytes(), period.start, end)
         assert found == [], period.name
         text = html_to_plain(rendered.text)
-        codes = sorted(month.rows)
+        codes = month.entered(end)
+        assert f"{len(codes)} 个重点项目" in text  # ZD2026-043 is in none before the week it came in
         done = sum((month.ytd(c, end) for c in codes), Decimal(0))
         plan = sum((month.rows[c].plan for c in codes), Decimal(0))
         assert f"年度累计完成 {one(done):,} 万元，占年度计划 {one(plan):,} 万元的 {pct(done / plan)}%" in text
@@ -432,5 +462,7 @@ async def test_bulletin_figures_match_a_hand_computation(db: Database, tmp_path:
             blurred = sum(1 for row in month.rows.values() if row.base)
             note = f"注：{blurred} 个项目的年度台账截至5月15日，5月1日至5月15日完成的投资含在台账累计数中"
             assert period.kind != "monthly" or note in text
+            # 问题办理: an escalated problem still open is 超期未办结 while its next level's deadline runs
+            assert "全区：{} / {} / {}".format(*month.problem_table(period.start, end)) in text
         else:  # 填报率 over the four weeks up to the cut-off day
             assert f"全区 {pct(month.punctuality(codes, end - timedelta(days=27), end))}%" in text

@@ -161,3 +161,32 @@ async def test_the_top_officials_summary_names_what_had_gone_up_by_the_end(db: D
 
     assert f"W{problem_id:04d}" not in await summary(WEEK1.name)
     assert f"W{problem_id:04d}" in await summary("2026-W46")
+
+
+async def test_a_past_ledger_shows_the_response_deadline_a_problem_had_then(db: Database, district: District,
+                                                                            tmp_path: Path) -> None:
+    """Taken up late by 区水务局 in week 1 and moved to 区城管局 in week 3 with a new 受理时限: week 1's Excel 问题清单
+    shows the one 区水务局 had (each event keeps the response deadline it leaves), not a blank."""
+    from storage import problems as repo
+
+    responded = local(date(2026, 10, 27), 17, 30)
+    await district.project("P1", unit=UNIT)
+    problem_id = await district.problem("P1", unit=UNIT, raised=RAISED, due=DUE)
+    new_unit = await district.unit("区城管局")
+    async with db.session() as session:
+        problem = await repo.get_problem(session, problem_id=problem_id)
+        assert problem is not None
+        problem.response_due_at = responded
+        await repo.add_event(session, problem=problem, at=RAISED + timedelta(hours=1), kind="answered", actor_id=None)
+        problem.unit_id, problem.response_due_at, problem.resolution_due_at = new_unit, NEW_DUE, NEW_DUE
+        await repo.add_event(session, problem=problem, at=SOLVED, kind="reassigned", actor_id=None,
+                             detail={"from": UNIT, "to": "区城管局", "from_level": 0})
+
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=WEEK1, calendar=CALENDAR,
+                                         settings=DigestSettings(), out_dir=tmp_path)
+    sheet = load_workbook(io.BytesIO(rendered.files["ledger"].read_bytes()))["问题清单"]
+    header, line = (list(row) for row in sheet.iter_rows(max_row=2, values_only=True))
+    ledger = dict(zip(header, line, strict=True))
+    assert (ledger["责任单位"], ledger["受理时限"], ledger["办结时限"]) == (
+        UNIT, responded.replace(tzinfo=None), DUE.replace(tzinfo=None))

@@ -49,10 +49,10 @@ def test_the_document_has_the_parts_of_a_government_document(document: Path) -> 
     [missing] = [p for p in paragraphs if p.startswith("以下") and "未报送半月报" in p]
     [table] = opened.tables
     assert [cell.text for cell in table.rows[0].cells][:3] == ["序号", "项目编号", "项目名称"]
-    # Imported after the half-month: nothing was due then, which reads as a dash, not 0/0; nor is a project
-    # without a plan for the year shown with a plan of 0.
+    # In the ledger since January, nothing reported: none of the half-month's 11 working days has a report; nor
+    # is a project without a plan for the year shown with a plan of 0.
     rows = [[cell.text for cell in row.cells] for row in table.rows[1:]]
-    assert {row[7] for row in rows} == {"—"}
+    assert {row[7] for row in rows} == {"0/11"}
     assert all(row[4] == "—" for row in rows if row[6] == "—") and any(row[6] == "—" for row in rows)
     codes = [row[1] for row in rows]
     assert len(codes) > 30 and missing.startswith(f"以下{len(codes)}个项目本期未报送半月报：")  # still being built

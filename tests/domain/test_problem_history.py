@@ -12,11 +12,13 @@ from bot.domain.problem_history import (
     UnitProblemFigures,
     deadline_then,
     handled_within_deadline,
+    ledger_row_then,
     open_by_project,
     problem_then,
     problems_by_unit,
     unrecorded_deadlines,
 )
+from bot.domain.standings import ProblemEventRow, ProblemRow
 
 SH = ZoneInfo("Asia/Shanghai")
 WEEK1 = datetime(2026, 11, 2, tzinfo=SH)  # Monday of week 1
@@ -113,3 +115,72 @@ def test_an_escalation_before_the_resolution_is_a_missed_deadline() -> None:
 
     assert then.escalated_before_resolution
     assert handled_within_deadline([then], start=WEEK1, end=END1) == {"区水务局": (0, 1)}
+
+
+def test_an_escalated_open_problem_is_overdue_in_the_table_as_in_the_handling_share() -> None:
+    # missed its deadline, went up a level whose own deadline runs past the week's end: still open then
+    steps = [Step("raised", RAISED), Step("escalated", DUE + timedelta(minutes=1), {"from": 0, "to": 1})]
+    then = problem_then(now(status="open", level=1, resolution_due_at=LATER_DUE), steps, end=END1)
+
+    assert not then.overdue(END1) and then.missed_deadline(END1)
+    assert handled_within_deadline([then], start=WEEK1, end=END1) == {"区水务局": (0, 1)}
+    assert problems_by_unit([then], start=WEEK1, end=END1) == [UnitProblemFigures("区水务局", 1, 0, 1)]
+    # solved since: at the end of the week it was solved in, it is no longer 超期
+    solved = problem_then(now(status="resolved", level=1, resolution_due_at=LATER_DUE),
+                          [*steps, Step("resolved", SOLVED)], end=END1 + timedelta(days=14))
+    assert not solved.missed_deadline(END1 + timedelta(days=14))
+
+
+def _row(status: str, level: int, response_due: datetime | None, events: list[ProblemEventRow]) -> ProblemRow:
+    return ProblemRow(number="W0001", project_code="P1", project_name="项目", category="用地", unit="区城管局",
+                      status=status, level=level, raised_at=RAISED, response_due_at=response_due,
+                      resolution_due_at=LATER_DUE, closed_at=None, text="", events=tuple(events))
+
+
+def _response(row: ProblemRow, end: datetime) -> datetime | None:
+    then = ledger_row_then(row, end=end)
+    assert then is not None
+    return then.response_due_at
+
+
+RESPONDED = WEEK1 + timedelta(days=1, hours=17, minutes=30)  # the unit's 受理时限 in week 1
+
+
+def test_a_past_response_deadline_is_the_one_recorded_before_the_end() -> None:
+    moved = _row("open", 0, LATER_DUE, [
+        ProblemEventRow(RAISED, "raised", None, "", {}, DUE, RESPONDED),
+        ProblemEventRow(SOLVED, "reassigned", "管理员", "", {"from": "区水务局", "from_level": 0}, LATER_DUE,
+                        LATER_DUE)])
+
+    then = ledger_row_then(moved, end=END1)
+
+    assert then is not None and (then.unit, then.response_due_at) == ("区水务局", RESPONDED)
+    assert _response(moved, SOLVED + timedelta(days=1)) == LATER_DUE
+
+
+def test_a_past_response_deadline_not_recorded_is_read_back_from_what_moved_it() -> None:
+    at = RESPONDED.strftime("%Y-%m-%d %H:%M")
+    recounted = [ProblemEventRow(RAISED, "raised", None, "", {}),
+                 ProblemEventRow(SOLVED, "recounted", None, "", {"moves": [
+                     {"clock": "resolution", "from": "2026-11-04 17:30", "to": "2026-11-05 17:30"},
+                     {"clock": "response", "from": at, "to": "2026-11-04 17:30"}]})]
+    escalated = [ProblemEventRow(RAISED, "raised", None, "", {}),
+                 ProblemEventRow(SOLVED, "escalated", None, "", {"from": 0, "to": 1, "clock": "response",
+                                                                 "due_at": RESPONDED.isoformat()})]
+    resolution_only = [ProblemEventRow(RAISED, "raised", None, "", {}),
+                       ProblemEventRow(SOLVED, "escalated", None, "", {"from": 0, "to": 1, "clock": "resolution",
+                                                                       "due_at": DUE.isoformat()})]
+
+    assert _response(_row("open", 0, LATER_DUE, recounted), END1) == RESPONDED
+    assert _response(_row("open", 1, None, escalated), END1) == RESPONDED
+    # nothing says what it was: blank rather than today's
+    assert _response(_row("accepted", 1, None, resolution_only), END1) is None
+
+
+def test_no_response_deadline_above_the_unit() -> None:
+    went_up = [ProblemEventRow(RAISED, "raised", None, "", {}, DUE, RESPONDED),
+               ProblemEventRow(DUE, "escalated", None, "", {"from": 0, "to": 1, "clock": "resolution"}, LATER_DUE),
+               ProblemEventRow(SOLVED, "reassigned", "管理员", "", {"from": "区水务局", "from_level": 1}, LATER_DUE,
+                               LATER_DUE)]
+
+    assert _response(_row("open", 0, LATER_DUE, went_up), END1) is None

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from bot.clock import FrozenClock
+from bot.clock import SHANGHAI, FrozenClock
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
 from bot.domain.workdays import WorkCalendar
@@ -200,6 +200,10 @@ async def test_a_project_added_already_started_is_started_from_its_actual_start(
     assert "；开工日期 2026-03-01（台账填写）；竣工日期 2026-10-01（台账填写）" in said.render(action="project.create",
                                                                                    d=finished)
 
+    # A month's bulletin lists the projects in the ledger by its end: the months are read as if the projects had
+    # been entered in January, with the days this ledger gives them.
+    async with db.session() as session:
+        await session.execute(update(Project).values(created_at=datetime(2026, 1, 5, 9, tzinfo=SHANGHAI)))
     (august_started, august_counted), august_late = await _month(db, "2026-08", tmp_path)
     (september_started, september_counted), september_late = await _month(db, "2026-09", tmp_path)
     assert "ZD2026-002" in august_late and "ZD2026-002" not in september_late

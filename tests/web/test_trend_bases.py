@@ -4,10 +4,11 @@ project's monthly chart leaves out the months its own base blurs, by the same ru
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from bot.clock import SHANGHAI
 from bot.web.pages.downloads import _trend
 from storage.ledger_bases import base_days
 from storage.models import LedgerBase, Project
@@ -18,8 +19,10 @@ JUNE = date(2026, 6, 30)
 
 
 async def _dated(site: WebHarness, day: date | None) -> None:
+    """The bases dated ``day``, the ledger in use since 1 January (a week counts the projects entered by its end)."""
     async with site.core.db.session() as session:
         await session.execute(update(LedgerBase).values(baseline_date=day))
+        await session.execute(update(Project).values(created_at=datetime(2026, 1, 1, 9, tzinfo=SHANGHAI)))
 
 
 async def _overview(site: WebHarness) -> str:

@@ -93,9 +93,10 @@ async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], 
     a ledger base blurs (bot.domain.trend.unblurred) have no completion drawn, their 序时进度 only; the
     overview says why under the chart."""
     year = today.year
-    baseline, daily = await web_queries.counted_daily(session, year=year, up_to=today)
-    plan = await web_queries.plan_total(session, year=year)
-    points = weekly_trend(year=year, today=today, baseline=baseline, daily=daily, plan=plan)
+    _baseline, daily = await web_queries.counted_daily(session, year=year, up_to=today)
+    # each week of the projects in the ledger by its end (storage.entered)
+    entered = await web_queries.entered_totals(session, year=year)
+    points = weekly_trend(year=year, today=today, daily=daily, entered=entered)
     kept, _ = unblurred(points, await base_days(session, year=year))
     exact = {p.day for p in kept}
     points = [p if p.day in exact else dataclasses.replace(p, rate=None) for p in points]

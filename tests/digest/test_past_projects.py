@@ -1,0 +1,109 @@
+"""A past period made again lists the projects that were in the ledger by its cut-off day: a project the ledger
+brought in since is in none of its figures (ranking, unit and town scores, counts, milestones, 填报率, the Excel
+ledger, the Word bulletin, the half-monthly document, the web overview's weekly trend)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from docx import Document
+
+from bot.domain.halfmonth import containing as half_containing
+from bot.domain.periods import parse_period
+from bot.domain.trend import weekly_trend
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, html_to_plain
+from bot.services.halfmonth import compile_document
+from bot.services.participation import load_participation
+from storage.db import Database
+from storage.web_queries import counted_daily, entered_totals
+
+from .conftest import CUTOFF, MONDAY, District, local
+from .test_figures_agree import bulletin, sheet_rows
+
+W47 = parse_period("weekly", "2026-W47")  # 16-22 November 2026 (CUTOFF)
+NEW = "ZD2026-099"  # entered on Wednesday 25 November, after W47 and its bulletin's day (Monday 23)
+
+
+async def _district(district: District) -> None:
+    await district.project("ZD2026-001", unit="区住建局", town="河西镇", liaison="甲", lead="王局")
+    # its ledger's 累计完成 as of the day before it came in: a base dated after W47
+    await district.project(NEW, unit="区交通局", town="新城镇", liaison="乙", lead="李局", done_before="300",
+                           baseline_date=date(2026, 11, 24), entered=local(date(2026, 11, 25), 9))
+    days = [MONDAY + timedelta(days=n) for n in range(5)]
+    await district.reports("ZD2026-001", *((day, "10") for day in days))
+    # both with a milestone missed in the week: the new project's came with its ledger
+    await district.node("ZD2026-001", "围挡施工", MONDAY + timedelta(days=1))
+    await district.node(NEW, "管网铺设", MONDAY + timedelta(days=2), seq=1)
+
+
+async def test_a_project_added_after_a_week_is_in_none_of_its_bulletin(db: Database, district: District,
+                                                                       tmp_path: Path) -> None:
+    await _district(district)
+
+    rendered = await bulletin(db, W47, tmp_path)
+
+    ledger = rendered.files["ledger"].read_bytes()
+    assert [row["编号"] for row in sheet_rows(ledger, "项目台账")] == ["ZD2026-001"]
+    assert [row["牵头单位"] for row in sheet_rows(ledger, "单位排名")] == ["区住建局"]
+    assert [row["乡镇"] for row in sheet_rows(ledger, "乡镇排名")] == ["河西镇"]
+    assert [row["项目编号"] for row in sheet_rows(ledger, "节点清单")] == ["ZD2026-001"]
+    assert rendered.projects == 1
+    text = html_to_plain(rendered.text)
+    assert "1 个重点项目" in text and NEW not in text and "区交通局" not in text
+    assert "台账截至" not in text  # nor is its base one the week's figures cannot split
+    # the lead official of the new project gets no digest for a week his project was not in
+    assert sorted(len(parts) > 0 for parts in rendered.leaders.values()) == [True]
+
+
+async def test_a_project_added_after_a_month_is_not_in_its_word_bulletin(db: Database, district: District,
+                                                                          tmp_path: Path) -> None:
+    await _district(district)
+
+    rendered = await bulletin(db, parse_period("monthly", "2026-11"), tmp_path)  # NEW came in on 25 November
+    earlier = await bulletin(db, parse_period("monthly", "2026-10"), tmp_path / "10")
+
+    assert rendered.projects == 2
+    words = "\n".join(p.text for p in Document(str(earlier.files["document"])).paragraphs)
+    assert "ZD2026-001" in words and NEW not in words
+    cells = "\n".join(c.text for t in Document(str(earlier.files["document"])).tables for r in t.rows for c in r.cells)
+    assert earlier.projects == 1 and NEW not in cells and "区交通局" not in cells
+
+
+async def test_a_project_added_after_the_weeks_has_no_reporting_line(db: Database, district: District) -> None:
+    await _district(district)
+
+    async with db.session() as session:
+        part = await load_participation(session, cutoff=CUTOFF, calendar=WorkCalendar())
+        later = await load_participation(session, cutoff=CUTOFF + timedelta(days=7), calendar=WorkCalendar())
+
+    assert [row.name for row in part.units] == ["区住建局"]
+    assert [row.name for row in part.liaisons] == ["甲"]
+    assert sorted(row.name for row in later.units) == ["区交通局", "区住建局"]  # its own week: listed, owing
+
+
+async def test_a_project_added_after_a_half_month_is_not_in_its_document(db: Database, district: District,
+                                                                         tmp_path: Path) -> None:
+    await _district(district)
+
+    async with db.session() as session:
+        compiled = await compile_document(session, Renderer(), half=half_containing(date(2026, 11, 2)),
+                                          calendar=WorkCalendar(), out_dir=tmp_path, issued=date(2026, 12, 1))
+
+    assert compiled.owed == 1 and compiled.missing == ["ZD2026-001"]
+
+
+async def test_the_overview_trend_counts_each_week_the_projects_in_the_ledger_by_its_end(
+        db: Database, district: District) -> None:
+    await _district(district)
+
+    async with db.session() as session:
+        _baseline, daily = await counted_daily(session, year=2026, up_to=date(2026, 11, 29))
+        entered = await entered_totals(session, year=2026)
+    points = {p.day: p for p in weekly_trend(year=2026, today=date(2026, 11, 29), daily=daily, entered=entered)}
+
+    # W47: ZD2026-001's five reports against its plan alone; the week after, the new project's base and plan too
+    assert (points[CUTOFF].done, points[CUTOFF].rate) == (Decimal(50), 0.05)
+    assert (points[date(2026, 11, 29)].done, points[date(2026, 11, 29)].rate) == (Decimal(350), 0.175)

@@ -68,3 +68,28 @@ async def test_a_towns_blank_figures_say_why(site: WebHarness) -> None:
     assert figure(page, "问题按期办结") == ["—", "本期无到期问题，综合得分按其余各项折算"]
     assert figure(page, "节点按期") == ["—", "本期无到期节点，综合得分按其余各项折算"]
     assert len(figure(page, "投资完成")) == 1 and len(figure(page, "填报及时率（本周）")) == 1
+
+
+def row_of(page: str, code: str) -> list[str]:
+    """The words of the project list's row of this project."""
+    row = r"(?:(?!</tr>).)*"
+    found = re.search(r'<tr><td data-label="名次">(' + row + re.escape(code) + row + ")</tr>", page)
+    assert found is not None, code
+    return re.sub(r"<[^>]+>", " ", found.group(1)).split()
+
+
+async def test_a_unit_pages_dashes_are_explained_under_its_projects(site: WebHarness) -> None:
+    """区工信局's projects: ZD2026-021 is finished (竣工), no report due; ZD2026-006 has no plan, no place. Their
+    dashes are said under the list; a unit whose projects all have both says nothing."""
+    await without_plan(site, "ZD2026-006", amount=None)
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get(f"/web/unit/{quote('区工信局')}") as response:
+            page = await response.text()
+        async with client.get(f"/web/unit/{quote('区水务局')}") as response:
+            plain = await response.text()
+    finished, unplanned = row_of(page, "ZD2026-021"), row_of(page, "ZD2026-006")
+    assert finished[-1] == "—" and finished[0].isdigit()
+    assert unplanned[0] == "—" and re.fullmatch(r"\d+/\d+", unplanned[-1])
+    assert ('<p class="muted">名次「—」：无年度计划，不参与排名。本周填报「—」：本周尚无应填报的日子（已竣工或投产，'
+            "或逢节假日、请假）。</p>") in page
+    assert "名次「—」" not in plain and "本周填报「—」" not in plain

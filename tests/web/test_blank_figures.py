@@ -93,3 +93,13 @@ async def test_a_unit_pages_dashes_are_explained_under_its_projects(site: WebHar
     assert ('<p class="muted">名次「—」：无年度计划，不参与排名。本周填报「—」：本周尚无应填报的日子（已竣工或投产，'
             "或逢节假日、请假）。</p>") in page
     assert "名次「—」" not in plain and "本周填报「—」" not in plain
+
+
+async def test_the_unit_list_explains_its_dashes(site: WebHarness) -> None:
+    """No problem is due anywhere in the sample ledger (every unit's 问题按期办结 is 「—」), every unit has a node
+    due and projects with a plan: the note under the list says the one, not the others."""
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get("/web/units") as response:
+            page = await response.text()
+    assert 'data-label="问题按期办结">—</td>' in page
+    assert '<p class="muted">问题按期办结「—」：本期无到期问题；综合得分按其余各项折算。</p>' in page

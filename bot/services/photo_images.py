@@ -8,6 +8,8 @@
   package would bring numpy, SciPy and PyWavelets for the same 64 bits.
 - The thumbnail: a JPEG (quality 80) at most ``THUMB_MAX`` (320) pixels on its longer side, upright, for the
   project page's timeline (a few to 20 KB).
+- The screen copy (:func:`screen_of`): a JPEG at most ``SCREEN_MAX`` (1280) pixels on its longer side, for the
+  photo's own page, so that a photo sent as a file (up to 20 MB) is not what a phone downloads to look at it.
 
 CPU-bound: call :func:`examine` in a worker thread.
 """
@@ -24,6 +26,9 @@ from bot.services.photo_store import THUMB_TYPE as THUMB_TYPE  # what thumbnail_
 
 THUMB_MAX = 320
 THUMB_QUALITY = 80
+SCREEN_MAX = 1280
+SCREEN_QUALITY = 85
+SCREEN_BYTES = 400_000  # an original no heavier, and no bigger than SCREEN_MAX, is shown as it is
 # A photo from a chat app is at most a few thousand pixels a side; a bigger claim is a decompression bomb.
 MAX_PIXELS = 60_000_000
 _ORIENTATION = 0x0112  # the EXIF tag saying how the camera held the picture
@@ -61,18 +66,40 @@ def dhash(image: Image.Image) -> int:
     return value
 
 
+def _flat_jpeg(image: Image.Image, quality: int) -> bytes:
+    if image.mode not in ("RGB", "L"):
+        background = Image.new("RGB", image.size, "white")  # transparency onto white, as a page shows it
+        converted = image.convert("RGBA")
+        background.paste(converted, mask=converted.getchannel("A"))
+        image = background
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
 def thumbnail_of(image: Image.Image) -> bytes:
     """A JPEG of the picture at most THUMB_MAX pixels on its longer side."""
     thumb = image.copy()
     thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
-    if thumb.mode not in ("RGB", "L"):
-        background = Image.new("RGB", thumb.size, "white")  # transparency onto white, as a page shows it
-        converted = thumb.convert("RGBA")
-        background.paste(converted, mask=converted.getchannel("A"))
-        thumb = background
-    out = io.BytesIO()
-    thumb.save(out, "JPEG", quality=THUMB_QUALITY, optimize=True)
-    return out.getvalue()
+    return _flat_jpeg(thumb, THUMB_QUALITY)
+
+
+def screen_of(data: bytes) -> bytes | None:
+    """A JPEG of the photo at most SCREEN_MAX pixels on its longer side, upright, for its page; None when the
+    original may be shown as it is (no bigger than that, and at most SCREEN_BYTES) or is no picture Pillow
+    reads (the original is then shown as it is)."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
+                return None
+            if max(opened.size) <= SCREEN_MAX and len(data) <= SCREEN_BYTES:
+                return None
+            opened.draft("RGB", (SCREEN_MAX, SCREEN_MAX))  # JPEG: decode at a fraction of the size
+            image = ImageOps.exif_transpose(opened)
+            image.thumbnail((SCREEN_MAX, SCREEN_MAX), Image.Resampling.LANCZOS)
+            return _flat_jpeg(image, SCREEN_QUALITY)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return None
 
 
 def examine(data: bytes) -> Examined:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 ORIGINALS = "originals"
 THUMBS = "thumbs"
+SCREENS = "screens"  # the photos' pages' copies (bot.services.photo_images.screen_of), made when first shown
 THUMB_TYPE = "image/jpeg"  # every thumbnail (bot.services.photo_images)
 
 
@@ -41,6 +42,10 @@ def original_key(sha256: str) -> str:
 
 def thumbnail_key(sha256: str) -> str:
     return f"{THUMBS}/{sha256[:2]}/{sha256}.jpg"
+
+
+def screen_key(sha256: str) -> str:
+    return f"{SCREENS}/{sha256[:2]}/{sha256}.jpg"
 
 
 class PhotoStoreError(Exception):

@@ -8,6 +8,7 @@ the rows ``storage.photos`` reads in the caller's own unit of work (a web page h
     file = await read_stored(store, stored)                  # PhotoFile | None (the photo as sent)
     thumb = await read_stored(store, stored, thumbnail=True)
     blob = await read_blob(store, sha256=..., content_type=..., has_thumbnail=..., thumbnail=True)  # any kind
+    blob = await read_screen(store, sha256=..., content_type=...)  # as its page shows it: at most 1280 px
 
 Problem photos and node evidence photos are kept the same way (``storage.photos``); they are read with
 ``storage.evidence_photos`` and ``read_blob`` (``bot.web.evidence_photos`` shows them).
@@ -23,16 +24,19 @@ code of ``bot.services.photo_reasons``, e.g. ``gone_wecom``: WeCom no longer had
 ``web/_photo_reason.html.j2`` words it). A photo ``duplicate`` names the earlier photo (of another project or
 day; a report's, a problem's or a node's evidence) it repeats (疑似重复照片, ``bot.domain.photo_match``): show it as
 疑似重复照片 (the template ``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近).
-Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``).
+Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``); a photo's page shows
+its screen copy, a JPEG of at most 1280 px made from the original the first time it is asked for and kept beside
+it (the original itself when no bigger: ``photo_images.screen_of``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from bot.services.photo_store import THUMB_TYPE, PhotoStore, original_key, thumbnail_key
+from bot.services.photo_store import THUMB_TYPE, PhotoStore, original_key, screen_key, thumbnail_key
 from storage import photos as photo_repo
 
 PhotoState = Literal["kept", "waiting", "lost"]
@@ -137,3 +141,23 @@ async def read_blob(store: PhotoStore, *, sha256: str | None, content_type: str 
         return None
     return Blob(sha256=sha256, content_type=THUMB_TYPE if thumbnail else (content_type or "application/octet-stream"),
                 data=data)
+
+
+async def read_screen(store: PhotoStore, *, sha256: str | None, content_type: str | None) -> Blob | None:
+    """The photo as its page shows it: its screen copy (made from the original the first time, in a worker
+    thread, and kept), or the original when that is small enough to show as it is; None when not kept."""
+    if sha256 is None:
+        return None
+    made = await store.get(screen_key(sha256))
+    if made is not None:
+        return Blob(sha256=sha256, content_type=THUMB_TYPE, data=made)
+    original = await store.get(original_key(sha256))
+    if original is None:
+        return None
+    from bot.services.photo_images import screen_of  # Pillow loads with the first photo shown, not at start-up
+
+    smaller = await asyncio.to_thread(screen_of, original)
+    if smaller is None:
+        return Blob(sha256=sha256, content_type=content_type or "application/octet-stream", data=original)
+    await store.put(screen_key(sha256), smaller, THUMB_TYPE)
+    return Blob(sha256=sha256, content_type=THUMB_TYPE, data=smaller)

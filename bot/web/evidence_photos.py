@@ -18,7 +18,7 @@ from bot.services.photo_store import open_photo_store
 from bot.services.photos import read_blob
 from bot.web import access
 from bot.web.auth import page_route
-from bot.web.photos import photo_page, photo_response
+from bot.web.photos import photo_page, photo_response, screen_response
 from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.state import View
 from storage import evidence_photos as evidence_repo
@@ -101,6 +101,13 @@ async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResp
     return photo_response(view, blob, thumbnail=thumbnail)
 
 
+async def _screen(view: View, found: Found) -> web.StreamResponse:
+    if isinstance(found, web.StreamResponse):
+        return found
+    stored, _words = found
+    return await screen_response(view, stored.sha256, stored.content_type)
+
+
 @page_route
 async def problem_photo(view: View) -> web.StreamResponse:
     """A page showing a problem's photo full size."""
@@ -115,6 +122,11 @@ async def problem_photo_file(view: View) -> web.StreamResponse:
 @page_route
 async def problem_photo_thumb(view: View) -> web.StreamResponse:
     return await _serve(view, await _problem_photo(view), thumbnail=True)
+
+
+@page_route
+async def problem_photo_screen(view: View) -> web.StreamResponse:
+    return await _screen(view, await _problem_photo(view))
 
 
 @page_route
@@ -133,10 +145,17 @@ async def node_photo_thumb(view: View) -> web.StreamResponse:
     return await _serve(view, await _node_photo(view), thumbnail=True)
 
 
+@page_route
+async def node_photo_screen(view: View) -> web.StreamResponse:
+    return await _screen(view, await _node_photo(view))
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     """The problem and node photo routes."""
-    for base, page, file, thumb in ((PROBLEM_PHOTOS, problem_photo, problem_photo_file, problem_photo_thumb),
-                                    (NODE_PHOTOS, node_photo, node_photo_file, node_photo_thumb)):
+    for base, page, file, thumb, shown in (
+            (PROBLEM_PHOTOS, problem_photo, problem_photo_file, problem_photo_thumb, problem_photo_screen),
+            (NODE_PHOTOS, node_photo, node_photo_file, node_photo_thumb, node_photo_screen)):
         router.add_get(base + "/{photo_id}", page)
         router.add_get(base + "/{photo_id}/file", file)
         router.add_get(base + "/{photo_id}/thumb", thumb)
+        router.add_get(base + "/{photo_id}/screen", shown)

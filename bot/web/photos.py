@@ -1,5 +1,6 @@
 """Report photos on the web pages: what a report's timeline entry shows of them, and the photo routes
-(``/web/photo/<id>``: a page with the photo; ``…/file``: its bytes; ``…/thumb``: the thumbnail), which check
+(``/web/photo/<id>``: a page with the photo; ``…/screen``: the photo as that page shows it, at most 1280 px;
+``…/file``: its bytes as sent; ``…/thumb``: the thumbnail), which check
 the viewer's scope on the photo's project like every other page. The bytes come from the photo store
 (``bot.services.photos``), read in the page's own unit of work. ``photo_page`` and ``photo_response`` answer
 for every kind of photo (``bot.web.evidence_photos`` serves problems' and nodes' photos through them).
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.digits import as_id
 from bot.services.photo_reasons import shown_reason
 from bot.services.photo_store import open_photo_store, original_key
-from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_stored
+from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_screen, read_stored
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.pictures import Photo, Pictures, pictures
@@ -73,10 +74,11 @@ async def _serve(view: View, *, thumbnail: bool) -> web.StreamResponse:
                           thumbnail=thumbnail)
 
 
-def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: bool) -> web.StreamResponse:
-    """A kept photo's (or its thumbnail's) bytes as every photo route serves them: cached for good (they are
-    named by their content), under the pages' security headers; 404 when not kept (a thumbnail: a grey
-    stand-in saying so)."""
+def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: bool,
+                   screen: bool = False) -> web.StreamResponse:
+    """A kept photo's (or its thumbnail's, or its screen copy's) bytes as every photo route serves them: cached
+    for good (they are named by their content), under the pages' security headers; 404 when not kept (a
+    thumbnail: a grey stand-in saying so)."""
     if found is None:
         if thumbnail:
             stand_in = view.state.renderer.render("missing_thumbnail.svg.j2").strip()  # 照片不可用, same shape
@@ -86,7 +88,7 @@ def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: boo
         return view.not_found("photo")
     response = web.Response(body=found.data, content_type=found.content_type)
     response.headers["Cache-Control"] = CACHE
-    response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else ""}"'
+    response.headers["ETag"] = f'"{found.sha256}{"-t" if thumbnail else "-s" if screen else ""}"'
     secure(response, media=True)
     return response
 
@@ -109,6 +111,7 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
     Chinese), or no longer in the store (logged); under the heading the day it is of, who sent it and when,
     and its place among the photos sent with it, with the previous and the next one a tap away."""
     file_href = f"{base}/{stored.id}/file"
+    screen_href = f"{base}/{stored.id}/screen"
     about = await web_queries.photo_about(view.session, kind=kind, photo_id=stored.id)
     before, after = about.neighbours(stored.id) if about is not None else (None, None)
     state, reason = "kept", ""
@@ -119,7 +122,8 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
         state = "missing"
         log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
                     stored.sha256)
-    return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, kind=kind, about=about,
+    return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, screen_href=screen_href,
+                     kind=kind, about=about,
                      photo_id=stored.id, base=base, before=before, after=after, **words)
 
 
@@ -131,3 +135,18 @@ async def photo_file(view: View) -> web.StreamResponse:
 @page_route
 async def thumbnail(view: View) -> web.StreamResponse:
     return await _serve(view, thumbnail=True)
+
+
+async def screen_response(view: View, sha256: str | None, content_type: str | None) -> web.StreamResponse:
+    """The photo as its page shows it (``bot.services.photos.read_screen``), for every kind of photo."""
+    found = await read_screen(open_photo_store(view.state.settings), sha256=sha256, content_type=content_type)
+    return photo_response(view, found, thumbnail=False, screen=True)
+
+
+@page_route
+async def screen(view: View) -> web.StreamResponse:
+    found = await _photo(view)
+    if isinstance(found, web.StreamResponse):
+        return found
+    stored, _project = found
+    return await screen_response(view, stored.sha256, stored.content_type)

@@ -54,6 +54,7 @@ def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings
     router.add_get("/web/photo/{photo_id}", photos.photo)
     router.add_get("/web/photo/{photo_id}/file", photos.photo_file)
     router.add_get("/web/photo/{photo_id}/thumb", photos.thumbnail)
+    router.add_get("/web/photo/{photo_id}/screen", photos.screen)
     evidence_photos.add_routes(router)  # problem and node photos
     router.add_get("/web/chart/trend.svg", downloads.trend_chart)
     router.add_get("/web/problems", problem_list.problem_list)

@@ -66,3 +66,68 @@ async def test_the_heat_maps_names_stay_in_view_while_it_scrolls_on_a_phone(sqli
             await context.close()
         finally:
             await browser.close()
+
+
+async def test_the_problem_filters_fit_a_phone_with_a_long_unit_name(sqlite_site: WebHarness) -> None:
+    """A unit named at length (60 characters, as a 管委会's full name may be) in the 责任单位 filter: the list
+    of problems still fits a phone's width, the filter cut to it rather than the page made wider."""
+    from sqlalchemy import update
+
+    from storage.models import Unit
+    from tests.web.harness import raise_problem
+
+    site = sqlite_site
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    long_name = ("龙首新区管理委员会" + "经济发展和重点项目建设服务保障中心" * 3)[:60]
+    async with site.core.db.session() as session:
+        await session.execute(update(Unit).where(Unit.name == "区住建局").values(name=long_name))
+    await raise_problem(site, "ZD2026-001", "郝芳", long_name, "还有12户未签约")
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
+            assert await page.locator("select[name=unit] option").all_inner_texts() == ["全部", long_name]
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+            box = await page.locator("select[name=unit]").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 390
+            await page.screenshot(path=str(SCREENSHOTS / "problems-long-unit-390.png"), full_page=True)
+            await context.close()
+        finally:
+            await browser.close()
+
+
+async def test_the_ranking_fits_a_phone_with_the_longest_project_code(sqlite_site: WebHarness) -> None:
+    """A project code as long as the ledger allows (40 characters, few places to break): the overview's ranking
+    still fits its card on a phone, every row's 完成率 in view (the code breaks rather than widen the table)."""
+    from sqlalchemy import update
+
+    from storage.models import Project
+
+    site = sqlite_site
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    code = "ZD2026-001-ABCDEFGHIJKLMNOPQRSTUVWXYZ012"
+    assert len(code) == 40
+    async with site.core.db.session() as session:
+        await session.execute(update(Project).where(Project.code == "ZD2026-001").values(code=code))
+    await site.state.standings.compute()
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["top"]))
+            ranking = page.locator("section.card", has=page.locator("h2", has_text="项目排名"))
+            assert await ranking.evaluate("c => c.scrollWidth <= c.clientWidth + 1")
+            row = ranking.locator("tr", has=page.locator(f"text={code}"))
+            rate = await row.locator("td.num").first.bounding_box()
+            assert rate is not None and rate["x"] + rate["width"] <= 390
+            await page.screenshot(path=str(SCREENSHOTS / "overview-long-code-390.png"), full_page=True)
+            await context.close()
+        finally:
+            await browser.close()

@@ -10,9 +10,10 @@ from tests.web.harness import ROLE_PEOPLE, WebHarness
 
 HUGE = "9" * 30
 ODD = ("0", "-1", HUGE, "99999999999", "abc", "1e5", "１２", "%00", "%27%20OR%201=1", "1.5", " 1")
-ROUTES = ("/web/photo/{}", "/web/photo/{}/file", "/web/photo/{}/thumb", "/web/problem-photo/{}",
-          "/web/problem-photo/{}/file", "/web/problem-photo/{}/thumb", "/web/node-photo/{}",
-          "/web/node-photo/{}/file", "/web/node-photo/{}/thumb", "/web/problem/{}", "/web/problem/W{}",
+ROUTES = ("/web/photo/{}", "/web/photo/{}/file", "/web/photo/{}/thumb", "/web/photo/{}/screen", "/web/problem-photo/{}",
+          "/web/problem-photo/{}/file", "/web/problem-photo/{}/thumb", "/web/problem-photo/{}/screen",
+          "/web/node-photo/{}", "/web/node-photo/{}/file", "/web/node-photo/{}/thumb", "/web/node-photo/{}/screen",
+          "/web/problem/{}", "/web/problem/W{}",
           "/web/project/{}", "/web/chart/project/{}.svg", "/web/unit/{}", "/web/town/{}",
           "/web/download/bulletin/weekly/{}/x.xlsx")
 QUERIES = ("/web/problems?level={}", "/web/problems?unit={}", "/web/problems?category={}",

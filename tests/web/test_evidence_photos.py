@@ -86,7 +86,7 @@ async def test_a_problem_page_shows_its_photos_which_open_and_says_what_could_no
             assert (await small.read())[:2] == b"\xff\xd8"
         async with hao.get(f"{PROBLEM_PHOTOS}/{kept}") as enlarged:
             shown = await enlarged.text()
-            assert enlarged.status == 200 and f'src="{PROBLEM_PHOTOS}/{kept}/file"' in shown
+            assert enlarged.status == 200 and f'src="{PROBLEM_PHOTOS}/{kept}/screen"' in shown
             assert f'href="/web/problem/{number}"' in shown and "问题照片" in shown
         async with hao.get(f"{PROBLEM_PHOTOS}/{kept}/file") as full:
             assert full.status == 200 and await full.read() == photo(61)
@@ -121,7 +121,7 @@ async def test_problem_and_node_photos_answer_by_scope(site: WebHarness, role: s
                 f"{NODE_PHOTOS}/{my_node}": ALL, f"{NODE_PHOTOS}/{their_node}": ONLY_TOP}
     async with site.signed_in(ROLE_PEOPLE[role]) as client:
         for page, statuses in expected.items():
-            for path in (page, f"{page}/file", f"{page}/thumb"):
+            for path in (page, f"{page}/file", f"{page}/thumb", f"{page}/screen"):
                 async with client.get(path, allow_redirects=False) as response:
                     body = await response.read()
                     assert response.status == statuses[role], (role, path, response.status)

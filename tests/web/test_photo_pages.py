@@ -40,14 +40,14 @@ async def test_a_kept_photo_shows_on_its_project_page_and_opens(site: WebHarness
             assert small.status == 200 and small.content_type == "image/jpeg"
             assert (await small.read())[:2] == b"\xff\xd8"
         async with hao.get(f"/web/photo/{photo_id}") as enlarged:
-            assert enlarged.status == 200 and f'src="/web/photo/{photo_id}/file"' in await enlarged.text()
+            assert enlarged.status == 200 and f'src="/web/photo/{photo_id}/screen"' in await enlarged.text()
         async with hao.get(f"/web/photo/{photo_id}/file") as full:
             assert full.status == 200 and await full.read() == photo(21)
             assert "immutable" in full.headers["Cache-Control"]
         async with hao.get("/web/photo/99999") as missing:
             assert missing.status == 404
     async with site.signed_in("武杰") as wu:  # ZD2026-002's liaison: not his project
-        for path in ("", "/file", "/thumb"):
+        for path in ("", "/file", "/thumb", "/screen"):
             async with wu.get(f"/web/photo/{photo_id}{path}") as refused:
                 assert refused.status == 403
     async with site.browser() as stranger:  # not signed in

@@ -28,5 +28,6 @@ async def test_the_pages_before_the_2027_plans(ledger_template: Path, tmp_path: 
     assert "年度计划投资（万元） 0.0 年度累计完成（万元） 0.0 完成率 / 序时进度 — / 1.4%" in overview, overview
     assert "暂无可排名项目（2027 年度计划尚未录入）" in overview and "无年度计划（不排名）：42 个项目" in overview
     assert "表扬 无 督促 无 预警 无" in overview, overview  # nobody is praised, urged or warned on no plan
-    assert "2027 年度计划（万元） — 年度累计完成（万元） 0.0 完成率 / 序时进度 — / 1.4%" in project, project
+    assert ("2027 年度计划（万元） — 尚未录入 年度累计完成（万元） 0.0 完成率 / 序时进度 — / 1.4% "
+            "无年度计划，不计完成率、不参与排名") in project, project
     assert "26,051" not in project  # 2026's base is not 2027's figure

@@ -52,8 +52,9 @@ def group_list(kind: str):  # type: ignore[no-untyped-def]
             return view.computing()
         s = snapshot.current
         names = openable(view.viewer, snapshot, kind, await access.visible_codes(view.session, view.viewer))
-        groups = [g for g in _groups(s, kind) if names is None or g.name in names]
-        return view.page("groups.html.j2", kind=kind, groups=groups, s=s,
+        every = _groups(s, kind)
+        groups = [g for g in every if names is None or g.name in names]
+        return view.page("groups.html.j2", kind=kind, groups=groups, others=len(every) - len(groups), s=s,
                          as_of=snapshot.at, now=view.now)
 
     return route

@@ -9,6 +9,7 @@ from handlers.context import Context
 from handlers.report_guided import report_button, report_step
 from handlers.report_store import FLOW, PREFIX
 from storage import audit
+from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 
@@ -24,6 +25,8 @@ async def report_command(ctx: Context, args: str) -> None:
     if line is None:
         ctx.reply("report_usage")
         return
+    if line.amount_text is not None and not line.readings:  # no amount: perhaps a pasted row, with the name
+        line = await _without_name(ctx, args, line)
     if line.amount_text is None:
         project = await report_store.own_project(ctx, line.code)
         if project is not None:
@@ -41,6 +44,14 @@ async def report_command(ctx: Context, args: str) -> None:
         amount, figures = checked
         await report_store.store(ctx, project, amount, line.progress, list(ctx.msg.photos), figures,
                                  written=line.amount_text)
+
+
+async def _without_name(ctx: Context, args: str, line: ReportLine) -> ReportLine:
+    """The line read again passing over the project's name after its code ("ZD2026-001<tab>城北高速连接线<tab>850
+    <tab>桩基完成", a row pasted from a spreadsheet); the line as it was when that reads no amount either."""
+    project = await project_repo.get_project_by_code(ctx.session, code=line.code)
+    again = parse_report_line(args, name=project.name) if project is not None else None
+    return again if again is not None and again.readings else line
 
 
 async def _ask_reading(ctx: Context, line: ReportLine) -> None:

@@ -95,7 +95,7 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
     saved = await tg.send(HAO, f"/report {CODE} 850万 {MONDAY}")
     assert "已记录填报" in saved and "850万 = 850.0 万元" in saved, saved
     assert MONDAY in shown(saved)  # escaped, and shown on its lines
-    assert "。。" not in shown(saved)  # the text's own full stop ends the sentence
+    assert f"{MONDAY}\n{CODE} {NAME}\n" in shown(saved)  # its own full stop ends the sentence, not doubled
     [monday] = await tg.reports()
     assert monday.progress_text == MONDAY and monday.amount == Decimal(850)
     card = shown(await tg.send(ADMIN, f"/project {CODE}"))

@@ -58,15 +58,6 @@ def markup_cell(text: object) -> str:
     return " ".join(str(text).replace("|", "｜").split())
 
 
-# What may end a sentence someone typed: a template adds no 。 of its own after it ("主体完成。。").
-SENTENCE_ENDS = ("。", "！", "？", "!", "?", "…")
-
-
-def ends_sentence(text: object) -> bool:
-    """Whether a text someone typed already ends its sentence (the template's 「。」 would be doubled)."""
-    return str(text or "").rstrip().endswith(SENTENCE_ENDS)
-
-
 def format_date(value: date | None) -> str:
     return "—" if value is None else value.isoformat()
 
@@ -92,7 +83,6 @@ class Renderer:
             preview=preview, cell=markup_cell, tenths=tenths,
         )
 
-        self.env.tests["ending_sentence"] = ends_sentence
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)
         self.env.globals["level_names"] = LEVEL_NAMES  # 责任单位, 包抓领导, 区长, 区委书记/领导小组: in full
 

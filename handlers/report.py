@@ -3,7 +3,7 @@ the same line typed without /report or as a photo's caption, and /undo. Storing 
 
 from __future__ import annotations
 
-from bot.domain.report_line import ReportLine, parse_report_line
+from bot.domain.report_line import ReportLine, parse_report_line, reads_as_report
 from handlers import report_albums, report_guided, report_store
 from handlers.context import Context
 from handlers.report_guided import report_button, report_step
@@ -13,7 +13,9 @@ from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 
-__all__ = ["FLOW", "PREFIX", "report_button", "report_caption", "report_command", "report_step", "undo_command"]
+__all__ = ["FLOW", "PREFIX", "report_button", "report_caption", "report_command", "report_step", "report_without_code",
+           "undo_command"]
+CODES_SHOWN = 5  # of the liaison's projects named when a report line comes without its code
 
 
 async def report_command(ctx: Context, args: str) -> None:
@@ -66,6 +68,20 @@ async def report_caption(ctx: Context, caption: str) -> bool:
     if parse_report_line(caption) is None:
         return False
     await report_command(ctx, caption)
+    return True
+
+
+async def report_without_code(ctx: Context, text: str) -> bool:
+    """A liaison's report line typed without the project's code ("850万 桩基完成", often as a reply to a
+    reminder): not stored, and said so with the line to send instead; False if the text is no such line."""
+    assert ctx.person_id is not None
+    if not reads_as_report(text):
+        return False
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
+    if not mine:
+        return False
+    ctx.reply("report_needs_code", codes=[p.code for p in mine[:CODES_SHOWN]], more=len(mine) > CODES_SHOWN,
+              text=text.strip())
     return True
 
 

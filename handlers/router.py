@@ -293,7 +293,9 @@ class Router:
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.
-        reported = bool(msg.text) and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text)
+        reported = bool(msg.text) and "liaison" in ctx.roles and (
+            await report.report_caption(ctx, msg.text)
+            or (not msg.photos and not stray and await report.report_without_code(ctx, msg.text)))
         if stray:  # a file sent with a report line: the report is stored, the file is not
             _file_not_kept(ctx, in_flow=False)
         if reported or stray:

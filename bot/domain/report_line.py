@@ -206,6 +206,20 @@ def parse_report_line(text: str, *, name: str | None = None) -> ReportLine | Non
     return ReportLine(code=code, amount_text=first.amount_text, progress=first.progress, readings=readings)
 
 
+# "1. 完成二层楼板", "2、推进招标": a numbered line of a list, not an amount.
+_NUMBERED = re.compile(r"[0-9０-９]{1,2}[.．、)）](?![0-9０-９])")
+
+
+def reads_as_report(text: str) -> bool:
+    """Whether a text with no project code would be a report line once one is put before it: an amount with its
+    unit ("850万") or an amount and words ("850 桩基完成", "1.2亿主体封顶"); a number alone ("2") is not."""
+    words = text.split()
+    if not words or _NUMBERED.match(words[0]):
+        return False
+    readings = split_amount(words) or glued_readings(words)
+    return any(r.progress or _UNIT_WORD.search(r.amount_text) for r in readings)
+
+
 def exceeds_remaining(amount: Decimal, remaining: Decimal) -> bool:
     """A period's amount larger than what is left of the project's total investment is absurd."""
     return amount > max(remaining, Decimal(0))

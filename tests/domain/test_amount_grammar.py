@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.domain.amounts import AmountError, in_chinese_numerals, parse_amount, plain_wan
-from bot.domain.report_line import parse_report_line
+from bot.domain.report_line import parse_report_line, reads_as_report
 from bot.render import Renderer
 
 # Unit as written → how many 万元 one of it is.
@@ -289,3 +289,14 @@ def test_only_the_whole_name_at_the_head_is_passed_over() -> None:
     assert longer is not None and not longer.readings  # another name: no amount, asked again
     later = parse_report_line("ZD2026-001 850 城北高速连接线 桩基", name="城北高速连接线")
     assert later is not None and later.progress == "城北高速连接线 桩基"  # words of the progress stay
+
+
+@pytest.mark.parametrize(("text", "report"), [
+    ("850万 桩基完成", True), ("850万", True), ("850 桩基", True), ("1.2亿主体封顶", True), ("８５０，桩基", True),
+    ("三千万 主体", True),
+    ("850", False), ("2", False), ("好的", False), ("3号楼封顶", False), ("今天桩基完成了", False), ("30%", False),
+    ("1. 完成二层楼板浇筑", False), ("2、推进幕墙招标", False), ("12月20日前完成", False),
+])
+def test_what_reads_as_a_report_line_missing_its_code(text: str, report: bool) -> None:
+    """An amount with its unit, or with words after it; a bare number or a numbered line is not."""
+    assert reads_as_report(text) is report

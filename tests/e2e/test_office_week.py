@@ -1,15 +1,17 @@
-"""A working week of a district office's chat as people type it, through the real python-telegram-bot Application
-and the fake Bot API (which refuses what Telegram would: bad HTML, texts over 4,096 characters).
+"""A working week of a district office's chat as people type it, through the real python-telegram-bot
+Application and the fake Bot API (which refuses what Telegram would: bad HTML, texts over 4,096
+characters).
 
-郝芳 (1001, liaison of ZD2026-001) reports with a paragraph of 下步计划 on several lines, pastes a row of her own
-spreadsheet (tabs, the project's name after its code), types in a Chinese keyboard's full-width mode, sends a
-captioned photo whose words look like HTML, raises a problem written in paragraphs, and once a text three times too
-long. 赵芳 (3003, 区住建局's handler) answers it with the day it will be done by, written as people write it
-(「11月27日前」), and reports it solved; 郝芳 confirms it. The 项目办 admin (9001) reads the project and the problem.
-A stranger, a forum group and an edit get what they should.
+郝芳 (1001, liaison of ZD2026-001) reports with a paragraph of 下步计划 on several lines, pastes a row of her
+own spreadsheet (tabs, the project's name after its code), types in a Chinese keyboard's full-width
+mode, sends a captioned photo whose words look like HTML, answers the bot with figures but no code,
+raises a problem written in paragraphs, and once a text three times too long. 赵芳 (3003, 区住建局's handler)
+answers it with the day it will be done by, written as people write it (「11月27日前」), and reports it
+solved; 郝芳 confirms it. The 项目办 admin (9001) reads the project and the problem. A stranger, a forum
+group and an edit get what they should.
 
-Each day is asserted on what each person was shown (parsed as Telegram shows it) and on what was stored: the
-texts as typed, line breaks included; each report counted once in the year's figure /project shows.
+Each day is asserted on what each person was shown (parsed as Telegram shows it) and on what was stored:
+the texts as typed, line breaks included; each report counted once in the year's figure /project shows.
 Calendar: Monday 2026-11-16 … Friday 2026-11-20, all working days.
 """
 
@@ -135,6 +137,15 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
 
     # --- Thursday: a captioned photo, a forum group, a stranger and an edit ---------------------------------
     desk.travel(day(19))
+    # She answers the bot's last message with the figures alone, as people answer a reminder: not stored, and
+    # told the line to send instead (before, "没有看懂这条消息").
+    last = tg.fake.calls_of("sendMessage", chat_id=HAO, ok=True)[-1]
+    uncoded = await tg.message(HAO, {"text": "300 幕墙招标挂网", "reply_to_message": {
+        "message_id": last.result["message_id"], "from": tg.fake.bot_user, "date": 0, "text": last["text"],
+        "chat": {"id": HAO, "type": "private", "first_name": "郝芳"}}})
+    assert "没有写项目编号，未保存" in uncoded and f"{CODE} 300 幕墙招标挂网" in shown(uncoded), uncoded
+    assert len(await tg.reports()) == 3
+
     caption = "<i>幕墙</i>招标挂网 &amp; 公示"
     photo = await tg.photo(HAO, caption=f"{CODE} 300 {caption}")
     assert "已记录填报" in photo and f"{caption}，照片 1 张。" in shown(photo), photo

@@ -177,6 +177,9 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
 
     card = shown(await tg.send(ADMIN, f"/project {CODE}"))
     assert ytd(card) == baseline + 850 + 1200 + 850 + 300  # every day's report once, nothing else
+    history = shown(await tg.send(ADMIN, "/audit W0001")).splitlines()
+    assert len(history) == 5 and all(line.startswith("2026-11-") for line in history[1:]), history  # a line each
+    assert any(f"答复：{ANSWER}" in line for line in history) and "提出：项目红线内" in history[-1]
     assert all(utf16_len(parse_telegram_html(c["text"])) <= MAX_TEXT
                for c in tg.fake.calls_of("sendMessage", ok=True))
     tg.assert_nothing_failed()

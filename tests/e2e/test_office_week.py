@@ -183,3 +183,34 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
     assert all(utf16_len(parse_telegram_html(c["text"])) <= MAX_TEXT
                for c in tg.fake.calls_of("sendMessage", ok=True))
     tg.assert_nothing_failed()
+
+
+def bot_taken_out(tg: TelegramHarness, chat_id: int, *, by: int, status: str = "kicked") -> dict:
+    """Telegram's update to the bot when a member removes it from a group (my_chat_member, status left/kicked)."""
+    chat = tg.fake.group(chat_id, kind="supergroup", title="城北片区调度群")
+    return tg.fake.enqueue_update({"my_chat_member": {
+        "chat": chat, "from": tg.fake.user(by), "date": int(time.time()),
+        "old_chat_member": {"user": tg.fake.bot_user, "status": "member"},
+        "new_chat_member": {"user": tg.fake.bot_user, "status": status, "until_date": 0}}})
+
+
+async def test_the_admins_are_told_when_the_bot_is_taken_out_of_a_bulletin_group(desk: Desk) -> None:
+    """A member tidying the group removes the bot: the bulletins would stop without a word. The admins are
+    told at once; a group that gets no bulletins, or a member leaving, tells nobody anything."""
+    tg = desk.tg
+    tg.fake.group(FORUM, kind="supergroup", title="城北片区调度群")
+    assert "已将本群添加为通报群「城北调度群」" in await tg.send(ADMIN, "/groups add 城北调度群", chat_id=FORUM)
+
+    left = tg.fake.text_update(HAO, "", chat_id=FORUM)  # 郝芳 leaves the group: her business
+    del left["message"]["text"]
+    left["message"]["left_chat_member"] = tg.fake.user(HAO)
+    await tg.wait_processed(tg.fake.enqueue_update(left)["update_id"])
+    await tg.wait_processed(bot_taken_out(tg, -1005550001, by=HAO)["update_id"])  # no bulletin group
+    assert (await desk.deliver()).chats == set()
+
+    await tg.wait_processed(bot_taken_out(tg, FORUM, by=HAO)["update_id"])
+    inbox = await desk.deliver()
+    assert inbox.chats == {ADMIN}, inbox
+    told = parse_telegram_html(inbox.text(ADMIN))
+    assert "机器人已被移出通报群「城北调度群」（群名「城北片区调度群」）" in told and f"/groups remove {FORUM}" in told
+    tg.assert_nothing_failed()

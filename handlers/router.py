@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bot.domain.albums import in_a_run
+from bot.domain.albums import WITHOUT_CAPTIONS, in_a_run
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
@@ -301,7 +301,8 @@ class Router:
         if reported or stray:
             return
         big = msg.document is not None and photo_too_big(msg.document.name, msg.document.size)
-        ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20)
+        ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20,
+                  captions=msg.channel not in WITHOUT_CAPTIONS)
 
     async def _expire_flow(self, ctx: Context) -> None:
         """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew."""

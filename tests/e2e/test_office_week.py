@@ -146,6 +146,9 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
     assert "没有写项目编号，未保存" in uncoded and f"{CODE} 300 幕墙招标挂网" in shown(uncoded), uncoded
     assert len(await tg.reports()) == 3
 
+    alone = await tg.photo(HAO)  # a site photo with no words: said not saved, and how to send it
+    assert "照片未保存" in alone and "在照片说明中写" in alone, alone
+
     caption = "<i>幕墙</i>招标挂网 &amp; 公示"
     photo = await tg.photo(HAO, caption=f"{CODE} 300 {caption}")
     assert "已记录填报" in photo and f"{caption}，照片 1 张。" in shown(photo), photo

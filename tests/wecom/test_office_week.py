@@ -48,6 +48,15 @@ async def test_paragraphs_pasted_rows_and_a_promise_by_a_day_in_the_wecom_app(we
     assert [(r.amount, r.progress_text) for r in await wecom.reports()] == [
         (Decimal(850), MONDAY), (Decimal(1200), "二层楼板浇筑完成")]
 
+    # A site photo sent on its own: WeCom images carry no words, so she is not told to write a caption she cannot
+    # write, but to start /report first; nothing is kept until then.
+    alone = await wecom.photo("hao")
+    assert "照片未保存" in alone and "请先发送 /report" in alone and "照片说明" not in alone.text, alone
+    assert "请输入本期完成投资" in await wecom.send("hao", f"/report {CODE}")
+    kept = await wecom.photo("hao")
+    assert "已收到照片，现有 1 张，将随这条填报一并保存" in kept, kept  # the way the answer points to works
+    await wecom.send("hao", "/cancel")
+
     raised = await wecom.send("hao", f"/issue {CODE} 征地拆迁 {PROBLEM}")
     assert "编号 W0001" in raised, raised
     mark = len(wecom.fake.calls)

@@ -81,7 +81,7 @@ async def report_without_code(ctx: Context, text: str) -> bool:
     if not mine:
         return False
     ctx.reply("report_needs_code", codes=[p.code for p in mine[:CODES_SHOWN]], more=len(mine) > CODES_SHOWN,
-              text=text.strip())
+              text=text.strip().splitlines()[0])  # its first line: an example, and a code span is one line
     return True
 
 

@@ -50,10 +50,11 @@ async def report_command(ctx: Context, args: str) -> None:
 
 async def _without_name(ctx: Context, args: str, line: ReportLine) -> ReportLine:
     """The line read again passing over the project's name after its code ("ZD2026-001<tab>城北高速连接线<tab>850
-    <tab>桩基完成", a row pasted from a spreadsheet); the line as it was when that reads no amount either."""
+    <tab>桩基完成", a row pasted from a spreadsheet; the code and name alone start the guided report); the line as
+    it was when that reads no amount either."""
     project = await project_repo.get_project_by_code(ctx.session, code=line.code)
     again = parse_report_line(args, name=project.name) if project is not None else None
-    return again if again is not None and again.readings else line
+    return again if again is not None and (again.readings or again.amount_text is None) else line
 
 
 async def _ask_reading(ctx: Context, line: ReportLine) -> None:

@@ -109,6 +109,9 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
     assert "已记录填报" in pasted, pasted
     assert "1,200（未写单位，按万元计）= 1,200.0 万元，二层楼板浇筑完成。" in shown(pasted)
     assert [r.progress_text for r in await tg.reports()] == [MONDAY, "二层楼板浇筑完成"]
+    named = await tg.send(HAO, f"{CODE} {NAME}")  # the code and the name only: the guided report asks the amount
+    assert "请输入本期完成投资" in named and "无法识别金额" not in named.text, named
+    await tg.send(HAO, "/cancel")
 
     too_long = await tg.send(HAO, f"/issue {CODE} 征地拆迁 " + "十二户未签约" * 500)  # 3,000 characters
     assert "问题描述最多 1000 个字，这次有 3000 个字，未保存" in too_long, too_long

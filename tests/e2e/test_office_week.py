@@ -2,13 +2,13 @@
 Application and the fake Bot API (which refuses what Telegram would: bad HTML, texts over 4,096
 characters).
 
-郝芳 (1001, liaison of ZD2026-001) reports with a paragraph of 下步计划 on several lines, pastes a row of her
-own spreadsheet (tabs, the project's name after its code), types in a Chinese keyboard's full-width
-mode, sends a captioned photo whose words look like HTML, answers the bot with figures but no code,
-raises a problem written in paragraphs, and once a text three times too long. 赵芳 (3003, 区住建局's handler)
-answers it with the day it will be done by, written as people write it (「11月27日前」), and reports it
-solved; 郝芳 confirms it. The 项目办 admin (9001) reads the project and the problem. A stranger, a forum
-group and an edit get what they should.
+郝芳 (1001, liaison of ZD2026-001, and here of ZD2026-002 too) reports with a paragraph of 下步计划 on several
+lines, pastes a row of her own spreadsheet (tabs, the project's name after its code), types in a Chinese
+keyboard's full-width mode, sends a captioned photo whose words look like HTML, answers the bot with
+figures but no code, raises a problem written in paragraphs, and once a text three times too long. 赵芳
+(3003, 区住建局's handler) answers it with the day it will be done by, written as people write it
+(「11月27日前」), and reports it solved; 郝芳 confirms it. The 项目办 admin (9001) reads the project and the
+problem. A stranger, a forum group and an edit get what they should.
 
 Each day is asserted on what each person was shown (parsed as Telegram shows it) and on what was stored:
 the texts as typed, line breaks included; each report counted once in the year's figure /project shows.
@@ -24,9 +24,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from storage.models import Problem, ReportPhoto
+from storage import people
+from storage.models import Problem, Project, ReportPhoto
 from tests.e2e import test_problems as base
 from tests.e2e.harness import Replies, TelegramHarness
 from tests.e2e.test_problems import ADMIN, HAO, ZHAO, Desk
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecatio
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CODE = "ZD2026-001"
 NAME = "城北高速连接线"
+OTHER = "ZD2026-002"  # 滨江四期沿江路 (前期), which 郝芳 is given as well
 STRANGER = 7777
 FORUM = -1009876
 
@@ -90,6 +92,9 @@ async def desk(telegram: TelegramHarness) -> Desk:
 
 async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: Desk) -> None:
     tg = desk.tg
+    async with tg.session() as session:  # 郝芳 follows a second project too, as many liaisons do
+        hao = (await people.find_people_by_name(session, name="郝芳"))[0]
+        await session.execute(update(Project).where(Project.code == OTHER).values(liaison_id=hao.id))
     baseline = ytd(shown(await tg.send(ADMIN, f"/project {CODE}")))
 
     # --- Monday: a report with its paragraph of next steps --------------------------------------------------
@@ -109,6 +114,9 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
     assert "已记录填报" in pasted, pasted
     assert "1,200（未写单位，按万元计）= 1,200.0 万元，二层楼板浇筑完成。" in shown(pasted)
     assert [r.progress_text for r in await tg.reports()] == [MONDAY, "二层楼板浇筑完成"]
+    other = await tg.send(HAO, f"{OTHER}\t滨江四期沿江路\t50\t可研报告已报审")  # her other project's row
+    assert "已记录填报" in other and "可研报告已报审。" in shown(other), other
+    assert [r.amount for r in await tg.reports(OTHER)] == [50]
     named = await tg.send(HAO, f"{CODE} {NAME}")  # the code and the name only: the guided report asks the amount
     assert "请输入本期完成投资" in named and "无法识别金额" not in named.text, named
     await tg.send(HAO, "/cancel")
@@ -147,6 +155,7 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
         "message_id": last.result["message_id"], "from": tg.fake.bot_user, "date": 0, "text": last["text"],
         "chat": {"id": HAO, "type": "private", "first_name": "郝芳"}}})
     assert "没有写项目编号，未保存" in uncoded and f"{CODE} 300 幕墙招标挂网" in shown(uncoded), uncoded
+    assert f"您负责的项目：{CODE}、{OTHER}。" in shown(uncoded)
     assert len(await tg.reports()) == 3
 
     alone = await tg.photo(HAO)  # a site photo with no words: said not saved, and how to send it

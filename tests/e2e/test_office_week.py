@@ -228,4 +228,6 @@ async def test_the_admins_are_told_when_the_bot_is_taken_out_of_a_bulletin_group
     assert inbox.chats == {ADMIN}, inbox
     told = parse_telegram_html(inbox.text(ADMIN))
     assert "机器人已被移出通报群「城北调度群」（群名「城北片区调度群」）" in told and f"/groups remove {FORUM}" in told
+    removed = await tg.send(ADMIN, f"/groups remove {FORUM}")  # the way on the notice gives works as written
+    assert "已移除通报群「城北调度群」" in removed, removed
     tg.assert_nothing_failed()

@@ -3,16 +3,19 @@ the same line typed without /report or as a photo's caption, and /undo. Storing 
 
 from __future__ import annotations
 
-from bot.domain.report_line import ReportLine, parse_report_line
+from bot.domain.report_line import ReportLine, parse_report_line, reads_as_report
 from handlers import report_albums, report_guided, report_store
 from handlers.context import Context
 from handlers.report_guided import report_button, report_step
 from handlers.report_store import FLOW, PREFIX
 from storage import audit
+from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 
-__all__ = ["FLOW", "PREFIX", "report_button", "report_caption", "report_command", "report_step", "undo_command"]
+__all__ = ["FLOW", "PREFIX", "report_button", "report_caption", "report_command", "report_step", "report_without_code",
+           "undo_command"]
+CODES_SHOWN = 5  # of the liaison's projects named when a report line comes without its code
 
 
 async def report_command(ctx: Context, args: str) -> None:
@@ -24,6 +27,8 @@ async def report_command(ctx: Context, args: str) -> None:
     if line is None:
         ctx.reply("report_usage")
         return
+    if line.amount_text is not None and not line.readings:  # no amount: perhaps a pasted row, with the name
+        line = await _without_name(ctx, args, line)
     if line.amount_text is None:
         project = await report_store.own_project(ctx, line.code)
         if project is not None:
@@ -43,6 +48,15 @@ async def report_command(ctx: Context, args: str) -> None:
                                  written=line.amount_text)
 
 
+async def _without_name(ctx: Context, args: str, line: ReportLine) -> ReportLine:
+    """The line read again passing over the project's name after its code ("ZD2026-001<tab>城北高速连接线<tab>850
+    <tab>桩基完成", a row pasted from a spreadsheet; the code and name alone start the guided report); the line as
+    it was when that reads no amount either."""
+    project = await project_repo.get_project_by_code(ctx.session, code=line.code)
+    again = parse_report_line(args, name=project.name) if project is not None else None
+    return again if again is not None and (again.readings or again.amount_text is None) else line
+
+
 async def _ask_reading(ctx: Context, line: ReportLine) -> None:
     """The words after the code read in more than one way: ask which, never guess."""
     project = await report_store.own_project(ctx, line.code)
@@ -55,6 +69,20 @@ async def report_caption(ctx: Context, caption: str) -> bool:
     if parse_report_line(caption) is None:
         return False
     await report_command(ctx, caption)
+    return True
+
+
+async def report_without_code(ctx: Context, text: str) -> bool:
+    """A liaison's report line typed without the project's code ("850万 桩基完成", often as a reply to a
+    reminder): not stored, and said so with the line to send instead; False if the text is no such line."""
+    assert ctx.person_id is not None
+    if not reads_as_report(text):
+        return False
+    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
+    if not mine:
+        return False
+    ctx.reply("report_needs_code", codes=[p.code for p in mine[:CODES_SHOWN]], more=len(mine) > CODES_SHOWN,
+              text=text.strip().splitlines()[0])  # its first line: an example, and a code span is one line
     return True
 
 

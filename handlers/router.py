@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bot.domain.albums import in_a_run
+from bot.domain.albums import WITHOUT_CAPTIONS, in_a_run
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
@@ -293,13 +293,16 @@ class Router:
             return
         # A liaison's line that opens with a project code is a report, typed ("ZD2026-001 850 桩基", as
         # /report without the command) or as a photo's caption.
-        reported = bool(msg.text) and "liaison" in ctx.roles and await report.report_caption(ctx, msg.text)
+        reported = bool(msg.text) and "liaison" in ctx.roles and (
+            await report.report_caption(ctx, msg.text)
+            or (not msg.photos and not stray and await report.report_without_code(ctx, msg.text)))
         if stray:  # a file sent with a report line: the report is stored, the file is not
             _file_not_kept(ctx, in_flow=False)
         if reported or stray:
             return
         big = msg.document is not None and photo_too_big(msg.document.name, msg.document.size)
-        ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20)
+        ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20,
+                  captions=msg.channel not in WITHOUT_CAPTIONS)
 
     async def _expire_flow(self, ctx: Context) -> None:
         """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew."""

@@ -21,6 +21,7 @@ from telegram import (
     BotCommandScopeDefault,
     CallbackQuery,
     Chat,
+    ChatMember,
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,7 +30,15 @@ from telegram import (
     WebAppInfo,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 from telegram.request import BaseRequest
 
 from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
@@ -41,6 +50,7 @@ from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Out
 from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
+from bot.services.group_left import bot_left_group
 from handlers.router import Router
 from storage.audit import Actor
 from storage.group_chats import move_chat
@@ -175,6 +185,7 @@ class TelegramChannel:
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
                                                     self.on_edit))
+        self.application.add_handler(ChatMemberHandler(self.on_left, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
 
     async def publish_default_menu(self, application: Application) -> None:
@@ -253,6 +264,18 @@ class TelegramChannel:
                                     actor=Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL))
         if moved:
             log.info("bulletin group %s became supergroup %s", old, new)
+
+    async def on_left(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot removed from a group (or banned there): if it was a bulletin group, the admins are told."""
+        change = update.my_chat_member
+        if change is None or change.chat.type == Chat.PRIVATE:
+            return  # a person blocking the bot is found by the outbox's next send
+        if change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
+            return
+        deps = self.router.deps
+        if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=str(change.chat.id),
+                                title=change.chat.title, at=deps.clock.now()):
+            log.warning("taken out of bulletin group %s", change.chat.id)
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

@@ -57,6 +57,8 @@ ANSWER_WAIT = timedelta(seconds=2)
 RUN_WAIT = timedelta(seconds=4)
 # The channels whose pictures come one message each, with nothing saying which belong together.
 WITHOUT_ALBUMS = frozenset({"wecom"})
+# The channels whose pictures carry no words (a WeCom image has no caption): a report's photos come through /report.
+WITHOUT_CAPTIONS = frozenset({"wecom"})
 # The most the wait is put off for a bot behind (a message's own time can be wrong: a device's clock, a test's).
 BEHIND_MAX = timedelta(minutes=10)
 

@@ -120,6 +120,22 @@ def _read(text: str, today: date | None, past: bool = False) -> tuple[date | Non
     return None, 0
 
 
+# "12月20日前完成", "周五之前": the day a promise or deadline is kept by; the word belongs to the day, not to the
+# words after it ("前后", about the day, and "前期", the preliminary stage, are words).
+_BY_DAY = re.compile(r"(?:之前|以前|前)(?![后期])")
+
+
+def _read_by(text: str, today: date) -> tuple[date | None, int, int]:
+    """The day at the start of `text`, also when a 前 follows it ("12-20前完成"): the day, where its form ends and
+    where the rest begins; (None, 0, 0) if it does not start with one."""
+    for by in _BY_DAY.finditer(text):
+        day, end = _read(text[:by.start()], today)
+        if day is not None and end == by.start():
+            return day, end, by.end()
+    day, end = _read(text, today)
+    return day, end, end
+
+
 HALF_YEAR = 183  # days: a day written without its year further ahead than this is taken as the one just past
 
 
@@ -127,19 +143,21 @@ def split_near_day(text: str, *, today: date) -> tuple[date | None, str, str | N
     """`split_leading_day` for a day meant to be near today (a promised date, a meeting's deadline): a day
     written without its year more than half a year ahead is read as the one before today (11月19日 written on
     20 November 2026 is the day before, not 19 November 2027), so that a day just past is refused as past
-    rather than pushed a year ahead. The third value is the form as written when the
+    rather than pushed a year ahead. A 前/之前/以前 right after the day ("12月20日前完成", "周五前") says by when
+    and is not left in the rest. The third value is the form as written when the
     text starts with one that names no day (12月32日, 2026-02-30), else None."""
     stripped = text.strip()
-    day, end = _read(stripped, today)
+    day, end, rest = _read_by(stripped, today)
     if day is None:
         form = _FULL.match(stripped) or _MONTH_DAY.match(stripped)
         return None, stripped, form.group(0) if form else None
-    if not _FULL.match(stripped) and _MONTH_DAY.match(stripped) and (day - today).days > HALF_YEAR:
+    written = stripped[:end]
+    if not _FULL.match(written) and _MONTH_DAY.match(written) and (day - today).days > HALF_YEAR:
         try:
             day = day.replace(year=day.year - 1)
         except ValueError:  # 29 February: there is no earlier one that year
             pass
-    return day, stripped[end:].strip(_SEPARATORS), None
+    return day, stripped[rest:].strip(_SEPARATORS), None
 
 
 def parse_day(text: str, *, today: date | None = None, past: bool = False) -> date | None:

@@ -15,13 +15,17 @@ A 万 or 亿 between the number and the words gives the same amount either way (
 same words: it belongs to the words when they open with a word led by it (万达广场, 万亩: bot.domain.
 unit_led_words), else to the amount. When the spacing says otherwise ("850万达广场", glued to the digits;
 "850 万桩基完成", glued to the words), the line is asked back: a progress text is never stored cut.
+
+The progress text keeps the lines it was typed on (a report's paragraph of 下步计划, pasted lines), each line's
+spaces and tabs made one space. A row pasted from a spreadsheet may carry the project's name after its code
+("ZD2026-001<tab>城北高速连接线<tab>850<tab>桩基完成"): given the name, it is passed over.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from bot.domain.amounts import AmountError, parse_amount
@@ -155,21 +159,65 @@ def glued_readings(words: list[str]) -> tuple[Reading, ...]:
     return (*led, *(Reading(head, amount, progress) for amount, (head, progress) in cuts.items()))
 
 
-def parse_report_line(text: str) -> ReportLine | None:
-    """Split "CODE AMOUNT PROGRESS…"; None when the first word is not a project code."""
+def _as_typed(progress: str, typed: str) -> str:
+    """`progress` (a reading's words joined by one space) as it was typed at the end of `typed`: its line breaks
+    kept, each line's runs of spaces and tabs one space. A progress text that is no end of the line (a reading
+    that moved a number, "850 1200 桩基") is left as it is."""
+    if not progress or not " ".join(typed.split()).endswith(progress):
+        return progress
+    left = sum(not c.isspace() for c in progress)
+    start = len(typed)
+    while left:
+        start -= 1
+        left -= not typed[start].isspace()
+    lines = (" ".join(line.split()) for line in typed[start:].splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _after_name(rest: str, name: str | None) -> str:
+    """`rest` without the project's `name` at its head, when the name stands there as a word of its own."""
+    if not name:
+        return rest
+    head = rest.lstrip(_SEPARATORS + " \t\u3000")
+    after = head[len(name):len(name) + 1]
+    if head.startswith(name) and (after == "" or after.isspace() or after in _SEPARATORS):
+        return head[len(name):].lstrip(_SEPARATORS)
+    return rest
+
+
+def parse_report_line(text: str, *, name: str | None = None) -> ReportLine | None:
+    """Split "CODE AMOUNT PROGRESS…"; None when the first word is not a project code. `name`: the project's
+    name, passed over when it follows the code (a pasted spreadsheet row)."""
     text = _CODE_COMMA.sub(r"\1 ", text.strip(), count=1)  # "ZD2026-001，850，桩基"
     parts = text.split(maxsplit=1)
     code = project_code(parts[0]) if parts else None
     if code is None:
         return None
+    if len(parts) > 1:
+        parts[1] = _after_name(parts[1], name)
     words = parts[1].split() if len(parts) > 1 else []
     if not words:
         return ReportLine(code=code, amount_text=None, progress="")
-    readings = split_amount(words) or glued_readings(words)
+    readings = tuple(replace(r, progress=_as_typed(r.progress, parts[1]))
+                     for r in split_amount(words) or glued_readings(words))
     if not readings:
         return ReportLine(code=code, amount_text=words[0], progress=" ".join(words[1:]))
     first = readings[0]
     return ReportLine(code=code, amount_text=first.amount_text, progress=first.progress, readings=readings)
+
+
+# "1. 完成二层楼板", "2、推进招标": a numbered line of a list, not an amount.
+_NUMBERED = re.compile(r"[0-9０-９]{1,2}[.．、)）](?![0-9０-９])")
+
+
+def reads_as_report(text: str) -> bool:
+    """Whether a text with no project code would be a report line once one is put before it: an amount with its
+    unit ("850万") or an amount and words ("850 桩基完成", "1.2亿主体封顶"); a number alone ("2") is not."""
+    words = text.split()
+    if not words or _NUMBERED.match(words[0]):
+        return False
+    readings = split_amount(words) or glued_readings(words)
+    return any(r.progress or _UNIT_WORD.search(r.amount_text) for r in readings)
 
 
 def exceeds_remaining(amount: Decimal, remaining: Decimal) -> bool:

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bot.domain.amounts import AmountError, in_chinese_numerals, parse_amount, plain_wan
-from bot.domain.report_line import parse_report_line
+from bot.domain.report_line import parse_report_line, reads_as_report
 from bot.render import Renderer
 
 # Unit as written → how many 万元 one of it is.
@@ -257,3 +257,46 @@ def test_the_reading_is_said_in_the_reply() -> None:
     assert said("四千") == "4,000.0 万元（「四千」未写单位，按 4,000 万元计）"
     assert said("一点二亿") == "12,000.0 万元（「一点二亿」按 12,000 万元计）"
     assert said("850万") == "850万 = 850.0 万元"  # Arabic digits with their unit: as before
+
+
+@given(lines=st.lists(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+                              min_size=1).map(lambda s: " ".join(s.split())).filter(bool), min_size=1, max_size=5),
+       gap=st.sampled_from([" ", "\t", "  ", "\u3000"]), amount=st.sampled_from(["850", "850万", "1.2 亿元"]))
+def test_a_progress_text_keeps_the_lines_it_was_typed_on(lines: list[str], gap: str, amount: str) -> None:
+    """A report's paragraph of 下步计划 keeps its line breaks (pasted cells' tabs become spaces)."""
+    assume(not lines[0][0].isdigit() and lines[0][0] not in "万亿萬億元圆整，,、；;：:。．.")
+    parsed = parse_report_line(f"ZD2026-001{gap}{amount}{gap}" + "\n".join(lines))
+    assume(parsed is not None and not parsed.ambiguous)
+    assert parsed is not None and parsed.progress == "\n".join(lines)
+
+
+def test_a_report_with_its_next_steps_keeps_its_paragraph() -> None:
+    parsed = parse_report_line("ZD2026-001\t850\t主体结构完成60%\n下步计划：\n\n1. 二层楼板浇筑；\n2. 幕墙\t招标")
+    assert parsed is not None and parsed.progress == "主体结构完成60%\n下步计划：\n1. 二层楼板浇筑；\n2. 幕墙 招标"
+
+
+@pytest.mark.parametrize("line", ["ZD2026-001\t城北高速连接线\t850\t桩基完成",
+                                  "ZD2026-001 城北高速连接线，850，桩基完成",
+                                  "ZD2026-001\u3000城北高速连接线\u3000850万\u3000桩基完成"])
+def test_a_pasted_row_with_the_projects_name_after_its_code_is_read(line: str) -> None:
+    assert parse_report_line(line) is not None and not parse_report_line(line).readings  # type: ignore[union-attr]
+    parsed = parse_report_line(line, name="城北高速连接线")
+    assert parsed is not None and (parsed.readings[0].amount, parsed.progress) == (Decimal(850), "桩基完成")
+
+
+def test_only_the_whole_name_at_the_head_is_passed_over() -> None:
+    longer = parse_report_line("ZD2026-001 城北高速连接线二期 850", name="城北高速连接线")
+    assert longer is not None and not longer.readings  # another name: no amount, asked again
+    later = parse_report_line("ZD2026-001 850 城北高速连接线 桩基", name="城北高速连接线")
+    assert later is not None and later.progress == "城北高速连接线 桩基"  # words of the progress stay
+
+
+@pytest.mark.parametrize(("text", "report"), [
+    ("850万 桩基完成", True), ("850万", True), ("850 桩基", True), ("1.2亿主体封顶", True), ("８５０，桩基", True),
+    ("三千万 主体", True),
+    ("850", False), ("2", False), ("好的", False), ("3号楼封顶", False), ("今天桩基完成了", False), ("30%", False),
+    ("1. 完成二层楼板浇筑", False), ("2、推进幕墙招标", False), ("12月20日前完成", False),
+])
+def test_what_reads_as_a_report_line_missing_its_code(text: str, report: bool) -> None:
+    """An amount with its unit, or with words after it; a bare number or a numbered line is not."""
+    assert reads_as_report(text) is report

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.domain.dates import NEAR_AHEAD, parse_day, split_leading_day
+from bot.domain.dates import NEAR_AHEAD, parse_day, split_leading_day, split_near_day
 
 
 @pytest.mark.parametrize("text", ["2026-11-20", "2026/11/20", "2026.11.20", "2026年11月20日", "2026年11月20",
@@ -167,3 +167,23 @@ def test_a_past_weekday_is_within_the_last_week_or_the_one_before(today: date, w
         assert read.isocalendar()[:2] == (today - timedelta(days=7)).isocalendar()[:2]
     else:
         assert today - timedelta(days=6) <= read <= today
+
+
+@pytest.mark.parametrize(("text", "day", "rest"), [
+    ("12月20日前 已协调国土局", date(2026, 12, 20), "已协调国土局"),
+    ("12月20日前完成签约", date(2026, 12, 20), "完成签约"),
+    ("12-20前完成", date(2026, 12, 20), "完成"),
+    ("2026-12-20之前完成", date(2026, 12, 20), "完成"),
+    ("周五以前报送", date(2026, 12, 11), "报送"),
+    ("12月20日前期工作完成", date(2026, 12, 20), "前期工作完成"),  # 前期 is a word, not "by"
+    ("12月20日前后完成", date(2026, 12, 20), "前后完成"),
+    ("前期工作12-20前完成", None, "前期工作12-20前完成"),
+])
+def test_a_day_a_promise_is_kept_by_leaves_its_by_out_of_the_words(text: str, day: date | None, rest: str) -> None:
+    """"12月20日前" (by 20 December) is the promised day: the 前 is not left at the head of the answer."""
+    assert split_near_day(text, today=TODAY)[:2] == (day, rest)
+
+
+def test_a_day_past_by_which_is_still_read_past() -> None:
+    """The rule for a day written without its year holds with 前 too: one just past is refused, not next year's."""
+    assert split_near_day("12-1前完成", today=TODAY)[0] == date(2026, 12, 1)

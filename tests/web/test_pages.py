@@ -343,3 +343,19 @@ async def test_a_unit_page_says_a_unit_with_nothing_to_score_is_not_ranked(site:
     assert header is not None and "本期无可计分数据，不参与排名" in header.group(0), header
     assert "第 — 名" not in idle and "第 None 名" not in idle
     assert f"第 {ranked.rank} 名" in scored
+
+
+async def test_what_users_wrote_on_several_lines_is_shown_on_them(site: WebHarness) -> None:
+    """A report's paragraph of 下步计划 and a problem in paragraphs keep their lines on the pages (pre-line)."""
+    await site.report("ZD2026-001", date(2026, 11, 19), "800", "主体封顶\n下步计划：\n1. 幕墙招标")
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "一、还有12户未签约；\n二、坟墓未迁移。")
+    async with site.signed_in("郝芳") as client:
+        async with client.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+        async with client.get(f"/web/problem/{number}") as response:
+            problem = await response.text()
+        async with client.get("/web/static/app.css") as response:
+            css = await response.text()
+    assert '<span class="typed">主体封顶\n下步计划：\n1. 幕墙招标</span>' in page
+    assert '<p class="typed">一、还有12户未签约；\n二、坟墓未迁移。</p>' in problem
+    assert re.search(r"\.typed \{ white-space: pre-line; \}", css)

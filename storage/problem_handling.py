@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import day_start
 from bot.domain.nodes import NODE_PROBLEM
-from bot.domain.period_problems import handling_shares
+from bot.domain.period_problems import ProblemsAt, handling_shares
 from storage.models import Problem, Unit
 from storage.problem_history import period_problems
 from storage.rows import all_rows as _rows
@@ -26,7 +26,7 @@ async def units_with_problems(session: AsyncSession, *, end: datetime) -> set[st
 
 
 async def unit_problem_shares(
-    session: AsyncSession, *, window_start: date, cutoff: date
+    session: AsyncSession, *, window_start: date, cutoff: date, problems: ProblemsAt | None = None
 ) -> dict[str, float | None]:
     """Unit name → share of its problems handled within deadline in the window (0..1), None: none due.
 
@@ -37,9 +37,13 @@ async def unit_problem_shares(
 
     An overdue node's problem (``NODE_PROBLEM``) is not counted: node punctuality is a score part of its own.
     Units with no problem raised by the end of the cut-off day are absent (the same as None).
-    Three queries: the units with problems, the problems that may be in scope, and their histories.
+    Three queries: the units with problems, the problems that may be in scope, and their histories; one when
+    the caller has read the problems of the window (``problems``: ``storage.problem_history.period_problems``).
     """
     start, end = day_start(window_start), day_start(cutoff + timedelta(days=1))
     units = await units_with_problems(session, end=end)
-    return handling_shares(await period_problems(session, since=start, end=end, nodes=False), start=start,
-                           units=units)
+    if problems is None:
+        problems = await period_problems(session, since=start, end=end, nodes=False)
+    elif problems.end != end:
+        raise ValueError(f"problems as they stood at {problems.end}, not at the end of {cutoff}")
+    return handling_shares(problems, start=start, units=units)

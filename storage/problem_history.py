@@ -22,11 +22,11 @@ from bot.domain.period_problems import (
     unclosed,
     unrecorded,
 )
-from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, ProblemThen, Step
+from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, Step
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 
-__all__ = ["ProblemLine", "history_of", "period_problems", "problems_then", "unclosed_then", "unrecorded_deadlines"]
+__all__ = ["ProblemLine", "history_of", "period_problems", "unclosed_then", "unrecorded_deadlines"]
 
 
 def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
@@ -73,15 +73,6 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     histories = [history_of(ProblemNow(*row[:8]), ProblemAbout(*row[8:]), events.get(row[0], []))
                  for row in problems]
     return problems_at(histories, since=since, end=end)
-
-
-async def problems_then(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True,
-                        awaiting: bool = False) -> list[ProblemThen]:
-    """The problems raised before ``end`` that may count in a figure of ``since``..``end``, as they stood at
-    ``end``; without ``nodes``, an overdue node's problems aside; with ``awaiting``, those awaiting 销号 too.
-    Two queries (``period_problems``)."""
-    read = await period_problems(session, since=since, end=end, nodes=nodes)
-    return read.counted(since=since, nodes=nodes, awaiting=awaiting)
 
 
 async def unclosed_then(session: AsyncSession, *, end: datetime) -> list[ProblemLine]:

@@ -30,6 +30,7 @@ from bot.domain.periods import parse_period
 from bot.domain.stage_events import CONFIRMED
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
+from bot.services.standings import read_current_inputs
 from jobs.digests import render_bulletin
 from storage.db import Database
 from storage.digest_queries import problems_by_unit
@@ -47,12 +48,13 @@ TABLES = ("problem_events", "stage_events")
 
 @contextmanager
 def reads_of(db: Database) -> Iterator[dict[str, int]]:
-    """How many statements run meanwhile name each of ``TABLES``."""
-    counts = dict.fromkeys(TABLES, 0)
+    """How many statements run meanwhile name each of ``TABLES`` (``table``), and how many read the events of
+    its histories (``table.kind``: a subquery choosing the problems touched since a day reads none)."""
+    counts = {name: 0 for table in TABLES for name in (table, f"{table}.kind")}
 
     def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        for table in TABLES:
-            counts[table] += bool(re.search(rf"\b{table}\b", statement))
+        for name in counts:
+            counts[name] += bool(re.search(rf"\b{re.escape(name)}\b", statement))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", count)
     try:
@@ -100,7 +102,16 @@ async def test_a_bulletin_reads_the_problem_and_stage_histories_once(
             rendered = await render_bulletin(session, Renderer(), period=period, calendar=CALENDAR,
                                              settings=DigestSettings(), out_dir=tmp_path)
     assert rendered.projects == 3
-    assert reads == {"problem_events": 1, "stage_events": 1}
+    assert reads == {"problem_events": 1, "problem_events.kind": 1, "stage_events": 1, "stage_events.kind": 1}
+
+
+async def test_the_standings_of_rank_read_the_problem_histories_once(db: Database, district: District) -> None:
+    await _district(district)
+    with reads_of(db) as reads:
+        async with db.session() as session:
+            inputs = await read_current_inputs(session, today=date(2026, 11, 24), cutoff=date(2026, 11, 22))
+    assert inputs.figures.open_problems == {district.projects["P2"]: 2, district.projects["P3"]: 2}
+    assert reads["problem_events.kind"] == 1  # the problems chosen by a subquery of the events, their events read
 
 
 @pytest.mark.parametrize("window", [(date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15)),

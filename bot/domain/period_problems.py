@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from bot.domain.escalation import ACTIVE
@@ -104,22 +104,30 @@ class ProblemsAt:
         awaiting 销号 now too."""
         if since < self.since:
             raise ValueError(f"read for the windows from {self.since}, asked from {since}")
+        since, end = _utc(since), _utc(self.end)
         return [then for history, then in self.replayed
-                if may_count(history, since=since, end=self.end, awaiting=awaiting)
+                if may_count(history, since=since, end=end, awaiting=awaiting)
                 and (nodes or history.now.kind != NODE_PROBLEM)]
 
 
 def problems_at(histories: Iterable[ProblemHistory], *, since: datetime, end: datetime) -> ProblemsAt:
     """The problems of ``histories`` that may count in a figure of a window ending at ``end`` and starting at
     ``since`` or later, replayed at ``end``."""
+    since_utc, end_utc = _utc(since), _utc(end)
     return ProblemsAt(end=end, since=since, replayed=tuple(
         (history, problem_then(history.now, history.steps, end=end)) for history in histories
-        if may_count(history, since=since, end=end)))
+        if may_count(history, since=since_utc, end=end_utc)))
+
+
+def _utc(instant: datetime) -> datetime:
+    """The instant in UTC, as the database gives its instants: compared many times, the same zone compares fast."""
+    return instant.astimezone(UTC)
 
 
 def units_with_problems(histories: Iterable[ProblemHistory], *, end: datetime) -> set[str]:
     """The units holding now a problem raised before ``end`` (an overdue node's aside); ``histories``: every
     problem's."""
+    end = _utc(end)
     return {h.now.unit for h in histories if h.now.raised_at < end and h.now.kind != NODE_PROBLEM}
 
 
@@ -154,5 +162,6 @@ def open_problems(problems: ProblemsAt) -> dict[int, int]:
 def unclosed(problems: ProblemsAt) -> list[ProblemLine]:
     """The problems not closed at ``end`` (being worked on, or awaiting 销号), as they stood then, by number: what
     a period's digests name."""
+    end = _utc(problems.end)
     return [ProblemLine(then, *history.about) for history, then in problems.replayed
-            if may_count(history, since=problems.end, end=problems.end) and then.status in _NOT_CLOSED]
+            if may_count(history, since=end, end=end) and then.status in _NOT_CLOSED]

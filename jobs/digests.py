@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,16 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.escalation import MAYOR_LEVEL
 from bot.domain.messages import Button, Reply
 from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
+from bot.domain.period_problems import (
+    ProblemHistory,
+    ProblemLine,
+    handling_shares,
+    problems_at,
+    unit_figures,
+    units_with_problems,
+    unrecorded,
+)
+from bot.domain.period_problems import unclosed as unclosed_lines
 from bot.domain.periods import (
     KIND_NAMES,
     KINDS,
@@ -39,6 +50,7 @@ from bot.domain.periods import (
 )
 from bot.domain.problem_history import ledger_row_then
 from bot.domain.problem_numbers import problem_number
+from bot.domain.stage_history import Move
 from bot.domain.standings import period_opening
 from bot.domain.trend import recent_week_ends
 from bot.domain.workdays import WorkCalendar
@@ -53,18 +65,17 @@ from storage import problems as problem_repo
 from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
-from storage.digest_queries import UnitProblems, bulletin_groups, problems_by_unit
+from storage.digest_queries import bulletin_groups
 from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
 from storage.models import Bulletin, Person, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
-from storage.problem_handling import unit_problem_shares
-from storage.problem_history import ProblemLine, unclosed_then, unrecorded_deadlines
-from storage.problem_ledger import problem_rows
+from storage.problem_ledger import problem_ledger
 from storage.project_figures import project_figures
 from storage.report_figures import counted_after
 from storage.settings import load_calendar, load_digest_settings
+from storage.stage_events import histories
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(minutes=30)
@@ -117,17 +128,22 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     start, end = day_start(period.start), day_start(period.end + timedelta(days=1))
     cutoff = measured_on(period)
     trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
+    # Every problem with its history, read once: the Excel ledger's lists, and every problem figure of the
+    # period and of the one before, each replayed once at its period's end (bot.domain.period_problems).
+    ledger = await problem_ledger(session)
+    moves = await histories(session)  # the projects' stage histories, read once too
+    figures_end = day_start(cutoff + timedelta(days=1))
+    now_problems = problems_at(ledger.histories, since=start, end=figures_end)
     # the projects entered by its cut-off day: one the ledger brought in since was not in the period
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar,
-                                    entered_by=cutoff)
+                                    problems=now_problems, moves=moves, entered_by=cutoff)
     stored_bases = await stored_base_days(session, year=cutoff.year, entered=cutoff)
-    shares = await unit_problem_shares(session, window_start=period.start, cutoff=cutoff)
-    unit_problems: list[UnitProblems] = []
-    # every bulletin attaches the Excel ledger: its full lists, the problems as they stood at the period's end
-    problems = [row for row in (ledger_row_then(r, end=end) for r in await problem_rows(session)) if row is not None]
-    unclosed = await unclosed_then(session, end=end)  # the digests' problems, as they stood at the period's end
-    if period.kind != "weekly":
-        unit_problems = await problems_by_unit(session, start=start, end=end)
+    shares = handling_shares(now_problems, start=start, units=units_with_problems(ledger.histories, end=figures_end))
+    # the problems as they stood at the period's end: the Excel ledger's, and those the digests name
+    problems = [row for row in (ledger_row_then(r, end=end) for r in ledger.rows) if row is not None]
+    period_end = now_problems if end == figures_end else problems_at(ledger.histories, since=start, end=end)
+    unclosed = unclosed_lines(period_end)
+    unit_problems = [] if period.kind == "weekly" else unit_figures(period_end, start=start)
     job = BulletinJob(
         period=period, cutoff=cutoff, settings=settings, figures=figures, problem_shares=shares,
         problems=problems, unit_problems=unit_problems,
@@ -138,14 +154,14 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         open_problems=_open_problems_by_project(unclosed),
         top_problems=_open_problems_at_the_top(unclosed),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
-        nodes=(await _bulletin_nodes(session, period, calendar)).of_projects(row.code for row in figures.projects),
-        earlier=await _earlier_figures(session, period, calendar),
+        nodes=(await _bulletin_nodes(session, period, calendar, moves)).of_projects(row.code for row in figures.projects),
+        earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves),
         participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
         if period.kind == "weekly" else None,
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
         base_day_of=await base_day_by_project(session, year=cutoff.year),
-        unrecorded_deadlines=await unrecorded_deadlines(session, start=start, end=end),
+        unrecorded_deadlines=unrecorded(period_end, start=start),
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -165,26 +181,33 @@ async def _counted_in_period(session: AsyncSession, period: Period, cutoff: date
             (await counted_after(session, cutoff=cutoff, days=[opening])).items()}
 
 
-async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkCalendar) -> BulletinNodes:
+async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkCalendar,
+                          moves: Mapping[int, Sequence[Move]]) -> BulletinNodes:
     """The milestones a bulletin lists, as of the day it goes out (bot.domain.node_lists): due ahead (the
     week, or the next period of a monthly and longer bulletin), overdue, and done late since the period
     started."""
     as_of = due_day(calendar, period)
     _, ahead_to = period_ahead(calendar, period, as_of)
-    items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start, as_of=as_of)
+    items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start, as_of=as_of,
+                                     moves=moves)
     return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
 
 
-async def _earlier_figures(session: AsyncSession, period: Period, calendar: WorkCalendar) -> EarlierFigures:
+async def _earlier_figures(session: AsyncSession, period: Period, calendar: WorkCalendar,
+                           problem_histories: Sequence[ProblemHistory], moves: Mapping[int, Sequence[Move]]
+                           ) -> EarlierFigures:
     """The previous period's figures, read as this period's are, of the projects entered by its end: its
-    standings are what the bulletin's changes (名次 ↑↓, completion points, 新上榜) are measured against."""
+    standings are what the bulletin's changes (名次 ↑↓, completion points, 新上榜) are measured against.
+    ``problem_histories``: every problem's (``storage.problem_ledger``); ``moves``: the stage histories."""
     earlier = previous_period(period)
     cutoff = measured_on(earlier)
+    start, end = day_start(earlier.start), day_start(cutoff + timedelta(days=1))
+    problems = problems_at(problem_histories, since=start, end=end)
     return EarlierFigures(
         period=earlier, cutoff=cutoff,
         figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar,
-                                      entered_by=cutoff),
-        problem_shares=await unit_problem_shares(session, window_start=earlier.start, cutoff=cutoff))
+                                      entered_by=cutoff, problems=problems, moves=moves),
+        problem_shares=handling_shares(problems, start=start, units=units_with_problems(problem_histories, end=end)))
 
 
 async def _corrections_since_last(session: AsyncSession, period: Period) -> list[Correction]:

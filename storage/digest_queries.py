@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
+from bot.domain.period_problems import unit_figures
 from bot.domain.problem_history import UnitProblemFigures
-from bot.domain.problem_history import problems_by_unit as count_by_unit
 from storage.models import BulletinGroup, Person, Project, Report
-from storage.problem_history import problems_then
+from storage.problem_history import period_problems
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.p
 
 async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datetime) -> list[UnitProblems]:
     """Per unit holding them at ``end``: problems raised in [start, end), resolved in it, and still unresolved
-    past their deadline at ``end``, as they stood then (``bot.domain.problem_history.problems_by_unit``)."""
-    return count_by_unit(await problems_then(session, since=start, end=end), start=start, end=end)
+    past their deadline at ``end``, as they stood then (``bot.domain.period_problems.unit_figures``)."""
+    return unit_figures(await period_problems(session, since=start, end=end), start=start)
 
 
 async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:

@@ -4,7 +4,8 @@ A node taken off the plan (``removed_at`` set) is never read here. The states an
 rules of ``bot.domain.nodes`` (a node of a project finished, 竣工/投产, on the day it is read for is read with
 the day from which it was finished then, ``bot.domain.stage_history.finished_from``: closed unless done);
 the lists a bulletin shows are chosen by ``bot.domain.node_lists``.
-Each function runs two queries whatever the number of projects (the nodes, the projects' stage histories).
+Each function runs two queries whatever the number of projects (the nodes, the projects' stage histories),
+one when the caller has read the histories; a project's stage is read once whatever its number of nodes.
 """
 
 from __future__ import annotations
@@ -42,33 +43,35 @@ async def node_counts(session: AsyncSession, *, cutoff: date, moves: Mapping[int
     )
     if moves is None:
         moves = await histories(session)
+    finished = _FinishDays(moves, cutoff)
     plans: dict[int, list[NodePlan]] = {}
     for project_id, planned_on, done_on, stage in await all_rows(session, query):
-        finished = finished_from(stage, moves.get(project_id, ()), cutoff)
-        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, finished))
+        plans.setdefault(project_id, []).append(NodePlan(planned_on, done_on, finished.of(project_id, stage)))
     counts = {project_id: year_count(nodes, cutoff) for project_id, nodes in plans.items()}
     return {project_id: count for project_id, count in counts.items() if count[1]}
 
 
-async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_since: date, as_of: date
-                             ) -> list[NodeItem]:
+async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_since: date, as_of: date,
+                             moves: Mapping[int, Sequence[Move]] | None = None) -> list[NodeItem]:
     """The nodes a weekly bulletin of the day ``as_of`` may list (``bot.domain.node_lists.bulletin_nodes``
     picks): those planned up to ``planned_to`` that are not done or were done on or after ``done_since``; by
-    project code and plan."""
+    project code and plan. ``moves``: the projects' stage histories when the caller has read them."""
     query = _items().where(
         ProjectNode.removed_at.is_(None), ProjectNode.planned_on <= planned_to,
         or_(ProjectNode.done_on.is_(None), ProjectNode.done_on >= done_since),
     ).order_by(Project.code, ProjectNode.seq, ProjectNode.planned_on)
-    moves = await histories(session)
-    return [_item(row, moves, as_of) for row in await all_rows(session, query)]
+    if moves is None:
+        moves = await histories(session)
+    finished = _FinishDays(moves, as_of)
+    return [_item(row, finished) for row in await all_rows(session, query)]
 
 
 async def project_nodes(session: AsyncSession, *, project_id: int, today: date) -> list[NodeItem]:
     """A project's nodes in the plan's order (as the ledger lists them, then by planned day), as of ``today``."""
     query = _items().where(ProjectNode.project_id == project_id, ProjectNode.removed_at.is_(None)).order_by(
         ProjectNode.seq, ProjectNode.planned_on, ProjectNode.id)
-    moves = await histories(session, project_ids=[project_id])
-    return [_item(row, moves, today) for row in await all_rows(session, query)]
+    finished = _FinishDays(await histories(session, project_ids=[project_id]), today)
+    return [_item(row, finished) for row in await all_rows(session, query)]
 
 
 async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[str, int]:
@@ -78,11 +81,26 @@ async def project_node_ids(session: AsyncSession, *, project_id: int) -> dict[st
     return {name: node_id for name, node_id in await all_rows(session, query)}
 
 
-def _item(row: Any, moves: Mapping[int, Sequence[Move]], as_of: date) -> NodeItem:
+class _FinishDays:
+    """The day from which each project was finished on ``day`` (``finished_from``), if it was: worked out once
+    per project, however many nodes it has."""
+
+    def __init__(self, moves: Mapping[int, Sequence[Move]], day: date) -> None:
+        self._moves, self._day = moves, day
+        self._days: dict[int, date | None] = {}
+
+    def of(self, project_id: int, stage: str) -> date | None:
+        """The day for a project now in ``stage``."""
+        if project_id not in self._days:
+            self._days[project_id] = finished_from(stage, self._moves.get(project_id, ()), self._day)
+        return self._days[project_id]
+
+
+def _item(row: Any, finished: _FinishDays) -> NodeItem:
     """A row of ``_items`` as a ``NodeItem``, its project (id and stage last in the row) read as finished
-    from the day it was on ``as_of``, if it was."""
+    from the day it was on the day asked, if it was."""
     *fields, project_id, stage = row
-    return NodeItem(*fields, finished_on=finished_from(stage, moves.get(project_id, ()), as_of))
+    return NodeItem(*fields, finished_on=finished.of(project_id, stage))
 
 
 def _items() -> Select[Any]:

@@ -1,82 +1,88 @@
-"""The problems of a period as they stood at its end (``bot.domain.problem_history``): the problems and the
-events of their histories, read with two queries, replayed in Python. Every problem figure of a period
-(bulletins, /rank, the web pages, the exports) is counted from these."""
+"""The problems of a period as they stood at its end (``bot.domain.period_problems``): the problems that may
+count in its figures with the events of their histories, read with two queries, replayed in Python. Every
+problem figure of a period (bulletins, /rank, the web pages, the exports) is counted from these; a bulletin,
+which reads every problem for its Excel ledger (``storage.problem_ledger``), replays those instead."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
 from bot.domain.nodes import NODE_PROBLEM
-from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, ProblemThen, Step, problem_then
-from bot.domain.problem_history import unrecorded_deadlines as count_unrecorded
+from bot.domain.period_problems import (
+    ProblemAbout,
+    ProblemHistory,
+    ProblemLine,
+    ProblemsAt,
+    problems_at,
+    unclosed,
+    unrecorded,
+)
+from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, Step
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 
-__all__ = ["ProblemLine", "problems_then", "unclosed_then", "unrecorded_deadlines"]
+__all__ = ["ProblemLine", "history_of", "period_problems", "unclosed_then", "unrecorded_deadlines"]
 
 
-def _candidate(since: datetime, end: datetime, *, nodes: bool, awaiting: bool) -> ColumnElement[bool]:
-    statuses = sorted(ACTIVE | ({"resolved"} if awaiting else set()))
+def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
+    """``bot.domain.period_problems.may_count`` as a condition on the problems (awaiting 销号 too)."""
+    statuses = sorted(ACTIVE | {"resolved"})
     touched = select(ProblemEvent.problem_id).where(ProblemEvent.at >= since)
     return and_(Problem.created_at < end, or_(Problem.status.in_(statuses), Problem.id.in_(touched)),
                 *([] if nodes else [Problem.kind != NODE_PROBLEM]))
 
 
-async def problems_then(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True,
-                        awaiting: bool = False) -> list[ProblemThen]:
-    """The problems raised before ``end`` that may count in a figure of ``since``..``end``, as they stood at
-    ``end``; without ``nodes``, an overdue node's problems aside; with ``awaiting``, those awaiting 销号 too.
+def history_of(now: ProblemNow, about: ProblemAbout, events: list[tuple[str, datetime, Any, datetime | None]]
+               ) -> ProblemHistory:
+    """A problem's history from its row and its events (kind, at, detail, deadline after it), oldest first."""
+    steps = tuple(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due)
+                  for kind, at, detail, due in events if kind in HISTORY_KINDS)
+    return ProblemHistory(now, steps, events[-1][1] if events else None, about)
 
-    Only problems that may count are read: those being worked on now, and those with an event since
-    ``since`` (raised, solved, sent back… in the period or after it). Any other was resolved (or closed)
-    before ``since`` and stayed so: it counts in none of a period's figures.
+
+async def period_problems(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True
+                          ) -> ProblemsAt:
+    """The problems that may count in a figure of a window ending at ``end`` and starting at ``since`` or
+    later, as they stood at ``end``; without ``nodes``, an overdue node's problems aside. Two queries.
+
+    Only problems that may count are read (``bot.domain.period_problems.may_count``): those being worked on
+    or awaiting 销号 now, and those with an event since ``since`` (raised, solved, sent back… in the period or
+    after it).
     """
-    candidate = _candidate(since, end, nodes=nodes, awaiting=awaiting)
+    candidate = _candidate(since, end, nodes=nodes)
     problems = await _rows(session, select(
         Problem.id, Problem.project_id, Problem.kind, Unit.name, Problem.status, Problem.level, Problem.created_at,
-        Problem.resolution_due_at).join(Unit, Unit.id == Problem.unit_id).where(candidate).order_by(Problem.id))
-    steps: dict[int, list[Step]] = {}
-    events = await _rows(
+        Problem.resolution_due_at, Project.code, Project.name, Problem.category, Problem.text)
+        .join(Unit, Unit.id == Problem.unit_id).outerjoin(Project, Project.id == Problem.project_id)
+        .where(candidate).order_by(Problem.id))
+    events: dict[int, list[tuple[str, datetime, Any, datetime | None]]] = {}
+    for problem_id, kind, at, detail, due in await _rows(
         session,
         select(ProblemEvent.problem_id, ProblemEvent.kind, ProblemEvent.at, ProblemEvent.detail,
                ProblemEvent.resolution_due_at)
         .join(Problem, Problem.id == ProblemEvent.problem_id)
-        .where(ProblemEvent.kind.in_(sorted(HISTORY_KINDS)), candidate)
+        .where(candidate)
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id),
-    )
-    for problem_id, kind, at, detail, due in events:
-        steps.setdefault(problem_id, []).append(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due))
-    return [problem_then(ProblemNow(*row), steps.get(row[0], []), end=end) for row in problems]
-
-
-class ProblemLine(NamedTuple):
-    """A problem not yet closed at a period's end, as a digest names it: how it stood then, and what it is."""
-
-    then: ProblemThen
-    project_code: str | None  # None: a meeting decision
-    project_name: str | None
-    category: str
-    text: str
+    ):
+        events.setdefault(problem_id, []).append((kind, at, detail, due))
+    histories = [history_of(ProblemNow(*row[:8]), ProblemAbout(*row[8:]), events.get(row[0], []))
+                 for row in problems]
+    return problems_at(histories, since=since, end=end)
 
 
 async def unclosed_then(session: AsyncSession, *, end: datetime) -> list[ProblemLine]:
     """The problems raised before ``end`` that were not closed then (being worked on, or awaiting 销号), as
-    they stood then, by number: what a period's digests name. Three queries."""
-    found = {p.id: p for p in await problems_then(session, since=end, end=end, awaiting=True)
-             if p.active or p.status == "resolved"}
-    rows = await _rows(session, select(Problem.id, Project.code, Project.name, Problem.category, Problem.text)
-                       .outerjoin(Project, Project.id == Problem.project_id)
-                       .where(_candidate(end, end, nodes=True, awaiting=True)).order_by(Problem.id))
-    return [ProblemLine(found[problem_id], code, name, category, text)
-            for problem_id, code, name, category, text in rows if problem_id in found]
+    they stood then, by number: what a period's digests name (``bot.domain.period_problems.unclosed``). Two
+    queries."""
+    return unclosed(await period_problems(session, since=end, end=end))
 
 
 async def unrecorded_deadlines(session: AsyncSession, *, start: datetime, end: datetime) -> int:
     """How many problems the figures of ``start``..``end`` count on a deadline that was never recorded
-    (``bot.domain.problem_history.unrecorded_deadlines``): what a bulletin's note says."""
-    return count_unrecorded(await problems_then(session, since=start, end=end), start=start, end=end)
+    (``bot.domain.period_problems.unrecorded``): what a bulletin's note says."""
+    return unrecorded(await period_problems(session, since=start, end=end), start=start)

@@ -1,33 +1,53 @@
 """The problem ledger (问题台账) of the Excel export and the bulletins: every problem with the events of its
-history, read with two queries."""
+history, read with two queries; a bulletin counts its problem figures from the same read
+(``bot.domain.period_problems``)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import DECISION_CATEGORY
+from bot.domain.period_problems import ProblemAbout, ProblemHistory
+from bot.domain.problem_history import ProblemNow
 from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
+from storage.problem_history import history_of
 
-__all__ = ["problem_rows"]
+__all__ = ["ProblemLedger", "problem_ledger", "problem_rows"]
+
+
+class ProblemLedger(NamedTuple):
+    """Every problem read once: as the ledger lists it, and as the figures replay it."""
+
+    rows: list[ProblemRow]  # by number
+    histories: list[ProblemHistory]  # the same problems, in the same order
 
 
 async def problem_rows(session: AsyncSession, *, include_closed: bool = True) -> list[ProblemRow]:
     """Every problem (closed ones too unless told otherwise) with its history's events, oldest first (worded by
     the rendering layer: bot/templates/_problem_event.j2), by number. Two queries."""
+    return (await problem_ledger(session, include_closed=include_closed)).rows
+
+
+async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) -> ProblemLedger:
+    """``problem_rows`` with the same problems' histories (``ProblemLedger``). Two queries."""
     condition = [] if include_closed else [Problem.status != "closed"]
     rows = (await session.execute(
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
                Problem.level, Problem.created_at, Problem.response_due_at, Problem.resolution_due_at,
-               Problem.closed_at, Problem.text)
+               Problem.closed_at, Problem.text, Problem.project_id, Problem.kind)
         .outerjoin(Project, Project.id == Problem.project_id)  # a meeting decision has no project
         .join(Unit, Unit.id == Problem.unit_id)
         .where(*condition)
         .order_by(Problem.id)
     )).all()
     history: dict[int, list[ProblemEventRow]] = {}
+    steps: dict[int, list[tuple[str, datetime, Any, datetime | None]]] = {}
     events = await session.execute(
         select(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.kind, Person.name, ProblemEvent.text,
                ProblemEvent.detail, ProblemEvent.resolution_due_at, ProblemEvent.response_due_at)
@@ -40,14 +60,18 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
         history.setdefault(problem_id, []).append(
             ProblemEventRow(at=at, kind=kind, actor=actor, text=text, detail=detail or {}, resolution_due_at=due,
                             response_due_at=response_due))
-    return [
-        ProblemRow(
+        steps.setdefault(problem_id, []).append((kind, at, detail, due))
+    ledger = ProblemLedger([], [])
+    for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
+         closed_at, text, project_id, kind) in rows:
+        ledger.rows.append(ProblemRow(
             number=problem_number(problem_id), project_code=code or "", project_name=name or DECISION_CATEGORY,
             category=category,
             unit=unit, status=status, level=level, raised_at=raised_at, response_due_at=response_due,
             resolution_due_at=resolution_due, closed_at=closed_at, text=text,
             events=tuple(history.get(problem_id, ())),
-        )
-        for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
-             closed_at, text) in rows
-    ]
+        ))
+        ledger.histories.append(history_of(
+            ProblemNow(problem_id, project_id, kind, unit, status, level, raised_at, resolution_due),
+            ProblemAbout(code, name, category, text), steps.get(problem_id, [])))
+    return ledger

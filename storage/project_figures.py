@@ -35,8 +35,8 @@ from sqlalchemy.orm import aliased
 
 from bot.clock import day_start, to_local
 from bot.domain.duties import due_days, due_days_by_stage
-from bot.domain.problem_history import open_by_project
-from bot.domain.stage_history import days_up_to, finished_from, stage_on
+from bot.domain.period_problems import ProblemsAt, open_problems
+from bot.domain.stage_history import Move, days_up_to, stage_then
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.entered import entered_by as entered_by_end_of
@@ -44,7 +44,7 @@ from storage.leaves import spans_between
 from storage.ledger_bases import base_join
 from storage.models import Person, Project, Report, Unit
 from storage.node_queries import node_counts
-from storage.problem_history import problems_then
+from storage.problem_history import period_problems
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -56,9 +56,14 @@ __all__ = ["ProjectFigures", "ProjectRow", "project_figures"]
 _FEW_PROJECTS = 1000
 
 
-async def _open_problem_counts(session: AsyncSession, *, cutoff: date) -> dict[int, int]:
+async def _open_problem_counts(session: AsyncSession, *, cutoff: date, problems: ProblemsAt | None
+                               ) -> dict[int, int]:
     end = day_start(cutoff + timedelta(days=1))
-    return open_by_project(await problems_then(session, since=end, end=end))
+    if problems is None:
+        problems = await period_problems(session, since=end, end=end)
+    elif problems.end != end:
+        raise ValueError(f"problems as they stood at {problems.end}, not at the end of {cutoff}")
+    return open_problems(problems)
 
 
 class ProjectRow(NamedTuple):
@@ -102,18 +107,22 @@ class ProjectFigures(NamedTuple):
 
 async def project_figures(
     session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar,
-    entered_by: date | None = None,
+    entered_by: date | None = None, problems: ProblemsAt | None = None,
+    moves: Mapping[int, Sequence[Move]] | None = None,
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``; with
     ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
     they stood then, which the changes since the last period (bot.domain.changes) are measured against.
+    ``problems`` (as they stood at the end of the cut-off day: ``bot.domain.period_problems``) and ``moves``
+    (the projects' stage histories: ``storage.stage_events.histories``) when the caller has read them: a
+    bulletin reads them once for all its figures.
 
-    Seven or eight queries: the projects with their names and the plan of the cut-off day's year, their stage
-    histories (each read in its stage of the cut-off day, with its confirmed 开工/竣工 days up to it:
-    bot.domain.stage_history), two aggregates over the reports (the year's money, the window's days a report
-    was due), one count of open problems, the leaves of the window (and, when a liaison was away or a
-    project was entered during the window and still owed a day, those projects' reported days:
-    ``_counted_apart``), the nodes counted (storage.node_queries).
+    Eight or nine queries, five or six when given ``problems`` and ``moves``: the projects with their names
+    and the plan of the cut-off day's year, their stage histories (each read in its stage of the cut-off day,
+    with its confirmed 开工/竣工 days up to it: bot.domain.stage_history), two aggregates over the reports (the
+    year's money, the window's days a report was due), the open problems and their histories, the leaves of
+    the window (and, when a liaison was away or a project was entered during the window and still owed a day,
+    those projects' reported days: ``_counted_apart``), the nodes counted (storage.node_queries).
     """
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
@@ -139,17 +148,22 @@ async def project_figures(
     with gc_paused():
         projects = [ProjectRow(*row) for row in rows]  # finish_day: from the histories below
     # each project in the stage it was in on the cut-off day (bot.domain.stage_history)
-    moves = await histories(session)
-    projects = [row if row.id not in moves else row._replace(
-        stage=stage_on(row.stage, moves[row.id], cutoff), finish_day=finished_from(row.stage, moves[row.id], cutoff))
-        for row in projects]
+    if moves is None:
+        moves = await histories(session)
+    projects = [row if row.id not in moves else _on_the_day(row, moves[row.id], cutoff) for row in projects]
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
     reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
-    open_problems = await _open_problem_counts(session, cutoff=cutoff)
+    open_counts = await _open_problem_counts(session, cutoff=cutoff, problems=problems)
     stage_days = {project_id: days_up_to(project_moves, cutoff) for project_id, project_moves in moves.items()}
     apart = await _counted_apart(session, projects, due, calendar)
-    return ProjectFigures(projects, reports, open_problems, {stage: len(days) for stage, days in due.items()},
+    return ProjectFigures(projects, reports, open_counts, {stage: len(days) for stage, days in due.items()},
                           stage_days, apart, await node_counts(session, cutoff=cutoff, moves=moves))
+
+
+def _on_the_day(row: ProjectRow, moves: Sequence[Move], cutoff: date) -> ProjectRow:
+    """The project in the stage it was in on the cut-off day, with the day from which it was finished then."""
+    stage, finish_day = stage_then(row.stage, moves, cutoff)
+    return row._replace(stage=stage, finish_day=finish_day)
 
 
 async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],

@@ -23,7 +23,7 @@ from bot.domain.nodes import ALWAYS
 from bot.domain.progress import FINISHED_STAGES, STAGES
 from bot.domain.stage_events import FINISH, FROM_STAGES, REOPEN, START, TARGET_STAGE
 
-__all__ = ["Move", "days_up_to", "finished_from", "last_finish", "ledger_days", "stage_on"]
+__all__ = ["Move", "days_up_to", "finished_from", "last_finish", "ledger_days", "stage_on", "stage_then"]
 
 # A finished project's stage before a reopening, when its stage now does not say which: the stage a 竣工 makes.
 FINISHED = TARGET_STAGE[FINISH]
@@ -48,33 +48,49 @@ def stage_on(stage: str, moves: Sequence[Move], day: date) -> str:
     """The stage a project now in ``stage``, with these moves recorded, was in on ``day``: ``stage`` when no
     move is later than ``day``, else the stage the first later move starts from (finished before a 竣工 that
     follows a 竣工: a finish a later ledger dated earlier)."""
-    ordered = _ordered(moves)
-    later = [move for move in ordered if move.day > day]
-    if not later:
-        return stage
-    kind = later[0].kind
-    before = [move for move in ordered if move.day <= day]
-    if kind == REOPEN or (kind == FINISH and before and before[-1].kind == FINISH):
-        return stage if stage in FINISHED_STAGES else FINISHED
-    return _BEFORE.get(kind, stage)
+    return _stage_on(stage, _ordered(moves), day)
 
 
 def finished_from(stage: str, moves: Sequence[Move], day: date) -> date | None:
     """The day from which a project was finished as it stood on ``day``: None when it was not finished then
     (``stage_on``), else the day of its last 竣工 up to ``day`` when nothing set it back since, or ``ALWAYS``
     when no such day is known (finished before the finish days were recorded)."""
-    if stage_on(stage, moves, day) not in FINISHED_STAGES:
-        return None
-    since = last_finish([move for move in moves if move.day <= day])
-    return since if since is not None else ALWAYS
+    return stage_then(stage, moves, day)[1]
+
+
+def stage_then(stage: str, moves: Sequence[Move], day: date) -> tuple[str, date | None]:
+    """``stage_on`` and ``finished_from`` at once: the stage a project was in on ``day`` and the day from which it
+    was finished then, if it was."""
+    ordered = _ordered(moves)
+    then = _stage_on(stage, ordered, day)
+    if then not in FINISHED_STAGES:
+        return then, None
+    since = _last_finish([move for move in ordered if move.day <= day])
+    return then, since if since is not None else ALWAYS
+
+
+def _stage_on(stage: str, ordered: Sequence[Move], day: date) -> str:
+    """``stage_on`` of moves already by day."""
+    later = next((index for index, move in enumerate(ordered) if move.day > day), None)
+    if later is None:
+        return stage
+    kind = ordered[later].kind
+    if kind == REOPEN or (kind == FINISH and later and ordered[later - 1].kind == FINISH):
+        return stage if stage in FINISHED_STAGES else FINISHED
+    return _BEFORE.get(kind, stage)
 
 
 def last_finish(moves: Sequence[Move]) -> date | None:
     """The day from which the last moves finish a project: the first of the 竣工 that end its history with
     nothing between them (a 竣工 dated earlier by a later ledger does not start it again), or None when its last
     move is no 竣工."""
+    return _last_finish(_ordered(moves))
+
+
+def _last_finish(ordered: Sequence[Move]) -> date | None:
+    """``last_finish`` of moves already by day."""
     since = None
-    for move in reversed(_ordered(moves)):
+    for move in reversed(ordered):
         if move.kind != FINISH:
             break
         since = move.day

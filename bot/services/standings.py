@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import day_start
 from bot.domain.changes import StandingsChanges, standings_changes, with_bases
 from bot.domain.nodes import finished_by
 from bot.domain.progress import (
@@ -32,6 +33,7 @@ from bot.domain.year_to_date import baseline_on
 from bot.weekly import assemble, project_places
 from storage.ledger_bases import base_days
 from storage.problem_handling import unit_problem_shares
+from storage.problem_history import period_problems
 from storage.project_figures import ProjectFigures, project_figures
 from storage.report_figures import ReportFigures
 from storage.rows import gc_paused
@@ -165,9 +167,11 @@ async def read_current_inputs(session: AsyncSession, *, today: date, cutoff: dat
     calendar = await load_calendar(session)
     settings = await load_digest_settings(session)
     window_start = cutoff - timedelta(days=cutoff.weekday())
+    # the week's problems, read once for the open problems and the units' 问题办理
+    problems = await period_problems(session, since=day_start(window_start), end=day_start(cutoff + timedelta(days=1)))
     figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
-                                    entered_by=cutoff if cutoff < today else None)
-    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
+                                    entered_by=cutoff if cutoff < today else None, problems=problems)
+    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff, problems=problems)
     return StandingsInputs(period=cutoff.isoformat(), cutoff=cutoff, figures=figures, problem_shares=shares,
                            thresholds=settings.thresholds, weights=settings.weights, praise_n=settings.praise_n)
 

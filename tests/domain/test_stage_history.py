@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.nodes import ALWAYS
-from bot.domain.progress import FINISHED_STAGES
-from bot.domain.stage_history import Move, days_up_to, finished_from, last_finish, ledger_days, stage_on
+from bot.domain.progress import FINISHED_STAGES, STAGES
+from bot.domain.stage_history import Move, days_up_to, finished_from, last_finish, ledger_days, stage_on, stage_then
 
 D1, D2, D3 = date(2026, 9, 10), date(2026, 10, 15), date(2026, 11, 20)
 # finished on D1, set back to 在建 on D2, finished again on D3
@@ -108,6 +108,30 @@ def test_a_day_is_finished_exactly_when_its_last_move_up_to_it_was_a_finish(
         assert all(
             stage_on(stage, moves, since + timedelta(days=n)) in FINISHED_STAGES for n in range((day - since).days + 1)
         )
+
+
+def _stage_on_by_definition(stage: str, moves: list[Move], day: date) -> str:
+    """``stage_on`` as its docstring words it, the moves sorted by day and looked at one by one."""
+    ordered = sorted(moves, key=lambda move: move.day)
+    later = [move for move in ordered if move.day > day]
+    if not later:
+        return stage
+    before = [move for move in ordered if move.day <= day]
+    if later[0].kind == "reopen" or (later[0].kind == "finish" and before and before[-1].kind == "finish"):
+        return stage if stage in FINISHED_STAGES else "竣工"
+    return {"start": "前期", "finish": "在建"}.get(later[0].kind, stage)
+
+
+_any_moves = st.lists(st.builds(Move, st.sampled_from(["start", "finish", "reopen"]),
+                                st.dates(min_value=D1, max_value=D3)), max_size=6)
+
+
+@given(st.sampled_from(STAGES), _any_moves, st.dates(min_value=D1 - timedelta(days=5), max_value=D3))
+def test_the_stage_and_finish_day_of_a_day_are_read_in_one_pass_as_they_are_one_by_one(
+    stage: str, moves: list[Move], day: date
+) -> None:
+    assert stage_on(stage, moves, day) == _stage_on_by_definition(stage, moves, day)
+    assert stage_then(stage, moves, day) == (stage_on(stage, moves, day), finished_from(stage, moves, day))
 
 
 def test_a_ledger_gives_the_last_start_and_the_day_a_finished_project_is_finished_from() -> None:

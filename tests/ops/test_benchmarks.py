@@ -17,6 +17,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 TINY = {
     "report_throughput.py": (["--n", "20", "--rounds", "1"], ["ratio full/echo", "SQL statements per report"]),
+    "bulletin.py": (["--projects", "60", "--reports", "3000", "--problems", "30", "--rounds", "1"],
+                    ["bulletin 2026-W47: ", "bulletin 2026-11: ", "verdict:"]),
     "ranking.py": (["--projects", "60", "--reports", "3000", "--problems", "30", "--rounds", "1"],
                    ["standings 2026-W47: 60 projects", "goal <= 1 s:"]),
     "escalation_tick.py": (["--sizes", "200", "--due", "5", "--repeat", "1"], ["goal: one tick with 5 due"]),

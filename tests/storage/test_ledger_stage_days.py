@@ -218,6 +218,9 @@ async def test_a_later_ledger_s_actual_start_starts_a_project_already_started_wi
     before its recorded 竣工. Imported again, or with another 实际开工 for a project whose 开工 is recorded,
     nothing more is recorded."""
     assert (await import_ledger_files(db, clock, [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV], actor=actor)).written
+    # July's bulletin lists the projects in the ledger by its end: read as if they had been entered in January.
+    async with db.session() as session:
+        await session.execute(update(Project).values(created_at=datetime(2026, 1, 5, 9, tzinfo=SHANGHAI)))
     (_, _), july_late = await _month(db, "2026-07", tmp_path)
     clock.advance(days=7)
     edit = _days((CODE, "在建", "2026-08-03", ""), ("ZD2026-021", "竣工", "2025-05-01", ""))

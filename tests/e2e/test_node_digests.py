@@ -35,7 +35,9 @@ async def office(fake_api: FakeBotAPI, tmp_path: Path, ledger_template: Path) ->
         await office.setup(*PEOPLE, monthly=False)
         async with harness.session() as session:
             ids = dict((await session.execute(select(Project.code, Project.id))).all())
-            await session.execute(delete(ProjectNode))  # these nodes instead of the sample ledger's
+            # the ledger in since January (the shared template carries another day), with these nodes instead
+            await session.execute(update(Project).values(created_at=CREATED))
+            await session.execute(delete(ProjectNode))
             for code, name, planned, done in (("ZD2026-001", "主体封顶", date(2026, 10, 10), None),
                                               ("ZD2026-003", "桩基完成", date(2026, 9, 15), None),
                                               ("ZD2026-003", "开工", date(2026, 9, 10), date(2026, 9, 22))):

@@ -1,6 +1,6 @@
 """疑似重复照片 for the photos of problems and the evidence photos of nodes: which earlier photo each repeats,
 by the rule of every photo (``bot.domain.photo_match``: the same picture sent before for another project or on
-another day), against the earlier photos of every kind (reports', problems', nodes').
+another day, or with it), against the earlier photos of every kind (reports', problems', nodes').
 
 Report photos have their repeat recorded when kept (``storage.photos.keep_photo``), against the same photos of
 every kind; these are found when read (a problem's page, a project's nodes): the kept photos' hashes, the

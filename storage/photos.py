@@ -6,12 +6,13 @@ problem when it was raised (``problem_photos``) and the evidence photos of a nod
 (``node_photos``). A photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
 ``photo_blobs``, shared by every photo of any kind with the same bytes); given up, it has neither, and
 ``fetch_reason`` says why (a code of ``bot.services.photo_reasons``). Duplicates (a repeat is a photo of
-another day or project) follow ``bot.domain.photo_match`` across the three kinds: when a photo is kept, the
-kept photos of every kind sharing a band of its perceptual hash (``storage.photo_sightings``) are compared
-with it; a report photo is marked as repeating the earliest one it repeats, whatever its kind, and the later
-report photos that repeat the photo just kept (kept before it, e.g. after a failed download of this one) are
-marked as repeating it when it is the earliest they repeat. The repeats of problem and node photos are found
-when read (``storage.photo_repeats``); those photos are read back by ``storage.evidence_photos``.
+another day or project, or sent with it) follow ``bot.domain.photo_match`` across the three kinds: when a
+photo is kept, the kept photos of every kind sharing a band of its perceptual hash
+(``storage.photo_sightings``) are compared with it; a report photo is marked as repeating the earliest one it
+repeats, whatever its kind, and the later report photos that repeat the photo just kept (kept before it, e.g.
+after a failed download of this one) are marked as repeating it when it is the earliest they repeat. The
+repeats of problem and node photos are found when read (``storage.photo_repeats``); those photos are read
+back by ``storage.evidence_photos``.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ async def test_the_same_photo_sent_three_times_in_one_report_is_flagged_twice(
 
     shown = await telegram.send(HAO, "/project ZD2026-001")
     assert "现场照片：3 张，其中疑似重复照片 2 张" in shown.text
-    assert shown.text.count("疑似重复照片：与 ZD2026-001 2026-11-20 的照片相同") == 2
+    assert shown.text.count("疑似重复照片：与同时报送的另一张照片相同") == 2
 
 
 async def test_a_failed_download_is_retried_and_the_report_is_answered_meanwhile(

@@ -1,6 +1,6 @@
 """疑似重复照片 for the photos of problems and the evidence photos of nodes: which earlier photo each repeats,
 by the rule of every photo (``bot.domain.photo_match``: the same picture sent before for another project or on
-another day), against the earlier photos of every kind (reports', problems', nodes').
+another day, or with it), against the earlier photos of every kind (reports', problems', nodes').
 
 Report photos have their repeat recorded when kept (``storage.photos.keep_photo``), against the same photos of
 every kind; these are found when read (a problem's page, a project's nodes): the kept photos' hashes, the
@@ -26,7 +26,7 @@ from storage.photos import sharing_a_band
 @dataclass(frozen=True)
 class Repeat:
     """The earlier photo a photo repeats: its kind and id, project code and day, whether the bytes are the
-    very same, and how many of the 64 hash bits differ."""
+    very same, how many of the 64 hash bits differ, and whether it came with the same problem (node's evidence)."""
 
     kind: str
     photo_id: int
@@ -34,6 +34,7 @@ class Repeat:
     local_day: date
     identical: bool
     distance: int
+    together: bool = False
 
 
 async def repeats_of(session: AsyncSession, *, kind: str, photo_ids: Sequence[int]) -> dict[int, Repeat]:
@@ -60,5 +61,5 @@ async def repeats_of(session: AsyncSession, *, kind: str, photo_ids: Sequence[in
         other = next(s for s in seen if s.sighting.key == earlier.key)
         found[me.photo_id] = Repeat(kind=earlier.kind, photo_id=earlier.photo_id, project_code=other.project_code,
                                     local_day=earlier.local_day, identical=other.sha256 == mine.sha256,
-                                    distance=distance(me.phash, earlier.phash))
+                                    distance=distance(me.phash, earlier.phash), together=earlier.sent_together(me))
     return found

@@ -2,7 +2,7 @@
 (``bot.domain.photo_match.Sighting``: which photo, of which project and day, sent when, with which hash), for
 the rule of 疑似重复照片 to compare. One query per kind, for the photos whose blob matches a condition (in
 practice ``storage.photos.sharing_a_band``). A report photo's day is its report's; a problem's or a node's
-photo's is the day it was sent (Shanghai time).
+photo's is the day it was sent (Shanghai time). A photo was sent with its report, its problem or its node.
 """
 
 from __future__ import annotations
@@ -28,18 +28,19 @@ class Seen:
 
 
 def _queries(where: ColumnElement[bool]) -> dict[str, Any]:
-    """Per kind: the kept photos (id, project id and code, sent at, day, sha256, hash) whose blob matches."""
-    report = (select(ReportPhoto.id, Report.project_id, Project.code, Report.created_at, Report.local_day,
-                     ReportPhoto.sha256, PhotoBlob.phash)
+    """Per kind: the kept photos (id, what sent with, project id and code, sent at, day, sha256, hash) whose
+    blob matches."""
+    report = (select(ReportPhoto.id, ReportPhoto.report_id, Report.project_id, Project.code, Report.created_at,
+                     Report.local_day, ReportPhoto.sha256, PhotoBlob.phash)
               .join(Report, Report.id == ReportPhoto.report_id).join(Project, Project.id == Report.project_id)
               .join(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256))
-    problem = (select(ProblemPhoto.id, Problem.project_id, Project.code, Problem.created_at, ProblemPhoto.sha256,
-                      PhotoBlob.phash)
+    problem = (select(ProblemPhoto.id, ProblemPhoto.problem_id, Problem.project_id, Project.code,
+                      Problem.created_at, ProblemPhoto.sha256, PhotoBlob.phash)
                .join(Problem, Problem.id == ProblemPhoto.problem_id)
                .outerjoin(Project, Project.id == Problem.project_id)
                .join(PhotoBlob, PhotoBlob.sha256 == ProblemPhoto.sha256))
-    node = (select(NodePhoto.id, ProjectNode.project_id, Project.code, NodePhoto.created_at, NodePhoto.sha256,
-                   PhotoBlob.phash)
+    node = (select(NodePhoto.id, NodePhoto.node_id, ProjectNode.project_id, Project.code, NodePhoto.created_at,
+                   NodePhoto.sha256, PhotoBlob.phash)
             .join(ProjectNode, ProjectNode.id == NodePhoto.node_id).join(Project, Project.id == ProjectNode.project_id)
             .join(PhotoBlob, PhotoBlob.sha256 == NodePhoto.sha256))
     hashed = PhotoBlob.phash.is_not(None)
@@ -53,10 +54,10 @@ async def sightings(session: AsyncSession, where: ColumnElement[bool]) -> list[S
     for kind, query in _queries(where).items():
         for row in await session.execute(query):
             if kind == "report":
-                photo_id, project_id, code, at, day, sha, phash = row
+                photo_id, sent_with, project_id, code, at, day, sha, phash = row
             else:
-                photo_id, project_id, code, at, sha, phash = row
+                photo_id, sent_with, project_id, code, at, sha, phash = row
                 day = to_local(at).date()
             seen.append(Seen(Sighting(photo_id=photo_id, project_id=project_id, local_day=day, reported_at=at,
-                                      phash=hash_from_text(phash), kind=kind), sha, code))
+                                      phash=hash_from_text(phash), kind=kind, sent_with=sent_with), sha, code))
     return seen

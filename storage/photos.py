@@ -6,12 +6,13 @@ problem when it was raised (``problem_photos``) and the evidence photos of a nod
 (``node_photos``). A photo is due while ``fetch_after`` is set and past; kept, it has its ``sha256`` (a row of
 ``photo_blobs``, shared by every photo of any kind with the same bytes); given up, it has neither, and
 ``fetch_reason`` says why (a code of ``bot.services.photo_reasons``). Duplicates (a repeat is a photo of
-another day or project) follow ``bot.domain.photo_match`` across the three kinds: when a photo is kept, the
-kept photos of every kind sharing a band of its perceptual hash (``storage.photo_sightings``) are compared
-with it; a report photo is marked as repeating the earliest one it repeats, whatever its kind, and the later
-report photos that repeat the photo just kept (kept before it, e.g. after a failed download of this one) are
-marked as repeating it when it is the earliest they repeat. The repeats of problem and node photos are found
-when read (``storage.photo_repeats``); those photos are read back by ``storage.evidence_photos``.
+another day or project, or sent with it) follow ``bot.domain.photo_match`` across the three kinds: when a
+photo is kept, the kept photos of every kind sharing a band of its perceptual hash
+(``storage.photo_sightings``) are compared with it; a report photo is marked as repeating the earliest one it
+repeats, whatever its kind, and the later report photos that repeat the photo just kept (kept before it, e.g.
+after a failed download of this one) are marked as repeating it when it is the earliest they repeat. The
+repeats of problem and node photos are found when read (``storage.photo_repeats``); those photos are read
+back by ``storage.evidence_photos``.
 """
 
 from __future__ import annotations
@@ -227,6 +228,7 @@ class PhotoRow:
     duplicate_day: date | None
     duplicate_sha256: str | None
     duplicate_kind: str | None = None
+    duplicate_together: bool = False  # the earlier photo came with the same report
 
 
 def _photo_query(project_id: int, *, include_withdrawn: bool):  # type: ignore[no-untyped-def]
@@ -243,7 +245,8 @@ def _photo_query(project_id: int, *, include_withdrawn: bool):  # type: ignore[n
                func.coalesce(*REPEAT_COLUMNS.values()), ReportPhoto.duplicate_distance,
                func.coalesce(other_project.code, problem_project.code, node_project.code),
                other_report.local_day, problem.created_at, node_photo.created_at,
-               func.coalesce(other_photo.sha256, problem_photo.sha256, node_photo.sha256), kind)
+               func.coalesce(other_photo.sha256, problem_photo.sha256, node_photo.sha256), kind,
+               func.coalesce(other_photo.report_id == ReportPhoto.report_id, False))
         .join(Report, Report.id == ReportPhoto.report_id)
         .join(Person, Person.id == Report.person_id)
         .outerjoin(PhotoBlob, PhotoBlob.sha256 == ReportPhoto.sha256)
@@ -267,12 +270,12 @@ def _rows(rows: Iterable[Any]) -> list[PhotoRow]:
     for row in rows:
         (photo_id, report_id, day, at, reporter, withdrawn, channel, sha, content_type, width, height, thumb,
          fetch_after, attempts, error, earlier, distance_, code, report_day, problem_at, node_at, earlier_sha,
-         kind) = row
+         kind, together) = row
         sent_at = problem_at or node_at  # a problem's or a node's photo: its day is the day it was sent
         earlier_day = report_day if sent_at is None else to_local(sent_at).date()
         found.append(PhotoRow(photo_id, report_id, day, at, reporter, bool(withdrawn), channel, sha, content_type,
                               width, height, bool(thumb), fetch_after, attempts, error, earlier, distance_, code,
-                              earlier_day, earlier_sha, kind))
+                              earlier_day, earlier_sha, kind, bool(together)))
     return found
 
 

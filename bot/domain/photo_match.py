@@ -11,9 +11,11 @@ into ``BANDS`` bands of 12 or 13 bits, each stored in an indexed column: two has
 share a band, checked exactly afterwards.
 
 A photo is a suspected duplicate (疑似重复) when the same picture was sent before for another project or on
-another day: sending the same photo again for the same project on the same day (a replaced or corrected
-report, a problem raised with the photo of that day's report) is not. The rule is one for every kind of photo
-(a report's, a problem's, a node's evidence): a sighting names its kind.
+another day, or sent before with it (twice in one report, one problem, one node's evidence: the cheapest way
+to pad a report): sending the same photo again for the same project on the same day in another sending (a
+replaced or corrected report, a problem raised with the photo of that day's report) is not. The rule is one
+for every kind of photo (a report's, a problem's, a node's evidence): a sighting names its kind and what it
+was sent with.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ def hash_from_text(text: str) -> int:
 @dataclass(frozen=True)
 class Sighting:
     """One time a picture was sent: which photo (of which kind: report, problem, node), of which project
-    (None: a problem of no project, e.g. a meeting decision) and day, when."""
+    (None: a problem of no project, e.g. a meeting decision) and day, when, and with what (``sent_with``: the
+    id of its report, problem or node, by its kind; None: not known)."""
 
     photo_id: int
     project_id: int | None
@@ -63,10 +66,15 @@ class Sighting:
     reported_at: datetime
     phash: int
     kind: str = "report"
+    sent_with: int | None = None
 
     @property
     def key(self) -> tuple[str, int]:
         return self.kind, self.photo_id
+
+    def sent_together(self, other: Sighting) -> bool:
+        """Whether both came with the same report (problem, node's evidence)."""
+        return self.kind == other.kind and self.sent_with is not None and self.sent_with == other.sent_with
 
     def before(self, other: Sighting) -> bool:
         """Whether this one was sent first (the earlier, ties broken by the photo's kind and id)."""
@@ -78,9 +86,11 @@ def same_picture(a: Sighting, b: Sighting) -> bool:
 
 
 def repeats(later: Sighting, earlier: Sighting) -> bool:
-    """Whether `later` repeats `earlier`: the same picture, sent after it, for another project or day."""
+    """Whether `later` repeats `earlier`: the same picture, sent after it, for another project or day, or
+    with it (the photos of one report are sent at once: the first of them is the earlier)."""
     return (earlier.key != later.key and earlier.before(later) and same_picture(later, earlier)
-            and (earlier.project_id != later.project_id or earlier.local_day != later.local_day))
+            and (earlier.project_id != later.project_id or earlier.local_day != later.local_day
+                 or earlier.sent_together(later)))
 
 
 def first_repeated(later: Sighting, candidates: list[Sighting]) -> Sighting | None:

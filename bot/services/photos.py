@@ -23,7 +23,8 @@ downloaded yet, or to be tried again at ``next_attempt``) or ``lost`` (given up:
 code of ``bot.services.photo_reasons``, e.g. ``gone_wecom``: WeCom no longer had it; the template
 ``web/_photo_reason.html.j2`` words it). A photo ``duplicate`` names the earlier photo (of another project or
 day; a report's, a problem's or a node's evidence) it repeats (疑似重复照片, ``bot.domain.photo_match``): show it as
-疑似重复照片 (the template ``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近).
+疑似重复照片 (the template ``_photo_duplicate.j2`` words it: 与 ZD2026-002 2026-11-20 的照片相同 / 相近, or
+与同时报送的另一张照片相同 when it came with the same report).
 Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``); a photo's page shows
 its screen copy, a JPEG of at most 1280 px made from the original the first time it is asked for and kept beside
 it (the original itself when no bigger: ``photo_images.screen_of``).
@@ -46,7 +47,8 @@ PhotoState = Literal["kept", "waiting", "lost"]
 class Duplicate:
     """The earlier photo a photo repeats: its id, project code and day, whether the bytes are the very same
     (else the picture re-encoded or rescaled), how many of the 64 hash bits differ, and its kind: a report's
-    photo, a problem's ("problem", ``photo_id`` a problem photo's id) or a node's evidence ("node")."""
+    photo, a problem's ("problem", ``photo_id`` a problem photo's id) or a node's evidence ("node"); whether it
+    came with the same report (``together``)."""
 
     photo_id: int
     project_code: str | None
@@ -54,6 +56,7 @@ class Duplicate:
     identical: bool
     distance: int | None
     kind: str = "report"
+    together: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def photo_view(row: photo_repo.PhotoRow) -> ProjectPhoto:
     duplicate = None if row.duplicate_of_id is None else Duplicate(
         photo_id=row.duplicate_of_id, project_code=row.duplicate_project_code, local_day=row.duplicate_day,
         identical=row.sha256 is not None and row.sha256 == row.duplicate_sha256, distance=row.duplicate_distance,
-        kind=row.duplicate_kind or "report")
+        kind=row.duplicate_kind or "report", together=row.duplicate_together)
     return ProjectPhoto(
         id=row.id, report_id=row.report_id, local_day=row.local_day, reported_at=row.reported_at,
         reporter=row.reporter, channel=row.channel, state=state, sha256=row.sha256,

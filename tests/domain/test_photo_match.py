@@ -26,9 +26,10 @@ T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 DAY = date(2026, 11, 20)
 
 
-def sighting(photo_id: int, project_id: int = 1, day: date = DAY, *, minutes: int = 0, phash: int = 0) -> Sighting:
+def sighting(photo_id: int, project_id: int = 1, day: date = DAY, *, minutes: int = 0, phash: int = 0,
+             kind: str = "report", sent_with: int | None = None) -> Sighting:
     return Sighting(photo_id=photo_id, project_id=project_id, local_day=day,
-                    reported_at=T0 + timedelta(minutes=minutes), phash=phash)
+                    reported_at=T0 + timedelta(minutes=minutes), phash=phash, kind=kind, sent_with=sent_with)
 
 
 @given(hashes, st.sets(st.integers(min_value=0, max_value=HASH_BITS - 1), max_size=DUPLICATE_DISTANCE))
@@ -61,6 +62,21 @@ def test_a_repeat_is_the_same_picture_sent_later_for_another_project_or_day() ->
     assert not repeats(sighting(2, project_id=2, minutes=5, phash=near ^ 1 << 40), first)  # 5 bits: another one
     assert not repeats(first, sighting(2, project_id=2, minutes=5, phash=0b1011))  # the earlier is no repeat
     assert not repeats(first, first)
+
+
+def test_the_same_picture_twice_in_one_sending_is_a_repeat_of_its_first() -> None:
+    """Three identical photos in one report: the second and third repeat the first (padding a report), while
+    the same picture in another report of that project and day (a correction) does not, nor a problem's photo
+    of the same id (another kind)."""
+    one, two, three = (sighting(n, sent_with=7, phash=5) for n in (10, 11, 12))
+    assert repeats(two, one) and repeats(three, one) and repeats(three, two)
+    assert not repeats(one, two) and not repeats(one, one)
+    assert first_repeated(three, [three, two, one]) == one
+    assert first_repeated(one, [one, two, three]) is None
+    assert not repeats(sighting(20, minutes=5, sent_with=8, phash=5), one)  # another report: a correction
+    assert not repeats(sighting(11, minutes=5, sent_with=7, phash=5, kind="problem"), one)
+    assert not repeats(sighting(11, phash=5), sighting(10, phash=5))  # what each was sent with is not known
+    assert repeats(sighting(31, kind="node", sent_with=3, phash=5), sighting(30, kind="node", sent_with=3, phash=5))
 
 
 def test_the_earliest_repeated_photo_is_named() -> None:

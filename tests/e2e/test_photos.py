@@ -1,8 +1,8 @@
 """Photos sent with reports are kept for good, end to end: a liaison sends a photo through the real PTB
 Application and the fake Bot API, the report is answered at once, and the photo keeper (as `diaodu run`'s
 leader runs it) downloads it with getFile into the store under DATA_DIR, once, with a thumbnail. The same
-photo sent again another day, or rescaled and re-encoded for another project, is flagged 疑似重复照片 and
-/project says so."""
+photo sent again another day, or rescaled and re-encoded for another project, or twice in one report, is
+flagged 疑似重复照片 and /project says so."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
 from storage import projects as project_repo
 from tests.e2e.harness import TelegramHarness, e2e_settings
+from tests.e2e.test_albums import deliver, part_update
 from tests.fakes.bot_api import FakeBotAPI
 from tests.photos import reading
 from tests.photos.pictures import photo, resent
@@ -77,6 +78,28 @@ async def test_a_photo_is_kept_once_with_a_thumbnail_and_repeats_are_flagged(
     assert "疑似重复照片：与 ZD2026-001 2026-11-20 的照片相近" in shown.text
     # Nothing is downloaded twice.
     assert (await keeper.keep_due()).kept == 0 and len(fake_api.calls_of("getFile")) == 3
+
+
+async def test_the_same_photo_sent_three_times_in_one_report_is_flagged_twice(
+        telegram: TelegramHarness, fake_api: FakeBotAPI) -> None:
+    """An album of three identical photos (padding a report): the second and third repeat the first, whichever
+    is downloaded first."""
+    await telegram.bind(HAO, "郝芳")
+    keeper = photo_keeper(telegram.core, telegram=telegram.channel)
+    parts = [part_update(fake_api, "701", "ZD2026-001 850万 桩基完成" if n == 2 else "") for n in range(3)]
+    for update in parts:
+        fake_api.files[update["message"]["photo"][0]["file_id"]] = photo(61)
+        replies = await deliver(telegram, update)
+    assert "照片 3 张" in replies.text
+    assert (await keeper.keep_due()).kept == 3
+    p1 = await project_id(telegram.core, "ZD2026-001")
+    first, *others = sorted(await reading.project_photos(telegram.core.db, project_id=p1), key=lambda p: p.id)
+    assert first.duplicate is None
+    assert [(p.duplicate.photo_id, p.duplicate.identical) for p in others if p.duplicate] == [(first.id, True)] * 2
+
+    shown = await telegram.send(HAO, "/project ZD2026-001")
+    assert "现场照片：3 张，其中疑似重复照片 2 张" in shown.text
+    assert shown.text.count("疑似重复照片：与同时报送的另一张照片相同") == 2
 
 
 async def test_a_failed_download_is_retried_and_the_report_is_answered_meanwhile(

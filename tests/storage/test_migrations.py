@@ -675,3 +675,38 @@ async def test_finishes_recorded_before_their_day_was_are_dated_from_the_audit_t
         (ids["ZD2026-001"], "finish", date(2026, 10, 15), "confirmed", admin),
         (ids["ZD2026-002"], "finish", local_now, "confirmed", admin),
         (ids["ZD2026-004"], "finish", date(2026, 9, 1), "confirmed", None)]
+
+
+async def test_report_photos_kept_before_0027_repeat_the_same_picture_sent_with_them(empty_db: Database) -> None:
+    """0027: three identical photos kept with one report before it: the second and third are marked as repeating
+    the first; the same picture in that day's next report (a correction) is no repeat. Down again, unmarked."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0016")
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+        await _blob(conn, "p", 0x0F0F_3C3C_A5A5_5A5A)
+        reports = [await _insert(conn, "reports", project_id=ids["project"], person_id=ids["liaison"],
+                                 local_day=date(2026, 11, 24), amount=Decimal(1), progress_text="桩基",
+                                 channel="telegram", created_at=NOW + timedelta(days=1, hours=hours))
+                   for hours in (1, 2)]
+        padded = [await _kept(conn, "report_photos", "p", report_id=reports[0]) for _ in range(3)]
+        corrected = await _kept(conn, "report_photos", "p", report_id=reports[1])
+    await asyncio.to_thread(upgrade, empty_db.url, "0026")
+
+    def marks(conn: Connection) -> dict[int, tuple[Any, ...]]:
+        rows = conn.execute(text("SELECT id, duplicate_of_id, duplicate_distance FROM report_photos ORDER BY id"))
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    unmarked = {photo: (None, None) for photo in (*padded, corrected)}
+    async with empty_db.engine.connect() as conn:
+        assert await conn.run_sync(marks) == unmarked
+    await asyncio.to_thread(upgrade, empty_db.url)
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        assert await conn.run_sync(marks) == {**unmarked, padded[1]: (padded[0], 0), padded[2]: (padded[0], 0)}
+    async with empty_db.session() as session:
+        notes = await photo_repo.photo_notes(session, project_id=ids["project"])
+    assert notes.repeats == 2
+    await asyncio.to_thread(downgrade, empty_db.url, "0026")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        assert await conn.run_sync(marks) == unmarked

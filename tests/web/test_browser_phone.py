@@ -131,3 +131,61 @@ async def test_the_ranking_fits_a_phone_with_the_longest_project_code(sqlite_sit
             await context.close()
         finally:
             await browser.close()
+
+
+# Per row of 今日各单位填报: the width of its 未报项目 cell, and the project codes in it cut across two lines.
+REPORTING_ROWS = """() => [...document.querySelectorAll('table.list tbody tr')].map(tr => {
+  const [unit, , , missing] = tr.children;
+  const cut = [];
+  const walker = document.createTreeWalker(missing, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/ZD2026-[0-9A-Z-]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      if (new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))).size > 1) {
+        cut.push(m[0]);
+      }
+    }
+  }
+  return {unit: unit.textContent, unitHeight: unit.getBoundingClientRect().height,
+          width: missing.getBoundingClientRect().width, cut};
+})"""
+
+
+async def test_reporting_keeps_codes_whole_and_a_long_unit_name_wraps_beside_them_on_a_phone(
+        sqlite_site: WebHarness) -> None:
+    """填报情况 on a phone: a project code in 未报项目 is never cut at its hyphen ("ZD2026-" on one line, "037"
+    on the next), and a unit named at length (60 characters) wraps in a column as wide as a usual name's, the
+    未报项目 beside it as wide as when every name is short."""
+    from sqlalchemy import update
+
+    from storage.models import Unit
+
+    site = sqlite_site
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    long_name = ("龙首新区管理委员会" + "经济发展和重点项目建设服务保障中心" * 3)[:60]
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
+            usual = await page.evaluate(REPORTING_ROWS)
+            assert any(row["unit"] == "区住建局" for row in usual)
+            assert all(row["cut"] == [] for row in usual), usual
+            async with site.core.db.session() as session:
+                await session.execute(update(Unit).where(Unit.name == "区住建局").values(name=long_name))
+            await page.reload()
+            rows = await page.evaluate(REPORTING_ROWS)
+            [named] = [row for row in rows if row["unit"] == long_name]
+            assert named["unitHeight"] > 5 * 20  # it wraps, over several lines
+            assert all(row["cut"] == [] for row in rows), rows
+            assert rows[0]["width"] >= usual[0]["width"] - 2, (usual[0], rows[0])  # the codes keep their room
+            assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+            await page.screenshot(path=str(SCREENSHOTS / "reporting-long-unit-390.png"), full_page=True)
+            await context.close()
+        finally:
+            await browser.close()

@@ -105,6 +105,20 @@ async def test_a_problem_page_shows_its_photos_which_open_and_says_what_could_no
         assert html.count(f'src="{PROBLEM_PHOTOS}/') == 2 and "正在保存" not in html
 
 
+async def test_a_problem_raised_with_the_same_photo_twice_flags_the_second(site: WebHarness) -> None:
+    """The same picture twice among a problem's photos: the second is 疑似重复照片 of the one sent with it."""
+    number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约",
+                                 photos=[("telegram", "AgACone"), ("telegram", "AgACtwo")])
+    assert (await keeper(site, {"AgACone": photo(63), "AgACtwo": photo(63)}).keep_due()).kept == 2
+    first, second = await problem_photo_ids(site)
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get(f"/web/problem/{number}") as page:
+            html = await page.text()
+    assert html.count("疑似重复照片：与同时报送的另一张照片相同") == 1
+    assert f'<a href="{PROBLEM_PHOTOS}/{second}" class="repeat">' in html
+    assert f'<a href="{PROBLEM_PHOTOS}/{first}"><img' in html
+
+
 @pytest.mark.parametrize("role", ROLES)
 async def test_problem_and_node_photos_answer_by_scope(site: WebHarness, role: str) -> None:
     mine = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约",

@@ -228,14 +228,15 @@ async def test_reporting_today_and_the_heat_map(site: WebHarness) -> None:
         async with client.get("/web/reporting") as response:
             page = await response.text()
     assert "近四周填报热力图" in page
-    row = re.search(r"<tr[^>]*><td>区住建局</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
+    row = re.search(r"<tr[^>]*><td class=\"unit\"><div>区住建局</div></td>"
+                    r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
     assert row is not None and int(row.group(2)) >= 1  # ZD2026-001 reported today
     assert "<th>逐周填报率</th>" not in page and ">逐周填报率</th><th>填报率</th>" in page  # bot.domain.participation
     # 10:00 on the district's first day (the ledger imported this morning): today is not over, so nobody has
     # missed it yet: 待填报, not red, and no 填报率 yet (not 0.0 %); ZD2026-001's report shows as sent
     assert '<td class="cell ok"' in page and '<td class="cell wait" title="待填报"' in page
     assert '<td class="cell miss"' not in page and ">0.0%<" not in page
-    assert "ZD2026-002（" in page  # today's missing projects are still listed: who has not reported yet
+    assert "ZD2026-002</span>（" in page  # today's missing projects are still listed: who has not reported yet
 
     site.core.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI))  # Monday: Friday is over
     async with site.signed_in(ADMIN) as client:

@@ -100,6 +100,22 @@ async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None
     assert page.count('class="repeat"') == 1
 
 
+async def test_the_same_photo_three_times_in_one_report_is_flagged_on_the_page(site: WebHarness) -> None:
+    """Three identical photos sent with one report: the second and third are flagged as repeating the first."""
+    day = site.core.clock.now().date() - timedelta(days=1)
+    await site.report("ZD2026-001", day, "100", "桩基施工", photos=["AgACone", "AgACtwo", "AgACthree"])
+    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
+                         {"telegram": Files({"AgACone": photo(43), "AgACtwo": photo(43), "AgACthree": photo(43)})})
+    assert (await keeper.keep_due()).kept == 3
+    async with site.signed_in("郝芳") as hao:
+        async with hao.get("/web/project/ZD2026-001") as response:
+            page = await response.text()
+    assert page.count("疑似重复照片：与同时报送的另一张照片相同") == 2
+    assert page.count('class="repeat"') == 2
+    first = page.split('<a href="/web/photo/')[1].split('"')[0]
+    assert not page.split(f'<a href="/web/photo/{first}"')[1].startswith(' class="repeat"')  # the first is not
+
+
 async def test_a_photos_page_says_its_day_its_sender_and_its_place_among_the_photos_sent_with_it(
         site: WebHarness) -> None:
     """Opened from a thumbnail, a photo says which report it came with (its day), who sent it and when, and

@@ -2,7 +2,7 @@
 weekly bulletin of a large district is produced.
 
     python bench/wecom_rush.py [--liaisons 1000] [--window 60] [--projects 10000] [--reports 1000000]
-                               [--problems 3000] [--bulletin-at 5] [--seed 7]
+                               [--problems 3000] [--bulletin-at 5] [--seed 7] [--profile FILE]
 
 WeCom posts each message to the app's callback URL and posts it again when it has no answer within 5 s; the
 callback answers (an empty 200) once the message is marked as seen in the database and queued. The district
@@ -22,6 +22,9 @@ to its HTTP answer, and the time until the bot's ``message/send`` to that member
 database afterwards: each liaison's report is stored exactly once. A callback answered with anything but
 200, or later than WeCom waits (5 s), would have been posted again: counted as needing a retry.
 
+Also printed: how often and how long the bot's event loop was held (a task sleeping 10 ms woken over 50 ms
+late), since a callback is answered in that loop; --profile FILE profiles the loop's thread with cProfile.
+
 Goals: every callback answered 200 within 4 s (a margin under WeCom's 5 s) and its answer time p99 <= 1 s;
 every report replied to, reply p99 <= 2 s; every report stored once, none lost, none needing a retry; the
 bulletin produced during the rush. Prints each goal and the verdict (PASS or FAIL).
@@ -31,8 +34,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing
 import os
+import pstats
 import random
 import sys
 import tempfile
@@ -59,6 +64,30 @@ from tests.fakes.wecom_api import FakeWeCom  # noqa: E402
 
 WECOM_RETRY_AFTER = 5.0  # seconds WeCom waits for an answer before posting the message again
 ANSWER_MAX, ANSWER_P99, REPLY_P99 = 4.0, 1.0, 2.0
+
+
+class LoopLag:
+    """How late the bot's event loop wakes a task that sleeps ``tick`` seconds: when it is late, whatever ran
+    meanwhile held the loop, and every callback waiting to be answered waited as long."""
+
+    def __init__(self, tick: float = 0.01) -> None:
+        self.tick = tick
+        self.stalls: list[tuple[float, float]] = []  # (seconds late, when: monotonic)
+
+    async def run(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(self.tick)
+            late = time.monotonic() - before - self.tick
+            if late > 0.05:
+                self.stalls.append((late, before))
+
+    def summary(self, start: float) -> str:
+        if not self.stalls:
+            return "event loop: never held over 50 ms"
+        worst = sorted(self.stalls, reverse=True)[:6]
+        return (f"event loop held over 50 ms {len(self.stalls)} times, {sum(s for s, _ in self.stalls):.1f} s in all; "
+                "longest " + ", ".join(f"{late * 1000:.0f} ms at {at - start:.1f} s" for late, at in worst))
 
 
 def userid_of(index: int) -> str:
@@ -157,6 +186,7 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
         url = f"http://127.0.0.1:{runner.addresses[0][1]}{CALLBACK_PATH}"
         settle_heap()  # as `diaodu run` does once it has started
         bulletin: dict[str, Any] = {}
+        profiler = cProfile.Profile() if args.profile else None
 
         async def produce_bulletin(start: float) -> None:
             await asyncio.sleep(max(0.0, start + args.bulletin_at - time.monotonic()))
@@ -171,14 +201,26 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
             conn.send((url, texts, args.window, args.seed, args.timeout))
             start = await loop.run_in_executor(None, conn.recv)
             producing = asyncio.create_task(produce_bulletin(start))
+            lag = LoopLag()
+            watching = asyncio.create_task(lag.run())
+            if profiler is not None:
+                profiler.enable()
             results: dict[str, tuple[float, float, int, list[float]]] = await loop.run_in_executor(None, conn.recv)
             await producing
             await channel.idle(args.timeout)
+            if profiler is not None:
+                profiler.disable()
+            watching.cancel()
         finally:
             await runner.cleanup()  # closes the channel (add_wecom_routes' shutdown hook)
         core.workers.close()
         stored = await stored_per_person(core.db)
         await core.db.dispose()
+    print(lag.summary(start))
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+        print(f"the event loop's thread profiled (the times above are slowed by it): {args.profile}; the top:")
+        pstats.Stats(args.profile).sort_stats("cumulative").print_stats(25)
     return report(args, start, bulletin, period.name, bound, results, stored, dict(channel.stats))
 
 
@@ -255,6 +297,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for the last replies after the window")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="profile the event loop thread (cProfile) during the rush into FILE, print its top")
     args = parser.parse_args()
 
     context = multiprocessing.get_context("spawn")

@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -118,9 +119,11 @@ def settings_for(port: int, database_url: str, data_dir: Path) -> Settings:
     )
 
 
-async def bind_liaisons(core: Core, n: int) -> list[tuple[int, str, int]]:
-    """Bind `n` liaisons (each of one project of theirs with room for the report and none today) to Telegram
-    accounts: [(user_id, code, person_id)]."""
+async def bind_liaisons(core: Core, n: int, *, channel: str = "telegram",
+                        user_of: Callable[[int], Any] = lambda index: FIRST_USER + index) -> list[tuple[Any, str, int]]:
+    """Bind `n` liaisons (each of one project of theirs with room for the report and none today) to accounts
+    of `channel` (the index-th one's id ``user_of(index)``, a Telegram user id by default), with invite
+    codes: [(user_id, code, person_id)]."""
     async with core.db.session() as session:
         reported = dict((await session.execute(
             select(Report.project_id, func.sum(Report.amount)).where(Report.withdrawn_at.is_(None))
@@ -146,8 +149,8 @@ async def bind_liaisons(core: Core, n: int) -> list[tuple[int, str, int]]:
         raise SystemExit(f"only {len(invites)} people are liaisons of a project; use more --projects")
     bound = []
     for index, (person_id, code, invite_code) in enumerate(invites):
-        user_id = FIRST_USER + index
-        outcome = await core.router.handle(Incoming(channel="telegram", user_id=str(user_id), chat_id=str(user_id),
+        user_id = user_of(index)
+        outcome = await core.router.handle(Incoming(channel=channel, user_id=str(user_id), chat_id=str(user_id),
                                                     text=f"/start {invite_code}", display_name="bench"))
         assert "已绑定" in outcome.replies[0].html, outcome.replies[0].html
         bound.append((user_id, code, person_id))

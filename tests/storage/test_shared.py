@@ -79,6 +79,25 @@ async def test_slots_of_a_window(db: Database) -> None:
         await take(4, NOW)
 
 
+async def test_a_large_window_writes_only_the_slots_taken(db: Database) -> None:
+    # A WeCom member's hourly window has 1,000 slots, asked about for every message: writing them all each
+    # time held SQLite's write lock and the event loop for tens of milliseconds a message.
+    async def take(n: int, at: datetime) -> float:
+        async with db.session() as session:
+            return await shared.take_slots(session, window="wecom-member-hour:u1", n=n, limit=1000,
+                                           period=timedelta(hours=1), now=at)
+
+    assert await take(1, NOW) == 0.0
+    assert await take(2, NOW + timedelta(seconds=1)) == 0.0
+    assert await marks(db) == 3
+    assert await take(997, NOW + timedelta(seconds=2)) == 0.0
+    assert await marks(db) == 1000
+    assert await take(1, NOW + timedelta(seconds=3)) == pytest.approx(3600 - 3)  # the first frees after the hour
+    assert await take(2, NOW + timedelta(hours=1)) == pytest.approx(1)  # only one is free then
+    assert await take(3, NOW + timedelta(hours=1, seconds=1)) == 0.0
+    assert await marks(db) == 1000
+
+
 async def test_a_shared_window_over_two_engines_and_the_purge(db: Database) -> None:
     clock = FrozenClock(NOW)
     one = SharedMemory(db, clock)

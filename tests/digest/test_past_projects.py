@@ -107,22 +107,3 @@ async def test_the_overview_trend_counts_each_week_the_projects_in_the_ledger_by
     # W47: ZD2026-001's five reports against its plan alone; the week after, the new project's base and plan too
     assert (points[CUTOFF].done, points[CUTOFF].rate) == (Decimal(50), 0.05)
     assert (points[date(2026, 11, 29)].done, points[date(2026, 11, 29)].rate) == (Decimal(350), 0.175)
-
-
-async def test_a_ledger_imported_on_monday_morning_is_in_last_week_s_bulletin(db: Database, district: District,
-                                                                               tmp_path: Path) -> None:
-    """A ledger whose figures stand as of the end of last month (截至 31 October), imported on the bulletin's
-    Monday morning: its projects were in the ledger by the week's end, and are listed; one whose ledger is dated
-    after the week is not (``_district``'s NEW)."""
-    await _district(district)
-    await district.project("ZD2026-098", unit="区水务局", town="河西镇", liaison="丙", lead="赵局", done_before="80",
-                           baseline_date=date(2026, 10, 31), entered=local(MONDAY + timedelta(days=7), 8))
-
-    rendered = await bulletin(db, W47, tmp_path)
-
-    ledger = rendered.files["ledger"].read_bytes()
-    assert sorted(row["编号"] for row in sheet_rows(ledger, "项目台账")) == ["ZD2026-001", "ZD2026-098"]
-    assert rendered.projects == 2
-    async with db.session() as session:
-        totals = await entered_totals(session, year=2026)
-    assert totals[date(2026, 10, 31)][0] == Decimal("80")  # the trend counts it from its ledger's day too

@@ -67,9 +67,9 @@ from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import bulletin_groups
-from storage.entered import ledger_on
 from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
+from storage.ledger_entries import first_entered, ledger_on
 from storage.models import Bulletin, Person, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
@@ -260,7 +260,7 @@ async def refused_words(session: AsyncSession, period: Period, reason: str, *, s
     """What ``bulletin_refused.j2`` says ``why_not``'s ``reason`` with (``scheduled``: a due bulletin not sent)."""
     cutoff = measured_on(period)
     return {"period": period, "kind_name": KIND_NAMES[period.kind], "reason": reason, "year": cutoff.year,
-            "cutoff": cutoff, "first": (await ledger_on(session, cutoff)).first, "scheduled": scheduled}
+            "cutoff": cutoff, "first": await first_entered(session), "scheduled": scheduled}
 
 
 async def _skip(session: AsyncSession, renderer: Renderer, period: Period, reason: str, *, now: datetime) -> None:

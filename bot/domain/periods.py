@@ -134,7 +134,7 @@ def refusal(period: Period, *, today: date, planned: int, reported: int, listed:
     not in yet); ``no_data``: no project has a plan for its year (``planned``) and no report is dated in
     its year up to its measuring day (``reported``), so every figure would be an empty zero;
     ``no_projects``: no project was in the ledger by its measuring day (``listed``: how many were, when
-    known; storage.entered.ledger_on), so it would list nothing.
+    known; storage.ledger_entries.ledger_on), so it would list nothing.
     """
     if period.start > today:
         return FUTURE

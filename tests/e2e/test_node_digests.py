@@ -1,8 +1,7 @@
 """Milestones (节点) in the weekly bulletins end to end, around the National Day break: the digest tick writes the
 outbox, a sender delivers it through python-telegram-bot to the fake Bot API, and the tests read what the
 leadership group and the lead officials received. The calendar, people and weeks are those of
-tests/e2e/test_digests.py: 2026-W39 goes out on Monday 9/28, W40 on Thursday 10/8, W41 on Monday 10/12. The ledger
-is in use since January here (a week over before it came in would list nothing and not go out).
+tests/e2e/test_digests.py: 2026-W39 goes out on Monday 9/28, W40 on Thursday 10/8, W41 on Monday 10/12.
 
 ZD2026-001 (区住建局, 刘文华) has 主体封顶 planned on the 调休 Saturday 10/10; ZD2026-003 (区房管局, 孙立新) has
 桩基完成 planned 9/15 and never done, and 开工 planned 9/10 and done 9/22.
@@ -36,8 +35,9 @@ async def office(fake_api: FakeBotAPI, tmp_path: Path, ledger_template: Path) ->
         await office.setup(*PEOPLE, monthly=False)
         async with harness.session() as session:
             ids = dict((await session.execute(select(Project.code, Project.id))).all())
+            # the ledger in since January (the shared template carries another day), with these nodes instead
             await session.execute(update(Project).values(created_at=CREATED))
-            await session.execute(delete(ProjectNode))  # these nodes instead of the sample ledger's
+            await session.execute(delete(ProjectNode))
             for code, name, planned, done in (("ZD2026-001", "主体封顶", date(2026, 10, 10), None),
                                               ("ZD2026-003", "桩基完成", date(2026, 9, 15), None),
                                               ("ZD2026-003", "开工", date(2026, 9, 10), date(2026, 9, 22))):

@@ -110,6 +110,7 @@ async def test_a_period_before_the_ledger_had_any_project_gets_no_bulletin(db: D
     assert words == ("2026-W01 无项目：截至 2026-01-04，台账中还没有任何项目（首个项目于 2026-01-05 录入），"
                      "周通报无项目可列，不予生成。")
 
+
 async def test_a_project_added_after_the_weeks_has_no_reporting_line(db: Database, district: District) -> None:
     await _district(district)
 
@@ -145,4 +146,3 @@ async def test_the_overview_trend_counts_each_week_the_projects_in_the_ledger_by
     # W47: ZD2026-001's five reports against its plan alone; the week after, the new project's base and plan too
     assert (points[CUTOFF].done, points[CUTOFF].rate) == (Decimal(50), 0.05)
     assert (points[date(2026, 11, 29)].done, points[date(2026, 11, 29)].rate) == (Decimal(350), 0.175)
-

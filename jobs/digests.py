@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +69,7 @@ from storage.db import Database
 from storage.digest_queries import bulletin_groups
 from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
+from storage.ledger_entries import first_entered, ledger_on
 from storage.models import Bulletin, Person, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
@@ -162,6 +164,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
         base_day_of=await base_day_by_project(session, year=cutoff.year),
         unrecorded_deadlines=unrecorded(period_end, start=start),
+        entered_later=(await ledger_on(session, cutoff)).later,
     )
     if workers is None:
         work = await asyncio.to_thread(render_files_and_texts, job, renderer)
@@ -247,14 +250,22 @@ def _open_problems_at_the_top(lines: list[ProblemLine]) -> list[OpenProblem]:
 
 async def why_not(session: AsyncSession, period: Period, *, today: date) -> str | None:
     """Why ``period`` gets no bulletin on ``today`` (bot.domain.periods.refusal), None when it may."""
-    planned, reported = await year_facts(session, cutoff=measured_on(period))
-    return refusal(period, today=today, planned=planned, reported=reported)
+    cutoff = measured_on(period)
+    planned, reported = await year_facts(session, cutoff=cutoff)
+    return refusal(period, today=today, planned=planned, reported=reported,
+                   listed=(await ledger_on(session, cutoff)).listed)
+
+
+async def refused_words(session: AsyncSession, period: Period, reason: str, *, scheduled: bool) -> dict[str, Any]:
+    """What ``bulletin_refused.j2`` says ``why_not``'s ``reason`` with (``scheduled``: a due bulletin not sent)."""
+    cutoff = measured_on(period)
+    return {"period": period, "kind_name": KIND_NAMES[period.kind], "reason": reason, "year": cutoff.year,
+            "cutoff": cutoff, "first": await first_entered(session), "scheduled": scheduled}
 
 
 async def _skip(session: AsyncSession, renderer: Renderer, period: Period, reason: str, *, now: datetime) -> None:
     """A due bulletin that would say nothing is not sent: a log line, and one notice to the admins."""
-    text = renderer.render("bulletin_refused", period=period, kind_name=KIND_NAMES[period.kind], reason=reason,
-                           year=measured_on(period).year, scheduled=True)
+    text = renderer.render("bulletin_refused", **await refused_words(session, period, reason, scheduled=True))
     queued = 0
     for admin in await people_repo.people_with_role(session, role="admin"):
         queued += len(await outbox.enqueue_for_person(

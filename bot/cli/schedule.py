@@ -108,7 +108,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
         return await halfmonth(settings, args)
     from bot.app import deliver_outbox
     from bot.clock import local_today
-    from bot.domain.periods import KIND_NAMES, latest_due, measured_on, parse_period, period_containing
+    from bot.domain.periods import latest_due, parse_period, period_containing
     from bot.render import html_to_plain
     from jobs import digests
     from storage.settings import load_calendar, load_digest_settings
@@ -128,8 +128,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
             reason = await digests.why_not(session, period, today=local_today(core.clock))
             if reason is not None:
                 raise CliError("said", text=core.deps.renderer.plain(
-                    "bulletin_refused", period=period, kind_name=KIND_NAMES[period.kind], reason=reason,
-                    year=measured_on(period).year, scheduled=False))
+                    "bulletin_refused", **await digests.refused_words(session, period, reason, scheduled=False)))
             if not args.send:
                 rendered = await digests.render_bulletin(
                     session, core.deps.renderer, period=period, calendar=calendar,

@@ -124,15 +124,17 @@ def measured_on(period: Period) -> date:
     return period.end
 
 
-FUTURE, NOT_OVER, NO_DATA = "future", "not_over", "no_data"
+FUTURE, NOT_OVER, NO_DATA, NO_PROJECTS = "future", "not_over", "no_data", "no_projects"
 
 
-def refusal(period: Period, *, today: date, planned: int, reported: int) -> str | None:
+def refusal(period: Period, *, today: date, planned: int, reported: int, listed: int | None = None) -> str | None:
     """Why a period gets no bulletin on ``today`` (None: it may have one).
 
     ``future``: it has not started; ``not_over``: its measuring day is today or later (the figures are
     not in yet); ``no_data``: no project has a plan for its year (``planned``) and no report is dated in
-    its year up to its measuring day (``reported``), so every figure would be an empty zero.
+    its year up to its measuring day (``reported``), so every figure would be an empty zero;
+    ``no_projects``: no project was in the ledger by its measuring day (``listed``: how many were, when
+    known; storage.ledger_entries.ledger_on), so it would list nothing.
     """
     if period.start > today:
         return FUTURE
@@ -140,4 +142,6 @@ def refusal(period: Period, *, today: date, planned: int, reported: int) -> str 
         return NOT_OVER
     if planned == 0 and reported == 0:
         return NO_DATA
+    if listed == 0:
+        return NO_PROJECTS
     return None

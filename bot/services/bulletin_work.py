@@ -98,6 +98,8 @@ class BulletinJob:
     unrecorded_deadlines: int = 0
     # the bases dated after the previous period's cut-off day: its 较上期 cannot see through them (a note)
     change_bases: BaseDays = BaseDays()
+    # the projects entered after the cut-off day, which it leaves out (storage.ledger_entries.ledger_on: a note)
+    entered_later: int = 0
 
     @property
     def opens_year(self) -> bool:
@@ -150,14 +152,16 @@ def render_files_and_texts(job: BulletinJob, renderer: Renderer | None = None) -
     document = None if job.problems is None or job.period.kind == "weekly" else (
         lambda: _document(renderer, standings, changes, job))
     # the weekly bulletin prints no 本期: of the bases it notes only those dated after its week
+    entered = renderer.phrase("_base_note", "entered_later", job.entered_later, job.cutoff)
     note = renderer.phrase("_base_note", "note", job.bases, job.period, job.cutoff, job.opens_year,
                            job.period.kind != "weekly")
     problem_note = renderer.phrase("_problem_note", "note", job.unrecorded_deadlines)
     change_note = renderer.phrase("_base_note", "change_note", changes.bases, changes.since)
     # and the finished projects read so on every day, their 竣工 day not known
     undated = renderer.phrase("_base_note", "undated", standings.finished_undated)
+    notes = [n for n in (entered, note, change_note, problem_note, undated) if n]
     files, failed = _write_files(standings, job.problems, job.period, job.out_dir, document, job.nodes,
-                                 job.participation, [n for n in (note, change_note, problem_note, undated) if n])
+                                 job.participation, notes)
     work = _render_texts(renderer, standings, changes, job, files)
     work.failed = failed
     return work
@@ -179,7 +183,8 @@ def _document(renderer: Renderer, standings: Standings, changes: StandingsChange
                              period_done=job.period_done(standings), unit_problems=_busiest(job.unit_problems),
                              opens_year=job.opens_year, bases=job.bases, rows=DOCUMENT_ROWS,
                              issued=job.cutoff, changes=changes, nodes=job.nodes,
-                             following=following_period(job.period), unrecorded_deadlines=job.unrecorded_deadlines)
+                             following=following_period(job.period), unrecorded_deadlines=job.unrecorded_deadlines,
+                             entered_later=job.entered_later)
     return gongwen.to_bytes(gongwen.parse(markup))
 
 
@@ -273,6 +278,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             low_units=first(lowest, min(top_n, LOW_UNITS)),
             nodes=None if job.nodes is None else node_cuts(job.nodes, top_n=top_n),
             following=following_period(period), unrecorded_deadlines=job.unrecorded_deadlines,
+            entered_later=job.entered_later,
         )
         if utf16_len(text) <= FITS:
             break

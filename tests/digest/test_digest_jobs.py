@@ -448,12 +448,15 @@ def test_digest_refuses_a_bad_period_in_chinese(cli_database: str, kind: str, pe
     ("annual", "2025", "2025 无数据：2025 年既没有任何项目的年度计划，也没有任何填报"),
     ("weekly", "2099-W10", "2099-W10 尚未开始"),
     ("monthly", "2099-01", "2099-01 尚未开始"),
+    ("weekly", "2026-W01", "2026-W01 无项目：截至 2026-01-04，台账中还没有任何项目（首个项目于 2026-01-05 录入），"
+                           "周通报无项目可列，不予生成"),
 ])
 def test_digest_refuses_a_period_without_data_or_in_the_future(
         cli_database: str, tmp_path: Path, kind: str, period: str, words: str,
         capsys: pytest.CaptureFixture[str]) -> None:
     """The sample ledger holds 2026 plans only: 2025 has nothing to measure (it used to render every
-    project red), 2099 has not come. Neither a dry run nor a send produces anything."""
+    project red), 2099 has not come, and 2026-W01 was over before the ledger came in (on 5 January). Neither
+    a dry run nor a send produces anything."""
     for mode in (["--out", str(tmp_path / "out")], ["--send"]):
         assert main(["digest", kind, "--period", period, *mode]) == 1
         err = capsys.readouterr().err
@@ -472,9 +475,12 @@ async def test_a_fresh_install_sends_nothing_that_was_due_before_the_ledger_exis
         memory: Database, tmp_path: Path) -> None:
     await seed(memory)  # projects entered on 2026-09-01
     produced = await digests.run_due(memory, RENDERER, now=local(date(2026, 9, 1), 10), files_root=tmp_path)
-    # August's bulletin is due on Tuesday 9/1 itself: it goes out. W35 was due on Monday 8/31, 2025's
-    # annual and H2 in January, Q2 and H1 of 2026 in July: all before the ledger existed, so never.
-    assert [(p.kind, p.period) for p in produced] == [("monthly", "2026-08")]
+    # W35 was due on Monday 8/31, 2025's annual and H2 in January, Q2 and H1 of 2026 in July: all before the
+    # ledger existed, so never. August's is due on Tuesday 9/1 itself, but no project was in the ledger by
+    # 8/31: it would list nothing, and is not sent either.
+    assert produced == []
+    later = await digests.run_due(memory, RENDERER, now=local(date(2026, 9, 7), 10), files_root=tmp_path)
+    assert [(p.kind, p.period) for p in later] == [("weekly", "2026-W36")]  # the ledger's first week
 
 
 # --- nothing heavy on the event loop ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ held for them until they bind an account, and never reach the fake.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -37,8 +38,10 @@ from bot.config import Settings
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.services.outbox import OutboxSender
 from jobs import digests, reminders
+from storage.ledger_entries import ledger_on
 from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Problem, Project, Unit
 from storage.settings import set_setting
+from tests.admin.admin_support import ADMIN_NAME
 from tests.e2e.harness import TelegramHarness, build_core, e2e_settings, running
 from tests.fakes.bot_api import Call, FakeBotAPI, parse_telegram_html, utf16_len
 
@@ -50,6 +53,7 @@ LIU = 4001  # 刘文华, lead official of ZD2026-001 (and -006, -011, -016, -021
 SUN = 4003  # 孙立新, lead official of ZD2026-003 (and -008, -013, -018, -023, -028, -033, -038)
 WANG = 5001  # 王立军, 区长
 GROUP = -1001234567890  # the leadership group chat
+ADMIN = 9001  # the 区重大项目办's admin
 PEOPLE = [(HAO, "郝芳", "liaison"), (WU, "武杰", "liaison"), (LI_HT, "李海涛", "liaison"),
           (ZHAO, "赵芳", "unit"), (LIU, "刘文华", "lead"), (SUN, "孙立新", "lead"), (WANG, "王立军", "top")]
 FAST = RateLimits(global_per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
@@ -344,8 +348,11 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert set(alerts) == {ZHAO, LIU, SUN}  # liaisons and 区长 get no alerts
 
     # --- bulletins: on the first working day after each week, not on the Monday of a holiday ---------
-    assert produced_on == {"2026-W39": date(2026, 9, 28), "2026-W40": date(2026, 10, 8),
-                           "2026-W41": date(2026, 10, 12)}
+    # 2026-W39 is due on 9/28, the morning the ledger came in: sent if its projects count as in the ledger by
+    # 9/27 (storage.entered), else it would list nothing and is not (test_a_week_over_before_the_ledger_came_in…)
+    async with tg.session() as session:
+        w39 = {"2026-W39": date(2026, 9, 28)} if (await ledger_on(session, date(2026, 9, 27))).listed else {}
+    assert produced_on == {**w39, "2026-W40": date(2026, 10, 8), "2026-W41": date(2026, 10, 12)}
 
     # --- the W40 bulletin, on Thursday 10/8 at 09:00 -------------------------------------------------
     calls = bulletin_calls["2026-W40"]
@@ -419,8 +426,32 @@ async def test_two_weeks_around_national_day(imported: TelegramHarness, settings
     assert ("📈 近四周完成率（对照序时进度）：9月20日 57.3%（72.1%） → 9月27日 57.3%（74.0%） → "
             "10月4日 57.9%（75.9%） → 10月11日 58.0%（77.8%）") in liu
     assert "无法单列" not in liu
-    assert await office.bulletins() == [("weekly", "2026-W39", False), ("weekly", "2026-W40", False),
-                                        ("weekly", "2026-W41", False)]
+    assert await office.bulletins() == [("weekly", name, False) for name in (*w39, "2026-W40", "2026-W41")]
+
+
+async def test_a_week_over_before_the_ledger_came_in_is_not_sent(imported: TelegramHarness, settings: Settings,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """The ledger (截至 9/28) came in on Monday 9/28 at 08:00, the morning 2026-W39 (9/21–9/27) falls due: no
+    project was in it by the week's end. The tick sends no empty bulletin, tells the admin once why (and since
+    when there are projects), logs it, and records nothing."""
+    office = Office(imported, settings)
+    await office.setup(*PEOPLE, monthly=False)
+    async with imported.session() as session:
+        await session.execute(update(Project).values(baseline_date=date(2026, 9, 28)))
+    await imported.bind(ADMIN, ADMIN_NAME, "admin")
+    office.travel(at(9, 28, 9, 5))
+
+    with caplog.at_level(logging.INFO, logger="jobs.digests"):
+        assert await office.tick() == []
+    calls = await office.deliver()
+
+    [notice] = texts(ADMIN, calls)
+    assert notice == ("2026-W39 无项目：截至 2026-09-27，台账中还没有任何项目（首个项目于 2026-09-28 录入），"
+                      "周通报无项目可列，本期未发送。")
+    assert texts(GROUP, calls) == [] and await office.bulletins() == []
+    assert "weekly 2026-W39 not sent: no_projects" in caplog.text
+    office.travel(at(9, 28, 10))  # the next tick says nothing again
+    assert await office.tick() == [] and await office.deliver() == []
 
 
 async def test_a_bulletin_missed_while_down_goes_out_once_marked_late(cloned: TelegramHarness,

@@ -26,12 +26,13 @@
   at once (nothing waits for room, and nothing is remembered of it, so WeCom's retry may find room); a
   copy of a message already queued is still answered 200. While the channel closes it answers 503 too.
 - What is lost, and when. Once the 200 is sent, WeCom does not post the message again: from then until
-  its user's task has handled it the message lives only in this process's memory, and a crash or a
-  shutdown that outlasts ``close``'s wait loses it, unanswered. That was so before the answer stopped
-  waiting for the database too (the mark was written before the answer, the message itself was kept
-  only in memory); what changed is that a message is no longer marked until its task reaches it, so a
-  crash between the mark and the answer no longer turns WeCom's retry into a "duplicate" that nobody
-  handles, and a message lost in a crash is not remembered as seen either.
+  its user's task has handled it the message lives only in this process's memory, and a crash, or a
+  shutdown that outlasts ``close``'s wait, loses it unhandled and unanswered. That is as before, when the
+  answer waited for the database: the mark was written first, but the message itself was kept only in
+  memory after the answer all the same. What is lost is now smaller: the mark is written only when the
+  user's task reaches the message, so a crash after the mark but before the answer no longer turns
+  WeCom's retry into a "duplicate" that nobody handles; and a wait for the database (up to its lock wait,
+  5 s on SQLite) now delays the handling, not the answer, so it no longer makes WeCom post a copy.
 - What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
   ``bot.channels.wecom.transport``'s. A pressed card's buttons are replaced by "已选择:…" once the
   press is handled.

@@ -5,9 +5,10 @@ weekly bulletin of a large district is produced.
                                [--problems 3000] [--bulletin-at 5] [--seed 7] [--profile FILE]
 
 WeCom posts each message to the app's callback URL and posts it again when it has no answer within 5 s; the
-callback answers (an empty 200) once the message is marked as seen in the database and queued. The district
-is filled and its liaisons bound as in ``bench/rush.py`` (a SQLite file database, WAL, in a temp directory),
-here to WeCom userids. The fake WeCom server from the tests runs in another process, as WeCom's servers
+callback answers (an empty 200) once the message is checked and queued, without waiting for the database
+(the duplicate check runs in the user's task, before the message is handled). The district is filled and its
+liaisons bound as in ``bench/rush.py`` (a SQLite file database, WAL, in a temp directory), here to WeCom
+userids. The fake WeCom server from the tests runs in another process, as WeCom's servers
 would; the bot is the real ``WeComChannel`` behind an aiohttp app with its routes (``add_wecom_routes``),
 listening on a local port as ``diaodu run`` serves it (heap settled after start-up).
 

@@ -4,17 +4,35 @@
 - POST carries one encrypted message. In this order: the body is capped (``too_large`` → 413) and
   parsed safely, the signature checked in constant time (403), the timestamp checked against a
   5-minute window (403), the message decrypted and its receiveid checked against our corp id (403);
-  any other malformation is a 400. Only then is the message deduplicated and queued, and the answer is
-  an empty 200 at once. WeCom retries a message it got no answer to within 5 s, and a callback URL may
-  be served by several processes: the message's key (``MsgId``, or sender + CreateTime + event + key
-  for events) is marked in the database (``SharedMemory.first_sighting``) before the message is queued,
-  for longer than the timestamp window both ways, so a retry, the same message posted to another
-  process, or a captured request replayed after a restart is acknowledged and not acted on again. (The
-  key also travels as ``Incoming.key``: the router records it with what the message changed, which
-  holds even when the mark cannot be written.) The
-  work runs in a task per user, one message after another, so guided flows stay in order; different
-  users run concurrently (their database transactions one at a time on SQLite; sending is concurrent).
-  Whom to greet on entering the app is remembered the same way.
+  any other malformation is a 400. Only then is the message queued for its user's task, and the answer
+  is an empty 200 at once: nothing between the request and the answer waits for the database, so a
+  database held by another writer (SQLite's one write lock, while a bulletin is read) cannot make WeCom
+  wait past the 5 s after which it posts the message again.
+- Duplicates. WeCom posts a message again when it got no answer within 5 s, and a callback URL may be
+  served by several processes. A message's key (``MsgId``, or sender + CreateTime + event + key for
+  events) is looked up twice. At the answer, in this process's memory: a copy of a message still queued
+  or being handled here is answered 200 and dropped. In the user's task, just before the message is
+  handled: the key is marked in the database (``SharedMemory.first_sighting``, for longer than the
+  timestamp window both ways), and a message some process has marked already is not acted on, so a
+  retry, the same message posted to another process, or a captured request replayed after a restart is
+  acknowledged and not acted on again. When the database cannot say (locked past its wait, gone), the
+  message is handled: the key also travels as ``Incoming.key``, and the router records it with what
+  the message changed, which holds even when the mark cannot be written.
+- Order. Each user has one task that takes their messages one after another, in the order they were
+  answered, checking each against the database just before handling it, so guided flows stay in order;
+  different users run concurrently (their database transactions one at a time on SQLite; sending is
+  concurrent). Whom to greet on entering the app is remembered the same way, in the user's task.
+- A full queue: at most ``max_pending`` messages wait in a process. Past that a message is answered 503
+  at once (nothing waits for room, and nothing is remembered of it, so WeCom's retry may find room); a
+  copy of a message already queued is still answered 200. While the channel closes it answers 503 too.
+- What is lost, and when. Once the 200 is sent, WeCom does not post the message again: from then until
+  its user's task has handled it the message lives only in this process's memory, and a crash, or a
+  shutdown that outlasts ``close``'s wait, loses it unhandled and unanswered. That is as before, when the
+  answer waited for the database: the mark was written first, but the message itself was kept only in
+  memory after the answer all the same. What is lost is now smaller: the mark is written only when the
+  user's task reaches the message, so a crash after the mark but before the answer no longer turns
+  WeCom's retry into a "duplicate" that nobody handles; and a wait for the database (up to its lock wait,
+  5 s on SQLite) now delays the handling, not the answer, so it no longer makes WeCom post a copy.
 - What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
   ``bot.channels.wecom.transport``'s. A pressed card's buttons are replaced by "已选择:…" once the
   press is handled.
@@ -105,7 +123,8 @@ class WeComChannel:
         self.seen_ttl = float(2 * window + 60)
         self.greet_every = greet_every
         self.stats: Counter[str] = Counter()
-        self._queues: dict[str, deque[dict[str, str]]] = {}
+        self._queues: dict[str, deque[tuple[str, dict[str, str]]]] = {}
+        self._queued: set[str] = set()  # keys of the messages queued or being handled in this process
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
         self._idle = asyncio.Event()
@@ -176,27 +195,28 @@ class WeComChannel:
                                                  query["nonce"], now=int(self.now()), window=self.window)
         except WeComCryptoError as error:
             return self._refuse(request, error)
-        status = await self.accept(fields)
-        return web.Response(status=status, text="")
+        return web.Response(status=self.accept(fields), text="")
 
-    async def accept(self, fields: dict[str, str]) -> int:
-        """Deduplicate (across processes and restarts) and queue an authenticated message; the HTTP status
-        to answer with."""
+    def accept(self, fields: dict[str, str]) -> int:
+        """Queue an authenticated message for its user's task, waiting for nothing (the database is asked
+        whether the message was seen in that task); the HTTP status to answer with."""
         userid = (fields.get("FromUserName") or "").strip()
         agent = (fields.get("AgentID") or "").strip()
         if not userid or (self.agent_id is not None and agent and agent != str(self.agent_id)):
             self.stats["ignored"] += 1
             return 200
+        key = dedupe_key(fields)
+        if key in self._queued:  # a copy of a message waiting or being handled here
+            self.stats["duplicate"] += 1
+            return 200
         if self._closing or self._pending >= self.max_pending:
             self.stats["busy"] += 1
             return 503  # not remembered: WeCom's retry may find room
-        if not await self._first_sighting(dedupe_key(fields)):
-            self.stats["duplicate"] += 1
-            return 200
-        self.stats["accepted"] += 1
+        self.stats["queued"] += 1
+        self._queued.add(key)
         self._pending += 1
         self._idle.clear()
-        self._queues.setdefault(userid, deque()).append(fields)
+        self._queues.setdefault(userid, deque()).append((key, fields))
         if userid not in self._workers:
             self._workers[userid] = asyncio.create_task(self._work(userid), name=f"wecom:{userid}")
         return 200
@@ -227,14 +247,19 @@ class WeComChannel:
         queue = self._queues[userid]
         try:
             while queue:
-                fields = queue.popleft()
+                key, fields = queue.popleft()
                 try:
-                    await self._process(userid, fields)
+                    if await self._first_sighting(key):
+                        self.stats["accepted"] += 1
+                        await self._process(userid, fields)
+                    else:
+                        self.stats["duplicate"] += 1
                 except Exception:
                     self.stats["failed"] += 1
                     log.exception("error while handling a WeCom message from %s", userid)
                 finally:
                     self._pending -= 1
+                    self._queued.discard(key)
         finally:
             self._workers.pop(userid, None)
             if not queue:

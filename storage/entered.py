@@ -5,16 +5,21 @@ before the day a project came in)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement
 
-from bot.clock import day_start
+from bot.clock import day_start, local_day
 from storage.models import Project
 
-__all__ = ["entered_by"]
+__all__ = ["entered_by", "entered_on"]
 
 
 def entered_by(day: date) -> ColumnElement[bool]:
     """The projects in the ledger by the end of the local ``day``."""
     return Project.created_at < day_start(day + timedelta(days=1))
+
+
+def entered_on(created_at: datetime) -> date:
+    """The local day a project read whole came into the ledger: the first day ``entered_by`` takes it."""
+    return local_day(created_at)

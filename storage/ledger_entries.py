@@ -10,8 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import local_day
-from storage.entered import entered_by
+from storage.entered import entered_by, entered_on
 from storage.models import Project
 
 __all__ = ["LedgerOn", "first_entered", "ledger_on"]
@@ -32,13 +31,6 @@ async def ledger_on(session: AsyncSession, day: date) -> LedgerOn:
 
 
 async def first_entered(session: AsyncSession) -> date | None:
-    """The first local day by whose end a project was in the ledger (None: the ledger is empty). A project is
-    in it from the day it was imported or added, or from an earlier day its record may give (its ledger's
-    截至 day): of those candidates, the earliest ``entered_by`` takes."""
-    query = select(func.min(Project.created_at), func.min(Project.baseline_date))
-    created, dated = (await session.execute(query)).one()
-    candidates = sorted({day for day in (None if created is None else local_day(created), dated) if day is not None})
-    for day in candidates:
-        if (await ledger_on(session, day)).listed:
-            return day
-    return None
+    """The first local day by whose end a project was in the ledger (None: the ledger is empty)."""
+    created = await session.scalar(select(func.min(Project.created_at)))
+    return None if created is None else entered_on(created)

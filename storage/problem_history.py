@@ -22,7 +22,7 @@ from bot.domain.period_problems import (
     unclosed,
     unrecorded,
 )
-from bot.domain.problem_history import HISTORY_KINDS, ProblemNow, Step
+from bot.domain.problem_history import ProblemNow, Step
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 
@@ -39,9 +39,11 @@ def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[
 
 def history_of(now: ProblemNow, about: ProblemAbout, events: list[tuple[str, datetime, Any, datetime | None]]
                ) -> ProblemHistory:
-    """A problem's history from its row and its events (kind, at, detail, deadline after it), oldest first."""
+    """A problem's history from its row and its events (kind, at, detail, deadline after it), oldest first: all of
+    them, as the Excel ledger's rows replay them (``ledger_row_then``), since every event keeps the deadline it
+    leaves and the last one before a period's end tells the deadline then."""
     steps = tuple(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due)
-                  for kind, at, detail, due in events if kind in HISTORY_KINDS)
+                  for kind, at, detail, due in events)
     return ProblemHistory(now, steps, events[-1][1] if events else None, about)
 
 

@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import to_local
 from bot.domain.escalation import ACTIVE
 from bot.domain.problem_numbers import problem_number
 from storage.annual_plans import plan_join
+from storage.entered import entered_on
 from storage.ledger_bases import base_join
 from storage.models import (
     Bulletin,
@@ -67,7 +67,7 @@ async def entered_totals(session: AsyncSession, *, year: int) -> dict[date, tupl
                                  .outerjoin(base.table, base.on).outerjoin(plans, on))
     totals: dict[date, tuple[Decimal, Decimal]] = {}
     for entered, done_before, amount in rows.all():
-        day = to_local(entered).date()
+        day = entered_on(entered)
         bases, planned = totals.get(day, (Decimal(0), Decimal(0)))
         totals[day] = (bases + Decimal(done_before or 0), planned + Decimal(amount or 0))
     return totals

@@ -66,7 +66,7 @@ class ProblemHistory:
     """A problem as the problems table has it now, with its history: what it is replayed from at any instant."""
 
     now: ProblemNow
-    steps: tuple[Step, ...]  # the events the replay reads (``HISTORY_KINDS``), oldest first
+    steps: tuple[Step, ...]  # the events of its history, oldest first
     touched_at: datetime | None  # its last event of any kind; None: none
     about: ProblemAbout
 

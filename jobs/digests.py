@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -47,7 +46,6 @@ from bot.domain.periods import (
     measured_on,
     parse_period,
     previous_period,
-    refusal,
 )
 from bot.domain.problem_history import ledger_row_then
 from bot.domain.problem_numbers import problem_number
@@ -60,16 +58,16 @@ from bot.render import Renderer, label
 from bot.services.bulletin_work import BulletinJob, EarlierFigures, OpenProblem, render_files_and_texts
 from bot.services.participation import load_participation
 from bot.workers import Workers
+from jobs import bulletin_refusals
 from storage import outbox
 from storage import people as people_repo
 from storage import problems as problem_repo
-from storage.annual_plans import year_facts
 from storage.corrections import Correction, corrections_since, last_bulletin_before
 from storage.db import Database
 from storage.digest_queries import bulletin_groups
 from storage.ledger_bases import base_day_by_project
 from storage.ledger_bases import base_days as stored_base_days
-from storage.ledger_entries import first_entered, ledger_on
+from storage.ledger_entries import ledger_on
 from storage.models import Bulletin, Person, Project
 from storage.node_queries import nodes_for_bulletin
 from storage.outbox import PersonNotice
@@ -156,7 +154,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         open_problems=_open_problems_by_project(unclosed),
         top_problems=_open_problems_at_the_top(unclosed),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
-        nodes=(await _bulletin_nodes(session, period, calendar, moves)).of_projects(row.code for row in figures.projects),
+        nodes=(await _bulletin_nodes(session, period, calendar, moves)).of_projects(p.code for p in figures.projects),
         earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves),
         participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
         if period.kind == "weekly" else None,
@@ -246,33 +244,6 @@ def _open_problems_at_the_top(lines: list[ProblemLine]) -> list[OpenProblem]:
     return [OpenProblem(problem_number(line.then.id), line.category, line.text, line.then.resolution_due_at,
                         status=line.then.status, level=line.then.level, project=line.project_name)
             for line in top]
-
-
-async def why_not(session: AsyncSession, period: Period, *, today: date) -> str | None:
-    """Why ``period`` gets no bulletin on ``today`` (bot.domain.periods.refusal), None when it may."""
-    cutoff = measured_on(period)
-    planned, reported = await year_facts(session, cutoff=cutoff)
-    return refusal(period, today=today, planned=planned, reported=reported,
-                   listed=(await ledger_on(session, cutoff)).listed)
-
-
-async def refused_words(session: AsyncSession, period: Period, reason: str, *, scheduled: bool) -> dict[str, Any]:
-    """What ``bulletin_refused.j2`` says ``why_not``'s ``reason`` with (``scheduled``: a due bulletin not sent)."""
-    cutoff = measured_on(period)
-    return {"period": period, "kind_name": KIND_NAMES[period.kind], "reason": reason, "year": cutoff.year,
-            "cutoff": cutoff, "first": await first_entered(session), "scheduled": scheduled}
-
-
-async def _skip(session: AsyncSession, renderer: Renderer, period: Period, reason: str, *, now: datetime) -> None:
-    """A due bulletin that would say nothing is not sent: a log line, and one notice to the admins."""
-    text = renderer.render("bulletin_refused", **await refused_words(session, period, reason, scheduled=True))
-    queued = 0
-    for admin in await people_repo.people_with_role(session, role="admin"):
-        queued += len(await outbox.enqueue_for_person(
-            session, person_id=admin.id, reply=Reply(html=text),
-            key=f"bulletin:{period.kind}:{period.name}:skipped:p{admin.id}", now=now))
-    if queued:
-        log.info("%s %s not sent: %s", period.kind, period.name, reason)
 
 
 async def produce(db: Database, renderer: Renderer, *, period: Period, now: datetime, files_root: Path,
@@ -408,9 +379,9 @@ async def run_due(db: Database, renderer: Renderer, *, now: datetime, files_root
             moment = scheduled_at(calendar, settings, period)
             if now < moment:
                 continue
-            reason = await why_not(session, period, today=today)
+            reason = await bulletin_refusals.why_not(session, period, today=today)
             if reason is not None:
-                await _skip(session, renderer, period, reason, now=now)
+                await bulletin_refusals.skip(session, renderer, period, reason, now=now)
                 continue
             due.append((period, now - moment > LATE_AFTER))
     produced = []

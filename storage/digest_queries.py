@@ -53,8 +53,8 @@ UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.p
 
 
 async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datetime) -> list[UnitProblems]:
-    """Per unit holding them at ``end``: problems raised in [start, end), resolved in it, and still unresolved
-    past their deadline at ``end``, as they stood then (``bot.domain.period_problems.unit_figures``)."""
+    """Per unit holding them at ``end``: problems raised in [start, end), resolved in it, and 超期未办结 at
+    ``end`` (a deadline missed and still open), as they stood then (``bot.domain.period_problems.unit_figures``)."""
     return unit_figures(await period_problems(session, since=start, end=end), start=start)
 
 

@@ -110,7 +110,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import local_today
     from bot.domain.periods import latest_due, parse_period, period_containing
     from bot.render import html_to_plain
-    from jobs import digests
+    from jobs import bulletin_refusals, digests
     from storage.settings import load_calendar, load_digest_settings
 
     core = await open_core(settings)
@@ -125,10 +125,10 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 today = local_today(core.clock)
                 period = latest_due(calendar, args.kind, today) or period_containing(args.kind, today)
-            reason = await digests.why_not(session, period, today=local_today(core.clock))
+            reason = await bulletin_refusals.why_not(session, period, today=local_today(core.clock))
             if reason is not None:
-                raise CliError("said", text=core.deps.renderer.plain(
-                    "bulletin_refused", **await digests.refused_words(session, period, reason, scheduled=False)))
+                words = await bulletin_refusals.refused_words(session, period, reason, scheduled=False)
+                raise CliError("said", text=core.deps.renderer.plain("bulletin_refused", **words))
             if not args.send:
                 rendered = await digests.render_bulletin(
                     session, core.deps.renderer, period=period, calendar=calendar,

@@ -143,8 +143,8 @@ def handling_shares(problems: ProblemsAt, *, start: datetime, units: Iterable[st
 
 
 def unit_figures(problems: ProblemsAt, *, start: datetime) -> list[UnitProblemFigures]:
-    """Per unit holding them at ``end``: raised in ``start``..``end``, resolved in it, overdue at its end
-    (``bot.domain.problem_history.problems_by_unit``)."""
+    """Per unit holding them at ``end``: raised in ``start``..``end``, resolved in it, 超期未办结 at its end (a
+    deadline missed and still open: ``ProblemThen.missed_deadline``), as ``problem_history.problems_by_unit`` counts."""
     return problems_by_unit(problems.counted(since=start), start=start, end=problems.end)
 
 

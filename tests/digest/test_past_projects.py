@@ -18,7 +18,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.halfmonth import compile_document
 from bot.services.participation import load_participation
-from jobs.digests import refused_words, why_not
+from jobs.bulletin_refusals import refused_words, why_not
 from storage.db import Database
 from storage.ledger_entries import LedgerOn, first_entered, ledger_on
 from storage.web_queries import counted_daily, entered_totals

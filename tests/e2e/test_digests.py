@@ -441,7 +441,7 @@ async def test_a_week_over_before_the_ledger_came_in_is_not_sent(imported: Teleg
     await imported.bind(ADMIN, ADMIN_NAME, "admin")
     office.travel(at(9, 28, 9, 5))
 
-    with caplog.at_level(logging.INFO, logger="jobs.digests"):
+    with caplog.at_level(logging.INFO, logger="jobs.bulletin_refusals"):
         assert await office.tick() == []
     calls = await office.deliver()
 

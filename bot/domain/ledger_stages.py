@@ -1,26 +1,72 @@
 """What a ledger import records of the projects' stage histories, worked out in memory (pure): the whole
 history 阶段记录 gives a project with none recorded, the 开工 a later 实际开工 gives a started project with none,
 and the 竣工 a 竣工日期 dates earlier than recorded (bot.domain.ledger_diff lists them as changes;
-storage.ledger_import records the moves).
+storage.ledger_import records the moves); and what is wrong, if anything, with the history 阶段记录 gives one
+project (``history_fault``), so that a hand-edited sheet cannot leave past bulletins reading it wrongly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import NamedTuple
 
 from bot.domain.ledger_plan import FieldChange, KnownProject, LedgerState
 from bot.domain.ledger_rows import ProjectRow, StageRow
 from bot.domain.progress import FINISHED_STAGES, STARTED_STAGES
-from bot.domain.stage_events import START
+from bot.domain.stage_events import FINISH, REOPEN, START
 
-__all__ = ["FINISH_DAY", "STAGE_HISTORY", "START_DAY", "stage_changes", "stage_histories"]
+__all__ = ["FINISH_DAY", "STAGE_HISTORY", "START_DAY", "HistoryFault", "history_fault", "stage_changes",
+           "stage_histories"]
 
 FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
 START_DAY = "start_day"  # the 开工 a ledger's 实际开工 records for a started project with none recorded
 STAGE_HISTORY = "stage_history"  # the moves of 阶段记录 recorded for a project with none
 
 Moves = list[tuple[str, date]]
+
+# The move that may follow each (None: the first): 开工 → 竣工 → 恢复在建 → 竣工 → …; a history may also begin
+# with its 竣工 (a project finished, or added finished, before its 开工 was recorded), and a 竣工 may follow a
+# 竣工 (its finish dated again by a later ledger's 竣工日期): the export writes what is recorded so.
+ALSO_NEXT: dict[str | None, frozenset[str]] = {None: frozenset({FINISH}), FINISH: frozenset({FINISH})}
+NEXT_MOVE = {None: START, START: FINISH, FINISH: REOPEN, REOPEN: FINISH}
+# Why a history is refused (``HistoryFault.reason``).
+OUT_OF_TURN, DAY_BEFORE, STAGE_DIFFERS = "out_of_turn", "day_before", "stage_differs"
+
+
+class HistoryFault(NamedTuple):
+    """The first thing wrong with a project's history: at which of its moves (counted from 0, in the file's
+    order), why (``OUT_OF_TURN``, ``DAY_BEFORE``, ``STAGE_DIFFERS``), and the move that was due there (the one
+    that may follow the move before it; for ``STAGE_DIFFERS`` the last move the stage needs, None for none)."""
+
+    index: int
+    reason: str
+    expected: str | None
+
+
+def history_fault(moves: Sequence[tuple[str, date]], stage: str | None) -> HistoryFault | None:
+    """What is wrong with ``moves`` (kind, day), the history 阶段记录 gives a project in the file's order, for
+    its 建设阶段 ``stage`` (None: not known, not checked against it); None when nothing is. The moves alternate
+    开工, 竣工, 恢复在建, 竣工, … (or begin at the 竣工, its 开工 not recorded; a 竣工 dated again follows its
+    竣工), each on or after the day of the one before (days to come are refused row by
+    row); the last agrees with the stage: 在建 ends 开工 or 恢复在建, 竣工/投产 ends 竣工, and a project not
+    started (谋划, 前期) has none."""
+    previous: tuple[str, date] | None = None
+    for index, (kind, day) in enumerate(moves):
+        expected = NEXT_MOVE[previous[0] if previous else None]
+        if kind != expected and kind not in ALSO_NEXT.get(previous[0] if previous else None, frozenset()):
+            return HistoryFault(index, OUT_OF_TURN, expected)
+        if previous is not None and day < previous[1]:
+            return HistoryFault(index, DAY_BEFORE, expected)
+        previous = (kind, day)
+    if stage is None or previous is None:
+        return None
+    if stage not in STARTED_STAGES:
+        return HistoryFault(0, STAGE_DIFFERS, None)
+    finished = stage in FINISHED_STAGES
+    if (previous[0] == FINISH) != finished:
+        return HistoryFault(len(moves) - 1, STAGE_DIFFERS, FINISH if finished else START)
+    return None
 
 
 def stage_histories(rows: Sequence[StageRow], state: LedgerState) -> tuple[dict[str, Moves], int]:

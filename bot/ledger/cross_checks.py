@@ -1,5 +1,6 @@
 """Checking the ledger across rows (duplicate codes, people and nodes; units, leads and projects that nobody
-knows), over the drafts of the rows each checked on its own (bot.ledger.row_checks).
+knows; a project's 阶段记录 in turn, in date order and ending as its 建设阶段 says), over the drafts of the rows
+each checked on its own (bot.ledger.row_checks).
 
 `Checks` collects the drafts and issues; `bot.ledger.reader` feeds it the tables it finds.
 """
@@ -11,13 +12,16 @@ from datetime import date
 from typing import TypeVar
 
 from bot.domain.ledger_rows import UNIT_ROLES, ImportIssue, Ledger
+from bot.domain.ledger_stages import DAY_BEFORE, STAGE_DIFFERS, history_fault
 from bot.ledger.cells import PARENS
 from bot.ledger.columns import (
     C_CODE,
     C_LEAD,
     C_LEAD_UNIT,
+    C_STAGE,
     C_SUPPORTING,
     LEADER_ROLES,
+    MOVE_BY_LABEL,
     N_NAME,
     P_NAME,
     P_PHONE,
@@ -25,6 +29,8 @@ from bot.ledger.columns import (
     P_UNIT,
     PEOPLE_SHEET,
     PROJECT_SHEET,
+    S_DAY,
+    S_MOVE,
     STATUS_ACTIVE,
     STATUS_STOPPED,
 )
@@ -131,6 +137,45 @@ class Checks:
         for draft in self._stages:
             if draft.code is not None and draft.code not in codes:
                 self._reject(draft, C_CODE, "stage_project_unknown", code=draft.code, sheet=PROJECT_SHEET)
+        self._check_histories()
+
+    def _check_histories(self) -> None:
+        """The rows of 阶段记录 of each project of the projects table (all read) make a history that can be
+        (bot.domain.ledger_stages.history_fault): the first row that breaks it is refused, and with it the
+        project's other rows."""
+        projects: dict[str, ProjectDraft] = {}
+        for project in self._projects:
+            if project.code:
+                projects.setdefault(project.code, project)
+        histories: dict[str, list[StageDraft]] = {}
+        for draft in self._stages:
+            if draft.code in projects:
+                histories.setdefault(draft.code, []).append(draft)
+        labels = {kind: label for label, kind in MOVE_BY_LABEL.items()}
+        for code, drafts in histories.items():
+            if any(d.row is None for d in drafts):
+                continue  # a row already refused on its own: the history is not whole
+            project = projects[code]
+            stage = project.row.stage if project.row is not None else None
+            fault = history_fault([(d.row.kind, d.row.day) for d in drafts if d.row is not None], stage)
+            if fault is None:
+                continue
+            draft = drafts[fault.index]
+            assert draft.row is not None
+            before = drafts[fault.index - 1] if fault.index else None
+            context: dict[str, object] = {
+                "code": code, "move": labels[draft.row.kind], "day": draft.row.day,
+                "expected": labels.get(fault.expected or ""), "stage": stage,
+                "before": labels[before.row.kind] if before is not None and before.row is not None else None,
+                "before_day": before.row.day if before is not None and before.row is not None else None,
+                "seen_row": before.key[1] if before is not None else project.key[1],
+                "seen_sheet": PROJECT_SHEET if fault.reason == STAGE_DIFFERS else None,
+                "stage_column": C_STAGE,
+            }
+            column = S_DAY if fault.reason == DAY_BEFORE else S_MOVE
+            self._reject(draft, column, "stage_" + fault.reason, **context)
+            for other in drafts:
+                other.ok = False
 
     def _reject(self, draft: Draft, column: str, reason: str,
                 **context: object) -> None:

@@ -281,7 +281,8 @@ async def test_a_stage_history_other_than_the_recorded_one_is_kept_and_said(db: 
     before = await _moves(db)
     wb = openpyxl.load_workbook(await _export(db, tmp_path / "export.xlsx"))
     stages = wb["阶段记录"]
-    stages.append(["ZD2026-021", "开工", date(2025, 5, 1)])
+    stages.append(["ZD2026-021", "恢复在建", NOW.date()])  # reopened and finished again: another history
+    stages.append(["ZD2026-021", "竣工", NOW.date()])
     stages.append(["ZD2026-999", "开工", date(2025, 5, 1)])
     edited = tmp_path / "edited.xlsx"
     wb.save(edited)

@@ -667,14 +667,49 @@ def test_a_bad_stage_row_is_refused_naming_its_row_and_column(tmp_path, row, col
 
 
 @settings(max_examples=40, deadline=None)
-@given(day=st.dates(min_value=date(2000, 1, 1), max_value=date(2026, 11, 23)),
-       label=st.sampled_from(["开工", "竣工", "恢复在建"]))
-def test_any_past_day_and_move_of_a_stage_row_is_read_as_written(day, label):
+@given(days=st.lists(st.dates(min_value=date(2000, 1, 1), max_value=date(2026, 11, 23)), min_size=1, max_size=5))
+def test_any_past_days_of_a_history_in_turn_are_read_as_written(days):
+    days = sorted(days)
+    labels = [["开工", "竣工", "恢复在建", "竣工", "恢复在建"][i] for i in range(len(days))]
+    stage = "竣工" if labels[-1] == "竣工" else "在建"
+    rows = [["ZD2026-001", label, day.isoformat()] for label, day in zip(labels, days, strict=True)]
     with tempfile.TemporaryDirectory() as folder:
         tmp_path = Path(folder)
-        files = [project_csv(tmp_path, GOOD_PROJECT), people_csv(tmp_path),
-                 _stages_csv(tmp_path, ["ZD2026-001", label, day.isoformat()])]
+        files = [project_csv(tmp_path, {**GOOD_PROJECT, "建设阶段": stage}), people_csv(tmp_path),
+                 _stages_csv(tmp_path, *rows)]
         ledger = read_ledger(files, today=date(2026, 11, 23))
     assert ledger.issues == []
+    kinds = {"开工": "start", "竣工": "finish", "恢复在建": "reopen"}
     assert [(s.kind, s.day) for s in ledger.stages] == [
-        ({"开工": "start", "竣工": "finish", "恢复在建": "reopen"}[label], day)]
+        (kinds[label], day) for label, day in zip(labels, days, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("stage", "rows", "at", "message"),
+    [
+        ("在建", [["开工", "2026-03-02"], ["开工", "2026-05-01"]], (3, "阶段变化"),
+         "项目 ZD2026-001 的阶段变化应依次为开工、竣工、恢复在建、竣工……：第2行「开工」之后应为「竣工」，"
+         "此行却是「开工」"),
+        ("在建", [["竣工", "2026-03-02"], ["开工", "2026-05-01"]], (3, "阶段变化"),
+         "第2行「竣工」之后应为「恢复在建」，此行却是「开工」"),
+        ("在建", [["恢复在建", "2026-03-02"]], (2, "阶段变化"),
+         "第一条应为「开工」（开工日期不详的可从「竣工」起），此行却是「恢复在建」"),
+        ("竣工", [["开工", "2026-06-30"], ["竣工", "2026-03-02"]], (3, "日期"),
+         "项目 ZD2026-001 此行「竣工」的日期（2026-03-02）早于第2行「开工」的日期（2026-06-30），"
+         "阶段变化应按日期先后填写"),
+        ("在建", [["开工", "2026-03-02"], ["竣工", "2026-06-30"]], (3, "阶段变化"),
+         "项目 ZD2026-001 的建设阶段为「在建」（「重点项目包抓责任分解表」第2行），"
+         "最后一条阶段变化应为「开工」或「恢复在建」，此行却是「竣工」"),
+        ("竣工", [["开工", "2026-03-02"]], (2, "阶段变化"), "最后一条阶段变化应为「竣工」，此行却是「开工」"),
+        ("前期", [["开工", "2026-03-02"]], (2, "阶段变化"),
+         "建设阶段为「前期」（「重点项目包抓责任分解表」第2行），尚未开工，不应有阶段变化"),
+    ],
+)
+def test_a_history_out_of_turn_out_of_order_or_against_the_stage_is_refused_naming_its_row(
+        tmp_path, stage, rows, at, message):
+    files = [project_csv(tmp_path, {**GOOD_PROJECT, "建设阶段": stage}), people_csv(tmp_path),
+             _stages_csv(tmp_path, *(["ZD2026-001", *row] for row in rows))]
+    ledger = read_ledger(files, today=date(2026, 11, 23))
+    assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("stages.csv", *at)]
+    assert message in ledger.issues[0].message
+    assert ledger.stages == []

@@ -17,7 +17,7 @@ from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage.annual_plans import plan_for, plans_of_year
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import AuditEntry, Person, Project, Unit
+from storage.models import AuditEntry, Person, Project, StageEvent, Unit
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
 
@@ -305,3 +305,19 @@ async def _project_id(db: Database, code: str) -> int:
         project_id = await session.scalar(select(Project.id).where(Project.code == code))
     assert project_id is not None
     return project_id
+
+
+async def test_a_stage_history_against_the_project_s_stage_is_refused_and_nothing_is_written(
+    db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path
+) -> None:
+    """ZD2026-001 is 在建, yet its 阶段记录 ends with a 竣工: past bulletins would read it finished. The import
+    refuses it, naming the sheet, row and column, and writes nothing."""
+    stages = _write(tmp_path / "stages.csv", [["项目编号", "阶段变化", "日期"], ["ZD2026-001", "开工", "2026-03-02"],
+                                               ["ZD2026-001", "竣工", "2026-06-30"]])
+    summary = await _import(db, clock, actor, [*CSV_TWINS, stages])
+    assert [(issue.sheet, issue.row, issue.column) for issue in summary.issues] == [("stages.csv", 3, "阶段变化")]
+    assert "建设阶段为「在建」" in summary.issues[0].message
+    assert "最后一条阶段变化应为「开工」或「恢复在建」，此行却是「竣工」" in summary.issues[0].message
+    assert not +summary.added
+    assert await _counts(db) == {"projects": 0, "people": 0, "units": 0, "audit_log": 0}
+    assert await count(db, StageEvent) == 0

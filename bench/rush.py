@@ -35,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -235,9 +235,7 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
             slowest.append((after[0] - arrived, arrived - start))
             if bulletin and bulletin["start"] <= arrived <= bulletin["end"]:
                 during.append(after[0] - arrived)
-    person_of = {user_id: person_id for user_id, _, person_id in bound}
-    missing = [u for u in results if stored.get(person_of[u], 0) == 0]
-    twice = [u for u in results if stored.get(person_of[u], 0) > 1]
+    missing, twice = not_stored_once(results, bound, stored)
     for user_id in (missing + twice)[:3]:
         print(f"  not stored once: liaison {user_id}, replies {[text[:80] for _, text in results[user_id][1]]}")
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
@@ -264,6 +262,20 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
         (f"the bulletin produced during the rush: {'yes' if overlapped and bulletin['produced'] else 'no'}",
          bool(overlapped and bulletin["produced"])),
     ]
+    return verdict(goals)
+
+
+def not_stored_once(results: dict[Any, Any], bound: list[tuple[Any, str, int]],
+                    stored: dict[int, int]) -> tuple[list[Any], list[Any]]:
+    """The accounts of `results` whose report was not stored (the first list) or stored twice (the second)."""
+    person_of = {account: person_id for account, _, person_id in bound}
+    missing = [u for u in results if stored.get(person_of[u], 0) == 0]
+    twice = [u for u in results if stored.get(person_of[u], 0) > 1]
+    return missing, twice
+
+
+def verdict(goals: list[tuple[str, bool]]) -> bool:
+    """Print each goal, met or missed, and the verdict; whether every goal was met."""
     for text, met in goals:
         print(f"goal: {text} — {'met' if met else 'MISSED'}")
     passed = all(met for _, met in goals)
@@ -271,8 +283,9 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
     return passed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def rush_arguments(doc: str) -> argparse.ArgumentParser:
+    """The command line both rushes take (`doc`'s first paragraph describes it)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--liaisons", type=int, default=1000, help="liaisons reporting once each (default 1000)")
     parser.add_argument("--window", type=float, default=60.0, help="seconds the reports are spread over")
     parser.add_argument("--projects", type=int, default=10_000)
@@ -283,19 +296,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for the last replies after the window")
-    args = parser.parse_args()
+    return parser
 
+
+def run_with_fake(serve_fake: Callable[[Connection], None],
+                  play: Callable[[argparse.Namespace, Connection, Any], Awaitable[bool]],
+                  args: argparse.Namespace) -> bool:
+    """Start `serve_fake` in a child process, play the rush against it (given what the fake first sends), stop it."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_serve_fake, args=(child,), daemon=True)
+    process = context.Process(target=serve_fake, args=(child,), daemon=True)
     process.start()
     try:
-        asyncio.run(rush(args, parent, parent.recv()))
+        return asyncio.run(play(args, parent, parent.recv()))
     finally:
         parent.send("stop")
         process.join(5)
         if process.is_alive():
             process.terminate()
+
+
+def main() -> None:
+    run_with_fake(_serve_fake, rush, rush_arguments(__doc__).parse_args())
 
 
 if __name__ == "__main__":

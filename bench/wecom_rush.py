@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import multiprocessing
 import os
 import pstats
 import random
@@ -54,7 +53,16 @@ if str(REPO) not in sys.path:
 from aiohttp import web  # noqa: E402
 
 from bench.ranking import CUTOFF, build_district  # noqa: E402
-from bench.rush import NOW, bind_liaisons, percentile, stored_per_person  # noqa: E402
+from bench.rush import (  # noqa: E402
+    NOW,
+    bind_liaisons,
+    not_stored_once,
+    percentile,
+    run_with_fake,
+    rush_arguments,
+    stored_per_person,
+    verdict,
+)
 from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.wecom.callback import WeComChannel  # noqa: E402
 from bot.channels.wecom.wiring import CALLBACK_PATH, add_wecom_routes  # noqa: E402
@@ -236,9 +244,7 @@ def report(args: argparse.Namespace, start: float, bulletin: dict[str, Any], per
                for posted, _, _, sent in results.values() if any(at >= posted for at in sent)]
     unanswered = [userid for userid, (_, _, _, sent) in results.items() if not sent]
     sent = sum(len(messages) for _, _, _, messages in results.values())
-    person_of = {userid: person_id for userid, _, person_id in bound}
-    missing = [u for u in results if stored.get(person_of[u], 0) == 0]
-    twice = [u for u in results if stored.get(person_of[u], 0) > 1]
+    missing, twice = not_stored_once(results, bound, stored)
     during = [answered - posted for posted, answered, _, _ in results.values()
               if bulletin and bulletin["start"] <= posted <= bulletin["end"]]
 
@@ -279,42 +285,14 @@ def report(args: argparse.Namespace, start: float, bulletin: dict[str, Any], per
          f"{'yes' if bulletin['start'] - start < args.window and bulletin['produced'] else 'no'}",
          bool(bulletin["start"] - start < args.window and bulletin["produced"])),
     ]
-    for text, met in goals:
-        print(f"goal: {text} — {'met' if met else 'MISSED'}")
-    passed = all(met for _, met in goals)
-    print(f"verdict: {'PASS' if passed else 'FAIL'}")
-    return passed
+    return verdict(goals)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--liaisons", type=int, default=1000, help="liaisons reporting once each (default 1000)")
-    parser.add_argument("--window", type=float, default=60.0, help="seconds the reports are spread over")
-    parser.add_argument("--projects", type=int, default=10_000)
-    parser.add_argument("--reports", type=int, default=1_000_000, help="reports already in the database")
-    parser.add_argument("--problems", type=int, default=3_000)
-    parser.add_argument("--bulletin-at", type=float, default=5.0,
-                        help="seconds into the rush when the bulletin starts (default 5)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for the last replies after the window")
+    parser = rush_arguments(__doc__)
     parser.add_argument("--profile", metavar="FILE",
                         help="profile the event loop thread (cProfile) during the rush into FILE, print its top")
-    args = parser.parse_args()
-
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_serve_fake, args=(child,), daemon=True)
-    process.start()
-    passed = False
-    try:
-        passed = asyncio.run(rush(args, parent, parent.recv()))
-    finally:
-        parent.send("stop")
-        process.join(5)
-        if process.is_alive():
-            process.terminate()
-    sys.exit(0 if passed else 1)
+    sys.exit(0 if run_with_fake(_serve_fake, rush, parser.parse_args()) else 1)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,16 @@ from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
 ADMIN = ROLE_PEOPLE["admin"]
 
 
+async def pages_as(site: WebHarness, person: str, *paths: str) -> list[str]:
+    """What `person`, signed in, reads at each of `paths`."""
+    texts = []
+    async with site.signed_in(person) as client:
+        for path in paths:
+            async with client.get(path) as response:
+                texts.append(await response.text())
+    return texts
+
+
 class Scripts(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -123,11 +133,7 @@ async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -
 async def test_what_users_wrote_is_escaped(site: WebHarness) -> None:
     await site.report("ZD2026-001", date(2026, 11, 19), "800", "<script>alert(1)</script>主体&封顶")
     number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "<img src=x onerror=alert(2)>拆迁")
-    async with site.signed_in("郝芳") as client:
-        async with client.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
-        async with client.get(f"/web/problem/{number}") as response:
-            problem = await response.text()
+    page, problem = await pages_as(site, "郝芳", "/web/project/ZD2026-001", f"/web/problem/{number}")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;主体&amp;封顶" in page and "<script>alert" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;拆迁" in problem and "<img src=x" not in problem
 
@@ -334,11 +340,7 @@ async def test_a_unit_page_says_a_unit_with_nothing_to_score_is_not_ranked(site:
         s = await current_standings(session, today=date(2026, 11, 20))
     assert next(g for g in s.units if g.name == name).rank is None
     ranked = next(g for g in s.units if g.rank is not None)
-    async with site.signed_in(ADMIN) as client:
-        async with client.get(f"/web/unit/{name}") as response:
-            idle = await response.text()
-        async with client.get(f"/web/unit/{ranked.name}") as response:
-            scored = await response.text()
+    idle, scored = await pages_as(site, ADMIN, f"/web/unit/{name}", f"/web/unit/{ranked.name}")
 
     header = re.search(r"<h1>.*?</h1>", idle, re.S)
     assert header is not None and "本期无可计分数据，不参与排名" in header.group(0), header
@@ -350,13 +352,8 @@ async def test_what_users_wrote_on_several_lines_is_shown_on_them(site: WebHarne
     """A report's paragraph of 下步计划 and a problem in paragraphs keep their lines on the pages (pre-line)."""
     await site.report("ZD2026-001", date(2026, 11, 19), "800", "主体封顶\n下步计划：\n1. 幕墙招标")
     number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "一、还有12户未签约；\n二、坟墓未迁移。")
-    async with site.signed_in("郝芳") as client:
-        async with client.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
-        async with client.get(f"/web/problem/{number}") as response:
-            problem = await response.text()
-        async with client.get("/web/static/app.css") as response:
-            css = await response.text()
+    page, problem, css = await pages_as(site, "郝芳", "/web/project/ZD2026-001", f"/web/problem/{number}",
+                                        "/web/static/app.css")
     assert '<span class="typed">主体封顶\n下步计划：\n1. 幕墙招标</span>' in page
     assert '<p class="typed">一、还有12户未签约；\n二、坟墓未迁移。</p>' in problem
     assert re.search(r"\.typed \{ white-space: pre-line; \}", css)

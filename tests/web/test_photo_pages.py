@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.clock import to_local
 from tests.photos.pictures import photo
-from tests.web.harness import WebHarness
+from tests.web.harness import WebHarness, page_as
 from tests.web.test_evidence_photos import keeper
 
 
@@ -77,9 +77,7 @@ async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None
     await site.report("ZD2026-001", today - timedelta(days=1), "100", "桩基施工", photos=["AgACagain", "AgACnew"])
     assert (await keeper(site, {"AgACfirst": photo(41), "AgACagain": photo(41),
                                 "AgACnew": photo(42)}).keep_due()).kept == 3
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
+    page = await page_as(site, "郝芳", "/web/project/ZD2026-001")
     earlier = (today - timedelta(days=2)).isoformat()
     assert page.count(f"疑似重复照片：与 ZD2026-001 {earlier} 的照片相同") == 1
     assert page.count('class="repeat"') == 1
@@ -91,9 +89,7 @@ async def test_the_same_photo_three_times_in_one_report_is_flagged_on_the_page(s
     await site.report("ZD2026-001", day, "100", "桩基施工", photos=["AgACone", "AgACtwo", "AgACthree"])
     assert (await keeper(site, {"AgACone": photo(43), "AgACtwo": photo(43),
                                 "AgACthree": photo(43)}).keep_due()).kept == 3
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
+    page = await page_as(site, "郝芳", "/web/project/ZD2026-001")
     assert page.count("疑似重复照片：与同时报送的另一张照片相同") == 2
     assert page.count('class="repeat"') == 2
     first = page.split('<a href="/web/photo/')[1].split('"')[0]

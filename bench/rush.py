@@ -54,7 +54,7 @@ from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.domain.messages import Incoming  # noqa: E402
-from bot.domain.periods import period_containing  # noqa: E402
+from bot.domain.periods import Period, period_containing  # noqa: E402
 from bot.services.invites import create_invite  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -173,6 +173,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+async def timed_bulletin(core: Core, period: Period, files_root: Path, at: float) -> dict[str, Any]:
+    """Produce the bulletin of `period` (``jobs.digests.produce``) from the monotonic time `at` on: when it
+    started ("start") and ended ("end"), and what it produced ("produced")."""
+    from jobs import digests
+
+    await asyncio.sleep(max(0.0, at - time.monotonic()))
+    bulletin: dict[str, Any] = {"start": time.monotonic()}
+    bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
+                                                 files_root=files_root, workers=core.workers)
+    bulletin["end"] = time.monotonic()
+    return bulletin
+
+
 async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="diaodu-rush-") as tmp:
@@ -191,18 +204,8 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
               f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
               flush=True)
 
-        from jobs import digests
-
         period = period_containing("weekly", CUTOFF)
         application = TelegramChannel(settings, core.router).application
-        bulletin: dict[str, Any] = {}
-
-        async def produce_bulletin(start: float) -> None:
-            await asyncio.sleep(max(0.0, start + args.bulletin_at - time.monotonic()))
-            bulletin["start"] = time.monotonic()
-            bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
-                                                         files_root=Path(tmp), workers=core.workers)
-            bulletin["end"] = time.monotonic()
 
         async with application:
             await application.start()
@@ -214,10 +217,10 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
                          for n, (user_id, code, _) in enumerate(bound)]
                 conn.send((texts, args.window, args.seed, args.timeout))
                 start = await loop.run_in_executor(None, conn.recv)
-                producing = asyncio.create_task(produce_bulletin(start))
+                producing = asyncio.create_task(timed_bulletin(core, period, Path(tmp), start + args.bulletin_at))
                 results: dict[int, tuple[float, list[tuple[float, str]]]] = await loop.run_in_executor(
                     None, conn.recv)
-                await producing
+                bulletin = await producing
             finally:
                 await application.updater.stop()
                 await application.stop()

@@ -61,6 +61,7 @@ from bench.rush import (  # noqa: E402
     run_with_fake,
     rush_arguments,
     stored_per_person,
+    timed_bulletin,
     verdict,
 )
 from bot.app import Core, settle_heap  # noqa: E402
@@ -183,8 +184,6 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
               f"{args.bulletin_at:g} s on; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"on {os.cpu_count()} CPUs", flush=True)
 
-        from jobs import digests
-
         period = period_containing("weekly", CUTOFF)
         channel = WeComChannel.from_settings(settings, core.router)
         http = web.Application()
@@ -194,28 +193,20 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}{CALLBACK_PATH}"
         settle_heap()  # as `diaodu run` does once it has started
-        bulletin: dict[str, Any] = {}
         profiler = cProfile.Profile() if args.profile else None
-
-        async def produce_bulletin(start: float) -> None:
-            await asyncio.sleep(max(0.0, start + args.bulletin_at - time.monotonic()))
-            bulletin["start"] = time.monotonic()
-            bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
-                                                         files_root=Path(tmp), workers=core.workers)
-            bulletin["end"] = time.monotonic()
 
         try:
             texts = [(userid, f"/report {code} 1 主体结构施工中,第{n}次填报")
                      for n, (userid, code, _) in enumerate(bound)]
             conn.send((url, texts, args.window, args.seed, args.timeout))
             start = await loop.run_in_executor(None, conn.recv)
-            producing = asyncio.create_task(produce_bulletin(start))
+            producing = asyncio.create_task(timed_bulletin(core, period, Path(tmp), start + args.bulletin_at))
             lag = LoopLag()
             watching = asyncio.create_task(lag.run())
             if profiler is not None:
                 profiler.enable()
             results: dict[str, tuple[float, float, int, list[float]]] = await loop.run_in_executor(None, conn.recv)
-            await producing
+            bulletin = await producing
             await channel.idle(args.timeout)
             if profiler is not None:
                 profiler.disable()

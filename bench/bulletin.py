@@ -43,12 +43,12 @@ if str(REPO) not in sys.path:
 from sqlalchemy import event, insert  # noqa: E402
 
 import jobs.digests as digests  # noqa: E402
-from bench.ranking import CREATED, build  # noqa: E402
+from bench.ranking import CREATED, build, wiped_database  # noqa: E402
 from bot.domain.periods import parse_period  # noqa: E402
 from bot.domain.stage_events import CONFIRMED, FINISH, REOPEN, START  # noqa: E402
 from bot.render import Renderer  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Base, ProjectNode, StageEvent  # noqa: E402
+from storage.models import ProjectNode, StageEvent  # noqa: E402
 from storage.settings import load_calendar, load_digest_settings  # noqa: E402
 
 HISTORY_TABLES = ("problem_events", "stage_events")
@@ -135,14 +135,7 @@ async def bench(db: Database, args: argparse.Namespace, files: Path) -> bool:
 async def run(args: argparse.Namespace) -> bool:
     with tempfile.TemporaryDirectory(prefix="diaodu-bench-") as tmp:
         if args.database_url:
-            url = args.database_url
-            for plain in ("postgresql://", "postgres://"):
-                if url.startswith(plain):
-                    url = "postgresql+asyncpg://" + url[len(plain):]
-            db = Database(url)
-            async with db.engine.begin() as conn:
-                await conn.run_sync(Base.metadata.drop_all)
-                await conn.run_sync(Base.metadata.create_all)
+            db = await wiped_database(args.database_url)
         else:
             db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
             await db.create_all()

@@ -371,17 +371,26 @@ async def explain(db: Database, cutoff: date, window_start: date, calendar: Any)
                 print("   ", " | ".join(str(v) for v in row))
 
 
+async def wiped_database(url: str) -> Database:
+    """The scratch PostgreSQL database at `url` (``postgresql://`` accepted), emptied and given today's tables."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            url = "postgresql+asyncpg://" + url[len(plain):]
+    db = Database(url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.run_sync(Base.metadata.create_all)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
 async def run(args: argparse.Namespace) -> None:
     if args.database_url:
-        url = args.database_url
-        for plain in ("postgresql://", "postgres://"):
-            if url.startswith(plain):
-                url = "postgresql+asyncpg://" + url[len(plain):]
-        db = Database(url)
+        db = await wiped_database(args.database_url)
         try:
-            async with db.engine.begin() as conn:
-                await conn.run_sync(Base.metadata.drop_all)
-                await conn.run_sync(Base.metadata.create_all)
             await bench(db, args)
         finally:
             await db.dispose()

@@ -35,7 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -54,7 +54,7 @@ from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.domain.messages import Incoming  # noqa: E402
-from bot.domain.periods import period_containing  # noqa: E402
+from bot.domain.periods import Period, period_containing  # noqa: E402
 from bot.services.invites import create_invite  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -173,6 +173,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+async def timed_bulletin(core: Core, period: Period, files_root: Path, at: float) -> dict[str, Any]:
+    """Produce the bulletin of `period` (``jobs.digests.produce``) from the monotonic time `at` on: when it
+    started ("start") and ended ("end"), and what it produced ("produced")."""
+    from jobs import digests
+
+    await asyncio.sleep(max(0.0, at - time.monotonic()))
+    bulletin: dict[str, Any] = {"start": time.monotonic()}
+    bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
+                                                 files_root=files_root, workers=core.workers)
+    bulletin["end"] = time.monotonic()
+    return bulletin
+
+
 async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="diaodu-rush-") as tmp:
@@ -191,18 +204,8 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
               f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs",
               flush=True)
 
-        from jobs import digests
-
         period = period_containing("weekly", CUTOFF)
         application = TelegramChannel(settings, core.router).application
-        bulletin: dict[str, Any] = {}
-
-        async def produce_bulletin(start: float) -> None:
-            await asyncio.sleep(max(0.0, start + args.bulletin_at - time.monotonic()))
-            bulletin["start"] = time.monotonic()
-            bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
-                                                         files_root=Path(tmp), workers=core.workers)
-            bulletin["end"] = time.monotonic()
 
         async with application:
             await application.start()
@@ -214,10 +217,10 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
                          for n, (user_id, code, _) in enumerate(bound)]
                 conn.send((texts, args.window, args.seed, args.timeout))
                 start = await loop.run_in_executor(None, conn.recv)
-                producing = asyncio.create_task(produce_bulletin(start))
+                producing = asyncio.create_task(timed_bulletin(core, period, Path(tmp), start + args.bulletin_at))
                 results: dict[int, tuple[float, list[tuple[float, str]]]] = await loop.run_in_executor(
                     None, conn.recv)
-                await producing
+                bulletin = await producing
             finally:
                 await application.updater.stop()
                 await application.stop()
@@ -235,9 +238,7 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
             slowest.append((after[0] - arrived, arrived - start))
             if bulletin and bulletin["start"] <= arrived <= bulletin["end"]:
                 during.append(after[0] - arrived)
-    person_of = {user_id: person_id for user_id, _, person_id in bound}
-    missing = [u for u in results if stored.get(person_of[u], 0) == 0]
-    twice = [u for u in results if stored.get(person_of[u], 0) > 1]
+    missing, twice = not_stored_once(results, bound, stored)
     for user_id in (missing + twice)[:3]:
         print(f"  not stored once: liaison {user_id}, replies {[text[:80] for _, text in results[user_id][1]]}")
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
@@ -264,6 +265,20 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
         (f"the bulletin produced during the rush: {'yes' if overlapped and bulletin['produced'] else 'no'}",
          bool(overlapped and bulletin["produced"])),
     ]
+    return verdict(goals)
+
+
+def not_stored_once(results: dict[Any, Any], bound: list[tuple[Any, str, int]],
+                    stored: dict[int, int]) -> tuple[list[Any], list[Any]]:
+    """The accounts of `results` whose report was not stored (the first list) or stored twice (the second)."""
+    person_of = {account: person_id for account, _, person_id in bound}
+    missing = [u for u in results if stored.get(person_of[u], 0) == 0]
+    twice = [u for u in results if stored.get(person_of[u], 0) > 1]
+    return missing, twice
+
+
+def verdict(goals: list[tuple[str, bool]]) -> bool:
+    """Print each goal, met or missed, and the verdict; whether every goal was met."""
     for text, met in goals:
         print(f"goal: {text} — {'met' if met else 'MISSED'}")
     passed = all(met for _, met in goals)
@@ -271,8 +286,9 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
     return passed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def rush_arguments(doc: str) -> argparse.ArgumentParser:
+    """The command line both rushes take (`doc`'s first paragraph describes it)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--liaisons", type=int, default=1000, help="liaisons reporting once each (default 1000)")
     parser.add_argument("--window", type=float, default=60.0, help="seconds the reports are spread over")
     parser.add_argument("--projects", type=int, default=10_000)
@@ -283,19 +299,28 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds to wait for the last replies after the window")
-    args = parser.parse_args()
+    return parser
 
+
+def run_with_fake(serve_fake: Callable[[Connection], None],
+                  play: Callable[[argparse.Namespace, Connection, Any], Awaitable[bool]],
+                  args: argparse.Namespace) -> bool:
+    """Start `serve_fake` in a child process, play the rush against it (given what the fake first sends), stop it."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_serve_fake, args=(child,), daemon=True)
+    process = context.Process(target=serve_fake, args=(child,), daemon=True)
     process.start()
     try:
-        asyncio.run(rush(args, parent, parent.recv()))
+        return asyncio.run(play(args, parent, parent.recv()))
     finally:
         parent.send("stop")
         process.join(5)
         if process.is_alive():
             process.terminate()
+
+
+def main() -> None:
+    run_with_fake(_serve_fake, rush, rush_arguments(__doc__).parse_args())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import multiprocessing
 import os
 import pstats
 import random
@@ -54,7 +53,17 @@ if str(REPO) not in sys.path:
 from aiohttp import web  # noqa: E402
 
 from bench.ranking import CUTOFF, build_district  # noqa: E402
-from bench.rush import NOW, bind_liaisons, percentile, stored_per_person  # noqa: E402
+from bench.rush import (  # noqa: E402
+    NOW,
+    bind_liaisons,
+    not_stored_once,
+    percentile,
+    run_with_fake,
+    rush_arguments,
+    stored_per_person,
+    timed_bulletin,
+    verdict,
+)
 from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.wecom.callback import WeComChannel  # noqa: E402
 from bot.channels.wecom.wiring import CALLBACK_PATH, add_wecom_routes  # noqa: E402
@@ -175,8 +184,6 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
               f"{args.bulletin_at:g} s on; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
               f"on {os.cpu_count()} CPUs", flush=True)
 
-        from jobs import digests
-
         period = period_containing("weekly", CUTOFF)
         channel = WeComChannel.from_settings(settings, core.router)
         http = web.Application()
@@ -186,28 +193,20 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         url = f"http://127.0.0.1:{runner.addresses[0][1]}{CALLBACK_PATH}"
         settle_heap()  # as `diaodu run` does once it has started
-        bulletin: dict[str, Any] = {}
         profiler = cProfile.Profile() if args.profile else None
-
-        async def produce_bulletin(start: float) -> None:
-            await asyncio.sleep(max(0.0, start + args.bulletin_at - time.monotonic()))
-            bulletin["start"] = time.monotonic()
-            bulletin["produced"] = await digests.produce(core.db, core.deps.renderer, period=period, now=NOW,
-                                                         files_root=Path(tmp), workers=core.workers)
-            bulletin["end"] = time.monotonic()
 
         try:
             texts = [(userid, f"/report {code} 1 主体结构施工中,第{n}次填报")
                      for n, (userid, code, _) in enumerate(bound)]
             conn.send((url, texts, args.window, args.seed, args.timeout))
             start = await loop.run_in_executor(None, conn.recv)
-            producing = asyncio.create_task(produce_bulletin(start))
+            producing = asyncio.create_task(timed_bulletin(core, period, Path(tmp), start + args.bulletin_at))
             lag = LoopLag()
             watching = asyncio.create_task(lag.run())
             if profiler is not None:
                 profiler.enable()
             results: dict[str, tuple[float, float, int, list[float]]] = await loop.run_in_executor(None, conn.recv)
-            await producing
+            bulletin = await producing
             await channel.idle(args.timeout)
             if profiler is not None:
                 profiler.disable()
@@ -236,9 +235,7 @@ def report(args: argparse.Namespace, start: float, bulletin: dict[str, Any], per
                for posted, _, _, sent in results.values() if any(at >= posted for at in sent)]
     unanswered = [userid for userid, (_, _, _, sent) in results.items() if not sent]
     sent = sum(len(messages) for _, _, _, messages in results.values())
-    person_of = {userid: person_id for userid, _, person_id in bound}
-    missing = [u for u in results if stored.get(person_of[u], 0) == 0]
-    twice = [u for u in results if stored.get(person_of[u], 0) > 1]
+    missing, twice = not_stored_once(results, bound, stored)
     during = [answered - posted for posted, answered, _, _ in results.values()
               if bulletin and bulletin["start"] <= posted <= bulletin["end"]]
 
@@ -279,42 +276,14 @@ def report(args: argparse.Namespace, start: float, bulletin: dict[str, Any], per
          f"{'yes' if bulletin['start'] - start < args.window and bulletin['produced'] else 'no'}",
          bool(bulletin["start"] - start < args.window and bulletin["produced"])),
     ]
-    for text, met in goals:
-        print(f"goal: {text} — {'met' if met else 'MISSED'}")
-    passed = all(met for _, met in goals)
-    print(f"verdict: {'PASS' if passed else 'FAIL'}")
-    return passed
+    return verdict(goals)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--liaisons", type=int, default=1000, help="liaisons reporting once each (default 1000)")
-    parser.add_argument("--window", type=float, default=60.0, help="seconds the reports are spread over")
-    parser.add_argument("--projects", type=int, default=10_000)
-    parser.add_argument("--reports", type=int, default=1_000_000, help="reports already in the database")
-    parser.add_argument("--problems", type=int, default=3_000)
-    parser.add_argument("--bulletin-at", type=float, default=5.0,
-                        help="seconds into the rush when the bulletin starts (default 5)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for the last replies after the window")
+    parser = rush_arguments(__doc__)
     parser.add_argument("--profile", metavar="FILE",
                         help="profile the event loop thread (cProfile) during the rush into FILE, print its top")
-    args = parser.parse_args()
-
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_serve_fake, args=(child,), daemon=True)
-    process.start()
-    passed = False
-    try:
-        passed = asyncio.run(rush(args, parent, parent.recv()))
-    finally:
-        parent.send("stop")
-        process.join(5)
-        if process.is_alive():
-            process.terminate()
-    sys.exit(0 if passed else 1)
+    sys.exit(0 if run_with_fake(_serve_fake, rush, parser.parse_args()) else 1)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ for every kind of photo (``bot.web.evidence_photos`` serves problems' and nodes'
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,11 +66,22 @@ async def _photo(view: View) -> tuple[photo_repo.StoredPhoto, Project] | web.Str
     return stored, project
 
 
-async def _serve(view: View, *, thumbnail: bool) -> web.StreamResponse:
-    found = await _photo(view)
-    if isinstance(found, web.StreamResponse):
-        return found
-    stored, _project = found
+def _of_photo(answer: Callable[[View, photo_repo.StoredPhoto, Project], Awaitable[web.StreamResponse]],
+              ) -> Callable[[View], Awaitable[web.StreamResponse]]:
+    """A route giving `answer` for the photo it names and its project; not found or refused (``_photo``) when
+    there is none or it is out of the viewer's scope."""
+
+    @functools.wraps(answer)
+    async def route(view: View) -> web.StreamResponse:
+        found = await _photo(view)
+        if isinstance(found, web.StreamResponse):
+            return found
+        return await answer(view, *found)
+
+    return route
+
+
+async def _serve(view: View, stored: photo_repo.StoredPhoto, *, thumbnail: bool) -> web.StreamResponse:
     return photo_response(view, await read_stored(open_photo_store(view.state.settings), stored, thumbnail=thumbnail),
                           thumbnail=thumbnail)
 
@@ -94,12 +106,9 @@ def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: boo
 
 
 @page_route
-async def photo(view: View) -> web.StreamResponse:
+@_of_photo
+async def photo(view: View, stored: photo_repo.StoredPhoto, project: Project) -> web.StreamResponse:
     """A page showing the photo full size (a page of ours, under the pages' Content-Security-Policy)."""
-    found = await _photo(view)
-    if isinstance(found, web.StreamResponse):
-        return found
-    stored, project = found
     return await photo_page(view, stored, REPORT_PHOTOS, kind="report", code=project.code,
                             back_href=f"/web/project/{project.code}", back_label=f"{project.code} {project.name}")
 
@@ -128,13 +137,15 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
 
 
 @page_route
-async def photo_file(view: View) -> web.StreamResponse:
-    return await _serve(view, thumbnail=False)
+@_of_photo
+async def photo_file(view: View, stored: photo_repo.StoredPhoto, _project: Project) -> web.StreamResponse:
+    return await _serve(view, stored, thumbnail=False)
 
 
 @page_route
-async def thumbnail(view: View) -> web.StreamResponse:
-    return await _serve(view, thumbnail=True)
+@_of_photo
+async def thumbnail(view: View, stored: photo_repo.StoredPhoto, _project: Project) -> web.StreamResponse:
+    return await _serve(view, stored, thumbnail=True)
 
 
 async def screen_response(view: View, sha256: str | None, content_type: str | None) -> web.StreamResponse:
@@ -144,9 +155,6 @@ async def screen_response(view: View, sha256: str | None, content_type: str | No
 
 
 @page_route
-async def screen(view: View) -> web.StreamResponse:
-    found = await _photo(view)
-    if isinstance(found, web.StreamResponse):
-        return found
-    stored, _project = found
+@_of_photo
+async def screen(view: View, stored: photo_repo.StoredPhoto, _project: Project) -> web.StreamResponse:
     return await screen_response(view, stored.sha256, stored.content_type)

@@ -12,6 +12,7 @@ helpers every channel harness offers (``ChannelHarness``).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -350,6 +351,14 @@ class TelegramHarness(ChannelHarness):
         del update["message"]["text"]
         update["message"].update(fields)
         self.fake.enqueue_update(update)
+        return await self._exchange(update, user_id if chat_id is None else chat_id, mark)
+
+    async def edit(self, user_id: int, text: str, *, chat_id: int | None = None) -> Replies:
+        """The user edits a message they sent earlier (in their private chat unless chat_id is given) so that it
+        reads `text`; returns what the bot sent back to that chat."""
+        message = self.fake.text_update(user_id, text, chat_id=chat_id)["message"]
+        mark = len(self.fake.calls)
+        update = self.fake.enqueue_update({"edited_message": {**message, "edit_date": int(time.time())}})
         return await self._exchange(update, user_id if chat_id is None else chat_id, mark)
 
     async def press(self, user_id: int, label: str, *, chat_id: int | None = None) -> Replies:

@@ -5,8 +5,6 @@ again as soon as they write to it.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import func, select
 
@@ -15,22 +13,12 @@ from bot.domain.messages import Reply
 from bot.services.outbox import OutboxSender
 from storage import outbox
 from storage.models import ChatAccount, OutboxMessage, Report
-from tests.e2e.harness import Replies, TelegramHarness
+from tests.e2e.harness import TelegramHarness
 from tests.fakes.bot_api import FakeBotAPI
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 HAO = 1001
 GROUP = -4001
-
-
-async def edit(tg: TelegramHarness, user: int, text: str, *, chat_id: int | None = None) -> Replies:
-    """The user edits a message they sent earlier so that it reads `text`."""
-    chat = user if chat_id is None else chat_id
-    message = tg.fake.text_update(user, text, chat_id=chat_id)["message"]
-    mark = len(tg.fake.calls)
-    update = tg.fake.enqueue_update({"edited_message": {**message, "edit_date": int(time.time())}})
-    await tg.wait_processed(update["update_id"])
-    return Replies([c for c in tg.fake.calls[mark:] if c.matches(None, {"chat_id": chat})])
 
 
 async def reports(tg: TelegramHarness) -> int:
@@ -48,7 +36,7 @@ async def test_an_edited_report_is_not_read_and_the_sender_is_told_how_to_correc
     assert "已记录填报" in await hao.send(HAO, "/report ZD2026-001 850万 桩基完成")
     before = await reports(hao)
 
-    replies = await edit(hao, HAO, "/report ZD2026-001 950万 桩基完成")
+    replies = await hao.edit(HAO, "/report ZD2026-001 950万 桩基完成")
 
     assert len(replies.messages) == 1
     assert "不会被重新读取" in replies.text and "/undo" in replies.text and "/correct" in replies.text
@@ -57,7 +45,7 @@ async def test_an_edited_report_is_not_read_and_the_sender_is_told_how_to_correc
 
 async def test_an_edit_in_a_group_is_left_alone(hao: TelegramHarness) -> None:
     mark = len(hao.fake.calls)
-    await edit(hao, HAO, "大家好,改一下", chat_id=GROUP)
+    await hao.edit(HAO, "大家好,改一下", chat_id=GROUP)
     assert not [c for c in hao.fake.calls[mark:] if c.method.startswith("send")]
 
 

@@ -69,15 +69,6 @@ def ytd(card: str) -> Decimal:
     return Decimal(match[1].replace(",", ""))
 
 
-async def edit(tg: TelegramHarness, user: int, text: str) -> Replies:
-    """The user edits a message sent earlier so that it reads `text`."""
-    message = tg.fake.text_update(user, text)["message"]
-    mark = len(tg.fake.calls)
-    update = tg.fake.enqueue_update({"edited_message": {**message, "edit_date": int(time.time())}})
-    await tg.wait_processed(update["update_id"])
-    return Replies([c for c in tg.fake.calls[mark:] if c.matches(None, {"chat_id": user})])
-
-
 async def problem(tg: TelegramHarness) -> Problem:
     async with tg.session() as session:
         found = list((await session.scalars(select(Problem))).unique().all())
@@ -176,7 +167,7 @@ async def test_a_week_of_real_typing_is_stored_as_typed_and_counted_once(desk: D
     assert (await tg.send(HAO, f"{CODE} 999 群里随口说的", chat_id=FORUM, thread_id=topic)).messages == []
     stranger = await tg.send(STRANGER, f"{CODE} 999 桩基")
     assert "您还没有绑定账号" in stranger
-    edited = await edit(tg, HAO, f"{CODE} 3000 {caption}")
+    edited = await tg.edit(HAO, f"{CODE} 3000 {caption}")
     assert "不会被重新读取" in edited, edited
     assert [r.amount for r in await tg.reports()] == [850, 1200, 850, 300]  # none of the three counted
 

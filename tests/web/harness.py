@@ -180,3 +180,19 @@ async def bind(harness: WebHarness, name: str, channel: str, external_id: str) -
         assert person is not None
         await people_repo.bind_account(session, person=person, channel=channel, external_id=external_id,
                                        chat_id=external_id, display_name=name, now=harness.core.clock.now())
+
+
+async def pages_as(harness: WebHarness, name: str, *paths: str) -> list[str]:
+    """What the person `name`, signed in once, reads at each of `paths`."""
+    texts = []
+    async with harness.signed_in(name) as client:
+        for path in paths:
+            async with client.get(path) as response:
+                texts.append(await response.text())
+    return texts
+
+
+async def page_as(harness: WebHarness, name: str, path: str) -> str:
+    """What the person `name`, signed in, reads at `path`."""
+    [text] = await pages_as(harness, name, path)
+    return text

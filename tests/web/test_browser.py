@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.photo_keeper import PhotoKeeper
-from bot.services.photo_store import open_photo_store
 from tests.photos.pictures import photo
 from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
-from tests.web.test_photo_pages import Files
+from tests.web.test_evidence_photos import keeper
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("WEB_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "build" / "screenshots")
@@ -36,9 +34,7 @@ async def test_a_browser_signs_in_and_reads_the_pages(sqlite_site: WebHarness) -
         await site.report(code, day - timedelta(days=back + 1), str(300 + 50 * back), f"主体施工第{back + 1}层")
     await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约,影响红线内施工")
     await site.report("ZD2026-001", day - timedelta(days=12), "200", "桩基完成", photos=["AgACbrowser"])
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files({"AgACbrowser": photo(31)})})
-    assert (await keeper.keep_due()).kept == 1
+    assert (await keeper(site, {"AgACbrowser": photo(31)}).keep_due()).kept == 1
     await site.state.standings.compute()  # the overview shows these reports (the refresher would, within a minute)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []

@@ -4,68 +4,78 @@ chromium, as tests/web/test_browser.py launches it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import pytest
 
 from tests.web.harness import ROLE_PEOPLE, WebHarness
 from tests.web.test_browser import ARGS, CHROMIUM, SCREENSHOTS
 
 
-async def test_a_phone_gets_the_narrow_charts_and_a_desktop_the_wide_ones(sqlite_site: WebHarness) -> None:
-    site = sqlite_site
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's chromium, launched headless (the test skipped where it is not installed)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     playwright_api = pytest.importorskip("playwright.async_api")
-    folder = SCREENSHOTS / "phone"
-    folder.mkdir(parents=True, exist_ok=True)
     async with playwright_api.async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            for width, height, narrow in ((390, 844, True), (1280, 800, False)):
-                context = await browser.new_context(viewport={"width": width, "height": height})
-                page = await context.new_page()
-                await page.goto(await site.link(ROLE_PEOPLE["lead"]))
-                for path in ("/web/", "/web/project/ZD2026-001"):
-                    await page.goto(site.base + path)
-                    await page.wait_for_load_state("networkidle")
-                    chart = page.locator(".chart img")
-                    await chart.scroll_into_view_if_needed()
-                    source = await chart.evaluate("img => img.currentSrc")
-                    drawn = await chart.evaluate("img => img.naturalWidth")
-                    assert source.endswith("?narrow=1") == narrow, (width, path, source)
-                    assert (drawn < 400) == narrow and drawn > 300, (width, path, drawn)  # 4 or 8 inches of SVG
-                    assert await page.evaluate("document.documentElement.scrollWidth") <= width
-                    await page.screenshot(path=str(folder / f"{path.strip('/').replace('/', '_')}-{width}.png"),
-                                          full_page=True)
-                await context.close()
+            yield browser
         finally:
             await browser.close()
+
+
+@asynccontextmanager
+async def phone_page() -> AsyncIterator[Any]:
+    """A page in chromium as wide and tall as a phone's screen (390 × 844)."""
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 390, "height": 844})
+        yield await context.new_page()
+        await context.close()
+
+
+async def test_a_phone_gets_the_narrow_charts_and_a_desktop_the_wide_ones(sqlite_site: WebHarness) -> None:
+    site = sqlite_site
+    folder = SCREENSHOTS / "phone"
+    folder.mkdir(parents=True, exist_ok=True)
+    async with chromium() as browser:
+        for width, height, narrow in ((390, 844, True), (1280, 800, False)):
+            context = await browser.new_context(viewport={"width": width, "height": height})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["lead"]))
+            for path in ("/web/", "/web/project/ZD2026-001"):
+                await page.goto(site.base + path)
+                await page.wait_for_load_state("networkidle")
+                chart = page.locator(".chart img")
+                await chart.scroll_into_view_if_needed()
+                source = await chart.evaluate("img => img.currentSrc")
+                drawn = await chart.evaluate("img => img.naturalWidth")
+                assert source.endswith("?narrow=1") == narrow, (width, path, source)
+                assert (drawn < 400) == narrow and drawn > 300, (width, path, drawn)  # 4 or 8 inches of SVG
+                assert await page.evaluate("document.documentElement.scrollWidth") <= width
+                await page.screenshot(path=str(folder / f"{path.strip('/').replace('/', '_')}-{width}.png"),
+                                      full_page=True)
+            await context.close()
 
 
 async def test_the_heat_maps_names_stay_in_view_while_it_scrolls_on_a_phone(sqlite_site: WebHarness) -> None:
     """填报情况's four weeks are wider than a phone: they scroll sideways, to 填报率 at the end, and each row's
     liaison stays in view meanwhile (else the figures at the end belong to nobody one can see)."""
     site = sqlite_site
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.async_api")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 390, "height": 844})
-            page = await context.new_page()
-            await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
-            wrap = page.locator(".heat-wrap")
-            assert await wrap.evaluate("w => w.scrollWidth > w.clientWidth")  # it does scroll on a phone
-            await wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
-            box = await wrap.bounding_box()
-            name = await page.locator("table.heat tbody tr th").first.bounding_box()
-            rate = await page.locator("table.heat tbody tr td.num").last.bounding_box()
-            assert box is not None and name is not None and rate is not None
-            assert box["x"] - 1 <= name["x"] and name["x"] + name["width"] <= rate["x"]  # the name, then 填报率
-            assert rate["x"] + rate["width"] <= box["x"] + box["width"] + 1
-            await context.close()
-        finally:
-            await browser.close()
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
+        wrap = page.locator(".heat-wrap")
+        assert await wrap.evaluate("w => w.scrollWidth > w.clientWidth")  # it does scroll on a phone
+        await wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+        box = await wrap.bounding_box()
+        name = await page.locator("table.heat tbody tr th").first.bounding_box()
+        rate = await page.locator("table.heat tbody tr td.num").last.bounding_box()
+        assert box is not None and name is not None and rate is not None
+        assert box["x"] - 1 <= name["x"] and name["x"] + name["width"] <= rate["x"]  # the name, then 填报率
+        assert rate["x"] + rate["width"] <= box["x"] + box["width"] + 1
 
 
 async def test_the_problem_filters_fit_a_phone_with_a_long_unit_name(sqlite_site: WebHarness) -> None:
@@ -77,27 +87,17 @@ async def test_the_problem_filters_fit_a_phone_with_a_long_unit_name(sqlite_site
     from tests.web.harness import raise_problem
 
     site = sqlite_site
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.async_api")
     long_name = ("龙首新区管理委员会" + "经济发展和重点项目建设服务保障中心" * 3)[:60]
     async with site.core.db.session() as session:
         await session.execute(update(Unit).where(Unit.name == "区住建局").values(name=long_name))
     await raise_problem(site, "ZD2026-001", "郝芳", long_name, "还有12户未签约")
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 390, "height": 844})
-            page = await context.new_page()
-            await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
-            assert await page.locator("select[name=unit] option").all_inner_texts() == ["全部", long_name]
-            assert await page.evaluate("document.documentElement.scrollWidth") <= 390
-            box = await page.locator("select[name=unit]").bounding_box()
-            assert box is not None and box["x"] + box["width"] <= 390
-            await page.screenshot(path=str(SCREENSHOTS / "problems-long-unit-390.png"), full_page=True)
-            await context.close()
-        finally:
-            await browser.close()
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
+        assert await page.locator("select[name=unit] option").all_inner_texts() == ["全部", long_name]
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = await page.locator("select[name=unit]").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390
+        await page.screenshot(path=str(SCREENSHOTS / "problems-long-unit-390.png"), full_page=True)
 
 
 async def test_the_ranking_fits_a_phone_with_the_longest_project_code(sqlite_site: WebHarness) -> None:
@@ -108,29 +108,19 @@ async def test_the_ranking_fits_a_phone_with_the_longest_project_code(sqlite_sit
     from storage.models import Project
 
     site = sqlite_site
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.async_api")
     code = "ZD2026-001-ABCDEFGHIJKLMNOPQRSTUVWXYZ012"
     assert len(code) == 40
     async with site.core.db.session() as session:
         await session.execute(update(Project).where(Project.code == "ZD2026-001").values(code=code))
     await site.state.standings.compute()
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 390, "height": 844})
-            page = await context.new_page()
-            await page.goto(await site.link(ROLE_PEOPLE["top"]))
-            ranking = page.locator("section.card", has=page.locator("h2", has_text="项目排名"))
-            assert await ranking.evaluate("c => c.scrollWidth <= c.clientWidth + 1")
-            row = ranking.locator("tr", has=page.locator(f"text={code}"))
-            rate = await row.locator("td.num").first.bounding_box()
-            assert rate is not None and rate["x"] + rate["width"] <= 390
-            await page.screenshot(path=str(SCREENSHOTS / "overview-long-code-390.png"), full_page=True)
-            await context.close()
-        finally:
-            await browser.close()
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["top"]))
+        ranking = page.locator("section.card", has=page.locator("h2", has_text="项目排名"))
+        assert await ranking.evaluate("c => c.scrollWidth <= c.clientWidth + 1")
+        row = ranking.locator("tr", has=page.locator(f"text={code}"))
+        rate = await row.locator("td.num").first.bounding_box()
+        assert rate is not None and rate["x"] + rate["width"] <= 390
+        await page.screenshot(path=str(SCREENSHOTS / "overview-long-code-390.png"), full_page=True)
 
 
 # Per row of 今日各单位填报: the width of its 未报项目 cell, and the project codes in it cut across two lines.
@@ -163,29 +153,19 @@ async def test_reporting_keeps_codes_whole_and_a_long_unit_name_wraps_beside_the
     from storage.models import Unit
 
     site = sqlite_site
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.async_api")
     long_name = ("龙首新区管理委员会" + "经济发展和重点项目建设服务保障中心" * 3)[:60]
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 390, "height": 844})
-            page = await context.new_page()
-            await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
-            usual = await page.evaluate(REPORTING_ROWS)
-            assert any(row["unit"] == "区住建局" for row in usual)
-            assert all(row["cut"] == [] for row in usual), usual
-            async with site.core.db.session() as session:
-                await session.execute(update(Unit).where(Unit.name == "区住建局").values(name=long_name))
-            await page.reload()
-            rows = await page.evaluate(REPORTING_ROWS)
-            [named] = [row for row in rows if row["unit"] == long_name]
-            assert named["unitHeight"] > 5 * 20  # it wraps, over several lines
-            assert all(row["cut"] == [] for row in rows), rows
-            assert rows[0]["width"] >= usual[0]["width"] - 2, (usual[0], rows[0])  # the codes keep their room
-            assert await page.evaluate("document.documentElement.scrollWidth") <= 390
-            await page.screenshot(path=str(SCREENSHOTS / "reporting-long-unit-390.png"), full_page=True)
-            await context.close()
-        finally:
-            await browser.close()
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
+        usual = await page.evaluate(REPORTING_ROWS)
+        assert any(row["unit"] == "区住建局" for row in usual)
+        assert all(row["cut"] == [] for row in usual), usual
+        async with site.core.db.session() as session:
+            await session.execute(update(Unit).where(Unit.name == "区住建局").values(name=long_name))
+        await page.reload()
+        rows = await page.evaluate(REPORTING_ROWS)
+        [named] = [row for row in rows if row["unit"] == long_name]
+        assert named["unitHeight"] > 5 * 20  # it wraps, over several lines
+        assert all(row["cut"] == [] for row in rows), rows
+        assert rows[0]["width"] >= usual[0]["width"] - 2, (usual[0], rows[0])  # the codes keep their room
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+        await page.screenshot(path=str(SCREENSHOTS / "reporting-long-unit-390.png"), full_page=True)

@@ -17,7 +17,7 @@ from bot.web.evidence_photos import NODE_PHOTOS, PROBLEM_PHOTOS
 from storage import nodes as node_repo
 from storage.models import NodePhoto, ProblemPhoto, Project
 from tests.photos.pictures import photo
-from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
+from tests.web.harness import ROLE_PEOPLE, WebHarness, page_as, raise_problem
 
 ROLES = list(ROLE_PEOPLE)
 ALL = {role: 200 for role in ROLES}
@@ -111,9 +111,7 @@ async def test_a_problem_raised_with_the_same_photo_twice_flags_the_second(site:
                                  photos=[("telegram", "AgACone"), ("telegram", "AgACtwo")])
     assert (await keeper(site, {"AgACone": photo(63), "AgACtwo": photo(63)}).keep_due()).kept == 2
     first, second = await problem_photo_ids(site)
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get(f"/web/problem/{number}") as page:
-            html = await page.text()
+    html = await page_as(site, "郝芳", f"/web/problem/{number}")
     assert html.count("疑似重复照片：与同时报送的另一张照片相同") == 1
     assert f'<a href="{PROBLEM_PHOTOS}/{second}" class="repeat">' in html
     assert f'<a href="{PROBLEM_PHOTOS}/{first}"><img' in html

@@ -12,7 +12,7 @@ from bot.clock import SHANGHAI
 from bot.domain.standings import totals as investment_totals
 from bot.render import format_pct
 from bot.services.standings import current_standings
-from tests.web.harness import ROLE_PEOPLE, WebHarness, raise_problem
+from tests.web.harness import ROLE_PEOPLE, WebHarness, page_as, pages_as, raise_problem
 
 ADMIN = ROLE_PEOPLE["admin"]
 
@@ -36,9 +36,7 @@ async def test_the_overview_shows_the_standings_figures(site: WebHarness) -> Non
     async with site.core.db.session() as session:
         s = await current_standings(session, today=date(2026, 11, 20))
     totals = investment_totals(s.projects)
-    async with site.signed_in(ADMIN) as client:
-        async with client.get("/web/") as response:
-            page = await response.text()
+    page = await page_as(site, ADMIN, "/web/")
     assert f"{format_pct(totals.rate)} / {format_pct(s.schedule)}" in page
     assert f"<span class=\"value\">{len(s.projects)}</span>" in page
     first = s.ranked[0]
@@ -63,9 +61,7 @@ async def test_the_overview_shows_each_lines_change_since_last_sunday(site: WebH
         await session.execute(update(Project).values(created_at=site.core.clock.now() - timedelta(days=30)))
     await site.report("ZD2026-001", date(2026, 11, 20), "1200", "桩基完成")
     await site.state.standings.compute()  # the overview shows these (the refresher would, within a minute)
-    async with site.signed_in(ADMIN) as client:
-        async with client.get("/web/") as response:
-            page = await response.text()
+    page = await page_as(site, ADMIN, "/web/")
     assert "<th>名次变化</th><th class=\"wide\">完成率变化（个百分点）</th>" in page
     row = re.search(r'<a href="/web/project/ZD2026-001">ZD2026-001</a>.*?</tr>', page, re.S)
     assert row is not None and "<td class=\"num\">持平</td>" in row.group(0) and ">+2.9</td>" in row.group(0)
@@ -79,9 +75,7 @@ async def test_the_overview_lists_the_viewers_own_projects_first(site: WebHarnes
         s = await current_standings(session, today=date(2026, 11, 20))
     his = [p.code for p in s.projects if p.lead_official == lead]
     assert len(his) == 9
-    async with site.signed_in(lead) as client:
-        async with client.get("/web/") as response:
-            page = await response.text()
+    page = await page_as(site, lead, "/web/")
     mine = re.search(r'<section class="card mine">(.*?)</section>', page, re.S)
     assert mine is not None and "我的项目 <small>共 9 个</small>" in mine.group(1)
     assert re.findall(r'<a href="/web/project/([^"]+)">', mine.group(1)) == his
@@ -99,9 +93,7 @@ async def test_a_project_page_says_its_people_are_deactivated(site: WebHarness) 
 
     async with site.core.db.session() as session:
         await session.execute(update(Person).where(Person.name.in_(["刘文华", "郝芳"])).values(active=False))
-    async with site.signed_in(ADMIN) as client:
-        async with client.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
+    page = await page_as(site, ADMIN, "/web/project/ZD2026-001")
     assert "<dd>刘文华（副区长(城建)）（已停用，待项目办移交）</dd>" in page
     assert "<dd>郝芳（已停用，待项目办移交）</dd>" in page
 
@@ -123,11 +115,7 @@ async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -
 async def test_what_users_wrote_is_escaped(site: WebHarness) -> None:
     await site.report("ZD2026-001", date(2026, 11, 19), "800", "<script>alert(1)</script>主体&封顶")
     number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "<img src=x onerror=alert(2)>拆迁")
-    async with site.signed_in("郝芳") as client:
-        async with client.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
-        async with client.get(f"/web/problem/{number}") as response:
-            problem = await response.text()
+    page, problem = await pages_as(site, "郝芳", "/web/project/ZD2026-001", f"/web/problem/{number}")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;主体&amp;封顶" in page and "<script>alert" not in page
     assert "&lt;img src=x onerror=alert(2)&gt;拆迁" in problem and "<img src=x" not in problem
 
@@ -141,9 +129,7 @@ async def test_a_problems_page_says_where_it_went_up_and_why(site: WebHarness) -
     from jobs import escalation
 
     number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
-    async with site.signed_in("刘文华") as client:
-        async with client.get(f"/web/problem/{number}") as response:
-            page = await response.text()
+    page = await page_as(site, "刘文华", f"/web/problem/{number}")
     assert "<dt>受理时限</dt><dd>2026-11-23 17:30</dd>" in page
     site.core.clock.set(datetime(2026, 11, 23, 18, 0, tzinfo=SHANGHAI))
     assert (await escalation.run(site.core.db, site.core.clock, site.core.deps.renderer)).actions
@@ -224,9 +210,7 @@ async def test_the_big_screen_refreshes_itself(site: WebHarness) -> None:
 
 async def test_reporting_today_and_the_heat_map(site: WebHarness) -> None:
     await site.report("ZD2026-001", date(2026, 11, 20), "100", "今日")
-    async with site.signed_in(ADMIN) as client:
-        async with client.get("/web/reporting") as response:
-            page = await response.text()
+    page = await page_as(site, ADMIN, "/web/reporting")
     assert "近四周填报热力图" in page
     row = re.search(r"<tr[^>]*><td class=\"unit\"><div>区住建局</div></td>"
                     r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
@@ -239,9 +223,7 @@ async def test_reporting_today_and_the_heat_map(site: WebHarness) -> None:
     assert "ZD2026-002</span>（" in page  # today's missing projects are still listed: who has not reported yet
 
     site.core.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI))  # Monday: Friday is over
-    async with site.signed_in(ADMIN) as client:
-        async with client.get("/web/reporting") as response:
-            page = await response.text()
+    page = await page_as(site, ADMIN, "/web/reporting")
     assert '<td class="cell ok"' in page and '<td class="cell miss"' in page and ">0.0%<" in page
 
 
@@ -298,9 +280,7 @@ async def test_a_unit_page_shows_a_dash_for_a_project_that_owes_no_report(site: 
     done = next(p for p in s.projects if p.code == "ZD2026-001")
     building = next(p for p in s.projects if p.lead_unit == done.lead_unit and p.stage == "在建")
     assert done.working_days == 0 and building.working_days > 0
-    async with site.signed_in(ADMIN) as client:
-        async with client.get(f"/web/unit/{done.lead_unit}") as response:
-            page = await response.text()
+    page = await page_as(site, ADMIN, f"/web/unit/{done.lead_unit}")
 
     def cell(code: str) -> str:
         row = re.search(rf'<a href="/web/project/{code}">{code}</a>.*?</tr>', page, re.S)
@@ -334,11 +314,7 @@ async def test_a_unit_page_says_a_unit_with_nothing_to_score_is_not_ranked(site:
         s = await current_standings(session, today=date(2026, 11, 20))
     assert next(g for g in s.units if g.name == name).rank is None
     ranked = next(g for g in s.units if g.rank is not None)
-    async with site.signed_in(ADMIN) as client:
-        async with client.get(f"/web/unit/{name}") as response:
-            idle = await response.text()
-        async with client.get(f"/web/unit/{ranked.name}") as response:
-            scored = await response.text()
+    idle, scored = await pages_as(site, ADMIN, f"/web/unit/{name}", f"/web/unit/{ranked.name}")
 
     header = re.search(r"<h1>.*?</h1>", idle, re.S)
     assert header is not None and "本期无可计分数据，不参与排名" in header.group(0), header
@@ -350,13 +326,8 @@ async def test_what_users_wrote_on_several_lines_is_shown_on_them(site: WebHarne
     """A report's paragraph of 下步计划 and a problem in paragraphs keep their lines on the pages (pre-line)."""
     await site.report("ZD2026-001", date(2026, 11, 19), "800", "主体封顶\n下步计划：\n1. 幕墙招标")
     number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "一、还有12户未签约；\n二、坟墓未迁移。")
-    async with site.signed_in("郝芳") as client:
-        async with client.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
-        async with client.get(f"/web/problem/{number}") as response:
-            problem = await response.text()
-        async with client.get("/web/static/app.css") as response:
-            css = await response.text()
+    page, problem, css = await pages_as(site, "郝芳", "/web/project/ZD2026-001", f"/web/problem/{number}",
+                                        "/web/static/app.css")
     assert '<span class="typed">主体封顶\n下步计划：\n1. 幕墙招标</span>' in page
     assert '<p class="typed">一、还有12户未签约；\n二、坟墓未迁移。</p>' in problem
     assert re.search(r"\.typed \{ white-space: pre-line; \}", css)

@@ -7,28 +7,15 @@ import re
 from datetime import timedelta
 
 from bot.clock import to_local
-from bot.services.photo_keeper import PhotoKeeper
-from bot.services.photo_store import open_photo_store
 from tests.photos.pictures import photo
-from tests.web.harness import WebHarness
-
-
-class Files:
-    """A channel's files, as the photo keeper fetches them."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        self.files = files
-
-    async def fetch(self, file_id: str, *, max_bytes: int) -> bytes:
-        return self.files[file_id]
+from tests.web.harness import WebHarness, page_as
+from tests.web.test_evidence_photos import keeper
 
 
 async def test_a_kept_photo_shows_on_its_project_page_and_opens(site: WebHarness) -> None:
     day = site.core.clock.now().date() - timedelta(days=1)
     await site.report("ZD2026-001", day, "120", "桩基完成", photos=["AgACsite1"])
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files({"AgACsite1": photo(21)})})
-    assert (await keeper.keep_due()).kept == 1
+    assert (await keeper(site, {"AgACsite1": photo(21)}).keep_due()).kept == 1
 
     async with site.signed_in("郝芳") as hao:
         async with hao.get("/web/project/ZD2026-001") as page:
@@ -67,9 +54,8 @@ async def test_the_timeline_pages_its_thumbnails(site: WebHarness) -> None:
         ids = [f"AgACpage{back}-{i}" for i in range(3)]
         files.update({file_id: photo(100 + 3 * back + i) for i, file_id in enumerate(ids)})
         await site.report("ZD2026-001", today - timedelta(days=back + 1), "10", f"第{back + 1}天施工", photos=ids)
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files(files)})
-    while (await keeper.keep_due()).kept:
+    keeping = keeper(site, files)
+    while (await keeping.keep_due()).kept:
         pass
     async with site.signed_in("郝芳") as hao:
         async with hao.get("/web/project/ZD2026-001") as response:
@@ -89,12 +75,9 @@ async def test_a_repeated_photo_is_flagged_on_the_page(site: WebHarness) -> None
     today = site.core.clock.now().date()
     await site.report("ZD2026-001", today - timedelta(days=2), "100", "桩基施工", photos=["AgACfirst"])
     await site.report("ZD2026-001", today - timedelta(days=1), "100", "桩基施工", photos=["AgACagain", "AgACnew"])
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files({"AgACfirst": photo(41), "AgACagain": photo(41), "AgACnew": photo(42)})})
-    assert (await keeper.keep_due()).kept == 3
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
+    assert (await keeper(site, {"AgACfirst": photo(41), "AgACagain": photo(41),
+                                "AgACnew": photo(42)}).keep_due()).kept == 3
+    page = await page_as(site, "郝芳", "/web/project/ZD2026-001")
     earlier = (today - timedelta(days=2)).isoformat()
     assert page.count(f"疑似重复照片：与 ZD2026-001 {earlier} 的照片相同") == 1
     assert page.count('class="repeat"') == 1
@@ -104,12 +87,9 @@ async def test_the_same_photo_three_times_in_one_report_is_flagged_on_the_page(s
     """Three identical photos sent with one report: the second and third are flagged as repeating the first."""
     day = site.core.clock.now().date() - timedelta(days=1)
     await site.report("ZD2026-001", day, "100", "桩基施工", photos=["AgACone", "AgACtwo", "AgACthree"])
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files({"AgACone": photo(43), "AgACtwo": photo(43), "AgACthree": photo(43)})})
-    assert (await keeper.keep_due()).kept == 3
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get("/web/project/ZD2026-001") as response:
-            page = await response.text()
+    assert (await keeper(site, {"AgACone": photo(43), "AgACtwo": photo(43),
+                                "AgACthree": photo(43)}).keep_due()).kept == 3
+    page = await page_as(site, "郝芳", "/web/project/ZD2026-001")
     assert page.count("疑似重复照片：与同时报送的另一张照片相同") == 2
     assert page.count('class="repeat"') == 2
     first = page.split('<a href="/web/photo/')[1].split('"')[0]
@@ -129,10 +109,9 @@ async def test_a_photos_page_says_its_day_its_sender_and_its_place_among_the_pho
     number = await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约",
                                  photos=[("telegram", "AgACp")])
     node = await node_photo(site, "ZD2026-001", "AgACn")
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files({"AgACa": photo(51), "AgACb": photo(52), "AgACc": photo(53),
-                                             "AgACp": photo(54), "AgACn": photo(55)})})
-    assert (await keeper.keep_due()).kept == 5
+    keeping = keeper(site, {"AgACa": photo(51), "AgACb": photo(52), "AgACc": photo(53),
+                            "AgACp": photo(54), "AgACn": photo(55)})
+    assert (await keeping.keep_due()).kept == 5
     [problem_photo] = await problem_photo_ids(site)
     sent = to_local(site.core.clock.now()).strftime("%Y-%m-%d %H:%M")
     async with site.signed_in("刘文华") as lead:  # ZD2026-001's 包抓领导
@@ -164,9 +143,8 @@ async def test_a_big_album_shows_its_first_thumbnails_and_a_way_through_the_rest
     sent = ALBUM_SHOWN + 3
     ids = [f"AgACalbum{i}" for i in range(sent)]
     await site.report("ZD2026-001", day, "300", "主体封顶", photos=ids)
-    keeper = PhotoKeeper(site.core.db, site.core.clock, open_photo_store(site.state.settings),
-                         {"telegram": Files({file_id: photo(140 + i) for i, file_id in enumerate(ids)})})
-    while (await keeper.keep_due()).kept:
+    keeping = keeper(site, {file_id: photo(140 + i) for i, file_id in enumerate(ids)})
+    while (await keeping.keep_due()).kept:
         pass
     async with site.signed_in("郝芳") as hao:
         async with hao.get("/web/project/ZD2026-001") as response:

@@ -21,7 +21,7 @@ from bot.services.photo_store import original_key, thumbnail_key
 from bot.web.rendering import WebRenderer
 from storage.models import ProblemPhoto, ReportPhoto
 from tests.photos.pictures import photo
-from tests.web.harness import WebHarness, raise_problem
+from tests.web.harness import WebHarness, page_as, raise_problem
 from tests.web.test_evidence_photos import keeper, node_photo
 
 TODAY = date(2026, 11, 20)
@@ -44,9 +44,7 @@ async def test_a_problem_photo_repeating_an_earlier_photo_is_flagged(site: WebHa
     assert (await keeper(site, files).keep_due()).kept == 5
     async with site.core.db.session() as session:
         again, same_day, new = (await session.scalars(select(ProblemPhoto.id).order_by(ProblemPhoto.id))).all()
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get(f"/web/problem/{number}") as page:
-            html = await page.text()
+    html = await page_as(site, "郝芳", f"/web/problem/{number}")
     # The photo of a report three days before: flagged. That day's report photo again, same project: not.
     assert html.count("疑似重复照片") == 1
     assert f"疑似重复照片：与 ZD2026-001 {TODAY - timedelta(days=3)} 的照片相同" in html
@@ -59,9 +57,7 @@ async def test_a_node_photo_repeating_another_projects_photo_is_flagged(site: We
     site.core.clock.advance(seconds=600)
     node_photo_id = await node_photo(site, "ZD2026-001", "AgACnodecopy")
     assert (await keeper(site, {"AgACother": photo(84), "AgACnodecopy": photo(84)}).keep_due()).kept == 2
-    async with site.signed_in("郝芳") as hao:
-        async with hao.get("/web/project/ZD2026-001") as page:
-            html = await page.text()
+    html = await page_as(site, "郝芳", "/web/project/ZD2026-001")
     assert f"疑似重复照片：与 ZD2026-016 {TODAY - timedelta(days=1)} 的照片相同" in html
     assert f'<a href="/web/node-photo/{node_photo_id}" class="repeat">' in html
 

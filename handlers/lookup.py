@@ -76,10 +76,11 @@ async def project_command(ctx: Context, args: str) -> None:
     if not words:
         mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
         stood = await stood_for(ctx, {p.id for p in mine}) if ctx.person else []
-        buttons = [*([Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine),
-                   *([Button(label("project_stood", p.code, p.name, s.name), f"pj:{p.code}")]
-                     for s, projects in stood for p in projects)][:PROJECT_BUTTONS]
-        ctx.reply("project_usage", buttons=buttons, stood=[s for s, _projects in stood])
+        # The projects held as a stand-in first: the text says they are below, however many his own are.
+        buttons = [*([Button(label("project_stood", p.code, p.name, s.name), f"pj:{p.code}")]
+                     for s, projects in stood for p in projects),
+                   *([Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine)][:PROJECT_BUTTONS]
+        ctx.reply("project_usage", buttons=buttons, stood=_stood_shown(stood, PROJECT_BUTTONS))
         return
     code, *more = words.split()
     if await project_repo.get_project_by_code(ctx.session, code=code) is not None:  # a code in any form typed
@@ -98,6 +99,17 @@ async def project_command(ctx: Context, args: str) -> None:
     page = page_of(found, ctx.page, SEARCH_PAGE)
     buttons = [[Button(f"{code} {name}", f"pj:{code}")] for code, name in page.items]
     ctx.reply("project_pick", [*buttons, *page_buttons("project", page, words)], words=words, page=page)
+
+
+def _stood_shown(stood: Sequence[tuple[StandIn, Sequence[Project]]], room: int) -> list[dict[str, Any]]:
+    """Per 包抓领导 stood in for, in the order of the buttons: his leave (``standing``), how many projects the
+    caller holds for him (``total``) and how many of them the `room` buttons show (``shown``)."""
+    out = []
+    for standing, projects in stood:
+        shown = min(len(projects), room)
+        room -= shown
+        out.append({"standing": standing, "total": len(projects), "shown": shown})
+    return out
 
 
 async def show_project(ctx: Context, code: str) -> None:

@@ -270,12 +270,14 @@ async def mark_done(session: AsyncSession, node: ProjectNode, *, done_on: date, 
 async def add_photos(session: AsyncSession, *, node_id: int, channel: str, photos: Sequence[str],
                      now: datetime) -> ProjectNode | None:
     """Add more evidence photos to a node done (the rest of an album sent as it was marked done), due for
-    download at once; the node, or None when it is no longer done (or gone)."""
+    download at once; the node, or None when it is no longer done (or gone). They were sent with the photos
+    that marked it done: they are stored as sent then (``created_at``: one sending, as 疑似重复照片 counts)."""
     node = await get_node(session, node_id=node_id)
     if node is None or node.done_on is None or node.removed_at is not None:
         return None
+    sent = node.done_at or now
     for file_id in photos:
-        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now, fetch_after=now))
+        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=sent, fetch_after=now))
     await session.flush()
     return node
 

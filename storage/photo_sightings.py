@@ -2,7 +2,9 @@
 (``bot.domain.photo_match.Sighting``: which photo, of which project and day, sent when, with which hash), for
 the rule of 疑似重复照片 to compare. One query per kind, for the photos whose blob matches a condition (in
 practice ``storage.photos.sharing_a_band``). A report photo's day is its report's; a problem's or a node's
-photo's is the day it was sent (Shanghai time). A photo was sent with its report, its problem or its node.
+photo's is the day it was sent (Shanghai time). A photo was sent with its report, its problem, or its node's
+evidence at once (the node and the time: a node done, reopened and done again, or given more photos later, has
+several sendings).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ async def sightings(session: AsyncSession, where: ColumnElement[bool]) -> list[S
             else:
                 photo_id, sent_with, project_id, code, at, sha, phash = row
                 day = to_local(at).date()
+                if kind == "node":
+                    sent_with = (sent_with, at)
             seen.append(Seen(Sighting(photo_id=photo_id, project_id=project_id, local_day=day, reported_at=at,
                                       phash=hash_from_text(phash), kind=kind, sent_with=sent_with), sha, code))
     return seen

@@ -273,8 +273,9 @@ class TelegramChannel:
         if change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
             return
         deps = self.router.deps
+        removal = f"{int(change.date.timestamp())}:{change.new_chat_member.status}"  # the same when redelivered
         if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=str(change.chat.id),
-                                title=change.chat.title, at=deps.clock.now()):
+                                title=change.chat.title, removal=removal, at=deps.clock.now()):
             log.warning("taken out of bulletin group %s", change.chat.id)
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

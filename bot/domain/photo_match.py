@@ -20,6 +20,7 @@ was sent with.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -57,8 +58,10 @@ def hash_from_text(text: str) -> int:
 @dataclass(frozen=True)
 class Sighting:
     """One time a picture was sent: which photo (of which kind: report, problem, node), of which project
-    (None: a problem of no project, e.g. a meeting decision) and day, when, and with what (``sent_with``: the
-    id of its report, problem or node, by its kind; None: not known)."""
+    (None: a problem of no project, e.g. a meeting decision) and day, when, and with what (``sent_with``: what
+    names its sending, by its kind: its report's or problem's id; for a node's evidence, the node and when the
+    photos were sent, since a node done, reopened and done again has its photos sent at several times; None:
+    not known)."""
 
     photo_id: int
     project_id: int | None
@@ -66,14 +69,14 @@ class Sighting:
     reported_at: datetime
     phash: int
     kind: str = "report"
-    sent_with: int | None = None
+    sent_with: Hashable | None = None
 
     @property
     def key(self) -> tuple[str, int]:
         return self.kind, self.photo_id
 
     def sent_together(self, other: Sighting) -> bool:
-        """Whether both came with the same report (problem, node's evidence)."""
+        """Whether both came in the same sending (with one report, one problem, one node's evidence at once)."""
         return self.kind == other.kind and self.sent_with is not None and self.sent_with == other.sent_with
 
     def before(self, other: Sighting) -> bool:

@@ -9,9 +9,11 @@ decided and holds his level again. Same people and calendar as tests/e2e/test_pr
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
+from handlers import lookup
 from storage.models import AuditEntry
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import (  # noqa: F401  (fixtures used by name)
@@ -174,6 +176,28 @@ async def test_the_stand_in_has_the_absent_leads_projects_in_his_lists_until_the
     assert "代 刘文华" not in mine and "ZD2026-001" not in mine and "ZD2026-005" in mine, mine
     listed = await tg.send(CHEN, "/project")
     assert "代 刘文华" not in listed.text and not any("ZD2026-001" in b for b in listed.buttons), listed
+
+
+async def test_the_projects_held_as_a_stand_in_are_among_projects_buttons_however_many_his_own_are(
+        telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/project's buttons are few (here as if there were room for 10, or for 5): the text says 刘文华's projects
+    are below, so they come first, 陈建国's own after them as room is left; when even they do not all fit the
+    text says how many are shown."""
+    desk = await _away(telegram)
+    tg = desk.tg
+    desk.travel(nov(20, 10, 0))
+    monkeypatch.setattr(lookup, "PROJECT_BUTTONS", len(LIU_HOLDS) + 1)
+    listed = await tg.send(CHEN, "/project")
+    assert "您代 刘文华（请假至11月20日）包抓的项目也在下方，标有「代 刘文华」。" in listed.text, listed
+    assert len(listed.buttons) == len(LIU_HOLDS) + 1, listed.buttons
+    assert all(any(b.startswith(f"{code} ") and b.endswith("（代 刘文华）") for b in listed.buttons)
+               for code in LIU_HOLDS), listed.buttons
+    assert "代 " not in listed.buttons[-1]  # one of his own, in the room left
+    monkeypatch.setattr(lookup, "PROJECT_BUTTONS", 5)
+    listed = await tg.send(CHEN, "/project")
+    assert (f"您代 刘文华（请假至11月20日）包抓的项目共 {len(LIU_HOLDS)} 个，下方列出其中 5 个，标有「代 刘文华」；"
+            "其余请按编号或名称查看。") in listed.text, listed
+    assert len(listed.buttons) == 5 and all(b.endswith("（代 刘文华）") for b in listed.buttons), listed.buttons
 
 
 async def test_a_problems_card_reads_its_history_once(telegram: TelegramHarness) -> None:

@@ -19,6 +19,7 @@ from bot.services.photo_reasons import GONE_WECOM, UNREACHABLE
 from bot.services.photo_store import LocalPhotoStore, original_key, thumbnail_key
 from storage import evidence_photos as evidence_repo
 from storage import nodes as node_repo
+from storage import photo_repeats as repeat_repo
 from storage import photos as photo_repo
 from storage.audit import Actor
 from storage.db import Database
@@ -211,3 +212,45 @@ async def test_a_failed_download_is_retried_then_given_up_with_its_reason(
     assert row is not None and row.fetch_attempts == 3
     assert (counts.kept, counts.waiting, counts.given_up) == (0, 0, 2)
     assert sorted(source.fetched) == ["n", "p", "p", "p"]
+
+
+async def done_again(db: Database, clock: FrozenClock, node_id: int, *, person_id: int, file_ids: list[str]) -> None:
+    """The node, its done day taken back by the ledger (done_on empty again), marked done again in the chat."""
+    async with db.session() as session:
+        node = await node_repo.get_node(session, node_id=node_id)
+        assert node is not None
+        node.done_on = None
+        await node_repo.mark_done(session, node, done_on=clock.now().date(), note="复核后完成", person_id=person_id,
+                                  photos=[("telegram", f) for f in file_ids], now=clock.now())
+
+
+async def test_a_node_photo_sent_again_in_another_sending_is_not_worded_as_sent_together(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
+    """A node's evidence may be sent several times (done, reopened, done again): the same picture twice in one
+    sending repeats (与同时报送的另一张照片相同), an album's late part belonging to the sending that marked it
+    done; the same picture in another sending the same day does not, and the next day it repeats the earlier
+    day's photo, not one "sent together"."""
+    world = await build_world(db, clock.now())
+    source = Source({"a": photo(7), "a-twin": photo(7), "a-late-part": photo(7), "a-later": photo(7),
+                     "a-next-day": photo(7)})
+    keeper = PhotoKeeper(db, clock, store, {"telegram": source})
+    day = clock.now().date()
+    node_id = await node_done_with(db, clock, project_id=world.p1, person_id=world.liaison,
+                                   photos=[("telegram", "a"), ("telegram", "a-twin")])
+    clock.advance(seconds=2)
+    async with db.session() as session:  # the rest of the album that marked it done
+        assert await node_repo.add_photos(session, node_id=node_id, channel="telegram", photos=["a-late-part"],
+                                          now=clock.now()) is not None
+    clock.advance(hours=2)
+    await done_again(db, clock, node_id, person_id=world.liaison, file_ids=["a-later"])
+    clock.advance(days=1)
+    await done_again(db, clock, node_id, person_id=world.liaison, file_ids=["a-next-day"])
+    assert (await keeper.keep_due()).kept == 5
+    async with db.session() as session:
+        sent = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id]))[node_id]
+        [first, twin, late_part, later, next_day] = ids = sorted(p.id for p in sent)
+        found = await repeat_repo.repeats_of(session, kind="node", photo_ids=ids)
+    assert set(found) == {twin, late_part, next_day}
+    assert (found[twin].photo_id, found[twin].together) == (first, True)
+    assert (found[late_part].photo_id, found[late_part].together) == (first, True)
+    assert (found[next_day].photo_id, found[next_day].local_day, found[next_day].together) == (first, day, False)

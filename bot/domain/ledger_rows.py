@@ -39,6 +39,19 @@ class PersonRow:
     projects: tuple[str, ...]  # 负责项目, normalised project codes
     active: bool | None = None  # 状态: False 停用, True 在用 (said so), None the row does not say
 
+    @property
+    def identity(self) -> tuple[str, str, str] | None:
+        """What joins this row to the other rows of its person (one row per role): the name with the phone;
+        without a phone, the name with the 职务 (a leader's row) or the 单位 (a unit's row), so that a 包抓领导
+        and a 联络员 of one name and no phone are never one person. None: nothing to join by."""
+        if self.phone:
+            return (self.name, "phone", self.phone)
+        if self.title:
+            return (self.name, "title", self.title)
+        if self.unit:
+            return (self.name, "unit", self.unit)
+        return None
+
 
 @dataclass(frozen=True)
 class ProjectRow:

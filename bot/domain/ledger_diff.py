@@ -187,12 +187,12 @@ class _Planner:
         return same_role[0] if len(same_role) == 1 else None
 
     def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
-                roster_row: bool = False, active: bool | None = None) -> KnownPerson | None:
+                roster_row: bool = False, active: bool | None = None, key: str | None = None) -> KnownPerson | None:
         """The person the file means, as the import leaves them; None when a deactivated person is named
         (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing)."""
         unit = self._unit(unit_name) if unit_name else None
         # Rows join by phone, or without one by the same 职务 or 单位: else a namesake is another person.
-        identity = PersonRow(0, name, role, unit_name, title, phone, ()).identity if roster_row else None
+        identity = PersonRow(0, name, role, unit_name, title, phone, (), key=key).identity if roster_row else None
         person = self.roster_people.get(identity) if identity else None
         person = person or self._find(name, phone, role, title, unit)
         if person is not None and identity:
@@ -276,7 +276,7 @@ class _Planner:
 
     def _person_row(self, row: PersonRow) -> None:
         self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                     roster_row=True,
+                     roster_row=True, key=row.key,
                      active=self.statuses.get(row.identity, row.active) if row.identity else row.active)
 
     # projects ----------------------------------------------------------------------------------

@@ -678,3 +678,25 @@ def test_any_past_day_and_move_of_a_stage_row_is_read_as_written(day, label):
     assert ledger.issues == []
     assert [(s.kind, s.day) for s in ledger.stages] == [
         ({"开工": "start", "竣工": "finish", "恢复在建": "reopen"}[label], day)]
+
+
+def test_namesakes_without_a_phone_are_refused_unless_the_database_holds_one_such_person(tmp_path):
+    """王伟 包抓领导 (a 职务) and 王伟 联络员 (a 单位), no phone: not one person holding both roles. Refused where
+    the second row is, asking for the 手机; read as one person when the database has exactly one 王伟 without a
+    phone who holds both roles (the export of him, a row per role)."""
+    rows = (["王伟", "包抓领导", "副区长", "", ""], ["王伟", "联络员", "区住建局", "", ""])
+    ledger = read_ledger([people_csv(tmp_path, *rows)])
+    assert [str(i) for i in ledger.issues] == [
+        "「people.csv」第9行【手机】：「王伟」与第8行同名，均未填手机号：无法确定是同一人还是两位同名人员，"
+        "请在这两行填写手机（同一人填相同手机号）"]
+    assert "王伟" in [p.name for p in ledger.people]  # the first row is not the one at fault
+    stored = {"王伟": [frozenset({"lead", "liaison"})]}
+    assert read_ledger([people_csv(tmp_path, *rows)], known_people=stored).issues == []
+    for others in ({"王伟": [frozenset({"lead"})]}, {"王伟": [frozenset({"lead", "liaison"})] * 2}):
+        assert [i.column for i in read_ledger([people_csv(tmp_path, *rows)], known_people=others).issues] == ["手机"]
+
+
+def test_a_repeat_without_a_phone_does_not_speak_of_a_phone(tmp_path):
+    ledger = read_ledger([people_csv(tmp_path, ["刘文华", "包抓领导", "副区长(城建)", "", ""])])
+    [issue] = ledger.issues
+    assert "同名同手机号" not in issue.message and "未填手机号" in issue.message

@@ -174,3 +174,13 @@ def test_rows_of_one_person_without_a_phone_join_by_the_same_title_or_through_th
     again = plan_import(Ledger(people=rows), state, today=TODAY, as_of=None, as_of_source=None)
     assert (again.new_people, again.person_updates, again.new_roles) == ([], [], [])
     assert again.unchanged["person"] == 1
+
+
+def test_namesakes_numbered_apart_are_two_people_and_one_number_is_one() -> None:
+    apart = [PersonRow(2, "王伟", "lead", None, "副区长", None, (), key="12"),
+             PersonRow(3, "王伟", "liaison", "区住建局", None, None, (), key="13")]
+    plan = plan_import(Ledger(people=apart), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert sorted(tuple(sorted(p.roles)) for p in plan.new_people) == [("lead",), ("liaison",)]
+    joined = [replace(row, key="12") for row in apart]
+    plan = plan_import(Ledger(people=joined), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert [sorted(p.roles) for p in plan.new_people] == [["lead", "liaison"]]

@@ -700,3 +700,18 @@ def test_a_repeat_without_a_phone_does_not_speak_of_a_phone(tmp_path):
     ledger = read_ledger([people_csv(tmp_path, ["刘文华", "包抓领导", "副区长(城建)", "", ""])])
     [issue] = ledger.issues
     assert "同名同手机号" not in issue.message and "未填手机号" in issue.message
+
+
+def test_rows_without_a_phone_join_by_their_number_and_namesakes_numbered_apart_stay_apart(tmp_path):
+    """The export gives a person without a phone a 人员编号 on each of his rows: one number joins a 包抓领导 row
+    and a 管理员 row into one person; two numbers are two namesakes, both read."""
+    header = [*PEOPLE_COLUMNS, "状态", "人员编号"]
+    rows = [[*row, "", ""] for row in BASE_PEOPLE]
+    one = [*rows, ["王伟", "包抓领导", "副区长", "", "", "", "12"], ["王伟", "管理员", "区住建局", "", "", "", "12"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, one)])
+    assert ledger.issues == []
+    assert {p.identity for p in ledger.people if p.name == "王伟"} == {("王伟", "key", "12")}
+    two = [*rows, ["王伟", "包抓领导", "副区长", "", "", "", "12"], ["王伟", "联络员", "区住建局", "", "", "", "13"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, two)])
+    assert ledger.issues == []
+    assert [p.identity for p in ledger.people if p.name == "王伟"] == [("王伟", "key", "12"), ("王伟", "key", "13")]

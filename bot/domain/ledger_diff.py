@@ -9,7 +9,7 @@ Rules, as a careful 区项目办 expects them:
 
 - People are matched as before: by phone; else by name with the same role and the same title or unit; else
   the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
-  their roles; rows of one name without a phone are one person when they give the same 职务 or the same 单位
+  their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
   (PersonRow.identity), else only through a stored person (each row matched on its own, by name and role):
   two namesakes without a phone, a 包抓领导 with a 职务 and a 联络员 with a 单位, stay two people
   (bot.ledger.cross_checks refuses such rows unless the database has exactly one such person holding their
@@ -191,7 +191,7 @@ class _Planner:
         """The person the file means, as the import leaves them; None when a deactivated person is named
         (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing)."""
         unit = self._unit(unit_name) if unit_name else None
-        # Rows join by phone, or without one by the same 职务 or 单位: else a namesake is another person.
+        # Rows join by phone, or without one by 人员编号 or a leader's 职务: else a namesake is another person.
         identity = PersonRow(0, name, role, unit_name, title, phone, (), key=key).identity if roster_row else None
         person = self.roster_people.get(identity) if identity else None
         person = person or self._find(name, phone, role, title, unit)

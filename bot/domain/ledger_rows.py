@@ -43,17 +43,16 @@ class PersonRow:
     @property
     def identity(self) -> tuple[str, str, str] | None:
         """What joins this row to the other rows of its person (one row per role): the name with the phone;
-        without a phone, the name with the 人员编号 the export writes, else with the 职务 (a leader's row) or the
-        单位 (a unit's row), so that a 包抓领导 and a 联络员 of one name, no phone and no number are never one
-        person. None: nothing to join by."""
+        without a phone, the name with the 人员编号 the export writes, else with a leader's 职务 (包抓领导 and
+        区主要领导 of one title). A 单位 joins nobody (two namesakes of one unit, a 联络员 and a 管理员, are not
+        one account), and a 包抓领导 and a 联络员 of one name, no phone and no number are never one person.
+        None: nothing to join by."""
         if self.phone:
             return (self.name, "phone", self.phone)
         if self.key:
             return (self.name, "key", self.key)
         if self.title:
             return (self.name, "title", self.title)
-        if self.unit:
-            return (self.name, "unit", self.unit)
         return None
 
 

@@ -146,8 +146,8 @@ class Checks:
     def _check_duplicate_people(self, known_people: Mapping[str, Collection[Collection[str]]]) -> None:
         """No one twice in one role (the same name and phone), one person (the same name and phone: one row per
         role) with one unit and one title, and no phone number for two people. Rows of one name without a phone
-        are one person by their 人员编号 when each has one, else only when they all give the same 职务 or all the
-        same 单位 (PersonRow.identity), or when
+        are one person by their 人员编号 when each has one, else only when they are leaders' rows of one 职务
+        (PersonRow.identity), or when
         the database has exactly one such person, holding all their roles: else two namesakes could become one
         (a liaison acting as the 包抓领导), so the later rows are refused, asking for the 手机."""
         read = [d for d in self._people if d.row is not None]
@@ -165,7 +165,7 @@ class Checks:
             stored = list(known_people.get(name, ()))
             roles = {d.role for d in drafts}
             one = len({d.row.identity if d.row else None for d in drafts} - {None}) == 1 and all(
-                d.row and d.row.identity for d in drafts)  # one 职务, or one 单位, on every row
+                d.row and d.row.identity for d in drafts)  # one 职务 on every row
             numbered = all(d.row and d.row.key for d in drafts)  # each 人员编号 one person, as the export says
             if len(drafts) < 2 or one or numbered or (len(stored) == 1 and roles <= set(stored[0])):
                 continue

@@ -715,3 +715,10 @@ def test_rows_without_a_phone_join_by_their_number_and_namesakes_numbered_apart_
     ledger = read_ledger([write_csv(tmp_path / "people.csv", header, two)])
     assert ledger.issues == []
     assert [p.identity for p in ledger.people if p.name == "王伟"] == [("王伟", "key", "12"), ("王伟", "key", "13")]
+
+
+def test_one_unit_does_not_join_namesakes_without_a_phone(tmp_path):
+    """王伟 联络员 and 王伟 管理员 of 区住建局, no phone: perhaps two people, and the admin's powers must not go to
+    the liaison's account: refused, asking for the 手机."""
+    rows = (["王伟", "联络员", "区住建局", "", ""], ["王伟", "管理员", "区住建局", "", ""])
+    assert [(i.row, i.column) for i in read_ledger([people_csv(tmp_path, *rows)]).issues] == [(9, "手机")]

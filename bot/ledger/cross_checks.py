@@ -147,9 +147,9 @@ class Checks:
         """No one twice in one role (the same name and phone), one person (the same name and phone: one row per
         role) with one unit and one title, and no phone number for two people. Rows of one name without a phone
         are one person by their 人员编号 when each has one, else only when they are leaders' rows of one 职务
-        (PersonRow.identity), or when
-        the database has exactly one such person, holding all their roles: else two namesakes could become one
-        (a liaison acting as the 包抓领导), so the later rows are refused, asking for the 手机."""
+        (PersonRow.identity), or when the database has exactly one such person, holding all their roles: else
+        two namesakes could become one (a liaison acting as the 包抓领导), so the later rows are refused, asking
+        for the 手机."""
         read = [d for d in self._people if d.row is not None]
         twice: set[int] = set()
         for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None, d.role)):

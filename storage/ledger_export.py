@@ -94,5 +94,5 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             template.people.append(PersonRow(
                 row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
                 title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ())),
-                active=None if active else False))
+                active=None if active else False, key=None if phone else str(pid)))
     return template

@@ -32,6 +32,22 @@ async def known_project_codes(session: AsyncSession) -> set[str]:
     return set((await session.scalars(select(Project.code))).all())
 
 
+async def people_without_phone(session: AsyncSession) -> dict[str, list[frozenset[str]]]:
+    """The people stored without a phone, by name: the roles of each (the import joins roster rows of one name
+    and no phone into one person only when exactly one such person already holds all their roles)."""
+    roles: dict[int, set[str]] = {}
+    names: dict[int, str] = {}
+    query = select(Person.id, Person.name, PersonRole.role).outerjoin(
+        PersonRole, PersonRole.person_id == Person.id).where((Person.phone.is_(None)) | (Person.phone == ""))
+    for person_id, name, role in await session.execute(query):  # one query
+        names[person_id] = name
+        roles.setdefault(person_id, set()).update({role} if role else ())
+    found: dict[str, list[frozenset[str]]] = {}
+    for person_id, name in names.items():
+        found.setdefault(name, []).append(frozenset(roles[person_id]))
+    return found
+
+
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
     """Everything `plan_import` compares with, in nine queries whatever the size of the district (the stage
     histories: each project's moves, and the day its finish is recorded from)."""

@@ -9,7 +9,11 @@ Rules, as a careful 区项目办 expects them:
 
 - People are matched as before: by phone; else by name with the same role and the same title or unit; else
   the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
-  their roles. Units by name. Projects by 项目编号.
+  their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
+  (PersonRow.identity), else only through a stored person (each row matched on its own, by name and role):
+  two namesakes without a phone, a 包抓领导 with a 职务 and a 联络员 with a 单位, stay two people
+  (bot.ledger.cross_checks refuses such rows unless the database has exactly one such person holding their
+  roles). Units by name. Projects by 项目编号.
 - A roster row's 状态 停用 keeps a deactivated person so (no conflict: the file agrees; he takes no post he
   does not hold) and adds a new person deactivated, so that an exported ledger imported elsewhere still names
   the people of its history; it does not deactivate an active person (that is /deactivate's, which lists what
@@ -119,16 +123,17 @@ class _Planner:
         self.named: set[int] = set()  # ids of stored people the file names
         self.touched: dict[int, KnownPerson] = {}  # stored people changed, by id
         self.roster: set[int] = set()  # python ids of people seen as roster rows
-        # (name, phone) → the person of a roster row: a person with several roles has a row for each
-        self.roster_people: dict[tuple[str, str | None], KnownPerson] = {}
+        # PersonRow.identity → the person of a roster row: a person with several roles has a row for each
+        self.roster_people: dict[tuple[str, str, str], KnownPerson] = {}
         self.stopped: set[int] = set()  # python ids of people the roster marks 停用
         self.said_active: set[int] = set()  # python ids of people the roster marks 在用
-        self.statuses: dict[tuple[str, str | None], bool] = {}
+        self.statuses: dict[tuple[str, str, str], bool] = {}
         self.conflict_keys: set[str] = set()
 
     def plan(self, ledger: Ledger) -> ImportPlan:
         # what the rows of each person (name, phone) say of 状态, whichever of them says it
-        self.statuses = {(row.name, row.phone): row.active for row in ledger.people if row.active is not None}
+        self.statuses = {row.identity: row.active for row in ledger.people
+                         if row.active is not None and row.identity}
         for row in ledger.people:
             self._person_row(row)
         self.result.histories, self.result.histories_kept = stage_histories(ledger.stages, self.state)
@@ -182,14 +187,16 @@ class _Planner:
         return same_role[0] if len(same_role) == 1 else None
 
     def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
-                roster_row: bool = False, active: bool | None = None) -> KnownPerson | None:
+                roster_row: bool = False, active: bool | None = None, key: str | None = None) -> KnownPerson | None:
         """The person the file means, as the import leaves them; None when a deactivated person is named
         (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing)."""
         unit = self._unit(unit_name) if unit_name else None
-        person = self.roster_people.get((name, phone)) if roster_row else None
+        # Rows join by phone, or without one by 人员编号 or a leader's 职务: else a namesake is another person.
+        identity = PersonRow(0, name, role, unit_name, title, phone, (), key=key).identity if roster_row else None
+        person = self.roster_people.get(identity) if identity else None
         person = person or self._find(name, phone, role, title, unit)
-        if person is not None and roster_row:
-            self.roster_people[(name, phone)] = person
+        if person is not None and identity:
+            self.roster_people[identity] = person
         if person is not None and active is not None:
             (self.said_active if active else self.stopped).add(id(person))
         if person is None:
@@ -206,7 +213,8 @@ class _Planner:
             self.result.changes.append(RowChange("person", "add", name, name, person=person))
             if roster_row:
                 self.roster.add(id(person))
-                self.roster_people[(name, phone)] = person
+                if identity:
+                    self.roster_people[identity] = person
             return person
         if person.id is None:  # new in this import: the role, and the title or unit of another role's row
             person.roles.add(role)
@@ -268,7 +276,8 @@ class _Planner:
 
     def _person_row(self, row: PersonRow) -> None:
         self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                     roster_row=True, active=self.statuses.get((row.name, row.phone)))
+                     roster_row=True, key=row.key,
+                     active=self.statuses.get(row.identity, row.active) if row.identity else row.active)
 
     # projects ----------------------------------------------------------------------------------
 

@@ -38,6 +38,22 @@ class PersonRow:
     phone: str | None  # 11 digits
     projects: tuple[str, ...]  # 负责项目, normalised project codes
     active: bool | None = None  # 状态: False 停用, True 在用 (said so), None the row does not say
+    key: str | None = None  # 人员编号: the same on each row of one person without a phone (the export writes it)
+
+    @property
+    def identity(self) -> tuple[str, str, str] | None:
+        """What joins this row to the other rows of its person (one row per role): the name with the phone;
+        without a phone, the name with the 人员编号 the export writes, else with a leader's 职务 (包抓领导 and
+        区主要领导 of one title). A 单位 joins nobody (two namesakes of one unit, a 联络员 and a 管理员, are not
+        one account), and a 包抓领导 and a 联络员 of one name, no phone and no number are never one person.
+        None: nothing to join by."""
+        if self.phone:
+            return (self.name, "phone", self.phone)
+        if self.key:
+            return (self.name, "key", self.key)
+        if self.title:
+            return (self.name, "title", self.title)
+        return None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ P_PROJECTS = "负责项目"
 P_STATUS = "状态"
 STATUS_STOPPED = "停用"
 STATUS_ACTIVE = ("在用", "启用", "在岗", "正常")
+# Optional: the export writes each person without a phone a number, the same on each of his rows (one per role),
+# so that the rows join into one person on a fresh database too; rows of one name without a phone and without
+# one number are one person only by the same 职务 or 单位 (PersonRow.identity).
+P_KEY = "人员编号"
 
 # 阶段记录: each 开工, 竣工 and 恢复在建 of a project, with its day (the export writes them; optional)
 S_MOVE = "阶段变化"
@@ -68,7 +72,7 @@ PROJECT_COLUMNS = (
 )
 PROJECT_OPTIONAL = (C_STARTED, C_FINISHED)
 PEOPLE_COLUMNS = (P_NAME, P_ROLE, P_UNIT, P_PHONE, P_PROJECTS)
-PEOPLE_OPTIONAL = (P_STATUS,)
+PEOPLE_OPTIONAL = (P_STATUS, P_KEY)
 NODE_COLUMNS = (C_CODE, N_NAME, N_PLANNED)  # required; 实际完成日期 and 备注 may be left out
 NODE_OPTIONAL = (N_DONE, N_NOTE)
 STAGE_COLUMNS = (C_CODE, S_MOVE, S_DAY)

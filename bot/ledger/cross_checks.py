@@ -7,7 +7,7 @@ each checked on its own (bot.ledger.row_checks).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import TypeVar
 
@@ -86,10 +86,12 @@ class Checks:
 
     # cross-row checks --------------------------------------------------------------------
     def finish(self, known_units: Collection[str], as_of: date | None = None, year: int | None = None, *,
-               known_projects: Collection[str] = ()) -> Ledger:
-        """The checked rows (only those without any issue) and every issue, in file order."""
+               known_projects: Collection[str] = (),
+               known_people: Mapping[str, Collection[Collection[str]]] | None = None) -> Ledger:
+        """The checked rows (only those without any issue) and every issue, in file order. ``known_people``:
+        the people stored without a phone, by name, with the roles of each."""
         self._check_duplicate_projects()
-        self._check_duplicate_people()
+        self._check_duplicate_people(known_people or {})
         self._check_nodes({c.strip().upper() for c in known_projects})
         self._check_stages()
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
@@ -186,27 +188,50 @@ class Checks:
         for draft, seen in repeats(self._projects, lambda d: d.code):
             self._reject(draft, C_CODE, "code_repeated", code=draft.code, **where(seen, draft))
 
-    def _check_duplicate_people(self) -> None:
+    def _check_duplicate_people(self, known_people: Mapping[str, Collection[Collection[str]]]) -> None:
         """No one twice in one role (the same name and phone), one person (the same name and phone: one row per
-        role) with one unit and one title, and no phone number for two people."""
+        role) with one unit and one title, and no phone number for two people. Rows of one name without a phone
+        are one person by their 人员编号 when each has one, else only when they are leaders' rows of one 职务
+        (PersonRow.identity), or when the database has exactly one such person, holding all their roles: else
+        two namesakes could become one (a liaison acting as the 包抓领导), so the later rows are refused, asking
+        for the 手机."""
         read = [d for d in self._people if d.row is not None]
         twice: set[int] = set()
         for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None, d.role)):
             twice.add(id(draft))
-            self._reject(draft, P_NAME, "person_repeated", name=draft.name, **where(seen, draft))
+            self._reject(draft, P_NAME, "person_repeated", name=draft.name, phone=bool(draft.row and draft.row.phone),
+                         **where(seen, draft))
         once = [d for d in read if id(d) not in twice]
+        no_phone: dict[str, list[PersonDraft]] = {}
+        for draft in once:
+            if draft.row and not draft.row.phone and draft.name:
+                no_phone.setdefault(draft.name, []).append(draft)
+        for name, drafts in no_phone.items():
+            stored = list(known_people.get(name, ()))
+            roles = {d.role for d in drafts}
+            one = len({d.row.identity if d.row else None for d in drafts} - {None}) == 1 and all(
+                d.row and d.row.identity for d in drafts)  # one 职务 on every row
+            numbered = all(d.row and d.row.key for d in drafts)  # each 人员编号 one person, as the export says
+            if len(drafts) < 2 or one or numbered or (len(stored) == 1 and roles <= set(stored[0])):
+                continue
+            for draft in drafts[1:]:
+                twice.add(id(draft))
+                self._reject(draft, P_PHONE, "namesake_no_phone", name=name, **where(drafts[0], draft))
+        once = [d for d in once if id(d) not in twice]
+
+        def person(d: PersonDraft) -> tuple[str | None, str | None] | None:
+            return (d.name, d.row.phone) if d.row else None
+
         for attribute in ("unit", "title"):
-            for draft, seen in repeats((d for d in once if d.row and getattr(d.row, attribute)),
-                                       lambda d: (d.name, d.row.phone if d.row else None)):
+            for draft, seen in repeats((d for d in once if d.row and getattr(d.row, attribute)), person):
                 assert draft.row is not None and seen.row is not None
                 if getattr(draft.row, attribute) != getattr(seen.row, attribute):
                     self._reject(draft, P_UNIT, "person_differs", name=draft.name, value=getattr(seen.row, attribute),
-                                 **where(seen, draft))
-        for draft, seen in repeats((d for d in once if d.row and d.row.active is not None),
-                                   lambda d: (d.name, d.row.phone if d.row else None)):
+                                 phone=bool(draft.row.phone), **where(seen, draft))
+        for draft, seen in repeats((d for d in once if d.row and d.row.active is not None), person):
             assert draft.row is not None and seen.row is not None
             if draft.row.active != seen.row.active:
-                self._reject(draft, P_STATUS, "person_status_differs", name=draft.name,
+                self._reject(draft, P_STATUS, "person_status_differs", name=draft.name, phone=bool(draft.row.phone),
                              value=STATUS_ACTIVE[0] if seen.row.active else STATUS_STOPPED, **where(seen, draft))
         for draft, owner in repeats(once, lambda d: d.row.phone if d.row else None):
             assert draft.row is not None and owner.row is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -39,6 +39,7 @@ def read_ledger(
     *,
     known_units: Collection[str] = (),
     known_projects: Collection[str] = (),
+    known_people: Mapping[str, Collection[Collection[str]]] | None = None,
     progress: Callable[[int], object] | None = None,
     today: date | None = None,
 ) -> Ledger:
@@ -52,6 +53,10 @@ def read_ledger(
     ``known_projects`` are the project codes already in the database: a row of 项目节点计划 must name one of
     them or a project of the files.
 
+    ``known_people`` are the people stored without a phone, by name: the roles of each. Roster rows of one name
+    and no phone in different roles are one person only when exactly one of them holds all those roles;
+    otherwise they are refused, asking for the 手机.
+
     ``progress(1)`` is called once for every data row read (so ``tqdm.update`` fits).
 
     ``today``, the day of the import: a 实际开工 or 竣工日期 later than it is refused.
@@ -60,7 +65,8 @@ def read_ledger(
     reader.today = today
     for path in paths:
         reader.read_path(Path(path))
-    ledger = reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects)
+    ledger = reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects,
+                           known_people=known_people or {})
     ledger.skipped_sheets = reader.skipped_sheets
     return ledger
 

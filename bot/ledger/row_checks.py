@@ -55,6 +55,7 @@ from bot.ledger.columns import (
     N_NAME,
     N_NOTE,
     N_PLANNED,
+    P_KEY,
     P_NAME,
     P_PHONE,
     P_PROJECTS,
@@ -330,10 +331,15 @@ def person_draft(check: RowCheck) -> PersonDraft:
     elif status is not None:
         err(P_STATUS, "status_unknown", raw=status, values=[STATUS_STOPPED, STATUS_ACTIVE[0]])
 
+    number = get(P_KEY)
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    key = _spaceless(number)
+
     row: PersonRow | None = None
     if check.ok:
         assert name and role
-        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)), active)
+        row = PersonRow(check.number, name, role, unit, title, phone, tuple(dict.fromkeys(codes)), active, key)
     return PersonDraft(check.key, check.sheet, row, name, role, unit, check.ok)
 
 

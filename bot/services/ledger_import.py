@@ -38,7 +38,7 @@ from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_import import write_plan
-from storage.ledger_state import known_project_codes, known_unit_names, load_state
+from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
 
 __all__ = ["ImportResult", "import_ledger", "import_ledger_files"]
 
@@ -95,7 +95,9 @@ async def import_ledger(
     else keep what was done in the chat)."""
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
+    phoneless = await people_without_phone(session)
     ledger = await asyncio.to_thread(read_ledger, list(files), known_units=known, known_projects=codes,
+                                     known_people=phoneless,
                                      progress=progress, today=to_local(now).date())
     if ledger.issues:
         return ImportResult(issues=list(ledger.issues))

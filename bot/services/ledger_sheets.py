@@ -69,7 +69,7 @@ def _project_cells(row: ProjectRow) -> list[object]:
 
 def _person_cells(row: PersonRow) -> list[object]:
     return [row.name, LABEL_BY_ROLE[row.role], row.unit or row.title, row.phone,
-            LIST_SEPARATOR.join(row.projects) or None, STATUS_STOPPED if row.active is False else None]
+            LIST_SEPARATOR.join(row.projects) or None, STATUS_STOPPED if row.active is False else None, row.key]
 
 
 def _stage_cells(row: StageRow) -> list[object]:

@@ -75,7 +75,7 @@ async def test_the_export_holds_the_sheets_the_import_reads_in_the_ledger_s_layo
     assert projects[2][12:17] == sample[2][12:]  # 刘文华(副区长(城建)), the units, the liaison and his phone
     assert projects[2][17:] == (None, None)  # 在建 with no 开工 recorded
     people = list(wb["人员名单"].iter_rows(max_row=1, values_only=True))
-    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目", "状态")
+    assert people[0] == ("姓名", "角色", "单位/职务", "手机", "负责项目", "状态", "人员编号")
 
 
 async def test_the_export_imported_again_changes_nothing(db: Database, tmp_path: Path) -> None:
@@ -163,6 +163,8 @@ async def test_a_person_with_several_roles_keeps_them_all_on_a_fresh_database(db
             if row[0] in ("陈建国", "赵芳")]
     assert [row[:3] for row in rows] == [("陈建国", "包抓领导", "常务副区长"), ("陈建国", "管理员", "区重大项目办"),
                                          ("赵芳", "单位经办人", "区住建局"), ("赵芳", "联络员", "区住建局")]
+    # 陈建国 has no phone: his rows carry one 人员编号, which joins them (a title and a unit alone would not)
+    assert rows[0][6] == rows[1][6] is not None and rows[2][6] is None
     again = await _import(db, [exported])
     assert not again.added and not again.changed and not again.conflicts, again.changes
     assert await _people(db) == before
@@ -200,7 +202,7 @@ async def test_a_deactivated_person_is_exported_marked_and_stays_deactivated(db:
     exported = await _export(db, tmp_path / "export.xlsx")
     rows = [row for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True)]
     assert [row for row in rows if row[0] == "郝芳"] == [
-        ("郝芳", "联络员", "区住建局", "13900007919", "ZD2026-001", "停用")]
+        ("郝芳", "联络员", "区住建局", "13900007919", "ZD2026-001", "停用", None)]  # a phone: no 人员编号
     assert all(row[5] is None for row in rows[1:] if row[0] != "郝芳")
     again = await _import(db, [exported], take_file=True)
     assert not again.added and not again.changed and not again.conflicts, (again.changes, again.conflicts)
@@ -324,3 +326,38 @@ async def test_what_one_of_a_person_s_rows_says_of_his_status_is_his(db: Databas
     kept = await _import(db, [tmp_path / "back.xlsx"])
     assert [(c.kind, c.choice) for c in kept.conflicts] == [("deactivated", "keep")]
     assert await _people(db) == before
+
+
+async def test_namesakes_without_a_phone_never_become_one_person(db: Database, tmp_path: Path) -> None:
+    """A roster with 王伟 包抓领导 (a 职务) and 王伟 联络员 (a 单位), neither with a phone nor a 人员编号: refused where
+    the second row is, asking for the 手机, and nothing written (else the liaison's account would act as the
+    leader). Once the database holds one 王伟 in both roles, the export of him (with his 人员编号) and the same
+    rows without it both import as him, changing nothing."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    exported = await _export(db, tmp_path / "export.xlsx")
+    wb = openpyxl.load_workbook(exported)
+    roster = wb["人员名单"]
+    roster.append(["王伟", "包抓领导", "副区长", None, None, None, None])
+    roster.append(["王伟", "联络员", "区住建局", None, None, None, None])
+    wb.save(tmp_path / "namesakes.xlsx")
+    refused = await import_ledger_files(db, FrozenClock(NOW), [tmp_path / "namesakes.xlsx"], actor=ACTOR)
+    last = roster.max_row
+    assert [(i.sheet, i.row, i.column) for i in refused.issues] == [("人员名单", last, "手机")]
+    assert f"与第{last - 1}行同名，均未填手机号" in refused.issues[0].message and not refused.written
+    assert ("王伟", None) not in await _people(db)
+
+    async with db.session() as session:
+        unit = await session.scalar(select(Unit.id).where(Unit.name == "区住建局"))
+        wang = Person(name="王伟", phone=None, title="副区长", unit_id=unit, active=True, created_at=NOW)
+        session.add(wang)
+        await session.flush()
+        session.add_all([PersonRole(person_id=wang.id, role="lead"), PersonRole(person_id=wang.id, role="liaison")])
+    before = await _people(db)
+    again = await _import(db, [tmp_path / "namesakes.xlsx"])
+    assert not again.added and not again.changed, again.changes
+    assert await _people(db) == before
+    own = await _import(db, [await _export(db, tmp_path / "again.xlsx")])
+    assert not own.added and not own.changed, own.changes
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [tmp_path / "again.xlsx"])
+        assert (await _people(fresh))[("王伟", None)] == (("lead", "liaison"), "副区长", "区住建局", True)

@@ -148,3 +148,39 @@ def test_an_undated_ledger_in_january_asks_which_year_it_is_for() -> None:
     assert not dated.needs_as_of and dated.plans == [(100, Decimal("40800.0000"))]
     assert not plan_import(Ledger(people=[]), _state(), today=date(2027, 1, 8), as_of=None,
                            as_of_source=None).needs_as_of  # a node sheet or a roster alone has no baseline
+
+
+def test_namesakes_without_a_phone_in_two_roles_stay_two_people() -> None:
+    """A 包抓领导 王伟 with only a 职务 and a 联络员 王伟 with only a 单位, no phone on either row: two people,
+    so that the liaison's account never acts as the leader."""
+    people = [PersonRow(2, "王伟", "lead", None, "副区长", None, ()),
+              PersonRow(3, "王伟", "liaison", "区住建局", None, None, ())]
+    plan = plan_import(Ledger(people=people), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert sorted((p.name, tuple(sorted(p.roles)), p.title) for p in plan.new_people) == [
+        ("王伟", ("lead",), "副区长"), ("王伟", ("liaison",), None)]
+
+
+def test_rows_of_one_person_without_a_phone_join_by_the_same_title_or_through_the_stored_person() -> None:
+    """One 职务 on both leader rows is one person; a stored 王伟 without a phone who is both 包抓领导 and 联络员
+    (as the export writes him: a row per role) is found again by each row, and nobody is added."""
+    leader = [PersonRow(2, "刘文华", "lead", None, "副区长", None, ()),
+              PersonRow(3, "刘文华", "top", None, "副区长", None, ())]
+    plan = plan_import(Ledger(people=leader), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert [(p.name, sorted(p.roles)) for p in plan.new_people] == [("刘文华", ["lead", "top"])]
+    wang = KnownPerson(3, "王伟", None, "副区长", 10, True, {"lead", "liaison"})
+    state = replace(_state(), people=[HAO, YAN, wang])
+    rows = [PersonRow(2, "王伟", "lead", None, "副区长", None, ()),
+            PersonRow(3, "王伟", "liaison", "区住建局", None, None, ())]
+    again = plan_import(Ledger(people=rows), state, today=TODAY, as_of=None, as_of_source=None)
+    assert (again.new_people, again.person_updates, again.new_roles) == ([], [], [])
+    assert again.unchanged["person"] == 1
+
+
+def test_namesakes_numbered_apart_are_two_people_and_one_number_is_one() -> None:
+    apart = [PersonRow(2, "王伟", "lead", None, "副区长", None, (), key="12"),
+             PersonRow(3, "王伟", "liaison", "区住建局", None, None, (), key="13")]
+    plan = plan_import(Ledger(people=apart), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert sorted(tuple(sorted(p.roles)) for p in plan.new_people) == [("lead",), ("liaison",)]
+    joined = [replace(row, key="12") for row in apart]
+    plan = plan_import(Ledger(people=joined), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert [sorted(p.roles) for p in plan.new_people] == [["lead", "liaison"]]

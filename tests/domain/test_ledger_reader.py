@@ -374,7 +374,7 @@ def test_missing_columns_are_reported_once_and_rows_skipped(tmp_path):
         (["刘文华", "包抓领导", "副区长(城建)", "", ""], "姓名", "「刘文华」重复"),
         (["郝芳", "单位经办人", "区工信局", "13900007919", ""], "单位/职务",
          "「郝芳」在第2行为「区住建局」，同一人员（同名同手机号）的各行应填写相同的单位/职务"),
-        (["刘文华", "区主要领导", "区长", "", ""], "单位/职务", "「刘文华」在第6行为「副区长(城建)」"),
+        (["刘文华", "区主要领导", "区长", "", ""], "手机", "「刘文华」与第6行同名，均未填手机号"),
         (["张三", "联络员", "区住建局", "13900007919", ""], "手机", "手机号「13900007919」已用于第2行的「郝芳」"),
     ],
 )
@@ -713,3 +713,45 @@ def test_a_history_out_of_turn_out_of_order_or_against_the_stage_is_refused_nami
     assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("stages.csv", *at)]
     assert message in ledger.issues[0].message
     assert ledger.stages == []
+def test_namesakes_without_a_phone_are_refused_unless_the_database_holds_one_such_person(tmp_path):
+    """王伟 包抓领导 (a 职务) and 王伟 联络员 (a 单位), no phone: not one person holding both roles. Refused where
+    the second row is, asking for the 手机; read as one person when the database has exactly one 王伟 without a
+    phone who holds both roles (the export of him, a row per role)."""
+    rows = (["王伟", "包抓领导", "副区长", "", ""], ["王伟", "联络员", "区住建局", "", ""])
+    ledger = read_ledger([people_csv(tmp_path, *rows)])
+    assert [str(i) for i in ledger.issues] == [
+        "「people.csv」第9行【手机】：「王伟」与第8行同名，均未填手机号：无法确定是同一人还是两位同名人员，"
+        "请在这两行填写手机（同一人填相同手机号）"]
+    assert "王伟" in [p.name for p in ledger.people]  # the first row is not the one at fault
+    stored = {"王伟": [frozenset({"lead", "liaison"})]}
+    assert read_ledger([people_csv(tmp_path, *rows)], known_people=stored).issues == []
+    for others in ({"王伟": [frozenset({"lead"})]}, {"王伟": [frozenset({"lead", "liaison"})] * 2}):
+        assert [i.column for i in read_ledger([people_csv(tmp_path, *rows)], known_people=others).issues] == ["手机"]
+
+
+def test_a_repeat_without_a_phone_does_not_speak_of_a_phone(tmp_path):
+    ledger = read_ledger([people_csv(tmp_path, ["刘文华", "包抓领导", "副区长(城建)", "", ""])])
+    [issue] = ledger.issues
+    assert "同名同手机号" not in issue.message and "未填手机号" in issue.message
+
+
+def test_rows_without_a_phone_join_by_their_number_and_namesakes_numbered_apart_stay_apart(tmp_path):
+    """The export gives a person without a phone a 人员编号 on each of his rows: one number joins a 包抓领导 row
+    and a 管理员 row into one person; two numbers are two namesakes, both read."""
+    header = [*PEOPLE_COLUMNS, "状态", "人员编号"]
+    rows = [[*row, "", ""] for row in BASE_PEOPLE]
+    one = [*rows, ["王伟", "包抓领导", "副区长", "", "", "", "12"], ["王伟", "管理员", "区住建局", "", "", "", "12"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, one)])
+    assert ledger.issues == []
+    assert {p.identity for p in ledger.people if p.name == "王伟"} == {("王伟", "key", "12")}
+    two = [*rows, ["王伟", "包抓领导", "副区长", "", "", "", "12"], ["王伟", "联络员", "区住建局", "", "", "", "13"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, two)])
+    assert ledger.issues == []
+    assert [p.identity for p in ledger.people if p.name == "王伟"] == [("王伟", "key", "12"), ("王伟", "key", "13")]
+
+
+def test_one_unit_does_not_join_namesakes_without_a_phone(tmp_path):
+    """王伟 联络员 and 王伟 管理员 of 区住建局, no phone: perhaps two people, and the admin's powers must not go to
+    the liaison's account: refused, asking for the 手机."""
+    rows = (["王伟", "联络员", "区住建局", "", ""], ["王伟", "管理员", "区住建局", "", ""])
+    assert [(i.row, i.column) for i in read_ledger([people_csv(tmp_path, *rows)]).issues] == [(9, "手机")]

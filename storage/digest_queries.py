@@ -1,19 +1,17 @@
-"""Queries behind reminders and periodic bulletins: who has not reported, and problems per unit."""
+"""Queries behind reminders and periodic bulletins: who has not reported, and the bulletin groups."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
-from bot.domain.period_problems import unit_figures
 from bot.domain.problem_history import UnitProblemFigures
 from storage.models import BulletinGroup, Person, Project, Report
-from storage.problem_history import period_problems
 
 
 @dataclass(frozen=True)
@@ -50,12 +48,6 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
 
 
 UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.problem_history)
-
-
-async def problems_by_unit(session: AsyncSession, *, start: datetime, end: datetime) -> list[UnitProblems]:
-    """Per unit holding them at ``end``: problems raised in [start, end), resolved in it, and 超期未办结 at
-    ``end`` (a deadline missed and still open), as they stood then (``bot.domain.period_problems.unit_figures``)."""
-    return unit_figures(await period_problems(session, since=start, end=end), start=start)
 
 
 async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:

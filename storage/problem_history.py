@@ -16,17 +16,14 @@ from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.period_problems import (
     ProblemAbout,
     ProblemHistory,
-    ProblemLine,
     ProblemsAt,
     problems_at,
-    unclosed,
-    unrecorded,
 )
 from bot.domain.problem_history import ProblemNow, Step
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 
-__all__ = ["ProblemLine", "history_of", "period_problems", "unclosed_then", "unrecorded_deadlines"]
+__all__ = ["history_of", "period_problems"]
 
 
 def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
@@ -75,16 +72,3 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     histories = [history_of(ProblemNow(*row[:8]), ProblemAbout(*row[8:]), events.get(row[0], []))
                  for row in problems]
     return problems_at(histories, since=since, end=end)
-
-
-async def unclosed_then(session: AsyncSession, *, end: datetime) -> list[ProblemLine]:
-    """The problems raised before ``end`` that were not closed then (being worked on, or awaiting 销号), as
-    they stood then, by number: what a period's digests name (``bot.domain.period_problems.unclosed``). Two
-    queries."""
-    return unclosed(await period_problems(session, since=end, end=end))
-
-
-async def unrecorded_deadlines(session: AsyncSession, *, start: datetime, end: datetime) -> int:
-    """How many problems the figures of ``start``..``end`` count on a deadline that was never recorded
-    (``bot.domain.period_problems.unrecorded``): what a bulletin's note says."""
-    return unrecorded(await period_problems(session, since=start, end=end), start=start)

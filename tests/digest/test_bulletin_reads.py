@@ -33,10 +33,9 @@ from bot.render import Renderer
 from bot.services.standings import read_current_inputs
 from jobs.digests import render_bulletin
 from storage.db import Database
-from storage.digest_queries import problems_by_unit
 from storage.models import StageEvent
 from storage.problem_handling import unit_problem_shares
-from storage.problem_history import unclosed_then, unrecorded_deadlines
+from storage.problem_history import period_problems
 from storage.problem_ledger import problem_ledger
 from storage.project_figures import project_figures
 
@@ -128,9 +127,11 @@ async def test_the_figures_of_the_one_read_are_those_read_one_by_one(
                                         problems=problems)
         assert handling_shares(problems, start=start, units=units_with_problems(ledger.histories, end=end)) \
             == await unit_problem_shares(session, window_start=first, cutoff=cutoff)
-        assert unit_figures(problems, start=start) == await problems_by_unit(session, start=start, end=end)
-        assert unrecorded(problems, start=start) == await unrecorded_deadlines(session, start=start, end=end)
-        assert unclosed(problems) == await unclosed_then(session, end=end)
+        # the one read of every problem against the read of those that may count in the window only
+        narrowed = await period_problems(session, since=start, end=end)
+        assert unit_figures(problems, start=start) == unit_figures(narrowed, start=start)
+        assert unrecorded(problems, start=start) == unrecorded(narrowed, start=start)
+        assert unclosed(problems) == unclosed(await period_problems(session, since=end, end=end))
         assert open_problems(problems) == figures.open_problems \
             == (await project_figures(session, cutoff=cutoff, window_start=first, calendar=CALENDAR)).open_problems
     assert len(ledger.histories) == 6

@@ -13,15 +13,17 @@ from sqlalchemy import select
 
 from bot.clock import day_start
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.period_problems import unit_figures
 from bot.domain.periods import parse_period
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.standings import compute_standings
 from jobs.digests import render_bulletin
 from storage.db import Database
-from storage.digest_queries import UnitProblems, problems_by_unit
+from storage.digest_queries import UnitProblems
 from storage.models import Problem, ProblemEvent
 from storage.problem_handling import unit_problem_shares
+from storage.problem_history import period_problems
 
 from .conftest import District, bulletin_notes, local
 
@@ -39,7 +41,7 @@ async def _week1(db: Database) -> tuple[list[UnitProblems], dict[str, float | No
     """Week 1's problem table, its units' 问题办理 and the project's open problems, read now (week 4)."""
     start, end = day_start(WEEK1.start), day_start(WEEK1.end + timedelta(days=1))
     async with db.session() as session:
-        table = await problems_by_unit(session, start=start, end=end)
+        table = unit_figures(await period_problems(session, since=start, end=end), start=start)
         shares = await unit_problem_shares(session, window_start=WEEK1.start, cutoff=WEEK1.end)
         standings = await compute_standings(session, period=WEEK1.name, cutoff=WEEK1.end, window_start=WEEK1.start,
                                             calendar=CALENDAR)
@@ -100,7 +102,8 @@ async def test_a_problem_moved_and_given_a_new_deadline_since_counts_where_it_wa
     # today's figures read it as it is: at 区城管局, not yet due
     async with db.session() as session:
         today = date(2026, 11, 16)
-        now = await problems_by_unit(session, start=day_start(today), end=day_start(today + timedelta(days=1)))
+        start, end = day_start(today), day_start(today + timedelta(days=1))
+        now = unit_figures(await period_problems(session, since=start, end=end), start=start)
         assert (await session.scalar(select(Problem.level).where(Problem.id == problem_id))) == 0
     assert now == []
 

@@ -77,14 +77,20 @@ def _serve_fake(conn: Connection) -> None:
     asyncio.run(_fake_main(conn))
 
 
+def arrival_offsets(texts: list[Any], window: float, seed: int) -> list[float]:
+    """Shuffle ``texts`` (the messages to send, in place) and give each a moment in 0..``window`` seconds, in
+    order: the rush's random arrivals, the same for a seed."""
+    rng = random.Random(seed)
+    rng.shuffle(texts)
+    return sorted(rng.uniform(0, window) for _ in texts)
+
+
 async def _fake_main(conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     async with FakeBotAPI(token=TOKEN) as fake:
         conn.send(fake.port)
         texts, window, seed, timeout = await loop.run_in_executor(None, conn.recv)
-        rng = random.Random(seed)
-        rng.shuffle(texts)
-        offsets = sorted(rng.uniform(0, window) for _ in texts)
+        offsets = arrival_offsets(texts, window, seed)
         since = len(fake.calls)
         start = time.monotonic()
         conn.send(start)

@@ -38,7 +38,6 @@ import asyncio
 import cProfile
 import os
 import pstats
-import random
 import sys
 import tempfile
 import time
@@ -55,6 +54,7 @@ from aiohttp import web  # noqa: E402
 from bench.ranking import CUTOFF, build_district  # noqa: E402
 from bench.rush import (  # noqa: E402
     NOW,
+    arrival_offsets,
     bind_liaisons,
     not_stored_once,
     percentile,
@@ -130,9 +130,7 @@ async def _fake_main(conn: Connection) -> None:
                    "token": fake.callback_token, "aes_key": fake.aes_key, "base_url": fake.base_url})
         url, texts, window, seed, timeout = await loop.run_in_executor(None, conn.recv)
         fake.add_user(*(userid for userid, _ in texts))
-        rng = random.Random(seed)
-        rng.shuffle(texts)
-        offsets = sorted(rng.uniform(0, window) for _ in texts)
+        offsets = arrival_offsets(texts, window, seed)
         since = len(fake.calls)
         start = time.monotonic()
         conn.send(start)

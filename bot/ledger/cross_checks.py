@@ -197,10 +197,11 @@ class Checks:
         for the 手机."""
         read = [d for d in self._people if d.row is not None]
         twice: set[int] = set()
-        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None, d.role)):
+        for draft, seen in repeats(read, lambda d: (person(d), d.role)):
+            assert draft.row is not None
+            self._reject(draft, P_NAME, "person_repeated", name=draft.name, phone=bool(draft.row.phone),
+                         key=None if draft.row.phone else draft.row.key, **where(seen, draft))
             twice.add(id(draft))
-            self._reject(draft, P_NAME, "person_repeated", name=draft.name, phone=bool(draft.row and draft.row.phone),
-                         **where(seen, draft))
         once = [d for d in read if id(d) not in twice]
         no_phone: dict[str, list[PersonDraft]] = {}
         for draft in once:
@@ -218,10 +219,6 @@ class Checks:
                 twice.add(id(draft))
                 self._reject(draft, P_PHONE, "namesake_no_phone", name=name, **where(drafts[0], draft))
         once = [d for d in once if id(d) not in twice]
-
-        def person(d: PersonDraft) -> tuple[str | None, str | None] | None:
-            return (d.name, d.row.phone) if d.row else None
-
         for attribute in ("unit", "title"):
             for draft, seen in repeats((d for d in once if d.row and getattr(d.row, attribute)), person):
                 assert draft.row is not None and seen.row is not None
@@ -251,6 +248,17 @@ class Checks:
         for draft in self._projects:
             if draft.lead_name and draft.lead_name not in leaders:
                 self._reject(draft, C_LEAD, "lead_unknown", name=draft.lead_name)
+
+
+def person(draft: PersonDraft) -> tuple[str | None, str, str | None] | None:
+    """Who a roster row is, as far as the rows alone tell: its name with its phone, else with its 人员编号 (two
+    numbers are two namesakes), else its name alone (rows of one name without either: checked as one person,
+    unless refused as namesakes)."""
+    if draft.row is None:
+        return None
+    if draft.row.phone:
+        return (draft.name, "phone", draft.row.phone)
+    return (draft.name, "key", draft.row.key) if draft.row.key else (draft.name, "", None)
 
 
 def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterator[tuple[D, D]]:

@@ -755,3 +755,20 @@ def test_one_unit_does_not_join_namesakes_without_a_phone(tmp_path):
     the liaison's account: refused, asking for the 手机."""
     rows = (["王伟", "联络员", "区住建局", "", ""], ["王伟", "管理员", "区住建局", "", ""])
     assert [(i.row, i.column) for i in read_ledger([people_csv(tmp_path, *rows)]).issues] == [(9, "手机")]
+
+
+def test_namesakes_of_one_role_numbered_apart_are_two_people_and_one_number_twice_is_refused(tmp_path):
+    """Two 联络员 王伟 without a phone, of two units, with 人员编号 12 and 13: two people, both read (not 重复, not
+    one person with two 单位). The same 人员编号 twice in one role is one person twice: refused, naming both rows."""
+    header = [*PEOPLE_COLUMNS, "状态", "人员编号"]
+    rows = [[*row, "", ""] for row in BASE_PEOPLE]
+    two = [*rows, ["王伟", "联络员", "区住建局", "", "", "", "12"],
+           ["王伟", "联络员", "区工信局", "", "", "停用", "13"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, two)])
+    assert ledger.issues == []
+    assert [(p.identity, p.unit, p.active) for p in ledger.people if p.name == "王伟"] == [
+        (("王伟", "key", "12"), "区住建局", None), (("王伟", "key", "13"), "区工信局", False)]
+    once = [*rows, ["王伟", "联络员", "区住建局", "", "", "", "12"], ["王伟", "联络员", "区住建局", "", "", "", "12"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, once)])
+    assert [(i.row, i.column) for i in ledger.issues] == [(len(once) + 1, "姓名")]
+    assert f"第{len(once)}行" in ledger.issues[0].message and "人员编号" in ledger.issues[0].message

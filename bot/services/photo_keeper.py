@@ -84,7 +84,7 @@ class KeepStats:
     kept: int = 0
     failed: int = 0
     given_up: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # photos found to be 疑似重复照片 (each once, however often re-marked)
 
 
 class PhotoKeeper:
@@ -141,8 +141,8 @@ class PhotoKeeper:
                                stats=stats)
             return
         stats.kept += 1
+        stats.duplicates += kept.repeats_found  # a photo re-marked to an earlier one kept late is counted once
         if kept.duplicate_of is not None or kept.later_repeats:
-            stats.duplicates += (kept.duplicate_of is not None) + len(kept.later_repeats)
             log.info("photo %s repeats photo %s; later repeats: %s", due.id, kept.duplicate_of, kept.later_repeats)
 
     async def _failed(self, due: photo_repo.DuePhoto, reason: str, detail: str, *, permanent: bool,

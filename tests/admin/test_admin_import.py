@@ -77,6 +77,7 @@ def waiting(desk: Desk) -> list[Path]:
 async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -> None:
     asked = await desk.send(ADMIN_NAME, "/import")
     assert "请发送项目台账文件（.xlsx 或 .csv，不超过 5 MB）" in asked
+    assert "模板即 /export 导出的台账" in asked and "「人员编号」两列可以不填" in asked  # where the template is
 
     preview = await desk.send(ADMIN_NAME, document=upload("2026台账.csv", ledger_csv()))
 

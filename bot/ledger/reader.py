@@ -30,7 +30,7 @@ from bot.ledger.columns import (
 )
 from bot.ledger.cross_checks import Checks
 from bot.ledger.issue_words import issue_words
-from bot.ledger.merges import merged_ranges
+from bot.ledger.sheet_parts import sheet_parts
 from bot.ledger.tables import Table, find_table, sheet_grid
 
 
@@ -113,10 +113,10 @@ class _Reader(Checks):
             return
         found = False
         skipped: list[str] = []
-        merges = merged_ranges(path)
+        parts = sheet_parts(path)
         try:
             for sheet in workbook.worksheets:
-                grid, banners = sheet_grid(sheet, merges.get(sheet.title, ()))
+                grid, banners = sheet_grid(sheet, parts.get(sheet.title))
                 named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET, NODE_SHEET, STAGE_SHEET)
                 if not any(not is_blank(c) for r in grid for c in r):
                     if named:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import tempfile
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -772,3 +773,36 @@ def test_namesakes_of_one_role_numbered_apart_are_two_people_and_one_number_twic
     ledger = read_ledger([write_csv(tmp_path / "people.csv", header, once)])
     assert [(i.row, i.column) for i in ledger.issues] == [(len(once) + 1, "姓名")]
     assert f"第{len(once)}行" in ledger.issues[0].message and "人员编号" in ledger.issues[0].message
+
+
+def test_a_formula_whose_value_the_file_does_not_hold_is_named_not_read_as_blank(tmp_path):
+    """A workbook written by a program rather than saved by Excel or WPS may hold formulas without their values.
+    A formula in 截至上月累计完成 is not read as a blank (which would be 0, the baseline wiped), nor one in
+    年度计划投资 as 不能为空: each is named, row and column, with what to do; a formula with its value is read."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PROJECT_SHEET
+    ws.append(list(PROJECT_COLUMNS))
+    ws.append([GOOD_PROJECT[c] for c in PROJECT_COLUMNS])
+    ws.append([second_project()[c] for c in PROJECT_COLUMNS])
+    ws["H2"], ws["I2"] = "=G2*0.6", "=20000+6051"
+    people = wb.create_sheet(PEOPLE_SHEET)
+    for row in [list(PEOPLE_COLUMNS), *BASE_PEOPLE]:
+        people.append(row)
+    path = tmp_path / "formulas.xlsx"
+    wb.save(path)
+    ledger = read_ledger([path])
+    assert [(i.row, i.column) for i in ledger.issues] == [(2, "年度计划投资(万元)"), (2, "截至上月累计完成(万元)")]
+    assert "公式「=20000+6051」" in ledger.issues[1].message and "没有保存计算结果" in ledger.issues[1].message
+    assert [p.code for p in ledger.projects] == ["ZD2026-002"]
+    saved = tmp_path / "saved.xlsx"  # as Excel saves it: each formula followed by its value
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(saved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if b"<f>" in data:
+                data = data.replace(b"<f>G2*0.6</f><v></v>", b"<f>G2*0.6</f><v>40800</v>")
+                data = data.replace(b"<f>20000+6051</f><v></v>", b"<f>20000+6051</f><v>26051</v>")
+            target.writestr(item, data)
+    ledger = read_ledger([saved])
+    assert ledger.issues == [] and [(p.annual_plan, p.done_before) for p in ledger.projects][0] == (40800, 26051)
+

@@ -806,3 +806,35 @@ def test_a_formula_whose_value_the_file_does_not_hold_is_named_not_read_as_blank
     ledger = read_ledger([saved])
     assert ledger.issues == [] and [(p.annual_plan, p.done_before) for p in ledger.projects][0] == (40800, 26051)
 
+
+def test_a_hidden_sheet_is_not_read_and_is_named(tmp_path):
+    """An office hides an old copy of its roster (a phone since changed) and of its projects rather than delete
+    them: they are not read (neither refused as 重复 nor taken for the ledger), and are named as hidden. A
+    workbook whose ledger tables are all hidden says none was found."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PROJECT_SHEET
+    for row in ([*PROJECT_COLUMNS], [GOOD_PROJECT[c] for c in PROJECT_COLUMNS]):
+        ws.append(row)
+    for title, rows in (("人员名单", [list(PEOPLE_COLUMNS), *BASE_PEOPLE]),
+                        ("人员名单(旧)", [list(PEOPLE_COLUMNS), ["郝芳", "联络员", "区住建局", "13911111111", ""]]),
+                        ("旧项目", [list(PROJECT_COLUMNS), [second_project()[c] for c in PROJECT_COLUMNS]])):
+        sheet = wb.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    wb["人员名单(旧)"].sheet_state = "hidden"
+    wb["旧项目"].sheet_state = "veryHidden"
+    path = tmp_path / "hidden.xlsx"
+    wb.save(path)
+    ledger = read_ledger([path])
+    assert ledger.issues == [] and [p.code for p in ledger.projects] == ["ZD2026-001"]
+    assert [p.phone for p in ledger.people if p.name == "郝芳"] == ["13900007919"]
+    assert (ledger.hidden_sheets, ledger.skipped_sheets) == (["人员名单(旧)", "旧项目"], [])
+    for title in (PROJECT_SHEET, "人员名单"):
+        wb[title].sheet_state = "hidden"
+    wb.create_sheet("说明").append(["本表仅供参考"])
+    wb.save(path)
+    ledger = read_ledger([path])
+    [issue] = ledger.issues
+    assert issue.message == "工作簿中没有找到「重点项目包抓责任分解表」或「人员名单」表（按表头识别）"
+    assert ledger.hidden_sheets == [PROJECT_SHEET, "人员名单", "人员名单(旧)", "旧项目"]

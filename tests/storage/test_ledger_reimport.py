@@ -253,6 +253,10 @@ def test_sheets_the_import_does_not_read_are_named(tmp_path: Path, monkeypatch: 
     workbook.create_sheet("单位排名").append(["排名", "牵头单位"])
     workbook.create_sheet("说明")  # blank: nothing to name
     workbook.create_sheet("项目节点计划").append(["项目编号", "节点名称", "计划完成日期", "实际完成日期", "备注"])
+    old = workbook.create_sheet("旧名单")  # an old roster kept out of sight: not read, named
+    old.append(["姓名", "角色", "单位/职务", "手机", "负责项目"])
+    old.append(["郝芳", "联络员", "区住建局", "13911111111", CODE])
+    old.sheet_state = "hidden"
     exported = tmp_path / "export.xlsx"
     workbook.save(exported)
     capsys.readouterr()
@@ -260,6 +264,7 @@ def test_sheets_the_import_does_not_read_are_named(tmp_path: Path, monkeypatch: 
     assert main(["import", str(exported), "--dry-run"]) == 0
     said = capsys.readouterr().out
     assert "未读取的工作表：「项目台账」「单位排名」（只导入" in said
+    assert "未读取的隐藏工作表：「旧名单」（隐藏的工作表不导入" in said and "人员：新增 0，更新 0" in said
     assert "说明" not in said
 
     assert main(["import", str(SAMPLE_XLSX), "--dry-run"]) == 0

@@ -22,7 +22,8 @@ Rules, as a careful 区项目办 expects them:
   the people of its history; it does not deactivate an active person (that is /deactivate's, which lists what
   to hand over): listed as a conflict, kept active.
 - Nothing is deleted by omission: projects and people in the database but absent from the file are listed
-  and kept (people only when the file has a roster).
+  and kept (people only when the file has a roster), and so are the units with open problems that neither its
+  projects nor its roster name (a unit renamed in the file is a new unit: the old one keeps its problems).
 - Conflicts with the chat, decided per conflict by `choices` (key → "keep" | "file"; default "keep"):
   a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
   project; file: active again; offered only when his roster row says 在用: a file that does not say so never
@@ -166,7 +167,20 @@ class _Planner:
                 if person.active and person.id not in self.named and person.roles - {"admin"}:
                     self._conflict(Conflict(f"absent_person:{person.id}", "absent_person", person.name,
                                             choice=None))
+        if ledger.people and ledger.projects:
+            self._absent_units(ledger)
         return result
+
+    def _absent_units(self, ledger: Ledger) -> None:
+        """A unit of the database that neither the projects nor the roster name, and that still has open problems
+        to handle: listed with how many (a unit renamed in the ledger is a new unit; the old one keeps them)."""
+        named = {row.unit for row in ledger.people if row.unit}
+        for row in ledger.projects:
+            named |= {row.lead_unit, *row.supporting_units}
+        for name, unit_id in self.state.units.items():
+            if name not in named and self.state.open_problems.get(unit_id):
+                self._conflict(Conflict(f"absent_unit:{unit_id}", "absent_unit", name,
+                                        file=str(self.state.open_problems[unit_id]), choice=None))
 
     # conflicts ---------------------------------------------------------------------------------
 

@@ -403,3 +403,18 @@ async def test_namesakes_of_one_role_without_a_phone_keep_their_own_projects(db:
         await _import(fresh, [exported])
         assert await _liaisons(fresh) == liaisons
         assert await _ledger(fresh) == before
+
+
+async def test_the_blank_template_an_empty_district_exports_has_the_optional_columns(tmp_path: Path) -> None:
+    """Before any import, /export is the blank template a 项目办 fills in: its roster has the optional 状态 and
+    人员编号 (to tell namesakes without a phone apart), its projects 实际开工 and 竣工日期; the bundled sample has
+    none of them and imports all the same."""
+    async with fresh_database("sqlite") as empty:
+        blank = openpyxl.load_workbook(await _export(empty, tmp_path / "blank.xlsx"), read_only=True)
+        assert next(blank["人员名单"].iter_rows(values_only=True)) == (
+            "姓名", "角色", "单位/职务", "手机", "负责项目", "状态", "人员编号")
+        assert next(blank["重点项目包抓责任分解表"].iter_rows(values_only=True))[-2:] == ("实际开工", "竣工日期")
+        sample = openpyxl.load_workbook(SAMPLE_XLSX, read_only=True)
+        assert next(sample["人员名单"].iter_rows(values_only=True)) == ("姓名", "角色", "单位/职务", "手机", "负责项目")
+        result = await _import(empty, [SAMPLE_XLSX])
+        assert result.added["project"] == 42 and result.added["person"] == 67

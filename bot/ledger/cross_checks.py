@@ -18,6 +18,7 @@ from bot.ledger.columns import (
     C_CODE,
     C_LEAD,
     C_LEAD_UNIT,
+    C_LIAISON,
     C_STAGE,
     C_SUPPORTING,
     LEADER_ROLES,
@@ -92,6 +93,7 @@ class Checks:
         the people stored without a phone, by name, with the roles of each."""
         self._check_duplicate_projects()
         self._check_duplicate_people(known_people or {})
+        self._check_namesake_liaisons(known_people or {})
         self._check_nodes({c.strip().upper() for c in known_projects})
         self._check_stages()
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
@@ -235,6 +237,29 @@ class Checks:
             if draft.row.name != owner.row.name:  # the same name and phone: the same person in another role
                 self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
                              **where(owner, draft))
+
+    def _check_namesake_liaisons(self, known_people: Mapping[str, Collection[Collection[str]]]) -> None:
+        """A project row naming its liaison without a 联络员手机 means one person: refused when the roster has
+        several 联络员 of that name (told apart by phone or 人员编号) and none of them lists the project under
+        负责项目, or when the roster has none of that name and the database several without a phone (it would
+        otherwise be read as a new namesake)."""
+        liaisons: dict[str, list[PersonDraft]] = {}
+        for draft in self._people:
+            if draft.ok and draft.row is not None and draft.role == "liaison":
+                liaisons.setdefault(draft.row.name, []).append(draft)
+        for project in self._projects:
+            row = project.row
+            if row is None or not row.liaison or row.liaison_phone:
+                continue
+            rows = liaisons.get(row.liaison, [])
+            if any(row.code in d.row.projects for d in rows if d.row is not None):
+                continue
+            people = {person(d) for d in rows}
+            stored = sum(1 for roles in known_people.get(row.liaison, ()) if "liaison" in roles)
+            if len(people) > 1 or (not rows and stored > 1):
+                self._reject(project, C_LIAISON, "liaison_ambiguous", name=row.liaison, code=row.code,
+                             rows=[d.key[1] for d in rows], sheet=rows[0].sheet if rows else None,
+                             count=len(people) if rows else stored)
 
     def _check_units(self, known: set[str]) -> None:
         for draft in self._projects:

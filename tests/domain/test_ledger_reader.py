@@ -838,3 +838,24 @@ def test_a_hidden_sheet_is_not_read_and_is_named(tmp_path):
     [issue] = ledger.issues
     assert issue.message == "工作簿中没有找到「重点项目包抓责任分解表」或「人员名单」表（按表头识别）"
     assert ledger.hidden_sheets == [PROJECT_SHEET, "人员名单", "人员名单(旧)", "旧项目"]
+
+
+def test_a_project_naming_one_of_two_namesake_liaisons_without_a_phone_must_say_which(tmp_path):
+    """Two 联络员 王伟 without a phone (人员编号 1 and 2): a project row naming 王伟 with no 联络员手机 could mean
+    either (it was read as a third 王伟). Refused at 首办秘书(联络员), naming both roster rows, unless one of them
+    lists the project under 负责项目; the same when the database holds the two of them and the file no roster
+    rows of his name."""
+    header = [*PEOPLE_COLUMNS, "状态", "人员编号"]
+    rows = [[*row, "", ""] for row in BASE_PEOPLE]
+    wangs = [["王伟", "联络员", "区住建局", "", "", "", "1"], ["王伟", "联络员", "区工信局", "", "", "", "2"]]
+    project = project_csv(tmp_path, {**GOOD_PROJECT, "首办秘书(联络员)": "王伟", "联络员手机": ""})
+    ledger = read_ledger([project, write_csv(tmp_path / "people.csv", header, [*rows, *wangs])])
+    assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("projects.csv", 2, "首办秘书(联络员)")]
+    assert "第8行、第9行" in ledger.issues[0].message and "负责项目" in ledger.issues[0].message
+    assert ledger.projects == []
+    wangs[1][4] = "ZD2026-001"  # the second lists the project: he is the one
+    assert read_ledger([project, write_csv(tmp_path / "people.csv", header, [*rows, *wangs])]).issues == []
+    stored = {"王伟": [frozenset({"liaison"}), frozenset({"liaison"})]}
+    ledger = read_ledger([project, people_csv(tmp_path)], known_people=stored)
+    assert [(i.row, i.column) for i in ledger.issues] == [(2, "首办秘书(联络员)")]
+    assert read_ledger([project, people_csv(tmp_path)], known_people={"王伟": [frozenset({"liaison"})]}).issues == []

@@ -18,7 +18,7 @@ from tests.web.harness import ROLE_PEOPLE, WebHarness, add_projects, page_as, pa
 
 ADMIN = ROLE_PEOPLE["admin"]
 TOWN = "河西镇"
-LISTED = re.compile(r'<td class="whole"><a href="/web/project/([^"]+)">')
+LISTED = re.compile(r'<a href="/web/project/([^"]+)">')
 
 
 def listed(page: str, section: str) -> list[str]:

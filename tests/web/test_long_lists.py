@@ -145,3 +145,24 @@ async def test_a_unit_with_many_projects_pages_them_too(site: WebHarness) -> Non
     first, second = await pages_as(site, ADMIN, f"/web/unit/{unit}", f"/web/unit/{unit}?page=2")
     assert listed(first, "projects") == theirs[:50] and listed(second, "projects") == theirs[50:100]
     assert f"第 1 / 2 页，共 {len(theirs)} 个" in first
+
+
+async def test_a_leads_own_projects_on_the_overview_come_twenty_at_a_time(site: WebHarness) -> None:
+    """A 包抓领导 may hold hundreds of projects: 我的项目 listed them all on the overview (834 of them, 378 KB and
+    73,000 px on a phone in the large district); now twenty at a time, counted in full."""
+    lead = ROLE_PEOPLE["lead"]
+    async with site.core.db.session() as session:
+        s = await current_standings(session, today=date(2026, 11, 20))
+    one = next(p.code for p in s.projects if p.lead_official == lead)
+    await add_projects(site, like=one, count=25)
+    await site.state.standings.compute()
+    async with site.core.db.session() as session:
+        s = await current_standings(session, today=date(2026, 11, 20))
+    his = [p.code for p in s.projects if p.lead_official == lead]
+    assert len(his) == 34
+    first, second = await pages_as(site, lead, "/web/", "/web/?mine=2")
+    for page, codes in ((first, his[:20]), (second, his[20:])):
+        mine = re.search(r'<section class="card mine" id="mine">(.*?)</section>', page, re.S)
+        assert mine is not None and "我的项目 <small>共 34 个</small>" in mine.group(1)
+        assert LISTED.findall(mine.group(1)) == codes
+    assert links(first, "next") == ["?mine=2#mine"] and links(second, "prev") == ["?#mine"]

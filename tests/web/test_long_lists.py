@@ -166,3 +166,27 @@ async def test_a_leads_own_projects_on_the_overview_come_twenty_at_a_time(site: 
         assert mine is not None and "我的项目 <small>共 34 个</small>" in mine.group(1)
         assert LISTED.findall(mine.group(1)) == codes
     assert links(first, "next") == ["?mine=2#mine"] and links(second, "prev") == ["?#mine"]
+
+
+async def test_the_reporting_heat_map_comes_fifty_liaisons_at_a_time(site: WebHarness) -> None:
+    """2,000 liaisons made 填报情况 a 200 KB page on a phone, and those past the 200th could not be seen at all."""
+    from sqlalchemy import update
+
+    from storage.models import Person, Project
+
+    codes = await add_projects(site, like="ZD2026-001", count=60)
+    async with site.core.db.session() as session:
+        for i, code in enumerate(codes, start=1):
+            person = Person(name=f"新联络员{i:02d}", active=True, created_at=site.core.clock.now())
+            session.add(person)
+            await session.flush()
+            await session.execute(update(Project).where(Project.code == code).values(liaison_id=person.id))
+    first = await page_as(site, ROLE_PEOPLE["top"], "/web/reporting")
+    heat = re.search(r'<section class="card" id="heat">.*?</section>', first, re.S)
+    assert heat is not None
+    total = int(re.findall(r"共 (\d+) 位，填报率低的在前", heat.group(0))[0])
+    assert total > 60
+    assert len(re.findall(r"<tr><th title=", heat.group(0))) == 50
+    assert f"第 1 / 2 页，共 {total} 位" in heat.group(0) and links(first, "next") == ["?page=2#heat"]
+    second = await page_as(site, ROLE_PEOPLE["top"], "/web/reporting?page=2")
+    assert len(re.findall(r"<tr><th title=", second)) == total - 50

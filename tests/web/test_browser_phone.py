@@ -224,3 +224,21 @@ async def test_a_long_project_name_takes_two_lines_on_a_phone_its_code_in_view(s
                                   full_page=True)
         await page.goto(site.base + "/web/project/ZD2026-001")
         assert name in await page.locator("h1").inner_text()
+
+
+async def test_an_overdue_problem_is_shaded_whole_on_a_phone(sqlite_site: WebHarness) -> None:
+    """On a phone a problem's row reads as a short paragraph: an overdue one is shaded as one block, not in
+    patches behind each of its words (the cells, laid out as inline boxes, left gaps between them unshaded)."""
+    from tests.web.harness import raise_problem
+
+    site = sqlite_site
+    await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
+    site.core.clock.advance(days=30)
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
+        row = page.locator("tr.overdue").first
+        shades = await row.evaluate("tr => [getComputedStyle(tr).backgroundColor, "
+                                    "...[...tr.children].map(td => getComputedStyle(td).backgroundColor)]")
+        assert shades[0] == "rgb(255, 244, 242)", shades  # the row's own block
+        assert set(shades[1:]) == {"rgba(0, 0, 0, 0)"}, shades  # not its cells' patches
+        await page.screenshot(path=str(SCREENSHOTS / "problems-overdue-390.png"), full_page=True)

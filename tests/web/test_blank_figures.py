@@ -106,7 +106,7 @@ async def test_the_unit_list_explains_its_dashes(site: WebHarness) -> None:
 
 
 async def test_a_project_never_reported_says_so(site: WebHarness) -> None:
-    """最近填报 of a project with no report yet says 尚无填报 rather than a bare 「—」; one reported gives the moment."""
+    """最近填报 of a project with no report yet says 尚无填报, not a bare 「—」; one reported gives the moment."""
     await site.report("ZD2026-002", site.core.clock.now().date(), "100")
     async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
         async with client.get("/web/project/ZD2026-001") as response:

@@ -190,3 +190,29 @@ async def test_the_reporting_heat_map_comes_fifty_liaisons_at_a_time(site: WebHa
     assert f"第 1 / 2 页，共 {total} 位" in heat.group(0) and links(first, "next") == ["?page=2#heat"]
     second = await page_as(site, ROLE_PEOPLE["top"], "/web/reporting?page=2")
     assert len(re.findall(r"<tr><th title=", second)) == total - 50
+
+
+async def test_todays_units_on_the_reporting_page_come_twenty_at_a_time(site: WebHarness) -> None:
+    """80 lead units, each naming ten unreported projects, made 今日各单位填报 some 20,000 px on a phone above the
+    heat map; twenty at a time now, the heat map's page kept."""
+    from sqlalchemy import update
+
+    from storage.models import Project, Unit
+
+    codes = await add_projects(site, like="ZD2026-001", count=25)
+    async with site.core.db.session() as session:
+        for i, code in enumerate(codes, start=1):
+            unit = Unit(name=f"新单位{i:02d}", created_at=site.core.clock.now())
+            session.add(unit)
+            await session.flush()
+            await session.execute(update(Project).where(Project.code == code).values(lead_unit_id=unit.id))
+    first = await page_as(site, ROLE_PEOPLE["top"], "/web/reporting?page=1")
+    today = re.search(r'<section class="card" id="today">.*?</section>', first, re.S)
+    assert today is not None
+    total = int(re.findall(r"共 (\d+) 个单位，未报多的在前", today.group(0))[0])
+    assert total > 25
+    assert len(re.findall(r'<td class="unit">', today.group(0))) == 20
+    assert links(first, "next")[0] == "?page=1&units=2#today"
+    second = await page_as(site, ROLE_PEOPLE["top"], "/web/reporting?units=2")
+    assert len(re.findall(r'<td class="unit">', second)) == total - 20
+    assert '<td class="unit"><div>新单位' in first  # those missing a report today first

@@ -55,6 +55,9 @@ async def test_a_crowded_towns_projects_come_fifty_to_a_page_under_the_whole_tow
             count = sum(1 for p in town if p.light == light)
             assert re.search(rf'<a class="light {light}[^"]*" href="[^"]*">\w+ {count}</a>', page), light
     assert "第 1 / 3 页，共 120 个" in first and links(first, "next") == ["?page=2#projects"]
+    assert '<select name="order">' in first  # another order offered: it fits no page
+    small = await page_as(site, ADMIN, "/web/town/城北街道")
+    assert "项目 <small>共 5 个</small>" in small and '<select name="order">' not in small
     assert links(first, "prev") == [] and links(third, "next") == [] and links(third, "prev") == ["?page=2#projects"]
 
 

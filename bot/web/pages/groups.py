@@ -111,7 +111,7 @@ def group_page(kind: str):  # type: ignore[no-untyped-def]
         listed = paged(arranged(projects, light=light, order=order), query, size=PROJECTS_PAGE, anchor="projects")
         return view.page("group.html.j2", kind=kind, group=group, listed=listed, projects=len(projects),
                          totals=totals(projects), lights=Counter(p.light for p in projects), light=light,
-                         order=order, orders=ORDERS, standing=standing, schedule=s.schedule,
+                         order=order, orders=ORDERS, page_size=PROJECTS_PAGE, standing=standing, schedule=s.schedule,
                          problem_pages=paged(overdue_first(problems, view.now), query, size=PROBLEMS_PAGE,
                                              key="problems", anchor="problems"),
                          now=view.now, is_overdue=is_overdue, s=s, as_of=snapshot.at)

@@ -17,8 +17,9 @@ unit_led_words), else to the amount. When the spacing says otherwise ("850万达
 "850 万桩基完成", glued to the words), the line is asked back: a progress text is never stored cut.
 
 The progress text keeps the lines it was typed on (a report's paragraph of 下步计划, pasted lines), each line's
-spaces and tabs made one space. A row pasted from a spreadsheet may carry the project's name after its code
-("ZD2026-001<tab>城北高速连接线<tab>850<tab>桩基完成"): given the name, it is passed over.
+spaces and tabs made one space, as every way of reporting stores it (:func:`progress_as_stored`). A row pasted
+from a spreadsheet may carry the project's name after its code ("ZD2026-001<tab>城北高速连接线<tab>850<tab>桩基完成"):
+given the name, it is passed over.
 """
 
 from __future__ import annotations
@@ -170,7 +171,15 @@ def _as_typed(progress: str, typed: str) -> str:
     while left:
         start -= 1
         left -= not typed[start].isspace()
-    lines = (" ".join(line.split()) for line in typed[start:].splitlines())
+    return progress_as_stored(typed[start:])
+
+
+def progress_as_stored(typed: str) -> str:
+    """A progress text as it is stored, whichever way it was sent (the one-shot line, a photo's caption, the
+    guided /report's step, /correct's): the lines it was typed on kept, each line's runs of spaces and tabs one
+    space, no space at either end of a line, blank lines dropped. A tab (a cell pasted from a spreadsheet) is
+    read later in the bulletins, the Word documents and the Excel ledger, where it shows as a jump or nothing."""
+    lines = (" ".join(line.split()) for line in typed.splitlines())
     return "\n".join(line for line in lines if line)
 
 

@@ -235,6 +235,21 @@ async def test_guided_report_confirmed(hao: TelegramHarness) -> None:
         hao.fake.find_button(HAO, label="确认")
 
 
+async def test_the_guided_report_stores_its_progress_text_as_the_one_shot_line_does(hao: TelegramHarness) -> None:
+    """Cells pasted from a spreadsheet (tabs) and blank lines: each line's runs of spaces and tabs one space,
+    the lines kept, in whatever way the report was sent, so that bulletins and the Excel ledger read one text."""
+    typed = "主体结构\t\t完成60%  \n\n下步计划：\t二层楼板"
+    stored = "主体结构 完成60%\n下步计划： 二层楼板"
+    await _guided_until_summary(hao, "850", typed, photos=0)
+    await hao.press(HAO, "确认")
+    [guided] = await hao.reports()
+    assert guided.progress_text == stored
+    await hao.send(HAO, "/undo")
+    await hao.send(HAO, f"{CODE} 850 {typed}")
+    [one_shot] = await hao.reports()
+    assert one_shot.progress_text == stored and one_shot.id != guided.id
+
+
 async def test_guided_report_edits_one_field_and_keeps_the_rest(hao: TelegramHarness) -> None:
     await _guided_until_summary(hao, "3000万元", "路基完成40%", photos=2)
 

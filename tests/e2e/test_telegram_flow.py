@@ -174,6 +174,17 @@ async def test_one_shot_report_is_recorded_and_counted(hao: TelegramHarness) -> 
     assert "最近填报" in card.text and "12,000.0" in card.text
 
 
+async def test_a_progress_text_ending_its_sentence_gets_no_second_mark(hao: TelegramHarness) -> None:
+    """「主体封顶!」 is answered 「…，主体封顶!」, not 「主体封顶!。」; so is the guided step given both at once."""
+    saved = await hao.send(HAO, f"{CODE} 850 主体封顶!")
+    assert "850.0 万元，主体封顶!\n" in saved.text and "!。" not in saved.text
+    await hao.send(HAO, "/undo")
+    await hao.send(HAO, "/report")
+    await hao.press(HAO, f"{CODE} 城北高速连接线")
+    both = await hao.send(HAO, "850万 桩基完成了吗？」")
+    assert "形象进度：桩基完成了吗？」\n" in both.text and "吗？」。" not in both.text
+
+
 async def test_photo_with_a_report_caption_is_stored_with_the_photo(hao: TelegramHarness,
                                                                     fake_api: FakeBotAPI) -> None:
     file_id = fake_api.add_file(b"site photo")

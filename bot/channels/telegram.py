@@ -50,7 +50,7 @@ from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Out
 from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
-from bot.services.group_left import bot_left_group
+from bot.services.group_left import bot_back_in_group, bot_left_group
 from handlers.router import Router
 from storage.audit import Actor
 from storage.group_chats import move_chat
@@ -185,7 +185,7 @@ class TelegramChannel:
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
                                                     self.on_edit))
-        self.application.add_handler(ChatMemberHandler(self.on_left, ChatMemberHandler.MY_CHAT_MEMBER))
+        self.application.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
 
     async def publish_default_menu(self, application: Application) -> None:
@@ -265,18 +265,24 @@ class TelegramChannel:
         if moved:
             log.info("bulletin group %s became supergroup %s", old, new)
 
-    async def on_left(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot removed from a group (or banned there): if it was a bulletin group, the admins are told."""
+    async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot removed from a group (or banned there): if it was a bulletin group, its bulletins stop and the
+        admins are told. Added back to such a group: its bulletins go there again, and the admins are told."""
         change = update.my_chat_member
         if change is None or change.chat.type == Chat.PRIVATE:
             return  # a person blocking the bot is found by the outbox's next send
-        if change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
-            return
         deps = self.router.deps
-        removal = f"{int(change.date.timestamp())}:{change.new_chat_member.status}"  # the same when redelivered
-        if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=str(change.chat.id),
-                                title=change.chat.title, removal=removal, at=deps.clock.now()):
-            log.warning("taken out of bulletin group %s", change.chat.id)
+        status, chat_id = change.new_chat_member.status, str(change.chat.id)
+        actor = Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL)
+        if status in (ChatMember.LEFT, ChatMember.BANNED):
+            removal = f"{int(change.date.timestamp())}:{status}"  # the same when redelivered
+            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
+                                    title=change.chat.title, removal=removal, at=deps.clock.now(), actor=actor):
+                log.warning("taken out of bulletin group %s", chat_id)
+        elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
+            if await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
+                                       title=change.chat.title, at=deps.clock.now(), actor=actor):
+                log.warning("added back to bulletin group %s", chat_id)
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

@@ -51,6 +51,9 @@ class BulletinGroup(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
+    # When the bot was taken out of the group (removed by a member, or banned): no bulletin is sent there until
+    # it is added back (None: it receives).
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
 
 
 class Bulletin(Base):

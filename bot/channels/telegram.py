@@ -90,9 +90,11 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     photos = (message.photo[-1].file_id,) if message.photo else ()
     if not photos and photo_file(message.document):
         photos = (message.document.file_id,)  # type: ignore[union-attr]  # a photo sent as a file, uncompressed
+    answered = message.reply_to_message
     return replace(where, text=message.text or message.caption or "", photos=photos,
                    key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
-                   album=message.media_group_id or "", sent_at=message.date)
+                   album=message.media_group_id or "", sent_at=message.date,
+                   reply_to=str(answered.message_id) if answered is not None else "")
 
 
 def chat_address(update: Update) -> str:

@@ -130,9 +130,9 @@ class UntilReached:
         self._check()
         await self.transport.probe()
 
-    async def send(self, chat_id: str, reply: Any, **kwargs: Any) -> None:
+    async def send(self, chat_id: str, reply: Any, **kwargs: Any) -> list[str]:
         self._check()
-        await self.transport.send(chat_id, reply, **kwargs)
+        return await self.transport.send(chat_id, reply, **kwargs)
 
 
 class TelegramService:

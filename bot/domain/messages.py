@@ -95,6 +95,8 @@ class Incoming:
     # When the user sent it, as the channel says (Telegram's message date; None when the channel does not say):
     # a bot behind a backlog handles a message well after it was sent (bot.domain.albums).
     sent_at: datetime | None = None
+    # The id of the message this one answers (Telegram's reply to a message), in its chat; "" when none.
+    reply_to: str = ""
 
     @property
     def in_group(self) -> bool:
@@ -169,6 +171,9 @@ class Reply:
     html: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None
+    # The projects the message is about, by code (a reminder's): an answer to it in the chat app (Telegram's
+    # reply) is read as about them (storage.sent_messages keeps which message that was).
+    about: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,10 @@ _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note",
 
 
 def unsupported_kind(message: Message) -> str:
-    """What a message holds that the bot cannot read (Incoming.unsupported): "" when it has text, a photo or
-    a document, or is none of the kinds people send by mistake (service messages stay "")."""
-    if message.text or message.caption or message.photo or message.document:
+    """What a message holds that the bot cannot read (Incoming.unsupported), also when it has a caption (a site
+    video captioned with a report line): "" when it holds a photo or a document, which are read, or none of the
+    kinds people send by mistake (text, service messages)."""
+    if message.photo or message.document:
         return ""
     return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
 

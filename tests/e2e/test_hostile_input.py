@@ -189,6 +189,24 @@ async def test_stickers_voice_and_files_where_text_is_expected_are_answered(
     assert await tg.report_count() == 0
 
 
+async def test_a_video_or_voice_note_with_a_caption_is_said_not_kept_and_its_words_read(tg: TelegramHarness) -> None:
+    """A site video captioned with a report line stores the report, and says the video was not kept (it used to go
+    unmentioned, as if it went with the report); words that are no report are answered as a video alone is; a voice
+    note's caption answers a guided step."""
+    video = {"video": {"file_id": "v1", "file_unique_id": "v1", "width": 640, "height": 360, "duration": 9}}
+    saved = await tg.message(HAO, {**video, "caption": f"{CODE} 850 桩基施工"})
+    assert "已记录填报" in saved and "收到的视频未保存（本系统只保存现场照片）" in saved, saved
+    assert [r.amount for r in await tg.reports()] == [Decimal(850)]
+    chatter = await tg.message(HAO, {**video, "caption": "看看现场"})
+    assert "暂时无法识别视频消息" in chatter and "没有看懂" not in chatter.text, chatter
+    await tg.send(HAO, "/undo")
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    voice = {"voice": {"file_id": "a1", "file_unique_id": "a1", "duration": 3}, "caption": "900"}
+    step = await tg.message(HAO, voice)
+    assert "本期完成投资：900" in step and "收到的语音未保存" in step, step
+
+
 async def test_in_a_group_a_report_is_pointed_to_the_private_chat_and_chatter_left_alone(tg: TelegramHarness) -> None:
     tg.fake.group(GROUP, title="城北片区调度群")
     pointed = await tg.send(HAO, f"/report@diaodu_bot {CODE} 850 桩基", chat_id=GROUP)

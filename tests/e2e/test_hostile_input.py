@@ -51,6 +51,9 @@ async def photo_count(tg: TelegramHarness) -> int:
     f"/REPORT@diaodu_bot {CODE} 850 桩基施工",
     f"/report {CODE} 850万桩基施工",  # typed without spaces, as Chinese is
     f"{CODE}，850万元，桩基施工",
+    "ZD2026\u2011001 850 桩基施工",  # the non-breaking hyphen Word puts in a code (copied from a document)
+    "ZD2026\u2013001 850 桩基施工",  # an en dash (a phone's smart punctuation)
+    f"\u200d{CODE}\u200c 850 桩基施工",  # zero-width joiners left by copy-paste
 ])
 async def test_what_keyboards_and_copy_paste_make_of_a_report_line_is_still_a_report(
         tg: TelegramHarness, line: str) -> None:
@@ -293,6 +296,8 @@ async def test_the_guided_amount_step_answered_with_amount_and_progress_takes_bo
 async def test_stage_reports_and_lookups_read_codes_and_spaces_as_typed(tg: TelegramHarness) -> None:
     shown = await tg.send(HAO, "/project ＺＤ２０２６－００１")
     assert "城北高速连接线" in shown and "没有找到" not in shown.text
+    pasted = await tg.send(HAO, "/project ZD2026\u2011001")  # a code copied from a Word document
+    assert "城北高速连接线" in pasted and "没有找到" not in pasted.text and "ZD2026-002" not in pasted.text, pasted
     tg.clock.set(tg.clock.now().replace(day=18))
     finished = await tg.send(HAO, f"/finished {CODE.lower()}\u300011月18日")
     assert "已报告 ZD2026-001 城北高速连接线 于 2026-11-18 竣工" in finished, finished

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.domain.albums import WITHOUT_CAPTIONS, in_a_run
+from bot.domain.chat_ids import chat_of
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
@@ -343,6 +344,8 @@ class Router:
             return
         if command.name == "start" and msg.command[1].split():
             await start.code_in_group(ctx, start.code_and_rest(msg.command[1])[0], bare=False)
+        elif msg.anonymous:  # an anonymous admin: not known, so neither served nor sent to a private chat
+            ctx.reply("group_anonymous", chat_id=chat_of(msg.chat_id))
         elif not command.in_group:
             start.private_only(ctx)
         elif ctx.caller.deactivated:

@@ -87,6 +87,8 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     message = update.effective_message
     if message is None:
         return None
+    if message.sender_chat is not None and message.sender_chat.id != chat.id:
+        return None  # a channel's post in its discussion group (or a member posting as a channel): nobody to answer
     photos = (message.photo[-1].file_id,) if message.photo else ()
     if not photos and photo_file(message.document):
         photos = (message.document.file_id,)  # type: ignore[union-attr]  # a photo sent as a file, uncompressed
@@ -94,7 +96,8 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     return replace(where, text=message.text or message.caption or "", photos=photos,
                    key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
                    album=message.media_group_id or "", sent_at=message.date,
-                   reply_to=str(answered.message_id) if answered is not None else "")
+                   reply_to=str(answered.message_id) if answered is not None else "",
+                   anonymous=message.sender_chat is not None)
 
 
 def chat_address(update: Update) -> str:

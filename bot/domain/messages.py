@@ -97,6 +97,8 @@ class Incoming:
     sent_at: datetime | None = None
     # The id of the message this one answers (Telegram's reply to a message), in its chat; "" when none.
     reply_to: str = ""
+    # Sent in a group in the group's own name (Telegram's anonymous group admin): who sent it is unknown.
+    anonymous: bool = False
 
     @property
     def in_group(self) -> bool:

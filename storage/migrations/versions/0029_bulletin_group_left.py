@@ -4,8 +4,8 @@ A bulletin group the bot was taken out of (a member removed it, or the group ban
 (``bulletin_groups.left_at``): no bulletin is sent there, and ``/groups`` and ``diaodu groups list`` show it as
 taken out, until the bot is added back. Downgrading drops the mark: the bulletins are tried there again.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-07
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import storage.types
 
-revision = '0028'
-down_revision = '0027'
+revision = '0029'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

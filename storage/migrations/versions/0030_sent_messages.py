@@ -5,8 +5,8 @@ id Telegram gave them (``sent_messages``): a liaison's answer to one (Telegram's
 a project code, is read as a report of the reminder's project. Downgrading drops them: such an answer is again
 told to add the code.
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-07
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.types
 
-revision = '0029'
-down_revision = '0028'
+revision = '0030'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 

@@ -310,7 +310,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
             attachments.append(Attachment(kind="document", path=str(rendered.files[name].relative_to(files_root)),
                                           filename=rendered.files[name].name))
     count = 0
-    for group in await bulletin_groups(session):
+    for group in await bulletin_groups(session, receiving=True):
         for index, part in enumerate(parts):
             count += len(await outbox.enqueue_for_chat(session, channel=group.channel, chat_id=group.chat_id,
                                                        reply=Reply(html=part, buttons=_web_buttons(

@@ -50,5 +50,10 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
 UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.problem_history)
 
 
-async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:
-    return list((await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all())
+async def bulletin_groups(session: AsyncSession, *, receiving: bool = False) -> list[BulletinGroup]:
+    """The bulletin groups, in the order they were added; ``receiving``: only those the bot is in (not those it
+    was taken out of, which a bulletin would not reach)."""
+    query = select(BulletinGroup).order_by(BulletinGroup.id)
+    if receiving:
+        query = query.where(BulletinGroup.left_at.is_(None))
+    return list((await session.scalars(query)).all())

@@ -1,12 +1,12 @@
 """A 包抓领导's stand-in (代理人) told, when the leave begins, what already waits at the lead's level on his projects:
 the problems gone up to the lead and the extension requests sent for his decision before the leave took effect
-(those reaching the level during the leave go to the stand-in himself). One notice per leave (its key), with a
-button opening each problem's card where he acts: by the escalation tick from the leave's first day, or at once
-when the leave is entered starting today (handlers.leave)."""
+(those reaching the level during the leave go to the stand-in himself). One notice per leave (its key), carrying
+the acts each problem's card offers him (批示, 同意延期 / 不同意) and a button opening the card: by the escalation
+tick from the leave's first day, or at once when the leave is entered starting today (handlers.leave)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,6 +52,7 @@ async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave,
                                           before=max(day_start(leave.start), leave.created_at))
     if inbox.empty:
         return 0
-    html = renderer.render("leave_stand_in_start", leave=leave, person=person, inbox=inbox)
+    asked = {pid: date.fromisoformat(event.detail["day"]) for pid, event in inbox.requests.items()}
+    html = renderer.render("leave_stand_in_start", leave=leave, person=person, inbox=inbox, asked=asked)
     return len(await outbox.enqueue_for_person(session, person_id=substitute.id, key=notice_key(leave), now=now,
-                                               reply=Reply(html=html, buttons=inbox.buttons())))
+                                               reply=Reply(html=html, buttons=inbox.action_buttons())))

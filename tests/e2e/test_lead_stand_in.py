@@ -219,7 +219,7 @@ async def test_what_waits_for_the_lead_when_his_leave_begins_is_told_to_the_stan
         telegram: TelegramHarness) -> None:
     """赵芳 asks for an extension on W0001 on Monday, 刘文华 gets it; he then enters his leave from Tuesday with
     陈建国 standing in. Nothing is told 陈建国 of it on Monday; Tuesday's first escalation tick tells him, once,
-    with a button opening W0001's card, where he decides it."""
+    with the day asked and the buttons to decide it there (and one opening W0001's card)."""
     desk = await bind_everyone(telegram)
     tg = desk.tg
     await bind_directly(tg, CHEN, "陈建国")
@@ -240,13 +240,20 @@ async def test_what_waits_for_the_lead_when_his_leave_begins_is_told_to_the_stan
     told = inbox.text(CHEN)
     assert "刘文华 2026-11-17 至 2026-11-20 请假，由您代为处理其包抓项目的问题" in told, inbox
     assert "待您审批的延期申请（1）：W0001" in told and "已上报至包抓领导" not in told, told
-    assert inbox.labels(CHEN)[-1] == [["W0001 详情"]], inbox
+    assert "W0001：区住建局 申请将办结时限延至 2026-11-27，理由：需协调省厅" in told, told
+    assert inbox.labels(CHEN)[-1] == [["W0001 同意延期", "W0001 不同意", "W0001 详情"]], inbox
+    assert inbox.callback_data(CHEN)[-1] == [["pb:exy:1", "pb:exn:1", "pb:show:1"]], inbox  # the card's own
     assert LIU not in inbox.chats
-    card = await tg.press(CHEN, "W0001 详情")
-    assert "同意延期" in card.buttons and "不同意" in card.buttons, card
     desk.travel(nov(17, 9, 0))
     await desk.tick()  # told once
     assert CHEN not in (await desk.deliver()).chats
+
+    # He decides it from the notice itself, in 刘文华's place.
+    approved = await tg.press(CHEN, "W0001 同意延期")
+    assert "延期申请已同意，办结时限延至 2026-11-27 17:30" in approved.text, approved
+    inbox = await desk.deliver()
+    assert "延期申请已同意：陈建国（代理 刘文华）" in inbox.text(ZHAO) and LIU not in inbox.chats, inbox
+    assert "（包抓领导 刘文华 请假，由代理人 陈建国 代为审批）" in (await tg.send(ZHAO, "/issue W0001")).text
 
 
 async def test_a_leave_entered_the_day_it_begins_tells_the_stand_in_at_once_what_waits(
@@ -264,8 +271,34 @@ async def test_a_leave_entered_the_day_it_begins_tells_the_stand_in_at_once_what
     told = inbox.texts(CHEN)
     waiting = [t for t in told if "请假前已报 刘文华、尚待处理的事项" in t]
     assert len(waiting) == 1 and "已上报至包抓领导、待您批示或协调的问题（1）：W0001" in waiting[0], told
-    assert ["W0001 详情"] in inbox.labels(CHEN)[-1], inbox
-    assert "批示" in (await tg.press(CHEN, "W0001 详情")).buttons
+    assert inbox.labels(CHEN)[-1] == [["W0001 批示", "W0001 详情"]], inbox
     desk.travel(nov(18, 9, 10))
     await desk.tick()
     assert not any("尚待处理" in t for t in (await desk.deliver()).texts(CHEN))
+    assert "W0001 请输入批示内容" in (await tg.press(CHEN, "W0001 批示")).text
+    assert "批示已送达" in (await tg.send(CHEN, "请住建局今天受理")).text
+    assert "（包抓领导 刘文华 请假，由代理人 陈建国 代为批示）" in (await tg.send(ZHAO, "/issue W0001")).text
+
+
+async def test_the_stand_in_notices_buttons_are_refused_once_the_leave_is_over(telegram: TelegramHarness) -> None:
+    """The acts on 陈建国's notice are the card's: pressed after 刘文华's leave (Tuesday only) has ended, they are
+    refused as the card's would be, and nothing is decided or written in 刘文华's place."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    await desk.deliver()
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-17 陈建国")).text
+    desk.travel(nov(17, 0, 5))
+    await desk.tick()
+    assert ["W0001 同意延期", "W0001 不同意", "W0001 详情"] in (await desk.deliver()).labels(CHEN)[-1]
+
+    desk.travel(nov(18, 9, 0))  # Wednesday: 刘文华 holds his level again
+    refused = await tg.press(CHEN, "W0001 同意延期")
+    assert refused.text == "W0001 的延期申请由上一层级审批，您不在其中。", refused
+    assert "没有找到问题 W0001" in (await tg.send(CHEN, "/issue W0001")).text
+    assert await desk.events() == ["raised", "answered", "extension_requested"]
+    card = await tg.send(LIU, "/issue W0001")
+    assert "同意延期" in card.buttons, card  # still his to decide

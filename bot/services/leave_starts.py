@@ -27,21 +27,21 @@ def notice_key(leave: Leave) -> str:
 
 
 async def tell_stand_ins(session: AsyncSession, renderer: Renderer, *, now: datetime) -> int:
-    """Tell the stand-in of each 包抓领导's leave running today, begun lately and not told yet, what waits for
-    him; the notices queued."""
+    """Tell the stand-in of each 包抓领导's leave running today, begun lately and not handled yet, what waits for
+    him; the notices queued. A leave is looked at once: what waited is fixed when it took effect."""
     today = local_day(now)
-    begun = await leave_repo.begun_with_substitute(session, since=today - timedelta(days=LOOK_BACK_DAYS), day=today)
-    told = await outbox.keys_used(session, [notice_key(leave) for leave in begun]) if begun else set()
     count = 0
-    for leave in begun:
-        if notice_key(leave) not in told:
-            count += await tell_stand_in(session, renderer, leave, now=now)
+    for leave in await leave_repo.leads_begun_unhandled(session, since=today - timedelta(days=LOOK_BACK_DAYS),
+                                                        day=today):
+        count += await tell_stand_in(session, renderer, leave, now=now)
     return count
 
 
 async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave, *, now: datetime) -> int:
-    """Tell the stand-in of this leave what waited for the 包抓领导 when it took effect (its first day, or when it
-    was entered, if later); nothing when nothing waits. The notices queued (none when told before)."""
+    """Tell the stand-in of this leave (begun) what waited for the 包抓领导 when it took effect (its first day, or
+    when it was entered, if later); nothing when nothing waits. Its start is then handled
+    (`Leave.start_handled_at`), told or not. The notices queued (none when told before)."""
+    leave.start_handled_at = now
     person = await session.get(Person, leave.person_id)
     substitute = await session.get(Person, leave.substitute_id) if leave.substitute_id else None
     if (person is None or substitute is None or not person.active or not substitute.active

@@ -130,6 +130,26 @@ async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarn
     assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 2, sun  # his own and 刘文华's
 
 
+async def test_a_top_official_standing_in_gets_the_absent_leads_digest_as_a_lead_stand_in_does(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """王立军 (区长) standing in for 刘文华 gets, besides the top officials' summary, 刘文华's digest headed as his
+    stand-in's; 刘文华 gets none."""
+    office = Office(cloned, settings)
+    await office.setup((LIU, "刘文华", "lead"), (WANG, "王立军", "top"), monthly=False)
+    office.travel(at(10, 9, 9, 0))
+    assert "已登记请假" in (await cloned.send(LIU, "/leave 10-12 10-14 王立军")).text
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    calls = await office.deliver()
+    assert not any("您包抓的项目" in text for text in texts(LIU, calls)), texts(LIU, calls)
+    wang = texts(WANG, calls)
+    assert any(text.startswith("📊 <b>周通报摘要") for text in wang), wang
+    stood = [text for text in wang if "您是其代理人" in text]
+    assert len(stood) == 1 and stood[0].startswith(
+        "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）"), wang
+    assert "ZD2026-001" in "\n".join(wang)
+
+
 async def test_a_stand_in_is_not_the_lead_himself_nor_away_himself(telegram: TelegramHarness) -> None:
     desk = await bind_everyone(telegram)
     tg = desk.tg
@@ -176,6 +196,33 @@ async def test_the_stand_in_has_the_absent_leads_projects_in_his_lists_until_the
     assert "代 刘文华" not in mine and "ZD2026-001" not in mine and "ZD2026-005" in mine, mine
     listed = await tg.send(CHEN, "/project")
     assert "代 刘文华" not in listed.text and not any("ZD2026-001" in b for b in listed.buttons), listed
+
+
+async def test_a_top_official_standing_in_has_the_absent_leads_projects_marked_in_his_lists(
+        telegram: TelegramHarness) -> None:
+    """王立军 (区长) follows every project; standing in for 刘文华 he is given 刘文华's projects as a 包抓领导's
+    stand-in is: under 「代 刘文华」 in /mine (below the district's count) and first in /project's list, marked, each
+    once; from the day after the leave they are gone."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-16 11-20 王立军")).text
+    desk.travel(nov(20, 10, 0))
+    mine = (await tg.send(WANG, "/mine")).text
+    assert "<b>全区项目今日填报</b>" in mine, mine
+    head = "<b>代 刘文华（请假至11月20日）</b>包抓的项目："
+    assert head in mine, mine
+    stood = mine.split(head)[1]
+    assert [line.split()[1] for line in stood.strip().splitlines()] == list(LIU_HOLDS), mine
+    listed = await tg.send(WANG, "/project")
+    assert "您代 刘文华（请假至11月20日）包抓的项目也在下方，标有「代 刘文华」。" in listed.text, listed
+    assert listed.buttons[:len(LIU_HOLDS)] == [b for b in listed.buttons if b.endswith("（代 刘文华）")], listed
+    assert len(listed.buttons) == len(set(b.split()[0] for b in listed.buttons)), listed.buttons  # each once
+    assert "ZD2026-001 城北高速连接线（代 刘文华）" in listed.buttons and "ZD2026-002 滨江四期沿江路" in listed.buttons
+
+    desk.travel(nov(21, 9, 0))
+    assert "代 刘文华" not in (await tg.send(WANG, "/mine")).text
+    listed = await tg.send(WANG, "/project")
+    assert "代 刘文华" not in listed.text and "ZD2026-001 城北高速连接线" in listed.buttons, listed
 
 
 async def test_the_projects_held_as_a_stand_in_are_among_projects_buttons_however_many_his_own_are(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,10 @@ class LeaderInbox:
     @property
     def empty(self) -> bool:
         return not (self.at_his_level or self.extensions)
+
+    def asked(self, problem: Problem) -> date:
+        """The day the waiting extension request of one of `extensions` asks for."""
+        return date.fromisoformat(self.requests[problem.id].detail["day"])
 
     def buttons(self) -> tuple[tuple[Button, ...], ...]:
         """A button opening each waiting problem's card (the first BUTTONS_MAX), where he acts on it."""

@@ -6,7 +6,7 @@ tick from the leave's first day, or at once when the leave is entered starting t
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,7 +52,6 @@ async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave,
                                           before=max(day_start(leave.start), leave.created_at))
     if inbox.empty:
         return 0
-    asked = {pid: date.fromisoformat(event.detail["day"]) for pid, event in inbox.requests.items()}
-    html = renderer.render("leave_stand_in_start", leave=leave, person=person, inbox=inbox, asked=asked)
+    html = renderer.render("leave_stand_in_start", leave=leave, person=person, inbox=inbox)
     return len(await outbox.enqueue_for_person(session, person_id=substitute.id, key=notice_key(leave), now=now,
                                                reply=Reply(html=html, buttons=inbox.action_buttons())))

@@ -112,6 +112,42 @@ async def test_escalation_goes_to_the_stand_in_and_the_lead_is_told_when_his_lea
     assert "没有找到问题 W0001" in (await desk.tg.send(CHEN, "/issue W0001")).text  # his again
 
 
+async def test_a_lead_back_early_is_told_what_waits_at_his_level_now_with_the_acts(
+        telegram: TelegramHarness) -> None:
+    """W0001 went up to the 包抓领导's level during the leave, to 陈建国, who did nothing with it. 刘文华 back on
+    Wednesday by 销假 is told it waits for him now, with 批示 on it; when the office ends his leave instead, his
+    notice says it (the office's and 陈建国's do not)."""
+    desk = await _away(telegram)
+    tg = desk.tg
+    await desk.raise_w0001()
+    inbox = await desk.escalate_to_lead()
+    assert CHEN in inbox.chats and LIU not in inbox.chats, inbox
+    desk.travel(nov(18, 9, 0))
+    back = await tg.press(LIU, "销假")
+    assert "现待您本人处理的事项：\n- 已上报至包抓领导、待您批示或协调的问题（1）：W0001" in back.text, back
+    assert back.buttons == ["W0001 批示", "W0001 详情"], back
+    inbox = await desk.deliver()
+    assert "陈建国 不再代为处理其包抓项目的问题" in inbox.text(CHEN) and "现待您本人处理" not in inbox.text(CHEN)
+    assert "现待您本人处理" not in inbox.text(ADMIN) and not inbox.labels(ADMIN)[0], inbox
+    assert "W0001 请输入批示内容" in (await tg.press(LIU, "W0001 批示")).text
+
+
+async def test_a_lead_whose_leave_the_office_ends_is_told_what_waits_at_his_level(telegram: TelegramHarness) -> None:
+    desk = await _away(telegram)
+    tg = desk.tg
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+    desk.travel(nov(18, 9, 0))
+    listed = await tg.send(ADMIN, "/leave 全部")
+    assert "销假 刘文华 11-16起" in listed.buttons, listed
+    assert "刘文华 已销假" in (await tg.press(ADMIN, "销假 刘文华 11-16起")).text
+    inbox = await desk.deliver()
+    told = inbox.texts(LIU)
+    assert len(told) == 1 and "现待您本人处理的事项" in told[0] and "W0001" in told[0], inbox
+    assert inbox.labels(LIU) == [[["W0001 批示", "W0001 详情"]]], inbox
+    assert "现待您本人处理" not in inbox.text(CHEN) and not inbox.labels(CHEN)[0], inbox
+
+
 async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarness,  # noqa: F811
                                                             settings: Settings) -> None:  # noqa: F811
     office = Office(cloned, settings)

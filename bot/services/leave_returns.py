@@ -25,11 +25,13 @@ LOOK_BACK_DAYS = 7  # a leave that ended up to a week ago is still told (the bot
 
 
 async def tell_returned(session: AsyncSession, renderer: Renderer, *, now: datetime) -> int:
-    """Tell each 包抓领导 whose leave with a substitute has ended (once: the notice's key); the notices queued."""
+    """Tell each 包抓领导 whose leave with a substitute has ended, once: its end is then handled
+    (`Leave.end_handled_at`), told or not, and not looked at again. The notices queued."""
     today = local_day(now)
     count = 0
-    for leave in await leave_repo.ended_with_substitute(session, start=today - timedelta(days=LOOK_BACK_DAYS),
+    for leave in await leave_repo.leads_ended_unhandled(session, start=today - timedelta(days=LOOK_BACK_DAYS),
                                                         end=today - timedelta(days=1)):
+        leave.end_handled_at = now
         person = await session.get(Person, leave.person_id)
         substitute = await session.get(Person, leave.substitute_id) if leave.substitute_id else None
         if person is None or substitute is None or not person.active or "lead" not in person.role_names:

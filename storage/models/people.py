@@ -104,3 +104,5 @@ class Leave(Base):
     # When its start was handled: a 包抓领导's stand-in told what waited at his level, or nothing to tell
     # (bot.services.leave_starts); the tick looks at a leave once.
     start_handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When its end was handled: the 包抓领导 told he holds his level again (bot.services.leave_returns, or 销假).
+    end_handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

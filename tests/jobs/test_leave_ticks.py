@@ -1,6 +1,7 @@
-"""The escalation tick and leaves that begin: a 包抓领导's leave naming a stand-in is looked at once, on its first
-tick (what waited at his level is fixed when it took effect), told or not; a liaison's leave with a substitute is
-not fetched at all (he holds no level). Counted in statements, on SQLite and on PostgreSQL when configured.
+"""The escalation tick and leaves that begin and end: a 包抓领导's leave naming a stand-in is looked at once on its
+first tick (what waited at his level is fixed when it took effect), and once on the tick after it ran out (he is
+told he holds his level again), told or not; one ended by 销假 was handled then; a liaison's leave with a substitute
+is not fetched at all (he holds no level). Counted in statements, on SQLite and on PostgreSQL when configured.
 The district of tests/jobs/test_escalation_job.py (no problem waits for anybody)."""
 
 from __future__ import annotations
@@ -76,3 +77,39 @@ async def test_a_liaisons_leave_with_a_substitute_is_not_fetched_by_the_tick(db:
     with reads_of(db, "people") as people:
         await _tick(db, 17, 0)
     assert people == []  # no person read for a leave set aside
+
+
+async def test_a_leads_leave_that_ran_out_is_looked_at_once(db: Database) -> None:
+    district, chen = await _with_stand_in(db, "lead")
+    async with db.session() as session:
+        await leaves.add_leave(session, person_id=district.lead, substitute_id=chen, start=date(2026, 11, 17),
+                               end=date(2026, 11, 20), now=nov(16, 9, 0), actor="刘文华")
+    await _tick(db, 17, 0)
+    await _tick(db, 20, 17)  # its last day: not over yet
+    async with db.session() as session:
+        assert (await session.scalar(select(Leave.end_handled_at))) is None
+    await _tick(db, 21, 0)  # the day after: 刘文华 told, once
+    async with db.session() as session:
+        assert (await session.scalar(select(Leave.end_handled_at))) == nov(21, 0, 0)
+        told = (await session.scalars(select(OutboxMessage))).all()
+    assert [row.person_id for row in told] == [district.lead] and "请假已结束" in told[0].payload["html"]
+
+    for day, hour in ((21, 9), (23, 9), (25, 17), (27, 9)):  # the week after: one read of the leaves, no more
+        with (reads_of(db, "leaves") as read, reads_of(db, "people") as people,
+              reads_of(db, "audit_log") as audit, reads_of(db, "problem_events") as events):
+            await _tick(db, day, hour)
+        ends = [r for r in read if "end_handled_at IS NULL" in r]
+        assert len(ends) == 1 and (people, audit, events) == ([], [], []), (day, read, people, audit, events)
+
+
+async def test_a_leave_ended_by_hand_is_not_looked_at_by_the_tick(db: Database) -> None:
+    district, chen = await _with_stand_in(db, "lead")
+    async with db.session() as session:
+        leave = await leaves.add_leave(session, person_id=district.lead, substitute_id=chen,
+                                       start=date(2026, 11, 17), end=date(2026, 11, 20), now=nov(16, 9, 0),
+                                       actor="刘文华")
+        assert await leaves.end_leave(session, leave, today=date(2026, 11, 19), now=nov(19, 9, 0))  # 销假
+    with reads_of(db, "audit_log") as audit, reads_of(db, "people") as people:
+        await _tick(db, 19, 12)
+        await _tick(db, 20, 9)
+    assert (audit, people) == ([], [])

@@ -26,7 +26,7 @@ from tests.e2e.test_digests import (  # noqa: F401  (fixtures used by name)
     settings,
     texts,
 )
-from tests.e2e.test_problems import ADMIN, LIU, ZHAO, Desk, bind_directly, bind_everyone, nov
+from tests.e2e.test_problems import ADMIN, LI, LIU, ZHAO, Desk, bind_directly, bind_everyone, nov
 from tests.reads import reads_of
 
 CHEN = 4005  # 陈建国, 常务副区长, a 包抓领导 of other projects
@@ -164,6 +164,25 @@ async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarn
     sun = "\n".join(texts(SUN, calls))
     assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）" in sun, sun
     assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 2, sun  # his own and 刘文华's
+
+
+async def test_a_top_official_standing_in_lists_what_went_up_to_the_absent_lead_among_his_escalated_problems(
+        telegram: TelegramHarness) -> None:
+    """`/issues 上报` lists for 王立军 (区长) what reached the 区长; standing in for 刘文华 he holds the 包抓领导's
+    level on 刘文华's projects, so W0001, gone up to it, is listed too, as for a lead stand-in; not after the leave."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-16 11-20 王立军")).text
+    await desk.deliver()
+    await desk.raise_w0001()
+    assert WANG in (await desk.escalate_to_lead()).chats
+    listed = (await tg.send(WANG, "/issues 上报")).text
+    heading = "<b>已上报区长及以上（您代理的包抓领导的项目：已上报包抓领导及以上）、尚未解决的问题</b>（1 个）"
+    assert heading in listed, listed
+    assert "W0001 ZD2026-001 审批手续，待受理，已上报包抓领导" in listed, listed
+    assert "没有已上报区长及以上、尚未解决的问题。" in (await tg.send(LI, "/issues 上报")).text  # the 书记: not his
+    desk.travel(nov(21, 9, 0))
+    assert "没有已上报区长及以上、尚未解决的问题。" in (await tg.send(WANG, "/issues 上报")).text
 
 
 async def test_a_top_official_standing_in_gets_the_absent_leads_digest_as_a_lead_stand_in_does(

@@ -1,7 +1,8 @@
 """A 包抓领导 back from a leave that named a substitute (代理人) and ran to its last day: told once, the day after,
 that his projects' problems are his again, what the substitute decided in his place, and what waits at his level
-now (`waiting_for`: what reached it during the leave, or was left undecided, with the acts as buttons). A leave
-ended early by 销假 tells him at once instead (handlers.leave)."""
+now (`waiting_for`: what reached it during the leave, or was left undecided, with the acts as buttons); the
+substitute, that he no longer stands in, and which of what waits went back to the lead (as at 销假). A leave
+ended early by 销假 tells them at once instead (handlers.leave)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ async def tell_returned(session: AsyncSession, renderer: Renderer, *, now: datet
         count += len(await outbox.enqueue_for_person(session, person_id=person.id,
                                                      reply=Reply(html=html, buttons=waiting.action_buttons()),
                                                      key=f"leave:{leave.id}:back", now=now))
+        if substitute.active:
+            html = renderer.render("leave_back_stand_in", leave=leave, person=person, inbox=waiting)
+            count += len(await outbox.enqueue_for_person(session, person_id=substitute.id, reply=Reply(html=html),
+                                                         key=f"leave:{leave.id}:back:stand-in", now=now))
     return count
 
 

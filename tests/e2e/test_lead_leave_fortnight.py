@@ -7,7 +7,8 @@ Monday 16: W0001 raised; 赵芳 asks 刘文华 for an extension. 刘文华 enter
 is raised, not taken up, and goes up to the 包抓领导's level on Thursday: to 陈建国, who writes a 批示 on Friday.
 Monday 23: W0003's answer asks for an extension, sent to 陈建国, who leaves it. Wednesday 25 (the leave ran out):
 刘文华 is told what was decided in his place and what waits for him now (W0002 at his level, W0003's request) with
-the buttons to act, and decides W0003 from there; 陈建国 no longer sees 刘文华's problems.
+the buttons to act, and decides W0003 from there; 陈建国 is told his standing in is over and what went back to
+刘文华, and no longer sees 刘文华's problems.
 Calendar: November 2026, no holidays (Mon 16 … Fri 20, Mon 23 … Fri 27).
 """
 
@@ -87,9 +88,13 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     for day in (23, 24):
         assert not (await _ticks(desk, day, *DAY)).chats & {LIU, CHEN}, day
 
-    # Wednesday 25: the leave ran out. 刘文华 is told, once, what was decided in his place and what waits for him.
+    # Wednesday 25: the leave ran out. 刘文华 is told, once, what was decided in his place and what waits for him;
+    # 陈建国, that he no longer stands in and that what waits went back to 刘文华.
     inbox = await _ticks(desk, 25, (0, 5))
-    assert inbox.chats == {LIU} and len(inbox.texts(LIU)) == 1, inbox
+    assert inbox.chats == {LIU, CHEN} and len(inbox.texts(LIU)) == len(inbox.texts(CHEN)) == 1, inbox
+    over = ("📋 <b>代理结束</b>：刘文华 2026-11-18 至 2026-11-24 的请假已结束，今天起其包抓项目的问题恢复由 刘文华 "
+            "本人处理，您不再代为处理。\n尚待处理的 W0002、W0003 已转交 刘文华。")
+    assert inbox.text(CHEN) == over, inbox
     back = inbox.text(LIU)
     assert "代理期间 陈建国 代为处理：\n- W0001 同意延期（延至 2026-11-27）" in back, back
     assert "- W0002 批示：请财政局协调" in back, back

@@ -92,7 +92,8 @@ async def test_a_leads_leave_that_ran_out_is_looked_at_once(db: Database) -> Non
     async with db.session() as session:
         assert (await session.scalar(select(Leave.end_handled_at))) == nov(21, 0, 0)
         told = (await session.scalars(select(OutboxMessage))).all()
-    assert [row.person_id for row in told] == [district.lead] and "请假已结束" in told[0].payload["html"]
+    assert [row.person_id for row in told] == [district.lead, chen], told  # and his stand-in, that it is over
+    assert "请假已结束" in told[0].payload["html"] and "您不再代为处理" in told[1].payload["html"]
 
     for day, hour in ((21, 9), (23, 9), (25, 17), (27, 9)):  # the week after: one read of the leaves, no more
         with (reads_of(db, "leaves") as read, reads_of(db, "people") as people,

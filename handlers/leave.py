@@ -221,11 +221,15 @@ async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person |
     whom.discard(ctx.person_id or 0)
     context = dict(leave=leave, person=person, substitute=substitute, actor=ctx.actor.label, ended=ended,
                    lead="lead" in person.role_names, decided=[(problem_number(e.problem_id), e) for e in decided])
-    html = ctx.deps.renderer.render("leave_notice", inbox=LeaderInbox(), **context)
+    html = ctx.deps.renderer.render("leave_notice", inbox=LeaderInbox(), handed=LeaderInbox(), **context)
     replies = {pid: Reply(html=html) for pid in whom}
-    if waiting is not None and not waiting.empty and person.id in whom:
-        replies[person.id] = Reply(html=ctx.deps.renderer.render("leave_notice", inbox=waiting, **context),
-                                   buttons=waiting.action_buttons())
+    if waiting is not None and not waiting.empty:
+        if person.id in whom:
+            replies[person.id] = Reply(html=ctx.deps.renderer.render(
+                "leave_notice", inbox=waiting, handed=LeaderInbox(), **context), buttons=waiting.action_buttons())
+        if substitute is not None and substitute.id in whom:  # which of them went back from him to the lead
+            replies[substitute.id] = Reply(html=ctx.deps.renderer.render(
+                "leave_notice", inbox=LeaderInbox(), handed=waiting, **context))
     key = f"leave:{leave.id}:{'end' if ended else 'new'}:{ctx.now:%Y%m%d%H%M%S}"
     await outbox.enqueue_for_people(ctx.session, [outbox.PersonNotice(person_id=pid, reply=replies[pid],
                                                                       key=f"{key}:p{pid}") for pid in sorted(whom)],

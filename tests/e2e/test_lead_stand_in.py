@@ -128,6 +128,7 @@ async def test_a_lead_back_early_is_told_what_waits_at_his_level_now_with_the_ac
     assert back.buttons == ["W0001 批示", "W0001 详情"], back
     inbox = await desk.deliver()
     assert "陈建国 不再代为处理其包抓项目的问题" in inbox.text(CHEN) and "现待您本人处理" not in inbox.text(CHEN)
+    assert "尚待处理的 W0001 已转交 刘文华。" in inbox.text(CHEN) and "已转交" not in inbox.text(ADMIN), inbox
     assert "现待您本人处理" not in inbox.text(ADMIN) and not inbox.labels(ADMIN)[0], inbox
     assert "W0001 请输入批示内容" in (await tg.press(LIU, "W0001 批示")).text
 

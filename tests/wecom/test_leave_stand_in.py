@@ -1,7 +1,8 @@
 """A 包抓领导's stand-in (代理人) in WeCom: the notice telling him, on the leave's first day, what already waited at
 the lead's level is a card carrying the acts themselves (同意延期 / 不同意 on the extension request, then 详情), as the
-card of the problem does; pressed, they decide in the lead's place through the same router and checks. The Telegram
-side: tests/e2e/test_lead_stand_in.py."""
+card of the problem does; pressed, they decide in the lead's place through the same router and checks; so does the
+lead's notice, when the leave is over, of what waits for him then. The Telegram side: tests/e2e/test_lead_stand_in.py
+and tests/e2e/test_lead_leave_fortnight.py."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ async def test_the_leave_start_cards_acts_are_refused_after_the_leave(wecom: WeC
     refused = await wecom.press(CHEN, "W0001 不同意")
     assert "W0001 的延期申请由上一层级审批，您不在其中。" in refused, refused
     assert "同意延期" in (await wecom.send(LIU, "/issue W0001")).buttons  # still waits, for 刘文华
+
+
+async def test_the_lead_back_decides_what_his_stand_in_left_from_the_leave_end_card(wecom: WeComHarness) -> None:
+    """陈建国 left W0001's request undecided; the day after the leave (Tuesday only) 刘文华's notice that he holds his
+    level again is a card with the same acts, and he decides it there; 陈建国 is told it went back to 刘文华."""
+    await _waiting_extension_then_leave(wecom, last_day="11-17")
+    wecom.clock.set(nov(18, 0, 5))
+    await escalation.run(wecom.core.db, wecom.clock, wecom.core.deps.renderer)
+    mark = len(wecom.fake.calls)
+    await wecom.deliver_outbox()
+    cards = [m["template_card"] for m in wecom.fake.sent_to(LIU, since=mark) if m["msgtype"] == "template_card"]
+    assert len(cards) == 1 and [b["text"] for b in cards[0]["button_list"]] == ACTS, cards
+    told = "\n".join(str(m) for m in wecom.fake.sent_to(CHEN, since=mark))
+    assert "尚待处理的 W0001 已转交 刘文华" in told, told
+    wecom.clock.set(nov(18, 9, 0))
+    approved = await wecom.press(LIU, "W0001 同意延期")
+    assert "延期申请已同意，办结时限延至 2026-11-27 17:30" in approved, approved

@@ -5,15 +5,18 @@ run several times a day.
 Monday 16: W0001 raised; 赵芳 asks 刘文华 for an extension. 刘文华 enters his leave Wednesday 18 to Tuesday 24 with
 陈建国 standing in. Wednesday: 陈建国 is told what waited (W0001's request) and approves it from that notice; W0002
 is raised, not taken up, and goes up to the 包抓领导's level on Thursday: to 陈建国, who writes a 批示 on Friday.
-Monday 23: W0003's answer asks for an extension, sent to 陈建国, who leaves it. Wednesday 25 (the leave ran out):
-刘文华 is told what was decided in his place and what waits for him now (W0002 at his level, W0003's request) with
-the buttons to act, and decides W0003 from there; 陈建国 is told his standing in is over and what went back to
-刘文华, and no longer sees 刘文华's problems.
+Monday 23: W0003's answer asks for an extension, sent to 陈建国, who leaves it; 刘文华's weekly digest goes to
+陈建国. Wednesday 25 (the leave ran out): 刘文华 is told what was decided in his place and what waits for him now
+(W0002 at his level, W0003's request) with the buttons to act, and decides W0003 from there; 陈建国 is told his
+standing in is over and what went back to 刘文华, and no longer sees 刘文华's problems.
 Calendar: November 2026, no holidays (Mon 16 … Fri 20, Mon 23 … Fri 27).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from jobs import digests
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_problems import ADMIN, HAO, LIU, ZHAO, Desk, Inbox, bind_directly, bind_everyone, nov
 
@@ -33,7 +36,7 @@ async def _ticks(desk: Desk, day: int, *times: tuple[int, int]) -> Inbox:
 DAY = ((0, 5), (9, 0), (12, 0), (17, 30), (18, 0))  # a day's ticks: past midnight, morning, noon, end of day
 
 
-async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarness) -> None:
+async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarness, tmp_path: Path) -> None:
     desk = await bind_everyone(telegram)
     tg = desk.tg
     await bind_directly(tg, CHEN, "陈建国")
@@ -87,6 +90,15 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     assert "W0003 责任单位 区住建局（赵芳）申请将办结时限延至 2026-12-04" in inbox.text(CHEN)
     for day in (23, 24):
         assert not (await _ticks(desk, day, *DAY)).chats & {LIU, CHEN}, day
+    # The weekly bulletin of that Monday: 刘文华's digest goes to 陈建国, headed as his stand-in's, once.
+    desk.travel(nov(23, 18, 30))
+    produced = await digests.run_due(tg.core.db, tg.core.deps.renderer, now=tg.clock.now(), files_root=tmp_path,
+                                     kinds=("weekly",))
+    assert [(p.kind, p.period) for p in produced] == [("weekly", "2026-W47")], produced
+    inbox = await desk.deliver()
+    assert LIU not in inbox.chats, inbox
+    stood = [text for text in inbox.texts(CHEN) if "您是其代理人" in text]
+    assert len(stood) == 1 and "以下是 刘文华 包抓项目的周报" in stood[0] and "ZD2026-001" in stood[0], inbox
 
     # Wednesday 25: the leave ran out. 刘文华 is told, once, what was decided in his place and what waits for him;
     # 陈建国, that he no longer stands in and that what waits went back to 刘文华.
@@ -112,3 +124,11 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     inbox = await _ticks(desk, 25, *DAY[1:])
     assert CHEN not in inbox.chats and len(inbox.texts(LIU)) == 1 and "W0002 的办结时限" in inbox.text(LIU), inbox
     assert CHEN not in (await _ticks(desk, 26, *DAY)).chats  # W0002 goes on up, without him
+
+    # The next Monday's bulletin: 刘文华's digest is his own again.
+    desk.travel(nov(30, 18, 30))
+    await digests.run_due(tg.core.db, tg.core.deps.renderer, now=tg.clock.now(), files_root=tmp_path,
+                          kinds=("weekly",))
+    inbox = await desk.deliver()
+    assert any("您包抓的项目" in text and "ZD2026-001" in text for text in inbox.texts(LIU)), inbox
+    assert not any("您是其代理人" in text or "ZD2026-001" in text for text in inbox.texts(CHEN)), inbox

@@ -148,8 +148,9 @@ async def leave_button(ctx: Context, data: str) -> None:
                                                        is not None, "end": str(leave.end)})
     decided = await problem_repo.decided_in_place_of(ctx.session, lead_id=person.id, substitute_id=substitute.id,
                                                      since=day_start(leave.start)) if substitute else []
-    # A 包抓领导 back early holds his level again today: what waits there is his now.
-    held = substitute is not None and "lead" in person.role_names and leave.cancelled_at is None
+    # A 包抓领导 back early holds his level again today: what waits there is his now (his stand-in held it from the
+    # leave's first day, today's too when the leave is cancelled the day it began).
+    held = substitute is not None and "lead" in person.role_names and leave.start <= ctx.today
     waiting = await leave_returns.waiting_for(ctx.session, person) if held else LeaderInbox()
     await _tell(ctx, leave, person, substitute, ended=True, decided=decided, waiting=waiting)
     mine = person.id == ctx.person_id
@@ -214,8 +215,8 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
 async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,
                 decided: Sequence[ProblemEvent] = (), waiting: LeaderInbox | None = None) -> None:
     """The admins, the substitute and the person on leave (unless they acted themselves) are told; at its end,
-    what the substitute decided in the place of a 包抓领导 (`decided`), and the 包抓领导 himself what waits at his
-    level now (`waiting`), with the acts as buttons."""
+    what the substitute decided in the place of a 包抓领导 (`decided`), the 包抓领导 himself what waits at his
+    level now (`waiting`), with the acts as buttons, and the substitute which of it went back to him."""
     admins = await people_repo.people_with_role(ctx.session, role="admin")
     whom = {p.id for p in admins if p.active} | {person.id} | ({substitute.id} if substitute else set())
     whom.discard(ctx.person_id or 0)

@@ -133,6 +133,29 @@ async def test_a_lead_back_early_is_told_what_waits_at_his_level_now_with_the_ac
     assert "W0001 请输入批示内容" in (await tg.press(LIU, "W0001 批示")).text
 
 
+async def test_a_lead_cancelling_his_leave_the_day_it_began_is_told_what_waits_at_his_level(
+        telegram: TelegramHarness) -> None:
+    """刘文华's leave began this Tuesday: its first tick gave 陈建国 W0001's request. 刘文华 cancels the leave at noon
+    (销假 the day it began cancels it): the request is his to decide again, and his reply says so, with the acts."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-20 陈建国")).text
+    await desk.deliver()
+    desk.travel(nov(17, 0, 5))
+    await desk.tick()
+    assert "待您审批的延期申请（1）：W0001" in (await desk.deliver()).text(CHEN)
+    desk.travel(nov(17, 12, 0))
+    back = await tg.press(LIU, "销假")
+    assert "已取消 刘文华 2026-11-17 至 2026-11-20 的请假" in back.text, back
+    assert "现待您本人处理的事项：\n- 待您审批的延期申请（1）：W0001" in back.text, back
+    assert back.buttons == ["W0001 同意延期", "W0001 不同意", "W0001 详情"], back
+    assert "尚待处理的 W0001 已转交 刘文华。" in (await desk.deliver()).text(CHEN)
+
+
 async def test_a_lead_whose_leave_the_office_ends_is_told_what_waits_at_his_level(telegram: TelegramHarness) -> None:
     desk = await _away(telegram)
     tg = desk.tg

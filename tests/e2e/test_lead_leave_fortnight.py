@@ -123,7 +123,12 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     assert "代理" not in inbox.text(ZHAO)
     inbox = await _ticks(desk, 25, *DAY[1:])
     assert CHEN not in inbox.chats and len(inbox.texts(LIU)) == 1 and "W0002 的办结时限" in inbox.text(LIU), inbox
-    assert CHEN not in (await _ticks(desk, 26, *DAY)).chats  # W0002 goes on up, without him
+    inbox = await _ticks(desk, 26, *DAY)
+    assert CHEN not in inbox.chats  # W0002 goes on up, without him
+    # W0001's extended deadline is also its promised day (陈建国 approved it): 赵芳 is reminded of it once.
+    reminded = [text for text in inbox.texts(ZHAO) if "W0001" in text]
+    assert len(reminded) == 1 and "承诺" not in reminded[0], inbox
+    assert reminded[0].startswith("⏰ <b>临期提醒</b>：W0001 的办结时限为 2026-11-27 17:30"), reminded
 
     # The next Monday's bulletin: 刘文华's digest is his own again.
     desk.travel(nov(30, 18, 30))

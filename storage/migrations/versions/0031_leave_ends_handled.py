@@ -7,8 +7,8 @@ escalation tick then looks at a leave once at each end, not every tick of the we
 have neither and are looked at once more (a notice sent before is not sent again: its key is used).
 Downgrading drops the columns: the tick then looks again every tick for a week, as before.
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-07
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import storage.types
 
-revision = '0028'
-down_revision = '0027'
+revision = '0031'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 

@@ -4,8 +4,7 @@ history, read with two queries; a bulletin counts its problem figures from the s
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,7 @@ from bot.domain.problem_history import ProblemNow
 from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
-from storage.problem_history import history_of
+from storage.problem_history import Event, history_of
 
 __all__ = ["ProblemLedger", "problem_ledger", "problem_rows"]
 
@@ -47,7 +46,7 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) 
         .order_by(Problem.id)
     )).all()
     history: dict[int, list[ProblemEventRow]] = {}
-    steps: dict[int, list[tuple[str, datetime, Any, datetime | None]]] = {}
+    steps: dict[int, list[Event]] = {}
     events = await session.execute(
         select(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.kind, Person.name, ProblemEvent.text,
                ProblemEvent.detail, ProblemEvent.resolution_due_at, ProblemEvent.response_due_at)
@@ -60,7 +59,7 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) 
         history.setdefault(problem_id, []).append(
             ProblemEventRow(at=at, kind=kind, actor=actor, text=text, detail=detail or {}, resolution_due_at=due,
                             response_due_at=response_due))
-        steps.setdefault(problem_id, []).append((kind, at, detail, due))
+        steps.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
     ledger = ProblemLedger([], [])
     for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
          closed_at, text, project_id, kind) in rows:
@@ -72,6 +71,6 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) 
             events=tuple(history.get(problem_id, ())),
         ))
         ledger.histories.append(history_of(
-            ProblemNow(problem_id, project_id, kind, unit, status, level, raised_at, resolution_due),
+            ProblemNow(problem_id, project_id, kind, unit, status, level, raised_at, resolution_due, response_due),
             ProblemAbout(code, name, category, text), steps.get(problem_id, [])))
     return ledger

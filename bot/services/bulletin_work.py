@@ -25,6 +25,7 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
+from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
@@ -33,7 +34,6 @@ from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
 from storage.corrections import Correction
-from storage.digest_queries import UnitProblems
 from storage.project_figures import ProjectFigures
 
 __all__ = ["BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
@@ -78,7 +78,7 @@ class BulletinJob:
     figures: ProjectFigures
     problem_shares: dict[str, float | None]
     problems: list[ProblemRow] | None  # the problem sheet of the Excel ledger (None: no ledger)
-    unit_problems: list[UnitProblems]
+    unit_problems: list[UnitProblemFigures]
     open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
     out_dir: Path
     top_problems: list[OpenProblem] = field(default_factory=list)  # open at 区长 or above, for their summary
@@ -236,7 +236,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     return files, failed
 
 
-def _busiest(units: list[UnitProblems]) -> list[UnitProblems]:
+def _busiest(units: list[UnitProblemFigures]) -> list[UnitProblemFigures]:
     """The units with a problem raised, solved or overdue in the period, most overdue first (then most raised,
     most solved, by name): the text's and the Word document's order; a unit with nothing in the period is not
     listed."""

@@ -35,7 +35,7 @@ from bot.domain.problem_history import ProblemNow, ProblemThen, Step
 from bot.domain.stage_events import CONFIRMED
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from bot.services.standings import read_current_inputs
+from bot.services.standings import compute_standings, read_current_inputs
 from jobs.digests import render_bulletin
 from storage.db import Database
 from storage.models import StageEvent
@@ -141,6 +141,20 @@ async def test_the_standings_of_rank_read_the_problem_histories_once(db: Databas
             inputs = await read_current_inputs(session, today=date(2026, 11, 24), cutoff=date(2026, 11, 22))
     assert inputs.figures.open_problems == {district.projects["P2"]: 2, district.projects["P3"]: 2}
     assert reads["problem_events.kind"] == 1  # the problems chosen by a subquery of the events, their events read
+
+
+async def test_the_standings_of_a_meeting_read_the_problem_histories_once(db: Database, district: District) -> None:
+    await _district(district)
+    with reads_of(db) as reads:
+        async with db.session() as session:
+            standings = await compute_standings(session, period="2026-W47", cutoff=date(2026, 11, 22),
+                                                window_start=date(2026, 11, 16), calendar=CALENDAR)
+    assert {p.code: p.open_problems for p in standings.projects} == {"P1": 0, "P2": 2, "P3": 2}
+    async with db.session() as session:
+        shares = await unit_problem_shares(session, window_start=date(2026, 11, 16), cutoff=date(2026, 11, 22))
+    assert {u.name: u.problems for u in standings.units} == shares
+    assert shares == {"区水务局": 0.0, "区住建局": 0.0, "区交通局": None}
+    assert reads["problem_events.kind"] == 1  # the open problems and the units' 问题办理 from one read
 
 
 @pytest.mark.parametrize("window", [(date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15)),

@@ -34,6 +34,7 @@ from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
 from storage.corrections import Correction
+from storage.entered import entered_on
 from storage.project_figures import ProjectFigures
 
 __all__ = ["BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
@@ -301,13 +302,14 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
     base_day = {codes[project_id]: day for project_id, day in job.base_day_of.items() if project_id in codes}
+    entered = {row.code: entered_on(row.entered_at) if row.entered_at else None for row in job.figures.projects}
     for leader_id, projects in by_leader.items():
         named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
         trend, trend_bases = [], BaseDays()
         his_bases = Counter(base_day[p.code] for p in projects if p.code in base_day)
         if len(job.trend_days) > 1:
             # a point before one of his projects' base days holds that base whole: left out, and said so
-            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days), his_bases)
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered), his_bases)
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,

@@ -75,6 +75,7 @@ from storage.outbox import PersonNotice
 from storage.problem_ledger import problem_ledger
 from storage.project_figures import project_figures
 from storage.report_figures import counted_after
+from storage.rows import gc_paused
 from storage.settings import load_calendar, load_digest_settings
 from storage.stage_events import histories
 
@@ -135,16 +136,18 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     ledger = await problem_ledger(session)
     moves = await histories(session)  # the projects' stage histories, read once too
     figures_end = day_start(cutoff + timedelta(days=1))
-    period_end = every_problem_at(ledger.histories, end=end)
-    # the figures' cut-off is the period's end but in a week spanning two years (bot.domain.periods.measured_on)
-    now_problems = period_end if end == figures_end else problems_at(ledger.histories, since=start, end=figures_end)
+    with gc_paused():  # tens of thousands of replays: many small objects, no cycles
+        period_end = every_problem_at(ledger.histories, end=end)
+        # the figures' cut-off is the period's end but in a week spanning two years (bot.domain.periods.measured_on)
+        now_problems = period_end if end == figures_end else problems_at(ledger.histories, since=start,
+                                                                         end=figures_end)
+        # the problems as they stood at the period's end: the Excel ledger's, and those the digests name
+        problems = ledger_rows(ledger.rows, period_end)
     # the projects entered by its cut-off day: one the ledger brought in since was not in the period
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar,
                                     problems=now_problems, moves=moves, entered_by=cutoff)
     stored_bases = await stored_base_days(session, year=cutoff.year, entered=cutoff)
     shares = handling_shares(now_problems, start=start, units=units_with_problems(ledger.histories, end=figures_end))
-    # the problems as they stood at the period's end: the Excel ledger's, and those the digests name
-    problems = ledger_rows(ledger.rows, period_end)
     unclosed = unclosed_lines(period_end)
     unit_problems = [] if period.kind == "weekly" else unit_figures(period_end, start=start)
     job = BulletinJob(
@@ -206,7 +209,8 @@ async def _earlier_figures(session: AsyncSession, period: Period, calendar: Work
     earlier = previous_period(period)
     cutoff = measured_on(earlier)
     start, end = day_start(earlier.start), day_start(cutoff + timedelta(days=1))
-    problems = problems_at(problem_histories, since=start, end=end)
+    with gc_paused():
+        problems = problems_at(problem_histories, since=start, end=end)
     return EarlierFigures(
         period=earlier, cutoff=cutoff,
         figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar,

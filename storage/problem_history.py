@@ -22,6 +22,7 @@ from bot.domain.period_problems import (
 from bot.domain.problem_history import ProblemNow, Step
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
+from storage.rows import gc_paused
 
 __all__ = ["Event", "history_of", "period_problems"]
 
@@ -72,6 +73,7 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id),
     ):
         events.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
-    histories = [history_of(ProblemNow(*row[:9]), ProblemAbout(*row[9:]), events.get(row[0], []))
-                 for row in problems]
-    return problems_at(histories, since=since, end=end)
+    with gc_paused():  # many small objects, no cycles
+        histories = [history_of(ProblemNow(*row[:9]), ProblemAbout(*row[9:]), events.get(row[0], []))
+                     for row in problems]
+        return problems_at(histories, since=since, end=end)

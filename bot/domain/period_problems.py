@@ -122,7 +122,7 @@ def problems_at(histories: Iterable[ProblemHistory], *, since: datetime, end: da
     ``since`` or later, replayed at ``end``."""
     since_utc, end_utc = _utc(since), _utc(end)
     return ProblemsAt(end=end, since=since, replayed=tuple(
-        (history, problem_then(history.now, history.steps, end=end)) for history in histories
+        (history, problem_then(history.now, history.steps, end=end_utc)) for history in histories
         if may_count(history, since=since_utc, end=end_utc)))
 
 
@@ -131,7 +131,7 @@ def every_problem_at(histories: Iterable[ProblemHistory], *, end: datetime) -> P
     (``ledger_rows``), and the figures of any window ending at ``end`` count those that may count in it."""
     end_utc = _utc(end)
     return ProblemsAt(end=end, since=None, replayed=tuple(
-        (history, problem_then(history.now, history.steps, end=end)) for history in histories
+        (history, problem_then(history.now, history.steps, end=end_utc)) for history in histories
         if history.now.raised_at < end_utc))
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
-from bot.domain.problem_history import UnitProblemFigures
 from storage.models import BulletinGroup, Person, Project, Report
 
 
@@ -46,8 +45,6 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
     )
     return [ReportingDuty(*row[:-2], since=to_local(row[-2]).date(), stage=row[-1]) for row in rows.all()]
 
-
-UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.problem_history)
 
 
 async def bulletin_groups(session: AsyncSession, *, receiving: bool = False) -> list[BulletinGroup]:

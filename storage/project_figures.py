@@ -152,7 +152,8 @@ async def project_figures(
         moves = await histories(session)
     projects = [row if row.id not in moves else _on_the_day(row, moves[row.id], cutoff) for row in projects]
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
-    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
+    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due,
+                                     stages={row.id: row.stage for row in projects})
     open_counts = await _open_problem_counts(session, cutoff=cutoff, problems=problems)
     stage_days = {project_id: days_up_to(project_moves, cutoff) for project_id, project_moves in moves.items()}
     apart = await _counted_apart(session, projects, due, calendar)

@@ -3,16 +3,17 @@ rules: a district office's month lived through the chat (``office_month``), the 
 what was entered (``month_book``).
 
 Compared, for the last weekly bulletin (2026-W49, Sunday 6 December) and the monthly (2026-11): the texts' district
-figures, ranked lines (a tie included), units' and towns' scores, 填报率 line and problem table; every cell of the
-Excel ledgers' 项目台账, 单位排名 and 乡镇排名; the Word bulletin's ranking, unit and problem tables; a lead
-official's digest with its 4-week trend; and, on the weekly's cut-off evening, /rank (the overview and a unit
-handler's) and the web overview, units, towns and every project's page. The differences are collected and shown
-together, each naming the surface, the oracle's figure and the published one.
+figures, ranked lines with their change since the week before (a tie included), 表扬 and 预警, units' and towns'
+scores and places, the 填报率 line and the problem table; every cell of the Excel ledgers' 项目台账, 单位排名 and
+乡镇排名; the Word bulletin's ranking, unit and problem tables; a lead official's digest with its 4-week trend; and,
+on the weekly's cut-off evening, /rank (the overview and a unit handler's), /rank 填报, and the web overview, units,
+towns, a town's page, 填报情况 and every project's page. The differences are collected and shown together, each
+naming the surface, the oracle's figure and the published one.
 
-The oracle found two faults this way: a project finished in the week owed nothing that whole week (and nothing in
-the four weeks of 填报率), its unit's 按时填报 leaving out the days before its 竣工; and the re-import, its file
-still saying 前期, took back the 开工 confirmed in the chat, every bulletin then listing the project under
-应开工未开工 and leaving it out of 开工率.
+The oracle found three faults this way: a project finished in the week owed nothing that whole week (and nothing in
+the four weeks of 填报率), its unit's 按时填报 leaving out the days before its 竣工; the re-import, its file still
+saying 前期, took back the 开工 confirmed in the chat, every bulletin then listing the project under 应开工未开工 and
+leaving it out of 开工率; and a completion change of exactly +0.25 points read +0.2.
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ def ledger_differences(book: Book, workbook: bytes, start: date, end: date) -> l
     return found
 
 
+def moved(then: Decimal | int | None, now: Decimal | int | None) -> str:
+    """A place's change since the previous period: ↑2 / ↓3 / 持平, or 新上榜 when it had none then."""
+    if then is None:
+        return "新上榜"
+    return "持平" if then == now else f"↑{int(then - now)}" if then > now else f"↓{int(now - then)}"
+
+
+def change(book: Book, code: str, end: date) -> str:
+    """A project's change since a week before: its place, and its completion in points."""
+    before = end - timedelta(days=7)
+    then = book.ranks(before).get(code) if book.rows[code].entered <= before else None
+    rate, earlier = book.rate(code, end), book.rate(code, before)
+    points = one((rate - earlier) * 100) if rate is not None and earlier is not None else None
+    written = "" if then is None or points is None else f" {points:+}".replace("-", "\u2212") if points else " 0.0"
+    return moved(then, book.ranks(end)[code]) + written
+
+
 def text_lines(book: Book, end: date, start: date, *, weekly: bool) -> list[str]:
     """The lines the oracle expects in a bulletin's text (plain)."""
     codes = book.codes(end)
@@ -94,10 +112,20 @@ def text_lines(book: Book, end: date, start: date, *, weekly: bool) -> list[str]
     icons = {"绿灯": "🟢", "黄灯": "🟡", "红灯": "🔴"}
     if weekly:
         lines += [f"{ranks[c]}. {icons[book.light(c, end)]} {c} {book.rows[c].name} {pct(book.rate(c, end))}"
-                  f"（{signed(book.gap(c, end))}）" for c in codes]
+                  f"（{signed(book.gap(c, end))}） {change(book, c, end)}" for c in codes]
         lines.append(f"全区 {pct(book.punctuality(codes, end - timedelta(days=27), end))}")
+        # 表扬 the first three ranked above 0 %; 预警 every red one not finished, furthest behind first
+        ranked = sorted(codes, key=lambda c: (ranks[c], c))
+        praised = [c for c in ranked if book.rate(c, end)][:3]
+        lines.append("👍 表扬：" + "、".join(f"{c} {book.rows[c].name}" for c in praised))
+        red = sorted((c for c in codes if book.light(c, end) == "红灯" and book.stage(c, end) != "竣工"),
+                     key=lambda c: (book.gap(c, end), c))
+        lines.append(f"🚨 预警（红灯 {len(red)} 个）：" + "、".join(
+            f"{c} {book.rows[c].name} 完成率 {pct(book.rate(c, end))}" for c in red))
     for of in ("unit", "town") if weekly else ("unit",):
-        lines += [f"{int(g['rank'])}. {name} {one(g['score'])} 分"
+        then = book.groups(of, start - timedelta(days=7), end - timedelta(days=7))
+        lines += [f"{int(g['rank'])}. {name} {one(g['score'])} 分" + (f" {moved(then[name]['rank'], g['rank'])}"
+                                                                      if weekly else "")
                   for name, g in book.groups(of, start, end).items()]
     if not weekly:
         lines.append("全区：{} / {} / {}".format(*book.problem_figures(None, start, end)[:3]))
@@ -171,7 +199,7 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
     codes = book.codes(LAST)
     units = book.groups("unit", W49.start, LAST)
     for c in sorted(codes, key=lambda c: ranks[c])[:5]:
-        line = f"{ranks[c]}. {c} {book.rows[c].name} {pct(book.rate(c, LAST))}"
+        line = f"{ranks[c]}. {c} {book.rows[c].name} {pct(book.rate(c, LAST))} {change(book, c, LAST)}"
         if line not in overview:
             found.append(f"/rank lacks: {line}")
     top = "、".join(f"{n}（{one(g['score'])}）" for n, g in sorted(units.items(), key=lambda u: u[1]["rank"]))
@@ -186,10 +214,24 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
     if f"区工信局：牵头单位第 {int(g['rank'])}/{len(units)} 名，综合得分 {one(g['score'])}" not in handler:
         found.append("/rank (胡杰) lacks the unit's line")
 
+    # /rank 填报: the four weeks up to the cut-off day, the district's and each unit's, pooled and week by week.
+    participation = await desk.say(ADMIN, "/rank 填报")
+    mondays = [LAST - timedelta(days=6 + 7 * n) for n in range(3, -1, -1)]
+    for name, members in (("全区", codes), *((u, [c for c in codes if book.rows[c].unit == u]) for u in units)):
+        due = [(c, d) for c in members for d in book.due(c, mondays[0], LAST)]
+        came = sum(1 for c, d in due if d in book.reports.get(c, {}))
+        by_week = " → ".join(pct(book.punctuality(members, m, m + timedelta(days=6))) for m in mondays)
+        line = f"{name} {pct(Decimal(came) / len(due))}（{came}/{len(due)}）：{by_week}"
+        if line.replace("全区 ", "全区：") not in participation:
+            found.append(f"/rank 填报 lacks: {line}")
+
+    liaisons = {book.rows[c].liaison: c for c in codes}
+
     # The web pages on the same evening.
     async with served(core, tmp_path) as site, site.signed_in(ADMIN) as client:
         pages = {}
-        for path in ("/web/", "/web/units", "/web/towns", *(f"/web/project/{c}" for c in codes)):
+        for path in ("/web/", "/web/units", "/web/towns", "/web/reporting", "/web/town/河西镇", "/web/town/金川镇",
+                     *(f"/web/project/{c}" for c in codes)):
             async with client.get(path) as response:
                 assert response.status == 200, path
                 pages[path] = await response.text()
@@ -223,6 +265,27 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
                     pct(g["problems"]), str(one(g["score"]))]
             if [r[0], *r[2:6], r[7]] != want:
                 found.append(f"web {path} {r[1]}: oracle {want}, page {[r[0], *r[2:6], r[7]]}")
+    # 填报情况: each liaison's four weeks (one project each here), as /rank 填报 counts them.
+    heat = [r for r in cells(pages["/web/reporting"]) if r and r[0] in liaisons]
+    if sorted(r[0] for r in heat) != sorted(liaisons):
+        found.append(f"web 填报情况 lists {[r[0] for r in heat]}")
+    for r in heat:
+        code = liaisons[r[0]]
+        if r[-1] != pct(book.punctuality([code], mondays[0], LAST)):
+            found.append(f"web 填报情况 {r[0]}: oracle {pct(book.punctuality([code], mondays[0], LAST))}, page {r[-1]}")
+    # A town's page: each of its projects' place, completion, gap and this week's reports.
+    for town in ("河西镇", "金川镇"):
+        rows = [r for r in cells(pages[f"/web/town/{town}"]) if len(r) >= 6 and r[1] in ("红灯", "黄灯", "绿灯")]
+        if sorted(r[2][:10] for r in rows) != [c for c in codes if book.rows[c].town == town]:
+            found.append(f"web town {town} lists {[r[2][:10] for r in rows]}")
+        for r in rows:
+            c = r[2][:10]
+            due = book.due(c, W49.start, LAST)
+            came = sum(1 for d in due if d in book.reports.get(c, {}))
+            want = [str(ranks[c]), book.light(c, LAST), pct(book.rate(c, LAST)), signed(book.gap(c, LAST)),
+                    f"{came}/{len(due)}" if due else "—"]
+            if [r[0], r[1], *r[3:6]] != want:
+                found.append(f"web town {town} {c}: oracle {want}, page {[r[0], r[1], *r[3:6]]}")
     for c in codes:
         page = " ".join(html_to_plain(pages[f"/web/project/{c}"]).split())
         for words in (f"年度计划（万元）{wan(book.rows[c].plan)}", f"年度累计完成（万元）{wan(book.ytd(c, LAST))}",

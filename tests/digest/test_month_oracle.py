@@ -23,12 +23,31 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from bot.render import html_to_plain
+from docx import Document
+
+from bot.app import Core
+from bot.domain.halfmonth import containing
+from bot.render import Renderer, html_to_plain
+from bot.services.halfmonth import compile_document
+from jobs.digests import Rendered
 from storage import people
 from storage.db import Database
+from storage.settings import load_calendar
 
 from .month_book import Book, one, pct, schedule, signed, wan
-from .office_month import ADMIN, HANDLER, LAST, NOV, W49, Desk, at, bulletin, live_a_month, served
+from .office_month import (
+    ADMIN,
+    BASE_DAY,
+    HANDLER,
+    LAST,
+    NOV,
+    W49,
+    Desk,
+    at,
+    bulletin,
+    live_a_month,
+    served,
+)
 from .test_figures_agree import sheet_rows, table_rows
 
 
@@ -159,10 +178,10 @@ def word_differences(book: Book, document: Path, start: date, end: date) -> list
     return found
 
 
-async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: Path) -> None:
-    book, core = await live_a_month(db, tmp_path)
-    weekly = await bulletin(db, W49, tmp_path / "w49")
-    monthly = await bulletin(db, NOV, tmp_path / "nov")
+async def bulletin_differences(book: Book, weekly: Rendered, monthly: Rendered, db: Database,
+                               folder: Path) -> list[str]:
+    """The bulletins' texts, Excel ledgers and Word document, the top officials' summary, the half-monthly
+    report and a lead official's digest, against the oracle."""
     found: list[str] = []
     for name, rendered, period in (("W49", weekly, W49), ("2026-11", monthly, NOV)):
         found += [f"{name} {d}" for d in ledger_differences(book, rendered.files["ledger"].read_bytes(),
@@ -172,6 +191,35 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
                                                                       weekly=period.kind == "weekly")
                   if line not in text]
     found += [f"2026-11 {d}" for d in word_differences(book, monthly.files["document"], NOV.start, NOV.end)]
+    in_nov = book.codes(NOV.end)
+    done = sum((book.ytd(c, NOV.end) for c in in_nov), Decimal(0))
+    plan = sum((book.rows[c].plan for c in in_nov), Decimal(0))
+    grew = done - sum((book.ytd(c, BASE_DAY) for c in in_nov), Decimal(0))
+    started, counted = book.share("开工", NOV.end)
+    finished, finish_counted = book.share("竣工", NOV.end)
+    paragraph = (f"本期（11月1日至11月30日）完成投资{wan(grew)}万元；年度累计完成投资{wan(done)}万元，占年度计划"
+                 f"{wan(plan)}万元的{pct(done / plan)}，序时进度{pct(schedule(NOV.end))}。全区重点项目{len(in_nov)}个，"
+                 f"开工率{pct(Decimal(started) / counted)}（{started}/{counted}），"
+                 f"竣工率{pct(Decimal(finished) / finish_counted)}（{finished}/{finish_counted}）。")
+    if paragraph not in [p.text for p in Document(str(monthly.files["document"])).paragraphs]:
+        found.append(f"2026-11 Word lacks: {paragraph}")
+    summary = (f"{len(in_nov)} 个重点项目，年度累计完成 {wan(done)} 万元，占年度计划 {wan(plan)} 万元的"
+               f" {pct(done / plan)}，序时进度 {pct(schedule(NOV.end))}。")
+    if summary not in html_to_plain("\n".join(monthly.top_parts)):
+        found.append(f"2026-11 top officials' summary lacks: {summary}")
+
+    # The half-monthly report of 16-30 November: each project's year-to-date, completion and days reported.
+    async with db.session() as session:
+        half = await compile_document(session, Renderer(), half=containing(NOV.end),
+                                      calendar=await load_calendar(session), out_dir=folder / "half",
+                                      issued=date(2026, 12, 2))
+    for r in table_rows(half.path, "序号")[1:]:
+        c = r[1]
+        due = book.due(c, date(2026, 11, 16), NOV.end)
+        came = sum(1 for d in due if d in book.reports.get(c, {}))
+        want = [wan(book.ytd(c, NOV.end)), pct(book.rate(c, NOV.end)), f"{came}/{len(due)}" if due else "—"]
+        if r[5:8] != want:
+            found.append(f"半月报 {c}: oracle {want}, document {r[5:8]}")
 
     # A lead official's digest: his projects' lines and their 4-week trend, pooled.
     lead = "刘文华"
@@ -192,6 +240,14 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
         if line not in digest:
             found.append(f"digest trend lacks: {line}")
 
+    return found
+
+
+async def chat_differences(book: Book, core: Core) -> list[str]:
+    """/rank (the overview and a unit handler's), /rank 填报 and every /project card on the weekly's cut-off
+    evening, against the oracle."""
+    found: list[str] = []
+    ranks = book.ranks(LAST)
     # /rank on the weekly's cut-off day: the overview (an admin) and a unit handler's.
     desk = Desk(core)
     desk.travel(at(LAST, 20))
@@ -225,10 +281,26 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
         if line.replace("全区 ", "全区：") not in participation:
             found.append(f"/rank 填报 lacks: {line}")
 
-    liaisons = {book.rows[c].liaison: c for c in codes}
+    # /project: every project's card.
+    for c in codes:
+        card = await desk.say(ADMIN, f"/project {c}")
+        gap = book.gap(c, LAST)
+        behind = f"{'超序时' if gap >= 0 else '落后'} {one(abs(gap))} 个百分点"
+        for words in (f"年度累计完成：{wan(book.ytd(c, LAST))} 万元", f"完成率：{pct(book.rate(c, LAST))}",
+                      f"序时进度：{pct(schedule(LAST))}，{behind}"):
+            if words not in card:
+                found.append(f"/project {c} lacks: {words}")
 
-    # The web pages on the same evening.
-    async with served(core, tmp_path) as site, site.signed_in(ADMIN) as client:
+    return found
+
+
+async def web_differences(book: Book, core: Core, folder: Path) -> list[str]:
+    """The web pages on the weekly's cut-off evening, against the oracle."""
+    found: list[str] = []
+    codes, ranks = book.codes(LAST), book.ranks(LAST)
+    liaisons = {book.rows[c].liaison: c for c in codes}
+    mondays = [LAST - timedelta(days=6 + 7 * n) for n in range(3, -1, -1)]
+    async with served(core, folder) as site, site.signed_in(ADMIN) as client:
         pages = {}
         for path in ("/web/", "/web/units", "/web/towns", "/web/reporting", "/web/town/河西镇", "/web/town/金川镇",
                      *(f"/web/project/{c}" for c in codes)):
@@ -292,4 +364,14 @@ async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: 
                       f"完成率 / 序时进度{pct(book.rate(c, LAST))} / {pct(schedule(LAST))}"):
             if words.replace(" ", "") not in page.replace(" ", ""):
                 found.append(f"web project {c} lacks: {words}")
+    return found
+
+
+async def test_a_month_of_the_office_against_the_oracle(db: Database, tmp_path: Path) -> None:
+    book, core = await live_a_month(db, tmp_path)
+    weekly = await bulletin(db, W49, tmp_path / "w49")
+    monthly = await bulletin(db, NOV, tmp_path / "nov")
+    found = await bulletin_differences(book, weekly, monthly, db, tmp_path)
+    found += await chat_differences(book, core)
+    found += await web_differences(book, core, tmp_path)
     assert found == [], "\n".join(found)

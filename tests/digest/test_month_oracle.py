@@ -221,24 +221,26 @@ async def bulletin_differences(book: Book, weekly: Rendered, monthly: Rendered, 
         if r[5:8] != want:
             found.append(f"半月报 {c}: oracle {want}, document {r[5:8]}")
 
-    # A lead official's digest: his projects' lines and their 4-week trend, pooled.
+    # A lead official's digests, weekly and monthly: his projects' lines and their 4-week trend, pooled.
     lead = "刘文华"
     async with db.session() as session:
         [person] = await people.find_people_by_name(session, name=lead)
-    digest = html_to_plain("\n".join(weekly.leaders[person.id]))
-    held = [c for c in book.codes(LAST) if book.rows[c].lead == lead]
-    ranks = book.ranks(LAST)
-    for c in held:
-        line = (f"{c} {book.rows[c].name}：第 {ranks[c]} 名，完成率 {pct(book.rate(c, LAST))}"
-                f"（{signed(book.gap(c, LAST))} 个百分点）")
-        if line not in digest:
-            found.append(f"digest lacks: {line}")
-    for end in (LAST - timedelta(days=7 * n) for n in range(3, -1, -1)):
-        mine = [c for c in held if book.rows[c].entered <= end]
-        pooled = sum((book.ytd(c, end) for c in mine), Decimal(0)) / sum((book.rows[c].plan for c in mine), Decimal(0))
-        line = f"{end.month}月{end.day}日 {pct(pooled)}（{pct(schedule(end))}）"
-        if line not in digest:
-            found.append(f"digest trend lacks: {line}")
+    for name, rendered, cutoff in (("W49", weekly, LAST), ("2026-11", monthly, NOV.end)):
+        digest = html_to_plain("\n".join(rendered.leaders[person.id]))
+        held = [c for c in book.codes(cutoff) if book.rows[c].lead == lead]
+        ranks = book.ranks(cutoff)
+        for c in held:
+            line = (f"{c} {book.rows[c].name}：第 {ranks[c]} 名，完成率 {pct(book.rate(c, cutoff))}"
+                    f"（{signed(book.gap(c, cutoff))} 个百分点）")
+            if line not in digest:
+                found.append(f"{name} digest lacks: {line}")
+        for end in (cutoff - timedelta(days=7 * n) for n in range(3, -1, -1)):
+            mine = [c for c in held if book.rows[c].entered <= end]
+            pooled = (sum((book.ytd(c, end) for c in mine), Decimal(0))
+                      / sum((book.rows[c].plan for c in mine), Decimal(0)))
+            line = f"{end.month}月{end.day}日 {pct(pooled)}（{pct(schedule(end))}）"
+            if line not in digest:
+                found.append(f"{name} digest trend lacks: {line}")
 
     return found
 

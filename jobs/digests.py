@@ -162,7 +162,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
         nodes=(await _bulletin_nodes(session, period, calendar, moves)).of_projects(p.code for p in figures.projects),
         earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves),
-        participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
+        participation=await load_participation(session, cutoff=cutoff, calendar=calendar, moves=moves)
         if period.kind == "weekly" else None,
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),

@@ -28,7 +28,9 @@ Rules, as a careful 区项目办 expects them:
   a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
   project; file: active again; offered only when his roster row says 在用: a file that does not say so never
   brings him back), and a liaison or lead changed in the chat (/handover,
-  /project_set) since the last import that the file would revert (keep: the chat's choice stays).
+  /project_set) since the last import that the file would revert (keep: the chat's choice stays). A project
+  with a 开工 recorded (in the chat, or by an earlier ledger) that the file lists as 谋划/前期 stays in its stage:
+  no move takes a stage history back before a 开工 (listed, nothing to choose).
 - Each year has its own annual plan: the file's plan is the plan of the year it is for (the year of its
   baseline's day), compared with the plan stored for that year (none yet: a change from none), and
   written for that year only; earlier years' plans are kept.
@@ -65,7 +67,7 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
-from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories
+from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories, start_kept
 from bot.domain.year_to_date import baseline_on
 
 
@@ -382,6 +384,11 @@ class _Planner:
             if target != current:
                 fields.append(FieldChange(name, names.get(current) if current else None,
                                           person.name if person else None))
+        started_on = start_kept(known, self.state, before["stage"], wanted["stage"])
+        if started_on is not None:
+            self._conflict(Conflict(f"stage_kept:{row.code}", "stage_kept", f"{row.code} {row.name}",
+                                    chat=before["stage"], file=wanted["stage"], choice=None, day=started_on))
+            wanted["stage"] = before["stage"]
         if self.given or money(row.done_before) != before["done_before"]:
             if before["baseline_date"] != self.as_of or before["baseline_year"] != self.as_of.year:
                 wanted.update(baseline_year=self.as_of.year, baseline_date=self.as_of)

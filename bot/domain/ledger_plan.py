@@ -104,13 +104,16 @@ class Conflict:
     choose (an absent row is always kept)."""
 
     key: str
-    kind: Literal["deactivated", "handover", "absent_project", "absent_person", "absent_unit", "stop_marked"]
+    kind: Literal[
+        "deactivated", "handover", "absent_project", "absent_person", "absent_unit", "stop_marked", "stage_kept"
+    ]
     subject: str  # who or which project, as people read it
     chat: str | None = None  # the value kept in the database
     file: str | None = None  # the value the file gives (an absent unit: how many open problems it still has)
     field: str | None = None  # liaison | lead_official for a handover
     choice: str | None = KEEP
     blocked: bool = False  # the file's person is deactivated and kept so: the chat's value stays anyway
+    day: date | None = None  # stage_kept: the day of the recorded 开工 that keeps the project started
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-from bot.domain.duties import due_days, entered_by, report_due
+from bot.domain.duties import REPORTING_STAGES, due_days, entered_by, report_due
 from bot.domain.leave import LeaveSpan
 from bot.domain.ranking import share
 from bot.domain.stage_history import Move, stage_on
@@ -172,6 +172,13 @@ class DayMasks:
             return self.mask(due_days(days, duty.stage, self.calendar, away=duty.away, entered=duty.since))
         return mask
 
+    def listed(self, duty: Duty, owed: int | None = None) -> bool:
+        """Whether the project is listed at all: one given for the days before its 竣工 in these weeks (finished
+        now, its stage moved in them) is, only when it owed one (entered finished, it owed none)."""
+        if duty.stage in REPORTING_STAGES or not duty.moves:
+            return True
+        return bool(self.owed(duty) if owed is None else owed)
+
     def marks(self, duty: Duty, reported: int, *, today: date | None = None) -> Marks:
         """The project's days as ``Marks`` (a day not over by ``today`` is "wait" when due and not reported yet);
         ``reported``: the mask of its reported days."""
@@ -251,6 +258,8 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
         if not entered_by(weeks[-1].end, duty.since):
             continue
         owed = counter.owed(duty)
+        if not counter.listed(duty, owed):
+            continue
         hit = owed & masks.get(duty.project_id, 0)
         unit = units.setdefault(duty.unit, [[0, 0] for _ in weeks])
         unit_codes.setdefault(duty.unit, []).append(duty.code)

@@ -82,6 +82,8 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
     units: dict[str, UnitToday] = {}
     pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait]
     for duty in duties:
+        if not masks.listed(duty):
+            continue
         marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today)
         unit = units.setdefault(duty.unit, UnitToday(duty.unit))
         if (marks.ok | marks.wait) & now:  # today is due

@@ -10,23 +10,26 @@ closed, as when it is killed).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from bot.app import Core
+from bot.app import ConfigurationError, Core, serve
 from bot.channels.wecom.crypto import parse_xml
 from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
 from bot.channels.wecom.incoming import dedupe_key
 from bot.config import Settings
+from storage.migrate import upgrade
 from storage.models import Problem
 from tests.e2e.harness import running
 from tests.fakes.wecom_api import FakeWeCom
-from tests.wecom.harness import HAO, WeComHarness
+from tests.wecom.harness import HAO, WeComHarness, wecom_settings
 
 REPO = Path(__file__).resolve().parents[2]
 DIES = """
@@ -132,3 +135,20 @@ async def test_recovered_messages_are_handled_first_once_even_when_marked_seen_b
     told = [shown for shown in fake_wecom.shown(HAO, since=mark) if "已登记" in shown]
     assert ["W0002" in told[0], "W0003" in told[1], "W0004" in told[2]] == [True] * 3 and len(told) == 3, told
     assert journals(folder) == []
+
+
+async def test_diaodu_run_refuses_to_start_where_the_inbox_cannot_be_kept(
+        fake_wecom: FakeWeCom, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}"
+    await asyncio.to_thread(upgrade, url)
+    data = tmp_path / "data"
+    data.write_text("")  # a file where the data folder should be
+    settings = wecom_settings(fake_wecom, DATABASE_URL=url, DATA_DIR=str(data), HTTP_HOST="127.0.0.1", HTTP_PORT=0)
+
+    with pytest.raises(ConfigurationError) as refused:
+        await asyncio.wait_for(serve(settings, stop=asyncio.Event()), 60)
+
+    assert refused.value.reason == "wecom_inbox"
+    said = str(refused.value)
+    assert said.startswith(f"企业微信消息暂存目录 {data / 'wecom-inbox'} 无法写入：")
+    assert said.endswith("请检查 DATA_DIR 的位置和权限。")

@@ -231,7 +231,7 @@ class WeComChannel:
             return 503  # not remembered: WeCom's retry may find room
         if self.inbox is not None:
             try:
-                self.inbox.add(key, userid, fields, at=time.time())
+                self.inbox.add(key, userid, fields, at=self.now())
             except OSError:
                 self.stats["inbox_failed"] += 1
                 log.warning("WeCom inbox: could not write message %s; it is kept in memory only", key, exc_info=True)
@@ -252,9 +252,8 @@ class WeComChannel:
         if self.inbox is None:
             return
         for answered in self.inbox.recovered:
-            if answered.key not in self._queued:
-                self.stats["recovered"] += 1
-                self._enqueue(answered.userid, answered.key, answered.fields, recovered=True)
+            self.stats["recovered"] += 1
+            self._enqueue(answered.userid, answered.key, answered.fields, recovered=True)
         self.inbox.recovered = []
 
     async def _first_sighting(self, key: str) -> bool:

@@ -117,3 +117,19 @@ async def test_text_holding_xmls_own_syntax_is_read_as_typed(hao: WeComHarness, 
     (report,) = await hao.reports()
     assert report.progress_text == typed
     assert as_read(typed) in shown(replies)
+
+
+@pytest.mark.parametrize(("typed", "picked"), [("2️⃣", "征地拆迁"), ("２", "征地拆迁"), ("🔟", None)])
+async def test_a_number_typed_as_a_keycap_emoji_picks_from_a_numbered_list(
+        hao: WeComHarness, typed: str, picked: str | None) -> None:
+    """A phone's emoji keyboard offers numbers as keycaps (2️⃣, 🔟): they pick as the digits do."""
+    await hao.send(HAO, "问题")
+    listed = await hao.press(HAO, f"{CODE} 城北高速连接线")
+    assert "[2] 征地拆迁" in listed.text and "[10] 取消" in listed.text
+
+    answered = await hao.send(HAO, typed)
+
+    if picked is None:  # [10] 取消
+        assert hao.spy.handled[-1].callback_data is not None and "取消" in answered.text
+    else:
+        assert hao.spy.handled[-1].callback_data == "iss:c:1" and picked in answered.text

@@ -32,6 +32,8 @@ from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import HAO, WeComHarness, wecom_settings
 
 REPO = Path(__file__).resolve().parents[2]
+# what a member may type, kept as typed: lines, quotes, backslashes, emoji of several code points, XML's syntax
+HOSTILE = "第一行\r\n\"引号\" \\n 👷‍♂️🇨🇳 ]]> <xml>" + "主体结构" * 150
 DIES = """
 import json, os, sys
 from pathlib import Path
@@ -66,7 +68,7 @@ def message(fake: FakeWeCom, userid: str, text: str) -> tuple[str, str, dict[str
 async def test_a_journal_left_by_a_killed_process_is_taken_over_in_the_order_answered(tmp_path: Path) -> None:
     folder = tmp_path / "inbox"
     died_with(folder, [("m:1", "a", 10.0, {"Content": "一"}), ("m:2", "b", 11.0, {"Content": "二"}),
-                       ("m:3", "a", 12.0, {"Content": "三"})], done=["m:2"])
+                       ("m:3", "a", 12.0, {"Content": HOSTILE})], done=["m:2"])
     (left_before,) = journals(folder)
     other = folder / ("0-0" + SUFFIX)  # another process of the same folder, killed too
     other.write_text(json.dumps({"k": "m:4", "u": "a", "t": 11.5, "f": {"Content": "四"}}) + "\n")
@@ -74,7 +76,7 @@ async def test_a_journal_left_by_a_killed_process_is_taken_over_in_the_order_ans
     inbox = Inbox.open(folder)
     try:
         assert [(a.key, a.userid, a.fields["Content"]) for a in inbox.recovered] == [
-            ("m:1", "a", "一"), ("m:4", "a", "四"), ("m:3", "a", "三")]
+            ("m:1", "a", "一"), ("m:4", "a", "四"), ("m:3", "a", HOSTILE)]
         assert journals(folder) == [inbox.path] and not left_before.exists() and not other.exists()
         # copied into the new journal: a crash now loses them no more than before
         assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:1", "m:4", "m:3"]

@@ -27,8 +27,8 @@
   copy of a message already queued is still answered 200. While the channel closes it answers 503 too.
 - Nothing is lost once answered. Once the 200 is sent, WeCom does not post the message again: with an inbox
   (``bot.channels.wecom.inbox``, which ``diaodu run`` keeps in ``DATA_DIR/wecom-inbox``) the message is
-  written to this process's journal before the answer (an append, and an ``fdatasync`` in a thread; nothing
-  that waits for the database or a lock), and marked done once its user's task has handled it. On start,
+  appended to this process's journal before the answer (synced to the disk in a thread right after; nothing
+  waits for the database or a lock), and marked done once its user's task has handled it. On start,
   the messages answered before a crash or restart and not done are queued before any new one, each user's
   in the order they were answered. Such a message may have been marked seen (or even handled) just before
   the crash, so it is handled whatever the mark says: the router's record of what it handled
@@ -205,12 +205,8 @@ class WeComChannel:
         except WeComCryptoError as error:
             return self._refuse(request, error)
         status = self.accept(fields)
-        if status == 200 and self.inbox is not None:
-            try:
-                await self.inbox.flush()  # what was written for it is on the disk before the answer
-            except OSError:
-                self.stats["inbox_failed"] += 1
-                log.warning("WeCom inbox: could not sync the journal", exc_info=True)
+        if self.inbox is not None:
+            self.inbox.sync_soon()  # on the disk within milliseconds; the answer waits only for the append
         return web.Response(status=status, text="")
 
     def accept(self, fields: dict[str, str]) -> int:

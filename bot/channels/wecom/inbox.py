@@ -5,17 +5,19 @@ again).
 - One journal per process, a file of JSON lines in a folder (``DATA_DIR/wecom-inbox``): "answered" (the message's
   key, its sender, when, its decrypted fields) before the answer, "done" once its user's task has handled it. A
   process holds an exclusive ``flock`` on its own journal for as long as it runs.
-- The answer waits for nothing but an append (one ``write``, microseconds, in the event loop: it survives the
-  process being killed) and an ``fdatasync`` run in a thread of the inbox's own, shared by the callbacks that
-  arrive meanwhile (so that the machine losing power does not lose it either). It never waits for a lock: no
-  other process writes this file, and the database is not asked.
+- The answer waits for nothing but an append (one ``write``, microseconds, in the event loop), which survives
+  the process being killed at any moment after it. An ``fdatasync`` in a thread of the inbox's own follows at
+  once, not waited for (one at a time, each taking every line written meanwhile), so that the machine losing
+  power loses at most the last few milliseconds' messages: the database's own commits promise no more
+  (SQLite in WAL mode with ``synchronous=NORMAL``). It never waits for a lock: no other process writes this
+  file, and the database is not asked.
 - When nothing is left to handle the journal is emptied (truncated), so it holds about the messages under way.
 - At start, a process takes over every journal in the folder that no running process holds (its own earlier
   life, or another process of the same deployment that died): the messages answered there and not done are
   copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
   they were answered, to be handled before any new message.
 - A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
-  that does not read is skipped (that message's answer was not sent: it waited for the line to reach the disk).
+  that does not read is skipped.
 """
 
 from __future__ import annotations
@@ -183,19 +185,30 @@ class Inbox:
             os.write(self._fd, b"\n")
             raise OSError(f"WeCom inbox: {written} of {len(line)} bytes written")
 
+    def sync_soon(self) -> None:
+        """Have what was written reach the disk, not waiting for it: one ``fdatasync`` at a time in the inbox's
+        thread, the next one taking everything written meanwhile."""
+        if self._syncing is None and self._synced < self._written:
+            self._syncing = asyncio.ensure_future(self._sync())
+
     async def flush(self) -> None:
-        """Until every record written so far is on the disk (one ``fdatasync`` for all who wait meanwhile)."""
+        """Until every record written so far is on the disk (or syncing it failed, which is logged)."""
         target = self._written
-        while self._synced < target:
+        while self._synced < target and self._fd >= 0:
+            self.sync_soon()
             if self._syncing is None:
-                self._syncing = asyncio.ensure_future(self._sync())
+                return
             await asyncio.shield(self._syncing)
 
     async def _sync(self) -> None:
-        upto = self._written
         try:
-            await asyncio.get_running_loop().run_in_executor(self._thread, _datasync, self._fd)
-            self._synced = max(self._synced, upto)
+            while self._synced < self._written and self._fd >= 0:
+                upto = self._written
+                await asyncio.get_running_loop().run_in_executor(self._thread, _datasync, self._fd)
+                self._synced = max(self._synced, upto)
+        except OSError:
+            self._synced = self._written  # not tried again for these: the next write tries anew
+            log.warning("WeCom inbox: could not sync the journal to the disk", exc_info=True)
         finally:
             self._syncing = None
 
@@ -208,8 +221,7 @@ class Inbox:
         """Release the journal: deleted when nothing is left open, else kept for the next start."""
         if self._fd < 0:
             return
-        if self._syncing is not None:
-            await asyncio.gather(self._syncing, return_exceptions=True)
+        await self.flush()
         if not self._open:
             self.path.unlink(missing_ok=True)
         else:

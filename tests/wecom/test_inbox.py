@@ -70,6 +70,9 @@ async def test_a_journal_left_by_a_killed_process_is_taken_over_in_the_order_ans
     died_with(folder, [("m:1", "a", 10.0, {"Content": "一"}), ("m:2", "b", 11.0, {"Content": "二"}),
                        ("m:3", "a", 12.0, {"Content": HOSTILE})], done=["m:2"])
     (left_before,) = journals(folder)
+    claiming = folder / "1-1.new"  # a process killed while it claimed its journal
+    claiming.write_text("")
+    os.utime(claiming, (1.0, 1.0))  # long ago
     other = folder / ("0-0" + SUFFIX)  # another process of the same folder, killed too
     other.write_text(json.dumps({"k": "m:4", "u": "a", "t": 11.5, "f": {"Content": "四"}}) + "\n")
 
@@ -78,6 +81,7 @@ async def test_a_journal_left_by_a_killed_process_is_taken_over_in_the_order_ans
         assert [(a.key, a.userid, a.fields["Content"]) for a in inbox.recovered] == [
             ("m:1", "a", "一"), ("m:4", "a", "四"), ("m:3", "a", HOSTILE)]
         assert journals(folder) == [inbox.path] and not left_before.exists() and not other.exists()
+        assert not claiming.exists()
         # copied into the new journal: a crash now loses them no more than before
         assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:1", "m:4", "m:3"]
         beside = Inbox.open(folder)  # a second process starting: the journal is held, not taken over

@@ -145,6 +145,15 @@ class Inbox:
         it was answered."""
         taken: list[tuple[Path, int]] = []
         found: dict[str, Answered] = {}
+        for path in folder.glob("*.new"):  # a process killed while it claimed its journal left it, empty
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            # (a minute old: not one another process starting now has made and not locked yet)
+            if time.time() - os.fstat(fd).st_mtime > 60 and _lock(fd) and _still_there(fd, path):
+                path.unlink(missing_ok=True)
+            os.close(fd)
         for path in sorted(folder.glob("*" + SUFFIX)):
             if path == own:
                 continue
@@ -211,11 +220,6 @@ class Inbox:
             log.warning("WeCom inbox: could not sync the journal to the disk", exc_info=True)
         finally:
             self._syncing = None
-
-    @property
-    def open_keys(self) -> int:
-        """How many messages written here are not done."""
-        return len(self._open)
 
     async def close(self) -> None:
         """Release the journal: deleted when nothing is left open, else kept for the next start."""

@@ -140,7 +140,7 @@ def ledger_rows(rows: Sequence[ProblemRow], problems: ProblemsAt) -> list[Proble
     events) raised before then, as its replay in ``problems`` has it (``ledger_row_then``); ``problems``: every
     problem replayed (``every_problem_at``), so no problem is replayed twice."""
     if problems.since is not None:
-        raise ValueError("the 问题清单 lists every problem: replay them all (every_problem_at)")
+        raise ValueError("the problem ledger lists every problem: replay them all (every_problem_at)")
     then_of = {problem_number(history.now.id): then for history, then in problems.replayed}
     return [ledger_row_then(row, then_of[row.number], end=problems.end) for row in rows if row.raised_at < problems.end]
 

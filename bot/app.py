@@ -148,7 +148,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick, the reminders and the calendar's daily record,
     bound to this core; and what a process elected leader runs at once (``start_up``: the days passed while no
-    process led are kept, then a bulletin missed meanwhile goes out)."""
+    process led are kept, the reminders of a time passed less than two hours ago run (``jobs.reminders.catch_up``),
+    then a bulletin missed meanwhile goes out)."""
     from bot.services.web_links import public_base
     from jobs import calendar_days, digests, escalation, halfmonth, nodes, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
@@ -190,6 +191,12 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
             await calendar_tick()
         except Exception:
             log.exception("start-up keeping of the calendar's passed days failed; the daily job tries again")
+        try:  # a reminder run a restart cut short, or due while none led, goes out now (nothing twice)
+            caught = await reminders.catch_up(core.db, core.clock.now(), renderer)
+            if caught is not None:
+                log.info("reminders caught up at start-up: %s", caught)
+        except Exception:
+            log.exception("start-up run of the reminders missed failed")
         await digest_tick()
 
     scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,

@@ -97,6 +97,7 @@ def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-u
     malformed."""
     from bot.services.photo_keeper import PhotoKeeper, PhotoSource
     from bot.services.photo_store import open_photo_store
+    from bot.services.photo_store_fault import StoreFaultNotices
 
     sources: dict[str, PhotoSource] = {}
     if telegram is not None:
@@ -109,7 +110,8 @@ def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-u
         from bot.channels.wecom.photos import WeComPhotoSource
 
         sources[WECOM] = WeComPhotoSource(wecom.transport.api)
-    return PhotoKeeper(core.db, core.clock, open_photo_store(core.settings), sources)
+    return PhotoKeeper(core.db, core.clock, open_photo_store(core.settings), sources,
+                       store_faults=StoreFaultNotices(core.db, core.clock, core.deps.renderer))
 
 
 class NoChannel(ConfigurationError):

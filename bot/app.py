@@ -248,6 +248,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         metrics_handler,
     )
     from bot.services import album_waits
+    from jobs.clock_watch import ClockWatch
     from jobs.scheduler import catch_up
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
@@ -334,6 +335,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 listening.set_result(port)
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads
+            # a step of the wall clock backward would hold the ticks up for as long (jobs.clock_watch)
+            clock_watching = asyncio.create_task(ClockWatch(scheduler).run(closing), name="clock-watch")
             settle_heap()  # start-up is done: what exists now lives as long as the process
 
             keeping: asyncio.Task[None] | None = None
@@ -380,6 +383,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 closing.set()
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
+                await clock_watching
                 if watching is not None:
                     await watching
                 if reaching is not None:

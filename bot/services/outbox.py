@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment, RateLimits, Transport, limits_of
 from bot.clock import Clock, SystemClock
 from bot.domain.messages import Reply
+from bot.services.busy_writes import persist
 from bot.services.channel_breaker import ChannelBreakers, ChannelFault
 from bot.services.channel_gate import ChannelGate
 from bot.services.channel_notices import ChannelNotices
@@ -353,10 +354,15 @@ class OutboxSender:
         return await self.outcomes.release(message, at=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
-        """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it."""
-        async with self._session() as session:
-            return await outbox_sending.mark_send_started(session, message_id=message.id, attempt=message.attempts,
-                                                          now=now)
+        """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it. A busy
+        database's refusal is tried again (``bot.services.busy_writes``): the row is not sent before it is written."""
+
+        async def write() -> bool:
+            async with self._session() as session:
+                return await outbox_sending.mark_send_started(session, message_id=message.id,
+                                                              attempt=message.attempts, now=now)
+
+        return await persist(write, what=f"outbox message {message.id} starting")
 
     async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
                        attachment: Attachment | None, *, skip: int) -> Exception | None:

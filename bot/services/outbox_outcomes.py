@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError, parts_sent_of
 from bot.clock import Clock
+from bot.services.busy_writes import persist
 from bot.services.channel_gate import ChannelGate, describe
 from bot.services.outbox_pipeline import ChatKey, Outcome
 from storage import outbox_sending
@@ -90,10 +91,14 @@ class Outcomes:
         if isinstance(error, RecipientBlocked):
             log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
             now = self.clock.now()
-            async with self.db.session() as session:
-                await outbox_sending.mark_undeliverable(session, message_id=message.id, error=describe(error),
-                                                        attempt=message.attempts)
-                await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
+
+            async def undeliverable() -> None:
+                async with self.db.session() as session:
+                    await outbox_sending.mark_undeliverable(session, message_id=message.id, error=describe(error),
+                                                            attempt=message.attempts)
+                    await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
+
+            await persist(undeliverable, what=f"outbox message {message.id} undeliverable")
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
@@ -146,9 +151,14 @@ class Outcomes:
         return await self.release(message, at=hold if hold is not None and hold > now else now)
 
     async def record(self, message: OutboxMessage, outcome: str, mark: Mark, **values: object) -> str:
-        """Write one row's outcome in its own transaction, only if this sender's claim still holds."""
-        async with self.db.session() as session:
-            done = await mark(session, message_id=message.id, attempt=message.attempts, **values)
+        """Write one row's outcome in its own transaction, only if this sender's claim still holds; a busy
+        database's refusal is tried again (``bot.services.busy_writes``)."""
+
+        async def write() -> bool:
+            async with self.db.session() as session:
+                return bool(await mark(session, message_id=message.id, attempt=message.attempts, **values))
+
+        done = await persist(write, what=f"outbox message {message.id} {outcome}")
         if not done:
             log.warning("outbox message %s was taken over by another sender before it was recorded as %s",
                         message.id, outcome)

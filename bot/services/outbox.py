@@ -82,6 +82,7 @@ class OutboxSender:
         *,
         limits: Mapping[str, RateLimits] | None = None,
         max_attempts: int = 8,
+        retry_for: timedelta = timedelta(minutes=15),
         batch: int = 100,
         lease: timedelta = timedelta(minutes=10),
         concurrency: int = 16,
@@ -102,7 +103,10 @@ class OutboxSender:
         (a fan-out whose last sends time out ends about that much earlier), but would also give up on slow
         answers that did deliver, and each of those is a message sent twice.
 
-        ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``.
+        ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``. A row
+        failing for a passing reason (the network, a 5xx, a timeout) fails for good once it has had
+        ``max_attempts`` tries and was queued at least ``retry_for`` ago: an outage of the channel shorter than that
+        (a Bot API answering 502 for ten minutes) costs no notice, whether or not the channel is held meanwhile.
 
         ``breakers`` hold which channels are down and when they are probed; ``notices`` tells the admins
         (without it, a channel's fault is only logged, and shown by ``channel_states``).
@@ -124,7 +128,8 @@ class OutboxSender:
         self._unserved: set[str] = set()
         self.gate = ChannelGate(self.transports, clock, breakers=breakers, notices=notices,
                                 probe_timeout=probe_timeout)
-        self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, first_retry=first_retry,
+        self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, retry_for=retry_for,
+                                 first_retry=first_retry,
                                  backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
 
     @asynccontextmanager

@@ -4,7 +4,8 @@
 - sent → ``sent``;
 - ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
   backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
-  ``last_error`` once the row has had ``max_attempts`` tries;
+  ``last_error`` once the row has had ``max_attempts`` tries and was queued ``retry_for`` ago (15 minutes: an
+  outage shorter than that fails nothing);
 - ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
@@ -47,11 +48,13 @@ class Outcomes:
     """Records how the sends of one sender ended, and which chats are under flood control until when."""
 
     def __init__(self, db: Database, clock: Clock, gate: ChannelGate, *, max_attempts: int, first_retry: float,
-                 backoff_base: float, backoff_cap: float, rng: random.Random) -> None:
+                 backoff_base: float, backoff_cap: float, rng: random.Random,
+                 retry_for: timedelta = timedelta(0)) -> None:
         self.db = db
         self.clock = clock
         self.gate = gate
         self.max_attempts = max_attempts
+        self.retry_for = retry_for
         self.first_retry = first_retry
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -112,7 +115,7 @@ class Outcomes:
     async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
                                 progress: Mapping[str, int]) -> Outcome:
         error = describe(exc)
-        if message.attempts >= self.max_attempts:
+        if message.attempts >= self.max_attempts and self.clock.now() - message.created_at >= self.retry_for:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
             return await self.record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None

@@ -53,7 +53,7 @@ def delivered(fake: FakeBotAPI) -> Counter[tuple[int, str]]:
     what else a run of ten minutes may send, the week's bulletin for the district's officials)."""
     firsts = ((int(call["chat_id"]), str(call["text"]).splitlines()[0])
               for call in fake.calls_of("sendMessage", ok=True))
-    return Counter((chat, first) for chat, first in firsts if "填报提醒" in first or "连续未填报" in first)
+    return Counter((chat, first) for chat, first in firsts if "未填报进度" in first)  # 再次提醒, 连续未填报
 
 
 async def rows(url: str) -> list[OutboxMessage]:

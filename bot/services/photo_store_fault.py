@@ -5,7 +5,9 @@ the photos. The keeper goes on trying each photo again as usual (``bot.services.
   fault is one episode in the processes' shared memory (``photo-store-fault``): a restart or a new leader meeting
   the same fault tells nobody again (the notices' keys carry the episode's start, and the outbox writes a key once);
 - whoever sent a report, a problem or a node's evidence whose photos it could not keep is told once, however many
-  photos and tries: the report (problem, node) itself is saved, nothing needs sending again.
+  photos and tries: the report (problem, node) itself is saved, nothing needs sending again;
+- once the store keeps a photo again, the photos it refused are tried at once, not when their backoff says (up to
+  six hours later: WeCom keeps an image three days).
 
 One keeper runs (the leader's): its photos are told one at a time (a lock), so that two photos failing together
 open one episode.
@@ -23,8 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from bot.render import Renderer
+from bot.services import photo_reasons
 from bot.services.photo_store import PhotoStoreError
 from storage import outbox, people, shared
+from storage import photos as photo_repo
 from storage.db import Database
 from storage.photo_senders import sending_of
 from storage.photos import DuePhoto
@@ -76,7 +80,9 @@ class StoreFaultNotices:
                 episode = await shared.get(session, name=EPISODE, now=now)
                 if isinstance(episode, dict) and "since" in episode:
                     await shared.forget(session, name=EPISODE)
-                    log.warning("the photo store keeps photos again (refused since %s)", episode["since"])
+                    waiting = await photo_repo.due_again(session, reason=photo_reasons.STORE, now=now)
+                    log.warning("the photo store keeps photos again (refused since %s); the %d photos it refused are "
+                                "tried now", episode["since"], waiting)
                     await self._tell_admins(session, "up", episode, now=now)
             self._told = False
 

@@ -101,3 +101,25 @@ async def test_a_restarted_keeper_tells_nobody_again_of_a_fault_told_before(
     clock.advance(minutes=3)
     assert (await again.keep_due()).kept == 2
     assert len(await _notices(db)) == len(told) + 1
+
+
+async def test_once_the_store_keeps_photos_again_those_it_refused_are_tried_at_once(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = FullStore(tmp_path / "photos")
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1), "r2": photo(2)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    for wait in (0, 31, 121):  # three tries: the next one eight minutes later
+        clock.advance(seconds=wait)
+        assert (await keeper.keep_due()).failed == 1
+    store.full = False  # room again; a new report's photo is the first to be kept
+    clock.advance(minutes=1)
+    async with db.session() as session:
+        await add_report(session, project_id=world.p2, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(50), progress_text="清表", photos=["r2"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-002")
+    assert (await keeper.keep_due()).kept == 2  # and the one refused before with it, not seven minutes later

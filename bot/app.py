@@ -286,7 +286,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     scheduler, start_up = build_jobs(core, digest_settings.reminder_times)
     instrument_scheduler(scheduler, metrics)
     leadership = leadership_for(settings.database_url)
-    runtime = Runtime(scheduler=scheduler, leadership=leadership)
+    runtime = Runtime(scheduler=scheduler, leadership=leadership, store_faults=keeper.store_faults)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

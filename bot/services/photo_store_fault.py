@@ -70,6 +70,15 @@ class StoreFaultNotices:
                                                     key=f"photo-not-kept:{sending.kind}:{sending.owner_id}")
             self._told = True
 
+    async def current(self) -> dict[str, Any] | None:
+        """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
+        the processes' shared memory, so any process (a restarted one, one that does not lead) says it."""
+        async with self.db.session() as session:
+            episode = await shared.get(session, name=EPISODE, now=self.clock.now())
+        if not isinstance(episode, dict) or "since" not in episode:
+            return None
+        return {"since": episode["since"], "full": bool(episode.get("full"))}
+
     async def works(self) -> None:
         """The store kept a photo: the admins told that it works again, if they were told of a fault."""
         if self._told is False:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.ops.health import health
 from bot.services.photo_keeper import PhotoKeeper
 from bot.services.photo_store import LocalPhotoStore, PhotoStoreError
 from bot.services.photo_store_fault import StoreFaultNotices
@@ -72,9 +73,15 @@ async def test_each_sender_and_the_admins_are_told_once(db: Database, clock: Fro
     assert f"您反映的问题 W{problem:04d} 所附的现场照片暂未能保存" in raised and "问题本身已登记" in raised
     assert "ZD2026-001 节点「桩基完成」完成的现场照片暂未能保存" in node and "节点完成已记录" in node
 
+    status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)  # any process
+    assert status == 503 and report["photo_store_fault"]["full"] is True
+    assert "photo store refuses photos: full" in report["problems"]
+
     store.full = False
     clock.advance(minutes=3)
     assert (await keeper.keep_due()).kept == 4
+    status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)
+    assert "photo_store_fault" not in report and "photo store refuses photos" not in str(report.get("problems"))
     back = (await _notices(db))[len(told):]
     assert len(back) == 1 and back[0][0] == world.admin and "照片库已恢复保存" in back[0][1]
 

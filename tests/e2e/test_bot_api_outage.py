@@ -14,16 +14,22 @@ import asyncio
 import os
 import time as monotonic_clock
 from collections import Counter
-from datetime import time
+from datetime import UTC, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.clock import local_day
+from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from bot.render import Renderer
 from jobs import reminders
+from storage.audit import Actor
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.reports import add_report
+from storage.settings import set_setting
 from tests.e2e.test_telegram_late import unfrozen_heap  # noqa: F401 - a fixture
 from tests.e2e.test_telegram_watch import ADMIN_WECOM, _ok, polling, quick_watch, ready, served, told  # noqa: F401
 from tests.fakes.bot_api import FakeBotAPI, Fault
@@ -74,10 +80,23 @@ async def test_reminders_queued_while_the_bot_api_is_down_go_out_once_after(
         before = await polling(fake_api, wecom, port)
         db = Database(url)
         try:
-            await build_district(db, nov(16, 8), bound=True)
+            district = await build_district(db, nov(16, 8), bound=True)
+            # The real day is reported and its bulletins off: what `diaodu run`'s own jobs would send on the real
+            # day (its 18:00 reminder, the week's bulletin) is nothing this test waits for.
+            async with db.session() as session:
+                now = datetime.now(UTC)
+                quiet = DigestSettings(weekly_enabled=False, monthly_enabled=False)
+                await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="test")
+                await add_report(session, project_id=district.project, person_id=district.liaison,
+                                 local_day=local_day(now), amount=Decimal(1), progress_text="施工", photos=[],
+                                 channel="telegram", now=now, actor=Actor(label="郝芳", channel="telegram"),
+                                 project_code="ZD2026-001")
             outage(fake_api)
             began = monotonic_clock.monotonic()
             result = await reminders.run(db, nov(18, 18, 0), Renderer(), slot=time(18, 0))
+            async with db.session() as session:  # queued now, as the run at the real 18:00 queues them
+                await session.execute(update(OutboxMessage).where(OutboxMessage.channel == "telegram")
+                                      .values(created_at=datetime.now(UTC)))
         finally:
             await db.dispose()
         assert result.reminded == ["郝芳"] and result.alerts == ["ZD2026-001"]

@@ -58,7 +58,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.schema import CreateIndex  # noqa: E402
 
 from bot.clock import SHANGHAI  # noqa: E402
@@ -307,7 +307,8 @@ async def bench(db: Database, args: argparse.Namespace, *, reuse: bool = False) 
     # The parts, once each, to see where the time goes.
     async with db.session() as session:
         due = due_days_by_stage(calendar, window_start, cutoff, REPORTING_STAGES)
-        t_reports, _ = await timed(lambda: report_aggregate(session, cutoff=cutoff, due=due,
+        stages = {project_id: stage for project_id, stage in await session.execute(select(Project.id, Project.stage))}
+        t_reports, _ = await timed(lambda: report_aggregate(session, cutoff=cutoff, due=due, stages=stages,
                                                             window_start=window_start))
         t_projects, projects = await timed(lambda: project_standings(
             session, cutoff=cutoff, window_start=window_start, calendar=calendar))

@@ -77,7 +77,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 GOAL_MS = 300.0
 GOAL_BYTES = 1_000_000
 PAGES = ["/web/", "/web/?screen=1", "/web/project/ZD2026-00001", "/web/problems", "/web/units", "/web/towns",
-         "/web/reporting", "/web/downloads"]
+         "/web/town/河西镇", "/web/unit/区住建局", "/web/reporting", "/web/downloads"]
 ASSETS = re.compile(r'(?:src|href)="(/web/(?:static/|chart/|photo/\d+/thumb)[^"]*)"')
 PHOTOGRAPHED = "ZD2026-00001"
 ADMIN = "管理员"

@@ -10,7 +10,8 @@ callback answers (an empty 200) once the message is checked and queued, without 
 liaisons bound as in ``bench/rush.py`` (a SQLite file database, WAL, in a temp directory), here to WeCom
 userids. The fake WeCom server from the tests runs in another process, as WeCom's servers
 would; the bot is the real ``WeComChannel`` behind an aiohttp app with its routes (``add_wecom_routes``),
-listening on a local port as ``diaodu run`` serves it (heap settled after start-up).
+listening on a local port as ``diaodu run`` serves it (heap settled after start-up), with its inbox: each
+message appended to the journal before it is answered (``bot.channels.wecom.inbox``).
 
 The fake posts one signed, encrypted one-shot report (``/report 项目编号 1 …``) from each liaison to the
 callback, at random moments spread evenly over --window seconds, each in its own request (WeCom does not
@@ -66,7 +67,7 @@ from bench.rush import (  # noqa: E402
 )
 from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.wecom.callback import WeComChannel  # noqa: E402
-from bot.channels.wecom.wiring import CALLBACK_PATH, add_wecom_routes  # noqa: E402
+from bot.channels.wecom.wiring import CALLBACK_PATH, WECOM_INBOX, add_wecom_routes  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.domain.periods import period_containing  # noqa: E402
@@ -183,7 +184,7 @@ async def rush(args: argparse.Namespace, conn: Connection, fake: dict[str, Any])
               f"on {os.cpu_count()} CPUs", flush=True)
 
         period = period_containing("weekly", CUTOFF)
-        channel = WeComChannel.from_settings(settings, core.router)
+        channel = WeComChannel.from_settings(settings, core.router, inbox=Path(tmp) / WECOM_INBOX)  # as `diaodu run`
         http = web.Application()
         add_wecom_routes(http, channel)
         runner = web.AppRunner(http)

@@ -238,7 +238,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     from bot.channels.telegram_serving import TelegramService
     from bot.channels.wecom.callback import WeComChannel
     from bot.channels.wecom.crypto import WeComCryptoError
-    from bot.channels.wecom.wiring import add_wecom_routes, wecom_configured, wecom_outbox_transports
+    from bot.channels.wecom.wiring import WECOM_INBOX, add_wecom_routes, wecom_configured, wecom_outbox_transports
     from bot.ops.health import Runtime, healthz_handler
     from bot.ops.metrics import (
         BotMetrics,
@@ -269,10 +269,15 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     try:
         settings.wecom_robots()
         telegram = TelegramChannel(settings, core.router) if settings.telegram_bot_token else None
-        wecom = WeComChannel.from_settings(settings, core.router) if wecom_configured(settings) else None
+        # answered WeCom messages are journaled until handled (bot.channels.wecom.inbox)
+        wecom = (WeComChannel.from_settings(settings, core.router, inbox=settings.data_dir / WECOM_INBOX)
+                 if wecom_configured(settings) else None)
     except (ValueError, WeComCryptoError) as error:  # what the settings hold cannot be used
         await core.db.dispose()
         raise ConfigurationError("channels", error=error) from error
+    except OSError as error:  # the inbox's folder cannot be written
+        await core.db.dispose()
+        raise ConfigurationError("wecom_inbox", error=error, path=settings.data_dir / WECOM_INBOX) from error
     if telegram is None and wecom is None:
         await core.db.dispose()
         raise NoChannel("no_channel")

@@ -18,6 +18,7 @@ from bot.domain.escalation import LEVEL_NAMES
 from bot.domain.limits import preview
 from bot.domain.messages import one_line
 from bot.domain.rounding import one_decimal, percent, tenths
+from bot.domain.sentence_end import ends_sentence
 
 ROLE_LABELS = labels.ROLES
 LIGHT_LABELS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "none": "⚪"}
@@ -81,7 +82,7 @@ class Renderer:
             day=format_date,
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
             chinese_numerals=in_chinese_numerals, plain_wan=plain_wan,
-            preview=preview, cell=markup_cell, tenths=tenths,
+            preview=preview, cell=markup_cell, tenths=tenths, ends_sentence=ends_sentence,
         )
 
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)

@@ -31,7 +31,7 @@ from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
-from storage.group_chats import group_of_chat, move_chat
+from storage.group_chats import group_of_chat, mark_back, move_chat
 from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
 
 ADMIN = frozenset({"admin"})
@@ -147,6 +147,8 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
     if existing is not None:  # a group id typed for a forum registered from a topic: that group, renamed
         existing.name = name
         chat_id = existing.chat_id
+        if in_group:  # typed in the group: the bot is in it, whatever was told of a removal before
+            await mark_back(ctx.session, group=existing, at=ctx.now, actor=ctx.actor)
     else:
         ctx.session.add(BulletinGroup(channel=channel, chat_id=chat_id, name=name, created_at=ctx.now,
                                       created_by=ctx.actor.label))

@@ -22,7 +22,7 @@ from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.periods import KIND_NAMES
-from bot.domain.report_line import Reading, exceeds_remaining
+from bot.domain.report_line import Reading, exceeds_remaining, progress_as_stored
 from bot.render import label
 from handlers.context import Context
 from handlers.paging import page_buttons, project_page, project_rows
@@ -302,8 +302,9 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
         if amount is not None:
             await _ask_progress(ctx, project, old, {**state, "amount": str(amount), "written": text})
     elif step == "progress":
-        if not ctx.refuse_too_long(text, PROGRESS_TEXT_MAX, "progress"):  # else the step waits for a shorter one
-            await _ask_reason(ctx, project, old, {**state, "progress": text})
+        progress = progress_as_stored(text)
+        if not ctx.refuse_too_long(progress, PROGRESS_TEXT_MAX, "progress"):  # else the step waits for a shorter one
+            await _ask_reason(ctx, project, old, {**state, "progress": progress})
     elif step == "reason":
         if not ctx.refuse_too_long(text, REASON_TEXT_MAX, "correction_reason"):
             await _confirm(ctx, project, old, {**state, "reason": text})

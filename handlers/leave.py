@@ -8,8 +8,9 @@ report with /report); a 包抓领导's another active leader (包抓领导 or �
 problems while the leave runs (storage.problems.level_holders); named by name or phone, never the person
 himself, nor someone on leave on one of its days. When a 包抓领导's leave with a substitute begins, the substitute
 is told what already waits at his level (bot.services.leave_starts); when it ends by 销假, the lead is told what
-the substitute decided in his place. A leave changes only reporting duties and who holds a lead
-official's level, so none is recorded for anyone else. See ``bot.domain.leave``.
+the substitute decided in his place and what waits at his level now (bot.services.leave_returns.waiting_for). A
+leave changes only reporting duties and who holds a lead official's level, so none is recorded for anyone else.
+See ``bot.domain.leave``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from bot.domain.leave import LeaveError, LeaveRequest, LeaveSpan, overlapping, p
 from bot.domain.messages import Button, Reply
 from bot.domain.problem_numbers import problem_number
 from bot.render import label
-from bot.services import leave_starts
+from bot.services import leave_returns, leave_starts
+from bot.services.leader_inbox import LeaderInbox
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.people_lookup import candidate_label, find_people, mask_phone
@@ -146,9 +148,15 @@ async def leave_button(ctx: Context, data: str) -> None:
                                                        is not None, "end": str(leave.end)})
     decided = await problem_repo.decided_in_place_of(ctx.session, lead_id=person.id, substitute_id=substitute.id,
                                                      since=day_start(leave.start)) if substitute else []
-    await _tell(ctx, leave, person, substitute, ended=True, decided=decided)
-    ctx.reply("leave_ended", leave=leave, person=person, substitute=substitute,
-              decided=[(problem_number(e.problem_id), e) for e in decided] if person.id == ctx.person_id else [])
+    # A 包抓领导 back early holds his level again today: what waits there is his now (his stand-in held it from the
+    # leave's first day, today's too when the leave is cancelled the day it began).
+    held = substitute is not None and "lead" in person.role_names and leave.start <= ctx.today
+    waiting = await leave_returns.waiting_for(ctx.session, person) if held else LeaderInbox()
+    await _tell(ctx, leave, person, substitute, ended=True, decided=decided, waiting=waiting)
+    mine = person.id == ctx.person_id
+    ctx.reply("leave_ended", [list(row) for row in waiting.action_buttons()] if mine else [], leave=leave,
+              person=person, substitute=substitute, inbox=waiting if mine else LeaderInbox(),
+              decided=[(problem_number(e.problem_id), e) for e in decided] if mine else [])
 
 
 async def _picked(ctx: Context, person_id: int | None) -> None:
@@ -205,16 +213,25 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
 
 
 async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,
-                decided: Sequence[ProblemEvent] = ()) -> None:
+                decided: Sequence[ProblemEvent] = (), waiting: LeaderInbox | None = None) -> None:
     """The admins, the substitute and the person on leave (unless they acted themselves) are told; at its end,
-    what the substitute decided in the place of a 包抓领导 (`decided`)."""
+    what the substitute decided in the place of a 包抓领导 (`decided`), the 包抓领导 himself what waits at his
+    level now (`waiting`), with the acts as buttons, and the substitute which of it went back to him."""
     admins = await people_repo.people_with_role(ctx.session, role="admin")
     whom = {p.id for p in admins if p.active} | {person.id} | ({substitute.id} if substitute else set())
     whom.discard(ctx.person_id or 0)
-    html = ctx.deps.renderer.render("leave_notice", leave=leave, person=person, substitute=substitute,
-                                    actor=ctx.actor.label, ended=ended, lead="lead" in person.role_names,
-                                    decided=[(problem_number(e.problem_id), e) for e in decided])
+    context = dict(leave=leave, person=person, substitute=substitute, actor=ctx.actor.label, ended=ended,
+                   lead="lead" in person.role_names, decided=[(problem_number(e.problem_id), e) for e in decided])
+    html = ctx.deps.renderer.render("leave_notice", inbox=LeaderInbox(), handed=LeaderInbox(), **context)
+    replies = {pid: Reply(html=html) for pid in whom}
+    if waiting is not None and not waiting.empty:
+        if person.id in whom:
+            replies[person.id] = Reply(html=ctx.deps.renderer.render(
+                "leave_notice", inbox=waiting, handed=LeaderInbox(), **context), buttons=waiting.action_buttons())
+        if substitute is not None and substitute.id in whom:  # which of them went back from him to the lead
+            replies[substitute.id] = Reply(html=ctx.deps.renderer.render(
+                "leave_notice", inbox=LeaderInbox(), handed=waiting, **context))
     key = f"leave:{leave.id}:{'end' if ended else 'new'}:{ctx.now:%Y%m%d%H%M%S}"
-    await outbox.enqueue_for_people(ctx.session, [outbox.PersonNotice(person_id=pid, reply=Reply(html=html),
+    await outbox.enqueue_for_people(ctx.session, [outbox.PersonNotice(person_id=pid, reply=replies[pid],
                                                                       key=f"{key}:p{pid}") for pid in sorted(whom)],
                                     now=ctx.now)

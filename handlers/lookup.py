@@ -12,6 +12,7 @@ from bot.domain.leave import on_leave
 from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.progress import completion_rate, gap_points, schedule_progress, traffic_light
+from bot.domain.scope import SEE_ALL, follows_in_own_right
 from bot.render import label
 from bot.services.node_timeline import project_timeline
 from bot.services.photos import photo_view
@@ -26,7 +27,7 @@ from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
 from storage.projects import ProjectFigures, ReportTarget
-from storage.scope import StandIn, standing_on
+from storage.scope import StandIn, project_facts, standing_on, viewer_of
 from storage.settings import load_calendar
 
 MINE_DISTRICT_SHOWN = 20  # the projects not yet reported today that /mine names for the whole district
@@ -75,11 +76,13 @@ async def project_command(ctx: Context, args: str) -> None:
     words = args.strip()
     if not words:
         mine = await project_repo.projects_for_person(ctx.session, person=ctx.person) if ctx.person else []
-        stood = await stood_for(ctx, {p.id for p in mine}) if ctx.person else []
+        stood = await stood_for(ctx, own_ids(ctx, mine)) if ctx.person else []
+        held = {p.id for _s, projects in stood for p in projects}  # a 区领导's list has them among all projects
         # The projects held as a stand-in first: the text says they are below, however many his own are.
         buttons = [*([Button(label("project_stood", p.code, p.name, s.name), f"pj:{p.code}")]
                      for s, projects in stood for p in projects),
-                   *([Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine)][:PROJECT_BUTTONS]
+                   *([Button(f"{p.code} {p.name}", f"pj:{p.code}")] for p in mine if p.id not in held)
+                   ][:PROJECT_BUTTONS]
         ctx.reply("project_usage", buttons=buttons, stood=_stood_shown(stood, PROJECT_BUTTONS))
         return
     code, *more = words.split()
@@ -132,6 +135,16 @@ async def project_button(ctx: Context, data: str) -> None:
     await show_project(ctx, data)
 
 
+def own_ids(ctx: Context, mine: Sequence[Project]) -> set[int]:
+    """The ids of the caller's projects (`mine`, storage.projects.projects_for_person) he holds in his own right:
+    all of them, but for top officials and admins, who are given every project (bot.domain.scope
+    .follows_in_own_right)."""
+    if not ctx.roles & SEE_ALL or ctx.person is None:
+        return {p.id for p in mine}
+    viewer = viewer_of(ctx.person)
+    return {p.id for p in mine if follows_in_own_right(viewer, project_facts(p))}
+
+
 async def stood_for(ctx: Context, own: Collection[int], standing: Sequence[StandIn] | None = None
                     ) -> list[tuple[StandIn, list[Project]]]:
     """The projects the caller holds today for each 包抓领导 he stands in for (his leave naming the caller runs;
@@ -152,8 +165,9 @@ async def mine_command(ctx: Context, _args: str) -> None:
     mine = await project_repo.projects_for_person(ctx.session, person=ctx.person)
     # Whose leave names the caller today (a 包抓领导's or a liaison's), read once for both lists.
     _viewer, standing = await standing_on(ctx.session, ctx.person, day=ctx.today)
-    stood = await stood_for(ctx, {p.id for p in mine}, standing)
-    every = [*mine, *(p for _s, projects in stood for p in projects)]
+    stood = await stood_for(ctx, own_ids(ctx, mine), standing)
+    listed = {p.id for p in mine}
+    every = [*mine, *(p for _s, projects in stood for p in projects if p.id not in listed)]
     reported = await report_repo.projects_reported_on(
         ctx.session, project_ids=[p.id for p in every], local_day=ctx.today
     )

@@ -127,15 +127,25 @@ async def issues_command(ctx: Context, args: str) -> None:
     floor = up_to(viewer) if word in UP_WORDS else None
     queue = await scope_service.queue(ctx.session, viewer=viewer, now=ctx.now, include_closed=include_closed)
     if floor is not None:
-        queue = [p for p in queue if p.level >= floor and p.status in ACTIVE]
+        queue = [p for p in queue if p.level >= floor_of(viewer, p, floor) and p.status in ACTIVE]
     page = page_of(queue, ctx.page, ISSUES_PAGE)
     overdue = {p.id for p in page.items if scope.overdue(facts_of(p, unit_staffed=True), ctx.now)}
     ctx.reply("problem_list", problems=page.items, page=page, include_closed=include_closed, overdue=overdue,
-              floor=floor, buttons=page_buttons("issues", page, "all" if include_closed else "up" if floor else ""))
+              floor=floor, standing=floor is not None and floor > LEAD_LEVEL and bool(viewer.stands_for),
+              buttons=page_buttons("issues", page, "all" if include_closed else "up" if floor else ""))
 
 
 def up_to(viewer: Viewer) -> int:
     """The lowest level `/issues 上报` lists: the 区长's for the top officials and the admins (what their bulletin
     summary counts), the 包抓领导's for everyone else (a lead official's, and what went up from a unit)."""
     return MAYOR_LEVEL if viewer.roles & {"top", "admin"} else LEAD_LEVEL
+
+
+def floor_of(viewer: Viewer, problem: Problem, floor: int) -> int:
+    """The lowest level at which `/issues 上报` lists this problem: `floor`, but the 包抓领导's on the projects of a
+    包抓领导 the viewer stands in for (a 区领导 standing in holds that level there, as a lead stand-in does)."""
+    project = problem.project
+    if project is not None and project.lead_official_id in viewer.stands_for:
+        return min(floor, LEAD_LEVEL)
+    return floor
 

@@ -8,7 +8,7 @@ from handlers import report_albums, report_guided, report_store
 from handlers.context import Context
 from handlers.report_guided import report_button, report_step
 from handlers.report_store import FLOW, PREFIX
-from storage import audit
+from storage import audit, sent_messages
 from storage import projects as project_repo
 from storage import reports as report_repo
 from storage.models import Project
@@ -73,17 +73,33 @@ async def report_caption(ctx: Context, caption: str) -> bool:
 
 
 async def report_without_code(ctx: Context, text: str) -> bool:
-    """A liaison's report line typed without the project's code ("850万 桩基完成", often as a reply to a
-    reminder): not stored, and said so with the line to send instead; False if the text is no such line."""
+    """A liaison's report line typed without the project's code ("850万 桩基完成"): as an answer to a reminder of
+    one project (Telegram's reply to it), a report of that project; otherwise not stored, and said so with the
+    line to send instead, naming the reminder's projects when it named several; False if the text is no such
+    line."""
     assert ctx.person_id is not None
     if not reads_as_report(text):
         return False
-    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
-    if not mine:
+    reminded = await _reminded(ctx)
+    if len(reminded) == 1:
+        await report_command(ctx, f"{reminded[0]} {text}")
+        return True
+    codes = list(reminded) or [p.code for p in await project_repo.projects_of_liaison(ctx.session,
+                                                                                     person_id=ctx.person_id)]
+    if not codes:
         return False
-    ctx.reply("report_needs_code", codes=[p.code for p in mine[:CODES_SHOWN]], more=len(mine) > CODES_SHOWN,
+    ctx.reply("report_needs_code", codes=codes[:CODES_SHOWN], more=len(codes) > CODES_SHOWN, reminded=bool(reminded),
               text=text.strip().splitlines()[0])  # its first line: an example, and a code span is one line
     return True
+
+
+async def _reminded(ctx: Context) -> tuple[str, ...]:
+    """The codes of the projects the message answered was about (a reminder the bot sent), () when it answers
+    none or another message."""
+    if not ctx.msg.reply_to:
+        return ()
+    return await sent_messages.about(ctx.session, channel=ctx.msg.channel, chat_id=ctx.msg.chat_id,
+                                     message_id=ctx.msg.reply_to)
 
 
 async def undo_command(ctx: Context, _args: str) -> None:

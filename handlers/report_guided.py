@@ -9,7 +9,7 @@ from typing import Any
 from bot.domain.digits import as_id, as_index
 from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
 from bot.domain.messages import Button
-from bot.domain.report_line import ReportLine, parse_report_line
+from bot.domain.report_line import ReportLine, parse_report_line, progress_as_stored
 from bot.render import label
 from handlers import report_albums, report_store
 from handlers.context import Context
@@ -122,6 +122,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         await ctx.save_flow(FLOW, {**state, "step": "progress"})
         ctx.reply("report_ask_progress", project=project, amount=amount, written=text)
     elif step == "progress":
+        text = progress_as_stored(text)
         if not text:
             ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),
                       written=state.get("written"))

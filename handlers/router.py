@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.domain.albums import WITHOUT_CAPTIONS, in_a_run
+from bot.domain.chat_ids import chat_of
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name, photo_too_big
 from bot.domain.messages import Incoming, Outcome, Reply
@@ -165,6 +166,13 @@ def _stray_file(msg: Incoming) -> bool:
     return msg.unsupported == "file"  # a channel that does not pass files on (WeCom's file messages)
 
 
+def _media_not_kept(ctx: Context) -> None:
+    """A video, voice note… sent with a caption whose words were handled: say it was not kept (a site video
+    with a report line would otherwise seem to go with the report)."""
+    if ctx.msg.unsupported and ctx.msg.unsupported != "file" and ctx.msg.text.strip():
+        ctx.reply("media_not_kept", kind=ctx.msg.unsupported)
+
+
 def _file_not_kept(ctx: Context, *, in_flow: bool, command: bool = False) -> None:
     """Say that the file sent was not kept, and what the bot takes instead (`command`: its caption was a command,
     run all the same)."""
@@ -260,6 +268,7 @@ class Router:
             if command[0] != admin_import.COMMAND and _stray_file(msg):  # /import takes the file; no other does
                 _file_not_kept(ctx, in_flow=False, command=True)
             await self._command(ctx, *command, in_flow=conversation is not None)
+            _media_not_kept(ctx)
             return
         if not ctx.bound:
             bare = start.bare_invite(msg)
@@ -285,6 +294,7 @@ class Router:
                           captioned=bool(msg.text.strip()))
             elif stray and conversation.flow not in admin_import.FLOWS:
                 _file_not_kept(ctx, in_flow=True)
+            _media_not_kept(ctx)
             if msg.album and msg.photos:
                 await report_albums.answer_once(ctx)  # an album is answered once, not once per photo
             elif conversation.flow in PHOTO_FLOWS and in_a_run(msg.channel, album=msg.album, photos=len(msg.photos),
@@ -298,7 +308,12 @@ class Router:
             or (not msg.photos and not stray and await report.report_without_code(ctx, msg.text)))
         if stray:  # a file sent with a report line: the report is stored, the file is not
             _file_not_kept(ctx, in_flow=False)
+        if reported:
+            _media_not_kept(ctx)  # a video captioned with a report line: the report is stored, the video is not
         if reported or stray:
+            return
+        if msg.unsupported:  # a video with words that are no report: said what the bot cannot read
+            ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=False)
             return
         big = msg.document is not None and photo_too_big(msg.document.name, msg.document.size)
         ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20,
@@ -329,6 +344,8 @@ class Router:
             return
         if command.name == "start" and msg.command[1].split():
             await start.code_in_group(ctx, start.code_and_rest(msg.command[1])[0], bare=False)
+        elif msg.anonymous:  # an anonymous admin: not known, so neither served nor sent to a private chat
+            ctx.reply("group_anonymous", chat_id=chat_of(msg.chat_id))
         elif not command.in_group:
             start.private_only(ctx)
         elif ctx.caller.deactivated:

@@ -30,7 +30,9 @@ from bot.domain.node_lists import BulletinNodes, bulletin_nodes, period_ahead
 from bot.domain.period_problems import (
     ProblemHistory,
     ProblemLine,
+    every_problem_at,
     handling_shares,
+    ledger_rows,
     problems_at,
     unit_figures,
     units_with_problems,
@@ -47,7 +49,6 @@ from bot.domain.periods import (
     parse_period,
     previous_period,
 )
-from bot.domain.problem_history import ledger_row_then
 from bot.domain.problem_numbers import problem_number
 from bot.domain.stage_history import Move
 from bot.domain.standings import period_opening
@@ -74,6 +75,7 @@ from storage.outbox import PersonNotice
 from storage.problem_ledger import problem_ledger
 from storage.project_figures import project_figures
 from storage.report_figures import counted_after
+from storage.rows import gc_paused
 from storage.settings import load_calendar, load_digest_settings
 from storage.stage_events import histories
 
@@ -128,20 +130,24 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     start, end = day_start(period.start), day_start(period.end + timedelta(days=1))
     cutoff = measured_on(period)
     trend_days = recent_week_ends(cutoff)  # a lead official's 4-week trend
-    # Every problem with its history, read once: the Excel ledger's lists, and every problem figure of the
-    # period and of the one before, each replayed once at its period's end (bot.domain.period_problems).
+    # Every problem with its history, read once, and replayed once at the period's end: the Excel ledger's
+    # 问题清单 and every problem figure of the period come from that one replay, the figures of the period before
+    # from one at its own end (bot.domain.period_problems).
     ledger = await problem_ledger(session)
     moves = await histories(session)  # the projects' stage histories, read once too
     figures_end = day_start(cutoff + timedelta(days=1))
-    now_problems = problems_at(ledger.histories, since=start, end=figures_end)
+    with gc_paused():  # tens of thousands of replays: many small objects, no cycles
+        period_end = every_problem_at(ledger.histories, end=end)
+        # the figures' cut-off is the period's end but in a week spanning two years (bot.domain.periods.measured_on)
+        now_problems = period_end if end == figures_end else problems_at(ledger.histories, since=start,
+                                                                         end=figures_end)
+        # the problems as they stood at the period's end: the Excel ledger's, and those the digests name
+        problems = ledger_rows(ledger.rows, period_end)
     # the projects entered by its cut-off day: one the ledger brought in since was not in the period
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar,
                                     problems=now_problems, moves=moves, entered_by=cutoff)
     stored_bases = await stored_base_days(session, year=cutoff.year, entered=cutoff)
     shares = handling_shares(now_problems, start=start, units=units_with_problems(ledger.histories, end=figures_end))
-    # the problems as they stood at the period's end: the Excel ledger's, and those the digests name
-    problems = [row for row in (ledger_row_then(r, end=end) for r in ledger.rows) if row is not None]
-    period_end = now_problems if end == figures_end else problems_at(ledger.histories, since=start, end=end)
     unclosed = unclosed_lines(period_end)
     unit_problems = [] if period.kind == "weekly" else unit_figures(period_end, start=start)
     job = BulletinJob(
@@ -156,7 +162,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
         nodes=(await _bulletin_nodes(session, period, calendar, moves)).of_projects(p.code for p in figures.projects),
         earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves),
-        participation=await load_participation(session, cutoff=cutoff, calendar=calendar)
+        participation=await load_participation(session, cutoff=cutoff, calendar=calendar, moves=moves)
         if period.kind == "weekly" else None,
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
@@ -203,7 +209,8 @@ async def _earlier_figures(session: AsyncSession, period: Period, calendar: Work
     earlier = previous_period(period)
     cutoff = measured_on(earlier)
     start, end = day_start(earlier.start), day_start(cutoff + timedelta(days=1))
-    problems = problems_at(problem_histories, since=start, end=end)
+    with gc_paused():
+        problems = problems_at(problem_histories, since=start, end=end)
     return EarlierFigures(
         period=earlier, cutoff=cutoff,
         figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar,
@@ -310,7 +317,7 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
             attachments.append(Attachment(kind="document", path=str(rendered.files[name].relative_to(files_root)),
                                           filename=rendered.files[name].name))
     count = 0
-    for group in await bulletin_groups(session):
+    for group in await bulletin_groups(session, receiving=True):
         for index, part in enumerate(parts):
             count += len(await outbox.enqueue_for_chat(session, channel=group.channel, chat_id=group.chat_id,
                                                        reply=Reply(html=part, buttons=_web_buttons(

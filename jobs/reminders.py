@@ -133,7 +133,7 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
                             for d in projects[:10])
             concerns.append(Concern(
                 person_id=liaison_id, key=f"remind:{today}:{slot_name}:{liaison_id}",
-                reply=Reply(html=html, buttons=tuple((b,) for b in buttons)),
+                reply=Reply(html=html, buttons=tuple((b,) for b in buttons), about=tuple(d.code for d in projects)),
                 line=renderer.render("reminder_line", projects=projects), buttons=buttons))
         reminders = [(names.get(c.person_id, str(c.person_id)), c.key) for c in concerns]
         alerts: dict[str, list[str]] = {}

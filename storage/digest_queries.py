@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
-from bot.domain.problem_history import UnitProblemFigures
 from storage.models import BulletinGroup, Person, Project, Report
 
 
@@ -47,8 +46,11 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
     return [ReportingDuty(*row[:-2], since=to_local(row[-2]).date(), stage=row[-1]) for row in rows.all()]
 
 
-UnitProblems = UnitProblemFigures  # a unit's problems of a period (bot.domain.problem_history)
 
-
-async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:
-    return list((await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all())
+async def bulletin_groups(session: AsyncSession, *, receiving: bool = False) -> list[BulletinGroup]:
+    """The bulletin groups, in the order they were added; ``receiving``: only those the bot is in (not those it
+    was taken out of, which a bulletin would not reach)."""
+    query = select(BulletinGroup).order_by(BulletinGroup.id)
+    if receiving:
+        query = query.where(BulletinGroup.left_at.is_(None))
+    return list((await session.scalars(query)).all())

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.leave import LeaveSpan, cut_short, on_leave
-from storage.models import AuditEntry, Leave
+from storage.models import AuditEntry, Leave, PersonRole
 
 
 def span(leave: Leave) -> LeaveSpan:
@@ -67,20 +67,25 @@ async def substitutes_on(session: AsyncSession, *, person_ids: Collection[int], 
             if leave is not None and leave.substitute_id is not None}
 
 
-async def begun_with_substitute(session: AsyncSession, *, since: date, day: date) -> list[Leave]:
-    """The leaves naming a substitute that run on `day` (not cancelled, not cut short before it) and began in
-    since..day, by id."""
+async def leads_begun_unhandled(session: AsyncSession, *, since: date, day: date) -> list[Leave]:
+    """The leaves of 包抓领导 naming a substitute that run on `day` (not cancelled, not cut short before it), began
+    in since..day and whose start was not handled yet (`Leave.start_handled_at`), by id. A liaison's leave is
+    none of them: its substitute reports, he holds no level."""
+    leads = select(PersonRole.person_id).where(PersonRole.role == "lead")
     return list((await session.scalars(select(Leave).where(
-        Leave.cancelled_at.is_(None), Leave.substitute_id.is_not(None), Leave.start >= since, Leave.start <= day,
-        Leave.end >= day).order_by(Leave.id))).all())
-
-
-async def ended_with_substitute(session: AsyncSession, *, start: date, end: date) -> list[Leave]:
-    """The leaves naming a substitute that ran to their last day (not cancelled, not cut short by 销假) with
-    that day in start..end, by id."""
-    rows = list((await session.scalars(select(Leave).where(
-        Leave.cancelled_at.is_(None), Leave.substitute_id.is_not(None), Leave.end >= start, Leave.end <= end)
+        Leave.cancelled_at.is_(None), Leave.substitute_id.is_not(None), Leave.start_handled_at.is_(None),
+        Leave.start >= since, Leave.start <= day, Leave.end >= day, Leave.person_id.in_(leads))
         .order_by(Leave.id))).all())
+
+
+async def leads_ended_unhandled(session: AsyncSession, *, start: date, end: date) -> list[Leave]:
+    """The leaves of 包抓领导 naming a substitute that ran to their last day (not cancelled, not cut short by 销假)
+    with that day in start..end and whose end was not handled yet (`Leave.end_handled_at`), by id. (One cut short
+    before that mark was kept is told apart by its audit entry.)"""
+    leads = select(PersonRole.person_id).where(PersonRole.role == "lead")
+    rows = list((await session.scalars(select(Leave).where(
+        Leave.cancelled_at.is_(None), Leave.substitute_id.is_not(None), Leave.end_handled_at.is_(None),
+        Leave.end >= start, Leave.end <= end, Leave.person_id.in_(leads)).order_by(Leave.id))).all())
     if not rows:
         return []
     ended = await session.scalars(select(AuditEntry).where(
@@ -90,7 +95,8 @@ async def ended_with_substitute(session: AsyncSession, *, start: date, end: date
 
 
 async def end_leave(session: AsyncSession, leave: Leave, *, today: date, now: datetime) -> bool:
-    """销假 today: a leave not begun is cancelled, one running ends yesterday. False if it was over."""
+    """销假 today: a leave not begun is cancelled, one running ends yesterday (its end handled now: whom it concerns
+    is told at once). False if it was over."""
     shortened = cut_short(span(leave), today)
     if shortened is None:
         leave.cancelled_at = now
@@ -98,5 +104,6 @@ async def end_leave(session: AsyncSession, leave: Leave, *, today: date, now: da
         return False
     else:
         leave.end = shortened.end
+    leave.end_handled_at = now
     await session.flush()
     return True

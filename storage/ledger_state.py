@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.escalation import ACTIVE
 from bot.domain.ledger_diff import default_day
 from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
 from bot.domain.stage_history import last_finish
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
-from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Report, Unit
+from storage.models import AuditEntry, Person, PersonRole, Problem, Project, ProjectSupportingUnit, Report, Unit
 from storage.stage_events import histories
 
 IMPORT_ACTION = "ledger.import"
@@ -49,7 +50,7 @@ async def people_without_phone(session: AsyncSession) -> dict[str, list[frozense
 
 
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
-    """Everything `plan_import` compares with, in nine queries whatever the size of the district (the stage
+    """Everything `plan_import` compares with, in ten queries whatever the size of the district (the stage
     histories: each project's moves, and the day its finish is recorded from)."""
     state = LedgerState()
     state.units = {name: unit_id for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
@@ -70,6 +71,8 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
         state.projects[code] = KnownProject(project_id, code, dict(zip(_PROJECT_COLUMNS, values, strict=True)),
                                             tuple(supporting.get(project_id, ())))
     state.changed_in_chat = await _changed_in_chat(session)
+    state.open_problems = {unit_id: count for unit_id, count in await session.execute(
+        select(Problem.unit_id, func.count()).where(Problem.status.in_(ACTIVE)).group_by(Problem.unit_id))}
     state.reports = await _report_totals(session, today=today, as_of=as_of)
     # The plans of the year the ledger is for: its baseline's day, else the end of last month (as
     # bot.domain.ledger_diff.plan_import dates it).

@@ -258,12 +258,15 @@ async def remove(session: AsyncSession, node: ProjectNode, *, now: datetime) -> 
 
 async def mark_done(session: AsyncSession, node: ProjectNode, *, done_on: date, note: str, person_id: int | None,
                     photos: Sequence[tuple[str, str]], now: datetime) -> None:
-    """Record the node done on `done_on`, by whom, with the evidence (a note, photos as (channel, file id))."""
+    """Record the node done on `done_on`, by whom, with the evidence (a note, photos as (channel, file id)): a
+    sending of its own, numbered (``sendings``), however soon after the one before."""
     node.done_on, node.done_by_id, node.done_at, node.updated_at = done_on, person_id, now, now
+    node.sendings = (node.sendings or 0) + 1
     if note:
         node.note = note
     for channel, file_id in photos:  # due for download at once (the photo keeper keeps them for good)
-        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now, fetch_after=now))
+        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=now, fetch_after=now,
+                              sending=node.sendings))
     await session.flush()
 
 
@@ -271,13 +274,14 @@ async def add_photos(session: AsyncSession, *, node_id: int, channel: str, photo
                      now: datetime) -> ProjectNode | None:
     """Add more evidence photos to a node done (the rest of an album sent as it was marked done), due for
     download at once; the node, or None when it is no longer done (or gone). They were sent with the photos
-    that marked it done: they are stored as sent then (``created_at``: one sending, as 疑似重复照片 counts)."""
+    that marked it done: they are stored as sent then, with its sending (one sending, as 疑似重复照片 counts)."""
     node = await get_node(session, node_id=node_id)
     if node is None or node.done_on is None or node.removed_at is not None:
         return None
     sent = node.done_at or now
     for file_id in photos:
-        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=sent, fetch_after=now))
+        session.add(NodePhoto(node_id=node.id, channel=channel, file_id=file_id, created_at=sent, fetch_after=now,
+                              sending=node.sendings))
     await session.flush()
     return node
 

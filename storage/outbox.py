@@ -90,13 +90,16 @@ _BYTE_ORDER_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basi
 
 
 def payload_from(reply: Reply, *, attachment: Attachment | None = None) -> dict[str, Any]:
-    """The JSON stored for a reply: its HTML, its rows of buttons and an optional file to send with it."""
+    """The JSON stored for a reply: its HTML, its rows of buttons, the projects it is about (if any) and an
+    optional file to send with it."""
     payload: dict[str, Any] = {
         "html": reply.html,
         "buttons": [[{"label": b.label, "data": b.data, **({"url": b.url} if b.url else {}),
                       **({"web_app": True} if b.web_app else {})} for b in row]
                     for row in reply.buttons],
     }
+    if reply.about:
+        payload["about"] = list(reply.about)
     if attachment is not None:
         payload["attachment"] = {
             "kind": attachment.kind, "path": attachment.path, "filename": attachment.filename,
@@ -111,7 +114,8 @@ def reply_from_payload(payload: dict[str, Any]) -> Reply:
                      web_app=bool(b.get("web_app"))) for b in row)
         for row in payload.get("buttons") or ()
     )
-    return Reply(html=str(payload.get("html", "")), buttons=rows)
+    return Reply(html=str(payload.get("html", "")), buttons=rows,
+                 about=tuple(str(code) for code in payload.get("about") or ()))
 
 
 def attachment_from_payload(payload: dict[str, Any]) -> Attachment | None:

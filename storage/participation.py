@@ -1,10 +1,11 @@
 """What 填报率 (``bot.domain.participation``) is counted from: the projects that may owe reports, with their
-lead unit, liaison and the liaison's leaves, and the days each project has a live report. Three queries
-whatever the number of projects."""
+lead unit, liaison and the liaison's leaves, the stage moves of those whose stage moved in the weeks, and the
+days each project has a live report. Three queries whatever the number of projects, four when the stage
+histories are not given."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from sqlalchemy import case, func, select
@@ -14,27 +15,36 @@ from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
 from bot.domain.leave import LeaveSpan
 from bot.domain.participation import Duty, day_bits
+from bot.domain.stage_history import Move
 from storage.leaves import spans_between
 from storage.models import Person, Project, Report, Unit
 from storage.rows import all_rows, gc_paused
+from storage.stage_events import histories
 
 __all__ = ["participation_duties", "reported_day_masks"]
 
 
-async def participation_duties(session: AsyncSession, *, start: date, end: date) -> list[Duty]:
-    """The projects being prepared or built (the others owe nothing), by code, with the leaves of their
-    liaison that share a day with ``start``..``end`` and the day each was entered."""
+async def participation_duties(session: AsyncSession, *, start: date, end: date,
+                               moves: Mapping[int, Sequence[Move]] | None = None) -> list[Duty]:
+    """The projects being prepared or built, or whose stage moved after ``start`` (the others owe nothing), by
+    code, with the leaves of their liaison that share a day with ``start``..``end``, the day each was entered and
+    the stage moves of those that moved; ``moves``: the projects' stage histories (``storage.stage_events.
+    histories``) when the caller has read them (a bulletin reads them once)."""
+    if moves is None:
+        moves = await histories(session)
+    moved = {project_id: tuple(made) for project_id, made in moves.items() if any(m.day > start for m in made)}
     rows = await all_rows(session, select(Project.id, Project.code, Project.stage, Unit.name, Project.liaison_id,
                                           Person.name, Project.created_at)
                           .join(Unit, Unit.id == Project.lead_unit_id)
                           .outerjoin(Person, Person.id == Project.liaison_id)
-                          .where(Project.stage.in_(REPORTING_STAGES)).order_by(Project.code))
+                          .where(Project.stage.in_(REPORTING_STAGES) | Project.id.in_(sorted(moved)))
+                          .order_by(Project.code))
     away: dict[int, list[LeaveSpan]] = {}
     for leave in await spans_between(session, start=start, end=end):
         away.setdefault(leave.person_id, []).append(leave)
     with gc_paused():  # thousands of small objects, no cycles: a full collection here would double the time
         return [Duty(project_id, code, stage, unit, liaison_id, liaison, tuple(away.get(liaison_id, ())),
-                     to_local(entered).date())
+                     to_local(entered).date(), moved.get(project_id, ()))
                 for project_id, code, stage, unit, liaison_id, liaison, entered in rows]
 
 

@@ -3,8 +3,8 @@
 the rule of 疑似重复照片 to compare. One query per kind, for the photos whose blob matches a condition (in
 practice ``storage.photos.sharing_a_band``). A report photo's day is its report's; a problem's or a node's
 photo's is the day it was sent (Shanghai time). A photo was sent with its report, its problem, or its node's
-evidence at once (the node and the time: a node done, reopened and done again, or given more photos later, has
-several sendings).
+evidence at once (the node and the number of its sending: a node done, reopened and done again has several
+sendings, however close in time; the late parts of an album join the sending that marked it done).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _queries(where: ColumnElement[bool]) -> dict[str, Any]:
                .outerjoin(Project, Project.id == Problem.project_id)
                .join(PhotoBlob, PhotoBlob.sha256 == ProblemPhoto.sha256))
     node = (select(NodePhoto.id, NodePhoto.node_id, ProjectNode.project_id, Project.code, NodePhoto.created_at,
-                   NodePhoto.sha256, PhotoBlob.phash)
+                   NodePhoto.sha256, PhotoBlob.phash, NodePhoto.sending)
             .join(ProjectNode, ProjectNode.id == NodePhoto.node_id).join(Project, Project.id == ProjectNode.project_id)
             .join(PhotoBlob, PhotoBlob.sha256 == NodePhoto.sha256))
     hashed = PhotoBlob.phash.is_not(None)
@@ -57,11 +57,12 @@ async def sightings(session: AsyncSession, where: ColumnElement[bool]) -> list[S
         for row in await session.execute(query):
             if kind == "report":
                 photo_id, sent_with, project_id, code, at, day, sha, phash = row
+            elif kind == "node":
+                photo_id, node_id, project_id, code, at, sha, phash, sending = row
+                day, sent_with = to_local(at).date(), (node_id, sending)
             else:
                 photo_id, sent_with, project_id, code, at, sha, phash = row
                 day = to_local(at).date()
-                if kind == "node":
-                    sent_with = (sent_with, at)
             seen.append(Seen(Sighting(photo_id=photo_id, project_id=project_id, local_day=day, reported_at=at,
                                       phash=hash_from_text(phash), kind=kind, sent_with=sent_with), sha, code))
     return seen

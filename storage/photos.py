@@ -124,11 +124,19 @@ async def due_again(session: AsyncSession, *, reason: str, now: datetime) -> int
 @dataclass(frozen=True)
 class Kept:
     """A photo just kept: the earlier photo (of any kind) it repeats, if any, and the later report photos now
-    marked as repeating it."""
+    marked as repeating it (``newly_repeating``: those of them that repeated nothing until now; the others were
+    marked as repeating a photo sent after this one, kept before it)."""
 
     photo_id: int
     duplicate_of: int | None
     later_repeats: tuple[int, ...] = ()
+    newly_repeating: tuple[int, ...] = ()
+
+    @property
+    def repeats_found(self) -> int:
+        """How many photos this keeping found to be repeats that were not known as such before: itself, and the
+        later photos marked now that were unmarked."""
+        return (self.duplicate_of is not None) + len(self.newly_repeating)
 
 
 def sharing_a_band(hashes: Iterable[int]) -> ColumnElement[bool]:
@@ -190,25 +198,34 @@ async def keep_photo(session: AsyncSession, *, photo_id: int, sha256: str, size:
     if kind == "report":
         await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo_id)
                               .values(**repeat_values(me, earlier)))
+    marked, unmarked = await _mark_later_repeats(session, me, [s for s in seen if s.kind == "report"])
     return Kept(photo_id=photo_id, duplicate_of=None if earlier is None else earlier.photo_id,
-                later_repeats=await _mark_later_repeats(session, me, [s for s in seen if s.kind == "report"]))
+                later_repeats=marked, newly_repeating=unmarked)
 
 
-async def _mark_later_repeats(session: AsyncSession, me: Sighting, reports: list[Sighting]) -> tuple[int, ...]:
+async def _mark_later_repeats(session: AsyncSession, me: Sighting,
+                              reports: list[Sighting]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Mark the report photos that repeat `me` (just kept) and whose earliest repeated photo it is (they were
-    kept before it: they repeat nothing yet, or a photo sent after it); their ids."""
+    kept before it: they repeat nothing yet, or a photo sent after it); their ids, and those of them that
+    repeated nothing before."""
     later = [s for s in reports if repeats(s, me)]
     if not later:
-        return ()
+        return (), ()
     pool = [s.sighting for s in await sightings(session, sharing_a_band({s.phash for s in later}))]
     marked: list[int] = []
     for photo in later:
         first = first_repeated(photo, pool)
         if first is not None and first.key == me.key:
+            marked.append(photo.photo_id)
+    if not marked:
+        return (), ()
+    repeating = set((await session.scalars(select(ReportPhoto.id).where(ReportPhoto.id.in_(marked),
+                                                                         is_a_repeat()))).all())
+    for photo in later:
+        if photo.photo_id in marked:
             await session.execute(update(ReportPhoto).where(ReportPhoto.id == photo.photo_id)
                                   .values(**repeat_values(photo, me)))
-            marked.append(photo.photo_id)
-    return tuple(marked)
+    return tuple(marked), tuple(p for p in marked if p not in repeating)
 
 
 # ---------------------------------------------------------------- reading

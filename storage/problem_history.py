@@ -22,8 +22,9 @@ from bot.domain.period_problems import (
 from bot.domain.problem_history import ProblemNow, Step
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
+from storage.rows import gc_paused
 
-__all__ = ["history_of", "period_problems"]
+__all__ = ["Event", "history_of", "period_problems"]
 
 
 def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
@@ -34,13 +35,15 @@ def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[
                 *([] if nodes else [Problem.kind != NODE_PROBLEM]))
 
 
-def history_of(now: ProblemNow, about: ProblemAbout, events: list[tuple[str, datetime, Any, datetime | None]]
-               ) -> ProblemHistory:
-    """A problem's history from its row and its events (kind, at, detail, deadline after it), oldest first: all of
-    them, as the Excel ledger's rows replay them (``ledger_row_then``), since every event keeps the deadline it
-    leaves and the last one before a period's end tells the deadline then."""
-    steps = tuple(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due)
-                  for kind, at, detail, due in events)
+Event = tuple[str, datetime, Any, datetime | None, datetime | None]  # kind, at, detail, the deadlines after it
+
+
+def history_of(now: ProblemNow, about: ProblemAbout, events: list[Event]) -> ProblemHistory:
+    """A problem's history from its row and its events (kind, at, detail, resolution and response deadlines after
+    it), oldest first: all of them, since every event keeps the deadlines it leaves and the last one before a
+    period's end tells the deadlines then."""
+    steps = tuple(Step(kind=kind, at=at, detail=detail or {}, resolution_due_at=due, response_due_at=response_due)
+                  for kind, at, detail, due, response_due in events)
     return ProblemHistory(now, steps, events[-1][1] if events else None, about)
 
 
@@ -56,19 +59,21 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     candidate = _candidate(since, end, nodes=nodes)
     problems = await _rows(session, select(
         Problem.id, Problem.project_id, Problem.kind, Unit.name, Problem.status, Problem.level, Problem.created_at,
-        Problem.resolution_due_at, Project.code, Project.name, Problem.category, Problem.text)
+        Problem.resolution_due_at, Problem.response_due_at, Project.code, Project.name, Problem.category,
+        Problem.text)
         .join(Unit, Unit.id == Problem.unit_id).outerjoin(Project, Project.id == Problem.project_id)
         .where(candidate).order_by(Problem.id))
-    events: dict[int, list[tuple[str, datetime, Any, datetime | None]]] = {}
-    for problem_id, kind, at, detail, due in await _rows(
+    events: dict[int, list[Event]] = {}
+    for problem_id, kind, at, detail, due, response_due in await _rows(
         session,
         select(ProblemEvent.problem_id, ProblemEvent.kind, ProblemEvent.at, ProblemEvent.detail,
-               ProblemEvent.resolution_due_at)
+               ProblemEvent.resolution_due_at, ProblemEvent.response_due_at)
         .join(Problem, Problem.id == ProblemEvent.problem_id)
         .where(candidate)
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id),
     ):
-        events.setdefault(problem_id, []).append((kind, at, detail, due))
-    histories = [history_of(ProblemNow(*row[:8]), ProblemAbout(*row[8:]), events.get(row[0], []))
-                 for row in problems]
-    return problems_at(histories, since=since, end=end)
+        events.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
+    with gc_paused():  # many small objects, no cycles
+        histories = [history_of(ProblemNow(*row[:9]), ProblemAbout(*row[9:]), events.get(row[0], []))
+                     for row in problems]
+        return problems_at(histories, since=since, end=end)

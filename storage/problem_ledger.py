@@ -4,10 +4,10 @@ history, read with two queries; a bulletin counts its problem figures from the s
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import DECISION_CATEGORY
@@ -16,7 +16,9 @@ from bot.domain.problem_history import ProblemNow
 from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
-from storage.problem_history import history_of
+from storage.problem_history import Event, history_of
+from storage.rows import all_rows as _rows
+from storage.rows import gc_paused
 
 __all__ = ["ProblemLedger", "problem_ledger", "problem_rows"]
 
@@ -35,32 +37,39 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
 
 
 async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) -> ProblemLedger:
-    """``problem_rows`` with the same problems' histories (``ProblemLedger``). Two queries."""
+    """``problem_rows`` with the same problems' histories (``ProblemLedger``). Two column queries
+    (``storage.rows.all_rows``)."""
     condition = [] if include_closed else [Problem.status != "closed"]
-    rows = (await session.execute(
+    rows = await _rows(session, (
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
                Problem.level, Problem.created_at, Problem.response_due_at, Problem.resolution_due_at,
                Problem.closed_at, Problem.text, Problem.project_id, Problem.kind)
         .outerjoin(Project, Project.id == Problem.project_id)  # a meeting decision has no project
         .join(Unit, Unit.id == Problem.unit_id)
         .where(*condition)
-        .order_by(Problem.id)
-    )).all()
-    history: dict[int, list[ProblemEventRow]] = {}
-    steps: dict[int, list[tuple[str, datetime, Any, datetime | None]]] = {}
-    events = await session.execute(
+        .order_by(Problem.id)))
+    events = await _rows(session, (
         select(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.kind, Person.name, ProblemEvent.text,
                ProblemEvent.detail, ProblemEvent.resolution_due_at, ProblemEvent.response_due_at)
         .join(Problem, Problem.id == ProblemEvent.problem_id)
         .outerjoin(Person, Person.id == ProblemEvent.actor_person_id)
         .where(*condition)
-        .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)
-    )
-    for problem_id, at, kind, actor, text, detail, due, response_due in events.all():
+        .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)))
+    # some hundred thousand small objects for a large district, no cycles among them: a collection of the
+    # whole process meanwhile would cost more than building them (bench/bulletin.py)
+    with gc_paused():
+        return _ledger(rows, events)
+
+
+def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]]) -> ProblemLedger:
+    """The ledger's rows and the histories from the rows of the two queries."""
+    history: dict[int, list[ProblemEventRow]] = {}
+    steps: dict[int, list[Event]] = {}
+    for problem_id, at, kind, actor, text, detail, due, response_due in events:
         history.setdefault(problem_id, []).append(
             ProblemEventRow(at=at, kind=kind, actor=actor, text=text, detail=detail or {}, resolution_due_at=due,
                             response_due_at=response_due))
-        steps.setdefault(problem_id, []).append((kind, at, detail, due))
+        steps.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
     ledger = ProblemLedger([], [])
     for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
          closed_at, text, project_id, kind) in rows:
@@ -72,6 +81,6 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) 
             events=tuple(history.get(problem_id, ())),
         ))
         ledger.histories.append(history_of(
-            ProblemNow(problem_id, project_id, kind, unit, status, level, raised_at, resolution_due),
+            ProblemNow(problem_id, project_id, kind, unit, status, level, raised_at, resolution_due, response_due),
             ProblemAbout(code, name, category, text), steps.get(problem_id, [])))
     return ledger

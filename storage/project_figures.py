@@ -9,8 +9,11 @@ Rules, as the users gave them:
   no completion rate and is not ranked (无年度计划).
 - Punctuality counts the days of the window (``window_start``..``cutoff``, both included) on which the
   project owed a report (``bot.domain.duties.report_due``: a working day of the calendar, the project not
-  竣工/投产 — read on its current stage) and has at least one: two reports on one day count once, and a
+  竣工/投产) and has at least one: two reports on one day count once, and a
   report made on a rest day or by a finished project adds nothing (nor is that day in the denominator).
+  Each day is read in the stage the project was in on it (``bot.domain.stage_history``): a project finished
+  during the window owes the days it was still being built and none after (one reopened, the other way
+  round), counted apart as for a leave.
   调休 working weekends are working days. ``due_days`` gives, per stage, how many days a report was due.
   A day the project's liaison is on an approved leave (请假) is not due either (``report_due``'s ``away``):
   for such a project both counts leave those days out (``ProjectFigures.counted_apart``), so a leave neither
@@ -34,9 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import day_start, to_local
-from bot.domain.duties import due_days, due_days_by_stage
+from bot.domain.duties import REPORTING_STAGES, due_days, due_days_by_stage, report_due
 from bot.domain.period_problems import ProblemsAt, open_problems
-from bot.domain.stage_history import Move, days_up_to, stage_then
+from bot.domain.stage_history import Move, days_up_to, stage_on, stage_then
 from bot.domain.workdays import WorkCalendar
 from storage.annual_plans import plan_join
 from storage.entered import entered_by as entered_by_end_of
@@ -152,10 +155,13 @@ async def project_figures(
         moves = await histories(session)
     projects = [row if row.id not in moves else _on_the_day(row, moves[row.id], cutoff) for row in projects]
     due = due_days_by_stage(calendar, window_start, cutoff, {row.stage for row in projects})
-    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due)
+    reports = await report_aggregate(session, cutoff=cutoff, window_start=window_start, due=due,
+                                     stages={row.id: row.stage for row in projects})
     open_counts = await _open_problem_counts(session, cutoff=cutoff, problems=problems)
     stage_days = {project_id: days_up_to(project_moves, cutoff) for project_id, project_moves in moves.items()}
-    apart = await _counted_apart(session, projects, due, calendar)
+    apart = await _counted_apart(session, projects, due, calendar,
+                                 moved=_moved_in(moves, projects, window_start, cutoff), window_start=window_start,
+                                 cutoff=cutoff)
     return ProjectFigures(projects, reports, open_counts, {stage: len(days) for stage, days in due.items()},
                           stage_days, apart, await node_counts(session, cutoff=cutoff, moves=moves))
 
@@ -166,12 +172,25 @@ def _on_the_day(row: ProjectRow, moves: Sequence[Move], cutoff: date) -> Project
     return row._replace(stage=stage, finish_day=finish_day)
 
 
+def _moved_in(moves: Mapping[int, Sequence[Move]], projects: Sequence[ProjectRow], window_start: date,
+              cutoff: date) -> dict[int, list[Move]]:
+    """Project id → its moves up to ``cutoff``, for the projects whose stage moved after the window's first day:
+    their days are read each in its own stage."""
+    return {p.id: [m for m in moves[p.id] if m.day <= cutoff] for p in projects
+            if p.id in moves and any(window_start < m.day <= cutoff for m in moves[p.id])}
+
+
 async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
-                         due: Mapping[str, Sequence[date]], calendar: WorkCalendar) -> dict[int, tuple[int, int]]:
-    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window or
-    that were entered after its first due day (``bot.domain.duties.due_days`` with the leaves and the day it
-    was entered); one query, two when one of them still owed a day (its reports on those days)."""
-    days = sorted({d for stage_days in due.values() for d in stage_days})
+                         due: Mapping[str, Sequence[date]], calendar: WorkCalendar, *,
+                         moved: Mapping[int, Sequence[Move]], window_start: date, cutoff: date
+                         ) -> dict[int, tuple[int, int]]:
+    """Project id → (due days, reported due days) for the projects whose liaison had a leave in the window,
+    that were entered after its first due day, or whose stage ``moved`` during it (``bot.domain.duties.due_days``
+    with the leaves and the day it was entered, each day read in the stage the project was in on it); one
+    query, two when one of them still owed a day (its reports on those days)."""
+    window = {stage: list(days) for stage, days in
+              due_days_by_stage(calendar, window_start, cutoff, REPORTING_STAGES).items()} if moved else {}
+    days = sorted({d for stage_days in (*due.values(), *window.values()) for d in stage_days})
     if not days:
         return {}
     first = day_start(days[0])
@@ -182,9 +201,16 @@ async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
     away: dict[int, list[Any]] = {}
     for leave in leaves:
         away.setdefault(leave.person_id, []).append(leave)
-    owed = {p.id: due_days(due.get(p.stage, ()), p.stage, calendar, entered=entered.get(p.id),
-                           away=away.get(p.liaison_id, []) if p.liaison_id is not None else [])
-            for p in projects if p.id in entered or (p.liaison_id is not None and p.liaison_id in away)}
+
+    def owed_by(p: ProjectRow) -> list[date]:
+        liaison_away = away.get(p.liaison_id, []) if p.liaison_id is not None else []
+        if p.id in moved:
+            return [d for d in days if report_due(d, stage_on(p.stage, moved[p.id], d), calendar,
+                                                  entered=entered.get(p.id), away=liaison_away)]
+        return due_days(due.get(p.stage, ()), p.stage, calendar, entered=entered.get(p.id), away=liaison_away)
+
+    owed = {p.id: owed_by(p) for p in projects
+            if p.id in entered or p.id in moved or (p.liaison_id is not None and p.liaison_id in away)}
     owing = sorted(project_id for project_id, owed_days in owed.items() if owed_days)
     reported: dict[int, set[date]] = {}
     if owing:

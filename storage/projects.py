@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date
@@ -13,6 +12,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, raiseload
 
+from bot.domain.report_line import fold_code
 from bot.domain.year_to_date import counts
 from storage.annual_plans import plan_of_year
 from storage.ledger_bases import base_join
@@ -22,8 +22,8 @@ from storage.types import Wan
 
 
 def code_key(code: str) -> str:
-    """A project code as stored: upper case, full-width letters and digits folded (「ＺＤ２０２６－００１」)."""
-    return unicodedata.normalize("NFKC", code).strip().upper()
+    """A project code as stored (``bot.domain.report_line.fold_code``: full-width, dashes, joiners folded)."""
+    return fold_code(code)
 
 
 async def get_project_by_code(session: AsyncSession, *, code: str) -> Project | None:
@@ -61,7 +61,7 @@ async def find_projects(session: AsyncSession, *, words: str) -> list[tuple[str,
     if not words:
         return []
     exact = (await session.execute(select(Project.code, Project.name)
-                                   .where(Project.code == words.upper()))).first()
+                                   .where(Project.code == code_key(words)))).first()
     if exact is not None:
         return [(exact[0], exact[1])]
     query = (select(Project.code, Project.name)

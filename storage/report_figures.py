@@ -23,7 +23,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -96,21 +96,29 @@ async def _sqlite_index(session: AsyncSession, name: str) -> str | None:
     return name if found else None
 
 
-def reported_days_query(*, due: Mapping[str, Sequence[date]]) -> Select[Any] | None:
-    """Per project: on how many of the days its stage owed a report (``due``: stage → days) it has a report
-    (projects with none are absent); None when no stage owed any."""
+def _owed_groups(due: Mapping[str, Sequence[date]]) -> list[tuple[tuple[date, ...], list[str]]]:
+    """The stages that owed a report on the same days, grouped by those days (stages owing none left out)."""
     stages_by_days: dict[tuple[date, ...], list[str]] = {}
     for stage, days in sorted(due.items()):
         if days:
             stages_by_days.setdefault(tuple(days), []).append(stage)
-    if not stages_by_days:
+    return list(stages_by_days.items())
+
+
+def reported_days_query(*, due: Mapping[str, Sequence[date]]) -> Select[Any] | None:
+    """Per project with a live report on a day some stage owed one (``due``: stage → days): for each group of
+    stages owing the same days (``_owed_groups``, in its order), on how many of those days it has a report;
+    None when no stage owed any. Which count is a project's is for its stage on the cut-off day to say
+    (``report_aggregate``): the query does not read the stage a project is in now."""
+    groups = _owed_groups(due)
+    if not groups:
         return None
-    owed = or_(*(and_(Project.stage.in_(stages), Report.local_day.in_(list(days)))
-                 for days, stages in stages_by_days.items()))
+    owed = sorted({day for days, _ in groups for day in days})
+    counts = [func.count(func.distinct(case((Report.local_day.in_(list(days)), Report.local_day))))
+              for days, _ in groups]
     return (
-        select(Report.project_id, func.count(func.distinct(Report.local_day)))
-        .join(Project, Project.id == Report.project_id)
-        .where(Report.withdrawn_at.is_(None), owed)
+        select(Report.project_id, *counts)
+        .where(Report.withdrawn_at.is_(None), Report.local_day.in_(owed))
         .group_by(Report.project_id)
     )
 
@@ -151,11 +159,14 @@ async def _covered_sums(session: AsyncSession, *, cutoff: date) -> dict[int, Dec
 
 
 async def report_aggregate(
-    session: AsyncSession, *, cutoff: date, window_start: date, due: Mapping[str, Sequence[date]]
+    session: AsyncSession, *, cutoff: date, window_start: date, due: Mapping[str, Sequence[date]],
+    stages: Mapping[int, str],
 ) -> dict[int, ReportFigures]:
     """Project id → its report figures (projects without a counted report are absent).
 
-    ``due`` gives, per stage, the days a report was owed (``due_days_by_stage``).
+    ``due`` gives, per stage, the days a report was owed (``due_days_by_stage``); ``stages``, project id → the
+    stage it was in on the cut-off day (bot.domain.stage_history): its reported days are those its stage then
+    owed, whatever its stage now (a project finished or reopened since owed what it owed then).
     Two aggregates: the year's money over most of the table, and the window's days over its few reports
     (one query doing both costs more: its COUNT(DISTINCT …) would go through every report of the year);
     and the sums the projects' dated baselines cover, taken off the year's money (bot.domain.year_to_date).
@@ -164,7 +175,11 @@ async def report_aggregate(
     days: dict[int, int] = {}
     days_query = reported_days_query(due=due)
     if days_query is not None:
-        days = {project_id: int(n) for project_id, n in await _rows(session, days_query)}
+        group_of = {stage: i for i, (_, owing) in enumerate(_owed_groups(due)) for stage in owing}
+        for project_id, *counts in await _rows(session, days_query):
+            group = group_of.get(stages.get(project_id, ""))
+            if group is not None:
+                days[project_id] = int(counts[group])
     covered = await _covered_sums(session, cutoff=cutoff)
     figures: dict[int, ReportFigures] = {}
     query = report_aggregate_query(cutoff=cutoff, window_start=window_start, sqlite_index=index)

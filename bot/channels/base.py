@@ -24,6 +24,7 @@ the count, so ``skip`` means the same on every try.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -118,8 +119,10 @@ class Transport(Protocol):
 
     channel: str
 
-    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> None:
-        """Send one reply; raise a DeliveryError subclass when it did not get through.
+    async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> Sequence[str] | None:
+        """Send one reply; raise a DeliveryError subclass when it did not get through. A transport whose channel
+        numbers the messages it sends (Telegram's message ids) returns the ids of those this call sent, so that an
+        answer to one of them can be told apart (``Reply.about``); others return None.
 
         A transport that may send a reply as several messages also takes ``skip: int`` (that many of
         them reached the chat in an earlier try: send the rest) and raises with ``failed_after``. Callers

@@ -50,7 +50,7 @@ from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Out
 from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
-from bot.services.group_left import bot_left_group
+from bot.services.group_left import bot_back_in_group, bot_left_group
 from handlers.router import Router
 from storage.audit import Actor
 from storage.group_chats import move_chat
@@ -87,12 +87,17 @@ def incoming_from(update: Update, *, bot_username: str = "") -> Incoming | None:
     message = update.effective_message
     if message is None:
         return None
+    if message.sender_chat is not None and message.sender_chat.id != chat.id:
+        return None  # a channel's post in its discussion group (or a member posting as a channel): nobody to answer
     photos = (message.photo[-1].file_id,) if message.photo else ()
     if not photos and photo_file(message.document):
         photos = (message.document.file_id,)  # type: ignore[union-attr]  # a photo sent as a file, uncompressed
+    answered = message.reply_to_message
     return replace(where, text=message.text or message.caption or "", photos=photos,
                    key=message_key(chat.id, message.message_id), unsupported=unsupported_kind(message),
-                   album=message.media_group_id or "", sent_at=message.date)
+                   album=message.media_group_id or "", sent_at=message.date,
+                   reply_to=str(answered.message_id) if answered is not None else "",
+                   anonymous=message.sender_chat is not None)
 
 
 def chat_address(update: Update) -> str:
@@ -111,9 +116,10 @@ _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note",
 
 
 def unsupported_kind(message: Message) -> str:
-    """What a message holds that the bot cannot read (Incoming.unsupported): "" when it has text, a photo or
-    a document, or is none of the kinds people send by mistake (service messages stay "")."""
-    if message.text or message.caption or message.photo or message.document:
+    """What a message holds that the bot cannot read (Incoming.unsupported), also when it has a caption (a site
+    video captioned with a report line): "" when it holds a photo or a document, which are read, or none of the
+    kinds people send by mistake (text, service messages)."""
+    if message.photo or message.document:
         return ""
     return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
 
@@ -185,7 +191,7 @@ class TelegramChannel:
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self.on_update))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.ChatType.PRIVATE,
                                                     self.on_edit))
-        self.application.add_handler(ChatMemberHandler(self.on_left, ChatMemberHandler.MY_CHAT_MEMBER))
+        self.application.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
 
     async def publish_default_menu(self, application: Application) -> None:
@@ -265,18 +271,24 @@ class TelegramChannel:
         if moved:
             log.info("bulletin group %s became supergroup %s", old, new)
 
-    async def on_left(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot removed from a group (or banned there): if it was a bulletin group, the admins are told."""
+    async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot removed from a group (or banned there): if it was a bulletin group, its bulletins stop and the
+        admins are told. Added back to such a group: its bulletins go there again, and the admins are told."""
         change = update.my_chat_member
         if change is None or change.chat.type == Chat.PRIVATE:
             return  # a person blocking the bot is found by the outbox's next send
-        if change.new_chat_member.status not in (ChatMember.LEFT, ChatMember.BANNED):
-            return
         deps = self.router.deps
-        removal = f"{int(change.date.timestamp())}:{change.new_chat_member.status}"  # the same when redelivered
-        if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=str(change.chat.id),
-                                title=change.chat.title, removal=removal, at=deps.clock.now()):
-            log.warning("taken out of bulletin group %s", change.chat.id)
+        status, chat_id = change.new_chat_member.status, str(change.chat.id)
+        actor = Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL)
+        if status in (ChatMember.LEFT, ChatMember.BANNED):
+            removal = f"{int(change.date.timestamp())}:{status}"  # the same when redelivered
+            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
+                                    title=change.chat.title, removal=removal, at=deps.clock.now(), actor=actor):
+                log.warning("taken out of bulletin group %s", chat_id)
+        elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
+            if await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
+                                       title=change.chat.title, at=deps.clock.now(), actor=actor):
+                log.warning("added back to bulletin group %s", chat_id)
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

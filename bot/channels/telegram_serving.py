@@ -130,9 +130,9 @@ class UntilReached:
         self._check()
         await self.transport.probe()
 
-    async def send(self, chat_id: str, reply: Any, **kwargs: Any) -> None:
+    async def send(self, chat_id: str, reply: Any, **kwargs: Any) -> list[str]:
         self._check()
-        await self.transport.send(chat_id, reply, **kwargs)
+        return await self.transport.send(chat_id, reply, **kwargs)
 
 
 class TelegramService:
@@ -218,13 +218,16 @@ class TelegramService:
             await gate.works(CHANNEL)
         if fault is None and self.hook is not None and self.reached.is_set():
             await self._check_receiving(gate, self.hook)
+        else:  # a fault seen: no look at the webhook, so the looks that found it receiving are no longer in a row
+            self._delivering.saw(False)
 
     async def _check_receiving(self, gate: Gate, hook: HookWatch) -> None:
         """Tell ``gate`` that the webhook does not receive (once per fault), or receives again (at the
         ``HEALED_LOOKS``-th look in a row that finds it receiving, which also tells the end of a fault told before
-        this process started, if any)."""
+        this process started, if any). A look the Bot API did not answer found nothing: it breaks the row."""
         problem = hook.undelivered(UNREACHABLE_GRACE)
-        healed = self._delivering.saw(hook.problem is None)
+        answered = hook.api.failing_since is None and not hook.api.refused
+        healed = self._delivering.saw(answered and hook.problem is None)
         if problem is not None and self._told_receiving != problem[0]:
             self._told_receiving = problem[0]
             await gate.not_receiving(CHANNEL, ChannelDown(*problem))

@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -138,10 +138,10 @@ class TelegramTransport:
             raise token_refused(exc) from exc
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
-                   skip: int = 0) -> None:
+                   skip: int = 0) -> list[str]:
         """Send a reply with its file (``attachment``, else the reply's own), leaving out the first ``skip``
-        of the messages it becomes (they reached the chat in an earlier try). Raises a DeliveryError that
-        says how many of them have reached the chat (``failed_after``)."""
+        of the messages it becomes (they reached the chat in an earlier try); the ids Telegram gave the messages
+        sent. Raises a DeliveryError that says how many of them have reached the chat (``failed_after``)."""
         attachment = attachment or reply.attachment
         try:
             target, topic = split_address(chat_id)
@@ -149,9 +149,10 @@ class TelegramTransport:
             raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
         parts = self._parts(reply, attachment)
         done, migrated = max(0, skip), False
+        sent: list[str] = []
         while done < len(parts):
             try:
-                await parts[done](target, topic)
+                message = await parts[done](target, topic)
             except ChatMigrated as exc:
                 if migrated:
                     raise failed_after(delivery_error(exc), done) from exc
@@ -172,7 +173,10 @@ class TelegramTransport:
             except DeliveryError as exc:  # the file could not be read
                 failed_after(exc, done)
                 raise
+            if isinstance(message, Message):
+                sent.append(str(message.message_id))
             done += 1
+        return sent
 
     def _parts(self, reply: Reply,
                attachment: Attachment | None) -> list[Callable[[int, int | None], Awaitable[object]]]:
@@ -194,18 +198,17 @@ class TelegramTransport:
         return parts
 
     async def _send_text(self, chat_id: int, topic: int | None, *, text: str,
-                         markup: InlineKeyboardMarkup | None) -> None:
-        await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                         markup: InlineKeyboardMarkup | None) -> Message:
+        return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
                                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                                     message_thread_id=topic)
 
     async def _send_file_or_note(self, chat_id: int, topic: int | None, *, attachment: Attachment,
-                                 caption: str | None, markup: InlineKeyboardMarkup | None) -> None:
+                                 caption: str | None, markup: InlineKeyboardMarkup | None) -> Message:
         """The file with its caption; when the file cannot be sent, a message in its place: the caption (the
         reply's text, when it fitted there) and a line saying which file did not go out and why."""
         try:
-            await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
-            return
+            return await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
         except TelegramError as exc:
             refused = delivery_error(exc)
             if not isinstance(refused, AttachmentRefused):
@@ -214,10 +217,10 @@ class TelegramTransport:
             refused = exc
         log_refused(self.channel, str(chat_id), attachment, refused)
         note = note_html(attachment, refused)
-        await self._send_text(chat_id, topic, text=f"{caption}\n\n{note}" if caption else note, markup=markup)
+        return await self._send_text(chat_id, topic, text=f"{caption}\n\n{note}" if caption else note, markup=markup)
 
     async def _send_file(self, chat_id: int, topic: int | None, *, attachment: Attachment, caption: str | None,
-                         markup: InlineKeyboardMarkup | None) -> None:
+                         markup: InlineKeyboardMarkup | None) -> Message:
         data = read_attachment(attachment, self.files_root)
         if len(data) > DOCUMENT_MAX:
             raise AttachmentRefused("too_large", f"attachment over {DOCUMENT_MAX} bytes: {attachment.path}",
@@ -225,8 +228,7 @@ class TelegramTransport:
         upload = InputFile(data, filename=attachment.filename or Path(attachment.path).name)
         parse_mode = ParseMode.HTML if caption else None
         if attachment.kind == "photo" and len(data) <= PHOTO_MAX:
-            await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode,
-                                      reply_markup=markup, message_thread_id=topic)
-        else:
-            await self.bot.send_document(chat_id, upload, caption=caption, parse_mode=parse_mode,
-                                         reply_markup=markup, message_thread_id=topic)
+            return await self.bot.send_photo(chat_id, upload, caption=caption, parse_mode=parse_mode,
+                                             reply_markup=markup, message_thread_id=topic)
+        return await self.bot.send_document(chat_id, upload, caption=caption, parse_mode=parse_mode,
+                                            reply_markup=markup, message_thread_id=topic)

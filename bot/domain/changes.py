@@ -6,8 +6,11 @@ bulletins (projects, lead units, towns), a leader's digest and the web overview 
 
 - Places: the old rank minus the new one (positive: up, ↑; negative: down, ↓; 0: 持平).
 - 新上榜: ranked now and not ranked before (not in the old standings, or without a plan then).
-- Points: for a project, its completion rate now minus then, in percentage points (完成率 +4.2 个百分点);
-  for a lead unit or town, its composite score now minus then (分). None when either is unknown.
+- Points: for a project, its completion rate now minus then, in percentage points (完成率 +4.2 个百分点),
+  worked out from the amounts (年度累计 ÷ 年度计划, in decimal): the rates as binary fractions lose the last
+  digits of a difference, and 57 万元 more on a plan of 22,800 (exactly +0.25 points, 四舍五入 +0.3) came out
+  0.2499999…, shown +0.2. For a lead unit or town, its composite score now minus then (分). None when either is
+  unknown.
 - A line not ranked now has no change (None in both).
 - Standings of another year are not compared (a year is measured against its own plans): the first
   period of a year shows no change; nor does the first period of all, when nothing was ranked before.
@@ -19,6 +22,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.year_to_date import BaseDays, change_bases
@@ -53,8 +57,16 @@ def project_changes(now: Iterable[ProjectStanding], before: Iterable[ProjectStan
     moved: dict[str, Change] = {}
     for p in current:
         old = earlier.get(p.code)
-        moved[p.code] = _change(p.rank, p.rate, old.rank if old else None, old.rate if old else None, scale=100.0)
+        change = _change(p.rank, p.rate, old.rank if old else None, old.rate if old else None, scale=100.0)
+        if change.points is not None and old is not None:
+            change = dataclasses.replace(change, points=float((_rate(p) - _rate(old)) * 100))
+        moved[p.code] = change
     return moved
+
+
+def _rate(p: ProjectStanding) -> Decimal:
+    """The project's completion rate in decimal, from the amounts its ``rate`` is made of."""
+    return p.ytd_done / p.annual_plan
 
 
 def group_changes(now: Iterable[GroupStanding], before: Iterable[GroupStanding]) -> dict[str, Change]:

@@ -17,7 +17,8 @@ and nothing moves.
 A unit's **promised date** (承诺完成日期) is a commitment inside the resolution deadline: the unit is
 reminded on the working day before it (`Nudge("promise")`), and a promise not kept by the end of that
 day is reported once as overdue to everyone on the problem (`Overdue("promise")`), while the resolution
-deadline goes on driving escalation.
+deadline goes on driving escalation. At the unit, a promise on the deadline itself (an approved extension makes the
+asked day both) is not reminded of apart: the deadline's own reminder, to the same unit, and its breach say it.
 
 A decision taken at a dispatch meeting (议定事项, `Problem.kind == "decision"`) is followed the same
 way, but it belongs to no project and so has no lead official: it skips level 1 and goes from the
@@ -259,8 +260,9 @@ def promise_key(state: ProblemClock, kind: str) -> str:
 
 def _promise(state: ProblemClock, now: datetime, calendar: WorkCalendar, policy: SlaPolicy
              ) -> tuple[list[Action], list[datetime]]:
-    """The promise's reminder (the working day before, to the unit) and its overdue notice, each once."""
-    if state.status not in ACTIVE or state.promised_due_at is None:
+    """The promise's reminder (the working day before, to the unit) and its overdue notice, each once; none for
+    a promise on the resolution deadline whose own reminder runs (the same moment said twice)."""
+    if state.status not in ACTIVE or state.promised_due_at is None or _on_the_deadline(state, calendar, policy):
         return [], []
     due = state.promised_due_at
     if due <= now:
@@ -274,6 +276,16 @@ def _promise(state: ProblemClock, now: datetime, calendar: WorkCalendar, policy:
             return [Nudge("promise", due, key)], checks
         checks.append(remind)
     return [], checks
+
+
+def _on_the_deadline(state: ProblemClock, calendar: WorkCalendar, policy: SlaPolicy) -> bool:
+    """Whether the promised day ends when the resolution deadline does, at the unit (whom both reminders go to;
+    above it the deadline's goes to the leader), and that deadline is reminded of at its level (its reminder falls
+    after the level began): the deadline's reminder and breach then speak for the promise."""
+    if state.level != 0 or state.resolution_due_at is None or state.promised_due_at != state.resolution_due_at:
+        return False
+    remind = nudge_time(calendar, state.resolution_due_at, policy.nudge_at)
+    return state.level_started_at is None or remind > state.level_started_at
 
 
 def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy: SlaPolicy) -> Decision:

@@ -10,21 +10,27 @@ Rules, as a careful 区项目办 expects them:
 - People are matched as before: by phone; else by name with the same role and the same title or unit; else
   the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
   their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
-  (PersonRow.identity), else only through a stored person (each row matched on its own, by name and role):
+  (PersonRow.identity; the number the export writes is the stored person's id, and rows of two numbers are
+  never one person, even in one role), else only through a stored person (each row matched on its own, by name
+  and role):
   two namesakes without a phone, a 包抓领导 with a 职务 and a 联络员 with a 单位, stay two people
   (bot.ledger.cross_checks refuses such rows unless the database has exactly one such person holding their
-  roles). Units by name. Projects by 项目编号.
+  roles). A project row's liaison or lead without a phone is the person of the roster row whose 负责项目 names
+  the project, when one does. Units by name. Projects by 项目编号.
 - A roster row's 状态 停用 keeps a deactivated person so (no conflict: the file agrees; he takes no post he
   does not hold) and adds a new person deactivated, so that an exported ledger imported elsewhere still names
   the people of its history; it does not deactivate an active person (that is /deactivate's, which lists what
   to hand over): listed as a conflict, kept active.
 - Nothing is deleted by omission: projects and people in the database but absent from the file are listed
-  and kept (people only when the file has a roster).
+  and kept (people only when the file has a roster), and so are the units with open problems that neither its
+  projects nor its roster name (a unit renamed in the file is a new unit: the old one keeps its problems).
 - Conflicts with the chat, decided per conflict by `choices` (key → "keep" | "file"; default "keep"):
   a deactivated person the file names (keep: stays deactivated and is not made liaison or lead of a
   project; file: active again; offered only when his roster row says 在用: a file that does not say so never
   brings him back), and a liaison or lead changed in the chat (/handover,
-  /project_set) since the last import that the file would revert (keep: the chat's choice stays).
+  /project_set) since the last import that the file would revert (keep: the chat's choice stays). A project
+  with a 开工 recorded (in the chat, or by an earlier ledger) that the file lists as 谋划/前期 stays in its stage:
+  no move takes a stage history back before a 开工 (listed, nothing to choose).
 - Each year has its own annual plan: the file's plan is the plan of the year it is for (the year of its
   baseline's day), compared with the plan stored for that year (none yet: a change from none), and
   written for that year only; earlier years' plans are kept.
@@ -61,7 +67,7 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
-from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories
+from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories, start_kept
 from bot.domain.year_to_date import baseline_on
 
 
@@ -128,12 +134,23 @@ class _Planner:
         self.stopped: set[int] = set()  # python ids of people the roster marks 停用
         self.said_active: set[int] = set()  # python ids of people the roster marks 在用
         self.statuses: dict[tuple[str, str, str], bool] = {}
+        # python id of a person → the 人员编号 identity of the roster rows that are his: namesakes numbered apart
+        # never join one another
+        self.numbered: dict[int, tuple[str, str, str]] = {}
+        # (project code, role) → the identity of the roster row whose 负责项目 names it: which of two namesakes
+        # without a phone a project row means
+        self.posts: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.conflict_keys: set[str] = set()
 
     def plan(self, ledger: Ledger) -> ImportPlan:
         # what the rows of each person (name, phone) say of 状态, whichever of them says it
         self.statuses = {row.identity: row.active for row in ledger.people
                          if row.active is not None and row.identity}
+        for row in ledger.people:
+            identity = row.identity
+            if identity is not None:
+                for code in row.projects:
+                    self.posts.setdefault((code, row.role), identity)
         for row in ledger.people:
             self._person_row(row)
         self.result.histories, self.result.histories_kept = stage_histories(ledger.stages, self.state)
@@ -152,7 +169,20 @@ class _Planner:
                 if person.active and person.id not in self.named and person.roles - {"admin"}:
                     self._conflict(Conflict(f"absent_person:{person.id}", "absent_person", person.name,
                                             choice=None))
+        if ledger.people and ledger.projects:
+            self._absent_units(ledger)
         return result
+
+    def _absent_units(self, ledger: Ledger) -> None:
+        """A unit of the database that neither the projects nor the roster name, and that still has open problems
+        to handle: listed with how many (a unit renamed in the ledger is a new unit; the old one keeps them)."""
+        named = {row.unit for row in ledger.people if row.unit}
+        for row in ledger.projects:
+            named |= {row.lead_unit, *row.supporting_units}
+        for name, unit_id in self.state.units.items():
+            if name not in named and self.state.open_problems.get(unit_id):
+                self._conflict(Conflict(f"absent_unit:{unit_id}", "absent_unit", name,
+                                        file=str(self.state.open_problems[unit_id]), choice=None))
 
     # conflicts ---------------------------------------------------------------------------------
 
@@ -177,26 +207,44 @@ class _Planner:
         return self.units[name]
 
     def _find(self, name: str, phone: str | None, role: str, title: str | None,
-              unit: int | str | None) -> KnownPerson | None:
+              unit: int | str | None, identity: tuple[str, str, str] | None = None) -> KnownPerson | None:
         if phone and phone in self.by_phone:
             return self.by_phone[phone]
-        same_role = [p for p in self.by_name.get(name, []) if role in p.roles and not (phone and p.phone)]
+        numbered = identity if identity and identity[1] == "key" else None
+        if numbered:  # the 人员编号 the export writes is the stored person's own
+            for person in self.by_name.get(name, []):
+                if str(person.id) == numbered[2] and not person.phone and self._free(person, numbered):
+                    return person
+        same_role = [p for p in self.by_name.get(name, []) if role in p.roles and not (phone and p.phone)
+                     and (not numbered or self._free(p, numbered))]
         for person in same_role:
             if (title and person.title == title) or (unit and person.unit_id == unit):
                 return person
         return same_role[0] if len(same_role) == 1 else None
 
+    def _free(self, person: KnownPerson, numbered: tuple[str, str, str]) -> bool:
+        """Whether ``person`` may be the rows of this 人员编号: no rows of another number are his already."""
+        return self.numbered.get(id(person), numbered) == numbered
+
     def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
-                roster_row: bool = False, active: bool | None = None, key: str | None = None) -> KnownPerson | None:
+                roster_row: bool = False, active: bool | None = None, key: str | None = None,
+                post: str | None = None) -> KnownPerson | None:
         """The person the file means, as the import leaves them; None when a deactivated person is named
-        (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing)."""
+        (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing);
+        ``post``: the code of the project whose row names him (without a phone, the roster row whose 负责项目
+        names it says which namesake he is)."""
         unit = self._unit(unit_name) if unit_name else None
         # Rows join by phone, or without one by 人员编号 or a leader's 职务: else a namesake is another person.
         identity = PersonRow(0, name, role, unit_name, title, phone, (), key=key).identity if roster_row else None
+        if post is not None and not phone:
+            posted = self.posts.get((post, role))
+            identity = posted if posted and posted[0] == name else None
         person = self.roster_people.get(identity) if identity else None
-        person = person or self._find(name, phone, role, title, unit)
+        person = person or self._find(name, phone, role, title, unit, identity)
         if person is not None and identity:
             self.roster_people[identity] = person
+            if identity[1] == "key":
+                self.numbered.setdefault(id(person), identity)
         if person is not None and active is not None:
             (self.said_active if active else self.stopped).add(id(person))
         if person is None:
@@ -215,6 +263,8 @@ class _Planner:
                 self.roster.add(id(person))
                 if identity:
                     self.roster_people[identity] = person
+                    if identity[1] == "key":
+                        self.numbered[id(person)] = identity
             return person
         if person.id is None:  # new in this import: the role, and the title or unit of another role's row
             person.roles.add(role)
@@ -289,10 +339,10 @@ class _Planner:
         lead = liaison = None
         if row.lead_official:
             lead = self._person(name=row.lead_official, role="lead", phone=None, title=row.lead_official_title,
-                                unit_name=None)
+                                unit_name=None, post=row.code)
         if row.liaison:
             liaison = self._person(name=row.liaison, role="liaison", phone=row.liaison_phone, title=None,
-                                   unit_name=None)
+                                   unit_name=None, post=row.code)
         wanted: dict[str, Any] = {k: getattr(row, k) for k in PROJECT_FIELDS}
         for key in MONEY_FIELDS:
             wanted[key] = money(wanted[key])
@@ -334,6 +384,11 @@ class _Planner:
             if target != current:
                 fields.append(FieldChange(name, names.get(current) if current else None,
                                           person.name if person else None))
+        started_on = start_kept(known, self.state, before["stage"], wanted["stage"])
+        if started_on is not None:
+            self._conflict(Conflict(f"stage_kept:{row.code}", "stage_kept", f"{row.code} {row.name}",
+                                    chat=before["stage"], file=wanted["stage"], choice=None, day=started_on))
+            wanted["stage"] = before["stage"]
         if self.given or money(row.done_before) != before["done_before"]:
             if before["baseline_date"] != self.as_of or before["baseline_year"] != self.as_of.year:
                 wanted.update(baseline_year=self.as_of.year, baseline_date=self.as_of)

@@ -68,6 +68,8 @@ class LedgerState:
     plans: dict[int, Decimal] = field(default_factory=dict)
     # project id → the day of its latest confirmed 竣工 (absent: none recorded)
     finish_days: dict[int, date] = field(default_factory=dict)
+    # unit id → how many open problems it has to handle (a unit with none is absent)
+    open_problems: dict[int, int] = field(default_factory=dict)
     # project id → its confirmed moves (kind: 开工, 竣工, reopening; day) by day, for the projects with any
     moves: dict[int, list[tuple[str, date]]] = field(default_factory=dict)
 
@@ -102,13 +104,16 @@ class Conflict:
     choose (an absent row is always kept)."""
 
     key: str
-    kind: Literal["deactivated", "handover", "absent_project", "absent_person", "stop_marked"]
+    kind: Literal[
+        "deactivated", "handover", "absent_project", "absent_person", "absent_unit", "stop_marked", "stage_kept"
+    ]
     subject: str  # who or which project, as people read it
     chat: str | None = None  # the value kept in the database
-    file: str | None = None  # the value the file gives
+    file: str | None = None  # the value the file gives (an absent unit: how many open problems it still has)
     field: str | None = None  # liaison | lead_official for a handover
     choice: str | None = KEEP
     blocked: bool = False  # the file's person is deactivated and kept so: the chat's value stays anyway
+    day: date | None = None  # stage_kept: the day of the recorded 开工 that keeps the project started
 
 
 @dataclass(frozen=True)

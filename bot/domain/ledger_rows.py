@@ -133,3 +133,4 @@ class Ledger:
     as_of: date | None = None  # 截至某日: the day up to which 截至…累计完成 counts, if the file names it
     year: int | None = None  # the year its title names (「2026年…」), if it does
     skipped_sheets: list[str] = field(default_factory=list)  # sheets with content but no ledger table, not read
+    hidden_sheets: list[str] = field(default_factory=list)  # hidden sheets, never read

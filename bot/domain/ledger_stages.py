@@ -100,6 +100,15 @@ def stage_changes(row: ProjectRow, known: KnownProject, state: LedgerState, hist
     return start_dated(row, known, state, before, after) + finish_dated(row, known, state, before, after)
 
 
+def start_kept(known: KnownProject, state: LedgerState, before: str, after: str) -> date | None:
+    """The day of the 开工 recorded for a project started (在建 or later) that the ledger lists as 谋划/前期: a stage
+    history has no move back to before a 开工, so the project stays in its stage (the import lists it); None
+    when the ledger does not take a started project back, or no 开工 is recorded."""
+    if before not in STARTED_STAGES or after in STARTED_STAGES:
+        return None
+    return next((day for kind, day in reversed(state.moves.get(known.id, ())) if kind == START), None)
+
+
 def start_dated(row: ProjectRow, known: KnownProject, state: LedgerState, before: str,
                 after: str) -> list[FieldChange]:
     """The 实际开工 the ledger gives a project started before and after it (在建, 竣工, 投产) with no 开工

@@ -84,9 +84,9 @@ class Incoming:
     key: str | None = None
     chat_type: ChatType = "private"
     bot_username: str = ""
-    # What the user sent that the bot cannot read, when that is all it was: "voice", "video", "location",
-    # "link", "sticker", "contact", "file" (a channel that does not pass files on) or "other" ("" for text,
-    # photos, documents and buttons).
+    # What the user sent that the bot cannot read, alone or with a caption (`text`): "voice", "video",
+    # "location", "link", "sticker", "contact", "file" (a channel that does not pass files on) or "other" (""
+    # for text, photos, documents and buttons).
     unsupported: str = ""
     # The album (Telegram's media group) the photo belongs to: an album of several photos comes as one
     # message per photo, the caption on any one of them (bot.domain.albums); "" when the message is no part
@@ -95,6 +95,10 @@ class Incoming:
     # When the user sent it, as the channel says (Telegram's message date; None when the channel does not say):
     # a bot behind a backlog handles a message well after it was sent (bot.domain.albums).
     sent_at: datetime | None = None
+    # The id of the message this one answers (Telegram's reply to a message), in its chat; "" when none.
+    reply_to: str = ""
+    # Sent in a group in the group's own name (Telegram's anonymous group admin): who sent it is unknown.
+    anonymous: bool = False
 
     @property
     def in_group(self) -> bool:
@@ -169,6 +173,9 @@ class Reply:
     html: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = None
+    # The projects the message is about, by code (a reminder's): an answer to it in the chat app (Telegram's
+    # reply) is read as about them (storage.sent_messages keeps which message that was).
+    about: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

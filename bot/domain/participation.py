@@ -8,9 +8,10 @@ reminders and the rankings' 按时填报, which also says that the days before t
 (imported or added) owe nothing: a district that starts using the bot is not at 0 % for the weeks before. So
 a week's figure for a unit is its punctuality for that week, the week a project was entered included; a
 project entered after the last week's end is not listed at all (it was not in the ledger then).
-Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing. The project's
-stage and liaison are the current ones, as the rankings read them. Projects without a liaison count for
-their unit.
+Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing. Each day reads
+the stage the project was in on it (``bot.domain.stage_history``: a project finished in the weeks owes the days
+before its 竣工, as the rankings count it); the liaison is the current one. Projects without a liaison count
+for their unit.
 
 A day still under way (``today``, when the cut-off is today) counts only once it is over: liaisons have until
 the evening. Until then it is neither owed nor reported in 填报率, a report already sent that day included (it
@@ -25,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-from bot.domain.duties import due_days, entered_by
+from bot.domain.duties import REPORTING_STAGES, due_days, entered_by, report_due
 from bot.domain.leave import LeaveSpan
 from bot.domain.ranking import share
+from bot.domain.stage_history import Move, stage_on
 from bot.domain.worded import worded
 from bot.domain.workdays import WorkCalendar
 
@@ -67,7 +69,8 @@ def last_weeks(cutoff: date, weeks: int = WEEKS) -> list[Week]:
 
 @dataclass(frozen=True)
 class Duty:
-    """A project as participation counts it: its stage, lead unit and liaison now, and the liaison's leaves."""
+    """A project as participation counts it: its stage, lead unit and liaison now, the liaison's leaves and the
+    project's confirmed stage moves (a day reads the stage it was in then)."""
 
     project_id: int
     code: str
@@ -77,6 +80,7 @@ class Duty:
     liaison: str | None
     away: tuple[LeaveSpan, ...] = ()
     since: date | None = None  # the local day it was entered in the bot: nothing is due before (report_due)
+    moves: tuple[Move, ...] = ()  # its 开工, 竣工 and reopenings (bot.domain.stage_history)
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,10 @@ class DayMasks:
 
     def owed(self, duty: Duty) -> int:
         """The days the project owed a report (``due_days``, with its liaison's leaves and the day it was
-        entered)."""
+        entered, each day in the stage the project was in on it)."""
+        if self.days and any(move.day > self.days[0] for move in duty.moves):
+            return self.mask(d for d in self.days if report_due(d, stage_on(duty.stage, duty.moves, d), self.calendar,
+                                                                 away=duty.away, entered=duty.since))
         if duty.stage not in self._stages:
             days = due_days(self.days, duty.stage, self.calendar)
             self._stages[duty.stage] = (days, self.mask(days))
@@ -164,6 +171,13 @@ class DayMasks:
         if duty.away or (duty.since is not None and days and days[0] < duty.since):
             return self.mask(due_days(days, duty.stage, self.calendar, away=duty.away, entered=duty.since))
         return mask
+
+    def listed(self, duty: Duty, owed: int | None = None) -> bool:
+        """Whether the project is listed at all: one given for the days before its 竣工 in these weeks (finished
+        now, its stage moved in them) is, only when it owed one (entered finished, it owed none)."""
+        if duty.stage in REPORTING_STAGES or not duty.moves:
+            return True
+        return bool(self.owed(duty) if owed is None else owed)
 
     def marks(self, duty: Duty, reported: int, *, today: date | None = None) -> Marks:
         """The project's days as ``Marks`` (a day not over by ``today`` is "wait" when due and not reported yet);
@@ -244,6 +258,8 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
         if not entered_by(weeks[-1].end, duty.since):
             continue
         owed = counter.owed(duty)
+        if not counter.listed(duty, owed):
+            continue
         hit = owed & masks.get(duty.project_id, 0)
         unit = units.setdefault(duty.unit, [[0, 0] for _ in weeks])
         unit_codes.setdefault(duty.unit, []).append(duty.code)

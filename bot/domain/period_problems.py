@@ -1,11 +1,12 @@
 """The problems of a period, their histories read once and each replayed once at the period's end
 (``bot.domain.problem_history.problem_then``), and every problem figure of the period taken from that one replay.
 
-A bulletin reads every problem with its history once (for its Excel ledger) and takes from it its 问题办理
-shares, its table per unit, its note on deadlines never recorded, each project's open problems and the problems
-its digests name, for its period and for the period before; /rank, the web pages and the exports read only the
-problems that may count in the one figure they show (``storage.problem_history``). Both count with the
-functions below.
+A bulletin reads every problem with its history once (for its Excel ledger), replays every one raised by its
+period's end once at that end (``every_problem_at``), lists them so in its Excel 问题清单 (``ledger_rows``) and
+takes from the same replay its 问题办理 shares, its table per unit, its note on deadlines never recorded, each
+project's open problems and the problems its digests name; the period before is replayed once at its own end.
+/rank, the web pages and the exports read only the problems that may count in the one figure they show
+(``storage.problem_history``). Both count with the functions below.
 
 A problem may count in a figure of ``since``..``end`` (``may_count``) when it was raised before ``end`` and is
 being worked on or awaiting 销号 now, or has an event since ``since``: any other was resolved (or closed) before
@@ -14,7 +15,7 @@ being worked on or awaiting 销号 now, or has an event since ``since``: any oth
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -27,18 +28,23 @@ from bot.domain.problem_history import (
     Step,
     UnitProblemFigures,
     handled_within_deadline,
+    ledger_row_then,
     open_by_project,
     problem_then,
     problems_by_unit,
     unrecorded_deadlines,
 )
+from bot.domain.problem_numbers import problem_number
+from bot.domain.standings import ProblemRow
 
 __all__ = [
     "ProblemAbout",
     "ProblemHistory",
     "ProblemLine",
     "ProblemsAt",
+    "every_problem_at",
     "handling_shares",
+    "ledger_rows",
     "may_count",
     "open_problems",
     "problems_at",
@@ -91,18 +97,19 @@ def may_count(history: ProblemHistory, *, since: datetime, end: datetime, awaiti
 
 @dataclass(frozen=True)
 class ProblemsAt:
-    """The problems that may count in a figure of a window ending at ``end`` and starting at ``since`` or later,
-    each with its history and as it stood at ``end`` (replayed once)."""
+    """The problems that may count in a figure of a window ending at ``end`` and starting at ``since`` or later
+    (``since`` None: every problem raised before ``end``), each with its history and as it stood at ``end``
+    (replayed once)."""
 
     end: datetime
-    since: datetime
+    since: datetime | None
     replayed: tuple[tuple[ProblemHistory, ProblemThen], ...]
 
     def counted(self, *, since: datetime, nodes: bool = True, awaiting: bool = False) -> list[ProblemThen]:
         """The problems that may count in a figure of ``since``..``end`` (``may_count``), as they stood at
         ``end``, by number; without ``nodes``, an overdue node's problems aside; with ``awaiting``, those
         awaiting 销号 now too."""
-        if since < self.since:
+        if self.since is not None and since < self.since:
             raise ValueError(f"read for the windows from {self.since}, asked from {since}")
         since, end = _utc(since), _utc(self.end)
         return [then for history, then in self.replayed
@@ -115,8 +122,27 @@ def problems_at(histories: Iterable[ProblemHistory], *, since: datetime, end: da
     ``since`` or later, replayed at ``end``."""
     since_utc, end_utc = _utc(since), _utc(end)
     return ProblemsAt(end=end, since=since, replayed=tuple(
-        (history, problem_then(history.now, history.steps, end=end)) for history in histories
+        (history, problem_then(history.now, history.steps, end=end_utc)) for history in histories
         if may_count(history, since=since_utc, end=end_utc)))
+
+
+def every_problem_at(histories: Iterable[ProblemHistory], *, end: datetime) -> ProblemsAt:
+    """Every problem of ``histories`` raised before ``end``, replayed at ``end``: the Excel 问题清单 lists them all
+    (``ledger_rows``), and the figures of any window ending at ``end`` count those that may count in it."""
+    end_utc = _utc(end)
+    return ProblemsAt(end=end, since=None, replayed=tuple(
+        (history, problem_then(history.now, history.steps, end=end_utc)) for history in histories
+        if history.now.raised_at < end_utc))
+
+
+def ledger_rows(rows: Sequence[ProblemRow], problems: ProblemsAt) -> list[ProblemRow]:
+    """The Excel 问题清单 as it stood at ``problems.end``: each of ``rows`` (the ledger's, every problem with its
+    events) raised before then, as its replay in ``problems`` has it (``ledger_row_then``); ``problems``: every
+    problem replayed (``every_problem_at``), so no problem is replayed twice."""
+    if problems.since is not None:
+        raise ValueError("the 问题清单 lists every problem: replay them all (every_problem_at)")
+    then_of = {problem_number(history.now.id): then for history, then in problems.replayed}
+    return [ledger_row_then(row, then_of[row.number], end=problems.end) for row in rows if row.raised_at < problems.end]
 
 
 def _utc(instant: datetime) -> datetime:

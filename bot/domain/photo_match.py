@@ -59,8 +59,8 @@ def hash_from_text(text: str) -> int:
 class Sighting:
     """One time a picture was sent: which photo (of which kind: report, problem, node), of which project
     (None: a problem of no project, e.g. a meeting decision) and day, when, and with what (``sent_with``: what
-    names its sending, by its kind: its report's or problem's id; for a node's evidence, the node and when the
-    photos were sent, since a node done, reopened and done again has its photos sent at several times; None:
+    names its sending, by its kind: its report's or problem's id; for a node's evidence, the node and the
+    number of its sending, since a node done, reopened and done again has several, perhaps in one second; None:
     not known)."""
 
     photo_id: int

@@ -24,6 +24,9 @@ has happened after its end and the problem is read as it stands.
   recorded on the last event before ``end`` (every event keeps the one it leaves), or read back from the first
   event after it that changed it (a 时限重算 names the response deadline it moved, an escalation for a late
   response the one it breached); blank when nothing says (events written before it was kept).
+
+One replay (``problem_then``) gives all of it: the figures count from it, and the Excel 问题清单 lists it
+(``ledger_row_then``).
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ class ProblemNow:
     level: int
     raised_at: datetime
     resolution_due_at: datetime | None
+    response_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class ProblemThen:
     resolution_due_at: datetime | None
     due_recorded: bool = True  # False: the deadline then was never recorded; the one of now stands in
     escalated: bool = False  # had gone up a level (missed a deadline) by then
+    response_due_at: datetime | None = None  # its 受理时限 then (response_deadline_then; None: none, or unknown)
 
     @property
     def active(self) -> bool:
@@ -242,7 +247,8 @@ def problem_then(now: ProblemNow, steps: Sequence[Step], *, end: datetime) -> Pr
     return ProblemThen(id=now.id, project_id=now.project_id, kind=now.kind, unit=unit, status=status, level=level,
                        raised_at=now.raised_at, resolved_at=resolved_at,
                        escalated_before_resolution=escalated_before, resolution_due_at=due, due_recorded=recorded,
-                       escalated=escalated)
+                       escalated=escalated, response_due_at=response_deadline_then(
+                           steps, end=end, due_now=now.response_due_at, level=level))
 
 
 def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | None:
@@ -321,18 +327,15 @@ def unrecorded_deadlines(problems: Iterable[ProblemThen], *, start: datetime, en
                and (p.active or (p.resolved_at is not None and start <= p.resolved_at < end)))
 
 
-def ledger_row_then(row: ProblemRow, *, end: datetime) -> ProblemRow | None:
-    """A problem's line of the Excel ledger as it stood at ``end`` (None: raised since): its history up to then,
-    its unit, status, level, response and resolution deadlines then (``response_deadline_then``: blank when
-    nothing recorded it), closed then or not."""
-    if row.raised_at >= end:
-        return None
-    steps = [Step(e.kind, e.at, e.detail, e.resolution_due_at, e.response_due_at) for e in row.events]
-    then = problem_then(ProblemNow(0, None, "", row.unit, row.status, row.level, row.raised_at,
-                                   row.resolution_due_at), steps, end=end)
-    closings = [s.at for s in steps if s.at < end and s.kind in CLOSING]
-    closed_at = (closings[-1] if closings else row.closed_at) if then.status == "closed" else None
-    response_due = response_deadline_then(steps, end=end, due_now=row.response_due_at, level=then.level)
+def ledger_row_then(row: ProblemRow, then: ProblemThen, *, end: datetime) -> ProblemRow:
+    """A problem's line of the Excel ledger as it stood at ``end``, from its replay at ``end`` (``then``:
+    ``problem_then`` of the same problem, raised before ``end``): its history up to then, its unit, status, level,
+    response and resolution deadlines then, closed then or not (when: its last closing before ``end``)."""
+    events = tuple(e for e in row.events if e.at < end)
+    closed_at = None
+    if then.status == "closed":
+        closings = [e.at for e in events if e.kind in CLOSING]
+        closed_at = closings[-1] if closings else row.closed_at
     return replace(row, unit=then.unit, status=then.status, level=then.level,
-                   resolution_due_at=then.resolution_due_at, response_due_at=response_due,
-                   closed_at=closed_at, events=tuple(e for e in row.events if e.at < end))
+                   resolution_due_at=then.resolution_due_at, response_due_at=then.response_due_at,
+                   closed_at=closed_at, events=events)

@@ -17,8 +17,9 @@ unit_led_words), else to the amount. When the spacing says otherwise ("850万达
 "850 万桩基完成", glued to the words), the line is asked back: a progress text is never stored cut.
 
 The progress text keeps the lines it was typed on (a report's paragraph of 下步计划, pasted lines), each line's
-spaces and tabs made one space. A row pasted from a spreadsheet may carry the project's name after its code
-("ZD2026-001<tab>城北高速连接线<tab>850<tab>桩基完成"): given the name, it is passed over.
+spaces and tabs made one space, as every way of reporting stores it (:func:`progress_as_stored`). A row pasted
+from a spreadsheet may carry the project's name after its code ("ZD2026-001<tab>城北高速连接线<tab>850<tab>桩基完成"):
+given the name, it is passed over.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.unit_led_words import opens_unit_led_word
 
 CODE_PATTERN = re.compile(r"^[A-Za-z]{1,10}[0-9]{2,4}-[0-9]{1,5}$")
+# The hyphens and dashes a code comes with from Word, WPS or a phone's smart punctuation, and the zero-width
+# (non-)joiners kept in user text for emoji (bot.domain.messages.clean_text), which a code never holds.
+_CODE_FOLD = str.maketrans({**dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63", "-"),
+                            "\u200c": None, "\u200d": None})
 # A word made only of unit characters ("亿", "万元", "億元", "元整"): never the start of a progress text.
 _UNIT_WORD = re.compile(r"[十百千万亿萬億元圆整]+")
 # The unit characters a progress text may open with when the unit was meant for the amount.
@@ -79,10 +84,16 @@ def looks_like_code(token: str) -> bool:
     return bool(CODE_PATTERN.match(token))
 
 
+def fold_code(token: str) -> str:
+    """A typed project code as it is stored: upper case, full-width letters and digits folded (「ＺＤ２０２６－００１」,
+    a Chinese keyboard's full-width mode), the dashes word processors put for a hyphen (non-breaking hyphen, en
+    dash, minus sign) made one, the invisible joiners copy-paste leaves around it dropped."""
+    return unicodedata.normalize("NFKC", token).translate(_CODE_FOLD).strip().upper()
+
+
 def project_code(token: str) -> str | None:
-    """The project code a typed word is, upper-cased, also when typed in full-width letters and digits
-    (「ＺＤ２０２６－００１」, a Chinese keyboard's full-width mode); None when it is no code."""
-    folded = unicodedata.normalize("NFKC", token).upper()
+    """The project code a typed word is (:func:`fold_code`); None when it is no code."""
+    folded = fold_code(token)
     return folded if looks_like_code(folded) else None
 
 
@@ -170,7 +181,15 @@ def _as_typed(progress: str, typed: str) -> str:
     while left:
         start -= 1
         left -= not typed[start].isspace()
-    lines = (" ".join(line.split()) for line in typed[start:].splitlines())
+    return progress_as_stored(typed[start:])
+
+
+def progress_as_stored(typed: str) -> str:
+    """A progress text as it is stored, whichever way it was sent (the one-shot line, a photo's caption, the
+    guided /report's step, /correct's): the lines it was typed on kept, each line's runs of spaces and tabs one
+    space, no space at either end of a line, blank lines dropped. A tab (a cell pasted from a spreadsheet) is
+    read later in the bulletins, the Word documents and the Excel ledger, where it shows as a jump or nothing."""
+    lines = (" ".join(line.split()) for line in typed.splitlines())
     return "\n".join(line for line in lines if line)
 
 

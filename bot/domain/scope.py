@@ -232,6 +232,15 @@ def follows_project(viewer: Viewer, project: ProjectFacts) -> bool:
             and (viewer.unit_id == project.lead_unit_id or viewer.unit_id in project.supporting_unit_ids))
 
 
+def follows_in_own_right(viewer: Viewer, project: ProjectFacts) -> bool:
+    """Whether the project is the viewer's by a tie of his own (liaison, 包抓领导, a handler of its lead or a
+    supporting unit): not only because top officials and admins follow every project, nor as a stand-in. A 区领导
+    standing in for a 包抓领导 holds the absent lead's projects apart from those, marked whose, as a lead stand-in
+    does (/mine, /project's list)."""
+    return follows_project(Viewer(person_id=viewer.person_id, roles=viewer.roles - SEE_ALL, unit_id=viewer.unit_id),
+                           project)
+
+
 def may_raise(viewer: Viewer, project: ProjectFacts) -> bool:
     """Whether the viewer may raise a problem on the project: its liaison, holding the liaison role."""
     return "liaison" in viewer.roles and project.liaison_id == viewer.person_id

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bot.domain.duties import entered_by
 from bot.domain.progress import completion_rate, schedule_progress
 from bot.domain.standings import ProjectStanding, totals
 from bot.domain.year_to_date import BaseDays, base_days
@@ -112,19 +113,23 @@ def recent_week_ends(cutoff: date, weeks: int = 4) -> list[date]:
 
 
 def recent_trend(projects: Iterable[ProjectStanding], later: Mapping[str, Sequence[Decimal]],
-                 days: Sequence[date]) -> list[TrendPoint]:
+                 days: Sequence[date], entered: Mapping[str, date | None]) -> list[TrendPoint]:
     """Completion of ``projects`` taken together (``bot.domain.standings.totals``) at the end of each of
     ``days``, the last of which is their standings' cut-off day, with 序时进度 then.
 
     ``later``: project code → for each of ``days`` but the last, what counted after that day up to the cut-off
-    (``storage.report_figures.counted_after``): year-to-date then is year-to-date on the cut-off day less it."""
+    (``storage.report_figures.counted_after``): year-to-date then is year-to-date on the cut-off day less it.
+    ``entered``: project code → the day it came into the ledger (``storage.entered.entered_on``; None or absent:
+    not known, long ago): each point counts the projects entered by its day (``bot.domain.duties.entered_by``), as
+    that day's bulletin counted them; a project imported since was in none of its figures."""
     projects = list(projects)
-    whole = totals(projects)
     points = []
     for i, day in enumerate(days):
+        then = [p for p in projects if entered_by(day, entered.get(p.code))]
+        whole = totals(then)
         done = whole.done
         if i < len(days) - 1:
-            done -= sum((later[p.code][i] for p in projects if p.code in later), Decimal(0))
+            done -= sum((later[p.code][i] for p in then if p.code in later), Decimal(0))
         points.append(TrendPoint(day, done, completion_rate(done, whole.plan), schedule_progress(day)))
     return points
 

@@ -10,7 +10,7 @@ Input
   optionally 「项目节点计划」 (nodes) and 「阶段记录」 (each project's 开工, 竣工 and 恢复在建 with its day).
   Every sheet is recognised by its header row (found in the first rows, below any title rows),
   so renamed sheets work too; sheets without a recognisable header are ignored unless they carry
-  one of the two names above.
+  one of the two names above. Hidden sheets are never read (``Ledger.hidden_sheets`` names them).
 * A .csv file per table (UTF-8 with or without BOM, or GB18030 as Chinese Excel saves it),
   recognised as projects or people by its header row.
 
@@ -23,7 +23,8 @@ be later than ``today`` (the day of the import), nor the finish before the start
 
 In xlsx sheets a value merged down several rows (e.g. one 包抓领导 for a block of projects) is
 copied into every row of the merge; rows that are only a merged banner across the columns
-(「一、工业项目」), 合计/总计/小计 rows and repeated header rows are skipped.
+(「一、工业项目」), 合计/总计/小计 rows and repeated header rows are skipped. A formula whose value the
+file does not hold (never saved in Excel or WPS) is an issue of its cell, not a blank.
 
 Output
 ------
@@ -39,7 +40,8 @@ names made only of Chinese characters lose padding spaces (「王  刚」 → �
 chat's amount grammar (bot.domain.amounts: 「4.2亿」 is 42,000 万元).
 
 Modules: `cells` (one cell), `columns` (the template's headers), `tables` (finding a table in a sheet),
-`row_checks` (one row on its own), `cross_checks` (across rows), `reader` (files).
+`row_checks` (one row on its own), `cross_checks` (across rows), `reader` (files), `sheet_parts` (what the
+.xlsx file says that openpyxl's read-only mode does not: merged cells, formulas without a value).
 """
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, ImportIssue, Ledger, PersonRow, ProjectRow

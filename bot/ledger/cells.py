@@ -16,6 +16,7 @@ from typing import NamedTuple
 from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import ASCII_DIGITS
 from bot.domain.messages import one_line
+from bot.domain.report_line import fold_code
 
 _CODE_MAX = 40
 # Excel serial numbers for 1950-01-01 .. 2100-12-31; other numbers in a date column are errors.
@@ -30,7 +31,6 @@ _DATE_RE = re.compile(
 )
 _COMPACT_DATE_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 _LIST_SPLIT_RE = re.compile(r"[、，,;；\s]+")
-_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―－﹣−"})
 PARENS = str.maketrans({"（": "(", "）": ")"})
 _CJK_NAME_RE = re.compile(r"[\u3400-\u9fff·•\s]+")
 TOTAL_LABELS = frozenset({"合计", "总计", "小计"})
@@ -78,7 +78,8 @@ def person_name(value: object) -> str | None:
 
 
 def norm_code(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).translate(_DASHES).strip().upper()
+    """A 项目编号 cell as stored: read as a code typed in the chat is (``fold_code``: full-width, dashes folded)."""
+    return fold_code(text)
 
 
 def valid_code(code: str) -> bool:

@@ -18,6 +18,7 @@ from bot.ledger.columns import (
     C_CODE,
     C_LEAD,
     C_LEAD_UNIT,
+    C_LIAISON,
     C_STAGE,
     C_SUPPORTING,
     LEADER_ROLES,
@@ -92,6 +93,7 @@ class Checks:
         the people stored without a phone, by name, with the roles of each."""
         self._check_duplicate_projects()
         self._check_duplicate_people(known_people or {})
+        self._check_namesake_liaisons(known_people or {})
         self._check_nodes({c.strip().upper() for c in known_projects})
         self._check_stages()
         known = {u.strip().translate(PARENS) for u in known_units if u and u.strip()}
@@ -197,10 +199,11 @@ class Checks:
         for the 手机."""
         read = [d for d in self._people if d.row is not None]
         twice: set[int] = set()
-        for draft, seen in repeats(read, lambda d: (d.name, d.row.phone if d.row else None, d.role)):
+        for draft, seen in repeats(read, lambda d: (person(d), d.role)):
+            assert draft.row is not None
+            self._reject(draft, P_NAME, "person_repeated", name=draft.name, phone=bool(draft.row.phone),
+                         key=None if draft.row.phone else draft.row.key, **where(seen, draft))
             twice.add(id(draft))
-            self._reject(draft, P_NAME, "person_repeated", name=draft.name, phone=bool(draft.row and draft.row.phone),
-                         **where(seen, draft))
         once = [d for d in read if id(d) not in twice]
         no_phone: dict[str, list[PersonDraft]] = {}
         for draft in once:
@@ -218,10 +221,6 @@ class Checks:
                 twice.add(id(draft))
                 self._reject(draft, P_PHONE, "namesake_no_phone", name=name, **where(drafts[0], draft))
         once = [d for d in once if id(d) not in twice]
-
-        def person(d: PersonDraft) -> tuple[str | None, str | None] | None:
-            return (d.name, d.row.phone) if d.row else None
-
         for attribute in ("unit", "title"):
             for draft, seen in repeats((d for d in once if d.row and getattr(d.row, attribute)), person):
                 assert draft.row is not None and seen.row is not None
@@ -239,6 +238,29 @@ class Checks:
                 self._reject(draft, P_PHONE, "phone_used", phone=draft.row.phone, name=owner.row.name,
                              **where(owner, draft))
 
+    def _check_namesake_liaisons(self, known_people: Mapping[str, Collection[Collection[str]]]) -> None:
+        """A project row naming its liaison without a 联络员手机 means one person: refused when the roster has
+        several 联络员 of that name (told apart by phone or 人员编号) and none of them lists the project under
+        负责项目, or when the roster has none of that name and the database several without a phone (it would
+        otherwise be read as a new namesake)."""
+        liaisons: dict[str, list[PersonDraft]] = {}
+        for draft in self._people:
+            if draft.ok and draft.row is not None and draft.role == "liaison":
+                liaisons.setdefault(draft.row.name, []).append(draft)
+        for project in self._projects:
+            row = project.row
+            if row is None or not row.liaison or row.liaison_phone:
+                continue
+            rows = liaisons.get(row.liaison, [])
+            if any(row.code in d.row.projects for d in rows if d.row is not None):
+                continue
+            people = {person(d) for d in rows}
+            stored = sum(1 for roles in known_people.get(row.liaison, ()) if "liaison" in roles)
+            if len(people) > 1 or (not rows and stored > 1):
+                self._reject(project, C_LIAISON, "liaison_ambiguous", name=row.liaison, code=row.code,
+                             rows=[d.key[1] for d in rows], sheet=rows[0].sheet if rows else None,
+                             count=len(people) if rows else stored)
+
     def _check_units(self, known: set[str]) -> None:
         for draft in self._projects:
             if draft.lead_unit and draft.lead_unit not in known:
@@ -251,6 +273,17 @@ class Checks:
         for draft in self._projects:
             if draft.lead_name and draft.lead_name not in leaders:
                 self._reject(draft, C_LEAD, "lead_unknown", name=draft.lead_name)
+
+
+def person(draft: PersonDraft) -> tuple[str | None, str, str | None] | None:
+    """Who a roster row is, as far as the rows alone tell: its name with its phone, else with its 人员编号 (two
+    numbers are two namesakes), else its name alone (rows of one name without either: checked as one person,
+    unless refused as namesakes)."""
+    if draft.row is None:
+        return None
+    if draft.row.phone:
+        return (draft.name, "phone", draft.row.phone)
+    return (draft.name, "key", draft.row.key) if draft.row.key else (draft.name, "", None)
 
 
 def repeats(drafts: Iterable[D], key: Callable[[D], Hashable | None]) -> Iterator[tuple[D, D]]:

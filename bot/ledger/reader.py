@@ -30,7 +30,7 @@ from bot.ledger.columns import (
 )
 from bot.ledger.cross_checks import Checks
 from bot.ledger.issue_words import issue_words
-from bot.ledger.merges import merged_ranges
+from bot.ledger.sheet_parts import sheet_parts
 from bot.ledger.tables import Table, find_table, sheet_grid
 
 
@@ -68,6 +68,7 @@ def read_ledger(
     ledger = reader.finish(known_units, reader.as_of, reader.year, known_projects=known_projects,
                            known_people=known_people or {})
     ledger.skipped_sheets = reader.skipped_sheets
+    ledger.hidden_sheets = reader.hidden_sheets
     return ledger
 
 
@@ -79,6 +80,7 @@ class _Reader(Checks):
         self.as_of: date | None = None  # the first 截至某日 a projects table names
         self.year: int | None = None  # the first year a projects table's title names
         self.skipped_sheets: list[str] = []  # sheets of a workbook that has a ledger table, not read themselves
+        self.hidden_sheets: list[str] = []  # hidden sheets: never read (an old copy kept out of sight)
 
     def _file_issue(self, sheet: str, reason: str, **context: object) -> None:
         """A problem with a whole file or sheet, by its reason in ledger_issue.j2."""
@@ -113,10 +115,13 @@ class _Reader(Checks):
             return
         found = False
         skipped: list[str] = []
-        merges = merged_ranges(path)
+        parts = sheet_parts(path)
         try:
             for sheet in workbook.worksheets:
-                grid, banners = sheet_grid(sheet, merges.get(sheet.title, ()))
+                if sheet.sheet_state != "visible":  # hidden or very hidden: what the office put out of sight
+                    self.hidden_sheets.append(sheet.title)
+                    continue
+                grid, banners = sheet_grid(sheet, parts.get(sheet.title))
                 named = sheet.title.strip() in (PROJECT_SHEET, PEOPLE_SHEET, NODE_SHEET, STAGE_SHEET)
                 if not any(not is_blank(c) for r in grid for c in r):
                     if named:

@@ -68,6 +68,7 @@ from bot.ledger.columns import (
     STATUS_STOPPED,
 )
 from bot.ledger.issue_words import issue_words
+from bot.ledger.sheet_parts import Uncalculated
 from bot.ledger.tables import Table
 
 __all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "StageDraft", "node_draft", "person_draft",
@@ -141,16 +142,27 @@ class RowCheck:
         self.today = today  # the day of the import: a day the row says happened may not be later
         self.sheet, self.number = table.sheet, key[1]
         self.ok = True
+        self._uncalculated: set[str] = set()  # columns holding a formula without its value: said once, no more
 
     def get(self, column: str) -> object:
+        """The cell of ``column`` (None: blank, or a column the table does not have). A formula whose value the
+        file does not hold is said (the row left out) and read as blank."""
         index = self._table.columns.get(column)
         if index is None:  # an optional column the table does not have
             return None
-        return self._cells[index] if index < len(self._cells) else None
+        value = self._cells[index] if index < len(self._cells) else None
+        if isinstance(value, Uncalculated):
+            if column not in self._uncalculated:
+                self.err(column, "formula_uncalculated", formula=value.formula)
+                self._uncalculated.add(column)
+            return None
+        return value
 
     def err(self, column: str, reason: str, **context: object) -> None:
         """Report a problem in ``column`` of this row (which is then left out), by its reason in ledger_issue.j2."""
         self.ok = False
+        if column in self._uncalculated:  # its formula was said: no other words about the blank it reads as
+            return
         self._issue(self.key, self.sheet, self.number, column, issue_words(reason, **context))
 
     def bad_cell(self, column: str, problem: CellProblem) -> None:

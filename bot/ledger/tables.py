@@ -4,14 +4,13 @@ resolved; banners, totals and repeated headers left out), and the baseline's day
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from bot.ledger.cells import BANNER_RE, TOTAL_LABELS, as_of_in, cell_str, is_blank, year_in
 from bot.ledger.columns import C_CODE, HEADER_SCAN_ROWS, P_NAME, header_key, map_header, table_kind
-from bot.ledger.merges import Range
+from bot.ledger.sheet_parts import SheetParts
 
 
 @dataclass
@@ -56,19 +55,26 @@ def find_table(sheet: str, grid: list[list[object]], banners: set[int]) -> Table
     return None
 
 
-def sheet_grid(sheet: object, merges: Sequence[Range]) -> tuple[list[list[object]], set[int]]:
-    """Cell values of a worksheet, its `merges` resolved; plus the 1-based rows that are only a banner.
+def sheet_grid(sheet: object, parts: SheetParts | None = None) -> tuple[list[list[object]], set[int]]:
+    """Cell values of a worksheet, what its ``parts`` say resolved; plus the 1-based rows that are only a banner.
 
-    A value merged down several rows is copied into each of them. A merge across several columns
-    keeps its value in the first cell only; a row holding nothing but such a merge is a banner.
+    A formula whose value the file does not hold is its ``Uncalculated`` (not an empty cell). A value merged
+    down several rows is copied into each of them. A merge across several columns keeps its value in the
+    first cell only; a row holding nothing but such a merge is a banner.
     """
     # A read-only sheet whose stored size is missing or wrong would be read twice to size it; rows of
     # different lengths are fine here (every reader of a row checks its length).
     if hasattr(sheet, "reset_dimensions"):
         sheet.reset_dimensions()
     grid = [list(r) for r in sheet.iter_rows(min_row=1, values_only=True)]  # type: ignore[attr-defined]
+    parts = parts or SheetParts()
+    for (row, column), formula in parts.uncalculated.items():
+        if row <= len(grid):
+            cells = grid[row - 1]
+            cells.extend([None] * (column - len(cells)))
+            cells[column - 1] = formula
     banners: set[int] = set()
-    for min_col, top, max_col, max_row in merges:
+    for min_col, top, max_col, max_row in parts.merges:
         left = min_col
         if top > len(grid):
             continue

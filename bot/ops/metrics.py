@@ -232,13 +232,14 @@ class InstrumentedTransport:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    async def send(self, chat_id: str, reply: Any, **kwargs: Any) -> None:
+    async def send(self, chat_id: str, reply: Any, **kwargs: Any) -> Any:
         try:
-            await self._inner.send(chat_id, reply, **kwargs)
+            sent = await self._inner.send(chat_id, reply, **kwargs)
         except BaseException as error:
             self._registry.outbox_failed.labels(channel=self._channel, reason=_reason(error)).inc()
             raise
         self._registry.outbox_sent.labels(channel=self._channel).inc()
+        return sent  # the ids of the messages sent, as the wrapped transport gives them
 
 
 def instrument_transports(transports: Mapping[str, Any], registry: BotMetrics) -> dict[str, Any]:

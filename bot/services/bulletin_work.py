@@ -25,6 +25,7 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, following_period
 from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
+from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
 from bot.domain.trend import recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
@@ -33,7 +34,7 @@ from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
 from bot.services import standings as standings_service
 from storage.corrections import Correction
-from storage.digest_queries import UnitProblems
+from storage.entered import entered_on
 from storage.project_figures import ProjectFigures
 
 __all__ = ["BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "render_files_and_texts"]
@@ -78,7 +79,7 @@ class BulletinJob:
     figures: ProjectFigures
     problem_shares: dict[str, float | None]
     problems: list[ProblemRow] | None  # the problem sheet of the Excel ledger (None: no ledger)
-    unit_problems: list[UnitProblems]
+    unit_problems: list[UnitProblemFigures]
     open_problems: dict[str, list[OpenProblem]]  # project code → its open problems
     out_dir: Path
     top_problems: list[OpenProblem] = field(default_factory=list)  # open at 区长 or above, for their summary
@@ -236,7 +237,7 @@ def _write_files(standings: Standings, problems: list[ProblemRow] | None, period
     return files, failed
 
 
-def _busiest(units: list[UnitProblems]) -> list[UnitProblems]:
+def _busiest(units: list[UnitProblemFigures]) -> list[UnitProblemFigures]:
     """The units with a problem raised, solved or overdue in the period, most overdue first (then most raised,
     most solved, by name): the text's and the Word document's order; a unit with nothing in the period is not
     listed."""
@@ -301,13 +302,14 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     codes = {row.id: row.code for row in job.figures.projects}
     later = {codes[project_id]: sums for project_id, sums in job.counted_later.items() if project_id in codes}
     base_day = {codes[project_id]: day for project_id, day in job.base_day_of.items() if project_id in codes}
+    entered = {row.code: entered_on(row.entered_at) if row.entered_at else None for row in job.figures.projects}
     for leader_id, projects in by_leader.items():
         named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
         trend, trend_bases = [], BaseDays()
         his_bases = Counter(base_day[p.code] for p in projects if p.code in base_day)
         if len(job.trend_days) > 1:
             # a point before one of his projects' base days holds that base whole: left out, and said so
-            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days), his_bases)
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered), his_bases)
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,

@@ -1,8 +1,9 @@
 """The bot taken out of a bulletin group (removed by a member, or the group banned it): nothing sent there arrives
 any more, so every active admin is told at once, with the two ways on (add the bot back, or remove the group),
 rather than find out when a bulletin does not come, and once per removal: the same change delivered again (the
-channel redelivers what it thinks was not received) tells nobody twice. A group that receives no bulletins is
-nobody's business."""
+channel redelivers what it thinks was not received) tells nobody twice. The group is marked as taken out: the
+bulletins are no longer sent there, and the lists of groups say so. Added back, the group receives them again and
+the admins hear of it once. A group that receives no bulletins is nobody's business."""
 
 from __future__ import annotations
 
@@ -11,22 +12,42 @@ from datetime import datetime
 from bot.domain.messages import Reply
 from bot.render import Renderer
 from storage import outbox, people
+from storage.audit import Actor
 from storage.db import Database
-from storage.group_chats import group_of_chat
+from storage.group_chats import group_of_chat, mark_back, mark_left
 
 
 async def bot_left_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
-                         removal: str, at: datetime) -> bool:
-    """Tell the admins the bot is out of the bulletin group of `chat_id`; False when it is no bulletin group.
+                         removal: str, at: datetime, actor: Actor) -> bool:
+    """Mark the bulletin group of `chat_id` as taken out and tell the admins; False when it is no bulletin group.
     `removal` names this removal as the channel tells it (when and how: the same for the same change delivered
-    again), `at` is now."""
+    again), `at` is now, `actor` the channel that told it."""
     async with db.session() as session:
         group = await group_of_chat(session, channel=channel, chat_id=chat_id)
         if group is None:
             return False
+        await mark_left(session, group=group, at=at, actor=actor)
         reply = Reply(html=renderer.render("group_left", group=group, title=title))
         admins = await people.active_admins(session)
         await outbox.enqueue_for_people(session, [
             outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"group-left:{group.id}:{removal}:p{admin.id}")
             for admin in admins], now=at)
+    return True
+
+
+async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
+                            at: datetime, actor: Actor) -> bool:
+    """The bot added back to the bulletin group of `chat_id` it had been taken out of: its bulletins go there
+    again, and the admins are told once (the same change delivered again finds it back already). False when it is
+    no bulletin group, or was not taken out."""
+    async with db.session() as session:
+        group = await group_of_chat(session, channel=channel, chat_id=chat_id)
+        if group is None or not await mark_back(session, group=group, at=at, actor=actor):
+            return False
+        reply = Reply(html=renderer.render("group_back", group=group, title=title))
+        admins = await people.active_admins(session)
+        key = f"group-back:{group.id}:{int(at.timestamp())}"
+        await outbox.enqueue_for_people(session, [
+            outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"{key}:p{admin.id}") for admin in admins],
+            now=at)
     return True

@@ -39,8 +39,9 @@ async def deliver(session: AsyncSession, renderer: Renderer, concerns: Sequence[
         key = group_key(f"group:{kind}", person_id, [c.key for c in mine])
         html = renderer.render("notice_digest", kind=kind, lines=[Markup(c.line) for c in mine[:DIGEST_LINES_MAX]],
                                count=len(mine), more=max(0, len(mine) - DIGEST_LINES_MAX))
+        about = tuple(dict.fromkeys(code for c in mine for code in c.reply.about))  # a reminder's projects
         notices.append(outbox.PersonNotice(person_id=person_id, key=key,
-                                           reply=Reply(html=html, buttons=digest_buttons(mine))))
+                                           reply=Reply(html=html, buttons=digest_buttons(mine), about=about)))
         merged += [(person_id, c.key, key) for c in mine]
     ids = await outbox.enqueue_for_people(session, notices, now=now)
     await outbox.mark_merged(session, merged, now=now)

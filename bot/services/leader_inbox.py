@@ -1,13 +1,13 @@
 """What waits for a 包抓领导 on some of his projects: the problems at his level (上报至包抓领导, for his 批示 or
 coordination) and the extension requests he decides (those of the problems still at the unit). Told to whoever
 takes the projects over (`/handover`, `/project_set … 包抓领导`), so that nothing escalated to the one who left waits
-unseen."""
+unseen. The stand-in of a 包抓领导 on leave is told it with the acts themselves (`LeaderInbox.action_buttons`)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,9 @@ from bot.domain.escalation import ACTIVE
 from bot.domain.messages import Button
 from bot.render import label
 from bot.services import extensions
+from bot.services.problems import leader_buttons
 from storage import problems as repo
-from storage.models import Problem
+from storage.models import Problem, ProblemEvent
 
 LEAD_LEVEL = 1  # the 包抓领导's (bot.domain.escalation.LEVEL_NAMES)
 BUTTONS_MAX = 6  # problems offered as buttons under the notice (a WeCom card holds 6); /issues has them all
@@ -27,15 +28,39 @@ BUTTONS_MAX = 6  # problems offered as buttons under the notice (a WeCom card ho
 class LeaderInbox:
     at_his_level: list[Problem] = field(default_factory=list)
     extensions: list[Problem] = field(default_factory=list)
+    requests: dict[int, ProblemEvent] = field(default_factory=dict)  # problem id → its waiting extension request
 
     @property
     def empty(self) -> bool:
         return not (self.at_his_level or self.extensions)
 
+    def asked(self, problem: Problem) -> date:
+        """The day the waiting extension request of one of `extensions` asks for."""
+        return date.fromisoformat(self.requests[problem.id].detail["day"])
+
     def buttons(self) -> tuple[tuple[Button, ...], ...]:
         """A button opening each waiting problem's card (the first BUTTONS_MAX), where he acts on it."""
         waiting = [*self.at_his_level, *self.extensions][:BUTTONS_MAX]
         return tuple((Button(label("problem", p.number), f"pb:show:{p.id}"),) for p in waiting)
+
+    def action_buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """A row for each waiting problem (the first BUTTONS_MAX) with the acts its card offers a holder of the
+        包抓领导's level, named by its number: 批示 on one at his level, 同意延期 / 不同意 on an extension request;
+        then its 详情. They are the card's buttons (the same data): pressed, the same router and scope checks
+        decide, as of the day they are pressed."""
+        rows = []
+        for problem in self.at_his_level[:BUTTONS_MAX]:
+            acts = [b for row in leader_buttons(problem) for b in row if not b.data.startswith("pb:show:")]
+            rows.append(_numbered(problem, acts))
+        for problem in self.extensions[:max(0, BUTTONS_MAX - len(self.at_his_level))]:
+            rows.append(_numbered(problem, [b for row in extensions.extension_buttons(problem) for b in row]))
+        return tuple(rows)
+
+
+def _numbered(problem: Problem, acts: list[Button]) -> tuple[Button, ...]:
+    """The acts on a problem labelled with its number (「W0001 同意延期」), and its 详情 opening the card."""
+    return (*(Button(label("problem_act", problem.number, b.label), b.data) for b in acts),
+            Button(label("problem", problem.number), f"pb:show:{problem.id}"))
 
 
 async def waiting_on(session: AsyncSession, *, project_ids: Collection[int], before: datetime | None = None
@@ -58,4 +83,5 @@ async def waiting_on(session: AsyncSession, *, project_ids: Collection[int], bef
             pending = extensions.waiting_in(histories[problem.id])
             if pending is not None and (before is None or pending.at < before):
                 inbox.extensions.append(problem)
+                inbox.requests[problem.id] = pending
     return inbox

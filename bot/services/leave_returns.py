@@ -1,6 +1,8 @@
 """A 包抓领导 back from a leave that named a substitute (代理人) and ran to its last day: told once, the day after,
-that his projects' problems are his again and what the substitute decided in his place. A leave ended early by
-销假 tells him at once instead (handlers.leave)."""
+that his projects' problems are his again, what the substitute decided in his place, and what waits at his level
+now (`waiting_for`: what reached it during the leave, or was left undecided, with the acts as buttons); the
+substitute, that he no longer stands in, and which of what waits went back to the lead (as at 销假). A leave
+ended early by 销假 tells them at once instead (handlers.leave)."""
 
 from __future__ import annotations
 
@@ -12,28 +14,47 @@ from bot.clock import day_start, local_day
 from bot.domain.messages import Reply
 from bot.domain.problem_numbers import problem_number
 from bot.render import Renderer
+from bot.services import leader_inbox
+from bot.services.leader_inbox import LeaderInbox
 from storage import leaves as leave_repo
 from storage import outbox
 from storage import problems as problem_repo
+from storage import projects as project_repo
 from storage.models import Person
 
 LOOK_BACK_DAYS = 7  # a leave that ended up to a week ago is still told (the bot was down on the day after)
 
 
 async def tell_returned(session: AsyncSession, renderer: Renderer, *, now: datetime) -> int:
-    """Tell each 包抓领导 whose leave with a substitute has ended (once: the notice's key); the notices queued."""
+    """Tell each 包抓领导 whose leave with a substitute has ended, once: its end is then handled
+    (`Leave.end_handled_at`), told or not, and not looked at again. The notices queued."""
     today = local_day(now)
     count = 0
-    for leave in await leave_repo.ended_with_substitute(session, start=today - timedelta(days=LOOK_BACK_DAYS),
+    for leave in await leave_repo.leads_ended_unhandled(session, start=today - timedelta(days=LOOK_BACK_DAYS),
                                                         end=today - timedelta(days=1)):
+        leave.end_handled_at = now
         person = await session.get(Person, leave.person_id)
         substitute = await session.get(Person, leave.substitute_id) if leave.substitute_id else None
         if person is None or substitute is None or not person.active or "lead" not in person.role_names:
             continue
         decided = await problem_repo.decided_in_place_of(session, lead_id=person.id, substitute_id=substitute.id,
                                                          since=day_start(leave.start))
-        html = renderer.render("leave_back", leave=leave, person=person, substitute=substitute,
+        waiting = await waiting_for(session, person)
+        html = renderer.render("leave_back", leave=leave, person=person, substitute=substitute, inbox=waiting,
                                decided=[(problem_number(e.problem_id), e) for e in decided])
-        count += len(await outbox.enqueue_for_person(session, person_id=person.id, reply=Reply(html=html),
+        count += len(await outbox.enqueue_for_person(session, person_id=person.id,
+                                                     reply=Reply(html=html, buttons=waiting.action_buttons()),
                                                      key=f"leave:{leave.id}:back", now=now))
+        if substitute.active:
+            html = renderer.render("leave_back_stand_in", leave=leave, person=person, inbox=waiting)
+            count += len(await outbox.enqueue_for_person(session, person_id=substitute.id, reply=Reply(html=html),
+                                                         key=f"leave:{leave.id}:back:stand-in", now=now))
     return count
+
+
+async def waiting_for(session: AsyncSession, lead: Person) -> LeaderInbox:
+    """What waits at the 包抓领导's level on his projects now that he holds it again: the problems at his level and
+    the extension requests his level decides, whenever they came (sent to his stand-in during the leave, or
+    before it and left undecided)."""
+    projects = await project_repo.projects_led_by(session, lead_ids=[lead.id])
+    return await leader_inbox.waiting_on(session, project_ids=[p.id for p in projects])

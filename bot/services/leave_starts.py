@@ -1,8 +1,8 @@
 """A 包抓领导's stand-in (代理人) told, when the leave begins, what already waits at the lead's level on his projects:
 the problems gone up to the lead and the extension requests sent for his decision before the leave took effect
-(those reaching the level during the leave go to the stand-in himself). One notice per leave (its key), with a
-button opening each problem's card where he acts: by the escalation tick from the leave's first day, or at once
-when the leave is entered starting today (handlers.leave)."""
+(those reaching the level during the leave go to the stand-in himself). One notice per leave (its key), carrying
+the acts each problem's card offers him (批示, 同意延期 / 不同意) and a button opening the card: by the escalation
+tick from the leave's first day, or at once when the leave is entered starting today (handlers.leave)."""
 
 from __future__ import annotations
 
@@ -27,21 +27,21 @@ def notice_key(leave: Leave) -> str:
 
 
 async def tell_stand_ins(session: AsyncSession, renderer: Renderer, *, now: datetime) -> int:
-    """Tell the stand-in of each 包抓领导's leave running today, begun lately and not told yet, what waits for
-    him; the notices queued."""
+    """Tell the stand-in of each 包抓领导's leave running today, begun lately and not handled yet, what waits for
+    him; the notices queued. A leave is looked at once: what waited is fixed when it took effect."""
     today = local_day(now)
-    begun = await leave_repo.begun_with_substitute(session, since=today - timedelta(days=LOOK_BACK_DAYS), day=today)
-    told = await outbox.keys_used(session, [notice_key(leave) for leave in begun]) if begun else set()
     count = 0
-    for leave in begun:
-        if notice_key(leave) not in told:
-            count += await tell_stand_in(session, renderer, leave, now=now)
+    for leave in await leave_repo.leads_begun_unhandled(session, since=today - timedelta(days=LOOK_BACK_DAYS),
+                                                        day=today):
+        count += await tell_stand_in(session, renderer, leave, now=now)
     return count
 
 
 async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave, *, now: datetime) -> int:
-    """Tell the stand-in of this leave what waited for the 包抓领导 when it took effect (its first day, or when it
-    was entered, if later); nothing when nothing waits. The notices queued (none when told before)."""
+    """Tell the stand-in of this leave (begun) what waited for the 包抓领导 when it took effect (its first day, or
+    when it was entered, if later); nothing when nothing waits. Its start is then handled
+    (`Leave.start_handled_at`), told or not. The notices queued (none when told before)."""
+    leave.start_handled_at = now
     person = await session.get(Person, leave.person_id)
     substitute = await session.get(Person, leave.substitute_id) if leave.substitute_id else None
     if (person is None or substitute is None or not person.active or not substitute.active
@@ -54,4 +54,4 @@ async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave,
         return 0
     html = renderer.render("leave_stand_in_start", leave=leave, person=person, inbox=inbox)
     return len(await outbox.enqueue_for_person(session, person_id=substitute.id, key=notice_key(leave), now=now,
-                                               reply=Reply(html=html, buttons=inbox.buttons())))
+                                               reply=Reply(html=html, buttons=inbox.action_buttons())))

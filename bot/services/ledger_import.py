@@ -51,6 +51,7 @@ class ImportResult:
     plan: ImportPlan | None = None
     written: bool = False
     skipped_sheets: list[str] = field(default_factory=list)  # sheets of the workbooks that were not read
+    hidden_sheets: list[str] = field(default_factory=list)  # hidden sheets, never read
 
     @property
     def needs_as_of(self) -> bool:
@@ -100,7 +101,7 @@ async def import_ledger(
                                      known_people=phoneless,
                                      progress=progress, today=to_local(now).date())
     if ledger.issues:
-        return ImportResult(issues=list(ledger.issues))
+        return ImportResult(issues=list(ledger.issues), hidden_sheets=ledger.hidden_sheets)
     today = to_local(now).date()
     day, source = (ledger.as_of, "file") if ledger.as_of else (as_of, "given") if as_of else (None, None)
     if day is None and ledger.year is not None and ledger.year < today.year:
@@ -113,9 +114,10 @@ async def import_ledger(
     if ledger.nodes_read and not plan.needs_as_of:
         plan.nodes = plan_nodes(ledger.nodes, await node_repo.stored_nodes(session))
     if plan.needs_as_of or dry_run:
-        return ImportResult(plan=plan, skipped_sheets=ledger.skipped_sheets)
+        return ImportResult(plan=plan, skipped_sheets=ledger.skipped_sheets, hidden_sheets=ledger.hidden_sheets)
     await write_plan(session, plan, now=now, actor=actor)
-    return ImportResult(plan=plan, written=True, skipped_sheets=ledger.skipped_sheets)
+    return ImportResult(plan=plan, written=True, skipped_sheets=ledger.skipped_sheets,
+                        hidden_sheets=ledger.hidden_sheets)
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

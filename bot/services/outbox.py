@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -60,7 +60,7 @@ from bot.services.outbox_outcomes import Outcomes
 from bot.services.outbox_pipeline import Outcome, Pipeline, SendStats
 from bot.services.send_limits import SendLimits
 from bot.services.slots import OldestFirstSlots
-from storage import outbox, outbox_sending
+from storage import outbox, outbox_sending, sent_messages
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -351,10 +351,14 @@ class OutboxSender:
             # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
             go = now < lease_until and await self._mark_started(message, now)
             if go:
-                error = await self._attempt(transport, chat_id, reply, attachment, skip=message.parts_sent or 0)
+                error, sent = await self._attempt(transport, chat_id, reply, attachment,
+                                                  skip=message.parts_sent or 0)
                 # The outcome is written before the slot is free: a crash leaves at most as many rows in doubt
                 # as there are slots (deploy/README.md), not one more per outcome still being written.
-                return await self.outcomes.conclude(message, key, error)
+                outcome = await self.outcomes.conclude(message, key, error)
+                if error is None and reply.about and sent:
+                    await self._remember(channel, chat_id, sent, reply.about)
+                return outcome
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
         return await self.outcomes.release(message, at=self.clock.now())
 
@@ -370,18 +374,28 @@ class OutboxSender:
         return await persist(write, what=f"outbox message {message.id} starting")
 
     async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
-                       attachment: Attachment | None, *, skip: int) -> Exception | None:
+                       attachment: Attachment | None, *, skip: int) -> tuple[Exception | None, Sequence[str]]:
         """One send, leaving out the ``skip`` messages of the reply that got through in earlier tries; the
-        error it ended with, if any."""
+        error it ended with, if any, and the ids of the messages sent (when the channel gives them)."""
         extra: dict[str, object] = {"skip": skip} if skip > 0 else {}
         if attachment is not None:
             extra["attachment"] = attachment
         try:
             sending = transport.send(chat_id, reply, **extra)  # type: ignore[arg-type]
-            await asyncio.wait_for(sending, self.send_timeout)
+            sent = await asyncio.wait_for(sending, self.send_timeout)
         except Exception as exc:  # the channel's errors, timeouts, and transport bugs alike
-            return exc
-        return None
+            return exc, ()
+        return None, [str(message_id) for message_id in sent or ()]
+
+    async def _remember(self, channel: str, chat_id: str, sent: Sequence[str], about: Sequence[str]) -> None:
+        """The messages just sent are about the projects ``about`` (a reminder's): an answer to one of them is
+        read as about them. A failure is only logged: the answer is then asked for its project code."""
+        try:
+            async with self._session() as session:
+                await sent_messages.remember(session, channel=channel, chat_id=chat_id, message_ids=sent,
+                                             about=about, now=self.clock.now())
+        except Exception:
+            log.exception("could not keep which projects the messages sent to %s:%s are about", channel, chat_id)
 
     async def hand_back(self, message: OutboxMessage) -> Outcome:
         """Hand back a row that was not started (for ``Pipeline``): due now, or when its chat's flood control

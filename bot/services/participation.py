@@ -4,12 +4,13 @@ weekly bulletin and the web 填报情况 page."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.participation import Duty, Participation, Week, last_weeks, participation, reported_masks
+from bot.domain.stage_history import Move
 from bot.domain.workdays import WorkCalendar
 from storage.participation import participation_duties, reported_day_masks
 from storage.rows import gc_paused
@@ -19,16 +20,18 @@ __all__ = ["load_participation"]
 
 
 async def load_participation(session: AsyncSession, *, cutoff: date, calendar: WorkCalendar | None = None,
-                             today: date | None = None) -> Participation:
+                             today: date | None = None, moves: Mapping[int, Sequence[Move]] | None = None
+                             ) -> Participation:
     """Every unit's and liaison's 填报率 week by week, the week of ``cutoff`` (up to it) and the three before;
-    ``today``: the day under way (by the clock), which counts only once it is over (a cut-off of today).
+    ``today``: the day under way (by the clock), which counts only once it is over (a cut-off of today);
+    ``moves``: the projects' stage histories when the caller has read them.
 
-    Three queries; the counting (the reported days grouped, projects × days) in a worker thread, so that the
-    event loop goes on answering.
+    Three queries, four without ``moves``; the counting (the reported days grouped, projects × days) in a worker
+    thread, so that the event loop goes on answering.
     """
     weeks = last_weeks(cutoff)
     calendar = calendar or await load_calendar(session)
-    duties = await participation_duties(session, start=weeks[0].start, end=cutoff)
+    duties = await participation_duties(session, start=weeks[0].start, end=cutoff, moves=moves)
     rows = await reported_day_masks(session, start=weeks[0].start, end=cutoff)
     return await asyncio.to_thread(_count, duties, weeks, calendar, rows, today)
 

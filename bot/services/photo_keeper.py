@@ -85,7 +85,7 @@ class KeepStats:
     kept: int = 0
     failed: int = 0
     given_up: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # photos found to be 疑似重复照片 (each once, however often re-marked)
 
 
 class PhotoKeeper:
@@ -148,8 +148,8 @@ class PhotoKeeper:
         stats.kept += 1
         if self.store_faults is not None:
             await self.store_faults.works()
+        stats.duplicates += kept.repeats_found  # a photo re-marked to an earlier one kept late is counted once
         if kept.duplicate_of is not None or kept.later_repeats:
-            stats.duplicates += (kept.duplicate_of is not None) + len(kept.later_repeats)
             log.info("photo %s repeats photo %s; later repeats: %s", due.id, kept.duplicate_of, kept.later_repeats)
 
     async def _tell_store_fault(self, due: photo_repo.DuePhoto, error: PhotoStoreError) -> None:

@@ -126,10 +126,13 @@ async def compute_standings(
 ) -> Standings:
     """The standings of ``period`` on ``cutoff``; punctuality and problem handling over the window
     ``window_start``..``cutoff`` (a weekly bulletin passes its ISO week, see bot.domain.periods); with
-    ``entered_by``, of the projects entered by that day only."""
-    projects = await project_standings(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
-                                       thresholds=thresholds, entered_by=entered_by)
-    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff)
+    ``entered_by``, of the projects entered by that day only. The window's problems are read once, for the
+    projects' open problems and the units' 问题办理 alike."""
+    problems = await period_problems(session, since=day_start(window_start), end=day_start(cutoff + timedelta(days=1)))
+    figures = await project_figures(session, cutoff=cutoff, window_start=window_start, calendar=calendar,
+                                    entered_by=entered_by, problems=problems)
+    shares = await unit_problem_shares(session, window_start=window_start, cutoff=cutoff, problems=problems)
+    projects = await asyncio.to_thread(_build_paused, figures, cutoff, thresholds)
     return await asyncio.to_thread(assemble, period, cutoff, projects, shares, weights, thresholds, praise_n)
 
 

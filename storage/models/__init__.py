@@ -4,7 +4,7 @@ holds them all and ``from storage.models import X`` works for each."""
 
 from storage.models.admin import AuditEntry, CalendarOverride, PassedDay, Setting
 from storage.models.base import Base
-from storage.models.delivery import Bulletin, BulletinGroup, HalfMonthReport, OutboxMessage
+from storage.models.delivery import Bulletin, BulletinGroup, HalfMonthReport, OutboxMessage, SentMessage
 from storage.models.ledger import (
     AnnualPlan,
     LedgerBase,
@@ -55,6 +55,7 @@ __all__ = [
     "ReportPhoto",
     "ReportSum",
     "STANDINGS_INDEX",
+    "SentMessage",
     "Setting",
     "SharedMark",
     "StageEvent",

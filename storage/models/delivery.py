@@ -51,6 +51,9 @@ class BulletinGroup(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
+    # When the bot was taken out of the group (removed by a member, or banned): no bulletin is sent there until
+    # it is added back (None: it receives).
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
 
 
 class Bulletin(Base):
@@ -84,3 +87,17 @@ class HalfMonthReport(Base):
     channel: Mapped[str] = mapped_column(String(20))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SentMessage(Base):
+    """A message the bot sent that is about projects (``Reply.about``: a reminder names the projects not
+    reported today), by the id its channel gave it: an answer to it (Telegram's reply) is read as about them."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (Index("ix_sent_messages_message", "channel", "chat_id", "message_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(40))
+    about: Mapped[list[str]] = mapped_column(JSON)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

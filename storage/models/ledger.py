@@ -143,6 +143,8 @@ class ProjectNode(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # how many times it was marked done: the number of its latest sending of evidence (NodePhoto.sending)
+    sendings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     source: Mapped[str] = mapped_column(String(10), default="ledger")  # ledger | chat
     overdue_told_on: Mapped[date | None] = mapped_column(Date)
     problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id", ondelete="SET NULL"))

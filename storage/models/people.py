@@ -101,3 +101,8 @@ class Leave(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When its start was handled: a 包抓领导's stand-in told what waited at his level, or nothing to tell
+    # (bot.services.leave_starts); the tick looks at a leave once.
+    start_handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When its end was handled: the 包抓领导 told he holds his level again (bot.services.leave_returns, or 销假).
+    end_handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

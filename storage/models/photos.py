@@ -54,13 +54,15 @@ class ProblemPhoto(KeptPhoto, Base):
 
 
 class NodePhoto(KeptPhoto, Base):
-    """A photo sent as evidence that a node was done (when: ``created_at``), kept as every photo is
-    (:class:`KeptPhoto`)."""
+    """A photo sent as evidence that a node was done (when: ``created_at``; with which of the node's sendings:
+    ``sending``, the node's ``sendings`` when it was marked done, so that two sendings of one instant stay two),
+    kept as every photo is (:class:`KeptPhoto`)."""
 
     __tablename__ = "node_photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("project_nodes.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PhotoBlob(Base):

@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.domain.messages import Incoming, IncomingFile
 from handlers import admin_import
 from storage import people
-from storage.models import Conversation, Project
+from storage.models import Conversation, Person, Project
 from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk, wire_admin
 from tests.e2e.harness import SAMPLE_LEDGER, Replies, TelegramHarness, e2e_settings
 from tests.fakes.bot_api import FakeBotAPI
@@ -77,6 +77,7 @@ def waiting(desk: Desk) -> list[Path]:
 async def test_preview_then_confirm_imports_the_file_and_audits_it(desk: Desk) -> None:
     asked = await desk.send(ADMIN_NAME, "/import")
     assert "请发送项目台账文件（.xlsx 或 .csv，不超过 5 MB）" in asked
+    assert "模板即 /export 导出的台账" in asked and "「人员编号」两列可以不填" in asked  # where the template is
 
     preview = await desk.send(ADMIN_NAME, document=upload("2026台账.csv", ledger_csv()))
 
@@ -363,3 +364,39 @@ async def test_an_undated_ledger_in_january_asks_the_day_its_plans_are_of(desk: 
     assert desk.labels(ADMIN_NAME) == ["截至 2026-12-31", "截至 2027-01-07", "取消"]
     preview = await desk.press(ADMIN_NAME, "截至 2027-01-07")
     assert "累计完成基数截至 2027-01-07（按指定日期）" in preview and "年度计划投资按 2027 年度录入" in preview
+
+
+async def _exported(desk: Desk) -> bytes:
+    """The workbook /export sends the admin."""
+    await desk.send(ADMIN_NAME, "/export")
+    [attachment] = [r.attachment for r in desk.last[ADMIN_NAME].replies if r.attachment is not None]
+    return (desk.data_dir / attachment.path).read_bytes()
+
+
+async def test_the_office_edits_the_export_and_sends_it_back(desk: Desk) -> None:
+    """The round trip a 项目办 makes in the chat: /export, the workbook edited in Excel (ZD2026-001's plan
+    changed; a project added whose liaison is one of two 联络员 王伟 without a phone, numbered 1 and 2 by hand),
+    sent back with /import, previewed and confirmed. The next /export, sent back as it is, changes nothing."""
+    workbook = openpyxl.load_workbook(io.BytesIO(await _exported(desk)))
+    projects, roster = workbook["重点项目包抓责任分解表"], workbook["人员名单"]
+    assert projects["A3"].value == CODE
+    projects["H3"] = 45000
+    added = [c.value for c in projects[3]]
+    added[:2], added[15:17] = ["ZD2026-043", "城南污水处理厂提标改造"], ["王伟", None]
+    projects.append(added)
+    roster.append(["王伟", "联络员", "区住建局", None, "ZD2026-043", None, 1])
+    roster.append(["王伟", "联络员", "区水务局", None, None, None, 2])
+    edited = io.BytesIO()
+    workbook.save(edited)
+
+    preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.xlsx", edited.getvalue()))
+    assert "项目：新增 1，更新 1，不变 41" in preview and "人员：新增 2，更新 0" in preview, preview
+    assert "导入完成" in await desk.press(ADMIN_NAME, "确认")
+    async with desk.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-043"))
+        assert project is not None and project.liaison is not None and project.liaison.name == "王伟"
+        wangs = await session.scalar(select(func.count()).select_from(Person).where(Person.name == "王伟"))
+    assert wangs == 2 and await annual_plan(desk) == Decimal(45000)
+
+    again = await desk.send(ADMIN_NAME, "/import", document=upload("台账2.xlsx", await _exported(desk)))
+    assert "项目：新增 0，更新 0，不变 43" in again and "人员：新增 0，更新 0，不变 69" in again, again

@@ -1,11 +1,13 @@
 """A bulletin reads each history once: the problems' events and the projects' stage events in one statement
 each, whatever the number of figures it counts from them (问题办理 of its period and of the one before, the table
 per unit, the note on deadlines never recorded, each project's open problems, the digests' lists, the nodes);
-and the figures it counts from that one read are those /rank, the web pages and the exports read one by one."""
+it replays each problem once at its period's end for its Excel 问题清单 and its figures alike; and the figures it
+counts from that one read are those /rank, the web pages and the exports read one by one."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
+import bot.domain.period_problems
+import bot.domain.problem_history
 from bot.clock import day_start
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.nodes import NODE_PROBLEM
@@ -26,11 +30,12 @@ from bot.domain.period_problems import (
     units_with_problems,
     unrecorded,
 )
-from bot.domain.periods import parse_period
+from bot.domain.periods import measured_on, parse_period, previous_period
+from bot.domain.problem_history import ProblemNow, ProblemThen, Step
 from bot.domain.stage_events import CONFIRMED
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from bot.services.standings import read_current_inputs
+from bot.services.standings import compute_standings, read_current_inputs
 from jobs.digests import render_bulletin
 from storage.db import Database
 from storage.models import StageEvent
@@ -104,6 +109,31 @@ async def test_a_bulletin_reads_the_problem_and_stage_histories_once(
     assert reads == {"problem_events": 1, "problem_events.kind": 1, "stage_events": 1, "stage_events.kind": 1}
 
 
+@pytest.mark.parametrize("name", ["weekly:2026-W47", "monthly:2026-11"])
+async def test_a_bulletin_replays_each_problem_once_at_its_period_end(
+        db: Database, district: District, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    await _district(district)
+    replays: Counter[tuple[int, object]] = Counter()  # (problem, the instant it was replayed at) → how often
+    replay = bot.domain.problem_history.problem_then
+
+    def counted(now: ProblemNow, steps: list[Step], *, end: object) -> ProblemThen:
+        then = replay(now, steps, end=end)
+        replays[now.id, end] += 1
+        return then
+
+    for module in (bot.domain.problem_history, bot.domain.period_problems):
+        monkeypatch.setattr(module, "problem_then", counted)
+    period = parse_period(*name.split(":"))
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=period, calendar=CALENDAR,
+                                         settings=DigestSettings(), out_dir=tmp_path)
+    assert rendered.files["ledger"].exists()
+    end, before = (day_start(measured_on(p) + timedelta(days=1)) for p in (period, previous_period(period)))
+    assert set(replays.values()) == {1}
+    assert {at for _, at in replays} == {end, before}
+    assert sum(1 for _, at in replays if at == end) == 6  # every problem raised by the end: the 问题清单 lists each
+
+
 async def test_the_standings_of_rank_read_the_problem_histories_once(db: Database, district: District) -> None:
     await _district(district)
     with reads_of(db) as reads:
@@ -111,6 +141,20 @@ async def test_the_standings_of_rank_read_the_problem_histories_once(db: Databas
             inputs = await read_current_inputs(session, today=date(2026, 11, 24), cutoff=date(2026, 11, 22))
     assert inputs.figures.open_problems == {district.projects["P2"]: 2, district.projects["P3"]: 2}
     assert reads["problem_events.kind"] == 1  # the problems chosen by a subquery of the events, their events read
+
+
+async def test_the_standings_of_a_meeting_read_the_problem_histories_once(db: Database, district: District) -> None:
+    await _district(district)
+    with reads_of(db) as reads:
+        async with db.session() as session:
+            standings = await compute_standings(session, period="2026-W47", cutoff=date(2026, 11, 22),
+                                                window_start=date(2026, 11, 16), calendar=CALENDAR)
+    assert {p.code: p.open_problems for p in standings.projects} == {"P1": 0, "P2": 2, "P3": 2}
+    async with db.session() as session:
+        shares = await unit_problem_shares(session, window_start=date(2026, 11, 16), cutoff=date(2026, 11, 22))
+    assert {u.name: u.problems for u in standings.units} == shares
+    assert shares == {"区水务局": 0.0, "区住建局": 0.0, "区交通局": None}
+    assert reads["problem_events.kind"] == 1  # the open problems and the units' 问题办理 from one read
 
 
 @pytest.mark.parametrize("window", [(date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15)),

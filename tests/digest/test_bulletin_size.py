@@ -21,10 +21,10 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.node_lists import BulletinNodes, NodeItem, bulletin_nodes
 from bot.domain.participation import Duty, Participation, last_weeks, participation
 from bot.domain.periods import parse_period, previous_period
+from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from bot.services.bulletin_work import BulletinJob, BulletinWork, EarlierFigures, render_files_and_texts
-from storage.digest_queries import UnitProblems
 from storage.project_figures import ProjectFigures, ProjectRow
 from storage.report_figures import ReportFigures
 from tests.fakes.bot_api import utf16_len
@@ -83,7 +83,7 @@ def render(figures: ProjectFigures, out_dir: Path, *, period=W47, settings: Dige
            earlier: ProjectFigures | None = None) -> BulletinWork:
     """The bulletin's texts (and chart; with ``ledger``, the Excel ledger too: seconds for 5,000 projects); with
     ``earlier``, every line's change since the previous period, and the units' 填报率 (weekly)."""
-    unit_problems = [UnitProblems(f"区第{u}局（牵头单位名称较长）", u % 7, u % 5, u % 3) for u in range(1, 61)]
+    unit_problems = [UnitProblemFigures(f"区第{u}局（牵头单位名称较长）", u % 7, u % 5, u % 3) for u in range(1, 61)]
     before = previous_period(period)
     job = BulletinJob(
         period=period, cutoff=period.end, settings=settings or DigestSettings(), figures=figures,

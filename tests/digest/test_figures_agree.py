@@ -123,6 +123,7 @@ class Entered:
     name: dict[str, str] = field(default_factory=dict)
     reports: dict[str, dict[date, Decimal]] = field(default_factory=dict)  # the live amount of each day
     away: dict[str, set[date]] = field(default_factory=dict)  # a liaison's leave days
+    finished: dict[str, date] = field(default_factory=dict)  # the day of a 竣工 confirmed in the month
 
     def ytd(self, code: str, cutoff: date) -> Decimal:
         return self.baseline[code] + sum((a for d, a in self.reports.get(code, {}).items() if d <= cutoff),
@@ -147,11 +148,14 @@ class Entered:
         return places
 
     def due(self, code: str, start: date, end: date) -> list[date]:
-        """The days a report was due (working days, a project being prepared or built, its liaison not away)."""
-        if self.stage[code] not in DUE_STAGES:
+        """The days a report was due (working days, a project being prepared or built that day, its liaison not
+        away): a project finished in the month owes the days before its 竣工."""
+        finished = self.finished.get(code)
+        if self.stage[code] not in DUE_STAGES and finished is None:
             return []
         away = self.away.get(self.liaison[code], set())
-        return [d for d in days(max(start, IMPORTED.date()), end) if CALENDAR.is_working_day(d) and d not in away]
+        return [d for d in days(max(start, IMPORTED.date()), end) if CALENDAR.is_working_day(d) and d not in away
+                and (finished is None or d < finished)]
 
     def punctuality(self, codes: list[str], start: date, end: date) -> float | None:
         due = [(c, d) for c in codes for d in self.due(c, start, end)]
@@ -219,6 +223,8 @@ async def build_may(db: Database) -> Entered:
             await stage_report(session, project=project, kind=kind, day=day, person_id=None, now=at(day),
                                confirmed=True)
             entered.stage[code] = project.stage
+            if kind == FINISH:
+                entered.finished[code] = day
     # Two corrections, the real way: the new version counts, the old one not.
     for code, day, amount in (("ZD2026-001", date(2026, 5, 13), Decimal("1.5")),
                               ("ZD2026-016", date(2026, 5, 19), Decimal(880))):

@@ -15,12 +15,12 @@ from bot.clock import day_start
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.period_problems import unit_figures
 from bot.domain.periods import parse_period
+from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.standings import compute_standings
 from jobs.digests import render_bulletin
 from storage.db import Database
-from storage.digest_queries import UnitProblems
 from storage.models import Problem, ProblemEvent
 from storage.problem_handling import unit_problem_shares
 from storage.problem_history import period_problems
@@ -37,7 +37,7 @@ UNIT = "区水务局"
 NEW_DUE = local(date(2026, 11, 20), 17, 30)  # the new unit's deadline
 
 
-async def _week1(db: Database) -> tuple[list[UnitProblems], dict[str, float | None], int]:
+async def _week1(db: Database) -> tuple[list[UnitProblemFigures], dict[str, float | None], int]:
     """Week 1's problem table, its units' 问题办理 and the project's open problems, read now (week 4)."""
     start, end = day_start(WEEK1.start), day_start(WEEK1.end + timedelta(days=1))
     async with db.session() as session:
@@ -57,7 +57,7 @@ async def test_a_problem_solved_in_week_3_is_open_and_overdue_in_week_1(db: Data
 
     table, shares, open_problems = await _week1(db)
 
-    assert table == [UnitProblems(UNIT, 1, 0, 1)]
+    assert table == [UnitProblemFigures(UNIT, 1, 0, 1)]
     assert shares[UNIT] == 0.0  # overdue at the end of week 1: not handled within deadline
     assert open_problems == 1
     # October's bulletin, made in week 4, lists it as October left it: raised, unsolved, overdue
@@ -96,7 +96,7 @@ async def test_a_problem_moved_and_given_a_new_deadline_since_counts_where_it_wa
 
     table, shares, open_problems = await _week1(db)
 
-    assert table == [UnitProblems(UNIT, 1, 0, 1)]
+    assert table == [UnitProblemFigures(UNIT, 1, 0, 1)]
     assert shares == {UNIT: 0.0, "区城管局": None}  # 区城管局 held it at no end of a week in scope
     assert open_problems == 1
     # today's figures read it as it is: at 区城管局, not yet due

@@ -1,17 +1,21 @@
 """A lead official's 4-week trend leaves out the points a ledger base of one of his projects blurs (dated before
 the base's day, they hold the base whole) and says so under it, in the words of the bulletins' base note; a
-leader whose projects have no such base sees every point and no note."""
+leader whose projects have no such base sees every point and no note. Each point counts his projects entered
+by its day, as that week's bulletin did."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
+from bot.domain.standings import totals
 from bot.domain.trend import TrendPoint, unblurred
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
+from bot.services.standings import project_standings
 from jobs.digests import render_bulletin
 from storage.db import Database
 
@@ -72,3 +76,26 @@ async def test_a_leaders_change_line_notes_his_base_dated_after_the_previous_wee
     assert ("注：1 个项目的年度台账截至3月18日，晚于上期截止日3月15日：上期数按现台账计，已含上期截止日后至台账日期"
             "完成的投资，较上期变化不含这部分、无法单列。") in wangs
     assert not any("上期截止日" in line for line in html_to_plain("".join(rendered.leaders[li])).splitlines())
+
+
+async def test_a_leaders_trend_counts_at_each_point_the_projects_entered_by_then(
+        db: Database, district: District, tmp_path: Path) -> None:
+    wang = await district.person("王区长")
+    await district.project("ZD2026-001", plan="1000", lead="王区长")
+    # imported on Tuesday 10 November, between the trend's second and third points
+    await district.project("ZD2026-002", plan="3000", lead="王区长", entered=datetime(2026, 11, 10, 9, tzinfo=SHANGHAI))
+    await district.reports("ZD2026-001", (date(2026, 10, 20), "100"), (date(2026, 11, 3), "50"),
+                           (date(2026, 11, 17), "50"))
+    await district.reports("ZD2026-002", (date(2026, 11, 12), "300"))
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=parse_period("weekly", "2026-W47"),
+                                         calendar=WorkCalendar(), settings=DigestSettings(), out_dir=tmp_path)
+        # each point as that week's bulletin counted his projects: those entered by its Sunday
+        weeks = [await project_standings(session, cutoff=day, window_start=day - timedelta(days=6),
+                                         calendar=WorkCalendar(), entered_by=day)
+                 for day in (date(2026, 11, 1), date(2026, 11, 8), date(2026, 11, 15), date(2026, 11, 22))]
+    assert [totals(week).rate for week in weeks] == [0.1, 0.15, 450 / 4000, 500 / 4000]
+    trend = next(line for line in html_to_plain("".join(rendered.leaders[wang])).splitlines()
+                 if line.startswith("📈"))
+    assert [point.split("（")[0] for point in trend.split("：", 1)[1].split(" → ")] == [
+        "11月1日 10.0%", "11月8日 15.0%", "11月15日 11.3%", "11月22日 12.5%"]

@@ -44,7 +44,7 @@ async def test_the_trend_is_year_to_date_at_each_weeks_end(db: Database, distric
     assert later[ids["P2"]] == (Decimal(200), Decimal(200), Decimal(200))
 
     codes = {v: k for k, v in ids.items()}
-    trend = recent_trend(standings[CUTOFF], {codes[i]: sums for i, sums in later.items()}, days)
+    trend = recent_trend(standings[CUTOFF], {codes[i]: sums for i, sums in later.items()}, days, {})
     for point in trend:
         then = standings[point.day]
         assert point.done == sum((p.ytd_done for p in then), Decimal(0))

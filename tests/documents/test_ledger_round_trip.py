@@ -361,3 +361,60 @@ async def test_namesakes_without_a_phone_never_become_one_person(db: Database, t
     async with fresh_database("sqlite") as fresh:
         await _import(fresh, [tmp_path / "again.xlsx"])
         assert (await _people(fresh))[("王伟", None)] == (("lead", "liaison"), "副区长", "区住建局", True)
+
+
+async def _liaisons(db: Database) -> dict[str, tuple[str, str | None, str | None]]:
+    """Project code → its liaison's name, phone and unit."""
+    async with db.session() as session:
+        units = dict((await session.execute(select(Unit.id, Unit.name))).all())
+        rows = await session.execute(select(Project.code, Person.name, Person.phone, Person.unit_id)
+                                     .join(Person, Person.id == Project.liaison_id))
+        return {code: (name, phone, units.get(unit_id)) for code, name, phone, unit_id in rows}
+
+
+async def test_namesakes_of_one_role_without_a_phone_keep_their_own_projects(db: Database, tmp_path: Path) -> None:
+    """Two liaisons 王伟 without a phone, of 区住建局 and 区工信局, each the liaison of one project: the export gives
+    them 人员编号 of their own; imported again it changes nothing, and a fresh database has the two of them, each
+    the liaison of his own project (the project rows name only 王伟: the roster's 负责项目 tells them apart)."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        units = dict((await session.execute(select(Unit.name, Unit.id))).all())
+        first = Person(name="王伟", phone=None, unit_id=units["区住建局"], active=True, created_at=NOW)
+        second = Person(name="王伟", phone=None, unit_id=units["区工信局"], active=True, created_at=NOW)
+        session.add_all([first, second])
+        await session.flush()
+        session.add_all([PersonRole(person_id=first.id, role="liaison"),
+                         PersonRole(person_id=second.id, role="liaison")])
+        for code, person in (("ZD2026-002", second), ("ZD2026-003", first)):
+            project = await session.scalar(select(Project).where(Project.code == code))
+            assert project is not None
+            project.liaison_id = person.id
+    before, liaisons = await _ledger(db), await _liaisons(db)
+    assert liaisons["ZD2026-002"] == ("王伟", None, "区工信局") and liaisons["ZD2026-003"] == ("王伟", None, "区住建局")
+    exported = await _export(db, tmp_path / "export.xlsx")
+    rows = [row for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"].iter_rows(values_only=True)
+            if row[0] == "王伟"]
+    assert [(row[2], row[4]) for row in rows] == [("区住建局", "ZD2026-003"), ("区工信局", "ZD2026-002")]
+    assert rows[0][6] != rows[1][6]
+    again = await _import(db, [exported])
+    assert not again.added and not again.changed and not again.conflicts, again.changes
+    assert await _ledger(db) == before and await _liaisons(db) == liaisons
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert await _liaisons(fresh) == liaisons
+        assert await _ledger(fresh) == before
+
+
+async def test_the_blank_template_an_empty_district_exports_has_the_optional_columns(tmp_path: Path) -> None:
+    """Before any import, /export is the blank template a 项目办 fills in: its roster has the optional 状态 and
+    人员编号 (to tell namesakes without a phone apart), its projects 实际开工 and 竣工日期; the bundled sample has
+    none of them and imports all the same."""
+    async with fresh_database("sqlite") as empty:
+        blank = openpyxl.load_workbook(await _export(empty, tmp_path / "blank.xlsx"), read_only=True)
+        assert next(blank["人员名单"].iter_rows(values_only=True)) == (
+            "姓名", "角色", "单位/职务", "手机", "负责项目", "状态", "人员编号")
+        assert next(blank["重点项目包抓责任分解表"].iter_rows(values_only=True))[-2:] == ("实际开工", "竣工日期")
+        sample = openpyxl.load_workbook(SAMPLE_XLSX, read_only=True)
+        assert next(sample["人员名单"].iter_rows(values_only=True)) == ("姓名", "角色", "单位/职务", "手机", "负责项目")
+        result = await _import(empty, [SAMPLE_XLSX])
+        assert result.added["project"] == 42 and result.added["person"] == 67

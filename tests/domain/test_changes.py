@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -20,6 +21,18 @@ def test_a_project_that_moved_up_shows_places_and_completion_points() -> None:
     assert moved["A"].places == 2 and moved["A"].points == pytest.approx(4.2)
     assert moved["B"].places == -1 and moved["B"].points == pytest.approx(-1.3)
     assert not moved["A"].new and not moved["B"].new
+
+
+def test_a_change_of_exactly_a_half_tenth_is_rounded_up_as_written() -> None:
+    """57 万元 more on a plan of 22,800 is exactly +0.25 points: +0.3 (四舍五入), as the amounts say, not the +0.2
+    the difference of the two rates as binary fractions (0.2499999…) would show."""
+    plan = Decimal(22800)
+    before = [make_standing(code="A", rank=1, annual_plan=plan, ytd_done=Decimal("20129.75"),
+                            rate=float(Decimal("20129.75") / plan))]
+    now = [make_standing(code="A", rank=1, annual_plan=plan, ytd_done=Decimal("20186.75"),
+                         rate=float(Decimal("20186.75") / plan))]
+
+    assert format_delta(project_changes(now, before)["A"].points) == "+0.3"
 
 
 def test_same_place_is_level_and_a_newcomer_is_new() -> None:

@@ -191,6 +191,23 @@ def test_a_promise_is_reminded_the_day_before_then_overdue_once() -> None:
     assert decide(resolved, at(2026, 11, 18, 17, 31), calendar=CAL, policy=POLICY).actions == ()
 
 
+def test_a_promise_on_the_deadline_itself_is_reminded_once_with_it() -> None:
+    """An approved extension makes the asked day both the deadline and the promise: one reminder, the
+    deadline's, and at its end the escalation, not a promise's notices besides."""
+    base = _state(status="answered")  # resolution due Thu 19 17:30
+    state = ProblemClock(**{**base.__dict__, "promised_due_at": base.resolution_due_at})
+    assert decide(state, at(2026, 11, 18, 9), calendar=CAL, policy=POLICY).actions == (
+        Nudge("resolution", at(2026, 11, 19, 17, 30), "nudge:resolution:0"),)
+    reminded = ProblemClock(**{**state.__dict__, "nudged": frozenset({"nudge:resolution:0"})})
+    assert decide(reminded, at(2026, 11, 18, 12), calendar=CAL, policy=POLICY).actions == ()
+    [escalate] = decide(reminded, at(2026, 11, 19, 17, 30), calendar=CAL, policy=POLICY).actions
+    assert isinstance(escalate, Escalate) and escalate.clock == "resolution"
+    # Above the unit the deadline's reminder goes to the leader: the unit is still reminded of its promise.
+    above = ProblemClock(**{**state.__dict__, "level": 1})
+    assert {a.clock for a in decide(above, at(2026, 11, 18, 9), calendar=CAL, policy=POLICY).actions} == {
+        "promise", "resolution"}
+
+
 # --- a 包抓领导 who belongs to the problem's own unit ----------------------------------------------------------
 
 

@@ -184,3 +184,20 @@ def test_namesakes_numbered_apart_are_two_people_and_one_number_is_one() -> None
     joined = [replace(row, key="12") for row in apart]
     plan = plan_import(Ledger(people=joined), _state(), today=TODAY, as_of=None, as_of_source=None)
     assert [sorted(p.roles) for p in plan.new_people] == [["lead", "liaison"]]
+
+
+def test_the_number_the_export_writes_finds_its_own_namesake_of_one_unit_and_role() -> None:
+    """Two 联络员 王伟 of 区住建局 without a phone, the second deactivated: the export's rows (人员编号 = the stored
+    person's own, the deactivated one first, 停用) find each his own, and nothing changes; new namesakes numbered
+    apart in one role are two people."""
+    active = KnownPerson(7, "王伟", None, None, 10, True, {"liaison"})
+    stopped = KnownPerson(8, "王伟", None, None, 10, False, {"liaison"})
+    state = replace(_state(), people=[HAO, YAN, active, stopped])
+    rows = [PersonRow(2, "王伟", "liaison", "区住建局", None, None, (), active=False, key="8"),
+            PersonRow(3, "王伟", "liaison", "区住建局", None, None, (), key="7")]
+    plan = plan_import(Ledger(people=rows), state, today=TODAY, as_of=None, as_of_source=None)
+    assert (plan.new_people, plan.person_updates) == ([], [])
+    assert [c.kind for c in plan.conflicts] == ["absent_person", "absent_person"]  # 郝芳 and 严超 are not in it
+    assert plan.unchanged["person"] == 2
+    fresh = plan_import(Ledger(people=rows), _state(), today=TODAY, as_of=None, as_of_source=None)
+    assert [(p.name, p.active) for p in fresh.new_people] == [("王伟", False), ("王伟", True)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import tempfile
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -755,3 +756,106 @@ def test_one_unit_does_not_join_namesakes_without_a_phone(tmp_path):
     the liaison's account: refused, asking for the 手机."""
     rows = (["王伟", "联络员", "区住建局", "", ""], ["王伟", "管理员", "区住建局", "", ""])
     assert [(i.row, i.column) for i in read_ledger([people_csv(tmp_path, *rows)]).issues] == [(9, "手机")]
+
+
+def test_namesakes_of_one_role_numbered_apart_are_two_people_and_one_number_twice_is_refused(tmp_path):
+    """Two 联络员 王伟 without a phone, of two units, with 人员编号 12 and 13: two people, both read (not 重复, not
+    one person with two 单位). The same 人员编号 twice in one role is one person twice: refused, naming both rows."""
+    header = [*PEOPLE_COLUMNS, "状态", "人员编号"]
+    rows = [[*row, "", ""] for row in BASE_PEOPLE]
+    two = [*rows, ["王伟", "联络员", "区住建局", "", "", "", "12"],
+           ["王伟", "联络员", "区工信局", "", "", "停用", "13"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, two)])
+    assert ledger.issues == []
+    assert [(p.identity, p.unit, p.active) for p in ledger.people if p.name == "王伟"] == [
+        (("王伟", "key", "12"), "区住建局", None), (("王伟", "key", "13"), "区工信局", False)]
+    once = [*rows, ["王伟", "联络员", "区住建局", "", "", "", "12"], ["王伟", "联络员", "区住建局", "", "", "", "12"]]
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, once)])
+    assert [(i.row, i.column) for i in ledger.issues] == [(len(once) + 1, "姓名")]
+    assert f"第{len(once)}行" in ledger.issues[0].message and "人员编号" in ledger.issues[0].message
+
+
+def test_a_formula_whose_value_the_file_does_not_hold_is_named_not_read_as_blank(tmp_path):
+    """A workbook written by a program rather than saved by Excel or WPS may hold formulas without their values.
+    A formula in 截至上月累计完成 is not read as a blank (which would be 0, the baseline wiped), nor one in
+    年度计划投资 as 不能为空: each is named, row and column, with what to do; a formula with its value is read."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PROJECT_SHEET
+    ws.append(list(PROJECT_COLUMNS))
+    ws.append([GOOD_PROJECT[c] for c in PROJECT_COLUMNS])
+    ws.append([second_project()[c] for c in PROJECT_COLUMNS])
+    ws["H2"], ws["I2"] = "=G2*0.6", "=20000+6051"
+    people = wb.create_sheet(PEOPLE_SHEET)
+    for row in [list(PEOPLE_COLUMNS), *BASE_PEOPLE]:
+        people.append(row)
+    path = tmp_path / "formulas.xlsx"
+    wb.save(path)
+    ledger = read_ledger([path])
+    assert [(i.row, i.column) for i in ledger.issues] == [(2, "年度计划投资(万元)"), (2, "截至上月累计完成(万元)")]
+    assert "公式「=20000+6051」" in ledger.issues[1].message and "没有保存计算结果" in ledger.issues[1].message
+    assert [p.code for p in ledger.projects] == ["ZD2026-002"]
+    saved = tmp_path / "saved.xlsx"  # as Excel saves it: each formula followed by its value
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(saved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if b"<f>" in data:
+                data = data.replace(b"<f>G2*0.6</f><v></v>", b"<f>G2*0.6</f><v>40800</v>")
+                data = data.replace(b"<f>20000+6051</f><v></v>", b"<f>20000+6051</f><v>26051</v>")
+            target.writestr(item, data)
+    ledger = read_ledger([saved])
+    assert ledger.issues == [] and [(p.annual_plan, p.done_before) for p in ledger.projects][0] == (40800, 26051)
+
+
+def test_a_hidden_sheet_is_not_read_and_is_named(tmp_path):
+    """An office hides an old copy of its roster (a phone since changed) and of its projects rather than delete
+    them: they are not read (neither refused as 重复 nor taken for the ledger), and are named as hidden. A
+    workbook whose ledger tables are all hidden says none was found."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = PROJECT_SHEET
+    for row in ([*PROJECT_COLUMNS], [GOOD_PROJECT[c] for c in PROJECT_COLUMNS]):
+        ws.append(row)
+    for title, rows in (("人员名单", [list(PEOPLE_COLUMNS), *BASE_PEOPLE]),
+                        ("人员名单(旧)", [list(PEOPLE_COLUMNS), ["郝芳", "联络员", "区住建局", "13911111111", ""]]),
+                        ("旧项目", [list(PROJECT_COLUMNS), [second_project()[c] for c in PROJECT_COLUMNS]])):
+        sheet = wb.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    wb["人员名单(旧)"].sheet_state = "hidden"
+    wb["旧项目"].sheet_state = "veryHidden"
+    path = tmp_path / "hidden.xlsx"
+    wb.save(path)
+    ledger = read_ledger([path])
+    assert ledger.issues == [] and [p.code for p in ledger.projects] == ["ZD2026-001"]
+    assert [p.phone for p in ledger.people if p.name == "郝芳"] == ["13900007919"]
+    assert (ledger.hidden_sheets, ledger.skipped_sheets) == (["人员名单(旧)", "旧项目"], [])
+    for title in (PROJECT_SHEET, "人员名单"):
+        wb[title].sheet_state = "hidden"
+    wb.create_sheet("说明").append(["本表仅供参考"])
+    wb.save(path)
+    ledger = read_ledger([path])
+    [issue] = ledger.issues
+    assert issue.message == "工作簿中没有找到「重点项目包抓责任分解表」或「人员名单」表（按表头识别）"
+    assert ledger.hidden_sheets == [PROJECT_SHEET, "人员名单", "人员名单(旧)", "旧项目"]
+
+
+def test_a_project_naming_one_of_two_namesake_liaisons_without_a_phone_must_say_which(tmp_path):
+    """Two 联络员 王伟 without a phone (人员编号 1 and 2): a project row naming 王伟 with no 联络员手机 could mean
+    either (it was read as a third 王伟). Refused at 首办秘书(联络员), naming both roster rows, unless one of them
+    lists the project under 负责项目; the same when the database holds the two of them and the file no roster
+    rows of his name."""
+    header = [*PEOPLE_COLUMNS, "状态", "人员编号"]
+    rows = [[*row, "", ""] for row in BASE_PEOPLE]
+    wangs = [["王伟", "联络员", "区住建局", "", "", "", "1"], ["王伟", "联络员", "区工信局", "", "", "", "2"]]
+    project = project_csv(tmp_path, {**GOOD_PROJECT, "首办秘书(联络员)": "王伟", "联络员手机": ""})
+    ledger = read_ledger([project, write_csv(tmp_path / "people.csv", header, [*rows, *wangs])])
+    assert [(i.sheet, i.row, i.column) for i in ledger.issues] == [("projects.csv", 2, "首办秘书(联络员)")]
+    assert "第8行、第9行" in ledger.issues[0].message and "负责项目" in ledger.issues[0].message
+    assert ledger.projects == []
+    wangs[1][4] = "ZD2026-001"  # the second lists the project: he is the one
+    assert read_ledger([project, write_csv(tmp_path / "people.csv", header, [*rows, *wangs])]).issues == []
+    stored = {"王伟": [frozenset({"liaison"}), frozenset({"liaison"})]}
+    ledger = read_ledger([project, people_csv(tmp_path)], known_people=stored)
+    assert [(i.row, i.column) for i in ledger.issues] == [(2, "首办秘书(联络员)")]
+    assert read_ledger([project, people_csv(tmp_path)], known_people={"王伟": [frozenset({"liaison"})]}).issues == []

@@ -20,6 +20,8 @@ from bot.domain.participation import (
     participation,
     reported_masks,
 )
+from bot.domain.stage_events import FINISH
+from bot.domain.stage_history import Move
 from bot.domain.workdays import DayOverride, WorkCalendar
 
 # Four weeks up to Sunday 2026-10-11 on the official 2026 calendar: 中秋节 Friday 9/25 and National Day
@@ -120,6 +122,20 @@ def test_nothing_is_due_before_a_project_was_entered() -> None:
     part = participation([duty], WEEKS, CALENDAR, {10: {date(2026, 9, 14), date(2026, 9, 30)}})
     assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(1, 1), Tally(3, 0))
     assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["extra", "off", "miss"]
+
+
+def test_a_project_entered_finished_in_the_weeks_is_not_listed_one_finished_in_them_is() -> None:
+    """Both are given for the days before their 竣工 in the weeks (their stage moved then): D, entered on 10/9 as
+    竣工 that day, owed none and is not listed (nor its liaison, nor its unit); E, finished on 10/9, owed 9/28–9/30
+    and 10/8 and is listed for them."""
+    finish = (Move(FINISH, date(2026, 10, 9)),)
+    entered = Duty(13, "D", "竣工", "区工信局", HAO, "郝芳", since=date(2026, 10, 9), moves=finish)
+    finished = Duty(14, "E", "竣工", "区住建局", WU, "武杰", since=date(2026, 9, 28), moves=finish)
+    part = participation([entered, finished], WEEKS, CALENDAR, {14: {date(2026, 9, 28)}})
+    assert [r.name for r in part.liaisons] == ["武杰"] and [r.name for r in part.units] == ["区住建局"]
+    assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(3, 1), Tally(1, 0))
+    masks = DayMasks(WEEKS[0].start, CUTOFF, CALENDAR)
+    assert not masks.listed(entered) and masks.listed(finished)
 
 
 def test_a_working_sunday_entered_after_it_passed_is_not_due() -> None:

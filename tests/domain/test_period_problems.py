@@ -12,7 +12,9 @@ from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.period_problems import (
     ProblemAbout,
     ProblemHistory,
+    every_problem_at,
     handling_shares,
+    ledger_rows,
     may_count,
     open_problems,
     problems_at,
@@ -21,6 +23,8 @@ from bot.domain.period_problems import (
     units_with_problems,
 )
 from bot.domain.problem_history import ProblemNow, Step, UnitProblemFigures
+from bot.domain.problem_numbers import problem_number
+from bot.domain.standings import ProblemRow
 
 SH = ZoneInfo("Asia/Shanghai")
 WEEK = datetime(2026, 11, 16, tzinfo=SH)  # Monday
@@ -65,3 +69,26 @@ def test_every_figure_of_the_window_comes_from_one_replay_at_its_end() -> None:
         (2, "resolved", "P1"), (3, "open", "P1"), (4, "open", "P1")]
     with pytest.raises(ValueError):
         problems.counted(since=WEEK - timedelta(days=7))  # not read for an earlier window
+
+
+def _listed(history: ProblemHistory) -> ProblemRow:
+    """The problem as the ledger lists it now, without its events' words."""
+    now = history.now
+    return ProblemRow(problem_number(now.id), "P1", "项目P1", "用地", now.unit, now.status, now.level, now.raised_at,
+                      None, now.resolution_due_at, None, "征地未完成", ())
+
+
+def test_the_problem_list_and_the_figures_come_from_one_replay_of_every_problem() -> None:
+    everything = every_problem_at(ALL, end=END)
+    # every problem raised by the end, the long-closed one too: the 问题清单 lists it
+    assert [then.id for _, then in everything.replayed] == [1, 2, 3, 4]
+    narrowed = problems_at(ALL, since=WEEK, end=END)
+    assert unit_figures(everything, start=WEEK) == unit_figures(narrowed, start=WEEK)
+    assert unclosed(everything) == unclosed(narrowed) and open_problems(everything) == open_problems(narrowed)
+    assert everything.counted(since=WEEK - timedelta(days=70)) == [then for _, then in everything.replayed]
+    rows = ledger_rows([_listed(h) for h in ALL], everything)
+    # the one solved late stood awaiting 销号 at the end; the one raised since is not listed
+    assert [(row.number, row.status) for row in rows] == [
+        ("W0001", "closed"), ("W0002", "resolved"), ("W0003", "open"), ("W0004", "open")]
+    with pytest.raises(ValueError):
+        ledger_rows([_listed(h) for h in ALL], narrowed)  # the long-closed one was never replayed

@@ -3,6 +3,7 @@ deadline replayed from its history, and the period's figures counted from them."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -137,10 +138,19 @@ def _row(status: str, level: int, response_due: datetime | None, events: list[Pr
                       resolution_due_at=LATER_DUE, closed_at=None, text="", events=tuple(events))
 
 
+def _ledger_row(row: ProblemRow, end: datetime) -> ProblemRow:
+    """The row as the Excel 问题清单 lists it at ``end``, from the problem's one replay there."""
+    now = ProblemNow(1, 7, "problem", row.unit, row.status, row.level, row.raised_at, row.resolution_due_at,
+                     row.response_due_at)
+    steps = [Step(e.kind, e.at, e.detail, e.resolution_due_at, e.response_due_at) for e in row.events]
+    then = problem_then(now, steps, end=end)
+    listed = ledger_row_then(row, then, end=end)
+    assert listed.response_due_at == then.response_due_at  # the replay's, not a second reading
+    return listed
+
+
 def _response(row: ProblemRow, end: datetime) -> datetime | None:
-    then = ledger_row_then(row, end=end)
-    assert then is not None
-    return then.response_due_at
+    return _ledger_row(row, end).response_due_at
 
 
 RESPONDED = WEEK1 + timedelta(days=1, hours=17, minutes=30)  # the unit's 受理时限 in week 1
@@ -152,9 +162,9 @@ def test_a_past_response_deadline_is_the_one_recorded_before_the_end() -> None:
         ProblemEventRow(SOLVED, "reassigned", "管理员", "", {"from": "区水务局", "from_level": 0}, LATER_DUE,
                         LATER_DUE)])
 
-    then = ledger_row_then(moved, end=END1)
+    then = _ledger_row(moved, END1)
 
-    assert then is not None and (then.unit, then.response_due_at) == ("区水务局", RESPONDED)
+    assert (then.unit, then.response_due_at) == ("区水务局", RESPONDED)
     assert _response(moved, SOLVED + timedelta(days=1)) == LATER_DUE
 
 
@@ -184,3 +194,19 @@ def test_no_response_deadline_above_the_unit() -> None:
                                LATER_DUE)]
 
     assert _response(_row("open", 0, LATER_DUE, went_up), END1) is None
+
+
+def test_a_ledger_row_then_lists_the_history_up_to_the_end_and_the_closing_before_it() -> None:
+    closed = replace(_row("closed", 0, None, [
+        ProblemEventRow(RAISED, "raised", None, "", {}, DUE, RESPONDED),
+        ProblemEventRow(RAISED + timedelta(days=1), "closed", "管理员", "", {}, DUE),
+        ProblemEventRow(SOLVED, "reopened", "管理员", "", {}, LATER_DUE),
+        ProblemEventRow(SOLVED + timedelta(days=1), "closed", "管理员", "", {}, LATER_DUE)]),
+        closed_at=SOLVED + timedelta(days=1))
+
+    then = _ledger_row(closed, END1)
+
+    assert (then.status, then.closed_at, len(then.events)) == ("closed", RAISED + timedelta(days=1), 2)
+    assert then.resolution_due_at == DUE
+    reopened = _ledger_row(closed, SOLVED + timedelta(hours=1))
+    assert (reopened.status, reopened.closed_at, len(reopened.events)) == ("accepted", None, 3)

@@ -21,6 +21,7 @@ from bot.domain.scope import (
     acts_as_admin,
     allowed_acts,
     can_see,
+    follows_in_own_right,
     follows_project,
     may_raise,
     overdue,
@@ -203,3 +204,16 @@ def test_a_stand_in_follows_the_absent_leads_projects_while_standing_in() -> Non
     assert not follows_project(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({TOP})), project)
     assert not follows_project(Viewer(OTHER_LEAD, frozenset({"lead"}), stands_for=frozenset({LEAD})),
                                ProjectFacts(liaison_id=LIAISON, lead_official_id=None, lead_unit_id=UNIT))
+
+
+def test_a_top_official_holds_in_his_own_right_only_the_projects_tied_to_him() -> None:
+    """Top officials and admins follow every project, but hold in their own right only those tied to them: what
+    /mine and /project list apart from the projects a 区领导 holds as a 包抓领导's stand-in (marked 代)."""
+    project = ProjectFacts(liaison_id=LIAISON, lead_official_id=LEAD, lead_unit_id=UNIT,
+                           supporting_unit_ids=frozenset({OTHER_UNIT}))
+    own = {who for who, v in VIEWERS.items() if follows_in_own_right(v, project)}
+    assert own == {"liaison", "lead", "unit", "other unit"}
+    standing = Viewer(TOP, frozenset({"top"}), stands_for=frozenset({LEAD}))
+    assert follows_project(standing, project) and not follows_in_own_right(standing, project)
+    assert follows_in_own_right(Viewer(TOP, frozenset({"top", "lead"})),
+                                ProjectFacts(liaison_id=LIAISON, lead_official_id=TOP, lead_unit_id=UNIT))

@@ -104,12 +104,12 @@ async def test_a_slip_corrected_two_working_days_later(office: TelegramHarness) 
     assert days.buttons[:3] == ["11-25 900 万元 承台施工", "11-24 850 万元 桩基完成", "11-23 850 万元 桩基施工"]
     assert "请发送更正后的本期完成投资" in await tg.press(HAO, "11-25 900 万元 承台施工")
     assert "请发送更正后的形象进度" in await tg.press(HAO, "金额不变")
-    assert "更正理由" in await tg.send(HAO, "承台完成50%")
+    assert "更正理由" in await tg.send(HAO, "承台\t\t完成50%\n\n下步  回填")  # cells pasted: stored as a report's
     confirm = await tg.send(HAO, "进度写得不准")
-    assert "更正为：本期完成投资 900.0 万元，承台完成50%" in confirm.text
-    assert "形象进度「承台施工」→「承台完成50%」" in await tg.press(HAO, "确认更正")
+    assert "更正为：本期完成投资 900.0 万元，承台 完成50%\n下步 回填" in confirm.text
+    assert "形象进度「承台施工」→「承台 完成50%\n下步 回填」" in await tg.press(HAO, "确认更正")
     assert await _sum_of_year(tg) == Decimal(2600)  # the amount did not change
-    assert [r.progress_text for r in await tg.reports()] == ["桩基施工", "桩基完成", "承台完成50%"]
+    assert [r.progress_text for r in await tg.reports()] == ["桩基施工", "桩基完成", "承台 完成50%\n下步 回填"]
 
 
 async def test_the_day_to_correct_may_be_written_yesterday_or_the_day_before(office: TelegramHarness) -> None:

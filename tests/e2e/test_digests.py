@@ -36,8 +36,11 @@ from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
+from bot.render import Renderer
 from bot.services.outbox import OutboxSender
 from jobs import digests, reminders
+from storage.audit import entries_for
+from storage.digest_queries import bulletin_groups
 from storage.ledger_entries import ledger_on
 from storage.models import Bulletin, BulletinGroup, OutboxMessage, Person, Problem, Project, Unit
 from storage.settings import set_setting
@@ -588,3 +591,57 @@ async def test_the_top_officials_summary_names_the_problems_at_their_levels(clon
     ]
     lead = "\n".join(texts(LIU, calls))
     assert "已上报区长或区委书记" not in lead  # his digest lists his projects' problems its own way
+
+
+def bot_in_group(office: Office, status: str) -> dict:
+    """Telegram's my_chat_member update to the bot about the leadership group: taken out ("kicked", "left") or
+    added back ("member")."""
+    fake = office.fake
+    chat = fake.group(GROUP, kind="supergroup", title="重点项目领导小组")
+    was = "member" if status in ("kicked", "left") else "left"
+    return fake.enqueue_update({"my_chat_member": {
+        "chat": chat, "from": fake.user(HAO), "date": int(office.tg.clock.now().timestamp()),
+        "old_chat_member": {"user": fake.bot_user, "status": was},
+        "new_chat_member": {"user": fake.bot_user, "status": status, "until_date": 0}}})
+
+
+async def test_a_group_the_bot_was_taken_out_of_gets_no_bulletin_until_it_is_added_back(
+        cloned: TelegramHarness, settings: Settings) -> None:
+    """Taken out of the bulletin group, the bot stops sending it the bulletins (each would fail, and count as
+    failed in /outbox, week after week); /groups and `diaodu groups` say 已移出. Added back, the group gets the
+    next bulletin, and the admins hear of both once."""
+    office = Office(cloned, settings)
+    await office.setup((WANG, "王立军", "top"), monthly=False)
+    await cloned.bind(ADMIN, ADMIN_NAME, "admin")
+    office.travel(at(10, 9, 17, 0))
+    await cloned.wait_processed(bot_in_group(office, "kicked")["update_id"])
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人已被移出通报群「重点项目领导小组」，此后不再向该群发送通报" in told
+    listed = await cloned.send(ADMIN, "/groups")
+    assert "重点项目领导小组" in listed and "⚠️ 已移出：机器人于 2026-10-09 17:00 被移出该群" in listed, listed
+    async with cloned.session() as session:
+        groups = await bulletin_groups(session)
+    assert "\t已移出" in Renderer().plain("cli/groups", groups=groups)
+
+    office.travel(at(10, 12, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W41"]
+    calls = await office.deliver()
+    assert texts(WANG, calls) and to(GROUP, calls, method=None) == []  # the 区长 gets his; the group is not tried
+
+    office.travel(at(10, 14, 11, 0))
+    back = bot_in_group(office, "member")
+    await cloned.wait_processed(back["update_id"])
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人已重新加入通报群「重点项目领导小组」，此后的定期通报照常发到该群" in told
+    again = office.fake.enqueue_update({key: value for key, value in back.items() if key != "update_id"})
+    await cloned.wait_processed(again["update_id"])  # Telegram sends the same change again: told once
+    assert texts(ADMIN, await office.deliver()) == []
+    assert "已移出" not in await cloned.send(ADMIN, "/groups")
+    async with cloned.session() as session:
+        entries = await entries_for(session, object_key=f"telegram:{GROUP}")
+    assert [e.action for e in entries] == ["group.back", "group.left"]  # newest first, each once
+
+    office.travel(at(10, 19, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W42"]
+    group = texts(GROUP, await office.deliver())
+    assert group and "重点项目周通报（2026-W42" in group[0]

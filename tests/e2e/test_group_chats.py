@@ -274,6 +274,28 @@ async def test_groups_add_in_a_group_registers_it_and_shows_no_other_group(tg: T
     assert "领导小组" in await tg.send(ADMIN, "/groups")  # the private chat lists every group
 
 
+async def test_an_anonymous_admin_is_told_who_the_bot_cannot_see_and_a_channels_posts_are_left_alone(
+        tg: TelegramHarness) -> None:
+    """A group admin who posts anonymously (in the group's name) sending /groups add was pointed to a private chat
+    with an anonymous account; the bot says it cannot tell who they are, and the way on (not anonymous, or the
+    group's id in a private chat). A linked channel's posts forwarded into the group are nobody to answer."""
+    group = GROUPS["supergroup"]
+    chat = tg.fake.group(group, kind="supergroup", title="城北片区调度群")
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    before = await snapshot(tg)
+    for text in ("/groups add 城北片区", "/rank"):
+        told = await tg.message(ADMIN, {"text": text, "from": anonymous, "sender_chat": chat}, chat_id=group)
+        assert "您正以匿名管理员身份（以本群名义）发言，我无法确认您是谁" in told, told
+        assert f"/groups add {group} 群名称" in told and PRIVATE_LINE not in told.text and told.buttons == []
+    channel = {"id": -1007770001, "type": "channel", "title": "城北发布"}
+    post = {"text": "/rank", "from": {"id": 777000, "is_bot": False, "first_name": "Telegram"},
+            "sender_chat": channel, "is_automatic_forward": True}
+    assert (await tg.message(ADMIN, post, chat_id=group)).messages == []
+    assert await snapshot(tg) == before  # no group added, nothing written
+    added = await tg.send(ADMIN, f"/groups add {group} 城北片区")  # the way on, from the private chat
+    assert "已添加 Telegram 通报群「城北片区」" in added, added
+
+
 async def test_buttons_pressed_in_a_group_answer_the_private_line(tg: TelegramHarness) -> None:
     group = GROUPS["supergroup"]
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("ZD2026-001 城北高速连接线", callback_data="pj:ZD2026-001"),

@@ -51,6 +51,9 @@ async def photo_count(tg: TelegramHarness) -> int:
     f"/REPORT@diaodu_bot {CODE} 850 桩基施工",
     f"/report {CODE} 850万桩基施工",  # typed without spaces, as Chinese is
     f"{CODE}，850万元，桩基施工",
+    "ZD2026\u2011001 850 桩基施工",  # the non-breaking hyphen Word puts in a code (copied from a document)
+    "ZD2026\u2013001 850 桩基施工",  # an en dash (a phone's smart punctuation)
+    f"\u200d{CODE}\u200c 850 桩基施工",  # zero-width joiners left by copy-paste
 ])
 async def test_what_keyboards_and_copy_paste_make_of_a_report_line_is_still_a_report(
         tg: TelegramHarness, line: str) -> None:
@@ -189,6 +192,24 @@ async def test_stickers_voice_and_files_where_text_is_expected_are_answered(
     assert await tg.report_count() == 0
 
 
+async def test_a_video_or_voice_note_with_a_caption_is_said_not_kept_and_its_words_read(tg: TelegramHarness) -> None:
+    """A site video captioned with a report line stores the report, and says the video was not kept (it used to go
+    unmentioned, as if it went with the report); words that are no report are answered as a video alone is; a voice
+    note's caption answers a guided step."""
+    video = {"video": {"file_id": "v1", "file_unique_id": "v1", "width": 640, "height": 360, "duration": 9}}
+    saved = await tg.message(HAO, {**video, "caption": f"{CODE} 850 桩基施工"})
+    assert "已记录填报" in saved and "收到的视频未保存（本系统只保存现场照片）" in saved, saved
+    assert [r.amount for r in await tg.reports()] == [Decimal(850)]
+    chatter = await tg.message(HAO, {**video, "caption": "看看现场"})
+    assert "暂时无法识别视频消息" in chatter and "没有看懂" not in chatter.text, chatter
+    await tg.send(HAO, "/undo")
+    await tg.send(HAO, "/report")
+    await tg.press(HAO, f"{CODE} 城北高速连接线")
+    voice = {"voice": {"file_id": "a1", "file_unique_id": "a1", "duration": 3}, "caption": "900"}
+    step = await tg.message(HAO, voice)
+    assert "本期完成投资：900" in step and "收到的语音未保存" in step, step
+
+
 async def test_in_a_group_a_report_is_pointed_to_the_private_chat_and_chatter_left_alone(tg: TelegramHarness) -> None:
     tg.fake.group(GROUP, title="城北片区调度群")
     pointed = await tg.send(HAO, f"/report@diaodu_bot {CODE} 850 桩基", chat_id=GROUP)
@@ -275,6 +296,8 @@ async def test_the_guided_amount_step_answered_with_amount_and_progress_takes_bo
 async def test_stage_reports_and_lookups_read_codes_and_spaces_as_typed(tg: TelegramHarness) -> None:
     shown = await tg.send(HAO, "/project ＺＤ２０２６－００１")
     assert "城北高速连接线" in shown and "没有找到" not in shown.text
+    pasted = await tg.send(HAO, "/project ZD2026\u2011001")  # a code copied from a Word document
+    assert "城北高速连接线" in pasted and "没有找到" not in pasted.text and "ZD2026-002" not in pasted.text, pasted
     tg.clock.set(tg.clock.now().replace(day=18))
     finished = await tg.send(HAO, f"/finished {CODE.lower()}\u300011月18日")
     assert "已报告 ZD2026-001 城北高速连接线 于 2026-11-18 竣工" in finished, finished

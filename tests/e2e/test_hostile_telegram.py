@@ -18,7 +18,7 @@ from bot.services.outbox import OutboxSender
 from jobs import reminders
 from storage import people
 from storage.models import BulletinGroup, Project
-from tests.e2e.harness import START, TelegramHarness
+from tests.e2e.harness import START, Replies, TelegramHarness
 from tests.e2e.test_group_chats import ADMIN, ADMIN_NAME, bind_directly
 
 HAO = 1001
@@ -145,3 +145,46 @@ async def test_a_reminder_of_two_projects_keeps_the_second_button_after_the_firs
              for b in row]
     assert shown == ["✓ 填报 ZD2026-001", "填报 ZD2026-002"], shown
     assert "请输入本期完成投资" in await tg.press(HAO, "填报 ZD2026-002")
+
+
+async def _reminded(tg: TelegramHarness) -> int:
+    """The 16:00 reminders run and are sent; the id of 郝芳's reminder message."""
+    tg.clock.set(START.replace(hour=16))
+    await reminders.run(tg.core.db, tg.clock.now(), tg.core.deps.renderer, slot=time(16, 0))
+    await OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)}).drain(10)
+    [reminder] = [c for c in tg.fake.calls_of("sendMessage", chat_id=HAO, ok=True) if "填报提醒" in c["text"]]
+    return int(reminder.result["message_id"])
+
+
+async def _answer(tg: TelegramHarness, message_id: int, text: str) -> Replies:
+    """郝芳 answers the bot's message `message_id` (Telegram's reply to it) with `text`."""
+    return await tg.message(HAO, {"text": text, "reply_to_message": {
+        "message_id": message_id, "from": tg.fake.bot_user, "date": 0, "text": "⏰ 填报提醒",
+        "chat": {"id": HAO, "type": "private", "first_name": "郝芳"}}})
+
+
+async def test_an_answer_to_a_reminder_of_one_project_reports_that_project(tg: TelegramHarness) -> None:
+    """A liaison answers the reminder (Telegram's reply) with the figures alone, 「850万 桩基完成」: it is the report
+    of the reminder's project; the same words not answering a reminder are still asked for their code."""
+    reminder = await _reminded(tg)
+    saved = await _answer(tg, reminder, "850万 桩基完成!")
+    assert "已记录填报" in saved and "850万 = 850.0 万元，桩基完成!" in saved.text, saved
+    [report] = await tg.reports()
+    assert (report.amount, report.progress_text) == (850, "桩基完成!")
+    other = tg.fake.calls_of("sendMessage", chat_id=HAO, ok=True)[-1].result["message_id"]  # the bot's answer
+    again = await _answer(tg, other, "900万 承台施工")
+    assert "没有写项目编号，未保存" in again, again
+    assert len(await tg.reports()) == 1
+
+
+async def test_an_answer_to_a_reminder_of_several_projects_asks_which_one(tg: TelegramHarness) -> None:
+    async with tg.session() as session:
+        [hao] = await people.find_people_by_name(session, name="郝芳")
+        await session.execute(update(Project).where(Project.code.in_(["ZD2026-002", "ZD2026-003"]))
+                              .values(liaison_id=hao.id))
+        await session.execute(update(Project).where(Project.code == "ZD2026-003").values(stage="竣工"))
+    reminder = await _reminded(tg)
+    asked = await _answer(tg, reminder, "850万 桩基完成")
+    assert "您回复的提醒中有多个项目，没有写是哪一个，未保存" in asked, asked
+    assert "提醒中的项目：ZD2026-001、ZD2026-002。" in asked.text  # not the finished one, not reminded of
+    assert await tg.reports() == [] and await tg.reports("ZD2026-002") == []

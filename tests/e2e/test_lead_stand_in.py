@@ -26,7 +26,7 @@ from tests.e2e.test_digests import (  # noqa: F401  (fixtures used by name)
     settings,
     texts,
 )
-from tests.e2e.test_problems import ADMIN, LIU, ZHAO, Desk, bind_directly, bind_everyone, nov
+from tests.e2e.test_problems import ADMIN, LI, LIU, ZHAO, Desk, bind_directly, bind_everyone, nov
 from tests.reads import reads_of
 
 CHEN = 4005  # 陈建国, 常务副区长, a 包抓领导 of other projects
@@ -112,6 +112,66 @@ async def test_escalation_goes_to_the_stand_in_and_the_lead_is_told_when_his_lea
     assert "没有找到问题 W0001" in (await desk.tg.send(CHEN, "/issue W0001")).text  # his again
 
 
+async def test_a_lead_back_early_is_told_what_waits_at_his_level_now_with_the_acts(
+        telegram: TelegramHarness) -> None:
+    """W0001 went up to the 包抓领导's level during the leave, to 陈建国, who did nothing with it. 刘文华 back on
+    Wednesday by 销假 is told it waits for him now, with 批示 on it; when the office ends his leave instead, his
+    notice says it (the office's and 陈建国's do not)."""
+    desk = await _away(telegram)
+    tg = desk.tg
+    await desk.raise_w0001()
+    inbox = await desk.escalate_to_lead()
+    assert CHEN in inbox.chats and LIU not in inbox.chats, inbox
+    desk.travel(nov(18, 9, 0))
+    back = await tg.press(LIU, "销假")
+    assert "现待您本人处理的事项：\n- 已上报至包抓领导、待您批示或协调的问题（1）：W0001" in back.text, back
+    assert back.buttons == ["W0001 批示", "W0001 详情"], back
+    inbox = await desk.deliver()
+    assert "陈建国 不再代为处理其包抓项目的问题" in inbox.text(CHEN) and "现待您本人处理" not in inbox.text(CHEN)
+    assert "尚待处理的 W0001 已转交 刘文华。" in inbox.text(CHEN) and "已转交" not in inbox.text(ADMIN), inbox
+    assert "现待您本人处理" not in inbox.text(ADMIN) and not inbox.labels(ADMIN)[0], inbox
+    assert "W0001 请输入批示内容" in (await tg.press(LIU, "W0001 批示")).text
+
+
+async def test_a_lead_cancelling_his_leave_the_day_it_began_is_told_what_waits_at_his_level(
+        telegram: TelegramHarness) -> None:
+    """刘文华's leave began this Tuesday: its first tick gave 陈建国 W0001's request. 刘文华 cancels the leave at noon
+    (销假 the day it began cancels it): the request is his to decide again, and his reply says so, with the acts."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-20 陈建国")).text
+    await desk.deliver()
+    desk.travel(nov(17, 0, 5))
+    await desk.tick()
+    assert "待您审批的延期申请（1）：W0001" in (await desk.deliver()).text(CHEN)
+    desk.travel(nov(17, 12, 0))
+    back = await tg.press(LIU, "销假")
+    assert "已取消 刘文华 2026-11-17 至 2026-11-20 的请假" in back.text, back
+    assert "现待您本人处理的事项：\n- 待您审批的延期申请（1）：W0001" in back.text, back
+    assert back.buttons == ["W0001 同意延期", "W0001 不同意", "W0001 详情"], back
+    assert "尚待处理的 W0001 已转交 刘文华。" in (await desk.deliver()).text(CHEN)
+
+
+async def test_a_lead_whose_leave_the_office_ends_is_told_what_waits_at_his_level(telegram: TelegramHarness) -> None:
+    desk = await _away(telegram)
+    tg = desk.tg
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+    desk.travel(nov(18, 9, 0))
+    listed = await tg.send(ADMIN, "/leave 全部")
+    assert "销假 刘文华 11-16起" in listed.buttons, listed
+    assert "刘文华 已销假" in (await tg.press(ADMIN, "销假 刘文华 11-16起")).text
+    inbox = await desk.deliver()
+    told = inbox.texts(LIU)
+    assert len(told) == 1 and "现待您本人处理的事项" in told[0] and "W0001" in told[0], inbox
+    assert inbox.labels(LIU) == [[["W0001 批示", "W0001 详情"]]], inbox
+    assert "现待您本人处理" not in inbox.text(CHEN) and not inbox.labels(CHEN)[0], inbox
+
+
 async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarness,  # noqa: F811
                                                             settings: Settings) -> None:  # noqa: F811
     office = Office(cloned, settings)
@@ -128,6 +188,45 @@ async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarn
     sun = "\n".join(texts(SUN, calls))
     assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）" in sun, sun
     assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 2, sun  # his own and 刘文华's
+
+
+async def test_a_top_official_standing_in_lists_what_went_up_to_the_absent_lead_among_his_escalated_problems(
+        telegram: TelegramHarness) -> None:
+    """`/issues 上报` lists for 王立军 (区长) what reached the 区长; standing in for 刘文华 he holds the 包抓领导's
+    level on 刘文华's projects, so W0001, gone up to it, is listed too, as for a lead stand-in; not after the leave."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-16 11-20 王立军")).text
+    await desk.deliver()
+    await desk.raise_w0001()
+    assert WANG in (await desk.escalate_to_lead()).chats
+    listed = (await tg.send(WANG, "/issues 上报")).text
+    heading = "<b>已上报区长及以上（您代理的包抓领导的项目：已上报包抓领导及以上）、尚未解决的问题</b>（1 个）"
+    assert heading in listed, listed
+    assert "W0001 ZD2026-001 审批手续，待受理，已上报包抓领导" in listed, listed
+    assert "没有已上报区长及以上、尚未解决的问题。" in (await tg.send(LI, "/issues 上报")).text  # the 书记: not his
+    desk.travel(nov(21, 9, 0))
+    assert "没有已上报区长及以上、尚未解决的问题。" in (await tg.send(WANG, "/issues 上报")).text
+
+
+async def test_a_top_official_standing_in_gets_the_absent_leads_digest_as_a_lead_stand_in_does(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """王立军 (区长) standing in for 刘文华 gets, besides the top officials' summary, 刘文华's digest headed as his
+    stand-in's; 刘文华 gets none."""
+    office = Office(cloned, settings)
+    await office.setup((LIU, "刘文华", "lead"), (WANG, "王立军", "top"), monthly=False)
+    office.travel(at(10, 9, 9, 0))
+    assert "已登记请假" in (await cloned.send(LIU, "/leave 10-12 10-14 王立军")).text
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    calls = await office.deliver()
+    assert not any("您包抓的项目" in text for text in texts(LIU, calls)), texts(LIU, calls)
+    wang = texts(WANG, calls)
+    assert any(text.startswith("📊 <b>周通报摘要") for text in wang), wang
+    stood = [text for text in wang if "您是其代理人" in text]
+    assert len(stood) == 1 and stood[0].startswith(
+        "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）"), wang
+    assert "ZD2026-001" in "\n".join(wang)
 
 
 async def test_a_stand_in_is_not_the_lead_himself_nor_away_himself(telegram: TelegramHarness) -> None:
@@ -178,6 +277,33 @@ async def test_the_stand_in_has_the_absent_leads_projects_in_his_lists_until_the
     assert "代 刘文华" not in listed.text and not any("ZD2026-001" in b for b in listed.buttons), listed
 
 
+async def test_a_top_official_standing_in_has_the_absent_leads_projects_marked_in_his_lists(
+        telegram: TelegramHarness) -> None:
+    """王立军 (区长) follows every project; standing in for 刘文华 he is given 刘文华's projects as a 包抓领导's
+    stand-in is: under 「代 刘文华」 in /mine (below the district's count) and first in /project's list, marked, each
+    once; from the day after the leave they are gone."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-16 11-20 王立军")).text
+    desk.travel(nov(20, 10, 0))
+    mine = (await tg.send(WANG, "/mine")).text
+    assert "<b>全区项目今日填报</b>" in mine, mine
+    head = "<b>代 刘文华（请假至11月20日）</b>包抓的项目："
+    assert head in mine, mine
+    stood = mine.split(head)[1]
+    assert [line.split()[1] for line in stood.strip().splitlines()] == list(LIU_HOLDS), mine
+    listed = await tg.send(WANG, "/project")
+    assert "您代 刘文华（请假至11月20日）包抓的项目也在下方，标有「代 刘文华」。" in listed.text, listed
+    assert listed.buttons[:len(LIU_HOLDS)] == [b for b in listed.buttons if b.endswith("（代 刘文华）")], listed
+    assert len(listed.buttons) == len(set(b.split()[0] for b in listed.buttons)), listed.buttons  # each once
+    assert "ZD2026-001 城北高速连接线（代 刘文华）" in listed.buttons and "ZD2026-002 滨江四期沿江路" in listed.buttons
+
+    desk.travel(nov(21, 9, 0))
+    assert "代 刘文华" not in (await tg.send(WANG, "/mine")).text
+    listed = await tg.send(WANG, "/project")
+    assert "代 刘文华" not in listed.text and "ZD2026-001 城北高速连接线" in listed.buttons, listed
+
+
 async def test_the_projects_held_as_a_stand_in_are_among_projects_buttons_however_many_his_own_are(
         telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch) -> None:
     """/project's buttons are few (here as if there were room for 10, or for 5): the text says 刘文华's projects
@@ -219,7 +345,7 @@ async def test_what_waits_for_the_lead_when_his_leave_begins_is_told_to_the_stan
         telegram: TelegramHarness) -> None:
     """赵芳 asks for an extension on W0001 on Monday, 刘文华 gets it; he then enters his leave from Tuesday with
     陈建国 standing in. Nothing is told 陈建国 of it on Monday; Tuesday's first escalation tick tells him, once,
-    with a button opening W0001's card, where he decides it."""
+    with the day asked and the buttons to decide it there (and one opening W0001's card)."""
     desk = await bind_everyone(telegram)
     tg = desk.tg
     await bind_directly(tg, CHEN, "陈建国")
@@ -240,13 +366,20 @@ async def test_what_waits_for_the_lead_when_his_leave_begins_is_told_to_the_stan
     told = inbox.text(CHEN)
     assert "刘文华 2026-11-17 至 2026-11-20 请假，由您代为处理其包抓项目的问题" in told, inbox
     assert "待您审批的延期申请（1）：W0001" in told and "已上报至包抓领导" not in told, told
-    assert inbox.labels(CHEN)[-1] == [["W0001 详情"]], inbox
+    assert "W0001：区住建局 申请将办结时限延至 2026-11-27，理由：需协调省厅" in told, told
+    assert inbox.labels(CHEN)[-1] == [["W0001 同意延期", "W0001 不同意", "W0001 详情"]], inbox
+    assert inbox.callback_data(CHEN)[-1] == [["pb:exy:1", "pb:exn:1", "pb:show:1"]], inbox  # the card's own
     assert LIU not in inbox.chats
-    card = await tg.press(CHEN, "W0001 详情")
-    assert "同意延期" in card.buttons and "不同意" in card.buttons, card
     desk.travel(nov(17, 9, 0))
     await desk.tick()  # told once
     assert CHEN not in (await desk.deliver()).chats
+
+    # He decides it from the notice itself, in 刘文华's place.
+    approved = await tg.press(CHEN, "W0001 同意延期")
+    assert "延期申请已同意，办结时限延至 2026-11-27 17:30" in approved.text, approved
+    inbox = await desk.deliver()
+    assert "延期申请已同意：陈建国（代理 刘文华）" in inbox.text(ZHAO) and LIU not in inbox.chats, inbox
+    assert "（包抓领导 刘文华 请假，由代理人 陈建国 代为审批）" in (await tg.send(ZHAO, "/issue W0001")).text
 
 
 async def test_a_leave_entered_the_day_it_begins_tells_the_stand_in_at_once_what_waits(
@@ -264,8 +397,34 @@ async def test_a_leave_entered_the_day_it_begins_tells_the_stand_in_at_once_what
     told = inbox.texts(CHEN)
     waiting = [t for t in told if "请假前已报 刘文华、尚待处理的事项" in t]
     assert len(waiting) == 1 and "已上报至包抓领导、待您批示或协调的问题（1）：W0001" in waiting[0], told
-    assert ["W0001 详情"] in inbox.labels(CHEN)[-1], inbox
-    assert "批示" in (await tg.press(CHEN, "W0001 详情")).buttons
+    assert inbox.labels(CHEN)[-1] == [["W0001 批示", "W0001 详情"]], inbox
     desk.travel(nov(18, 9, 10))
     await desk.tick()
     assert not any("尚待处理" in t for t in (await desk.deliver()).texts(CHEN))
+    assert "W0001 请输入批示内容" in (await tg.press(CHEN, "W0001 批示")).text
+    assert "批示已送达" in (await tg.send(CHEN, "请住建局今天受理")).text
+    assert "（包抓领导 刘文华 请假，由代理人 陈建国 代为批示）" in (await tg.send(ZHAO, "/issue W0001")).text
+
+
+async def test_the_stand_in_notices_buttons_are_refused_once_the_leave_is_over(telegram: TelegramHarness) -> None:
+    """The acts on 陈建国's notice are the card's: pressed after 刘文华's leave (Tuesday only) has ended, they are
+    refused as the card's would be, and nothing is decided or written in 刘文华's place."""
+    desk = await bind_everyone(telegram)
+    tg = desk.tg
+    await bind_directly(tg, CHEN, "陈建国")
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    await desk.deliver()
+    assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-17 陈建国")).text
+    desk.travel(nov(17, 0, 5))
+    await desk.tick()
+    assert ["W0001 同意延期", "W0001 不同意", "W0001 详情"] in (await desk.deliver()).labels(CHEN)[-1]
+
+    desk.travel(nov(18, 9, 0))  # Wednesday: 刘文华 holds his level again
+    refused = await tg.press(CHEN, "W0001 同意延期")
+    assert refused.text == "W0001 的延期申请由上一层级审批，您不在其中。", refused
+    assert "没有找到问题 W0001" in (await tg.send(CHEN, "/issue W0001")).text
+    assert await desk.events() == ["raised", "answered", "extension_requested"]
+    card = await tg.send(LIU, "/issue W0001")
+    assert "同意延期" in card.buttons, card  # still his to decide

@@ -224,6 +224,10 @@ async def test_the_admins_are_told_when_the_bot_is_taken_out_of_a_bulletin_group
     again = tg.fake.enqueue_update({key: value for key, value in taken_out.items() if key != "update_id"})
     await tg.wait_processed(again["update_id"])
     assert (await desk.deliver()).chats == set()
+    assert "已移出" in await tg.send(ADMIN, "/groups")
+    # the bot back (Telegram's news of it lost): /groups add typed in the group says it is in, so bulletins go there
+    assert "已移出" not in await tg.send(ADMIN, "/groups add 城北调度群", chat_id=FORUM)
+    assert "已移出" not in await tg.send(ADMIN, "/groups")
     removed = await tg.send(ADMIN, f"/groups remove {FORUM}")  # the way on the notice gives works as written
     assert "已移除通报群「城北调度群」" in removed, removed
     tg.assert_nothing_failed()

@@ -174,6 +174,17 @@ async def test_one_shot_report_is_recorded_and_counted(hao: TelegramHarness) -> 
     assert "最近填报" in card.text and "12,000.0" in card.text
 
 
+async def test_a_progress_text_ending_its_sentence_gets_no_second_mark(hao: TelegramHarness) -> None:
+    """「主体封顶!」 is answered 「…，主体封顶!」, not 「主体封顶!。」; so is the guided step given both at once."""
+    saved = await hao.send(HAO, f"{CODE} 850 主体封顶!")
+    assert "850.0 万元，主体封顶!\n" in saved.text and "!。" not in saved.text
+    await hao.send(HAO, "/undo")
+    await hao.send(HAO, "/report")
+    await hao.press(HAO, f"{CODE} 城北高速连接线")
+    both = await hao.send(HAO, "850万 桩基完成了吗？」")
+    assert "形象进度：桩基完成了吗？」\n" in both.text and "吗？」。" not in both.text
+
+
 async def test_photo_with_a_report_caption_is_stored_with_the_photo(hao: TelegramHarness,
                                                                     fake_api: FakeBotAPI) -> None:
     file_id = fake_api.add_file(b"site photo")
@@ -233,6 +244,21 @@ async def test_guided_report_confirmed(hao: TelegramHarness) -> None:
     assert (report.amount, report.progress_text, len(report.photos)) == (3000, "路基完成40%", 2)
     with pytest.raises(LookupError):  # the summary's keyboard is gone: it cannot be confirmed twice
         hao.fake.find_button(HAO, label="确认")
+
+
+async def test_the_guided_report_stores_its_progress_text_as_the_one_shot_line_does(hao: TelegramHarness) -> None:
+    """Cells pasted from a spreadsheet (tabs) and blank lines: each line's runs of spaces and tabs one space,
+    the lines kept, in whatever way the report was sent, so that bulletins and the Excel ledger read one text."""
+    typed = "主体结构\t\t完成60%  \n\n下步计划：\t二层楼板"
+    stored = "主体结构 完成60%\n下步计划： 二层楼板"
+    await _guided_until_summary(hao, "850", typed, photos=0)
+    await hao.press(HAO, "确认")
+    [guided] = await hao.reports()
+    assert guided.progress_text == stored
+    await hao.send(HAO, "/undo")
+    await hao.send(HAO, f"{CODE} 850 {typed}")
+    [one_shot] = await hao.reports()
+    assert one_shot.progress_text == stored and one_shot.id != guided.id
 
 
 async def test_guided_report_edits_one_field_and_keeps_the_rest(hao: TelegramHarness) -> None:

@@ -116,3 +116,44 @@ async def test_one_good_look_in_the_middle_of_an_outage_tells_neither_its_end_no
         await until(told_times(wecom, 2), "the admins told it works again")
         assert "已恢复发送" in told(wecom)[-1]
         await until(lambda: _ok(port), "/readyz 200")
+
+
+async def test_a_look_the_bot_api_does_not_answer_breaks_the_run_of_looks_the_webhook_receives_in(
+    fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_look: None, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """A look finding the webhook receiving and the next one, which the Bot API did not answer (so found
+    nothing), are no two looks in a row: the admins used to hear 「已恢复接收消息」 while getWebhookInfo failed, on
+    one good look in the middle of an outage. They hear it once the webhook is seen receiving at HEALED_LOOKS
+    answered looks in a row."""
+    async with served(fake_api, tmp_path, **WEBHOOK) as bot:
+        wecom, port = bot.wecom, bot.port
+        fake_api.webhook_redirect = f"http://127.0.0.1:{port}"
+        await webhook_served(fake_api, port, monkeypatch)
+        fake_api.webhook_redirect = "http://127.0.0.1:9"  # the proxy down
+        mark = len(fake_api.calls)
+        fake_api.enqueue_text(HAO_TELEGRAM, "/help")
+        await until(told_times(wecom, 1), "the admins told the webhook does not receive")
+        assert "收不到成员发来的消息" in told(wecom)[-1]
+        fake_api.inject_fault("getWebhookInfo", status=502)  # the Bot API's proxy down too
+        await until(told_times(wecom, 2), "the admins told Telegram cannot be reached")
+        assert "连不上 Telegram 服务器" in told(wecom)[-1]
+
+        fake_api.webhook_redirect = f"http://127.0.0.1:{port}"  # the webhook's proxy back: what was kept arrives
+        await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, since=mark, timeout=30)
+        mark = len(fake_api.calls)
+        fake_api.inject_fault("getWebhookInfo", status=502, after=1)  # one look answered, the outage goes on
+        looks = await fake_api.wait_for("getWebhookInfo", since=mark, timeout=30)
+        assert looks[0].ok
+        await fake_api.wait_for("getWebhookInfo", count=10, since=mark, ok=False, timeout=30)  # past the grace
+        status, report = await ready(port)
+        assert status == 503 and "telegram" in report["channel_faults"]  # type: ignore[operator]
+        assert report["receiving_faults"]["telegram"]["reason"] == "webhook_failing"  # type: ignore[index]
+        await asyncio.sleep(0.5)  # the notices written meanwhile, if any, sent
+        assert len(told(wecom)) == 2  # neither receiving again nor working again: one good look is no end
+
+        mark = len(fake_api.calls)
+        fake_api.clear_faults("getWebhookInfo")
+        await until(told_times(wecom, 4), "the admins told it works and receives again")
+        assert "已恢复发送" in told(wecom)[2] and "已恢复接收消息" in told(wecom)[3]
+        assert len(fake_api.calls_of("getWebhookInfo", since=mark, ok=True)) >= 2  # not at the first look
+        await until(lambda: _ok(port), "/readyz 200")

@@ -12,7 +12,8 @@ A test drives it by queueing what users do (``enqueue_text``, ``enqueue_photo``,
 then waits for what the bot did (``await wait_for("sendMessage", chat_id=..., count=1)``). Every call is
 recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a method answer 429 (with
 ``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls;
-``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method). ``migrate_group`` upgrades a
+``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method); ``file_delays`` makes a file's
+download answer late, so that downloads finish out of order. ``migrate_group`` upgrades a
 group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does. A
 forum supergroup (``group(..., forum=True)``) has topics (``topic``, ``delete_topic``): users write in one
 (``enqueue_text(..., thread_id=...)``) and a message sent to a topic that does not exist is refused with
@@ -287,6 +288,7 @@ class FakeBotAPI:
         self.webhook_error: tuple[int, str] | None = None  # the last delivery error: unix time, Telegram's words
         self._delivering: asyncio.Task[None] | None = None
         self.files: dict[str, bytes] = {}
+        self.file_delays: dict[str, float] = {}  # file id -> seconds its download answers late (out of order)
         self.downloads: list[str] = []  # file ids whose bytes were fetched from the file URL
         self.callback_queries: dict[str, JSON] = {}  # id -> {"answered": bool, ...}
         self.faults: dict[str, Fault] = {}
@@ -670,6 +672,8 @@ class FakeBotAPI:
         file_id = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if file_id not in self.files:
             return web.Response(status=404)
+        if self.file_delays.get(file_id):
+            await asyncio.sleep(self.file_delays[file_id])
         self.downloads.append(file_id)
         return web.Response(body=self.files[file_id], content_type="image/jpeg")
 

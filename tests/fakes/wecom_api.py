@@ -42,6 +42,7 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import re
 import secrets
 import time
@@ -49,6 +50,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -285,6 +287,20 @@ class FakeWeCom:
     def robot_keys_setting(self) -> str:
         """WECOM_ROBOT_KEYS for this fake's robots."""
         return ",".join(f"{name}={key}" for name, key in self.robots.items())
+
+    def run_environment(self, database_url: str, data_dir: Path) -> dict[str, str]:
+        """The environment of a ``diaodu run`` started in a process of its own against this fake (WeCom only):
+        this process's, without its channel, database and HTTP settings, and with the fake's app, the database,
+        the data directory, and HTTP on 127.0.0.1 at a port the system picks (the bot logs which)."""
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("TELEGRAM_", "WECOM_", "DATABASE_", "HTTP_"))}
+        env.update({
+            "WECOM_CORP_ID": self.corp_id, "WECOM_AGENT_ID": str(self.agent_id), "WECOM_SECRET": self.secret,
+            "WECOM_TOKEN": self.callback_token, "WECOM_AES_KEY": self.aes_key, "WECOM_API_BASE": self.base_url,
+            "DATABASE_URL": database_url, "DATA_DIR": str(data_dir), "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        })
+        return env
 
     # --- control -------------------------------------------------------------------------------------
 

@@ -38,6 +38,9 @@ def make_standing(**overrides: Any) -> ProjectStanding:
         open_problems=1,
         rank=1,
     )
+    if overrides.get("rate") is not None and "ytd_done" not in overrides:  # the amount the rate is made of
+        plan = overrides.get("annual_plan", base.annual_plan)
+        overrides["ytd_done"] = Decimal(str(overrides["rate"])) * plan
     return replace(base, **overrides)
 
 

@@ -49,6 +49,8 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
                                            "after": {"praise_n": 5, "reminders_enabled": False,
                                                      "weights": {"investment": 0.5, "punctuality": 0.3}}}),
     "group.add": ("group", "telegram:-100123", {"name": "重点项目领导小组", "renamed": False}),
+    "group.left": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "group.back": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.move": ("group", "telegram:-1009876543210",
                    {"name": "重点项目领导小组", "from": "-4001", "to": "-1009876543210"}),
     "group.remove": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),

@@ -27,8 +27,8 @@ LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'')
 CHINESE = "\u3400-\u4dbf\u4e00-\u9fff\u3000-\u303f\uff01-\uff60"  # 汉字 and full-width punctuation
 HALF_WIDTH_NEXT_TO_CHINESE = re.compile(rf"[{CHINESE}][,;:!?()]|[,;:!?()][{CHINESE}]")
 # Words in Latin letters a user may read: file formats, products, and commands and options to type.
-ALLOWED_WORDS = {"Excel", "xlsx", "xls", "csv", "CSV", "UTF-8", "GB18030", "Telegram", "Word", "Ctrl-D", "all", "MB",
-                 "KB", "SQLite", "PostgreSQL",
+ALLOWED_WORDS = {"Excel", "WPS", "xlsx", "xls", "csv", "CSV", "UTF-8", "GB18030", "Telegram", "Word", "Ctrl-D", "all",
+                 "MB", "KB", "SQLite", "PostgreSQL",
                  # the WeCom admin console's own labels, which an admin must find there: 企业可信IP, Secret, AgentId
                  "IP", "Secret", "AgentId",
                  # Telegram's own bot for managing bots, where the bot's token is revoked and issued (@BotFather)

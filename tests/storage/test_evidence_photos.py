@@ -254,3 +254,26 @@ async def test_a_node_photo_sent_again_in_another_sending_is_not_worded_as_sent_
     assert (found[twin].photo_id, found[twin].together) == (first, True)
     assert (found[late_part].photo_id, found[late_part].together) == (first, True)
     assert (found[next_day].photo_id, found[next_day].local_day, found[next_day].together) == (first, day, False)
+
+
+async def test_two_sendings_of_a_node_in_one_instant_are_two_sendings(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore) -> None:
+    """A node done, its day taken back and done again within the same instant: two sendings, told apart by an
+    id and not by the time they came. The same picture in the second sending is not 与同时报送的另一张照片相同 (nor a
+    repeat: the same project and day); an album's late part joins the latest sending, and repeats its photo."""
+    world = await build_world(db, clock.now())
+    source = Source({"a": photo(7), "a-again": photo(7), "a-late-part": photo(7)})
+    keeper = PhotoKeeper(db, clock, store, {"telegram": source})
+    node_id = await node_done_with(db, clock, project_id=world.p1, person_id=world.liaison, photos=[("telegram", "a")])
+    await done_again(db, clock, node_id, person_id=world.liaison, file_ids=["a-again"])
+    async with db.session() as session:  # the rest of the album that marked it done again
+        assert await node_repo.add_photos(session, node_id=node_id, channel="telegram", photos=["a-late-part"],
+                                          now=clock.now()) is not None
+    assert (await keeper.keep_due()).kept == 3
+    async with db.session() as session:
+        sent = (await evidence_repo.photos_of_nodes(session, node_ids=[node_id]))[node_id]
+        [first, again, late_part] = ids = sorted(p.id for p in sent)
+        found = await repeat_repo.repeats_of(session, kind="node", photo_ids=ids)
+    assert set(found) == {late_part}
+    assert (found[late_part].photo_id, found[late_part].together) == (again, True)
+    assert first not in found

@@ -15,13 +15,14 @@ from sqlalchemy import event, select
 
 from bot.__main__ import main
 from bot.clock import FrozenClock, to_local
+from bot.render import shared_renderer
 from bot.services.ledger_import import ImportResult, import_ledger_files
 from storage import audit
 from storage import projects as project_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Person, Project, Report
+from storage.models import Person, Problem, Project, Report
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV, SAMPLE_XLSX, count
 from .test_ledger_import import _set, edited_projects_csv
@@ -188,8 +189,9 @@ async def test_a_large_import_writes_in_a_few_statements(
     writes = [s for s in statements if s in ("INSERT", "UPDATE", "DELETE")]
     assert len(writes) <= 12, statements
     # (the nodes add three reads: the project codes a node may name, the stored nodes, the new projects' ids;
-    # the roster check one: the people stored without a phone)
-    assert len(statements) <= 27, statements
+    # the roster check one: the people stored without a phone; the units absent from the file one: the open
+    # problems of each unit)
+    assert len(statements) <= 28, statements
 
 
 def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -253,6 +255,10 @@ def test_sheets_the_import_does_not_read_are_named(tmp_path: Path, monkeypatch: 
     workbook.create_sheet("单位排名").append(["排名", "牵头单位"])
     workbook.create_sheet("说明")  # blank: nothing to name
     workbook.create_sheet("项目节点计划").append(["项目编号", "节点名称", "计划完成日期", "实际完成日期", "备注"])
+    old = workbook.create_sheet("旧名单")  # an old roster kept out of sight: not read, named
+    old.append(["姓名", "角色", "单位/职务", "手机", "负责项目"])
+    old.append(["郝芳", "联络员", "区住建局", "13911111111", CODE])
+    old.sheet_state = "hidden"
     exported = tmp_path / "export.xlsx"
     workbook.save(exported)
     capsys.readouterr()
@@ -260,6 +266,7 @@ def test_sheets_the_import_does_not_read_are_named(tmp_path: Path, monkeypatch: 
     assert main(["import", str(exported), "--dry-run"]) == 0
     said = capsys.readouterr().out
     assert "未读取的工作表：「项目台账」「单位排名」（只导入" in said
+    assert "未读取的隐藏工作表：「旧名单」（隐藏的工作表不导入" in said and "人员：新增 0，更新 0" in said
     assert "说明" not in said
 
     assert main(["import", str(SAMPLE_XLSX), "--dry-run"]) == 0
@@ -290,3 +297,36 @@ def test_a_file_of_nodes_only_says_nothing_of_the_baseline(tmp_path: Path, monke
     said = capsys.readouterr().out
     assert "节点：新增 1，" in said
     assert "累计完成基数" not in said
+
+
+async def test_a_unit_the_ledger_no_longer_names_is_listed_with_its_open_problems(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """The office renames 区住建局 in its ledger (the projects' 牵头单位 and the roster): the import adds the new
+    unit and moves the projects and people to it, but the problems 区住建局 still has to handle stay its own.
+    The preview lists the old unit with them and says how to move them (/assign); a unit with no open problem,
+    or one the ledger still names, is not listed."""
+    await _import(db, clock, actor, [SAMPLE_XLSX])
+    now = clock.now()
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        assert project is not None and project.liaison_id is not None
+        for status in ("open", "answered", "resolved"):
+            session.add(Problem(project_id=project.id, raised_by_id=project.liaison_id, unit_id=project.lead_unit_id,
+                                category="用地", text="还有12户未签约", status=status, policy={},
+                                level_started_at=now, nudged=[], created_at=now, updated_at=now))
+    renamed = tmp_path / "renamed.xlsx"
+    wb = openpyxl.load_workbook(SAMPLE_XLSX)
+    for sheet in (wb["重点项目包抓责任分解表"], wb["人员名单"]):
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and "区住建局" in cell.value:
+                    cell.value = cell.value.replace("区住建局", "区住房和城乡建设局")
+    wb.save(renamed)
+    result = await import_ledger_files(db, clock, [renamed], actor=actor, dry_run=True)
+    assert [(c.kind, c.subject, c.file) for c in result.conflicts if c.kind == "absent_unit"] == [
+        ("absent_unit", "区住建局", "2")]
+    summary = shared_renderer().plain("import_summary", result=result, dry_run=True, take_file=False, limit=30)
+    assert ("系统中的单位 区住建局 不在台账中：保留，仍有 2 个未办结问题由该单位办理"
+            "（如为单位改名，请用 /assign 将这些问题改派给新单位）") in summary
+    again = await import_ledger_files(db, clock, [SAMPLE_XLSX], actor=actor, dry_run=True)
+    assert [c for c in again.conflicts if c.kind == "absent_unit"] == []

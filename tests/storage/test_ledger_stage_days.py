@@ -246,3 +246,34 @@ async def test_a_later_ledger_s_actual_start_starts_a_project_already_started_wi
     other = [edited_projects_csv(tmp_path, _days((CODE, "在建", "2026-04-01", "")), columns=DAYS), SAMPLE_PEOPLE_CSV]
     assert not (await import_ledger_files(db, clock, other, actor=actor, as_of=date(2026, 11, 30))).changed["project"]
     assert len(await _events(db)) == 5
+
+
+async def test_a_ledger_still_listing_a_started_project_as_preliminary_does_not_take_its_start_back(
+        db: Database, clock: FrozenClock, actor: Actor, tmp_path: Path) -> None:
+    """ZD2026-002 (前期 in the sample) is confirmed started on 25 November; the office's next ledger, made before it
+    heard, still says 前期. The import keeps it 在建 with its 开工 (a stage history has no way back before a 开工:
+    taken back, the project would read 前期 while its 开工 says otherwise, and every bulletin would list it as
+    应开工未开工 and leave it out of 开工率), and says so in its summary; the file's other changes are written."""
+    files = [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV]
+    assert (await import_ledger_files(db, clock, files, actor=actor)).written
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-002"))
+        assert project is not None and project.stage == "前期"
+        await stage_events.report(session, project=project, kind="start", day=date(2026, 11, 25), person_id=None,
+                                  now=datetime(2026, 11, 25, 10, tzinfo=SHANGHAI), confirmed=True)
+    clock.advance(days=8)
+
+    again = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 30))
+    assert again.written and not again.issues
+    [kept] = [c for c in again.conflicts if c.kind == "stage_kept"]
+    assert (kept.subject, kept.chat, kept.file, kept.day) == ("ZD2026-002 滨江四期沿江路", "在建", "前期",
+                                                              date(2026, 11, 25))
+    summary = Renderer().plain("import_summary", result=again, dry_run=False, take_file=False, limit=30)
+    assert "ZD2026-002 滨江四期沿江路 已于 2026-11-25 开工，台账仍为「前期」：保留「在建」" in summary
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-002"))
+        assert project is not None and project.stage == "在建"
+    assert [e for e in await _events(db) if e[0] == "ZD2026-002"] == [
+        ("ZD2026-002", "start", date(2026, 11, 25), "confirmed")]
+    _, not_started = await _month(db, "2026-11", tmp_path)
+    assert "ZD2026-002" not in not_started

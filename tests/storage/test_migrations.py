@@ -273,7 +273,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "leaves",
-                "project_nodes", "node_photos", "album_waits", "passed_days"):
+                "project_nodes", "node_photos", "album_waits", "passed_days", "sent_messages"):
         assert after.pop(new) == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
@@ -343,7 +343,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "photo_blobs",
-                "leaves", "project_nodes", "node_photos", "album_waits", "passed_days"):
+                "leaves", "project_nodes", "node_photos", "album_waits", "passed_days", "sent_messages"):
         assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert len(expected.pop("ledger_bases")) == 1 and "ledger_bases" not in downgraded
@@ -710,3 +710,37 @@ async def test_report_photos_kept_before_0027_repeat_the_same_picture_sent_with_
     await empty_db.engine.dispose()
     async with empty_db.engine.connect() as conn:
         assert await conn.run_sync(marks) == unmarked
+
+
+async def test_node_photos_stored_before_0028_are_numbered_by_their_sendings(empty_db: Database) -> None:
+    """0028: a node's photos stored before are numbered by the time they were stored (one time, one sending)
+    and the node counts its sendings, so that marking it done again starts a sending of its own; down again,
+    the rows are as they were."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0027")
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+        nodes = [await _insert(conn, "project_nodes", project_id=ids["project"], seq=seq, name=name,
+                               planned_on=date(2026, 11, 30), done_on=date(2026, 11, 30), note="", source="ledger",
+                               created_at=NOW, updated_at=NOW) for seq, name in ((1, "桩基完成"), (2, "主体封顶"))]
+        for minutes in (0, 0, 5, 9):
+            await conn.execute(text("INSERT INTO node_photos (node_id, channel, file_id, created_at, fetch_attempts) "
+                                    "VALUES (:n, 'telegram', :f, :at, 0)").bindparams(
+                bindparam("at", type_=UTCDateTime())), {"n": nodes[0], "f": f"AgAC-{minutes}",
+                                                        "at": NOW + timedelta(minutes=minutes)})
+
+    def rows(conn: Connection) -> tuple[list[tuple[Any, ...]], ...]:
+        return ([tuple(row) for row in conn.execute(text("SELECT * FROM node_photos ORDER BY id"))],
+                [tuple(row) for row in conn.execute(text("SELECT * FROM project_nodes ORDER BY id"))])
+
+    async with empty_db.engine.connect() as conn:
+        before = await conn.run_sync(rows)
+    await asyncio.to_thread(upgrade, empty_db.url)
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        numbered = (await conn.execute(text("SELECT sending FROM node_photos ORDER BY id"))).scalars().all()
+        counted = (await conn.execute(text("SELECT sendings FROM project_nodes ORDER BY id"))).scalars().all()
+    assert (numbered, counted) == ([1, 1, 2, 3], [3, 0])
+    await asyncio.to_thread(downgrade, empty_db.url, "0027")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        assert await conn.run_sync(rows) == before

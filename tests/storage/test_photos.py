@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from telegram import Bot
 
+from bot.channels.telegram_photos import TelegramPhotoSource
 from bot.clock import FrozenClock
 from bot.services.photo_keeper import GIVE_UP_AFTER, FetchFailed, PhotoKeeper, next_attempt
 from bot.services.photo_reasons import GONE_WECOM, UNREACHABLE
@@ -19,6 +21,7 @@ from storage import photos as photo_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.reports import add_report
+from tests.fakes.bot_api import FakeBotAPI
 from tests.photos import reading
 from tests.photos.pictures import photo, resent
 
@@ -182,3 +185,23 @@ def test_the_wait_between_attempts_grows_and_ends() -> None:
     assert waits[5:] == [timedelta(hours=6)] * 2
     assert next_attempt(attempts_done=1, reported_at=reported, now=reported, permanent=True) is None
     assert next_attempt(attempts_done=9, reported_at=reported, now=reported + GIVE_UP_AFTER, permanent=False) is None
+
+
+async def test_an_album_downloaded_out_of_order_counts_each_repeat_once(
+        db: Database, clock: FrozenClock, store: LocalPhotoStore, fake_api: FakeBotAPI) -> None:
+    """One report with the same picture three times (an album), fetched through the Bot API's getFile, the
+    downloads finishing last photo first: the second and third photos are marked as repeating the first (the
+    third was marked as repeating the second while the first was not kept yet), and the run counts 2
+    duplicates, not a photo re-marked as two."""
+    world = await build_world(db, clock.now())
+    files = [fake_api.add_file(photo(4), file_id=f"AgAC-album-{n}") for n in range(3)]
+    fake_api.file_delays.update({files[0]: 0.6, files[1]: 0.3})
+    async with Bot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url) as bot:
+        keeper = PhotoKeeper(db, clock, store, {"telegram": TelegramPhotoSource(bot)})
+        await report(db, clock, world.p1, world.liaison, clock.now().date(), *files)
+        stats = await keeper.keep_due()
+    assert fake_api.downloads == files[::-1]
+    assert (stats.kept, stats.duplicates) == (3, 2)
+    [first, second, third] = sorted(await reading.project_photos(db, project_id=world.p1), key=lambda p: p.id)
+    assert first.duplicate is None
+    assert [p.duplicate.photo_id if p.duplicate else None for p in (second, third)] == [first.id, first.id]

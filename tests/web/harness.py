@@ -196,3 +196,25 @@ async def page_as(harness: WebHarness, name: str, path: str) -> str:
     """What the person `name`, signed in, reads at `path`."""
     [text] = await pages_as(harness, name, path)
     return text
+
+
+async def add_projects(harness: WebHarness, *, like: str, count: int, **values: object) -> list[str]:
+    """``count`` projects copied from project ``like`` (its plans for the year too), coded ZD2026-9001…, named
+    after it with 1期, 2期…, their year-to-date spread from none to all of the plan (so that they stand in every
+    light), ``values`` set on each; their codes, in order."""
+    from sqlalchemy import func, insert
+
+    from storage.models import AnnualPlan
+
+    async with harness.core.db.session() as session:
+        source = (await session.execute(select(Project.__table__).where(Project.code == like))).mappings().one()
+        plans = (await session.execute(select(AnnualPlan.__table__)
+                                       .where(AnnualPlan.project_id == source["id"]))).mappings().all()
+        top = await session.scalar(select(func.max(Project.id))) or 0
+        rows = [{**source, "id": top + i, "code": f"ZD2026-9{i:03d}", "name": f"{source['name']}{i}期",
+                 "done_before": source["annual_plan"] * (i % 11) / 10, **values} for i in range(1, count + 1)]
+        await session.execute(insert(Project.__table__), rows)
+        if plans:
+            await session.execute(insert(AnnualPlan.__table__),
+                                  [{**plan, "project_id": row["id"]} for row in rows for plan in plans])
+    return [str(row["code"]) for row in rows]

@@ -103,3 +103,15 @@ async def test_the_unit_list_explains_its_dashes(site: WebHarness) -> None:
             page = await response.text()
     assert 'data-label="问题按期办结">—</td>' in page
     assert '<p class="muted">问题按期办结「—」：本期无到期问题；综合得分按其余各项折算。</p>' in page
+
+
+async def test_a_project_never_reported_says_so(site: WebHarness) -> None:
+    """最近填报 of a project with no report yet says 尚无填报, not a bare 「—」; one reported gives the moment."""
+    await site.report("ZD2026-002", site.core.clock.now().date(), "100")
+    async with site.signed_in(ROLE_PEOPLE["admin"]) as client:
+        async with client.get("/web/project/ZD2026-001") as response:
+            never = await response.text()
+        async with client.get("/web/project/ZD2026-002") as response:
+            reported = await response.text()
+    assert "<dt>最近填报</dt><dd>尚无填报</dd>" in never
+    assert "<dt>最近填报</dt><dd>2026-11-20 10:00</dd>" in reported

@@ -169,3 +169,76 @@ async def test_reporting_keeps_codes_whole_and_a_long_unit_name_wraps_beside_the
         assert rows[0]["width"] >= usual[0]["width"] - 2, (usual[0], rows[0])  # the codes keep their room
         assert await page.evaluate("document.documentElement.scrollWidth") <= 390
         await page.screenshot(path=str(SCREENSHOTS / "reporting-long-unit-390.png"), full_page=True)
+
+
+# Per table cell naming the project: how many lines it takes, whether its code is shown whole and in view, the
+# cell's title and the words it shows.
+NAMED_CELLS = """code => [...document.querySelectorAll('td')].filter(td => td.textContent.trim().startsWith(code))
+  .map(td => {
+    const style = getComputedStyle(td), box = td.getBoundingClientRect();
+    const height = box.height - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    const range = document.createRange();
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    const first = walker.nextNode();
+    const at = first.textContent.indexOf(code);
+    range.setStart(first, at);
+    range.setEnd(first, at + code.length);
+    const rects = [...range.getClientRects()].filter(r => r.width > 0);
+    const named = td.querySelector('[title]');
+    return {lines: Math.round(height / parseFloat(getComputedStyle(td.firstElementChild || td).lineHeight)),
+            codeLines: new Set(rects.map(r => Math.round(r.top))).size,
+            codeShown: rects.length > 0 && rects.every(r => r.bottom <= box.bottom + 1 && r.right <= box.right + 1),
+            title: named ? named.title : null};
+  })"""
+
+
+async def test_a_long_project_name_takes_two_lines_on_a_phone_its_code_in_view(sqlite_site: WebHarness) -> None:
+    """A project named at length (60 characters, as ledgers name them) reads in two lines wherever a list names
+    it on a phone (the ranking, a unit's projects, 我的项目, the problems), its code first and whole; the full
+    name is its title and heads the project's page."""
+    from sqlalchemy import update
+
+    from storage.models import Project
+    from tests.web.harness import raise_problem
+
+    site = sqlite_site
+    name = ("城北高速连接线及配套市政道路管网综合提升改造工程" * 3)[:60]
+    assert len(name) == 60
+    async with site.core.db.session() as session:
+        await session.execute(update(Project).where(Project.code == "ZD2026-001").values(name=name))
+    await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
+    await site.state.standings.compute()
+    unit = "区住建局"
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["lead"]))
+        for path in ("/web/", f"/web/unit/{unit}", "/web/problems"):
+            await page.goto(site.base + path)
+            await page.wait_for_load_state("networkidle")
+            cells = await page.evaluate(NAMED_CELLS, "ZD2026-001")
+            assert len(cells) >= (2 if path == "/web/" else 1), (path, cells)  # the ranking and 我的项目
+            print(path, cells)
+            for cell in cells:
+                assert cell["lines"] <= 2 and cell["codeLines"] == 1 and cell["codeShown"], (path, cell)
+                assert cell["title"] == f"ZD2026-001 {name}", (path, cell)
+            await page.screenshot(path=str(SCREENSHOTS / f"long-name-{path.strip('/').replace('/', '_')}-390.png"),
+                                  full_page=True)
+        await page.goto(site.base + "/web/project/ZD2026-001")
+        assert name in await page.locator("h1").inner_text()
+
+
+async def test_an_overdue_problem_is_shaded_whole_on_a_phone(sqlite_site: WebHarness) -> None:
+    """On a phone a problem's row reads as a short paragraph: an overdue one is shaded as one block, not in
+    patches behind each of its words (the cells, laid out as inline boxes, left gaps between them unshaded)."""
+    from tests.web.harness import raise_problem
+
+    site = sqlite_site
+    await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", "还有12户未签约")
+    site.core.clock.advance(days=30)
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
+        row = page.locator("tr.overdue").first
+        shades = await row.evaluate("tr => [getComputedStyle(tr).backgroundColor, "
+                                    "...[...tr.children].map(td => getComputedStyle(td).backgroundColor)]")
+        assert shades[0] == "rgb(255, 244, 242)", shades  # the row's own block
+        assert set(shades[1:]) == {"rgba(0, 0, 0, 0)"}, shades  # not its cells' patches
+        await page.screenshot(path=str(SCREENSHOTS / "problems-overdue-390.png"), full_page=True)

@@ -1,5 +1,6 @@
 """A new district: nothing imported yet, no project, no report, no problem. Every page opens and says there is
-nothing yet, in Chinese; no page fails on the empty figures (no plan, no ranking, no due day)."""
+nothing yet, in Chinese; no page fails on the empty figures (no plan, no ranking, no due day), and none shows a
+blank figure without saying why."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from storage.models import Person, PersonRole
 from tests.databases import BACKENDS, fresh_database
 from tests.e2e.harness import START
 from tests.web.harness import WebHarness, web_harness
+from tests.web.test_blank_figures import figure
 
 PAGES = ("/web/", "/web/problems", "/web/units", "/web/towns", "/web/reporting", "/web/downloads",
          "/web/chart/trend.svg", "/web/download/ledger.xlsx", "/web/?screen=1")
@@ -58,5 +60,10 @@ async def check_pages(site: WebHarness) -> None:
         async with client.get("/web/") as response:
             overview = await response.text()
         assert "暂无可排名项目" in overview and "<td colspan=\"8\">暂无未办结的问题。</td>" in overview
+        # no blank figure without its reason, no empty table without a word
+        assert figure(overview, "完成率 / 序时进度")[-1] == "尚无项目，台账导入后显示"
+        assert figure(overview, "开工率") == ["—", "2026", "年无计划开工的项目，不计"]
+        assert figure(overview, "竣工率") == ["—", "2026", "年无计划竣工的项目，不计"]
+        assert overview.count('<tr><td colspan="4">暂无。</td></tr>') == 2  # the units' and the towns' rankings
         async with client.get("/web/reporting") as response:
             assert "暂无需要填报的项目。" in await response.text()

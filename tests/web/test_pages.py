@@ -76,7 +76,7 @@ async def test_the_overview_lists_the_viewers_own_projects_first(site: WebHarnes
     his = [p.code for p in s.projects if p.lead_official == lead]
     assert len(his) == 9
     page = await page_as(site, lead, "/web/")
-    mine = re.search(r'<section class="card mine">(.*?)</section>', page, re.S)
+    mine = re.search(r'<section class="card mine"[^>]*>(.*?)</section>', page, re.S)
     assert mine is not None and "我的项目 <small>共 9 个</small>" in mine.group(1)
     assert re.findall(r'<a href="/web/project/([^"]+)">', mine.group(1)) == his
     assert page.index('class="card mine"') < page.index("项目排名")

@@ -37,13 +37,16 @@ async def wecom_core(wc_settings: Settings, frozen_clock: FrozenClock,
 
 
 @pytest.fixture
-async def wecom(fake_wecom: FakeWeCom, wecom_core: Core,
-                wc_settings: Settings) -> AsyncIterator[WeComHarness]:
-    """The WeCom channel on a local port. Fails the test if handling a message raised, or if the fake
-    refused something the bot sent (bad markdown, a bad card…), dropped a message over a member's limits, or
-    would show a card button's text cut."""
-    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as harness:
+async def wecom(fake_wecom: FakeWeCom, wecom_core: Core, wc_settings: Settings,
+                tmp_path: Path) -> AsyncIterator[WeComHarness]:
+    """The WeCom channel on a local port, with its inbox as `diaodu run` has it. Fails the test if handling a
+    message raised, or if the fake refused something the bot sent (bad markdown, a bad card…), dropped a message
+    over a member's limits, or would show a card button's text cut; or if a message answered was left unhandled
+    in the inbox."""
+    inbox = tmp_path / "wecom-inbox"
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=inbox)) as harness:
         yield harness
+    assert list(inbox.iterdir()) == [], "messages answered and left unhandled in the inbox"
     refused = [(c.path, c.answer) for c in fake_wecom.calls if c.errcode in REFUSALS]
     assert harness.channel.stats["failed"] == 0, "a WeCom message raised while being handled"
     assert not refused, f"the fake WeCom refused: {refused}"

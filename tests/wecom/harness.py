@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -146,14 +147,15 @@ class WeComReplies:
 class WeComHarness(ChannelHarness):
     """The WeCom channel served on a local port, the fake WeCom posting to it."""
 
-    def __init__(self, fake: FakeWeCom, core: Core, settings: Settings) -> None:
+    def __init__(self, fake: FakeWeCom, core: Core, settings: Settings, *, inbox: Path | None = None) -> None:
+        """``inbox``: the folder of the channel's journal of answered messages (none without it)."""
         self.fake = fake
         self.core = core
         self.settings = settings
         self.clock: FrozenClock = core.clock  # type: ignore[assignment]
         fake.now = lambda: core.clock.now().timestamp()  # WeCom's limits count on the clock the bot reads
         self.spy = SpyRouter(core.router)
-        self.channel = WeComChannel.from_settings(settings, self.spy)  # type: ignore[arg-type]
+        self.channel = WeComChannel.from_settings(settings, self.spy, inbox=inbox)  # type: ignore[arg-type]
         self.robots = WeComRobotTransport.from_settings(settings, memory=self.channel.memory)
         self.app = web.Application()
         add_wecom_routes(self.app, self.channel)

@@ -226,3 +226,20 @@ def test_a_long_bold_line_is_bold_in_every_message() -> None:
 def test_a_line_starting_with_grey_or_bold_text_is_not_made_a_list_or_heading() -> None:
     shown = render_markdown(html_to_markdown("<i>- 已撤回</i>\n<b>1. 城北高速连接线</b>\n<b># 标题</b>"))
     assert shown == "- 已撤回\n1. 城北高速连接线\n# 标题"
+
+
+EMOJI_LINE = "🏗️塔吊👷‍♂️工🇨🇳升😀👍🏽1️⃣é" * 40  # joined emoji, flags, a skin tone, a keycap, a combining accent
+
+
+@pytest.mark.parametrize("split", [split_utf8, split_markdown])
+def test_an_over_long_line_is_never_cut_inside_a_character_as_read(split: object) -> None:
+    """An emoji of several code points, a flag or an accented letter is one character to the reader: a cut
+    between its parts would show two symbols (👷 ♂️) or a box, at the end of one message and the start of the
+    next."""
+    for limit in range(16, 120):
+        chunks = split(EMOJI_LINE, limit)  # type: ignore[operator]
+        assert "".join(chunks) == EMOJI_LINE
+        for chunk in chunks:
+            assert utf8_len(chunk) <= limit
+            assert not chunk.startswith(("\u200d", "\ufe0f", "\U0001f3fd", "\u20e3", "\u0301")), (limit, chunk)
+            assert not chunk.endswith("\u200d") and sum(0x1F1E6 <= ord(c) <= 0x1F1FF for c in chunk) % 2 == 0

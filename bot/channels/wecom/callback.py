@@ -25,14 +25,17 @@
 - A full queue: at most ``max_pending`` messages wait in a process. Past that a message is answered 503
   at once (nothing waits for room, and nothing is remembered of it, so WeCom's retry may find room); a
   copy of a message already queued is still answered 200. While the channel closes it answers 503 too.
-- What is lost, and when. Once the 200 is sent, WeCom does not post the message again: from then until
-  its user's task has handled it the message lives only in this process's memory, and a crash, or a
-  shutdown that outlasts ``close``'s wait, loses it unhandled and unanswered. That is as before, when the
-  answer waited for the database: the mark was written first, but the message itself was kept only in
-  memory after the answer all the same. What is lost is now smaller: the mark is written only when the
-  user's task reaches the message, so a crash after the mark but before the answer no longer turns
-  WeCom's retry into a "duplicate" that nobody handles; and a wait for the database (up to its lock wait,
-  5 s on SQLite) now delays the handling, not the answer, so it no longer makes WeCom post a copy.
+- Nothing is lost once answered. Once the 200 is sent, WeCom does not post the message again: with an inbox
+  (``bot.channels.wecom.inbox``, which ``diaodu run`` keeps in ``DATA_DIR/wecom-inbox``) the message is
+  appended to this process's journal before the answer (synced to the disk in a thread right after; nothing
+  waits for the database or a lock), and marked done once its user's task has handled it. On start,
+  the messages answered before a crash or restart and not done are queued before any new one, each user's
+  in the order they were answered. Such a message may have been marked seen (or even handled) just before
+  the crash, so it is handled whatever the mark says: the router's record of what it handled
+  (``Incoming.key``) keeps a message that changed something from being acted on twice, and only a message
+  that changed nothing (``/help``) may be answered twice. Without an inbox (the tests' default), or when the
+  journal cannot be written (a full disk: logged, counted as ``inbox_failed``), the message lives only in
+  memory until handled, and a crash loses it.
 - What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
   ``bot.channels.wecom.transport``'s. A pressed card's buttons are replaced by "已选择:…" once the
   press is handled.
@@ -57,6 +60,7 @@ from aiohttp import web
 from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, parts_sent_of
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
+from bot.channels.wecom.inbox import Inbox
 from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
 from bot.channels.wecom.transport import WeComTransport
 from bot.channels.wecom.wiring import make_api, wecom_configured
@@ -101,6 +105,7 @@ class WeComChannel:
         direct_max_wait: float = 65.0,
         outbox_fallback: bool = True,
         concurrency: int | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.router = router
         self.crypto = crypto
@@ -123,7 +128,9 @@ class WeComChannel:
         self.seen_ttl = float(2 * window + 60)
         self.greet_every = greet_every
         self.stats: Counter[str] = Counter()
-        self._queues: dict[str, deque[tuple[str, dict[str, str]]]] = {}
+        self.inbox = inbox
+        # per user: (key, fields, recovered from the inbox after a restart)
+        self._queues: dict[str, deque[tuple[str, dict[str, str], bool]]] = {}
         self._queued: set[str] = set()  # keys of the messages queued or being handled in this process
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
@@ -133,8 +140,9 @@ class WeComChannel:
 
     @classmethod
     def from_settings(cls, settings: Settings, router: Router, *, files_root: Path | None = None,
-                      **kwargs: Any) -> WeComChannel:
-        """The channel of the app configured by the WECOM_* settings (see ``wecom_configured``)."""
+                      inbox: Path | None = None, **kwargs: Any) -> WeComChannel:
+        """The channel of the app configured by the WECOM_* settings (see ``wecom_configured``); with ``inbox``,
+        the folder of the journals of answered messages (``bot.channels.wecom.inbox``)."""
         if not wecom_configured(settings):
             raise ValueError("WeCom is not configured: set WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, "
                              "WECOM_TOKEN and WECOM_AES_KEY")
@@ -145,7 +153,8 @@ class WeComChannel:
             files_root = getattr(settings, "data_dir", None)
         memory = kwargs.pop("memory", None) or SharedMemory(router.deps.db, router.deps.clock)
         transport = WeComTransport(make_api(settings), files_root=files_root, memory=memory)
-        return cls(router, crypto, transport, agent_id=settings.wecom_agent_id, memory=memory, **kwargs)
+        return cls(router, crypto, transport, agent_id=settings.wecom_agent_id, memory=memory,
+                   inbox=Inbox.open(inbox) if inbox is not None else None, **kwargs)
 
     # -- HTTP
 
@@ -195,11 +204,15 @@ class WeComChannel:
                                                  query["nonce"], now=int(self.now()), window=self.window)
         except WeComCryptoError as error:
             return self._refuse(request, error)
-        return web.Response(status=self.accept(fields), text="")
+        status = self.accept(fields)
+        if self.inbox is not None:
+            self.inbox.sync_soon()  # on the disk within milliseconds; the answer waits only for the append
+        return web.Response(status=status, text="")
 
     def accept(self, fields: dict[str, str]) -> int:
         """Queue an authenticated message for its user's task, waiting for nothing (the database is asked
-        whether the message was seen in that task); the HTTP status to answer with."""
+        whether the message was seen in that task), having written it to the inbox; the HTTP status to answer
+        with."""
         userid = (fields.get("FromUserName") or "").strip()
         agent = (fields.get("AgentID") or "").strip()
         if not userid or (self.agent_id is not None and agent and agent != str(self.agent_id)):
@@ -212,14 +225,32 @@ class WeComChannel:
         if self._closing or self._pending >= self.max_pending:
             self.stats["busy"] += 1
             return 503  # not remembered: WeCom's retry may find room
+        if self.inbox is not None:
+            try:
+                self.inbox.add(key, userid, fields, at=self.now())
+            except OSError:
+                self.stats["inbox_failed"] += 1
+                log.warning("WeCom inbox: could not write message %s; it is kept in memory only", key, exc_info=True)
         self.stats["queued"] += 1
+        self._enqueue(userid, key, fields, recovered=False)
+        return 200
+
+    def _enqueue(self, userid: str, key: str, fields: dict[str, str], *, recovered: bool) -> None:
         self._queued.add(key)
         self._pending += 1
         self._idle.clear()
-        self._queues.setdefault(userid, deque()).append((key, fields))
+        self._queues.setdefault(userid, deque()).append((key, fields, recovered))
         if userid not in self._workers:
             self._workers[userid] = asyncio.create_task(self._work(userid), name=f"wecom:{userid}")
-        return 200
+
+    async def resume(self) -> None:
+        """Queue the messages answered before a restart and not handled (the inbox's), before any new one."""
+        if self.inbox is None:
+            return
+        for answered in self.inbox.recovered:
+            self.stats["recovered"] += 1
+            self._enqueue(answered.userid, answered.key, answered.fields, recovered=True)
+        self.inbox.recovered = []
 
     async def _first_sighting(self, key: str) -> bool:
         """Whether no process has seen this message yet. When the database cannot say (locked, gone), the
@@ -247,9 +278,10 @@ class WeComChannel:
         queue = self._queues[userid]
         try:
             while queue:
-                key, fields = queue.popleft()
+                key, fields, recovered = queue.popleft()
                 try:
-                    if await self._first_sighting(key):
+                    # a message recovered may have been marked by this process before it stopped: handled anyway
+                    if await self._first_sighting(key) or recovered:
                         self.stats["accepted"] += 1
                         await self._process(userid, fields)
                     else:
@@ -260,6 +292,8 @@ class WeComChannel:
                 finally:
                     self._pending -= 1
                     self._queued.discard(key)
+                if self.inbox is not None:  # not reached when cancelled at shutdown: kept for the next start
+                    self.inbox.done(key)
         finally:
             self._workers.pop(userid, None)
             if not queue:
@@ -323,4 +357,6 @@ class WeComChannel:
             for task in list(self._workers.values()):
                 task.cancel()
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        if self.inbox is not None:
+            await self.inbox.close()
         await self.transport.close()

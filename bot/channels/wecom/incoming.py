@@ -87,9 +87,14 @@ class Press:
     key: str
 
 
+# A keycap emoji (2️⃣: the digit, a variation selector, the enclosing keycap), which a phone's emoji keyboard
+# offers for a number, read as its digit; 🔟 as 10.
+_KEYCAP = str.maketrans({"\ufe0f": None, "\u20e3": None, "\U0001f51f": "10"})
+
+
 def pick_number(buttons: tuple[Button, ...], text: str) -> Button | None:
-    """The button a typed number ("1") picks from a numbered list, if any."""
-    token = text.strip()
+    """The button a typed number ("1", "１", "1️⃣") picks from a numbered list, if any."""
+    token = text.strip().translate(_KEYCAP)
     number = as_int(token) if len(token) <= 3 else None
     if not buttons or number is None:
         return None

@@ -24,7 +24,8 @@ inside a code span (else escaped plain text); ``<a href>`` → ``[text](url)`` f
 ``<blockquote>`` → ``> `` lines; ``<pre>`` and every other tag keep only their text.
 
 Limits are in UTF-8 bytes: 2048 for an app's text and markdown messages, 4096 for a group robot's
-markdown. :func:`split_utf8` cuts on line boundaries (inside an over-long line only between characters);
+markdown. :func:`split_utf8` cuts on line boundaries (inside an over-long line only between characters as a
+reader sees them: never inside an emoji of several code points, a flag, or a letter and its accent);
 :func:`split_markdown` cuts an over-long line only between constructs, each piece complete in itself.
 """
 
@@ -190,12 +191,22 @@ def html_to_markdown(reply_html: str) -> str:
     return _escape_line_starts(text)
 
 
+# What a reader sees as one character, near enough, and a cut must not part: a character with the marks,
+# variation selectors, skin tones and emoji tags after it, characters joined by a zero-width joiner
+# (👷‍♂️), a flag's two regional indicators (🇨🇳); split, they show as two symbols, or as a box.
+_EXTEND = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\u200d" \
+          "\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+_CLUSTER = f"[\U0001f1e6-\U0001f1ff]{{2}}|.(?:[{_EXTEND}]|(?<=\u200d).)*"
+_CLUSTER_RE = re.compile(_CLUSTER, re.S)
+
+
 def _cut_line(line: str, limit: int) -> list[str]:
-    """Cut an over-long line into pieces of at most ``limit`` bytes, never inside a character."""
+    """Cut an over-long line into pieces of at most ``limit`` bytes, never inside a character as read (an emoji
+    of several code points, a flag)."""
     pieces: list[str] = []
     current = ""
     size = 0
-    for char in line:
+    for char in _CLUSTER_RE.findall(line):
         width = utf8_len(char)
         if size + width > limit and current:
             pieces.append(current)
@@ -207,8 +218,10 @@ def _cut_line(line: str, limit: int) -> list[str]:
     return pieces
 
 
-# What a markdown line is cut into: a code span or a link (kept whole), a font tag, bold markers, one character.
-_MD_TOKEN = re.compile(r"`[^`\n]+`|\[[^\[\]\n]*\]\([^()\s]*\)|<font color=\"[a-z]+\">|</font>|\*\*|.", re.S)
+# What a markdown line is cut into: a code span or a link (kept whole), a font tag, bold markers, one character
+# as read.
+_MD_TOKEN = re.compile(r"`[^`\n]+`|\[[^\[\]\n]*\]\([^()\s]*\)|<font color=\"[a-z]+\">|</font>|\*\*|" + _CLUSTER,
+                       re.S)
 _FONT_CLOSE = "</font>"
 
 
@@ -256,7 +269,7 @@ def _cut_markdown_line(line: str, limit: int) -> list[str]:
             pending.append(token)
             continue
         atoms = [token]
-        if len(token) > 2:  # a link or a code span that no piece could hold: its text
+        if token[0] in "`[" and len(token) > 2:  # a link or a code span that no piece could hold: its text
             room = limit - 2 * width(opened + pending) - len(opened + pending) * utf8_len(_FONT_CLOSE)
             atoms = atoms if utf8_len(token) <= room else list(_plain(token))
         for atom in atoms:

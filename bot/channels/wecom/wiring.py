@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.services.shared_memory import SharedMemory
 
 CALLBACK_PATH = "/wecom/callback"
+WECOM_INBOX = "wecom-inbox"  # the folder of DATA_DIR holding the journals of answered messages
 
 
 def wecom_configured(settings: Settings) -> bool:
@@ -40,10 +41,16 @@ def make_api(settings: Settings) -> WeComApi:
 
 
 def add_wecom_routes(app: web.Application, channel: WeComChannel, *, path: str = CALLBACK_PATH) -> None:
-    """Serve the callback (GET verification, POST messages) on ``app``; on shutdown, let queued messages
-    finish and close the channel's API session."""
+    """Serve the callback (GET verification, POST messages) on ``app``; on start-up (before it listens), queue
+    the messages answered before a restart and not handled; on shutdown, let queued messages finish and close
+    the channel's API session."""
     app.router.add_get(path, channel.on_get)
     app.router.add_post(path, channel.on_post)
+
+    async def _resume(_app: web.Application) -> None:
+        await channel.resume()
+
+    app.on_startup.append(_resume)
 
     async def _close(_app: web.Application) -> None:
         await channel.close()

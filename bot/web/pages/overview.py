@@ -15,6 +15,7 @@ from bot.domain.standings import ProjectStanding, Standings, Totals, totals
 from bot.domain.trend import blurring, week_ends
 from bot.web import access
 from bot.web.auth import page_route
+from bot.web.listing import paged
 from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.pages.groups import openable
 from bot.web.pages.problem_list import is_overdue, overdue_first
@@ -22,6 +23,7 @@ from bot.web.state import View
 from storage.ledger_bases import base_days
 
 SHOWN = 20  # ranked projects shown at each end of the ranking (the page stays light with 10,000 projects)
+MINE_PAGE = 20  # of 我的项目 at once (a 包抓领导 may hold hundreds of projects, a unit lead as many)
 SCREEN_REFRESH = 60  # seconds
 
 
@@ -75,7 +77,8 @@ async def overview(view: View) -> web.StreamResponse:
     return view.page(
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=changes.projects,
-        visible=visible, mine=mine, units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
+        visible=visible, mine=paged(mine, view.request.query, size=MINE_PAGE, key="mine", anchor="mine"),
+        units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
         problem_count=len(problems),
         screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
         as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=changes.bases, since=changes.since,

@@ -11,12 +11,13 @@ from bot.domain.escalation import CATEGORIES, LEVEL_NAMES
 from bot.domain.problem_numbers import parse_problem_number
 from bot.web import access, evidence_photos
 from bot.web.auth import page_route
+from bot.web.listing import paged
 from bot.web.state import View
 from storage import problems as problem_repo
 from storage.models import Problem
 from storage.web_queries import ProblemLine
 
-SHOWN = 200  # problems listed on a page (the most urgent first; the filters narrow the rest down)
+PAGE_SIZE = 50  # problems listed on one page (the most urgent first)
 
 
 def is_overdue(problem: Problem | ProblemLine, now: datetime) -> bool:
@@ -44,8 +45,8 @@ async def problem_list(view: View) -> web.StreamResponse:
              and (category is None or p.category == category) and (not overdue or is_overdue(p, view.now))]
     # Every unit the viewer's open problems are with stays offered, whatever the other filters narrowed to.
     units = sorted({p.unit for p in seen} | ({unit} if unit else set()))
-    ordered = overdue_first(shown, view.now)
-    return view.page("problems.html.j2", problems=ordered[:SHOWN], total=len(ordered), levels=LEVEL_NAMES,
+    listed = paged(overdue_first(shown, view.now), query, size=PAGE_SIZE)
+    return view.page("problems.html.j2", problems=listed.items, listed=listed, levels=LEVEL_NAMES,
                      categories=CATEGORIES, units=units, level=level, unit=unit, category=category,
                      overdue=overdue, filtered=any((level is not None, unit, category, overdue)), now=view.now,
                      is_overdue=is_overdue)

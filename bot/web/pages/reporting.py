@@ -27,12 +27,14 @@ from bot.domain.participation import (
 from bot.domain.workdays import WorkCalendar
 from bot.web import access
 from bot.web.auth import page_route
+from bot.web.listing import paged
 from bot.web.state import View
 from storage.participation import participation_duties, reported_day_masks
 from storage.rows import gc_paused
 from storage.settings import load_calendar
 
-MAX_LIAISONS = 200  # rows of the heat map (lowest 填报率 first): the page stays light with 10,000 projects
+UNITS_PAGE = 20  # lead units listed at once, those with the most projects unreported today first
+LIAISONS_PAGE = 50  # rows of the heat map on one page (lowest 填报率 first): 2,000 liaisons made a 200 KB page
 
 
 @dataclass
@@ -80,6 +82,8 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
     units: dict[str, UnitToday] = {}
     pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait]
     for duty in duties:
+        if not masks.listed(duty):
+            continue
         marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today)
         unit = units.setdefault(duty.unit, UnitToday(duty.unit))
         if (marks.ok | marks.wait) & now:  # today is due
@@ -118,5 +122,7 @@ async def reporting(view: View) -> web.StreamResponse:
     # Read on the event loop (a row per project: its days as a mask); counted as masks in a worker thread.
     reported = await reported_day_masks(view.session, start=days[0], end=today)
     units, rows = await asyncio.to_thread(_page, duties, weeks, calendar, reported, today)
-    return view.page("reporting.html.j2", units=units, rows=rows[:MAX_LIAISONS],
-                     hidden=max(0, len(rows) - MAX_LIAISONS), days=days, weeks=weeks, today=today)
+    query = view.request.query
+    return view.page("reporting.html.j2", units=paged(units, query, size=UNITS_PAGE, key="units", anchor="today"),
+                     liaisons=paged(rows, query, size=LIAISONS_PAGE, anchor="heat"), days=days, weeks=weeks,
+                     today=today)

@@ -1,0 +1,236 @@
+"""The WeCom callback's inbox: every message the callback answers is written to a local journal first, so that a
+crash or a restart between the answer and the handling loses nothing (WeCom does not post an answered message
+again).
+
+- One journal per process, a file of JSON lines in a folder (``DATA_DIR/wecom-inbox``): "answered" (the message's
+  key, its sender, when, its decrypted fields) before the answer, "done" once its user's task has handled it. A
+  process holds an exclusive ``flock`` on its own journal for as long as it runs.
+- The answer waits for nothing but an append (one ``write``, microseconds, in the event loop), which survives
+  the process being killed at any moment after it. An ``fdatasync`` in a thread of the inbox's own follows at
+  once, not waited for (one at a time, each taking every line written meanwhile), so that the machine losing
+  power loses at most the last few milliseconds' messages: the database's own commits promise no more
+  (SQLite in WAL mode with ``synchronous=NORMAL``). It never waits for a lock: no other process writes this
+  file, and the database is not asked.
+- When nothing is left to handle the journal is emptied (truncated), so it holds about the messages under way.
+- At start, a process takes over every journal in the folder that no running process holds (its own earlier
+  life, or another process of the same deployment that died): the messages answered there and not done are
+  copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
+  they were answered, to be handled before any new message.
+- A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
+  that does not read is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".jsonl"
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A message the callback answered: its key (``incoming.dedupe_key``), sender, when (epoch seconds) and
+    fields."""
+
+    key: str
+    userid: str
+    at: float
+    fields: dict[str, str]
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, separators=(",", ":")) + "\n").encode()
+
+
+def _read(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def outstanding(data: bytes) -> list[Answered]:
+    """The messages a journal's bytes hold answered and not done, in the order they were written."""
+    answered: dict[str, Answered] = {}
+    for raw in data.splitlines():
+        try:
+            record = json.loads(raw)
+            if "d" in record:
+                answered.pop(str(record["d"]), None)
+            else:
+                key = str(record["k"])
+                answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
+                                                  {str(k): str(v) for k, v in dict(record["f"]).items()}))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("WeCom inbox: a line that does not read skipped (%d bytes)", len(raw))
+    return list(answered.values())
+
+
+def _lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (another process may have taken it over and deleted it)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+class Inbox:
+    """This process's journal of the messages answered and not yet handled (see the module's docstring)."""
+
+    def __init__(self, folder: Path, fd: int, path: Path, recovered: list[Answered]) -> None:
+        self.folder = folder
+        self.path = path
+        self.recovered = recovered
+        self._fd = fd
+        self._open: set[str] = {a.key for a in recovered}
+        self._written = 0
+        self._synced = 0
+        self._syncing: asyncio.Future[None] | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="wecom-inbox")
+
+    @classmethod
+    def open(cls, folder: Path) -> Inbox:
+        """Claim a new journal in ``folder`` and take over those no running process holds."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"{time.time_ns()}-{os.getpid()}"
+        fresh = folder / (name + ".new")  # not a journal until locked: no other process takes it over meanwhile
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = folder / (name + SUFFIX)
+            os.rename(fresh, path)
+            taken, recovered = cls._take_over(folder, path)
+            try:
+                if recovered:
+                    os.write(fd, b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields})
+                                          for a in recovered))
+                    _datasync(fd)
+                for old, _old_fd in taken:
+                    old.unlink(missing_ok=True)
+            finally:
+                for _old, old_fd in taken:
+                    os.close(old_fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if recovered:
+            log.warning("WeCom inbox: %d messages answered before a restart and not handled; handling them now",
+                        len(recovered))
+        return cls(folder, fd, path, recovered)
+
+    @staticmethod
+    def _take_over(folder: Path, own: Path) -> tuple[list[tuple[Path, int]], list[Answered]]:
+        """The journals of ``folder`` no running process holds, locked, and what they hold not done, in the order
+        it was answered."""
+        taken: list[tuple[Path, int]] = []
+        found: dict[str, Answered] = {}
+        for path in folder.glob("*.new"):  # a process killed while it claimed its journal left it, empty
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            # (a minute old: not one another process starting now has made and not locked yet)
+            if time.time() - os.fstat(fd).st_mtime > 60 and _lock(fd) and _still_there(fd, path):
+                path.unlink(missing_ok=True)
+            os.close(fd)
+        for path in sorted(folder.glob("*" + SUFFIX)):
+            if path == own:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            if not _lock(fd) or not _still_there(fd, path):
+                os.close(fd)
+                continue
+            taken.append((path, fd))
+            for answered in outstanding(_read(fd)):
+                found.setdefault(answered.key, answered)
+        return taken, sorted(found.values(), key=lambda a: a.at)
+
+    # -- writing
+
+    def add(self, key: str, userid: str, fields: dict[str, str], *, at: float) -> None:
+        """Write that the message was answered (raises OSError when it could not be written whole)."""
+        self._append(_line({"k": key, "u": userid, "t": at, "f": fields}))
+        self._open.add(key)
+        self._written += 1
+
+    def done(self, key: str) -> None:
+        """Write that the message was handled; with nothing left open, empty the journal."""
+        self._open.discard(key)
+        try:
+            if self._open:
+                self._append(_line({"d": key}))
+            else:
+                os.ftruncate(self._fd, 0)
+        except OSError:  # handled twice after a crash at worst: the router's record of it holds
+            log.warning("WeCom inbox: could not write that %s was handled", key, exc_info=True)
+
+    def _append(self, line: bytes) -> None:
+        written = os.write(self._fd, line)
+        if written != len(line):  # a full disk: end the line cut, so that the next one reads
+            os.write(self._fd, b"\n")
+            raise OSError(f"WeCom inbox: {written} of {len(line)} bytes written")
+
+    def sync_soon(self) -> None:
+        """Have what was written reach the disk, not waiting for it: one ``fdatasync`` at a time in the inbox's
+        thread, the next one taking everything written meanwhile."""
+        if self._syncing is None and self._synced < self._written:
+            self._syncing = asyncio.ensure_future(self._sync())
+
+    async def flush(self) -> None:
+        """Until every record written so far is on the disk (or syncing it failed, which is logged)."""
+        target = self._written
+        while self._synced < target and self._fd >= 0:
+            self.sync_soon()
+            if self._syncing is None:
+                return
+            await asyncio.shield(self._syncing)
+
+    async def _sync(self) -> None:
+        try:
+            while self._synced < self._written and self._fd >= 0:
+                upto = self._written
+                await asyncio.get_running_loop().run_in_executor(self._thread, _datasync, self._fd)
+                self._synced = max(self._synced, upto)
+        except OSError:
+            self._synced = self._written  # not tried again for these: the next write tries anew
+            log.warning("WeCom inbox: could not sync the journal to the disk", exc_info=True)
+        finally:
+            self._syncing = None
+
+    async def close(self) -> None:
+        """Release the journal: deleted when nothing is left open, else kept for the next start."""
+        if self._fd < 0:
+            return
+        await self.flush()
+        if not self._open:
+            self.path.unlink(missing_ok=True)
+        else:
+            log.warning("WeCom inbox: %d messages answered and not handled, kept for the next start in %s",
+                        len(self._open), self.path)
+        os.close(self._fd)  # and with it the lock: the next process to start takes the journal over
+        self._fd = -1
+        self._thread.shutdown(wait=False)

@@ -1,0 +1,160 @@
+"""The WeCom inbox (``bot.channels.wecom.inbox``): a journal left by a process that died is taken over by the next
+one to start, in the order its messages were answered; one a running process holds is not; a line cut by a crash
+is skipped; the journal is emptied when nothing is left open. Through the channel: messages recovered are handled
+before new ones, also when they were marked seen before the crash, and one the router had handled already is not
+acted on again.
+
+A process that "dies" is a child Python process that writes to its inbox and ends with ``os._exit`` (nothing
+closed, as when it is killed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import ConfigurationError, Core, serve
+from bot.channels.wecom.crypto import parse_xml
+from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
+from bot.channels.wecom.incoming import dedupe_key
+from bot.config import Settings
+from storage.migrate import upgrade
+from storage.models import Problem
+from tests.e2e.harness import running
+from tests.fakes.wecom_api import FakeWeCom
+from tests.wecom.harness import HAO, WeComHarness, wecom_settings
+
+REPO = Path(__file__).resolve().parents[2]
+# what a member may type, kept as typed: lines, quotes, backslashes, emoji of several code points, XML's syntax
+HOSTILE = "第一行\r\n\"引号\" \\n 👷‍♂️🇨🇳 ]]> <xml>" + "主体结构" * 150
+DIES = """
+import json, os, sys
+from pathlib import Path
+from bot.channels.wecom.inbox import Inbox
+inbox = Inbox.open(Path(sys.argv[1]))
+answered, done = json.loads(sys.argv[2])
+for key, userid, at, fields in answered:
+    inbox.add(key, userid, fields, at=at)
+for key in done:
+    inbox.done(key)
+os._exit(0)
+"""
+
+
+def died_with(folder: Path, answered: list[tuple[str, str, float, dict[str, str]]], done: list[str] = ()) -> None:
+    """A process that answered ``answered``, handled ``done`` and was killed, its journal left in ``folder``."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run([sys.executable, "-c", DIES, str(folder), json.dumps([answered, list(done)])], check=True,
+                   env=env, cwd=REPO, timeout=60)
+
+
+def journals(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*" + SUFFIX))
+
+
+def message(fake: FakeWeCom, userid: str, text: str) -> tuple[str, str, dict[str, str]]:
+    """(key, userid, fields) of a text message as the callback decrypts it."""
+    fields = parse_xml(fake.text_xml(userid, text))
+    return dedupe_key(fields), userid, fields
+
+
+async def test_a_journal_left_by_a_killed_process_is_taken_over_in_the_order_answered(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    died_with(folder, [("m:1", "a", 10.0, {"Content": "一"}), ("m:2", "b", 11.0, {"Content": "二"}),
+                       ("m:3", "a", 12.0, {"Content": HOSTILE})], done=["m:2"])
+    (left_before,) = journals(folder)
+    claiming = folder / "1-1.new"  # a process killed while it claimed its journal
+    claiming.write_text("")
+    os.utime(claiming, (1.0, 1.0))  # long ago
+    other = folder / ("0-0" + SUFFIX)  # another process of the same folder, killed too
+    other.write_text(json.dumps({"k": "m:4", "u": "a", "t": 11.5, "f": {"Content": "四"}}) + "\n")
+
+    inbox = Inbox.open(folder)
+    try:
+        assert [(a.key, a.userid, a.fields["Content"]) for a in inbox.recovered] == [
+            ("m:1", "a", "一"), ("m:4", "a", "四"), ("m:3", "a", HOSTILE)]
+        assert journals(folder) == [inbox.path] and not left_before.exists() and not other.exists()
+        assert not claiming.exists()
+        # copied into the new journal: a crash now loses them no more than before
+        assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:1", "m:4", "m:3"]
+        beside = Inbox.open(folder)  # a second process starting: the journal is held, not taken over
+        assert beside.recovered == []
+        await beside.close()
+    finally:
+        await inbox.close()
+    assert journals(folder) == [inbox.path]  # closed with three not done: kept for the next start
+
+
+async def test_a_line_cut_by_a_crash_is_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    whole = json.dumps({"k": "m:1", "u": "a", "t": 1.0, "f": {"Content": "完整"}})
+    (folder / ("1-1" + SUFFIX)).write_text(whole + "\n" + whole.replace("m:1", "m:2")[:25])
+    inbox = Inbox.open(folder)
+    await inbox.close()
+    assert [a.key for a in inbox.recovered] == ["m:1"]
+
+
+async def test_the_journal_is_emptied_when_nothing_is_left_open_and_deleted_at_a_clean_stop(tmp_path: Path) -> None:
+    inbox = Inbox.open(tmp_path / "inbox")
+    inbox.add("m:1", "a", {"Content": "一"}, at=1.0)
+    inbox.add("m:2", "a", {"Content": "二"}, at=2.0)
+    await inbox.flush()
+    inbox.done("m:1")
+    assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:2"]
+    inbox.done("m:2")
+    assert inbox.path.stat().st_size == 0
+    inbox.add("m:3", "a", {"Content": "三"}, at=3.0)
+    assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:3"]
+    inbox.done("m:3")
+    await inbox.close()
+    assert journals(tmp_path / "inbox") == []
+
+
+async def test_recovered_messages_are_handled_first_once_even_when_marked_seen_before_the_crash(
+    fake_wecom: FakeWeCom, wecom_core: Core, wc_settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "inbox"
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as before:
+        await before.bind(HAO, "郝芳")
+        handled = message(fake_wecom, HAO, "/issue ZD2026-001 用地 崩溃前已处理")
+        await before.exchange(HAO, fake_wecom.text_xml(HAO, handled[2]["Content"], msg_id=handled[2]["MsgId"]))
+        marked = message(fake_wecom, HAO, "/issue ZD2026-001 资金 崩溃前已标记")
+        assert await before.channel.memory.first_sighting("wecom-msg:" + marked[0], ttl=600)
+    fresh = message(fake_wecom, HAO, "/issue ZD2026-001 审批手续 崩溃前未处理")
+    died_with(folder, [(key, userid, n, fields) for n, (key, userid, fields) in enumerate([handled, marked, fresh])])
+
+    mark = len(fake_wecom.calls)
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=folder)) as after:
+        await after.send(HAO, "/issue ZD2026-001 其他 重启后新发")
+        async with after.session() as session:
+            texts = list((await session.scalars(select(Problem.text).order_by(Problem.id))).all())
+        assert after.channel.stats["recovered"] == 3
+    assert texts == ["崩溃前已处理", "崩溃前已标记", "崩溃前未处理", "重启后新发"]
+    told = [shown for shown in fake_wecom.shown(HAO, since=mark) if "已登记" in shown]
+    assert ["W0002" in told[0], "W0003" in told[1], "W0004" in told[2]] == [True] * 3 and len(told) == 3, told
+    assert journals(folder) == []
+
+
+async def test_diaodu_run_refuses_to_start_where_the_inbox_cannot_be_kept(
+        fake_wecom: FakeWeCom, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}"
+    await asyncio.to_thread(upgrade, url)
+    data = tmp_path / "data"
+    data.write_text("")  # a file where the data folder should be
+    settings = wecom_settings(fake_wecom, DATABASE_URL=url, DATA_DIR=str(data), HTTP_HOST="127.0.0.1", HTTP_PORT=0)
+
+    with pytest.raises(ConfigurationError) as refused:
+        await asyncio.wait_for(serve(settings, stop=asyncio.Event()), 60)
+
+    assert refused.value.reason == "wecom_inbox"
+    said = str(refused.value)
+    assert said.startswith(f"企业微信消息暂存目录 {data / 'wecom-inbox'} 无法写入：")
+    assert said.endswith("请检查 DATA_DIR 的位置和权限。")

@@ -97,6 +97,7 @@ def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-u
     malformed."""
     from bot.services.photo_keeper import PhotoKeeper, PhotoSource
     from bot.services.photo_store import open_photo_store
+    from bot.services.photo_store_fault import StoreFaultNotices
 
     sources: dict[str, PhotoSource] = {}
     if telegram is not None:
@@ -109,7 +110,8 @@ def photo_keeper(core: Core, *, telegram=None, wecom=None):  # type: ignore[no-u
         from bot.channels.wecom.photos import WeComPhotoSource
 
         sources[WECOM] = WeComPhotoSource(wecom.transport.api)
-    return PhotoKeeper(core.db, core.clock, open_photo_store(core.settings), sources)
+    return PhotoKeeper(core.db, core.clock, open_photo_store(core.settings), sources,
+                       store_faults=StoreFaultNotices(core.db, core.clock, core.deps.renderer))
 
 
 class NoChannel(ConfigurationError):
@@ -148,7 +150,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
     """The scheduler with the escalation tick, the digest tick, the reminders and the calendar's daily record,
     bound to this core; and what a process elected leader runs at once (``start_up``: the days passed while no
-    process led are kept, then a bulletin missed meanwhile goes out)."""
+    process led are kept, the reminders of a time passed less than two hours ago run (``jobs.reminders.catch_up``),
+    then a bulletin missed meanwhile goes out)."""
     from bot.services.web_links import public_base
     from jobs import calendar_days, digests, escalation, halfmonth, nodes, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
@@ -190,6 +193,12 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
             await calendar_tick()
         except Exception:
             log.exception("start-up keeping of the calendar's passed days failed; the daily job tries again")
+        try:  # a reminder run a restart cut short, or due while none led, goes out now (nothing twice)
+            caught = await reminders.catch_up(core.db, core.clock.now(), renderer)
+            if caught is not None:
+                log.info("reminders caught up at start-up: %s", caught)
+        except Exception:
+            log.exception("start-up run of the reminders missed failed")
         await digest_tick()
 
     scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
@@ -239,6 +248,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         metrics_handler,
     )
     from bot.services import album_waits
+    from jobs.clock_watch import ClockWatch
     from jobs.scheduler import catch_up
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
@@ -281,7 +291,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     scheduler, start_up = build_jobs(core, digest_settings.reminder_times)
     instrument_scheduler(scheduler, metrics)
     leadership = leadership_for(settings.database_url)
-    runtime = Runtime(scheduler=scheduler, leadership=leadership)
+    runtime = Runtime(scheduler=scheduler, leadership=leadership, store_faults=keeper.store_faults)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -330,6 +340,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 listening.set_result(port)
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads
+            # a step of the wall clock backward would hold the ticks up for as long (jobs.clock_watch)
+            clock_watching = asyncio.create_task(ClockWatch(scheduler).run(closing), name="clock-watch")
             settle_heap()  # start-up is done: what exists now lives as long as the process
 
             keeping: asyncio.Task[None] | None = None
@@ -376,6 +388,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 closing.set()
                 if scheduler.running:
                     scheduler.shutdown(wait=False)
+                await clock_watching
                 if watching is not None:
                     await watching
                 if reaching is not None:

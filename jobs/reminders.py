@@ -12,6 +12,10 @@ message per run: a handler or leader with several projects in a streak gets them
 (`bot.services.grouped_notices`), not one notice per project. Dedupe keys make every notice at most
 once, however often the job runs.
 
+A run cut short (the bot killed or restarted at 18:00) or due while no process led is not lost: a process
+elected leader runs the latest reminder time of the day that passed less than ``CATCH_UP`` ago
+(``catch_up``), and the dedupe keys keep whatever had gone out from going twice.
+
 Every run, on any day, first keeps what the calendar says of the days passed since the last
 (``storage.calendar_history``): reports stay owed, or not, as the calendar stood on each day.
 """
@@ -42,6 +46,8 @@ from storage.settings import load_calendar, load_digest_settings
 
 # How far back a never-reported project's streak is counted (a year: the figure only says how long it has been).
 _LONGEST_STREAK_DAYS = 366
+# How late a reminder run missed by a restart still goes out (later, the day's next time or tomorrow's does).
+CATCH_UP = timedelta(hours=2)
 
 
 @dataclass
@@ -74,6 +80,19 @@ async def run_as_of(db: Database, now: datetime, renderer: Renderer) -> str:
     result = await run(db, now, renderer, slot=slot)
     return renderer.plain("cli/remind", early=False, disabled=result.skipped == "disabled",
                           day_off=result.skipped is not None, local=local, slot=slot, result=result)
+
+
+async def catch_up(db: Database, now: datetime, renderer: Renderer) -> ReminderResult | None:
+    """The run of today's latest reminder time not after `now`, if it passed less than ``CATCH_UP`` ago: what a
+    process elected leader does, since the scheduler of a process started after a reminder time fires it only
+    the next day. None when no time is that recent."""
+    async with db.session() as session:
+        times = (await load_digest_settings(session)).reminder_times
+    local = now.astimezone(SHANGHAI)
+    slot = slot_at(times, local.time())
+    if slot is None or local - datetime.combine(local.date(), slot, tzinfo=SHANGHAI) >= CATCH_UP:
+        return None
+    return await run(db, now, renderer, slot=slot)
 
 
 async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) -> ReminderResult:

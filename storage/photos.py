@@ -109,6 +109,18 @@ async def record_failure(session: AsyncSession, *, photo_id: int, reason: str, r
         .values(fetch_after=retry_at, fetch_reason=reason[:REASON_LENGTH], fetch_attempts=table.fetch_attempts + 1))
 
 
+async def due_again(session: AsyncSession, *, reason: str, now: datetime) -> int:
+    """Every photo waiting to be tried again after a failure of ``reason`` is due now (the store that refused them
+    keeps photos again); how many."""
+    count = 0
+    for table in TABLES.values():
+        result = await session.execute(
+            update(table).where(table.sha256.is_(None), table.fetch_after > now, table.fetch_reason == reason)
+            .values(fetch_after=now).execution_options(synchronize_session=False))
+        count += int(getattr(result, "rowcount", 0) or 0)
+    return count
+
+
 @dataclass(frozen=True)
 class Kept:
     """A photo just kept: the earlier photo (of any kind) it repeats, if any, and the later report photos now

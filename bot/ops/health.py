@@ -5,8 +5,9 @@ sender run. An orchestrator restarts on it. Readiness adds what a restart cannot
 look at: the schema is current, the outbox is readable and not stale, and every channel can send (a channel
 down as a whole, say WeCom refusing this server's IP or Telegram refusing the token, is named with its
 reason in ``channel_faults``; one that sends but does not receive, Telegram failing to deliver to the webhook,
-in ``receiving_faults``). Restarting a process whose Telegram side works because WeCom's setup is wrong
-would only cut Telegram off too, so a channel fault makes ``/readyz`` 503 and leaves ``/healthz`` 200.
+in ``receiving_faults``), and the photo store keeps photos (``photo_store_fault``: its disk full, say).
+Restarting a process whose Telegram side works because WeCom's setup is wrong would only cut Telegram off too, so a
+channel fault makes ``/readyz`` 503 and leaves ``/healthz`` 200; so does a photo store refusing photos.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Runtime:
     sender: Any = None
     sending: asyncio.Task[Any] | None = None  # the running OutboxSender.run_forever task, if any
     leadership: Any = None
+    store_faults: Any = None  # the photo keeper's StoreFaultNotices (bot.services.photo_store_fault)
 
 
 def _scheduler_state(scheduler: Any) -> str:
@@ -55,11 +57,13 @@ def _scheduler_state(scheduler: Any) -> str:
 
 async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = None, *,
                  leadership: Any = None, sending: asyncio.Task[Any] | None = None, timeout: float = 5.0,
-                 stale_after: float | None = None, ready: bool = False) -> tuple[int, dict[str, Any]]:
+                 stale_after: float | None = None, ready: bool = False,
+                 store_faults: Any = None) -> tuple[int, dict[str, Any]]:
     """(HTTP status, report). Live (``report["live"]``) when the store answers ``SELECT 1`` and, on the
     leader, the scheduler (and the sender task, when given) runs; a process that does not lead is live with
     its scheduler paused. Ready (``report["ready"]``) when it is live, the schema is current, the outbox is
-    readable and no channel of the sender is down (``channel_faults`` says why and when it is probed next);
+    readable, no channel of the sender is down (``channel_faults`` says why and when it is probed next) and the
+    photo store keeps photos (``photo_store_fault``, with ``store_faults``: since when, and whether it is full);
     with ``stale_after`` (seconds), an oldest pending notice older than that also makes it not ready.
     ``problems`` lists every reason for either. The status is 200 or 503 by liveness, or by readiness
     with ``ready``.
@@ -139,6 +143,14 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         report["receiving_faults"] = {channel: {"reason": fault.reason, "detail": fault.detail,
                                                 "since": fault.since.isoformat()} for channel, fault in deaf.items()}
         problems += [f"channel {channel} does not receive: {fault.reason}" for channel, fault in deaf.items()]
+    if store_faults is not None:
+        try:
+            refusing = await asyncio.wait_for(store_faults.current(), timeout)
+        except Exception as error:  # noqa: BLE001 - the store's answer is reported above
+            refusing = {"error": type(error).__name__}
+        if refusing is not None:
+            report["photo_store_fault"] = refusing
+            problems.append("photo store refuses photos" + (": full" if refusing.get("full") else ""))
     problems = fatal + problems
     report.update(live=not fatal, ready=not problems)
     report["ok"] = report["ready"] if ready else report["live"]
@@ -156,7 +168,7 @@ def healthz_handler(db: Any, clock: Clock, runtime: Runtime | None = None, *,
     async def healthz(_request: web.Request) -> web.Response:
         status, report = await health(db, clock, runtime.scheduler, runtime.sender,
                                       leadership=runtime.leadership, sending=runtime.sending,
-                                      stale_after=stale_after, ready=ready)
+                                      stale_after=stale_after, ready=ready, store_faults=runtime.store_faults)
         return web.json_response(report, status=status)
 
     return healthz

@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Attachment, RateLimits, Transport, limits_of
 from bot.clock import Clock, SystemClock
 from bot.domain.messages import Reply
+from bot.services.busy_writes import persist
 from bot.services.channel_breaker import ChannelBreakers, ChannelFault
 from bot.services.channel_gate import ChannelGate
 from bot.services.channel_notices import ChannelNotices
@@ -81,6 +82,7 @@ class OutboxSender:
         *,
         limits: Mapping[str, RateLimits] | None = None,
         max_attempts: int = 8,
+        retry_for: timedelta = timedelta(minutes=15),
         batch: int = 100,
         lease: timedelta = timedelta(minutes=10),
         concurrency: int = 16,
@@ -101,7 +103,10 @@ class OutboxSender:
         (a fan-out whose last sends time out ends about that much earlier), but would also give up on slow
         answers that did deliver, and each of those is a message sent twice.
 
-        ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``.
+        ``first_retry``, ``backoff_base`` and ``backoff_cap`` set the waits before retries, see ``backoff``. A row
+        failing for a passing reason (the network, a 5xx, a timeout) fails for good once it has had
+        ``max_attempts`` tries and was queued at least ``retry_for`` ago: an outage of the channel shorter than that
+        (a Bot API answering 502 for ten minutes) costs no notice, whether or not the channel is held meanwhile.
 
         ``breakers`` hold which channels are down and when they are probed; ``notices`` tells the admins
         (without it, a channel's fault is only logged, and shown by ``channel_states``).
@@ -123,7 +128,8 @@ class OutboxSender:
         self._unserved: set[str] = set()
         self.gate = ChannelGate(self.transports, clock, breakers=breakers, notices=notices,
                                 probe_timeout=probe_timeout)
-        self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, first_retry=first_retry,
+        self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, retry_for=retry_for,
+                                 first_retry=first_retry,
                                  backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
 
     @asynccontextmanager
@@ -357,10 +363,15 @@ class OutboxSender:
         return await self.outcomes.release(message, at=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
-        """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it."""
-        async with self._session() as session:
-            return await outbox_sending.mark_send_started(session, message_id=message.id, attempt=message.attempts,
-                                                          now=now)
+        """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it. A busy
+        database's refusal is tried again (``bot.services.busy_writes``): the row is not sent before it is written."""
+
+        async def write() -> bool:
+            async with self._session() as session:
+                return await outbox_sending.mark_send_started(session, message_id=message.id,
+                                                              attempt=message.attempts, now=now)
+
+        return await persist(write, what=f"outbox message {message.id} starting")
 
     async def _attempt(self, transport: Transport, chat_id: str, reply: Reply,
                        attachment: Attachment | None, *, skip: int) -> tuple[Exception | None, Sequence[str]]:

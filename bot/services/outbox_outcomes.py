@@ -4,7 +4,8 @@
 - sent → ``sent``;
 - ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
   backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
-  ``last_error`` once the row has had ``max_attempts`` tries;
+  ``last_error`` once the row has had ``max_attempts`` tries and was queued ``retry_for`` ago (15 minutes: an
+  outage shorter than that fails nothing);
 - ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
@@ -32,6 +33,7 @@ from datetime import datetime, timedelta
 
 from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError, parts_sent_of
 from bot.clock import Clock
+from bot.services.busy_writes import persist
 from bot.services.channel_gate import ChannelGate, describe
 from bot.services.outbox_pipeline import ChatKey, Outcome
 from storage import outbox_sending
@@ -46,11 +48,13 @@ class Outcomes:
     """Records how the sends of one sender ended, and which chats are under flood control until when."""
 
     def __init__(self, db: Database, clock: Clock, gate: ChannelGate, *, max_attempts: int, first_retry: float,
-                 backoff_base: float, backoff_cap: float, rng: random.Random) -> None:
+                 backoff_base: float, backoff_cap: float, rng: random.Random,
+                 retry_for: timedelta = timedelta(0)) -> None:
         self.db = db
         self.clock = clock
         self.gate = gate
         self.max_attempts = max_attempts
+        self.retry_for = retry_for
         self.first_retry = first_retry
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -90,10 +94,14 @@ class Outcomes:
         if isinstance(error, RecipientBlocked):
             log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
             now = self.clock.now()
-            async with self.db.session() as session:
-                await outbox_sending.mark_undeliverable(session, message_id=message.id, error=describe(error),
-                                                        attempt=message.attempts)
-                await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
+
+            async def undeliverable() -> None:
+                async with self.db.session() as session:
+                    await outbox_sending.mark_undeliverable(session, message_id=message.id, error=describe(error),
+                                                            attempt=message.attempts)
+                    await outbox_sending.mark_chat_blocked(session, channel=channel, chat_id=chat_id, now=now)
+
+            await persist(undeliverable, what=f"outbox message {message.id} undeliverable")
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
@@ -107,7 +115,7 @@ class Outcomes:
     async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
                                 progress: Mapping[str, int]) -> Outcome:
         error = describe(exc)
-        if message.attempts >= self.max_attempts:
+        if message.attempts >= self.max_attempts and self.clock.now() - message.created_at >= self.retry_for:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
             return await self.record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None
@@ -146,9 +154,14 @@ class Outcomes:
         return await self.release(message, at=hold if hold is not None and hold > now else now)
 
     async def record(self, message: OutboxMessage, outcome: str, mark: Mark, **values: object) -> str:
-        """Write one row's outcome in its own transaction, only if this sender's claim still holds."""
-        async with self.db.session() as session:
-            done = await mark(session, message_id=message.id, attempt=message.attempts, **values)
+        """Write one row's outcome in its own transaction, only if this sender's claim still holds; a busy
+        database's refusal is tried again (``bot.services.busy_writes``)."""
+
+        async def write() -> bool:
+            async with self.db.session() as session:
+                return bool(await mark(session, message_id=message.id, attempt=message.attempts, **values))
+
+        done = await persist(write, what=f"outbox message {message.id} {outcome}")
         if not done:
             log.warning("outbox message %s was taken over by another sender before it was recorded as %s",
                         message.id, outcome)

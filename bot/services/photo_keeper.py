@@ -30,6 +30,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.services import photo_reasons
 from bot.services.photo_store import THUMB_TYPE, PhotoStore, PhotoStoreError, original_key, thumbnail_key
+from bot.services.photo_store_fault import StoreFaultNotices
 from storage import photos as photo_repo
 from storage.db import Database
 
@@ -91,12 +92,15 @@ class PhotoKeeper:
     """Downloads the due photos through the channels' sources into the store."""
 
     def __init__(self, db: Database, clock: Clock, store: PhotoStore, sources: Mapping[str, PhotoSource], *,
-                 concurrency: int = 3) -> None:
+                 concurrency: int = 3, store_faults: StoreFaultNotices | None = None) -> None:
+        """``store_faults`` tells the admins and the senders when the store refuses photos (without it, only the
+        log says so)."""
         self.db = db
         self.clock = clock
         self.store = store
         self.sources = dict(sources)
         self.concurrency = concurrency
+        self.store_faults = store_faults
         # Downloads run side by side; recording is one at a time, so that each photo's search for the photos
         # it repeats sees every photo recorded before it (one keeper runs: the leader's).
         self._recording = asyncio.Lock()
@@ -122,6 +126,7 @@ class PhotoKeeper:
             return
         except PhotoStoreError as error:
             await self._failed(due, photo_reasons.STORE, str(error), permanent=False, stats=stats)
+            await self._tell_store_fault(due, error)
             return
         except Exception as error:  # a bug or an odd file must not stop the others
             log.exception("keeping %s photo %s failed", due.kind, due.id)
@@ -141,9 +146,19 @@ class PhotoKeeper:
                                stats=stats)
             return
         stats.kept += 1
+        if self.store_faults is not None:
+            await self.store_faults.works()
         stats.duplicates += kept.repeats_found  # a photo re-marked to an earlier one kept late is counted once
         if kept.duplicate_of is not None or kept.later_repeats:
             log.info("photo %s repeats photo %s; later repeats: %s", due.id, kept.duplicate_of, kept.later_repeats)
+
+    async def _tell_store_fault(self, due: photo_repo.DuePhoto, error: PhotoStoreError) -> None:
+        if self.store_faults is None:
+            return
+        try:
+            await self.store_faults.refused(due, error)
+        except Exception:  # the photo is tried again all the same
+            log.exception("could not tell of the photo store's fault")
 
     async def _failed(self, due: photo_repo.DuePhoto, reason: str, detail: str, *, permanent: bool,
                       stats: KeepStats) -> None:

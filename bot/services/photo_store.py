@@ -18,6 +18,7 @@ its thumbnail (``bot.services.photo_images``). Objects are written once and neve
 from __future__ import annotations
 
 import asyncio
+import errno
 import importlib.util
 import os
 import tempfile
@@ -49,7 +50,12 @@ def screen_key(sha256: str) -> str:
 
 
 class PhotoStoreError(Exception):
-    """The store cannot be reached or refused a write (the keeper tries again later)."""
+    """The store cannot be reached or refused a write (the keeper tries again later); ``full`` when it has no
+    room left (the disk or the quota full), which the admins are told as such."""
+
+    def __init__(self, message: str, *, full: bool = False) -> None:
+        super().__init__(message)
+        self.full = full
 
 
 class PhotoStoreAddressError(WordedError, ValueError):
@@ -90,19 +96,22 @@ class LocalPhotoStore:
         target = self.path(key)
         if target.exists():
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=".part-")  # mode 0600
-        os.close(fd)
-        part = Path(name)
+        part: Path | None = None
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=".part-")  # mode 0600
+            os.close(fd)
+            part = Path(name)
             with part.open("wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(part, target)
         except OSError as error:
-            part.unlink(missing_ok=True)
-            raise PhotoStoreError(f"cannot write {target}: {error}") from error
+            if part is not None:
+                part.unlink(missing_ok=True)
+            raise PhotoStoreError(f"cannot write {target}: {error}",
+                                  full=error.errno in (errno.ENOSPC, errno.EDQUOT)) from error
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put, key, data)

@@ -6,6 +6,8 @@ twice, nothing lost, the order kept. The real channel and PTB against the fake B
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -62,9 +64,11 @@ async def hao(telegram: TelegramHarness, fake_api: FakeBotAPI) -> TelegramHarnes
 
 
 def sender(hao: TelegramHarness, *, max_attempts: int = 8) -> OutboxSender:
-    """An outbox sender of its own: what another process (a new leader) would be."""
+    """An outbox sender of its own: what another process (a new leader) would be; with ``max_attempts`` 1, one
+    that gives up at the first failure."""
+    patience = {"retry_for": timedelta(0)} if max_attempts == 1 else {}
     return OutboxSender(hao.core.db, hao.clock, {"telegram": TelegramTransport(hao.application.bot)},
-                        max_attempts=max_attempts)
+                        max_attempts=max_attempts, **patience)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("status", [500, 429])

@@ -420,6 +420,43 @@ async def test_default_max_attempts_is_eight(db: Database, clock: FrozenClock) -
     assert (row.state, row.attempts, transport.calls) == ("failed", 8, 8)
 
 
+async def test_an_outage_of_ten_minutes_fails_no_notice(db: Database, clock: FrozenClock) -> None:
+    """A channel answering 502 for ten minutes (its breaker never opening, as when only sends fail): the eighth
+    try, some four minutes in, does not fail the row; it goes out at its first try after the outage."""
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k", now=clock.now())
+    transport = FakeTransport()
+    transport.always = TransientError("502 Bad Gateway")
+    send = sender(db, clock, transport, rng=random.Random(3))
+    began = clock.now()
+    while clock.now() - began < timedelta(minutes=10):
+        assert (await send.drain(HANG)).failed == 0
+        clock.advance(seconds=15)
+    [row] = await rows(db)
+    assert row.state == "pending" and row.attempts >= 8  # past the eight tries, and not failed
+    transport.always = None
+    while (await rows(db))[0].state != "sent":
+        assert clock.now() - began < timedelta(minutes=20)
+        await send.drain(HANG)
+        clock.advance(seconds=15)
+    assert transport.texts() == ["hello"]
+
+
+async def test_a_row_failing_for_fifteen_minutes_fails_after_its_eighth_try(db: Database,
+                                                                            clock: FrozenClock) -> None:
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k", now=clock.now())
+    transport = FakeTransport()
+    transport.always = TransientError("502 Bad Gateway")
+    send = sender(db, clock, transport)
+    while (await rows(db))[0].state != "failed":
+        await send.drain(HANG)
+        clock.advance(seconds=30)
+    [row] = await rows(db)
+    assert row.attempts == transport.calls == 10  # 8 tries in four minutes, then 8½ and 17 minutes in
+    assert timedelta(minutes=15) <= clock.now() - row.created_at <= timedelta(minutes=23)
+
+
 async def test_unexpected_errors_are_retried_like_transient_ones(db: Database, clock: FrozenClock) -> None:
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "hello", key="k")

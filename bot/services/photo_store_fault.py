@@ -1,0 +1,104 @@
+"""The photo store refusing to keep photos (its disk full, a bucket refusing writes): a fault of the store, not of
+the photos. The keeper goes on trying each photo again as usual (``bot.services.photo_keeper``); meanwhile
+
+- the admins are told once per fault, on every channel they use, and once when the store keeps photos again. A
+  fault is one episode in the processes' shared memory (``photo-store-fault``): a restart or a new leader meeting
+  the same fault tells nobody again (the notices' keys carry the episode's start, and the outbox writes a key once);
+- whoever sent a report, a problem or a node's evidence whose photos it could not keep is told once, however many
+  photos and tries: the report (problem, node) itself is saved, nothing needs sending again;
+- once the store keeps a photo again, the photos it refused are tried at once, not when their backoff says (up to
+  six hours later: WeCom keeps an image three days).
+
+One keeper runs (the leader's): its photos are told one at a time (a lock), so that two photos failing together
+open one episode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.domain.messages import Reply
+from bot.render import Renderer
+from bot.services import photo_reasons
+from bot.services.photo_store import PhotoStoreError
+from storage import outbox, people, shared
+from storage import photos as photo_repo
+from storage.db import Database
+from storage.photo_senders import sending_of
+from storage.photos import DuePhoto
+
+log = logging.getLogger(__name__)
+
+EPISODE = "photo-store-fault"
+EPISODE_TTL = timedelta(days=90)  # a fault nobody fixed for three months is told again
+
+
+class StoreFaultNotices:
+    """Tells the admins of the photo store's fault and its end, and the senders of the photos it refused."""
+
+    def __init__(self, db: Database, clock: Clock, renderer: Renderer | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.renderer = renderer or Renderer()
+        self._lock = asyncio.Lock()
+        self._told: bool | None = None  # whether a fault is told and not yet its end (None: not known here yet)
+
+    async def refused(self, due: DuePhoto, error: PhotoStoreError) -> None:
+        """The store could not keep the photo ``due``: the admins told of the fault unless they were, and the
+        photo's sender unless told of its sending before."""
+        async with self._lock:
+            now = self.clock.now()
+            async with self.db.session() as session:
+                episode = await shared.get(session, name=EPISODE, now=now)
+                if not isinstance(episode, dict) or "since" not in episode:
+                    episode = {"since": now.isoformat(), "full": error.full}
+                    await shared.put(session, name=EPISODE, value=episode, now=now, ttl=EPISODE_TTL)
+                    log.error("the photo store cannot keep photos (%s); the admins are told, each photo is tried "
+                              "again later", error)
+                    await self._tell_admins(session, "down", episode, now=now)
+                sending = await sending_of(session, kind=due.kind, photo_id=due.id)
+                if sending is not None and sending.person_id is not None:
+                    reply = Reply(html=self.renderer.render("photo_store_fault", kind="sender", sending=sending,
+                                                            full=bool(episode.get("full"))))
+                    await outbox.enqueue_for_person(session, person_id=sending.person_id, reply=reply, now=now,
+                                                    key=f"photo-not-kept:{sending.kind}:{sending.owner_id}")
+            self._told = True
+
+    async def current(self) -> dict[str, Any] | None:
+        """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
+        the processes' shared memory, so any process (a restarted one, one that does not lead) says it."""
+        async with self.db.session() as session:
+            episode = await shared.get(session, name=EPISODE, now=self.clock.now())
+        if not isinstance(episode, dict) or "since" not in episode:
+            return None
+        return {"since": episode["since"], "full": bool(episode.get("full"))}
+
+    async def works(self) -> None:
+        """The store kept a photo: the admins told that it works again, if they were told of a fault."""
+        if self._told is False:
+            return
+        async with self._lock:
+            now = self.clock.now()
+            async with self.db.session() as session:
+                episode = await shared.get(session, name=EPISODE, now=now)
+                if isinstance(episode, dict) and "since" in episode:
+                    await shared.forget(session, name=EPISODE)
+                    waiting = await photo_repo.due_again(session, reason=photo_reasons.STORE, now=now)
+                    log.warning("the photo store keeps photos again (refused since %s); the %d photos it refused are "
+                                "tried now", episode["since"], waiting)
+                    await self._tell_admins(session, "up", episode, now=now)
+            self._told = False
+
+    async def _tell_admins(self, session: AsyncSession, kind: str, episode: dict[str, Any], *, now: datetime) -> None:
+        since = datetime.fromisoformat(str(episode["since"]))
+        reply = Reply(html=self.renderer.render("photo_store_fault", kind=kind, since=since,
+                                                full=bool(episode.get("full"))))
+        for admin in await people.active_admins(session):
+            await outbox.enqueue_for_person(session, person_id=admin.id, reply=reply, now=now,
+                                            key=f"photo-store-{kind}:{episode['since']}:p{admin.id}")

@@ -1,0 +1,132 @@
+"""A photo store that refuses to keep photos tells each sending's sender once, worded by what the photos came with
+(a report, a problem, a node's evidence), and the admins once per fault; its end once. The keeper over a store
+refusing every write (a full disk, as ``tests/e2e/test_photo_store_full.py`` makes one for real). SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.clock import FrozenClock
+from bot.ops.health import health
+from bot.services.photo_keeper import PhotoKeeper
+from bot.services.photo_store import LocalPhotoStore, PhotoStoreError
+from bot.services.photo_store_fault import StoreFaultNotices
+from storage.audit import Actor
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.reports import add_report
+from tests.photos.pictures import photo
+
+from .factories import build_world
+from .test_evidence_photos import node_done_with, raise_with
+from .test_photos import Source
+
+
+class FullStore(LocalPhotoStore):
+    """A folder store that refuses every write while ``full``, as a full disk does."""
+
+    full = True
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        if self.full:
+            raise PhotoStoreError(f"cannot write {key}: [Errno 28] No space left on device", full=True)
+        await super().put(key, data, content_type)
+
+
+async def _notices(db: Database) -> list[tuple[int | None, str]]:
+    async with db.session() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        return [(row.person_id, row.payload["html"]) for row in rows]
+
+
+async def test_each_sender_and_the_admins_are_told_once(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = FullStore(tmp_path / "photos")
+    files = {name: photo(n) for n, name in enumerate(["r1", "r2", "p1", "n1"])}
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source(dict(files))},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1", "r2"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    problem = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
+                               photos=[("telegram", "p1")])
+    await node_done_with(db, clock, project_id=world.p1, person_id=world.handler, photos=[("telegram", "n1")])
+
+    assert (await keeper.keep_due()).failed == 4
+    clock.advance(minutes=1)
+    assert (await keeper.keep_due()).failed == 4  # tried again: nobody told again
+    told = await _notices(db)
+    assert sorted(person for person, _html in told) == sorted([world.admin, world.liaison, world.liaison,
+                                                               world.handler])
+    [admins] = [html for person, html in told if person == world.admin]
+    [report] = [html for _person, html in told if "填报本身" in html]
+    [raised] = [html for _person, html in told if "问题本身" in html]
+    [node] = [html for person, html in told if person == world.handler]
+    assert "照片库的存储空间已满" in admins and "清理或扩容照片存储" in admins
+    assert f"您 {clock.now().date().isoformat()} 填报的 ZD2026-001 的现场照片暂未能保存" in report
+    assert "填报本身已保存，无需重发" in report
+    assert f"您反映的问题 W{problem:04d} 所附的现场照片暂未能保存" in raised and "问题本身已登记" in raised
+    assert "ZD2026-001 节点「桩基完成」完成的现场照片暂未能保存" in node and "节点完成已记录" in node
+
+    status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)  # any process
+    assert status == 503 and report["photo_store_fault"]["full"] is True
+    assert "photo store refuses photos: full" in report["problems"]
+
+    store.full = False
+    clock.advance(minutes=3)
+    assert (await keeper.keep_due()).kept == 4
+    status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)
+    assert "photo_store_fault" not in report and "photo store refuses photos" not in str(report.get("problems"))
+    back = (await _notices(db))[len(told):]
+    assert len(back) == 1 and back[0][0] == world.admin and "照片库已恢复保存" in back[0][1]
+
+
+async def test_a_restarted_keeper_tells_nobody_again_of_a_fault_told_before(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = FullStore(tmp_path / "photos")
+    source = Source({"r1": photo(1), "p1": photo(2)})
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    first = PhotoKeeper(db, clock, store, {"telegram": source}, store_faults=StoreFaultNotices(db, clock))
+    assert (await first.keep_due()).failed == 1
+    await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
+                     photos=[("telegram", "p1")])
+    clock.advance(minutes=1)
+    again = PhotoKeeper(db, clock, store, {"telegram": source}, store_faults=StoreFaultNotices(db, clock))
+    assert (await again.keep_due()).failed == 2
+    told = await _notices(db)
+    assert sorted(person for person, _html in told) == sorted([world.admin, world.liaison, world.liaison])
+    store.full = False
+    clock.advance(minutes=3)
+    assert (await again.keep_due()).kept == 2
+    assert len(await _notices(db)) == len(told) + 1
+
+
+async def test_once_the_store_keeps_photos_again_those_it_refused_are_tried_at_once(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = FullStore(tmp_path / "photos")
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1), "r2": photo(2)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    for wait in (0, 31, 121):  # three tries: the next one eight minutes later
+        clock.advance(seconds=wait)
+        assert (await keeper.keep_due()).failed == 1
+    store.full = False  # room again; a new report's photo is the first to be kept
+    clock.advance(minutes=1)
+    async with db.session() as session:
+        await add_report(session, project_id=world.p2, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(50), progress_text="清表", photos=["r2"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-002")
+    assert (await keeper.keep_due()).kept == 2  # and the one refused before with it, not seven minutes later

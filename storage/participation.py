@@ -29,9 +29,10 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date,
     """The projects being prepared or built, or whose stage moved after ``start`` (the others owe nothing), by
     code, with the leaves of their liaison that share a day with ``start``..``end``, the day each was entered and
     the stage moves of those that moved; ``moves``: the projects' stage histories (``storage.stage_events.
-    histories``) when the caller has read them (a bulletin reads them once)."""
+    histories``) when the caller has read them (a bulletin reads them once); else only those of the projects that
+    moved after ``start`` are read."""
     if moves is None:
-        moves = await histories(session)
+        moves = await histories(session, moved_after=start)
     moved = {project_id: tuple(made) for project_id, made in moves.items() if any(m.day > start for m in made)}
     rows = await all_rows(session, select(Project.id, Project.code, Project.stage, Unit.name, Project.liaison_id,
                                           Person.name, Project.created_at)

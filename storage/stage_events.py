@@ -61,14 +61,19 @@ async def record_moves(session: AsyncSession, moves: Sequence[StageMove], *, per
         await session.execute(insert(StageEvent.__table__), move_rows(moves, person_id=person_id, now=now))
 
 
-async def histories(session: AsyncSession, *, project_ids: Collection[int] | None = None) -> dict[int, list[Move]]:
+async def histories(session: AsyncSession, *, project_ids: Collection[int] | None = None,
+                    moved_after: date | None = None) -> dict[int, list[Move]]:
     """Project id → its confirmed 开工, 竣工 and reopenings (``bot.domain.stage_history.Move``) by day, those of
     one day in the order they were recorded: what a figure of a past day reads the project's stage from (one
-    query; all projects' when ``project_ids`` is None). Projects without any are absent."""
+    query; all projects' when ``project_ids`` is None; with ``moved_after``, only those of the projects with one
+    on a later day). Projects without any are absent."""
     query = (select(StageEvent.project_id, StageEvent.kind, StageEvent.day)
              .where(StageEvent.state == CONFIRMED).order_by(StageEvent.project_id, StageEvent.day, StageEvent.id))
     if project_ids is not None:
         query = query.where(StageEvent.project_id.in_(sorted(project_ids)))
+    if moved_after is not None:
+        query = query.where(StageEvent.project_id.in_(select(StageEvent.project_id).where(
+            StageEvent.state == CONFIRMED, StageEvent.day > moved_after)))
     moves: dict[int, list[Move]] = {}
     for project_id, kind, day in (await session.execute(query)).all():
         moves.setdefault(project_id, []).append(Move(kind, day))

@@ -13,6 +13,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.services.standings import compute_standings
 from storage import stage_events
 from storage.db import Database
+from storage.participation import participation_duties
 
 from .conftest import CUTOFF, MONDAY, District, local
 from .test_figures_agree import sheet_rows
@@ -87,3 +88,27 @@ async def test_a_project_finished_in_the_week_owes_the_days_before_its_finish(
     [unit] = sheet_rows(rendered.files["ledger"].read_bytes(), "单位排名")
     assert round(unit["填报及时率"], 4) == 0.875
     assert "全区 97.4%" in rendered.text
+
+
+async def test_the_reporting_page_reads_only_the_histories_of_the_projects_that_moved_in_its_weeks(
+    db: Database, district: District
+) -> None:
+    """填报情况 and /rank read the stage histories of the projects whose stage moved after the first day of their
+    four weeks (ZD2026-002, its earlier 开工 too), not of all the district's (ZD2026-001, finished in March); the
+    projects counted and their moves are those of every history read."""
+    early = await district.project("ZD2026-001", stage="竣工")
+    moved = await district.project("ZD2026-002", stage="竣工")
+    await district.project("ZD2026-003")
+    start = date(2026, 10, 26)
+    async with db.session() as session:
+        await stage_events.record_moves(session, [StageMove(early, START, date(2026, 1, 5), DAY_TYPED),
+                                                  StageMove(early, FINISH, date(2026, 3, 2), DAY_TYPED),
+                                                  StageMove(moved, START, date(2026, 3, 2), DAY_TYPED)],
+                                        person_id=None, now=local(date(2026, 3, 2)))
+        await stage_events.record_moves(session, [StageMove(moved, FINISH, date(2026, 11, 19), DAY_TYPED)],
+                                        person_id=None, now=local(date(2026, 11, 19)))
+        every = await stage_events.histories(session)
+        read = await stage_events.histories(session, moved_after=start)
+        assert set(every) == {early, moved} and read == {moved: every[moved]} and len(read[moved]) == 2
+        assert await participation_duties(session, start=start, end=CUTOFF) == await participation_duties(
+            session, start=start, end=CUTOFF, moves=every)

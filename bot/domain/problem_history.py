@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,7 +120,18 @@ class ProblemThen:
     resolution_due_at: datetime | None
     due_recorded: bool = True  # False: the deadline then was never recorded; the one of now stands in
     escalated: bool = False  # had gone up a level (missed a deadline) by then
-    response_due_at: datetime | None = None  # its 受理时限 then (response_deadline_then; None: none, or unknown)
+    # what its 受理时限 then is worked out from, once asked (only the Excel 问题清单 reads it): its whole history,
+    # the end replayed and the deadline now
+    steps: Sequence[Step] = field(default=(), repr=False, compare=False)
+    end: datetime | None = field(default=None, repr=False, compare=False)
+    response_due_now: datetime | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def response_due_at(self) -> datetime | None:
+        """Its 受理时限 then (``response_deadline_then``; None: none, or unknown)."""
+        if self.end is None:
+            return None
+        return response_deadline_then(self.steps, end=self.end, due_now=self.response_due_now, level=self.level)
 
     @property
     def active(self) -> bool:
@@ -247,8 +259,7 @@ def problem_then(now: ProblemNow, steps: Sequence[Step], *, end: datetime) -> Pr
     return ProblemThen(id=now.id, project_id=now.project_id, kind=now.kind, unit=unit, status=status, level=level,
                        raised_at=now.raised_at, resolved_at=resolved_at,
                        escalated_before_resolution=escalated_before, resolution_due_at=due, due_recorded=recorded,
-                       escalated=escalated, response_due_at=response_deadline_then(
-                           steps, end=end, due_now=now.response_due_at, level=level))
+                       escalated=escalated, steps=steps, end=end, response_due_now=now.response_due_at)
 
 
 def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | None:

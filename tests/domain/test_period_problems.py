@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain import problem_history
 from bot.domain.nodes import NODE_PROBLEM
 from bot.domain.period_problems import (
     ProblemAbout,
@@ -92,3 +93,19 @@ def test_the_problem_list_and_the_figures_come_from_one_replay_of_every_problem(
         ("W0001", "closed"), ("W0002", "resolved"), ("W0003", "open"), ("W0004", "open")]
     with pytest.raises(ValueError):
         ledger_rows([_listed(h) for h in ALL], narrowed)  # the long-closed one was never replayed
+
+
+def test_the_response_deadline_then_is_worked_out_only_for_the_problem_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    worked_out = []
+    real = problem_history.response_deadline_then
+    monkeypatch.setattr(problem_history, "response_deadline_then",
+                        lambda *args, **kwargs: worked_out.append(1) or real(*args, **kwargs))
+    everything = every_problem_at(ALL, end=END)
+    unit_figures(everything, start=WEEK)
+    unclosed(everything)
+    open_problems(everything)
+    assert worked_out == []  # the figures and the digests do not read it
+    rows = ledger_rows([_listed(h) for h in ALL], everything)
+    assert len(worked_out) == len(rows) == 4  # the 问题清单's rows do, once each
+    ledger_rows([_listed(h) for h in ALL], everything)
+    assert len(worked_out) == 4

@@ -22,8 +22,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
+from bot.domain.progress import completion_decimal
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.year_to_date import BaseDays, change_bases
 
@@ -59,14 +59,11 @@ def project_changes(now: Iterable[ProjectStanding], before: Iterable[ProjectStan
         old = earlier.get(p.code)
         change = _change(p.rank, p.rate, old.rank if old else None, old.rate if old else None, scale=100.0)
         if change.points is not None and old is not None:
-            change = dataclasses.replace(change, points=float((_rate(p) - _rate(old)) * 100))
+            rate, old_rate = (completion_decimal(s.ytd_done, s.annual_plan) for s in (p, old))
+            if rate is not None and old_rate is not None:
+                change = dataclasses.replace(change, points=float((rate - old_rate) * 100))
         moved[p.code] = change
     return moved
-
-
-def _rate(p: ProjectStanding) -> Decimal:
-    """The project's completion rate in decimal, from the amounts its ``rate`` is made of."""
-    return p.ytd_done / p.annual_plan
 
 
 def group_changes(now: Iterable[GroupStanding], before: Iterable[GroupStanding]) -> dict[str, Change]:

@@ -43,15 +43,22 @@ def previous_week_end(today: date) -> date:
     return today - timedelta(days=today.isoweekday())
 
 
-def completion_rate(done: Decimal, plan: Decimal | None) -> float | None:
-    """Year-to-date completed investment ÷ annual planned investment (万元).
+def completion_decimal(done: Decimal, plan: Decimal | None) -> Decimal | None:
+    """Year-to-date completed investment ÷ annual planned investment (万元), in decimal: what a difference of two
+    rates is worked out from (binary fractions lose its last digits).
 
     ``None`` when the plan is missing, zero or negative (shown as "无年度计划");
-    never divides by zero. The rate may exceed 1.0 when the plan is overshot.
+    never divides by zero. The rate may exceed 1 when the plan is overshot.
     """
     if plan is None or plan <= 0:
         return None
-    return float(done / plan)
+    return done / plan
+
+
+def completion_rate(done: Decimal, plan: Decimal | None) -> float | None:
+    """``completion_decimal`` as a float: the completion rate every figure shows and ranks by."""
+    rate = completion_decimal(done, plan)
+    return None if rate is None else float(rate)
 
 
 def gap_points(rate: float | None, schedule: float) -> float | None:

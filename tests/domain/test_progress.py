@@ -7,6 +7,7 @@ from bot.domain.progress import (
     LightThresholds,
     RateCount,
     StageInfo,
+    completion_decimal,
     completion_rate,
     finish_rate,
     gap_points,
@@ -67,6 +68,15 @@ def test_completion_rate() -> None:
 @pytest.mark.parametrize("plan", [Decimal("0"), Decimal("0.00"), None, Decimal("-5")])
 def test_completion_rate_without_plan_is_none(plan: Decimal | None) -> None:
     assert completion_rate(Decimal("300"), plan) is None
+    assert completion_decimal(Decimal("300"), plan) is None
+
+
+def test_the_completion_rate_is_the_decimal_one_as_a_float() -> None:
+    # 57 万元 more on a plan of 22,800: exactly 0.25 points in decimal
+    before, after = Decimal("5700"), Decimal("5757")
+    plan = Decimal("22800")
+    assert (completion_decimal(after, plan) - completion_decimal(before, plan)) * 100 == Decimal("0.25")
+    assert completion_rate(after, plan) == float(completion_decimal(after, plan))
 
 
 def test_gap_points() -> None:

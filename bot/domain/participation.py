@@ -179,10 +179,11 @@ class DayMasks:
             return True
         return bool(self.owed(duty) if owed is None else owed)
 
-    def marks(self, duty: Duty, reported: int, *, today: date | None = None) -> Marks:
+    def marks(self, duty: Duty, reported: int, *, today: date | None = None, owed: int | None = None) -> Marks:
         """The project's days as ``Marks`` (a day not over by ``today`` is "wait" when due and not reported yet);
-        ``reported``: the mask of its reported days."""
-        owed = self.owed(duty)
+        ``reported``: the mask of its reported days; ``owed``: its ``owed`` days when the caller has them."""
+        if owed is None:
+            owed = self.owed(duty)
         if today not in self._pending:
             self._pending[today] = 0 if today is None else self.mask(d for d in self.days if d >= today)
         pending = self._pending[today]

@@ -3,6 +3,7 @@ finished project not due; per liaison, per unit, per week; the web's day marks f
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from bot.domain.participation import (
 from bot.domain.stage_events import FINISH
 from bot.domain.stage_history import Move
 from bot.domain.workdays import DayOverride, WorkCalendar
+from bot.web.pages.reporting import _counted
 
 # Four weeks up to Sunday 2026-10-11 on the official 2026 calendar: 中秋节 Friday 9/25 and National Day
 # 10/1–10/7 off; Sundays 9/20 and 9/27 and Saturday 10/10 worked (调休).
@@ -210,3 +212,22 @@ def test_the_masks_read_count_as_the_days_they_hold(counted) -> None:  # type: i
         participation(duties, weeks, CALENDAR, reported, today=today)
     with pytest.raises(ValueError):
         participation(duties, WEEKS, CALENDAR, reported_masks(rows, WEEKS[1].start))
+
+
+def test_the_heat_map_works_out_a_moved_projects_due_days_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web's heat map asks a project's due days once per counting (whether it is listed, then its marks): a
+    project whose stage moved in the weeks has them worked out day by day."""
+    asked: Counter[tuple[int, str]] = Counter()
+    real = DayMasks.owed
+
+    def owed(self: DayMasks, duty: Duty) -> int:
+        asked[(id(self), duty.code)] += 1
+        return real(self, duty)
+
+    monkeypatch.setattr(DayMasks, "owed", owed)
+    finished = Duty(14, "E", "竣工", "区住建局", WU, "武杰", since=date(2026, 9, 28),
+                    moves=(Move(FINISH, date(2026, 10, 9)),))
+    reported = reported_masks([(14, day_bits(WEEKS[0].start, CUTOFF)[date(2026, 9, 28)])], WEEKS[0].start)
+    units, rows = _counted([finished], WEEKS, CALENDAR, reported, CUTOFF)
+    assert [u.name for u in units] == ["区住建局"] and [(r.name, r.missed) for r in rows] == [("武杰", 3)]
+    assert len(asked) == 2 and set(asked.values()) == {1}  # 填报率's counting and the heat map's, once each

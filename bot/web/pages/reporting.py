@@ -82,9 +82,10 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
     units: dict[str, UnitToday] = {}
     pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait]
     for duty in duties:
-        if not masks.listed(duty):
+        owed = masks.owed(duty)
+        if not masks.listed(duty, owed):
             continue
-        marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today)
+        marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today, owed=owed)
         unit = units.setdefault(duty.unit, UnitToday(duty.unit))
         if (marks.ok | marks.wait) & now:  # today is due
             unit.due += 1

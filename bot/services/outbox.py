@@ -349,7 +349,7 @@ class OutboxSender:
             if not self.gate.may_send(message):  # its channel went down while it waited
                 return await self.outcomes.hold(message)
             # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
-            go = now < lease_until and await self._mark_started(message, now)
+            go = now < lease_until and await self._mark_started(message, lease_until)
             if go:
                 error, sent = await self._attempt(transport, chat_id, reply, attachment,
                                                   skip=message.parts_sent or 0)
@@ -362,11 +362,15 @@ class OutboxSender:
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
         return await self.outcomes.release(message, at=self.clock.now())
 
-    async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
+    async def _mark_started(self, message: OutboxMessage, lease_until: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it. A busy
-        database's refusal is tried again (``bot.services.busy_writes``): the row is not sent before it is written."""
+        database's refusal is tried again (``bot.services.busy_writes``): the row is not sent before it is written.
+        Each try reads the clock anew: a lease that ran out while the database was busy is not sent on."""
 
         async def write() -> bool:
+            now = self.clock.now()
+            if now >= lease_until:
+                return False
             async with self._session() as session:
                 return await outbox_sending.mark_send_started(session, message_id=message.id,
                                                               attempt=message.attempts, now=now)

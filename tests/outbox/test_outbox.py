@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from aiolimiter import AsyncLimiter
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.base import (
     Attachment,
@@ -31,6 +32,7 @@ from bot.channels.base import (
 )
 from bot.clock import SHANGHAI, FrozenClock, SystemClock
 from bot.domain.messages import Button, Reply
+from bot.services import busy_writes
 from bot.services.outbox import OutboxSender, SendStats
 from bot.services.send_limits import LIMITER_SLACK
 from storage import outbox, outbox_sending, outbox_views
@@ -742,6 +744,32 @@ async def test_a_row_taken_over_before_its_send_starts_is_not_sent(db: Database,
     assert transport.texts() == ["#0"]
     first, second = await rows(db)
     assert (first.state, second.state, second.attempts, second.send_started_at) == ("sent", "sending", 2, None)
+
+
+async def test_a_lease_that_runs_out_while_the_start_is_refused_is_not_sent_on(
+        db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start's write is refused (a busy database) until the claim's lease has run out: tried again, it reads
+    the clock anew and gives up, rather than record the start at the time of its first try and send."""
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    monkeypatch.setattr(busy_writes, "FIRST_WAIT", 0.01)
+    real = outbox_sending.mark_send_started
+    refused: list[datetime] = []
+
+    async def busy_until_the_lease_is_over(session: object, **values: object) -> bool:
+        if not refused:
+            refused.append(clock.now())
+            clock.advance(minutes=11)  # the database stayed busy past the ten minutes' lease
+            raise OperationalError("UPDATE outbox_messages …", {}, Exception("database is locked"))
+        return await real(session, **values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox_sending, "mark_send_started", busy_until_the_lease_is_over)
+    transport = FakeTransport()
+    assert await sender(db, clock, transport).run_once() == SendStats(claimed=1, released=1)
+    assert refused == [NOW]
+    assert transport.texts() == []
+    [row] = await rows(db)
+    assert (row.state, row.send_started_at) == ("pending", None)
 
 
 async def _two_senders_deliver_each_once(first: Database, second: Database, clock: FrozenClock) -> None:

@@ -130,3 +130,25 @@ async def test_once_the_store_keeps_photos_again_those_it_refused_are_tried_at_o
                          amount=Decimal(50), progress_text="清表", photos=["r2"], channel="telegram",
                          now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-002")
     assert (await keeper.keep_due()).kept == 2  # and the one refused before with it, not seven minutes later
+
+
+class BusyNotices(StoreFaultNotices):
+    """Store fault notices over a database too busy to answer."""
+
+    async def works(self) -> None:
+        raise TimeoutError("the database is busy")
+
+
+async def test_a_busy_database_telling_the_store_works_does_not_stop_the_keeper(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = LocalPhotoStore(tmp_path / "photos")
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1), "r2": photo(2)})},
+                         store_faults=BusyNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1", "r2"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    assert (await keeper.keep_due()).kept == 2  # both photos kept and recorded, the run not broken off
+    clock.advance(minutes=1)
+    assert (await keeper.keep_due()).kept == 0  # nothing left to download again

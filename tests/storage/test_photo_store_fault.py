@@ -152,3 +152,17 @@ async def test_a_busy_database_telling_the_store_works_does_not_stop_the_keeper(
     assert (await keeper.keep_due()).kept == 2  # both photos kept and recorded, the run not broken off
     clock.advance(minutes=1)
     assert (await keeper.keep_due()).kept == 0  # nothing left to download again
+
+
+class UnreadableNotices(StoreFaultNotices):
+    """Store fault notices whose shared memory cannot be read (the database busy)."""
+
+    async def current(self) -> None:
+        raise TimeoutError("the database is busy")
+
+
+async def test_a_store_fault_that_cannot_be_read_is_not_blamed_on_the_photo_store(
+        db: Database, clock: FrozenClock) -> None:
+    _status, report = await health(db, clock, store_faults=UnreadableNotices(db, clock), ready=True)
+    assert report["photo_store_fault"] == {"unknown": "TimeoutError"}
+    assert not any("photo store" in problem for problem in report.get("problems", []))

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 EPISODE = "photo-store-fault"
 EPISODE_TTL = timedelta(days=90)  # a fault nobody fixed for three months is told again
+RECHECK = timedelta(minutes=1)  # how long a process trusts having found no fault open (another may open one)
 
 
 class StoreFaultNotices:
@@ -47,7 +48,7 @@ class StoreFaultNotices:
         self.clock = clock
         self.renderer = renderer or Renderer()
         self._lock = asyncio.Lock()
-        self._told: bool | None = None  # whether a fault is told and not yet its end (None: not known here yet)
+        self._clear_at: datetime | None = None  # when this process last found no fault open (None: not lately)
 
     async def refused(self, due: DuePhoto, error: PhotoStoreError) -> None:
         """The store could not keep the photo ``due``: the admins told of the fault unless they were, and the
@@ -68,7 +69,7 @@ class StoreFaultNotices:
                                                             full=bool(episode.get("full"))))
                     await outbox.enqueue_for_person(session, person_id=sending.person_id, reply=reply, now=now,
                                                     key=f"photo-not-kept:{sending.kind}:{sending.owner_id}")
-            self._told = True
+            self._clear_at = None
 
     async def current(self) -> dict[str, Any] | None:
         """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
@@ -80,8 +81,10 @@ class StoreFaultNotices:
         return {"since": episode["since"], "full": bool(episode.get("full"))}
 
     async def works(self) -> None:
-        """The store kept a photo: the admins told that it works again, if they were told of a fault."""
-        if self._told is False:
+        """The store kept a photo: the admins told that it works again, if they were told of a fault. The fault is
+        read from the shared memory (another process, leading before, may have opened it), at most once a
+        ``RECHECK`` while none is open."""
+        if self._clear_at is not None and self.clock.now() - self._clear_at < RECHECK:
             return
         async with self._lock:
             now = self.clock.now()
@@ -93,7 +96,7 @@ class StoreFaultNotices:
                     log.warning("the photo store keeps photos again (refused since %s); the %d photos it refused are "
                                 "tried now", episode["since"], waiting)
                     await self._tell_admins(session, "up", episode, now=now)
-            self._told = False
+            self._clear_at = now
 
     async def _tell_admins(self, session: AsyncSession, kind: str, episode: dict[str, Any], *, now: datetime) -> None:
         since = datetime.fromisoformat(str(episode["since"]))

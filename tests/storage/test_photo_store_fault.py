@@ -166,3 +166,29 @@ async def test_a_store_fault_that_cannot_be_read_is_not_blamed_on_the_photo_stor
     _status, report = await health(db, clock, store_faults=UnreadableNotices(db, clock), ready=True)
     assert report["photo_store_fault"] == {"unknown": "TimeoutError"}
     assert not any("photo store" in problem for problem in report.get("problems", []))
+
+
+async def test_a_fault_opened_by_another_leader_is_closed_by_one_that_saw_the_store_work_before(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    source = Source({"r1": photo(1), "r2": photo(2), "r3": photo(3)})
+    this = PhotoKeeper(db, clock, LocalPhotoStore(tmp_path / "photos"), {"telegram": source},
+                       store_faults=StoreFaultNotices(db, clock))
+    other = PhotoKeeper(db, clock, FullStore(tmp_path / "photos"), {"telegram": source},
+                        store_faults=StoreFaultNotices(db, clock))
+    for name, project, code in (("r1", world.p1, "ZD2026-001"), ("r2", world.p2, "ZD2026-002")):
+        async with db.session() as session:
+            await add_report(session, project_id=project, person_id=world.liaison, local_day=clock.now().date(),
+                             amount=Decimal(100), progress_text="桩基", photos=[name], channel="telegram",
+                             now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code=code)
+        keeper = this if name == "r1" else other  # this process leads, then the other one
+        await keeper.keep_due()
+        clock.advance(minutes=2)
+    assert (await StoreFaultNotices(db, clock).current()) is not None  # the other leader opened the fault
+    async with db.session() as session:  # this process leads again: the store works for it
+        await add_report(session, project_id=world.p3, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="承台", photos=["r3"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-003")
+    assert (await this.keep_due()).kept == 2
+    assert (await StoreFaultNotices(db, clock).current()) is None
+    assert "照片库已恢复保存" in (await _notices(db))[-1][1]

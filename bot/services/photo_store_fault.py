@@ -1,6 +1,8 @@
 """The photo store refusing to keep photos (its disk full, a bucket refusing writes): a fault of the store, not of
 the photos. The keeper goes on trying each photo again as usual (``bot.services.photo_keeper``); meanwhile
 
+- a full store is a fault at once; any other refusal (an S3 5xx after its retries, a one-off EIO) only when
+  refusals go on for minutes, so that a passing one tells nobody;
 - the admins are told once per fault, on every channel they use, and once when the store keeps photos again. A
   fault is one episode in the processes' shared memory (``photo-store-fault``): a restart or a new leader meeting
   the same fault tells nobody again (the notices' keys carry the episode's start, and the outbox writes a key once);
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 EPISODE = "photo-store-fault"
 EPISODE_TTL = timedelta(days=90)  # a fault nobody fixed for three months is told again
+PERSISTS = timedelta(minutes=5)  # refusals for less than this are passing (an S3 5xx, a one-off EIO): not told
 RECHECK = timedelta(minutes=1)  # how long a process trusts having found no fault open (another may open one)
 
 
@@ -49,15 +52,25 @@ class StoreFaultNotices:
         self.renderer = renderer or Renderer()
         self._lock = asyncio.Lock()
         self._clear_at: datetime | None = None  # when this process last found no fault open (None: not lately)
+        self._refused_since: datetime | None = None  # the first refusal since the store last kept a photo here
 
     async def refused(self, due: DuePhoto, error: PhotoStoreError) -> None:
         """The store could not keep the photo ``due``: the admins told of the fault unless they were, and the
-        photo's sender unless told of its sending before."""
+        photo's sender unless told of its sending before. A full store is a fault at once; any other refusal only
+        once refusals go on for ``PERSISTS`` (the refused photos are tried again meanwhile, their senders told
+        when one is refused again once it is a fault)."""
         async with self._lock:
             now = self.clock.now()
+            self._clear_at = None
+            if self._refused_since is None:
+                self._refused_since = now
             async with self.db.session() as session:
                 episode = await shared.get(session, name=EPISODE, now=now)
                 if not isinstance(episode, dict) or "since" not in episode:
+                    if not error.full and now - self._refused_since < PERSISTS:
+                        log.warning("the photo store refused a photo (%s); it is tried again, told if refusals "
+                                    "go on", error)
+                        return
                     episode = {"since": now.isoformat(), "full": error.full}
                     await shared.put(session, name=EPISODE, value=episode, now=now, ttl=EPISODE_TTL)
                     log.error("the photo store cannot keep photos (%s); the admins are told, each photo is tried "
@@ -69,7 +82,6 @@ class StoreFaultNotices:
                                                             full=bool(episode.get("full"))))
                     await outbox.enqueue_for_person(session, person_id=sending.person_id, reply=reply, now=now,
                                                     key=f"photo-not-kept:{sending.kind}:{sending.owner_id}")
-            self._clear_at = None
 
     async def current(self) -> dict[str, Any] | None:
         """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
@@ -84,6 +96,7 @@ class StoreFaultNotices:
         """The store kept a photo: the admins told that it works again, if they were told of a fault. The fault is
         read from the shared memory (another process, leading before, may have opened it), at most once a
         ``RECHECK`` while none is open."""
+        self._refused_since = None
         if self._clear_at is not None and self.clock.now() - self._clear_at < RECHECK:
             return
         async with self._lock:

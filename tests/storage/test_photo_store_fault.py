@@ -37,6 +37,18 @@ class FullStore(LocalPhotoStore):
         await super().put(key, data, content_type)
 
 
+class RefusingStore(LocalPhotoStore):
+    """A folder store whose next ``refusals`` writes fail as a bucket answering 503 does: a refusal, not a full disk."""
+
+    refusals = 1_000_000
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise PhotoStoreError(f"cannot write {key}: 503 SlowDown")
+        await super().put(key, data, content_type)
+
+
 async def _notices(db: Database) -> list[tuple[int | None, str]]:
     async with db.session() as session:
         rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
@@ -192,3 +204,41 @@ async def test_a_fault_opened_by_another_leader_is_closed_by_one_that_saw_the_st
     assert (await this.keep_due()).kept == 2
     assert (await StoreFaultNotices(db, clock).current()) is None
     assert "照片库已恢复保存" in (await _notices(db))[-1][1]
+
+
+async def test_a_passing_refusal_tells_nobody(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = RefusingStore(tmp_path / "photos")
+    store.refusals = 1
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    assert (await keeper.keep_due()).failed == 1
+    status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)
+    assert "photo_store_fault" not in report
+    clock.advance(seconds=31)
+    assert (await keeper.keep_due()).kept == 1
+    assert await _notices(db) == []
+
+
+async def test_refusals_going_on_for_minutes_are_a_fault(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    keeper = PhotoKeeper(db, clock, RefusingStore(tmp_path / "photos"), {"telegram": Source({"r1": photo(1)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    for wait in (0, 31, 121):  # three tries in two and a half minutes: nobody told yet
+        clock.advance(seconds=wait)
+        assert (await keeper.keep_due()).failed == 1
+    assert await _notices(db) == []
+    clock.advance(minutes=8)  # the fourth try, ten minutes after the first
+    assert (await keeper.keep_due()).failed == 1
+    told = await _notices(db)
+    assert sorted(person for person, _html in told) == sorted([world.admin, world.liaison])
+    assert any("照片库拒绝写入" in html for _person, html in told)
+    assert (await StoreFaultNotices(db, clock).current()) == {"since": clock.now().isoformat(), "full": False}

@@ -4,8 +4,8 @@ the photos. The keeper goes on trying each photo again as usual (``bot.services.
 - a full store is a fault at once; any other refusal (an S3 5xx after its retries, a one-off EIO) only when
   refusals go on for minutes, so that a passing one tells nobody;
 - the admins are told once per fault, on every channel they use, and once when the store keeps photos again. A
-  fault is one episode in the processes' shared memory (``photo-store-fault``): a restart or a new leader meeting
-  the same fault tells nobody again (the notices' keys carry the episode's start, and the outbox writes a key once);
+  fault is one episode (``bot.services.fault_episodes``, ``photo-store-fault``): a restart or a new leader meeting
+  the same fault tells nobody again;
 - whoever sent a report, a problem or a node's evidence whose photos it could not keep is told once, however many
   photos and tries: the report (problem, node) itself is saved, nothing needs sending again;
 - once the store keeps a photo again, the photos it refused are tried at once, not when their backoff says (up to
@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from bot.render import Renderer
-from bot.services import photo_reasons
+from bot.services import fault_episodes, photo_reasons
 from bot.services.photo_store import PhotoStoreError
-from storage import outbox, people, shared
+from storage import outbox, people
 from storage import photos as photo_repo
 from storage.db import Database
 from storage.photo_senders import sending_of
@@ -38,7 +38,6 @@ from storage.photos import DuePhoto
 log = logging.getLogger(__name__)
 
 EPISODE = "photo-store-fault"
-EPISODE_TTL = timedelta(days=90)  # a fault nobody fixed for three months is told again
 PERSISTS = timedelta(minutes=5)  # refusals for less than this are passing (an S3 5xx, a one-off EIO): not told
 RECHECK = timedelta(minutes=1)  # how long a process trusts having found no fault open (another may open one)
 
@@ -65,14 +64,14 @@ class StoreFaultNotices:
             if self._refused_since is None:
                 self._refused_since = now
             async with self.db.session() as session:
-                episode = await shared.get(session, name=EPISODE, now=now)
-                if not isinstance(episode, dict) or "since" not in episode:
+                episode = await fault_episodes.current(session, EPISODE, now=now)
+                if episode is None:
                     if not error.full and now - self._refused_since < PERSISTS:
                         log.warning("the photo store refused a photo (%s); it is tried again, told if refusals "
                                     "go on", error)
                         return
-                    episode = {"since": now.isoformat(), "full": error.full}
-                    await shared.put(session, name=EPISODE, value=episode, now=now, ttl=EPISODE_TTL)
+                    episode, _new = await fault_episodes.begin(
+                        session, EPISODE, {"since": now.isoformat(), "full": error.full}, now=now)
                     log.error("the photo store cannot keep photos (%s); the admins are told, each photo is tried "
                               "again later", error)
                     await self._tell_admins(session, "down", episode, now=now)
@@ -87,8 +86,8 @@ class StoreFaultNotices:
         """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
         the processes' shared memory, so any process (a restarted one, one that does not lead) says it."""
         async with self.db.session() as session:
-            episode = await shared.get(session, name=EPISODE, now=self.clock.now())
-        if not isinstance(episode, dict) or "since" not in episode:
+            episode = await fault_episodes.current(session, EPISODE, now=self.clock.now())
+        if episode is None:
             return None
         return {"since": episode["since"], "full": bool(episode.get("full"))}
 
@@ -102,9 +101,8 @@ class StoreFaultNotices:
         async with self._lock:
             now = self.clock.now()
             async with self.db.session() as session:
-                episode = await shared.get(session, name=EPISODE, now=now)
-                if isinstance(episode, dict) and "since" in episode:
-                    await shared.forget(session, name=EPISODE)
+                episode = await fault_episodes.end(session, EPISODE, now=now)
+                if episode is not None:
                     waiting = await photo_repo.due_again(session, reason=photo_reasons.STORE, now=now)
                     log.warning("the photo store keeps photos again (refused since %s); the %d photos it refused are "
                                 "tried now", episode["since"], waiting)
@@ -112,9 +110,10 @@ class StoreFaultNotices:
             self._clear_at = now
 
     async def _tell_admins(self, session: AsyncSession, kind: str, episode: dict[str, Any], *, now: datetime) -> None:
-        since = datetime.fromisoformat(str(episode["since"]))
-        reply = Reply(html=self.renderer.render("photo_store_fault", kind=kind, since=since,
+        reply = Reply(html=self.renderer.render("photo_store_fault", kind=kind, since=fault_episodes.since(episode),
                                                 full=bool(episode.get("full"))))
-        for admin in await people.active_admins(session):
-            await outbox.enqueue_for_person(session, person_id=admin.id, reply=reply, now=now,
-                                            key=f"photo-store-{kind}:{episode['since']}:p{admin.id}")
+        key = f"photo-store-{kind}:{episode['since']}"
+        admins = await people.active_admins(session)
+        await outbox.enqueue_for_people(session, [
+            outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"{key}:p{admin.id}") for admin in admins],
+            now=now)

@@ -155,7 +155,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
     from bot.services.web_links import public_base
     from jobs import calendar_days, digests, escalation, halfmonth, nodes, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
-    from storage import processed
+    from storage import processed, sent_messages
     from storage.settings import load_digest_settings
 
     renderer = core.deps.renderer
@@ -169,6 +169,7 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
             log.info("escalation tick: %s", result)
         async with core.db.session() as session:  # keys of messages handled long ago (storage.processed)
             await processed.forget_old(session, now=core.clock.now())
+            await sent_messages.forget_old(session, now=core.clock.now())  # and which sent ones were about what
 
     async def digest_tick() -> None:
         for produced in await digests.run_due(core.db, renderer, now=core.clock.now(),

@@ -157,11 +157,14 @@ class Nudge:
 
 @dataclass(frozen=True)
 class Escalate:
-    """Move the problem up to `to_level` because `clock` was breached."""
+    """Move the problem up to `to_level` because `clock` was breached. `settles`: the `nudged` keys the
+    escalation speaks for (the overdue notice of a promise that fell due with the breached deadline), for the
+    caller to record with it."""
 
     clock: Clock
     to_level: int
     due_at: datetime
+    settles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,10 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     breached = sorted((due, name) for name, due in clocks if due <= now)
     if breached and state.level < TOP_LEVEL:
         due, name = breached[0]
-        return Decision((Escalate(name, next_level(state.level, state.skipped), due),), now)
+        # A promise due with the breached deadline is overdue with it: the escalation says so, not a notice after.
+        settles = ((promise_key(state, "overdue"),)
+                   if name == "resolution" and state.status in ACTIVE and state.promised_due_at == due else ())
+        return Decision((Escalate(name, next_level(state.level, state.skipped), due, settles),), now)
     # At the top level each breached clock is reported once, and the clocks still running keep their
     # nudges and deadlines (a response breach must not silence the resolution clock).
     actions_list: list[Action] = [

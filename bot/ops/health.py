@@ -146,11 +146,12 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
     if store_faults is not None:
         try:
             refusing = await asyncio.wait_for(store_faults.current(), timeout)
-        except Exception as error:  # noqa: BLE001 - the store's answer is reported above
-            refusing = {"error": type(error).__name__}
-        if refusing is not None:
-            report["photo_store_fault"] = refusing
-            problems.append("photo store refuses photos" + (": full" if refusing.get("full") else ""))
+        except Exception as error:  # noqa: BLE001 - the database busy: unknown, not the photo store's fault
+            report["photo_store_fault"] = {"unknown": type(error).__name__}
+        else:
+            if refusing is not None:
+                report["photo_store_fault"] = refusing
+                problems.append("photo store refuses photos" + (": full" if refusing.get("full") else ""))
     problems = fatal + problems
     report.update(live=not fatal, ready=not problems)
     report["ok"] = report["ready"] if ready else report["live"]

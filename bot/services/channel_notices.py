@@ -1,7 +1,7 @@
 """Telling the admins that a channel is down (``bot.services.channel_breaker``), once per fault, and again
 when it works: on their other channels, since the one at fault cannot carry the news.
 
-One fault is one episode in the processes' shared memory (``channel-fault:<channel>``): a sender that
+One fault is one episode (``bot.services.fault_episodes``, ``channel-fault:<channel>``): a sender that
 restarts, or a new leader, meeting the same fault finds the episode and tells nobody again (the notices'
 keys carry the episode's start, and the outbox writes a key once). A sender that starts takes the episodes
 over (``told``) and probes their channels at once: a fault mended by the restart itself (a token or secret
@@ -22,14 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from bot.render import Renderer
+from bot.services import fault_episodes
 from bot.services.channel_breaker import ChannelFault
-from bot.services.shared_memory import SharedMemory
-from storage import outbox, people, shared
+from storage import outbox, people
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-EPISODE_TTL = 90 * 86_400.0  # a fault nobody fixed for three months is told again
 KNOWN_CHANNELS = ("wecom", "wecom_robot", "telegram")
 _FROM_IP = re.compile(r"from ip:\s*([0-9a-fA-F.:]+)")
 
@@ -54,10 +53,9 @@ async def faults_told(session: AsyncSession, *, now: datetime,
     ``/outbox``: why the notices of a channel wait."""
     found: list[dict[str, Any]] = []
     for channel in channels:
-        episode = await shared.get(session, name=episode_name(channel), now=now)
-        if isinstance(episode, dict) and "since" in episode:
-            found.append({"channel": channel, "reason": episode.get("reason"),
-                          "since": datetime.fromisoformat(str(episode["since"]))})
+        episode = await fault_episodes.current(session, episode_name(channel), now=now)
+        if episode is not None:
+            found.append({"channel": channel, "reason": episode.get("reason"), "since": fault_episodes.since(episode)})
     return found
 
 
@@ -68,7 +66,6 @@ class ChannelNotices:
         self.db = db
         self.clock = clock
         self.renderer = renderer or Renderer()
-        self.memory = SharedMemory(db, clock)
 
     async def told(self, channels: Collection[str]) -> list[ChannelFault]:
         """The faults of ``channels`` the admins were told of and not yet of their end, each due for a probe
@@ -81,19 +78,16 @@ class ChannelNotices:
 
     async def _episode(self, name: str, fault: ChannelFault) -> dict[str, Any]:
         """The episode of ``fault`` in the shared memory: the one told before, else a new one."""
-        episode = await self.memory.get(name)
-        if not isinstance(episode, dict) or "since" not in episode:
-            episode = {"since": fault.since.isoformat(), "reason": fault.reason}
-            await self.memory.put(name, episode, ttl=EPISODE_TTL)
+        async with self.db.session() as session:
+            episode, _new = await fault_episodes.begin(
+                session, name, {"since": fault.since.isoformat(), "reason": fault.reason}, now=self.clock.now())
         return episode
 
     async def _end(self, name: str) -> tuple[dict[str, Any], datetime] | None:
         """The episode ``name`` told before and when it began, forgotten now; None: none was told."""
-        episode = await self.memory.get(name)
-        if not isinstance(episode, dict) or "since" not in episode:
-            return None
-        await self.memory.forget(name)
-        return episode, datetime.fromisoformat(str(episode["since"]))
+        async with self.db.session() as session:
+            episode = await fault_episodes.end(session, name, now=self.clock.now())
+        return None if episode is None else (episode, fault_episodes.since(episode))
 
     async def down(self, fault: ChannelFault, *, reachable: Collection[str]) -> int:
         """Tell the admins (on the ``reachable`` channels) that ``fault.channel`` is down, unless this fault

@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -349,24 +349,27 @@ class OutboxSender:
             if not self.gate.may_send(message):  # its channel went down while it waited
                 return await self.outcomes.hold(message)
             # The send's start is committed first: from then on a crash leaves the row in doubt, never resent.
-            go = now < lease_until and await self._mark_started(message, now)
+            go = now < lease_until and await self._mark_started(message, lease_until)
             if go:
                 error, sent = await self._attempt(transport, chat_id, reply, attachment,
                                                   skip=message.parts_sent or 0)
                 # The outcome is written before the slot is free: a crash leaves at most as many rows in doubt
                 # as there are slots (deploy/README.md), not one more per outcome still being written.
-                outcome = await self.outcomes.conclude(message, key, error)
-                if error is None and reply.about and sent:
-                    await self._remember(channel, chat_id, sent, reply.about)
-                return outcome
+                # What a reminder was about is kept with its outcome, in the same transaction.
+                remember = self._remembering(channel, chat_id, sent, reply.about) if reply.about and sent else None
+                return await self.outcomes.conclude(message, key, error, also=remember)
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
         return await self.outcomes.release(message, at=self.clock.now())
 
-    async def _mark_started(self, message: OutboxMessage, now: datetime) -> bool:
+    async def _mark_started(self, message: OutboxMessage, lease_until: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it. A busy
-        database's refusal is tried again (``bot.services.busy_writes``): the row is not sent before it is written."""
+        database's refusal is tried again (``bot.services.busy_writes``): the row is not sent before it is written.
+        Each try reads the clock anew: a lease that ran out while the database was busy is not sent on."""
 
         async def write() -> bool:
+            now = self.clock.now()
+            if now >= lease_until:
+                return False
             async with self._session() as session:
                 return await outbox_sending.mark_send_started(session, message_id=message.id,
                                                               attempt=message.attempts, now=now)
@@ -387,15 +390,16 @@ class OutboxSender:
             return exc, ()
         return None, [str(message_id) for message_id in sent or ()]
 
-    async def _remember(self, channel: str, chat_id: str, sent: Sequence[str], about: Sequence[str]) -> None:
-        """The messages just sent are about the projects ``about`` (a reminder's): an answer to one of them is
-        read as about them. A failure is only logged: the answer is then asked for its project code."""
-        try:
-            async with self._session() as session:
-                await sent_messages.remember(session, channel=channel, chat_id=chat_id, message_ids=sent,
-                                             about=about, now=self.clock.now())
-        except Exception:
-            log.exception("could not keep which projects the messages sent to %s:%s are about", channel, chat_id)
+    def _remembering(self, channel: str, chat_id: str, sent: Sequence[str],
+                     about: Sequence[str]) -> Callable[[AsyncSession], Awaitable[None]]:
+        """Keep that the messages just sent are about the projects ``about`` (a reminder's): an answer to one of
+        them is read as about them. Written with the send's outcome (``Outcomes.conclude``)."""
+
+        async def remember(session: AsyncSession) -> None:
+            await sent_messages.remember(session, channel=channel, chat_id=chat_id, message_ids=sent, about=about,
+                                         now=self.clock.now())
+
+        return remember
 
     async def hand_back(self, message: OutboxMessage) -> Outcome:
         """Hand back a row that was not started (for ``Pipeline``): due now, or when its chat's flood control

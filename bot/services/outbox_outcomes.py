@@ -31,6 +31,8 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError, parts_sent_of
 from bot.clock import Clock
 from bot.services.busy_writes import persist
@@ -42,6 +44,7 @@ from storage.models import OutboxMessage
 
 log = logging.getLogger("bot.services.outbox")  # the sender's log, as before these were apart
 Mark = Callable[..., Awaitable[bool]]
+Also = Callable[[AsyncSession], Awaitable[None]]  # more to write with an outcome, in its transaction
 
 
 class Outcomes:
@@ -70,14 +73,16 @@ class Outcomes:
         for key in [key for key, until in self.holds.items() if until <= now]:
             del self.holds[key]
 
-    async def conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None) -> Outcome:
-        """Record how a send ended (``error``: None when it got through)."""
+    async def conclude(self, message: OutboxMessage, key: ChatKey, error: Exception | None, *,
+                       also: Also | None = None) -> Outcome:
+        """Record how a send ended (``error``: None when it got through); when it got through, ``also`` writes
+        in the same transaction (the message went out even if another sender took the row over)."""
         channel, chat_id = key
         trial = self.gate.end_trial(message)
         if trial and (error is None or isinstance(error, (RecipientBlocked, PermanentError))):
             await self.gate.works(channel)  # the channel answered: its setup is right again
         if error is None:
-            return await self.record(message, "sent", outbox_sending.mark_sent, now=self.clock.now()), None
+            return await self.record(message, "sent", outbox_sending.mark_sent, also=also, now=self.clock.now()), None
         # Messages of the reply that got through before the failure are not sent again.
         before = message.parts_sent or 0
         progress = {"parts_sent": parts_sent_of(error, before)} if parts_sent_of(error, before) > before else {}
@@ -153,13 +158,17 @@ class Outcomes:
         hold = self.holds.get((str(message.channel), str(message.chat_id)))
         return await self.release(message, at=hold if hold is not None and hold > now else now)
 
-    async def record(self, message: OutboxMessage, outcome: str, mark: Mark, **values: object) -> str:
-        """Write one row's outcome in its own transaction, only if this sender's claim still holds; a busy
-        database's refusal is tried again (``bot.services.busy_writes``)."""
+    async def record(self, message: OutboxMessage, outcome: str, mark: Mark, *, also: Also | None = None,
+                     **values: object) -> str:
+        """Write one row's outcome in its own transaction, only if this sender's claim still holds (and ``also``,
+        whether it holds or not); a busy database's refusal is tried again (``bot.services.busy_writes``)."""
 
         async def write() -> bool:
             async with self.db.session() as session:
-                return bool(await mark(session, message_id=message.id, attempt=message.attempts, **values))
+                done = bool(await mark(session, message_id=message.id, attempt=message.attempts, **values))
+                if also is not None:
+                    await also(session)
+                return done
 
         done = await persist(write, what=f"outbox message {message.id} {outcome}")
         if not done:

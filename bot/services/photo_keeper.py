@@ -146,11 +146,18 @@ class PhotoKeeper:
                                stats=stats)
             return
         stats.kept += 1
-        if self.store_faults is not None:
-            await self.store_faults.works()
+        await self._tell_store_works()
         stats.duplicates += kept.repeats_found  # a photo re-marked to an earlier one kept late is counted once
         if kept.duplicate_of is not None or kept.later_repeats:
             log.info("photo %s repeats photo %s; later repeats: %s", due.id, kept.duplicate_of, kept.later_repeats)
+
+    async def _tell_store_works(self) -> None:
+        if self.store_faults is None:
+            return
+        try:
+            await self.store_faults.works()
+        except Exception:  # the photo is kept all the same; the next kept photo tells it
+            log.exception("could not tell that the photo store keeps photos again")
 
     async def _tell_store_fault(self, due: photo_repo.DuePhoto, error: PhotoStoreError) -> None:
         if self.store_faults is None:

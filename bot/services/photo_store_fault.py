@@ -1,9 +1,11 @@
 """The photo store refusing to keep photos (its disk full, a bucket refusing writes): a fault of the store, not of
 the photos. The keeper goes on trying each photo again as usual (``bot.services.photo_keeper``); meanwhile
 
+- a full store is a fault at once; any other refusal (an S3 5xx after its retries, a one-off EIO) only when
+  refusals go on for minutes, so that a passing one tells nobody;
 - the admins are told once per fault, on every channel they use, and once when the store keeps photos again. A
-  fault is one episode in the processes' shared memory (``photo-store-fault``): a restart or a new leader meeting
-  the same fault tells nobody again (the notices' keys carry the episode's start, and the outbox writes a key once);
+  fault is one episode (``bot.services.fault_episodes``, ``photo-store-fault``): a restart or a new leader meeting
+  the same fault tells nobody again;
 - whoever sent a report, a problem or a node's evidence whose photos it could not keep is told once, however many
   photos and tries: the report (problem, node) itself is saved, nothing needs sending again;
 - once the store keeps a photo again, the photos it refused are tried at once, not when their backoff says (up to
@@ -25,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from bot.render import Renderer
-from bot.services import photo_reasons
+from bot.services import fault_episodes, photo_reasons
 from bot.services.photo_store import PhotoStoreError
-from storage import outbox, people, shared
+from storage import outbox, people
 from storage import photos as photo_repo
 from storage.db import Database
 from storage.photo_senders import sending_of
@@ -36,7 +38,8 @@ from storage.photos import DuePhoto
 log = logging.getLogger(__name__)
 
 EPISODE = "photo-store-fault"
-EPISODE_TTL = timedelta(days=90)  # a fault nobody fixed for three months is told again
+PERSISTS = timedelta(minutes=5)  # refusals for less than this are passing (an S3 5xx, a one-off EIO): not told
+RECHECK = timedelta(minutes=1)  # how long a process trusts having found no fault open (another may open one)
 
 
 class StoreFaultNotices:
@@ -47,18 +50,28 @@ class StoreFaultNotices:
         self.clock = clock
         self.renderer = renderer or Renderer()
         self._lock = asyncio.Lock()
-        self._told: bool | None = None  # whether a fault is told and not yet its end (None: not known here yet)
+        self._clear_at: datetime | None = None  # when this process last found no fault open (None: not lately)
+        self._refused_since: datetime | None = None  # the first refusal since the store last kept a photo here
 
     async def refused(self, due: DuePhoto, error: PhotoStoreError) -> None:
         """The store could not keep the photo ``due``: the admins told of the fault unless they were, and the
-        photo's sender unless told of its sending before."""
+        photo's sender unless told of its sending before. A full store is a fault at once; any other refusal only
+        once refusals go on for ``PERSISTS`` (the refused photos are tried again meanwhile, their senders told
+        when one is refused again once it is a fault)."""
         async with self._lock:
             now = self.clock.now()
+            self._clear_at = None
+            if self._refused_since is None:
+                self._refused_since = now
             async with self.db.session() as session:
-                episode = await shared.get(session, name=EPISODE, now=now)
-                if not isinstance(episode, dict) or "since" not in episode:
-                    episode = {"since": now.isoformat(), "full": error.full}
-                    await shared.put(session, name=EPISODE, value=episode, now=now, ttl=EPISODE_TTL)
+                episode = await fault_episodes.current(session, EPISODE, now=now)
+                if episode is None:
+                    if not error.full and now - self._refused_since < PERSISTS:
+                        log.warning("the photo store refused a photo (%s); it is tried again, told if refusals "
+                                    "go on", error)
+                        return
+                    episode, _new = await fault_episodes.begin(
+                        session, EPISODE, {"since": now.isoformat(), "full": error.full}, now=now)
                     log.error("the photo store cannot keep photos (%s); the admins are told, each photo is tried "
                               "again later", error)
                     await self._tell_admins(session, "down", episode, now=now)
@@ -68,37 +81,39 @@ class StoreFaultNotices:
                                                             full=bool(episode.get("full"))))
                     await outbox.enqueue_for_person(session, person_id=sending.person_id, reply=reply, now=now,
                                                     key=f"photo-not-kept:{sending.kind}:{sending.owner_id}")
-            self._told = True
 
     async def current(self) -> dict[str, Any] | None:
         """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
         the processes' shared memory, so any process (a restarted one, one that does not lead) says it."""
         async with self.db.session() as session:
-            episode = await shared.get(session, name=EPISODE, now=self.clock.now())
-        if not isinstance(episode, dict) or "since" not in episode:
+            episode = await fault_episodes.current(session, EPISODE, now=self.clock.now())
+        if episode is None:
             return None
         return {"since": episode["since"], "full": bool(episode.get("full"))}
 
     async def works(self) -> None:
-        """The store kept a photo: the admins told that it works again, if they were told of a fault."""
-        if self._told is False:
+        """The store kept a photo: the admins told that it works again, if they were told of a fault. The fault is
+        read from the shared memory (another process, leading before, may have opened it), at most once a
+        ``RECHECK`` while none is open."""
+        self._refused_since = None
+        if self._clear_at is not None and self.clock.now() - self._clear_at < RECHECK:
             return
         async with self._lock:
             now = self.clock.now()
             async with self.db.session() as session:
-                episode = await shared.get(session, name=EPISODE, now=now)
-                if isinstance(episode, dict) and "since" in episode:
-                    await shared.forget(session, name=EPISODE)
+                episode = await fault_episodes.end(session, EPISODE, now=now)
+                if episode is not None:
                     waiting = await photo_repo.due_again(session, reason=photo_reasons.STORE, now=now)
                     log.warning("the photo store keeps photos again (refused since %s); the %d photos it refused are "
                                 "tried now", episode["since"], waiting)
                     await self._tell_admins(session, "up", episode, now=now)
-            self._told = False
+            self._clear_at = now
 
     async def _tell_admins(self, session: AsyncSession, kind: str, episode: dict[str, Any], *, now: datetime) -> None:
-        since = datetime.fromisoformat(str(episode["since"]))
-        reply = Reply(html=self.renderer.render("photo_store_fault", kind=kind, since=since,
+        reply = Reply(html=self.renderer.render("photo_store_fault", kind=kind, since=fault_episodes.since(episode),
                                                 full=bool(episode.get("full"))))
-        for admin in await people.active_admins(session):
-            await outbox.enqueue_for_person(session, person_id=admin.id, reply=reply, now=now,
-                                            key=f"photo-store-{kind}:{episode['since']}:p{admin.id}")
+        key = f"photo-store-{kind}:{episode['since']}"
+        admins = await people.active_admins(session)
+        await outbox.enqueue_for_people(session, [
+            outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"{key}:p{admin.id}") for admin in admins],
+            now=now)

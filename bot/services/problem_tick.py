@@ -42,6 +42,7 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
     done: list[str] = []
     for action in decision.actions:
         if isinstance(action, Escalate):
+            problem.nudged = [*(problem.nudged or []), *action.settles]
             await _escalate(session, deps, problem, action, now, work)
             done.append(f"escalate:{action.to_level}")
         elif isinstance(action, Nudge):

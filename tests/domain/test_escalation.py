@@ -202,6 +202,13 @@ def test_a_promise_on_the_deadline_itself_is_reminded_once_with_it() -> None:
     assert decide(reminded, at(2026, 11, 18, 12), calendar=CAL, policy=POLICY).actions == ()
     [escalate] = decide(reminded, at(2026, 11, 19, 17, 30), calendar=CAL, policy=POLICY).actions
     assert isinstance(escalate, Escalate) and escalate.clock == "resolution"
+    assert escalate.settles == ("overdue:promise:2026-11-19",)
+    # The tick after, at the new level with the promise kept: the escalation spoke for the promise.
+    up = _at_level(1, status="answered")
+    after = ProblemClock(**{**up.__dict__, "level_started_at": at(2026, 11, 19, 17, 30),
+                            "promised_due_at": state.promised_due_at,
+                            "nudged": frozenset({"nudge:resolution:0", *escalate.settles})})
+    assert decide(after, at(2026, 11, 19, 17, 30), calendar=CAL, policy=POLICY).actions == ()
     # Above the unit the deadline's reminder goes to the leader: the unit is still reminded of its promise.
     above = ProblemClock(**{**state.__dict__, "level": 1})
     assert {a.clock for a in decide(above, at(2026, 11, 18, 9), calendar=CAL, policy=POLICY).actions} == {

@@ -105,6 +105,11 @@ async def test_a_promise_after_the_deadline_is_an_extension_the_lead_official_ap
     assert [(e.object_key, e.detail["approved"], e.detail["day"]) for e in entries] == [("W0001", True, "2026-12-21")]
     assert "申请延期" in (await tg.send(HAO, "/issue W0001")).text  # the history says so
 
+    # The promise falls due with the extended deadline: the escalation says so, no overdue notice after it.
+    desk.travel(datetime(2026, 12, 21, 17, 30, tzinfo=SHANGHAI))
+    assert (await desk.tick()).actions == ["W0001:escalate:1"]
+    assert (await desk.tick()).actions == []
+
 
 async def test_the_card_lets_the_decider_decide_a_waiting_extension(desk: Desk) -> None:
     """The lead official who lost the request's message opens the problem (/issue W0001) and decides it there;

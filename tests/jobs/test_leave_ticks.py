@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FrozenClock
+from bot.domain.messages import Reply
 from jobs import escalation
-from storage import leaves
+from storage import leaves, outbox
 from storage.db import Database
 from storage.models import Leave, OutboxMessage, Person, PersonRole
 from tests.databases import BACKENDS, fresh_database
@@ -114,3 +115,23 @@ async def test_a_leave_ended_by_hand_is_not_looked_at_by_the_tick(db: Database) 
         await _tick(db, 19, 12)
         await _tick(db, 20, 9)
     assert (audit, people) == ([], [])
+
+
+async def test_a_leave_whose_lead_was_told_before_the_handled_mark_does_not_tell_the_stand_in_late(
+        db: Database) -> None:
+    """A leave that ran out before its end was marked handled: the code before told 刘文华 the day after (his key
+    is used) and not his stand-in. The first tick after looks at it once more and tells nobody, not the stand-in
+    days late that from today the lead holds his level again."""
+    district, chen = await _with_stand_in(db, "lead")
+    async with db.session() as session:
+        leave = await leaves.add_leave(session, person_id=district.lead, substitute_id=chen,
+                                       start=date(2026, 11, 17), end=date(2026, 11, 20), now=nov(16, 9, 0),
+                                       actor="刘文华")
+        leave.start_handled_at = nov(17, 0, 0)
+        await outbox.enqueue_for_person(session, person_id=district.lead, reply=Reply(html="请假已结束"),
+                                        key=f"leave:{leave.id}:back", now=nov(21, 0, 0))
+    await _tick(db, 24, 9)
+    async with db.session() as session:
+        assert (await session.scalar(select(Leave.end_handled_at))) == nov(24, 9, 0)
+        told = (await session.scalars(select(OutboxMessage))).all()
+    assert [row.person_id for row in told] == [district.lead], told

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from bot.services import busy_writes
 from bot.services.busy_writes import persist
@@ -49,3 +49,37 @@ async def test_an_integrity_error_is_no_busy_database() -> None:
     with pytest.raises(IntegrityError):
         await persist(write, what="test")
     assert write.calls == 1
+
+
+@pytest.mark.parametrize("error", [
+    DataError("INSERT …", {}, Exception("invalid input syntax for type integer")),
+    ProgrammingError("UPDATE …", {}, Exception("column \"x\" does not exist")),
+    DBAPIError("UPDATE …", {}, Exception("some other refusal")),
+])
+async def test_a_write_that_is_wrong_is_not_tried_again(error: Exception) -> None:
+    write = Refusing(1, error)
+    with pytest.raises(DBAPIError):
+        await persist(write, what="test")
+    assert write.calls == 1
+
+
+class PostgresRefusal(Exception):
+    """What asyncpg's errors carry through SQLAlchemy: their SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["55P03", "40P01", "40001", "08006", "57P01"])
+async def test_postgresql_busy_or_lost_is_tried_again(sqlstate: str) -> None:
+    """PostgreSQL's lock timeout, deadlock, lost connection and shutdown come as a plain DBAPIError."""
+    write = Refusing(2, DBAPIError("UPDATE …", {}, PostgresRefusal(sqlstate)))
+    assert await persist(write, what="test") is True
+    assert write.calls == 3
+
+
+async def test_a_lost_connection_is_tried_again() -> None:
+    write = Refusing(1, DBAPIError("SELECT 1", {}, Exception("closed"), connection_invalidated=True))
+    assert await persist(write, what="test") is True
+    assert write.calls == 2

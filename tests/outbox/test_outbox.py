@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from aiolimiter import AsyncLimiter
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import OperationalError
 
 from bot.channels.base import (
     Attachment,
@@ -31,9 +32,10 @@ from bot.channels.base import (
 )
 from bot.clock import SHANGHAI, FrozenClock, SystemClock
 from bot.domain.messages import Button, Reply
+from bot.services import busy_writes
 from bot.services.outbox import OutboxSender, SendStats
 from bot.services.send_limits import LIMITER_SLACK
-from storage import outbox, outbox_sending, outbox_views
+from storage import outbox, outbox_sending, outbox_views, sent_messages
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person
 from tests.databases import BACKENDS, fresh_database
@@ -742,6 +744,67 @@ async def test_a_row_taken_over_before_its_send_starts_is_not_sent(db: Database,
     assert transport.texts() == ["#0"]
     first, second = await rows(db)
     assert (first.state, second.state, second.attempts, second.send_started_at) == ("sent", "sending", 2, None)
+
+
+async def test_a_lease_that_runs_out_while_the_start_is_refused_is_not_sent_on(
+        db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start's write is refused (a busy database) until the claim's lease has run out: tried again, it reads
+    the clock anew and gives up, rather than record the start at the time of its first try and send."""
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+    await notify(db, person, "hello", key="k")
+    monkeypatch.setattr(busy_writes, "FIRST_WAIT", 0.01)
+    real = outbox_sending.mark_send_started
+    refused: list[datetime] = []
+
+    async def busy_until_the_lease_is_over(session: object, **values: object) -> bool:
+        if not refused:
+            refused.append(clock.now())
+            clock.advance(minutes=11)  # the database stayed busy past the ten minutes' lease
+            raise OperationalError("UPDATE outbox_messages …", {}, Exception("database is locked"))
+        return await real(session, **values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox_sending, "mark_send_started", busy_until_the_lease_is_over)
+    transport = FakeTransport()
+    assert await sender(db, clock, transport).run_once() == SendStats(claimed=1, released=1)
+    assert refused == [NOW]
+    assert transport.texts() == []
+    [row] = await rows(db)
+    assert (row.state, row.send_started_at) == ("pending", None)
+
+
+async def test_what_a_reminder_was_about_is_kept_with_its_outcome_in_one_transaction(
+        db: Database, clock: FrozenClock) -> None:
+    """A send about projects writes no more transactions than one about none: which projects its messages were
+    about is written with its outcome, and nothing old is deleted on the way (the housekeeping does that)."""
+    person = await add_person(db, "郝芳", ("telegram", "1001"))
+
+    class GivingIds(FakeTransport):
+        async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None) -> list[str]:
+            await super().send(chat_id, reply, attachment=attachment)
+            return [str(len(self.sent))]
+
+    transactions = 0
+
+    def count(connection: object) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(db.engine.sync_engine, "begin", count)
+    try:
+        per_send = []
+        for n, about in enumerate([(), ("ZD2026-001",)]):
+            async with db.session() as session:
+                await outbox.enqueue_for_person(session, person_id=person, reply=Reply(html=f"#{n}", about=about),
+                                                key=f"k{n}", now=NOW)
+            transactions = 0
+            assert (await sender(db, clock, GivingIds()).drain(HANG)).sent == 1
+            per_send.append(transactions)
+    finally:
+        event.remove(db.engine.sync_engine, "begin", count)
+    assert per_send[0] == per_send[1]
+    async with db.session() as session:
+        assert await sent_messages.about(session, channel="telegram", chat_id="1001", message_id="1") == (
+            "ZD2026-001",)
 
 
 async def _two_senders_deliver_each_once(first: Database, second: Database, clock: FrozenClock) -> None:

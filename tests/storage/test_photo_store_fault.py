@@ -37,6 +37,18 @@ class FullStore(LocalPhotoStore):
         await super().put(key, data, content_type)
 
 
+class RefusingStore(LocalPhotoStore):
+    """A folder store whose next ``refusals`` writes fail as a bucket answering 503 does: a refusal, not a full disk."""
+
+    refusals = 1_000_000
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise PhotoStoreError(f"cannot write {key}: 503 SlowDown")
+        await super().put(key, data, content_type)
+
+
 async def _notices(db: Database) -> list[tuple[int | None, str]]:
     async with db.session() as session:
         rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
@@ -130,3 +142,103 @@ async def test_once_the_store_keeps_photos_again_those_it_refused_are_tried_at_o
                          amount=Decimal(50), progress_text="清表", photos=["r2"], channel="telegram",
                          now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-002")
     assert (await keeper.keep_due()).kept == 2  # and the one refused before with it, not seven minutes later
+
+
+class BusyNotices(StoreFaultNotices):
+    """Store fault notices over a database too busy to answer."""
+
+    async def works(self) -> None:
+        raise TimeoutError("the database is busy")
+
+
+async def test_a_busy_database_telling_the_store_works_does_not_stop_the_keeper(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = LocalPhotoStore(tmp_path / "photos")
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1), "r2": photo(2)})},
+                         store_faults=BusyNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1", "r2"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    assert (await keeper.keep_due()).kept == 2  # both photos kept and recorded, the run not broken off
+    clock.advance(minutes=1)
+    assert (await keeper.keep_due()).kept == 0  # nothing left to download again
+
+
+class UnreadableNotices(StoreFaultNotices):
+    """Store fault notices whose shared memory cannot be read (the database busy)."""
+
+    async def current(self) -> None:
+        raise TimeoutError("the database is busy")
+
+
+async def test_a_store_fault_that_cannot_be_read_is_not_blamed_on_the_photo_store(
+        db: Database, clock: FrozenClock) -> None:
+    _status, report = await health(db, clock, store_faults=UnreadableNotices(db, clock), ready=True)
+    assert report["photo_store_fault"] == {"unknown": "TimeoutError"}
+    assert not any("photo store" in problem for problem in report.get("problems", []))
+
+
+async def test_a_fault_opened_by_another_leader_is_closed_by_one_that_saw_the_store_work_before(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    source = Source({"r1": photo(1), "r2": photo(2), "r3": photo(3)})
+    this = PhotoKeeper(db, clock, LocalPhotoStore(tmp_path / "photos"), {"telegram": source},
+                       store_faults=StoreFaultNotices(db, clock))
+    other = PhotoKeeper(db, clock, FullStore(tmp_path / "photos"), {"telegram": source},
+                        store_faults=StoreFaultNotices(db, clock))
+    for name, project, code in (("r1", world.p1, "ZD2026-001"), ("r2", world.p2, "ZD2026-002")):
+        async with db.session() as session:
+            await add_report(session, project_id=project, person_id=world.liaison, local_day=clock.now().date(),
+                             amount=Decimal(100), progress_text="桩基", photos=[name], channel="telegram",
+                             now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code=code)
+        keeper = this if name == "r1" else other  # this process leads, then the other one
+        await keeper.keep_due()
+        clock.advance(minutes=2)
+    assert (await StoreFaultNotices(db, clock).current()) is not None  # the other leader opened the fault
+    async with db.session() as session:  # this process leads again: the store works for it
+        await add_report(session, project_id=world.p3, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="承台", photos=["r3"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-003")
+    assert (await this.keep_due()).kept == 2
+    assert (await StoreFaultNotices(db, clock).current()) is None
+    assert "照片库已恢复保存" in (await _notices(db))[-1][1]
+
+
+async def test_a_passing_refusal_tells_nobody(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    store = RefusingStore(tmp_path / "photos")
+    store.refusals = 1
+    keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    assert (await keeper.keep_due()).failed == 1
+    status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)
+    assert "photo_store_fault" not in report
+    clock.advance(seconds=31)
+    assert (await keeper.keep_due()).kept == 1
+    assert await _notices(db) == []
+
+
+async def test_refusals_going_on_for_minutes_are_a_fault(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    keeper = PhotoKeeper(db, clock, RefusingStore(tmp_path / "photos"), {"telegram": Source({"r1": photo(1)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    async with db.session() as session:
+        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
+                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
+                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    for wait in (0, 31, 121):  # three tries in two and a half minutes: nobody told yet
+        clock.advance(seconds=wait)
+        assert (await keeper.keep_due()).failed == 1
+    assert await _notices(db) == []
+    clock.advance(minutes=8)  # the fourth try, ten minutes after the first
+    assert (await keeper.keep_due()).failed == 1
+    told = await _notices(db)
+    assert sorted(person for person, _html in told) == sorted([world.admin, world.liaison])
+    assert any("照片库拒绝写入" in html for _person, html in told)
+    assert (await StoreFaultNotices(db, clock).current()) == {"since": clock.now().isoformat(), "full": False}

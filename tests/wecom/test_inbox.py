@@ -1,6 +1,7 @@
 """The WeCom inbox (``bot.channels.wecom.inbox``): a journal left by a process that died is taken over by the next
 one to start, in the order its messages were answered; one a running process holds is not; a line cut by a crash
-is skipped; the journal is emptied when nothing is left open. Through the channel: messages recovered are handled
+is skipped; the journal is emptied when nothing is left open, and rewritten with the open ones past its size
+limit under steady traffic. Through the channel: messages recovered are handled
 before new ones, also when they were marked seen before the crash, and one the router had handled already is not
 acted on again.
 
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import ConfigurationError, Core, serve
+from bot.channels.wecom import inbox as inbox_module
 from bot.channels.wecom.crypto import parse_xml
 from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
 from bot.channels.wecom.incoming import dedupe_key
@@ -116,6 +118,40 @@ async def test_the_journal_is_emptied_when_nothing_is_left_open_and_deleted_at_a
     inbox.done("m:3")
     await inbox.close()
     assert journals(tmp_path / "inbox") == []
+
+
+async def test_under_steady_traffic_the_journal_is_rewritten_with_only_the_open_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something is always open, so the journal is never emptied: past its size limit it is rewritten, still
+    locked by its process, and what a restart recovers from it is the same."""
+    monkeypatch.setattr(inbox_module, "COMPACT_BYTES", 4096)
+    folder = tmp_path / "inbox"
+    inbox = Inbox.open(folder)
+    largest = 0
+    for n in range(500):
+        inbox.add(f"m:{n}", "a", {"Content": f"第{n}条 {HOSTILE[:40]}"}, at=float(n))
+        inbox.sync_soon()
+        if n >= 2:
+            inbox.done(f"m:{n - 2}")
+        if n % 50 == 0:
+            await inbox.flush()
+        largest = max(largest, inbox.path.stat().st_size)
+    await inbox.flush()
+    assert largest < 4096 + 1024
+    assert [a.key for a in outstanding(inbox.path.read_bytes())] == ["m:498", "m:499"]
+    other = Inbox.open(folder)  # the journal is still held: not taken over
+    assert other.recovered == []
+    await other.close()
+
+    await inbox.close()  # messages still open: kept for the next start, as after a kill
+    again = Inbox.open(folder)
+    try:
+        assert [(a.key, a.fields["Content"]) for a in again.recovered] == \
+            [("m:498", f"第498条 {HOSTILE[:40]}"), ("m:499", f"第499条 {HOSTILE[:40]}")]
+        assert journals(folder) == [again.path] and list(folder.glob("*.new")) == []
+    finally:
+        await again.close()
 
 
 async def test_recovered_messages_are_handled_first_once_even_when_marked_seen_before_the_crash(

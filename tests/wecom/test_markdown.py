@@ -243,3 +243,29 @@ def test_an_over_long_line_is_never_cut_inside_a_character_as_read(split: object
             assert utf8_len(chunk) <= limit
             assert not chunk.startswith(("\u200d", "\ufe0f", "\U0001f3fd", "\u20e3", "\u0301")), (limit, chunk)
             assert not chunk.endswith("\u200d") and sum(0x1F1E6 <= ord(c) <= 0x1F1FF for c in chunk) % 2 == 0
+
+
+_RUNS = st.sampled_from(["x", "城", "👷", "♂", "\u200d", "\u0301", "\ufe0f", "\U0001f3fd", "\U0001f1e8", "*", "<",
+                         "`", "[", "](https://x.org)", " ", "\n"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(runs=st.lists(st.tuples(_RUNS, st.integers(1, 400)), min_size=1, max_size=5), markdown=st.booleans(),
+       limit=st.integers(64, 600))  # room for a grey text's markers (29 bytes) and a character
+def test_no_piece_is_ever_over_the_byte_limit(runs: list[tuple[str, int]], markdown: bool, limit: int) -> None:
+    """A run of joiners or combining marks is one "character" with no end (a liaison's 2,000-character
+    progress text can be one): cut into its code points rather than sent over WeCom's limit."""
+    text = "".join(run * count for run, count in runs)
+    if markdown:
+        chunks = split_markdown(html_to_markdown(f"<b>{html.escape(text)}</b> <i>{html.escape(text)}</i>"), limit)
+    else:
+        chunks = split_utf8(text, limit)
+    assert all(utf8_len(chunk) <= limit for chunk in chunks)
+
+
+@pytest.mark.parametrize("split", [split_utf8, split_markdown])
+@pytest.mark.parametrize("line", ["x\u200d" * 1000, "a" + "\u0301" * 1500])
+def test_an_endless_character_is_cut_within_the_limit(split: object, line: str) -> None:
+    chunks = split(line, 2048)  # type: ignore[operator]
+    assert len(chunks) > 1 and all(utf8_len(chunk) <= 2048 for chunk in chunks)
+    assert "".join(chunks).replace(ZERO_WIDTH_SPACE, "") == line

@@ -12,6 +12,9 @@ again).
   (SQLite in WAL mode with ``synchronous=NORMAL``). It never waits for a lock: no other process writes this
   file, and the database is not asked.
 - When nothing is left to handle the journal is emptied (truncated), so it holds about the messages under way.
+  Under steady traffic, where something is always open, a journal past ``COMPACT_BYTES`` is rewritten: the
+  messages still open go to a fresh file, synced, locked, then renamed over the journal (the old file, whole,
+  stays the journal until the rename; the folder is synced after it).
 - At start, a process takes over every journal in the folder that no running process holds (its own earlier
   life, or another process of the same deployment that died): the messages answered there and not done are
   copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
@@ -36,6 +39,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+COMPACT_BYTES = 1 << 20  # a journal past this, with messages still open, is rewritten with only those
 _datasync = getattr(os, "fdatasync", os.fsync)
 
 
@@ -105,6 +109,7 @@ class Inbox:
         self._open: set[str] = {a.key for a in recovered}
         self._written = 0
         self._synced = 0
+        self._kept = 0  # the bytes the journal held when last rewritten
         self._syncing: asyncio.Future[None] | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="wecom-inbox")
 
@@ -178,15 +183,58 @@ class Inbox:
         self._written += 1
 
     def done(self, key: str) -> None:
-        """Write that the message was handled; with nothing left open, empty the journal."""
+        """Write that the message was handled; with nothing left open, empty the journal, and past
+        ``COMPACT_BYTES`` rewrite it with only the messages still open."""
         self._open.discard(key)
         try:
             if self._open:
                 self._append(_line({"d": key}))
             else:
                 os.ftruncate(self._fd, 0)
+                self._kept = 0
         except OSError:  # handled twice after a crash at worst: the router's record of it holds
             log.warning("WeCom inbox: could not write that %s was handled", key, exc_info=True)
+            return
+        size = os.fstat(self._fd).st_size if self._open else 0
+        if size > COMPACT_BYTES and size > 2 * self._kept:  # (the open ones alone that large: not at each one)
+            try:
+                self._compact()
+            except OSError:  # the journal as it was stays whole: tried again at the next message done
+                log.warning("WeCom inbox: could not rewrite the journal", exc_info=True)
+
+    def _compact(self) -> None:
+        """Rewrite the journal with only the messages still open."""
+        with open(self.path, "rb") as journal:
+            still = [a for a in outstanding(journal.read()) if a.key in self._open]
+        fresh = self.path.with_name(self.path.stem + "-compact.new")  # cleared by the next start if left
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            data = b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields}) for a in still)
+            if os.write(fd, data) != len(data):
+                raise OSError("WeCom inbox: the rewritten journal could not be written whole")
+            _datasync(fd)
+            os.rename(fresh, self.path)
+        except BaseException:
+            os.close(fd)
+            fresh.unlink(missing_ok=True)
+            raise
+        old, self._fd = self._fd, fd
+        self._synced = self._written
+        self._kept = len(data)
+        # its lock with it: the file is no journal any more (a process that takes it over sees that); once a sync
+        # under way on it in the inbox's thread is over
+        if self._syncing is None:
+            os.close(old)
+        else:
+            self._syncing.add_done_callback(lambda _sync: os.close(old))
+        folder = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename, so that a power cut does not leave the fresh file under its ".new" name
+        except OSError:
+            log.warning("WeCom inbox: could not sync the inbox folder", exc_info=True)
+        finally:
+            os.close(folder)
 
     def _append(self, line: bytes) -> None:
         written = os.write(self._fd, line)

@@ -200,13 +200,22 @@ _CLUSTER = f"[\U0001f1e6-\U0001f1ff]{{2}}|.(?:[{_EXTEND}]|(?<=\u200d).)*"
 _CLUSTER_RE = re.compile(_CLUSTER, re.S)
 
 
+def _clusters(line: str, limit: int) -> list[str]:
+    """The characters as read of ``line``; one wider than ``limit`` bytes (a run of joiners or marks with no
+    end) as its code points, so that no piece is ever over the limit."""
+    out: list[str] = []
+    for cluster in _CLUSTER_RE.findall(line):
+        out.extend(cluster if utf8_len(cluster) > limit else (cluster,))
+    return out
+
+
 def _cut_line(line: str, limit: int) -> list[str]:
     """Cut an over-long line into pieces of at most ``limit`` bytes, never inside a character as read (an emoji
-    of several code points, a flag)."""
+    of several code points, a flag) unless it is itself over the limit."""
     pieces: list[str] = []
     current = ""
     size = 0
-    for char in _CLUSTER_RE.findall(line):
+    for char in _clusters(line, limit):
         width = utf8_len(char)
         if size + width > limit and current:
             pieces.append(current)
@@ -220,8 +229,8 @@ def _cut_line(line: str, limit: int) -> list[str]:
 
 # What a markdown line is cut into: a code span or a link (kept whole), a font tag, bold markers, one character
 # as read.
-_MD_TOKEN = re.compile(r"`[^`\n]+`|\[[^\[\]\n]*\]\([^()\s]*\)|<font color=\"[a-z]+\">|</font>|\*\*|" + _CLUSTER,
-                       re.S)
+_CONSTRUCT = re.compile(r"`[^`\n]+`|\[[^\[\]\n]*\]\([^()\s]*\)")
+_MD_TOKEN = re.compile(_CONSTRUCT.pattern + r"|<font color=\"[a-z]+\">|</font>|\*\*|" + _CLUSTER, re.S)
 _FONT_CLOSE = "</font>"
 
 
@@ -269,9 +278,10 @@ def _cut_markdown_line(line: str, limit: int) -> list[str]:
             pending.append(token)
             continue
         atoms = [token]
-        if token[0] in "`[" and len(token) > 2:  # a link or a code span that no piece could hold: its text
-            room = limit - 2 * width(opened + pending) - len(opened + pending) * utf8_len(_FONT_CLOSE)
-            atoms = atoms if utf8_len(token) <= room else list(_plain(token))
+        room = limit - 2 * width(opened + pending) - len(opened + pending) * utf8_len(_FONT_CLOSE)
+        if utf8_len(token) > room:  # a link or a code span no piece could hold: its text; a character as read
+            # wider than a piece (joiners or marks with no end): its code points
+            atoms = list(_plain(token) if _CONSTRUCT.fullmatch(token) else token)
         for atom in atoms:
             need = width(pending) + utf8_len(atom) + utf8_len(closers(opened + pending))
             if filled and size + need > limit:
@@ -320,6 +330,8 @@ def split_utf8(text: str, limit: int, *, cut: Callable[[str, int], list[str]] | 
                 chunks.append("\n".join(current))
                 current, size = [], 0
             pieces = cut(line, limit)
+            if not pieces:  # markers with nothing inside them
+                continue
             chunks.extend(pieces[:-1])
             current, size = [pieces[-1]], utf8_len(pieces[-1])
             continue

@@ -18,9 +18,8 @@ from pathlib import Path
 
 from jobs import digests
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, LIU, ZHAO, Desk, Inbox, bind_directly, bind_everyone, nov
-
-CHEN = 4005  # 陈建国, 常务副区长, a 包抓领导 of other projects
+from tests.e2e.test_lead_stand_in import CHEN, extension_asked
+from tests.e2e.test_problems import ADMIN, HAO, LIU, ZHAO, Desk, Inbox, nov
 
 
 async def _ticks(desk: Desk, day: int, *times: tuple[int, int]) -> Inbox:
@@ -37,12 +36,8 @@ DAY = ((0, 5), (9, 0), (12, 0), (17, 30), (18, 0))  # a day's ticks: past midnig
 
 
 async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarness, tmp_path: Path) -> None:
-    desk = await bind_everyone(telegram)
+    desk = await extension_asked(telegram)
     tg = desk.tg
-    await bind_directly(tg, CHEN, "陈建国")
-    await desk.raise_w0001()
-    desk.travel(nov(16, 10, 0))
-    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
     inbox = await desk.deliver()
     assert len(inbox.texts(LIU)) == 1 and "延期申请" in inbox.text(LIU) and CHEN not in inbox.chats, inbox
 

@@ -46,6 +46,17 @@ async def _away(telegram: TelegramHarness) -> Desk:
     return desk
 
 
+async def extension_asked(telegram: TelegramHarness) -> Desk:
+    """Everyone bound, 陈建国 too; W0001 raised and 赵芳 asking on Monday 16 November at 10:00 for an extension
+    (下周五), which goes to 刘文华 while no leave runs."""
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    await desk.raise_w0001()
+    desk.travel(nov(16, 10, 0))
+    await telegram.send(ZHAO, "/answer W0001 下周五 需协调省厅")
+    return desk
+
+
 async def test_a_stand_in_holds_the_absent_leads_level_until_the_leave_ends(telegram: TelegramHarness) -> None:
     desk = await _away(telegram)
     tg = desk.tg
@@ -137,12 +148,8 @@ async def test_a_lead_cancelling_his_leave_the_day_it_began_is_told_what_waits_a
         telegram: TelegramHarness) -> None:
     """刘文华's leave began this Tuesday: its first tick gave 陈建国 W0001's request. 刘文华 cancels the leave at noon
     (销假 the day it began cancels it): the request is his to decide again, and his reply says so, with the acts."""
-    desk = await bind_everyone(telegram)
+    desk = await extension_asked(telegram)
     tg = desk.tg
-    await bind_directly(tg, CHEN, "陈建国")
-    await desk.raise_w0001()
-    desk.travel(nov(16, 10, 0))
-    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
     assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-20 陈建国")).text
     await desk.deliver()
     desk.travel(nov(17, 0, 5))
@@ -346,12 +353,8 @@ async def test_what_waits_for_the_lead_when_his_leave_begins_is_told_to_the_stan
     """赵芳 asks for an extension on W0001 on Monday, 刘文华 gets it; he then enters his leave from Tuesday with
     陈建国 standing in. Nothing is told 陈建国 of it on Monday; Tuesday's first escalation tick tells him, once,
     with the day asked and the buttons to decide it there (and one opening W0001's card)."""
-    desk = await bind_everyone(telegram)
+    desk = await extension_asked(telegram)
     tg = desk.tg
-    await bind_directly(tg, CHEN, "陈建国")
-    await desk.raise_w0001()
-    desk.travel(nov(16, 10, 0))
-    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
     assert LIU in (await desk.deliver()).chats
     desk.travel(nov(16, 11, 0))
     assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-20 陈建国")).text
@@ -409,12 +412,8 @@ async def test_a_leave_entered_the_day_it_begins_tells_the_stand_in_at_once_what
 async def test_the_stand_in_notices_buttons_are_refused_once_the_leave_is_over(telegram: TelegramHarness) -> None:
     """The acts on 陈建国's notice are the card's: pressed after 刘文华's leave (Tuesday only) has ended, they are
     refused as the card's would be, and nothing is decided or written in 刘文华's place."""
-    desk = await bind_everyone(telegram)
+    desk = await extension_asked(telegram)
     tg = desk.tg
-    await bind_directly(tg, CHEN, "陈建国")
-    await desk.raise_w0001()
-    desk.travel(nov(16, 10, 0))
-    await tg.send(ZHAO, "/answer W0001 下周五 需协调省厅")
     await desk.deliver()
     assert "已登记请假" in (await tg.send(LIU, "/leave 11-17 11-17 陈建国")).text
     desk.travel(nov(17, 0, 5))

@@ -32,6 +32,7 @@ from tests.bot_process import said, start_bot
 from tests.e2e.harness import REPO, SAMPLE_LEDGER, TEST_ACTOR
 from tests.fakes.bot_api import FakeBotAPI
 from tests.jobs.test_escalation_job import nov
+from tests.outbox_states import outbox_states
 from tests.polling import until
 
 HOLD = 10.0  # seconds the other process keeps the write lock
@@ -69,17 +70,6 @@ async def _prepare(url: str) -> dict[int, str]:
                 await outbox.enqueue_for_chat(session, channel="telegram", chat_id=str(-1003000000000 - n),
                                               reply=Reply(html=f"通知 {n}"), key=f"busy-{n}", now=now)
         return chats
-    finally:
-        await db.dispose()
-
-
-async def _states(url: str) -> Counter[str]:
-    db = Database(url)
-    try:
-        async with db.session() as session:
-            rows = await session.execute(select(OutboxMessage.state, func.count()).where(
-                OutboxMessage.dedupe_key.like("busy-%")).group_by(OutboxMessage.state))
-            return Counter({state: count for state, count in rows.all()})
     finally:
         await db.dispose()
 
@@ -128,7 +118,7 @@ async def test_a_database_held_busy_for_ten_seconds_loses_no_report_and_no_notic
 
         async def all_sent() -> bool:
             assert bot.returncode is None, said(log)
-            seen[0] = await _states(url)
+            seen[0] = await outbox_states(url, OutboxMessage.dedupe_key.like("busy-%"))
             return seen[0][outbox.SENT] == NOTICES
 
         await until(all_sent, lambda: f"every notice sent: {seen[0]} {said(log)}", 90, every=0.5)

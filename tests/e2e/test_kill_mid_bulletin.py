@@ -33,6 +33,7 @@ from tests.bot_process import said, start_bot
 from tests.e2e.harness import REPO, SAMPLE_LEDGER, TEST_ACTOR
 from tests.fakes.bot_api import Call, FakeBotAPI
 from tests.jobs.test_escalation_job import nov
+from tests.outbox_states import outbox_states
 from tests.polling import until
 
 GROUPS = 300
@@ -65,17 +66,6 @@ async def _prepare(url: str) -> None:
             await set_setting(session, key=DIGEST_KEY, value=quiet.to_json(), now=now, by="test")
             session.add_all([BulletinGroup(channel="telegram", chat_id=str(FIRST_GROUP - n), name=f"通报群{n}",
                                            created_at=now, created_by="test") for n in range(GROUPS)])
-    finally:
-        await db.dispose()
-
-
-async def _states(url: str) -> Counter[str]:
-    db = Database(url)
-    try:
-        async with db.session() as session:
-            rows = await session.execute(select(OutboxMessage.state, func.count()).where(
-                OutboxMessage.channel == "telegram").group_by(OutboxMessage.state))
-            return Counter({state: count for state, count in rows.all()})
     finally:
         await db.dispose()
 
@@ -127,7 +117,7 @@ async def test_a_bulletin_killed_midway_reaches_every_group_once(fake_api: FakeB
     finally:
         await sending.wait()
     at_kill = len(delivered(fake_api))
-    queued = sum((await _states(url)).values())
+    queued = sum((await outbox_states(url, OutboxMessage.channel == "telegram")).values())
     assert queued > 3 * GROUPS  # the text and the charts of each group
     assert await _bulletins(url) == 1
 
@@ -137,7 +127,7 @@ async def test_a_bulletin_killed_midway_reaches_every_group_once(fake_api: FakeB
     try:
         async def settled() -> bool:
             assert bot.returncode is None, said(bot_log)
-            states = await _states(url)
+            states = await outbox_states(url, OutboxMessage.channel == "telegram")
             return not (states[outbox.PENDING] or states[outbox.SENDING])
 
         await until(settled, lambda: f"every notice settled: {said(bot_log)}", 180, every=0.5)

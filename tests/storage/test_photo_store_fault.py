@@ -5,7 +5,6 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,15 +14,14 @@ from bot.ops.health import health
 from bot.services.photo_keeper import PhotoKeeper
 from bot.services.photo_store import LocalPhotoStore, PhotoStoreError
 from bot.services.photo_store_fault import StoreFaultNotices
-from storage.audit import Actor
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.reports import add_report
 from tests.photos.pictures import photo
 
 from .factories import build_world
 from .test_evidence_photos import node_done_with, raise_with
 from .test_photos import Source
+from .test_photos import report as photo_report
 
 
 class FullStore(LocalPhotoStore):
@@ -61,10 +59,7 @@ async def test_each_sender_and_the_admins_are_told_once(db: Database, clock: Fro
     files = {name: photo(n) for n, name in enumerate(["r1", "r2", "p1", "n1"])}
     keeper = PhotoKeeper(db, clock, store, {"telegram": Source(dict(files))},
                          store_faults=StoreFaultNotices(db, clock))
-    async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="桩基", photos=["r1", "r2"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1", "r2")
     problem = await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
                                photos=[("telegram", "p1")])
     await node_done_with(db, clock, project_id=world.p1, person_id=world.handler, photos=[("telegram", "n1")])
@@ -103,10 +98,7 @@ async def test_a_restarted_keeper_tells_nobody_again_of_a_fault_told_before(
     world = await build_world(db, clock.now())
     store = FullStore(tmp_path / "photos")
     source = Source({"r1": photo(1), "p1": photo(2)})
-    async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1")
     first = PhotoKeeper(db, clock, store, {"telegram": source}, store_faults=StoreFaultNotices(db, clock))
     assert (await first.keep_due()).failed == 1
     await raise_with(db, clock, project_id=world.p1, person_id=world.liaison, unit_id=world.housing,
@@ -128,19 +120,13 @@ async def test_once_the_store_keeps_photos_again_those_it_refused_are_tried_at_o
     store = FullStore(tmp_path / "photos")
     keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1), "r2": photo(2)})},
                          store_faults=StoreFaultNotices(db, clock))
-    async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1")
     for wait in (0, 31, 121):  # three tries: the next one eight minutes later
         clock.advance(seconds=wait)
         assert (await keeper.keep_due()).failed == 1
     store.full = False  # room again; a new report's photo is the first to be kept
     clock.advance(minutes=1)
-    async with db.session() as session:
-        await add_report(session, project_id=world.p2, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(50), progress_text="清表", photos=["r2"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-002")
+    await photo_report(db, clock, world.p2, world.liaison, clock.now().date(), "r2")
     assert (await keeper.keep_due()).kept == 2  # and the one refused before with it, not seven minutes later
 
 
@@ -157,10 +143,7 @@ async def test_a_busy_database_telling_the_store_works_does_not_stop_the_keeper(
     store = LocalPhotoStore(tmp_path / "photos")
     keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1), "r2": photo(2)})},
                          store_faults=BusyNotices(db, clock))
-    async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="桩基", photos=["r1", "r2"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1", "r2")
     assert (await keeper.keep_due()).kept == 2  # both photos kept and recorded, the run not broken off
     clock.advance(minutes=1)
     assert (await keeper.keep_due()).kept == 0  # nothing left to download again
@@ -188,19 +171,14 @@ async def test_a_fault_opened_by_another_leader_is_closed_by_one_that_saw_the_st
                        store_faults=StoreFaultNotices(db, clock))
     other = PhotoKeeper(db, clock, FullStore(tmp_path / "photos"), {"telegram": source},
                         store_faults=StoreFaultNotices(db, clock))
-    for name, project, code in (("r1", world.p1, "ZD2026-001"), ("r2", world.p2, "ZD2026-002")):
-        async with db.session() as session:
-            await add_report(session, project_id=project, person_id=world.liaison, local_day=clock.now().date(),
-                             amount=Decimal(100), progress_text="桩基", photos=[name], channel="telegram",
-                             now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code=code)
+    for name, project in (("r1", world.p1), ("r2", world.p2)):
+        await photo_report(db, clock, project, world.liaison, clock.now().date(), name)
         keeper = this if name == "r1" else other  # this process leads, then the other one
         await keeper.keep_due()
         clock.advance(minutes=2)
     assert (await StoreFaultNotices(db, clock).current()) is not None  # the other leader opened the fault
-    async with db.session() as session:  # this process leads again: the store works for it
-        await add_report(session, project_id=world.p3, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="承台", photos=["r3"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-003")
+    # this process leads again: the store works for it
+    await photo_report(db, clock, world.p3, world.liaison, clock.now().date(), "r3")
     assert (await this.keep_due()).kept == 2
     assert (await StoreFaultNotices(db, clock).current()) is None
     assert "照片库已恢复保存" in (await _notices(db))[-1][1]
@@ -212,10 +190,7 @@ async def test_a_passing_refusal_tells_nobody(db: Database, clock: FrozenClock, 
     store.refusals = 1
     keeper = PhotoKeeper(db, clock, store, {"telegram": Source({"r1": photo(1)})},
                          store_faults=StoreFaultNotices(db, clock))
-    async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1")
     assert (await keeper.keep_due()).failed == 1
     status, report = await health(db, clock, store_faults=StoreFaultNotices(db, clock), ready=True)
     assert "photo_store_fault" not in report
@@ -228,10 +203,7 @@ async def test_refusals_going_on_for_minutes_are_a_fault(db: Database, clock: Fr
     world = await build_world(db, clock.now())
     keeper = PhotoKeeper(db, clock, RefusingStore(tmp_path / "photos"), {"telegram": Source({"r1": photo(1)})},
                          store_faults=StoreFaultNotices(db, clock))
-    async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=clock.now().date(),
-                         amount=Decimal(100), progress_text="桩基", photos=["r1"], channel="telegram",
-                         now=clock.now(), actor=Actor(label="郝芳", channel="telegram"), project_code="ZD2026-001")
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1")
     for wait in (0, 31, 121):  # three tries in two and a half minutes: nobody told yet
         clock.advance(seconds=wait)
         assert (await keeper.keep_due()).failed == 1

@@ -23,6 +23,7 @@ from bot.worded_error import WordedError
 from bot.workers import Workers
 from handlers.context import Deps
 from handlers.router import Router
+from jobs.job_runs import JobRuns
 from storage.db import Database
 from storage.migrate import schema_is_current
 
@@ -147,11 +148,13 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
         return await sender.drain(timeout, wait_for_retries=True)
 
 
-def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no-untyped-def]
+def build_jobs(core: Core, reminder_times: tuple[time, ...],  # type: ignore[no-untyped-def]
+               runs: JobRuns | None = None):
     """The scheduler with the escalation tick, the digest tick, the reminders and the calendar's daily record,
     bound to this core; and what a process elected leader runs at once (``start_up``: the days passed while no
     process led are kept, the reminders of a time passed less than two hours ago run (``jobs.reminders.catch_up``),
-    then a bulletin missed meanwhile goes out)."""
+    then a bulletin missed meanwhile goes out). Every job's run is counted in ``runs`` while under way, for a stop
+    to wait for (``jobs.job_runs``)."""
     from bot.services.web_links import public_base
     from jobs import calendar_days, digests, escalation, halfmonth, nodes, reminders
     from jobs.scheduler import add_settings_watcher, build_scheduler
@@ -202,15 +205,17 @@ def build_jobs(core: Core, reminder_times: tuple[time, ...]):  # type: ignore[no
             log.exception("start-up run of the reminders missed failed")
         await digest_tick()
 
-    scheduler = build_scheduler(escalation=escalation_tick, digests=digest_tick, reminder=reminder_run,
-                                reminder_times=reminder_times, calendar_days=calendar_tick)
-
     async def current_settings():  # type: ignore[no-untyped-def]
         async with core.db.session() as session:
             return await load_digest_settings(session)
 
-    add_settings_watcher(scheduler, load=current_settings, reminder=reminder_run)  # chat changes take effect
-    return scheduler, start_up
+    runs = runs or JobRuns()
+    scheduler = build_scheduler(escalation=runs.tracked(escalation_tick), digests=runs.tracked(digest_tick),
+                                reminder=runs.tracked(reminder_run), reminder_times=reminder_times,
+                                calendar_days=runs.tracked(calendar_tick))
+    # chat changes take effect
+    add_settings_watcher(scheduler, load=runs.tracked(current_settings), reminder=runs.tracked(reminder_run))
+    return scheduler, runs.tracked(start_up)
 
 
 def settle_heap() -> None:
@@ -289,7 +294,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         raise ConfigurationError("photo_store", error=error) from error
     async with core.db.session() as session:
         digest_settings = await load_digest_settings(session)
-    scheduler, start_up = build_jobs(core, digest_settings.reminder_times)
+    job_runs = JobRuns()
+    scheduler, start_up = build_jobs(core, digest_settings.reminder_times, job_runs)
     instrument_scheduler(scheduler, metrics)
     leadership = leadership_for(settings.database_url)
     runtime = Runtime(scheduler=scheduler, leadership=leadership, store_faults=keeper.store_faults)
@@ -388,7 +394,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 stop.set()
                 closing.set()
                 if scheduler.running:
-                    scheduler.shutdown(wait=False)
+                    scheduler.shutdown(wait=False)  # cancels the runs under way, without waiting for them
+                await job_runs.ended()  # before the database is closed under them
                 await clock_watching
                 if watching is not None:
                     await watching

@@ -29,10 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="运行机器人（已配置的 Telegram 和/或企业微信；"
                               "设置 TELEGRAM_WEBHOOK_URL 时 Telegram 用 webhook）")
 
-    db = sub.add_parser("db", help="数据库迁移")
+    db = sub.add_parser("db", help="数据库结构升级、版本和整库复制")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="命令")
     db_sub.add_parser("upgrade", help="升级数据库结构到最新版本")
     db_sub.add_parser("current", help="显示数据库当前版本")
+    copy = db_sub.add_parser("copy", help="把整个数据库（台账、填报、问题、通报、记录）复制到一个新的空库，"
+                                          "如从 SQLite 迁到 PostgreSQL")
+    copy.add_argument("--to", required=True, metavar="地址",
+                      help="目标库地址，如 postgresql+asyncpg://用户:密码@主机:5432/库名（须为空库，结构自动建好）")
 
     imp = sub.add_parser("import", help="导入项目台账（xlsx 或 csv）")
     imp.add_argument("files", nargs="+", type=Path, metavar="文件", help="台账文件（xlsx 或 csv），可写多个")
@@ -181,6 +185,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 raise ConfigError("bad_database_url", error=error) from error
             say("db", upgraded=True)
             return 0
+        if args.db_command == "copy":
+            from bot.cli.db_copy import copy_database
+
+            return asyncio.run(copy_database(settings, args.to))
         return asyncio.run(store.db_current(settings))
     if args.command == "run":
         from bot.app import ConfigurationError, NoChannel, serve

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -60,3 +61,14 @@ def to_local(at: datetime, tz: ZoneInfo = SHANGHAI) -> datetime:
 def day_start(day: date, tz: ZoneInfo = SHANGHAI) -> datetime:
     """The first instant of the local day ``day`` (aware): ``day_start(d + 1 day)`` ends day ``d``."""
     return datetime.combine(day, time(0), tzinfo=tz)
+
+
+async def set_within(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``event``; whether it was set. The loops that look every few seconds until a stop
+    is asked for wait with this (the event loop's timers run on the monotonic clock: a step of the wall clock does
+    not hold them up)."""
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.clock import SHANGHAI
+from bot.clock import SHANGHAI, set_within
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,7 @@ class ClockWatch:
 
     async def run(self, stop: asyncio.Event, every: float = LOOK_EVERY) -> None:
         """Look every ``every`` seconds until ``stop``."""
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-                return
-            except TimeoutError:
-                pass
+        while not await set_within(stop, every):
             try:
                 self.look()
             except Exception:  # the next look tries again

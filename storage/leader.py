@@ -51,6 +51,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from bot.clock import set_within
 from storage.files import open_private
 
 try:
@@ -66,15 +67,6 @@ POLL_INTERVAL = 3.0
 CHECK_INTERVAL = 5.0
 CHECK_TIMEOUT = 5.0
 _KEEPALIVES = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> bool:
-    """Wait up to ``seconds`` for ``event``; True if it is set."""
-    try:
-        await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
 
 
 class Leadership(ABC):
@@ -110,7 +102,7 @@ class Leadership(ABC):
             except Exception as error:  # noqa: BLE001 - the store may come back; keep trying
                 log.warning("leader election failed (%s: %s); trying again", type(error).__name__, error)
                 await self._reset()
-            if await _wait(stop, self.poll_interval):
+            if await set_within(stop, self.poll_interval):
                 break
         return False
 

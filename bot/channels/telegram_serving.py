@@ -37,6 +37,7 @@ from bot.channels.base import ChannelDown
 from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.channels.telegram_hook_watch import HookWatch
 from bot.channels.telegram_transport import BAD_TOKEN, TelegramTransport
+from bot.clock import set_within
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,7 @@ async def reach_telegram(application, stop: asyncio.Event) -> bool:  # type: ign
             raise
         except NetworkError as exc:  # no connection, a timeout, a 5xx answer
             log.warning("cannot reach the Telegram Bot API (%s); trying again in %.0f s", exc, pause)
-        try:
-            await asyncio.wait_for(stop.wait(), pause)
-        except TimeoutError:
-            pass
+        await set_within(stop, pause)
         pause = min(pause * 2, TELEGRAM_RETRY_MAX)
     return False
 
@@ -186,12 +184,7 @@ class TelegramService:
     async def watch(self, closing: asyncio.Event, gate: Gate) -> None:
         """Until ``closing``: every ``WATCH_EVERY`` seconds, tell ``gate`` of a fault of Telegram found meanwhile
         (:meth:`check`), and get polling going again once a refused token is accepted."""
-        while not closing.is_set():
-            try:
-                await asyncio.wait_for(closing.wait(), WATCH_EVERY)
-                return
-            except TimeoutError:
-                pass
+        while not await set_within(closing, WATCH_EVERY):
             try:
                 await self.check(gate)
             except Exception:  # the next look tries again

@@ -41,7 +41,8 @@ async def copy_database(settings: Settings, to: str) -> int:
     source_url = settings.database_url
     with tempfile.TemporaryDirectory(prefix="diaodu-copy-") as scratch:
         if is_sqlite_url(source_url):  # one instant of a live file
-            source_url = f"sqlite+aiosqlite:///{(await backup_sqlite(source_url, Path(scratch) / 'source.sqlite3')).path}"
+            snapshot = await backup_sqlite(source_url, Path(scratch) / "source.sqlite3")
+            source_url = f"sqlite+aiosqlite:///{snapshot.path}"
         source = Database(source_url)
         try:
             current, revision, head = await schema_is_current(source.engine)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.clock import Clock
+from bot.clock import Clock, set_within
 from bot.services import photo_reasons
 from bot.services.photo_store import THUMB_TYPE, PhotoStore, PhotoStoreError, original_key, thumbnail_key
 from bot.services.photo_store_fault import StoreFaultNotices
@@ -214,7 +214,4 @@ class PhotoKeeper:
                     log.info("photos: %s", stats)
             except Exception:
                 log.exception("photo keeping run failed; trying again")
-            try:
-                await asyncio.wait_for(stop.wait(), idle_seconds)
-            except TimeoutError:
-                pass
+            await set_within(stop, idle_seconds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,7 +39,8 @@ async def district(tmp_path: Path) -> AsyncIterator[str]:
     clock = FrozenClock(START)
     core = Core.build(_settings(url), clock=clock)
     try:
-        assert not (await import_ledger_files(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))).issues
+        imported = await import_ledger_files(core.db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))
+        assert not imported.issues
         liaison, unit = await console_account(core, "郝芳"), await console_account(core, "赵芳")
         assert "已记录填报" in await say(core, liaison, "/report ZD2026-001 850万 桩基完成")
         clock.advance(days=1)
@@ -54,7 +55,7 @@ async def district(tmp_path: Path) -> AsyncIterator[str]:
 def _same(value: object) -> object:
     """A value as both databases give it back: instants in UTC, amounts as decimals."""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, float):
         return Decimal(str(value))
     return value

@@ -22,6 +22,7 @@ from telegram import (
     CallbackQuery,
     Chat,
     ChatMember,
+    ChatMemberRestricted,
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -122,6 +123,22 @@ def unsupported_kind(message: Message) -> str:
     if message.photo or message.document:
         return ""
     return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
+
+
+IN, OUT, MUTED = "in", "out", "muted"  # where the bot stands in a group (membership)
+
+
+def membership(member: ChatMember) -> str:
+    """Where the bot stands in a group, from its ChatMember there: OUT (removed, banned, or restricted and no
+    member any more), MUTED (in the group, restricted without the right to send messages) or IN (it may send)."""
+    if member.status in (ChatMember.LEFT, ChatMember.BANNED):
+        return OUT
+    if isinstance(member, ChatMemberRestricted):
+        if not member.is_member:
+            return OUT
+        if not member.can_send_messages:
+            return MUTED
+    return IN
 
 
 def photo_file(document: Document | None) -> bool:
@@ -272,23 +289,23 @@ class TelegramChannel:
             log.info("bulletin group %s became supergroup %s", old, new)
 
     async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot removed from a group (or banned there): if it was a bulletin group, its bulletins stop and the
-        admins are told. Added back to such a group: its bulletins go there again, and the admins are told."""
+        """The bot removed from a group (or banned there), or muted there (restricted, without the right to send
+        messages): if it was a bulletin group, its bulletins stop and the admins are told. Added back to such a
+        group, or allowed to send again: its bulletins go there again, and the admins are told."""
         change = update.my_chat_member
         if change is None or change.chat.type == Chat.PRIVATE:
             return  # a person blocking the bot is found by the outbox's next send
         deps = self.router.deps
-        status, chat_id = change.new_chat_member.status, str(change.chat.id)
+        chat_id, title = str(change.chat.id), change.chat.title
         actor = Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL)
-        if status in (ChatMember.LEFT, ChatMember.BANNED):
-            removal = f"{int(change.date.timestamp())}:{status}"  # the same when redelivered
-            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
-                                    title=change.chat.title, removal=removal, at=deps.clock.now(), actor=actor):
-                log.warning("taken out of bulletin group %s", chat_id)
-        elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
-            if await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
-                                       title=change.chat.title, at=deps.clock.now(), actor=actor):
-                log.warning("added back to bulletin group %s", chat_id)
+        where = membership(change.new_chat_member)
+        if where in (OUT, MUTED):
+            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
+                                    at=deps.clock.now(), actor=actor, muted=where == MUTED):
+                log.warning("%s bulletin group %s", "muted in" if where == MUTED else "taken out of", chat_id)
+        elif await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
+                                     at=deps.clock.now(), actor=actor):
+            log.warning("may send to bulletin group %s again", chat_id)
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

@@ -112,8 +112,11 @@ def chat_address(update: Update) -> str:
     return topic_address(chat.id, topic)
 
 
+# Every kind of message a person can send the bot that it cannot read, by what it holds (Bot API's Message).
 _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),
-                ("location", ("location", "venue")), ("sticker", ("sticker",)), ("contact", ("contact",)))
+                ("location", ("location", "venue")), ("sticker", ("sticker",)), ("contact", ("contact",)),
+                ("poll", ("poll",)), ("dice", ("dice",)), ("story", ("story",)), ("game", ("game",)),
+                ("checklist", ("checklist",)), ("other", ("paid_media", "invoice", "giveaway", "giveaway_winners")))
 
 
 def unsupported_kind(message: Message) -> str:

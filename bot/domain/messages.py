@@ -85,8 +85,8 @@ class Incoming:
     chat_type: ChatType = "private"
     bot_username: str = ""
     # What the user sent that the bot cannot read, alone or with a caption (`text`): "voice", "video",
-    # "location", "link", "sticker", "contact", "file" (a channel that does not pass files on) or "other" (""
-    # for text, photos, documents and buttons).
+    # "location", "link", "sticker", "contact", "poll", "dice", "story", "game", "checklist", "file" (a channel
+    # that does not pass files on) or "other" ("" for text, photos, documents and buttons).
     unsupported: str = ""
     # The album (Telegram's media group) the photo belongs to: an album of several photos comes as one
     # message per photo, the caption on any one of them (bot.domain.albums); "" when the message is no part

@@ -103,6 +103,12 @@ class Context:
         rows = tuple(tuple(row) for row in (buttons or []) if row)
         self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
 
+    def point_to_choices(self, template: str, **context: Any) -> None:
+        """Answer with a hint pointing to the choices shown before, which still stand: the template learns whether
+        they are buttons to press or a numbered list to answer with a number (``numbers``)."""
+        self.reply(template, numbers=self.msg.numbered_choices, **context)
+        self.outcome.choices_stand = True
+
     def refuse_words(self, words: str, *, command: str | None = None) -> None:
         """Answer words the command being run (or `command`, run without its name: an invite code typed on
         its own) cannot use: they are named, the command's usage as the caller's roles see it is shown, and

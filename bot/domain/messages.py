@@ -99,6 +99,9 @@ class Incoming:
     reply_to: str = ""
     # Sent in a group in the group's own name (Telegram's anonymous group admin): who sent it is unknown.
     anonymous: bool = False
+    # The choices last shown in this chat are a numbered list the user answers with a number (WeCom's lists of
+    # more than six, every list on the console), not buttons to press: a hint pointing to them says so.
+    numbered_choices: bool = False
 
     @property
     def in_group(self) -> bool:
@@ -192,3 +195,6 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     menu: list[MenuCommand] | None = None
+    # The replies point to the choices shown before (Context.point_to_choices): they still stand, and a channel
+    # answering them by number keeps their numbers.
+    choices_stand: bool = False

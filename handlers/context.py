@@ -3,6 +3,7 @@ and a reply list."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,11 @@ from storage.models import Person
 from storage.people import Caller
 
 
+# Whether the bot is in a group chat and may send there, as its channel finds out (asking the chat app): True,
+# False, or None when the channel could not tell (it did not answer).
+GroupStanding = Callable[[str], Awaitable[bool | None]]
+
+
 @dataclass
 class Deps:
     """Long-lived services shared by every handler."""
@@ -30,6 +36,8 @@ class Deps:
     clock: Clock
     settings: Settings
     renderer: Renderer = field(default_factory=Renderer)
+    # By channel: how it tells whether the bot may send to one of its group chats (channels that can register).
+    group_standing: dict[str, GroupStanding] = field(default_factory=dict)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from telegram import (
     Update,
     WebAppInfo,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -213,6 +213,7 @@ class TelegramChannel:
                                                     self.on_edit))
         self.application.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
+        router.deps.group_standing[CHANNEL] = self.may_send_in
 
     async def publish_default_menu(self, application: Application) -> None:
         """The menu unbound users see in private chats (bound users get their own per chat), and the one
@@ -309,6 +310,20 @@ class TelegramChannel:
         elif await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
                                      at=deps.clock.now(), actor=actor):
             log.warning("may send to bulletin group %s again", chat_id)
+
+    async def may_send_in(self, chat_id: str) -> bool | None:
+        """Whether the bot is in group `chat_id` and may send messages there, as the Bot API tells of the bot's own
+        membership (getChatMember): False when it is out, muted, or the chat is unknown to it; None when the Bot
+        API could not be asked."""
+        bot = self.application.bot
+        try:
+            member = await bot.get_chat_member(split_address(chat_id)[0], bot.id)
+        except (Forbidden, BadRequest):
+            return False
+        except TelegramError:
+            log.info("could not ask whether the bot is in group %s", chat_id, exc_info=True)
+            return None
+        return membership(member) == IN
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

@@ -441,11 +441,13 @@ class FakeBotAPI:
         """Close a topic: a bot that may not manage topics is refused "TOPIC_CLOSED" there."""
         self.closed_topics.add((chat_id, thread_id))
 
-    def bot_standing(self, chat_id: int, status: str, *, user_id: int, can_send: bool = True) -> JSON:
+    def bot_standing(self, chat_id: int, status: str, *, user_id: int, can_send: bool = True,
+                     told: bool = True) -> JSON:
         """A group admin (``user_id``) changes the bot's standing in group ``chat_id``: "member", "administrator",
         "restricted" (with ``can_send``: whether it may still send messages; a muted bot may not), "left" or
         "kicked". From now on sends there meet what Telegram answers then, and getChatMember says it; the
-        ``my_chat_member`` update Telegram sends the bot is queued and returned."""
+        ``my_chat_member`` update Telegram sends the bot is returned, and queued unless not ``told`` (the update
+        lost: the bot was down longer than Telegram keeps updates)."""
         chat = self._chat(chat_id, user_id)
         old = self._bot_member(chat_id)
         member: JSON = {"user": self.bot_user, "status": status}
@@ -469,9 +471,9 @@ class FakeBotAPI:
         elif status not in ("member", "left"):
             raise ValueError(f"not a chat member status: {status!r}")
         self.bot_members[chat_id] = member
-        return self.enqueue_update({"my_chat_member": {
-            "chat": chat, "from": self.user(user_id), "date": int(time.time()),
-            "old_chat_member": old, "new_chat_member": json.loads(json.dumps(member))}})
+        update = {"my_chat_member": {"chat": chat, "from": self.user(user_id), "date": int(time.time()),
+                                     "old_chat_member": old, "new_chat_member": json.loads(json.dumps(member))}}
+        return self.enqueue_update(update) if told else update
 
     def _bot_member(self, chat_id: int) -> JSON:
         """The bot's ChatMember in a group: as ``bot_standing`` last set it, a plain member otherwise."""

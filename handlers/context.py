@@ -22,7 +22,6 @@ from storage.db import Database
 from storage.models import Person
 from storage.people import Caller
 
-
 # Whether the bot is in a group chat and may send there, as its channel finds out (asking the chat app): True,
 # False, or None when the channel could not tell (it did not answer).
 GroupStanding = Callable[[str], Awaitable[bool | None]]

@@ -487,8 +487,8 @@ class FakeBotAPI:
             return
         kind = (self._groups.get(chat_id) or {}).get("type", "group")
         if member["status"] in ("left", "kicked"):
-            raise ApiError(403, f"Forbidden: bot {'was kicked from' if member['status'] == 'kicked' else 'is not a member of'} "
-                                f"the {kind} chat")
+            how = "was kicked from" if member["status"] == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {how} the {kind} chat")
         right = {"text messages": "can_send_messages", "photos": "can_send_photos",
                  "documents": "can_send_documents"}[what]
         if member["status"] == "restricted" and not member.get(right, True):

@@ -144,10 +144,15 @@ def _unnamed(ctx: Context, chat_id: str) -> str:
 async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_group: bool,
                     moved: bool = False) -> None:
     existing = await group_of_chat(ctx.session, channel=channel, chat_id=chat_id)
+    muted = existing is not None and existing.muted
+    standing = None  # of a group marked out, its id typed in a private chat (or muted, anywhere): is the bot back?
+    if existing is not None and existing.left_at is not None and (muted or not in_group):
+        standing = await _bot_standing(ctx, existing)
     if existing is not None:  # a group id typed for a forum registered from a topic: that group, renamed
         existing.name = name
         chat_id = existing.chat_id
-        if in_group:  # typed in the group: the bot is in it, whatever was told of a removal before
+        # Typed in the group, the bot is in it (a muted bot reads the group too: the chat app tells if it may send)
+        if (in_group and not muted) or standing == "back":
             await mark_back(ctx.session, group=existing, at=ctx.now, actor=ctx.actor)
     else:
         ctx.session.add(BulletinGroup(channel=channel, chat_id=chat_id, name=name, created_at=ctx.now,
@@ -158,8 +163,15 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
     await ctx.session.flush()
     ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), channels=CHANNEL_LABELS,
               changed="moved" if moved else "renamed" if existing is not None else "added", name=name,
-              in_group=in_group,
-              robot=channel == ROBOT_CHANNEL)
+              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted)
+
+
+async def _bot_standing(ctx: Context, group: BulletinGroup) -> str:
+    """Whether the bot is back in a bulletin group marked out (or muted), as its channel finds out: "back" (in it,
+    and it may send), "out" (still not), or "unknown" (the channel cannot tell, or its chat app did not answer)."""
+    ask = ctx.deps.group_standing.get(group.channel)
+    said = await ask(group.chat_id) if ask is not None else None
+    return "unknown" if said is None else "back" if said else "out"
 
 
 async def _remove_group(ctx: Context, token: str) -> None:

@@ -3,6 +3,7 @@ and a reply list."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,10 @@ from storage.db import Database
 from storage.models import Person
 from storage.people import Caller
 
+# Whether the bot is in a group chat and may send there, as its channel finds out (asking the chat app): True,
+# False, or None when the channel could not tell (it did not answer).
+GroupStanding = Callable[[str], Awaitable[bool | None]]
+
 
 @dataclass
 class Deps:
@@ -30,6 +35,8 @@ class Deps:
     clock: Clock
     settings: Settings
     renderer: Renderer = field(default_factory=Renderer)
+    # By channel: how it tells whether the bot may send to one of its group chats (channels that can register).
+    group_standing: dict[str, GroupStanding] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,6 +109,12 @@ class Context:
         html = self.deps.renderer.render(template, **context)
         rows = tuple(tuple(row) for row in (buttons or []) if row)
         self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
+
+    def point_to_choices(self, template: str, **context: Any) -> None:
+        """Answer with a hint pointing to the choices shown before, which still stand: the template learns whether
+        they are buttons to press or a numbered list to answer with a number (``numbers``)."""
+        self.reply(template, numbers=self.msg.numbered_choices, **context)
+        self.outcome.choices_stand = True
 
     def refuse_words(self, words: str, *, command: str | None = None) -> None:
         """Answer words the command being run (or `command`, run without its name: an invite code typed on

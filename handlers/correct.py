@@ -289,14 +289,14 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
         await _search(ctx, text)
         return
     if step in ("search", "project", "day", "reading", "confirm"):
-        ctx.reply("correct_press_button")
+        ctx.point_to_choices("correct_press_button")
         return
     resumed = await _resume(ctx, state)
     if resumed is None:
         return
     project, old = resumed
     if not text:
-        ctx.reply("correct_press_button")
+        ctx.point_to_choices("correct_press_button")
     elif step == "amount":
         amount = await _checked_amount(ctx, project, text, old)
         if amount is not None:

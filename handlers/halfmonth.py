@@ -141,7 +141,7 @@ async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
     """A text while the flow waits for one of the three parts."""
     text = ctx.msg.text.strip()
     if state.get("step") not in STEPS or not text:
-        ctx.reply("halfmonth_press_button")
+        ctx.point_to_choices("halfmonth_press_button")
         return
     if ctx.refuse_too_long(text, HALFMONTH_TEXT_MAX, "halfmonth"):
         return

@@ -148,7 +148,7 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
                   buttons=[[Button(label("photos_done"), f"{ISSUE_PREFIX}:d")],
                            [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
     else:
-        ctx.reply("problem_flow_hint", step=step)
+        ctx.point_to_choices("problem_flow_hint", step=step)
 
 
 async def issue_button(ctx: Context, data: str) -> None:

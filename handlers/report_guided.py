@@ -81,10 +81,10 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         state = report_albums.with_photos(ctx, state)
         await ctx.save_flow(FLOW, state)
         if not text:
-            ctx.reply("report_photo_kept", count=len(state["photos"]))
+            ctx.point_to_choices("report_photo_kept", count=len(state["photos"]))
             return
     if step == "project":
-        ctx.reply("report_pick_project_again")
+        ctx.point_to_choices("report_pick_project_again")
         return
     if step == "replace":
         ctx.reply("report_replace_pending", buttons=report_store.buttons_replace())
@@ -139,7 +139,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         else:
             ctx.reply("report_ask_photos", buttons=_buttons_photos())
     elif step == "reading":
-        ctx.reply("report_pick_reading_again")
+        ctx.point_to_choices("report_pick_reading_again")
     elif step == "photos":
         document = ctx.msg.document
         if not ctx.msg.photos and document is not None and photo_too_big(document.name, document.size):

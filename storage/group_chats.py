@@ -1,6 +1,6 @@
 """A bulletin group's chat as the channel changes it: a group upgraded to a supergroup gets a new chat id from
 Telegram (the bulletin group registered under the old id moves to the new one, and so do the notices still
-waiting for it); the bot taken out of a group, and added back (``mark_left``, ``mark_back``).
+waiting for it); the bot taken out of a group (or muted there), and added back (``mark_left``, ``mark_back``).
 
 A chat is one bulletin group, whichever topic of a forum it gets its bulletins in (``group_of_chat``)."""
 
@@ -69,22 +69,25 @@ async def move_chat(session: AsyncSession, *, channel: str, old: str, new: str, 
     return True
 
 
-async def mark_left(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
-    """The bot is out of ``group``: no bulletin goes there until it is back. False when it was marked so before
-    (the same removal told again)."""
-    if group.left_at is not None:
+async def mark_left(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor,
+                    muted: bool = False) -> bool:
+    """The bot is out of ``group`` (``muted``: still in it, but it may not send messages there): no bulletin goes
+    there until it is back. False when it was marked so before (the same change told again)."""
+    if group.left_at is not None and group.muted == muted:
         return False
-    group.left_at = at
-    await audit.record(session, actor=actor, at=at, action="group.left", object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
+    group.left_at, group.muted = at, muted
+    await audit.record(session, actor=actor, at=at, action="group.muted" if muted else "group.left",
+                       object_type="group", object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
     return True
 
 
 async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
-    """The bot is in ``group`` again: its bulletins go there. False when it was not marked out."""
+    """The bot is in ``group`` again, and may send there: its bulletins go there. False when it was not marked
+    out."""
     if group.left_at is None:
         return False
-    group.left_at = None
-    await audit.record(session, actor=actor, at=at, action="group.back", object_type="group",
+    action = "group.unmuted" if group.muted else "group.back"
+    group.left_at, group.muted = None, False
+    await audit.record(session, actor=actor, at=at, action=action, object_type="group",
                        object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
     return True

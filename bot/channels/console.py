@@ -96,8 +96,11 @@ async def _turn(router: Router, external_id: str, name: str, line: str, buttons:
         msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id,
                        callback_data=buttons[number - 1].data, display_name=name)
     else:
-        msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id, text=line, display_name=name)
-    text, buttons = render_outcome(await router.handle(msg))
+        msg = Incoming(channel=CHANNEL, user_id=external_id, chat_id=external_id, text=line, display_name=name,
+                       numbered_choices=bool(buttons))
+    outcome = await router.handle(msg)
+    text, shown = render_outcome(outcome)
+    buttons = shown or (buttons if outcome.choices_stand else [])
     write(text)
     notices = await take_notices(router, external_id)
     if notices.replies:

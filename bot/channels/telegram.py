@@ -22,6 +22,7 @@ from telegram import (
     CallbackQuery,
     Chat,
     ChatMember,
+    ChatMemberRestricted,
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -29,7 +30,7 @@ from telegram import (
     Update,
     WebAppInfo,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -111,8 +112,11 @@ def chat_address(update: Update) -> str:
     return topic_address(chat.id, topic)
 
 
+# Every kind of message a person can send the bot that it cannot read, by what it holds (Bot API's Message).
 _UNSUPPORTED = (("voice", ("voice", "audio")), ("video", ("video", "video_note", "animation")),
-                ("location", ("location", "venue")), ("sticker", ("sticker",)), ("contact", ("contact",)))
+                ("location", ("location", "venue")), ("sticker", ("sticker",)), ("contact", ("contact",)),
+                ("poll", ("poll",)), ("dice", ("dice",)), ("story", ("story",)), ("game", ("game",)),
+                ("checklist", ("checklist",)), ("other", ("paid_media", "invoice", "giveaway", "giveaway_winners")))
 
 
 def unsupported_kind(message: Message) -> str:
@@ -122,6 +126,22 @@ def unsupported_kind(message: Message) -> str:
     if message.photo or message.document:
         return ""
     return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
+
+
+IN, OUT, MUTED = "in", "out", "muted"  # where the bot stands in a group (membership)
+
+
+def membership(member: ChatMember) -> str:
+    """Where the bot stands in a group, from its ChatMember there: OUT (removed, banned, or restricted and no
+    member any more), MUTED (in the group, restricted without the right to send messages) or IN (it may send)."""
+    if member.status in (ChatMember.LEFT, ChatMember.BANNED):
+        return OUT
+    if isinstance(member, ChatMemberRestricted):
+        if not member.is_member:
+            return OUT
+        if not member.can_send_messages:
+            return MUTED
+    return IN
 
 
 def photo_file(document: Document | None) -> bool:
@@ -193,6 +213,7 @@ class TelegramChannel:
                                                     self.on_edit))
         self.application.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.application.add_error_handler(self._on_error)
+        router.deps.group_standing[CHANNEL] = self.may_send_in
 
     async def publish_default_menu(self, application: Application) -> None:
         """The menu unbound users see in private chats (bound users get their own per chat), and the one
@@ -272,23 +293,37 @@ class TelegramChannel:
             log.info("bulletin group %s became supergroup %s", old, new)
 
     async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot removed from a group (or banned there): if it was a bulletin group, its bulletins stop and the
-        admins are told. Added back to such a group: its bulletins go there again, and the admins are told."""
+        """The bot removed from a group (or banned there), or muted there (restricted, without the right to send
+        messages): if it was a bulletin group, its bulletins stop and the admins are told. Added back to such a
+        group, or allowed to send again: its bulletins go there again, and the admins are told."""
         change = update.my_chat_member
         if change is None or change.chat.type == Chat.PRIVATE:
             return  # a person blocking the bot is found by the outbox's next send
         deps = self.router.deps
-        status, chat_id = change.new_chat_member.status, str(change.chat.id)
+        chat_id, title = str(change.chat.id), change.chat.title
         actor = Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL)
-        if status in (ChatMember.LEFT, ChatMember.BANNED):
-            removal = f"{int(change.date.timestamp())}:{status}"  # the same when redelivered
-            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
-                                    title=change.chat.title, removal=removal, at=deps.clock.now(), actor=actor):
-                log.warning("taken out of bulletin group %s", chat_id)
-        elif status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR):
-            if await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id,
-                                       title=change.chat.title, at=deps.clock.now(), actor=actor):
-                log.warning("added back to bulletin group %s", chat_id)
+        where = membership(change.new_chat_member)
+        if where in (OUT, MUTED):
+            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
+                                    at=deps.clock.now(), actor=actor, muted=where == MUTED):
+                log.warning("%s bulletin group %s", "muted in" if where == MUTED else "taken out of", chat_id)
+        elif await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
+                                     at=deps.clock.now(), actor=actor):
+            log.warning("may send to bulletin group %s again", chat_id)
+
+    async def may_send_in(self, chat_id: str) -> bool | None:
+        """Whether the bot is in group `chat_id` and may send messages there, as the Bot API tells of the bot's own
+        membership (getChatMember): False when it is out, muted, or the chat is unknown to it; None when the Bot
+        API could not be asked."""
+        bot = self.application.bot
+        try:
+            member = await bot.get_chat_member(split_address(chat_id)[0], bot.id)
+        except (Forbidden, BadRequest):
+            return False
+        except TelegramError:
+            log.info("could not ask whether the bot is in group %s", chat_id, exc_info=True)
+            return None
+        return membership(member) == IN
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

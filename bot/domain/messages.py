@@ -85,8 +85,8 @@ class Incoming:
     chat_type: ChatType = "private"
     bot_username: str = ""
     # What the user sent that the bot cannot read, alone or with a caption (`text`): "voice", "video",
-    # "location", "link", "sticker", "contact", "file" (a channel that does not pass files on) or "other" (""
-    # for text, photos, documents and buttons).
+    # "location", "link", "sticker", "contact", "poll", "dice", "story", "game", "checklist", "file" (a channel
+    # that does not pass files on) or "other" ("" for text, photos, documents and buttons).
     unsupported: str = ""
     # The album (Telegram's media group) the photo belongs to: an album of several photos comes as one
     # message per photo, the caption on any one of them (bot.domain.albums); "" when the message is no part
@@ -99,6 +99,9 @@ class Incoming:
     reply_to: str = ""
     # Sent in a group in the group's own name (Telegram's anonymous group admin): who sent it is unknown.
     anonymous: bool = False
+    # The choices last shown in this chat are a numbered list the user answers with a number (WeCom's lists of
+    # more than six, every list on the console), not buttons to press: a hint pointing to them says so.
+    numbered_choices: bool = False
 
     @property
     def in_group(self) -> bool:
@@ -192,3 +195,6 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     menu: list[MenuCommand] | None = None
+    # The replies point to the choices shown before (Context.point_to_choices): they still stand, and a channel
+    # answering them by number keeps their numbers.
+    choices_stand: bool = False

@@ -1,13 +1,16 @@
-"""The bot taken out of a bulletin group (removed by a member, or the group banned it): nothing sent there arrives
-any more, so every active admin is told at once, with the two ways on (add the bot back, or remove the group),
-rather than find out when a bulletin does not come, and once per removal: the same change delivered again (the
-channel redelivers what it thinks was not received) tells nobody twice. The group is marked as taken out: the
-bulletins are no longer sent there, and the lists of groups say so. Added back, the group receives them again and
-the admins hear of it once. A group that receives no bulletins is nobody's business."""
+"""The bot taken out of a bulletin group (removed by a member, or the group banned it), or muted there (a group
+admin took its right to send messages): nothing sent there arrives any more, so every active admin is told at once,
+with the two ways on (add the bot back or let it speak again, or remove the group), rather than find out when a
+bulletin does not come, and once per change: the same change delivered again (the channel redelivers what it
+thinks was not received) tells nobody twice. The group is marked as taken out (or muted): the bulletins are no
+longer sent there, and the lists of groups say so. Added back (allowed to speak again), the group receives them
+again and the admins hear of it once. A group that receives no bulletins is nobody's business."""
 
 from __future__ import annotations
 
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.messages import Reply
 from bot.render import Renderer
@@ -18,36 +21,37 @@ from storage.group_chats import group_of_chat, mark_back, mark_left
 
 
 async def bot_left_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
-                         removal: str, at: datetime, actor: Actor) -> bool:
-    """Mark the bulletin group of `chat_id` as taken out and tell the admins; False when it is no bulletin group.
-    `removal` names this removal as the channel tells it (when and how: the same for the same change delivered
-    again), `at` is now, `actor` the channel that told it."""
+                         at: datetime, actor: Actor, muted: bool = False) -> bool:
+    """Mark the bulletin group of `chat_id` as taken out (`muted`: the bot is in it but may not send messages)
+    and tell the admins; False when it is no bulletin group, or was marked so before (the same change told
+    again). `at` is now, `actor` the channel that told it."""
     async with db.session() as session:
         group = await group_of_chat(session, channel=channel, chat_id=chat_id)
-        if group is None:
+        if group is None or not await mark_left(session, group=group, at=at, actor=actor, muted=muted):
             return False
-        await mark_left(session, group=group, at=at, actor=actor)
-        reply = Reply(html=renderer.render("group_left", group=group, title=title))
-        admins = await people.active_admins(session)
-        await outbox.enqueue_for_people(session, [
-            outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"group-left:{group.id}:{removal}:p{admin.id}")
-            for admin in admins], now=at)
+        reply = Reply(html=renderer.render("group_left", group=group, title=title, muted=muted))
+        await _tell_admins(session, reply, key=f"group-{'muted' if muted else 'left'}:{group.id}:{int(at.timestamp())}",
+                           at=at)
     return True
 
 
 async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
                             at: datetime, actor: Actor) -> bool:
-    """The bot added back to the bulletin group of `chat_id` it had been taken out of: its bulletins go there
-    again, and the admins are told once (the same change delivered again finds it back already). False when it is
-    no bulletin group, or was not taken out."""
+    """The bot added back to the bulletin group of `chat_id` it had been taken out of (or allowed to send there
+    again): its bulletins go there again, and the admins are told once (the same change delivered again finds it
+    back already). False when it is no bulletin group, or was not taken out."""
     async with db.session() as session:
         group = await group_of_chat(session, channel=channel, chat_id=chat_id)
+        muted = group is not None and group.muted
         if group is None or not await mark_back(session, group=group, at=at, actor=actor):
             return False
-        reply = Reply(html=renderer.render("group_back", group=group, title=title))
-        admins = await people.active_admins(session)
-        key = f"group-back:{group.id}:{int(at.timestamp())}"
-        await outbox.enqueue_for_people(session, [
-            outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"{key}:p{admin.id}") for admin in admins],
-            now=at)
+        reply = Reply(html=renderer.render("group_back", group=group, title=title, muted=muted))
+        await _tell_admins(session, reply, key=f"group-back:{group.id}:{int(at.timestamp())}", at=at)
     return True
+
+
+async def _tell_admins(session: AsyncSession, reply: Reply, *, key: str, at: datetime) -> None:
+    """Queue `reply` for every active admin, each under `key` and their id."""
+    admins = await people.active_admins(session)
+    await outbox.enqueue_for_people(session, [
+        outbox.PersonNotice(person_id=admin.id, reply=reply, key=f"{key}:p{admin.id}") for admin in admins], now=at)

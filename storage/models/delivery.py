@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -54,6 +54,8 @@ class BulletinGroup(Base):
     # When the bot was taken out of the group (removed by a member, or banned): no bulletin is sent there until
     # it is added back (None: it receives).
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    # With left_at: the bot is still in the group but may not send messages there (an admin muted it).
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Bulletin(Base):

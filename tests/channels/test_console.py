@@ -128,3 +128,13 @@ async def test_the_session_outlives_an_error_outside_the_router(monkeypatch: pyt
     out = await _console(core, "郝芳", ["/mine", "/mine"])
     assert "没有处理成功" in out[1]
     assert "ZD2026-001" in out[2]
+
+
+async def test_a_hint_after_the_numbered_buttons_asks_for_the_number_and_they_still_pick() -> None:
+    """The console numbers every button: words typed instead are answered to reply with the number, and the
+    numbers still pick."""
+    core = await _core()
+    out = await _console(core, "郝芳", ["/report", "城北", "1"])
+    assert "[1] ZD2026-001 城北高速连接线" in out[1]
+    assert "请回复上面列表中的序号选择项目" in out[2] and "点击" not in out[2], out[2]
+    assert "ZD2026-001" in out[3] and "本期完成投资" in out[3], out[3]

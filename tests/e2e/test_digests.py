@@ -595,16 +595,12 @@ async def test_the_top_officials_summary_names_the_problems_at_their_levels(clon
     assert "已上报区长或区委书记" not in lead  # his digest lists his projects' problems its own way
 
 
-def bot_in_group(office: Office, status: str) -> dict:
-    """Telegram's my_chat_member update to the bot about the leadership group: taken out ("kicked", "left") or
-    added back ("member")."""
-    fake = office.fake
-    chat = fake.group(GROUP, kind="supergroup", title="重点项目领导小组")
-    was = "member" if status in ("kicked", "left") else "left"
-    return fake.enqueue_update({"my_chat_member": {
-        "chat": chat, "from": fake.user(HAO), "date": int(office.tg.clock.now().timestamp()),
-        "old_chat_member": {"user": fake.bot_user, "status": was},
-        "new_chat_member": {"user": fake.bot_user, "status": status, "until_date": 0}}})
+def bot_in_group(office: Office, status: str, *, can_send: bool = True) -> dict:
+    """An admin of the leadership group changes the bot's standing there: taken out ("kicked", "left"), added
+    back ("member"), muted or allowed to speak again ("restricted" without or with `can_send`); Telegram's
+    my_chat_member update to the bot about it."""
+    office.fake.group(GROUP, kind="supergroup", title="重点项目领导小组")
+    return office.fake.bot_standing(GROUP, status, user_id=HAO, can_send=can_send)
 
 
 async def test_a_group_the_bot_was_taken_out_of_gets_no_bulletin_until_it_is_added_back(
@@ -642,6 +638,48 @@ async def test_a_group_the_bot_was_taken_out_of_gets_no_bulletin_until_it_is_add
     async with cloned.session() as session:
         entries = await entries_for(session, object_key=f"telegram:{GROUP}")
     assert [e.action for e in entries] == ["group.back", "group.left"]  # newest first, each once
+
+    office.travel(at(10, 19, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W42"]
+    group = texts(GROUP, await office.deliver())
+    assert group and "重点项目周通报（2026-W42" in group[0]
+
+
+async def test_a_group_where_the_bot_was_muted_gets_no_bulletin_until_it_may_speak_again(
+        cloned: TelegramHarness, settings: Settings) -> None:
+    """A group admin takes the bot's right to send messages (restricts it): every bulletin would be refused
+    there ("not enough rights to send text messages"), so it is marked 已禁言 like a group the bot was taken out
+    of, the admins are told once, and nothing is sent there until the bot may send again."""
+    office = Office(cloned, settings)
+    await office.setup((WANG, "王立军", "top"), monthly=False)
+    await cloned.bind(ADMIN, ADMIN_NAME, "admin")
+    office.travel(at(10, 9, 17, 0))
+    muted = bot_in_group(office, "restricted", can_send=False)
+    await cloned.wait_processed(muted["update_id"])
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人在通报群「重点项目领导小组」被禁言" in told and "恢复机器人发送消息的权限" in told, told
+    again = office.fake.enqueue_update({key: value for key, value in muted.items() if key != "update_id"})
+    await cloned.wait_processed(again["update_id"])  # the same change delivered again: told once
+    assert texts(ADMIN, await office.deliver()) == []
+    listed = await cloned.send(ADMIN, "/groups")
+    assert "⚠️ 已禁言：机器人于 2026-10-09 17:00 在该群被禁言" in listed and "已移出" not in listed, listed
+    async with cloned.session() as session:
+        groups = await bulletin_groups(session)
+    assert "\t已禁言" in Renderer().plain("cli/groups", groups=groups)
+
+    office.travel(at(10, 12, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W41"]
+    calls = await office.deliver()
+    assert texts(WANG, calls) and to(GROUP, calls, method=None) == []  # the group is not tried: no refused send
+
+    office.travel(at(10, 14, 11, 0))
+    await cloned.wait_processed(bot_in_group(office, "restricted", can_send=True)["update_id"])
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人在通报群「重点项目领导小组」已恢复发送消息的权限" in told, told
+    assert "已禁言" not in await cloned.send(ADMIN, "/groups")
+    async with cloned.session() as session:
+        entries = await entries_for(session, object_key=f"telegram:{GROUP}")
+    assert [e.action for e in entries] == ["group.unmuted", "group.muted"]
 
     office.travel(at(10, 19, 9, 0))
     assert [p.period for p in await office.tick()] == ["2026-W42"]

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import ClientSession
 from telegram import Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
 from tests.fakes.bot_api import FakeBotAPI, TelegramHtmlError, parse_telegram_html
 
@@ -230,3 +230,26 @@ async def test_a_wrong_token_is_unauthorized(fake_api: FakeBotAPI) -> None:
 async def test_wait_for_explains_what_it_got(fake_api: FakeBotAPI) -> None:
     with pytest.raises(AssertionError, match="got 0"):
         await fake_api.wait_for("sendMessage", chat_id=7, timeout=0.05)
+
+
+async def test_a_group_where_the_bot_is_muted_or_out_refuses_its_messages(fake_api: FakeBotAPI, bot: Bot) -> None:
+    """As Telegram: muted (restricted without the right to send), a bot's message is refused 400 "not enough
+    rights"; taken out, 403; allowed to send again, it goes through. getChatMember tells the bot's standing, and
+    each change queues the my_chat_member update Telegram sends."""
+    fake_api.group(-1001, kind="supergroup", title="领导小组")
+    update = fake_api.bot_standing(-1001, "restricted", user_id=7, can_send=False)
+    assert update["my_chat_member"]["new_chat_member"]["can_send_messages"] is False
+    with pytest.raises(BadRequest, match="(?i)not enough rights to send text messages to the chat"):
+        await bot.send_message(-1001, "周通报")
+    with pytest.raises(BadRequest, match="(?i)not enough rights to send photos"):
+        await bot.send_photo(-1001, b"\xff\xd8\xff\xe0fake-jpeg")
+    member = await bot.get_chat_member(-1001, fake_api.bot_id)
+    assert member.status == "restricted" and member.can_send_messages is False  # type: ignore[attr-defined]
+    fake_api.bot_standing(-1001, "kicked", user_id=7)
+    with pytest.raises(Forbidden, match="(?i)bot was kicked from the supergroup chat"):
+        await bot.send_message(-1001, "周通报")
+    with pytest.raises(Forbidden):
+        await bot.get_chat_member(-1001, fake_api.bot_id)
+    fake_api.bot_standing(-1001, "restricted", user_id=7, can_send=True)
+    assert (await bot.send_message(-1001, "周通报")).text == "周通报"
+    assert (await bot.get_chat_member(-1001, fake_api.bot_id)).status == "restricted"

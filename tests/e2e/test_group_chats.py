@@ -380,3 +380,31 @@ async def test_the_bot_added_to_a_group_says_what_it_does_there_and_other_newcom
     assert (await tg.message(ADMIN, {"new_chat_members": [newcomer]}, chat_id=group)).messages == []
     created = await tg.message(ADMIN, {"group_chat_created": True}, chat_id=GROUPS["supergroup"])
     assert created.texts == [greeting]
+
+
+async def test_groups_add_in_private_clears_a_group_marked_out_only_when_telegram_says_the_bot_is_back(
+        tg: TelegramHarness) -> None:
+    """The bot taken out of a bulletin group: its id typed again in a private chat asks Telegram about the bot's
+    own membership (getChatMember). Still out: the reply says the group stays 已移出 and how it comes back; Telegram
+    not answering: the reply says it cannot tell; back in it (the update telling so lost): it is cleared at once."""
+    await bind_directly(tg, ADMIN, ADMIN_NAME)
+    group = GROUPS["supergroup"]
+    tg.fake.group(group, kind="supergroup", title="领导小组")
+    assert "已将本群添加为通报群「领导小组」" in await tg.send(ADMIN, "/groups add 领导小组", chat_id=group)
+    await tg.wait_processed(tg.fake.bot_standing(group, "kicked", user_id=ADMIN)["update_id"])
+
+    still = await tg.send(ADMIN, f"/groups add {group} 领导小组")
+    assert "但机器人仍不在该群，该群仍为「已移出」，暂不发送通报" in still and "机器人被拉回该群后" in still, still
+    assert tg.fake.calls_of("getChatMember", chat_id=group, user_id=tg.fake.bot_id)
+    tg.fake.bot_standing(group, "member", user_id=ADMIN, told=False)
+    tg.fake.inject_fault("getChatMember", status=502, times=1)
+    unknown = await tg.send(ADMIN, f"/groups add {group} 领导小组")
+    assert "暂时无法确认机器人是否已回到该群，该群仍为「已移出」" in unknown, unknown
+
+    back = await tg.send(ADMIN, f"/groups add {group} 领导小组")
+    assert "机器人已回到该群，此后的定期通报照常发到该群" in back and "已移出" not in back, back
+    async with tg.session() as session:
+        [row] = (await session.scalars(select(BulletinGroup))).all()
+        actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
+    assert row.left_at is None and [a for a in actions if a in ("group.left", "group.back")] == [
+        "group.left", "group.back"]

@@ -368,3 +368,39 @@ async def test_a_file_is_answered_with_what_the_bot_takes_instead(tg: TelegramHa
     both = await tg.message(HAO, {**_file("签证单.pdf", "application/pdf"), "caption": f"{CODE} 100 承台施工"})
     assert "已记录填报" in both and "收到文件「签证单.pdf」" in both and "该文件未保存" in both, both
     assert await tg.report_count() == 1
+
+
+_FILE = {"file_id": "k1", "file_unique_id": "k1"}
+_SPOT = {"latitude": 34.27, "longitude": 108.95}
+
+
+def _poll(question: str, **kind: object) -> dict:
+    """A poll (or quiz) as the Bot API carries it in a message."""
+    options = [{"text": text, "voter_count": 0, "persistent_id": f"o{n}"} for n, text in enumerate(("是", "否"))]
+    return {"id": question, "question": question, "options": options, "total_voter_count": 0, "is_closed": False,
+            "is_anonymous": True, "allows_multiple_answers": False, "allows_revoting": False,
+            "members_only": False, **kind}
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ({"poll": _poll("明天开调度会？", type="regular")}, "投票"),
+    ({"poll": _poll("开工日期？", type="quiz", correct_option_id=0)}, "投票"),
+    ({"dice": {"emoji": "🎲", "value": 4}}, "骰子"),
+    ({"location": _SPOT}, "位置"),
+    ({"location": _SPOT, "venue": {"location": _SPOT, "title": "城北项目部", "address": "城北路1号"}}, "位置"),
+    ({"contact": {"phone_number": "13800000000", "first_name": "王五"}}, "名片"),
+    ({"sticker": {**_FILE, "type": "regular", "width": 512, "height": 512, "is_animated": False,
+                  "is_video": False}}, "表情"),
+    ({"story": {"chat": {"id": 2002, "type": "private", "first_name": "王五"}, "id": 5}}, "快拍"),
+    ({"audio": {**_FILE, "duration": 30}}, "语音"),
+    ({"video_note": {**_FILE, "length": 240, "duration": 5}}, "视频"),
+    ({"game": {"title": "2048", "description": "小游戏", "photo": [{**_FILE, "width": 90, "height": 90}]}}, "游戏"),
+    ({"checklist": {"title": "本周事项", "tasks": [{"id": 1, "text": "报进度"}]}}, "清单"),
+])
+async def test_whatever_telegram_lets_a_user_send_in_private_is_answered_with_what_the_bot_takes(
+        tg: TelegramHarness, fields: dict, named: str) -> None:
+    """A poll, a dice, a location, a contact, a story…: never silence; the answer names what was sent and says
+    that the bot takes text."""
+    answered = await tg.message(HAO, fields)
+    assert f"暂时无法识别{named}消息，请发送文字" in answered and "发送 /help 查看可用命令" in answered, answered
+    assert await tg.report_count() == 0

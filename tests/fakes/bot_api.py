@@ -3,7 +3,7 @@
 It implements just enough of the Bot API for python-telegram-bot 22 to poll it, answer users and manage
 command menus: getMe, getUpdates (long polling with offset semantics), sendMessage, sendPhoto,
 sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands, set/deleteWebhook,
-getWebhookInfo, getFile (plus file downloads), logOut and close.
+getWebhookInfo, getFile (plus file downloads), getChatMember, logOut and close.
 
 Like Telegram, it rejects text sent with ``parse_mode=HTML`` that does not parse as Telegram-HTML
 ("Bad Request: can't parse entities: ..."), so escaping bugs fail tests instead of passing silently.
@@ -17,7 +17,10 @@ download answer late, so that downloads finish out of order. ``migrate_group`` u
 group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does. A
 forum supergroup (``group(..., forum=True)``) has topics (``topic``, ``delete_topic``): users write in one
 (``enqueue_text(..., thread_id=...)``) and a message sent to a topic that does not exist is refused with
-"message thread not found".
+"message thread not found". ``bot_standing`` changes the bot's standing in a group as its admins do (taken out,
+muted, allowed to send again) and queues the ``my_chat_member`` update Telegram sends: a message to a group where
+the bot is muted is refused ("not enough rights to send text messages to the chat"), one to a group it was taken out
+of too ("bot was kicked from the group chat"); getChatMember tells the bot's standing.
 While a webhook is set (setWebhook) the fake delivers the queued updates to it as Telegram does, one at a time in
 order, with the secret token, and tries again every ``webhook_retry`` seconds after a failure; getWebhookInfo
 says what it met (``pending_update_count``, ``last_error_date``, ``last_error_message`` worded as Telegram words
@@ -303,6 +306,7 @@ class FakeBotAPI:
         self.migrated: dict[int, int] = {}  # group chat id -> the supergroup it became (migrate_group)
         self.topics: dict[int, dict[int, str]] = {}  # forum chat id -> its topics: thread id -> name
         self.closed_topics: set[tuple[int, int]] = set()  # (chat id, thread id) of the topics closed
+        self.bot_members: dict[int, JSON] = {}  # group chat id -> the bot's ChatMember there (bot_standing)
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._closing = False
@@ -324,6 +328,7 @@ class FakeBotAPI:
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "getfile": self._get_file,
+            "getchatmember": self._get_chat_member,
             "logout": self._true,
             "close": self._true,
             "sendchataction": self._true,
@@ -435,6 +440,59 @@ class FakeBotAPI:
     def close_topic(self, chat_id: int, thread_id: int) -> None:
         """Close a topic: a bot that may not manage topics is refused "TOPIC_CLOSED" there."""
         self.closed_topics.add((chat_id, thread_id))
+
+    def bot_standing(self, chat_id: int, status: str, *, user_id: int, can_send: bool = True,
+                     told: bool = True) -> JSON:
+        """A group admin (``user_id``) changes the bot's standing in group ``chat_id``: "member", "administrator",
+        "restricted" (with ``can_send``: whether it may still send messages; a muted bot may not), "left" or
+        "kicked". From now on sends there meet what Telegram answers then, and getChatMember says it; the
+        ``my_chat_member`` update Telegram sends the bot is returned, and queued unless not ``told`` (the update
+        lost: the bot was down longer than Telegram keeps updates)."""
+        chat = self._chat(chat_id, user_id)
+        old = self._bot_member(chat_id)
+        member: JSON = {"user": self.bot_user, "status": status}
+        if status == "restricted":
+            rights = ("can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos",
+                      "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_send_polls",
+                      "can_send_other_messages", "can_add_web_page_previews")
+            member.update({right: can_send for right in rights})
+            member.update({"is_member": True, "can_change_info": False, "can_invite_users": False,
+                           "can_pin_messages": False, "can_manage_topics": False, "can_edit_tag": False,
+                           "can_react_to_messages": can_send,
+                           "until_date": 0})
+        elif status == "kicked":
+            member["until_date"] = 0
+        elif status == "administrator":
+            member.update({"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                           "can_delete_messages": False, "can_manage_video_chats": False,
+                           "can_restrict_members": False, "can_promote_members": False, "can_change_info": False,
+                           "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
+                           "can_delete_stories": False})
+        elif status not in ("member", "left"):
+            raise ValueError(f"not a chat member status: {status!r}")
+        self.bot_members[chat_id] = member
+        update = {"my_chat_member": {"chat": chat, "from": self.user(user_id), "date": int(time.time()),
+                                     "old_chat_member": old, "new_chat_member": json.loads(json.dumps(member))}}
+        return self.enqueue_update(update) if told else update
+
+    def _bot_member(self, chat_id: int) -> JSON:
+        """The bot's ChatMember in a group: as ``bot_standing`` last set it, a plain member otherwise."""
+        return json.loads(json.dumps(self.bot_members.get(chat_id) or {"user": self.bot_user, "status": "member"}))
+
+    def _may_send(self, chat_id: int, what: str) -> None:
+        """Refuse a send of ``what`` ("text messages", "photos", "documents") to a group the bot is no member of
+        or may not send it to, in Telegram's words."""
+        member = self.bot_members.get(chat_id)
+        if member is None:
+            return
+        kind = (self._groups.get(chat_id) or {}).get("type", "group")
+        if member["status"] in ("left", "kicked"):
+            how = "was kicked from" if member["status"] == "kicked" else "is not a member of"
+            raise ApiError(403, f"Forbidden: bot {how} the {kind} chat")
+        right = {"text messages": "can_send_messages", "photos": "can_send_photos",
+                 "documents": "can_send_documents"}[what]
+        if member["status"] == "restricted" and not member.get(right, True):
+            raise bad_request(f"not enough rights to send {what} to the chat")
 
     def migrate_group(self, old: int, new: int, *, user_id: int) -> tuple[JSON, JSON]:
         """Upgrade group `old` to supergroup `new`, as a member (`user_id`) making it public or an admin
@@ -822,6 +880,7 @@ class FakeBotAPI:
 
     async def _send_message(self, params: JSON, _files: dict[str, bytes]) -> JSON:
         chat_id = self._chat_id(params)
+        self._may_send(chat_id, "text messages")
         thread = self._thread(params, chat_id)
         plain = self._check_text(params.get("text"), params.get("parse_mode"), limit=MAX_TEXT)
         markup = self._check_markup(params.get("reply_markup"))
@@ -845,6 +904,7 @@ class FakeBotAPI:
                    describe: Callable[[str, int], Any]) -> JSON:
         """sendPhoto/sendDocument: the file (uploaded, ``attach://``, a known file_id or a URL), a caption."""
         chat_id = self._chat_id(params)
+        self._may_send(chat_id, f"{field}s")
         thread = self._thread(params, chat_id)
         caption = params.get("caption")
         plain = (self._check_text(caption, params.get("parse_mode"), limit=MAX_CAPTION, empty_ok=True)
@@ -1002,6 +1062,20 @@ class FakeBotAPI:
             raise bad_request("invalid file_id")
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
                 "file_path": f"photos/{file_id}.jpg"}
+
+
+    async def _get_chat_member(self, params: JSON, _files: dict[str, bytes]) -> JSON:
+        """The ChatMember of the bot itself in a group (the only member the fake knows): a chat it is no member of
+        any more answers as Telegram does, 403."""
+        chat_id = self._chat_id(params)
+        if int(params.get("user_id") or 0) != self.bot_id:
+            raise bad_request("the fake knows only the bot's own membership")
+        if chat_id not in self._groups and chat_id not in self.bot_members:
+            raise bad_request("chat not found")
+        member = self._bot_member(chat_id)
+        if member["status"] in ("left", "kicked"):
+            self._may_send(chat_id, "text messages")  # raises, as Telegram answers a chat the bot is out of
+        return member
 
 
 def _set_markup(message: JSON, markup: JSON | None) -> None:

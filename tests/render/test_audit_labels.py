@@ -51,6 +51,8 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "group.add": ("group", "telegram:-100123", {"name": "重点项目领导小组", "renamed": False}),
     "group.left": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.back": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "group.muted": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "group.unmuted": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.move": ("group", "telegram:-1009876543210",
                    {"name": "重点项目领导小组", "from": "-4001", "to": "-1009876543210"}),
     "group.remove": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),

@@ -51,6 +51,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -311,6 +312,7 @@ class WeComChannel:
         if incoming is None:
             self.stats["ignored"] += 1
             return
+        incoming = replace(incoming, numbered_choices=bool(choices))
         async with self._handling:
             outcome = await self.router.handle(incoming)
         self.stats["handled"] += 1
@@ -331,7 +333,7 @@ class WeComChannel:
                     break
             except DeliveryError as exc:
                 log.warning("WeCom reply to %s refused: %s", userid, exc)
-        if had_choices and not any(reply.buttons for reply in outcome.replies):
+        if had_choices and not outcome.choices_stand and not any(reply.buttons for reply in outcome.replies):
             await self.transport.forget_numbers(userid)
 
     async def _to_outbox(self, userid: str, replies: list[Reply], *, parts_sent: int) -> None:

@@ -9,7 +9,8 @@ schedule ``schedule_progress`` (``bot.domain.progress``). These functions only a
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -134,15 +135,35 @@ def recent_trend(projects: Iterable[ProjectStanding], later: Mapping[str, Sequen
     return points
 
 
-def unblurred(points: Sequence[TrendPoint], bases: Mapping[date, int]) -> tuple[list[TrendPoint], BaseDays]:
+def unblurred(points: Sequence[TrendPoint], bases: Mapping[date, int], *,
+              counted: Callable[[date], Mapping[date, int]] | None = None) -> tuple[list[TrendPoint], BaseDays]:
     """The points of a trend no ledger base blurs, and the bases that blurred those left out (``later``).
 
     ``bases``: the days the non-zero bases of the projects measured are dated, each with how many projects
     (``storage.ledger_bases.base_days``). A base counts on every day of its year, so a point dated before a
     base's day holds what was done up to that day (the rule of ``bot.domain.year_to_date.base_days``, as if
-    the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell."""
-    kept = [p for p in points if not blurred_on(p.day, bases)]
-    return kept, blurring([p.day for p in points], bases)
+    the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell.
+    ``counted``: when the points count different projects (a lead official's trend counts those entered by each
+    point's day: ``recent_trend``), the bases of those a point counts, by its day (``counted_bases``); a base of a
+    project in no point before its import blurs none of them."""
+    if counted is None:
+        kept = [p for p in points if not blurred_on(p.day, bases)]
+        return kept, blurring([p.day for p in points], bases)
+    kept, left_out = [], Counter[date]()
+    for point in points:
+        later = blurring([point.day], counted(point.day)).later
+        if not later:
+            kept.append(point)
+        for day, count in later:
+            left_out[day] = max(left_out[day], count)
+    return kept, BaseDays(later=tuple(sorted(left_out.items())))
+
+
+def counted_bases(base_day: Mapping[str, date], entered: Mapping[str, date | None], day: date) -> Counter[date]:
+    """The days of the bases (project code → its base's day, ``storage.ledger_bases.base_day_by_project``) of the
+    projects a point of ``day`` counts: those entered by it (``entered``, as ``recent_trend`` takes it), each day
+    with how many projects."""
+    return Counter(base for code, base in base_day.items() if entered_by(day, entered.get(code)))
 
 
 def blurred_on(day: date, bases: Mapping[date, int]) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.entered import entered_by
+from storage.entered import entered_by, entered_on
 from storage.models import LedgerBase, Project
 from storage.yearly_rows import replace_years
 
@@ -75,6 +75,19 @@ async def base_days(session: AsyncSession, *, year: int, project_id: int | None 
         query = query.where(entered_by(entered))
     rows = await session.execute(query)
     return {day: int(count) for day, count in rows.all()}
+
+
+async def base_days_entered(session: AsyncSession, *, year: int) -> tuple[dict[int, date], dict[int, date]]:
+    """Project id → the day its non-zero base of ``year`` is dated, and → the day it came into the ledger
+    (storage.entered), for the projects that have one: the bases that blur the overview's trend, each only in the
+    weeks that count its project (bot.domain.trend.counted_bases). One query."""
+    base = base_join(Project, year)
+    rows = (await session.execute(
+        select(Project.id, base.baseline_date, Project.created_at)
+        .outerjoin(base.table, base.on)
+        .where(base.baseline_date.is_not(None), base.done_before > 0))).all()
+    return ({project_id: day for project_id, day, _at in rows},
+            {project_id: entered_on(at) for project_id, _day, at in rows})
 
 
 async def base_day_by_project(session: AsyncSession, *, year: int) -> dict[int, date]:

@@ -311,8 +311,8 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
         his_bases = Counter(his_base_day.values())
         if len(job.trend_days) > 1:
             # a point before the base day of one of his projects it counts holds that base whole: left out, said so
-            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered), his_bases,
-                                           counted=functools.partial(counted_bases, his_base_day, entered))
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered),
+                                           functools.partial(counted_bases, his_base_day, entered))
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,

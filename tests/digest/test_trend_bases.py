@@ -47,10 +47,10 @@ def test_a_base_blurs_only_the_points_that_count_its_project() -> None:
     points = [_point(date(2026, 3, d)) for d in (8, 15, 22, 29)]
     entered = {"A": None, "B": date(2026, 3, 20)}
     counted = functools.partial(counted_bases, {"B": MID_MARCH}, entered)
-    kept, bases = unblurred(points, {MID_MARCH: 1}, counted=counted)
+    kept, bases = unblurred(points, counted)
     assert kept == points and not bases
     counted = functools.partial(counted_bases, {"A": date(2026, 3, 25), "B": MID_MARCH}, entered)
-    kept, bases = unblurred(points, {MID_MARCH: 1, date(2026, 3, 25): 1}, counted=counted)
+    kept, bases = unblurred(points, counted)
     assert [p.day for p in kept] == [date(2026, 3, 29)] and bases.later == ((date(2026, 3, 25), 1),)
 
 

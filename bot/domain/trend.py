@@ -14,14 +14,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from bot.domain.duties import entered_by
 from bot.domain.progress import completion_rate, schedule_progress
 from bot.domain.standings import ProjectStanding, totals
 from bot.domain.year_to_date import BaseDays, base_days
-
-K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -171,11 +168,22 @@ def exact_days(days: Sequence[date], bases: Bases) -> tuple[set[date], BaseDays]
     return exact, BaseDays(later=tuple(sorted(left_out.items())))
 
 
-def counted_bases(base_day: Mapping[K, date], entered: Mapping[K, date | None], day: date) -> Counter[date]:
-    """The days of the bases (project → its base's day, ``storage.ledger_bases.base_day_by_project``) of the
-    projects a point of ``day`` counts: those entered by it (``entered``: project → the day it came into the ledger,
-    None: not known, long ago), each day with how many projects."""
-    return Counter(base for code, base in base_day.items() if entered_by(day, entered.get(code)))
+def counted_bases(bases: Mapping[tuple[date, date | None], int], day: date) -> Counter[date]:
+    """The days of the bases of the projects a point of ``day`` counts (those entered by it), each with how many
+    projects; ``bases``: (the base's day, the day its project came into the ledger, None: not known, long ago) →
+    how many projects (``storage.ledger_bases.base_days_entered``, ``bases_entered``)."""
+    counted = Counter[date]()
+    for (base, entered), count in bases.items():
+        if entered_by(day, entered):
+            counted[base] += count
+    return counted
+
+
+def bases_entered(base_day: Mapping[str, date],
+                  entered: Mapping[str, date | None]) -> Counter[tuple[date, date | None]]:
+    """``counted_bases``'s pairs of some projects: project code → its base's day (``storage.ledger_bases.
+    base_day_by_project``) and → the day it came into the ledger (as ``recent_trend`` takes it)."""
+    return Counter((base, entered.get(code)) for code, base in base_day.items())
 
 
 def blurred_on(day: date, bases: Mapping[date, int]) -> bool:

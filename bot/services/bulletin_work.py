@@ -28,7 +28,7 @@ from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
-from bot.domain.trend import counted_bases, recent_trend, unblurred
+from bot.domain.trend import bases_entered, counted_bases, recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
 from bot.domain.year_to_date import BaseDays, change_bases
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
@@ -312,7 +312,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
         if len(job.trend_days) > 1:
             # a point before the base day of one of his projects it counts holds that base whole: left out, said so
             trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered),
-                                           functools.partial(counted_bases, his_base_day, entered))
+                                           functools.partial(counted_bases, bases_entered(his_base_day, entered)))
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,

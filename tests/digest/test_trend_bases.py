@@ -13,7 +13,7 @@ from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
 from bot.domain.standings import totals
-from bot.domain.trend import TrendPoint, counted_bases, unblurred
+from bot.domain.trend import TrendPoint, bases_entered, counted_bases, unblurred
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.standings import project_standings
@@ -46,10 +46,10 @@ def test_a_base_blurs_only_the_points_that_count_its_project() -> None:
     entered long ago and re-imported with a base of 25 March, leaves out the points before that day."""
     points = [_point(date(2026, 3, d)) for d in (8, 15, 22, 29)]
     entered = {"A": None, "B": date(2026, 3, 20)}
-    counted = functools.partial(counted_bases, {"B": MID_MARCH}, entered)
+    counted = functools.partial(counted_bases, bases_entered({"B": MID_MARCH}, entered))
     kept, bases = unblurred(points, counted)
     assert kept == points and not bases
-    counted = functools.partial(counted_bases, {"A": date(2026, 3, 25), "B": MID_MARCH}, entered)
+    counted = functools.partial(counted_bases, bases_entered({"A": date(2026, 3, 25), "B": MID_MARCH}, entered))
     kept, bases = unblurred(points, counted)
     assert [p.day for p in kept] == [date(2026, 3, 29)] and bases.later == ((date(2026, 3, 25), 1),)
 

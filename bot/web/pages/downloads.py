@@ -98,7 +98,7 @@ async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], 
     entered = await web_queries.entered_totals(session, year=year)
     points = weekly_trend(year=year, today=today, daily=daily, entered=entered)
     # a week counts the bases of the projects it counts (one imported later blurs none of the weeks before it)
-    kept, _ = unblurred(points, functools.partial(counted_bases, *await base_days_entered(session, year=year)))
+    kept, _ = unblurred(points, functools.partial(counted_bases, await base_days_entered(session, year=year)))
     exact = {p.day for p in kept}
     points = [p if p.day in exact else dataclasses.replace(p, rate=None) for p in points]
     return points, shared_renderer().phrase("chart", "trend_title", year)

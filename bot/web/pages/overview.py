@@ -73,7 +73,7 @@ async def overview(view: View) -> web.StreamResponse:
     # the chart's weeks a ledger base blurs: said under it (bot.web.pages.downloads draws no completion there)
     bases = await base_days(view.session, year=snapshot.today.year)
     trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today),
-                           functools.partial(counted_bases, *await base_days_entered(view.session,
+                           functools.partial(counted_bases, await base_days_entered(view.session,
                                                                                      year=snapshot.today.year)))
     # the bases the ranking's change since last Sunday cannot see through: said under it, as the bulletins say it
     changes = with_bases(summary.changes, bases, cutoff=s.cutoff)

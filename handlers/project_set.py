@@ -239,7 +239,8 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
     # an amount written in Chinese numerals is said as read (「四万」按 4 万元计), as reports and /correct say it
     amount = project.annual_plan if found.key == "plan" else project.total_investment
     ctx.reply("admin_project_set_done", project=project, field=found.label, before=before, after=after,
-              granted=granted, written=value if found.key in ("plan", "total") else None, amount=amount)
+              granted=granted, written=value if found.key in ("plan", "total") else None, amount=amount,
+              start_withdrawn=detail.get("start_withdrawn"))
 
 
 async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool) -> None:
@@ -271,6 +272,9 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str, *, pe
         typed = stage_events.stage_typed(ctx, project, value)
         if isinstance(typed, str):
             raise Invalid(typed, stages=STAGES)
+        kept = await stage_events.stage_kept(ctx, project, typed.stage)
+        if kept:
+            raise Invalid("started_moves", moves=kept, stage=typed.stage)
         project.stage = typed.stage
     elif key in ("plan", "total"):
         try:

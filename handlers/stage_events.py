@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.domain import labels
 from bot.domain.dates import parse_day
 from bot.domain.digits import is_digits
 from bot.domain.messages import Button, Reply
@@ -24,6 +25,8 @@ from bot.domain.stage_events import (
     move_day,
     refusal,
     stage_move,
+    start_kept_by,
+    start_withdrawn,
     typed_stage,
 )
 from bot.render import label, shared_renderer
@@ -159,13 +162,28 @@ def stage_typed(ctx: Context, project: Project, value: str) -> TypedStage | str:
     return typed_stage(value, before=project.stage, today=ctx.today)
 
 
+async def stage_kept(ctx: Context, project: Project, stage: str) -> list[tuple[str, date]]:
+    """The recorded moves (in words: 开工, 竣工, 恢复在建; and their days) that keep ``project`` from being set back to
+    ``stage`` before its 开工 (``bot.domain.stage_events.start_kept_by``); empty when it may be."""
+    moves = (await repo.histories(ctx.session, project_ids=[project.id])).get(project.id, [])
+    return [(labels.STAGE_MOVES[kind], day) for kind, day in start_kept_by(project.stage, stage, moves)]
+
+
 async def record_stage_set(ctx: Context, project: Project, *, before: str, value: str) -> dict[str, str]:
     """After an admin set ``project``'s stage from ``before`` to what ``value`` typed: the finish (or the
-    reopening) it makes, recorded from the day typed or else today; what it adds to the change's audit entry
-    ({} when the change neither finishes the project nor takes it back from finished)."""
+    reopening) it makes, recorded from the day typed or else today; or the 开工 it takes back, set back before
+    it (``start_withdrawn``); what it adds to the change's audit entry ({} when the change neither finishes the
+    project nor takes it back from finished, nor starts it or takes its start back)."""
     kind = stage_move(before, project.stage)
     typed = typed_stage(value, before=before, today=ctx.today)
-    if kind is None or isinstance(typed, str):
+    if kind is None:
+        moves = (await repo.histories(ctx.session, project_ids=[project.id])).get(project.id, [])
+        withdrawn = start_withdrawn(before, project.stage, moves)
+        if withdrawn is None:
+            return {}
+        await repo.withdraw_start(ctx.session, project_id=project.id)
+        return {"start_withdrawn": withdrawn.isoformat()}
+    if isinstance(typed, str):
         return {}
     day, day_from = move_day(given=typed.day, today=ctx.today)
     move = StageMove(project.id, kind, day, day_from)

@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.entered import entered_by
+from storage.entered import entered_by, entered_on
 from storage.models import LedgerBase, Project
 from storage.yearly_rows import replace_years
 
@@ -75,6 +75,23 @@ async def base_days(session: AsyncSession, *, year: int, project_id: int | None 
         query = query.where(entered_by(entered))
     rows = await session.execute(query)
     return {day: int(count) for day, count in rows.all()}
+
+
+async def base_days_entered(session: AsyncSession, *, year: int) -> dict[tuple[date, date], int]:
+    """(The day a non-zero base of ``year`` is dated, the day its project came into the ledger: storage.entered) →
+    how many projects: the bases that blur the overview's trend, each only in the weeks that count its project
+    (bot.domain.trend.counted_bases). One query, grouped by import (an import enters its projects at once)."""
+    base = base_join(Project, year)
+    rows = await session.execute(
+        select(base.baseline_date, Project.created_at, func.count(Project.id))
+        .outerjoin(base.table, base.on)
+        .where(base.baseline_date.is_not(None), base.done_before > 0)
+        .group_by(base.baseline_date, Project.created_at))
+    days: dict[tuple[date, date], int] = {}
+    for day, at, count in rows.all():
+        key = (day, entered_on(at))
+        days[key] = days.get(key, 0) + int(count)
+    return days
 
 
 async def base_day_by_project(session: AsyncSession, *, year: int) -> dict[int, date]:

@@ -8,10 +8,10 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.stage_events import CONFIRMED, PENDING, TARGET_STAGE, StageMove
+from bot.domain.stage_events import CONFIRMED, PENDING, START, TARGET_STAGE, WITHDRAWN, StageMove
 from bot.domain.stage_history import Move, last_finish
 from storage.models import Project, StageEvent
 
@@ -59,6 +59,14 @@ async def record_moves(session: AsyncSession, moves: Sequence[StageMove], *, per
     that day (``finish_day``), one taken back from finished is open again from it."""
     if moves:
         await session.execute(insert(StageEvent.__table__), move_rows(moves, person_id=person_id, now=now))
+
+
+async def withdraw_start(session: AsyncSession, *, project_id: int) -> None:
+    """Take back the project's confirmed 开工 (``bot.domain.stage_events.start_withdrawn``): kept, marked
+    ``WITHDRAWN``, no longer a move of its history; the audit entry of the change says who and when."""
+    await session.execute(update(StageEvent).where(
+        StageEvent.project_id == project_id, StageEvent.kind == START, StageEvent.state == CONFIRMED,
+    ).values(state=WITHDRAWN))
 
 
 async def histories(session: AsyncSession, *, project_ids: Collection[int] | None = None,

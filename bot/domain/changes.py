@@ -9,8 +9,10 @@ bulletins (projects, lead units, towns), a leader's digest and the web overview 
 - Points: for a project, its completion rate now minus then, in percentage points (完成率 +4.2 个百分点),
   worked out from the amounts (年度累计 ÷ 年度计划, in decimal): the rates as binary fractions lose the last
   digits of a difference, and 57 万元 more on a plan of 22,800 (exactly +0.25 points, 四舍五入 +0.3) came out
-  0.2499999…, shown +0.2. For a lead unit or town, its composite score now minus then (分). None when either is
-  unknown.
+  0.2499999…, shown +0.2. For a lead unit or town, its composite score now minus then (分), the two scores
+  rounded as they are shown (``bot.domain.rounding.one_decimal``, the figure the ranking orders by) and subtracted
+  in decimal: the change reads as the difference of the two scores a reader sees (60.1 分 after 59.7 分: +0.4, where
+  60.05 − 59.7 as binary fractions is 0.3499999…, shown +0.3). None when either is unknown.
 - A line not ranked now has no change (None in both).
 - Standings of another year are not compared (a year is measured against its own plans): the first
   period of a year shows no change; nor does the first period of all, when nothing was ranked before.
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.progress import completion_decimal
+from bot.domain.rounding import one_decimal
 from bot.domain.standings import GroupStanding, ProjectStanding, Standings
 from bot.domain.year_to_date import BaseDays, change_bases
 
@@ -39,14 +42,29 @@ class Change:
     new: bool = False  # 新上榜: ranked now, not before
 
 
-def _change(rank: int | None, value: float | None, old_rank: int | None, old_value: float | None,
-            *, scale: float) -> Change:
+def _change(rank: int | None, old_rank: int | None, points: float | None) -> Change:
     if rank is None:
         return Change(None, None)
-    points = (value - old_value) * scale if value is not None and old_value is not None else None
     if old_rank is None:
         return Change(None, points, new=True)
     return Change(old_rank - rank, points)
+
+
+def _completion_change(now: ProjectStanding, old: ProjectStanding | None) -> float | None:
+    """A project's completion now minus then, in percentage points, from the amounts (in decimal)."""
+    if old is None or now.rate is None or old.rate is None:
+        return None
+    rate, old_rate = (completion_decimal(s.ytd_done, s.annual_plan) for s in (now, old))
+    if rate is None or old_rate is None:
+        return (now.rate - old.rate) * 100
+    return float((rate - old_rate) * 100)
+
+
+def _score_change(now: GroupStanding, old: GroupStanding | None) -> float | None:
+    """A group's score now minus then, as the two shown scores differ (in decimal: exact to the tenth)."""
+    if old is None or now.score is None or old.score is None:
+        return None
+    return float(one_decimal(now.score) - one_decimal(old.score))
 
 
 def project_changes(now: Iterable[ProjectStanding], before: Iterable[ProjectStanding]) -> dict[str, Change]:
@@ -57,12 +75,7 @@ def project_changes(now: Iterable[ProjectStanding], before: Iterable[ProjectStan
     moved: dict[str, Change] = {}
     for p in current:
         old = earlier.get(p.code)
-        change = _change(p.rank, p.rate, old.rank if old else None, old.rate if old else None, scale=100.0)
-        if change.points is not None and old is not None:
-            rate, old_rate = (completion_decimal(s.ytd_done, s.annual_plan) for s in (p, old))
-            if rate is not None and old_rate is not None:
-                change = dataclasses.replace(change, points=float((rate - old_rate) * 100))
-        moved[p.code] = change
+        moved[p.code] = _change(p.rank, old.rank if old else None, _completion_change(p, old))
     return moved
 
 
@@ -72,7 +85,7 @@ def group_changes(now: Iterable[GroupStanding], before: Iterable[GroupStanding])
     moved: dict[str, Change] = {}
     for g in now:
         old = earlier.get(g.name)
-        moved[g.name] = _change(g.rank, g.score, old.rank if old else None, old.score if old else None, scale=1.0)
+        moved[g.name] = _change(g.rank, old.rank if old else None, _score_change(g, old))
     return moved
 
 

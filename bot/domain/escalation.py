@@ -17,8 +17,10 @@ and nothing moves.
 A unit's **promised date** (承诺完成日期) is a commitment inside the resolution deadline: the unit is
 reminded on the working day before it (`Nudge("promise")`), and a promise not kept by the end of that
 day is reported once as overdue to everyone on the problem (`Overdue("promise")`), while the resolution
-deadline goes on driving escalation. At the unit, a promise on the deadline itself (an approved extension makes the
-asked day both) is not reminded of apart: the deadline's own reminder, to the same unit, and its breach say it.
+deadline goes on driving escalation. A promise due with the deadline is overdue with it: the escalation (or, at
+the top level, the deadline's overdue notice) says so, and no notice of its own follows (`settles`). At the
+unit, a promise on the deadline itself (an approved extension makes the asked day both) is not reminded of
+apart either: the deadline's own reminder, to the same unit, says it.
 
 A decision taken at a dispatch meeting (议定事项, `Problem.kind == "decision"`) is followed the same
 way, but it belongs to no project and so has no lead official: it skips level 1 and goes from the
@@ -34,6 +36,7 @@ applies the returned actions and stores `next_check_at`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
@@ -169,11 +172,13 @@ class Escalate:
 
 @dataclass(frozen=True)
 class Overdue:
-    """A breach at the top level: reported once (`key`), nothing moves."""
+    """A breach at the top level: reported once (`key`), nothing moves. `settles`: as for `Escalate`, the
+    overdue notice of a promise due with the breached deadline, which this notice speaks for."""
 
     clock: Clock
     due_at: datetime
     key: str
+    settles: tuple[str, ...] = ()
 
 
 Action = Nudge | Escalate | Overdue
@@ -291,6 +296,13 @@ def _on_the_deadline(state: ProblemClock, calendar: WorkCalendar, policy: SlaPol
     return state.level_started_at is None or remind > state.level_started_at
 
 
+def _settled(state: ProblemClock, name: Clock, due: datetime) -> tuple[str, ...]:
+    """The promise's overdue key a breach of the resolution deadline speaks for: the promise falls due with it."""
+    if name == "resolution" and state.status in ACTIVE and state.promised_due_at == due:
+        return (promise_key(state, "overdue"),)
+    return ()
+
+
 def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy: SlaPolicy) -> Decision:
     """The actions due at `now` for this problem, and when to look again.
 
@@ -304,16 +316,17 @@ def decide(state: ProblemClock, now: datetime, *, calendar: WorkCalendar, policy
     if breached and state.level < TOP_LEVEL:
         due, name = breached[0]
         # A promise due with the breached deadline is overdue with it: the escalation says so, not a notice after.
-        settles = ((promise_key(state, "overdue"),)
-                   if name == "resolution" and state.status in ACTIVE and state.promised_due_at == due else ())
-        return Decision((Escalate(name, next_level(state.level, state.skipped), due, settles),), now)
-    # At the top level each breached clock is reported once, and the clocks still running keep their
-    # nudges and deadlines (a response breach must not silence the resolution clock).
+        return Decision((Escalate(name, next_level(state.level, state.skipped), due, _settled(state, name, due)),),
+                        now)
+    # At the top level each breached clock is reported once (a promise due with the deadline in its notice, to the
+    # same people), and the clocks still running keep their nudges and deadlines (a response breach must not
+    # silence the resolution clock).
     actions_list: list[Action] = [
-        Overdue(name, due, f"overdue:{name}:{state.level}") for due, name in breached
+        Overdue(name, due, f"overdue:{name}:{state.level}", _settled(state, name, due)) for due, name in breached
         if f"overdue:{name}:{state.level}" not in state.nudged
     ]
-    promised, checks = _promise(state, now, calendar, policy)
+    settled = {key for action in actions_list if isinstance(action, Overdue) for key in action.settles}
+    promised, checks = _promise(dataclasses.replace(state, nudged=state.nudged | settled), now, calendar, policy)
     actions_list += promised
     if promised:
         checks.append(now)  # due now: a caller that only schedules (after an escalation) must look again

@@ -8,6 +8,7 @@ the year of its day (``bot.domain.progress``). An admin's report counts at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ REOPEN = "reopen"
 TARGET_STAGE = {START: "在建", FINISH: "竣工"}
 FROM_STAGES = {START: frozenset({"谋划", "前期"}), FINISH: frozenset({"在建"})}
 PENDING, CONFIRMED, REFUSED = "pending", "confirmed", "refused"
+# A confirmed 开工 taken back: its project set back to 谋划/前期 by an admin (``start_withdrawn``). Kept, not counted.
+WITHDRAWN = "withdrawn"
 # Where the day of a 开工, 竣工 or reopening recorded by a change of the stage came from: typed with the change
 # (an admin's /project_set), the ledger's own day (实际开工, 竣工日期), or none given: the day of the change.
 DAY_TYPED, DAY_LEDGER, DAY_OF_CHANGE = "typed", "ledger", "change"
@@ -57,6 +60,30 @@ def stage_move(before: str, after: str) -> str | None:
     if before in FROM_STAGES[START] and after == TARGET_STAGE[START]:
         return START
     return None
+
+
+def _back_before_start(before: str, after: str) -> bool:
+    return before in STARTED_STAGES and after in FROM_STAGES[START]
+
+
+def start_withdrawn(before: str, after: str, moves: Sequence[tuple[str, date]]) -> date | None:
+    """The day of the 开工 a change of a project's stage from ``before`` to ``after`` takes back, its recorded
+    moves (kind, day) being ``moves``: a project set from a started stage back to 谋划/前期 whose only move is its
+    开工 (set 在建 by mistake, or reported started wrongly) is read 谋划/前期 on every day once it is taken back,
+    as a stage history has no move back to before a 开工 (the ledger import keeps such a project 在建). None when
+    the change takes back none."""
+    if _back_before_start(before, after) and len(moves) == 1 and moves[0][0] == START:
+        return moves[0][1]
+    return None
+
+
+def start_kept_by(before: str, after: str, moves: Sequence[tuple[str, date]]) -> list[tuple[str, date]]:
+    """The recorded moves that keep a project from going back from ``before`` to 谋划/前期 (``after``): all of them
+    when it has any besides a lone 开工 (a 竣工, a reopening: its history would read it started); the change is
+    then refused. Empty when the change may be made."""
+    if not _back_before_start(before, after) or start_withdrawn(before, after, moves) is not None:
+        return []
+    return list(moves)
 
 
 def audit_made_finished(action: str, detail: dict[str, Any]) -> bool:

@@ -9,7 +9,8 @@ schedule ``schedule_progress`` (``bot.domain.progress``). These functions only a
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -134,15 +135,55 @@ def recent_trend(projects: Iterable[ProjectStanding], later: Mapping[str, Sequen
     return points
 
 
-def unblurred(points: Sequence[TrendPoint], bases: Mapping[date, int]) -> tuple[list[TrendPoint], BaseDays]:
+# The bases that can blur a point, by its day: the same for every point (the days of ``storage.ledger_bases.
+# base_days``), or those of the projects the point counts (``counted_bases``).
+Bases = Mapping[date, int] | Callable[[date], Mapping[date, int]]
+
+
+def unblurred(points: Sequence[TrendPoint], bases: Bases) -> tuple[list[TrendPoint], BaseDays]:
     """The points of a trend no ledger base blurs, and the bases that blurred those left out (``later``).
 
     ``bases``: the days the non-zero bases of the projects measured are dated, each with how many projects
     (``storage.ledger_bases.base_days``). A base counts on every day of its year, so a point dated before a
     base's day holds what was done up to that day (the rule of ``bot.domain.year_to_date.base_days``, as if
-    the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell."""
-    kept = [p for p in points if not blurred_on(p.day, bases)]
-    return kept, blurring([p.day for p in points], bases)
+    the point were a bulletin's cut-off day): its completion is too high, by how much nobody can tell. When the
+    points count different projects (a trend counts those entered by each point's day: ``recent_trend``,
+    ``weekly_trend``), ``bases`` gives by a point's day the bases of those it counts (``counted_bases``): a base of
+    a project in no point before its import blurs none of them."""
+    exact, left = exact_days([p.day for p in points], bases)
+    return [p for p in points if p.day in exact], left
+
+
+def exact_days(days: Sequence[date], bases: Bases) -> tuple[set[date], BaseDays]:
+    """The days of ``days`` (a trend's points) no ledger base blurs, and the bases that blur the others (``later``,
+    each day with the most projects it blurs a point with), as ``unblurred`` reads ``bases``."""
+    exact: set[date] = set()
+    left_out = Counter[date]()
+    for day in days:
+        later = base_days(bases(day) if callable(bases) else bases, start=day, cutoff=day, opens_year=True).later
+        if not later:
+            exact.add(day)
+        for base, count in later:
+            left_out[base] = max(left_out[base], count)
+    return exact, BaseDays(later=tuple(sorted(left_out.items())))
+
+
+def counted_bases(bases: Mapping[tuple[date, date | None], int], day: date) -> Counter[date]:
+    """The days of the bases of the projects a point of ``day`` counts (those entered by it), each with how many
+    projects; ``bases``: (the base's day, the day its project came into the ledger, None: not known, long ago) →
+    how many projects (``storage.ledger_bases.base_days_entered``, ``bases_entered``)."""
+    counted = Counter[date]()
+    for (base, entered), count in bases.items():
+        if entered_by(day, entered):
+            counted[base] += count
+    return counted
+
+
+def bases_entered(base_day: Mapping[str, date],
+                  entered: Mapping[str, date | None]) -> Counter[tuple[date, date | None]]:
+    """``counted_bases``'s pairs of some projects: project code → its base's day (``storage.ledger_bases.
+    base_day_by_project``) and → the day it came into the ledger (as ``recent_trend`` takes it)."""
+    return Counter((base, entered.get(code)) for code, base in base_day.items())
 
 
 def blurred_on(day: date, bases: Mapping[date, int]) -> bool:
@@ -152,9 +193,7 @@ def blurred_on(day: date, bases: Mapping[date, int]) -> bool:
     return bool(base_days(bases, start=day, cutoff=day, opens_year=True))
 
 
-def blurring(days: Sequence[date], bases: Mapping[date, int]) -> BaseDays:
+def blurring(days: Sequence[date], bases: Bases) -> BaseDays:
     """The bases that blur a trend's points on ``days`` (oldest first), as ``later``: those dated after its
-    first day (``unblurred``); none when every point is exact."""
-    if not days:
-        return BaseDays()
-    return base_days(bases, start=days[0], cutoff=days[0], opens_year=True)
+    first day that it counts (``unblurred``); none when every point is exact."""
+    return exact_days(days, bases)[1]

@@ -9,6 +9,7 @@ ledger and the texts, split into messages.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from bot.domain.participation import Participation
 from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
-from bot.domain.trend import recent_trend, unblurred
+from bot.domain.trend import bases_entered, counted_bases, recent_trend, unblurred
 from bot.domain.urgent_problems import most_urgent
 from bot.domain.year_to_date import BaseDays, change_bases
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
@@ -306,10 +307,12 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
     for leader_id, projects in by_leader.items():
         named, left_out = _leader_problems(projects, job.open_problems, overdue_before)
         trend, trend_bases = [], BaseDays()
-        his_bases = Counter(base_day[p.code] for p in projects if p.code in base_day)
+        his_base_day = {p.code: base_day[p.code] for p in projects if p.code in base_day}
+        his_bases = Counter(his_base_day.values())
         if len(job.trend_days) > 1:
-            # a point before one of his projects' base days holds that base whole: left out, and said so
-            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered), his_bases)
+            # a point before the base day of one of his projects it counts holds that base whole: left out, said so
+            trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered),
+                                           functools.partial(counted_bases, bases_entered(his_base_day, entered)))
         work.leader_parts[leader_id] = split_html(renderer.render(
             "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
             problems=named, left_out=left_out, changes=changes,

@@ -56,7 +56,7 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
                           clock=action.clock, due_at=action.due_at, **await _context(session, problem, work))
             done.append(action.key)
         elif isinstance(action, Overdue):
-            problem.nudged = [*(problem.nudged or []), action.key]
+            problem.nudged = [*(problem.nudged or []), action.key, *action.settles]
             watchers = await _watchers(session, problem, exclude=None, now=now, cache=work.people,
                                        events=await work.history(session, problem))
             await _notify(session, deps, watchers,

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from bot.domain.workdays import WorkCalendar
+from bot.services.standings import compute_standings
 from storage import people, stage_events
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectApproval, StageEvent
 from tests.admin.admin_support import ADMIN_NAME, Desk
@@ -131,10 +133,47 @@ async def test_a_project_set_started_is_so_from_the_day_typed_or_the_day_of_the_
     assert "建设阶段：前期 → 在建" in await admin(desk, "/project_set ZD2026-003 阶段 在建 2026-11-19")
     assert await _stage_events(desk, "ZD2026-003") == [("start", date(2026, 11, 19), "confirmed")]
     assert "开工日期 2026-11-19（管理员填写）" in await admin(desk, "/audit ZD2026-003")
-    await admin(desk, "/project_set ZD2026-003 阶段 前期")  # a mistake: set back, no event
+    await admin(desk, "/project_set ZD2026-003 阶段 前期")  # a mistake: set back, its 开工 taken back
     await admin(desk, "/project_set ZD2026-003 阶段 在建")
-    assert (await _stage_events(desk, "ZD2026-003"))[1:] == [("start", date(2026, 11, 20), "confirmed")]
+    assert await _stage_events(desk, "ZD2026-003") == [("start", date(2026, 11, 19), "withdrawn"),
+                                                        ("start", date(2026, 11, 20), "confirmed")]
     assert "在建 2026-03-01" in await admin(desk, "/project_set ZD2026-003 stage")  # the usage shows how
+
+
+async def _start_figures(desk: Desk, code: str) -> tuple[int, int, bool, date | None]:
+    """开工率 (started, counted) of today's standings, whether ``code`` is listed 应开工未开工, and its 开工 day."""
+    today = desk.core.clock.now().date()
+    async with desk.session() as session:
+        s = await compute_standings(session, period="x", cutoff=today, window_start=today, calendar=WorkCalendar())
+    [found] = [p for p in s.projects if p.code == code]
+    return s.start_rate.numerator, s.start_rate.denominator, found in s.not_started, found.started_on
+
+
+async def test_a_started_project_set_back_before_its_start_has_its_start_taken_back(desk: Desk) -> None:
+    """An admin who set ZD2026-003 在建 by mistake sets it back to 前期: its 开工 is taken back (kept, marked 撤销,
+    and the audit says which), so that it is 前期 on every day: no 开工 day, 开工率 as before the mistake (a
+    project planned to start next year is not counted in this year's for a 开工 that never was), listed
+    应开工未开工 once its planned start is past. A project with a 竣工 after its 开工 cannot go back before it."""
+    await admin(desk, "/project_set ZD2026-003 计划开工 2027-03-01")
+    before = await _start_figures(desk, "ZD2026-003")
+    assert before[2:] == (False, None)
+    await admin(desk, "/project_set ZD2026-003 阶段 在建 2026-11-19")
+    assert await _start_figures(desk, "ZD2026-003") == (before[0] + 1, before[1] + 1, False, date(2026, 11, 19))
+
+    reply = await admin(desk, "/project_set ZD2026-003 阶段 前期")
+    assert "建设阶段：在建 → 前期" in reply and "撤销 2026-11-19 的开工登记" in reply, reply
+    assert (await project(desk, "ZD2026-003")).stage == "前期"
+    assert await _stage_events(desk, "ZD2026-003") == [("start", date(2026, 11, 19), "withdrawn")]
+    assert await _start_figures(desk, "ZD2026-003") == before
+    assert "建设阶段 在建 → 前期；撤销开工 2026-11-19" in await admin(desk, "/audit ZD2026-003")
+    await admin(desk, "/project_set ZD2026-003 计划开工 2026-11-01")
+    assert (await _start_figures(desk, "ZD2026-003"))[2] is True  # 应开工未开工, as it is
+
+    await admin(desk, "/project_set ZD2026-005 阶段 竣工 2026-11-18")  # 在建 with no 开工 recorded: finished
+    await admin(desk, "/project_set ZD2026-005 阶段 在建")
+    refused = await admin(desk, "/project_set ZD2026-005 阶段 前期")
+    assert "已登记竣工" in refused and "不能退回开工前" in refused, refused
+    assert (await project(desk, "ZD2026-005")).stage == "在建"
 
 
 async def test_people_fields_name_roster_people_and_grant_their_role(desk: Desk) -> None:

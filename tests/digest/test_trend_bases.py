@@ -5,6 +5,7 @@ by its day, as that week's bulletin did."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
 from bot.domain.standings import totals
-from bot.domain.trend import TrendPoint, unblurred
+from bot.domain.trend import TrendPoint, bases_entered, counted_bases, unblurred
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.standings import project_standings
@@ -38,6 +39,19 @@ def test_points_before_a_base_day_are_left_out() -> None:
     assert kept == points and not bases
     kept, bases = unblurred(points, {date(2026, 4, 2): 1, MID_MARCH: 1})
     assert kept == [] and bases.later == ((MID_MARCH, 1), (date(2026, 4, 2), 1))
+
+
+def test_a_base_blurs_only_the_points_that_count_its_project() -> None:
+    """B, entered on 20 March with its ledger as of 18 March, is in no point before: its base leaves none out; A,
+    entered long ago and re-imported with a base of 25 March, leaves out the points before that day."""
+    points = [_point(date(2026, 3, d)) for d in (8, 15, 22, 29)]
+    entered = {"A": None, "B": date(2026, 3, 20)}
+    counted = functools.partial(counted_bases, bases_entered({"B": MID_MARCH}, entered))
+    kept, bases = unblurred(points, counted)
+    assert kept == points and not bases
+    counted = functools.partial(counted_bases, bases_entered({"A": date(2026, 3, 25), "B": MID_MARCH}, entered))
+    kept, bases = unblurred(points, counted)
+    assert [p.day for p in kept] == [date(2026, 3, 29)] and bases.later == ((date(2026, 3, 25), 1),)
 
 
 async def test_a_leaders_trend_leaves_out_what_his_base_blurs(db: Database, district: District,
@@ -99,3 +113,25 @@ async def test_a_leaders_trend_counts_at_each_point_the_projects_entered_by_then
                  if line.startswith("📈"))
     assert [point.split("（")[0] for point in trend.split("：", 1)[1].split(" → ")] == [
         "11月1日 10.0%", "11月8日 15.0%", "11月15日 11.3%", "11月22日 12.5%"]
+
+
+async def test_a_base_of_a_project_entered_after_a_point_does_not_leave_that_point_out(
+        db: Database, district: District, tmp_path: Path) -> None:
+    """ZD2026-002, imported on Tuesday 10 November with its ledger as of Thursday 5, is in none of the points before
+    its import: its base, dated after the first point, blurs none of them (each counts his projects entered by its
+    day), so that point is kept and no note is written."""
+    wang = await district.person("王区长")
+    await district.project("ZD2026-001", plan="1000", lead="王区长")
+    await district.project("ZD2026-002", plan="3000", lead="王区长", done_before="600",
+                           baseline_date=date(2026, 11, 5), entered=datetime(2026, 11, 10, 9, tzinfo=SHANGHAI))
+    await district.reports("ZD2026-001", (date(2026, 10, 20), "100"), (date(2026, 11, 3), "50"),
+                           (date(2026, 11, 17), "50"))
+    await district.reports("ZD2026-002", (date(2026, 11, 12), "300"))
+    async with db.session() as session:
+        rendered = await render_bulletin(session, Renderer(), period=parse_period("weekly", "2026-W47"),
+                                         calendar=WorkCalendar(), settings=DigestSettings(), out_dir=tmp_path)
+    wangs = html_to_plain("".join(rendered.leaders[wang])).splitlines()
+    trend = next(line for line in wangs if line.startswith("📈"))
+    assert [point.split("（")[0] for point in trend.split("：", 1)[1].split(" → ")] == [
+        "11月1日 10.0%", "11月8日 15.0%", "11月15日 26.3%", "11月22日 27.5%"], trend
+    assert not any(line.startswith("注：") and "台账截至11月5日" in line for line in wangs), wangs

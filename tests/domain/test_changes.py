@@ -62,6 +62,18 @@ def test_groups_move_by_rank_and_score() -> None:
     assert moved["甲"] == Change(1, 12.5) and moved["乙"] == Change(-1, -1.0) and moved["丙"] == Change(None, None)
 
 
+def test_a_group_score_change_is_the_difference_of_the_two_scores_as_shown() -> None:
+    """60.05 分 (shown 60.1) after 59.7: +0.4, as the two shown scores differ, not the +0.3 of 60.05 − 59.7 as binary
+    fractions (0.3499999…); 80.36 (80.4) after 80.14 (80.1) reads +0.3 too, not the +0.2 of its exact 0.22."""
+    before = [make_group(name="甲", rank=1, score=59.7), make_group(name="乙", rank=2, score=80.14)]
+    now = [make_group(name="甲", rank=1, score=60.05), make_group(name="乙", rank=2, score=80.36)]
+
+    moved = group_changes(now, before)
+
+    assert format_delta(moved["甲"].points) == "+0.4"
+    assert format_delta(moved["乙"].points) == "+0.3"
+
+
 def test_standings_of_another_year_are_not_compared() -> None:
     now = make_standings(cutoff=date(2027, 1, 3))
     assert standings_changes(now, make_standings(cutoff=date(2026, 12, 27))).projects == {}

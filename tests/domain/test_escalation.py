@@ -215,6 +215,22 @@ def test_a_promise_on_the_deadline_itself_is_reminded_once_with_it() -> None:
         "promise", "resolution"}
 
 
+def test_at_the_top_level_a_promise_on_the_deadline_is_overdue_in_the_deadlines_notice() -> None:
+    """At the top level the deadline's breach is reported, not escalated: its one overdue notice speaks for the
+    promise due with it. A promise whose deadline was reported overdue before (an extension approved after the
+    breach) is reported on its own day, once."""
+    base = _state(status="answered")
+    top = ProblemClock(**{**base.__dict__, "level": 3, "promised_due_at": base.resolution_due_at})
+    [overdue] = decide(top, at(2026, 11, 19, 17, 30), calendar=CAL, policy=POLICY).actions
+    assert overdue == Overdue("resolution", at(2026, 11, 19, 17, 30), "overdue:resolution:3",
+                              ("overdue:promise:2026-11-19",))
+    told = ProblemClock(**{**top.__dict__, "nudged": frozenset({overdue.key, *overdue.settles})})
+    assert decide(told, at(2026, 11, 19, 18), calendar=CAL, policy=POLICY).actions == ()
+    extended = ProblemClock(**{**top.__dict__, "nudged": frozenset({"overdue:resolution:3"})})
+    assert decide(extended, at(2026, 11, 19, 17, 30), calendar=CAL, policy=POLICY).actions == (
+        Overdue("promise", at(2026, 11, 19, 17, 30), "overdue:promise:2026-11-19"),)
+
+
 # --- a 包抓领导 who belongs to the problem's own unit ----------------------------------------------------------
 
 

@@ -46,6 +46,19 @@ async def test_the_chart_leaves_out_the_weeks_a_base_blurs_and_says_so(site: Web
     assert f'<p class="muted">{note}</p>' in page.split('class="card chart"')[1].split("</section>")[0]
 
 
+async def test_a_base_of_a_project_imported_later_blurs_no_week_before_its_import(site: WebHarness) -> None:
+    """ZD2026-001, imported on 10 July with its ledger as of 30 June, is in no week before 10 July: its base blurs
+    none of them (each week counts the projects in the ledger by its end), and the page writes no note for it."""
+    await _dated(site, None)
+    await _project_base(site, "ZD2026-001", JUNE)
+    async with site.core.db.session() as session:
+        await session.execute(update(Project).where(Project.code == "ZD2026-001")
+                              .values(created_at=datetime(2026, 7, 10, 9, tzinfo=SHANGHAI)))
+        points, _title = await _trend(session, date(2026, 11, 20))
+    assert all(p.rate is not None for p in points), [p for p in points if p.rate is None]
+    assert "年度台账截至" not in await _overview(site)
+
+
 async def test_undated_bases_blur_nothing(site: WebHarness) -> None:
     await _dated(site, None)  # an undated base counts every report of its year: no week holds more than it did
     async with site.core.db.session() as session:

@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.periods import KIND_NAMES
-from bot.domain.trend import TrendPoint, unblurred, weekly_trend
+from bot.domain.trend import TrendPoint, counted_bases, unblurred, weekly_trend
 from bot.render import shared_renderer
 from bot.services.ledger_download import ledger_file, ledger_filename
 from bot.web import access
@@ -22,7 +22,7 @@ from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import web_queries
-from storage.ledger_bases import base_days
+from storage.ledger_bases import base_days_entered
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPES = {".xlsx": XLSX, ".png": "image/png", ".svg": "image/svg+xml"}
@@ -97,7 +97,8 @@ async def _trend(session: AsyncSession, today: date) -> tuple[list[TrendPoint], 
     # each week of the projects in the ledger by its end (storage.entered)
     entered = await web_queries.entered_totals(session, year=year)
     points = weekly_trend(year=year, today=today, daily=daily, entered=entered)
-    kept, _ = unblurred(points, await base_days(session, year=year))
+    # a week counts the bases of the projects it counts (one imported later blurs none of the weeks before it)
+    kept, _ = unblurred(points, functools.partial(counted_bases, await base_days_entered(session, year=year)))
     exact = {p.day for p in kept}
     points = [p if p.day in exact else dataclasses.replace(p, rate=None) for p in points]
     return points, shared_renderer().phrase("chart", "trend_title", year)

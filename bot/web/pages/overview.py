@@ -5,6 +5,7 @@ itself). Every figure is the standings' (bot.services.standings), as in /rank an
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from bot.domain.changes import StandingsChanges, standings_changes, with_bases
 from bot.domain.standings import ProjectStanding, Standings, Totals, totals
-from bot.domain.trend import blurring, week_ends
+from bot.domain.trend import blurring, counted_bases, week_ends
 from bot.web import access
 from bot.web.auth import page_route
 from bot.web.listing import paged
@@ -20,7 +21,7 @@ from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.pages.groups import openable
 from bot.web.pages.problem_list import is_overdue, overdue_first
 from bot.web.state import View
-from storage.ledger_bases import base_days
+from storage.ledger_bases import base_days, base_days_entered
 
 SHOWN = 20  # ranked projects shown at each end of the ranking (the page stays light with 10,000 projects)
 MINE_PAGE = 20  # of 我的项目 at once (a 包抓领导 may hold hundreds of projects, a unit lead as many)
@@ -71,7 +72,9 @@ async def overview(view: View) -> web.StreamResponse:
     screen = view.request.query.get("screen") == "1"
     # the chart's weeks a ledger base blurs: said under it (bot.web.pages.downloads draws no completion there)
     bases = await base_days(view.session, year=snapshot.today.year)
-    trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today), bases)
+    trend_bases = blurring(week_ends(snapshot.today.year, snapshot.today),
+                           functools.partial(counted_bases, await base_days_entered(view.session,
+                                                                                     year=snapshot.today.year)))
     # the bases the ranking's change since last Sunday cannot see through: said under it, as the bulletins say it
     changes = with_bases(summary.changes, bases, cutoff=s.cutoff)
     return view.page(

@@ -293,3 +293,30 @@ async def test_the_overview_names_the_five_most_urgent_problems_on_a_phone(sqlit
             await page.screenshot(path=str(SCREENSHOTS / f"overview-32-problems-{width}.png"), full_page=True)
             await context.close()
 
+
+async def test_the_big_screen_sends_a_phone_to_the_overview_saying_why(sqlite_site: WebHarness) -> None:
+    """The 大屏 (?screen=1, made for the office's 1920×1080 wall screen) opened on a phone: 17 px type, the
+    ranking cut at the card's edge, the wide chart and a reload every minute. A narrow screen is sent to the
+    overview, which says why; a screen 800 px wide or more keeps the 大屏."""
+    site = sqlite_site
+    async with chromium() as browser:
+        for width, height, kept in ((390, 844, False), (800, 600, True), (1920, 1080, True)):
+            context = await browser.new_context(viewport={"width": width, "height": height})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["lead"], "/web/?screen=1"))
+            await page.wait_for_load_state("networkidle")
+            assert page.url.endswith("/web/?screen=1" if kept else "/web/?from=screen"), (width, page.url)
+            body = await page.locator("body").get_attribute("class")
+            refresh = await page.locator("meta[http-equiv=refresh]").count()
+            note = page.locator("p.note")
+            if kept:
+                assert body == "page overview screen" and refresh == 1 and await note.count() == 0
+            else:
+                assert body == "page overview" and refresh == 0
+                assert "在手机上为您改为显示总览" in await note.inner_text()
+                assert await page.locator("#mine").count() == 1  # his own projects, which the 大屏 leaves out
+                chart = page.locator(".chart img")
+                assert (await chart.evaluate("img => img.currentSrc")).endswith("?narrow=1")
+                assert await page.evaluate("document.documentElement.scrollWidth") <= width
+                await page.screenshot(path=str(SCREENSHOTS / "screen-on-a-phone-390.png"))
+            await context.close()

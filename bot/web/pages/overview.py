@@ -1,6 +1,7 @@
 """总览: the headline figures, the ranking with its change since last week, units and towns, 表扬/督促/预警,
 and the open problems in the viewer's scope, the most urgent first; ``?screen=1`` is the 大屏 (1920×1080,
-refreshing itself). Every figure is the standings' (bot.services.standings), as in /rank and the bulletins."""
+refreshing itself; its script sends a narrow screen back here, ``?from=screen``, which the page says). Every
+figure is the standings' (bot.services.standings), as in /rank and the bulletins."""
 
 from __future__ import annotations
 
@@ -82,6 +83,6 @@ async def overview(view: View) -> web.StreamResponse:
         visible=visible, mine=paged(mine, view.request.query, size=MINE_PAGE, key="mine", anchor="mine"),
         units=units, towns=towns, problems=overdue_first(problems, view.now)[:PROBLEMS_SHOWN],
         problem_count=len(problems), problems_on_a_phone=PROBLEMS_ON_A_PHONE,
-        screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
+        screen=screen, from_screen=not screen and view.request.query.get("from") == "screen", refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
         as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=changes.bases, since=changes.since,
     )

@@ -83,6 +83,7 @@ async def overview(view: View) -> web.StreamResponse:
         visible=visible, mine=paged(mine, view.request.query, size=MINE_PAGE, key="mine", anchor="mine"),
         units=units, towns=towns, problems=overdue_first(problems, view.now)[:PROBLEMS_SHOWN],
         problem_count=len(problems), problems_on_a_phone=PROBLEMS_ON_A_PHONE,
-        screen=screen, from_screen=not screen and view.request.query.get("from") == "screen", refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
+        screen=screen, from_screen=not screen and view.request.query.get("from") == "screen",
+        refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
         as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=changes.bases, since=changes.since,
     )

@@ -71,7 +71,7 @@ def last_weeks(cutoff: date, weeks: int = WEEKS) -> list[Week]:
 
 class Duty(NamedTuple):
     """A project as participation counts it: its stage, lead unit and liaison now, the liaison's leaves and the
-    project's confirmed stage moves (a day reads the stage it was in then). (A named tuple: 10,000 are read for
+    project's confirmed stage moves (a day reads the stage it was in then). (A named tuple: thousands are read for
     each 填报情况 page on a large district, at a seventh of a frozen dataclass's cost.)"""
 
     project_id: int
@@ -196,7 +196,7 @@ class DayMasks:
 class Marks(NamedTuple):
     """A project's days as masks over ``DayMasks.days``: "ok" due and reported, "miss" due and missed, "wait" due
     and not reported yet, "extra" reported though not due; a day in none of them is "off". (A named tuple: one
-    is made per project for the heat map, 10,000 on a large district, at a third of a frozen dataclass's cost.)"""
+    is made per project for the heat map, thousands on a large district, at a third of a frozen dataclass's cost.)"""
 
     ok: int = 0
     miss: int = 0
@@ -253,6 +253,7 @@ def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkC
         masks: Mapping[int, int] = reported.masks
     else:
         masks = {project_id: counter.mask(days) for project_id, days in reported.items()}
+
     def weekly() -> list[list[int]]:  # [due, reported] a week
         return [[0, 0] for _ in weeks]
 

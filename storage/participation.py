@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
@@ -57,7 +57,17 @@ async def reported_day_masks(session: AsyncSession, *, start: date, end: date) -
     One row per project (10,000) rather than one per project and day (75,000 on a large district, read on
     the event loop): each report's day gives its bit, and the sum of the distinct bits is the mask.
     """
-    bit = case(day_bits(start, end), value=Report.local_day, else_=0)
+    bit = _bit_of(Report.local_day, list(day_bits(start, end).items()))
     return await all_rows(session, select(Report.project_id, func.sum(func.distinct(bit))).where(
         Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)
         .group_by(Report.project_id))
+
+
+def _bit_of(day: ColumnElement[date], bits: Sequence[tuple[date, int]]) -> ColumnElement[int]:
+    """The bit of ``day`` among ``bits`` (every day of a range, in order; ``day`` is in the range), found by
+    halving the range: five comparisons a report for four weeks, where a CASE naming each day in turn makes
+    fifteen on average (on a large district 90,000 reports: a quarter of the query's time)."""
+    if len(bits) == 1:
+        return literal(bits[0][1])
+    middle = len(bits) // 2
+    return case((day < bits[middle][0], _bit_of(day, bits[:middle])), else_=_bit_of(day, bits[middle:]))

@@ -38,8 +38,13 @@ def is_overdue(problem: OpenItem, overdue_before: datetime) -> bool:
 
 def urgency(problem: OpenItem, overdue_before: datetime) -> tuple[bool, bool, int, int, str]:
     """A sort key, most urgent first: overdue, not yet reported solved, highest level, oldest (lowest number)."""
-    return (not is_overdue(problem, overdue_before), problem.status == "resolved", -problem.level,
-            len(problem.number), problem.number)
+    return urgency_given(problem, overdue=is_overdue(problem, overdue_before))
+
+
+def urgency_given(problem: OpenItem, *, overdue: bool) -> tuple[bool, bool, int, int, str]:
+    """`urgency` with whether the problem is overdue said by the caller (the web pages: any deadline running on
+    it passed by now, as the chat marks ⚠️已超期)."""
+    return not overdue, problem.status == "resolved", -problem.level, len(problem.number), problem.number
 
 
 def most_urgent(problems: Sequence[P], *, overdue_before: datetime, limit: int = LEADER_PROBLEMS

@@ -242,3 +242,81 @@ async def test_an_overdue_problem_is_shaded_whole_on_a_phone(sqlite_site: WebHar
         assert shades[0] == "rgb(255, 244, 242)", shades  # the row's own block
         assert set(shades[1:]) == {"rgba(0, 0, 0, 0)"}, shades  # not its cells' patches
         await page.screenshot(path=str(SCREENSHOTS / "problems-overdue-390.png"), full_page=True)
+
+
+# The overview's open problems: the rows shown, the page's height, and the link to all of them (if shown).
+PROBLEM_ROWS = """() => {
+  const card = document.querySelector('section.problems');
+  const rows = [...card.querySelectorAll('tbody tr')];
+  const link = card.querySelector('p.more a');
+  return {shown: rows.filter(tr => tr.getClientRects().length > 0).map(tr => tr.querySelector('a').textContent),
+          height: document.documentElement.scrollHeight,
+          link: link && link.getClientRects().length > 0 ? [link.textContent, link.getAttribute('href')] : null};
+}"""
+
+
+async def test_the_overview_names_the_five_most_urgent_problems_on_a_phone(sqlite_site: WebHarness) -> None:
+    """32 open problems: a phone's overview lists the five most urgent (the first five of 问题) and links to all
+    of them, rather than thirty rows some 4,500 px long; a desktop still lists thirty, and links to all 32."""
+    from tests.web.harness import raise_problem
+
+    site = sqlite_site
+    for n in range(32):
+        await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", f"第{n + 1}个问题：还有12户未签约")
+        if n == 20:
+            site.core.clock.advance(days=20)  # the first 21 are overdue by then
+    async with chromium() as browser:
+        for width, height in ((390, 844), (1280, 800)):
+            context = await browser.new_context(viewport={"width": width, "height": height})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
+            urgent = await page.locator("table.stack tbody tr td:first-child a").all_inner_texts()
+            await page.goto(site.base + "/web/")
+            await page.wait_for_load_state("networkidle")
+            shown = await page.evaluate(PROBLEM_ROWS)
+            # every row shown, as before: the page's height then
+            await page.evaluate("() => document.querySelectorAll('section.problems tbody tr')"
+                                ".forEach(tr => { tr.style.display = getComputedStyle(tr).display === 'none' "
+                                "? 'block' : tr.style.display; })")
+            uncut = await page.evaluate(PROBLEM_ROWS)
+            print(f"{width}×{height}: overview {shown['height']} px with {len(shown['shown'])} problems, "
+                  f"{uncut['height']} px with {len(uncut['shown'])}")
+            assert shown["link"] == ["全部 32 个未办结问题", "/web/problems"]
+            if width == 390:
+                assert shown["shown"] == urgent[:5], (shown, urgent)
+                assert len(uncut["shown"]) == 30
+                assert uncut["height"] - shown["height"] > 2500, (shown["height"], uncut["height"])
+                assert await page.evaluate("document.documentElement.scrollWidth") <= width
+            else:
+                assert shown["shown"] == urgent[:30] and shown["height"] == uncut["height"]
+            await page.reload()
+            await page.screenshot(path=str(SCREENSHOTS / f"overview-32-problems-{width}.png"), full_page=True)
+            await context.close()
+
+
+async def test_the_big_screen_sends_a_phone_to_the_overview_saying_why(sqlite_site: WebHarness) -> None:
+    """The 大屏 (?screen=1, made for the office's 1920×1080 wall screen) opened on a phone: 17 px type, the
+    ranking cut at the card's edge, the wide chart and a reload every minute. A narrow screen is sent to the
+    overview, which says why; a screen 800 px wide or more keeps the 大屏."""
+    site = sqlite_site
+    async with chromium() as browser:
+        for width, height, kept in ((390, 844, False), (800, 600, True), (1920, 1080, True)):
+            context = await browser.new_context(viewport={"width": width, "height": height})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["lead"], "/web/?screen=1"))
+            await page.wait_for_load_state("networkidle")
+            assert page.url.endswith("/web/?screen=1" if kept else "/web/?from=screen"), (width, page.url)
+            body = await page.locator("body").get_attribute("class")
+            refresh = await page.locator("meta[http-equiv=refresh]").count()
+            note = page.locator("p.note")
+            if kept:
+                assert body == "page overview screen" and refresh == 1 and await note.count() == 0
+            else:
+                assert body == "page overview" and refresh == 0
+                assert "在手机上为您改为显示总览" in await note.inner_text()
+                assert await page.locator("#mine").count() == 1  # his own projects, which the 大屏 leaves out
+                chart = page.locator(".chart img")
+                assert (await chart.evaluate("img => img.currentSrc")).endswith("?narrow=1")
+                assert await page.evaluate("document.documentElement.scrollWidth") <= width
+                await page.screenshot(path=str(SCREENSHOTS / "screen-on-a-phone-390.png"))
+            await context.close()

@@ -100,7 +100,7 @@ async def test_a_project_page_says_its_people_are_deactivated(site: WebHarness) 
 
 async def test_no_script_without_a_nonce_and_no_inline_style(site: WebHarness) -> None:
     async with site.signed_in(ADMIN) as client:
-        for path in ("/web/", "/web/project/ZD2026-001", "/web/reporting", "/web/tg"):
+        for path in ("/web/", "/web/?screen=1", "/web/project/ZD2026-001", "/web/reporting", "/web/tg"):
             async with client.get(path) as response:
                 csp = response.headers["Content-Security-Policy"]
                 parser = Scripts()

@@ -1,6 +1,7 @@
 """总览: the headline figures, the ranking with its change since last week, units and towns, 表扬/督促/预警,
-and the open problems in the viewer's scope, overdue first; ``?screen=1`` is the 大屏 (1920×1080, refreshing
-itself). Every figure is the standings' (bot.services.standings), as in /rank and the bulletins."""
+and the open problems in the viewer's scope, the most urgent first; ``?screen=1`` is the 大屏 (1920×1080,
+refreshing itself; its script sends a narrow screen back here, ``?from=screen``, which the page says). Every
+figure is the standings' (bot.services.standings), as in /rank and the bulletins."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from storage.ledger_bases import base_days, base_days_entered
 
 SHOWN = 20  # ranked projects shown at each end of the ranking (the page stays light with 10,000 projects)
 MINE_PAGE = 20  # of 我的项目 at once (a 包抓领导 may hold hundreds of projects, a unit lead as many)
+PROBLEMS_SHOWN = 30  # open problems listed, the most urgent first (all of them: the problems page, 问题)
+PROBLEMS_ON_A_PHONE = 5  # of those, shown on a narrow screen (app.css hides the rest: 30 made it ~3,000 px taller)
 SCREEN_REFRESH = 60  # seconds
 
 
@@ -81,8 +84,9 @@ async def overview(view: View) -> web.StreamResponse:
         "overview.html.j2", s=s, totals=summary.totals, lights=summary.lights, head=summary.head,
         tail=summary.tail, hidden=summary.hidden, unplanned=summary.unplanned, changes=changes.projects,
         visible=visible, mine=paged(mine, view.request.query, size=MINE_PAGE, key="mine", anchor="mine"),
-        units=units, towns=towns, problems=overdue_first(problems, view.now)[:30],
-        problem_count=len(problems),
-        screen=screen, refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
+        units=units, towns=towns, problems=overdue_first(problems, view.now)[:PROBLEMS_SHOWN],
+        problem_count=len(problems), problems_on_a_phone=PROBLEMS_ON_A_PHONE,
+        screen=screen, from_screen=not screen and view.request.query.get("from") == "screen",
+        refresh=SCREEN_REFRESH if screen else None, now=view.now, is_overdue=is_overdue,
         as_of=snapshot.at, trend_bases=trend_bases, ranking_bases=changes.bases, since=changes.since,
     )

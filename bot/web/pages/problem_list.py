@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES, LEVEL_NAMES
 from bot.domain.problem_numbers import parse_problem_number
+from bot.domain.urgent_problems import urgency_given
 from bot.web import access, evidence_photos
 from bot.web.auth import page_route
 from bot.web.listing import paged
@@ -25,8 +26,9 @@ def is_overdue(problem: Problem | ProblemLine, now: datetime) -> bool:
 
 
 def overdue_first(problems: list[ProblemLine], now: datetime) -> list[ProblemLine]:
-    """Overdue problems first, then by level (highest first), then by number."""
-    return sorted(problems, key=lambda p: (not is_overdue(p, now), -p.level, p.id))
+    """The most urgent first, in the order a leader's digest names them (bot.domain.urgent_problems): overdue,
+    then by level (highest first), then the oldest (the lists hold only problems still being handled)."""
+    return sorted(problems, key=lambda p: urgency_given(p, overdue=is_overdue(p, now)))
 
 
 def _level(text: str | None) -> int | None:

@@ -86,7 +86,7 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
         if not masks.listed(duty, owed):
             continue
         marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today, owed=owed)
-        unit = units.setdefault(duty.unit, UnitToday(duty.unit))
+        unit = units.get(duty.unit) or units.setdefault(duty.unit, UnitToday(duty.unit))
         if (marks.ok | marks.wait) & now:  # today is due
             unit.due += 1
             if marks.ok & now:
@@ -95,7 +95,9 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
                 unit.missing.append((duty.code, duty.liaison))
         if duty.liaison_id is None:
             continue
-        name, codes, seen = pooled.setdefault(duty.liaison_id, (duty.liaison or "", [], [0, 0, 0]))
+        # (made once per liaison: a setdefault would make them anew for each of his projects)
+        name, codes, seen = pooled.get(duty.liaison_id) or pooled.setdefault(duty.liaison_id,
+                                                                              (duty.liaison or "", [], [0, 0, 0]))
         codes.append(duty.code)
         seen[0] |= marks.ok
         seen[1] |= marks.miss

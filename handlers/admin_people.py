@@ -269,7 +269,8 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[p.id for p in items.lead_of])
     context = {"giver": giver, "taker": taker, "items": items, "granted": granted, "inbox": inbox}
     html = ctx.deps.renderer.render("admin_people_handover_notice", **context)
-    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=inbox.buttons()),
+    buttons = inbox.action_buttons(raised=items.raised)
+    await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=buttons),
                                     now=ctx.now,
                                     key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
     if giver.active:  # told once: the problems of what he handed over are no longer his to hear of

@@ -16,7 +16,15 @@ from bot.services import problems as service
 from bot.services.scope import facts_of, problem_facts
 from handlers import reassign
 from handlers.context import Context
-from handlers.problem_view import buttons_for, decides_extensions, load, problem_deps, show, viewer_of_caller
+from handlers.problem_view import (
+    buttons_for,
+    decides_extensions,
+    load,
+    problem_deps,
+    show,
+    stand_in_over,
+    viewer_of_caller,
+)
 from storage import audit
 from storage import problems as repo
 from storage.models import Problem, ProblemEvent
@@ -151,7 +159,7 @@ async def _pending_extension(ctx: Context, token: str) -> tuple[Problem, Problem
     # Who was asked may no longer be a decider (the problem went up): whoever sees the problem is told what
     # became of the request rather than that it is not theirs.
     if not (pending is None and sees) and not await decides_extensions(ctx, problem, pending):
-        ctx.reply("problem_refused", reason="not_decider", problem=problem)
+        ctx.reply("problem_refused", reason="not_decider", problem=problem, **await stand_in_over(ctx, problem))
         return None
     if pending is None:
         history = await repo.history(ctx.session, problem_id=problem.id)

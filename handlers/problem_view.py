@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.domain import scope
 from bot.domain.escalation import ACTIVE, MAYOR_LEVEL
 from bot.domain.messages import Button
@@ -17,6 +19,7 @@ from bot.services.leader_inbox import LEAD_LEVEL
 from bot.services.scope import facts_of, problem_facts
 from handlers.context import Context
 from handlers.paging import page_buttons
+from storage import leaves
 from storage import problems as repo
 from storage.models import Problem, ProblemEvent
 from storage.scope import viewer_on
@@ -56,9 +59,21 @@ async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem |
     problem = await repo.get_problem(ctx.session, problem_id=number)
     viewer = await viewer_of_caller(ctx)
     if problem is None or viewer is None or not scope.can_see(viewer, facts_of(problem, unit_staffed=True)):
-        ctx.reply("problem_not_found", number=problem_number(number))
+        ctx.reply("problem_not_found", number=problem_number(number),
+                  **(await stand_in_over(ctx, problem) if problem is not None else {}))
         return None
     return problem
+
+
+async def stand_in_over(ctx: Context, problem: Problem) -> dict[str, Any]:
+    """When the caller stood in for the 包抓领导 of the problem's project during a leave that is over now (ran out,
+    cut short or cancelled by 销假), that leave and the lead, for the refusal of what he may no longer do there
+    (`_stand_in_over.j2`: the lead is back and handles it himself); nothing otherwise."""
+    lead = problem.project.lead_official if problem.project is not None else None
+    if ctx.person is None or lead is None or lead.id == ctx.person.id:
+        return {}
+    leave = await leaves.stood_in_last(ctx.session, person_id=lead.id, substitute_id=ctx.person.id, today=ctx.today)
+    return {"over": leave, "lead": lead} if leave is not None else {}
 
 
 def button_act(button: Button) -> Act | None:

@@ -249,7 +249,8 @@ async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted
     inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[project.id])
     html = ctx.deps.renderer.render("admin_project_lead_notice", project=project, before=before, inbox=inbox,
                                     granted=granted)
-    await outbox.enqueue_for_person(ctx.session, person_id=lead.id, reply=Reply(html=html, buttons=inbox.buttons()),
+    await outbox.enqueue_for_person(ctx.session, person_id=lead.id,
+                                    reply=Reply(html=html, buttons=inbox.action_buttons()),
                                     key=f"project:{project.code}:lead:{lead.id}:{ctx.now.isoformat()}", now=ctx.now)
 
 

@@ -73,10 +73,12 @@ async def report_caption(ctx: Context, caption: str) -> bool:
 
 
 async def report_without_code(ctx: Context, text: str) -> bool:
-    """A liaison's report line typed without the project's code ("850万 桩基完成"): as an answer to a reminder of
-    one project (Telegram's reply to it), a report of that project; otherwise not stored, and said so with the
-    line to send instead, naming the reminder's projects when it named several; False if the text is no such
-    line."""
+    """A liaison's report line typed without the project's code ("850万 桩基完成"), or a photo's caption so written:
+    as an answer to a reminder of one project (Telegram's reply to it, by the liaison or by whoever reports in an
+    absent liaison's place: the reminder's reader), a report of that project, with the photo; otherwise not
+    stored, and a text is said so with the line to send instead, naming the reminder's projects when it named
+    several; False if the text is no such line, or a photo's caption answering no such reminder (the photo's own
+    answer says how to caption it)."""
     assert ctx.person_id is not None
     if not reads_as_report(text):
         return False
@@ -84,6 +86,8 @@ async def report_without_code(ctx: Context, text: str) -> bool:
     if len(reminded) == 1:
         await report_command(ctx, f"{reminded[0]} {text}")
         return True
+    if ctx.msg.photos:
+        return False
     codes = list(reminded) or [p.code for p in await project_repo.projects_of_liaison(ctx.session,
                                                                                      person_id=ctx.person_id)]
     if not codes:

@@ -305,7 +305,7 @@ class Router:
         # /report without the command) or as a photo's caption.
         reported = bool(msg.text) and "liaison" in ctx.roles and (
             await report.report_caption(ctx, msg.text)
-            or (not msg.photos and not stray and await report.report_without_code(ctx, msg.text)))
+            or (not stray and await report.report_without_code(ctx, msg.text)))
         if stray:  # a file sent with a report line: the report is stored, the file is not
             _file_not_kept(ctx, in_flow=False)
         if reported:

@@ -92,6 +92,7 @@ class Rendered:
     parts: list[str]  # the text split into messages, with the late notice when late
     files: dict[str, Path] = field(default_factory=dict)
     leaders: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
+    leader_heads: dict[int, tuple[str, str]] = field(default_factory=dict)  # → its head for him, for his stand-in
     top_parts: list[str] = field(default_factory=list)
     projects: int = 0
     failed: list[str] = field(default_factory=list)  # the files that could not be built (bulletin_part_failed.j2)
@@ -175,6 +176,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     else:
         work = await workers.run(render_files_and_texts, job)
     return Rendered(period=period, text=work.text, parts=work.parts, files=work.files, leaders=work.leader_parts,
+                    leader_heads=work.leader_heads,
                     top_parts=work.top_parts, projects=work.projects, failed=work.failed)
 
 
@@ -347,7 +349,8 @@ async def _send(session: AsyncSession, rendered: Rendered, *, now: datetime, fil
         if holder is None:
             continue
         standing = holder.id != leader_id
-        head = renderer.render("digest_stand_in_head", lead=active[leader_id]).strip() + "\n" if standing else ""
+        own, stood_in = rendered.leader_heads[leader_id]
+        head = (stood_in if standing else own) + "\n"
         notices += [PersonNotice(holder.id, Reply(html=(head if index == 0 else "") + part, buttons=_web_buttons(
                         web_url, index, len(leader_parts))),
                                  f"{key}:lead:{index}:p{holder.id}" + (f":l{leader_id}" if standing else ""))

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_day
 from bot.domain.leave import LeaveSpan, cut_short, on_leave
 from storage.models import AuditEntry, Leave, PersonRole
 
@@ -51,6 +52,19 @@ async def covering_for(session: AsyncSession, *, substitute_id: int, day: date) 
     rows = await session.scalars(select(Leave).where(Leave.cancelled_at.is_(None), Leave.substitute_id ==
                                                      substitute_id, Leave.start <= day, Leave.end >= day))
     return [span(leave) for leave in rows.all()]
+
+
+async def stood_in_last(session: AsyncSession, *, person_id: int, substitute_id: int, today: date) -> Leave | None:
+    """The latest leave of `person_id` that `substitute_id` stood in for, when it is over by `today` (it ran out, was
+    cut short by 销假, or was cancelled once begun); None when there is none, or the latest runs still."""
+    rows = await session.scalars(select(Leave).where(
+        Leave.person_id == person_id, Leave.substitute_id == substitute_id, Leave.start <= today)
+        .order_by(Leave.start.desc(), Leave.id.desc()))
+    begun = (le for le in rows.all() if le.cancelled_at is None or local_day(le.cancelled_at) >= le.start)
+    latest = next(begun, None)
+    if latest is None or (latest.cancelled_at is None and latest.end >= today):
+        return None
+    return latest
 
 
 async def substitutes_on(session: AsyncSession, *, person_ids: Collection[int], day: date) -> dict[int, int]:

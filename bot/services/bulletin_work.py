@@ -43,6 +43,7 @@ __all__ = ["BulletinJob", "BulletinWork", "EarlierFigures", "OpenProblem", "rend
 log = logging.getLogger(__name__)
 DOCUMENT_ROWS = 20  # the Word bulletin lists the first and the last so many projects; the workbook has them all
 FITS = TELEGRAM_LIMIT - 100  # a group text fits one Telegram message with room for the late notice in front
+LEADER_FITS = TELEGRAM_LIMIT - 300  # a leader's digest split with room for its head (BulletinWork.leader_heads)
 LOW_UNITS = 5  # the weekly bulletin names at most so many units of lowest 填报率 (the heat map has them all)
 TOP_PROBLEMS = 5  # the top officials' summary names at most so many problems at their levels (/issues has all)
 
@@ -124,6 +125,9 @@ class BulletinWork:
     parts: list[str]  # the text split into messages (with the late notice when late)
     top_parts: list[str]  # the top officials' summary, split
     leader_parts: dict[int, list[str]] = field(default_factory=dict)  # lead official id → their digest, split
+    # lead official id → the head of his digest (bulletin_leader_head.j2) for him, and for his stand-in: put before
+    # it when sent, when who reads it is known
+    leader_heads: dict[int, tuple[str, str]] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     projects: int = 0
     failed: list[str] = field(default_factory=list)  # the files that could not be built (chart, units, ledger…)
@@ -314,14 +318,17 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             trend, trend_bases = unblurred(recent_trend(projects, later, job.trend_days, entered),
                                            functools.partial(counted_bases, bases_entered(his_base_day, entered)))
         work.leader_parts[leader_id] = split_html(renderer.render(
-            "bulletin_leader", projects=projects, s=standings, period=period, kind_name=kind_name,
-            problems=named, left_out=left_out, changes=changes,
+            "bulletin_leader", projects=projects, problems=named, left_out=left_out, changes=changes,
             trend=trend, trend_bases=trend_bases,
             change_bases=change_bases(his_bases, since=changes.since, cutoff=standings.cutoff),
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
             overdue_before=overdue_before,
-        ))
+        ), LEADER_FITS)
+        own, stood_in = (renderer.render("bulletin_leader_head", lead=lead, kind_name=kind_name, period=period,
+                                         cutoff=standings.cutoff).strip()
+                         for lead in (None, projects[0].lead_official))
+        work.leader_heads[leader_id] = (own, stood_in)
     return work
 
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.channels.telegram_transport import TelegramTransport
 from bot.domain.messages import Reply
 from bot.services.outbox import OutboxSender
 from jobs import reminders
 from storage import people
-from storage.models import BulletinGroup, Project
+from storage.models import BulletinGroup, Project, ReportPhoto
 from tests.e2e.harness import START, Replies, TelegramHarness
 from tests.e2e.test_group_chats import ADMIN, ADMIN_NAME, bind_directly
 
 HAO = 1001
+WU = 1002  # 武杰, liaison of ZD2026-002
 LONG_WORDS = "城市更新老旧小区改造提升工程配套基础设施"  # 20 characters, 60 bytes of UTF-8
 
 
@@ -147,20 +148,25 @@ async def test_a_reminder_of_two_projects_keeps_the_second_button_after_the_firs
     assert "请输入本期完成投资" in await tg.press(HAO, "填报 ZD2026-002")
 
 
-async def _reminded(tg: TelegramHarness) -> int:
-    """The 16:00 reminders run and are sent; the id of 郝芳's reminder message."""
+async def _reminded(tg: TelegramHarness, user: int = HAO) -> int:
+    """The 16:00 reminders run and are sent; the id of the reminder message `user` (郝芳) got."""
     tg.clock.set(START.replace(hour=16))
     await reminders.run(tg.core.db, tg.clock.now(), tg.core.deps.renderer, slot=time(16, 0))
     await OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)}).drain(10)
-    [reminder] = [c for c in tg.fake.calls_of("sendMessage", chat_id=HAO, ok=True) if "填报提醒" in c["text"]]
+    [reminder] = [c for c in tg.fake.calls_of("sendMessage", chat_id=user, ok=True)
+                  if c["text"].startswith("⏰ <b>填报提醒")]
     return int(reminder.result["message_id"])
 
 
-async def _answer(tg: TelegramHarness, message_id: int, text: str) -> Replies:
-    """郝芳 answers the bot's message `message_id` (Telegram's reply to it) with `text`."""
-    return await tg.message(HAO, {"text": text, "reply_to_message": {
+async def _answer(tg: TelegramHarness, message_id: int, text: str, *, user: int = HAO, photo: bool = False
+                  ) -> Replies:
+    """`user` (郝芳) answers the bot's message `message_id` (Telegram's reply to it) with `text`, typed or (`photo`)
+    as the caption of a site photo."""
+    said = {"caption": text, "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": f"u{message_id}",
+                                        "width": 1280, "height": 960, "file_size": 200_000}]} if photo else {"text": text}
+    return await tg.message(user, {**said, "reply_to_message": {
         "message_id": message_id, "from": tg.fake.bot_user, "date": 0, "text": "⏰ 填报提醒",
-        "chat": {"id": HAO, "type": "private", "first_name": "郝芳"}}})
+        "chat": {"id": user, "type": "private", "first_name": "郝芳"}}})
 
 
 async def test_an_answer_to_a_reminder_of_one_project_reports_that_project(tg: TelegramHarness) -> None:
@@ -175,6 +181,39 @@ async def test_an_answer_to_a_reminder_of_one_project_reports_that_project(tg: T
     again = await _answer(tg, other, "900万 承台施工")
     assert "没有写项目编号，未保存" in again, again
     assert len(await tg.reports()) == 1
+
+
+async def test_a_captioned_photo_answering_a_reminder_of_one_project_is_that_projects_report(
+        tg: TelegramHarness) -> None:
+    """The site photo 郝芳 sends in answer to the reminder, captioned with the figures alone, is the report of the
+    reminder's project with that photo; the same photo answering another message is still said not saved."""
+    reminder = await _reminded(tg)
+    saved = await _answer(tg, reminder, "850万 桩基完成", photo=True)
+    assert "已记录填报" in saved and "桩基完成，照片 1 张。" in saved.text, saved
+    [report] = await tg.reports()
+    assert (report.amount, report.progress_text) == (850, "桩基完成")
+    async with tg.session() as session:
+        assert await session.scalar(select(func.count(ReportPhoto.id)).where(ReportPhoto.report_id == report.id)) == 1
+    answer = tg.fake.calls_of("sendMessage", chat_id=HAO, ok=True)[-1].result["message_id"]
+    again = await _answer(tg, answer, "900万 承台施工", photo=True)
+    assert "照片未保存" in again, again
+    assert len(await tg.reports()) == 1
+
+
+async def test_a_substitutes_answer_to_the_reminder_he_got_for_the_absent_liaison_reports_her_project(
+        tg: TelegramHarness) -> None:
+    """郝芳 is on leave today with 武杰 (liaison of ZD2026-002) reporting in her place. He has reported his own
+    project; at 16:00 he is reminded of hers alone, and answers the reminder with the figures: the report of
+    ZD2026-001, made by him for her."""
+    await tg.bind(WU, "武杰")
+    assert "已登记请假" in await tg.send(HAO, "/leave 11-20 武杰")
+    assert "已记录填报" in await tg.send(WU, "ZD2026-002 300 路面施工")
+    reminder = await _reminded(tg, WU)
+    assert "ZD2026-001" in tg.fake.messages[(WU, reminder)]["text"]
+    saved = await _answer(tg, reminder, "850万 桩基完成", user=WU)
+    assert "已记录填报" in saved and "代 郝芳 填报" in saved.text, saved
+    [report] = await tg.reports()
+    assert (report.amount, report.progress_text) == (850, "桩基完成")
 
 
 async def test_an_answer_to_a_reminder_of_several_projects_asks_which_one(tg: TelegramHarness) -> None:

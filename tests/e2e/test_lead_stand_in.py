@@ -142,6 +142,8 @@ async def test_a_lead_back_early_is_told_what_waits_at_his_level_now_with_the_ac
     assert "尚待处理的 W0001 已转交 刘文华。" in inbox.text(CHEN) and "已转交" not in inbox.text(ADMIN), inbox
     assert "现待您本人处理" not in inbox.text(ADMIN) and not inbox.labels(ADMIN)[0], inbox
     assert "W0001 请输入批示内容" in (await tg.press(LIU, "W0001 批示")).text
+    refused = await tg.press(CHEN, "批示")  # on the escalation notice he got during the leave
+    assert "刘文华 2026-11-16 至 2026-11-17 的请假已结束，此事已交回 刘文华 本人处理" in refused.text, refused
 
 
 async def test_a_lead_cancelling_his_leave_the_day_it_began_is_told_what_waits_at_his_level(
@@ -161,6 +163,8 @@ async def test_a_lead_cancelling_his_leave_the_day_it_began_is_told_what_waits_a
     assert "现待您本人处理的事项：\n- 待您审批的延期申请（1）：W0001" in back.text, back
     assert back.buttons == ["W0001 同意延期", "W0001 不同意", "W0001 详情"], back
     assert "尚待处理的 W0001 已转交 刘文华。" in (await desk.deliver()).text(CHEN)
+    refused = await tg.press(CHEN, "W0001 同意延期")  # the button of the tick's notice, pressed after 销假
+    assert "刘文华 已销假，此事已交回 刘文华 本人处理，您不再代为处理。" in refused.text, refused
 
 
 async def test_a_lead_whose_leave_the_office_ends_is_told_what_waits_at_his_level(telegram: TelegramHarness) -> None:
@@ -193,8 +197,9 @@ async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarn
     calls = await office.deliver()
     assert not any("您包抓的项目" in text for text in texts(LIU, calls)), texts(LIU, calls)
     sun = "\n".join(texts(SUN, calls))
-    assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）" in sun, sun
-    assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 2, sun  # his own and 刘文华's
+    assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）\n📌 <b>代 刘文华 包抓的项目（周通报" in sun, sun
+    assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 1, sun  # his own, headed as his
+    assert sun.count("📌 <b>代 刘文华 包抓的项目") == 1, sun  # 刘文华's, headed as whose
 
 
 async def test_a_top_official_standing_in_lists_what_went_up_to_the_absent_lead_among_his_escalated_problems(
@@ -232,7 +237,8 @@ async def test_a_top_official_standing_in_gets_the_absent_leads_digest_as_a_lead
     assert any(text.startswith("📊 <b>周通报摘要") for text in wang), wang
     stood = [text for text in wang if "您是其代理人" in text]
     assert len(stood) == 1 and stood[0].startswith(
-        "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）"), wang
+        "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周报，请代为跟进。）\n📌 <b>代 刘文华 包抓的项目（"), wang
+    assert not any("您包抓的项目" in text for text in wang), wang  # 区长: no projects of his own
     assert "ZD2026-001" in "\n".join(wang)
 
 
@@ -422,8 +428,10 @@ async def test_the_stand_in_notices_buttons_are_refused_once_the_leave_is_over(t
 
     desk.travel(nov(18, 9, 0))  # Wednesday: 刘文华 holds his level again
     refused = await tg.press(CHEN, "W0001 同意延期")
-    assert refused.text == "W0001 的延期申请由上一层级审批，您不在其中。", refused
-    assert "没有找到问题 W0001" in (await tg.send(CHEN, "/issue W0001")).text
+    back = "刘文华 2026-11-17 至 2026-11-17 的请假已结束，此事已交回 刘文华 本人处理，您不再代为处理。"
+    assert refused.text == f"W0001 的延期申请由上一层级审批，您不在其中。\n{back}", refused
+    assert (await tg.send(CHEN, "/issue W0001")).text == f"没有找到问题 W0001，或您无权查看。\n{back}"
+    assert (await tg.send(ZHAO, "/issue W0099")).text == "没有找到问题 W0099，或您无权查看。"
     assert await desk.events() == ["raised", "answered", "extension_requested"]
     card = await tg.send(LIU, "/issue W0001")
     assert "同意延期" in card.buttons, card  # still his to decide

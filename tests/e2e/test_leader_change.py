@@ -6,7 +6,7 @@ projects over: tests/wecom/test_leader_story.py)."""
 from __future__ import annotations
 
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, LIU, ZHAO, bind_directly, bind_everyone
+from tests.e2e.test_problems import ADMIN, HAO, LIU, WU, ZHAO, bind_directly, bind_everyone
 
 CHEN = 4005  # 陈建国, 常务副区长
 
@@ -26,11 +26,15 @@ async def test_the_new_lead_of_a_project_is_told_what_waits_for_him(telegram: Te
     [notice] = inbox.texts(CHEN)
     assert "管理员已将 ZD2026-001 城北高速连接线 交由您包抓（原包抓领导：刘文华）" in notice, notice
     assert "待您批示或协调的问题（1）：W0001" in notice and "待您审批的延期申请（1）：W0002" in notice, notice
-    assert inbox.labels(CHEN) == [[["W0001 详情"], ["W0002 详情"]]], inbox
-    card = await telegram.press(CHEN, "W0002 详情")
-    assert "同意延期" in card.buttons, card
-    approved = await telegram.press(CHEN, "同意延期")
+    assert "W0002：区住建局 申请将办结时限延至 2026-12-31，理由：年底前完成签约" in notice, notice
+    # The acts the problems' other notices carry, on the notice itself: the card's own buttons.
+    assert inbox.labels(CHEN) == [[["W0001 批示", "W0001 详情"],
+                                   ["W0002 同意延期", "W0002 不同意", "W0002 详情"]]], inbox
+    assert inbox.callback_data(CHEN) == [[["pb:cmt:1", "pb:show:1"], ["pb:exy:2", "pb:exn:2", "pb:show:2"]]], inbox
+    approved = await telegram.press(CHEN, "W0002 同意延期")
     assert "W0002 延期申请已同意，办结时限延至 2026-12-31 17:30" in approved.text, approved
+    assert "W0001 请输入批示内容" in (await telegram.press(CHEN, "W0001 批示")).text
+    assert "批示已送达" in (await telegram.send(CHEN, "请住建局加快办理")).text
 
 
 async def test_a_leader_who_hands_his_projects_over_no_longer_hears_of_problems_he_wrote_a_comment_on(
@@ -59,3 +63,21 @@ async def test_a_leader_who_hands_his_projects_over_no_longer_hears_of_problems_
     assert "W0001" in (await telegram.send(ZHAO, "/resolved W0001 施工许可已核发")).text
     inbox = await desk.deliver()
     assert LIU not in inbox.chats and CHEN in inbox.chats, inbox
+
+
+async def test_whoever_takes_a_liaisons_work_over_confirms_a_solved_problem_from_the_handover_notice(
+        telegram: TelegramHarness) -> None:
+    """郝芳 raised W0001, which 区住建局 reports solved; the admin hands her work over to 武杰 (/handover): his notice
+    carries the raiser's 确认销号 / 未解决 on W0001, as the unit's 已解决 notice to her did, and he closes it there."""
+    desk = await bind_everyone(telegram)
+    await desk.raise_w0001()
+    assert "W0001" in (await telegram.send(ZHAO, "/resolved W0001 施工许可已核发")).text
+    assert ["确认销号", "未解决"] in (await desk.deliver()).labels(HAO)[-1]
+
+    assert "武杰" in (await telegram.send(ADMIN, "/handover 郝芳 武杰")).text
+    inbox = await desk.deliver()
+    assert "W0001（责任单位已报告解决，待您确认" in inbox.text(WU), inbox
+    assert inbox.labels(WU) == [[["W0001 确认销号", "W0001 未解决", "W0001 详情"]]], inbox
+    closed = await telegram.press(WU, "W0001 确认销号")
+    assert "W0001 已确认销号" in closed.text, closed
+    assert (await desk.events())[-1] == "closed"

@@ -40,7 +40,9 @@ from storage.db import Database
 from storage.ledger_import import write_plan
 from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
 
-__all__ = ["ImportResult", "import_ledger", "import_ledger_files"]
+__all__ = ["ISSUES_LISTED", "ImportResult", "import_ledger", "import_ledger_files"]
+
+ISSUES_LISTED = 50  # errors of a ledger listed by the chat and the CLI; the others are counted
 
 
 @dataclass

@@ -82,10 +82,10 @@ class PeopleMatcher:
         numbered = identity if identity and identity[1] == "key" else None
         if numbered:  # the 人员编号 the export writes is the stored person's own
             for person in self.by_name.get(name, []):
-                if str(person.id) == numbered[2] and not person.phone and self._free(person, numbered):
+                if _numbered(person, numbered[2]) and self._free(person, numbered):
                     return person
         same_role = [p for p in self.by_name.get(name, []) if role in p.roles and not (phone and p.phone)
-                     and (not numbered or self._free(p, numbered))]
+                     and (not numbered or (self._free(p, numbered) and p.key in (None, numbered[2])))]
         for person in same_role:
             if (title and person.title == title) or (unit and person.unit_id == unit):
                 return person
@@ -118,7 +118,7 @@ class PeopleMatcher:
             (self.said_active if active else self.stopped).add(id(person))
         if person is None:
             person = KnownPerson(None, name, phone, title, unit, active is not False, {role},
-                                 ref=len(self.result.new_people))
+                                 ref=len(self.result.new_people), key=key)
             if active is not None:
                 (self.said_active if active else self.stopped).add(id(person))
             self.result.new_people.append(person)
@@ -139,6 +139,7 @@ class PeopleMatcher:
             person.roles.add(role)
             person.title = person.title or title
             person.unit_id = person.unit_id or unit
+            person.key = person.key or key
             person.active = person.active and id(person) not in self.stopped
             return person
         self.named.add(person.id)
@@ -154,11 +155,12 @@ class PeopleMatcher:
             if choice != FILE:
                 return None
             person.active = True
-        wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit}
-        for key, value in wanted.items():
-            if value is not None and getattr(person, key) != value:
-                setattr(person, key, value)
-                if key == "phone":
+        typed = key if key is not None and not _numbered(person, key) else None  # not what the export wrote
+        wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit, "key": typed}
+        for attribute, value in wanted.items():
+            if value is not None and getattr(person, attribute) != value:
+                setattr(person, attribute, value)
+                if attribute == "phone":
                     self.by_phone[value] = person
         if role not in person.roles:
             person.roles.add(role)
@@ -166,7 +168,7 @@ class PeopleMatcher:
         before = self.original[id(person)]
         unit_names = {v: k for k, v in self.units.items()}
         fields = tuple(FieldChange(k, getattr(before, k), getattr(person, k))
-                       for k in ("name", "phone", "title", "active") if getattr(before, k) != getattr(person, k))
+                       for k in ("name", "phone", "title", "active", "key") if getattr(before, k) != getattr(person, k))
         if before.unit_id != person.unit_id:
             fields += (FieldChange("unit", unit_names.get(before.unit_id), unit_names.get(person.unit_id)),)
         fields += tuple(FieldChange("role", None, r) for r in sorted(person.roles - before.roles))
@@ -197,3 +199,11 @@ class PeopleMatcher:
         self.person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
                      roster_row=True, key=row.key,
                      active=self.statuses.get(row.identity, row.active) if row.identity else row.active)
+
+
+def _numbered(person: KnownPerson, number: str) -> bool:
+    """Whether a row's 人员编号 is this person's: the one typed for him, or (none typed) the internal id that the
+    export writes for a person without a phone."""
+    if person.key is not None:
+        return person.key == number
+    return person.id is not None and not person.phone and str(person.id) == number

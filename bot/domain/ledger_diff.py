@@ -7,12 +7,12 @@ the rows to insert and update (storage.ledger_import writes them in bulk), every
 
 Rules, as a careful 区项目办 expects them:
 
-- People are matched (bot.domain.ledger_people) as before: by phone; else by name with the same role and the same title or unit; else
-  the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
-  their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
-  (PersonRow.identity; the number the export writes is the stored person's id, and rows of two numbers are
-  never one person, even in one role), else only through a stored person (each row matched on its own, by name
-  and role):
+- People are matched (bot.domain.ledger_people) by phone; else by name with the same role and the same title or
+  unit; else the only person of that name and role. Roster rows of one name and phone are one person, a row for
+  each of their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
+  (PersonRow.identity; the number is the one typed for the person, kept and exported, else the stored person's
+  id, which the export writes for one without a phone; rows of two numbers are never one person, even in one
+  role), else only through a stored person (each row matched on its own, by name and role):
   two namesakes without a phone, a 包抓领导 with a 职务 and a 联络员 with a 单位, stay two people
   (bot.ledger.cross_checks refuses such rows unless the database has exactly one such person holding their
   roles). A project row's liaison or lead without a phone is the person of the roster row whose 负责项目 names
@@ -267,4 +267,4 @@ class _Planner:
         self.result.covered_reports += count
         rebased = known is not None and after["done_before"] != known.values["done_before"]
         if known is None or new_after != before or rebased:
-            self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count))
+            self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count, known is None))

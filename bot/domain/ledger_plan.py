@@ -126,6 +126,7 @@ class YearToDate:
     before: Decimal
     after: Decimal
     covered_reports: int
+    added: bool = False  # a project the import adds: it had no year-to-date before
 
 
 @dataclass

@@ -280,7 +280,7 @@ async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool
     """The import in this message's transaction, with the admin's day and choices."""
     as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
     return await import_ledger(ctx.session, [path], now=ctx.now, actor=ctx.actor, as_of=as_of, dry_run=dry_run,
-                               choices=dict(state.get("choices") or {}))
+                               choices=dict(state.get("choices") or {}), workers=ctx.deps.workers)
 
 
 def _shown(result: ImportResult, stored: str, original: str, shown: int = SHOWN) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,9 @@ from storage.db import Database
 from storage.models import Person
 from storage.people import Caller
 
+if TYPE_CHECKING:
+    from bot.workers import Workers
+
 
 @dataclass
 class Deps:
@@ -30,6 +33,8 @@ class Deps:
     clock: Clock
     settings: Settings
     renderer: Renderer = field(default_factory=Renderer)
+    # CPU-heavy work (reading a ledger) runs in its worker process (bot.workers); None: in a worker thread
+    workers: Workers | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ The sample ledger has ZD2026-001 城北高速连接线 with an annual plan of 40
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from datetime import datetime
@@ -178,6 +179,20 @@ async def test_a_ledger_with_many_errors_lists_the_first_fifty(desk: Desk) -> No
     assert count == 60 and len(listed) == 50, reply
     assert listed[0].startswith("- 「台账.csv」第44行【年度计划投资(万元)】") and "不是数字" in listed[0]
     assert after == "…… 另有 10 处错误未列出"
+
+
+async def test_the_ledger_is_read_in_the_worker_process_when_the_bot_has_one(desk: Desk) -> None:
+    """As `diaodu run` wires it: the file is read and checked in the app's worker process, not in the bot's own
+    (where it would hold the replies to everyone else); the preview and the import are the same."""
+    desk.core.deps.workers = desk.core.workers
+    try:
+        preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+        assert desk.core.workers.started
+        assert "导入预览" in preview and "更新 1" in preview
+        await desk.press(ADMIN_NAME, "确认")
+    finally:
+        await asyncio.to_thread(desk.core.workers.close)
+    assert await annual_plan(desk) == Decimal("45000")
 
 
 async def test_a_new_file_replaces_the_one_waiting_for_confirmation(desk: Desk) -> None:

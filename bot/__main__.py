@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -19,7 +20,9 @@ from bot.clock import SHANGHAI
 from bot.config import Settings, load_settings
 from bot.ops.logs import setup_logging
 
-__all__ = ["EXIT_CONFIG", "main"]
+__all__ = ["EXIT_CONFIG", "EXIT_PIPE", "main"]
+
+EXIT_PIPE = 141  # the reader of the output went away (128 + SIGPIPE, as the shell reports a program it ended)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -151,6 +154,22 @@ def _datetime_arg(text: str) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status. Output read only in part (``diaodu import … | head``: the reader has
+    gone) ends the command quietly, as a terminal program does."""
+    try:
+        try:
+            return _command(argv)
+        finally:
+            sys.stdout.flush()  # what is still buffered: a reader gone is found here, not at exit
+    except BrokenPipeError:
+        # Python would flush the standard streams again at exit, and complain: they write to nothing now.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(devnull, stream.fileno())
+        return EXIT_PIPE
+
+
+def _command(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()

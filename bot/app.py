@@ -48,7 +48,8 @@ class Core:
     settings: Settings
     deps: Deps
     router: Router
-    # The bulletins' worker process, started with the first bulletin (bot.workers); close() it on stop.
+    # The worker process of bulletins (and, in `diaodu run`, of the chat's heavy work: deps.workers), started
+    # with its first job (bot.workers); close() it on stop.
     workers: Workers = field(default_factory=Workers)
 
     @classmethod
@@ -67,7 +68,7 @@ class Core:
     def with_clock(self, clock: Clock) -> Core:
         """The same core seen through another clock (`diaodu job … --at`)."""
         core = Core.build(self.settings, clock=clock, db=self.db)
-        core.workers = self.workers
+        core.workers, core.deps.workers = self.workers, self.deps.workers
         return core
 
     async def check_schema(self) -> None:
@@ -265,6 +266,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         core = Core.build(settings)
     except ArgumentError as error:
         raise ConfigurationError("database_url", error=error) from error
+    core.deps.workers = core.workers  # the chat's heavy work too (a ledger sent to /import is read there)
     try:
         await core.check_schema()
     except BaseException:

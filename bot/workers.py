@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
-__all__ = ["Workers"]
+__all__ = ["Workers", "off_loop"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -117,3 +117,10 @@ class Workers:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def off_loop(workers: Workers | None, function: Callable[..., T], /, *args: Any) -> T:
+    """``function(*args)`` in a worker process of ``workers`` when there are any, else in a worker thread."""
+    if workers is not None:
+        return await workers.run(function, *args)
+    return await asyncio.to_thread(function, *args)

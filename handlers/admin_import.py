@@ -30,7 +30,7 @@ from bot.domain.digits import as_index
 from bot.domain.ledger_plan import ImportPlan
 from bot.messages import Button, IncomingFile
 from bot.render import label
-from bot.services.ledger_import import ImportResult, import_ledger
+from bot.services.ledger_import import ISSUES_LISTED, ImportResult, import_ledger
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.people_lookup import refuse_unless_admin
@@ -47,7 +47,7 @@ ZIP_MAX_BYTES = 50 * 1024 * 1024
 ZIP_MAX_RATIO = 100
 ZIP_MAX_MEMBERS = 10_000
 STALE_SECONDS = 24 * 3600
-SHOWN = 30  # changes and issues listed in a preview
+SHOWN = 30  # changes listed in a preview (and ISSUES_LISTED errors), fewer when the message would be too long
 SUMMARY_CHARS = 3500  # a summary longer than this lists fewer lines (a Telegram message stops at 4096)
 CONFLICT_BUTTONS = 8  # conflicts with a button row of their own (the others follow 全部保留 / 全部用台账)
 _UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
@@ -280,7 +280,7 @@ async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool
     """The import in this message's transaction, with the admin's day and choices."""
     as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
     return await import_ledger(ctx.session, [path], now=ctx.now, actor=ctx.actor, as_of=as_of, dry_run=dry_run,
-                               choices=dict(state.get("choices") or {}))
+                               choices=dict(state.get("choices") or {}), workers=ctx.deps.workers)
 
 
 def _shown(result: ImportResult, stored: str, original: str, shown: int = SHOWN) -> dict[str, Any]:
@@ -288,8 +288,7 @@ def _shown(result: ImportResult, stored: str, original: str, shown: int = SHOWN)
     as the admin sent it)."""
     issues = [str(issue).replace(stored, original) for issue in result.issues]
     return {"result": result, "plan": result.plan, "name": original, "shown": shown,
-            "conflict_buttons": CONFLICT_BUTTONS, "issues": issues[:shown],
-            "more_issues": max(len(issues) - shown, 0)}
+            "conflict_buttons": CONFLICT_BUTTONS, "issues": issues, "issues_listed": ISSUES_LISTED * shown // SHOWN}
 
 
 def _summary(ctx: Context, stage: str, result: ImportResult, stored: str, original: str,

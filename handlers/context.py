@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,9 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import Person
 from storage.people import Caller
+
+if TYPE_CHECKING:
+    from bot.workers import Workers
 
 # Whether the bot is in a group chat and may send there, as its channel finds out (asking the chat app): True,
 # False, or None when the channel could not tell (it did not answer).
@@ -37,6 +40,8 @@ class Deps:
     renderer: Renderer = field(default_factory=Renderer)
     # By channel: how it tells whether the bot may send to one of its group chats (channels that can register).
     group_standing: dict[str, GroupStanding] = field(default_factory=dict)
+    # CPU-heavy work (reading a ledger) runs in its worker process (bot.workers); None: in a worker thread
+    workers: Workers | None = None
 
 
 @dataclass

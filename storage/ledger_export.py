@@ -1,6 +1,7 @@
 """The ledger as the import reads it, for the export: every project as a row of 重点项目包抓责任分解表 and
 every person as a row of 人员名单 for each of their roles (bot.domain.ledger_rows), a deactivated one marked
-停用 (so that the problems and decisions that name him are still his on a fresh database), with the baseline's
+停用 (so that the problems and decisions that name him are still his on a fresh database), with the 人员编号 the
+admin typed (else, for one without a phone, his internal id: what tells namesakes apart), and with the baseline's
 year and day they share.
 
 What the import stored is written back as it is: each project's baseline (截至某日累计完成, not the
@@ -50,9 +51,9 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
     roles: dict[int, set[str]] = {}
     for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
         roles.setdefault(person_id, set()).add(role)
-    people = {pid: (name, phone, title, unit_id, active) for pid, name, phone, title, unit_id, active
+    people = {pid: (name, phone, title, unit_id, active, key) for pid, name, phone, title, unit_id, active, key
               in await session.execute(select(Person.id, Person.name, Person.phone, Person.title, Person.unit_id,
-                                              Person.active))}
+                                              Person.active, Person.ledger_key))}
     supporting: dict[int, list[str]] = {}
     query = select(ProjectSupportingUnit.project_id, ProjectSupportingUnit.unit_id).order_by(
         ProjectSupportingUnit.project_id, ProjectSupportingUnit.position)
@@ -86,7 +87,7 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             liaison=liaison[0] if liaison else None, liaison_phone=liaison[1] if liaison else None,
             started_on=started_on, finished_on=finished_on))
         template.stages += [StageRow(0, project.code, move.kind, move.day) for move in moves.get(project.id, [])]
-    for pid, (name, phone, title, unit_id, active) in sorted(people.items(), key=lambda item: item[0]):
+    for pid, (name, phone, title, unit_id, active, key) in sorted(people.items(), key=lambda item: item[0]):
         unit = units.get(unit_id) if unit_id else None
         for role in (r for r in ROSTER_ROLES if r in roles.get(pid, ())):
             if role in ("liaison", "unit") and unit is None:
@@ -94,5 +95,5 @@ async def ledger_template(session: AsyncSession) -> LedgerTemplate:
             template.people.append(PersonRow(
                 row=0, name=name, role=role, unit=unit if role in UNIT_ROLES else None,
                 title=None if role in UNIT_ROLES else title, phone=phone, projects=tuple(led.get((pid, role), ())),
-                active=None if active else False, key=None if phone else str(pid)))
+                active=None if active else False, key=key or (None if phone else str(pid))))
     return template

@@ -73,7 +73,7 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
     units.unit_ids.update(zip(plan.new_units, new_unit_ids, strict=True))
 
     people_rows = [{"name": p.name, "phone": p.phone, "title": p.title, "unit_id": units.unit(p.unit_id),
-                    "active": p.active, "created_at": now} for p in plan.new_people]
+                    "active": p.active, "ledger_key": p.key, "created_at": now} for p in plan.new_people]
     units.person_ids = await _insert_returning_ids(session, person_table, people_rows,
                                                    ("name", "phone", "title", "unit_id"))
     for person, person_id in zip(plan.new_people, units.person_ids, strict=True):
@@ -84,10 +84,12 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
         await _executemany(session, insert(PersonRole.__table__), roles)
     if plan.person_updates:
         statement = (update(person_table).where(person_table.c.id == bindparam("b_id"))
-                     .values({k: bindparam(f"b_{k}") for k in ("name", "phone", "title", "unit_id", "active")}))
+                     .values({k: bindparam(f"b_{k}") for k in ("name", "phone", "title", "unit_id", "active",
+                                                                "ledger_key")}))
         await _executemany(session, statement, [
             {"b_id": p.id, "b_name": p.name, "b_phone": p.phone, "b_title": p.title,
-             "b_unit_id": units.unit(p.unit_id), "b_active": p.active} for p in plan.person_updates])
+             "b_unit_id": units.unit(p.unit_id), "b_active": p.active, "b_ledger_key": p.key}
+            for p in plan.person_updates])
 
     new_projects = [{**{k: units.value(k, project[k]) for k in _PROJECT_VALUES
                         if k not in ("lead_official_id", "liaison_id")},

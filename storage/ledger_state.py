@@ -57,9 +57,11 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
     roles: dict[int, set[str]] = {}
     for person_id, role in await session.execute(select(PersonRole.person_id, PersonRole.role)):
         roles.setdefault(person_id, set()).add(role)
-    people = select(Person.id, Person.name, Person.phone, Person.title, Person.unit_id, Person.active)
-    state.people = [KnownPerson(pid, name, phone, title, unit_id, bool(active), roles.get(pid, set()))
-                    for pid, name, phone, title, unit_id, active in await session.execute(people.order_by(Person.id))]
+    people = select(Person.id, Person.name, Person.phone, Person.title, Person.unit_id, Person.active,
+                    Person.ledger_key)
+    state.people = [KnownPerson(pid, name, phone, title, unit_id, bool(active), roles.get(pid, set()), key=key)
+                    for pid, name, phone, title, unit_id, active, key
+                    in await session.execute(people.order_by(Person.id))]
     supporting: dict[int, list[int]] = {}
     query = select(ProjectSupportingUnit.project_id, ProjectSupportingUnit.unit_id).order_by(
         ProjectSupportingUnit.project_id, ProjectSupportingUnit.position)

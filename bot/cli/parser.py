@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from bot.cli.diagnosis import Declared, Problem, diagnose
+from bot.cli.help_layout import by_display_width
 
 __all__ = ["Parser", "usage_error"]
 
@@ -100,7 +101,7 @@ class Parser(argparse.ArgumentParser):
     @staticmethod
     def _chinese(text: str) -> str:
         words = _words()
-        text = words["usage"] + text.removeprefix("usage: ")
+        text = by_display_width(text, words["usage"])
         return text.replace("\npositional arguments:\n", f"\n{words['positionals']}\n").replace(
             "\noptions:\n", f"\n{words['options']}\n")
 

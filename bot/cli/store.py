@@ -34,7 +34,7 @@ async def import_files(settings: Settings, files: list[Path], *, dry_run: bool, 
     from tqdm import tqdm
 
     from bot.render import shared_renderer
-    from bot.services.ledger_import import import_ledger
+    from bot.services.ledger_import import ISSUES_LISTED, import_ledger
     from storage.audit import Actor
 
     missing = [str(f) for f in files if not f.is_file()]
@@ -51,7 +51,8 @@ async def import_files(settings: Settings, files: list[Path], *, dry_run: bool, 
                                              dry_run=dry_run, take_file=take_file, progress=bar.update)
     finally:
         await core.db.dispose()
-    text = shared_renderer().plain("import_summary", result=result, dry_run=dry_run, take_file=take_file, limit=30)
+    text = shared_renderer().plain("import_summary", result=result, dry_run=dry_run, take_file=take_file, limit=30,
+                                   issues_listed=ISSUES_LISTED)
     failed = bool(result.issues) or result.needs_as_of
     print(text, file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0

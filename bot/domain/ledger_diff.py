@@ -7,12 +7,12 @@ the rows to insert and update (storage.ledger_import writes them in bulk), every
 
 Rules, as a careful 区项目办 expects them:
 
-- People are matched as before: by phone; else by name with the same role and the same title or unit; else
-  the only person of that name and role. Roster rows of one name and phone are one person, a row for each of
-  their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
-  (PersonRow.identity; the number the export writes is the stored person's id, and rows of two numbers are
-  never one person, even in one role), else only through a stored person (each row matched on its own, by name
-  and role):
+- People are matched (bot.domain.ledger_people) by phone; else by name with the same role and the same title or
+  unit; else the only person of that name and role. Roster rows of one name and phone are one person, a row for
+  each of their roles; rows of one name without a phone are one person by their 人员编号 or a leader's one 职务
+  (PersonRow.identity; the number is the one typed for the person, kept and exported, else the stored person's
+  id, which the export writes for one without a phone; rows of two numbers are never one person, even in one
+  role), else only through a stored person (each row matched on its own, by name and role):
   two namesakes without a phone, a 包抓领导 with a 职务 and a 联络员 with a 单位, stay two people
   (bot.ledger.cross_checks refuses such rows unless the database has exactly one such person holding their
   roles). A project row's liaison or lead without a phone is the person of the roster row whose 负责项目 names
@@ -50,6 +50,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.domain.labels import LIST_SEPARATOR
+from bot.domain.ledger_people import PeopleMatcher
 from bot.domain.ledger_plan import (
     FILE,
     KEEP,
@@ -66,7 +67,7 @@ from bot.domain.ledger_plan import (
     RowChange,
     YearToDate,
 )
-from bot.domain.ledger_rows import Ledger, PersonRow, ProjectRow
+from bot.domain.ledger_rows import Ledger, ProjectRow
 from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories, start_kept
 from bot.domain.year_to_date import baseline_on
 
@@ -118,57 +119,24 @@ class _Planner:
         self.state, self.today, self.as_of, self.given, self.choices = state, today, as_of, given, choices
         self.default_choice = default_choice
         self.result = ImportPlan(as_of=as_of, as_of_source=source)
-        self.people = [replace(p, roles=set(p.roles)) for p in state.people]  # as the import leaves them
-        self.original = {id(now): before for now, before in zip(self.people, state.people, strict=True)}
-        self.by_phone = {p.phone: p for p in self.people if p.phone}
-        self.by_name: dict[str, list[KnownPerson]] = {}
-        for person in self.people:
-            self.by_name.setdefault(person.name, []).append(person)
-        self.units = dict(state.units)
-        self.names = {p.id: p.name for p in state.people}  # stored people by id, as they were
-        self.named: set[int] = set()  # ids of stored people the file names
-        self.touched: dict[int, KnownPerson] = {}  # stored people changed, by id
-        self.roster: set[int] = set()  # python ids of people seen as roster rows
-        # PersonRow.identity → the person of a roster row: a person with several roles has a row for each
-        self.roster_people: dict[tuple[str, str, str], KnownPerson] = {}
-        self.stopped: set[int] = set()  # python ids of people the roster marks 停用
-        self.said_active: set[int] = set()  # python ids of people the roster marks 在用
-        self.statuses: dict[tuple[str, str, str], bool] = {}
-        # python id of a person → the 人员编号 identity of the roster rows that are his: namesakes numbered apart
-        # never join one another
-        self.numbered: dict[int, tuple[str, str, str]] = {}
-        # (project code, role) → the identity of the roster row whose 负责项目 names it: which of two namesakes
-        # without a phone a project row means
-        self.posts: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.conflict_keys: set[str] = set()
+        self.people = PeopleMatcher(state, self.result, self._conflict)
 
     def plan(self, ledger: Ledger) -> ImportPlan:
-        # what the rows of each person (name, phone) say of 状态, whichever of them says it
-        self.statuses = {row.identity: row.active for row in ledger.people
-                         if row.active is not None and row.identity}
-        for row in ledger.people:
-            identity = row.identity
-            if identity is not None:
-                for code in row.projects:
-                    self.posts.setdefault((code, row.role), identity)
-        for row in ledger.people:
-            self._person_row(row)
+        self.people.read_roster(ledger)
         self.result.histories, self.result.histories_kept = stage_histories(ledger.stages, self.state)
         codes = set()
         for row in ledger.projects:
             codes.add(row.code)
             self._project_row(row)
         result = self.result
-        result.person_updates = list(self.touched.values())
+        result.person_updates = list(self.people.touched.values())
         for known in self.state.projects.values() if ledger.projects else ():  # (a roster or nodes alone)
             if known.code not in codes:
                 self._conflict(Conflict(f"absent_project:{known.code}", "absent_project",
                                         f"{known.code} {known.values['name']}", choice=None))
         if ledger.people:
-            for person in self.state.people:
-                if person.active and person.id not in self.named and person.roles - {"admin"}:
-                    self._conflict(Conflict(f"absent_person:{person.id}", "absent_person", person.name,
-                                            choice=None))
+            self.people.list_absent()
         if ledger.people and ledger.projects:
             self._absent_units(ledger)
         return result
@@ -196,153 +164,20 @@ class _Planner:
             self.result.conflicts.append(conflict)
         return conflict.choice
 
-    # units and people --------------------------------------------------------------------------
-
-    def _unit(self, name: str) -> int | str:
-        if name not in self.units:
-            self.units[name] = name  # new: known by name until written
-            self.result.new_units.append(name)
-            self.result.added["unit"] += 1
-            self.result.changes.append(RowChange("unit", "add", name, name))
-        return self.units[name]
-
-    def _find(self, name: str, phone: str | None, role: str, title: str | None,
-              unit: int | str | None, identity: tuple[str, str, str] | None = None) -> KnownPerson | None:
-        if phone and phone in self.by_phone:
-            return self.by_phone[phone]
-        numbered = identity if identity and identity[1] == "key" else None
-        if numbered:  # the 人员编号 the export writes is the stored person's own
-            for person in self.by_name.get(name, []):
-                if str(person.id) == numbered[2] and not person.phone and self._free(person, numbered):
-                    return person
-        same_role = [p for p in self.by_name.get(name, []) if role in p.roles and not (phone and p.phone)
-                     and (not numbered or self._free(p, numbered))]
-        for person in same_role:
-            if (title and person.title == title) or (unit and person.unit_id == unit):
-                return person
-        return same_role[0] if len(same_role) == 1 else None
-
-    def _free(self, person: KnownPerson, numbered: tuple[str, str, str]) -> bool:
-        """Whether ``person`` may be the rows of this 人员编号: no rows of another number are his already."""
-        return self.numbered.get(id(person), numbered) == numbered
-
-    def _person(self, *, name: str, role: str, phone: str | None, title: str | None, unit_name: str | None,
-                roster_row: bool = False, active: bool | None = None, key: str | None = None,
-                post: str | None = None) -> KnownPerson | None:
-        """The person the file means, as the import leaves them; None when a deactivated person is named
-        (by a project row) and kept deactivated. ``active``: what a roster row's 状态 says (None: nothing);
-        ``post``: the code of the project whose row names him (without a phone, the roster row whose 负责项目
-        names it says which namesake he is)."""
-        unit = self._unit(unit_name) if unit_name else None
-        # Rows join by phone, or without one by 人员编号 or a leader's 职务: else a namesake is another person.
-        identity = PersonRow(0, name, role, unit_name, title, phone, (), key=key).identity if roster_row else None
-        if post is not None and not phone:
-            posted = self.posts.get((post, role))
-            identity = posted if posted and posted[0] == name else None
-        person = self.roster_people.get(identity) if identity else None
-        person = person or self._find(name, phone, role, title, unit, identity)
-        if person is not None and identity:
-            self.roster_people[identity] = person
-            if identity[1] == "key":
-                self.numbered.setdefault(id(person), identity)
-        if person is not None and active is not None:
-            (self.said_active if active else self.stopped).add(id(person))
-        if person is None:
-            person = KnownPerson(None, name, phone, title, unit, active is not False, {role},
-                                 ref=len(self.result.new_people))
-            if active is not None:
-                (self.said_active if active else self.stopped).add(id(person))
-            self.result.new_people.append(person)
-            self.people.append(person)
-            if phone:
-                self.by_phone[phone] = person
-            self.by_name.setdefault(name, []).append(person)
-            self.result.added["person"] += 1
-            self.result.changes.append(RowChange("person", "add", name, name, person=person))
-            if roster_row:
-                self.roster.add(id(person))
-                if identity:
-                    self.roster_people[identity] = person
-                    if identity[1] == "key":
-                        self.numbered[id(person)] = identity
-            return person
-        if person.id is None:  # new in this import: the role, and the title or unit of another role's row
-            person.roles.add(role)
-            person.title = person.title or title
-            person.unit_id = person.unit_id or unit
-            person.active = person.active and id(person) not in self.stopped
-            return person
-        self.named.add(person.id)
-        if person.active and id(person) in self.stopped:  # deactivating is /deactivate's (it lists the handover)
-            self._conflict(Conflict(f"stop_marked:{person.id}", "stop_marked", person.name, choice=None))
-        if not person.active and id(person) in self.stopped:  # the file agrees: stays so, in no new post
-            if not roster_row:
-                return None
-        elif not person.active:
-            # Brought back only by a roster row that says 在用, and then as the admin chooses.
-            offered = KEEP if id(person) in self.said_active else None
-            choice = self._conflict(Conflict(f"deactivated:{person.id}", "deactivated", person.name, choice=offered))
-            if choice != FILE:
-                return None
-            person.active = True
-        wanted = {"name": name, "phone": phone, "title": title, "unit_id": unit}
-        for key, value in wanted.items():
-            if value is not None and getattr(person, key) != value:
-                setattr(person, key, value)
-                if key == "phone":
-                    self.by_phone[value] = person
-        if role not in person.roles:
-            person.roles.add(role)
-            self.result.new_roles.append((person, role))
-        before = self.original[id(person)]
-        unit_names = {v: k for k, v in self.units.items()}
-        fields = tuple(FieldChange(k, getattr(before, k), getattr(person, k))
-                       for k in ("name", "phone", "title", "active") if getattr(before, k) != getattr(person, k))
-        if before.unit_id != person.unit_id:
-            fields += (FieldChange("unit", unit_names.get(before.unit_id), unit_names.get(person.unit_id)),)
-        fields += tuple(FieldChange("role", None, r) for r in sorted(person.roles - before.roles))
-        first_time = person.id not in self.touched and id(person) not in self.roster
-        if fields:
-            self.touched[person.id] = person
-            self._person_change(person, fields)
-        elif roster_row and first_time:
-            self.result.unchanged["person"] += 1
-        if roster_row:
-            self.roster.add(id(person))
-        return person
-
-    def _person_change(self, person: KnownPerson, fields: tuple[FieldChange, ...]) -> None:
-        """One change line per person, with every field changed so far (a person may be named twice)."""
-        key = str(person.id)
-        changes = self.result.changes
-        for index, change in enumerate(changes):
-            if change.kind == "person" and change.key == key:
-                changes[index] = RowChange("person", "update", key, person.name, fields)
-                return
-        if id(person) in self.roster:  # counted unchanged as a roster row, changed since by a project row
-            self.result.unchanged["person"] -= 1
-        self.result.changed["person"] += 1
-        changes.append(RowChange("person", "update", key, person.name, fields))
-
-    def _person_row(self, row: PersonRow) -> None:
-        self._person(name=row.name, role=row.role, phone=row.phone, title=row.title, unit_name=row.unit,
-                     roster_row=True, key=row.key,
-                     active=self.statuses.get(row.identity, row.active) if row.identity else row.active)
-
     # projects ----------------------------------------------------------------------------------
 
     def _project_row(self, row: ProjectRow) -> None:
         if row.started_on is not None or row.finished_on is not None:
             self.result.stage_days[row.code] = (row.started_on, row.finished_on)
-        lead_unit = self._unit(row.lead_unit)
-        supporting = tuple(self._unit(name) for name in row.supporting_units)
+        lead_unit = self.people.unit(row.lead_unit)
+        supporting = tuple(self.people.unit(name) for name in row.supporting_units)
         lead = liaison = None
         if row.lead_official:
-            lead = self._person(name=row.lead_official, role="lead", phone=None, title=row.lead_official_title,
-                                unit_name=None, post=row.code)
+            lead = self.people.person(name=row.lead_official, role="lead", phone=None,
+                                      title=row.lead_official_title, unit_name=None, post=row.code)
         if row.liaison:
-            liaison = self._person(name=row.liaison, role="liaison", phone=row.liaison_phone, title=None,
-                                   unit_name=None, post=row.code)
+            liaison = self.people.person(name=row.liaison, role="liaison", phone=row.liaison_phone, title=None,
+                                         unit_name=None, post=row.code)
         wanted: dict[str, Any] = {k: getattr(row, k) for k in PROJECT_FIELDS}
         for key in MONEY_FIELDS:
             wanted[key] = money(wanted[key])
@@ -361,7 +196,7 @@ class _Planner:
         before = {**known.values, "annual_plan": self.state.plans.get(known.id)}
         if before["annual_plan"] != wanted["annual_plan"]:
             self.result.plans.append((known.id, wanted["annual_plan"]))
-        names = self.names
+        names = self.people.names
         fields: list[FieldChange] = []
         people = {"lead_official": (lead, row.lead_official), "liaison": (liaison, row.liaison)}
         for name, (person, named) in people.items():
@@ -378,7 +213,7 @@ class _Planner:
             if blocked:
                 target = current
                 if not same:  # a person the roster marks 停用 named for a post he does not hold
-                    for stopped in (p for p in self.by_name.get(named or "", []) if id(p) in self.stopped and p.id):
+                    for stopped in self.people.stopped_named(named or ""):
                         self._conflict(Conflict(f"deactivated:{stopped.id}", "deactivated", stopped.name, choice=None))
             wanted[f"{name}_id"] = target
             if target != current:
@@ -393,7 +228,7 @@ class _Planner:
             if before["baseline_date"] != self.as_of or before["baseline_year"] != self.as_of.year:
                 wanted.update(baseline_year=self.as_of.year, baseline_date=self.as_of)
         people_keys = ("lead_official_id", "liaison_id")
-        unit_names = {v: k for k, v in self.units.items()}
+        unit_names = {v: k for k, v in self.people.units.items()}
         fields = [FieldChange(k, before[k], v) for k, v in wanted.items()
                   if k not in (*people_keys, "lead_unit_id") and before[k] != v] + fields
         if wanted["lead_unit_id"] != before["lead_unit_id"]:
@@ -432,4 +267,4 @@ class _Planner:
         self.result.covered_reports += count
         rebased = known is not None and after["done_before"] != known.values["done_before"]
         if known is None or new_after != before or rebased:
-            self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count))
+            self.result.year_to_date.append(YearToDate(row.code, row.name, before, new_after, count, known is None))

@@ -31,6 +31,7 @@ class KnownPerson:
     active: bool
     roles: set[str]
     ref: int = 0  # the position among the new people, for new ones
+    key: str | None = None  # 人员编号 as typed in a roster (None: never typed)
 
 
 @dataclass
@@ -125,6 +126,7 @@ class YearToDate:
     before: Decimal
     after: Decimal
     covered_reports: int
+    added: bool = False  # a project the import adds: it had no year-to-date before
 
 
 @dataclass

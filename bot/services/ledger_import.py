@@ -1,10 +1,13 @@
 """The ledger import, one use case for the chat's /import and the CLI's `diaodu import`.
 
-`import_ledger` runs in the caller's session: it reads and checks the files (in a worker thread), reads
-what the database holds once, works out every change in memory (bot.domain.ledger_diff, in a worker
-thread too), and only then writes, in bulk (storage.ledger_import). Until that last step it only reads, so
-a long import holds SQLite's write lock for the few statements of the write alone. A dry run stops before
-writing and says what importing would do.
+`import_ledger` runs in the caller's session: it reads and checks the files (in the running bot's worker
+process, bot.workers, so that the chat goes on being answered: 50,000 rows are some 14 s of CPU; in a worker
+thread for the CLI and the tests), reads what the database holds once, works out every change in memory
+(bot.domain.ledger_diff, in a worker thread: the plan of 50,000 new projects would cost the bot's process more
+to take back from another process, some 24 MB to unpickle in one go, than working it out beside the event loop
+does), and only then writes, in bulk (storage.ledger_import). Until that last step it only reads, so a long
+import holds SQLite's write lock for the few statements of the write alone. A dry run stops before writing and
+says what importing would do.
 
 The baseline's day (截至某日) comes from the file when it names one, else from `as_of` (the admin's answer
 in the chat, `--as-of` on the CLI); a file whose title names an earlier year (「2026年…」 imported in 2027)
@@ -24,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,13 +38,16 @@ from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
 from bot.domain.ledger_rows import ImportIssue
 from bot.domain.node_plan import plan_nodes
 from bot.ledger import read_ledger
+from bot.workers import Workers, off_loop
 from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_import import write_plan
 from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
 
-__all__ = ["ImportResult", "import_ledger", "import_ledger_files"]
+__all__ = ["ISSUES_LISTED", "ImportResult", "import_ledger", "import_ledger_files"]
+
+ISSUES_LISTED = 50  # errors of a ledger listed by the chat and the CLI; the others are counted
 
 
 @dataclass
@@ -89,17 +96,20 @@ async def import_ledger(
     choices: Mapping[str, str] | None = None,
     take_file: bool = False,
     progress: Callable[[int], object] | None = None,
+    workers: Workers | None = None,
 ) -> ImportResult:
     """Import `files` in `session`'s transaction (the caller commits): nothing is written when the files
     have an issue, when the baseline's day is needed and unknown, or in a dry run. `choices` decides the
     conflicts with the chat by key ("keep" or "file"; for the others: the file's version with `take_file`,
-    else keep what was done in the chat)."""
+    else keep what was done in the chat). The files are read and checked in a worker process of `workers`
+    (the running bot's: the chat goes on being answered meanwhile), else in a worker thread, which alone
+    can report `progress` (the CLI's bar)."""
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     phoneless = await people_without_phone(session)
-    ledger = await asyncio.to_thread(read_ledger, list(files), known_units=known, known_projects=codes,
-                                     known_people=phoneless,
-                                     progress=progress, today=to_local(now).date())
+    read = partial(read_ledger, list(files), known_units=known, known_projects=codes, known_people=phoneless,
+                   progress=progress, today=to_local(now).date())
+    ledger = await off_loop(workers, read)
     if ledger.issues:
         return ImportResult(issues=list(ledger.issues), hidden_sheets=ledger.hidden_sheets)
     today = to_local(now).date()

@@ -41,7 +41,7 @@ from bot.domain.progress import previous_week_end
 from bot.domain.standings import Standings
 from bot.services.standings import read_current_inputs, standings_of_each
 from bot.services.standings_worker import compute_packed, unpack
-from bot.workers import Workers
+from bot.workers import Workers, off_loop
 from storage.change_mark import change_mark
 from storage.db import Database
 
@@ -179,9 +179,7 @@ class LiveStandings:
 
     async def off_loop(self, function: Callable[..., T], /, *args: Any) -> T:
         """``function(*args)`` in the worker process when there is one, else in a worker thread."""
-        if self.workers is not None:
-            return await self.workers.run(function, *args)
-        return await asyncio.to_thread(function, *args)
+        return await off_loop(self.workers, function, *args)
 
     async def compute(self) -> Snapshot:
         """Read the data now and build the standings off the event loop; the new snapshot."""

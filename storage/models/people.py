@@ -31,6 +31,8 @@ class Person(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # 人员编号 as the admin typed it in the ledger's roster (the export writes it back); None: never typed
+    ledger_key: Mapped[str | None] = mapped_column(String(50))
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
     roles: Mapped[list[PersonRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")

@@ -7,6 +7,7 @@ The sample ledger has ZD2026-001 城北高速连接线 with an annual plan of 40
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from datetime import datetime
@@ -37,6 +38,21 @@ def ledger_csv(plan: str = "45000") -> bytes:
     text = SAMPLE_CSV.read_text(encoding="utf-8-sig")
     assert "68000,40800,26051" in text
     return text.replace("68000,40800,26051", f"68000,{plan},26051").encode("utf-8-sig")
+
+
+def ledger_csv_with_errors(rows: int) -> bytes:
+    """The sample projects CSV and `rows` more projects, each with an annual plan that is no number."""
+    header, first, *others = SAMPLE_CSV.read_text(encoding="utf-8-sig").splitlines()
+    bad = [first.replace("ZD2026-001", f"ZD2026-9{n:02d}").replace(",40800,", ",四万多,") for n in range(rows)]
+    return "\n".join([header, first, *others, *bad]).encode("utf-8-sig")
+
+
+def listed_errors(reply: str) -> tuple[int, list[str], str]:
+    """How many errors a reply says the ledger has, the lines listing them, and the line after them."""
+    lines = reply.splitlines()
+    [count] = [int(line.split("有 ")[1].split(" 处错误")[0]) for line in lines if "处错误，未导入任何数据" in line]
+    listed = [line for line in lines if line.startswith("- ")]
+    return count, listed, lines[lines.index(listed[-1]) + 1]
 
 
 def ledger_xlsx(plan: int = 45000) -> bytes:
@@ -152,6 +168,31 @@ async def test_a_ledger_with_errors_is_listed_by_row_and_not_imported(desk: Desk
     assert desk.labels(ADMIN_NAME) == ["取消"] and waiting(desk) == []
     fixed = await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv()))  # still waiting for a file
     assert "导入预览" in fixed
+
+
+async def test_a_ledger_with_many_errors_lists_the_first_fifty(desk: Desk) -> None:
+    await desk.send(ADMIN_NAME, "/import")
+
+    reply = await desk.send(ADMIN_NAME, document=upload("台账.csv", ledger_csv_with_errors(60)))
+
+    count, listed, after = listed_errors(reply)
+    assert count == 60 and len(listed) == 50, reply
+    assert listed[0].startswith("- 「台账.csv」第44行【年度计划投资(万元)】") and "不是数字" in listed[0]
+    assert after == "…… 另有 10 处错误未列出"
+
+
+async def test_the_ledger_is_read_in_the_worker_process_when_the_bot_has_one(desk: Desk) -> None:
+    """As `diaodu run` wires it: the file is read and checked in the app's worker process, not in the bot's own
+    (where it would hold the replies to everyone else); the preview and the import are the same."""
+    desk.core.deps.workers = desk.core.workers
+    try:
+        preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+        assert desk.core.workers.started
+        assert "导入预览" in preview and "更新 1" in preview
+        await desk.press(ADMIN_NAME, "确认")
+    finally:
+        await asyncio.to_thread(desk.core.workers.close)
+    assert await annual_plan(desk) == Decimal("45000")
 
 
 async def test_a_new_file_replaces_the_one_waiting_for_confirmation(desk: Desk) -> None:

@@ -173,19 +173,53 @@ async def test_a_person_with_several_roles_keeps_them_all_on_a_fresh_database(db
         assert await _people(fresh) == before
 
 
-def _with_status(source: Path, target: Path, statuses: dict[str, str | None]) -> Path:
-    """The workbook with the 状态 of the roster rows of these names set."""
+def _with_status(source: Path, target: Path, statuses: dict[str, str | None], *, column_name: str = "状态") -> Path:
+    """The workbook with the 状态 (or another column of the roster) of the roster rows of these names set."""
     wb = openpyxl.load_workbook(source)
     sheet = wb["人员名单"]
     header = [cell.value for cell in sheet[1]]
-    column = header.index("状态") + 1 if "状态" in header else len(header) + 1
-    sheet.cell(row=1, column=column, value="状态")
+    column = header.index(column_name) + 1 if column_name in header else len(header) + 1
+    sheet.cell(row=1, column=column, value=column_name)
     for row in range(2, sheet.max_row + 1):
         name = sheet.cell(row=row, column=1).value
         if name in statuses:
             sheet.cell(row=row, column=column, value=statuses[name])
     wb.save(target)
     return target
+
+
+async def test_the_number_typed_for_a_person_comes_back_in_the_export(db: Database, tmp_path: Path) -> None:
+    """The 人员编号 the office types in the roster, for a person with a phone (郝芳) or without (陈建国), is the one the
+    export writes, not an internal id; the export imported again changes nothing, and a fresh database has them."""
+    numbered = _with_status(SAMPLE_XLSX, tmp_path / "numbered.xlsx", {"郝芳": "LY-007", "陈建国": "A01"},
+                            column_name="人员编号")
+    await _import(db, [numbered], as_of=NOW.date().replace(day=20))
+    before = await _ledger(db)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    numbers = {row[0]: row[6] for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"]
+               .iter_rows(min_row=2, values_only=True) if row[6] is not None}
+    assert numbers["郝芳"] == "LY-007" and numbers["陈建国"] == "A01"
+    assert "赵芳" not in numbers  # a phone and no number typed: none needed (without a phone: his internal id)
+    again = await _import(db, [exported])
+    assert not again.added and not again.changed and not again.conflicts, again.changes
+    assert await _ledger(db) == before
+    async with fresh_database("sqlite") as fresh:
+        await _import(fresh, [exported])
+        assert await _ledger(fresh) == before
+
+
+async def test_a_number_typed_later_is_kept_and_said(db: Database, tmp_path: Path) -> None:
+    """A roster numbered after the people were imported: the number is a change of the person (人员编号 （空） →
+    A01), kept; the export writes it."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    numbered = _with_status(SAMPLE_XLSX, tmp_path / "numbered.xlsx", {"陈建国": "A01"}, column_name="人员编号")
+    result = await _import(db, [numbered])
+    assert result.changed["person"] == 1
+    summary = shared_renderer().plain("import_summary", result=result, dry_run=False, take_file=False, limit=30)
+    assert "更新人员 陈建国：人员编号 （空） → A01" in summary, summary
+    exported = await _export(db, tmp_path / "export.xlsx")
+    assert {row[6] for row in openpyxl.load_workbook(exported, read_only=True)["人员名单"]
+            .iter_rows(min_row=2, values_only=True) if row[0] == "陈建国"} == {"A01"}
 
 
 async def test_a_deactivated_person_is_exported_marked_and_stays_deactivated(db: Database, tmp_path: Path) -> None:

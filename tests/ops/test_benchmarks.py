@@ -34,6 +34,8 @@ TINY = {
                    ["goal: first getUpdates", "goal: idle RSS", "verdict:"]),
     "web.py": (["--projects", "60", "--reports", "300", "--problems", "30", "--rounds", "1", "--photos", "1"],
                ["goal: every overview <= 300 ms", "goal: every page <= 1 MB", "verdict:"]),
+    "import_answers.py": (["--projects", "60", "--people", "300", "--interval", "0.05"],
+                          ["goal: answers during a 60-row import", "导入预览", "verdict:"]),
     "ledger_import.py": (["--projects", "40", "--people", "30", "--units", "5"],
                          ["unchanged re-import", "goal <= 10.00 s:", "(projects +0 ~0 =40; people +0 ~0 =30)"]),
 }

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.__main__ import _parser, main
 from bot.cli.diagnosis import Problem
 from bot.cli.parser import usage_error
+from bot.domain.text_width import display_width
 
 
 def _refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
@@ -124,6 +125,25 @@ def test_the_help_is_laid_out_under_chinese_headings(capsys: pytest.CaptureFixtu
     assert out.startswith("用法：diaodu import") and "\n参数：\n" in out and "\n选项：\n" in out
     assert "-h, --help" in out and "显示本帮助并退出" in out and "--dry-run" in out
     assert "usage:" not in out and "show this help" not in out and "options:" not in out
+
+
+@pytest.mark.parametrize("argv", [["calendar", "set"], ["digest"], ["import"], ["groups", "add"], []],
+                         ids=["calendar-set", "digest", "import", "groups-add", "diaodu"])
+def test_the_help_s_columns_line_up_in_a_terminal(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    """A Chinese character takes two columns of a terminal: every argument's help starts in one column whatever
+    its name (日期, --name 节日, --as-of YYYY-MM-DD), and the usage's continued lines start under its first
+    argument."""
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    out = capsys.readouterr().out
+    usage, _, rest = out.partition("\n\n")
+    rows = [re.match(r"^ {2,4}\S(?:.*?\S)? {2,}(?=\S)", line) for line in rest.splitlines()]
+    columns = {display_width(row[0]) for row in rows if row}
+    wrapped = {len(line) - len(line.lstrip()) for line in rest.splitlines() if line.startswith(" " * 8)}
+    assert len(columns) == 1 and wrapped <= columns, out
+    first, *continued = usage.splitlines()
+    under = display_width(first[:first.index("[")])
+    assert all(len(line) - len(line.lstrip()) == under for line in continued), out
 
 
 def test_what_cannot_be_named_is_still_said_in_chinese_with_argparse_s_words() -> None:

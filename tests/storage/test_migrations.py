@@ -286,8 +286,9 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
     assert after.pop("photo_blobs") == []  # a new table, empty
-    assert _without(_without(_without(_without(after, "send_started_at"), "parts_sent"), "baseline_date"),
-                    "replaces_id") == before
+    assert [row["ledger_key"] for row in after["people"]] == [None, None]  # no 人员编号 typed yet
+    assert _without(_without(_without(_without(_without(after, "send_started_at"), "parts_sent"), "baseline_date"),
+                             "replaces_id"), "ledger_key") == before
 
     # The program reads the old rows as it wrote them…
     async with empty_db.session() as session:
@@ -337,8 +338,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     async with empty_db.engine.connect() as conn:
         assert "send_started_at" not in await conn.run_sync(_outbox_columns)
         downgraded = await conn.run_sync(_snapshot)
-    expected = _without(_without(_without(_without(upgraded, "send_started_at"), "parts_sent"), "baseline_date"),
-                        "replaces_id")
+    expected = _without(_without(_without(_without(_without(upgraded, "send_started_at"), "parts_sent"),
+                                                "baseline_date"), "replaces_id"), "ledger_key")
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,10 @@ from bot.channels.wecom import inbox as inbox_module
 from bot.channels.wecom.crypto import parse_xml
 from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
 from bot.channels.wecom.incoming import dedupe_key
+from bot.clock import SHANGHAI
 from bot.config import Settings
 from storage.migrate import upgrade
-from storage.models import Problem
+from storage.models import Problem, Report
 from tests.e2e.harness import running
 from tests.fakes.wecom_api import FakeWeCom
 from tests.wecom.harness import HAO, WeComHarness, wecom_settings
@@ -194,3 +196,26 @@ async def test_diaodu_run_refuses_to_start_where_the_inbox_cannot_be_kept(
     said = str(refused.value)
     assert said.startswith(f"企业微信消息暂存目录 {data / 'wecom-inbox'} 无法写入：")
     assert said.endswith("请检查 DATA_DIR 的位置和权限。")
+
+
+async def test_a_report_recovered_after_midnight_counts_for_the_day_it_was_answered(
+    fake_wecom: FakeWeCom, wecom_core: Core, wc_settings: Settings, tmp_path: Path
+) -> None:
+    """A report answered at 23:50 on Monday, the process killed before it was handled, and recovered at the start on
+    Tuesday: Monday's report, as the liaison sent it (its own time, not the clock's at the handling)."""
+    folder = tmp_path / "inbox"
+    clock = wecom_core.clock
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as before:
+        await before.bind(HAO, "郝芳")
+    monday_night = datetime(2026, 11, 23, 23, 50, tzinfo=SHANGHAI)
+    key, userid, fields = message(fake_wecom, HAO, "ZD2026-001 850万 桩基完成")
+    died_with(folder, [(key, userid, monday_night.timestamp(), fields)])
+    clock.set(datetime(2026, 11, 24, 0, 30, tzinfo=SHANGHAI))  # restarted on Tuesday
+    mark = len(fake_wecom.calls)
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=folder)) as after:
+        await after.channel.idle(timeout=30)
+        async with after.session() as session:
+            days = list((await session.scalars(select(Report.local_day))).all())
+    assert days == [date(2026, 11, 23)]
+    assert any("850" in shown for shown in fake_wecom.shown(HAO, since=mark))
+    assert journals(folder) == []

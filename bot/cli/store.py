@@ -139,9 +139,9 @@ async def restore(settings: Settings, args: argparse.Namespace) -> int:
         info = await restore_sqlite(args.file, settings.database_url, force=args.force)
         say("backup", step="restored", info=info, restored_from=args.file)
         photos = await restore_photos(args.file, store)
+        inbox = await asyncio.to_thread(restore_inbox, args.file, settings.data_dir / FOLDER)
     except BackupError as error:
         raise CliError.said(error) from error
-    inbox = await asyncio.to_thread(restore_inbox, args.file, settings.data_dir / FOLDER)
     say("backup", step="restored_photos", photos=photos, store=store, upgrade=needs_upgrade(info), inbox=inbox)
     return 0
 

@@ -20,8 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.channels.wecom.inbox import SUFFIX, Answered, journal_lines, open_in, outstanding
+from bot.ops.backup import BackupError
 
 BACKED_UP = "journal" + SUFFIX  # the one journal of a backup's inbox folder
+
+
+class InboxBackupError(BackupError):
+    """The WeCom messages that could not be saved or put back (``inbox_failed``, worded as a BackupError's)."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,18 @@ def read_inbox(folder: Path) -> list[Answered]:
     return open_in(folder) if folder.is_dir() else []
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _write_private(path: Path, data: bytes, *, restoring: bool) -> None:
     try:
-        if os.write(fd, data) != len(data):
-            raise OSError(f"{path}: not written whole")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(f"{path}: not written whole")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise InboxBackupError("inbox_failed", path=path, error=error, restoring=restoring) from error
 
 
 def save_inbox(messages: list[Answered], database_backup: Path) -> InboxCopy | None:
@@ -58,7 +66,7 @@ def save_inbox(messages: list[Answered], database_backup: Path) -> InboxCopy | N
     if not messages:
         return None
     where = inbox_beside(database_backup)
-    _write_private(where / BACKED_UP, journal_lines(messages))
+    _write_private(where / BACKED_UP, journal_lines(messages), restoring=False)
     return InboxCopy(where=where, messages=len(messages))
 
 
@@ -71,5 +79,5 @@ def restore_inbox(database_backup: Path, folder: Path) -> InboxCopy | None:
     messages = outstanding(saved.read_bytes())
     if not messages:
         return None
-    _write_private(folder / f"{time.time_ns()}-restored{SUFFIX}", journal_lines(messages))
+    _write_private(folder / f"{time.time_ns()}-restored{SUFFIX}", journal_lines(messages), restoring=True)
     return InboxCopy(where=folder, messages=len(messages))

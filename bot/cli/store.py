@@ -80,9 +80,9 @@ async def export(settings: Settings, out: Path | None) -> int:
 
 
 async def backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.wecom.inbox import FOLDER
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, backup_sqlite, default_backup_path, is_sqlite_url, postgres_advice
-    from bot.channels.wecom.inbox import FOLDER
     from bot.ops.inbox_backup import read_inbox, save_inbox
     from bot.ops.photo_backup import backup_photos
 
@@ -124,9 +124,9 @@ def _local(store) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.wecom.inbox import FOLDER
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, is_sqlite_url, needs_upgrade, postgres_advice, restore_sqlite
-    from bot.channels.wecom.inbox import FOLDER
     from bot.ops.inbox_backup import restore_inbox
     from bot.ops.photo_backup import restore_photos
 

@@ -134,20 +134,22 @@ class ChannelGate:
         """A send of ``channel`` got an answer (sent, or refused for a reason of the message or its chat)."""
         self.streaks.answered(channel)
 
-    async def send_failed(self, channel: str, error: BaseException, *, trial: bool) -> None:
+    async def send_failed(self, channel: str, error: BaseException, *, trial: bool) -> bool:
         """A send of ``channel`` failed for a passing reason (``error``). The channel's trial meeting it: the channel
         is still down, probed again later. Otherwise, once every send has failed so for a while
-        (``SendStreaks``), the channel is down (``down``)."""
+        (``SendStreaks``), the channel is down (``down``): True then (this send's notice is held like the others)."""
         if trial:
             self.breakers.probe_failed(channel, self.clock.now())
             log.warning("channel %s: the trial notice failed (%s); next probe at %s", channel, describe(error),
                         self._next_probe(channel))
-            return
+            return False
         if self.breakers.state(channel) != UP:
-            return
+            return False
         fault = self.streaks.failed(channel, error, self.clock.now())
-        if fault is not None:
-            await self.down(channel, fault)
+        if fault is None:
+            return False
+        await self.down(channel, fault)
+        return True
 
     async def works(self, channel: str) -> None:
         """A trial got through (or was refused for a reason of its own): the channel works again."""

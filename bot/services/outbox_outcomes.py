@@ -116,7 +116,8 @@ class Outcomes:
             return await self.record(message, "failed", outbox_sending.mark_failed, error=describe(error),
                                      **progress), None
         if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
-            await self.gate.send_failed(channel, error, trial=trial)
+            if await self.gate.send_failed(channel, error, trial=trial):
+                return await self.hold(message, **progress)  # due for the first trial, not after its backoff
         else:
             log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
         # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.

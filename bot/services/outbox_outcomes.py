@@ -115,22 +115,24 @@ class Outcomes:
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
             return await self.record(message, "failed", outbox_sending.mark_failed, error=describe(error),
                                      **progress), None
+        down = False
         if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
-            if await self.gate.send_failed(channel, error, trial=trial):
-                return await self.hold(message, **progress)  # due for the first trial, not after its backoff
+            down = await self.gate.send_failed(channel, error, trial=trial)
         else:
             log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
         # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.
-        return await self._retry_or_give_up(message, error, progress)
+        return await self._retry_or_give_up(message, error, progress, now=down)
 
     async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
-                                progress: Mapping[str, int]) -> Outcome:
+                                progress: Mapping[str, int], *, now: bool = False) -> Outcome:
+        """Fail the row for good, or have it tried again after its backoff (``now``: at once; its channel was found
+        down by this very send, so the row waits, held, for the channel's first trial instead)."""
         error = describe(exc)
         if message.attempts >= self.max_attempts and self.clock.now() - message.created_at >= self.retry_for:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
             return await self.record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None
-        at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
+        at = self.clock.now() + timedelta(seconds=0 if now else self.backoff(message.attempts))
         return await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
 
     def backoff(self, attempts: int) -> float:

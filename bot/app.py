@@ -8,7 +8,7 @@ import logging
 import signal
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -255,7 +255,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         metrics_handler,
     )
     from bot.services import album_waits
-    from jobs.clock_watch import ClockWatch
+    from jobs.clock_watch import ClockWatch, outbox_due_times_back
     from jobs.scheduler import catch_up
     from storage.leader import lead, leadership_for
     from storage.settings import load_digest_settings
@@ -350,7 +350,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             sender_stop = asyncio.Event()
             scheduler.start(paused=True)  # the jobs run while this process leads
             # a step of the wall clock backward would hold the ticks up for as long (jobs.clock_watch)
-            clock_watching = asyncio.create_task(ClockWatch(scheduler).run(closing), name="clock-watch")
+            # and the outbox's retries stored before it as late (moved back by the leader, whose sender stored them)
+            async def retries_back(by: timedelta) -> None:
+                if leadership.is_leader:
+                    await outbox_due_times_back(core.db, core.clock, by)
+
+            clock_watching = asyncio.create_task(ClockWatch(scheduler, stepped_back=retries_back).run(closing),
+                                                 name="clock-watch")
             settle_heap()  # start-up is done: what exists now lives as long as the process
 
             keeping: asyncio.Task[None] | None = None

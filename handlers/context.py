@@ -64,8 +64,10 @@ class Context:
 
     @property
     def today(self) -> date:
-        """The local day of `now`: one message is handled on one day, even across midnight."""
-        return to_local(self.now).date()
+        """The local day of `now`: one message is handled on one day, even across midnight. A message the bot took
+        in long before it could handle it (``Incoming.answered_at``: recovered after a restart) counts for the day
+        it was taken in: a report sent at 23:50 on Monday and handled on Tuesday is Monday's."""
+        return to_local(self.msg.answered_at or self.now).date()
 
     @property
     def bound(self) -> bool:

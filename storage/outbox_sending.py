@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select, update
@@ -137,6 +137,21 @@ async def next_due_at(session: AsyncSession, *, channels: Collection[str] | None
     if channels is not None:
         query = query.where(OutboxMessage.channel.in_(list(channels)))
     return await session.scalar(query)
+
+
+async def due_times_back(session: AsyncSession, *, by: timedelta, now: datetime) -> int:
+    """The wall clock stepped back ``by``: the pending rows due later than ``now`` (a retry's backoff, flood
+    control's wait, an album's notice: each stored as "now" plus seconds to minutes, "now" read before the step)
+    fall due ``by`` earlier, never before ``now``; how many moved. Rows being sent keep their lease: their sender
+    may still be at work on them."""
+    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.next_attempt_at).where(
+        OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at > now))).all()
+    for message_id, due in rows:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                          OutboxMessage.state == PENDING)
+                              .values(next_attempt_at=max(now, due - by))
+                              .execution_options(synchronize_session=False))
+    return len(rows)
 
 
 # ---------------------------------------------------------------- recording outcomes

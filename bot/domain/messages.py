@@ -95,6 +95,9 @@ class Incoming:
     # When the user sent it, as the channel says (Telegram's message date; None when the channel does not say):
     # a bot behind a backlog handles a message well after it was sent (bot.domain.albums).
     sent_at: datetime | None = None
+    # When the bot took the message in, for one handled long after (a WeCom message answered before a restart and
+    # recovered from the inbox's journal): the day it counts for (``Context.today``); None: handled as it comes.
+    answered_at: datetime | None = None
     # The id of the message this one answers (Telegram's reply to a message), in its chat; "" when none.
     reply_to: str = ""
     # Sent in a group in the group's own name (Telegram's anonymous group admin): who sent it is unknown.

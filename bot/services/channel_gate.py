@@ -5,6 +5,10 @@ claim rows of, which notice of a channel on trial is the trial, runs the probes,
 logs it and has the admins told (``bot.services.channel_notices``). A row of a channel that is down is
 handed back unsent, no try counted, and is not claimed again until the channel works.
 
+A channel whose every send fails for a passing reason for a while (``bot.services.send_streaks``: Telegram's
+``sendMessage`` answering 5xx while polling works) is down alike, told and held the same way; a trial that meets a
+passing failure again puts the next probe off, as one meeting the fault does.
+
 A channel that sends but does not receive (Telegram cannot deliver to the webhook) holds nothing: the gate
 keeps the fault for the health check (``receiving_faults``), logs it and has the admins told, on every channel
 that works, this one included.
@@ -20,6 +24,7 @@ from bot.channels.base import ChannelDown, Transport
 from bot.clock import Clock
 from bot.services.channel_breaker import TRIAL, UP, ChannelBreakers, ChannelFault
 from bot.services.channel_notices import ChannelNotices
+from bot.services.send_streaks import SendStreaks
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,7 @@ class ChannelGate:
         self._trials: dict[str, int] = {}  # channel on trial -> the id of the notice trying it
         self._recalled = False
         self.receiving_faults: dict[str, ChannelFault] = {}  # channel -> why messages to the bot do not reach it
+        self.streaks = SendStreaks()
 
     def states(self) -> dict[str, ChannelFault | None]:
         """Each channel, with its fault while it is down (None: up)."""
@@ -123,6 +129,27 @@ class ChannelGate:
         fault = self.breakers.fault(channel)
         if fault is not None:
             await self._tell(fault, down=True)
+
+    def answered(self, channel: str) -> None:
+        """A send of ``channel`` got an answer (sent, or refused for a reason of the message or its chat)."""
+        self.streaks.answered(channel)
+
+    async def send_failed(self, channel: str, error: BaseException, *, trial: bool) -> bool:
+        """A send of ``channel`` failed for a passing reason (``error``). The channel's trial meeting it: the channel
+        is still down, probed again later. Otherwise, once every send has failed so for a while
+        (``SendStreaks``), the channel is down (``down``): True then (this send's notice is held like the others)."""
+        if trial:
+            self.breakers.probe_failed(channel, self.clock.now())
+            log.warning("channel %s: the trial notice failed (%s); next probe at %s", channel, describe(error),
+                        self._next_probe(channel))
+            return False
+        if self.breakers.state(channel) != UP:
+            return False
+        fault = self.streaks.failed(channel, error, self.clock.now())
+        if fault is None:
+            return False
+        await self.down(channel, fault)
+        return True
 
     async def works(self, channel: str) -> None:
         """A trial got through (or was refused for a reason of its own): the channel works again."""

@@ -5,7 +5,8 @@
 - ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
   backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
   ``last_error`` once the row has had ``max_attempts`` tries and was queued ``retry_for`` ago (15 minutes: an
-  outage shorter than that fails nothing);
+  outage shorter than that fails nothing); every send of a channel failing so for two minutes makes the channel
+  down, as ``ChannelDown`` below (``bot.services.send_streaks``), and its other notices are held from then on;
 - ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
@@ -81,6 +82,8 @@ class Outcomes:
         trial = self.gate.end_trial(message)
         if trial and (error is None or isinstance(error, (RecipientBlocked, PermanentError))):
             await self.gate.works(channel)  # the channel answered: its setup is right again
+        if error is None or isinstance(error, (RetryLater, RecipientBlocked, PermanentError)):
+            self.gate.answered(channel)  # the channel answered, whatever it said of this message
         if error is None:
             return await self.record(message, "sent", outbox_sending.mark_sent, also=also, now=self.clock.now()), None
         # Messages of the reply that got through before the failure are not sent again.
@@ -112,19 +115,24 @@ class Outcomes:
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
             return await self.record(message, "failed", outbox_sending.mark_failed, error=describe(error),
                                      **progress), None
-        if not isinstance(error, (TransientError, TimeoutError)):
+        down = False
+        if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
+            down = await self.gate.send_failed(channel, error, trial=trial)
+        else:
             log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
         # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.
-        return await self._retry_or_give_up(message, error, progress)
+        return await self._retry_or_give_up(message, error, progress, now=down)
 
     async def _retry_or_give_up(self, message: OutboxMessage, exc: BaseException,
-                                progress: Mapping[str, int]) -> Outcome:
+                                progress: Mapping[str, int], *, now: bool = False) -> Outcome:
+        """Fail the row for good, or have it tried again after its backoff (``now``: at once; its channel was found
+        down by this very send, so the row waits, held, for the channel's first trial instead)."""
         error = describe(exc)
         if message.attempts >= self.max_attempts and self.clock.now() - message.created_at >= self.retry_for:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
             return await self.record(message, "failed", outbox_sending.mark_failed, error=error, **progress), None
-        at = self.clock.now() + timedelta(seconds=self.backoff(message.attempts))
+        at = self.clock.now() + timedelta(seconds=0 if now else self.backoff(message.attempts))
         return await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
 
     def backoff(self, attempts: int) -> float:

@@ -1,5 +1,5 @@
 """`diaodu run` noticing Telegram's troubles while no notice is due: a Bot API that does not answer at start-up,
-polling that fails, a token refused while polling. The admins hear of it once on WeCom, ``/readyz`` names it,
+polling that fails, a token refused while polling; and a Bot API that fails every send while polling works. The admins hear of it once on WeCom, ``/readyz`` names it,
 and once Telegram works again they hear that once too; a token accepted again gets polling going again. The
 fake Bot API and the fake WeCom server over HTTP, serve() as `diaodu run` runs it."""
 
@@ -9,18 +9,20 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import ClientSession
 
 from bot.channels import telegram_serving
-from storage import people
+from bot.domain.messages import Reply
+from bot.services import channel_breaker, send_streaks
+from storage import outbox, people
 from storage.db import Database
 from storage.models import Person, PersonRole
 from tests.e2e.harness import serving
-from tests.e2e.test_telegram_late import both_channels, unfrozen_heap  # noqa: F401 - a fixture
+from tests.e2e.test_telegram_late import both_channels, rows, unfrozen_heap  # noqa: F401 - a fixture
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWeCom
 from tests.polling import until
@@ -165,3 +167,47 @@ async def test_polling_that_stops_reaching_the_bot_api_is_told_once_and_its_end_
         await until(lambda: _ok(port), "/readyz 200")
         await asyncio.sleep(0.5)
         assert len(told(wecom)) == before + 2
+
+
+async def test_a_bot_api_failing_every_send_while_polling_works_is_told_once_and_its_end_too(
+    fake_api: FakeBotAPI, tmp_path: Path, unfrozen_heap: None, quick_watch: None,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sendMessage answering 502 while getUpdates and getMe answer: after the grace (half a second here, two minutes
+    in service) /readyz names it, the admins hear it once on WeCom, the notice is held, not failed; once sends get
+    through, it goes out once and the admins hear that once."""
+    monkeypatch.setattr(send_streaks, "GRACE", timedelta(seconds=0.5))
+    monkeypatch.setattr(channel_breaker, "probe_interval", lambda probes, **_: timedelta(seconds=0.5))
+    async with served(fake_api, tmp_path) as bot:
+        wecom, port = bot.wecom, bot.port
+        before = await polling(fake_api, wecom, port)
+        fake_api.inject_fault("sendMessage", status=502)  # a proxy before the Bot API failing sends only
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'serve.sqlite3'}")  # test_telegram_late.both_channels'
+        try:
+            async with db.session() as session:
+                await outbox.enqueue_for_chat(session, channel="telegram", chat_id=str(HAO_TELEGRAM),
+                                              reply=Reply(html="Telegram通知"), key="telegram-1", now=datetime.now(UTC))
+            await until(told_times(wecom, before + 1), "the admins told on WeCom", 60)
+            assert "发出的消息已连续几分钟全部失败" in told(wecom)[-1]
+            status, report = await ready(port)
+            assert status == 503
+            assert report["channel_faults"]["telegram"]["reason"] == "sends_failing"  # type: ignore[index]
+            assert "channel telegram down: sends_failing" in report["problems"]  # type: ignore[operator]
+            assert fake_api.calls_of("getUpdates", ok=True) and fake_api.calls_of("sendMessage", ok=True) == []
+            [row] = await rows(db, "telegram")
+            assert row.state in ("pending", "sending"), (row.state, row.attempts, row.last_error)
+            await asyncio.sleep(1.5)  # probes and a trial meeting the 502 again tell nobody again
+            assert len(told(wecom)) == before + 1 and (await ready(port))[0] == 503
+
+            fake_api.clear_faults("sendMessage")
+            [sent] = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, ok=True, timeout=60)
+            assert sent["text"] == "Telegram通知"
+            await until(told_times(wecom, before + 2), "the admins told it works again", 30)
+            assert "已恢复发送" in told(wecom)[-1]
+            await until(lambda: _ok(port), "/readyz 200")
+            await asyncio.sleep(0.5)
+            assert len(told(wecom)) == before + 2
+            assert len(fake_api.calls_of("sendMessage", ok=True, chat_id=HAO_TELEGRAM)) == 1
+            assert [r.state for r in await rows(db, "telegram")] == ["sent"]
+        finally:
+            await db.dispose()

@@ -6,20 +6,30 @@ sees as the wall clock moving against the monotonic clock (a wall clock given to
 
 What users expect: the 18:00 reminders run once, however the clock jumps (not skipped when it jumps over 18:00,
 not twice when it shows 18:00 again), and the escalation tick neither runs a burst of missed ticks nor stands
-still for an hour."""
+still for an hour; nor does a notice waiting to be tried again wait an hour more after the clock went back an
+hour."""
 
 from __future__ import annotations
 
 import asyncio
 import time as clock
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
+from functools import partial
 
+import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
 
-from bot.clock import SHANGHAI
-from jobs.clock_watch import ClockWatch
+from bot.clock import SHANGHAI, FrozenClock
+from bot.domain.messages import Reply
+from jobs.clock_watch import ClockWatch, outbox_due_times_back
 from jobs.scheduler import DIGEST_JOB, ESCALATION_JOB, REMINDER_JOB, build_scheduler
+from storage import outbox, outbox_sending
+from storage.db import Database
+from storage.models import OutboxMessage
+from tests.databases import BACKENDS, fresh_database
 from tests.polling import until
 
 EVENING = REMINDER_JOB.format(time(18, 0))
@@ -94,3 +104,44 @@ async def test_a_step_backward_puts_the_ticks_back_on_time_and_leaves_the_remind
         assert ran == Counter()
     finally:
         scheduler.shutdown(wait=False)
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    async with fresh_database(request.param) as database:
+        yield database
+
+
+async def test_a_step_backward_brings_the_outbox_retries_stored_before_it_back_on_time(db: Database) -> None:
+    before = datetime(2026, 12, 7, 18, 0, tzinfo=SHANGHAI)
+    clock_ = FrozenClock(before)
+    due = {"retry": before + timedelta(seconds=8), "flood": before + timedelta(minutes=10), "now": before}
+    async with db.session() as session:
+        for key, at in due.items():  # stored as the sender stores a retry: due then
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id="1001", reply=Reply(html=key),
+                                          key=key, now=before - timedelta(minutes=1), due=at)
+        await outbox.enqueue_for_chat(session, channel="wecom", chat_id="HaoFang", reply=Reply(html="sending"),
+                                      key="sending", now=before)
+        [sending] = await outbox_sending.claim_due_messages(session, now=before, limit=10,
+                                                           lease_until=before + timedelta(minutes=10),
+                                                           channels=["wecom"])
+    assert sending.chat_id == "HaoFang"
+    monotonic = clock.monotonic()
+    watch = ClockWatch(scheduler_counting(Counter()), wall=lambda: clock_.now().timestamp(),
+                       monotonic=lambda: monotonic, stepped_back=partial(outbox_due_times_back, db, clock_))
+    assert abs(await watch.check()) < 1  # no step: nothing moves
+
+    clock_.advance(hours=-1)  # NTP steps the clock back an hour
+    async with db.session() as session:  # a retry stored after the step, before the watch looked
+        await outbox.enqueue_for_chat(session, channel="telegram", chat_id="1003", reply=Reply(html="after"),
+                                      key="after", now=clock_.now(), due=clock_.now() + timedelta(seconds=4))
+    assert await watch.check() < -3599
+    async with db.session() as session:
+        found = {row.payload["html"]: row for row in (await session.scalars(select(OutboxMessage))).all()}
+    now = clock_.now()
+    assert found["retry"].next_attempt_at == now + timedelta(seconds=8)  # as meant, not an hour later
+    assert found["flood"].next_attempt_at == now + timedelta(minutes=10)
+    assert found["now"].next_attempt_at == now  # due at once, as before the step
+    assert found["after"].next_attempt_at == now  # at most its own 4 s early
+    assert found["sending"].next_attempt_at == before + timedelta(minutes=10)  # a lease kept
+    assert abs(await watch.check()) < 1 and found["retry"].state == "pending"  # told once

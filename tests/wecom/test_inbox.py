@@ -3,7 +3,9 @@ one to start, in the order its messages were answered; one a running process hol
 is skipped; the journal is emptied when nothing is left open, and rewritten with the open ones past its size
 limit under steady traffic. Through the channel: messages recovered are handled
 before new ones, also when they were marked seen before the crash, and one the router had handled already is not
-acted on again.
+acted on again; a report recovered after midnight counts for the day it was answered. Through `diaodu backup`,
+`diaodu restore` and `diaodu run`: a message left in a journal is kept by the backup and handled once after a
+restore.
 
 A process that "dies" is a child Python process that writes to its inbox and ends with ``os._exit`` (nothing
 closed, as when it is killed).
@@ -16,21 +18,31 @@ import json
 import os
 import subprocess
 import sys
+import time
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from bot.__main__ import main
 from bot.app import ConfigurationError, Core, serve
 from bot.channels.wecom import inbox as inbox_module
 from bot.channels.wecom.crypto import parse_xml
 from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
 from bot.channels.wecom.incoming import dedupe_key
+from bot.clock import SHANGHAI, SystemClock
 from bot.config import Settings
+from bot.services.ledger_import import import_ledger_files
+from storage import people
+from storage.audit import Actor
+from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Problem
-from tests.e2e.harness import running
+from storage.models import Problem, Report
+from tests.e2e.harness import running, serving
 from tests.fakes.wecom_api import FakeWeCom
+from tests.ops.helpers import SAMPLE
+from tests.polling import until
 from tests.wecom.harness import HAO, WeComHarness, wecom_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,3 +206,81 @@ async def test_diaodu_run_refuses_to_start_where_the_inbox_cannot_be_kept(
     said = str(refused.value)
     assert said.startswith(f"企业微信消息暂存目录 {data / 'wecom-inbox'} 无法写入：")
     assert said.endswith("请检查 DATA_DIR 的位置和权限。")
+
+
+async def test_a_report_recovered_after_midnight_counts_for_the_day_it_was_answered(
+    fake_wecom: FakeWeCom, wecom_core: Core, wc_settings: Settings, tmp_path: Path
+) -> None:
+    """A report answered at 23:50 on Monday, the process killed before it was handled, and recovered at the start on
+    Tuesday: Monday's report, as the liaison sent it (its own time, not the clock's at the handling)."""
+    folder = tmp_path / "inbox"
+    clock = wecom_core.clock
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings)) as before:
+        await before.bind(HAO, "郝芳")
+    monday_night = datetime(2026, 11, 23, 23, 50, tzinfo=SHANGHAI)
+    key, userid, fields = message(fake_wecom, HAO, "ZD2026-001 850万 桩基完成")
+    died_with(folder, [(key, userid, monday_night.timestamp(), fields)])
+    clock.set(datetime(2026, 11, 24, 0, 30, tzinfo=SHANGHAI))  # restarted on Tuesday
+    mark = len(fake_wecom.calls)
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=folder)) as after:
+        await after.channel.idle(timeout=30)
+        async with after.session() as session:
+            days = list((await session.scalars(select(Report.local_day))).all())
+    assert days == [date(2026, 11, 23)]
+    assert any("850" in shown for shown in fake_wecom.shown(HAO, since=mark))
+    assert journals(folder) == []
+
+
+async def test_a_message_left_in_the_journal_is_backed_up_restored_and_handled_once_by_diaodu_run(
+    fake_wecom: FakeWeCom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A problem raised in WeCom, answered and not handled when the bot was killed; `diaodu backup` keeps it beside
+    the database copy, `diaodu restore` on a new machine puts it back, and `diaodu run` there handles it, once."""
+    data = tmp_path / "data"
+    data.mkdir()
+    url = f"sqlite+aiosqlite:///{data / 'diaodu.sqlite3'}"
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    try:
+        clock = SystemClock()
+        assert not (await import_ledger_files(db, clock, [SAMPLE], actor=Actor(label="test", channel="cli"))).issues
+        async with db.session() as session:
+            [hao] = await people.find_people_by_name(session, name="郝芳")
+            await people.bind_account(session, person=hao, channel="wecom", external_id=HAO, chat_id=HAO,
+                                      display_name=None, now=clock.now())
+    finally:
+        await db.dispose()
+    fake_wecom.add_user(HAO)
+    key, userid, fields = message(fake_wecom, HAO, "/issue ZD2026-001 用地 备份前收到")
+    died_with(data / "wecom-inbox", [(key, userid, time.time(), fields)])
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(data))
+    backup = tmp_path / "backups" / "diaodu.sqlite3"
+    assert await asyncio.to_thread(main, ["backup", "--out", str(backup)]) == 0
+    assert "已备份企业微信已收到、尚未处理的消息 1 条" in capsys.readouterr().out
+
+    elsewhere = tmp_path / "elsewhere"  # the machine lost with its data: the backup restored on another
+    restored = f"sqlite+aiosqlite:///{elsewhere / 'diaodu.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", restored)
+    monkeypatch.setenv("DATA_DIR", str(elsewhere))
+    assert await asyncio.to_thread(main, ["restore", str(backup)]) == 0
+    assert "已恢复企业微信已收到、尚未处理的消息 1 条" in capsys.readouterr().out
+    assert len(journals(elsewhere / "wecom-inbox")) == 1
+
+    settings = wecom_settings(fake_wecom, DATABASE_URL=restored, DATA_DIR=str(elsewhere), HTTP_HOST="127.0.0.1",
+                              HTTP_PORT=0)
+    task, stop, _port = await serving(settings)
+    try:
+        await until(lambda: any("已登记" in shown for shown in fake_wecom.shown(HAO)), "the problem raised", 60)
+        await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    db = Database(restored)
+    try:
+        async with db.session() as session:
+            assert list((await session.scalars(select(Problem.text))).all()) == ["备份前收到"]
+    finally:
+        await db.dispose()
+    assert len([shown for shown in fake_wecom.shown(HAO) if "已登记" in shown]) == 1
+    assert journals(elsewhere / "wecom-inbox") == []

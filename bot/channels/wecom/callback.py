@@ -33,7 +33,9 @@
   in the order they were answered. Such a message may have been marked seen (or even handled) just before
   the crash, so it is handled whatever the mark says: the router's record of what it handled
   (``Incoming.key``) keeps a message that changed something from being acted on twice, and only a message
-  that changed nothing (``/help``) may be answered twice. Without an inbox (the tests' default), or when the
+  that changed nothing (``/help``) may be answered twice. It counts for the day it was answered
+  (``Incoming.answered_at``): a report answered at 23:50 and recovered after midnight is the day before's.
+  Without an inbox (the tests' default), or when the
   journal cannot be written (a full disk: logged, counted as ``inbox_failed``), the message lives only in
   memory until handled, and a crash loses it.
 - What a message means is ``bot.channels.wecom.incoming``'s business; how replies go out,
@@ -52,6 +54,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -130,8 +133,8 @@ class WeComChannel:
         self.greet_every = greet_every
         self.stats: Counter[str] = Counter()
         self.inbox = inbox
-        # per user: (key, fields, recovered from the inbox after a restart)
-        self._queues: dict[str, deque[tuple[str, dict[str, str], bool]]] = {}
+        # per user: (key, fields, when answered if recovered from the inbox after a restart, else None)
+        self._queues: dict[str, deque[tuple[str, dict[str, str], float | None]]] = {}
         self._queued: set[str] = set()  # keys of the messages queued or being handled in this process
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
@@ -233,10 +236,10 @@ class WeComChannel:
                 self.stats["inbox_failed"] += 1
                 log.warning("WeCom inbox: could not write message %s; it is kept in memory only", key, exc_info=True)
         self.stats["queued"] += 1
-        self._enqueue(userid, key, fields, recovered=False)
+        self._enqueue(userid, key, fields, recovered=None)
         return 200
 
-    def _enqueue(self, userid: str, key: str, fields: dict[str, str], *, recovered: bool) -> None:
+    def _enqueue(self, userid: str, key: str, fields: dict[str, str], *, recovered: float | None) -> None:
         self._queued.add(key)
         self._pending += 1
         self._idle.clear()
@@ -250,7 +253,7 @@ class WeComChannel:
             return
         for answered in self.inbox.recovered:
             self.stats["recovered"] += 1
-            self._enqueue(answered.userid, answered.key, answered.fields, recovered=True)
+            self._enqueue(answered.userid, answered.key, answered.fields, recovered=answered.at)
         self.inbox.recovered = []
 
     async def _first_sighting(self, key: str) -> bool:
@@ -282,9 +285,9 @@ class WeComChannel:
                 key, fields, recovered = queue.popleft()
                 try:
                     # a message recovered may have been marked by this process before it stopped: handled anyway
-                    if await self._first_sighting(key) or recovered:
+                    if await self._first_sighting(key) or recovered is not None:
                         self.stats["accepted"] += 1
-                        await self._process(userid, fields)
+                        await self._process(userid, fields, answered_at=recovered)
                     else:
                         self.stats["duplicate"] += 1
                 except Exception:
@@ -302,7 +305,9 @@ class WeComChannel:
             if self._pending == 0:
                 self._idle.set()
 
-    async def _process(self, userid: str, fields: dict[str, str]) -> None:
+    async def _process(self, userid: str, fields: dict[str, str], *, answered_at: float | None = None) -> None:
+        """Handle one message; one recovered after a restart (``answered_at``: when the callback answered it) counts
+        for that day (``Incoming.answered_at``)."""
         choices = await self.transport.numbered_choices(userid)
         msgtype = (fields.get("MsgType") or "").strip().lower()
         event = (fields.get("Event") or "").strip().lower()
@@ -313,6 +318,8 @@ class WeComChannel:
             self.stats["ignored"] += 1
             return
         incoming = replace(incoming, numbered_choices=bool(choices))
+        if answered_at is not None:
+            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC))
         async with self._handling:
             outcome = await self.router.handle(incoming)
         self.stats["handled"] += 1

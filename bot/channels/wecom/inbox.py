@@ -21,6 +21,8 @@ again).
   they were answered, to be handled before any new message.
 - A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
   that does not read is skipped.
+- ``diaodu backup`` keeps what the journals hold not done (``open_in``) beside the database copy, and ``diaodu
+  restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FOLDER = "wecom-inbox"  # the folder of DATA_DIR holding the journals
 SUFFIX = ".jsonl"
 COMPACT_BYTES = 1 << 20  # a journal past this, with messages still open, is rewritten with only those
 _datasync = getattr(os, "fdatasync", os.fsync)
@@ -56,6 +60,11 @@ class Answered:
 
 def _line(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, separators=(",", ":")) + "\n").encode()
+
+
+def journal_lines(messages: Iterable[Answered]) -> bytes:
+    """The lines of a journal saying that ``messages`` were answered (and are not done)."""
+    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields}) for a in messages)
 
 
 def _read(fd: int) -> bytes:
@@ -98,6 +107,20 @@ def _still_there(fd: int, path: Path) -> bool:
         return False
 
 
+def open_in(folder: Path) -> list[Answered]:
+    """What the journals of ``folder`` hold answered and not done, in the order answered, read without taking any
+    over (those of running processes too): what a backup keeps."""
+    found: dict[str, Answered] = {}
+    for path in sorted(Path(folder).glob("*" + SUFFIX)):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # handled and deleted meanwhile, or taken over
+            continue
+        for answered in outstanding(data):
+            found.setdefault(answered.key, answered)
+    return sorted(found.values(), key=lambda a: a.at)
+
+
 class Inbox:
     """This process's journal of the messages answered and not yet handled (see the module's docstring)."""
 
@@ -128,8 +151,7 @@ class Inbox:
             taken, recovered = cls._take_over(folder, path)
             try:
                 if recovered:
-                    os.write(fd, b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields})
-                                          for a in recovered))
+                    os.write(fd, journal_lines(recovered))
                     _datasync(fd)
                 for old, _old_fd in taken:
                     old.unlink(missing_ok=True)
@@ -210,7 +232,7 @@ class Inbox:
         fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            data = b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields}) for a in still)
+            data = journal_lines(still)
             if os.write(fd, data) != len(data):
                 raise OSError("WeCom inbox: the rewritten journal could not be written whole")
             _datasync(fd)

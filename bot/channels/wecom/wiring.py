@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.channels.base import DeliveryError, Transport
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.api import DEFAULT_API_BASE, WeComApi
+from bot.channels.wecom.inbox import FOLDER
 from bot.channels.wecom.robot import WeComRobotTransport
 from bot.channels.wecom.transport import WeComTransport
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from bot.services.shared_memory import SharedMemory
 
 CALLBACK_PATH = "/wecom/callback"
-WECOM_INBOX = "wecom-inbox"  # the folder of DATA_DIR holding the journals of answered messages
+WECOM_INBOX = FOLDER  # the folder of DATA_DIR holding the journals of answered messages
 
 
 def wecom_configured(settings: Settings) -> bool:

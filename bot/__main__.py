@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="升级数据库结构到最新版本")
     db_sub.add_parser("current", help="显示数据库当前版本")
     copy = db_sub.add_parser("copy", help="把整个数据库（台账、填报、问题、通报、记录）复制到一个新的空库，"
-                                          "如从 SQLite 迁到 PostgreSQL")
+                                          "如从 SQLite 迁到 PostgreSQL；请先停止机器人")
     copy.add_argument("--to", required=True, metavar="地址",
                       help="目标库地址，如 postgresql+asyncpg://用户:密码@主机:5432/库名（须为空库，结构自动建好）")
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import Base
@@ -35,6 +36,15 @@ class Copied:
         return sum(self.rows.values())
 
 
+class CopyFailed(Exception):
+    """The target refused a table's rows (a value too long for its column, say, which SQLite let in)."""
+
+    def __init__(self, table: str, error: DBAPIError) -> None:
+        super().__init__(f"{table}: {error}")
+        self.table = table
+        self.error = error
+
+
 def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
@@ -50,7 +60,8 @@ async def row_counts(conn: AsyncConnection) -> dict[str, int]:
 async def copy_rows(source: AsyncConnection, target: AsyncConnection,
                     progress: Callable[[str, int], object] | None = None) -> Copied:
     """Every row of ``source`` written to ``target`` (both at the same schema revision, the target empty), within
-    the transactions the caller holds; ``progress(table, rows)`` after each batch."""
+    the transactions the caller holds; ``progress(table, rows)`` after each batch. A batch the target refuses
+    raises ``CopyFailed`` naming its table."""
     copied: dict[str, int] = {}
     for table in _tables():
         if table.name in KEPT_BY_TRIGGERS:
@@ -58,7 +69,10 @@ async def copy_rows(source: AsyncConnection, target: AsyncConnection,
         copied[table.name] = 0
         result = await source.stream(select(table).order_by(*table.primary_key.columns))
         async for batch in result.mappings().partitions(BATCH):
-            await target.execute(table.insert(), [dict(row) for row in batch])
+            try:
+                await target.execute(table.insert(), [dict(row) for row in batch])
+            except DBAPIError as error:
+                raise CopyFailed(table.name, error) from error
             copied[table.name] += len(batch)
             if progress is not None:
                 progress(table.name, len(batch))

@@ -9,12 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.__main__ import main
 from bot.app import Core
 from bot.cli.common import CliError
-from bot.cli.db_copy import copy_database
+from bot.cli.db_copy import _written_since, copy_database
 from bot.clock import FrozenClock
 from bot.config import load_settings
 from bot.services.ledger_import import import_ledger_files
@@ -117,12 +117,60 @@ async def test_a_target_holding_rows_is_refused_and_left_as_it_was(district: str
         await db.dispose()
 
 
+async def test_a_target_that_is_not_a_new_database_is_refused_untouched(district: str, tmp_path: Path) -> None:
+    other = Database(f"sqlite+aiosqlite:///{tmp_path / 'another_app.sqlite3'}")
+    try:
+        async with other.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT)"))
+        with pytest.raises(CliError) as refused:
+            await copy_database(_settings(district), other.url)
+        assert refused.value.reason == "copy_target_not_new"
+        async with other.engine.connect() as conn:  # not migrated: diaodu's tables were not created there
+            names = [r[0] for r in await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))]
+        assert names == ["orders"]
+    finally:
+        await other.dispose()
+
+
+async def test_rows_postgresql_refuses_are_said_by_table_and_nothing_is_written(district: str) -> None:
+    source = Database(district)
+    try:  # SQLite does not hold a name to its column's length; PostgreSQL does
+        async with source.engine.begin() as conn:
+            await conn.execute(text("UPDATE people SET name = :long WHERE id = 1"), {"long": "张" * 300})
+    finally:
+        await source.dispose()
+    async with scratch_postgres(migrate=False) as pg:
+        with pytest.raises(CliError) as refused:
+            await copy_database(_settings(district), pg)
+        assert refused.value.reason == "copy_failed" and refused.value.context["table"] == "people"
+        target = Database(pg)
+        try:
+            async with target.engine.connect() as conn:
+                assert sum((await row_counts(conn)).values()) == 0
+        finally:
+            await target.dispose()
+
+
+async def test_rows_the_bot_wrote_during_the_copy_are_reported(district: str,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    db = Database(district)
+    try:
+        async with db.engine.connect() as conn:
+            counts = await row_counts(conn)
+    finally:
+        await db.dispose()
+    assert await _written_since(district, counts) == 0
+    assert await _written_since(district, {**counts, "reports": counts["reports"] - 1}) == 1
+    assert "又有 1 行数据变化" in capsys.readouterr().out
+
+
 def test_the_command_refuses_a_url_it_cannot_use_in_chinese(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///data/diaodu.sqlite3")
-    assert main(["db", "copy", "--to", "postgres://x/y"]) == 1
-    assert "不是可用的目标库地址" in capsys.readouterr().err
+    assert main(["db", "copy", "--to", "postgresql://bot:TopSecret99@10.0.0.5/diaodu"]) == 1
+    said = capsys.readouterr().err
+    assert "不是可用的目标库地址" in said and "TopSecret99" not in said and "postgresql://bot:***@10.0.0.5" in said
     assert main(["db", "copy", "--to", "sqlite+aiosqlite:///data/diaodu.sqlite3"]) == 1
     assert "就是 DATABASE_URL 所指的库" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:

@@ -162,8 +162,9 @@ async def _answer(tg: TelegramHarness, message_id: int, text: str, *, user: int 
                   ) -> Replies:
     """`user` (郝芳) answers the bot's message `message_id` (Telegram's reply to it) with `text`, typed or (`photo`)
     as the caption of a site photo."""
-    said = {"caption": text, "photo": [{"file_id": tg.fake.add_file(), "file_unique_id": f"u{message_id}",
-                                        "width": 1280, "height": 960, "file_size": 200_000}]} if photo else {"text": text}
+    picture = {"file_id": tg.fake.add_file(), "file_unique_id": f"u{message_id}", "width": 1280, "height": 960,
+               "file_size": 200_000}
+    said = {"caption": text, "photo": [picture]} if photo else {"text": text}
     return await tg.message(user, {**said, "reply_to_message": {
         "message_id": message_id, "from": tg.fake.bot_user, "date": 0, "text": "⏰ 填报提醒",
         "chat": {"id": user, "type": "private", "first_name": "郝芳"}}})

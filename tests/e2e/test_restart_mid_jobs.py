@@ -3,7 +3,7 @@
 The 18:00 reminder run and an escalation tick run as `diaodu job remind|escalate --at …` in processes of their
 own, each killed with SIGKILL while it waits to write (another connection holds SQLite's write lock, as a busy
 moment would): what they were doing is rolled back whole. The restart is what a process elected leader runs at
-once (``bot.app.build_jobs``'s start-up run) and the escalation tick that follows within five minutes, at 18:07,
+once (``jobs.wiring.build_jobs``'s start-up run) and the escalation tick that follows within five minutes, at 18:07,
 then the outbox sent through the fake Bot API. The scheduler of a process started after 18:00 fires the 18:00
 reminders only the next day: the start-up run is what brings them, and the 连续未填报 alert with them.
 """
@@ -21,10 +21,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.app import Core, build_jobs, deliver_outbox
+from bot.app import Core, deliver_outbox
 from bot.clock import FrozenClock
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
 from jobs.scheduler import ESCALATION_JOB
+from jobs.wiring import build_jobs
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Problem, ProblemEvent

@@ -1,7 +1,8 @@
 """`diaodu run` noticing Telegram's troubles while no notice is due: a Bot API that does not answer at start-up,
-polling that fails, a token refused while polling; and a Bot API that fails every send while polling works. The admins hear of it once on WeCom, ``/readyz`` names it,
-and once Telegram works again they hear that once too; a token accepted again gets polling going again. The
-fake Bot API and the fake WeCom server over HTTP, serve() as `diaodu run` runs it."""
+polling that fails, a token refused while polling; and a Bot API that fails every send while polling works. The
+admins hear of it once on WeCom, ``/readyz`` names it, and once Telegram works again they hear that once too; a
+token accepted again gets polling going again. The fake Bot API and the fake WeCom server over HTTP, serve() as
+`diaodu run` runs it."""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import HAO, LI, LIU, RAISE, WANG, ZHAO, Inbox, bind_everyone, nov
 from tests.e2e.test_problem_life import at
+from tests.e2e.test_problems import HAO, LI, LIU, RAISE, WANG, ZHAO, Inbox, bind_everyone, nov
 
 DAY = ((0, 5), (9, 0), (12, 0), (17, 30), (18, 0))  # a day's ticks: past midnight, morning, noon, end of day
 EVERYONE = {HAO, ZHAO, LIU, WANG, LI}

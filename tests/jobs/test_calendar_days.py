@@ -10,9 +10,10 @@ from datetime import date, datetime, time
 
 import pytest
 
-from bot.app import Core, build_jobs
+from bot.app import Core
 from bot.clock import SHANGHAI
 from bot.domain import workdays
+from jobs.wiring import build_jobs
 from storage.calendar_history import kept_days
 
 SATURDAY = date(2027, 3, 13)  # a plain Saturday in 2027, until the "new release" below makes it a 调休 working day

@@ -111,7 +111,8 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     assert inbox.labels(LIU) == [[["W0002 批示", "W0002 详情"], ["W0003 同意延期", "W0003 不同意", "W0003 详情"]]]
     refused = await tg.press(CHEN, "同意延期")  # the request's message to him, pressed after the leave
     assert refused.text == ("W0003 的延期申请由上一层级审批，您不在其中。\n"
-                            "刘文华 2026-11-18 至 2026-11-24 的请假已结束，此事已交回 刘文华 本人处理，您不再代为处理。"), refused
+                            "刘文华 2026-11-18 至 2026-11-24 的请假已结束，"
+                            "此事已交回 刘文华 本人处理，您不再代为处理。"), refused
     assert "没有找到问题 W0002" in (await tg.send(CHEN, "/issue W0002")).text
     desk.travel(nov(25, 9, 30))
     assert "延期申请已同意，办结时限延至 2026-12-04 17:30" in (await tg.press(LIU, "W0003 同意延期")).text

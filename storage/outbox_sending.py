@@ -143,15 +143,19 @@ async def due_times_back(session: AsyncSession, *, by: timedelta, now: datetime)
     """The wall clock stepped back ``by``: the pending rows due later than ``now`` (a retry's backoff, flood
     control's wait, an album's notice: each stored as "now" plus seconds to minutes, "now" read before the step)
     fall due ``by`` earlier, never before ``now``; how many moved. Rows being sent keep their lease: their sender
-    may still be at work on them."""
+    may still be at work on them; a row whose due time was written anew since it was read (a sender's retry
+    time) keeps that time."""
     rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.next_attempt_at).where(
         OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at > now))).all()
+    count = 0
     for message_id, due in rows:
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                          OutboxMessage.state == PENDING)
-                              .values(next_attempt_at=max(now, due - by))
-                              .execution_options(synchronize_session=False))
-    return len(rows)
+        moved = await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                                  OutboxMessage.state == PENDING,
+                                                                  OutboxMessage.next_attempt_at == due)
+                                      .values(next_attempt_at=max(now, due - by))
+                                      .execution_options(synchronize_session=False))
+        count += getattr(moved, "rowcount", 0) or 0
+    return count
 
 
 # ---------------------------------------------------------------- recording outcomes

@@ -24,7 +24,7 @@ from bot.channels.base import ChannelDown, Transport
 from bot.clock import Clock
 from bot.services.channel_breaker import TRIAL, UP, ChannelBreakers, ChannelFault
 from bot.services.channel_notices import ChannelNotices
-from bot.services.send_streaks import SendStreaks
+from bot.services.send_streaks import SENDS_FAILING, SendStreaks
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -134,18 +134,21 @@ class ChannelGate:
         """A send of ``channel`` got an answer (sent, or refused for a reason of the message or its chat)."""
         self.streaks.answered(channel)
 
-    async def send_failed(self, channel: str, error: BaseException, *, trial: bool) -> bool:
-        """A send of ``channel`` failed for a passing reason (``error``). The channel's trial meeting it: the channel
-        is still down, probed again later. Otherwise, once every send has failed so for a while
-        (``SendStreaks``), the channel is down (``down``): True then (this send's notice is held like the others)."""
+    async def send_failed(self, channel: str, message: int, error: BaseException, *, trial: bool) -> bool:
+        """A send of ``channel`` (of the notice ``message``) failed for a passing reason (``error``). The channel's
+        trial meeting it: the channel is still down, probed again later; True if it is down for its sends failing
+        (the trial failed as they did: its notice is held like the others, no try counted). Otherwise, once every
+        send has failed so for a while (``SendStreaks``), the channel is down (``down``): True then (this send's
+        notice is held like the others)."""
         if trial:
             self.breakers.probe_failed(channel, self.clock.now())
             log.warning("channel %s: the trial notice failed (%s); next probe at %s", channel, describe(error),
                         self._next_probe(channel))
-            return False
+            fault = self.breakers.fault(channel)
+            return fault is not None and fault.reason == SENDS_FAILING
         if self.breakers.state(channel) != UP:
             return False
-        fault = self.streaks.failed(channel, error, self.clock.now())
+        fault = self.streaks.failed(channel, message, error, self.clock.now())
         if fault is None:
             return False
         await self.down(channel, fault)

@@ -5,8 +5,9 @@
 - ``TransientError`` (network, timeout, 5xx) or anything unexpected → retried later with exponential
   backoff and jitter (1 s, then 4, 8, 16 … s, at most 10 min; see ``backoff``), ``failed`` with
   ``last_error`` once the row has had ``max_attempts`` tries and was queued ``retry_for`` ago (15 minutes: an
-  outage shorter than that fails nothing); every send of a channel failing so for two minutes makes the channel
-  down, as ``ChannelDown`` below (``bot.services.send_streaks``), and its other notices are held from then on;
+  outage shorter than that fails nothing); every send of a channel failing so for two minutes (of two notices or
+  more) makes the channel down, as ``ChannelDown`` below (``bot.services.send_streaks``), and its other notices are
+  held from then on, its trial notice too when the trial fails so again (an outage of any length fails nothing);
 - ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
@@ -117,7 +118,9 @@ class Outcomes:
                                      **progress), None
         down = False
         if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
-            down = await self.gate.send_failed(channel, error, trial=trial)
+            down = await self.gate.send_failed(channel, message.id, error, trial=trial)
+            if down and trial:  # the trial of a channel whose sends all fail, failing so: no try counted
+                return await self.hold(message, **progress)
         else:
             log.error("unexpected error sending outbox message %s", message.id, exc_info=error)
         # A timeout may hide a delivery whose answer was lost: retrying it is what makes this at least once.

@@ -1,5 +1,6 @@
 """A channel whose every send fails for a passing reason (a 5xx answer, a timeout, the network) for ``GRACE``, in
-``AT_LEAST`` tries or more, with none getting through meanwhile: a fault of the channel, not of its notices.
+``AT_LEAST`` tries or more of at least ``MESSAGES`` different notices, with none getting through meanwhile: a fault
+of the channel, not of its notices (one notice failing on its own, a big file timing out, holds no other).
 
 Nothing else may show it: Telegram's Bot API can answer polling (``getUpdates``, ``getMe``) while every
 ``sendMessage`` fails behind a broken proxy or an outage of its own. An answer of any kind about a message (sent,
@@ -20,6 +21,7 @@ from bot.channels.base import ChannelDown
 SENDS_FAILING = "sends_failing"  # ChannelDown.reason of a channel whose sends all fail
 GRACE = timedelta(minutes=2)  # as long as polling may fail before Telegram is held (UNREACHABLE_GRACE)
 AT_LEAST = 3  # failed sends in the streak: one notice retried alone takes 1 + 4 s for its third try
+MESSAGES = 2  # different notices among them
 
 
 @dataclass
@@ -29,6 +31,7 @@ class Streak:
     since: datetime
     failures: int
     last: str  # the latest failure's words
+    messages: set[int]  # the notices that failed in it
 
 
 class SendStreaks:
@@ -39,16 +42,18 @@ class SendStreaks:
         self.at_least = at_least
         self._streaks: dict[str, Streak] = {}
 
-    def failed(self, channel: str, error: BaseException, now: datetime) -> ChannelDown | None:
-        """A send of ``channel`` failed for a passing reason: the channel's fault once the streak has lasted (the
-        streak then starts anew), else None."""
+    def failed(self, channel: str, message: int, error: BaseException, now: datetime) -> ChannelDown | None:
+        """A send of ``channel`` (of the notice ``message``) failed for a passing reason: the channel's fault once
+        the streak has lasted and taken in more than one notice (the streak then starts anew), else None."""
         streak = self._streaks.get(channel)
         if streak is None:
-            streak = self._streaks[channel] = Streak(since=now, failures=0, last="")
+            streak = self._streaks[channel] = Streak(since=now, failures=0, last="", messages=set())
         streak.failures += 1
         streak.last = str(error) or type(error).__name__
+        streak.messages.add(message)
         lasted = now - streak.since
-        if streak.failures < self.at_least or lasted < (self.grace if self.grace is not None else GRACE):
+        if (streak.failures < self.at_least or len(streak.messages) < MESSAGES
+                or lasted < (self.grace if self.grace is not None else GRACE)):
             return None
         del self._streaks[channel]
         return ChannelDown(SENDS_FAILING, f"every send has failed for {lasted.total_seconds():.0f} s "

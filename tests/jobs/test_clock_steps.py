@@ -20,7 +20,7 @@ from functools import partial
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import SHANGHAI, FrozenClock
 from bot.domain.messages import Reply
@@ -145,3 +145,26 @@ async def test_a_step_backward_brings_the_outbox_retries_stored_before_it_back_o
     assert found["after"].next_attempt_at == now  # at most its own 4 s early
     assert found["sending"].next_attempt_at == before + timedelta(minutes=10)  # a lease kept
     assert abs(await watch.check()) < 1 and found["retry"].state == "pending"  # told once
+
+
+async def test_a_retry_time_written_while_the_due_times_move_back_is_kept() -> None:
+    """A sender writes a row's retry time while the clock watch, having read the rows, moves their due times back
+    (PostgreSQL: the watch's update waits for the sender's to commit): the sender's time stands."""
+    async with fresh_database("postgresql") as db:
+        now = datetime(2026, 12, 7, 17, 0, tzinfo=SHANGHAI)
+        async with db.session() as session:
+            [row] = await outbox.enqueue_for_chat(session, channel="telegram", chat_id="1001",
+                                                  reply=Reply(html="retry"), key="retry", now=now,
+                                                  due=now + timedelta(hours=1, minutes=10))
+        retry_at = now + timedelta(seconds=30)
+        async with db.session() as sender:
+            await sender.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                                 .values(next_attempt_at=retry_at))
+            async with db.session() as watch:
+                moving = asyncio.create_task(outbox_sending.due_times_back(watch, by=timedelta(hours=1), now=now))
+                await asyncio.sleep(0.5)  # the watch has read the rows; its update waits for the sender's row
+                assert not moving.done()
+                await sender.commit()
+                assert await moving == 0
+        async with db.session() as session:
+            assert (await session.get(OutboxMessage, row.id)).next_attempt_at == retry_at  # type: ignore[union-attr]

@@ -314,13 +314,13 @@ class TelegramChannel:
     async def may_send_in(self, chat_id: str) -> bool | None:
         """Whether the bot is in group `chat_id` and may send messages there, as the Bot API tells of the bot's own
         membership (getChatMember): False when it is out, muted, or the chat is unknown to it; None when the Bot
-        API could not be asked."""
+        API could not be asked, or the bot does not know its own id yet (getMe has not answered since start)."""
         bot = self.application.bot
         try:
             member = await bot.get_chat_member(split_address(chat_id)[0], bot.id)
         except (Forbidden, BadRequest):
             return False
-        except TelegramError:
+        except (TelegramError, RuntimeError):
             log.info("could not ask whether the bot is in group %s", chat_id, exc_info=True)
             return None
         return membership(member) == IN

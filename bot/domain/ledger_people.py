@@ -81,8 +81,12 @@ class PeopleMatcher:
             return self.by_phone[phone]
         numbered = identity if identity and identity[1] == "key" else None
         if numbered:  # the 人员编号 the export writes is the stored person's own
-            for person in self.by_name.get(name, []):
-                if _numbered(person, numbered[2]) and self._free(person, numbered):
+            namesakes = self.by_name.get(name, [])
+            # A number typed for a namesake wins over an internal id that happens to equal it (offices number
+            # people 1..N, and internal ids are small integers too).
+            typed = [p for p in namesakes if p.key == numbered[2]]
+            for person in typed or [p for p in namesakes if _numbered(p, numbered[2])]:
+                if self._free(person, numbered):
                     return person
         same_role = [p for p in self.by_name.get(name, []) if role in p.roles and not (phone and p.phone)
                      and (not numbered or (self._free(p, numbered) and p.key in (None, numbered[2])))]

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
+from bot.domain.ledger_rows import KEY_MAX, ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
 from bot.domain.nodes import NAME_MAX
 from bot.ledger.cells import (
     CellProblem,
@@ -347,6 +347,8 @@ def person_draft(check: RowCheck) -> PersonDraft:
     if isinstance(number, float) and number.is_integer():
         number = int(number)
     key = _spaceless(number)
+    if key is not None and len(key) > KEY_MAX:
+        err(P_KEY, "key_long", length=len(key), most=KEY_MAX)
 
     row: PersonRow | None = None
     if check.ok:

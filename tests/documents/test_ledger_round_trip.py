@@ -452,3 +452,47 @@ async def test_the_blank_template_an_empty_district_exports_has_the_optional_col
         assert next(sample["人员名单"].iter_rows(values_only=True)) == ("姓名", "角色", "单位/职务", "手机", "负责项目")
         result = await _import(empty, [SAMPLE_XLSX])
         assert result.added["project"] == 42 and result.added["person"] == 67
+
+
+async def test_a_typed_number_equal_to_a_namesake_s_internal_id_goes_to_the_person_it_was_typed_for(
+        db: Database, tmp_path: Path) -> None:
+    """Two liaisons 王伟 without a phone: one never numbered (his export writes his internal id), the other numbered
+    by the office with that very figure. The roster row of that number, first in the file, is the numbered one's:
+    neither takes the other's 单位, and the first gets the number now typed for him."""
+    await _import(db, [SAMPLE_XLSX], as_of=NOW.date().replace(day=20))
+    async with db.session() as session:
+        units = dict((await session.execute(select(Unit.name, Unit.id))).all())
+        plain = Person(name="王伟", phone=None, unit_id=units["区住建局"], active=True, created_at=NOW)
+        session.add(plain)
+        await session.flush()
+        numbered = Person(name="王伟", phone=None, unit_id=units["区工信局"], active=True, created_at=NOW,
+                          ledger_key=str(plain.id))
+        session.add(numbered)
+        await session.flush()
+        session.add_all([PersonRole(person_id=plain.id, role="liaison"),
+                         PersonRole(person_id=numbered.id, role="liaison")])
+        for code, person in (("ZD2026-002", numbered), ("ZD2026-003", plain)):
+            project = await session.scalar(select(Project).where(Project.code == code))
+            assert project is not None
+            project.liaison_id = person.id
+        ids = {"plain": plain.id, "numbered": numbered.id}
+    liaisons = await _liaisons(db)
+    exported = await _export(db, tmp_path / "export.xlsx")
+    wb = openpyxl.load_workbook(exported)
+    sheet = wb["人员名单"]
+    rows = [row for row in range(2, sheet.max_row + 1) if sheet.cell(row=row, column=1).value == "王伟"]
+    values = [[sheet.cell(row=row, column=column).value for column in range(1, 8)] for row in rows]
+    assert [(v[2], v[6]) for v in values] == [("区住建局", str(ids["plain"])), ("区工信局", str(ids["plain"]))]
+    values[0][6] = "77"  # the office numbers the other 王伟 now
+    for row, line in zip(rows, reversed(values), strict=True):  # the numbered one's row first
+        for column, value in enumerate(line, start=1):
+            sheet.cell(row=row, column=column, value=value)
+    wb.save(tmp_path / "renumbered.xlsx")
+
+    result = await _import(db, [tmp_path / "renumbered.xlsx"])
+    assert not result.conflicts and not result.added, result.changes
+    async with db.session() as session:
+        stored = {p.id: (p.unit_id, p.ledger_key)
+                  for p in (await session.scalars(select(Person).where(Person.name == "王伟"))).all()}
+    assert stored == {ids["plain"]: (units["区住建局"], "77"), ids["numbered"]: (units["区工信局"], str(ids["plain"]))}
+    assert await _liaisons(db) == liaisons

@@ -430,6 +430,16 @@ def test_a_roster_status_says_who_is_deactivated_or_brought_back(tmp_path):
         "「people.csv」第8行【状态】：「郝芳」在第2行的状态为「停用」，同一人员（同名同手机号）的各行应填写相同的状态"]
 
 
+def test_an_over_long_roster_number_is_refused_where_it_is(tmp_path):
+    """人员编号 holds up to 50 characters: a longer one is a row error (it would not fit where it is kept)."""
+    header = [*PEOPLE_COLUMNS, "人员编号"]
+    rows = [[*row, ""] for row in BASE_PEOPLE]
+    rows[0][5], rows[1][5] = "编" * 50, " B" * 51  # spaces do not count
+    ledger = read_ledger([write_csv(tmp_path / "people.csv", header, rows)])
+    assert [str(i) for i in ledger.issues] == ["「people.csv」第3行【人员编号】：人员编号过长（51 字，最多 50 字）"]
+    assert [p.key for p in ledger.people][:1] == ["编" * 50] and 3 not in [p.row for p in ledger.people]
+
+
 def test_units_of_people_rows_make_units_known(tmp_path):
     project = second_project(**{"配合单位": "区外事办"})
     people = people_csv(tmp_path, ["钱七", "单位经办人", "区外事办", "", ""])

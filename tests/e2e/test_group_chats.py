@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.channels.telegram import CHANNEL
+from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.channels.wecom.render import reply_parts
+from bot.config import Settings
 from bot.domain.messages import Button, Incoming, Reply
 from handlers.commands import Command
 from storage import outbox, people
@@ -408,3 +409,24 @@ async def test_groups_add_in_private_clears_a_group_marked_out_only_when_telegra
         actions = (await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))).all()
     assert row.left_at is None and [a for a in actions if a in ("group.left", "group.back")] == [
         "group.left", "group.back"]
+
+
+async def test_groups_add_for_a_group_marked_out_before_getme_answered_says_it_cannot_tell(
+        tg: TelegramHarness, tg_settings: Settings) -> None:
+    """Right after start, while getMe has not answered yet, the bot does not know its own id: typing a group
+    marked 已移出 again says it cannot tell whether the bot is back, instead of failing."""
+    await bind_directly(tg, ADMIN, ADMIN_NAME)
+    group = GROUPS["supergroup"]
+    tg.fake.group(group, kind="supergroup", title="领导小组")
+    assert "已将本群添加为通报群「领导小组」" in await tg.send(ADMIN, "/groups add 领导小组", chat_id=group)
+    await tg.wait_processed(tg.fake.bot_standing(group, "kicked", user_id=ADMIN)["update_id"])
+    not_started = TelegramChannel(tg_settings, tg.core.router)  # asks Telegram through a bot never initialized
+    assert tg.core.router.deps.group_standing[CHANNEL] == not_started.may_send_in
+    mark = len(tg.fake.calls)
+
+    unknown = await tg.send(ADMIN, f"/groups add {group} 领导小组")
+    assert "暂时无法确认机器人是否已回到该群，该群仍为「已移出」" in unknown, unknown
+    assert tg.fake.calls_of("getChatMember", since=mark) == []
+    async with tg.session() as session:
+        [row] = (await session.scalars(select(BulletinGroup))).all()
+    assert row.left_at is not None

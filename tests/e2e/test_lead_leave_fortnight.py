@@ -93,7 +93,7 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     inbox = await desk.deliver()
     assert LIU not in inbox.chats, inbox
     stood = [text for text in inbox.texts(CHEN) if "您是其代理人" in text]
-    assert len(stood) == 1 and "以下是 刘文华 包抓项目的周报" in stood[0] and "ZD2026-001" in stood[0], inbox
+    assert len(stood) == 1 and "以下是 刘文华 包抓项目的周通报" in stood[0] and "ZD2026-001" in stood[0], inbox
     assert "📌 <b>代 刘文华 包抓的项目（周通报 2026-W47" in stood[0], stood
 
     # Wednesday 25: the leave ran out. 刘文华 is told, once, what was decided in his place and what waits for him;

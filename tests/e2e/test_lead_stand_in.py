@@ -197,7 +197,8 @@ async def test_the_absent_leads_digest_goes_to_his_stand_in(cloned: TelegramHarn
     calls = await office.deliver()
     assert not any("您包抓的项目" in text for text in texts(LIU, calls)), texts(LIU, calls)
     sun = "\n".join(texts(SUN, calls))
-    assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周通报，请代为跟进。）\n📌 <b>代 刘文华 包抓的项目（周通报" in sun, sun
+    assert ("（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周通报，请代为跟进。）\n"
+            "📌 <b>代 刘文华 包抓的项目（周通报") in sun, sun
     assert "ZD2026-001" in sun and sun.count("您包抓的项目") == 1, sun  # his own, headed as his
     assert sun.count("📌 <b>代 刘文华 包抓的项目") == 1, sun  # 刘文华's, headed as whose
 
@@ -213,7 +214,8 @@ async def test_the_absent_leads_monthly_digest_is_named_so_for_his_stand_in(clon
     office.travel(at(11, 1, 9, 0))
     await office.tick()
     sun = "\n".join(texts(SUN, await office.deliver()))
-    assert "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的月通报，请代为跟进。）\n📌 <b>代 刘文华 包抓的项目（月通报" in sun, sun
+    assert ("（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的月通报，请代为跟进。）\n"
+            "📌 <b>代 刘文华 包抓的项目（月通报") in sun, sun
     assert "包抓领导的定期通报由 孙立新 代为处理" in sun, sun  # the leave's notice: not only weekly ones
 
 
@@ -252,7 +254,8 @@ async def test_a_top_official_standing_in_gets_the_absent_leads_digest_as_a_lead
     assert any(text.startswith("📊 <b>周通报摘要") for text in wang), wang
     stood = [text for text in wang if "您是其代理人" in text]
     assert len(stood) == 1 and stood[0].startswith(
-        "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周通报，请代为跟进。）\n📌 <b>代 刘文华 包抓的项目（"), wang
+        "（刘文华 请假，您是其代理人：以下是 刘文华 包抓项目的周通报，请代为跟进。）\n"
+        "📌 <b>代 刘文华 包抓的项目（"), wang
     assert not any("您包抓的项目" in text for text in wang), wang  # 区长: no projects of his own
     assert "ZD2026-001" in "\n".join(wang)
 

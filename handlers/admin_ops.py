@@ -33,6 +33,7 @@ from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
 from storage.group_chats import group_of_chat, mark_back, move_chat
 from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
+from storage.text_widths import too_wide
 
 ADMIN = frozenset({"admin"})
 OUTBOX_PREFIX = "obx"
@@ -43,7 +44,6 @@ AUDIT_HISTORY = 200  # the latest lines /audit pages through
 AUDIT_TEXT_CHARS = 60  # of what was written at a step of a problem's history, on one line of /audit
 OUTBOX_SHOWN = 20
 RETRY_ALL_LIMIT = 1000
-GROUP_NAME_MAX = 100
 ROBOT_CHANNEL = "wecom_robot"
 TELEGRAM_CHANNEL = "telegram"
 CHANNEL_LABELS = labels.CHANNELS
@@ -113,8 +113,8 @@ async def _add_group(ctx: Context, name: str) -> None:
         if robots and name in robots:
             await _register(ctx, channel=ROBOT_CHANNEL, chat_id=name, name=name, in_group=False)
         elif chat_id is not None:
-            if len(group_name.strip()) > GROUP_NAME_MAX:
-                ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
+            if (wide := too_wide("group_name", group_name.strip())) is not None:
+                ctx.reply("text_too_wide", wide=wide)
                 return
             await _register(ctx, channel=TELEGRAM_CHANNEL, chat_id=chat_id,
                             name=group_name.strip() or _unnamed(ctx, chat_id), in_group=False)
@@ -123,8 +123,8 @@ async def _add_group(ctx: Context, name: str) -> None:
         else:
             ctx.reply("admin_ops_refused", reason="group_add_private", name=name)
         return
-    if len(name) > GROUP_NAME_MAX:
-        ctx.reply("admin_ops_refused", reason="group_name_too_long", limit=GROUP_NAME_MAX)
+    if (wide := too_wide("group_name", name)) is not None:
+        ctx.reply("text_too_wide", wide=wide)
         return
     chat_id = ctx.msg.chat_id
     elsewhere = [g for g in await bulletin_groups(ctx.session) if _this_group(ctx, g) and g.chat_id != chat_id]

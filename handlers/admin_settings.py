@@ -135,9 +135,6 @@ async def _calendar_change(ctx: Context, words: list[str]) -> tuple[str, list[da
     if kind == "auto" and name:  # back to the default: there is no name to keep
         ctx.reply("admin_settings_refused", reason="calendar_usage", word=name)
         return None
-    if len(name) > 50:
-        ctx.reply("admin_settings_refused", reason="name_too_long")
-        return None
     await set_days(ctx.session, first=first, last=last, kind=kind, name=name, now=ctx.now, actor=ctx.actor)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return ("restored" if kind == "auto" else "days"), days

@@ -61,7 +61,7 @@ async def halfmonth_command(ctx: Context, args: str) -> None:
 
 async def _list_mine(ctx: Context, half: periods.HalfMonth) -> None:
     assert ctx.person_id is not None
-    mine = [item for item in await repo.owed(ctx.session) if item.liaison_id == ctx.person_id]
+    mine = [item for item in await repo.owed(ctx.session, half=half) if item.liaison_id == ctx.person_id]
     if not mine:
         ctx.reply("halfmonth_none", half=half)
         return
@@ -72,7 +72,7 @@ async def _list_mine(ctx: Context, half: periods.HalfMonth) -> None:
 
 
 async def _status(ctx: Context, half: periods.HalfMonth) -> None:
-    owed = await repo.owed(ctx.session)
+    owed = await repo.owed(ctx.session, half=half)
     sent = await repo.sent(ctx.session, period_start=half.start)
     calendar = await load_calendar(ctx.session)
     ctx.reply("halfmonth_status", half=half, owed=owed, missing=[i for i in owed if i.project_id not in sent],

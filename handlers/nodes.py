@@ -19,7 +19,7 @@ from typing import Any
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
-from bot.domain.nodes import NAME_MAX, finished_since, node_state
+from bot.domain.nodes import finished_since, node_state
 from bot.domain.paging import page_of
 from bot.domain.progress import FINISHED_STAGES
 from bot.render import label
@@ -34,6 +34,7 @@ from storage import nodes as repo
 from storage import projects as project_repo
 from storage import stage_events as stage_repo
 from storage.models import Person, Project, ProjectNode
+from storage.text_widths import too_wide
 
 FLOW = "node"
 PREFIX = service.PREFIX
@@ -348,16 +349,16 @@ async def _change(ctx: Context, code: str, action: str, args: list[str]) -> None
         if live is not None:
             ctx.reply("node_refused", reason="name_taken", project=project, name=name)
             return
-        if len(name) > NAME_MAX:
-            ctx.reply("node_refused", reason="too_long", name=name, limit=NAME_MAX)
+        if (wide := too_wide("node_name", name)) is not None:
+            ctx.reply("text_too_wide", wide=wide)
             return
         assert day is not None
         node = await service.add(ctx.session, project=project, name=name, planned_on=day, actor=ctx.actor,
                                  now=ctx.now)
     elif action == "rename":
         new = args[1]
-        if len(new) > NAME_MAX:
-            ctx.reply("node_refused", reason="too_long", name=new, limit=NAME_MAX)
+        if (wide := too_wide("node_name", new)) is not None:
+            ctx.reply("text_too_wide", wide=wide)
             return
         if await repo.node_named(ctx.session, project_id=project.id, name=new) is not None:
             ctx.reply("node_refused", reason="name_taken", project=project, name=new)

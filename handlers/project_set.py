@@ -31,6 +31,7 @@ from handlers.context import Context
 from storage import annual_plans, audit, conversations, outbox, people
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
+from storage.text_widths import too_wide
 
 _DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _LIST_SPLIT = re.compile(r"[、，,;；\s]+")
@@ -262,9 +263,10 @@ async def _apply(ctx: Context, project: Project, field: Field, value: str, *, pe
     key = field.key
     if key in ("name", "category"):
         text = " ".join(value.split())
-        limit = 200 if key == "name" else 50
-        if not text or len(text) > limit:
-            raise Invalid("bad_text", limit=limit)
+        if not text:
+            raise Invalid("bad_text")
+        if (wide := too_wide("project_name" if key == "name" else "category", text)) is not None:
+            raise Invalid("too_wide", wide=wide)
         if key == "name":
             project.name = text
         else:

@@ -101,7 +101,7 @@ async def _ask(session, renderer: Renderer, half: periods.HalfMonth, *, due, now
     """One message per liaison who still owes reports on `half`, listing those projects."""
     sent = await repo.sent(session, period_start=half.start)
     owing: dict[int, list[repo.Owed]] = defaultdict(list)
-    for item in await repo.owed(session):
+    for item in await repo.owed(session, half=half):
         if item.project_id not in sent:
             owing[item.liaison_id].append(item)
     notices = []

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.duties import REPORTING_STAGES
 from bot.domain.escalation import ACTIVE
-from bot.domain.halfmonth import BULLETIN_KIND, DayReport, HalfMonth, OpenIssue
+from bot.domain.halfmonth import BULLETIN_KIND, DayReport, HalfMonth, OpenIssue, reported_within
 from bot.domain.problem_numbers import problem_number
 from storage.models import Bulletin, HalfMonthReport, Person, Problem, Project, Report, Unit
+from storage.stage_events import histories as stage_histories
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,17 @@ class Owed:
     lead_unit: str
 
 
-async def owed(session: AsyncSession) -> list[Owed]:
-    """Every project still being prepared or built that has an active liaison, by liaison then code: a
-    finished project (竣工/投产) owes no half-monthly report, as it owes no daily one."""
-    rows = await session.execute(
-        select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Unit.name)
+async def owed(session: AsyncSession, *, half: HalfMonth) -> list[Owed]:
+    """Every project with an active liaison that was being prepared or built on some day of ``half``
+    (``bot.domain.halfmonth.reported_within``), by liaison then code: one finished (竣工/投产) within it owes
+    its last report, one finished before it owes none, as it owes no daily one."""
+    rows = (await session.execute(
+        select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Unit.name, Project.stage)
         .join(Person, Person.id == Project.liaison_id).join(Unit, Unit.id == Project.lead_unit_id)
-        .where(Project.stage.in_(REPORTING_STAGES), Person.active.is_(True))
-        .order_by(Project.liaison_id, Project.code))
-    return [Owed(*row) for row in rows.all()]
+        .where(Person.active.is_(True)).order_by(Project.liaison_id, Project.code))).all()
+    moves = await stage_histories(session, project_ids=[row[0] for row in rows],
+                                  moved_after=half.start - timedelta(days=1))
+    return [Owed(*row[:6]) for row in rows if reported_within(row[6], moves.get(row[0], []), half)]
 
 
 async def sent(session: AsyncSession, *, period_start: date) -> dict[int, HalfMonthReport]:

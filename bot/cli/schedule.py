@@ -201,6 +201,11 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
         _check_robot_name(settings, args.chat_id)
     elif args.groups_command == "add":
         args.chat_id = _telegram_group_id(args.chat_id)
+    if args.groups_command == "add":
+        from storage.text_widths import too_wide
+
+        if (wide := too_wide("group_name", args.name)) is not None:
+            raise CliError("too_wide", wide=wide)
     core = await open_core(settings)
     actor = Actor(label="cli", channel="cli")
     try:

@@ -37,7 +37,7 @@ applies the returned actions and stores `next_check_at`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Literal
@@ -184,6 +184,15 @@ class Overdue:
 Action = Nudge | Escalate | Overdue
 
 
+def notice_key(action: Nudge | Overdue) -> str:
+    """What tells one reminder or overdue notice from another in the outbox: its `nudged` key, with the deadline
+    it speaks of for a deadline's (a promise's key has its day already). A deadline set anew
+    (``deadline_set_anew``) is reminded of and reported overdue again, in a notice of its own."""
+    if action.clock == "promise":
+        return action.key
+    return f"{action.key}:{action.due_at.astimezone(SHANGHAI):%Y-%m-%dT%H:%M}"
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do now, and when the problem next needs looking at (None: never, it is no longer active)."""
@@ -258,6 +267,13 @@ def on_estimate(state: ProblemClock, *, response: bool, resolution: bool) -> boo
     own mark, whatever the one it replaces had."""
     running = {name for name, _due in running_clocks(state)}
     return ("response" in running and response) or ("resolution" in running and resolution)
+
+
+def deadline_set_anew(nudged: Iterable[str], clock: Clock, level: int) -> list[str]:
+    """The `nudged` keys left when the deadline of ``clock`` at ``level`` is set anew (an approved extension, a
+    problem sent back to work): its reminder and its overdue notice were the old deadline's, so the new one is
+    reminded of and, once passed, reported overdue again, and none of the old one's notices marks it any more."""
+    return [key for key in nudged if key not in (f"nudge:{clock}:{level}", f"overdue:{clock}:{level}")]
 
 
 def promise_key(state: ProblemClock, kind: str) -> str:
@@ -350,6 +366,6 @@ __all__ = [
     "LEVEL_NAMES", "NO_PROJECT",
     "RESPONSE_LEVELS", "TOP_LEVEL", "Action", "Decision", "Escalate", "LevelClocks", "Nudge", "Overdue",
     "ProblemClock", "SlaPolicy", "clocks_for_level", "decide", "levels_reached", "next_level", "nudge_time",
-    "lead_in_unit", "on_estimate", "passed_between", "passed_over", "promise_key", "running_clocks",
-    "skipped_levels",
+    "deadline_set_anew", "lead_in_unit", "notice_key", "on_estimate", "passed_between", "passed_over", "promise_key",
+    "running_clocks", "skipped_levels",
 ]

@@ -5,16 +5,20 @@ Pure date arithmetic and text assembly. A half-month is the 1st–15th or the 16
 the first working day from the 1st and from the 16th (the 1st/16th itself when it is a working day), each
 liaison is asked for the report on the half-month that has just ended; the office compiles it
 ``compile_after`` working days later. Reports are numbered per year: 1–24 (第N期), the first half of
-January being 1.
+January being 1. A project owes the report on a half-month when it was being prepared or built on any of its
+days: one finished (竣工) within it owes its last one, and none from the next half-month on.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bot.domain.duties import REPORTING_STAGES
+from bot.domain.stage_history import Move, stage_on
 from bot.domain.workdays import WorkCalendar
 
 BULLETIN_KIND = "halfmonth"  # the kind of the `bulletins` row that marks a half-month compiled
@@ -83,6 +87,14 @@ def latest_asked(today: date, calendar: WorkCalendar) -> HalfMonth:
     (before the 1st/16th's ask day, the one before it)."""
     half = previous(containing(today))
     return half if ask_day(half, calendar) <= today else previous(half)
+
+
+def reported_within(stage: str, moves: Sequence[Move], half: HalfMonth) -> bool:
+    """Whether a project now in ``stage``, with these recorded moves, was being prepared or built on some day
+    of ``half`` (so owes its report on it): in a reporting stage as the half-month began, or after a move of one
+    of its days (a 竣工 on its first day leaves the day before 在建: that half-month is still owed)."""
+    days = [half.start - timedelta(days=1)] + [move.day for move in moves if half.start <= move.day <= half.end]
+    return any(stage_on(stage, moves, day) in REPORTING_STAGES for day in days)
 
 
 _PERIOD = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")

@@ -24,7 +24,6 @@ ROLE_BY_LABEL = {
     "管理员": "admin",
 }
 STAGES = ("谋划", "前期", "在建", "竣工", "投产")
-KEY_MAX = 50  # characters of a roster row's 人员编号 (the column's width)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ from typing import Literal
 from bot.domain.progress import FINISHED_STAGES
 
 NodeState = Literal["done", "late", "overdue", "open", "closed"]
-NAME_MAX = 50  # characters of a node's name (the column's width)
 # The kind of the problem an overdue node becomes (escalated like any problem; closed by marking the node done).
 # Node punctuality is its own part of the composite score, so these problems are not in 问题办理 too.
 NODE_PROBLEM = "node"

@@ -17,8 +17,8 @@ from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import ASCII_DIGITS
 from bot.domain.messages import one_line
 from bot.domain.report_line import fold_code
+from storage.text_widths import width
 
-_CODE_MAX = 40
 # Excel serial numbers for 1950-01-01 .. 2100-12-31; other numbers in a date column are errors.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73415
 
@@ -84,7 +84,7 @@ def norm_code(text: str) -> str:
 
 def valid_code(code: str) -> bool:
     return (
-        len(code) <= _CODE_MAX and bool(_CODE_RE.fullmatch(code)) and any(ch in ASCII_DIGITS for ch in code)
+        len(code) <= width("project_code") and bool(_CODE_RE.fullmatch(code)) and any(ch in ASCII_DIGITS for ch in code)
     )
 
 

@@ -13,8 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from bot.domain.ledger_rows import KEY_MAX, ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
-from bot.domain.nodes import NAME_MAX
+from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
 from bot.ledger.cells import (
     CellProblem,
     fmt,
@@ -70,6 +69,7 @@ from bot.ledger.columns import (
 from bot.ledger.issue_words import issue_words
 from bot.ledger.sheet_parts import Uncalculated
 from bot.ledger.tables import Table
+from storage.text_widths import too_wide
 
 __all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "StageDraft", "node_draft", "person_draft",
            "project_draft", "stage_draft"]
@@ -165,6 +165,14 @@ class RowCheck:
             return
         self._issue(self.key, self.sheet, self.number, column, issue_words(reason, **context))
 
+    def fits(self, column: str, field: str, *texts: str | None) -> None:
+        """Report a text of ``column`` longer than ``field``'s column holds (storage.text_widths)."""
+        for text in texts:
+            wide = too_wide(field, text)
+            if wide is not None:
+                self.err(column, "too_wide", wide=wide)
+                return
+
     def bad_cell(self, column: str, problem: CellProblem) -> None:
         """Report why ``column``'s cell could not be read."""
         self.err(column, problem.reason, raw=problem.raw)
@@ -184,6 +192,10 @@ def _project_code(check: RowCheck) -> str | None:
         check.err(C_CODE, "empty", what=C_CODE)
         return None
     code = norm_code(raw_code)
+    wide = too_wide("project_code", code)
+    if wide is not None:
+        check.err(C_CODE, "too_wide", wide=wide)
+        return None
     if not valid_code(code):
         check.err(C_CODE, "code_invalid", raw=raw_code)
         return None
@@ -205,9 +217,13 @@ def project_draft(check: RowCheck) -> ProjectDraft:
     name = text_value(get(C_NAME))
     if name is None:
         err(C_NAME, "empty", what=C_NAME)
+    check.fits(C_NAME, "project_name", name)
     category = text_value(get(C_CATEGORY))
     if category is None:
         err(C_CATEGORY, "empty", what=C_CATEGORY)
+    check.fits(C_CATEGORY, "category", category)
+    for column, field in ((C_LEVEL, "project_level"), (C_LOCATION, "location"), (C_OWNER, "owner")):
+        check.fits(column, field, text_value(get(column)))
 
     amounts: dict[str, Decimal | None] = {}
     for column in (C_TOTAL, C_PLAN, C_DONE):
@@ -249,13 +265,18 @@ def project_draft(check: RowCheck) -> ProjectDraft:
             err(C_LEAD, "lead_format", raw=raw_lead)
         else:
             lead_name, lead_title = parsed
+            check.fits(C_LEAD, "person_name", lead_name)
+            check.fits(C_LEAD, "title", lead_title)
 
     lead_unit = paren_text(get(C_LEAD_UNIT))
     if lead_unit is None:
         err(C_LEAD_UNIT, "empty", what=C_LEAD_UNIT)
+    check.fits(C_LEAD_UNIT, "unit", lead_unit)
     supporting = tuple(split_list(get(C_SUPPORTING)))
+    check.fits(C_SUPPORTING, "unit", *supporting)
 
     liaison = person_name(get(C_LIAISON))
+    check.fits(C_LIAISON, "person_name", liaison)
     liaison_phone = check.parsed(C_LIAISON_PHONE, parse_phone)
 
     row: ProjectRow | None = None
@@ -308,6 +329,7 @@ def person_draft(check: RowCheck) -> PersonDraft:
     name = person_name(get(P_NAME))
     if name is None:
         err(P_NAME, "empty", what=P_NAME)
+    check.fits(P_NAME, "person_name", name)
 
     role: str | None = None
     label = _spaceless(get(P_ROLE))
@@ -323,6 +345,8 @@ def person_draft(check: RowCheck) -> PersonDraft:
     title = unit_or_title if role in LEADER_ROLES else None
     if role in ("liaison", "unit") and unit is None:
         err(P_UNIT, "unit_needed", label=label)
+    check.fits(P_UNIT, "unit", unit)
+    check.fits(P_UNIT, "title", title)
 
     phone = check.parsed(P_PHONE, parse_phone)
 
@@ -347,8 +371,7 @@ def person_draft(check: RowCheck) -> PersonDraft:
     if isinstance(number, float) and number.is_integer():
         number = int(number)
     key = _spaceless(number)
-    if key is not None and len(key) > KEY_MAX:
-        err(P_KEY, "key_long", length=len(key), most=KEY_MAX)
+    check.fits(P_KEY, "person_key", key)
 
     row: PersonRow | None = None
     if check.ok:
@@ -369,8 +392,8 @@ def node_draft(check: RowCheck) -> NodeDraft:
     if not name:
         err(N_NAME, "empty", what=N_NAME)
         name = None
-    elif len(name) > NAME_MAX:
-        err(N_NAME, "node_name_long", length=len(name), most=NAME_MAX)
+    else:
+        check.fits(N_NAME, "node_name", name)
 
     planned, problem = parse_date(get(N_PLANNED))
     if problem:

@@ -24,6 +24,7 @@ from storage.settings import (
     set_calendar_day,
     set_setting,
 )
+from storage.text_widths import too_wide
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_RANGE_DAYS = 31
@@ -77,6 +78,8 @@ async def set_days(session: AsyncSession, *, first: date, last: date, kind: str,
     due on a past day stays as it was when the day passed."""
     if last < first:
         raise AdminInputError("range_reversed", first=first, last=last)
+    if (wide := too_wide("day_name", name)) is not None:
+        raise AdminInputError("too_wide", wide=wide)
     count = (last - first).days + 1
     if count > MAX_RANGE_DAYS:
         raise AdminInputError("range_too_long", most=MAX_RANGE_DAYS)

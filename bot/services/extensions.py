@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_day
-from bot.domain.escalation import ACTIVE, TOP_LEVEL, SlaPolicy, next_level
+from bot.domain.escalation import ACTIVE, TOP_LEVEL, SlaPolicy, deadline_set_anew, next_level
 from bot.domain.messages import Button
 from bot.domain.promises import end_of, on_working_day
 from bot.render import label
@@ -105,9 +105,9 @@ async def decide(session: AsyncSession, deps: ProblemDeps, problem: Problem, pen
             problem.resolution_due_at = extended
             # The mark is the new deadline's: in a year still estimated it is set, in an official one cleared.
             mark_estimated(problem, deps, resolution=deps.calendar.is_estimated(day))
-            # The new deadline gets its own reminder.
-            problem.nudged = [k for k in problem.nudged or []
-                              if not k.startswith(f"nudge:resolution:{problem.level}")]
+            # The new deadline gets its own reminder and overdue notice: one approved after the old one was
+            # reported overdue clears that mark, as one approved before it would have.
+            problem.nudged = deadline_set_anew(problem.nudged or [], "resolution", problem.level)
         problem.promised_date = day
         _schedule(problem, deps, now)
     problem.updated_at = now

@@ -69,7 +69,7 @@ async def compile_document(session: AsyncSession, renderer: Renderer, *, half: H
 
     from bot.documents import gongwen  # noqa: PLC0415 - python-docx likewise
 
-    owed = await repo.owed(session)
+    owed = await repo.owed(session, half=half)
     sent = await repo.sent(session, period_start=half.start)
     # the projects entered by the half-month's last day: one the ledger brought in since owed nothing for it
     standings = {s.code: s for s in await project_standings(session, cutoff=half.end, window_start=half.start,

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_day
-from bot.domain.escalation import LEAD_IN_UNIT, Escalate, Nudge, Overdue, passed_between
+from bot.domain.escalation import LEAD_IN_UNIT, Escalate, Nudge, Overdue, notice_key, passed_between
 from bot.services.problems import (
     ProblemDeps,
     _context,
@@ -52,7 +52,7 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
             holders = await repo.level_holders(session, problem=problem, level=level, day=local_day(now),
                                                cache=work.people)
             await _notify(session, deps, holders, template="problem_nudge", now=now, work=work,
-                          key=f"problem:{problem.id}:{action.key}", buttons=buttons_for_level(problem, level),
+                          key=f"problem:{problem.id}:{notice_key(action)}", buttons=buttons_for_level(problem, level),
                           clock=action.clock, due_at=action.due_at, **await _context(session, problem, work))
             done.append(action.key)
         elif isinstance(action, Overdue):
@@ -61,7 +61,7 @@ async def apply_tick(session: AsyncSession, deps: ProblemDeps, problem: Problem,
                                        events=await work.history(session, problem))
             await _notify(session, deps, watchers,
                           template="problem_overdue", now=now, work=work,
-                          key=f"problem:{problem.id}:{action.key}", clock=action.clock, due_at=action.due_at,
+                          key=f"problem:{problem.id}:{notice_key(action)}", clock=action.clock, due_at=action.due_at,
                           **await _context(session, problem, work))
             done.append(action.key)
     _schedule(problem, deps, now)

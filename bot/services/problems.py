@@ -25,6 +25,7 @@ from bot.domain.escalation import (
     ProblemClock,
     SlaPolicy,
     clocks_for_level,
+    deadline_set_anew,
     decide,
     next_level,
     on_estimate,
@@ -321,7 +322,7 @@ async def reopen(session: AsyncSession, deps: ProblemDeps, problem: Problem, *, 
     problem.status = "accepted"
     problem.updated_at = now
     problem.promised_date = None
-    problem.nudged = [k for k in problem.nudged or [] if not k.endswith(f":resolution:{problem.level}")]
+    problem.nudged = deadline_set_anew(problem.nudged or [], "resolution", problem.level)
     policy = SlaPolicy.from_json(problem.policy)
     clocks = clocks_for_level(policy, deps.calendar, category=problem.category, level=problem.level,
                               started_at=now)

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.domain.ledger_rows import KEY_MAX
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
@@ -33,7 +32,7 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # 人员编号 as the admin typed it in the ledger's roster (the export writes it back); None: never typed
-    ledger_key: Mapped[str | None] = mapped_column(String(KEY_MAX))
+    ledger_key: Mapped[str | None] = mapped_column(String(50))
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
     roles: Mapped[list[PersonRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")

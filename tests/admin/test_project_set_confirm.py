@@ -77,7 +77,8 @@ async def test_name_and_category_can_be_changed_and_are_audited(desk: Desk) -> N
     trail = await desk.send(ADMIN_NAME, f"/audit {CODE}")
     assert "修改项目信息：项目名称 城北高速连接线 → 城北高速连接线（一期）" in trail
     assert "项目类别" in trail and "交通基础设施" in trail
-    assert "不能为空" in await desk.send(ADMIN_NAME, f"/project_set {CODE} 名称 " + "长" * 201)
+    too_long = await desk.send(ADMIN_NAME, f"/project_set {CODE} 名称 " + "长" * 201)
+    assert "项目名称最多 200 个字，这里有 201 个字" in too_long
 
 
 def test_plan_change_rule() -> None:

@@ -14,8 +14,10 @@ from bot.domain.escalation import (
     ProblemClock,
     SlaPolicy,
     clocks_for_level,
+    deadline_set_anew,
     decide,
     lead_in_unit,
+    notice_key,
     nudge_time,
     on_estimate,
     passed_between,
@@ -217,8 +219,8 @@ def test_a_promise_on_the_deadline_itself_is_reminded_once_with_it() -> None:
 
 def test_at_the_top_level_a_promise_on_the_deadline_is_overdue_in_the_deadlines_notice() -> None:
     """At the top level the deadline's breach is reported, not escalated: its one overdue notice speaks for the
-    promise due with it. A promise whose deadline was reported overdue before (an extension approved after the
-    breach) is reported on its own day, once."""
+    promise due with it. A promise falling due after its deadline was reported overdue is reported on its own
+    day, once."""
     base = _state(status="answered")
     top = ProblemClock(**{**base.__dict__, "level": 3, "promised_due_at": base.resolution_due_at})
     [overdue] = decide(top, at(2026, 11, 19, 17, 30), calendar=CAL, policy=POLICY).actions
@@ -263,3 +265,19 @@ def test_a_problem_at_the_lead_officials_own_unit_goes_straight_to_the_mayor() -
                          resolution_due_at=clocks.resolution.at)
     assert decide(plain, clocks.resolution.at, calendar=CAL, policy=POLICY).actions[0] == Escalate(
         "resolution", 1, clocks.resolution.at)
+
+
+def test_a_deadline_set_anew_is_reminded_of_and_reported_overdue_again_in_notices_of_its_own() -> None:
+    """An extension approved after the top level's deadline was reported overdue: the old deadline's reminder and
+    overdue marks go (the promise's and other levels' stay), and the new deadline's notices have keys of their own."""
+    nudged = ["nudge:resolution:3", "overdue:resolution:3", "overdue:promise:2026-11-19", "nudge:resolution:2"]
+    assert deadline_set_anew(nudged, "resolution", 3) == ["overdue:promise:2026-11-19", "nudge:resolution:2"]
+    base = _state(status="answered")
+    top = ProblemClock(**{**base.__dict__, "level": 3, "nudged": frozenset(deadline_set_anew(nudged, "resolution", 3)),
+                          "resolution_due_at": at(2026, 11, 24, 17, 30)})
+    [overdue] = decide(top, at(2026, 11, 24, 17, 30), calendar=CAL, policy=POLICY).actions
+    assert overdue == Overdue("resolution", at(2026, 11, 24, 17, 30), "overdue:resolution:3")
+    assert notice_key(overdue) == "overdue:resolution:3:2026-11-24T17:30"
+    assert notice_key(Overdue("resolution", at(2026, 11, 19, 17, 30), "overdue:resolution:3")) != notice_key(overdue)
+    assert notice_key(Overdue("promise", at(2026, 11, 19, 17, 30), "overdue:promise:2026-11-19")) == (
+        "overdue:promise:2026-11-19")

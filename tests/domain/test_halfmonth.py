@@ -19,7 +19,9 @@ from bot.domain.halfmonth import (
     parse,
     previous,
     progress_facts,
+    reported_within,
 )
+from bot.domain.stage_history import Move
 from bot.domain.workdays import WorkCalendar
 
 CAL = WorkCalendar()
@@ -79,3 +81,18 @@ def test_progress_facts_count_sum_and_keep_each_text_once_latest_last() -> None:
     assert (facts.reports, facts.total, facts.latest_day) == (4, Decimal("205"), date(2026, 11, 13))
     assert facts.texts == ("主体八层", "主体十层")
     assert progress_facts([]).latest_day is None
+
+
+@pytest.mark.parametrize(("stage", "moves", "owed"), [
+    ("在建", [], True),
+    ("竣工", [], False),  # finished before its finish day was recorded: on every day
+    ("竣工", [Move("finish", date(2026, 11, 10))], True),  # finished within the half-month: its last report
+    ("竣工", [Move("finish", date(2026, 11, 1))], True),  # on its first day: the day before it was 在建
+    ("竣工", [Move("finish", date(2026, 10, 31))], False),  # finished before it
+    ("在建", [Move("finish", date(2026, 10, 20)), Move("reopen", date(2026, 11, 15))], True),  # reopened on its end
+    ("在建", [Move("finish", date(2026, 10, 20)), Move("reopen", date(2026, 11, 16))], False),  # reopened after it
+    ("在建", [Move("start", date(2026, 11, 20))], True),  # 前期 then: prepared, owes it
+])
+def test_a_project_owes_the_half_months_in_which_it_was_prepared_or_built(stage: str, moves: list[Move],
+                                                                          owed: bool) -> None:
+    assert reported_within(stage, moves, HalfMonth(date(2026, 11, 1), date(2026, 11, 15))) is owed

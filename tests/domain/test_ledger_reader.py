@@ -436,7 +436,7 @@ def test_an_over_long_roster_number_is_refused_where_it_is(tmp_path):
     rows = [[*row, ""] for row in BASE_PEOPLE]
     rows[0][5], rows[1][5] = "编" * 50, " B" * 51  # spaces do not count
     ledger = read_ledger([write_csv(tmp_path / "people.csv", header, rows)])
-    assert [str(i) for i in ledger.issues] == ["「people.csv」第3行【人员编号】：人员编号过长（51 字，最多 50 字）"]
+    assert [str(i) for i in ledger.issues] == ["「people.csv」第3行【人员编号】：人员编号最多 50 个字，这里有 51 个字"]
     assert [p.key for p in ledger.people][:1] == ["编" * 50] and 3 not in [p.row for p in ledger.people]
 
 

@@ -150,3 +150,43 @@ async def test_a_liaison_reports_only_on_their_projects(imported: TelegramHarnes
     assert cancelled.text
     async with tg.session() as session:
         assert (await session.scalars(select(HalfMonthReport))).all() == []
+
+
+async def test_a_project_finished_within_the_half_month_owes_its_last_report(
+        imported: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """ZD2026-002 (武杰's) is set 竣工 on 11-10: it had progress in the first half of November, so 武杰 is asked
+    for that half-month on 11-16 and the compiled table has its row; for the second half (asked 12-01) it owes
+    nothing."""
+    office = Office(imported, settings)
+    tg = imported
+    await office.setup((HAO, "郝芳", "liaison"), (WU, "武杰", "liaison"))
+    await tg.bind(ADMIN, "管理员(区重大项目办)", "admin")
+    office.travel(at(11, 10, 10))
+    asked = await tg.send(ADMIN, "/project_set ZD2026-002 阶段 竣工")
+    if "确认修改" in asked.buttons:
+        asked = await tg.press(ADMIN, "确认修改")
+    assert "竣工" in asked.text
+    await office.deliver()
+
+    office.travel(at(11, 16, 9))
+    run = await _run(office)
+    assert "武杰" in run.owing and "郝芳" in run.owing
+    asked_wu = to(WU, await office.deliver())
+    assert len(asked_wu) == 1 and "ZD2026-002" in asked_wu[0]["text"]
+    assert "ZD2026-002" in (await tg.send(WU, "/halfmonth")).text
+    status = await tg.send(ADMIN, "/halfmonth")
+    assert "ZD2026-002" in status.text, status.text
+
+    office.travel(at(11, 18, 9, 1))
+    run = await _run(office)
+    assert run.compiled is not None
+    [document] = to(ADMIN, await office.deliver(), "sendDocument")
+    parts = _parts(imported.fake.files[document.result["document"]["file_id"]])
+    missing = "\n".join(next(lines for title, lines in parts.items() if "未报送情况" in title))
+    assert "ZD2026-002 滨江四期沿江路（牵头单位：区城管局，联络员：武杰）" in missing
+
+    office.travel(at(12, 1, 9))
+    run = await _run(office)
+    assert "郝芳" in run.owing and "武杰" not in run.owing
+    assert to(WU, await office.deliver()) == []
+    assert "ZD2026-002" not in (await tg.send(WU, "/halfmonth")).text

@@ -80,7 +80,7 @@ async def test_sheet_errors_name_row_and_column_and_nothing_is_written(db: Datab
         "「nodes.csv」第4行【项目编号】：项目编号「ZD2099-001」不在项目表中，系统中也没有这个项目",
         "「nodes.csv」第5行【计划完成日期】：计划完成日期不能为空",
         "「nodes.csv」第6行【计划完成日期】：「明年三月」不是有效日期（应类似 2026-07-01）",
-        "「nodes.csv」第7行【节点名称】：节点名称过长（51 字，最多 50 字）",
+        "「nodes.csv」第7行【节点名称】：节点名称最多 50 个字，这里有 51 个字",
         "「nodes.csv」第8行【实际完成日期】：「2027-13-01」不是有效日期（应类似 2026-07-01）",
     ]
     assert not result.written and await _nodes(db) == {}

@@ -127,7 +127,7 @@ class OutboxSender:
         self.rates = SendLimits(self.limits)
         self._unserved: set[str] = set()
         self.gate = ChannelGate(self.transports, clock, breakers=breakers, notices=notices,
-                                probe_timeout=probe_timeout)
+                                probe_timeout=probe_timeout, retries_due=self._retries_due_now)
         self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, retry_for=retry_for,
                                  first_retry=first_retry,
                                  backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
@@ -360,6 +360,11 @@ class OutboxSender:
                 return await self.outcomes.conclude(message, key, error, also=remember)
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
         return await self.outcomes.release(message, at=self.clock.now())
+
+    async def _retries_due_now(self, channel: str) -> int:
+        """The channel works again: its notices waiting out a retry's backoff are due now; how many."""
+        async with self._session() as session:
+            return await outbox_sending.retries_due_now(session, channel=channel, now=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, lease_until: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it. A busy

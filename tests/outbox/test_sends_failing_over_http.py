@@ -1,0 +1,92 @@
+"""Telegram's sends failing at the fake Bot API (a proxy answering 502 to every ``sendMessage``), the sender on the
+injectable clock: the notices waiting out a retry's backoff go out as soon as the channel works again."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from telegram import Bot
+
+from bot.channels.telegram_transport import TelegramTransport
+from bot.clock import FrozenClock
+from bot.domain.messages import Reply
+from bot.render import Renderer
+from bot.services.channel_notices import ChannelNotices
+from bot.services.outbox import OutboxSender
+from storage import outbox
+from storage.db import Database
+from storage.models import ChatAccount, OutboxMessage, Person, PersonRole
+from tests.fakes.bot_api import FakeBotAPI
+from tests.outbox.test_outbox import FAST, HANG, FakeTransport, db  # noqa: F401 - a fixture
+from tests.outbox.test_telegram_faults import QUICK, bot, fake  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+T0 = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai: no other notice is due
+ADMIN_WECOM, ADMIN_TELEGRAM = "XiangMuBan", 9009
+
+
+async def person(db: Database, name: str, *accounts: tuple[str, str], admin: bool = False) -> int:  # noqa: F811
+    async with db.session() as session:
+        someone = Person(name=name, active=True, created_at=T0)
+        session.add(someone)
+        await session.flush()
+        if admin:
+            session.add(PersonRole(person_id=someone.id, role="admin"))
+        for channel, chat_id in accounts:
+            session.add(ChatAccount(person_id=someone.id, channel=channel, external_id=chat_id, chat_id=chat_id,
+                                    created_at=T0))
+        return someone.id
+
+
+async def notify(db: Database, person_id: int, text: str, clock: FrozenClock) -> None:  # noqa: F811
+    async with db.session() as session:
+        await outbox.enqueue_for_person(session, person_id=person_id, reply=Reply(html=text), key=text,
+                                        now=clock.now())
+
+
+async def notices(db: Database) -> dict[str, OutboxMessage]:  # noqa: F811
+    """The notices to people, by their text."""
+    async with db.session() as session:
+        found = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    return {str(row.payload["html"]): row for row in found}
+
+
+@pytest.fixture
+def wecom() -> FakeTransport:
+    return FakeTransport("wecom")
+
+
+def sender(db: Database, clock: FrozenClock, bot: Bot, wecom: FakeTransport) -> OutboxSender:  # noqa: F811
+    return OutboxSender(db, clock, {"telegram": TelegramTransport(bot), "wecom": wecom},
+                        limits={"telegram": QUICK, "wecom": FAST}, rng=random.Random(5),
+                        notices=ChannelNotices(db, clock, Renderer()))
+
+
+async def test_a_notice_waiting_for_its_retry_goes_out_as_soon_as_the_channel_works_again(
+        db: Database, fake: FakeBotAPI, bot: Bot, wecom: FakeTransport) -> None:  # noqa: F811
+    """A notice failing alone for four minutes waits minutes for its next try; a second one failing then makes the
+    channel down (held, probed). When the trial gets through, the first goes out with it, not minutes later."""
+    clock = FrozenClock(T0)
+    await notify(db, await person(db, "郝芳", ("telegram", "1001")), "第一条", clock)
+    fake.inject_fault("sendMessage", status=502)
+    send = sender(db, clock, bot, wecom)
+    while clock.now() - T0 < timedelta(minutes=4):
+        await send.drain(HANG)
+        clock.advance(seconds=15)
+    await notify(db, await person(db, "周海燕", ("telegram", "1002")), "第二条", clock)
+    await send.drain(HANG)
+    fault = send.channel_states()["telegram"]
+    assert fault is not None and fault.reason == "sends_failing"
+    waiting = (await notices(db))["第一条"]
+    assert waiting.state == "pending" and waiting.next_attempt_at > clock.now() + timedelta(seconds=45)
+
+    fake.clear_faults("sendMessage")
+    clock.advance(seconds=30)  # the first probe: the held notice goes out as the trial
+    await send.drain(HANG)
+    await send.drain(HANG)
+    assert send.channel_states()["telegram"] is None
+    assert fake.texts(1002) == ["第二条"] and fake.texts(1001) == ["第一条"]
+    assert {row.state for row in (await notices(db)).values()} == {"sent"}

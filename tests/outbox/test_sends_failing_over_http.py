@@ -1,5 +1,6 @@
-"""Telegram's sends failing at the fake Bot API (a proxy answering 502 to every ``sendMessage``), the sender on the
-injectable clock: the notices waiting out a retry's backoff go out as soon as the channel works again."""
+"""Telegram's sends failing at the fake Bot API (a proxy answering 502 to every ``sendMessage``, or refusing
+notices), the sender on the injectable clock: a notice given up is told to the admins on their other channel (one
+message for several), and the notices waiting out a retry's backoff go out as soon as the channel works again."""
 
 from __future__ import annotations
 
@@ -63,6 +64,46 @@ def sender(db: Database, clock: FrozenClock, bot: Bot, wecom: FakeTransport) -> 
     return OutboxSender(db, clock, {"telegram": TelegramTransport(bot), "wecom": wecom},
                         limits={"telegram": QUICK, "wecom": FAST}, rng=random.Random(5),
                         notices=ChannelNotices(db, clock, Renderer()))
+
+
+async def test_a_lone_notice_given_up_at_a_quiet_hour_is_told_to_the_admins_on_their_other_channel(
+        db: Database, fake: FakeBotAPI, bot: Bot, wecom: FakeTransport) -> None:  # noqa: F811
+    """One notice, every send of it answered 502 and nothing else to send: no second notice ever trips the channel,
+    so after its tries and fifteen minutes it fails; the admins hear of it once, on WeCom (not on Telegram, the
+    channel failing), with whom it was for, what it said, and that nothing got through on Telegram meanwhile."""
+    clock = FrozenClock(T0)
+    await person(db, "项目办管理员", ("wecom", ADMIN_WECOM), ("telegram", str(ADMIN_TELEGRAM)), admin=True)
+    await notify(db, await person(db, "郝芳", ("telegram", "1001")), "请于今日18:00前填报进度", clock)
+    fake.inject_fault("sendMessage", status=502)
+    send = sender(db, clock, bot, wecom)
+    while clock.now() - T0 < timedelta(minutes=40):
+        await send.drain(HANG)
+        assert send.channel_states()["telegram"] is None  # one notice failing alone holds no channel
+        clock.advance(seconds=15)
+    row = (await notices(db))["请于今日18:00前填报进度"]
+    assert row.state == "failed" and row.attempts >= 8
+    [told] = wecom.texts(ADMIN_WECOM)
+    assert "1 条通知发送失败" in told and "郝芳" in told and "请于今日18:00前填报进度" in told
+    assert "没有一条成功" in told  # nothing got through meanwhile: the channel itself may be at fault
+    assert fake.calls_of("sendMessage", chat_id=ADMIN_TELEGRAM) == []
+
+
+async def test_notices_refused_together_make_one_message_to_the_admins(
+        db: Database, fake: FakeBotAPI, bot: Bot, wecom: FakeTransport) -> None:  # noqa: F811
+    clock = FrozenClock(T0)
+    await person(db, "项目办管理员", ("wecom", ADMIN_WECOM), admin=True)
+    names = ["郝芳", "周海燕", "王建国"]
+    for n, name in enumerate(names):
+        await notify(db, await person(db, name, ("telegram", str(1001 + n))), f"{name}的通知", clock)
+    fake.inject_fault("sendMessage", status=400, description="Bad Request: can't parse entities")
+    send = sender(db, clock, bot, wecom)
+    await send.drain(HANG)
+    assert {row.state for row in (await notices(db)).values() if row.channel == "telegram"} == {"failed"}
+    clock.advance(seconds=5)
+    await send.drain(HANG)
+    [told] = wecom.texts(ADMIN_WECOM)
+    assert "3 条通知发送失败" in told and all(f"{name}的通知" in told for name in names)
+    assert "拒收" in told and "没有一条成功" not in told  # Telegram answered: it works, the notices were at fault
 
 
 async def test_a_notice_waiting_for_its_retry_goes_out_as_soon_as_the_channel_works_again(

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram import Bot
 
 from bot.channels.telegram_transport import TelegramTransport
@@ -17,7 +17,7 @@ from bot.domain.messages import Reply
 from bot.render import Renderer
 from bot.services.channel_notices import ChannelNotices
 from bot.services.outbox import OutboxSender
-from storage import outbox
+from storage import outbox, outbox_sending
 from storage.db import Database
 from storage.models import ChatAccount, OutboxMessage, Person, PersonRole
 from tests.fakes.bot_api import FakeBotAPI
@@ -131,3 +131,20 @@ async def test_a_notice_waiting_for_its_retry_goes_out_as_soon_as_the_channel_wo
     assert send.channel_states()["telegram"] is None
     assert fake.texts(1002) == ["第二条"] and fake.texts(1001) == ["第一条"]
     assert {row.state for row in (await notices(db)).values()} == {"sent"}
+
+
+async def test_only_the_channels_rows_waiting_for_a_retry_fall_due(db: Database) -> None:  # noqa: F811
+    """An album's notice waiting for its photos (no try failed yet) and another channel's retries keep their time."""
+    clock = FrozenClock(T0)
+    later = clock.now() + timedelta(minutes=5)
+    rows = (("重试中", "telegram", 3), ("相册通知", "telegram", 0), ("企业微信重试", "wecom", 3))
+    for text, channel, attempts in rows:
+        await notify(db, await person(db, text, (channel, text)), text, clock)
+        async with db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.channel == channel,
+                                                              OutboxMessage.chat_id == text)
+                                  .values(attempts=attempts, next_attempt_at=later))
+    async with db.session() as session:
+        assert await outbox_sending.retries_due_now(session, channel="telegram", now=clock.now()) == 1
+    due = {text: row.next_attempt_at for text, row in (await notices(db)).items()}
+    assert due == {"重试中": clock.now(), "相册通知": later, "企业微信重试": later}

@@ -7,7 +7,8 @@ handed back unsent, no try counted, and is not claimed again until the channel w
 
 A channel whose every send fails for a passing reason for a while (``bot.services.send_streaks``: Telegram's
 ``sendMessage`` answering 5xx while polling works) is down alike, told and held the same way; a trial that meets a
-passing failure again puts the next probe off, as one meeting the fault does.
+passing failure again puts the next probe off, as one meeting the fault does. When a channel works again, its
+notices still waiting out a retry's backoff fall due at once, with the held ones.
 
 A channel that sends but does not receive (Telegram cannot deliver to the webhook) holds nothing: the gate
 keeps the fault for the health check (``receiving_faults``), logs it and has the admins told, on every channel
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from bot.channels.base import ChannelDown, Transport
 from bot.clock import Clock
@@ -42,7 +43,10 @@ class ChannelGate:
     """The channels of one sender that may send, the trial notice of each channel being tried, the probes."""
 
     def __init__(self, transports: Mapping[str, Transport], clock: Clock, *, breakers: ChannelBreakers | None = None,
-                 notices: ChannelNotices | None = None, probe_timeout: float = 30.0) -> None:
+                 notices: ChannelNotices | None = None, probe_timeout: float = 30.0,
+                 retries_due: Callable[[str], Awaitable[int]] | None = None) -> None:
+        """``retries_due``: makes the notices of a channel that works again which wait out a retry's backoff due now
+        (the sender's ``storage.outbox_sending.retries_due_now``)."""
         self.transports = transports
         self.clock = clock
         self.breakers = breakers or ChannelBreakers()
@@ -52,6 +56,7 @@ class ChannelGate:
         self._recalled = False
         self.receiving_faults: dict[str, ChannelFault] = {}  # channel -> why messages to the bot do not reach it
         self.streaks = SendStreaks()
+        self._retries_due = retries_due
 
     def states(self) -> dict[str, ChannelFault | None]:
         """Each channel, with its fault while it is down (None: up)."""
@@ -165,6 +170,14 @@ class ChannelGate:
             return
         log.warning("channel %s works again (down since %s: %s); its held notices go out", channel,
                     fault.since.isoformat(), fault.reason)
+        if self._retries_due is not None:  # those waiting for a retry go out with them, not minutes later
+            try:
+                moved = await self._retries_due(channel)
+            except Exception:  # they still go out when their backoff ends
+                log.exception("could not make the retries of channel %s due now", channel)
+            else:
+                if moved:
+                    log.info("channel %s: %d notices waiting for a retry are due now", channel, moved)
         await self._tell(fault, down=False)
 
     async def not_receiving(self, channel: str, error: ChannelDown) -> None:

@@ -56,6 +56,7 @@ from bot.services.busy_writes import persist
 from bot.services.channel_breaker import ChannelBreakers, ChannelFault
 from bot.services.channel_gate import ChannelGate
 from bot.services.channel_notices import ChannelNotices
+from bot.services.given_up import REFUSED, GivenUpNotices
 from bot.services.outbox_outcomes import Outcomes
 from bot.services.outbox_pipeline import Outcome, Pipeline, SendStats
 from bot.services.send_limits import SendLimits
@@ -108,8 +109,9 @@ class OutboxSender:
         ``max_attempts`` tries and was queued at least ``retry_for`` ago: an outage of the channel shorter than that
         (a Bot API answering 502 for ten minutes) costs no notice, whether or not the channel is held meanwhile.
 
-        ``breakers`` hold which channels are down and when they are probed; ``notices`` tells the admins
-        (without it, a channel's fault is only logged, and shown by ``channel_states``).
+        ``breakers`` hold which channels are down and when they are probed; ``notices`` tells the admins of a
+        channel's fault and of the notices given up on (``bot.services.given_up``); without it these are only
+        logged (and a fault shown by ``channel_states``).
         """
         if max_attempts < 1 or batch < 1 or concurrency < 1:
             raise ValueError("max_attempts, batch and concurrency must be at least 1")
@@ -127,9 +129,10 @@ class OutboxSender:
         self.rates = SendLimits(self.limits)
         self._unserved: set[str] = set()
         self.gate = ChannelGate(self.transports, clock, breakers=breakers, notices=notices,
-                                probe_timeout=probe_timeout)
+                                probe_timeout=probe_timeout, retries_due=self._retries_due_now)
+        self.given_up = None if notices is None else GivenUpNotices(db, clock, notices.renderer)
         self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, retry_for=retry_for,
-                                 first_retry=first_retry,
+                                 first_retry=first_retry, given_up=self.given_up,
                                  backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
 
     @asynccontextmanager
@@ -191,6 +194,7 @@ class OutboxSender:
         finally:
             relay.cancel()
             await run.close()
+            await self.tell_given_up(force=True)
 
     async def drain(self, timeout: float = 30.0, *, wait_for_retries: bool = False) -> SendStats:
         """Claim and send until nothing is due and nothing is held (or ``timeout`` real seconds have passed:
@@ -207,6 +211,7 @@ class OutboxSender:
             await self._pump(run, deadline=deadline, follow_retries=follow)
         finally:
             await run.close()
+            await self.tell_given_up(force=True)
         log.info("outbox drained: %s", run.stats)
         return run.stats
 
@@ -297,6 +302,7 @@ class OutboxSender:
         Rows of the channels that are down are left alone; a channel on trial gets one row claimed, to find
         out whether it works again (``bot.services.channel_gate``)."""
         await self.gate.probe()
+        await self.tell_given_up()
         now = self.clock.now()
         lease_until = now + self.lease
         trying = self.gate.trial_channels()
@@ -338,8 +344,7 @@ class OutboxSender:
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
             started()
-            return await self.outcomes.record(message, "failed", outbox_sending.mark_failed,
-                                              error=f"bad payload: {exc}"), None
+            return await self.outcomes.fail(message, f"bad payload: {exc}", kind=REFUSED), None
         transport = self.transports[channel]
         await self.rates.wait_for_chat(transport, key)
         async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed
@@ -360,6 +365,22 @@ class OutboxSender:
                 return await self.outcomes.conclude(message, key, error, also=remember)
         # Waited so long that another sender may have taken the row (or did): hand it back unsent.
         return await self.outcomes.release(message, at=self.clock.now())
+
+    async def tell_given_up(self, *, force: bool = False) -> None:
+        """Tell the admins of the notices given up on (``bot.services.given_up``): those of the last minute in one
+        message, or all at once (``force``: a drain's end, a stop). A failure to write it is only logged (the
+        notices stay to be told the next time, and ``/outbox`` lists them)."""
+        if self.given_up is None or not self.given_up.waiting():
+            return
+        try:
+            await self.given_up.tell(reachable=self.gate.up(), force=force)
+        except Exception:
+            log.exception("could not tell the admins of %d notices given up on", self.given_up.waiting())
+
+    async def _retries_due_now(self, channel: str) -> int:
+        """The channel works again: its notices waiting out a retry's backoff are due now; how many."""
+        async with self._session() as session:
+            return await outbox_sending.retries_due_now(session, channel=channel, now=self.clock.now())
 
     async def _mark_started(self, message: OutboxMessage, lease_until: datetime) -> bool:
         """Commit that this claim sends the row now; False (do not send) if the claim no longer holds it. A busy

@@ -1,6 +1,8 @@
 """A channel whose every send fails for a passing reason (a 5xx answer, a timeout, the network) for ``GRACE``, in
 ``AT_LEAST`` tries or more of at least ``MESSAGES`` different notices, with none getting through meanwhile: a fault
-of the channel, not of its notices (one notice failing on its own, a big file timing out, holds no other).
+of the channel, not of its notices (one notice failing on its own, a big file timing out, holds no other; given
+up after its tries, it is told to the admins, with whether nothing of its channel got through meanwhile:
+``quiet_since``, ``bot.services.given_up``).
 
 Nothing else may show it: Telegram's Bot API can answer polling (``getUpdates``, ``getMe``) while every
 ``sendMessage`` fails behind a broken proxy or an outage of its own. An answer of any kind about a message (sent,
@@ -58,6 +60,11 @@ class SendStreaks:
         del self._streaks[channel]
         return ChannelDown(SENDS_FAILING, f"every send has failed for {lasted.total_seconds():.0f} s "
                                           f"({streak.failures} tries), lately: {streak.last}")
+
+    def quiet_since(self, channel: str, message: int) -> datetime | None:
+        """Since when nothing of ``channel`` got through, if the notice ``message`` failed in that streak; else None."""
+        streak = self._streaks.get(channel)
+        return streak.since if streak is not None and message in streak.messages else None
 
     def answered(self, channel: str) -> None:
         """The channel answered a send (whatever it said): no streak."""

@@ -2,11 +2,16 @@
 polling that fails, a token refused while polling; and a Bot API that fails every send while polling works. The
 admins hear of it once on WeCom, ``/readyz`` names it, and once Telegram works again they hear that once too; a
 token accepted again gets polling going again. The fake Bot API and the fake WeCom server over HTTP, serve() as
-`diaodu run` runs it."""
+`diaodu run` runs it.
+
+``SENDS_FAILING_REAL=1`` runs the sends failing on the service's timings (the fault after two minutes, the first
+probe 30 s after it) and prints when the admins were told and when the notices went out (run with ``-s``)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from tests.polling import until
 
 ADMIN_WECOM = "XiangMuBan"
 HAO_TELEGRAM = 1001
+SENDS_FAILING_REAL = bool(os.environ.get("SENDS_FAILING_REAL"))
 
 
 @pytest.fixture
@@ -177,8 +183,10 @@ async def test_a_bot_api_failing_every_send_while_polling_works_is_told_once_and
     """sendMessage answering 502 while getUpdates and getMe answer: after the grace (half a second here, two minutes
     in service) /readyz names it, the admins hear it once on WeCom, the notices are held, not failed; once sends get
     through, each goes out once and the admins hear that once."""
-    monkeypatch.setattr(send_streaks, "GRACE", timedelta(seconds=0.5))
-    monkeypatch.setattr(channel_breaker, "probe_interval", lambda probes, **_: timedelta(seconds=0.5))
+    if not SENDS_FAILING_REAL:
+        monkeypatch.setattr(send_streaks, "GRACE", timedelta(seconds=0.5))
+        monkeypatch.setattr(channel_breaker, "probe_interval", lambda probes, **_: timedelta(seconds=0.5))
+    wait = 600 if SENDS_FAILING_REAL else 60
     async with served(fake_api, tmp_path) as bot:
         wecom, port = bot.wecom, bot.port
         before = await polling(fake_api, wecom, port)
@@ -190,7 +198,9 @@ async def test_a_bot_api_failing_every_send_while_polling_works_is_told_once_and
                     await outbox.enqueue_for_chat(session, channel="telegram", chat_id=str(HAO_TELEGRAM),
                                                   reply=Reply(html=f"Telegram通知{n}"), key=f"telegram-{n}",
                                                   now=datetime.now(UTC))
-            await until(told_times(wecom, before + 1), "the admins told on WeCom", 60)
+            await until(told_times(wecom, before + 1), "the admins told on WeCom", wait)
+            failing = fake_api.calls_of("sendMessage", ok=False)
+            tries = sorted(row.attempts for row in await rows(db, "telegram"))
             assert "发出的消息已连续几分钟全部失败" in told(wecom)[-1] and "收消息" not in told(wecom)[-1]
             status, report = await ready(port)
             assert status == 503
@@ -203,10 +213,17 @@ async def test_a_bot_api_failing_every_send_while_polling_works_is_told_once_and
             assert len(told(wecom)) == before + 1 and (await ready(port))[0] == 503
 
             fake_api.clear_faults("sendMessage")
-            sent = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, ok=True, count=2, timeout=60)
+            mended = time.monotonic()  # the clock the fakes stamp their calls with
+            sent = await fake_api.wait_for("sendMessage", chat_id=HAO_TELEGRAM, ok=True, count=2, timeout=wait)
             assert sorted(call["text"] for call in sent) == ["Telegram通知1", "Telegram通知2"]
-            await until(told_times(wecom, before + 2), "the admins told it works again", 30)
+            await until(told_times(wecom, before + 2), "the admins told it works again", wait)
             assert "已恢复发送" in told(wecom)[-1]
+            if SENDS_FAILING_REAL:
+                down_at, up_at = (call.at for call in wecom.calls_of("message/send", ok=True)[-2:])
+                print(f"\nsends failing: the admins told {down_at - failing[0].at:.0f} s after the first failed send "
+                      f"(tries of the notices by then: {tries}); once sends worked, the notices went out "
+                      f"{', '.join(f'{call.at - mended:.0f}' for call in sent)} s later, the admins told of the end "
+                      f"{up_at - mended:.0f} s later")
             await until(lambda: _ok(port), "/readyz 200")
             await asyncio.sleep(0.5)
             assert len(told(wecom)) == before + 2

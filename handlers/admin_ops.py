@@ -153,14 +153,7 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
         asked = await _bot_standing(ctx, existing)
         if asks:
             standing = "unknown" if asked is None else "back" if asked in (IN, NO_FILES) else "out"
-        if asked == IN and existing.files_refused_at is not None:
-            files = "back"
-            await mark_files_back(ctx.session, group=existing, at=ctx.now, actor=ctx.actor)
-        elif asked == NO_FILES:
-            files = "still"
-            await mark_no_files(ctx.session, group=existing, at=ctx.now, actor=ctx.actor)
-        elif asked is None and existing.files_refused_at is not None:
-            files = "unknown"
+        files = await _files_standing(ctx, existing, asked)
     if existing is not None:  # a group id typed for a forum registered from a topic: that group, renamed
         existing.name = name
         chat_id = existing.chat_id
@@ -177,6 +170,19 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
     ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), channels=CHANNEL_LABELS,
               changed="moved" if moved else "renamed" if existing is not None else "added", name=name,
               in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted, files=files)
+
+
+async def _files_standing(ctx: Context, group: BulletinGroup, asked: str | None) -> str | None:
+    """What the bot's standing (``asked``) says of its right to send files to ``group``, which is marked (or no
+    longer) to match: "back" (it may again), "still" (it may not), "unknown" (marked, and the channel cannot tell),
+    None (nothing to say: it is out or muted there, or was not marked and may)."""
+    if asked == IN and group.files_refused_at is not None:
+        await mark_files_back(ctx.session, group=group, at=ctx.now, actor=ctx.actor)
+        return "back"
+    if asked == NO_FILES:
+        await mark_no_files(ctx.session, group=group, at=ctx.now, actor=ctx.actor)
+        return "still"
+    return "unknown" if asked is None and group.files_refused_at is not None else None
 
 
 async def _bot_standing(ctx: Context, group: BulletinGroup) -> str | None:

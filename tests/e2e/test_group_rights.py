@@ -212,3 +212,24 @@ async def test_a_group_refusing_the_bots_files_is_found_by_the_bulletin_and_clea
     assert "机器人在通报群「重点项目领导小组」已能发送图片和文件" in told, told
     listed, _cli = await marks(cloned)
     assert "不能发文件" not in listed
+
+
+async def test_groups_add_clears_the_no_files_mark_once_telegram_says_the_bot_may_send_files(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Typed in the group once its admin allowed files again, /groups add asks Telegram (getChatMember, getChat)
+    and clears the 不能发文件 mark at once, without waiting for the next bulletin."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.fake.group_permissions(GROUP, can_send_documents=False)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    await office.deliver()
+    forget_refused(office)
+    listed, _cli = await marks(cloned)
+    assert "⚠️ 不能发文件" in listed, listed
+
+    office.fake.group_permissions(GROUP)
+    back = await cloned.send(ADMIN, "/groups add 重点项目领导小组", chat_id=GROUP)
+    assert "机器人在该群已能发送图片和文件" in back, back
+    listed, cli = await marks(cloned)
+    assert "不能发文件" not in listed and "不能发文件" not in cli

@@ -129,6 +129,7 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
 
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.wiring import wecom_outbox_transports
+    from bot.services.group_rights import GroupRights
 
     bot = telegram_bot(core.settings)
     async with AsyncExitStack() as stack:
@@ -142,7 +143,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
                 if not transports:
                     return SendStats()
             else:
-                transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir)
+                rights = GroupRights(core.db, core.deps.renderer, core.clock, channel="telegram")
+                transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir, rights=rights)
         if not transports:
             return None
         sender = OutboxSender(core.db, core.clock, transports,

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from bot.clock import to_local
 from bot.domain import labels
 from bot.domain.chat_ids import chat_of, telegram_group_id
+from bot.domain.chat_rights import IN, NO_FILES
 from bot.domain.digits import as_id
 from bot.domain.messages import Button
 from bot.domain.paging import Page, page_number, page_of
@@ -31,7 +32,7 @@ from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
 from storage.digest_queries import bulletin_groups
-from storage.group_chats import group_of_chat, mark_back, move_chat
+from storage.group_chats import group_of_chat, mark_back, mark_files_back, mark_no_files, move_chat
 from storage.models import AuditEntry, BulletinGroup, ChatAccount, OutboxMessage, Person, PersonRole, Unit
 from storage.text_widths import too_wide
 
@@ -145,9 +146,14 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
                     moved: bool = False) -> None:
     existing = await group_of_chat(ctx.session, channel=channel, chat_id=chat_id)
     muted = existing is not None and existing.muted
-    standing = None  # of a group marked out, its id typed in a private chat (or muted, anywhere): is the bot back?
-    if existing is not None and existing.left_at is not None and (muted or not in_group):
-        standing = await _bot_standing(ctx, existing)
+    standing = files = None  # of a group marked out, its id typed in a private chat (or muted, anywhere): is the
+    # bot back? Of one marked unable to take files: may it send them now?
+    asks = existing is not None and existing.left_at is not None and (muted or not in_group)
+    if existing is not None and (asks or existing.files_refused_at is not None):
+        asked = await _bot_standing(ctx, existing)
+        if asks:
+            standing = "unknown" if asked is None else "back" if asked in (IN, NO_FILES) else "out"
+        files = await _files_standing(ctx, existing, asked)
     if existing is not None:  # a group id typed for a forum registered from a topic: that group, renamed
         existing.name = name
         chat_id = existing.chat_id
@@ -163,15 +169,27 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
     await ctx.session.flush()
     ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), channels=CHANNEL_LABELS,
               changed="moved" if moved else "renamed" if existing is not None else "added", name=name,
-              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted)
+              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted, files=files)
 
 
-async def _bot_standing(ctx: Context, group: BulletinGroup) -> str:
-    """Whether the bot is back in a bulletin group marked out (or muted), as its channel finds out: "back" (in it,
-    and it may send), "out" (still not), or "unknown" (the channel cannot tell, or its chat app did not answer)."""
+async def _files_standing(ctx: Context, group: BulletinGroup, asked: str | None) -> str | None:
+    """What the bot's standing (``asked``) says of its right to send files to ``group``, which is marked (or no
+    longer) to match: "back" (it may again), "still" (it may not), "unknown" (marked, and the channel cannot tell),
+    None (nothing to say: it is out or muted there, or was not marked and may)."""
+    if asked == IN and group.files_refused_at is not None:
+        await mark_files_back(ctx.session, group=group, at=ctx.now, actor=ctx.actor)
+        return "back"
+    if asked == NO_FILES:
+        await mark_no_files(ctx.session, group=group, at=ctx.now, actor=ctx.actor)
+        return "still"
+    return "unknown" if asked is None and group.files_refused_at is not None else None
+
+
+async def _bot_standing(ctx: Context, group: BulletinGroup) -> str | None:
+    """Where the bot stands in a bulletin group marked out (or muted, or unable to take files), as its channel
+    finds out (``bot.domain.chat_rights``); None when the channel cannot tell, or its chat app did not answer."""
     ask = ctx.deps.group_standing.get(group.channel)
-    said = await ask(group.chat_id) if ask is not None else None
-    return "unknown" if said is None else "back" if said else "out"
+    return await ask(group.chat_id) if ask is not None else None
 
 
 async def _remove_group(ctx: Context, token: str) -> None:

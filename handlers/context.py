@@ -25,9 +25,9 @@ from storage.people import Caller
 if TYPE_CHECKING:
     from bot.workers import Workers
 
-# Whether the bot is in a group chat and may send there, as its channel finds out (asking the chat app): True,
-# False, or None when the channel could not tell (it did not answer).
-GroupStanding = Callable[[str], Awaitable[bool | None]]
+# Where the bot stands in a group chat, as its channel finds out (asking the chat app): a word of
+# bot.domain.chat_rights (IN, OUT, MUTED, NO_FILES), or None when the channel could not tell (it did not answer).
+GroupStanding = Callable[[str], Awaitable[str | None]]
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """A bulletin group's chat as the channel changes it: a group upgraded to a supergroup gets a new chat id from
 Telegram (the bulletin group registered under the old id moves to the new one, and so do the notices still
-waiting for it); the bot taken out of a group (or muted there), and added back (``mark_left``, ``mark_back``).
+waiting for it); the bot taken out of a group (or muted there), and added back (``mark_left``, ``mark_back``);
+the bot found unable to send files there, and able again (``mark_no_files``, ``mark_files_back``).
 
 A chat is one bulletin group, whichever topic of a forum it gets its bulletins in (``group_of_chat``)."""
 
@@ -89,5 +90,26 @@ async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime
     action = "group.unmuted" if group.muted else "group.back"
     group.left_at, group.muted = None, False
     await audit.record(session, actor=actor, at=at, action=action, object_type="group",
+                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
+    return True
+
+
+async def mark_no_files(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
+    """The bot may send text to ``group`` but not photos or files: its bulletins go there with a line in place of
+    each file. False when it was marked so before."""
+    if group.files_refused_at is not None:
+        return False
+    group.files_refused_at = at
+    await audit.record(session, actor=actor, at=at, action="group.no_files", object_type="group",
+                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
+    return True
+
+
+async def mark_files_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
+    """The bot may send files to ``group`` again. False when it was not marked unable to."""
+    if group.files_refused_at is None:
+        return False
+    group.files_refused_at = None
+    await audit.record(session, actor=actor, at=at, action="group.files_back", object_type="group",
                        object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
     return True

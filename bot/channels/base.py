@@ -87,7 +87,8 @@ class ChannelDown(DeliveryError):
 
 class AttachmentRefused(PermanentError):
     """A reply's file cannot be sent, though its text can: ``reason`` is "too_large" (over the channel's
-    ``limit`` bytes), "too_small", "unreadable" (gone from disk) or "refused" (the channel would not take it).
+    ``limit`` bytes), "too_small", "unreadable" (gone from disk), "not_allowed" (the bot may not send files to
+    that chat) or "refused" (the channel would not take it).
     Transports send a short line saying so in the file's place (``bot.channels.attachment_notes``)."""
 
     def __init__(self, reason: str, message: str, *, limit: int | None = None) -> None:
@@ -129,6 +130,16 @@ class Transport(Protocol):
         pass ``skip`` only when it is above 0, so a transport that always sends one message needs neither.
         """
         ...
+
+
+class RightsWatch(Protocol):
+    """Told by a transport what its sends to a group chat found of the bot's rights there: ``what`` (``MESSAGES``
+    or ``FILES``, ``bot.domain.chat_rights``) was refused for want of the right, or went through. It must not
+    raise: a send's outcome does not depend on it."""
+
+    async def refused(self, chat_id: str, what: str) -> None: ...
+
+    async def allowed(self, chat_id: str, what: str) -> None: ...
 
 
 def limits_of(transport: Transport) -> RateLimits:

@@ -143,7 +143,8 @@ class TelegramService:
         self.stop = stop
         self.reached = asyncio.Event()
         self.transport = UntilReached(
-            TelegramTransport(channel.application.bot, files_root=settings.data_dir), self.reached
+            TelegramTransport(channel.application.bot, files_root=settings.data_dir, rights=channel.rights),
+            self.reached
         )
         self.polling = not settings.telegram_webhook_url
         self.updater: Updater | None = channel.application.updater  # replaced when polling is started anew

@@ -32,12 +32,14 @@ from bot.channels.base import (
     RateLimits,
     RecipientBlocked,
     RetryLater,
+    RightsWatch,
     TransientError,
     failed_after,
     read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.domain.chat_ids import split_address
+from bot.domain.chat_rights import FILES, MESSAGES
 from bot.domain.messages import Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 
@@ -53,6 +55,10 @@ BAD_TOKEN = "bad_token"  # ChannelDown.reason of a refused token
 # Bad requests that mean the chat is gone for us rather than that the message is wrong.
 # A forum topic deleted or closed since (a bot that may not manage topics cannot write in a closed one).
 TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
+# A group where the bot may send text but not photos or files (its own rights, or every member's): the file is
+# refused, its text goes. Where it may not send text, the chat is unreachable for it (below) until the right is back.
+FILES_NOT_ALLOWED = ("not enough rights to send photos", "not enough rights to send documents")
+TEXT_NOT_ALLOWED = ("not enough rights to send text messages", "have no rights to send a message")
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
 
@@ -76,6 +82,8 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     refused = next((reason for marker, reason in FILE_REFUSED.items() if marker in text.lower()), None)
     if refused is not None and not isinstance(exc, RetryAfter):
         return AttachmentRefused(refused, text, limit=DOCUMENT_MAX if refused == "too_large" else None)
+    if isinstance(exc, BadRequest) and any(marker in text.lower() for marker in FILES_NOT_ALLOWED):
+        return AttachmentRefused("not_allowed", text)
     if isinstance(exc, RetryAfter):
         return RetryLater(retry_after_seconds(exc), text)
     if isinstance(exc, Forbidden):
@@ -113,6 +121,11 @@ class TelegramTransport:
     photo over 10 MB goes as a document. A send that fails part-way says how many messages got through, and
     the retry (``skip``) sends only the rest.
 
+    In a group chat, what a send finds of the bot's rights there is told to ``rights`` (``RightsWatch``): a text
+    refused for want of the right to send messages (the chat is unreachable then: ``RecipientBlocked``, never
+    retried), a file refused for want of the right to send photos or files (its line goes in its place), or either
+    going through.
+
     The bot's request object should allow as many connections as the sender sends concurrently (an
     ``HTTPXRequest(connection_pool_size=…)``); otherwise sends wait for a free connection and may time out.
     Relative attachment paths are taken from ``files_root``.
@@ -121,9 +134,19 @@ class TelegramTransport:
     channel = CHANNEL
     limits = RateLimits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20)
 
-    def __init__(self, bot: Bot, *, files_root: Path | None = None) -> None:
+    def __init__(self, bot: Bot, *, files_root: Path | None = None, rights: RightsWatch | None = None) -> None:
         self.bot = bot
         self.files_root = files_root
+        self.rights = rights
+
+    async def _tell(self, chat_id: str, what: str, *, allowed: bool) -> None:
+        """Tell ``rights`` what a send to group ``chat_id`` found (nothing for a private chat)."""
+        if self.rights is None or not self.is_group_chat(chat_id):
+            return
+        try:
+            await (self.rights.allowed if allowed else self.rights.refused)(chat_id, what)
+        except Exception:  # the send's outcome does not depend on it
+            log.exception("could not record what a send to %s found of the bot's rights", chat_id)
 
     def is_group_chat(self, chat_id: str) -> bool:
         """Groups, supergroups and channels have negative ids in Telegram."""
@@ -147,8 +170,8 @@ class TelegramTransport:
             target, topic = split_address(chat_id)
         except ValueError as exc:
             raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
-        parts = self._parts(reply, attachment)
-        done, migrated = max(0, skip), False
+        parts = self._parts(reply, attachment, address=chat_id)
+        done, migrated, texted = max(0, skip), False, False
         sent: list[str] = []
         while done < len(parts):
             try:
@@ -163,6 +186,8 @@ class TelegramTransport:
                 continue
             except BadRequest as exc:
                 if topic is None or not any(marker in str(exc).lower() for marker in TOPIC_GONE):
+                    if any(marker in str(exc).lower() for marker in TEXT_NOT_ALLOWED):
+                        await self._tell(chat_id, MESSAGES, allowed=False)
                     raise failed_after(delivery_error(exc), done) from exc
                 # The forum topic was deleted or closed: the rest goes to the group's General topic.
                 log.warning("topic %s of Telegram chat %s is gone; sending to its General topic", topic, target)
@@ -175,11 +200,14 @@ class TelegramTransport:
                 raise
             if isinstance(message, Message):
                 sent.append(str(message.message_id))
+                texted = texted or message.text is not None  # a text, or a file's note (not a file)
             done += 1
+        if texted:  # the bot may send messages there
+            await self._tell(chat_id, MESSAGES, allowed=True)
         return sent
 
-    def _parts(self, reply: Reply,
-               attachment: Attachment | None) -> list[Callable[[int, int | None], Awaitable[object]]]:
+    def _parts(self, reply: Reply, attachment: Attachment | None,
+               address: str = "") -> list[Callable[[int, int | None], Awaitable[object]]]:
         """The messages a reply becomes, in order, each a call sending it to a chat id and forum topic: the
         file (with the text as its caption when that fits), then the text in as many messages as it needs,
         the buttons under the last one."""
@@ -187,7 +215,7 @@ class TelegramTransport:
         parts: list[Callable[[int, int | None], Awaitable[object]]] = []
         if attachment is not None:
             fits = utf16_len(reply.html) <= CAPTION_MAX
-            parts.append(functools.partial(self._send_file_or_note, attachment=attachment,
+            parts.append(functools.partial(self._send_file_or_note, attachment=attachment, address=address,
                                            caption=reply.html if fits else None, markup=markup if fits else None))
             if fits:
                 return parts
@@ -203,21 +231,29 @@ class TelegramTransport:
                                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                                     message_thread_id=topic)
 
-    async def _send_file_or_note(self, chat_id: int, topic: int | None, *, attachment: Attachment,
+    async def _send_file_or_note(self, chat_id: int, topic: int | None, *, attachment: Attachment, address: str,
                                  caption: str | None, markup: InlineKeyboardMarkup | None) -> Message:
         """The file with its caption; when the file cannot be sent, a message in its place: the caption (the
-        reply's text, when it fitted there) and a line saying which file did not go out and why."""
+        reply's text, when it fitted there) and a line saying which file did not go out and why. ``address``: the
+        chat's, as the send was given it (what ``rights`` is told of)."""
         try:
-            return await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
+            message = await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
         except TelegramError as exc:
             refused = delivery_error(exc)
             if not isinstance(refused, AttachmentRefused):
                 raise
         except AttachmentRefused as exc:
             refused = exc
+        else:
+            await self._tell(address, FILES, allowed=True)
+            return message
         log_refused(self.channel, str(chat_id), attachment, refused)
         note = note_html(attachment, refused)
-        return await self._send_text(chat_id, topic, text=f"{caption}\n\n{note}" if caption else note, markup=markup)
+        message = await self._send_text(chat_id, topic, text=f"{caption}\n\n{note}" if caption else note,
+                                        markup=markup)
+        if refused.reason == "not_allowed":  # a chat taking the bot's text and not its files (a group's member may
+            await self._tell(address, FILES, allowed=False)  # be refused both: then its texts tell that)
+        return message
 
     async def _send_file(self, chat_id: int, topic: int | None, *, attachment: Attachment, caption: str | None,
                          markup: InlineKeyboardMarkup | None) -> Message:

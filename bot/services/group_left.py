@@ -21,16 +21,16 @@ from storage.group_chats import group_of_chat, mark_back, mark_left
 
 
 async def bot_left_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
-                         at: datetime, actor: Actor, muted: bool = False) -> bool:
+                         at: datetime, actor: Actor, muted: bool = False, found: bool = False) -> bool:
     """Mark the bulletin group of `chat_id` as taken out (`muted`: the bot is in it but may not send messages)
     and tell the admins; False when it is no bulletin group, or was marked so before (the same change told
-    again). `at` is now, `actor` the channel that told it."""
+    again). `at` is now, `actor` the channel that told it (`found`: no one told, a send was refused)."""
     async with db.session() as session:
         group = await group_of_chat(session, channel=channel, chat_id=chat_id)
         if group is None or not await mark_left(session, group=group, at=at, actor=actor, muted=muted):
             return False
-        reply = Reply(html=renderer.render("group_left", group=group, title=title, muted=muted))
-        await _tell_admins(session, reply, key=f"group-{'muted' if muted else 'left'}:{group.id}:{int(at.timestamp())}",
+        reply = Reply(html=renderer.render("group_left", group=group, title=title, muted=muted, found=found))
+        await tell_admins(session, reply, key=f"group-{'muted' if muted else 'left'}:{group.id}:{int(at.timestamp())}",
                            at=at)
     return True
 
@@ -46,11 +46,11 @@ async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, c
         if group is None or not await mark_back(session, group=group, at=at, actor=actor):
             return False
         reply = Reply(html=renderer.render("group_back", group=group, title=title, muted=muted))
-        await _tell_admins(session, reply, key=f"group-back:{group.id}:{int(at.timestamp())}", at=at)
+        await tell_admins(session, reply, key=f"group-back:{group.id}:{int(at.timestamp())}", at=at)
     return True
 
 
-async def _tell_admins(session: AsyncSession, reply: Reply, *, key: str, at: datetime) -> None:
+async def tell_admins(session: AsyncSession, reply: Reply, *, key: str, at: datetime) -> None:
     """Queue `reply` for every active admin, each under `key` and their id."""
     admins = await people.active_admins(session)
     await outbox.enqueue_for_people(session, [

@@ -56,6 +56,9 @@ class BulletinGroup(Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     # With left_at: the bot is still in the group but may not send messages there (an admin muted it).
     muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the bot was found unable to send photos or files there (it may send text): its bulletins still go
+    # there, each file replaced by a line saying so, until a file gets through (None: it may send files).
+    files_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
 
 
 class Bulletin(Base):

@@ -155,7 +155,8 @@ class Office:
     async def deliver(self) -> list[Call]:
         """Drain the outbox with a fresh sender; the send calls the fake received meanwhile."""
         mark = len(self.fake.calls)
-        transport = TelegramTransport(self.tg.application.bot, files_root=self.settings.data_dir)
+        transport = TelegramTransport(self.tg.application.bot, files_root=self.settings.data_dir,
+                                      rights=self.tg.channel.rights)  # as the running bot's
         sender = OutboxSender(self.core.db, self.tg.clock, {"telegram": transport}, limits={"telegram": FAST})
         await sender.drain(10)
         return [c for c in self.fake.calls[mark:] if c.method in SENDS]

@@ -253,3 +253,31 @@ async def test_a_group_where_the_bot_is_muted_or_out_refuses_its_messages(fake_a
     fake_api.bot_standing(-1001, "restricted", user_id=7, can_send=True)
     assert (await bot.send_message(-1001, "周通报")).text == "周通报"
     assert (await bot.get_chat_member(-1001, fake_api.bot_id)).status == "restricted"
+
+
+async def test_a_bot_without_the_right_to_send_files_or_in_a_silenced_group_is_refused_as_telegram_does(
+        fake_api: FakeBotAPI, bot: Bot) -> None:
+    """Restricted with text allowed but not photos nor files, the bot's texts go and its files are refused; a group
+    whose admin set "members may not send messages" (no update to the bot) refuses a member bot's texts, not an
+    admin bot's, and getChat says the group's permissions."""
+    fake_api.group(-1002, kind="supergroup", title="领导小组")
+    update = fake_api.bot_standing(-1002, "restricted", user_id=7, photos=False, documents=False)
+    assert update["my_chat_member"]["new_chat_member"]["can_send_photos"] is False
+    assert (await bot.send_message(-1002, "周通报")).text == "周通报"
+    with pytest.raises(BadRequest, match="(?i)not enough rights to send photos to the chat"):
+        await bot.send_photo(-1002, b"\xff\xd8\xff\xe0fake-jpeg")
+    with pytest.raises(BadRequest, match="(?i)not enough rights to send documents to the chat"):
+        await bot.send_document(-1002, b"xlsx", filename="a.xlsx")
+
+    fake_api.group(-1003, kind="supergroup", title="调度群")
+    before = len(fake_api.updates)
+    fake_api.group_permissions(-1003, can_send_messages=False)
+    with pytest.raises(BadRequest, match="(?i)not enough rights to send text messages to the chat"):
+        await bot.send_message(-1003, "周通报")
+    chat = await bot.get_chat(-1003)
+    assert chat.permissions is not None and chat.permissions.can_send_messages is False
+    assert chat.permissions.can_send_photos is True
+    assert (await bot.get_chat_member(-1003, fake_api.bot_id)).status == "member"
+    assert len(fake_api.updates) == before  # Telegram tells the bot nothing of it
+    fake_api.bot_standing(-1003, "administrator", user_id=7)
+    assert (await bot.send_message(-1003, "周通报")).text == "周通报"  # an admin is above the group's permissions

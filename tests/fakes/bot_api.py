@@ -3,7 +3,7 @@
 It implements just enough of the Bot API for python-telegram-bot 22 to poll it, answer users and manage
 command menus: getMe, getUpdates (long polling with offset semantics), sendMessage, sendPhoto,
 sendDocument, editMessageText, editMessageReplyMarkup, answerCallbackQuery, set/get/deleteMyCommands, set/deleteWebhook,
-getWebhookInfo, getFile (plus file downloads), getChatMember, logOut and close.
+getWebhookInfo, getFile (plus file downloads), getChatMember, getChat, logOut and close.
 
 Like Telegram, it rejects text sent with ``parse_mode=HTML`` that does not parse as Telegram-HTML
 ("Bad Request: can't parse entities: ..."), so escaping bugs fail tests instead of passing silently.
@@ -20,7 +20,11 @@ forum supergroup (``group(..., forum=True)``) has topics (``topic``, ``delete_to
 "message thread not found". ``bot_standing`` changes the bot's standing in a group as its admins do (taken out,
 muted, allowed to send again) and queues the ``my_chat_member`` update Telegram sends: a message to a group where
 the bot is muted is refused ("not enough rights to send text messages to the chat"), one to a group it was taken out
-of too ("bot was kicked from the group chat"); getChatMember tells the bot's standing.
+of too ("bot was kicked from the group chat"); getChatMember tells the bot's standing. A bot restricted with some rights
+(``photos=False``, ``documents=False``) has its photos or files refused ("not enough rights to send photos to the
+chat"). ``group_permissions`` sets what every member of a group may send (an admin's setChatPermissions, say
+"members may not send messages"): Telegram tells the bot nothing of it, but refuses what a bot that is no admin sends
+there in the same words; getChat says the group's permissions.
 While a webhook is set (setWebhook) the fake delivers the queued updates to it as Telegram does, one at a time in
 order, with the secret token, and tries again every ``webhook_retry`` seconds after a failure; getWebhookInfo
 says what it met (``pending_update_count``, ``last_error_date``, ``last_error_message`` worded as Telegram words
@@ -78,6 +82,11 @@ MAX_BUTTONS = 100
 MAX_ROW_BUTTONS = 8
 MAX_MARKUP_BYTES = 10 * 1024
 MAX_UPLOAD = 50 * 1024 * 1024  # what a bot may upload; a bigger request is answered 413
+# What a member of a group may send (ChatPermissions, ChatMemberRestricted), each allowed or not.
+SEND_RIGHTS = ("can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
+               "can_send_video_notes", "can_send_voice_notes", "can_send_polls", "can_send_other_messages",
+               "can_add_web_page_previews")
+CHAT_RIGHTS = (*SEND_RIGHTS, "can_change_info", "can_invite_users", "can_pin_messages", "can_manage_topics")
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
@@ -307,6 +316,7 @@ class FakeBotAPI:
         self.topics: dict[int, dict[int, str]] = {}  # forum chat id -> its topics: thread id -> name
         self.closed_topics: set[tuple[int, int]] = set()  # (chat id, thread id) of the topics closed
         self.bot_members: dict[int, JSON] = {}  # group chat id -> the bot's ChatMember there (bot_standing)
+        self.permissions: dict[int, JSON] = {}  # group chat id -> what its members may send (group_permissions)
         self._update_waiters: set[asyncio.Future[None]] = set()
         self._call_waiters: set[asyncio.Future[None]] = set()
         self._closing = False
@@ -329,6 +339,7 @@ class FakeBotAPI:
             "getwebhookinfo": self._get_webhook_info,
             "getfile": self._get_file,
             "getchatmember": self._get_chat_member,
+            "getchat": self._get_chat,
             "logout": self._true,
             "close": self._true,
             "sendchataction": self._true,
@@ -442,20 +453,20 @@ class FakeBotAPI:
         self.closed_topics.add((chat_id, thread_id))
 
     def bot_standing(self, chat_id: int, status: str, *, user_id: int, can_send: bool = True,
-                     told: bool = True) -> JSON:
+                     photos: bool | None = None, documents: bool | None = None, told: bool = True) -> JSON:
         """A group admin (``user_id``) changes the bot's standing in group ``chat_id``: "member", "administrator",
-        "restricted" (with ``can_send``: whether it may still send messages; a muted bot may not), "left" or
-        "kicked". From now on sends there meet what Telegram answers then, and getChatMember says it; the
-        ``my_chat_member`` update Telegram sends the bot is returned, and queued unless not ``told`` (the update
-        lost: the bot was down longer than Telegram keeps updates)."""
+        "restricted" (with ``can_send``: whether it may still send messages; a muted bot may not; ``photos``,
+        ``documents``: whether it may send those, as ``can_send`` unless given), "left" or "kicked". From now on
+        sends there meet what Telegram answers then, and getChatMember says it; the ``my_chat_member`` update
+        Telegram sends the bot is returned, and queued unless not ``told`` (the update lost: the bot was down
+        longer than Telegram keeps updates)."""
         chat = self._chat(chat_id, user_id)
         old = self._bot_member(chat_id)
         member: JSON = {"user": self.bot_user, "status": status}
         if status == "restricted":
-            rights = ("can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos",
-                      "can_send_videos", "can_send_video_notes", "can_send_voice_notes", "can_send_polls",
-                      "can_send_other_messages", "can_add_web_page_previews")
-            member.update({right: can_send for right in rights})
+            member.update({right: can_send for right in SEND_RIGHTS})
+            member.update({"can_send_photos": can_send if photos is None else photos,
+                           "can_send_documents": can_send if documents is None else documents})
             member.update({"is_member": True, "can_change_info": False, "can_invite_users": False,
                            "can_pin_messages": False, "can_manage_topics": False, "can_edit_tag": False,
                            "can_react_to_messages": can_send,
@@ -484,6 +495,8 @@ class FakeBotAPI:
         or may not send it to, in Telegram's words."""
         member = self.bot_members.get(chat_id)
         if member is None:
+            member = {"status": "member"} if chat_id in self.permissions else None
+        if member is None:
             return
         kind = (self._groups.get(chat_id) or {}).get("type", "group")
         if member["status"] in ("left", "kicked"):
@@ -493,6 +506,17 @@ class FakeBotAPI:
                  "documents": "can_send_documents"}[what]
         if member["status"] == "restricted" and not member.get(right, True):
             raise bad_request(f"not enough rights to send {what} to the chat")
+        if member["status"] in ("member", "restricted") and not self.permissions.get(chat_id, {}).get(right, True):
+            raise bad_request(f"not enough rights to send {what} to the chat")  # the group's own permissions
+
+    def group_permissions(self, chat_id: int, **rights: bool) -> None:
+        """A group admin sets what every member of group ``chat_id`` may send (setChatPermissions, e.g.
+        ``can_send_messages=False``: "members may not send messages"; the rights not given stay allowed).
+        Telegram sends the bot no update: a bot that is no admin there finds out when its sends are refused, or
+        by getChat."""
+        allowed = {right: True for right in CHAT_RIGHTS}
+        allowed.update(rights)
+        self.permissions[chat_id] = allowed
 
     def migrate_group(self, old: int, new: int, *, user_id: int) -> tuple[JSON, JSON]:
         """Upgrade group `old` to supergroup `new`, as a member (`user_id`) making it public or an admin
@@ -1076,6 +1100,19 @@ class FakeBotAPI:
         if member["status"] in ("left", "kicked"):
             self._may_send(chat_id, "text messages")  # raises, as Telegram answers a chat the bot is out of
         return member
+
+
+    async def _get_chat(self, params: JSON, _files: dict[str, bytes]) -> JSON:
+        """The ChatFullInfo of a group: its chat, and what its members may send (``group_permissions``)."""
+        chat_id = self._chat_id(params)
+        if chat_id not in self._groups and chat_id not in self.bot_members and chat_id not in self.permissions:
+            raise bad_request("chat not found")
+        if self._bot_member(chat_id)["status"] in ("left", "kicked"):
+            self._may_send(chat_id, "text messages")  # raises, as Telegram answers a chat the bot is out of
+        chat = self._chat(chat_id, 0)
+        chat.update({"accent_color_id": 0, "max_reaction_count": 11,
+                     "permissions": dict(self.permissions.get(chat_id) or dict.fromkeys(CHAT_RIGHTS, True))})
+        return chat
 
 
 def _set_markup(message: JSON, markup: JSON | None) -> None:

@@ -53,6 +53,8 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "group.back": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.muted": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.unmuted": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "group.no_files": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "group.files_back": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.move": ("group", "telegram:-1009876543210",
                    {"name": "重点项目领导小组", "from": "-4001", "to": "-1009876543210"}),
     "group.remove": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),

@@ -1,0 +1,235 @@
+"""A bulletin group where the bot may not send everything, through the real PTB Application, the outbox and the fake
+Bot API refusing as Telegram does: a group whose admin set "members may not send messages" (Telegram tells the bot
+nothing) is found by the refused bulletin and marked 已禁言; a group where the bot may send text but not photos or
+files (told by Telegram, or found by a refused file) gets the bulletin's text with a line in place of each file, and
+is marked 不能发文件. Each mark tells the admins once and goes when the right comes back."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.render import Renderer
+from storage.audit import entries_for
+from storage.digest_queries import bulletin_groups
+from storage.models import BulletinGroup, OutboxMessage
+from storage.outbox import UNDELIVERABLE
+from tests.admin.admin_support import ADMIN_NAME
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_digests import (  # noqa: F401 - fixtures
+    GROUP,
+    HAO,
+    WANG,
+    Office,
+    at,
+    cloned,
+    data_dir,
+    settings,
+    texts,
+    to,
+)
+from tests.fakes.bot_api import Call
+
+ADMIN = 9001
+FILE_SENDS = ("sendPhoto", "sendDocument")
+NOTE = "未能发到本群：机器人在本群没有发送图片和文件的权限。如需此文件，请联系区项目办索取"
+
+
+async def started(office: Office) -> None:
+    """The 区长 gets the bulletins, so does the leadership group (a supergroup the bot is a plain member of)."""
+    await office.setup((WANG, "王立军", "top"), monthly=False)
+    await office.tg.bind(ADMIN, ADMIN_NAME, "admin")
+    office.fake.group(GROUP, kind="supergroup", title="重点项目领导小组")
+
+
+def forget_refused(office: Office) -> None:
+    """The refusals a test meant to meet are not the failures the harness looks for at the end."""
+    office.fake.calls[:] = [c for c in office.fake.calls if c.status != 400]
+
+
+def file_calls(calls: list[Call]) -> list[Call]:
+    return [c for c in to(GROUP, calls, method=None) if c.method in FILE_SENDS]
+
+
+async def marks(tg: TelegramHarness) -> tuple[str, str]:
+    """What /groups and `diaodu groups list` say of the group."""
+    listed = await tg.send(ADMIN, "/groups")
+    async with tg.session() as session:
+        cli = Renderer().plain("cli/groups", groups=await bulletin_groups(session))
+    return listed, cli
+
+
+async def test_a_group_whose_members_may_not_send_is_marked_muted_when_the_bulletin_is_refused(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """A group admin set "members may not send messages": Telegram tells the bot nothing, and refuses the bulletin
+    ("not enough rights to send text messages to the chat"). The refusal is final (no retry), marks the group
+    已禁言 and tells the admins once; the next bulletin does not try it. /groups add asks Telegram (getChatMember,
+    getChat): still refused, it stays marked; allowed again, it is cleared and the group gets the next bulletin."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.fake.group_permissions(GROUP, can_send_messages=False, can_send_photos=False, can_send_documents=False)
+
+    office.travel(at(10, 12, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W41"]
+    calls = await office.deliver()
+    assert texts(WANG, calls)
+    tried = to(GROUP, calls, method=None)
+    assert tried and not any(c.ok for c in tried)
+    assert "not enough rights to send text messages to the chat" in (tried[0].error or "")
+    async with cloned.session() as session:
+        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == str(GROUP)))).all()
+    assert rows and {(r.state, r.attempts) for r in rows} == {(UNDELIVERABLE, 1)}  # refused: not tried again
+    [told] = texts(ADMIN, calls) + texts(ADMIN, await office.deliver())
+    assert "机器人向通报群「重点项目领导小组」发送消息被拒绝" in told and "全体成员禁言" in told, told
+    assert "在该群里发送 <code>/groups add</code> 恢复发送" in told
+    listed, cli = await marks(cloned)
+    assert "⚠️ 已禁言：机器人于 2026-10-12 09:00 在该群被禁言" in listed and "\t已禁言" in cli, (listed, cli)
+    forget_refused(office)
+
+    office.travel(at(10, 19, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W42"]
+    calls = await office.deliver()
+    assert texts(WANG, calls) and to(GROUP, calls, method=None) == []  # marked: not tried
+    assert texts(ADMIN, calls) == []  # told once
+
+    still = await cloned.send(ADMIN, f"/groups add {GROUP} 重点项目领导小组")
+    assert "机器人在该群仍被禁言，该群仍为「已禁言」" in still, still
+    assert office.fake.calls_of("getChat", chat_id=GROUP)
+    office.fake.group_permissions(GROUP)  # the group admin lets members speak again
+    back = await cloned.send(ADMIN, "/groups add 重点项目领导小组", chat_id=GROUP)
+    assert "机器人在该群已恢复发送消息的权限" in back, back
+    listed, cli = await marks(cloned)
+    assert "已禁言" not in listed and "已禁言" not in cli
+    async with cloned.session() as session:
+        entries = await entries_for(session, object_key=f"telegram:{GROUP}")
+    assert [e.action for e in entries if e.action != "group.add"] == ["group.unmuted", "group.muted"]
+
+    office.travel(at(10, 26, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W43"]
+    group = texts(GROUP, await office.deliver())
+    assert group and "重点项目周通报（2026-W43" in group[0]
+
+
+async def test_a_muted_mark_found_by_a_refused_send_goes_when_a_later_send_gets_through(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Found muted by a refused bulletin, the group is cleared by the next message that reaches it (a command
+    answered there once its members may speak again), and the admins hear of it once."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.fake.group_permissions(GROUP, can_send_messages=False)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    [told] = texts(ADMIN, await office.deliver()) + texts(ADMIN, await office.deliver())
+    assert "发送消息被拒绝" in told, told
+    forget_refused(office)
+
+    office.fake.group_permissions(GROUP)
+    office.travel(at(10, 13, 10, 0))
+    assert "排名" in await cloned.send(ADMIN, "/rank", chat_id=GROUP)  # answered in the group: it got through
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人在通报群「重点项目领导小组」已恢复发送消息的权限" in told, told
+    listed, _cli = await marks(cloned)
+    assert "已禁言" not in listed
+
+
+async def test_a_bot_told_it_may_not_send_files_sends_the_text_with_a_line_for_each_file(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Restricted with text allowed but not photos nor files (Telegram's my_chat_member update): the group is
+    marked 不能发文件 in /groups and `diaodu groups`, the admins told once; each bulletin's text still goes there,
+    and a line in place of each chart and workbook says where to get it. Allowed files again: cleared, told once,
+    and the next bulletin's files go."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.travel(at(10, 9, 17, 0))
+    update = office.fake.bot_standing(GROUP, "restricted", user_id=HAO, photos=False, documents=False)
+    await cloned.wait_processed(update["update_id"])
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人在通报群「重点项目领导小组」能发文字，但没有发送图片和文件的权限" in told, told
+    listed, cli = await marks(cloned)
+    assert "⚠️ 不能发文件：机器人自 2026-10-09 17:00 起不能在该群发送图片和文件" in listed, listed
+    assert "\t不能发文件" in cli and "已禁言" not in listed
+
+    office.travel(at(10, 12, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W41"]
+    calls = await office.deliver()
+    refused = file_calls(calls)
+    assert refused and not any(c.ok for c in refused)
+    group = texts(GROUP, calls)
+    assert "重点项目周通报（2026-W41" in group[0]
+    notes = [t for t in group if NOTE in t]
+    assert len(notes) == len(refused), group
+    assert any(".xlsx" in t for t in notes)
+    assert texts(ADMIN, calls) == []  # told once, not once per file
+    forget_refused(office)
+
+    office.travel(at(10, 14, 11, 0))
+    await cloned.wait_processed(office.fake.bot_standing(GROUP, "restricted", user_id=HAO)["update_id"])
+    [told] = texts(ADMIN, await office.deliver())
+    assert "机器人在通报群「重点项目领导小组」已能发送图片和文件" in told, told
+    listed, cli = await marks(cloned)
+    assert "不能发文件" not in listed and "不能发文件" not in cli
+
+    office.travel(at(10, 19, 9, 0))
+    assert [p.period for p in await office.tick()] == ["2026-W42"]
+    calls = await office.deliver()
+    assert file_calls(calls) and all(c.ok for c in file_calls(calls))
+    assert not [t for t in texts(GROUP, calls) if NOTE in t]
+    async with cloned.session() as session:
+        entries = await entries_for(session, object_key=f"telegram:{GROUP}")
+    assert [e.action for e in entries] == ["group.files_back", "group.no_files"]
+
+
+async def test_a_group_refusing_the_bots_files_is_found_by_the_bulletin_and_cleared_when_a_file_gets_through(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """The group's own permissions forbid photos and files (no update to the bot): the first bulletin's files are
+    refused, each replaced by its line, and the group is marked 不能发文件, the admins told once. /groups add asks
+    Telegram and says it still may not send files; once the group allows them, the next bulletin's files go and
+    the mark goes, the admins told."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.fake.group_permissions(GROUP, can_send_photos=False, can_send_documents=False)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    calls = await office.deliver()
+    refused = file_calls(calls)
+    assert refused and not any(c.ok for c in refused)
+    assert len([t for t in texts(GROUP, calls) if NOTE in t]) == len(refused)
+    [told] = texts(ADMIN, calls) + texts(ADMIN, await office.deliver())
+    assert "能发文字，但没有发送图片和文件的权限" in told, told
+    async with cloned.session() as session:
+        [group] = (await session.scalars(select(BulletinGroup))).all()
+    assert group.files_refused_at is not None and group.left_at is None
+    forget_refused(office)
+
+    still = await cloned.send(ADMIN, f"/groups add {GROUP} 重点项目领导小组")
+    assert "机器人在该群仍不能发送图片和文件" in still, still
+    office.fake.group_permissions(GROUP)
+    office.travel(at(10, 19, 9, 0))
+    await office.tick()
+    calls = await office.deliver()
+    assert file_calls(calls) and all(c.ok for c in file_calls(calls))
+    [told] = texts(ADMIN, calls) + texts(ADMIN, await office.deliver())
+    assert "机器人在通报群「重点项目领导小组」已能发送图片和文件" in told, told
+    listed, _cli = await marks(cloned)
+    assert "不能发文件" not in listed
+
+
+async def test_groups_add_clears_the_no_files_mark_once_telegram_says_the_bot_may_send_files(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Typed in the group once its admin allowed files again, /groups add asks Telegram (getChatMember, getChat)
+    and clears the 不能发文件 mark at once, without waiting for the next bulletin."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.fake.group_permissions(GROUP, can_send_documents=False)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    await office.deliver()
+    forget_refused(office)
+    listed, _cli = await marks(cloned)
+    assert "⚠️ 不能发文件" in listed, listed
+
+    office.fake.group_permissions(GROUP)
+    back = await cloned.send(ADMIN, "/groups add 重点项目领导小组", chat_id=GROUP)
+    assert "机器人在该群已能发送图片和文件" in back, back
+    listed, cli = await marks(cloned)
+    assert "不能发文件" not in listed and "不能发文件" not in cli

@@ -1,5 +1,5 @@
-"""What one bulletin reads, and how long it takes: the SQL statements of ``jobs.digests.render_bulletin`` and its
-time, on a large district.
+"""What one bulletin reads, and how long it takes: the SQL statements of ``jobs.bulletin_render.render_bulletin``
+and its time, on a large district.
 
     python bench/bulletin.py [--projects 3000] [--reports 150000] [--problems 3000] [--rounds 3]
                              [--periods 2026-W47,2026-11] [--seed 7] [--database-url URL]
@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:
 
 from sqlalchemy import event, insert  # noqa: E402
 
-import jobs.digests as digests  # noqa: E402
+import jobs.bulletin_render as bulletin_render  # noqa: E402
 from bench.ranking import CREATED, build, wiped_database  # noqa: E402
 from bot.domain.periods import parse_period  # noqa: E402
 from bot.domain.stage_events import CONFIRMED, FINISH, REOPEN, START  # noqa: E402
@@ -102,7 +102,7 @@ async def bench(db: Database, args: argparse.Namespace, files: Path) -> bool:
         for table in HISTORY_TABLES:
             statements[table] += bool(re.search(rf"\b{table}\b", statement))
 
-    digests.render_files_and_texts = _handed_over(digests.render_files_and_texts)
+    bulletin_render.render_files_and_texts = _handed_over(bulletin_render.render_files_and_texts)
     ok = True
     for name in args.periods.split(","):
         period = parse_period("weekly" if "W" in name else "monthly", name)
@@ -114,7 +114,7 @@ async def bench(db: Database, args: argparse.Namespace, files: Path) -> bool:
                 async with db.session() as session:
                     calendar, settings = await load_calendar(session), await load_digest_settings(session)
                     start, cpu = time.perf_counter(), time.process_time()
-                    await digests.render_bulletin(session, Renderer(), period=period, calendar=calendar,
+                    await bulletin_render.render_bulletin(session, Renderer(), period=period, calendar=calendar,
                                                   settings=settings, out_dir=files / f"{name}-{round_}")
                     walls.append(time.perf_counter() - start)
             finally:

@@ -73,7 +73,7 @@ from bot.domain.periods import parse_period  # noqa: E402
 from bot.render import Renderer  # noqa: E402
 from bot.services.ledger_import import import_ledger_files  # noqa: E402
 from bot.services.outbox import OutboxSender  # noqa: E402
-from jobs.digests import render_bulletin  # noqa: E402
+from jobs.bulletin_render import render_bulletin  # noqa: E402
 from storage import outbox  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402

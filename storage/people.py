@@ -259,3 +259,11 @@ async def people_with_role(session: AsyncSession, *, role: str, unit_id: int | N
 async def unit_handlers(session: AsyncSession, *, unit_id: int) -> list[Person]:
     """The handlers (经办人) who answer for a unit."""
     return await people_with_role(session, role="unit", unit_id=unit_id)
+
+
+async def names_of(session: AsyncSession, *, ids: set[int]) -> dict[int, str]:
+    """Person id → name, of those of ``ids`` that exist."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(sorted(ids))))
+    return {pid: name for pid, name in rows.all()}

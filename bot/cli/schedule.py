@@ -110,7 +110,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
     from bot.clock import local_today
     from bot.domain.periods import latest_due, parse_period, period_containing
     from bot.render import html_to_plain
-    from jobs import bulletin_refusals, digests
+    from jobs import bulletin_refusals, bulletin_render, digests
     from storage.settings import load_calendar, load_digest_settings
 
     core = await open_core(settings)
@@ -130,7 +130,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
                 words = await bulletin_refusals.refused_words(session, period, reason, scheduled=False)
                 raise CliError("said", text=core.deps.renderer.plain("bulletin_refused", **words))
             if not args.send:
-                rendered = await digests.render_bulletin(
+                rendered = await bulletin_render.render_bulletin(
                     session, core.deps.renderer, period=period, calendar=calendar,
                     settings=await load_digest_settings(session), out_dir=args.out)
                 (args.out / "bulletin.html").write_text(rendered.text, encoding="utf-8")

@@ -2,7 +2,7 @@
 ledger and the texts, split into messages.
 
 ``render_files_and_texts`` is a pure function of plain, picklable data (``BulletinJob``) returning plain data
-(``BulletinWork``: strings, and the files it wrote), so that ``jobs.digests`` can run it in a worker process
+(``BulletinWork``: strings, and the files it wrote), so that ``jobs.bulletin_render`` can run it in a worker process
 (``bot.workers``) while the event loop goes on answering messages; the database is read before, on the loop.
 """
 

@@ -17,7 +17,7 @@ from storage.models.ledger import (
 from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
 from storage.models.photos import REASON_LENGTH, AlbumWait, KeptPhoto, NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
 from storage.models.problems import Problem, ProblemEvent
-from storage.models.reports import STANDINGS_INDEX, Report, ReportSum
+from storage.models.reports import DAY_INDEX, STANDINGS_INDEX, Report, ReportSum
 from storage.models.runtime import Conversation, ProcessedMessage, SharedMark, WebLink, WebSession
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "CalendarOverride",
     "ChatAccount",
     "Conversation",
+    "DAY_INDEX",
     "FOLDED_ID_INDEX",
     "HalfMonthReport",
     "Invite",

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from bot.clock import SHANGHAI
 from bot.render import html_to_plain
-from jobs.digests import Rendered
+from jobs.bulletin_render import Rendered
 from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report, Unit
 from tests.databases import BACKENDS, fresh_database

@@ -39,7 +39,7 @@ from bot.render import Renderer
 from bot.services.ledger_import import import_ledger_files
 from bot.web.server import add_web_routes
 from jobs import escalation
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage import people
 from storage.audit import Actor
 from storage.db import Database

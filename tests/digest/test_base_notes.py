@@ -17,7 +17,7 @@ from bot.domain.stage_events import DAY_TYPED, FINISH, StageMove
 from bot.domain.workdays import WorkCalendar
 from bot.domain.year_to_date import base_days
 from bot.render import Renderer
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage import stage_events
 from storage.db import Database
 

@@ -15,7 +15,7 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import Period, parse_period
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage.db import Database
 
 from .conftest import District, local

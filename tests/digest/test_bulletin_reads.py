@@ -36,7 +36,7 @@ from bot.domain.stage_events import CONFIRMED
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
 from bot.services.standings import compute_standings, read_current_inputs
-from jobs.digests import render_bulletin
+from jobs.bulletin_render import render_bulletin
 from storage.db import Database
 from storage.models import StageEvent
 from storage.problem_handling import unit_problem_shares

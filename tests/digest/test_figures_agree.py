@@ -46,7 +46,7 @@ from bot.services.ledger_import import import_ledger_files
 from bot.services.participation import load_participation
 from bot.services.standings import current_standings
 from bot.web.pages import downloads as web_downloads
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage import people
 from storage.annual_plans import plans_of_year, set_plan
 from storage.audit import Actor

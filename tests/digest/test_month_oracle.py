@@ -29,7 +29,7 @@ from bot.app import Core
 from bot.domain.halfmonth import containing
 from bot.render import Renderer, html_to_plain
 from bot.services.halfmonth import compile_document
-from jobs.digests import Rendered
+from jobs.bulletin_render import Rendered
 from storage import people
 from storage.db import Database
 from storage.settings import load_calendar

@@ -14,7 +14,7 @@ from bot.domain.periods import parse_period
 from bot.domain.stage_events import DAY_TYPED, FINISH, REOPEN, StageMove
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage import stage_events
 from storage.db import Database
 from storage.models import Project

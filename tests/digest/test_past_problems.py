@@ -19,7 +19,7 @@ from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.standings import compute_standings
-from jobs.digests import render_bulletin
+from jobs.bulletin_render import render_bulletin
 from storage.db import Database
 from storage.models import Problem, ProblemEvent
 from storage.problem_handling import unit_problem_shares

@@ -16,7 +16,7 @@ from bot.domain.node_lists import period_ahead
 from bot.domain.periods import due_day, parse_period
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage.db import Database
 
 from .conftest import District

@@ -17,7 +17,7 @@ from bot.domain.trend import TrendPoint, bases_entered, counted_bases, unblurred
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.standings import project_standings
-from jobs.digests import render_bulletin
+from jobs.bulletin_render import render_bulletin
 from storage.db import Database
 
 from .conftest import District

@@ -15,7 +15,7 @@ from bot.domain.digest_settings import DigestSettings
 from bot.domain.periods import parse_period
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
-from jobs.digests import render_bulletin
+from jobs.bulletin_render import render_bulletin
 from storage.db import Database
 from tests.digest.conftest import District, db, district  # noqa: F401 - fixtures
 from tests.documents.word_processor import require, to_pdf

@@ -29,7 +29,7 @@ from bot.services.ledger_import import import_ledger_files
 from bot.services.standings import compute_standings
 from jobs import escalation
 from jobs import nodes as node_job
-from jobs.digests import Rendered, render_bulletin
+from jobs.bulletin_render import Rendered, render_bulletin
 from storage import stage_events
 from storage.models import Problem, ProblemEvent, Project
 from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness, build_core

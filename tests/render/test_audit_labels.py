@@ -16,7 +16,7 @@ from bot.domain.paging import page_of
 from bot.domain.standings import ProblemEventRow
 from bot.render import Renderer, html_to_plain
 from bot.services.ledger_export import history_cell
-from handlers.admin_ops import _entry_row
+from handlers.admin_audit import _entry_row
 from storage.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[2]

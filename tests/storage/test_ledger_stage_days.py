@@ -18,7 +18,7 @@ from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer, html_to_plain
 from bot.services.ledger_import import import_ledger_files
 from bot.services.standings import compute_standings
-from jobs.digests import render_bulletin
+from jobs.bulletin_render import render_bulletin
 from storage import stage_events
 from storage.audit import Actor
 from storage.db import Database

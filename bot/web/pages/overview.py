@@ -1,6 +1,6 @@
 """总览: the headline figures, the ranking with its change since last week, units and towns, 表扬/督促/预警,
 and the open problems in the viewer's scope, the most urgent first; ``?screen=1`` is the 大屏 (1920×1080,
-refreshing itself; its script sends a narrow screen back here, ``?from=screen``, which the page says). Every
+refreshing itself; its script sends a phone back here, ``?from=screen``, which the page says). Every
 figure is the standings' (bot.services.standings), as in /rank and the bulletins."""
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """What the ledger import compares the file with: every unit, person and project, read once in a few
 set-based queries as plain values (bot.domain.ledger_plan.LedgerState), plus the year's reports per project
-split at the baseline's day, and the liaisons and leads changed in the chat since the last import."""
+split at the baseline's day, and the liaisons and leads changed in the chat since the last import; and a mark
+of all that (`ledger_mark`), to tell whether a previewed import still holds when it is confirmed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,12 +19,44 @@ from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, Le
 from bot.domain.stage_history import last_finish
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
-from storage.models import AuditEntry, Person, PersonRole, Problem, Project, ProjectSupportingUnit, Report, Unit
+from storage.models import (
+    AuditEntry,
+    Person,
+    PersonRole,
+    Problem,
+    Project,
+    ProjectNode,
+    ProjectSupportingUnit,
+    Report,
+    StageEvent,
+    Unit,
+)
 from storage.stage_events import histories
 
 IMPORT_ACTION = "ledger.import"
 # Audit entries of a change of a project's people made in the chat (/handover, /project_set).
 _PEOPLE_FIELDS = ("liaison", "lead_official")
+
+
+@dataclass(frozen=True)
+class LedgerMark:
+    """What tells whether the database changed what an import compares its file with (`ledger_mark`)."""
+
+    rows: tuple[object, ...]
+    newest_report: int | None
+
+
+async def ledger_mark(session: AsyncSession) -> LedgerMark:
+    """The newest row of the audit log (every change made in the chat is recorded there: /handover,
+    /project_set, /deactivate, a node, a correction, another import), of the stage events, units, people,
+    projects and nodes, and the projects' and nodes' last update; apart, the newest report (which matters only
+    to an import whose baseline's day was not given). One query of index look-ups and two scans of
+    ``updated_at``."""
+    tables = (AuditEntry, StageEvent, Unit, Person, Project, ProjectNode, Report)
+    newest = [select(func.max(table.id)).scalar_subquery() for table in tables]
+    updated = [select(func.max(table.updated_at)).scalar_subquery() for table in (Project, ProjectNode)]
+    *rows, report = (await session.execute(select(*newest[:-1], *updated, newest[-1]))).one()
+    return LedgerMark(tuple(rows), report)
 
 
 async def known_unit_names(session: AsyncSession) -> set[str]:

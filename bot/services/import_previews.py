@@ -1,0 +1,79 @@
+"""The plans of the ledger imports previewed in the chat and waiting for 确认, kept in the bot's memory.
+
+确认 writes the plan the admin saw (bot.services.ledger_import.write_previewed) instead of reading the file and
+working the plan out again: for 50,000 new projects that is a minute of CPU and the plan's tens of megabytes.
+A plan is kept under a random key that the admin's conversation state names, with the database's mark when it
+was worked out (storage.ledger_state.ledger_mark): at 确认 a different mark, a key the bot does not know (it was
+restarted, the plan was pushed out by newer ones, or kept longer than a day) or another day means the plan may
+no longer be what importing would do, and the file is previewed again instead of written.
+
+Few admins import at once and a plan is large (some 100 MB of Python objects for 50,000 new projects), so only
+the latest ``KEPT`` plans are kept.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from storage.ledger_state import LedgerMark
+
+if TYPE_CHECKING:
+    from bot.services.ledger_import import ImportResult
+
+__all__ = ["KEPT", "MAX_AGE", "Previewed", "PreviewedImports"]
+
+KEPT = 3
+MAX_AGE = 24 * 3600.0  # seconds, as long as the file itself waits (handlers.admin_import.STALE_SECONDS)
+
+
+@dataclass(frozen=True)
+class Previewed:
+    """An import as the preview showed it (a dry run's result, its plan worked out), the database's mark before
+    it was worked out, and the day it was for."""
+
+    result: ImportResult
+    mark: LedgerMark
+    today: date
+
+    def holds(self, mark: LedgerMark, today: date) -> bool:
+        """Whether the plan is still what importing would do on `today` with the database at `mark`: nothing it
+        compared with changed. A report changes nothing it writes unless the baseline's day was not given (a
+        report dated before the day it takes, 上月底, would then make that day matter), so only then is the
+        newest report compared too."""
+        if today != self.today or mark.rows != self.mark.rows:
+            return False
+        plan = self.result.plan
+        return plan is not None and plan.as_of_source != "default" or mark.newest_report == self.mark.newest_report
+
+
+class PreviewedImports:
+    """The latest previewed plans, by key."""
+
+    def __init__(self, *, kept: int = KEPT, max_age: float = MAX_AGE) -> None:
+        self.kept, self.max_age = kept, max_age
+        self._plans: OrderedDict[str, tuple[float, Previewed]] = OrderedDict()
+
+    def keep(self, previewed: Previewed) -> str:
+        """Keep `previewed`; the key to take it back with."""
+        key = secrets.token_hex(8)
+        self._plans[key] = (time.monotonic(), previewed)
+        while len(self._plans) > self.kept:
+            self._plans.popitem(last=False)
+        return key
+
+    def take(self, key: str | None) -> Previewed | None:
+        """The plan kept under `key`, no longer kept; None when there is none (or it is older than a day)."""
+        kept = self._plans.pop(key, None) if key else None
+        if kept is None or time.monotonic() - kept[0] > self.max_age:
+            return None
+        return kept[1]
+
+    def drop(self, key: str | None) -> None:
+        """Forget the plan kept under `key` (the import was cancelled or another file previewed)."""
+        if key:
+            self._plans.pop(key, None)

@@ -1,7 +1,7 @@
 """Does the chat keep answering while an admin's /import reads a large ledger?
 
     python bench/import_answers.py [--projects 50000] [--people 2000] [--interval 0.2] [--thread]
-                                   [--workbook PATH] [--confirm]
+                                   [--workbook PATH] [--confirm] [--bulletin-busy SECONDS [--shared-worker]]
 
 A workbook with --projects projects (written as bench/ledger_import.py writes it, into a temp directory, or
 kept at --workbook to be reused by the next run) is sent by the admin of the sample ledger to /import through
@@ -11,9 +11,12 @@ the same router every --interval seconds, and each answer's time is measured. Wi
 presses 确认 and the import writes what it previewed (all its projects new) while the liaison goes on asking:
 those answers are measured apart.
 
-As `diaodu run` does, the import reads the workbook in the app's worker process (``bot.workers``, started
-beforehand as a bulletin would have started it); with --thread it reads in a worker thread of the bot's own
-process instead (tests, and the way the chat's /import read before).
+As `diaodu run` does, the import reads the workbook in a worker process of its own (``Core.import_workers``,
+started by the import; the bulletins' worker is started beforehand, as a bulletin would have started it);
+with --thread it reads in a worker thread of the bot's own process instead (tests, and the way the chat's /import
+read before). With --bulletin-busy the bulletins' worker is busy that many seconds when the file comes (a stand-in
+for a weekly bulletin of 10,000 projects, 10–20 s); with --shared-worker the import reads in that same worker, as
+it did before imports had their own, and waits for it.
 
 Goal: answers during a 50,000-row import p99 <= 1 s (its preview, and its write with --confirm). Prints the
 goal, the measurements and PASS or FAIL.
@@ -89,7 +92,8 @@ class Phase:
     first: str
 
 
-async def measure(workbook: Path, folder: Path, *, interval: float, thread: bool, confirm: bool) -> list[Phase]:
+async def measure(workbook: Path, folder: Path, *, interval: float, thread: bool, confirm: bool, busy: float,
+                  shared: bool) -> list[Phase]:
     """The liaison's answers while the admin's import is previewed (and, with `confirm`, written)."""
     url = f"sqlite+aiosqlite:///{folder / 'bench.sqlite3'}"
     clock = FrozenClock(NOW)
@@ -103,8 +107,11 @@ async def measure(workbook: Path, folder: Path, *, interval: float, thread: bool
     # some 56 MB, past the cap on what an upload may inflate to, which Excel's 3.2 MB of them stay well under.
     admin_import.ZIP_MAX_BYTES = 256 * 1024 * 1024
     if not thread:
-        core.deps.workers = core.workers  # as `diaodu run` wires it
+        core.use_workers()  # as `diaodu run` does
+        if shared:
+            core.deps.workers = core.workers
         await core.workers.run(os.getpid)  # the pool started, as the first bulletin would have started it
+    bulletin = asyncio.create_task(core.workers.run(time.sleep, busy)) if busy and not thread else None
     try:
         admin, liaison = await _account(core, ADMIN), await _account(core, LIAISON)
         await core.router.handle(_message(liaison, "/mine"))  # warm: templates, queries
@@ -120,9 +127,12 @@ async def measure(workbook: Path, folder: Path, *, interval: float, thread: bool
             answers = await _answers_during(core, liaison, work, interval)
             outcome = await work
             phases.append(Phase(answers, time.perf_counter() - started, _first_line(outcome)))
+        if bulletin is not None:
+            await bulletin
         return phases
     finally:
         core.workers.close()
+        core.import_workers.close()
         await db.dispose()
 
 
@@ -150,6 +160,9 @@ def main() -> None:
     parser.add_argument("--thread", action="store_true", help="read in a worker thread, not the worker process")
     parser.add_argument("--workbook", type=Path, help="keep the workbook here (written when missing)")
     parser.add_argument("--confirm", action="store_true", help="then press 确认: measure the write too")
+    parser.add_argument("--bulletin-busy", type=float, default=0.0,
+                        help="seconds the bulletins' worker is busy when the file comes")
+    parser.add_argument("--shared-worker", action="store_true", help="read in the bulletins' worker (as before)")
     args = parser.parse_args()
     print(f"goal: answers during a {args.projects:,}-row import p99 <= {P99_GOAL:.0f} s "
           f"(reading in {'a worker thread' if args.thread else 'the worker process'})")
@@ -159,7 +172,7 @@ def main() -> None:
         if not workbook.exists():
             write_workbook(workbook, projects=args.projects, people=args.people, units=60, seed=7)
         phases = asyncio.run(measure(workbook, folder, interval=args.interval, thread=args.thread,
-                                     confirm=args.confirm))
+                                     confirm=args.confirm, busy=args.bulletin_busy, shared=args.shared_worker))
     passed = [_report(name, phase, args.projects, done)
               for (name, done), phase in zip([("preview", "导入预览"), ("confirm", "导入完成")], phases, strict=False)]
     if not all(passed):

@@ -38,25 +38,47 @@ IMPORT_ACTION = "ledger.import"
 _PEOPLE_FIELDS = ("liaison", "lead_official")
 
 
+# Audit entries of changes that no import compares its file with: by action, reports, chat accounts bound and
+# invitations (a person an invitation adds is a new row of people); by object, problems, group chats, messages
+# sent, broadcasts, the calendar and settings.
+_UNRELATED_ACTIONS = ("report.", "account.", "invite.")
+_UNRELATED_OBJECTS = ("problem", "group", "outbox", "broadcast", "calendar", "setting")
+
+
 @dataclass(frozen=True)
 class LedgerMark:
-    """What tells whether the database changed what an import compares its file with (`ledger_mark`)."""
+    """Where the database stood when an import compared its file with it (`ledger_mark`)."""
 
-    rows: tuple[object, ...]
-    newest_report: int | None
+    audit: int | None  # the newest audit entry
+    rows: tuple[object, ...]  # the newest stage event, unit, person, project and node; the last updates
+    report: int | None  # the newest report
 
 
 async def ledger_mark(session: AsyncSession) -> LedgerMark:
-    """The newest row of the audit log (every change made in the chat is recorded there: /handover,
-    /project_set, /deactivate, a node, a correction, another import), of the stage events, units, people,
-    projects and nodes, and the projects' and nodes' last update; apart, the newest report (which matters only
-    to an import whose baseline's day was not given). One query of index look-ups and two scans of
-    ``updated_at``."""
+    """The newest audit entry, stage event, unit, person, project, node and report, and the projects' and
+    nodes' last update: one query of index look-ups and two scans of ``updated_at``."""
     tables = (AuditEntry, StageEvent, Unit, Person, Project, ProjectNode, Report)
     newest = [select(func.max(table.id)).scalar_subquery() for table in tables]
     updated = [select(func.max(table.updated_at)).scalar_subquery() for table in (Project, ProjectNode)]
-    *rows, report = (await session.execute(select(*newest[:-1], *updated, newest[-1]))).one()
-    return LedgerMark(tuple(rows), report)
+    audit, *rows, report = (await session.execute(select(*newest[:-1], *updated, newest[-1]))).one()
+    return LedgerMark(audit, tuple(rows), report)
+
+
+async def ledger_changed(session: AsyncSession, since: LedgerMark, *, reports: bool) -> bool:
+    """Whether the database changed since `since` what an import compares its file with: a stage event, unit,
+    person, project or node added or updated, or any change the audit log records (every change made in the
+    chat: /handover, /project_set, /deactivate, a node, another import) but those of reports, problems and the
+    like (``_UNRELATED_ACTIONS``, ``_UNRELATED_OBJECTS``); with `reports`, a report added too. The audit log
+    is searched only past the rows `since` saw."""
+    now = await ledger_mark(session)
+    if now.rows != since.rows:
+        return True
+    audit = select(AuditEntry.id).where(AuditEntry.id > (since.audit or 0),
+                                        *(~AuditEntry.action.startswith(action) for action in _UNRELATED_ACTIONS),
+                                        AuditEntry.object_type.not_in(_UNRELATED_OBJECTS)).limit(1)
+    if await session.scalar(audit) is not None:
+        return True
+    return reports and (now.report or 0) > (since.report or 0)
 
 
 async def known_unit_names(session: AsyncSession) -> set[str]:

@@ -3,9 +3,10 @@
 确认 writes the plan the admin saw (bot.services.ledger_import.write_previewed) instead of reading the file and
 working the plan out again: for 50,000 new projects that is a minute of CPU and the plan's tens of megabytes.
 A plan is kept under a random key that the admin's conversation state names, with the database's mark when it
-was worked out (storage.ledger_state.ledger_mark): at 确认 a different mark, a key the bot does not know (it was
-restarted, the plan was pushed out by newer ones, or kept longer than a day) or another day means the plan may
-no longer be what importing would do, and the file is previewed again instead of written.
+was worked out (storage.ledger_state.ledger_mark): at 确认 a change since (storage.ledger_state.ledger_changed), a
+key the bot does not know (it was restarted, the plan was pushed out by newer ones, or kept longer than a day)
+or another day means the plan may no longer be what importing would do, and the file is previewed again
+instead of written.
 
 Few admins import at once and a plan is large (some 100 MB of Python objects for 50,000 new projects), so only
 the latest ``KEPT`` plans are kept.
@@ -40,15 +41,12 @@ class Previewed:
     mark: LedgerMark
     today: date
 
-    def holds(self, mark: LedgerMark, today: date) -> bool:
-        """Whether the plan is still what importing would do on `today` with the database at `mark`: nothing it
-        compared with changed. A report changes nothing it writes unless the baseline's day was not given (a
-        report dated before the day it takes, 上月底, would then make that day matter), so only then is the
-        newest report compared too."""
-        if today != self.today or mark.rows != self.mark.rows:
-            return False
-        plan = self.result.plan
-        return plan is not None and plan.as_of_source != "default" or mark.newest_report == self.mark.newest_report
+    @property
+    def report_matters(self) -> bool:
+        """Whether a report sent since changes what the plan would write: only when the baseline's day was not
+        given (a report dated before the day it takes, 上月底, would make that day matter); a report changes
+        nothing the plan writes otherwise."""
+        return self.result.plan is None or self.result.plan.as_of_source == "default"
 
 
 class PreviewedImports:

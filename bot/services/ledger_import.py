@@ -48,6 +48,7 @@ from storage.ledger_state import (
     LedgerMark,
     known_project_codes,
     known_unit_names,
+    ledger_changed,
     ledger_mark,
     load_state,
     people_without_phone,
@@ -154,7 +155,8 @@ async def write_previewed(session: AsyncSession, previewed: Previewed, *, now: d
     plan = previewed.result.plan
     if plan is None or plan.needs_as_of:
         return None
-    if not previewed.holds(await ledger_mark(session), to_local(now).date()):
+    if to_local(now).date() != previewed.today or await ledger_changed(session, previewed.mark,
+                                                                          reports=previewed.report_matters):
         return None
     await write_plan(session, plan, now=now, actor=actor)
     return ImportResult(plan=plan, written=True, skipped_sheets=previewed.result.skipped_sheets,

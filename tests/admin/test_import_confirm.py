@@ -92,8 +92,41 @@ async def test_only_the_latest_plans_are_kept() -> None:
     from storage.ledger_state import LedgerMark
 
     kept = PreviewedImports(kept=2)
-    mark = LedgerMark((1,), None)
+    mark = LedgerMark(1, (1,), None)
     keys = [kept.keep(Previewed(ImportResult(), mark, date(2026, 11, 20))) for _ in range(3)]
     assert kept.take(keys[0]) is None  # pushed out by newer ones
     assert kept.take(keys[2]) is not None
     assert kept.take(keys[2]) is None  # taken once
+
+
+def dated(data: bytes) -> bytes:
+    """The ledger with its baseline's day in the header (「截至2026年11月15日累计完成(万元)」)."""
+    text = data.decode("utf-8-sig")
+    assert "截至上月累计完成(万元)" in text
+    return text.replace("截至上月累计完成(万元)", "截至2026年11月15日累计完成(万元)").encode("utf-8-sig")
+
+
+async def test_a_report_after_the_preview_of_a_dated_ledger_changes_nothing_it_writes(desk: Desk) -> None:
+    """Liaisons go on reporting while the admin reads the preview: with the baseline's day given, a report
+    changes nothing the plan writes, and 确认 writes it."""
+    preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", dated(ledger_csv("45000"))))
+    assert "导入预览" in preview and "截至 2026-11-15" in preview
+    assert "已记录填报" in await desk.send("郝芳", "/report ZD2026-001 100 路基施工")
+
+    done = await desk.press(ADMIN_NAME, "确认")
+
+    assert "导入完成" in done
+    assert await annual_plan(desk) == Decimal(45000)
+
+
+async def test_a_report_after_the_preview_of_an_undated_ledger_is_previewed_again(desk: Desk) -> None:
+    """Without a day the baseline counts up to 上月底, which a report sent meanwhile (one for last month,
+    late) could make matter: 确认 previews again instead."""
+    preview = await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    assert "台账未注明" in preview
+    assert "已记录填报" in await desk.send("郝芳", "/report ZD2026-001 100 路基施工")
+
+    stale = await desk.press(ADMIN_NAME, "确认")
+
+    assert "未导入" in stale
+    assert await annual_plan(desk) == Decimal(40800)

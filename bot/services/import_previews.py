@@ -4,8 +4,8 @@
 working the plan out again: for 50,000 new projects that is a minute of CPU and the plan's tens of megabytes.
 A plan is kept under a random key that the admin's conversation state names, with the database's mark when it
 was worked out (storage.ledger_state.ledger_mark): at 确认 a change since (storage.ledger_state.ledger_changed), a
-key the bot does not know (it was restarted, the plan was pushed out by newer ones, or kept longer than a day)
-or another day means the plan may no longer be what importing would do, and the file is previewed again
+key the bot does not know (it was restarted, or the plan was pushed out by newer ones or by a preview of a
+later day) or another day means the plan may no longer be what importing would do, and the file is previewed again
 instead of written.
 
 Few admins import at once and a plan is large (some 100 MB of Python objects for 50,000 new projects), so only
@@ -15,7 +15,6 @@ the latest ``KEPT`` plans are kept.
 from __future__ import annotations
 
 import secrets
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
@@ -26,10 +25,9 @@ from storage.ledger_state import LedgerMark
 if TYPE_CHECKING:
     from bot.services.ledger_import import ImportResult
 
-__all__ = ["KEPT", "MAX_AGE", "Previewed", "PreviewedImports"]
+__all__ = ["KEPT", "Previewed", "PreviewedImports"]
 
 KEPT = 3
-MAX_AGE = 24 * 3600.0  # seconds, as long as the file itself waits (handlers.admin_import.STALE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -52,24 +50,24 @@ class Previewed:
 class PreviewedImports:
     """The latest previewed plans, by key."""
 
-    def __init__(self, *, kept: int = KEPT, max_age: float = MAX_AGE) -> None:
-        self.kept, self.max_age = kept, max_age
-        self._plans: OrderedDict[str, tuple[float, Previewed]] = OrderedDict()
+    def __init__(self, *, kept: int = KEPT) -> None:
+        self.kept = kept
+        self._plans: OrderedDict[str, Previewed] = OrderedDict()
 
     def keep(self, previewed: Previewed) -> str:
-        """Keep `previewed`; the key to take it back with."""
+        """Keep `previewed` (and forget the plans of other days, which no 确认 can write); the key to take it
+        back with."""
+        for key in [key for key, plan in self._plans.items() if plan.today != previewed.today]:
+            del self._plans[key]
         key = secrets.token_hex(8)
-        self._plans[key] = (time.monotonic(), previewed)
+        self._plans[key] = previewed
         while len(self._plans) > self.kept:
             self._plans.popitem(last=False)
         return key
 
     def take(self, key: str | None) -> Previewed | None:
-        """The plan kept under `key`, no longer kept; None when there is none (or it is older than a day)."""
-        kept = self._plans.pop(key, None) if key else None
-        if kept is None or time.monotonic() - kept[0] > self.max_age:
-            return None
-        return kept[1]
+        """The plan kept under `key`, no longer kept; None when there is none."""
+        return self._plans.pop(key, None) if key else None
 
     def drop(self, key: str | None) -> None:
         """Forget the plan kept under `key` (the import was cancelled or another file previewed)."""

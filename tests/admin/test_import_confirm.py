@@ -84,7 +84,7 @@ async def test_a_plan_lost_with_a_restart_is_previewed_again(desk: Desk) -> None
     assert await annual_plan(desk) == Decimal(45000)
 
 
-async def test_only_the_latest_plans_are_kept() -> None:
+async def test_only_the_latest_plans_of_the_day_are_kept() -> None:
     from datetime import date
 
     from bot.services.import_previews import Previewed
@@ -97,6 +97,8 @@ async def test_only_the_latest_plans_are_kept() -> None:
     assert kept.take(keys[0]) is None  # pushed out by newer ones
     assert kept.take(keys[2]) is not None
     assert kept.take(keys[2]) is None  # taken once
+    kept.keep(Previewed(ImportResult(), mark, date(2026, 11, 21)))
+    assert kept.take(keys[1]) is None  # yesterday's: no 确认 could write it
 
 
 def dated(data: bytes) -> bytes:

@@ -29,7 +29,7 @@ from typing import Any
 from bot.clock import SHANGHAI, to_local
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_index
-from bot.domain.ledger_plan import ImportPlan
+from bot.domain.ledger_plan import ImportPlan, RowChange
 from bot.messages import Button, IncomingFile
 from bot.render import label
 from bot.services.import_previews import Previewed
@@ -291,23 +291,27 @@ async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool
                                choices=dict(state.get("choices") or {}), workers=ctx.deps.workers)
 
 
-def _shown(result: ImportResult, stored: str, original: str, shown: int = SHOWN) -> dict[str, Any]:
-    """What the summary template lists: counts, the first changes, and the issues by row (naming the file
-    as the admin sent it)."""
+def _shown(result: ImportResult, stored: str, original: str, listed: list[RowChange],
+           shown: int = SHOWN) -> dict[str, Any]:
+    """What the summary template lists: counts, the first changes (of `listed`), and the issues by row (naming
+    the file as the admin sent it)."""
     issues = [str(issue).replace(stored, original) for issue in result.issues]
-    return {"result": result, "plan": result.plan, "name": original, "shown": shown,
+    return {"result": result, "plan": result.plan, "name": original, "shown": shown, "listed": listed,
             "conflict_buttons": CONFLICT_BUTTONS, "issues": issues, "issues_listed": ISSUES_LISTED * shown // SHOWN}
 
 
 def _summary(ctx: Context, stage: str, result: ImportResult, stored: str, original: str,
              buttons: list[list[Button]] | None = None) -> None:
     """Reply with the summary, listing fewer lines of each kind when the full list would not fit in one
-    message (a new year's ledger changes every project: plan, baseline and year-to-date lines each)."""
+    message (a new year's ledger changes every project: plan, baseline and year-to-date lines each). The
+    changes worth a line are picked once (of 50,000, a template filtering them at each try held the event
+    loop for a second)."""
+    listed = [change for change in result.changes if not change.only_dated]
     shown = SHOWN
     while shown > 3 and len(ctx.deps.renderer.render(
-            "admin_import_summary", stage=stage, **_shown(result, stored, original, shown))) > SUMMARY_CHARS:
+            "admin_import_summary", stage=stage, **_shown(result, stored, original, listed, shown))) > SUMMARY_CHARS:
         shown //= 2
-    ctx.reply("admin_import_summary", buttons, stage=stage, **_shown(result, stored, original, shown))
+    ctx.reply("admin_import_summary", buttons, stage=stage, **_shown(result, stored, original, listed, shown))
 
 
 async def import_button(ctx: Context, data: str) -> None:

@@ -8,7 +8,7 @@ key the bot does not know (it was restarted, or the plan was pushed out by newer
 later day) or another day means the plan may no longer be what importing would do, and the file is previewed again
 instead of written.
 
-Few admins import at once and a plan is large (some 100 MB of Python objects for 50,000 new projects), so only
+Few admins import at once and a plan is large (some 110 MB of Python objects for 50,000 new projects), so only
 the latest ``KEPT`` plans are kept.
 """
 

@@ -1,7 +1,9 @@
 """/import: an admin sends the ledger (台账, .xlsx or .csv) in the chat, sees a preview, then confirms it.
 
 The same import as the CLI's `diaodu import` (bot.services.ledger_import), in the router's transaction:
-the preview is a dry run (nothing written), and 确认 reads and checks the same file again before writing.
+the preview is a dry run (nothing written) whose plan is kept in the bot's memory (bot.services.import_previews),
+and 确认 writes that plan when nothing it was compared with changed since; else (the database changed, the bot was
+restarted, a day passed) 确认 writes nothing and previews the file again.
 Before 确认 the admin may have to give the baseline's day (截至某日, when the file names none and it
 matters) and may choose, conflict by conflict, between what was done in the chat (the default) and the
 file (buttons under the preview). While the admin decides, the file waits under
@@ -24,13 +26,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SHANGHAI
+from bot.clock import SHANGHAI, to_local
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_index
-from bot.domain.ledger_plan import ImportPlan
+from bot.domain.ledger_plan import ImportPlan, RowChange
 from bot.messages import Button, IncomingFile
 from bot.render import label
-from bot.services.ledger_import import ISSUES_LISTED, ImportResult, import_ledger
+from bot.services.import_previews import Previewed
+from bot.services.ledger_import import ISSUES_LISTED, ImportResult, import_ledger, write_previewed
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
 from handlers.people_lookup import refuse_unless_admin
@@ -220,6 +223,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
     if ctx.msg.document is not None:
         if state.get("step") in ("confirm", "as_of"):
             _drop(_path(ctx, str(state.get("path", ""))))
+            ctx.deps.previews.drop(state.get("plan"))
         await _receive(ctx, ctx.msg.document)
     elif state.get("step") == "as_of":
         day = parse_day(ctx.msg.text or "")
@@ -260,6 +264,8 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
         await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
+    ctx.deps.previews.drop(state.get("plan"))  # a plan previewed before (other choices, another day)
+    state = {key: value for key, value in state.items() if key != "plan"}
     result = await _run(ctx, path, state, dry_run=True)
     if result.issues:
         _drop(path)
@@ -272,7 +278,9 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
         ctx.reply("admin_import_as_of", name=state["name"], typed=None, reason=reason, buttons=_buttons_as_of(ctx))
         return
     keys = [c.key for c in result.conflicts if c.choice is not None]
-    await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys})
+    assert result.mark is not None  # a dry run's
+    kept = ctx.deps.previews.keep(Previewed(result, result.mark, to_local(ctx.now).date()))
+    await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys, "plan": kept})
     _summary(ctx, "preview", result, path.name, state["name"], _buttons_confirm(keys, state.get("choices")))
 
 
@@ -283,23 +291,27 @@ async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool
                                choices=dict(state.get("choices") or {}), workers=ctx.deps.workers)
 
 
-def _shown(result: ImportResult, stored: str, original: str, shown: int = SHOWN) -> dict[str, Any]:
-    """What the summary template lists: counts, the first changes, and the issues by row (naming the file
-    as the admin sent it)."""
+def _shown(result: ImportResult, stored: str, original: str, listed: list[RowChange],
+           shown: int = SHOWN) -> dict[str, Any]:
+    """What the summary template lists: counts, the first changes (of `listed`), and the issues by row (naming
+    the file as the admin sent it)."""
     issues = [str(issue).replace(stored, original) for issue in result.issues]
-    return {"result": result, "plan": result.plan, "name": original, "shown": shown,
+    return {"result": result, "plan": result.plan, "name": original, "shown": shown, "listed": listed,
             "conflict_buttons": CONFLICT_BUTTONS, "issues": issues, "issues_listed": ISSUES_LISTED * shown // SHOWN}
 
 
 def _summary(ctx: Context, stage: str, result: ImportResult, stored: str, original: str,
              buttons: list[list[Button]] | None = None) -> None:
     """Reply with the summary, listing fewer lines of each kind when the full list would not fit in one
-    message (a new year's ledger changes every project: plan, baseline and year-to-date lines each)."""
+    message (a new year's ledger changes every project: plan, baseline and year-to-date lines each). The
+    changes worth a line are picked once (of 50,000, a template filtering them at each try held the event
+    loop for a second)."""
+    listed = [change for change in result.changes if not change.only_dated]
     shown = SHOWN
     while shown > 3 and len(ctx.deps.renderer.render(
-            "admin_import_summary", stage=stage, **_shown(result, stored, original, shown))) > SUMMARY_CHARS:
+            "admin_import_summary", stage=stage, **_shown(result, stored, original, listed, shown))) > SUMMARY_CHARS:
         shown //= 2
-    ctx.reply("admin_import_summary", buttons, stage=stage, **_shown(result, stored, original, shown))
+    ctx.reply("admin_import_summary", buttons, stage=stage, **_shown(result, stored, original, listed, shown))
 
 
 async def import_button(ctx: Context, data: str) -> None:
@@ -312,6 +324,7 @@ async def import_button(ctx: Context, data: str) -> None:
     if data == "x":
         if state is not None:
             _drop(_path(ctx, str(state.get("path", ""))))
+            ctx.deps.previews.drop(state.get("plan"))
             await ctx.clear_flow()
         ctx.reply("admin_import_cancelled")
         return
@@ -344,8 +357,10 @@ async def import_button(ctx: Context, data: str) -> None:
 
 
 async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
-    """Import for real. Nothing is written in this transaction before the import's own writes (the flow is
-    cleared after them), so the write lock is not held while the file is read and checked."""
+    """Import for real what the preview showed: its plan, kept since, when the file is the one previewed and
+    the database has not changed what it was compared with; else nothing is written and the file is previewed
+    again. Nothing is written in this transaction before the import's own writes (the flow is cleared after
+    them)."""
     path = _path(ctx, str(state.get("path", "")))
     if path is None or not path.is_file():
         await ctx.clear_flow()
@@ -359,7 +374,13 @@ async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
                   max_size=_max_size(ctx))
         return
     original = str(state.get("name", path.name))
-    result = await _run(ctx, path, state, dry_run=False)
+    previewed = ctx.deps.previews.take(state.get("plan"))
+    result = None if previewed is None else await write_previewed(ctx.session, previewed, now=ctx.now,
+                                                                  actor=ctx.actor)
+    if result is None:
+        ctx.reply("admin_import_stale", name=original)
+        await _preview(ctx, state)
+        return
     await ctx.clear_flow()
     _drop(path)
     if result.issues or result.plan is None or not result.written:

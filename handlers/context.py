@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.domain.limits import too_long
 from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
+from bot.services.import_previews import PreviewedImports
 from handlers.commands import CommandRegistry
 from storage import conversations
 from storage.audit import Actor
@@ -42,6 +43,8 @@ class Deps:
     group_standing: dict[str, GroupStanding] = field(default_factory=dict)
     # CPU-heavy work (reading a ledger) runs in its worker process (bot.workers); None: in a worker thread
     workers: Workers | None = None
+    # The ledger imports previewed and waiting for 确认 (handlers.admin_import)
+    previews: PreviewedImports = field(default_factory=PreviewedImports)
 
 
 @dataclass

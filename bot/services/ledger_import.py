@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,9 +44,20 @@ from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_import import write_plan
-from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
+from storage.ledger_state import (
+    LedgerMark,
+    known_project_codes,
+    known_unit_names,
+    ledger_changed,
+    ledger_mark,
+    load_state,
+    people_without_phone,
+)
 
-__all__ = ["ISSUES_LISTED", "ImportResult", "import_ledger", "import_ledger_files"]
+if TYPE_CHECKING:
+    from bot.services.import_previews import Previewed
+
+__all__ = ["ISSUES_LISTED", "ImportResult", "import_ledger", "import_ledger_files", "write_previewed"]
 
 ISSUES_LISTED = 50  # errors of a ledger listed by the chat and the CLI; the others are counted
 
@@ -59,6 +71,7 @@ class ImportResult:
     written: bool = False
     skipped_sheets: list[str] = field(default_factory=list)  # sheets of the workbooks that were not read
     hidden_sheets: list[str] = field(default_factory=list)  # hidden sheets, never read
+    mark: LedgerMark | None = None  # the database's mark before it was compared with (a dry run's)
 
     @property
     def needs_as_of(self) -> bool:
@@ -103,7 +116,10 @@ async def import_ledger(
     conflicts with the chat by key ("keep" or "file"; for the others: the file's version with `take_file`,
     else keep what was done in the chat). The files are read and checked in a worker process of `workers`
     (the running bot's: the chat goes on being answered meanwhile), else in a worker thread, which alone
-    can report `progress` (the CLI's bar)."""
+    can report `progress` (the CLI's bar). A dry run's result carries the database's mark read before
+    anything else (storage.ledger_state.ledger_mark), so that its plan can be written later if nothing changed
+    meanwhile (`write_previewed`)."""
+    mark = await ledger_mark(session) if dry_run else None
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     phoneless = await people_without_phone(session)
@@ -124,10 +140,27 @@ async def import_ledger(
     if ledger.nodes_read and not plan.needs_as_of:
         plan.nodes = plan_nodes(ledger.nodes, await node_repo.stored_nodes(session))
     if plan.needs_as_of or dry_run:
-        return ImportResult(plan=plan, skipped_sheets=ledger.skipped_sheets, hidden_sheets=ledger.hidden_sheets)
+        return ImportResult(plan=plan, skipped_sheets=ledger.skipped_sheets, hidden_sheets=ledger.hidden_sheets,
+                            mark=mark)
     await write_plan(session, plan, now=now, actor=actor)
     return ImportResult(plan=plan, written=True, skipped_sheets=ledger.skipped_sheets,
                         hidden_sheets=ledger.hidden_sheets)
+
+
+async def write_previewed(session: AsyncSession, previewed: Previewed, *, now: datetime,
+                          actor: Actor) -> ImportResult | None:
+    """Write the plan a preview showed (a dry run of `import_ledger`), in `session`'s transaction, if the
+    database has not changed what it was compared with since (and it is still the day it was worked out for);
+    else None, and nothing is written."""
+    plan = previewed.result.plan
+    if plan is None or plan.needs_as_of:
+        return None
+    if to_local(now).date() != previewed.today or await ledger_changed(session, previewed.mark,
+                                                                          reports=previewed.report_matters):
+        return None
+    await write_plan(session, plan, now=now, actor=actor)
+    return ImportResult(plan=plan, written=True, skipped_sheets=previewed.result.skipped_sheets,
+                        hidden_sheets=previewed.result.hidden_sheets)
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

@@ -218,13 +218,17 @@ async def _one_person(ctx: Context, name: str, *, roles: frozenset[str] = frozen
 
 async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) -> None:
     ids = {le.person_id for le in leaves} | {le.substitute_id for le in leaves if le.substitute_id}
-    names = {p.id: p.name for p in (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()}
+    persons = (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()
+    names = {p.id: p.name for p in persons}
+    # what a substitute does depends on whose leave it is: a liaison's reports, a 包抓领导's level on his problems
+    leads = {p.id for p in persons if "lead" in p.role_names}
+    liaisons = {p.id for p in persons if "liaison" in p.role_names}
     shown = leaves[:SHOWN]
     may_end = [le for le in shown if le.person_id == ctx.person_id or "admin" in ctx.roles]
     buttons = [[Button(label("leave_end_of", names.get(le.person_id, ""), le.start), f"{PREFIX}:x:{le.id}")]
                for le in may_end]
     ctx.reply("leave_list", leaves=shown, total=len(leaves), names=names, me=ctx.person_id, everyone=everyone,
-              buttons=buttons)
+              leads=leads, liaisons=liaisons, buttons=buttons)
 
 
 async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,

@@ -290,6 +290,15 @@ async def test_a_stand_in_cannot_go_on_leave_while_he_stands_in(telegram: Telegr
     assert "已登记请假" in (await tg.send(CHEN, "/leave 11-21 11-23")).text  # after the leave he stands in for
 
 
+async def test_the_stand_in_reads_in_his_leave_list_what_he_does_in_the_leads_place(telegram: TelegramHarness) -> None:
+    """/leave lists the leaves 陈建国 stands in for: for a 包抓领导's he handles the problems of the lead's projects
+    (a liaison's substitute reports for his projects: tests/e2e/test_leave.py), which the line says."""
+    desk = await _away(telegram)
+    listed = (await desk.tg.send(CHEN, "/leave")).text
+    assert "1. 刘文华 2026-11-16 至 2026-11-20，代理人 我（代为处理其包抓项目的问题）" in listed, listed
+    assert "填报" not in listed, listed
+
+
 LIU_HOLDS = ("ZD2026-001", "ZD2026-006", "ZD2026-011", "ZD2026-016", "ZD2026-021", "ZD2026-026", "ZD2026-031",
              "ZD2026-036", "ZD2026-041")  # 刘文华's projects in the sample ledger
 

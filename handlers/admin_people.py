@@ -16,7 +16,7 @@ from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.messages import Reply
 from bot.domain.paging import page_of
-from bot.services import leader_inbox
+from bot.services import leader_inbox, leave_starts
 from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -273,6 +273,9 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=buttons),
                                     now=ctx.now,
                                     key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
+    # a taker away on leave: his stand-in holds the level the projects bring, and is told so
+    context["stand_in"] = await leave_starts.tell_stand_in_of_projects(
+        ctx.session, ctx.deps.renderer, lead=taker, projects=items.lead_of, before=giver.name, now=ctx.now)
     if giver.active:  # told once: the problems of what he handed over are no longer his to hear of
         await outbox.enqueue_for_person(ctx.session, person_id=giver.id, now=ctx.now,
                                         reply=Reply(html=ctx.deps.renderer.render("admin_people_handover_given",

@@ -6,10 +6,12 @@ admin may enter one for a liaison or a 包抓领导 (`/leave 姓名 …`; severa
 that person is told. The substitute is told either way. A liaison's substitute must be an active liaison (they
 report with /report); a 包抓领导's another active leader (包抓领导 or 区领导), who holds his level on his projects'
 problems while the leave runs (storage.problems.level_holders); named by name or phone, never the person
-himself, nor someone on leave on one of its days. When a 包抓领导's leave with a substitute begins, the substitute
-is told what already waits at his level (bot.services.leave_starts); when it ends by 销假, the lead is told what
-the substitute decided in his place and what waits at his level now (bot.services.leave_returns.waiting_for). A
-leave changes only reporting duties and who holds a lead official's level, so none is recorded for anyone else.
+himself, nor someone on leave on one of its days; nor is a leave recorded for someone on days he stands in for
+another's leave (he would be away while holding that person's reports or level). When a 包抓领导's leave with a
+substitute begins, the substitute is told what already waits at his level (bot.services.leave_starts); when it
+ends by 销假, the lead is told what the substitute decided in his place and what waits at his level now
+(bot.services.leave_returns.waiting_for). A leave changes only reporting duties and who holds a lead
+official's level, so none is recorded for anyone else.
 See ``bot.domain.leave``.
 """
 
@@ -91,6 +93,11 @@ async def _record(ctx: Context, request: LeaveRequest, person: Person, text: str
     if clash is not None:
         ctx.reply("leave_refused", reason="overlap", text=text, clash=clash, person=person)
         return
+    covered = await _standing_in(ctx, person.id, request)
+    if covered is not None:  # away while standing in: the absent one's reports or level would reach nobody
+        absent = await people_repo.get_person(ctx.session, person_id=covered.person_id)
+        ctx.reply("leave_refused", reason="standing_in", text=text, clash=covered, person=person, absent=absent)
+        return
     substitute = None
     if request.substitute is not None:
         substitute = await _one_person(ctx, request.substitute, roles=substitute_roles(person))
@@ -120,6 +127,14 @@ async def _clash(ctx: Context, person_id: int, request: LeaveRequest) -> LeaveSp
     """The first leave of `person_id` (not over) sharing a day with the one asked for, if any."""
     theirs = await leave_repo.current_leaves(ctx.session, today=ctx.today, person_id=person_id)
     return overlapping([leave_repo.span(le) for le in theirs], request.start, request.end)
+
+
+async def _standing_in(ctx: Context, person_id: int, request: LeaveRequest) -> LeaveSpan | None:
+    """The first leave of someone else (not over) that `person_id` stands in for and that shares a day with the
+    one asked for, if any: nobody goes on leave while he stands in, as nobody stands in while on leave."""
+    named = await leave_repo.current_leaves(ctx.session, today=ctx.today, involving=person_id)
+    return overlapping([leave_repo.span(le) for le in named if le.substitute_id == person_id],
+                       request.start, request.end)
 
 
 async def leave_button(ctx: Context, data: str) -> None:
@@ -203,13 +218,17 @@ async def _one_person(ctx: Context, name: str, *, roles: frozenset[str] = frozen
 
 async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) -> None:
     ids = {le.person_id for le in leaves} | {le.substitute_id for le in leaves if le.substitute_id}
-    names = {p.id: p.name for p in (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()}
+    persons = (await ctx.session.scalars(select(Person).where(Person.id.in_(ids)))).all()
+    names = {p.id: p.name for p in persons}
+    # what a substitute does depends on whose leave it is: a liaison's reports, a 包抓领导's level on his problems
+    leads = {p.id for p in persons if "lead" in p.role_names}
+    liaisons = {p.id for p in persons if "liaison" in p.role_names}
     shown = leaves[:SHOWN]
     may_end = [le for le in shown if le.person_id == ctx.person_id or "admin" in ctx.roles]
     buttons = [[Button(label("leave_end_of", names.get(le.person_id, ""), le.start), f"{PREFIX}:x:{le.id}")]
                for le in may_end]
     ctx.reply("leave_list", leaves=shown, total=len(leaves), names=names, me=ctx.person_id, everyone=everyone,
-              buttons=buttons)
+              leads=leads, liaisons=liaisons, buttons=buttons)
 
 
 async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,

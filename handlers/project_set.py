@@ -24,7 +24,7 @@ from bot.domain.ledger_rows import STAGES
 from bot.domain.messages import Button, Reply
 from bot.domain.plan_change import plan_change
 from bot.render import label, shared_renderer
-from bot.services import leader_inbox
+from bot.services import leader_inbox, leave_starts
 from handlers import stage_events
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
@@ -245,7 +245,8 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
 
 
 async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool) -> None:
-    """The project's new 包抓领导 is told it is his, with what waits for him on it (bot.services.leader_inbox)."""
+    """The project's new 包抓领导 is told it is his, with what waits for him on it (bot.services.leader_inbox); his
+    stand-in too while he is on leave."""
     lead = project.lead_official
     inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[project.id])
     html = ctx.deps.renderer.render("admin_project_lead_notice", project=project, before=before, inbox=inbox,
@@ -253,6 +254,8 @@ async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted
     await outbox.enqueue_for_person(ctx.session, person_id=lead.id,
                                     reply=Reply(html=html, buttons=inbox.action_buttons()),
                                     key=f"project:{project.code}:lead:{lead.id}:{ctx.now.isoformat()}", now=ctx.now)
+    await leave_starts.tell_stand_in_of_projects(ctx.session, ctx.deps.renderer, lead=lead, projects=[project],
+                                                 before=None if before == "—" else before, now=ctx.now)
 
 
 async def _apply(ctx: Context, project: Project, field: Field, value: str, *, person: Person | None = None

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from handlers import lookup
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Leave
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import (  # noqa: F401  (fixtures used by name)
     SUN,
@@ -270,6 +270,33 @@ async def test_a_stand_in_is_not_the_lead_himself_nor_away_himself(telegram: Tel
     refused = await tg.send(LIU, "/leave 11-16 11-20 陈建国")
     assert "代理人 陈建国 本人 2026-11-19 至 2026-11-23 请假，与这次的日期重叠，不能代理" in refused.text, refused
     assert "已登记 刘文华 的请假" in (await tg.send(ADMIN, "/leave 刘文华 11-16 11-18 王立军")).text
+
+
+async def test_a_stand_in_cannot_go_on_leave_while_he_stands_in(telegram: TelegramHarness) -> None:
+    """陈建国 stands in for 刘文华 Monday 16 to Friday 20; his own leave from Thursday 19 would leave 刘文华's level to
+    someone away (the escalations, extension requests and digest would reach nobody present): it is refused, by
+    himself or by the office, saying whose stand-in he is and how to go on; from Saturday 21 it is recorded."""
+    desk = await _away(telegram)
+    tg = desk.tg
+    refused = await tg.send(CHEN, "/leave 11-19 11-23 王立军")
+    assert ("陈建国 是 刘文华 2026-11-16 至 2026-11-20 请假的代理人，与这次的日期重叠：请假期间无法代理，未登记"
+            in refused.text), refused
+    assert "先由 刘文华 或管理员销假后另选代理人" in refused.text, refused
+    by_office = await tg.send(ADMIN, "/leave 陈建国 11-20 11-23")
+    assert "陈建国 是 刘文华 2026-11-16 至 2026-11-20 请假的代理人" in by_office.text, by_office
+    async with tg.session() as session:
+        leaves = (await session.scalars(select(Leave).order_by(Leave.id))).all()
+    assert [(le.person_id, le.start.day, le.end.day) for le in leaves] == [(leaves[0].person_id, 16, 20)]
+    assert "已登记请假" in (await tg.send(CHEN, "/leave 11-21 11-23")).text  # after the leave he stands in for
+
+
+async def test_the_stand_in_reads_in_his_leave_list_what_he_does_in_the_leads_place(telegram: TelegramHarness) -> None:
+    """/leave lists the leaves 陈建国 stands in for: for a 包抓领导's he handles the problems of the lead's projects
+    (a liaison's substitute reports for his projects: tests/e2e/test_leave.py), which the line says."""
+    desk = await _away(telegram)
+    listed = (await desk.tg.send(CHEN, "/leave")).text
+    assert "1. 刘文华 2026-11-16 至 2026-11-20，代理人 我（代为处理其包抓项目的问题）" in listed, listed
+    assert "填报" not in listed, listed
 
 
 LIU_HOLDS = ("ZD2026-001", "ZD2026-006", "ZD2026-011", "ZD2026-016", "ZD2026-021", "ZD2026-026", "ZD2026-031",

@@ -6,7 +6,7 @@ projects over: tests/wecom/test_leader_story.py)."""
 from __future__ import annotations
 
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import ADMIN, HAO, LIU, WU, ZHAO, bind_directly, bind_everyone
+from tests.e2e.test_problems import ADMIN, HAO, LIU, WU, ZHAO, bind_directly, bind_everyone, nov
 
 CHEN = 4005  # 陈建国, 常务副区长
 
@@ -81,3 +81,43 @@ async def test_whoever_takes_a_liaisons_work_over_confirms_a_solved_problem_from
     closed = await telegram.press(WU, "W0001 确认销号")
     assert "W0001 已确认销号" in closed.text, closed
     assert (await desk.events())[-1] == "closed"
+
+
+SUN = 4003  # 孙立新, 副区长(社会事业), another 包抓领导
+
+
+async def test_projects_given_to_a_lead_on_leave_are_told_to_his_stand_in(telegram: TelegramHarness) -> None:
+    """陈建国 is away Tuesday 17 to Friday 20 with 孙立新 standing in. W0001 waits at 刘文华's level when the admin
+    hands 刘文华's projects to 陈建国 (/handover), then gives ZD2026-001 back and to 陈建国 again (/project_set): each
+    time 孙立新, who holds 陈建国's level meanwhile, is told which projects came and what waits on them, with its
+    acts, and writes his 批示 from that notice; the admin's reply says so."""
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    await bind_directly(telegram, SUN, "孙立新")
+    await desk.raise_w0001()
+    assert "已登记 陈建国 的请假" in (await telegram.send(ADMIN, "/leave 陈建国 11-17 11-20 孙立新")).text
+    await desk.escalate_to_lead()  # Tuesday 17:30: W0001 waits at 刘文华's level
+    await desk.deliver()
+
+    handed = await telegram.send(ADMIN, "/handover 刘文华 陈建国")
+    assert "陈建国 正在请假，其代理人 孙立新 已一并告知" in handed.text, handed
+    inbox = await desk.deliver()
+    [told] = inbox.texts(SUN)
+    assert "管理员已将 ZD2026-001 城北高速连接线、" in told and "交由 陈建国 包抓（原包抓领导：刘文华）" in told, told
+    assert "陈建国 2026-11-17 至 2026-11-20 请假，期间这些项目的问题上报、延期申请审批和批示由您代为处理" in told, told
+    assert "待您批示或协调的问题（1）：W0001" in told, told
+    assert inbox.labels(SUN) == [[["W0001 批示", "W0001 详情"]]], inbox
+    assert "W0001 请输入批示内容" in (await telegram.press(SUN, "W0001 批示")).text
+    assert "批示已送达" in (await telegram.send(SUN, "请住建局本周办结")).text
+    await desk.deliver()
+
+    desk.travel(nov(18, 9, 0))
+    back = await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 刘文华")
+    assert "包抓领导：陈建国 → <b>刘文华</b>" in back.text, back
+    assert SUN not in (await desk.deliver()).chats  # 刘文华 is not away: only he is told
+    desk.travel(nov(18, 10, 0))
+    assert "陈建国" in (await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 陈建国")).text
+    inbox = await desk.deliver()
+    [told] = inbox.texts(SUN)
+    assert "管理员已将 ZD2026-001 城北高速连接线 交由 陈建国 包抓（原包抓领导：刘文华）" in told, told
+    assert inbox.labels(SUN) == [[["W0001 批示", "W0001 详情"]]], inbox

@@ -15,7 +15,7 @@ from bot.domain.escalation import ACTIVE
 from bot.domain.leave import standing_for
 from bot.domain.scope import SEE_ALL, ProblemFacts, ProjectFacts, Viewer
 from storage import leaves
-from storage.models import Person, PersonRole, Problem, Project
+from storage.models import Person, PersonRole, Problem, Project, ProjectSupportingUnit
 
 
 def viewer_of(person: Person, *, stands_for: frozenset[int] = frozenset()) -> Viewer:
@@ -80,6 +80,18 @@ def visible(viewer: Viewer) -> ColumnElement[bool]:
                   Project.lead_official_id.in_(sorted(viewer.leads_as))]
     if "unit" in viewer.roles and viewer.unit_id is not None:
         conditions.append(Problem.unit_id == viewer.unit_id)
+    return or_(*conditions)
+
+
+def followed(viewer: Viewer) -> ColumnElement[bool]:
+    """The condition on `Project` that `bot.domain.scope.follows_project` states (a stand-in's absent leads'
+    projects included), so that a list of the projects a person follows reads those, not every project."""
+    if viewer.roles & SEE_ALL:
+        return true()
+    conditions = [Project.liaison_id == viewer.person_id, Project.lead_official_id.in_(sorted(viewer.leads_as))]
+    if "unit" in viewer.roles and viewer.unit_id is not None:
+        supporting = select(ProjectSupportingUnit.project_id).where(ProjectSupportingUnit.unit_id == viewer.unit_id)
+        conditions += [Project.lead_unit_id == viewer.unit_id, Project.id.in_(supporting)]
     return or_(*conditions)
 
 

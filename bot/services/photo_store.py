@@ -22,6 +22,7 @@ import errno
 import importlib.util
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -143,17 +144,22 @@ class S3PhotoStore:
         self._options = {"endpoint_url": endpoint_url, "region_name": region, "aws_access_key_id": access_key,
                          "aws_secret_access_key": secret_key}
         self._client = client
+        self._making = threading.Lock()
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            import boto3  # checked by open_photo_store
-            from botocore.config import Config
+        """The store's one client (boto3's clients are thread-safe, making one is not: the first calls come
+        from several worker threads at once, so one makes it, in a session of its own, while the others wait)."""
+        with self._making:
+            if self._client is None:
+                import boto3  # checked by open_photo_store
+                from botocore.config import Config
 
-            options = {k: v for k, v in self._options.items() if v}
-            config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
-            self._client = boto3.client("s3", config=config, **options)
-        return self._client
+                options = {k: v for k, v in self._options.items() if v}
+                config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5,
+                                read_timeout=30)
+                self._client = boto3.session.Session().client("s3", config=config, **options)
+            return self._client
 
     def object_name(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key

@@ -32,7 +32,7 @@ from bot.domain import scope
 from bot.services.problems import promised_due_at
 from bot.services.scope import facts_of
 from storage.models import Person, Problem, Project, ProjectSupportingUnit
-from storage.scope import StandIn, project_facts, standing_on, visible
+from storage.scope import StandIn, followed, project_facts, standing_on, visible
 from storage.web_queries import ProblemLine, problem_lines
 
 
@@ -106,14 +106,18 @@ async def visible_codes(session: AsyncSession, viewer: Viewer) -> frozenset[str]
     all of them."""
     if viewer.sees_all:
         return None
+    # Only the projects the condition says (with 10,000 projects, reading every one cost each page of a
+    # 包抓领导's or a liaison's some 40 ms), then the rule itself.
+    rows = (await session.execute(select(Project.id, Project.code, Project.liaison_id, Project.lead_official_id,
+                                         Project.lead_unit_id).where(followed(viewer.scope)))).all()
     supporting: dict[int, set[int]] = {}
-    for project_id, unit_id in (await session.execute(
-            select(ProjectSupportingUnit.project_id, ProjectSupportingUnit.unit_id))).all():
-        supporting.setdefault(project_id, set()).add(unit_id)
-    rows = await session.execute(select(Project.id, Project.code, Project.liaison_id, Project.lead_official_id,
-                                        Project.lead_unit_id))
+    if rows:
+        for project_id, unit_id in (await session.execute(
+                select(ProjectSupportingUnit.project_id, ProjectSupportingUnit.unit_id)
+                .where(ProjectSupportingUnit.project_id.in_(select(Project.id).where(followed(viewer.scope)))))).all():
+            supporting.setdefault(project_id, set()).add(unit_id)
     return frozenset(
-        code for project_id, code, liaison_id, lead_id, lead_unit_id in rows.all()
+        code for project_id, code, liaison_id, lead_id, lead_unit_id in rows
         if scope.follows_project(viewer.scope, scope.ProjectFacts(
             liaison_id=liaison_id, lead_official_id=lead_id, lead_unit_id=lead_unit_id,
             supporting_unit_ids=frozenset(supporting.get(project_id, ())))))

@@ -14,7 +14,6 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import as_id
-from bot.services.photo_store import open_photo_store
 from bot.services.photos import read_blob
 from bot.web import access
 from bot.web.auth import page_route
@@ -96,7 +95,7 @@ async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResp
     if isinstance(found, web.StreamResponse):
         return found
     stored, _words = found
-    blob = await read_blob(open_photo_store(view.state.settings), sha256=stored.sha256,
+    blob = await read_blob(view.state.photos, sha256=stored.sha256,
                            content_type=stored.content_type, has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail)
     return photo_response(view, blob, thumbnail=thumbnail)
 

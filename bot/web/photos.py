@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import as_id
 from bot.services.photo_reasons import shown_reason
-from bot.services.photo_store import open_photo_store, original_key
+from bot.services.photo_store import original_key
 from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_screen, read_stored
 from bot.web import access
 from bot.web.auth import page_route
@@ -82,7 +82,7 @@ def _of_photo(answer: Callable[[View, photo_repo.StoredPhoto, Project], Awaitabl
 
 
 async def _serve(view: View, stored: photo_repo.StoredPhoto, *, thumbnail: bool) -> web.StreamResponse:
-    return photo_response(view, await read_stored(open_photo_store(view.state.settings), stored, thumbnail=thumbnail),
+    return photo_response(view, await read_stored(view.state.photos, stored, thumbnail=thumbnail),
                           thumbnail=thumbnail)
 
 
@@ -127,7 +127,7 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
     if stored.sha256 is None:
         state = "waiting" if stored.fetch_after is not None else "lost"
         reason = shown_reason(stored.fetch_reason) if state == "lost" else ""
-    elif not await open_photo_store(view.state.settings).has(original_key(stored.sha256)):
+    elif not await view.state.photos.has(original_key(stored.sha256)):
         state = "missing"
         log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
                     stored.sha256)
@@ -150,7 +150,7 @@ async def thumbnail(view: View, stored: photo_repo.StoredPhoto, _project: Projec
 
 async def screen_response(view: View, sha256: str | None, content_type: str | None) -> web.StreamResponse:
     """The photo as its page shows it (``bot.services.photos.read_screen``), for every kind of photo."""
-    found = await read_screen(open_photo_store(view.state.settings), sha256=sha256, content_type=content_type)
+    found = await read_screen(view.state.photos, sha256=sha256, content_type=content_type)
     return photo_response(view, found, thumbnail=False, screen=True)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from jinja2 import ChoiceLoader, Environment, PackageLoader, PrefixLoader, StrictUndefined, select_autoescape
@@ -23,6 +24,13 @@ def moment(value: datetime, now: datetime) -> str:
     """A moment of today as HH:MM, of another day with its date too (数据截至 …)."""
     local = to_local(value)
     return local.strftime("%H:%M") if local.date() == to_local(now).date() else local.strftime("%Y-%m-%d %H:%M")
+
+
+def segment(value: object) -> str:
+    """A name as one segment of an address (a unit's or town's page): every character that is not a letter,
+    digit or ``-._~`` escaped, a slash too (Jinja's ``urlencode`` keeps it, and 区住建局/区人防办 became two
+    segments, an address no page answers)."""
+    return quote(str(value), safe="")
 
 
 def content_security_policy(nonce: str) -> str:
@@ -53,7 +61,7 @@ class WebRenderer:
             role=lambda r: labels.ROLES.get(r, r), light_name=lambda s: lights.get(s, ""),
             status=lambda s: statuses.get(s, s),
             level=lambda n: LEVEL_NAMES[n] if 0 <= n < len(LEVEL_NAMES) else "—",
-            moment=moment, tenths=tenths, preview=preview,
+            moment=moment, tenths=tenths, preview=preview, segment=segment,
         )
         self.env.globals["code_labels"] = labels  # what the chat's shared macros use: chat/_problem_event.j2
         self.env.globals["level_names"] = LEVEL_NAMES

@@ -1,11 +1,12 @@
-"""What every web route shares (database, clock, settings, templates, the live standings) and the unit of
-work one page view runs in (``View``): one database session, the signed-in person, today."""
+"""What every web route shares (database, clock, settings, templates, the live standings, the photo store) and
+the unit of work one page view runs in (``View``): one database session, the signed-in person, today."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, to_local
 from bot.config import Settings
+from bot.services.photo_store import PhotoStore, open_photo_store
 from bot.web.access import Viewer
 from bot.web.live_standings import LiveStandings, Snapshot
 from bot.web.rendering import WebRenderer, html_page
@@ -26,6 +28,12 @@ class WebState:
     settings: Settings
     standings: LiveStandings
     renderer: WebRenderer = field(default_factory=WebRenderer)
+
+    @cached_property
+    def photos(self) -> PhotoStore:
+        """The photo store (PHOTO_STORE), opened once: a bucket's client and its connections serve every photo
+        (one made per photo opened a connection, over the internet a TLS handshake, for each thumbnail)."""
+        return open_photo_store(self.settings)
 
     @property
     def idle(self) -> timedelta:

@@ -77,6 +77,24 @@ async def test_projects_followed_are_those_the_rules_say(db: Database) -> None:
             assert {p.code for p in found} == expected, person.name
 
 
+async def test_the_followed_condition_holds_the_projects_the_rule_says(db: Database) -> None:
+    """``scope.followed`` (what the web pages read of the projects a person follows) for every person, and for
+    a stand-in (陈建国 for 刘文华, whose ZD2026-001 he then follows too)."""
+    await _problems(db)
+    async with db.session() as session:
+        everyone = list((await session.scalars(select(Person))).unique().all())
+        projects = list((await session.scalars(select(Project))).unique().all())
+        liu = next(p for p in everyone if p.name == "刘文华")
+        viewers = [scope.viewer_of(person) for person in everyone]
+        viewers += [scope.viewer_of(person, stands_for=frozenset({liu.id})) for person in everyone
+                    if person.name == "陈建国"]
+        for viewer in viewers:
+            expected = {p.code for p in projects if follows_project(viewer, scope.project_facts(p))}
+            found = set((await session.scalars(select(Project.code).where(scope.followed(viewer)))).all())
+            assert found == expected, viewer
+        assert {"ZD2026-001", "ZD2026-002"} <= found  # the stand-in's own and the absent lead's
+
+
 async def test_staffed_units_are_those_with_an_active_handler(db: Database) -> None:
     world = await build_world(db, NOW)
     async with db.session() as session:

@@ -100,6 +100,28 @@ async def test_the_problem_filters_fit_a_phone_with_a_long_unit_name(sqlite_site
         await page.screenshot(path=str(SCREENSHOTS / "problems-long-unit-390.png"), full_page=True)
 
 
+async def test_a_problem_whose_words_start_with_a_link_fits_a_phone_in_every_list(sqlite_site: WebHarness) -> None:
+    """A liaison pastes a link (网盘, a document's address) at the head of a problem: its 60 characters have no
+    place to break, yet on a phone every list of problems (总览, 问题, a unit's page) shows them whole in its card
+    rather than widen the table and cut them (and the project's name) at the card's edge."""
+    from tests.web.harness import raise_problem
+
+    site = sqlite_site
+    link = "https://pan.example.gov.cn/s/" + "a1B2c3D4" * 8 + " 征地协议扫描件"
+    await raise_problem(site, "ZD2026-001", "郝芳", "区住建局", link)
+    async with phone_page() as page:
+        await page.goto(await site.link(ROLE_PEOPLE["admin"], "/web/problems"))
+        for path in ("/web/problems", "/web/", "/web/unit/%E5%8C%BA%E4%BD%8F%E5%BB%BA%E5%B1%80"):
+            await page.goto(site.base + path)
+            words = page.locator("td.problem-text", has_text="https://pan.example.gov.cn").first
+            card = page.locator("section.card", has=words)
+            assert await card.evaluate("c => c.scrollWidth <= c.clientWidth + 1"), path
+            box, frame = await words.bounding_box(), await card.bounding_box()
+            assert box is not None and frame is not None
+            assert box["x"] + box["width"] <= frame["x"] + frame["width"], path
+        await page.screenshot(path=str(SCREENSHOTS / "unit-problem-link-390.png"), full_page=True)
+
+
 async def test_the_ranking_fits_a_phone_with_the_longest_project_code(sqlite_site: WebHarness) -> None:
     """A project code as long as the ledger allows (40 characters, few places to break): the overview's ranking
     still fits its card on a phone, every row's 完成率 in view (the code breaks rather than widen the table)."""

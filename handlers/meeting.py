@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.clock import to_local
+from bot.domain import overdue as overdue_rule
 from bot.domain.dates import split_near_day
 from bot.domain.escalation import ACTIVE, LEVEL_NAMES
 from bot.domain.limits import DECISION_TEXT_MAX
@@ -51,7 +52,7 @@ class AgendaItem:
     """An open problem at or near a deadline: which clock, when, and how many working days over or left."""
 
     problem: Problem
-    clock: str  # "response" | "resolution"
+    clock: str  # "response" | "resolution" | "promise" (bot.domain.overdue)
     due_at: datetime
     overdue: bool
     working_days: int  # over (overdue) or left (near)
@@ -64,21 +65,19 @@ class AgendaItem:
 
 def agenda_items(problems: Sequence[Problem], *, now: datetime, today: date, calendar: WorkCalendar,
                  near: int = NEAR_WORKING_DAYS) -> list[AgendaItem]:
-    """The active problems whose earliest running deadline has passed or falls within `near` working days."""
+    """The active problems whose earliest running deadline (bot.domain.overdue: 受理, 办结, the unit's promised day)
+    has passed or falls within `near` working days."""
     horizon = calendar.add_working_days(today, near)
     items = []
     for problem in problems:
-        if problem.status not in ACTIVE:
+        deadlines = overdue_rule.ProblemDeadlines(problem.status, problem.level, problem.response_due_at,
+                                                  problem.resolution_due_at, service.promised_due_at(problem))
+        found = overdue_rule.earliest(deadlines)
+        if found is None:
             continue
-        clocks = [("resolution", problem.resolution_due_at)]
-        if problem.status == "open":
-            clocks.append(("response", problem.response_due_at))
-        running = sorted((due, name) for name, due in clocks if due is not None)
-        if not running:
-            continue
-        due, name = running[0]
+        due, name = found
         due_day = to_local(due).date()
-        if due <= now:
+        if overdue_rule.is_overdue(deadlines, now):
             items.append(AgendaItem(problem, name, due, True, calendar.working_days_between(due_day, today)))
         elif due_day <= horizon:
             items.append(AgendaItem(problem, name, due, False, calendar.working_days_between(today, due_day)))

@@ -187,11 +187,19 @@ def _open_problems_by_project(lines: list[ProblemLine]) -> dict[str, list[OpenPr
     grouped: dict[str, list[OpenProblem]] = {}
     for line in lines:
         if line.project_code is not None:
-            then = line.then
-            grouped.setdefault(line.project_code, []).append(OpenProblem(
-                problem_number(then.id), line.category, line.text, then.resolution_due_at, status=then.status,
-                level=then.level))
+            grouped.setdefault(line.project_code, []).append(_open_problem(line))
     return grouped
+
+
+def _open_problem(line: ProblemLine, project: str | None = None) -> OpenProblem:
+    """The problem as it stood at the period's end, with every deadline then running on it (its 受理 deadline
+    worked out only while it waited at the unit: ``bot.domain.overdue``)."""
+    then = line.then
+    waiting = then.status == "open" and then.level == 0
+    return OpenProblem(problem_number(then.id), line.category, line.text, then.resolution_due_at,
+                       status=then.status, level=then.level, project=project,
+                       response_due_at=then.response_due_at if waiting else None,
+                       promised_due_at=line.promised_due_at)
 
 
 def _open_problems_at_the_top(lines: list[ProblemLine]) -> list[OpenProblem]:
@@ -201,7 +209,5 @@ def _open_problems_at_the_top(lines: list[ProblemLine]) -> list[OpenProblem]:
     top = [line for line in lines if line.then.active and line.then.level >= MAYOR_LEVEL]
     top.sort(key=lambda line: (-line.then.level, line.then.resolution_due_at is None,
                                line.then.resolution_due_at or line.then.raised_at, line.then.id))
-    return [OpenProblem(problem_number(line.then.id), line.category, line.text, line.then.resolution_due_at,
-                        status=line.then.status, level=line.then.level, project=line.project_name)
-            for line in top]
+    return [_open_problem(line, line.project_name) for line in top]
 

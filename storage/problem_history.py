@@ -5,14 +5,15 @@ which reads every problem for its Excel ledger (``storage.problem_ledger``), rep
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.escalation import ACTIVE
+from bot.domain.escalation import ACTIVE, SlaPolicy
 from bot.domain.nodes import NODE_PROBLEM
+from bot.domain.overdue import promised_due_at
 from bot.domain.period_problems import (
     ProblemAbout,
     ProblemHistory,
@@ -24,7 +25,7 @@ from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
-__all__ = ["Event", "history_of", "period_problems"]
+__all__ = ["Event", "history_of", "period_problems", "promised_end"]
 
 
 def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
@@ -47,6 +48,11 @@ def history_of(now: ProblemNow, about: ProblemAbout, events: list[Event]) -> Pro
     return ProblemHistory(now, steps, events[-1][1] if events else None, about)
 
 
+def promised_end(day: date | None, policy: dict[str, Any] | None) -> datetime | None:
+    """The end of the unit's promised day (``bot.domain.overdue.promised_due_at``), if it gave one."""
+    return None if day is None else promised_due_at(day, SlaPolicy.from_json(policy or {}))
+
+
 async def period_problems(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True
                           ) -> ProblemsAt:
     """The problems that may count in a figure of a window ending at ``end`` and starting at ``since`` or
@@ -59,7 +65,9 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     candidate = _candidate(since, end, nodes=nodes)
     problems = await _rows(session, select(
         Problem.id, Problem.project_id, Problem.kind, Unit.name, Problem.status, Problem.level, Problem.created_at,
-        Problem.resolution_due_at, Problem.response_due_at, Project.code, Project.name, Problem.category,
+        Problem.resolution_due_at, Problem.response_due_at, Problem.promised_date,
+        # the policy only matters with a promised day (its end of the working day)
+        case((Problem.promised_date.is_not(None), Problem.policy)), Project.code, Project.name, Problem.category,
         Problem.text)
         .join(Unit, Unit.id == Problem.unit_id).outerjoin(Project, Project.id == Problem.project_id)
         .where(candidate).order_by(Problem.id))
@@ -74,6 +82,6 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     ):
         events.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
     with gc_paused():  # many small objects, no cycles
-        histories = [history_of(ProblemNow(*row[:9]), ProblemAbout(*row[9:]), events.get(row[0], []))
-                     for row in problems]
+        histories = [history_of(ProblemNow(*row[:9], promised_due_at=promised_end(row[9], row[10])),
+                                ProblemAbout(*row[11:]), events.get(row[0], [])) for row in problems]
         return problems_at(histories, since=since, end=end)

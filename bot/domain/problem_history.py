@@ -102,6 +102,7 @@ class ProblemNow:
     raised_at: datetime
     resolution_due_at: datetime | None
     response_due_at: datetime | None = None
+    promised_due_at: datetime | None = None  # the end of the unit's promised day (承诺完成日期), if it gave one
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain import overdue as overdue_rule
+
 ROLES = ("liaison", "unit", "lead", "top", "admin")
 OPEN = frozenset({"open", "accepted", "answered"})  # the unit is working on it (= escalation.ACTIVE)
 SEE_ALL = frozenset({"top", "admin"})
@@ -247,21 +249,14 @@ def may_raise(viewer: Viewer, project: ProjectFacts) -> bool:
 
 
 def next_deadline(problem: ProblemFacts) -> datetime | None:
-    """The nearest deadline running on the problem: the unit's 受理 deadline while it is open at the unit,
-    the level's 办结 deadline and the unit's promised day while it is being worked on; None otherwise."""
-    if problem.status not in OPEN:
-        return None
-    running = [problem.resolution_due_at, problem.promised_due_at]
-    if problem.status == "open" and problem.level == 0:
-        running.append(problem.response_due_at)
-    found = [due for due in running if due is not None]
-    return min(found) if found else None
+    """The nearest deadline running on the problem (``bot.domain.overdue``: the unit's 受理 deadline while it is
+    open at the unit, the level's 办结 deadline and the unit's promised day while it is being worked on)."""
+    return overdue_rule.next_deadline(problem)
 
 
 def overdue(problem: ProblemFacts, now: datetime) -> bool:
-    """Whether a deadline running on the problem has passed (`next_deadline`)."""
-    due = next_deadline(problem)
-    return due is not None and due <= now
+    """Whether a deadline running on the problem has passed (``bot.domain.overdue.is_overdue``)."""
+    return overdue_rule.is_overdue(problem, now)
 
 
 def urgency(problem: ProblemFacts, now: datetime) -> tuple[int, float, int, int]:
@@ -270,7 +265,7 @@ def urgency(problem: ProblemFacts, now: datetime) -> tuple[int, float, int, int]
     each, the higher level first, then the older problem."""
     due = next_deadline(problem)
     if due is not None:
-        group = 0 if due <= now else 1
+        group = 0 if overdue(problem, now) else 1
         when = due.timestamp()
     else:
         group = 2 if problem.status in OPEN else 3 if problem.status == "resolved" else 4

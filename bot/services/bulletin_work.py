@@ -29,7 +29,7 @@ from bot.domain.periods import KIND_NAMES, Period
 from bot.domain.problem_history import UnitProblemFigures
 from bot.domain.standings import ProblemRow, ProjectStanding, Standings, period_done, period_opening, totals
 from bot.domain.trend import bases_entered, counted_bases, recent_trend, unblurred
-from bot.domain.urgent_problems import most_urgent
+from bot.domain.urgent_problems import most_urgent, passed_by
 from bot.domain.year_to_date import BaseDays, change_bases
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.render import Renderer
@@ -58,6 +58,8 @@ class OpenProblem(NamedTuple):
     status: str = "open"  # "resolved": the unit reported it solved, the raiser has not confirmed (销号) yet
     level: int = 0  # how far it has gone up (0: still with the unit)
     project: str | None = None  # its project's name, in the top officials' list (None there: a meeting decision)
+    response_due_at: datetime | None = None  # its 受理 deadline then, while it waited at the unit to be taken up
+    promised_due_at: datetime | None = None  # the end of the unit's promised day (承诺完成日期), if it gave one
 
 
 @dataclass(frozen=True)
@@ -288,8 +290,10 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
         )
         if utf16_len(text) <= FITS:
             break
-    # A problem past its deadline by the end of the cut-off day is marked so (as /issues marks it)
+    # A problem past a deadline running on it by the end of the cut-off day is marked so, by the rule /issues
+    # marks it by (bot.domain.overdue): its 办结 deadline, the unit's promised day, its 受理 deadline
     overdue_before = day_start(job.cutoff + timedelta(days=1))
+    passed = functools.partial(passed_by, overdue_before=overdue_before)
     # The late notice goes in before splitting: added to a full first part it would not fit.
     sent = renderer.render("bulletin_late", kind_name=kind_name) + "\n" + text if job.late else text
     work = BulletinWork(text=text, parts=split_html(sent), files=files, projects=len(standings.projects),
@@ -298,7 +302,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
                                                              totals=totals(standings.projects),
                                                              problems=job.top_problems[:TOP_PROBLEMS],
                                                              problem_count=len(job.top_problems),
-                                                             overdue_before=overdue_before)))
+                                                             passed=passed)))
     by_leader: dict[int, list] = {}
     for project in standings.projects:
         if project.lead_official_id is not None:
@@ -323,7 +327,7 @@ def _render_texts(renderer: Renderer, standings: Standings, changes: StandingsCh
             change_bases=change_bases(his_bases, since=changes.since, cutoff=standings.cutoff),
             nodes={p.code: nodes.get(p.code, []) for p in projects},
             as_of=None if job.nodes is None else job.nodes.as_of, following=following_period(period),
-            overdue_before=overdue_before,
+            passed=passed,
         ), LEADER_FITS)
         own, stood_in = (renderer.render("bulletin_leader_head", lead=lead, kind_name=kind_name, period=period,
                                          cutoff=standings.cutoff).strip()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_day
+from bot.domain import overdue as overdue_rule
 from bot.domain.escalation import (
     ACTIVE,
     DECISION_CATEGORY,
@@ -180,7 +181,7 @@ def promised_due_at(problem: Problem) -> datetime | None:
     """The end of the working day (per the problem's policy) on the unit's promised date, if any."""
     if problem.promised_date is None:
         return None
-    return decision_due_at(problem.promised_date, SlaPolicy.from_json(problem.policy))
+    return overdue_rule.promised_due_at(problem.promised_date, SlaPolicy.from_json(problem.policy))
 
 
 async def raise_problem(session: AsyncSession, deps: ProblemDeps, *, project: Project, raiser: Person,

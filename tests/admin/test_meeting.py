@@ -247,6 +247,19 @@ async def test_meeting_agenda_lists_what_is_due_red_projects_and_open_decisions(
     assert "W0004 区房管局：研究名城二期安置房分配方案，办理中，期限 2026-12-31 17:30" in decisions_part
 
 
+async def test_a_missed_promise_is_on_the_agenda_as_overdue(core: Core) -> None:
+    """The unit's promised day passed while the 办结 deadline (15 working days) is ahead: overdue, by the rule
+    /issues and the digests mark it by (bot.domain.overdue), the promise named."""
+    travel(core, nov(16, 8, 30))
+    assert "W0001" in await say(core, "郝芳", "/issue ZD2026-001 征地拆迁 还有12户未签约")
+    assert "承诺完成日期：2026-11-17" in await say(core, "赵芳", "/answer W0001 2026-11-17 已约谈")
+    travel(core, nov(18, 10))
+    first = (await agenda_pages(core))[0].split("二、红灯项目", 1)[0]
+    assert "一、临期和超期问题（1 个，其中已超期 1 个" in first, first
+    assert ("W0001 ZD2026-001 城北高速连接线：还有12户未签约，已答复，承诺 2026-11-17 前完成，⚠️已超期 1 个工作日"
+            in first), first
+
+
 async def agenda_pages(core: Core) -> list[str]:
     """Every page of /meeting, pressing 下一页 until there is none; each page is one reply."""
     outcome = await handle(core, ADMIN, "/meeting")

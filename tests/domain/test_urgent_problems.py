@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.urgent_problems import is_overdue, most_urgent
+from bot.domain.urgent_problems import is_overdue, most_urgent, passed_by
 
 SH = ZoneInfo("Asia/Shanghai")
 CUTOFF = datetime(2026, 11, 30, tzinfo=SH)
@@ -20,6 +20,8 @@ class Item(NamedTuple):
     resolution_due_at: datetime | None
     status: str = "open"
     level: int = 0
+    response_due_at: datetime | None = None
+    promised_due_at: datetime | None = None
 
 
 def day(d: int) -> datetime:
@@ -50,3 +52,11 @@ def test_every_problem_is_either_named_or_counted(rows: list[tuple[int, int, boo
     assert len(shown) == min(limit, len(items)) and len(shown) + hidden == len(items)
     overdue_left_out = [i for i in items if i not in shown and is_overdue(i, CUTOFF)]
     assert not overdue_left_out or all(is_overdue(i, CUTOFF) for i in shown)
+
+
+def test_a_missed_promise_is_overdue_while_the_deadline_is_ahead() -> None:
+    """As /issues marks it: the unit's promised day passed by the end of the cut-off day, its 办结 deadline not."""
+    promised = Item("W0007", day(40), promised_due_at=day(27))
+    assert is_overdue(promised, CUTOFF) and passed_by(promised, CUTOFF) == {"promise"}
+    assert most_urgent([Item("W0001", day(40), level=3), promised], overdue_before=CUTOFF)[0][0] is promised
+    assert not is_overdue(Item("W0008", day(40), promised_due_at=day(31)), CUTOFF)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
+from bot.domain.text_widths import too_wide
 from bot.ledger.cells import (
     CellProblem,
     fmt,
@@ -69,7 +70,6 @@ from bot.ledger.columns import (
 from bot.ledger.issue_words import issue_words
 from bot.ledger.sheet_parts import Uncalculated
 from bot.ledger.tables import Table
-from storage.text_widths import too_wide
 
 __all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "StageDraft", "node_draft", "person_draft",
            "project_draft", "stage_draft"]
@@ -166,7 +166,7 @@ class RowCheck:
         self._issue(self.key, self.sheet, self.number, column, issue_words(reason, **context))
 
     def fits(self, column: str, field: str, *texts: str | None) -> None:
-        """Report a text of ``column`` longer than ``field``'s column holds (storage.text_widths)."""
+        """Report a text of ``column`` longer than ``field``'s column holds (bot.domain.text_widths)."""
         for text in texts:
             wide = too_wide(field, text)
             if wide is not None:

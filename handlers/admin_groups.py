@@ -11,12 +11,12 @@ from sqlalchemy import delete
 from bot.domain import labels
 from bot.domain.chat_ids import chat_of, telegram_group_id
 from bot.domain.chat_rights import IN, NO_FILES
+from bot.domain.text_widths import too_wide
 from handlers.context import Context
 from storage import audit
 from storage.digest_queries import bulletin_groups
 from storage.group_chats import group_of_chat, mark_back, mark_files_back, mark_no_files, move_chat
 from storage.models import BulletinGroup
-from storage.text_widths import too_wide
 
 ROBOT_CHANNEL = "wecom_robot"
 TELEGRAM_CHANNEL = "telegram"

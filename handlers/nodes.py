@@ -22,6 +22,7 @@ from bot.domain.messages import Button
 from bot.domain.nodes import finished_since, node_state
 from bot.domain.paging import page_of
 from bot.domain.progress import FINISHED_STAGES
+from bot.domain.text_widths import too_wide
 from bot.render import label
 from bot.services import nodes as service
 from handlers.commands import Command, CommandRegistry, Use, command_words
@@ -34,7 +35,6 @@ from storage import nodes as repo
 from storage import projects as project_repo
 from storage import stage_events as stage_repo
 from storage.models import Person, Project, ProjectNode
-from storage.text_widths import too_wide
 
 FLOW = "node"
 PREFIX = service.PREFIX

@@ -23,6 +23,7 @@ from bot.domain.digits import as_id
 from bot.domain.ledger_rows import STAGES
 from bot.domain.messages import Button, Reply
 from bot.domain.plan_change import plan_change
+from bot.domain.text_widths import too_wide
 from bot.render import label, shared_renderer
 from bot.services import leader_inbox, leave_starts
 from handlers import stage_events
@@ -31,7 +32,6 @@ from handlers.context import Context
 from storage import annual_plans, audit, conversations, outbox, people
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
-from storage.text_widths import too_wide
 
 _DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _LIST_SPLIT = re.compile(r"[、，,;；\s]+")

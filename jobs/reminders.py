@@ -26,8 +26,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
-
 from bot.clock import SHANGHAI
 from bot.domain.duties import REPORTING_STAGES, asked_of, is_reporting_day, missed_days
 from bot.domain.grouping import Concern
@@ -123,7 +121,7 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
             if asked is not None and duty.last_day != today:
                 missing[asked].append(duty)
         liaisons = {d.liaison_id: d.liaison for d in all_duties}
-        names = liaisons | await _names(session, [p for p in missing if p not in liaisons])
+        names = liaisons | await people_repo.names_of(session, ids=[p for p in missing if p not in liaisons])
         slot_name = slot.strftime("%H%M")
         concerns: list[Concern] = []
         for liaison_id, projects in missing.items():
@@ -155,14 +153,6 @@ async def run(db: Database, now: datetime, renderer: Renderer, *, slot: time) ->
         else:
             result.alerts.append(code)
     return result
-
-
-async def _names(session, ids: list[int]) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    """The names of the people reminded who are not a liaison of a project due (substitutes)."""
-    if not ids:
-        return {}
-    rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(ids)))
-    return {pid: name for pid, name in rows.all()}
 
 
 def _missed_working_days(calendar, duty: ReportingDuty, today,  # type: ignore[no-untyped-def]

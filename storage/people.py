@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -261,7 +262,7 @@ async def unit_handlers(session: AsyncSession, *, unit_id: int) -> list[Person]:
     return await people_with_role(session, role="unit", unit_id=unit_id)
 
 
-async def names_of(session: AsyncSession, *, ids: set[int]) -> dict[int, str]:
+async def names_of(session: AsyncSession, *, ids: Collection[int]) -> dict[int, str]:
     """Person id → name, of those of ``ids`` that exist."""
     if not ids:
         return {}

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.escalation import ACTIVE
 from bot.domain.leave import standing_for
 from bot.domain.scope import SEE_ALL, ProblemFacts, ProjectFacts, Viewer
-from storage import leaves
+from storage import leaves, people
 from storage.models import Person, PersonRole, Problem, Project, ProjectSupportingUnit
 
 
@@ -47,8 +47,7 @@ async def standing_on(session: AsyncSession, person: Person, *, day: date) -> tu
     viewer = viewer_of(person, stands_for=standing_for(spans, person.id, day))
     if not viewer.stands_for:
         return viewer, []
-    names = {person_id: name for person_id, name in (await session.execute(
-        select(Person.id, Person.name).where(Person.id.in_(sorted(viewer.stands_for))))).all()}
+    names = await people.names_of(session, ids=viewer.stands_for)
     standing = sorted((StandIn(lead_id=s.person_id, name=names[s.person_id], until=s.end) for s in spans
                        if s.person_id in viewer.stands_for),
                       key=lambda stand_in: (stand_in.name, stand_in.lead_id))

@@ -3,6 +3,8 @@
 - ``storage/`` is the bottom layer: from ``bot`` it imports only the pure rules and types of
   ``bot.domain`` and the clock (``bot.clock``).
 - ``handlers/`` and ``bot/domain/`` know no chat channel: they never import ``telegram``.
+- ``bot/domain/`` and the ledger reader (``bot/ledger/``, run in the import worker) never import ``storage``
+  (nor, through it, the models and SQLAlchemy).
 
 Imports inside functions and under ``TYPE_CHECKING`` count like any other.
 """
@@ -91,6 +93,13 @@ def test_no_channel_library_in_handlers_or_the_domain(folder: str) -> None:
     modules = list(imports_of(folder))
     assert modules  # the folder has modules with imports
     assert [(file, name) for file, name in modules if within(name, ("telegram",))] == []
+
+
+@pytest.mark.parametrize("folder", ["bot/domain", "bot/ledger"])
+def test_the_domain_and_the_ledger_reader_import_no_storage(folder: str) -> None:
+    modules = list(imports_of(folder))
+    assert modules  # the folder has modules with imports
+    assert [(file, name) for file, name in modules if within(name, ("storage", "sqlalchemy"))] == []
 
 
 @pytest.mark.parametrize(("source", "expected"), [

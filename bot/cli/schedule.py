@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.cli.common import CliError, open_core, say
 from bot.config import Settings
+from bot.domain.text_widths import too_wide
 
 
 async def calendar(settings: Settings, args: argparse.Namespace) -> int:
@@ -202,8 +203,6 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
     elif args.groups_command == "add":
         args.chat_id = _telegram_group_id(args.chat_id)
     if args.groups_command == "add":
-        from storage.text_widths import too_wide
-
         if (wide := too_wide("group_name", args.name)) is not None:
             raise CliError("too_wide", wide=wide)
     core = await open_core(settings)

@@ -6,8 +6,6 @@ Texts are counted in characters. A text over its limit is refused with a message
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 PROGRESS_TEXT_MAX = 2000  # a report's 形象进度
 HALFMONTH_TEXT_MAX = 2000  # each part of a half-monthly report (进展情况, 存在问题, 下一步措施)
 PROBLEM_TEXT_MAX = 1000  # a problem's description
@@ -33,16 +31,6 @@ def photo_too_big(name: str, size: int) -> bool:
 def too_long(text: str, limit: int) -> bool:
     """Whether a text is over its limit."""
     return len(text) > limit
-
-
-@dataclass(frozen=True)
-class TooWide:
-    """A text longer than the column it would be written to holds (``storage.text_widths``): which field, how
-    long the text is and how many characters the field holds. Refused with ``text_too_wide``'s words."""
-
-    field: str
-    length: int
-    most: int
 
 
 def preview(text: str, limit: int = NOTICE_PREVIEW_MAX) -> str:

@@ -40,8 +40,9 @@ names made only of Chinese characters lose padding spaces (「王  刚」 → �
 chat's amount grammar (bot.domain.amounts: 「4.2亿」 is 42,000 万元).
 
 Modules: `cells` (one cell), `columns` (the template's headers), `tables` (finding a table in a sheet),
-`row_checks` (one row on its own), `cross_checks` (across rows), `reader` (files), `sheet_parts` (what the
-.xlsx file says that openpyxl's read-only mode does not: merged cells, formulas without a value).
+`checked_row` (a row being checked: its cells and issues), `row_checks` (each table's row on its own),
+`cross_checks` (across rows), `reader` (files), `sheet_parts` (what the .xlsx file says that openpyxl's read-only
+mode does not: merged cells, formulas without a value).
 """
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, ImportIssue, Ledger, PersonRow, ProjectRow

@@ -17,7 +17,7 @@ from bot.domain.amounts import AmountError, parse_amount
 from bot.domain.digits import ASCII_DIGITS
 from bot.domain.messages import one_line
 from bot.domain.report_line import fold_code
-from storage.text_widths import width
+from bot.domain.text_widths import width
 
 # Excel serial numbers for 1950-01-01 .. 2100-12-31; other numbers in a date column are errors.
 _SERIAL_MIN, _SERIAL_MAX = 18264, 73415

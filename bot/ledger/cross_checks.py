@@ -14,6 +14,7 @@ from typing import TypeVar
 from bot.domain.ledger_rows import UNIT_ROLES, ImportIssue, Ledger
 from bot.domain.ledger_stages import DAY_BEFORE, STAGE_DIFFERS, history_fault
 from bot.ledger.cells import PARENS
+from bot.ledger.checked_row import RowCheck
 from bot.ledger.columns import (
     C_CODE,
     C_LEAD,
@@ -40,7 +41,6 @@ from bot.ledger.row_checks import (
     NodeDraft,
     PersonDraft,
     ProjectDraft,
-    RowCheck,
     StageDraft,
     node_draft,
     person_draft,

@@ -1,4 +1,5 @@
-"""Checking one data row of the ledger on its own: every cell parsed, every problem named by row and column.
+"""Checking one data row of the ledger on its own, table by table: every cell parsed, every problem named by row
+and column (the row being checked: bot.ledger.checked_row).
 
 Each ``*_draft`` function reads a row into a draft: the checked row when it has no issue, and what the
 cross-row checks (bot.ledger.cross_checks) need even when it has one.
@@ -6,16 +7,12 @@ cross-row checks (bot.ledger.cross_checks) need even when it has one.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
 
 from bot.domain.ledger_rows import ROLE_BY_LABEL, STAGES, UNIT_ROLES, NodeRow, PersonRow, ProjectRow, StageRow
 from bot.ledger.cells import (
-    CellProblem,
     fmt,
     norm_code,
     paren_text,
@@ -28,9 +25,9 @@ from bot.ledger.cells import (
     text_value,
     valid_code,
 )
+from bot.ledger.checked_row import RowCheck, project_code, spaceless
 from bot.ledger.columns import (
     C_CATEGORY,
-    C_CODE,
     C_DONE,
     C_FINISH,
     C_FINISHED,
@@ -66,18 +63,9 @@ from bot.ledger.columns import (
     STATUS_ACTIVE,
     STATUS_STOPPED,
 )
-from bot.ledger.issue_words import issue_words
-from bot.ledger.sheet_parts import Uncalculated
-from bot.ledger.tables import Table
-from storage.text_widths import too_wide
 
-__all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "RowCheck", "StageDraft", "node_draft", "person_draft",
-           "project_draft", "stage_draft"]
-
-T = TypeVar("T")
-
-# Tells one issue: the row's key (table, row), sheet, row number, column and message.
-IssueSink = Callable[[tuple[int, int], str, int, str, str], None]
+__all__ = ["NodeDraft", "PersonDraft", "ProjectDraft", "StageDraft", "node_draft", "person_draft", "project_draft",
+           "stage_draft"]
 
 
 @dataclass
@@ -130,89 +118,11 @@ class StageDraft:
     ok: bool
 
 
-class RowCheck:
-    """One data row being checked: its cells by template column, and whether any issue was found in it.
-
-    ``key`` is (the table's place among the tables read, the row's number in its sheet): issues sort by it.
-    """
-
-    def __init__(self, issue: IssueSink, key: tuple[int, int], table: Table, cells: list[object],
-                 today: date | None = None) -> None:
-        self._issue, self.key, self._table, self._cells = issue, key, table, cells
-        self.today = today  # the day of the import: a day the row says happened may not be later
-        self.sheet, self.number = table.sheet, key[1]
-        self.ok = True
-        self._uncalculated: set[str] = set()  # columns holding a formula without its value: said once, no more
-
-    def get(self, column: str) -> object:
-        """The cell of ``column`` (None: blank, or a column the table does not have). A formula whose value the
-        file does not hold is said (the row left out) and read as blank."""
-        index = self._table.columns.get(column)
-        if index is None:  # an optional column the table does not have
-            return None
-        value = self._cells[index] if index < len(self._cells) else None
-        if isinstance(value, Uncalculated):
-            if column not in self._uncalculated:
-                self.err(column, "formula_uncalculated", formula=value.formula)
-                self._uncalculated.add(column)
-            return None
-        return value
-
-    def err(self, column: str, reason: str, **context: object) -> None:
-        """Report a problem in ``column`` of this row (which is then left out), by its reason in ledger_issue.j2."""
-        self.ok = False
-        if column in self._uncalculated:  # its formula was said: no other words about the blank it reads as
-            return
-        self._issue(self.key, self.sheet, self.number, column, issue_words(reason, **context))
-
-    def fits(self, column: str, field: str, *texts: str | None) -> None:
-        """Report a text of ``column`` longer than ``field``'s column holds (storage.text_widths)."""
-        for text in texts:
-            wide = too_wide(field, text)
-            if wide is not None:
-                self.err(column, "too_wide", wide=wide)
-                return
-
-    def bad_cell(self, column: str, problem: CellProblem) -> None:
-        """Report why ``column``'s cell could not be read."""
-        self.err(column, problem.reason, raw=problem.raw)
-
-    def parsed(self, column: str, parse: Callable[[object], tuple[T | None, CellProblem | None]]) -> T | None:
-        """``column``'s cell read by one of bot.ledger.cells' parsers; its problem, if any, reported."""
-        value, problem = parse(self.get(column))
-        if problem:
-            self.bad_cell(column, problem)
-        return value
-
-
-def _project_code(check: RowCheck) -> str | None:
-    """The row's 项目编号, normalised; None (and the row's issue told) when it is missing or not valid."""
-    raw_code = text_value(check.get(C_CODE))
-    if raw_code is None:
-        check.err(C_CODE, "empty", what=C_CODE)
-        return None
-    code = norm_code(raw_code)
-    wide = too_wide("project_code", code)
-    if wide is not None:
-        check.err(C_CODE, "too_wide", wide=wide)
-        return None
-    if not valid_code(code):
-        check.err(C_CODE, "code_invalid", raw=raw_code)
-        return None
-    return code
-
-
-def _spaceless(value: object) -> str | None:
-    """A label cell (建设阶段, 角色) without any of its spaces; None when blank."""
-    text = text_value(value)
-    return re.sub(r"\s+", "", text) if text is not None else None
-
-
 def project_draft(check: RowCheck) -> ProjectDraft:
     """A row of the projects table (重点项目包抓责任分解表)."""
     get, err = check.get, check.err
 
-    code = _project_code(check)
+    code = project_code(check)
 
     name = text_value(get(C_NAME))
     if name is None:
@@ -244,7 +154,7 @@ def project_draft(check: RowCheck) -> ProjectDraft:
     if total is not None and done is not None and done > total:
         err(C_DONE, "done_over_total", amount=fmt(done), total=fmt(total))
 
-    stage = _spaceless(get(C_STAGE))
+    stage = spaceless(get(C_STAGE))
     if stage is None:
         err(C_STAGE, "empty", what=C_STAGE)
     elif stage not in STAGES:
@@ -332,7 +242,7 @@ def person_draft(check: RowCheck) -> PersonDraft:
     check.fits(P_NAME, "person_name", name)
 
     role: str | None = None
-    label = _spaceless(get(P_ROLE))
+    label = spaceless(get(P_ROLE))
     if label is None:
         err(P_ROLE, "empty", what=P_ROLE)
     else:
@@ -359,7 +269,7 @@ def person_draft(check: RowCheck) -> PersonDraft:
             err(P_PROJECTS, "project_code_invalid", raw=part)
 
     active: bool | None = None
-    status = _spaceless(get(P_STATUS))
+    status = spaceless(get(P_STATUS))
     if status == STATUS_STOPPED:
         active = False
     elif status in STATUS_ACTIVE:
@@ -370,7 +280,7 @@ def person_draft(check: RowCheck) -> PersonDraft:
     number = get(P_KEY)
     if isinstance(number, float) and number.is_integer():
         number = int(number)
-    key = _spaceless(number)
+    key = spaceless(number)
     check.fits(P_KEY, "person_key", key)
 
     row: PersonRow | None = None
@@ -384,7 +294,7 @@ def node_draft(check: RowCheck) -> NodeDraft:
     """A row of the node plan (项目节点计划)."""
     get, err = check.get, check.err
 
-    code = _project_code(check)
+    code = project_code(check)
 
     name = text_value(get(N_NAME))
     if name is not None:
@@ -412,8 +322,8 @@ def node_draft(check: RowCheck) -> NodeDraft:
 
 def stage_draft(check: RowCheck) -> StageDraft:
     """A row of the stage history (阶段记录): a project's 开工, 竣工 or 恢复在建, and its day (not to come)."""
-    code = _project_code(check)
-    label = _spaceless(check.get(S_MOVE))
+    code = project_code(check)
+    label = spaceless(check.get(S_MOVE))
     kind = MOVE_BY_LABEL.get(label) if label else None
     if label is None:
         check.err(S_MOVE, "empty", what=S_MOVE)

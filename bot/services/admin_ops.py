@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import to_local
 from bot.domain.digits import as_int
 from bot.domain.escalation import CATEGORIES, TOP_LEVEL, SlaPolicy
+from bot.domain.text_widths import too_wide
 from bot.worded_error import WordedError
 from storage import audit
 from storage.audit import Actor
@@ -24,7 +25,6 @@ from storage.settings import (
     set_calendar_day,
     set_setting,
 )
-from storage.text_widths import too_wide
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_RANGE_DAYS = 31

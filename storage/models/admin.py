@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain.text_widths import DAY_NAME_WIDTH
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
@@ -28,7 +29,7 @@ class CalendarOverride(Base):
     __tablename__ = "calendar_overrides"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     working: Mapped[bool] = mapped_column(Boolean)
-    name: Mapped[str] = mapped_column(String(50), default="")
+    name: Mapped[str] = mapped_column(String(DAY_NAME_WIDTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.domain.text_widths import GROUP_NAME_WIDTH
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
@@ -48,7 +49,7 @@ class BulletinGroup(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(GROUP_NAME_WIDTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     # When the bot was taken out of the group (removed by a member, or banned): no bulletin is sent there until

@@ -9,6 +9,15 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.text_widths import (
+    CATEGORY_WIDTH,
+    LOCATION_WIDTH,
+    NODE_NAME_WIDTH,
+    OWNER_WIDTH,
+    PROJECT_CODE_WIDTH,
+    PROJECT_LEVEL_WIDTH,
+    PROJECT_NAME_WIDTH,
+)
 from storage.models.base import Base
 from storage.models.people import Person, Unit
 from storage.models.photos import NodePhoto
@@ -20,12 +29,12 @@ class Project(Base):
 
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    category: Mapped[str | None] = mapped_column(String(50))
-    level: Mapped[str | None] = mapped_column(String(20))
-    location: Mapped[str | None] = mapped_column(String(100), index=True)
-    owner: Mapped[str | None] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(PROJECT_CODE_WIDTH), unique=True)
+    name: Mapped[str] = mapped_column(String(PROJECT_NAME_WIDTH))
+    category: Mapped[str | None] = mapped_column(String(CATEGORY_WIDTH))
+    level: Mapped[str | None] = mapped_column(String(PROJECT_LEVEL_WIDTH))
+    location: Mapped[str | None] = mapped_column(String(LOCATION_WIDTH), index=True)
+    owner: Mapped[str | None] = mapped_column(String(OWNER_WIDTH))
     total_investment: Mapped[Decimal] = mapped_column(Wan())
     # The plan last written (by the ledger import or /project_set); each year's own plan is in
     # `annual_plans`, and the figures read the plan of their year (storage.annual_plans.plan_of_year).
@@ -137,7 +146,7 @@ class ProjectNode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)  # the order of the plan, as in the ledger
-    name: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(NODE_NAME_WIDTH))
     planned_on: Mapped[date] = mapped_column(Date)
     done_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.text_widths import PERSON_KEY_WIDTH, PERSON_NAME_WIDTH, PHONE_WIDTH, TITLE_WIDTH, UNIT_NAME_WIDTH
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
@@ -16,7 +17,7 @@ class Unit(Base):
 
     __tablename__ = "units"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(UNIT_NAME_WIDTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -25,14 +26,14 @@ class Person(Base):
 
     __tablename__ = "people"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50), index=True)
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    title: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(PERSON_NAME_WIDTH), index=True)
+    phone: Mapped[str | None] = mapped_column(String(PHONE_WIDTH), unique=True)
+    title: Mapped[str | None] = mapped_column(String(TITLE_WIDTH))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # 人员编号 as the admin typed it in the ledger's roster (the export writes it back); None: never typed
-    ledger_key: Mapped[str | None] = mapped_column(String(50))
+    ledger_key: Mapped[str | None] = mapped_column(String(PERSON_KEY_WIDTH))
 
     unit: Mapped[Unit | None] = relationship(lazy="joined")
     roles: Mapped[list[PersonRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")

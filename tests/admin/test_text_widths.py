@@ -1,5 +1,5 @@
 """A text longer than its field holds, typed in a chat command or on the command line: refused in words that name
-the field, its width and the text's length (storage.text_widths), nothing written. Through the Router with console
+the field, its width and the text's length (bot.domain.text_widths), nothing written. Through the Router with console
 accounts on a copy of the sample ledger, and `diaodu groups add`."""
 
 from __future__ import annotations

@@ -1,22 +1,25 @@
-"""Texts longer than their column: the widths come from the models, and the ledger import refuses an over-long
-cell as a row error naming row, column and width, writing nothing (SQLite and PostgreSQL: PostgreSQL would refuse
-the whole import's transaction, SQLite would keep the text and leave a database ``diaodu db copy`` cannot copy)."""
+"""Texts longer than their column: every such column's width is its domain constant, and the ledger import
+refuses an over-long cell as a row error naming row, column and width, writing nothing (SQLite and PostgreSQL:
+PostgreSQL would refuse the whole import's transaction, SQLite would keep the text and leave a database
+``diaodu db copy`` cannot copy)."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import QueryableAttribute
 
 from bot.clock import FrozenClock
+from bot.domain.text_widths import WIDTHS, too_wide
 from bot.services.ledger_import import import_ledger_files
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import Person, Project, Unit
-from storage.text_widths import COLUMNS, WIDTHS, too_wide
+from storage.models import BulletinGroup, CalendarOverride, Person, Project, ProjectNode, Unit
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV
 
@@ -32,11 +35,40 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def test_the_widths_are_the_models_columns() -> None:
+# Field (as ``text_too_wide.j2`` names it) → the column its text is written to.
+COLUMNS: dict[str, QueryableAttribute[Any]] = {
+    "project_code": Project.code,
+    "project_name": Project.name,
+    "category": Project.category,
+    "project_level": Project.level,
+    "location": Project.location,
+    "owner": Project.owner,
+    "unit": Unit.name,
+    "person_name": Person.name,
+    "phone": Person.phone,
+    "title": Person.title,
+    "person_key": Person.ledger_key,
+    "node_name": ProjectNode.name,
+    "group_name": BulletinGroup.name,
+    "day_name": CalendarOverride.name,
+}
+
+
+def test_every_column_people_fill_is_as_wide_as_its_domain_constant() -> None:
+    """The models' ``String(n)`` and the checks use one width, so a column cannot be widened or narrowed alone."""
+    assert set(COLUMNS) == set(WIDTHS)
+    lengths = {}
+    for field, attribute in COLUMNS.items():
+        kind = attribute.expression.type
+        assert isinstance(kind, String), field
+        lengths[field] = kind.length
+    assert lengths == WIDTHS
     assert WIDTHS["person_name"] == Person.__table__.c.name.type.length == 50
     assert WIDTHS["project_name"] == Project.__table__.c.name.type.length == 200
     assert WIDTHS["unit"] == Unit.__table__.c.name.type.length == 100
-    assert set(WIDTHS) == set(COLUMNS)
+
+
+def test_too_wide_says_the_field_the_length_and_the_width() -> None:
     assert too_wide("person_name", "张" * 50) is None and too_wide("person_name", None) is None
     wide = too_wide("person_name", "张" * 51)
     assert wide is not None and (wide.field, wide.length, wide.most) == ("person_name", 51, 50)

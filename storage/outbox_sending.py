@@ -161,20 +161,16 @@ async def due_times_back(session: AsyncSession, *, by: timedelta, now: datetime)
 async def retries_due_now(session: AsyncSession, *, channel: str, now: datetime) -> int:
     """The channel works again: its pending rows waiting out the backoff after a failed try (``attempts`` > 0, due
     later than ``now``) fall due now, so they go out with the held ones, oldest first as claims take them; how many
-    moved. A row whose due time was written anew since it was read (a sender's retry time) keeps that time; rows
-    that never failed a try (an album's notice waiting for its photos) keep theirs."""
-    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.next_attempt_at).where(
-        OutboxMessage.state == PENDING, OutboxMessage.channel == channel, OutboxMessage.attempts > 0,
-        OutboxMessage.next_attempt_at > now).order_by(OutboxMessage.created_at, OutboxMessage.id))).all()
-    count = 0
-    for message_id, due in rows:
-        moved = await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                                  OutboxMessage.state == PENDING,
-                                                                  OutboxMessage.next_attempt_at == due)
-                                      .values(next_attempt_at=now)
-                                      .execution_options(synchronize_session=False))
-        count += getattr(moved, "rowcount", 0) or 0
-    return count
+    moved. One guarded statement (not one per row: after a long outage there may be thousands): a row a sender
+    claimed or wrote anew meanwhile no longer matches it; rows that never failed a try (an album's notice waiting
+    for its photos) keep their time."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == PENDING, OutboxMessage.channel == channel, OutboxMessage.attempts > 0,
+               OutboxMessage.next_attempt_at > now)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---------------------------------------------------------------- recording outcomes

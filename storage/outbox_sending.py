@@ -238,14 +238,39 @@ async def mark_retry(
 
 
 async def mark_failed(
-    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None
+    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None,
+    now: datetime | None = None, quiet_since: datetime | None = None,
 ) -> bool:
-    """Give up on the notice; admins find it with ``failed_messages`` (sent again, it starts after the
-    ``parts_sent`` messages that did reach the chat)."""
-    values: dict[str, Any] = {"state": FAILED, "last_error": error}
+    """Give up on the notice (at ``now``; ``quiet_since``: nothing of its channel had got through since then); the
+    admins are told of it once (``claim_untold_failures``) and find it with ``failed_messages`` (sent again, it starts
+    after the ``parts_sent`` messages that did reach the chat)."""
+    values: dict[str, Any] = {"state": FAILED, "last_error": error, "failed_at": now, "quiet_since": quiet_since,
+                              "told_at": None}
     if parts_sent is not None:
         values["parts_sent"] = parts_sent
     return await _set(session, message_id, attempt, **values)
+
+
+def _untold() -> Any:
+    return and_(OutboxMessage.state == FAILED, OutboxMessage.told_at.is_(None), OutboxMessage.failed_at.is_not(None))
+
+
+async def first_untold_failure(session: AsyncSession) -> datetime | None:
+    """When the earliest notice given up on and not told to the admins yet was given up, if there is one."""
+    return await session.scalar(select(func.min(OutboxMessage.failed_at)).where(_untold()))
+
+
+async def claim_untold_failures(session: AsyncSession, *, now: datetime) -> list[OutboxMessage]:
+    """Set told at ``now`` every notice given up on and not told yet, and return them in the order they were given
+    up. The caller writes the admins' notice in the same transaction (or rolls it back: they stay untold); a
+    concurrent claim takes none of them twice (a row it waited for is told by then and no longer matches)."""
+    statement = (
+        update(OutboxMessage).where(_untold()).values(told_at=now)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = list((await session.scalars(statement)).all())
+    return sorted(claimed, key=lambda m: (m.failed_at or now, m.id))
 
 
 async def mark_undeliverable(

@@ -51,12 +51,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Attachment, RateLimits, Transport, limits_of
 from bot.clock import Clock, SystemClock
+from bot.domain.give_up_reasons import BAD_PAYLOAD
 from bot.domain.messages import Reply
 from bot.services.busy_writes import persist
 from bot.services.channel_breaker import ChannelBreakers, ChannelFault
 from bot.services.channel_gate import ChannelGate
 from bot.services.channel_notices import ChannelNotices
-from bot.services.given_up import REFUSED, GivenUpNotices
+from bot.services.given_up import GivenUpNotices
 from bot.services.outbox_outcomes import Outcomes
 from bot.services.outbox_pipeline import Outcome, Pipeline, SendStats
 from bot.services.send_limits import SendLimits
@@ -132,7 +133,7 @@ class OutboxSender:
                                 probe_timeout=probe_timeout, retries_due=self._retries_due_now)
         self.given_up = None if notices is None else GivenUpNotices(db, clock, notices.renderer)
         self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, retry_for=retry_for,
-                                 first_retry=first_retry, given_up=self.given_up,
+                                 first_retry=first_retry,
                                  backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
 
     @asynccontextmanager
@@ -344,7 +345,7 @@ class OutboxSender:
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
             started()
-            return await self.outcomes.fail(message, f"bad payload: {exc}", kind=REFUSED), None
+            return await self.outcomes.fail(message, f"{BAD_PAYLOAD}: {exc}"), None
         transport = self.transports[channel]
         await self.rates.wait_for_chat(transport, key)
         async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed
@@ -368,14 +369,9 @@ class OutboxSender:
 
     async def tell_given_up(self, *, force: bool = False) -> None:
         """Tell the admins of the notices given up on (``bot.services.given_up``): those of the last minute in one
-        message, or all at once (``force``: a drain's end, a stop). A failure to write it is only logged (the
-        notices stay to be told the next time, and ``/outbox`` lists them)."""
-        if self.given_up is None or not self.given_up.waiting():
-            return
-        try:
-            await self.given_up.tell(reachable=self.gate.up(), force=force)
-        except Exception:
-            log.exception("could not tell the admins of %d notices given up on", self.given_up.waiting())
+        message, or all at once (``force``: a drain's end, a stop); a failure is logged, they are told later."""
+        if self.given_up is not None:
+            await self.given_up.tell_safely(reachable=self.gate.up(), served=self.transports, force=force)
 
     async def _retries_due_now(self, channel: str) -> int:
         """The channel works again: its notices waiting out a retry's backoff are due now; how many."""

@@ -103,7 +103,7 @@ async def test_notices_refused_together_make_one_message_to_the_admins(
     await send.drain(HANG)
     [told] = wecom.texts(ADMIN_WECOM)
     assert "3 条通知发送失败" in told and all(f"{name}的通知" in told for name in names)
-    assert "拒收" in told and "没有一条成功" not in told  # Telegram answered: it works, the notices were at fault
+    assert "内容有误" in told and "没有一条成功" not in told  # Telegram answered: it works, the notices were at fault
 
 
 async def test_a_notice_waiting_for_its_retry_goes_out_as_soon_as_the_channel_works_again(

@@ -4,6 +4,7 @@ by why it was given up."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -113,3 +114,21 @@ async def test_an_admin_whose_only_channel_is_down_has_the_news_held_there(
 ])
 def test_why_a_notice_was_given_up_is_read_from_its_recorded_error(error: str, reason: str) -> None:
     assert give_up_reasons.reason_of(error) == reason
+
+
+async def test_two_senders_telling_at_once_tell_each_notice_once(db: Database, clock: FrozenClock) -> None:  # noqa: F811
+    """Two processes tell at the same moment (a leader's stop and the next one's start): one message, not two."""
+    await admin(db, ("wecom", ADMIN))
+    for n in range(3):
+        await notify(db, await add_person(db, f"联络员{n}", ("telegram", f"100{n}")), f"第{n}条", key=f"n{n}")
+    telegram, wecom = FakeTransport("telegram"), FakeTransport("wecom")
+    telegram.always = PermanentError("Bad Request: message is too long")
+    await sender(db, clock, telegram).run_once()
+    clock.advance(seconds=GATHER.total_seconds())
+    first, second = (sender(db, clock, telegram, wecom).given_up for _ in range(2))
+    assert first is not None and second is not None
+    written = await asyncio.gather(*(one.tell(reachable=["wecom"], served=["telegram", "wecom"])
+                                     for one in (first, second)))
+    assert sorted(written) == [0, 1]
+    [news] = await told(db)
+    assert "3 条通知发送失败" in news.payload["html"]

@@ -132,3 +132,18 @@ async def test_two_senders_telling_at_once_tell_each_notice_once(db: Database, c
     assert sorted(written) == [0, 1]
     [news] = await told(db)
     assert "3 条通知发送失败" in news.payload["html"]
+
+
+async def test_the_admins_own_notice_given_up_on_is_not_told_again(db: Database, clock: FrozenClock) -> None:  # noqa: F811
+    """The news itself refused: it is marked told and logged, and no news of the news follows (no loop)."""
+    await admin(db, ("wecom", ADMIN))
+    await notify(db, await add_person(db, "郝芳", ("telegram", "1001")), "第一条", key="n1")
+    telegram, wecom = FakeTransport("telegram"), FakeTransport("wecom")
+    telegram.always = PermanentError("Bad Request: message is too long")
+    wecom.always = PermanentError("WeCom errcode 40008: invalid message type")
+    send = sender(db, clock, telegram, wecom)
+    for _ in range(3):
+        await send.drain(HANG)
+        clock.advance(seconds=GATHER.total_seconds())
+    [news] = await told(db)
+    assert news.state == "failed" and news.told_at is not None

@@ -161,20 +161,16 @@ async def due_times_back(session: AsyncSession, *, by: timedelta, now: datetime)
 async def retries_due_now(session: AsyncSession, *, channel: str, now: datetime) -> int:
     """The channel works again: its pending rows waiting out the backoff after a failed try (``attempts`` > 0, due
     later than ``now``) fall due now, so they go out with the held ones, oldest first as claims take them; how many
-    moved. A row whose due time was written anew since it was read (a sender's retry time) keeps that time; rows
-    that never failed a try (an album's notice waiting for its photos) keep theirs."""
-    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.next_attempt_at).where(
-        OutboxMessage.state == PENDING, OutboxMessage.channel == channel, OutboxMessage.attempts > 0,
-        OutboxMessage.next_attempt_at > now).order_by(OutboxMessage.created_at, OutboxMessage.id))).all()
-    count = 0
-    for message_id, due in rows:
-        moved = await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                                  OutboxMessage.state == PENDING,
-                                                                  OutboxMessage.next_attempt_at == due)
-                                      .values(next_attempt_at=now)
-                                      .execution_options(synchronize_session=False))
-        count += getattr(moved, "rowcount", 0) or 0
-    return count
+    moved. One guarded statement (not one per row: after a long outage there may be thousands): a row a sender
+    claimed or wrote anew meanwhile no longer matches it; rows that never failed a try (an album's notice waiting
+    for its photos) keep their time."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.state == PENDING, OutboxMessage.channel == channel, OutboxMessage.attempts > 0,
+               OutboxMessage.next_attempt_at > now)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---------------------------------------------------------------- recording outcomes
@@ -242,14 +238,39 @@ async def mark_retry(
 
 
 async def mark_failed(
-    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None
+    session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None,
+    now: datetime | None = None, quiet_since: datetime | None = None,
 ) -> bool:
-    """Give up on the notice; admins find it with ``failed_messages`` (sent again, it starts after the
-    ``parts_sent`` messages that did reach the chat)."""
-    values: dict[str, Any] = {"state": FAILED, "last_error": error}
+    """Give up on the notice (at ``now``; ``quiet_since``: nothing of its channel had got through since then); the
+    admins are told of it once (``claim_untold_failures``) and find it with ``failed_messages`` (sent again, it starts
+    after the ``parts_sent`` messages that did reach the chat)."""
+    values: dict[str, Any] = {"state": FAILED, "last_error": error, "failed_at": now, "quiet_since": quiet_since,
+                              "told_at": None}
     if parts_sent is not None:
         values["parts_sent"] = parts_sent
     return await _set(session, message_id, attempt, **values)
+
+
+def _untold() -> Any:
+    return and_(OutboxMessage.state == FAILED, OutboxMessage.told_at.is_(None), OutboxMessage.failed_at.is_not(None))
+
+
+async def first_untold_failure(session: AsyncSession) -> datetime | None:
+    """When the earliest notice given up on and not told to the admins yet was given up, if there is one."""
+    return await session.scalar(select(func.min(OutboxMessage.failed_at)).where(_untold()))
+
+
+async def claim_untold_failures(session: AsyncSession, *, now: datetime) -> list[OutboxMessage]:
+    """Set told at ``now`` every notice given up on and not told yet, and return them in the order they were given
+    up. The caller writes the admins' notice in the same transaction (or rolls it back: they stay untold); a
+    concurrent claim takes none of them twice (a row it waited for is told by then and no longer matches)."""
+    statement = (
+        update(OutboxMessage).where(_untold()).values(told_at=now)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = list((await session.scalars(statement)).all())
+    return sorted(claimed, key=lambda m: (m.failed_at or now, m.id))
 
 
 async def mark_undeliverable(

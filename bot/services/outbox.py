@@ -8,7 +8,8 @@ a whole has its notices held until it works again (``bot.services.channel_gate``
 
 ``run_forever`` keeps the pipeline going until it is stopped (the leading ``diaodu run`` process),
 ``drain`` until nothing is due or held (the CLI, tests), and ``run_once`` is one bounded pass: a single
-claim of up to ``batch`` rows, done when each of them is.
+claim of up to ``batch`` rows, done when each of them is; when the first two claim is ``bot.services.outbox_pump``.
+Each claim first tells the admins of the notices given up on (``bot.services.given_up``).
 
 Right before a row's send (after every rate-limiter wait, holding its send slot) the sender commits that
 the send starts (``storage.outbox_sending.mark_send_started``, fenced by the claim like the outcomes); if that
@@ -51,14 +52,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Attachment, RateLimits, Transport, limits_of
 from bot.clock import Clock, SystemClock
+from bot.domain.give_up_reasons import BAD_PAYLOAD
 from bot.domain.messages import Reply
 from bot.services.busy_writes import persist
 from bot.services.channel_breaker import ChannelBreakers, ChannelFault
 from bot.services.channel_gate import ChannelGate
 from bot.services.channel_notices import ChannelNotices
-from bot.services.given_up import REFUSED, GivenUpNotices
+from bot.services.given_up import GivenUpNotices
 from bot.services.outbox_outcomes import Outcomes
 from bot.services.outbox_pipeline import Outcome, Pipeline, SendStats
+from bot.services.outbox_pump import pump
 from bot.services.send_limits import SendLimits
 from bot.services.slots import OldestFirstSlots
 from storage import outbox, outbox_sending, sent_messages
@@ -132,7 +135,7 @@ class OutboxSender:
                                 probe_timeout=probe_timeout, retries_due=self._retries_due_now)
         self.given_up = None if notices is None else GivenUpNotices(db, clock, notices.renderer)
         self.outcomes = Outcomes(db, clock, self.gate, max_attempts=max_attempts, retry_for=retry_for,
-                                 first_retry=first_retry, given_up=self.given_up,
+                                 first_retry=first_retry,
                                  backoff_base=backoff_base, backoff_cap=backoff_cap, rng=rng or random.Random())
 
     @asynccontextmanager
@@ -190,7 +193,7 @@ class OutboxSender:
 
         relay = asyncio.create_task(relay_stop())
         try:
-            await self._pump(run, stop=stop, idle_seconds=idle_seconds)
+            await pump(self, run, stop=stop, idle_seconds=idle_seconds)
         finally:
             relay.cancel()
             await run.close()
@@ -208,91 +211,12 @@ class OutboxSender:
         follow = wait_for_retries and isinstance(self.clock, SystemClock)
         run = Pipeline(self)
         try:
-            await self._pump(run, deadline=deadline, follow_retries=follow)
+            await pump(self, run, deadline=deadline, follow_retries=follow)
         finally:
             await run.close()
             await self.tell_given_up(force=True)
         log.info("outbox drained: %s", run.stats)
         return run.stats
-
-    async def _pump(self, run: Pipeline, *, stop: asyncio.Event | None = None, deadline: float | None = None,
-                    idle_seconds: float | None = None, follow_retries: bool = False) -> None:
-        """Keep claiming while there is room and rows are due, until stopped or past the deadline.
-
-        The next claim comes as soon as at most half of ``batch`` is held, so that rows are always waiting
-        for the global limiter. After a claim that found fewer due rows than it could take ("caught up"),
-        the next one waits for the next look: ``idle_seconds`` later (``run_forever``), or when the next
-        retry falls due (a drain following retries on the real clock), or else once nothing is held. A
-        drain ends when it is caught up, holds nothing, and has no next look before its deadline.
-        """
-        loop = asyncio.get_running_loop()
-        real_clock = isinstance(self.clock, SystemClock)
-        low_water = self.batch // 2
-        caught_up = False  # the last claim found fewer due rows than it could take
-        on_empty = False  # ...while rows were held: look again once none is
-        look_at: float | None = None  # loop time of the next look while caught up
-        reported = SendStats()
-        while stop is None or not stop.is_set():
-            run.changed.clear()
-            now = loop.time()
-            if deadline is not None and now >= deadline:
-                break
-            if run.due_again is not None:
-                if real_clock and (follow_retries or idle_seconds is not None):
-                    # A row this run put back (a retry, flood control) falls due then: look again at that time.
-                    due = now + max((run.due_again - self.clock.now()).total_seconds(), 0.0)
-                    if deadline is None or due <= deadline:
-                        look_at = due if look_at is None else min(look_at, due)
-                run.due_again = None
-            room = self.batch - run.held
-            if caught_up:
-                ready = (look_at is not None and now >= look_at) or (on_empty and run.held == 0)
-            else:
-                ready = run.held <= low_water
-            if room > 0 and ready:
-                later = look_at if look_at is not None and look_at > now else None
-                try:
-                    claimed = await run.claim(room)
-                except Exception:
-                    if idle_seconds is None:
-                        raise
-                    log.exception("outbox claim failed")
-                    claimed = 0
-                caught_up = claimed < room
-                if caught_up:
-                    on_empty = run.held > 0
-                    if not on_empty and idle_seconds is not None and run.stats != reported:
-                        log.info("outbox: %s", run.stats - reported)
-                        reported = run.stats + SendStats()
-                    look_at = await self._next_look(idle_seconds, follow_retries, deadline)
-                    if later is not None:
-                        look_at = later if look_at is None else min(look_at, later)
-                    if look_at is None and not on_empty:
-                        break  # a drain with nothing held and nothing falling due in time
-                continue
-            timeout: float | None = None
-            for at in (look_at if caught_up and room > 0 else None, deadline):
-                if at is not None:
-                    left = max(at - loop.time(), 0.0)
-                    timeout = left if timeout is None else min(timeout, left)
-            await run.wait(timeout)
-
-    async def _next_look(self, idle_seconds: float | None, follow_retries: bool,
-                         deadline: float | None) -> float | None:
-        """When a caught-up pipeline should look for due rows again (loop time), None for "when nothing is
-        held" (a drain that does not follow retries, or whose next retry falls due past the deadline)."""
-        loop = asyncio.get_running_loop()
-        if idle_seconds is not None:
-            return loop.time() + idle_seconds
-        if not follow_retries:
-            return None
-        async with self._session() as session:
-            next_due = await outbox_sending.next_due_at(session,
-                                                        channels=self.gate.up() + self.gate.trial_channels())
-        if next_due is None:
-            return None
-        at = loop.time() + min(max((next_due - self.clock.now()).total_seconds(), 0.01), 3600.0)
-        return at if deadline is None or at <= deadline else None
 
     # ------------------------------------------------------------ claiming
 
@@ -344,7 +268,7 @@ class OutboxSender:
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
             started()
-            return await self.outcomes.fail(message, f"bad payload: {exc}", kind=REFUSED), None
+            return await self.outcomes.fail(message, f"{BAD_PAYLOAD}: {exc}"), None
         transport = self.transports[channel]
         await self.rates.wait_for_chat(transport, key)
         async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed
@@ -368,14 +292,9 @@ class OutboxSender:
 
     async def tell_given_up(self, *, force: bool = False) -> None:
         """Tell the admins of the notices given up on (``bot.services.given_up``): those of the last minute in one
-        message, or all at once (``force``: a drain's end, a stop). A failure to write it is only logged (the
-        notices stay to be told the next time, and ``/outbox`` lists them)."""
-        if self.given_up is None or not self.given_up.waiting():
-            return
-        try:
-            await self.given_up.tell(reachable=self.gate.up(), force=force)
-        except Exception:
-            log.exception("could not tell the admins of %d notices given up on", self.given_up.waiting())
+        message, or all at once (``force``: a drain's end, a stop); a failure is logged, they are told later."""
+        if self.given_up is not None:
+            await self.given_up.tell_safely(reachable=self.gate.up(), served=self.transports, force=force)
 
     async def _retries_due_now(self, channel: str) -> int:
         """The channel works again: its notices waiting out a retry's backoff are due now; how many."""

@@ -13,8 +13,9 @@
   Such waits do not count as tries;
 - ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
 - ``PermanentError`` → ``failed`` at once;
-- each notice ``failed`` is told to the admins, several given up together in one message
-  (``bot.services.given_up``);
+- each notice ``failed`` keeps when (``failed_at``) and whether nothing of its channel had got through since it
+  began failing (``quiet_since``): the admins are told of it from the row, several given up together in one
+  message (``bot.services.given_up``);
 - ``ChannelDown`` (a fault of the channel's setup, not of the message) → handed back unsent, no try
   counted: the channel's breaker opens (``bot.services.channel_gate``), so its notices are held, not
   claimed, until a probe and one trial notice find it working; the admins are told once, on their other
@@ -41,7 +42,6 @@ from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, Ret
 from bot.clock import Clock
 from bot.services.busy_writes import persist
 from bot.services.channel_gate import ChannelGate, describe
-from bot.services.given_up import REFUSED, TRIES, GivenUpNotices
 from bot.services.outbox_pipeline import ChatKey, Outcome
 from storage import outbox_sending
 from storage.db import Database
@@ -57,9 +57,8 @@ class Outcomes:
 
     def __init__(self, db: Database, clock: Clock, gate: ChannelGate, *, max_attempts: int, first_retry: float,
                  backoff_base: float, backoff_cap: float, rng: random.Random,
-                 retry_for: timedelta = timedelta(0), given_up: GivenUpNotices | None = None) -> None:
+                 retry_for: timedelta = timedelta(0)) -> None:
         self.db = db
-        self.given_up = given_up
         self.clock = clock
         self.gate = gate
         self.max_attempts = max_attempts
@@ -118,7 +117,7 @@ class Outcomes:
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
-            return await self.fail(message, describe(error), kind=REFUSED, **progress), None
+            return await self.fail(message, describe(error), **progress), None
         down = False
         if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
             down = await self.gate.send_failed(channel, message.id, error, trial=trial)
@@ -137,7 +136,8 @@ class Outcomes:
         if message.attempts >= self.max_attempts and self.clock.now() - message.created_at >= self.retry_for:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
-            return await self.fail(message, error, kind=TRIES, **progress), None
+            quiet = self.gate.streaks.quiet_since(str(message.channel), message.id)
+            return await self.fail(message, error, quiet_since=quiet, **progress), None
         at = self.clock.now() + timedelta(seconds=0 if now else self.backoff(message.attempts))
         return await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
 
@@ -153,13 +153,12 @@ class Outcomes:
         delay = self.first_retry if attempts <= 1 else self.backoff_base * 2 ** (attempts - 1)
         return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
 
-    async def fail(self, message: OutboxMessage, error: str, *, kind: str, **progress: int) -> str:
-        """Give up on the row (``kind``: after its tries, or refused at once), and have the admins told of it."""
-        outcome = await self.record(message, "failed", outbox_sending.mark_failed, error=error, **progress)
-        if self.given_up is not None:
-            quiet = self.gate.streaks.quiet_since(str(message.channel), message.id) if kind == TRIES else None
-            self.given_up.add(message, kind=kind, quiet_since=quiet)
-        return outcome
+    async def fail(self, message: OutboxMessage, error: str, *, quiet_since: datetime | None = None,
+                   **progress: int) -> str:
+        """Give up on the row (after its tries, or refused at once): the admins are told of it from the row
+        (``bot.services.given_up``); ``quiet_since``: nothing of its channel had got through since then."""
+        return await self.record(message, "failed", outbox_sending.mark_failed, error=error, now=self.clock.now(),
+                                 quiet_since=quiet_since, **progress)
 
     async def release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
         """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""

@@ -20,7 +20,9 @@ class OutboxMessage(Base):
     account) | in_doubt (a send interrupted by a crash: it may have arrived, so only a person sends it
     again); see ``storage.outbox``. ``send_started_at``: when the last claim began the send (None while pending).
     ``parts_sent``: how many of the messages the notice becomes (a long text is several) reached the chat
-    in tries that failed part-way; the next try sends only the rest.
+    in tries that failed part-way; the next try sends only the rest. ``failed_at``: when it was given up on;
+    ``quiet_since``: then, nothing of its channel had got through since that time (None: something had, or it was
+    refused); ``told_at``: when the admins were told of it (None while a failed row is still to be told).
     """
 
     __tablename__ = "outbox"
@@ -39,6 +41,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    quiet_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    told_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
 
 
 class BulletinGroup(Base):

@@ -7,7 +7,7 @@ told yet by setting ``told_at`` in the transaction that writes the admins' notic
 none and two senders never tell one twice. The rows failed before are set told (they were, or the news is stale).
 Downgrading drops the columns: the telling is in a sender's memory again.
 
-Revision ID: 0041
+Revision ID: 0036
 Revises: 0035
 Create Date: 2026-12-07
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 import storage.types
 
-revision = '0041'
+revision = '0036'
 down_revision = '0035'
 branch_labels = None
 depends_on = None

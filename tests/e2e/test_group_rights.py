@@ -262,11 +262,14 @@ async def test_a_group_taking_documents_and_not_photos_is_marked_once_and_stays_
     assert "\t不能发图片" in cli and "不能发文件" not in cli, cli
     forget_refused(office)
 
+    assert len(office.fake.calls_of("getChat")) == 1  # asked once, when the charts were first refused
+
     office.travel(at(10, 19, 9, 0))
     await office.tick()
     calls = await office.deliver()
     assert [c for c in file_calls(calls) if c.method == "sendDocument" and c.ok]
     assert texts(ADMIN, calls) + texts(ADMIN, await office.deliver()) == []
+    assert len(office.fake.calls_of("getChat")) == 1  # marked already: not asked again
     listed, _cli = await marks(cloned)
     assert "⚠️ 不能发图片" in listed, listed
     async with cloned.session() as session:

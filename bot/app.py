@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import signal
@@ -135,6 +136,7 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
     admins) and the other channels' go out."""
     from telegram.error import InvalidToken
 
+    from bot.channels.telegram_standing import standing
     from bot.channels.telegram_transport import TelegramTransport
     from bot.channels.wecom.wiring import wecom_outbox_transports
     from bot.services.group_rights import GroupRights
@@ -151,7 +153,8 @@ async def deliver_outbox(core: Core, *, timeout: float = 120.0) -> SendStats | N
                 if not transports:
                     return SendStats()
             else:
-                rights = GroupRights(core.db, core.deps.renderer, core.clock, channel="telegram")
+                rights = GroupRights(core.db, core.deps.renderer, core.clock, channel="telegram",
+                                     standing=functools.partial(standing, bot))
                 transports["telegram"] = TelegramTransport(bot, files_root=core.settings.data_dir, rights=rights)
         if not transports:
             return None

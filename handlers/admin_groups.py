@@ -10,12 +10,12 @@ from sqlalchemy import delete
 
 from bot.domain import labels
 from bot.domain.chat_ids import chat_of, telegram_group_id
-from bot.domain.chat_rights import IN, NO_FILES
+from bot.domain.chat_rights import SENDING, refused_files
 from bot.domain.text_widths import too_wide
 from handlers.context import Context
 from storage import audit
 from storage.digest_queries import bulletin_groups
-from storage.group_chats import group_of_chat, mark_back, mark_files_back, mark_no_files, move_chat
+from storage.group_chats import files_marks, group_of_chat, mark_back, mark_files, marked_files, move_chat
 from storage.models import BulletinGroup
 
 ROBOT_CHANNEL = "wecom_robot"
@@ -54,8 +54,9 @@ async def groups_command(ctx: Context, args: str) -> None:
     elif action:
         ctx.refuse_words(action)
     else:
-        ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), changed=None,
-                  channels=CHANNEL_LABELS, in_group=_in_group(ctx))
+        groups = await _groups_shown(ctx)
+        ctx.reply("admin_ops_groups", groups=groups, changed=None, channels=CHANNEL_LABELS, in_group=_in_group(ctx),
+                  file_marks=await files_marks(ctx.session, groups))
 
 
 def _robot_names(ctx: Context) -> list[str] | None:
@@ -109,13 +110,13 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
                     moved: bool = False) -> None:
     existing = await group_of_chat(ctx.session, channel=channel, chat_id=chat_id)
     muted = existing is not None and existing.muted
-    standing = files = None  # of a group marked out, its id typed in a private chat (or muted, anywhere): is the
-    # bot back? Of one marked unable to take files: may it send them now?
+    standing = None  # of a group marked out, its id typed in a private chat (or muted, anywhere): is the bot back?
+    files: dict[str, object] = {}  # of one marked unable to take some files: may it send them now?
     asks = existing is not None and existing.left_at is not None and (muted or not in_group)
     if existing is not None and (asks or existing.files_refused_at is not None):
         asked = await _bot_standing(ctx, existing)
         if asks:
-            standing = "unknown" if asked is None else "back" if asked in (IN, NO_FILES) else "out"
+            standing = "unknown" if asked is None else "back" if asked in SENDING else "out"
         files = await _files_standing(ctx, existing, asked)
     if existing is not None:  # a group id typed for a forum registered from a topic: that group, renamed
         existing.name = name
@@ -130,22 +131,28 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
                        object_key=f"{channel}:{chat_id}",
                        detail={"name": name, "renamed": existing is not None})
     await ctx.session.flush()
-    ctx.reply("admin_ops_groups", groups=await _groups_shown(ctx), channels=CHANNEL_LABELS,
+    groups = await _groups_shown(ctx)
+    ctx.reply("admin_ops_groups", groups=groups, channels=CHANNEL_LABELS,
               changed="moved" if moved else "renamed" if existing is not None else "added", name=name,
-              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted, files=files)
+              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted,
+              file_marks=await files_marks(ctx.session, groups), **files)
 
 
-async def _files_standing(ctx: Context, group: BulletinGroup, asked: str | None) -> str | None:
-    """What the bot's standing (``asked``) says of its right to send files to ``group``, which is marked (or no
-    longer) to match: "back" (it may again), "still" (it may not), "unknown" (marked, and the channel cannot tell),
-    None (nothing to say: it is out or muted there, or was not marked and may)."""
-    if asked == IN and group.files_refused_at is not None:
-        await mark_files_back(ctx.session, group=group, at=ctx.now, actor=ctx.actor)
-        return "back"
-    if asked == NO_FILES:
-        await mark_no_files(ctx.session, group=group, at=ctx.now, actor=ctx.actor)
-        return "still"
-    return "unknown" if asked is None and group.files_refused_at is not None else None
+async def _files_standing(ctx: Context, group: BulletinGroup, asked: str | None) -> dict[str, object]:
+    """What the bot's standing (``asked``) says of its right to send photos and documents to ``group``, which is
+    marked (or no longer) to match: ``files`` "back" (it may send all again), "still" (marked, and some are still
+    refused), "found" (not marked, and some are refused), "unknown" (marked, and the channel cannot tell), or nothing
+    to say (it is out or muted there, or was not marked and may send all); ``files_now`` and ``files_before``: the
+    kinds refused now and before."""
+    before = await marked_files(ctx.session, group)
+    if asked is None:
+        return {"files": "unknown", "files_before": before} if before else {}
+    if asked not in SENDING:
+        return {}
+    now = refused_files(asked)
+    await mark_files(ctx.session, group=group, refused=now, at=ctx.now, actor=ctx.actor)
+    said = "still" if now and before else "found" if now else "back" if before else None
+    return {"files": said, "files_now": now, "files_before": before} if said else {}
 
 
 async def _bot_standing(ctx: Context, group: BulletinGroup) -> str | None:
@@ -176,5 +183,5 @@ async def _remove_group(ctx: Context, token: str) -> None:
                        object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
     shown = [g for g in await _groups_shown(ctx) if g.id != group.id]
     ctx.reply("admin_ops_groups", groups=shown, channels=CHANNEL_LABELS, changed="removed", name=group.name,
-              in_group=_in_group(ctx))
+              in_group=_in_group(ctx), file_marks=await files_marks(ctx.session, shown))
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from bot.workers import Workers
 
 # Where the bot stands in a group chat, as its channel finds out (asking the chat app): a word of
-# bot.domain.chat_rights (IN, OUT, MUTED, NO_FILES), or None when the channel could not tell (it did not answer).
+# bot.domain.chat_rights (IN, OUT, MUTED, NO_PHOTOS, NO_DOCUMENTS, NO_FILES), or None when the channel could not
+# tell (it did not answer).
 GroupStanding = Callable[[str], Awaitable[str | None]]
 
 

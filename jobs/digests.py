@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import SHANGHAI
 from bot.domain.digest_settings import DigestSettings
+from bot.domain.messages import BULLETIN_FILES
 from bot.domain.periods import KINDS, Period, due_day, due_together
 from bot.domain.workdays import WorkCalendar
 from bot.render import Renderer
@@ -69,7 +70,7 @@ async def produce(db: Database, renderer: Renderer, *, period: Period, now: date
             return None
         calendar = await load_calendar(session)
         settings = await load_digest_settings(session)
-        out_dir = files_root / "bulletins" / period.kind / period.name
+        out_dir = files_root / BULLETIN_FILES / period.kind / period.name
         rendered = await render_bulletin(session, renderer, period=period, calendar=calendar,
                                          settings=settings, out_dir=out_dir, late=late, workers=workers)
     try:

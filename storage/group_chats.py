@@ -1,7 +1,7 @@
 """A bulletin group's chat as the channel changes it: a group upgraded to a supergroup gets a new chat id from
 Telegram (the bulletin group registered under the old id moves to the new one, and so do the notices still
 waiting for it); the bot taken out of a group (or muted there), and added back (``mark_left``, ``mark_back``);
-the bot found unable to send files there, and able again (``mark_no_files``, ``mark_files_back``).
+the bot found unable to send photos or documents there, and able again (``mark_files``).
 
 A chat is one bulletin group, whichever topic of a forum it gets its bulletins in (``group_of_chat``)."""
 
@@ -13,9 +13,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.chat_ids import TOPIC_MARK, chat_of
+from bot.domain.chat_rights import FILE_KINDS
 from storage import audit
 from storage.audit import Actor
-from storage.models import BulletinGroup, OutboxMessage
+from storage.models import AuditEntry, BulletinGroup, OutboxMessage
 from storage.outbox import PENDING
 
 TOPICS_CHANNEL = "telegram"  # the channel whose group chats have topics
@@ -94,22 +95,37 @@ async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime
     return True
 
 
-async def mark_no_files(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
-    """The bot may send text to ``group`` but not photos or files: its bulletins go there with a line in place of
-    each file. False when it was marked so before."""
-    if group.files_refused_at is not None:
-        return False
-    group.files_refused_at = at
-    await audit.record(session, actor=actor, at=at, action="group.no_files", object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
-    return True
-
-
-async def mark_files_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
-    """The bot may send files to ``group`` again. False when it was not marked unable to."""
+async def marked_files(session: AsyncSession, group: BulletinGroup) -> frozenset[str]:
+    """The kinds of file (``bot.domain.chat_rights``: photos, documents) the bot was found unable to send to
+    ``group``: none when it is not marked, else those its latest mark recorded (both, for a mark that did not)."""
     if group.files_refused_at is None:
+        return frozenset()
+    latest = await session.scalar(
+        select(AuditEntry.detail).where(AuditEntry.object_key == f"{group.channel}:{group.chat_id}",
+                                        AuditEntry.action == "group.no_files").order_by(AuditEntry.id.desc()).limit(1))
+    kinds = frozenset((latest or {}).get("kinds") or ()) & FILE_KINDS
+    return kinds or FILE_KINDS
+
+
+async def files_marks(session: AsyncSession, groups: list[BulletinGroup]) -> dict[int, frozenset[str]]:
+    """``marked_files`` of each of ``groups`` marked unable to take some kind of file, by the group's id."""
+    return {group.id: await marked_files(session, group) for group in groups if group.files_refused_at is not None}
+
+
+async def mark_files(session: AsyncSession, *, group: BulletinGroup, refused: frozenset[str], at: datetime,
+                     actor: Actor) -> bool:
+    """The bot may send text to ``group`` but not the kinds of file in ``refused`` (none: it may send all): its
+    bulletins go there with a line in place of each such file. The mark keeps when it was first found, and the audit
+    says which kinds it is of now (``marked_files``). False when it was marked so before."""
+    before = await marked_files(session, group)
+    if refused == before:
         return False
-    group.files_refused_at = None
-    await audit.record(session, actor=actor, at=at, action="group.files_back", object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
+    if refused:
+        group.files_refused_at = group.files_refused_at or at
+        action, detail = "group.no_files", {"name": group.name, "kinds": sorted(refused)}
+    else:
+        group.files_refused_at = None
+        action, detail = "group.files_back", {"name": group.name, "kinds": sorted(before)}
+    await audit.record(session, actor=actor, at=at, action=action, object_type="group",
+                       object_key=f"{group.channel}:{group.chat_id}", detail=detail)
     return True

@@ -26,7 +26,7 @@ def note_html(attachment: Attachment, refused: AttachmentRefused) -> str:
     """The Chinese line saying which file could not be sent and why."""
     limit_mb = round(refused.limit / (1024 * 1024)) if refused.limit else None
     return _renderer().render("attachment_not_sent", name=file_name(attachment), reason=refused.reason,
-                              limit_mb=limit_mb)
+                              limit_mb=limit_mb, photo=attachment.kind == "photo", bulletin=attachment.of_bulletin)
 
 
 def log_refused(channel: str, chat_id: str, attachment: Attachment, refused: AttachmentRefused) -> None:

@@ -133,9 +133,9 @@ class Transport(Protocol):
 
 
 class RightsWatch(Protocol):
-    """Told by a transport what its sends to a group chat found of the bot's rights there: ``what`` (``MESSAGES``
-    or ``FILES``, ``bot.domain.chat_rights``) was refused for want of the right, or went through. It must not
-    raise: a send's outcome does not depend on it."""
+    """Told by a transport what its sends to a group chat found of the bot's rights there: ``what`` (``MESSAGES``,
+    ``PHOTOS`` or ``DOCUMENTS``, ``bot.domain.chat_rights``) was refused for want of the right, or went through.
+    It must not raise: a send's outcome does not depend on it."""
 
     async def refused(self, chat_id: str, what: str) -> None: ...
 

@@ -21,9 +21,6 @@ from telegram import (
     BotCommandScopeDefault,
     CallbackQuery,
     Chat,
-    ChatMember,
-    ChatMemberRestricted,
-    ChatPermissions,
     Document,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -31,7 +28,7 @@ from telegram import (
     Update,
     WebAppInfo,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -43,24 +40,22 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.telegram_standing import CHANNEL, membership_changed, standing
 from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
 from bot.config import Settings
 from bot.domain import labels
 from bot.domain.chat_ids import split_address, topic_address
-from bot.domain.chat_rights import IN, MUTED, NO_FILES, OUT
 from bot.domain.limits import PHOTO_FILE_MAX, is_image_name
 from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Outcome, Reply
 from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
-from bot.services.group_left import bot_back_in_group, bot_left_group
-from bot.services.group_rights import GroupRights, files_allowed, files_refused
+from bot.services.group_rights import GroupRights
 from handlers.router import Router
 from storage.audit import Actor
 from storage.group_chats import move_chat
 
 log = logging.getLogger(__name__)
-CHANNEL = "telegram"
 
 
 def _button(b: Button) -> InlineKeyboardButton:
@@ -129,25 +124,6 @@ def unsupported_kind(message: Message) -> str:
     if message.photo or message.document:
         return ""
     return next((kind for kind, fields in _UNSUPPORTED if any(getattr(message, f) for f in fields)), "")
-
-
-def membership(member: ChatMember, permissions: ChatPermissions | None = None) -> str:
-    """Where the bot stands in a group (``bot.domain.chat_rights``), from its ChatMember there and what the
-    group lets every member send (``permissions``, getChat's; an admin is above them): OUT (removed, banned, or
-    restricted and no member any more), MUTED (in the group, without the right to send messages), NO_FILES (it may
-    send messages, not photos or files) or IN (it may send all)."""
-    if member.status in (ChatMember.LEFT, ChatMember.BANNED):
-        return OUT
-    if member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR):
-        return IN
-    if isinstance(member, ChatMemberRestricted) and not member.is_member:
-        return OUT
-    granted = [g for g in (member if isinstance(member, ChatMemberRestricted) else None, permissions) if g is not None]
-    if not all(g.can_send_messages is not False for g in granted):
-        return MUTED
-    if not all(g.can_send_photos is not False and g.can_send_documents is not False for g in granted):
-        return NO_FILES
-    return IN
 
 
 def photo_file(document: Document | None) -> bool:
@@ -221,7 +197,8 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         router.deps.group_standing[CHANNEL] = self.may_send_in
         # what sends to groups find of the bot's rights there (bot.services.group_rights)
-        self.rights = GroupRights(router.deps.db, router.deps.renderer, router.deps.clock, channel=CHANNEL)
+        self.rights = GroupRights(router.deps.db, router.deps.renderer, router.deps.clock, channel=CHANNEL,
+                                  standing=self.may_send_in)
 
     async def publish_default_menu(self, application: Application) -> None:
         """The menu unbound users see in private chats (bound users get their own per chat), and the one
@@ -301,64 +278,15 @@ class TelegramChannel:
             log.info("bulletin group %s became supergroup %s", old, new)
 
     async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The bot removed from a group (or banned there), or muted there (restricted, without the right to send
-        messages): if it was a bulletin group, its bulletins stop and the admins are told. Added back to such a
-        group, or allowed to send again: its bulletins go there again, and the admins are told. Allowed to send
-        messages but not photos or files (or allowed them again): the group is marked so (or no longer), and the
-        admins are told; a bot that is no admin there is also held to what the group lets every member send."""
+        """The bot's standing in a group changed (``bot.channels.telegram_standing.membership_changed``)."""
         change = update.my_chat_member
         if change is None or change.chat.type == Chat.PRIVATE:
             return  # a person blocking the bot is found by the outbox's next send
-        deps = self.router.deps
-        chat_id, title = str(change.chat.id), change.chat.title
-        actor = Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL)
-        where = membership(change.new_chat_member)
-        if where in (IN, NO_FILES) and change.new_chat_member.status not in (ChatMember.OWNER,
-                                                                              ChatMember.ADMINISTRATOR):
-            where = membership(change.new_chat_member, await self._permissions(change.chat.id))
-        if where in (OUT, MUTED):
-            if await bot_left_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
-                                    at=deps.clock.now(), actor=actor, muted=where == MUTED):
-                log.warning("%s bulletin group %s", "muted in" if where == MUTED else "taken out of", chat_id)
-            return
-        if await bot_back_in_group(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, title=title,
-                                   at=deps.clock.now(), actor=actor):
-            log.warning("may send to bulletin group %s again", chat_id)
-        files = files_refused if where == NO_FILES else files_allowed
-        await files(deps.db, deps.renderer, channel=CHANNEL, chat_id=chat_id, actor=actor, clock=deps.clock)
-
-    async def _permissions(self, chat_id: int) -> ChatPermissions | None:
-        """What group ``chat_id`` lets every member send (getChat); None when the Bot API could not tell."""
-        try:
-            return (await self.application.bot.get_chat(chat_id)).permissions
-        except TelegramError:
-            log.info("could not ask what group %s lets its members send", chat_id, exc_info=True)
-            return None
+        await membership_changed(self.router.deps, self.application.bot, change)
 
     async def may_send_in(self, chat_id: str) -> str | None:
-        """Where the bot stands in group `chat_id` (``membership``), as the Bot API tells of the bot's own
-        membership (getChatMember) and of what the group lets its members send (getChat): OUT when the chat is
-        unknown to it; None when the Bot API could not be asked, or the bot does not know its own id yet (getMe has
-        not answered since start)."""
-        bot = self.application.bot
-        target = split_address(chat_id)[0]
-        try:
-            member = await bot.get_chat_member(target, bot.id)
-        except (Forbidden, BadRequest):
-            return OUT
-        except (TelegramError, RuntimeError):
-            log.info("could not ask whether the bot is in group %s", chat_id, exc_info=True)
-            return None
-        if member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR) or membership(member) == OUT:
-            return membership(member)
-        try:
-            permissions = (await bot.get_chat(target)).permissions
-        except (Forbidden, BadRequest):
-            return OUT
-        except TelegramError:
-            log.info("could not ask what group %s lets its members send", chat_id, exc_info=True)
-            return None
-        return membership(member, permissions)
+        """Where the bot stands in group `chat_id`, as the Bot API tells (``telegram_standing.standing``)."""
+        return await standing(self.application.bot, chat_id)
 
     async def on_joined(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The bot added to a group (or a group created with it): say what it does there and how to make the

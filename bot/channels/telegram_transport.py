@@ -39,7 +39,7 @@ from bot.channels.base import (
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.domain.chat_ids import split_address
-from bot.domain.chat_rights import FILES, MESSAGES
+from bot.domain.chat_rights import DOCUMENTS, MESSAGES, PHOTOS
 from bot.domain.messages import Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 
@@ -123,8 +123,8 @@ class TelegramTransport:
 
     In a group chat, what a send finds of the bot's rights there is told to ``rights`` (``RightsWatch``): a text
     refused for want of the right to send messages (the chat is unreachable then: ``RecipientBlocked``, never
-    retried), a file refused for want of the right to send photos or files (its line goes in its place), or either
-    going through.
+    retried), a photo or a document refused for want of the right to send that kind (its line goes in its place;
+    Telegram grants the two apart), or any of them going through.
 
     The bot's request object should allow as many connections as the sender sends concurrently (an
     ``HTTPXRequest(connection_pool_size=…)``); otherwise sends wait for a free connection and may time out.
@@ -245,14 +245,15 @@ class TelegramTransport:
         except AttachmentRefused as exc:
             refused = exc
         else:
-            await self._tell(address, FILES, allowed=True)
+            await self._tell(address, PHOTOS if message.photo else DOCUMENTS, allowed=True)
             return message
         log_refused(self.channel, str(chat_id), attachment, refused)
         note = note_html(attachment, refused)
         message = await self._send_text(chat_id, topic, text=f"{caption}\n\n{note}" if caption else note,
                                         markup=markup)
-        if refused.reason == "not_allowed":  # a chat taking the bot's text and not its files (a group's member may
-            await self._tell(address, FILES, allowed=False)  # be refused both: then its texts tell that)
+        if refused.reason == "not_allowed":  # a chat taking the bot's text and not this kind of file (a group's
+            # member may be refused both: then its texts tell that)
+            await self._tell(address, PHOTOS if "photos" in str(refused).lower() else DOCUMENTS, allowed=False)
         return message
 
     async def _send_file(self, chat_id: int, topic: int | None, *, attachment: Attachment, caption: str | None,

@@ -195,7 +195,7 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
     from storage import audit
     from storage.audit import Actor
     from storage.digest_queries import bulletin_groups
-    from storage.group_chats import group_of_chat
+    from storage.group_chats import files_marks, group_of_chat
     from storage.models import BulletinGroup
 
     if args.groups_command == "add" and args.channel == "wecom_robot":
@@ -229,9 +229,10 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
                                    object_key=f"{args.channel}:{args.chat_id}")
         async with core.db.session() as session:
             groups = await bulletin_groups(session)
+            marks = await files_marks(session, groups)
     finally:
         await core.db.dispose()
-    say("groups", groups=groups)
+    say("groups", groups=groups, file_marks=marks)
     return 0
 
 

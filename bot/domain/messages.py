@@ -171,6 +171,14 @@ class Attachment:
     path: str
     filename: str | None = None
 
+    @property
+    def of_bulletin(self) -> bool:
+        """A bulletin's chart or workbook (kept under ``BULLETIN_FILES``: the web page's 下载 lists the latest)."""
+        return self.path.replace("\\", "/").startswith(BULLETIN_FILES + "/")
+
+
+BULLETIN_FILES = "bulletins"  # where, in the file store, each bulletin's files are kept (by kind and period)
+
 
 @dataclass(frozen=True)
 class Reply:

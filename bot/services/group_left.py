@@ -8,6 +8,7 @@ again and the admins hear of it once. A group that receives no bulletins is nobo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from storage import outbox, people
 from storage.audit import Actor
 from storage.db import Database
 from storage.group_chats import group_of_chat, mark_back, mark_left
+from storage.models import BulletinGroup
 
 
 async def bot_left_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
@@ -25,14 +27,13 @@ async def bot_left_group(db: Database, renderer: Renderer, *, channel: str, chat
     """Mark the bulletin group of `chat_id` as taken out (`muted`: the bot is in it but may not send messages)
     and tell the admins; False when it is no bulletin group, or was marked so before (the same change told
     again). `at` is now, `actor` the channel that told it (`found`: no one told, a send was refused)."""
-    async with db.session() as session:
-        group = await group_of_chat(session, channel=channel, chat_id=chat_id)
-        if group is None or not await mark_left(session, group=group, at=at, actor=actor, muted=muted):
-            return False
+    async def change(session: AsyncSession, group: BulletinGroup) -> tuple[str, Reply] | None:
+        if not await mark_left(session, group=group, at=at, actor=actor, muted=muted):
+            return None
         reply = Reply(html=renderer.render("group_left", group=group, title=title, muted=muted, found=found))
-        await tell_admins(session, reply, key=f"group-{'muted' if muted else 'left'}:{group.id}:{int(at.timestamp())}",
-                           at=at)
-    return True
+        return ("group-muted" if muted else "group-left"), reply
+
+    return await change_group(db, channel=channel, chat_id=chat_id, at=at, change=change)
 
 
 async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, chat_id: str, title: str | None,
@@ -40,13 +41,27 @@ async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, c
     """The bot added back to the bulletin group of `chat_id` it had been taken out of (or allowed to send there
     again): its bulletins go there again, and the admins are told once (the same change delivered again finds it
     back already). False when it is no bulletin group, or was not taken out."""
+    async def change(session: AsyncSession, group: BulletinGroup) -> tuple[str, Reply] | None:
+        muted = group.muted
+        if not await mark_back(session, group=group, at=at, actor=actor):
+            return None
+        return "group-back", Reply(html=renderer.render("group_back", group=group, title=title, muted=muted))
+
+    return await change_group(db, channel=channel, chat_id=chat_id, at=at, change=change)
+
+
+async def change_group(db: Database, *, channel: str, chat_id: str, at: datetime,
+                       change: Callable[[AsyncSession, BulletinGroup], Awaitable[tuple[str, Reply] | None]]) -> bool:
+    """Apply ``change`` to the bulletin group of ``chat_id`` and tell every active admin what it says, in one
+    transaction: ``change`` marks the group and gives the notice's key and the notice, or None when nothing changed
+    (the same change told again). False when it is no bulletin group, or nothing changed."""
     async with db.session() as session:
         group = await group_of_chat(session, channel=channel, chat_id=chat_id)
-        muted = group is not None and group.muted
-        if group is None or not await mark_back(session, group=group, at=at, actor=actor):
+        told = None if group is None else await change(session, group)
+        if group is None or told is None:
             return False
-        reply = Reply(html=renderer.render("group_back", group=group, title=title, muted=muted))
-        await tell_admins(session, reply, key=f"group-back:{group.id}:{int(at.timestamp())}", at=at)
+        key, reply = told
+        await tell_admins(session, reply, key=f"{key}:{group.id}:{int(at.timestamp())}", at=at)
     return True
 
 

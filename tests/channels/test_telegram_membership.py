@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from telegram import ChatMember, ChatPermissions
 
-from bot.channels.telegram import membership
-from bot.domain.chat_rights import IN, MUTED, NO_FILES, OUT
+from bot.channels.telegram_standing import membership
+from bot.domain.chat_rights import IN, MUTED, NO_DOCUMENTS, NO_FILES, NO_PHOTOS, OUT
 
 BOT = {"id": 42, "first_name": "调度", "is_bot": True}
 SENDS = ("can_send_messages", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
@@ -49,8 +49,10 @@ def member(status: str, **fields: Any) -> ChatMember:
     (member("member"), TEXT_ONLY, NO_FILES),
     (member("administrator"), SILENT, IN),  # an admin is above the group's permissions
     (member("restricted", can_send_messages=False), None, MUTED),
-    (member("restricted", can_send_photos=False), None, NO_FILES),
-    (member("restricted", can_send_documents=False), ALL, NO_FILES),
+    (member("restricted", can_send_photos=False), None, NO_PHOTOS),  # Telegram grants photos and documents apart
+    (member("restricted", can_send_documents=False), ALL, NO_DOCUMENTS),
+    (member("member"), ChatPermissions(can_send_messages=True, can_send_photos=False), NO_PHOTOS),
+    (member("restricted", can_send_photos=False), ChatPermissions(can_send_documents=False), NO_FILES),
     (member("restricted"), TEXT_ONLY, NO_FILES),
     (member("restricted"), ALL, IN),
     (member("restricted", is_member=False), None, OUT),

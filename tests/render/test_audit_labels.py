@@ -53,7 +53,7 @@ SAMPLES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "group.back": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.muted": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.unmuted": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
-    "group.no_files": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
+    "group.no_files": ("group", "telegram:-100123", {"name": "重点项目领导小组", "kinds": ["photos"]}),
     "group.files_back": ("group", "telegram:-100123", {"name": "重点项目领导小组"}),
     "group.move": ("group", "telegram:-1009876543210",
                    {"name": "重点项目领导小组", "from": "-4001", "to": "-1009876543210"}),
@@ -270,3 +270,8 @@ def test_a_channel_is_named_the_same_in_the_audit_a_fault_notice_and_the_person_
     assert f"（{name}）" in audit, audit
     assert fault.startswith(f"⚠️ {name}暂停发送"), fault
     assert f"- {name} hao（绑定于" in card, card
+
+
+def test_a_file_mark_says_which_kinds_of_file_the_group_refuses() -> None:
+    line = render_entry("group.no_files", *SAMPLES["group.no_files"][:2], SAMPLES["group.no_files"][2])
+    assert line.endswith("机器人在通报群不能发送文件：重点项目领导小组：图片"), line

@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.messages import BULLETIN_FILES
 from bot.domain.periods import KIND_NAMES
 from bot.domain.trend import TrendPoint, counted_bases, unblurred, weekly_trend
 from bot.render import shared_renderer
@@ -29,7 +30,7 @@ TYPES = {".xlsx": XLSX, ".png": "image/png", ".svg": "image/svg+xml"}
 
 
 def _bulletin_dir(view: View, kind: str, period: str) -> Path:
-    return view.state.settings.data_dir / "bulletins" / kind / period
+    return view.state.settings.data_dir / BULLETIN_FILES / kind / period
 
 
 @page_route

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.domain.limits import too_long
 from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
+from bot.services.kept_release import KeptReleases
 from handlers.commands import CommandRegistry
 from storage import conversations
 from storage.audit import Actor
@@ -42,6 +43,11 @@ class Deps:
     group_standing: dict[str, GroupStanding] = field(default_factory=dict)
     # CPU-heavy work (reading a ledger) runs in its worker process (bot.workers); None: in a worker thread
     workers: Workers | None = None
+    # The kept copies of replies sent, to take back (storage.kept_replies): by the next transaction that writes
+    releases: KeptReleases = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.releases = KeptReleases(self.db)
 
 
 @dataclass

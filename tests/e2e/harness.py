@@ -296,6 +296,7 @@ class TelegramHarness(ChannelHarness):
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+        await self.channel.direct.releases.settled()
         await self.application.shutdown()
 
     def assert_nothing_failed(self, sends: Collection[str] = CHECKED_CALLS) -> None:
@@ -329,6 +330,7 @@ class TelegramHarness(ChannelHarness):
 
     async def _exchange(self, update: dict, chat_id: int, mark: int) -> Replies:
         await self.wait_processed(update["update_id"])
+        await self.channel.direct.releases.settled()  # as it stands once the reply's kept copy is taken back
         return Replies([c for c in self.fake.calls[mark:] if c.matches(None, {"chat_id": chat_id})])
 
     async def send(self, user_id: int, text: str, *, chat_id: int | None = None,

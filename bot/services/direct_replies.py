@@ -20,6 +20,10 @@ trying for minutes with its own backoff and records how it ended: a confirmation
 As with the outbox, a send that timed out may have been delivered, so the recipient may see such a reply
 twice.
 
+A message that changed something comes with a copy of its replies kept in the outbox (``storage.kept_replies``),
+which is taken back once ``deliver`` is done with them (``bot.services.kept_release``), or in the transaction that
+queues what still fails.
+
 The waits happen in real time (``sleep``), while the update is being handled: ``budget`` keeps them
 short, and a longer flood control goes to the outbox at once.
 """

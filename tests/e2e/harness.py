@@ -325,12 +325,12 @@ class TelegramHarness(ChannelHarness):
                     f"update {update_id} was not handled within {timeout}s; errors: {self.errors}"
                 )
             await wait_for_wake(self._waiters, remaining)
+        await self.channel.direct.releases.settled()  # as it stands once the replies' kept copies are taken back
 
     # --- acting as users -----------------------------------------------------------------------------
 
     async def _exchange(self, update: dict, chat_id: int, mark: int) -> Replies:
         await self.wait_processed(update["update_id"])
-        await self.channel.direct.releases.settled()  # as it stands once the reply's kept copy is taken back
         return Replies([c for c in self.fake.calls[mark:] if c.matches(None, {"chat_id": chat_id})])
 
     async def send(self, user_id: int, text: str, *, chat_id: int | None = None,

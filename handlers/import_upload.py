@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 from bot.clock import SHANGHAI
-from bot.messages import IncomingFile
+from bot.domain.messages import IncomingFile
 from handlers.context import Context
 
 __all__ = ["EXTENSIONS", "FOLDER", "drop", "folder", "keep", "path_of", "refusal_for", "remove_stale",

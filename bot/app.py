@@ -54,8 +54,9 @@ class Core:
     workers: Workers = field(default_factory=Workers)
     # In `diaodu run`, the worker process of the chat's heavy work (deps.workers: a ledger sent to /import is
     # read there), apart from the bulletins' so that an import never waits behind a bulletin (10–20 s for
-    # 10,000 projects). Started with the first import; some 35 MB at rest, 80 MB after reading 50,000 rows.
-    import_workers: Workers = field(default_factory=Workers)
+    # 10,000 projects). Started with each import and ended when it is read (some 80 MB after reading 50,000
+    # rows, which a worker kept waiting for the next import would hold).
+    import_workers: Workers = field(default_factory=lambda: Workers(idle_end=True))
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Core:

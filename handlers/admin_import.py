@@ -1,32 +1,24 @@
 """/import: an admin sends the ledger (台账, .xlsx or .csv) in the chat, sees a preview, then confirms it.
 
 The same import as the CLI's `diaodu import` (bot.services.ledger_import), in the router's transaction:
-the preview is a dry run (nothing written) whose plan is kept in the bot's memory (bot.services.import_previews),
-and 确认 writes that plan when nothing it was compared with changed since; else (the database changed, the bot was
-restarted, a day passed) 确认 writes nothing and previews the file again.
+the preview is a dry run (nothing written) whose plan is kept in this process's memory
+(bot.services.import_previews), and 确认 writes that plan when the database still holds what it was compared
+with; a plan this process does not have (another process previewed, or the bot was restarted) is worked out
+again from the file by 确认 and written under the same condition. When the condition fails (the database
+changed since the preview) or a day passed, 确认 writes nothing and previews the file again.
 Before 确认 the admin may have to give the baseline's day (截至某日, when the file names none and it
 matters) and may choose, conflict by conflict, between what was done in the chat (the default) and the
-file (buttons under the preview). While the admin decides, the file waits under
-DATA_DIR/imports/<timestamp>_<name> (its path is in the conversation state); it is removed once imported or
-cancelled, and leftovers of abandoned imports are removed by the next /import.
-
-Files are checked before the reader opens them: the extension, the size cap (IMPORT_MAX_BYTES), and the
-content: an .xlsx must be a zip holding [Content_Types].xml whose members do not inflate beyond
-ZIP_MAX_BYTES or ZIP_MAX_RATIO times the upload (a zip bomb); a CSV must decode as UTF-8 or GB18030.
+file (buttons under the preview). The file is checked and kept meanwhile by handlers.import_upload.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import re
-import time
-import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.clock import SHANGHAI, to_local
+from bot.clock import to_local
 from bot.domain.dates import parse_day
 from bot.domain.digits import as_index
 from bot.domain.ledger_plan import ImportPlan, RowChange
@@ -34,26 +26,21 @@ from bot.messages import Button, IncomingFile
 from bot.render import label
 from bot.services.import_previews import Previewed
 from bot.services.ledger_import import ISSUES_LISTED, ImportResult, import_ledger, write_previewed
+from handlers import import_upload
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
+from handlers.import_upload import EXTENSIONS, FOLDER, drop, path_of, refusal_for
 from handlers.people_lookup import refuse_unless_admin
 from storage import audit
 
+__all__ = ["BUTTONS", "COMMAND", "EXTENSIONS", "FLOW", "FLOWS", "register"]
+
 FLOW = "admin_import"
 PREFIX = "imp"
-FOLDER = "imports"
-EXTENSIONS = (".xlsx", ".csv")
 COMMAND = "import"  # the one command that takes a file (sent with it, or after it)
-# Python's zipfile never inflates a member past the size its header declares (it stops there, and the
-# CRC check fails), so the declared sizes bound what openpyxl can be made to read.
-ZIP_MAX_BYTES = 50 * 1024 * 1024
-ZIP_MAX_RATIO = 100
-ZIP_MAX_MEMBERS = 10_000
-STALE_SECONDS = 24 * 3600
 SHOWN = 30  # changes listed in a preview (and ISSUES_LISTED errors), fewer when the message would be too long
 SUMMARY_CHARS = 3500  # a summary longer than this lists fewer lines (a Telegram message stops at 4096)
 CONFLICT_BUTTONS = 8  # conflicts with a button row of their own (the others follow 全部保留 / 全部用台账)
-_UNSAFE = re.compile(r"[^\w.\-()（）\u4e00-\u9fff]+")
 
 
 def register(registry: CommandRegistry) -> None:
@@ -96,105 +83,6 @@ def _max_size(ctx: Context) -> str:
     return f"{round(cap / 1024, 1):g} KB"
 
 
-# --- checking a file -------------------------------------------------------------------------------
-
-def refusal_for(document: IncomingFile, *, max_bytes: int) -> str | None:
-    """Why this upload cannot be a ledger (a reason of admin_import_refused), or None if it may be read."""
-    suffix = Path(document.name).suffix.lower()
-    if suffix == ".xls":
-        return "xls"
-    if suffix not in EXTENSIONS:
-        return "not_spreadsheet"
-    if document.data is None:
-        return "too_big" if document.size > max_bytes else "download_failed"
-    data = document.data
-    if len(data) > max_bytes:
-        return "too_big"
-    if not data:
-        return "empty"
-    if suffix == ".xlsx":
-        return _xlsx_refusal(data)
-    if b"\x00" in data:
-        return "not_csv"
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            data.decode(encoding)
-            return None
-        except UnicodeDecodeError:
-            continue
-    return "not_csv"
-
-
-def _xlsx_refusal(data: bytes) -> str | None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return "not_xlsx"
-    if "[Content_Types].xml" not in {m.filename for m in members}:
-        return "not_xlsx"
-    inflated = sum(m.file_size for m in members)
-    if len(members) > ZIP_MAX_MEMBERS or inflated > ZIP_MAX_BYTES or inflated > ZIP_MAX_RATIO * len(data):
-        return "zip_bomb"
-    return None
-
-
-def stored_name(name: str, ctx: Context, attempt: int = 0) -> str:
-    """<local timestamp>_<the file's own name, made safe>: no directories, no odd characters (`attempt`
-    tells apart uploads stamped with the same instant)."""
-    base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "ledger"
-    stem, suffix = Path(base).stem[:60], Path(base).suffix.lower()
-    stamp = ctx.now.astimezone(SHANGHAI).strftime("%Y%m%d_%H%M%S_%f") + (f"-{attempt}" if attempt else "")
-    return f"{stamp}_{stem}{suffix}"
-
-
-def _keep(ctx: Context, name: str, data: bytes) -> tuple[str, Path]:
-    """Write the upload under DATA_DIR/imports (never over another one); its stored name and path."""
-    folder = _folder(ctx)
-    folder.mkdir(parents=True, exist_ok=True)
-    attempt = 0
-    while True:
-        stored = stored_name(name, ctx, attempt)
-        try:
-            with (folder / stored).open("xb") as out:
-                out.write(data)
-        except FileExistsError:
-            attempt += 1
-            continue
-        return stored, folder / stored
-
-
-def _folder(ctx: Context) -> Path:
-    return ctx.deps.settings.data_dir / FOLDER
-
-
-def _path(ctx: Context, relative: str) -> Path | None:
-    """The stored file a conversation names, if it is one of ours."""
-    path = ctx.deps.settings.data_dir / relative
-    if path.parent.resolve() != _folder(ctx).resolve():
-        return None
-    return path
-
-
-def _remove_stale(ctx: Context) -> None:
-    """Remove uploads of imports that were neither confirmed nor cancelled (older than a day)."""
-    folder = _folder(ctx)
-    if not folder.is_dir():
-        return
-    cutoff = time.time() - STALE_SECONDS
-    for path in folder.iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            continue
-
-
-def _drop(path: Path | None) -> None:
-    if path is not None:
-        path.unlink(missing_ok=True)
-
-
 # --- the flow --------------------------------------------------------------------------------------
 
 async def _state(ctx: Context) -> dict[str, Any] | None:
@@ -203,7 +91,7 @@ async def _state(ctx: Context) -> dict[str, Any] | None:
 
 async def import_command(ctx: Context, args: str) -> None:
     """`/import` waits for the file (or takes the one sent with /import as its caption)."""
-    _remove_stale(ctx)
+    import_upload.remove_stale(ctx)
     if ctx.msg.document is not None:
         await _receive(ctx, ctx.msg.document)
         return
@@ -222,7 +110,7 @@ async def import_step(ctx: Context, state: dict[str, Any]) -> None:
         return
     if ctx.msg.document is not None:
         if state.get("step") in ("confirm", "as_of"):
-            _drop(_path(ctx, str(state.get("path", ""))))
+            drop(path_of(ctx, str(state.get("path", ""))))
             ctx.deps.previews.drop(state.get("plan"))
         await _receive(ctx, ctx.msg.document)
     elif state.get("step") == "as_of":
@@ -251,7 +139,7 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
                   buttons=_buttons_cancel())
         return
     assert document.data is not None
-    name, _kept = _keep(ctx, document.name, document.data)
+    name, _kept = import_upload.keep(ctx, document.name, document.data)
     await _preview(ctx, {"path": f"{FOLDER}/{name}", "name": document.name,
                          "sha256": hashlib.sha256(document.data).hexdigest(), "as_of": None, "choices": {}})
 
@@ -259,16 +147,16 @@ async def _receive(ctx: Context, document: IncomingFile) -> None:
 async def _preview(ctx: Context, state: dict[str, Any]) -> None:
     """The dry run of the waiting file with the admin's answers so far; ask for the baseline's day if it
     is needed, else show the preview with 确认 and the conflicts' buttons."""
-    path = _path(ctx, str(state.get("path", "")))
+    path = path_of(ctx, str(state.get("path", "")))
     if path is None or not path.is_file():
         await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     ctx.deps.previews.drop(state.get("plan"))  # a plan previewed before (other choices, another day)
-    state = {key: value for key, value in state.items() if key != "plan"}
+    state = {key: value for key, value in state.items() if key not in ("plan", "compared")}
     result = await _run(ctx, path, state, dry_run=True)
     if result.issues:
-        _drop(path)
+        drop(path)
         await ctx.save_flow(FLOW, {"step": "file"})
         _summary(ctx, "invalid", result, path.name, state["name"], _buttons_cancel())
         return
@@ -278,17 +166,20 @@ async def _preview(ctx: Context, state: dict[str, Any]) -> None:
         ctx.reply("admin_import_as_of", name=state["name"], typed=None, reason=reason, buttons=_buttons_as_of(ctx))
         return
     keys = [c.key for c in result.conflicts if c.choice is not None]
-    assert result.mark is not None  # a dry run's
-    kept = ctx.deps.previews.keep(Previewed(result, result.mark, to_local(ctx.now).date()))
-    await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys, "plan": kept})
+    assert result.compared is not None  # a file read without issues
+    kept = ctx.deps.previews.keep(Previewed(result, to_local(ctx.now).date()))
+    await ctx.save_flow(FLOW, {**state, "step": "confirm", "conflicts": keys, "plan": kept,
+                               "compared": result.compared.digest})
     _summary(ctx, "preview", result, path.name, state["name"], _buttons_confirm(keys, state.get("choices")))
 
 
-async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool) -> ImportResult:
-    """The import in this message's transaction, with the admin's day and choices."""
+async def _run(ctx: Context, path: Path, state: dict[str, Any], *, dry_run: bool,
+               expect: str | None = None) -> ImportResult:
+    """The import in this message's transaction, with the admin's day and choices (written only if the
+    database still gives the digest `expect`, when given)."""
     as_of = date.fromisoformat(state["as_of"]) if state.get("as_of") else None
     return await import_ledger(ctx.session, [path], now=ctx.now, actor=ctx.actor, as_of=as_of, dry_run=dry_run,
-                               choices=dict(state.get("choices") or {}), workers=ctx.deps.workers)
+                               choices=dict(state.get("choices") or {}), workers=ctx.deps.workers, expect=expect)
 
 
 def _shown(result: ImportResult, stored: str, original: str, listed: list[RowChange],
@@ -323,7 +214,7 @@ async def import_button(ctx: Context, data: str) -> None:
     state = await _state(ctx)
     if data == "x":
         if state is not None:
-            _drop(_path(ctx, str(state.get("path", ""))))
+            drop(path_of(ctx, str(state.get("path", ""))))
             ctx.deps.previews.drop(state.get("plan"))
             await ctx.clear_flow()
         ctx.reply("admin_import_cancelled")
@@ -357,32 +248,37 @@ async def import_button(ctx: Context, data: str) -> None:
 
 
 async def _confirm(ctx: Context, state: dict[str, Any]) -> None:
-    """Import for real what the preview showed: its plan, kept since, when the file is the one previewed and
-    the database has not changed what it was compared with; else nothing is written and the file is previewed
-    again. Nothing is written in this transaction before the import's own writes (the flow is cleared after
-    them)."""
-    path = _path(ctx, str(state.get("path", "")))
+    """Import for real what the preview showed, when the file is the one previewed and the database still holds
+    what it was compared with: the plan kept since, or, when this process does not have it (another one
+    previewed, or the bot was restarted), the plan worked out again from the file; else nothing is written and
+    the file is previewed again. Nothing is written in this transaction before the import's own writes (the
+    flow is cleared after them)."""
+    previewed = ctx.deps.previews.take(state.get("plan"))  # whatever happens next, no longer kept
+    path = path_of(ctx, str(state.get("path", "")))
     if path is None or not path.is_file():
         await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="gone", name=state.get("name", ""), max_size=_max_size(ctx))
         return
     content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != state.get("sha256"):
-        _drop(path)
+        drop(path)
         await ctx.clear_flow()
         ctx.reply("admin_import_refused", reason="changed", name=state.get("name", ""),
                   max_size=_max_size(ctx))
         return
     original = str(state.get("name", path.name))
-    previewed = ctx.deps.previews.take(state.get("plan"))
-    result = None if previewed is None else await write_previewed(ctx.session, previewed, now=ctx.now,
-                                                                  actor=ctx.actor)
+    if previewed is not None:
+        result = await write_previewed(ctx.session, previewed, now=ctx.now, actor=ctx.actor)
+    else:
+        result = await _run(ctx, path, state, dry_run=False, expect=str(state.get("compared") or "-"))
+        if result.stale or (result.needs_as_of and not result.issues):
+            result = None
     if result is None:
         ctx.reply("admin_import_stale", name=original)
         await _preview(ctx, state)
         return
     await ctx.clear_flow()
-    _drop(path)
+    drop(path)
     if result.issues or result.plan is None or not result.written:
         _summary(ctx, "invalid", result, path.name, original)
         return

@@ -1,16 +1,19 @@
 """Writing an import plan (bot.domain.ledger_plan.ImportPlan) in bulk: a few executemany statements per
 table through the caller's session, whatever the number of rows, with one audit entry per row changed.
 
-The caller owns the transaction; planning happened before (outside any write), so the write lock is held
-only for these statements. The bot writes in its event loop, so the rows are built a few hundred at a time
-and the loop is given back between (`_built`): 50,000 new projects are 5–11 s of statements and rows here,
-in holds of tens of milliseconds, not of a second or more.
+The caller owns the transaction; planning happened before (outside any write). The bot writes in its event
+loop, and building the rows of 50,000 projects is seconds of Python: they are all built first (`_prepare`), a
+thousand at a time with the event loop given back between (`_built`), before the first statement; the rows name
+the units, people and projects the import adds by stand-ins (a unit's name, the person, ``_New``), given their
+ids by short loops as the inserts return them. So the write lock is held for the statements back to back, not
+across turns of the event loop in which another message of this process would wait for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -37,7 +40,7 @@ from storage.nodes import write_node_plan
 from storage.stage_events import record_moves
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
-_TURN = 250  # rows built between two turns of the event loop (`_built`): a few milliseconds of Python
+_TURN = 1000  # rows built between two turns of the event loop (`_built`): a few milliseconds of Python
 T = TypeVar("T")
 R = TypeVar("R")
 _PROJECT_VALUES = (*PROJECT_FIELDS, "baseline_year", "baseline_date", "lead_official_id", "liaison_id",
@@ -60,6 +63,13 @@ async def _built(items: Iterable[T], build: Callable[[T], R]) -> list[R]:
     return built
 
 
+@dataclass(frozen=True)
+class _New:
+    """The project at `index` of the plan's new projects, until its insert gives it an id."""
+
+    index: int
+
+
 async def _insert_returning_ids(session: AsyncSession, table: Any, rows: Sequence[dict[str, Any]],
                                 key: Sequence[str]) -> list[int]:
     """Insert `rows` in batches; their new ids, in the order of `rows`.
@@ -72,7 +82,7 @@ async def _insert_returning_ids(session: AsyncSession, table: Any, rows: Sequenc
     for chunk in _chunks(rows):
         for row_id, *values in (await session.execute(statement, list(chunk))).all():
             returned.setdefault(tuple(values), []).append(row_id)
-    return await _built(rows, lambda row: returned[tuple(row[k] for k in key)].pop())
+    return [returned[tuple(row[k] for k in key)].pop() for row in rows]
 
 
 async def _executemany(session: AsyncSession, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -80,86 +90,144 @@ async def _executemany(session: AsyncSession, statement: Any, rows: Sequence[dic
         await session.execute(statement, list(chunk))
 
 
+def _fill(rows: Iterable[dict[str, Any]], fields: Sequence[str], resolve: Callable[[Any], Any]) -> None:
+    """Give `fields` of `rows` their ids (a short loop, no turn of the event loop)."""
+    for row in rows:
+        for name in fields:
+            row[name] = resolve(row[name])
+
+
+@dataclass
+class _Rows:
+    """Every row an import writes, built before the first statement (`_prepare`)."""
+
+    people: list[dict[str, Any]]
+    person_updates: list[dict[str, Any]]
+    projects: list[dict[str, Any]]
+    project_updates: list[dict[str, Any]]
+    supporting: list[dict[str, Any]]
+    replaced: list[int]  # projects whose supporting units are replaced
+    plans: list[tuple[Any, int, Any]]
+    bases: list[tuple[Any, int, Any, Any]]
+    moves: list[StageMove]
+    audit: list[dict[str, Any]]
+    added_people: list[tuple[dict[str, Any], KnownPerson]]  # audit rows keyed by the id of a person added
+
+
+async def _prepare(plan: ImportPlan, *, now: datetime, actor: Actor) -> _Rows:
+    """Build every row `plan` writes, giving the event loop back between every ``_TURN``."""
+    people = await _built(plan.new_people, lambda p: {
+        "name": p.name, "phone": p.phone, "title": p.title, "unit_id": p.unit_id, "active": p.active,
+        "ledger_key": p.key, "created_at": now})
+    person_updates = await _built(plan.person_updates, lambda p: {
+        "b_id": p.id, "b_name": p.name, "b_phone": p.phone, "b_title": p.title, "b_unit_id": p.unit_id,
+        "b_active": p.active, "b_ledger_key": p.key})
+    projects = await _built(plan.new_projects, lambda project: {
+        **{k: project[k] for k in _PROJECT_VALUES if k not in ("lead_official_id", "liaison_id")},
+        "code": project["code"], "lead_official_id": project["lead_official"], "liaison_id": project["liaison"],
+        "created_at": now, "updated_at": now})
+    news = [_New(index) for index in range(len(plan.new_projects))]
+    supporting = [row for rows in await _built(zip(plan.new_projects, news, strict=True), lambda added: [
+        {"project_id": added[1], "unit_id": unit, "position": position}
+        for position, unit in enumerate(added[0]["supporting"])]) for row in rows]
+    project_updates = await _built(plan.project_updates, lambda change: {
+        "b_id": change["id"], "b_updated_at": now, **{f"b_{k}": change["values"][k] for k in _PROJECT_VALUES}})
+    replaced = [change for change in plan.project_updates if change["supporting"] is not None]
+    supporting += [{"project_id": change["id"], "unit_id": unit, "position": position}
+                   for change in replaced for position, unit in enumerate(change["supporting"])]
+
+    # Each year keeps its own plan (storage.annual_plans): the file's is the plan of the year it is for.
+    year = plan.as_of.year if plan.as_of is not None else now.year
+    plans: list[tuple[Any, int, Any]] = [(new, year, project["annual_plan"])
+                                         for project, new in zip(plan.new_projects, news, strict=True)]
+    plans += [(project_id, year, amount) for project_id, amount in plan.plans]
+    # Each year keeps its own ledger base (storage.ledger_bases): the file's is the base of the year it is of.
+    bases = [(project_id, values["baseline_year"], values["done_before"], values["baseline_date"])
+             for values, project_id in [*zip(plan.new_projects, news, strict=True),
+                                        *((change["values"], change["id"]) for change in plan.project_updates)]
+             if values.get("baseline_year") is not None and values.get("done_before") is not None]
+
+    moves = await _stage_moves(plan, news, now=now)
+    audit = await _built(plan.changes, lambda change: _audit_row(change, now=now, actor=actor, moves=moves))
+    added_people = [(row, change.person) for row, change in zip(audit, plan.changes, strict=True)
+                    if change.person is not None]
+    return _Rows(people, person_updates, projects, project_updates, supporting,
+                 [change["id"] for change in replaced], plans, bases,
+                 [move for made in moves.values() for move in made], audit, added_people)
+
+
 async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
-    """Insert and update what `plan` says, in the session's transaction."""
-    units = _Ids(plan)
+    """Insert and update what `plan` says, in the session's transaction: every row built first, then the
+    statements back to back."""
+    rows = await _prepare(plan, now=now, actor=actor)
     unit_table, person_table, project_table = Unit.__table__, Person.__table__, Project.__table__
 
-    new_unit_ids = await _insert_returning_ids(
-        session, unit_table, [{"name": name, "created_at": now} for name in plan.new_units], ("name",))
-    units.unit_ids.update(zip(plan.new_units, new_unit_ids, strict=True))
+    unit_ids = dict(zip(plan.new_units, await _insert_returning_ids(
+        session, unit_table, [{"name": name, "created_at": now} for name in plan.new_units], ("name",)),
+        strict=True))
 
-    people_rows = await _built(plan.new_people, lambda p: {
-        "name": p.name, "phone": p.phone, "title": p.title, "unit_id": units.unit(p.unit_id), "active": p.active,
-        "ledger_key": p.key, "created_at": now})
-    units.person_ids = await _insert_returning_ids(session, person_table, people_rows,
-                                                   ("name", "phone", "title", "unit_id"))
-    for person, person_id in zip(plan.new_people, units.person_ids, strict=True):
+    def unit(value: Any) -> Any:  # a unit id, or the name of a unit just added
+        return unit_ids[value] if isinstance(value, str) else value
+
+    _fill(rows.people, ("unit_id",), unit)
+    _fill(rows.person_updates, ("b_unit_id",), unit)
+    _fill(rows.projects, ("lead_unit_id",), unit)
+    _fill(rows.project_updates, ("b_lead_unit_id",), unit)
+    _fill(rows.supporting, ("unit_id",), unit)
+
+    person_ids = await _insert_returning_ids(session, person_table, rows.people, ("name", "phone", "title", "unit_id"))
+    for person, person_id in zip(plan.new_people, person_ids, strict=True):
         person.id = person_id
+
+    def person(value: Any) -> Any:  # a person id, or a person (added just now, or known)
+        if isinstance(value, KnownPerson):
+            return value.id if value.id is not None else person_ids[value.ref]
+        return value
+
+    for row, added in rows.added_people:
+        row["object_key"] = str(person(added))[:100]
     roles = [{"person_id": p.id, "role": role} for p in plan.new_people for role in sorted(p.roles)]
     roles += [{"person_id": p.id, "role": role} for p, role in plan.new_roles]
     if roles:
         await _executemany(session, insert(PersonRole.__table__), roles)
-    if plan.person_updates:
+    if rows.person_updates:
         statement = (update(person_table).where(person_table.c.id == bindparam("b_id"))
                      .values({k: bindparam(f"b_{k}") for k in ("name", "phone", "title", "unit_id", "active",
                                                                 "ledger_key")}))
-        await _executemany(session, statement, await _built(plan.person_updates, lambda p: {
-            "b_id": p.id, "b_name": p.name, "b_phone": p.phone, "b_title": p.title,
-            "b_unit_id": units.unit(p.unit_id), "b_active": p.active, "b_ledger_key": p.key}))
+        await _executemany(session, statement, rows.person_updates)
 
-    new_projects = await _built(plan.new_projects, lambda project: {
-        **{k: units.value(k, project[k]) for k in _PROJECT_VALUES if k not in ("lead_official_id", "liaison_id")},
-        "code": project["code"], "lead_official_id": units.person(project["lead_official"]),
-        "liaison_id": units.person(project["liaison"]), "created_at": now, "updated_at": now})
-    project_ids = await _insert_returning_ids(session, project_table, new_projects, ("code",))
-    supporting = [row for rows in await _built(zip(plan.new_projects, project_ids, strict=True), lambda added: [
-        {"project_id": added[1], "unit_id": units.unit(unit), "position": position}
-        for position, unit in enumerate(added[0]["supporting"])]) for row in rows]
-    if plan.project_updates:
+    _fill(rows.projects, ("lead_official_id", "liaison_id"), person)
+    _fill(rows.project_updates, ("b_lead_official_id", "b_liaison_id"), person)
+    project_ids = await _insert_returning_ids(session, project_table, rows.projects, ("code",))
+
+    def project(value: Any) -> Any:  # a project id, or a project just added
+        return project_ids[value.index] if isinstance(value, _New) else value
+
+    _fill(rows.supporting, ("project_id",), project)
+    if rows.project_updates:
         statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
                      .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
-        await _executemany(session, statement, await _built(plan.project_updates, lambda change: {
-            "b_id": change["id"], "b_updated_at": now,
-            **{f"b_{k}": units.value(k, change["values"][k]) for k in _PROJECT_VALUES}}))
-        replaced = [change for change in plan.project_updates if change["supporting"] is not None]
+        await _executemany(session, statement, rows.project_updates)
         table = ProjectSupportingUnit.__table__
-        for start in range(0, len(replaced), _CHUNK):
-            ids = [change["id"] for change in replaced[start:start + _CHUNK]]
-            await session.execute(delete(table).where(table.c.project_id.in_(ids)))
-        supporting += [{"project_id": change["id"], "unit_id": units.unit(unit), "position": position}
-                       for change in replaced for position, unit in enumerate(change["supporting"])]
-    if supporting:
-        await _executemany(session, insert(ProjectSupportingUnit.__table__), supporting)
-
-    # Each year keeps its own plan (storage.annual_plans): the file's is the plan of the year it is for.
-    year = plan.as_of.year if plan.as_of is not None else now.year
-    plans = [(project_id, year, project["annual_plan"])
-             for project, project_id in zip(plan.new_projects, project_ids, strict=True)]
-    plans += [(project_id, year, amount) for project_id, amount in plan.plans]
-    if plans:
-        await write_plans(session, plans, now=now)
-
-    # Each year keeps its own ledger base (storage.ledger_bases): the file's is the base of the year it is of.
-    bases = [(project_id, values["baseline_year"], values["done_before"], values["baseline_date"])
-             for values, project_id in [*zip(plan.new_projects, project_ids, strict=True),
-                                        *((change["values"], change["id"]) for change in plan.project_updates)]
-             if values.get("baseline_year") is not None and values.get("done_before") is not None]
-    if bases:
-        await write_bases(session, bases, now=now)
-
-    moves = await _stage_moves(plan, project_ids, now=now)
-    made = [move for made in moves.values() for move in made]
+        for start in range(0, len(rows.replaced), _CHUNK):
+            await session.execute(delete(table).where(table.c.project_id.in_(rows.replaced[start:start + _CHUNK])))
+    if rows.supporting:
+        await _executemany(session, insert(ProjectSupportingUnit.__table__), rows.supporting)
+    if rows.plans:
+        await write_plans(session, [(project(p), year, amount) for p, year, amount in rows.plans], now=now)
+    if rows.bases:
+        await write_bases(session, [(project(p), year, done, day) for p, year, done, day in rows.bases], now=now)
+    made = [replace(move, project_id=project(move.project_id)) for move in rows.moves]
     for start in range(0, len(made), _CHUNK):
         await record_moves(session, made[start:start + _CHUNK], person_id=actor.person_id, now=now)
-    audit = await _built(plan.changes, lambda change: _audit_row(change, now=now, actor=actor, moves=moves))
+    audit = rows.audit
     if plan.nodes is not None and not plan.nodes.empty:
-        audit += await write_node_plan(session, plan.nodes, now=now, actor=actor)
+        audit = audit + await write_node_plan(session, plan.nodes, now=now, actor=actor)
     if audit:
         await _executemany(session, insert(AuditEntry.__table__), audit)
 
 
-async def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: datetime
+async def _stage_moves(plan: ImportPlan, project_ids: Sequence[Any], *, now: datetime
                        ) -> dict[str, list[StageMove]]:
     """Project code → the start, finish (or reopening) the import makes, in their order: a project added already
     finished, or one whose stage the ledger moves from 谋划/前期 to 在建, or into or out of 竣工/投产
@@ -193,29 +261,6 @@ async def _stage_moves(plan: ImportPlan, project_ids: Sequence[int], *, now: dat
             given = started if kind == START else finished if kind == FINISH else None
             made.append(StageMove(project_id, kind, *ledger_day(given, today=today)))
     return moves
-
-
-class _Ids:
-    """Ids of the rows this import inserts, for the rows that name them (units by name, people by position)."""
-
-    def __init__(self, plan: ImportPlan) -> None:
-        self.unit_ids: dict[str, int] = {}
-        self.person_ids: list[int] = []
-
-    def unit(self, unit: int | str | None) -> int | None:
-        return self.unit_ids[unit] if isinstance(unit, str) else unit
-
-    def person(self, person: int | KnownPerson | None) -> int | None:
-        if isinstance(person, KnownPerson):
-            return person.id if person.id is not None else self.person_ids[person.ref]
-        return person
-
-    def value(self, key: str, value: Any) -> Any:
-        if key == "lead_unit_id":
-            return self.unit(value)
-        if key in ("lead_official_id", "liaison_id"):
-            return self.person(value)
-        return value
 
 
 AUDIT_ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",

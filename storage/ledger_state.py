@@ -1,11 +1,10 @@
 """What the ledger import compares the file with: every unit, person and project, read once in a few
 set-based queries as plain values (bot.domain.ledger_plan.LedgerState), plus the year's reports per project
-split at the baseline's day, and the liaisons and leads changed in the chat since the last import; and a mark
-of all that (`ledger_mark`), to tell whether a previewed import still holds when it is confirmed."""
+split at the baseline's day, and the liaisons and leads changed in the chat since the last import (whose
+digest, bot.domain.ledger_digest, tells whether a previewed import still holds when it is confirmed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,10 +24,8 @@ from storage.models import (
     PersonRole,
     Problem,
     Project,
-    ProjectNode,
     ProjectSupportingUnit,
     Report,
-    StageEvent,
     Unit,
 )
 from storage.stage_events import histories
@@ -36,49 +33,6 @@ from storage.stage_events import histories
 IMPORT_ACTION = "ledger.import"
 # Audit entries of a change of a project's people made in the chat (/handover, /project_set).
 _PEOPLE_FIELDS = ("liaison", "lead_official")
-
-
-# Audit entries of changes that no import compares its file with: by action, reports, chat accounts bound and
-# invitations (a person an invitation adds is a new row of people); by object, problems, group chats, messages
-# sent, broadcasts, the calendar and settings.
-_UNRELATED_ACTIONS = ("report.", "account.", "invite.")
-_UNRELATED_OBJECTS = ("problem", "group", "outbox", "broadcast", "calendar", "setting")
-
-
-@dataclass(frozen=True)
-class LedgerMark:
-    """Where the database stood when an import compared its file with it (`ledger_mark`)."""
-
-    audit: int | None  # the newest audit entry
-    rows: tuple[object, ...]  # the newest stage event, unit, person, project and node; the last updates
-    report: int | None  # the newest report
-
-
-async def ledger_mark(session: AsyncSession) -> LedgerMark:
-    """The newest audit entry, stage event, unit, person, project, node and report, and the projects' and
-    nodes' last update: one query of index look-ups and two scans of ``updated_at``."""
-    tables = (AuditEntry, StageEvent, Unit, Person, Project, ProjectNode, Report)
-    newest = [select(func.max(table.id)).scalar_subquery() for table in tables]
-    updated = [select(func.max(table.updated_at)).scalar_subquery() for table in (Project, ProjectNode)]
-    audit, *rows, report = (await session.execute(select(*newest[:-1], *updated, newest[-1]))).one()
-    return LedgerMark(audit, tuple(rows), report)
-
-
-async def ledger_changed(session: AsyncSession, since: LedgerMark, *, reports: bool) -> bool:
-    """Whether the database changed since `since` what an import compares its file with: a stage event, unit,
-    person, project or node added or updated, or any change the audit log records (every change made in the
-    chat: /handover, /project_set, /deactivate, a node, another import) but those of reports, problems and the
-    like (``_UNRELATED_ACTIONS``, ``_UNRELATED_OBJECTS``); with `reports`, a report added too. The audit log
-    is searched only past the rows `since` saw."""
-    now = await ledger_mark(session)
-    if now.rows != since.rows:
-        return True
-    audit = select(AuditEntry.id).where(AuditEntry.id > (since.audit or 0),
-                                        *(~AuditEntry.action.startswith(action) for action in _UNRELATED_ACTIONS),
-                                        AuditEntry.object_type.not_in(_UNRELATED_OBJECTS)).limit(1)
-    if await session.scalar(audit) is not None:
-        return True
-    return reports and (now.report or 0) > (since.report or 0)
 
 
 async def known_unit_names(session: AsyncSession) -> set[str]:

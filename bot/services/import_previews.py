@@ -1,68 +1,71 @@
-"""The plans of the ledger imports previewed in the chat and waiting for 确认, kept in the bot's memory.
+"""The plan of the ledger import previewed in the chat and waiting for 确认, kept in the bot's memory.
 
 确认 writes the plan the admin saw (bot.services.ledger_import.write_previewed) instead of reading the file and
 working the plan out again: for 50,000 new projects that is a minute of CPU and the plan's tens of megabytes.
-A plan is kept under a random key that the admin's conversation state names, with the database's mark when it
-was worked out (storage.ledger_state.ledger_mark): at 确认 a change since (storage.ledger_state.ledger_changed), a
-key the bot does not know (it was restarted, or the plan was pushed out by newer ones or by a preview of a
-later day) or another day means the plan may no longer be what importing would do, and the file is previewed again
-instead of written.
+A plan is kept under a random key that the admin's conversation state names, with what it was compared with
+(its digest, bot.domain.ledger_digest): at 确认 the database read again must give the same digest, else the file
+is previewed again instead of written. A key this process does not know (another process of the deployment
+previewed the file, the bot was restarted, or a later preview pushed the plan out) makes 确认 read and import the
+file itself, against the preview's digest, which the conversation state keeps too.
 
-Few admins import at once and a plan is large (some 110 MB of Python objects for 50,000 new projects), so only
-the latest ``KEPT`` plans are kept.
+A plan is large (some 110 MB of Python objects for 50,000 new projects) and few admins import at once, so only
+the latest one is kept, and it is forgotten at every end of its flow: written by 确认, cancelled, refused (the
+file changed or is gone), replaced by another preview, or when its conversation expires (``FLOW_IDLE``, or the
+day changes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from storage.ledger_state import LedgerMark
+from bot.domain.flow_expiry import FLOW_IDLE
 
 if TYPE_CHECKING:
     from bot.services.ledger_import import ImportResult
 
 __all__ = ["KEPT", "Previewed", "PreviewedImports"]
 
-KEPT = 3
+KEPT = 1
 
 
 @dataclass(frozen=True)
 class Previewed:
-    """An import as the preview showed it (a dry run's result, its plan worked out), the database's mark before
-    it was worked out, and the day it was for."""
+    """An import as the preview showed it (a dry run's result: its plan, and what it was compared with) and the
+    day it was for."""
 
     result: ImportResult
-    mark: LedgerMark
     today: date
-
-    @property
-    def report_matters(self) -> bool:
-        """Whether a report sent since changes what the plan would write: only when the baseline's day was not
-        given (a report dated before the day it takes, 上月底, would make that day matter); a report changes
-        nothing the plan writes otherwise."""
-        return self.result.plan is None or self.result.plan.as_of_source == "default"
 
 
 class PreviewedImports:
     """The latest previewed plans, by key."""
 
-    def __init__(self, *, kept: int = KEPT) -> None:
+    def __init__(self, *, kept: int = KEPT, idle: float = FLOW_IDLE.total_seconds()) -> None:
         self.kept = kept
+        self.idle = idle
         self._plans: OrderedDict[str, Previewed] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._plans)
 
     def keep(self, previewed: Previewed) -> str:
         """Keep `previewed` (and forget the plans of other days, which no 确认 can write); the key to take it
-        back with."""
+        back with. Kept at most as long as its conversation can last without moving on (``idle`` seconds)."""
         for key in [key for key, plan in self._plans.items() if plan.today != previewed.today]:
             del self._plans[key]
         key = secrets.token_hex(8)
         self._plans[key] = previewed
         while len(self._plans) > self.kept:
             self._plans.popitem(last=False)
+        try:
+            asyncio.get_running_loop().call_later(self.idle, self.drop, key)
+        except RuntimeError:  # no event loop (a test keeping plans by hand): pushed out by the next one
+            pass
         return key
 
     def take(self, key: str | None) -> Previewed | None:
@@ -70,6 +73,6 @@ class PreviewedImports:
         return self._plans.pop(key, None) if key else None
 
     def drop(self, key: str | None) -> None:
-        """Forget the plan kept under `key` (the import was cancelled or another file previewed)."""
+        """Forget the plan kept under `key` (its flow ended, or another file was previewed)."""
         if key:
             self._plans.pop(key, None)

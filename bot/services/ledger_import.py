@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock, to_local
 from bot.domain.ledger_diff import plan_import
+from bot.domain.ledger_digest import state_digest
 from bot.domain.ledger_plan import Conflict, ImportPlan, RowChange
 from bot.domain.ledger_rows import ImportIssue
 from bot.domain.node_plan import plan_nodes
@@ -44,22 +45,36 @@ from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
 from storage.ledger_import import write_plan
-from storage.ledger_state import (
-    LedgerMark,
-    known_project_codes,
-    known_unit_names,
-    ledger_changed,
-    ledger_mark,
-    load_state,
-    people_without_phone,
-)
+from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
 
 if TYPE_CHECKING:
+    from bot.domain.ledger_plan import LedgerState
+    from bot.domain.node_plan import StoredNode
     from bot.services.import_previews import Previewed
 
-__all__ = ["ISSUES_LISTED", "ImportResult", "import_ledger", "import_ledger_files", "write_previewed"]
+__all__ = ["ISSUES_LISTED", "Compared", "ImportResult", "import_ledger", "import_ledger_files", "write_previewed"]
 
 ISSUES_LISTED = 50  # errors of a ledger listed by the chat and the CLI; the others are counted
+
+
+@dataclass(frozen=True)
+class Compared:
+    """What an import compared its file with: the digest of the database's state (bot.domain.ledger_digest),
+    and how it was read (the baseline's day it was read for; whether reports and nodes count)."""
+
+    digest: str
+    day: date | None
+    reports: bool
+    nodes: bool
+
+
+async def _compared(session: AsyncSession, compared: Compared, *, today: date
+                    ) -> tuple[LedgerState, list[StoredNode] | None, str]:
+    """The state `plan_import` compares with, the stored nodes (when they are compared) and their digest."""
+    state = await load_state(session, today=today, as_of=compared.day)
+    stored = await node_repo.stored_nodes(session) if compared.nodes else None
+    digest = await asyncio.to_thread(state_digest, state, reports=compared.reports, nodes=stored)
+    return state, stored, digest
 
 
 @dataclass
@@ -71,7 +86,8 @@ class ImportResult:
     written: bool = False
     skipped_sheets: list[str] = field(default_factory=list)  # sheets of the workbooks that were not read
     hidden_sheets: list[str] = field(default_factory=list)  # hidden sheets, never read
-    mark: LedgerMark | None = None  # the database's mark before it was compared with (a dry run's)
+    compared: Compared | None = None  # what the file was compared with (when it was read without issues)
+    stale: bool = False  # not written: the database no longer held what the preview compared the file with
 
     @property
     def needs_as_of(self) -> bool:
@@ -110,16 +126,16 @@ async def import_ledger(
     take_file: bool = False,
     progress: Callable[[int], object] | None = None,
     workers: Workers | None = None,
+    expect: str | None = None,
 ) -> ImportResult:
     """Import `files` in `session`'s transaction (the caller commits): nothing is written when the files
     have an issue, when the baseline's day is needed and unknown, or in a dry run. `choices` decides the
     conflicts with the chat by key ("keep" or "file"; for the others: the file's version with `take_file`,
     else keep what was done in the chat). The files are read and checked in a worker process of `workers`
     (the running bot's: the chat goes on being answered meanwhile), else in a worker thread, which alone
-    can report `progress` (the CLI's bar). A dry run's result carries the database's mark read before
-    anything else (storage.ledger_state.ledger_mark), so that its plan can be written later if nothing changed
-    meanwhile (`write_previewed`)."""
-    mark = await ledger_mark(session) if dry_run else None
+    can report `progress` (the CLI's bar). The result says what the file was compared with (`compared`), so
+    that a preview's plan can be written later if that still holds (`write_previewed`); with `expect` (the
+    digest a preview had) nothing is written when it no longer does (the result is `stale`)."""
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     phoneless = await people_without_phone(session)
@@ -134,29 +150,32 @@ async def import_ledger(
         # Last year's ledger (titled so) brought in after the year turned: its figures and plans are that
         # year's, up to its end; they must not become this year's.
         day, source = date(ledger.year, 12, 31), "title"
-    state = await load_state(session, today=today, as_of=day)
+    # Without the day, the baseline's day the plan takes can depend on the year's reports (`Compared.reports`).
+    compared = Compared("", day, reports=day is None, nodes=ledger.nodes_read)
+    state, stored, digest = await _compared(session, compared, today=today)
+    compared = Compared(digest, day, reports=compared.reports, nodes=compared.nodes)
+    sheets = {"skipped_sheets": ledger.skipped_sheets, "hidden_sheets": ledger.hidden_sheets}
+    if expect is not None and digest != expect:
+        return ImportResult(compared=compared, stale=True, **sheets)
     plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
                                    choices=choices, default_choice="file" if take_file else "keep")
     if ledger.nodes_read and not plan.needs_as_of:
-        plan.nodes = plan_nodes(ledger.nodes, await node_repo.stored_nodes(session))
+        plan.nodes = plan_nodes(ledger.nodes, stored or [])
     if plan.needs_as_of or dry_run:
-        return ImportResult(plan=plan, skipped_sheets=ledger.skipped_sheets, hidden_sheets=ledger.hidden_sheets,
-                            mark=mark)
+        return ImportResult(plan=plan, compared=compared, **sheets)
     await write_plan(session, plan, now=now, actor=actor)
-    return ImportResult(plan=plan, written=True, skipped_sheets=ledger.skipped_sheets,
-                        hidden_sheets=ledger.hidden_sheets)
+    return ImportResult(plan=plan, written=True, compared=compared, **sheets)
 
 
 async def write_previewed(session: AsyncSession, previewed: Previewed, *, now: datetime,
                           actor: Actor) -> ImportResult | None:
     """Write the plan a preview showed (a dry run of `import_ledger`), in `session`'s transaction, if the
-    database has not changed what it was compared with since (and it is still the day it was worked out for);
-    else None, and nothing is written."""
-    plan = previewed.result.plan
-    if plan is None or plan.needs_as_of:
+    database, read again in this transaction, still holds what it was compared with (the same digest) and it is
+    still the day it was worked out for; else None, and nothing is written."""
+    plan, compared = previewed.result.plan, previewed.result.compared
+    if plan is None or plan.needs_as_of or compared is None or to_local(now).date() != previewed.today:
         return None
-    if to_local(now).date() != previewed.today or await ledger_changed(session, previewed.mark,
-                                                                          reports=previewed.report_matters):
+    if (await _compared(session, compared, today=previewed.today))[2] != compared.digest:
         return None
     await write_plan(session, plan, now=now, actor=actor)
     return ImportResult(plan=plan, written=True, skipped_sheets=previewed.result.skipped_sheets,

@@ -22,7 +22,7 @@ from bot.app import Core
 from bot.clock import SHANGHAI
 from bot.config import Settings
 from bot.domain.messages import Incoming, IncomingFile
-from handlers import admin_import
+from handlers import import_upload
 from storage import people
 from storage.models import Conversation, Person, Project
 from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk, wire_admin
@@ -234,10 +234,10 @@ def test_zip_size_limits_count_what_the_members_inflate_to(monkeypatch: pytest.M
     rng = random.Random(1)
     noise = "".join(rng.choice("0123456789abcdef") for _ in range(400_000)).encode()
     workbook = zipped({"[Content_Types].xml": b"<Types/>", "xl/worksheets/sheet1.xml": noise})
-    assert admin_import.refusal_for(upload("a.xlsx", workbook), max_bytes=5 * 1024 * 1024) is None
-    monkeypatch.setattr(admin_import, "ZIP_MAX_BYTES", 300_000)  # under the ratio, over the size
-    assert admin_import.refusal_for(upload("a.xlsx", workbook), max_bytes=5 * 1024 * 1024) == "zip_bomb"
-    assert admin_import.refusal_for(upload("a.xlsx", ledger_xlsx()), max_bytes=5 * 1024 * 1024) is None
+    assert import_upload.refusal_for(upload("a.xlsx", workbook), max_bytes=5 * 1024 * 1024) is None
+    monkeypatch.setattr(import_upload, "ZIP_MAX_BYTES", 300_000)  # under the ratio, over the size
+    assert import_upload.refusal_for(upload("a.xlsx", workbook), max_bytes=5 * 1024 * 1024) == "zip_bomb"
+    assert import_upload.refusal_for(upload("a.xlsx", ledger_xlsx()), max_bytes=5 * 1024 * 1024) is None
 
 
 async def test_the_size_cap_is_a_setting(ledger_template: Path, tmp_path: Path,

@@ -1,20 +1,22 @@
 """/import's 确认 writes the plan the preview showed, kept since (bot.services.import_previews), without reading
-the file again; when the database changed what the preview compared the file with, or the plan is gone (a
-restart), it writes nothing and previews the file again.
+the file again; a plan this process does not have (another process previewed, or a restart) is worked out again
+from the file. Either way, when the database no longer holds what the preview compared the file with, it writes
+nothing and previews the file again; changes that do not touch what the import writes do not stop it.
 
 The sample ledger has ZD2026-001 城北高速连接线 with an annual plan of 40,800 万元.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.services import ledger_import
 from bot.services.import_previews import PreviewedImports
-from storage import audit
+from storage import audit, stage_events
 from storage.audit import Actor
 from storage.models import Project
 from tests.admin.admin_support import ADMIN_NAME, Desk
@@ -71,34 +73,112 @@ async def test_a_change_in_the_chat_after_the_preview_is_not_written_over(desk: 
     assert await annual_plan(desk) == Decimal(45000)
 
 
-async def test_a_plan_lost_with_a_restart_is_previewed_again(desk: Desk) -> None:
+async def test_a_plan_this_process_does_not_have_is_imported_from_the_file(desk: Desk) -> None:
+    """Several processes serve the bot: one previews, another gets 确认 (or the bot restarted in between). The
+    file and the conversation are shared; the plan is not. 确认 imports the file, nothing having changed."""
     await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
-    desk.core.deps.previews = PreviewedImports()  # the bot restarted: the file and the conversation remain
+    desk.core.deps.previews = PreviewedImports()  # another process: the file and the conversation are shared
+
+    done = await desk.press(ADMIN_NAME, "确认")
+
+    assert "导入完成：「台账.csv」" in done and "未导入" not in done
+    assert await annual_plan(desk) == Decimal(45000)
+    assert waiting(desk) == []
+    [entry] = await desk.audits("ledger.import")
+    assert entry.detail["changed"] == {"project": 1}
+
+
+async def test_another_process_still_sees_a_change_since_the_preview(desk: Desk) -> None:
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    desk.core.deps.previews = PreviewedImports()
+    await rename(desk, "ZD2026-003", "新名称项目")
 
     stale = await desk.press(ADMIN_NAME, "确认")
 
-    assert "未导入" in stale and "导入预览（尚未写入）" in stale
+    assert "未导入：预览之后项目、人员或单位已有变动" in stale and "新名称项目" in stale
     assert await annual_plan(desk) == Decimal(40800)
-    assert len(waiting(desk)) == 1
     assert "导入完成" in await desk.press(ADMIN_NAME, "确认")
     assert await annual_plan(desk) == Decimal(45000)
 
 
-async def test_only_the_latest_plans_of_the_day_are_kept() -> None:
+async def test_a_change_committed_late_with_an_old_update_time_is_seen(desk: Desk) -> None:
+    """On PostgreSQL a transaction begun before the preview can commit after it, its row's update time older
+    than the newest one the preview saw, and no audit entry newer: 确认 still sees that the row changed."""
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    async with desk.session() as session:
+        await session.execute(update(Project).where(Project.code == "ZD2026-003").values(
+            name="悄悄改名项目", updated_at=desk.core.clock.now() - timedelta(days=30)))
+
+    stale = await desk.press(ADMIN_NAME, "确认")
+
+    assert "未导入" in stale and "悄悄改名项目" in stale
+    assert await annual_plan(desk) == Decimal(40800)
+
+
+async def test_changes_the_import_does_not_write_over_leave_the_preview_standing(desk: Desk) -> None:
+    """A leave recorded, a stage event waiting for an admin, a problem raised: none is what the import compares
+    or writes, and 确认 writes the previewed plan."""
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    async with desk.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        assert project is not None
+        await stage_events.report(session, project=project, kind="start", day=desk.core.clock.now().date(),
+                                  person_id=None, now=desk.core.clock.now(), confirmed=False)
+        await audit.record(session, actor=Actor(label="另一位管理员", channel="console"), at=desk.core.clock.now(),
+                           action="leave.start", object_type="person", object_key="1", detail={})
+
+    done = await desk.press(ADMIN_NAME, "确认")
+
+    assert "导入完成" in done
+    assert await annual_plan(desk) == Decimal(45000)
+
+
+async def test_the_plan_is_forgotten_at_every_end_of_its_flow(desk: Desk) -> None:
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    assert len(desk.core.deps.previews) == 1
+    await desk.press(ADMIN_NAME, "取消")
+    assert len(desk.core.deps.previews) == 0
+
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    [path] = waiting(desk)
+    path.write_bytes(ledger_csv("46000"))  # the waiting file changed on disk: refused
+    assert "已被改动" in await desk.press(ADMIN_NAME, "确认")
+    assert len(desk.core.deps.previews) == 0
+
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账.csv", ledger_csv("45000")))
+    await desk.send(ADMIN_NAME, "/import", document=upload("台账2.csv", ledger_csv("47000")))
+    assert len(desk.core.deps.previews) == 1  # only the latest
+    await desk.press(ADMIN_NAME, "确认")
+    assert len(desk.core.deps.previews) == 0
+
+
+async def test_a_plan_is_dropped_when_its_conversation_could_have_expired() -> None:
+    import asyncio
     from datetime import date
 
     from bot.services.import_previews import Previewed
     from bot.services.ledger_import import ImportResult
-    from storage.ledger_state import LedgerMark
 
-    kept = PreviewedImports(kept=2)
-    mark = LedgerMark(1, (1,), None)
-    keys = [kept.keep(Previewed(ImportResult(), mark, date(2026, 11, 20))) for _ in range(3)]
-    assert kept.take(keys[0]) is None  # pushed out by newer ones
-    assert kept.take(keys[2]) is not None
-    assert kept.take(keys[2]) is None  # taken once
-    kept.keep(Previewed(ImportResult(), mark, date(2026, 11, 21)))
-    assert kept.take(keys[1]) is None  # yesterday's: no 确认 could write it
+    kept = PreviewedImports(idle=0.01)
+    key = kept.keep(Previewed(ImportResult(), date(2026, 11, 20)))
+    await asyncio.sleep(0.05)
+    assert kept.take(key) is None
+
+
+async def test_only_the_latest_plan_of_the_day_is_kept() -> None:
+    from datetime import date
+
+    from bot.services.import_previews import Previewed
+    from bot.services.ledger_import import ImportResult
+
+    kept = PreviewedImports()
+    keys = [kept.keep(Previewed(ImportResult(), date(2026, 11, 20))) for _ in range(2)]
+    assert kept.take(keys[0]) is None  # pushed out by the newer one
+    assert kept.take(keys[1]) is not None
+    assert kept.take(keys[1]) is None  # taken once
+    key = kept.keep(Previewed(ImportResult(), date(2026, 11, 20)))
+    kept.keep(Previewed(ImportResult(), date(2026, 11, 21)))
+    assert kept.take(key) is None  # yesterday's: no 确认 could write it
 
 
 def dated(data: bytes) -> bytes:

@@ -28,3 +28,40 @@ async def test_the_pool_starts_with_the_first_job_survives_a_dead_worker_and_sto
     finally:
         workers.close()
     assert not workers.started
+
+
+async def test_a_pool_that_ends_when_idle_leaves_no_process_behind() -> None:
+    """The imports' pool: its worker, which may hold what it read of a large ledger, ends with its last job;
+    jobs given at once share it, and the next job starts a new one."""
+    import asyncio
+    import time
+
+    workers = Workers(idle_end=True)
+    try:
+        first, second = await asyncio.gather(workers.run(_pid_after, 0.5), workers.run(_pid_after, 0))
+        assert first == second != os.getpid()  # one process served both
+        assert not workers.started
+        deadline = time.monotonic() + 30
+        while _alive(first) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not _alive(first)
+        assert await workers.run(os.getpid) not in (first, os.getpid())
+        assert not workers.started
+    finally:
+        workers.close()
+
+
+def _pid_after(seconds: float) -> int:
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _alive(pid: int) -> bool:
+    """Whether that process runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

@@ -10,10 +10,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.clock import FrozenClock
 from bot.services.ledger_import import ImportResult, import_ledger_files
+from storage import ledger_import as ledger_writes
 from storage.annual_plans import plan_for, plans_of_year
 from storage.audit import Actor
 from storage.db import Database
@@ -321,3 +322,36 @@ async def test_a_stage_history_against_the_project_s_stage_is_refused_and_nothin
     assert not +summary.added
     assert await _counts(db) == {"projects": 0, "people": 0, "units": 0, "audit_log": 0}
     assert await count(db, StageEvent) == 0
+
+
+async def test_every_row_is_built_before_the_first_write(db: Database, clock: FrozenClock, actor: Actor,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows are built a few at a time, the event loop answering others between: never once the first
+    statement has written, which would hold the write lock across those turns (a report of this process
+    meanwhile waits for it, and fails past LOCK_WAIT_SECONDS)."""
+    writing: list[str] = []
+    built_while_writing: list[int] = []
+    built = ledger_writes._built
+
+    async def watched(items, build):  # type: ignore[no-untyped-def]
+        if writing:
+            built_while_writing.append(len(writing))
+        return await built(items, build)
+
+    def record(conn, cursor, statement: str, *args: object) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writing.append(statement)
+
+    monkeypatch.setattr(ledger_writes, "_built", watched)
+    monkeypatch.setattr(ledger_writes, "_TURN", 1)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        summary = await _import(db, clock, actor, [SAMPLE_XLSX])
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+    assert summary.written and summary.added["project"] == 42 and summary.added["person"] > 0
+    assert writing and built_while_writing == []
+    counts = await _counts(db)
+    assert (counts["projects"], counts["people"], counts["units"]) == (
+        42, summary.added["person"], summary.added["unit"])

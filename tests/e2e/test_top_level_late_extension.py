@@ -17,8 +17,8 @@ from bot.domain.period_problems import ProblemsAt
 from bot.web import access
 from storage.problem_history import period_problems
 from tests.e2e.harness import TelegramHarness
-from tests.e2e.test_problems import HAO, LI, LIU, RAISE, WANG, ZHAO, Desk, bind_everyone, nov
-from tests.e2e.test_top_level_promise import DAY, EVERYONE, dec
+from tests.e2e.test_problems import HAO, LI, LIU, WANG, ZHAO, Desk
+from tests.e2e.test_top_level_promise import DAY, EVERYONE, dec, raised_and_taken_to_the_top
 
 
 async def _then(desk: Desk, end: datetime) -> ProblemsAt:
@@ -46,15 +46,8 @@ async def _ticks(desk: Desk, days: tuple[int, ...]) -> dict[int, list[str]]:
 
 
 async def test_an_extension_approved_after_the_overdue_notice_clears_it(telegram: TelegramHarness) -> None:
-    desk = await bind_everyone(telegram)
+    desk, _ = await raised_and_taken_to_the_top(telegram)
     tg = desk.tg
-    desk.travel(nov(16, 8, 30))
-    assert "W0001" in (await tg.send(HAO, RAISE)).text
-    await desk.deliver()
-    for moment, level in ((nov(17, 17, 30), 1), (nov(24, 17, 30), 2), (dec(1, 17, 30), 3)):
-        desk.travel(moment)
-        assert f"W0001:escalate:{level}" in (await desk.tick()).actions
-    await desk.deliver()
 
     desk.travel(dec(7, 10, 0))
     assert "延期申请" in (await tg.send(ZHAO, "/answer W0001 12月11日 需省厅批复")).text

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_problem_life import at
-from tests.e2e.test_problems import HAO, LI, LIU, RAISE, WANG, ZHAO, Inbox, bind_everyone, nov
+from tests.e2e.test_problems import HAO, LI, LIU, RAISE, WANG, ZHAO, Desk, Inbox, bind_everyone, nov
 
 DAY = ((0, 5), (9, 0), (12, 0), (17, 30), (18, 0))  # a day's ticks: past midnight, morning, noon, end of day
 EVERYONE = {HAO, ZHAO, LIU, WANG, LI}
@@ -26,16 +26,22 @@ def dec(day: int, hour: int = 10, minute: int = 0) -> datetime:
     return at(2026, 12, day, hour, minute)
 
 
-async def test_a_promise_on_the_top_levels_deadline_is_reported_overdue_once(telegram: TelegramHarness) -> None:
+async def raised_and_taken_to_the_top(telegram: TelegramHarness) -> tuple[Desk, Inbox]:
+    """Everyone bound, W0001 raised on Monday 16 November 08:30 and escalated, untouched, to 区委书记 on Tuesday 1
+    December; the desk, and what that last step delivered."""
     desk = await bind_everyone(telegram)
-    tg = desk.tg
     desk.travel(nov(16, 8, 30))
-    assert "W0001" in (await tg.send(HAO, RAISE)).text
+    assert "W0001" in (await desk.tg.send(HAO, RAISE)).text
     await desk.deliver()
     for moment, level in ((nov(17, 17, 30), 1), (nov(24, 17, 30), 2), (dec(1, 17, 30), 3)):
         desk.travel(moment)
         assert f"W0001:escalate:{level}" in (await desk.tick()).actions
-    inbox = await desk.deliver()
+    return desk, await desk.deliver()
+
+
+async def test_a_promise_on_the_top_levels_deadline_is_reported_overdue_once(telegram: TelegramHarness) -> None:
+    desk, inbox = await raised_and_taken_to_the_top(telegram)
+    tg = desk.tg
     assert "办结时限：2026-12-08 17:30" in inbox.text(LI), inbox
 
     desk.travel(dec(2, 10, 0))

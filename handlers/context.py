@@ -16,7 +16,6 @@ from bot.domain.limits import too_long
 from bot.domain.messages import Attachment, Button, Incoming, Outcome, Reply
 from bot.render import Renderer
 from bot.services.import_previews import PreviewedImports
-from bot.services.kept_release import KeptReleases
 from handlers.commands import CommandRegistry
 from storage import conversations
 from storage.audit import Actor
@@ -47,11 +46,6 @@ class Deps:
     workers: Workers | None = None
     # The ledger imports previewed and waiting for 确认 (handlers.admin_import)
     previews: PreviewedImports = field(default_factory=PreviewedImports)
-    # The kept copies of replies sent, to take back (storage.kept_replies): by the next transaction that writes
-    releases: KeptReleases = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.releases = KeptReleases(self.db)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from handlers import (
 from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use, command_words
 from handlers.context import Context, Deps
 from handlers.people_lookup import is_admin
-from storage import kept_replies, people, processed
+from storage import people, processed
 from storage.db import wrote
 from storage.people import Flow
 
@@ -192,8 +192,8 @@ class Router:
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Handle one message in one unit of work. A message whose key was handled before gets nothing (its
-        first delivery was answered, or its replies are kept in the outbox: storage.kept_replies); one that
-        fails (a lock not free in time, any error) changes nothing and is answered that it was not saved."""
+        first delivery was answered); one that fails (a lock not free in time, any error) changes nothing
+        and is answered that it was not saved."""
         try:
             return await self._handle(msg)
         except _AlreadyHandled:
@@ -204,14 +204,6 @@ class Router:
             return Outcome(replies=[Reply(html=self.deps.renderer.render("message_failed"))])
 
     async def _handle(self, msg: Incoming) -> Outcome:
-        taken: list[tuple[str, str, Sequence[str]]] = []  # kept copies of replies sent, taken back in this transaction
-        try:
-            return await self._in_transaction(msg, taken)
-        except BaseException:
-            self.deps.releases.give_back(taken)
-            raise
-
-    async def _in_transaction(self, msg: Incoming, taken: list[tuple[str, str, Sequence[str]]]) -> Outcome:
         async with self.deps.db.session() as session:
             caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
                                              chat_id=msg.chat_id, message_key=msg.key)
@@ -234,13 +226,6 @@ class Router:
             if msg.key is not None and wrote(session) and not await processed.mark_handled(
                     session, channel=msg.channel, key=msg.key, now=ctx.now):
                 raise _AlreadyHandled  # another delivery of it committed meanwhile: roll this one back
-            if msg.key is not None and wrote(session) and ctx.outcome.replies:  # sent by the outbox if we die
-                ctx.outcome.kept = await kept_replies.keep(session, channel=msg.channel, chat_id=msg.chat_id,
-                                                           message_key=msg.key, replies=ctx.outcome.replies,
-                                                           now=ctx.now)
-            if wrote(session):  # a writer already: the copies of earlier replies sent go with it (no commit of theirs)
-                taken += self.deps.releases.take()
-                await kept_replies.release(session, taken)
         return ctx.outcome
 
     def _light(self, msg: Incoming) -> bool:

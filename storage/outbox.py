@@ -380,34 +380,6 @@ async def enqueue_for_chat(
     )])
 
 
-async def enqueue_replies_for_chat(session: AsyncSession, *, channel: str, chat_id: str,
-                                   replies: Sequence[tuple[str, Reply]], now: datetime, due: datetime) -> None:
-    """Queue replies to one chat, each under its own key (``enqueue_for_chat`` in one statement, for keys no
-    other notice uses), not sent before ``due``. Nothing is read back: the message's own hot path."""
-    rows = [_values(key=_row_key(key, f"{channel}:{chat_id}"), person_id=None, channel=channel, chat_id=str(chat_id),
-                    payload=payload_from(reply, attachment=reply.attachment), now=now, due=due)
-            for key, reply in replies]
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql") or not rows:
-        await _insert_new(session, rows, ids_only=True)
-        return
-    module = sqlite if dialect == "sqlite" else postgresql
-    table = OutboxMessage.__table__  # a Core statement: no ORM bulk machinery
-    statement = module.insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
-    await session.execute(statement, rows)
-
-
-async def withdraw_all_pending(session: AsyncSession, chats: Collection[tuple[str, str, Collection[str]]]) -> int:
-    """``withdraw_pending`` for several keys of several chats (channel, chat id, keys), in one statement; how
-    many rows were taken back."""
-    row_keys = [_row_key(key, f"{channel}:{chat_id}") for channel, chat_id, keys in chats for key in keys]
-    if not row_keys:
-        return 0
-    table = OutboxMessage.__table__  # a Core statement: no ORM session to synchronise
-    result = await session.execute(delete(table).where(table.c.dedupe_key.in_(row_keys), table.c.state == PENDING))
-    return result.rowcount or 0
-
-
 async def withdraw_pending(session: AsyncSession, *, channel: str, chat_id: str, key: str) -> bool:
     """Take back a notice to one chat (`enqueue_for_chat`) that no sender has claimed yet, because what it
     would say no longer holds; the key is free again. Whether there was one: a notice already claimed goes

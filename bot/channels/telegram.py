@@ -164,7 +164,7 @@ class TelegramChannel:
     def __init__(self, settings: Settings, router: Router, *, request: BaseRequest | None = None,
                  get_updates_request: BaseRequest | None = None, direct: DirectReplies | None = None) -> None:
         self.router = router
-        self.direct = direct or DirectReplies(router.deps.db, router.deps.clock, releases=router.deps.releases)
+        self.direct = direct or DirectReplies(router.deps.db, router.deps.clock)
         self.files_root = settings.data_dir
         self.document_max_bytes = settings.import_max_bytes
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
@@ -309,7 +309,7 @@ class TelegramChannel:
 
         address = str(address)
         transport = TelegramTransport(self.application.bot, files_root=self.files_root, rights=self.rights)
-        await self.direct.deliver(transport, address, outcome.replies, kept=outcome.kept)
+        await self.direct.deliver(transport, address, outcome.replies)
         bot = self.application.bot
         if outcome.menu is not None:
             chat_id = split_address(address)[0]

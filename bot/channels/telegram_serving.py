@@ -307,4 +307,3 @@ class TelegramService:
                 if self.updater is not None and self.updater is not application.updater:
                     await self.updater.shutdown()
                 await application.stop()
-                await self.channel.direct.releases.settled()  # the kept copies of the last replies taken back

@@ -209,6 +209,3 @@ class Outcome:
     # The replies point to the choices shown before (Context.point_to_choices): they still stand, and a channel
     # answering them by number keeps their numbers.
     choices_stand: bool = False
-    # The outbox keys of a copy of the replies, kept with what the message changed until they were sent directly
-    # (storage.kept_replies): the channel takes them back once its direct send is over.
-    kept: tuple[str, ...] = ()

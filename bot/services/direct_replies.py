@@ -20,10 +20,6 @@ trying for minutes with its own backoff and records how it ended: a confirmation
 As with the outbox, a send that timed out may have been delivered, so the recipient may see such a reply
 twice.
 
-A message that changed something comes with a copy of its replies kept in the outbox (``storage.kept_replies``),
-which is taken back once ``deliver`` is done with them (``bot.services.kept_release``), or in the transaction that
-queues what still fails.
-
 The waits happen in real time (``sleep``), while the update is being handled: ``budget`` keeps them
 short, and a longer flood control goes to the outbox at once.
 """
@@ -39,8 +35,7 @@ from dataclasses import dataclass, field
 from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, Transport, parts_sent_of
 from bot.clock import Clock
 from bot.domain.messages import Reply
-from bot.services.kept_release import KeptReleases
-from storage import kept_replies, outbox
+from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -61,8 +56,7 @@ class DirectReplies:
     """Sends replies through ``transport`` with bounded retries, handing what still fails to the outbox."""
 
     def __init__(self, db: Database, clock: Clock, *, attempts: int = 4, first_wait: float = 0.5,
-                 budget: float = 15.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 releases: KeptReleases | None = None) -> None:
+                 budget: float = 15.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if attempts < 1 or budget < 0:
             raise ValueError("attempts must be at least 1 and budget not negative")
         self.db = db
@@ -72,20 +66,16 @@ class DirectReplies:
         self.budget = budget
         self.sleep = sleep
         self.stats = DirectStats()
-        self.releases = releases or KeptReleases(db)  # the router's (Deps.releases), for its transactions to take
 
-    async def deliver(self, transport: Transport, chat_id: str, replies: Sequence[Reply],
-                      kept: Sequence[str] = ()) -> None:
-        """Send ``replies`` to ``chat_id`` in order; what cannot go out now is queued in the outbox. ``kept``: the
-        outbox keys of the copy kept until now (``Outcome.kept``), taken back once this is over."""
+    async def deliver(self, transport: Transport, chat_id: str, replies: Sequence[Reply]) -> None:
+        """Send ``replies`` to ``chat_id`` in order; what cannot go out now is queued in the outbox."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget
         for index, reply in enumerate(replies):
             sent, parts_sent = await self._send(transport, chat_id, reply, deadline)
             if not sent:
-                await self._to_outbox(transport.channel, chat_id, replies[index:], parts_sent=parts_sent, kept=kept)
+                await self._to_outbox(transport.channel, chat_id, replies[index:], parts_sent=parts_sent)
                 return
-        self.releases.add(transport.channel, chat_id, kept)
 
     async def _send(self, transport: Transport, chat_id: str, reply: Reply, deadline: float) -> tuple[bool, int]:
         """(True, …) when the reply went out or can never go out; (False, parts sent) when it should go to
@@ -122,11 +112,10 @@ class DirectReplies:
             await self.sleep(pause)
         return False, done
 
-    async def _to_outbox(self, channel: str, chat_id: str, replies: Sequence[Reply], *, parts_sent: int,
-                         kept: Sequence[str]) -> None:
+    async def _to_outbox(self, channel: str, chat_id: str, replies: Sequence[Reply], *, parts_sent: int) -> None:
         try:
             await queue_replies(self.db, self.clock, channel=channel, chat_id=chat_id, replies=replies,
-                                parts_sent=parts_sent, kept=kept)
+                                parts_sent=parts_sent)
         except Exception:
             log.exception("could not queue %d direct replies to %s:%s", len(replies), channel, chat_id)
             return
@@ -135,17 +124,13 @@ class DirectReplies:
 
 
 async def queue_replies(db: Database, clock: Clock, *, channel: str, chat_id: str, replies: Sequence[Reply],
-                        parts_sent: int = 0, kept: Sequence[str] = ()) -> None:
+                        parts_sent: int = 0) -> None:
     """Queue the replies to one chat in the outbox, in order, in one transaction (raises if they could not
     be queued): what a channel does with replies it could not deliver directly. ``parts_sent``: how many
-    messages of the first reply reached the chat already (the outbox sends only the rest). ``kept``: the
-    keys of the copy of the message's replies kept in the outbox (``Outcome.kept``), taken back in the same
-    transaction."""
+    messages of the first reply reached the chat already (the outbox sends only the rest)."""
     batch = uuid.uuid4().hex
     async with db.session() as session:
-        await kept_replies.release(session, [(channel, chat_id, kept)])
         for n, reply in enumerate(replies):
             await outbox.enqueue_for_chat(session, channel=channel, chat_id=chat_id, reply=reply,
                                           key=f"{channel}-reply:{batch}:{n}", now=clock.now(),
                                           attachment=reply.attachment, parts_sent=parts_sent if n == 0 else 0)
-

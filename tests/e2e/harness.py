@@ -296,7 +296,6 @@ class TelegramHarness(ChannelHarness):
             await updater.stop()
         if self.application.running:
             await self.application.stop()
-        await self.channel.direct.releases.settled()
         await self.application.shutdown()
 
     def assert_nothing_failed(self, sends: Collection[str] = CHECKED_CALLS) -> None:
@@ -325,7 +324,6 @@ class TelegramHarness(ChannelHarness):
                     f"update {update_id} was not handled within {timeout}s; errors: {self.errors}"
                 )
             await wait_for_wake(self._waiters, remaining)
-        await self.channel.direct.releases.settled()  # as it stands once the replies' kept copies are taken back
 
     # --- acting as users -----------------------------------------------------------------------------
 

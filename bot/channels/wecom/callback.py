@@ -120,7 +120,6 @@ class WeComChannel:
         self.max_pending = max_pending
         self.direct_max_wait = direct_max_wait
         self.outbox_fallback = outbox_fallback
-        self.releases = router.deps.releases  # the kept copies of the replies sent (storage.kept_replies)
         # Handling takes a database transaction: one at a time on SQLite (a transaction that reads and
         # then writes can be refused at once while another writes), a few at a time elsewhere. Sending
         # the replies happens outside, concurrently.
@@ -337,30 +336,25 @@ class WeComChannel:
             except (RetryLater, TransientError, ChannelDown) as exc:  # the outbox holds it while the app is down
                 log.warning("WeCom reply to %s not sent now (%s)", userid, exc)
                 if self.outbox_fallback:  # the outbox sends what did not get through, nothing twice
-                    await self._to_outbox(userid, outcome.replies[index:], parts_sent=parts_sent_of(exc),
-                                          kept=outcome.kept)
+                    await self._to_outbox(userid, outcome.replies[index:], parts_sent=parts_sent_of(exc))
                     break
             except DeliveryError as exc:
                 log.warning("WeCom reply to %s refused: %s", userid, exc)
-        else:
-            self.releases.add(CHANNEL, userid, outcome.kept)
         if had_choices and not outcome.choices_stand and not any(reply.buttons for reply in outcome.replies):
             await self.transport.forget_numbers(userid)
 
-    async def _to_outbox(self, userid: str, replies: list[Reply], *, parts_sent: int, kept: tuple[str, ...]) -> None:
+    async def _to_outbox(self, userid: str, replies: list[Reply], *, parts_sent: int) -> None:
         deps = self.router.deps
         try:
             await queue_replies(deps.db, deps.clock, channel=CHANNEL, chat_id=userid, replies=replies,
-                                parts_sent=parts_sent, kept=kept)
+                                parts_sent=parts_sent)
             self.stats["to_outbox"] += len(replies)
         except Exception:
             log.exception("could not queue WeCom replies for %s", userid)
 
     async def idle(self, timeout: float | None = None) -> None:
-        """Wait until every accepted message has been handled and answered (and the kept copies of its replies
-        taken back)."""
+        """Wait until every accepted message has been handled and answered."""
         await asyncio.wait_for(self._idle.wait(), timeout)
-        await self.releases.settled()
 
     async def close(self, timeout: float = 10.0) -> None:
         """Stop accepting (503), let queued messages finish for up to ``timeout`` s, close the API session."""
@@ -372,7 +366,6 @@ class WeComChannel:
             for task in list(self._workers.values()):
                 task.cancel()
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
-        await self.releases.settled()
         if self.inbox is not None:
             await self.inbox.close()
         await self.transport.close()

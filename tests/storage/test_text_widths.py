@@ -5,7 +5,6 @@ PostgreSQL would refuse the whole import's transaction, SQLite would keep the te
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,7 @@ from storage.db import Database
 from storage.models import BulletinGroup, CalendarOverride, Person, Project, ProjectNode, Unit
 
 from .factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV
-
-
-def _rows(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.reader(f))
-
-
-def _write(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        csv.writer(f).writerows(rows)
-    return path
-
+from .test_ledger_import import _rows, _write
 
 # Field (as ``text_too_wide.j2`` names it) → the column its text is written to.
 COLUMNS: dict[str, QueryableAttribute[Any]] = {

@@ -199,7 +199,7 @@ def _open_problem(line: ProblemLine, project: str | None = None) -> OpenProblem:
     return OpenProblem(problem_number(then.id), line.category, line.text, then.resolution_due_at,
                        status=then.status, level=then.level, project=project,
                        response_due_at=then.response_due_at if waiting else None,
-                       promised_due_at=line.promised_due_at)
+                       promised_due_at=then.promised_due_at)
 
 
 def _open_problems_at_the_top(lines: list[ProblemLine]) -> list[OpenProblem]:

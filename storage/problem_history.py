@@ -5,15 +5,14 @@ which reads every problem for its Excel ledger (``storage.problem_ledger``), rep
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE, SlaPolicy
 from bot.domain.nodes import NODE_PROBLEM
-from bot.domain.overdue import promised_due_at
 from bot.domain.period_problems import (
     ProblemAbout,
     ProblemHistory,
@@ -21,11 +20,12 @@ from bot.domain.period_problems import (
     problems_at,
 )
 from bot.domain.problem_history import ProblemNow, Step
+from bot.domain.promises import end_of
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
-__all__ = ["Event", "history_of", "period_problems", "promised_end"]
+__all__ = ["Event", "end_of_day", "history_of", "period_problems", "promised_end"]
 
 
 def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
@@ -35,6 +35,11 @@ def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[
     return and_(Problem.created_at < end, or_(Problem.status.in_(statuses), Problem.id.in_(touched)),
                 *([] if nodes else [Problem.kind != NODE_PROBLEM]))
 
+
+_DEFAULT_END_OF_DAY = SlaPolicy().end_of_day
+# A problem's end of the working day, as its policy has it: a promised day ends then (the replay needs it for a
+# promise the problem had in the past, so it is read for every problem).
+POLICY_END_OF_DAY = Problem.policy["end_of_day"].as_string()
 
 Event = tuple[str, datetime, Any, datetime | None, datetime | None]  # kind, at, detail, the deadlines after it
 
@@ -48,9 +53,21 @@ def history_of(now: ProblemNow, about: ProblemAbout, events: list[Event]) -> Pro
     return ProblemHistory(now, steps, events[-1][1] if events else None, about)
 
 
-def promised_end(day: date | None, policy: dict[str, Any] | None) -> datetime | None:
-    """The end of the unit's promised day (``bot.domain.overdue.promised_due_at``), if it gave one."""
-    return None if day is None else promised_due_at(day, SlaPolicy.from_json(policy or {}))
+def end_of_day(value: str | None) -> time:
+    """The end of a problem's working day, from its policy's ``end_of_day`` (read alone: the rest of the policy
+    is not needed); the default one when the policy names none."""
+    return time.fromisoformat(value) if value else _DEFAULT_END_OF_DAY
+
+
+def promised_end(day: date | None, end: time) -> datetime | None:
+    """The end of the unit's promised day (as ``bot.domain.overdue.promised_due_at`` has it), if it gave one."""
+    return None if day is None else end_of(day, end).astimezone(UTC)
+
+
+def _now(row: Any) -> ProblemNow:
+    """The problem as the problems table has it now, from a row of ``period_problems``' first query."""
+    day_end = end_of_day(row[10])
+    return ProblemNow(*row[:9], promised_due_at=promised_end(row[9], day_end), end_of_day=day_end)
 
 
 async def period_problems(session: AsyncSession, *, since: datetime, end: datetime, nodes: bool = True
@@ -66,9 +83,7 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     problems = await _rows(session, select(
         Problem.id, Problem.project_id, Problem.kind, Unit.name, Problem.status, Problem.level, Problem.created_at,
         Problem.resolution_due_at, Problem.response_due_at, Problem.promised_date,
-        # the policy only matters with a promised day (its end of the working day)
-        case((Problem.promised_date.is_not(None), Problem.policy)), Project.code, Project.name, Problem.category,
-        Problem.text)
+        POLICY_END_OF_DAY, Project.code, Project.name, Problem.category, Problem.text)
         .join(Unit, Unit.id == Problem.unit_id).outerjoin(Project, Project.id == Problem.project_id)
         .where(candidate).order_by(Problem.id))
     events: dict[int, list[Event]] = {}
@@ -82,6 +97,5 @@ async def period_problems(session: AsyncSession, *, since: datetime, end: dateti
     ):
         events.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
     with gc_paused():  # many small objects, no cycles
-        histories = [history_of(ProblemNow(*row[:9], promised_due_at=promised_end(row[9], row[10])),
-                                ProblemAbout(*row[11:]), events.get(row[0], [])) for row in problems]
+        histories = [history_of(_now(row), ProblemAbout(*row[11:]), events.get(row[0], [])) for row in problems]
         return problems_at(histories, since=since, end=end)

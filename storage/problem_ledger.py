@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, case, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import DECISION_CATEGORY
@@ -16,7 +16,7 @@ from bot.domain.problem_history import ProblemNow
 from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
-from storage.problem_history import Event, history_of, promised_end
+from storage.problem_history import POLICY_END_OF_DAY, Event, end_of_day, history_of, promised_end
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
@@ -44,8 +44,7 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) 
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
                Problem.level, Problem.created_at, Problem.response_due_at, Problem.resolution_due_at,
                Problem.closed_at, Problem.text, Problem.project_id, Problem.kind, Problem.promised_date,
-               # the policy only matters with a promised day (its end of the working day)
-               case((Problem.promised_date.is_not(None), Problem.policy)))
+               POLICY_END_OF_DAY)
         .outerjoin(Project, Project.id == Problem.project_id)  # a meeting decision has no project
         .join(Unit, Unit.id == Problem.unit_id)
         .where(*condition)
@@ -74,7 +73,8 @@ def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]]) -> ProblemLedg
         steps.setdefault(problem_id, []).append((kind, at, detail, due, response_due))
     ledger = ProblemLedger([], [])
     for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
-         closed_at, text, project_id, kind, promised, policy) in rows:
+         closed_at, text, project_id, kind, promised, policy_end) in rows:
+        day_end = end_of_day(policy_end)
         ledger.rows.append(ProblemRow(
             number=problem_number(problem_id), project_code=code or "", project_name=name or DECISION_CATEGORY,
             category=category,
@@ -84,6 +84,6 @@ def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]]) -> ProblemLedg
         ))
         ledger.histories.append(history_of(
             ProblemNow(problem_id, project_id, kind, unit, status, level, raised_at, resolution_due, response_due,
-                       promised_end(promised, policy)),
+                       promised_end(promised, day_end), day_end),
             ProblemAbout(code, name, category, text), steps.get(problem_id, [])))
     return ledger

@@ -85,9 +85,6 @@ class ProblemLine(NamedTuple):
     project_name: str | None
     category: str
     text: str
-    # the unit's promised day as it stands now: none is set in the past, so one given after the period's end
-    # cannot have passed by then (an earlier one replaced since is not kept)
-    promised_due_at: datetime | None = None
 
 
 def may_count(history: ProblemHistory, *, since: datetime, end: datetime, awaiting: bool = True) -> bool:
@@ -192,5 +189,5 @@ def unclosed(problems: ProblemsAt) -> list[ProblemLine]:
     """The problems not closed at ``end`` (being worked on, or awaiting 销号), as they stood then, by number: what
     a period's digests name."""
     end = _utc(problems.end)
-    return [ProblemLine(then, *history.about, history.now.promised_due_at) for history, then in problems.replayed
+    return [ProblemLine(then, *history.about) for history, then in problems.replayed
             if may_count(history, since=end, end=end) and then.status in _NOT_CLOSED]

@@ -24,6 +24,9 @@ has happened after its end and the problem is read as it stands.
   recorded on the last event before ``end`` (every event keeps the one it leaves), or read back from the first
   event after it that changed it (a 时限重算 names the response deadline it moved, an escalation for a late
   response the one it breached); blank when nothing says (events written before it was kept).
+- The unit's promised day then (承诺完成日期, ``bot.domain.promise_history.promise_then``): the one the last 答复,
+  approved extension or 时限重算 before ``end`` left, none after a 未解决; a promise given, extended or dropped
+  since does not change it.
 
 One replay (``problem_then``) gives all of it: the figures count from it, and the Excel 问题清单 lists it
 (``ledger_row_then``).
@@ -33,12 +36,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, time
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.escalation import ACTIVE, RESPONSE_LEVELS
+from bot.domain.promise_history import PROMISE_SETTING, promise_then
 from bot.domain.standings import ProblemRow
 
 __all__ = [
@@ -71,7 +75,7 @@ DEADLINE_SETTING = frozenset({"raised", "escalated", "reopened", "reassigned", "
 RESPONSE_SETTING = frozenset({"raised", "escalated", "reassigned", "recounted"})
 _REQUESTED = "extension_requested"
 # Every kind the replay reads.
-HISTORY_KINDS = frozenset(_STATUS_AFTER) | DEADLINE_SETTING | {_REQUESTED}
+HISTORY_KINDS = frozenset(_STATUS_AFTER) | DEADLINE_SETTING | PROMISE_SETTING | {_REQUESTED}
 # A 时限重算 event words the deadlines it moved in the users' time (bot.render.format_time).
 _RECOUNT_FORMAT = "%Y-%m-%d %H:%M"
 _USERS_ZONE = ZoneInfo("Asia/Shanghai")
@@ -103,6 +107,7 @@ class ProblemNow:
     resolution_due_at: datetime | None
     response_due_at: datetime | None = None
     promised_due_at: datetime | None = None  # the end of the unit's promised day (承诺完成日期), if it gave one
+    end_of_day: time = time(17, 30)  # the end of its working day (its policy's): a promised day ends then
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ class ProblemThen:
     resolution_due_at: datetime | None
     due_recorded: bool = True  # False: the deadline then was never recorded; the one of now stands in
     escalated: bool = False  # had gone up a level (missed a deadline) by then
+    promised_due_at: datetime | None = None  # the end of the unit's promised day then (``promise_then``), if any
     # what its 受理时限 then is worked out from, once asked (only the Excel 问题清单 reads it): its whole history,
     # the end replayed and the deadline now
     steps: Sequence[Step] = field(default=(), repr=False, compare=False)
@@ -260,7 +266,9 @@ def problem_then(now: ProblemNow, steps: Sequence[Step], *, end: datetime) -> Pr
     return ProblemThen(id=now.id, project_id=now.project_id, kind=now.kind, unit=unit, status=status, level=level,
                        raised_at=now.raised_at, resolved_at=resolved_at,
                        escalated_before_resolution=escalated_before, resolution_due_at=due, due_recorded=recorded,
-                       escalated=escalated, steps=steps, end=end, response_due_now=now.response_due_at)
+                       escalated=escalated, steps=steps, end=end, response_due_now=now.response_due_at,
+                       promised_due_at=promise_then(steps, end=end, due_now=now.promised_due_at,
+                                                    end_of_day=now.end_of_day))
 
 
 def _handled(problem: ProblemThen, start: datetime, end: datetime) -> bool | None:

@@ -1,0 +1,137 @@
+"""A past period's bulletin made again shows that period's truth: a correction of a figure inside the period
+changes it (it was wrong), an event after the period's end does not (a later report, a milestone done since, an
+extension approved since, a problem moved to another unit or solved since, a promise given or dropped since).
+The projects' own ledger data (name, lead unit, 包抓领导) is read as it stands: the ledger keeps no dated history
+of it (README, "A past period's bulletin")."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from bot.domain.periods import parse_period
+from bot.render import html_to_plain
+from jobs.bulletin_render import Rendered
+from storage.db import Database
+from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report
+
+from .conftest import District, local
+from .test_figures_agree import bulletin, sheet_rows
+
+OCTOBER = parse_period("monthly", "2026-10")  # cut-off Saturday 31 October; goes out Monday 2 November
+AFTER = local(date(2026, 11, 3), 9)  # a Tuesday after the bulletin went out
+HOUSING, ROADS = "区住建局", "区交通局"
+
+
+async def _answer(db: Database, problem_id: int, at, promised: date | None) -> None:
+    """The unit's 答复, with the day it promised, as ``bot.services.problems`` records it."""
+    async with db.session() as session:
+        problem = await session.get(Problem, problem_id)
+        assert problem is not None
+        problem.status, problem.promised_date = "answered", promised
+        session.add(ProblemEvent(problem_id=problem_id, at=at, kind="answered", level=problem.level, text="",
+                                 detail={"promised": promised.isoformat() if promised else None},
+                                 resolution_due_at=problem.resolution_due_at))
+
+
+async def _october(district: District) -> dict[str, int]:
+    """Two projects reporting in October, a milestone missed, two problems: one past the day its unit promised
+    (its 办结 deadline still ahead), one past its deadline."""
+    await district.project("ZD2026-001", unit=HOUSING, lead="刘文华", liaison="甲")
+    await district.project("ZD2026-002", unit=ROADS, lead="王建国", liaison="乙")
+    days = [date(2026, 10, 12) + timedelta(days=n) for n in range(5)]
+    await district.reports("ZD2026-001", *((day, "100") for day in days))
+    await district.reports("ZD2026-002", *((day, "20") for day in days))
+    await district.node("ZD2026-001", "主体封顶", date(2026, 10, 20))
+    promised = await district.problem("ZD2026-001", unit=HOUSING, raised=local(date(2026, 10, 12), 9),
+                                      due=local(date(2026, 11, 10), 17, 30), text="施工用电未接入")
+    await _answer(district.db, promised, local(date(2026, 10, 14)), date(2026, 10, 20))
+    late = await district.problem("ZD2026-002", unit=ROADS, raised=local(date(2026, 10, 12), 9),
+                                  due=local(date(2026, 10, 26), 17, 30), text="征地未完成")
+    async with district.db.session() as session:  # each event keeps the deadline it leaves, as the bot's do
+        for problem_id in (promised, late):
+            due = await session.scalar(select(Problem.resolution_due_at).where(Problem.id == problem_id))
+            await session.execute(update(ProblemEvent).where(ProblemEvent.problem_id == problem_id,
+                                                             ProblemEvent.kind == "raised")
+                                  .values(resolution_due_at=due))
+    return {"promised": promised, "late": late}
+
+
+async def _later(district: District, ids: dict[str, int]) -> None:
+    """What happened after October: a report of 14 October corrected (120 for 20), a report of November, the
+    milestone done, W0001's extension approved (its deadline and promise 20 November), W0002 moved to 区住建局
+    and solved there."""
+    db = district.db
+    async with db.session() as session:
+        old = await session.scalar(select(Report).where(Report.project_id == district.projects["ZD2026-002"],
+                                                        Report.local_day == date(2026, 10, 14)))
+        assert old is not None
+        old.withdrawn_at = AFTER
+        session.add(Report(project_id=old.project_id, person_id=old.person_id, local_day=old.local_day,
+                           amount=Decimal(120), progress_text="", channel="telegram", created_at=AFTER,
+                           replaces_id=old.id))
+    await district.reports("ZD2026-001", (date(2026, 11, 2), "300"))
+    async with db.session() as session:
+        await session.execute(update(ProjectNode).values(done_on=AFTER.date(), done_at=AFTER))
+        extended = local(date(2026, 11, 20), 17, 30)
+        session.add(ProblemEvent(problem_id=ids["promised"], at=AFTER, kind="extension_requested", level=0,
+                                 text="", detail={"day": "2026-11-20", "due_at": local(date(2026, 11, 10), 17, 30)
+                                                  .isoformat()}, resolution_due_at=local(date(2026, 11, 10), 17, 30)))
+        session.add(ProblemEvent(problem_id=ids["promised"], at=AFTER + timedelta(hours=2),
+                                 kind="extension_approved", level=0, text="", detail={"day": "2026-11-20"},
+                                 resolution_due_at=extended))
+        await session.execute(update(Problem).where(Problem.id == ids["promised"]).values(
+            resolution_due_at=extended, promised_date=date(2026, 11, 20)))
+        housing = district.units[HOUSING]
+        moved_due = local(date(2026, 11, 17), 17, 30)
+        session.add(ProblemEvent(problem_id=ids["late"], at=AFTER, kind="reassigned", level=0, text="",
+                                 detail={"from": ROADS, "to": HOUSING, "from_level": 0},
+                                 resolution_due_at=moved_due))
+        session.add(ProblemEvent(problem_id=ids["late"], at=AFTER + timedelta(days=1), kind="resolved", level=0,
+                                 text="", detail={}, resolution_due_at=moved_due))
+        await session.execute(update(Problem).where(Problem.id == ids["late"]).values(
+            unit_id=housing, status="resolved", resolution_due_at=moved_due))
+
+
+def _lines(rendered: Rendered) -> list[str]:
+    return html_to_plain(rendered.text).splitlines()
+
+
+def _digest(rendered: Rendered, district: District, lead: str) -> str:
+    return html_to_plain("\n".join(rendered.leaders[district.people[lead]]))
+
+
+async def test_a_past_month_made_again_keeps_its_truth(db: Database, district: District, tmp_path: Path) -> None:
+    ids = await _october(district)
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
+
+    await _later(district, ids)
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
+
+    # the correction of a day inside October changes its figures: 20 became 120 on 14 October
+    assert "2 个重点项目，本期完成投资 600.0 万元；年度累计完成 600.0 万元" in first.text
+    assert "2 个重点项目，本期完成投资 700.0 万元；年度累计完成 700.0 万元" in again.text
+    assert "ZD2026-002 项目ZD2026-002 完成率 10.0%（落后序时 73.3 个百分点），牵头单位 区交通局" in _lines(first)
+    assert "ZD2026-002 项目ZD2026-002 完成率 20.0%（落后序时 63.3 个百分点），牵头单位 区交通局" in _lines(again)
+    # nothing that happened after October does: the report of 2 November, the milestone done on 3 November,
+    # the problems' later extension, move and solution
+    for line in ("ZD2026-001 项目ZD2026-001 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局",
+                 "⚠️ 逾期未完成 1 个：",
+                 "· 区住建局：ZD2026-001 项目ZD2026-001「主体封顶」计划 2026-10-20，已逾期 13 天",
+                 "全区：2 / 0 / 1", "区交通局：1 / 0 / 1", "区住建局：1 / 0 / 0"):
+        assert line in _lines(first), line
+        assert line in _lines(again), (line, html_to_plain(again.text))
+    promised = "W0001 用地：施工用电未接入（办结时限 2026-11-10 17:30，承诺 2026-10-20 前完成，⚠️已超期）"
+    late = "W0002 用地：征地未完成（办结时限 2026-10-26 17:30，⚠️已超期）"
+    for rendered in (first, again):
+        assert promised in _digest(rendered, district, "刘文华")
+        assert late in _digest(rendered, district, "王建国")
+        ledger = rendered.files["ledger"].read_bytes()
+        problems = {row["编号"]: row for row in sheet_rows(ledger, "问题清单")}
+        assert problems["W0002"]["责任单位"] == ROADS
+        assert [row["完成率"] for row in sheet_rows(ledger, "项目台账")][0] == 0.5
+    # the ledger's Excel lists the corrected month too
+    assert [row["累计完成(万元)"] for row in sheet_rows(again.files["ledger"].read_bytes(), "项目台账")] == [500, 200]

@@ -121,7 +121,7 @@ async def test_a_past_month_made_again_keeps_its_truth(db: Database, district: D
     for line in ("ZD2026-001 项目ZD2026-001 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局",
                  "⚠️ 逾期未完成 1 个：",
                  "· 区住建局：ZD2026-001 项目ZD2026-001「主体封顶」计划 2026-10-20，已逾期 13 天",
-                 "全区：2 / 0 / 1", "区交通局：1 / 0 / 1", "区住建局：1 / 0 / 0"):
+                 "全区：2 / 0 / 1", "区交通局：1 / 0 / 1", "区住建局：1 / 0 / 0", "1. 区住建局 36.0 分 持平"):
         assert line in _lines(first), line
         assert line in _lines(again), (line, html_to_plain(again.text))
     promised = "W0001 用地：施工用电未接入（办结时限 2026-11-10 17:30，承诺 2026-10-20 前完成，⚠️已超期）"
@@ -132,6 +132,29 @@ async def test_a_past_month_made_again_keeps_its_truth(db: Database, district: D
         ledger = rendered.files["ledger"].read_bytes()
         problems = {row["编号"]: row for row in sheet_rows(ledger, "问题清单")}
         assert problems["W0002"]["责任单位"] == ROADS
-        assert [row["完成率"] for row in sheet_rows(ledger, "项目台账")][0] == 0.5
+        assert [(row["完成率"], row["节点按期率"]) for row in sheet_rows(ledger, "项目台账")][0] == (0.5, 0)
+        assert [row["节点"] for row in sheet_rows(ledger, "节点清单")] == ["主体封顶"]
     # the ledger's Excel lists the corrected month too
     assert [row["累计完成(万元)"] for row in sheet_rows(again.files["ledger"].read_bytes(), "项目台账")] == [500, 200]
+
+
+async def test_a_projects_own_ledger_data_is_read_as_it_stands(db: Database, district: District,
+                                                               tmp_path: Path) -> None:
+    """Renamed and handed to another unit and 包抓领导 after October (the ledger keeps no dated history of them):
+    October made again names the project and ranks it as the ledger has it now, while its problem still counts
+    for the unit that held it at October's end."""
+    await _october(district)
+    async with db.session() as session:
+        await session.execute(update(Project).where(Project.code == "ZD2026-001").values(name="城北污水处理厂"))
+        await session.execute(update(Project).where(Project.code == "ZD2026-002").values(
+            lead_unit_id=district.units[HOUSING], lead_official_id=district.people["刘文华"]))
+        assert await session.scalar(select(Person.name).where(Person.id == district.people["刘文华"])) == "刘文华"
+
+    again = await bulletin(db, OCTOBER, tmp_path)
+
+    lines = _lines(again)
+    assert "ZD2026-001 城北污水处理厂 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局" in lines
+    assert "ZD2026-002 项目ZD2026-002 完成率 10.0%（落后序时 73.3 个百分点），牵头单位 区住建局" in lines
+    assert "区交通局：1 / 0 / 1" in lines  # W0002 was 区交通局's at October's end
+    assert "W0002 用地：征地未完成" in _digest(again, district, "刘文华")
+    assert district.people["王建国"] not in again.leaders

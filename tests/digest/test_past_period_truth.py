@@ -6,17 +6,20 @@ of it (README, "A past period's bulletin")."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select, update
 
+from bot.domain.period_problems import every_problem_at
 from bot.domain.periods import parse_period
 from bot.render import html_to_plain
 from jobs.bulletin_render import Rendered
 from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report
+from storage.problem_history import period_problems
+from storage.problem_ledger import problem_ledger
 
 from .conftest import District, local
 from .test_figures_agree import bulletin, sheet_rows
@@ -158,3 +161,28 @@ async def test_a_projects_own_ledger_data_is_read_as_it_stands(db: Database, dis
     assert "区交通局：1 / 0 / 1" in lines  # W0002 was 区交通局's at October's end
     assert "W0002 用地：征地未完成" in _digest(again, district, "刘文华")
     assert district.people["王建国"] not in again.leaders
+
+
+async def test_a_promise_dropped_since_is_read_back_at_the_problems_end_of_day(db: Database,
+                                                                             district: District) -> None:
+    """Promised for 20 October, sent back (未解决) in November, which drops the promise: October's figures read
+    the promise back from the 答复, ending when the problem's working day ends (its policy's 18:00)."""
+    await district.project("ZD2026-001", unit=HOUSING)
+    problem_id = await district.problem("ZD2026-001", unit=HOUSING, raised=local(date(2026, 10, 12), 9),
+                                        due=local(date(2026, 11, 10), 18), text="施工用电未接入")
+    await _answer(db, problem_id, local(date(2026, 10, 14)), date(2026, 10, 20))
+    async with db.session() as session:
+        session.add(ProblemEvent(problem_id=problem_id, at=AFTER, kind="reopened", level=0, text="", detail={},
+                                 resolution_due_at=local(date(2026, 11, 24), 18)))
+        await session.execute(update(Problem).where(Problem.id == problem_id).values(
+            status="accepted", promised_date=None, policy={"end_of_day": "18:00"},
+            resolution_due_at=local(date(2026, 11, 24), 18)))
+
+    end = local(date(2026, 11, 1), 0)
+    async with db.session() as session:
+        october = await period_problems(session, since=local(date(2026, 10, 1), 0), end=end)
+        ledger = await problem_ledger(session)
+    [then] = october.counted(since=end)
+    assert then.promised_due_at == local(date(2026, 10, 20), 18)
+    assert [h.now.end_of_day for h in ledger.histories] == [time(18, 0)]
+    assert every_problem_at(ledger.histories, end=end).replayed[0][1].promised_due_at == local(date(2026, 10, 20), 18)

@@ -41,7 +41,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.escalation import ACTIVE, RESPONSE_LEVELS
+from bot.domain.escalation import ACTIVE, RESPONSE_LEVELS, SlaPolicy
 from bot.domain.promise_history import PROMISE_SETTING, promise_then
 from bot.domain.standings import ProblemRow
 
@@ -107,7 +107,7 @@ class ProblemNow:
     resolution_due_at: datetime | None
     response_due_at: datetime | None = None
     promised_due_at: datetime | None = None  # the end of the unit's promised day (承诺完成日期), if it gave one
-    end_of_day: time = time(17, 30)  # the end of its working day (its policy's): a promised day ends then
+    end_of_day: time = SlaPolicy().end_of_day  # the end of its working day (its policy's): a promised day ends then
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,19 @@ async def test_a_promise_dropped_since_is_read_back_at_the_problems_end_of_day(d
     assert then.promised_due_at == local(date(2026, 10, 20), 18)
     assert [h.now.end_of_day for h in ledger.histories] == [time(18, 0)]
     assert every_problem_at(ledger.histories, end=end).replayed[0][1].promised_due_at == local(date(2026, 10, 20), 18)
+
+
+async def test_a_milestone_marked_done_since_on_a_day_of_the_period_is_done_then(db: Database, district: District,
+                                                                               tmp_path: Path) -> None:
+    """主体封顶, planned on 20 October, marked done on 3 November as done on 28 October: October made again lists
+    it done late in the month, no longer overdue (the day is a fact of October, told late)."""
+    await _october(district)
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
+    async with db.session() as session:
+        await session.execute(update(ProjectNode).values(done_on=date(2026, 10, 28), done_at=AFTER))
+
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
+
+    assert "⚠️ 逾期未完成 1 个：" in _lines(first)
+    assert "⚠️ 逾期未完成 1 个：" not in _lines(again)
+    assert any("主体封顶" in line and "2026-10-28" in line for line in _lines(again)), html_to_plain(again.text)

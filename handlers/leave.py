@@ -174,7 +174,7 @@ async def leave_button(ctx: Context, data: str) -> None:
     mine = person.id == ctx.person_id
     ctx.reply("leave_ended", [list(row) for row in waiting.action_buttons()] if mine else [], leave=leave,
               person=person, substitute=substitute, inbox=waiting if mine else LeaderInbox(), projects=projects,
-              whose="您" if mine else person.name,
+              mine=mine,
               decided=[(problem_number(e.problem_id), e) for e in decided] if mine else [])
 
 

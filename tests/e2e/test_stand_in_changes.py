@@ -95,3 +95,24 @@ async def test_lead_changes_made_in_one_instant_are_each_told(telegram: Telegram
     inbox = await desk.deliver()
     assert len([t for t in inbox.texts(CHEN) if "管理员已将 刘文华 的以下工作交由您负责" in t]) == 2, inbox
     assert len([t for t in inbox.texts(LIU) if "管理员已将您的以下工作交由 陈建国 负责" in t]) == 2, inbox
+
+
+async def test_a_lead_back_by_leave_end_is_told_what_went_past_his_level_while_he_was_away(
+        telegram: TelegramHarness) -> None:
+    """刘文华 away Monday 16 to Friday 27 with 陈建国 standing in: W0001 goes up to his level (to 陈建国) on Tuesday
+    and on to the 区长 the Tuesday after. At 销假 on Wednesday 25 his reply names W0001 as gone up meanwhile."""
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    assert "代理人 陈建国" in (await telegram.send(LIU, "/leave 11-16 11-27 陈建国")).text
+    await desk.deliver()
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+    desk.travel(nov(24, 17, 30))
+    await desk.tick()
+    inbox = await desk.deliver()
+    assert "W0001 因未按时办结，已上报至区长" in inbox.text(CHEN) and LIU not in inbox.chats, inbox
+    desk.travel(nov(25, 9, 0))
+    back = await telegram.press(LIU, "销假")
+    assert "请假期间已上报至区长及以上、尚未解决的问题（1）：W0001（区长）" in back.text, back
+    inbox = await desk.deliver()
+    assert "W0001（区长）" not in inbox.text(CHEN), inbox  # his stand-in saw it go up

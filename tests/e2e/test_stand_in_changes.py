@@ -17,8 +17,9 @@ async def test_a_handover_from_a_lead_on_leave_tells_his_stand_in_whom_his_proje
         telegram: TelegramHarness) -> None:
     """刘文华 is away Monday 16 to Friday 20 with 陈建国 standing in; W0001 goes up to 刘文华's level (to 陈建国).
     Wednesday the office hands 刘文华's projects to 孙立新: 陈建国 is told he no longer stands in for them, that
-    W0001 went to 孙立新, and that 刘文华 has no projects left; his W0001 button is then refused. When the leave
-    runs out, 刘文华 and 陈建国 are told 刘文华 holds no projects, not that his projects' problems are his again."""
+    W0001 went to 孙立新, and that 刘文华 has no projects left; his W0001 button is then refused, saying why. When
+    the leave runs out, 刘文华 and 陈建国 are told 刘文华 holds no projects, not that his projects' problems are his
+    again."""
     desk = await _away(telegram)
     await bind_directly(telegram, SUN, "孙立新")
     await desk.raise_w0001()
@@ -37,7 +38,8 @@ async def test_a_handover_from_a_lead_on_leave_tells_his_stand_in_whom_his_proje
     assert inbox.labels(CHEN) == [[]], inbox  # nothing of it is his to act on
     assert "W0001" in inbox.text(SUN), inbox
     refused = await telegram.press(CHEN, "批示")  # on W0001's escalation notice, from before the handover
-    assert "请输入批示内容" not in refused.text, refused
+    assert refused.text == ("没有找到问题 W0001，或您无权查看。\n"
+                            "ZD2026-001 现由 孙立新 包抓，不在您代 刘文华 处理的项目之列。"), refused
 
     desk.travel(nov(21, 0, 5))  # Saturday: the leave ran out on Friday
     await desk.tick()

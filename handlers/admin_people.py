@@ -16,7 +16,7 @@ from bot.domain.digits import as_id
 from bot.domain.escalation import ACTIVE
 from bot.domain.messages import Reply
 from bot.domain.paging import page_of
-from bot.services import leader_inbox, leave_starts
+from bot.services import leader_inbox, stand_in_projects
 from bot.services.invites import ROLES, create_invite, link_username
 from handlers.commands import Command, CommandRegistry
 from handlers.context import Context
@@ -263,8 +263,9 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     for role in granted:
         await record("person.grant_role", "person", str(taker.id), {"role": role})
     # Whom the giver's notices go to from now on, should the giver be deactivated (storage.recipients).
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.handover", object_type="person",
-                       object_key=str(giver.id), detail={"to": taker.id, "name": taker.name})
+    change = await audit.record_id(ctx.session, actor=ctx.actor, at=ctx.now, action="person.handover",
+                                   object_type="person", object_key=str(giver.id),
+                                   detail={"to": taker.id, "name": taker.name})
     await ctx.session.flush()
     inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[p.id for p in items.lead_of])
     context = {"giver": giver, "taker": taker, "items": items, "granted": granted, "inbox": inbox}
@@ -272,15 +273,20 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
     buttons = inbox.action_buttons(raised=items.raised)
     await outbox.enqueue_for_person(ctx.session, person_id=taker.id, reply=Reply(html=html, buttons=buttons),
                                     now=ctx.now,
-                                    key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}")
-    # a taker away on leave: his stand-in holds the level the projects bring, and is told so
-    context["stand_in"] = await leave_starts.tell_stand_in_of_projects(
-        ctx.session, ctx.deps.renderer, lead=taker, projects=items.lead_of, before=giver.name, now=ctx.now)
+                                    key=f"handover:{change}")
+    # a taker away on leave: his stand-in holds the level the projects bring, and is told so; a giver away on
+    # leave: his stand-in no longer holds it, and is told whom it went to
+    context["stand_in"] = await stand_in_projects.tell_stand_in_of_projects(
+        ctx.session, ctx.deps.renderer, lead=taker, projects=items.lead_of, before=giver.name, change=change,
+        now=ctx.now)
+    context["giver_stand_in"] = await stand_in_projects.tell_stand_in_of_projects_taken(
+        ctx.session, ctx.deps.renderer, lead=giver, projects=items.lead_of, taker=taker, change=change,
+        now=ctx.now)
     if giver.active:  # told once: the problems of what he handed over are no longer his to hear of
         await outbox.enqueue_for_person(ctx.session, person_id=giver.id, now=ctx.now,
                                         reply=Reply(html=ctx.deps.renderer.render("admin_people_handover_given",
                                                                                   **context)),
-                                        key=f"handover:{giver.id}:{taker.id}:{ctx.now.isoformat()}:given")
+                                        key=f"handover:{change}:given")
     ctx.reply("admin_people_handover", **context)
 
 

@@ -10,7 +10,7 @@ himself, nor someone on leave on one of its days; nor is a leave recorded for so
 another's leave (he would be away while holding that person's reports or level). When a 包抓领导's leave with a
 substitute begins, the substitute is told what already waits at his level (bot.services.leave_starts); when it
 ends by 销假, the lead is told what the substitute decided in his place and what waits at his level now
-(bot.services.leave_returns.waiting_for). A leave changes only reporting duties and who holds a lead
+(bot.services.leave_returns.held_now). A leave changes only reporting duties and who holds a lead
 official's level, so none is recorded for anyone else.
 See ``bot.domain.leave``.
 """
@@ -36,7 +36,7 @@ from storage import audit, outbox
 from storage import leaves as leave_repo
 from storage import people as people_repo
 from storage import problems as problem_repo
-from storage.models import Leave, Person, ProblemEvent
+from storage.models import Leave, Person, Problem, ProblemEvent, Project
 
 PREFIX = "lv"
 PICK_FLOW = "leave_pick"  # an admin's /leave for a name several people share waits for the pick
@@ -165,12 +165,18 @@ async def leave_button(ctx: Context, data: str) -> None:
                                                      since=day_start(leave.start)) if substitute else []
     # A 包抓领导 back early holds his level again today: what waits there is his now (his stand-in held it from the
     # leave's first day, today's too when the leave is cancelled the day it began).
-    held = substitute is not None and "lead" in person.role_names and leave.start <= ctx.today
-    waiting = await leave_returns.waiting_for(ctx.session, person) if held else LeaderInbox()
-    await _tell(ctx, leave, person, substitute, ended=True, decided=decided, waiting=waiting)
+    # The projects he holds now are said as they are (some may have been handed to or away from him meanwhile).
+    stood_in = substitute is not None and "lead" in person.role_names
+    projects, waiting = await leave_returns.held_now(ctx.session, person) if stood_in else ([], LeaderInbox())
+    gone_up = await leave_returns.gone_up_meanwhile(ctx.session, projects, since=day_start(leave.start))
+    if leave.start > ctx.today:  # cancelled before it began: nothing was held in his place
+        waiting, gone_up = LeaderInbox(), []
+    await _tell(ctx, leave, person, substitute, ended=True, decided=decided, waiting=waiting, projects=projects,
+                gone_up=gone_up)
     mine = person.id == ctx.person_id
     ctx.reply("leave_ended", [list(row) for row in waiting.action_buttons()] if mine else [], leave=leave,
-              person=person, substitute=substitute, inbox=waiting if mine else LeaderInbox(),
+              person=person, substitute=substitute, inbox=waiting if mine else LeaderInbox(), projects=projects,
+              mine=mine, gone_up=gone_up if mine else [],
               decided=[(problem_number(e.problem_id), e) for e in decided] if mine else [])
 
 
@@ -232,21 +238,26 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
 
 
 async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,
-                decided: Sequence[ProblemEvent] = (), waiting: LeaderInbox | None = None) -> None:
+                decided: Sequence[ProblemEvent] = (), waiting: LeaderInbox | None = None,
+                projects: Sequence[Project] = (), gone_up: Sequence[Problem] = ()) -> None:
     """The admins, the substitute and the person on leave (unless they acted themselves) are told; at its end,
-    what the substitute decided in the place of a 包抓领导 (`decided`), the 包抓领导 himself what waits at his
-    level now (`waiting`), with the acts as buttons, and the substitute which of it went back to him."""
+    what the substitute decided in the place of a 包抓领导 (`decided`), the projects he holds now (`projects`),
+    the 包抓领导 himself what waits at his level now (`waiting`), with the acts as buttons, and what went up past
+    it while he was away (`gone_up`), and the substitute which of what waits went back to him."""
     admins = await people_repo.people_with_role(ctx.session, role="admin")
     whom = {p.id for p in admins if p.active} | {person.id} | ({substitute.id} if substitute else set())
     whom.discard(ctx.person_id or 0)
     context = dict(leave=leave, person=person, substitute=substitute, actor=ctx.actor.label, ended=ended,
-                   lead="lead" in person.role_names, decided=[(problem_number(e.problem_id), e) for e in decided])
+                   lead="lead" in person.role_names, projects=projects, gone_up=(),
+                   decided=[(problem_number(e.problem_id), e) for e in decided])
     html = ctx.deps.renderer.render("leave_notice", inbox=LeaderInbox(), handed=LeaderInbox(), **context)
     replies = {pid: Reply(html=html) for pid in whom}
-    if waiting is not None and not waiting.empty:
-        if person.id in whom:
-            replies[person.id] = Reply(html=ctx.deps.renderer.render(
-                "leave_notice", inbox=waiting, handed=LeaderInbox(), **context), buttons=waiting.action_buttons())
+    waiting = waiting or LeaderInbox()
+    if person.id in whom and (gone_up or not waiting.empty):
+        replies[person.id] = Reply(html=ctx.deps.renderer.render(
+            "leave_notice", inbox=waiting, handed=LeaderInbox(), **(context | {"gone_up": gone_up})),
+            buttons=waiting.action_buttons())
+    if not waiting.empty:
         if substitute is not None and substitute.id in whom:  # which of them went back from him to the lead
             replies[substitute.id] = Reply(html=ctx.deps.renderer.render(
                 "leave_notice", inbox=LeaderInbox(), handed=waiting, **context))

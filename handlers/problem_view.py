@@ -19,7 +19,7 @@ from bot.services.leader_inbox import LEAD_LEVEL
 from bot.services.scope import facts_of, problem_facts
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import leaves
+from storage import leaves, people
 from storage import problems as repo
 from storage.models import Problem, ProblemEvent
 from storage.scope import viewer_on
@@ -68,12 +68,18 @@ async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem |
 async def stand_in_over(ctx: Context, problem: Problem) -> dict[str, Any]:
     """When the caller stood in for the 包抓领导 of the problem's project during a leave that is over now (ran out,
     cut short or cancelled by 销假), that leave and the lead, for the refusal of what he may no longer do there
-    (`_stand_in_over.j2`: the lead is back and handles it himself); nothing otherwise."""
+    (`_stand_in_over.j2`: the lead is back and handles it himself); when he stands in today for another 包抓领导
+    (the project handed away from him meanwhile), that one as `absent` (the project is not among those he holds
+    for him); nothing otherwise."""
     lead = problem.project.lead_official if problem.project is not None else None
     if ctx.person is None or lead is None or lead.id == ctx.person.id:
         return {}
     leave = await leaves.stood_in_last(ctx.session, person_id=lead.id, substitute_id=ctx.person.id, today=ctx.today)
-    return {"over": leave, "lead": lead} if leave is not None else {}
+    if leave is not None:
+        return {"over": leave, "lead": lead}
+    covering = await leaves.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today)
+    absent = await people.get_person(ctx.session, person_id=covering[0].person_id) if covering else None
+    return {"absent": absent, "lead": lead, "project": problem.project} if absent is not None else {}
 
 
 def button_act(button: Button) -> Act | None:

@@ -25,7 +25,7 @@ from bot.domain.messages import Button, Reply
 from bot.domain.plan_change import plan_change
 from bot.domain.text_widths import too_wide
 from bot.render import label, shared_renderer
-from bot.services import leader_inbox, leave_starts
+from bot.services import leader_inbox, stand_in_projects
 from handlers import stage_events
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
@@ -210,6 +210,7 @@ async def confirm_button(ctx: Context, data: str) -> None:
 async def _set(ctx: Context, project: Project, found: Field, value: str, *, person: Person | None = None) -> None:
     """Apply, audit and confirm one change (`person`: the 包抓领导 or 联络员 picked by button)."""
     before, value_before = shown(project, found.key), _value(project, found.key)
+    lead_before = project.lead_official  # a lead away whose stand-in no longer holds the project is told
     if found.key == "plan":  # the plan of this year, which is the one set (storage.annual_plans)
         value_before = await annual_plans.plan_for(ctx.session, project_id=project.id, year=ctx.today.year)
         before = _money(value_before)
@@ -230,13 +231,17 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
     detail = {"field": found.key, "before": before, "after": after}
     if found.key == "stage":  # finished, or taken back from finished: from which day
         detail |= await stage_events.record_stage_set(ctx, project, before=value_before, value=value)
-    await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update",
-                       object_type="project", object_key=project.code, detail=detail)
+    change = await audit.record_id(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update",
+                                   object_type="project", object_key=project.code, detail=detail)
     for person, role in granted:
         await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.grant_role",
                            object_type="person", object_key=str(person.id), detail={"role": role})
     if found.key == "lead" and project.lead_official is not None:
-        await _tell_new_lead(ctx, project, before=before, granted=bool(granted))
+        await _tell_new_lead(ctx, project, before=before, granted=bool(granted), change=change)
+        if lead_before is not None:
+            await stand_in_projects.tell_stand_in_of_projects_taken(
+                ctx.session, ctx.deps.renderer, lead=lead_before, projects=[project], taker=project.lead_official,
+                change=change, now=ctx.now)
     # an amount written in Chinese numerals is said as read (「四万」按 4 万元计), as reports and /correct say it
     amount = project.annual_plan if found.key == "plan" else project.total_investment
     ctx.reply("admin_project_set_done", project=project, field=found.label, before=before, after=after,
@@ -244,7 +249,7 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
               start_withdrawn=detail.get("start_withdrawn"))
 
 
-async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool) -> None:
+async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool, change: int) -> None:
     """The project's new 包抓领导 is told it is his, with what waits for him on it (bot.services.leader_inbox); his
     stand-in too while he is on leave."""
     lead = project.lead_official
@@ -253,9 +258,10 @@ async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted
                                     granted=granted)
     await outbox.enqueue_for_person(ctx.session, person_id=lead.id,
                                     reply=Reply(html=html, buttons=inbox.action_buttons()),
-                                    key=f"project:{project.code}:lead:{lead.id}:{ctx.now.isoformat()}", now=ctx.now)
-    await leave_starts.tell_stand_in_of_projects(ctx.session, ctx.deps.renderer, lead=lead, projects=[project],
-                                                 before=None if before == "—" else before, now=ctx.now)
+                                    key=f"project:{project.code}:lead:change{change}", now=ctx.now)
+    await stand_in_projects.tell_stand_in_of_projects(ctx.session, ctx.deps.renderer, lead=lead, projects=[project],
+                                                      before=None if before == "—" else before, change=change,
+                                                      now=ctx.now)
 
 
 async def _apply(ctx: Context, project: Project, field: Field, value: str, *, person: Person | None = None

@@ -53,6 +53,24 @@ async def record(
                                                 object_key=object_key, detail=detail))
 
 
+async def record_id(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    at: datetime,
+    action: str,
+    object_type: str,
+    object_key: str,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Write one audit entry as `record` does, and return its id: a key unique to the change it records (two
+    changes in one instant have two), for the notices telling of it."""
+    inserted = await session.execute(_INSERT.returning(AuditEntry.__table__.c.id),
+                                     entry_values(actor=actor, at=at, action=action, object_type=object_type,
+                                                  object_key=object_key, detail=detail))
+    return int(inserted.scalar_one())
+
+
 async def entries_for(session: AsyncSession, *, object_key: str | None = None, limit: int = 50) -> list[AuditEntry]:
     """The latest audit entries, newest first, optionally for one object."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

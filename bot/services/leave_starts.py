@@ -8,7 +8,6 @@ waits on them: the stand-in holds the level they bring."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from bot.services import leader_inbox
 from storage import leaves as leave_repo
 from storage import outbox
 from storage import projects as project_repo
-from storage.models import Leave, Person, Project
+from storage.models import Leave, Person
 
 LOOK_BACK_DAYS = 7  # a leave begun up to a week ago is still told (the bot was down on its first day)
 
@@ -59,25 +58,3 @@ async def tell_stand_in(session: AsyncSession, renderer: Renderer, leave: Leave,
     return len(await outbox.enqueue_for_person(session, person_id=substitute.id, key=notice_key(leave), now=now,
                                                reply=Reply(html=html, buttons=inbox.action_buttons())))
 
-
-async def tell_stand_in_of_projects(session: AsyncSession, renderer: Renderer, *, lead: Person,
-                                    projects: Sequence[Project], before: str | None, now: datetime) -> Person | None:
-    """Projects just given to `lead` (from `before`, the 包抓领导 they had, when one): when he is on a leave running
-    today with a stand-in, the stand-in is told they are now his to stand in for, with what waits at the lead's
-    level on them and its acts as buttons (the lead's own notice reaches someone away). The stand-in told, if any."""
-    today = local_day(now)
-    running = [le for le in await leave_repo.current_leaves(session, today=today, person_id=lead.id)
-               if le.start <= today and le.substitute_id is not None]
-    if not running or not projects:
-        return None
-    leave = running[0]
-    substitute = await session.get(Person, leave.substitute_id)
-    if substitute is None or not substitute.active:
-        return None
-    inbox = await leader_inbox.waiting_on(session, project_ids=[p.id for p in projects])
-    html = renderer.render("leave_stand_in_projects", leave=leave, person=lead, projects=projects, before=before,
-                           inbox=inbox)
-    await outbox.enqueue_for_person(session, person_id=substitute.id, now=now,
-                                    key=f"leave:{leave.id}:projects:{projects[0].code}:{now.isoformat()}",
-                                    reply=Reply(html=html, buttons=inbox.action_buttons()))
-    return substitute

@@ -114,7 +114,12 @@ async def test_projects_given_to_a_lead_on_leave_are_told_to_his_stand_in(telegr
     desk.travel(nov(18, 9, 0))
     back = await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 刘文华")
     assert "包抓领导：陈建国 → <b>刘文华</b>" in back.text, back
-    assert SUN not in (await desk.deliver()).chats  # 刘文华 is not away: only he is told
+    inbox = await desk.deliver()  # 刘文华 is not away: he is told, and 孙立新 that he no longer holds it
+    [taken] = inbox.texts(SUN)
+    assert ("管理员已将 陈建国 包抓的 ZD2026-001 城北高速连接线 交由 刘文华 包抓，您不再代 陈建国 处理这些项目的问题"
+            in taken), taken
+    assert "尚待处理的 W0001 已转交 刘文华。" in taken and "仍由您代为处理至 2026-11-20" in taken, taken
+    assert inbox.labels(SUN) == [[]], inbox  # no buttons: not his to act on
     desk.travel(nov(18, 10, 0))
     assert "陈建国" in (await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 陈建国")).text
     inbox = await desk.deliver()

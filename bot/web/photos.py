@@ -26,7 +26,7 @@ from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import photos as photo_repo
-from storage import web_queries
+from storage import report_versions, web_queries
 from storage.evidence_photos import StoredEvidence
 from storage.models import Project, Report
 
@@ -146,7 +146,8 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
     bytes are in the store, else what stands in the way: still being downloaded, given up (the reason in
     Chinese), or no longer in the store (logged); under the heading the day it is of, who sent it and when,
     and its place among the photos sent with it, with the previous and the next one a tap away. A store that
-    cannot be read (``unreachable``) leaves the rest of the page as it is and says the photo is kept."""
+    cannot be read (``unreachable``) leaves the rest of the page as it is and says the photo is kept. A photo of a
+    report withdrawn or replaced says that version does not count, and links the day's version that does."""
     file_href = f"{base}/{stored.id}/file"
     screen_href = f"{base}/{stored.id}/screen"
     about = await web_queries.photo_about(view.session, kind=kind, photo_id=stored.id)
@@ -167,8 +168,11 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
                 state = "missing"
                 log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
                             stored.sha256)
+    version = None  # a report's photo: the report no longer counting, and the version that does
+    if kind == "report" and about is not None and about.owner_id is not None:
+        version = await report_versions.superseded(view.session, report_id=about.owner_id)
     return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, screen_href=screen_href,
-                     kind=kind, about=about,
+                     kind=kind, about=about, version=version,
                      photo_id=stored.id, base=base, before=before, after=after, **words)
 
 

@@ -76,3 +76,25 @@ async def test_a_replaced_reports_photo_says_it_does_not_count_and_links_the_ver
             text = await page.text()
         assert "已被更正" in text and "目前没有计入统计的填报" in text
         assert await _ytd(site, hao) == before
+
+
+async def test_an_admins_correction_sends_the_old_versions_photo_to_the_corrected_ones(site: WebHarness) -> None:
+    from storage.corrections import correct_report, live_report
+
+    await site.report("ZD2026-001", TODAY, "100", "桩基", photos=["AgACadmin-1"])
+    assert (await keeper(site, {"AgACadmin-1": photo(73)}).keep_due()).kept == 1
+    async with site.core.db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        assert project is not None
+        old = await live_report(session, project_id=project.id, local_day=TODAY)
+        assert old is not None
+        await correct_report(session, old=old, amount=Decimal("10"), progress_text="桩基", reason="金额填错",
+                             channel="cli", now=site.core.clock.now(), actor=Actor(label="test", channel="cli"),
+                             project_code="ZD2026-001")
+    before, after = await _ids(site, ReportPhoto)  # the photo goes with the corrected version
+    async with site.signed_in("管理员(区重大项目办)") as admin:
+        async with admin.get(f"/web/photo/{before}") as page:
+            text = await page.text()
+        assert "这张照片所属的填报已被更正" in text and f'href="/web/photo/{after}">查看有效版本的现场照片</a>' in text
+        async with admin.get(f"/web/photo/{after}") as page:
+            assert "不计入统计" not in await page.text()

@@ -123,7 +123,7 @@ class LocalPhotoStore:
         path = self.path(key)
         try:
             return path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # not there (as ``is_file`` says)
             return None
         except OSError as error:  # the folder not readable (its permissions, a mount gone stale): the store's fault
             raise PhotoStoreError(f"cannot read {path}: {error}") from error

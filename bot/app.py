@@ -267,7 +267,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     from bot.web.server import add_web_routes
 
     # the pages (驾驶舱) under /web/; their standings are built in the bulletins' worker process
-    add_web_routes(http, db=core.db, clock=core.clock, settings=settings, workers=core.workers)
+    add_web_routes(http, db=core.db, clock=core.clock, settings=settings, workers=core.workers,
+                   store_faults=keeper.store_faults)
     runner = web.AppRunner(http)
     try:
         async with AsyncExitStack() as stack:

@@ -181,6 +181,7 @@ class PhotoAbout(NamedTuple):
     sender: str | None
     sent_at: datetime | None
     siblings: tuple[int, ...]
+    owner_id: int | None = None  # the report's, problem's or node's id the photo was sent with
 
     def neighbours(self, photo_id: int) -> tuple[int | None, int | None]:
         """(the previous photo's id, the next one's) among the siblings, None at either end."""
@@ -215,4 +216,4 @@ async def photo_about(session: AsyncSession, *, kind: str, photo_id: int) -> Pho
         return None
     day, sender, sent_at, owner_id = row
     siblings = (await session.scalars(select(table.id).where(owner == owner_id).order_by(table.id))).all()
-    return PhotoAbout(day if kind != "problem" else None, sender, sent_at, tuple(siblings))
+    return PhotoAbout(day if kind != "problem" else None, sender, sent_at, tuple(siblings), owner_id)

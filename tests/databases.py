@@ -83,6 +83,7 @@ def url_for_database(server: str, name: str) -> str:
 
 
 _LOCK_KEY = 0x64696164  # any constant shared by every run of these tests
+TURN_WAIT = "15min"  # how long a test waits for another run's test on the same database (taking_turns)
 
 
 @dataclass(frozen=True)
@@ -171,13 +172,23 @@ def _refill_sql(kept: str | None) -> str:
 @asynccontextmanager
 async def taking_turns(database: Database) -> AsyncIterator[None]:
     """On PostgreSQL, hold an advisory lock for the whole test, so that two test runs sharing the
-    database (which every test empties) wait for each other instead of tripping over each other."""
+    database (which every test empties) wait for each other instead of tripping over each other.
+
+    The lock is held for a whole test of the other run (seconds; a web test on a loaded machine more), so
+    taking it waits up to ``TURN_WAIT``, not the engine's ``lock_timeout`` (``storage.db.LOCK_WAIT_SECONDS``,
+    which bounds the bot's own row locks and made a test fail at set-up whenever the other run's test took
+    longer). The connection gets the engine's bound back before the test uses the pool: an uncontended
+    lock is taken at once, so this costs nothing when no other run is there."""
     if database.is_sqlite:
         yield
         return
     async with database.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+        await conn.execute(text("SELECT set_config('lock_timeout', :wait, false)"), {"wait": TURN_WAIT})
+        try:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
+        finally:
+            await conn.execute(text("RESET lock_timeout"))  # back to the engine's (a setting of the connection)
         try:
             yield
         finally:

@@ -151,7 +151,8 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
         else:
             if refusing is not None:
                 report["photo_store_fault"] = refusing
-                problems.append("photo store refuses photos" + (": full" if refusing.get("full") else ""))
+                problems.append("photo store cannot be read" if refusing.get("reading") else
+                                "photo store refuses photos" + (": full" if refusing.get("full") else ""))
     problems = fatal + problems
     report.update(live=not fatal, ready=not problems)
     report["ok"] = report["ready"] if ready else report["live"]

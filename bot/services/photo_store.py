@@ -74,9 +74,11 @@ class PhotoStore(Protocol):
         """Store the object unless it is there already (the same key always holds the same bytes)."""
 
     async def get(self, key: str) -> bytes | None:
-        """The object's bytes, or None when the store has no such object."""
+        """The object's bytes, or None when the store has no such object; PhotoStoreError when the store cannot
+        be read (a bucket down, a folder not readable)."""
 
-    async def has(self, key: str) -> bool: ...
+    async def has(self, key: str) -> bool:
+        """Whether the store holds the object; PhotoStoreError when it cannot be read."""
 
 
 class LocalPhotoStore:
@@ -118,16 +120,26 @@ class LocalPhotoStore:
         await asyncio.to_thread(self._put, key, data)
 
     def _get(self, key: str) -> bytes | None:
+        path = self.path(key)
         try:
-            return self.path(key).read_bytes()
-        except FileNotFoundError:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):  # not there (as ``is_file`` says)
             return None
+        except OSError as error:  # the folder not readable (its permissions, a mount gone stale): the store's fault
+            raise PhotoStoreError(f"cannot read {path}: {error}") from error
+
+    def _has(self, key: str) -> bool:
+        path = self.path(key)
+        try:
+            return path.is_file()
+        except OSError as error:
+            raise PhotoStoreError(f"cannot read {path}: {error}") from error
 
     async def get(self, key: str) -> bytes | None:
         return await asyncio.to_thread(self._get, key)
 
     async def has(self, key: str) -> bool:
-        return await asyncio.to_thread(self.path(key).is_file)
+        return await asyncio.to_thread(self._has, key)
 
 
 

@@ -13,6 +13,11 @@ the photos. The keeper goes on trying each photo again as usual (``bot.services.
 
 One keeper runs (the leader's): its photos are told one at a time (a lock), so that two photos failing together
 open one episode.
+
+The web pages read the store too (``bot.web.photo_reads``): a store they cannot read (a bucket down, its folder's
+mount gone) for ``PERSISTS`` is the same fault (``unreadable``; the episode marked ``reading``, worded as such),
+told once to the admins and shown by ``/readyz``; it ends when a page reads the store again (``readable``) or the
+keeper keeps a photo.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class StoreFaultNotices:
         self._lock = asyncio.Lock()
         self._clear_at: datetime | None = None  # when this process last found no fault open (None: not lately)
         self._refused_since: datetime | None = None  # the first refusal since the store last kept a photo here
+        self._unreadable_since: datetime | None = None  # the first failed read since a page last read the store
 
     async def refused(self, due: DuePhoto, error: PhotoStoreError) -> None:
         """The store could not keep the photo ``due``: the admins told of the fault unless they were, and the
@@ -82,14 +88,53 @@ class StoreFaultNotices:
                     await outbox.enqueue_for_person(session, person_id=sending.person_id, reply=reply, now=now,
                                                     key=f"photo-not-kept:{sending.kind}:{sending.owner_id}")
 
+    async def unreadable(self, error: PhotoStoreError) -> None:
+        """A page could not read the store: once reads have failed for ``PERSISTS``, a fault (``reading``) the
+        admins are told of, unless one is open already (a store refusing writes, or another process's)."""
+        async with self._lock:
+            now = self.clock.now()
+            self._clear_at = None
+            if self._unreadable_since is None:
+                self._unreadable_since = now
+            if now - self._unreadable_since < PERSISTS:
+                return
+            async with self.db.session() as session:
+                episode, new = await fault_episodes.begin(
+                    session, EPISODE, {"since": self._unreadable_since.isoformat(), "full": False, "reading": True},
+                    now=now)
+                if new:
+                    log.error("the photo store cannot be read since %s (%s); the admins are told",
+                              self._unreadable_since.isoformat(), error)
+                    await self._tell_admins(session, "down", episode, now=now)
+
+    async def readable(self) -> None:
+        """A page read the store: a fault opened because it could not be read is over (the admins told so), at
+        most once a ``RECHECK`` while none is open; a fault of refused writes stays until the keeper keeps a
+        photo."""
+        self._unreadable_since = None
+        if self._clear_at is not None and self.clock.now() - self._clear_at < RECHECK:
+            return
+        async with self._lock:
+            now = self.clock.now()
+            async with self.db.session() as session:
+                episode = await fault_episodes.current(session, EPISODE, now=now)
+                if episode is not None and episode.get("reading"):
+                    await fault_episodes.end(session, EPISODE, now=now)
+                    log.warning("the photo store can be read again (unreadable since %s)", episode["since"])
+                    await self._tell_admins(session, "up", episode, now=now)
+                    episode = None
+            self._clear_at = now if episode is None else None
+
     async def current(self) -> dict[str, Any] | None:
-        """The fault told and not yet over, as the health check shows it (``since``, ``full``), or None: read from
+        """The fault told and not yet over, as the health check shows it (``since``, ``full``, and ``reading`` when
+        the pages cannot read the store), or None: read from
         the processes' shared memory, so any process (a restarted one, one that does not lead) says it."""
         async with self.db.session() as session:
             episode = await fault_episodes.current(session, EPISODE, now=self.clock.now())
         if episode is None:
             return None
-        return {"since": episode["since"], "full": bool(episode.get("full"))}
+        told = {"since": episode["since"], "full": bool(episode.get("full"))}
+        return told | {"reading": True} if episode.get("reading") else told  # reading: the pages cannot read it
 
     async def works(self) -> None:
         """The store kept a photo: the admins told that it works again, if they were told of a fault. The fault is
@@ -111,7 +156,7 @@ class StoreFaultNotices:
 
     async def _tell_admins(self, session: AsyncSession, kind: str, episode: dict[str, Any], *, now: datetime) -> None:
         reply = Reply(html=self.renderer.render("photo_store_fault", kind=kind, since=fault_episodes.since(episode),
-                                                full=bool(episode.get("full"))))
+                                                full=bool(episode.get("full")), reading=bool(episode.get("reading"))))
         key = f"photo-store-{kind}:{episode['since']}"
         admins = await people.active_admins(session)
         await outbox.enqueue_for_people(session, [

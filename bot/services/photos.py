@@ -27,19 +27,22 @@ day; a report's, a problem's or a node's evidence) it repeats (疑似重复照�
 与同时报送的另一张照片相同 when it came with the same report).
 Thumbnails are JPEGs of at most 320 px on the longer side (``bot.services.photo_images``); a photo's page shows
 its screen copy, a JPEG of at most 1280 px made from the original the first time it is asked for and kept beside
-it (the original itself when no bigger: ``photo_images.screen_of``).
+it (the original itself when no bigger: ``photo_images.screen_of``). Reading raises
+``bot.services.photo_store.PhotoStoreError`` when the store cannot be read (a bucket down): a page says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from bot.services.photo_store import THUMB_TYPE, PhotoStore, original_key, screen_key, thumbnail_key
+from bot.services.photo_store import THUMB_TYPE, PhotoStore, PhotoStoreError, original_key, screen_key, thumbnail_key
 from storage import photos as photo_repo
 
+log = logging.getLogger(__name__)
 PhotoState = Literal["kept", "waiting", "lost"]
 
 
@@ -162,5 +165,8 @@ async def read_screen(store: PhotoStore, *, sha256: str | None, content_type: st
     smaller = await asyncio.to_thread(screen_of, original)
     if smaller is None:
         return Blob(sha256=sha256, content_type=content_type or "application/octet-stream", data=original)
-    await store.put(screen_key(sha256), smaller, THUMB_TYPE)
+    try:
+        await store.put(screen_key(sha256), smaller, THUMB_TYPE)
+    except PhotoStoreError as error:  # a store refusing writes still shows what it holds: made again next time
+        log.warning("could not keep the screen copy of photo %s: %s", sha256, error)
     return Blob(sha256=sha256, content_type=THUMB_TYPE, data=smaller)

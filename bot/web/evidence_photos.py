@@ -17,7 +17,7 @@ from bot.domain.digits import as_id
 from bot.services.photos import read_blob
 from bot.web import access
 from bot.web.auth import page_route
-from bot.web.photos import photo_page, photo_response, screen_response
+from bot.web.photos import photo_page, screen_response, serve
 from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.state import View
 from storage import evidence_photos as evidence_repo
@@ -95,9 +95,8 @@ async def _serve(view: View, found: Found, *, thumbnail: bool) -> web.StreamResp
     if isinstance(found, web.StreamResponse):
         return found
     stored, _words = found
-    blob = await read_blob(view.state.photos, sha256=stored.sha256,
-                           content_type=stored.content_type, has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail)
-    return photo_response(view, blob, thumbnail=thumbnail)
+    return await serve(view, read_blob(view.state.photos, sha256=stored.sha256, content_type=stored.content_type,
+                                       has_thumbnail=stored.has_thumbnail, thumbnail=thumbnail), thumbnail=thumbnail)
 
 
 async def _screen(view: View, found: Found) -> web.StreamResponse:

@@ -2,7 +2,8 @@
 (``/web/photo/<id>``: a page with the photo; ``…/screen``: the photo as that page shows it, at most 1280 px;
 ``…/file``: its bytes as sent; ``…/thumb``: the thumbnail), which check
 the viewer's scope on the photo's project like every other page. The bytes come from the photo store
-(``bot.services.photos``), read in the page's own unit of work. ``photo_page`` and ``photo_response`` answer
+(``bot.services.photos``), read in the page's own unit of work; a store that cannot be read is said per photo,
+never a server error (``serve``). ``photo_page`` and ``photo_response`` answer
 for every kind of photo (``bot.web.evidence_photos`` serves problems' and nodes' photos through them).
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.digits import as_id
 from bot.services.photo_reasons import shown_reason
-from bot.services.photo_store import original_key
+from bot.services.photo_store import PhotoStoreError, original_key
 from bot.services.photos import Blob, PhotoFile, ProjectPhoto, photo_view, read_screen, read_stored
 from bot.web import access
 from bot.web.auth import page_route
@@ -25,13 +26,14 @@ from bot.web.pictures import Photo, Pictures, pictures
 from bot.web.rendering import secure
 from bot.web.state import View
 from storage import photos as photo_repo
-from storage import web_queries
+from storage import report_versions, web_queries
 from storage.evidence_photos import StoredEvidence
 from storage.models import Project, Report
 
 log = logging.getLogger(__name__)
 CACHE = "private, max-age=86400, immutable"  # a photo id always names the same bytes
 REPORT_PHOTOS = "/web/photo"
+STORE_RETRY = 60  # seconds: a photo route's Retry-After while the store cannot be read
 
 
 async def of_reports(session: AsyncSession, project_id: int, reports: Sequence[Report]) -> dict[int, Pictures]:
@@ -82,8 +84,33 @@ def _of_photo(answer: Callable[[View, photo_repo.StoredPhoto, Project], Awaitabl
 
 
 async def _serve(view: View, stored: photo_repo.StoredPhoto, *, thumbnail: bool) -> web.StreamResponse:
-    return photo_response(view, await read_stored(view.state.photos, stored, thumbnail=thumbnail),
-                          thumbnail=thumbnail)
+    return await serve(view, read_stored(view.state.photos, stored, thumbnail=thumbnail), thumbnail=thumbnail)
+
+
+async def serve(view: View, reading: Awaitable[PhotoFile | Blob | None], *, thumbnail: bool,
+                screen: bool = False) -> web.StreamResponse:
+    """The answer of a photo route reading the store (``photo_response``); when the store cannot be read, 503
+    saying so (a thumbnail: a grey stand-in saying the photo cannot be shown now), the failure told
+    (``bot.web.photo_reads``)."""
+    try:
+        found = await reading
+    except PhotoStoreError as error:
+        await view.state.photo_reads.failed(error, path=view.request.path)
+        return _store_down(view, thumbnail=thumbnail)
+    await view.state.photo_reads.worked()
+    return photo_response(view, found, thumbnail=thumbnail, screen=screen)
+
+
+def _store_down(view: View, *, thumbnail: bool) -> web.StreamResponse:
+    if thumbnail:
+        stand_in = view.state.renderer.render("missing_thumbnail.svg.j2", unreachable=True).strip()
+        response = web.Response(status=503, body=stand_in.encode(), content_type="image/svg+xml")
+        secure(response)
+    else:
+        response = view.page("store_unreachable.html.j2", status=503)
+    response.headers["Retry-After"] = str(STORE_RETRY)
+    response.headers["Cache-Control"] = "no-store"  # shown as soon as the store is back
+    return response
 
 
 def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: bool,
@@ -93,7 +120,7 @@ def photo_response(view: View, found: PhotoFile | Blob | None, *, thumbnail: boo
     thumbnail: a grey stand-in saying so)."""
     if found is None:
         if thumbnail:
-            stand_in = view.state.renderer.render("missing_thumbnail.svg.j2").strip()  # 照片不可用, same shape
+            stand_in = view.state.renderer.render("missing_thumbnail.svg.j2", unreachable=False).strip()
             response = web.Response(status=404, body=stand_in.encode(), content_type="image/svg+xml")
             secure(response)
             return response
@@ -118,7 +145,9 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
     """The page of one photo of ``kind`` (report, problem, node; served under ``base``): the photo when its
     bytes are in the store, else what stands in the way: still being downloaded, given up (the reason in
     Chinese), or no longer in the store (logged); under the heading the day it is of, who sent it and when,
-    and its place among the photos sent with it, with the previous and the next one a tap away."""
+    and its place among the photos sent with it, with the previous and the next one a tap away. A store that
+    cannot be read (``unreachable``) leaves the rest of the page as it is and says the photo is kept. A photo of a
+    report withdrawn or replaced says that version does not count, and links the day's version that does."""
     file_href = f"{base}/{stored.id}/file"
     screen_href = f"{base}/{stored.id}/screen"
     about = await web_queries.photo_about(view.session, kind=kind, photo_id=stored.id)
@@ -127,12 +156,23 @@ async def photo_page(view: View, stored: photo_repo.StoredPhoto | StoredEvidence
     if stored.sha256 is None:
         state = "waiting" if stored.fetch_after is not None else "lost"
         reason = shown_reason(stored.fetch_reason) if state == "lost" else ""
-    elif not await view.state.photos.has(original_key(stored.sha256)):
-        state = "missing"
-        log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
-                    stored.sha256)
+    else:
+        try:
+            kept = await view.state.photos.has(original_key(stored.sha256))
+        except PhotoStoreError as error:  # the store down: the page says what it knows of the photo
+            await view.state.photo_reads.failed(error, path=view.request.path)
+            state = "unreachable"
+        else:
+            await view.state.photo_reads.worked()
+            if not kept:
+                state = "missing"
+                log.warning("photo %s (%s) is recorded as kept but its bytes are not in the photo store", file_href,
+                            stored.sha256)
+    version = None  # a report's photo: the report no longer counting, and the version that does
+    if kind == "report" and about is not None and about.owner_id is not None:
+        version = await report_versions.superseded(view.session, report_id=about.owner_id)
     return view.page("photo.html.j2", state=state, reason=reason, file_href=file_href, screen_href=screen_href,
-                     kind=kind, about=about,
+                     kind=kind, about=about, version=version,
                      photo_id=stored.id, base=base, before=before, after=after, **words)
 
 
@@ -150,8 +190,8 @@ async def thumbnail(view: View, stored: photo_repo.StoredPhoto, _project: Projec
 
 async def screen_response(view: View, sha256: str | None, content_type: str | None) -> web.StreamResponse:
     """The photo as its page shows it (``bot.services.photos.read_screen``), for every kind of photo."""
-    found = await read_screen(view.state.photos, sha256=sha256, content_type=content_type)
-    return photo_response(view, found, thumbnail=False, screen=True)
+    return await serve(view, read_screen(view.state.photos, sha256=sha256, content_type=content_type),
+                       thumbnail=False, screen=True)
 
 
 @page_route

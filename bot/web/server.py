@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.services.photo_store_fault import StoreFaultNotices
 from bot.web import evidence_photos, photos
 from bot.web.auth import add_auth_routes
 from bot.web.live_standings import LiveStandings
@@ -33,15 +34,16 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 def add_web_routes(app: web.Application, *, db: Database, clock: Clock, settings: Settings,
-                   workers: Workers | None = None) -> WebState:
+                   workers: Workers | None = None, store_faults: StoreFaultNotices | None = None) -> WebState:
     """Serve the pages under /web/ on ``app``; the state they share is returned (tests reach its standings).
 
     The standings the pages show are computed in the background (bot.web.live_standings), in ``workers``'
     process when given: from the server's start when the pages can be reached (``WEB_PUBLIC_URL`` is set,
-    so /web hands out links), else from the first page view; the server's cleanup stops the refresher."""
+    so /web hands out links), else from the first page view; the server's cleanup stops the refresher.
+    ``store_faults`` hears of a photo store the pages cannot read (bot.web.photo_reads)."""
     standings = LiveStandings(db, clock, refresh=settings.web_standings_seconds, workers=workers,
                               prepare=(overview.prepare, downloads.prepare_trend))
-    state = WebState(db=db, clock=clock, settings=settings, standings=standings)
+    state = WebState(db=db, clock=clock, settings=settings, standings=standings, store_faults=store_faults)
     app[STATE] = state
     app.cleanup_ctx.append(standings.running_while if settings.web_public_url else standings.stopped_with)
     add_auth_routes(app)

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock, to_local
 from bot.config import Settings
 from bot.services.photo_store import PhotoStore, open_photo_store
+from bot.services.photo_store_fault import StoreFaultNotices
 from bot.web.access import Viewer
 from bot.web.live_standings import LiveStandings, Snapshot
+from bot.web.photo_reads import StoreReads
 from bot.web.rendering import WebRenderer, html_page
 from storage.db import Database
 
@@ -28,6 +30,12 @@ class WebState:
     settings: Settings
     standings: LiveStandings
     renderer: WebRenderer = field(default_factory=WebRenderer)
+    store_faults: StoreFaultNotices | None = None  # the photo keeper's (bot.services.photo_store_fault), if any
+
+    @cached_property
+    def photo_reads(self) -> StoreReads:
+        """Whether the pages can read the photo store (bot.web.photo_reads)."""
+        return StoreReads(self.clock, self.store_faults)
 
     @cached_property
     def photos(self) -> PhotoStore:

@@ -214,3 +214,41 @@ async def test_refusals_going_on_for_minutes_are_a_fault(db: Database, clock: Fr
     assert sorted(person for person, _html in told) == sorted([world.admin, world.liaison])
     assert any("照片库拒绝写入" in html for _person, html in told)
     assert (await StoreFaultNotices(db, clock).current()) == {"since": clock.now().isoformat(), "full": False}
+
+
+async def test_a_store_the_pages_cannot_read_for_minutes_is_told_once_and_its_end_too(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    faults = StoreFaultNotices(db, clock)
+    down = PhotoStoreError("S3 photos: 503 Service Unavailable")
+    await faults.unreadable(down)
+    clock.advance(minutes=2)
+    await faults.unreadable(down)
+    assert await _notices(db) == [] and await faults.current() is None  # passing: nobody told
+    await faults.readable()  # a page read the store: the outage is over before it was one
+    clock.advance(minutes=4)
+    await faults.unreadable(down)
+    assert await _notices(db) == []  # the minutes count from the first failure since the last read
+    since = clock.now().isoformat()
+    clock.advance(minutes=5)
+    await faults.unreadable(down)
+    await faults.unreadable(down)
+    told = await _notices(db)
+    assert [person for person, _html in told] == [world.admin] and "照片库暂时无法访问" in told[0][1]
+    assert await faults.current() == {"since": since, "full": False, "reading": True}
+    status, report = await health(db, clock, store_faults=faults, ready=True)
+    assert status == 503 and "photo store cannot be read" in report["problems"]
+    await faults.readable()
+    assert await faults.current() is None and "照片库已恢复访问" in (await _notices(db))[-1][1]
+
+
+async def test_pages_reading_a_store_that_refuses_writes_do_not_end_its_fault(
+        db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+    world = await build_world(db, clock.now())
+    keeper = PhotoKeeper(db, clock, FullStore(tmp_path / "photos"), {"telegram": Source({"r1": photo(1)})},
+                         store_faults=StoreFaultNotices(db, clock))
+    await photo_report(db, clock, world.p1, world.liaison, clock.now().date(), "r1")
+    assert (await keeper.keep_due()).failed == 1
+    pages = StoreFaultNotices(db, clock)
+    await pages.readable()  # the full disk is still read
+    assert (await pages.current()) == {"since": clock.now().isoformat(), "full": True}

@@ -106,6 +106,10 @@ async def test_a_photo_gone_from_the_store_says_so(site: WebHarness, caplog: pyt
             assert "照片不可用" in (await thumb.read()).decode()
         async with hao.get(f"/web/photo/{photo_id}/file") as full:
             assert full.status == 404 and "未找到该照片" in await full.text()
+    async with site.signed_in("管理员(区重大项目办)") as admin:  # the 项目办 itself is not sent to itself
+        async with admin.get(f"/web/photo/{photo_id}") as page:
+            text = await page.text()
+        assert "请系统运维人员从备份恢复照片库" in text and "请联系项目办" not in text
 
 
 @pytest.mark.parametrize(("code", "shown"), [

@@ -9,11 +9,13 @@ closes each one) and counts them; the photos are kept in a folder by the photo k
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.services.photo_keeper import PhotoKeeper
 from bot.services.photo_store import LocalPhotoStore
@@ -87,3 +89,85 @@ async def test_a_project_pages_thumbnails_come_over_the_same_connection_to_the_b
     finally:
         await runner.cleanup()
     assert len(bucket.connections) == 1, len(bucket.connections)
+
+
+class DownBucket(Bucket):
+    """The bucket, answering 503 to everything while ``down`` (an S3 service failing, after the client's retries)."""
+
+    down = False
+
+    async def answer(self, request: web.Request) -> web.Response:
+        if self.down:
+            return web.Response(status=503, body=b"" if request.method == "HEAD" else
+                                b"<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>",
+                                content_type="application/xml")
+        return await super().answer(request)
+
+
+async def test_a_bucket_that_cannot_be_read_leaves_the_pages_working_and_tells_the_office(
+        ledger_template: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The photo's page still says whose report it is and where it stands among its photos, and that the photo is
+    kept but cannot be shown now; its bytes answer 503 (a thumbnail a stand-in saying so), never a server error;
+    the log says it once with the cause; lasting five minutes, the admins hear of it and /readyz names it."""
+    from bot.ops.health import health
+    from bot.services.photo_store_fault import StoreFaultNotices
+    from storage.models import OutboxMessage, ReportPhoto
+
+    objects: dict[str, bytes] = {}
+    bucket = DownBucket(objects)
+    runner, port = await serve_locally(bucket.app())
+    settings = {"PHOTO_STORE": f"s3://{BUCKET}", "PHOTO_S3_ENDPOINT": f"http://127.0.0.1:{port}",
+                "PHOTO_S3_REGION": REGION, "PHOTO_S3_ACCESS_KEY": ACCESS_KEY, "PHOTO_S3_SECRET_KEY": SECRET_KEY}
+    try:
+        async with web_harness(ledger_template, tmp_path, **settings) as site:
+            clock = site.core.clock
+            site.state.store_faults = faults = StoreFaultNotices(site.core.db, clock)
+            files = {"AgACdown-0": photo(90), "AgACdown-1": photo(91)}
+            await site.report("ZD2026-001", clock.now().date(), "10", "主体施工", photos=list(files))
+            folder = tmp_path / "kept"
+            local = PhotoKeeper(site.core.db, clock, LocalPhotoStore(folder), {"telegram": Files(files)})
+            assert (await local.keep_due()).kept == 2
+            objects.update({str(path.relative_to(folder)): path.read_bytes()
+                            for path in folder.rglob("*") if path.is_file()})
+            async with site.core.db.session() as session:
+                first, second = (await session.scalars(select(ReportPhoto.id).order_by(ReportPhoto.id))).all()
+            bucket.down = True
+            async with site.signed_in(ROLE_PEOPLE["admin"]) as browser:
+                with caplog.at_level(logging.WARNING):
+                    async with browser.get(f"/web/photo/{first}") as page:
+                        text = await page.text()
+                    assert page.status == 200, text
+                    assert "照片库暂时无法访问，这张照片现在无法显示。照片本身已保存" in text
+                    assert "第 1 张，共 2 张" in text and f'href="/web/photo/{second}"' in text
+                    assert "/screen" not in text
+                    for kind in ("thumb", "file", "screen"):
+                        async with browser.get(f"/web/photo/{second}/{kind}") as answer:
+                            body = (await answer.read()).decode()
+                            assert answer.status == 503 and answer.headers["Retry-After"] == "60", body
+                            assert answer.headers["Cache-Control"] == "no-store"
+                            assert ("暂时无法显示" if kind == "thumb" else "照片本身已保存，不会丢失") in body
+                    async with browser.get("/web/project/ZD2026-001") as project:
+                        assert project.status == 200 and f"/web/photo/{first}/thumb" in await project.text()
+                said = [r for r in caplog.records if "cannot be read" in r.getMessage()]
+                assert len(said) == 1 and "503" in said[0].getMessage() and said[0].exc_info is None
+                assert await faults.current() is None  # five failing seconds are no fault yet
+                clock.advance(minutes=6)
+                async with browser.get(f"/web/photo/{first}/thumb") as answer:
+                    assert answer.status == 503
+                await site.state.photo_reads.told()
+                status, report = await health(site.core.db, clock, ready=True, store_faults=faults)
+                assert status == 503 and report["photo_store_fault"]["reading"] is True
+                assert "photo store cannot be read" in report["problems"]
+                async with site.core.db.session() as session:
+                    told = (await session.scalars(select(OutboxMessage.payload))).all()
+                assert len(told) >= 1 and all("照片库暂时无法访问" in payload["html"] for payload in told)
+                bucket.down = False
+                async with browser.get(f"/web/photo/{first}/thumb") as answer:
+                    assert answer.status == 200 and (await answer.read())[:2] == b"\xff\xd8"
+                await site.state.photo_reads.told()
+                assert await faults.current() is None
+                async with site.core.db.session() as session:
+                    told = (await session.scalars(select(OutboxMessage.payload))).all()
+                assert any("照片库已恢复访问" in payload["html"] for payload in told)
+    finally:
+        await runner.cleanup()

@@ -87,7 +87,7 @@ async def test_a_slip_corrected_two_working_days_later(office: TelegramHarness) 
 
     after = await tg.send(HAO, f"/project {CODE}")
     assert ytd(before.text) - ytd(after.text) == Decimal(7650)
-    assert "填报更正记录" in after.text
+    assert "联络员：郝芳\n<b>填报更正记录</b>\n" in after.text  # a heading of its own, not glued to the liaison
     assert ("2026-11-24 原填报 8,500.0 万元（桩基完成），郝芳填报 → 更正为 850.0 万元，郝芳 2026-11-26 10:00 更正，"
             "理由：多写了一个零") in after.text
     rate_after = MY_RATE.search((await tg.send(HAO, "/rank")).text)

@@ -60,3 +60,15 @@ async def test_cancel_typed_cancels_and_saves_nothing(tg: TelegramHarness) -> No
     cancelled = await tg.send(HAO, "取消")
     assert "已取消" in cancelled, cancelled
     assert await tg.reports() == []
+
+
+async def test_a_correction_confirmed_by_typing_its_button(tg: TelegramHarness) -> None:
+    tg.clock.set(tg.clock.now().replace(day=19))  # Thursday; corrected on Friday
+    await tg.send(HAO, f"/report {CODE} 850 桩基")
+    tg.clock.set(tg.clock.now().replace(day=20))
+    asked = await tg.send(HAO, f"/correct {CODE} 11-19 85 桩基 理由：多写了一个零")
+    assert asked.buttons == ["确认更正", "取消"]
+    assert "请点击上面的按钮" in await tg.send(HAO, "确认")  # not the button's words: the choice still stands
+    done = await tg.send(HAO, "确认更正")
+    assert "已更正" in done, done
+    assert [r.amount for r in await tg.reports()] == [Decimal(85)]

@@ -72,3 +72,13 @@ async def test_a_correction_confirmed_by_typing_its_button(tg: TelegramHarness) 
     done = await tg.send(HAO, "确认更正")
     assert "已更正" in done, done
     assert [r.amount for r in await tg.reports()] == [Decimal(85)]
+
+
+async def test_a_problems_button_typed_outside_a_flow_is_answered_with_its_command(telegram: TelegramHarness) -> None:
+    """The raiser's notice says 请点「确认销号」; typed instead (the notice scrolled away), the words are answered
+    with the command that does it, not with 没有看懂. A button the caller's roles do not have stays not understood."""
+    await telegram.bind(HAO, "郝芳")
+    crossed = await telegram.send(HAO, "确认销号")
+    assert "/confirm" in crossed.text and "没有看懂" not in crossed.text, crossed
+    assert "/reopen" in (await telegram.send(HAO, "未解决")).text
+    assert "没有看懂" in await telegram.send(HAO, "受理")  # a unit's button: not a liaison's

@@ -78,7 +78,7 @@ async def _report_of(ctx: Context, project: Project, day: date) -> Correctable |
         return None
     old = await corrections.live_report(ctx.session, project_id=project.id, local_day=day)
     if old is None:
-        ctx.reply("correct_refused", why="no_report", project=project, day=day)
+        ctx.reply("correct_refused", why="no_report", project=project, day=day, admin=_admin(ctx))
         return None
     return old if await _allowed(ctx, project, old) else None
 

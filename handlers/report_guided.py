@@ -9,7 +9,7 @@ from typing import Any
 from bot.domain.digits import as_id, as_index
 from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
 from bot.domain.messages import Button
-from bot.domain.report_line import ReportLine, parse_report_line, progress_as_stored
+from bot.domain.report_line import ReportLine, parse_report_line, progress_as_stored, project_code
 from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import report_albums, report_store
@@ -89,7 +89,10 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.point_to_choices("report_photo_kept", count=len(state["photos"]))
             return
     if step == "project":
-        ctx.point_to_choices("report_pick_project_again")
+        if (code := project_code(text)) is None:
+            ctx.point_to_choices("report_pick_project_again")
+        elif (project := await report_store.own_project(ctx, code)) is not None:  # its code typed, not pressed
+            await ask_amount(ctx, project, state)
         return
     if text and not ctx.msg.photos and (typed := _typed_button(state, text)) is not None:
         await report_button(ctx, typed)  # 「完成」「确认」 typed where they are buttons: as if pressed

@@ -82,3 +82,14 @@ async def test_a_problems_button_typed_outside_a_flow_is_answered_with_its_comma
     assert "/confirm" in crossed.text and "没有看懂" not in crossed.text, crossed
     assert "/reopen" in (await telegram.send(HAO, "未解决")).text
     assert "没有看懂" in await telegram.send(HAO, "受理")  # a unit's button: not a liaison's
+
+
+async def test_the_project_to_report_may_be_typed_by_its_code(tg: TelegramHarness) -> None:
+    await tg.send(HAO, "/report")
+    not_hers = await tg.send(HAO, "ZD2026-002")  # another liaison's project: said so, and nothing asked
+    assert "ZD2026-002" in not_hers.text and "请输入本期完成投资" not in not_hers.text, not_hers
+    asked = await tg.send(HAO, "ｚｄ２０２６－００１")  # as a Chinese keyboard types it
+    assert "请输入本期完成投资" in asked and "城北高速连接线" in asked.text, asked
+    await tg.send(HAO, "850万 桩基完成")
+    await tg.send(HAO, "完成")
+    assert "已记录填报" in await tg.send(HAO, "确认")

@@ -23,6 +23,7 @@ from bot.domain.messages import Button
 from bot.domain.paging import page_of
 from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining, progress_as_stored
+from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers.context import Context
 from handlers.paging import page_buttons, project_page, project_rows
@@ -77,7 +78,7 @@ async def _report_of(ctx: Context, project: Project, day: date) -> Correctable |
         return None
     old = await corrections.live_report(ctx.session, project_id=project.id, local_day=day)
     if old is None:
-        ctx.reply("correct_refused", why="no_report", project=project, day=day)
+        ctx.reply("correct_refused", why="no_report", project=project, day=day, admin=_admin(ctx))
         return None
     return old if await _allowed(ctx, project, old) else None
 
@@ -264,7 +265,11 @@ async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict
     ctx.reply("correct_confirm", project=project, old=old, amount=Decimal(state["amount"]),
               written=state.get("written"), progress=state["progress"], reason=state["reason"],
               published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES,
-              buttons=[[Button(label("correct_confirm"), f"{PREFIX}:ok"), _cancel()]])
+              buttons=_confirm_buttons())
+
+
+def _confirm_buttons() -> list[list[Button]]:
+    return [[Button(label("correct_confirm"), f"{PREFIX}:ok"), _cancel()]]
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correctable] | None:
@@ -287,6 +292,9 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
     step, text = state.get("step"), ctx.msg.text.strip()
     if step in ("search", "project") and _admin(ctx) and text:
         await _search(ctx, text)
+        return
+    if step == "confirm" and (typed := typed_choice(text, _confirm_buttons())) is not None:
+        await correct_button(ctx, typed.removeprefix(f"{PREFIX}:"))  # 「确认更正」 typed: as if pressed
         return
     if step in ("search", "project", "day", "reading", "confirm"):
         ctx.point_to_choices("correct_press_button")

@@ -9,7 +9,8 @@ from typing import Any
 from bot.domain.digits import as_id, as_index
 from bot.domain.limits import PHOTO_FILE_MAX, PROGRESS_TEXT_MAX, photo_too_big
 from bot.domain.messages import Button
-from bot.domain.report_line import ReportLine, parse_report_line, progress_as_stored
+from bot.domain.report_line import ReportLine, parse_report_line, progress_as_stored, project_code
+from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import report_albums, report_store
 from handlers.context import Context
@@ -27,6 +28,10 @@ _BUTTON_STEPS = ("project", "confirm", "edit", "replace", "reading")
 
 def _buttons_photos() -> list[list[Button]]:
     return [[Button(label("photos_done"), f"{PREFIX}:done")], [Button(label("cancel"), f"{PREFIX}:cancel")]]
+
+
+def _buttons_cancel() -> list[list[Button]]:
+    return [[Button(label("cancel"), f"{PREFIX}:cancel")]]
 
 
 def _buttons_confirm() -> list[list[Button]]:
@@ -84,7 +89,13 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             ctx.point_to_choices("report_photo_kept", count=len(state["photos"]))
             return
     if step == "project":
-        ctx.point_to_choices("report_pick_project_again")
+        if (code := project_code(text)) is None:
+            ctx.point_to_choices("report_pick_project_again")
+        elif (project := await report_store.own_project(ctx, code)) is not None:  # its code typed, not pressed
+            await ask_amount(ctx, project, state)
+        return
+    if text and not ctx.msg.photos and (typed := _typed_button(state, text)) is not None:
+        await report_button(ctx, typed)  # 「完成」「确认」 typed where they are buttons: as if pressed
         return
     if step == "replace":
         ctx.reply("report_replace_pending", buttons=report_store.buttons_replace())
@@ -101,7 +112,7 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
             return
     if step == "amount":
         if not text:
-            ctx.reply("report_ask_amount", project=project, buttons=[[Button(label("cancel"), f"{PREFIX}:cancel")]])
+            ctx.reply("report_ask_amount", project=project, buttons=_buttons_cancel())
             return
         line = None if state.get("editing") else parse_report_line(f"{project.code} {text}")
         if line is not None and len(line.readings) == 1 and line.progress:
@@ -155,6 +166,23 @@ async def report_step(ctx: Context, state: dict[str, Any]) -> None:
         await _summary(ctx, project, state)
 
 
+def _typed_button(state: dict[str, Any], text: str) -> str | None:
+    """The button of the step whose words `text` is, as report_button takes it (without the prefix): those of
+    the steps waiting for one (photos, confirm, edit, replace), and the amount step's 取消 (no amount reads
+    so); None for other words or steps."""
+    step = state.get("step")
+    shown = {"photos": _buttons_photos, "confirm": _buttons_confirm, "replace": report_store.buttons_replace,
+             "amount": _buttons_cancel}
+    if step in shown:
+        buttons = shown[step]()
+    elif step == "edit":
+        buttons = _buttons_edit(len(state.get("photos", [])))
+    else:
+        return None
+    data = typed_choice(text, buttons)
+    return None if data is None else data.removeprefix(f"{PREFIX}:")
+
+
 async def _amount_and_progress(ctx: Context, project: Project, state: dict[str, Any], line: ReportLine) -> None:
     """The amount step answered with the amount and the progress text: both taken, on to the photos."""
     assert line.amount_text is not None
@@ -181,7 +209,7 @@ async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: st
     photo_count = len(state.get("photos", []))
     if field == "amount":
         await ctx.save_flow(FLOW, {**state, "step": "amount", "editing": True})
-        ctx.reply("report_ask_amount", project=project, buttons=[[Button(label("cancel"), f"{PREFIX}:cancel")]])
+        ctx.reply("report_ask_amount", project=project, buttons=_buttons_cancel())
     elif field == "progress":
         await ctx.save_flow(FLOW, {**state, "step": "progress", "editing": True})
         ctx.reply("report_ask_progress", project=project, amount=Decimal(state["amount"]),

@@ -36,6 +36,7 @@ from handlers import (
     start,
     web,
 )
+from handlers.act_words import answer_act_words
 from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use, command_words
 from handlers.context import Context, Deps
 from handlers.people_lookup import is_admin
@@ -314,6 +315,8 @@ class Router:
             return
         if msg.unsupported:  # a video with words that are no report: said what the bot cannot read
             ctx.reply("unsupported_message", kind=msg.unsupported, in_flow=False)
+            return
+        if msg.text and not msg.photos and answer_act_words(ctx, msg.text):  # 「确认销号」 typed, not pressed
             return
         big = msg.document is not None and photo_too_big(msg.document.name, msg.document.size)
         ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20,

@@ -49,6 +49,7 @@ DATA: dict[str, set[str] | str] = {
     "bot/domain/digits.py": "*",
     "bot/domain/report_line.py": "*",
     "bot/domain/sentence_end.py": {"_ENDS", "_CLOSERS"},  # the marks read at the end of what people typed
+    "bot/domain/typed_choice.py": {"_END_MARKS", "_NOTE"},  # marks and brackets read around a button's words typed
     "bot/channels/wecom/incoming.py": {"KEYWORDS", "_ARG_LEAD"},
     "bot/config.py": {"sep"},  # the separators read between WECOM_ROBOT_KEYS' robots
     "bot/domain/amounts.py": {"DIGIT_CHARS", "_SCALES", "_UNIT_CHARS", "_CN_DIGIT_VALUE", "_CN_NONZERO"},

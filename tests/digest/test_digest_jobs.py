@@ -306,6 +306,8 @@ async def test_october_goes_out_on_the_first_working_day_of_november_with_the_le
     group = group_rows(await outbox_rows(db))
     html = "\n".join(r.payload["html"] for r in group)
     assert "重点项目月通报（2026-10，2026-10-01 至 2026-10-31）" in html and "附件 Excel 台账" in html
+    [text] = [r.payload["html"] for r in group if "重点项目月通报（" in r.payload["html"]]
+    assert "\n\n\n" not in text, text  # one blank line between sections, never two
     attachments = [r.payload["attachment"] for r in group if r.payload.get("attachment")]
     # ranking, units, the Excel ledger and the Word bulletin
     assert [a["kind"] for a in attachments] == ["photo", "photo", "document", "document"]

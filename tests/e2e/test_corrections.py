@@ -87,7 +87,7 @@ async def test_a_slip_corrected_two_working_days_later(office: TelegramHarness) 
 
     after = await tg.send(HAO, f"/project {CODE}")
     assert ytd(before.text) - ytd(after.text) == Decimal(7650)
-    assert "填报更正记录" in after.text
+    assert "联络员：郝芳\n<b>填报更正记录</b>\n" in after.text  # a heading of its own, not glued to the liaison
     assert ("2026-11-24 原填报 8,500.0 万元（桩基完成），郝芳填报 → 更正为 850.0 万元，郝芳 2026-11-26 10:00 更正，"
             "理由：多写了一个零") in after.text
     rate_after = MY_RATE.search((await tg.send(HAO, "/rank")).text)
@@ -158,6 +158,9 @@ async def test_refusals_and_an_admin_correcting_an_old_report(office: TelegramHa
     assert await _sum_of_year(tg) == Decimal(10200)
     project = await tg.send(HAO, f"/project {CODE}")
     assert f"郝芳填报 → 更正为 800.0 万元，{ADMIN_NAME} 2026-11-30 10:00 更正，理由：与台账核对" in project.text
+    # a day without a report: the admin is not told to contact the office (his own)
+    none = await tg.send(ADMIN, f"/correct {CODE} 2026-11-27 800 理由：核对")
+    assert "在 2026-11-27 没有填报" in none.text and "请联系区项目办" not in none.text, none
 
 
 async def test_the_next_weekly_bulletin_notes_the_correction(office: TelegramHarness, tmp_path: Path) -> None:

@@ -80,6 +80,7 @@ async def test_negative_absurd_and_odd_amounts_are_refused_and_nothing_stored(
         tg: TelegramHarness, written: str, why: str) -> None:
     refused = await tg.send(HAO, f"/report {CODE} {written} 主体施工")
     assert why in refused and "未保存" in refused, refused
+    assert "\n未保存" not in refused.text or "。\n未保存" in refused.text, refused  # the reason ends its sentence
     assert await tg.report_count() == 0
 
 

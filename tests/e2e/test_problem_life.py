@@ -257,6 +257,9 @@ async def test_a_closed_problem_is_not_listed_as_being_handled(desk: Desk) -> No
     await desk.tg.send(HAO, "/confirm W0001")
     listed = await desk.tg.send(ZHAO, "/issues all")
     assert "W0001 ZD2026-001 审批手续，已销号" in listed.text and "办理中" not in listed.text, listed
+    # the problem comes back after its 销号: its raiser cannot reopen it, and is told how to raise it again
+    again = await desk.tg.send(HAO, "/reopen W0001 证书被收回")
+    assert "确认销号，无需再办理" in again and "/issue" in again.text, again
 
 
 async def test_golden_week_and_its_working_saturday_are_counted_as_the_calendar_says(desk: Desk) -> None:

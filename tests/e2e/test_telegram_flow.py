@@ -385,6 +385,7 @@ async def test_undo_leaves_yesterdays_report_alone(hao: TelegramHarness) -> None
     replies = await hao.send(HAO, "/undo")
 
     assert "没有可以撤回" in replies.text
+    assert "/correct" in replies.text  # the way to fix a report of an earlier day (one sent at 23:59…)
     assert len(await hao.reports()) == 1
 
 

@@ -92,6 +92,11 @@ def _note_flush(session: Session, _context: Any) -> None:
     session.info[_WROTE] = True
 
 
+def note_written(session: AsyncSession) -> None:
+    """Count the session as having written (statements run on its connection directly, not through it)."""
+    session.info[_WROTE] = True
+
+
 def wrote(session: AsyncSession) -> bool:
     """Whether the session has written anything so far (ORM changes count once flushed: flush first)."""
     return bool(session.info.get(_WROTE))

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
@@ -32,12 +33,24 @@ from bot.domain.stage_events import (
     moves_audit_detail,
     stage_move,
 )
-from storage.annual_plans import write_plans
+from storage.annual_plans import plan_rows
 from storage.audit import Actor
-from storage.ledger_bases import write_bases
-from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
+from storage.driver_rows import Batch, Ref, driver_rows, execute
+from storage.ledger_bases import base_rows
+from storage.models import (
+    AnnualPlan,
+    AuditEntry,
+    LedgerBase,
+    Person,
+    PersonRole,
+    Project,
+    ProjectSupportingUnit,
+    StageEvent,
+    Unit,
+)
 from storage.nodes import write_node_plan
-from storage.stage_events import record_moves
+from storage.stage_events import move_rows
+from storage.yearly_rows import delete_years
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
 _TURN = 1000  # rows built between two turns of the event loop (`_built`): a few milliseconds of Python
@@ -156,11 +169,99 @@ async def _prepare(plan: ImportPlan, *, now: datetime, actor: Actor) -> _Rows:
                  [move for made in moves.values() for move in made], audit, added_people)
 
 
-async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
-    """Insert and update what `plan` says, in the session's transaction: every row built first, then the
-    statements back to back."""
+@dataclass
+class PreparedWrite:
+    """What an import writes, made ready before its transaction (`prepare_write`): the rows of units and people
+    (a few thousand, which the inserts give ids), and every other statement's rows in the driver's own form
+    (storage.driver_rows), whose only unknowns are those ids."""
+
+    plan: ImportPlan
+    now: datetime
+    actor: Actor
+    rows: _Rows
+    projects: Batch
+    project_updates: Batch | None
+    supporting: Batch
+    plans: Batch
+    bases: Batch
+    moves: Batch
+    audit: Batch
+    existing_plans: list[tuple[int, int]] = field(default_factory=list)  # (project id, year) rows replaced
+    existing_bases: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _ref(value: Any) -> Any:
+    """A stand-in of `_prepare`'s rows as a value the write gives (storage.driver_rows.Ref), else the value: the
+    name of a unit added, a person added, a project added."""
+    if isinstance(value, str):
+        return Ref("unit", value)
+    if isinstance(value, KnownPerson):
+        return value.id if value.id is not None else Ref("person", value)
+    if isinstance(value, _New):
+        return Ref("project", value.index)
+    return value
+
+
+def _refs(rows: list[dict[str, Any]], fields: Sequence[str]) -> list[dict[str, Any]]:
+    for row in rows:
+        for name in fields:
+            row[name] = _ref(row[name])
+    return rows
+
+
+async def prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
+    """Every row `plan` writes, in the form `dialect`'s driver takes: all the Python of the write, done before
+    its transaction, so that on SQLite the write lock is held only while the statements execute. The rows are
+    built a thousand at a time between turns of the event loop, and put in the driver's form in a worker thread
+    (seconds of Python for 50,000 projects, which would otherwise hold every other message's answer)."""
     rows = await _prepare(plan, now=now, actor=actor)
-    unit_table, person_table, project_table = Unit.__table__, Person.__table__, Project.__table__
+    return await asyncio.to_thread(_for_driver, plan, rows, now=now, actor=actor, dialect=dialect)
+
+
+def _for_driver(plan: ImportPlan, rows: _Rows, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
+    """`prepare_write`'s rows in the driver's form (storage.driver_rows)."""
+    year_rows = [(p, year, amount) for p, year, amount in rows.plans]
+    base_list = [(p, year, done, day) for p, year, done, day in rows.bases]
+    projects = _refs(rows.projects, ("lead_unit_id", "lead_official_id", "liaison_id"))
+    updates = _refs(rows.project_updates, ("b_lead_unit_id", "b_lead_official_id", "b_liaison_id"))
+    project_table = Project.__table__
+    update_statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
+                        .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
+    for row, added in rows.added_people:
+        row["object_key"] = Ref("person", added, text=True)
+    return PreparedWrite(
+        plan, now, actor, rows,
+        projects=driver_rows(insert(project_table), dialect, projects),
+        project_updates=driver_rows(update_statement, dialect, updates) if updates else None,
+        supporting=driver_rows(insert(ProjectSupportingUnit.__table__), dialect,
+                               _refs(rows.supporting, ("project_id", "unit_id"))),
+        plans=driver_rows(insert(AnnualPlan.__table__), dialect,
+                          _refs(plan_rows(year_rows, now=now), ("project_id",))),
+        bases=driver_rows(insert(LedgerBase.__table__), dialect,
+                          _refs(base_rows(base_list, now=now), ("project_id",))),
+        moves=driver_rows(insert(StageEvent.__table__), dialect,
+                          _refs(move_rows(rows.moves, person_id=actor.person_id, now=now), ("project_id",))),
+        audit=driver_rows(insert(AuditEntry.__table__), dialect, rows.audit),
+        existing_plans=[(p, year) for p, year, _ in year_rows if isinstance(p, int)],
+        existing_bases=[(p, year) for p, year, _, _ in base_list if isinstance(p, int)])
+
+
+async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
+    """Insert and update what `plan` says, in the session's transaction (`prepare_write`, then `write_prepared`)."""
+    prepared = await prepare_write(plan, now=now, actor=actor, dialect=session_dialect(session))
+    await write_prepared(session, prepared)
+
+
+def session_dialect(session: AsyncSession) -> Dialect:
+    """The dialect of the database `session` writes to."""
+    return session.bind.dialect  # type: ignore[union-attr]
+
+
+async def write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
+    """Run the statements of `prepared` in the session's transaction, back to back: only the ids of the units,
+    people and projects it adds are set in between (short loops over those places alone)."""
+    plan, rows, now, actor = prepared.plan, prepared.rows, prepared.now, prepared.actor
+    unit_table, person_table = Unit.__table__, Person.__table__
 
     unit_ids = dict(zip(plan.new_units, await _insert_returning_ids(
         session, unit_table, [{"name": name, "created_at": now} for name in plan.new_units], ("name",)),
@@ -171,21 +272,9 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
 
     _fill(rows.people, ("unit_id",), unit)
     _fill(rows.person_updates, ("b_unit_id",), unit)
-    _fill(rows.projects, ("lead_unit_id",), unit)
-    _fill(rows.project_updates, ("b_lead_unit_id",), unit)
-    _fill(rows.supporting, ("unit_id",), unit)
-
     person_ids = await _insert_returning_ids(session, person_table, rows.people, ("name", "phone", "title", "unit_id"))
     for person, person_id in zip(plan.new_people, person_ids, strict=True):
         person.id = person_id
-
-    def person(value: Any) -> Any:  # a person id, or a person (added just now, or known)
-        if isinstance(value, KnownPerson):
-            return value.id if value.id is not None else person_ids[value.ref]
-        return value
-
-    for row, added in rows.added_people:
-        row["object_key"] = str(person(added))[:100]
     roles = [{"person_id": p.id, "role": role} for p in plan.new_people for role in sorted(p.roles)]
     roles += [{"person_id": p.id, "role": role} for p, role in plan.new_roles]
     if roles:
@@ -196,35 +285,42 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
                                                                 "ledger_key")}))
         await _executemany(session, statement, rows.person_updates)
 
-    _fill(rows.projects, ("lead_official_id", "liaison_id"), person)
-    _fill(rows.project_updates, ("b_lead_official_id", "b_liaison_id"), person)
-    project_ids = await _insert_returning_ids(session, project_table, rows.projects, ("code",))
+    project_ids: list[int] = []
 
-    def project(value: Any) -> Any:  # a project id, or a project just added
-        return project_ids[value.index] if isinstance(value, _New) else value
+    def value_of(ref: Ref) -> Any:
+        if ref.kind == "unit":
+            return unit_ids[ref.key]
+        if ref.kind == "person":
+            return ref.key.id if ref.key.id is not None else person_ids[ref.key.ref]
+        return project_ids[ref.key]
 
-    _fill(rows.supporting, ("project_id",), project)
-    if rows.project_updates:
-        statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
-                     .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
-        await _executemany(session, statement, rows.project_updates)
+    prepared.projects.resolve(value_of)
+    await execute(session, prepared.projects)
+    if plan.new_projects:
+        codes = dict((await session.execute(select(Project.code, Project.id))).all())
+        project_ids.extend(codes[project["code"]] for project in plan.new_projects)
+    batches = [prepared.project_updates, prepared.supporting, prepared.plans, prepared.bases, prepared.moves,
+               prepared.audit]
+    for batch in batches:
+        if batch is not None:
+            batch.resolve(value_of)
+    if prepared.project_updates is not None:
+        await execute(session, prepared.project_updates)
         table = ProjectSupportingUnit.__table__
         for start in range(0, len(rows.replaced), _CHUNK):
             await session.execute(delete(table).where(table.c.project_id.in_(rows.replaced[start:start + _CHUNK])))
-    if rows.supporting:
-        await _executemany(session, insert(ProjectSupportingUnit.__table__), rows.supporting)
-    if rows.plans:
-        await write_plans(session, [(project(p), year, amount) for p, year, amount in rows.plans], now=now)
-    if rows.bases:
-        await write_bases(session, [(project(p), year, done, day) for p, year, done, day in rows.bases], now=now)
-    made = [replace(move, project_id=project(move.project_id)) for move in rows.moves]
-    for start in range(0, len(made), _CHUNK):
-        await record_moves(session, made[start:start + _CHUNK], person_id=actor.person_id, now=now)
-    audit = rows.audit
+    await execute(session, prepared.supporting)
+    await delete_years(session, AnnualPlan.__table__, prepared.existing_plans)
+    await execute(session, prepared.plans)
+    await delete_years(session, LedgerBase.__table__, prepared.existing_bases)
+    await execute(session, prepared.bases)
+    await execute(session, prepared.moves)
+    nodes_audit = []
     if plan.nodes is not None and not plan.nodes.empty:
-        audit = audit + await write_node_plan(session, plan.nodes, now=now, actor=actor)
-    if audit:
-        await _executemany(session, insert(AuditEntry.__table__), audit)
+        nodes_audit = await write_node_plan(session, plan.nodes, now=now, actor=actor)
+    await execute(session, prepared.audit)
+    if nodes_audit:
+        await _executemany(session, insert(AuditEntry.__table__), nodes_audit)
 
 
 async def _stage_moves(plan: ImportPlan, project_ids: Sequence[Any], *, now: datetime

@@ -1,12 +1,12 @@
 """Writing an import plan (bot.domain.ledger_plan.ImportPlan) in bulk: a few executemany statements per
 table through the caller's session, whatever the number of rows, with one audit entry per row changed.
 
-The caller owns the transaction; planning happened before (outside any write). The bot writes in its event
-loop, and building the rows of 50,000 projects is seconds of Python: they are all built first (`_prepare`), a
-thousand at a time with the event loop given back between (`_built`), before the first statement; the rows name
-the units, people and projects the import adds by stand-ins (a unit's name, the person, ``_New``), given their
-ids by short loops as the inserts return them. So the write lock is held for the statements back to back, not
-across turns of the event loop in which another message of this process would wait for it.
+The caller owns the transaction; planning happened before (outside any write). Building and converting the rows of
+50,000 projects is seconds of Python: `prepare_write` does all of it before the transaction writes anything, a
+thousand rows at a time with the event loop given back between, down to the values the database driver takes
+(storage.driver_rows); the rows name the units, people and projects the import adds by stand-ins, given their ids
+by short loops as the inserts give them. `write_prepared` then runs the statements back to back, so that SQLite's
+write lock is held while they execute, not while Python prepares them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
-from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
+from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson
 from bot.domain.stage_events import (
     DAY_LEDGER,
     FINISH,
@@ -30,12 +30,12 @@ from bot.domain.stage_events import (
     StageMove,
     added_start,
     ledger_day,
-    moves_audit_detail,
     stage_move,
 )
 from storage.annual_plans import plan_rows
 from storage.audit import Actor
 from storage.driver_rows import Batch, Ref, driver_rows, execute
+from storage.ledger_audit import audit_row
 from storage.ledger_bases import base_rows
 from storage.models import (
     AnnualPlan,
@@ -49,6 +49,7 @@ from storage.models import (
     Unit,
 )
 from storage.nodes import write_node_plan
+from storage.rows import gc_paused
 from storage.stage_events import move_rows
 from storage.yearly_rows import delete_years
 
@@ -161,7 +162,7 @@ async def _prepare(plan: ImportPlan, *, now: datetime, actor: Actor) -> _Rows:
              if values.get("baseline_year") is not None and values.get("done_before") is not None]
 
     moves = await _stage_moves(plan, news, now=now)
-    audit = await _built(plan.changes, lambda change: _audit_row(change, now=now, actor=actor, moves=moves))
+    audit = await _built(plan.changes, lambda change: audit_row(change, now=now, actor=actor, moves=moves))
     added_people = [(row, change.person) for row, change in zip(audit, plan.changes, strict=True)
                     if change.person is not None]
     return _Rows(people, person_updates, projects, project_updates, supporting,
@@ -202,46 +203,42 @@ def _ref(value: Any) -> Any:
     return value
 
 
-def _refs(rows: list[dict[str, Any]], fields: Sequence[str]) -> list[dict[str, Any]]:
-    for row in rows:
-        for name in fields:
-            row[name] = _ref(row[name])
-    return rows
-
-
 async def prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
     """Every row `plan` writes, in the form `dialect`'s driver takes: all the Python of the write, done before
     its transaction, so that on SQLite the write lock is held only while the statements execute. The rows are
-    built a thousand at a time between turns of the event loop, and put in the driver's form in a worker thread
-    (seconds of Python for 50,000 projects, which would otherwise hold every other message's answer)."""
+    built and converted a thousand at a time, the event loop answering others between, with the cycle collector
+    paused (storage.rows.gc_paused): these rows hold no cycles, and the full collections their numbers set off
+    walk the whole plan each time (10,000 projects at load 9: 3 collections of 1.1-1.5 s, each holding the event
+    loop, and 7.9 s in all; paused, 1.7 s and the longest hold 0.27 s)."""
+    with gc_paused():
+        return await _prepare_write(plan, now=now, actor=actor, dialect=dialect)
+
+
+async def _prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
     rows = await _prepare(plan, now=now, actor=actor)
-    return await asyncio.to_thread(_for_driver, plan, rows, now=now, actor=actor, dialect=dialect)
-
-
-def _for_driver(plan: ImportPlan, rows: _Rows, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
-    """`prepare_write`'s rows in the driver's form (storage.driver_rows)."""
     year_rows = [(p, year, amount) for p, year, amount in rows.plans]
     base_list = [(p, year, done, day) for p, year, done, day in rows.bases]
-    projects = _refs(rows.projects, ("lead_unit_id", "lead_official_id", "liaison_id"))
-    updates = _refs(rows.project_updates, ("b_lead_unit_id", "b_lead_official_id", "b_liaison_id"))
     project_table = Project.__table__
     update_statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
                         .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
     for row, added in rows.added_people:
         row["object_key"] = Ref("person", added, text=True)
+
+    async def ready(statement: Any, table_rows: list[dict[str, Any]], *stand_ins: str) -> Batch:
+        return await driver_rows(statement, dialect, table_rows, stand_ins=stand_ins, given=_ref)
+
     return PreparedWrite(
         plan, now, actor, rows,
-        projects=driver_rows(insert(project_table), dialect, projects),
-        project_updates=driver_rows(update_statement, dialect, updates) if updates else None,
-        supporting=driver_rows(insert(ProjectSupportingUnit.__table__), dialect,
-                               _refs(rows.supporting, ("project_id", "unit_id"))),
-        plans=driver_rows(insert(AnnualPlan.__table__), dialect,
-                          _refs(plan_rows(year_rows, now=now), ("project_id",))),
-        bases=driver_rows(insert(LedgerBase.__table__), dialect,
-                          _refs(base_rows(base_list, now=now), ("project_id",))),
-        moves=driver_rows(insert(StageEvent.__table__), dialect,
-                          _refs(move_rows(rows.moves, person_id=actor.person_id, now=now), ("project_id",))),
-        audit=driver_rows(insert(AuditEntry.__table__), dialect, rows.audit),
+        projects=await ready(insert(project_table), rows.projects, "lead_unit_id", "lead_official_id",
+                             "liaison_id"),
+        project_updates=await ready(update_statement, rows.project_updates, "b_lead_unit_id", "b_lead_official_id",
+                                    "b_liaison_id") if rows.project_updates else None,
+        supporting=await ready(insert(ProjectSupportingUnit.__table__), rows.supporting, "project_id", "unit_id"),
+        plans=await ready(insert(AnnualPlan.__table__), plan_rows(year_rows, now=now), "project_id"),
+        bases=await ready(insert(LedgerBase.__table__), base_rows(base_list, now=now), "project_id"),
+        moves=await ready(insert(StageEvent.__table__), move_rows(rows.moves, person_id=actor.person_id, now=now),
+                          "project_id"),
+        audit=await ready(insert(AuditEntry.__table__), rows.audit),
         existing_plans=[(p, year) for p, year, _ in year_rows if isinstance(p, int)],
         existing_bases=[(p, year) for p, year, _, _ in base_list if isinstance(p, int)])
 
@@ -259,7 +256,13 @@ def session_dialect(session: AsyncSession) -> Dialect:
 
 async def write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
     """Run the statements of `prepared` in the session's transaction, back to back: only the ids of the units,
-    people and projects it adds are set in between (short loops over those places alone)."""
+    people and projects it adds are set in between (short loops over those places alone). The cycle collector is
+    paused meanwhile (as for `prepare_write`): a full collection here would hold the write lock too."""
+    with gc_paused():
+        await _write_prepared(session, prepared)
+
+
+async def _write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
     plan, rows, now, actor = prepared.plan, prepared.rows, prepared.now, prepared.actor
     unit_table, person_table = Unit.__table__, Person.__table__
 
@@ -357,51 +360,3 @@ async def _stage_moves(plan: ImportPlan, project_ids: Sequence[Any], *, now: dat
             given = started if kind == START else finished if kind == FINISH else None
             made.append(StageMove(project_id, kind, *ledger_day(given, today=today)))
     return moves
-
-
-AUDIT_ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",
-            ("person", "update"): "person.update", ("project", "add"): "project.create",
-            ("project", "update"): "project.update"}
-
-
-def _shown(value: Any) -> Any:
-    """A value as JSON keeps it: amounts and days as text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, tuple | list):  # a history: (kind, day) pairs
-        return [_shown(item) for item in value]
-    return str(value)
-
-
-# Field keys as the audit trail names them (bot.domain.labels.FIELDS), where the plan's differ.
-_AUDIT_FIELDS = {"unit": "unit_name"}
-
-
-def _audit_row(change: RowChange, *, now: datetime, actor: Actor, moves: dict[str, list[StageMove]]
-               ) -> dict[str, Any]:
-    """One audit entry per row: what changed as {"changed": {field: new}, "before": {field: old}} (people
-    and units by name), like the chat's own changes; a row added is named (and a person's role given); a
-    project's says from which day it is started, finished (or open again), and why (its `moves`)."""
-    detail: dict[str, Any] = {"source": "ledger", "name": change.name}
-    key = change.key
-    if change.person is not None:  # added: known by the id just given
-        key = str(change.person.id)
-        detail["role"] = sorted(change.person.roles)[0] if change.person.roles else None
-        if not change.person.active:  # added as the roster says: deactivated
-            detail["active"] = False
-    changed = [f for f in change.fields if f.field != "role"]
-    if change.action == "add":  # what the row is added with
-        detail.update({f.field: _shown(f.after) for f in changed})
-    elif changed:
-        detail["changed"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.after) for f in changed}
-        detail["before"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.before) for f in changed}
-    roles = [f.after for f in change.fields if f.field == "role"]
-    if roles:
-        detail["role_added"] = roles[0]
-    if change.kind == "person" and change.action == "update" and "changed" not in detail:
-        detail["changed"] = {}
-    if change.kind == "project":
-        detail.update(moves_audit_detail(moves.get(key, [])))
-    return {"at": now, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
-            "action": AUDIT_ACTIONS[(change.kind, change.action)], "object_type": change.kind,
-            "object_key": key[:100], "detail": detail}

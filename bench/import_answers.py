@@ -106,10 +106,11 @@ async def _reports_during(core: Core, writer: str, code: str, work: asyncio.Task
 
 
 def _time_the_write(timings: dict[str, float]) -> None:
-    """Record how long the confirmed import built its rows and ran its statements (holding the write lock)."""
-    from storage import ledger_import as writes
+    """Record how long the confirmed import made its rows ready (before its transaction writes anything) and ran
+    its statements (holding SQLite's write lock)."""
+    import bot.services.ledger_import as service
 
-    prepare, write = writes._prepare, writes.write_plan
+    prepare, write = service.prepare_write, service.write_prepared
 
     async def timed_prepare(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -123,11 +124,10 @@ def _time_the_write(timings: dict[str, float]) -> None:
         try:
             return await write(*args, **kwargs)
         finally:
-            timings["statements"] = time.perf_counter() - started - timings.get("rows", 0.0)
+            timings["statements"] = time.perf_counter() - started
 
-    writes._prepare = timed_prepare  # type: ignore[assignment]
-    import bot.services.ledger_import as service
-    service.write_plan = timed_write  # type: ignore[assignment]
+    service.prepare_write = timed_prepare  # type: ignore[assignment]
+    service.write_prepared = timed_write  # type: ignore[assignment]
 
 
 async def _project_of(core: Core, name: str) -> str:
@@ -217,8 +217,8 @@ def _report(name: str, phase: Phase, projects: int, done: str) -> bool:
     print(f"  {WRITER} reported {len(reports)} times meanwhile: {phase.refused} not saved, p99 {report_p99:.3f} s, "
           f"max {reports[-1] if reports else float('nan'):.3f} s")
     if phase.timings:
-        print(f"  the write: rows built in {phase.timings['rows']:.1f} s, then its statements (the write lock "
-              f"held) {phase.timings['statements']:.1f} s")
+        print(f"  the write: rows made ready in {phase.timings['rows']:.1f} s, then its statements (the write "
+              f"lock held) {phase.timings['statements']:.1f} s")
     finished = done in phase.first  # else the file was refused: the figures mean little
     passed = finished and p99 <= P99_GOAL and phase.refused == 0
     print(f"  verdict: p99 {p99:.3f} s <= {P99_GOAL:.0f} s, {phase.refused} reports not saved"

@@ -69,8 +69,12 @@ async def count_planned(session: AsyncSession, *, year: int) -> int:
 async def write_plans(session: AsyncSession, plans: Iterable[tuple[int, int, Decimal]], *, now: datetime) -> None:
     """Set the plans (project id, year, amount), replacing those projects' plans of those years only. The
     caller keeps ``projects.annual_plan`` as the plan last written."""
-    rows = [{"project_id": p, "year": y, "amount": a, "set_at": now} for p, y, a in plans]
-    await replace_years(session, AnnualPlan.__table__, rows)
+    await replace_years(session, AnnualPlan.__table__, plan_rows(plans, now=now))
+
+
+def plan_rows(plans: Iterable[tuple[Any, int, Decimal]], *, now: datetime) -> list[dict[str, Any]]:
+    """The ``annual_plans`` rows of these plans (project id, year, amount)."""
+    return [{"project_id": p, "year": y, "amount": a, "set_at": now} for p, y, a in plans]
 
 
 async def set_plan(session: AsyncSession, *, project_id: int, year: int, amount: Decimal, now: datetime) -> None:

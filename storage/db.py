@@ -16,8 +16,9 @@ How writers wait (one rule, stated here and in the README):
 - **SQLite in memory** (tests, the demo's throw-away runs): the pool is one shared connection, on which two
   transactions must never overlap, so every unit of work takes its turn on ``Database``'s one
   ``asyncio.Lock``. That lock exists only for in-memory databases.
-- **PostgreSQL.** Row locks and unique indexes do the work; a statement waiting for a lock gives up after
-  ``lock_wait`` seconds (``lock_timeout``), with the same result for the user.
+- **PostgreSQL.** Row locks and unique indexes do the work (and the ledger import's 确认 locks the tables it
+  checks before checking them: ``storage.ledger_state.lock_state``); a statement waiting for a lock gives up
+  after ``lock_wait`` seconds (``lock_timeout``), with the same result for the user.
 """
 
 from __future__ import annotations
@@ -89,6 +90,11 @@ def _note_statement(state: ORMExecuteState) -> None:
 
 @event.listens_for(_TRACKED, "after_flush")
 def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+def note_written(session: AsyncSession) -> None:
+    """Count the session as having written (statements run on its connection directly, not through it)."""
     session.info[_WROTE] = True
 
 

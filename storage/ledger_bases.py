@@ -53,9 +53,13 @@ async def write_bases(session: AsyncSession, bases: Iterable[tuple[int, int, Dec
                       now: datetime) -> None:
     """Set the bases (project id, year, 截至某日累计完成, its day), replacing those projects' bases of those
     years only. The caller keeps the projects' own columns as the base last written."""
-    rows = [{"project_id": p, "year": y, "done_before": d, "baseline_date": day, "set_at": now}
+    await replace_years(session, LedgerBase.__table__, base_rows(bases, now=now))
+
+
+def base_rows(bases: Iterable[tuple[Any, int, Decimal, date | None]], *, now: datetime) -> list[dict[str, Any]]:
+    """The ``ledger_bases`` rows of these bases (project id, year, 截至某日累计完成, its day)."""
+    return [{"project_id": p, "year": y, "done_before": d, "baseline_date": day, "set_at": now}
             for p, y, d, day in bases]
-    await replace_years(session, LedgerBase.__table__, rows)
 
 
 async def base_days(session: AsyncSession, *, year: int, project_id: int | None = None,

@@ -1,27 +1,28 @@
 """Writing an import plan (bot.domain.ledger_plan.ImportPlan) in bulk: a few executemany statements per
 table through the caller's session, whatever the number of rows, with one audit entry per row changed.
 
-The caller owns the transaction; planning happened before (outside any write). The bot writes in its event
-loop, and building the rows of 50,000 projects is seconds of Python: they are all built first (`_prepare`), a
-thousand at a time with the event loop given back between (`_built`), before the first statement; the rows name
-the units, people and projects the import adds by stand-ins (a unit's name, the person, ``_New``), given their
-ids by short loops as the inserts return them. So the write lock is held for the statements back to back, not
-across turns of the event loop in which another message of this process would wait for it.
+The caller owns the transaction; planning happened before (outside any write). Building and converting the rows of
+50,000 projects is seconds of Python: `prepare_write` does all of it before the transaction writes anything, a
+thousand rows at a time with the event loop given back between, down to the values the database driver takes
+(storage.driver_rows); the rows name the units, people and projects the import adds by stand-ins, given their ids
+by short loops as the inserts give them. `write_prepared` then runs the statements back to back, so that SQLite's
+write lock is held while they execute, not while Python prepares them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
-from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
+from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson
 from bot.domain.stage_events import (
     DAY_LEDGER,
     FINISH,
@@ -29,15 +30,28 @@ from bot.domain.stage_events import (
     StageMove,
     added_start,
     ledger_day,
-    moves_audit_detail,
     stage_move,
 )
-from storage.annual_plans import write_plans
+from storage.annual_plans import plan_rows
 from storage.audit import Actor
-from storage.ledger_bases import write_bases
-from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
+from storage.driver_rows import Batch, Ref, driver_rows, execute
+from storage.ledger_audit import audit_row
+from storage.ledger_bases import base_rows
+from storage.models import (
+    AnnualPlan,
+    AuditEntry,
+    LedgerBase,
+    Person,
+    PersonRole,
+    Project,
+    ProjectSupportingUnit,
+    StageEvent,
+    Unit,
+)
 from storage.nodes import write_node_plan
-from storage.stage_events import record_moves
+from storage.rows import gc_paused
+from storage.stage_events import move_rows
+from storage.yearly_rows import delete_years
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
 _TURN = 1000  # rows built between two turns of the event loop (`_built`): a few milliseconds of Python
@@ -148,7 +162,7 @@ async def _prepare(plan: ImportPlan, *, now: datetime, actor: Actor) -> _Rows:
              if values.get("baseline_year") is not None and values.get("done_before") is not None]
 
     moves = await _stage_moves(plan, news, now=now)
-    audit = await _built(plan.changes, lambda change: _audit_row(change, now=now, actor=actor, moves=moves))
+    audit = await _built(plan.changes, lambda change: audit_row(change, now=now, actor=actor, moves=moves))
     added_people = [(row, change.person) for row, change in zip(audit, plan.changes, strict=True)
                     if change.person is not None]
     return _Rows(people, person_updates, projects, project_updates, supporting,
@@ -156,11 +170,101 @@ async def _prepare(plan: ImportPlan, *, now: datetime, actor: Actor) -> _Rows:
                  [move for made in moves.values() for move in made], audit, added_people)
 
 
-async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
-    """Insert and update what `plan` says, in the session's transaction: every row built first, then the
-    statements back to back."""
+@dataclass
+class PreparedWrite:
+    """What an import writes, made ready before its transaction (`prepare_write`): the rows of units and people
+    (a few thousand, which the inserts give ids), and every other statement's rows in the driver's own form
+    (storage.driver_rows), whose only unknowns are those ids."""
+
+    plan: ImportPlan
+    now: datetime
+    actor: Actor
+    rows: _Rows
+    projects: Batch
+    project_updates: Batch | None
+    supporting: Batch
+    plans: Batch
+    bases: Batch
+    moves: Batch
+    audit: Batch
+    existing_plans: list[tuple[int, int]] = field(default_factory=list)  # (project id, year) rows replaced
+    existing_bases: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _ref(value: Any) -> Any:
+    """A stand-in of `_prepare`'s rows as a value the write gives (storage.driver_rows.Ref), else the value: the
+    name of a unit added, a person added, a project added."""
+    if isinstance(value, str):
+        return Ref("unit", value)
+    if isinstance(value, KnownPerson):
+        return value.id if value.id is not None else Ref("person", value)
+    if isinstance(value, _New):
+        return Ref("project", value.index)
+    return value
+
+
+async def prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
+    """Every row `plan` writes, in the form `dialect`'s driver takes: all the Python of the write, done before
+    its transaction, so that on SQLite the write lock is held only while the statements execute. The rows are
+    built and converted a thousand at a time, the event loop answering others between, with the cycle collector
+    paused (storage.rows.gc_paused): these rows hold no cycles, and the full collections their numbers set off
+    walk the whole plan each time (10,000 projects at load 9: 3 collections of 1.1-1.5 s, each holding the event
+    loop, and 7.9 s in all; paused, 1.7 s and the longest hold 0.27 s)."""
+    with gc_paused():
+        return await _prepare_write(plan, now=now, actor=actor, dialect=dialect)
+
+
+async def _prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
     rows = await _prepare(plan, now=now, actor=actor)
-    unit_table, person_table, project_table = Unit.__table__, Person.__table__, Project.__table__
+    year_rows = [(p, year, amount) for p, year, amount in rows.plans]
+    base_list = [(p, year, done, day) for p, year, done, day in rows.bases]
+    project_table = Project.__table__
+    update_statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
+                        .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
+    for row, added in rows.added_people:
+        row["object_key"] = Ref("person", added, text=True)
+
+    async def ready(statement: Any, table_rows: list[dict[str, Any]], *stand_ins: str) -> Batch:
+        return await driver_rows(statement, dialect, table_rows, stand_ins=stand_ins, given=_ref)
+
+    return PreparedWrite(
+        plan, now, actor, rows,
+        projects=await ready(insert(project_table), rows.projects, "lead_unit_id", "lead_official_id",
+                             "liaison_id"),
+        project_updates=await ready(update_statement, rows.project_updates, "b_lead_unit_id", "b_lead_official_id",
+                                    "b_liaison_id") if rows.project_updates else None,
+        supporting=await ready(insert(ProjectSupportingUnit.__table__), rows.supporting, "project_id", "unit_id"),
+        plans=await ready(insert(AnnualPlan.__table__), plan_rows(year_rows, now=now), "project_id"),
+        bases=await ready(insert(LedgerBase.__table__), base_rows(base_list, now=now), "project_id"),
+        moves=await ready(insert(StageEvent.__table__), move_rows(rows.moves, person_id=actor.person_id, now=now),
+                          "project_id"),
+        audit=await ready(insert(AuditEntry.__table__), rows.audit),
+        existing_plans=[(p, year) for p, year, _ in year_rows if isinstance(p, int)],
+        existing_bases=[(p, year) for p, year, _, _ in base_list if isinstance(p, int)])
+
+
+async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
+    """Insert and update what `plan` says, in the session's transaction (`prepare_write`, then `write_prepared`)."""
+    prepared = await prepare_write(plan, now=now, actor=actor, dialect=session_dialect(session))
+    await write_prepared(session, prepared)
+
+
+def session_dialect(session: AsyncSession) -> Dialect:
+    """The dialect of the database `session` writes to."""
+    return session.bind.dialect  # type: ignore[union-attr]
+
+
+async def write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
+    """Run the statements of `prepared` in the session's transaction, back to back: only the ids of the units,
+    people and projects it adds are set in between (short loops over those places alone). The cycle collector is
+    paused meanwhile (as for `prepare_write`): a full collection here would hold the write lock too."""
+    with gc_paused():
+        await _write_prepared(session, prepared)
+
+
+async def _write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
+    plan, rows, now, actor = prepared.plan, prepared.rows, prepared.now, prepared.actor
+    unit_table, person_table = Unit.__table__, Person.__table__
 
     unit_ids = dict(zip(plan.new_units, await _insert_returning_ids(
         session, unit_table, [{"name": name, "created_at": now} for name in plan.new_units], ("name",)),
@@ -171,21 +275,9 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
 
     _fill(rows.people, ("unit_id",), unit)
     _fill(rows.person_updates, ("b_unit_id",), unit)
-    _fill(rows.projects, ("lead_unit_id",), unit)
-    _fill(rows.project_updates, ("b_lead_unit_id",), unit)
-    _fill(rows.supporting, ("unit_id",), unit)
-
     person_ids = await _insert_returning_ids(session, person_table, rows.people, ("name", "phone", "title", "unit_id"))
     for person, person_id in zip(plan.new_people, person_ids, strict=True):
         person.id = person_id
-
-    def person(value: Any) -> Any:  # a person id, or a person (added just now, or known)
-        if isinstance(value, KnownPerson):
-            return value.id if value.id is not None else person_ids[value.ref]
-        return value
-
-    for row, added in rows.added_people:
-        row["object_key"] = str(person(added))[:100]
     roles = [{"person_id": p.id, "role": role} for p in plan.new_people for role in sorted(p.roles)]
     roles += [{"person_id": p.id, "role": role} for p, role in plan.new_roles]
     if roles:
@@ -196,35 +288,42 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
                                                                 "ledger_key")}))
         await _executemany(session, statement, rows.person_updates)
 
-    _fill(rows.projects, ("lead_official_id", "liaison_id"), person)
-    _fill(rows.project_updates, ("b_lead_official_id", "b_liaison_id"), person)
-    project_ids = await _insert_returning_ids(session, project_table, rows.projects, ("code",))
+    project_ids: list[int] = []
 
-    def project(value: Any) -> Any:  # a project id, or a project just added
-        return project_ids[value.index] if isinstance(value, _New) else value
+    def value_of(ref: Ref) -> Any:
+        if ref.kind == "unit":
+            return unit_ids[ref.key]
+        if ref.kind == "person":
+            return ref.key.id if ref.key.id is not None else person_ids[ref.key.ref]
+        return project_ids[ref.key]
 
-    _fill(rows.supporting, ("project_id",), project)
-    if rows.project_updates:
-        statement = (update(project_table).where(project_table.c.id == bindparam("b_id"))
-                     .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
-        await _executemany(session, statement, rows.project_updates)
+    prepared.projects.resolve(value_of)
+    await execute(session, prepared.projects)
+    if plan.new_projects:
+        codes = dict((await session.execute(select(Project.code, Project.id))).all())
+        project_ids.extend(codes[project["code"]] for project in plan.new_projects)
+    batches = [prepared.project_updates, prepared.supporting, prepared.plans, prepared.bases, prepared.moves,
+               prepared.audit]
+    for batch in batches:
+        if batch is not None:
+            batch.resolve(value_of)
+    if prepared.project_updates is not None:
+        await execute(session, prepared.project_updates)
         table = ProjectSupportingUnit.__table__
         for start in range(0, len(rows.replaced), _CHUNK):
             await session.execute(delete(table).where(table.c.project_id.in_(rows.replaced[start:start + _CHUNK])))
-    if rows.supporting:
-        await _executemany(session, insert(ProjectSupportingUnit.__table__), rows.supporting)
-    if rows.plans:
-        await write_plans(session, [(project(p), year, amount) for p, year, amount in rows.plans], now=now)
-    if rows.bases:
-        await write_bases(session, [(project(p), year, done, day) for p, year, done, day in rows.bases], now=now)
-    made = [replace(move, project_id=project(move.project_id)) for move in rows.moves]
-    for start in range(0, len(made), _CHUNK):
-        await record_moves(session, made[start:start + _CHUNK], person_id=actor.person_id, now=now)
-    audit = rows.audit
+    await execute(session, prepared.supporting)
+    await delete_years(session, AnnualPlan.__table__, prepared.existing_plans)
+    await execute(session, prepared.plans)
+    await delete_years(session, LedgerBase.__table__, prepared.existing_bases)
+    await execute(session, prepared.bases)
+    await execute(session, prepared.moves)
+    nodes_audit = []
     if plan.nodes is not None and not plan.nodes.empty:
-        audit = audit + await write_node_plan(session, plan.nodes, now=now, actor=actor)
-    if audit:
-        await _executemany(session, insert(AuditEntry.__table__), audit)
+        nodes_audit = await write_node_plan(session, plan.nodes, now=now, actor=actor)
+    await execute(session, prepared.audit)
+    if nodes_audit:
+        await _executemany(session, insert(AuditEntry.__table__), nodes_audit)
 
 
 async def _stage_moves(plan: ImportPlan, project_ids: Sequence[Any], *, now: datetime
@@ -261,51 +360,3 @@ async def _stage_moves(plan: ImportPlan, project_ids: Sequence[Any], *, now: dat
             given = started if kind == START else finished if kind == FINISH else None
             made.append(StageMove(project_id, kind, *ledger_day(given, today=today)))
     return moves
-
-
-AUDIT_ACTIONS = {("unit", "add"): "unit.create", ("person", "add"): "person.create",
-            ("person", "update"): "person.update", ("project", "add"): "project.create",
-            ("project", "update"): "project.update"}
-
-
-def _shown(value: Any) -> Any:
-    """A value as JSON keeps it: amounts and days as text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, tuple | list):  # a history: (kind, day) pairs
-        return [_shown(item) for item in value]
-    return str(value)
-
-
-# Field keys as the audit trail names them (bot.domain.labels.FIELDS), where the plan's differ.
-_AUDIT_FIELDS = {"unit": "unit_name"}
-
-
-def _audit_row(change: RowChange, *, now: datetime, actor: Actor, moves: dict[str, list[StageMove]]
-               ) -> dict[str, Any]:
-    """One audit entry per row: what changed as {"changed": {field: new}, "before": {field: old}} (people
-    and units by name), like the chat's own changes; a row added is named (and a person's role given); a
-    project's says from which day it is started, finished (or open again), and why (its `moves`)."""
-    detail: dict[str, Any] = {"source": "ledger", "name": change.name}
-    key = change.key
-    if change.person is not None:  # added: known by the id just given
-        key = str(change.person.id)
-        detail["role"] = sorted(change.person.roles)[0] if change.person.roles else None
-        if not change.person.active:  # added as the roster says: deactivated
-            detail["active"] = False
-    changed = [f for f in change.fields if f.field != "role"]
-    if change.action == "add":  # what the row is added with
-        detail.update({f.field: _shown(f.after) for f in changed})
-    elif changed:
-        detail["changed"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.after) for f in changed}
-        detail["before"] = {_AUDIT_FIELDS.get(f.field, f.field): _shown(f.before) for f in changed}
-    roles = [f.after for f in change.fields if f.field == "role"]
-    if roles:
-        detail["role_added"] = roles[0]
-    if change.kind == "person" and change.action == "update" and "changed" not in detail:
-        detail["changed"] = {}
-    if change.kind == "project":
-        detail.update(moves_audit_detail(moves.get(key, [])))
-    return {"at": now, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
-            "action": AUDIT_ACTIONS[(change.kind, change.action)], "object_type": change.kind,
-            "object_key": key[:100], "detail": detail}

@@ -17,7 +17,14 @@ async def replace_years(session: AsyncSession, table: Table, rows: Sequence[dict
     projects and years, a few hundred rows a statement."""
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]
-        for year in sorted({row["year"] for row in chunk}):
-            ids = [row["project_id"] for row in chunk if row["year"] == year]
-            await session.execute(delete(table).where(table.c.year == year, table.c.project_id.in_(ids)))
+        await delete_years(session, table, [(row["project_id"], row["year"]) for row in chunk])
         await session.execute(insert(table), chunk)
+
+
+async def delete_years(session: AsyncSession, table: Table, keys: Sequence[tuple[int, int]]) -> None:
+    """Delete the rows of `table` of these (project id, year) pairs, a few hundred a statement."""
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        for year in sorted({year for _, year in chunk}):
+            ids = [project_id for project_id, of in chunk if of == year]
+            await session.execute(delete(table).where(table.c.year == year, table.c.project_id.in_(ids)))

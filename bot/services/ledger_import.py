@@ -44,8 +44,14 @@ from bot.workers import Workers, off_loop
 from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
-from storage.ledger_import import write_plan
-from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
+from storage.ledger_import import prepare_write, session_dialect, write_plan, write_prepared
+from storage.ledger_state import (
+    known_project_codes,
+    known_unit_names,
+    load_state,
+    lock_state,
+    people_without_phone,
+)
 
 if TYPE_CHECKING:
     from bot.domain.ledger_plan import LedgerState
@@ -163,7 +169,10 @@ async def import_ledger(
         plan.nodes = plan_nodes(ledger.nodes, stored or [])
     if plan.needs_as_of or dry_run:
         return ImportResult(plan=plan, compared=compared, **sheets)
-    await write_plan(session, plan, now=now, actor=actor)
+    if expect is None:
+        await write_plan(session, plan, now=now, actor=actor)
+    elif not await _write_unchanged(session, plan, compared, today=today, now=now, actor=actor):
+        return ImportResult(compared=compared, stale=True, **sheets)
     return ImportResult(plan=plan, written=True, compared=compared, **sheets)
 
 
@@ -175,11 +184,35 @@ async def write_previewed(session: AsyncSession, previewed: Previewed, *, now: d
     plan, compared = previewed.result.plan, previewed.result.compared
     if plan is None or plan.needs_as_of or compared is None or to_local(now).date() != previewed.today:
         return None
-    if (await _compared(session, compared, today=previewed.today))[2] != compared.digest:
+    if not await _write_unchanged(session, plan, compared, today=previewed.today, now=now, actor=actor):
         return None
-    await write_plan(session, plan, now=now, actor=actor)
     return ImportResult(plan=plan, written=True, skipped_sheets=previewed.result.skipped_sheets,
                         hidden_sheets=previewed.result.hidden_sheets)
+
+
+async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Compared, *, today: date,
+                           now: datetime, actor: Actor) -> bool:
+    """Write `plan` if the database still holds what it was worked out against (`compared`); whether it did.
+
+    Every row is made ready first (storage.ledger_import.prepare_write), so that what follows the check is the
+    statements alone. On PostgreSQL (read committed: each statement sees what is committed when it starts) the
+    tables the state is read from are locked first (storage.ledger_state.lock_state), in a savepoint: what the
+    check reads then stays so until the write commits, and when it finds a change the savepoint is rolled back,
+    which gives the locks back at once (the preview made again meanwhile holds none). On SQLite the check's reads
+    take no lock (holding the one write lock for them would stop every writer: 8.5 s for 50,000 projects at
+    load 7) and the statements follow it at once."""
+    prepared = await prepare_write(plan, now=now, actor=actor, dialect=session_dialect(session))
+    savepoint = await session.begin_nested() if session_dialect(session).name == "postgresql" else None
+    if savepoint is not None:
+        await lock_state(session, reports=compared.reports, nodes=compared.nodes)
+    if (await _compared(session, compared, today=today))[2] != compared.digest:
+        if savepoint is not None:
+            await savepoint.rollback()
+        return False
+    await write_prepared(session, prepared)
+    if savepoint is not None:
+        await savepoint.commit()
+    return True
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

@@ -76,6 +76,9 @@ async def _add_group(ctx: Context, name: str) -> None:
         chat_token, _, group_name = name.partition(" ")
         chat_id = telegram_group_id(chat_token)
         if robots and name in robots:
+            if (wide := too_wide("robot_name", name)) is not None:  # a name the settings allow, too long to keep
+                ctx.reply("text_too_wide", wide=wide)
+                return
             await _register(ctx, channel=ROBOT_CHANNEL, chat_id=name, name=name, in_group=False)
         elif chat_id is not None:
             if (wide := too_wide("group_name", group_name.strip())) is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.domain.text_widths import GROUP_NAME_WIDTH
+from bot.domain.text_widths import GROUP_NAME_WIDTH, ROBOT_NAME_WIDTH
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
@@ -53,7 +53,8 @@ class BulletinGroup(Base):
     __table_args__ = (UniqueConstraint("channel", "chat_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    chat_id: Mapped[str] = mapped_column(String(100))
+    # A Telegram chat id (with its topic), or a WeCom group robot's name as configured: as wide as such a name.
+    chat_id: Mapped[str] = mapped_column(String(ROBOT_NAME_WIDTH))
     name: Mapped[str] = mapped_column(String(GROUP_NAME_WIDTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))

@@ -66,6 +66,9 @@ class BulletinGroup(Base):
     # When the bot was found unable to send photos or files there (it may send text): its bulletins still go
     # there, each file replaced by a line saying so, until a file gets through (None: it may send files).
     files_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    # With files_refused_at: the kinds of file refused (``bot.domain.chat_rights``: photos, documents), sorted and
+    # joined by commas (``storage.group_chats.marked_files``).
+    files_refused: Mapped[str | None] = mapped_column(String(40), nullable=True, default=None)
 
 
 class Bulletin(Base):

@@ -1,7 +1,8 @@
 """A bulletin group's chat as the channel changes it: a group upgraded to a supergroup gets a new chat id from
 Telegram (the bulletin group registered under the old id moves to the new one, and so do the notices still
 waiting for it); the bot taken out of a group (or muted there), and added back (``mark_left``, ``mark_back``);
-the bot found unable to send photos or documents there, and able again (``mark_files``).
+the bot found unable to send photos or documents there, and able again (``mark_files``). While a group is marked
+out, its notices wait (``storage.group_waits``).
 
 A chat is one bulletin group, whichever topic of a forum it gets its bulletins in (``group_of_chat``)."""
 
@@ -16,6 +17,7 @@ from bot.domain.chat_ids import TOPIC_MARK, chat_of
 from bot.domain.chat_rights import FILE_KINDS
 from storage import audit
 from storage.audit import Actor
+from storage.group_waits import Released, release_waiting
 from storage.models import BulletinGroup, OutboxMessage
 from storage.outbox import PENDING
 
@@ -83,16 +85,21 @@ async def mark_left(session: AsyncSession, *, group: BulletinGroup, at: datetime
     return True
 
 
-async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
-    """The bot is in ``group`` again, and may send there: its bulletins go there. False when it was not marked
-    out."""
+async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> Released | None:
+    """The bot is in ``group`` again, and may send there: its bulletins go there, and so do the notices that waited
+    for it (but for bulletins a newer one of their kind superseded, ``storage.group_waits``): what they were. None
+    when it was not marked out."""
     if group.left_at is None:
-        return False
+        return None
     action = "group.unmuted" if group.muted else "group.back"
     group.left_at, group.muted = None, False
+    released = await release_waiting(session, group=group, now=at)
     await audit.record(session, actor=actor, at=at, action=action, object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
-    return True
+                       object_key=f"{group.channel}:{group.chat_id}",
+                       detail={"name": group.name, **({"superseded": [f"{kind}:{period}" for kind, period
+                                                                      in released.superseded]}
+                                                      if released.superseded else {})})
+    return released
 
 
 async def marked_files(session: AsyncSession, group: BulletinGroup) -> frozenset[str]:

@@ -134,12 +134,15 @@ class Transport(Protocol):
 
 class RightsWatch(Protocol):
     """Told by a transport what its sends to a group chat found of the bot's rights there: ``what`` (``MESSAGES``,
-    ``PHOTOS`` or ``DOCUMENTS``, ``bot.domain.chat_rights``) was refused for want of the right, or went through.
-    It must not raise: a send's outcome does not depend on it."""
+    ``PHOTOS`` or ``DOCUMENTS``, ``bot.domain.chat_rights``) was refused for want of the right, or went through; or the
+    group has a new id (``moved``). It must not raise: a send's outcome does not depend on it."""
 
     async def refused(self, chat_id: str, what: str) -> None: ...
 
     async def allowed(self, chat_id: str, what: str) -> None: ...
+
+    async def moved(self, chat_id: str, new_chat_id: str) -> None:
+        """A send to group ``chat_id`` found it has a new id (Telegram upgraded it to a supergroup)."""
 
 
 def limits_of(transport: Transport) -> RateLimits:

@@ -148,6 +148,15 @@ class TelegramTransport:
         except Exception:  # the send's outcome does not depend on it
             log.exception("could not record what a send to %s found of the bot's rights", chat_id)
 
+    async def _moved(self, chat_id: str, new_chat_id: str) -> None:
+        """Tell ``rights`` that group ``chat_id`` is ``new_chat_id`` now."""
+        if self.rights is None:
+            return
+        try:
+            await self.rights.moved(chat_id, new_chat_id)
+        except Exception:  # the send's outcome does not depend on it
+            log.exception("could not record that Telegram chat %s moved to %s", chat_id, new_chat_id)
+
     def is_group_chat(self, chat_id: str) -> bool:
         """Groups, supergroups and channels have negative ids in Telegram."""
         return chat_id.strip().startswith("-")
@@ -179,10 +188,11 @@ class TelegramTransport:
             except ChatMigrated as exc:
                 if migrated:
                     raise failed_after(delivery_error(exc), done) from exc
-                # The group became a supergroup: deliver the rest there. The bulletin group's record follows
-                # when Telegram's service message about the upgrade arrives (TelegramChannel.on_migrate).
+                # The group became a supergroup: deliver the rest there. The bulletin group follows it now (and
+                # again, finding it moved, when Telegram's service message arrives: TelegramChannel.on_migrate).
                 log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
                 target, topic, migrated = int(exc.new_chat_id), None, True
+                await self._moved(chat_id, str(exc.new_chat_id))
                 continue
             except BadRequest as exc:
                 if topic is None or not any(marker in str(exc).lower() for marker in TOPIC_GONE):

@@ -20,6 +20,7 @@ from bot.domain.chat_rights import FILE_KINDS, MESSAGES, SENDING, refused_files
 from bot.domain.messages import Reply
 from bot.render import Renderer
 from bot.services.group_left import bot_back_in_group, bot_left_group, change_group
+from bot.services.group_moves import group_moved
 from storage.audit import Actor
 from storage.db import Database
 from storage.group_chats import group_of_chat, mark_files, marked_files
@@ -87,6 +88,13 @@ class GroupRights:
             allowed |= FILE_KINDS - refused_files(asked) if asked in SENDING else frozenset()
         await files_found(self.db, self.renderer, channel=self.channel, chat_id=chat_id, actor=self.actor,
                           at=self.clock.now(), allowed=allowed)
+
+    async def moved(self, chat_id: str, new_chat_id: str) -> None:
+        """A send found the group upgraded to a supergroup under a new id (the channel's word of it lost, or not
+        handled yet): the bulletin group follows it there, and the admins are told once."""
+        if await group_moved(self.db, self.renderer, channel=self.channel, old=chat_id, new=new_chat_id,
+                             at=self.clock.now(), actor=self.actor):
+            log.warning("bulletin group %s found moved to %s by a send", chat_id, new_chat_id)
 
     async def _marked(self, chat_id: str) -> frozenset[str]:
         """The kinds of file the bulletin group of ``chat_id`` is marked as refusing (none for no bulletin group)."""

@@ -242,13 +242,14 @@ async def mark_retry(
 
 async def mark_failed(
     session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None,
-    now: datetime | None = None, quiet_since: datetime | None = None,
+    now: datetime | None = None, quiet_since: datetime | None = None, cause: str | None = None,
 ) -> bool:
-    """Give up on the notice (at ``now``; ``quiet_since``: nothing of its channel had got through since then); the
+    """Give up on the notice (at ``now``; ``quiet_since``: nothing of its channel had got through since then;
+    ``cause``: why, classified, ``bot.domain.give_up_reasons``); the
     admins are told of it once (``claim_untold_failures``) and find it with ``failed_messages`` (sent again, it starts
     after the ``parts_sent`` messages that did reach the chat)."""
     values: dict[str, Any] = {"state": FAILED, "last_error": error, "failed_at": now, "quiet_since": quiet_since,
-                              "told_at": None}
+                              "told_at": None, "fail_cause": cause}
     if parts_sent is not None:
         values["parts_sent"] = parts_sent
     return await _set(session, message_id, attempt, **values)

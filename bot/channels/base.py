@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bot.domain.give_up_reasons import CONTENT
 from bot.domain.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
 
 
@@ -40,6 +41,15 @@ class DeliveryError(Exception):
     """
 
     parts_sent: int = 0
+    # Why the channel refused it, classified where the channel's answer says (``bot.domain.give_up_reasons``:
+    # CONFIG, CONTENT, REFUSED); None: not classified (its words are read when it is given up on).
+    cause: str | None = None
+
+
+def caused(error: DeliveryError, cause: str) -> DeliveryError:
+    """``error``, classified as ``cause`` (``bot.domain.give_up_reasons``)."""
+    error.cause = cause
+    return error
 
 
 def failed_after(error: DeliveryError, parts_sent: int) -> DeliveryError:
@@ -90,6 +100,8 @@ class AttachmentRefused(PermanentError):
     ``limit`` bytes), "too_small", "unreadable" (gone from disk), "not_allowed" (the bot may not send files to
     that chat) or "refused" (the channel would not take it).
     Transports send a short line saying so in the file's place (``bot.channels.attachment_notes``)."""
+
+    cause = CONTENT
 
     def __init__(self, reason: str, message: str, *, limit: int | None = None) -> None:
         self.reason = reason

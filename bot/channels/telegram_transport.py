@@ -34,12 +34,14 @@ from bot.channels.base import (
     RetryLater,
     RightsWatch,
     TransientError,
+    caused,
     failed_after,
     read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.domain.chat_ids import split_address
 from bot.domain.chat_rights import DOCUMENTS, MESSAGES, PHOTOS
+from bot.domain.give_up_reasons import CONFIG, of_telegram
 from bot.domain.messages import Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 
@@ -92,7 +94,7 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
         lowered = text.lower()
         if any(marker in lowered for marker in UNREACHABLE):
             return RecipientBlocked(text)
-        return PermanentError(text)
+        return caused(PermanentError(text), of_telegram(text))
     if isinstance(exc, TimedOut):
         return TransientError(f"timed out: {text}")
     if isinstance(exc, NetworkError):  # connection trouble and every 5xx answer
@@ -178,7 +180,7 @@ class TelegramTransport:
         try:
             target, topic = split_address(chat_id)
         except ValueError as exc:
-            raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
+            raise caused(PermanentError(f"not a Telegram chat id: {chat_id!r}"), CONFIG) from exc
         parts = self._parts(reply, attachment, address=chat_id)
         done, migrated, texted = max(0, skip), False, False
         sent: list[str] = []

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError, parts_sent_of
 from bot.clock import Clock
+from bot.domain.give_up_reasons import TRIES
 from bot.services.busy_writes import persist
 from bot.services.channel_gate import ChannelGate, describe
 from bot.services.outbox_pipeline import ChatKey, Outcome
@@ -128,7 +129,7 @@ class Outcomes:
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
-            return await self.fail(message, describe(error), **progress), None
+            return await self.fail(message, describe(error), cause=error.cause, **progress), None
         down = False
         if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
             down = await self.gate.send_failed(channel, message.id, error, trial=trial)
@@ -148,7 +149,7 @@ class Outcomes:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
             quiet = self.gate.streaks.quiet_since(str(message.channel), message.id)
-            return await self.fail(message, error, quiet_since=quiet, **progress), None
+            return await self.fail(message, error, quiet_since=quiet, cause=TRIES, **progress), None
         at = self.clock.now() + timedelta(seconds=0 if now else self.backoff(message.attempts))
         return await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
 
@@ -174,11 +175,12 @@ class Outcomes:
         return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
 
     async def fail(self, message: OutboxMessage, error: str, *, quiet_since: datetime | None = None,
-                   **progress: int) -> str:
+                   cause: str | None = None, **progress: int) -> str:
         """Give up on the row (after its tries, or refused at once): the admins are told of it from the row
-        (``bot.services.given_up``); ``quiet_since``: nothing of its channel had got through since then."""
+        (``bot.services.given_up``); ``quiet_since``: nothing of its channel had got through since then; ``cause``:
+        why, classified (``bot.domain.give_up_reasons``; None: read from ``error`` when told)."""
         return await self.record(message, "failed", outbox_sending.mark_failed, error=error, now=self.clock.now(),
-                                 quiet_since=quiet_since, **progress)
+                                 quiet_since=quiet_since, cause=cause, **progress)
 
     async def release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
         """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""

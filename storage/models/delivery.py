@@ -44,6 +44,9 @@ class OutboxMessage(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     quiet_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     told_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    # Why it was given up on, classified when it failed (``bot.domain.give_up_reasons``: tries, config, content,
+    # refused); None for rows failed before it was kept, and for refusals the channel did not classify.
+    fail_cause: Mapped[str | None] = mapped_column(String(20), nullable=True, default=None)
 
 
 class BulletinGroup(Base):

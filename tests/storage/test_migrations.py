@@ -271,7 +271,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
     assert [row["parts_sent"] for row in after["outbox"]] == [0, 0, 0]  # nothing sent part-way
     # The notices given up before are set told (as of their making): the admins hear of none of them again.
-    assert [(row["failed_at"], row["quiet_since"]) for row in after["outbox"]] == [(None, None)] * 3
+    assert [(row["failed_at"], row["quiet_since"], row["fail_cause"]) for row in after["outbox"]] == [
+        (None, None, None)] * 3  # their cause is read from their recorded error
     assert [(row["state"], row["told_at"] == row["created_at"]) for row in after["outbox"]] == [
         (row["state"], row["state"] == "failed") for row in before["outbox"]]
     assert "failed" in [row["state"] for row in before["outbox"]]
@@ -293,7 +294,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert after.pop("photo_blobs") == []  # a new table, empty
     assert [row["ledger_key"] for row in after["people"]] == [None, None]  # no 人员编号 typed yet
     for column in ("send_started_at", "parts_sent", "baseline_date", "replaces_id", "ledger_key", "failed_at",
-                   "quiet_since", "told_at"):
+                   "quiet_since", "told_at", "fail_cause"):
         after = _without(after, column)
     assert after == before
 
@@ -347,7 +348,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         downgraded = await conn.run_sync(_snapshot)
     expected = upgraded
     for column in ("send_started_at", "parts_sent", "baseline_date", "replaces_id", "ledger_key", "failed_at",
-                   "quiet_since", "told_at"):
+                   "quiet_since", "told_at", "fail_cause"):
         expected = _without(expected, column)
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]

@@ -40,7 +40,7 @@ from bot.channels.base import (
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.domain.chat_ids import split_address
-from bot.domain.chat_rights import DOCUMENTS, MESSAGES, PHOTOS
+from bot.domain.chat_rights import DOCUMENTS, MESSAGES, OUT, PHOTOS
 from bot.domain.give_up_reasons import CONFIG, of_telegram
 from bot.domain.messages import Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
@@ -61,6 +61,7 @@ TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 # refused, its text goes. Where it may not send text, the chat is unreachable for it (below) until the right is back.
 FILES_NOT_ALLOWED = ("not enough rights to send photos", "not enough rights to send documents")
 TEXT_NOT_ALLOWED = ("not enough rights to send text messages", "have no rights to send a message")
+NOT_IN_GROUP = ("bot was kicked from the", "bot is not a member of the")  # a group (or supergroup) chat
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
 
@@ -125,7 +126,8 @@ class TelegramTransport:
 
     In a group chat, what a send finds of the bot's rights there is told to ``rights`` (``RightsWatch``): a text
     refused for want of the right to send messages (the chat is unreachable then: ``RecipientBlocked``, never
-    retried), a photo or a document refused for want of the right to send that kind (its line goes in its place;
+    retried), the bot found no member of the group (``OUT``: taken out, Telegram's update saying so lost), a photo or
+    a document refused for want of the right to send that kind (its line goes in its place;
     Telegram grants the two apart), or any of them going through.
 
     The bot's request object should allow as many connections as the sender sends concurrently (an
@@ -206,6 +208,8 @@ class TelegramTransport:
                 topic = None
                 continue
             except TelegramError as exc:
+                if isinstance(exc, Forbidden) and any(marker in str(exc).lower() for marker in NOT_IN_GROUP):
+                    await self._tell(chat_id, OUT, allowed=False)  # taken out, and the update saying so lost
                 raise failed_after(delivery_error(exc), done) from exc
             except DeliveryError as exc:  # the file could not be read
                 failed_after(exc, done)

@@ -94,3 +94,28 @@ async def test_a_bulletin_waiting_for_a_group_the_bot_was_taken_out_of_is_supers
     office.travel(at(10, 26, 9, 0))
     await office.tick()
     assert "重点项目周通报（2026-W43" in texts(GROUP, await office.deliver())[0]
+
+
+async def test_a_group_the_bot_was_taken_out_of_unheard_is_found_by_a_refused_send_and_its_notices_wait(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Taken out of the group while the update saying so was lost: the bulletin's first message is refused ("bot was
+    kicked from the supergroup chat"); the group is marked 已移出, the admins told once, and the bulletin waits (its
+    other messages not tried). Added back, it goes out."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.fake.bot_standing(GROUP, "kicked", user_id=HAO, told=False)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    calls = await office.deliver()
+    [refused] = to(GROUP, calls, method=None)
+    assert not refused.ok and "bot was kicked" in (refused.error or "")
+    [told] = texts(ADMIN, calls) + texts(ADMIN, await office.deliver())
+    assert "已被移出通报群「重点项目领导小组」" in told, told
+    assert {(r.state, r.attempts) for r in await group_rows(cloned)} == {(PENDING, 0)}
+    office.fake.calls[:] = [c for c in office.fake.calls if c.status != 403]
+
+    office.travel(at(10, 13, 10, 0))
+    await cloned.wait_processed(office.fake.bot_standing(GROUP, "member", user_id=HAO)["update_id"])
+    calls = await office.deliver()
+    assert "重点项目周通报（2026-W41" in texts(GROUP, calls)[0]
+    assert {r.state for r in await group_rows(cloned)} == {SENT}

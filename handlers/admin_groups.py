@@ -76,6 +76,9 @@ async def _add_group(ctx: Context, name: str) -> None:
         chat_token, _, group_name = name.partition(" ")
         chat_id = telegram_group_id(chat_token)
         if robots and name in robots:
+            if (wide := too_wide("robot_name", name)) is not None:  # a name the settings allow, too long to keep
+                ctx.reply("text_too_wide", wide=wide)
+                return
             await _register(ctx, channel=ROBOT_CHANNEL, chat_id=name, name=name, in_group=False)
         elif chat_id is not None:
             if (wide := too_wide("group_name", group_name.strip())) is not None:
@@ -112,6 +115,7 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
     muted = existing is not None and existing.muted
     standing = None  # of a group marked out, its id typed in a private chat (or muted, anywhere): is the bot back?
     files: dict[str, object] = {}  # of one marked unable to take some files: may it send them now?
+    released = None  # what waited for a group marked out or muted, now that the bot may send there
     asks = existing is not None and existing.left_at is not None and (muted or not in_group)
     if existing is not None and (asks or existing.files_refused_at is not None):
         asked = await _bot_standing(ctx, existing)
@@ -123,7 +127,7 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
         chat_id = existing.chat_id
         # Typed in the group, the bot is in it (a muted bot reads the group too: the chat app tells if it may send)
         if (in_group and not muted) or standing == "back":
-            await mark_back(ctx.session, group=existing, at=ctx.now, actor=ctx.actor)
+            released = await mark_back(ctx.session, group=existing, at=ctx.now, actor=ctx.actor)
     else:
         ctx.session.add(BulletinGroup(channel=channel, chat_id=chat_id, name=name, created_at=ctx.now,
                                       created_by=ctx.actor.label))
@@ -134,7 +138,7 @@ async def _register(ctx: Context, *, channel: str, chat_id: str, name: str, in_g
     groups = await _groups_shown(ctx)
     ctx.reply("admin_ops_groups", groups=groups, channels=CHANNEL_LABELS,
               changed="moved" if moved else "renamed" if existing is not None else "added", name=name,
-              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted,
+              in_group=in_group, robot=channel == ROBOT_CHANNEL, standing=standing, muted=muted, released=released,
               file_marks=await files_marks(ctx.session, groups), **files)
 
 

@@ -1,7 +1,8 @@
 """A bulletin group's chat as the channel changes it: a group upgraded to a supergroup gets a new chat id from
 Telegram (the bulletin group registered under the old id moves to the new one, and so do the notices still
 waiting for it); the bot taken out of a group (or muted there), and added back (``mark_left``, ``mark_back``);
-the bot found unable to send photos or documents there, and able again (``mark_files``).
+the bot found unable to send photos or documents there, and able again (``mark_files``). While a group is marked
+out, its notices wait (``storage.group_waits``).
 
 A chat is one bulletin group, whichever topic of a forum it gets its bulletins in (``group_of_chat``)."""
 
@@ -16,7 +17,8 @@ from bot.domain.chat_ids import TOPIC_MARK, chat_of
 from bot.domain.chat_rights import FILE_KINDS
 from storage import audit
 from storage.audit import Actor
-from storage.models import AuditEntry, BulletinGroup, OutboxMessage
+from storage.group_waits import Released, release_waiting
+from storage.models import BulletinGroup, OutboxMessage
 from storage.outbox import PENDING
 
 TOPICS_CHANNEL = "telegram"  # the channel whose group chats have topics
@@ -83,28 +85,29 @@ async def mark_left(session: AsyncSession, *, group: BulletinGroup, at: datetime
     return True
 
 
-async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> bool:
-    """The bot is in ``group`` again, and may send there: its bulletins go there. False when it was not marked
-    out."""
+async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> Released | None:
+    """The bot is in ``group`` again, and may send there: its bulletins go there, and so do the notices that waited
+    for it (but for bulletins a newer one of their kind superseded, ``storage.group_waits``): what they were. None
+    when it was not marked out."""
     if group.left_at is None:
-        return False
+        return None
     action = "group.unmuted" if group.muted else "group.back"
     group.left_at, group.muted = None, False
+    released = await release_waiting(session, group=group, now=at)
     await audit.record(session, actor=actor, at=at, action=action, object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
-    return True
+                       object_key=f"{group.channel}:{group.chat_id}",
+                       detail={"name": group.name, **({"superseded": [f"{kind}:{period}" for kind, period
+                                                                      in released.superseded]}
+                                                      if released.superseded else {})})
+    return released
 
 
 async def marked_files(session: AsyncSession, group: BulletinGroup) -> frozenset[str]:
     """The kinds of file (``bot.domain.chat_rights``: photos, documents) the bot was found unable to send to
-    ``group``: none when it is not marked, else those its latest mark recorded (both, for a mark that did not)."""
+    ``group``: none when it is not marked, else those its mark keeps (both, for a mark that keeps none)."""
     if group.files_refused_at is None:
         return frozenset()
-    latest = await session.scalar(
-        select(AuditEntry.detail).where(AuditEntry.object_key == f"{group.channel}:{group.chat_id}",
-                                        AuditEntry.action == "group.no_files").order_by(AuditEntry.id.desc()).limit(1))
-    kinds = frozenset((latest or {}).get("kinds") or ()) & FILE_KINDS
-    return kinds or FILE_KINDS
+    return frozenset((group.files_refused or "").split(",")) & FILE_KINDS or FILE_KINDS
 
 
 async def files_marks(session: AsyncSession, groups: list[BulletinGroup]) -> dict[int, frozenset[str]]:
@@ -115,16 +118,17 @@ async def files_marks(session: AsyncSession, groups: list[BulletinGroup]) -> dic
 async def mark_files(session: AsyncSession, *, group: BulletinGroup, refused: frozenset[str], at: datetime,
                      actor: Actor) -> bool:
     """The bot may send text to ``group`` but not the kinds of file in ``refused`` (none: it may send all): its
-    bulletins go there with a line in place of each such file. The mark keeps when it was first found, and the audit
-    says which kinds it is of now (``marked_files``). False when it was marked so before."""
+    bulletins go there with a line in place of each such file. The mark keeps when it was first found and which
+    kinds it is of now (``marked_files``); the audit says each change. False when it was marked so before."""
     before = await marked_files(session, group)
     if refused == before:
         return False
     if refused:
         group.files_refused_at = group.files_refused_at or at
+        group.files_refused = ",".join(sorted(refused))
         action, detail = "group.no_files", {"name": group.name, "kinds": sorted(refused)}
     else:
-        group.files_refused_at = None
+        group.files_refused_at, group.files_refused = None, None
         action, detail = "group.files_back", {"name": group.name, "kinds": sorted(before)}
     await audit.record(session, actor=actor, at=at, action=action, object_type="group",
                        object_key=f"{group.channel}:{group.chat_id}", detail=detail)

@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.group_waits import chat_open
 from storage.models import ChatAccount, OutboxMessage
 from storage.outbox import FAILED, FINAL_STATES, IN_DOUBT, INTERRUPTED, PENDING, SENDING, SENT, UNDELIVERABLE
 from storage.people import same_id
@@ -26,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def _due(now: datetime, channels: Collection[str] | None, row: Any = OutboxMessage) -> Any:
-    # Pending rows never have a send started (see mark_retry); sending ones are taken over only if not.
+    # Pending rows never have a send started (see mark_retry); sending ones are taken over only if not. A row for a
+    # bulletin group marked out or muted waits for the mark to go (storage.group_waits).
     condition = and_(row.state.in_((PENDING, SENDING)), row.next_attempt_at <= now,
-                     row.send_started_at.is_(None))
+                     row.send_started_at.is_(None), chat_open(row))
     if channels is not None:
         condition = and_(condition, row.channel.in_(list(channels)))
     return condition
@@ -133,7 +135,8 @@ async def due_channels(session: AsyncSession, *, now: datetime) -> set[str]:
 async def next_due_at(session: AsyncSession, *, channels: Collection[str] | None = None) -> datetime | None:
     """When the next pending or in-flight row falls due (or, if its send started, is due to be held as
     ``in_doubt``), if there is one."""
-    query = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state.in_((PENDING, SENDING)))
+    query = select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.state.in_((PENDING, SENDING)),
+                                                                  chat_open(OutboxMessage))
     if channels is not None:
         query = query.where(OutboxMessage.channel.in_(list(channels)))
     return await session.scalar(query)
@@ -239,13 +242,14 @@ async def mark_retry(
 
 async def mark_failed(
     session: AsyncSession, *, message_id: int, error: str, attempt: int | None = None, parts_sent: int | None = None,
-    now: datetime | None = None, quiet_since: datetime | None = None,
+    now: datetime | None = None, quiet_since: datetime | None = None, cause: str | None = None,
 ) -> bool:
-    """Give up on the notice (at ``now``; ``quiet_since``: nothing of its channel had got through since then); the
+    """Give up on the notice (at ``now``; ``quiet_since``: nothing of its channel had got through since then;
+    ``cause``: why, classified, ``bot.domain.give_up_reasons``); the
     admins are told of it once (``claim_untold_failures``) and find it with ``failed_messages`` (sent again, it starts
     after the ``parts_sent`` messages that did reach the chat)."""
     values: dict[str, Any] = {"state": FAILED, "last_error": error, "failed_at": now, "quiet_since": quiet_since,
-                              "told_at": None}
+                              "told_at": None, "fail_cause": cause}
     if parts_sent is not None:
         values["parts_sent"] = parts_sent
     return await _set(session, message_id, attempt, **values)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bot.domain.give_up_reasons import CONTENT
 from bot.domain.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
 
 
@@ -40,6 +41,15 @@ class DeliveryError(Exception):
     """
 
     parts_sent: int = 0
+    # Why the channel refused it, classified where the channel's answer says (``bot.domain.give_up_reasons``:
+    # CONFIG, CONTENT, REFUSED); None: not classified (its words are read when it is given up on).
+    cause: str | None = None
+
+
+def caused(error: DeliveryError, cause: str) -> DeliveryError:
+    """``error``, classified as ``cause`` (``bot.domain.give_up_reasons``)."""
+    error.cause = cause
+    return error
 
 
 def failed_after(error: DeliveryError, parts_sent: int) -> DeliveryError:
@@ -91,6 +101,8 @@ class AttachmentRefused(PermanentError):
     that chat) or "refused" (the channel would not take it).
     Transports send a short line saying so in the file's place (``bot.channels.attachment_notes``)."""
 
+    cause = CONTENT
+
     def __init__(self, reason: str, message: str, *, limit: int | None = None) -> None:
         self.reason = reason
         self.limit = limit
@@ -134,12 +146,15 @@ class Transport(Protocol):
 
 class RightsWatch(Protocol):
     """Told by a transport what its sends to a group chat found of the bot's rights there: ``what`` (``MESSAGES``,
-    ``PHOTOS`` or ``DOCUMENTS``, ``bot.domain.chat_rights``) was refused for want of the right, or went through.
-    It must not raise: a send's outcome does not depend on it."""
+    ``PHOTOS`` or ``DOCUMENTS``, ``bot.domain.chat_rights``) was refused for want of the right, or went through; or the
+    group has a new id (``moved``). It must not raise: a send's outcome does not depend on it."""
 
     async def refused(self, chat_id: str, what: str) -> None: ...
 
     async def allowed(self, chat_id: str, what: str) -> None: ...
+
+    async def moved(self, chat_id: str, new_chat_id: str) -> None:
+        """A send to group ``chat_id`` found it has a new id (Telegram upgraded it to a supergroup)."""
 
 
 def limits_of(transport: Transport) -> RateLimits:

@@ -50,10 +50,10 @@ from bot.domain.messages import Button, Incoming, IncomingFile, MenuCommand, Out
 from bot.domain.pressed import after_press
 from bot.render import shared_renderer
 from bot.services.direct_replies import DirectReplies
+from bot.services.group_moves import group_moved
 from bot.services.group_rights import GroupRights
 from handlers.router import Router
 from storage.audit import Actor
-from storage.group_chats import move_chat
 
 log = logging.getLogger(__name__)
 
@@ -271,10 +271,8 @@ class TelegramChannel:
         else:
             return
         deps = self.router.deps
-        async with deps.db.session() as session:
-            moved = await move_chat(session, channel=CHANNEL, old=str(old), new=str(new), at=deps.clock.now(),
-                                    actor=Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL))
-        if moved:
+        if await group_moved(deps.db, deps.renderer, channel=CHANNEL, old=str(old), new=str(new), at=deps.clock.now(),
+                             actor=Actor(label=labels.label(labels.CHANNELS, "system"), channel=CHANNEL)):
             log.info("bulletin group %s became supergroup %s", old, new)
 
     async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

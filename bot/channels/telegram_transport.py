@@ -34,12 +34,14 @@ from bot.channels.base import (
     RetryLater,
     RightsWatch,
     TransientError,
+    caused,
     failed_after,
     read_attachment,
 )
 from bot.channels.telegram import CHANNEL, keyboard
 from bot.domain.chat_ids import split_address
-from bot.domain.chat_rights import DOCUMENTS, MESSAGES, PHOTOS
+from bot.domain.chat_rights import DOCUMENTS, MESSAGES, OUT, PHOTOS
+from bot.domain.give_up_reasons import CONFIG, of_telegram
 from bot.domain.messages import Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 
@@ -59,6 +61,7 @@ TOPIC_GONE = ("message thread not found", "topic_deleted", "topic_closed")
 # refused, its text goes. Where it may not send text, the chat is unreachable for it (below) until the right is back.
 FILES_NOT_ALLOWED = ("not enough rights to send photos", "not enough rights to send documents")
 TEXT_NOT_ALLOWED = ("not enough rights to send text messages", "have no rights to send a message")
+NOT_IN_GROUP = ("bot was kicked from the", "bot is not a member of the")  # a group (or supergroup) chat
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
 
@@ -92,7 +95,7 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
         lowered = text.lower()
         if any(marker in lowered for marker in UNREACHABLE):
             return RecipientBlocked(text)
-        return PermanentError(text)
+        return caused(PermanentError(text), of_telegram(text))
     if isinstance(exc, TimedOut):
         return TransientError(f"timed out: {text}")
     if isinstance(exc, NetworkError):  # connection trouble and every 5xx answer
@@ -123,7 +126,8 @@ class TelegramTransport:
 
     In a group chat, what a send finds of the bot's rights there is told to ``rights`` (``RightsWatch``): a text
     refused for want of the right to send messages (the chat is unreachable then: ``RecipientBlocked``, never
-    retried), a photo or a document refused for want of the right to send that kind (its line goes in its place;
+    retried), the bot found no member of the group (``OUT``: taken out, Telegram's update saying so lost), a photo or
+    a document refused for want of the right to send that kind (its line goes in its place;
     Telegram grants the two apart), or any of them going through.
 
     The bot's request object should allow as many connections as the sender sends concurrently (an
@@ -148,6 +152,15 @@ class TelegramTransport:
         except Exception:  # the send's outcome does not depend on it
             log.exception("could not record what a send to %s found of the bot's rights", chat_id)
 
+    async def _moved(self, chat_id: str, new_chat_id: str) -> None:
+        """Tell ``rights`` that group ``chat_id`` is ``new_chat_id`` now."""
+        if self.rights is None:
+            return
+        try:
+            await self.rights.moved(chat_id, new_chat_id)
+        except Exception:  # the send's outcome does not depend on it
+            log.exception("could not record that Telegram chat %s moved to %s", chat_id, new_chat_id)
+
     def is_group_chat(self, chat_id: str) -> bool:
         """Groups, supergroups and channels have negative ids in Telegram."""
         return chat_id.strip().startswith("-")
@@ -169,7 +182,7 @@ class TelegramTransport:
         try:
             target, topic = split_address(chat_id)
         except ValueError as exc:
-            raise PermanentError(f"not a Telegram chat id: {chat_id!r}") from exc
+            raise caused(PermanentError(f"not a Telegram chat id: {chat_id!r}"), CONFIG) from exc
         parts = self._parts(reply, attachment, address=chat_id)
         done, migrated, texted = max(0, skip), False, False
         sent: list[str] = []
@@ -179,10 +192,11 @@ class TelegramTransport:
             except ChatMigrated as exc:
                 if migrated:
                     raise failed_after(delivery_error(exc), done) from exc
-                # The group became a supergroup: deliver the rest there. The bulletin group's record follows
-                # when Telegram's service message about the upgrade arrives (TelegramChannel.on_migrate).
+                # The group became a supergroup: deliver the rest there. The bulletin group follows it now (and
+                # again, finding it moved, when Telegram's service message arrives: TelegramChannel.on_migrate).
                 log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
                 target, topic, migrated = int(exc.new_chat_id), None, True
+                await self._moved(chat_id, str(exc.new_chat_id))
                 continue
             except BadRequest as exc:
                 if topic is None or not any(marker in str(exc).lower() for marker in TOPIC_GONE):
@@ -194,6 +208,8 @@ class TelegramTransport:
                 topic = None
                 continue
             except TelegramError as exc:
+                if isinstance(exc, Forbidden) and any(marker in str(exc).lower() for marker in NOT_IN_GROUP):
+                    await self._tell(chat_id, OUT, allowed=False)  # taken out, and the update saying so lost
                 raise failed_after(delivery_error(exc), done) from exc
             except DeliveryError as exc:  # the file could not be read
                 failed_after(exc, done)

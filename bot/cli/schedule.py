@@ -200,6 +200,8 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.groups_command == "add" and args.channel == "wecom_robot":
         _check_robot_name(settings, args.chat_id)
+        if (wide := too_wide("robot_name", args.chat_id)) is not None:
+            raise CliError("too_wide", wide=wide)
     elif args.groups_command == "add":
         args.chat_id = _telegram_group_id(args.chat_id)
     if args.groups_command == "add":

@@ -25,6 +25,7 @@ TITLE_WIDTH = 100
 PERSON_KEY_WIDTH = 50
 NODE_NAME_WIDTH = 50
 GROUP_NAME_WIDTH = 100
+ROBOT_NAME_WIDTH = 100  # a WeCom group robot's name (WECOM_ROBOT_KEYS), kept as its bulletin group's chat id
 DAY_NAME_WIDTH = 50
 
 # Field (as ``text_too_wide.j2`` names it) → how many characters it holds.
@@ -42,6 +43,7 @@ WIDTHS: dict[str, int] = {
     "person_key": PERSON_KEY_WIDTH,
     "node_name": NODE_NAME_WIDTH,
     "group_name": GROUP_NAME_WIDTH,
+    "robot_name": ROBOT_NAME_WIDTH,
     "day_name": DAY_NAME_WIDTH,
 }
 

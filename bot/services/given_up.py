@@ -2,7 +2,7 @@
 
 A notice fails for good after its tries (a passing failure: a 5xx, a timeout, the network, for 8 tries and 15
 minutes) or at once (the channel refused it, or it could not be read). Either way the admins are told, naming the
-recipient, the start of the notice and why (``bot.domain.give_up_reasons``, from the error recorded with it): one
+recipient, the start of the notice and why (``bot.domain.give_up_reasons``: as classified when it failed): one
 message for the notices given up together (once the first is ``GATHER`` old, or by the end of a drain or a stop),
 not one per notice.
 
@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.domain.give_up_reasons import reason_of
+from bot.domain.give_up_reasons import CAUSES, reason_of
 from bot.domain.limits import preview
 from bot.domain.messages import Reply
 from bot.render import Renderer, html_to_plain
@@ -100,7 +100,7 @@ class GivenUpNotices:
         failed_on = {str(row.channel) for row in batch}
         items = [{"recipient": await self._recipient(session, row), "channel": str(row.channel),
                   "text": self._start(row), "created_at": row.created_at, "tries": row.attempts,
-                  "reason": reason_of(row.last_error), "quiet_since": row.quiet_since} for row in batch]
+                  "reason": cause_of(row), "quiet_since": row.quiet_since} for row in batch]
         reply = Reply(html=self.renderer.render("notices_given_up", items=items))
         written = targets = 0
         for admin in await people.active_admins(session):
@@ -134,3 +134,9 @@ class GivenUpNotices:
                 return str(person.name)
         group = await group_chats.group_of_chat(session, channel=str(row.channel), chat_id=str(row.chat_id))
         return str(group.name) if group is not None else str(row.chat_id)
+
+
+def cause_of(row: OutboxMessage) -> str:
+    """Why the notice was given up on: as classified when it failed, else (a row failed before that was kept, a
+    refusal no channel classified) read from its recorded error."""
+    return str(row.fail_cause) if row.fail_cause in CAUSES else reason_of(row.last_error)

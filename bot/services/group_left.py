@@ -3,8 +3,10 @@ admin took its right to send messages): nothing sent there arrives any more, so 
 with the two ways on (add the bot back or let it speak again, or remove the group), rather than find out when a
 bulletin does not come, and once per change: the same change delivered again (the channel redelivers what it
 thinks was not received) tells nobody twice. The group is marked as taken out (or muted): the bulletins are no
-longer sent there, and the lists of groups say so. Added back (allowed to speak again), the group receives them
-again and the admins hear of it once. A group that receives no bulletins is nobody's business."""
+longer sent there, the notices already queued for it wait (``storage.group_waits``), and the lists of groups say
+so. Added back (allowed to speak again), the group receives them again, what waited goes out (a bulletin a newer
+one of its kind superseded meanwhile does not), and the admins hear of it once, with what was sent and what not.
+A group that receives no bulletins is nobody's business."""
 
 from __future__ import annotations
 
@@ -43,9 +45,11 @@ async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, c
     back already). False when it is no bulletin group, or was not taken out."""
     async def change(session: AsyncSession, group: BulletinGroup) -> tuple[str, Reply] | None:
         muted = group.muted
-        if not await mark_back(session, group=group, at=at, actor=actor):
+        released = await mark_back(session, group=group, at=at, actor=actor)
+        if released is None:
             return None
-        return "group-back", Reply(html=renderer.render("group_back", group=group, title=title, muted=muted))
+        return "group-back", Reply(html=renderer.render("group_back", group=group, title=title, muted=muted,
+                                                        released=released))
 
     return await change_group(db, channel=channel, chat_id=chat_id, at=at, change=change)
 

@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.domain import labels
-from bot.domain.chat_rights import FILE_KINDS, MESSAGES, SENDING, refused_files
+from bot.domain.chat_rights import FILE_KINDS, MESSAGES, OUT, SENDING, refused_files
 from bot.domain.messages import Reply
 from bot.render import Renderer
 from bot.services.group_left import bot_back_in_group, bot_left_group, change_group
+from bot.services.group_moves import group_moved
 from storage.audit import Actor
 from storage.db import Database
 from storage.group_chats import group_of_chat, mark_files, marked_files
@@ -60,12 +61,13 @@ class GroupRights:
         self.actor = Actor(label=labels.label(labels.CHANNELS, "system"), channel=channel)
 
     async def refused(self, chat_id: str, what: str) -> None:
-        """A text (``MESSAGES``) or a file (``PHOTOS``, ``DOCUMENTS``) refused there for want of the right: the
-        group is marked muted (no bulletin goes there any more), or unable to take that kind of file."""
-        if what == MESSAGES:
+        """A text (``MESSAGES``) or a file (``PHOTOS``, ``DOCUMENTS``) refused there for want of the right, or the bot
+        found no member there (``OUT``): the group is marked muted, or taken out (no bulletin goes there any more, and
+        what was queued waits), or unable to take that kind of file."""
+        if what in (MESSAGES, OUT):
             if await bot_left_group(self.db, self.renderer, channel=self.channel, chat_id=chat_id, title=None,
-                                    at=self.clock.now(), actor=self.actor, muted=True, found=True):
-                log.warning("bulletin group %s refuses the bot's messages", chat_id)
+                                    at=self.clock.now(), actor=self.actor, muted=what == MESSAGES, found=True):
+                log.warning("bulletin group %s refuses the bot's messages (%s)", chat_id, what)
             return
         refused = frozenset({what})
         if self.standing is not None and not refused <= await self._marked(chat_id):
@@ -87,6 +89,13 @@ class GroupRights:
             allowed |= FILE_KINDS - refused_files(asked) if asked in SENDING else frozenset()
         await files_found(self.db, self.renderer, channel=self.channel, chat_id=chat_id, actor=self.actor,
                           at=self.clock.now(), allowed=allowed)
+
+    async def moved(self, chat_id: str, new_chat_id: str) -> None:
+        """A send found the group upgraded to a supergroup under a new id (the channel's word of it lost, or not
+        handled yet): the bulletin group follows it there, and the admins are told once."""
+        if await group_moved(self.db, self.renderer, channel=self.channel, old=chat_id, new=new_chat_id,
+                             at=self.clock.now(), actor=self.actor):
+            log.warning("bulletin group %s found moved to %s by a send", chat_id, new_chat_id)
 
     async def _marked(self, chat_id: str) -> frozenset[str]:
         """The kinds of file the bulletin group of ``chat_id`` is marked as refusing (none for no bulletin group)."""

@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Attachment, RateLimits, Transport, limits_of
 from bot.clock import Clock, SystemClock
-from bot.domain.give_up_reasons import BAD_PAYLOAD
+from bot.domain.give_up_reasons import BAD_PAYLOAD, CONTENT
 from bot.domain.messages import Reply
 from bot.services.busy_writes import persist
 from bot.services.channel_breaker import ChannelBreakers, ChannelFault
@@ -268,7 +268,7 @@ class OutboxSender:
             attachment = outbox.attachment_from_payload(message.payload)
         except (KeyError, TypeError, ValueError) as exc:
             started()
-            return await self.outcomes.fail(message, f"{BAD_PAYLOAD}: {exc}"), None
+            return await self.outcomes.fail(message, f"{BAD_PAYLOAD}: {exc}", cause=CONTENT), None
         transport = self.transports[channel]
         await self.rates.wait_for_chat(transport, key)
         async with self._in_flight.slot((message.created_at, message.id)):  # oldest first, as claimed

@@ -11,7 +11,9 @@
 - ``RetryLater`` (flood control) → retried after the delay the channel asked for, and the chat is on hold
   until then: its other rows, held now or claimed later, are handed back unsent to the end of the hold.
   Such waits do not count as tries;
-- ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked;
+- ``RecipientBlocked`` → ``undeliverable``, and the chat account is marked blocked; but for a bulletin group marked
+  out or muted (the transport marks one refusing the bot's text), the row is handed back, no try counted, and waits
+  for the mark to go (``storage.group_waits``);
 - ``PermanentError`` → ``failed`` at once;
 - each notice ``failed`` keeps when (``failed_at``) and whether nothing of its channel had got through since it
   began failing (``quiet_since``): the admins are told of it from the row, several given up together in one
@@ -40,15 +42,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import ChannelDown, PermanentError, RecipientBlocked, RetryLater, TransientError, parts_sent_of
 from bot.clock import Clock
+from bot.domain.give_up_reasons import TRIES
 from bot.services.busy_writes import persist
 from bot.services.channel_gate import ChannelGate, describe
 from bot.services.outbox_pipeline import ChatKey, Outcome
-from storage import outbox_sending
+from storage import group_waits, outbox_sending
 from storage.db import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger("bot.services.outbox")  # the sender's log, as before these were apart
 Mark = Callable[..., Awaitable[bool]]
+WAITING_HOLD = timedelta(minutes=1)  # a group found closed: its rows this sender holds are handed back until then
 Also = Callable[[AsyncSession], Awaitable[None]]  # more to write with an outcome, in its transaction
 
 
@@ -104,6 +108,14 @@ class Outcomes:
                               count_attempt=False, **progress)
             return "retried", at
         if isinstance(error, RecipientBlocked):
+            if await self._waits(channel, chat_id):  # a bulletin group marked out or muted (by this very refusal)
+                log.info("%s:%s is a bulletin group the bot may not send to now; outbox message %s waits",
+                         channel, chat_id, message.id)
+                # The chat's other rows this sender holds are handed back untried (a claim takes none while marked).
+                self.holds[key] = self.clock.now() + WAITING_HOLD
+                await self.record(message, "waiting", outbox_sending.mark_retry, at=self.clock.now(),
+                                  error=describe(error), count_attempt=False, **progress)
+                return "released", None
             log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
             now = self.clock.now()
 
@@ -117,7 +129,7 @@ class Outcomes:
             return "undeliverable", None
         if isinstance(error, PermanentError):
             log.warning("outbox message %s refused by %s: %s", message.id, channel, error)
-            return await self.fail(message, describe(error), **progress), None
+            return await self.fail(message, describe(error), cause=error.cause, **progress), None
         down = False
         if isinstance(error, (TransientError, TimeoutError)):  # every send failing so for minutes: the channel's
             down = await self.gate.send_failed(channel, message.id, error, trial=trial)
@@ -137,9 +149,18 @@ class Outcomes:
             log.warning("gave up on outbox message %s after %d tries: %s",
                         message.id, message.attempts, error)
             quiet = self.gate.streaks.quiet_since(str(message.channel), message.id)
-            return await self.fail(message, error, quiet_since=quiet, **progress), None
+            return await self.fail(message, error, quiet_since=quiet, cause=TRIES, **progress), None
         at = self.clock.now() + timedelta(seconds=0 if now else self.backoff(message.attempts))
         return await self.record(message, "retried", outbox_sending.mark_retry, at=at, error=error, **progress), at
+
+    async def _waits(self, channel: str, chat_id: str) -> bool:
+        """Whether the chat is a bulletin group marked out or muted, whose notices wait (``storage.group_waits``)."""
+
+        async def read() -> bool:
+            async with self.db.session() as session:
+                return await group_waits.chat_waits(session, channel=channel, chat_id=chat_id)
+
+        return bool(await persist(read, what=f"whether {channel}:{chat_id} waits"))
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed try, with ±20 % jitter and at most ``backoff_cap``.
@@ -154,11 +175,12 @@ class Outcomes:
         return min(self.backoff_cap, delay * self._rng.uniform(0.8, 1.2))
 
     async def fail(self, message: OutboxMessage, error: str, *, quiet_since: datetime | None = None,
-                   **progress: int) -> str:
+                   cause: str | None = None, **progress: int) -> str:
         """Give up on the row (after its tries, or refused at once): the admins are told of it from the row
-        (``bot.services.given_up``); ``quiet_since``: nothing of its channel had got through since then."""
+        (``bot.services.given_up``); ``quiet_since``: nothing of its channel had got through since then; ``cause``:
+        why, classified (``bot.domain.give_up_reasons``; None: read from ``error`` when told)."""
         return await self.record(message, "failed", outbox_sending.mark_failed, error=error, now=self.clock.now(),
-                                 quiet_since=quiet_since, **progress)
+                                 quiet_since=quiet_since, cause=cause, **progress)
 
     async def release(self, message: OutboxMessage, *, at: datetime) -> Outcome:
         """Hand a row back unsent, due at ``at``; the claim's attempt is given back."""

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.domain.text_widths import GROUP_NAME_WIDTH
+from bot.domain.text_widths import GROUP_NAME_WIDTH, ROBOT_NAME_WIDTH
 from storage.models.base import Base
 from storage.types import UTCDateTime
 
@@ -44,6 +44,9 @@ class OutboxMessage(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     quiet_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
     told_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    # Why it was given up on, classified when it failed (``bot.domain.give_up_reasons``: tries, config, content,
+    # refused); None for rows failed before it was kept, and for refusals the channel did not classify.
+    fail_cause: Mapped[str | None] = mapped_column(String(20), nullable=True, default=None)
 
 
 class BulletinGroup(Base):
@@ -53,7 +56,8 @@ class BulletinGroup(Base):
     __table_args__ = (UniqueConstraint("channel", "chat_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
-    chat_id: Mapped[str] = mapped_column(String(100))
+    # A Telegram chat id (with its topic), or a WeCom group robot's name as configured: as wide as such a name.
+    chat_id: Mapped[str] = mapped_column(String(ROBOT_NAME_WIDTH))
     name: Mapped[str] = mapped_column(String(GROUP_NAME_WIDTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
@@ -65,6 +69,9 @@ class BulletinGroup(Base):
     # When the bot was found unable to send photos or files there (it may send text): its bulletins still go
     # there, each file replaced by a line saying so, until a file gets through (None: it may send files).
     files_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, default=None)
+    # With files_refused_at: the kinds of file refused (``bot.domain.chat_rights``: photos, documents), sorted and
+    # joined by commas (``storage.group_chats.marked_files``).
+    files_refused: Mapped[str | None] = mapped_column(String(40), nullable=True, default=None)
 
 
 class Bulletin(Base):

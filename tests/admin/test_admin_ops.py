@@ -168,6 +168,10 @@ def test_cli_groups_add_refuses_a_robot_that_is_not_configured(
     assert "应写成 名称=key" in capsys.readouterr().err
     assert main(["groups", "list"]) == 0
     assert capsys.readouterr().out.splitlines() == ["wecom_robot\t项目办\t项目办"]
+    long = "城" * 101  # a robot the settings name, too long to keep as a bulletin group's chat
+    monkeypatch.setenv("WECOM_ROBOT_KEYS", f"{long}=key-three")
+    assert main(["groups", "add", long, "--channel", "wecom_robot", "--name", "城建组"]) == 1
+    assert "群机器人名称最多 100 个字，这里有 101 个字" in capsys.readouterr().err
 
 
 @pytest.fixture

@@ -358,8 +358,13 @@ async def test_a_bulletin_group_upgraded_to_a_supergroup_is_followed_to_its_new_
 
     async with tg.session() as session:
         assert list((await session.scalars(select(BulletinGroup.chat_id))).all()) == [str(new)]
-        assert (await session.scalars(select(OutboxMessage.chat_id).where(OutboxMessage.channel == CHANNEL))).all() \
-            == [str(new)]
+        assert (await session.scalars(select(OutboxMessage.chat_id).where(
+            OutboxMessage.channel == CHANNEL, OutboxMessage.person_id.is_(None)))).all() == [str(new)]
+        told = (await session.scalars(select(OutboxMessage).where(OutboxMessage.person_id.is_not(None)))).all()
+    told = [row for row in told if row.chat_id == str(ADMIN)]
+    assert len(told) == 1  # the admin told once, of the two updates
+    assert "通报群「城北片区」已升级为超级群" in told[0].payload["html"]
+    async with tg.session() as session:
         [moved] = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "group.move"))).all()
     assert moved.detail == {"name": "城北片区", "from": str(old), "to": str(new)}
     listed = await tg.send(ADMIN, "/groups", chat_id=new)

@@ -14,7 +14,7 @@ from storage.audit import entries_for
 from storage.digest_queries import bulletin_groups
 from storage.group_chats import files_marks
 from storage.models import BulletinGroup, OutboxMessage
-from storage.outbox import UNDELIVERABLE
+from storage.outbox import PENDING, SUPERSEDED
 from tests.admin.admin_support import ADMIN_NAME
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import (  # noqa: F401 - fixtures
@@ -64,9 +64,11 @@ async def marks(tg: TelegramHarness) -> tuple[str, str]:
 async def test_a_group_whose_members_may_not_send_is_marked_muted_when_the_bulletin_is_refused(
         cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
     """A group admin set "members may not send messages": Telegram tells the bot nothing, and refuses the bulletin
-    ("not enough rights to send text messages to the chat"). The refusal is final (no retry), marks the group
-    已禁言 and tells the admins once; the next bulletin does not try it. /groups add asks Telegram (getChatMember,
-    getChat): still refused, it stays marked; allowed again, it is cleared and the group gets the next bulletin."""
+    ("not enough rights to send text messages to the chat"). The refusal marks the group 已禁言 and tells the admins
+    once; the bulletin's other messages are not tried, and wait with it (no try counted), and the next bulletin does
+    not try it. /groups add asks Telegram (getChatMember, getChat): still refused, it stays marked; allowed again, it
+    is cleared; the waiting bulletin, superseded by the week's newer one, is not sent (the reply says so), and the
+    group gets the next bulletin."""
     office = Office(cloned, settings)
     await started(office)
     office.fake.group_permissions(GROUP, can_send_messages=False, can_send_photos=False, can_send_documents=False)
@@ -75,12 +77,11 @@ async def test_a_group_whose_members_may_not_send_is_marked_muted_when_the_bulle
     assert [p.period for p in await office.tick()] == ["2026-W41"]
     calls = await office.deliver()
     assert texts(WANG, calls)
-    tried = to(GROUP, calls, method=None)
-    assert tried and not any(c.ok for c in tried)
-    assert "not enough rights to send text messages to the chat" in (tried[0].error or "")
+    [tried] = to(GROUP, calls, method=None)  # the first refused: the others are not tried
+    assert not tried.ok and "not enough rights to send text messages to the chat" in (tried.error or "")
     async with cloned.session() as session:
         rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == str(GROUP)))).all()
-    assert rows and {(r.state, r.attempts) for r in rows} == {(UNDELIVERABLE, 1)}  # refused: not tried again
+    assert len(rows) > 1 and {(r.state, r.attempts) for r in rows} == {(PENDING, 0)}  # they wait, no try counted
     [told] = texts(ADMIN, calls) + texts(ADMIN, await office.deliver())
     assert "机器人向通报群「重点项目领导小组」发送消息被拒绝" in told and "全体成员禁言" in told, told
     assert "在该群里发送 <code>/groups add</code> 恢复发送" in told
@@ -100,11 +101,16 @@ async def test_a_group_whose_members_may_not_send_is_marked_muted_when_the_bulle
     office.fake.group_permissions(GROUP)  # the group admin lets members speak again
     back = await cloned.send(ADMIN, "/groups add 重点项目领导小组", chat_id=GROUP)
     assert "机器人在该群已恢复发送消息的权限" in back, back
+    assert "以下通报已过时，不再补发：2026-W41 周通报" in back and "补发到该群" not in back, back
     listed, cli = await marks(cloned)
     assert "已禁言" not in listed and "已禁言" not in cli
     async with cloned.session() as session:
         entries = await entries_for(session, object_key=f"telegram:{GROUP}")
+        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == str(GROUP)))).all()
     assert [e.action for e in entries if e.action != "group.add"] == ["group.unmuted", "group.muted"]
+    assert [e.detail["superseded"] for e in entries if e.action == "group.unmuted"] == [["weekly:2026-W41"]]
+    assert rows and {r.state for r in rows} == {SUPERSEDED}
+    assert to(GROUP, await office.deliver(), method=None) == []
 
     office.travel(at(10, 26, 9, 0))
     assert [p.period for p in await office.tick()] == ["2026-W43"]

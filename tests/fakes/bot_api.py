@@ -14,7 +14,8 @@ recorded in ``calls`` with its parsed parameters. ``inject_fault`` makes a metho
 ``retry_after``), 500 or any other status, and/or respond late, for a fraction of calls;
 ``inject_faults`` mixes several (20 % 429s and 10 % 500s of the same method); ``file_delays`` makes a file's
 download answer late, so that downloads finish out of order. ``migrate_group`` upgrades a
-group to a supergroup: messages to the old id are refused with ``migrate_to_chat_id``, as Telegram does. A
+group to a supergroup (the bot standing there as it stood in the group, the group's permissions kept): calls naming
+the old id are refused with ``migrate_to_chat_id``, and the updates Telegram sends are queued, as Telegram does. A
 forum supergroup (``group(..., forum=True)``) has topics (``topic``, ``delete_topic``): users write in one
 (``enqueue_text(..., thread_id=...)``) and a message sent to a topic that does not exist is refused with
 "message thread not found". ``bot_standing`` changes the bot's standing in a group as its admins do (taken out,
@@ -518,20 +519,33 @@ class FakeBotAPI:
         allowed.update(rights)
         self.permissions[chat_id] = allowed
 
-    def migrate_group(self, old: int, new: int, *, user_id: int) -> tuple[JSON, JSON]:
+    def migrate_group(self, old: int, new: int, *, user_id: int, told: bool = True) -> tuple[JSON, ...]:
         """Upgrade group `old` to supergroup `new`, as a member (`user_id`) making it public or an admin
-        changing a setting does: from now on a message sent to `old` is refused with "group chat was upgraded
-        to a supergroup chat" and ``parameters.migrate_to_chat_id``; the two service messages Telegram sends
-        (in the old chat ``migrate_to_chat_id``, in the new one ``migrate_from_chat_id``) are queued and
-        returned."""
+        changing a setting does: from now on a call naming `old` (a send, getChat, getChatMember) is refused with
+        "group chat was upgraded to a supergroup chat" and ``parameters.migrate_to_chat_id``. The supergroup keeps
+        the group's title, members and permissions: the bot stands there as it stood in the group. The updates
+        Telegram sends are queued and returned: a ``my_chat_member`` of the supergroup (the bot, "left" before,
+        joins it; none when the bot was out of the group) and the two service messages (in the old chat
+        ``migrate_to_chat_id``, in the new one ``migrate_from_chat_id``); none when not ``told`` (the bot was down
+        longer than Telegram keeps updates: it finds out when a send is refused)."""
         title = self._groups.get(old, {}).get("title") or f"群{old}"
         self.group(new, kind="supergroup", title=title)
+        member = self._bot_member(old)
+        if old in self.permissions:
+            self.permissions[new] = dict(self.permissions[old])
+        self.bot_members[new] = member
         self.migrated[old] = new
+        updates: list[JSON] = []
+        if member["status"] not in ("left", "kicked"):
+            updates.append({"my_chat_member": {
+                "chat": self._chat(new, user_id), "from": self.user(user_id), "date": int(time.time()),
+                "old_chat_member": {"user": self.bot_user, "status": "left"}, "new_chat_member": member}})
         to_new = self._user_message(user_id, old)
         to_new["migrate_to_chat_id"] = new
         from_old = self._user_message(user_id, new)
         from_old["migrate_from_chat_id"] = old
-        return (self.enqueue_update({"message": to_new}), self.enqueue_update({"message": from_old}))
+        updates += [{"message": to_new}, {"message": from_old}]
+        return tuple(self.enqueue_update(update) for update in updates) if told else tuple(updates)
 
     def _chat(self, chat_id: int, user_id: int) -> JSON:
         if chat_id == user_id:

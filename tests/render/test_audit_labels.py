@@ -275,3 +275,9 @@ def test_a_channel_is_named_the_same_in_the_audit_a_fault_notice_and_the_person_
 def test_a_file_mark_says_which_kinds_of_file_the_group_refuses() -> None:
     line = render_entry("group.no_files", *SAMPLES["group.no_files"][:2], SAMPLES["group.no_files"][2])
     assert line.endswith("机器人在通报群不能发送文件：重点项目领导小组：图片"), line
+
+
+def test_a_group_back_names_the_waiting_bulletins_it_did_not_send() -> None:
+    line = render_entry("group.unmuted", "group", "telegram:-100123",
+                        {"name": "重点项目领导小组", "superseded": ["weekly:2026-W41", "monthly:2026-09"]})
+    assert line.endswith("重点项目领导小组；已过时、未补发的通报：2026-W41 周通报、2026-09 月通报"), line

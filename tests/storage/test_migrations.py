@@ -271,7 +271,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [row["send_started_at"] for row in after["outbox"]] == [None, None, None]
     assert [row["parts_sent"] for row in after["outbox"]] == [0, 0, 0]  # nothing sent part-way
     # The notices given up before are set told (as of their making): the admins hear of none of them again.
-    assert [(row["failed_at"], row["quiet_since"]) for row in after["outbox"]] == [(None, None)] * 3
+    assert [(row["failed_at"], row["quiet_since"], row["fail_cause"]) for row in after["outbox"]] == [
+        (None, None, None)] * 3  # their cause is read from their recorded error
     assert [(row["state"], row["told_at"] == row["created_at"]) for row in after["outbox"]] == [
         (row["state"], row["state"] == "failed") for row in before["outbox"]]
     assert "failed" in [row["state"] for row in before["outbox"]]
@@ -293,7 +294,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert after.pop("photo_blobs") == []  # a new table, empty
     assert [row["ledger_key"] for row in after["people"]] == [None, None]  # no 人员编号 typed yet
     for column in ("send_started_at", "parts_sent", "baseline_date", "replaces_id", "ledger_key", "failed_at",
-                   "quiet_since", "told_at"):
+                   "quiet_since", "told_at", "fail_cause"):
         after = _without(after, column)
     assert after == before
 
@@ -347,7 +348,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         downgraded = await conn.run_sync(_snapshot)
     expected = upgraded
     for column in ("send_started_at", "parts_sent", "baseline_date", "replaces_id", "ledger_key", "failed_at",
-                   "quiet_since", "told_at"):
+                   "quiet_since", "told_at", "fail_cause"):
         expected = _without(expected, column)
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
@@ -632,6 +633,31 @@ async def test_a_chat_registered_from_two_topics_becomes_one_group_at_the_upgrad
                                            ("bulletin:2", f"{forum}/5"), ("bulletin:3", other)]  # a sent one stays
     assert [(key, _json(detail)["from"]) for key, detail in moves] == [
         (f"telegram:{forum}/7", forum), (f"telegram:{forum}/7", f"{forum}/5")]
+
+
+async def test_the_kinds_of_a_file_mark_made_before_0037_are_carried_over_from_its_audit_row(
+        empty_db: Database) -> None:
+    """0037: the kinds of file a bulletin group was marked as refusing (kept in the mark's audit row before) are
+    kept with the group: its latest mark's kinds; a mark whose row names none is both, as it read before; an
+    unmarked group has none, whatever its old audit rows say."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0036")
+    async with empty_db.engine.begin() as conn:
+        for chat_id, marked in (("-1001", True), ("-1002", True), ("-1003", False)):
+            await _insert(conn, "bulletin_groups", channel="telegram", chat_id=chat_id, name=f"群{chat_id}",
+                          created_at=NOW, created_by="管理员")
+            if marked:
+                await conn.execute(text("UPDATE bulletin_groups SET files_refused_at = created_at "
+                                        "WHERE chat_id = :chat"), {"chat": chat_id})
+        for chat_id, kinds in (("-1001", ["documents", "photos"]), ("-1001", ["photos"]), ("-1002", None),
+                               ("-1003", ["documents"])):
+            await _insert(conn, "audit_log", at=NOW, actor="系统", channel="telegram", action="group.no_files",
+                          object_type="group", object_key=f"telegram:{chat_id}",
+                          detail={"name": "群", **({"kinds": kinds} if kinds else {})})
+    await asyncio.to_thread(upgrade, empty_db.url)
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT chat_id, files_refused FROM bulletin_groups ORDER BY id"))).all()
+    assert [tuple(row) for row in kept] == [("-1001", "photos"), ("-1002", "documents,photos"), ("-1003", None)]
 
 
 def _json(value: Any) -> dict[str, Any]:

@@ -38,6 +38,7 @@ COLUMNS: dict[str, QueryableAttribute[Any]] = {
     "person_key": Person.ledger_key,
     "node_name": ProjectNode.name,
     "group_name": BulletinGroup.name,
+    "robot_name": BulletinGroup.chat_id,
     "day_name": CalendarOverride.name,
 }
 

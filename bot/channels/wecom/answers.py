@@ -33,7 +33,9 @@ from bot.channels.base import (
     RecipientBlocked,
     RetryLater,
     TransientError,
+    caused,
 )
+from bot.domain.give_up_reasons import of_http, of_wecom
 
 TOKEN_ERRORS = frozenset({40014, 42001, 41001})
 SECRET_ERRORS = frozenset({40001, 40013})
@@ -64,7 +66,7 @@ def delivery_error(errcode: int, errmsg: str, *, what: str = "") -> DeliveryErro
     elif errcode in BUSY_ERRORS or errcode in TOKEN_ERRORS:
         error = TransientError(text)
     else:
-        error = PermanentError(text)
+        error = caused(PermanentError(text), of_wecom(errcode))
     vars(error)["errcode"] = errcode
     return error
 
@@ -90,7 +92,7 @@ async def json_round_trip(request: Callable[[], Any], path: str) -> dict[str, An
     if status == 429:
         raise RetryLater(60.0, f"{path}: HTTP 429")
     if status != 200:
-        raise PermanentError(f"{path}: HTTP {status}")
+        raise caused(PermanentError(f"{path}: HTTP {status}"), of_http(status))
     try:
         answer = json.loads(raw)
     except ValueError as exc:

@@ -35,6 +35,7 @@ from bot.channels.base import (
     PermanentError,
     RateLimits,
     RecipientBlocked,
+    caused,
     failed_after,
     read_attachment,
 )
@@ -43,6 +44,7 @@ from bot.channels.wecom.api import DEFAULT_API_BASE, image_type
 from bot.channels.wecom.markdown import ROBOT_MARKDOWN_MAX_BYTES, html_to_markdown, split_markdown
 from bot.channels.wecom.windows import SlidingWindow
 from bot.config import RobotKeysError, parse_robot_keys
+from bot.domain.give_up_reasons import CONFIG
 from bot.domain.messages import Reply
 from bot.services.shared_memory import SharedMemory, SharedWindow
 
@@ -115,7 +117,7 @@ class WeComRobotTransport:
         becomes (they got through in an earlier try); a failure says how many have (``failed_after``)."""
         key = self.robots.get(chat_id)
         if key is None:
-            raise PermanentError(f"no group robot named {chat_id!r} in WECOM_ROBOT_KEYS")
+            raise caused(PermanentError(f"no group robot named {chat_id!r} in WECOM_ROBOT_KEYS"), CONFIG)
         if reply.buttons:
             log.debug("group robot %s: buttons dropped", chat_id)
         if attachment is None:

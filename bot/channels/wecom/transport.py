@@ -33,6 +33,7 @@ from bot.channels.base import (
     DeliveryError,
     PermanentError,
     RateLimits,
+    caused,
     failed_after,
     read_attachment,
 )
@@ -41,6 +42,7 @@ from bot.channels.wecom.api import WeComApi, image_type
 from bot.channels.wecom.markdown import utf8_len
 from bot.channels.wecom.render import Part, new_task_id, reply_parts, shorten, text_parts
 from bot.channels.wecom.windows import SlidingWindow, TtlCache
+from bot.domain.give_up_reasons import CONFIG
 from bot.domain.messages import Button, Reply
 from bot.render import shared_renderer
 from bot.services.shared_memory import SharedMemory, SharedWindow
@@ -119,7 +121,7 @@ class WeComTransport:
         first ``skip`` of the messages it becomes (they got through in an earlier try); raises a
         DeliveryError that says how many of them have got through (``failed_after``)."""
         if not _SENDABLE_USERID.match(userid) or utf8_len(userid) > 64:
-            raise PermanentError(f"not a WeCom userid: {userid!r}")
+            raise caused(PermanentError(f"not a WeCom userid: {userid!r}"), CONFIG)
         if attachment is None:
             attachment = reply.attachment
         parts, numbered = reply_parts(reply)

@@ -1,0 +1,65 @@
+"""The notices waiting for a bulletin group the bot was taken out of, or muted in (``bulletin_groups.left_at``): a
+send there would be refused, so they are not due (``chat_open``, part of every claim) until the mark goes; then they
+go out, but a waiting bulletin of which a newer one of the same kind came out meanwhile would tell the group of a
+week (a month) gone by: it is ``superseded``, never sent, and the admins are told which (``release_waiting``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Bulletin, BulletinGroup, OutboxMessage
+from storage.outbox import PENDING, SUPERSEDED
+
+BULLETIN_KEY = re.compile(r"^bulletin:([^:|]+):([^:|]+):g\d+:")  # jobs.bulletin_send's keys of a group's rows
+
+
+def chat_open(row: Any = OutboxMessage) -> Any:
+    """The condition that ``row``'s chat is no bulletin group marked out or muted (its notices wait there)."""
+    return ~exists().where(BulletinGroup.channel == row.channel, BulletinGroup.chat_id == row.chat_id,
+                           BulletinGroup.left_at.is_not(None))
+
+
+async def chat_waits(session: AsyncSession, *, channel: str, chat_id: str) -> bool:
+    """Whether ``chat_id`` is a bulletin group marked out or muted: what is sent there waits."""
+    return bool(await session.scalar(select(func.count()).select_from(BulletinGroup).where(
+        BulletinGroup.channel == channel, BulletinGroup.chat_id == chat_id, BulletinGroup.left_at.is_not(None))))
+
+
+@dataclass(frozen=True)
+class Released:
+    """What waited for a group when its mark went: how many notices go out now, and the bulletins (kind, period)
+    not sent because a newer one of their kind came out while they waited."""
+
+    sent: int = 0
+    superseded: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def release_waiting(session: AsyncSession, *, group: BulletinGroup, now: datetime) -> Released:
+    """The mark of ``group`` goes: its waiting bulletins of which one of a later period of the same kind was produced
+    since they were queued are set ``superseded``; the rest are due now, as they were."""
+    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.created_at).where(
+        OutboxMessage.channel == group.channel, OutboxMessage.chat_id == group.chat_id,
+        OutboxMessage.state == PENDING))).all()
+    stale: dict[tuple[str, str], list[int]] = {}
+    kept = 0
+    for row_id, key, created_at in rows:
+        match = BULLETIN_KEY.match(str(key))
+        newer = match is not None and await session.scalar(select(func.count()).select_from(Bulletin).where(
+            and_(Bulletin.kind == match.group(1), Bulletin.period > match.group(2),
+                 Bulletin.produced_at > created_at)))
+        if match is not None and newer:
+            stale.setdefault((match.group(1), match.group(2)), []).append(row_id)
+        else:
+            kept += 1
+    ids = [row_id for found in stale.values() for row_id in found]
+    if ids:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.state == PENDING)
+                              .values(state=SUPERSEDED, sent_at=None, last_error=f"superseded at {now.isoformat()}")
+                              .execution_options(synchronize_session=False))
+    return Released(sent=kept, superseded=sorted(stale))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from handlers import (
     admin_people,
     admin_projects,
     admin_settings,
+    answered_again,
     correct,
     digest,
     halfmonth,
@@ -190,11 +192,12 @@ class Router:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
         self.commands = build_commands()
+        self.process = uuid.uuid4().hex[:16]  # names this process to the messages it keeps replies of
 
     async def handle(self, msg: Incoming) -> Outcome:
-        """Handle one message in one unit of work. A message whose key was handled before gets nothing (its
-        first delivery was answered); one that fails (a lock not free in time, any error) changes nothing
-        and is answered that it was not saved."""
+        """Handle one message in one unit of work. A message whose key was handled before is not handled again,
+        only answered with the replies its first delivery may not have sent (handlers.answered_again); one that
+        fails (a lock not free in time, any error) changes nothing and is answered that it was not saved."""
         try:
             return await self._handle(msg)
         except _AlreadyHandled:
@@ -209,7 +212,7 @@ class Router:
             caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
                                              chat_id=msg.chat_id, message_key=msg.key)
             if caller.handled:
-                raise _AlreadyHandled
+                return await answered_again.answer_again(session, msg, by=self.process, now=self.deps.clock.now())
             if caller.account_id is not None and caller.external_id not in (None, msg.user_id):
                 await people.respell(session, account_id=caller.account_id, external_id=msg.user_id)
             if caller.blocked and caller.account_id is not None and not msg.in_group and await people.unblock(
@@ -225,7 +228,8 @@ class Router:
             await paging.keep_long_arguments(ctx)  # page buttons of a long search carry a short key
             await session.flush()  # what the ORM holds unwritten counts as written (nothing to do if none)
             if msg.key is not None and wrote(session) and not await processed.mark_handled(
-                    session, channel=msg.channel, key=msg.key, now=ctx.now):
+                    session, channel=msg.channel, key=msg.key, now=ctx.now, replies=ctx.outcome.replies,
+                    by=self.process):
                 raise _AlreadyHandled  # another delivery of it committed meanwhile: roll this one back
         return ctx.outcome
 

@@ -15,12 +15,14 @@ from storage.types import UTCDateTime
 
 class ProcessedMessage(Base):
     """A chat message (Telegram message or button press, WeCom MsgId) whose changes are stored: written in
-    the same transaction as them, so that the same message delivered again is never handled twice."""
+    the same transaction as them, so that the same message delivered again is never handled twice. ``replies``:
+    what it was answered with and by which process, until a delivery of it again takes them (storage.processed)."""
 
     __tablename__ = "processed_messages"
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    replies: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
 
 class Conversation(Base):

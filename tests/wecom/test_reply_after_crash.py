@@ -1,0 +1,78 @@
+"""A WeCom reply is not lost to a crash between the commit and the send: the process stored a member's report and was
+killed before its confirmation went out, the message left in its inbox's journal as answered and not done; the next
+process to start takes the journal over, and the member gets the confirmation, once, and the report is not stored
+again. On SQLite and PostgreSQL.
+
+The process that "dies" handles the message through its router (the commit) and leaves the journal a killed process
+leaves (``tests.wecom.test_inbox.died_with``); the one after it is a new core on the same database, serving the real
+channel against the fake WeCom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Core
+from bot.channels.wecom.incoming import incoming_from
+from bot.clock import FrozenClock
+from bot.config import Settings
+from bot.services.ledger_import import import_ledger_files
+from tests.databases import BACKENDS, fresh_database
+from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, running
+from tests.fakes.wecom_api import FakeWeCom
+from tests.wecom.harness import HAO, WeComHarness
+from tests.wecom.test_inbox import died_with, journals, message
+
+CONFIRMED = "已记录填报"
+
+
+@pytest.fixture(params=BACKENDS)
+async def core(request: pytest.FixtureRequest, wc_settings: Settings,
+               frozen_clock: FrozenClock) -> AsyncIterator[Core]:
+    async with fresh_database(request.param) as db:
+        summary = await import_ledger_files(db, frozen_clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        assert not summary.issues, summary.issues
+        yield Core.build(wc_settings, clock=frozen_clock, db=db)
+
+
+def confirmations(fake: FakeWeCom) -> list[str]:
+    return [shown for shown in fake.shown(HAO) if CONFIRMED in shown]
+
+
+async def reports(harness: WeComHarness) -> int:
+    return len(await harness.reports(withdrawn=None))
+
+
+async def test_a_report_stored_before_a_kill_is_confirmed_once_after_the_restart(
+        fake_wecom: FakeWeCom, core: Core, wc_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    async with running(WeComHarness(fake_wecom, core, wc_settings)) as before:
+        await before.bind(HAO, "郝芳")
+    key, userid, fields = message(fake_wecom, HAO, "/report ZD2026-001 850万 桩基完成")
+    incoming, _press = incoming_from(userid, fields, pressed_number=lambda _user, _text: None,
+                                     greet=lambda _user: False)
+    assert incoming is not None
+    outcome = await core.router.handle(incoming)  # stored, its key with it: then the process was killed
+    assert CONFIRMED in outcome.replies[0].html
+    died_with(folder, [(key, userid, core.clock.now().timestamp(), fields)])
+    assert confirmations(fake_wecom) == []
+
+    restarted = Core.build(wc_settings, clock=core.clock, db=core.db)
+    async with running(WeComHarness(fake_wecom, restarted, wc_settings, inbox=folder)) as after:
+        await after.channel.idle(timeout=30)
+        assert after.channel.stats["recovered"] == 1
+        [text] = confirmations(fake_wecom)
+        assert "850" in text
+        assert await reports(after) == 1
+    assert journals(folder) == []
+
+    died_with(folder, [(key, userid, core.clock.now().timestamp(), fields)])  # handed back once more
+    again = Core.build(wc_settings, clock=core.clock, db=core.db)
+    async with running(WeComHarness(fake_wecom, again, wc_settings, inbox=folder)) as later:
+        await later.channel.idle(timeout=30)
+        assert later.channel.stats["recovered"] == 1
+        assert len(confirmations(fake_wecom)) == 1  # answered once
+        assert await reports(later) == 1

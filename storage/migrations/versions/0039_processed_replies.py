@@ -6,16 +6,16 @@ that process died between the commit and the send (Telegram re-delivering it, We
 answered with them, once: the delivery that takes them sets the column back to NULL. Downgrading drops the column:
 such a message is again neither stored nor answered a second time.
 
-Revision ID: 0037
-Revises: 0036
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0037'
-down_revision = '0036'
+revision = '0039'
+down_revision = '0038'
 branch_labels = None
 depends_on = None
 

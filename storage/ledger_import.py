@@ -21,7 +21,7 @@ from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
-from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
+from bot.domain.ledger_plan import HELD_FIELDS, PROJECT_FIELDS, ImportPlan, KnownPerson, RowChange
 from bot.domain.stage_events import (
     DAY_LEDGER,
     FINISH,
@@ -37,6 +37,7 @@ from storage.audit import Actor
 from storage.ledger_bases import write_bases
 from storage.models import AuditEntry, Person, PersonRole, Project, ProjectSupportingUnit, Unit
 from storage.nodes import write_node_plan
+from storage.project_versions import record_rows as record_versions
 from storage.stage_events import record_moves
 
 _CHUNK = 1000  # rows per statement (bound parameters stay well under the drivers' limits)
@@ -211,6 +212,13 @@ async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, 
         table = ProjectSupportingUnit.__table__
         for start in range(0, len(rows.replaced), _CHUNK):
             await session.execute(delete(table).where(table.c.project_id.in_(rows.replaced[start:start + _CHUNK])))
+    # each project added, and each whose name, town or holders changed, dated (storage.project_versions)
+    await record_versions(session, [
+        *({"project_id": project_id, **{k: row[k] for k in HELD_FIELDS}}
+          for row, project_id in zip(rows.projects, project_ids, strict=True)),
+        *({"project_id": row["b_id"], **{k: row[f"b_{k}"] for k in HELD_FIELDS}}
+          for row, change in zip(rows.project_updates, plan.project_updates, strict=True) if change["held"])],
+        at=now)
     if rows.supporting:
         await _executemany(session, insert(ProjectSupportingUnit.__table__), rows.supporting)
     if rows.plans:

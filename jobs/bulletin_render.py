@@ -85,9 +85,9 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     # Every problem with its history, read once, and replayed once at the period's end: the Excel ledger's
     # 问题清单 and every problem figure of the period come from that one replay, the figures of the period before
     # from one at its own end (bot.domain.period_problems).
-    ledger = await problem_ledger(session)
-    moves = await histories(session)  # the projects' stage histories, read once too
     figures_end = day_start(cutoff + timedelta(days=1))
+    ledger = await problem_ledger(session, held=figures_end)  # their projects named as then
+    moves = await histories(session)  # the projects' stage histories, read once too
     with gc_paused():  # tens of thousands of replays: many small objects, no cycles
         period_end = every_problem_at(ledger.histories, end=end)
         # the figures' cut-off is the period's end but in a week spanning two years (bot.domain.periods.measured_on)
@@ -148,8 +148,9 @@ async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkC
     started."""
     as_of = due_day(calendar, period)
     _, ahead_to = period_ahead(calendar, period, as_of)
+    # each project named and held as at the end of the period's cut-off day, as in its figures
     items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start, as_of=as_of,
-                                     moves=moves)
+                                     moves=moves, held=day_start(measured_on(period) + timedelta(days=1)))
     return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
 
 

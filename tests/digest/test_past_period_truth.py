@@ -1,8 +1,7 @@
 """A past period's bulletin made again shows that period's truth: a correction of a figure inside the period
 changes it (it was wrong), an event after the period's end does not (a later report, a milestone done since, an
-extension approved since, a problem moved to another unit or solved since, a promise given or dropped since).
-The projects' own ledger data (name, lead unit, 包抓领导) is read as it stands: the ledger keeps no dated history
-of it (README, "A past period's bulletin")."""
+extension approved since, a problem moved to another unit or solved since, a promise given or dropped since,
+a project renamed or handed to another unit, 包抓领导 or liaison since: README, "A past period's bulletin")."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from bot.domain.periods import parse_period
 from bot.render import html_to_plain
 from jobs.bulletin_render import Rendered
 from storage.db import Database
-from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report
+from storage.models import Problem, ProblemEvent, ProjectNode, Report
 from storage.problem_history import period_problems
 from storage.problem_ledger import problem_ledger
 
@@ -141,26 +140,39 @@ async def test_a_past_month_made_again_keeps_its_truth(db: Database, district: D
     assert [row["累计完成(万元)"] for row in sheet_rows(again.files["ledger"].read_bytes(), "项目台账")] == [500, 200]
 
 
-async def test_a_projects_own_ledger_data_is_read_as_it_stands(db: Database, district: District,
-                                                               tmp_path: Path) -> None:
-    """Renamed and handed to another unit and 包抓领导 after October (the ledger keeps no dated history of them):
-    October made again names the project and ranks it as the ledger has it now, while its problem still counts
-    for the unit that held it at October's end."""
+async def test_a_project_handed_over_since_counts_for_the_unit_and_lead_that_held_it(
+        db: Database, district: District, tmp_path: Path) -> None:
+    """Renamed, moved to another town and handed to another unit, 包抓领导 and liaison after October (/project_set,
+    /handover): October made again names, ranks and counts each project as the ledger had it at October's end,
+    and its digest goes to the 包抓领导 who held it then; November, in which the handover came, reads them new."""
     await _october(district)
-    async with db.session() as session:
-        await session.execute(update(Project).where(Project.code == "ZD2026-001").values(name="城北污水处理厂"))
-        await session.execute(update(Project).where(Project.code == "ZD2026-002").values(
-            lead_unit_id=district.units[HOUSING], lead_official_id=district.people["刘文华"]))
-        assert await session.scalar(select(Person.name).where(Person.id == district.people["刘文华"])) == "刘文华"
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
 
-    again = await bulletin(db, OCTOBER, tmp_path)
+    await district.hand_over("ZD2026-001", AFTER, name="城北污水处理厂", location="新城镇")
+    await district.hand_over("ZD2026-002", AFTER, unit=HOUSING, lead="刘文华", liaison="甲")
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
 
     lines = _lines(again)
-    assert "ZD2026-001 城北污水处理厂 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局" in lines
-    assert "ZD2026-002 项目ZD2026-002 完成率 10.0%（落后序时 73.3 个百分点），牵头单位 区住建局" in lines
+    assert "ZD2026-001 项目ZD2026-001 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局" in lines
+    assert "ZD2026-002 项目ZD2026-002 完成率 10.0%（落后序时 73.3 个百分点），牵头单位 区交通局" in lines
     assert "区交通局：1 / 0 / 1" in lines  # W0002 was 区交通局's at October's end
-    assert "W0002 用地：征地未完成" in _digest(again, district, "刘文华")
-    assert district.people["王建国"] not in again.leaders
+    assert "W0002 用地：征地未完成" in _digest(again, district, "王建国")
+    assert "ZD2026-002" not in _digest(again, district, "刘文华")
+    # every figure, text, digest and ledger row as the bulletin said it on time
+    assert again.text == first.text
+    assert again.leaders == first.leaders
+    for sheet in ("项目台账", "单位排名", "乡镇排名", "问题清单", "节点清单"):
+        assert sheet_rows(again.files["ledger"].read_bytes(), sheet) == sheet_rows(
+            first.files["ledger"].read_bytes(), sheet), sheet
+    assert [(row["名称"], row["乡镇"], row["牵头单位"], row["包抓领导"], row["联络员"]) for row in sheet_rows(
+        again.files["ledger"].read_bytes(), "项目台账")] == [("项目ZD2026-001", "河西镇", HOUSING, "刘文华", "甲"),
+                                                          ("项目ZD2026-002", "河西镇", ROADS, "王建国", "乙")]
+
+    november = await bulletin(db, parse_period("monthly", "2026-11"), tmp_path / "november")
+    assert any(line.startswith("ZD2026-002 项目ZD2026-002 ") and line.endswith("牵头单位 区住建局")
+               for line in _lines(november)), html_to_plain(november.text)
+    assert any(line.startswith("ZD2026-001 城北污水处理厂 ") for line in _lines(november))
+    assert district.people["王建国"] not in november.leaders
 
 
 async def test_a_promise_dropped_since_is_read_back_at_the_problems_end_of_day(db: Database,

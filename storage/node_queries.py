@@ -22,7 +22,7 @@ from bot.domain.node_lists import NodeItem, year_count
 from bot.domain.nodes import NodePlan
 from bot.domain.stage_history import Move, finished_from
 from storage.models import Project, ProjectNode, Unit
-from storage.project_versions import Held, held_at
+from storage.project_versions import Held, Versions, held_at
 from storage.rows import all_rows
 from storage.stage_events import histories
 
@@ -55,12 +55,12 @@ async def node_counts(session: AsyncSession, *, cutoff: date, moves: Mapping[int
 
 async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_since: date, as_of: date,
                              moves: Mapping[int, Sequence[Move]] | None = None,
-                             held: datetime | None = None) -> list[NodeItem]:
+                             held: datetime | None = None, versions: Versions | None = None) -> list[NodeItem]:
     """The nodes a weekly bulletin of the day ``as_of`` may list (``bot.domain.node_lists.bulletin_nodes``
     picks): those planned up to ``planned_to`` that are not done or were done on or after ``done_since``; by
     project code and plan. ``moves``: the projects' stage histories when the caller has read them. ``held``:
     the instant whose name, lead unit and 包抓领导 each project is listed with (``storage.project_versions``:
-    the end of a past period); else as they are now."""
+    the end of a past period; ``versions``: when the caller has read them); else as they are now."""
     query = _items().where(
         ProjectNode.removed_at.is_(None), ProjectNode.planned_on <= planned_to,
         or_(ProjectNode.done_on.is_(None), ProjectNode.done_on >= done_since),
@@ -68,7 +68,7 @@ async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_si
     if moves is None:
         moves = await histories(session)
     finished = _FinishDays(moves, as_of)
-    then = await held_at(session, at=held) if held is not None else {}
+    then = await held_at(session, at=held, versions=versions) if held is not None else {}
     return [_item(row, finished, then) for row in await all_rows(session, query)]
 
 

@@ -1,8 +1,8 @@
 """What 填报率 (``bot.domain.participation``) is counted from: the projects that may owe reports, with their
 lead unit, liaison and the liaison's leaves, the stage moves of those whose stage moved in the weeks, and the
-days each project has a live report. Four queries whatever the number of projects, five when the stage
-histories are not given. Each project's unit and liaison are those it had at the end of the weeks
-(``storage.project_versions``)."""
+days each project has a live report. Three queries whatever the number of projects, one more when the stage
+histories are not given and one more when the projects' versions are not. Each project's unit and liaison are
+those it had at the end of the weeks (``storage.project_versions``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bot.domain.participation import Duty, day_bits
 from bot.domain.stage_history import Move
 from storage.leaves import spans_between
 from storage.models import Person, Project, Report, Unit
-from storage.project_versions import Held, held_at
+from storage.project_versions import Held, Versions, held_at
 from storage.rows import all_rows, gc_paused
 from storage.stage_events import histories
 
@@ -28,12 +28,14 @@ __all__ = ["participation_duties", "reported_day_masks"]
 
 
 async def participation_duties(session: AsyncSession, *, start: date, end: date,
-                               moves: Mapping[int, Sequence[Move]] | None = None) -> list[Duty]:
+                               moves: Mapping[int, Sequence[Move]] | None = None,
+                               versions: Versions | None = None) -> list[Duty]:
     """The projects being prepared or built, or whose stage moved after ``start`` (the others owe nothing), by
     code, with the leaves of their liaison that share a day with ``start``..``end``, the day each was entered and
     the stage moves of those that moved; ``moves``: the projects' stage histories (``storage.stage_events.
     histories``) when the caller has read them (a bulletin reads them once); else only those of the projects that
-    moved after ``start`` are read."""
+    moved after ``start`` are read. ``versions``: the projects' dated versions (``storage.project_versions``)
+    when the caller has read them."""
     if moves is None:
         moves = await histories(session, moved_after=start)
     moved = {project_id: tuple(made) for project_id, made in moves.items() if any(m.day > start for m in made)}
@@ -44,7 +46,7 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date,
                           .where(Project.stage.in_(REPORTING_STAGES) | Project.id.in_(sorted(moved)))
                           .order_by(Project.code))
     # each project's unit and liaison as the ledger had them at the end of ``end`` (storage.project_versions)
-    then = await held_at(session, at=day_start(end + timedelta(days=1)))
+    then = await held_at(session, at=day_start(end + timedelta(days=1)), versions=versions)
     rows = [row if row[0] not in then else _held_then(row, then[row[0]]) for row in rows]
     away: dict[int, list[LeaveSpan]] = {}
     for leave in await spans_between(session, start=start, end=end):

@@ -18,7 +18,7 @@ from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
 from storage.problem_history import POLICY_END_OF_DAY, Event, end_of_day, history_of, promised_end
-from storage.project_versions import held_at
+from storage.project_versions import Versions, held_at
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
@@ -39,10 +39,10 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
 
 
 async def problem_ledger(session: AsyncSession, *, include_closed: bool = True,
-                         held: datetime | None = None) -> ProblemLedger:
+                         held: datetime | None = None, versions: Versions | None = None) -> ProblemLedger:
     """``problem_rows`` with the same problems' histories (``ProblemLedger``). Two column queries
     (``storage.rows.all_rows``); with ``held``, each project named as it was then (``storage.project_versions``:
-    a past period's end), and one more."""
+    a past period's end), and one more unless given the ``versions``."""
     condition = [] if include_closed else [Problem.status != "closed"]
     rows = await _rows(session, (
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
@@ -62,7 +62,8 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True,
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)))
     # some hundred thousand small objects for a large district, no cycles among them: a collection of the
     # whole process meanwhile would cost more than building them (bench/bulletin.py)
-    names = {project_id: then.name for project_id, then in (await held_at(session, at=held)).items()} if held else {}
+    then = await held_at(session, at=held, versions=versions) if held is not None else {}
+    names = {project_id: version.name for project_id, version in then.items()}
     with gc_paused():
         return _ledger(rows, events, names)
 

@@ -48,7 +48,7 @@ from storage.ledger_bases import base_join
 from storage.models import Person, Project, Report, Unit
 from storage.node_queries import node_counts
 from storage.problem_history import period_problems
-from storage.project_versions import Held, held_at
+from storage.project_versions import Held, Versions, held_at
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -112,16 +112,16 @@ class ProjectFigures(NamedTuple):
 async def project_figures(
     session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar,
     entered_by: date | None = None, problems: ProblemsAt | None = None,
-    moves: Mapping[int, Sequence[Move]] | None = None,
+    moves: Mapping[int, Sequence[Move]] | None = None, versions: Versions | None = None,
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``; with
     ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
     they stood then, which the changes since the last period (bot.domain.changes) are measured against.
     ``problems`` (as they stood at the end of the cut-off day: ``bot.domain.period_problems``) and ``moves``
     (the projects' stage histories: ``storage.stage_events.histories``) when the caller has read them: a
-    bulletin reads them once for all its figures.
+    bulletin reads them once for all its figures, as the projects' ``versions`` (storage.project_versions).
 
-    Nine or ten queries, six or seven when given ``problems`` and ``moves``: the projects with their names
+    Nine or ten queries, five or six when given ``problems``, ``moves`` and ``versions``: the projects with their names
     and the plan of the cut-off day's year, the versions of those changed since (each named and held as at the
     end of the cut-off day: storage.project_versions), their stage histories (each read in its stage of the cut-off day,
     with its confirmed 开工/竣工 days up to it: bot.domain.stage_history), two aggregates over the reports (the
@@ -151,7 +151,7 @@ async def project_figures(
         query = query.where(entered_by_end_of(entered_by))
     rows = await _rows(session, query)
     # each project named and held as the ledger had it at the end of the cut-off day (storage.project_versions)
-    then = await held_at(session, at=day_start(cutoff + timedelta(days=1)))
+    then = await held_at(session, at=day_start(cutoff + timedelta(days=1)), versions=versions)
     with gc_paused():
         projects = [ProjectRow(*row) for row in rows]  # finish_day: from the histories below
         projects = [row if row.id not in then else _held_then(row, then[row.id]) for row in projects]

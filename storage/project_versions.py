@@ -1,38 +1,27 @@
 """What the ledger said of a project at an instant: its name, town, lead unit (牵头单位), 包抓领导 and liaison,
 kept dated (``ProjectVersion``). Every path that changes one of them (the ledger import, ``/project_set``,
 ``/handover``) writes the project's new version here in its own transaction; a past period reads each project
-as it stood at its end through ``held_at``, the one definition, so that a project handed to another unit or
-leader since counts for the ones that held it then."""
+as it stood at its end through ``held_at`` (``bot.domain.project_versions``, the one rule), so that a project
+handed to another unit or leader since counts for the ones that held it then."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.domain.ledger_plan import HELD_FIELDS
+from bot.domain.project_versions import Held, Versions
 from storage.models import Person, Project, ProjectVersion, Unit
 from storage.rows import all_rows
 
-__all__ = ["HELD_FIELDS", "Held", "held_at", "record", "record_rows"]
+__all__ = ["HELD_FIELDS", "Held", "Versions", "held_at", "record", "record_rows", "versions_since"]
 
 _CHUNK = 1000
-
-class Held(NamedTuple):
-    """A project as a version has it, with its unit's and people's names as they are now."""
-
-    name: str
-    location: str | None
-    lead_unit_id: int
-    lead_unit: str
-    lead_official_id: int | None
-    lead_official: str | None
-    liaison_id: int | None
-    liaison: str | None
 
 
 async def record(session: AsyncSession, projects: Iterable[Project], *, at: datetime) -> None:
@@ -49,21 +38,31 @@ async def record_rows(session: AsyncSession, rows: Sequence[dict[str, Any]], *, 
         await session.execute(statement, [{**row, "valid_from": at} for row in rows[start:start + _CHUNK]])
 
 
-async def held_at(session: AsyncSession, *, at: datetime) -> dict[int, Held]:
-    """Project id → the project as the ledger had it at ``at``, for the projects changed since (a version valid
-    from after ``at``): the others read as they stand now. One query. A project with no version by ``at``
-    (added since) is absent too."""
+async def versions_since(session: AsyncSession, *, since: datetime) -> Versions:
+    """Every version of the projects changed after ``since``, with the names of their units and people: one
+    query. A bulletin reads them once for its period's end and the period before's."""
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
-    changed = select(ProjectVersion.project_id).where(ProjectVersion.valid_from > at)
     v = ProjectVersion
+    changed = select(v.project_id).where(v.valid_from > since)
     rows = await all_rows(session, select(
-        v.project_id, v.name, v.location, v.lead_unit_id, Unit.name, v.lead_official_id, lead.name, v.liaison_id,
-        liaison.name)
+        v.project_id, v.valid_from, v.name, v.location, v.lead_unit_id, Unit.name, v.lead_official_id, lead.name,
+        v.liaison_id, liaison.name)
         .join(Unit, Unit.id == v.lead_unit_id)
         .outerjoin(lead, lead.id == v.lead_official_id)
         .outerjoin(liaison, liaison.id == v.liaison_id)
-        .where(v.valid_from <= at, v.project_id.in_(changed))
+        .where(v.project_id.in_(changed))
         .order_by(v.project_id, v.valid_from, v.id))
-    return {row[0]: Held(*row[1:]) for row in rows}  # the last version by ``at`` of each
+    versions: dict[int, list[tuple[datetime, Held]]] = {}
+    for project_id, valid_from, *held in rows:
+        versions.setdefault(project_id, []).append((valid_from, Held(*held)))
+    return Versions(since, versions)
 
+
+async def held_at(session: AsyncSession, *, at: datetime, versions: Versions | None = None) -> dict[int, Held]:
+    """Project id → the project as the ledger had it at ``at``, for the projects changed since: the others read
+    as they stand now. ``versions``: when the caller has read them (``versions_since``, from ``at`` or before);
+    else one query."""
+    if versions is None:
+        versions = await versions_since(session, since=at)
+    return versions.at(at)

@@ -11,12 +11,18 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from bot.domain.halfmonth import containing as half_containing
 from bot.domain.period_problems import every_problem_at
 from bot.domain.periods import parse_period
-from bot.render import html_to_plain
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, html_to_plain
+from bot.services.halfmonth import compile_document
+from bot.services.participation import load_participation
 from jobs.bulletin_render import Rendered
+from storage import audit, halfmonth
+from storage.audit import Actor
 from storage.db import Database
-from storage.models import Problem, ProblemEvent, ProjectNode, Report
+from storage.models import Person, Problem, ProblemEvent, ProjectNode, Report
 from storage.problem_history import period_problems
 from storage.problem_ledger import problem_ledger
 
@@ -214,3 +220,54 @@ async def test_a_milestone_marked_done_since_on_a_day_of_the_period_is_done_then
     assert "⚠️ 逾期未完成 1 个：" in _lines(first)
     assert "⚠️ 逾期未完成 1 个：" not in _lines(again)
     assert any("主体封顶" in line and "2026-10-28" in line for line in _lines(again)), html_to_plain(again.text)
+
+
+async def _deactivate(db: Database, person_id: int, at) -> None:
+    """The person deactivated at ``at``, as /deactivate records it."""
+    async with db.session() as session:
+        person = await session.get(Person, person_id)
+        assert person is not None
+        person.active = False
+        await audit.record(session, actor=Actor(label="管理员", channel="console"), at=at, action="person.deactivate",
+                           object_type="person", object_key=str(person_id), detail={"name": person.name})
+
+
+async def test_a_past_half_month_is_owed_by_the_liaisons_of_its_end(db: Database, district: District,
+                                                                    tmp_path: Path) -> None:
+    """The first half of October's document, made in November: ZD2026-001 handed to another liaison since and
+    ZD2026-002's liaison deactivated since are still owed by the liaisons of 15 October; ZD2026-003's liaison,
+    deactivated on 10 October, owed nothing for it."""
+    await _october(district)
+    await district.project("ZD2026-003", unit=ROADS, liaison="丁")
+    await _deactivate(db, district.people["丁"], local(date(2026, 10, 10), 9))
+    half = half_containing(date(2026, 10, 1))
+
+    await district.hand_over("ZD2026-001", AFTER, liaison="丙", unit=ROADS, name="城北污水处理厂")
+    await _deactivate(db, district.people["乙"], AFTER)
+
+    async with db.session() as session:
+        owed = await halfmonth.owed(session, half=half)
+        compiled = await compile_document(session, Renderer(), half=half, calendar=WorkCalendar(),
+                                          out_dir=tmp_path, issued=date(2026, 11, 3))
+        current = await halfmonth.owed(session, half=half_containing(AFTER.date()))
+    assert [(item.code, item.name, item.liaison, item.lead_unit) for item in owed] == [
+        ("ZD2026-001", "项目ZD2026-001", "甲", HOUSING), ("ZD2026-002", "项目ZD2026-002", "乙", ROADS)]
+    assert compiled.owed == 2 and compiled.missing == ["ZD2026-001", "ZD2026-002"]
+    # the half-month under way is owed by the liaisons of now
+    assert [(item.code, item.liaison) for item in current] == [("ZD2026-001", "丙")]
+
+
+async def test_a_past_weeks_reporting_counts_each_project_for_its_unit_and_liaison_then(
+        db: Database, district: District) -> None:
+    """填报率 of the week to 18 October, read after ZD2026-002 went to 区住建局 and 甲: each project counts for
+    the unit and liaison that held it that week; the week under way reads them as they are now."""
+    await _october(district)
+    await district.hand_over("ZD2026-002", AFTER, unit=HOUSING, liaison="甲")
+
+    async with db.session() as session:
+        then = await load_participation(session, cutoff=date(2026, 10, 18), calendar=WorkCalendar())
+        now = await load_participation(session, cutoff=date(2026, 11, 8), calendar=WorkCalendar())
+
+    assert sorted(row.name for row in then.units) == sorted([HOUSING, ROADS])
+    assert sorted(row.name for row in then.liaisons) == ["乙", "甲"]
+    assert [row.name for row in now.units] == [HOUSING] and [row.name for row in now.liaisons] == ["甲"]

@@ -76,6 +76,7 @@ from storage.models import (  # noqa: E402
     Problem,
     ProblemEvent,
     Project,
+    ProjectVersion,
     Report,
     Unit,
 )
@@ -88,6 +89,7 @@ LAST_REPORT_DAY = date(2026, 11, 27)  # reports go on after the cut-off; they mu
 YEAR_START = date(2026, 1, 1)
 BASE_DAYS = {2026: date(2026, 6, 30), 2025: date(2025, 12, 31)}  # --bases dated: the day of each year's base
 CREATED = datetime(2026, 1, 4, 9, 0, tzinfo=SHANGHAI)
+HANDED_OVER = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)  # after the periods the benches measure
 
 DEPARTMENTS = [
     "区住建局", "区发改局", "区工信局", "区交通局", "区水务局", "区城管局", "区财政局", "区商务局",
@@ -162,6 +164,15 @@ async def build(db: Database, args: argparse.Namespace) -> dict[str, int]:
     await insert_chunks(db, LedgerBase.__table__, [
         {"project_id": p["id"], "year": p["baseline_year"], "done_before": p["done_before"],
          "baseline_date": p["baseline_date"], "set_at": CREATED} for p in projects], args.chunk)
+    # Each project's version from its creation, as the ledger import writes it (storage.project_versions), and
+    # for every tenth a later one (its neighbour's holders) dated after the periods the benches measure: their
+    # bulletins read a tenth of the projects back as they were held then.
+    held = ("name", "location", "lead_unit_id", "lead_official_id", "liaison_id")
+    versions = [{"project_id": p["id"], "valid_from": CREATED, **{k: p[k] for k in held}} for p in projects]
+    versions += [{**versions[n], "valid_from": HANDED_OVER, **{k: versions[(n + 1) % len(versions)][k]
+                                                              for k in held[2:]}}
+                 for n in range(0, len(versions), 10)]
+    await insert_chunks(db, ProjectVersion.__table__, versions, args.chunk)
 
     # Reports come in day by day: each working day a random share of the projects report (some twice).
     async with db.session() as session:

@@ -32,7 +32,7 @@ from handlers.people_lookup import (
     resolve_person,
     role_text,
 )
-from storage import audit, outbox, people, web_sessions
+from storage import audit, outbox, people, project_versions, web_sessions
 from storage import projects as project_repo
 from storage.models import ChatAccount, Person, PersonRole, Problem, Project, Unit
 
@@ -255,6 +255,8 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
         project.lead_official_id, project.lead_official, project.updated_at = taker.id, taker, ctx.now
         await record("project.update", "project", project.code,
                      {"field": "lead_official", "before": giver.name, "after": taker.name, "handover": True})
+    # the projects' new holders, dated (storage.project_versions)
+    await project_versions.record(ctx.session, {*items.liaison_of, *items.lead_of}, at=ctx.now)
     for problem in items.raised:
         problem.raised_by_id, problem.raised_by, problem.updated_at = taker.id, taker, ctx.now
         await record("problem.raiser", "problem", problem.number, {"before": giver.name, "after": taker.name})

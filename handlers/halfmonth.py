@@ -79,20 +79,24 @@ async def _status(ctx: Context, half: periods.HalfMonth) -> None:
               compile_day=periods.compile_day(half, calendar))
 
 
-async def _project(ctx: Context, code: str) -> Project | None:
-    """The project, when the caller is its liaison (replies otherwise)."""
+async def _project(ctx: Context, code: str, half: periods.HalfMonth) -> Project | None:
+    """The project, when the caller is its liaison, or was at the end of ``half`` and so owes its report
+    (``storage.halfmonth.owed``: a project handed over since is asked of the one who held it then); replies
+    otherwise."""
     project = await project_repo.get_project_by_code(ctx.session, code=code)
     if project is None:
         ctx.reply("project_not_found", code=code)
         return None
-    if project.liaison_id != ctx.person_id:
+    if project.liaison_id != ctx.person_id and not any(
+            item.project_id == project.id and item.liaison_id == ctx.person_id
+            for item in await repo.owed(ctx.session, half=half)):
         ctx.reply("halfmonth_not_yours", project=project)
         return None
     return project
 
 
 async def _start(ctx: Context, code: str, half: periods.HalfMonth) -> None:
-    project = await _project(ctx, code)
+    project = await _project(ctx, code, half)
     if project is None:
         return
     proposal = await service.prefill(ctx.session, ctx.deps.renderer, project_id=project.id, half=half)
@@ -112,11 +116,12 @@ async def _ask(ctx: Context, project: Project, half: periods.HalfMonth, state: d
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, periods.HalfMonth] | None:
-    project = await _project(ctx, state["code"])
+    half = periods.parse(state["period"])
+    project = await _project(ctx, state["code"], half)
     if project is None:
         await ctx.clear_flow()
         return None
-    return project, periods.parse(state["period"])
+    return project, half
 
 
 async def _answer(ctx: Context, state: dict[str, Any], text: str) -> None:

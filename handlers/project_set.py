@@ -29,7 +29,7 @@ from bot.services import leader_inbox, stand_in_projects
 from handlers import stage_events
 from handlers.admin_people import find_people, find_units, resolve_person
 from handlers.context import Context
-from storage import annual_plans, audit, conversations, outbox, people
+from storage import annual_plans, audit, conversations, outbox, people, project_versions
 from storage import projects as project_repo
 from storage.models import Person, Project, ProjectSupportingUnit, Unit
 
@@ -39,6 +39,8 @@ NONE_WORDS = frozenset({"无", "空", "-", "—", "none"})
 FLOW = "project_set"
 PREFIX = "ps"
 PERSON_FIELDS = ("lead", "liaison")
+# The fields a project's dated version keeps (storage.project_versions)
+HELD_KEYS = frozenset({"name", "lead", "unit", "liaison"})
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,8 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
         detail |= await stage_events.record_stage_set(ctx, project, before=value_before, value=value)
     change = await audit.record_id(ctx.session, actor=ctx.actor, at=ctx.now, action="project.update",
                                    object_type="project", object_key=project.code, detail=detail)
+    if found.key in HELD_KEYS:  # who holds it, or its name: dated, for the past periods' figures
+        await project_versions.record(ctx.session, [project], at=ctx.now)
     for person, role in granted:
         await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="person.grant_role",
                            object_type="person", object_key=str(person.id), detail={"role": role})

@@ -48,6 +48,7 @@ from storage.ledger_entries import ledger_on
 from storage.node_queries import nodes_for_bulletin
 from storage.problem_ledger import problem_ledger
 from storage.project_figures import project_figures
+from storage.project_versions import Versions, versions_since
 from storage.report_figures import counted_after
 from storage.rows import gc_paused
 from storage.stage_events import histories
@@ -85,9 +86,12 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
     # Every problem with its history, read once, and replayed once at the period's end: the Excel ledger's
     # 问题清单 and every problem figure of the period come from that one replay, the figures of the period before
     # from one at its own end (bot.domain.period_problems).
-    ledger = await problem_ledger(session)
-    moves = await histories(session)  # the projects' stage histories, read once too
     figures_end = day_start(cutoff + timedelta(days=1))
+    # the projects' dated versions, read once: every figure of the period, and of the period before, names and
+    # counts each project as the ledger had it at that period's end (storage.project_versions)
+    versions = await versions_since(session, since=day_start(measured_on(previous_period(period)) + timedelta(days=1)))
+    ledger = await problem_ledger(session, held=figures_end, versions=versions)  # their projects named as then
+    moves = await histories(session)  # the projects' stage histories, read once too
     with gc_paused():  # tens of thousands of replays: many small objects, no cycles
         period_end = every_problem_at(ledger.histories, end=end)
         # the figures' cut-off is the period's end but in a week spanning two years (bot.domain.periods.measured_on)
@@ -97,7 +101,7 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         problems = ledger_rows(ledger.rows, period_end)
     # the projects entered by its cut-off day: one the ledger brought in since was not in the period
     figures = await project_figures(session, cutoff=cutoff, window_start=period.start, calendar=calendar,
-                                    problems=now_problems, moves=moves, entered_by=cutoff)
+                                    problems=now_problems, moves=moves, entered_by=cutoff, versions=versions)
     stored_bases = await stored_base_days(session, year=cutoff.year, entered=cutoff)
     shares = handling_shares(now_problems, start=start, units=units_with_problems(ledger.histories, end=figures_end))
     unclosed = unclosed_lines(period_end)
@@ -112,9 +116,11 @@ async def render_bulletin(session: AsyncSession, renderer: Renderer, *, period: 
         open_problems=_open_problems_by_project(unclosed),
         top_problems=_open_problems_at_the_top(unclosed),
         corrections=await _corrections_since_last(session, period), out_dir=out_dir, late=late,
-        nodes=(await _bulletin_nodes(session, period, calendar, moves)).of_projects(p.code for p in figures.projects),
-        earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves),
-        participation=await load_participation(session, cutoff=cutoff, calendar=calendar, moves=moves)
+        nodes=(await _bulletin_nodes(session, period, calendar, moves, versions)).of_projects(
+            p.code for p in figures.projects),
+        earlier=await _earlier_figures(session, period, calendar, ledger.histories, moves, versions),
+        participation=await load_participation(session, cutoff=cutoff, calendar=calendar, moves=moves,
+                                               versions=versions)
         if period.kind == "weekly" else None,
         trend_days=trend_days,
         counted_later=await counted_after(session, cutoff=cutoff, days=trend_days[:-1]),
@@ -142,23 +148,26 @@ async def _counted_in_period(session: AsyncSession, period: Period, cutoff: date
 
 
 async def _bulletin_nodes(session: AsyncSession, period: Period, calendar: WorkCalendar,
-                          moves: Mapping[int, Sequence[Move]]) -> BulletinNodes:
+                          moves: Mapping[int, Sequence[Move]], versions: Versions) -> BulletinNodes:
     """The milestones a bulletin lists, as of the day it goes out (bot.domain.node_lists): due ahead (the
     week, or the next period of a monthly and longer bulletin), overdue, and done late since the period
     started."""
     as_of = due_day(calendar, period)
     _, ahead_to = period_ahead(calendar, period, as_of)
+    # each project named and held as at the end of the period's cut-off day, as in its figures
     items = await nodes_for_bulletin(session, planned_to=ahead_to, done_since=period.start, as_of=as_of,
-                                     moves=moves)
+                                     moves=moves, held=day_start(measured_on(period) + timedelta(days=1)),
+                                     versions=versions)
     return bulletin_nodes(items, as_of=as_of, ahead_to=ahead_to, week_start=period.start)
 
 
 async def _earlier_figures(session: AsyncSession, period: Period, calendar: WorkCalendar,
-                           problem_histories: Sequence[ProblemHistory], moves: Mapping[int, Sequence[Move]]
-                           ) -> EarlierFigures:
+                           problem_histories: Sequence[ProblemHistory], moves: Mapping[int, Sequence[Move]],
+                           versions: Versions) -> EarlierFigures:
     """The previous period's figures, read as this period's are, of the projects entered by its end: its
-    standings are what the bulletin's changes (名次 ↑↓, completion points, 新上榜) are measured against.
-    ``problem_histories``: every problem's (``storage.problem_ledger``); ``moves``: the stage histories."""
+    standings are what the bulletin's changes (名次 ↑↓, completion points, 新上榜) are measured against, each
+    project held as at that period's end. ``problem_histories``: every problem's (``storage.problem_ledger``);
+    ``moves``: the stage histories; ``versions``: the projects' versions (``storage.project_versions``)."""
     earlier = previous_period(period)
     cutoff = measured_on(earlier)
     start, end = day_start(earlier.start), day_start(cutoff + timedelta(days=1))
@@ -167,7 +176,7 @@ async def _earlier_figures(session: AsyncSession, period: Period, calendar: Work
     return EarlierFigures(
         period=earlier, cutoff=cutoff,
         figures=await project_figures(session, cutoff=cutoff, window_start=earlier.start, calendar=calendar,
-                                      entered_by=cutoff, problems=problems, moves=moves),
+                                      entered_by=cutoff, problems=problems, moves=moves, versions=versions),
         problem_shares=handling_shares(problems, start=start, units=units_with_problems(problem_histories, end=end)))
 
 

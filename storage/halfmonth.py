@@ -6,14 +6,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import day_start
 from bot.domain.escalation import ACTIVE
 from bot.domain.halfmonth import BULLETIN_KIND, DayReport, HalfMonth, OpenIssue, reported_within
 from bot.domain.problem_numbers import problem_number
 from storage.models import Bulletin, HalfMonthReport, Person, Problem, Project, Report, Unit
+from storage.people import active_at
+from storage.project_versions import Held, held_at
 from storage.stage_events import histories as stage_histories
 
 
@@ -30,16 +34,29 @@ class Owed:
 
 
 async def owed(session: AsyncSession, *, half: HalfMonth) -> list[Owed]:
-    """Every project with an active liaison that was being prepared or built on some day of ``half``
-    (``bot.domain.halfmonth.reported_within``), by liaison then code: one finished (竣工/投产) within it owes
-    its last report, one finished before it owes none, as it owes no daily one."""
+    """Every project with a liaison active at the end of ``half`` that was being prepared or built on some day
+    of it (``bot.domain.halfmonth.reported_within``), by liaison then code: one finished (竣工/投产) within it
+    owes its last report, one finished before it owes none, as it owes no daily one. Each project is named and
+    held as the ledger had it at the half-month's end (``storage.project_versions``), and its liaison counts
+    if he was active then (``storage.people.active_at``): a past half-month's document reads as it stood, a
+    handover or a deactivation since changing nothing in it."""
+    end = day_start(half.end + timedelta(days=1))
     rows = (await session.execute(
         select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Unit.name, Project.stage)
-        .join(Person, Person.id == Project.liaison_id).join(Unit, Unit.id == Project.lead_unit_id)
-        .where(Person.active.is_(True)).order_by(Project.liaison_id, Project.code))).all()
+        .outerjoin(Person, Person.id == Project.liaison_id).join(Unit, Unit.id == Project.lead_unit_id))).all()
+    then = await held_at(session, at=end)
+    rows = [tuple(row) if row[0] not in then else _held_then(tuple(row), then[row[0]]) for row in rows]
+    active = await active_at(session, at=end)
+    rows = sorted((row for row in rows if row[3] in active), key=lambda row: (row[3], row[1]))
     moves = await stage_histories(session, project_ids=[row[0] for row in rows],
                                   moved_after=half.start - timedelta(days=1))
     return [Owed(*row[:6]) for row in rows if reported_within(row[6], moves.get(row[0], []), half)]
+
+
+def _held_then(row: tuple[Any, ...], held: Held) -> tuple[Any, ...]:
+    """An owed row with the name, liaison and lead unit its project had then."""
+    project_id, code, _name, _liaison_id, _liaison, _unit, stage = row
+    return project_id, code, held.name, held.liaison_id, held.liaison, held.lead_unit, stage
 
 
 async def sent(session: AsyncSession, *, period_start: date) -> dict[int, HalfMonthReport]:

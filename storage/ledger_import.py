@@ -22,7 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import to_local
-from bot.domain.ledger_plan import PROJECT_FIELDS, ImportPlan, KnownPerson
+from bot.domain.ledger_plan import HELD_FIELDS, PROJECT_FIELDS, ImportPlan, KnownPerson
 from bot.domain.stage_events import (
     DAY_LEDGER,
     FINISH,
@@ -45,6 +45,7 @@ from storage.models import (
     PersonRole,
     Project,
     ProjectSupportingUnit,
+    ProjectVersion,
     StageEvent,
     Unit,
 )
@@ -186,6 +187,7 @@ class PreparedWrite:
     plans: Batch
     bases: Batch
     moves: Batch
+    versions: Batch  # each project added, and each whose name, town or holders change (storage.project_versions)
     audit: Batch
     existing_plans: list[tuple[int, int]] = field(default_factory=list)  # (project id, year) rows replaced
     existing_bases: list[tuple[int, int]] = field(default_factory=list)
@@ -223,6 +225,10 @@ async def _prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, diale
                         .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
     for row, added in rows.added_people:
         row["object_key"] = Ref("person", added, text=True)
+    versions = [{"project_id": _New(index), **{k: row[k] for k in HELD_FIELDS}, "valid_from": now}
+                for index, row in enumerate(rows.projects)]
+    versions += [{"project_id": row["b_id"], **{k: row[f"b_{k}"] for k in HELD_FIELDS}, "valid_from": now}
+                 for row, change in zip(rows.project_updates, plan.project_updates, strict=True) if change["held"]]
 
     async def ready(statement: Any, table_rows: list[dict[str, Any]], *stand_ins: str) -> Batch:
         return await driver_rows(statement, dialect, table_rows, stand_ins=stand_ins, given=_ref)
@@ -238,6 +244,8 @@ async def _prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, diale
         bases=await ready(insert(LedgerBase.__table__), base_rows(base_list, now=now), "project_id"),
         moves=await ready(insert(StageEvent.__table__), move_rows(rows.moves, person_id=actor.person_id, now=now),
                           "project_id"),
+        versions=await ready(insert(ProjectVersion.__table__), versions, "project_id", "lead_unit_id",
+                             "lead_official_id", "liaison_id"),
         audit=await ready(insert(AuditEntry.__table__), rows.audit),
         existing_plans=[(p, year) for p, year, _ in year_rows if isinstance(p, int)],
         existing_bases=[(p, year) for p, year, _, _ in base_list if isinstance(p, int)])
@@ -303,7 +311,7 @@ async def _write_prepared(session: AsyncSession, prepared: PreparedWrite) -> Non
         codes = dict((await session.execute(select(Project.code, Project.id))).all())
         project_ids.extend(codes[project["code"]] for project in plan.new_projects)
     batches = [prepared.project_updates, prepared.supporting, prepared.plans, prepared.bases, prepared.moves,
-               prepared.audit]
+               prepared.versions, prepared.audit]
     for batch in batches:
         if batch is not None:
             batch.resolve(value_of)
@@ -318,6 +326,7 @@ async def _write_prepared(session: AsyncSession, prepared: PreparedWrite) -> Non
     await delete_years(session, LedgerBase.__table__, prepared.existing_bases)
     await execute(session, prepared.bases)
     await execute(session, prepared.moves)
+    await execute(session, prepared.versions)
     nodes_audit = []
     if plan.nodes is not None and not plan.nodes.empty:
         nodes_audit = await write_node_plan(session, plan.nodes, now=now, actor=actor)

@@ -11,7 +11,8 @@ one when the caller has read the histories; a project's stage is read once whate
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, or_, select
@@ -21,6 +22,7 @@ from bot.domain.node_lists import NodeItem, year_count
 from bot.domain.nodes import NodePlan
 from bot.domain.stage_history import Move, finished_from
 from storage.models import Project, ProjectNode, Unit
+from storage.project_versions import Held, Versions, held_at
 from storage.rows import all_rows
 from storage.stage_events import histories
 
@@ -52,10 +54,13 @@ async def node_counts(session: AsyncSession, *, cutoff: date, moves: Mapping[int
 
 
 async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_since: date, as_of: date,
-                             moves: Mapping[int, Sequence[Move]] | None = None) -> list[NodeItem]:
+                             moves: Mapping[int, Sequence[Move]] | None = None,
+                             held: datetime | None = None, versions: Versions | None = None) -> list[NodeItem]:
     """The nodes a weekly bulletin of the day ``as_of`` may list (``bot.domain.node_lists.bulletin_nodes``
     picks): those planned up to ``planned_to`` that are not done or were done on or after ``done_since``; by
-    project code and plan. ``moves``: the projects' stage histories when the caller has read them."""
+    project code and plan. ``moves``: the projects' stage histories when the caller has read them. ``held``:
+    the instant whose name, lead unit and 包抓领导 each project is listed with (``storage.project_versions``:
+    the end of a past period; ``versions``: when the caller has read them); else as they are now."""
     query = _items().where(
         ProjectNode.removed_at.is_(None), ProjectNode.planned_on <= planned_to,
         or_(ProjectNode.done_on.is_(None), ProjectNode.done_on >= done_since),
@@ -63,7 +68,8 @@ async def nodes_for_bulletin(session: AsyncSession, *, planned_to: date, done_si
     if moves is None:
         moves = await histories(session)
     finished = _FinishDays(moves, as_of)
-    return [_item(row, finished) for row in await all_rows(session, query)]
+    then = await held_at(session, at=held, versions=versions) if held is not None else {}
+    return [_item(row, finished, then) for row in await all_rows(session, query)]
 
 
 async def project_nodes(session: AsyncSession, *, project_id: int, today: date) -> list[NodeItem]:
@@ -96,11 +102,15 @@ class _FinishDays:
         return self._days[project_id]
 
 
-def _item(row: Any, finished: _FinishDays) -> NodeItem:
+def _item(row: Any, finished: _FinishDays, then: Mapping[int, Held] | None = None) -> NodeItem:
     """A row of ``_items`` as a ``NodeItem``, its project (id and stage last in the row) read as finished
-    from the day it was on the day asked, if it was."""
+    from the day it was on the day asked, if it was, and named and held as ``then`` has it, if there."""
     *fields, project_id, stage = row
-    return NodeItem(*fields, finished_on=finished.of(project_id, stage))
+    item = NodeItem(*fields, finished_on=finished.of(project_id, stage))
+    held = then.get(project_id) if then else None
+    if held is None:
+        return item
+    return replace(item, project_name=held.name, lead_unit=held.lead_unit, lead_official_id=held.lead_official_id)
 
 
 def _items() -> Select[Any]:

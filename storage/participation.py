@@ -1,23 +1,26 @@
 """What 填报率 (``bot.domain.participation``) is counted from: the projects that may owe reports, with their
 lead unit, liaison and the liaison's leaves, the stage moves of those whose stage moved in the weeks, and the
-days each project has a live report. Three queries whatever the number of projects, four when the stage
-histories are not given."""
+days each project has a live report. Three queries whatever the number of projects, one more when the stage
+histories are not given and one more when the projects' versions are not. Each project's unit and liaison are
+those it had at the end of the weeks (``storage.project_versions``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import to_local
+from bot.clock import day_start, to_local
 from bot.domain.duties import REPORTING_STAGES
 from bot.domain.leave import LeaveSpan
 from bot.domain.participation import Duty, day_bits
 from bot.domain.stage_history import Move
 from storage.leaves import spans_between
 from storage.models import Person, Project, Report, Unit
+from storage.project_versions import Held, Versions, held_at
 from storage.rows import all_rows, gc_paused
 from storage.stage_events import histories
 
@@ -25,12 +28,14 @@ __all__ = ["participation_duties", "reported_day_masks"]
 
 
 async def participation_duties(session: AsyncSession, *, start: date, end: date,
-                               moves: Mapping[int, Sequence[Move]] | None = None) -> list[Duty]:
+                               moves: Mapping[int, Sequence[Move]] | None = None,
+                               versions: Versions | None = None) -> list[Duty]:
     """The projects being prepared or built, or whose stage moved after ``start`` (the others owe nothing), by
     code, with the leaves of their liaison that share a day with ``start``..``end``, the day each was entered and
     the stage moves of those that moved; ``moves``: the projects' stage histories (``storage.stage_events.
     histories``) when the caller has read them (a bulletin reads them once); else only those of the projects that
-    moved after ``start`` are read."""
+    moved after ``start`` are read. ``versions``: the projects' dated versions (``storage.project_versions``)
+    when the caller has read them."""
     if moves is None:
         moves = await histories(session, moved_after=start)
     moved = {project_id: tuple(made) for project_id, made in moves.items() if any(m.day > start for m in made)}
@@ -40,6 +45,9 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date,
                           .outerjoin(Person, Person.id == Project.liaison_id)
                           .where(Project.stage.in_(REPORTING_STAGES) | Project.id.in_(sorted(moved)))
                           .order_by(Project.code))
+    # each project's unit and liaison as the ledger had them at the end of ``end`` (storage.project_versions)
+    then = await held_at(session, at=day_start(end + timedelta(days=1)), versions=versions)
+    rows = [row if row[0] not in then else _held_then(row, then[row[0]]) for row in rows]
     away: dict[int, list[LeaveSpan]] = {}
     for leave in await spans_between(session, start=start, end=end):
         away.setdefault(leave.person_id, []).append(leave)
@@ -47,6 +55,12 @@ async def participation_duties(session: AsyncSession, *, start: date, end: date,
         return [Duty(project_id, code, stage, unit, liaison_id, liaison, tuple(away.get(liaison_id, ())),
                      to_local(entered).date(), moved.get(project_id, ()))
                 for project_id, code, stage, unit, liaison_id, liaison, entered in rows]
+
+
+def _held_then(row: Any, held: Held) -> tuple[Any, ...]:
+    """A duty's row with the lead unit and liaison its project had then."""
+    project_id, code, stage, _unit, _liaison_id, _liaison, entered = row
+    return project_id, code, stage, held.lead_unit, held.liaison_id, held.liaison, entered
 
 
 async def reported_day_masks(session: AsyncSession, *, start: date, end: date) -> Sequence[tuple[int, int]]:

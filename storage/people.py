@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage import processed
-from storage.models import ChatAccount, Conversation, Invite, Person, PersonRole
+from storage.models import AuditEntry, ChatAccount, Conversation, Invite, Person, PersonRole
 
 
 def hash_code(code: str) -> str:
@@ -268,3 +268,12 @@ async def names_of(session: AsyncSession, *, ids: Collection[int]) -> dict[int, 
         return {}
     rows = await session.execute(select(Person.id, Person.name).where(Person.id.in_(sorted(ids))))
     return {pid: name for pid, name in rows.all()}
+
+
+async def active_at(session: AsyncSession, *, at: datetime) -> set[int]:
+    """The ids of the people active at ``at``: active now, or deactivated (``/deactivate``, audited as
+    ``person.deactivate`` with the person's id) after it. Two queries."""
+    active = set(await session.scalars(select(Person.id).where(Person.active.is_(True))))
+    since = await session.scalars(select(AuditEntry.object_key).where(
+        AuditEntry.action == "person.deactivate", AuditEntry.object_type == "person", AuditEntry.at > at))
+    return active | {int(key) for key in since if key.isdigit()}

@@ -4,7 +4,8 @@ history, read with two queries; a bulletin counts its problem figures from the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Row, select
@@ -17,6 +18,7 @@ from bot.domain.problem_numbers import problem_number
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
 from storage.problem_history import POLICY_END_OF_DAY, Event, end_of_day, history_of, promised_end
+from storage.project_versions import Versions, held_at
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
@@ -36,9 +38,11 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
     return (await problem_ledger(session, include_closed=include_closed)).rows
 
 
-async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) -> ProblemLedger:
+async def problem_ledger(session: AsyncSession, *, include_closed: bool = True,
+                         held: datetime | None = None, versions: Versions | None = None) -> ProblemLedger:
     """``problem_rows`` with the same problems' histories (``ProblemLedger``). Two column queries
-    (``storage.rows.all_rows``)."""
+    (``storage.rows.all_rows``); with ``held``, each project named as it was then (``storage.project_versions``:
+    a past period's end), and one more unless given the ``versions``."""
     condition = [] if include_closed else [Problem.status != "closed"]
     rows = await _rows(session, (
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
@@ -58,11 +62,13 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True) 
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)))
     # some hundred thousand small objects for a large district, no cycles among them: a collection of the
     # whole process meanwhile would cost more than building them (bench/bulletin.py)
+    then = await held_at(session, at=held, versions=versions) if held is not None else {}
+    names = {project_id: version.name for project_id, version in then.items()}
     with gc_paused():
-        return _ledger(rows, events)
+        return _ledger(rows, events, names)
 
 
-def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]]) -> ProblemLedger:
+def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]], names: Mapping[int, str]) -> ProblemLedger:
     """The ledger's rows and the histories from the rows of the two queries."""
     history: dict[int, list[ProblemEventRow]] = {}
     steps: dict[int, list[Event]] = {}
@@ -75,6 +81,7 @@ def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]]) -> ProblemLedg
     for (problem_id, code, name, category, unit, status, level, raised_at, response_due, resolution_due,
          closed_at, text, project_id, kind, promised, policy_end) in rows:
         day_end = end_of_day(policy_end)
+        name = names.get(project_id, name)
         ledger.rows.append(ProblemRow(
             number=problem_number(problem_id), project_code=code or "", project_name=name or DECISION_CATEGORY,
             category=category,

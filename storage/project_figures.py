@@ -48,6 +48,7 @@ from storage.ledger_bases import base_join
 from storage.models import Person, Project, Report, Unit
 from storage.node_queries import node_counts
 from storage.problem_history import period_problems
+from storage.project_versions import Held, Versions, held_at
 from storage.report_figures import ReportFigures, report_aggregate
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
@@ -111,17 +112,18 @@ class ProjectFigures(NamedTuple):
 async def project_figures(
     session: AsyncSession, *, cutoff: date, window_start: date, calendar: WorkCalendar,
     entered_by: date | None = None, problems: ProblemsAt | None = None,
-    moves: Mapping[int, Sequence[Move]] | None = None,
+    moves: Mapping[int, Sequence[Move]] | None = None, versions: Versions | None = None,
 ) -> ProjectFigures:
     """The projects in code order with their report figures and open problems on ``cutoff``; with
     ``entered_by``, only the projects entered (imported or added) by the end of that day: the standings as
     they stood then, which the changes since the last period (bot.domain.changes) are measured against.
     ``problems`` (as they stood at the end of the cut-off day: ``bot.domain.period_problems``) and ``moves``
     (the projects' stage histories: ``storage.stage_events.histories``) when the caller has read them: a
-    bulletin reads them once for all its figures.
+    bulletin reads them once for all its figures, as the projects' ``versions`` (storage.project_versions).
 
-    Eight or nine queries, five or six when given ``problems`` and ``moves``: the projects with their names
-    and the plan of the cut-off day's year, their stage histories (each read in its stage of the cut-off day,
+    Nine or ten queries, five or six when given ``problems``, ``moves`` and ``versions``: the projects with their names
+    and the plan of the cut-off day's year, the versions of those changed since (each named and held as at the
+    end of the cut-off day: storage.project_versions), their stage histories (each read in its stage of the cut-off day,
     with its confirmed 开工/竣工 days up to it: bot.domain.stage_history), two aggregates over the reports (the
     year's money, the window's days a report was due), the open problems and their histories, the leaves of
     the window (and, when a liaison was away or a project was entered during the window and still owed a day,
@@ -148,8 +150,11 @@ async def project_figures(
     if entered_by is not None:
         query = query.where(entered_by_end_of(entered_by))
     rows = await _rows(session, query)
+    # each project named and held as the ledger had it at the end of the cut-off day (storage.project_versions)
+    then = await held_at(session, at=day_start(cutoff + timedelta(days=1)), versions=versions)
     with gc_paused():
         projects = [ProjectRow(*row) for row in rows]  # finish_day: from the histories below
+        projects = [row if row.id not in then else _held_then(row, then[row.id]) for row in projects]
     # each project in the stage it was in on the cut-off day (bot.domain.stage_history)
     if moves is None:
         moves = await histories(session)
@@ -164,6 +169,13 @@ async def project_figures(
                                  cutoff=cutoff)
     return ProjectFigures(projects, reports, open_counts, {stage: len(days) for stage, days in due.items()},
                           stage_days, apart, await node_counts(session, cutoff=cutoff, moves=moves))
+
+
+def _held_then(row: ProjectRow, held: Held) -> ProjectRow:
+    """The project with the name, town, lead unit, 包抓领导 and liaison it had then."""
+    return row._replace(name=held.name, location=held.location, lead_unit=held.lead_unit,
+                        lead_official=held.lead_official, lead_official_id=held.lead_official_id,
+                        liaison=held.liaison, liaison_id=held.liaison_id)
 
 
 def _on_the_day(row: ProjectRow, moves: Sequence[Move], cutoff: date) -> ProjectRow:

@@ -53,6 +53,7 @@ from bot.domain.labels import LIST_SEPARATOR
 from bot.domain.ledger_people import PeopleMatcher
 from bot.domain.ledger_plan import (
     FILE,
+    HELD_FIELDS,
     KEEP,
     MONEY_FIELDS,
     ONE_YUAN,
@@ -247,7 +248,8 @@ class _Planner:
         self.result.project_updates.append({"id": known.id, "code": row.code, "values": values,
                                             "supporting": new_supporting, "stage_before": before["stage"],
                                             "finish_dated": any(f.field == FINISH_DAY for f in fields),
-                                            "start_dated": any(f.field == START_DAY for f in fields)})
+                                            "start_dated": any(f.field == START_DAY for f in fields),
+                                            "held": any(values[k] != before[k] for k in HELD_FIELDS)})
         self.result.changed["project"] += 1
         self.result.changes.append(RowChange("project", "update", row.code, row.name, tuple(fields)))
         self._year_to_date(row, known, values)

@@ -16,6 +16,8 @@ ONE_YUAN = Decimal("0.0001")
 MONEY_FIELDS = ("total_investment", "annual_plan", "done_before")
 PROJECT_FIELDS = ("name", "category", "level", "location", "owner", "total_investment", "annual_plan",
                   "done_before", "stage", "planned_start", "planned_finish")
+# What a project's dated version keeps (storage.project_versions): its name and town and who holds it.
+HELD_FIELDS = ("name", "location", "lead_unit_id", "lead_official_id", "liaison_id")
 KEEP, FILE = "keep", "file"
 
 

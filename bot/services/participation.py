@@ -13,6 +13,7 @@ from bot.domain.participation import Duty, Participation, Week, last_weeks, part
 from bot.domain.stage_history import Move
 from bot.domain.workdays import WorkCalendar
 from storage.participation import participation_duties, reported_day_masks
+from storage.project_versions import Versions
 from storage.rows import gc_paused
 from storage.settings import load_calendar
 
@@ -20,18 +21,19 @@ __all__ = ["load_participation"]
 
 
 async def load_participation(session: AsyncSession, *, cutoff: date, calendar: WorkCalendar | None = None,
-                             today: date | None = None, moves: Mapping[int, Sequence[Move]] | None = None
-                             ) -> Participation:
+                             today: date | None = None, moves: Mapping[int, Sequence[Move]] | None = None,
+                             versions: Versions | None = None) -> Participation:
     """Every unit's and liaison's 填报率 week by week, the week of ``cutoff`` (up to it) and the three before;
     ``today``: the day under way (by the clock), which counts only once it is over (a cut-off of today);
-    ``moves``: the projects' stage histories when the caller has read them.
+    ``moves``: the projects' stage histories, ``versions`` their dated versions (storage.project_versions: each
+    project's unit and liaison are those it had at the end of ``cutoff``), when the caller has read them.
 
-    Three queries, four without ``moves``; the counting (the reported days grouped, projects × days) in a worker
-    thread, so that the event loop goes on answering.
+    Three queries, one more without ``moves`` and one more without ``versions``; the counting (the reported days
+    grouped, projects × days) in a worker thread, so that the event loop goes on answering.
     """
     weeks = last_weeks(cutoff)
     calendar = calendar or await load_calendar(session)
-    duties = await participation_duties(session, start=weeks[0].start, end=cutoff, moves=moves)
+    duties = await participation_duties(session, start=weeks[0].start, end=cutoff, moves=moves, versions=versions)
     rows = await reported_day_masks(session, start=weeks[0].start, end=cutoff)
     return await asyncio.to_thread(_count, duties, weeks, calendar, rows, today)
 

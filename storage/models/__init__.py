@@ -12,6 +12,7 @@ from storage.models.ledger import (
     ProjectApproval,
     ProjectNode,
     ProjectSupportingUnit,
+    ProjectVersion,
     StageEvent,
 )
 from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
@@ -51,6 +52,7 @@ __all__ = [
     "ProjectApproval",
     "ProjectNode",
     "ProjectSupportingUnit",
+    "ProjectVersion",
     "REASON_LENGTH",
     "Report",
     "ReportPhoto",

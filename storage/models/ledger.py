@@ -61,6 +61,23 @@ class Project(Base):
     )
 
 
+class ProjectVersion(Base):
+    """What the ledger said of a project (name, town, lead unit, 包抓领导, liaison) from ``valid_from`` until its
+    next version: written with every change of those fields, in the same transaction (storage.project_versions),
+    so that a past period reads the project as it stood at its end. People and units by id."""
+
+    __tablename__ = "project_versions"
+    __table_args__ = (Index("ix_project_versions_project_from", "project_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    name: Mapped[str] = mapped_column(String(PROJECT_NAME_WIDTH))
+    location: Mapped[str | None] = mapped_column(String(LOCATION_WIDTH))
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    lead_official_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    liaison_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
 class ProjectSupportingUnit(Base):
     """A supporting unit (配合单位) of a project, in ledger order."""
 

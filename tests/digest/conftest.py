@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from bot.clock import SHANGHAI
 from bot.render import html_to_plain
 from jobs.bulletin_render import Rendered
+from storage import project_versions
 from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report, Unit
 from tests.databases import BACKENDS, fresh_database
@@ -87,8 +88,24 @@ class District:
             )
             session.add(project)
             await session.flush()
+            await project_versions.record(session, [project], at=entered)  # as the ledger import does
             self.projects[code] = project.id
         return self.projects[code]
+
+    async def hand_over(self, code: str, at: datetime, *, unit: str | None = None, lead: str | None = None,
+                        liaison: str | None = None, **fields: Any) -> None:
+        """Change what the ledger says of a project at ``at`` (its unit, 包抓领导, liaison, name, town), keeping
+        its new version as /project_set and /handover do."""
+        values = {**fields, **({"lead_unit_id": await self.unit(unit)} if unit else {}),
+                  **({"lead_official_id": await self.person(lead)} if lead else {}),
+                  **({"liaison_id": await self.person(liaison)} if liaison else {})}
+        async with self.db.session() as session:
+            project = await session.get(Project, self.projects[code])
+            assert project is not None
+            for key, value in values.items():
+                setattr(project, key, value)
+            await session.flush()
+            await project_versions.record(session, [project], at=at)
 
     async def reports(self, code: str, *entries: tuple[date, str], withdrawn: bool = False,
                       hour: int = 10) -> None:

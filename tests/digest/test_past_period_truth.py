@@ -1,8 +1,7 @@
 """A past period's bulletin made again shows that period's truth: a correction of a figure inside the period
 changes it (it was wrong), an event after the period's end does not (a later report, a milestone done since, an
-extension approved since, a problem moved to another unit or solved since, a promise given or dropped since).
-The projects' own ledger data (name, lead unit, 包抓领导) is read as it stands: the ledger keeps no dated history
-of it (README, "A past period's bulletin")."""
+extension approved since, a problem moved to another unit or solved since, a promise given or dropped since,
+a project renamed or handed to another unit, 包抓领导 or liaison since: README, "A past period's bulletin")."""
 
 from __future__ import annotations
 
@@ -12,12 +11,18 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from bot.domain.halfmonth import containing as half_containing
 from bot.domain.period_problems import every_problem_at
 from bot.domain.periods import parse_period
-from bot.render import html_to_plain
+from bot.domain.workdays import WorkCalendar
+from bot.render import Renderer, html_to_plain
+from bot.services.halfmonth import compile_document
+from bot.services.participation import load_participation
 from jobs.bulletin_render import Rendered
+from storage import audit, halfmonth
+from storage.audit import Actor
 from storage.db import Database
-from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report
+from storage.models import Person, Problem, ProblemEvent, ProjectNode, Report
 from storage.problem_history import period_problems
 from storage.problem_ledger import problem_ledger
 
@@ -141,26 +146,39 @@ async def test_a_past_month_made_again_keeps_its_truth(db: Database, district: D
     assert [row["累计完成(万元)"] for row in sheet_rows(again.files["ledger"].read_bytes(), "项目台账")] == [500, 200]
 
 
-async def test_a_projects_own_ledger_data_is_read_as_it_stands(db: Database, district: District,
-                                                               tmp_path: Path) -> None:
-    """Renamed and handed to another unit and 包抓领导 after October (the ledger keeps no dated history of them):
-    October made again names the project and ranks it as the ledger has it now, while its problem still counts
-    for the unit that held it at October's end."""
+async def test_a_project_handed_over_since_counts_for_the_unit_and_lead_that_held_it(
+        db: Database, district: District, tmp_path: Path) -> None:
+    """Renamed, moved to another town and handed to another unit, 包抓领导 and liaison after October (/project_set,
+    /handover): October made again names, ranks and counts each project as the ledger had it at October's end,
+    and its digest goes to the 包抓领导 who held it then; November, in which the handover came, reads them new."""
     await _october(district)
-    async with db.session() as session:
-        await session.execute(update(Project).where(Project.code == "ZD2026-001").values(name="城北污水处理厂"))
-        await session.execute(update(Project).where(Project.code == "ZD2026-002").values(
-            lead_unit_id=district.units[HOUSING], lead_official_id=district.people["刘文华"]))
-        assert await session.scalar(select(Person.name).where(Person.id == district.people["刘文华"])) == "刘文华"
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
 
-    again = await bulletin(db, OCTOBER, tmp_path)
+    await district.hand_over("ZD2026-001", AFTER, name="城北污水处理厂", location="新城镇")
+    await district.hand_over("ZD2026-002", AFTER, unit=HOUSING, lead="刘文华", liaison="甲")
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
 
     lines = _lines(again)
-    assert "ZD2026-001 城北污水处理厂 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局" in lines
-    assert "ZD2026-002 项目ZD2026-002 完成率 10.0%（落后序时 73.3 个百分点），牵头单位 区住建局" in lines
+    assert "ZD2026-001 项目ZD2026-001 完成率 50.0%（落后序时 33.3 个百分点），牵头单位 区住建局" in lines
+    assert "ZD2026-002 项目ZD2026-002 完成率 10.0%（落后序时 73.3 个百分点），牵头单位 区交通局" in lines
     assert "区交通局：1 / 0 / 1" in lines  # W0002 was 区交通局's at October's end
-    assert "W0002 用地：征地未完成" in _digest(again, district, "刘文华")
-    assert district.people["王建国"] not in again.leaders
+    assert "W0002 用地：征地未完成" in _digest(again, district, "王建国")
+    assert "ZD2026-002" not in _digest(again, district, "刘文华")
+    # every figure, text, digest and ledger row as the bulletin said it on time
+    assert again.text == first.text
+    assert again.leaders == first.leaders
+    for sheet in ("项目台账", "单位排名", "乡镇排名", "问题清单", "节点清单"):
+        assert sheet_rows(again.files["ledger"].read_bytes(), sheet) == sheet_rows(
+            first.files["ledger"].read_bytes(), sheet), sheet
+    assert [(row["名称"], row["乡镇"], row["牵头单位"], row["包抓领导"], row["联络员"]) for row in sheet_rows(
+        again.files["ledger"].read_bytes(), "项目台账")] == [("项目ZD2026-001", "河西镇", HOUSING, "刘文华", "甲"),
+                                                          ("项目ZD2026-002", "河西镇", ROADS, "王建国", "乙")]
+
+    november = await bulletin(db, parse_period("monthly", "2026-11"), tmp_path / "november")
+    assert any(line.startswith("ZD2026-002 项目ZD2026-002 ") and line.endswith("牵头单位 区住建局")
+               for line in _lines(november)), html_to_plain(november.text)
+    assert any(line.startswith("ZD2026-001 城北污水处理厂 ") for line in _lines(november))
+    assert district.people["王建国"] not in november.leaders
 
 
 async def test_a_promise_dropped_since_is_read_back_at_the_problems_end_of_day(db: Database,
@@ -202,3 +220,54 @@ async def test_a_milestone_marked_done_since_on_a_day_of_the_period_is_done_then
     assert "⚠️ 逾期未完成 1 个：" in _lines(first)
     assert "⚠️ 逾期未完成 1 个：" not in _lines(again)
     assert any("主体封顶" in line and "2026-10-28" in line for line in _lines(again)), html_to_plain(again.text)
+
+
+async def _deactivate(db: Database, person_id: int, at) -> None:
+    """The person deactivated at ``at``, as /deactivate records it."""
+    async with db.session() as session:
+        person = await session.get(Person, person_id)
+        assert person is not None
+        person.active = False
+        await audit.record(session, actor=Actor(label="管理员", channel="console"), at=at, action="person.deactivate",
+                           object_type="person", object_key=str(person_id), detail={"name": person.name})
+
+
+async def test_a_past_half_month_is_owed_by_the_liaisons_of_its_end(db: Database, district: District,
+                                                                    tmp_path: Path) -> None:
+    """The first half of October's document, made in November: ZD2026-001 handed to another liaison since and
+    ZD2026-002's liaison deactivated since are still owed by the liaisons of 15 October; ZD2026-003's liaison,
+    deactivated on 10 October, owed nothing for it."""
+    await _october(district)
+    await district.project("ZD2026-003", unit=ROADS, liaison="丁")
+    await _deactivate(db, district.people["丁"], local(date(2026, 10, 10), 9))
+    half = half_containing(date(2026, 10, 1))
+
+    await district.hand_over("ZD2026-001", AFTER, liaison="丙", unit=ROADS, name="城北污水处理厂")
+    await _deactivate(db, district.people["乙"], AFTER)
+
+    async with db.session() as session:
+        owed = await halfmonth.owed(session, half=half)
+        compiled = await compile_document(session, Renderer(), half=half, calendar=WorkCalendar(),
+                                          out_dir=tmp_path, issued=date(2026, 11, 3))
+        current = await halfmonth.owed(session, half=half_containing(AFTER.date()))
+    assert [(item.code, item.name, item.liaison, item.lead_unit) for item in owed] == [
+        ("ZD2026-001", "项目ZD2026-001", "甲", HOUSING), ("ZD2026-002", "项目ZD2026-002", "乙", ROADS)]
+    assert compiled.owed == 2 and compiled.missing == ["ZD2026-001", "ZD2026-002"]
+    # the half-month under way is owed by the liaisons of now
+    assert [(item.code, item.liaison) for item in current] == [("ZD2026-001", "丙")]
+
+
+async def test_a_past_weeks_reporting_counts_each_project_for_its_unit_and_liaison_then(
+        db: Database, district: District) -> None:
+    """填报率 of the week to 18 October, read after ZD2026-002 went to 区住建局 and 甲: each project counts for
+    the unit and liaison that held it that week; the week under way reads them as they are now."""
+    await _october(district)
+    await district.hand_over("ZD2026-002", AFTER, unit=HOUSING, liaison="甲")
+
+    async with db.session() as session:
+        then = await load_participation(session, cutoff=date(2026, 10, 18), calendar=WorkCalendar())
+        now = await load_participation(session, cutoff=date(2026, 11, 8), calendar=WorkCalendar())
+
+    assert sorted(row.name for row in then.units) == sorted([HOUSING, ROADS])
+    assert sorted(row.name for row in then.liaisons) == ["乙", "甲"]
+    assert [row.name for row in now.units] == [HOUSING] and [row.name for row in now.liaisons] == ["甲"]

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.domain.halfmonth import containing
 from jobs import halfmonth
-from storage.models import Bulletin, HalfMonthReport
+from storage import project_versions
+from storage.models import Bulletin, HalfMonthReport, Person, Project
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import Office, at, data_dir, imported, settings, to  # noqa: F401 - fixtures
 
@@ -190,3 +191,26 @@ async def test_a_project_finished_within_the_half_month_owes_its_last_report(
     assert "郝芳" in run.owing and "武杰" not in run.owing
     assert to(WU, await office.deliver()) == []
     assert "ZD2026-002" not in (await tg.send(WU, "/halfmonth")).text
+
+
+async def test_a_project_handed_over_after_the_half_month_is_reported_by_its_liaison_then(
+        imported: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """ZD2026-001 handed from 郝芳 to 武杰 on 17 November: the first half of November is still 郝芳's to report
+    on (he held it at its end, and the document names him), as the project is now 武杰's too."""
+    office = Office(imported, settings)
+    tg = imported
+    await office.setup((HAO, "郝芳", "liaison"), (WU, "武杰", "liaison"))
+    office.travel(at(11, 17, 10))
+    async with tg.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        wu = await session.scalar(select(Person).where(Person.name == "武杰"))
+        assert project is not None and wu is not None
+        project.liaison_id = wu.id
+        await project_versions.record(session, [project], at=tg.clock.now())
+    office.travel(at(11, 20, 10))
+
+    started = await tg.send(HAO, "/halfmonth ZD2026-001")
+    assert "2026年11月上半月" in started.text and "不是您联络的项目" not in started.text
+    assert "不是您联络的项目" not in (await tg.send(HAO, "进展顺利")).text  # the next step goes on
+    await tg.send(HAO, "/cancel")
+    assert "2026年11月上半月" in (await tg.send(WU, "/halfmonth ZD2026-001")).text

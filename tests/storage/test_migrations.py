@@ -288,6 +288,11 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [(row["project_id"], row["year"], row["done_before"], row["baseline_date"])
             for row in after.pop("ledger_bases")] == [(ids["project"], 2026, 52005000, None)]
     assert after.pop("processed_messages") == []
+    # Every project's version as it stands, valid from its creation: the past read as today, as before.
+    held = ("name", "location", "lead_unit_id", "lead_official_id", "liaison_id")
+    assert [{k: v for k, v in row.items() if k != "id"} for row in after.pop("project_versions")] == [
+        {"project_id": row["id"], "valid_from": row["created_at"], **{k: row[k] for k in held}}
+        for row in before["projects"]]
     assert [row["replaces_id"] for row in after["reports"]] == [None]
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
@@ -358,6 +363,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert len(expected.pop("ledger_bases")) == 1 and "ledger_bases" not in downgraded
+    assert len(expected.pop("project_versions")) == 1 and "project_versions" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
     assert downgraded == expected

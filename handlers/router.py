@@ -20,6 +20,7 @@ from handlers import (
     admin_people,
     admin_projects,
     admin_settings,
+    backfill,
     correct,
     digest,
     halfmonth,
@@ -125,6 +126,7 @@ def build_commands() -> CommandRegistry:
 BUTTONS: dict[str, ButtonHandler] = {
     report.PREFIX: report.report_button,
     correct.PREFIX: correct.correct_button,
+    backfill.PREFIX: backfill.backfill_button,
     "pj": lookup.project_button,
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
@@ -143,7 +145,7 @@ BUTTONS: dict[str, ButtonHandler] = {
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.
 GROUP_BUTTONS: frozenset[str] = frozenset()
-FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
+FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step, backfill.FLOW: backfill.backfill_step,
          problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **reassign.FLOWS,
          halfmonth.FLOW: halfmonth.halfmonth_step, **admin_import.FLOWS, **nodes.FLOWS}
 # The flows that keep the photos sent at any of their steps (a report's, a node's evidence, a problem's): an

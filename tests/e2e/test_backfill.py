@@ -86,7 +86,7 @@ async def test_the_office_enters_a_missed_day_after_the_year_turned(december: Te
                and "零点确认被取消" in t for t in told), told
 
     # guided, a day before two stored ones: the later days' figures stay as they were, the year's grow
-    assert "2026-12-28 没有填报。区项目办可以补报" in await tg.send(ADMIN, f"/correct {CODE} 12-28")
+    assert "在 2026-12-28 没有填报，区项目办可以补报" in await tg.send(ADMIN, f"/correct {CODE} 12-28")
     assert "金额「很多」无法使用" in await tg.send(ADMIN, "很多")  # checked as a report's; the step waits
     assert "请发送当天的形象进度" in await tg.send(ADMIN, "50")
     assert "补报理由" in await tg.send(ADMIN, "清表")

@@ -259,6 +259,9 @@ class Router:
             if ctx.bound:
                 await report_albums.forget_answers(ctx)  # an album's answer not sent yet is out of date now
             await self._button(ctx, msg.callback_data)
+            if ctx.expired_flow_hours is not None:  # the button did something else: the flow's end said first
+                ctx.outcome.replies.insert(0, Reply(html=self.deps.renderer.render(
+                    "flow_expired", hours=ctx.expired_flow_hours, pressed=False)))
             return
         if ctx.bound and msg.album and msg.photos:
             photo_flow = conversation is not None and conversation.flow in PHOTO_FLOWS
@@ -325,10 +328,14 @@ class Router:
                   captions=msg.channel not in WITHOUT_CAPTIONS)
 
     async def _expire_flow(self, ctx: Context) -> None:
-        """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew."""
+        """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew. A
+        button pressed is answered once: its 「按钮已失效」 becomes the flow's end (`Context.reply`)."""
         await ctx.clear_flow()
-        if ctx.msg.command is None:
-            ctx.reply("flow_expired", hours=int(FLOW_IDLE.total_seconds() // 3600))
+        hours = int(FLOW_IDLE.total_seconds() // 3600)
+        if ctx.msg.callback_data is not None:
+            ctx.expired_flow_hours = hours
+        elif ctx.msg.command is None:
+            ctx.reply("flow_expired", hours=hours, pressed=False)
 
     async def _in_group(self, ctx: Context) -> None:
         """A group chat: only commands meant for a group act (`Command.in_group`, buttons in

@@ -118,14 +118,15 @@ class Context:
         return dict(conversation.state) if conversation is not None and conversation.flow == flow else None
 
     def reply(self, template: str, buttons: list[list[Button]] | None = None, *,
-              attachment: Attachment | None = None, **context: Any) -> None:
-        """Render a template and queue it as a reply, with optional rows of buttons."""
+              attachment: Attachment | None = None, optional: bool = False, **context: Any) -> None:
+        """Render a template and queue it as a reply, with optional rows of buttons (`optional`: they offer a
+        step the user may take or leave, `Reply.optional`)."""
         if template == "button_expired" and self.expired_flow_hours is not None:
             template, context = "flow_expired", {"hours": self.expired_flow_hours, "pressed": True}
             self.expired_flow_hours = None
         html = self.deps.renderer.render(template, **context)
         rows = tuple(tuple(row) for row in (buttons or []) if row)
-        self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
+        self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment, optional=optional))
 
     def point_to_choices(self, template: str, **context: Any) -> None:
         """Answer with a hint pointing to the choices shown before, which still stand: the template learns whether

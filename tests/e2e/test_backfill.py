@@ -19,8 +19,7 @@ from bot.config import Settings
 from storage.models import Project, Report, ReportSum
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import GROUP, PEOPLE, WU, Office, texts
-from tests.e2e.test_year_turn import ADMIN, at
-from tests.e2e.test_year_turn import data_dir, december, settings  # noqa: F401  (fixtures)
+from tests.e2e.test_year_turn import ADMIN, at, data_dir, december, settings  # noqa: F401  (fixtures)
 
 ADMIN_NAME = "管理员(区重大项目办)"
 CODE = "ZD2026-002"
@@ -47,8 +46,8 @@ async def _report_count(tg: TelegramHarness) -> int:
         return int(await session.scalar(select(func.count()).select_from(Report)) or 0)
 
 
-async def test_the_office_enters_a_missed_day_after_the_year_turned(december: TelegramHarness,
-                                                                   settings: Settings) -> None:
+async def test_the_office_enters_a_missed_day_after_the_year_turned(
+        december: TelegramHarness, settings: Settings) -> None:  # noqa: F811
     office = Office(december, settings)
     tg = december
     await office.setup(*PEOPLE)
@@ -90,7 +89,8 @@ async def test_the_office_enters_a_missed_day_after_the_year_turned(december: Te
     assert "金额「很多」无法使用" in await tg.send(ADMIN, "很多")  # checked as a report's; the step waits
     assert "请发送当天的形象进度" in await tg.send(ADMIN, "50")
     assert "补报理由" in await tg.send(ADMIN, "清表")
-    assert "2026-12-28 补报：本期完成投资 50（未写单位，按万元计）= 50.0 万元，清表" in await tg.send(ADMIN, "联络员出差")
+    confirm = await tg.send(ADMIN, "联络员出差")
+    assert "2026-12-28 补报：本期完成投资 50（未写单位，按万元计）= 50.0 万元，清表" in confirm
     assert "2026 年度累计完成 550.0 万元" in await tg.send(ADMIN, "确认补报")  # typed, as if pressed
     assert await _sums(tg) == {2026: Decimal(550), 2027: Decimal(100)}
     async with tg.session() as session:

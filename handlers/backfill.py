@@ -113,7 +113,7 @@ async def backfill_step(ctx: Context, state: dict[str, Any]) -> None:
         await backfill_button(ctx, "ok")
         return
     if step not in ("amount", "progress", "reason") or not text:
-        ctx.point_to_choices("correct_press_button")
+        ctx.point_to_choices("backfill_press_button")
         return
     resumed = await _resume(ctx, state)
     if resumed is None:

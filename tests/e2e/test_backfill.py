@@ -107,6 +107,16 @@ async def test_the_office_enters_a_missed_day_after_the_year_turned(
     audit = (await tg.send(ADMIN, f"/audit {CODE}")).text
     assert "补报填报" in audit and "report.backfill" not in audit, audit
 
+    # an amount that reads two ways is asked back, as a report's; nothing is entered until one is picked
+    asked = await tg.send(ADMIN, f"/correct {CODE} 12-24 3 000 承台完成 理由：漏报")
+    assert "可以有2种理解" in asked.text and len(asked.buttons) == 3, asked
+    assert "请核对补报内容" in await tg.press(ADMIN, asked.buttons[1])
+    assert "已取消补报" in await tg.press(ADMIN, "取消")
+    assert "可以有2种理解" in await tg.send(ADMIN, f"/correct {CODE} 12-24 3 000 承台完成 理由：漏报")
+    assert "继续，或发送 /cancel 取消补报" in await tg.send(ADMIN, "随便说说")
+    await tg.send(ADMIN, "/cancel")
+    assert await _sums(tg) == {2026: Decimal(550), 2027: Decimal(100)}
+
     # not today's (the liaison reports it), not a day off
     assert "当天的进度请由联络员用 /report 填报" in await tg.send(ADMIN, f"/correct {CODE} 01-05 10 理由：x")
     assert "不是工作日" in await tg.send(ADMIN, f"/correct {CODE} 2027-01-02 10 理由：x")

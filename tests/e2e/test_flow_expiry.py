@@ -21,7 +21,8 @@ async def test_a_flow_left_for_hours_is_not_continued(hao: TelegramHarness) -> N
 
     late = await hao.send(HAO, "800")
 
-    assert "已自动取消" in late.text and "没有保存任何内容" in late.text
+    assert "已自动取消" in late.text and "没有保存任何内容" in late.text and "如需继续，请重新开始" in late.text
+    assert "补报" not in late.text  # the same day: nothing to enter afterwards
     assert "没有看懂" in late.text  # and the message is handled as if there had been no flow
     assert await hao.report_count() == 0
     assert "没有看懂" in (await hao.send(HAO, "800")).text  # the flow is gone: told once
@@ -49,6 +50,8 @@ async def test_a_button_of_an_expired_flow_is_answered_once(hao: TelegramHarness
 
     assert len(pressed.texts) == 1, pressed.texts
     assert "已自动取消" in pressed.text and "刚才点的按钮也随之失效" in pressed.text
+    # and where the day's report can still go: the 项目办 enters it (补报); sent again it would be today's
+    assert "现在发送的填报记为今天的；如要补报 2026-12-31 的进度，请联系区项目办" in pressed.text
     assert "按钮已失效" not in pressed.text
     assert await hao.report_count() == 0
 

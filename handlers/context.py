@@ -61,6 +61,9 @@ class Context:
     commands: CommandRegistry
     outcome: Outcome = field(default_factory=Outcome)
     page: int = 1  # the page of a long list asked for (handlers.paging)
+    # A button press that ended the caller's idle flow: what the flow's end says (flow_expired.j2), until the
+    # press is answered; a 「按钮已失效」 answer then says the flow was cancelled instead (one reply, not two).
+    expired_flow: dict[str, Any] | None = None
     now: datetime = field(init=False)
 
     def __post_init__(self) -> None:
@@ -115,11 +118,15 @@ class Context:
         return dict(conversation.state) if conversation is not None and conversation.flow == flow else None
 
     def reply(self, template: str, buttons: list[list[Button]] | None = None, *,
-              attachment: Attachment | None = None, **context: Any) -> None:
-        """Render a template and queue it as a reply, with optional rows of buttons."""
+              attachment: Attachment | None = None, optional: bool = False, **context: Any) -> None:
+        """Render a template and queue it as a reply, with optional rows of buttons (`optional`: they offer a
+        step the user may take or leave, `Reply.optional`)."""
+        if template == "button_expired" and self.expired_flow is not None:
+            template, context = "flow_expired", {**self.expired_flow, "pressed": True}
+            self.expired_flow = None
         html = self.deps.renderer.render(template, **context)
         rows = tuple(tuple(row) for row in (buttons or []) if row)
-        self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment))
+        self.outcome.replies.append(Reply(html=html, buttons=rows, attachment=attachment, optional=optional))
 
     def point_to_choices(self, template: str, **context: Any) -> None:
         """Answer with a hint pointing to the choices shown before, which still stand: the template learns whether

@@ -4,7 +4,8 @@ projects; an admin finds any project by code or name (`/correct 城北`, paged).
 than one way is asked back with a button per reading, as /report does.
 
 A correction is a new version of the day's report replacing the old one (storage.corrections); who may
-correct what is a domain rule (bot.domain.corrections).
+correct what is a domain rule (bot.domain.corrections). An admin's `/correct` of a past day without a report
+enters it (补报, handlers.backfill).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining, progress_as_stored
 from bot.domain.typed_choice import typed_choice
 from bot.render import label
+from handlers import backfill
 from handlers.context import Context
 from handlers.paging import page_buttons, project_page, project_rows
 from handlers.readings import reading_buttons, saved_readings
@@ -39,9 +41,11 @@ FLOW = "correct"
 PREFIX = "cr"
 
 
+SEARCH_PAGE = 8  # projects to a page of an admin's search
+
+
 def _cancel() -> Button:
     return Button(label("cancel"), f"{PREFIX}:cancel")
-SEARCH_PAGE = 8  # projects to a page of an admin's search
 
 
 def _admin(ctx: Context) -> bool:
@@ -123,6 +127,10 @@ async def correct_command(ctx: Context, args: str) -> None:
         return
     project = await _project(ctx, parsed.code)
     if project is None:
+        return
+    if _admin(ctx) and parsed.day <= ctx.today and not await corrections.live_report(
+            ctx.session, project_id=project.id, local_day=parsed.day):  # a day without a report: 补报
+        await backfill.start(ctx, project, parsed.day, parsed.line, parsed.reason)
         return
     old = await _report_of(ctx, project, parsed.day)
     if old is None:
@@ -225,7 +233,7 @@ async def _ask_day(ctx: Context, project: Project) -> None:
     await ctx.save_flow(FLOW, {"step": "day", "code": project.code})
     buttons = [[Button(label("correct_day", r.local_day, f"{r.amount.normalize():f}", r.progress_text[:12]),
                        f"{PREFIX}:d:{r.id}")] for r in found]
-    ctx.reply("correct_pick_day", project=project, buttons=[*buttons, [_cancel()]])
+    ctx.reply("correct_pick_day", project=project, admin=_admin(ctx), buttons=[*buttons, [_cancel()]])
 
 
 async def _ask_amount(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:

@@ -144,7 +144,7 @@ async def store(ctx: Context, project: Project | ReportTarget, amount: Decimal, 
     if replaces is None:
         event = stage_events.report_button(project, today)
         ctx.reply("report_saved", report=report, project=project, figures=figures, written=written,
-                  absent=absent, **numbers, buttons=[[event]] if event is not None else None)
+                  absent=absent, **numbers, buttons=[[event]] if event is not None else None, optional=True)
     else:
         ctx.reply("report_replaced", report=report, project=project, figures=figures, written=written,
                   old_amount=replaces[1], absent=absent, **numbers)

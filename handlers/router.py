@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bot.clock import to_local
 from bot.domain.albums import WITHOUT_CAPTIONS, in_a_run
 from bot.domain.chat_ids import chat_of
 from bot.domain.flow_expiry import FLOW_IDLE, flow_expired
@@ -22,6 +23,7 @@ from handlers import (
     admin_projects,
     admin_settings,
     answered_again,
+    backfill,
     correct,
     digest,
     halfmonth,
@@ -127,6 +129,7 @@ def build_commands() -> CommandRegistry:
 BUTTONS: dict[str, ButtonHandler] = {
     report.PREFIX: report.report_button,
     correct.PREFIX: correct.correct_button,
+    backfill.PREFIX: backfill.backfill_button,
     "pj": lookup.project_button,
     problems.ISSUE_PREFIX: problems.issue_button,
     problems.ACTION_PREFIX: problems.action_button,
@@ -145,7 +148,7 @@ BUTTONS: dict[str, ButtonHandler] = {
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.
 GROUP_BUTTONS: frozenset[str] = frozenset()
-FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step,
+FLOWS = {report.FLOW: report.report_step, correct.FLOW: correct.correct_step, backfill.FLOW: backfill.backfill_step,
          problems.ISSUE_FLOW: problems.issue_step, problems.TEXT_FLOW: problems.text_step, **reassign.FLOWS,
          halfmonth.FLOW: halfmonth.halfmonth_step, **admin_import.FLOWS, **nodes.FLOWS}
 # The flows that keep the photos sent at any of their steps (a report's, a node's evidence, a problem's): an
@@ -255,12 +258,15 @@ class Router:
             ctx.reply("deactivated")
             return
         if conversation is not None and flow_expired(conversation.updated_at, ctx.now):
-            await self._expire_flow(ctx)
+            await self._expire_flow(ctx, conversation)
             conversation = None
         if msg.callback_data is not None:
             if ctx.bound:
                 await report_albums.forget_answers(ctx)  # an album's answer not sent yet is out of date now
             await self._button(ctx, msg.callback_data)
+            if ctx.expired_flow is not None:  # the button did something else: the flow's end said first
+                ctx.outcome.replies.insert(0, Reply(html=self.deps.renderer.render(
+                    "flow_expired", **ctx.expired_flow, pressed=False)))
             return
         if ctx.bound and msg.album and msg.photos:
             photo_flow = conversation is not None and conversation.flow in PHOTO_FLOWS
@@ -326,11 +332,18 @@ class Router:
         ctx.reply("not_understood", has_photo=bool(msg.photos), big_photo=big, max_mb=PHOTO_FILE_MAX // 2**20,
                   captions=msg.channel not in WITHOUT_CAPTIONS)
 
-    async def _expire_flow(self, ctx: Context) -> None:
-        """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew."""
+    async def _expire_flow(self, ctx: Context, conversation: Flow) -> None:
+        """End the caller's idle flow (bot.domain.flow_expiry); tell them unless they start something anew. A
+        button pressed is answered once: its 「按钮已失效」 becomes the flow's end (`Context.reply`). A report
+        begun on a day now past is not today's: the 项目办 can enter that day's (补报, handlers.backfill)."""
         await ctx.clear_flow()
-        if ctx.msg.command is None:
-            ctx.reply("flow_expired", hours=int(FLOW_IDLE.total_seconds() // 3600))
+        begun = to_local(conversation.updated_at).date() if conversation.updated_at is not None else ctx.today
+        notice = {"hours": int(FLOW_IDLE.total_seconds() // 3600),
+                  "missed_day": begun if conversation.flow == report.FLOW and begun < ctx.today else None}
+        if ctx.msg.callback_data is not None:
+            ctx.expired_flow = notice
+        elif ctx.msg.command is None:
+            ctx.reply("flow_expired", **notice, pressed=False)
 
     async def _in_group(self, ctx: Context) -> None:
         """A group chat: only commands meant for a group act (`Command.in_group`, buttons in

@@ -25,6 +25,7 @@ from storage.models import AuditEntry, Bulletin, Person, Project, Report, Report
 from storage.reports import ReportConflict
 
 ACTION = "report.correct"
+BACKFILL = "report.backfill"  # a past day's report entered by the 项目办 (补报): shown as a correction from nothing
 _REPORTS, _PHOTOS = Report.__table__, ReportPhoto.__table__
 
 
@@ -56,6 +57,7 @@ class Correction:
     reported_by: str
     by: str
     at: datetime
+    backfill: bool = False  # 补报: the day had no report (`before` is 0)
 
 
 def _correctable_query() -> Any:
@@ -137,22 +139,24 @@ def _correction(entry: AuditEntry) -> Correction:
     return Correction(code=entry.object_key, day=date.fromisoformat(d["day"]), before=Decimal(d["before"]),
                       after=Decimal(d["after"]), before_progress=d.get("before_progress", ""),
                       after_progress=d.get("after_progress", ""), reason=d.get("reason", ""),
-                      reported_by=d.get("reported_by", ""), by=entry.actor, at=entry.at)
+                      reported_by=d.get("reported_by", ""), by=entry.actor, at=entry.at,
+                      backfill=entry.action == BACKFILL)
 
 
 async def corrections_of(session: AsyncSession, *, code: str, limit: int = 5) -> list[Correction]:
-    """The project's latest corrections, newest first."""
+    """The project's latest corrections and 补报, newest first."""
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.action == ACTION, AuditEntry.object_key == code)
+        select(AuditEntry).where(AuditEntry.action.in_((ACTION, BACKFILL)), AuditEntry.object_key == code)
         .order_by(AuditEntry.id.desc()).limit(limit))
     return [_correction(entry) for entry in rows.all()]
 
 
 async def corrections_since(session: AsyncSession, *, since: datetime, up_to_day: date) -> list[Correction]:
-    """Corrections made after `since` of a report dated up to `up_to_day` that changed its amount, oldest
-    first (a correction of the progress text alone changes no figure)."""
+    """Corrections (and 补报) made after `since` of a report dated up to `up_to_day` that changed its amount,
+    oldest first (a correction of the progress text alone changes no figure)."""
     rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.action == ACTION, AuditEntry.at > since).order_by(AuditEntry.id))
+        select(AuditEntry).where(AuditEntry.action.in_((ACTION, BACKFILL)), AuditEntry.at > since)
+        .order_by(AuditEntry.id))
     found = [_correction(entry) for entry in rows.all()]
     return [c for c in found if c.day <= up_to_day and c.before != c.after]
 

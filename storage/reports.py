@@ -67,6 +67,7 @@ async def add_report(
     project_code: str,
     replaces: int | None = None,
     on_behalf_of: tuple[int, str] | None = None,
+    backfill_reason: str | None = None,
 ) -> NewReport:
     """Store the day's report of a project, its photos and its audit entry (``report.create``, or
     ``report.replace`` naming the report replaced): a few Core statements in the session's transaction.
@@ -77,6 +78,9 @@ async def add_report(
 
     `on_behalf_of` (id, name): the liaison on leave a substitute reports for. The report is the
     substitute's (`person_id`); the audit entry names both (the actor, and ``for``/``for_person_id``).
+
+    `backfill_reason`: the 项目办 enters the report of a past day that has none (补报, ``storage.backfills``):
+    audited as ``report.backfill`` with the day and the reason, read back like a correction from nothing.
     """
     if session.get_bind().dialect.name == "postgresql":
         # Reports of one project wait for each other here (READ COMMITTED: the check below then sees what
@@ -113,8 +117,13 @@ async def add_report(
         detail.update(for_person_id=on_behalf_of[0], **{"for": on_behalf_of[1]})
     if replaces is not None:
         detail.update(replaces=replaces, replaced_amount=f"{replaced_amount.normalize():f}")
-    await audit.record(session, actor=actor, at=now, action="report.replace" if replaces else "report.create",
-                       object_type="project", object_key=project_code, detail=detail)
+    action = "report.replace" if replaces else "report.create"
+    if backfill_reason is not None:
+        action = "report.backfill"
+        detail.update(day=local_day.isoformat(), before="0", after=f"{amount.normalize():f}", before_progress="",
+                      after_progress=progress_text, reason=backfill_reason, reported_by="")
+    await audit.record(session, actor=actor, at=now, action=action, object_type="project",
+                       object_key=project_code, detail=detail)
     return NewReport(id=report_id, project_id=project_id, person_id=person_id, local_day=local_day, amount=stored,
                      progress_text=progress_text, photos=tuple(photos), channel=channel, created_at=now)
 

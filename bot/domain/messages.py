@@ -190,6 +190,9 @@ class Reply:
     # The projects the message is about, by code (a reminder's): an answer to it in the chat app (Telegram's
     # reply) is read as about them (storage.sent_messages keeps which message that was).
     about: tuple[str, ...] = ()
+    # The buttons offer an optional next step (报告开工 under a saved report): nothing waits for a choice, and a
+    # channel that words its buttons (WeCom's card) says so rather than ask to choose.
+    optional: bool = False
 
 
 @dataclass(frozen=True)

@@ -158,9 +158,10 @@ async def test_refusals_and_an_admin_correcting_an_old_report(office: TelegramHa
     assert await _sum_of_year(tg) == Decimal(10200)
     project = await tg.send(HAO, f"/project {CODE}")
     assert f"郝芳填报 → 更正为 800.0 万元，{ADMIN_NAME} 2026-11-30 10:00 更正，理由：与台账核对" in project.text
-    # a day without a report: the admin is not told to contact the office (his own)
+    # a day without a report: the admin is not told to contact the office (his own) but may 补报 it
     none = await tg.send(ADMIN, f"/correct {CODE} 2026-11-27 800 理由：核对")
-    assert "在 2026-11-27 没有填报" in none.text and "请联系区项目办" not in none.text, none
+    assert "在 2026-11-27 没有填报，区项目办补报" in none.text and "请联系区项目办" not in none.text, none
+    assert "已取消补报" in await tg.press(ADMIN, "取消")
 
 
 async def test_the_next_weekly_bulletin_notes_the_correction(office: TelegramHarness, tmp_path: Path) -> None:

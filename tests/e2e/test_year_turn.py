@@ -132,8 +132,11 @@ async def test_the_year_turns_with_its_own_plans(december: TelegramHarness, sett
     assert "暂不排名" not in ranks[date(2026, 12, 30)] and "1. " in ranks[date(2026, 12, 30)]
     # 2027-01-05, before the 2027 plans: nothing is ranked, and /rank says why.
     early = ranks[date(2027, 1, 5)]
-    assert "2027 年度计划尚未录入：暂不排名，42 个项目均列为无年度计划" in early, early
+    assert "2027 年度计划尚未录入：项目暂不排名，42 个项目均列为无年度计划" in early, early
     assert "暂无可排名项目" in early and not re.search(r"^\d+\. ZD", early, re.MULTILINE)
+    # the lead units are ranked all the same, on the parts that need no plan, and /rank says so
+    assert "牵头单位不计投资完成，只按填报及时率、问题办理和节点按期率计分排名" in early, early
+    assert "牵头单位前三</b>（不计投资完成）：" in early, early
     # 2027-01-12, after: the 36 projects of the 2027 ledger are ranked, the six others are not.
     late = ranks[date(2027, 1, 12)]
     # (ZD2026-012, a land sale, has a plan of 0 in both years: never ranked either.)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from storage.audit import Actor
+from storage.backfills import backfill_report
 from storage.models import Project, Report, ReportPhoto
 from storage.reports import add_report
 from tests.photos.pictures import photo
@@ -98,3 +99,22 @@ async def test_an_admins_correction_sends_the_old_versions_photo_to_the_correcte
         assert "这张照片所属的填报已被更正" in text and f'href="/web/photo/{after}">查看有效版本的现场照片</a>' in text
         async with admin.get(f"/web/photo/{after}") as page:
             assert "不计入统计" not in await page.text()
+
+
+async def test_a_report_entered_afterwards_is_marked_on_the_projects_page(site: WebHarness) -> None:
+    """补报 (storage.backfills): the timeline names it and who entered it; an ordinary report is not marked."""
+    await site.report("ZD2026-001", TODAY, "100", "桩基")
+    async with site.core.db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
+        assert project is not None and project.liaison_id is not None
+        await backfill_report(session, project_id=project.id, project_code=project.code,
+                              person_id=project.liaison_id, local_day=date(2026, 11, 18), amount=Decimal("40"),
+                              progress_text="承台施工", reason="联络员出差", channel="telegram",
+                              now=site.core.clock.now(), actor=Actor(label="管理员(区重大项目办)", channel="telegram"))
+        await session.commit()
+    async with site.signed_in("郝芳") as hao, hao.get("/web/project/ZD2026-001") as page:
+        text = await page.text()
+    assert page.status == 200
+    [entry] = re.findall(r'<li id="report-\d+">(.*?)</li>', text, re.DOTALL)[1:2]
+    assert "2026-11-18" in entry and "（补报，管理员(区重大项目办) 事后录入）" in entry, entry
+    assert text.count("补报") == 1, text

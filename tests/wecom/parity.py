@@ -150,6 +150,8 @@ class TelegramSide:
 
 # --- WeCom -------------------------------------------------------------------------------------------
 
+# a card's words when its text went before it in full: a choice asked for, or an optional button offered
+_BUTTONS_BELOW = ("请点击下方按钮选择。", "以上已保存，无需再选择；如需要，可点击下方按钮。")
 _NUMBERED = re.compile(r"^\[(\d+)\] (.+)$")
 
 
@@ -213,7 +215,7 @@ class WeComSide:
                                                in zip(card["button_list"], read, strict=True) if b["text"] != label),
                                      labels.CHANNELS["wecom"], names))
                 told.lines = [line for line in told.lines if line not in listing]
-                if card.get("sub_title_text") == "请点击下方按钮选择。":
+                if card.get("sub_title_text") in _BUTTONS_BELOW:
                     continue  # the text went before it in full
             lines = [line for line in _lines(shown_text(message), labels.CHANNELS["wecom"], names)
                      if line not in listing]

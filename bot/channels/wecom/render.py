@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.channels.wecom.markdown import (
@@ -128,7 +128,7 @@ def card_parts(reply: Reply) -> list[Part]:
     parts: list[Part] = []
     if len(title) > CARD_TITLE_MAX or len(rest) > CARD_SUBTITLE_MAX:
         parts = text_parts(body)
-        title, rest = shorten(title, CARD_TITLE_MAX), _words("press_a_button")
+        title, rest = shorten(title, CARD_TITLE_MAX), _words("optional_button" if reply.optional else "press_a_button")
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "main_title": {"title": title or _words("choose")},
@@ -146,7 +146,7 @@ def reply_parts(reply: Reply) -> tuple[list[Part], bool]:
     are left out."""
     if any(b.url for row in reply.buttons for b in row):
         rows = tuple(kept for kept in (tuple(b for b in row if not b.url) for row in reply.buttons) if kept)
-        reply = Reply(html=reply.html, buttons=rows, attachment=reply.attachment)
+        reply = replace(reply, buttons=rows)
     buttons = [b for row in reply.buttons for b in row]
     if not buttons:
         return text_parts(reply.html), False

@@ -230,7 +230,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     try:
         # updates fetched are journaled until handled (bot.channels.telegram_polling)
         if telegram is not None:
-            telegram.journal = UpdateJournal.open(telegram.application, settings.data_dir / TELEGRAM_INBOX)
+            telegram.journal = UpdateJournal.open(telegram.application, settings.data_dir / TELEGRAM_INBOX,
+                                                 core.clock)
     except OSError as error:  # the inbox's folder cannot be written
         await core.db.dispose()
         raise ConfigurationError("telegram_inbox", error=error, path=settings.data_dir / TELEGRAM_INBOX) from error

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from dataclasses import replace
 
 from aiohttp import web
@@ -353,7 +352,7 @@ def webhook_handler(application: Application, secret: str,  # type: ignore[name-
         update = readable_update(payload, update_id, application.bot)  # type: ignore[arg-type]
         if update is not None:
             if journal is not None:
-                journal.add([update], at=time.time())
+                journal.add([update])
             await application.update_queue.put(update)
         return web.Response(status=200)
 

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.inbox import Inbox
 from bot.channels.telegram_updates import PollWatch
+from bot.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +44,22 @@ PAUSE_MAX = 30.0  # seconds between two tries, at most, while getUpdates fails
 class UpdateJournal:
     """The journal of the updates fetched and not yet handled (see the module's docstring)."""
 
-    def __init__(self, application: Application, inbox: Inbox) -> None:
+    def __init__(self, application: Application, inbox: Inbox, clock: Clock) -> None:
         self.application = application
         self.inbox = inbox
+        self.clock = clock  # when an update was fetched: the day a recovered one counts for
         self.fetched_at: dict[int, datetime] = {}  # the updates recovered after a restart: when they were fetched
         application.add_handler(TypeHandler(Update, self._handled), group=DONE_GROUP)
 
     @classmethod
-    def open(cls, application: Application, folder: Path) -> UpdateJournal:
+    def open(cls, application: Application, folder: Path, clock: Clock) -> UpdateJournal:
         """This process's journal in ``folder`` (raises OSError when the folder cannot be written)."""
-        return cls(application, Inbox.open(folder, name="Telegram inbox"))
+        return cls(application, Inbox.open(folder, name="Telegram inbox"), clock)
 
-    def add(self, updates: Sequence[Update], *, at: float) -> None:
-        """Write that ``updates`` were fetched; one that cannot be written is logged and kept in memory only."""
+    def add(self, updates: Sequence[Update]) -> None:
+        """Write that ``updates`` were fetched (now); one that cannot be written is logged and kept in memory
+        only."""
+        at = self.clock.now().timestamp()
         for update in updates:
             chat = update.effective_chat
             try:
@@ -164,7 +167,7 @@ class JournaledPolling:
             pause = 0.0
             if updates:
                 if self.journal is not None:
-                    self.journal.add(updates, at=time.time())  # before the next getUpdates confirms them
+                    self.journal.add(updates)  # before the next getUpdates confirms them
                 for update in updates:
                     await self.application.update_queue.put(update)
                 self.offset = updates[-1].update_id + 1

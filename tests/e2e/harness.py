@@ -277,7 +277,7 @@ class TelegramHarness(ChannelHarness):
         self.channel = TelegramChannel(settings, core.router)
         self.application = self.channel.application
         if journal is not None:  # the updates fetched journaled in that folder, as `diaodu run` does
-            self.channel.journal = UpdateJournal.open(self.application, journal)
+            self.channel.journal = UpdateJournal.open(self.application, journal, core.clock)
         self.poller = JournaledPolling(self.application, self.channel.journal, self.channel.polls, timeout=1)
         self.errors: list[BaseException] = []
         self.processed: set[int] = set()

@@ -11,12 +11,16 @@ it) while polling goes on confirming what it fetched, then the journal is let go
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Core
-from bot.clock import FrozenClock
+from bot.channels.telegram import webhook_handler
+from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
 from bot.services.ledger_import import import_ledger_files
 from tests.databases import BACKENDS, fresh_database
@@ -27,6 +31,7 @@ from tests.polling import until
 HAO = 1001
 CONFIRMED = "已记录填报"
 REPORT = "/report ZD2026-001 850万 桩基完成"
+SECRET = "s3cret-token"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -114,3 +119,53 @@ async def test_updates_handled_as_they_come_leave_the_journal_empty(
         await harness.stop()
     assert journals(folder) == []
     assert len(await harness.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+
+
+async def test_a_report_fetched_before_midnight_and_handled_after_counts_for_its_day(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path,
+        frozen_clock: FrozenClock) -> None:
+    folder = tmp_path / "telegram-inbox"
+    frozen_clock.set(datetime(2026, 11, 20, 23, 50, tzinfo=SHANGHAI))
+    update_ids = await killed_after_fetching(fake_api, core, tg_settings, folder)
+    frozen_clock.advance(minutes=20)  # restarted on Saturday
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=frozen_clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start()
+    try:
+        await second.wait_processed(update_ids[0])
+        [report] = await second.reports()
+        assert report.local_day == date(2026, 11, 20)  # Friday's, as fetched
+    finally:
+        await second.stop()
+
+
+async def test_an_update_the_webhook_answered_is_handled_after_a_crash(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()  # from now on updates come to the webhook
+    await first.application.stop()  # handles nothing from now on, as a process killed
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, first.channel.journal))
+    update = fake_api.text_update(HAO, REPORT)
+    async with TestClient(TestServer(http)) as client:
+        answer = await client.post("/telegram/hook", json=update,
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert answer.status == 200  # Telegram will not post it again
+    assert first.channel.journal is not None
+    await first.channel.journal.close()
+    await first.application.shutdown()
+    assert await first.reports() == [] and to_hao(fake_api, CONFIRMED) == []
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start(polling=False)
+    try:
+        await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []

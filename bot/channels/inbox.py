@@ -44,6 +44,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+# the folders of DATA_DIR holding each channel's journals, by channel
+FOLDERS = {"wecom": "wecom-inbox", "telegram": "telegram-inbox"}
 COMPACT_BYTES = 1 << 20  # a journal past this, with messages still open, is rewritten with only those
 _datasync = getattr(os, "fdatasync", os.fsync)
 

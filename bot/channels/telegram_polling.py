@@ -29,13 +29,13 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.inbox import Inbox
+from bot.channels.inbox import FOLDERS, Inbox
 from bot.channels.telegram_updates import PollWatch
 from bot.clock import Clock
 
 log = logging.getLogger(__name__)
 
-FOLDER = "telegram-inbox"  # the folder of DATA_DIR holding the journals of updates fetched
+FOLDER = FOLDERS["telegram"]  # the folder of DATA_DIR holding the journals of updates fetched
 DONE_GROUP = 1_000_000  # the handler group after every other: an update reaching it has been handled
 POLL_TIMEOUT = 10  # seconds a getUpdates waits for an update (long polling), as the Updater's default
 PAUSE_MAX = 30.0  # seconds between two tries, at most, while getUpdates fails

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.channels.inbox import SUFFIX, Answered, Inbox, journal_lines, open_in, outstanding
+from bot.channels.inbox import FOLDERS, SUFFIX, Answered, Inbox, journal_lines, open_in, outstanding
 
-FOLDER = "wecom-inbox"  # the folder of DATA_DIR holding the journals
+FOLDER = FOLDERS["wecom"]  # the folder of DATA_DIR holding the journals
 
 __all__ = ["FOLDER", "SUFFIX", "Answered", "Inbox", "journal_lines", "open_in", "outstanding"]

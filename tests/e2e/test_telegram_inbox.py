@@ -10,6 +10,8 @@ it) while polling goes on confirming what it fetched, then the journal is let go
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from telegram import Update
 
 from bot.app import Core
 from bot.channels.telegram import webhook_handler
@@ -166,6 +169,50 @@ async def test_an_update_the_webhook_answered_is_handled_after_a_crash(
     try:
         await second.wait_processed(update["update_id"])
         assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []
+
+
+async def test_a_report_stored_before_the_crash_is_answered_once_with_its_kept_replies(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The process fetched the report, stored it and died while its confirmation was on its way: the restart
+    finds the update in the journal and the report stored, stores nothing again, and sends the confirmation kept
+    with it at once (the process that stored it is known to be dead), once."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    journal = first.channel.journal
+    assert journal is not None
+    update = fake_api.text_update(HAO, REPORT)
+    fetched = Update.de_json(update, first.application.bot)
+    journal.add([fetched])  # fetched, as polling journals it
+    fake_api.inject_fault("sendMessage", status=502, delay=60)  # the confirmation's send hangs
+    handling = asyncio.create_task(first.application.process_update(fetched))
+
+    async def stored() -> bool:
+        return bool(await first.reports())
+    await until(stored, "the report stored")
+    await asyncio.sleep(0.2)  # the confirmation on its way
+    handling.cancel()  # the process dies
+    with contextlib.suppress(asyncio.CancelledError):
+        await handling
+    await journal.close()
+    await first.application.stop()
+    await first.application.shutdown()
+    fake_api.clear_faults()
+    assert to_hao(fake_api, CONFIRMED) == []
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start()
+    try:
+        await second.wait_processed(update["update_id"])
+        await until(lambda: len(to_hao(fake_api, CONFIRMED)) == 1, "the kept confirmation sent")
+        await asyncio.sleep(0.5)
+        assert len(to_hao(fake_api, CONFIRMED)) == 1 and len(await second.reports()) == 1
     finally:
         await second.stop()
     assert journals(folder) == []

@@ -118,10 +118,9 @@ class JournaledPolling:
         return self._task is not None
 
     async def start(self) -> None:
-        """Delete a webhook left registered (getUpdates would be refused) and start polling."""
+        """Start polling (in a task of its own: nothing here waits for the Bot API)."""
         if self.running:
             return
-        await self.application.bot.delete_webhook()
         self._task = asyncio.create_task(self._loop(), name="telegram-polling")
 
     async def stop(self) -> None:
@@ -143,11 +142,15 @@ class JournaledPolling:
     async def _loop(self) -> None:
         bot = self.application.bot
         pause = 0.0
+        hook_deleted = False
         while True:
             try:
+                if not hook_deleted:  # a webhook left registered: getUpdates would be refused
+                    hook_deleted = await bot.delete_webhook()
                 updates = await bot.get_updates(offset=self.offset, timeout=self.timeout,
                                                 allowed_updates=Update.ALL_TYPES)
             except InvalidToken:
+                self.watch.token_refused()  # (told by the getUpdates request already, not by deleteWebhook)
                 log.error("Telegram polling stopped: the bot token was refused")
                 raise
             except RetryAfter as exc:
@@ -155,6 +158,8 @@ class JournaledPolling:
                 await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait))
                 continue
             except TelegramError as exc:  # the network, a timeout, a 5xx answer, a conflict
+                if not hook_deleted:  # (the getUpdates request tells the watch of its own failures)
+                    self.watch.failed()
                 pause = 1.0 if pause == 0 else min(PAUSE_MAX, pause * 1.5)
                 log.warning("Telegram polling: %s; trying again in %.1f s", exc, pause)
                 await asyncio.sleep(pause)

@@ -67,7 +67,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 
 from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.clock import FrozenClock  # noqa: E402
+from bot.channels.telegram_polling import FOLDER as TELEGRAM_INBOX  # noqa: E402
+from bot.channels.telegram_polling import JournaledPolling, UpdateJournal  # noqa: E402
+from bot.channels.telegram_updates import PollWatch  # noqa: E402
+from bot.clock import FrozenClock, SystemClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.domain.messages import Incoming  # noqa: E402
 from bot.services.invites import create_invite  # noqa: E402
@@ -225,14 +228,16 @@ class Run:
 
 
 async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]], *, name: str, batch: int,
-                timeout: float) -> Run:
-    """Start polling, queue the texts (all at once, or `batch` at a time as replies catch up), and time
-    until as many replies were recorded."""
+                timeout: float, journal: Path | None = None) -> Run:
+    """Start polling as `diaodu run` does (each batch fetched journaled in the folder `journal`, if given), queue
+    the texts (all at once, or `batch` at a time as replies catch up), and time until as many replies were
+    recorded."""
     _, mark = await fake.counts()
+    updates = UpdateJournal.open(app, journal, SystemClock()) if journal is not None else None
+    poller = JournaledPolling(app, updates, PollWatch(), timeout=1)
     async with app:
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await poller.start()
         try:
             n = len(texts)
             step = batch or n
@@ -248,8 +253,10 @@ async def drive(app: Application, fake: FakeHandle, texts: list[tuple[int, str]]
                 raise SystemExit(f"{name}: only {done} of {n} replies after {timeout}s")
             return Run(name, n, time.perf_counter() - started, time.process_time() - cpu_started)
         finally:
-            await app.updater.stop()
+            await poller.stop()
             await app.stop()
+            if updates is not None:
+                await updates.close()
 
 
 def report_texts(bound: list[tuple[int, str]], n: int, offset: int) -> list[tuple[int, str]]:
@@ -303,6 +310,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
     with tempfile.TemporaryDirectory(prefix="diaodu-bench-") as tmp:
         settings = settings_for(port, f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}")
         core, bound = await prepare_core(settings, args.users)
+        inbox = Path(tmp) / TELEGRAM_INBOX  # the full bot journals the updates it fetched, as `diaodu run` does
         offset = 0
 
         def texts(n: int) -> list[tuple[int, str]]:
@@ -322,7 +330,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
             await drive(echo_application(port), fake, texts(warm), name="warm-up echo", batch=0,
                         timeout=args.timeout)
             await drive(TelegramChannel(settings, core.router).application, fake, texts(warm),
-                        name="warm-up full", batch=0, timeout=args.timeout)
+                        name="warm-up full", batch=0, timeout=args.timeout, journal=inbox)
             settle_heap()  # as `diaodu run` does once it has started (for both bots: they share this process)
 
             async def run_echo() -> Run:
@@ -335,7 +343,7 @@ async def bench(args: argparse.Namespace, port: int) -> None:
                     profiler.enable()
                 try:
                     return await drive(application, fake, texts(args.n), name="full", batch=args.batch,
-                                       timeout=args.timeout)
+                                       timeout=args.timeout, journal=inbox)
                 finally:
                     if profiler and profile:
                         profiler.disable()

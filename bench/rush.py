@@ -51,6 +51,8 @@ from sqlalchemy import func, select  # noqa: E402
 from bench.ranking import CUTOFF, build_district  # noqa: E402
 from bot.app import Core, settle_heap  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.channels.telegram_polling import FOLDER as TELEGRAM_INBOX  # noqa: E402
+from bot.channels.telegram_polling import JournaledPolling, UpdateJournal  # noqa: E402
 from bot.clock import FrozenClock  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.domain.messages import Incoming  # noqa: E402
@@ -211,12 +213,15 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
               flush=True)
 
         period = period_containing("weekly", CUTOFF)
-        application = TelegramChannel(settings, core.router).application
+        channel = TelegramChannel(settings, core.router)
+        application = channel.application
+        # the updates fetched journaled until handled, polled as `diaodu run` does
+        channel.journal = UpdateJournal.open(application, Path(tmp) / TELEGRAM_INBOX, core.clock)
+        poller = JournaledPolling(application, channel.journal, channel.polls)
 
         async with application:
             await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling()
+            await poller.start()
             settle_heap()  # as `diaodu run` does once it has started
             try:
                 texts = [(user_id, f"/report {code} 1 主体结构施工中,第{n}次填报")
@@ -228,8 +233,9 @@ async def rush(args: argparse.Namespace, conn: Connection, port: int) -> bool:
                     None, conn.recv)
                 bulletin = await producing
             finally:
-                await application.updater.stop()
+                await poller.stop()
                 await application.stop()
+                await channel.journal.close()
         core.workers.close()
         stored = await stored_per_person(db)
         await db.dispose()

@@ -187,6 +187,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
     from bot.channels.telegram import CHANNEL as TELEGRAM
     from bot.channels.telegram import TelegramChannel, webhook_handler
+    from bot.channels.telegram_polling import FOLDER as TELEGRAM_INBOX
+    from bot.channels.telegram_polling import UpdateJournal
     from bot.channels.telegram_serving import TelegramService
     from bot.channels.wecom.callback import WeComChannel
     from bot.channels.wecom.crypto import WeComCryptoError
@@ -222,6 +224,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     try:
         settings.wecom_robots()
         telegram = TelegramChannel(settings, core.router) if settings.telegram_bot_token else None
+    except (ValueError, WeComCryptoError) as error:  # what the settings hold cannot be used
+        await core.db.dispose()
+        raise ConfigurationError("channels", error=error) from error
+    try:
+        # updates fetched are journaled until handled (bot.channels.telegram_polling)
+        if telegram is not None:
+            telegram.journal = UpdateJournal.open(telegram.application, settings.data_dir / TELEGRAM_INBOX,
+                                                 core.clock)
+    except OSError as error:  # the inbox's folder cannot be written
+        await core.db.dispose()
+        raise ConfigurationError("telegram_inbox", error=error, path=settings.data_dir / TELEGRAM_INBOX) from error
+    try:
         # answered WeCom messages are journaled until handled (bot.channels.wecom.inbox)
         wecom = (WeComChannel.from_settings(settings, core.router, inbox=settings.data_dir / WECOM_INBOX)
                  if wecom_configured(settings) else None)
@@ -261,7 +275,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     if telegram is not None and settings.telegram_webhook_url:
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
-                             webhook_handler(telegram.application, secret))
+                             webhook_handler(telegram.application, secret, telegram.journal))
     if wecom is not None:
         add_wecom_routes(http, wecom)
     from bot.web.server import add_web_routes

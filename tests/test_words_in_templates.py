@@ -240,7 +240,7 @@ def test_what_is_typed_is_marked_in_the_templates_and_printed_as_is() -> None:
     renderer = Renderer()
     assert renderer.plain("cli/startup_refused", reason="no_channel") == (
         "未配置任何渠道：请设置 TELEGRAM_BOT_TOKEN，或 WECOM_CORP_ID 等企业微信参数。")
-    assert renderer.plain("cli/backup", step="restored_photos", photos=None, upgrade=True, inbox=None) == (
+    assert renderer.plain("cli/backup", step="restored_photos", photos=None, upgrade=True, inboxes=[]) == (
         "这份备份旁没有照片目录（.photos），照片未恢复。\n备份的数据库结构较旧，请运行：diaodu db upgrade")
 
 

@@ -40,6 +40,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.telegram_polling import UpdateJournal
 from bot.channels.telegram_standing import CHANNEL, membership_changed, standing
 from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
 from bot.config import Settings
@@ -181,6 +182,8 @@ class TelegramChannel:
         elif proxy:
             builder = builder.proxy(proxy)
         self.polls = PollWatch()  # what polling meets (bot.channels.telegram_serving watches it)
+        # the updates fetched and not yet handled, journaled (bot.channels.telegram_polling); None: not kept
+        self.journal: UpdateJournal | None = None
         if get_updates_request is None:  # as PTB would build it, but past an update it cannot read
             get_updates_request = TolerantUpdatesRequest(connection_pool_size=1, proxy=proxy or None,
                                                          watch=self.polls)
@@ -224,6 +227,8 @@ class TelegramChannel:
             except TelegramError:
                 log.info("could not answer a button press", exc_info=True)
             await self._after_press(update.callback_query)
+        if self.journal is not None and (fetched := self.journal.answered_at(update)) is not None:
+            incoming = replace(incoming, answered_at=fetched)  # fetched before a restart: counts for that day
         outcome = await self.router.handle(incoming)
         await self.deliver(incoming.chat_id, outcome)
 
@@ -324,11 +329,13 @@ def _bot_commands(menu: list[MenuCommand]) -> list[BotCommand]:
     return [BotCommand(c.name, c.description) for c in menu]
 
 
-def webhook_handler(application: Application, secret: str) -> web.RequestHandler:  # type: ignore[name-defined]
+def webhook_handler(application: Application, secret: str,  # type: ignore[name-defined]
+                    journal: UpdateJournal | None = None) -> web.RequestHandler:
     """The aiohttp handler Telegram posts updates to: 403 without the secret token, 400 for a body that is
-    not an update at all (no integer ``update_id``; never a 500), 200 once the update is queued for the
-    application. An update PTB cannot read (a field it requires missing, a newer Bot API) is logged with what
-    it held and answered 200 too, as polling skips it: refused, Telegram would send it again for hours."""
+    not an update at all (no integer ``update_id``; never a 500), 200 once the update is written to the
+    ``journal`` (if any: a crash after the answer loses nothing) and queued for the application. An update PTB
+    cannot read (a field it requires missing, a newer Bot API) is logged with what it held and answered
+    200 too, as polling skips it: refused, Telegram would send it again for hours."""
 
     async def webhook(request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -344,6 +351,8 @@ def webhook_handler(application: Application, secret: str) -> web.RequestHandler
             return web.Response(status=400, text="not a Telegram update")
         update = readable_update(payload, update_id, application.bot)  # type: ignore[arg-type]
         if update is not None:
+            if journal is not None:
+                journal.add([update])
             await application.update_queue.put(update)
         return web.Response(status=200)
 

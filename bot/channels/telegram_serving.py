@@ -11,8 +11,11 @@ channels, and ``/readyz``) when Telegram cannot be reached for ``UNREACHABLE_GRA
 failing), or polling stopped on a refused token, even when no notice is due; once per outage, and once when it
 works again: at the ``HEALED_LOOKS``-th look in a row that finds it so (:class:`Healing`), not at one good look
 in the middle of an outage. A token refused while polling and accepted again later (a token reset in @BotFather and then
-restored) gets polling going again: python-telegram-bot ends its polling for good on a 401, and a stopped
-``Updater`` whose polling ended so cannot be started again, so a new ``Updater`` polls in its place.
+restored) gets polling going again: polling (``bot.channels.telegram_polling``) ends on a 401, and is started
+anew then.
+
+Updates are journaled until handled (``bot.channels.telegram_polling``): what the journal holds from before a
+restart is queued first, when the service starts.
 
 In webhook mode the watcher asks ``getWebhookInfo`` at each look (``telegram_hook_watch``): the Bot API not
 answering for ``UNREACHABLE_GRACE``, or refusing the token, is told as polling's would be; updates Telegram
@@ -31,11 +34,11 @@ from typing import Any, Protocol
 
 from telegram import Update
 from telegram.error import BadRequest, InvalidToken, NetworkError
-from telegram.ext import Updater
 
 from bot.channels.base import ChannelDown
 from bot.channels.telegram import CHANNEL, TelegramChannel
 from bot.channels.telegram_hook_watch import HookWatch
+from bot.channels.telegram_polling import JournaledPolling
 from bot.channels.telegram_transport import BAD_TOKEN, TelegramTransport
 from bot.clock import set_within
 from bot.config import Settings
@@ -94,14 +97,14 @@ async def reach_telegram(application, stop: asyncio.Event) -> bool:  # type: ign
     return False
 
 
-async def stop_polling(updater) -> None:  # type: ignore[no-untyped-def]
-    """Stop polling Telegram if it runs. Polling that ended on a refused token (PTB ends its loop on
+async def stop_polling(poller: JournaledPolling | None) -> None:
+    """Stop polling Telegram if it runs. Polling that ended on a refused token (the loop ends on
     ``InvalidToken``, and the outbox holds the channel's notices meanwhile) raises that again here: there
     is nothing left to stop then."""
-    if updater is None or not updater.running:
+    if poller is None or not poller.running:
         return
     try:
-        await updater.stop()
+        await poller.stop()
     except InvalidToken:
         log.warning("Telegram polling had stopped: the bot token was refused")
 
@@ -147,7 +150,7 @@ class TelegramService:
             self.reached
         )
         self.polling = not settings.telegram_webhook_url
-        self.updater: Updater | None = channel.application.updater  # replaced when polling is started anew
+        self.poller = JournaledPolling(channel.application, channel.journal, channel.polls)
         self.started = time.monotonic()
         self._leading = False
         self._switch = asyncio.Lock()
@@ -161,7 +164,11 @@ class TelegramService:
         """Reach the Bot API, serve until ``closing``, then stop the application. ``on_reached`` is awaited
         once Telegram answered (the outbox lets its held notices go). Raises ``InvalidToken`` when Telegram
         refuses the token, and whatever else stopped Telegram from starting, having set ``stop``."""
+        journal = self.channel.journal
         try:
+            if journal is not None and (count := await journal.resume()):
+                log.warning("Telegram inbox: %d updates fetched before a restart and not handled are handled first",
+                            count)
             async with self._serving() as reached:
                 if not reached:
                     return
@@ -176,6 +183,9 @@ class TelegramService:
         except Exception:  # a refused token (InvalidToken) or a failure to start: the whole bot stops on it
             self.stop.set()
             raise
+        finally:
+            if journal is not None:  # kept for the next start if something is left in it
+                await journal.close()
 
     async def lead(self, leading: bool) -> None:
         """This process became the leader (True) or stopped being it: poll only while it leads."""
@@ -251,17 +261,9 @@ class TelegramService:
         return True
 
     async def _poll_anew(self) -> None:
-        """Polling ended on a refused token that is accepted now: a new ``Updater`` polls in the old one's place
-        (a stopped one whose polling ended on the 401 would not fetch again)."""
-        application = self.channel.application
+        """Polling ended on a refused token that is accepted now: it is stopped and started anew."""
         async with self._switch:
-            old = self.updater
-            if old is not None:
-                await stop_polling(old)
-                if old is not application.updater:
-                    await old.shutdown()
-            self.updater = Updater(application.bot, application.update_queue)
-            await self.updater.initialize()
+            await stop_polling(self.poller)
         self.channel.polls.answered()
         log.warning("Telegram accepts the bot token again: polling starts anew")
         await self._sync_polling()
@@ -270,16 +272,13 @@ class TelegramService:
         if not self.polling:
             return
         async with self._switch:
-            updater = self.updater
-            if updater is None:
-                return
             if self._leading and self.reached.is_set():
-                if not updater.running:
+                if not self.poller.running:
                     self.channel.polls.answered()  # what an earlier polling met is over
-                    await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                    await self.poller.start()
                     log.info("serving Telegram by polling")
             else:
-                await stop_polling(updater)
+                await stop_polling(self.poller)
 
     @asynccontextmanager
     async def _serving(self) -> AsyncIterator[bool]:
@@ -303,7 +302,5 @@ class TelegramService:
                     log.info("serving Telegram by webhook at %s", self.settings.telegram_webhook_url)
                 yield True
             finally:
-                await stop_polling(self.updater)
-                if self.updater is not None and self.updater is not application.updater:
-                    await self.updater.shutdown()
+                await stop_polling(self.poller)
                 await application.stop()

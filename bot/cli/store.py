@@ -81,7 +81,7 @@ async def export(settings: Settings, out: Path | None) -> int:
 
 
 async def backup(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.channels.wecom.inbox import FOLDER
+    from bot.channels.inbox import FOLDERS
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, backup_sqlite, default_backup_path, is_sqlite_url, postgres_advice
     from bot.ops.inbox_backup import read_inbox, save_inbox
@@ -95,16 +95,19 @@ async def backup(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     try:
         out = args.out or default_backup_path(settings.data_dir, clock)
-        answered = await asyncio.to_thread(read_inbox, settings.data_dir / FOLDER)  # before the copy: none missed
+        answered = {channel: await asyncio.to_thread(read_inbox, settings.data_dir / folder)
+                    for channel, folder in FOLDERS.items()}  # before the copy: none missed
         info = await backup_sqlite(settings.database_url, out)
         say("backup", step="copied", info=info)
         photos = await backup_photos(store, info.path)
-        inbox = await asyncio.to_thread(save_inbox, answered, info.path)
+        inboxes = [await asyncio.to_thread(save_inbox, messages, info.path, channel)
+                   for channel, messages in answered.items()]
     except BackupError as error:
         raise CliError.said(error) from error
     say("backup", step="photos", photos=photos, store=store, local=_local(store))
-    if inbox is not None:
-        say("backup", step="inbox", inbox=inbox)
+    for inbox in inboxes:
+        if inbox is not None:
+            say("backup", step="inbox", inbox=inbox)
     return 1 if photos is not None and photos.missing else 0
 
 
@@ -125,7 +128,7 @@ def _local(store) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def restore(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.channels.wecom.inbox import FOLDER
+    from bot.channels.inbox import FOLDERS
     from bot.clock import SystemClock
     from bot.ops.backup import BackupError, is_sqlite_url, needs_upgrade, postgres_advice, restore_sqlite
     from bot.ops.inbox_backup import restore_inbox
@@ -140,10 +143,13 @@ async def restore(settings: Settings, args: argparse.Namespace) -> int:
         info = await restore_sqlite(args.file, settings.database_url, force=args.force)
         say("backup", step="restored", info=info, restored_from=args.file)
         photos = await restore_photos(args.file, store)
-        inbox = await asyncio.to_thread(restore_inbox, args.file, settings.data_dir / FOLDER)
+        inboxes = [inbox for channel, folder in FOLDERS.items()
+                   if (inbox := await asyncio.to_thread(restore_inbox, args.file, settings.data_dir / folder,
+                                                        channel)) is not None]
     except BackupError as error:
         raise CliError.said(error) from error
-    say("backup", step="restored_photos", photos=photos, store=store, upgrade=needs_upgrade(info), inbox=inbox)
+    say("backup", step="restored_photos", photos=photos, store=store, upgrade=needs_upgrade(info),
+        inboxes=inboxes)
     return 0
 
 

@@ -31,6 +31,8 @@ from telegram.ext import ContextTypes, TypeHandler
 
 from bot.app import Core
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_polling import DONE_GROUP as JOURNAL_DONE
+from bot.channels.telegram_polling import JournaledPolling, UpdateJournal
 from bot.clock import FrozenClock
 from bot.config import Settings, load_settings
 from bot.domain.digest_settings import DIGEST_KEY, DigestSettings
@@ -184,7 +186,7 @@ class ChannelHarness:
 
 # --- Telegram ------------------------------------------------------------------------------------------
 
-DONE_GROUP = 1_000_000  # after every handler group of the channel
+DONE_GROUP = JOURNAL_DONE + 1  # after every handler group of the channel, the journal's too
 # What the bot sends that the fake may refuse (bad HTML, a bad keyboard) in most tests.
 CHECKED_CALLS = ("sendMessage", "sendPhoto", "setMyCommands")
 
@@ -268,12 +270,15 @@ class Replies:
 class TelegramHarness(ChannelHarness):
     """The real TelegramChannel and PTB Application, polling the fake Bot API."""
 
-    def __init__(self, fake: FakeBotAPI, core: Core, settings: Settings) -> None:
+    def __init__(self, fake: FakeBotAPI, core: Core, settings: Settings, *, journal: Path | None = None) -> None:
         self.fake = fake
         self.core = core
         self.clock: FrozenClock = core.clock  # type: ignore[assignment]
         self.channel = TelegramChannel(settings, core.router)
         self.application = self.channel.application
+        if journal is not None:  # the updates fetched journaled in that folder, as `diaodu run` does
+            self.channel.journal = UpdateJournal.open(self.application, journal, core.clock)
+        self.poller = JournaledPolling(self.application, self.channel.journal, self.channel.polls, timeout=1)
         self.errors: list[BaseException] = []
         self.processed: set[int] = set()
         self._waiters: set[asyncio.Future[None]] = set()
@@ -285,18 +290,20 @@ class TelegramHarness(ChannelHarness):
     async def start(self, *, polling: bool = True) -> None:
         """Start like `diaodu run` does; with polling=False updates must be fed to update_queue."""
         await self.application.initialize()
+        if self.channel.journal is not None:
+            await self.channel.journal.resume()
         await self.application.start()
         if polling:
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(poll_interval=0, timeout=1)
+            await self.poller.start()
 
     async def stop(self) -> None:
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self.poller.running:
+            await self.poller.stop()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
+        if self.channel.journal is not None:
+            await self.channel.journal.close()
 
     def assert_nothing_failed(self, sends: Collection[str] = CHECKED_CALLS) -> None:
         """No handler raised, and the fake refused none of these calls (unless the test cleared them)."""

@@ -9,8 +9,9 @@ handed the same update again. The re-delivery stores nothing; the replies kept w
 handled (the first process might still have been sending them), at once if it has. Without a crash, nothing is
 answered twice: not a re-delivery after the reply went out, not a double delivery racing the first.
 
-The re-delivery is the test's: polling, python-telegram-bot tells Telegram an update was received before handling
-it, so after a real crash Telegram does not deliver it again (the last test shows it).
+The re-delivery is the test's: polling tells Telegram an update was received before handling it, so after a real
+crash Telegram does not deliver it again (the last test shows it); the process's journal hands it back instead
+(tests/e2e/test_telegram_inbox.py).
 """
 
 from __future__ import annotations
@@ -175,8 +176,8 @@ async def test_a_double_delivery_while_the_first_is_answered_is_answered_once(
 
 async def test_telegram_is_told_an_update_was_received_before_its_changes_are_committed(
         hao: TelegramHarness, fake_api: FakeBotAPI) -> None:
-    """Why a Telegram reply lost to a crash stays lost (README): python-telegram-bot confirms an update (the next
-    getUpdates' offset) as soon as it has fetched it, so Telegram has no update left to deliver again."""
+    """Why the updates fetched are journaled (README): polling confirms an update (the next getUpdates' offset)
+    before it is handled, so after a crash Telegram has no update left to deliver again."""
     fake_api.inject_fault("sendMessage", status=None, delay=1.0, times=1)  # the reply still on its way
     update = fake_api.enqueue_update(fake_api.text_update(HAO, REPORT))
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from bot.__main__ import main
 from bot.app import ConfigurationError, Core, serve
-from bot.channels.wecom import inbox as inbox_module
+from bot.channels import inbox as inbox_module
 from bot.channels.wecom.crypto import parse_xml
 from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
 from bot.channels.wecom.incoming import dedupe_key

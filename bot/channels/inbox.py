@@ -1,0 +1,312 @@
+"""The inbox of a channel whose messages are confirmed to the sender before they are handled: every message is
+written to a local journal first, so that a crash or a restart between the confirmation and the handling loses
+nothing (the sender does not deliver a confirmed message again). WeCom's callback answers a message before it is
+handled (``bot.channels.wecom.callback``, ``DATA_DIR/wecom-inbox``); Telegram's next getUpdates, or the webhook's
+answer, confirms an update before it is handled (``bot.channels.telegram_polling``, ``DATA_DIR/telegram-inbox``).
+
+- One journal per process, a file of JSON lines in a folder: "answered" (the message's key, its sender, when, its
+  fields) before the confirmation, "done" once it has been handled. A
+  process holds an exclusive ``flock`` on its own journal for as long as it runs.
+- The answer waits for nothing but an append (one ``write``, microseconds, in the event loop), which survives
+  the process being killed at any moment after it. An ``fdatasync`` in a thread of the inbox's own follows at
+  once, not waited for (one at a time, each taking every line written meanwhile), so that the machine losing
+  power loses at most the last few milliseconds' messages: the database's own commits promise no more
+  (SQLite in WAL mode with ``synchronous=NORMAL``). It never waits for a lock: no other process writes this
+  file, and the database is not asked.
+- When nothing is left to handle the journal is emptied (truncated), so it holds about the messages under way.
+  Under steady traffic, where something is always open, a journal past ``COMPACT_BYTES`` is rewritten: the
+  messages still open go to a fresh file, synced, locked, then renamed over the journal (the old file, whole,
+  stays the journal until the rename; the folder is synced after it).
+- At start, a process takes over every journal in the folder that no running process holds (its own earlier
+  life, or another process of the same deployment that died): the messages answered there and not done are
+  copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
+  they were answered, to be handled before any new message.
+- A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
+  that does not read is skipped.
+- ``diaodu backup`` keeps what the journals hold not done (``open_in``) beside the database copy, and ``diaodu
+  restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".jsonl"
+# the folders of DATA_DIR holding each channel's journals, by channel
+FOLDERS = {"wecom": "wecom-inbox", "telegram": "telegram-inbox"}
+COMPACT_BYTES = 1 << 20  # a journal past this, with messages still open, is rewritten with only those
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A message the callback answered: its key (``incoming.dedupe_key``), sender, when (epoch seconds) and
+    fields."""
+
+    key: str
+    userid: str
+    at: float
+    fields: dict[str, str]
+
+
+def _line(record: dict[str, Any]) -> bytes:
+    return (json.dumps(record, separators=(",", ":")) + "\n").encode()
+
+
+def journal_lines(messages: Iterable[Answered]) -> bytes:
+    """The lines of a journal saying that ``messages`` were answered (and are not done)."""
+    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields}) for a in messages)
+
+
+def _read(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def outstanding(data: bytes) -> list[Answered]:
+    """The messages a journal's bytes hold answered and not done, in the order they were written."""
+    answered: dict[str, Answered] = {}
+    for raw in data.splitlines():
+        try:
+            record = json.loads(raw)
+            if "d" in record:
+                answered.pop(str(record["d"]), None)
+            else:
+                key = str(record["k"])
+                answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
+                                                  {str(k): str(v) for k, v in dict(record["f"]).items()}))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("inbox: a line that does not read skipped (%d bytes)", len(raw))
+    return list(answered.values())
+
+
+def _lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _still_there(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (another process may have taken it over and deleted it)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def open_in(folder: Path) -> list[Answered]:
+    """What the journals of ``folder`` hold answered and not done, in the order answered, read without taking any
+    over (those of running processes too): what a backup keeps."""
+    found: dict[str, Answered] = {}
+    for path in sorted(Path(folder).glob("*" + SUFFIX)):
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # handled and deleted meanwhile, or taken over
+            continue
+        for answered in outstanding(data):
+            found.setdefault(answered.key, answered)
+    return sorted(found.values(), key=lambda a: a.at)
+
+
+class Inbox:
+    """This process's journal of the messages answered and not yet handled (see the module's docstring)."""
+
+    def __init__(self, folder: Path, fd: int, path: Path, recovered: list[Answered], *,
+                 name: str = "WeCom inbox") -> None:
+        self.folder = folder
+        self.name = name  # what the log calls it
+        self.path = path
+        self.recovered = recovered
+        self._fd = fd
+        self._open: set[str] = {a.key for a in recovered}
+        self._written = 0
+        self._synced = 0
+        self._kept = 0  # the bytes the journal held when last rewritten
+        self._syncing: asyncio.Future[None] | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=folder.name)
+
+    @classmethod
+    def open(cls, folder: Path, *, name: str = "WeCom inbox") -> Inbox:
+        """Claim a new journal in ``folder`` and take over those no running process holds (``name``: what the log
+        calls the inbox)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"{time.time_ns()}-{os.getpid()}"
+        fresh = folder / (name + ".new")  # not a journal until locked: no other process takes it over meanwhile
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = folder / (name + SUFFIX)
+            os.rename(fresh, path)
+            taken, recovered = cls._take_over(folder, path)
+            try:
+                if recovered:
+                    os.write(fd, journal_lines(recovered))
+                    _datasync(fd)
+                for old, _old_fd in taken:
+                    old.unlink(missing_ok=True)
+            finally:
+                for _old, old_fd in taken:
+                    os.close(old_fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if recovered:
+            log.warning("%s: %d messages answered before a restart and not handled; handling them now",
+                        name, len(recovered))
+        return cls(folder, fd, path, recovered, name=name)
+
+    @staticmethod
+    def _take_over(folder: Path, own: Path) -> tuple[list[tuple[Path, int]], list[Answered]]:
+        """The journals of ``folder`` no running process holds, locked, and what they hold not done, in the order
+        it was answered."""
+        taken: list[tuple[Path, int]] = []
+        found: dict[str, Answered] = {}
+        for path in folder.glob("*.new"):  # a process killed while it claimed its journal left it, empty
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            # (a minute old: not one another process starting now has made and not locked yet)
+            if time.time() - os.fstat(fd).st_mtime > 60 and _lock(fd) and _still_there(fd, path):
+                path.unlink(missing_ok=True)
+            os.close(fd)
+        for path in sorted(folder.glob("*" + SUFFIX)):
+            if path == own:
+                continue
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            if not _lock(fd) or not _still_there(fd, path):
+                os.close(fd)
+                continue
+            taken.append((path, fd))
+            for answered in outstanding(_read(fd)):
+                found.setdefault(answered.key, answered)
+        return taken, sorted(found.values(), key=lambda a: a.at)
+
+    # -- writing
+
+    def add(self, key: str, userid: str, fields: dict[str, str], *, at: float) -> None:
+        """Write that the message was answered (raises OSError when it could not be written whole)."""
+        self._append(_line({"k": key, "u": userid, "t": at, "f": fields}))
+        self._open.add(key)
+        self._written += 1
+
+    def done(self, key: str) -> None:
+        """Write that the message was handled; with nothing left open, empty the journal, and past
+        ``COMPACT_BYTES`` rewrite it with only the messages still open."""
+        self._open.discard(key)
+        try:
+            if self._open:
+                self._append(_line({"d": key}))
+            else:
+                os.ftruncate(self._fd, 0)
+                self._kept = 0
+        except OSError:  # handled twice after a crash at worst: the router's record of it holds
+            log.warning("%s: could not write that %s was handled", self.name, key, exc_info=True)
+            return
+        size = os.fstat(self._fd).st_size if self._open else 0
+        if size > COMPACT_BYTES and size > 2 * self._kept:  # (the open ones alone that large: not at each one)
+            try:
+                self._compact()
+            except OSError:  # the journal as it was stays whole: tried again at the next message done
+                log.warning("%s: could not rewrite the journal", self.name, exc_info=True)
+
+    def _compact(self) -> None:
+        """Rewrite the journal with only the messages still open."""
+        with open(self.path, "rb") as journal:
+            still = [a for a in outstanding(journal.read()) if a.key in self._open]
+        fresh = self.path.with_name(self.path.stem + "-compact.new")  # cleared by the next start if left
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            data = journal_lines(still)
+            if os.write(fd, data) != len(data):
+                raise OSError(f"{self.name}: the rewritten journal could not be written whole")
+            _datasync(fd)
+            os.rename(fresh, self.path)
+        except BaseException:
+            os.close(fd)
+            fresh.unlink(missing_ok=True)
+            raise
+        old, self._fd = self._fd, fd
+        self._synced = self._written
+        self._kept = len(data)
+        # its lock with it: the file is no journal any more (a process that takes it over sees that); once a sync
+        # under way on it in the inbox's thread is over
+        if self._syncing is None:
+            os.close(old)
+        else:
+            self._syncing.add_done_callback(lambda _sync: os.close(old))
+        folder = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename, so that a power cut does not leave the fresh file under its ".new" name
+        except OSError:
+            log.warning("%s: could not sync the inbox folder", self.name, exc_info=True)
+        finally:
+            os.close(folder)
+
+    def _append(self, line: bytes) -> None:
+        written = os.write(self._fd, line)
+        if written != len(line):  # a full disk: end the line cut, so that the next one reads
+            os.write(self._fd, b"\n")
+            raise OSError(f"{self.name}: {written} of {len(line)} bytes written")
+
+    def sync_soon(self) -> None:
+        """Have what was written reach the disk, not waiting for it: one ``fdatasync`` at a time in the inbox's
+        thread, the next one taking everything written meanwhile."""
+        if self._syncing is None and self._synced < self._written:
+            self._syncing = asyncio.ensure_future(self._sync())
+
+    async def flush(self) -> None:
+        """Until every record written so far is on the disk (or syncing it failed, which is logged)."""
+        target = self._written
+        while self._synced < target and self._fd >= 0:
+            self.sync_soon()
+            if self._syncing is None:
+                return
+            await asyncio.shield(self._syncing)
+
+    async def _sync(self) -> None:
+        try:
+            while self._synced < self._written and self._fd >= 0:
+                upto = self._written
+                await asyncio.get_running_loop().run_in_executor(self._thread, _datasync, self._fd)
+                self._synced = max(self._synced, upto)
+        except OSError:
+            self._synced = self._written  # not tried again for these: the next write tries anew
+            log.warning("%s: could not sync the journal to the disk", self.name, exc_info=True)
+        finally:
+            self._syncing = None
+
+    async def close(self) -> None:
+        """Release the journal: deleted when nothing is left open, else kept for the next start."""
+        if self._fd < 0:
+            return
+        await self.flush()
+        if not self._open:
+            self.path.unlink(missing_ok=True)
+        else:
+            log.warning("%s: %d messages answered and not handled, kept for the next start in %s",
+                        self.name, len(self._open), self.path)
+        os.close(self._fd)  # and with it the lock: the next process to start takes the journal over
+        self._fd = -1
+        self._thread.shutdown(wait=False)

@@ -1,0 +1,218 @@
+"""A Telegram update fetched is not lost by a crash: the process polling the fake Bot API journals each batch
+(``bot.channels.telegram_polling``) before the next getUpdates confirms it, so that the updates a process killed
+had fetched and not handled (Telegram will not deliver them again) are handled by the next start, first and once.
+
+The kill is simulated as in the other crash tests: the application stops handling (as the process's death ends
+it) while polling goes on confirming what it fetched, then the journal is let go without the updates marked done
+(its file and lines are what a ``kill -9`` leaves), and a new core (a new process) starts on the same database and
+``DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from telegram import Update
+
+from bot.app import Core
+from bot.channels.telegram import webhook_handler
+from bot.clock import SHANGHAI, FrozenClock
+from bot.config import Settings
+from bot.services.ledger_import import import_ledger_files
+from tests.databases import BACKENDS, fresh_database
+from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness
+from tests.fakes.bot_api import FakeBotAPI
+from tests.polling import until
+
+HAO = 1001
+CONFIRMED = "已记录填报"
+REPORT = "/report ZD2026-001 850万 桩基完成"
+SECRET = "s3cret-token"
+
+
+@pytest.fixture(params=BACKENDS)
+async def core(request: pytest.FixtureRequest, tg_settings: Settings,
+               frozen_clock: FrozenClock) -> AsyncIterator[Core]:
+    async with fresh_database(request.param) as db:
+        summary = await import_ledger_files(db, frozen_clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
+        assert not summary.issues, summary.issues
+        yield Core.build(tg_settings, clock=frozen_clock, db=db)
+
+
+def to_hao(fake: FakeBotAPI, fragment: str) -> list[str]:
+    return [c["text"] for c in fake.calls_of("sendMessage", ok=True) if c.get("chat_id") == HAO
+            and fragment in c["text"]]
+
+
+def journals(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.jsonl"))
+
+
+async def killed_after_fetching(fake: FakeBotAPI, core: Core, settings: Settings, folder: Path) -> list[int]:
+    """A process bound 郝芳, then fetched her report and a /help, had Telegram confirm them, and died before
+    handling them; their update ids."""
+    first = TelegramHarness(fake, core, settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.application.stop()  # handles nothing from now on, as a process killed
+    updates = [fake.enqueue_update(fake.text_update(HAO, REPORT)), fake.enqueue_update(fake.text_update(HAO, "/help"))]
+
+    async def confirmed() -> bool:  # the next getUpdates' offset told Telegram: it will not deliver them again
+        return not fake.updates and first.poller.offset == updates[-1]["update_id"] + 1
+    await until(confirmed, "the updates fetched and confirmed")
+    await first.poller.stop()
+    assert first.channel.journal is not None
+    await first.channel.journal.close()  # the lock goes with the process; what it wrote stays
+    await first.application.shutdown()
+    assert len(journals(folder)) == 1
+    assert await first.reports() == [] and to_hao(fake, CONFIRMED) == []
+    return [u["update_id"] for u in updates]
+
+
+async def test_updates_fetched_by_a_process_killed_are_handled_once_after_the_restart(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "telegram-inbox"
+    update_ids = await killed_after_fetching(fake_api, core, tg_settings, folder)
+    helps = len(to_hao(fake_api, "/report"))
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start()
+    try:
+        for update_id in update_ids:
+            await second.wait_processed(update_id)
+        assert len(await second.reports()) == 1
+        assert len(to_hao(fake_api, CONFIRMED)) == 1
+        assert len(to_hao(fake_api, "/report")) > helps  # the /help answered too
+        replies = [c["text"] for c in fake_api.calls_of("sendMessage", ok=True) if c.get("chat_id") == HAO]
+        assert CONFIRMED in replies[-2]  # in the order they were sent: the report first
+    finally:
+        await second.stop()
+    assert journals(folder) == []  # each marked done, the journal deleted at the clean stop
+
+    third = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                            journal=folder)
+    await third.start()  # nothing left to handle again
+    try:
+        assert third.channel.journal is not None and third.channel.journal.inbox.recovered == []
+    finally:
+        await third.stop()
+    assert len(await third.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+
+
+async def test_updates_handled_as_they_come_leave_the_journal_empty(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "telegram-inbox"
+    harness = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await harness.start()
+    try:
+        await harness.bind(HAO, "郝芳", "liaison")
+        replies = await harness.send(HAO, REPORT)
+        assert CONFIRMED in replies
+        [journal] = journals(folder)
+        assert journal.stat().st_size == 0  # emptied once nothing was left to handle
+    finally:
+        await harness.stop()
+    assert journals(folder) == []
+    assert len(await harness.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+
+
+async def test_a_report_fetched_before_midnight_and_handled_after_counts_for_its_day(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path,
+        frozen_clock: FrozenClock) -> None:
+    folder = tmp_path / "telegram-inbox"
+    frozen_clock.set(datetime(2026, 11, 20, 23, 50, tzinfo=SHANGHAI))
+    update_ids = await killed_after_fetching(fake_api, core, tg_settings, folder)
+    frozen_clock.advance(minutes=20)  # restarted on Saturday
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=frozen_clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start()
+    try:
+        await second.wait_processed(update_ids[0])
+        [report] = await second.reports()
+        assert report.local_day == date(2026, 11, 20)  # Friday's, as fetched
+    finally:
+        await second.stop()
+
+
+async def test_an_update_the_webhook_answered_is_handled_after_a_crash(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()  # from now on updates come to the webhook
+    await first.application.stop()  # handles nothing from now on, as a process killed
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, first.channel.journal))
+    update = fake_api.text_update(HAO, REPORT)
+    async with TestClient(TestServer(http)) as client:
+        answer = await client.post("/telegram/hook", json=update,
+                                   headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert answer.status == 200  # Telegram will not post it again
+    assert first.channel.journal is not None
+    await first.channel.journal.close()
+    await first.application.shutdown()
+    assert await first.reports() == [] and to_hao(fake_api, CONFIRMED) == []
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start(polling=False)
+    try:
+        await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []
+
+
+async def test_a_report_stored_before_the_crash_is_answered_once_with_its_kept_replies(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The process fetched the report, stored it and died while its confirmation was on its way: the restart
+    finds the update in the journal and the report stored, stores nothing again, and sends the confirmation kept
+    with it at once (the process that stored it is known to be dead), once."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    journal = first.channel.journal
+    assert journal is not None
+    update = fake_api.text_update(HAO, REPORT)
+    fetched = Update.de_json(update, first.application.bot)
+    journal.add([fetched])  # fetched, as polling journals it
+    fake_api.inject_fault("sendMessage", status=502, delay=60)  # the confirmation's send hangs
+    handling = asyncio.create_task(first.application.process_update(fetched))
+
+    async def stored() -> bool:
+        return bool(await first.reports())
+    await until(stored, "the report stored")
+    await asyncio.sleep(0.2)  # the confirmation on its way
+    handling.cancel()  # the process dies
+    with contextlib.suppress(asyncio.CancelledError):
+        await handling
+    await journal.close()
+    await first.application.stop()
+    await first.application.shutdown()
+    fake_api.clear_faults()
+    assert to_hao(fake_api, CONFIRMED) == []
+
+    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                             journal=folder)
+    await second.start()
+    try:
+        await second.wait_processed(update["update_id"])
+        await until(lambda: len(to_hao(fake_api, CONFIRMED)) == 1, "the kept confirmation sent")
+        await asyncio.sleep(0.5)
+        assert len(to_hao(fake_api, CONFIRMED)) == 1 and len(await second.reports()) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []

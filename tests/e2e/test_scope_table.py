@@ -374,6 +374,7 @@ FORGED = {
     "pg:issues:1:": (set(HELP_CALLERS), False),
     "rp:p:ZD2026-001": ({"liaison"}, True),  # 郝芳's guided report starts
     "cr:p:ZD2026-001": ({"liaison", "admin"}, False),  # no correction under way: expired
+    "bf:ok": ({"admin"}, False),  # no 补报 waiting for 确认补报: expired
     "iss:p:ZD2026-001": ({"liaison"}, False),  # no /issue under way: expired
     "pj:ZD2026-001": (set(HELP_CALLERS), False),
     "pb:exy:1": ({"lead", "admin"}, False),  # no extension asked

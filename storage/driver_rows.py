@@ -23,7 +23,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import note_written
-from storage.rows import gc_paused
 
 __all__ = ["TURN", "Batch", "Ref", "driver_rows", "execute"]
 
@@ -64,8 +63,7 @@ async def driver_rows(statement: Any, dialect: Dialect, rows: Sequence[Mapping[s
     `rows` (dicts of its parameters: every column it writes) converted as SQLAlchemy would convert them; the
     values of `stand_ins` are first given as `given` says (a `Ref` for a value the transaction makes). The event
     loop is given back every ``TURN`` rows: 50,000 rows are seconds of Python, which a worker thread would
-    contend for with the event loop's every step. Each ``TURN`` rows are converted with the cycle collector
-    paused, and only they (not across the turns, where others' messages are answered)."""
+    contend for with the event loop's every step."""
     if not rows:
         return Batch("", [])
     keys = list(rows[0])
@@ -77,24 +75,21 @@ async def driver_rows(statement: Any, dialect: Dialect, rows: Sequence[Mapping[s
     convert = [(name, name in stand_ins, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                for name in names]
     batch = Batch(compiled.string, [])
-    for start in range(0, len(rows), TURN):
-        if start:
+    for index, row in enumerate(rows):
+        values = []
+        refs = len(batch.refs)
+        for column, (name, stand_in, process) in enumerate(convert):
+            value = given(row[name]) if stand_in else row[name]
+            if isinstance(value, Ref):
+                batch.refs.append((index, column))
+            elif process is not None:
+                value = process(value)
+            values.append(value)
+        # A row without a Ref is a tuple: plain values in a tuple leave the garbage collector's lists at once, so
+        # the rows of 50,000 projects do not set off full collections (a second each at load 10) meanwhile.
+        batch.rows.append(values if len(batch.refs) > refs else tuple(values))
+        if index % TURN == TURN - 1:
             await asyncio.sleep(0)
-        with gc_paused():  # these rows hold no cycles: see storage.rows.gc_paused
-            for index in range(start, min(start + TURN, len(rows))):
-                row = rows[index]
-                values = []
-                refs = len(batch.refs)
-                for column, (name, stand_in, process) in enumerate(convert):
-                    value = given(row[name]) if stand_in else row[name]
-                    if isinstance(value, Ref):
-                        batch.refs.append((index, column))
-                    elif process is not None:
-                        value = process(value)
-                    values.append(value)
-                # A row without a Ref is a tuple: plain values in a tuple leave the garbage collector's lists at
-                # once, so the rows of 50,000 projects do not set off full collections (a second each at load 10).
-                batch.rows.append(values if len(batch.refs) > refs else tuple(values))
     return batch
 
 
@@ -102,7 +97,6 @@ async def execute(session: AsyncSession, batch: Batch) -> None:
     """Run `batch` in `session`'s transaction: one executemany of values the driver takes as they are."""
     if batch.rows:
         connection = await session.connection()
-        with gc_paused():  # a full collection here would hold SQLite's write lock too
-            rows = [row if isinstance(row, tuple) else tuple(row) for row in batch.rows]  # as SQLAlchemy takes them
+        rows = [row if isinstance(row, tuple) else tuple(row) for row in batch.rows]  # as SQLAlchemy takes them
         await connection.exec_driver_sql(batch.sql, rows)
         note_written(session)

@@ -15,7 +15,6 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -70,18 +69,13 @@ def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]
 
 async def _built(items: Iterable[T], build: Callable[[T], R]) -> list[R]:
     """``[build(item) for item in items]``, giving the event loop back every ``_TURN`` items: the rows of
-    50,000 projects are seconds of Python, which would hold every other message's answer that long. Each
-    ``_TURN`` items are built with the cycle collector paused (storage.rows.gc_paused), and only they: these
-    rows hold no cycles, and the full collections their numbers set off walk the whole plan each time."""
+    50,000 projects are seconds of Python, which would hold every other message's answer that long."""
     built: list[R] = []
-    rest = iter(items)
-    while True:
-        with gc_paused():
-            chunk = [build(item) for item in islice(rest, _TURN)]
-            built += chunk
-        if len(chunk) < _TURN:
-            return built
-        await asyncio.sleep(0)
+    for count, item in enumerate(items, 1):
+        built.append(build(item))
+        if count % _TURN == 0:
+            await asyncio.sleep(0)
+    return built
 
 
 @dataclass(frozen=True)
@@ -214,11 +208,15 @@ def _ref(value: Any) -> Any:
 async def prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
     """Every row `plan` writes, in the form `dialect`'s driver takes: all the Python of the write, done before
     its transaction, so that on SQLite the write lock is held only while the statements execute. The rows are
-    built and converted a thousand at a time, the event loop answering others between, each thousand with the
-    cycle collector paused (storage.rows.gc_paused, not across the turns): these rows hold no cycles, and the
-    full collections their numbers set off walk the whole plan each time (10,000 projects at load 9: 3
-    collections of 1.1-1.5 s, each holding the event loop, and 7.9 s in all; paused, 1.7 s and the longest hold
-    0.27 s)."""
+    built and converted a thousand at a time, the event loop answering others between, with the cycle collector
+    paused (storage.rows.gc_paused): these rows hold no cycles, and the full collections their numbers set off
+    walk the whole plan each time (10,000 projects at load 9: 3 collections of 1.1-1.5 s, each holding the event
+    loop, and 7.9 s in all; paused, 1.7 s and the longest hold 0.27 s)."""
+    with gc_paused():
+        return await _prepare_write(plan, now=now, actor=actor, dialect=dialect)
+
+
+async def _prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialect: Dialect) -> PreparedWrite:
     rows = await _prepare(plan, now=now, actor=actor)
     year_rows = [(p, year, amount) for p, year, amount in rows.plans]
     base_list = [(p, year, done, day) for p, year, done, day in rows.bases]
@@ -227,14 +225,10 @@ async def prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialec
                         .values({k: bindparam(f"b_{k}") for k in (*_PROJECT_VALUES, "updated_at")}))
     for row, added in rows.added_people:
         row["object_key"] = Ref("person", added, text=True)
-    versions = await _built(enumerate(rows.projects), lambda added: {
-        "project_id": _New(added[0]), **{k: added[1][k] for k in HELD_FIELDS}, "valid_from": now})
-    versions += await _built([row for row, change in zip(rows.project_updates, plan.project_updates, strict=True)
-                              if change["held"]], lambda row: {
-        "project_id": row["b_id"], **{k: row[f"b_{k}"] for k in HELD_FIELDS}, "valid_from": now})
-    plans = await _built(year_rows, lambda year_row: plan_rows([year_row], now=now)[0])
-    bases = await _built(base_list, lambda base: base_rows([base], now=now)[0])
-    moves = await _built(rows.moves, lambda move: move_rows([move], person_id=actor.person_id, now=now)[0])
+    versions = [{"project_id": _New(index), **{k: row[k] for k in HELD_FIELDS}, "valid_from": now}
+                for index, row in enumerate(rows.projects)]
+    versions += [{"project_id": row["b_id"], **{k: row[f"b_{k}"] for k in HELD_FIELDS}, "valid_from": now}
+                 for row, change in zip(rows.project_updates, plan.project_updates, strict=True) if change["held"]]
 
     async def ready(statement: Any, table_rows: list[dict[str, Any]], *stand_ins: str) -> Batch:
         return await driver_rows(statement, dialect, table_rows, stand_ins=stand_ins, given=_ref)
@@ -246,9 +240,10 @@ async def prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, dialec
         project_updates=await ready(update_statement, rows.project_updates, "b_lead_unit_id", "b_lead_official_id",
                                     "b_liaison_id") if rows.project_updates else None,
         supporting=await ready(insert(ProjectSupportingUnit.__table__), rows.supporting, "project_id", "unit_id"),
-        plans=await ready(insert(AnnualPlan.__table__), plans, "project_id"),
-        bases=await ready(insert(LedgerBase.__table__), bases, "project_id"),
-        moves=await ready(insert(StageEvent.__table__), moves, "project_id"),
+        plans=await ready(insert(AnnualPlan.__table__), plan_rows(year_rows, now=now), "project_id"),
+        bases=await ready(insert(LedgerBase.__table__), base_rows(base_list, now=now), "project_id"),
+        moves=await ready(insert(StageEvent.__table__), move_rows(rows.moves, person_id=actor.person_id, now=now),
+                          "project_id"),
         versions=await ready(insert(ProjectVersion.__table__), versions, "project_id", "lead_unit_id",
                              "lead_official_id", "liaison_id"),
         audit=await ready(insert(AuditEntry.__table__), rows.audit),
@@ -269,8 +264,13 @@ def session_dialect(session: AsyncSession) -> Dialect:
 
 async def write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
     """Run the statements of `prepared` in the session's transaction, back to back: only the ids of the units,
-    people and projects it adds are set in between (short loops over those places alone, with the cycle collector
-    paused, as the rows are handed to the driver: storage.driver_rows)."""
+    people and projects it adds are set in between (short loops over those places alone). The cycle collector is
+    paused meanwhile (as for `prepare_write`): a full collection here would hold the write lock too."""
+    with gc_paused():
+        await _write_prepared(session, prepared)
+
+
+async def _write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None:
     plan, rows, now, actor = prepared.plan, prepared.rows, prepared.now, prepared.actor
     unit_table, person_table = Unit.__table__, Person.__table__
 
@@ -312,10 +312,9 @@ async def write_prepared(session: AsyncSession, prepared: PreparedWrite) -> None
         project_ids.extend(codes[project["code"]] for project in plan.new_projects)
     batches = [prepared.project_updates, prepared.supporting, prepared.plans, prepared.bases, prepared.moves,
                prepared.versions, prepared.audit]
-    with gc_paused():
-        for batch in batches:
-            if batch is not None:
-                batch.resolve(value_of)
+    for batch in batches:
+        if batch is not None:
+            batch.resolve(value_of)
     if prepared.project_updates is not None:
         await execute(session, prepared.project_updates)
         table = ProjectSupportingUnit.__table__

@@ -4,10 +4,10 @@ when the process that handled it is known to have died, once; else not answered 
 Its first delivery stored its changes and its replies in one transaction, then sent the replies. The process may
 have died in between (kill -9, a power cut). Only a journal of the messages a process took in and did not finish
 knows that: a process takes over the journal of one no longer running (WeCom's inbox) and hands its messages back
-with ``Incoming.first_died``. Such a message, handled before, is answered with the kept replies, by the delivery
-that takes them (one, however many race). Any other delivery again (a webhook's double delivery, a client's
-retry, the same message posted to another process) gets nothing: the process that handled it is, as far as
-anyone knows, alive, and sent or is sending its replies itself.
+with ``Incoming.first_died``. Such a message, handled before (by a process other than this one, which is alive),
+is answered with the kept replies, by the delivery that takes them (one, however many race). Any other delivery
+again (a webhook's double delivery, a client's retry, the same message posted to another process) gets nothing:
+the process that handled it is, as far as anyone knows, alive, and sent or is sending its replies itself.
 
 Nothing marks the replies sent when they went out, so a process that dies after sending them and before the
 message was marked done in its journal has its message answered twice.
@@ -25,12 +25,13 @@ from storage import processed
 log = logging.getLogger(__name__)
 
 
-async def answer_again(session: AsyncSession, msg: Incoming) -> Outcome:
+async def answer_again(session: AsyncSession, msg: Incoming, *, by: str) -> Outcome:
     """The outcome of a message handled before (`msg.key` set): the replies kept with it, taken, when the process
-    that handled it died with it in hand (`msg.first_died`) and no other delivery took them; else nothing."""
+    that handled it died with it in hand (`msg.first_died`; not `by`, this process) and no other delivery took
+    them; else nothing."""
     assert msg.key is not None
     kept = await processed.kept_replies(session, channel=msg.channel, key=msg.key) if msg.first_died else None
-    if kept is None or not await processed.take_replies(session, channel=msg.channel, key=msg.key):
+    if kept is None or kept.by == by or not await processed.take_replies(session, channel=msg.channel, key=msg.key):
         log.info("message %s:%s was handled before; not again", msg.channel, msg.key)
         return Outcome()
     log.warning("message %s:%s was handled before by a process that died: its %d replies sent again",

@@ -215,7 +215,7 @@ class Router:
             caller = await people.get_caller(session, channel=msg.channel, external_id=msg.user_id,
                                              chat_id=msg.chat_id, message_key=msg.key)
             if caller.handled:
-                return await answered_again.answer_again(session, msg, by=self.process, now=self.deps.clock.now())
+                return await answered_again.answer_again(session, msg, by=self.process)
             if caller.account_id is not None and caller.external_id not in (None, msg.user_id):
                 await people.respell(session, account_id=caller.account_id, external_id=msg.user_id)
             if caller.blocked and caller.account_id is not None and not msg.in_group and await people.unblock(

@@ -228,7 +228,8 @@ class TelegramChannel:
                 log.info("could not answer a button press", exc_info=True)
             await self._after_press(update.callback_query)
         if self.journal is not None and (fetched := self.journal.answered_at(update)) is not None:
-            incoming = replace(incoming, answered_at=fetched)  # fetched before a restart: counts for that day
+            # fetched before a restart by a process that died with it: counts for that day, and its kept replies go out
+            incoming = replace(incoming, answered_at=fetched, first_died=True)
         outcome = await self.router.handle(incoming)
         await self.deliver(incoming.chat_id, outcome)
 

@@ -98,6 +98,9 @@ class Incoming:
     # When the bot took the message in, for one handled long after (a WeCom message answered before a restart and
     # recovered from the inbox's journal): the day it counts for (``Context.today``); None: handled as it comes.
     answered_at: datetime | None = None
+    # Handed back by the journal of a process that died with it in hand (WeCom's inbox after a restart): the
+    # replies the dead process kept with it, if it handled it, may never have gone out (handlers.answered_again).
+    first_died: bool = False
     # The id of the message this one answers (Telegram's reply to a message), in its chat; "" when none.
     reply_to: str = ""
     # Sent in a group in the group's own name (Telegram's anonymous group admin): who sent it is unknown.

@@ -1,13 +1,11 @@
-"""A reply is not lost to a crash between the commit and the send: the process dies after a report was stored and
-before its confirmation went out (kill -9, a power cut), Telegram delivers the update again to the restarted
-process, and the confirmation arrives, once.
+"""A message handled once is answered once: a delivery of it again stores nothing, and is answered with the replies
+kept with it only when the process that handled it is known to have died with it in hand (a journal replay says
+so: ``Incoming.first_died``); any other delivery again, after a crash or not, says nothing.
 
-The real channel and PTB against the fake Bot API, on SQLite and PostgreSQL: the send hangs, the handling is killed
-(its task cancelled, as the process's death would end it), and a new core (a new process) on the same database is
-handed the same update again. The re-delivery stores nothing; the replies kept with the message
-(``storage.processed``) go out through the outbox once ``handlers.answered_again.GUARD`` has passed since it was
-handled (the first process might still have been sending them), at once if it has. Without a crash, nothing is
-answered twice: not a re-delivery after the reply went out, not a double delivery racing the first.
+The real channel and PTB against the fake Bot API, on SQLite and PostgreSQL: for a crash, the send hangs, the
+handling is killed (its task cancelled, as the process's death would end it), and a new core (a new process) on the
+same database is handed the same update again; for two live processes, a second core on the same database is handed
+the webhook's double delivery of an update the first one answered.
 
 The re-delivery is the test's: polling tells Telegram an update was received before handling it, so after a real
 crash Telegram does not deliver it again (the last test shows it); the process's journal hands it back instead
@@ -19,18 +17,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from telegram import Update
 
 from bot.app import Core
+from bot.channels.telegram import message_key
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.domain.messages import Incoming
 from bot.services.ledger_import import import_ledger_files
 from bot.services.outbox import OutboxSender
-from handlers.answered_again import GUARD
 from tests.databases import BACKENDS, fresh_database
 from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness, running
 from tests.fakes.bot_api import FakeBotAPI
@@ -101,45 +101,57 @@ async def outbox_sends(tg: TelegramHarness) -> None:
     await OutboxSender(tg.core.db, tg.clock, {"telegram": TelegramTransport(tg.application.bot)}).drain(30)
 
 
-async def test_a_confirmation_killed_before_it_went_out_arrives_after_the_restart_once(
+LATER = 600  # seconds: long after any send of the first process would have ended
+
+
+async def test_a_redelivery_after_a_crash_stores_nothing_and_says_nothing_without_a_journal(
         hao: TelegramHarness, fake_api: FakeBotAPI, tg_settings: Settings) -> None:
+    """Nothing says the first process died (Telegram's channel keeps no journal): it may be alive and sending."""
     update = fake_api.text_update(HAO, REPORT)
     await killed_after_the_commit(hao, fake_api, update)
 
     async with running(restarted(hao, fake_api, tg_settings)) as after:
         await delivered_again(after, fake_api, update)
+        after.clock.advance(seconds=LATER)
+        await delivered_again(after, fake_api, update)
         await outbox_sends(after)
-        assert confirmations(fake_api) == []  # not at once: the first process might still be sending it
+        assert confirmations(fake_api) == []
         assert [r.amount for r in await after.reports(withdrawn=None)] == [Decimal(850)]  # not stored again
-
-        after.clock.advance(seconds=GUARD.total_seconds())
-        await outbox_sends(after)
-        [text] = confirmations(fake_api)
-        assert "850" in text
-
-        await delivered_again(after, fake_api, update)  # and never again
-        after.clock.advance(seconds=GUARD.total_seconds())
-        await outbox_sends(after)
-        assert len(confirmations(fake_api)) == 1
-        assert len(await after.reports(withdrawn=None)) == 1
         after.assert_nothing_failed()
 
 
-async def test_a_redelivery_after_the_guard_is_answered_at_once(
+async def test_a_message_handed_back_by_a_dead_process_journal_is_answered_with_its_kept_replies_once(
         hao: TelegramHarness, fake_api: FakeBotAPI, tg_settings: Settings) -> None:
+    """The one entry point a journal replay calls: the router, with ``Incoming.first_died``."""
     update = fake_api.text_update(HAO, REPORT)
     await killed_after_the_commit(hao, fake_api, update)
-    hao.clock.advance(seconds=GUARD.total_seconds())  # the process came back slowly
+    msg = Incoming(channel="telegram", user_id=str(HAO), chat_id=str(HAO), text=REPORT,
+                   key=message_key(HAO, update["message"]["message_id"]))
 
     async with running(restarted(hao, fake_api, tg_settings)) as after:
-        await delivered_again(after, fake_api, update)
-        [text] = confirmations(fake_api)
-        assert "850" in text
-        await delivered_again(after, fake_api, update)
-        after.clock.advance(seconds=GUARD.total_seconds())
-        await outbox_sends(after)
+        assert (await after.core.router.handle(msg)).replies == []  # not known dead: nothing
+        [reply] = (await after.core.router.handle(replace(msg, first_died=True))).replies
+        assert CONFIRMED in reply.html and "850" in reply.html
+        assert (await after.core.router.handle(replace(msg, first_died=True))).replies == []  # taken: once
+        assert len(await after.reports(withdrawn=None)) == 1
+
+
+async def test_a_redelivery_to_another_live_process_is_not_answered_again(
+        hao: TelegramHarness, fake_api: FakeBotAPI, tg_settings: Settings) -> None:
+    """Two processes behind a webhook: A stores and confirms a report, B gets Telegram's copy of the update."""
+    update = fake_api.enqueue_update(fake_api.text_update(HAO, REPORT))
+    await hao.wait_processed(update["update_id"])
+    assert len(confirmations(fake_api)) == 1
+
+    async with running(restarted(hao, fake_api, tg_settings)) as other:  # A still running
+        await handling(other, update)
+        await outbox_sends(other)
+        other.clock.advance(seconds=LATER)
+        await handling(other, update)
+        await outbox_sends(other)
         assert len(confirmations(fake_api)) == 1
-        after.assert_nothing_failed()
+        assert len(await other.reports(withdrawn=None)) == 1
+        other.assert_nothing_failed()
 
 
 async def test_a_redelivery_of_a_message_answered_is_not_answered_again(
@@ -149,7 +161,7 @@ async def test_a_redelivery_of_a_message_answered_is_not_answered_again(
     assert len(confirmations(fake_api)) == 1
 
     await delivered_again(hao, fake_api, update)
-    hao.clock.advance(seconds=GUARD.total_seconds())
+    hao.clock.advance(seconds=LATER)
     await outbox_sends(hao)
     assert len(confirmations(fake_api)) == 1
     assert len(await hao.reports(withdrawn=None)) == 1
@@ -168,7 +180,7 @@ async def test_a_double_delivery_while_the_first_is_answered_is_answered_once(
     assert confirmations(fake_api) == []
     await first
     assert len(confirmations(fake_api)) == 1
-    hao.clock.advance(seconds=GUARD.total_seconds())
+    hao.clock.advance(seconds=LATER)
     await outbox_sends(hao)
     assert len(confirmations(fake_api)) == 1
     assert len(await hao.reports(withdrawn=None)) == 1

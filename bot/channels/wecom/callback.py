@@ -307,7 +307,8 @@ class WeComChannel:
 
     async def _process(self, userid: str, fields: dict[str, str], *, answered_at: float | None = None) -> None:
         """Handle one message; one recovered after a restart (``answered_at``: when the callback answered it) counts
-        for that day (``Incoming.answered_at``)."""
+        for that day (``Incoming.answered_at``), and, handled before, is answered with the replies kept with it
+        (``Incoming.first_died``: the process that answered it died)."""
         choices = await self.transport.numbered_choices(userid)
         msgtype = (fields.get("MsgType") or "").strip().lower()
         event = (fields.get("Event") or "").strip().lower()
@@ -319,7 +320,7 @@ class WeComChannel:
             return
         incoming = replace(incoming, numbered_choices=bool(choices))
         if answered_at is not None:
-            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC))
+            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC), first_died=True)
         async with self._handling:
             outcome = await self.router.handle(incoming)
         self.stats["handled"] += 1

@@ -26,7 +26,7 @@ from handlers import (
 from handlers.act_words import answer_act_words
 from handlers.context import Context, Deps
 from handlers.people_lookup import is_admin
-from handlers.routes import BUTTONS, FLOWS, GROUP_BUTTONS, PHOTO_FLOWS, build_commands
+from handlers.routes import BUTTONS, FLOWS, GROUP_BUTTONS, PHOTO_FLOWS, build_commands, is_cancel
 from storage import people, processed
 from storage.db import wrote
 from storage.people import Flow
@@ -149,8 +149,14 @@ class Router:
         if msg.callback_data is not None:
             if ctx.bound:
                 await report_albums.forget_answers(ctx)  # an album's answer not sent yet is out of date now
+            answered = len(ctx.outcome.replies)
             await self._button(ctx, msg.callback_data)
-            if ctx.expired_flow is not None:  # the button did something else: the flow's end said first
+            if ctx.expired_flow is not None and is_cancel(msg.callback_data):
+                # 取消 of a flow that ended already: its end (已自动取消) is the one answer, not also 已取消
+                del ctx.outcome.replies[answered:]
+                ctx.outcome.replies.append(Reply(html=self.deps.renderer.render(
+                    "flow_expired", **ctx.expired_flow, pressed=False)))
+            elif ctx.expired_flow is not None:  # the button did something else: the flow's end said first
                 ctx.outcome.replies.insert(0, Reply(html=self.deps.renderer.render(
                     "flow_expired", **ctx.expired_flow, pressed=False)))
             return

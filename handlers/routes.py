@@ -113,6 +113,16 @@ BUTTONS: dict[str, ButtonHandler] = {
     **nodes.BUTTONS,
     web.PREFIX: web.web_pressed,
 }
+# What follows a flow's prefix on its 取消 button (`rp:cancel`, `iss:x`…): pressed after the flow expired, the
+# flow's end is the one answer (handlers.router)
+CANCEL_ACTIONS = frozenset({"cancel", "x"})
+
+
+def is_cancel(data: str) -> bool:
+    """Whether the button pressed is a flow's 取消."""
+    return data.partition(":")[2] in CANCEL_ACTIONS
+
+
 # Button prefixes that may be pressed in a group chat, on a message the bot sent there. None yet: bulletins
 # carry no buttons, and every other button acts for, or shows something to, one person.
 GROUP_BUTTONS: frozenset[str] = frozenset()

@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Boolean, Date, MetaData, bindparam, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import bot
 from bot.__main__ import main
 from bot.app import Core, SchemaOutOfDate
 from bot.clock import to_local
@@ -135,11 +136,18 @@ async def test_upgrade_from_empty_matches_the_models(empty_db: Database) -> None
 REPO = Path(__file__).resolve().parents[2]
 
 
+PROJECT_ROOT = Path(bot.__file__).resolve().parent.parent  # the checkout these tests are of
+
+
 async def test_concurrent_upgrades_of_an_empty_postgresql_database_all_succeed(tmp_path: Path) -> None:
     """Several instances starting together each run `diaodu db upgrade`: they take turns on an advisory
     lock, the first migrates, the others find the schema at head."""
     async with database_of_its_own("diaodu_migrate") as url:
-        env = {**os.environ, "DATABASE_URL": url}
+        # run in a folder of its own, the program is this checkout's whatever PYTHONPATH says (`.` would be that
+        # folder, and an installed copy of another checkout would answer instead)
+        inherited = os.environ.get("PYTHONPATH")
+        path = os.pathsep.join([str(PROJECT_ROOT), *([inherited] if inherited else [])])
+        env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": path}
         upgrades = [subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
         outputs = [process.communicate(timeout=120)[0].decode(errors="replace") for process in upgrades]

@@ -3,9 +3,9 @@ the day's report → new amount → new progress → reason → 确认 showing o
 projects; an admin finds any project by code or name (`/correct 城北`, paged). An amount that reads more
 than one way is asked back with a button per reading, as /report does.
 
-A correction is a new version of the day's report replacing the old one (storage.corrections); who may
-correct what is a domain rule (bot.domain.corrections). An admin's `/correct` of a past day without a report
-enters it (补报, handlers.backfill).
+A correction is a new version of the day's report replacing the old one (storage.corrections); which report,
+and who may correct what (a domain rule: bot.domain.corrections), is for ``handlers.correct_pick`` to
+say. An admin's `/correct` of a past day without a report enters it (补报, handlers.backfill).
 """
 
 from __future__ import annotations
@@ -17,74 +17,34 @@ from decimal import Decimal
 from typing import Any
 
 from bot.domain.amounts import AmountError, parse_amount
-from bot.domain.corrections import correction_refusal, oldest_correctable, parse_correction_line
+from bot.domain.corrections import parse_correction_line
 from bot.domain.digits import as_id, as_index, is_digits
 from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button
-from bot.domain.paging import page_of
 from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining, progress_as_stored
 from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import backfill
 from handlers.context import Context
-from handlers.paging import page_buttons, project_page, project_rows
+from handlers.correct_pick import (
+    FLOW,
+    PREFIX,
+    ask_day,
+    ask_project,
+    cancel_button,
+    is_admin,
+    may_correct,
+    project_for,
+    report_of,
+    search,
+)
 from handlers.readings import reading_buttons, saved_readings
 from storage import corrections
 from storage import projects as project_repo
 from storage.corrections import Correctable
 from storage.models import Project
 from storage.reports import ReportConflict
-from storage.settings import load_calendar
-
-FLOW = "correct"
-PREFIX = "cr"
-
-
-SEARCH_PAGE = 8  # projects to a page of an admin's search
-
-
-def _cancel() -> Button:
-    return Button(label("cancel"), f"{PREFIX}:cancel")
-
-
-def _admin(ctx: Context) -> bool:
-    return "admin" in ctx.roles
-
-
-async def _project(ctx: Context, code: str) -> Project | None:
-    project = await project_repo.get_project_for_card(ctx.session, code=code)
-    if project is None:
-        ctx.reply("project_not_found", code=code)
-    elif not _admin(ctx) and project.liaison_id != ctx.person_id:
-        ctx.reply("correct_refused", why="not_yours", project=project)
-        return None
-    return project
-
-
-async def _allowed(ctx: Context, project: Project, old: Correctable) -> bool:
-    """Whether the caller may correct `old`; replies with the refusal otherwise."""
-    calendar = await load_calendar(ctx.session)
-    own = old.person_id == ctx.person_id or project.liaison_id == ctx.person_id
-    window = ctx.deps.settings.correct_window_days
-    why = correction_refusal(day=old.local_day, today=ctx.today, admin=_admin(ctx), own=own, calendar=calendar,
-                             window=window)
-    if why is not None:
-        ctx.reply("correct_refused", why=why, project=project, day=old.local_day, window=window)
-        return False
-    return True
-
-
-async def _report_of(ctx: Context, project: Project, day: date) -> Correctable | None:
-    """The report that counts for that day, if the caller may correct it (replies otherwise)."""
-    if day > ctx.today:
-        ctx.reply("correct_refused", why="future", project=project, day=day)
-        return None
-    old = await corrections.live_report(ctx.session, project_id=project.id, local_day=day)
-    if old is None:
-        ctx.reply("correct_refused", why="no_report", project=project, day=day, admin=_admin(ctx))
-        return None
-    return old if await _allowed(ctx, project, old) else None
 
 
 async def _checked_amount(ctx: Context, project: Project, text: str, old: Correctable) -> Decimal | None:
@@ -106,33 +66,33 @@ async def _checked_amount(ctx: Context, project: Project, text: str, old: Correc
 async def correct_command(ctx: Context, args: str) -> None:
     """`/correct` (guided) or `/correct CODE DAY [AMOUNT [PROGRESS]] [理由：…]`."""
     if not args.strip():
-        await _ask_project(ctx)
+        await ask_project(ctx)
         return
     parsed = parse_correction_line(args, ctx.today)
     if parsed is not None and parsed.day is None and args.split()[1:] == []:  # only a code: pick its day
-        if _admin(ctx) and await project_repo.get_project_by_code(ctx.session, code=parsed.code) is None:
-            await _search(ctx, args)
+        if is_admin(ctx) and await project_repo.get_project_by_code(ctx.session, code=parsed.code) is None:
+            await search(ctx, args)
             return
-        project = await _project(ctx, parsed.code)
+        project = await project_for(ctx, parsed.code)
         if project is not None:
-            await _ask_day(ctx, project)
+            await ask_day(ctx, project)
         return
-    if parsed is None and _admin(ctx):  # an admin looks for any project by code or name
-        await _search(ctx, args)
+    if parsed is None and is_admin(ctx):  # an admin looks for any project by code or name
+        await search(ctx, args)
         return
     if parsed is None or parsed.day is None:  # the word not read: no project code, or no day after it
         words = args.split()
         ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days,
                   unread=words[0] if parsed is None else words[1])
         return
-    project = await _project(ctx, parsed.code)
+    project = await project_for(ctx, parsed.code)
     if project is None:
         return
-    if _admin(ctx) and parsed.day <= ctx.today and not await corrections.live_report(
+    if is_admin(ctx) and parsed.day <= ctx.today and not await corrections.live_report(
             ctx.session, project_id=project.id, local_day=parsed.day):  # a day without a report: 补报
         await backfill.start(ctx, project, parsed.day, parsed.line, parsed.reason)
         return
-    old = await _report_of(ctx, project, parsed.day)
+    old = await report_of(ctx, project, parsed.day)
     if old is None:
         return
     if _too_long(ctx, parsed.line.progress if parsed.line else "", parsed.reason):
@@ -184,62 +144,10 @@ async def _pick_reading(ctx: Context, project: Project, old: Correctable, state:
         await _ask_reason(ctx, project, old, picked)
 
 
-async def _search(ctx: Context, words: str) -> None:
-    """An admin's search for the project to correct, by code or name: the one found, or a page of buttons
-    (上一页/下一页 as under other long lists; the page is the command again with the same words)."""
-    words = " ".join(words.split())
-    found = await project_repo.find_projects(ctx.session, words=words)
-    if len(found) == 1:
-        project = await _project(ctx, found[0][0])
-        if project is not None:
-            await _ask_day(ctx, project)
-        return
-    if not found:
-        await ctx.save_flow(FLOW, {"step": "search"})
-        ctx.reply("correct_search", words=words, found=0, buttons=[[_cancel()]])
-        return
-    page = page_of(found, ctx.page, SEARCH_PAGE)
-    await ctx.save_flow(FLOW, {"step": "project"})
-    buttons = [[Button(f"{code} {name}", f"{PREFIX}:p:{code}")] for code, name in page.items]
-    ctx.reply("correct_pick_project", words=words, page=page,
-              buttons=[*buttons, *page_buttons("correct", page, words), [_cancel()]])
-
-
-async def _ask_project(ctx: Context, number: int = 1) -> None:
-    """An admin is asked for words to search by; a liaison picks one of his projects, page `number` of them."""
-    assert ctx.person_id is not None
-    if _admin(ctx):
-        await ctx.save_flow(FLOW, {"step": "search"})
-        ctx.reply("correct_search", words="", found=None, buttons=[[_cancel()]])
-        return
-    mine = await project_repo.projects_of_liaison(ctx.session, person_id=ctx.person_id)
-    if not mine:
-        ctx.reply("correct_usage", window=ctx.deps.settings.correct_window_days, unread="")
-        return
-    await ctx.save_flow(FLOW, {"step": "project"})
-    page = project_page(mine, number)
-    ctx.reply("correct_pick_project", mine=page, buttons=[*project_rows(page, PREFIX), [_cancel()]])
-
-
-async def _ask_day(ctx: Context, project: Project) -> None:
-    calendar = await load_calendar(ctx.session)
-    window = ctx.deps.settings.correct_window_days
-    since = date.min if _admin(ctx) else oldest_correctable(ctx.today, calendar, window)
-    found = await corrections.recent_reports(ctx.session, project_id=project.id, since=since)
-    if not found:
-        await ctx.clear_flow()
-        ctx.reply("correct_no_recent", project=project, window=window, admin=_admin(ctx))
-        return
-    await ctx.save_flow(FLOW, {"step": "day", "code": project.code})
-    buttons = [[Button(label("correct_day", r.local_day, f"{r.amount.normalize():f}", r.progress_text[:12]),
-                       f"{PREFIX}:d:{r.id}")] for r in found]
-    ctx.reply("correct_pick_day", project=project, admin=_admin(ctx), buttons=[*buttons, [_cancel()]])
-
-
 async def _ask_amount(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, {**state, "step": "amount"})
     ctx.reply("correct_ask_amount", project=project, old=old,
-              buttons=[[Button(label("correct_same_amount"), f"{PREFIX}:same")], [_cancel()]])
+              buttons=[[Button(label("correct_same_amount"), f"{PREFIX}:same")], [cancel_button()]])
 
 
 async def _ask_progress(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
@@ -247,12 +155,12 @@ async def _ask_progress(ctx: Context, project: Project, old: Correctable, state:
     written = state.get("written")
     ctx.reply("correct_ask_progress", project=project, old=old, written=written,
               amount=Decimal(state["amount"]) if written else None,
-              buttons=[[Button(label("correct_same_progress"), f"{PREFIX}:same")], [_cancel()]])
+              buttons=[[Button(label("correct_same_progress"), f"{PREFIX}:same")], [cancel_button()]])
 
 
 async def _ask_reason(ctx: Context, project: Project, old: Correctable, state: dict[str, Any]) -> None:
     await ctx.save_flow(FLOW, {**state, "step": "reason"})
-    ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[_cancel()]])
+    ctx.reply("correct_ask_reason", project=project, old=old, buttons=[[cancel_button()]])
 
 
 def _too_long(ctx: Context, progress: str, reason: str) -> bool:
@@ -277,16 +185,16 @@ async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict
 
 
 def _confirm_buttons() -> list[list[Button]]:
-    return [[Button(label("correct_confirm"), f"{PREFIX}:ok"), _cancel()]]
+    return [[Button(label("correct_confirm"), f"{PREFIX}:ok"), cancel_button()]]
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correctable] | None:
     """The project and report a conversation is about, checked again (they may have changed meanwhile)."""
-    project = await _project(ctx, state["code"])
+    project = await project_for(ctx, state["code"])
     if project is None:
         await ctx.clear_flow()
         return None
-    old = await _report_of(ctx, project, date.fromisoformat(state["day"]))
+    old = await report_of(ctx, project, date.fromisoformat(state["day"]))
     if old is None or old.id != int(state["report_id"]):
         await ctx.clear_flow()
         if old is not None:
@@ -298,8 +206,8 @@ async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correct
 async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
     """A text message while the guided flow waits for the amount, progress or reason."""
     step, text = state.get("step"), ctx.msg.text.strip()
-    if step in ("search", "project") and _admin(ctx) and text:
-        await _search(ctx, text)
+    if step in ("search", "project") and is_admin(ctx) and text:
+        await search(ctx, text)
         return
     if step == "confirm" and (typed := typed_choice(text, _confirm_buttons())) is not None:
         await correct_button(ctx, typed.removeprefix(f"{PREFIX}:"))  # 「确认更正」 typed: as if pressed
@@ -337,13 +245,13 @@ async def correct_button(ctx: Context, data: str) -> None:
         ctx.reply("button_expired")
         return
     step = state.get("step")
-    if data.startswith("pg:") and step == "project" and not _admin(ctx) and (number := as_id(data[3:])) is not None:
-        await _ask_project(ctx, number)
+    if data.startswith("pg:") and step == "project" and not is_admin(ctx) and (number := as_id(data[3:])) is not None:
+        await ask_project(ctx, number)
         return
     if data.startswith("p:") and step == "project":
-        project = await _project(ctx, data[2:])
+        project = await project_for(ctx, data[2:])
         if project is not None:
-            await _ask_day(ctx, project)
+            await ask_day(ctx, project)
         return
     if data.startswith("d:") and step == "day" and is_digits(data[2:]):
         await _pick_report(ctx, state["code"], int(data[2:]))
@@ -369,7 +277,7 @@ async def correct_button(ctx: Context, data: str) -> None:
 
 
 async def _pick_report(ctx: Context, code: str, report_id: int) -> None:
-    project = await _project(ctx, code)
+    project = await project_for(ctx, code)
     if project is None:
         await ctx.clear_flow()
         return
@@ -378,7 +286,7 @@ async def _pick_report(ctx: Context, code: str, report_id: int) -> None:
         await ctx.clear_flow()
         ctx.reply("button_expired")
         return
-    if await _allowed(ctx, project, picked):
+    if await may_correct(ctx, project, picked):
         await _ask_amount(ctx, project, picked, {"code": project.code, "report_id": picked.id,
                                                  "day": picked.local_day.isoformat()})
     else:

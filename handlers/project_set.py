@@ -243,6 +243,7 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
     if found.key == "lead" and project.lead_official is not None:
         await _tell_new_lead(ctx, project, before=before, granted=bool(granted), change=change)
         if lead_before is not None:
+            await _tell_lead_before(ctx, project, lead_before, change=change)
             await stand_in_projects.tell_stand_in_of_projects_taken(
                 ctx.session, ctx.deps.renderer, lead=lead_before, projects=[project], taker=project.lead_official,
                 change=change, now=ctx.now)
@@ -266,6 +267,16 @@ async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted
     await stand_in_projects.tell_stand_in_of_projects(ctx.session, ctx.deps.renderer, lead=lead, projects=[project],
                                                       before=None if before == "—" else before, change=change,
                                                       now=ctx.now)
+
+
+async def _tell_lead_before(ctx: Context, project: Project, lead: Person, *, change: int) -> None:
+    """The project's previous 包抓领导 is told it left him and whom it went to (as /handover tells the giver),
+    unless he was deactivated."""
+    if not lead.active:
+        return
+    html = ctx.deps.renderer.render("admin_project_lead_given", project=project, taker=project.lead_official)
+    await outbox.enqueue_for_person(ctx.session, person_id=lead.id, reply=Reply(html=html), now=ctx.now,
+                                    key=f"project:{project.code}:lead:change{change}:given")
 
 
 async def _apply(ctx: Context, project: Project, field: Field, value: str, *, person: Person | None = None

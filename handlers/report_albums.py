@@ -8,7 +8,7 @@ carries the caption and in whatever order the parts come.
 - A report flow keeps the albums whose photos it holds (``albums`` in its state, :func:`with_photos`); the
   report stored from it, at once or after a button, is remembered for them (:func:`remember`), and later parts
   join it, answered once for them all (:func:`answer_once`).
-- An album sent during a guided flow that takes photos (``handlers.router.PHOTO_FLOWS``) goes to that flow part
+- An album sent during a guided flow that takes photos (``handlers.routes.PHOTO_FLOWS``) goes to that flow part
   by part, and the flow's answers are not sent one per photo: :func:`answer_once` puts off the answer to each
   part, taking back the one before, so the album is answered once, with the answer to its last part (or by
   a button pressed before that went out: :func:`forget_answers`). During a

@@ -118,6 +118,8 @@ async def correct_report(
     new_id = await session.scalar(insert(_REPORTS).values(
         project_id=old.project_id, person_id=old.person_id, local_day=old.local_day, amount=amount,
         progress_text=progress_text, channel=channel, created_at=old.created_at, replaces_id=old.id,
+        # a correction of a 补报 is still a 补报 (not the liaison's report of that day)
+        backfill=select(_REPORTS.c.backfill).where(_REPORTS.c.id == old.id).scalar_subquery(),
     ).returning(_REPORTS.c.id))
     # The photos stay with the report, as they are kept (downloaded, or still due) and flagged.
     copied = [name for name in _PHOTOS.c.keys() if name not in ("id", "report_id")]

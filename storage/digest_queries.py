@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import to_local
 from bot.domain.duties import REPORTING_STAGES
 from storage.models import BulletinGroup, Person, Project, Report
+from storage.reports import reported_by_liaison
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,10 @@ class ReportingDuty:
 
 
 async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[ReportingDuty]:
-    """Projects still being built that have a liaison, with the last day (≤ up_to) a report came in
-    and the day the project was entered."""
+    """Projects still being built that have a liaison, with the last day (≤ up_to) its liaison reported (a 补报
+    the 项目办 entered is not his: ``storage.reports.reported_by_liaison``) and the day the project was entered."""
     last = (select(Report.project_id, func.max(Report.local_day).label("last_day"))
-            .where(Report.withdrawn_at.is_(None), Report.local_day <= up_to)
+            .where(reported_by_liaison(), Report.local_day <= up_to)  # a 补报 does not end a streak
             .group_by(Report.project_id).subquery())
     rows = await session.execute(
         select(Project.id, Project.code, Project.name, Project.liaison_id, Person.name, Project.lead_unit_id,

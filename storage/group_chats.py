@@ -8,6 +8,7 @@ A chat is one bulletin group, whichever topic of a forum it gets its bulletins i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
@@ -74,32 +75,33 @@ async def move_chat(session: AsyncSession, *, channel: str, old: str, new: str, 
 
 
 async def mark_left(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor,
-                    muted: bool = False) -> bool:
+                    muted: bool = False) -> int | None:
     """The bot is out of ``group`` (``muted``: still in it, but it may not send messages there): no bulletin goes
-    there until it is back. False when it was marked so before (the same change told again)."""
+    there until it is back. The change's audit id (a key unique to it, for the notices telling of it); None when it
+    was marked so before (the same change told again)."""
     if group.left_at is not None and group.muted == muted:
-        return False
+        return None
     group.left_at, group.muted = at, muted
-    await audit.record(session, actor=actor, at=at, action="group.muted" if muted else "group.left",
-                       object_type="group", object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
-    return True
+    return await audit.record_id(session, actor=actor, at=at, action="group.muted" if muted else "group.left",
+                                 object_type="group", object_key=f"{group.channel}:{group.chat_id}",
+                                 detail={"name": group.name})
 
 
 async def mark_back(session: AsyncSession, *, group: BulletinGroup, at: datetime, actor: Actor) -> Released | None:
     """The bot is in ``group`` again, and may send there: its bulletins go there, and so do the notices that waited
-    for it (but for bulletins a newer one of their kind superseded, ``storage.group_waits``): what they were. None
-    when it was not marked out."""
+    for it (but for bulletins a newer one of their kind superseded, ``storage.group_waits``): what they were, with
+    the change's audit id (``Released.change``). None when it was not marked out."""
     if group.left_at is None:
         return None
     action = "group.unmuted" if group.muted else "group.back"
     group.left_at, group.muted = None, False
     released = await release_waiting(session, group=group, now=at)
-    await audit.record(session, actor=actor, at=at, action=action, object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}",
-                       detail={"name": group.name, **({"superseded": [f"{kind}:{period}" for kind, period
-                                                                      in released.superseded]}
-                                                      if released.superseded else {})})
-    return released
+    change = await audit.record_id(session, actor=actor, at=at, action=action, object_type="group",
+                                   object_key=f"{group.channel}:{group.chat_id}",
+                                   detail={"name": group.name, **({"superseded": [f"{kind}:{period}" for kind, period
+                                                                                  in released.superseded]}
+                                                                  if released.superseded else {})})
+    return replace(released, change=change)
 
 
 async def marked_files(session: AsyncSession, group: BulletinGroup) -> frozenset[str]:
@@ -116,13 +118,14 @@ async def files_marks(session: AsyncSession, groups: list[BulletinGroup]) -> dic
 
 
 async def mark_files(session: AsyncSession, *, group: BulletinGroup, refused: frozenset[str], at: datetime,
-                     actor: Actor) -> bool:
+                     actor: Actor) -> int | None:
     """The bot may send text to ``group`` but not the kinds of file in ``refused`` (none: it may send all): its
     bulletins go there with a line in place of each such file. The mark keeps when it was first found and which
-    kinds it is of now (``marked_files``); the audit says each change. False when it was marked so before."""
+    kinds it is of now (``marked_files``); the audit says each change, whose id is returned. None when it was
+    marked so before."""
     before = await marked_files(session, group)
     if refused == before:
-        return False
+        return None
     if refused:
         group.files_refused_at = group.files_refused_at or at
         group.files_refused = ",".join(sorted(refused))
@@ -130,6 +133,5 @@ async def mark_files(session: AsyncSession, *, group: BulletinGroup, refused: fr
     else:
         group.files_refused_at, group.files_refused = None, None
         action, detail = "group.files_back", {"name": group.name, "kinds": sorted(before)}
-    await audit.record(session, actor=actor, at=at, action=action, object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail=detail)
-    return True
+    return await audit.record_id(session, actor=actor, at=at, action=action, object_type="group",
+                                 object_key=f"{group.channel}:{group.chat_id}", detail=detail)

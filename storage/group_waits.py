@@ -38,6 +38,7 @@ class Released:
 
     sent: int = 0
     superseded: list[tuple[str, str]] = field(default_factory=list)
+    change: int = 0  # the audit id of the change that released them (storage.group_chats.mark_back)
 
 
 async def release_waiting(session: AsyncSession, *, group: BulletinGroup, now: datetime) -> Released:

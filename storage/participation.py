@@ -63,16 +63,21 @@ def _held_then(row: Any, held: Held) -> tuple[Any, ...]:
     return project_id, code, stage, held.lead_unit, held.liaison_id, held.liaison, entered
 
 
-async def reported_day_masks(session: AsyncSession, *, start: date, end: date) -> Sequence[tuple[int, int]]:
-    """(project id, days mask) for each project with a live report in ``start``..``end``: bit n set when it has
-    one on day n of the range (``bot.domain.participation.day_bits``), counted as ``ReportedMasks``
-    (``bot.domain.participation.reported_masks``).
+async def reported_day_masks(session: AsyncSession, *, start: date,
+                             end: date) -> Sequence[tuple[int, int, int]]:
+    """(project id, days mask, 补报 mask) for each project with a live report in ``start``..``end``: bit n of the
+    first set when its liaison reported on day n of the range (``bot.domain.participation.day_bits``), of the
+    second when the day's report is a 补报 the 项目办 entered afterwards (``storage.reports.reported_by_liaison``:
+    it is not the liaison's), counted as ``ReportedMasks`` (``bot.domain.participation.reported_masks``).
 
     One row per project (10,000) rather than one per project and day (75,000 on a large district, read on
-    the event loop): each report's day gives its bit, and the sum of the distinct bits is the mask.
+    the event loop): each report's day gives its bit, and the sum of the distinct bits is the mask (a 0 for
+    the reports of the other kind adds nothing).
     """
     bit = _bit_of(Report.local_day, list(day_bits(start, end).items()))
-    return await all_rows(session, select(Report.project_id, func.sum(func.distinct(bit))).where(
+    return await all_rows(session, select(
+        Report.project_id, func.sum(func.distinct(case((Report.backfill, 0), else_=bit))),
+        func.sum(func.distinct(case((Report.backfill, bit), else_=0)))).where(
         Report.withdrawn_at.is_(None), Report.local_day >= start, Report.local_day <= end)
         .group_by(Report.project_id))
 

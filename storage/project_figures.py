@@ -50,6 +50,7 @@ from storage.node_queries import node_counts
 from storage.problem_history import period_problems
 from storage.project_versions import Held, Versions, held_at
 from storage.report_figures import ReportFigures, report_aggregate
+from storage.reports import reported_by_liaison
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 from storage.stage_events import histories
@@ -227,7 +228,7 @@ async def _counted_apart(session: AsyncSession, projects: Sequence[ProjectRow],
     reported: dict[int, set[date]] = {}
     if owing:
         query = select(Report.project_id, Report.local_day).distinct().where(
-            Report.withdrawn_at.is_(None), Report.local_day.in_(sorted({d for p in owing for d in owed[p]})))
+            reported_by_liaison(), Report.local_day.in_(sorted({d for p in owing for d in owed[p]})))
         if len(owing) <= _FEW_PROJECTS:  # else (a ledger imported this week) all the reports of those days
             query = query.where(Report.project_id.in_(owing))
         for project_id, day in await _rows(session, query):

@@ -6,8 +6,9 @@ runs per project): the year-to-date money, the latest report and the days a repo
   baseline's day, up to and including the cut-off day (bot.domain.year_to_date). Reports the baseline
   covers, reports after the cut-off day and withdrawn reports never count.
 - Punctuality counts the days of the window on which the project owed a report (``due``, per stage:
-  ``bot.domain.duties.due_days_by_stage``) and has at least one: two reports on one day count once, and a
-  report made on a day nothing was due adds nothing.
+  ``bot.domain.duties.due_days_by_stage``) and has at least one of its liaison's: two reports on one day count
+  once, a report made on a day nothing was due adds nothing, and a 补报 the 项目办 entered afterwards counts in
+  the money, not here (``storage.reports.reported_by_liaison``).
 - ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
   starts in the previous year) up to the cut-off day.
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import aliased
 
 from storage.ledger_bases import BaseOfYear, base_join
 from storage.models import STANDINGS_INDEX, Project, Report
+from storage.reports import reported_by_liaison
 from storage.rows import all_rows as _rows
 from storage.types import Wan
 
@@ -118,7 +120,7 @@ def reported_days_query(*, due: Mapping[str, Sequence[date]]) -> Select[Any] | N
               for days, _ in groups]
     return (
         select(Report.project_id, *counts)
-        .where(Report.withdrawn_at.is_(None), Report.local_day.in_(owed))
+        .where(reported_by_liaison(), Report.local_day.in_(owed))  # a 补报 is not the liaison's
         .group_by(Report.project_id)
     )
 

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Insert, exists, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Insert, and_, exists, false, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
@@ -31,6 +32,15 @@ class NewReport:
 
 
 _REPORTS, _PHOTOS = Report.__table__, ReportPhoto.__table__
+
+
+def reported_by_liaison(reports: Any = None) -> ColumnElement[bool]:
+    """Whether a report (of ``reports``: the table's columns or an alias's; the model's by default) is one its
+    liaison (or his substitute) made: live, and not a 补报 the 项目办 entered afterwards (``Report.backfill``).
+    The one rule of what 填报率, 按时填报 and the 连续未填报 streaks count as reported; a 补报 counts in the
+    money like any live report."""
+    columns = Report if reports is None else reports
+    return and_(columns.withdrawn_at.is_(None), columns.backfill == false())
 
 
 class ReportConflict(Exception):
@@ -103,6 +113,8 @@ async def add_report(
     }
     # Replacing, the day's report was just withdrawn under the lock: nothing to check (and a day with two
     # live reports from before the one-a-day rule keeps its other one rather than fail half-written).
+    if backfill_reason is not None:  # else the column's default: the report path's INSERT stays as it was
+        values["backfill"] = True
     stored_row = (await session.execute(_insert_unless_reported(values, check=replaces is None))).first()
     if stored_row is None:
         raise ReportConflict(project_code)

@@ -30,7 +30,8 @@ def gc_paused() -> Iterator[None]:
     and free of ``await``, or other messages are handled meanwhile with no garbage cycle of theirs
     collected. One block does span awaits: the ledger import's write (storage.ledger_import's
     ``prepare_write`` and ``write_prepared``), seconds for a ledger of 10,000 projects and more, giving the
-    event loop a turn every 1,000 rows. Paused a chunk at a time instead, the rows built so far are
+    event loop a turn every 1,000 rows (a block that awaits something of unbounded length, a network
+    peer or a user, must never hold it). Paused a chunk at a time instead, the rows built so far are
     promoted between the chunks, and the full collections they set off walk the whole plan (10,000
     projects, three runs at load 11-13: seven full collections of 2.0-3.9 s in all instead of five of
     0.7-1.0 s, the answers meanwhile p99 3.1-4.5 s instead of 0.8-1.5 s). Blocks may overlap (one on the

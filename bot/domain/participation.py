@@ -8,10 +8,11 @@ reminders and the rankings' 按时填报, which also says that the days before t
 (imported or added) owe nothing: a district that starts using the bot is not at 0 % for the weeks before. So
 a week's figure for a unit is its punctuality for that week, the week a project was entered included; a
 project entered after the last week's end is not listed at all (it was not in the ledger then).
-Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing. Each day reads
-the stage the project was in on it (``bot.domain.stage_history``: a project finished in the weeks owes the days
-before its 竣工, as the rankings count it); the liaison is the current one. Projects without a liaison count
-for their unit.
+Reports on a day that was not due (a rest day, a leave day, a finished project) add nothing, and neither
+does a 补报 (the 项目办 entering a missed day afterwards: it counts in the money; the liaison did not report).
+Each day reads the stage the project was in on it (``bot.domain.stage_history``: a project finished in the
+weeks owes the days before its 竣工, as the rankings count it); the liaison is the current one. Projects
+without a liaison count for their unit.
 
 A day still under way (``today``, when the cut-off is today) counts only once it is over: liaisons have until
 the evening. Until then it is neither owed nor reported in 填报率, a report already sent that day included (it
@@ -181,33 +182,39 @@ class DayMasks:
             return True
         return bool(self.owed(duty) if owed is None else owed)
 
-    def marks(self, duty: Duty, reported: int, *, today: date | None = None, owed: int | None = None) -> Marks:
+    def marks(self, duty: Duty, reported: int, *, today: date | None = None, owed: int | None = None,
+              backfilled: int = 0) -> Marks:
         """The project's days as ``Marks`` (a day not over by ``today`` is "wait" when due and not reported yet);
-        ``reported``: the mask of its reported days; ``owed``: its ``owed`` days when the caller has them."""
+        ``reported``: the mask of the days its liaison reported; ``owed``: its ``owed`` days when the caller has
+        them; ``backfilled``: the mask of its days whose report the 项目办 entered afterwards (补报: "late")."""
         if owed is None:
             owed = self.owed(duty)
         if today not in self._pending:
             self._pending[today] = 0 if today is None else self.mask(d for d in self.days if d >= today)
         pending = self._pending[today]
         missing = owed & ~reported
-        return Marks(ok=owed & reported, miss=missing & ~pending, wait=missing & pending, extra=reported & ~owed)
+        late = missing & backfilled & ~pending
+        return Marks(ok=owed & reported, miss=missing & ~pending & ~late, wait=missing & pending,
+                     extra=reported & ~owed, late=late)
 
 
 class Marks(NamedTuple):
     """A project's days as masks over ``DayMasks.days``: "ok" due and reported, "miss" due and missed, "wait" due
-    and not reported yet, "extra" reported though not due; a day in none of them is "off". (A named tuple: one
+    and not reported yet, "extra" reported though not due, "late" due, missed by the liaison and entered by the
+    项目办 afterwards (补报: a miss in 填报率); a day in none of them is "off". (A named tuple: one
     is made per project for the heat map, thousands on a large district, at a third of a frozen dataclass's cost.)"""
 
     ok: int = 0
     miss: int = 0
     wait: int = 0
     extra: int = 0
+    late: int = 0
 
     def at(self, n: int) -> str:
         """The mark of day n."""
         bit = 1 << n
-        return ("ok" if self.ok & bit else "miss" if self.miss & bit else "wait" if self.wait & bit
-                else "extra" if self.extra & bit else "off")
+        return ("ok" if self.ok & bit else "miss" if self.miss & bit else "late" if self.late & bit
+                else "wait" if self.wait & bit else "extra" if self.extra & bit else "off")
 
 
 def day_bits(start: date, end: date) -> dict[date, int]:
@@ -220,16 +227,25 @@ def day_bits(start: date, end: date) -> dict[date, int]:
 
 @dataclass(frozen=True)
 class ReportedMasks:
-    """The days each project has a live report, as masks of the days from ``start`` (``day_bits``): what
-    ``storage.participation.reported_day_masks`` reads, counted as it is (``participation``, the heat map)."""
+    """The days each project's liaison reported, as masks of the days from ``start`` (``day_bits``), and the days
+    whose report is a 补报 the 项目办 entered afterwards (not the liaison's: they count in the money, not here):
+    what ``storage.participation.reported_day_masks`` reads, counted as it is (``participation``, the heat map)."""
 
     start: date
     masks: Mapping[int, int]
+    backfilled: Mapping[int, int] = field(default_factory=dict)
 
 
-def reported_masks(rows: Iterable[tuple[int, int]], start: date) -> ReportedMasks:
-    """The (project id, mask of the days from ``start``) rows as ``ReportedMasks``."""
-    return ReportedMasks(start, {project_id: int(mask) for project_id, mask in rows})
+def reported_masks(rows: Iterable[tuple[int, ...]], start: date) -> ReportedMasks:
+    """The (project id, mask of the days from ``start``[, mask of its 补报 days]) rows as ``ReportedMasks``."""
+    masks: dict[int, int] = {}
+    backfilled: dict[int, int] = {}
+    for project_id, mask, *late in rows:
+        if mask:
+            masks[project_id] = int(mask)
+        if late and late[0]:
+            backfilled[project_id] = int(late[0])
+    return ReportedMasks(start, masks, backfilled)
 
 
 def _ordered(rows: Iterable[Row]) -> list[Row]:
@@ -240,9 +256,9 @@ def _ordered(rows: Iterable[Row]) -> list[Row]:
 def participation(duties: Iterable[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
                   reported: Mapping[int, Collection[date]] | ReportedMasks, *,
                   today: date | None = None) -> Participation:
-    """Each unit's and liaison's tallies per week; ``reported``: project id → the days it has a live report
-    (or those days as masks); ``today``: the day under way, when the weeks reach it: it (and any later day)
-    counts for nothing yet."""
+    """Each unit's and liaison's tallies per week; ``reported``: project id → the days its liaison reported (or
+    those days as masks: a 补报 the 项目办 entered is not one); ``today``: the day under way, when the weeks
+    reach it: it (and any later day) counts for nothing yet."""
     first = weeks[0].start
     last = weeks[-1].end if today is None else min(weeks[-1].end, today - timedelta(days=1))
     counter = DayMasks(first, last, calendar)

@@ -30,10 +30,11 @@ async def bot_left_group(db: Database, renderer: Renderer, *, channel: str, chat
     and tell the admins; False when it is no bulletin group, or was marked so before (the same change told
     again). `at` is now, `actor` the channel that told it (`found`: no one told, a send was refused)."""
     async def change(session: AsyncSession, group: BulletinGroup) -> tuple[str, Reply] | None:
-        if not await mark_left(session, group=group, at=at, actor=actor, muted=muted):
+        change = await mark_left(session, group=group, at=at, actor=actor, muted=muted)
+        if change is None:
             return None
         reply = Reply(html=renderer.render("group_left", group=group, title=title, muted=muted, found=found))
-        return ("group-muted" if muted else "group-left"), reply
+        return f"{'group-muted' if muted else 'group-left'}:{change}", reply
 
     return await change_group(db, channel=channel, chat_id=chat_id, at=at, change=change)
 
@@ -48,8 +49,8 @@ async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, c
         released = await mark_back(session, group=group, at=at, actor=actor)
         if released is None:
             return None
-        return "group-back", Reply(html=renderer.render("group_back", group=group, title=title, muted=muted,
-                                                        released=released))
+        reply = Reply(html=renderer.render("group_back", group=group, title=title, muted=muted, released=released))
+        return f"group-back:{released.change}", reply
 
     return await change_group(db, channel=channel, chat_id=chat_id, at=at, change=change)
 
@@ -57,15 +58,16 @@ async def bot_back_in_group(db: Database, renderer: Renderer, *, channel: str, c
 async def change_group(db: Database, *, channel: str, chat_id: str, at: datetime,
                        change: Callable[[AsyncSession, BulletinGroup], Awaitable[tuple[str, Reply] | None]]) -> bool:
     """Apply ``change`` to the bulletin group of ``chat_id`` and tell every active admin what it says, in one
-    transaction: ``change`` marks the group and gives the notice's key and the notice, or None when nothing changed
-    (the same change told again). False when it is no bulletin group, or nothing changed."""
+    transaction: ``change`` marks the group and gives the notice's key (unique to the change: it names the change's
+    audit id, so that two changes within a second are both told) and the notice, or None when nothing changed (the
+    same change told again). False when it is no bulletin group, or nothing changed."""
     async with db.session() as session:
         group = await group_of_chat(session, channel=channel, chat_id=chat_id)
         told = None if group is None else await change(session, group)
         if group is None or told is None:
             return False
         key, reply = told
-        await tell_admins(session, reply, key=f"{key}:{group.id}:{int(at.timestamp())}", at=at)
+        await tell_admins(session, reply, key=f"{key}:{group.id}", at=at)
     return True
 
 

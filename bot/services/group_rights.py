@@ -39,11 +39,12 @@ async def files_found(db: Database, renderer: Renderer, *, channel: str, chat_id
     async def change(session: AsyncSession, group: BulletinGroup) -> tuple[str, Reply] | None:
         before = await marked_files(session, group)
         now = (before - allowed) | refused
-        if not await mark_files(session, group=group, refused=now, at=at, actor=actor):
+        change = await mark_files(session, group=group, refused=now, at=at, actor=actor)
+        if change is None:
             return None
         log.warning("the bot may not send %s to bulletin group %s", "/".join(sorted(now)) or "no file", chat_id)
         reply = Reply(html=renderer.render("group_files", group=group, refused=now, before=before))
-        return f"group-files-{'-'.join(sorted(now)) or 'back'}", reply
+        return f"group-files-{'-'.join(sorted(now)) or 'back'}:{change}", reply
 
     return await change_group(db, channel=channel, chat_id=chat_id, at=at, change=change)
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, event, false
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,9 +31,9 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_project_day", "project_id", "local_day"),
-        # Reports by day, with the project and whether withdrawn: covers the queries over a range of days that
-        # read only those (填报情况's day masks, the window's reported days), read without the table.
-        Index(DAY_INDEX, "local_day", "project_id", "withdrawn_at"),
+        # Reports by day, with the project, whether withdrawn and whether a 补报: covers the queries over a range
+        # of days that read only those (填报情况's day masks, the window's reported days), read without the table.
+        Index(DAY_INDEX, "local_day", "project_id", "withdrawn_at", "backfill"),
         # Covers the bulletins' aggregate (per project: year-to-date sum and latest report), read in
         # project order without touching the table. storage/report_figures.py names it on SQLite (INDEXED BY).
         Index(
@@ -42,6 +42,7 @@ class Report(Base):
             "local_day",
             "amount",
             "created_at",
+            "backfill",  # the 连续未填报 streaks' latest report of the liaison (storage.digest_queries)
             sqlite_where=sql_text("withdrawn_at IS NULL"),
             postgresql_where=sql_text("withdrawn_at IS NULL"),
         ),
@@ -56,6 +57,9 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # stopped counting (see above)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))  # the same day's report it replaced
+    # 补报: entered by the 项目办 after its day (storage.backfills), and every version correcting it. It counts in
+    # the money like any report, not as the liaison's report (storage.reports.reported_by_liaison).
+    backfill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     photos: Mapped[list[ReportPhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.domain.workdays import WorkCalendar
 from bot.services.standings import compute_standings
 from storage import people, stage_events
-from storage.models import Person, Problem, ProblemEvent, Project, ProjectApproval, StageEvent
+from storage.models import OutboxMessage, Person, Problem, ProblemEvent, Project, ProjectApproval, StageEvent
 from tests.admin.admin_support import ADMIN_NAME, Desk
 
 CODE = "ZD2026-001"
@@ -323,3 +323,24 @@ async def test_the_usage_lists_the_chinese_words_each_field_takes(desk: Desk) ->
     usage = await admin(desk, "/project_set")
     assert "- 包抓领导（也可写：领导）" in usage and "- 计划开工（也可写：开工）" in usage, usage
     assert "lead" not in usage and "（name）" not in usage, usage
+
+
+async def given_notices(desk: Desk, person_id: int) -> list[OutboxMessage]:
+    """The notices queued for the person that a project left him (keyed …:given)."""
+    return [n for n in await desk.notices(person_id) if n.dedupe_key.partition("|")[0].endswith(":given")]
+
+
+async def test_the_lead_a_project_leaves_is_told_whom_it_went_to_once_per_change(desk: Desk) -> None:
+    """A new 包抓领导 set by /project_set: the previous one is told the project left him and whom it went to (as
+    /handover tells the giver), keyed by the change's audit entry: a change back and forth again tells him again."""
+    liu, chen = await person(desk, "刘文华"), await person(desk, "陈建国")
+    await admin(desk, f"/project_set {CODE} 包抓领导 陈建国")
+    [given] = await given_notices(desk, liu.id)
+    assert "城北高速连接线 交由 陈建国 包抓" in given.payload["html"] and "不再通知您" in given.payload["html"]
+    assert not await given_notices(desk, chen.id)
+    await admin(desk, f"/project_set {CODE} 包抓领导 刘文华")
+    await admin(desk, f"/project_set {CODE} 包抓领导 陈建国")
+    changes = [e.id for e in await desk.audits("project.update") if e.detail.get("field") == "lead"]
+    told = sorted(n.dedupe_key.partition("|")[0] for n in await given_notices(desk, liu.id))
+    assert told == sorted(f"project:{CODE}:lead:change{c}:given" for c in (changes[0], changes[2])), told
+    assert len(await given_notices(desk, chen.id)) == 1

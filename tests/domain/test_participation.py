@@ -231,3 +231,18 @@ def test_the_heat_map_works_out_a_moved_projects_due_days_once(monkeypatch: pyte
     units, rows = _counted([finished], WEEKS, CALENDAR, reported, CUTOFF)
     assert [u.name for u in units] == ["区住建局"] and [(r.name, r.missed) for r in rows] == [("武杰", 3)]
     assert len(asked) == 2 and set(asked.values()) == {1}  # 填报率's counting and the heat map's, once each
+
+
+def test_a_backfilled_day_is_a_miss_in_the_share_and_marked_on_the_heat_map(counted) -> None:  # type: ignore[no-untyped-def]
+    """武杰 missed B's Monday 9/14 and the 项目办 entered it afterwards (补报): his 填报率 still misses it, and
+    the web's heat map shows the day as "late" (补报) rather than "miss", counted among his days not reported."""
+    duties, reported, part = counted
+    bits = day_bits(WEEKS[0].start, CUTOFF)
+    rows = [(project_id, sum(bits[d] for d in found), bits[date(2026, 9, 14)] if project_id == 11 else 0)
+            for project_id, found in reported.items()]
+    masks = reported_masks(rows, WEEKS[0].start)
+    assert participation(duties, WEEKS, CALENDAR, masks) == part  # the 补报 is no report of his
+    _units, liaisons = _counted(duties, WEEKS, CALENDAR, masks, CUTOFF + timedelta(days=1))
+    wu = next(r for r in liaisons if r.name == "武杰")
+    assert wu.cells[0] == "late" and "miss" not in wu.cells
+    assert wu.missed == 1

@@ -73,3 +73,16 @@ def test_expiry_rule() -> None:
     evening = datetime(2026, 11, 20, 15, 50, tzinfo=UTC)  # 23:50 in Shanghai
     assert flow_expired(evening, evening + timedelta(minutes=20))  # past midnight: another day
     assert not flow_expired(evening, evening + timedelta(minutes=5))
+
+
+async def test_cancel_pressed_on_an_expired_flow_is_answered_once(hao: TelegramHarness) -> None:  # noqa: F811
+    """取消 pressed hours after the flow was left: one reply, that it was cancelled already (not also 已取消)."""
+    await _amount_asked(hao)
+    hao.clock.advance(hours=2, minutes=1)
+
+    pressed = await hao.press(HAO, "取消")
+
+    assert len(pressed.texts) == 1, pressed.texts
+    assert "已自动取消" in pressed.text and "没有保存任何内容" in pressed.text
+    assert "刚才点的按钮也随之失效" not in pressed.text  # a 取消 pressed does what was asked
+    assert await hao.report_count() == 0

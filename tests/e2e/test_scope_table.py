@@ -23,7 +23,7 @@ from sqlalchemy import delete, func, select, update
 from bot.app import Core
 from bot.channels.wecom.windows import SlidingWindow
 from bot.clock import SHANGHAI, FrozenClock
-from handlers.router import BUTTONS as ROUTED
+from handlers.routes import BUTTONS as ROUTED
 from storage import problems as repo
 from storage.models import AuditEntry, Conversation, Invite, Person, Problem, ProblemEvent, Report
 from tests.e2e.harness import Replies, TelegramHarness, e2e_settings, running, sample_core

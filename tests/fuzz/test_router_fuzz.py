@@ -51,7 +51,7 @@ from bot.domain.escalation import CATEGORIES
 from bot.domain.messages import Button, Incoming, Reply
 from bot.html_split import TELEGRAM_LIMIT, split_html, utf16_len
 from bot.services.ledger_import import import_ledger_files
-from handlers.router import BUTTONS
+from handlers.routes import BUTTONS
 from storage import outbox, people
 from storage.models import OutboxMessage
 from tests.databases import BACKENDS, fresh_database

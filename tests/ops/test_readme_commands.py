@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import _parser
-from handlers.router import build_commands
+from handlers.routes import build_commands
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 # The HTTP server's own paths, written like commands in the README.

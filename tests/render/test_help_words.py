@@ -9,7 +9,7 @@ import pytest
 
 from handlers.commands import Command, command_words
 from handlers.meeting import parse_due
-from handlers.router import build_commands
+from handlers.routes import build_commands
 
 
 def described(name: str, roles: set[str]) -> Command:

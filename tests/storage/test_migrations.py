@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Boolean, Date, MetaData, bindparam, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+import bot
 from bot.__main__ import main
 from bot.app import Core, SchemaOutOfDate
 from bot.clock import to_local
@@ -135,11 +136,18 @@ async def test_upgrade_from_empty_matches_the_models(empty_db: Database) -> None
 REPO = Path(__file__).resolve().parents[2]
 
 
+PROJECT_ROOT = Path(bot.__file__).resolve().parent.parent  # the checkout these tests are of
+
+
 async def test_concurrent_upgrades_of_an_empty_postgresql_database_all_succeed(tmp_path: Path) -> None:
     """Several instances starting together each run `diaodu db upgrade`: they take turns on an advisory
     lock, the first migrates, the others find the schema at head."""
     async with database_of_its_own("diaodu_migrate") as url:
-        env = {**os.environ, "DATABASE_URL": url}
+        # run in a folder of its own, the program is this checkout's whatever PYTHONPATH says (`.` would be that
+        # folder, and an installed copy of another checkout would answer instead)
+        inherited = os.environ.get("PYTHONPATH")
+        path = os.pathsep.join([str(PROJECT_ROOT), *([inherited] if inherited else [])])
+        env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": path}
         upgrades = [subprocess.Popen([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
         outputs = [process.communicate(timeout=120)[0].decode(errors="replace") for process in upgrades]
@@ -165,6 +173,7 @@ async def test_tables_from_the_models_alone_are_not_current(db: Database) -> Non
 _TYPES = {"created_at": UTCDateTime(), "updated_at": UTCDateTime(), "at": UTCDateTime(),
           "level_started_at": UTCDateTime(), "response_due_at": UTCDateTime(), "resolution_due_at": UTCDateTime(),
           "next_check_at": UTCDateTime(), "next_attempt_at": UTCDateTime(), "sent_at": UTCDateTime(),
+          "withdrawn_at": UTCDateTime(),
           "total_investment": Wan(), "annual_plan": Wan(), "done_before": Wan(), "amount": Wan(),
           "payload": JSON(), "policy": JSON(), "nudged": JSON(), "detail": JSON(),
           "active": Boolean(), "due_estimated": Boolean(), "local_day": Date(), "planned_start": Date(),
@@ -294,12 +303,13 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         {"project_id": row["id"], "valid_from": row["created_at"], **{k: row[k] for k in held}}
         for row in before["projects"]]
     assert [row["replaces_id"] for row in after["reports"]] == [None]
+    assert [bool(row["backfill"]) for row in after["reports"]] == [False]  # the liaison's report, not a 补报
     # Baselines of the previous release have no day: they keep covering no report of their year.
     assert [row["baseline_date"] for row in after["projects"]] == [None]
     assert after.pop("photo_blobs") == []  # a new table, empty
     assert [row["ledger_key"] for row in after["people"]] == [None, None]  # no 人员编号 typed yet
     for column in ("send_started_at", "parts_sent", "baseline_date", "replaces_id", "ledger_key", "failed_at",
-                   "quiet_since", "told_at", "fail_cause"):
+                   "quiet_since", "told_at", "fail_cause", "backfill"):
         after = _without(after, column)
     assert after == before
 
@@ -353,7 +363,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
         downgraded = await conn.run_sync(_snapshot)
     expected = upgraded
     for column in ("send_started_at", "parts_sent", "baseline_date", "replaces_id", "ledger_key", "failed_at",
-                   "quiet_since", "told_at", "fail_cause"):
+                   "quiet_since", "told_at", "fail_cause", "backfill"):
         expected = _without(expected, column)
     assert expected.pop("processed_messages") == []
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
@@ -786,3 +796,36 @@ async def test_node_photos_stored_before_0028_are_numbered_by_their_sendings(emp
     await empty_db.engine.dispose()
     async with empty_db.engine.connect() as conn:
         assert await conn.run_sync(rows) == before
+
+
+async def test_backfills_made_before_0041_and_their_corrections_are_marked(empty_db: Database) -> None:
+    """0041: a 补报 made before (its ``report.backfill`` audit entry names it) and the version correcting it are
+    marked ``backfill``; the liaison's report is not. Down again, the column is gone and the yearly sums'
+    triggers still work (the table was altered, not rebuilt)."""
+    await asyncio.to_thread(upgrade, empty_db.url, "0040")
+    async with empty_db.engine.begin() as conn:
+        ids = await _fill_previous_release(conn)
+        backfill = await _insert(conn, "reports", project_id=ids["project"], person_id=ids["admin"],
+                                 local_day=date(2026, 11, 20), amount=Decimal(50), progress_text="承台",
+                                 channel="telegram", created_at=NOW, withdrawn_at=NOW + timedelta(hours=1))
+        corrected = await _insert(conn, "reports", project_id=ids["project"], person_id=ids["admin"],
+                                  local_day=date(2026, 11, 20), amount=Decimal(60), progress_text="承台",
+                                  channel="telegram", created_at=NOW, replaces_id=backfill)
+        await _insert(conn, "audit_log", at=NOW, actor_person_id=ids["admin"], actor="管理员", channel="telegram",
+                      action="report.backfill", object_type="project", object_key="ZD2026-001",
+                      detail={"report_id": backfill, "day": "2026-11-20", "reason": "零点确认被取消"})
+    await asyncio.to_thread(upgrade, empty_db.url, "0041")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.connect() as conn:
+        marked = {row[0]: bool(row[1]) for row in await conn.execute(text("SELECT id, backfill FROM reports"))}
+    assert marked == {ids["report"]: False, backfill: True, corrected: True}
+    await asyncio.to_thread(downgrade, empty_db.url, "0040")
+    await empty_db.engine.dispose()
+    async with empty_db.engine.begin() as conn:
+        assert "backfill" not in {c["name"] for c in await conn.run_sync(
+            lambda sync: inspect(sync).get_columns("reports"))}
+        await _insert(conn, "reports", project_id=ids["project"], person_id=ids["liaison"],
+                      local_day=date(2026, 11, 24), amount=Decimal(3), progress_text="桩基", channel="telegram",
+                      created_at=NOW)
+        total = (await conn.execute(text("SELECT SUM(amount) FROM report_sums"))).scalar_one()
+    assert Decimal(total) / 10000 == Decimal("1.2345") + 60 + 3

@@ -49,23 +49,25 @@ class UnitToday:
 class LiaisonRow:
     name: str
     projects: list[str]
-    marks: Marks  # his projects' days pooled: a day "miss" when any missed it, else "wait" (待填报) when any is
-    # due today and not reported yet, else "ok" when any reported it, else "off" (nothing due)
+    marks: Marks  # his projects' days pooled: a day "miss" when any missed it, else "late" when any missed it and
+    # the 项目办 entered it afterwards (补报), else "wait" (待填报) when any is due today and not reported yet, else
+    # "ok" when any reported it, else "off" (nothing due)
     days: int  # how many days the heat map shows
     share: Row | None = None  # the 填报率 row of bot.domain.participation
 
     @property
     def missed(self) -> int:
-        return self.marks.miss.bit_count()
+        """The days he did not report (a 补报 day among them, as 填报率 counts it)."""
+        return (self.marks.miss | self.marks.late).bit_count()
 
     @property
     def cells(self) -> list[str]:
-        """Per day: "ok", "miss", "wait" or "off" (a day only reported though not due is "off")."""
+        """Per day: "ok", "miss", "late" (补报), "wait" or "off" (a day only reported though not due is "off")."""
         return [mark if mark != "extra" else "off" for mark in map(self.marks.at, range(self.days))]
 
 
 def _page(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalendar,
-          reported_rows: Sequence[tuple[int, int]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
+          reported_rows: Sequence[tuple[int, ...]], today: date) -> tuple[list[UnitToday], list[LiaisonRow]]:
     """Today's units and the liaisons' heat-map rows from the rows read (CPU work: in a worker thread, the
     cycle collector paused: a full collection amid these many small objects would hold the event loop too)."""
     with gc_paused():
@@ -80,12 +82,13 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
     shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported, today=today).liaisons}
     now = masks.bit[today]
     units: dict[str, UnitToday] = {}
-    pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait]
+    pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait, late]
     for duty in duties:
         owed = masks.owed(duty)
         if not masks.listed(duty, owed):
             continue
-        marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today, owed=owed)
+        marks = masks.marks(duty, reported.masks.get(duty.project_id, 0), today=today, owed=owed,
+                            backfilled=reported.backfilled.get(duty.project_id, 0))
         unit = units.get(duty.unit) or units.setdefault(duty.unit, UnitToday(duty.unit))
         if (marks.ok | marks.wait) & now:  # today is due
             unit.due += 1
@@ -97,15 +100,17 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
             continue
         # (made once per liaison: a setdefault would make them anew for each of his projects)
         name, codes, seen = pooled.get(duty.liaison_id) or pooled.setdefault(duty.liaison_id,
-                                                                              (duty.liaison or "", [], [0, 0, 0]))
+                                                                              (duty.liaison or "", [], [0, 0, 0, 0]))
         codes.append(duty.code)
         seen[0] |= marks.ok
         seen[1] |= marks.miss
         seen[2] |= marks.wait
+        seen[3] |= marks.late
     liaisons = []
-    for person_id, (name, codes, (ok, miss, wait)) in pooled.items():
-        wait &= ~miss
-        liaisons.append(LiaisonRow(name, codes, Marks(ok=ok & ~miss & ~wait, miss=miss, wait=wait),
+    for person_id, (name, codes, (ok, miss, wait, late)) in pooled.items():
+        late &= ~miss
+        wait &= ~miss & ~late
+        liaisons.append(LiaisonRow(name, codes, Marks(ok=ok & ~miss & ~wait & ~late, miss=miss, wait=wait, late=late),
                                    len(masks.days), shares.get(person_id)))
     rows = sorted(liaisons, key=lambda r: (r.share is None or r.share.rate is None,
                                            r.share.rate if r.share and r.share.rate is not None else 0.0,

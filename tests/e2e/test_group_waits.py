@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.config import Settings
+from storage import audit, outbox_views
 from storage.models import OutboxMessage
-from storage.outbox import PENDING, SENT, SUPERSEDED
+from storage.outbox import PENDING, SENT, SUPERSEDED, WITHDRAWN
 from tests.e2e.harness import TelegramHarness
 from tests.e2e.test_digests import (  # noqa: F401 - fixtures
     GROUP,
@@ -119,3 +120,31 @@ async def test_a_group_the_bot_was_taken_out_of_unheard_is_found_by_a_refused_se
     calls = await office.deliver()
     assert "重点项目周通报（2026-W41" in texts(GROUP, calls)[0]
     assert {r.state for r in await group_rows(cloned)} == {SENT}
+
+
+async def test_a_group_removed_while_its_bulletin_waits_takes_the_bulletin_with_it(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """The week's bulletin waits for the group the bot was taken out of; the admins remove the group. The bulletin
+    is withdrawn with it, as the reply and the audit say: never tried, not shown as undelivered, not sent even when
+    the bot is let back into the group."""
+    office = Office(cloned, settings)
+    await started(office)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    await cloned.wait_processed(office.fake.bot_standing(GROUP, "kicked", user_id=HAO)["update_id"])
+    await office.deliver()
+    assert {r.state for r in await group_rows(cloned)} == {PENDING}
+
+    removed = await cloned.send(ADMIN, f"/groups remove {GROUP}")
+    assert "已移除通报群「重点项目领导小组」" in removed, removed
+    assert "该群尚未发出的 2026-W41 周通报随之撤销，不再发送" in removed, removed
+    assert {r.state for r in await group_rows(cloned)} == {WITHDRAWN}
+    office.travel(at(10, 12, 10, 0))
+    await cloned.wait_processed(office.fake.bot_standing(GROUP, "member", user_id=HAO)["update_id"])
+    calls = await office.deliver()
+    assert to(GROUP, calls, method=None) == [] and texts(ADMIN, calls) == []
+    async with cloned.session() as session:
+        assert await outbox_views.count_failed(session) == 0  # nothing for /outbox to offer 重试 for
+        [entry] = [a for a in await audit.entries_for(session, object_key=f"telegram:{GROUP}")
+                   if a.action == "group.remove"]
+    assert entry.detail == {"name": "重点项目领导小组", "withdrawn": ["weekly:2026-W41"]}

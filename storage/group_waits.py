@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Bulletin, BulletinGroup, OutboxMessage
+from storage.models import BulletinGroup, OutboxMessage
 from storage.outbox import PENDING, SUPERSEDED, WITHDRAWN
 
 BULLETIN_KEY = re.compile(r"^bulletin:([^:|]+):([^:|]+):g\d+:")  # jobs.bulletin_send's keys of a group's rows
@@ -60,36 +60,37 @@ def notices_of(keys: Iterable[str]) -> Notices:
 
 @dataclass(frozen=True)
 class Released:
-    """What waited for a group when its mark went: how many notices go out now, and the bulletins (kind, period)
-    not sent because a newer one of their kind came out while they waited."""
+    """What waited for a group when its mark went: the notices that go out now, and the bulletins (kind, period)
+    not sent because a newer one of their kind waited too."""
 
-    sent: int = 0
+    sent: Notices = field(default_factory=Notices)
     superseded: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def release_waiting(session: AsyncSession, *, group: BulletinGroup, now: datetime) -> Released:
-    """The mark of ``group`` goes: its waiting bulletins of which one of a later period of the same kind was produced
-    since they were queued are set ``superseded``; the rest are due now, as they were."""
-    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.created_at).where(
+    """The mark of ``group`` goes: of its waiting bulletins only the newest of each kind goes out, the older ones
+    are set ``superseded``; the other notices are due now, as they were."""
+    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
         OutboxMessage.channel == group.channel, OutboxMessage.chat_id == group.chat_id,
         OutboxMessage.state == PENDING))).all()
+    newest: dict[str, str] = {}
+    for _, key in rows:
+        if (match := BULLETIN_KEY.match(str(key))) is not None:
+            newest[match.group(1)] = max(newest.get(match.group(1), match.group(2)), match.group(2))
     stale: dict[tuple[str, str], list[int]] = {}
-    kept = 0
-    for row_id, key, created_at in rows:
+    kept: list[str] = []
+    for row_id, key in rows:
         match = BULLETIN_KEY.match(str(key))
-        newer = match is not None and await session.scalar(select(func.count()).select_from(Bulletin).where(
-            and_(Bulletin.kind == match.group(1), Bulletin.period > match.group(2),
-                 Bulletin.produced_at > created_at)))
-        if match is not None and newer:
+        if match is not None and match.group(2) < newest[match.group(1)]:
             stale.setdefault((match.group(1), match.group(2)), []).append(row_id)
         else:
-            kept += 1
+            kept.append(str(key))
     ids = [row_id for found in stale.values() for row_id in found]
     if ids:
         await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.state == PENDING)
                               .values(state=SUPERSEDED, sent_at=None, last_error=f"superseded at {now.isoformat()}")
                               .execution_options(synchronize_session=False))
-    return Released(sent=kept, superseded=sorted(stale))
+    return Released(sent=notices_of(kept), superseded=sorted(stale))
 
 
 async def withdraw_for_group(session: AsyncSession, *, group: BulletinGroup, now: datetime) -> Notices:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock
 from bot.domain.messages import Reply
-from storage import outbox, outbox_sending
+from storage import outbox, outbox_sending, outbox_views
 from storage.audit import Actor
 from storage.db import Database
 from storage.group_chats import mark_back, mark_left
@@ -55,3 +55,29 @@ async def test_a_marked_groups_notices_wait_and_stale_bulletins_are_superseded_w
         row = await session.scalar(select(OutboxMessage).where(
             OutboxMessage.dedupe_key.startswith("bulletin:weekly:2026-W41")))
     assert row is not None and row.state == SUPERSEDED
+
+
+async def test_notices_waiting_for_a_group_are_no_backlog_but_counted_apart(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    """A week's wait for a group the bot is muted in is planned: the backlog (metrics, /readyz) neither counts
+    those notices nor ages with them; they are counted apart, and join the backlog when the mark goes."""
+    now = clock.now()
+    async with db.session() as session:
+        group = BulletinGroup(channel="telegram", chat_id="-1001", name="领导小组", created_at=now, created_by="t")
+        session.add(group)
+        await session.flush()
+        for index in range(2):
+            await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-1001", reply=Reply(html="通报"),
+                                          key=f"bulletin:weekly:2026-W41:g{group.id}:{index}", now=now)
+        await outbox.enqueue_for_chat(session, channel="telegram", chat_id="-2002", reply=Reply(html="其他群"),
+                                      key="other", now=now + timedelta(days=1))
+        assert await mark_left(session, group=group, at=now, actor=actor, muted=True)
+    later = now + timedelta(days=7)
+    async with db.session() as session:
+        backlog = await outbox_views.backlog(session, now=later)
+    assert backlog == (1, now + timedelta(days=1), 2)
+    async with db.session() as session:
+        group = await session.get(BulletinGroup, group.id)
+        assert group is not None and await mark_back(session, group=group, at=later, actor=actor)
+    async with db.session() as session:
+        assert await outbox_views.backlog(session, now=later) == (3, now, 0)

@@ -111,8 +111,10 @@ class Outcomes:
             if await self._waits(channel, chat_id):  # a bulletin group marked out or muted (by this very refusal)
                 log.info("%s:%s is a bulletin group the bot may not send to now; outbox message %s waits",
                          channel, chat_id, message.id)
-                # The chat's other rows this sender holds are handed back untried (a claim takes none while marked).
-                self.holds[key] = self.clock.now() + WAITING_HOLD
+                # The chat's other rows this sender holds are handed back untried (a claim takes none while marked);
+                # a longer flood-control hold of the chat stays.
+                until = self.clock.now() + WAITING_HOLD
+                self.holds[key] = max(until, self.holds.get(key, until))
                 await self.record(message, "waiting", outbox_sending.mark_retry, at=self.clock.now(),
                                   error=describe(error), count_attempt=False, **progress)
                 return "released", None

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BulletinGroup, OutboxMessage
-from storage.outbox import PENDING, SUPERSEDED, WITHDRAWN
+from storage.outbox import PENDING, SENDING, SUPERSEDED, WITHDRAWN
 
 BULLETIN_KEY = re.compile(r"^bulletin:([^:|]+):([^:|]+):g\d+:")  # jobs.bulletin_send's keys of a group's rows
 
@@ -115,3 +115,15 @@ def withdrawn_detail(withdrawn: Notices) -> dict[str, object]:
     if withdrawn.others:
         detail["withdrawn_others"] = withdrawn.others
     return detail
+
+
+async def readdress(session: AsyncSession, *, message_id: int, channel: str, old: str, new: str) -> None:
+    """Outbox row ``message_id``, refused at ``new``, the id its group has now (a group upgraded to a supergroup
+    while the row was being sent), waits there, and so do the rows of the old id claimed or handed back meanwhile
+    (those waiting when the group moved followed it then, ``storage.group_chats.move_chat``; a send under way keeps
+    the id it was given)."""
+    await session.execute(update(OutboxMessage).where(or_(
+        OutboxMessage.id == message_id,
+        and_(OutboxMessage.channel == channel, OutboxMessage.chat_id == old,
+             OutboxMessage.state.in_((PENDING, SENDING)))))
+        .values(chat_id=new).execution_options(synchronize_session=False))

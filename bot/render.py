@@ -83,6 +83,7 @@ class Renderer:
             role=lambda r: ROLE_LABELS.get(r, r), light=lambda s: LIGHT_LABELS.get(s, ""), has_unit=has_unit,
             chinese_numerals=in_chinese_numerals, plain_wan=plain_wan,
             preview=preview, cell=markup_cell, tenths=tenths, ends_sentence=ends_sentence,
+            bulletin_code=lambda code: tuple(str(code).partition(":")[::2]),  # "weekly:2026-W41": (kind, period)
         )
 
         self.env.globals["code_labels"] = labels  # the Chinese words for code names (audit, histories)

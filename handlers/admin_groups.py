@@ -16,6 +16,7 @@ from handlers.context import Context
 from storage import audit
 from storage.digest_queries import bulletin_groups
 from storage.group_chats import files_marks, group_of_chat, mark_back, mark_files, marked_files, move_chat
+from storage.group_waits import withdraw_for_group, withdrawn_detail
 from storage.models import BulletinGroup
 
 ROBOT_CHANNEL = "wecom_robot"
@@ -182,10 +183,12 @@ async def _remove_group(ctx: Context, token: str) -> None:
         ctx.reply("admin_ops_refused", reason="group_ambiguous", groups=found)
         return
     group = found[0]
+    withdrawn = await withdraw_for_group(ctx.session, group=group, now=ctx.now)
     await ctx.session.execute(delete(BulletinGroup).where(BulletinGroup.id == group.id))
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="group.remove", object_type="group",
-                       object_key=f"{group.channel}:{group.chat_id}", detail={"name": group.name})
+                       object_key=f"{group.channel}:{group.chat_id}",
+                       detail={"name": group.name, **withdrawn_detail(withdrawn)})
     shown = [g for g in await _groups_shown(ctx) if g.id != group.id]
     ctx.reply("admin_ops_groups", groups=shown, channels=CHANNEL_LABELS, changed="removed", name=group.name,
-              in_group=_in_group(ctx), file_marks=await files_marks(ctx.session, shown))
+              in_group=_in_group(ctx), file_marks=await files_marks(ctx.session, shown), withdrawn=withdrawn)
 

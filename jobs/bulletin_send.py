@@ -50,7 +50,8 @@ async def enqueue_bulletin(session: AsyncSession, rendered: Rendered, *, now: da
             attachments.append(Attachment(kind="document", path=str(rendered.files[name].relative_to(files_root)),
                                           filename=rendered.files[name].name))
     count = 0
-    for group in await bulletin_groups(session, receiving=True):
+    # A group the bot is out of or muted in gets them too: they wait there (``storage.group_waits``).
+    for group in await bulletin_groups(session):
         for index, part in enumerate(parts):
             count += len(await outbox.enqueue_for_chat(session, channel=group.channel, chat_id=group.chat_id,
                                                        reply=Reply(html=part, buttons=_web_buttons(

@@ -48,10 +48,6 @@ async def reporting_duties(session: AsyncSession, *, up_to: date) -> list[Report
 
 
 
-async def bulletin_groups(session: AsyncSession, *, receiving: bool = False) -> list[BulletinGroup]:
-    """The bulletin groups, in the order they were added; ``receiving``: only those the bot is in (not those it
-    was taken out of, which a bulletin would not reach)."""
-    query = select(BulletinGroup).order_by(BulletinGroup.id)
-    if receiving:
-        query = query.where(BulletinGroup.left_at.is_(None))
-    return list((await session.scalars(query)).all())
+async def bulletin_groups(session: AsyncSession) -> list[BulletinGroup]:
+    """The bulletin groups, in the order they were added."""
+    return list((await session.scalars(select(BulletinGroup).order_by(BulletinGroup.id))).all())

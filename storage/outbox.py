@@ -23,7 +23,8 @@ Life of a row (``OutboxMessage.state``):
   and admins see one line per person waiting (``held_people``), not a failure per notice.
 - A row for a bulletin group the bot was taken out of, or muted in (``bulletin_groups.left_at``), waits: it is
   not due until the mark goes (``storage.group_waits``); a waiting bulletin of which a newer one of the same kind
-  came out meanwhile is then ``superseded``, final and never sent.
+  came out meanwhile is then ``superseded``, final and never sent. A group the admins remove takes its rows not yet
+  sent with it: ``withdrawn``, final and never sent.
 - ``merged``: a marker, never sent: the notice under this key went out as a line of a grouped notice
   (``mark_merged``), so the key counts as used and a repeated tick does not send it again.
   Admins see the last three (``failed_messages``) and may send one again (``retry_message``): back to
@@ -77,7 +78,8 @@ HELD = "held"  # waiting for the recipient to bind a chat account
 MERGED = "merged"  # a marker: the notice went out as part of a grouped one
 SUMMARISED = "summarised"  # held so long that it went out as a line of a summary when the person bound
 SUPERSEDED = "superseded"  # a bulletin that waited for its group while a newer one of its kind came out: not sent
-FINAL_STATES = (SENT, FAILED, UNDELIVERABLE, IN_DOUBT, HELD, MERGED, SUMMARISED, SUPERSEDED)
+WITHDRAWN = "withdrawn"  # not yet sent to a bulletin group when the admins removed it: never sent
+FINAL_STATES = (SENT, FAILED, UNDELIVERABLE, IN_DOUBT, HELD, MERGED, SUMMARISED, SUPERSEDED, WITHDRAWN)
 UNDELIVERED_STATES = (FAILED, UNDELIVERABLE, IN_DOUBT)  # what the admins are shown, with a retry button
 KEY_MAX = 200
 NO_ACCOUNT = "no chat account"

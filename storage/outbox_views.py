@@ -10,15 +10,18 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.group_waits import chat_open
 from storage.models import OutboxMessage
 from storage.outbox import HELD, IN_DOUBT, PENDING, SENDING, SENT, SUMMARISED, UNDELIVERED_STATES
 
 
 class Backlog(NamedTuple):
-    """Notices that should be going out now: due or in flight, and when the oldest of them was written."""
+    """Notices that should be going out now: due or in flight, and when the oldest of them was written; apart,
+    those waiting for a bulletin group the bot is out of or muted in (a planned wait, not a backlog)."""
 
     pending: int
     oldest_created_at: datetime | None
+    waiting_for_group: int = 0
 
 
 # ---------------------------------------------------------------- looking at the outbox
@@ -48,14 +51,17 @@ async def count_failed(session: AsyncSession, *, states: Collection[str] = UNDEL
 async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:
     """How many notices should be going out by now (due, or being sent), and the oldest one's creation time.
 
-    Rows waiting for a later retry are not counted until they are due again.
+    Rows waiting for a later retry are not counted until they are due again; rows waiting for a bulletin group
+    marked out or muted (``storage.group_waits``) are not due either: they are counted apart.
     """
     in_flight = OutboxMessage.state == SENDING
-    due = and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now)
+    due = and_(OutboxMessage.state == PENDING, OutboxMessage.next_attempt_at <= now, chat_open())
     row = (await session.execute(
         select(func.count(), func.min(OutboxMessage.created_at)).where(or_(in_flight, due))
     )).one()
-    return Backlog(pending=int(row[0] or 0), oldest_created_at=row[1])
+    waiting = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.state == PENDING, ~chat_open()))
+    return Backlog(pending=int(row[0] or 0), oldest_created_at=row[1], waiting_for_group=int(waiting or 0))
 
 
 async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:

@@ -44,6 +44,9 @@ class DeliveryError(Exception):
     # Why the channel refused it, classified where the channel's answer says (``bot.domain.give_up_reasons``:
     # CONFIG, CONTENT, REFUSED); None: not classified (its words are read when it is given up on).
     cause: str | None = None
+    # The chat the channel refused it at, when not the one it was addressed to (a Telegram group that became a
+    # supergroup while it was sent: its new id); None: the one addressed.
+    refused_at: str | None = None
 
 
 def caused(error: DeliveryError, cause: str) -> DeliveryError:

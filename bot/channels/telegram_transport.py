@@ -114,6 +114,13 @@ def token_refused(exc: InvalidToken) -> ChannelDown:
     return ChannelDown(BAD_TOKEN, f"invalid bot token: {words}")
 
 
+def _refused_at(error: DeliveryError, chat_id: str, at: str) -> DeliveryError:
+    """``error``, saying it was refused at ``at`` when that is not ``chat_id``, the chat it was addressed to."""
+    if at != chat_id:
+        error.refused_at = at
+    return error
+
+
 class TelegramTransport:
     """Sends replies through a PTB Bot: HTML, an inline keyboard, and optionally a photo or document. Direct
     replies and outbox notices alike go through ``send``, the one place a text is made to fit Telegram's
@@ -185,6 +192,7 @@ class TelegramTransport:
             raise caused(PermanentError(f"not a Telegram chat id: {chat_id!r}"), CONFIG) from exc
         parts = self._parts(reply, attachment, address=chat_id)
         done, migrated, texted = max(0, skip), False, False
+        at = chat_id  # the group's id now: after an upgrade to a supergroup, its new one
         sent: list[str] = []
         while done < len(parts):
             try:
@@ -195,22 +203,22 @@ class TelegramTransport:
                 # The group became a supergroup: deliver the rest there. The bulletin group follows it now (and
                 # again, finding it moved, when Telegram's service message arrives: TelegramChannel.on_migrate).
                 log.warning("Telegram chat %s moved to %s; sending there", chat_id, exc.new_chat_id)
-                target, topic, migrated = int(exc.new_chat_id), None, True
-                await self._moved(chat_id, str(exc.new_chat_id))
+                target, topic, migrated, at = int(exc.new_chat_id), None, True, str(exc.new_chat_id)
+                await self._moved(chat_id, at)
                 continue
             except BadRequest as exc:
                 if topic is None or not any(marker in str(exc).lower() for marker in TOPIC_GONE):
                     if any(marker in str(exc).lower() for marker in TEXT_NOT_ALLOWED):
-                        await self._tell(chat_id, MESSAGES, allowed=False)
-                    raise failed_after(delivery_error(exc), done) from exc
+                        await self._tell(at, MESSAGES, allowed=False)
+                    raise _refused_at(failed_after(delivery_error(exc), done), chat_id, at) from exc
                 # The forum topic was deleted or closed: the rest goes to the group's General topic.
                 log.warning("topic %s of Telegram chat %s is gone; sending to its General topic", topic, target)
                 topic = None
                 continue
             except TelegramError as exc:
                 if isinstance(exc, Forbidden) and any(marker in str(exc).lower() for marker in NOT_IN_GROUP):
-                    await self._tell(chat_id, OUT, allowed=False)  # taken out, and the update saying so lost
-                raise failed_after(delivery_error(exc), done) from exc
+                    await self._tell(at, OUT, allowed=False)  # taken out, and the update saying so lost
+                raise _refused_at(failed_after(delivery_error(exc), done), chat_id, at) from exc
             except DeliveryError as exc:  # the file could not be read
                 failed_after(exc, done)
                 raise
@@ -219,7 +227,7 @@ class TelegramTransport:
                 texted = texted or message.text is not None  # a text, or a file's note (not a file)
             done += 1
         if texted:  # the bot may send messages there
-            await self._tell(chat_id, MESSAGES, allowed=True)
+            await self._tell(at, MESSAGES, allowed=True)
         return sent
 
     def _parts(self, reply: Reply, attachment: Attachment | None,

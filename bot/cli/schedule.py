@@ -190,12 +190,13 @@ async def halfmonth(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def groups(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy import delete
+    from sqlalchemy import delete, select
 
     from storage import audit
     from storage.audit import Actor
     from storage.digest_queries import bulletin_groups
     from storage.group_chats import files_marks, group_of_chat
+    from storage.group_waits import Notices, withdraw_for_group, withdrawn_detail
     from storage.models import BulletinGroup
 
     if args.groups_command == "add" and args.channel == "wecom_robot":
@@ -209,6 +210,7 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
             raise CliError("too_wide", wide=wide)
     core = await open_core(settings)
     actor = Actor(label="cli", channel="cli")
+    withdrawn = Notices()
     try:
         async with core.db.session() as session:
             now = core.clock.now()
@@ -223,18 +225,21 @@ async def groups(settings: Settings, args: argparse.Namespace) -> int:
                 await audit.record(session, actor=actor, at=now, action="group.add", object_type="group",
                                    object_key=f"{args.channel}:{args.chat_id}", detail={"name": args.name})
             elif args.groups_command == "remove":
-                result = await session.execute(delete(BulletinGroup).where(
+                group = await session.scalar(select(BulletinGroup).where(
                     BulletinGroup.channel == args.channel, BulletinGroup.chat_id == args.chat_id))
-                if not result.rowcount:
+                if group is None:
                     raise CliError("group_missing", channel=args.channel, chat_id=args.chat_id)
+                withdrawn = await withdraw_for_group(session, group=group, now=now)
+                await session.execute(delete(BulletinGroup).where(BulletinGroup.id == group.id))
                 await audit.record(session, actor=actor, at=now, action="group.remove", object_type="group",
-                                   object_key=f"{args.channel}:{args.chat_id}")
+                                   object_key=f"{args.channel}:{args.chat_id}",
+                                   detail={"name": group.name, **withdrawn_detail(withdrawn)})
         async with core.db.session() as session:
             groups = await bulletin_groups(session)
             marks = await files_marks(session, groups)
     finally:
         await core.db.dispose()
-    say("groups", groups=groups, file_marks=marks)
+    say("groups", groups=groups, file_marks=marks, withdrawn=withdrawn)
     return 0
 
 

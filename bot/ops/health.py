@@ -110,7 +110,8 @@ async def health(db: Any, clock: Clock, scheduler: Any = None, sender: Any = Non
     else:
         age = age_seconds(now, backlog.oldest_created_at)
         report["outbox"] = {"pending": backlog.pending,
-                            "oldest_pending_age_seconds": None if age is None else round(age, 3)}
+                            "oldest_pending_age_seconds": None if age is None else round(age, 3),
+                            "waiting_for_group": backlog.waiting_for_group}
         if stale_after is not None and age is not None and age > stale_after:
             problems.append("outbox backlog is stale")
 

@@ -12,6 +12,8 @@ The instruments are the official Prometheus client's (``prometheus_client``), in
   an account, ``merged`` and ``summarised`` went out as part of a list or a summary);
 - ``diaodu_outbox_pending`` and ``diaodu_outbox_oldest_pending_age_seconds``: read from the store at
   scrape time (``storage.outbox_views.backlog``: due or in flight), with ``diaodu_outbox_messages{state}``;
+  ``diaodu_outbox_waiting_for_group``: notices not due because they wait for a bulletin group the bot is out of
+  or muted in (not part of the backlog: they wait as planned);
 - ``diaodu_job_runs_total{job,outcome}`` and ``diaodu_job_last_success_timestamp_seconds{job}``: scheduler
   runs (``instrument_scheduler``), outcome ``ok``, ``error`` or ``missed``;
 - ``diaodu_photos_waiting``: photos (of reports, problems, nodes) not downloaded into the photo store yet
@@ -81,6 +83,9 @@ class BotMetrics:
                                     "Outbox notices due or being sent now (read from the store at scrape time).")
         self.outbox_oldest_age = gauge("diaodu_outbox_oldest_pending_age_seconds",
                                        "Age of the oldest pending notice in seconds (0 when none).")
+        self.outbox_waiting_for_group = gauge("diaodu_outbox_waiting_for_group",
+                                              "Outbox notices waiting for a bulletin group the bot is out of or "
+                                              "muted in (not due; read from the store at scrape time).")
         self.outbox_messages = gauge("diaodu_outbox_messages",
                                      "Outbox rows by state (read from the store at scrape time).", ("state",))
         self.job_runs = counter("diaodu_job_runs_total", "Scheduled job runs, by job id and outcome.",
@@ -153,6 +158,7 @@ class BotMetrics:
         self.store_up.set(1)
         self.outbox_pending.set(backlog.pending)
         self.outbox_oldest_age.set(age_seconds(now, backlog.oldest_created_at) or 0.0)
+        self.outbox_waiting_for_group.set(backlog.waiting_for_group)
         self.outbox_messages.clear()  # states with no rows any more are dropped
         for state, count in by_state:
             self.outbox_messages.labels(state=str(state)).set(count)

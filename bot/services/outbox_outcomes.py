@@ -33,6 +33,7 @@ and tests can travel in time.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -108,13 +109,18 @@ class Outcomes:
                               count_attempt=False, **progress)
             return "retried", at
         if isinstance(error, RecipientBlocked):
-            if await self._waits(channel, chat_id):  # a bulletin group marked out or muted (by this very refusal)
+            at_chat = error.refused_at or chat_id  # a group upgraded to a supergroup: refused at its new id
+            if await self._waits(channel, at_chat):  # a bulletin group marked out or muted (by this very refusal)
                 log.info("%s:%s is a bulletin group the bot may not send to now; outbox message %s waits",
-                         channel, chat_id, message.id)
-                # The chat's other rows this sender holds are handed back untried (a claim takes none while marked).
-                self.holds[key] = self.clock.now() + WAITING_HOLD
+                         channel, at_chat, message.id)
+                # The chat's other rows this sender holds are handed back untried (a claim takes none while marked);
+                # a longer flood-control hold of the chat stays.
+                until = self.clock.now() + WAITING_HOLD
+                self.holds[key] = max(until, self.holds.get(key, until))
+                moved = None if at_chat == chat_id else functools.partial(  # it waits at the new id
+                    group_waits.readdress, message_id=message.id, channel=channel, old=chat_id, new=at_chat)
                 await self.record(message, "waiting", outbox_sending.mark_retry, at=self.clock.now(),
-                                  error=describe(error), count_attempt=False, **progress)
+                                  error=describe(error), count_attempt=False, also=moved, **progress)
                 return "released", None
             log.info("%s:%s cannot be reached: %s", channel, chat_id, error)
             now = self.clock.now()

@@ -406,6 +406,21 @@ def test_digest_send_goes_once_per_period(cli_database: str, tmp_path: Path,
     assert _in_thread(asyncio.run, _bulletins_and_rows(cli_database)) == (bulletins, states)
 
 
+def test_removing_a_group_withdraws_its_bulletin_not_yet_sent(cli_database: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`diaodu groups remove` takes with it the bulletin queued for the group and not yet sent: withdrawn, never
+    sent, not shown as undelivered; the output says which."""
+    assert main(["groups", "add", GROUP, "--name", "重点项目领导小组"]) == 0
+    assert main(["digest", "weekly", "--period", "2026-W46", "--send"]) == 0
+    capsys.readouterr()
+
+    assert main(["groups", "remove", GROUP]) == 0
+    out = capsys.readouterr().out
+    assert "已移除通报群；该群尚未发出的 2026-W46 周通报随之撤销，不再发送。" in out, out
+    states = _in_thread(asyncio.run, _bulletins_and_rows(cli_database))[1]
+    assert states.count("withdrawn") == 4 and "pending" not in states  # the officials' wait for their accounts
+
+
 async def _bind_top_official(url: str, chat: int) -> None:
     db = Database(url)
     try:

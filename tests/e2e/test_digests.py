@@ -607,15 +607,15 @@ def bot_in_group(office: Office, status: str, *, can_send: bool = True) -> dict:
 async def test_a_group_the_bot_was_taken_out_of_gets_no_bulletin_until_it_is_added_back(
         cloned: TelegramHarness, settings: Settings) -> None:
     """Taken out of the bulletin group, the bot stops sending it the bulletins (each would fail, and count as
-    failed in /outbox, week after week); /groups and `diaodu groups` say 已移出. Added back, the group gets the
-    next bulletin, and the admins hear of both once."""
+    failed in /outbox, week after week): the one that comes out waits; /groups and `diaodu groups` say 已移出. Added
+    back, the group gets the one that waited, then the next bulletin, and the admins hear of both once."""
     office = Office(cloned, settings)
     await office.setup((WANG, "王立军", "top"), monthly=False)
     await cloned.bind(ADMIN, ADMIN_NAME, "admin")
     office.travel(at(10, 9, 17, 0))
     await cloned.wait_processed(bot_in_group(office, "kicked")["update_id"])
     [told] = texts(ADMIN, await office.deliver())
-    assert "机器人已被移出通报群「重点项目领导小组」，此后不再向该群发送通报" in told
+    assert "机器人已被移出通报群「重点项目领导小组」，此后暂停向该群发送通报" in told
     listed = await cloned.send(ADMIN, "/groups")
     assert "重点项目领导小组" in listed and "⚠️ 已移出：机器人于 2026-10-09 17:00 被移出该群" in listed, listed
     async with cloned.session() as session:
@@ -630,8 +630,11 @@ async def test_a_group_the_bot_was_taken_out_of_gets_no_bulletin_until_it_is_add
     office.travel(at(10, 14, 11, 0))
     back = bot_in_group(office, "member")
     await cloned.wait_processed(back["update_id"])
-    [told] = texts(ADMIN, await office.deliver())
+    calls = await office.deliver()
+    [told] = texts(ADMIN, calls)
     assert "机器人已重新加入通报群「重点项目领导小组」，此后的定期通报照常发到该群" in told
+    assert "暂停期间暂存的 2026-W41 周通报现补发到该群" in told, told
+    assert "重点项目周通报（2026-W41" in texts(GROUP, calls)[0]  # the bulletin that came out meanwhile
     again = office.fake.enqueue_update({key: value for key, value in back.items() if key != "update_id"})
     await cloned.wait_processed(again["update_id"])  # Telegram sends the same change again: told once
     assert texts(ADMIN, await office.deliver()) == []

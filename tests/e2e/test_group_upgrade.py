@@ -108,3 +108,35 @@ async def test_a_group_upgraded_while_the_bot_heard_nothing_is_followed_when_a_s
     calls = await office.deliver()
     assert to(OLD, calls, method=None) == [] and texts(NEW, calls)
     assert texts(ADMIN, calls) == []
+
+
+async def test_a_group_upgraded_and_refusing_the_bot_at_its_new_id_is_marked_and_its_notices_wait_there(
+        cloned: TelegramHarness, settings: Settings) -> None:  # noqa: F811
+    """Upgraded unheard, the group also took the bot out: the bulletin's first send to the old id is redirected to
+    the new one and refused there. The group (at its new id) is marked 已移出, the admins told, and the bulletin waits
+    at the new id, not given up on; the bot added back, it goes out there."""
+    office = Office(cloned, settings)
+    await registered(office)
+    office.travel(at(10, 12, 9, 0))
+    await office.tick()
+    assert office.fake.migrate_group(OLD, NEW, user_id=HAO, told=False)
+    office.fake.bot_standing(NEW, "kicked", user_id=HAO, told=False)
+
+    calls = await office.deliver() + await office.deliver()
+    assert not any(c.ok for c in to(NEW, calls, method=None))
+    told = "".join(texts(ADMIN, calls))
+    assert "已被移出通报群「城北片区」" in told, told
+    async with cloned.session() as session:
+        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id.in_([str(OLD), str(NEW)]))
+                                      )).all()
+        group = await session.scalar(select(BulletinGroup).where(BulletinGroup.name == "城北片区"))
+    assert group is not None and group.chat_id == str(NEW) and group.left_at is not None
+    assert len(rows) > 1 and {(r.chat_id, r.state, r.attempts) for r in rows} == {(str(NEW), "pending", 0)}
+    forget_refused(office)
+    office.fake.calls[:] = [c for c in office.fake.calls if c.status != 403]
+
+    office.travel(at(10, 13, 10, 0))
+    await cloned.wait_processed(office.fake.bot_standing(NEW, "member", user_id=HAO)["update_id"])
+    calls = await office.deliver()
+    assert "重点项目周通报（2026-W41" in texts(NEW, calls)[0]
+    assert len([c for c in to(NEW, calls, method=None) if c.ok]) == len(rows)

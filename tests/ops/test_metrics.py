@@ -205,7 +205,7 @@ async def test_metrics_over_http(core: Core) -> None:
         health = await client.get("/healthz")
         report = await health.json()
         assert health.status == 503  # the leader's scheduler is not running yet
-        assert report["outbox"] == {"pending": 3, "oldest_pending_age_seconds": 90.0}
+        assert report["outbox"] == {"pending": 3, "oldest_pending_age_seconds": 90.0, "waiting_for_group": 0}
         assert report["problems"] == ["scheduler stopped on the leader"]
         assert report["live"] is False and report["ready"] is False
         assert (await client.get("/readyz")).status == 503  # not live is not ready either

@@ -955,13 +955,13 @@ async def test_group_chats_are_held_to_the_per_minute_rate(db: Database, clock: 
 
 async def test_backlog_counts_what_should_be_going_out(db: Database, clock: FrozenClock) -> None:
     async with db.session() as session:
-        assert await outbox_views.backlog(session, now=NOW) == (0, None)
+        assert await outbox_views.backlog(session, now=NOW) == (0, None, 0)
     person = await add_person(db, "郝芳", ("telegram", "1001"))
     await notify(db, person, "a", key="a", now=NOW - timedelta(minutes=5))
     await notify(db, person, "b", key="b")
     await notify(db, await add_person(db, "无号"), "c", key="c")  # undeliverable: not backlog
     async with db.session() as session:
-        pending, oldest = await outbox_views.backlog(session, now=NOW)
+        pending, oldest, _waiting = await outbox_views.backlog(session, now=NOW)
     assert (pending, oldest) == (2, NOW - timedelta(minutes=5))
     transport = FakeTransport()
     transport.fail("1001", TransientError("down"))

@@ -276,12 +276,13 @@ async def test_a_past_weeks_reporting_counts_each_project_for_its_unit_and_liais
 async def _reassign(db: Database, district: District, problem_id: int, at) -> None:
     """The problem moved from 区住建局 to 区交通局 (改派), as ``bot.services.reassignment`` records it: the old
     unit's promise no longer holds."""
+    roads = await district.unit(ROADS)
     async with db.session() as session:
         session.add(ProblemEvent(problem_id=problem_id, at=at, kind="reassigned", level=0, text="",
                                  detail={"from": HOUSING, "to": ROADS, "from_level": 0},
                                  resolution_due_at=local(date(2026, 11, 10), 17, 30)))
         await session.execute(update(Problem).where(Problem.id == problem_id).values(
-            unit_id=await district.unit(ROADS), status="open", promised_date=None))
+            unit_id=roads, status="open", promised_date=None))
 
 
 async def test_a_move_to_another_unit_drops_the_promise_when_it_came(db: Database, district: District,

@@ -168,7 +168,8 @@ async def leave_button(ctx: Context, data: str) -> None:
     # The projects he holds now are said as they are (some may have been handed to or away from him meanwhile).
     stood_in = substitute is not None and "lead" in person.role_names
     projects, waiting = await leave_returns.held_now(ctx.session, person) if stood_in else ([], LeaderInbox())
-    gone_up = await leave_returns.gone_up_meanwhile(ctx.session, projects, since=day_start(leave.start))
+    gone_up = await leave_returns.gone_up_meanwhile(ctx.session, projects, since=day_start(leave.start),
+                                                    until=ctx.now)
     if leave.start > ctx.today:  # cancelled before it began: nothing was held in his place
         waiting, gone_up = LeaderInbox(), []
     await _tell(ctx, leave, person, substitute, ended=True, decided=decided, waiting=waiting, projects=projects,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.clock import day_start
 from bot.domain import scope
 from bot.domain.escalation import ACTIVE, MAYOR_LEVEL
 from bot.domain.messages import Button
@@ -19,7 +20,7 @@ from bot.services.leader_inbox import LEAD_LEVEL
 from bot.services.scope import facts_of, problem_facts
 from handlers.context import Context
 from handlers.paging import page_buttons
-from storage import leaves, people
+from storage import leaves, people, project_versions
 from storage import problems as repo
 from storage.models import Problem, ProblemEvent
 from storage.scope import viewer_on
@@ -68,18 +69,22 @@ async def load(ctx: Context, token: str, *, command: str = "issue") -> Problem |
 async def stand_in_over(ctx: Context, problem: Problem) -> dict[str, Any]:
     """When the caller stood in for the 包抓领导 of the problem's project during a leave that is over now (ran out,
     cut short or cancelled by 销假), that leave and the lead, for the refusal of what he may no longer do there
-    (`_stand_in_over.j2`: the lead is back and handles it himself); when he stands in today for another 包抓领导
-    (the project handed away from him meanwhile), that one as `absent` (the project is not among those he holds
-    for him); nothing otherwise."""
+    (`_stand_in_over.j2`: the lead is back and handles it himself); when he stands in today for a 包抓领导 from whom
+    this very project was taken during that leave, that one as `absent` (the project is not among those he holds
+    for him); nothing otherwise (a problem he never had a part in is not described to him)."""
     lead = problem.project.lead_official if problem.project is not None else None
     if ctx.person is None or lead is None or lead.id == ctx.person.id:
         return {}
     leave = await leaves.stood_in_last(ctx.session, person_id=lead.id, substitute_id=ctx.person.id, today=ctx.today)
     if leave is not None:
         return {"over": leave, "lead": lead}
-    covering = await leaves.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today)
-    absent = await people.get_person(ctx.session, person_id=covering[0].person_id) if covering else None
-    return {"absent": absent, "lead": lead, "project": problem.project} if absent is not None else {}
+    for covered in await leaves.covering_for(ctx.session, substitute_id=ctx.person.id, day=ctx.today):
+        if covered.person_id != lead.id and await project_versions.led_since(
+                ctx.session, project_id=problem.project.id, person_id=covered.person_id,
+                since=day_start(covered.start)):
+            absent = await people.get_person(ctx.session, person_id=covered.person_id)
+            return {"absent": absent, "lead": lead, "project": problem.project} if absent is not None else {}
+    return {}
 
 
 def button_act(button: Button) -> Act | None:

@@ -5,7 +5,7 @@ which reads every problem for its Excel ledger (``storage.problem_ledger``), rep
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -20,12 +20,12 @@ from bot.domain.period_problems import (
     problems_at,
 )
 from bot.domain.problem_history import ProblemNow, Step
-from bot.domain.promises import end_of
+from bot.domain.promises import promised_end
 from storage.models import Problem, ProblemEvent, Project, Unit
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
-__all__ = ["Event", "end_of_day", "history_of", "period_problems", "promised_end"]
+__all__ = ["Event", "end_of_day", "history_of", "period_problems"]
 
 
 def _candidate(since: datetime, end: datetime, *, nodes: bool) -> ColumnElement[bool]:
@@ -57,11 +57,6 @@ def end_of_day(value: str | None) -> time:
     """The end of a problem's working day, from its policy's ``end_of_day`` (read alone: the rest of the policy
     is not needed); the default one when the policy names none."""
     return time.fromisoformat(value) if value else _DEFAULT_END_OF_DAY
-
-
-def promised_end(day: date | None, end: time) -> datetime | None:
-    """The end of the unit's promised day (as ``bot.domain.overdue.promised_due_at`` has it), if it gave one."""
-    return None if day is None else end_of(day, end).astimezone(UTC)
 
 
 def _now(row: Any) -> ProblemNow:

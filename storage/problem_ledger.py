@@ -15,9 +15,10 @@ from bot.domain.escalation import DECISION_CATEGORY
 from bot.domain.period_problems import ProblemAbout, ProblemHistory
 from bot.domain.problem_history import ProblemNow
 from bot.domain.problem_numbers import problem_number
+from bot.domain.promises import promised_end
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
-from storage.problem_history import POLICY_END_OF_DAY, Event, end_of_day, history_of, promised_end
+from storage.problem_history import POLICY_END_OF_DAY, Event, end_of_day, history_of
 from storage.project_versions import Versions, held_at
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused

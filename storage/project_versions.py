@@ -19,7 +19,7 @@ from bot.domain.project_versions import Held, Versions
 from storage.models import Person, Project, ProjectVersion, Unit
 from storage.rows import all_rows
 
-__all__ = ["HELD_FIELDS", "Held", "Versions", "held_at", "record", "record_rows", "versions_since"]
+__all__ = ["HELD_FIELDS", "Held", "Versions", "held_at", "led_since", "record", "record_rows", "versions_since"]
 
 _CHUNK = 1000
 
@@ -66,3 +66,13 @@ async def held_at(session: AsyncSession, *, at: datetime, versions: Versions | N
     if versions is None:
         versions = await versions_since(session, since=at)
     return versions.at(at)
+
+
+async def led_since(session: AsyncSession, *, project_id: int, person_id: int, since: datetime) -> bool:
+    """Whether ``person_id`` was the project's 包抓领导 at some instant since ``since``: in the version in force
+    then or in one written after. One query."""
+    v = ProjectVersion
+    leads = (await session.execute(select(v.valid_from, v.lead_official_id).where(v.project_id == project_id)
+                                    .order_by(v.valid_from, v.id))).all()
+    in_force = [lead for valid_from, lead in leads if valid_from <= since][-1:]
+    return person_id in [*in_force, *(lead for valid_from, lead in leads if valid_from > since)]

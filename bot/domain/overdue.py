@@ -10,11 +10,11 @@ reported solved (待销号) or closed is not. Pure: the caller passes "now" (a d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from bot.domain.escalation import ACTIVE, RESPONSE_LEVELS, Clock, SlaPolicy
-from bot.domain.promises import end_of
+from bot.domain.promises import promised_end
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Deadlines(Protocol):
 
 def promised_due_at(day: date | None, policy: SlaPolicy) -> datetime | None:
     """The end of the working day (per the problem's policy) on the unit's promised date, if it gave one."""
-    return None if day is None else end_of(day, policy.end_of_day).astimezone(UTC)
+    return promised_end(day, policy.end_of_day)
 
 
 def running(problem: Deadlines) -> dict[Clock, datetime]:

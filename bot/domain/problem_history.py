@@ -25,8 +25,8 @@ has happened after its end and the problem is read as it stands.
   event after it that changed it (a 时限重算 names the response deadline it moved, an escalation for a late
   response the one it breached); blank when nothing says (events written before it was kept).
 - The unit's promised day then (承诺完成日期, ``bot.domain.promise_history.promise_then``): the one the last 答复,
-  approved extension or 时限重算 before ``end`` left, none after a 未解决; a promise given, extended or dropped
-  since does not change it.
+  approved extension or 时限重算 before ``end`` left, none after a 未解决 or a 改派; a promise given, extended or
+  dropped since does not change it.
 
 One replay (``problem_then``) gives all of it: the figures count from it, and the Excel 问题清单 lists it
 (``ledger_row_then``).
@@ -39,10 +39,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.domain.escalation import ACTIVE, RESPONSE_LEVELS, SlaPolicy
 from bot.domain.promise_history import PROMISE_SETTING, promise_then
+from bot.domain.recounts import moved
 from bot.domain.standings import ProblemRow
 
 __all__ = [
@@ -76,9 +76,6 @@ RESPONSE_SETTING = frozenset({"raised", "escalated", "reassigned", "recounted"})
 _REQUESTED = "extension_requested"
 # Every kind the replay reads.
 HISTORY_KINDS = frozenset(_STATUS_AFTER) | DEADLINE_SETTING | PROMISE_SETTING | {_REQUESTED}
-# A 时限重算 event words the deadlines it moved in the users' time (bot.render.format_time).
-_RECOUNT_FORMAT = "%Y-%m-%d %H:%M"
-_USERS_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -164,10 +161,7 @@ def _parse(value: object) -> datetime | None:
 
 def _recounted_from(step: Step, clock: str = "resolution") -> datetime | None:
     """The deadline of ``clock`` a 时限重算 moved (its "from"), if it moved that one."""
-    for move in step.detail.get("moves") or ():
-        if move.get("clock") == clock and move.get("from"):
-            return datetime.strptime(move["from"], _RECOUNT_FORMAT).replace(tzinfo=_USERS_ZONE)
-    return None
+    return moved(step.detail, clock, "from")
 
 
 def deadline_then(steps: Sequence[Step], *, end: datetime, due_now: datetime | None

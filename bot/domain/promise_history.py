@@ -2,26 +2,24 @@
 
 The promise is set by the unit's 答复 (the day it gave, or none), by an approved extension (the day approved), moved
 by a 时限重算 (a promised day that became a rest day), and dropped by 未解决 (sent back to work: the unit answers
-again). When nothing changed it since ``end``, the promise now is the one then; else the last of those events
-before ``end`` says what it was (none: no promise then). Pure.
+again) and by 改派 (moved to another unit, which answers with a day of its own). When nothing changed it since
+``end``, the promise now is the one then; else the last of those events before ``end`` says what it was (none: no
+promise then). Pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
-from bot.domain.promises import end_of
+from bot.domain.promises import promised_end
+from bot.domain.recounts import moved
 
 __all__ = ["PROMISE_SETTING", "promise_then"]
 
 # Events that give the problem a promised day, or take it away.
-PROMISE_SETTING = frozenset({"answered", "extension_approved", "reopened", "recounted"})
-# A 时限重算 event words the deadlines it moved in the users' time (bot.render.format_time).
-_RECOUNT_FORMAT = "%Y-%m-%d %H:%M"
-_USERS_ZONE = ZoneInfo("Asia/Shanghai")
+PROMISE_SETTING = frozenset({"answered", "extension_approved", "reopened", "reassigned", "recounted"})
 
 
 class PromiseStep(Protocol):
@@ -37,10 +35,8 @@ class PromiseStep(Protocol):
 
 def _moved_to(step: PromiseStep) -> date | None:
     """The promised day a 时限重算 moved the promise to, if it moved the promise."""
-    for move in step.detail.get("moves") or ():
-        if move.get("clock") == "promise" and move.get("to"):
-            return datetime.strptime(move["to"], _RECOUNT_FORMAT).replace(tzinfo=_USERS_ZONE).date()
-    return None
+    to = moved(step.detail, "promise", "to")
+    return None if to is None else to.date()
 
 
 def _changes(step: PromiseStep) -> bool:
@@ -66,8 +62,8 @@ def promise_then(steps: Sequence[PromiseStep], *, end: datetime, due_now: dateti
             promised = _day(step.detail.get("promised"))
         elif step.kind == "extension_approved":
             promised = _day(step.detail.get("day")) or promised
-        elif step.kind == "reopened":
+        elif step.kind in ("reopened", "reassigned"):
             promised = None
         elif step.kind == "recounted":
             promised = _moved_to(step) or promised
-    return None if promised is None else end_of(promised, end_of_day).astimezone(UTC)
+    return promised_end(promised, end_of_day)

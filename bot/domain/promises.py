@@ -9,7 +9,7 @@ extension request (延期申请) for the next level to approve. Pure: the caller
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from bot.domain.worded import worded
@@ -47,6 +47,13 @@ def end_of(day: date, end_of_day: time) -> datetime:
     return datetime.combine(day, end_of_day, tzinfo=SHANGHAI)
 
 
+def promised_end(day: date | None, end_of_day: time) -> datetime | None:
+    """When the unit's promised day (承诺完成日期) runs out, in UTC: the end of its working day (``end_of_day``, the
+    problem's policy's); None when it gave none. The one definition the overdue rule, the stored problems and the
+    replay of a past promise use."""
+    return None if day is None else end_of(day, end_of_day).astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class PromiseCheck:
     """What to do with a promised date: keep it (`ok`), refuse it (`past`) or ask for an extension."""
@@ -75,4 +82,5 @@ def check_promise(calendar: WorkCalendar, asked: date, *, now: datetime, resolut
     return PromiseCheck("ok", set_day)
 
 
-__all__ = ["WEEKEND_NAME", "PromiseCheck", "SetDay", "Verdict", "check_promise", "end_of", "on_working_day"]
+__all__ = ["WEEKEND_NAME", "PromiseCheck", "SetDay", "Verdict", "check_promise", "end_of", "on_working_day",
+           "promised_end"]

@@ -45,7 +45,8 @@ async def tell_returned(session: AsyncSession, renderer: Renderer, *, now: datet
         decided = await problem_repo.decided_in_place_of(session, lead_id=person.id, substitute_id=substitute.id,
                                                          since=day_start(leave.start))
         projects, waiting = await held_now(session, person)
-        gone_up = await gone_up_meanwhile(session, projects, since=day_start(leave.start))
+        gone_up = await gone_up_meanwhile(session, projects, since=day_start(leave.start),
+                                          until=day_start(leave.end + timedelta(days=1)))
         html = renderer.render("leave_back", leave=leave, person=person, substitute=substitute, inbox=waiting,
                                projects=projects, gone_up=gone_up,
                                decided=[(problem_number(e.problem_id), e) for e in decided])
@@ -63,14 +64,16 @@ async def tell_returned(session: AsyncSession, renderer: Renderer, *, now: datet
     return count
 
 
-async def gone_up_meanwhile(session: AsyncSession, projects: Sequence[Project], *, since: datetime
+async def gone_up_meanwhile(session: AsyncSession, projects: Sequence[Project], *, since: datetime, until: datetime
                             ) -> list[Problem]:
-    """The open problems of these projects that went up past the 包抓领导's level (to the 区长 or above) since
-    `since`, while he was away: he heard nothing of them, and their next notice would be his first."""
+    """The open problems of these projects that went up past the 包抓领导's level (to the 区长 or above) from `since`
+    to `until`, while he was away: he heard nothing of them, and their next notice would be his first. What went up
+    after his return (told late, the bot having been down) is not of the leave."""
     if not projects:
         return []
     query = (select(Problem).where(Problem.project_id.in_([p.id for p in projects]), Problem.status.in_(ACTIVE),
-                                   Problem.level > LEAD_LEVEL, Problem.level_started_at >= since)
+                                   Problem.level > LEAD_LEVEL, Problem.level_started_at >= since,
+                                   Problem.level_started_at < until)
              .order_by(Problem.id))
     return list((await session.scalars(query)).unique().all())
 

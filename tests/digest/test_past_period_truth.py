@@ -271,3 +271,42 @@ async def test_a_past_weeks_reporting_counts_each_project_for_its_unit_and_liais
     assert sorted(row.name for row in then.units) == sorted([HOUSING, ROADS])
     assert sorted(row.name for row in then.liaisons) == ["乙", "甲"]
     assert [row.name for row in now.units] == [HOUSING] and [row.name for row in now.liaisons] == ["甲"]
+
+
+async def _reassign(db: Database, district: District, problem_id: int, at) -> None:
+    """The problem moved from 区住建局 to 区交通局 (改派), as ``bot.services.reassignment`` records it: the old
+    unit's promise no longer holds."""
+    roads = await district.unit(ROADS)
+    async with db.session() as session:
+        session.add(ProblemEvent(problem_id=problem_id, at=at, kind="reassigned", level=0, text="",
+                                 detail={"from": HOUSING, "to": ROADS, "from_level": 0},
+                                 resolution_due_at=local(date(2026, 11, 10), 17, 30)))
+        await session.execute(update(Problem).where(Problem.id == problem_id).values(
+            unit_id=roads, status="open", promised_date=None))
+
+
+async def test_a_move_to_another_unit_drops_the_promise_when_it_came(db: Database, district: District,
+                                                                   tmp_path: Path) -> None:
+    """W0001, promised for 20 October, is moved to 区交通局 on 16 October, which answers in November: October's
+    digest, made again, shows no promise (not the old unit's, passed). W0002, promised for 20 October too, is
+    moved in November: October's digest, made again, still shows the promise it broke then."""
+    await district.project("ZD2026-001", unit=HOUSING, lead="刘文华", liaison="甲")
+    due = local(date(2026, 11, 10), 17, 30)
+    moved = await district.problem("ZD2026-001", unit=HOUSING, raised=local(date(2026, 10, 12), 9), due=due,
+                                   text="施工用电未接入")
+    broken = await district.problem("ZD2026-001", unit=HOUSING, raised=local(date(2026, 10, 12), 10), due=due,
+                                    text="临时道路未通")
+    for problem_id in (moved, broken):
+        await _answer(db, problem_id, local(date(2026, 10, 14)), date(2026, 10, 20))
+    await _reassign(db, district, moved, local(date(2026, 10, 16), 9))
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
+
+    await _answer(db, moved, AFTER, date(2026, 11, 20))  # 区交通局 answers in November
+    await _reassign(db, district, broken, AFTER)
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
+
+    for rendered in (first, again):
+        digest = _digest(rendered, district, "刘文华")
+        assert "W0001 用地：施工用电未接入（办结时限 2026-11-10 17:30）" in digest, digest
+        assert ("W0002 用地：临时道路未通（办结时限 2026-11-10 17:30，承诺 2026-10-20 前完成，⚠️已超期）"
+                in digest), digest

@@ -84,3 +84,18 @@ def test_the_replay_marks_a_promise_passed_then_overdue_at_the_end() -> None:
     replayed = problem_then(now, steps, end=END)
     assert (replayed.resolution_due_at, replayed.promised_due_at) == (due, end_of(date(2026, 11, 6)))
     assert is_overdue(replayed, END)
+
+
+def test_a_move_to_another_unit_before_the_end_drops_the_old_units_promise() -> None:
+    """Answered with 6 November, moved to another unit (改派) on the 5th, which answers after the end with the
+    20th: at the end the problem had no promise (not the old unit's, passed by then)."""
+    moved = Step("reassigned", BEFORE + timedelta(days=1), {"from": "区住建局", "to": "区交通局", "from_level": 0})
+    assert then(answered(BEFORE, date(2026, 11, 6)), moved, answered(AFTER, date(2026, 11, 20)),
+                now=date(2026, 11, 20)) is None
+
+
+def test_a_move_to_another_unit_after_the_end_keeps_the_promise_then() -> None:
+    """Answered with 6 November, moved to another unit after the end (the promise dropped, none now): the promise
+    broken by the end still stood then."""
+    moved = Step("reassigned", AFTER, {"from": "区住建局", "to": "区交通局", "from_level": 0})
+    assert then(answered(BEFORE, date(2026, 11, 6)), moved, now=None) == end_of(date(2026, 11, 6))

@@ -118,3 +118,18 @@ async def test_a_lead_back_by_leave_end_is_told_what_went_past_his_level_while_h
     assert "请假期间已上报至区长及以上、尚未解决的问题（1）：W0001（区长）" in back.text, back
     inbox = await desk.deliver()
     assert "W0001（区长）" not in inbox.text(CHEN), inbox  # his stand-in saw it go up
+
+
+async def test_a_stand_in_for_another_lead_is_not_told_whose_a_problem_he_may_not_see_is(
+        telegram: TelegramHarness) -> None:
+    """陈建国 stands in for 孙立新 (away 16 to 20 November); W0001 is on 刘文华's ZD2026-001, never 孙立新's:
+    `/issue W0001` gets the plain refusal, naming neither its project nor its lead."""
+    desk = await bind_everyone(telegram)
+    await bind_directly(telegram, CHEN, "陈建国")
+    await bind_directly(telegram, SUN, "孙立新")
+    assert "陈建国" in (await telegram.send(SUN, "/leave 11-16 11-20 陈建国")).text
+    await desk.deliver()
+    await desk.raise_w0001()
+    desk.travel(nov(16, 9, 0))
+    refused = await telegram.send(CHEN, "/issue W0001")
+    assert refused.text == "没有找到问题 W0001，或您无权查看。", refused

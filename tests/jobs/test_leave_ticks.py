@@ -12,12 +12,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FrozenClock
+from bot.clock import FrozenClock, day_start
 from bot.domain.messages import Reply
+from bot.services import leave_returns
+from bot.services.leader_inbox import LEAD_LEVEL
 from jobs import escalation
 from storage import leaves, outbox
 from storage.db import Database
-from storage.models import Leave, OutboxMessage, Person, PersonRole
+from storage.models import Leave, OutboxMessage, Person, PersonRole, Problem, Project
 from tests.databases import BACKENDS, fresh_database
 from tests.jobs.test_escalation_job import RENDERER, District, build_district, nov
 from tests.reads import reads_of
@@ -135,3 +137,23 @@ async def test_a_leave_whose_lead_was_told_before_the_handled_mark_does_not_tell
         assert (await session.scalar(select(Leave.end_handled_at))) == nov(24, 9, 0)
         told = (await session.scalars(select(OutboxMessage))).all()
     assert [row.person_id for row in told] == [district.lead], told
+
+
+async def test_what_went_up_after_the_leave_ended_is_not_told_as_gone_up_during_it(db: Database) -> None:
+    """Two problems of the lead's project went up past his level: one during his leave (17 to 20 November), one on
+    the 23rd, after it ran out. Told late (the bot down over the weekend), he hears only of the first as gone up
+    while he was away."""
+    district, chen = await _with_stand_in(db, "lead")
+    async with db.session() as session:
+        project = await session.get(Project, district.project)
+        assert project is not None
+        for text, went_up in (("还有12户未签约", nov(19, 10, 0)), ("施工用电未接入", nov(23, 10, 0))):
+            session.add(Problem(project_id=project.id, raised_by_id=district.liaison, unit_id=district.unit,
+                                category="用地", text=text, status="accepted", level=LEAD_LEVEL + 1, policy={},
+                                level_started_at=went_up, nudged=[], created_at=nov(16, 9, 0),
+                                updated_at=went_up))
+    async with db.session() as session:
+        projects = [await session.get(Project, district.project)]
+        gone_up = await leave_returns.gone_up_meanwhile(session, projects, since=day_start(date(2026, 11, 17)),
+                                                        until=day_start(date(2026, 11, 21)))
+        assert [p.text for p in gone_up] == ["还有12户未签约"]

@@ -133,7 +133,7 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
         state = {**state, "photos": [*state.get("photos", []), *ctx.msg.photos]}
         await ctx.save_flow(ISSUE_FLOW, state)
         if not (step == "text" and text):  # a photo captioned with the description goes on as the description
-            ctx.reply("problem_photo_kept", count=len(state["photos"]), step=step)
+            ctx.point_to_choices("problem_photo_kept", count=len(state["photos"]), step=step)
             return
     if step == "text" and text:
         if ctx.refuse_too_long(text, PROBLEM_TEXT_MAX, "problem"):

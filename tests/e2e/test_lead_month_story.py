@@ -63,7 +63,8 @@ async def test_a_month_of_a_lead_and_his_stand_in(telegram: TelegramHarness) -> 
     desk.travel(nov(23, 10, 0))
     assert "刘文华 → <b>孙立新</b>" in (await telegram.send(ADMIN, "/project_set ZD2026-006 包抓领导 孙立新")).text
     inbox = await desk.deliver()
-    assert inbox.chats == {SUN, CHEN}, inbox
+    assert inbox.chats == {SUN, CHEN, LIU}, inbox  # 刘文华, away, is told the project left him
+    assert "交由 孙立新 包抓" in inbox.text(LIU) and "不再通知您" in inbox.text(LIU), inbox
     taken = inbox.text(CHEN)
     assert "管理员已将 刘文华 包抓的 ZD2026-006 水刺无纺布新增生产线 交由 孙立新 包抓" in taken, taken
     assert "您不再代 刘文华 处理这些项目的问题。" in taken, taken

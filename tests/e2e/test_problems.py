@@ -764,3 +764,14 @@ async def test_a_deactivated_raisers_resolved_notice_goes_to_the_admin(desk: Des
     assert "W0001" in inbox.text(ADMIN) and "已发证" in inbox.text(ADMIN)
     rows = [row for row in await desk.outbox_rows() if "已发证" in row.payload["html"]]
     assert {row.chat_id for row in rows} == {str(ADMIN)}
+
+
+async def test_a_photo_sent_while_issue_waits_for_a_category_is_kept_and_points_to_the_buttons(desk: Desk) -> None:
+    """A photo sent while /issue asks for the category (a button step) is kept for the problem, and the reply points
+    to the buttons still shown (the hint's template was once given nothing to say whether they are buttons)."""
+    tg = desk.tg
+    await tg.send(HAO, "/issue")
+    await tg.press(HAO, "ZD2026-001 城北高速连接线")
+    kept = await tg.photo(HAO)
+    assert "已收到照片，现有 1 张，将随这个问题一并提交。" in kept.text, kept
+    assert "请点击上面的按钮继续" in kept.text, kept

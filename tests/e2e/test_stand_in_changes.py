@@ -87,7 +87,12 @@ async def test_lead_changes_made_in_one_instant_are_each_told(telegram: Telegram
     for lead in ("陈建国", "刘文华", "陈建国"):
         assert f"<b>{lead}</b>" in (await telegram.send(ADMIN, f"/project_set ZD2026-001 包抓领导 {lead}")).text
     inbox = await desk.deliver()
-    assert len(inbox.texts(CHEN)) == 2 and len(inbox.texts(LIU)) == 1, inbox
+    # each taker told it came to him, each lead it left told it went (陈建国 once, 刘文华 twice)
+    for lead, given, taken in ((CHEN, 2, 1), (LIU, 1, 2)):
+        texts = inbox.texts(lead)
+        assert len(texts) == given + taken, inbox
+        assert len([text for text in texts if "交由您包抓" in text]) == given, inbox
+        assert len([text for text in texts if "包抓项目调整" in text]) == taken, inbox
     given = [text for text in inbox.texts(SUN) if "交由 陈建国 包抓" in text and "代理事项" in text]
     taken = [text for text in inbox.texts(SUN) if "代理变更" in text]
     assert len(given) == 2 and len(taken) == 1, inbox

@@ -185,6 +185,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     once it listens; Telegram comes in when its Bot API answers (bot.channels.telegram_serving), the rest at once."""
     from telegram.error import InvalidToken
 
+    from bot.channels.journals import take_over_journals
     from bot.channels.telegram import CHANNEL as TELEGRAM
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_polling import FOLDER as TELEGRAM_INBOX
@@ -344,6 +345,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
                 if service is not None:
                     await albums  # and none of their captions is handled before either
+                await take_over_journals(telegram, wecom)  # before it polls: those fetched before the new ones
+                if service is not None:
                     await service.lead(True)  # polls once Telegram answers
 
             async def deposed() -> None:

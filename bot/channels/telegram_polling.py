@@ -12,7 +12,9 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
 - :class:`UpdateJournal` writes an update (polling's, or the webhook's before its 200), marks it done once every
   handler group has seen it (a handler in the last group, :data:`DONE_GROUP`), and at start puts what the journal
   holds not done on the queue before anything new, each recovered update counting for the moment it was fetched
-  (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at once).
+  (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at once). A process
+  becoming the leader takes over, likewise, the journals of processes that died while it ran
+  (``UpdateJournal.take_over``), before it polls.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.inbox import FOLDERS, Inbox
+from bot.channels.inbox import FOLDERS, Answered, Inbox
 from bot.channels.telegram_updates import PollWatch
 from bot.clock import Clock
 
@@ -76,9 +78,19 @@ class UpdateJournal:
 
     async def resume(self) -> int:
         """Put the updates fetched before a restart and not handled on the queue, in the order fetched; how many."""
+        count = await self._hand_back(self.inbox.recovered)
+        self.inbox.recovered = []
+        return count
+
+    async def take_over(self) -> int:
+        """Put on the queue the updates of the journals of processes that died while this one ran (when it becomes
+        the leader, before it polls); how many."""
+        return await self._hand_back(self.inbox.take_over())
+
+    async def _hand_back(self, recovered: Sequence[Answered]) -> int:
         bot = self.application.bot
         count = 0
-        for answered in self.inbox.recovered:
+        for answered in recovered:
             try:
                 update = Update.de_json(json.loads(answered.fields["update"]), bot)
             except Exception:  # whatever PTB raises on data it cannot read: nothing to handle, done
@@ -88,7 +100,6 @@ class UpdateJournal:
             self.fetched_at[update.update_id] = datetime.fromtimestamp(answered.at, UTC)
             await self.application.update_queue.put(update)
             count += 1
-        self.inbox.recovered = []
         return count
 
     async def _handled(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

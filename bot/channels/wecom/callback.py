@@ -30,7 +30,8 @@
   appended to this process's journal before the answer (synced to the disk in a thread right after; nothing
   waits for the database or a lock), and marked done once its user's task has handled it. On start,
   the messages answered before a crash or restart and not done are queued before any new one, each user's
-  in the order they were answered. Such a message may have been marked seen (or even handled) just before
+  in the order they were answered (and, when this process becomes the leader, those of the journals of processes
+  that died while it ran: ``take_over``). Such a message may have been marked seen (or even handled) just before
   the crash, so it is handled whatever the mark says: the router's record of what it handled
   (``Incoming.key``) keeps a message that changed something from being acted on twice, and only a message
   that changed nothing (``/help``) may be answered twice. It counts for the day it was answered
@@ -64,7 +65,7 @@ from aiohttp import web
 from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, parts_sent_of
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
-from bot.channels.wecom.inbox import Inbox
+from bot.channels.wecom.inbox import Answered, Inbox
 from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
 from bot.channels.wecom.transport import WeComTransport
 from bot.channels.wecom.wiring import make_api, wecom_configured
@@ -251,10 +252,19 @@ class WeComChannel:
         """Queue the messages answered before a restart and not handled (the inbox's), before any new one."""
         if self.inbox is None:
             return
-        for answered in self.inbox.recovered:
+        self._hand_back(self.inbox.recovered)
+        self.inbox.recovered = []
+
+    def take_over(self) -> None:
+        """Queue the messages of the journals of processes that died while this one ran (when it becomes the
+        leader)."""
+        if self.inbox is not None:
+            self._hand_back(self.inbox.take_over())
+
+    def _hand_back(self, recovered: list[Answered]) -> None:
+        for answered in recovered:
             self.stats["recovered"] += 1
             self._enqueue(answered.userid, answered.key, answered.fields, recovered=answered.at)
-        self.inbox.recovered = []
 
     async def _first_sighting(self, key: str) -> bool:
         """Whether no process has seen this message yet. When the database cannot say (locked, gone), the

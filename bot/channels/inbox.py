@@ -26,7 +26,8 @@ answer, confirms an update before it is handled (``bot.channels.telegram_polling
 - A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
   that does not read is skipped.
 - ``diaodu backup`` keeps what the journals hold not done (``open_in``) beside the database copy, and ``diaodu
-  restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``).
+  restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``);
+  its lines are marked restored (``Answered.restored``): not left by a process that died with them in hand.
 """
 
 from __future__ import annotations
@@ -61,15 +62,20 @@ class Answered:
     userid: str
     at: float
     fields: dict[str, str]
+    # put back by ``diaodu restore``, not left by a process that died with it in hand: the replies kept with it, if
+    # the restored database holds it handled, are not sent again (they went out, or not, when the backup was made)
+    restored: bool = False
 
 
 def _line(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, separators=(",", ":")) + "\n").encode()
 
 
-def journal_lines(messages: Iterable[Answered]) -> bytes:
-    """The lines of a journal saying that ``messages`` were answered (and are not done)."""
-    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields}) for a in messages)
+def journal_lines(messages: Iterable[Answered], *, restored: bool = False) -> bytes:
+    """The lines of a journal saying that ``messages`` were answered (and are not done); ``restored``: put back by
+    ``diaodu restore`` (``Answered.restored``)."""
+    mark = {"r": 1} if restored else {}
+    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields, **mark}) for a in messages)
 
 
 def _read(fd: int) -> bytes:
@@ -90,7 +96,8 @@ def outstanding(data: bytes) -> list[Answered]:
             else:
                 key = str(record["k"])
                 answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
-                                                  {str(k): str(v) for k, v in dict(record["f"]).items()}))
+                                                  {str(k): str(v) for k, v in dict(record["f"]).items()},
+                                                  restored=bool(record.get("r"))))
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("inbox: a line that does not read skipped (%d bytes)", len(raw))
     return list(answered.values())

@@ -12,9 +12,9 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
 - :class:`UpdateJournal` writes an update (polling's, or the webhook's before its 200), marks it done once every
   handler group has seen it (a handler in the last group, :data:`DONE_GROUP`), and at start puts what the journal
   holds not done on the queue before anything new, each recovered update counting for the moment it was fetched
-  (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at once). A process
-  becoming the leader takes over, likewise, the journals of processes that died while it ran
-  (``UpdateJournal.take_over``), before it polls.
+  (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at once; not those of one
+  put back by ``diaodu restore``). A process becoming the leader takes over, likewise, the journals of processes
+  that died while it ran (``UpdateJournal.take_over``), before it polls.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class UpdateJournal:
         self.inbox = inbox
         self.clock = clock  # when an update was fetched: the day a recovered one counts for
         self.fetched_at: dict[int, datetime] = {}  # the updates recovered after a restart: when they were fetched
+        self.restored: set[int] = set()  # those of them put back by `diaodu restore` (``Answered.restored``)
         application.add_handler(TypeHandler(Update, self._handled), group=DONE_GROUP)
 
     @classmethod
@@ -76,6 +77,11 @@ class UpdateJournal:
         """When an update recovered after a restart was fetched (None for one handled as it comes)."""
         return self.fetched_at.get(update.update_id)
 
+    def died_with(self, update: Update) -> bool:
+        """Whether a process that died had fetched this update recovered after a restart and not handled it (not
+        one put back by `diaodu restore`): its kept replies, if any, may never have gone out."""
+        return update.update_id in self.fetched_at and update.update_id not in self.restored
+
     async def resume(self) -> int:
         """Put the updates fetched before a restart and not handled on the queue, in the order fetched; how many."""
         count = await self._hand_back(self.inbox.recovered)
@@ -98,12 +104,15 @@ class UpdateJournal:
                 self.inbox.done(answered.key)
                 continue
             self.fetched_at[update.update_id] = datetime.fromtimestamp(answered.at, UTC)
+            if answered.restored:
+                self.restored.add(update.update_id)
             await self.application.update_queue.put(update)
             count += 1
         return count
 
     async def _handled(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         self.fetched_at.pop(update.update_id, None)
+        self.restored.discard(update.update_id)
         self.inbox.done(str(update.update_id))
 
     async def close(self) -> None:

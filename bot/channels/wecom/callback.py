@@ -137,6 +137,7 @@ class WeComChannel:
         # per user: (key, fields, when answered if recovered from the inbox after a restart, else None)
         self._queues: dict[str, deque[tuple[str, dict[str, str], float | None]]] = {}
         self._queued: set[str] = set()  # keys of the messages queued or being handled in this process
+        self._restored: set[str] = set()  # keys of those recovered that `diaodu restore` put back
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
         self._idle = asyncio.Event()
@@ -264,6 +265,8 @@ class WeComChannel:
     def _hand_back(self, recovered: list[Answered]) -> None:
         for answered in recovered:
             self.stats["recovered"] += 1
+            if answered.restored:  # put back by `diaodu restore`: not from a process that died with it
+                self._restored.add(answered.key)
             self._enqueue(answered.userid, answered.key, answered.fields, recovered=answered.at)
 
     async def _first_sighting(self, key: str) -> bool:
@@ -297,7 +300,8 @@ class WeComChannel:
                     # a message recovered may have been marked by this process before it stopped: handled anyway
                     if await self._first_sighting(key) or recovered is not None:
                         self.stats["accepted"] += 1
-                        await self._process(userid, fields, answered_at=recovered)
+                        await self._process(userid, fields, answered_at=recovered,
+                                            first_died=key not in self._restored)
                     else:
                         self.stats["duplicate"] += 1
                 except Exception:
@@ -306,6 +310,7 @@ class WeComChannel:
                 finally:
                     self._pending -= 1
                     self._queued.discard(key)
+                    self._restored.discard(key)
                 if self.inbox is not None:  # not reached when cancelled at shutdown: kept for the next start
                     self.inbox.done(key)
         finally:
@@ -315,10 +320,12 @@ class WeComChannel:
             if self._pending == 0:
                 self._idle.set()
 
-    async def _process(self, userid: str, fields: dict[str, str], *, answered_at: float | None = None) -> None:
+    async def _process(self, userid: str, fields: dict[str, str], *, answered_at: float | None = None,
+                       first_died: bool = True) -> None:
         """Handle one message; one recovered after a restart (``answered_at``: when the callback answered it) counts
         for that day (``Incoming.answered_at``), and, handled before, is answered with the replies kept with it
-        (``Incoming.first_died``: the process that answered it died)."""
+        (``Incoming.first_died``: the process that answered it died; not ``first_died`` for one `diaodu restore` put
+        back)."""
         choices = await self.transport.numbered_choices(userid)
         msgtype = (fields.get("MsgType") or "").strip().lower()
         event = (fields.get("Event") or "").strip().lower()
@@ -330,7 +337,7 @@ class WeComChannel:
             return
         incoming = replace(incoming, numbered_choices=bool(choices))
         if answered_at is not None:
-            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC), first_died=True)
+            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC), first_died=first_died)
         async with self._handling:
             outcome = await self.router.handle(incoming)
         self.stats["handled"] += 1

@@ -14,7 +14,9 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
   holds not done on the queue before anything new, each recovered update counting for the moment it was fetched
   (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at once; not those of one
   put back by ``diaodu restore``). A process becoming the leader takes over, likewise, the journals of processes
-  that died while it ran (``UpdateJournal.take_over``), before it polls.
+  that died while it ran (``UpdateJournal.take_over``), before it polls. Polling starts past the updates recovered
+  from a process that died (``UpdateJournal.next_offset``): the batch it journaled and died before confirming,
+  delivered again, would be handled twice.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ FOLDER = FOLDERS["telegram"]  # the folder of DATA_DIR holding the journals of u
 DONE_GROUP = 1_000_000  # the handler group after every other: an update reaching it has been handled
 POLL_TIMEOUT = 10  # seconds a getUpdates waits for an update (long polling), as the Updater's default
 PAUSE_MAX = 30.0  # seconds between two tries, at most, while getUpdates fails
+# seconds Telegram keeps an update not confirmed: one fetched longer ago is not delivered again (and after a week
+# without updates Telegram picks the next update_id at random: an old one says nothing of the ids to come)
+KEPT_BY_TELEGRAM = 24 * 3600
 
 
 class UpdateJournal:
@@ -52,6 +57,9 @@ class UpdateJournal:
         self.clock = clock  # when an update was fetched: the day a recovered one counts for
         self.fetched_at: dict[int, datetime] = {}  # the updates recovered after a restart: when they were fetched
         self.restored: set[int] = set()  # those of them put back by `diaodu restore` (``Answered.restored``)
+        # past the updates a process that died fetched lately: Telegram may deliver them again (the next getUpdates
+        # that would have confirmed them never came); None: no such update
+        self.next_offset: int | None = None
         application.add_handler(TypeHandler(Update, self._handled), group=DONE_GROUP)
 
     @classmethod
@@ -106,6 +114,8 @@ class UpdateJournal:
             self.fetched_at[update.update_id] = datetime.fromtimestamp(answered.at, UTC)
             if answered.restored:
                 self.restored.add(update.update_id)
+            elif self.clock.now().timestamp() - answered.at < KEPT_BY_TELEGRAM:
+                self.next_offset = max(self.next_offset or 0, update.update_id + 1)
             await self.application.update_queue.put(update)
             count += 1
         return count
@@ -163,6 +173,10 @@ class JournaledPolling:
         bot = self.application.bot
         pause = 0.0
         hook_deleted = False
+        if self.journal is not None and self.journal.next_offset is not None:
+            # a batch a process that died fetched and journaled, not confirmed by the getUpdates that did not come:
+            # Telegram would deliver it again, to be handled twice (a reply sent twice); asked past it, it is confirmed
+            self.offset = max(self.offset or 0, self.journal.next_offset)
         while True:
             try:
                 if not hook_deleted:  # a webhook left registered: getUpdates would be refused

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,26 +15,16 @@ from telegram import Update
 from bot.__main__ import main
 from bot.app import Core
 from bot.channels.inbox import Inbox, outstanding
-from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.ops.inbox_backup import read_inbox, restore_inbox, save_inbox
-from bot.services.ledger_import import import_ledger_files
 from storage.migrate import upgrade
-from tests.databases import BACKENDS, fresh_database
-from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness
+from tests.e2e.harness import TelegramHarness
+from tests.e2e.test_telegram_inbox import CONFIRMED, HAO, REPORT, core, to_hao  # noqa: F401 - core is a fixture
 from tests.fakes.bot_api import FakeBotAPI
 
-HAO = 1001
-CONFIRMED = "已记录填报"
-REPORT = "/report ZD2026-001 850万 桩基完成"
 UPDATE = {"update_id": 7, "message": {"message_id": 3, "date": 1_795_000_000, "text": "/report ZD2026-001 850万",
                                       "chat": {"id": 1001, "type": "private"},
                                       "from": {"id": 1001, "is_bot": False, "first_name": "郝芳"}}}
-
-
-def confirmations(fake: FakeBotAPI) -> list[str]:
-    return [c["text"] for c in fake.calls_of("sendMessage", ok=True) if c.get("chat_id") == HAO
-            and CONFIRMED in c["text"]]
 
 
 def left_by_a_process_killed(folder: Path) -> None:
@@ -72,17 +61,8 @@ def test_the_telegram_updates_not_handled_are_backed_up_and_restored(
     assert not (elsewhere / "wecom-inbox").exists()
 
 
-@pytest.fixture(params=BACKENDS)
-async def core(request: pytest.FixtureRequest, tg_settings: Settings,
-               frozen_clock: FrozenClock) -> AsyncIterator[Core]:
-    async with fresh_database(request.param) as db:
-        summary = await import_ledger_files(db, frozen_clock, [SAMPLE_LEDGER], actor=TEST_ACTOR)
-        assert not summary.issues, summary.issues
-        yield Core.build(tg_settings, clock=frozen_clock, db=db)
-
-
 async def test_a_restored_update_the_restored_database_holds_handled_is_not_answered_again(
-        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:  # noqa: F811
     """The backup read the journal while 郝芳's report and her /help were fetched and not handled; the report was
     handled and answered before the database was copied. Restored (the database as copied: the report in it, its
     confirmation kept with it), the report is not answered again, and the /help, which no process had handled, is
@@ -99,7 +79,7 @@ async def test_a_restored_update_the_restored_database_holds_handled_is_not_answ
     saved = read_inbox(folder)  # the backup reads the journals before it copies the database
     await first.application.process_update(fetched[0])  # meanwhile the report is handled and answered
     await first.stop()
-    assert len(confirmations(fake_api)) == 1
+    assert len(to_hao(fake_api, CONFIRMED)) == 1
     backup = tmp_path / "backups" / "diaodu.sqlite3"
     assert save_inbox(saved, backup, "telegram") is not None
 
@@ -114,6 +94,6 @@ async def test_a_restored_update_the_restored_database_holds_handled_is_not_answ
         await second.wait_processed(help_["update_id"])
         [answer] = [c["text"] for c in fake_api.calls_of("sendMessage", since=mark, ok=True) if c["chat_id"] == HAO]
         assert "/report" in answer and CONFIRMED not in answer  # the /help's
-        assert len(confirmations(fake_api)) == 1 and len(await second.reports()) == 1
+        assert len(to_hao(fake_api, CONFIRMED)) == 1 and len(await second.reports()) == 1
     finally:
         await second.stop()

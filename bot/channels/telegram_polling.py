@@ -14,7 +14,8 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
   (``answered``) or every handler group has seen it (a handler in the last group, :data:`DONE_GROUP`); at start it
   puts what the journal holds not done on the queue before anything new, each recovered update counting for the
   moment it was fetched (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at
-  once, those that went out before left out: ``start``).
+  once, those that went out before left out: ``start``). Once closed, it takes nothing more (``closed``: the
+  webhook then refuses updates, which Telegram delivers again later).
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class UpdateJournal:
     def answered_at(self, update: Update) -> datetime | None:
         """When an update recovered after a restart was fetched (None for one handled as it comes)."""
         return self.fetched_at.get(update.update_id)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the journal was let go (at shutdown): an update taken now would be in memory only."""
+        return self.inbox.closed
 
     def start(self, update: Update) -> Progress:
         """How far the replies to an update recovered after a restart went out before (nothing for another)."""

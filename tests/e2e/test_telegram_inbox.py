@@ -285,3 +285,39 @@ async def test_a_process_killed_right_after_its_answer_went_out_does_not_answer_
         await second.stop()
     assert journals(folder) == []
 
+
+async def test_the_webhook_refuses_updates_once_the_journal_is_closed_and_telegram_delivers_them_again(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The process stopping: its journal closed, the HTTP server not yet. An update answered 200 then would live
+    in memory only and be lost; refused, Telegram delivers it again, to the next process."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    await first.application.stop()
+    assert first.channel.journal is not None
+    await first.channel.journal.close()
+    update = fake_api.text_update(HAO, REPORT)
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, first.channel.journal))
+    async with TestClient(TestServer(http)) as client:
+        answer = await client.post("/telegram/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert answer.status == 503  # Telegram delivers it again later
+    await first.application.shutdown()
+    assert journals(folder) == [] and await first.reports() == []
+
+    second = restarted(first, tg_settings, folder)
+    await second.start(polling=False)
+    assert second.channel.journal is not None
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(second.application, SECRET, second.channel.journal))
+    try:
+        async with TestClient(TestServer(http)) as client:  # Telegram's next try
+            answer = await client.post("/telegram/hook", json=update,
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert answer.status == 200
+            await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()

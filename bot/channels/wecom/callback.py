@@ -34,7 +34,9 @@
   the crash, so it is handled whatever the mark says: the router's record of what it handled
   (``Incoming.key``) keeps a message that changed something from being acted on twice, and only a message
   that changed nothing (``/help``) may be answered twice. It counts for the day it was answered
-  (``Incoming.answered_at``): a report answered at 23:50 and recovered after midnight is the day before's.
+  (``Incoming.answered_at``): a report answered at 23:50 and recovered after midnight is the day before's. The
+  journal also says how far a message's replies went out (after each message of them that got through, the last
+  marking it done): one recovered gets only the rest of the replies kept with it.
   Without an inbox (the tests' default), or when the
   journal cannot be written (a full disk: logged, counted as ``inbox_failed``), the message lives only in
   memory until handled, and a crash loses it.

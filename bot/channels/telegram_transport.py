@@ -28,6 +28,7 @@ from bot.channels.base import (
     AttachmentRefused,
     ChannelDown,
     DeliveryError,
+    OnSent,
     PermanentError,
     RateLimits,
     RecipientBlocked,
@@ -181,10 +182,11 @@ class TelegramTransport:
             raise token_refused(exc) from exc
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
-                   skip: int = 0) -> list[str]:
+                   skip: int = 0, on_sent: OnSent | None = None) -> list[str]:
         """Send a reply with its file (``attachment``, else the reply's own), leaving out the first ``skip``
-        of the messages it becomes (they reached the chat in an earlier try); the ids Telegram gave the messages
-        sent. Raises a DeliveryError that says how many of them have reached the chat (``failed_after``)."""
+        of the messages it becomes (they reached the chat in an earlier try), telling ``on_sent`` after each that
+        reached the chat; the ids Telegram gave the messages sent. Raises a DeliveryError that says how many of
+        them have reached the chat (``failed_after``)."""
         attachment = attachment or reply.attachment
         try:
             target, topic = split_address(chat_id)
@@ -226,6 +228,8 @@ class TelegramTransport:
                 sent.append(str(message.message_id))
                 texted = texted or message.text is not None  # a text, or a file's note (not a file)
             done += 1
+            if on_sent is not None:
+                on_sent(done, len(parts))
         if texted:  # the bot may send messages there
             await self._tell(at, MESSAGES, allowed=True)
         return sent

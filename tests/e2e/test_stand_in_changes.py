@@ -138,3 +138,36 @@ async def test_a_stand_in_for_another_lead_is_not_told_whose_a_problem_he_may_no
     desk.travel(nov(16, 9, 0))
     refused = await telegram.send(CHEN, "/issue W0001")
     assert refused.text == "没有找到问题 W0001，或您无权查看。", refused
+
+
+async def test_one_standing_in_for_both_leads_of_a_handover_is_told_once(telegram: TelegramHarness) -> None:
+    """陈建国 stands in for both 刘文华 and 孙立新, away 16 to 20 November; W0001 waits at 刘文华's level (with
+    陈建国). The office gives ZD2026-001 to 孙立新, then hands 刘文华's other projects to him: each time 陈建国 gets
+    one notice, not two agreeing ones: the projects went to 孙立新, whom he stands in for too, so what waits on them
+    (W0001, with its buttons) is still his; and what he still holds for 刘文华."""
+    desk = await _away(telegram)
+    await bind_directly(telegram, SUN, "孙立新")
+    assert "陈建国" in (await telegram.send(SUN, "/leave 11-16 11-20 陈建国")).text
+    await desk.deliver()
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+
+    desk.travel(nov(18, 10, 0))
+    assert "孙立新" in (await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 孙立新")).text
+    inbox = await desk.deliver()
+    [told] = inbox.texts(CHEN)
+    assert told.startswith("📋 <b>代理变更</b>：管理员已将 刘文华 包抓的 ZD2026-001 城北高速连接线 交由 孙立新 包抓。"
+                           "孙立新 2026-11-16 至 2026-11-20 请假，也由您代理：期间这些项目的问题上报、延期申请审批和批示"
+                           "仍由您代为处理，改为代 孙立新 处理。"), told
+    assert "- 已上报至包抓领导、待您批示或协调的问题（1）：W0001" in told, told
+    assert "刘文华 其余包抓项目 ZD2026-006、" in told and "仍由您代为处理至 2026-11-20" in told, told
+    assert inbox.labels(CHEN) == [[["W0001 批示", "W0001 详情"]]], inbox
+
+    desk.travel(nov(18, 11, 0))
+    handed = await telegram.send(ADMIN, "/handover 刘文华 孙立新")
+    assert "刘文华 和 孙立新 都在请假，代理人均为 陈建国，已告知其这些项目改为代 孙立新 处理。" in handed.text, handed
+    assert "不再代为处理" not in handed.text, handed
+    inbox = await desk.deliver()
+    [told] = inbox.texts(CHEN)
+    assert "交由 孙立新 包抓。孙立新 2026-11-16 至 2026-11-20 请假，也由您代理" in told, told
+    assert "刘文华 现已没有包抓项目，请假期间您无需再代其处理包抓项目的问题。" in told, told

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock, day_start
 from bot.domain.messages import Reply
-from bot.services import leave_returns
+from bot.services import leave_account
 from bot.services.leader_inbox import LEAD_LEVEL
 from jobs import escalation
 from storage import leaves, outbox
@@ -154,6 +154,6 @@ async def test_what_went_up_after_the_leave_ended_is_not_told_as_gone_up_during_
                                 updated_at=went_up))
     async with db.session() as session:
         projects = [await session.get(Project, district.project)]
-        gone_up = await leave_returns.gone_up_meanwhile(session, projects, since=day_start(date(2026, 11, 17)),
+        gone_up = await leave_account.gone_up_meanwhile(session, projects, since=day_start(date(2026, 11, 17)),
                                                         until=day_start(date(2026, 11, 21)))
         assert [p.text for p in gone_up] == ["还有12户未签约"]

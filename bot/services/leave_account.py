@@ -1,7 +1,7 @@
 """What happened to a 包抓领导's work while he was away with a stand-in (代理人), told when the leave ends (after its
 last day, bot.services.leave_returns, or at 销假, handlers.leave): the projects he holds now and which of them
-changed hands during the leave (`LeadProjects`), what the stand-in decided in his place (`Decided`), what went up
-past his level meanwhile
+changed hands during the leave (`LeadProjects`), what the stand-in decided in his place, marked when the
+problem's project has been handed away since (`Decided`), what went up past his level meanwhile
 (`gone_up_meanwhile`), and what waits at his level now (bot.services.leader_inbox)."""
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ class LeadProjects:
 
 @dataclass(frozen=True)
 class Decided:
-    """One act of the stand-in in the lead's place (`event`, on problem `number`)."""
+    """One act of the stand-in in the lead's place (`event`, on problem `number`); `handed_to`: the project's
+    包抓领导 now when the project is no longer the lead's ("" when it has none), else None."""
 
     number: str
     event: ProblemEvent
+    handed_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,21 @@ async def account(session: AsyncSession, lead: Person, substitute: Person, *, si
 
 async def decided_meanwhile(session: AsyncSession, lead: Person, substitute: Person, *, since: datetime
                             ) -> list[Decided]:
-    """What `substitute` did in `lead`'s place since `since`, in order."""
+    """What `substitute` did in `lead`'s place since `since`, in order. An act on a project handed away since is
+    kept (it was done in his name, and the record says so) and marked with whom the project went to: its
+    follow-up is no longer his."""
     events = await problem_repo.decided_in_place_of(session, lead_id=lead.id, substitute_id=substitute.id,
                                                     since=since)
-    return [Decided(problem_number(e.problem_id), e) for e in events]
+    ids = sorted({e.problem_id for e in events})
+    problems = {p.id: p for p in (await session.scalars(select(Problem).where(Problem.id.in_(ids)))).unique()}
+    decided = []
+    for e in events:
+        project = problems[e.problem_id].project if e.problem_id in problems else None
+        handed_to = None
+        if project is not None and project.lead_official_id != lead.id:
+            handed_to = project.lead_official.name if project.lead_official is not None else ""
+        decided.append(Decided(problem_number(e.problem_id), e, handed_to))
+    return decided
 
 
 async def lead_projects(session: AsyncSession, lead: Person, *, since: datetime, now: datetime) -> LeadProjects:

@@ -142,6 +142,33 @@ async def test_a_stand_in_for_another_lead_is_not_told_whose_a_problem_he_may_no
     assert refused.text == "没有找到问题 W0001，或您无权查看。", refused
 
 
+async def test_what_the_stand_in_decided_on_a_project_handed_away_since_says_whom_it_went_to(
+        telegram: TelegramHarness) -> None:
+    """刘文华 away 16 to 20 November with 陈建国 standing in: W0001 goes up to 刘文华's level on Tuesday (to 陈建国),
+    who writes a 批示 on Wednesday; that afternoon the office gives ZD2026-001 to 孙立新. At 销假 on Thursday the
+    list of what 陈建国 did in 刘文华's place keeps the 批示 (it was written in his name) and says the project went
+    to 孙立新, whose follow-up it is now; the office's notice says the same."""
+    desk = await _away(telegram)
+    await bind_directly(telegram, SUN, "孙立新")
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+    desk.travel(nov(18, 9, 0))
+    assert "批示已送达" in (await telegram.send(CHEN, "/comment W0001 请自然资源局协调")).text
+    await desk.deliver()
+    desk.travel(nov(18, 15, 0))
+    assert "孙立新" in (await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 孙立新")).text
+    await desk.deliver()
+
+    desk.travel(nov(19, 9, 0))
+    assert "代理人 陈建国" in (await telegram.send(LIU, "/leave")).text
+    back = await telegram.press(LIU, "销假")
+    decided = "代理期间 陈建国 代为处理：\n- W0001 批示：请自然资源局协调（2026-11-18 09:00；项目已移交给 孙立新）"
+    assert decided in back.text, back
+    assert "- ZD2026-001 城北高速连接线 已交由 孙立新 包抓" in back.text, back
+    inbox = await desk.deliver()
+    assert decided in inbox.text(ADMIN), inbox
+
+
 async def test_one_standing_in_for_both_leads_of_a_handover_is_told_once(telegram: TelegramHarness) -> None:
     """陈建国 stands in for both 刘文华 and 孙立新, away 16 to 20 November; W0001 waits at 刘文华's level (with
     陈建国). The office gives ZD2026-001 to 孙立新, then hands 刘文华's other projects to him: each time 陈建国 gets

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.escalation import ACTIVE
 from bot.domain.problem_numbers import problem_number
 from bot.services import leader_inbox
+from bot.services.extensions import ESCALATED
 from bot.services.leader_inbox import LEAD_LEVEL, LeaderInbox
 from storage import people as people_repo
 from storage import problems as problem_repo
@@ -118,13 +119,26 @@ async def lead_projects(session: AsyncSession, lead: Person, *, since: datetime,
 
 async def gone_up_meanwhile(session: AsyncSession, projects: Sequence[Project], *, since: datetime, until: datetime
                             ) -> list[Problem]:
-    """The open problems of these projects that went up past the 包抓领导's level (to the 区长 or above) from `since`
-    to `until`, while he was away: he heard nothing of them, and their next notice would be his first. What went up
-    after his return (told late, the bot having been down) is not of the leave."""
+    """The open problems of these projects above the 包抓领导's level now that went up past it (to the 区长 or above)
+    at some moment from `since` to `until`, while he was away: he heard nothing of them, and their next notice
+    would be his first. Read from their history, not from when their present level began: one gone further up,
+    or moved to another unit and up again, since his return is still one that went up while he was away; one
+    that went up past him only after his return (told late, the bot having been down) is not of the leave."""
     if not projects:
         return []
-    query = (select(Problem).where(Problem.project_id.in_([p.id for p in projects]), Problem.status.in_(ACTIVE),
-                                   Problem.level > LEAD_LEVEL, Problem.level_started_at >= since,
-                                   Problem.level_started_at < until)
+    rows = (await session.execute(
+        select(ProblemEvent.problem_id, ProblemEvent.detail).join(Problem, Problem.id == ProblemEvent.problem_id)
+        .where(Problem.project_id.in_([p.id for p in projects]), ProblemEvent.kind == ESCALATED,
+               ProblemEvent.at >= since, ProblemEvent.at < until))).all()
+    went_up = sorted({pid for pid, detail in rows if _level(detail) > LEAD_LEVEL})
+    if not went_up:
+        return []
+    query = (select(Problem).where(Problem.id.in_(went_up), Problem.status.in_(ACTIVE), Problem.level > LEAD_LEVEL)
              .order_by(Problem.id))
     return list((await session.scalars(query)).unique().all())
+
+
+def _level(detail: object) -> int:
+    """The level an escalation event went to (its detail's "to"); -1 when it does not say."""
+    to = detail.get("to") if isinstance(detail, dict) else None
+    return to if isinstance(to, int) else -1

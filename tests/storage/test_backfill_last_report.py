@@ -24,14 +24,35 @@ async def test_a_backfill_is_not_the_projects_latest_report(db: Database, clock:
     office = Actor(label="管理员", channel="telegram", person_id=world.admin)
     reported_at = now - timedelta(days=7)
     async with db.session() as session:
-        await add_report(session, project_id=world.p1, person_id=world.liaison, local_day=MONDAY,
-                         amount=Decimal(100), progress_text="桩基", photos=(), channel="telegram",
-                         now=reported_at, actor=Actor("郝芳", "telegram", world.liaison), project_code="ZD2026-001")
-        await backfill_report(session, project_id=world.p1, project_code="ZD2026-001", person_id=world.admin,
-                              local_day=TUESDAY, amount=Decimal(50), progress_text="承台", reason="联络员出差",
-                              channel="telegram", now=now, actor=office)
+        await add_report(
+            session,
+            project_id=world.p1,
+            person_id=world.liaison,
+            local_day=MONDAY,
+            amount=Decimal(100),
+            progress_text="桩基",
+            photos=(),
+            channel="telegram",
+            now=reported_at,
+            actor=Actor("郝芳", "telegram", world.liaison),
+            project_code="ZD2026-001",
+        )
+        await backfill_report(
+            session,
+            project_id=world.p1,
+            project_code="ZD2026-001",
+            person_id=world.admin,
+            local_day=TUESDAY,
+            amount=Decimal(50),
+            progress_text="承台",
+            reason="联络员出差",
+            channel="telegram",
+            now=now,
+            actor=office,
+        )
     async with db.session() as session:
-        figures = await report_aggregate(session, cutoff=SUNDAY, window_start=MONDAY,
-                                         due={"在建": [MONDAY, TUESDAY]}, stages={world.p1: "在建"})
+        figures = await report_aggregate(
+            session, cutoff=SUNDAY, window_start=MONDAY, due={"在建": [MONDAY, TUESDAY]}, stages={world.p1: "在建"}
+        )
     assert figures[world.p1].year_sum == Decimal(150)  # the 补报 counts in the money
     assert figures[world.p1].last_report_at == reported_at  # not the time the 项目办 entered the 补报

@@ -24,16 +24,34 @@ async def test_a_corrected_backfill_is_still_marked_on_the_projects_page(site: W
     async with site.core.db.session() as session:
         project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
         assert project is not None and project.liaison_id is not None
-        await backfill_report(session, project_id=project.id, project_code=project.code,
-                              person_id=project.liaison_id, local_day=day, amount=Decimal("40"),
-                              progress_text="承台施工", reason="联络员出差", channel="telegram",
-                              now=site.core.clock.now(), actor=office)
+        await backfill_report(
+            session,
+            project_id=project.id,
+            project_code=project.code,
+            person_id=project.liaison_id,
+            local_day=day,
+            amount=Decimal("40"),
+            progress_text="承台施工",
+            reason="联络员出差",
+            channel="telegram",
+            now=site.core.clock.now(),
+            actor=office,
+        )
         await session.commit()
     async with site.core.db.session() as session:
         old = await live_report(session, project_id=project.id, local_day=day)
         assert old is not None
-        await correct_report(session, old=old, amount=Decimal("45"), progress_text="承台施工", reason="金额有误",
-                             channel="telegram", now=site.core.clock.now(), actor=office, project_code=project.code)
+        await correct_report(
+            session,
+            old=old,
+            amount=Decimal("45"),
+            progress_text="承台施工",
+            reason="金额有误",
+            channel="telegram",
+            now=site.core.clock.now(),
+            actor=office,
+            project_code=project.code,
+        )
         await session.commit()
     async with site.signed_in("郝芳") as hao, hao.get("/web/project/ZD2026-001") as page:
         text = await page.text()

@@ -1,6 +1,7 @@
 """The time of a project's latest report (最近填报 in the lead official's bulletin, the ledger export's last report
-column) is the time its liaison last reported: a 补报 the 项目办 enters afterwards for a missed day is not the
-liaison's report (``storage.reports.reported_by_liaison``) and does not make a silent project look fresh."""
+column, the /project card and web page) is the time its liaison last reported: a 补报 the 项目办 enters afterwards
+for a missed day is not the liaison's report (``storage.reports.reported_by_liaison``) and does not make a silent
+project look fresh."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from bot.clock import FrozenClock
 from storage.audit import Actor
 from storage.backfills import backfill_report
 from storage.db import Database
+from storage.models import Project
+from storage.projects import project_figures
 from storage.report_figures import report_aggregate
 from storage.reports import add_report
 from tests.storage.factories import build_world
@@ -56,3 +59,10 @@ async def test_a_backfill_is_not_the_projects_latest_report(db: Database, clock:
         )
     assert figures[world.p1].year_sum == Decimal(150)  # the 补报 counts in the money
     assert figures[world.p1].last_report_at == reported_at  # not the time the 项目办 entered the 补报
+    async with db.session() as session:
+        project = await session.get(Project, world.p1)
+        assert project is not None
+        card = await project_figures(session, project=project, today=SUNDAY)
+    assert card.ytd_done - card.base == Decimal(150)
+    assert card.last_report is not None and card.last_report.created_at == reported_at  # /project's 最近填报
+    assert card.last_report.progress_text == "桩基"

@@ -19,7 +19,8 @@ from tests.web.test_replaced_reports import TODAY
 
 async def test_a_corrected_backfill_is_still_marked_on_the_projects_page(site: WebHarness) -> None:
     await site.report("ZD2026-001", TODAY, "100", "桩基")
-    office = Actor(label="管理员(区重大项目办)", channel="telegram")
+    admin = await site.person("管理员(区重大项目办)")  # a 补报 is stored as the admin's who entered it
+    office = Actor(label=admin.name, channel="telegram", person_id=admin.id)
     day = date(2026, 11, 18)
     async with site.core.db.session() as session:
         project = await session.scalar(select(Project).where(Project.code == "ZD2026-001"))
@@ -28,7 +29,7 @@ async def test_a_corrected_backfill_is_still_marked_on_the_projects_page(site: W
             session,
             project_id=project.id,
             project_code=project.code,
-            person_id=project.liaison_id,
+            person_id=admin.id,
             local_day=day,
             amount=Decimal("40"),
             progress_text="承台施工",
@@ -58,4 +59,4 @@ async def test_a_corrected_backfill_is_still_marked_on_the_projects_page(site: W
     assert page.status == 200
     entries = re.findall(r'<li id="report-\d+">(.*?)</li>', text, re.DOTALL)
     [counted] = [e for e in entries if "2026-11-18" in e and "不计入" not in e]
-    assert "补报" in counted, counted
+    assert "（补报，管理员(区重大项目办) 事后录入）" in counted, counted

@@ -23,14 +23,20 @@ async def _report_count(tg: TelegramHarness) -> int:
         return int(await session.scalar(select(func.count()).select_from(Report)) or 0)
 
 
+async def _office(tg: TelegramHarness, settings: Settings) -> Office:  # noqa: F811
+    """The people of the sample ledger bound, and the admin."""
+    office = Office(tg, settings)
+    await office.setup(*PEOPLE)
+    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    return office
+
+
 async def test_a_day_before_the_project_was_entered_is_not_backfilled(
     december: TelegramHarness,  # noqa: F811
     settings: Settings,  # noqa: F811
 ) -> None:
-    office = Office(december, settings)
     tg = december
-    await office.setup(*PEOPLE)
-    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    office = await _office(tg, settings)
     office.travel(at(date(2026, 12, 22), 10))
     card_before = (await tg.send(ADMIN, f"/project {CODE}")).text
     stored = await _report_count(tg)
@@ -50,10 +56,8 @@ async def test_a_day_the_ledgers_dated_figure_holds_is_not_backfilled(
     december: TelegramHarness,  # noqa: F811
     settings: Settings,  # noqa: F811
 ) -> None:
-    office = Office(december, settings)
     tg = december
-    await office.setup(*PEOPLE)
-    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    office = await _office(tg, settings)
     office.travel(at(date(2027, 1, 8), 10))
     assert "请发送项目台账文件" in (await tg.send(ADMIN, "/import")).text
     assert "导入预览" in (await send_document(tg, ADMIN, "2027年台账.xlsx", ledger_2027())).text

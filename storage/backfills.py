@@ -25,4 +25,3 @@ async def backfill_report(session: AsyncSession, *, project_id: int, project_cod
     return await add_report(session, project_id=project_id, person_id=person_id, local_day=local_day,
                             amount=amount, progress_text=progress_text, photos=(), channel=channel, now=now,
                             actor=actor, project_code=project_code, backfill_reason=reason)
-

@@ -277,13 +277,10 @@ async def _hand_over(ctx: Context, giver: Person, taker: Person, items: OpenItem
                                     now=ctx.now,
                                     key=f"handover:{change}")
     # a taker away on leave: his stand-in holds the level the projects bring, and is told so; a giver away on
-    # leave: his stand-in no longer holds it, and is told whom it went to
-    context["stand_in"] = await stand_in_projects.tell_stand_in_of_projects(
-        ctx.session, ctx.deps.renderer, lead=taker, projects=items.lead_of, before=giver.name, change=change,
-        now=ctx.now)
-    context["giver_stand_in"] = await stand_in_projects.tell_stand_in_of_projects_taken(
-        ctx.session, ctx.deps.renderer, lead=giver, projects=items.lead_of, taker=taker, change=change,
-        now=ctx.now)
+    # leave: his stand-in no longer holds it, and is told whom it went to (one standing in for both, once)
+    context["stand_in"], context["giver_stand_in"] = await stand_in_projects.tell_stand_ins(
+        ctx.session, ctx.deps.renderer, giver=giver, taker=taker, projects=items.lead_of, before=giver.name,
+        change=change, now=ctx.now)
     if giver.active:  # told once: the problems of what he handed over are no longer his to hear of
         await outbox.enqueue_for_person(ctx.session, person_id=giver.id, now=ctx.now,
                                         reply=Reply(html=ctx.deps.renderer.render("admin_people_handover_given",

@@ -9,8 +9,8 @@ is answered with the kept replies, by the delivery that takes them (one, however
 again (a webhook's double delivery, a client's retry, the same message posted to another process) gets nothing:
 the process that handled it is, as far as anyone knows, alive, and sent or is sending its replies itself.
 
-Nothing marks the replies sent when they went out, so a process that dies after sending them and before the
-message was marked done in its journal has its message answered twice.
+The outcome says that its replies are the kept ones (``Outcome.again``): the channel's journal recorded how far
+they went out before the process died, and the channel sends only the rest.
 """
 
 from __future__ import annotations
@@ -34,6 +34,6 @@ async def answer_again(session: AsyncSession, msg: Incoming, *, by: str) -> Outc
     if kept is None or kept.by == by or not await processed.take_replies(session, channel=msg.channel, key=msg.key):
         log.info("message %s:%s was handled before; not again", msg.channel, msg.key)
         return Outcome()
-    log.warning("message %s:%s was handled before by a process that died: its %d replies sent again",
-                msg.channel, msg.key, len(kept.replies))
-    return Outcome(replies=kept.replies)
+    log.warning("message %s:%s was handled before by a process that died: its %d replies go out again (those the "
+                "journal says were sent left out)", msg.channel, msg.key, len(kept.replies))
+    return Outcome(replies=kept.replies, again=True)

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from bot.domain.backfill_days import BackfillRefusal, backfill_refusal
 from bot.domain.limits import PROGRESS_TEXT_MAX, REASON_TEXT_MAX
 from bot.domain.messages import Button, Reply
 from bot.domain.periods import KIND_NAMES
@@ -24,6 +25,7 @@ from handlers.context import Context
 from handlers.readings import reading_buttons, saved_readings
 from storage import backfills, corrections, outbox
 from storage import projects as project_repo
+from storage.entered import entered_on
 from storage.models import Person, Project
 from storage.reports import ReportConflict
 from storage.settings import load_calendar
@@ -36,20 +38,19 @@ def _buttons(*rows: list[Button]) -> list[list[Button]]:
     return [*rows, [Button(label("cancel"), f"{PREFIX}:cancel")]]
 
 
-async def refusal(ctx: Context, day: date) -> str | None:
-    """Why the day cannot be entered afterwards ("today": the liaison reports it; "not_working": no report is
-    owed), or None."""
-    if day >= ctx.today:
-        return "today"
+async def refusal(ctx: Context, project: Project, day: date) -> BackfillRefusal | None:
+    """Why the day cannot be entered afterwards (bot.domain.backfill_days), or None."""
     calendar = await load_calendar(ctx.session)
-    return None if calendar.is_working_day(day) else "not_working"
+    figures = await project_repo.project_figures(ctx.session, project=project, today=day)
+    return backfill_refusal(day, today=ctx.today, calendar=calendar, entered=entered_on(project.created_at),
+                            covered_until=figures.covered_until)
 
 
 async def start(ctx: Context, project: Project, day: date, line: ReportLine | None, reason: str) -> None:
     """An admin's `/correct` for a day without a report: 补报 it (what the line gives, the rest asked)."""
-    why = await refusal(ctx, day)
-    if why is not None:
-        ctx.reply("backfill_refused", why=why, project=project, day=day)
+    refused = await refusal(ctx, project, day)
+    if refused is not None:
+        ctx.reply("backfill_refused", refused=refused, project=project, day=day)
         return
     state: dict[str, Any] = {"code": project.code, "day": day.isoformat()}
     if line is None:

@@ -10,14 +10,12 @@ himself, nor someone on leave on one of its days; nor is a leave recorded for so
 another's leave (he would be away while holding that person's reports or level). When a 包抓领导's leave with a
 substitute begins, the substitute is told what already waits at his level (bot.services.leave_starts); when it
 ends by 销假, the lead is told what the substitute decided in his place and what waits at his level now
-(bot.services.leave_returns.held_now). A leave changes only reporting duties and who holds a lead
+(bot.services.leave_account). A leave changes only reporting duties and who holds a lead
 official's level, so none is recorded for anyone else.
 See ``bot.domain.leave``.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from sqlalchemy import select
 
@@ -25,18 +23,18 @@ from bot.clock import day_start
 from bot.domain.digits import as_id
 from bot.domain.leave import LeaveError, LeaveRequest, LeaveSpan, overlapping, parse_leave
 from bot.domain.messages import Button, Reply
-from bot.domain.problem_numbers import problem_number
 from bot.render import label
-from bot.services import leave_returns, leave_starts
+from bot.services import leave_account, leave_starts
 from bot.services.leader_inbox import LeaderInbox
+from bot.services.leave_account import LeadProjects, LeaveAccount
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
 from handlers.people_lookup import candidate_label, find_people, mask_phone
 from storage import audit, outbox
 from storage import leaves as leave_repo
 from storage import people as people_repo
-from storage import problems as problem_repo
-from storage.models import Leave, Person, Problem, ProblemEvent, Project
+from storage import projects as project_repo
+from storage.models import Leave, Person
 
 PREFIX = "lv"
 PICK_FLOW = "leave_pick"  # an admin's /leave for a name several people share waits for the pick
@@ -161,24 +159,22 @@ async def leave_button(ctx: Context, data: str) -> None:
     await audit.record(ctx.session, actor=ctx.actor, at=ctx.now, action="leave.end", object_type="person",
                        object_key=str(person.id), detail={"leave_id": leave.id, "cancelled": leave.cancelled_at
                                                        is not None, "end": str(leave.end)})
-    decided = await problem_repo.decided_in_place_of(ctx.session, lead_id=person.id, substitute_id=substitute.id,
-                                                     since=day_start(leave.start)) if substitute else []
     # A 包抓领导 back early holds his level again today: what waits there is his now (his stand-in held it from the
-    # leave's first day, today's too when the leave is cancelled the day it began).
-    # The projects he holds now are said as they are (some may have been handed to or away from him meanwhile).
-    stood_in = substitute is not None and "lead" in person.role_names
-    projects, waiting = await leave_returns.held_now(ctx.session, person) if stood_in else ([], LeaderInbox())
-    gone_up = await leave_returns.gone_up_meanwhile(ctx.session, projects, since=day_start(leave.start),
-                                                    until=ctx.now)
-    if leave.start > ctx.today:  # cancelled before it began: nothing was held in his place
-        waiting, gone_up = LeaderInbox(), []
-    await _tell(ctx, leave, person, substitute, ended=True, decided=decided, waiting=waiting, projects=projects,
-                gone_up=gone_up)
+    # leave's first day, today's too when the leave is cancelled the day it began). The projects he holds now are
+    # said as they are, with those handed to or away from him meanwhile.
+    told_of = LeaveAccount()
+    if substitute is not None and "lead" in person.role_names and leave.start <= ctx.today:
+        told_of = await leave_account.account(ctx.session, person, substitute, since=day_start(leave.start),
+                                              until=ctx.now, now=ctx.now)
+    elif substitute is not None and "lead" in person.role_names:  # cancelled before it began: nothing was held
+        told_of = LeaveAccount(projects=LeadProjects(now=await project_repo.projects_led_by(ctx.session,
+                                                                                            lead_ids=[person.id])))
+    await _tell(ctx, leave, person, substitute, ended=True, told_of=told_of)
     mine = person.id == ctx.person_id
-    ctx.reply("leave_ended", [list(row) for row in waiting.action_buttons()] if mine else [], leave=leave,
-              person=person, substitute=substitute, inbox=waiting if mine else LeaderInbox(), projects=projects,
-              mine=mine, gone_up=gone_up if mine else [],
-              decided=[(problem_number(e.problem_id), e) for e in decided] if mine else [])
+    ctx.reply("leave_ended", [list(row) for row in told_of.waiting.action_buttons()] if mine else [], leave=leave,
+              person=person, substitute=substitute, inbox=told_of.waiting if mine else LeaderInbox(),
+              projects=told_of.projects, changes=told_of.projects if mine else LeadProjects(), mine=mine,
+              gone_up=told_of.gone_up if mine else [], decided=told_of.decided if mine else [])
 
 
 async def _picked(ctx: Context, person_id: int | None) -> None:
@@ -239,24 +235,27 @@ async def _show(ctx: Context, leaves: list[Leave], *, everyone: bool = False) ->
 
 
 async def _tell(ctx: Context, leave: Leave, person: Person, substitute: Person | None, *, ended: bool,
-                decided: Sequence[ProblemEvent] = (), waiting: LeaderInbox | None = None,
-                projects: Sequence[Project] = (), gone_up: Sequence[Problem] = ()) -> None:
-    """The admins, the substitute and the person on leave (unless they acted themselves) are told; at its end,
-    what the substitute decided in the place of a 包抓领导 (`decided`), the projects he holds now (`projects`),
-    the 包抓领导 himself what waits at his level now (`waiting`), with the acts as buttons, and what went up past
-    it while he was away (`gone_up`), and the substitute which of what waits went back to him."""
+                told_of: LeaveAccount | None = None) -> None:
+    """The admins, the substitute and the person on leave (unless they acted themselves) are told; at its end
+    (`told_of`, bot.services.leave_account), what the substitute decided in the place of a 包抓领导, the projects
+    he holds now, the 包抓领导 himself which of them changed hands meanwhile, what waits at his level now, with the
+    acts as buttons, and what went up past it while he was away, and the substitute which of what waits went back
+    to him."""
+    told_of = told_of or LeaveAccount()
     admins = await people_repo.people_with_role(ctx.session, role="admin")
     whom = {p.id for p in admins if p.active} | {person.id} | ({substitute.id} if substitute else set())
     whom.discard(ctx.person_id or 0)
     context = dict(leave=leave, person=person, substitute=substitute, actor=ctx.actor.label, ended=ended,
-                   lead="lead" in person.role_names, projects=projects, gone_up=(),
-                   decided=[(problem_number(e.problem_id), e) for e in decided])
+                   lead="lead" in person.role_names, projects=told_of.projects, changes=LeadProjects(), gone_up=(),
+                   decided=told_of.decided)
     html = ctx.deps.renderer.render("leave_notice", inbox=LeaderInbox(), handed=LeaderInbox(), **context)
     replies = {pid: Reply(html=html) for pid in whom}
-    waiting = waiting or LeaderInbox()
-    if person.id in whom and (gone_up or not waiting.empty):
+    waiting = told_of.waiting
+    changed = told_of.projects.given or told_of.projects.taken
+    if person.id in whom and (told_of.gone_up or not waiting.empty or changed):
         replies[person.id] = Reply(html=ctx.deps.renderer.render(
-            "leave_notice", inbox=waiting, handed=LeaderInbox(), **(context | {"gone_up": gone_up})),
+            "leave_notice", inbox=waiting, handed=LeaderInbox(),
+            **(context | {"gone_up": told_of.gone_up, "changes": told_of.projects})),
             buttons=waiting.action_buttons())
     if not waiting.empty:
         if substitute is not None and substitute.id in whom:  # which of them went back from him to the lead

@@ -244,9 +244,10 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
         await _tell_new_lead(ctx, project, before=before, granted=bool(granted), change=change)
         if lead_before is not None:
             await _tell_lead_before(ctx, project, lead_before, change=change)
-            await stand_in_projects.tell_stand_in_of_projects_taken(
-                ctx.session, ctx.deps.renderer, lead=lead_before, projects=[project], taker=project.lead_official,
-                change=change, now=ctx.now)
+        # the stand-ins of either lead away on leave (one standing in for both told once)
+        await stand_in_projects.tell_stand_ins(ctx.session, ctx.deps.renderer, giver=lead_before,
+                                               taker=project.lead_official, projects=[project],
+                                               before=None if before == "—" else before, change=change, now=ctx.now)
     # an amount written in Chinese numerals is said as read (「四万」按 4 万元计), as reports and /correct say it
     amount = project.annual_plan if found.key == "plan" else project.total_investment
     ctx.reply("admin_project_set_done", project=project, field=found.label, before=before, after=after,
@@ -255,8 +256,7 @@ async def _set(ctx: Context, project: Project, found: Field, value: str, *, pers
 
 
 async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted: bool, change: int) -> None:
-    """The project's new 包抓领导 is told it is his, with what waits for him on it (bot.services.leader_inbox); his
-    stand-in too while he is on leave."""
+    """The project's new 包抓领导 is told it is his, with what waits for him on it (bot.services.leader_inbox)."""
     lead = project.lead_official
     inbox = await leader_inbox.waiting_on(ctx.session, project_ids=[project.id])
     html = ctx.deps.renderer.render("admin_project_lead_notice", project=project, before=before, inbox=inbox,
@@ -264,9 +264,6 @@ async def _tell_new_lead(ctx: Context, project: Project, *, before: str, granted
     await outbox.enqueue_for_person(ctx.session, person_id=lead.id,
                                     reply=Reply(html=html, buttons=inbox.action_buttons()),
                                     key=f"project:{project.code}:lead:change{change}", now=ctx.now)
-    await stand_in_projects.tell_stand_in_of_projects(ctx.session, ctx.deps.renderer, lead=lead, projects=[project],
-                                                      before=None if before == "—" else before, change=change,
-                                                      now=ctx.now)
 
 
 async def _tell_lead_before(ctx: Context, project: Project, lead: Person, *, change: int) -> None:

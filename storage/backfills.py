@@ -1,22 +1,19 @@
 """补报: the 项目办 enters the report of a past working day on which a project has none (a report lost at
 midnight, a day the liaison could not send). It is that day's report like any other (one a day, counted in
-the sums and the year of its day by ``report_sums``' triggers), stored as the admin's, and audited as
-``report.backfill`` with the day and the reason (``storage.corrections`` reads it back for the history and
-the bulletins' 上期数据更正 line).
+the sums and the year of its day by ``report_sums``' triggers), stored as the admin's and marked
+``reports.backfill`` (kept by every correction of it: what the views read), and audited as ``report.backfill``
+with the day and the reason (``storage.corrections`` reads it back for the history and the bulletins'
+上期数据更正 line).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import Actor
-from storage.corrections import BACKFILL
-from storage.models import AuditEntry
 from storage.reports import NewReport, add_report
 
 
@@ -28,13 +25,3 @@ async def backfill_report(session: AsyncSession, *, project_id: int, project_cod
     return await add_report(session, project_id=project_id, person_id=person_id, local_day=local_day,
                             amount=amount, progress_text=progress_text, photos=(), channel=channel, now=now,
                             actor=actor, project_code=project_code, backfill_reason=reason)
-
-
-async def backfilled_ids(session: AsyncSession, *, code: str, report_ids: Sequence[int]) -> dict[int, str]:
-    """Which of these reports of the project were entered afterwards (补报), with who entered them."""
-    if not report_ids:
-        return {}
-    rows = await session.execute(select(AuditEntry.detail, AuditEntry.actor).where(
-        AuditEntry.action == BACKFILL, AuditEntry.object_key == code))
-    wanted = set(report_ids)
-    return {int(d["report_id"]): actor for d, actor in rows.all() if int(d.get("report_id", 0)) in wanted}

@@ -64,6 +64,17 @@ async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:
     return Backlog(pending=int(row[0] or 0), oldest_created_at=row[1], waiting_for_group=int(waiting or 0))
 
 
+WAITING_FOR_GROUP = "waiting_for_group"  # rows_by_state: the pending rows of a bulletin group marked out or muted
+
+
+async def rows_by_state(session: AsyncSession) -> dict[str, int]:
+    """How many outbox rows are in each state, the pending rows waiting for a bulletin group marked out or muted
+    (``Backlog.waiting_for_group``: not due) counted apart as ``WAITING_FOR_GROUP``, not as pending."""
+    state = case((and_(OutboxMessage.state == PENDING, ~chat_open()), WAITING_FOR_GROUP), else_=OutboxMessage.state)
+    rows = (await session.execute(select(state, func.count()).group_by(state))).all()
+    return {str(name): int(count) for name, count in rows}
+
+
 async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:
     return await session.get(OutboxMessage, message_id)
 

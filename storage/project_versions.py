@@ -19,7 +19,8 @@ from bot.domain.project_versions import Held, Versions
 from storage.models import Person, Project, ProjectVersion, Unit
 from storage.rows import all_rows
 
-__all__ = ["HELD_FIELDS", "Held", "Versions", "held_at", "led_since", "record", "record_rows", "versions_since"]
+__all__ = ["HELD_FIELDS", "Held", "Versions", "held_at", "leads_before", "led_since", "record", "record_rows",
+           "versions_since"]
 
 _CHUNK = 1000
 
@@ -76,3 +77,20 @@ async def led_since(session: AsyncSession, *, project_id: int, person_id: int, s
                                     .order_by(v.valid_from, v.id))).all()
     in_force = [lead for valid_from, lead in leads if valid_from <= since][-1:]
     return person_id in [*in_force, *(lead for valid_from, lead in leads if valid_from > since)]
+
+
+async def leads_before(session: AsyncSession, *, since: datetime, until: datetime) -> dict[int, int | None]:
+    """Project id → its 包抓领导's id at ``since``, for the projects with a version written from ``since`` to
+    ``until`` (the others held as they are): the version in force at ``since``; for a project with none by then
+    (added to the ledger since), the version it was first written with. One query."""
+    v = ProjectVersion
+    changed = select(v.project_id).where(v.valid_from > since, v.valid_from <= until)
+    rows = (await session.execute(select(v.project_id, v.valid_from, v.lead_official_id)
+                                  .where(v.project_id.in_(changed)).order_by(v.project_id, v.id))).all()
+    first: dict[int, int | None] = {}
+    in_force: dict[int, tuple[datetime, int | None]] = {}
+    for project_id, valid_from, lead in rows:
+        first.setdefault(project_id, lead)
+        if valid_from <= since and (project_id not in in_force or valid_from >= in_force[project_id][0]):
+            in_force[project_id] = (valid_from, lead)
+    return {pid: in_force[pid][1] if pid in in_force else lead for pid, lead in first.items()}

@@ -17,7 +17,7 @@ from bot.domain.year_to_date import counts
 from storage.annual_plans import plan_of_year
 from storage.ledger_bases import base_join
 from storage.models import Person, Project, ProjectSupportingUnit, Report, ReportPhoto, ReportSum
-from storage.reports import NewReport
+from storage.reports import NewReport, reported_by_liaison
 from storage.types import Wan
 
 
@@ -144,7 +144,7 @@ def _figures_columns(project_id: Any, year_start: Any) -> Select[Any]:
     )
     latest_id = (
         select(latest.id)
-        .where(latest.project_id == project_id, latest.withdrawn_at.is_(None))
+        .where(latest.project_id == project_id, reported_by_liaison(latest))  # 最近填报: a 补报 is not one
         .order_by(latest.created_at.desc(), latest.id.desc())
         .limit(1)
         .scalar_subquery()

@@ -9,8 +9,8 @@ runs per project): the year-to-date money, the latest report and the days a repo
   ``bot.domain.duties.due_days_by_stage``) and has at least one of its liaison's: two reports on one day count
   once, a report made on a day nothing was due adds nothing, and a 补报 the 项目办 entered afterwards counts in
   the money, not here (``storage.reports.reported_by_liaison``).
-- ``last_report_at`` is the latest report of the cut-off day's year (or of the window, when the window
-  starts in the previous year) up to the cut-off day.
+- ``last_report_at`` (最近填报) is the latest of its liaison's reports (``reported_by_liaison``: not a 补报) of the
+  cut-off day's year (or of the window, when the window starts in the previous year) up to the cut-off day.
 
 Money columns are ``Wan`` (万元 stored as whole 元): ``SUM`` over them keeps the type, so the sums come
 back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeric sums) alike.
@@ -57,7 +57,7 @@ class ReportFigures(NamedTuple):
 def report_aggregate_query(
     *, cutoff: date, window_start: date, sqlite_index: str | None = None
 ) -> Select[Any]:
-    """Per project: the sum of the year's reports up to ``cutoff`` and the latest report's time (from
+    """Per project: the sum of the year's reports up to ``cutoff`` and the latest time its liaison reported (from
     ``window_start`` on when the window starts last year).
 
     On SQLite pass ``sqlite_index=STANDINGS_INDEX`` (when it exists): the query then names the index to
@@ -79,7 +79,8 @@ def report_aggregate_query(
     if lower < year_start:  # the window reaches into last year: only this year's amounts are summed
         amount = case((columns.local_day >= year_start, columns.amount))
     return (
-        select(columns.project_id, func.sum(type_coerce(amount, Wan())), func.max(columns.created_at))
+        select(columns.project_id, func.sum(type_coerce(amount, Wan())),
+               func.max(case((reported_by_liaison(columns), columns.created_at))))  # a 补报 is not the liaison's
         .select_from(source)
         .where(columns.withdrawn_at.is_(None), columns.local_day >= lower, columns.local_day <= cutoff)
         .group_by(columns.project_id)

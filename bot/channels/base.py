@@ -17,6 +17,11 @@ of them fails, the error says how many reached the chat before it (``parts_sent`
 reply's first message), and whoever tries again passes that number as ``skip``: a retry sends only the
 rest, so the chat never sees part 1 twice, whichever process retries.
 
+How far the replies to one message went out is a ``Progress`` (whole replies, then messages of the next):
+a transport given ``on_sent`` tells it after each message that reaches the chat, so that a channel keeping a
+journal of the messages it took in (``bot.channels.inbox``) can record it and, after a stop or a crash, send only
+the rest.
+
 A file that can never be sent (``AttachmentRefused``: over the channel's limit, gone from disk) does not
 cost the reply its text: the transport sends a line saying so in the file's place, as the same message of
 the count, so ``skip`` means the same on every try.
@@ -24,13 +29,32 @@ the count, so ``skip`` means the same on every try.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from bot.domain.give_up_reasons import CONTENT
 from bot.domain.messages import Attachment, AttachmentKind, Reply  # noqa: F401 - re-exported
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the replies to one message went out: its first ``replies`` replies whole, and ``parts`` of the
+    messages the next one becomes."""
+
+    replies: int = 0
+    parts: int = 0
+
+    @staticmethod
+    def of_reply(index: int, sent: int, of: int) -> Progress:
+        """After ``sent`` of the ``of`` messages reply number ``index`` becomes reached the chat."""
+        return Progress(index + 1, 0) if sent >= of else Progress(index, sent)
+
+
+# Told, after each message of a reply that reaches the chat, how many of the reply's messages have (counting those
+# a ``skip`` left out) and of how many.
+OnSent = Callable[[int, int], None]
 
 
 class DeliveryError(Exception):
@@ -143,6 +167,8 @@ class Transport(Protocol):
         A transport that may send a reply as several messages also takes ``skip: int`` (that many of
         them reached the chat in an earlier try: send the rest) and raises with ``failed_after``. Callers
         pass ``skip`` only when it is above 0, so a transport that always sends one message needs neither.
+        A channel's own transport also takes ``on_sent`` (``OnSent``), called right after each message reaches the
+        chat, before anything else is awaited; callers pass it only when they record how far a reply went.
         """
         ...
 

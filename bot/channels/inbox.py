@@ -5,8 +5,15 @@ handled (``bot.channels.wecom.callback``, ``DATA_DIR/wecom-inbox``); Telegram's 
 answer, confirms an update before it is handled (``bot.channels.telegram_polling``, ``DATA_DIR/telegram-inbox``).
 
 - One journal per process, a file of JSON lines in a folder: "answered" (the message's key, its sender, when, its
-  fields) before the confirmation, "done" once it has been handled. A
-  process holds an exclusive ``flock`` on its own journal for as long as it runs.
+  fields) before the confirmation, "sent" (how far its replies went out, a ``Progress``) after each message of
+  them that reached the chat, "done" once its replies are all out (or handed to the outbox), or it has been handled
+  otherwise. A process holds an exclusive ``flock`` on its own journal for as long as it runs.
+- A message taken back after a stop or a crash whose replies had started to go out is answered with the rest only
+  (the replies kept with it, ``Outcome.again``): the parts sent before are not sent again. Only the one message in
+  flight when the process died may go twice: sent, and the line saying so not yet written. A "sent" line, like a
+  "done" one, is an append (microseconds) with no ``fdatasync`` of its own: the sync that follows the next message
+  answered takes it to the disk, so a stop or a kill loses none, and a power cut at most the last ones (those
+  parts are then sent again).
 - The answer waits for nothing but an append (one ``write``, microseconds, in the event loop), which survives
   the process being killed at any moment after it. An ``fdatasync`` in a thread of the inbox's own follows at
   once, not waited for (one at a time, each taking every line written meanwhile), so that the machine losing
@@ -40,9 +47,11 @@ import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from bot.channels.base import Progress
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +65,13 @@ _datasync = getattr(os, "fdatasync", os.fsync)
 @dataclass(frozen=True)
 class Answered:
     """A message the callback answered: its key (``incoming.dedupe_key``), sender, when (epoch seconds) and
-    fields."""
+    fields, and how far its replies went out before (``sent``)."""
 
     key: str
     userid: str
     at: float
     fields: dict[str, str]
+    sent: Progress = field(default_factory=Progress)
     # put back by ``diaodu restore``, not left by a process that died with it in hand: the replies kept with it, if
     # the restored database holds it handled, are not sent again (they went out, or not, when the backup was made)
     restored: bool = False
@@ -71,11 +81,16 @@ def _line(record: dict[str, Any]) -> bytes:
     return (json.dumps(record, separators=(",", ":")) + "\n").encode()
 
 
+def _sent_line(key: str, sent: Progress) -> bytes:
+    return _line({"s": key, "r": sent.replies, "p": sent.parts})
+
+
 def journal_lines(messages: Iterable[Answered], *, restored: bool = False) -> bytes:
-    """The lines of a journal saying that ``messages`` were answered (and are not done); ``restored``: put back by
-    ``diaodu restore`` (``Answered.restored``)."""
-    mark = {"r": 1} if restored else {}
-    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields, **mark}) for a in messages)
+    """The lines of a journal saying that ``messages`` were answered (and are not done), and how far their
+    replies went; ``restored``: put back by ``diaodu restore`` (``Answered.restored``)."""
+    mark = {"restored": 1} if restored else {}
+    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields, **mark})
+                    + (_sent_line(a.key, a.sent) if a.sent != Progress() else b"") for a in messages)
 
 
 def _read(fd: int) -> bytes:
@@ -93,11 +108,15 @@ def outstanding(data: bytes) -> list[Answered]:
             record = json.loads(raw)
             if "d" in record:
                 answered.pop(str(record["d"]), None)
+            elif "s" in record:
+                key = str(record["s"])
+                if key in answered:
+                    answered[key] = replace(answered[key], sent=Progress(int(record["r"]), int(record["p"])))
             else:
                 key = str(record["k"])
                 answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
                                                   {str(k): str(v) for k, v in dict(record["f"]).items()},
-                                                  restored=bool(record.get("r"))))
+                                                  restored=bool(record.get("restored"))))
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("inbox: a line that does not read skipped (%d bytes)", len(raw))
     return list(answered.values())
@@ -242,9 +261,29 @@ class Inbox:
         self._open.add(key)
         self._written += 1
 
+    @property
+    def closed(self) -> bool:
+        """Whether the journal was let go (``close``): nothing can be written to it any more."""
+        return self._fd < 0
+
+    def sent(self, key: str, progress: Progress, *, of: int) -> None:
+        """Write how far the replies to an open message went out (``of``: how many there are); with all of them
+        out, the message is done. Nothing waits for the disk (see the module's docstring)."""
+        if progress.replies >= of:
+            self.done(key)
+            return
+        if key not in self._open or self.closed:
+            return
+        try:
+            self._append(_sent_line(key, progress))
+        except OSError:  # sent again after a crash at worst
+            log.warning("%s: could not write how far the replies to %s went", self.name, key, exc_info=True)
+
     def done(self, key: str) -> None:
-        """Write that the message was handled; with nothing left open, empty the journal, and past
-        ``COMPACT_BYTES`` rewrite it with only the messages still open."""
+        """Write that the message was handled (nothing for one not open, or done already); with nothing left open,
+        empty the journal, and past ``COMPACT_BYTES`` rewrite it with only the messages still open."""
+        if key not in self._open or self.closed:
+            return
         self._open.discard(key)
         try:
             if self._open:
@@ -264,7 +303,7 @@ class Inbox:
 
     def _compact(self) -> None:
         """Rewrite the journal with only the messages still open."""
-        with open(self.path, "rb") as journal:
+        with open(self.path, "rb") as journal:  # (with how far their replies went)
             still = [a for a in outstanding(journal.read()) if a.key in self._open]
         fresh = self.path.with_name(self.path.stem + "-compact.new")  # cleared by the next start if left
         fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)

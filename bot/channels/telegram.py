@@ -9,6 +9,7 @@ logged and do not stop the update from being handled.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 from dataclasses import replace
@@ -232,7 +233,7 @@ class TelegramChannel:
             # (not one put back by `diaodu restore`: its replies went out, or not, when the backup was made)
             incoming = replace(incoming, answered_at=fetched, first_died=self.journal.died_with(update))
         outcome = await self.router.handle(incoming)
-        await self.deliver(incoming.chat_id, outcome)
+        await self.deliver(incoming.chat_id, outcome, update=update)
 
     async def _after_press(self, query: CallbackQuery) -> None:
         """The pressed message's keyboard: gone once a choice is made, the pressed button marked in a list of
@@ -307,14 +308,23 @@ class TelegramChannel:
         private = Button(renderer.render("private_button").strip(), "", url=f"https://t.me/{context.bot.username}")
         await self.deliver(chat_address(update), Outcome(replies=[Reply(html=html, buttons=[[private]])]))
 
-    async def deliver(self, address: int | str, outcome: Outcome) -> None:
+    async def deliver(self, address: int | str, outcome: Outcome, *, update: Update | None = None) -> None:
         """Send the replies the same way the outbox does (one formatting path), then the menu if it changed.
-        ``address``: the chat id, or a forum topic's address (``bot.domain.chat_ids.topic_address``)."""
+        ``address``: the chat id, or a forum topic's address (``bot.domain.chat_ids.topic_address``). As the answer
+        to ``update``, how far they go is journaled, and the kept replies to one recovered after a restart
+        (``Outcome.again``) go out from where they stopped."""
         from bot.channels.telegram_transport import TelegramTransport
 
         address = str(address)
         transport = TelegramTransport(self.application.bot, files_root=self.files_root, rights=self.rights)
-        await self.direct.deliver(transport, address, outcome.replies)
+        journal = self.journal if update is not None else None
+        if journal is None or update is None:
+            await self.direct.deliver(transport, address, outcome.replies)
+        else:
+            await self.direct.deliver(transport, address, outcome.replies,
+                                      start=journal.start(update) if outcome.again else None,
+                                      sent=functools.partial(journal.sent, update, of=len(outcome.replies)))
+            journal.answered(update)  # not handled again after a restart, whatever comes now
         bot = self.application.bot
         if outcome.menu is not None:
             chat_id = split_address(address)[0]
@@ -337,12 +347,17 @@ def webhook_handler(application: Application, secret: str,  # type: ignore[name-
     not an update at all (no integer ``update_id``; never a 500), 200 once the update is written to the
     ``journal`` (if any: a crash after the answer loses nothing) and queued for the application. An update PTB
     cannot read (a field it requires missing, a newer Bot API) is logged with what it held and answered
-    200 too, as polling skips it: refused, Telegram would send it again for hours."""
+    200 too, as polling skips it: refused, Telegram would send it again for hours. Once the journal is closed (the
+    process stopping) every update is answered 503: taken then, it would be in memory only and lost with the
+    process, while Telegram delivers an update it got no 2xx for again later."""
 
     async def webhook(request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
             return web.Response(status=403)
+        if journal is not None and journal.closed:
+            log.info("webhook: an update refused while the bot stops; Telegram delivers it again later")
+            return web.Response(status=503, headers={"Retry-After": "10"}, text="stopping")
         try:
             payload = await request.json()
         except ValueError:

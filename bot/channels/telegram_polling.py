@@ -9,14 +9,17 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
   webhook left registered is deleted at start, a passing failure is tried again with a growing pause, a refused
   token ends the loop (``PollWatch.refused``; ``bot.channels.telegram_serving`` starts it again once the token is
   accepted), and a clean stop confirms what was fetched.
-- :class:`UpdateJournal` writes an update (polling's, or the webhook's before its 200), marks it done once every
-  handler group has seen it (a handler in the last group, :data:`DONE_GROUP`), and at start puts what the journal
-  holds not done on the queue before anything new, each recovered update counting for the moment it was fetched
-  (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at once; not those of one
-  put back by ``diaodu restore``). A process becoming the leader takes over, likewise, the journals of processes
-  that died while it ran (``UpdateJournal.take_over``), before it polls. Polling starts past the updates recovered
-  from a process that died (``UpdateJournal.next_offset``): the batch it journaled and died before confirming,
-  delivered again, would be handled twice.
+- :class:`UpdateJournal` writes an update (polling's, or the webhook's before its 200), how far the replies to it
+  went out after each message of them that reached the chat (``sent``), and marks it done once they are all out
+  (``answered``) or every handler group has seen it (a handler in the last group, :data:`DONE_GROUP`); at start it
+  puts what the journal holds not done on the queue before anything new, each recovered update counting for the
+  moment it was fetched (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at
+  once, those that went out before left out: ``start``; not those of one put back by ``diaodu restore``). Once
+  closed, it takes nothing more (``closed``: the webhook then refuses updates, which Telegram delivers again
+  later). A process becoming the leader takes over, likewise, the journals of processes that died while it ran
+  (``UpdateJournal.take_over``), before it polls. Polling starts past the updates recovered from a process that
+  died (``UpdateJournal.next_offset``): the batch it journaled and died before confirming, delivered again, would
+  be handled twice.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.channels.base import Progress
 from bot.channels.inbox import FOLDERS, Answered, Inbox
 from bot.channels.telegram_updates import PollWatch
 from bot.clock import Clock
@@ -56,6 +60,7 @@ class UpdateJournal:
         self.inbox = inbox
         self.clock = clock  # when an update was fetched: the day a recovered one counts for
         self.fetched_at: dict[int, datetime] = {}  # the updates recovered after a restart: when they were fetched
+        self.went: dict[int, Progress] = {}  # … and how far their replies went before
         self.restored: set[int] = set()  # those of them put back by `diaodu restore` (``Answered.restored``)
         # past the updates a process that died fetched lately: Telegram may deliver them again (the next getUpdates
         # that would have confirmed them never came); None: no such update
@@ -90,6 +95,23 @@ class UpdateJournal:
         one put back by `diaodu restore`): its kept replies, if any, may never have gone out."""
         return update.update_id in self.fetched_at and update.update_id not in self.restored
 
+    @property
+    def closed(self) -> bool:
+        """Whether the journal was let go (at shutdown): an update taken now would be in memory only."""
+        return self.inbox.closed
+
+    def start(self, update: Update) -> Progress:
+        """How far the replies to an update recovered after a restart went out before (nothing for another)."""
+        return self.went.get(update.update_id, Progress())
+
+    def sent(self, update: Update, progress: Progress, *, of: int) -> None:
+        """Write how far the ``of`` replies to ``update`` went out; with all of them out, it is done."""
+        self.inbox.sent(str(update.update_id), progress, of=of)
+
+    def answered(self, update: Update) -> None:
+        """The replies to ``update`` are out (or handed to the outbox): done, not handled again after a restart."""
+        self.inbox.done(str(update.update_id))
+
     async def resume(self) -> int:
         """Put the updates fetched before a restart and not handled on the queue, in the order fetched; how many."""
         count = await self._hand_back(self.inbox.recovered)
@@ -112,6 +134,7 @@ class UpdateJournal:
                 self.inbox.done(answered.key)
                 continue
             self.fetched_at[update.update_id] = datetime.fromtimestamp(answered.at, UTC)
+            self.went[update.update_id] = answered.sent
             if answered.restored:
                 self.restored.add(update.update_id)
             elif self.clock.now().timestamp() - answered.at < KEPT_BY_TELEGRAM:
@@ -122,6 +145,7 @@ class UpdateJournal:
 
     async def _handled(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         self.fetched_at.pop(update.update_id, None)
+        self.went.pop(update.update_id, None)
         self.restored.discard(update.update_id)
         self.inbox.done(str(update.update_id))
 

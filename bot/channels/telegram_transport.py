@@ -28,6 +28,7 @@ from bot.channels.base import (
     AttachmentRefused,
     ChannelDown,
     DeliveryError,
+    OnSent,
     PermanentError,
     RateLimits,
     RecipientBlocked,
@@ -64,6 +65,8 @@ TEXT_NOT_ALLOWED = ("not enough rights to send text messages", "have no rights t
 NOT_IN_GROUP = ("bot was kicked from the", "bot is not a member of the")  # a group (or supergroup) chat
 UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid", "bot was kicked", "user is deactivated",
                "have no rights to send a message", "not enough rights to send")
+# A message of a send, called with the chat id, the forum topic and the chat's address now (TelegramTransport._parts).
+Part = Callable[[int, int | None, str], Awaitable[object]]
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -181,22 +184,23 @@ class TelegramTransport:
             raise token_refused(exc) from exc
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
-                   skip: int = 0) -> list[str]:
+                   skip: int = 0, on_sent: OnSent | None = None) -> list[str]:
         """Send a reply with its file (``attachment``, else the reply's own), leaving out the first ``skip``
-        of the messages it becomes (they reached the chat in an earlier try); the ids Telegram gave the messages
-        sent. Raises a DeliveryError that says how many of them have reached the chat (``failed_after``)."""
+        of the messages it becomes (they reached the chat in an earlier try), telling ``on_sent`` after each that
+        reached the chat; the ids Telegram gave the messages sent. Raises a DeliveryError that says how many of
+        them have reached the chat (``failed_after``)."""
         attachment = attachment or reply.attachment
         try:
             target, topic = split_address(chat_id)
         except ValueError as exc:
             raise caused(PermanentError(f"not a Telegram chat id: {chat_id!r}"), CONFIG) from exc
-        parts = self._parts(reply, attachment, address=chat_id)
+        parts = self._parts(reply, attachment)
         done, migrated, texted = max(0, skip), False, False
         at = chat_id  # the group's id now: after an upgrade to a supergroup, its new one
         sent: list[str] = []
         while done < len(parts):
             try:
-                message = await parts[done](target, topic)
+                message = await parts[done](target, topic, at)
             except ChatMigrated as exc:
                 if migrated:
                     raise failed_after(delivery_error(exc), done) from exc
@@ -226,28 +230,35 @@ class TelegramTransport:
                 sent.append(str(message.message_id))
                 texted = texted or message.text is not None  # a text, or a file's note (not a file)
             done += 1
+            if on_sent is not None:
+                on_sent(done, len(parts))
         if texted:  # the bot may send messages there
             await self._tell(at, MESSAGES, allowed=True)
         return sent
 
-    def _parts(self, reply: Reply, attachment: Attachment | None,
-               address: str = "") -> list[Callable[[int, int | None], Awaitable[object]]]:
-        """The messages a reply becomes, in order, each a call sending it to a chat id and forum topic: the
+    def _parts(self, reply: Reply, attachment: Attachment | None) -> list[Part]:
+        """The messages a reply becomes, in order, each a call sending it to a chat id and forum topic, given
+        the chat's address now (what ``rights`` is told of: after an upgrade to a supergroup, its new id): the
         file (with the text as its caption when that fits), then the text in as many messages as it needs,
         the buttons under the last one."""
         markup = keyboard(reply)
-        parts: list[Callable[[int, int | None], Awaitable[object]]] = []
+        parts: list[Part] = []
         if attachment is not None:
             fits = utf16_len(reply.html) <= CAPTION_MAX
-            parts.append(functools.partial(self._send_file_or_note, attachment=attachment, address=address,
+            parts.append(functools.partial(self._send_file_or_note, attachment=attachment,
                                            caption=reply.html if fits else None, markup=markup if fits else None))
             if fits:
                 return parts
         texts = split_html(reply.html, TEXT_MAX)
         for index, text in enumerate(texts):
-            parts.append(functools.partial(self._send_text, text=text,
+            parts.append(functools.partial(self._send_text_part, text=text,
                                            markup=markup if index == len(texts) - 1 else None))
         return parts
+
+    async def _send_text_part(self, chat_id: int, topic: int | None, _address: str, *, text: str,
+                              markup: InlineKeyboardMarkup | None) -> Message:
+        """A part of the text (its rights are told once the whole send is through)."""
+        return await self._send_text(chat_id, topic, text=text, markup=markup)
 
     async def _send_text(self, chat_id: int, topic: int | None, *, text: str,
                          markup: InlineKeyboardMarkup | None) -> Message:
@@ -255,11 +266,12 @@ class TelegramTransport:
                                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                                     message_thread_id=topic)
 
-    async def _send_file_or_note(self, chat_id: int, topic: int | None, *, attachment: Attachment, address: str,
+    async def _send_file_or_note(self, chat_id: int, topic: int | None, address: str, *, attachment: Attachment,
                                  caption: str | None, markup: InlineKeyboardMarkup | None) -> Message:
         """The file with its caption; when the file cannot be sent, a message in its place: the caption (the
         reply's text, when it fitted there) and a line saying which file did not go out and why. ``address``: the
-        chat's, as the send was given it (what ``rights`` is told of)."""
+        chat's now, as the send was given it or, the group upgraded to a supergroup, its new id (what ``rights``
+        is told of)."""
         try:
             message = await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
         except TelegramError as exc:

@@ -98,8 +98,9 @@ class Incoming:
     # When the bot took the message in, for one handled long after (a WeCom message answered before a restart and
     # recovered from the inbox's journal): the day it counts for (``Context.today``); None: handled as it comes.
     answered_at: datetime | None = None
-    # Handed back by the journal of a process that died with it in hand (WeCom's inbox after a restart): the
-    # replies the dead process kept with it, if it handled it, may never have gone out (handlers.answered_again).
+    # Handed back by the journal of a process that died with it in hand (WeCom's inbox or Telegram's journal after a
+    # restart): the replies the dead process kept with it, if it handled it, may not all have gone out
+    # (handlers.answered_again).
     first_died: bool = False
     # The id of the message this one answers (Telegram's reply to a message), in its chat; "" when none.
     reply_to: str = ""
@@ -215,3 +216,6 @@ class Outcome:
     # The replies point to the choices shown before (Context.point_to_choices): they still stand, and a channel
     # answering them by number keeps their numbers.
     choices_stand: bool = False
+    # The replies are those kept with a message handled before, sent again for it after the process that handled it
+    # died (handlers.answered_again): a channel that recorded how far they went out then sends only the rest.
+    again: bool = False

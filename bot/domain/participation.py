@@ -153,6 +153,7 @@ class DayMasks:
         self.bit = day_bits(start, end) if self.days else {}
         self._stages: dict[str, tuple[list[date], int]] = {}
         self._pending: dict[date | None, int] = {}  # the days not over by a ``today``
+        self._before: dict[date, int] = {}  # the days before a project was entered, by that day
 
     def mask(self, days: Iterable[date]) -> int:
         """The mask of those of ``days`` in the range (the others are left out)."""
@@ -195,13 +196,22 @@ class DayMasks:
         missing = owed & ~reported
         late = missing & backfilled & ~pending
         return Marks(ok=owed & reported, miss=missing & ~pending & ~late, wait=missing & pending,
-                     extra=reported & ~owed, late=late)
+                     extra=reported & ~owed, late=late, before=self.before(duty))
+
+    def before(self, duty: Duty) -> int:
+        """The days before the project was entered in the bot (``Duty.since``): it was not followed here yet."""
+        if duty.since is None or not self.days or duty.since <= self.days[0]:
+            return 0
+        if duty.since not in self._before:
+            self._before[duty.since] = self.mask(d for d in self.days if d < duty.since)
+        return self._before[duty.since]
 
 
 class Marks(NamedTuple):
     """A project's days as masks over ``DayMasks.days``: "ok" due and reported, "miss" due and missed, "wait" due
     and not reported yet, "extra" reported though not due, "late" due, missed by the liaison and entered by the
-    项目办 afterwards (补报: a miss in 填报率); a day in none of them is "off". (A named tuple: one
+    项目办 afterwards (补报: a miss in 填报率), "before" the days before the project was entered in the bot (owing
+    nothing: not a rest day either); a day in none of them is "off". (A named tuple: one
     is made per project for the heat map, thousands on a large district, at a third of a frozen dataclass's cost.)"""
 
     ok: int = 0
@@ -209,12 +219,14 @@ class Marks(NamedTuple):
     wait: int = 0
     extra: int = 0
     late: int = 0
+    before: int = 0
 
     def at(self, n: int) -> str:
         """The mark of day n."""
         bit = 1 << n
         return ("ok" if self.ok & bit else "miss" if self.miss & bit else "late" if self.late & bit
-                else "wait" if self.wait & bit else "extra" if self.extra & bit else "off")
+                else "wait" if self.wait & bit else "before" if self.before & bit else "extra" if self.extra & bit
+                else "off")
 
 
 def day_bits(start: date, end: date) -> dict[date, int]:

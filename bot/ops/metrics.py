@@ -9,7 +9,8 @@ The instruments are the official Prometheus client's (``prometheus_client``), in
   through the transports (``instrument_transports``); a failed attempt may still be retried later, the
   final states are ``diaodu_outbox_messages{state}`` (``failed``, ``undeliverable`` and ``in_doubt``, a
   send cut short by a crash, wait for an admin's ``/outbox`` retry; ``held`` waits for its person to bind
-  an account, ``merged`` and ``summarised`` went out as part of a list or a summary);
+  an account, ``merged`` and ``summarised`` went out as part of a list or a summary; a pending row waiting for
+  a bulletin group is ``waiting_for_group``, not ``pending``: ``storage.outbox_views.rows_by_state``);
 - ``diaodu_outbox_pending`` and ``diaodu_outbox_oldest_pending_age_seconds``: read from the store at
   scrape time (``storage.outbox_views.backlog``: due or in flight), with ``diaodu_outbox_messages{state}``;
   ``diaodu_outbox_waiting_for_group``: notices not due because they wait for a bulletin group the bot is out of
@@ -46,7 +47,6 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from sqlalchemy import func, select
 
 from bot.clock import Clock
 from bot.ops.health import age_seconds
@@ -87,7 +87,8 @@ class BotMetrics:
                                               "Outbox notices waiting for a bulletin group the bot is out of or "
                                               "muted in (not due; read from the store at scrape time).")
         self.outbox_messages = gauge("diaodu_outbox_messages",
-                                     "Outbox rows by state (read from the store at scrape time).", ("state",))
+                                     "Outbox rows by state (read from the store at scrape time); pending rows "
+                                     "waiting for a bulletin group are state waiting_for_group.", ("state",))
         self.job_runs = counter("diaodu_job_runs_total", "Scheduled job runs, by job id and outcome.",
                                 ("job", "outcome"))
         self.job_last_success = gauge("diaodu_job_last_success_timestamp_seconds",
@@ -134,7 +135,6 @@ class BotMetrics:
         """Refresh what is read at scrape time: the outbox backlog and row counts, the leadership, the
         channels' states."""
         from storage import outbox_views, photos
-        from storage.models import OutboxMessage
 
         if leadership is not None:
             self.leader.set(1 if leadership.is_leader else 0)
@@ -142,13 +142,12 @@ class BotMetrics:
             self.observe_channels(channel_states())
         now = clock.now()
 
-        async def read() -> tuple[Any, list[Any], int]:
+        async def read() -> tuple[Any, dict[str, int], int]:
             async with db.session() as session:
                 backlog = await outbox_views.backlog(session, now=now)
-                rows = (await session.execute(
-                    select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state))).all()
+                rows = await outbox_views.rows_by_state(session)
                 waiting = await photos.waiting_count(session)
-            return backlog, list(rows), waiting
+            return backlog, rows, waiting
 
         try:
             backlog, by_state, photos_waiting = await asyncio.wait_for(read(), timeout)
@@ -160,8 +159,8 @@ class BotMetrics:
         self.outbox_oldest_age.set(age_seconds(now, backlog.oldest_created_at) or 0.0)
         self.outbox_waiting_for_group.set(backlog.waiting_for_group)
         self.outbox_messages.clear()  # states with no rows any more are dropped
-        for state, count in by_state:
-            self.outbox_messages.labels(state=str(state)).set(count)
+        for state, count in by_state.items():
+            self.outbox_messages.labels(state=state).set(count)
         self.photos_waiting.set(photos_waiting)
 
 

@@ -20,6 +20,10 @@ trying for minutes with its own backoff and records how it ended: a confirmation
 As with the outbox, a send that timed out may have been delivered, so the recipient may see such a reply
 twice.
 
+A channel that records how far an answer went (``bot.channels.inbox``) passes ``sent``, told the ``Progress``
+after each message that reaches the chat, and, for the answer to a message taken back after a restart, ``start``:
+how far it went before, so that only the rest goes out.
+
 The waits happen in real time (``sleep``), while the update is being handled: ``budget`` keeps them
 short, and a longer flood control goes to the outbox at once.
 """
@@ -27,12 +31,23 @@ short, and a longer flood control goes to the outbox at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, Transport, parts_sent_of
+from bot.channels.base import (
+    ChannelDown,
+    DeliveryError,
+    OnSent,
+    Progress,
+    RetryLater,
+    TransientError,
+    Transport,
+    parts_sent_of,
+)
 from bot.clock import Clock
 from bot.domain.messages import Reply
 from storage import outbox
@@ -67,28 +82,35 @@ class DirectReplies:
         self.sleep = sleep
         self.stats = DirectStats()
 
-    async def deliver(self, transport: Transport, chat_id: str, replies: Sequence[Reply]) -> None:
-        """Send ``replies`` to ``chat_id`` in order; what cannot go out now is queued in the outbox."""
+    async def deliver(self, transport: Transport, chat_id: str, replies: Sequence[Reply], *,
+                      start: Progress | None = None, sent: Callable[[Progress], None] | None = None) -> None:
+        """Send ``replies`` to ``chat_id`` in order, from ``start`` on (what went out before), telling ``sent`` how
+        far they went after each message that reaches the chat; what cannot go out now is queued in the outbox."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget
-        for index, reply in enumerate(replies):
-            sent, parts_sent = await self._send(transport, chat_id, reply, deadline)
-            if not sent:
+        start = start or Progress()
+        for index in range(start.replies, len(replies)):
+            on_sent = None if sent is None else functools.partial(_told, sent, index)
+            skip = start.parts if index == start.replies else 0
+            went, parts_sent = await self._send(transport, chat_id, replies[index], deadline, skip=skip,
+                                                on_sent=on_sent)
+            if not went:
                 await self._to_outbox(transport.channel, chat_id, replies[index:], parts_sent=parts_sent)
                 return
 
-    async def _send(self, transport: Transport, chat_id: str, reply: Reply, deadline: float) -> tuple[bool, int]:
+    async def _send(self, transport: Transport, chat_id: str, reply: Reply, deadline: float, *, skip: int = 0,
+                    on_sent: OnSent | None = None) -> tuple[bool, int]:
         """(True, …) when the reply went out or can never go out; (False, parts sent) when it should go to
         the outbox, which is told how many of its messages reached the chat already."""
         loop = asyncio.get_running_loop()
         wait = self.first_wait
-        done = 0  # messages of this reply that reached the chat: a retry sends only the rest
+        done = skip  # messages of this reply that reached the chat: a retry sends only the rest
         for attempt in range(1, self.attempts + 1):
+            options: dict[str, Any] = {} if on_sent is None else {"on_sent": on_sent}
+            if done:
+                options["skip"] = done
             try:
-                if done:
-                    await transport.send(chat_id, reply, attachment=reply.attachment, skip=done)  # type: ignore[call-arg]
-                else:
-                    await transport.send(chat_id, reply, attachment=reply.attachment)
+                await transport.send(chat_id, reply, attachment=reply.attachment, **options)
             except ChannelDown as error:
                 log.warning("direct reply to %s:%s not sent: the channel is down (%s)", transport.channel, chat_id,
                             error)
@@ -121,6 +143,10 @@ class DirectReplies:
             return
         self.stats.to_outbox += len(replies)
         log.warning("%d direct replies to %s:%s handed to the outbox", len(replies), channel, chat_id)
+
+
+def _told(sent: Callable[[Progress], None], index: int, parts: int, of: int) -> None:
+    sent(Progress.of_reply(index, parts, of))
 
 
 async def queue_replies(db: Database, clock: Clock, *, channel: str, chat_id: str, replies: Sequence[Reply],

@@ -21,6 +21,7 @@ import asyncio
 import errno
 import importlib.util
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -123,17 +124,28 @@ class LocalPhotoStore:
         path = self.path(key)
         try:
             return path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):  # not there (as ``is_file`` says)
+        except (FileNotFoundError, NotADirectoryError):  # not there
+            self._check_folder(path)
             return None
         except OSError as error:  # the folder not readable (its permissions, a mount gone stale): the store's fault
             raise PhotoStoreError(f"cannot read {path}: {error}") from error
 
     def _has(self, key: str) -> bool:
         path = self.path(key)
-        try:
-            return path.is_file()
+        try:  # not ``is_file``: it takes a link looping for a file not there
+            return stat.S_ISREG(path.stat().st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            self._check_folder(path)
+            return False
         except OSError as error:
             raise PhotoStoreError(f"cannot read {path}: {error}") from error
+
+    def _check_folder(self, path: Path) -> None:
+        """A photo not found is gone only when the store's folder is one: its path a regular file, or a link to a
+        folder gone or to itself (a disk or mount gone), the store cannot be read (PhotoStoreError). A folder not
+        made yet (nothing kept so far) holds nothing."""
+        if (self.root.is_symlink() or self.root.exists()) and not self.root.is_dir():
+            raise PhotoStoreError(f"cannot read {path}: {self.root} is not a folder")
 
     async def get(self, key: str) -> bytes | None:
         return await asyncio.to_thread(self._get, key)

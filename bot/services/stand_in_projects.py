@@ -1,8 +1,9 @@
 """A 包抓领导's projects changing hands while he is away with a stand-in (代理人): his stand-in told, as the change
 is made (`/handover`, `/project_set … 包抓领导`). Projects given to the lead are his to stand in for from that
 moment, with what waits at the lead's level on them and its acts as buttons (the lead's own notice reaches someone
-away); projects taken from the lead are no longer, and he is told whom what waits on them goes to now. Each notice
-is keyed by the change's audit entry: two changes in one instant are two notices."""
+away); projects taken from the lead are no longer, and he is told whom what waits on them goes to now; one who
+stands in for both the lead they leave and the lead they go to is told once (`tell_stand_ins`). Each notice is
+keyed by the change's audit entry: two changes in one instant are two notices."""
 
 from __future__ import annotations
 
@@ -77,3 +78,30 @@ async def tell_stand_in_of_projects_taken(session: AsyncSession, renderer: Rende
     await outbox.enqueue_for_person(session, person_id=held.substitute.id, now=now,
                                     key=f"leave:{held.leave.id}:projects-taken:change{change}", reply=Reply(html=html))
     return held.substitute
+
+
+async def tell_stand_ins(session: AsyncSession, renderer: Renderer, *, giver: Person | None, taker: Person,
+                         projects: Sequence[Project], before: str | None, change: int, now: datetime
+                         ) -> tuple[Person | None, Person | None]:
+    """Projects just handed from `giver` (their 包抓领导 before, if any; `before`: his name as said) to `taker`:
+    the stand-ins of either, when away, are told (`tell_stand_in_of_projects`,
+    `tell_stand_in_of_projects_taken`); one who stands in for both is told once, that he holds them still, now
+    for `taker`, with what waits on them and its acts as buttons, and what he still holds for `giver`. The
+    stand-ins told: `taker`'s, `giver`'s."""
+    taker_held = await stand_in_of(session, taker, now=now) if projects else None
+    giver_held = await stand_in_of(session, giver, now=now) if projects and giver is not None else None
+    if giver is None or taker_held is None or giver_held is None \
+            or taker_held.substitute.id != giver_held.substitute.id:
+        given = await tell_stand_in_of_projects(session, renderer, lead=taker, projects=projects, before=before,
+                                                change=change, now=now)
+        taken = None if giver is None else await tell_stand_in_of_projects_taken(
+            session, renderer, lead=giver, projects=projects, taker=taker, change=change, now=now)
+        return given, taken
+    inbox = await leader_inbox.waiting_on(session, project_ids=[p.id for p in projects])
+    remaining = await project_repo.projects_led_by(session, lead_ids=[giver.id])
+    html = renderer.render("leave_stand_in_projects_moved", leave=giver_held.leave, person=giver, projects=projects,
+                           taker=taker, taker_leave=taker_held.leave, inbox=inbox, remaining=remaining)
+    await outbox.enqueue_for_person(session, person_id=giver_held.substitute.id, now=now,
+                                    key=f"leave:{giver_held.leave.id}:projects-taken:change{change}",
+                                    reply=Reply(html=html, buttons=inbox.action_buttons()))
+    return taker_held.substitute, giver_held.substitute

@@ -123,7 +123,23 @@ def test_nothing_is_due_before_a_project_was_entered() -> None:
     duty = Duty(10, "A", "在建", "区住建局", HAO, "郝芳", since=date(2026, 9, 30))
     part = participation([duty], WEEKS, CALENDAR, {10: {date(2026, 9, 14), date(2026, 9, 30)}})
     assert part.district.weeks == (Tally(0, 0), Tally(0, 0), Tally(1, 1), Tally(3, 0))
-    assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["extra", "off", "miss"]
+    # the heat map: the days before it was entered are no rest days, a report then (only seeded data has one) neither
+    assert day_marks(duty, WEEKS[2].days[:3], CALENDAR, {date(2026, 9, 28)}) == ["before", "before", "miss"]
+
+
+def test_a_liaisons_days_are_before_entry_only_before_all_his_projects_were_entered() -> None:
+    """郝芳 follows A, entered Wednesday 9/30, and B, entered Thursday 10/8 (after the holiday): in the heat map his
+    days before 9/30 are 录入前; from it, a day only B had not come in by is A's (due, or a holiday off; Sunday 10/11
+    is rest)."""
+    a = Duty(10, "A", "在建", "区住建局", HAO, "郝芳", since=date(2026, 9, 30))
+    b = Duty(11, "B", "在建", "区住建局", HAO, "郝芳", since=date(2026, 10, 8))
+    masks = DayMasks(WEEKS[0].start, CUTOFF, CALENDAR)
+    reported = reported_masks([(10, masks.mask([date(2026, 9, 30)]))], WEEKS[0].start)
+    _units, [row] = _counted([a, b], WEEKS, CALENDAR, reported, CUTOFF)
+    cells = dict(zip(masks.days, row.cells, strict=True))
+    assert {cells[d] for d in days(WEEKS[0].start, date(2026, 9, 29))} == {"before"}
+    assert [cells[d] for d in days(date(2026, 9, 30), date(2026, 10, 11))] == [
+        "ok", "off", "off", "off", "off", "off", "off", "off", "miss", "miss", "miss", "off"]
 
 
 def test_a_project_entered_finished_in_the_weeks_is_not_listed_one_finished_in_them_is() -> None:

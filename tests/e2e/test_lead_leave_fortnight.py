@@ -101,8 +101,8 @@ async def test_a_fortnight_of_a_lead_away_with_a_stand_in(telegram: TelegramHarn
     inbox = await _ticks(desk, 25, (0, 5))
     assert inbox.chats == {LIU, CHEN} and len(inbox.texts(LIU)) == len(inbox.texts(CHEN)) == 1, inbox
     over = ("📋 <b>代理结束</b>：刘文华 2026-11-18 至 2026-11-24 的请假已结束，今天起其包抓项目的问题恢复由 刘文华 "
-            "本人处理（刘文华 现包抓 9 个项目：ZD2026-001、ZD2026-006、ZD2026-011、ZD2026-016、ZD2026-021、ZD2026-026、"
-            "ZD2026-031、ZD2026-036、ZD2026-041），您不再代为处理。\n尚待处理的 W0002、W0003 已转交 刘文华。")
+            "本人处理（刘文华 现包抓 ZD2026-001 城北高速连接线、ZD2026-006 水刺无纺布新增生产线、"
+            "ZD2026-011 电器厂地块开发等9个项目），您不再代为处理。\n尚待处理的 W0002、W0003 已转交 刘文华。")
     assert inbox.text(CHEN) == over, inbox
     back = inbox.text(LIU)
     assert "代理期间 陈建国 代为处理：\n- W0001 同意延期（延至 2026-11-27）" in back, back

@@ -5,6 +5,7 @@ standing in. W0001 went up to 刘文华 on Tuesday 17; W0002 goes up on Friday 2
 gives ZD2026-006 to 孙立新 and renames ZD2026-001; Tuesday 24 it hands 孙立新's projects to 刘文华. Neither
 problem is solved: both go up to the 区长 during the leave, to the 区委书记 after it. 陈建国 is told what he holds
 and what he no longer holds as it changes; back on Saturday 28, 刘文华 is told which projects are his now, that
+and which of them changed hands (a few named, the others counted, and where to see them all), that
 his stand-in decided nothing, and that W0001 and W0002 went past his level while he was away (of which he heard
 nothing, and whose next notices are his). Calendar: November and December 2026, no holidays.
 """
@@ -96,10 +97,15 @@ async def test_a_month_of_a_lead_and_his_stand_in(telegram: TelegramHarness) -> 
     inbox = await _days(desk, nov(28))
     assert len(inbox.texts(LIU)) == len(inbox.texts(CHEN)) == 1, inbox
     back, over = inbox.text(LIU), inbox.text(CHEN)
-    assert "恢复由您本人处理（您现包抓 17 个项目：ZD2026-001、ZD2026-003、ZD2026-006、" in back, back
+    named = "ZD2026-001 城北高速连接线（一期）、ZD2026-003 名城二期、ZD2026-006 水刺无纺布新增生产线等17个项目"
+    assert f"恢复由您本人处理（您现包抓 {named}，发送 /mine 查看全部）。" in back, back
+    # what changed hands while he was away, grouped: 孙立新's eight; ZD2026-006, gone and back, is not news
+    assert ("请假期间包抓项目的调整：\n- ZD2026-003 名城二期、ZD2026-008 实验学校、ZD2026-013 酒业技改扩能等8个项目 "
+            "交由您包抓（原包抓领导：孙立新）\n代理期间") in back, back
+    assert "ZD2026-011" not in back and "ZD2026-016" not in back, back  # the others are counted, not listed
     assert "代理期间 陈建国 未代为审批或批示。" in back, back
     assert "请假期间已上报至区长及以上、尚未解决的问题（2）：W0001（区长）、W0002（区长）" in back, back
-    assert "恢复由 刘文华 本人处理（刘文华 现包抓 17 个项目：" in over and "已转交" not in over, over
+    assert f"恢复由 刘文华 本人处理（刘文华 现包抓 {named}）" in over and "已转交" not in over, over
 
     # After it, 刘文华 follows W0001 and W0002 up; 陈建国 hears no more of them.
     inbox = await _days(desk, nov(29), 14)

@@ -6,11 +6,14 @@ twice, nothing lost, the order kept. The real channel and PTB against the fake B
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.channels.base import Progress
 from bot.channels.telegram_transport import TEXT_MAX, TelegramTransport
 from bot.domain.messages import Button, Outcome, Reply
 from bot.html_split import split_html
@@ -20,6 +23,7 @@ from storage import outbox, outbox_views
 from storage.models import OutboxMessage
 from tests.e2e.harness import TelegramHarness
 from tests.fakes.bot_api import FakeBotAPI
+from tests.polling import until
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 HAO = 1001
@@ -145,3 +149,26 @@ async def test_a_failed_notice_sent_again_by_an_admin_sends_only_what_is_missing
     await sender(hao).run_once()
 
     assert_whole_once(fake_api, reply)
+
+
+async def test_a_direct_reply_cut_off_mid_way_goes_on_from_the_part_its_progress_names(hao: TelegramHarness,
+                                                                                      fake_api: FakeBotAPI) -> None:
+    """What a journal records of a long reply's sending (each message that reached the chat), and a delivery after a
+    restart that starts where it stopped: each part once, in order."""
+    reply, after = long_reply(), Reply(html="第二条回复")
+    transport = TelegramTransport(hao.application.bot)
+    went: list[Progress] = []
+    fake_api.inject_fault("sendMessage", status=502, delay=60, after=1)  # the second part hangs
+    sending = asyncio.create_task(hao.channel.direct.deliver(transport, str(HAO), [reply, after], sent=went.append))
+    await until(lambda: bool(went), "the first part sent")
+    await asyncio.sleep(0.2)
+    sending.cancel()  # the process dies
+    with contextlib.suppress(asyncio.CancelledError):
+        await sending
+    fake_api.clear_faults()
+    assert went == [Progress(0, 1)]
+
+    await hao.channel.direct.deliver(transport, str(HAO), [reply, after], start=went[-1], sent=went.append)
+
+    assert went == [Progress(0, 1), Progress(0, 2), Progress(1, 0), Progress(2, 0)]
+    assert delivered(fake_api) == [*split_html(reply.html, TEXT_MAX), "第二条回复"]

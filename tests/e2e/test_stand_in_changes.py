@@ -10,7 +10,6 @@ from tests.e2e.test_lead_stand_in import CHEN, _away
 from tests.e2e.test_problems import ADMIN, LIU, bind_directly, bind_everyone, nov
 
 SUN = 4003  # 孙立新, 副区长(社会事业), another 包抓领导
-LIU_PROJECTS = "、".join(f"ZD2026-{n:03d}" for n in (1, 6, 11, 16, 21, 26, 31, 36, 41))  # 刘文华's, by code
 
 
 async def test_a_handover_from_a_lead_on_leave_tells_his_stand_in_whom_his_projects_went_to(
@@ -69,10 +68,13 @@ async def test_at_the_end_of_a_leave_the_lead_and_his_stand_in_are_told_the_proj
     desk.travel(nov(18, 9, 0))
     assert "代理人 陈建国" in (await telegram.send(LIU, "/leave")).text
     back = await telegram.press(LIU, "销假")
-    now = LIU_PROJECTS.replace("ZD2026-001、", "ZD2026-003、")
-    assert f"今天起恢复由本人处理包抓项目的问题（您现包抓 9 个项目：{now}）" in back.text, back
+    now = "ZD2026-003 名城二期、ZD2026-006 水刺无纺布新增生产线、ZD2026-011 电器厂地块开发等9个项目"
+    assert f"今天起恢复由本人处理包抓项目的问题（您现包抓 {now}，发送 /mine 查看全部）。" in back.text, back
+    assert ("请假期间包抓项目的调整：\n- ZD2026-003 名城二期 交由您包抓（原包抓领导：孙立新）\n"
+            "- ZD2026-001 城北高速连接线 已交由 陈建国 包抓") in back.text, back
     inbox = await desk.deliver()
-    assert f"陈建国 不再代为处理其包抓项目的问题（刘文华 现包抓 9 个项目：{now}）" in inbox.text(CHEN), inbox
+    assert f"陈建国 不再代为处理其包抓项目的问题（刘文华 现包抓 {now}）。" in inbox.text(CHEN), inbox
+    assert "/mine" not in inbox.text(CHEN) and "调整" not in inbox.text(CHEN), inbox  # his list is the lead's
 
 
 async def test_lead_changes_made_in_one_instant_are_each_told(telegram: TelegramHarness) -> None:
@@ -138,3 +140,63 @@ async def test_a_stand_in_for_another_lead_is_not_told_whose_a_problem_he_may_no
     desk.travel(nov(16, 9, 0))
     refused = await telegram.send(CHEN, "/issue W0001")
     assert refused.text == "没有找到问题 W0001，或您无权查看。", refused
+
+
+async def test_what_the_stand_in_decided_on_a_project_handed_away_since_says_whom_it_went_to(
+        telegram: TelegramHarness) -> None:
+    """刘文华 away 16 to 20 November with 陈建国 standing in: W0001 goes up to 刘文华's level on Tuesday (to 陈建国),
+    who writes a 批示 on Wednesday; that afternoon the office gives ZD2026-001 to 孙立新. At 销假 on Thursday the
+    list of what 陈建国 did in 刘文华's place keeps the 批示 (it was written in his name) and says the project went
+    to 孙立新, whose follow-up it is now; the office's notice says the same."""
+    desk = await _away(telegram)
+    await bind_directly(telegram, SUN, "孙立新")
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+    desk.travel(nov(18, 9, 0))
+    assert "批示已送达" in (await telegram.send(CHEN, "/comment W0001 请自然资源局协调")).text
+    await desk.deliver()
+    desk.travel(nov(18, 15, 0))
+    assert "孙立新" in (await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 孙立新")).text
+    await desk.deliver()
+
+    desk.travel(nov(19, 9, 0))
+    assert "代理人 陈建国" in (await telegram.send(LIU, "/leave")).text
+    back = await telegram.press(LIU, "销假")
+    decided = "代理期间 陈建国 代为处理：\n- W0001 批示：请自然资源局协调（2026-11-18 09:00；项目已移交给 孙立新）"
+    assert decided in back.text, back
+    assert "- ZD2026-001 城北高速连接线 已交由 孙立新 包抓" in back.text, back
+    inbox = await desk.deliver()
+    assert decided in inbox.text(ADMIN), inbox
+
+
+async def test_one_standing_in_for_both_leads_of_a_handover_is_told_once(telegram: TelegramHarness) -> None:
+    """陈建国 stands in for both 刘文华 and 孙立新, away 16 to 20 November; W0001 waits at 刘文华's level (with
+    陈建国). The office gives ZD2026-001 to 孙立新, then hands 刘文华's other projects to him: each time 陈建国 gets
+    one notice, not two agreeing ones: the projects went to 孙立新, whom he stands in for too, so what waits on them
+    (W0001, with its buttons) is still his; and what he still holds for 刘文华."""
+    desk = await _away(telegram)
+    await bind_directly(telegram, SUN, "孙立新")
+    assert "陈建国" in (await telegram.send(SUN, "/leave 11-16 11-20 陈建国")).text
+    await desk.deliver()
+    await desk.raise_w0001()
+    await desk.escalate_to_lead()
+
+    desk.travel(nov(18, 10, 0))
+    assert "孙立新" in (await telegram.send(ADMIN, "/project_set ZD2026-001 包抓领导 孙立新")).text
+    inbox = await desk.deliver()
+    [told] = inbox.texts(CHEN)
+    assert told.startswith("📋 <b>代理变更</b>：管理员已将 刘文华 包抓的 ZD2026-001 城北高速连接线 交由 孙立新 包抓。"
+                           "孙立新 2026-11-16 至 2026-11-20 请假，也由您代理：期间这些项目的问题上报、延期申请审批"
+                           "和批示仍由您代为处理，改为代 孙立新 处理。"), told
+    assert "- 已上报至包抓领导、待您批示或协调的问题（1）：W0001" in told, told
+    assert "刘文华 其余包抓项目 ZD2026-006、" in told and "仍由您代为处理至 2026-11-20" in told, told
+    assert inbox.labels(CHEN) == [[["W0001 批示", "W0001 详情"]]], inbox
+
+    desk.travel(nov(18, 11, 0))
+    handed = await telegram.send(ADMIN, "/handover 刘文华 孙立新")
+    assert "刘文华 和 孙立新 都在请假，代理人均为 陈建国，已告知其这些项目改为代 孙立新 处理。" in handed.text, handed
+    assert "不再代为处理" not in handed.text, handed
+    inbox = await desk.deliver()
+    [told] = inbox.texts(CHEN)
+    assert "交由 孙立新 包抓。孙立新 2026-11-16 至 2026-11-20 请假，也由您代理" in told, told
+    assert "刘文华 现已没有包抓项目，请假期间您无需再代其处理包抓项目的问题。" in told, told

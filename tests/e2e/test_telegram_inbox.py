@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -76,6 +77,33 @@ async def killed_after_fetching(fake: FakeBotAPI, core: Core, settings: Settings
     assert len(journals(folder)) == 1
     assert await first.reports() == [] and to_hao(fake, CONFIRMED) == []
     return [u["update_id"] for u in updates]
+
+
+async def killed_while_answering(first: TelegramHarness, update: dict[str, Any],
+                                 until_then: Callable[[], Awaitable[bool] | bool]) -> None:
+    """``first``'s process fetched ``update`` (journaled, as polling does), handled it, and was killed with a send
+    of the answer hanging (the test's fault) once ``until_then``; the faults are cleared afterwards."""
+    await first.poller.stop()
+    journal = first.channel.journal
+    assert journal is not None
+    fetched = Update.de_json(update, first.application.bot)
+    journal.add([fetched])  # fetched, as polling journals it
+    handling = asyncio.create_task(first.application.process_update(fetched))
+    await until(until_then, "the answer under way")
+    await asyncio.sleep(0.2)  # what follows on its way
+    handling.cancel()  # the process dies
+    with contextlib.suppress(asyncio.CancelledError):
+        await handling
+    await journal.close()  # the lock goes with the process; what it wrote stays
+    await first.application.stop()
+    await first.application.shutdown()
+    first.fake.clear_faults()
+
+
+def restarted(first: TelegramHarness, settings: Settings, folder: Path) -> TelegramHarness:
+    """A new process on the same database and DATA_DIR."""
+    return TelegramHarness(first.fake, Core.build(settings, clock=first.clock, db=first.core.db), settings,
+                           journal=folder)
 
 
 async def test_updates_fetched_by_a_process_killed_are_handled_once_after_the_restart(
@@ -185,26 +213,12 @@ async def test_a_report_stored_before_the_crash_is_answered_once_with_its_kept_r
     first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
     await first.start()
     await first.bind(HAO, "郝芳", "liaison")
-    await first.poller.stop()
-    journal = first.channel.journal
-    assert journal is not None
     update = fake_api.text_update(HAO, REPORT)
-    fetched = Update.de_json(update, first.application.bot)
-    journal.add([fetched])  # fetched, as polling journals it
     fake_api.inject_fault("sendMessage", status=502, delay=60)  # the confirmation's send hangs
-    handling = asyncio.create_task(first.application.process_update(fetched))
 
     async def stored() -> bool:
         return bool(await first.reports())
-    await until(stored, "the report stored")
-    await asyncio.sleep(0.2)  # the confirmation on its way
-    handling.cancel()  # the process dies
-    with contextlib.suppress(asyncio.CancelledError):
-        await handling
-    await journal.close()
-    await first.application.stop()
-    await first.application.shutdown()
-    fake_api.clear_faults()
+    await killed_while_answering(first, update, until_then=stored)
     assert to_hao(fake_api, CONFIRMED) == []
 
     second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
@@ -218,6 +232,97 @@ async def test_a_report_stored_before_the_crash_is_answered_once_with_its_kept_r
     finally:
         await second.stop()
     assert journals(folder) == []
+
+
+async def test_an_answer_cut_off_by_a_kill_sends_only_its_replies_not_sent_after_the_restart(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """A site video captioned with a report is answered twice (the report confirmed, the video said not kept); the
+    process died while the second was on its way: the restart sends the second, not the confirmation again."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    mark = len(fake_api.calls)
+    update = fake_api.text_update(HAO, "")
+    message = update["message"]
+    del message["text"]
+    message.update(video={"file_id": "v1", "file_unique_id": "v1", "width": 640, "height": 360, "duration": 9},
+                   caption="ZD2026-001 850万 桩基完成")
+    fake_api.inject_fault("sendMessage", status=502, delay=60, after=1)  # the second reply hangs
+    await killed_while_answering(first, update, until_then=lambda: len(to_hao(fake_api, CONFIRMED)) == 1)
+    assert len(fake_api.texts(HAO, since=mark)) == 1
+
+    second = restarted(first, tg_settings, folder)
+    await second.start()
+    try:
+        await second.wait_processed(update["update_id"])
+        await until(lambda: bool(to_hao(fake_api, "收到的视频未保存")), "the second reply sent")
+        await asyncio.sleep(0.5)
+        texts = fake_api.texts(HAO, since=mark)  # each once: the confirmation not again
+        assert len(texts) == 2 and CONFIRMED in texts[0] and "收到的视频未保存" in texts[1], texts
+        assert len(await second.reports()) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []
+
+
+async def test_a_process_killed_right_after_its_answer_went_out_does_not_answer_again(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """A new liaison's /start bound her, its answer went out, and the process was killed while it set her command
+    menu: the restart does not welcome her twice."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    code = await first.invite("郝芳", "liaison")
+    fake_api.inject_fault("setMyCommands", status=502, delay=60)  # her menu's update hangs
+    update = fake_api.text_update(HAO, f"/start {code}")
+    await killed_while_answering(first, update, until_then=lambda: bool(to_hao(fake_api, "已绑定")))
+
+    second = restarted(first, tg_settings, folder)
+    await second.start()
+    try:
+        await second.wait_processed(fake_api.enqueue_text(HAO, "/help")["update_id"])  # (after any update recovered)
+        assert len(to_hao(fake_api, "已绑定")) == 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []
+
+
+async def test_the_webhook_refuses_updates_once_the_journal_is_closed_and_telegram_delivers_them_again(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The process stopping: its journal closed, the HTTP server not yet. An update answered 200 then would live
+    in memory only and be lost; refused, Telegram delivers it again, to the next process."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    await first.application.stop()
+    assert first.channel.journal is not None
+    await first.channel.journal.close()
+    update = fake_api.text_update(HAO, REPORT)
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, first.channel.journal))
+    async with TestClient(TestServer(http)) as client:
+        answer = await client.post("/telegram/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert answer.status == 503  # Telegram delivers it again later
+    await first.application.shutdown()
+    assert journals(folder) == [] and await first.reports() == []
+
+    second = restarted(first, tg_settings, folder)
+    await second.start(polling=False)
+    assert second.channel.journal is not None
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(second.application, SECRET, second.channel.journal))
+    try:
+        async with TestClient(TestServer(http)) as client:  # Telegram's next try
+            answer = await client.post("/telegram/hook", json=update,
+                                       headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert answer.status == 200
+            await second.wait_processed(update["update_id"])
+        assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
+    finally:
+        await second.stop()
 
 
 async def test_a_batch_journaled_and_not_confirmed_before_a_crash_is_answered_once(

@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from bot.clock import FrozenClock, day_start
 from bot.domain.messages import Reply
-from bot.services import leave_returns
+from bot.services import leave_account
 from bot.services.leader_inbox import LEAD_LEVEL
 from jobs import escalation
 from storage import leaves, outbox
 from storage.db import Database
-from storage.models import Leave, OutboxMessage, Person, PersonRole, Problem, Project
+from storage.models import Leave, OutboxMessage, Person, PersonRole, Problem, ProblemEvent, Project
 from tests.databases import BACKENDS, fresh_database
 from tests.jobs.test_escalation_job import RENDERER, District, build_district, nov
 from tests.reads import reads_of
@@ -139,21 +139,37 @@ async def test_a_leave_whose_lead_was_told_before_the_handled_mark_does_not_tell
     assert [row.person_id for row in told] == [district.lead], told
 
 
-async def test_what_went_up_after_the_leave_ended_is_not_told_as_gone_up_during_it(db: Database) -> None:
-    """Two problems of the lead's project went up past his level: one during his leave (17 to 20 November), one on
-    the 23rd, after it ran out. Told late (the bot down over the weekend), he hears only of the first as gone up
-    while he was away."""
-    district, chen = await _with_stand_in(db, "lead")
+async def test_what_went_up_past_the_lead_during_his_leave_is_told_as_gone_up_whatever_came_after(
+        db: Database) -> None:
+    """Problems of the lead's project, his leave running 17 to 20 November, each gone up past his level (to the
+    区长) once: on the leave's first instant, told; on the 19th and moved to another unit and up again (its present
+    level begun on the 23rd, after the leave), told: it went above him while he was away; on the 19th to the
+    区长 and on the 23rd to the 区委书记, told; on the instant the leave ended and on the 23rd, not told: after his
+    return; one gone up on the 19th and solved since, not told. Told late (the bot down over the weekend)."""
+    district, _ = await _with_stand_in(db, "lead")
+    since, until = day_start(date(2026, 11, 17)), day_start(date(2026, 11, 21))
+    up, top = LEAD_LEVEL + 1, LEAD_LEVEL + 2  # the 区长's level, the 区委书记's
+    cases = (  # text, status, level now, when it began, the levels it went up to and when
+        ("在请假首刻上报", "accepted", up, since, [(since, up)]),
+        ("改派后又上报", "accepted", up, nov(23, 17, 30),
+         [(nov(19, 17, 30), up), (nov(23, 9, 0), LEAD_LEVEL), (nov(23, 17, 30), up)]),
+        ("上报区长后又上报书记", "accepted", top, nov(23, 17, 30), [(nov(19, 17, 30), up), (nov(23, 17, 30), top)]),
+        ("请假结束时刻上报", "accepted", up, until, [(until, up)]),
+        ("返岗后上报", "accepted", up, nov(23, 10, 0), [(nov(23, 10, 0), up)]),
+        ("已解决", "closed", up, nov(19, 17, 30), [(nov(19, 17, 30), up)]))
     async with db.session() as session:
-        project = await session.get(Project, district.project)
-        assert project is not None
-        for text, went_up in (("还有12户未签约", nov(19, 10, 0)), ("施工用电未接入", nov(23, 10, 0))):
-            session.add(Problem(project_id=project.id, raised_by_id=district.liaison, unit_id=district.unit,
-                                category="用地", text=text, status="accepted", level=LEAD_LEVEL + 1, policy={},
-                                level_started_at=went_up, nudged=[], created_at=nov(16, 9, 0),
-                                updated_at=went_up))
+        for text, status, level, began, went_up in cases:
+            problem = Problem(project_id=district.project, raised_by_id=district.liaison, unit_id=district.unit,
+                              category="用地", text=text, status=status, level=level, policy={},
+                              level_started_at=began, nudged=[], created_at=nov(16, 9, 0), updated_at=began)
+            session.add(problem)
+            await session.flush()
+            session.add_all([ProblemEvent(problem_id=problem.id, at=at, kind="escalated", detail={"to": to})
+                             for at, to in went_up])
+            if text == "改派后又上报":  # moved to another unit on the 22nd: back to level 0
+                session.add(ProblemEvent(problem_id=problem.id, at=nov(22, 10, 0), kind="reassigned",
+                                         detail={"from_level": up}))
     async with db.session() as session:
         projects = [await session.get(Project, district.project)]
-        gone_up = await leave_returns.gone_up_meanwhile(session, projects, since=day_start(date(2026, 11, 17)),
-                                                        until=day_start(date(2026, 11, 21)))
-        assert [p.text for p in gone_up] == ["还有12户未签约"]
+        gone_up = await leave_account.gone_up_meanwhile(session, projects, since=since, until=until)
+        assert [p.text for p in gone_up] == ["在请假首刻上报", "改派后又上报", "上报区长后又上报书记"]

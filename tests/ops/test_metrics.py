@@ -254,6 +254,38 @@ async def test_metrics_over_http(core: Core) -> None:
         assert value(samples, "diaodu_outbox_oldest_pending_age_seconds") == 150
 
 
+async def test_notices_waiting_for_a_group_are_no_pending_row_in_the_metrics(core: Core) -> None:
+    """A bulletin group the bot was taken out of: its notices wait there as planned. Neither the backlog nor the rows
+    by state count them as pending; they are rows of their own state, as many as ``diaodu_outbox_waiting_for_group``
+    says, and they go back to pending when the bot is back in the group."""
+    from storage.models import BulletinGroup
+
+    registry = BotMetrics()
+    clock: FrozenClock = core.clock  # type: ignore[assignment]
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler(registry, core.db, clock))
+    async with core.db.session() as session:
+        group = BulletinGroup(channel="test", chat_id="-100", name="城北片区", created_at=clock.now(),
+                              created_by="test", left_at=clock.now())
+        session.add(group)
+        for n, chat in enumerate(("-100", "-100", "a")):
+            await outbox.enqueue_for_chat(session, channel="test", chat_id=chat, reply=Reply(html="周通报"),
+                                          key=f"k-{n}", now=clock.now() - timedelta(seconds=30))
+    async with TestClient(TestServer(app)) as client:
+        samples = parse_exposition(await (await client.get("/metrics")).text())
+        assert value(samples, "diaodu_outbox_pending") == 1
+        assert value(samples, "diaodu_outbox_waiting_for_group") == 2
+        assert value(samples, "diaodu_outbox_messages", state="pending") == 1
+        assert value(samples, "diaodu_outbox_messages", state="waiting_for_group") == 2
+
+        async with core.db.session() as session:
+            (await session.get(BulletinGroup, group.id)).left_at = None  # type: ignore[union-attr]
+        samples = parse_exposition(await (await client.get("/metrics")).text())
+        assert value(samples, "diaodu_outbox_messages", state="pending") == 3
+        assert ("diaodu_outbox_messages", (("state", "waiting_for_group"),)) not in samples
+        assert value(samples, "diaodu_outbox_pending") == 3 and value(samples, "diaodu_outbox_waiting_for_group") == 0
+
+
 async def test_metrics_protected_by_a_bearer_token(core: Core) -> None:
     registry = BotMetrics()
     app = web.Application()

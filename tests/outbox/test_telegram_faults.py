@@ -234,6 +234,51 @@ async def test_a_photo_notice_is_sent_with_its_caption(
     assert call.files["photo"] == b"\xff\xd8\xff\xe0photo"
 
 
+class RecordingRights:
+    """A ``RightsWatch`` writing down what it is told: (what it was told, chat id, what)."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[str, str, str]] = []
+
+    async def refused(self, chat_id: str, what: str) -> None:
+        self.told.append(("refused", chat_id, what))
+
+    async def allowed(self, chat_id: str, what: str) -> None:
+        self.told.append(("allowed", chat_id, what))
+
+    async def moved(self, chat_id: str, new_chat_id: str) -> None:
+        self.told.append(("moved", chat_id, new_chat_id))
+
+
+@pytest.mark.parametrize(("kind", "right", "caption", "let"), [
+    ("photo", "photos", "<b>周通报</b> 排名图", True),
+    ("document", "documents", "<b>周通报</b> 台账", True),
+    ("photo", "photos", "<b>月通报</b>\n" + "项目进展正常。" * 200, True),  # the text after the file
+    ("photo", "photos", "<b>周通报</b> 排名图", False),
+    ("document", "documents", "<b>周通报</b> 台账", False),
+], ids=["photo", "document", "photo-then-text", "photo-refused", "document-refused"])
+async def test_a_file_sent_to_a_group_upgraded_unheard_is_told_at_the_new_id(
+    fake: FakeBotAPI, bot: Bot, tmp_path: Path, kind: str, right: str, caption: str, let: bool
+) -> None:
+    """The group became a supergroup while the bot heard nothing: the send to its old id is refused naming the new
+    one, the file (or, refused there, a line in its place) goes there, and what the file found is told of the group
+    at its new id, as the text's is (the old id is no chat any more: a mark made there would be nobody's)."""
+    old, new = -4001234, -1009876543210
+    (tmp_path / "chart").write_bytes(b"\xff\xd8\xff\xe0photo" if kind == "photo" else b"PK\x03\x04ledger")
+    fake.group(old, kind="group", title="城北片区")
+    if not let:
+        fake.group_permissions(old, **{f"can_send_{right}": False})
+    fake.migrate_group(old, new, user_id=1001, told=False)  # the supergroup keeps the group's permissions
+    rights = RecordingRights()
+    transport = TelegramTransport(bot, files_root=tmp_path, rights=rights)
+    sent = await transport.send(str(old), Reply(caption), attachment=Attachment(kind, "chart", "图.png"))
+    assert sent and bool(fake.calls_of("sendPhoto" if kind == "photo" else "sendDocument", chat_id=new,
+                                       ok=True)) == let
+    assert rights.told[0] == ("moved", str(old), str(new))
+    assert ("allowed" if let else "refused", str(new), right) in rights.told
+    assert [t for t in rights.told[1:] if t[1] != str(new)] == []
+
+
 async def test_document_notices_are_uploaded_with_their_caption_or_before_a_long_text(
     db: Database, fake: FakeBotAPI, bot: Bot, tmp_path: Path
 ) -> None:

@@ -78,6 +78,34 @@ async def test_the_heat_maps_names_stay_in_view_while_it_scrolls_on_a_phone(sqli
         assert rate["x"] + rate["width"] <= box["x"] + box["width"] + 1
 
 
+async def test_the_heat_map_opens_on_todays_column_on_a_phone(sqlite_site: WebHarness) -> None:
+    """The four weeks are wider than a phone: the heat map opens scrolled to its latest days, today's column in
+    view beside the liaisons' names (not under them), rather than at the first week with today off to the right.
+    A desktop, where it all fits, does not scroll at all."""
+    site = sqlite_site
+    async with chromium() as browser:
+        for width, height in ((390, 844), (360, 640), (1280, 800)):
+            context = await browser.new_context(viewport={"width": width, "height": height})
+            page = await context.new_page()
+            await page.goto(await site.link(ROLE_PEOPLE["top"], "/web/reporting"))
+            await page.wait_for_load_state("load")
+            wrap = page.locator(".heat-wrap")
+            today = page.locator("table.heat thead th.today")
+            assert await today.get_attribute("title") == "2026-11-20"
+            assert await today.inner_text() == "20"
+            box, day = await wrap.bounding_box(), await today.bounding_box()
+            name = await page.locator("table.heat thead th").first.bounding_box()
+            assert box is not None and day is not None and name is not None
+            scrolled = await wrap.evaluate("w => w.scrollLeft")
+            if width < 800:
+                assert await wrap.evaluate("w => w.scrollWidth > w.clientWidth") and scrolled > 0, width
+            else:
+                assert scrolled == 0
+            assert name["x"] + name["width"] <= day["x"] + 1, (width, name, day)  # not under the sticky names
+            assert day["x"] + day["width"] <= box["x"] + box["width"] + 1, (width, box, day)
+            await context.close()
+
+
 async def test_the_problem_filters_fit_a_phone_with_a_long_unit_name(sqlite_site: WebHarness) -> None:
     """A unit named at length (60 characters, as a 管委会's full name may be) in the 责任单位 filter: the list
     of problems still fits a phone's width, the filter cut to it rather than the page made wider."""

@@ -227,6 +227,32 @@ async def test_reporting_today_and_the_heat_map(site: WebHarness) -> None:
     assert '<td class="cell ok"' in page and '<td class="cell miss"' in page and ">0.0%<" in page
 
 
+def heat_rows(page: str) -> dict[str, list[str]]:
+    """The heat map's rows: liaison → the class of each day's cell, oldest first."""
+    heat = re.search(r'<section class="card" id="heat">.*?</section>', page, re.S)
+    assert heat is not None
+    return {name: re.findall(r'<td class="cell (\w+)"', cells)
+            for name, cells in re.findall(r'<tr><th title="[^"]*">([^<]+)</th>(.*?)</tr>', heat.group(0))}
+
+
+async def test_the_days_before_the_ledger_came_in_are_marked_so_not_as_rest_days(site: WebHarness) -> None:
+    """The sample ledger was imported this morning (Friday 11-20): the four weeks before owed nothing, yet they were
+    no holidays nor leave either. Their cells say 录入台账前 rather than the grey of 无需填报 (节假日、请假、已竣工),
+    the legend says what they are, and 填报率 still counts none of them; the weekend after the import is rest."""
+    page = await page_as(site, ADMIN, "/web/reporting")
+    assert '<span class="cell before"></span> 录入台账前' in page
+    rows = heat_rows(page)
+    assert len(rows) > 10
+    for name, cells in rows.items():
+        assert len(cells) == 26 and cells[:-1] == ["before"] * 25 and cells[-1] == "wait", (name, cells)
+    assert '<td class="cell before" title="录入台账前">' in page and ">0.0%<" not in page
+
+    site.core.clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI))  # Tuesday: Friday and Monday are over
+    rows = heat_rows(await page_as(site, ADMIN, "/web/reporting"))
+    for name, cells in rows.items():  # weeks from Monday 11-02: 11-20 is day 18, the weekend 19-20, today 22
+        assert cells[:18] == ["before"] * 18 and cells[18:] == ["miss", "off", "off", "miss", "wait"], (name, cells)
+
+
 async def test_the_ledger_download_is_the_export(site: WebHarness) -> None:
     async with site.signed_in(ADMIN) as client:
         async with client.get("/web/download/ledger.xlsx") as response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -110,6 +111,45 @@ async def test_a_photo_gone_from_the_store_says_so(site: WebHarness, caplog: pyt
         async with admin.get(f"/web/photo/{photo_id}") as page:
             text = await page.text()
         assert "请系统运维人员从备份恢复照片库" in text and "请联系项目办" not in text
+
+
+@pytest.mark.parametrize("broken", ["a-file", "a-link-to-nowhere", "a-link-loop"])
+async def test_a_photo_folder_that_cannot_be_read_leaves_the_pages_working(
+        site: WebHarness, tmp_path: Path, caplog: pytest.LogCaptureFixture, broken: str) -> None:
+    """The folder store's folder can no longer be read (its disk or mount gone: here, as the tests run as root whom
+    no permission stops, its path is a regular file, a link to a folder that is gone, or a link to itself): the
+    photo's page still says whose report it is and that the photo is kept but cannot be shown now, never that it
+    is gone from the store; its bytes answer 503 with a page saying so, its thumbnail a grey stand-in; the log
+    says it once. The folder back, the photo shows."""
+    await site.report("ZD2026-001", TODAY, "100", "桩基", photos=["AgACfolder"])
+    assert (await keeper(site, {"AgACfolder": photo(87)}).keep_due()).kept == 1
+    [photo_id] = await report_photo_ids(site)
+    folder = site.state.settings.data_dir / "photos"  # the default store: DATA_DIR/photos
+    assert folder.is_dir()
+    moved = folder.rename(tmp_path / "photos-elsewhere")
+    if broken == "a-file":
+        folder.write_bytes(b"not a folder")
+    else:
+        folder.symlink_to(tmp_path / "gone" if broken == "a-link-to-nowhere" else folder)
+    async with site.signed_in("管理员(区重大项目办)") as admin:
+        with caplog.at_level(logging.WARNING):
+            async with admin.get(f"/web/photo/{photo_id}") as page:
+                text = await page.text()
+            assert page.status == 200 and "照片库暂时无法访问，这张照片现在无法显示。照片本身已保存" in text, text
+            assert "ZD2026-001" in text and "不在照片库中" not in text and "从备份恢复照片库" not in text
+            async with admin.get(f"/web/photo/{photo_id}/file") as full:
+                body = await full.text()
+            assert full.status == 503 and full.headers["Retry-After"] == "60"
+            assert "照片暂时无法显示" in body and "照片本身已保存，不会丢失" in body, body
+            async with admin.get(f"/web/photo/{photo_id}/thumb") as thumb:
+                assert thumb.status == 503 and "暂时无法显示" in (await thumb.read()).decode()
+        said = [r for r in caplog.records if "cannot be read" in r.getMessage()]
+        assert len(said) == 1 and said[0].exc_info is None
+        assert "not in the photo store" not in caplog.text
+        folder.unlink()
+        moved.rename(folder)
+        async with admin.get(f"/web/photo/{photo_id}/file") as full:
+            assert full.status == 200 and (await full.read())[:2] == b"\xff\xd8"
 
 
 @pytest.mark.parametrize(("code", "shown"), [

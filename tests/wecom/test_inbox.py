@@ -28,8 +28,9 @@ from sqlalchemy import select
 from bot.__main__ import main
 from bot.app import ConfigurationError, Core, serve
 from bot.channels import inbox as inbox_module
+from bot.channels.base import Progress
 from bot.channels.wecom.crypto import parse_xml
-from bot.channels.wecom.inbox import SUFFIX, Inbox, outstanding
+from bot.channels.wecom.inbox import SUFFIX, Inbox, open_in, outstanding
 from bot.channels.wecom.incoming import dedupe_key
 from bot.clock import SHANGHAI, SystemClock
 from bot.config import Settings
@@ -51,22 +52,27 @@ HOSTILE = "第一行\r\n\"引号\" \\n 👷‍♂️🇨🇳 ]]> <xml>" + "主�
 DIES = """
 import json, os, sys
 from pathlib import Path
+from bot.channels.base import Progress
 from bot.channels.wecom.inbox import Inbox
 inbox = Inbox.open(Path(sys.argv[1]))
-answered, done = json.loads(sys.argv[2])
+answered, done, sent = json.loads(sys.argv[2])
 for key, userid, at, fields in answered:
     inbox.add(key, userid, fields, at=at)
+for key, replies, parts, of in sent:
+    inbox.sent(key, Progress(replies, parts), of=of)
 for key in done:
     inbox.done(key)
 os._exit(0)
 """
 
 
-def died_with(folder: Path, answered: list[tuple[str, str, float, dict[str, str]]], done: list[str] = ()) -> None:
-    """A process that answered ``answered``, handled ``done`` and was killed, its journal left in ``folder``."""
+def died_with(folder: Path, answered: list[tuple[str, str, float, dict[str, str]]], done: list[str] = (),
+              sent: list[tuple[str, int, int, int]] = ()) -> None:
+    """A process that answered ``answered``, sent replies to some (``sent``: key, replies whole, parts of the next,
+    of how many replies), handled ``done`` and was killed, its journal left in ``folder``."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-c", DIES, str(folder), json.dumps([answered, list(done)])], check=True,
-                   env=env, cwd=REPO, timeout=60)
+    subprocess.run([sys.executable, "-c", DIES, str(folder), json.dumps([answered, list(done), list(sent)])],
+                   check=True, env=env, cwd=REPO, timeout=60)
 
 
 def journals(folder: Path) -> list[Path]:
@@ -104,6 +110,26 @@ async def test_a_journal_left_by_a_killed_process_is_taken_over_in_the_order_ans
     finally:
         await inbox.close()
     assert journals(folder) == [inbox.path]  # closed with three not done: kept for the next start
+
+
+async def test_how_far_the_replies_went_is_taken_over_kept_by_a_backup_and_the_last_part_makes_it_done(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    died_with(folder, [("m:1", "a", 10.0, {"Content": "一"}), ("m:2", "a", 11.0, {"Content": "二"}),
+                       ("m:3", "b", 12.0, {"Content": "三"})],
+              sent=[("m:1", 0, 1, 2), ("m:1", 1, 2, 2), ("m:3", 0, 1, 1), ("m:3", 1, 0, 1)])
+    assert [(a.key, a.sent) for a in open_in(folder)] == [("m:1", Progress(1, 2)), ("m:2", Progress())]
+
+    inbox = Inbox.open(folder)
+    try:
+        assert [(a.key, a.sent) for a in inbox.recovered] == [("m:1", Progress(1, 2)), ("m:2", Progress())]
+        assert [(a.key, a.sent) for a in outstanding(inbox.path.read_bytes())] == [
+            ("m:1", Progress(1, 2)), ("m:2", Progress())]  # copied with the messages
+        inbox.sent("m:2", Progress(0, 1), of=1)
+        inbox.sent("m:1", Progress(2, 0), of=2)  # the last part of the last reply: done
+        assert [(a.key, a.sent) for a in outstanding(inbox.path.read_bytes())] == [("m:2", Progress(0, 1))]
+    finally:
+        await inbox.close()
 
 
 async def test_a_line_cut_by_a_crash_is_skipped(tmp_path: Path) -> None:

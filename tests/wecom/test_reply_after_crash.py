@@ -25,6 +25,7 @@ from bot.services.ledger_import import import_ledger_files
 from tests.databases import BACKENDS, fresh_database
 from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, running
 from tests.fakes.wecom_api import FakeWeCom
+from tests.polling import until
 from tests.wecom.harness import HAO, WeComHarness
 from tests.wecom.test_inbox import died_with, journals, message
 
@@ -78,6 +79,40 @@ async def test_a_report_stored_before_a_kill_is_confirmed_once_after_the_restart
         assert later.channel.stats["recovered"] == 1
         assert len(confirmations(fake_wecom)) == 1  # answered once
         assert await reports(later) == 1
+
+
+LONG = "主体结构施工完成" * 240  # a 形象进度 whose confirmation goes out as three WeCom messages
+
+
+async def test_a_confirmation_cut_off_by_a_stop_sends_only_its_parts_not_sent_after_the_restart(
+        fake_wecom: FakeWeCom, core: Core, wc_settings: Settings, tmp_path: Path) -> None:
+    """The stop's grace ended while the second of the confirmation's three messages was on its way (WeCom's rate
+    limit or a slow API): the restart sends the second and the third, not the first again."""
+    folder = tmp_path / "inbox"
+    before = WeComHarness(fake_wecom, core, wc_settings, inbox=folder)
+    await before.start()
+    await before.bind(HAO, "郝芳")
+    mark = len(fake_wecom.calls)
+    fake_wecom.inject_fault("message/send", status=502, delay=60, after=1)  # the second message hangs
+    report = fake_wecom.text_xml(HAO, f"/report ZD2026-001 850万 {LONG}")
+    status, _text = await fake_wecom.post_callback(before.url, report)
+    assert status == 200
+    await until(lambda: len(fake_wecom.shown(HAO, since=mark)) == 1, "the first message shown")
+    await before.channel.close(timeout=0.2)  # the stop's grace over: the message cut off
+    await before.stop()
+    fake_wecom.faults.clear()
+    [first] = fake_wecom.shown(HAO, since=mark)
+    assert CONFIRMED in first and await reports(before) == 1
+
+    restarted = Core.build(wc_settings, clock=core.clock, db=core.db)
+    async with running(WeComHarness(fake_wecom, restarted, wc_settings, inbox=folder)) as after:
+        await after.channel.idle(timeout=30)
+        assert after.channel.stats["recovered"] == 1
+    shown = fake_wecom.shown(HAO, since=mark)
+    assert len(shown) == 3 and shown[0] == first and CONFIRMED not in "".join(shown[1:]), shown
+    assert "".join(shown).count("主体结构施工完成") == 240  # the progress said once, whole
+    assert await reports(after) == 1
+    assert journals(folder) == []
 
 
 async def test_a_restored_message_the_restored_database_holds_answered_is_not_answered_again(

@@ -35,7 +35,9 @@
   the crash, so it is handled whatever the mark says: the router's record of what it handled
   (``Incoming.key``) keeps a message that changed something from being acted on twice, and only a message
   that changed nothing (``/help``) may be answered twice. It counts for the day it was answered
-  (``Incoming.answered_at``): a report answered at 23:50 and recovered after midnight is the day before's.
+  (``Incoming.answered_at``): a report answered at 23:50 and recovered after midnight is the day before's. The
+  journal also says how far a message's replies went out (after each message of them that got through, the last
+  marking it done): one recovered gets only the rest of the replies kept with it.
   Without an inbox (the tests' default), or when the
   journal cannot be written (a full disk: logged, counted as ``inbox_failed``), the message lives only in
   memory until handled, and a crash loses it.
@@ -50,11 +52,12 @@ outbox sender serves "wecom" it will be retried there).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +65,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.channels.base import ChannelDown, DeliveryError, RetryLater, TransientError, parts_sent_of
+from bot.channels.base import ChannelDown, DeliveryError, Progress, RetryLater, TransientError, parts_sent_of
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
 from bot.channels.wecom.inbox import Answered, Inbox
@@ -90,6 +93,19 @@ def _query(request: web.Request) -> dict[str, str]:
         if name:
             values.setdefault(unquote(name), unquote(value))
     return values
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """A message waiting for its user's task: its key and fields; one recovered from the inbox after a restart
+    also says when it was answered and how far its replies went before, and whether `diaodu restore` put it back
+    (``Answered.restored``: not left by a process that died with it)."""
+
+    key: str
+    fields: dict[str, str]
+    answered_at: float | None = None
+    sent: Progress = field(default_factory=Progress)
+    restored: bool = False
 
 
 class WeComChannel:
@@ -134,10 +150,9 @@ class WeComChannel:
         self.greet_every = greet_every
         self.stats: Counter[str] = Counter()
         self.inbox = inbox
-        # per user: (key, fields, when answered if recovered from the inbox after a restart, else None)
-        self._queues: dict[str, deque[tuple[str, dict[str, str], float | None]]] = {}
+        # per user: the messages to handle, in order (``_Queued``)
+        self._queues: dict[str, deque[_Queued]] = {}
         self._queued: set[str] = set()  # keys of the messages queued or being handled in this process
-        self._restored: set[str] = set()  # keys of those recovered that `diaodu restore` put back
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._pending = 0
         self._idle = asyncio.Event()
@@ -238,14 +253,14 @@ class WeComChannel:
                 self.stats["inbox_failed"] += 1
                 log.warning("WeCom inbox: could not write message %s; it is kept in memory only", key, exc_info=True)
         self.stats["queued"] += 1
-        self._enqueue(userid, key, fields, recovered=None)
+        self._enqueue(userid, _Queued(key, fields))
         return 200
 
-    def _enqueue(self, userid: str, key: str, fields: dict[str, str], *, recovered: float | None) -> None:
-        self._queued.add(key)
+    def _enqueue(self, userid: str, message: _Queued) -> None:
+        self._queued.add(message.key)
         self._pending += 1
         self._idle.clear()
-        self._queues.setdefault(userid, deque()).append((key, fields, recovered))
+        self._queues.setdefault(userid, deque()).append(message)
         if userid not in self._workers:
             self._workers[userid] = asyncio.create_task(self._work(userid), name=f"wecom:{userid}")
 
@@ -265,9 +280,8 @@ class WeComChannel:
     def _hand_back(self, recovered: list[Answered]) -> None:
         for answered in recovered:
             self.stats["recovered"] += 1
-            if answered.restored:  # put back by `diaodu restore`: not from a process that died with it
-                self._restored.add(answered.key)
-            self._enqueue(answered.userid, answered.key, answered.fields, recovered=answered.at)
+            self._enqueue(answered.userid, _Queued(answered.key, answered.fields, answered.at, answered.sent,
+                                                   answered.restored))
 
     async def _first_sighting(self, key: str) -> bool:
         """Whether no process has seen this message yet. When the database cannot say (locked, gone), the
@@ -295,13 +309,12 @@ class WeComChannel:
         queue = self._queues[userid]
         try:
             while queue:
-                key, fields, recovered = queue.popleft()
+                message = queue.popleft()
                 try:
                     # a message recovered may have been marked by this process before it stopped: handled anyway
-                    if await self._first_sighting(key) or recovered is not None:
+                    if await self._first_sighting(message.key) or message.answered_at is not None:
                         self.stats["accepted"] += 1
-                        await self._process(userid, fields, answered_at=recovered,
-                                            first_died=key not in self._restored)
+                        await self._process(userid, message)
                     else:
                         self.stats["duplicate"] += 1
                 except Exception:
@@ -309,10 +322,9 @@ class WeComChannel:
                     log.exception("error while handling a WeCom message from %s", userid)
                 finally:
                     self._pending -= 1
-                    self._queued.discard(key)
-                    self._restored.discard(key)
+                    self._queued.discard(message.key)
                 if self.inbox is not None:  # not reached when cancelled at shutdown: kept for the next start
-                    self.inbox.done(key)
+                    self.inbox.done(message.key)
         finally:
             self._workers.pop(userid, None)
             if not queue:
@@ -320,12 +332,12 @@ class WeComChannel:
             if self._pending == 0:
                 self._idle.set()
 
-    async def _process(self, userid: str, fields: dict[str, str], *, answered_at: float | None = None,
-                       first_died: bool = True) -> None:
+    async def _process(self, userid: str, message: _Queued) -> None:
         """Handle one message; one recovered after a restart (``answered_at``: when the callback answered it) counts
         for that day (``Incoming.answered_at``), and, handled before, is answered with the replies kept with it
-        (``Incoming.first_died``: the process that answered it died; not ``first_died`` for one `diaodu restore` put
-        back)."""
+        (``Incoming.first_died``: the process that answered it died; not for one `diaodu restore` put back), those
+        that went out before left out."""
+        fields, answered_at = message.fields, message.answered_at
         choices = await self.transport.numbered_choices(userid)
         msgtype = (fields.get("MsgType") or "").strip().lower()
         event = (fields.get("Event") or "").strip().lower()
@@ -337,29 +349,45 @@ class WeComChannel:
             return
         incoming = replace(incoming, numbered_choices=bool(choices))
         if answered_at is not None:
-            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC), first_died=first_died)
+            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC),
+                               first_died=not message.restored)
         async with self._handling:
             outcome = await self.router.handle(incoming)
         self.stats["handled"] += 1
         if press is not None and press.response_code:
             await self.transport.mark_pressed(userid, press.task_id, press.response_code, press.key)
-        await self.deliver(userid, outcome, had_choices=bool(choices))
+        await self.deliver(userid, outcome, had_choices=bool(choices), key=message.key,
+                           start=message.sent if outcome.again else None)
 
-    async def deliver(self, userid: str, outcome: Outcome, *, had_choices: bool = True) -> None:
-        """Send an outcome's replies in order (the app menu is the same for everyone: ``outcome.menu``
-        is not used). What cannot go out now is handed to the outbox."""
-        for index, reply in enumerate(outcome.replies):
+    async def deliver(self, userid: str, outcome: Outcome, *, had_choices: bool = True, key: str | None = None,
+                      start: Progress | None = None) -> None:
+        """Send an outcome's replies in order, from ``start`` on (how far they went before a restart), recording in
+        the inbox how far they go as answer to message ``key`` (the app menu is the same for everyone:
+        ``outcome.menu`` is not used). What cannot go out now is handed to the outbox."""
+        replies, start = outcome.replies, start or Progress()
+        for index in range(start.replies, len(replies)):
+            skip = start.parts if index == start.replies else 0
+            on_sent = None if key is None or self.inbox is None else functools.partial(
+                self._sent, key, index, len(replies))
             try:
-                await self.transport.deliver(userid, reply, max_wait=self.direct_max_wait)
+                await self.transport.deliver(userid, replies[index], max_wait=self.direct_max_wait, skip=skip,
+                                             on_sent=on_sent)
             except (RetryLater, TransientError, ChannelDown) as exc:  # the outbox holds it while the app is down
                 log.warning("WeCom reply to %s not sent now (%s)", userid, exc)
                 if self.outbox_fallback:  # the outbox sends what did not get through, nothing twice
-                    await self._to_outbox(userid, outcome.replies[index:], parts_sent=parts_sent_of(exc))
+                    await self._to_outbox(userid, replies[index:], parts_sent=parts_sent_of(exc, skip))
                     break
             except DeliveryError as exc:
                 log.warning("WeCom reply to %s refused: %s", userid, exc)
+        if key is not None and self.inbox is not None:  # answered: not again after a restart, whatever comes now
+            self.inbox.done(key)
         if had_choices and not outcome.choices_stand and not any(reply.buttons for reply in outcome.replies):
             await self.transport.forget_numbers(userid)
+
+    def _sent(self, key: str, index: int, replies: int, parts: int, of: int) -> None:
+        """Part ``parts`` of the ``of`` messages of reply ``index`` (of ``replies``) to message ``key`` got through."""
+        assert self.inbox is not None
+        self.inbox.sent(key, Progress.of_reply(index, parts, of), of=replies)
 
     async def _to_outbox(self, userid: str, replies: list[Reply], *, parts_sent: int) -> None:
         deps = self.router.deps

@@ -25,12 +25,14 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from bot.channels.attachment_notes import log_refused, note_html
 from bot.channels.base import (
     Attachment,
     AttachmentRefused,
     DeliveryError,
+    OnSent,
     PermanentError,
     RateLimits,
     caused,
@@ -112,14 +114,16 @@ class WeComTransport:
         await self.api.probe()
 
     async def send(self, chat_id: str, reply: Reply, *, attachment: Attachment | None = None,
-                   skip: int = 0) -> None:
-        await self.deliver(chat_id, reply, attachment=attachment, max_wait=self.max_wait, skip=skip)
+                   skip: int = 0, on_sent: OnSent | None = None) -> None:
+        await self.deliver(chat_id, reply, attachment=attachment, max_wait=self.max_wait, skip=skip,
+                           on_sent=on_sent)
 
     async def deliver(self, userid: str, reply: Reply, *, attachment: Attachment | None = None,
-                      max_wait: float, skip: int = 0) -> None:
+                      max_wait: float, skip: int = 0, on_sent: OnSent | None = None) -> None:
         """Send one reply (and its file: ``attachment``, else the reply's own) to a member, leaving out the
-        first ``skip`` of the messages it becomes (they got through in an earlier try); raises a
-        DeliveryError that says how many of them have got through (``failed_after``)."""
+        first ``skip`` of the messages it becomes (they got through in an earlier try), telling ``on_sent``
+        after each that got through; raises a DeliveryError that says how many of them have got through
+        (``failed_after``)."""
         if not _SENDABLE_USERID.match(userid) or utf8_len(userid) > 64:
             raise caused(PermanentError(f"not a WeCom userid: {userid!r}"), CONFIG)
         if attachment is None:
@@ -139,8 +143,13 @@ class WeComTransport:
                 await self.window.acquire(userid, total - done, max_wait=max_wait)
                 everything = [*parts, *([media_part] if media_part else [])]
                 while done < total:
-                    await self._send_part(userid, everything[done])
+                    part = everything[done]
+                    content = await self._send_part(userid, part)
                     done += 1
+                    if on_sent is not None:  # before anything else is awaited
+                        on_sent(done, total)
+                    if part.buttons:
+                        await self._remember_card(content, part)
         except DeliveryError as error:
             failed_after(error, done)
             raise
@@ -149,20 +158,24 @@ class WeComTransport:
         elif reply.buttons:
             await self.forget_numbers(userid)
 
-    async def _send_part(self, userid: str, part: Part) -> None:
+    async def _send_part(self, userid: str, part: Part) -> dict[str, Any]:
+        """Send one message; what it said (a card with its task id)."""
         content = part.content
         if part.msgtype == "template_card":
             content = {**content, "task_id": new_task_id()}
         await self.api.send_message(userid, part.msgtype, content)
-        if part.buttons:
-            labels = {b.data: b.label for b in part.buttons}
-            if self.memory is not None:
-                try:
-                    await self.memory.put(f"wecom-card:{content['task_id']}", labels, ttl=CARD_TTL)
-                except Exception:  # the card went out; only its "已选择" label will be plainer
-                    log.warning("could not remember the buttons of card %s", content["task_id"], exc_info=True)
-            else:
-                self.cards.set(content["task_id"], labels)
+        return content
+
+    async def _remember_card(self, content: dict[str, Any], part: Part) -> None:
+        """The labels of a card's buttons, for the "已选择:…" update once one is pressed."""
+        labels = {b.data: b.label for b in part.buttons}
+        if self.memory is not None:
+            try:
+                await self.memory.put(f"wecom-card:{content['task_id']}", labels, ttl=CARD_TTL)
+            except Exception:  # the card went out; only its "已选择" label will be plainer
+                log.warning("could not remember the buttons of card %s", content["task_id"], exc_info=True)
+        else:
+            self.cards.set(content["task_id"], labels)
 
     async def _media_or_note(self, userid: str, attachment: Attachment) -> Part:
         """The uploaded file as a message, or, when the file cannot be sent, a line saying so."""

@@ -20,7 +20,7 @@ from bot.web.rendering import secure
 from bot.web.state import View
 from handlers.lookup import progress_numbers
 from storage import approvals as approval_repo
-from storage import backfills, node_queries, web_queries
+from storage import node_queries, web_queries
 from storage import people as people_repo
 from storage import problems as problem_repo
 from storage import projects as project_repo
@@ -77,8 +77,6 @@ async def project_page(view: View) -> web.StreamResponse:
         supporting=[s.unit.name for s in project.supporting], now=view.now, is_overdue=is_overdue,
         timeline=timeline, node_pictures={name: evidence[i] for name, i in node_ids.items() if i in evidence},
         skip=skip, earlier=earlier, chart_bases=chart_bases,
-        backfilled=await backfills.backfilled_ids(view.session, code=project.code,
-                                                  report_ids=[report.id for report, _name in reports]),
     )
 
 

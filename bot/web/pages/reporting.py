@@ -51,7 +51,8 @@ class LiaisonRow:
     projects: list[str]
     marks: Marks  # his projects' days pooled: a day "miss" when any missed it, else "late" when any missed it and
     # the 项目办 entered it afterwards (补报), else "wait" (待填报) when any is due today and not reported yet, else
-    # "ok" when any reported it, else "off" (nothing due)
+    # "ok" when any reported it, else "before" when every one was entered in the bot only later, else "off" (nothing
+    # due)
     days: int  # how many days the heat map shows
     share: Row | None = None  # the 填报率 row of bot.domain.participation
 
@@ -62,7 +63,8 @@ class LiaisonRow:
 
     @property
     def cells(self) -> list[str]:
-        """Per day: "ok", "miss", "late" (补报), "wait" or "off" (a day only reported though not due is "off")."""
+        """Per day: "ok", "miss", "late" (补报), "wait", "before" (录入前) or "off" (a day only reported though not due
+        is "off")."""
         return [mark if mark != "extra" else "off" for mark in map(self.marks.at, range(self.days))]
 
 
@@ -82,7 +84,9 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
     shares = {r.person_id: r for r in participation(duties, weeks, calendar, reported, today=today).liaisons}
     now = masks.bit[today]
     units: dict[str, UnitToday] = {}
-    pooled: dict[int, tuple[str, list[str], list[int]]] = {}  # liaison → name, codes, [ok, miss, wait, late]
+    every = (1 << len(masks.days)) - 1
+    # liaison → name, codes, [ok, miss, wait, late, before (the days before each of his projects was entered)]
+    pooled: dict[int, tuple[str, list[str], list[int]]] = {}
     for duty in duties:
         owed = masks.owed(duty)
         if not masks.listed(duty, owed):
@@ -99,19 +103,20 @@ def _counted(duties: Sequence[Duty], weeks: Sequence[Week], calendar: WorkCalend
         if duty.liaison_id is None:
             continue
         # (made once per liaison: a setdefault would make them anew for each of his projects)
-        name, codes, seen = pooled.get(duty.liaison_id) or pooled.setdefault(duty.liaison_id,
-                                                                              (duty.liaison or "", [], [0, 0, 0, 0]))
+        name, codes, seen = pooled.get(duty.liaison_id) or pooled.setdefault(
+            duty.liaison_id, (duty.liaison or "", [], [0, 0, 0, 0, every]))
         codes.append(duty.code)
         seen[0] |= marks.ok
         seen[1] |= marks.miss
         seen[2] |= marks.wait
         seen[3] |= marks.late
+        seen[4] &= marks.before
     liaisons = []
-    for person_id, (name, codes, (ok, miss, wait, late)) in pooled.items():
+    for person_id, (name, codes, (ok, miss, wait, late, before)) in pooled.items():
         late &= ~miss
         wait &= ~miss & ~late
-        liaisons.append(LiaisonRow(name, codes, Marks(ok=ok & ~miss & ~wait & ~late, miss=miss, wait=wait, late=late),
-                                   len(masks.days), shares.get(person_id)))
+        marks = Marks(ok=ok & ~miss & ~wait & ~late, miss=miss, wait=wait, late=late, before=before)
+        liaisons.append(LiaisonRow(name, codes, marks, len(masks.days), shares.get(person_id)))
     rows = sorted(liaisons, key=lambda r: (r.share is None or r.share.rate is None,
                                            r.share.rate if r.share and r.share.rate is not None else 0.0,
                                            -r.missed, r.name))

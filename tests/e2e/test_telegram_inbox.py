@@ -343,8 +343,7 @@ async def test_a_batch_journaled_and_not_confirmed_before_a_crash_is_answered_on
     await first.application.shutdown()
     helps = len(to_hao(fake_api, "/report"))
 
-    second = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
-                             journal=folder)
+    second = restarted(first, tg_settings, folder)
     await second.start()
     try:
         await second.wait_processed(update["update_id"])

@@ -185,6 +185,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     once it listens; Telegram comes in when its Bot API answers (bot.channels.telegram_serving), the rest at once."""
     from telegram.error import InvalidToken
 
+    from bot.channels.journals import resume_journal, take_over_journals
     from bot.channels.telegram import CHANNEL as TELEGRAM
     from bot.channels.telegram import TelegramChannel, webhook_handler
     from bot.channels.telegram_polling import FOLDER as TELEGRAM_INBOX
@@ -276,6 +277,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         secret = settings.telegram_webhook_secret.get_secret_value()  # type: ignore[union-attr]
         http.router.add_post(urlsplit(settings.telegram_webhook_url).path or "/",
                              webhook_handler(telegram.application, secret, telegram.journal))
+    if telegram is not None and telegram.journal is not None:
+        http.on_startup.append(resume_journal(telegram.journal))  # before it listens: a webhook update comes after
     if wecom is not None:
         add_wecom_routes(http, wecom)
     from bot.web.server import add_web_routes
@@ -344,6 +347,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 keeping = asyncio.create_task(keeper.run_forever(sender_stop), name="photo-keeper")
                 if service is not None:
                     await albums  # and none of their captions is handled before either
+                await take_over_journals(telegram, wecom)  # before it polls: those fetched before the new ones
+                if service is not None:
                     await service.lead(True)  # polls once Telegram answers
 
             async def deposed() -> None:

@@ -27,11 +27,14 @@ answer, confirms an update before it is handled (``bot.channels.telegram_polling
 - At start, a process takes over every journal in the folder that no running process holds (its own earlier
   life, or another process of the same deployment that died): the messages answered there and not done are
   copied into its own journal, the old file deleted, and they are handed back (``Inbox.recovered``) in the order
-  they were answered, to be handled before any new message.
+  they were answered, to be handled before any new message. A process becoming the leader does the same
+  (``Inbox.take_over``), so that what a process that died while the others ran had taken in is not left waiting
+  for the next start.
 - A record is one line written at once; only a machine's crash can cut the last line of a journal, and a line
   that does not read is skipped.
 - ``diaodu backup`` keeps what the journals hold not done (``open_in``) beside the database copy, and ``diaodu
-  restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``).
+  restore`` puts it back as a journal no process holds, which the next start takes over (``bot.ops.inbox_backup``);
+  its lines are marked restored (``Answered.restored``): not left by a process that died with them in hand.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ class Answered:
     at: float
     fields: dict[str, str]
     sent: Progress = field(default_factory=Progress)
+    # put back by ``diaodu restore``, not left by a process that died with it in hand: the replies kept with it, if
+    # the restored database holds it handled, are not sent again (they went out, or not, when the backup was made)
+    restored: bool = False
 
 
 def _line(record: dict[str, Any]) -> bytes:
@@ -79,10 +85,11 @@ def _sent_line(key: str, sent: Progress) -> bytes:
     return _line({"s": key, "r": sent.replies, "p": sent.parts})
 
 
-def journal_lines(messages: Iterable[Answered]) -> bytes:
+def journal_lines(messages: Iterable[Answered], *, restored: bool = False) -> bytes:
     """The lines of a journal saying that ``messages`` were answered (and are not done), and how far their
-    replies went."""
-    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields})
+    replies went; ``restored``: put back by ``diaodu restore`` (``Answered.restored``)."""
+    mark = {"restored": 1} if restored else {}
+    return b"".join(_line({"k": a.key, "u": a.userid, "t": a.at, "f": a.fields, **mark})
                     + (_sent_line(a.key, a.sent) if a.sent != Progress() else b"") for a in messages)
 
 
@@ -108,7 +115,8 @@ def outstanding(data: bytes) -> list[Answered]:
             else:
                 key = str(record["k"])
                 answered.setdefault(key, Answered(key, str(record["u"]), float(record["t"]),
-                                                  {str(k): str(v) for k, v in dict(record["f"]).items()}))
+                                                  {str(k): str(v) for k, v in dict(record["f"]).items()},
+                                                  restored=bool(record.get("restored"))))
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("inbox: a line that does not read skipped (%d bytes)", len(raw))
     return list(answered.values())
@@ -144,6 +152,20 @@ def open_in(folder: Path) -> list[Answered]:
     return sorted(found.values(), key=lambda a: a.at)
 
 
+def _adopt(fd: int, taken: list[tuple[Path, int]], found: list[Answered]) -> None:
+    """Write what the journals ``taken`` (locked) hold not done, ``found``, to the journal ``fd`` and on the disk,
+    then delete them (a process killed in between leaves them in both: the next one takes each over once)."""
+    try:
+        if found:
+            os.write(fd, journal_lines(found))
+            _datasync(fd)
+        for old, _old_fd in taken:
+            old.unlink(missing_ok=True)
+    finally:
+        for _old, old_fd in taken:
+            os.close(old_fd)
+
+
 class Inbox:
     """This process's journal of the messages answered and not yet handled (see the module's docstring)."""
 
@@ -167,23 +189,15 @@ class Inbox:
         calls the inbox)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        name = f"{time.time_ns()}-{os.getpid()}"
-        fresh = folder / (name + ".new")  # not a journal until locked: no other process takes it over meanwhile
+        stem = f"{time.time_ns()}-{os.getpid()}"
+        fresh = folder / (stem + ".new")  # not a journal until locked: no other process takes it over meanwhile
         fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            path = folder / (name + SUFFIX)
+            path = folder / (stem + SUFFIX)
             os.rename(fresh, path)
             taken, recovered = cls._take_over(folder, path)
-            try:
-                if recovered:
-                    os.write(fd, journal_lines(recovered))
-                    _datasync(fd)
-                for old, _old_fd in taken:
-                    old.unlink(missing_ok=True)
-            finally:
-                for _old, old_fd in taken:
-                    os.close(old_fd)
+            _adopt(fd, taken, recovered)
         except BaseException:
             os.close(fd)
             raise
@@ -221,6 +235,23 @@ class Inbox:
             for answered in outstanding(_read(fd)):
                 found.setdefault(answered.key, answered)
         return taken, sorted(found.values(), key=lambda a: a.at)
+
+    def take_over(self) -> list[Answered]:
+        """Take over the journals no running process holds now (of a process that died while this one ran), as
+        ``open`` does at start: what they hold not done is written to this journal and returned, in the order it
+        was answered, to be handled."""
+        if self._fd < 0:
+            return []
+        taken, found = self._take_over(self.folder, self.path)
+        found = [a for a in found if a.key not in self._open]
+        _adopt(self._fd, taken, found)
+        if found:
+            self._open.update(a.key for a in found)
+            self._written += len(found)
+            self._synced = self._written  # (synced by _adopt, with everything written before them)
+            log.warning("%s: %d messages answered by a process that died and not handled; handling them now",
+                        self.name, len(found))
+        return found
 
     # -- writing
 

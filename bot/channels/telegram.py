@@ -230,7 +230,8 @@ class TelegramChannel:
             await self._after_press(update.callback_query)
         if self.journal is not None and (fetched := self.journal.answered_at(update)) is not None:
             # fetched before a restart by a process that died with it: counts for that day, and its kept replies go out
-            incoming = replace(incoming, answered_at=fetched, first_died=True)
+            # (not one put back by `diaodu restore`: its replies went out, or not, when the backup was made)
+            incoming = replace(incoming, answered_at=fetched, first_died=self.journal.died_with(update))
         outcome = await self.router.handle(incoming)
         await self.deliver(incoming.chat_id, outcome, update=update)
 

@@ -14,8 +14,12 @@ python-telegram-bot's ``Updater`` confirms a batch as soon as it has fetched it,
   (``answered``) or every handler group has seen it (a handler in the last group, :data:`DONE_GROUP`); at start it
   puts what the journal holds not done on the queue before anything new, each recovered update counting for the
   moment it was fetched (``Incoming.answered_at``; its kept replies, if it was stored before the crash, go out at
-  once, those that went out before left out: ``start``). Once closed, it takes nothing more (``closed``: the
-  webhook then refuses updates, which Telegram delivers again later).
+  once, those that went out before left out: ``start``; not those of one put back by ``diaodu restore``). Once
+  closed, it takes nothing more (``closed``: the webhook then refuses updates, which Telegram delivers again
+  later). A process becoming the leader takes over, likewise, the journals of processes that died while it ran
+  (``UpdateJournal.take_over``), before it polls. Polling starts past the updates recovered from a process that
+  died (``UpdateJournal.next_offset``): the batch it journaled and died before confirming, delivered again, would
+  be handled twice.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Progress
-from bot.channels.inbox import FOLDERS, Inbox
+from bot.channels.inbox import FOLDERS, Answered, Inbox
 from bot.channels.telegram_updates import PollWatch
 from bot.clock import Clock
 
@@ -43,6 +47,9 @@ FOLDER = FOLDERS["telegram"]  # the folder of DATA_DIR holding the journals of u
 DONE_GROUP = 1_000_000  # the handler group after every other: an update reaching it has been handled
 POLL_TIMEOUT = 10  # seconds a getUpdates waits for an update (long polling), as the Updater's default
 PAUSE_MAX = 30.0  # seconds between two tries, at most, while getUpdates fails
+# seconds Telegram keeps an update not confirmed: one fetched longer ago is not delivered again (and after a week
+# without updates Telegram picks the next update_id at random: an old one says nothing of the ids to come)
+KEPT_BY_TELEGRAM = 24 * 3600
 
 
 class UpdateJournal:
@@ -54,6 +61,10 @@ class UpdateJournal:
         self.clock = clock  # when an update was fetched: the day a recovered one counts for
         self.fetched_at: dict[int, datetime] = {}  # the updates recovered after a restart: when they were fetched
         self.went: dict[int, Progress] = {}  # … and how far their replies went before
+        self.restored: set[int] = set()  # those of them put back by `diaodu restore` (``Answered.restored``)
+        # past the updates a process that died fetched lately: Telegram may deliver them again (the next getUpdates
+        # that would have confirmed them never came); None: no such update
+        self.next_offset: int | None = None
         application.add_handler(TypeHandler(Update, self._handled), group=DONE_GROUP)
 
     @classmethod
@@ -79,6 +90,11 @@ class UpdateJournal:
         """When an update recovered after a restart was fetched (None for one handled as it comes)."""
         return self.fetched_at.get(update.update_id)
 
+    def died_with(self, update: Update) -> bool:
+        """Whether a process that died had fetched this update recovered after a restart and not handled it (not
+        one put back by `diaodu restore`): its kept replies, if any, may never have gone out."""
+        return update.update_id in self.fetched_at and update.update_id not in self.restored
+
     @property
     def closed(self) -> bool:
         """Whether the journal was let go (at shutdown): an update taken now would be in memory only."""
@@ -98,9 +114,19 @@ class UpdateJournal:
 
     async def resume(self) -> int:
         """Put the updates fetched before a restart and not handled on the queue, in the order fetched; how many."""
+        count = await self._hand_back(self.inbox.recovered)
+        self.inbox.recovered = []
+        return count
+
+    async def take_over(self) -> int:
+        """Put on the queue the updates of the journals of processes that died while this one ran (when it becomes
+        the leader, before it polls); how many."""
+        return await self._hand_back(self.inbox.take_over())
+
+    async def _hand_back(self, recovered: Sequence[Answered]) -> int:
         bot = self.application.bot
         count = 0
-        for answered in self.inbox.recovered:
+        for answered in recovered:
             try:
                 update = Update.de_json(json.loads(answered.fields["update"]), bot)
             except Exception:  # whatever PTB raises on data it cannot read: nothing to handle, done
@@ -109,14 +135,18 @@ class UpdateJournal:
                 continue
             self.fetched_at[update.update_id] = datetime.fromtimestamp(answered.at, UTC)
             self.went[update.update_id] = answered.sent
+            if answered.restored:
+                self.restored.add(update.update_id)
+            elif self.clock.now().timestamp() - answered.at < KEPT_BY_TELEGRAM:
+                self.next_offset = max(self.next_offset or 0, update.update_id + 1)
             await self.application.update_queue.put(update)
             count += 1
-        self.inbox.recovered = []
         return count
 
     async def _handled(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         self.fetched_at.pop(update.update_id, None)
         self.went.pop(update.update_id, None)
+        self.restored.discard(update.update_id)
         self.inbox.done(str(update.update_id))
 
     async def close(self) -> None:
@@ -167,6 +197,10 @@ class JournaledPolling:
         bot = self.application.bot
         pause = 0.0
         hook_deleted = False
+        if self.journal is not None and self.journal.next_offset is not None:
+            # a batch a process that died fetched and journaled, not confirmed by the getUpdates that did not come:
+            # Telegram would deliver it again, to be handled twice (a reply sent twice); asked past it, it is confirmed
+            self.offset = max(self.offset or 0, self.journal.next_offset)
         while True:
             try:
                 if not hook_deleted:  # a webhook left registered: getUpdates would be refused

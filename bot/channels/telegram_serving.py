@@ -15,7 +15,7 @@ restored) gets polling going again: polling (``bot.channels.telegram_polling``) 
 anew then.
 
 Updates are journaled until handled (``bot.channels.telegram_polling``): what the journal holds from before a
-restart is queued first, when the service starts.
+restart is queued first, before the HTTP server takes any webhook update (``bot.channels.journals.resume_journal``).
 
 In webhook mode the watcher asks ``getWebhookInfo`` at each look (``telegram_hook_watch``): the Bot API not
 answering for ``UNREACHABLE_GRACE``, or refusing the token, is told as polling's would be; updates Telegram
@@ -166,9 +166,6 @@ class TelegramService:
         refuses the token, and whatever else stopped Telegram from starting, having set ``stop``."""
         journal = self.channel.journal
         try:
-            if journal is not None and (count := await journal.resume()):
-                log.warning("Telegram inbox: %d updates fetched before a restart and not handled are handled first",
-                            count)
             async with self._serving() as reached:
                 if not reached:
                     return

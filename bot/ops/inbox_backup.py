@@ -9,7 +9,9 @@ again, nor Telegram deliver an update confirmed, so one still in a journal (``bo
   keeps it from being acted on twice; one answered after the read is no part of the backup, like anything done
   after it.
 - Restore: the saved journal is put into the inbox folder as one no process holds (``restore_inbox``): the next
-  ``diaodu run`` takes it over at its start and handles its messages before any new one, each once.
+  ``diaodu run`` takes it over at its start and handles its messages before any new one, each once. Its lines are
+  marked restored: a message the restored database holds handled is not answered again (its replies kept with it
+  went out, or not, when the backup was made, maybe days before), one it does not is handled as it comes.
 
 Like the database and its copies, the files are private (0600, folders 0700): they hold what members wrote.
 """
@@ -84,6 +86,6 @@ def restore_inbox(database_backup: Path, folder: Path, channel: str = "wecom") -
     messages = outstanding(saved.read_bytes())
     if not messages:
         return None
-    _write_private(folder / f"{time.time_ns()}-restored{SUFFIX}", journal_lines(messages), restoring=True,
-                   channel=channel)
+    _write_private(folder / f"{time.time_ns()}-restored{SUFFIX}", journal_lines(messages, restored=True),
+                   restoring=True, channel=channel)
     return InboxCopy(where=folder, messages=len(messages), channel=channel)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
 from bot.app import Core
+from bot.channels.inbox import Answered, journal_lines
 from bot.channels.telegram import webhook_handler
 from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
@@ -321,3 +323,55 @@ async def test_the_webhook_refuses_updates_once_the_journal_is_closed_and_telegr
         assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
     finally:
         await second.stop()
+
+
+async def test_a_batch_journaled_and_not_confirmed_before_a_crash_is_answered_once(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The process fetched a /help and journaled it, and was killed before the next getUpdates confirmed it:
+    Telegram delivers it again to the next start, whose journal hands it back too. It is answered once (a /help
+    changes nothing: no record of it would stop a second answer)."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    await first.application.stop()
+    update = fake_api.enqueue_update(fake_api.text_update(HAO, "/help"))  # fetched, not yet confirmed
+    assert first.channel.journal is not None
+    first.channel.journal.add([Update.de_json(update, first.application.bot)])  # as polling journals a batch
+    await first.channel.journal.close()  # killed before the next getUpdates
+    await first.application.shutdown()
+    helps = len(to_hao(fake_api, "/report"))
+
+    second = restarted(first, tg_settings, folder)
+    await second.start()
+    try:
+        await second.wait_processed(update["update_id"])
+        await until(lambda: not fake_api.updates, "the update confirmed")
+        mark = len(fake_api.calls)
+        await fake_api.wait_for("getUpdates", count=2, since=mark, timeout=10)  # anything fetched since is handled
+        assert len(to_hao(fake_api, "/report")) == helps + 1
+    finally:
+        await second.stop()
+    assert journals(folder) == []
+
+
+async def test_polling_starts_past_only_the_updates_a_process_that_died_fetched_lately(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path, frozen_clock: FrozenClock) -> None:
+    """Telegram keeps an update not confirmed for a day, and after a week without updates numbers the next ones
+    afresh: updates put back by `diaodu restore`, or fetched over a day ago, say nothing of those to come."""
+    now = frozen_clock.now().timestamp()
+    cases = {"lately": (now - 60, False, 8), "restored": (now - 60, True, None),
+             "long ago": (now - 86_401, False, None)}
+    for case, (at, restored, offset) in cases.items():
+        folder = tmp_path / case.replace(" ", "-")
+        update = {"update_id": 7, "message": fake_api.text_update(HAO, "/help")["message"]}
+        folder.mkdir()
+        (folder / "0-0.jsonl").write_bytes(journal_lines([Answered("7", str(HAO), at, {"update": json.dumps(update)})],
+                                                         restored=restored))
+        harness = TelegramHarness(fake_api, Core.build(tg_settings, clock=core.clock, db=core.db), tg_settings,
+                                  journal=folder)
+        assert harness.channel.journal is not None
+        assert await harness.channel.journal.resume() == 1
+        assert harness.channel.journal.next_offset == offset, case
+        await harness.channel.journal.close()

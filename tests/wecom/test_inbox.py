@@ -310,3 +310,38 @@ async def test_a_message_left_in_the_journal_is_backed_up_restored_and_handled_o
         await db.dispose()
     assert len([shown for shown in fake_wecom.shown(HAO) if "已登记" in shown]) == 1
     assert journals(elsewhere / "wecom-inbox") == []
+
+
+async def test_a_running_process_takes_over_the_journal_of_one_that_died_meanwhile_when_told(
+    fake_wecom: FakeWeCom, wecom_core: Core, wc_settings: Settings, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process of the same folder, started after this one, dies with a message answered and not handled:
+    nothing takes it over until this process is told to (as it becomes the leader, ``bot.channels.journals``),
+    and then it is handled once, its journal deleted; the log names the inbox."""
+    folder = tmp_path / "inbox"
+    async with running(WeComHarness(fake_wecom, wecom_core, wc_settings, inbox=folder)) as harness:
+        await harness.bind(HAO, "郝芳")
+        left = message(fake_wecom, HAO, "/issue ZD2026-001 用地 另一进程已应答")
+        died_with(folder, [(left[0], left[1], time.time(), left[2])])
+        assert len(journals(folder)) == 2
+        with caplog.at_level("WARNING", logger=inbox_module.__name__):
+            harness.channel.take_over()
+            await harness.channel.idle(timeout=30)
+            harness.channel.take_over()  # nothing left to take over: not handled again
+            await harness.channel.idle(timeout=30)
+        assert "WeCom inbox: 1 messages answered by a process that died" in caplog.text
+        assert journals(folder) == [harness.channel.inbox.path]
+        assert harness.channel.stats["recovered"] == 1
+        async with harness.session() as session:
+            assert list((await session.scalars(select(Problem.text))).all()) == ["另一进程已应答"]
+
+
+async def test_the_log_names_the_inbox_that_takes_a_journal_over(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "telegram-inbox"
+    died_with(folder, [("7", "1001", 10.0, {"update": "{}"})])
+    with caplog.at_level("WARNING", logger=inbox_module.__name__):
+        inbox = Inbox.open(folder, name="Telegram inbox")
+    await inbox.close()
+    assert "Telegram inbox: 1 messages answered before a restart and not handled" in caplog.text

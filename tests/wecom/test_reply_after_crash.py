@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import Core
+from bot.channels.inbox import Answered
 from bot.channels.wecom.incoming import incoming_from
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.ops.inbox_backup import restore_inbox, save_inbox
 from bot.services.ledger_import import import_ledger_files
 from tests.databases import BACKENDS, fresh_database
 from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, running
@@ -110,4 +112,32 @@ async def test_a_confirmation_cut_off_by_a_stop_sends_only_its_parts_not_sent_af
     assert len(shown) == 3 and shown[0] == first and CONFIRMED not in "".join(shown[1:]), shown
     assert "".join(shown).count("主体结构施工完成") == 240  # the progress said once, whole
     assert await reports(after) == 1
+    assert journals(folder) == []
+
+
+async def test_a_restored_message_the_restored_database_holds_answered_is_not_answered_again(
+        fake_wecom: FakeWeCom, core: Core, wc_settings: Settings, tmp_path: Path) -> None:
+    """A backup kept 郝芳's report as answered and not handled (its journal read first), though it was handled and
+    confirmed before the database was copied: put back by `diaodu restore`, it is taken over and not answered
+    again (the journal restored is no process's that died with it), nor stored again."""
+    async with running(WeComHarness(fake_wecom, core, wc_settings)) as before:
+        await before.bind(HAO, "郝芳")
+        key, userid, fields = message(fake_wecom, HAO, "/report ZD2026-001 850万 桩基完成")
+        saved = [Answered(key, userid, core.clock.now().timestamp(), fields)]  # the backup read the journal
+        incoming, _press = incoming_from(userid, fields, pressed_number=lambda _user, _text: None,
+                                         greet=lambda _user: False)
+        assert incoming is not None
+        await before.channel.deliver(userid, await core.router.handle(incoming))  # then handled and answered
+    assert len(confirmations(fake_wecom)) == 1
+    backup = tmp_path / "backups" / "diaodu.sqlite3"
+    assert save_inbox(saved, backup) is not None
+    folder = tmp_path / "inbox"
+    assert restore_inbox(backup, folder) is not None
+
+    restarted = Core.build(wc_settings, clock=core.clock, db=core.db)
+    async with running(WeComHarness(fake_wecom, restarted, wc_settings, inbox=folder)) as after:
+        await after.channel.idle(timeout=30)
+        assert after.channel.stats["recovered"] == 1
+        assert len(confirmations(fake_wecom)) == 1
+        assert await reports(after) == 1
     assert journals(folder) == []

@@ -30,7 +30,8 @@
   appended to this process's journal before the answer (synced to the disk in a thread right after; nothing
   waits for the database or a lock), and marked done once its user's task has handled it. On start,
   the messages answered before a crash or restart and not done are queued before any new one, each user's
-  in the order they were answered. Such a message may have been marked seen (or even handled) just before
+  in the order they were answered (and, when this process becomes the leader, those of the journals of processes
+  that died while it ran: ``take_over``). Such a message may have been marked seen (or even handled) just before
   the crash, so it is handled whatever the mark says: the router's record of what it handled
   (``Incoming.key``) keeps a message that changed something from being acted on twice, and only a message
   that changed nothing (``/help``) may be answered twice. It counts for the day it was answered
@@ -67,7 +68,7 @@ from aiohttp import web
 from bot.channels.base import ChannelDown, DeliveryError, Progress, RetryLater, TransientError, parts_sent_of
 from bot.channels.wecom import CHANNEL
 from bot.channels.wecom.crypto import DEFAULT_WINDOW, WeComCrypto, WeComCryptoError
-from bot.channels.wecom.inbox import Inbox
+from bot.channels.wecom.inbox import Answered, Inbox
 from bot.channels.wecom.incoming import dedupe_key, incoming_from, pick_number
 from bot.channels.wecom.transport import WeComTransport
 from bot.channels.wecom.wiring import make_api, wecom_configured
@@ -97,12 +98,14 @@ def _query(request: web.Request) -> dict[str, str]:
 @dataclass(frozen=True)
 class _Queued:
     """A message waiting for its user's task: its key and fields; one recovered from the inbox after a restart
-    also says when it was answered and how far its replies went before."""
+    also says when it was answered and how far its replies went before, and whether `diaodu restore` put it back
+    (``Answered.restored``: not left by a process that died with it)."""
 
     key: str
     fields: dict[str, str]
     answered_at: float | None = None
     sent: Progress = field(default_factory=Progress)
+    restored: bool = False
 
 
 class WeComChannel:
@@ -265,10 +268,20 @@ class WeComChannel:
         """Queue the messages answered before a restart and not handled (the inbox's), before any new one."""
         if self.inbox is None:
             return
-        for answered in self.inbox.recovered:
-            self.stats["recovered"] += 1
-            self._enqueue(answered.userid, _Queued(answered.key, answered.fields, answered.at, answered.sent))
+        self._hand_back(self.inbox.recovered)
         self.inbox.recovered = []
+
+    def take_over(self) -> None:
+        """Queue the messages of the journals of processes that died while this one ran (when it becomes the
+        leader)."""
+        if self.inbox is not None:
+            self._hand_back(self.inbox.take_over())
+
+    def _hand_back(self, recovered: list[Answered]) -> None:
+        for answered in recovered:
+            self.stats["recovered"] += 1
+            self._enqueue(answered.userid, _Queued(answered.key, answered.fields, answered.at, answered.sent,
+                                                   answered.restored))
 
     async def _first_sighting(self, key: str) -> bool:
         """Whether no process has seen this message yet. When the database cannot say (locked, gone), the
@@ -322,7 +335,8 @@ class WeComChannel:
     async def _process(self, userid: str, message: _Queued) -> None:
         """Handle one message; one recovered after a restart (``answered_at``: when the callback answered it) counts
         for that day (``Incoming.answered_at``), and, handled before, is answered with the replies kept with it
-        (``Incoming.first_died``: the process that answered it died), those that went out before left out."""
+        (``Incoming.first_died``: the process that answered it died; not for one `diaodu restore` put back), those
+        that went out before left out."""
         fields, answered_at = message.fields, message.answered_at
         choices = await self.transport.numbered_choices(userid)
         msgtype = (fields.get("MsgType") or "").strip().lower()
@@ -335,7 +349,8 @@ class WeComChannel:
             return
         incoming = replace(incoming, numbered_choices=bool(choices))
         if answered_at is not None:
-            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC), first_died=True)
+            incoming = replace(incoming, answered_at=datetime.fromtimestamp(answered_at, UTC),
+                               first_died=not message.restored)
         async with self._handling:
             outcome = await self.router.handle(incoming)
         self.stats["handled"] += 1

@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, ProjectNode, Report
 from storage.problem_history import period_problems
 from storage.problem_ledger import problem_ledger
+from storage.reports import add_report
 
 from .conftest import District, local
 from .test_figures_agree import bulletin, sheet_rows
@@ -361,3 +362,28 @@ async def test_a_past_week_and_half_month_name_the_liaisons_as_they_were_then(db
     assert sorted(row.name for row in now.liaisons) == ["乙某", "甲"]
     assert [(item.code, item.liaison) for item in owed] == [("ZD2026-001", "甲"), ("ZD2026-002", "乙")]
 
+
+async def test_a_past_months_latest_report_is_the_last_made_within_it(db: Database, district: District,
+                                                                      tmp_path: Path) -> None:
+    """A 补报 the 项目办 enters on 3 November for 20 October: October made again counts its money (a fact of a
+    day of October, told late) but its 最近填报 stays the last report made in October (16 October, 10:00), in
+    the Excel ledger and the 包抓领导's digest alike; November's shows the 补报's time."""
+    await _october(district)
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
+    admin = await district.person("管理员")
+    async with db.session() as session:
+        await add_report(session, project_id=district.projects["ZD2026-001"], person_id=admin,
+                         local_day=date(2026, 10, 20), amount=Decimal(50), progress_text="", photos=[],
+                         channel="console", now=AFTER, actor=Actor(label="管理员", channel="console"),
+                         project_code="ZD2026-001", backfill_reason="漏报")
+
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
+
+    def row(rendered: Rendered) -> dict[str, object]:
+        return sheet_rows(rendered.files["ledger"].read_bytes(), "项目台账")[0]
+
+    assert (row(first)["累计完成(万元)"], row(again)["累计完成(万元)"]) == (500, 550)
+    assert row(first)["最近填报"] == row(again)["最近填报"] == local(date(2026, 10, 16)).replace(tzinfo=None)
+    assert "最近填报 2026-10-16 10:00" in _digest(again, district, "刘文华")
+    november = await bulletin(db, parse_period("monthly", "2026-11"), tmp_path / "november")
+    assert row(november)["最近填报"] == AFTER.replace(tzinfo=None)

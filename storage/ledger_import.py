@@ -50,6 +50,7 @@ from storage.models import (
     Unit,
 )
 from storage.nodes import write_node_plan
+from storage.person_names import record_renames
 from storage.rows import gc_paused
 from storage.stage_events import move_rows
 from storage.yearly_rows import delete_years
@@ -291,6 +292,8 @@ async def _write_prepared(session: AsyncSession, prepared: PreparedWrite) -> Non
     if roles:
         await _executemany(session, insert(PersonRole.__table__), roles)
     if rows.person_updates:
+        # a person renamed keeps the name he had until now (storage.person_names), read before it is replaced
+        await record_renames(session, [(row["b_id"], row["b_name"]) for row in rows.person_updates], at=now)
         statement = (update(person_table).where(person_table.c.id == bindparam("b_id"))
                      .values({k: bindparam(f"b_{k}") for k in ("name", "phone", "title", "unit_id", "active",
                                                                 "ledger_key")}))

@@ -19,7 +19,7 @@ from bot.domain.promises import promised_end
 from bot.domain.standings import ProblemEventRow, ProblemRow
 from storage.models import Person, Problem, ProblemEvent, Project, Unit
 from storage.problem_history import POLICY_END_OF_DAY, Event, end_of_day, history_of
-from storage.project_versions import Versions, held_at
+from storage.project_versions import Versions, versions_since
 from storage.rows import all_rows as _rows
 from storage.rows import gc_paused
 
@@ -42,8 +42,8 @@ async def problem_rows(session: AsyncSession, *, include_closed: bool = True) ->
 async def problem_ledger(session: AsyncSession, *, include_closed: bool = True,
                          held: datetime | None = None, versions: Versions | None = None) -> ProblemLedger:
     """``problem_rows`` with the same problems' histories (``ProblemLedger``). Two column queries
-    (``storage.rows.all_rows``); with ``held``, each project named as it was then (``storage.project_versions``:
-    a past period's end), and one more unless given the ``versions``."""
+    (``storage.rows.all_rows``); with ``held``, each project and each person acting in a history named as they
+    were then (``storage.project_versions``: a past period's end), and two more unless given the ``versions``."""
     condition = [] if include_closed else [Problem.status != "closed"]
     rows = await _rows(session, (
         select(Problem.id, Project.code, Project.name, Problem.category, Unit.name, Problem.status,
@@ -56,24 +56,34 @@ async def problem_ledger(session: AsyncSession, *, include_closed: bool = True,
         .order_by(Problem.id)))
     events = await _rows(session, (
         select(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.kind, Person.name, ProblemEvent.text,
-               ProblemEvent.detail, ProblemEvent.resolution_due_at, ProblemEvent.response_due_at)
+               ProblemEvent.detail, ProblemEvent.resolution_due_at, ProblemEvent.response_due_at,
+               ProblemEvent.actor_person_id)
         .join(Problem, Problem.id == ProblemEvent.problem_id)
         .outerjoin(Person, Person.id == ProblemEvent.actor_person_id)
         .where(*condition)
         .order_by(ProblemEvent.problem_id, ProblemEvent.at, ProblemEvent.id)))
     # some hundred thousand small objects for a large district, no cycles among them: a collection of the
     # whole process meanwhile would cost more than building them (bench/bulletin.py)
-    then = await held_at(session, at=held, versions=versions) if held is not None else {}
-    names = {project_id: version.name for project_id, version in then.items()}
+    names: dict[int, str] = {}
+    actors: dict[int, str] = {}
+    if held is not None:
+        if versions is None:
+            versions = await versions_since(session, since=held)
+        names = {project_id: version.name for project_id, version in versions.at(held).items()}
+        actors = versions.names_at(held)
     with gc_paused():
-        return _ledger(rows, events, names)
+        return _ledger(rows, events, names, actors)
 
 
-def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]], names: Mapping[int, str]) -> ProblemLedger:
-    """The ledger's rows and the histories from the rows of the two queries."""
+def _ledger(rows: Sequence[Row[Any]], events: Sequence[Row[Any]], names: Mapping[int, str],
+            actors: Mapping[int, str]) -> ProblemLedger:
+    """The ledger's rows and the histories from the rows of the two queries: ``names`` (project id → name) and
+    ``actors`` (person id → name) of those named otherwise then."""
     history: dict[int, list[ProblemEventRow]] = {}
     steps: dict[int, list[Event]] = {}
-    for problem_id, at, kind, actor, text, detail, due, response_due in events:
+    for problem_id, at, kind, actor, text, detail, due, response_due, actor_id in events:
+        if actors and actor_id in actors:
+            actor = actors[actor_id]
         history.setdefault(problem_id, []).append(
             ProblemEventRow(at=at, kind=kind, actor=actor, text=text, detail=detail or {}, resolution_due_at=due,
                             response_due_at=response_due))

@@ -2,7 +2,8 @@
 kept dated (``ProjectVersion``). Every path that changes one of them (the ledger import, ``/project_set``,
 ``/handover``) writes the project's new version here in its own transaction; a past period reads each project
 as it stood at its end through ``held_at`` (``bot.domain.project_versions``, the one rule), so that a project
-handed to another unit or leader since counts for the ones that held it then."""
+handed to another unit or leader since counts for the ones that held it then, named as they were named then
+(``storage.person_names``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import aliased
 from bot.domain.ledger_plan import HELD_FIELDS
 from bot.domain.project_versions import Held, Versions
 from storage.models import Person, Project, ProjectVersion, Unit
+from storage.person_names import names_since, renamed_since
 from storage.rows import all_rows
 
 __all__ = ["HELD_FIELDS", "Held", "Versions", "held_at", "leads_before", "led_since", "record", "record_rows",
@@ -40,12 +42,15 @@ async def record_rows(session: AsyncSession, rows: Sequence[dict[str, Any]], *, 
 
 
 async def versions_since(session: AsyncSession, *, since: datetime) -> Versions:
-    """Every version of the projects changed after ``since``, with the names of their units and people: one
-    query. A bulletin reads them once for its period's end and the period before's."""
+    """Every version of the projects changed after ``since`` or held by a person renamed after it, with the
+    names of their units and people, and every name of those people (``storage.person_names``): two queries.
+    A bulletin reads them once for its period's end and the period before's."""
     lead = aliased(Person, name="lead_official")
     liaison = aliased(Person, name="liaison")
     v = ProjectVersion
+    renamed = renamed_since(since)
     changed = select(v.project_id).where(v.valid_from > since)
+    changed = changed.union(select(v.project_id).where(v.lead_official_id.in_(renamed) | v.liaison_id.in_(renamed)))
     rows = await all_rows(session, select(
         v.project_id, v.valid_from, v.name, v.location, v.lead_unit_id, Unit.name, v.lead_official_id, lead.name,
         v.liaison_id, liaison.name)
@@ -57,13 +62,13 @@ async def versions_since(session: AsyncSession, *, since: datetime) -> Versions:
     versions: dict[int, list[tuple[datetime, Held]]] = {}
     for project_id, valid_from, *held in rows:
         versions.setdefault(project_id, []).append((valid_from, Held(*held)))
-    return Versions(since, versions)
+    return Versions(since, versions, await names_since(session, since=since))
 
 
 async def held_at(session: AsyncSession, *, at: datetime, versions: Versions | None = None) -> dict[int, Held]:
-    """Project id → the project as the ledger had it at ``at``, for the projects changed since: the others read
-    as they stand now. ``versions``: when the caller has read them (``versions_since``, from ``at`` or before);
-    else one query."""
+    """Project id → the project as the ledger had it at ``at``, its people named as they were then, for the
+    projects changed since or held by someone renamed since: the others read as they stand now. ``versions``:
+    when the caller has read them (``versions_since``, from ``at`` or before); else two queries."""
     if versions is None:
         versions = await versions_since(session, since=at)
     return versions.at(at)

@@ -10,7 +10,9 @@ runs per project): the year-to-date money, the latest report and the days a repo
   once, a report made on a day nothing was due adds nothing, and a 补报 the 项目办 entered afterwards counts in
   the money, not here (``storage.reports.reported_by_liaison``).
 - ``last_report_at`` (最近填报) is the latest of its liaison's reports (``reported_by_liaison``: not a 补报) of the
-  cut-off day's year (or of the window, when the window starts in the previous year) up to the cut-off day.
+  cut-off day's year (or of the window, when the window starts in the previous year) up to the cut-off day,
+  made by the end of it: a past period made again shows the last report made within it (a correction keeps
+  the time of the report it corrects: storage.corrections).
 
 Money columns are ``Wan`` (万元 stored as whole 元): ``SUM`` over them keeps the type, so the sums come
 back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeric sums) alike.
@@ -19,16 +21,17 @@ back as exact Decimals in 万元 on SQLite (integer sums) and PostgreSQL (numeri
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, case, func, literal_column, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, type_coerce
 from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.clock import day_start
 from storage.ledger_bases import BaseOfYear, base_join
 from storage.models import STANDINGS_INDEX, Project, Report
 from storage.reports import reported_by_liaison
@@ -58,7 +61,7 @@ def report_aggregate_query(
     *, cutoff: date, window_start: date, sqlite_index: str | None = None
 ) -> Select[Any]:
     """Per project: the sum of the year's reports up to ``cutoff`` and the latest time its liaison reported (from
-    ``window_start`` on when the window starts last year).
+    ``window_start`` on when the window starts last year), of the reports made by the end of ``cutoff``.
 
     On SQLite pass ``sqlite_index=STANDINGS_INDEX`` (when it exists): the query then names the index to
     read (``INDEXED BY``). Left to itself, SQLite's planner picks a plan 3-10x slower whether or not
@@ -76,11 +79,12 @@ def report_aggregate_query(
         source = sql_text(f"reports INDEXED BY {sqlite_index}")
         columns = SimpleNamespace(**{c.name: literal_column(c.name, c.type) for c in Report.__table__.c})
     amount: ColumnElement[Any] = columns.amount
+    made_by = columns.created_at < day_start(cutoff + timedelta(days=1))
     if lower < year_start:  # the window reaches into last year: only this year's amounts are summed
         amount = case((columns.local_day >= year_start, columns.amount))
     return (
         select(columns.project_id, func.sum(type_coerce(amount, Wan())),
-               func.max(case((reported_by_liaison(columns), columns.created_at))))  # a 补报 is not the liaison's
+               func.max(case((and_(reported_by_liaison(columns), made_by), columns.created_at))))
         .select_from(source)
         .where(columns.withdrawn_at.is_(None), columns.local_day >= lower, columns.local_day <= cutoff)
         .group_by(columns.project_id)

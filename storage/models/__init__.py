@@ -15,7 +15,7 @@ from storage.models.ledger import (
     ProjectVersion,
     StageEvent,
 )
-from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonRole, Unit
+from storage.models.people import FOLDED_ID_INDEX, ChatAccount, Invite, Leave, Person, PersonName, PersonRole, Unit
 from storage.models.photos import REASON_LENGTH, AlbumWait, KeptPhoto, NodePhoto, PhotoBlob, ProblemPhoto, ReportPhoto
 from storage.models.problems import Problem, ProblemEvent
 from storage.models.reports import DAY_INDEX, STANDINGS_INDEX, Report, ReportSum
@@ -42,6 +42,7 @@ __all__ = [
     "OutboxMessage",
     "PassedDay",
     "Person",
+    "PersonName",
     "PersonRole",
     "PhotoBlob",
     "Problem",

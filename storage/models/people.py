@@ -43,6 +43,19 @@ class Person(Base):
         return {r.role for r in self.roles}
 
 
+class PersonName(Base):
+    """A person's name from ``valid_from`` until his next one, kept from his first rename on (storage.person_names):
+    the name he had before it, valid from his creation, then each new name from the instant it was given, so that
+    a past period names him as he was named at its end."""
+
+    __tablename__ = "person_names"
+    __table_args__ = (Index("ix_person_names_person_from", "person_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    name: Mapped[str] = mapped_column(String(PERSON_NAME_WIDTH))
+
+
 class PersonRole(Base):
     """One role a person holds: liaison, unit, lead, top or admin."""
 

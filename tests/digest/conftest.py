@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from bot.clock import SHANGHAI
 from bot.render import html_to_plain
 from jobs.bulletin_render import Rendered
-from storage import project_versions
+from storage import person_names, project_versions
 from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, Project, ProjectNode, Report, Unit
 from tests.databases import BACKENDS, fresh_database
@@ -106,6 +106,14 @@ class District:
                 setattr(project, key, value)
             await session.flush()
             await project_versions.record(session, [project], at=at)
+
+    async def rename(self, name: str, new_name: str, at: datetime) -> None:
+        """Rename the person called ``name`` at ``at``, keeping his names as the ledger import does."""
+        async with self.db.session() as session:
+            await person_names.record_renames(session, [(self.people[name], new_name)], at=at)
+            person = await session.get(Person, self.people[name])
+            assert person is not None
+            person.name = new_name
 
     async def reports(self, code: str, *entries: tuple[date, str], withdrawn: bool = False,
                       hour: int = 10) -> None:

@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.models import Person, Problem, ProblemEvent, ProjectNode, Report
 from storage.problem_history import period_problems
 from storage.problem_ledger import problem_ledger
+from storage.reports import add_report
 
 from .conftest import District, local
 from .test_figures_agree import bulletin, sheet_rows
@@ -310,3 +311,79 @@ async def test_a_move_to_another_unit_drops_the_promise_when_it_came(db: Databas
         assert "W0001 用地：施工用电未接入（办结时限 2026-11-10 17:30）" in digest, digest
         assert ("W0002 用地：临时道路未通（办结时限 2026-11-10 17:30，承诺 2026-10-20 前完成，⚠️已超期）"
                 in digest), digest
+
+
+async def test_people_renamed_since_are_named_as_they_were_then(db: Database, district: District,
+                                                                tmp_path: Path) -> None:
+    """After October, 刘文华 (包抓领导 of ZD2026-001, which stays his), 乙 (liaison of ZD2026-002) and the liaison
+    who raised the problems are renamed, and ZD2026-002 is handed to 区住建局 and 刘文华 before 王建国, who held
+    it, is renamed too: October made again names every one of them as they were named at October's end, in its
+    text, digests and Excel ledger; November names them as they are now."""
+    await _october(district)
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
+
+    await district.rename("刘文华", "刘文骅", AFTER)
+    await district.rename("乙", "乙某", AFTER)
+    await district.rename("联络员", "联络员甲", AFTER)
+    await district.hand_over("ZD2026-002", AFTER + timedelta(hours=1), unit=HOUSING, lead="刘文华")
+    await district.rename("王建国", "王建军", AFTER + timedelta(hours=2))
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
+
+    assert again.text == first.text
+    assert again.leaders == first.leaders
+    for sheet in ("项目台账", "单位排名", "乡镇排名", "问题清单", "节点清单"):
+        assert sheet_rows(again.files["ledger"].read_bytes(), sheet) == sheet_rows(
+            first.files["ledger"].read_bytes(), sheet), sheet
+    assert [(row["包抓领导"], row["联络员"]) for row in sheet_rows(again.files["ledger"].read_bytes(), "项目台账")] == [
+        ("刘文华", "甲"), ("王建国", "乙")]
+    assert "联络员 " in " ".join(str(row["办理记录"]) for row in sheet_rows(
+        again.files["ledger"].read_bytes(), "问题清单"))
+
+    november = await bulletin(db, parse_period("monthly", "2026-11"), tmp_path / "november")
+    assert [(row["包抓领导"], row["联络员"]) for row in sheet_rows(
+        november.files["ledger"].read_bytes(), "项目台账")] == [("刘文骅", "甲"), ("刘文骅", "乙某")]
+    assert "联络员甲 " in " ".join(str(row["办理记录"]) for row in sheet_rows(
+        november.files["ledger"].read_bytes(), "问题清单"))
+
+
+async def test_a_past_week_and_half_month_name_the_liaisons_as_they_were_then(db: Database, district: District,
+                                                                             tmp_path: Path) -> None:
+    """填报率 of the week to 18 October and the first half of October's document, read after 乙 was renamed 乙某:
+    both name him 乙; the week under way names him 乙某."""
+    await _october(district)
+    await district.rename("乙", "乙某", AFTER)
+
+    async with db.session() as session:
+        then = await load_participation(session, cutoff=date(2026, 10, 18), calendar=WorkCalendar())
+        now = await load_participation(session, cutoff=date(2026, 11, 8), calendar=WorkCalendar())
+        owed = await halfmonth.owed(session, half=half_containing(date(2026, 10, 1)))
+
+    assert sorted(row.name for row in then.liaisons) == ["乙", "甲"]
+    assert sorted(row.name for row in now.liaisons) == ["乙某", "甲"]
+    assert [(item.code, item.liaison) for item in owed] == [("ZD2026-001", "甲"), ("ZD2026-002", "乙")]
+
+
+async def test_a_past_months_latest_report_is_the_last_made_within_it(db: Database, district: District,
+                                                                      tmp_path: Path) -> None:
+    """A 补报 the 项目办 enters on 3 November for 20 October: October made again counts its money (a fact of a
+    day of October, told late) but its 最近填报 stays the last report made in October (16 October, 10:00), in
+    the Excel ledger and the 包抓领导's digest alike; November's too, a 补报 being never the liaison's report."""
+    await _october(district)
+    first = await bulletin(db, OCTOBER, tmp_path / "first")
+    admin = await district.person("管理员")
+    async with db.session() as session:
+        await add_report(session, project_id=district.projects["ZD2026-001"], person_id=admin,
+                         local_day=date(2026, 10, 20), amount=Decimal(50), progress_text="", photos=[],
+                         channel="console", now=AFTER, actor=Actor(label="管理员", channel="console"),
+                         project_code="ZD2026-001", backfill_reason="漏报")
+
+    again = await bulletin(db, OCTOBER, tmp_path / "again")
+
+    def row(rendered: Rendered) -> dict[str, object]:
+        return sheet_rows(rendered.files["ledger"].read_bytes(), "项目台账")[0]
+
+    assert (row(first)["累计完成(万元)"], row(again)["累计完成(万元)"]) == (500, 550)
+    assert row(first)["最近填报"] == row(again)["最近填报"] == local(date(2026, 10, 16)).replace(tzinfo=None)
+    assert "最近填报 2026-10-16 10:00" in _digest(again, district, "刘文华")
+    november = await bulletin(db, parse_period("monthly", "2026-11"), tmp_path / "november")
+    assert row(november)["最近填报"] == local(date(2026, 10, 16)).replace(tzinfo=None)

@@ -297,6 +297,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert [(row["project_id"], row["year"], row["done_before"], row["baseline_date"])
             for row in after.pop("ledger_bases")] == [(ids["project"], 2026, 52005000, None)]
     assert after.pop("processed_messages") == []
+    # Nobody renamed since the upgrade: no name kept, every person read as named at the upgrade.
+    assert after.pop("person_names") == []
     # Every project's version as it stands, valid from its creation: the past read as today, as before.
     held = ("name", "location", "lead_unit_id", "lead_official_id", "liaison_id")
     assert [{k: v for k, v in row.items() if k != "id"} for row in after.pop("project_versions")] == [
@@ -374,6 +376,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert len(expected.pop("ledger_bases")) == 1 and "ledger_bases" not in downgraded
     assert len(expected.pop("project_versions")) == 1 and "project_versions" not in downgraded
+    assert expected.pop("person_names") == [] and "person_names" not in downgraded
     assert [row["state"] for row in expected["outbox"]] == ["sent", "sent", "failed", "in_doubt"]
     expected["outbox"][3]["state"] = "failed"
     assert downgraded == expected

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
 from bot.app import Core
+from bot.channels.inbox import outstanding
 from bot.channels.telegram import webhook_handler
 from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
@@ -321,3 +323,35 @@ async def test_the_webhook_refuses_updates_once_the_journal_is_closed_and_telegr
         assert len(await second.reports()) == 1 and len(to_hao(fake_api, CONFIRMED)) == 1
     finally:
         await second.stop()
+
+
+async def test_an_update_whose_body_arrives_after_the_journal_closed_is_refused_not_lost(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The journal closes while an update's body is still on its way (the headers came first): answered 200 then,
+    the update would be in memory only, lost with the process; refused, Telegram delivers it again."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    await first.application.stop()  # handles nothing from now on: what is taken lives in the journal only
+    journal = first.channel.journal
+    assert journal is not None
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, journal))
+    body = json.dumps(fake_api.text_update(HAO, REPORT)).encode()
+    async with TestServer(http) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                     b"X-Telegram-Bot-Api-Secret-Token: " + SECRET.encode() + b"\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the handler is reading the body
+        await journal.close()  # the process stopping
+        writer.write(body[10:])
+        await writer.drain()
+        status = await reader.readline()
+        writer.close()
+    await first.application.shutdown()
+    kept = [a.key for path in journals(folder) for a in outstanding(path.read_bytes())]
+    assert status.startswith(b"HTTP/1.1 503") or kept, (status, kept)

@@ -41,6 +41,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.base import Progress
 from bot.channels.telegram_polling import UpdateJournal
 from bot.channels.telegram_standing import CHANNEL, membership_changed, standing
 from bot.channels.telegram_updates import PollWatch, TolerantUpdatesRequest, readable_update, update_id_of
@@ -320,6 +321,10 @@ class TelegramChannel:
         if journal is None or update is None:
             await self.direct.deliver(transport, address, outcome.replies)
         else:
+            if not outcome.again and journal.start(update) != Progress() and outcome.replies:
+                # handled anew: how far an earlier handling's replies went counts for none of these (kept, they
+                # would be resumed from there after another crash)
+                journal.sent(update, Progress(), of=len(outcome.replies))
             await self.direct.deliver(transport, address, outcome.replies,
                                       start=journal.start(update) if outcome.again else None,
                                       sent=functools.partial(journal.sent, update, of=len(outcome.replies)))

@@ -223,3 +223,35 @@ async def test_a_card_shown_before_a_kill_says_which_button_was_pressed_after_th
         await after.press(HAO, "取消")
         assert card.replaced_by is not None and "取消" in card.replaced_by, card.replaced_by
     assert journals(folder) == []
+
+
+async def test_a_message_handled_anew_after_a_kill_is_not_resumed_where_the_handling_before_stopped(
+        fake_wecom: FakeWeCom, core: Core, wc_settings: Settings, tmp_path: Path) -> None:
+    """The first process sent two of the three messages of an answer that stored nothing and was killed; the second
+    handled the message anew, stored the report (its confirmation kept) and was killed before any of it went out:
+    the third sends the whole confirmation, not its last message only."""
+    folder = tmp_path / "inbox"
+    async with running(WeComHarness(fake_wecom, core, wc_settings)) as before:
+        await before.bind(HAO, "郝芳")
+    key, userid, fields = message(fake_wecom, HAO, f"/report ZD2026-001 850万 {LONG}")
+    died_with(folder, [(key, userid, core.clock.now().timestamp(), fields)], sent=[(key, 0, 2, 1)])
+    mark = len(fake_wecom.calls)
+    hangs = fake_wecom.inject_fault("message/send", status=502, delay=60)
+    second = WeComHarness(fake_wecom, Core.build(wc_settings, clock=core.clock, db=core.db), wc_settings,
+                          inbox=folder)
+    await second.start()
+    await until(lambda: hangs.times == 0, "the confirmation's first message on its way")
+    await second.channel.close(timeout=0.2)  # killed: nothing of the confirmation went out
+    await second.stop()
+    fake_wecom.faults.clear()
+    assert await reports(second) == 1 and fake_wecom.shown(HAO, since=mark) == []
+
+    third = Core.build(wc_settings, clock=core.clock, db=core.db)
+    async with running(WeComHarness(fake_wecom, third, wc_settings, inbox=folder)) as after:
+        await after.channel.idle(timeout=30)
+        assert after.channel.stats["recovered"] == 1
+    shown = fake_wecom.shown(HAO, since=mark)
+    assert len(shown) == 3 and CONFIRMED in shown[0], shown
+    assert "".join(shown).count("主体结构施工完成") == 240  # the progress said once, whole
+    assert await reports(after) == 1
+    assert journals(folder) == []

@@ -341,6 +341,10 @@ class WeComChannel:
         self.stats["handled"] += 1
         if press is not None and press.response_code:
             await self.transport.mark_pressed(userid, press.task_id, press.response_code, press.key)
+        if not outcome.again and message.sent != Progress() and outcome.replies and self.inbox is not None:
+            # handled anew: how far an earlier handling's replies went counts for none of these (kept, they would
+            # be resumed from there after another crash)
+            self.inbox.sent(message.key, Progress(), of=len(outcome.replies))
         await self.deliver(userid, outcome, had_choices=bool(choices), key=message.key,
                            start=message.sent if outcome.again else None)
 

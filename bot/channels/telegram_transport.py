@@ -194,7 +194,8 @@ class TelegramTransport:
             target, topic = split_address(chat_id)
         except ValueError as exc:
             raise caused(PermanentError(f"not a Telegram chat id: {chat_id!r}"), CONFIG) from exc
-        parts = self._parts(reply, attachment)
+        notes: list[Callable[[], Awaitable[None]]] = []  # what a part found of the rights, told once it is recorded
+        parts = self._parts(reply, attachment, notes=notes)
         done, migrated, texted = max(0, skip), False, False
         at = chat_id  # the group's id now: after an upgrade to a supergroup, its new one
         sent: list[str] = []
@@ -232,11 +233,14 @@ class TelegramTransport:
             done += 1
             if on_sent is not None:
                 on_sent(done, len(parts))
+            while notes:  # (after on_sent: a stop meanwhile does not send the part again)
+                await notes.pop(0)()
         if texted:  # the bot may send messages there
             await self._tell(at, MESSAGES, allowed=True)
         return sent
 
-    def _parts(self, reply: Reply, attachment: Attachment | None) -> list[Part]:
+    def _parts(self, reply: Reply, attachment: Attachment | None, *,
+               notes: list[Callable[[], Awaitable[None]]]) -> list[Part]:
         """The messages a reply becomes, in order, each a call sending it to a chat id and forum topic, given
         the chat's address now (what ``rights`` is told of: after an upgrade to a supergroup, its new id): the
         file (with the text as its caption when that fits), then the text in as many messages as it needs,
@@ -246,7 +250,8 @@ class TelegramTransport:
         if attachment is not None:
             fits = utf16_len(reply.html) <= CAPTION_MAX
             parts.append(functools.partial(self._send_file_or_note, attachment=attachment,
-                                           caption=reply.html if fits else None, markup=markup if fits else None))
+                                           caption=reply.html if fits else None, markup=markup if fits else None,
+                                           notes=notes))
             if fits:
                 return parts
         texts = split_html(reply.html, TEXT_MAX)
@@ -267,11 +272,12 @@ class TelegramTransport:
                                     message_thread_id=topic)
 
     async def _send_file_or_note(self, chat_id: int, topic: int | None, address: str, *, attachment: Attachment,
-                                 caption: str | None, markup: InlineKeyboardMarkup | None) -> Message:
+                                 caption: str | None, markup: InlineKeyboardMarkup | None,
+                                 notes: list[Callable[[], Awaitable[None]]]) -> Message:
         """The file with its caption; when the file cannot be sent, a message in its place: the caption (the
         reply's text, when it fitted there) and a line saying which file did not go out and why. ``address``: the
         chat's now, as the send was given it or, the group upgraded to a supergroup, its new id (what ``rights``
-        is told of)."""
+        is told of, by the call added to ``notes``: the send awaits it once the message is recorded sent)."""
         try:
             message = await self._send_file(chat_id, topic, attachment=attachment, caption=caption, markup=markup)
         except TelegramError as exc:
@@ -281,7 +287,7 @@ class TelegramTransport:
         except AttachmentRefused as exc:
             refused = exc
         else:
-            await self._tell(address, PHOTOS if message.photo else DOCUMENTS, allowed=True)
+            notes.append(functools.partial(self._tell, address, PHOTOS if message.photo else DOCUMENTS, allowed=True))
             return message
         log_refused(self.channel, str(chat_id), attachment, refused)
         note = note_html(attachment, refused)
@@ -289,7 +295,8 @@ class TelegramTransport:
                                         markup=markup)
         if refused.reason == "not_allowed":  # a chat taking the bot's text and not this kind of file (a group's
             # member may be refused both: then its texts tell that)
-            await self._tell(address, PHOTOS if "photos" in str(refused).lower() else DOCUMENTS, allowed=False)
+            notes.append(functools.partial(self._tell, address, PHOTOS if "photos" in str(refused).lower()
+                                           else DOCUMENTS, allowed=False))
         return message
 
     async def _send_file(self, chat_id: int, topic: int | None, *, attachment: Attachment, caption: str | None,

@@ -24,13 +24,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
 from bot.app import Core
-from bot.channels.inbox import Answered, journal_lines
+from bot.channels.base import Progress
+from bot.channels.inbox import Answered, journal_lines, outstanding
 from bot.channels.telegram import webhook_handler
 from bot.clock import SHANGHAI, FrozenClock
 from bot.config import Settings
 from bot.services.ledger_import import import_ledger_files
 from tests.databases import BACKENDS, fresh_database
-from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness
+from tests.e2e.harness import SAMPLE_LEDGER, TEST_ACTOR, TelegramHarness, running
 from tests.fakes.bot_api import FakeBotAPI
 from tests.polling import until
 
@@ -98,6 +99,17 @@ async def killed_while_answering(first: TelegramHarness, update: dict[str, Any],
     await first.application.stop()
     await first.application.shutdown()
     first.fake.clear_faults()
+
+
+def video_report(fake: FakeBotAPI) -> dict[str, Any]:
+    """An update of 郝芳's: a site video captioned with a report, answered twice (the report confirmed, the video
+    said not kept)."""
+    update = fake.text_update(HAO, "")
+    message = update["message"]
+    del message["text"]
+    message.update(video={"file_id": "v1", "file_unique_id": "v1", "width": 640, "height": 360, "duration": 9},
+                   caption="ZD2026-001 850万 桩基完成")
+    return update
 
 
 def restarted(first: TelegramHarness, settings: Settings, folder: Path) -> TelegramHarness:
@@ -243,11 +255,7 @@ async def test_an_answer_cut_off_by_a_kill_sends_only_its_replies_not_sent_after
     await first.start()
     await first.bind(HAO, "郝芳", "liaison")
     mark = len(fake_api.calls)
-    update = fake_api.text_update(HAO, "")
-    message = update["message"]
-    del message["text"]
-    message.update(video={"file_id": "v1", "file_unique_id": "v1", "width": 640, "height": 360, "duration": 9},
-                   caption="ZD2026-001 850万 桩基完成")
+    update = video_report(fake_api)
     fake_api.inject_fault("sendMessage", status=502, delay=60, after=1)  # the second reply hangs
     await killed_while_answering(first, update, until_then=lambda: len(to_hao(fake_api, CONFIRMED)) == 1)
     assert len(fake_api.texts(HAO, since=mark)) == 1
@@ -375,3 +383,85 @@ async def test_polling_starts_past_only_the_updates_a_process_that_died_fetched_
         assert await harness.channel.journal.resume() == 1
         assert harness.channel.journal.next_offset == offset, case
         await harness.channel.journal.close()
+
+
+async def test_an_update_whose_body_arrives_after_the_journal_closed_is_refused_not_lost(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The journal closes while an update's body is still on its way (the headers came first): answered 200 then,
+    the update would be in memory only, lost with the process; refused, Telegram delivers it again."""
+    folder = tmp_path / "telegram-inbox"
+    first = TelegramHarness(fake_api, core, tg_settings, journal=folder)
+    await first.start()
+    await first.bind(HAO, "郝芳", "liaison")
+    await first.poller.stop()
+    await first.application.stop()  # handles nothing from now on: what is taken lives in the journal only
+    journal = first.channel.journal
+    assert journal is not None
+    http = web.Application()
+    http.router.add_post("/telegram/hook", webhook_handler(first.application, SECRET, journal))
+    body = json.dumps(fake_api.text_update(HAO, REPORT)).encode()
+    async with TestServer(http) as server:
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                     b"X-Telegram-Bot-Api-Secret-Token: " + SECRET.encode() + b"\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10])
+        await writer.drain()
+        await asyncio.sleep(0.3)  # the handler is reading the body
+        await journal.close()  # the process stopping
+        writer.write(body[10:])
+        await writer.drain()
+        status = await reader.readline()
+        writer.close()
+    await first.application.shutdown()
+    kept = [a.key for path in journals(folder) for a in outstanding(path.read_bytes())]
+    assert status.startswith(b"HTTP/1.1 503") or kept, (status, kept)
+
+
+async def test_an_update_handled_anew_after_a_kill_is_not_resumed_where_the_handling_before_stopped(
+        fake_api: FakeBotAPI, core: Core, tg_settings: Settings, tmp_path: Path) -> None:
+    """The first process sent the first of the two replies to an update, storing nothing, and was killed; the second
+    handled the update anew, stored the report (its replies kept) and was killed before any of them went out: the
+    third sends both, not the second only."""
+    folder = tmp_path / "telegram-inbox"
+    async with running(TelegramHarness(fake_api, core, tg_settings)) as before:
+        await before.bind(HAO, "郝芳", "liaison")
+    update = video_report(fake_api)
+    folder.mkdir()
+    first = Answered(str(update["update_id"]), str(HAO), core.clock.now().timestamp(),
+                     {"update": json.dumps(update, ensure_ascii=False)}, sent=Progress(1, 0))
+    (folder / "0-0.jsonl").write_bytes(journal_lines([first]))  # the journal the first process left
+    mark = len(fake_api.calls)
+
+    second = restarted(before, tg_settings, folder)
+    journal = second.channel.journal
+    assert journal is not None
+    await second.application.initialize()
+    assert await journal.resume() == 1
+    recovered = await second.application.update_queue.get()
+    fake_api.inject_fault("sendMessage", status=502, delay=60)  # nothing goes out
+    handling = asyncio.create_task(second.application.process_update(recovered))
+
+    async def stored() -> bool:
+        return bool(await second.reports())
+    await until(stored, "the report stored")
+    await asyncio.sleep(0.2)  # the first reply on its way
+    handling.cancel()  # the process dies
+    with contextlib.suppress(asyncio.CancelledError):
+        await handling
+    await journal.close()
+    await second.application.shutdown()
+    fake_api.clear_faults()
+    assert fake_api.texts(HAO, since=mark) == []
+
+    third = restarted(before, tg_settings, folder)
+    await third.start()
+    try:
+        await third.wait_processed(update["update_id"])
+        await until(lambda: len(fake_api.texts(HAO, since=mark)) == 2, "both replies sent")
+        await asyncio.sleep(0.5)
+        texts = fake_api.texts(HAO, since=mark)
+        assert len(texts) == 2 and CONFIRMED in texts[0] and "收到的视频未保存" in texts[1], texts
+        assert len(await third.reports()) == 1
+    finally:
+        await third.stop()
+    assert journals(folder) == []

@@ -356,6 +356,10 @@ class WeComChannel:
         self.stats["handled"] += 1
         if press is not None and press.response_code:
             await self.transport.mark_pressed(userid, press.task_id, press.response_code, press.key)
+        if not outcome.again and message.sent != Progress() and outcome.replies and self.inbox is not None:
+            # handled anew: how far an earlier handling's replies went counts for none of these (kept, they would
+            # be resumed from there after another crash)
+            self.inbox.sent(message.key, Progress(), of=len(outcome.replies))
         await self.deliver(userid, outcome, had_choices=bool(choices), key=message.key,
                            start=message.sent if outcome.again else None)
 
@@ -365,6 +369,10 @@ class WeComChannel:
         the inbox how far they go as answer to message ``key`` (the app menu is the same for everyone:
         ``outcome.menu`` is not used). What cannot go out now is handed to the outbox."""
         replies, start = outcome.replies, start or Progress()
+        # before the last message goes out (whose on_sent marks the message done): a kill between the two would
+        # leave the list shown before answering the next number
+        if had_choices and not outcome.choices_stand and not any(reply.buttons for reply in outcome.replies):
+            await self.transport.forget_numbers(userid)
         for index in range(start.replies, len(replies)):
             skip = start.parts if index == start.replies else 0
             on_sent = None if key is None or self.inbox is None else functools.partial(
@@ -381,8 +389,6 @@ class WeComChannel:
                 log.warning("WeCom reply to %s refused: %s", userid, exc)
         if key is not None and self.inbox is not None:  # answered: not again after a restart, whatever comes now
             self.inbox.done(key)
-        if had_choices and not outcome.choices_stand and not any(reply.buttons for reply in outcome.replies):
-            await self.transport.forget_numbers(userid)
 
     def _sent(self, key: str, index: int, replies: int, parts: int, of: int) -> None:
         """Part ``parts`` of the ``of`` messages of reply ``index`` (of ``replies``) to message ``key`` got through."""

@@ -17,7 +17,9 @@ transport of channel "wecom").
   next reply that has buttons or the next user message answered without any), and each card's button
   labels, so a pressed card's buttons can be replaced by "已选择:…". Given a ``SharedMemory`` (as the
   running bot does), these live in the database: a list shown by one process is answered on another, and
-  a restart keeps it; without one (tests of the transport alone), in this process's memory.
+  a restart keeps it; without one (tests of the transport alone), in this process's memory. A card's labels are
+  saved before it is sent, the numbered list (or the forgetting of the one before) before a reply's last message:
+  its ``on_sent`` may mark the answer done, and a kill after that must not find the list unremembered.
 """
 
 from __future__ import annotations
@@ -130,6 +132,8 @@ class WeComTransport:
             attachment = reply.attachment
         parts, numbered = reply_parts(reply)
         done = max(0, skip)
+        remembered = False  # what the reply's buttons need: saved before its last message goes out (whose on_sent
+        # may mark the whole answer done), so that a kill between the two does not leave a list without its numbers
         try:
             total = len(parts) + (1 if attachment is not None else 0)
             if done < total:
@@ -144,27 +148,35 @@ class WeComTransport:
                 everything = [*parts, *([media_part] if media_part else [])]
                 while done < total:
                     part = everything[done]
-                    content = await self._send_part(userid, part)
+                    content = self._content(part)
+                    if part.buttons:  # (a card that never goes out: its entry just expires)
+                        await self._remember_card(content, part)
+                    if done == total - 1:
+                        await self._remember_buttons(userid, reply, numbered)
+                        remembered = True
+                    await self.api.send_message(userid, part.msgtype, content)
                     done += 1
                     if on_sent is not None:  # before anything else is awaited
                         on_sent(done, total)
-                    if part.buttons:
-                        await self._remember_card(content, part)
         except DeliveryError as error:
             failed_after(error, done)
             raise
+        if not remembered:  # every message went out in an earlier try
+            await self._remember_buttons(userid, reply, numbered)
+
+    async def _remember_buttons(self, userid: str, reply: Reply, numbered: bool) -> None:
+        """Remember the numbered list a reply shows, or forget the one shown before a reply with a card."""
         if numbered:
             await self._remember_numbers(userid, tuple(b for row in reply.buttons for b in row))
         elif reply.buttons:
             await self.forget_numbers(userid)
 
-    async def _send_part(self, userid: str, part: Part) -> dict[str, Any]:
-        """Send one message; what it said (a card with its task id)."""
-        content = part.content
+    @staticmethod
+    def _content(part: Part) -> dict[str, Any]:
+        """What a message says (a card with a task id of its own)."""
         if part.msgtype == "template_card":
-            content = {**content, "task_id": new_task_id()}
-        await self.api.send_message(userid, part.msgtype, content)
-        return content
+            return {**part.content, "task_id": new_task_id()}
+        return part.content
 
     async def _remember_card(self, content: dict[str, Any], part: Part) -> None:
         """The labels of a card's buttons, for the "已选择:…" update once one is pressed."""

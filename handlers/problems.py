@@ -166,7 +166,10 @@ async def issue_button(ctx: Context, press: Press) -> None:
                                              "photos": state.get("photos", [])})
             ctx.reply("problem_pick_category", project=project, buttons=_category_buttons())
         return
-    project = await _own_project(ctx, state.get("code", ""))
+    if "code" not in state:  # a button of a later step while the flow waits for the project
+        expired(ctx)
+        return
+    project = await _own_project(ctx, state["code"])
     if project is None:
         await ctx.clear_flow()
         return

@@ -46,6 +46,22 @@ async def test_report_buttons(desk: Desk) -> None:
     assert await _flow(desk, HAO) == ("report", "amount")
 
 
+async def test_issue_buttons(desk: Desk) -> None:
+    await desk.send(HAO, "/issue")
+    assert await _flow(desk, HAO) == ("issue", "project")
+    # a category, or the next page, before the project: not 「没有找到项目「」」, and the flow still waits
+    assert EXPIRED in await desk.tap(HAO, "iss:c:0") and EXPIRED in await desk.tap(HAO, "iss:pg:x")
+    assert await _flow(desk, HAO) == ("issue", "project")
+    assert "ZD2026-001" in await desk.tap(HAO, "iss:p:ZD2026-001")
+    assert await _flow(desk, HAO) == ("issue", "category")
+    assert EXPIRED in await desk.tap(HAO, "iss:d") and EXPIRED in await desk.tap(HAO, "iss:ok")
+    assert await _flow(desk, HAO) == ("issue", "category")
+    assert "已取消，未提交问题" in await desk.tap(HAO, "iss:x") and await _flow(desk, HAO) is None
+    assert EXPIRED in await desk.tap(HAO, "iss:c:0")
+    assert EXPIRED in await desk.tap(HAO, "iss:p:ZD2026-001")
+    assert await _flow(desk, HAO) is None
+
+
 async def test_correct_buttons(desk: Desk) -> None:
     assert "已记录填报" in await desk.send(HAO, "/report ZD2026-001 850万 桩基完成")
     await desk.send(HAO, "/correct")

@@ -1,29 +1,15 @@
-"""The buttons of the guided flows (/report, /issue, /correct and its 补报) through the router, as one shape:
-取消 says the flow's own words and leaves it; a button of another step than the one the flow waits at is
-「按钮已失效」 and the flow still waits; a button of a flow that is over is 「按钮已失效」 (but /report's project
-buttons, which start the report again)."""
+"""The buttons of the guided flows (/report, /issue, /correct and its 补报) through the router (the admin tests'
+`desk`), as one shape: 取消 says the flow's own words and leaves it; a button of another step than the one the
+flow waits at is 「按钮已失效」 and the flow still waits; a button of a flow that is over is 「按钮已失效」 (but
+/report's project buttons, which start the report again)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from storage import conversations
-from tests.admin.admin_support import ADMIN_NAME, Desk, make_desk
+from tests.admin.admin_support import ADMIN_NAME, Desk
 
 HAO = "郝芳"  # liaison of ZD2026-001
 EXPIRED = "这个按钮已失效"
-
-
-@pytest.fixture
-async def desk(ledger_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Desk]:
-    built = await make_desk(ledger_template, tmp_path / "data", monkeypatch)
-    try:
-        yield built
-    finally:
-        await built.core.db.dispose()
 
 
 async def _flow(desk: Desk, name: str) -> tuple[str, str | None] | None:
@@ -76,7 +62,8 @@ async def test_correct_buttons(desk: Desk) -> None:
 
 
 async def test_backfill_buttons(desk: Desk) -> None:
-    assert "没有填报" in await desk.send(ADMIN_NAME, "/correct ZD2026-001 11-18")
+    desk.core.clock.advance(days=4)  # Tuesday 24 November: Monday, after the ledger was entered, has no report
+    assert "没有填报" in await desk.send(ADMIN_NAME, "/correct ZD2026-001 11-23")
     assert await _flow(desk, ADMIN_NAME) == ("backfill", "amount")
     assert EXPIRED in await desk.tap(ADMIN_NAME, "bf:ok") and EXPIRED in await desk.tap(ADMIN_NAME, "bf:r:0")
     assert await _flow(desk, ADMIN_NAME) == ("backfill", "amount")

@@ -22,6 +22,7 @@ from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import report_store
 from handlers.context import Context
+from handlers.flow_buttons import Press, expired, flow_buttons
 from handlers.readings import reading_buttons, saved_readings
 from storage import backfills, corrections, outbox
 from storage import projects as project_repo
@@ -99,7 +100,7 @@ async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, date] |
     project = await project_repo.get_project_for_card(ctx.session, code=state["code"])
     day = date.fromisoformat(state["day"])
     if project is None or "admin" not in ctx.roles:
-        ctx.reply("button_expired")
+        expired(ctx)
         return None
     if await corrections.live_report(ctx.session, project_id=project.id, local_day=day) is not None:
         ctx.reply("backfill_taken", project=project, day=day)
@@ -139,30 +140,23 @@ async def backfill_step(ctx: Context, state: dict[str, Any]) -> None:
         await _next(ctx, project, day, {**state, "reason": text})
 
 
-async def backfill_button(ctx: Context, data: str) -> None:
+@flow_buttons(FLOW, cancel="cancel", cancelled="backfill_cancelled")
+async def backfill_button(ctx: Context, press: Press) -> None:
     """确认补报, a reading of an ambiguous amount, 取消."""
-    state = await ctx.flow_state(FLOW)
-    if data == "cancel":
-        await ctx.clear_flow()
-        ctx.reply("backfill_cancelled")
-        return
-    if state is None:
-        ctx.reply("button_expired")
-        return
-    step = state.get("step")
+    state = press.state
     readings = state.get("readings", [])
-    if not ((data == "ok" and step == "confirm")
-            or (step == "reading" and data in {f"r:{i}" for i in range(len(readings))})):
-        ctx.reply("button_expired")
+    if not (press.at("ok", "confirm")
+            or (press.at("r:", "reading") and press.data in {f"r:{i}" for i in range(len(readings))})):
+        expired(ctx)
         return
     resumed = await _resume(ctx, state)
     if resumed is None:
         return
     project, day = resumed
-    if data == "ok":
+    if press.data == "ok":
         await _store(ctx, project, day, state)
         return
-    written, _value, progress = readings[int(data[2:])]
+    written, _value, progress = readings[int(press.value)]
     checked = await report_store.checked_amount(ctx, project, written)
     if checked is not None:
         kept = {key: state[key] for key in ("code", "day")}

@@ -39,6 +39,7 @@ from handlers.correct_pick import (
     report_of,
     search,
 )
+from handlers.flow_buttons import Press, expired, flow_buttons
 from handlers.readings import reading_buttons, saved_readings
 from storage import corrections
 from storage import projects as project_repo
@@ -234,46 +235,38 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
             await _confirm(ctx, project, old, {**state, "reason": text})
 
 
-async def correct_button(ctx: Context, data: str) -> None:
+@flow_buttons(FLOW, cancel="cancel", cancelled="correct_cancelled")
+async def correct_button(ctx: Context, press: Press) -> None:
     """Buttons of the flow: project, report, a reading of an ambiguous amount, 金额/进度不变, 确认更正, 取消."""
-    state = await ctx.flow_state(FLOW)
-    if data == "cancel":
-        await ctx.clear_flow()
-        ctx.reply("correct_cancelled")
-        return
-    if state is None:
-        ctx.reply("button_expired")
-        return
-    step = state.get("step")
-    if data.startswith("pg:") and step == "project" and not is_admin(ctx) and (number := as_id(data[3:])) is not None:
+    state = press.state
+    if press.at("pg:", "project") and not is_admin(ctx) and (number := as_id(press.value)) is not None:
         await ask_project(ctx, number)
         return
-    if data.startswith("p:") and step == "project":
-        project = await project_for(ctx, data[2:])
+    if press.at("p:", "project"):
+        project = await project_for(ctx, press.value)
         if project is not None:
             await ask_day(ctx, project)
         return
-    if data.startswith("d:") and step == "day" and is_digits(data[2:]):
-        await _pick_report(ctx, state["code"], int(data[2:]))
+    if press.at("d:", "day") and is_digits(press.value):
+        await _pick_report(ctx, state["code"], int(press.value))
         return
     if "report_id" not in state:
-        ctx.reply("button_expired")
+        expired(ctx)
         return
     resumed = await _resume(ctx, state)
     if resumed is None:
         return
     project, old = resumed
-    if data == "same" and step == "amount":
+    if press.at("same", "amount"):
         await _ask_progress(ctx, project, old, {**state, "amount": str(old.amount), "written": None})
-    elif data == "same" and step == "progress":
+    elif press.at("same", "progress"):
         await _ask_reason(ctx, project, old, {**state, "progress": old.progress_text})
-    elif data == "ok" and step == "confirm":
+    elif press.at("ok", "confirm"):
         await _store(ctx, project, old, state)
-    elif data.startswith("r:") and step == "reading" \
-            and (index := as_index(data[2:], len(state.get("readings", [])))) is not None:
+    elif press.at("r:", "reading") and (index := as_index(press.value, len(state.get("readings", [])))) is not None:
         await _pick_reading(ctx, project, old, state, index)
     else:
-        ctx.reply("button_expired")
+        expired(ctx)
 
 
 async def _pick_report(ctx: Context, code: str, report_id: int) -> None:
@@ -284,7 +277,7 @@ async def _pick_report(ctx: Context, code: str, report_id: int) -> None:
     picked = await corrections.live_report_by_id(ctx.session, report_id=report_id, project_id=project.id)
     if picked is None:
         await ctx.clear_flow()
-        ctx.reply("button_expired")
+        expired(ctx)
         return
     if await may_correct(ctx, project, picked):
         await _ask_amount(ctx, project, picked, {"code": project.code, "report_id": picked.id,

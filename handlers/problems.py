@@ -15,6 +15,7 @@ from bot.domain.report_line import looks_like_code
 from bot.render import label
 from bot.services import problems as service
 from handlers.context import Context
+from handlers.flow_buttons import Press, expired, flow_buttons
 from handlers.paging import project_page, project_rows
 from handlers.problem_acts import TEXT_FLOW, action_button, command_for, text_step
 from handlers.problem_view import ACTION_PREFIX, ALL_WORDS, ISSUES_WORDS, issues_command, load, problem_deps, show
@@ -151,63 +152,57 @@ async def issue_step(ctx: Context, state: dict[str, Any]) -> None:
         ctx.point_to_choices("problem_flow_hint", step=step)
 
 
-async def issue_button(ctx: Context, data: str) -> None:
+@flow_buttons(ISSUE_FLOW, cancel="x", cancelled="problem_cancelled")
+async def issue_button(ctx: Context, press: Press) -> None:
     """Buttons of the guided /issue flow."""
-    state = await ctx.flow_state(ISSUE_FLOW)
-    if data == "x":
-        await ctx.clear_flow()
-        ctx.reply("problem_cancelled")
-        return
-    if state is None:
-        ctx.reply("button_expired")
-        return
-    kind, _, value = data.partition(":")
-    if kind == "pg" and state.get("step") == "project" and (number := as_id(value)) is not None:
+    state = press.state
+    if press.at("pg:", "project") and (number := as_id(press.value)) is not None:
         await _ask_project(ctx, number, started=True)
         return
-    if kind == "p" and state.get("step") == "project":
-        project = await _own_project(ctx, value)
+    if press.at("p:", "project"):
+        project = await _own_project(ctx, press.value)
         if project is not None:
             await ctx.save_flow(ISSUE_FLOW, {"step": "category", "code": project.code,
                                              "photos": state.get("photos", [])})
             ctx.reply("problem_pick_category", project=project, buttons=_category_buttons())
         return
-    project = await _own_project(ctx, state.get("code", ""))
+    if "code" not in state:  # a button of a later step while the flow waits for the project
+        expired(ctx)
+        return
+    project = await _own_project(ctx, state["code"])
     if project is None:
         await ctx.clear_flow()
         return
-    category = as_index(value, len(CATEGORIES)) if kind == "c" else None
-    if category is not None and state.get("step") == "category" and state.get("text"):
-        # the description came with the command: on to the photos
+    category = as_index(press.value, len(CATEGORIES)) if press.at("c:", "category") else None
+    if category is not None and state.get("text"):  # the description came with the command: on to the photos
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "photos", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_photos", category=CATEGORIES[category],
                   buttons=[[Button(label("photos_done"), f"{ISSUE_PREFIX}:d")],
                            [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
-    elif category is not None and state.get("step") == "category":
+    elif category is not None:
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "text", "category": CATEGORIES[category]})
         ctx.reply("problem_ask_text", category=CATEGORIES[category])
-    elif kind == "d" and state.get("step") == "photos":
+    elif press.at("d", "photos"):
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "unit"})
         buttons = [[Button(label("problem_unit", u.name, i == 0), f"{ISSUE_PREFIX}:u:{u.id}")]
                    for i, u in enumerate(await _unit_choices(ctx, project))]
         ctx.reply("problem_pick_unit", buttons=[*buttons, [Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
-    elif kind == "u" and state.get("step") == "unit":
-        unit = next((u for u in await _unit_choices(ctx, project) if str(u.id) == value), None)
+    elif press.at("u:", "unit"):
+        unit = next((u for u in await _unit_choices(ctx, project) if str(u.id) == press.value), None)
         if unit is None:
-            ctx.reply("button_expired")
+            expired(ctx)
             return
         await ctx.save_flow(ISSUE_FLOW, {**state, "step": "confirm", "unit_id": unit.id})
         ctx.reply("problem_summary", project=project, category=state["category"], text=state["text"],
                   unit=unit, photo_count=len(state.get("photos", [])),
                   buttons=[[Button(label("confirm"), f"{ISSUE_PREFIX}:ok"),
                             Button(label("cancel"), f"{ISSUE_PREFIX}:x")]])
-    elif kind == "ok" and state.get("step") == "confirm":
+    elif press.at("ok", "confirm"):
         unit = next((u for u in await _unit_choices(ctx, project) if u.id == state.get("unit_id")), None)
         await ctx.clear_flow()
         if unit is None:
-            ctx.reply("button_expired")
+            expired(ctx)
             return
         await _raise(ctx, project, state["category"], state["text"], unit, list(state.get("photos", [])))
     else:
-        ctx.reply("button_expired")
-
+        expired(ctx)

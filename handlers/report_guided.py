@@ -14,6 +14,7 @@ from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import report_albums, report_store
 from handlers.context import Context
+from handlers.flow_buttons import Press, expired, flow_buttons
 from handlers.nodes import PREFIX as NODE_PREFIX
 from handlers.paging import project_page, project_rows
 from handlers.report_store import FLOW, PREFIX
@@ -223,51 +224,48 @@ async def _edit(ctx: Context, project: Project, state: dict[str, Any], field: st
         await _summary(ctx, project, state)
 
 
-async def report_button(ctx: Context, data: str) -> None:
+# a project's button still acts once the flow is over: the report starts again for that project
+@flow_buttons(FLOW, cancel="cancel", cancelled="report_cancelled", open_to=("p:",))
+async def report_button(ctx: Context, press: Press) -> None:
     """Buttons of the guided flow: pick project, photos done, confirm, edit, cancel."""
-    state = await ctx.flow_state(FLOW)
-    if data == "cancel":
-        await ctx.clear_flow()
-        ctx.reply("report_cancelled")
-        return
-    if data in ("replace", "keep"):
-        if state is None or state.get("step") != "replace":
-            ctx.reply("button_expired")
-        elif data == "keep":
+    state = press.state
+    if press.data in ("replace", "keep"):
+        if not press.at(press.data, "replace"):
+            expired(ctx)
+        elif press.data == "keep":
             await ctx.clear_flow()
             ctx.reply("report_replace_kept")
         else:
             await report_store.replace(ctx, state)
         return
-    if data.startswith("pg:"):
-        number = as_id(data[3:])
-        if state is None or state.get("step") != "project" or number is None:
-            ctx.reply("button_expired")
+    if press.data.startswith("pg:"):
+        number = as_id(press.value)
+        if not press.at("pg:", "project") or number is None:
+            expired(ctx)
         else:
             await ask_project(ctx, number, state)
         return
-    if data.startswith("p:"):
-        project = await report_store.own_project(ctx, data[2:])
+    if press.data.startswith("p:"):
+        project = await report_store.own_project(ctx, press.value)
         if project is not None:
-            picking = state if state is not None and state.get("step") == "project" else None
+            picking = state if press.step == "project" else None
             await ask_amount(ctx, project, picking)  # photos sent with /report, or since, are kept
         return
-    if state is None or "code" not in state:
-        ctx.reply("button_expired")
+    if "code" not in state:
+        expired(ctx)
         return
     project = await report_store.own_project(ctx, state["code"])
     if project is None:
         await ctx.clear_flow()
         return
-    if data == "done" and state.get("step") == "photos":
+    if press.at("done", "photos"):
         await _summary(ctx, project, state)
-    elif data == "edit" and state.get("step") == "confirm":
+    elif press.at("edit", "confirm"):
         await ctx.save_flow(FLOW, {**state, "step": "edit"})
         ctx.reply("report_edit_pick", buttons=_buttons_edit(len(state.get("photos", []))))
-    elif data.startswith("e:") and state.get("step") == "edit":
-        await _edit(ctx, project, state, data[2:])
-    elif data.startswith("r:") and state.get("step") == "reading" \
-            and (reading := as_index(data[2:], len(state.get("readings", [])))) is not None:
+    elif press.at("e:", "edit"):
+        await _edit(ctx, project, state, press.value)
+    elif press.at("r:", "reading") and (reading := as_index(press.value, len(state.get("readings", [])))) is not None:
         written, _value, progress = state["readings"][reading]
         checked = await report_store.checked_amount(ctx, project, written)
         await ctx.clear_flow()
@@ -275,7 +273,7 @@ async def report_button(ctx: Context, data: str) -> None:
             amount, figures = checked
             await report_store.store(ctx, project, amount, progress, list(state.get("photos", [])), figures,
                                      written=written, albums=report_albums.albums_of(state))
-    elif data == "ok" and state.get("step") == "confirm":
+    elif press.at("ok", "confirm"):
         checked = await report_store.checked_amount(ctx, project, state["amount"])
         await ctx.clear_flow()
         if checked is not None:
@@ -284,4 +282,4 @@ async def report_button(ctx: Context, data: str) -> None:
             await report_store.store(ctx, project, amount, state.get("progress", ""), photos, figures,
                                      written=state.get("written"), albums=report_albums.albums_of(state))
     else:
-        ctx.reply("button_expired")
+        expired(ctx)

@@ -3,8 +3,6 @@ prefixes and the flows' steps, which ``handlers.router`` dispatches to."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from bot.render import shared_renderer
 from handlers import (
     admin_import,
@@ -30,8 +28,7 @@ from handlers import (
 )
 from handlers.commands import NO_WORDS, Command, CommandRegistry, Handler, Use, command_words
 from handlers.context import Context
-
-ButtonHandler = Callable[[Context, str], Awaitable[None]]
+from handlers.flow_buttons import ButtonHandler
 
 
 def _for_unit(name: str, handler: Handler) -> Command:

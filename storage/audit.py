@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,54 +21,43 @@ class Actor:
     person_id: int | None = None
 
 
+class Entry(TypedDict):
+    """What one audit entry says: the keywords `record`, `record_id` and `entry_values` take."""
+
+    actor: Actor
+    at: datetime
+    action: str
+    object_type: str
+    object_key: str
+    detail: NotRequired[dict[str, Any] | None]
+
+
 _INSERT = insert(AuditEntry.__table__)
 
 
-def entry_values(
-    *,
-    actor: Actor,
-    at: datetime,
-    action: str,
-    object_type: str,
-    object_key: str,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The column values of one audit entry (for a Core insert, alone or with others)."""
-    return {"at": at, "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
-            "action": action, "object_type": object_type, "object_key": object_key, "detail": detail or {}}
+def entry_values(**entry: Unpack[Entry]) -> dict[str, Any]:
+    """The column values of one audit entry (for a Core insert, alone or with others); a keyword `Entry` does not
+    have is refused, as a misspelt argument is."""
+    if unknown := entry.keys() - Entry.__required_keys__ - Entry.__optional_keys__:
+        raise TypeError(f"not a keyword of an audit entry: {', '.join(sorted(unknown))}")
+    actor = entry["actor"]
+    return {"at": entry["at"], "actor_person_id": actor.person_id, "actor": actor.label, "channel": actor.channel,
+            "action": entry["action"], "object_type": entry["object_type"], "object_key": entry["object_key"],
+            "detail": entry.get("detail") or {}}
 
 
-async def record(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    at: datetime,
-    action: str,
-    object_type: str,
-    object_key: str,
-    detail: dict[str, Any] | None = None,
-) -> None:
+async def record_id(session: AsyncSession, **entry: Unpack[Entry]) -> int:
+    """Write one audit entry in the current unit of work (at once: one INSERT) and return its id: a key unique to
+    the change it records (two changes in one instant have two), for the notices telling of it. The id is the one
+    the driver hands back with every insert (SQLite's last row id; on PostgreSQL the RETURNING SQLAlchemy adds to
+    any one-row insert): nothing more is asked of the database than `record` asks."""
+    written = await session.execute(_INSERT, entry_values(**entry))
+    return int(written.inserted_primary_key[0])
+
+
+async def record(session: AsyncSession, **entry: Unpack[Entry]) -> None:
     """Write one audit entry in the current unit of work (at once: one INSERT)."""
-    await session.execute(_INSERT, entry_values(actor=actor, at=at, action=action, object_type=object_type,
-                                                object_key=object_key, detail=detail))
-
-
-async def record_id(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    at: datetime,
-    action: str,
-    object_type: str,
-    object_key: str,
-    detail: dict[str, Any] | None = None,
-) -> int:
-    """Write one audit entry as `record` does, and return its id: a key unique to the change it records (two
-    changes in one instant have two), for the notices telling of it."""
-    inserted = await session.execute(_INSERT.returning(AuditEntry.__table__.c.id),
-                                     entry_values(actor=actor, at=at, action=action, object_type=object_type,
-                                                  object_key=object_key, detail=detail))
-    return int(inserted.scalar_one())
+    await record_id(session, **entry)
 
 
 async def entries_for(session: AsyncSession, *, object_key: str | None = None, limit: int = 50) -> list[AuditEntry]:

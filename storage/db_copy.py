@@ -19,6 +19,7 @@ from sqlalchemy import Integer, Table, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.db import Database
 from storage.models import Base
 
 BATCH = 1000
@@ -55,6 +56,16 @@ async def row_counts(conn: AsyncConnection) -> dict[str, int]:
     for table in _tables():
         counts[table.name] = (await conn.execute(select(func.count()).select_from(table))).scalar_one()
     return counts
+
+
+async def row_counts_at(url: str) -> dict[str, int]:
+    """`row_counts` of the database at `url`, on an engine of its own (disposed of before this returns)."""
+    database = Database(url)
+    try:
+        async with database.engine.connect() as conn:
+            return await row_counts(conn)
+    finally:
+        await database.dispose()
 
 
 async def copy_rows(source: AsyncConnection, target: AsyncConnection,

@@ -69,7 +69,7 @@ async def copy_database(settings: Settings, to: str) -> int:
         finally:
             await source.dispose()
     say("db_copy", url=shown(to), tables=len(copied.rows), rows=copied.total, counts=copied.rows)
-    return await _written_since(settings.database_url, copied.rows)
+    return await written_since(settings.database_url, copied.rows)
 
 
 async def _prepare_target(to: str) -> None:
@@ -116,16 +116,11 @@ async def _copy(source: Database, target: Database, to: str):  # type: ignore[no
     return copied
 
 
-async def _written_since(url: str, copied: dict[str, int]) -> int:
+async def written_since(url: str, copied: dict[str, int]) -> int:
     """0, or 1 after saying so when the source holds other row counts now than were copied (the bot ran on)."""
-    from storage.db_copy import row_counts
+    from storage.db_copy import row_counts_at
 
-    source = Database(url)
-    try:
-        async with source.engine.connect() as conn:
-            now = await row_counts(conn)
-    finally:
-        await source.dispose()
+    now = await row_counts_at(url)
     moved = sum(abs(now[name] - n) for name, n in copied.items())
     if moved:
         say("db_copy_moved", rows=moved)

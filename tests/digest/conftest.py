@@ -7,8 +7,10 @@ re-created from the models before every test, so it must be reserved for tests.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import SHANGHAI
 from bot.render import html_to_plain
@@ -53,21 +56,43 @@ class District:
     people: dict[str, int] = field(default_factory=dict)
     projects: dict[str, int] = field(default_factory=dict)
 
-    async def unit(self, name: str) -> int:
+    # How long a builder waits for its own unit of work before it fails (it would wait forever for one the test
+    # holds open on in-memory SQLite, whose one connection a second session waits for).
+    wait: float = 10.0
+
+    @asynccontextmanager
+    async def work(self, session: AsyncSession | None = None) -> AsyncIterator[AsyncSession]:
+        """`session` (the caller's, still open), or a unit of work of the builder's own, committed at the end,
+        which fails loudly when it cannot begin within `wait` seconds rather than hanging."""
+        if session is not None:
+            yield session
+            return
+        try:
+            async with asyncio.timeout(self.wait) as beginning, self.db.session() as own:
+                beginning.reschedule(None)  # begun: the work itself is not timed
+                yield own
+        except TimeoutError:
+            raise AssertionError(
+                f"the district builder waited {self.wait:g} s for its session: called inside a session the test "
+                "holds open? Pass that one (session=...), or call the builder before opening it") from None
+
+    async def unit(self, name: str, *, session: AsyncSession | None = None) -> int:
+        """The unit's id, the unit made first if need be (in `session` when given: the test's open one)."""
         if name not in self.units:
-            async with self.db.session() as session:
+            async with self.work(session) as work:
                 unit = Unit(name=name, created_at=CREATED)
-                session.add(unit)
-                await session.flush()
+                work.add(unit)
+                await work.flush()
                 self.units[name] = unit.id
         return self.units[name]
 
-    async def person(self, name: str) -> int:
+    async def person(self, name: str, *, session: AsyncSession | None = None) -> int:
+        """The person's id, made first if need be (in `session` when given: the test's open one)."""
         if name not in self.people:
-            async with self.db.session() as session:
+            async with self.work(session) as work:
                 person = Person(name=name, active=True, created_at=CREATED)
-                session.add(person)
-                await session.flush()
+                work.add(person)
+                await work.flush()
                 self.people[name] = person.id
         return self.people[name]
 
@@ -78,7 +103,7 @@ class District:
         unit_id = await self.unit(unit)
         lead_id = await self.person(lead) if lead else None
         liaison_id = await self.person(liaison) if liaison else None
-        async with self.db.session() as session:
+        async with self.work() as session:
             project = Project(
                 code=code, name=f"项目{code}", category="城建", location=town,
                 total_investment=Decimal(100000),
@@ -99,7 +124,7 @@ class District:
         values = {**fields, **({"lead_unit_id": await self.unit(unit)} if unit else {}),
                   **({"lead_official_id": await self.person(lead)} if lead else {}),
                   **({"liaison_id": await self.person(liaison)} if liaison else {})}
-        async with self.db.session() as session:
+        async with self.work() as session:
             project = await session.get(Project, self.projects[code])
             assert project is not None
             for key, value in values.items():
@@ -119,7 +144,7 @@ class District:
                       hour: int = 10) -> None:
         """Reports of a project: (local day, amount in 万元), each made at ``hour`` on its day."""
         person_id = await self.person("联络员")
-        async with self.db.session() as session:
+        async with self.work() as session:
             for day, amount in entries:
                 at = local(day, hour)
                 session.add(Report(
@@ -137,7 +162,7 @@ class District:
         unit_id = await self.unit(unit)
         raiser = await self.person("联络员")
         actor_id = await self.person(actor) if actor else None
-        async with self.db.session() as session:
+        async with self.work() as session:
             problem = Problem(
                 kind=kind, project_id=self.projects[code], raised_by_id=raiser, unit_id=unit_id, category="用地",
                 text=text,
@@ -159,7 +184,7 @@ class District:
     async def node(self, code: str, name: str, planned_on: date, done_on: date | None = None, *,
                    removed: bool = False, seq: int = 0) -> int:
         """A milestone (节点) of a project, as the ledger's sheet 项目节点计划 gives it."""
-        async with self.db.session() as session:
+        async with self.work() as session:
             node = ProjectNode(project_id=self.projects[code], seq=seq, name=name, planned_on=planned_on,
                                done_on=done_on, note="", source="ledger", created_at=CREATED, updated_at=CREATED,
                                done_at=local(done_on) if done_on else None,

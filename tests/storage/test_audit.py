@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from bot.channels.console import bind_console
 from bot.clock import FrozenClock
@@ -111,3 +113,39 @@ async def test_entries_for_lists_newest_first_and_filters(db: Database, clock: F
     assert [e.id for e in limited] == [everything[0].id]
     assert everything[0].detail == {"amount": "1.5", "note": "桩基"}
     assert everything[0].actor_person_id is None
+
+
+async def test_record_reads_nothing_back_and_record_id_gives_each_entry_its_own_id(db: Database,
+                                                                                 clock: FrozenClock) -> None:
+    """`record` (every write of the report path) is `record_id` with its id left: on SQLite neither sends a
+    RETURNING (the driver hands the row id back), on PostgreSQL both send the one SQLAlchemy adds to any one-row
+    insert; two entries of one instant get two ids; a keyword an entry does not have is refused, nothing written."""
+    actor = Actor(label="项目办", channel="console")
+    sent: list[str] = []
+
+    def inserts(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "INSERT INTO audit_log" in statement:
+            sent.append(statement.upper())
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", inserts)
+    try:
+        async with db.session() as session:
+            await audit.record(session, actor=actor, at=clock.now(), action="report.create", object_type="project",
+                               object_key="ZD2026-001")
+            first = await audit.record_id(session, actor=actor, at=clock.now(), action="project.update",
+                                          object_type="project", object_key="ZD2026-001", detail={"name": "新"})
+            second = await audit.record_id(session, actor=actor, at=clock.now(), action="project.update",
+                                           object_type="project", object_key="ZD2026-001")
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", inserts)
+    assert len(sent) == 3 and {"RETURNING" in statement for statement in sent} == {not db.is_sqlite}
+    async with db.session() as session:
+        entries = await audit.entries_for(session, object_key="ZD2026-001")
+    assert [(e.action, e.detail) for e in entries] == [
+        ("project.update", {}), ("project.update", {"name": "新"}), ("report.create", {})]
+    assert [e.id for e in entries[:2]] == [second, first] and first != second
+    with pytest.raises(TypeError, match="objekt_key"):
+        async with db.session() as session:
+            await audit.record(session, actor=actor, at=clock.now(), action="report.create",  # type: ignore[call-arg]
+                               object_type="project", object_key="ZD2026-001", objekt_key="x")
+    assert await count(db, AuditEntry) == 3

@@ -18,6 +18,7 @@ again (README, "Year-to-date is a dated baseline plus later reports"):
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from storage.models import Project
 from tests.admin.admin_support import ADMIN_NAME, wire_admin
 from tests.admin.test_admin_import import send_document
 from tests.e2e.harness import SAMPLE_LEDGER, TelegramHarness, build_core, e2e_settings
-from tests.e2e.test_digests import GROUP, LI_HT, PEOPLE, SHANGHAI, WU, Office, _harness, texts
+from tests.e2e.test_digests import GROUP, HAO, LI_HT, PEOPLE, SHANGHAI, WANG, WU, Office, _harness, texts
 from tests.fakes.bot_api import FakeBotAPI
 
 ADMIN = 9001
@@ -179,3 +180,23 @@ async def test_a_finish_confirmed_in_the_chat_outlives_a_ledger_that_predates_it
     assert stage == "竣工"
     w51 = await _weekly(office, date(2026, 12, 21))
     assert "竣工率 26.7%（4/15）" in w51, w51
+
+
+async def test_a_report_sent_today_does_not_move_the_units_in_rank_before_the_day_is_over(
+        district: TelegramHarness, settings: Settings) -> None:
+    """Today counts only once it is over (README, 填报率: liaisons have until the evening): at 09:45 on Tuesday
+    12-08, 郝芳's report of the morning (0 万元, so that no money moves either) leaves 区住建局's score in /rank
+    where it was at 09:00, as the 填报率 of the day leaves it."""
+    tg = district
+    office = Office(tg, settings)
+    await office.setup(*PEOPLE)
+    office.travel(at(date(2026, 12, 8), 9))
+    before = (await tg.send(WANG, "/rank")).text
+    office.travel(at(date(2026, 12, 8), 9, 30))
+    await office.report(HAO, "ZD2026-001", "0", "雨天停工")
+    office.travel(at(date(2026, 12, 8), 9, 45))
+    after = (await tg.send(WANG, "/rank")).text
+    units = re.compile(r"牵头单位前三</b>：(.*)")
+    found_before, found_after = units.search(before), units.search(after)
+    assert found_before is not None and found_after is not None, (before, after)
+    assert found_after.group(1) == found_before.group(1), (before, after)

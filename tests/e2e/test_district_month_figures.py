@@ -200,3 +200,32 @@ async def test_a_report_sent_today_does_not_move_the_units_in_rank_before_the_da
     found_before, found_after = units.search(before), units.search(after)
     assert found_before is not None and found_after is not None, (before, after)
     assert found_after.group(1) == found_before.group(1), (before, after)
+
+
+async def test_a_ledger_dated_after_today_does_not_swallow_the_reports_to_come(
+        district: TelegramHarness, settings: Settings) -> None:
+    """On 12-15 the 项目办 sends a ledger whose title says 截至2026年12月31日 (a slip for 12月14日). A base counts
+    up to its day, so taken as it is, every report of 12-16 … 12-31 would be in it and never count: 武杰's 100 万元
+    of 12-16 would leave ZD2026-002 at 450. Refused, or its day not taken, the report counts: 550 either way
+    (300 + 150 before, or the file's 450, and 100)."""
+    tg = district
+    office = Office(tg, settings)
+    await office.setup(*PEOPLE)
+    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    office.travel(at(date(2026, 12, 1), 10))
+    await office.report(WU, "ZD2026-002", "300万", "清表")
+    office.travel(at(date(2026, 12, 4), 10))
+    await office.report(WU, "ZD2026-002", "150", "清表")
+
+    office.travel(at(date(2026, 12, 15), 10))
+    await tg.send(ADMIN, "/import")
+    book = openpyxl.load_workbook(io.BytesIO(ledger_as_of_december_14()))  # its title then mistyped
+    book["重点项目包抓责任分解表"]["A1"] = "2026年全区重点项目包抓责任分解表(截至2026年12月31日)"
+    out = io.BytesIO()
+    book.save(out)
+    preview = await send_document(tg, ADMIN, "台账.xlsx", out.getvalue())
+    if "确认" in preview.buttons:
+        await tg.press(ADMIN, "确认")
+    office.travel(at(date(2026, 12, 16), 10))
+    saved = await tg.send(WU, "/report ZD2026-002 100 清表")
+    assert "年度累计完成：550.0 万元" in saved.text, (preview.text, saved.text)

@@ -12,7 +12,10 @@ again (README, "Year-to-date is a dated baseline plus later reports"):
   on 12-09: neither changes a figure (ZD2026-002 stays at 450 until 武杰 reports 100 on 12-16: 550; ZD2026-003
   stays at its base, 1,650), so 2026-W51 (sent 12-21) has no 上期数据更正 line claiming they did;
 - a 竣工 the 项目办 confirmed in the chat on 12-15 (ZD2026-036, planned to finish 2026-12-30) is not undone
-  by the re-import of a ledger that still lists it 在建.
+  by the re-import of a ledger that still lists it 在建;
+- a ledger whose 截至 day is still to come does not hold the reports sent until then.
+
+And a morning's report does not move its unit in /rank while the day is under way (as in 填报率).
 """
 
 from __future__ import annotations
@@ -104,14 +107,19 @@ async def _corrections_before_the_base(tg: TelegramHarness, office: Office) -> t
     return corrected, entered
 
 
-async def _first_fortnight(tg: TelegramHarness, office: Office) -> None:
-    """12-01 … 12-14: 武杰's reports and correction, W49 and W50 sent (W50 noting the correction)."""
+async def _wu_reports(tg: TelegramHarness, office: Office, *, on_the_4th: str) -> None:
+    """The people bound, the admin too; 武杰 reports 300万 on 12-01 and ``on_the_4th`` on 12-04."""
     await office.setup(*PEOPLE)
     await tg.bind(ADMIN, ADMIN_NAME, "admin")
     office.travel(at(date(2026, 12, 1), 10))
     await office.report(WU, "ZD2026-002", "300万", "清表")
     office.travel(at(date(2026, 12, 4), 10))
-    await office.report(WU, "ZD2026-002", "100", "清表")
+    await office.report(WU, "ZD2026-002", on_the_4th, "清表")
+
+
+async def _first_fortnight(tg: TelegramHarness, office: Office) -> None:
+    """12-01 … 12-14: 武杰's reports and correction, W49 and W50 sent (W50 noting the correction)."""
+    await _wu_reports(tg, office, on_the_4th="100")
     w49 = await _weekly(office, date(2026, 12, 7))
     assert "重点项目周通报（2026-W49，截至 2026-12-06）" in w49 and "上期数据更正" not in w49
     office.travel(at(date(2026, 12, 7), 10))
@@ -210,12 +218,7 @@ async def test_a_ledger_dated_after_today_does_not_swallow_the_reports_to_come(
     (300 + 150 before, or the file's 450, and 100)."""
     tg = district
     office = Office(tg, settings)
-    await office.setup(*PEOPLE)
-    await tg.bind(ADMIN, ADMIN_NAME, "admin")
-    office.travel(at(date(2026, 12, 1), 10))
-    await office.report(WU, "ZD2026-002", "300万", "清表")
-    office.travel(at(date(2026, 12, 4), 10))
-    await office.report(WU, "ZD2026-002", "150", "清表")
+    await _wu_reports(tg, office, on_the_4th="150")
 
     office.travel(at(date(2026, 12, 15), 10))
     await tg.send(ADMIN, "/import")

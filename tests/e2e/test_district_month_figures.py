@@ -128,6 +128,8 @@ async def _first_fortnight(tg: TelegramHarness, office: Office) -> None:
     w50 = await _weekly(office, date(2026, 12, 14))
     assert ("上期数据更正</b>：ZD2026-002 滨江四期沿江路 2026-12-04 填报 100.0 万元更正为 150.0 万元"
             "（理由：漏报材料款）") in w50, w50
+    # the 42 bases of 30 November (270,902) and 武杰's 300 + 150
+    assert "年度累计完成 271,352.0 万元，占年度计划 790,603.0 万元的 34.3%" in w50, w50
 
 
 async def test_a_correction_of_a_day_in_the_ledger_base_is_no_correction_in_the_next_bulletin(
@@ -147,6 +149,8 @@ async def test_a_correction_of_a_day_in_the_ledger_base_is_no_correction_in_the_
     assert "重点项目周通报（2026-W51，截至 2026-12-20）" in w51
     # the correction and the 补报 changed no figure of W50 (nor of any other): nothing to note
     assert "上期数据更正" not in w51, w51
+    # the bases (ZD2026-002's now 450 in place of its reports' 450) and 武杰's 100 of 12-16: +100 on W50
+    assert "年度累计完成 271,452.0 万元" in w51, w51
 
 
 @pytest.mark.xfail(strict=True, reason="the 更正/补报 replies say a day inside the ledger base was counted")

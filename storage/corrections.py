@@ -19,8 +19,10 @@ from sqlalchemy import and_, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.periods import KINDS, Period, measured_on, period_containing
+from bot.domain.year_to_date import counts
 from storage import audit
 from storage.audit import Actor
+from storage.ledger_bases import base_day_by_code
 from storage.models import AuditEntry, Bulletin, Person, Project, Report, ReportPhoto
 from storage.reports import ReportConflict
 
@@ -155,12 +157,18 @@ async def corrections_of(session: AsyncSession, *, code: str, limit: int = 5) ->
 
 async def corrections_since(session: AsyncSession, *, since: datetime, up_to_day: date) -> list[Correction]:
     """Corrections (and 补报) made after `since` of a report dated up to `up_to_day` that changed its amount,
-    oldest first (a correction of the progress text alone changes no figure)."""
+    oldest first. A correction of the progress text alone changes no figure, and neither does one of a day the
+    project's ledger base of that year now holds (a ledger dated on or after the day, imported since: the
+    reports up to its day never count again)."""
     rows = await session.scalars(
         select(AuditEntry).where(AuditEntry.action.in_((ACTION, BACKFILL)), AuditEntry.at > since)
         .order_by(AuditEntry.id))
     found = [_correction(entry) for entry in rows.all()]
-    return [c for c in found if c.day <= up_to_day and c.before != c.after]
+    changed = [c for c in found if c.day <= up_to_day and c.before != c.after]
+    bases = {year: await base_day_by_code(session, year=year, codes={c.code for c in changed if c.day.year == year})
+             for year in {c.day.year for c in changed}}
+    return [c for c in changed
+            if counts(c.day, baseline_year=c.day.year, baseline_date=bases[c.day.year].get(c.code), day=c.day)]
 
 
 async def last_bulletin_before(session: AsyncSession, *, kind: str, period: str) -> tuple[str, datetime] | None:

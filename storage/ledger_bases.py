@@ -10,7 +10,7 @@ A later year's ledger never overwrites an earlier year's base: the year just end
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -107,3 +107,14 @@ async def base_day_by_project(session: AsyncSession, *, year: int) -> dict[int, 
         .outerjoin(base.table, base.on)
         .where(base.baseline_date.is_not(None), base.done_before > 0))
     return {project_id: day for project_id, day in rows.all()}
+
+
+async def base_day_by_code(session: AsyncSession, *, year: int, codes: Collection[str]) -> dict[str, date]:
+    """Project code → the day its base of ``year`` is dated, for those of ``codes`` that have a dated one (a base
+    of 0 too: any dated base holds the reports up to its day, bot.domain.year_to_date.counts)."""
+    base = base_join(Project, year)
+    rows = await session.execute(
+        select(Project.code, base.baseline_date)
+        .outerjoin(base.table, base.on)
+        .where(base.baseline_date.is_not(None), Project.code.in_(list(codes))))
+    return {code: day for code, day in rows.all()}

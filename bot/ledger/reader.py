@@ -215,6 +215,10 @@ class _Reader(Checks):
         if table.kind == "people":
             self._people_read = True
         elif table.kind == "projects":
+            if table.as_of is not None and self.today is not None and table.as_of > self.today:
+                # a base counts up to its day: one to come would hold, and never count, the reports until then
+                self._issue((seq, 0), table.sheet, table.header_row, "",
+                            issue_words("as_of_to_come", day=table.as_of, today=self.today))
             self.as_of = self.as_of or table.as_of
             self.year = self.year or table.year
         for number, cells in table.rows:

@@ -1,6 +1,6 @@
 """Change marks of the ledger (``ledger_marks``): a counter per group of tables, bumped by database triggers
-whenever a statement writes one of them, so that whether anything was written since a given moment is one
-cheap read.
+whenever a transaction writes one of them (on PostgreSQL once per transaction, on SQLite per row), so that
+whether anything was written since a given moment is one cheap read.
 
 The ledger import compares its file with the database (storage.ledger_state, bot.domain.ledger_digest): a
 read of every unit, person and project, seconds for a large district. The marks are read just before that
@@ -15,9 +15,9 @@ Groups: ``ledger`` (units, people and their roles, projects, supporting units, p
 baseline's day is not given), so that the chat's everyday reports and milestones do not make a dated import
 without nodes look changed.
 
-On PostgreSQL the triggers run once per statement, before it touches any row: a writer waits for the mark
-before it holds any row of that statement, so the import (which takes ``ledger`` and ``nodes`` first, then
-writes) and a writer cannot wait for each other. A report is written after its project's row is locked
+On PostgreSQL the triggers run before each statement touches any row: a writer waits for the mark before it
+holds any row of that statement, so the import (which takes ``ledger`` and ``nodes`` first, then writes) and a
+writer cannot wait for each other. A report is written after its project's row is locked
 (storage.reports), so the import takes ``reports`` last, after its own writes (see `AFTER_WRITE`). SQLite has
 row triggers only, and one lock for all writers: there the import takes every mark first. Every writer, the
 program, a script or an admin at the SQL prompt, bumps the marks without knowing they exist (the triggers:

@@ -184,8 +184,8 @@ class ProjectNode(Base):
 
 
 class LedgerMark(Base):
-    """How many statements have written a group of the ledger's tables (storage.ledger_marks): kept by the
-    database itself (storage.ledger_mark_triggers), never written by the program."""
+    """A counter that every write of a group of the ledger's tables moves (storage.ledger_marks): moved by the
+    database's triggers (storage.ledger_mark_triggers), and by the ledger import taking it, never set otherwise."""
 
     __tablename__ = "ledger_marks"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -1,7 +1,7 @@
 """ledger change marks
 
 ``ledger_marks``: a counter per group of the ledger's tables (the ledger, the nodes, the reports), bumped by
-database triggers whenever a statement writes one of them (storage.ledger_marks, storage.ledger_mark_triggers).
+database triggers whenever a transaction writes one of them (storage.ledger_marks, storage.ledger_mark_triggers).
 The ledger import's 确认 checks them inside its write transaction instead of reading the whole ledger again
 there. The table starts empty (a missing mark counts as 0). Downgrading drops the triggers and the table.
 

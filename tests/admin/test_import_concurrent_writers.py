@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
 from bot.__main__ import main
@@ -39,6 +39,7 @@ from storage.models import Project
 from storage.reports import add_report
 from tests.admin.admin_support import ADMIN_NAME, Desk, wire_admin
 from tests.admin.test_admin_import import annual_plan, ledger_csv, upload
+from tests.admin.test_import_confirm_writes import _waiting_for_a_lock
 from tests.databases import BACKENDS, fresh_database
 from tests.e2e.harness import SAMPLE_LEDGER, START, TEST_ACTOR
 from tests.storage.factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV
@@ -226,16 +227,6 @@ def test_diaodu_import_says_it_imported_nothing_when_the_bot_wrote_meanwhile(
     with sqlite3.connect(tmp_path / "diaodu.sqlite3") as connection:
         assert connection.execute("SELECT annual_plan FROM projects WHERE code = 'ZD2026-001'").fetchone() \
             == (408000000,)  # 40,800 万元 in 元: nothing written
-
-
-async def _waiting_for_a_lock(db: Database) -> None:
-    """Until some transaction waits for a lock another one holds (PostgreSQL's pg_locks)."""
-    for _ in range(300):
-        async with db.session() as session:
-            if await session.scalar(select(func.count()).select_from(text("pg_locks")).where(text("NOT granted"))):
-                return
-        await asyncio.sleep(0.02)
-    raise AssertionError("nobody waited for a lock")
 
 
 async def test_an_undated_import_and_a_report_in_progress_do_not_deadlock_on_postgres(

@@ -171,6 +171,10 @@ async def backfill_button(ctx: Context, press: Press) -> None:
 
 async def _store(ctx: Context, project: Project, day: date, state: dict[str, Any]) -> None:
     assert ctx.person_id is not None
+    refused = await refusal(ctx, project, day)  # again: a ledger import since the question may cover the day now
+    if refused is not None:
+        ctx.reply("backfill_refused", refused=refused, project=project, day=day)
+        return
     checked = await report_store.checked_amount(ctx, project, state["amount"])
     if checked is None:
         return

@@ -40,6 +40,7 @@ from tests.e2e.test_digests import GROUP, HAO, LI_HT, PEOPLE, SHANGHAI, WANG, WU
 from tests.fakes.bot_api import FakeBotAPI
 
 ADMIN = 9001
+OTHER_ADMIN = 9002  # 吴静, made a second admin of the office
 
 
 def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -83,13 +84,13 @@ async def _weekly(office: Office, day: date) -> str:
     return "\n".join(texts(GROUP, await office.deliver()))
 
 
-async def _reimport(tg: TelegramHarness, office: Office) -> str:
-    """The 项目办 imports the ledger dated 12-14 on 12-15 at 10:00; the preview's text."""
+async def _reimport(tg: TelegramHarness, office: Office, by: int = ADMIN) -> str:
+    """The 项目办 (admin ``by``) imports the ledger dated 12-14 on 12-15 at 10:00; the preview's text."""
     office.travel(at(date(2026, 12, 15), 10))
-    assert "请发送项目台账文件" in (await tg.send(ADMIN, "/import")).text
-    preview = await send_document(tg, ADMIN, "台账.xlsx", ledger_as_of_december_14())
+    assert "请发送项目台账文件" in (await tg.send(by, "/import")).text
+    preview = await send_document(tg, by, "台账.xlsx", ledger_as_of_december_14())
     assert "累计完成基数截至 2026-12-14（台账注明）" in preview.text, preview
-    assert "导入完成" in (await tg.press(ADMIN, "确认")).text
+    assert "导入完成" in (await tg.press(by, "确认")).text
     return preview.text
 
 
@@ -167,6 +168,26 @@ async def test_the_office_is_told_a_correction_inside_the_ledger_base_changes_no
     assert "2026 年度累计完成 1,650.0 万元" in entered, entered
     assert "统计和排名已按更正后的数字重新计算" not in corrected, corrected
     assert "统计和排名已计入这一天" not in entered, entered
+
+
+async def test_a_backfill_confirmed_after_an_import_whose_base_holds_its_day_is_refused(
+        district: TelegramHarness, settings: Settings) -> None:
+    """ZD2026-003's 补报 of 12-09 is shown for 确认 on 12-15 at 09:30, when the base still ends on 11-30; at 10:00
+    another admin of the office imports the ledger dated 12-14; 确认补报 pressed then is refused as /correct would
+    refuse it now, and the year's figure stays the base's 1,650."""
+    tg = district
+    office = Office(tg, settings)
+    await _first_fortnight(tg, office)
+    office.travel(at(date(2026, 12, 15), 9, 30))
+    shown = await tg.send(ADMIN, "/correct ZD2026-003 12月9日 80 桩基施工 理由：漏报")
+    assert "确认补报" in shown.buttons, shown
+    await tg.bind(OTHER_ADMIN, "吴静", "admin")
+    await _reimport(tg, office, by=OTHER_ADMIN)
+    refused = (await tg.press(ADMIN, "确认补报")).text
+    assert "台账累计完成截至 2026-12-14，已包含 2026-12-09 完成的投资" in refused and "无从补报" in refused, refused
+    assert "已补报" not in refused, refused
+    card = (await tg.send(LI_HT, "/project ZD2026-003")).text
+    assert "年度累计完成：1,650.0 万元" in card, card
 
 
 @pytest.mark.xfail(strict=True, reason="a re-imported ledger still listing a project 在建 undoes its 竣工 "

@@ -24,6 +24,7 @@ from bot.domain.messages import Button
 from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining, progress_as_stored
 from bot.domain.typed_choice import typed_choice
+from bot.domain.year_to_date import in_base
 from bot.render import label
 from handlers import backfill
 from handlers.context import Context
@@ -305,4 +306,5 @@ async def _store(ctx: Context, project: Project, old: Correctable, state: dict[s
                                                  today=min(ctx.today, date(year, 12, 31)))
     ctx.reply("correct_done", project=project, old=old, amount=amount, written=state.get("written"),
               progress=state["progress"], reason=state["reason"], figures=figures, year=year,
+              in_base=in_base(old.local_day, figures.covered_until),
               published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES)

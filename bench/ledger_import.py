@@ -1,6 +1,7 @@
 """Cost of importing a large ledger, the way `diaodu import` does it.
 
-    python bench/ledger_import.py [--projects 10000] [--people 2000] [--units 60] [--seed 7]
+    python bench/ledger_import.py [--projects 10000] [--people 2000] [--units 60] [--seed 7] [--database URL]
+                                  [--confirm-only]
 
 A workbook with --projects projects and a roster of --people people (liaisons, unit handlers, leads, top
 leaders and an admin, in --units units) is written with openpyxl into a temp directory, in the template's
@@ -15,6 +16,15 @@ session of its own, as the CLI runs it:
 
 Reading the workbook is timed on its own as well. Goals: import ≤ 10 s; unchanged re-import ≤ 5 s; a dry
 run no slower than the import. Each line prints the measured time, its goal and PASS/FAIL.
+
+Then, as the chat's /import does it, the changed workbook's original is previewed (a dry run, kept) and 确认
+writes that plan (``write_previewed``, in a session of its own): printed without a goal are 确认's time, how long
+it held its locks (from the statement taking the first one to its commit: the first write, which on SQLite
+takes the write lock and on PostgreSQL takes the change marks, or, in older versions there, ``LOCK TABLE``) and
+how much of that went before its first write of the ledger (the check).
+
+--database runs it all on that database instead of a SQLite file in the temp directory (a PostgreSQL database
+reserved for it: its tables are dropped and created again); --confirm-only leaves out the timed re-imports.
 """
 
 from __future__ import annotations
@@ -29,13 +39,16 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import event
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bot.clock import SHANGHAI  # noqa: E402
 from bot.ledger import PEOPLE_COLUMNS, PEOPLE_SHEET, PROJECT_COLUMNS, PROJECT_SHEET, read_ledger  # noqa: E402
-from bot.services.ledger_import import ImportResult, import_ledger  # noqa: E402
+from bot.services.import_previews import Previewed  # noqa: E402
+from bot.services.ledger_import import ImportResult, import_ledger, write_previewed  # noqa: E402
 from storage.audit import Actor  # noqa: E402
 from storage.db import Database  # noqa: E402
 
@@ -121,6 +134,47 @@ async def _timed_import(db: Database, path: Path, *, dry_run: bool = False) -> t
     return elapsed, result
 
 
+class _Locks:
+    """When a session's transaction took its first lock, first wrote a row of the ledger, and committed (the
+    engine's statement and commit events)."""
+
+    def __init__(self) -> None:
+        self.locked = self.wrote = self.committed = 0.0
+
+    def statement(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = statement.lstrip().upper()
+        writes = words.startswith(("INSERT", "UPDATE", "DELETE"))
+        if not self.locked and (writes or words.startswith("LOCK TABLE")):  # SQLite's lock: the first write
+            self.locked = time.perf_counter()
+        if self.locked and not self.wrote and writes and "LEDGER_MARKS" not in words[:40]:
+            self.wrote = time.perf_counter()
+
+    def commit(self, _conn: object) -> None:
+        if self.locked and not self.committed:
+            self.committed = time.perf_counter()
+
+
+async def _timed_confirm(db: Database, changed: Path) -> tuple[float, _Locks, ImportResult]:
+    """`changed` previewed (a dry run, as /import shows it) and 确认 writing the preview's plan in a session of its
+    own: 确认's time, and when it took its locks, first wrote and committed."""
+    async with db.session() as session:
+        preview = await import_ledger(session, [changed], now=NOW, actor=ACTOR, as_of=AS_OF, dry_run=True)
+    locks = _Locks()
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", locks.statement)
+    event.listen(engine, "commit", locks.commit)
+    started = time.perf_counter()
+    try:
+        async with db.session() as session:
+            written = await write_previewed(session, Previewed(preview, NOW.date()), now=NOW, actor=ACTOR)
+    finally:
+        event.remove(engine, "before_cursor_execute", locks.statement)
+        event.remove(engine, "commit", locks.commit)
+    if written is None or not written.written:
+        raise SystemExit("确认 found the database changed since its preview")
+    return time.perf_counter() - started, locks, written
+
+
 def _verdict(label: str, seconds: float, goal: float, result: ImportResult | None = None) -> str:
     counts = ""
     if result is not None:
@@ -136,6 +190,8 @@ async def main() -> None:
     parser.add_argument("--people", type=int, default=2_000)
     parser.add_argument("--units", type=int, default=60)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", help="a database URL reserved for the bench (default: a SQLite file)")
+    parser.add_argument("--confirm-only", action="store_true", help="import, then preview and 确认 alone")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -152,22 +208,31 @@ async def main() -> None:
         print(f"reading the workbook alone: {time.perf_counter() - started:.2f} s "
               f"({len(read.projects)} projects, {len(read.people)} people, {len(read.issues)} issues)")
 
-        db = Database(f"sqlite+aiosqlite:///{tmp / 'import.sqlite3'}")
+        db = Database(args.database or f"sqlite+aiosqlite:///{tmp / 'import.sqlite3'}")
+        if args.database:
+            await db.drop_all()
         await db.create_all()
         try:
             first, result = await _timed_import(db, ledger)
-            dry, dry_result = await _timed_import(db, changed, dry_run=True)
-            again, same = await _timed_import(db, ledger)
-            bumped, bump_result = await _timed_import(db, changed)
+            if not args.confirm_only:
+                dry, dry_result = await _timed_import(db, changed, dry_run=True)
+                again, same = await _timed_import(db, ledger)
+                bumped, bump_result = await _timed_import(db, changed)
+                await _timed_import(db, ledger)  # back to the original: 确认 below writes the change again
+            confirmed, locks, confirm_result = await _timed_confirm(db, changed)
         finally:
             await db.dispose()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average {load:.2f}")
     print(_verdict("import", first, 10.0, result))
-    print(_verdict("dry run (changed file)", dry, max(first, 0.5), dry_result))
-    print(_verdict("unchanged re-import", again, 5.0, same))
-    print(_verdict("changed re-import", bumped, 10.0, bump_result))
-    if +same.changed or +same.added:
+    if not args.confirm_only:
+        print(_verdict("dry run (changed file)", dry, max(first, 0.5), dry_result))
+        print(_verdict("unchanged re-import", again, 5.0, same))
+        print(_verdict("changed re-import", bumped, 10.0, bump_result))
+    print(f"{'确认 of the changed file':<22} {confirmed:6.2f} s   ({db.engine.dialect.name}; projects "
+          f"~{confirm_result.changed['project']}): locks held {locks.committed - locks.locked:.2f} s, of which "
+          f"{(locks.wrote or locks.committed) - locks.locked:.3f} s before its first write")
+    if not args.confirm_only and (+same.changed or +same.added):
         raise SystemExit("FAIL: the unchanged re-import changed something")
 
 

@@ -22,7 +22,7 @@ from bot.domain.typed_choice import typed_choice
 from bot.render import label
 from handlers import report_store
 from handlers.context import Context
-from handlers.flow_buttons import Press, expired, flow_buttons
+from handlers.flow_buttons import Press, confirm_button, drafted, expired, flow_buttons
 from handlers.readings import reading_buttons, saved_readings
 from storage import backfills, corrections, outbox
 from storage import projects as project_repo
@@ -87,11 +87,16 @@ async def _next(ctx: Context, project: Project, day: date, state: dict[str, Any]
         await ctx.save_flow(FLOW, {**state, "step": "reason"})
         ctx.reply("backfill_ask_reason", project=project, day=day, buttons=_buttons())
     else:
-        await ctx.save_flow(FLOW, {**state, "step": "confirm"})
+        state = drafted({**state, "step": "confirm"})
+        await ctx.save_flow(FLOW, state)
         ctx.reply("backfill_confirm", project=project, day=day, amount=Decimal(state["amount"]),
                   written=state.get("written"), progress=state["progress"], reason=state["reason"],
                   published=await corrections.published_with(ctx.session, day=day), kind_names=KIND_NAMES,
-                  buttons=_buttons([Button(label("backfill_confirm"), f"{PREFIX}:ok")]))
+                  buttons=_buttons([_confirm_button(state)]))
+
+
+def _confirm_button(state: dict[str, Any]) -> Button:
+    return confirm_button(label("backfill_confirm"), PREFIX, state)
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, date] | None:
@@ -111,8 +116,8 @@ async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, date] |
 async def backfill_step(ctx: Context, state: dict[str, Any]) -> None:
     """A text message while the flow waits for the amount, progress or reason."""
     step, text = state.get("step"), ctx.msg.text.strip()
-    if step == "confirm" and typed_choice(text, [[Button(label("backfill_confirm"), f"{PREFIX}:ok")]]):
-        await backfill_button(ctx, "ok")
+    if step == "confirm" and (typed := typed_choice(text, [[_confirm_button(state)]])) is not None:
+        await backfill_button(ctx, typed.removeprefix(f"{PREFIX}:"))  # 「确认补报」 typed: as if pressed
         return
     if step not in ("amount", "progress", "reason") or not text:
         ctx.point_to_choices("backfill_press_button")
@@ -140,7 +145,7 @@ async def backfill_step(ctx: Context, state: dict[str, Any]) -> None:
         await _next(ctx, project, day, {**state, "reason": text})
 
 
-@flow_buttons(FLOW, cancel="cancel", cancelled="backfill_cancelled")
+@flow_buttons(FLOW, cancel="cancel", cancelled="backfill_cancelled", confirm="ok")
 async def backfill_button(ctx: Context, press: Press) -> None:
     """确认补报, a reading of an ambiguous amount, 取消."""
     state = press.state
@@ -166,6 +171,10 @@ async def backfill_button(ctx: Context, press: Press) -> None:
 
 async def _store(ctx: Context, project: Project, day: date, state: dict[str, Any]) -> None:
     assert ctx.person_id is not None
+    refused = await refusal(ctx, project, day)  # again: a ledger import since the question may cover the day now
+    if refused is not None:
+        ctx.reply("backfill_refused", refused=refused, project=project, day=day)
+        return
     checked = await report_store.checked_amount(ctx, project, state["amount"])
     if checked is None:
         return

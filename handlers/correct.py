@@ -24,6 +24,7 @@ from bot.domain.messages import Button
 from bot.domain.periods import KIND_NAMES
 from bot.domain.report_line import Reading, exceeds_remaining, progress_as_stored
 from bot.domain.typed_choice import typed_choice
+from bot.domain.year_to_date import in_base
 from bot.render import label
 from handlers import backfill
 from handlers.context import Context
@@ -39,7 +40,7 @@ from handlers.correct_pick import (
     report_of,
     search,
 )
-from handlers.flow_buttons import Press, expired, flow_buttons
+from handlers.flow_buttons import Press, confirm_button, drafted, expired, flow_buttons
 from handlers.readings import reading_buttons, saved_readings
 from storage import corrections
 from storage import projects as project_repo
@@ -178,15 +179,16 @@ async def _confirm(ctx: Context, project: Project, old: Correctable, state: dict
         await ctx.clear_flow()
         ctx.reply("correct_unchanged", project=project, old=old)
         return
-    await ctx.save_flow(FLOW, {**state, "step": "confirm"})
+    state = drafted({**state, "step": "confirm"})
+    await ctx.save_flow(FLOW, state)
     ctx.reply("correct_confirm", project=project, old=old, amount=Decimal(state["amount"]),
               written=state.get("written"), progress=state["progress"], reason=state["reason"],
               published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES,
-              buttons=_confirm_buttons())
+              buttons=_confirm_buttons(state))
 
 
-def _confirm_buttons() -> list[list[Button]]:
-    return [[Button(label("correct_confirm"), f"{PREFIX}:ok"), cancel_button()]]
+def _confirm_buttons(state: dict[str, Any]) -> list[list[Button]]:
+    return [[confirm_button(label("correct_confirm"), PREFIX, state), cancel_button()]]
 
 
 async def _resume(ctx: Context, state: dict[str, Any]) -> tuple[Project, Correctable] | None:
@@ -210,7 +212,7 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
     if step in ("search", "project") and is_admin(ctx) and text:
         await search(ctx, text)
         return
-    if step == "confirm" and (typed := typed_choice(text, _confirm_buttons())) is not None:
+    if step == "confirm" and (typed := typed_choice(text, _confirm_buttons(state))) is not None:
         await correct_button(ctx, typed.removeprefix(f"{PREFIX}:"))  # 「确认更正」 typed: as if pressed
         return
     if step in ("search", "project", "day", "reading", "confirm"):
@@ -235,7 +237,7 @@ async def correct_step(ctx: Context, state: dict[str, Any]) -> None:
             await _confirm(ctx, project, old, {**state, "reason": text})
 
 
-@flow_buttons(FLOW, cancel="cancel", cancelled="correct_cancelled")
+@flow_buttons(FLOW, cancel="cancel", cancelled="correct_cancelled", confirm="ok")
 async def correct_button(ctx: Context, press: Press) -> None:
     """Buttons of the flow: project, report, a reading of an ambiguous amount, 金额/进度不变, 确认更正, 取消."""
     state = press.state
@@ -303,6 +305,6 @@ async def _store(ctx: Context, project: Project, old: Correctable, state: dict[s
     figures = await project_repo.project_figures(ctx.session, project=project,
                                                  today=min(ctx.today, date(year, 12, 31)))
     ctx.reply("correct_done", project=project, old=old, amount=amount, written=state.get("written"),
-              progress=state["progress"],
-              reason=state["reason"], figures=figures, year=year,
+              progress=state["progress"], reason=state["reason"], figures=figures, year=year,
+              in_base=in_base(old.local_day, figures.covered_until),
               published=await corrections.published_with(ctx.session, day=old.local_day), kind_names=KIND_NAMES)

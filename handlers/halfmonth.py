@@ -18,6 +18,7 @@ from bot.render import label
 from bot.services import halfmonth as service
 from handlers.commands import Command, CommandRegistry, Use, command_words
 from handlers.context import Context
+from handlers.flow_buttons import Press, expired, flow_buttons
 from storage import halfmonth as repo
 from storage import projects as project_repo
 from storage.models import Project
@@ -153,24 +154,18 @@ async def halfmonth_step(ctx: Context, state: dict[str, Any]) -> None:
     await _answer(ctx, state, text)
 
 
-async def halfmonth_button(ctx: Context, data: str) -> None:
+@flow_buttons(FLOW, cancel="cancel", cancelled="halfmonth_cancelled", open_to=("p:",))
+async def halfmonth_button(ctx: Context, press: Press) -> None:
     """Buttons: a project to fill in, 采用 (the proposal), 提交, 取消."""
-    if data == "cancel":
-        await ctx.clear_flow()
-        ctx.reply("halfmonth_cancelled")
-        return
-    if data.startswith("p:"):
-        await _start(ctx, data[2:], await _half(ctx))
-        return
-    state = await ctx.flow_state(FLOW)
-    if state is None:
-        ctx.reply("button_expired")
-    elif data == "use" and state.get("step") in STEPS and state["proposal"][state["step"]]:
+    state = press.state
+    if press.data.startswith("p:"):
+        await _start(ctx, press.value, await _half(ctx))
+    elif press.at("use", *STEPS) and state["proposal"][state["step"]]:
         await _answer(ctx, state, state["proposal"][state["step"]])
-    elif data == "ok" and state.get("step") == "confirm":
+    elif press.at("ok", "confirm"):
         await _submit(ctx, state)
     else:
-        ctx.reply("button_expired")
+        expired(ctx)
 
 
 async def _submit(ctx: Context, state: dict[str, Any]) -> None:

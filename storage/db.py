@@ -16,8 +16,8 @@ How writers wait (one rule, stated here and in the README):
 - **SQLite in memory** (tests, the demo's throw-away runs): the pool is one shared connection, on which two
   transactions must never overlap, so every unit of work takes its turn on ``Database``'s one
   ``asyncio.Lock``. That lock exists only for in-memory databases.
-- **PostgreSQL.** Row locks and unique indexes do the work (and the ledger import's 确认 locks the tables it
-  checks before checking them: ``storage.ledger_state.lock_state``); a statement waiting for a lock gives up
+- **PostgreSQL.** Row locks and unique indexes do the work (and the ledger import's 确认 locks the change marks
+  of the tables it checks before checking them: ``storage.ledger_marks``); a statement waiting for a lock gives up
   after ``lock_wait`` seconds (``lock_timeout``), with the same result for the user.
 """
 

@@ -252,12 +252,6 @@ async def _prepare_write(plan: ImportPlan, *, now: datetime, actor: Actor, diale
         existing_bases=[(p, year) for p, year, _, _ in base_list if isinstance(p, int)])
 
 
-async def write_plan(session: AsyncSession, plan: ImportPlan, *, now: datetime, actor: Actor) -> None:
-    """Insert and update what `plan` says, in the session's transaction (`prepare_write`, then `write_prepared`)."""
-    prepared = await prepare_write(plan, now=now, actor=actor, dialect=session_dialect(session))
-    await write_prepared(session, prepared)
-
-
 def session_dialect(session: AsyncSession) -> Dialect:
     """The dialect of the database `session` writes to."""
     return session.bind.dialect  # type: ignore[union-attr]

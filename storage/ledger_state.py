@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, exists, func, select, text
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
@@ -20,13 +20,11 @@ from bot.domain.stage_history import last_finish
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
 from storage.models import (
-    AnnualPlan,
     AuditEntry,
     Person,
     PersonRole,
     Problem,
     Project,
-    ProjectNode,
     ProjectSupportingUnit,
     Report,
     StageEvent,
@@ -61,25 +59,6 @@ async def people_without_phone(session: AsyncSession) -> dict[str, list[frozense
     for person_id, name in names.items():
         found.setdefault(name, []).append(frozenset(roles[person_id]))
     return found
-
-
-# The tables whose rows the state (and its digest) is read from, but for the audit log: an entry of a liaison or lead
-# changed in the chat is written with the change of the project's row, in the same transaction.
-_STATE_TABLES = (Unit, Person, PersonRole, Project, ProjectSupportingUnit, AnnualPlan, StageEvent)
-
-
-async def lock_state(session: AsyncSession, *, reports: bool, nodes: bool) -> None:
-    """On PostgreSQL, hold until the transaction ends the tables `load_state` reads (the year's reports and the
-    nodes too when they are compared) in SHARE ROW EXCLUSIVE mode: waiting for the writes to them in progress,
-    other transactions can still read them but no longer write them, so a state read after this stays the
-    database's until this transaction ends (PostgreSQL's documented "explicit locking"; the mode conflicts with
-    itself, so two imports take turns). On SQLite nothing: its one write lock is taken by the first write."""
-    if session.bind is None or session.bind.dialect.name != "postgresql":
-        return
-    tables = [*_STATE_TABLES, *((Report,) if reports else ()), *((ProjectNode,) if nodes else ())]
-    preparer = session.bind.dialect.identifier_preparer
-    names = ", ".join(preparer.format_table(model.__table__) for model in tables)
-    await session.execute(text(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE"))
 
 
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:

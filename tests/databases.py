@@ -159,6 +159,8 @@ def _refill_sql(kept: str | None) -> str:
     steps = [f'DELETE FROM "{table.name}";' for table in reversed(tables)]
     if kept is not None:
         for table in tables:
+            if table.name == "ledger_marks":  # counters the triggers bump as the rows come back (storage.ledger_marks)
+                continue
             columns = ", ".join(f'"{column.name}"' for column in table.columns)
             steps.append(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{kept}"."{table.name}";')
     for table in tables:

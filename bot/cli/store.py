@@ -53,7 +53,7 @@ async def import_files(settings: Settings, files: list[Path], *, dry_run: bool, 
         await core.db.dispose()
     text = shared_renderer().plain("import_summary", result=result, dry_run=dry_run, take_file=take_file, limit=30,
                                    issues_listed=ISSUES_LISTED)
-    failed = bool(result.issues) or result.needs_as_of
+    failed = bool(result.issues) or result.needs_as_of or result.stale
     print(text, file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
 

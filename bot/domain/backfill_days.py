@@ -21,6 +21,7 @@ from datetime import date, timedelta
 
 from bot.domain.duties import entered_by
 from bot.domain.workdays import WorkCalendar
+from bot.domain.year_to_date import in_base
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def backfill_refusal(
         return BackfillRefusal("today")
     if not entered_by(day, entered):
         return BackfillRefusal("before_entry", entered, _earliest(entered, today, calendar))
-    if covered_until is not None and day <= covered_until:
+    if covered_until is not None and in_base(day, covered_until):
         return BackfillRefusal("covered", covered_until, _earliest(covered_until + timedelta(days=1), today, calendar))
     if not calendar.is_working_day(day):
         return BackfillRefusal("not_working")

@@ -40,12 +40,17 @@ def covered_until(baseline_year: int, baseline_date: date | None, day: date) -> 
     return baseline_date
 
 
+def in_base(report_day: date, covered: date | None) -> bool:
+    """Whether the ledger base dated ``covered`` (``covered_until``) already holds what was done on
+    ``report_day``: a report of that day, entered or corrected, moves no figure."""
+    return covered is not None and report_day <= covered
+
+
 def counts(report_day: date, *, baseline_year: int, baseline_date: date | None, day: date) -> bool:
     """Whether a live report dated ``report_day`` adds to year-to-date on ``day``."""
     if report_day.year != day.year or report_day > day:
         return False
-    covered = covered_until(baseline_year, baseline_date, day)
-    return covered is None or report_day > covered
+    return not in_base(report_day, covered_until(baseline_year, baseline_date, day))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ thread for the CLI and the tests), reads what the database holds once, works out
 (bot.domain.ledger_diff, in a worker thread: the plan of 50,000 new projects would cost the bot's process more
 to take back from another process, some 24 MB to unpickle in one go, than working it out beside the event loop
 does), and only then writes, in bulk (storage.ledger_import). Until that last step it only reads, so a long
-import holds SQLite's write lock for the few statements of the write alone. A dry run stops before writing and
-says what importing would do.
+import holds SQLite's write lock for the few statements of the write alone; and it writes only when nothing it
+compared was written meanwhile, which the database's change marks tell in one small read under the write's lock
+(storage.ledger_marks). A dry run stops before writing and says what importing would do.
 
 The baseline's day (截至某日) comes from the file when it names one, else from `as_of` (the admin's answer
 in the chat, `--as-of` on the CLI); a file whose title names an earlier year (「2026年…」 imported in 2027)
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -44,14 +45,9 @@ from bot.workers import Workers, off_loop
 from storage import nodes as node_repo
 from storage.audit import Actor
 from storage.db import Database
-from storage.ledger_import import prepare_write, session_dialect, write_plan, write_prepared
-from storage.ledger_state import (
-    known_project_codes,
-    known_unit_names,
-    load_state,
-    lock_state,
-    people_without_phone,
-)
+from storage.ledger_import import prepare_write, session_dialect, write_prepared
+from storage.ledger_marks import AFTER_WRITE, claim, marked, read_marks
+from storage.ledger_state import known_project_codes, known_unit_names, load_state, people_without_phone
 
 if TYPE_CHECKING:
     from bot.domain.ledger_plan import LedgerState
@@ -66,21 +62,35 @@ ISSUES_LISTED = 50  # errors of a ledger listed by the chat and the CLI; the oth
 @dataclass(frozen=True)
 class Compared:
     """What an import compared its file with: the digest of the database's state (bot.domain.ledger_digest),
-    and how it was read (the baseline's day it was read for; whether reports and nodes count)."""
+    how it was read (the baseline's day it was read for; whether reports and nodes count), and the database's
+    change marks read just before it (storage.ledger_marks): while those that count are unchanged, so is the
+    state."""
 
     digest: str
     day: date | None
     reports: bool
     nodes: bool
+    marks: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def marked(self) -> tuple[str, ...]:
+        """The marks whose change can change the digest."""
+        return marked(reports=self.reports, nodes=self.nodes)
+
+    def unchanged(self, marks: Mapping[str, int]) -> bool:
+        """Whether `marks` (read later) say that nothing the digest depends on was written since."""
+        return all(marks.get(name, 0) == self.marks.get(name, 0) for name in self.marked)
 
 
 async def _compared(session: AsyncSession, compared: Compared, *, today: date
-                    ) -> tuple[LedgerState, list[StoredNode] | None, str]:
-    """The state `plan_import` compares with, the stored nodes (when they are compared) and their digest."""
+                    ) -> tuple[LedgerState, list[StoredNode] | None, Compared]:
+    """The state `plan_import` compares with, the stored nodes (when they are compared), and `compared` with
+    their digest and the marks read just before them."""
+    marks = await read_marks(session)
     state = await load_state(session, today=today, as_of=compared.day)
     stored = await node_repo.stored_nodes(session) if compared.nodes else None
     digest = await asyncio.to_thread(state_digest, state, reports=compared.reports, nodes=stored)
-    return state, stored, digest
+    return state, stored, replace(compared, digest=digest, marks=marks)
 
 
 @dataclass
@@ -141,7 +151,9 @@ async def import_ledger(
     (the running bot's: the chat goes on being answered meanwhile), else in a worker thread, which alone
     can report `progress` (the CLI's bar). The result says what the file was compared with (`compared`), so
     that a preview's plan can be written later if that still holds (`write_previewed`); with `expect` (the
-    digest a preview had) nothing is written when it no longer does (the result is `stale`)."""
+    digest a preview had) nothing is written when it no longer does. The database is read once; nothing is
+    written either when something it compared was written after that read (by the running bot, while the CLI
+    imports): the result is then `stale`."""
     known = await known_unit_names(session)
     codes = await known_project_codes(session)
     phoneless = await people_without_phone(session)
@@ -158,10 +170,9 @@ async def import_ledger(
         day, source = date(ledger.year, 12, 31), "title"
     # Without the day, the baseline's day the plan takes can depend on the year's reports (`Compared.reports`).
     compared = Compared("", day, reports=day is None, nodes=ledger.nodes_read)
-    state, stored, digest = await _compared(session, compared, today=today)
-    compared = Compared(digest, day, reports=compared.reports, nodes=compared.nodes)
+    state, stored, compared = await _compared(session, compared, today=today)
     sheets = {"skipped_sheets": ledger.skipped_sheets, "hidden_sheets": ledger.hidden_sheets}
-    if expect is not None and digest != expect:
+    if expect is not None and compared.digest != expect:
         return ImportResult(compared=compared, stale=True, **sheets)
     plan = await asyncio.to_thread(plan_import, ledger, state, today=today, as_of=day, as_of_source=source,
                                    choices=choices, default_choice="file" if take_file else "keep")
@@ -169,9 +180,7 @@ async def import_ledger(
         plan.nodes = plan_nodes(ledger.nodes, stored or [])
     if plan.needs_as_of or dry_run:
         return ImportResult(plan=plan, compared=compared, **sheets)
-    if expect is None:
-        await write_plan(session, plan, now=now, actor=actor)
-    elif not await _write_unchanged(session, plan, compared, today=today, now=now, actor=actor):
+    if not await _write_unchanged(session, plan, compared, now=now, actor=actor):
         return ImportResult(compared=compared, stale=True, **sheets)
     return ImportResult(plan=plan, written=True, compared=compared, **sheets)
 
@@ -179,40 +188,52 @@ async def import_ledger(
 async def write_previewed(session: AsyncSession, previewed: Previewed, *, now: datetime,
                           actor: Actor) -> ImportResult | None:
     """Write the plan a preview showed (a dry run of `import_ledger`), in `session`'s transaction, if the
-    database, read again in this transaction, still holds what it was compared with (the same digest) and it is
-    still the day it was worked out for; else None, and nothing is written."""
+    database still holds what it was compared with and it is still the day it was worked out for; else None,
+    and nothing is written. While the change marks are those the preview read, nothing it compared was written
+    since; else the state is read again (once) and its digest must be the preview's."""
     plan, compared = previewed.result.plan, previewed.result.compared
     if plan is None or plan.needs_as_of or compared is None or to_local(now).date() != previewed.today:
         return None
-    if not await _write_unchanged(session, plan, compared, today=previewed.today, now=now, actor=actor):
+    if not compared.unchanged(await read_marks(session)):
+        _state, _stored, again = await _compared(session, compared, today=previewed.today)
+        if again.digest != compared.digest:
+            return None
+        compared = again
+    if not await _write_unchanged(session, plan, compared, now=now, actor=actor):
         return None
     return ImportResult(plan=plan, written=True, skipped_sheets=previewed.result.skipped_sheets,
                         hidden_sheets=previewed.result.hidden_sheets)
 
 
-async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Compared, *, today: date,
-                           now: datetime, actor: Actor) -> bool:
-    """Write `plan` if the database still holds what it was worked out against (`compared`); whether it did.
+async def _write_unchanged(session: AsyncSession, plan: ImportPlan, compared: Compared, *, now: datetime,
+                           actor: Actor) -> bool:
+    """Write `plan` if nothing it was worked out against (`compared`) was written since its marks were read;
+    whether it did. Every import writes through here: the chat's 确认 and `diaodu import` alike.
 
-    Every row is made ready first (storage.ledger_import.prepare_write), so that what follows the check is the
-    statements alone. On PostgreSQL (read committed: each statement sees what is committed when it starts) the
-    tables the state is read from are locked first (storage.ledger_state.lock_state), in a savepoint: what the
-    check reads then stays so until the write commits, and when it finds a change the savepoint is rolled back,
-    which gives the locks back at once (the preview made again meanwhile holds none). On SQLite the check's reads
-    take no lock (holding the one write lock for them would stop every writer: 8.5 s for 50,000 projects at
-    load 7) and the statements follow it at once."""
+    Every row is made ready first (storage.ledger_import.prepare_write) and the marks are read without a lock
+    (a change seen there costs no lock). Then the marks are taken (storage.ledger_marks.claim: on SQLite its
+    write lock, on PostgreSQL the marks' rows, which every writer of those tables waits for from then on) and
+    must still be those `compared` read: one small statement each, not a read of the whole ledger, so the lock
+    is held for the import's statements alone. On PostgreSQL the reports' mark is taken after the writes (a
+    report locks its project before it bumps the mark), all in a savepoint, rolled back when a mark moved, which
+    gives the locks back at once. SQLite has no such step back: a mark found moved only once its lock is taken (a
+    change committed in the instant since the marks were read) leaves the lock held until the transaction ends."""
     prepared = await prepare_write(plan, now=now, actor=actor, dialect=session_dialect(session))
-    savepoint = await session.begin_nested() if session_dialect(session).name == "postgresql" else None
-    if savepoint is not None:
-        await lock_state(session, reports=compared.reports, nodes=compared.nodes)
-    if (await _compared(session, compared, today=today))[2] != compared.digest:
-        if savepoint is not None:
-            await savepoint.rollback()
+    if not compared.unchanged(await read_marks(session)):
         return False
-    await write_prepared(session, prepared)
+    postgres = session_dialect(session).name == "postgresql"
+    first = [name for name in compared.marked if not (postgres and name in AFTER_WRITE)]
+    last = [name for name in compared.marked if name not in first]
+    savepoint = await session.begin_nested() if postgres else None
+    if await claim(session, compared.marks, first):
+        await write_prepared(session, prepared)
+        if await claim(session, compared.marks, last):
+            if savepoint is not None:
+                await savepoint.commit()
+            return True
     if savepoint is not None:
-        await savepoint.commit()
-    return True
+        await savepoint.rollback()
+    return False
 
 
 async def import_ledger_files(db: Database, clock: Clock, files: Sequence[Path], *, actor: Actor,

@@ -8,6 +8,7 @@ from storage.models.delivery import Bulletin, BulletinGroup, HalfMonthReport, Ou
 from storage.models.ledger import (
     AnnualPlan,
     LedgerBase,
+    LedgerMark,
     Project,
     ProjectApproval,
     ProjectNode,
@@ -38,6 +39,7 @@ __all__ = [
     "KeptPhoto",
     "Leave",
     "LedgerBase",
+    "LedgerMark",
     "NodePhoto",
     "OutboxMessage",
     "PassedDay",

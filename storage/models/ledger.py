@@ -1,12 +1,13 @@
 """The project ledger: projects and their supporting units, yearly plans and baselines, approvals, stage
-events and milestone nodes."""
+events and milestone nodes, and the marks of its changes."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.domain.text_widths import (
@@ -18,6 +19,7 @@ from bot.domain.text_widths import (
     PROJECT_LEVEL_WIDTH,
     PROJECT_NAME_WIDTH,
 )
+from storage.ledger_mark_triggers import create_triggers
 from storage.models.base import Base
 from storage.models.people import Person, Unit
 from storage.models.photos import NodePhoto
@@ -179,3 +181,20 @@ class ProjectNode(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     photos: Mapped[list[NodePhoto]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class LedgerMark(Base):
+    """A counter that every write of a group of the ledger's tables moves (storage.ledger_marks): moved by the
+    database's triggers (storage.ledger_mark_triggers), and by the ledger import taking it, never set otherwise."""
+
+    __tablename__ = "ledger_marks"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mark: Mapped[int] = mapped_column(BigInteger)
+
+
+def _create_ledger_mark_triggers(_metadata: Any, connection: Any, **_kw: Any) -> None:
+    for statement in create_triggers(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+event.listen(Base.metadata, "after_create", _create_ledger_mark_triggers)

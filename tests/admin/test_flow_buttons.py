@@ -69,3 +69,32 @@ async def test_backfill_buttons(desk: Desk) -> None:
     assert await _flow(desk, ADMIN_NAME) == ("backfill", "amount")
     assert "已取消补报" in await desk.tap(ADMIN_NAME, "bf:cancel") and await _flow(desk, ADMIN_NAME) is None
     assert EXPIRED in await desk.tap(ADMIN_NAME, "bf:ok")
+
+
+def _data(desk: Desk, name: str, text: str) -> str:
+    """The data of the button `text` on the last reply to `name`."""
+    return next(b.data for row in desk.last[name].replies[-1].buttons for b in row if b.label == text)
+
+
+async def test_an_older_drafts_confirm_does_not_confirm_the_newer_one(desk: Desk) -> None:
+    assert "已记录填报" in await desk.send(HAO, "/report ZD2026-001 850万 桩基完成")
+    assert "请核对更正内容" in await desk.send(HAO, "/correct ZD2026-001 11-20 900 理由：发票补齐")
+    first = _data(desk, HAO, "确认更正")
+    assert "请核对更正内容" in await desk.send(HAO, "/correct ZD2026-001 11-20 950 理由：发票补齐")
+    second = _data(desk, HAO, "确认更正")
+    assert second != first
+    assert EXPIRED in await desk.tap(HAO, first)  # the 900's 确认, pressed after the 950 was shown
+    assert EXPIRED in await desk.tap(HAO, "cr:ok")  # a 确认 naming no draft
+    assert await _flow(desk, HAO) == ("correct", "confirm")
+    assert "→ 950.0 万元" in await desk.tap(HAO, second)
+
+
+async def test_a_cancel_of_a_flow_that_is_over_leaves_the_one_under_way(desk: Desk) -> None:
+    await desk.send(HAO, "/report")
+    assert await _flow(desk, HAO) == ("report", "project")
+    for data in ("cr:cancel", "bf:cancel", "hm:cancel"):
+        assert "这项操作已经结束，无需取消" in await desk.tap(HAO, data)
+    assert await _flow(desk, HAO) == ("report", "project")
+    await desk.send(HAO, "/correct")
+    assert "这项操作已经结束，无需取消" in await desk.tap(HAO, "rp:cancel")
+    assert await _flow(desk, HAO) == ("correct", "project")

@@ -40,6 +40,7 @@ from tests.e2e.test_digests import GROUP, HAO, LI_HT, PEOPLE, SHANGHAI, WANG, WU
 from tests.fakes.bot_api import FakeBotAPI
 
 ADMIN = 9001
+OTHER_ADMIN = 9002  # 吴静, made a second admin of the office
 
 
 def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
@@ -83,25 +84,24 @@ async def _weekly(office: Office, day: date) -> str:
     return "\n".join(texts(GROUP, await office.deliver()))
 
 
-async def _reimport(tg: TelegramHarness, office: Office) -> str:
-    """The 项目办 imports the ledger dated 12-14 on 12-15 at 10:00; the preview's text."""
+async def _reimport(tg: TelegramHarness, office: Office, by: int = ADMIN) -> str:
+    """The 项目办 (admin ``by``) imports the ledger dated 12-14 on 12-15 at 10:00; the preview's text."""
     office.travel(at(date(2026, 12, 15), 10))
-    assert "请发送项目台账文件" in (await tg.send(ADMIN, "/import")).text
-    preview = await send_document(tg, ADMIN, "台账.xlsx", ledger_as_of_december_14())
+    assert "请发送项目台账文件" in (await tg.send(by, "/import")).text
+    preview = await send_document(tg, by, "台账.xlsx", ledger_as_of_december_14())
     assert "累计完成基数截至 2026-12-14（台账注明）" in preview.text, preview
-    assert "导入完成" in (await tg.press(ADMIN, "确认")).text
+    assert "导入完成" in (await tg.press(by, "确认")).text
     return preview.text
 
 
 async def _corrections_before_the_base(tg: TelegramHarness, office: Office) -> tuple[str, str]:
     """On 12-16 the 项目办 corrects ZD2026-002's 12-04 (150 → 200) and enters ZD2026-003's 12-09 (80), both days
-    in the 12-14 bases; 武杰 reports 100 for 12-16. The replies to 确认更正 and 确认补报."""
+    in the 12-14 bases; 武杰 reports 100 for 12-16. The reply to 确认更正, and the one to the 补报 (refused: the
+    base holds that day)."""
     office.travel(at(date(2026, 12, 16), 10))
     await tg.send(ADMIN, "/correct ZD2026-002 12月4日 200 理由：发票补齐")
     corrected = (await tg.press(ADMIN, "确认更正")).text
-    await tg.send(ADMIN, "/correct ZD2026-003 12月9日 80 理由：漏报")
-    await tg.send(ADMIN, "桩基施工")
-    entered = (await tg.press(ADMIN, "确认补报")).text
+    entered = (await tg.send(ADMIN, "/correct ZD2026-003 12月9日 80 桩基施工 理由：漏报")).text
     office.travel(at(date(2026, 12, 16), 10, 30))
     await office.report(WU, "ZD2026-002", "100", "清表")
     return corrected, entered
@@ -153,20 +153,41 @@ async def test_a_correction_of_a_day_in_the_ledger_base_is_no_correction_in_the_
     assert "年度累计完成 271,452.0 万元" in w51, w51
 
 
-@pytest.mark.xfail(strict=True, reason="the 更正/补报 replies say a day inside the ledger base was counted")
 async def test_the_office_is_told_a_correction_inside_the_ledger_base_changes_no_figure(
         district: TelegramHarness, settings: Settings) -> None:
-    """The replies to 确认更正 and 确认补报 must not tell the 项目办 the figures were worked out again with the new
-    amount: the year's figure they quote is the one before (450 for ZD2026-002, 1,650 for ZD2026-003)."""
+    """The reply to 确认更正 must not tell the 项目办 the figures were worked out again with the new amount: the
+    day lies within the ledger's 截至 day, the year's figure it quotes is the one before (450 for ZD2026-002); a
+    补报 of such a day (ZD2026-003's 12-09) is refused, and its figure stays 1,650."""
     tg = district
     office = Office(tg, settings)
     await _first_fortnight(tg, office)
     await _reimport(tg, office)
     corrected, entered = await _corrections_before_the_base(tg, office)
-    assert "2026 年度累计完成 450.0 万元" in corrected, corrected
-    assert "2026 年度累计完成 1,650.0 万元" in entered, entered
+    assert "2026 年度累计完成 450.0 万元（不变）" in corrected, corrected
+    assert "台账累计完成截至 2026-12-14，已包含 2026-12-04 完成的投资，这次更正不改变统计和排名" in corrected, corrected
     assert "统计和排名已按更正后的数字重新计算" not in corrected, corrected
+    assert "台账累计完成截至 2026-12-14，已包含 2026-12-09 完成的投资" in entered and "无从补报" in entered, entered
     assert "统计和排名已计入这一天" not in entered, entered
+
+
+async def test_a_backfill_confirmed_after_an_import_whose_base_holds_its_day_is_refused(
+        district: TelegramHarness, settings: Settings) -> None:
+    """ZD2026-003's 补报 of 12-09 is shown for 确认 on 12-15 at 09:30, when the base still ends on 11-30; at 10:00
+    another admin of the office imports the ledger dated 12-14; 确认补报 pressed then is refused as /correct would
+    refuse it now, and the year's figure stays the base's 1,650."""
+    tg = district
+    office = Office(tg, settings)
+    await _first_fortnight(tg, office)
+    office.travel(at(date(2026, 12, 15), 9, 30))
+    shown = await tg.send(ADMIN, "/correct ZD2026-003 12月9日 80 桩基施工 理由：漏报")
+    assert "确认补报" in shown.buttons, shown
+    await tg.bind(OTHER_ADMIN, "吴静", "admin")
+    await _reimport(tg, office, by=OTHER_ADMIN)
+    refused = (await tg.press(ADMIN, "确认补报")).text
+    assert "台账累计完成截至 2026-12-14，已包含 2026-12-09 完成的投资" in refused and "无从补报" in refused, refused
+    assert "已补报" not in refused, refused
+    card = (await tg.send(LI_HT, "/project ZD2026-003")).text
+    assert "年度累计完成：1,650.0 万元" in card, card
 
 
 async def test_a_finish_confirmed_in_the_chat_outlives_a_ledger_that_predates_it(

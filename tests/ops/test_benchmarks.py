@@ -37,7 +37,8 @@ TINY = {
     "import_answers.py": (["--projects", "60", "--people", "300", "--interval", "0.05"],
                           ["goal: answers during a 60-row import", "导入预览", "verdict:"]),
     "ledger_import.py": (["--projects", "40", "--people", "30", "--units", "5"],
-                         ["unchanged re-import", "goal <= 10.00 s:", "(projects +0 ~0 =40; people +0 ~0 =30)"]),
+                         ["unchanged re-import", "goal <= 10.00 s:", "(projects +0 ~0 =40; people +0 ~0 =30)",
+                          "确认 of the changed file", "locks held"]),
 }
 
 

@@ -185,13 +185,16 @@ async def test_a_large_import_writes_in_a_few_statements(
         event.remove(db.engine.sync_engine, "before_cursor_execute", record)
     # 42 projects, 67+ people, 197 nodes, 300+ audit entries: a statement per table and kind, not one per row
     # (the year's plans and ledger bases: a DELETE and an INSERT each; the day the projects imported finished
-    # are so from: one INSERT; the projects' versions: one INSERT).
+    # are so from: one INSERT; the projects' versions: one INSERT; the change marks it compared, taken before the
+    # write, one INSERT each: the ledger's, the nodes' and, the baseline's day not given, the reports').
+    statements = [s for s in statements if s not in ("SAVEPOINT", "RELEASE")]  # PostgreSQL's, around the write
     writes = [s for s in statements if s in ("INSERT", "UPDATE", "DELETE")]
-    assert len(writes) <= 13, statements
+    assert len(writes) <= 16, statements
     # (the nodes add three reads: the project codes a node may name, the stored nodes, the new projects' ids;
     # the roster check one: the people stored without a phone; the units absent from the file one: the open
-    # problems of each unit; the moves made in the chat one)
-    assert len(statements) <= 30, statements
+    # problems of each unit; the change marks two: with the state, and again just before they are taken; the
+    # moves made in the chat one)
+    assert len(statements) <= 35, statements
 
 
 def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

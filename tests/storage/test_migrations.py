@@ -288,7 +288,7 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     # The stored report is summed into its project's year (1.2345 万元 = 12,345 元).
     assert after.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "leaves",
-                "project_nodes", "node_photos", "album_waits", "passed_days", "sent_messages"):
+                "project_nodes", "node_photos", "album_waits", "passed_days", "sent_messages", "ledger_marks"):
         assert after.pop(new) == []  # new tables, empty
     # Every project keeps its plan as the plan of its baseline's year (3 亿 = 300,000,000 元).
     assert [(row["project_id"], row["year"], row["amount"]) for row in after.pop("annual_plans")] == [
@@ -371,7 +371,8 @@ async def test_upgrade_from_the_previous_release_keeps_the_data(empty_db: Databa
     assert expected.pop("report_sums") == [{"project_id": ids["project"], "year": 2026, "amount": 12345}]
     assert "report_sums" not in downgraded
     for new in ("shared_marks", "halfmonth_reports", "stage_events", "web_links", "web_sessions", "photo_blobs",
-                "leaves", "project_nodes", "node_photos", "album_waits", "passed_days", "sent_messages"):
+                "leaves", "project_nodes", "node_photos", "album_waits", "passed_days", "sent_messages",
+                "ledger_marks"):
         assert expected.pop(new) == [] and new not in downgraded
     assert len(expected.pop("annual_plans")) == 1 and "annual_plans" not in downgraded
     assert len(expected.pop("ledger_bases")) == 1 and "ledger_bases" not in downgraded

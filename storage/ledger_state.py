@@ -9,12 +9,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.escalation import ACTIVE
 from bot.domain.ledger_diff import default_day
 from bot.domain.ledger_plan import PROJECT_FIELDS, KnownPerson, KnownProject, LedgerState, ReportTotals
+from bot.domain.stage_events import CONFIRMED
 from bot.domain.stage_history import last_finish
 from storage.annual_plans import plans_of_year
 from storage.ledger_bases import base_join
@@ -26,6 +27,7 @@ from storage.models import (
     Project,
     ProjectSupportingUnit,
     Report,
+    StageEvent,
     Unit,
 )
 from storage.stage_events import histories
@@ -60,8 +62,8 @@ async def people_without_phone(session: AsyncSession) -> dict[str, list[frozense
 
 
 async def load_state(session: AsyncSession, *, today: date, as_of: date | None) -> LedgerState:
-    """Everything `plan_import` compares with, in ten queries whatever the size of the district (the stage
-    histories: each project's moves, and the day its finish is recorded from)."""
+    """Everything `plan_import` compares with, in a dozen queries whatever the size of the district (the stage
+    histories: each project's moves, the day its finish is recorded from, and the moves made in the chat)."""
     state = LedgerState()
     state.units = {name: unit_id for unit_id, name in await session.execute(select(Unit.id, Unit.name))}
     roles: dict[int, set[str]] = {}
@@ -83,6 +85,7 @@ async def load_state(session: AsyncSession, *, today: date, as_of: date | None) 
         state.projects[code] = KnownProject(project_id, code, dict(zip(_PROJECT_COLUMNS, values, strict=True)),
                                             tuple(supporting.get(project_id, ())))
     state.changed_in_chat = await _changed_in_chat(session)
+    state.moved_in_chat = await _moved_in_chat(session)
     state.open_problems = {unit_id: count for unit_id, count in await session.execute(
         select(Problem.unit_id, func.count()).where(Problem.status.in_(ACTIVE)).group_by(Problem.unit_id))}
     state.reports = await _report_totals(session, today=today, as_of=as_of)
@@ -115,6 +118,19 @@ async def _changed_in_chat(session: AsyncSession) -> set[tuple[str, str]]:
         if field in _PEOPLE_FIELDS:
             changed.add((code, field))
     return changed
+
+
+async def _moved_in_chat(session: AsyncSession) -> dict[int, date]:
+    """Project id → the latest day of its 开工, 竣工 and reopenings confirmed in the chat (a report confirmed, an
+    admin's /finished or /project_set), for the projects with any: not those an import recorded, which it
+    records in the instant of the project's audit entry (storage.ledger_audit, its source the ledger)."""
+    by_ledger = exists().where(
+        AuditEntry.object_type == "project", AuditEntry.object_key == Project.code,
+        AuditEntry.at == StageEvent.decided_at, AuditEntry.detail["source"].as_string() == "ledger")
+    query = (select(StageEvent.project_id, func.max(StageEvent.day))
+             .join(Project, Project.id == StageEvent.project_id)
+             .where(StageEvent.state == CONFIRMED, ~by_ledger).group_by(StageEvent.project_id))
+    return {project_id: day for project_id, day in await session.execute(query)}
 
 
 async def _report_totals(session: AsyncSession, *, today: date, as_of: date | None) -> dict[int, ReportTotals]:

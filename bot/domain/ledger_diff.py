@@ -30,7 +30,10 @@ Rules, as a careful 区项目办 expects them:
   brings him back), and a liaison or lead changed in the chat (/handover,
   /project_set) since the last import that the file would revert (keep: the chat's choice stays). A project
   with a 开工 recorded (in the chat, or by an earlier ledger) that the file lists as 谋划/前期 stays in its stage:
-  no move takes a stage history back before a 开工 (listed, nothing to choose).
+  no move takes a stage history back before a 开工 (listed, nothing to choose). A project whose stage moved in
+  the chat (a 开工, 竣工 or reopening confirmed there) on a day after the ledger's baseline day, the file drawn
+  up before it, is a conflict when the file's stage would move it again (keep: the chat's
+  stage stays; file: the file's stage, and the move it makes, as any change of stage).
 - Each year has its own annual plan: the file's plan is the plan of the year it is for (the year of its
   baseline's day), compared with the plan stored for that year (none yet: a change from none), and
   written for that year only; earlier years' plans are kept.
@@ -69,7 +72,7 @@ from bot.domain.ledger_plan import (
     YearToDate,
 )
 from bot.domain.ledger_rows import Ledger, ProjectRow
-from bot.domain.ledger_stages import FINISH_DAY, START_DAY, stage_changes, stage_histories, start_kept
+from bot.domain.ledger_stages import FINISH_DAY, START_DAY, moved_since, stage_changes, stage_histories, start_kept
 from bot.domain.year_to_date import baseline_on
 
 
@@ -225,6 +228,12 @@ class _Planner:
             self._conflict(Conflict(f"stage_kept:{row.code}", "stage_kept", f"{row.code} {row.name}",
                                     chat=before["stage"], file=wanted["stage"], choice=None, day=started_on))
             wanted["stage"] = before["stage"]
+        moved_on = moved_since(known, self.state, before["stage"], wanted["stage"], self.as_of)
+        if moved_on is not None:
+            choice = self._conflict(Conflict(f"stage_moved:{row.code}", "stage_moved", f"{row.code} {row.name}",
+                                             chat=before["stage"], file=wanted["stage"], day=moved_on))
+            if choice == KEEP:
+                wanted["stage"] = before["stage"]
         if self.given or money(row.done_before) != before["done_before"]:
             if before["baseline_date"] != self.as_of or before["baseline_year"] != self.as_of.year:
                 wanted.update(baseline_year=self.as_of.year, baseline_date=self.as_of)

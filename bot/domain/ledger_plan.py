@@ -75,6 +75,8 @@ class LedgerState:
     open_problems: dict[int, int] = field(default_factory=dict)
     # project id → its confirmed moves (kind: 开工, 竣工, reopening; day) by day, for the projects with any
     moves: dict[int, list[tuple[str, date]]] = field(default_factory=dict)
+    # project id → the latest day of its moves confirmed in the chat (not by an import), for those with any
+    moved_in_chat: dict[int, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ class Conflict:
 
     key: str
     kind: Literal[
-        "deactivated", "handover", "absent_project", "absent_person", "absent_unit", "stop_marked", "stage_kept"
+        "deactivated", "handover", "absent_project", "absent_person", "absent_unit", "stop_marked", "stage_kept",
+        "stage_moved",
     ]
     subject: str  # who or which project, as people read it
     chat: str | None = None  # the value kept in the database
@@ -116,7 +119,7 @@ class Conflict:
     field: str | None = None  # liaison | lead_official for a handover
     choice: str | None = KEEP
     blocked: bool = False  # the file's person is deactivated and kept so: the chat's value stays anyway
-    day: date | None = None  # stage_kept: the day of the recorded 开工 that keeps the project started
+    day: date | None = None  # stage_kept: the recorded 开工 keeping it started; stage_moved: the chat's move
 
 
 @dataclass(frozen=True)

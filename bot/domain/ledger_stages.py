@@ -1,8 +1,10 @@
 """What a ledger import records of the projects' stage histories, worked out in memory (pure): the whole
 history 阶段记录 gives a project with none recorded, the 开工 a later 实际开工 gives a started project with none,
 and the 竣工 a 竣工日期 dates earlier than recorded (bot.domain.ledger_diff lists them as changes;
-storage.ledger_import records the moves); and what is wrong, if anything, with the history 阶段记录 gives one
-project (``history_fault``), so that a hand-edited sheet cannot leave past bulletins reading it wrongly.
+storage.ledger_import records the moves); the stage a recorded 开工 keeps, and the move made in the chat after
+the ledger's day that its stage would undo (listed as conflicts); and what is wrong, if anything, with the
+history 阶段记录 gives one project (``history_fault``), so that a hand-edited sheet cannot leave past bulletins
+reading it wrongly.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from typing import NamedTuple
 from bot.domain.ledger_plan import FieldChange, KnownProject, LedgerState
 from bot.domain.ledger_rows import ProjectRow, StageRow
 from bot.domain.progress import FINISHED_STAGES, STARTED_STAGES
-from bot.domain.stage_events import FINISH, REOPEN, START
+from bot.domain.stage_events import FINISH, REOPEN, START, stage_move
 
-__all__ = ["FINISH_DAY", "STAGE_HISTORY", "START_DAY", "HistoryFault", "history_fault", "stage_changes",
-           "stage_histories"]
+__all__ = ["FINISH_DAY", "STAGE_HISTORY", "START_DAY", "HistoryFault", "history_fault", "moved_since",
+           "stage_changes", "stage_histories", "start_kept"]
 
 FINISH_DAY = "finish_day"  # the change a ledger's 竣工日期 makes to a finished project's recorded finish
 START_DAY = "start_day"  # the 开工 a ledger's 实际开工 records for a started project with none recorded
@@ -107,6 +109,17 @@ def start_kept(known: KnownProject, state: LedgerState, before: str, after: str)
     if before not in STARTED_STAGES or after in STARTED_STAGES:
         return None
     return next((day for kind, day in reversed(state.moves.get(known.id, ())) if kind == START), None)
+
+
+def moved_since(known: KnownProject, state: LedgerState, before: str, after: str, as_of: date) -> date | None:
+    """The day of the move (开工, 竣工, reopening) confirmed in the chat (not by an import) after the ledger's day
+    ``as_of``, that the ledger's stage would undo: the file was drawn up before it, so the office chooses
+    (bot.domain.ledger_diff lists it as a conflict, the chat's stage kept by default). None when the ledger's stage
+    makes no move (``stage_move``: the same stage, 竣工 → 投产, 谋划 → 前期) or no such move is recorded."""
+    day = state.moved_in_chat.get(known.id)
+    if day is None or day <= as_of or stage_move(before, after) is None:
+        return None
+    return day
 
 
 def start_dated(row: ProjectRow, known: KnownProject, state: LedgerState, before: str,

@@ -139,6 +139,28 @@ def test_a_finished_projects_finish_day_is_a_change_only_when_the_ledger_dates_i
     assert dated(None, replace(finished, stage="在建"), stage="在建") == []
 
 
+def test_a_move_made_in_the_chat_after_the_ledger_s_day_is_a_conflict_kept_by_default() -> None:
+    """ZD2026-001 confirmed 竣工 in the chat on 12-15; a ledger 截至 12-14 still says 在建:
+    the file was drawn up before the finish, so the stage is a conflict, 竣工 kept unless the office takes the
+    file's. A move on or before the ledger's day, or a stage the file does not move (竣工 → 投产), is no conflict."""
+
+    def planned(moved: date | None, stage: str = "在建", choice: str | None = None) -> tuple[list[tuple], list]:
+        state = _state()
+        state.projects[ROW.code].values.update(stage="竣工", baseline_date=date(2026, 12, 14))
+        state.moved_in_chat = {100: moved} if moved else {}
+        plan = plan_import(Ledger(projects=[replace(ROW, stage=stage)]), state, today=date(2026, 12, 15),
+                           as_of=date(2026, 12, 14), as_of_source="file",
+                           choices={"stage_moved:ZD2026-001": choice} if choice else None)
+        conflicts = [(c.kind, c.chat, c.file, c.day, c.choice) for c in plan.conflicts]
+        return conflicts, [(f.field, f.before, f.after) for c in plan.changes for f in c.fields]
+
+    kept = ("stage_moved", "竣工", "在建", date(2026, 12, 15), "keep")
+    assert planned(date(2026, 12, 15)) == ([kept], [])
+    assert planned(date(2026, 12, 15), choice="file") == ([(*kept[:4], "file")], [("stage", "竣工", "在建")])
+    assert planned(date(2026, 12, 14)) == planned(None) == ([], [("stage", "竣工", "在建")])
+    assert planned(date(2026, 12, 15), stage="投产") == ([], [("stage", "竣工", "投产")])
+
+
 def test_an_undated_ledger_in_january_asks_which_year_it_is_for() -> None:
     """In January 「截至上月」 is last December: the plans would go to last year unless the day is said."""
     plan = plan_import(Ledger(projects=[ROW]), _state(), today=date(2027, 1, 8), as_of=None, as_of_source=None)

@@ -190,8 +190,6 @@ async def test_a_backfill_confirmed_after_an_import_whose_base_holds_its_day_is_
     assert "年度累计完成：1,650.0 万元" in card, card
 
 
-@pytest.mark.xfail(strict=True, reason="a re-imported ledger still listing a project 在建 undoes its 竣工 "
-                                       "confirmed in the chat since the last import, with no conflict to choose")
 async def test_a_finish_confirmed_in_the_chat_outlives_a_ledger_that_predates_it(
         district: TelegramHarness, settings: Settings) -> None:
     """ZD2026-036 (五星级酒店, 在建, planned to finish 2026-12-30) is confirmed finished on 12-15 by the 项目办;
@@ -207,12 +205,36 @@ async def test_a_finish_confirmed_in_the_chat_outlives_a_ledger_that_predates_it
     assert "已确认于 2026-12-15 竣工" in (await tg.send(ADMIN, "/finished ZD2026-036 12月15日")).text
     preview = await _reimport(tg, office)
     assert "ZD2026-036 五星级酒店：建设阶段 竣工 → 在建" not in preview, preview
+    assert ("ZD2026-036 五星级酒店 已于 2026-12-15 在系统中登记为「竣工」，晚于台账的截至日期，台账仍为「在建」："
+            "保留「竣工」") in preview, preview
 
     async with tg.session() as session:
         stage = await session.scalar(select(Project.stage).where(Project.code == "ZD2026-036"))
     assert stage == "竣工"
     w51 = await _weekly(office, date(2026, 12, 21))
     assert "竣工率 26.7%（4/15）" in w51, w51
+
+
+async def test_the_office_may_take_the_ledger_s_stage_over_a_finish_confirmed_after_its_day(
+        district: TelegramHarness, settings: Settings) -> None:
+    """The same 竣工 of ZD2026-036 and ledger of 12-14: the 项目办 presses 「1 用台账」 (it had confirmed the wrong
+    project), and the import sets it 在建 again."""
+    tg = district
+    office = Office(tg, settings)
+    await office.setup(*PEOPLE)
+    await tg.bind(ADMIN, ADMIN_NAME, "admin")
+    office.travel(at(date(2026, 12, 15), 9, 30))
+    await tg.send(ADMIN, "/finished ZD2026-036 12月15日")
+    office.travel(at(date(2026, 12, 15), 10))
+    await tg.send(ADMIN, "/import")
+    preview = await send_document(tg, ADMIN, "台账.xlsx", ledger_as_of_december_14())
+    assert "1. ZD2026-036 五星级酒店 已于 2026-12-15 在系统中登记为「竣工」" in preview.text, preview.text
+    chosen = await tg.press(ADMIN, "1 用台账")
+    assert "按台账改为「在建」" in chosen.text, chosen.text
+    assert "导入完成" in (await tg.press(ADMIN, "确认")).text
+    async with tg.session() as session:
+        stage = await session.scalar(select(Project.stage).where(Project.code == "ZD2026-036"))
+    assert stage == "在建"
 
 
 async def test_a_report_sent_today_does_not_move_the_units_in_rank_before_the_day_is_over(

@@ -192,8 +192,9 @@ async def test_a_large_import_writes_in_a_few_statements(
     assert len(writes) <= 16, statements
     # (the nodes add three reads: the project codes a node may name, the stored nodes, the new projects' ids;
     # the roster check one: the people stored without a phone; the units absent from the file one: the open
-    # problems of each unit; the change marks two: with the state, and again just before they are taken)
-    assert len(statements) <= 34, statements
+    # problems of each unit; the change marks two: with the state, and again just before they are taken; the
+    # moves made in the chat one)
+    assert len(statements) <= 35, statements
 
 
 def test_the_command_line_asks_for_the_day_then_takes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -277,3 +277,39 @@ async def test_a_ledger_still_listing_a_started_project_as_preliminary_does_not_
         ("ZD2026-002", "start", date(2026, 11, 25), "confirmed")]
     _, not_started = await _month(db, "2026-11", tmp_path)
     assert "ZD2026-002" not in not_started
+
+
+async def test_a_finish_confirmed_in_the_chat_after_the_ledger_s_day_is_kept_unless_the_file_is_taken(
+        db: Database, clock: FrozenClock, actor: Actor) -> None:
+    """ZD2026-001 (在建) is confirmed finished on 25 November in the chat; a ledger 截至 24 November, drawn up before,
+    still says 在建. The CLI's import lists it as a conflict and keeps it 竣工, again when the file is imported once
+    more; with --take-file it is 在建 again (a reopening of the import's day). (An import's own moves are no chat's:
+    see the reopening of the first test.)"""
+    files = [SAMPLE_PROJECTS_CSV, SAMPLE_PEOPLE_CSV]
+    assert (await import_ledger_files(db, clock, files, actor=actor)).written
+    clock.advance(days=2)
+    async with db.session() as session:
+        project = await session.scalar(select(Project).where(Project.code == CODE))
+        assert project is not None and project.stage == "在建"
+        await stage_events.report(session, project=project, kind="finish", day=date(2026, 11, 25), person_id=None,
+                                  now=clock.now(), confirmed=True)
+    clock.advance(days=1)
+
+    kept = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 24))
+    [conflict] = [c for c in kept.conflicts if c.kind == "stage_moved"]
+    assert (conflict.chat, conflict.file, conflict.day, conflict.choice) == ("竣工", "在建", date(2026, 11, 25), "keep")
+    summary = Renderer().plain("import_summary", result=kept, dry_run=False, take_file=False, limit=30)
+    assert ("ZD2026-001 城北高速连接线 已于 2026-11-25 在系统中登记为「竣工」，晚于台账的截至日期，"
+            "台账仍为「在建」：保留「竣工」") in summary, summary
+    async with db.session() as session:
+        assert await session.scalar(select(Project.stage).where(Project.code == CODE)) == "竣工"
+    again = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 24))
+    assert [c.choice for c in again.conflicts if c.kind == "stage_moved"] == ["keep"]
+    async with db.session() as session:
+        assert await session.scalar(select(Project.stage).where(Project.code == CODE)) == "竣工"
+
+    taken = await import_ledger_files(db, clock, files, actor=actor, as_of=date(2026, 11, 24), take_file=True)
+    assert [c.choice for c in taken.conflicts if c.kind == "stage_moved"] == ["file"]
+    async with db.session() as session:
+        assert await session.scalar(select(Project.stage).where(Project.code == CODE)) == "在建"
+    assert [e for e in await _events(db) if e[0] == CODE][-1] == (CODE, "reopen", date(2026, 11, 26), "confirmed")

@@ -3,8 +3,9 @@ a base counts up to its day, so one dated ahead would hold, and never count, the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_the_command_lines_as_of_after_today_is_refused(
     monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///diaodu.sqlite3")
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    to_come = (date.today() + timedelta(days=3)).isoformat()
+    to_come = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)).isoformat()
     code = main(["import", str(SAMPLE_PROJECTS_CSV), str(SAMPLE_PEOPLE_CSV), "--as-of", to_come])
     out = capsys.readouterr()
     assert code != 0, out

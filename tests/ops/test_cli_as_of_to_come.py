@@ -15,7 +15,8 @@ from tests.storage.factories import SAMPLE_PEOPLE_CSV, SAMPLE_PROJECTS_CSV
 
 
 def test_the_command_lines_as_of_after_today_is_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     upgrade(f"sqlite+aiosqlite:///{tmp_path / 'diaodu.sqlite3'}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:///diaodu.sqlite3")

@@ -38,6 +38,7 @@ async def test_a_ledger_dated_today_does_not_swallow_a_report_sent_later_that_da
     out = io.BytesIO()
     book.save(out)
     preview = await send_document(tg, ADMIN, "台账.xlsx", out.getvalue())
+    assert "标题或表头注明累计完成截至 2026-12-15，今天尚未过完" in preview.text, preview.text
     if "确认" in preview.buttons:
         await tg.press(ADMIN, "确认")
     office.travel(at(date(2026, 12, 15), 15))
